@@ -1,0 +1,471 @@
+//! The daemon (`feedloom run`): a scheduler loop around [`refresh::refresh_feed`],
+//! an exporter that renders outputs once per store change, the HTTP server, and
+//! the lifecycle (SIGTERM/SIGINT graceful stop with a deadline, SIGHUP reload,
+//! systemd notifications). Also the text of `check` and `feeds`.
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, mpsc, watch};
+use tokio::task::JoinSet;
+use tracing::{error, info, warn};
+
+use crate::config::{self, Config};
+use crate::error::{StoreError, chain};
+use crate::export;
+use crate::refresh::{self, Outcome, Refresher, Report};
+use crate::schedule::Every;
+use crate::server::{Rendered, ServerState};
+use crate::store::queries::FeedSummary;
+use crate::store::{SharedStore, Store};
+
+/// Why the daemon could not start or keep running.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: std::net::SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot build the HTTP client: {0}")]
+    Client(#[source] reqwest::Error),
+    #[error("cannot install signal handlers: {0}")]
+    Signals(#[source] std::io::Error),
+    #[error("HTTP server failed: {0}")]
+    Server(#[source] std::io::Error),
+}
+
+/// How often the scheduler looks for due feeds.
+pub const TICK: Duration = Duration::from_secs(1);
+
+/// Runs the daemon with real signals: SIGTERM/SIGINT stop it, SIGHUP reloads the
+/// config from its file.
+pub async fn run_from_signals(cfg: Config) -> Result<(), AppError> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let listener = TcpListener::bind(cfg.server.listen)
+        .await
+        .map_err(|source| AppError::Bind {
+            addr: cfg.server.listen,
+            source,
+        })?;
+    let mut term = signal(SignalKind::terminate()).map_err(AppError::Signals)?;
+    let mut int = signal(SignalKind::interrupt()).map_err(AppError::Signals)?;
+    let mut hup = signal(SignalKind::hangup()).map_err(AppError::Signals)?;
+    let (reload_tx, reload_rx) = mpsc::channel(4);
+    tokio::spawn(async move {
+        while hup.recv().await.is_some() {
+            if reload_tx.send(()).await.is_err() {
+                break;
+            }
+        }
+    });
+    let shutdown = async move {
+        tokio::select! {
+            _ = term.recv() => info!("SIGTERM: stopping"),
+            _ = int.recv() => info!("SIGINT: stopping"),
+        }
+    };
+    run(cfg, listener, shutdown, reload_rx).await
+}
+
+/// The scheduler's view of the configured feeds.
+struct Plan {
+    refresher: Refresher,
+    every: HashMap<i64, Every>,
+    cfg: Config,
+}
+
+impl Plan {
+    async fn build(cfg: Config, store: &SharedStore) -> Result<Plan, AppError> {
+        let feeds = cfg.feeds.clone();
+        let spread = cfg.defaults.spread.0;
+        let defaults = cfg.defaults.clone();
+        let every_list: Vec<Every> = cfg.feeds.iter().map(|f| Every::of(f, &defaults)).collect();
+        let every2 = every_list.clone();
+        let refs = store
+            .call(move |s| {
+                let refs = s.sync_config(&feeds)?;
+                s.spread_due(crate::now_unix(), &refs, &every2, spread)?;
+                Ok(refs)
+            })
+            .await?;
+        let every = refs.iter().map(|r| r.id).zip(every_list).collect();
+        let refresher = Refresher::new(&cfg, store.clone()).map_err(AppError::Client)?;
+        Ok(Plan {
+            refresher,
+            every,
+            cfg,
+        })
+    }
+}
+
+/// Runs the daemon until `shutdown` completes. Each message on `reload` re-reads
+/// the config file; a config that does not load is logged and the old one stays.
+/// Tests pass a listener bound to port 0 and their own shutdown future.
+pub async fn run(
+    cfg: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    mut reload: mpsc::Receiver<()>,
+) -> Result<(), AppError> {
+    let store = SharedStore::new(Store::open(&cfg.store.path)?);
+    let mut plan = Plan::build(cfg, &store).await?;
+    let state = Arc::new(ServerState {
+        store: store.clone(),
+        outputs: Default::default(),
+        last_tick: crate::now_unix().into(),
+        tick_grace: TICK * 30,
+        metrics: Default::default(),
+    });
+
+    // Exporter: renders every output once now and again after each change.
+    let changed = Arc::new(Notify::new());
+    let (outputs_tx, outputs_rx) = watch::channel(plan.cfg.outputs.clone());
+    render_outputs(&store, &state, &outputs_rx.borrow().clone()).await?;
+    let exporter = tokio::spawn(exporter(
+        store.clone(),
+        state.clone(),
+        changed.clone(),
+        outputs_rx,
+    ));
+
+    let addr = listener.local_addr().ok();
+    let (server_stop_tx, mut server_stop_rx) = watch::channel(false);
+    let server = tokio::spawn(
+        axum::serve(listener, crate::server::router(state.clone()))
+            .with_graceful_shutdown(async move {
+                let _ = server_stop_rx.wait_for(|s| *s).await;
+            })
+            .into_future(),
+    );
+    info!(listen = ?addr, feeds = plan.every.len(), "feedloom running");
+    sd_notify("READY=1");
+
+    let mut in_flight: HashSet<i64> = HashSet::new();
+    let mut tasks: JoinSet<(i64, Result<Report, StoreError>)> = JoinSet::new();
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tokio::pin!(shutdown);
+
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            Some(()) = reload.recv() => {
+                match config::load(&plan.cfg.source) {
+                    Ok(new_cfg) => {
+                        if new_cfg.server.listen != plan.cfg.server.listen {
+                            warn!("[server] listen changed: takes effect after a restart");
+                        }
+                        match Plan::build(new_cfg, &store).await {
+                            Ok(p) => {
+                                plan = p;
+                                let _ = outputs_tx.send(plan.cfg.outputs.clone());
+                                changed.notify_one();
+                                info!(feeds = plan.every.len(), "config reloaded");
+                            }
+                            Err(e) => error!(error = %chain(&e), "reload failed; keeping the old config"),
+                        }
+                    }
+                    Err(e) => error!(error = %e, "config rejected; keeping the old one"),
+                }
+            }
+            _ = tick.tick() => {
+                state.last_tick.store(crate::now_unix(), Ordering::Relaxed);
+                sd_notify("WATCHDOG=1");
+                let now = crate::now_unix();
+                let due = match store.call(move |s| s.due_feeds(now)).await {
+                    Ok(due) => due,
+                    Err(e) => {
+                        error!(error = %chain(&e), "cannot read due feeds");
+                        continue;
+                    }
+                };
+                for feed in due {
+                    if in_flight.contains(&feed.id) {
+                        continue;
+                    }
+                    let Some(every) = plan.every.get(&feed.id).cloned() else { continue };
+                    in_flight.insert(feed.id);
+                    let r = plan.refresher.clone();
+                    tasks.spawn(async move {
+                        let id = feed.id;
+                        (id, refresh::refresh_feed(&r, &feed, &every).await)
+                    });
+                }
+            }
+            Some(done) = tasks.join_next() => finish(done, &mut in_flight, &state, &changed),
+        }
+    }
+
+    // Graceful stop: no new dispatches; in-flight fetches get until the deadline.
+    sd_notify("STOPPING=1");
+    let deadline = tokio::time::sleep(plan.cfg.server.shutdown_timeout.0);
+    tokio::pin!(deadline);
+    let pending = tasks.len();
+    if pending > 0 {
+        info!(pending, "waiting for in-flight fetches");
+    }
+    loop {
+        tokio::select! {
+            _ = &mut deadline => {
+                warn!(aborted = tasks.len(), "shutdown deadline reached; abandoning fetches (nothing half-stored)");
+                tasks.abort_all();
+                while tasks.join_next().await.is_some() {}
+                break;
+            }
+            done = tasks.join_next() => match done {
+                Some(done) => finish(done, &mut in_flight, &state, &changed),
+                None => break,
+            },
+        }
+    }
+    exporter.abort();
+    let outputs = plan.cfg.outputs.clone();
+    if let Err(e) = render_outputs(&store, &state, &outputs).await {
+        error!(error = %chain(&e), "final render failed");
+    }
+    let _ = server_stop_tx.send(true);
+    match tokio::time::timeout(Duration::from_secs(5), server).await {
+        Ok(Ok(Err(e))) => return Err(AppError::Server(e)),
+        Ok(_) => {}
+        Err(_) => warn!("HTTP server did not stop in 5s"),
+    }
+    // Checkpoint the WAL so the file is complete on its own.
+    store
+        .call(|s| {
+            s.conn()
+                .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+                .map_err(StoreError::ctx("checkpointing"))
+        })
+        .await?;
+    drop(store);
+    info!("stopped");
+    Ok(())
+}
+
+fn finish(
+    done: Result<(i64, Result<Report, StoreError>), tokio::task::JoinError>,
+    in_flight: &mut HashSet<i64>,
+    state: &ServerState,
+    changed: &Notify,
+) {
+    match done {
+        Ok((id, result)) => {
+            in_flight.remove(&id);
+            match result {
+                Ok(report) => {
+                    state.metrics.observe(&report.outcome, report.duration_ms);
+                    if matches!(report.outcome, Outcome::Stored(a) if a.new + a.updated > 0) {
+                        changed.notify_one();
+                    }
+                }
+                Err(e) => error!(error = %chain(&e), "store error while refreshing a feed"),
+            }
+        }
+        Err(e) if e.is_cancelled() => {}
+        Err(e) => error!(error = %e, "refresh task failed"),
+    }
+}
+
+async fn exporter(
+    store: SharedStore,
+    state: Arc<ServerState>,
+    changed: Arc<Notify>,
+    outputs: watch::Receiver<Vec<config::OutputConfig>>,
+) {
+    loop {
+        changed.notified().await;
+        // Let a burst of finished fetches land before rendering once.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let outs = outputs.borrow().clone();
+        if let Err(e) = render_outputs(&store, &state, &outs).await {
+            error!(error = %chain(&e), "rendering outputs failed");
+        }
+    }
+}
+
+/// Renders every output in every format: into the server's memory, and into
+/// files for outputs with a `path` (only when their bytes changed).
+pub async fn render_outputs(
+    store: &SharedStore,
+    state: &Arc<ServerState>,
+    outputs: &[config::OutputConfig],
+) -> Result<(), StoreError> {
+    let outs = outputs.to_vec();
+    let rendered = store
+        .call(move |s| {
+            let now = crate::now_unix();
+            let mut all = Vec::new();
+            for out in &outs {
+                let stories = export::prepare(s.stories(&export::query_for(out, now, None))?);
+                let info = export::info_for(out);
+                for &format in &out.formats {
+                    let bytes = export::render(format, &info, &stories);
+                    if let Some(base) = &out.path {
+                        let path = export::file_path(base, format);
+                        if let Err(e) = export::write_if_changed(&path, &bytes) {
+                            warn!(path = %path.display(), error = %e, "cannot write output");
+                        }
+                    }
+                    all.push((
+                        format!("{}.{}", out.name(), format.extension()),
+                        format,
+                        bytes,
+                    ));
+                }
+            }
+            Ok(all)
+        })
+        .await?;
+    let now = crate::now_unix();
+    let mut map = state.outputs.write().unwrap_or_else(|e| e.into_inner());
+    let mut next = HashMap::with_capacity(rendered.len());
+    for (key, format, bytes) in rendered {
+        let r = match map.get(&key) {
+            Some(old) if old.body.as_ref() == bytes.as_slice() => old.clone(),
+            _ => Rendered::new(format, bytes, now),
+        };
+        next.insert(key, r);
+    }
+    *map = next;
+    Ok(())
+}
+
+/// Sends a message to systemd when run under `Type=notify` (NOTIFY_SOCKET set).
+pub fn sd_notify(msg: &str) {
+    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
+        return;
+    };
+    if msg.starts_with("WATCHDOG") && std::env::var_os("WATCHDOG_USEC").is_none() {
+        return;
+    }
+    let Ok(sock) = std::os::unix::net::UnixDatagram::unbound() else {
+        return;
+    };
+    let bytes = path.as_encoded_bytes();
+    let result = if let Some(name) = bytes.strip_prefix(b"@") {
+        use std::os::linux::net::SocketAddrExt;
+        std::os::unix::net::SocketAddr::from_abstract_name(name)
+            .and_then(|addr| sock.send_to_addr(msg.as_bytes(), &addr))
+    } else {
+        sock.send_to(msg.as_bytes(), std::path::Path::new(&path))
+    };
+    if let Err(e) = result {
+        warn!(error = %e, "cannot notify systemd");
+    }
+}
+
+/// The text `feedloom check` prints.
+pub fn describe(cfg: &Config) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let _ = writeln!(s, "config {} is valid", cfg.source.display());
+    let _ = writeln!(s, "store: {}", cfg.store.path.display());
+    let _ = writeln!(
+        s,
+        "fetch: user agent \"{}\", timeout {}, max body {} bytes, {} in flight ({} per host)",
+        cfg.fetch.user_agent,
+        humantime::format_duration(cfg.fetch.timeout.0),
+        cfg.fetch.max_body.0,
+        cfg.fetch.concurrency,
+        cfg.fetch.per_host
+    );
+    let _ = writeln!(s, "feeds: {}", cfg.feeds.len());
+    for f in &cfg.feeds {
+        let when = match (&f.cron, f.every) {
+            (Some(_), _) => "on its cron schedule".to_string(),
+            (None, Some(e)) => format!("every {}", humantime::format_duration(e.0)),
+            (None, None) => format!("every {}", humantime::format_duration(cfg.defaults.every.0)),
+        };
+        let tags = if f.tags.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", f.tags.join(", "))
+        };
+        let _ = writeln!(s, "  {} {when}{tags}", f.url());
+    }
+    let outputs: Vec<config::OutputConfig> = if cfg.outputs.is_empty() {
+        vec![config::OutputConfig::implicit()]
+    } else {
+        cfg.outputs.clone()
+    };
+    let _ = writeln!(s, "outputs: {}", outputs.len());
+    for o in &outputs {
+        let formats: Vec<&str> = o.formats.iter().map(|f| f.extension()).collect();
+        let files = match &o.path {
+            Some(p) => format!("writes {}.{{{}}}", p.display(), formats.join(",")),
+            None => "no files".to_string(),
+        };
+        let _ = writeln!(
+            s,
+            "  {}: up to {} stories{}{}, {files}; served at http://{}/{}.{{{}}}",
+            o.name(),
+            o.max_items,
+            o.window
+                .map(|w| format!(" first seen within {}", humantime::format_duration(w.0)))
+                .unwrap_or_default(),
+            if o.tags.is_empty() {
+                String::new()
+            } else {
+                format!(" tagged {}", o.tags.join("/"))
+            },
+            cfg.server.listen,
+            o.name(),
+            formats.join(",")
+        );
+    }
+    s
+}
+
+/// The table `feedloom feeds` prints.
+pub fn feeds_table(rows: &[FeedSummary], now: i64) -> String {
+    use std::fmt::Write;
+    let ago = |t: Option<i64>| match t {
+        None => "never".to_string(),
+        Some(t) => {
+            let d = (now - t).max(0) as u64;
+            format!("{} ago", humantime::format_duration(Duration::from_secs(d)))
+        }
+    };
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{:<50} {:<16} {:<14} {:>6}  LAST ERROR",
+        "FEED", "LAST FETCH", "STATUS", "ITEMS"
+    );
+    for r in rows {
+        let status = match (&r.last_status, r.enabled) {
+            (_, false) => "disabled".to_string(),
+            (None, true) => "-".to_string(),
+            (Some(st), true) => match r.last_http_status {
+                Some(code) => format!("{st} ({code})"),
+                None => st.clone(),
+            },
+        };
+        let err = match &r.last_error {
+            Some(e) => format!("{e} [{} in a row]", r.consecutive_failures),
+            None => String::new(),
+        };
+        let name = match &r.title {
+            Some(t) => format!("{} <{}>", t, r.url),
+            None => r.url.clone(),
+        };
+        let _ = writeln!(
+            s,
+            "{:<50} {:<16} {:<14} {:>6}  {}",
+            name,
+            ago(r.last_fetch_at),
+            status,
+            r.items,
+            err
+        );
+    }
+    s
+}

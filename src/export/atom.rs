@@ -1,0 +1,95 @@
+//! Atom 1.0 (RFC 4287). Each entry names its origin in `<source>`.
+
+use std::io;
+
+use quick_xml::Writer;
+use quick_xml::events::{BytesDecl, BytesText, Event};
+
+use super::{FeedInfo, Prepared, display_title, rfc3339, xml_safe};
+
+pub const NS: &str = "http://www.w3.org/2005/Atom";
+
+pub fn render(info: &FeedInfo, stories: &[Prepared]) -> Vec<u8> {
+    let mut w = Writer::new_with_indent(Vec::new(), b' ', 2);
+    write(&mut w, info, stories).expect("writing to a Vec cannot fail");
+    let mut out = w.into_inner();
+    out.push(b'\n');
+    out
+}
+
+fn text(w: &mut Writer<Vec<u8>>, name: &str, value: &str) -> io::Result<()> {
+    w.create_element(name)
+        .write_text_content(BytesText::new(&xml_safe(value)))?;
+    Ok(())
+}
+
+fn link(w: &mut Writer<Vec<u8>>, rel: &str, href: &str) -> io::Result<()> {
+    w.create_element("link")
+        .with_attribute(("rel", rel))
+        .with_attribute(("href", xml_safe(href).as_ref()))
+        .write_empty()?;
+    Ok(())
+}
+
+fn write(w: &mut Writer<Vec<u8>>, info: &FeedInfo, stories: &[Prepared]) -> io::Result<()> {
+    w.write_event(Event::Decl(BytesDecl::new("1.0", Some("utf-8"), None)))?;
+    let updated = stories.iter().map(Prepared::updated).max().unwrap_or(0);
+    w.create_element("feed")
+        .with_attribute(("xmlns", NS))
+        .write_inner_content(|w| {
+            text(w, "id", &format!("urn:feedloom:output:{}", info.name))?;
+            text(w, "title", &info.title)?;
+            text(w, "updated", &rfc3339(updated))?;
+            if let Some(l) = &info.link {
+                link(w, "alternate", l)?;
+            }
+            w.create_element("author")
+                .write_inner_content(|w| text(w, "name", "feedloom"))?;
+            w.create_element("generator")
+                .with_attribute(("uri", env!("CARGO_PKG_REPOSITORY")))
+                .with_attribute(("version", env!("CARGO_PKG_VERSION")))
+                .write_text_content(BytesText::new("feedloom"))?;
+            for p in stories {
+                entry(w, p)?;
+            }
+            Ok(())
+        })?;
+    Ok(())
+}
+
+fn entry(w: &mut Writer<Vec<u8>>, p: &Prepared) -> io::Result<()> {
+    let s = &p.story;
+    w.create_element("entry").write_inner_content(|w| {
+        text(w, "id", &s.uid)?;
+        w.create_element("title")
+            .with_attribute(("type", "text"))
+            .write_text_content(BytesText::new(&xml_safe(&display_title(p))))?;
+        if let Some(l) = &s.link {
+            link(w, "alternate", l)?;
+        }
+        text(w, "published", &rfc3339(p.published()))?;
+        text(w, "updated", &rfc3339(p.updated()))?;
+        if let Some(a) = &s.author {
+            w.create_element("author")
+                .write_inner_content(|w| text(w, "name", a))?;
+        }
+        if let Some(h) = &p.html {
+            w.create_element("content")
+                .with_attribute(("type", "html"))
+                .write_text_content(BytesText::new(&xml_safe(h)))?;
+        }
+        w.create_element("source").write_inner_content(|w| {
+            text(w, "id", &s.source.feed_url)?;
+            if let Some(t) = &s.source.title {
+                text(w, "title", t)?;
+            }
+            link(w, "self", &s.source.feed_url)?;
+            if let Some(site) = &s.source.site_url {
+                link(w, "alternate", site)?;
+            }
+            Ok(())
+        })?;
+        Ok(())
+    })?;
+    Ok(())
+}

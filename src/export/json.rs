@@ -1,0 +1,62 @@
+//! JSON Feed 1.1. Each item names its origin in the `_feedloom` extension object.
+
+use serde_json::{Map, Value, json};
+
+use super::{FeedInfo, Prepared, display_title, rfc3339};
+
+pub const VERSION: &str = "https://jsonfeed.org/version/1.1";
+
+pub fn render(info: &FeedInfo, stories: &[Prepared]) -> Vec<u8> {
+    let items: Vec<Value> = stories.iter().map(item).collect();
+    let mut feed = Map::new();
+    feed.insert("version".into(), json!(VERSION));
+    feed.insert("title".into(), json!(info.title));
+    if let Some(l) = &info.link {
+        feed.insert("home_page_url".into(), json!(l));
+    }
+    feed.insert(
+        "description".into(),
+        json!(format!("{} (merged by feedloom)", info.title)),
+    );
+    feed.insert("items".into(), Value::Array(items));
+    let mut out = serde_json::to_vec_pretty(&Value::Object(feed)).expect("JSON values serialise");
+    out.push(b'\n');
+    out
+}
+
+fn item(p: &Prepared) -> Value {
+    let s = &p.story;
+    let mut m = Map::new();
+    m.insert("id".into(), json!(s.uid));
+    if let Some(l) = &s.link {
+        m.insert("url".into(), json!(l));
+    }
+    m.insert("title".into(), json!(display_title(p)));
+    // JSON Feed requires content_html or content_text.
+    m.insert(
+        "content_html".into(),
+        json!(p.html.as_deref().unwrap_or("")),
+    );
+    m.insert("date_published".into(), json!(rfc3339(p.published())));
+    m.insert("date_modified".into(), json!(rfc3339(p.updated())));
+    if let Some(a) = &s.author {
+        m.insert("authors".into(), json!([{ "name": a }]));
+    }
+    let mut source = Map::new();
+    source.insert("feed_url".into(), json!(s.source.feed_url));
+    if let Some(t) = &s.source.title {
+        source.insert("title".into(), json!(t));
+    }
+    if let Some(u) = &s.source.site_url {
+        source.insert("home_page_url".into(), json!(u));
+    }
+    m.insert(
+        "_feedloom".into(),
+        json!({
+            "about": "https://github.com/feedloom/feedloom/blob/main/docs/schema.md",
+            "first_seen": rfc3339(s.first_seen_at),
+            "source": Value::Object(source),
+        }),
+    );
+    Value::Object(m)
+}

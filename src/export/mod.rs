@@ -1,0 +1,235 @@
+//! Renderings of one story list: Atom 1.0 ([`atom`]), RSS 2.0 ([`rss`]) and JSON
+//! Feed 1.1 ([`json`]), plus atomic output files.
+//!
+//! Rendering is pure: the same stories give the same bytes (no "now" in the output),
+//! so a file is rewritten, and an HTTP ETag changes, only when the stories did.
+
+pub mod atom;
+pub mod json;
+pub mod rss;
+
+use std::borrow::Cow;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+
+use crate::config::{Format, OutputConfig};
+use crate::error::StoreError;
+use crate::store::Store;
+use crate::store::queries::{Story, StoryQuery};
+
+/// What every format needs about the merged feed itself.
+#[derive(Debug, Clone)]
+pub struct FeedInfo {
+    pub name: String,
+    pub title: String,
+    pub link: Option<String>,
+}
+
+/// A story ready for rendering: its HTML already sanitised.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub story: Story,
+    pub html: Option<String>,
+}
+
+impl Prepared {
+    /// The story's updated time: its own, else when feedloom saw it change.
+    pub fn updated(&self) -> i64 {
+        self.story.updated_at.unwrap_or(self.story.changed_at)
+    }
+
+    pub fn published(&self) -> i64 {
+        self.story.published_at.unwrap_or(self.story.first_seen_at)
+    }
+}
+
+/// Sanitises each story's HTML once, for all formats: no scripts, no event
+/// handlers, no javascript: URLs; relative URLs resolved against the story's link.
+pub fn prepare(stories: Vec<Story>) -> Vec<Prepared> {
+    stories
+        .into_iter()
+        .map(|story| {
+            let html = story
+                .html
+                .as_deref()
+                .map(|h| sanitize(h, story.link.as_deref()));
+            Prepared { story, html }
+        })
+        .collect()
+}
+
+/// Sanitises an HTML fragment for readers.
+pub fn sanitize(html: &str, base: Option<&str>) -> String {
+    let mut b = ammonia::Builder::default();
+    b.link_rel(Some("noopener noreferrer"));
+    if let Some(base) = base.and_then(|u| url::Url::parse(u).ok()) {
+        b.url_relative(ammonia::UrlRelative::RewriteWithBase(base));
+    }
+    b.clean(html).to_string()
+}
+
+/// The stories an output shows at time `now`.
+pub fn query_for(out: &OutputConfig, now: i64, limit: Option<usize>) -> StoryQuery {
+    StoryQuery {
+        limit: limit.unwrap_or(out.max_items),
+        since: out
+            .window
+            .map(|w| now.saturating_sub(w.0.as_secs().min(i64::MAX as u64) as i64)),
+        tags: out.tags.clone(),
+    }
+}
+
+/// Renders one output in one format from the store.
+pub fn render_output(
+    store: &Store,
+    out: &OutputConfig,
+    format: Format,
+    now: i64,
+    limit: Option<usize>,
+) -> Result<Vec<u8>, StoreError> {
+    let stories = prepare(store.stories(&query_for(out, now, limit))?);
+    Ok(render(format, &info_for(out), &stories))
+}
+
+pub fn info_for(out: &OutputConfig) -> FeedInfo {
+    FeedInfo {
+        name: out.name().to_string(),
+        title: out.title(),
+        link: out.link.as_ref().map(|l| l.to_string()),
+    }
+}
+
+/// Renders prepared stories in a format.
+pub fn render(format: Format, info: &FeedInfo, stories: &[Prepared]) -> Vec<u8> {
+    match format {
+        Format::Atom => atom::render(info, stories),
+        Format::Rss => rss::render(info, stories),
+        Format::Json => json::render(info, stories),
+    }
+}
+
+/// The files one output writes: `PATH.atom`, `PATH.rss`, `PATH.json`.
+pub fn file_path(base: &Path, format: Format) -> PathBuf {
+    let mut s = base.as_os_str().to_owned();
+    s.push(".");
+    s.push(format.extension());
+    PathBuf::from(s)
+}
+
+/// Writes `bytes` to `path` atomically (temp file in the same folder, fsync,
+/// rename, fsync of the folder), unless the file already holds exactly these
+/// bytes. Returns whether it wrote.
+pub fn write_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
+    if std::fs::read(path).is_ok_and(|old| old == bytes) {
+        return Ok(false);
+    }
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, path)?;
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(true)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// RFC 3339 in UTC: `2026-11-25T16:55:57Z`.
+pub fn rfc3339(t: i64) -> String {
+    DateTime::<Utc>::from_timestamp(t, 0)
+        .unwrap_or_default()
+        .to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// RFC 822 (as RFC 2822 writes it): `Wed, 25 Nov 2026 16:55:57 +0000`.
+pub fn rfc822(t: i64) -> String {
+    DateTime::<Utc>::from_timestamp(t, 0)
+        .unwrap_or_default()
+        .to_rfc2822()
+}
+
+/// Text without the characters XML 1.0 forbids (most C0 controls, U+FFFE/U+FFFF).
+pub fn xml_safe(s: &str) -> Cow<'_, str> {
+    let bad = |c: char| {
+        (c < ' ' && c != '\t' && c != '\n' && c != '\r') || c == '\u{FFFE}' || c == '\u{FFFF}'
+    };
+    if s.chars().any(bad) {
+        Cow::Owned(s.chars().filter(|c| !bad(*c)).collect())
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+/// A story's title for outputs: its own, else the start of its text, else its link.
+pub fn display_title(p: &Prepared) -> String {
+    if let Some(t) = p.story.title.as_deref().filter(|t| !t.is_empty()) {
+        return t.to_string();
+    }
+    if let Some(h) = p.html.as_deref() {
+        let text = crate::parse::strip_tags(h);
+        let words: Vec<&str> = text.split_whitespace().take(12).collect();
+        if !words.is_empty() {
+            return words.join(" ");
+        }
+    }
+    p.story
+        .link
+        .clone()
+        .unwrap_or_else(|| "(untitled)".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sanitizer_removes_scripts_handlers_and_js_urls() {
+        let dirty = r#"<p onclick="steal()">Hi <script>alert(1)</script><a href="javascript:alert(2)">x</a><img src="/i.png"></p>"#;
+        let clean = sanitize(dirty, Some("https://example.org/post/1"));
+        assert!(!clean.contains("script"), "{clean}");
+        assert!(!clean.contains("onclick"), "{clean}");
+        assert!(!clean.contains("javascript:"), "{clean}");
+        assert!(clean.contains("https://example.org/i.png"), "{clean}");
+    }
+
+    #[test]
+    fn atomic_write_only_when_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("out/all.atom");
+        assert!(write_if_changed(&p, b"one").unwrap());
+        assert!(!write_if_changed(&p, b"one").unwrap());
+        assert!(write_if_changed(&p, b"two").unwrap());
+        assert_eq!(std::fs::read(&p).unwrap(), b"two");
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("out"))
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty());
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc822(86400 * 365), "Fri, 1 Jan 1971 00:00:00 +0000");
+        assert_eq!(xml_safe("a\u{0}b\u{b}c\td"), "abc\td");
+    }
+}

@@ -1,0 +1,80 @@
+//! RSS 2.0. Each item names its origin in `<source url="…">`; authors go in
+//! `dc:creator` because RSS's own `<author>` wants an e-mail address.
+
+use std::io;
+
+use quick_xml::Writer;
+use quick_xml::events::{BytesDecl, BytesText, Event};
+
+use super::{FeedInfo, Prepared, display_title, rfc822, xml_safe};
+
+pub fn render(info: &FeedInfo, stories: &[Prepared]) -> Vec<u8> {
+    let mut w = Writer::new_with_indent(Vec::new(), b' ', 2);
+    write(&mut w, info, stories).expect("writing to a Vec cannot fail");
+    let mut out = w.into_inner();
+    out.push(b'\n');
+    out
+}
+
+fn text(w: &mut Writer<Vec<u8>>, name: &str, value: &str) -> io::Result<()> {
+    w.create_element(name)
+        .write_text_content(BytesText::new(&xml_safe(value)))?;
+    Ok(())
+}
+
+fn write(w: &mut Writer<Vec<u8>>, info: &FeedInfo, stories: &[Prepared]) -> io::Result<()> {
+    w.write_event(Event::Decl(BytesDecl::new("1.0", Some("utf-8"), None)))?;
+    let updated = stories.iter().map(Prepared::updated).max().unwrap_or(0);
+    w.create_element("rss")
+        .with_attribute(("version", "2.0"))
+        .with_attribute(("xmlns:dc", "http://purl.org/dc/elements/1.1/"))
+        .write_inner_content(|w| {
+            w.create_element("channel").write_inner_content(|w| {
+                text(w, "title", &info.title)?;
+                let home = info
+                    .link
+                    .clone()
+                    .unwrap_or_else(|| env!("CARGO_PKG_REPOSITORY").to_string());
+                text(w, "link", &home)?;
+                text(
+                    w,
+                    "description",
+                    &format!("{} (merged by feedloom)", info.title),
+                )?;
+                text(w, "generator", crate::DEFAULT_USER_AGENT)?;
+                text(w, "lastBuildDate", &rfc822(updated))?;
+                for p in stories {
+                    item(w, p)?;
+                }
+                Ok(())
+            })?;
+            Ok(())
+        })?;
+    Ok(())
+}
+
+fn item(w: &mut Writer<Vec<u8>>, p: &Prepared) -> io::Result<()> {
+    let s = &p.story;
+    w.create_element("item").write_inner_content(|w| {
+        text(w, "title", &display_title(p))?;
+        if let Some(l) = &s.link {
+            text(w, "link", l)?;
+        }
+        w.create_element("guid")
+            .with_attribute(("isPermaLink", "false"))
+            .write_text_content(BytesText::new(&s.uid))?;
+        text(w, "pubDate", &rfc822(p.published()))?;
+        if let Some(a) = &s.author {
+            text(w, "dc:creator", a)?;
+        }
+        if let Some(h) = &p.html {
+            text(w, "description", h)?;
+        }
+        let source_title = s.source.title.as_deref().unwrap_or(&s.source.feed_url);
+        w.create_element("source")
+            .with_attribute(("url", xml_safe(&s.source.feed_url).as_ref()))
+            .write_text_content(BytesText::new(&xml_safe(source_title)))?;
+        Ok(())
+    })?;
+    Ok(())
+}

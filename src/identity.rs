@@ -1,0 +1,311 @@
+//! Who is who: item keys, canonical URLs, content hashes and output ids. Pure.
+//!
+//! An item's key comes, in order, from the feed's own guid/id, else its canonical
+//! link, else a hash of title + published date + content (DESIGN.md invariant 2).
+//! Keys are per feed. The output id of an item is derived from the feed's URL and the
+//! key once, when the item is first stored, and never changes afterwards.
+
+use std::collections::{HashMap, HashSet};
+
+use sha2::{Digest, Sha256};
+use url::Url;
+
+use crate::parse::Entry;
+
+/// Query parameters that only track the reader; dropped from canonical URLs.
+/// Any parameter starting with `utm_` is dropped too.
+pub const TRACKING_PARAMS: &[&str] = &[
+    "fbclid",
+    "gclid",
+    "dclid",
+    "gbraid",
+    "wbraid",
+    "msclkid",
+    "mc_cid",
+    "mc_eid",
+    "yclid",
+    "_hsenc",
+    "_hsmi",
+    "mkt_tok",
+    "igshid",
+    "ref_src",
+    "oly_anon_id",
+    "oly_enc_id",
+    "vero_id",
+    "__s",
+    "s_cid",
+];
+
+/// Where an item's key came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    Guid,
+    Link,
+    Hash,
+}
+
+impl KeyKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyKind::Guid => "guid",
+            KeyKind::Link => "link",
+            KeyKind::Hash => "hash",
+        }
+    }
+}
+
+/// An entry with its identity worked out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identified {
+    pub key: String,
+    pub kind: KeyKind,
+    pub canonical_url: Option<String>,
+    /// Changes when anything a reader sees changes (title, link, author, text).
+    pub content_hash: String,
+    pub entry: Entry,
+}
+
+/// Identifies every entry of one document. Entries that are the same item twice
+/// (same key) are kept once, the first time. Entries sharing a guid but carrying
+/// different links are distinct items, and so are entries without guid that share
+/// a link but differ in title.
+pub fn identify_document(entries: Vec<Entry>) -> Vec<Identified> {
+    let canon: Vec<Option<String>> = entries
+        .iter()
+        .map(|e| e.link.as_deref().map(canonical_url))
+        .collect();
+    // Guids that carry more than one distinct link in this document.
+    let mut links_per_guid: HashMap<&str, HashSet<Option<&str>>> = HashMap::new();
+    let mut titles_per_link: HashMap<&str, HashSet<Option<&str>>> = HashMap::new();
+    for (e, c) in entries.iter().zip(&canon) {
+        match (&e.guid, c) {
+            (Some(g), c) => {
+                links_per_guid.entry(g).or_default().insert(c.as_deref());
+            }
+            (None, Some(c)) => {
+                titles_per_link
+                    .entry(c)
+                    .or_default()
+                    .insert(e.title.as_deref());
+            }
+            (None, None) => {}
+        }
+    }
+    let shared_guid: HashSet<String> = links_per_guid
+        .into_iter()
+        .filter(|(_, links)| links.len() > 1)
+        .map(|(g, _)| g.to_string())
+        .collect();
+    let shared_link: HashSet<String> = titles_per_link
+        .into_iter()
+        .filter(|(_, titles)| titles.len() > 1)
+        .map(|(l, _)| l.to_string())
+        .collect();
+
+    let mut seen = HashSet::new();
+    let mut out = Vec::with_capacity(entries.len());
+    for (entry, canonical_url) in entries.into_iter().zip(canon) {
+        let (kind, key) = match (&entry.guid, &canonical_url) {
+            (Some(g), Some(c)) if shared_guid.contains(g) => {
+                (KeyKind::Guid, format!("guid:{g} link:{c}"))
+            }
+            (Some(g), _) => (KeyKind::Guid, format!("guid:{g}")),
+            (None, Some(c)) if shared_link.contains(c) => (
+                KeyKind::Link,
+                format!(
+                    "link:{c} title:{}",
+                    short_hash(&[entry.title.as_deref().unwrap_or("")])
+                ),
+            ),
+            (None, Some(c)) => (KeyKind::Link, format!("link:{c}")),
+            (None, None) => (KeyKind::Hash, format!("hash:{}", fallback_hash(&entry))),
+        };
+        if !seen.insert(key.clone()) {
+            continue;
+        }
+        out.push(Identified {
+            content_hash: content_hash(&entry),
+            key,
+            kind,
+            canonical_url,
+            entry,
+        });
+    }
+    out
+}
+
+/// The URL used for identity (the original link is kept for output): scheme and
+/// host lowercased and the scheme dropped (http and https are the same story),
+/// default port, fragment and tracking parameters dropped, remaining query
+/// parameters sorted, trailing slash dropped. Unparseable links are kept trimmed.
+pub fn canonical_url(link: &str) -> String {
+    let Ok(url) = Url::parse(link.trim()) else {
+        return link.trim().to_string();
+    };
+    if url.cannot_be_a_base() || url.host_str().is_none() {
+        let mut u = url;
+        u.set_fragment(None);
+        return u.to_string();
+    }
+    let host = url.host_str().unwrap_or("").trim_end_matches('.');
+    let mut out = String::with_capacity(link.len());
+    out.push_str("//");
+    out.push_str(host);
+    if let Some(port) = url.port() {
+        // `url` already dropped the scheme's default port; 80 and 443 are the
+        // defaults of http and https, which canonical URLs treat as one.
+        if port != 80 && port != 443 {
+            out.push(':');
+            out.push_str(&port.to_string());
+        }
+    }
+    let path = url.path().trim_end_matches('/');
+    out.push_str(path);
+    let mut params: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| {
+            let k = k.to_ascii_lowercase();
+            !k.starts_with("utm_") && !TRACKING_PARAMS.contains(&k.as_str())
+        })
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    if !params.is_empty() {
+        params.sort();
+        let q = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(params)
+            .finish();
+        out.push('?');
+        out.push_str(&q);
+    }
+    out
+}
+
+/// Hash of everything a reader sees of an entry.
+pub fn content_hash(e: &Entry) -> String {
+    short_hash(&[
+        e.title.as_deref().unwrap_or(""),
+        e.link.as_deref().unwrap_or(""),
+        e.author.as_deref().unwrap_or(""),
+        e.summary.as_deref().unwrap_or(""),
+        e.content.as_deref().unwrap_or(""),
+    ])
+}
+
+/// Key material for an entry with neither guid nor link.
+fn fallback_hash(e: &Entry) -> String {
+    let published = e.published.map(|d| d.timestamp().to_string());
+    short_hash(&[
+        e.title.as_deref().unwrap_or(""),
+        published.as_deref().unwrap_or(""),
+        e.content.as_deref().or(e.summary.as_deref()).unwrap_or(""),
+    ])
+}
+
+/// feedloom's own id for an item: stable for the life of the store.
+pub fn item_uid(feed_url: &str, key: &str) -> String {
+    format!("urn:feedloom:{}", short_hash(&[feed_url, key]))
+}
+
+/// First 128 bits of SHA-256 over the parts (each length-prefixed), in hex.
+pub fn short_hash(parts: &[&str]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_le_bytes());
+        h.update(p.as_bytes());
+    }
+    let digest = h.finalize();
+    let mut s = String::with_capacity(32);
+    for b in &digest[..16] {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(guid: Option<&str>, link: Option<&str>, title: &str) -> Entry {
+        Entry {
+            guid: guid.map(str::to_string),
+            link: link.map(str::to_string),
+            title: Some(title.to_string()),
+            ..Entry::default()
+        }
+    }
+
+    #[test]
+    fn canonical_urls() {
+        let c = canonical_url;
+        assert_eq!(
+            c("HTTPS://Example.COM:443/a/b/?b=2&a=1#frag"),
+            "//example.com/a/b?a=1&b=2"
+        );
+        assert_eq!(
+            c("http://example.com/a/b?a=1&b=2"),
+            c("https://example.com/a/b/?b=2&a=1")
+        );
+        assert_eq!(
+            c("https://example.com/x?utm_source=rss&utm_medium=feed&fbclid=1&id=7"),
+            "//example.com/x?id=7"
+        );
+        assert_eq!(c("https://example.com:8443/x"), "//example.com:8443/x");
+        assert_eq!(c("https://example.com/"), "//example.com");
+        assert_ne!(c("https://example.com/a"), c("https://example.com/b"));
+        assert_eq!(c(" not a url "), "not a url");
+    }
+
+    #[test]
+    fn key_order_guid_then_link_then_hash() {
+        let ids = identify_document(vec![
+            entry(Some("g1"), Some("https://e.org/1"), "one"),
+            entry(None, Some("https://e.org/2?utm_source=x"), "two"),
+            entry(None, None, "three"),
+        ]);
+        assert_eq!(ids[0].key, "guid:g1");
+        assert_eq!(ids[1].key, "link://e.org/2");
+        assert_eq!(ids[2].kind, KeyKind::Hash);
+        // Deterministic: the same entry always gets the same key.
+        let again = identify_document(vec![entry(None, None, "three")]);
+        assert_eq!(again[0].key, ids[2].key);
+    }
+
+    #[test]
+    fn duplicate_guid_with_different_links_are_two_items() {
+        let ids = identify_document(vec![
+            entry(Some("same"), Some("https://e.org/a"), "A"),
+            entry(Some("same"), Some("https://e.org/b"), "B"),
+            entry(Some("same"), Some("https://e.org/a"), "A again"),
+        ]);
+        assert_eq!(ids.len(), 2);
+        assert_ne!(ids[0].key, ids[1].key);
+    }
+
+    #[test]
+    fn shared_link_without_guid_keeps_distinct_titles() {
+        let ids = identify_document(vec![
+            entry(None, Some("https://e.org/"), "Monday"),
+            entry(None, Some("https://e.org/"), "Tuesday"),
+        ]);
+        assert_eq!(ids.len(), 2);
+    }
+
+    #[test]
+    fn content_hash_tracks_visible_changes() {
+        let a = entry(Some("g"), Some("https://e.org/1"), "title");
+        let mut b = a.clone();
+        assert_eq!(content_hash(&a), content_hash(&b));
+        b.content = Some("<p>new text</p>".into());
+        assert_ne!(content_hash(&a), content_hash(&b));
+        // Parts are length-prefixed: moving text between fields changes the hash.
+        assert_ne!(short_hash(&["ab", "c"]), short_hash(&["a", "bc"]));
+    }
+
+    #[test]
+    fn uid_is_stable_and_per_feed() {
+        let u = item_uid("https://e.org/feed", "guid:1");
+        assert_eq!(u, item_uid("https://e.org/feed", "guid:1"));
+        assert!(u.starts_with("urn:feedloom:"));
+        assert_ne!(u, item_uid("https://other.org/feed", "guid:1"));
+    }
+}

@@ -1,0 +1,340 @@
+//! Refreshing feeds: [`refresh_feed`] is the one place that takes a single feed
+//! through fetch → parse → identify → store. [`poll`] refreshes every configured
+//! feed once and writes the outputs; the daemon calls `refresh_feed` from its loop.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures_util::StreamExt;
+use tracing::{info, instrument, warn};
+
+use crate::config::{Config, Defaults, FeedConfig};
+use crate::error::{Disposition, FeedError, StoreError, chain};
+use crate::export;
+use crate::fetch::{FetchOutcome, Fetcher, Redirect};
+use crate::identity::identify_document;
+use crate::parse::{self, Limits};
+use crate::schedule::{self, Every, Hints};
+use crate::store::SharedStore;
+use crate::store::feeds::{FeedRef, FetchRecord, Reschedule};
+use crate::store::items::{Applied, DocumentMeta};
+
+/// What refreshing needs, shared by every feed.
+#[derive(Clone)]
+pub struct Refresher {
+    pub fetcher: Fetcher,
+    pub store: SharedStore,
+    pub limits: Limits,
+    pub defaults: Arc<Defaults>,
+}
+
+/// How one refresh ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Stored(Applied),
+    NotModified,
+    /// The feed's failure, as stored on its row.
+    Failed {
+        error: String,
+        status: Option<u16>,
+        gone: bool,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub feed_url: String,
+    pub outcome: Outcome,
+    pub duration_ms: i64,
+    pub next_fetch_at: Option<i64>,
+}
+
+impl Refresher {
+    pub fn new(cfg: &Config, store: SharedStore) -> Result<Refresher, reqwest::Error> {
+        Ok(Refresher {
+            fetcher: Fetcher::new(&cfg.fetch)?,
+            store,
+            limits: Limits {
+                max_entries: cfg.fetch.max_entries,
+                max_field: cfg.fetch.max_field.0 as usize,
+            },
+            defaults: Arc::new(cfg.defaults.clone()),
+        })
+    }
+}
+
+/// Refreshes one feed. A feed's failure is recorded on it and returned as
+/// [`Outcome::Failed`]; only the store's own errors are `Err`.
+#[instrument(skip_all, fields(feed = %feed.url))]
+pub async fn refresh_feed(
+    r: &Refresher,
+    feed: &FeedRef,
+    every: &Every,
+) -> Result<Report, StoreError> {
+    let slot = r.fetcher.acquire(&feed.fetch_url).await;
+    let started_at = crate::now_unix();
+    let t0 = Instant::now();
+    let fetched = r.fetcher.fetch(&feed.fetch_url, &feed.validators).await;
+    let mut rec = FetchRecord {
+        started_at,
+        ..FetchRecord::default()
+    };
+    let result = match fetched {
+        Ok(FetchOutcome::NotModified {
+            status,
+            hints,
+            redirect,
+        }) => {
+            rec.http_status = (feed.fetch_url.scheme() != "file").then_some(status);
+            rec.duration_ms = t0.elapsed().as_millis() as i64;
+            let next = schedule::after_success(
+                started_at,
+                every,
+                Hints {
+                    fresh_for: hints.fresh_for,
+                    ttl_minutes: None,
+                },
+                r.defaults.max_delay.0,
+            );
+            let resched = reschedule(feed, next, redirect.as_ref(), r.defaults.redirect_after);
+            let id = feed.id;
+            r.store
+                .call(move |s| s.record_not_modified(id, &rec, &resched))
+                .await?;
+            Ok((Outcome::NotModified, Some(next)))
+        }
+        Ok(FetchOutcome::Fetched(f)) => {
+            rec.http_status = (feed.fetch_url.scheme() != "file").then_some(f.status);
+            rec.bytes = Some(f.body.len() as u64);
+            let limits = r.limits;
+            let parsed = tokio::task::spawn_blocking(move || {
+                let doc = parse::parse(&f.body, f.charset.as_deref(), &f.final_url, limits)?;
+                Ok::<_, FeedError>((doc, f.validators, f.hints, f.redirect))
+            })
+            .await
+            .map_err(|e| StoreError::Worker(e.to_string()))?;
+            match parsed {
+                Ok((doc, validators, hints, redirect)) => {
+                    if doc.truncated > 0 {
+                        warn!(
+                            dropped = doc.truncated,
+                            "document has more entries than fetch.max_entries"
+                        );
+                    }
+                    let meta = DocumentMeta {
+                        title: doc.title,
+                        site_url: doc.site_url,
+                        ttl_minutes: doc.ttl_minutes,
+                    };
+                    let next = schedule::after_success(
+                        started_at,
+                        every,
+                        Hints {
+                            fresh_for: hints.fresh_for,
+                            ttl_minutes: meta.ttl_minutes,
+                        },
+                        r.defaults.max_delay.0,
+                    );
+                    let items = identify_document(doc.entries);
+                    let resched =
+                        reschedule(feed, next, redirect.as_ref(), r.defaults.redirect_after);
+                    let feed2 = feed.clone();
+                    rec.duration_ms = t0.elapsed().as_millis() as i64;
+                    let applied = r
+                        .store
+                        .call(move |s| {
+                            s.apply_document(&feed2, &rec, &validators, &meta, &items, &resched)
+                        })
+                        .await?;
+                    Ok((Outcome::Stored(applied), Some(next)))
+                }
+                Err(e) => Err(e),
+            }
+        }
+        Err(e) => Err(FeedError::Fetch(e)),
+    };
+    drop(slot);
+    let duration_ms = t0.elapsed().as_millis() as i64;
+    let (outcome, next_fetch_at) = match result {
+        Ok(done) => done,
+        Err(err) => {
+            let failures = feed.consecutive_failures + 1;
+            let disposition = err.disposition();
+            let next = schedule::after_failure(
+                started_at,
+                every,
+                failures,
+                disposition,
+                r.defaults.max_backoff.0,
+                schedule::jitter_of(feed.url.as_str(), u64::from(failures)),
+            );
+            let message = chain(&err);
+            let gone = disposition == Disposition::Gone;
+            rec.http_status = err.http_status();
+            rec.duration_ms = duration_ms;
+            let id = feed.id;
+            let msg = message.clone();
+            r.store
+                .call(move |s| s.record_failure(id, &rec, &msg, next, gone))
+                .await?;
+            (
+                Outcome::Failed {
+                    error: message,
+                    status: err.http_status(),
+                    gone,
+                },
+                next,
+            )
+        }
+    };
+    log_report(&outcome, duration_ms);
+    Ok(Report {
+        feed_url: feed.url.to_string(),
+        outcome,
+        duration_ms,
+        next_fetch_at,
+    })
+}
+
+fn log_report(outcome: &Outcome, ms: i64) {
+    match outcome {
+        Outcome::Stored(a) => info!(
+            status = "ok",
+            new = a.new,
+            updated = a.updated,
+            ms,
+            "fetched"
+        ),
+        Outcome::NotModified => info!(status = "not_modified", new = 0, ms, "fetched"),
+        Outcome::Failed {
+            error,
+            status,
+            gone,
+        } => {
+            warn!(status = "error", http_status = ?status, gone, ms, error = %error, "fetch failed")
+        }
+    }
+}
+
+/// Permanent-redirect bookkeeping: the stored fetch URL follows a permanent
+/// redirect only after `threshold` consecutive fetches saw the same target.
+fn reschedule(
+    feed: &FeedRef,
+    next: i64,
+    redirect: Option<&Redirect>,
+    threshold: u32,
+) -> Reschedule {
+    let mut out = Reschedule {
+        next_fetch_at: Some(next),
+        ..Reschedule::default()
+    };
+    if let Some(r) = redirect.filter(|r| r.permanent) {
+        let target = r.final_url.to_string();
+        let count = if feed.redirect_url.as_deref() == Some(target.as_str()) {
+            feed.redirect_count + 1
+        } else {
+            1
+        };
+        if count >= threshold.max(1) {
+            info!(to = %target, count, "following permanent redirect");
+            out.new_url = Some(target);
+        } else {
+            out.redirect = Some((target, count));
+        }
+    }
+    out
+}
+
+/// Totals of one poll, for its summary line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub ok: usize,
+    pub not_modified: usize,
+    pub failed: usize,
+    pub new: usize,
+    pub updated: usize,
+}
+
+impl Summary {
+    pub fn add(&mut self, o: &Outcome) {
+        match o {
+            Outcome::Stored(a) => {
+                self.ok += 1;
+                self.new += a.new;
+                self.updated += a.updated;
+            }
+            Outcome::NotModified => self.not_modified += 1,
+            Outcome::Failed { .. } => self.failed += 1,
+        }
+    }
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "feeds: {} ok, {} not modified, {} failed; items: {} new, {} updated",
+            self.ok, self.not_modified, self.failed, self.new, self.updated
+        )
+    }
+}
+
+/// Refreshes every configured, enabled feed once, then writes the outputs.
+pub async fn poll(cfg: &Config, store: SharedStore) -> Result<(Summary, Vec<Report>), StoreError> {
+    let feeds_cfg = cfg.feeds.clone();
+    let refs = store.call(move |s| s.sync_config(&feeds_cfg)).await?;
+    let refresher = Refresher::new(cfg, store.clone())
+        .map_err(|e| StoreError::Worker(format!("HTTP client: {e}")))?;
+    let jobs: Vec<(FeedRef, Every)> = refs
+        .into_iter()
+        .zip(&cfg.feeds)
+        .filter(|(f, _)| f.enabled)
+        .map(|(f, c): (FeedRef, &FeedConfig)| (f, Every::of(c, &cfg.defaults)))
+        .collect();
+    let n = jobs.len().max(1);
+    let mut results = futures_util::stream::iter(jobs)
+        .map(|(feed, every)| {
+            let r = refresher.clone();
+            async move { refresh_feed(&r, &feed, &every).await }
+        })
+        .buffer_unordered(n);
+    let mut summary = Summary::default();
+    let mut reports = Vec::new();
+    while let Some(res) = results.next().await {
+        let report = res?;
+        summary.add(&report.outcome);
+        reports.push(report);
+    }
+    write_outputs(cfg, &store).await?;
+    Ok((summary, reports))
+}
+
+/// Renders every output that has a `path` and writes the files whose content
+/// changed. Returns the files written.
+pub async fn write_outputs(
+    cfg: &Config,
+    store: &SharedStore,
+) -> Result<Vec<std::path::PathBuf>, StoreError> {
+    let outputs = cfg.outputs.clone();
+    store
+        .call(move |s| {
+            let now = crate::now_unix();
+            let mut written = Vec::new();
+            for out in outputs.iter().filter(|o| o.path.is_some()) {
+                let base = out.path.as_ref().expect("filtered");
+                let stories = export::prepare(s.stories(&export::query_for(out, now, None))?);
+                let info = export::info_for(out);
+                for &format in &out.formats {
+                    let bytes = export::render(format, &info, &stories);
+                    let path = export::file_path(base, format);
+                    match export::write_if_changed(&path, &bytes) {
+                        Ok(true) => written.push(path),
+                        Ok(false) => {}
+                        Err(e) => warn!(path = %path.display(), error = %e, "cannot write output"),
+                    }
+                }
+            }
+            Ok(written)
+        })
+        .await
+}

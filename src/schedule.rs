@@ -1,0 +1,199 @@
+//! When is a feed next due? Pure arithmetic over times in Unix seconds.
+//!
+//! After a success the next fetch is the latest of: the feed's schedule (interval
+//! or cron), the server's freshness hint (Cache-Control/Expires), the feed's own
+//! `<ttl>`, each capped by `max_delay`. After a failure it is the error backoff
+//! (exponential over consecutive failures, with jitter, capped by `max_backoff`),
+//! or the server's Retry-After when that is later.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::config::{Defaults, FeedConfig};
+use crate::error::Disposition;
+
+/// A feed's own schedule.
+#[derive(Debug, Clone)]
+pub enum Every {
+    Interval(Duration),
+    Cron(Box<cron::Schedule>),
+}
+
+impl Every {
+    pub fn of(feed: &FeedConfig, defaults: &Defaults) -> Every {
+        match (&feed.cron, feed.every) {
+            (Some(c), _) => Every::Cron(Box::new(c.0.clone())),
+            (None, Some(e)) => Every::Interval(e.0),
+            (None, None) => Every::Interval(defaults.every.0),
+        }
+    }
+
+    /// The first scheduled time strictly after `now`.
+    pub fn next_after(&self, now: i64) -> i64 {
+        match self {
+            Every::Interval(d) => now + d.as_secs().max(1) as i64,
+            Every::Cron(s) => {
+                let at = DateTime::<Utc>::from_timestamp(now, 0).unwrap_or_default();
+                s.after(&at)
+                    .next()
+                    .map(|t| t.timestamp())
+                    .unwrap_or(now + 86_400 * 365)
+            }
+        }
+    }
+
+    /// A nominal period, used to spread first polls.
+    pub fn period(&self, now: i64) -> i64 {
+        match self {
+            Every::Interval(d) => d.as_secs().max(1) as i64,
+            Every::Cron(_) => (self.next_after(now) - now).max(1),
+        }
+    }
+}
+
+/// Hints that can only push a fetch later.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Hints {
+    pub fresh_for: Option<Duration>,
+    pub ttl_minutes: Option<u32>,
+}
+
+/// Next fetch after a success (200 or 304) at `now`.
+pub fn after_success(now: i64, every: &Every, hints: Hints, max_delay: Duration) -> i64 {
+    let scheduled = every.next_after(now);
+    let cap = now + max_delay.as_secs() as i64;
+    let hinted = [
+        hints.fresh_for.map(|d| now + d.as_secs() as i64),
+        hints.ttl_minutes.map(|m| now + i64::from(m) * 60),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|t| t.min(cap))
+    .max()
+    .unwrap_or(scheduled);
+    scheduled.max(hinted)
+}
+
+/// Next attempt after the `failures`-th consecutive failure at `now`. `jitter` is
+/// a fraction in [0, 1) (derived from the feed, so runs are reproducible).
+pub fn after_failure(
+    now: i64,
+    every: &Every,
+    failures: u32,
+    disposition: Disposition,
+    max_backoff: Duration,
+    jitter: f64,
+) -> Option<i64> {
+    let base = every.period(now).clamp(1, 3600) as f64;
+    let exp = 2f64.powi(failures.saturating_sub(1).min(30) as i32);
+    let cap = max_backoff.as_secs_f64().max(1.0);
+    let backoff = (base * exp).min(cap);
+    // Up to +25% so that feeds failing together do not retry together.
+    let backoff = (backoff * (1.0 + 0.25 * jitter)).min(cap) as i64;
+    let backoff = now + backoff.max(1);
+    match disposition {
+        Disposition::Gone => None,
+        Disposition::Backoff => Some(backoff),
+        Disposition::RetryAfter(d) => Some(backoff.max(now + d.as_secs() as i64)),
+    }
+}
+
+/// A stable fraction in [0, 1) for a feed, for jitter and spreading.
+pub fn jitter_of(url: &str, salt: u64) -> f64 {
+    // FNV-1a: small, stable across runs and platforms.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ salt;
+    for b in url.as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    (h >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// First fetch of a feed the store has never fetched: spread over its period
+/// (at most `spread`) so that many feeds with one interval do not start together.
+pub fn first_fetch(now: i64, every: &Every, url: &str, spread: Duration) -> i64 {
+    let window = every.period(now).min(spread.as_secs() as i64).max(0);
+    now + (jitter_of(url, 0) * window as f64) as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    const H: Duration = Duration::from_secs(3600);
+
+    #[test]
+    fn interval_and_cron() {
+        let every = Every::Interval(Duration::from_secs(900));
+        assert_eq!(after_success(1000, &every, Hints::default(), 24 * H), 1900);
+        let cron = Every::Cron(Box::new(cron::Schedule::from_str("0 5 6 * * *").unwrap()));
+        // 1970-01-01 00:00:00 → 06:05:00 the same day.
+        assert_eq!(cron.next_after(0), 6 * 3600 + 5 * 60);
+        assert_eq!(
+            cron.next_after(6 * 3600 + 5 * 60),
+            86_400 + 6 * 3600 + 5 * 60
+        );
+    }
+
+    #[test]
+    fn hints_push_out_but_are_capped() {
+        let every = Every::Interval(Duration::from_secs(60));
+        let h = Hints {
+            fresh_for: Some(Duration::from_secs(600)),
+            ttl_minutes: None,
+        };
+        assert_eq!(after_success(0, &every, h, 24 * H), 600);
+        let h = Hints {
+            fresh_for: None,
+            ttl_minutes: Some(120),
+        };
+        assert_eq!(after_success(0, &every, h, 24 * H), 7200);
+        let h = Hints {
+            fresh_for: Some(Duration::from_secs(10 * 86_400)),
+            ttl_minutes: None,
+        };
+        assert_eq!(after_success(0, &every, h, 24 * H), 86_400);
+        // A hint shorter than the schedule never pulls it in.
+        let h = Hints {
+            fresh_for: Some(Duration::from_secs(5)),
+            ttl_minutes: None,
+        };
+        assert_eq!(after_success(0, &every, h, 24 * H), 60);
+    }
+
+    #[test]
+    fn backoff_grows_is_capped_and_honours_retry_after() {
+        let every = Every::Interval(Duration::from_secs(60));
+        let at = |n| after_failure(0, &every, n, Disposition::Backoff, 24 * H, 0.0).unwrap();
+        assert_eq!(at(1), 60);
+        assert_eq!(at(2), 120);
+        assert_eq!(at(3), 240);
+        assert_eq!(at(40), 86_400);
+        let jittered = after_failure(0, &every, 2, Disposition::Backoff, 24 * H, 0.5).unwrap();
+        assert_eq!(jittered, 135);
+        let ra = Disposition::RetryAfter(Duration::from_secs(7200));
+        assert_eq!(after_failure(0, &every, 1, ra, 24 * H, 0.0), Some(7200));
+        assert_eq!(
+            after_failure(0, &every, 1, Disposition::Gone, 24 * H, 0.0),
+            None
+        );
+    }
+
+    #[test]
+    fn first_fetches_are_spread() {
+        let every = Every::Interval(Duration::from_secs(1800));
+        let mut seconds = std::collections::HashSet::new();
+        for i in 0..1000 {
+            let t = first_fetch(0, &every, &format!("https://h{i}.example/feed"), H);
+            assert!((0..1800).contains(&t));
+            seconds.insert(t);
+        }
+        assert!(
+            seconds.len() > 400,
+            "only {} distinct seconds",
+            seconds.len()
+        );
+    }
+}

@@ -1,0 +1,327 @@
+//! Feed rows: syncing them with the config, reading their fetch state, and
+//! recording fetches that brought no document (304, failures).
+
+use rusqlite::{OptionalExtension, Transaction, params};
+use url::Url;
+
+use super::Store;
+use crate::config::FeedConfig;
+use crate::error::StoreError;
+use crate::fetch::Validators;
+
+/// What refreshing a feed needs to know about it.
+#[derive(Debug, Clone)]
+pub struct FeedRef {
+    pub id: i64,
+    /// The URL as configured: the feed's identity.
+    pub url: Url,
+    /// Where to fetch it: `url`, unless permanent redirects moved it.
+    pub fetch_url: Url,
+    pub validators: Validators,
+    pub enabled: bool,
+    pub consecutive_failures: u32,
+    pub next_fetch_at: Option<i64>,
+    pub redirect_url: Option<String>,
+    pub redirect_count: u32,
+}
+
+/// Facts about one fetch, for the `fetches` log and the feed row.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FetchRecord {
+    pub started_at: i64,
+    pub duration_ms: i64,
+    pub http_status: Option<u16>,
+    pub bytes: Option<u64>,
+}
+
+/// How the feed row changes after a fetch, besides its status.
+#[derive(Debug, Clone, Default)]
+pub struct Reschedule {
+    /// Not fetched again before this time (daemon).
+    pub next_fetch_at: Option<i64>,
+    /// Permanent-redirect bookkeeping: the target seen and how often in a row.
+    pub redirect: Option<(String, u32)>,
+    /// Fetch from this URL from now on (after enough identical permanent redirects).
+    pub new_url: Option<String>,
+}
+
+impl Store {
+    /// Makes the feed rows match the config: every configured feed has a row with
+    /// its title override and tags; feeds no longer configured keep their rows and
+    /// items but are marked `in_config = 0`. Returns the configured feeds in order.
+    pub fn sync_config(&mut self, feeds: &[FeedConfig]) -> Result<Vec<FeedRef>, StoreError> {
+        let now = crate::now_unix();
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(StoreError::ctx("syncing feeds"))?;
+        let mut refs = Vec::with_capacity(feeds.len());
+        {
+            let ctx = StoreError::ctx;
+            tx.execute("UPDATE feeds SET in_config = 0", [])
+                .map_err(ctx("syncing feeds"))?;
+            let mut upsert = tx
+                .prepare_cached(
+                    "INSERT INTO feeds (url, title, created_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (url) DO UPDATE SET title = excluded.title, in_config = 1
+                     RETURNING id",
+                )
+                .map_err(ctx("syncing feeds"))?;
+            let mut del_tags = tx
+                .prepare_cached("DELETE FROM feed_tags WHERE feed_id = ?1")
+                .map_err(ctx("syncing tags"))?;
+            let mut add_tag = tx
+                .prepare_cached("INSERT OR IGNORE INTO feed_tags (tag, feed_id) VALUES (?1, ?2)")
+                .map_err(ctx("syncing tags"))?;
+            for f in feeds {
+                let id: i64 = upsert
+                    .query_row(params![f.url().as_str(), f.title, now], |r| r.get(0))
+                    .map_err(ctx("syncing feeds"))?;
+                del_tags.execute([id]).map_err(ctx("syncing tags"))?;
+                for tag in &f.tags {
+                    add_tag
+                        .execute(params![tag, id])
+                        .map_err(ctx("syncing tags"))?;
+                }
+                refs.push(load_ref(&tx, id)?);
+            }
+        }
+        tx.commit().map_err(StoreError::ctx("syncing feeds"))?;
+        Ok(refs)
+    }
+
+    /// The current fetch state of one feed.
+    pub fn feed_ref(&self, id: i64) -> Result<FeedRef, StoreError> {
+        load_ref(&self.conn, id)
+    }
+
+    /// A 304 (or unchanged file): the fetch is logged and the feed marked fresh.
+    pub fn record_not_modified(
+        &mut self,
+        feed_id: i64,
+        rec: &FetchRecord,
+        resched: &Reschedule,
+    ) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(StoreError::ctx("recording 304"))?;
+        insert_fetch(&tx, feed_id, rec, "not_modified", 0, 0, None)?;
+        tx.execute(
+            "UPDATE feeds SET last_fetch_at = ?2, last_success_at = ?2,
+                 last_status = 'not_modified', last_http_status = ?3, last_error = NULL,
+                 consecutive_failures = 0, next_fetch_at = ?4
+             WHERE id = ?1",
+            params![
+                feed_id,
+                rec.started_at,
+                rec.http_status,
+                resched.next_fetch_at
+            ],
+        )
+        .map_err(StoreError::ctx("recording 304"))?;
+        apply_redirect(&tx, feed_id, resched)?;
+        tx.commit().map_err(StoreError::ctx("recording 304"))
+    }
+
+    /// A failed fetch: logged, and stored on the feed (message, consecutive
+    /// failures, next attempt). Validators and items are left as they were.
+    pub fn record_failure(
+        &mut self,
+        feed_id: i64,
+        rec: &FetchRecord,
+        error: &str,
+        next_fetch_at: Option<i64>,
+        disable: bool,
+    ) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(StoreError::ctx("recording failure"))?;
+        insert_fetch(&tx, feed_id, rec, "error", 0, 0, Some(error))?;
+        tx.execute(
+            "UPDATE feeds SET last_fetch_at = ?2, last_status = 'error',
+                 last_http_status = ?3, last_error = ?4,
+                 consecutive_failures = consecutive_failures + 1, next_fetch_at = ?5,
+                 enabled = CASE WHEN ?6 THEN 0 ELSE enabled END
+             WHERE id = ?1",
+            params![
+                feed_id,
+                rec.started_at,
+                rec.http_status,
+                error,
+                next_fetch_at,
+                disable
+            ],
+        )
+        .map_err(StoreError::ctx("recording failure"))?;
+        tx.commit().map_err(StoreError::ctx("recording failure"))
+    }
+
+    /// Gives every feed that is due now, or was never fetched, a first fetch time
+    /// spread over `spread` (or its period, if shorter), so that a start with many
+    /// feeds does not fire them all in the same second. Times in the future (a
+    /// schedule, a Retry-After) are kept.
+    pub fn spread_due(
+        &mut self,
+        now: i64,
+        feeds: &[FeedRef],
+        every: &[crate::schedule::Every],
+        spread: std::time::Duration,
+    ) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(StoreError::ctx("spreading first fetches"))?;
+        {
+            let mut set = tx
+                .prepare_cached("UPDATE feeds SET next_fetch_at = ?2 WHERE id = ?1")
+                .map_err(StoreError::ctx("spreading first fetches"))?;
+            for (f, e) in feeds.iter().zip(every) {
+                if f.next_fetch_at.is_none_or(|t| t <= now) {
+                    let at = crate::schedule::first_fetch(now, e, f.url.as_str(), spread);
+                    set.execute(params![f.id, at])
+                        .map_err(StoreError::ctx("spreading first fetches"))?;
+                }
+            }
+        }
+        tx.commit()
+            .map_err(StoreError::ctx("spreading first fetches"))
+    }
+
+    /// Configured, enabled feeds whose next fetch time has come, soonest first.
+    pub fn due_feeds(&self, now: i64) -> Result<Vec<FeedRef>, StoreError> {
+        let ids: Vec<i64> = self
+            .conn
+            .prepare_cached(
+                "SELECT id FROM feeds
+                 WHERE in_config = 1 AND enabled = 1 AND COALESCE(next_fetch_at, 0) <= ?1
+                 ORDER BY next_fetch_at",
+            )
+            .and_then(|mut s| s.query_map([now], |r| r.get(0))?.collect())
+            .map_err(StoreError::ctx("reading due feeds"))?;
+        ids.into_iter().map(|id| load_ref(&self.conn, id)).collect()
+    }
+
+    /// Re-enables a feed disabled after 410 Gone, and makes it due now.
+    pub fn enable_feed(&mut self, url: &str) -> Result<bool, StoreError> {
+        let n = self
+            .conn
+            .execute(
+                "UPDATE feeds SET enabled = 1, next_fetch_at = NULL, consecutive_failures = 0
+                 WHERE url = ?1",
+                [url],
+            )
+            .map_err(StoreError::ctx("enabling feed"))?;
+        Ok(n > 0)
+    }
+}
+
+pub(super) fn load_ref(conn: &rusqlite::Connection, id: i64) -> Result<FeedRef, StoreError> {
+    let row = conn
+        .prepare_cached(
+            "SELECT url, COALESCE(fetch_url, url), etag, last_modified, enabled, consecutive_failures, next_fetch_at,
+                    redirect_url, redirect_count
+             FROM feeds WHERE id = ?1",
+        )
+        .and_then(|mut s| {
+            s.query_row([id], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    Validators {
+                        etag: r.get(2)?,
+                        last_modified: r.get(3)?,
+                    },
+                    r.get::<_, bool>(4)?,
+                    r.get::<_, u32>(5)?,
+                    r.get::<_, Option<i64>>(6)?,
+                    r.get::<_, Option<String>>(7)?,
+                    r.get::<_, u32>(8)?,
+                ))
+            })
+            .optional()
+        })
+        .map_err(StoreError::ctx("reading feed"))?;
+    let Some((url, fetch_url, validators, enabled, failures, next, redirect_url, redirect_count)) =
+        row
+    else {
+        return Err(StoreError::Sqlite {
+            context: "reading feed",
+            source: rusqlite::Error::QueryReturnedNoRows,
+        });
+    };
+    let parse = |s: &str| {
+        Url::parse(s).map_err(|e| StoreError::Sqlite {
+            context: "reading feed url",
+            source: rusqlite::Error::ToSqlConversionFailure(Box::new(e)),
+        })
+    };
+    Ok(FeedRef {
+        id,
+        url: parse(&url)?,
+        fetch_url: parse(&fetch_url)?,
+        validators,
+        enabled,
+        consecutive_failures: failures,
+        next_fetch_at: next,
+        redirect_url,
+        redirect_count,
+    })
+}
+
+pub(super) fn insert_fetch(
+    tx: &Transaction<'_>,
+    feed_id: i64,
+    rec: &FetchRecord,
+    outcome: &str,
+    new: usize,
+    updated: usize,
+    error: Option<&str>,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO fetches (feed_id, started_at, duration_ms, outcome, http_status, bytes,
+                              items_new, items_updated, error)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            feed_id,
+            rec.started_at,
+            rec.duration_ms,
+            outcome,
+            rec.http_status,
+            rec.bytes.map(|b| b as i64),
+            new as i64,
+            updated as i64,
+            error
+        ])
+    })
+    .map_err(StoreError::ctx("logging fetch"))?;
+    Ok(())
+}
+
+pub(super) fn apply_redirect(
+    tx: &Transaction<'_>,
+    feed_id: i64,
+    resched: &Reschedule,
+) -> Result<(), StoreError> {
+    let (target, count) = match &resched.redirect {
+        Some((t, c)) => (Some(t.as_str()), *c),
+        None => (None, 0),
+    };
+    tx.execute(
+        "UPDATE feeds SET redirect_url = ?2, redirect_count = ?3 WHERE id = ?1",
+        params![feed_id, target, count],
+    )
+    .map_err(StoreError::ctx("recording redirect"))?;
+    if let Some(new_url) = &resched.new_url {
+        tx.execute(
+            "UPDATE feeds SET fetch_url = ?2, redirect_url = NULL, redirect_count = 0
+             WHERE id = ?1",
+            params![feed_id, new_url],
+        )
+        .map_err(StoreError::ctx("following permanent redirect"))?;
+    }
+    Ok(())
+}
