@@ -40,8 +40,13 @@ impl Prepared {
         self.story.updated_at.unwrap_or(self.story.changed_at)
     }
 
+    /// The story's published time: its own, else its updated time, else when
+    /// feedloom first saw it.
     pub fn published(&self) -> i64 {
-        self.story.published_at.unwrap_or(self.story.first_seen_at)
+        self.story
+            .published_at
+            .or(self.story.updated_at)
+            .unwrap_or(self.story.first_seen_at)
     }
 }
 

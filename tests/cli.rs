@@ -1,0 +1,139 @@
+//! The `feedloom` binary as a user runs it: exit codes, summary lines, errors.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn feedloom(config: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_feedloom"))
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env("FEEDLOOM_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+const FEED: &str = r#"<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>Local</title><link>https://example.org/</link><description>d</description>
+<item><guid>1</guid><title>Hello from a file</title><link>https://example.org/1</link><description>&lt;p&gt;hi&lt;/p&gt;</description></item>
+</channel></rss>"#;
+
+fn setup(extra: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("feeds")).unwrap();
+    std::fs::write(dir.path().join("feeds/local.rss"), FEED).unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let cfg = format!(
+        "[store]\npath = \"state/f.db\"\n\n[[feed]]\nurl = \"file:feeds/local.rss\"\ntitle = \"My local feed\"\n\n[[feed]]\nurl = \"http://{closed}/gone.xml\"\n\n[[output]]\nname = \"all\"\npath = \"out/all\"\n{extra}"
+    );
+    let path = dir.path().join("feedloom.toml");
+    std::fs::write(&path, cfg).unwrap();
+    (dir, path)
+}
+
+#[test]
+fn poll_prints_a_summary_and_exits_0_despite_a_failing_feed() {
+    let (dir, cfg) = setup("");
+    let out = feedloom(&cfg, &["poll"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout).trim(),
+        "feeds: 1 ok, 0 not modified, 1 failed; items: 1 new, 0 updated"
+    );
+    assert!(
+        dir.path().join("state/f.db").exists(),
+        "store path is relative to the config"
+    );
+    assert!(
+        text(&std::fs::read(dir.path().join("out/all.atom")).unwrap())
+            .contains("Hello from a file")
+    );
+
+    // An unchanged local file is "not modified" the second time.
+    let out = feedloom(&cfg, &["poll"]);
+    assert_eq!(
+        text(&out.stdout).trim(),
+        "feeds: 0 ok, 1 not modified, 1 failed; items: 0 new, 0 updated"
+    );
+
+    let out = feedloom(&cfg, &["feeds"]);
+    assert!(out.status.success());
+    let table = text(&out.stdout);
+    assert!(table.contains("My local feed"), "{table}");
+    assert!(table.contains("not_modified"), "{table}");
+    assert!(table.contains("error"), "{table}");
+    assert!(table.contains("2 in a row"), "{table}");
+
+    let out = feedloom(&cfg, &["export", "--format", "rss", "--limit", "5"]);
+    assert!(out.status.success());
+    let rss = text(&out.stdout);
+    assert!(rss.contains("<rss version=\"2.0\""), "{rss}");
+    assert!(rss.contains("My local feed</source>"), "{rss}");
+    let out = feedloom(&cfg, &["export", "--format", "json", "--output", "all"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["items"][0]["title"], "Hello from a file");
+}
+
+#[test]
+fn config_errors_name_file_line_and_key_and_exit_2() {
+    let (_dir, cfg) = setup("maxitems = 5\n");
+    let out = feedloom(&cfg, &["check"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("feedloom.toml:"), "{err}");
+    assert!(err.contains("maxitems"), "{err}");
+    let line = cfg.to_string_lossy().to_string() + ":14:";
+    assert!(err.contains(&line), "expected {line} in {err}");
+
+    let missing = feedloom(Path::new("/nonexistent/feedloom.toml"), &["poll"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(text(&missing.stderr).contains("/nonexistent/feedloom.toml"));
+}
+
+#[test]
+fn check_says_what_it_would_do() {
+    let (_dir, cfg) = setup("");
+    let out = feedloom(&cfg, &["check"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let s = text(&out.stdout);
+    assert!(s.contains("is valid"), "{s}");
+    assert!(s.contains("feeds: 2"), "{s}");
+    assert!(s.contains("all: up to 100 stories"), "{s}");
+    assert!(s.contains("local.rss"), "{s}");
+}
+
+#[test]
+fn bad_arguments_and_unknown_outputs_exit_2() {
+    let (_dir, cfg) = setup("");
+    let out = feedloom(&cfg, &["export", "--format", "yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("yaml"));
+    let out = feedloom(&cfg, &["export", "--limit", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = feedloom(&cfg, &["export", "--output", "nope"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("no output named `nope`"));
+}
+
+#[test]
+fn an_unusable_store_is_one_clear_line_and_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    // The store's folder is a file: it cannot be created.
+    std::fs::write(dir.path().join("blocker"), "x").unwrap();
+    let cfg = dir.path().join("feedloom.toml");
+    std::fs::write(&cfg, "[store]\npath = \"blocker/f.db\"\n").unwrap();
+    let out = feedloom(&cfg, &["poll"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("cannot open store") && err.contains("blocker/f.db"),
+        "{err}"
+    );
+}

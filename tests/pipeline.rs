@@ -1,0 +1,601 @@
+//! The core pipeline end to end: a local HTTP server, `poll`, the SQLite rows and
+//! the exported feeds.
+
+mod common;
+
+use common::*;
+use feedloom::config::Format;
+use feedloom::export;
+use feedloom::refresh::{Summary, poll};
+
+/// Renders output `name` (or the implicit one) in `format` from the test store.
+fn export_text(env: &TestEnv, cfg: &feedloom::config::Config, format: Format) -> String {
+    let out = cfg
+        .outputs
+        .first()
+        .cloned()
+        .unwrap_or_else(feedloom::config::OutputConfig::implicit);
+    let store = env.open_store();
+    let bytes = store
+        .with(|s| export::render_output(s, &out, format, feedloom::now_unix(), None))
+        .unwrap();
+    String::from_utf8(bytes).unwrap()
+}
+
+fn parse_back(text: &str) -> feed_rs::model::Feed {
+    feed_rs::parser::parse(text.as_bytes()).unwrap()
+}
+
+async fn poll_once(env: &TestEnv, cfg: &feedloom::config::Config) -> Summary {
+    poll(cfg, env.open_store()).await.unwrap().0
+}
+
+#[tokio::test]
+async fn second_poll_is_conditional_and_gets_304_everywhere() {
+    let srv = FeedServer::start().await;
+    let env = TestEnv::new();
+    let mut urls = Vec::new();
+    for i in 0..3 {
+        let path = format!("/f{i}.xml");
+        srv.set(
+            &path,
+            Resource::feed(rss("t", &[(Some("g1"), None, "one", "d")])),
+        );
+        urls.push(srv.url(&path));
+    }
+    // One server that only sends Last-Modified.
+    srv.set(
+        "/lm.xml",
+        Resource::feed(rss("t", &[(Some("g1"), None, "one", "d")]))
+            .no_etag()
+            .header("last-modified", "Wed, 21 Oct 2015 07:28:00 GMT"),
+    );
+    urls.push(srv.url("/lm.xml"));
+    let cfg = env.config(&feeds_toml(&urls));
+
+    let first = poll_once(&env, &cfg).await;
+    assert_eq!(first.ok, 4);
+    assert_eq!(first.new, 4);
+    // The first poll sends nothing conditional: it has no validators yet.
+    assert!(srv.seen().iter().all(|s| s.if_none_match.is_none()));
+    let ua = srv.seen()[0].user_agent.clone().unwrap();
+    assert!(ua.starts_with("feedloom/"), "{ua}");
+
+    srv.clear_seen();
+    let second = poll_once(&env, &cfg).await;
+    let seen = srv.seen();
+    assert_eq!(seen.len(), 4);
+    for s in seen.iter().filter(|s| s.path != "/lm.xml") {
+        assert!(s.if_none_match.is_some(), "{s:?}");
+        assert_eq!(s.status, 304, "{s:?}");
+    }
+    let lm = seen.iter().find(|s| s.path == "/lm.xml").unwrap();
+    assert_eq!(
+        lm.if_modified_since.as_deref(),
+        Some("Wed, 21 Oct 2015 07:28:00 GMT")
+    );
+    assert_eq!(second.not_modified, 3);
+    assert_eq!(second.new, 0);
+    assert_eq!(env.count("SELECT count(*) FROM items"), 4);
+    assert_eq!(
+        env.count(
+            "SELECT count(*) FROM fetches WHERE outcome = 'not_modified' AND http_status = 304"
+        ),
+        3
+    );
+}
+
+#[tokio::test]
+async fn same_document_adds_nothing_and_one_new_entry_adds_one_item() {
+    let srv = FeedServer::start().await;
+    let env = TestEnv::new();
+    let items = vec![
+        (Some("a"), Some("https://example.org/a"), "A", "text a"),
+        (Some("b"), Some("https://example.org/b"), "B", "text b"),
+    ];
+    srv.set("/f.xml", Resource::feed(rss("t", &items)).no_etag());
+    let cfg = env.config(&feeds_toml(&[srv.url("/f.xml")]));
+    assert_eq!(poll_once(&env, &cfg).await.new, 2);
+
+    // Re-served with 200 (no validators): nothing new, nothing updated.
+    let again = poll_once(&env, &cfg).await;
+    assert_eq!((again.ok, again.new, again.updated), (1, 0, 0));
+    assert_eq!(env.count("SELECT count(*) FROM items"), 2);
+
+    let mut more = vec![(Some("c"), Some("https://example.org/c"), "C", "text c")];
+    more.extend(items);
+    srv.set("/f.xml", Resource::feed(rss("t", &more)).no_etag());
+    let third = poll_once(&env, &cfg).await;
+    assert_eq!((third.new, third.updated), (1, 0));
+    assert_eq!(env.count("SELECT count(*) FROM items"), 3);
+    let atom = parse_back(&export_text(&env, &cfg, Format::Atom));
+    let titles: Vec<_> = atom
+        .entries
+        .iter()
+        .map(|e| e.title.clone().unwrap().content)
+        .collect();
+    assert_eq!(
+        titles,
+        ["C", "A", "B"],
+        "newest first by first seen, then document order"
+    );
+}
+
+#[tokio::test]
+async fn entries_without_guid_or_link_are_not_duplicated() {
+    let srv = FeedServer::start().await;
+    let env = TestEnv::new();
+    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/corpus/miniflux/inline/rss/TestParseEntryWithoutLinkAndWithoutGUID.xml");
+    let body = std::fs::read(&corpus).unwrap_or_else(|_| {
+        // Same shape as Miniflux's test feed, for checkouts without ../shared.
+        rss(
+            "t",
+            &[(None, None, "Item 1", "d"), (None, None, "Item 2", "e")],
+        )
+        .into_bytes()
+    });
+    srv.set("/f.xml", Resource::feed(body).no_etag());
+    let cfg = env.config(&feeds_toml(&[srv.url("/f.xml")]));
+    for _ in 0..3 {
+        poll_once(&env, &cfg).await;
+    }
+    assert_eq!(env.count("SELECT count(*) FROM items"), 2);
+    assert_eq!(
+        env.count("SELECT count(*) FROM items WHERE key_kind = 'hash'"),
+        2
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&export_text(&env, &cfg, Format::Json)).unwrap();
+    assert_eq!(json["items"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn duplicate_guids_with_different_links_keep_both() {
+    let srv = FeedServer::start().await;
+    let env = TestEnv::new();
+    let doc = rss(
+        "t",
+        &[
+            (Some("dup"), Some("https://example.org/a"), "Item A", "a"),
+            (Some("dup"), Some("https://example.org/b"), "Item B", "b"),
+        ],
+    );
+    srv.set("/f.xml", Resource::feed(doc).no_etag());
+    let cfg = env.config(&feeds_toml(&[srv.url("/f.xml")]));
+    poll_once(&env, &cfg).await;
+    poll_once(&env, &cfg).await;
+    assert_eq!(env.count("SELECT count(*) FROM items"), 2);
+    let rss_out = parse_back(&export_text(&env, &cfg, Format::Rss));
+    let mut links: Vec<_> = rss_out
+        .entries
+        .iter()
+        .map(|e| e.links[0].href.clone())
+        .collect();
+    links.sort();
+    assert_eq!(links, ["https://example.org/a", "https://example.org/b"]);
+}
+
+#[tokio::test]
+async fn an_edited_entry_updates_in_place_and_keeps_its_output_id() {
+    let srv = FeedServer::start().await;
+    let env = TestEnv::new();
+    let v1 = rss(
+        "t",
+        &[(
+            Some("g"),
+            Some("https://example.org/p"),
+            "Old title",
+            "old text",
+        )],
+    );
+    srv.set("/f.xml", Resource::feed(v1));
+    let cfg = env.config(&feeds_toml(&[srv.url("/f.xml")]));
+    poll_once(&env, &cfg).await;
+    let before = parse_back(&export_text(&env, &cfg, Format::Atom));
+
+    let v2 = rss(
+        "t",
+        &[(
+            Some("g"),
+            Some("https://example.org/p"),
+            "New title",
+            "new text",
+        )],
+    );
+    srv.set("/f.xml", Resource::feed(v2));
+    let s = poll_once(&env, &cfg).await;
+    assert_eq!((s.new, s.updated), (0, 1));
+    assert_eq!(env.count("SELECT count(*) FROM items"), 1);
+    let after = parse_back(&export_text(&env, &cfg, Format::Atom));
+    assert_eq!(after.entries.len(), 1);
+    assert_eq!(
+        after.entries[0].id, before.entries[0].id,
+        "output id is stable"
+    );
+    assert_eq!(
+        after.entries[0].title.as_ref().unwrap().content,
+        "New title"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&export_text(&env, &cfg, Format::Json)).unwrap();
+    assert_eq!(
+        json["items"][0]["id"].as_str().unwrap(),
+        before.entries[0].id
+    );
+    assert!(
+        json["items"][0]["content_html"]
+            .as_str()
+            .unwrap()
+            .contains("new text")
+    );
+}
+
+/// An RSS document in a legacy encoding: `declare` puts it in the prolog.
+fn encoded_doc(
+    enc: &'static encoding_rs::Encoding,
+    label: &str,
+    title: &str,
+    declare: bool,
+) -> Vec<u8> {
+    let prolog = if declare {
+        format!("<?xml version=\"1.0\" encoding=\"{label}\"?>\n")
+    } else {
+        String::new()
+    };
+    let text = format!(
+        "{prolog}<rss version=\"2.0\"><channel><title>{title}</title><link>https://example.org/</link><description>d</description><item><guid>1</guid><title>{title}</title><description>{title}</description></item></channel></rss>"
+    );
+    let (bytes, _, unmappable) = enc.encode(&text);
+    assert!(!unmappable);
+    bytes.into_owned()
+}
+
+#[tokio::test]
+async fn legacy_encodings_come_out_as_utf8_in_every_format() {
+    let srv = FeedServer::start().await;
+    let env = TestEnv::new();
+    let uk = "Новини України: вибори";
+    let ko = "한국어 뉴스 속보";
+    let cases = [
+        (
+            "/cp1251-decl.xml",
+            encoding_rs::WINDOWS_1251,
+            "windows-1251",
+            uk,
+            true,
+        ),
+        (
+            "/cp1251-header.xml",
+            encoding_rs::WINDOWS_1251,
+            "windows-1251",
+            uk,
+            false,
+        ),
+        ("/euckr-decl.xml", encoding_rs::EUC_KR, "EUC-KR", ko, true),
+        (
+            "/euckr-header.xml",
+            encoding_rs::EUC_KR,
+            "EUC-KR",
+            ko,
+            false,
+        ),
+    ];
+    let mut urls = Vec::new();
+    for (path, enc, label, title, declare) in cases {
+        let body = encoded_doc(enc, label, title, declare);
+        // Declared documents get a plain header; the others carry the charset only there.
+        let ct = if declare {
+            "application/rss+xml".to_string()
+        } else {
+            format!("application/rss+xml; charset={label}")
+        };
+        srv.set(path, Resource::feed(body).content_type(&ct));
+        urls.push(srv.url(path));
+    }
+    let cfg = env.config(&feeds_toml(&urls));
+    let s = poll_once(&env, &cfg).await;
+    assert_eq!((s.ok, s.failed), (4, 0));
+
+    let atom = export_text(&env, &cfg, Format::Atom);
+    let rss_text = export_text(&env, &cfg, Format::Rss);
+    let json = export_text(&env, &cfg, Format::Json);
+    for text in [&atom, &rss_text, &json] {
+        assert!(text.matches(uk).count() >= 2, "{text}");
+        assert!(text.matches(ko).count() >= 2, "{text}");
+    }
+    for text in [&atom, &rss_text] {
+        let feed = parse_back(text);
+        let titles: Vec<_> = feed
+            .entries
+            .iter()
+            .map(|e| e.title.clone().unwrap().content)
+            .collect();
+        assert_eq!(titles.iter().filter(|t| *t == uk).count(), 2, "{titles:?}");
+        assert_eq!(titles.iter().filter(|t| *t == ko).count(), 2, "{titles:?}");
+    }
+    let feed = parse_back(&json);
+    assert_eq!(feed.entries.len(), 4);
+    let titles: Vec<String> = env
+        .reader()
+        .prepare("SELECT title FROM items ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(titles.iter().all(|t| t == uk || t == ko), "{titles:?}");
+}
+
+#[tokio::test]
+async fn one_failing_feed_does_not_hurt_the_others() {
+    let srv = FeedServer::start().await;
+    let env = TestEnv::new();
+    srv.set(
+        "/good.xml",
+        Resource::feed(rss("good", &[(Some("1"), None, "fine", "d")])),
+    );
+    srv.set("/500.xml", Resource::status(500));
+    srv.set(
+        "/html.xml",
+        Resource::feed("<html><body>not a feed</body></html>").content_type("text/html"),
+    );
+    srv.set(
+        "/broken.xml",
+        Resource::feed("<rss version=\"2.0\"><channel><title>x</title><item><title>"),
+    );
+    // A port nothing listens on.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let urls = vec![
+        srv.url("/good.xml"),
+        srv.url("/500.xml"),
+        srv.url("/missing.xml"),
+        srv.url("/html.xml"),
+        srv.url("/broken.xml"),
+        format!("http://{closed}/feed.xml"),
+    ];
+    let cfg = env.config(&feeds_toml(&urls));
+    let s = poll_once(&env, &cfg).await;
+    assert_eq!((s.ok, s.failed, s.new), (1, 5, 1));
+    assert_eq!(env.count("SELECT count(*) FROM items"), 1);
+    assert_eq!(
+        env.count("SELECT count(*) FROM feeds WHERE last_status = 'error' AND consecutive_failures = 1 AND last_error IS NOT NULL"),
+        5
+    );
+    assert_eq!(
+        env.count("SELECT count(*) FROM fetches WHERE outcome = 'error' AND error IS NOT NULL"),
+        5
+    );
+    let err: String = env
+        .reader()
+        .query_row(
+            "SELECT last_error FROM feeds WHERE url LIKE '%/500.xml'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(err.contains("500"), "{err}");
+    let err: String = env
+        .reader()
+        .query_row(
+            "SELECT last_error FROM feeds WHERE url LIKE '%/html.xml'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(err.contains("not a feed"), "{err}");
+    // A second failure counts up; a success resets.
+    srv.set(
+        "/500.xml",
+        Resource::feed(rss("back", &[(Some("2"), None, "back", "d")])),
+    );
+    poll_once(&env, &cfg).await;
+    assert_eq!(
+        env.count("SELECT consecutive_failures FROM feeds WHERE url LIKE '%/missing.xml'"),
+        2
+    );
+    assert_eq!(
+        env.count("SELECT consecutive_failures FROM feeds WHERE url LIKE '%/500.xml' AND last_status = 'ok' AND last_error IS NULL"),
+        0
+    );
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(bytes).unwrap();
+    gz.finish().unwrap()
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_refused_and_nothing_is_stored() {
+    let srv = FeedServer::start().await;
+    let env = TestEnv::new();
+    let bodies: Vec<String> = (0..200)
+        .map(|i| format!("{i} {}", "x".repeat(100)))
+        .collect();
+    let items: Vec<_> = bodies
+        .iter()
+        .map(|b| (Some(b.as_str()), None, "t", b.as_str()))
+        .collect();
+    let doc = rss("big", &items);
+    assert!(doc.len() > 20 * 1024);
+    srv.set("/big.xml", Resource::feed(doc.clone()));
+    // Compressed on the wire it is small; the limit counts the decompressed bytes.
+    let packed = gzip(doc.as_bytes());
+    assert!(packed.len() < 8 * 1024);
+    srv.set(
+        "/big.gz.xml",
+        Resource::feed(packed).header("content-encoding", "gzip"),
+    );
+    let urls = [srv.url("/big.xml"), srv.url("/big.gz.xml")];
+    let cfg = env.config(&format!(
+        "[fetch]\nmax_body = \"8KiB\"\n\n{}",
+        feeds_toml(&urls)
+    ));
+    let s = poll_once(&env, &cfg).await;
+    assert_eq!(s.failed, 2);
+    assert_eq!(env.count("SELECT count(*) FROM items"), 0);
+    assert_eq!(
+        env.count("SELECT count(*) FROM feeds WHERE last_error LIKE '%max_body%'"),
+        2
+    );
+
+    // Under a large enough limit the same gzip response is read in full.
+    let env = TestEnv::new();
+    let cfg = env.config(&format!(
+        "[fetch]\nmax_body = \"1MiB\"\n\n{}",
+        feeds_toml(&urls)
+    ));
+    let s = poll_once(&env, &cfg).await;
+    assert_eq!((s.ok, s.new), (2, 400));
+}
+
+#[tokio::test]
+async fn three_formats_parse_back_to_the_same_stories() {
+    let srv = FeedServer::start().await;
+    let env = TestEnv::new();
+    srv.set(
+        "/a.xml",
+        Resource::feed(rss(
+            "Feed A",
+            &[
+                (
+                    Some("1"),
+                    Some("https://a.example/1"),
+                    "First &amp; foremost",
+                    "<p>Hello <b>world</b><script>alert(1)</script></p>",
+                ),
+                (Some("2"), Some("https://a.example/2"), "Second", "plain"),
+            ],
+        )),
+    );
+    srv.set(
+        "/b.atom",
+        Resource::feed(
+            r#"<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Feed B</title><id>urn:b</id><updated>2024-01-01T00:00:00Z</updated>
+<entry><id>urn:b:1</id><title>Atom entry &lt;3</title><link href="https://b.example/1"/><updated>2024-01-02T03:04:05Z</updated>
+<author><name>Ann Author</name></author><content type="html">&lt;p onclick="x()"&gt;Body&lt;/p&gt;</content></entry></feed>"#,
+        )
+        .content_type("application/atom+xml"),
+    );
+    let cfg = env.config(&format!(
+        "{}[[output]]\nname = \"all\"\npath = \"out/all\"\n",
+        feeds_toml(&[srv.url("/a.xml"), srv.url("/b.atom")])
+    ));
+    poll_once(&env, &cfg).await;
+    // poll wrote the files.
+    let atom = read(&env.path("out/all.atom"));
+    let rss_text = read(&env.path("out/all.rss"));
+    let json = read(&env.path("out/all.json"));
+    assert!(!atom.contains("<script") && !atom.contains("onclick"));
+    assert!(!json.contains("<script") && !json.contains("onclick"));
+
+    let parsed: Vec<feed_rs::model::Feed> = [&atom, &rss_text, &json]
+        .iter()
+        .map(|t| parse_back(t))
+        .collect();
+    let summary = |f: &feed_rs::model::Feed| {
+        let mut v: Vec<(String, String, String)> = f
+            .entries
+            .iter()
+            .map(|e| {
+                (
+                    e.id.clone(),
+                    e.title.clone().unwrap().content,
+                    e.links.first().map(|l| l.href.clone()).unwrap_or_default(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let reference = summary(&parsed[0]);
+    assert_eq!(reference.len(), 3);
+    assert!(reference.iter().any(|(_, t, _)| t == "First & foremost"));
+    assert!(reference.iter().any(|(_, t, _)| t == "Atom entry <3"));
+    for f in &parsed[1..] {
+        assert_eq!(summary(f), reference);
+    }
+    // Dates survive: the Atom entry's updated time in all three.
+    for f in &parsed {
+        let e = f
+            .entries
+            .iter()
+            .find(|e| e.title.as_ref().unwrap().content == "Atom entry <3")
+            .unwrap();
+        let when = e.updated.or(e.published).unwrap();
+        assert!(when.to_rfc3339().starts_with("2024-01-0"), "{when}");
+    }
+    // Sources are named.
+    assert!(atom.contains("<source>") && atom.contains(&srv.url("/b.atom")));
+    assert!(rss_text.contains(&format!(
+        "<source url=\"{}\">Feed A</source>",
+        srv.url("/a.xml")
+    )));
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert!(
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["_feedloom"]["source"]["feed_url"].is_string())
+    );
+    assert_eq!(v["version"], "https://jsonfeed.org/version/1.1");
+
+    // A poll that changes nothing rewrites no file.
+    let mtime = std::fs::metadata(env.path("out/all.atom"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    poll_once(&env, &cfg).await;
+    assert_eq!(
+        std::fs::metadata(env.path("out/all.atom"))
+            .unwrap()
+            .modified()
+            .unwrap(),
+        mtime
+    );
+}
+
+#[tokio::test]
+async fn outputs_filter_by_tag_window_and_limit() {
+    let srv = FeedServer::start().await;
+    let env = TestEnv::new();
+    srv.set(
+        "/news.xml",
+        Resource::feed(rss(
+            "News",
+            &[
+                (Some("n1"), None, "news 1", "d"),
+                (Some("n2"), None, "news 2", "d"),
+            ],
+        )),
+    );
+    srv.set(
+        "/blog.xml",
+        Resource::feed(rss("Blog", &[(Some("b1"), None, "blog 1", "d")])),
+    );
+    let cfg = env.config(&format!(
+        "[[feed]]\nurl = \"{}\"\ntags = [\"news\"]\n\n[[feed]]\nurl = \"{}\"\ntags = [\"blog\"]\n\n[[output]]\nname = \"news\"\ntags = [\"news\"]\nmax_items = 1\nwindow = \"1h\"\n",
+        srv.url("/news.xml"),
+        srv.url("/blog.xml")
+    ));
+    poll_once(&env, &cfg).await;
+    let feed = parse_back(&export_text(&env, &cfg, Format::Atom));
+    assert_eq!(feed.entries.len(), 1);
+    assert_eq!(feed.entries[0].title.as_ref().unwrap().content, "news 1");
+    // Items first seen long ago fall out of the window.
+    env.reader();
+    rusqlite::Connection::open(env.path("feedloom.db"))
+        .unwrap()
+        .execute("UPDATE items SET first_seen_at = first_seen_at - 7200", [])
+        .unwrap();
+    let feed = parse_back(&export_text(&env, &cfg, Format::Atom));
+    assert_eq!(feed.entries.len(), 0);
+}
