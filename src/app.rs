@@ -128,7 +128,8 @@ pub async fn run(
     // Exporter: renders every output once now and again after each change.
     let changed = Arc::new(Notify::new());
     let (outputs_tx, outputs_rx) = watch::channel(plan.cfg.outputs.clone());
-    render_outputs(&store, &state, &outputs_rx.borrow().clone()).await?;
+    let initial = plan.cfg.outputs.clone();
+    render_outputs(&store, &state, &initial).await?;
     let exporter = tokio::spawn(exporter(
         store.clone(),
         state.clone(),

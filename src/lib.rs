@@ -28,6 +28,7 @@
 //! * [`config`]: the TOML config: types, defaults, validation, errors with file:line.
 //! * [`error`]: the library's error types and the one place that classifies them.
 //! * [`fetch`]: the HTTP/file client with conditional GET and bounded bodies.
+//! * [`hints`]: skipHours/skipDays/sy:updatePeriod read from a document (pure).
 //! * [`parse`]: feed-rs → feedloom's [`parse::Entry`]; encodings and base URLs.
 //! * [`identity`]: item keys, canonical URLs, content hashes and output ids (pure).
 //! * [`refresh`]: fetch → parse → identify → store for one feed; `poll` for all.
@@ -43,6 +44,7 @@ pub mod config;
 pub mod error;
 pub mod export;
 pub mod fetch;
+pub mod hints;
 pub mod identity;
 pub mod parse;
 pub mod refresh;

@@ -92,7 +92,7 @@ pub async fn refresh_feed(
                 every,
                 Hints {
                     fresh_for: hints.fresh_for,
-                    ttl_minutes: None,
+                    ..Hints::default()
                 },
                 r.defaults.max_delay.0,
             );
@@ -109,12 +109,13 @@ pub async fn refresh_feed(
             let limits = r.limits;
             let parsed = tokio::task::spawn_blocking(move || {
                 let doc = parse::parse(&f.body, f.charset.as_deref(), &f.final_url, limits)?;
-                Ok::<_, FeedError>((doc, f.validators, f.hints, f.redirect))
+                let doc_hints = crate::hints::scan(&f.body);
+                Ok::<_, FeedError>((doc, doc_hints, f.validators, f.hints, f.redirect))
             })
             .await
             .map_err(|e| StoreError::Worker(e.to_string()))?;
             match parsed {
-                Ok((doc, validators, hints, redirect)) => {
+                Ok((doc, doc_hints, validators, hints, redirect)) => {
                     if doc.truncated > 0 {
                         warn!(
                             dropped = doc.truncated,
@@ -132,6 +133,7 @@ pub async fn refresh_feed(
                         Hints {
                             fresh_for: hints.fresh_for,
                             ttl_minutes: meta.ttl_minutes,
+                            doc: doc_hints,
                         },
                         r.defaults.max_delay.0,
                     );

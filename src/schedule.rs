@@ -55,8 +55,12 @@ impl Every {
 /// Hints that can only push a fetch later.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Hints {
+    /// Cache-Control max-age / Expires.
     pub fresh_for: Option<Duration>,
+    /// RSS `<ttl>`.
     pub ttl_minutes: Option<u32>,
+    /// skipHours, skipDays, sy:updatePeriod/updateFrequency.
+    pub doc: crate::hints::DocHints,
 }
 
 /// Next fetch after a success (200 or 304) at `now`.
@@ -66,13 +70,33 @@ pub fn after_success(now: i64, every: &Every, hints: Hints, max_delay: Duration)
     let hinted = [
         hints.fresh_for.map(|d| now + d.as_secs() as i64),
         hints.ttl_minutes.map(|m| now + i64::from(m) * 60),
+        hints.doc.update_interval.map(|d| now + d.as_secs() as i64),
     ]
     .into_iter()
     .flatten()
     .map(|t| t.min(cap))
     .max()
     .unwrap_or(scheduled);
-    scheduled.max(hinted)
+    skip_forward(scheduled.max(hinted), &hints.doc).min(cap.max(scheduled))
+}
+
+/// Moves `t` to the start of the first hour that skipHours/skipDays allow.
+fn skip_forward(t: i64, h: &crate::hints::DocHints) -> i64 {
+    if h.skip_hours == 0 && h.skip_days == 0 {
+        return t;
+    }
+    let mut t = t;
+    for _ in 0..(24 * 8) {
+        let hour = t.rem_euclid(86_400) / 3600;
+        // 1970-01-01 was a Thursday: day 3 with Monday = 0.
+        let day = (t.div_euclid(86_400) + 3).rem_euclid(7);
+        let skipped = h.skip_hours & (1 << hour) != 0 || h.skip_days & (1 << day) != 0;
+        if !skipped {
+            return t;
+        }
+        t = t - t.rem_euclid(3600) + 3600;
+    }
+    t
 }
 
 /// Next attempt after the `failures`-th consecutive failure at `now`. `jitter` is
@@ -142,25 +166,61 @@ mod tests {
         let every = Every::Interval(Duration::from_secs(60));
         let h = Hints {
             fresh_for: Some(Duration::from_secs(600)),
-            ttl_minutes: None,
+            ..Hints::default()
         };
         assert_eq!(after_success(0, &every, h, 24 * H), 600);
         let h = Hints {
-            fresh_for: None,
             ttl_minutes: Some(120),
+            ..Hints::default()
         };
         assert_eq!(after_success(0, &every, h, 24 * H), 7200);
         let h = Hints {
             fresh_for: Some(Duration::from_secs(10 * 86_400)),
-            ttl_minutes: None,
+            ..Hints::default()
         };
         assert_eq!(after_success(0, &every, h, 24 * H), 86_400);
         // A hint shorter than the schedule never pulls it in.
         let h = Hints {
             fresh_for: Some(Duration::from_secs(5)),
-            ttl_minutes: None,
+            ..Hints::default()
         };
         assert_eq!(after_success(0, &every, h, 24 * H), 60);
+    }
+
+    #[test]
+    fn skip_hours_and_days_move_the_fetch_to_an_allowed_hour() {
+        let every = Every::Interval(Duration::from_secs(60));
+        // 1970-01-01 (a Thursday) 00:00; hours 0-5 skipped → 06:00.
+        let doc = crate::hints::DocHints {
+            skip_hours: 0b11_1111,
+            ..Default::default()
+        };
+        let h = Hints {
+            doc,
+            ..Hints::default()
+        };
+        assert_eq!(after_success(0, &every, h, 24 * H), 6 * 3600);
+        // Thursday and Friday skipped → Saturday 00:00 (capped by max_delay).
+        let doc = crate::hints::DocHints {
+            skip_days: (1 << 3) | (1 << 4),
+            ..Default::default()
+        };
+        let h = Hints {
+            doc,
+            ..Hints::default()
+        };
+        assert_eq!(after_success(0, &every, h, 72 * H), 2 * 86_400);
+        assert_eq!(after_success(0, &every, h, 24 * H), 86_400);
+        // sy:updatePeriod acts like ttl.
+        let doc = crate::hints::DocHints {
+            update_interval: Some(Duration::from_secs(7200)),
+            ..Default::default()
+        };
+        let h = Hints {
+            doc,
+            ..Hints::default()
+        };
+        assert_eq!(after_success(0, &every, h, 24 * H), 7200);
     }
 
     #[test]

@@ -112,9 +112,14 @@ pub struct FeedServer {
 
 impl FeedServer {
     pub async fn start() -> FeedServer {
+        FeedServer::start_on("127.0.0.1").await
+    }
+
+    /// A server on another loopback address (another "host" for politeness).
+    pub async fn start_on(ip: &str) -> FeedServer {
         let state = Arc::new(ServerState::default());
         let app = Router::new().fallback(serve).with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = tokio::net::TcpListener::bind((ip, 0)).await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         FeedServer { addr, state }

@@ -1,0 +1,137 @@
+//! Scheduling hints a feed document carries besides `<ttl>` (which feed-rs reads):
+//! RSS `<skipHours>` and `<skipDays>`, and the syndication module's
+//! `sy:updatePeriod` / `sy:updateFrequency`. Pure; reads raw bytes (the element
+//! names are ASCII in every encoding feeds use) and stops at the first item.
+
+use std::time::Duration;
+
+use quick_xml::Reader;
+use quick_xml::events::Event;
+
+/// Hints found in a document's channel.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DocHints {
+    /// Bit `h` set: do not fetch during hour `h` (0–23, GMT).
+    pub skip_hours: u32,
+    /// Bit `d` set: do not fetch on day `d` (0 = Monday … 6 = Sunday, GMT).
+    pub skip_days: u8,
+    /// updatePeriod / updateFrequency: the feed changes at most this often.
+    pub update_interval: Option<Duration>,
+}
+
+/// Reads the hints from a document; anything malformed is ignored.
+pub fn scan(body: &[u8]) -> DocHints {
+    let mut hints = DocHints::default();
+    let mut reader = Reader::from_reader(body);
+    reader.config_mut().check_end_names = false;
+    let mut buf = Vec::new();
+    let mut path: Vec<String> = Vec::new();
+    let mut period: Option<u64> = None;
+    let mut frequency: u64 = 1;
+    // Bounded: hints live in the channel head, before the items.
+    for _ in 0..20_000 {
+        match reader.read_event_into(&mut buf) {
+            Ok(Event::Start(e)) => {
+                let name = e.local_name().into_inner().to_ascii_lowercase();
+                if name == "item" || name == "entry" || path.len() > 16 {
+                    break;
+                }
+                path.push(name);
+            }
+            Ok(Event::End(_)) => {
+                path.pop();
+            }
+            Ok(Event::Text(t)) => {
+                let text: &str = t.as_ref();
+                let text = text.trim();
+                let leaf = path.last().map(String::as_str);
+                let parent = path.len().checked_sub(2).map(|i| path[i].as_str());
+                match (parent, leaf) {
+                    (Some("skiphours"), Some("hour")) => {
+                        if let Ok(h) = text.parse::<u32>() {
+                            // RSS says 0–23; some feeds write 24 for midnight.
+                            hints.skip_hours |= 1 << (h % 24);
+                        }
+                    }
+                    (Some("skipdays"), Some("day")) => {
+                        if let Some(d) = weekday(text) {
+                            hints.skip_days |= 1 << d;
+                        }
+                    }
+                    (_, Some("updateperiod")) => {
+                        period = match text.to_ascii_lowercase().as_str() {
+                            "hourly" => Some(3600),
+                            "daily" => Some(86_400),
+                            "weekly" => Some(7 * 86_400),
+                            "monthly" => Some(30 * 86_400),
+                            "yearly" => Some(365 * 86_400),
+                            _ => period,
+                        }
+                    }
+                    (_, Some("updatefrequency")) => {
+                        if let Ok(f) = text.parse::<u64>() {
+                            frequency = f.max(1);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            Ok(Event::Eof) | Err(_) => break,
+            _ => {}
+        }
+        buf.clear();
+    }
+    hints.update_interval = period.map(|p| Duration::from_secs(p / frequency));
+    // A feed that skips every hour or every day would never be read: ignore it.
+    if hints.skip_hours == (1 << 24) - 1 {
+        hints.skip_hours = 0;
+    }
+    if hints.skip_days == 0x7f {
+        hints.skip_days = 0;
+    }
+    hints
+}
+
+fn weekday(s: &str) -> Option<u8> {
+    let days = [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ];
+    let s = s.to_ascii_lowercase();
+    days.iter().position(|d| *d == s).map(|i| i as u8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_skip_hours_days_and_sy() {
+        let doc = br#"<?xml version="1.0"?>
+<rss version="2.0" xmlns:sy="http://purl.org/rss/1.0/modules/syndication/"><channel>
+<title>t</title><ttl>60</ttl>
+<skipHours><hour>0</hour><hour>1</hour><hour>23</hour></skipHours>
+<skipDays><day>Saturday</day><day>Sunday</day></skipDays>
+<sy:updatePeriod>daily</sy:updatePeriod><sy:updateFrequency>4</sy:updateFrequency>
+<item><title>x</title><skipHours><hour>5</hour></skipHours></item>
+</channel></rss>"#;
+        let h = scan(doc);
+        assert_eq!(h.skip_hours, (1 << 0) | (1 << 1) | (1 << 23));
+        assert_eq!(h.skip_days, (1 << 5) | (1 << 6));
+        assert_eq!(h.update_interval, Some(Duration::from_secs(6 * 3600)));
+    }
+
+    #[test]
+    fn nothing_from_garbage() {
+        assert_eq!(scan(b"\xff\xfe garbage <<<"), DocHints::default());
+        assert_eq!(
+            scan(b"{\"version\": \"https://jsonfeed.org/version/1.1\"}"),
+            DocHints::default()
+        );
+    }
+}

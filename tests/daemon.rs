@@ -1,0 +1,596 @@
+//! The daemon (`run`): schedules, politeness, serving, health and metrics, driven
+//! through `app::run` with a port-0 listener and a shutdown handle.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::*;
+use feedloom::app;
+use tokio::sync::{mpsc, oneshot};
+
+struct TestApp {
+    addr: std::net::SocketAddr,
+    env: TestEnv,
+    stop: Option<oneshot::Sender<()>>,
+    reload: mpsc::Sender<()>,
+    handle: tokio::task::JoinHandle<Result<(), app::AppError>>,
+    http: reqwest::Client,
+}
+
+impl TestApp {
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    async fn stop(mut self) -> TestEnv {
+        self.stop.take().unwrap().send(()).unwrap();
+        tokio::time::timeout(Duration::from_secs(15), self.handle)
+            .await
+            .expect("daemon stops")
+            .unwrap()
+            .unwrap();
+        self.env
+    }
+}
+
+async fn spawn_app(body: &str) -> TestApp {
+    let env = TestEnv::new();
+    let cfg = env.config(body);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let (reload_tx, reload_rx) = mpsc::channel(4);
+    let handle = tokio::spawn(app::run(
+        cfg,
+        listener,
+        async move {
+            let _ = stop_rx.await;
+        },
+        reload_rx,
+    ));
+    TestApp {
+        addr,
+        env,
+        stop: Some(stop_tx),
+        reload: reload_tx,
+        handle,
+        http: reqwest::Client::builder().no_gzip().build().unwrap(),
+    }
+}
+
+/// Polls `cond` every 50 ms for up to `secs`.
+async fn wait_for(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < end {
+        if cond() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    cond()
+}
+
+fn hits(srv: &FeedServer, path: &str) -> usize {
+    srv.seen().iter().filter(|s| s.path == path).count()
+}
+
+const FAST: &str = "[fetch]\nhost_gap = \"0s\"\n\n";
+
+fn feed_block(url: &str, extra: &str) -> String {
+    format!("[[feed]]\nurl = \"{url}\"\n{extra}\n")
+}
+
+fn next_gap(env: &TestEnv, path: &str) -> i64 {
+    env.reader()
+        .query_row(
+            "SELECT next_fetch_at - last_fetch_at FROM feeds WHERE url LIKE '%' || ?1",
+            [path],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schedules_fire_and_server_hints_push_the_next_fetch_out() {
+    let srv = FeedServer::start().await;
+    let doc = |extra: &str| {
+        format!(
+            "<rss version=\"2.0\"><channel><title>t</title>{extra}<item><guid>1</guid><title>x</title></item></channel></rss>"
+        )
+    };
+    srv.set("/fast.xml", Resource::feed(doc("")));
+    srv.set("/cron.xml", Resource::feed(doc("")));
+    srv.set(
+        "/cached.xml",
+        Resource::feed(doc("")).header("cache-control", "max-age=3600"),
+    );
+    srv.set("/ttl.xml", Resource::feed(doc("<ttl>60</ttl>")));
+    let hour = (feedloom::now_unix() / 3600) % 24;
+    let skip = format!(
+        "<skipHours><hour>{hour}</hour><hour>{}</hour></skipHours>",
+        (hour + 1) % 24
+    );
+    srv.set("/skip.xml", Resource::feed(doc(&skip)));
+    srv.set(
+        "/busy.xml",
+        Resource::status(503).header("retry-after", "3600"),
+    );
+    let mut body = String::from(FAST);
+    body += &feed_block(&srv.url("/fast.xml"), "every = \"1s\"");
+    body += &feed_block(&srv.url("/cron.xml"), "cron = \"*/2 * * * * *\"");
+    for p in ["/cached.xml", "/ttl.xml", "/skip.xml", "/busy.xml"] {
+        body += &feed_block(&srv.url(p), "every = \"1s\"");
+    }
+    let app = spawn_app(&body).await;
+    assert!(
+        wait_for(10, || hits(&srv, "/fast.xml") >= 3).await,
+        "interval feed polled repeatedly"
+    );
+    assert!(
+        wait_for(10, || hits(&srv, "/cron.xml") >= 2).await,
+        "cron feed polled repeatedly"
+    );
+    let env = app.stop().await;
+    for p in ["/cached.xml", "/ttl.xml", "/skip.xml", "/busy.xml"] {
+        assert_eq!(hits(&srv, p), 1, "{p} polled once, then pushed out");
+        assert!(
+            next_gap(&env, p) >= 3000,
+            "{p}: next fetch {}s later",
+            next_gap(&env, p)
+        );
+    }
+    assert!(next_gap(&env, "/fast.xml") <= 2);
+    let cron_next: i64 = env
+        .reader()
+        .query_row(
+            "SELECT next_fetch_at FROM feeds WHERE url LIKE '%/cron.xml'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(cron_next % 2, 0, "cron */2 lands on even seconds");
+    // The 503's Retry-After survives as the stored next attempt.
+    let busy_status: String = env
+        .reader()
+        .query_row(
+            "SELECT last_error FROM feeds WHERE url LIKE '%/busy.xml'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(busy_status.contains("503"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backoff_grows_with_failures_and_resets_on_success() {
+    let srv = FeedServer::start().await;
+    srv.set("/flaky.xml", Resource::status(500));
+    let body = format!(
+        "{FAST}{}",
+        feed_block(&srv.url("/flaky.xml"), "every = \"1s\"")
+    );
+    let app = spawn_app(&body).await;
+    assert!(wait_for(15, || hits(&srv, "/flaky.xml") >= 3).await);
+    let failures = app.env.count("SELECT consecutive_failures FROM feeds");
+    assert!(failures >= 3);
+    // Third failure: 1s × 2² = 4s (plus up to 25% jitter).
+    let gap = next_gap(&app.env, "/flaky.xml");
+    assert!(
+        (4..=5).contains(&gap),
+        "gap after {failures} failures: {gap}"
+    );
+    let fetch_times: Vec<i64> = app
+        .env
+        .reader()
+        .prepare("SELECT started_at FROM fetches ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(
+        fetch_times[2] - fetch_times[1] > fetch_times[1] - fetch_times[0]
+            || fetch_times[2] - fetch_times[1] >= 2
+    );
+
+    srv.set(
+        "/flaky.xml",
+        Resource::feed(rss("back", &[(Some("1"), None, "back", "d")])),
+    );
+    assert!(
+        wait_for(15, || hits(&srv, "/flaky.xml") >= 4
+            && app.env.count("SELECT count(*) FROM items") == 1)
+        .await
+    );
+    assert!(
+        wait_for(5, || app
+            .env
+            .count("SELECT consecutive_failures FROM feeds")
+            == 0)
+        .await
+    );
+    assert!(
+        next_gap(&app.env, "/flaky.xml") <= 1,
+        "success resets to the interval"
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_host_concurrency_never_exceeds_its_limit() {
+    let srv = FeedServer::start().await;
+    let mut urls = Vec::new();
+    for i in 0..6 {
+        let p = format!("/slow{i}.xml");
+        srv.set(
+            &p,
+            Resource::feed(rss("t", &[(Some("1"), None, "x", "d")]))
+                .delay(Duration::from_millis(300)),
+        );
+        urls.push(srv.url(&p));
+    }
+    let env = TestEnv::new();
+    let cfg = env.config(&format!(
+        "[fetch]\nhost_gap = \"0s\"\nper_host = 2\nconcurrency = 16\n\n{}",
+        feeds_toml(&urls)
+    ));
+    let (summary, _) = feedloom::refresh::poll(&cfg, env.open_store())
+        .await
+        .unwrap();
+    assert_eq!(summary.ok, 6);
+    assert_eq!(srv.max_in_flight(), 2, "two at a time on one host");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_host_does_not_delay_other_hosts() {
+    let hung = FeedServer::start().await;
+    hung.set(
+        "/hang.xml",
+        Resource::feed(rss("t", &[])).delay(Duration::from_secs(20)),
+    );
+    // A second host on another loopback address.
+    let other = FeedServer::start_on("127.0.0.2").await;
+    other.set(
+        "/ok.xml",
+        Resource::feed(rss("t", &[(Some("1"), None, "x", "d")])),
+    );
+    let mut body = String::from("[fetch]\nhost_gap = \"0s\"\nconcurrency = 2\nper_host = 2\n\n");
+    body += &feed_block(&hung.url("/hang.xml"), "every = \"1s\"");
+    body += &feed_block(&other.url("/ok.xml"), "every = \"1s\"");
+    let app = spawn_app(&body).await;
+    assert!(
+        wait_for(10, || hits(&other, "/ok.xml") >= 3).await,
+        "other host keeps being polled"
+    );
+    assert_eq!(
+        hits(&hung, "/hang.xml"),
+        0,
+        "the hung request is still hanging"
+    );
+    assert!(
+        hung.state
+            .in_flight
+            .load(std::sync::atomic::Ordering::SeqCst)
+            >= 1
+    );
+    app.handle.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outputs_are_served_with_etag_304_gzip_and_head() {
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/f.xml",
+        Resource::feed(rss(
+            "Feed",
+            &[(Some("1"), Some("https://e.org/1"), "First story", "d")],
+        )),
+    );
+    let body = format!(
+        "{FAST}{}[[output]]\nname = \"all\"\n",
+        feed_block(&srv.url("/f.xml"), "every = \"1s\"")
+    );
+    let app = spawn_app(&body).await;
+    let get = |path: &str, headers: &[(&str, &str)]| {
+        let mut req = app.http.get(app.url(path));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        req.send()
+    };
+    // Wait until the first fetch is stored and rendered.
+    let end = Instant::now() + Duration::from_secs(10);
+    let first = loop {
+        let r = get("/all.atom", &[]).await.unwrap();
+        let text = r.text().await.unwrap();
+        if text.contains("First story") || Instant::now() > end {
+            break text;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(first.contains("First story"));
+    let r = get("/all.atom", &[]).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers()["content-type"],
+        "application/atom+xml; charset=utf-8"
+    );
+    let etag = r.headers()["etag"].to_str().unwrap().to_string();
+    let lm = r.headers()["last-modified"].to_str().unwrap().to_string();
+    let r = get("/all.atom", &[("if-none-match", &etag)]).await.unwrap();
+    assert_eq!(r.status(), 304);
+    assert!(r.bytes().await.unwrap().is_empty());
+    let r = get("/all.atom", &[("if-modified-since", &lm)])
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 304);
+
+    let r = get("/all.json", &[("accept-encoding", "gzip")])
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["content-encoding"], "gzip");
+    assert_eq!(
+        r.headers()["content-type"],
+        "application/feed+json; charset=utf-8"
+    );
+    let packed = r.bytes().await.unwrap();
+    let mut plain = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&packed[..]), &mut plain)
+        .unwrap();
+    assert!(plain.contains("First story"));
+
+    let r = app.http.head(app.url("/all.rss")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers()["content-type"],
+        "application/rss+xml; charset=utf-8"
+    );
+    assert!(r.bytes().await.unwrap().is_empty());
+    assert_eq!(get("/nope.atom", &[]).await.unwrap().status(), 404);
+
+    // A new item: the old ETag no longer matches and the new story is served.
+    srv.set(
+        "/f.xml",
+        Resource::feed(rss(
+            "Feed",
+            &[
+                (Some("2"), Some("https://e.org/2"), "Second story", "d"),
+                (Some("1"), Some("https://e.org/1"), "First story", "d"),
+            ],
+        )),
+    );
+    let end = Instant::now() + Duration::from_secs(10);
+    loop {
+        let r = get("/all.atom", &[("if-none-match", &etag)]).await.unwrap();
+        if r.status() == 200 {
+            assert_ne!(r.headers()["etag"].to_str().unwrap(), etag);
+            assert!(r.text().await.unwrap().contains("Second story"));
+            break;
+        }
+        assert!(Instant::now() < end, "new item never served");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_and_metrics_answer_with_the_expected_fields() {
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/f.xml",
+        Resource::feed(rss("Feed", &[(Some("1"), None, "x", "d")])),
+    );
+    srv.set("/bad.xml", Resource::status(404));
+    let body = format!(
+        "{FAST}[defaults]\nspread = \"1s\"\n\n{}{}",
+        feed_block(&srv.url("/f.xml"), "every = \"1h\""),
+        feed_block(&srv.url("/bad.xml"), "every = \"1h\"")
+    );
+    let app = spawn_app(&body).await;
+    assert!(
+        wait_for(10, || hits(&srv, "/f.xml") == 1
+            && hits(&srv, "/bad.xml") == 1)
+        .await
+    );
+    let r = app.http.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let v: serde_json::Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
+    assert_eq!(v["store"], "ok");
+    assert_eq!(v["scheduler"], "ok");
+    let end = Instant::now() + Duration::from_secs(5);
+    let text = loop {
+        let t = app
+            .http
+            .get(app.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if t.contains("feedloom_fetches_total{outcome=\"error\"} 1") || Instant::now() > end {
+            break t;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    for needle in [
+        "feedloom_feeds{state=\"ok\"} 1",
+        "feedloom_feeds{state=\"error\"} 1",
+        "feedloom_fetches_total{outcome=\"ok\"} 1",
+        "feedloom_fetches_total{outcome=\"error\"} 1",
+        "feedloom_items_stored 1",
+        "feedloom_fetch_duration_seconds_bucket{le=\"+Inf\"} 2",
+        "feedloom_fetch_duration_seconds_count 2",
+        "# TYPE feedloom_fetch_duration_seconds histogram",
+    ] {
+        assert!(text.contains(needle), "missing {needle} in\n{text}");
+    }
+    let ok_line = format!(
+        "feedloom_feed_staleness_seconds{{feed=\"{}\"}}",
+        srv.url("/f.xml")
+    );
+    assert!(text.contains(&ok_line), "{text}");
+    let bad_line = format!(
+        "feedloom_feed_staleness_seconds{{feed=\"{}\"}} -1",
+        srv.url("/bad.xml")
+    );
+    assert!(text.contains(&bad_line), "{text}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_is_503_when_the_scheduler_stalls() {
+    let env = TestEnv::new();
+    let state = Arc::new(feedloom::server::ServerState {
+        store: env.open_store(),
+        outputs: Default::default(),
+        last_tick: 0.into(),
+        tick_grace: Duration::from_secs(30),
+        metrics: Default::default(),
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, feedloom::server::router(state)).await });
+    let r = reqwest::get(format!("http://{addr}/healthz"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    assert!(r.text().await.unwrap().contains("stalled"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_adds_and_removes_feeds_and_keeps_the_old_config_when_broken() {
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/a.xml",
+        Resource::feed(rss("A", &[(Some("a1"), None, "a story", "d")])),
+    );
+    srv.set(
+        "/b.xml",
+        Resource::feed(rss("B", &[(Some("b1"), None, "b story", "d")])),
+    );
+    let app = spawn_app(&format!(
+        "{FAST}{}",
+        feed_block(&srv.url("/a.xml"), "every = \"1s\"")
+    ))
+    .await;
+    assert!(wait_for(10, || hits(&srv, "/a.xml") >= 1).await);
+    // New config: B instead of A.
+    app.env.config(&format!(
+        "{FAST}{}",
+        feed_block(&srv.url("/b.xml"), "every = \"1s\"")
+    ));
+    app.reload.send(()).await.unwrap();
+    assert!(
+        wait_for(10, || hits(&srv, "/b.xml") >= 2).await,
+        "new feed started"
+    );
+    let a_before = hits(&srv, "/a.xml");
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(hits(&srv, "/a.xml"), a_before, "removed feed stopped");
+    assert_eq!(
+        app.env.count("SELECT count(*) FROM items"),
+        2,
+        "removed feed's items stay"
+    );
+    assert_eq!(
+        app.env
+            .count("SELECT count(*) FROM feeds WHERE in_config = 0"),
+        1
+    );
+
+    // A broken config is rejected; B keeps being polled.
+    std::fs::write(app.env.path("feedloom.toml"), "[[feed]]\nurl = 12\n").unwrap();
+    app.reload.send(()).await.unwrap();
+    let b_before = hits(&srv, "/b.xml");
+    assert!(
+        wait_for(10, || hits(&srv, "/b.xml") >= b_before + 2).await,
+        "old config still in force"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn permanent_redirects_move_the_feed_after_n_fetches_temporary_never() {
+    let srv = FeedServer::start().await;
+    let doc = rss("t", &[(Some("1"), None, "x", "d")]);
+    srv.set(
+        "/old.xml",
+        Resource::status(301).header("location", "/new.xml"),
+    );
+    srv.set("/new.xml", Resource::feed(doc.clone()).no_etag());
+    srv.set(
+        "/tmp.xml",
+        Resource::status(302).header("location", "/elsewhere.xml"),
+    );
+    srv.set("/elsewhere.xml", Resource::feed(doc).no_etag());
+    let env = TestEnv::new();
+    let cfg = env.config(&format!(
+        "[fetch]\nhost_gap = \"0s\"\n\n[defaults]\nredirect_after = 2\n\n{}",
+        feeds_toml(&[srv.url("/old.xml"), srv.url("/tmp.xml")])
+    ));
+    let fetch_url = |env: &TestEnv, p: &str| -> Option<String> {
+        env.reader()
+            .query_row(
+                "SELECT fetch_url FROM feeds WHERE url LIKE '%' || ?1",
+                [p],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    for _ in 0..2 {
+        feedloom::refresh::poll(&cfg, env.open_store())
+            .await
+            .unwrap();
+    }
+    assert_eq!(fetch_url(&env, "/old.xml"), Some(srv.url("/new.xml")));
+    assert_eq!(fetch_url(&env, "/tmp.xml"), None);
+    srv.clear_seen();
+    feedloom::refresh::poll(&cfg, env.open_store())
+        .await
+        .unwrap();
+    assert_eq!(
+        hits(&srv, "/old.xml"),
+        0,
+        "the moved feed is fetched at its new URL"
+    );
+    assert_eq!(
+        hits(&srv, "/tmp.xml"),
+        1,
+        "a temporary redirect never moves it"
+    );
+    assert_eq!(
+        env.count("SELECT count(*) FROM items"),
+        2,
+        "no duplicates from moving"
+    );
+}
+
+#[tokio::test]
+async fn gone_disables_the_feed_until_enabled() {
+    let srv = FeedServer::start().await;
+    srv.set("/gone.xml", Resource::status(410));
+    let env = TestEnv::new();
+    let cfg = env.config(&feeds_toml(&[srv.url("/gone.xml")]));
+    let (s, _) = feedloom::refresh::poll(&cfg, env.open_store())
+        .await
+        .unwrap();
+    assert_eq!(s.failed, 1);
+    assert_eq!(env.count("SELECT enabled FROM feeds"), 0);
+    feedloom::refresh::poll(&cfg, env.open_store())
+        .await
+        .unwrap();
+    assert_eq!(hits(&srv, "/gone.xml"), 1, "a disabled feed is not polled");
+    let store = env.open_store();
+    assert!(
+        store
+            .with(|s| s.enable_feed(&srv.url("/gone.xml")))
+            .unwrap()
+    );
+    feedloom::refresh::poll(&cfg, env.open_store())
+        .await
+        .unwrap();
+    assert_eq!(hits(&srv, "/gone.xml"), 2);
+}

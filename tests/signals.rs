@@ -1,0 +1,236 @@
+//! `feedloom run` as systemd runs it: real signals to a real process.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+struct Daemon {
+    child: Child,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Daemon {
+    fn start(config: &std::path::Path) -> Daemon {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_feedloom"))
+            .arg("--config")
+            .arg(config)
+            .arg("run")
+            .env("FEEDLOOM_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let stderr = child.stderr.take().unwrap();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        Daemon { child, log }
+    }
+
+    fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+    }
+
+    fn log_has(&self, needle: &str) -> bool {
+        self.log.lock().unwrap().iter().any(|l| l.contains(needle))
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+
+    /// Waits up to `secs` for the process to exit.
+    fn wait(&mut self, secs: u64) -> Option<std::process::ExitStatus> {
+        let end = Instant::now() + Duration::from_secs(secs);
+        while Instant::now() < end {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                return Some(st);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn until(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < end {
+        if cond() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    cond()
+}
+
+fn write_config(env: &TestEnv, body: &str) -> std::path::PathBuf {
+    let p = env.path("feedloom.toml");
+    std::fs::write(
+        &p,
+        format!("[store]\npath = \"feedloom.db\"\n\n[server]\nlisten = \"127.0.0.1:0\"\nshutdown_timeout = \"2s\"\n\n[fetch]\nhost_gap = \"0s\"\n\n{body}"),
+    )
+    .unwrap();
+    p
+}
+
+fn integrity(env: &TestEnv) -> String {
+    env.reader()
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_fetches_exits_0_within_the_deadline_with_a_sound_store() {
+    let srv = FeedServer::start().await;
+    let items: Vec<String> = (0..50).map(|i| format!("story {i}")).collect();
+    let it: Vec<_> = items
+        .iter()
+        .map(|t| (Some(t.as_str()), None, t.as_str(), "d"))
+        .collect();
+    // One fetch finishes inside the deadline, one hangs past it.
+    srv.set(
+        "/slow.xml",
+        Resource::feed(rss("slow", &it)).delay(Duration::from_millis(800)),
+    );
+    srv.set(
+        "/hung.xml",
+        Resource::feed(rss("hung", &it)).delay(Duration::from_secs(60)),
+    );
+    let env = TestEnv::new();
+    let cfg = write_config(
+        &env,
+        &format!(
+            "[[feed]]\nurl = \"{}\"\nevery = \"1s\"\n\n[[feed]]\nurl = \"{}\"\nevery = \"1s\"\n",
+            srv.url("/slow.xml"),
+            srv.url("/hung.xml")
+        ),
+    );
+    let mut d = Daemon::start(&cfg);
+    let in_flight = || {
+        srv.state
+            .in_flight
+            .load(std::sync::atomic::Ordering::SeqCst)
+    };
+    assert!(
+        until(10, || in_flight() >= 2).await,
+        "both fetches in flight\n{}",
+        d.log()
+    );
+    let t0 = Instant::now();
+    d.signal("TERM");
+    let status = d.wait(10).expect("exits after SIGTERM");
+    let took = t0.elapsed();
+    assert_eq!(status.code(), Some(0), "{}", d.log());
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    assert!(d.log_has("SIGTERM"), "{}", d.log());
+    assert_eq!(integrity(&env), "ok");
+    // The fetch that finished in time was committed whole; the hung one left nothing.
+    assert_eq!(env.count("SELECT count(*) FROM items"), 50);
+    assert_eq!(
+        env.count("SELECT count(*) FROM feeds WHERE etag IS NOT NULL"),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_stops_too() {
+    let env = TestEnv::new();
+    let cfg = write_config(&env, "");
+    let mut d = Daemon::start(&cfg);
+    assert!(
+        until(10, || d.log_has("feedloom running")).await,
+        "{}",
+        d.log()
+    );
+    d.signal("INT");
+    assert_eq!(d.wait(10).and_then(|s| s.code()), Some(0), "{}", d.log());
+    assert!(d.log_has("SIGINT"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_adds_and_removes_feeds_and_a_broken_config_keeps_the_old_one() {
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/a.xml",
+        Resource::feed(rss("A", &[(Some("a"), None, "a", "d")])),
+    );
+    srv.set(
+        "/b.xml",
+        Resource::feed(rss("B", &[(Some("b"), None, "b", "d")])),
+    );
+    let hits = |p: &str| srv.seen().iter().filter(|s| s.path == p).count();
+    let env = TestEnv::new();
+    let feed = |p: &str| format!("[[feed]]\nurl = \"{}\"\nevery = \"1s\"\n\n", srv.url(p));
+    let cfg = write_config(&env, &feed("/a.xml"));
+    let mut d = Daemon::start(&cfg);
+    assert!(until(10, || hits("/a.xml") >= 1).await, "{}", d.log());
+
+    write_config(&env, &feed("/b.xml"));
+    d.signal("HUP");
+    assert!(until(10, || hits("/b.xml") >= 2).await, "{}", d.log());
+    let a = hits("/a.xml");
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(hits("/a.xml"), a, "removed feed no longer polled");
+
+    std::fs::write(&cfg, "[fetch]\ntimeout = \"soon\"\n").unwrap();
+    d.signal("HUP");
+    assert!(
+        until(10, || d.log_has("config rejected")).await,
+        "{}",
+        d.log()
+    );
+    let b = hits("/b.xml");
+    assert!(
+        until(10, || hits("/b.xml") >= b + 2).await,
+        "old config still in force"
+    );
+    assert!(d.child.try_wait().unwrap().is_none(), "still running");
+    d.signal("TERM");
+    assert_eq!(d.wait(10).and_then(|s| s.code()), Some(0));
+    assert_eq!(integrity(&env), "ok");
+}
+
+#[test]
+fn a_port_in_use_is_one_clear_line_and_a_nonzero_exit() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    let env = TestEnv::new();
+    let cfg = env.path("feedloom.toml");
+    std::fs::write(
+        &cfg,
+        format!("[store]\npath = \"f.db\"\n[server]\nlisten = \"{addr}\"\n"),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_feedloom"))
+        .arg("--config")
+        .arg(&cfg)
+        .arg("run")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("cannot listen on {addr}")), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
