@@ -45,8 +45,36 @@ pub struct Config {
     pub fetch: FetchConfig,
     pub defaults: Defaults,
     pub server: ServerConfig,
+    pub identity: IdentityConfig,
     pub feeds: Vec<FeedConfig>,
     pub outputs: Vec<OutputConfig>,
+}
+
+/// How items are recognised across URLs and feeds.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IdentityConfig {
+    /// Query parameters dropped from links before they identify a story; a
+    /// trailing `*` matches a prefix (`utm_*`). Changing this list changes the
+    /// identity of items that have no guid.
+    pub strip_params: Vec<String>,
+    /// Merge the same story published under different URLs (SimHash).
+    pub near_duplicates: bool,
+    /// Only stories first seen this recently are candidates for merging.
+    pub near_window: Dur,
+}
+
+impl Default for IdentityConfig {
+    fn default() -> Self {
+        IdentityConfig {
+            strip_params: crate::identity::TRACKING_PARAMS
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            near_duplicates: true,
+            near_window: Dur(Duration::from_secs(14 * 86_400)),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -196,6 +224,29 @@ pub struct OutputConfig {
     /// Only stories first seen within this window (none: no limit).
     #[serde(default)]
     pub window: Option<Dur>,
+    /// `story`: one entry per story, naming every feed that carries it;
+    /// `item`: one entry per feed item.
+    #[serde(default)]
+    pub dedup: Dedup,
+    /// `ignore`: an edited story keeps its place; `reannounce`: it moves to the top.
+    #[serde(default)]
+    pub updates: Updates,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dedup {
+    #[default]
+    Story,
+    Item,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Updates {
+    #[default]
+    Ignore,
+    Reannounce,
 }
 
 fn default_max_items() -> usize {
@@ -224,6 +275,8 @@ impl OutputConfig {
             tags: Vec::new(),
             max_items: default_max_items(),
             window: None,
+            dedup: Dedup::Story,
+            updates: Updates::Ignore,
         }
     }
 }
@@ -396,6 +449,8 @@ struct RawConfig {
     defaults: Defaults,
     #[serde(default)]
     server: ServerConfig,
+    #[serde(default)]
+    identity: IdentityConfig,
     #[serde(default, rename = "feed")]
     feeds: Vec<FeedConfig>,
     #[serde(default, rename = "output")]
@@ -509,6 +564,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         fetch: raw.fetch,
         defaults: raw.defaults,
         server: raw.server,
+        identity: raw.identity,
         feeds: raw.feeds,
         outputs: raw.outputs,
     };

@@ -12,9 +12,10 @@ use url::Url;
 
 use crate::parse::Entry;
 
-/// Query parameters that only track the reader; dropped from canonical URLs.
-/// Any parameter starting with `utm_` is dropped too.
+/// Query parameters that only track the reader; dropped from canonical URLs by
+/// default (`[identity] strip_params`). A trailing `*` matches a prefix.
 pub const TRACKING_PARAMS: &[&str] = &[
+    "utm_*",
     "fbclid",
     "gclid",
     "dclid",
@@ -54,6 +55,42 @@ impl KeyKind {
     }
 }
 
+/// Which query parameters canonical URLs drop.
+#[derive(Debug, Clone)]
+pub struct Canon {
+    exact: HashSet<String>,
+    prefixes: Vec<String>,
+}
+
+impl Canon {
+    /// From a list such as `["utm_*", "fbclid"]` (case-insensitive).
+    pub fn new<S: AsRef<str>>(params: &[S]) -> Canon {
+        let mut exact = HashSet::new();
+        let mut prefixes = Vec::new();
+        for p in params {
+            let p = p.as_ref().trim().to_ascii_lowercase();
+            match p.strip_suffix('*') {
+                Some(prefix) => prefixes.push(prefix.to_string()),
+                None => {
+                    exact.insert(p);
+                }
+            }
+        }
+        Canon { exact, prefixes }
+    }
+
+    fn strips(&self, key: &str) -> bool {
+        let k = key.to_ascii_lowercase();
+        self.exact.contains(&k) || self.prefixes.iter().any(|p| k.starts_with(p.as_str()))
+    }
+}
+
+impl Default for Canon {
+    fn default() -> Self {
+        Canon::new(TRACKING_PARAMS)
+    }
+}
+
 /// An entry with its identity worked out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identified {
@@ -62,6 +99,11 @@ pub struct Identified {
     pub canonical_url: Option<String>,
     /// Changes when anything a reader sees changes (title, link, author, text).
     pub content_hash: String,
+    /// Hash of title and text only: recognises an entry whose guid changed and
+    /// that has no link.
+    pub text_hash: String,
+    /// Near-duplicate fingerprint, when there is enough text.
+    pub fingerprint: Option<crate::similar::Fingerprint>,
     pub entry: Entry,
 }
 
@@ -70,9 +112,14 @@ pub struct Identified {
 /// different links are distinct items, and so are entries without guid that share
 /// a link but differ in title.
 pub fn identify_document(entries: Vec<Entry>) -> Vec<Identified> {
+    identify_document_with(entries, &Canon::default())
+}
+
+/// [`identify_document`] with the configured query-parameter rules.
+pub fn identify_document_with(entries: Vec<Entry>, rules: &Canon) -> Vec<Identified> {
     let canon: Vec<Option<String>> = entries
         .iter()
-        .map(|e| e.link.as_deref().map(canonical_url))
+        .map(|e| e.link.as_deref().map(|l| canonical_url(l, rules)))
         .collect();
     // Guids that carry more than one distinct link in this document.
     let mut links_per_guid: HashMap<&str, HashSet<Option<&str>>> = HashMap::new();
@@ -123,8 +170,15 @@ pub fn identify_document(entries: Vec<Entry>) -> Vec<Identified> {
         if !seen.insert(key.clone()) {
             continue;
         }
+        let body = entry
+            .content
+            .as_deref()
+            .or(entry.summary.as_deref())
+            .unwrap_or("");
         out.push(Identified {
             content_hash: content_hash(&entry),
+            text_hash: short_hash(&[entry.title.as_deref().unwrap_or(""), body]),
+            fingerprint: crate::similar::fingerprint(entry.title.as_deref().unwrap_or(""), body),
             key,
             kind,
             canonical_url,
@@ -138,7 +192,7 @@ pub fn identify_document(entries: Vec<Entry>) -> Vec<Identified> {
 /// host lowercased and the scheme dropped (http and https are the same story),
 /// default port, fragment and tracking parameters dropped, remaining query
 /// parameters sorted, trailing slash dropped. Unparseable links are kept trimmed.
-pub fn canonical_url(link: &str) -> String {
+pub fn canonical_url(link: &str, rules: &Canon) -> String {
     let Ok(url) = Url::parse(link.trim()) else {
         return link.trim().to_string();
     };
@@ -163,10 +217,7 @@ pub fn canonical_url(link: &str) -> String {
     out.push_str(path);
     let mut params: Vec<(String, String)> = url
         .query_pairs()
-        .filter(|(k, _)| {
-            let k = k.to_ascii_lowercase();
-            !k.starts_with("utm_") && !TRACKING_PARAMS.contains(&k.as_str())
-        })
+        .filter(|(k, _)| !rules.strips(k))
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
     if !params.is_empty() {
@@ -236,7 +287,8 @@ mod tests {
 
     #[test]
     fn canonical_urls() {
-        let c = canonical_url;
+        let rules = Canon::default();
+        let c = |l: &str| canonical_url(l, &rules);
         assert_eq!(
             c("HTTPS://Example.COM:443/a/b/?b=2&a=1#frag"),
             "//example.com/a/b?a=1&b=2"
@@ -253,6 +305,11 @@ mod tests {
         assert_eq!(c("https://example.com/"), "//example.com");
         assert_ne!(c("https://example.com/a"), c("https://example.com/b"));
         assert_eq!(c(" not a url "), "not a url");
+        let custom = Canon::new(&["ref", "src_*"]);
+        assert_eq!(
+            canonical_url("https://e.org/x?ref=a&src_feed=b&utm_source=c", &custom),
+            "//e.org/x?utm_source=c"
+        );
     }
 
     #[test]

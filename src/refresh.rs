@@ -12,12 +12,12 @@ use crate::config::{Config, Defaults, FeedConfig};
 use crate::error::{Disposition, FeedError, StoreError, chain};
 use crate::export;
 use crate::fetch::{FetchOutcome, Fetcher, Redirect};
-use crate::identity::identify_document;
+use crate::identity::{Canon, identify_document_with};
 use crate::parse::{self, Limits};
 use crate::schedule::{self, Every, Hints};
 use crate::store::SharedStore;
 use crate::store::feeds::{FeedRef, FetchRecord, Reschedule};
-use crate::store::items::{Applied, DocumentMeta};
+use crate::store::items::{Applied, DocumentMeta, StoryRules};
 
 /// What refreshing needs, shared by every feed.
 #[derive(Clone)]
@@ -26,6 +26,8 @@ pub struct Refresher {
     pub store: SharedStore,
     pub limits: Limits,
     pub defaults: Arc<Defaults>,
+    pub canon: Arc<Canon>,
+    pub rules: StoryRules,
 }
 
 /// How one refresh ended.
@@ -59,6 +61,11 @@ impl Refresher {
                 max_field: cfg.fetch.max_field.0 as usize,
             },
             defaults: Arc::new(cfg.defaults.clone()),
+            canon: Arc::new(Canon::new(&cfg.identity.strip_params)),
+            rules: StoryRules {
+                near_duplicates: cfg.identity.near_duplicates,
+                near_window: cfg.identity.near_window.0.as_secs().min(i64::MAX as u64) as i64,
+            },
         })
     }
 }
@@ -107,15 +114,17 @@ pub async fn refresh_feed(
             rec.http_status = (feed.fetch_url.scheme() != "file").then_some(f.status);
             rec.bytes = Some(f.body.len() as u64);
             let limits = r.limits;
+            let canon = r.canon.clone();
             let parsed = tokio::task::spawn_blocking(move || {
-                let doc = parse::parse(&f.body, f.charset.as_deref(), &f.final_url, limits)?;
+                let mut doc = parse::parse(&f.body, f.charset.as_deref(), &f.final_url, limits)?;
                 let doc_hints = crate::hints::scan(&f.body);
-                Ok::<_, FeedError>((doc, doc_hints, f.validators, f.hints, f.redirect))
+                let items = identify_document_with(std::mem::take(&mut doc.entries), &canon);
+                Ok::<_, FeedError>((doc, items, doc_hints, f.validators, f.hints, f.redirect))
             })
             .await
             .map_err(|e| StoreError::Worker(e.to_string()))?;
             match parsed {
-                Ok((doc, doc_hints, validators, hints, redirect)) => {
+                Ok((doc, items, doc_hints, validators, hints, redirect)) => {
                     if doc.truncated > 0 {
                         warn!(
                             dropped = doc.truncated,
@@ -137,15 +146,23 @@ pub async fn refresh_feed(
                         },
                         r.defaults.max_delay.0,
                     );
-                    let items = identify_document(doc.entries);
                     let resched =
                         reschedule(feed, next, redirect.as_ref(), r.defaults.redirect_after);
                     let feed2 = feed.clone();
+                    let rules = r.rules;
                     rec.duration_ms = t0.elapsed().as_millis() as i64;
                     let applied = r
                         .store
                         .call(move |s| {
-                            s.apply_document(&feed2, &rec, &validators, &meta, &items, &resched)
+                            s.apply_document(
+                                &feed2,
+                                &rec,
+                                &validators,
+                                &meta,
+                                &items,
+                                &resched,
+                                &rules,
+                            )
                         })
                         .await?;
                     Ok((Outcome::Stored(applied), Some(next)))
@@ -172,7 +189,7 @@ pub async fn refresh_feed(
             );
             let message = chain(&err);
             let gone = disposition == Disposition::Gone;
-            rec.http_status = err.http_status();
+            rec.http_status = err.http_status().or(rec.http_status);
             rec.duration_ms = duration_ms;
             let id = feed.id;
             let msg = message.clone();

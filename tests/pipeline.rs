@@ -293,7 +293,11 @@ async fn legacy_encodings_come_out_as_utf8_in_every_format() {
         srv.set(path, Resource::feed(body).content_type(&ct));
         urls.push(srv.url(path));
     }
-    let cfg = env.config(&feeds_toml(&urls));
+    // Two feeds carry each text: list items, not merged stories, to see all four.
+    let cfg = env.config(&format!(
+        "{}[[output]]\nname = \"all\"\ndedup = \"item\"\n",
+        feeds_toml(&urls)
+    ));
     let s = poll_once(&env, &cfg).await;
     assert_eq!((s.ok, s.failed), (4, 0));
 
@@ -594,7 +598,10 @@ async fn outputs_filter_by_tag_window_and_limit() {
     env.reader();
     rusqlite::Connection::open(env.path("feedloom.db"))
         .unwrap()
-        .execute("UPDATE items SET first_seen_at = first_seen_at - 7200", [])
+        .execute_batch(
+            "UPDATE items SET first_seen_at = first_seen_at - 7200;
+             UPDATE stories SET first_seen_at = first_seen_at - 7200;",
+        )
         .unwrap();
     let feed = parse_back(&export_text(&env, &cfg, Format::Atom));
     assert_eq!(feed.entries.len(), 0);

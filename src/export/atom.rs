@@ -67,6 +67,16 @@ fn entry(w: &mut Writer<Vec<u8>>, p: &Prepared) -> io::Result<()> {
         if let Some(l) = &s.link {
             link(w, "alternate", l)?;
         }
+        // Every other feed carrying the story: its link there, titled by the feed.
+        for other in &s.also {
+            let href = other.link.as_deref().unwrap_or(&other.feed_url);
+            let title = other.title.as_deref().unwrap_or(&other.feed_url);
+            w.create_element("link")
+                .with_attribute(("rel", "via"))
+                .with_attribute(("href", xml_safe(href).as_ref()))
+                .with_attribute(("title", xml_safe(title).as_ref()))
+                .write_empty()?;
+        }
         text(w, "published", &rfc3339(p.published()))?;
         text(w, "updated", &rfc3339(p.updated()))?;
         if let Some(a) = &s.author {

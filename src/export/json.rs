@@ -42,21 +42,34 @@ fn item(p: &Prepared) -> Value {
     if let Some(a) = &s.author {
         m.insert("authors".into(), json!([{ "name": a }]));
     }
-    let mut source = Map::new();
-    source.insert("feed_url".into(), json!(s.source.feed_url));
-    if let Some(t) = &s.source.title {
-        source.insert("title".into(), json!(t));
-    }
-    if let Some(u) = &s.source.site_url {
-        source.insert("home_page_url".into(), json!(u));
-    }
+    let sources: Vec<Value> = std::iter::once(&s.source)
+        .chain(&s.also)
+        .map(source_json)
+        .collect();
     m.insert(
         "_feedloom".into(),
         json!({
             "about": "https://github.com/feedloom/feedloom/blob/main/docs/schema.md",
             "first_seen": rfc3339(s.first_seen_at),
-            "source": Value::Object(source),
+            "source": source_json(&s.source),
+            "sources": sources,
         }),
     );
+    Value::Object(m)
+}
+
+/// A source feed: its URL, title, home page and the story's link there.
+fn source_json(src: &crate::store::queries::Source) -> Value {
+    let mut m = Map::new();
+    m.insert("feed_url".into(), json!(src.feed_url));
+    if let Some(t) = &src.title {
+        m.insert("title".into(), json!(t));
+    }
+    if let Some(u) = &src.site_url {
+        m.insert("home_page_url".into(), json!(u));
+    }
+    if let Some(u) = &src.link {
+        m.insert("url".into(), json!(u));
+    }
     Value::Object(m)
 }

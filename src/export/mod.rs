@@ -83,6 +83,8 @@ pub fn query_for(out: &OutputConfig, now: i64, limit: Option<usize>) -> StoryQue
             .window
             .map(|w| now.saturating_sub(w.0.as_secs().min(i64::MAX as u64) as i64)),
         tags: out.tags.clone(),
+        dedup: out.dedup,
+        updates: out.updates,
     }
 }
 
@@ -181,6 +183,24 @@ pub fn xml_safe(s: &str) -> Cow<'_, str> {
     } else {
         Cow::Borrowed(s)
     }
+}
+
+/// "Also in: A, B" as an HTML paragraph naming the other feeds of a story.
+pub fn also_html(also: &[crate::store::queries::Source]) -> Option<String> {
+    if also.is_empty() {
+        return None;
+    }
+    let names: Vec<String> = also
+        .iter()
+        .map(|src| {
+            let name = crate::parse::escape_html(src.title.as_deref().unwrap_or(&src.feed_url));
+            match &src.link {
+                Some(l) => format!("<a href=\"{}\">{name}</a>", crate::parse::escape_html(l)),
+                None => name,
+            }
+        })
+        .collect();
+    Some(format!("<p>Also in: {}</p>", names.join(", ")))
 }
 
 /// A story's title for outputs: its own, else the start of its text, else its link.

@@ -67,8 +67,12 @@ fn item(w: &mut Writer<Vec<u8>>, p: &Prepared) -> io::Result<()> {
         if let Some(a) = &s.author {
             text(w, "dc:creator", a)?;
         }
-        if let Some(h) = &p.html {
-            text(w, "description", h)?;
+        let also = super::also_html(&s.also);
+        match (&p.html, also) {
+            (Some(h), Some(a)) => text(w, "description", &format!("{h}{a}"))?,
+            (Some(h), None) => text(w, "description", h)?,
+            (None, Some(a)) => text(w, "description", &a)?,
+            (None, None) => {}
         }
         let source_title = s.source.title.as_deref().unwrap_or(&s.source.feed_url);
         w.create_element("source")

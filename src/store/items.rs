@@ -1,21 +1,39 @@
-//! Storing one fetched document: new and changed items, the feed's new validators
-//! and the fetch record, all in ONE transaction (DESIGN.md invariant 1). A crash
-//! before the commit leaves the old validators, so the next poll fetches the full
-//! body again and nothing is lost.
+//! Storing one fetched document: new and changed items, their stories, the feed's
+//! new validators and the fetch record, all in ONE transaction (DESIGN.md
+//! invariant 1). A crash before the commit leaves the old validators, so the next
+//! poll fetches the full body again and nothing is lost.
+//!
+//! How an entry finds its row, in order:
+//! 1. its key (guid, else canonical link, else content hash) within the feed;
+//! 2. GUID churn: a stored item of the same feed with the same canonical link (or,
+//!    without a link, the same title + text) whose own guid/key is absent from this
+//!    document is the same item under a new guid: updated, not announced;
+//! 3. otherwise it is a new item, and joins a story: one of another feed with the
+//!    same canonical URL, else one of another feed whose fingerprint is within
+//!    [`crate::similar::MAX_DISTANCE`] bits (first seen within the near window);
+//!    else it starts a story of its own.
 
-use rusqlite::{OptionalExtension, params};
+use std::collections::HashSet;
+
+use rusqlite::{OptionalExtension, Transaction, params};
+use tracing::info;
 
 use super::Store;
 use super::feeds::{FeedRef, FetchRecord, Reschedule, apply_redirect, insert_fetch};
 use crate::error::StoreError;
 use crate::fetch::Validators;
 use crate::identity::{Identified, item_uid};
+use crate::similar;
 
 /// What storing a document changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Applied {
+    /// Items first seen.
     pub new: usize,
+    /// Items whose content changed.
     pub updated: usize,
+    /// New items that joined a story already known from another feed.
+    pub joined: usize,
 }
 
 /// Feed-level facts from the document.
@@ -26,11 +44,35 @@ pub struct DocumentMeta {
     pub ttl_minutes: Option<u32>,
 }
 
+/// How stories are matched across feeds.
+#[derive(Debug, Clone, Copy)]
+pub struct StoryRules {
+    pub near_duplicates: bool,
+    /// Only stories first seen this many seconds before now are candidates.
+    pub near_window: i64,
+}
+
+impl Default for StoryRules {
+    fn default() -> Self {
+        StoryRules {
+            near_duplicates: true,
+            near_window: 14 * 86_400,
+        }
+    }
+}
+
+struct Existing {
+    id: i64,
+    content_hash: String,
+    story_id: Option<i64>,
+}
+
 impl Store {
     /// Stores a 200 response's items together with the validators that describe
     /// it and the fetch record. `items` are in document order (newest first, as
     /// feeds usually are); they are inserted last-to-first so that, among items
     /// first seen in the same second, the document's first one sorts newest.
+    #[allow(clippy::too_many_arguments)]
     pub fn apply_document(
         &mut self,
         feed: &FeedRef,
@@ -39,94 +81,63 @@ impl Store {
         meta: &DocumentMeta,
         items: &[Identified],
         resched: &Reschedule,
+        rules: &StoryRules,
     ) -> Result<Applied, StoreError> {
         let now = rec.started_at;
         let ctx = StoreError::ctx;
         let tx = self.conn.transaction().map_err(ctx("storing items"))?;
         let mut applied = Applied::default();
-        {
-            let mut find = tx
-                .prepare_cached(
-                    "SELECT id, content_hash FROM items WHERE feed_id = ?1 AND key = ?2",
-                )
-                .map_err(ctx("storing items"))?;
-            let mut insert = tx
-                .prepare_cached(
-                    "INSERT INTO items (feed_id, key, key_kind, uid, guid, url, canonical_url,
-                         title, author, summary, content, content_hash, published_at,
-                         updated_at, first_seen_at, last_seen_at, changed_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,
-                             ?15, ?15, ?15)",
-                )
-                .map_err(ctx("storing items"))?;
-            let mut update = tx
-                .prepare_cached(
-                    "UPDATE items SET guid = ?2, url = ?3, canonical_url = ?4, title = ?5,
-                         author = ?6, summary = ?7, content = ?8, content_hash = ?9,
-                         published_at = ?10, updated_at = ?11, last_seen_at = ?12,
-                         changed_at = ?12
-                     WHERE id = ?1",
-                )
-                .map_err(ctx("updating items"))?;
-            let mut seen = tx
-                .prepare_cached("UPDATE items SET last_seen_at = ?2 WHERE id = ?1")
-                .map_err(ctx("updating items"))?;
-            for it in items.iter().rev() {
-                let e = &it.entry;
-                let published = e.published.map(|d| d.timestamp());
-                let updated = e.updated.map(|d| d.timestamp());
-                let existing: Option<(i64, String)> = find
-                    .query_row(params![feed.id, it.key], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .optional()
-                    .map_err(ctx("looking up item"))?;
-                match existing {
-                    None => {
-                        insert
-                            .execute(params![
-                                feed.id,
-                                it.key,
-                                it.kind.as_str(),
-                                item_uid(feed.url.as_str(), &it.key),
-                                e.guid,
-                                e.link,
-                                it.canonical_url,
-                                e.title,
-                                e.author,
-                                e.summary,
-                                e.content,
-                                it.content_hash,
-                                published,
-                                updated,
-                                now
-                            ])
-                            .map_err(ctx("inserting item"))?;
-                        applied.new += 1;
-                    }
-                    Some((id, hash)) if hash != it.content_hash => {
-                        update
-                            .execute(params![
-                                id,
-                                e.guid,
-                                e.link,
-                                it.canonical_url,
-                                e.title,
-                                e.author,
-                                e.summary,
-                                e.content,
-                                it.content_hash,
-                                published,
-                                updated,
-                                now
-                            ])
-                            .map_err(ctx("updating item"))?;
-                        applied.updated += 1;
-                    }
-                    Some((id, _)) => {
-                        seen.execute(params![id, now])
-                            .map_err(ctx("updating item"))?;
-                    }
+        let doc_keys: HashSet<&str> = items.iter().map(|i| i.key.as_str()).collect();
+        let doc_guids: HashSet<&str> = items
+            .iter()
+            .filter_map(|i| i.entry.guid.as_deref())
+            .collect();
+        let mut link_counts = std::collections::HashMap::new();
+        for it in items {
+            if let Some(c) = &it.canonical_url {
+                *link_counts.entry(c.as_str()).or_insert(0usize) += 1;
+            }
+        }
+        let mut churned = 0usize;
+        for it in items.iter().rev() {
+            let mut existing = find_by_key(&tx, feed.id, &it.key)?;
+            if existing.is_none() {
+                let unique_link = it
+                    .canonical_url
+                    .as_deref()
+                    .is_some_and(|c| link_counts.get(c) == Some(&1));
+                existing = find_churned(&tx, feed.id, it, unique_link, &doc_keys, &doc_guids)?;
+                if let Some(e) = &existing {
+                    churned += 1;
+                    tx.prepare_cached("UPDATE items SET key = ?2, key_kind = ?3 WHERE id = ?1")
+                        .and_then(|mut s| s.execute(params![e.id, it.key, it.kind.as_str()]))
+                        .map_err(ctx("re-keying item"))?;
                 }
             }
+            match existing {
+                None => {
+                    let joined = insert_item(&tx, feed, it, now, rules)?;
+                    applied.new += 1;
+                    applied.joined += usize::from(joined);
+                }
+                Some(e) if e.content_hash != it.content_hash => {
+                    update_item(&tx, e.id, it, now)?;
+                    if let Some(story) = e.story_id {
+                        tx.prepare_cached("UPDATE stories SET changed_at = ?2 WHERE id = ?1")
+                            .and_then(|mut s| s.execute(params![story, now]))
+                            .map_err(ctx("updating story"))?;
+                    }
+                    applied.updated += 1;
+                }
+                Some(e) => {
+                    tx.prepare_cached("UPDATE items SET last_seen_at = ?2 WHERE id = ?1")
+                        .and_then(|mut s| s.execute(params![e.id, now]))
+                        .map_err(ctx("updating items"))?;
+                }
+            }
+        }
+        if churned > 0 {
+            info!(feed = %feed.url, items = churned, "feed changed the guids of items it had already published");
         }
         insert_fetch(&tx, feed.id, rec, "ok", applied.new, applied.updated, None)?;
         tx.execute(
@@ -152,6 +163,337 @@ impl Store {
         tx.commit().map_err(ctx("committing fetch"))?;
         Ok(applied)
     }
+
+    /// Fills `text_hash`, `fingerprint` and the bands of items stored before
+    /// schema version 2. Runs at open; does nothing once they are filled.
+    pub(super) fn backfill_identity(&mut self) -> Result<(), StoreError> {
+        loop {
+            let tx = self
+                .conn
+                .transaction()
+                .map_err(StoreError::ctx("backfilling fingerprints"))?;
+            let rows: Vec<(i64, Option<String>, Option<String>)> = tx
+                .prepare_cached(
+                    "SELECT id, title, COALESCE(content, summary) FROM items
+                     WHERE text_hash IS NULL LIMIT 1000",
+                )
+                .and_then(|mut s| {
+                    s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                        .collect()
+                })
+                .map_err(StoreError::ctx("backfilling fingerprints"))?;
+            if rows.is_empty() {
+                return Ok(());
+            }
+            for (id, title, body) in rows {
+                let title = title.unwrap_or_default();
+                let body = body.unwrap_or_default();
+                let text_hash = crate::identity::short_hash(&[&title, &body]);
+                let fp = similar::fingerprint(&title, &body);
+                tx.prepare_cached(
+                    "UPDATE items SET text_hash = ?2, fingerprint = ?3 WHERE id = ?1",
+                )
+                .and_then(|mut s| {
+                    s.execute(params![id, text_hash, fp.as_ref().map(|f| f.hash as i64)])
+                })
+                .map_err(StoreError::ctx("backfilling fingerprints"))?;
+                if let Some(fp) = fp {
+                    insert_bands(&tx, id, fp.hash)?;
+                }
+            }
+            tx.commit()
+                .map_err(StoreError::ctx("backfilling fingerprints"))?;
+        }
+    }
+}
+
+fn find_by_key(
+    tx: &Transaction<'_>,
+    feed_id: i64,
+    key: &str,
+) -> Result<Option<Existing>, StoreError> {
+    tx.prepare_cached(
+        "SELECT id, content_hash, story_id FROM items WHERE feed_id = ?1 AND key = ?2",
+    )
+    .and_then(|mut s| {
+        s.query_row(params![feed_id, key], |r| {
+            Ok(Existing {
+                id: r.get(0)?,
+                content_hash: r.get(1)?,
+                story_id: r.get(2)?,
+            })
+        })
+        .optional()
+    })
+    .map_err(StoreError::ctx("looking up item"))
+}
+
+/// A stored item of this feed that is `it` under another guid: the same canonical
+/// link (unique in the document), or without a link the same title and text; and
+/// its own guid/key no longer in the document. Exactly one such item, or none.
+fn find_churned(
+    tx: &Transaction<'_>,
+    feed_id: i64,
+    it: &Identified,
+    unique_link: bool,
+    doc_keys: &HashSet<&str>,
+    doc_guids: &HashSet<&str>,
+) -> Result<Option<Existing>, StoreError> {
+    let (sql, arg) = match &it.canonical_url {
+        Some(c) if unique_link => (
+            "SELECT id, content_hash, story_id, key, guid FROM items
+             WHERE feed_id = ?1 AND canonical_url = ?2 LIMIT 2",
+            c.as_str(),
+        ),
+        Some(_) => return Ok(None),
+        None => (
+            "SELECT id, content_hash, story_id, key, guid FROM items
+             WHERE feed_id = ?1 AND text_hash = ?2 AND canonical_url IS NULL LIMIT 2",
+            it.text_hash.as_str(),
+        ),
+    };
+    let rows: Vec<(Existing, String, Option<String>)> = tx
+        .prepare_cached(sql)
+        .and_then(|mut s| {
+            s.query_map(params![feed_id, arg], |r| {
+                Ok((
+                    Existing {
+                        id: r.get(0)?,
+                        content_hash: r.get(1)?,
+                        story_id: r.get(2)?,
+                    },
+                    r.get(3)?,
+                    r.get(4)?,
+                ))
+            })?
+            .collect()
+        })
+        .map_err(StoreError::ctx("looking up churned item"))?;
+    if rows.len() != 1 {
+        return Ok(None);
+    }
+    let (e, key, guid) = rows.into_iter().next().expect("one row");
+    let still_present =
+        doc_keys.contains(key.as_str()) || guid.as_deref().is_some_and(|g| doc_guids.contains(g));
+    Ok((!still_present).then_some(e))
+}
+
+/// Inserts a new item and attaches it to a story. Returns whether it joined an
+/// existing story.
+fn insert_item(
+    tx: &Transaction<'_>,
+    feed: &FeedRef,
+    it: &Identified,
+    now: i64,
+    rules: &StoryRules,
+) -> Result<bool, StoreError> {
+    let ctx = StoreError::ctx;
+    let e = &it.entry;
+    let uid = item_uid(feed.url.as_str(), &it.key);
+    let story = match story_by_url(tx, feed.id, it.canonical_url.as_deref())? {
+        Some(s) => Some(s),
+        None if rules.near_duplicates => match &it.fingerprint {
+            Some(fp) => story_by_fingerprint(tx, feed.id, fp, now - rules.near_window)?,
+            None => None,
+        },
+        None => None,
+    };
+    let joined = story.is_some();
+    let story_id = match story {
+        Some(id) => {
+            tx.prepare_cached("UPDATE stories SET item_count = item_count + 1 WHERE id = ?1")
+                .and_then(|mut s| s.execute([id]))
+                .map_err(ctx("joining story"))?;
+            id
+        }
+        None => tx
+            .prepare_cached(
+                "INSERT INTO stories (uid, first_seen_at, changed_at) VALUES (?1, ?2, ?2) RETURNING id",
+            )
+            .and_then(|mut s| s.query_row(params![uid, now], |r| r.get(0)))
+            .map_err(ctx("creating story"))?,
+    };
+    let item_id: i64 = tx
+        .prepare_cached(
+            "INSERT INTO items (feed_id, key, key_kind, uid, guid, url, canonical_url,
+                 title, author, summary, content, content_hash, published_at,
+                 updated_at, first_seen_at, last_seen_at, changed_at, story_id, text_hash,
+                 fingerprint)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,
+                     ?15, ?15, ?15, ?16, ?17, ?18)
+             RETURNING id",
+        )
+        .and_then(|mut s| {
+            s.query_row(
+                params![
+                    feed.id,
+                    it.key,
+                    it.kind.as_str(),
+                    uid,
+                    e.guid,
+                    e.link,
+                    it.canonical_url,
+                    e.title,
+                    e.author,
+                    e.summary,
+                    e.content,
+                    it.content_hash,
+                    e.published.map(|d| d.timestamp()),
+                    e.updated.map(|d| d.timestamp()),
+                    now,
+                    story_id,
+                    it.text_hash,
+                    it.fingerprint.as_ref().map(|f| f.hash as i64)
+                ],
+                |r| r.get(0),
+            )
+        })
+        .map_err(ctx("inserting item"))?;
+    if let Some(fp) = &it.fingerprint {
+        insert_bands(tx, item_id, fp.hash)?;
+    }
+    Ok(joined)
+}
+
+fn update_item(tx: &Transaction<'_>, id: i64, it: &Identified, now: i64) -> Result<(), StoreError> {
+    let e = &it.entry;
+    tx.prepare_cached(
+        "UPDATE items SET guid = ?2, url = ?3, canonical_url = ?4, title = ?5,
+             author = ?6, summary = ?7, content = ?8, content_hash = ?9,
+             published_at = ?10, updated_at = ?11, last_seen_at = ?12,
+             changed_at = ?12, text_hash = ?13, fingerprint = ?14
+         WHERE id = ?1",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            id,
+            e.guid,
+            e.link,
+            it.canonical_url,
+            e.title,
+            e.author,
+            e.summary,
+            e.content,
+            it.content_hash,
+            e.published.map(|d| d.timestamp()),
+            e.updated.map(|d| d.timestamp()),
+            now,
+            it.text_hash,
+            it.fingerprint.as_ref().map(|f| f.hash as i64)
+        ])
+    })
+    .map_err(StoreError::ctx("updating item"))?;
+    // The bands follow the latest text.
+    tx.prepare_cached("DELETE FROM fingerprint_bands WHERE item_id = ?1 AND band = ?2")
+        .and_then(|mut s| {
+            for band in 0..similar::BANDS as i64 {
+                s.execute(params![id, band])?;
+            }
+            Ok(())
+        })
+        .map_err(StoreError::ctx("updating fingerprint"))?;
+    if let Some(fp) = &it.fingerprint {
+        insert_bands(tx, id, fp.hash)?;
+    }
+    Ok(())
+}
+
+fn insert_bands(tx: &Transaction<'_>, item_id: i64, hash: u64) -> Result<(), StoreError> {
+    let mut s = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO fingerprint_bands (band, value, item_id) VALUES (?1, ?2, ?3)",
+        )
+        .map_err(StoreError::ctx("storing fingerprint"))?;
+    for (band, value) in similar::bands(hash) {
+        s.execute(params![band, value, item_id])
+            .map_err(StoreError::ctx("storing fingerprint"))?;
+    }
+    Ok(())
+}
+
+/// Whether a canonical URL names a page of its own: a site's front page (no path,
+/// no query) is where many feeds point every entry, so it never merges stories.
+fn specific(canonical: &str) -> bool {
+    canonical
+        .strip_prefix("//")
+        .is_some_and(|rest| rest.contains('/') || rest.contains('?'))
+}
+
+/// The story of another feed's item with this canonical URL, unless that story
+/// already has an item of this feed.
+fn story_by_url(
+    tx: &Transaction<'_>,
+    feed_id: i64,
+    canonical: Option<&str>,
+) -> Result<Option<i64>, StoreError> {
+    let Some(c) = canonical.filter(|c| specific(c)) else {
+        return Ok(None);
+    };
+    tx.prepare_cached(
+        "SELECT i.story_id FROM items i
+         WHERE i.canonical_url = ?1 AND i.feed_id != ?2 AND i.story_id IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM items j WHERE j.story_id = i.story_id AND j.feed_id = ?2)
+         ORDER BY i.id LIMIT 1",
+    )
+    .and_then(|mut s| s.query_row(params![c, feed_id], |r| r.get(0)).optional())
+    .map_err(StoreError::ctx("matching stories by URL"))
+}
+
+/// The story of another feed's item whose fingerprint is closest to `fp` (within
+/// `MAX_DISTANCE`, same title numbers), first seen since `since`.
+fn story_by_fingerprint(
+    tx: &Transaction<'_>,
+    feed_id: i64,
+    fp: &similar::Fingerprint,
+    since: i64,
+) -> Result<Option<i64>, StoreError> {
+    let mut candidates: Vec<i64> = Vec::new();
+    {
+        let mut s = tx
+            .prepare_cached(
+                "SELECT item_id FROM fingerprint_bands WHERE band = ?1 AND value = ?2 LIMIT 200",
+            )
+            .map_err(StoreError::ctx("matching near-duplicate stories"))?;
+        for (band, value) in similar::bands(fp.hash) {
+            let ids = s
+                .query_map(params![band, value], |r| r.get::<_, i64>(0))
+                .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+                .map_err(StoreError::ctx("matching near-duplicate stories"))?;
+            candidates.extend(ids);
+        }
+    }
+    candidates.sort_unstable();
+    candidates.dedup();
+    let mut check = tx
+        .prepare_cached(
+            "SELECT i.fingerprint, i.title, i.story_id FROM items i JOIN stories s ON s.id = i.story_id
+             WHERE i.id = ?1 AND i.feed_id != ?2 AND s.first_seen_at >= ?3
+               AND NOT EXISTS (SELECT 1 FROM items j WHERE j.story_id = i.story_id AND j.feed_id = ?2)",
+        )
+        .map_err(StoreError::ctx("matching near-duplicate stories"))?;
+    let mut best: Option<(u32, i64)> = None;
+    for id in candidates {
+        let row: Option<(Option<i64>, Option<String>, i64)> = check
+            .query_row(params![id, feed_id, since], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()
+            .map_err(StoreError::ctx("matching near-duplicate stories"))?;
+        let Some((Some(hash), title, story)) = row else {
+            continue;
+        };
+        let other = similar::Fingerprint {
+            hash: hash as u64,
+            numbers: similar::numbers(title.as_deref().unwrap_or("")),
+        };
+        if similar::same_story(fp, &other) {
+            let d = similar::distance(fp.hash, other.hash);
+            if best.is_none_or(|(bd, _)| d < bd) {
+                best = Some((d, story));
+            }
+        }
+    }
+    Ok(best.map(|(_, s)| s))
 }
 
 #[cfg(test)]
@@ -213,6 +555,7 @@ mod tests {
             &DocumentMeta::default(),
             &entries(3),
             &Reschedule::default(),
+            &StoryRules::default(),
         );
         assert!(err.is_err());
         let count = |sql: &str| -> i64 { store.conn().query_row(sql, [], |r| r.get(0)).unwrap() };
@@ -237,9 +580,17 @@ mod tests {
                 &DocumentMeta::default(),
                 &entries(3),
                 &Reschedule::default(),
+                &StoryRules::default(),
             )
             .unwrap();
-        assert_eq!(applied, Applied { new: 3, updated: 0 });
+        assert_eq!(
+            applied,
+            Applied {
+                new: 3,
+                updated: 0,
+                joined: 0
+            }
+        );
         assert_eq!(store.feed_ref(f.id).unwrap().validators, validators());
     }
 
@@ -252,7 +603,15 @@ mod tests {
         let meta = DocumentMeta::default();
         let rs = Reschedule::default();
         store
-            .apply_document(&f, &rec, &validators(), &meta, &items, &rs)
+            .apply_document(
+                &f,
+                &rec,
+                &validators(),
+                &meta,
+                &items,
+                &rs,
+                &StoryRules::default(),
+            )
             .unwrap();
         let uid_before: String = store
             .conn()
@@ -261,9 +620,24 @@ mod tests {
         items[0].entry.title = Some("edited".into());
         items[0].content_hash = crate::identity::content_hash(&items[0].entry);
         let applied = store
-            .apply_document(&f, &rec, &validators(), &meta, &items, &rs)
+            .apply_document(
+                &f,
+                &rec,
+                &validators(),
+                &meta,
+                &items,
+                &rs,
+                &StoryRules::default(),
+            )
             .unwrap();
-        assert_eq!(applied, Applied { new: 0, updated: 1 });
+        assert_eq!(
+            applied,
+            Applied {
+                new: 0,
+                updated: 1,
+                joined: 0
+            }
+        );
         let (uid, title): (String, String) = store
             .conn()
             .query_row("SELECT uid, title FROM items WHERE guid = 'g0'", [], |r| {

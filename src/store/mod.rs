@@ -20,8 +20,13 @@ use rusqlite::Connection;
 use crate::error::StoreError;
 
 /// The migrations, in order. Never edit one that has shipped: add a file.
-pub const MIGRATIONS: &[(&str, &str)] =
-    &[("0001_init", include_str!("../../migrations/0001_init.sql"))];
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_init", include_str!("../../migrations/0001_init.sql")),
+    (
+        "0002_stories",
+        include_str!("../../migrations/0002_stories.sql"),
+    ),
+];
 
 /// How long a statement waits for a lock held by another connection.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -48,6 +53,7 @@ impl Store {
         let mut store = Store { conn };
         store.configure().map_err(open_err)?;
         store.migrate()?;
+        store.backfill_identity()?;
         Ok(store)
     }
 
@@ -59,6 +65,7 @@ impl Store {
             .configure()
             .map_err(StoreError::ctx("configuring memory store"))?;
         store.migrate()?;
+        store.backfill_identity()?;
         Ok(store)
     }
 

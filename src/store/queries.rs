@@ -2,10 +2,13 @@
 
 use rusqlite::params;
 
+use crate::config::{Dedup, Updates};
+
 use super::Store;
 use crate::error::StoreError;
 
-/// One story as outputs render it.
+/// One story as outputs render it: its first item, plus the other feeds that
+/// carry it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Story {
     /// feedloom's stable id.
@@ -19,25 +22,32 @@ pub struct Story {
     pub updated_at: Option<i64>,
     pub first_seen_at: i64,
     pub changed_at: i64,
+    /// The feed of the story's first item.
     pub source: Source,
+    /// Other feeds carrying the story, in the order they joined.
+    pub also: Vec<Source>,
 }
 
-/// The feed a story came from.
+/// A feed a story came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Source {
     pub feed_url: String,
     pub title: Option<String>,
     pub site_url: Option<String>,
+    /// The story's link in that feed.
+    pub link: Option<String>,
 }
 
 /// Which stories an output shows.
 #[derive(Debug, Clone, Default)]
 pub struct StoryQuery {
     pub limit: usize,
-    /// Only stories first seen at or after this time.
+    /// Only stories first seen (or, with `reannounce`, changed) at or after this time.
     pub since: Option<i64>,
     /// Only stories from feeds with one of these tags (empty: all).
     pub tags: Vec<String>,
+    pub dedup: Dedup,
+    pub updates: Updates,
 }
 
 /// A row of `feedloom feeds`.
@@ -56,48 +66,82 @@ pub struct FeedSummary {
 }
 
 impl Store {
-    /// Stories newest first by first-seen time, from feeds the config names.
+    /// Stories newest first by first-seen time (or by last change, with
+    /// `reannounce`), from feeds the config names.
     pub fn stories(&self, q: &StoryQuery) -> Result<Vec<Story>, StoreError> {
         let tags = serde_json::to_string(&q.tags).unwrap_or_else(|_| "[]".into());
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT i.uid, i.url, i.title, i.author, COALESCE(i.content, i.summary),
-                        i.published_at, i.updated_at, i.first_seen_at, i.changed_at,
-                        f.url, COALESCE(f.title, f.feed_title), f.site_url
-                 FROM items i JOIN feeds f ON f.id = i.feed_id
-                 WHERE i.first_seen_at >= ?1 AND f.in_config = 1
-                   AND (?2 = '[]' OR i.feed_id IN
-                        (SELECT feed_id FROM feed_tags WHERE tag IN (SELECT value FROM json_each(?2))))
-                 ORDER BY i.first_seen_at DESC, i.id DESC
-                 LIMIT ?3",
-            )
-            .map_err(StoreError::ctx("querying stories"))?;
-        let rows = stmt
-            .query_map(
-                params![q.since.unwrap_or(i64::MIN), tags, q.limit as i64],
-                |r| {
-                    Ok(Story {
-                        uid: r.get(0)?,
-                        link: r.get(1)?,
-                        title: r.get(2)?,
-                        author: r.get(3)?,
-                        html: r.get(4)?,
-                        published_at: r.get(5)?,
-                        updated_at: r.get(6)?,
-                        first_seen_at: r.get(7)?,
-                        changed_at: r.get(8)?,
-                        source: Source {
-                            feed_url: r.get(9)?,
-                            title: r.get(10)?,
-                            site_url: r.get(11)?,
-                        },
+        let since = q.since.unwrap_or(i64::MIN);
+        let order = match q.updates {
+            Updates::Ignore => "first_seen_at",
+            Updates::Reannounce => "changed_at",
+        };
+        let feed_filter = "f.in_config = 1 AND (?2 = '[]' OR f.id IN
+             (SELECT feed_id FROM feed_tags WHERE tag IN (SELECT value FROM json_each(?2))))";
+        let item_cols = "i.uid, i.url, i.title, i.author, COALESCE(i.content, i.summary),
+             i.published_at, i.updated_at, i.first_seen_at, i.changed_at,
+             f.url, COALESCE(f.title, f.feed_title), f.site_url";
+        match q.dedup {
+            Dedup::Item => {
+                let sql = format!(
+                    "SELECT {item_cols} FROM items i JOIN feeds f ON f.id = i.feed_id
+                     WHERE i.{order} >= ?1 AND {feed_filter}
+                     ORDER BY i.{order} DESC, i.id DESC LIMIT ?3"
+                );
+                let mut stmt = self
+                    .conn
+                    .prepare_cached(&sql)
+                    .map_err(StoreError::ctx("querying stories"))?;
+                let rows = stmt
+                    .query_map(params![since, tags, q.limit as i64], story_row)
+                    .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+                    .map_err(StoreError::ctx("querying stories"))?;
+                Ok(rows)
+            }
+            Dedup::Story => {
+                let sql = format!(
+                    "SELECT s.id, s.uid, s.first_seen_at, s.changed_at FROM stories s
+                     WHERE s.{order} >= ?1 AND EXISTS (
+                         SELECT 1 FROM items i JOIN feeds f ON f.id = i.feed_id
+                         WHERE i.story_id = s.id AND {feed_filter})
+                     ORDER BY s.{order} DESC, s.id DESC LIMIT ?3"
+                );
+                let heads: Vec<(i64, String, i64, i64)> = self
+                    .conn
+                    .prepare_cached(&sql)
+                    .and_then(|mut stmt| {
+                        stmt.query_map(params![since, tags, q.limit as i64], |r| {
+                            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                        })?
+                        .collect()
                     })
-                },
-            )
-            .map_err(StoreError::ctx("querying stories"))?;
-        rows.collect::<Result<_, _>>()
-            .map_err(StoreError::ctx("reading stories"))
+                    .map_err(StoreError::ctx("querying stories"))?;
+                let mut members = self
+                    .conn
+                    .prepare_cached(&format!(
+                        "SELECT {item_cols} FROM items i JOIN feeds f ON f.id = i.feed_id
+                         WHERE i.story_id = ?1 AND f.in_config = 1
+                         ORDER BY i.first_seen_at, i.id"
+                    ))
+                    .map_err(StoreError::ctx("querying stories"))?;
+                let mut out = Vec::with_capacity(heads.len());
+                for (id, uid, first_seen_at, changed_at) in heads {
+                    let items: Vec<Story> = members
+                        .query_map([id], story_row)
+                        .and_then(|rows| rows.collect())
+                        .map_err(StoreError::ctx("querying stories"))?;
+                    let mut items = items.into_iter();
+                    let Some(mut story) = items.next() else {
+                        continue;
+                    };
+                    story.uid = uid;
+                    story.first_seen_at = first_seen_at;
+                    story.changed_at = changed_at;
+                    story.also = items.map(|i| i.source).collect();
+                    out.push(story);
+                }
+                Ok(out)
+            }
+        }
     }
 
     /// One row per configured feed, in URL order.
@@ -131,6 +175,28 @@ impl Store {
         rows.collect::<Result<_, _>>()
             .map_err(StoreError::ctx("listing feeds"))
     }
+}
+
+fn story_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Story> {
+    let link: Option<String> = r.get(1)?;
+    Ok(Story {
+        uid: r.get(0)?,
+        link: link.clone(),
+        title: r.get(2)?,
+        author: r.get(3)?,
+        html: r.get(4)?,
+        published_at: r.get(5)?,
+        updated_at: r.get(6)?,
+        first_seen_at: r.get(7)?,
+        changed_at: r.get(8)?,
+        source: Source {
+            feed_url: r.get(9)?,
+            title: r.get(10)?,
+            site_url: r.get(11)?,
+            link,
+        },
+        also: Vec::new(),
+    })
 }
 
 /// What `/metrics` reads from the store.
