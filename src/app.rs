@@ -392,13 +392,8 @@ pub fn describe(cfg: &Config) -> String {
         };
         let _ = writeln!(s, "  {} {when}{tags}", f.url());
     }
-    let outputs: Vec<config::OutputConfig> = if cfg.outputs.is_empty() {
-        vec![config::OutputConfig::implicit()]
-    } else {
-        cfg.outputs.clone()
-    };
-    let _ = writeln!(s, "outputs: {}", outputs.len());
-    for o in &outputs {
+    let _ = writeln!(s, "outputs: {}", cfg.outputs.len());
+    for o in &cfg.outputs {
         let formats: Vec<&str> = o.formats.iter().map(|f| f.extension()).collect();
         let files = match &o.path {
             Some(p) => format!("writes {}.{{{}}}", p.display(), formats.join(",")),

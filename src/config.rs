@@ -264,7 +264,7 @@ impl OutputConfig {
             .unwrap_or_else(|| format!("feedloom: {}", self.name()))
     }
 
-    /// The output used when a config names none: every feed, 100 stories.
+    /// The output a config without `[[output]]` gets: every feed, 100 stories.
     pub fn implicit() -> OutputConfig {
         OutputConfig {
             name: Spanned::new(0..0, "all".to_string()),
@@ -477,14 +477,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         },
     })?;
 
-    let mut seen: HashMap<&Url, ()> = HashMap::new();
     for feed in &raw.feeds {
-        if seen.insert(feed.url(), ()).is_some() {
-            return Err(at(
-                feed.url.span(),
-                format!("duplicate feed url `{}`", feed.url()),
-            ));
-        }
         if feed.every.is_some() && feed.cron.is_some() {
             return Err(at(
                 feed.url.span(),
@@ -585,6 +578,18 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
                 .map_err(|_| at(span, format!("cannot resolve `{}`", url.1)))?;
         }
     }
+    let mut seen: HashMap<&Url, ()> = HashMap::new();
+    for feed in &cfg.feeds {
+        if seen.insert(feed.url(), ()).is_some() {
+            return Err(at(
+                feed.url.span(),
+                format!("duplicate feed url `{}`", feed.url()),
+            ));
+        }
+    }
+    if cfg.outputs.is_empty() {
+        cfg.outputs.push(OutputConfig::implicit());
+    }
     Ok(cfg)
 }
 
@@ -662,6 +667,19 @@ mod tests {
         );
         assert!(e.starts_with("cfg/x.toml:4:"), "{e}");
         assert!(e.contains("duplicate feed url"), "{e}");
+        // The same file written relative and absolute is one feed.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("f.xml"), "<rss/>").unwrap();
+        let abs = Url::from_file_path(dir.path().join("f.xml")).unwrap();
+        let text = format!("[[feed]]\nurl = \"file:f.xml\"\n[[feed]]\nurl = \"{abs}\"\n");
+        let e = parse(&text, &dir.path().join("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("duplicate feed url"), "{e}");
+        // A config without outputs has the implicit one.
+        let c = parse("", Path::new("x.toml")).unwrap();
+        assert_eq!(c.outputs.len(), 1);
+        assert_eq!(c.outputs[0].name(), "all");
         let e = err("[[output]]\nname = \"all\"\n[[output]]\nname = \"all\"\n");
         assert!(e.starts_with("cfg/x.toml:4:"), "{e}");
         assert!(e.contains("duplicate output name"), "{e}");

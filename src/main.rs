@@ -92,11 +92,7 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                         return Ok(ExitCode::from(2));
                     }
                 },
-                None => cfg
-                    .outputs
-                    .first()
-                    .cloned()
-                    .unwrap_or_else(config::OutputConfig::implicit),
+                None => cfg.outputs[0].clone(),
             };
             let store = open_store(&cfg)?;
             let bytes = store.with(|s| {
