@@ -67,20 +67,134 @@ pub fn parse(
     base: &Url,
     limits: Limits,
 ) -> Result<Document, ParseError> {
+    use feed_rs::parser::{ParseErrorKind::NoFeedRoot, ParseFeedError as E};
     let bytes = to_parser_bytes(body, charset);
-    let parser = feed_rs::parser::Builder::new()
-        .base_uri(Some(base.as_str()))
-        // An empty id marks "the feed supplied none": never key on an invented id.
-        .id_generator(|_, _, _| String::new())
-        .sanitize_content(false)
-        .build();
-    let feed = parser.parse(bytes.as_ref()).map_err(|e| match e {
-        feed_rs::parser::ParseFeedError::ParseError(
-            feed_rs::parser::ParseErrorKind::NoFeedRoot,
-        ) => ParseError::NotAFeed,
+    // A fresh parser per attempt: feed-rs keeps per-item state in its parser, and
+    // reusing one after an error inside an item panics.
+    let parser = || {
+        feed_rs::parser::Builder::new()
+            .base_uri(Some(base.as_str()))
+            // An empty id marks "the feed supplied none": never key on an invented id.
+            .id_generator(|_, _, _| String::new())
+            .sanitize_content(false)
+            .build()
+    };
+    // Two common faults feed-rs refuses outright get one repaired retry: an `<rss>`
+    // root whose version it does not know, and bare `&` in the XML.
+    let feed = match parser().parse(bytes.as_ref()) {
+        Err(E::ParseError(NoFeedRoot)) => match with_rss_version(&bytes) {
+            Some(fixed) => parser().parse(fixed.as_slice()),
+            None => Err(E::ParseError(NoFeedRoot)),
+        },
+        Err(e @ E::XmlReader(_)) => match with_bare_ampersands_escaped(&bytes) {
+            Some(fixed) => parser().parse(fixed.as_slice()),
+            None => Err(e),
+        },
+        result => result,
+    };
+    let feed = feed.map_err(|e| match e {
+        E::ParseError(NoFeedRoot) => ParseError::NotAFeed,
         source => ParseError::Malformed { source },
     })?;
     Ok(map_feed(feed, base, limits))
+}
+
+/// The document with its `<rss>` root saying `version="2.0"`, when the root's
+/// version is one feed-rs does not recognise (missing, 0.93, 0.94, 2.01, …): RSS
+/// 2.0 reads them all. `None` when the root is something else.
+fn with_rss_version(text: &[u8]) -> Option<Vec<u8>> {
+    use quick_xml::events::{BytesStart, Event};
+    let mut reader = quick_xml::Reader::from_reader(text);
+    loop {
+        let start = reader.buffer_position() as usize;
+        match reader.read_event().ok()? {
+            Event::Start(root) => {
+                let known = ["2.0", "", "0.91", "0.92"];
+                let version = root.try_get_attribute("version").ok()?;
+                if root.name().as_ref() != "rss"
+                    || version.is_some_and(|v| known.contains(&v.value.as_ref()))
+                {
+                    return None;
+                }
+                let mut tag = BytesStart::new("rss");
+                for a in root.attributes() {
+                    let a = a.ok()?;
+                    if a.value.contains('"') {
+                        return None;
+                    }
+                    if a.key.as_ref() != "version" {
+                        tag.push_attribute(a);
+                    }
+                }
+                tag.push_attribute(("version", "2.0"));
+                let end = reader.buffer_position() as usize;
+                let mut out = Vec::with_capacity(text.len() + 16);
+                out.extend_from_slice(&text[..start]);
+                out.push(b'<');
+                out.extend_from_slice(tag.as_bytes());
+                out.push(b'>');
+                out.extend_from_slice(&text[end..]);
+                return Some(out);
+            }
+            Event::Eof | Event::Empty(_) => return None,
+            _ => {}
+        }
+    }
+}
+
+/// The document with every `&` that starts no entity or character reference
+/// escaped (outside CDATA sections and comments). `None` when there is none.
+fn with_bare_ampersands_escaped(text: &[u8]) -> Option<Vec<u8>> {
+    fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+        hay.windows(needle.len())
+            .position(|w| w == needle)
+            .map(|i| i + needle.len())
+    }
+    fn is_reference(s: &[u8]) -> bool {
+        let s = &s[1..s.len().min(40)];
+        let (body, ok): (&[u8], fn(&u8) -> bool) = match s {
+            [b'#', b'x', rest @ ..] => (rest, u8::is_ascii_hexdigit),
+            [b'#', rest @ ..] => (rest, u8::is_ascii_digit),
+            [c, ..] if c.is_ascii_alphabetic() || *c == b'_' || *c >= 0x80 => (s, |c| {
+                c.is_ascii_alphanumeric() || b"._:-".contains(c) || *c >= 0x80
+            }),
+            _ => return false,
+        };
+        let end = body.iter().position(|c| !ok(c)).unwrap_or(body.len());
+        end > 0 && body.get(end) == Some(&b';')
+    }
+    let mut out = Vec::with_capacity(text.len() + 64);
+    let (mut i, mut changed) = (0, false);
+    // Once a CDATA section or comment is found unclosed, none later can close:
+    // stop looking (keeps hostile input linear).
+    let (mut cdata_closes, mut comment_closes) = (true, true);
+    while i < text.len() {
+        let rest = &text[i..];
+        let skip = match rest {
+            [b'<', b'!', b'[', ..] if cdata_closes => find(rest, b"]]>").or_else(|| {
+                cdata_closes = false;
+                None
+            }),
+            [b'<', b'!', b'-', b'-', ..] if comment_closes => find(rest, b"-->").or_else(|| {
+                comment_closes = false;
+                None
+            }),
+            _ => None,
+        };
+        if let Some(n) = skip {
+            out.extend_from_slice(&rest[..n]);
+            i += n;
+            continue;
+        }
+        if rest[0] == b'&' && !is_reference(rest) {
+            out.extend_from_slice(b"&amp;");
+            changed = true;
+        } else {
+            out.push(rest[0]);
+        }
+        i += 1;
+    }
+    changed.then_some(out)
 }
 
 fn map_feed(feed: model::Feed, base: &Url, limits: Limits) -> Document {
@@ -172,7 +286,12 @@ fn text_of(t: &model::Text) -> String {
     } else {
         t.content.clone()
     };
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    // Control characters (a stray U+0008, NUL) are never part of a title.
+    c1_as_windows_1252(&s)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace(|c: char| c.is_control(), "")
 }
 
 fn is_html(ty: &mediatype::MediaTypeBuf) -> bool {
@@ -181,11 +300,32 @@ fn is_html(ty: &mediatype::MediaTypeBuf) -> bool {
 
 /// HTML for a body: HTML as is, anything else escaped.
 fn html_of(body: &str, ty: &mediatype::MediaTypeBuf) -> String {
+    let body = c1_as_windows_1252(body);
     if is_html(ty) {
-        body.to_string()
+        body.into_owned()
     } else {
-        escape_html(body)
+        escape_html(&body)
     }
+}
+
+/// C1 control characters read as the windows-1252 characters they almost always
+/// stand for (`&#146;` or a UTF-8 U+0092 written for ’), as browsers and
+/// feedparser do.
+fn c1_as_windows_1252(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(|c| ('\u{80}'..='\u{9f}').contains(&c)) {
+        return Cow::Borrowed(s);
+    }
+    s.chars()
+        .map(|c| match u8::try_from(u32::from(c)) {
+            Ok(b @ 0x80..=0x9f) => encoding_rs::WINDOWS_1252
+                .decode_without_bom_handling(&[b])
+                .0
+                .chars()
+                .next()
+                .unwrap_or(c),
+            _ => c,
+        })
+        .collect()
 }
 
 pub fn escape_html(s: &str) -> String {
@@ -202,16 +342,35 @@ pub fn escape_html(s: &str) -> String {
     out
 }
 
-/// Plain text from an HTML fragment: tags dropped, common entities decoded.
+/// Plain text from an HTML fragment: tags dropped, common entities decoded. As in
+/// HTML, `<` opens a tag only before a letter, `/`, `!` or `?` (so "1 < 2" stays
+/// text), and a `>` inside a quoted attribute value does not close the tag.
 pub fn strip_tags(s: &str) -> String {
     let mut text = String::with_capacity(s.len());
-    let mut in_tag = false;
-    for c in s.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' if in_tag => in_tag = false,
-            _ if !in_tag => text.push(c),
+    let (mut in_tag, mut quote, mut after_eq) = (false, None, false);
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if !in_tag {
+            let opens = c == '<'
+                && chars
+                    .peek()
+                    .is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, '/' | '!' | '?'));
+            if opens {
+                in_tag = true;
+            } else {
+                text.push(c);
+            }
+            continue;
+        }
+        match (quote, c) {
+            (Some(q), _) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') if after_eq => quote = Some(c),
+            (None, '>') => in_tag = false,
             _ => {}
+        }
+        if !c.is_whitespace() {
+            after_eq = c == '=';
         }
     }
     decode_entities(&text)
@@ -226,7 +385,10 @@ fn decode_entities(s: &str) -> String {
     while let Some(i) = rest.find('&') {
         out.push_str(&rest[..i]);
         rest = &rest[i..];
-        let end = rest[..rest.len().min(12)].find(';');
+        // Bytes, not `str` slicing: 12 bytes may end inside a character.
+        let end = rest.as_bytes()[..rest.len().min(12)]
+            .iter()
+            .position(|b| *b == b';');
         let decoded = end.and_then(|end| {
             let name = &rest[1..end];
             let c = match name {
@@ -272,40 +434,68 @@ pub fn bound(mut s: String, max: usize) -> String {
     s
 }
 
-/// Decides the bytes feed-rs sees. A document that declares its encoding (XML prolog
-/// or BOM) is passed through untouched. Otherwise the HTTP charset applies, and
-/// without one, bytes that are not UTF-8 are read as windows-1252.
+/// Decides the bytes feed-rs sees: always UTF-8. The encoding is, in order, the
+/// byte order mark's; UTF-16 recognised by its zero bytes; the document's own
+/// declaration (a UTF-16 label on bytes that are not UTF-16 is ignored); the HTTP
+/// charset; else UTF-8, with windows-1252 for bytes that are not UTF-8. Invalid
+/// sequences in a document claimed to be UTF-8 are repaired, not fatal.
+///
+/// feedloom decodes and then drops a declaration that names another encoding,
+/// because quick-xml (under feed-rs) switches decoders when it reads one, and
+/// panics when the declaration ends past its 64-byte look-ahead (UTF-16
+/// documents, long declarations) or disagrees with the BOM.
 pub fn to_parser_bytes<'a>(body: &'a [u8], http_charset: Option<&str>) -> Cow<'a, [u8]> {
-    if body.starts_with(&[0xEF, 0xBB, 0xBF])
-        || body.starts_with(&[0xFF, 0xFE])
-        || body.starts_with(&[0xFE, 0xFF])
-    {
-        return Cow::Borrowed(body);
-    }
+    use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE, WINDOWS_1252};
+    let label = |l: &str| Encoding::for_label(l.trim().as_bytes());
+    let not_utf16 = |e: &&'static Encoding| *e != UTF_16LE && *e != UTF_16BE;
     let declared = declared_encoding(body);
-    if let Some(label) = declared {
-        let enc = encoding_rs::Encoding::for_label(label.as_bytes());
-        if enc.is_some_and(|e| e != encoding_rs::UTF_8) {
-            return Cow::Borrowed(body);
-        }
-        // Declared UTF-8 (or an unknown label): repair invalid sequences rather than
-        // lose the whole document.
-        return utf8_lossy(body);
-    }
-    let from_header = http_charset
-        .and_then(|c| encoding_rs::Encoding::for_label(c.trim().as_bytes()))
-        .filter(|e| *e != encoding_rs::UTF_8);
-    match from_header {
-        Some(enc) => Cow::Owned(enc.decode(body).0.into_owned().into_bytes()),
-        None if std::str::from_utf8(body).is_ok() => Cow::Borrowed(body),
-        None if http_charset.is_some() => utf8_lossy(body),
-        None => Cow::Owned(
-            encoding_rs::WINDOWS_1252
-                .decode(body)
+    let (encoding, bom) = match Encoding::for_bom(body) {
+        Some((e, len)) => (Some(e), len),
+        None => (
+            match body {
+                [b'<', 0, c, 0, ..] if *c != 0 => Some(UTF_16LE),
+                [0, b'<', 0, c, ..] if *c != 0 => Some(UTF_16BE),
+                _ => declared
+                    .as_deref()
+                    .and_then(label)
+                    .filter(not_utf16)
+                    .or_else(|| http_charset.and_then(label).filter(not_utf16)),
+            },
+            0,
+        ),
+    };
+    let body = &body[bom..];
+    let text = match encoding {
+        Some(e) if e != UTF_8 => Cow::Owned(
+            e.decode_without_bom_handling(body)
                 .0
                 .into_owned()
                 .into_bytes(),
         ),
+        None if std::str::from_utf8(body).is_err() => Cow::Owned(
+            WINDOWS_1252
+                .decode_without_bom_handling(body)
+                .0
+                .into_owned()
+                .into_bytes(),
+        ),
+        _ => utf8_lossy(body),
+    };
+    match declared_encoding(&text).as_deref().and_then(label) {
+        Some(e) if e != UTF_8 => Cow::Owned(without_declaration(&text)),
+        _ => text,
+    }
+}
+
+/// The document without its leading XML declaration.
+fn without_declaration(text: &[u8]) -> Vec<u8> {
+    let start = text
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(0);
+    match text[start..].windows(2).position(|w| w == b"?>") {
+        Some(end) => text[start + end + 2..].to_vec(),
+        None => text.to_vec(),
     }
 }
 
@@ -393,6 +583,70 @@ mod tests {
     }
 
     #[test]
+    fn declarations_quick_xml_would_panic_on() {
+        let item = "<rss version=\"2.0\"><channel><title>t</title><item><guid>1</guid>\
+                    <title>Привет</title></item></channel></rss>";
+        // UTF-16 with a BOM and a declaration that names the other byte order.
+        let mut utf16 = vec![0xFE, 0xFF];
+        for u in format!("<?xml version=\"1.0\" encoding=\"utf-16\"?>{item}").encode_utf16() {
+            utf16.extend_from_slice(&u.to_be_bytes());
+        }
+        // A declaration longer than quick-xml's 64-byte look-ahead.
+        let mut long =
+            b"\n  <?xml version=\"1.0\" encoding=\"windows-1251\" standalone=\"yes\" ?>".to_vec();
+        long.extend_from_slice(&encoding_rs::WINDOWS_1251.encode(item).0);
+        // A UTF-8 BOM contradicted by the declaration: the BOM wins.
+        let mut bom = vec![0xEF, 0xBB, 0xBF];
+        bom.extend_from_slice(b"<?xml version=\"1.0\" encoding=\"iso-8859-1\"?>");
+        bom.extend_from_slice(item.as_bytes());
+        // A UTF-16 label on bytes that are not UTF-16.
+        let lie = format!("<?xml version=\"1.0\" encoding=\"UTF-16\"?>{item}");
+        for doc in [utf16, long, bom, lie.into_bytes()] {
+            let d = parse(&doc, None, &base(), Limits::default()).unwrap();
+            assert_eq!(d.entries[0].title.as_deref(), Some("Привет"));
+        }
+    }
+
+    #[test]
+    fn repairs_rss_version_and_bare_ampersands() {
+        // feed-rs knows no `<rss>` without version (nor 0.93, 0.94, 2.01, …).
+        let xml = br#"<!-- c --><rss xmlns:dc="http://purl.org/dc/elements/1.1/" version="0.94">
+            <channel><item><guid>1</guid><title>one</title></item></channel></rss>"#;
+        let d = parse(xml, None, &base(), Limits::default()).unwrap();
+        assert_eq!(d.entries[0].title.as_deref(), Some("one"));
+        let d = parse(
+            b"<rss><channel><item><title>x</title></item></channel></rss>",
+            None,
+            &base(),
+            Limits::default(),
+        )
+        .unwrap();
+        assert_eq!(d.entries.len(), 1);
+        // Bare `&` is escaped; references, CDATA and comments are left alone. The
+        // first attempt fails inside an item, which must not poison the retry.
+        let xml = br#"<rss version="2.0"><channel>
+            <item><title>A & B &#233; <![CDATA[&raw]]></title><link>https://e.org/?a=1&b=2</link></item>
+            <!-- & --><title>Fish & Chips &amp; more</title></channel></rss>"#;
+        let d = parse(xml, None, &base(), Limits::default()).unwrap();
+        assert_eq!(d.title.as_deref(), Some("Fish & Chips & more"));
+        assert_eq!(d.entries[0].title.as_deref(), Some("A & B é &raw"));
+        assert_eq!(d.entries[0].link.as_deref(), Some("https://e.org/?a=1&b=2"));
+        // Unclosed sections do not make the repair quadratic.
+        let hostile = "<![<!--".repeat(100_000) + "&";
+        let t = std::time::Instant::now();
+        let fixed = with_bare_ampersands_escaped(hostile.as_bytes()).unwrap();
+        assert!(fixed.ends_with(b"<!--&amp;"));
+        assert!(t.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    #[test]
+    fn titles_lose_control_characters() {
+        let xml = b"<rss version=\"2.0\"><channel><item><title>ab\x08cd\x00</title></item></channel></rss>";
+        let d = parse(xml, None, &base(), Limits::default()).unwrap();
+        assert_eq!(d.entries[0].title.as_deref(), Some("abcd"));
+    }
+
+    #[test]
     fn limits_bound_entries_and_fields() {
         let mut xml = String::from("<rss version=\"2.0\"><channel><title>t</title>");
         for i in 0..10 {
@@ -435,10 +689,29 @@ mod tests {
     }
 
     #[test]
+    fn c1_controls_read_as_windows_1252() {
+        let xml = "<rss version=\"2.0\"><channel><item><title>don&#146;t \u{93}x\u{94}</title>\
+                   <description>it\u{92}s &amp;#146;</description></item></channel></rss>";
+        let d = parse(xml.as_bytes(), None, &base(), Limits::default()).unwrap();
+        assert_eq!(d.entries[0].title.as_deref(), Some("don’t “x”"));
+        assert_eq!(d.entries[0].summary.as_deref(), Some("it’s &#146;"));
+    }
+
+    #[test]
     fn entities_and_tags() {
         assert_eq!(
             strip_tags("<p>a &lt;b&gt; &#233;&#x41;&bogus;</p>"),
             "a <b> éA&bogus;"
+        );
+        assert_eq!(strip_tags("AT&amp;T < Verizon > 3"), "AT&T < Verizon > 3");
+        // An entity-like run cut at 12 bytes inside a multi-byte character.
+        assert_eq!(strip_tags("&nbsp;то качаем"), "\u{a0}то качаем");
+        assert_eq!(strip_tags("&amp   привет;"), "&amp   привет;");
+        assert_eq!(
+            strip_tags(
+                r#"<img src="x.jpg" alt="cat<br />dog">Cat's <a title='a>b' href=x>dog</a>"#
+            ),
+            "Cat's dog"
         );
     }
 }
