@@ -7,7 +7,7 @@ CREATE TABLE stories (
     id            INTEGER PRIMARY KEY,
     uid           TEXT    NOT NULL UNIQUE,   -- output id: the uid of the story's first item
     first_seen_at INTEGER NOT NULL,          -- its first item's first_seen_at ("new")
-    changed_at    INTEGER NOT NULL,          -- last time one of its items was first seen or changed content
+    changed_at    INTEGER NOT NULL,          -- first_seen_at, or later the last time one of its items changed content
     item_count    INTEGER NOT NULL DEFAULT 1 -- items (one per feed) that carry it
 );
 CREATE INDEX stories_first_seen ON stories (first_seen_at, id);

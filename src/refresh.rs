@@ -5,7 +5,6 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use futures_util::StreamExt;
 use tracing::{info, instrument, warn};
 
 use crate::config::{Config, Defaults, FeedConfig};
@@ -310,17 +309,16 @@ pub async fn poll(cfg: &Config, store: SharedStore) -> Result<(Summary, Vec<Repo
         .filter(|(f, _)| f.enabled)
         .map(|(f, c): (FeedRef, &FeedConfig)| (f, Every::of(c, &cfg.defaults)))
         .collect();
-    let n = jobs.len().max(1);
-    let mut results = futures_util::stream::iter(jobs)
-        .map(|(feed, every)| {
-            let r = refresher.clone();
-            async move { refresh_feed(&r, &feed, &every).await }
-        })
-        .buffer_unordered(n);
+    // Each feed is its own task, so fetches and parses spread over every worker.
+    let mut tasks = tokio::task::JoinSet::new();
+    for (feed, every) in jobs {
+        let r = refresher.clone();
+        tasks.spawn(async move { refresh_feed(&r, &feed, &every).await });
+    }
     let mut summary = Summary::default();
     let mut reports = Vec::new();
-    while let Some(res) = results.next().await {
-        let report = res?;
+    while let Some(res) = tasks.join_next().await {
+        let report = res.map_err(|e| StoreError::Worker(e.to_string()))??;
         summary.add(&report.outcome);
         reports.push(report);
     }

@@ -65,6 +65,7 @@ struct Existing {
     id: i64,
     content_hash: String,
     story_id: Option<i64>,
+    fingerprint: Option<i64>,
 }
 
 impl Store {
@@ -109,9 +110,13 @@ impl Store {
                 existing = find_churned(&tx, feed.id, it, unique_link, &doc_keys, &doc_guids)?;
                 if let Some(e) = &existing {
                     churned += 1;
-                    tx.prepare_cached("UPDATE items SET key = ?2, key_kind = ?3 WHERE id = ?1")
-                        .and_then(|mut s| s.execute(params![e.id, it.key, it.kind.as_str()]))
-                        .map_err(ctx("re-keying item"))?;
+                    tx.prepare_cached(
+                        "UPDATE items SET key = ?2, key_kind = ?3, guid = ?4 WHERE id = ?1",
+                    )
+                    .and_then(|mut s| {
+                        s.execute(params![e.id, it.key, it.kind.as_str(), it.entry.guid])
+                    })
+                    .map_err(ctx("re-keying item"))?;
                 }
             }
             match existing {
@@ -121,7 +126,7 @@ impl Store {
                     applied.joined += usize::from(joined);
                 }
                 Some(e) if e.content_hash != it.content_hash => {
-                    update_item(&tx, e.id, it, now)?;
+                    update_item(&tx, &e, it, now)?;
                     if let Some(story) = e.story_id {
                         tx.prepare_cached("UPDATE stories SET changed_at = ?2 WHERE id = ?1")
                             .and_then(|mut s| s.execute(params![story, now]))
@@ -213,7 +218,7 @@ fn find_by_key(
     key: &str,
 ) -> Result<Option<Existing>, StoreError> {
     tx.prepare_cached(
-        "SELECT id, content_hash, story_id FROM items WHERE feed_id = ?1 AND key = ?2",
+        "SELECT id, content_hash, story_id, fingerprint FROM items WHERE feed_id = ?1 AND key = ?2",
     )
     .and_then(|mut s| {
         s.query_row(params![feed_id, key], |r| {
@@ -221,6 +226,7 @@ fn find_by_key(
                 id: r.get(0)?,
                 content_hash: r.get(1)?,
                 story_id: r.get(2)?,
+                fingerprint: r.get(3)?,
             })
         })
         .optional()
@@ -241,13 +247,13 @@ fn find_churned(
 ) -> Result<Option<Existing>, StoreError> {
     let (sql, arg) = match &it.canonical_url {
         Some(c) if unique_link => (
-            "SELECT id, content_hash, story_id, key, guid FROM items
+            "SELECT id, content_hash, story_id, key, guid, fingerprint FROM items
              WHERE feed_id = ?1 AND canonical_url = ?2 LIMIT 2",
             c.as_str(),
         ),
         Some(_) => return Ok(None),
         None => (
-            "SELECT id, content_hash, story_id, key, guid FROM items
+            "SELECT id, content_hash, story_id, key, guid, fingerprint FROM items
              WHERE feed_id = ?1 AND text_hash = ?2 AND canonical_url IS NULL LIMIT 2",
             it.text_hash.as_str(),
         ),
@@ -261,6 +267,7 @@ fn find_churned(
                         id: r.get(0)?,
                         content_hash: r.get(1)?,
                         story_id: r.get(2)?,
+                        fingerprint: r.get(5)?,
                     },
                     r.get(3)?,
                     r.get(4)?,
@@ -355,7 +362,13 @@ fn insert_item(
     Ok(joined)
 }
 
-fn update_item(tx: &Transaction<'_>, id: i64, it: &Identified, now: i64) -> Result<(), StoreError> {
+fn update_item(
+    tx: &Transaction<'_>,
+    old: &Existing,
+    it: &Identified,
+    now: i64,
+) -> Result<(), StoreError> {
+    let id = old.id;
     let e = &it.entry;
     tx.prepare_cached(
         "UPDATE items SET guid = ?2, url = ?3, canonical_url = ?4, title = ?5,
@@ -384,14 +397,17 @@ fn update_item(tx: &Transaction<'_>, id: i64, it: &Identified, now: i64) -> Resu
     })
     .map_err(StoreError::ctx("updating item"))?;
     // The bands follow the latest text.
-    tx.prepare_cached("DELETE FROM fingerprint_bands WHERE item_id = ?1 AND band = ?2")
-        .and_then(|mut s| {
-            for band in 0..similar::BANDS as i64 {
-                s.execute(params![id, band])?;
-            }
-            Ok(())
-        })
-        .map_err(StoreError::ctx("updating fingerprint"))?;
+    if let Some(old_hash) = old.fingerprint {
+        let mut del = tx
+            .prepare_cached(
+                "DELETE FROM fingerprint_bands WHERE band = ?1 AND value = ?2 AND item_id = ?3",
+            )
+            .map_err(StoreError::ctx("updating fingerprint"))?;
+        for (band, value) in similar::bands(old_hash as u64) {
+            del.execute(params![band, value, id])
+                .map_err(StoreError::ctx("updating fingerprint"))?;
+        }
+    }
     if let Some(fp) = &it.fingerprint {
         insert_bands(tx, id, fp.hash)?;
     }
@@ -439,61 +455,72 @@ fn story_by_url(
     .map_err(StoreError::ctx("matching stories by URL"))
 }
 
+/// Candidates looked at per band: the most recent items sharing that band value.
+/// Bounds the work for template-heavy feeds whose fingerprints crowd together.
+const CANDIDATES_PER_BAND: i64 = 16;
+
 /// The story of another feed's item whose fingerprint is closest to `fp` (within
-/// `MAX_DISTANCE`, same title numbers), first seen since `since`.
+/// `MAX_DISTANCE`, same title numbers), first seen since `since`, that has no item
+/// of this feed yet.
 fn story_by_fingerprint(
     tx: &Transaction<'_>,
     feed_id: i64,
     fp: &similar::Fingerprint,
     since: i64,
 ) -> Result<Option<i64>, StoreError> {
-    let mut candidates: Vec<i64> = Vec::new();
+    let ctx = || StoreError::ctx("matching near-duplicate stories");
+    let mut found: Vec<(u32, i64)> = Vec::new();
     {
         let mut s = tx
             .prepare_cached(
-                "SELECT item_id FROM fingerprint_bands WHERE band = ?1 AND value = ?2 LIMIT 200",
+                "SELECT i.fingerprint, i.title, i.story_id
+                 FROM fingerprint_bands b
+                 JOIN items i ON i.id = b.item_id
+                 JOIN stories s ON s.id = i.story_id
+                 WHERE b.band = ?1 AND b.value = ?2 AND i.feed_id != ?3 AND s.first_seen_at >= ?4
+                 ORDER BY b.item_id DESC LIMIT ?5",
             )
-            .map_err(StoreError::ctx("matching near-duplicate stories"))?;
+            .map_err(ctx())?;
         for (band, value) in similar::bands(fp.hash) {
-            let ids = s
-                .query_map(params![band, value], |r| r.get::<_, i64>(0))
+            let rows = s
+                .query_map(
+                    params![band, value, feed_id, since, CANDIDATES_PER_BAND],
+                    |r| {
+                        Ok((
+                            r.get::<_, Option<i64>>(0)?,
+                            r.get::<_, Option<String>>(1)?,
+                            r.get::<_, i64>(2)?,
+                        ))
+                    },
+                )
                 .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
-                .map_err(StoreError::ctx("matching near-duplicate stories"))?;
-            candidates.extend(ids);
-        }
-    }
-    candidates.sort_unstable();
-    candidates.dedup();
-    let mut check = tx
-        .prepare_cached(
-            "SELECT i.fingerprint, i.title, i.story_id FROM items i JOIN stories s ON s.id = i.story_id
-             WHERE i.id = ?1 AND i.feed_id != ?2 AND s.first_seen_at >= ?3
-               AND NOT EXISTS (SELECT 1 FROM items j WHERE j.story_id = i.story_id AND j.feed_id = ?2)",
-        )
-        .map_err(StoreError::ctx("matching near-duplicate stories"))?;
-    let mut best: Option<(u32, i64)> = None;
-    for id in candidates {
-        let row: Option<(Option<i64>, Option<String>, i64)> = check
-            .query_row(params![id, feed_id, since], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })
-            .optional()
-            .map_err(StoreError::ctx("matching near-duplicate stories"))?;
-        let Some((Some(hash), title, story)) = row else {
-            continue;
-        };
-        let other = similar::Fingerprint {
-            hash: hash as u64,
-            numbers: similar::numbers(title.as_deref().unwrap_or("")),
-        };
-        if similar::same_story(fp, &other) {
-            let d = similar::distance(fp.hash, other.hash);
-            if best.is_none_or(|(bd, _)| d < bd) {
-                best = Some((d, story));
+                .map_err(ctx())?;
+            for (hash, title, story) in rows {
+                let Some(hash) = hash else { continue };
+                let other = similar::Fingerprint {
+                    hash: hash as u64,
+                    numbers: similar::numbers(title.as_deref().unwrap_or("")),
+                };
+                if similar::same_story(fp, &other) {
+                    found.push((similar::distance(fp.hash, other.hash), story));
+                }
             }
         }
     }
-    Ok(best.map(|(_, s)| s))
+    found.sort_unstable();
+    found.dedup_by_key(|(_, story)| *story);
+    let mut own = tx
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM items WHERE story_id = ?1 AND feed_id = ?2)")
+        .map_err(ctx())?;
+    for (_, story) in found {
+        let has_own: bool = own
+            .query_row(params![story, feed_id], |r| r.get(0))
+            .map_err(ctx())?;
+        if !has_own {
+            return Ok(Some(story));
+        }
+    }
+    Ok(None)
 }
 
 #[cfg(test)]

@@ -120,13 +120,15 @@ impl Store {
                     .prepare_cached(&format!(
                         "SELECT {item_cols} FROM items i JOIN feeds f ON f.id = i.feed_id
                          WHERE i.story_id = ?1 AND f.in_config = 1
-                         ORDER BY i.first_seen_at, i.id"
+                         ORDER BY CASE WHEN {feed_filter} THEN 0 ELSE 1 END,
+                                  i.first_seen_at, i.id"
                     ))
                     .map_err(StoreError::ctx("querying stories"))?;
                 let mut out = Vec::with_capacity(heads.len());
                 for (id, uid, first_seen_at, changed_at) in heads {
+                    // Headline: the first item from a feed the output selects.
                     let items: Vec<Story> = members
-                        .query_map([id], story_row)
+                        .query_map(params![id, tags], story_row)
                         .and_then(|rows| rows.collect())
                         .map_err(StoreError::ctx("querying stories"))?;
                     let mut items = items.into_iter();
