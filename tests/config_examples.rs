@@ -109,6 +109,14 @@ fn shipped_config_shows_the_defaults() {
         s.shutdown_timeout, d.shutdown_timeout,
         "[server] shutdown_timeout"
     );
+
+    let (s, d) = (&cfg.identity, feedloom::config::IdentityConfig::default());
+    assert_eq!(s.strip_params, d.strip_params, "[identity] strip_params");
+    assert_eq!(
+        s.near_duplicates, d.near_duplicates,
+        "[identity] near_duplicates"
+    );
+    assert_eq!(s.near_window, d.near_window, "[identity] near_window");
 }
 
 #[test]
