@@ -234,6 +234,12 @@ fn map_entry(e: model::Entry, base: &Url, max: usize) -> Entry {
                 .as_deref()
                 .or(p.email.as_deref())
                 .map(str::trim)
+                // RSS writes "mail@example.org (Name)"; keep the name unwrapped.
+                .map(|s| {
+                    s.strip_prefix('(')
+                        .and_then(|s| s.strip_suffix(')'))
+                        .map_or(s, str::trim)
+                })
                 .filter(|s| !s.is_empty())
         })
         .map(|s| bound(s.to_string(), max));
@@ -669,6 +675,15 @@ mod tests {
         assert_eq!(d.entries.len(), 4);
         assert_eq!(d.truncated, 6);
         assert_eq!(d.entries[0].title.as_deref(), Some("ééééé"));
+    }
+
+    #[test]
+    fn rss_author_in_parentheses_is_unwrapped() {
+        let xml = br#"<rss version="2.0"><channel><title>t</title>
+            <item><guid>1</guid><author>mara@example.org (Mara Quill)</author></item>
+        </channel></rss>"#;
+        let d = parse(xml, None, &base(), Limits::default()).unwrap();
+        assert_eq!(d.entries[0].author.as_deref(), Some("Mara Quill"));
     }
 
     #[test]

@@ -36,7 +36,11 @@ impl TestApp {
 }
 
 async fn spawn_app(body: &str) -> TestApp {
-    let env = TestEnv::new();
+    spawn_app_in(TestEnv::new(), body).await
+}
+
+/// Starts the daemon on an existing folder (and its store).
+async fn spawn_app_in(env: TestEnv, body: &str) -> TestApp {
     let cfg = env.config(body);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -593,4 +597,38 @@ async fn gone_disables_the_feed_until_enabled() {
         .await
         .unwrap();
     assert_eq!(hits(&srv, "/gone.xml"), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_neither_repolls_everything_nor_forgets_retry_after() {
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/busy.xml",
+        Resource::status(503).header("retry-after", "3600"),
+    );
+    srv.set(
+        "/hourly.xml",
+        Resource::feed(rss("t", &[(Some("1"), None, "x", "d")])),
+    );
+    let body = format!(
+        "{FAST}[defaults]\nspread = \"1s\"\n\n{}{}",
+        feed_block(&srv.url("/busy.xml"), "every = \"1s\""),
+        feed_block(&srv.url("/hourly.xml"), "every = \"1h\"")
+    );
+    let app = spawn_app(&body).await;
+    assert!(
+        wait_for(10, || hits(&srv, "/busy.xml") == 1
+            && hits(&srv, "/hourly.xml") == 1)
+        .await
+    );
+    let env = app.stop().await;
+    let app = spawn_app_in(env, &body).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(hits(&srv, "/busy.xml"), 1, "Retry-After survives a restart");
+    assert_eq!(
+        hits(&srv, "/hourly.xml"),
+        1,
+        "a feed fetched recently is not fetched again"
+    );
+    app.stop().await;
 }
