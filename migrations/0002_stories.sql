@@ -16,6 +16,7 @@ CREATE INDEX stories_changed ON stories (changed_at, id);
 ALTER TABLE items ADD COLUMN story_id INTEGER REFERENCES stories (id);  -- the story it backs
 ALTER TABLE items ADD COLUMN text_hash TEXT;      -- hash of title + text: finds an entry whose guid changed
 ALTER TABLE items ADD COLUMN fingerprint INTEGER; -- 64-bit SimHash of title + text; NULL when too short
+ALTER TABLE items ADD COLUMN fingerprint_keys TEXT; -- the story's key tokens (numbers, names), space-separated
 CREATE INDEX items_story ON items (story_id);
 CREATE INDEX items_canonical ON items (canonical_url);
 CREATE INDEX items_feed_text_hash ON items (feed_id, text_hash);

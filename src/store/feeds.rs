@@ -1,7 +1,7 @@
 //! Feed rows: syncing them with the config, reading their fetch state, and
 //! recording fetches that brought no document (304, failures).
 
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use url::Url;
 
 use super::Store;
@@ -271,7 +271,7 @@ pub(super) fn load_ref(conn: &rusqlite::Connection, id: i64) -> Result<FeedRef, 
 }
 
 pub(super) fn insert_fetch(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     feed_id: i64,
     rec: &FetchRecord,
     outcome: &str,
@@ -302,7 +302,7 @@ pub(super) fn insert_fetch(
 }
 
 pub(super) fn apply_redirect(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     feed_id: i64,
     resched: &Reschedule,
 ) -> Result<(), StoreError> {

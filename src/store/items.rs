@@ -15,7 +15,7 @@
 
 use std::collections::HashSet;
 
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use tracing::info;
 
 use super::Store;
@@ -86,7 +86,7 @@ impl Store {
     ) -> Result<Applied, StoreError> {
         let now = rec.started_at;
         let ctx = StoreError::ctx;
-        let tx = self.conn.transaction().map_err(ctx("storing items"))?;
+        let tx = self.conn.savepoint().map_err(ctx("storing items"))?;
         let mut applied = Applied::default();
         let doc_keys: HashSet<&str> = items.iter().map(|i| i.key.as_str()).collect();
         let doc_guids: HashSet<&str> = items
@@ -199,7 +199,12 @@ impl Store {
                     "UPDATE items SET text_hash = ?2, fingerprint = ?3 WHERE id = ?1",
                 )
                 .and_then(|mut s| {
-                    s.execute(params![id, text_hash, fp.as_ref().map(|f| f.hash as i64)])
+                    s.execute(params![
+                        id,
+                        text_hash,
+                        fp.as_ref().map(|f| f.hash as i64),
+                        fp.as_ref().map(keys_text)
+                    ])
                 })
                 .map_err(StoreError::ctx("backfilling fingerprints"))?;
                 if let Some(fp) = fp {
@@ -212,11 +217,7 @@ impl Store {
     }
 }
 
-fn find_by_key(
-    tx: &Transaction<'_>,
-    feed_id: i64,
-    key: &str,
-) -> Result<Option<Existing>, StoreError> {
+fn find_by_key(tx: &Connection, feed_id: i64, key: &str) -> Result<Option<Existing>, StoreError> {
     tx.prepare_cached(
         "SELECT id, content_hash, story_id, fingerprint FROM items WHERE feed_id = ?1 AND key = ?2",
     )
@@ -238,7 +239,7 @@ fn find_by_key(
 /// link (unique in the document), or without a link the same title and text; and
 /// its own guid/key no longer in the document. Exactly one such item, or none.
 fn find_churned(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     feed_id: i64,
     it: &Identified,
     unique_link: bool,
@@ -288,7 +289,7 @@ fn find_churned(
 /// Inserts a new item and attaches it to a story. Returns whether it joined an
 /// existing story.
 fn insert_item(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     feed: &FeedRef,
     it: &Identified,
     now: i64,
@@ -313,49 +314,49 @@ fn insert_item(
                 .map_err(ctx("joining story"))?;
             id
         }
-        None => tx
-            .prepare_cached(
-                "INSERT INTO stories (uid, first_seen_at, changed_at) VALUES (?1, ?2, ?2) RETURNING id",
+        None => {
+            // (RETURNING would make SQLite re-parse the statement on every run.)
+            tx.prepare_cached(
+                "INSERT INTO stories (uid, first_seen_at, changed_at) VALUES (?1, ?2, ?2)",
             )
-            .and_then(|mut s| s.query_row(params![uid, now], |r| r.get(0)))
-            .map_err(ctx("creating story"))?,
+            .and_then(|mut s| s.execute(params![uid, now]))
+            .map_err(ctx("creating story"))?;
+            tx.last_insert_rowid()
+        }
     };
-    let item_id: i64 = tx
-        .prepare_cached(
-            "INSERT INTO items (feed_id, key, key_kind, uid, guid, url, canonical_url,
+    tx.prepare_cached(
+        "INSERT INTO items (feed_id, key, key_kind, uid, guid, url, canonical_url,
                  title, author, summary, content, content_hash, published_at,
                  updated_at, first_seen_at, last_seen_at, changed_at, story_id, text_hash,
-                 fingerprint)
+                 fingerprint, fingerprint_keys)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,
-                     ?15, ?15, ?15, ?16, ?17, ?18)
-             RETURNING id",
-        )
-        .and_then(|mut s| {
-            s.query_row(
-                params![
-                    feed.id,
-                    it.key,
-                    it.kind.as_str(),
-                    uid,
-                    e.guid,
-                    e.link,
-                    it.canonical_url,
-                    e.title,
-                    e.author,
-                    e.summary,
-                    e.content,
-                    it.content_hash,
-                    e.published.map(|d| d.timestamp()),
-                    e.updated.map(|d| d.timestamp()),
-                    now,
-                    story_id,
-                    it.text_hash,
-                    it.fingerprint.as_ref().map(|f| f.hash as i64)
-                ],
-                |r| r.get(0),
-            )
-        })
-        .map_err(ctx("inserting item"))?;
+                     ?15, ?15, ?15, ?16, ?17, ?18, ?19)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            feed.id,
+            it.key,
+            it.kind.as_str(),
+            uid,
+            e.guid,
+            e.link,
+            it.canonical_url,
+            e.title,
+            e.author,
+            e.summary,
+            e.content,
+            it.content_hash,
+            e.published.map(|d| d.timestamp()),
+            e.updated.map(|d| d.timestamp()),
+            now,
+            story_id,
+            it.text_hash,
+            it.fingerprint.as_ref().map(|f| f.hash as i64),
+            it.fingerprint.as_ref().map(keys_text)
+        ])
+    })
+    .map_err(ctx("inserting item"))?;
+    let item_id = tx.last_insert_rowid();
     if let Some(fp) = &it.fingerprint {
         insert_bands(tx, item_id, fp.hash)?;
     }
@@ -363,7 +364,7 @@ fn insert_item(
 }
 
 fn update_item(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     old: &Existing,
     it: &Identified,
     now: i64,
@@ -374,7 +375,7 @@ fn update_item(
         "UPDATE items SET guid = ?2, url = ?3, canonical_url = ?4, title = ?5,
              author = ?6, summary = ?7, content = ?8, content_hash = ?9,
              published_at = ?10, updated_at = ?11, last_seen_at = ?12,
-             changed_at = ?12, text_hash = ?13, fingerprint = ?14
+             changed_at = ?12, text_hash = ?13, fingerprint = ?14, fingerprint_keys = ?15
          WHERE id = ?1",
     )
     .and_then(|mut s| {
@@ -392,7 +393,8 @@ fn update_item(
             e.updated.map(|d| d.timestamp()),
             now,
             it.text_hash,
-            it.fingerprint.as_ref().map(|f| f.hash as i64)
+            it.fingerprint.as_ref().map(|f| f.hash as i64),
+            it.fingerprint.as_ref().map(keys_text)
         ])
     })
     .map_err(StoreError::ctx("updating item"))?;
@@ -414,7 +416,19 @@ fn update_item(
     Ok(())
 }
 
-fn insert_bands(tx: &Transaction<'_>, item_id: i64, hash: u64) -> Result<(), StoreError> {
+/// Key tokens as stored in `items.fingerprint_keys`.
+fn keys_text(fp: &similar::Fingerprint) -> String {
+    fp.numbers.join(" ")
+}
+
+fn keys_from_text(s: &str) -> Vec<String> {
+    s.split(' ')
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn insert_bands(tx: &Connection, item_id: i64, hash: u64) -> Result<(), StoreError> {
     let mut s = tx
         .prepare_cached(
             "INSERT OR IGNORE INTO fingerprint_bands (band, value, item_id) VALUES (?1, ?2, ?3)",
@@ -438,7 +452,7 @@ fn specific(canonical: &str) -> bool {
 /// The story of another feed's item with this canonical URL, unless that story
 /// already has an item of this feed.
 fn story_by_url(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     feed_id: i64,
     canonical: Option<&str>,
 ) -> Result<Option<i64>, StoreError> {
@@ -463,7 +477,7 @@ const CANDIDATES_PER_BAND: i64 = 16;
 /// `MAX_DISTANCE`, same title numbers), first seen since `since`, that has no item
 /// of this feed yet.
 fn story_by_fingerprint(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     feed_id: i64,
     fp: &similar::Fingerprint,
     since: i64,
@@ -473,7 +487,7 @@ fn story_by_fingerprint(
     {
         let mut s = tx
             .prepare_cached(
-                "SELECT i.fingerprint, i.title, i.story_id
+                "SELECT i.fingerprint, i.fingerprint_keys, i.story_id
                  FROM fingerprint_bands b
                  JOIN items i ON i.id = b.item_id
                  JOIN stories s ON s.id = i.story_id
@@ -499,7 +513,7 @@ fn story_by_fingerprint(
                 let Some(hash) = hash else { continue };
                 let other = similar::Fingerprint {
                     hash: hash as u64,
-                    numbers: similar::numbers(title.as_deref().unwrap_or("")),
+                    numbers: keys_from_text(title.as_deref().unwrap_or("")),
                 };
                 if similar::same_story(fp, &other) {
                     found.push((similar::distance(fp.hash, other.hash), story));

@@ -77,6 +77,12 @@ impl Store {
             .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
         self.conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Plans must not depend on bound values: otherwise this SQLite build
+        // (STAT4) re-parses hot statements whenever their parameters change.
+        self.conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+            true,
+        )?;
         self.conn.set_prepared_statement_cache_capacity(64);
         Ok(())
     }

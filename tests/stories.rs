@@ -1,0 +1,596 @@
+//! Story identity across polls and feeds: each scenario is served by a local HTTP
+//! server and polled several times; assertions count the stories in the merged
+//! output (`dedup = "story"`, the default).
+
+mod common;
+
+use common::*;
+use feedloom::config::{Config, Format, OutputConfig};
+use feedloom::export;
+use feedloom::refresh::{Summary, poll};
+use serde_json::Value;
+
+struct Scenario {
+    srv: FeedServer,
+    env: TestEnv,
+    cfg: Config,
+}
+
+impl Scenario {
+    /// Feeds at the given paths (served empty until set), plus `extra` config.
+    async fn new(paths: &[&str], extra: &str) -> Scenario {
+        let srv = FeedServer::start().await;
+        let env = TestEnv::new();
+        let urls: Vec<String> = paths.iter().map(|p| srv.url(p)).collect();
+        let cfg = env.config(&format!(
+            "[fetch]\nhost_gap = \"0s\"\n\n{}{extra}",
+            feeds_toml(&urls)
+        ));
+        Scenario { srv, env, cfg }
+    }
+
+    fn serve(&self, path: &str, items: &[(Option<&str>, Option<&str>, &str, &str)]) {
+        self.srv
+            .set(path, Resource::feed(rss(path, items)).no_etag());
+    }
+
+    async fn poll(&self) -> Summary {
+        poll(&self.cfg, self.env.open_store()).await.unwrap().0
+    }
+
+    fn output(&self) -> OutputConfig {
+        self.cfg
+            .outputs
+            .first()
+            .cloned()
+            .unwrap_or_else(OutputConfig::implicit)
+    }
+
+    fn json(&self) -> Value {
+        let out = self.output();
+        let bytes = self
+            .env
+            .open_store()
+            .with(|s| export::render_output(s, &out, Format::Json, feedloom::now_unix(), None))
+            .unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    fn atom(&self) -> String {
+        let out = self.output();
+        let bytes = self
+            .env
+            .open_store()
+            .with(|s| export::render_output(s, &out, Format::Atom, feedloom::now_unix(), None))
+            .unwrap();
+        String::from_utf8(bytes).unwrap()
+    }
+
+    fn stories(&self) -> Vec<Value> {
+        self.json()["items"].as_array().unwrap().clone()
+    }
+
+    fn titles(&self) -> Vec<String> {
+        self.stories()
+            .iter()
+            .map(|s| s["title"].as_str().unwrap().to_string())
+            .collect()
+    }
+}
+
+fn sources(story: &Value) -> usize {
+    story["_feedloom"]["sources"].as_array().unwrap().len()
+}
+
+#[tokio::test]
+async fn entries_without_guid_or_link() {
+    let s = Scenario::new(&["/f"], "").await;
+    s.serve(
+        "/f",
+        &[
+            (None, None, "Alpha", "first text"),
+            (None, None, "Beta", "second text"),
+        ],
+    );
+    for _ in 0..3 {
+        s.poll().await;
+    }
+    assert_eq!(s.titles(), ["Alpha", "Beta"]);
+}
+
+#[tokio::test]
+async fn guid_changes_from_http_to_https() {
+    let s = Scenario::new(&["/f"], "").await;
+    s.serve(
+        "/f",
+        &[(
+            Some("http://e.org/p/1"),
+            Some("https://e.org/p/1"),
+            "Post",
+            "text",
+        )],
+    );
+    s.poll().await;
+    let id = s.stories()[0]["id"].clone();
+    s.serve(
+        "/f",
+        &[(
+            Some("https://e.org/p/1"),
+            Some("https://e.org/p/1"),
+            "Post",
+            "text",
+        )],
+    );
+    let second = s.poll().await;
+    assert_eq!(
+        second.new, 0,
+        "a new guid for a known link is not a new story"
+    );
+    assert_eq!(s.stories().len(), 1);
+    assert_eq!(s.stories()[0]["id"], id);
+    assert_eq!(s.env.count("SELECT count(*) FROM items"), 1);
+    assert_eq!(
+        s.env
+            .count("SELECT count(*) FROM items WHERE guid = 'https://e.org/p/1'"),
+        1,
+        "the row carries the feed's current guid"
+    );
+}
+
+#[tokio::test]
+async fn guid_with_a_changing_timestamp() {
+    let s = Scenario::new(&["/f"], "").await;
+    for ts in [1000, 2000, 3000] {
+        let guid = format!("tag:e.org,2024:post-7?ts={ts}");
+        s.serve(
+            "/f",
+            &[
+                (
+                    Some(guid.as_str()),
+                    Some("https://e.org/post-7"),
+                    "Seven",
+                    "body",
+                ),
+                (
+                    Some("stable-8"),
+                    Some("https://e.org/post-8"),
+                    "Eight",
+                    "body",
+                ),
+            ],
+        );
+        s.poll().await;
+    }
+    assert_eq!(s.stories().len(), 2);
+    assert_eq!(s.env.count("SELECT count(*) FROM items"), 2);
+}
+
+#[tokio::test]
+async fn trailing_slash_and_utm_variants_of_one_link() {
+    let s = Scenario::new(&["/f"], "").await;
+    for link in [
+        "https://e.org/a/",
+        "https://e.org/a?utm_source=rss&utm_medium=feed",
+        "http://E.org/a#top",
+    ] {
+        s.serve("/f", &[(None, Some(link), "A story", "text")]);
+        s.poll().await;
+    }
+    assert_eq!(s.stories().len(), 1);
+}
+
+#[tokio::test]
+async fn duplicate_guid_with_distinct_links() {
+    let s = Scenario::new(&["/f"], "").await;
+    s.serve(
+        "/f",
+        &[
+            (Some("dup"), Some("https://e.org/a"), "Item A", "a"),
+            (Some("dup"), Some("https://e.org/b"), "Item B", "b"),
+        ],
+    );
+    s.poll().await;
+    s.poll().await;
+    let mut t = s.titles();
+    t.sort();
+    assert_eq!(t, ["Item A", "Item B"]);
+}
+
+#[tokio::test]
+async fn title_edit_and_content_edit_update_in_place() {
+    let s = Scenario::new(&["/f"], "").await;
+    s.serve(
+        "/f",
+        &[(
+            Some("g"),
+            Some("https://e.org/x"),
+            "Draft title",
+            "first draft",
+        )],
+    );
+    s.poll().await;
+    let id = s.stories()[0]["id"].clone();
+    s.serve(
+        "/f",
+        &[(
+            Some("g"),
+            Some("https://e.org/x"),
+            "Final title",
+            "first draft",
+        )],
+    );
+    assert_eq!(s.poll().await.updated, 1);
+    s.serve(
+        "/f",
+        &[(
+            Some("g"),
+            Some("https://e.org/x"),
+            "Final title",
+            "corrected text",
+        )],
+    );
+    assert_eq!(s.poll().await.updated, 1);
+    let stories = s.stories();
+    assert_eq!(stories.len(), 1);
+    assert_eq!(stories[0]["id"], id);
+    assert_eq!(stories[0]["title"], "Final title");
+    assert!(
+        stories[0]["content_html"]
+            .as_str()
+            .unwrap()
+            .contains("corrected text")
+    );
+}
+
+#[tokio::test]
+async fn an_item_leaving_and_reentering_the_feed_is_not_new_again() {
+    let s = Scenario::new(&["/f"], "").await;
+    let a = (Some("a"), Some("https://e.org/a"), "A", "a");
+    let b = (Some("b"), Some("https://e.org/b"), "B", "b");
+    s.serve("/f", &[a, b]);
+    s.poll().await;
+    s.serve("/f", &[b]);
+    s.poll().await;
+    s.serve("/f", &[a, b]);
+    let back = s.poll().await;
+    assert_eq!(back.new, 0);
+    assert_eq!(s.stories().len(), 2);
+}
+
+#[tokio::test]
+async fn one_story_in_three_feeds_under_url_variants() {
+    let s = Scenario::new(&["/one", "/two", "/three"], "").await;
+    s.serve(
+        "/one",
+        &[(
+            Some("1-42"),
+            Some("https://news.example/story/42"),
+            "Bridge opens",
+            "The bridge opened.",
+        )],
+    );
+    s.serve(
+        "/two",
+        &[(
+            Some("2-abc"),
+            Some("http://news.example/story/42/?utm_source=two"),
+            "Bridge opens today",
+            "Opening day.",
+        )],
+    );
+    s.serve(
+        "/three",
+        &[(
+            None,
+            Some("https://NEWS.example/story/42#comments"),
+            "The bridge is open",
+            "At last.",
+        )],
+    );
+    s.poll().await;
+    s.poll().await;
+    let stories = s.stories();
+    assert_eq!(stories.len(), 1, "{stories:#?}");
+    assert_eq!(sources(&stories[0]), 3);
+    assert_eq!(
+        s.env.count("SELECT count(*) FROM items"),
+        3,
+        "each feed keeps its item"
+    );
+    assert_eq!(s.env.count("SELECT item_count FROM stories"), 3);
+    assert_eq!(s.atom().matches("rel=\"via\"").count(), 2);
+}
+
+/// A wire story as three sites print it: same copy, lightly edited.
+const WIRE: [(&str, &str); 3] = [
+    (
+        "Storm knocks out power to 40,000 homes across the northern coast",
+        "A powerful overnight storm brought down trees and power lines along the northern coast, \
+         leaving about 40,000 homes without electricity on Tuesday morning, the regional utility said. \
+         Crews from three neighbouring provinces were sent to help restore service, which the company \
+         expects to complete by Thursday evening. Several coastal roads remain closed because of fallen \
+         trees and flooding, and schools in four towns cancelled classes for the day.",
+    ),
+    (
+        "Storm knocks out power to 40,000 homes on northern coast",
+        "A powerful overnight storm brought down trees and power lines along the northern coast, \
+         leaving about 40,000 homes without electricity on Tuesday morning, the regional utility said. \
+         Crews from three neighbouring provinces were sent to help restore service, which the company \
+         expects to complete by Thursday evening. Several coastal roads remain closed because of fallen \
+         trees and flooding, and schools in four towns cancelled classes for the day. Read more on our site.",
+    ),
+    (
+        "Storm knocks out power to 40,000 homes across the northern coast",
+        "NORTH BAY (Wire) - A powerful overnight storm brought down trees and power lines along the northern coast, \
+         leaving about 40,000 homes without electricity on Tuesday morning, the regional utility said. \
+         Crews from three neighbouring provinces were sent to help restore service, which the company \
+         expects to complete by Thursday evening. Several coastal roads remain closed because of fallen \
+         trees and flooding, and schools in four towns cancelled classes for the day.",
+    ),
+];
+
+#[tokio::test]
+async fn one_story_in_three_feeds_under_different_urls_with_light_edits() {
+    let s = Scenario::new(&["/a", "/b", "/c"], "").await;
+    for (i, (path, host)) in [
+        ("/a", "daily.example"),
+        ("/b", "herald.example"),
+        ("/c", "courier.example"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let link = format!("https://{host}/2024/storm-{i}");
+        let guid = format!("{host}-storm");
+        s.serve(
+            path,
+            &[(
+                Some(guid.as_str()),
+                Some(link.as_str()),
+                WIRE[i].0,
+                WIRE[i].1,
+            )],
+        );
+    }
+    s.poll().await;
+    let stories = s.stories();
+    assert_eq!(stories.len(), 1, "{:?}", s.titles());
+    assert_eq!(sources(&stories[0]), 3);
+}
+
+#[tokio::test]
+async fn template_headlines_about_different_people_stay_apart() {
+    let s = Scenario::new(&["/a", "/b"], "").await;
+    let body = |who: &str, age: u32, town: &str| {
+        format!(
+            "Police said a {who}, {age}, was arrested on Monday evening in {town} after an armed robbery at a \
+             convenience store on Main Street. Nobody was injured. The suspect is due to appear in court \
+             on Wednesday. Officers asked witnesses to contact the local station."
+        )
+    };
+    let b1 = body("man", 34, "Springfield");
+    let b2 = body("woman", 52, "Shelbyville");
+    s.serve(
+        "/a",
+        &[(
+            Some("a-1"),
+            Some("https://a.example/robbery-1"),
+            "Man, 34, arrested after robbery in Springfield",
+            &b1,
+        )],
+    );
+    s.serve(
+        "/b",
+        &[(
+            Some("b-1"),
+            Some("https://b.example/robbery-2"),
+            "Woman, 52, arrested after robbery in Shelbyville",
+            &b2,
+        )],
+    );
+    s.poll().await;
+    assert_eq!(s.stories().len(), 2);
+}
+
+#[tokio::test]
+async fn a_later_source_joins_without_reannouncing() {
+    let s = Scenario::new(&["/a", "/b"], "").await;
+    s.serve(
+        "/a",
+        &[(
+            Some("a1"),
+            Some("https://site.example/news/1"),
+            "Old news",
+            "text",
+        )],
+    );
+    s.serve("/b", &[]);
+    s.poll().await;
+    s.serve(
+        "/a",
+        &[
+            (
+                Some("a2"),
+                Some("https://site.example/news/2"),
+                "Newer news",
+                "text",
+            ),
+            (
+                Some("a1"),
+                Some("https://site.example/news/1"),
+                "Old news",
+                "text",
+            ),
+        ],
+    );
+    s.env.reader();
+    // Make "Old news" clearly older than what follows.
+    rusqlite::Connection::open(s.env.path("feedloom.db"))
+        .unwrap()
+        .execute_batch("UPDATE items SET first_seen_at = first_seen_at - 100; UPDATE stories SET first_seen_at = first_seen_at - 100;")
+        .unwrap();
+    s.poll().await;
+    // Feed B picks up the old story later: it joins, and stays where it was.
+    s.serve(
+        "/b",
+        &[(
+            Some("b1"),
+            Some("https://site.example/news/1?utm_campaign=b"),
+            "Old news (via B)",
+            "text",
+        )],
+    );
+    let joined = s.poll().await;
+    assert_eq!(joined.new, 1);
+    assert_eq!(s.titles(), ["Newer news", "Old news"]);
+    assert_eq!(sources(&s.stories()[1]), 2);
+}
+
+#[tokio::test]
+async fn reannounce_moves_an_edited_story_to_the_top_and_item_mode_lists_every_item() {
+    let s = Scenario::new(
+        &["/a", "/b"],
+        "[[output]]\nname = \"re\"\nupdates = \"reannounce\"\n",
+    )
+    .await;
+    s.serve("/a", &[(Some("1"), Some("https://e.org/1"), "One", "v1")]);
+    s.serve("/b", &[]);
+    s.poll().await;
+    // Feed B carries the same story from the next poll on: "One" stays its headline.
+    s.serve(
+        "/b",
+        &[(Some("x"), Some("https://e.org/1"), "One (copy)", "v1")],
+    );
+    rusqlite::Connection::open(s.env.path("feedloom.db"))
+        .unwrap()
+        .execute_batch("UPDATE items SET first_seen_at = first_seen_at - 100, changed_at = changed_at - 100; UPDATE stories SET first_seen_at = first_seen_at - 100, changed_at = changed_at - 100;")
+        .unwrap();
+    s.serve(
+        "/a",
+        &[
+            (Some("2"), Some("https://e.org/2"), "Two", "v1"),
+            (Some("1"), Some("https://e.org/1"), "One", "v1"),
+        ],
+    );
+    s.poll().await;
+    assert_eq!(s.titles(), ["Two", "One"]);
+    rusqlite::Connection::open(s.env.path("feedloom.db"))
+        .unwrap()
+        .execute_batch("UPDATE items SET first_seen_at = first_seen_at - 50, changed_at = changed_at - 50; UPDATE stories SET first_seen_at = first_seen_at - 50, changed_at = changed_at - 50;")
+        .unwrap();
+    s.serve(
+        "/a",
+        &[
+            (Some("2"), Some("https://e.org/2"), "Two", "v1"),
+            (Some("1"), Some("https://e.org/1"), "One", "v2 corrected"),
+        ],
+    );
+    s.poll().await;
+    assert_eq!(
+        s.titles(),
+        ["One", "Two"],
+        "the edited story is announced again"
+    );
+
+    let mut item_out = s.output();
+    item_out.dedup = feedloom::config::Dedup::Item;
+    item_out.updates = feedloom::config::Updates::Ignore;
+    let bytes = s
+        .env
+        .open_store()
+        .with(|st| export::render_output(st, &item_out, Format::Json, feedloom::now_unix(), None))
+        .unwrap();
+    let v: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(
+        v["items"].as_array().unwrap().len(),
+        3,
+        "item mode: one entry per feed item"
+    );
+}
+
+#[tokio::test]
+async fn a_tagged_output_headlines_a_story_from_its_own_feeds() {
+    let srv = FeedServer::start().await;
+    let env = TestEnv::new();
+    let cfg = env.config(&format!(
+        "[fetch]\nhost_gap = \"0s\"\n\n[[feed]]\nurl = \"{}\"\n\n[[feed]]\nurl = \"{}\"\ntags = [\"mine\"]\n\n[[output]]\nname = \"mine\"\ntags = [\"mine\"]\n",
+        srv.url("/other"),
+        srv.url("/mine")
+    ));
+    srv.set(
+        "/other",
+        Resource::feed(rss(
+            "Other",
+            &[(
+                Some("o"),
+                Some("https://e.org/s/1"),
+                "Other's headline",
+                "x",
+            )],
+        )),
+    );
+    srv.set("/mine", Resource::feed(rss("Mine", &[])));
+    poll(&cfg, env.open_store()).await.unwrap();
+    srv.set(
+        "/mine",
+        Resource::feed(rss(
+            "Mine",
+            &[(Some("m"), Some("https://e.org/s/1"), "My headline", "x")],
+        )),
+    );
+    poll(&cfg, env.open_store()).await.unwrap();
+    let out = cfg.outputs[0].clone();
+    let bytes = env
+        .open_store()
+        .with(|s| export::render_output(s, &out, Format::Json, feedloom::now_unix(), None))
+        .unwrap();
+    let v: Value = serde_json::from_slice(&bytes).unwrap();
+    let items = v["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["title"], "My headline");
+    assert_eq!(
+        items[0]["_feedloom"]["sources"].as_array().unwrap().len(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn template_stories_differing_only_in_a_body_name_stay_apart() {
+    let s = Scenario::new(&["/a", "/b"], "").await;
+    let body = |town: &str| {
+        format!(
+            "<p>Police said a man, 34, was arrested on Monday evening in {town} after an armed robbery at a \
+             convenience store on the high street of the town.</p><p>Nobody was injured during the robbery, \
+             and the suspect is due to appear in court on Wednesday morning. Officers asked witnesses \
+             to contact the local station.</p>"
+        )
+    };
+    // Escaped, as RSS carries HTML in <description>.
+    let esc = |h: String| h.replace('<', "&lt;").replace('>', "&gt;");
+    let (b1, b2) = (esc(body("Springfield")), esc(body("Shelbyville")));
+    let title = "Man, 34, arrested after armed robbery";
+    s.serve(
+        "/a",
+        &[(Some("a-1"), Some("https://a.example/robbery"), title, &b1)],
+    );
+    s.serve(
+        "/b",
+        &[(Some("b-1"), Some("https://b.example/robbery"), title, &b2)],
+    );
+    s.poll().await;
+    assert_eq!(s.stories().len(), 2, "different towns: different stories");
+
+    // The same copy with only a dateline added does merge.
+    let s = Scenario::new(&["/a", "/b"], "").await;
+    let b3 = format!("&lt;p&gt;SPRINGFIELD (Wire) -&lt;/p&gt;{b1}");
+    s.serve(
+        "/a",
+        &[(Some("a-1"), Some("https://a.example/robbery"), title, &b1)],
+    );
+    s.serve(
+        "/b",
+        &[(Some("b-1"), Some("https://b.example/robbery"), title, &b3)],
+    );
+    s.poll().await;
+    assert_eq!(s.stories().len(), 1, "{:?}", s.titles());
+}
