@@ -5,22 +5,12 @@ use std::io;
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesText, Event};
 
-use super::{FeedInfo, Prepared, display_title, rfc3339, xml_safe};
+use super::{FeedInfo, Prepared, display_title, rfc3339, text, xml_document, xml_safe};
 
 pub const NS: &str = "http://www.w3.org/2005/Atom";
 
 pub fn render(info: &FeedInfo, stories: &[Prepared]) -> Vec<u8> {
-    let mut w = Writer::new_with_indent(Vec::new(), b' ', 2);
-    write(&mut w, info, stories).expect("writing to a Vec cannot fail");
-    let mut out = w.into_inner();
-    out.push(b'\n');
-    out
-}
-
-fn text(w: &mut Writer<Vec<u8>>, name: &str, value: &str) -> io::Result<()> {
-    w.create_element(name)
-        .write_text_content(BytesText::new(&xml_safe(value)))?;
-    Ok(())
+    xml_document(|w| write(w, info, stories))
 }
 
 fn link(w: &mut Writer<Vec<u8>>, rel: &str, href: &str) -> io::Result<()> {

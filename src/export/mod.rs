@@ -173,6 +173,28 @@ pub fn rfc822(t: i64) -> String {
         .to_rfc2822()
 }
 
+/// An indented XML document written by `body`, with a final newline.
+pub(crate) fn xml_document(
+    body: impl FnOnce(&mut quick_xml::Writer<Vec<u8>>) -> std::io::Result<()>,
+) -> Vec<u8> {
+    let mut w = quick_xml::Writer::new_with_indent(Vec::new(), b' ', 2);
+    body(&mut w).expect("writing to a Vec cannot fail");
+    let mut out = w.into_inner();
+    out.push(b'\n');
+    out
+}
+
+/// `<name>value</name>`, escaped and XML-safe.
+pub(crate) fn text(
+    w: &mut quick_xml::Writer<Vec<u8>>,
+    name: &str,
+    value: &str,
+) -> std::io::Result<()> {
+    w.create_element(name)
+        .write_text_content(quick_xml::events::BytesText::new(&xml_safe(value)))?;
+    Ok(())
+}
+
 /// Text without the characters XML 1.0 forbids (most C0 controls, U+FFFE/U+FFFF).
 pub fn xml_safe(s: &str) -> Cow<'_, str> {
     let bad = |c: char| {
