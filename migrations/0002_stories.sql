@@ -19,7 +19,7 @@ ALTER TABLE items ADD COLUMN fingerprint INTEGER; -- 64-bit SimHash of title + t
 ALTER TABLE items ADD COLUMN fingerprint_keys TEXT; -- the story's key tokens (numbers, names), space-separated
 CREATE INDEX items_story ON items (story_id);
 CREATE INDEX items_canonical ON items (canonical_url);
-CREATE INDEX items_feed_text_hash ON items (feed_id, text_hash);
+CREATE INDEX items_feed_text_hash ON items (feed_id, text_hash) WHERE canonical_url IS NULL;
 CREATE INDEX items_changed ON items (changed_at, id);
 
 -- Lookup table for near-duplicates: each item's fingerprint cut into bands.
