@@ -104,7 +104,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let tx = self
             .conn
-            .transaction()
+            .savepoint()
             .map_err(StoreError::ctx("recording 304"))?;
         insert_fetch(&tx, feed_id, rec, "not_modified", 0, 0, None)?;
         tx.execute(
@@ -136,7 +136,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let tx = self
             .conn
-            .transaction()
+            .savepoint()
             .map_err(StoreError::ctx("recording failure"))?;
         insert_fetch(&tx, feed_id, rec, "error", 0, 0, Some(error))?;
         tx.execute(

@@ -196,7 +196,8 @@ impl Store {
                 let text_hash = crate::identity::short_hash(&[&title, &body]);
                 let fp = similar::fingerprint(&title, &body);
                 tx.prepare_cached(
-                    "UPDATE items SET text_hash = ?2, fingerprint = ?3 WHERE id = ?1",
+                    "UPDATE items SET text_hash = ?2, fingerprint = ?3, fingerprint_keys = ?4
+                     WHERE id = ?1",
                 )
                 .and_then(|mut s| {
                     s.execute(params![
