@@ -105,7 +105,7 @@ pub async fn refresh_feed(
             let resched = reschedule(feed, next, redirect.as_ref(), r.defaults.redirect_after);
             let id = feed.id;
             r.store
-                .call(move |s| s.record_not_modified(id, &rec, &resched))
+                .call_batched(move |s| s.record_not_modified(id, &rec, &resched))
                 .await?;
             Ok((Outcome::NotModified, Some(next)))
         }
@@ -152,7 +152,7 @@ pub async fn refresh_feed(
                     rec.duration_ms = t0.elapsed().as_millis() as i64;
                     let applied = r
                         .store
-                        .call(move |s| {
+                        .call_batched(move |s| {
                             s.apply_document(
                                 &feed2,
                                 &rec,
@@ -193,7 +193,7 @@ pub async fn refresh_feed(
             let id = feed.id;
             let msg = message.clone();
             r.store
-                .call(move |s| s.record_failure(id, &rec, &msg, next, gone))
+                .call_batched(move |s| s.record_failure(id, &rec, &msg, next, gone))
                 .await?;
             (
                 Outcome::Failed {
