@@ -96,9 +96,11 @@ pub async fn refresh_feed(
             let next = schedule::after_success(
                 started_at,
                 every,
+                // The document is unchanged: its own hints still apply.
                 Hints {
                     fresh_for: hints.fresh_for,
-                    ..Hints::default()
+                    ttl_minutes: feed.ttl_minutes,
+                    doc: feed.doc_hints,
                 },
                 r.defaults.max_delay.0,
             );
@@ -134,6 +136,7 @@ pub async fn refresh_feed(
                         title: doc.title,
                         site_url: doc.site_url,
                         ttl_minutes: doc.ttl_minutes,
+                        hints: doc_hints,
                     };
                     let next = schedule::after_success(
                         started_at,

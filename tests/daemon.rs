@@ -632,3 +632,44 @@ async fn a_restart_neither_repolls_everything_nor_forgets_retry_after() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_304_keeps_the_documents_own_hints() {
+    let srv = FeedServer::start().await;
+    let hour = (feedloom::now_unix() / 3600) % 24;
+    let doc = |extra: &str| {
+        format!(
+            "<rss version=\"2.0\"><channel><title>t</title>{extra}<item><guid>1</guid><title>x</title></item></channel></rss>"
+        )
+    };
+    srv.set("/ttl.xml", Resource::feed(doc("<ttl>90</ttl>")));
+    srv.set(
+        "/skip.xml",
+        Resource::feed(doc(&format!(
+            "<skipHours><hour>{hour}</hour><hour>{}</hour></skipHours>",
+            (hour + 1) % 24
+        ))),
+    );
+    srv.set(
+        "/sy.xml",
+        Resource::feed(doc(
+            "<sy:updatePeriod xmlns:sy=\"http://purl.org/rss/1.0/modules/syndication/\">daily</sy:updatePeriod>",
+        )),
+    );
+    let env = TestEnv::new();
+    let cfg = env.config(&format!(
+        "{FAST}{}{}{}",
+        feed_block(&srv.url("/ttl.xml"), "every = \"1s\""),
+        feed_block(&srv.url("/skip.xml"), "every = \"1s\""),
+        feed_block(&srv.url("/sy.xml"), "every = \"1s\"")
+    ));
+    for round in 0..2 {
+        let (s, _) = feedloom::refresh::poll(&cfg, env.open_store())
+            .await
+            .unwrap();
+        assert_eq!(s.not_modified, round * 3, "round {round}");
+        assert!(next_gap(&env, "/ttl.xml") >= 90 * 60, "round {round}");
+        assert!(next_gap(&env, "/skip.xml") >= 3600, "round {round}");
+        assert!(next_gap(&env, "/sy.xml") >= 86_400 - 1, "round {round}");
+    }
+}

@@ -1,7 +1,7 @@
 //! Feed rows: syncing them with the config, reading their fetch state, and
 //! recording fetches that brought no document (304, failures).
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 use url::Url;
 
 use super::Store;
@@ -23,6 +23,10 @@ pub struct FeedRef {
     pub next_fetch_at: Option<i64>,
     pub redirect_url: Option<String>,
     pub redirect_count: u32,
+    /// The last document's `<ttl>`, in minutes.
+    pub ttl_minutes: Option<u32>,
+    /// The last document's skipHours/skipDays/sy:updatePeriod.
+    pub doc_hints: crate::hints::DocHints,
 }
 
 /// Facts about one fetch, for the `fetches` log and the feed row.
@@ -218,56 +222,44 @@ impl Store {
 }
 
 pub(super) fn load_ref(conn: &rusqlite::Connection, id: i64) -> Result<FeedRef, StoreError> {
-    let row = conn
-        .prepare_cached(
-            "SELECT url, COALESCE(fetch_url, url), etag, last_modified, enabled, consecutive_failures, next_fetch_at,
-                    redirect_url, redirect_count
-             FROM feeds WHERE id = ?1",
-        )
-        .and_then(|mut s| {
-            s.query_row([id], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    Validators {
-                        etag: r.get(2)?,
-                        last_modified: r.get(3)?,
-                    },
-                    r.get::<_, bool>(4)?,
-                    r.get::<_, u32>(5)?,
-                    r.get::<_, Option<i64>>(6)?,
-                    r.get::<_, Option<String>>(7)?,
-                    r.get::<_, u32>(8)?,
-                ))
+    let parse = |s: String| {
+        Url::parse(&s).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+        })
+    };
+    conn.prepare_cached(
+        "SELECT url, COALESCE(fetch_url, url), etag, last_modified, enabled,
+                consecutive_failures, next_fetch_at, redirect_url, redirect_count,
+                ttl_minutes, skip_hours, skip_days, update_interval
+         FROM feeds WHERE id = ?1",
+    )
+    .and_then(|mut s| {
+        s.query_row([id], |r| {
+            Ok(FeedRef {
+                id,
+                url: parse(r.get(0)?)?,
+                fetch_url: parse(r.get(1)?)?,
+                validators: Validators {
+                    etag: r.get(2)?,
+                    last_modified: r.get(3)?,
+                },
+                enabled: r.get(4)?,
+                consecutive_failures: r.get(5)?,
+                next_fetch_at: r.get(6)?,
+                redirect_url: r.get(7)?,
+                redirect_count: r.get(8)?,
+                ttl_minutes: r.get(9)?,
+                doc_hints: crate::hints::DocHints {
+                    skip_hours: r.get(10)?,
+                    skip_days: r.get(11)?,
+                    update_interval: r
+                        .get::<_, Option<i64>>(12)?
+                        .map(|s| std::time::Duration::from_secs(s.max(0) as u64)),
+                },
             })
-            .optional()
         })
-        .map_err(StoreError::ctx("reading feed"))?;
-    let Some((url, fetch_url, validators, enabled, failures, next, redirect_url, redirect_count)) =
-        row
-    else {
-        return Err(StoreError::Sqlite {
-            context: "reading feed",
-            source: rusqlite::Error::QueryReturnedNoRows,
-        });
-    };
-    let parse = |s: &str| {
-        Url::parse(s).map_err(|e| StoreError::Sqlite {
-            context: "reading feed url",
-            source: rusqlite::Error::ToSqlConversionFailure(Box::new(e)),
-        })
-    };
-    Ok(FeedRef {
-        id,
-        url: parse(&url)?,
-        fetch_url: parse(&fetch_url)?,
-        validators,
-        enabled,
-        consecutive_failures: failures,
-        next_fetch_at: next,
-        redirect_url,
-        redirect_count,
     })
+    .map_err(StoreError::ctx("reading feed"))
 }
 
 pub(super) fn insert_fetch(

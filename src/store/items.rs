@@ -42,6 +42,8 @@ pub struct DocumentMeta {
     pub title: Option<String>,
     pub site_url: Option<String>,
     pub ttl_minutes: Option<u32>,
+    /// skipHours/skipDays/sy:updatePeriod, kept for the polls that get a 304.
+    pub hints: crate::hints::DocHints,
 }
 
 /// How stories are matched across feeds.
@@ -149,7 +151,8 @@ impl Store {
             "UPDATE feeds SET etag = ?2, last_modified = ?3, feed_title = COALESCE(?4, feed_title),
                  site_url = COALESCE(?5, site_url), ttl_minutes = ?6, last_fetch_at = ?7,
                  last_success_at = ?7, last_status = 'ok', last_http_status = ?8,
-                 last_error = NULL, consecutive_failures = 0, next_fetch_at = ?9
+                 last_error = NULL, consecutive_failures = 0, next_fetch_at = ?9,
+                 skip_hours = ?10, skip_days = ?11, update_interval = ?12
              WHERE id = ?1",
             params![
                 feed.id,
@@ -160,7 +163,10 @@ impl Store {
                 meta.ttl_minutes,
                 rec.started_at,
                 rec.http_status,
-                resched.next_fetch_at
+                resched.next_fetch_at,
+                meta.hints.skip_hours,
+                meta.hints.skip_days,
+                meta.hints.update_interval.map(|d| d.as_secs() as i64)
             ],
         )
         .map_err(ctx("saving validators"))?;
@@ -432,11 +438,12 @@ fn keys_from_text(s: &str) -> Vec<String> {
 fn insert_bands(tx: &Connection, item_id: i64, hash: u64) -> Result<(), StoreError> {
     let mut s = tx
         .prepare_cached(
-            "INSERT OR IGNORE INTO fingerprint_bands (band, value, item_id) VALUES (?1, ?2, ?3)",
+            "INSERT OR IGNORE INTO fingerprint_bands (band, value, item_id, fingerprint)
+             VALUES (?1, ?2, ?3, ?4)",
         )
         .map_err(StoreError::ctx("storing fingerprint"))?;
     for (band, value) in similar::bands(hash) {
-        s.execute(params![band, value, item_id])
+        s.execute(params![band, value, item_id, hash as i64])
             .map_err(StoreError::ctx("storing fingerprint"))?;
     }
     Ok(())
@@ -472,11 +479,12 @@ fn story_by_url(
 
 /// Candidates looked at per band: the most recent items sharing that band value.
 /// Bounds the work for template-heavy feeds whose fingerprints crowd together.
-const CANDIDATES_PER_BAND: i64 = 16;
+const CANDIDATES_PER_BAND: i64 = 64;
 
 /// The story of another feed's item whose fingerprint is closest to `fp` (within
-/// `MAX_DISTANCE`, same title numbers), first seen since `since`, that has no item
-/// of this feed yet.
+/// `MAX_DISTANCE`, key tokens agreeing), first seen since `since`, that has no
+/// item of this feed yet. Candidates are judged by the fingerprint stored in the
+/// band rows; only the close ones are read from `items`.
 fn story_by_fingerprint(
     tx: &Connection,
     feed_id: i64,
@@ -484,54 +492,64 @@ fn story_by_fingerprint(
     since: i64,
 ) -> Result<Option<i64>, StoreError> {
     let ctx = || StoreError::ctx("matching near-duplicate stories");
-    let mut found: Vec<(u32, i64)> = Vec::new();
+    let mut close: Vec<(u32, i64)> = Vec::new();
     {
         let mut s = tx
             .prepare_cached(
-                "SELECT i.fingerprint, i.fingerprint_keys, i.story_id
-                 FROM fingerprint_bands b
-                 JOIN items i ON i.id = b.item_id
-                 JOIN stories s ON s.id = i.story_id
-                 WHERE b.band = ?1 AND b.value = ?2 AND i.feed_id != ?3 AND s.first_seen_at >= ?4
-                 ORDER BY b.item_id DESC LIMIT ?5",
+                "SELECT item_id, fingerprint FROM fingerprint_bands
+                 WHERE band = ?1 AND value = ?2 ORDER BY item_id DESC LIMIT ?3",
             )
             .map_err(ctx())?;
         for (band, value) in similar::bands(fp.hash) {
             let rows = s
-                .query_map(
-                    params![band, value, feed_id, since, CANDIDATES_PER_BAND],
-                    |r| {
-                        Ok((
-                            r.get::<_, Option<i64>>(0)?,
-                            r.get::<_, Option<String>>(1)?,
-                            r.get::<_, i64>(2)?,
-                        ))
-                    },
-                )
+                .query_map(params![band, value, CANDIDATES_PER_BAND], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?))
+                })
                 .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
                 .map_err(ctx())?;
-            for (hash, title, story) in rows {
-                let Some(hash) = hash else { continue };
-                let other = similar::Fingerprint {
-                    hash: hash as u64,
-                    numbers: keys_from_text(title.as_deref().unwrap_or("")),
-                };
-                if similar::same_story(fp, &other) {
-                    found.push((similar::distance(fp.hash, other.hash), story));
+            for (item, hash) in rows {
+                let d = hash.map_or(u32::MAX, |h| similar::distance(fp.hash, h as u64));
+                if d <= similar::MAX_DISTANCE {
+                    close.push((d, item));
                 }
             }
         }
     }
-    found.sort_unstable();
-    found.dedup_by_key(|(_, story)| *story);
-    let mut own = tx
-        .prepare_cached("SELECT EXISTS (SELECT 1 FROM items WHERE story_id = ?1 AND feed_id = ?2)")
+    close.sort_unstable();
+    close.dedup();
+    let mut read = tx
+        .prepare_cached(
+            "SELECT i.feed_id, i.fingerprint, i.fingerprint_keys, i.story_id, s.first_seen_at,
+                    EXISTS (SELECT 1 FROM items j WHERE j.story_id = i.story_id AND j.feed_id = ?2)
+             FROM items i JOIN stories s ON s.id = i.story_id WHERE i.id = ?1",
+        )
         .map_err(ctx())?;
-    for (_, story) in found {
-        let has_own: bool = own
-            .query_row(params![story, feed_id], |r| r.get(0))
+    for (_, item) in close {
+        let row = read
+            .query_row(params![item, feed_id], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Option<i64>>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, bool>(5)?,
+                ))
+            })
+            .optional()
             .map_err(ctx())?;
-        if !has_own {
+        let Some((other_feed, Some(hash), keys, story, first_seen, has_own)) = row else {
+            continue;
+        };
+        let other = similar::Fingerprint {
+            hash: hash as u64,
+            numbers: keys_from_text(keys.as_deref().unwrap_or("")),
+        };
+        if other_feed != feed_id
+            && first_seen >= since
+            && !has_own
+            && similar::same_story(fp, &other)
+        {
             return Ok(Some(story));
         }
     }

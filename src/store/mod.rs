@@ -26,6 +26,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0002_stories",
         include_str!("../../migrations/0002_stories.sql"),
     ),
+    (
+        "0003_feed_hints",
+        include_str!("../../migrations/0003_feed_hints.sql"),
+    ),
 ];
 
 /// How long a statement waits for a lock held by another connection.
@@ -394,7 +398,7 @@ mod tests {
             .unwrap();
         }
         let mut store = Store::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 2);
+        assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len() as u32);
         let count =
             |s: &Store, sql: &str| -> i64 { s.conn().query_row(sql, [], |r| r.get(0)).unwrap() };
         assert_eq!(count(&store, "SELECT count(*) FROM stories"), 2);
