@@ -123,6 +123,7 @@ pub async fn run(
         last_tick: crate::now_unix().into(),
         tick_grace: TICK * 30,
         metrics: Default::default(),
+        html_cache: Default::default(),
     });
 
     // Exporter: renders every output once now and again after each change.
@@ -300,35 +301,22 @@ pub async fn render_outputs(
     outputs: &[config::OutputConfig],
 ) -> Result<(), StoreError> {
     let outs = outputs.to_vec();
+    let cache = state.html_cache.clone();
     let rendered = store
         .call(move |s| {
-            let now = crate::now_unix();
-            let mut all = Vec::new();
-            for out in &outs {
-                let stories = export::prepare(s.stories(&export::query_for(out, now, None))?);
-                let info = export::info_for(out);
-                for &format in &out.formats {
-                    let bytes = export::render(format, &info, &stories);
-                    if let Some(base) = &out.path {
-                        let path = export::file_path(base, format);
-                        if let Err(e) = export::write_if_changed(&path, &bytes) {
-                            warn!(path = %path.display(), error = %e, "cannot write output");
-                        }
-                    }
-                    all.push((
-                        format!("{}.{}", out.name(), format.extension()),
-                        format,
-                        bytes,
-                    ));
-                }
-            }
-            Ok(all)
+            let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
+            export::render_all(s, &outs, crate::now_unix(), &mut cache, false)
         })
         .await?;
     let now = crate::now_unix();
     let mut map = state.outputs.write().unwrap_or_else(|e| e.into_inner());
     let mut next = HashMap::with_capacity(rendered.len());
-    for (key, format, bytes) in rendered {
+    for export::RenderedFile {
+        name: key,
+        format,
+        bytes,
+    } in rendered
+    {
         let r = match map.get(&key) {
             Some(old) if old.body.as_ref() == bytes.as_slice() => old.clone(),
             _ => Rendered::new(format, bytes, now),

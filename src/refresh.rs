@@ -330,31 +330,13 @@ pub async fn poll(cfg: &Config, store: SharedStore) -> Result<(Summary, Vec<Repo
 }
 
 /// Renders every output that has a `path` and writes the files whose content
-/// changed. Returns the files written.
-pub async fn write_outputs(
-    cfg: &Config,
-    store: &SharedStore,
-) -> Result<Vec<std::path::PathBuf>, StoreError> {
+/// changed.
+pub async fn write_outputs(cfg: &Config, store: &SharedStore) -> Result<(), StoreError> {
     let outputs = cfg.outputs.clone();
     store
         .call(move |s| {
-            let now = crate::now_unix();
-            let mut written = Vec::new();
-            for out in outputs.iter().filter(|o| o.path.is_some()) {
-                let base = out.path.as_ref().expect("filtered");
-                let stories = export::prepare(s.stories(&export::query_for(out, now, None))?);
-                let info = export::info_for(out);
-                for &format in &out.formats {
-                    let bytes = export::render(format, &info, &stories);
-                    let path = export::file_path(base, format);
-                    match export::write_if_changed(&path, &bytes) {
-                        Ok(true) => written.push(path),
-                        Ok(false) => {}
-                        Err(e) => warn!(path = %path.display(), error = %e, "cannot write output"),
-                    }
-                }
-            }
-            Ok(written)
+            let mut cache = export::HtmlCache::default();
+            export::render_all(s, &outputs, crate::now_unix(), &mut cache, true).map(|_| ())
         })
         .await
 }

@@ -101,6 +101,8 @@ pub struct ServerState {
     /// How stale the last tick may be before /healthz says 503.
     pub tick_grace: Duration,
     pub metrics: Metrics,
+    /// Sanitised HTML reused across renderings.
+    pub html_cache: Arc<Mutex<crate::export::HtmlCache>>,
 }
 
 pub fn router(state: Arc<ServerState>) -> Router {

@@ -453,6 +453,7 @@ async fn healthz_is_503_when_the_scheduler_stalls() {
         last_tick: 0.into(),
         tick_grace: Duration::from_secs(30),
         metrics: Default::default(),
+        html_cache: Default::default(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -53,16 +53,46 @@ impl Prepared {
 /// Sanitises each story's HTML once, for all formats: no scripts, no event
 /// handlers, no javascript: URLs; relative URLs resolved against the story's link.
 pub fn prepare(stories: Vec<Story>) -> Vec<Prepared> {
-    stories
-        .into_iter()
-        .map(|story| {
-            let html = story
-                .html
-                .as_deref()
-                .map(|h| sanitize(h, story.link.as_deref()));
-            Prepared { story, html }
-        })
-        .collect()
+    HtmlCache::default().prepare(stories)
+}
+
+/// Sanitised HTML kept from one rendering to the next (the daemon re-renders
+/// after every change, and most stories have not changed). Holds only what the
+/// last rendering used.
+#[derive(Debug, Default)]
+pub struct HtmlCache {
+    /// (link, raw HTML) → sanitised HTML.
+    last: std::collections::HashMap<(Option<String>, String), String>,
+    next: std::collections::HashMap<(Option<String>, String), String>,
+}
+
+impl HtmlCache {
+    /// Like [`prepare`], reusing what earlier renderings sanitised.
+    pub fn prepare(&mut self, stories: Vec<Story>) -> Vec<Prepared> {
+        stories
+            .into_iter()
+            .map(|story| {
+                let html = story.html.as_ref().map(|raw| {
+                    let key = (story.link.clone(), raw.clone());
+                    if let Some(clean) = self.next.get(&key) {
+                        return clean.clone();
+                    }
+                    let clean = self
+                        .last
+                        .remove(&key)
+                        .unwrap_or_else(|| sanitize(raw, story.link.as_deref()));
+                    self.next.insert(key, clean.clone());
+                    clean
+                });
+                Prepared { story, html }
+            })
+            .collect()
+    }
+
+    /// Ends a rendering pass: entries it did not use are dropped.
+    pub fn finish_pass(&mut self) {
+        self.last = std::mem::take(&mut self.next);
+    }
 }
 
 /// Sanitises an HTML fragment for readers.
@@ -106,6 +136,47 @@ pub fn info_for(out: &OutputConfig) -> FeedInfo {
         title: out.title(),
         link: out.link.as_ref().map(|l| l.to_string()),
     }
+}
+
+/// One rendering of one output in one format.
+#[derive(Debug, Clone)]
+pub struct RenderedFile {
+    /// `NAME.EXT`, its HTTP path.
+    pub name: String,
+    pub format: Format,
+    pub bytes: Vec<u8>,
+}
+
+/// Renders every output in every format, writing the files of outputs that have
+/// a `path` whose bytes changed; `only_files` skips outputs without one.
+pub fn render_all(
+    store: &Store,
+    outputs: &[OutputConfig],
+    now: i64,
+    cache: &mut HtmlCache,
+    only_files: bool,
+) -> Result<Vec<RenderedFile>, StoreError> {
+    let mut all = Vec::new();
+    for out in outputs.iter().filter(|o| !only_files || o.path.is_some()) {
+        let stories = cache.prepare(store.stories(&query_for(out, now, None))?);
+        let info = info_for(out);
+        for &format in &out.formats {
+            let bytes = render(format, &info, &stories);
+            if let Some(base) = &out.path {
+                let path = file_path(base, format);
+                if let Err(e) = write_if_changed(&path, &bytes) {
+                    tracing::warn!(path = %path.display(), error = %e, "cannot write output");
+                }
+            }
+            all.push(RenderedFile {
+                name: format!("{}.{}", out.name(), format.extension()),
+                format,
+                bytes,
+            });
+        }
+    }
+    cache.finish_pass();
+    Ok(all)
 }
 
 /// Renders prepared stories in a format.
@@ -255,6 +326,49 @@ mod tests {
         assert!(!clean.contains("onclick"), "{clean}");
         assert!(!clean.contains("javascript:"), "{clean}");
         assert!(clean.contains("https://example.org/i.png"), "{clean}");
+    }
+
+    fn story(uid: &str, html: &str) -> Story {
+        use crate::store::queries::Source;
+        Story {
+            uid: uid.into(),
+            link: Some("https://e.org/p".into()),
+            title: None,
+            author: None,
+            html: Some(html.into()),
+            published_at: None,
+            updated_at: None,
+            first_seen_at: 0,
+            changed_at: 0,
+            source: Source {
+                feed_url: "https://e.org/f".into(),
+                title: None,
+                site_url: None,
+                link: None,
+            },
+            also: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn html_cache_reuses_only_identical_html() {
+        let mut cache = HtmlCache::default();
+        let first = cache.prepare(vec![story("a", "<p onclick=x>one</p>")]);
+        cache.finish_pass();
+        assert_eq!(first[0].html.as_deref(), Some("<p>one</p>"));
+        assert_eq!(cache.last.len(), 1);
+        // Same HTML: served from the cache; changed HTML: sanitised anew.
+        let again = cache.prepare(vec![
+            story("a", "<p onclick=x>one</p>"),
+            story("b", "<script>x</script><b>two</b>"),
+        ]);
+        cache.finish_pass();
+        assert_eq!(again[0].html, first[0].html);
+        assert_eq!(again[1].html.as_deref(), Some("<b>two</b>"));
+        // Entries the last pass did not use are dropped.
+        cache.prepare(vec![story("b", "<script>x</script><b>two</b>")]);
+        cache.finish_pass();
+        assert_eq!(cache.last.len(), 1);
     }
 
     #[test]
