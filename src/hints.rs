@@ -1,7 +1,7 @@
 //! Scheduling hints a feed document carries besides `<ttl>` (which feed-rs reads):
 //! RSS `<skipHours>` and `<skipDays>`, and the syndication module's
 //! `sy:updatePeriod` / `sy:updateFrequency`. Pure; reads raw bytes (the element
-//! names are ASCII in every encoding feeds use) and stops at the first item.
+//! names are ASCII in every encoding feeds use) and skips over items.
 
 use std::time::Duration;
 
@@ -28,12 +28,26 @@ pub fn scan(body: &[u8]) -> DocHints {
     let mut path: Vec<String> = Vec::new();
     let mut period: Option<u64> = None;
     let mut frequency: u64 = 1;
-    // Bounded: hints live in the channel head, before the items.
-    for _ in 0..20_000 {
+    let mut skip = Vec::new();
+    // Bounded. Items are skipped whole (hints belong to the channel, which may
+    // carry them before or after its items).
+    for _ in 0..100_000 {
         match reader.read_event_into(&mut buf) {
             Ok(Event::Start(e)) => {
                 let name = e.local_name().into_inner().to_ascii_lowercase();
-                if name == "item" || name == "entry" || path.len() > 16 {
+                if name == "item" || name == "entry" {
+                    let qname = e.name().0.to_string();
+                    if reader
+                        .read_to_end_into(quick_xml::name::QName(&qname), &mut skip)
+                        .is_err()
+                    {
+                        break;
+                    }
+                    skip.clear();
+                    buf.clear();
+                    continue;
+                }
+                if path.len() > 16 {
                     break;
                 }
                 path.push(name);
@@ -120,6 +134,13 @@ mod tests {
 <sy:updatePeriod>daily</sy:updatePeriod><sy:updateFrequency>4</sy:updateFrequency>
 <item><title>x</title><skipHours><hour>5</hour></skipHours></item>
 </channel></rss>"#;
+        let after_items = br#"<rss version="2.0"><channel><title>t</title>
+<item><title>x</title></item><item><title>y</title></item>
+<skipHours><hour>7</hour></skipHours><skipDays><day>Monday</day></skipDays>
+</channel></rss>"#;
+        let h2 = scan(after_items);
+        assert_eq!(h2.skip_hours, 1 << 7, "hints after the items count too");
+        assert_eq!(h2.skip_days, 1);
         let h = scan(doc);
         assert_eq!(h.skip_hours, (1 << 0) | (1 << 1) | (1 << 23));
         assert_eq!(h.skip_days, (1 << 5) | (1 << 6));
