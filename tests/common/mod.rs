@@ -241,6 +241,16 @@ impl TestEnv {
         .unwrap()
     }
 
+    /// `count`, or `None` while the store does not exist yet.
+    pub fn try_count(&self, sql: &str) -> Option<i64> {
+        let conn = rusqlite::Connection::open_with_flags(
+            self.path("feedloom.db"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .ok()?;
+        conn.query_row(sql, [], |r| r.get(0)).ok()
+    }
+
     pub fn count(&self, sql: &str) -> i64 {
         self.reader().query_row(sql, [], |r| r.get(0)).unwrap()
     }
