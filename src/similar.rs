@@ -220,7 +220,11 @@ fn tokens_upto(text: &str, limit: usize) -> Vec<Token> {
             if word.is_empty() {
                 start = i;
             }
-            word.extend(c.to_lowercase());
+            if c.is_ascii() {
+                word.push(c.to_ascii_lowercase());
+            } else {
+                word.extend(c.to_lowercase());
+            }
             end = i + c.len_utf8();
         } else if !word.is_empty() {
             out.push(Token {
@@ -419,12 +423,10 @@ pub fn fingerprint(title: &str, body_html: &str) -> Option<Fingerprint> {
     let mut acc = [0i32; 64];
     let mut add = |feature: &[&str], weight: i32| {
         let h = hash_feature(feature);
+        // +weight where the feature's bit is set, -weight where it is not
+        // (branch-free, so the compiler can vectorise it).
         for (bit, slot) in acc.iter_mut().enumerate() {
-            if h >> bit & 1 == 1 {
-                *slot += weight;
-            } else {
-                *slot -= weight;
-            }
+            *slot += weight * ((((h >> bit) & 1) as i32) * 2 - 1);
         }
     };
     let t: Vec<&str> = t.iter().map(String::as_str).collect();
