@@ -150,8 +150,10 @@ pub async fn run(
     info!(listen = ?addr, feeds = plan.every.len(), "feedloom running");
     sd_notify("READY=1");
 
+    // Feeds being refreshed, and which task refreshes which feed.
     let mut in_flight: HashSet<i64> = HashSet::new();
-    let mut tasks: JoinSet<(i64, Result<Report, StoreError>)> = JoinSet::new();
+    let mut task_feed: HashMap<tokio::task::Id, i64> = HashMap::new();
+    let mut tasks: JoinSet<Refreshed> = JoinSet::new();
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tokio::pin!(shutdown);
@@ -196,13 +198,16 @@ pub async fn run(
                     let Some(every) = plan.every.get(&feed.id).cloned() else { continue };
                     in_flight.insert(feed.id);
                     let r = plan.refresher.clone();
-                    tasks.spawn(async move {
-                        let id = feed.id;
-                        (id, refresh::refresh_feed(&r, &feed, &every).await)
+                    let feed_id = feed.id;
+                    let handle = tasks.spawn(async move {
+                        (feed.id, refresh::refresh_feed(&r, &feed, &every).await)
                     });
+                    task_feed.insert(handle.id(), feed_id);
                 }
             }
-            Some(done) = tasks.join_next() => finish(done, &mut in_flight, &state, &changed),
+            Some(done) = tasks.join_next_with_id() => {
+                finish(done, &mut in_flight, &mut task_feed, &plan, &store, &state, &changed)
+            }
         }
     }
 
@@ -222,8 +227,8 @@ pub async fn run(
                 while tasks.join_next().await.is_some() {}
                 break;
             }
-            done = tasks.join_next() => match done {
-                Some(done) => finish(done, &mut in_flight, &state, &changed),
+            done = tasks.join_next_with_id() => match done {
+                Some(done) => finish(done, &mut in_flight, &mut task_feed, &plan, &store, &state, &changed),
                 None => break,
             },
         }
@@ -252,28 +257,67 @@ pub async fn run(
     Ok(())
 }
 
+/// What a refresh task returns: its feed and how the refresh went.
+type Refreshed = (i64, Result<Report, StoreError>);
+
+#[allow(clippy::too_many_arguments)]
 fn finish(
-    done: Result<(i64, Result<Report, StoreError>), tokio::task::JoinError>,
+    done: Result<(tokio::task::Id, Refreshed), tokio::task::JoinError>,
     in_flight: &mut HashSet<i64>,
+    task_feed: &mut HashMap<tokio::task::Id, i64>,
+    plan: &Plan,
+    store: &SharedStore,
     state: &ServerState,
     changed: &Notify,
 ) {
-    match done {
-        Ok((id, result)) => {
-            in_flight.remove(&id);
-            match result {
-                Ok(report) => {
-                    state.metrics.observe(&report.outcome, report.duration_ms);
-                    if matches!(report.outcome, Outcome::Stored(a) if a.new + a.updated > 0) {
-                        changed.notify_one();
-                    }
-                }
-                Err(e) => error!(error = %chain(&e), "store error while refreshing a feed"),
+    let task = match &done {
+        Ok((id, _)) => *id,
+        Err(e) => e.id(),
+    };
+    let Some(feed_id) = task_feed.remove(&task) else {
+        return;
+    };
+    in_flight.remove(&feed_id);
+    let problem = match done {
+        Ok((_, (_, Ok(report)))) => {
+            state.metrics.observe(&report.outcome, report.duration_ms);
+            if matches!(report.outcome, Outcome::Stored(a) if a.new + a.updated > 0) {
+                changed.notify_one();
             }
+            return;
         }
-        Err(e) if e.is_cancelled() => {}
-        Err(e) => error!(error = %e, "refresh task failed"),
-    }
+        Ok((_, (_, Err(e)))) => format!("store error: {}", chain(&e)),
+        Err(e) if e.is_cancelled() => return,
+        Err(e) => format!("internal error: {e}"),
+    };
+    error!(feed_id, error = %problem, "refresh failed");
+    // Record it on the feed and back off, so the feed is not retried every tick.
+    let Some(every) = plan.every.get(&feed_id).cloned() else {
+        return;
+    };
+    let max_backoff = plan.cfg.defaults.max_backoff.0;
+    let store = store.clone();
+    tokio::spawn(async move {
+        let now = crate::now_unix();
+        let next = crate::schedule::after_failure(
+            now,
+            &every,
+            1,
+            crate::error::Disposition::Backoff,
+            max_backoff,
+            0.0,
+        );
+        let rec = crate::store::feeds::FetchRecord {
+            started_at: now,
+            ..Default::default()
+        };
+        if let Err(e) = store
+            .call(move |s| s.record_failure(feed_id, &rec, &problem, next, false))
+            .await
+        {
+            error!(feed_id, error = %chain(&e), "cannot record the failure either");
+        }
+    });
 }
 
 async fn exporter(

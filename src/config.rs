@@ -333,6 +333,9 @@ impl fmt::Display for Format {
     }
 }
 
+/// The longest duration a config may write.
+pub const MAX_DURATION: Duration = Duration::from_secs(100 * 365 * 86_400);
+
 /// A duration written the humantime way: `"30s"`, `"15m"`, `"7d"`, `"1h 30m"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Dur(pub Duration);
@@ -340,9 +343,14 @@ pub struct Dur(pub Duration);
 impl<'de> Deserialize<'de> for Dur {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        humantime::parse_duration(s.trim())
-            .map(Dur)
-            .map_err(|e| serde::de::Error::custom(format!("invalid duration `{s}`: {e}")))
+        let dur = humantime::parse_duration(s.trim())
+            .map_err(|e| serde::de::Error::custom(format!("invalid duration `{s}`: {e}")))?;
+        if dur > MAX_DURATION {
+            return Err(serde::de::Error::custom(format!(
+                "duration `{s}` is too long (at most 100 years)"
+            )));
+        }
+        Ok(Dur(dur))
     }
 }
 
@@ -651,6 +659,11 @@ mod tests {
         let e = err("[fetch]\n\ntimeout = \"3 fortnights\"\n");
         assert!(e.starts_with("cfg/x.toml:3:"), "{e}");
         assert!(e.contains("3 fortnights"), "{e}");
+        let e = err("[fetch]\nhost_gap = \"500000000000y\"\n");
+        assert!(
+            e.starts_with("cfg/x.toml:2:") && e.contains("too long"),
+            "{e}"
+        );
         let e = err("[fetch]\nmax_body = \"lots\"\n");
         assert!(e.starts_with("cfg/x.toml:2:"), "{e}");
         let e = err("[[feed]]\nurl = \"ftp://example.org/x\"\n");

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use tracing::{info, instrument, warn};
+use tracing::{error, info, instrument, warn};
 
 use crate::config::{Config, Defaults, FeedConfig};
 use crate::error::{Disposition, FeedError, StoreError, chain};
@@ -123,7 +123,7 @@ pub async fn refresh_feed(
                 Ok::<_, FeedError>((doc, items, doc_hints, f.validators, f.hints, f.redirect))
             })
             .await
-            .map_err(|e| StoreError::Worker(e.to_string()))?;
+            .unwrap_or_else(|e| Err(FeedError::Store(StoreError::Worker(e.to_string()))));
             match parsed {
                 Ok((doc, items, doc_hints, validators, hints, redirect)) => {
                     if doc.truncated > 0 {
@@ -153,8 +153,9 @@ pub async fn refresh_feed(
                     let feed2 = feed.clone();
                     let rules = r.rules;
                     rec.duration_ms = t0.elapsed().as_millis() as i64;
-                    let applied = r
-                        .store
+                    // A document the store cannot take is this feed's failure
+                    // (recorded below, with backoff), not the daemon's.
+                    r.store
                         .call_batched(move |s| {
                             s.apply_document(
                                 &feed2,
@@ -166,8 +167,9 @@ pub async fn refresh_feed(
                                 &rules,
                             )
                         })
-                        .await?;
-                    Ok((Outcome::Stored(applied), Some(next)))
+                        .await
+                        .map(|applied| (Outcome::Stored(applied), Some(next)))
+                        .map_err(FeedError::Store)
                 }
                 Err(e) => Err(e),
             }
@@ -314,16 +316,32 @@ pub async fn poll(cfg: &Config, store: SharedStore) -> Result<(Summary, Vec<Repo
         .collect();
     // Each feed is its own task, so fetches and parses spread over every worker.
     let mut tasks = tokio::task::JoinSet::new();
+    let mut urls = std::collections::HashMap::new();
     for (feed, every) in jobs {
         let r = refresher.clone();
-        tasks.spawn(async move { refresh_feed(&r, &feed, &every).await });
+        let url = feed.url.to_string();
+        let handle = tasks.spawn(async move { refresh_feed(&r, &feed, &every).await });
+        urls.insert(handle.id(), url);
     }
     let mut summary = Summary::default();
     let mut reports = Vec::new();
-    while let Some(res) = tasks.join_next().await {
-        let report = res.map_err(|e| StoreError::Worker(e.to_string()))??;
-        summary.add(&report.outcome);
-        reports.push(report);
+    while let Some(res) = tasks.join_next_with_id().await {
+        match res {
+            Ok((_, Ok(report))) => {
+                summary.add(&report.outcome);
+                reports.push(report);
+            }
+            // The store could not even record the feed's failure, or the task
+            // panicked: count the feed as failed and go on with the others.
+            Ok((id, Err(e))) => {
+                summary.failed += 1;
+                error!(feed = urls.get(&id).map(String::as_str).unwrap_or("?"), error = %chain(&e), "feed not stored");
+            }
+            Err(e) => {
+                summary.failed += 1;
+                error!(feed = urls.get(&e.id()).map(String::as_str).unwrap_or("?"), error = %e, "refresh failed");
+            }
+        }
     }
     write_outputs(cfg, &store).await?;
     Ok((summary, reports))

@@ -32,13 +32,13 @@ impl Every {
     /// The first scheduled time strictly after `now`.
     pub fn next_after(&self, now: i64) -> i64 {
         match self {
-            Every::Interval(d) => now + d.as_secs().max(1) as i64,
+            Every::Interval(d) => now.saturating_add(secs(*d).max(1)),
             Every::Cron(s) => {
                 let at = DateTime::<Utc>::from_timestamp(now, 0).unwrap_or_default();
                 s.after(&at)
                     .next()
                     .map(|t| t.timestamp())
-                    .unwrap_or(now + 86_400 * 365)
+                    .unwrap_or(now.saturating_add(86_400 * 365))
             }
         }
     }
@@ -46,10 +46,15 @@ impl Every {
     /// A nominal period, used to spread first polls.
     pub fn period(&self, now: i64) -> i64 {
         match self {
-            Every::Interval(d) => d.as_secs().max(1) as i64,
+            Every::Interval(d) => secs(*d).max(1),
             Every::Cron(_) => (self.next_after(now) - now).max(1),
         }
     }
+}
+
+/// Whole seconds of a duration, bounded so that sums with a time cannot overflow.
+fn secs(d: Duration) -> i64 {
+    d.as_secs().min(i64::MAX as u64 / 4) as i64
 }
 
 /// Hints that can only push a fetch later.
@@ -66,11 +71,16 @@ pub struct Hints {
 /// Next fetch after a success (200 or 304) at `now`.
 pub fn after_success(now: i64, every: &Every, hints: Hints, max_delay: Duration) -> i64 {
     let scheduled = every.next_after(now);
-    let cap = now + max_delay.as_secs() as i64;
+    let cap = now.saturating_add(secs(max_delay));
     let hinted = [
-        hints.fresh_for.map(|d| now + d.as_secs() as i64),
-        hints.ttl_minutes.map(|m| now + i64::from(m) * 60),
-        hints.doc.update_interval.map(|d| now + d.as_secs() as i64),
+        hints.fresh_for.map(|d| now.saturating_add(secs(d))),
+        hints
+            .ttl_minutes
+            .map(|m| now.saturating_add(i64::from(m) * 60)),
+        hints
+            .doc
+            .update_interval
+            .map(|d| now.saturating_add(secs(d))),
     ]
     .into_iter()
     .flatten()
@@ -115,11 +125,14 @@ pub fn after_failure(
     let backoff = (base * exp).min(cap);
     // Up to +25% so that feeds failing together do not retry together.
     let backoff = (backoff * (1.0 + 0.25 * jitter)).min(cap) as i64;
-    let backoff = now + backoff.max(1);
+    let backoff = now.saturating_add(backoff.max(1));
     match disposition {
         Disposition::Gone => None,
         Disposition::Backoff => Some(backoff),
-        Disposition::RetryAfter(d) => Some(backoff.max(now + d.as_secs() as i64)),
+        // Honoured, up to the backoff cap.
+        Disposition::RetryAfter(d) => {
+            Some(backoff.max(now.saturating_add(secs(d).min(secs(max_backoff)))))
+        }
     }
 }
 
@@ -137,8 +150,8 @@ pub fn jitter_of(url: &str, salt: u64) -> f64 {
 /// First fetch of a feed the store has never fetched: spread over its period
 /// (at most `spread`) so that many feeds with one interval do not start together.
 pub fn first_fetch(now: i64, every: &Every, url: &str, spread: Duration) -> i64 {
-    let window = every.period(now).min(spread.as_secs() as i64).max(0);
-    now + (jitter_of(url, 0) * window as f64) as i64
+    let window = every.period(now).min(secs(spread)).max(0);
+    now.saturating_add((jitter_of(url, 0) * window as f64) as i64)
 }
 
 #[cfg(test)]

@@ -676,3 +676,30 @@ async fn a_304_keeps_the_documents_own_hints() {
         assert!(next_gap(&env, "/sy.xml") >= 86_400 - 1, "round {round}");
     }
 }
+
+#[tokio::test]
+async fn absurd_server_hints_are_capped_not_fatal() {
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/forever.xml",
+        Resource::feed(rss("t", &[(Some("1"), None, "x", "d")]))
+            .header("cache-control", "max-age=9223372036854775807"),
+    );
+    srv.set(
+        "/later.xml",
+        Resource::status(503).header("retry-after", "9223372036854775807"),
+    );
+    let env = TestEnv::new();
+    let cfg = env.config(&format!(
+        "{FAST}{}{}",
+        feed_block(&srv.url("/forever.xml"), "every = \"1s\""),
+        feed_block(&srv.url("/later.xml"), "every = \"1s\"")
+    ));
+    let (s, _) = feedloom::refresh::poll(&cfg, env.open_store())
+        .await
+        .unwrap();
+    assert_eq!((s.ok, s.failed), (1, 1));
+    // Both pushed out by at most the caps ([defaults] max_delay / max_backoff: 24h).
+    assert_eq!(next_gap(&env, "/forever.xml"), 86_400);
+    assert_eq!(next_gap(&env, "/later.xml"), 86_400);
+}

@@ -594,3 +594,33 @@ async fn template_stories_differing_only_in_a_body_name_stay_apart() {
     s.poll().await;
     assert_eq!(s.stories().len(), 1, "{:?}", s.titles());
 }
+
+#[tokio::test]
+async fn a_guid_that_comes_back_after_churn_is_a_new_item_not_an_error() {
+    let s = Scenario::new(&["/f"], "").await;
+    s.serve("/f", &[(Some("A"), Some("https://e.org/1"), "One", "x")]);
+    s.poll().await;
+    // Guid A becomes B (same link): the same item.
+    s.serve("/f", &[(Some("B"), Some("https://e.org/1"), "One", "x")]);
+    assert_eq!(s.poll().await.new, 0);
+    // Now the feed reuses A for a different story.
+    s.serve(
+        "/f",
+        &[
+            (Some("A"), Some("https://e.org/2"), "Two", "y"),
+            (Some("B"), Some("https://e.org/1"), "One", "x"),
+            (Some("C"), Some("https://e.org/3"), "Three", "z"),
+        ],
+    );
+    let third = s.poll().await;
+    assert_eq!((third.ok, third.failed, third.new), (1, 0, 2));
+    let mut t = s.titles();
+    t.sort();
+    assert_eq!(t, ["One", "Three", "Two"]);
+    let ids: std::collections::HashSet<String> = s
+        .stories()
+        .iter()
+        .map(|v| v["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), 3, "every story has an id of its own");
+}

@@ -304,7 +304,7 @@ fn insert_item(
 ) -> Result<bool, StoreError> {
     let ctx = StoreError::ctx;
     let e = &it.entry;
-    let uid = item_uid(feed.url.as_str(), &it.key);
+    let uid = free_uid(tx, feed, &it.key)?;
     let story = match story_by_url(tx, feed.id, it.canonical_url.as_deref())? {
         Some(s) => Some(s),
         None if rules.near_duplicates => match &it.fingerprint {
@@ -421,6 +421,30 @@ fn update_item(
         insert_bands(tx, id, fp.hash)?;
     }
     Ok(())
+}
+
+/// The item's output id: derived from feed and key, unless an item that changed
+/// its guid (GUID churn) still holds the id of this key; then a numbered variant,
+/// so that the new item gets a fixed id of its own.
+fn free_uid(tx: &Connection, feed: &FeedRef, key: &str) -> Result<String, StoreError> {
+    let mut taken = tx
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM items WHERE uid = ?1)")
+        .map_err(StoreError::ctx("choosing item id"))?;
+    let mut n = 1;
+    loop {
+        let uid = if n == 1 {
+            item_uid(feed.url.as_str(), key)
+        } else {
+            item_uid(feed.url.as_str(), &format!("{key}#{n}"))
+        };
+        let used: bool = taken
+            .query_row([&uid], |r| r.get(0))
+            .map_err(StoreError::ctx("choosing item id"))?;
+        if !used {
+            return Ok(uid);
+        }
+        n += 1;
+    }
 }
 
 /// Key tokens as stored in `items.fingerprint_keys`.

@@ -241,6 +241,17 @@ impl SharedStore {
             let others = queued.fetch_sub(1, Ordering::SeqCst) - 1;
             store.begin_batch()?;
             let result = f(&mut store);
+            if store.conn.is_autocommit() {
+                // SQLite rolled the whole batch back (disk full, I/O error). The
+                // earlier fetches of the batch are lost with their validators, so
+                // their next poll fetches them in full; report the real error.
+                store.in_batch = false;
+                store.batch_docs = 0;
+                tracing::error!(
+                    "SQLite rolled back a batch of fetches; they will be fetched again"
+                );
+                return result;
+            }
             store.batch_docs += 1;
             if others == 0 || store.batch_docs >= MAX_BATCH {
                 store.flush()?;
