@@ -137,9 +137,9 @@ impl Default for FetchConfig {
 pub struct Defaults {
     /// Interval between polls of a feed that names neither `every` nor `cron`.
     pub every: Dur,
-    /// Upper bound on how far Cache-Control/Expires/ttl/Retry-After push a poll out.
+    /// Upper bound on how far Cache-Control/Expires/ttl/sy:updatePeriod push a poll out.
     pub max_delay: Dur,
-    /// Upper bound on the error backoff.
+    /// Upper bound on the error backoff, and on how long a Retry-After is honoured.
     pub max_backoff: Dur,
     /// Consecutive fetches that must see the same permanent redirect before the
     /// stored URL follows it.
