@@ -200,10 +200,8 @@ fn with_bare_ampersands_escaped(text: &[u8]) -> Option<Vec<u8>> {
 fn map_feed(feed: model::Feed, base: &Url, limits: Limits) -> Document {
     let total = feed.entries.len();
     let site_url = alternate_link(&feed.links, base);
-    let entries = feed
-        .entries
+    let entries = newest(feed.entries, limits.max_entries)
         .into_iter()
-        .take(limits.max_entries)
         .map(|e| map_entry(e, base, limits.max_field))
         .collect();
     Document {
@@ -216,6 +214,30 @@ fn map_feed(feed: model::Feed, base: &Url, limits: Limits) -> Document {
         entries,
         truncated: total.saturating_sub(limits.max_entries),
     }
+}
+
+/// At most `max` entries: the newest by their own dates (entries without a date
+/// count as oldest, ties keep document order), in document order. A feed that
+/// lists oldest first and overflows the limit so loses old entries, not new ones.
+fn newest(entries: Vec<model::Entry>, max: usize) -> Vec<model::Entry> {
+    if entries.len() <= max {
+        return entries;
+    }
+    let mut order: Vec<(usize, Option<chrono::DateTime<Utc>>)> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (i, e.published.or(e.updated)))
+        .collect();
+    order.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut keep = vec![false; entries.len()];
+    for (i, _) in order.into_iter().take(max) {
+        keep[i] = true;
+    }
+    entries
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(e, k)| k.then_some(e))
+        .collect()
 }
 
 fn map_entry(e: model::Entry, base: &Url, max: usize) -> Entry {
@@ -684,6 +706,26 @@ mod tests {
         </channel></rss>"#;
         let d = parse(xml, None, &base(), Limits::default()).unwrap();
         assert_eq!(d.entries[0].author.as_deref(), Some("Mara Quill"));
+    }
+
+    #[test]
+    fn over_the_entry_limit_the_newest_entries_stay() {
+        let mut xml = String::from("<rss version=\"2.0\"><channel><title>t</title>");
+        for day in 1..=9 {
+            // Oldest first, as some feeds list them.
+            xml.push_str(&format!(
+                "<item><guid>{day}</guid><pubDate>0{day} Jan 2024 10:00:00 GMT</pubDate></item>"
+            ));
+        }
+        xml.push_str("</channel></rss>");
+        let limits = Limits {
+            max_entries: 3,
+            max_field: 1000,
+        };
+        let d = parse(xml.as_bytes(), None, &base(), limits).unwrap();
+        let guids: Vec<_> = d.entries.iter().map(|e| e.guid.clone().unwrap()).collect();
+        assert_eq!(guids, ["7", "8", "9"]);
+        assert_eq!(d.truncated, 6);
     }
 
     #[test]
