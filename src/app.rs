@@ -83,7 +83,14 @@ struct Plan {
 }
 
 impl Plan {
-    async fn build(cfg: Config, store: &SharedStore) -> Result<Plan, AppError> {
+    /// The plan for `cfg`. On a reload (`previous`), the HTTP client and its
+    /// per-host and global limits carry over when `[fetch]` did not change, so
+    /// fetches still in flight keep counting against them.
+    async fn build(
+        cfg: Config,
+        store: &SharedStore,
+        previous: Option<&Plan>,
+    ) -> Result<Plan, AppError> {
         let feeds = cfg.feeds.clone();
         let spread = cfg.defaults.spread.0;
         let defaults = cfg.defaults.clone();
@@ -97,7 +104,10 @@ impl Plan {
             })
             .await?;
         let every = refs.iter().map(|r| r.id).zip(every_list).collect();
-        let refresher = Refresher::new(&cfg, store.clone()).map_err(AppError::Client)?;
+        let mut refresher = Refresher::new(&cfg, store.clone()).map_err(AppError::Client)?;
+        if let Some(old) = previous.filter(|p| p.cfg.fetch == cfg.fetch) {
+            refresher.fetcher = old.refresher.fetcher.clone();
+        }
         Ok(Plan {
             refresher,
             every,
@@ -116,7 +126,7 @@ pub async fn run(
     mut reload: mpsc::Receiver<()>,
 ) -> Result<(), AppError> {
     let store = SharedStore::new(Store::open(&cfg.store.path)?);
-    let mut plan = Plan::build(cfg, &store).await?;
+    let mut plan = Plan::build(cfg, &store, None).await?;
     let state = Arc::new(ServerState {
         store: store.clone(),
         outputs: Default::default(),
@@ -167,7 +177,7 @@ pub async fn run(
                         if new_cfg.server.listen != plan.cfg.server.listen {
                             warn!("[server] listen changed: takes effect after a restart");
                         }
-                        match Plan::build(new_cfg, &store).await {
+                        match Plan::build(new_cfg, &store, Some(&plan)).await {
                             Ok(p) => {
                                 plan = p;
                                 let _ = outputs_tx.send(plan.cfg.outputs.clone());
@@ -352,6 +362,13 @@ pub async fn render_outputs(
             export::render_all(s, &outs, crate::now_unix(), &mut cache, false)
         })
         .await?;
+    // Files are written outside the store's lock: fsyncs never delay fetches.
+    let rendered = tokio::task::spawn_blocking(move || {
+        export::write_files(&rendered);
+        rendered
+    })
+    .await
+    .map_err(|e| StoreError::Worker(e.to_string()))?;
     let now = crate::now_unix();
     let mut map = state.outputs.write().unwrap_or_else(|e| e.into_inner());
     let mut next = HashMap::with_capacity(rendered.len());
@@ -359,6 +376,7 @@ pub async fn render_outputs(
         name: key,
         format,
         bytes,
+        ..
     } in rendered
     {
         let r = match map.get(&key) {

@@ -351,10 +351,13 @@ pub async fn poll(cfg: &Config, store: SharedStore) -> Result<(Summary, Vec<Repo
 /// changed.
 pub async fn write_outputs(cfg: &Config, store: &SharedStore) -> Result<(), StoreError> {
     let outputs = cfg.outputs.clone();
-    store
+    let rendered = store
         .call(move |s| {
             let mut cache = export::HtmlCache::default();
-            export::render_all(s, &outputs, crate::now_unix(), &mut cache, true).map(|_| ())
+            export::render_all(s, &outputs, crate::now_unix(), &mut cache, true)
         })
+        .await?;
+    tokio::task::spawn_blocking(move || export::write_files(&rendered))
         .await
+        .map_err(|e| StoreError::Worker(e.to_string()))
 }

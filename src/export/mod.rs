@@ -145,10 +145,12 @@ pub struct RenderedFile {
     pub name: String,
     pub format: Format,
     pub bytes: Vec<u8>,
+    /// Where the output's file goes, if it has one.
+    pub path: Option<PathBuf>,
 }
 
-/// Renders every output in every format, writing the files of outputs that have
-/// a `path` whose bytes changed; `only_files` skips outputs without one.
+/// Renders every output in every format (`only_files`: only outputs that have a
+/// `path`). Reads the store; writes nothing (see [`write_files`]).
 pub fn render_all(
     store: &Store,
     outputs: &[OutputConfig],
@@ -161,22 +163,28 @@ pub fn render_all(
         let stories = cache.prepare(store.stories(&query_for(out, now, None))?);
         let info = info_for(out);
         for &format in &out.formats {
-            let bytes = render(format, &info, &stories);
-            if let Some(base) = &out.path {
-                let path = file_path(base, format);
-                if let Err(e) = write_if_changed(&path, &bytes) {
-                    tracing::warn!(path = %path.display(), error = %e, "cannot write output");
-                }
-            }
             all.push(RenderedFile {
                 name: format!("{}.{}", out.name(), format.extension()),
                 format,
-                bytes,
+                bytes: render(format, &info, &stories),
+                path: out.path.as_ref().map(|base| file_path(base, format)),
             });
         }
     }
     cache.finish_pass();
     Ok(all)
+}
+
+/// Writes the files of the renderings that have a path, each only when its bytes
+/// changed. A file that cannot be written is logged; the others are still written.
+pub fn write_files(rendered: &[RenderedFile]) {
+    for r in rendered {
+        if let Some(path) = &r.path
+            && let Err(e) = write_if_changed(path, &r.bytes)
+        {
+            tracing::warn!(path = %path.display(), error = %e, "cannot write output");
+        }
+    }
 }
 
 /// Renders prepared stories in a format.
