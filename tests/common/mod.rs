@@ -115,7 +115,7 @@ impl FeedServer {
         FeedServer::start_on("127.0.0.1").await
     }
 
-    /// A server on another loopback address (another "host" for politeness).
+    /// A server on the given local address.
     pub async fn start_on(ip: &str) -> FeedServer {
         let state = Arc::new(ServerState::default());
         let app = Router::new().fallback(serve).with_state(state.clone());
