@@ -194,7 +194,8 @@ pub async fn run(
                 state.last_tick.store(crate::now_unix(), Ordering::Relaxed);
                 sd_notify("WATCHDOG=1");
                 let now = crate::now_unix();
-                let due = match store.call(move |s| s.due_feeds(now)).await {
+                let busy = in_flight.clone();
+                let due = match store.call(move |s| s.due_feeds(now, &busy)).await {
                     Ok(due) => due,
                     Err(e) => {
                         error!(error = %chain(&e), "cannot read due feeds");
@@ -202,9 +203,6 @@ pub async fn run(
                     }
                 };
                 for feed in due {
-                    if in_flight.contains(&feed.id) {
-                        continue;
-                    }
                     let Some(every) = plan.every.get(&feed.id).cloned() else { continue };
                     in_flight.insert(feed.id);
                     let r = plan.refresher.clone();

@@ -194,7 +194,12 @@ impl Store {
     }
 
     /// Configured, enabled feeds whose next fetch time has come, soonest first.
-    pub fn due_feeds(&self, now: i64) -> Result<Vec<FeedRef>, StoreError> {
+    /// Feeds in `busy` (being fetched already) are left out before being read.
+    pub fn due_feeds(
+        &self,
+        now: i64,
+        busy: &std::collections::HashSet<i64>,
+    ) -> Result<Vec<FeedRef>, StoreError> {
         let ids: Vec<i64> = self
             .conn
             .prepare_cached(
@@ -204,7 +209,10 @@ impl Store {
             )
             .and_then(|mut s| s.query_map([now], |r| r.get(0))?.collect())
             .map_err(StoreError::ctx("reading due feeds"))?;
-        ids.into_iter().map(|id| load_ref(&self.conn, id)).collect()
+        ids.into_iter()
+            .filter(|id| !busy.contains(id))
+            .map(|id| load_ref(&self.conn, id))
+            .collect()
     }
 
     /// Re-enables a feed disabled after 410 Gone, and makes it due now.

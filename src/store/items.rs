@@ -15,7 +15,7 @@
 
 use std::collections::HashSet;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, ToSql, params};
 use tracing::info;
 
 use super::Store;
@@ -303,7 +303,6 @@ fn insert_item(
     rules: &StoryRules,
 ) -> Result<bool, StoreError> {
     let ctx = StoreError::ctx;
-    let e = &it.entry;
     let uid = free_uid(tx, feed, &it.key)?;
     let story = match story_by_url(tx, feed.id, it.canonical_url.as_deref())? {
         Some(s) => Some(s),
@@ -331,37 +330,28 @@ fn insert_item(
             tx.last_insert_rowid()
         }
     };
+    let cols = Columns::of(it);
+    let kind = it.kind.as_str();
+    let mut p = cols.params();
+    p.extend([
+        (":feed_id", &feed.id as &dyn ToSql),
+        (":key", &it.key),
+        (":key_kind", &kind),
+        (":uid", &uid),
+        (":story_id", &story_id),
+        (":now", &now),
+    ]);
     tx.prepare_cached(
         "INSERT INTO items (feed_id, key, key_kind, uid, guid, url, canonical_url,
                  title, author, summary, content, content_hash, published_at,
                  updated_at, first_seen_at, last_seen_at, changed_at, story_id, text_hash,
                  fingerprint, fingerprint_keys)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,
-                     ?15, ?15, ?15, ?16, ?17, ?18, ?19)",
+             VALUES (:feed_id, :key, :key_kind, :uid, :guid, :url, :canonical_url,
+                 :title, :author, :summary, :content, :content_hash, :published_at,
+                 :updated_at, :now, :now, :now, :story_id, :text_hash,
+                 :fingerprint, :fingerprint_keys)",
     )
-    .and_then(|mut s| {
-        s.execute(params![
-            feed.id,
-            it.key,
-            it.kind.as_str(),
-            uid,
-            e.guid,
-            e.link,
-            it.canonical_url,
-            e.title,
-            e.author,
-            e.summary,
-            e.content,
-            it.content_hash,
-            e.published.map(|d| d.timestamp()),
-            e.updated.map(|d| d.timestamp()),
-            now,
-            story_id,
-            it.text_hash,
-            it.fingerprint.as_ref().map(|f| f.hash as i64),
-            it.fingerprint.as_ref().map(keys_text)
-        ])
-    })
+    .and_then(|mut s| s.execute(p.as_slice()))
     .map_err(ctx("inserting item"))?;
     let item_id = tx.last_insert_rowid();
     if let Some(fp) = &it.fingerprint {
@@ -377,33 +367,19 @@ fn update_item(
     now: i64,
 ) -> Result<(), StoreError> {
     let id = old.id;
-    let e = &it.entry;
+    let cols = Columns::of(it);
+    let mut p = cols.params();
+    p.extend([(":id", &id as &dyn ToSql), (":now", &now)]);
     tx.prepare_cached(
-        "UPDATE items SET guid = ?2, url = ?3, canonical_url = ?4, title = ?5,
-             author = ?6, summary = ?7, content = ?8, content_hash = ?9,
-             published_at = ?10, updated_at = ?11, last_seen_at = ?12,
-             changed_at = ?12, text_hash = ?13, fingerprint = ?14, fingerprint_keys = ?15
-         WHERE id = ?1",
+        "UPDATE items SET guid = :guid, url = :url, canonical_url = :canonical_url,
+             title = :title, author = :author, summary = :summary, content = :content,
+             content_hash = :content_hash, published_at = :published_at,
+             updated_at = :updated_at, last_seen_at = :now, changed_at = :now,
+             text_hash = :text_hash, fingerprint = :fingerprint,
+             fingerprint_keys = :fingerprint_keys
+         WHERE id = :id",
     )
-    .and_then(|mut s| {
-        s.execute(params![
-            id,
-            e.guid,
-            e.link,
-            it.canonical_url,
-            e.title,
-            e.author,
-            e.summary,
-            e.content,
-            it.content_hash,
-            e.published.map(|d| d.timestamp()),
-            e.updated.map(|d| d.timestamp()),
-            now,
-            it.text_hash,
-            it.fingerprint.as_ref().map(|f| f.hash as i64),
-            it.fingerprint.as_ref().map(keys_text)
-        ])
-    })
+    .and_then(|mut s| s.execute(p.as_slice()))
     .map_err(StoreError::ctx("updating item"))?;
     // The bands follow the latest text.
     if let Some(old_hash) = old.fingerprint {
@@ -444,6 +420,47 @@ fn free_uid(tx: &Connection, feed: &FeedRef, key: &str) -> Result<String, StoreE
             return Ok(uid);
         }
         n += 1;
+    }
+}
+
+/// The columns an entry's content fills, shared by inserting and updating items.
+struct Columns<'a> {
+    it: &'a Identified,
+    published: Option<i64>,
+    updated: Option<i64>,
+    fingerprint: Option<i64>,
+    keys: Option<String>,
+}
+
+impl<'a> Columns<'a> {
+    fn of(it: &'a Identified) -> Self {
+        Columns {
+            it,
+            published: it.entry.published.map(|d| d.timestamp()),
+            updated: it.entry.updated.map(|d| d.timestamp()),
+            fingerprint: it.fingerprint.as_ref().map(|f| f.hash as i64),
+            keys: it.fingerprint.as_ref().map(keys_text),
+        }
+    }
+
+    /// As named parameters (`:guid`, `:url`, ...).
+    fn params(&self) -> Vec<(&'static str, &dyn ToSql)> {
+        let e = &self.it.entry;
+        vec![
+            (":guid", &e.guid),
+            (":url", &e.link),
+            (":canonical_url", &self.it.canonical_url),
+            (":title", &e.title),
+            (":author", &e.author),
+            (":summary", &e.summary),
+            (":content", &e.content),
+            (":content_hash", &self.it.content_hash),
+            (":published_at", &self.published),
+            (":updated_at", &self.updated),
+            (":text_hash", &self.it.text_hash),
+            (":fingerprint", &self.fingerprint),
+            (":fingerprint_keys", &self.keys),
+        ]
     }
 }
 
