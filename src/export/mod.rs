@@ -5,6 +5,7 @@
 //! so a file is rewritten, and an HTTP ETag changes, only when the stories did.
 
 pub mod atom;
+pub mod clean;
 pub mod json;
 pub mod rss;
 
@@ -27,7 +28,8 @@ pub struct FeedInfo {
     pub link: Option<String>,
 }
 
-/// A story ready for rendering: its HTML already sanitised.
+/// A story ready for rendering: its links checked, its HTML sanitised (see
+/// [`prepare`]).
 #[derive(Debug, Clone)]
 pub struct Prepared {
     pub story: Story,
@@ -50,8 +52,9 @@ impl Prepared {
     }
 }
 
-/// Sanitises each story's HTML once, for all formats: no scripts, no event
-/// handlers, no javascript: URLs; relative URLs resolved against the story's link.
+/// Readies stories for every format: links checked and HTML sanitised once (see
+/// [`clean`]: no scripts, event handlers or script URLs; relative URLs resolved
+/// against the story's link only when it is http(s)).
 pub fn prepare(stories: Vec<Story>) -> Vec<Prepared> {
     HtmlCache::default().prepare(stories)
 }
@@ -71,7 +74,8 @@ impl HtmlCache {
     pub fn prepare(&mut self, stories: Vec<Story>) -> Vec<Prepared> {
         stories
             .into_iter()
-            .map(|story| {
+            .map(|mut story| {
+                clean::check_story(&mut story);
                 let html = story.html.as_ref().map(|raw| {
                     let key = (story.link.clone(), raw.clone());
                     if let Some(clean) = self.next.get(&key) {
@@ -95,15 +99,7 @@ impl HtmlCache {
     }
 }
 
-/// Sanitises an HTML fragment for readers.
-pub fn sanitize(html: &str, base: Option<&str>) -> String {
-    let mut b = ammonia::Builder::default();
-    b.link_rel(Some("noopener noreferrer"));
-    if let Some(base) = base.and_then(|u| url::Url::parse(u).ok()) {
-        b.url_relative(ammonia::UrlRelative::RewriteWithBase(base));
-    }
-    b.clean(html).to_string()
-}
+pub use clean::sanitize;
 
 /// The stories an output shows at time `now`.
 pub fn query_for(out: &OutputConfig, now: i64, limit: Option<usize>) -> StoryQuery {
@@ -304,16 +300,22 @@ pub fn also_html(also: &[crate::store::queries::Source]) -> Option<String> {
     Some(format!("<p>Also in: {}</p>", names.join(", ")))
 }
 
-/// A story's title for outputs: its own, else the start of its text, else its link.
+/// A story's title for outputs, as plain text without bidi controls: its own,
+/// else the start of its text, else its (checked) link.
 pub fn display_title(p: &Prepared) -> String {
     if let Some(t) = p.story.title.as_deref().filter(|t| !t.is_empty()) {
-        return t.to_string();
+        return clean::plain_title(t).into_owned();
     }
     if let Some(h) = p.html.as_deref() {
         let text = crate::parse::strip_tags(h);
-        let words: Vec<&str> = text.split_whitespace().take(12).collect();
+        let words: Vec<&str> = text
+            .split_whitespace()
+            .map(|w| w.trim_matches(clean::is_bidi_control))
+            .filter(|w| !w.is_empty())
+            .take(12)
+            .collect();
         if !words.is_empty() {
-            return words.join(" ");
+            return clean::plain_title(&words.join(" ")).into_owned();
         }
     }
     p.story
