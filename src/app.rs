@@ -126,6 +126,8 @@ pub async fn run(
     mut reload: mpsc::Receiver<()>,
 ) -> Result<(), AppError> {
     let store = SharedStore::new(Store::open(&cfg.store.path)?);
+    let outputs = cfg.outputs.clone();
+    let _ = tokio::task::spawn_blocking(move || export::remove_stale_temp_files(&outputs)).await;
     let mut plan = Plan::build(cfg, &store, None).await?;
     let state = Arc::new(ServerState {
         store: store.clone(),
@@ -150,13 +152,15 @@ pub async fn run(
 
     let addr = listener.local_addr().ok();
     let (server_stop_tx, mut server_stop_rx) = watch::channel(false);
-    let server = tokio::spawn(
-        axum::serve(listener, crate::server::router(state.clone()))
-            .with_graceful_shutdown(async move {
-                let _ = server_stop_rx.wait_for(|s| *s).await;
-            })
-            .into_future(),
-    );
+    let limits = crate::server::ConnLimits::of(&plan.cfg.server);
+    let mut server = tokio::spawn(crate::server::serve(
+        listener,
+        crate::server::router(state.clone()),
+        limits,
+        async move {
+            let _ = server_stop_rx.wait_for(|s| *s).await;
+        },
+    ));
     info!(listen = ?addr, feeds = plan.every.len(), "feedloom running");
     sd_notify("READY=1");
 
@@ -176,6 +180,9 @@ pub async fn run(
                     Ok(new_cfg) => {
                         if new_cfg.server.listen != plan.cfg.server.listen {
                             warn!("[server] listen changed: takes effect after a restart");
+                        }
+                        if crate::server::ConnLimits::of(&new_cfg.server) != limits {
+                            warn!("[server] connection limits changed: take effect after a restart");
                         }
                         match Plan::build(new_cfg, &store, Some(&plan)).await {
                             Ok(p) => {
@@ -247,10 +254,13 @@ pub async fn run(
         error!(error = %chain(&e), "final render failed");
     }
     let _ = server_stop_tx.send(true);
-    match tokio::time::timeout(Duration::from_secs(5), server).await {
+    match tokio::time::timeout(Duration::from_secs(5), &mut server).await {
         Ok(Ok(Err(e))) => return Err(AppError::Server(e)),
         Ok(_) => {}
-        Err(_) => warn!("HTTP server did not stop in 5s"),
+        Err(_) => {
+            warn!("HTTP server did not stop in 5s; closing its connections");
+            server.abort();
+        }
     }
     // Checkpoint the WAL so the file is complete on its own.
     store
@@ -425,6 +435,14 @@ pub fn describe(cfg: &Config) -> String {
         cfg.fetch.max_body.0,
         cfg.fetch.concurrency,
         cfg.fetch.per_host
+    );
+    let _ = writeln!(
+        s,
+        "server: http://{}, up to {} connections, header timeout {}, idle timeout {}",
+        cfg.server.listen,
+        cfg.server.max_connections,
+        humantime::format_duration(cfg.server.header_timeout.0),
+        humantime::format_duration(cfg.server.idle_timeout.0)
     );
     let _ = writeln!(s, "feeds: {}", cfg.feeds.len());
     for f in &cfg.feeds {
