@@ -128,6 +128,7 @@ pub async fn run(
     let store = SharedStore::new(Store::open(&cfg.store.path)?);
     let outputs = cfg.outputs.clone();
     let _ = tokio::task::spawn_blocking(move || export::remove_stale_temp_files(&outputs)).await;
+    warn_if_few_open_files(&cfg);
     let mut plan = Plan::build(cfg, &store, None).await?;
     let state = Arc::new(ServerState {
         store: store.clone(),
@@ -273,6 +274,39 @@ pub async fn run(
     drop(store);
     info!("stopped");
     Ok(())
+}
+
+/// Warns when the process may not open enough files for `max_connections`
+/// clients plus the fetches, the store and the outputs.
+fn warn_if_few_open_files(cfg: &Config) {
+    let needed = cfg
+        .server
+        .max_connections
+        .saturating_add(cfg.fetch.concurrency)
+        .saturating_add(64) as u64;
+    let limits = std::fs::read_to_string("/proc/self/limits").unwrap_or_default();
+    if let Some(limit) = open_files_limit(&limits)
+        && limit < needed
+    {
+        warn!(
+            limit,
+            needed,
+            "the open-files limit is below [server] max_connections + [fetch] concurrency + 64: \
+             raise it (LimitNOFILE= in the systemd unit, ulimit -n) or lower max_connections"
+        );
+    }
+}
+
+/// The soft limit on open files in the text of /proc/self/limits (`None`:
+/// unlimited or unknown).
+fn open_files_limit(limits: &str) -> Option<u64> {
+    limits
+        .lines()
+        .find_map(|l| l.strip_prefix("Max open files"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// What a refresh task returns: its feed and how the refresh went.
@@ -530,4 +564,24 @@ pub fn feeds_table(rows: &[FeedSummary], now: i64) -> String {
         );
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_files_limit_is_read_from_proc_limits() {
+        let text = "Limit                     Soft Limit           Hard Limit           Units     \n\
+                    Max processes             96362                96362                processes \n\
+                    Max open files            1024                 524288               files     \n";
+        assert_eq!(open_files_limit(text), Some(1024));
+        assert_eq!(
+            open_files_limit(
+                "Max open files            unlimited            unlimited            files\n"
+            ),
+            None
+        );
+        assert_eq!(open_files_limit(""), None);
+    }
 }
