@@ -126,6 +126,9 @@ pub async fn run(
     mut reload: mpsc::Receiver<()>,
 ) -> Result<(), AppError> {
     let store = SharedStore::new(Store::open(&cfg.store.path)?);
+    let outputs = cfg.outputs.clone();
+    let _ = tokio::task::spawn_blocking(move || export::remove_stale_temp_files(&outputs)).await;
+    warn_if_few_open_files(&cfg);
     let mut plan = Plan::build(cfg, &store, None).await?;
     let state = Arc::new(ServerState {
         store: store.clone(),
@@ -150,13 +153,15 @@ pub async fn run(
 
     let addr = listener.local_addr().ok();
     let (server_stop_tx, mut server_stop_rx) = watch::channel(false);
-    let server = tokio::spawn(
-        axum::serve(listener, crate::server::router(state.clone()))
-            .with_graceful_shutdown(async move {
-                let _ = server_stop_rx.wait_for(|s| *s).await;
-            })
-            .into_future(),
-    );
+    let limits = crate::server::ConnLimits::of(&plan.cfg.server);
+    let mut server = tokio::spawn(crate::server::serve(
+        listener,
+        crate::server::router(state.clone()),
+        limits,
+        async move {
+            let _ = server_stop_rx.wait_for(|s| *s).await;
+        },
+    ));
     info!(listen = ?addr, feeds = plan.every.len(), "feedloom running");
     sd_notify("READY=1");
 
@@ -176,6 +181,9 @@ pub async fn run(
                     Ok(new_cfg) => {
                         if new_cfg.server.listen != plan.cfg.server.listen {
                             warn!("[server] listen changed: takes effect after a restart");
+                        }
+                        if crate::server::ConnLimits::of(&new_cfg.server) != limits {
+                            warn!("[server] connection limits changed: take effect after a restart");
                         }
                         match Plan::build(new_cfg, &store, Some(&plan)).await {
                             Ok(p) => {
@@ -247,10 +255,13 @@ pub async fn run(
         error!(error = %chain(&e), "final render failed");
     }
     let _ = server_stop_tx.send(true);
-    match tokio::time::timeout(Duration::from_secs(5), server).await {
+    match tokio::time::timeout(Duration::from_secs(5), &mut server).await {
         Ok(Ok(Err(e))) => return Err(AppError::Server(e)),
         Ok(_) => {}
-        Err(_) => warn!("HTTP server did not stop in 5s"),
+        Err(_) => {
+            warn!("HTTP server did not stop in 5s; closing its connections");
+            server.abort();
+        }
     }
     // Checkpoint the WAL so the file is complete on its own.
     store
@@ -263,6 +274,39 @@ pub async fn run(
     drop(store);
     info!("stopped");
     Ok(())
+}
+
+/// Warns when the process may not open enough files for `max_connections`
+/// clients plus the fetches, the store and the outputs.
+fn warn_if_few_open_files(cfg: &Config) {
+    let needed = cfg
+        .server
+        .max_connections
+        .saturating_add(cfg.fetch.concurrency)
+        .saturating_add(64) as u64;
+    let limits = std::fs::read_to_string("/proc/self/limits").unwrap_or_default();
+    if let Some(limit) = open_files_limit(&limits)
+        && limit < needed
+    {
+        warn!(
+            limit,
+            needed,
+            "the open-files limit is below [server] max_connections + [fetch] concurrency + 64: \
+             raise it (LimitNOFILE= in the systemd unit, ulimit -n) or lower max_connections"
+        );
+    }
+}
+
+/// The soft limit on open files in the text of /proc/self/limits (`None`:
+/// unlimited or unknown).
+fn open_files_limit(limits: &str) -> Option<u64> {
+    limits
+        .lines()
+        .find_map(|l| l.strip_prefix("Max open files"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// What a refresh task returns: its feed and how the refresh went.
@@ -426,6 +470,14 @@ pub fn describe(cfg: &Config) -> String {
         cfg.fetch.concurrency,
         cfg.fetch.per_host
     );
+    let _ = writeln!(
+        s,
+        "server: http://{}, up to {} connections, header timeout {}, idle timeout {}",
+        cfg.server.listen,
+        cfg.server.max_connections,
+        humantime::format_duration(cfg.server.header_timeout.0),
+        humantime::format_duration(cfg.server.idle_timeout.0)
+    );
     let _ = writeln!(s, "feeds: {}", cfg.feeds.len());
     for f in &cfg.feeds {
         let when = match (&f.cron, f.every) {
@@ -512,4 +564,24 @@ pub fn feeds_table(rows: &[FeedSummary], now: i64) -> String {
         );
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_files_limit_is_read_from_proc_limits() {
+        let text = "Limit                     Soft Limit           Hard Limit           Units     \n\
+                    Max processes             96362                96362                processes \n\
+                    Max open files            1024                 524288               files     \n";
+        assert_eq!(open_files_limit(text), Some(1024));
+        assert_eq!(
+            open_files_limit(
+                "Max open files            unlimited            unlimited            files\n"
+            ),
+            None
+        );
+        assert_eq!(open_files_limit(""), None);
+    }
 }

@@ -167,6 +167,15 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// How long in-flight fetches may run after SIGTERM/SIGINT.
     pub shutdown_timeout: Dur,
+    /// HTTP connections served at once; more wait in the kernel's backlog.
+    pub max_connections: usize,
+    /// A request's headers must arrive within this, counted from when the
+    /// connection is ready for a request (so idle keep-alive connections close
+    /// after it too).
+    pub header_timeout: Dur,
+    /// A connection that moves no bytes either way for this long is closed
+    /// (e.g. a client that stops reading a response).
+    pub idle_timeout: Dur,
 }
 
 impl Default for ServerConfig {
@@ -174,6 +183,9 @@ impl Default for ServerConfig {
         ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             shutdown_timeout: Dur(Duration::from_secs(10)),
+            max_connections: 512,
+            header_timeout: Dur(Duration::from_secs(10)),
+            idle_timeout: Dur(Duration::from_secs(60)),
         }
     }
 }
@@ -208,8 +220,8 @@ pub struct OutputConfig {
     /// Title of the merged feed; defaults to "feedloom: NAME".
     #[serde(default)]
     pub title: Option<String>,
-    /// The merged feed's home link (RSS `<link>`, Atom `rel="alternate"`).
-    #[serde(default)]
+    /// The merged feed's home link (RSS `<link>`, Atom `rel="alternate"`): http(s).
+    #[serde(default, deserialize_with = "web_link")]
     pub link: Option<Url>,
     #[serde(default = "Format::all")]
     pub formats: Vec<Format>,
@@ -429,20 +441,64 @@ pub fn parse_feed_url(s: &str) -> Result<Url, String> {
     }
 }
 
-/// A cron expression in the `cron` crate's syntax (seconds first).
+/// An http(s) URL, the only kind feedloom publishes as a link.
+fn web_link<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Url>, D::Error> {
+    let s = String::deserialize(d)?;
+    match Url::parse(s.trim()) {
+        Ok(u) if crate::urls::is_web(&u) => Ok(Some(u)),
+        Ok(u) => Err(serde::de::Error::custom(format!(
+            "invalid link `{s}`: scheme `{}` is not published (use http or https)",
+            u.scheme()
+        ))),
+        Err(e) => Err(serde::de::Error::custom(format!("invalid link `{s}`: {e}"))),
+    }
+}
+
+/// A cron expression in the `cron` crate's syntax (seconds first) that fires
+/// at least once within [`CRON_HORIZON_YEARS`] of loading the config.
 #[derive(Debug, Clone)]
 pub struct CronSchedule(pub cron::Schedule);
+
+/// A cron schedule must fire within this many years of now.
+pub const CRON_HORIZON_YEARS: i32 = 5;
 
 impl<'de> Deserialize<'de> for CronSchedule {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        cron::Schedule::from_str(s.trim())
-            .map(CronSchedule)
-            .map_err(|e| {
-                serde::de::Error::custom(format!(
-                    "invalid cron expression `{s}`: {e} (fields: sec min hour day-of-month month day-of-week [year])"
-                ))
-            })
+        parse_cron(&s, chrono::Utc::now()).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Parses a `cron` value and checks that it fires within
+/// [`CRON_HORIZON_YEARS`] after `now`.
+pub fn parse_cron(s: &str, now: chrono::DateTime<chrono::Utc>) -> Result<CronSchedule, String> {
+    const FIELDS: &str = "six fields, seconds first: sec min hour day-of-month month \
+        day-of-week, and an optional year; e.g. \"0 5 6 * * *\" is 06:05:00 UTC daily";
+    let t = s.trim();
+    let schedule = cron::Schedule::from_str(t).map_err(|e| {
+        if t.split_whitespace().count() == 5 {
+            format!(
+                "invalid `cron` expression `{s}`: it has five fields like a crontab line, \
+                 but feedloom's cron has {FIELDS} (add a seconds field in front)"
+            )
+        } else {
+            format!("invalid `cron` expression `{s}`: {e}; it takes {FIELDS}")
+        }
+    })?;
+    let horizon = now
+        .checked_add_months(chrono::Months::new(12 * CRON_HORIZON_YEARS as u32))
+        .unwrap_or(now);
+    match schedule.after(&now).next() {
+        Some(t) if t <= horizon => Ok(CronSchedule(schedule)),
+        Some(t) => Err(format!(
+            "`cron` expression `{s}` first fires at {}, more than {CRON_HORIZON_YEARS} \
+             years from now: the feed would hardly ever be polled",
+            t.format("%Y-%m-%d %H:%M:%S UTC")
+        )),
+        None => Err(format!(
+            "`cron` expression `{s}` never fires (no matching date from now on, e.g. \
+             February 30th or a year in the past): the feed would never be polled"
+        )),
     }
 }
 
@@ -553,6 +609,14 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     }
     if raw.defaults.every.0 < Duration::from_secs(1) {
         return Err(whole("[defaults] every must be at least 1s"));
+    }
+    if raw.server.max_connections == 0 {
+        return Err(whole("[server] max_connections must be at least 1"));
+    }
+    if raw.server.header_timeout.0.is_zero() || raw.server.idle_timeout.0.is_zero() {
+        return Err(whole(
+            "[server] header_timeout and idle_timeout must be above 0",
+        ));
     }
 
     let base = path
@@ -726,5 +790,83 @@ mod tests {
         assert!(e.starts_with("cfg/x.toml:3:"), "{e}");
         let e = err("[[feed]]\nurl = \"https://a.example/f\"\nevery = \"10ms\"\n");
         assert!(e.contains("at least 1s"), "{e}");
+    }
+
+    #[test]
+    fn cron_that_never_fires_soon_is_rejected_with_its_line() {
+        let e = err("[[feed]]\nurl = \"https://a.example/f\"\n\ncron = \"0 0 0 30 2 *\"\n");
+        assert!(e.starts_with("cfg/x.toml:4:8: "), "{e}");
+        assert!(e.contains("`cron`") && e.contains("never fires"), "{e}");
+        assert!(e.contains("cron = \"0 0 0 30 2 *\""), "snippet: {e}");
+
+        let now = chrono::DateTime::parse_from_rfc3339("2026-12-02T03:00:00Z")
+            .unwrap()
+            .to_utc();
+        let fires = |s: &str| parse_cron(s, now).map(|_| ()).map_err(|e| e.to_string());
+        assert!(fires("0 5 6 * * *").is_ok());
+        assert!(fires("0 0 0 1 1 * 2031").is_ok(), "within five years");
+        assert!(
+            fires("0 0 0 29 2 *").is_ok(),
+            "leap days come every four years"
+        );
+        // Never: an impossible date, or only in the past.
+        for never in ["0 0 0 30 2 *", "0 0 0 31 4,6,9,11 *", "0 0 0 * * * 2020"] {
+            let e = fires(never).unwrap_err();
+            assert!(e.contains("never fires"), "{never}: {e}");
+        }
+        // Too far: February 29th on a Monday (2044), a year far ahead.
+        for far in ["0 0 0 29 2 Mon", "0 0 0 1 1 * 2099"] {
+            let e = fires(far).unwrap_err();
+            assert!(e.contains("more than 5 years"), "{far}: {e}");
+        }
+        // Syntax errors say how the fields go, with an example.
+        let e = fires("5 6 * * *").unwrap_err();
+        assert!(
+            e.contains("five fields") && e.contains("seconds first"),
+            "{e}"
+        );
+        assert!(e.contains("\"0 5 6 * * *\""), "{e}");
+        let e = fires("every tuesday").unwrap_err();
+        assert!(
+            e.contains("six fields, seconds first") && e.contains("0 5 6 * * *"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn server_limits_and_output_links() {
+        let c = parse("", Path::new("x.toml")).unwrap();
+        assert_eq!(c.server.max_connections, 512);
+        assert_eq!(c.server.header_timeout.0, Duration::from_secs(10));
+        assert_eq!(c.server.idle_timeout.0, Duration::from_secs(60));
+        let c = parse(
+            "[server]\nmax_connections = 8\nheader_timeout = \"2s\"\nidle_timeout = \"5s\"\n",
+            Path::new("x.toml"),
+        )
+        .unwrap();
+        assert_eq!(c.server.max_connections, 8);
+        assert_eq!(c.server.header_timeout.0, Duration::from_secs(2));
+        assert_eq!(c.server.idle_timeout.0, Duration::from_secs(5));
+        let e = err("[server]\nmax_connections = 0\n");
+        assert!(e.contains("[server] max_connections"), "{e}");
+        let e = err("[server]\nheader_timeout = \"0s\"\n");
+        assert!(e.contains("header_timeout"), "{e}");
+        let e = err("[server]\nmax_connections = -1\n");
+        assert!(e.starts_with("cfg/x.toml:2:"), "{e}");
+        // The merged feed's own link is published: http(s) only.
+        let e = err("[[output]]\nname = \"all\"\nlink = \"javascript:alert(1)\"\n");
+        assert!(
+            e.starts_with("cfg/x.toml:3:") && e.contains("javascript"),
+            "{e}"
+        );
+        let c = parse(
+            "[[output]]\nname = \"all\"\nlink = \"https://example.org/\"\n",
+            Path::new("x.toml"),
+        )
+        .unwrap();
+        assert_eq!(
+            c.outputs[0].link.as_ref().unwrap().as_str(),
+            "https://example.org/"
+        );
     }
 }

@@ -38,6 +38,7 @@
 //! * [`schedule`]: when a feed is next due (pure arithmetic).
 //! * [`app`]: the long-running daemon: scheduler loop, HTTP server, lifecycle.
 //! * [`server`]: the HTTP routes (outputs, health, metrics).
+//! * [`urls`]: which URLs may be published or used as a base (pure).
 
 pub mod app;
 pub mod cli;
@@ -53,6 +54,7 @@ pub mod schedule;
 pub mod server;
 pub mod similar;
 pub mod store;
+pub mod urls;
 
 /// `feedloom/<version> (+<repository>)`: how feedloom names itself to servers.
 pub const DEFAULT_USER_AGENT: &str = concat!(

@@ -67,6 +67,7 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
         }
         Command::Poll => {
             let store = open_store(&cfg)?;
+            export::remove_stale_temp_files(&cfg.outputs);
             let rt = runtime()?;
             let (summary, _) = rt.block_on(refresh::poll(&cfg, store))?;
             println!("{summary}");

@@ -2,6 +2,12 @@
 //! `/metrics`. Outputs are rendered once per store change by the exporter and
 //! served from memory; requests never touch the store except `/healthz` and
 //! `/metrics`.
+//!
+//! [`serve`] is the accept loop: at most `max_connections` connections at once
+//! (more wait in the kernel's backlog, so they cost no file descriptor), each
+//! with a header-read timeout and an idle timeout, so no client can hold the
+//! server. Every response carries [`CONTENT_SECURITY_POLICY`] and
+//! `X-Content-Type-Options: nosniff` ([`security_headers`]).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -111,6 +117,273 @@ pub fn router(state: Arc<ServerState>) -> Router {
         .route("/metrics", get(metrics))
         .route("/{file}", get(output))
         .with_state(state)
+        .layer(axum::middleware::map_response(security_headers))
+}
+
+/// The Content-Security-Policy of every response. Feeds and JSON need nothing
+/// loaded, run or framed; a page showing stories (later) needs their images,
+/// audio and video and inline styles, nothing else. `sandbox` gives a page
+/// opened from here no scripts, forms or origin of its own.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; img-src http: https:; \
+     media-src http: https:; style-src 'unsafe-inline'; base-uri 'none'; \
+     form-action 'none'; frame-ancestors 'none'; sandbox";
+
+/// Adds the security headers to a response: every route, status and error
+/// (304, 404, 405, 503) goes through here.
+pub async fn security_headers(mut res: Response) -> Response {
+    let h = res.headers_mut();
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    res
+}
+
+/// Limits on the server's connections: the `[server]` keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnLimits {
+    pub max_connections: usize,
+    pub header_timeout: Duration,
+    pub idle_timeout: Duration,
+}
+
+impl ConnLimits {
+    pub fn of(cfg: &crate::config::ServerConfig) -> ConnLimits {
+        ConnLimits {
+            max_connections: cfg.max_connections.max(1),
+            header_timeout: cfg.header_timeout.0,
+            idle_timeout: cfg.idle_timeout.0,
+        }
+    }
+}
+
+impl Default for ConnLimits {
+    fn default() -> Self {
+        ConnLimits::of(&crate::config::ServerConfig::default())
+    }
+}
+
+/// Largest read or write buffer of one connection (request headers must fit).
+const MAX_CONN_BUFFER: usize = 64 * 1024;
+
+/// How often a repeated server problem (connection limit reached, accept
+/// failing) is logged at most.
+const LOG_EVERY: Duration = Duration::from_secs(60);
+
+/// Serves `app` on `listener` until `shutdown` completes; then accepts no more
+/// connections, lets each open one finish its current response, and returns
+/// when all are closed. Dropping (aborting) the returned future closes them all.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    limits: ConnLimits,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
+    let (closing_tx, closing_rx) = tokio::sync::watch::channel(false);
+    let mut conns = tokio::task::JoinSet::new();
+    let mut full_logged: Option<std::time::Instant> = None;
+    let mut accept_logged: Option<std::time::Instant> = None;
+    tokio::pin!(shutdown);
+    loop {
+        while conns.try_join_next().is_some() {}
+        // A free slot first: beyond the cap, new connections wait in the
+        // kernel's backlog instead of taking a file descriptor each.
+        let slot = match slots.clone().try_acquire_owned() {
+            Ok(slot) => slot,
+            Err(_) => {
+                if full_logged.is_none_or(|t| t.elapsed() >= LOG_EVERY) {
+                    full_logged = Some(std::time::Instant::now());
+                    tracing::warn!(
+                        max_connections = limits.max_connections,
+                        "connection limit reached: new connections wait until one closes"
+                    );
+                }
+                tokio::select! {
+                    slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+                    _ = &mut shutdown => break,
+                }
+            }
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _peer)) => stream,
+                Err(e) => {
+                    use std::io::ErrorKind::*;
+                    // One client's failed handshake: go on. Anything else (out
+                    // of file descriptors): log, pause, retry.
+                    if !matches!(e.kind(), ConnectionAborted | ConnectionReset | ConnectionRefused | Interrupted) {
+                        if accept_logged.is_none_or(|t| t.elapsed() >= LOG_EVERY) {
+                            accept_logged = Some(std::time::Instant::now());
+                            tracing::error!(error = %e, "cannot accept connections");
+                        }
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let app = app.clone();
+        let closing = closing_rx.clone();
+        conns.spawn(async move {
+            serve_connection(stream, app, limits, closing).await;
+            drop(slot);
+        });
+    }
+    drop(listener);
+    let _ = closing_tx.send(true);
+    while conns.join_next().await.is_some() {}
+    Ok(())
+}
+
+/// One HTTP/1.1 connection, until the client closes it, a timeout fires, or the
+/// server is closing (then after the response in progress).
+async fn serve_connection(
+    stream: tokio::net::TcpStream,
+    app: Router,
+    limits: ConnLimits,
+    mut closing: tokio::sync::watch::Receiver<bool>,
+) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let _ = stream.set_nodelay(true);
+    let io = TokioIo::new(IdleTimeout::new(stream, limits.idle_timeout));
+    let service = hyper_util::service::TowerToHyperService::new(app);
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .max_buf_size(MAX_CONN_BUFFER);
+    let conn = builder.serve_connection(io, service);
+    tokio::pin!(conn);
+    let mut shutting_down = false;
+    let result = loop {
+        tokio::select! {
+            r = conn.as_mut() => break r,
+            _ = closing.wait_for(|c| *c), if !shutting_down => {
+                shutting_down = true;
+                conn.as_mut().graceful_shutdown();
+            }
+        }
+    };
+    if let Err(e) = result {
+        tracing::debug!(error = %e, "HTTP connection closed");
+    }
+}
+
+/// A stream that fails with `TimedOut` once it has moved no bytes, in either
+/// direction, for `timeout` while someone waits on it.
+pub struct IdleTimeout<S> {
+    inner: S,
+    timeout: Duration,
+    deadline: tokio::time::Instant,
+    sleep: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+impl<S> IdleTimeout<S> {
+    pub fn new(inner: S, timeout: Duration) -> IdleTimeout<S> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        IdleTimeout {
+            inner,
+            timeout,
+            deadline,
+            sleep: Box::pin(tokio::time::sleep_until(deadline)),
+        }
+    }
+
+    fn progress(&mut self) {
+        self.deadline = tokio::time::Instant::now() + self.timeout;
+    }
+
+    /// Called when the inner stream is not ready: an error once the deadline passed.
+    fn poll_idle(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Error> {
+        use std::future::Future;
+        if self.sleep.deadline() != self.deadline {
+            self.sleep.as_mut().reset(self.deadline);
+        }
+        match self.sleep.as_mut().poll(cx) {
+            std::task::Poll::Ready(()) => std::task::Poll::Ready(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "connection idle too long",
+            )),
+            std::task::Poll::Pending => std::task::Poll::Pending,
+        }
+    }
+
+    fn track<T>(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+        poll: std::task::Poll<std::io::Result<T>>,
+    ) -> std::task::Poll<std::io::Result<T>> {
+        use std::task::Poll;
+        match poll {
+            Poll::Ready(r) => {
+                self.progress();
+                Poll::Ready(r)
+            }
+            Poll::Pending => self.poll_idle(cx).map(Err),
+        }
+    }
+}
+
+impl<S: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for IdleTimeout<S> {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        let poll = std::pin::Pin::new(&mut this.inner).poll_read(cx, buf);
+        this.track(cx, poll)
+    }
+}
+
+impl<S: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for IdleTimeout<S> {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let this = self.get_mut();
+        let poll = std::pin::Pin::new(&mut this.inner).poll_write(cx, buf);
+        this.track(cx, poll)
+    }
+
+    fn poll_write_vectored(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let this = self.get_mut();
+        let poll = std::pin::Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+        this.track(cx, poll)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        let poll = std::pin::Pin::new(&mut this.inner).poll_flush(cx);
+        this.track(cx, poll)
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        let poll = std::pin::Pin::new(&mut this.inner).poll_shutdown(cx);
+        this.track(cx, poll)
+    }
 }
 
 async fn output(

@@ -5,6 +5,7 @@
 //! so a file is rewritten, and an HTTP ETag changes, only when the stories did.
 
 pub mod atom;
+pub mod clean;
 pub mod json;
 pub mod rss;
 
@@ -27,7 +28,8 @@ pub struct FeedInfo {
     pub link: Option<String>,
 }
 
-/// A story ready for rendering: its HTML already sanitised.
+/// A story ready for rendering: its links checked, its HTML sanitised (see
+/// [`prepare`]).
 #[derive(Debug, Clone)]
 pub struct Prepared {
     pub story: Story,
@@ -50,8 +52,9 @@ impl Prepared {
     }
 }
 
-/// Sanitises each story's HTML once, for all formats: no scripts, no event
-/// handlers, no javascript: URLs; relative URLs resolved against the story's link.
+/// Readies stories for every format: links checked and HTML sanitised once (see
+/// [`clean`]: no scripts, event handlers or script URLs; relative URLs resolved
+/// against the story's link only when it is http(s)).
 pub fn prepare(stories: Vec<Story>) -> Vec<Prepared> {
     HtmlCache::default().prepare(stories)
 }
@@ -71,7 +74,8 @@ impl HtmlCache {
     pub fn prepare(&mut self, stories: Vec<Story>) -> Vec<Prepared> {
         stories
             .into_iter()
-            .map(|story| {
+            .map(|mut story| {
+                clean::check_story(&mut story);
                 let html = story.html.as_ref().map(|raw| {
                     let key = (story.link.clone(), raw.clone());
                     if let Some(clean) = self.next.get(&key) {
@@ -95,15 +99,7 @@ impl HtmlCache {
     }
 }
 
-/// Sanitises an HTML fragment for readers.
-pub fn sanitize(html: &str, base: Option<&str>) -> String {
-    let mut b = ammonia::Builder::default();
-    b.link_rel(Some("noopener noreferrer"));
-    if let Some(base) = base.and_then(|u| url::Url::parse(u).ok()) {
-        b.url_relative(ammonia::UrlRelative::RewriteWithBase(base));
-    }
-    b.clean(html).to_string()
-}
+pub use clean::sanitize;
 
 /// The stories an output shows at time `now`.
 pub fn query_for(out: &OutputConfig, now: i64, limit: Option<usize>) -> StoryQuery {
@@ -220,7 +216,7 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
         .file_name()
         .map(|n| n.to_string_lossy())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let tmp = dir.join(temp_name(&name, std::process::id()));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
@@ -236,6 +232,92 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// The temp file [`write_if_changed`] writes `name` through: `.NAME.PID.tmp`.
+fn temp_name(name: &str, pid: u32) -> String {
+    format!(".{name}.{pid}.tmp")
+}
+
+/// The PID in `file` if it is a temp file of [`write_if_changed`] for `name`.
+fn temp_file_pid(file: &str, name: &str) -> Option<u32> {
+    let pid = file
+        .strip_prefix('.')?
+        .strip_prefix(name)?
+        .strip_prefix('.')?
+        .strip_suffix(".tmp")?;
+    if pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    pid.parse().ok()
+}
+
+/// Whether process `pid` still runs (as far as /proc shows; without /proc,
+/// none is known to).
+fn process_alive(pid: u32) -> bool {
+    Path::new("/proc/self").exists() && Path::new("/proc").join(pid.to_string()).exists()
+}
+
+/// Removes the temp files a killed run left beside the outputs' files: only
+/// `.NAME.PID.tmp` where NAME is a file of an output (any format) and PID a
+/// process that no longer runs; nothing else in those folders is touched.
+/// Returns how many it removed; logs them, and any it could not remove.
+pub fn remove_stale_temp_files(outputs: &[OutputConfig]) -> usize {
+    let mut by_dir: std::collections::BTreeMap<PathBuf, Vec<String>> = Default::default();
+    for out in outputs {
+        let Some(base) = &out.path else { continue };
+        for format in Format::all() {
+            let file = file_path(base, format);
+            let (Some(dir), Some(name)) = (file.parent(), file.file_name()) else {
+                continue;
+            };
+            let dir = if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            };
+            by_dir
+                .entry(dir.to_path_buf())
+                .or_default()
+                .push(name.to_string_lossy().into_owned());
+        }
+    }
+    let me = std::process::id();
+    let mut removed = 0;
+    for (dir, names) in by_dir {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue; // not created yet: nothing left there
+        };
+        let mut here = 0;
+        for entry in entries.flatten() {
+            let file = entry.file_name();
+            let Some(file) = file.to_str() else { continue };
+            let stale = names
+                .iter()
+                .filter_map(|n| temp_file_pid(file, n))
+                .any(|pid| pid != me && !process_alive(pid));
+            if !stale || !entry.file_type().is_ok_and(|t| t.is_file()) {
+                continue;
+            }
+            match std::fs::remove_file(entry.path()) {
+                Ok(()) => here += 1,
+                Err(e) => tracing::warn!(
+                    path = %entry.path().display(),
+                    error = %e,
+                    "cannot remove a stale temporary output file"
+                ),
+            }
+        }
+        if here > 0 {
+            tracing::info!(
+                folder = %dir.display(),
+                removed = here,
+                "removed temporary output files left by an earlier run"
+            );
+        }
+        removed += here;
+    }
+    removed
 }
 
 /// RFC 3339 in UTC: `2026-11-25T16:55:57Z`.
@@ -304,16 +386,22 @@ pub fn also_html(also: &[crate::store::queries::Source]) -> Option<String> {
     Some(format!("<p>Also in: {}</p>", names.join(", ")))
 }
 
-/// A story's title for outputs: its own, else the start of its text, else its link.
+/// A story's title for outputs, as plain text without bidi controls: its own,
+/// else the start of its text, else its (checked) link.
 pub fn display_title(p: &Prepared) -> String {
     if let Some(t) = p.story.title.as_deref().filter(|t| !t.is_empty()) {
-        return t.to_string();
+        return clean::plain_title(t).into_owned();
     }
     if let Some(h) = p.html.as_deref() {
         let text = crate::parse::strip_tags(h);
-        let words: Vec<&str> = text.split_whitespace().take(12).collect();
+        let words: Vec<&str> = text
+            .split_whitespace()
+            .map(|w| w.trim_matches(clean::is_bidi_control))
+            .filter(|w| !w.is_empty())
+            .take(12)
+            .collect();
         if !words.is_empty() {
-            return words.join(" ");
+            return clean::plain_title(&words.join(" ")).into_owned();
         }
     }
     p.story
@@ -393,6 +481,63 @@ mod tests {
             .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
             .collect();
         assert!(leftovers.is_empty());
+    }
+
+    #[test]
+    fn stale_temp_files_of_our_outputs_are_removed_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let out_dir = dir.path().join("out");
+        std::fs::create_dir_all(&out_dir).unwrap();
+        // PIDs above the kernel's maximum (2^22) never run.
+        let keep = [
+            "all.atom",
+            ".all.atom.tmp",
+            ".all.atom.12x4.tmp",
+            ".all.atom..tmp",
+            ".other.atom.4999999.tmp",
+            ".all.atom.4999999.tmp.bak",
+            "all.atom.4999999.tmp",
+            "notes.txt",
+        ];
+        let stale = [
+            ".all.atom.4999999.tmp",
+            ".all.rss.4999998.tmp",
+            ".all.json.4999997.tmp",
+        ];
+        // Ours, and a running process's (this test's): kept.
+        let live = [
+            temp_name("all.atom", std::process::id()),
+            temp_name("all.rss", 1),
+        ];
+        for f in keep
+            .iter()
+            .chain(&stale)
+            .map(|s| s.to_string())
+            .chain(live.clone())
+        {
+            std::fs::write(out_dir.join(f), b"x").unwrap();
+        }
+        std::fs::create_dir(out_dir.join(".all.json.4999996.tmp")).unwrap();
+        let text = "[[output]]\nname = \"all\"\npath = \"out/all\"\nformats = [\"atom\"]\n\
+                    [[output]]\nname = \"nofiles\"\n";
+        let cfg = crate::config::parse(text, &dir.path().join("c.toml")).unwrap();
+        assert_eq!(remove_stale_temp_files(&cfg.outputs), stale.len());
+        let mut left: Vec<String> = std::fs::read_dir(&out_dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        let mut want: Vec<String> = keep
+            .iter()
+            .map(|s| s.to_string())
+            .chain(live)
+            .chain([".all.json.4999996.tmp".to_string()])
+            .collect();
+        want.sort();
+        assert_eq!(left, want);
+        // A missing folder is no error.
+        std::fs::remove_dir_all(&out_dir).unwrap();
+        assert_eq!(remove_stale_temp_files(&cfg.outputs), 0);
     }
 
     #[test]

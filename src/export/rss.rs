@@ -6,6 +6,7 @@ use std::io;
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesText, Event};
 
+use super::clean::escape_markup;
 use super::{FeedInfo, Prepared, display_title, rfc822, text, xml_document, xml_safe};
 
 pub fn render(info: &FeedInfo, stories: &[Prepared]) -> Vec<u8> {
@@ -46,7 +47,8 @@ fn write(w: &mut Writer<Vec<u8>>, info: &FeedInfo, stories: &[Prepared]) -> io::
 fn item(w: &mut Writer<Vec<u8>>, p: &Prepared) -> io::Result<()> {
     let s = &p.story;
     w.create_element("item").write_inner_content(|w| {
-        text(w, "title", &display_title(p))?;
+        // Many readers take an RSS title for HTML: escape it, so `<b>` shows as text.
+        text(w, "title", &escape_markup(&display_title(p)))?;
         if let Some(l) = &s.link {
             text(w, "link", l)?;
         }

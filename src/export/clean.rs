@@ -1,0 +1,368 @@
+//! What a story may carry into an output: sanitised HTML, checked links and
+//! plain titles. Every output format goes through here (see [`super::prepare`]),
+//! so the rules hold for every stored row, whatever wrote it.
+//!
+//! * HTML: ammonia's allow-list (no scripts, styles, event handlers or forms),
+//!   and every URL attribute (`href`, `src`, `srcset`, `cite`, `poster`, …)
+//!   checked against an allow-list of schemes *after* it is resolved. Relative
+//!   URLs resolve only against an `http`/`https` base (the story's link); without
+//!   one they are dropped, except `#fragment` links.
+//! * Links: only absolute `http`/`https` ones ([`crate::urls::safe_link`]); the
+//!   others are dropped and logged at debug level.
+//! * Titles: bidi override and isolate characters (U+202A–U+202E,
+//!   U+2066–U+2069), which make a title read backwards, are removed.
+//!
+//! Pure and cheap to call: the ammonia `Builder` is built once per process.
+
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::sync::LazyLock;
+
+use url::Url;
+
+use crate::store::queries::{Source, Story};
+use crate::urls;
+
+/// Schemes a link in content (`href`, `cite`, …) may have: ammonia's default
+/// list, none of which runs script or carries a document.
+pub const LINK_SCHEMES: &[&str] = &[
+    "http",
+    "https",
+    "mailto",
+    "tel",
+    "ftp",
+    "ftps",
+    "bitcoin",
+    "geo",
+    "im",
+    "irc",
+    "ircs",
+    "magnet",
+    "mms",
+    "mx",
+    "news",
+    "nntp",
+    "openpgp4fpr",
+    "sip",
+    "sms",
+    "smsto",
+    "ssh",
+    "url",
+    "webcal",
+    "wtai",
+    "xmpp",
+];
+
+/// Schemes a resource a reader loads by itself (`src`, `srcset`, `poster`, …) may have.
+pub const RESOURCE_SCHEMES: &[&str] = &["http", "https"];
+
+thread_local! {
+    /// The base of the fragment [`sanitize`] is cleaning on this thread (the
+    /// attribute filter is built once and cannot carry it).
+    static BASE: RefCell<Option<Url>> = const { RefCell::new(None) };
+}
+
+static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
+    let mut b = ammonia::Builder::default();
+    b.link_rel(Some("noopener noreferrer"))
+        .url_schemes(LINK_SCHEMES.iter().copied().collect())
+        // The attribute filter has already resolved (or dropped) relative URLs.
+        .url_relative(ammonia::UrlRelative::PassThrough)
+        // Responsive images; their URLs are checked like any other.
+        .add_tag_attributes("img", &["srcset", "sizes"])
+        .attribute_filter(filter_attribute);
+    b
+});
+
+/// Sanitises an HTML fragment for readers; relative URLs resolve against `base`
+/// when it is an `http`/`https` URL.
+pub fn sanitize(html: &str, base: Option<&str>) -> String {
+    let base = base.and_then(urls::web_base);
+    BASE.with(|b| *b.borrow_mut() = base);
+    let clean = SANITIZER.clean(html).to_string();
+    BASE.with(|b| *b.borrow_mut() = None);
+    clean
+}
+
+/// How an attribute carries URLs.
+enum UrlAttr {
+    /// Not a URL.
+    No,
+    /// A link the reader follows when asked (`href`, `cite`, …).
+    Link,
+    /// A resource the reader loads by itself (`src`, `poster`, …).
+    Resource,
+    /// `srcset`: a list of resources.
+    SrcSet,
+    /// Never kept (`ping`: requests on every click).
+    Never,
+}
+
+fn url_attr(element: &str, attr: &str) -> UrlAttr {
+    match attr {
+        "href" | "xlink:href" | "cite" | "action" | "formaction" | "longdesc" | "usemap" => {
+            UrlAttr::Link
+        }
+        "src" | "poster" | "background" | "lowsrc" | "dynsrc" | "manifest" | "codebase"
+        | "icon" | "profile" | "classid" | "archive" => UrlAttr::Resource,
+        "data" if element == "object" => UrlAttr::Resource,
+        "srcset" | "imagesrcset" => UrlAttr::SrcSet,
+        "ping" => UrlAttr::Never,
+        _ => UrlAttr::No,
+    }
+}
+
+/// ammonia's attribute filter: every URL attribute resolved and checked.
+fn filter_attribute<'v>(element: &str, attr: &str, value: &'v str) -> Option<Cow<'v, str>> {
+    match url_attr(element, attr) {
+        UrlAttr::No => Some(Cow::Borrowed(value)),
+        UrlAttr::Link => checked_url(value, LINK_SCHEMES),
+        UrlAttr::Resource => checked_url(value, RESOURCE_SCHEMES),
+        UrlAttr::SrcSet => checked_srcset(value),
+        UrlAttr::Never => None,
+    }
+}
+
+/// `value` if it is an absolute URL with an allowed scheme; a relative URL
+/// resolved against the current base (only an http(s) one) and checked again;
+/// a bare `#fragment` as it is when there is no base; otherwise `None`.
+fn checked_url<'v>(value: &'v str, schemes: &[&str]) -> Option<Cow<'v, str>> {
+    match Url::parse(value) {
+        Ok(u) => schemes
+            .contains(&u.scheme())
+            .then_some(Cow::Borrowed(value)),
+        Err(url::ParseError::RelativeUrlWithoutBase) => BASE.with(|b| match &*b.borrow() {
+            Some(base) => urls::resolve(Some(base), value).map(Cow::Owned),
+            None => value
+                .trim()
+                .starts_with('#')
+                .then_some(Cow::Borrowed(value)),
+        }),
+        Err(_) => None,
+    }
+}
+
+/// A `srcset` whose every candidate URL passes [`checked_url`] (resolved), else `None`.
+fn checked_srcset(value: &str) -> Option<Cow<'_, str>> {
+    let mut out = Vec::new();
+    for candidate in value.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+        let (url, descriptor) = candidate
+            .split_once(char::is_whitespace)
+            .unwrap_or((candidate, ""));
+        let url = checked_url(url, RESOURCE_SCHEMES)?;
+        out.push(
+            format!("{url} {}", descriptor.trim())
+                .trim_end()
+                .to_string(),
+        );
+    }
+    (!out.is_empty()).then(|| Cow::Owned(out.join(", ")))
+}
+
+/// Bidi override and isolate characters: U+202A–U+202E, U+2066–U+2069.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// A title without bidi override/isolate characters.
+pub fn plain_title(s: &str) -> Cow<'_, str> {
+    if s.chars().any(is_bidi_control) {
+        Cow::Owned(s.chars().filter(|c| !is_bidi_control(*c)).collect())
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+/// `&`, `<` and `>` escaped, so that a reader that takes the text for HTML
+/// shows it literally.
+pub fn escape_markup(s: &str) -> Cow<'_, str> {
+    if !s.contains(['&', '<', '>']) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            _ => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// A story with only publishable links (others dropped, logged at debug) and
+/// plain source titles and author.
+pub fn check_story(story: &mut Story) {
+    let uid = story.uid.as_str();
+    story.link = checked_link(story.link.take(), uid, "link");
+    story.title = story.title.take().map(plain);
+    story.author = story.author.take().map(plain);
+    check_source(&mut story.source, uid);
+    for s in &mut story.also {
+        check_source(s, uid);
+    }
+}
+
+fn check_source(src: &mut Source, uid: &str) {
+    src.link = checked_link(src.link.take(), uid, "source link");
+    src.site_url = checked_link(src.site_url.take(), uid, "source home page");
+    src.title = src.title.take().map(plain);
+}
+
+fn plain(s: String) -> String {
+    match plain_title(&s) {
+        Cow::Borrowed(_) => s,
+        Cow::Owned(o) => o,
+    }
+}
+
+fn checked_link(link: Option<String>, uid: &str, what: &str) -> Option<String> {
+    let link = link?;
+    let safe = urls::safe_link(&link);
+    if safe.is_none() {
+        tracing::debug!(story = uid, what, link = ?link, "not published: only absolute http(s) links are");
+    }
+    safe
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::urls::tests::HOSTILE;
+
+    /// Every URL in the attributes of sanitised HTML (ammonia writes `name="value"`).
+    fn urls_in(html: &str) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let mut rest = html;
+        while let Some(i) = rest.find("=\"") {
+            let name = rest[..i]
+                .rsplit([' ', '<'])
+                .next()
+                .unwrap_or("")
+                .to_string();
+            let after = &rest[i + 2..];
+            let end = after.find('"').unwrap();
+            let value = after[..end].replace("&amp;", "&");
+            rest = &after[end + 1..];
+            if name == "rel" {
+                continue;
+            }
+            let list: Vec<String> = if name == "srcset" {
+                value
+                    .split(',')
+                    .map(|c| c.split_whitespace().next().unwrap_or("").to_string())
+                    .collect()
+            } else {
+                vec![value]
+            };
+            out.extend(list.into_iter().map(|v| (name.clone(), v)));
+        }
+        out
+    }
+
+    #[test]
+    fn hostile_urls_never_survive_in_any_url_attribute() {
+        for h in HOSTILE {
+            let e = crate::parse::escape_html(h);
+            let dirty = format!(
+                r#"<a href="{e}">a</a><img src="{e}"><img srcset="{e} 1x, https://ok.example/i.png 2x"><blockquote cite="{e}">q</blockquote><video poster="{e}" src="{e}"></video><a href="https://ok.example/" ping="https://t.example/">ok</a>"#
+            );
+            for base in [
+                Some("https://example.org/post/1"),
+                Some("javascript://x/%0aalert(1)//"),
+                Some("data:text/html,<b>x</b>"),
+                None,
+            ] {
+                let clean = sanitize(&dirty, base);
+                for (attr, url) in urls_in(&clean) {
+                    let scheme = url::Url::parse(&url).map(|u| u.scheme().to_string());
+                    assert!(
+                        matches!(scheme.as_deref(), Ok("http" | "https")),
+                        "{h:?} with base {base:?} left {attr}={url:?} in {clean}"
+                    );
+                }
+                assert!(!clean.contains("ping="), "{clean}");
+            }
+        }
+    }
+
+    #[test]
+    fn relative_urls_resolve_only_against_a_web_base() {
+        let dirty = r##"<a href="foo">f</a><img src="/i.png"><a href="//cdn.example/x">c</a><a href="#n1">n</a><img srcset="a.png 1x, b.png 2x">"##;
+        let clean = sanitize(dirty, Some("https://example.org/post/1"));
+        for want in [
+            r#"href="https://example.org/post/foo""#,
+            r#"src="https://example.org/i.png""#,
+            r#"href="https://cdn.example/x""#,
+            r#"href="https://example.org/post/1#n1""#,
+            r#"srcset="https://example.org/post/a.png 1x, https://example.org/post/b.png 2x""#,
+        ] {
+            assert!(clean.contains(want), "{want} not in {clean}");
+        }
+        // The base of the issue: a script URL. Nothing resolves; text stays.
+        for base in [
+            Some("javascript://x/%0aalert(1)//"),
+            Some("data:text/html,<script>alert(1)</script>"),
+            None,
+        ] {
+            let clean = sanitize(dirty, base);
+            assert_eq!(
+                clean,
+                r##"<a rel="noopener noreferrer">f</a><img><a rel="noopener noreferrer">c</a><a href="#n1" rel="noopener noreferrer">n</a><img>"##,
+                "{base:?}"
+            );
+        }
+        // Other safe schemes in links stay; in images they do not.
+        let clean = sanitize(
+            r#"<a href="mailto:a@example.org">m</a><img src="mailto:a@example.org">"#,
+            None,
+        );
+        assert_eq!(
+            clean,
+            r#"<a href="mailto:a@example.org" rel="noopener noreferrer">m</a><img>"#
+        );
+    }
+
+    #[test]
+    fn titles_lose_bidi_controls_and_markup_can_be_escaped() {
+        assert_eq!(plain_title("abc\u{202E}fdp.exe\u{2069}"), "abcfdp.exe");
+        assert!(matches!(plain_title("plain"), Cow::Borrowed(_)));
+        assert_eq!(
+            escape_markup("<b>x</b> & \"y\""),
+            "&lt;b&gt;x&lt;/b&gt; &amp; \"y\""
+        );
+    }
+
+    #[test]
+    fn story_links_are_checked_everywhere() {
+        let src = |link: &str| Source {
+            feed_url: "https://e.org/f".into(),
+            title: Some("Feed\u{202E}name".into()),
+            site_url: Some(link.into()),
+            link: Some(link.into()),
+        };
+        for h in HOSTILE {
+            let mut s = Story {
+                uid: "u".into(),
+                link: Some(h.to_string()),
+                title: Some("t\u{2066}".into()),
+                author: None,
+                html: None,
+                published_at: None,
+                updated_at: None,
+                first_seen_at: 0,
+                changed_at: 0,
+                source: src(h),
+                also: vec![src(h), src("https://ok.example/x")],
+            };
+            check_story(&mut s);
+            assert_eq!(s.link, None, "{h:?}");
+            assert_eq!((&s.source.link, &s.source.site_url), (&None, &None));
+            assert_eq!((&s.also[0].link, &s.also[0].site_url), (&None, &None));
+            assert_eq!(s.also[1].link.as_deref(), Some("https://ok.example/x"));
+            assert_eq!(s.title.as_deref(), Some("t"));
+            assert_eq!(s.source.title.as_deref(), Some("Feedname"));
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! Which URLs feedloom publishes and resolves against. Pure functions, no I/O.
+//!
+//! Everything a feed says is hostile input. A link written `javascript:alert(1)`,
+//! ` JaVaScRiPt:…`, `java\tscript:…`, `\x01javascript:…`, `vbscript:…` or
+//! `data:text/html,…` becomes the clickable title of an entry in a reader, and a
+//! base URL such as `javascript://x/%0aalert(1)//` turns an innocent relative
+//! `href="foo"` into a script URL once resolved. So:
+//!
+//! * a link feedloom publishes (an entry's link, a source's link or home page) is
+//!   an absolute `http`/`https` URL ([`safe_link`]), written as the URL parser
+//!   serialises it, so what was checked is exactly what is published;
+//! * only an `http`/`https` URL may serve as a base for relative ones ([`web_base`]),
+//!   and whatever a resolution produces is checked again.
+//!
+//! Parsing follows the WHATWG URL standard (the `url` crate), as browsers do:
+//! leading and trailing spaces and C0 controls are ignored, tabs and newlines
+//! inside are removed and the scheme is case-insensitive, so every disguise of
+//! `javascript:` above is seen for what it is.
+
+use url::Url;
+
+/// Whether `url` is an `http` or `https` URL with a host.
+pub fn is_web(url: &Url) -> bool {
+    matches!(url.scheme(), "http" | "https") && url.host_str().is_some_and(|h| !h.is_empty())
+}
+
+/// `link` as a publishable link: an absolute `http`/`https` URL with a host, in
+/// its serialised form; `None` for anything else (other schemes, relative or
+/// unparseable text).
+pub fn safe_link(link: &str) -> Option<String> {
+    Url::parse(link).ok().filter(is_web).map(String::from)
+}
+
+/// `base` as a base URL for relative links: only an absolute `http`/`https` URL
+/// resolves anything.
+pub fn web_base(base: &str) -> Option<Url> {
+    Url::parse(base).ok().filter(is_web)
+}
+
+/// `href` resolved against `base` (when it is relative and `base` is usable) and
+/// checked: `Some` only for an `http`/`https` result.
+pub fn resolve(base: Option<&Url>, href: &str) -> Option<String> {
+    match Url::parse(href) {
+        Ok(u) => Some(u).filter(is_web).map(String::from),
+        Err(url::ParseError::RelativeUrlWithoutBase) => base
+            .filter(|b| is_web(b))
+            .and_then(|b| b.join(href).ok())
+            .filter(is_web)
+            .map(String::from),
+        Err(_) => None,
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// Every disguise of a script or document URL that the issue names.
+    pub(crate) const HOSTILE: &[&str] = &[
+        "javascript:alert(1)",
+        " JaVaScRiPt:alert(1)",
+        "java\tscript:alert(1)",
+        "java\nscript:alert(1)",
+        "\x01javascript:alert(1)",
+        "\u{0}javascript:alert(1)",
+        "vbscript:msgbox(1)",
+        "VBScript:msgbox(1)",
+        "data:text/html,<script>alert(1)</script>",
+        " DATA:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
+        "javascript://x/%0aalert(1)//",
+        "file:///etc/passwd",
+        "about:blank",
+        "foo",
+        "/relative/path",
+        "//evil.example", // no scheme: nothing to publish on its own
+        "",
+        "http://",
+    ];
+
+    #[test]
+    fn only_absolute_web_links_are_published() {
+        for h in HOSTILE {
+            assert_eq!(safe_link(h), None, "{h:?}");
+        }
+        assert_eq!(
+            safe_link("https://example.org/a?b=1#c").as_deref(),
+            Some("https://example.org/a?b=1#c")
+        );
+        // Written as the parser reads it: what is checked is what is published.
+        assert_eq!(
+            safe_link("  HTTP://Example.ORG/a b\t").as_deref(),
+            Some("http://example.org/a%20b")
+        );
+    }
+
+    #[test]
+    fn only_a_web_base_resolves_and_the_result_is_checked() {
+        let web = web_base("https://example.org/post/1").unwrap();
+        assert_eq!(
+            resolve(Some(&web), "../i.png").as_deref(),
+            Some("https://example.org/i.png")
+        );
+        // Protocol-relative takes the base's scheme: still http(s).
+        assert_eq!(
+            resolve(Some(&web), "//cdn.example/x").as_deref(),
+            Some("https://cdn.example/x")
+        );
+        // An absolute hostile URL stays hostile whatever the base.
+        for h in HOSTILE {
+            if url::Url::parse(h).is_ok() {
+                assert_eq!(resolve(Some(&web), h), None, "{h:?}");
+            }
+        }
+        // A script or data base resolves nothing.
+        for b in [
+            "javascript://x/%0aalert(1)//",
+            "data:text/html,<b>x</b>",
+            " JaVaScRiPt://x/",
+            "file:///tmp/",
+        ] {
+            assert_eq!(web_base(b), None, "{b:?}");
+            let u = url::Url::parse(b).unwrap();
+            assert_eq!(resolve(Some(&u), "foo"), None, "{b:?}");
+        }
+        assert_eq!(resolve(None, "foo"), None);
+    }
+}

@@ -1,0 +1,349 @@
+//! Hostile input, what we serve: clients that hold connections open, send half
+//! a request or stop reading, and the headers every response carries. All on
+//! 127.0.0.1, against the daemon (`app::run`) or the accept loop (`server::serve`).
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::routing::get;
+use common::*;
+use feedloom::app;
+use feedloom::server::{self, ConnLimits};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::{mpsc, oneshot, watch};
+
+struct TestApp {
+    addr: std::net::SocketAddr,
+    env: TestEnv,
+    stop: Option<oneshot::Sender<()>>,
+    handle: tokio::task::JoinHandle<Result<(), app::AppError>>,
+    _reload: mpsc::Sender<()>,
+}
+
+impl TestApp {
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    async fn stop(mut self) -> TestEnv {
+        self.stop.take().unwrap().send(()).unwrap();
+        tokio::time::timeout(Duration::from_secs(20), self.handle)
+            .await
+            .expect("daemon stops")
+            .unwrap()
+            .unwrap();
+        self.env
+    }
+}
+
+async fn spawn_app(env: TestEnv, body: &str) -> TestApp {
+    let cfg = env.config(body);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let (reload_tx, reload_rx) = mpsc::channel(4);
+    let handle = tokio::spawn(app::run(
+        cfg,
+        listener,
+        async move {
+            let _ = stop_rx.await;
+        },
+        reload_rx,
+    ));
+    TestApp {
+        addr,
+        env,
+        stop: Some(stop_tx),
+        handle,
+        _reload: reload_tx,
+    }
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_gzip()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+/// Waits up to `secs` for `url` to answer 200 with a body containing `needle`.
+async fn wait_for_body(client: &reqwest::Client, url: &str, needle: &str, secs: u64) -> bool {
+    let end = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < end {
+        if let Ok(r) = client.get(url).send().await
+            && r.status() == 200
+            && r.text().await.is_ok_and(|t| t.contains(needle))
+        {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_response_carries_nosniff_and_a_restrictive_csp() {
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/f.xml",
+        Resource::feed(rss(
+            "Feed",
+            &[(Some("1"), Some("https://e.org/1"), "First story", "d")],
+        )),
+    );
+    let app = spawn_app(
+        TestEnv::new(),
+        &format!(
+            "[fetch]\nhost_gap = \"0s\"\n\n[[feed]]\nurl = \"{}\"\nevery = \"1s\"\n",
+            srv.url("/f.xml")
+        ),
+    )
+    .await;
+    let client = http();
+    assert!(wait_for_body(&client, &app.url("/all.atom"), "First story", 15).await);
+    let etag = client
+        .get(app.url("/all.atom"))
+        .send()
+        .await
+        .unwrap()
+        .headers()["etag"]
+        .to_str()
+        .unwrap()
+        .to_string();
+
+    let csp = server::CONTENT_SECURITY_POLICY;
+    assert!(csp.contains("default-src 'none'") && csp.contains("sandbox"));
+    let cases = [
+        (client.get(app.url("/all.atom")), 200),
+        (client.head(app.url("/all.rss")), 200),
+        (
+            client
+                .get(app.url("/all.json"))
+                .header("if-none-match", &etag)
+                .header("accept-encoding", "gzip"),
+            200,
+        ),
+        (
+            client
+                .get(app.url("/all.atom"))
+                .header("if-none-match", &etag),
+            304,
+        ),
+        (client.get(app.url("/nope.atom")), 404),
+        (client.get(app.url("/a/b/c")), 404),
+        (client.post(app.url("/healthz")), 405),
+        (client.get(app.url("/healthz")), 200),
+        (client.get(app.url("/metrics")), 200),
+    ];
+    for (req, status) in cases {
+        let r = req.send().await.unwrap();
+        let what = format!("{} {}", r.url(), r.status());
+        assert_eq!(r.status().as_u16(), status, "{what}");
+        assert_eq!(r.headers()["x-content-type-options"], "nosniff", "{what}");
+        assert_eq!(r.headers()["content-security-policy"], csp, "{what}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_open_connections_neither_stall_healthz_nor_stay_open() {
+    let app = spawn_app(
+        TestEnv::new(),
+        "[server]\nmax_connections = 8\nheader_timeout = \"1s\"\nidle_timeout = \"30s\"\n",
+    )
+    .await;
+    let client = http();
+    assert!(wait_for_body(&client, &app.url("/healthz"), "ok", 10).await);
+
+    // Five times the cap of clients that send half a request and wait.
+    let mut sockets = Vec::new();
+    for _ in 0..40 {
+        let mut s = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: feedloom\r\nX-Slow: ")
+            .await
+            .unwrap();
+        sockets.push(s);
+    }
+    // A new connection (not the pooled one): it queues behind the flood, which
+    // header_timeout drains 8 at a time.
+    drop(client);
+    let client = http();
+    let start = Instant::now();
+    let r = client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), 200, "healthz answers despite the flood");
+    let healthz_ms = start.elapsed().as_millis();
+
+    // The server closes every one of them (header_timeout): none gets an answer.
+    let closed = futures_util::future::join_all(sockets.into_iter().map(|mut s| async move {
+        let mut buf = [0u8; 256];
+        match tokio::time::timeout(Duration::from_secs(30), s.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => Ok(()),
+            Ok(Ok(n)) => Err(format!(
+                "got an answer: {}",
+                String::from_utf8_lossy(&buf[..n])
+            )),
+            Err(_) => Err("still open after 30s".to_string()),
+        }
+    }))
+    .await;
+    let all_closed_ms = start.elapsed().as_millis();
+    for c in closed {
+        c.unwrap();
+    }
+    println!(
+        "40 half-open connections, cap 8, header_timeout 1s: healthz answered after {healthz_ms} ms, all 40 closed after {all_closed_ms} ms"
+    );
+    // Still serving.
+    assert_eq!(
+        client
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_beyond_the_cap_wait_for_a_free_slot() {
+    #[derive(Default)]
+    struct Held {
+        inside: AtomicUsize,
+        most: AtomicUsize,
+    }
+    let held = Arc::new(Held::default());
+    let (release_tx, release_rx) = watch::channel(false);
+    let h = held.clone();
+    let app = Router::new().route(
+        "/hold",
+        get(move || {
+            let h = h.clone();
+            let mut release = release_rx.clone();
+            async move {
+                let now = h.inside.fetch_add(1, Ordering::SeqCst) + 1;
+                h.most.fetch_max(now, Ordering::SeqCst);
+                let _ = release.wait_for(|r| *r).await;
+                h.inside.fetch_sub(1, Ordering::SeqCst);
+                "released"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let limits = ConnLimits {
+        max_connections: 3,
+        header_timeout: Duration::from_secs(5),
+        idle_timeout: Duration::from_secs(60),
+    };
+    let server = tokio::spawn(server::serve(listener, app, limits, async move {
+        let _ = stop_rx.await;
+    }));
+
+    let client = http();
+    let requests: Vec<_> = (0..5)
+        .map(|_| {
+            let req = client.get(format!("http://{addr}/hold")).send();
+            tokio::spawn(async move { req.await.map(|r| r.status().as_u16()) })
+        })
+        .collect();
+    let end = Instant::now() + Duration::from_secs(10);
+    while held.inside.load(Ordering::SeqCst) < 3 && Instant::now() < end {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(held.inside.load(Ordering::SeqCst), 3);
+    // The other two wait in the backlog, not in a handler.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(held.most.load(Ordering::SeqCst), 3);
+    release_tx.send(true).unwrap();
+    for r in requests {
+        assert_eq!(r.await.unwrap().unwrap(), 200);
+    }
+    assert_eq!(
+        held.most.load(Ordering::SeqCst),
+        3,
+        "never more than the cap"
+    );
+
+    // Shutdown: the accept loop ends once its connections are closed.
+    drop(client);
+    stop_tx.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .expect("server stops")
+        .unwrap()
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_is_disconnected_after_idle_timeout() {
+    const BIG: usize = 32 << 20;
+    let body = bytes::Bytes::from(vec![b'x'; BIG]);
+    let app = Router::new().route("/big", get(move || async move { body.clone() }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let limits = ConnLimits {
+        max_connections: 4,
+        header_timeout: Duration::from_secs(5),
+        idle_timeout: Duration::from_secs(1),
+    };
+    tokio::spawn(server::serve(
+        listener,
+        app,
+        limits,
+        std::future::pending::<()>(),
+    ));
+
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut s = socket.connect(addr).await.unwrap();
+    s.write_all(b"GET /big HTTP/1.1\r\nHost: feedloom\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut total = s.read(&mut buf).await.unwrap();
+    assert!(total > 0);
+    // Stop reading for longer than idle_timeout: the server gives up on us.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let start = Instant::now();
+    let ended = loop {
+        match tokio::time::timeout(Duration::from_secs(30), s.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => break true,
+            Ok(Ok(n)) => total += n,
+            Err(_) => break false,
+        }
+    };
+    assert!(ended, "the server closed the connection");
+    assert!(
+        total < BIG,
+        "the response was cut off ({total} of {BIG} bytes)"
+    );
+    println!(
+        "slow reader: {total} of {BIG} bytes before the server closed; drained in {} ms",
+        start.elapsed().as_millis()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_removes_temp_files_a_killed_run_left() {
+    let env = TestEnv::new();
+    let out = env.path("out");
+    std::fs::create_dir_all(&out).unwrap();
+    // PIDs above the kernel's limit (2^22) belong to no process.
+    std::fs::write(out.join(".all.rss.4999999.tmp"), "half").unwrap();
+    std::fs::write(out.join("keep.tmp"), "mine").unwrap();
+    let app = spawn_app(env, "[[output]]\nname = \"all\"\npath = \"out/all\"\n").await;
+    let client = http();
+    assert!(wait_for_body(&client, &app.url("/healthz"), "ok", 10).await);
+    let env = app.stop().await;
+    assert!(!env.path("out/.all.rss.4999999.tmp").exists());
+    assert!(env.path("out/keep.tmp").exists());
+    assert!(env.path("out/all.rss").exists());
+}
