@@ -173,22 +173,36 @@ pub fn plain_title(s: &str) -> Cow<'_, str> {
     }
 }
 
-/// `&`, `<` and `>` escaped, so that a reader that takes the text for HTML
-/// shows it literally.
+/// `<` and `>` escaped, and `&` where it starts a character reference, so that a
+/// reader that takes the text for HTML shows it literally, while a reader that
+/// takes it for plain text still shows an ordinary `Q&A` as written.
 pub fn escape_markup(s: &str) -> Cow<'_, str> {
-    if !s.contains(['&', '<', '>']) {
+    if !s.contains(['<', '>']) && !s.match_indices('&').any(|(i, _)| starts_reference(&s[i..])) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 16);
-    for c in s.chars() {
+    for (i, c) in s.char_indices() {
         match c {
-            '&' => out.push_str("&amp;"),
+            '&' if starts_reference(&s[i..]) => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             _ => out.push(c),
         }
     }
     Cow::Owned(out)
+}
+
+/// Whether `s` (starting at a `&`) begins an HTML character reference: `&name;`,
+/// `&#123;` or `&#x1F;` (a name or number of at most 32 characters).
+fn starts_reference(s: &str) -> bool {
+    let body = &s.as_bytes()[1..];
+    let (digits, ok): (&[u8], fn(&u8) -> bool) = match body {
+        [b'#', b'x' | b'X', rest @ ..] => (rest, u8::is_ascii_hexdigit),
+        [b'#', rest @ ..] => (rest, u8::is_ascii_digit),
+        _ => (body, u8::is_ascii_alphanumeric),
+    };
+    let n = digits.iter().take(33).take_while(|c| ok(c)).count();
+    n > 0 && n <= 32 && digits.get(n) == Some(&b';')
 }
 
 /// A story with only publishable links (others dropped, logged at debug) and
@@ -330,7 +344,13 @@ mod tests {
         assert!(matches!(plain_title("plain"), Cow::Borrowed(_)));
         assert_eq!(
             escape_markup("<b>x</b> & \"y\""),
-            "&lt;b&gt;x&lt;/b&gt; &amp; \"y\""
+            "&lt;b&gt;x&lt;/b&gt; & \"y\""
+        );
+        // Plain ampersands stay as written; ones that would read as references don't.
+        assert!(matches!(escape_markup("Q&A, AT&T, R&D"), Cow::Borrowed(_)));
+        assert_eq!(
+            escape_markup("&lt;3 &#60; &#x3c;"),
+            "&amp;lt;3 &amp;#60; &amp;#x3c;"
         );
     }
 
