@@ -308,7 +308,7 @@ async fn no_output_publishes_a_script_url_and_no_story_is_lost() {
 
     // RSS titles read as HTML show the markup as text; Atom says type="text".
     assert!(
-        rss.contains("<title>&amp;lt;b&amp;gt;bold&amp;lt;/b&amp;gt; &amp;amp; gnp.exe</title>"),
+        rss.contains("<title>&amp;lt;b&amp;gt;bold&amp;lt;/b&amp;gt; &amp; gnp.exe</title>"),
         "{rss}"
     );
     assert!(
