@@ -26,6 +26,7 @@
 //!
 //! * [`cli`]: command-line definitions (clap).
 //! * [`config`]: the TOML config: types, defaults, validation, errors with file:line.
+//! * [`discover`]: the feeds an HTML page declares, and the usual paths to try (pure).
 //! * [`error`]: the library's error types and the one place that classifies them.
 //! * [`fetch`]: the HTTP/file client with conditional GET and bounded bodies.
 //! * [`hints`]: skipHours/skipDays/sy:updatePeriod read from a document (pure).
@@ -42,6 +43,7 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod discover;
 pub mod error;
 pub mod export;
 pub mod fetch;
