@@ -389,6 +389,27 @@ fn only_inserted(old: &str, new: &str) -> bool {
     prefix + suffix >= old.len() && new.len() >= old.len()
 }
 
+/// The first and last lines (1-based, in `new`) of the text an append added,
+/// blank lines aside.
+pub fn inserted_lines(old: &str, new: &str) -> (usize, usize) {
+    let prefix = old
+        .bytes()
+        .zip(new.bytes())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let suffix = old[prefix..]
+        .bytes()
+        .rev()
+        .zip(new[prefix..].bytes().rev())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let end = new.len() - suffix.min(new.len() - prefix);
+    let piece = &new[prefix..end];
+    let start = prefix + (piece.len() - piece.trim_start().len());
+    let stop = prefix + piece.trim_end().len();
+    (line_of(new, start), line_of(new, stop.max(start)))
+}
+
 /// 1-based line of a byte offset.
 pub fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
@@ -485,6 +506,9 @@ mod tests {
     fn append_to_empty_unterminated_and_feedless_configs() {
         let out = append_feeds("", p(), &[feed("https://a.example/f")]).unwrap();
         assert_eq!(out, "[[feed]]\nurl = \"https://a.example/f\"\n");
+        assert_eq!(inserted_lines("", &out), (1, 2));
+        let two = append_feeds(&out, p(), &[feed("https://b.example/f")]).unwrap();
+        assert_eq!(inserted_lines(&out, &two), (4, 5));
         let out = append_feeds(
             "# mine\n[store]\npath = \"x.db\"",
             p(),
