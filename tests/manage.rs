@@ -181,6 +181,51 @@ async fn add_a_site_url_discovers_its_declared_feeds() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_terminal_add_asks_which_feed_to_take() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("SKIPPED: `script` (util-linux) is not installed");
+        return;
+    }
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/",
+        html(
+            "<link rel=\"alternate\" type=\"application/rss+xml\" title=\"A\" href=\"/a.xml\">\
+             <link rel=\"alternate\" type=\"application/rss+xml\" title=\"B\" href=\"/b.xml\">",
+        ),
+    );
+    srv.set("/a.xml", Resource::feed(three_items("Feed A")));
+    srv.set("/b.xml", Resource::feed(three_items("Feed B")));
+    let (_dir, cfg) = setup("");
+    let cmd = format!(
+        "{} --config {} add {}",
+        env!("CARGO_BIN_EXE_feedloom"),
+        cfg.display(),
+        srv.url("/")
+    );
+    // A wrong answer is asked again; then the second feed.
+    let out = tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut child = Command::new("script")
+            .args(["-qefc", &cmd, "/dev/null"])
+            .env("FEEDLOOM_LOG", "warn")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(b"7\n2\n").unwrap();
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    let seen = text(&out.stdout);
+    assert!(seen.contains("which one? [1-2, Enter for 1]"), "{seen:?}");
+    assert!(seen.contains("answer a number from 1 to 2"), "{seen:?}");
+    assert!(seen.contains("added \"Feed B\""), "{seen:?}");
+    assert!(read(&cfg).contains(&format!("url = \"{}\"", srv.url("/b.xml"))));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_page_without_alternate_links_is_probed_at_the_usual_paths() {
     let srv = FeedServer::start().await;
     srv.set("/", html(""));
