@@ -1,7 +1,7 @@
 //! The daemon (`feedloom run`): a scheduler loop around [`refresh::refresh_feed`],
 //! an exporter that renders outputs once per store change, the HTTP server, and
 //! the lifecycle (SIGTERM/SIGINT graceful stop with a deadline, SIGHUP reload,
-//! systemd notifications). Also the text of `check` and `feeds`.
+//! systemd notifications). Also the text of `check`.
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -20,7 +20,6 @@ use crate::export;
 use crate::refresh::{self, Outcome, Refresher, Report};
 use crate::schedule::Every;
 use crate::server::{Rendered, ServerState};
-use crate::store::queries::FeedSummary;
 use crate::store::{SharedStore, Store};
 
 /// Why the daemon could not start or keep running.
@@ -515,52 +514,6 @@ pub fn describe(cfg: &Config) -> String {
             cfg.server.listen,
             o.name(),
             formats.join(",")
-        );
-    }
-    s
-}
-
-/// The table `feedloom feeds` prints.
-pub fn feeds_table(rows: &[FeedSummary], now: i64) -> String {
-    use std::fmt::Write;
-    let ago = |t: Option<i64>| match t {
-        None => "never".to_string(),
-        Some(t) => {
-            let d = (now - t).max(0) as u64;
-            format!("{} ago", humantime::format_duration(Duration::from_secs(d)))
-        }
-    };
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "{:<50} {:<16} {:<14} {:>6}  LAST ERROR",
-        "FEED", "LAST FETCH", "STATUS", "ITEMS"
-    );
-    for r in rows {
-        let status = match (&r.last_status, r.enabled) {
-            (_, false) => "disabled".to_string(),
-            (None, true) => "-".to_string(),
-            (Some(st), true) => match r.last_http_status {
-                Some(code) => format!("{st} ({code})"),
-                None => st.clone(),
-            },
-        };
-        let err = match &r.last_error {
-            Some(e) => format!("{e} [{} in a row]", r.consecutive_failures),
-            None => String::new(),
-        };
-        let name = match &r.title {
-            Some(t) => format!("{} <{}>", t, r.url),
-            None => r.url.clone(),
-        };
-        let _ = writeln!(
-            s,
-            "{:<50} {:<16} {:<14} {:>6}  {}",
-            name,
-            ago(r.last_fetch_at),
-            status,
-            r.items,
-            err
         );
     }
     s

@@ -75,11 +75,68 @@ pub enum Command {
     },
     /// Validate the config and say what it would do.
     Check,
-    /// Show every feed: last fetch, status, items, last error.
-    Feeds,
+    /// Show every feed: status, last and next fetch, items, last error.
+    Feeds {
+        /// Print a JSON array instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Re-enable a feed that was disabled (after 410 Gone).
     Enable {
         /// The feed's URL as the config writes it.
         url: String,
     },
+    /// Subscribe to a feed, given its URL or a web page that declares it.
+    Add {
+        /// A feed URL, or a site URL whose page declares its feeds.
+        url: String,
+        /// Tag the feed (repeat for several).
+        #[arg(long = "tag", value_name = "TAG")]
+        tags: Vec<String>,
+        /// Title to show instead of the feed's own.
+        #[arg(long)]
+        title: Option<String>,
+        /// Poll interval for the daemon, e.g. "2h".
+        #[arg(long, value_name = "DURATION")]
+        every: Option<String>,
+        /// When the page declares several feeds, take the Nth (from 1).
+        #[arg(long, value_name = "N")]
+        pick: Option<usize>,
+        /// Then send SIGHUP to the running daemon so it picks the feed up.
+        #[arg(long)]
+        reload: bool,
+    },
+    /// Unsubscribe: remove a feed's block from the config (its items stay in the store).
+    Remove {
+        /// The feed's URL, as written in the config or an equivalent form.
+        url: String,
+        /// Then send SIGHUP to the running daemon.
+        #[arg(long)]
+        reload: bool,
+    },
+    /// Add the feeds of an OPML file (from another reader) to the config.
+    ImportOpml {
+        /// The OPML file.
+        file: PathBuf,
+        /// Then send SIGHUP to the running daemon.
+        #[arg(long)]
+        reload: bool,
+    },
+    /// Print the config's feeds as OPML 2.0 (tags as folders and categories).
+    ExportOpml {
+        /// Write to this file instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+}
+
+impl Command {
+    /// Whether the command edits the config (and so loads it itself; a missing
+    /// config file is created by `add` and `import-opml`).
+    pub fn edits_config(&self) -> bool {
+        matches!(
+            self,
+            Command::Add { .. } | Command::Remove { .. } | Command::ImportOpml { .. }
+        )
+    }
 }

@@ -15,6 +15,9 @@ use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 use url::Url;
 
+pub mod edit;
+use edit::Seg;
+
 /// A config that could not be loaded. Its `Display` names file, line and key.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -472,19 +475,7 @@ impl<'de> Deserialize<'de> for CronSchedule {
 /// Parses a `cron` value and checks that it fires within
 /// [`CRON_HORIZON_YEARS`] after `now`.
 pub fn parse_cron(s: &str, now: chrono::DateTime<chrono::Utc>) -> Result<CronSchedule, String> {
-    const FIELDS: &str = "six fields, seconds first: sec min hour day-of-month month \
-        day-of-week, and an optional year; e.g. \"0 5 6 * * *\" is 06:05:00 UTC daily";
-    let t = s.trim();
-    let schedule = cron::Schedule::from_str(t).map_err(|e| {
-        if t.split_whitespace().count() == 5 {
-            format!(
-                "invalid `cron` expression `{s}`: it has five fields like a crontab line, \
-                 but feedloom's cron has {FIELDS} (add a seconds field in front)"
-            )
-        } else {
-            format!("invalid `cron` expression `{s}`: {e}; it takes {FIELDS}")
-        }
-    })?;
+    let schedule = cron::Schedule::from_str(s.trim()).map_err(|e| cron_error(s, &e.to_string()))?;
     let horizon = now
         .checked_add_months(chrono::Months::new(12 * CRON_HORIZON_YEARS as u32))
         .unwrap_or(now);
@@ -500,6 +491,37 @@ pub fn parse_cron(s: &str, now: chrono::DateTime<chrono::Utc>) -> Result<CronSch
              February 30th or a year in the past): the feed would never be polled"
         )),
     }
+}
+
+/// What a bad cron expression's error says: the parser's complaint, the expected
+/// shape (six fields, seconds first) and an example; for a five-field crontab
+/// line, the same schedule written with a seconds field.
+fn cron_error(expr: &str, err: &str) -> String {
+    let fields: Vec<&str> = expr.split_whitespace().collect();
+    // The cron crate repeats the expression and a caret line before its message.
+    let said = err
+        .lines()
+        .map(str::trim)
+        .rfind(|l| !l.is_empty() && *l != expr.trim() && !l.chars().all(|c| c == '^'))
+        .map(|l| l.trim_end_matches('.').to_string());
+    let err = match said {
+        Some(s) => s,
+        None if !(6..=7).contains(&fields.len()) => format!("it has {} fields", fields.len()),
+        None => "not a schedule the cron crate reads".to_string(),
+    };
+    let hint = if fields.len() == 5 {
+        format!(
+            "; for a five-field crontab line, put a seconds field first: \"0 {}\"",
+            fields.join(" ")
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "invalid cron expression `{expr}`: {err}; write six fields, seconds first \
+         (sec min hour day-of-month month day-of-week [year]), e.g. \"0 30 6 * * *\" \
+         for 06:30:00 UTC daily{hint}"
+    )
 }
 
 #[derive(Deserialize)]
@@ -541,20 +563,40 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         },
     })?;
 
-    for feed in &raw.feeds {
-        if feed.every.is_some() && feed.cron.is_some() {
-            return Err(at(
+    // The span of a key, for errors found after deserializing (else `fallback`).
+    let key_at = |path: &[Seg<'_>], fallback: std::ops::Range<usize>| {
+        edit::key_span(text, path).unwrap_or(fallback)
+    };
+    for (i, feed) in raw.feeds.iter().enumerate() {
+        let every_at = || {
+            key_at(
+                &[Seg::Key("feed"), Seg::Index(i), Seg::Key("every")],
                 feed.url.span(),
-                "a feed takes `every` or `cron`, not both".to_string(),
+            )
+        };
+        if feed.every.is_some() && feed.cron.is_some() {
+            let every = every_at();
+            let cron = key_at(
+                &[Seg::Key("feed"), Seg::Index(i), Seg::Key("cron")],
+                feed.url.span(),
+            );
+            let (later, other, other_span) = if cron.start > every.start {
+                (cron, "every", every)
+            } else {
+                (every, "cron", cron)
+            };
+            return Err(at(
+                later,
+                format!(
+                    "a feed takes `every` or `cron`, not both (`{other}` is on line {})",
+                    edit::line_of(text, other_span.start)
+                ),
             ));
         }
         if let Some(every) = feed.every
             && every.0 < Duration::from_secs(1)
         {
-            return Err(at(
-                feed.url.span(),
-                "`every` must be at least 1s".to_string(),
-            ));
+            return Err(at(every_at(), "`every` must be at least 1s".to_string()));
         }
     }
     let mut names: HashMap<&str, ()> = HashMap::new();
@@ -589,34 +631,72 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             ));
         }
     }
-    let whole = |message: &str| ConfigError::Whole {
-        path: path.to_path_buf(),
-        message: message.to_string(),
+    // A bad value in [fetch] or [defaults]: at its key's line when it is written.
+    let whole = |table: &str, key: &str, message: &str| match edit::key_span(
+        text,
+        &[Seg::Key(table), Seg::Key(key)],
+    ) {
+        Some(span) => at(span, message.to_string()),
+        None => ConfigError::Whole {
+            path: path.to_path_buf(),
+            message: message.to_string(),
+        },
     };
     if raw.fetch.concurrency == 0 {
-        return Err(whole("[fetch] concurrency must be at least 1"));
+        return Err(whole(
+            "fetch",
+            "concurrency",
+            "[fetch] concurrency must be at least 1",
+        ));
     }
     if raw.fetch.per_host == 0 {
-        return Err(whole("[fetch] per_host must be at least 1"));
-    }
-    if raw.fetch.max_body.0 == 0 || raw.fetch.max_entries == 0 || raw.fetch.max_field.0 == 0 {
         return Err(whole(
-            "[fetch] max_body, max_entries and max_field must be above 0",
+            "fetch",
+            "per_host",
+            "[fetch] per_host must be at least 1",
         ));
+    }
+    for (key, zero) in [
+        ("max_body", raw.fetch.max_body.0 == 0),
+        ("max_entries", raw.fetch.max_entries == 0),
+        ("max_field", raw.fetch.max_field.0 == 0),
+    ] {
+        if zero {
+            return Err(whole(
+                "fetch",
+                key,
+                &format!("[fetch] {key} must be above 0"),
+            ));
+        }
     }
     if raw.fetch.timeout.0.is_zero() {
-        return Err(whole("[fetch] timeout must be above 0"));
+        return Err(whole("fetch", "timeout", "[fetch] timeout must be above 0"));
     }
     if raw.defaults.every.0 < Duration::from_secs(1) {
-        return Err(whole("[defaults] every must be at least 1s"));
+        return Err(whole(
+            "defaults",
+            "every",
+            "[defaults] every must be at least 1s",
+        ));
     }
     if raw.server.max_connections == 0 {
-        return Err(whole("[server] max_connections must be at least 1"));
-    }
-    if raw.server.header_timeout.0.is_zero() || raw.server.idle_timeout.0.is_zero() {
         return Err(whole(
-            "[server] header_timeout and idle_timeout must be above 0",
+            "server",
+            "max_connections",
+            "[server] max_connections must be at least 1",
         ));
+    }
+    for (key, zero) in [
+        ("header_timeout", raw.server.header_timeout.0.is_zero()),
+        ("idle_timeout", raw.server.idle_timeout.0.is_zero()),
+    ] {
+        if zero {
+            return Err(whole(
+                "server",
+                key,
+                &format!("[server] {key} must be above 0"),
+            ));
+        }
     }
 
     let base = path
@@ -822,13 +902,48 @@ mod tests {
         // Syntax errors say how the fields go, with an example.
         let e = fires("5 6 * * *").unwrap_err();
         assert!(
-            e.contains("five fields") && e.contains("seconds first"),
+            e.contains("five-field crontab") && e.contains("seconds first"),
             "{e}"
         );
         assert!(e.contains("\"0 5 6 * * *\""), "{e}");
         let e = fires("every tuesday").unwrap_err();
         assert!(
-            e.contains("six fields, seconds first") && e.contains("0 5 6 * * *"),
+            e.contains("six fields, seconds first") && e.contains("0 30 6 * * *"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn schedule_errors_point_at_their_line() {
+        let e = err("[[feed]]\nurl = \"https://a.example/f\"\ntitle = \"A\"\nevery = \"0s\"\n");
+        assert!(
+            e.starts_with("cfg/x.toml:4:1: `every` must be at least 1s"),
+            "{e}"
+        );
+        assert!(e.contains("| every = \"0s\""), "{e}");
+        let e = err(
+            "[[feed]]\nurl = \"https://a.example/f\"\n\n[[feed]]\nurl = \"https://b.example/f\"\n\
+             every = \"1h\"\ntags = []\ncron = \"0 5 6 * * *\"\n",
+        );
+        assert!(
+            e.starts_with(
+                "cfg/x.toml:8:1: a feed takes `every` or `cron`, not both (`every` is on line 6)"
+            ),
+            "{e}"
+        );
+        let e = err("[defaults]\nspread = \"1m\"\nevery = \"0s\"\n");
+        assert!(
+            e.starts_with("cfg/x.toml:3:1: [defaults] every must be at least 1s"),
+            "{e}"
+        );
+        let e = err("[fetch]\ntimeout = \"5s\"\nconcurrency = 0\n");
+        assert!(
+            e.starts_with("cfg/x.toml:3:1: [fetch] concurrency must be at least 1"),
+            "{e}"
+        );
+        let e = err("[fetch]\nmax_entries = 0\n");
+        assert!(
+            e.starts_with("cfg/x.toml:2:1: [fetch] max_entries must be above 0"),
             "{e}"
         );
     }
@@ -867,6 +982,24 @@ mod tests {
         assert_eq!(
             c.outputs[0].link.as_ref().unwrap().as_str(),
             "https://example.org/"
+        );
+    }
+
+    #[test]
+    fn cron_errors_say_six_fields_seconds_first() {
+        let e = err("[[feed]]\nurl = \"https://a.example/f\"\ncron = \"*/15 * * * *\"\n");
+        assert!(e.starts_with("cfg/x.toml:3:"), "{e}");
+        assert!(e.contains("six fields, seconds first"), "{e}");
+        assert!(e.contains("e.g. \"0 30 6 * * *\""), "{e}");
+        assert!(e.contains("it has 5 fields"), "{e}");
+        assert!(
+            e.contains("five-field crontab line, put a seconds field first: \"0 */15 * * * *\""),
+            "{e}"
+        );
+        let e = err("[[feed]]\nurl = \"https://a.example/f\"\ncron = \"whenever\"\n");
+        assert!(
+            e.contains("six fields, seconds first") && !e.contains("crontab"),
+            "{e}"
         );
     }
 }

@@ -25,7 +25,10 @@
 //! # Module map
 //!
 //! * [`cli`]: command-line definitions (clap).
+//! * [`commands`]: the subcommands that manage feeds (add, remove, OPML) and show
+//!   what feedloom does (feeds table, poll progress, check warnings).
 //! * [`config`]: the TOML config: types, defaults, validation, errors with file:line.
+//! * [`discover`]: the feeds an HTML page declares, and the usual paths to try (pure).
 //! * [`error`]: the library's error types and the one place that classifies them.
 //! * [`fetch`]: the HTTP/file client with conditional GET and bounded bodies.
 //! * [`hints`]: skipHours/skipDays/sy:updatePeriod read from a document (pure).
@@ -42,7 +45,9 @@
 
 pub mod app;
 pub mod cli;
+pub mod commands;
 pub mod config;
+pub mod discover;
 pub mod error;
 pub mod export;
 pub mod fetch;

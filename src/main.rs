@@ -8,12 +8,15 @@ use clap::Parser;
 use feedloom::cli::{Cli, Command, LogFormat};
 use feedloom::config::{self, Config, ConfigError};
 use feedloom::store::{SharedStore, Store};
-use feedloom::{app, export, refresh};
+use feedloom::{app, commands, export};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.log_format);
     let path = cli.config_path();
+    if cli.command.edits_config() {
+        return commands::edit(cli.command, &path);
+    }
     let cfg = match config::load(&path) {
         Ok(cfg) => cfg,
         Err(e) => {
@@ -40,7 +43,7 @@ fn init_tracing(format: LogFormat) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr);
+        .with_writer(commands::poll::LogWriter);
     match format {
         LogFormat::Human => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -69,7 +72,7 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
             let store = open_store(&cfg)?;
             export::remove_stale_temp_files(&cfg.outputs);
             let rt = runtime()?;
-            let (summary, _) = rt.block_on(refresh::poll(&cfg, store))?;
+            let (summary, _) = rt.block_on(commands::poll::poll(&cfg, store))?;
             println!("{summary}");
             Ok(ExitCode::SUCCESS)
         }
@@ -113,17 +116,34 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
         }
         Command::Check => {
             print!("{}", app::describe(&cfg));
+            for w in commands::check::warnings(&cfg) {
+                println!("warning: {w}");
+            }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Feeds => {
+        Command::Feeds { json } => {
             let store = open_store(&cfg)?;
             let feeds_cfg = cfg.feeds.clone();
             let rows = store.with(|s| {
                 s.sync_config(&feeds_cfg)?;
                 s.feed_summaries()
             })?;
-            print!("{}", app::feeds_table(&rows, feedloom::now_unix()));
+            let now = feedloom::now_unix();
+            if json {
+                print!("{}", commands::feeds::render_json(&rows, now));
+            } else {
+                let width = commands::terminal_width();
+                print!("{}", commands::feeds::render_table(&rows, now, width));
+            }
             Ok(ExitCode::SUCCESS)
+        }
+        Command::ExportOpml { output } => Ok(commands::finish(commands::opml::export(
+            &cfg,
+            output.as_deref(),
+            &mut std::io::stdout().lock(),
+        ))),
+        command @ (Command::Add { .. } | Command::Remove { .. } | Command::ImportOpml { .. }) => {
+            Ok(commands::edit(command, &cfg.source))
         }
         Command::Enable { url } => {
             let store = open_store(&cfg)?;

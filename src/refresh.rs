@@ -274,8 +274,21 @@ pub struct Summary {
     pub ok: usize,
     pub not_modified: usize,
     pub failed: usize,
+    /// Configured feeds not fetched because they are disabled (after 410 Gone).
+    pub disabled: usize,
     pub new: usize,
     pub updated: usize,
+}
+
+/// How far a poll has got, for a progress display: reported once before the
+/// first fetch and after each feed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// Feeds finished, of `total` (the enabled ones).
+    pub done: usize,
+    pub total: usize,
+    pub new: usize,
+    pub failed: usize,
 }
 
 impl Summary {
@@ -296,24 +309,45 @@ impl std::fmt::Display for Summary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "feeds: {} ok, {} not modified, {} failed; items: {} new, {} updated",
-            self.ok, self.not_modified, self.failed, self.new, self.updated
+            "feeds: {} ok, {} not modified, {} failed, {} disabled; items: {} new, {} updated",
+            self.ok, self.not_modified, self.failed, self.disabled, self.new, self.updated
         )
     }
 }
 
 /// Refreshes every configured, enabled feed once, then writes the outputs.
 pub async fn poll(cfg: &Config, store: SharedStore) -> Result<(Summary, Vec<Report>), StoreError> {
+    poll_with_progress(cfg, store, None).await
+}
+
+/// [`poll`], calling `progress` before the first fetch and after each feed.
+pub async fn poll_with_progress(
+    cfg: &Config,
+    store: SharedStore,
+    progress: Option<&(dyn Fn(&Progress) + Sync)>,
+) -> Result<(Summary, Vec<Report>), StoreError> {
     let feeds_cfg = cfg.feeds.clone();
     let refs = store.call(move |s| s.sync_config(&feeds_cfg)).await?;
     let refresher = Refresher::new(cfg, store.clone())
         .map_err(|e| StoreError::Worker(format!("HTTP client: {e}")))?;
+    let disabled = refs.iter().filter(|f| !f.enabled).count();
     let jobs: Vec<(FeedRef, Every)> = refs
         .into_iter()
         .zip(&cfg.feeds)
         .filter(|(f, _)| f.enabled)
         .map(|(f, c): (FeedRef, &FeedConfig)| (f, Every::of(c, &cfg.defaults)))
         .collect();
+    let mut done = Progress {
+        total: jobs.len(),
+        ..Progress::default()
+    };
+    let report_progress = |summary: &Summary, done: &mut Progress| {
+        done.new = summary.new;
+        done.failed = summary.failed;
+        if let Some(p) = progress {
+            p(done);
+        }
+    };
     // Each feed is its own task, so fetches and parses spread over every worker.
     let mut tasks = tokio::task::JoinSet::new();
     let mut urls = std::collections::HashMap::new();
@@ -323,9 +357,14 @@ pub async fn poll(cfg: &Config, store: SharedStore) -> Result<(Summary, Vec<Repo
         let handle = tasks.spawn(async move { refresh_feed(&r, &feed, &every).await });
         urls.insert(handle.id(), url);
     }
-    let mut summary = Summary::default();
+    let mut summary = Summary {
+        disabled,
+        ..Summary::default()
+    };
     let mut reports = Vec::new();
+    report_progress(&summary, &mut done);
     while let Some(res) = tasks.join_next_with_id().await {
+        done.done += 1;
         match res {
             Ok((_, Ok(report))) => {
                 summary.add(&report.outcome);
@@ -342,6 +381,7 @@ pub async fn poll(cfg: &Config, store: SharedStore) -> Result<(Summary, Vec<Repo
                 error!(feed = urls.get(&e.id()).map(String::as_str).unwrap_or("?"), error = %e, "refresh failed");
             }
         }
+        report_progress(&summary, &mut done);
     }
     write_outputs(cfg, &store).await?;
     Ok((summary, reports))

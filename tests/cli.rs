@@ -45,7 +45,7 @@ fn poll_prints_a_summary_and_exits_0_despite_a_failing_feed() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(
         text(&out.stdout).trim(),
-        "feeds: 1 ok, 0 not modified, 1 failed; items: 1 new, 0 updated"
+        "feeds: 1 ok, 0 not modified, 1 failed, 0 disabled; items: 1 new, 0 updated"
     );
     assert!(
         dir.path().join("state/f.db").exists(),
@@ -60,7 +60,7 @@ fn poll_prints_a_summary_and_exits_0_despite_a_failing_feed() {
     let out = feedloom(&cfg, &["poll"]);
     assert_eq!(
         text(&out.stdout).trim(),
-        "feeds: 0 ok, 1 not modified, 1 failed; items: 0 new, 0 updated"
+        "feeds: 0 ok, 1 not modified, 1 failed, 0 disabled; items: 0 new, 0 updated"
     );
 
     let out = feedloom(&cfg, &["feeds"]);

@@ -1,0 +1,333 @@
+//! `feedloom add URL`: subscribe to a feed, given its URL or a site's.
+//!
+//! The URL is fetched once. A feed is taken as it is; an HTML page is searched
+//! for the feeds it declares ([`crate::discover`]), else the usual paths are
+//! tried; with several, the user picks one (`--pick N`, a prompt on a terminal,
+//! else the first). The chosen feed must parse. Then a `[[feed]]` block is
+//! appended to the config ([`crate::config::edit`]), unless a feed with the same
+//! canonical URL is already there. Nothing is written to the store: the daemon
+//! (after a reload) or the next `poll` fetches the feed for real.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+use std::time::Duration;
+
+use url::Url;
+
+use super::{Failure, say};
+use crate::config::edit::{self, ConfigFile, NewFeed};
+use crate::config::{self, Config};
+use crate::discover::{self, Candidate};
+use crate::error::chain;
+use crate::fetch::{FetchOutcome, Fetched, Fetcher, Validators};
+use crate::identity::Canon;
+use crate::parse::{self, Document, Limits};
+
+/// What the user asked for.
+#[derive(Debug, Clone, Default)]
+pub struct AddArgs {
+    pub url: String,
+    pub tags: Vec<String>,
+    pub title: Option<String>,
+    pub every: Option<String>,
+    /// 1-based choice among the feeds a page declares.
+    pub pick: Option<usize>,
+    pub reload: bool,
+}
+
+/// Runs `add`, writing the report to `out`. `interactive`: ask on the terminal
+/// which feed to take when a page declares several and `--pick` is not given.
+pub async fn add(
+    path: &Path,
+    args: &AddArgs,
+    interactive: bool,
+    out: &mut dyn Write,
+) -> Result<(), Failure> {
+    check_args(args)?;
+    let file = ConfigFile::read(path, true)?;
+    let cfg = file.config()?;
+    let given = resolve(&args.url, &cfg)?;
+    let canon = Canon::new(&cfg.identity.strip_params);
+    refuse_duplicate(&file.text, &cfg, &given, &canon)?;
+
+    let fetcher = Fetcher::new(&cfg.fetch)
+        .map_err(|e| Failure::Runtime(format!("cannot build the HTTP client: {e}")))?;
+    let limits = Limits {
+        max_entries: cfg.fetch.max_entries,
+        max_field: cfg.fetch.max_field.0 as usize,
+    };
+    let page = get(&fetcher, &given).await.map_err(Failure::Runtime)?;
+    let (url_text, url, doc) = match parse_feed(&page, limits) {
+        Ok(doc) => {
+            if args.pick.is_some() {
+                say(out, &format!("{} is a feed itself: --pick ignored", given))?;
+            }
+            (args.url.trim().to_string(), given, doc)
+        }
+        Err(not_feed) => {
+            let found = Found {
+                fetcher: &fetcher,
+                page: &page,
+                given: &given,
+                limits,
+            };
+            let chosen = found.discover(&not_feed, args, interactive, out).await?;
+            refuse_duplicate(&file.text, &cfg, &chosen.0, &canon)?;
+            (chosen.0.to_string(), chosen.0, chosen.1)
+        }
+    };
+
+    let new = NewFeed {
+        url: url_text,
+        title: args.title.clone(),
+        tags: args.tags.clone(),
+        every: args.every.clone(),
+    };
+    let text = edit::append_feeds(&file.text, &file.path, &[new])?;
+    let new_cfg = file.write(&text, |new| match new.feeds.last() {
+        Some(f) if f.url() == &url && new.feeds.len() == cfg.feeds.len() + 1 => Ok(()),
+        _ => Err(format!("would not add exactly the feed {url}")),
+    })?;
+    let (line, _) = edit::inserted_lines(&file.text, &text);
+    if !file.existed {
+        say(out, &format!("created {}", path.display()))?;
+    }
+    let title = args
+        .title
+        .clone()
+        .or(doc.title.clone())
+        .unwrap_or_else(|| "(untitled)".to_string());
+    say(
+        out,
+        &format!(
+            "added \"{title}\" {url} ({}) to {}:{line}",
+            match doc.entries.len() + doc.truncated {
+                1 => "1 item".to_string(),
+                n => format!("{n} items"),
+            },
+            path.display()
+        ),
+    )?;
+    let hint = super::after_edit(&new_cfg.store.path, args.reload)?;
+    say(out, &hint)
+}
+
+/// Refuses arguments that would not load as config values, before any fetch.
+fn check_args(args: &AddArgs) -> Result<(), Failure> {
+    if let Some(every) = &args.every {
+        let d = humantime::parse_duration(every.trim()).map_err(|e| {
+            Failure::Usage(format!(
+                "--every `{every}`: {e} (write e.g. \"30m\", \"2h\", \"1d\")"
+            ))
+        })?;
+        if d < Duration::from_secs(1) || d > config::MAX_DURATION {
+            return Err(Failure::Usage(format!(
+                "--every `{every}`: must be between 1s and 100 years"
+            )));
+        }
+    }
+    if args.tags.iter().any(|t| t.trim().is_empty()) {
+        return Err(Failure::Usage("--tag: a tag cannot be empty".to_string()));
+    }
+    if args.title.as_deref().is_some_and(|t| t.trim().is_empty()) {
+        return Err(Failure::Usage(
+            "--title: the title cannot be empty".to_string(),
+        ));
+    }
+    if args.pick == Some(0) {
+        return Err(Failure::Usage("--pick counts from 1".to_string()));
+    }
+    Ok(())
+}
+
+/// The URL as the config would read it (a relative `file:` resolves against
+/// the config's folder).
+pub fn resolve(url: &str, cfg: &Config) -> Result<Url, Failure> {
+    config::parse_feed_url(url).map_err(Failure::Usage)?;
+    let mini = format!("[[feed]]\nurl = {}\n", toml_edit::Value::from(url.trim()));
+    config::parse(&mini, &cfg.source)
+        .map(|c| c.feeds[0].url().clone())
+        .map_err(|e| Failure::Usage(format!("invalid URL `{url}`: {e}")))
+}
+
+/// The configured feed that is the same feed as `url` (same URL, or the same
+/// canonical URL: scheme, host case, default port, trailing slash and tracking
+/// parameters aside).
+pub fn same_feed<'c>(cfg: &'c Config, url: &Url, canon: &Canon) -> Option<&'c config::FeedConfig> {
+    let key = crate::identity::canonical_url(url.as_str(), canon);
+    cfg.feeds
+        .iter()
+        .find(|f| f.url() == url || crate::identity::canonical_url(f.url().as_str(), canon) == key)
+}
+
+fn refuse_duplicate(text: &str, cfg: &Config, url: &Url, canon: &Canon) -> Result<(), Failure> {
+    match same_feed(cfg, url, canon) {
+        Some(f) => Err(Failure::Usage(format!(
+            "already subscribed: {url} is the feed `{}` at {}:{}",
+            f.url.get_ref().1,
+            cfg.source.display(),
+            edit::line_of(text, f.url.span().start)
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// One GET without validators; the error is one line naming the URL.
+async fn get(fetcher: &Fetcher, url: &Url) -> Result<Fetched, String> {
+    let _slot = fetcher.acquire(url).await;
+    match fetcher.fetch(url, &Validators::default()).await {
+        Ok(FetchOutcome::Fetched(f)) => Ok(f),
+        Ok(FetchOutcome::NotModified { status, .. }) => Err(format!(
+            "{url} answered {status} Not Modified to a request without validators"
+        )),
+        Err(e) => Err(chain(&e)),
+    }
+}
+
+fn parse_feed(f: &Fetched, limits: Limits) -> Result<Document, String> {
+    parse::parse(&f.body, f.charset.as_deref(), &f.final_url, limits).map_err(|e| chain(&e))
+}
+
+/// A page that is not a feed, and what is needed to look for its feeds.
+struct Found<'a> {
+    fetcher: &'a Fetcher,
+    page: &'a Fetched,
+    given: &'a Url,
+    limits: Limits,
+}
+
+impl Found<'_> {
+    /// The feed a page leads to: a declared one (chosen), else the first usual
+    /// path that is a feed.
+    async fn discover(
+        &self,
+        not_feed: &str,
+        args: &AddArgs,
+        interactive: bool,
+        out: &mut dyn Write,
+    ) -> Result<(Url, Document), Failure> {
+        let Found {
+            fetcher,
+            page,
+            given,
+            limits,
+        } = *self;
+        let declared = discover::alternates(&page.body, page.charset.as_deref(), &page.final_url);
+        if !declared.is_empty() {
+            let i = choose(&declared, given, args.pick, interactive, out)?;
+            let c = &declared[i];
+            let f = get(fetcher, &c.url).await.map_err(|e| {
+                Failure::Runtime(format!("{given} declares the feed {}, but {e}", c.url))
+            })?;
+            let doc = parse_feed(&f, limits).map_err(|e| {
+                Failure::Usage(format!(
+                    "{given} declares {} as its feed, but it is not one: {e}",
+                    c.url
+                ))
+            })?;
+            return Ok((c.url.clone(), doc));
+        }
+        if !discover::looks_like_html(None, &page.body) {
+            return Err(Failure::Usage(format!(
+                "{given} is neither a feed nor an HTML page to look for feeds in: {not_feed}"
+            )));
+        }
+        if args.pick.is_some_and(|p| p > 1) {
+            return Err(Failure::Usage(format!(
+                "--pick {}: {given} declares no feeds to choose from",
+                args.pick.unwrap_or(0)
+            )));
+        }
+        let mut tried = Vec::new();
+        for url in discover::common_paths(&page.final_url) {
+            match get(fetcher, &url).await {
+                Ok(f) => match parse_feed(&f, limits) {
+                    Ok(doc) => {
+                        say(
+                            out,
+                            &format!("{given} declares no feed; found one at {url}"),
+                        )?;
+                        return Ok((url, doc));
+                    }
+                    Err(e) => tried.push(format!("  {url}: {e}")),
+                },
+                Err(e) => tried.push(format!("  {url}: {e}")),
+            }
+        }
+        Err(Failure::Usage(format!(
+            "no feed found at {given}: it is an HTML page that declares no feed \
+         (<link rel=\"alternate\"> of type RSS, Atom or JSON Feed), and none of the usual \
+         paths is a feed:\n{}",
+            tried.join("\n")
+        )))
+    }
+}
+
+/// Which declared feed to take: `--pick N`, else the user's answer on a
+/// terminal, else the first. Lists them when there are several.
+fn choose(
+    found: &[Candidate],
+    given: &Url,
+    pick: Option<usize>,
+    interactive: bool,
+    out: &mut dyn Write,
+) -> Result<usize, Failure> {
+    if let Some(p) = pick
+        && p > found.len()
+    {
+        return Err(Failure::Usage(format!(
+            "--pick {p}: {given} declares {} feed{}",
+            found.len(),
+            if found.len() == 1 { "" } else { "s" }
+        )));
+    }
+    if found.len() == 1 {
+        return Ok(0);
+    }
+    let mut list = format!("{given} declares {} feeds:", found.len());
+    for (i, c) in found.iter().enumerate() {
+        list.push_str(&format!(
+            "\n  {}. {} ({}) {}",
+            i + 1,
+            c.title.as_deref().unwrap_or("(untitled)"),
+            c.kind.name(),
+            c.url
+        ));
+    }
+    say(out, &list)?;
+    let i = match pick {
+        Some(p) => p - 1,
+        None if interactive => prompt(found.len())?,
+        None => {
+            say(out, "taking 1 (pass --pick N to take another)")?;
+            0
+        }
+    };
+    Ok(i)
+}
+
+/// Asks on stderr which of `n` feeds to take; Enter or end of input takes 1.
+fn prompt(n: usize) -> Result<usize, Failure> {
+    let stdin = std::io::stdin();
+    loop {
+        eprint!("which one? [1-{n}, Enter for 1] ");
+        let mut line = String::new();
+        let read = stdin
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| Failure::Runtime(format!("cannot read the answer: {e}")))?;
+        let answer = line.trim();
+        if read == 0 || answer.is_empty() {
+            return Ok(0);
+        }
+        match answer.parse::<usize>() {
+            Ok(k) if (1..=n).contains(&k) => return Ok(k - 1),
+            _ => eprintln!("answer a number from 1 to {n}"),
+        }
+    }
+}
+
+/// Whether to ask the user when a page declares several feeds.
+pub fn interactive() -> bool {
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}

@@ -1,0 +1,266 @@
+//! The subcommands that manage feeds and show what feedloom does: one file per
+//! command (`add`, `remove`, `opml` for import-opml/export-opml, `feeds`, `poll`'s
+//! progress, `check`'s warnings). `main.rs` parses the CLI and calls into here.
+//!
+//! Commands print their report on stdout and their errors on stderr, and never
+//! write anything but what they say: the editing commands (`add`, `remove`,
+//! `import-opml`) change only the config file, through [`crate::config::edit`],
+//! which refuses to write a config that does not load. Exit codes: 0 done, 1 a
+//! runtime failure (network, files, the store), 2 a user error (argument, URL,
+//! config, input file).
+
+pub mod add;
+pub mod check;
+pub mod feeds;
+pub mod opml;
+pub mod poll;
+pub mod remove;
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Why a command did not do its job. The text names the thing at fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// Bad argument, URL, config or input file: exit 2.
+    Usage(String),
+    /// Network, file system or store failure: exit 1.
+    Runtime(String),
+}
+
+impl Failure {
+    pub fn message(&self) -> &str {
+        match self {
+            Failure::Usage(m) | Failure::Runtime(m) => m,
+        }
+    }
+
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Failure::Usage(_) => 2,
+            Failure::Runtime(_) => 1,
+        }
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+impl From<crate::config::edit::EditError> for Failure {
+    fn from(e: crate::config::edit::EditError) -> Failure {
+        use crate::config::edit::EditError;
+        match e {
+            EditError::Io { .. } | EditError::Changed { .. } => Failure::Runtime(e.to_string()),
+            _ => Failure::Usage(e.to_string()),
+        }
+    }
+}
+
+/// Runs a command that edits the config (`add`, `remove`, `import-opml`; see
+/// [`crate::cli::Command::edits_config`]). They read the config themselves:
+/// `add` and `import-opml` create it when it does not exist yet.
+pub fn edit(command: crate::cli::Command, config_path: &Path) -> ExitCode {
+    use crate::cli::Command;
+    let mut stdout = std::io::stdout().lock();
+    let result = match command {
+        Command::Add {
+            url,
+            tags,
+            title,
+            every,
+            pick,
+            reload,
+        } => {
+            let args = add::AddArgs {
+                url,
+                tags,
+                title,
+                every,
+                pick,
+                reload,
+            };
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| Failure::Runtime(format!("cannot start the async runtime: {e}")))
+                .and_then(|rt| {
+                    rt.block_on(add::add(
+                        config_path,
+                        &args,
+                        add::interactive(),
+                        &mut stdout,
+                    ))
+                })
+        }
+        Command::Remove { url, reload } => remove::remove(
+            config_path,
+            &remove::RemoveArgs { url, reload },
+            &mut stdout,
+        ),
+        Command::ImportOpml { file, reload } => opml::import(
+            config_path,
+            &file,
+            reload,
+            &mut stdout,
+            &mut std::io::stderr(),
+        ),
+        other => Err(Failure::Usage(format!(
+            "{other:?} does not edit the config"
+        ))),
+    };
+    finish(result)
+}
+
+/// Writes one line of a command's report.
+pub fn say(out: &mut dyn std::io::Write, line: &str) -> Result<(), Failure> {
+    writeln!(out, "{line}").map_err(|e| Failure::Runtime(format!("cannot write output: {e}")))
+}
+
+/// The exit code of a command's result, after printing its error on stderr.
+pub fn finish(result: Result<(), Failure>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("feedloom: {}", f.message());
+            ExitCode::from(f.exit_code())
+        }
+    }
+}
+
+/// The file that holds the daemon's pid: `<store path>.lock`, the pid as decimal
+/// text (first line).
+pub fn pid_file(store_path: &Path) -> PathBuf {
+    let mut s = store_path.as_os_str().to_owned();
+    s.push(".lock");
+    PathBuf::from(s)
+}
+
+/// The pid of the daemon that uses this store, when its pid file names a process
+/// that is alive.
+pub fn daemon_pid(store_path: &Path) -> Option<u32> {
+    let text = std::fs::read_to_string(pid_file(store_path)).ok()?;
+    let pid: u32 = text.lines().next()?.trim().parse().ok()?;
+    (pid > 0 && process_alive(pid)).then_some(pid)
+}
+
+fn process_alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // Signal 0 checks that the process exists (EPERM: it does, owned by another user).
+    // SAFETY: kill(2) with signal 0 sends nothing.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// Sends SIGHUP to the daemon of this store, so it re-reads its config.
+/// Returns the pid it signalled.
+pub fn reload_daemon(store_path: &Path) -> Result<u32, Failure> {
+    let file = pid_file(store_path);
+    let Some(pid) = daemon_pid(store_path) else {
+        return Err(Failure::Runtime(format!(
+            "--reload: no running daemon found for store {} (no live pid in {}); \
+             reload it yourself: `systemctl reload feedloom` or `kill -HUP <pid>`",
+            store_path.display(),
+            file.display()
+        )));
+    };
+    // SAFETY: plain kill(2) on a pid read from the daemon's pid file.
+    let rc = unsafe { libc::kill(pid as libc::pid_t, libc::SIGHUP) };
+    if rc != 0 {
+        let e = std::io::Error::last_os_error();
+        return Err(Failure::Runtime(format!(
+            "--reload: cannot signal the daemon (pid {pid}, from {}): {e}",
+            file.display()
+        )));
+    }
+    Ok(pid)
+}
+
+/// What to tell the user after the config changed: how a running daemon picks
+/// the change up, or that `--reload` did it.
+pub fn after_edit(store_path: &Path, reload: bool) -> Result<String, Failure> {
+    if reload {
+        let pid = reload_daemon(store_path)?;
+        return Ok(format!(
+            "reloaded the daemon (pid {pid}): it re-reads the config now"
+        ));
+    }
+    Ok(match daemon_pid(store_path) {
+        Some(pid) => format!(
+            "the daemon (pid {pid}) picks this up when it reloads: `systemctl reload feedloom`, \
+             `kill -HUP {pid}`, or pass --reload"
+        ),
+        None => "a running daemon picks this up when it reloads: `systemctl reload feedloom` \
+                 or `kill -HUP <pid>` (or pass --reload); `feedloom poll` fetches now"
+            .to_string(),
+    })
+}
+
+/// Columns of the terminal stdout is, or `None` when stdout is not a terminal.
+pub fn terminal_width() -> Option<u16> {
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    // SAFETY: TIOCGWINSZ fills a winsize struct we own.
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) };
+    (rc == 0 && ws.ws_col > 0).then_some(ws.ws_col)
+}
+
+/// A short duration for tables: the two largest units, `3d 4h`, `12m`, `45s`.
+pub fn short_duration(secs: u64) -> String {
+    const UNITS: [(u64, &str); 4] = [(86_400, "d"), (3600, "h"), (60, "m"), (1, "s")];
+    if secs == 0 {
+        return "0s".to_string();
+    }
+    let mut parts = Vec::new();
+    let mut rest = secs;
+    for (size, name) in UNITS {
+        if rest >= size {
+            parts.push(format!("{}{name}", rest / size));
+            rest %= size;
+        } else if !parts.is_empty() {
+            break;
+        }
+        if parts.len() == 2 {
+            break;
+        }
+    }
+    parts.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_durations() {
+        assert_eq!(short_duration(0), "0s");
+        assert_eq!(short_duration(45), "45s");
+        assert_eq!(short_duration(125), "2m 5s");
+        assert_eq!(short_duration(3600 + 59), "1h");
+        assert_eq!(short_duration(3 * 86_400 + 4 * 3600 + 5), "3d 4h");
+    }
+
+    #[test]
+    fn pid_file_names_and_stale_pids() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("f.db");
+        assert_eq!(pid_file(&store), dir.path().join("f.db.lock"));
+        assert_eq!(daemon_pid(&store), None);
+        std::fs::write(pid_file(&store), format!("{}\n", std::process::id())).unwrap();
+        assert_eq!(daemon_pid(&store), Some(std::process::id()));
+        std::fs::write(pid_file(&store), "not a pid\n").unwrap();
+        assert_eq!(daemon_pid(&store), None);
+        // A pid no process has (above the kernel's pid_max).
+        std::fs::write(pid_file(&store), "2147483600\n").unwrap();
+        assert_eq!(daemon_pid(&store), None);
+        let e = reload_daemon(&store).unwrap_err();
+        assert!(e.message().contains("f.db.lock"), "{e}");
+    }
+}

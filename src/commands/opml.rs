@@ -1,0 +1,563 @@
+//! `feedloom import-opml FILE` and `feedloom export-opml`: subscription lists.
+//!
+//! Import reads OPML 1.0/2.0 as other readers write it (Miniflux, FreshRSS,
+//! Newsboat, Feedly, Inoreader, ...): an `<outline>` with an `xmlUrl` attribute
+//! (any letter case, `type` optional) is a feed; the outlines it sits in are
+//! folders, whose names become its tags, as do the entries of its `category`
+//! attribute. Its title is `title`, else `text`, entities decoded (also the HTML
+//! ones and double-escaped ones some exporters write). Feeds already in the config
+//! or earlier in the file (same canonical URL) are skipped and counted (a feed
+//! listed in several folders keeps the tags of all of them); outlines
+//! without a feed URL are counted and listed on stderr. All new feeds go into the
+//! config in one edit.
+//!
+//! Export writes OPML 2.0 from the config alone: feeds grouped in a folder
+//! outline named by their first tag (what other readers show as folders), every
+//! tag in the `category` attribute (comma-separated), `title`/`text` from the
+//! config's title (else `text` is the URL). Importing an export gives back the
+//! same feeds, titles and tags; schedules (`every`, `cron`) are not exported.
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::Path;
+
+use quick_xml::Reader;
+use quick_xml::Writer;
+use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
+
+use super::{Failure, say};
+use crate::config::Config;
+use crate::config::edit::{self, ConfigFile, NewFeed};
+use crate::identity::{Canon, canonical_url};
+
+/// A feed outline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpmlFeed {
+    /// `xmlUrl` as written (entities decoded).
+    pub url: String,
+    pub title: Option<String>,
+    pub tags: Vec<String>,
+    /// Line of the outline in the file.
+    pub line: usize,
+}
+
+/// What an OPML file holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outlines {
+    pub feeds: Vec<OpmlFeed>,
+    /// Outlines with no feed URL and no outlines inside: (line, title or text).
+    pub without_url: Vec<(usize, String)>,
+}
+
+/// A file that is not OPML feedloom can read, and the line at fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpmlError {
+    pub line: usize,
+    pub message: String,
+}
+
+/// One element being read, and what an outline among them is.
+struct Open {
+    name: String,
+    line: usize,
+    /// For an outline: its folder name, when it is not a feed.
+    folder: Option<String>,
+    is_outline: bool,
+    has_children: bool,
+}
+
+/// Reads the outlines of an OPML document.
+pub fn read_opml(bytes: &[u8]) -> Result<Outlines, OpmlError> {
+    let mut reader = Reader::from_reader(bytes);
+    let line_at = |pos: u64| line_of_bytes(bytes, pos as usize);
+    let mut stack: Vec<Open> = Vec::new();
+    let mut out = Outlines::default();
+    let mut seen_root = false;
+    let mut in_body = false;
+    loop {
+        let at = reader.buffer_position();
+        let event = reader.read_event().map_err(|e| OpmlError {
+            line: line_at(reader.error_position()),
+            message: format!("not well-formed XML: {e}"),
+        })?;
+        let (tag, empty) = match &event {
+            Event::Start(t) => (t, false),
+            Event::Empty(t) => (t, true),
+            Event::End(_) => {
+                let Some(open) = stack.pop() else {
+                    continue;
+                };
+                if open.name == "body" {
+                    in_body = false;
+                }
+                if open.is_outline && !open.has_children {
+                    if let Some(name) = open.folder {
+                        out.without_url.push((open.line, name));
+                    }
+                }
+                continue;
+            }
+            Event::Eof => break,
+            _ => continue,
+        };
+        let name = tag.local_name().into_inner().to_ascii_lowercase();
+        let line = line_at(at);
+        if !seen_root {
+            seen_root = true;
+            if name != "opml" {
+                return Err(OpmlError {
+                    line,
+                    message: format!("not an OPML file: its root element is <{name}>, not <opml>"),
+                });
+            }
+        }
+        let mut open = Open {
+            name: name.clone(),
+            line,
+            folder: None,
+            is_outline: false,
+            has_children: false,
+        };
+        if name == "body" && stack.len() == 1 {
+            in_body = !empty;
+        } else if name == "outline" && in_body {
+            if let Some(parent) = stack.last_mut() {
+                parent.has_children = true;
+            }
+            let attrs = attributes(tag, line)?;
+            let get = |k: &str| {
+                attrs
+                    .iter()
+                    .find(|(name, _)| name == k)
+                    .map(|(_, v)| v.trim())
+                    .filter(|v| !v.is_empty())
+            };
+            let label = get("title").or(get("text")).map(title_text);
+            open.is_outline = true;
+            match get("xmlurl") {
+                Some(url) => {
+                    let url = decode_entities(url).into_owned();
+                    let mut tags: Vec<String> = stack
+                        .iter()
+                        .filter_map(|o| o.folder.clone().filter(|f| !f.is_empty()))
+                        .collect();
+                    if let Some(cats) = get("category") {
+                        for c in decode_entities(cats).split(',') {
+                            let c = c.trim().trim_start_matches('/').trim();
+                            if !c.is_empty() {
+                                tags.push(c.to_string());
+                            }
+                        }
+                    }
+                    let mut seen = HashSet::new();
+                    tags.retain(|t| seen.insert(t.clone()));
+                    let title = label.filter(|t| !t.is_empty() && *t != url);
+                    out.feeds.push(OpmlFeed {
+                        url,
+                        title,
+                        tags,
+                        line,
+                    });
+                }
+                None => {
+                    open.folder = Some(label.unwrap_or_default());
+                    if empty {
+                        let name = open.folder.take().unwrap_or_default();
+                        out.without_url.push((line, name));
+                    }
+                }
+            }
+        }
+        if !empty {
+            stack.push(open);
+        }
+    }
+    if !seen_root {
+        return Err(OpmlError {
+            line: 1,
+            message: "not an OPML file: no XML element in it".to_string(),
+        });
+    }
+    if let Some(open) = stack.last() {
+        return Err(OpmlError {
+            line: line_of_bytes(bytes, bytes.len()),
+            message: format!(
+                "the file ends inside <{}> (opened on line {})",
+                open.name, open.line
+            ),
+        });
+    }
+    Ok(out)
+}
+
+/// The element's attributes without a namespace prefix, names in lowercase,
+/// values decoded to text but with entities left for [`decode_entities`].
+fn attributes(tag: &BytesStart<'_>, line: usize) -> Result<Vec<(String, String)>, OpmlError> {
+    let mut out = Vec::new();
+    for a in tag.attributes().with_checks(false) {
+        let a = a.map_err(|e| OpmlError {
+            line,
+            message: format!("bad attribute: {e}"),
+        })?;
+        if a.key.prefix().is_some() {
+            continue;
+        }
+        let name = a.key.local_name().into_inner().to_ascii_lowercase();
+        // XML normalises whitespace characters in attributes to spaces.
+        let value = a.value.replace(['\n', '\r', '\t'], " ");
+        out.push((name, value));
+    }
+    Ok(out)
+}
+
+/// A title as text: entities decoded (twice, for exporters that escape an
+/// already escaped title), whitespace collapsed.
+fn title_text(raw: &str) -> String {
+    let once = decode_entities(raw);
+    let twice = decode_entities(&once);
+    twice.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Decodes character references (`&#233;`, `&#xE9;`) and named entities (XML's
+/// five and HTML's), leaving anything else as written.
+pub fn decode_entities(s: &str) -> Cow<'_, str> {
+    if !s.contains('&') {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        let decoded = rest[1..]
+            .find(';')
+            .filter(|&end| end > 0 && end <= 32)
+            .and_then(|end| Some((entity(&rest[1..=end])?, end + 2)));
+        match decoded {
+            Some((text, len)) => {
+                out.push_str(&text);
+                rest = &rest[len..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
+}
+
+/// The text of `&name;` (`name` without `&` and `;`).
+fn entity(name: &str) -> Option<String> {
+    if let Some(num) = name.strip_prefix('#') {
+        let n = match num.strip_prefix(['x', 'X']) {
+            Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+            None => num.parse().ok()?,
+        };
+        return char::from_u32(n).filter(|&c| c != '\0').map(String::from);
+    }
+    let key = format!("{name};");
+    let &(a, b) = html5ever::data::NAMED_ENTITIES.get(key.as_str())?;
+    let mut s: String = char::from_u32(a).into_iter().collect();
+    if b != 0 {
+        s.extend(char::from_u32(b));
+    }
+    (!s.is_empty()).then_some(s)
+}
+
+fn line_of_bytes(bytes: &[u8], pos: usize) -> usize {
+    bytes[..pos.min(bytes.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// `feed://host/x` and `feed:https://host/x`, as some exporters write feed URLs.
+fn normalise_url(url: &str) -> String {
+    let lower = url.to_ascii_lowercase();
+    if lower.starts_with("feed:http://") || lower.starts_with("feed:https://") {
+        url[5..].to_string()
+    } else if lower.starts_with("feed://") {
+        format!("http://{}", &url[7..])
+    } else {
+        url.to_string()
+    }
+}
+
+/// `import-opml`: appends the file's new feeds to the config.
+pub fn import(
+    config_path: &Path,
+    opml_path: &Path,
+    reload: bool,
+    out: &mut dyn Write,
+    warn: &mut dyn Write,
+) -> Result<(), Failure> {
+    let bytes = std::fs::read(opml_path)
+        .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", opml_path.display())))?;
+    let outlines = read_opml(&bytes).map_err(|e| {
+        Failure::Usage(format!("{}:{}: {}", opml_path.display(), e.line, e.message))
+    })?;
+    let file = ConfigFile::read(config_path, true)?;
+    let cfg = file.config()?;
+    let canon = Canon::new(&cfg.identity.strip_params);
+    let configured: HashSet<String> = cfg
+        .feeds
+        .iter()
+        .map(|f| canonical_url(f.url().as_str(), &canon))
+        .collect();
+    // Feeds of this file by canonical URL: a feed listed in several folders
+    // (Feedly does that) is imported once, with the tags of every folder.
+    let mut in_file: std::collections::HashMap<String, usize> = Default::default();
+    let mut new: Vec<NewFeed> = Vec::new();
+    let mut duplicates = 0;
+    let mut invalid = 0;
+    let mut warnings = Vec::new();
+    for f in outlines.feeds {
+        let url_text = normalise_url(&f.url);
+        let url = match super::add::resolve(&url_text, &cfg) {
+            Ok(u) => u,
+            Err(e) => {
+                invalid += 1;
+                warnings.push(format!("{}:{}: skipped: {e}", opml_path.display(), f.line));
+                continue;
+            }
+        };
+        let key = canonical_url(url.as_str(), &canon);
+        if configured.contains(&key) {
+            duplicates += 1;
+            continue;
+        }
+        if let Some(&i) = in_file.get(&key) {
+            duplicates += 1;
+            for t in f.tags {
+                if !new[i].tags.contains(&t) {
+                    new[i].tags.push(t);
+                }
+            }
+            continue;
+        }
+        in_file.insert(key, new.len());
+        new.push(NewFeed {
+            url: url_text,
+            title: f.title,
+            tags: f.tags,
+            every: None,
+        });
+    }
+    for (line, name) in &outlines.without_url {
+        let name = if name.is_empty() { "(no title)" } else { name };
+        warnings.push(format!(
+            "{}:{line}: outline \"{name}\" has no xmlUrl: not a feed, skipped",
+            opml_path.display()
+        ));
+    }
+    for w in &warnings {
+        writeln!(warn, "feedloom: {w}").map_err(|e| Failure::Runtime(e.to_string()))?;
+    }
+    let mut summary = format!(
+        "imported {} feeds, skipped {duplicates} duplicates, {} outlines without a feed URL",
+        new.len(),
+        outlines.without_url.len()
+    );
+    if invalid > 0 {
+        summary.push_str(&format!(", {invalid} with an invalid URL"));
+    }
+    if new.is_empty() {
+        return say(
+            out,
+            &format!("{summary}; {} unchanged", config_path.display()),
+        );
+    }
+    let text = edit::append_feeds(&file.text, &file.path, &new)?;
+    let added = new.len();
+    let new_cfg = file.write(&text, |c| {
+        if c.feeds.len() == cfg.feeds.len() + added {
+            Ok(())
+        } else {
+            Err(format!("would not add exactly {added} feeds"))
+        }
+    })?;
+    let (first, last) = edit::inserted_lines(&file.text, &text);
+    say(
+        out,
+        &format!(
+            "{summary}\n{}{}, lines {first}-{last}",
+            if file.existed { "" } else { "created " },
+            config_path.display(),
+        ),
+    )?;
+    let hint = super::after_edit(&new_cfg.store.path, reload)?;
+    say(out, &hint)
+}
+
+/// The config's feeds as an OPML 2.0 document.
+pub fn write_opml(cfg: &Config) -> Vec<u8> {
+    let mut w = Writer::new_with_indent(Vec::new(), b' ', 2);
+    let mut groups: Vec<(&str, Vec<&crate::config::FeedConfig>)> = Vec::new();
+    let mut untagged = Vec::new();
+    for f in &cfg.feeds {
+        match f.tags.first() {
+            Some(tag) => match groups.iter_mut().find(|(t, _)| *t == tag.as_str()) {
+                Some((_, list)) => list.push(f),
+                None => groups.push((tag.as_str(), vec![f])),
+            },
+            None => untagged.push(f),
+        }
+    }
+    // Writing to a Vec cannot fail.
+    let _ = (|| -> std::io::Result<()> {
+        w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
+        let mut opml = BytesStart::new("opml");
+        opml.push_attribute(("version", "2.0"));
+        w.write_event(Event::Start(opml))?;
+        w.write_event(Event::Start(BytesStart::new("head")))?;
+        w.write_event(Event::Start(BytesStart::new("title")))?;
+        w.write_event(Event::Text(BytesText::new("feedloom subscriptions")))?;
+        w.write_event(Event::End(BytesEnd::new("title")))?;
+        w.write_event(Event::End(BytesEnd::new("head")))?;
+        w.write_event(Event::Start(BytesStart::new("body")))?;
+        for (tag, feeds) in &groups {
+            let mut folder = BytesStart::new("outline");
+            folder.push_attribute(("text", *tag));
+            folder.push_attribute(("title", *tag));
+            w.write_event(Event::Start(folder))?;
+            for f in feeds {
+                w.write_event(Event::Empty(feed_outline(f)))?;
+            }
+            w.write_event(Event::End(BytesEnd::new("outline")))?;
+        }
+        for f in &untagged {
+            w.write_event(Event::Empty(feed_outline(f)))?;
+        }
+        w.write_event(Event::End(BytesEnd::new("body")))?;
+        w.write_event(Event::End(BytesEnd::new("opml")))?;
+        Ok(())
+    })();
+    let mut bytes = w.into_inner();
+    bytes.push(b'\n');
+    bytes
+}
+
+fn feed_outline(f: &crate::config::FeedConfig) -> BytesStart<'static> {
+    // http(s) URLs as the config writes them; file: URLs resolved (absolute).
+    let url = match f.url().scheme() {
+        "file" => f.url().to_string(),
+        _ => f.url.get_ref().1.clone(),
+    };
+    let mut o = BytesStart::new("outline");
+    o.push_attribute(("type", "rss"));
+    o.push_attribute(("text", f.title.as_deref().unwrap_or(&url)));
+    if let Some(t) = &f.title {
+        o.push_attribute(("title", t.as_str()));
+    }
+    o.push_attribute(("xmlUrl", url.as_str()));
+    if !f.tags.is_empty() {
+        o.push_attribute(("category", f.tags.join(",").as_str()));
+    }
+    o
+}
+
+/// `export-opml`: to `output` (atomically) or to `out`.
+pub fn export(cfg: &Config, output: Option<&Path>, out: &mut dyn Write) -> Result<(), Failure> {
+    let bytes = write_opml(cfg);
+    match output {
+        Some(path) => {
+            crate::export::write_if_changed(path, &bytes)
+                .map_err(|e| Failure::Runtime(format!("cannot write {}: {e}", path.display())))?;
+            eprintln!(
+                "feedloom: wrote {} feeds to {}",
+                cfg.feeds.len(),
+                path.display()
+            );
+            Ok(())
+        }
+        None => out
+            .write_all(&bytes)
+            .map_err(|e| Failure::Runtime(format!("cannot write output: {e}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entities_xml_html_numeric_and_double_escaped() {
+        assert_eq!(decode_entities("Tom &amp; Jerry"), "Tom & Jerry");
+        assert_eq!(decode_entities("Caf&eacute; &#233; &#xE9;"), "Café é é");
+        assert_eq!(
+            decode_entities("a & b &unknown; &#0; &"),
+            "a & b &unknown; &#0; &"
+        );
+        assert_eq!(
+            title_text("Joe&amp;#8217;s  &amp;amp;\n blog"),
+            "Joe’s & blog"
+        );
+        assert_eq!(
+            normalise_url("feed://example.org/rss"),
+            "http://example.org/rss"
+        );
+        assert_eq!(
+            normalise_url("feed:https://example.org/rss"),
+            "https://example.org/rss"
+        );
+    }
+
+    #[test]
+    fn nested_outlines_become_tags() {
+        let doc = br#"<?xml version="1.0"?>
+<opml version="2.0"><head><title>x</title><outline xmlUrl="https://head.example/ignored"/></head>
+<body>
+  <outline text="Tech">
+    <outline text="Rust" title="Rust lang">
+      <outline type="rss" text="Blog" xmlUrl="https://blog.example/feed" category="/news,extra"/>
+    </outline>
+    <outline text="Plain" XMLURL="https://plain.example/rss"></outline>
+  </outline>
+  <outline text="Empty folder"></outline>
+  <outline text="A link" type="link" url="https://example.org/"/>
+</body></opml>"#;
+        let o = read_opml(doc).unwrap();
+        assert_eq!(
+            o.feeds,
+            vec![
+                OpmlFeed {
+                    url: "https://blog.example/feed".into(),
+                    title: Some("Blog".into()),
+                    tags: vec![
+                        "Tech".into(),
+                        "Rust lang".into(),
+                        "news".into(),
+                        "extra".into()
+                    ],
+                    line: 6,
+                },
+                OpmlFeed {
+                    url: "https://plain.example/rss".into(),
+                    title: Some("Plain".into()),
+                    tags: vec!["Tech".into()],
+                    line: 8,
+                },
+            ]
+        );
+        assert_eq!(
+            o.without_url,
+            vec![(10, "Empty folder".to_string()), (11, "A link".to_string())]
+        );
+    }
+
+    #[test]
+    fn bad_files_name_the_line() {
+        let e = read_opml(b"<opml>\n<body>\n<outline text=\"a\">\n</body></opml>").unwrap_err();
+        assert_eq!(e.line, 4, "{e:?}");
+        let e = read_opml(b"<?xml version=\"1.0\"?>\n<rss version=\"2.0\"></rss>").unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(e.message.contains("<rss>"), "{e:?}");
+        let e = read_opml(b"<opml><body>\n\n<outline text=\"a\">").unwrap_err();
+        assert!(e.message.contains("ends inside <outline>"), "{e:?}");
+        assert!(read_opml(b"").is_err());
+    }
+}

@@ -1,0 +1,102 @@
+//! `feedloom poll`'s progress: on a terminal, a bar on stderr (feeds done of
+//! total, new items, failures) that disappears when the poll ends; when stderr is
+//! not a terminal, nothing at all, so the output is the summary line alone.
+//! [`LogWriter`] lets log lines print above the bar instead of through it.
+
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::config::Config;
+use crate::error::StoreError;
+use crate::refresh::{self, Progress, Report, Summary};
+use crate::store::SharedStore;
+
+/// The bar being shown, if any: log lines suspend it while they print.
+static ACTIVE: Mutex<Option<ProgressBar>> = Mutex::new(None);
+
+/// [`refresh::poll`] with a progress bar when stderr is a terminal.
+pub async fn poll(cfg: &Config, store: SharedStore) -> Result<(Summary, Vec<Report>), StoreError> {
+    if !std::io::stderr().is_terminal() {
+        return refresh::poll(cfg, store).await;
+    }
+    // Hidden until the first report, when the number of feeds is known.
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {pos}/{len} feeds  {msg}  [{elapsed}]")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(120));
+    set_active(Some(bar.clone()));
+    let update = |p: &Progress| {
+        if bar.is_hidden() {
+            bar.set_draw_target(ProgressDrawTarget::stderr());
+        }
+        bar.set_length(p.total as u64);
+        bar.set_position(p.done as u64);
+        bar.set_message(message(p));
+    };
+    let result = refresh::poll_with_progress(cfg, store, Some(&update)).await;
+    set_active(None);
+    bar.finish_and_clear();
+    result
+}
+
+/// The bar's message: new items, and failures once there are some.
+pub fn message(p: &Progress) -> String {
+    let mut s = format!("{} new items", p.new);
+    if p.failed > 0 {
+        s.push_str(&format!(", {} failed", p.failed));
+    }
+    s
+}
+
+fn set_active(bar: Option<ProgressBar>) {
+    *ACTIVE.lock().unwrap_or_else(|e| e.into_inner()) = bar;
+}
+
+/// Where logs go: stderr, above the progress bar when one is shown.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LogWriter;
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogWriter {
+    type Writer = LogWriter;
+    fn make_writer(&'a self) -> LogWriter {
+        LogWriter
+    }
+}
+
+impl Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let bar = ACTIVE.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        match bar {
+            Some(bar) => bar.suspend(|| std::io::stderr().write_all(buf))?,
+            None => std::io::stderr().write_all(buf)?,
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_message() {
+        let mut p = Progress {
+            done: 3,
+            total: 10,
+            new: 12,
+            failed: 0,
+        };
+        assert_eq!(message(&p), "12 new items");
+        p.failed = 2;
+        assert_eq!(message(&p), "12 new items, 2 failed");
+    }
+}

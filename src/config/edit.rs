@@ -1,0 +1,668 @@
+//! Editing the config file in place: appending and removing `[[feed]]` blocks.
+//!
+//! Every byte the edit does not concern stays as it was: comments, blank lines,
+//! key order and quoting (`toml_edit` keeps them; removal cuts one block of text).
+//! An edit is checked before it is written: the new text must load with
+//! [`crate::config::parse`] and differ from the old one only by the block added or
+//! removed. Files are replaced atomically (temp file, fsync, rename), keep their
+//! permissions, follow symlinks to the real file, and are not written when someone
+//! else changed the file since it was read. This module never writes anything else.
+
+use std::io::Write;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use toml_edit::{Array, ArrayOfTables, DocumentMut, Item, Table, TableLike, value};
+
+use super::{Config, ConfigError};
+
+/// Why an edit was refused or failed. `Display` names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum EditError {
+    #[error("cannot {action} config {}: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The config does not load as it is: fix it first.
+    #[error("{0}")]
+    Invalid(ConfigError),
+    #[error("{}: {message}", path.display())]
+    Unsupported { path: PathBuf, message: String },
+    /// The edited text would not load (or changed more than it should): not written.
+    #[error("{}: refusing to write an edit that {message} (the file is unchanged)", path.display())]
+    Refused { path: PathBuf, message: String },
+    #[error("{} changed while feedloom was editing it; nothing written, try again", path.display())]
+    Changed { path: PathBuf },
+}
+
+/// A `[[feed]]` block to append. Values are written as given.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewFeed {
+    pub url: String,
+    pub title: Option<String>,
+    pub tags: Vec<String>,
+    pub every: Option<String>,
+}
+
+/// The config file as read for an edit.
+#[derive(Debug, Clone)]
+pub struct ConfigFile {
+    /// The path as given (named in messages; anchors relative paths).
+    pub path: PathBuf,
+    /// Where the bytes live: `path` with symlinks resolved.
+    target: PathBuf,
+    pub text: String,
+    /// False when the file did not exist (it is created on write).
+    pub existed: bool,
+}
+
+impl ConfigFile {
+    /// Reads the config at `path`. A missing file reads as empty when `create` is
+    /// set (a new config), and is an error otherwise.
+    pub fn read(path: &Path, create: bool) -> Result<ConfigFile, EditError> {
+        let io = |source| EditError::Io {
+            action: "read",
+            path: path.to_path_buf(),
+            source,
+        };
+        match std::fs::read_to_string(path) {
+            Ok(text) => Ok(ConfigFile {
+                path: path.to_path_buf(),
+                target: std::fs::canonicalize(path).map_err(io)?,
+                text,
+                existed: true,
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
+                let dir = path
+                    .parent()
+                    .filter(|d| !d.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."));
+                if !dir.is_dir() {
+                    return Err(io(e));
+                }
+                Ok(ConfigFile {
+                    path: path.to_path_buf(),
+                    target: path.to_path_buf(),
+                    text: String::new(),
+                    existed: false,
+                })
+            }
+            Err(e) => Err(io(e)),
+        }
+    }
+
+    /// The config as it is now.
+    pub fn config(&self) -> Result<Config, EditError> {
+        super::parse(&self.text, &self.path).map_err(EditError::Invalid)
+    }
+
+    /// Loads `new_text` as a config, refusing to write one that does not load or
+    /// that `expect` rejects (it says what the edit did wrong), then replaces the
+    /// file with it atomically. Returns the new config.
+    pub fn write(
+        &self,
+        new_text: &str,
+        expect: impl FnOnce(&Config) -> Result<(), String>,
+    ) -> Result<Config, EditError> {
+        let refused = |message| EditError::Refused {
+            path: self.path.clone(),
+            message,
+        };
+        let cfg = super::parse(new_text, &self.path)
+            .map_err(|e| refused(format!("would not load ({e})")))?;
+        expect(&cfg).map_err(refused)?;
+        let io = |action, source| EditError::Io {
+            action,
+            path: self.path.clone(),
+            source,
+        };
+        // Someone else's edit since we read the file wins: write nothing.
+        match std::fs::read_to_string(&self.target) {
+            Ok(now) if now == self.text && self.existed => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !self.existed => {}
+            Ok(_) | Err(_) => {
+                return Err(EditError::Changed {
+                    path: self.path.clone(),
+                });
+            }
+        }
+        write_atomic(&self.target, new_text.as_bytes()).map_err(|e| io("write", e))?;
+        Ok(cfg)
+    }
+}
+
+/// Replaces `path` with `bytes`: temp file beside it with the old file's mode
+/// (and owner, when allowed), fsync, rename, fsync of the folder.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let old = std::fs::metadata(path).ok();
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        if let Some(meta) = &old {
+            use std::os::unix::fs::MetadataExt;
+            f.set_permissions(meta.permissions())?;
+            // Keep the owner when we may (root editing someone's file); else ours.
+            let _ = std::os::unix::fs::fchown(&f, Some(meta.uid()), Some(meta.gid()));
+        }
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, path)?;
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// `text` with `feeds` appended as `[[feed]]` blocks after the last existing one
+/// (at the end when there is none). Nothing else in the text changes.
+pub fn append_feeds(text: &str, path: &Path, feeds: &[NewFeed]) -> Result<String, EditError> {
+    let mut doc: DocumentMut =
+        text.parse()
+            .map_err(|e: toml_edit::TomlError| EditError::Unsupported {
+                path: path.to_path_buf(),
+                message: format!("not valid TOML: {e}"),
+            })?;
+    let root = doc.as_table_mut();
+    if !root.contains_key("feed") {
+        root.insert("feed", Item::ArrayOfTables(ArrayOfTables::new()));
+    }
+    let Some(array) = root.get_mut("feed").and_then(Item::as_array_of_tables_mut) else {
+        return Err(EditError::Unsupported {
+            path: path.to_path_buf(),
+            message: "its feeds are not written as [[feed]] blocks (e.g. `feed = [...]`); \
+                      rewrite them as [[feed]] blocks to edit them with feedloom"
+                .to_string(),
+        });
+    };
+    for f in feeds {
+        let mut t = Table::new();
+        t.insert("url", value(&f.url));
+        if let Some(title) = &f.title {
+            t.insert("title", value(title));
+        }
+        if !f.tags.is_empty() {
+            let tags: Array = f.tags.iter().map(String::as_str).collect();
+            t.insert("tags", value(tags));
+        }
+        if let Some(every) = &f.every {
+            t.insert("every", value(every));
+        }
+        array.push(t);
+    }
+    let mut out = doc.to_string();
+    if !text.is_empty() && !text.ends_with('\n') && out.starts_with(text) {
+        // toml_edit would glue the first header to an unterminated last line.
+        out.insert(text.len(), '\n');
+    }
+    if !only_inserted(text, &out) {
+        return Err(EditError::Refused {
+            path: path.to_path_buf(),
+            message: "would change more than the added block".to_string(),
+        });
+    }
+    Ok(out)
+}
+
+/// `text` without the `index`-th `[[feed]]` block: its header, keys and the
+/// comment lines directly above it (no blank line between). Comments separated by
+/// a blank line, and those directly above the next table, stay.
+pub fn remove_feed(text: &str, path: &Path, index: usize) -> Result<String, EditError> {
+    let range = feed_block(text, path, index)?;
+    let mut out = String::with_capacity(text.len());
+    out.push_str(&text[..range.start]);
+    out.push_str(&text[range.end..]);
+    Ok(out)
+}
+
+/// The byte range [`remove_feed`] cuts.
+pub fn feed_block(text: &str, path: &Path, index: usize) -> Result<Range<usize>, EditError> {
+    let unsupported = |message: &str| EditError::Unsupported {
+        path: path.to_path_buf(),
+        message: message.to_string(),
+    };
+    let doc = toml_edit::Document::parse(text)
+        .map_err(|e| unsupported(&format!("not valid TOML: {e}")))?;
+    let feeds = doc
+        .as_table()
+        .get("feed")
+        .and_then(Item::as_array_of_tables)
+        .ok_or_else(|| unsupported("its feeds are not written as [[feed]] blocks"))?;
+    let header = feeds
+        .get(index)
+        .and_then(Table::span)
+        .ok_or_else(|| unsupported("no such [[feed]] block"))?;
+    let mut headers = Vec::new();
+    collect_headers(doc.as_table(), &mut headers);
+    let next = headers
+        .iter()
+        .copied()
+        .filter(|&h| h > header.start)
+        .min()
+        .unwrap_or(text.len());
+
+    let lines = Lines::new(text);
+    let header_line = lines.index_of(header.start);
+    // Start: the comment lines directly above the header.
+    let mut first = header_line;
+    while first > 0 && lines.is_comment(first - 1) {
+        first -= 1;
+    }
+    // End: back from the next table over its own comments, blank lines, and
+    // comment paragraphs that a blank line separates from this block.
+    let mut end = if next == text.len() {
+        lines.len()
+    } else {
+        let mut l = lines.index_of(next);
+        while l > header_line + 1 && lines.is_comment(l - 1) {
+            l -= 1;
+        }
+        l
+    };
+    loop {
+        while end > header_line + 1 && lines.is_blank(end - 1) {
+            end -= 1;
+        }
+        let mut para = end;
+        while para > header_line + 1 && lines.is_comment(para - 1) {
+            para -= 1;
+        }
+        if para < end && para > header_line + 1 && lines.is_blank(para - 1) {
+            end = para;
+        } else {
+            break;
+        }
+    }
+    // Blank lines above the block go too when blank lines follow it, so the
+    // neighbours keep one gap between them.
+    let followed_by_gap = end == lines.len() || lines.is_blank(end);
+    if followed_by_gap {
+        while first > 0 && lines.is_blank(first - 1) {
+            first -= 1;
+        }
+    }
+    if first == 0 {
+        // At the top of the file, the gap below goes instead.
+        while end < lines.len() && lines.is_blank(end) {
+            end += 1;
+        }
+    }
+    Ok(lines.start(first)..lines.start(end))
+}
+
+/// Byte offsets of every table header (`[x]`, `[[x]]`) in the document.
+fn collect_headers(table: &Table, out: &mut Vec<usize>) {
+    for (_, item) in table.iter() {
+        match item {
+            Item::Table(t) => {
+                if let Some(s) = t.span() {
+                    out.push(s.start);
+                }
+                collect_headers(t, out);
+            }
+            Item::ArrayOfTables(a) => {
+                for t in a.iter() {
+                    if let Some(s) = t.span() {
+                        out.push(s.start);
+                    }
+                    collect_headers(t, out);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Line starts of a text, for line-wise cuts.
+struct Lines<'a> {
+    text: &'a str,
+    starts: Vec<usize>,
+}
+
+impl<'a> Lines<'a> {
+    fn new(text: &'a str) -> Lines<'a> {
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        if starts.last() == Some(&text.len()) {
+            starts.pop();
+        }
+        Lines { text, starts }
+    }
+
+    fn len(&self) -> usize {
+        self.starts.len()
+    }
+
+    /// Byte offset where line `i` starts (the text's length past the last line).
+    fn start(&self, i: usize) -> usize {
+        self.starts.get(i).copied().unwrap_or(self.text.len())
+    }
+
+    fn line(&self, i: usize) -> &str {
+        &self.text[self.start(i)..self.start(i + 1)]
+    }
+
+    fn index_of(&self, offset: usize) -> usize {
+        self.starts
+            .partition_point(|&s| s <= offset)
+            .saturating_sub(1)
+    }
+
+    fn is_comment(&self, i: usize) -> bool {
+        self.line(i).trim_start().starts_with('#')
+    }
+
+    fn is_blank(&self, i: usize) -> bool {
+        self.line(i).trim().is_empty()
+    }
+}
+
+/// Whether `new` is `old` with one contiguous piece of text inserted.
+fn only_inserted(old: &str, new: &str) -> bool {
+    let prefix = old
+        .bytes()
+        .zip(new.bytes())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let suffix = old[prefix..]
+        .bytes()
+        .rev()
+        .zip(new[prefix..].bytes().rev())
+        .take_while(|(a, b)| a == b)
+        .count();
+    prefix + suffix >= old.len() && new.len() >= old.len()
+}
+
+/// The first and last lines (1-based, in `new`) of the text an append added,
+/// blank lines aside.
+pub fn inserted_lines(old: &str, new: &str) -> (usize, usize) {
+    let prefix = old
+        .bytes()
+        .zip(new.bytes())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let suffix = old[prefix..]
+        .bytes()
+        .rev()
+        .zip(new[prefix..].bytes().rev())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let end = new.len() - suffix.min(new.len() - prefix);
+    let piece = &new[prefix..end];
+    let start = prefix + (piece.len() - piece.trim_start().len());
+    let stop = prefix + piece.trim_end().len();
+    (line_of(new, start), line_of(new, stop.max(start)))
+}
+
+/// 1-based line of a byte offset.
+pub fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// A step in a path to a key: a table key or an index into an array of tables.
+#[derive(Debug, Clone, Copy)]
+pub enum Seg<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// Byte range of the key at `path` (e.g. `feed`, 2, `every`) in `text`, for
+/// error messages that point at the offending line. An index step gives the
+/// span of that table's header.
+pub fn key_span(text: &str, path: &[Seg<'_>]) -> Option<Range<usize>> {
+    let doc = toml_edit::Document::parse(text).ok()?;
+    let mut table: &dyn TableLike = doc.as_table();
+    let mut array: Option<&ArrayOfTables> = None;
+    let mut span = None;
+    for seg in path {
+        match *seg {
+            Seg::Key(k) => {
+                let (key, item) = table.get_key_value(k)?;
+                span = key.span();
+                match item {
+                    Item::Table(t) => table = t,
+                    Item::ArrayOfTables(a) => array = Some(a),
+                    Item::Value(toml_edit::Value::InlineTable(t)) => table = t,
+                    _ => {}
+                }
+            }
+            Seg::Index(i) => {
+                let t = array.take()?.get(i)?;
+                span = t.span();
+                table = t;
+            }
+        }
+    }
+    span
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SHIPPED: &str = include_str!("../../config/feedloom.toml");
+
+    fn p() -> &'static Path {
+        Path::new("/etc/feedloom/feedloom.toml")
+    }
+
+    fn feed(url: &str) -> NewFeed {
+        NewFeed {
+            url: url.to_string(),
+            ..NewFeed::default()
+        }
+    }
+
+    /// The one piece of `new` that `old` lacks.
+    fn inserted(old: &str, new: &str) -> String {
+        let prefix = old
+            .bytes()
+            .zip(new.bytes())
+            .take_while(|(a, b)| a == b)
+            .count();
+        let suffix = old.len() - prefix;
+        new[prefix..new.len() - suffix].to_string()
+    }
+
+    #[test]
+    fn append_keeps_every_comment_and_goes_after_the_last_feed() {
+        let nf = NewFeed {
+            url: "https://example.org/feed.xml".into(),
+            title: Some("Say \"hi\" \\ there".into()),
+            tags: vec!["news".into(), "日本".into()],
+            every: Some("2h".into()),
+        };
+        let out = append_feeds(SHIPPED, p(), &[nf]).unwrap();
+        assert!(only_inserted(SHIPPED, &out));
+        assert_eq!(inserted(SHIPPED, &out).lines().count(), 6);
+        // Right after the kernel.org block, before the [[output]] section's comments.
+        let block = "every = \"6h\"\n\n[[feed]]\nurl = \"https://example.org/feed.xml\"\n\
+                     title = 'Say \"hi\" \\ there'\ntags = [\"news\", \"日本\"]\nevery = \"2h\"\n\n\n# ----";
+        assert!(out.contains(block), "{out}");
+        let cfg = crate::config::parse(&out, p()).unwrap();
+        let last = cfg.feeds.last().unwrap();
+        assert_eq!(last.title.as_deref(), Some("Say \"hi\" \\ there"));
+        assert_eq!(last.tags, vec!["news", "日本"]);
+        assert_eq!(cfg.feeds.len(), 7);
+    }
+
+    #[test]
+    fn append_to_empty_unterminated_and_feedless_configs() {
+        let out = append_feeds("", p(), &[feed("https://a.example/f")]).unwrap();
+        assert_eq!(out, "[[feed]]\nurl = \"https://a.example/f\"\n");
+        assert_eq!(inserted_lines("", &out), (1, 2));
+        let two = append_feeds(&out, p(), &[feed("https://b.example/f")]).unwrap();
+        assert_eq!(inserted_lines(&out, &two), (4, 5));
+        let out = append_feeds(
+            "# mine\n[store]\npath = \"x.db\"",
+            p(),
+            &[feed("https://a.example/f")],
+        )
+        .unwrap();
+        assert!(
+            out.starts_with("# mine\n[store]\npath = \"x.db\"\n"),
+            "{out}"
+        );
+        crate::config::parse(&out, p()).unwrap();
+        let text = "[[output]]\nname = \"all\"\n# trailing note\n";
+        let out = append_feeds(
+            text,
+            p(),
+            &[feed("https://a.example/f"), feed("https://b.example/f")],
+        )
+        .unwrap();
+        assert!(only_inserted(text, &out), "{out}");
+        assert_eq!(crate::config::parse(&out, p()).unwrap().feeds.len(), 2);
+        let e = append_feeds(
+            "feed = [{ url = \"https://a.example/f\" }]\n",
+            p(),
+            &[feed("x")],
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("[[feed]] blocks"), "{e}");
+    }
+
+    const THREE: &str = "# Feeds\n# ------\n\n# A's note\n[[feed]]\nurl = \"https://a.example/f\"\n\n\
+        # B's note\n# more about B\n[[feed]]\nurl = \"https://b.example/f\"\n# every = \"1h\"\n\n\
+        [[feed]]\nurl = \"https://c.example/f\"\n\n\n# Outputs\n# -------\n\n# All of it\n[[output]]\nname = \"all\"\n";
+
+    #[test]
+    fn remove_takes_the_block_and_its_own_comments_only() {
+        let out = remove_feed(THREE, p(), 0).unwrap();
+        assert_eq!(
+            out,
+            THREE.replace(
+                "\n# A's note\n[[feed]]\nurl = \"https://a.example/f\"\n",
+                ""
+            )
+        );
+        let out = remove_feed(THREE, p(), 1).unwrap();
+        assert_eq!(
+            out,
+            THREE.replace(
+                "\n# B's note\n# more about B\n[[feed]]\nurl = \"https://b.example/f\"\n# every = \"1h\"\n",
+                ""
+            )
+        );
+        let out = remove_feed(THREE, p(), 2).unwrap();
+        assert_eq!(
+            out,
+            THREE.replace("\n[[feed]]\nurl = \"https://c.example/f\"\n", "")
+        );
+        for i in 0..3 {
+            let out = remove_feed(THREE, p(), i).unwrap();
+            assert_eq!(crate::config::parse(&out, p()).unwrap().feeds.len(), 2);
+        }
+        // The last table of the file.
+        let text = "[[feed]]\nurl = \"https://a.example/f\"\n\n[[feed]]\nurl = \"https://b.example/f\"\ntags = [\"x\"]\n";
+        assert_eq!(
+            remove_feed(text, p(), 1).unwrap(),
+            "[[feed]]\nurl = \"https://a.example/f\"\n"
+        );
+        assert_eq!(
+            remove_feed(text, p(), 0).unwrap(),
+            "[[feed]]\nurl = \"https://b.example/f\"\ntags = [\"x\"]\n"
+        );
+    }
+
+    #[test]
+    fn removing_the_first_shipped_feed_keeps_the_section_header() {
+        let out = remove_feed(SHIPPED, p(), 0).unwrap();
+        assert!(out.contains("# [[feed]] — one table per source feed"));
+        assert!(!out.contains("# The Rust project's blog (Atom)."));
+        assert!(!out.contains("blog.rust-lang.org"));
+        assert!(out.contains("# This Week in Rust: one issue a week"));
+        assert_eq!(SHIPPED.len() - out.len(), "\n# The Rust project's blog (Atom).\n[[feed]]\nurl = \"https://blog.rust-lang.org/feed.xml\"\ntags = [\"rust\", \"programming\"]\nevery = \"2h\"\n".len());
+        assert_eq!(crate::config::parse(&out, p()).unwrap().feeds.len(), 5);
+    }
+
+    #[test]
+    fn key_spans_point_at_keys() {
+        let text = "[fetch]\ntimeout = \"1s\"\n\n[[feed]]\nurl = \"a\"\n\n[[feed]]\nurl = \"b\"\nevery = \"0s\"\n";
+        let span = key_span(text, &[Seg::Key("feed"), Seg::Index(1), Seg::Key("every")]).unwrap();
+        assert_eq!(line_of(text, span.start), 9);
+        let span = key_span(text, &[Seg::Key("fetch"), Seg::Key("timeout")]).unwrap();
+        assert_eq!(line_of(text, span.start), 2);
+        assert!(key_span(text, &[Seg::Key("feed"), Seg::Index(0), Seg::Key("every")]).is_none());
+    }
+
+    #[test]
+    fn writes_are_checked_atomic_and_keep_mode_and_symlinks() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.toml");
+        std::fs::write(&real, "# keep me\n").unwrap();
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let link = dir.path().join("feedloom.toml");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+
+        let file = ConfigFile::read(&link, false).unwrap();
+        let e = file.write("[[feed]]\nurl = 5\n", |_| Ok(())).unwrap_err();
+        assert!(e.to_string().contains("would not load"), "{e}");
+        assert_eq!(std::fs::read_to_string(&real).unwrap(), "# keep me\n");
+        let e = file.write("# keep me\n", |_| Err("no".into())).unwrap_err();
+        assert!(
+            e.to_string().contains("refusing to write an edit that no"),
+            "{e}"
+        );
+
+        file.write(
+            "# keep me\n[[feed]]\nurl = \"https://a.example/f\"\n",
+            |c| {
+                (c.feeds.len() == 1)
+                    .then_some(())
+                    .ok_or_else(|| "one feed".to_string())
+            },
+        )
+        .unwrap();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert!(
+            std::fs::read_to_string(&real)
+                .unwrap()
+                .contains("a.example")
+        );
+        let mode = std::fs::metadata(&real).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o640);
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty());
+
+        // Someone else edits the file between read and write: nothing is written.
+        let file = ConfigFile::read(&link, false).unwrap();
+        std::fs::write(&real, "# theirs\n").unwrap();
+        let e = file.write("# ours\n", |_| Ok(())).unwrap_err();
+        assert!(matches!(e, EditError::Changed { .. }), "{e}");
+        assert_eq!(std::fs::read_to_string(&real).unwrap(), "# theirs\n");
+
+        // A missing file: created only when asked to.
+        let new = dir.path().join("new.toml");
+        assert!(ConfigFile::read(&new, false).is_err());
+        let file = ConfigFile::read(&new, true).unwrap();
+        assert!(!file.existed && file.text.is_empty());
+        assert!(ConfigFile::read(&dir.path().join("no/such/dir.toml"), true).is_err());
+    }
+}

@@ -1,0 +1,311 @@
+//! Feed discovery in web pages. Pure: HTML bytes and the page's URL in, candidate
+//! feed URLs out; no I/O (`commands::add` fetches the page and the candidates).
+//!
+//! A page declares its feeds with `<link rel="alternate">` elements whose type is
+//! RSS (`application/rss+xml`, `application/rdf+xml`), Atom
+//! (`application/atom+xml`) or JSON Feed (`application/feed+json`, and
+//! `application/json` when the link mentions "feed": WordPress also declares its
+//! REST API as `application/json`). Relative hrefs resolve against `<base href>`
+//! or the page's URL; only http and https results are kept. When a page declares
+//! none, [`COMMON_PATHS`] are the usual places to try.
+
+use std::cell::RefCell;
+
+use html5ever::tendril::StrTendril;
+use html5ever::tokenizer::states::RawKind;
+use html5ever::tokenizer::{
+    BufferQueue, Tag, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts,
+};
+use url::Url;
+
+/// Paths tried, in order, on a site whose page declares no feed.
+pub const COMMON_PATHS: &[&str] = &["/feed", "/rss.xml", "/atom.xml", "/index.xml", "/feed.json"];
+
+/// The format a page says a feed link has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Rss,
+    Atom,
+    Json,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Rss => "RSS",
+            Kind::Atom => "Atom",
+            Kind::Json => "JSON Feed",
+        }
+    }
+}
+
+/// A feed a page declares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    pub url: Url,
+    /// The link's `title` attribute, whitespace collapsed.
+    pub title: Option<String>,
+    pub kind: Kind,
+}
+
+/// Whether a response looks like an HTML page (by its Content-Type, else by its
+/// first bytes).
+pub fn looks_like_html(content_type: Option<&str>, body: &[u8]) -> bool {
+    if let Some(ct) = content_type {
+        let ct = ct.to_ascii_lowercase();
+        if ct.contains("html") {
+            return true;
+        }
+        if ct.contains("xml") || ct.contains("json") {
+            return false;
+        }
+    }
+    let head = String::from_utf8_lossy(&body[..body.len().min(1024)]).to_ascii_lowercase();
+    let head = head.trim_start_matches('\u{feff}').trim_start();
+    head.starts_with("<!doctype html") || head.starts_with("<html") || head.contains("<head")
+}
+
+/// The feeds `html` declares, in document order, without repeats. `charset` is
+/// the HTTP Content-Type charset, if any; `page` is the page's final URL.
+pub fn alternates(html: &[u8], charset: Option<&str>, page: &Url) -> Vec<Candidate> {
+    let text = decode(html, charset);
+    let sink = LinkSink {
+        page: page.clone(),
+        state: RefCell::new(SinkState {
+            base: None,
+            found: Vec::new(),
+        }),
+    };
+    let input = BufferQueue::default();
+    input.push_back(StrTendril::from_slice(&text));
+    let tok = Tokenizer::new(sink, TokenizerOpts::default());
+    let _ = tok.feed(&input);
+    tok.end();
+    tok.sink.state.into_inner().found
+}
+
+/// The [`COMMON_PATHS`] on the page's site (scheme, host and port of `page`).
+pub fn common_paths(page: &Url) -> Vec<Url> {
+    COMMON_PATHS
+        .iter()
+        .filter_map(|p| page.join(p).ok())
+        .collect()
+}
+
+fn decode(bytes: &[u8], charset: Option<&str>) -> String {
+    let encoding = charset
+        .and_then(|c| encoding_rs::Encoding::for_label(c.trim().as_bytes()))
+        .unwrap_or(encoding_rs::UTF_8);
+    let (text, _, had_errors) = encoding.decode(bytes);
+    if had_errors && encoding == encoding_rs::UTF_8 {
+        // Not UTF-8 after all and no charset said so: the web's usual fallback.
+        return encoding_rs::WINDOWS_1252.decode(bytes).0.into_owned();
+    }
+    text.into_owned()
+}
+
+struct SinkState {
+    /// `<base href>`, resolved against the page.
+    base: Option<Url>,
+    found: Vec<Candidate>,
+}
+
+struct LinkSink {
+    page: Url,
+    state: RefCell<SinkState>,
+}
+
+impl TokenSink for LinkSink {
+    type Handle = ();
+
+    fn process_token(&self, token: Token, _line: u64) -> TokenSinkResult<()> {
+        let Token::TagToken(tag) = token else {
+            return TokenSinkResult::Continue;
+        };
+        if tag.kind != TagKind::StartTag {
+            return TokenSinkResult::Continue;
+        }
+        match &*tag.name {
+            // Their contents are text, not markup: a `<link>` written inside a
+            // script is not one.
+            "script" => return TokenSinkResult::RawData(RawKind::ScriptData),
+            "style" | "noscript" | "xmp" | "iframe" | "noembed" | "noframes" => {
+                return TokenSinkResult::RawData(RawKind::Rawtext);
+            }
+            "title" | "textarea" => return TokenSinkResult::RawData(RawKind::Rcdata),
+            "base" => {
+                let mut st = self.state.borrow_mut();
+                if st.base.is_none()
+                    && let Some(href) = attr(&tag, "href")
+                {
+                    st.base = self.page.join(href.trim()).ok();
+                }
+            }
+            "link" => {
+                if let Some(c) = self.candidate(&tag) {
+                    let mut st = self.state.borrow_mut();
+                    if !st.found.iter().any(|f| f.url == c.url) {
+                        st.found.push(c);
+                    }
+                }
+            }
+            _ => {}
+        }
+        TokenSinkResult::Continue
+    }
+}
+
+impl LinkSink {
+    fn candidate(&self, tag: &Tag) -> Option<Candidate> {
+        let rel = attr(tag, "rel")?.to_ascii_lowercase();
+        if !rel.split_ascii_whitespace().any(|r| r == "alternate") {
+            return None;
+        }
+        let href = attr(tag, "href")?.trim();
+        let mime = attr(tag, "type")?
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        let kind = match mime.as_str() {
+            "application/rss+xml" | "application/rdf+xml" => Kind::Rss,
+            "application/atom+xml" => Kind::Atom,
+            "application/feed+json" => Kind::Json,
+            "application/json" if href.to_ascii_lowercase().contains("feed") => Kind::Json,
+            _ => return None,
+        };
+        let st = self.state.borrow();
+        let url = st.base.as_ref().unwrap_or(&self.page).join(href).ok()?;
+        if !matches!(url.scheme(), "http" | "https") || href.is_empty() {
+            return None;
+        }
+        let title = attr(tag, "title")
+            .map(|t| t.split_whitespace().collect::<Vec<_>>().join(" "))
+            .filter(|t| !t.is_empty());
+        Some(Candidate { url, title, kind })
+    }
+}
+
+fn attr<'t>(tag: &'t Tag, name: &str) -> Option<&'t str> {
+    tag.attrs
+        .iter()
+        .find(|a| &*a.name.local == name)
+        .map(|a| &*a.value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page() -> Url {
+        Url::parse("https://example.org/blog/post.html").unwrap()
+    }
+
+    fn urls(html: &str) -> Vec<String> {
+        alternates(html.as_bytes(), None, &page())
+            .into_iter()
+            .map(|c| c.url.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn declared_feeds_in_document_order_resolved_and_typed() {
+        let html = r#"<!DOCTYPE html><html><head>
+            <title>My <link rel="alternate" type="application/rss+xml" href="/in-title"></title>
+            <LINK REL="Alternate" TYPE="application/atom+xml" HREF="atom.xml" title="  Posts
+                (Atom) ">
+            <link rel="alternate" type="application/rss+xml; charset=utf-8" href="https://feeds.example.net/rss" title="Caf&eacute; &amp; more">
+            <link rel="alternate" type="application/feed+json" href="//example.org/feed.json">
+            <link rel="alternate" type="application/json" href="/wp-json/wp/v2/pages/2">
+            <link rel="alternate" type="text/html" hreflang="fr" href="/fr/">
+            <link rel="stylesheet" type="application/rss+xml" href="/not-alternate.xml">
+            <link rel="alternate" type="application/rss+xml" href="javascript:alert(1)">
+            <link rel="alternate" type="application/rss+xml" href="ftp://example.org/x.xml">
+            <link rel="alternate" type="application/atom+xml" href="atom.xml">
+            <script>document.write('<link rel="alternate" type="application/rss+xml" href="/from-script">')</script>
+            </head><body><a href="/feed">feed</a></body></html>"#;
+        let found = alternates(html.as_bytes(), None, &page());
+        let got: Vec<(String, Option<String>, Kind)> = found
+            .into_iter()
+            .map(|c| (c.url.to_string(), c.title, c.kind))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "https://example.org/blog/atom.xml".to_string(),
+                    Some("Posts (Atom)".to_string()),
+                    Kind::Atom
+                ),
+                (
+                    "https://feeds.example.net/rss".to_string(),
+                    Some("Café & more".to_string()),
+                    Kind::Rss
+                ),
+                (
+                    "https://example.org/feed.json".to_string(),
+                    None,
+                    Kind::Json
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn base_href_and_json_feed_spellings() {
+        let html = r#"<head><base href="https://cdn.example.com/site/">
+            <link rel="alternate" type="application/json" href="feed.json" title="JSON">
+            <link rel="alternate feed" type="application/rdf+xml" href="index.rdf"></head>"#;
+        assert_eq!(
+            urls(html),
+            vec![
+                "https://cdn.example.com/site/feed.json",
+                "https://cdn.example.com/site/index.rdf"
+            ]
+        );
+        assert!(urls("<html><body><p>no feeds here</p></body></html>").is_empty());
+    }
+
+    #[test]
+    fn legacy_charsets_decode_titles() {
+        let mut html = b"<link rel=alternate type=application/rss+xml href=/r title=\"".to_vec();
+        html.extend_from_slice(&[0x43, 0x61, 0x66, 0xe9]); // "Café" in windows-1252
+        html.extend_from_slice(b"\">");
+        let c = alternates(&html, Some("iso-8859-1"), &page());
+        assert_eq!(c[0].title.as_deref(), Some("Café"));
+        let c = alternates(&html, None, &page());
+        assert_eq!(
+            c[0].title.as_deref(),
+            Some("Café"),
+            "fallback to windows-1252"
+        );
+    }
+
+    #[test]
+    fn common_paths_are_on_the_site_root() {
+        let got: Vec<String> = common_paths(&Url::parse("http://127.0.0.1:8080/a/b?c=d").unwrap())
+            .into_iter()
+            .map(|u| u.to_string())
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                "http://127.0.0.1:8080/feed",
+                "http://127.0.0.1:8080/rss.xml",
+                "http://127.0.0.1:8080/atom.xml",
+                "http://127.0.0.1:8080/index.xml",
+                "http://127.0.0.1:8080/feed.json"
+            ]
+        );
+    }
+
+    #[test]
+    fn html_sniffing() {
+        assert!(looks_like_html(Some("text/html; charset=utf-8"), b""));
+        assert!(!looks_like_html(Some("application/rss+xml"), b"<html>"));
+        assert!(looks_like_html(None, b"\n  <!DOCTYPE html><html>"));
+        assert!(looks_like_html(Some("text/plain"), b"<html><head>"));
+        assert!(!looks_like_html(None, b"<?xml version=\"1.0\"?><rss>"));
+    }
+}

@@ -1,0 +1,678 @@
+//! Managing feeds as a user does, through the binary: `add` (feed URLs and site
+//! URLs whose pages a local server serves, with and without alternate links),
+//! `remove`, `--reload`, `feeds` (table and JSON), `poll`'s output off a terminal
+//! and its progress on one, and `check`'s warnings.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use common::{FeedServer, Resource, rss};
+
+async fn feedloom(config: &Path, args: &[&str]) -> Output {
+    let config = config.to_path_buf();
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_feedloom"))
+            .arg("--config")
+            .arg(&config)
+            .args(&args)
+            .env("FEEDLOOM_LOG", "warn")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+const HEAD: &str = "# My feeds: hand-written, keep these comments.\n\n[store]\npath = \"feedloom.db\"   # beside this file\n\n[fetch]\nhost_gap = \"0s\"\ntimeout = \"5s\"\n";
+
+/// A temp folder with a commented config holding the given `[[feed]]` blocks and
+/// an output at the end.
+fn setup(feeds: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("feedloom.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "{HEAD}\n{feeds}\n# ---- outputs ----\n\n# Everything\n[[output]]\nname = \"all\"\n"
+        ),
+    )
+    .unwrap();
+    (dir, cfg)
+}
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap()
+}
+
+fn three_items(title: &str) -> String {
+    rss(
+        title,
+        &[
+            (Some("1"), Some("https://example.org/1"), "One", "first"),
+            (Some("2"), Some("https://example.org/2"), "Two", "second"),
+            (Some("3"), Some("https://example.org/3"), "Three", "third"),
+        ],
+    )
+}
+
+fn html(head: &str) -> Resource {
+    Resource::feed(format!(
+        "<!DOCTYPE html>\n<html><head><title>A site</title>{head}</head><body><p>Hello</p></body></html>"
+    ))
+    .content_type("text/html; charset=utf-8")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn add_a_feed_url_appends_a_block_and_keeps_the_comments() {
+    let srv = FeedServer::start().await;
+    srv.set("/news.xml", Resource::feed(three_items("Daily News")));
+    let (_dir, cfg) = setup("# one I had\n[[feed]]\nurl = \"https://old.example.org/feed\"\n");
+    let before = read(&cfg);
+    let url = srv.url("/news.xml");
+    let out = feedloom(
+        &cfg,
+        &[
+            "add", &url, "--tag", "news", "--tag", "daily", "--every", "2h",
+        ],
+    )
+    .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let after = read(&cfg);
+    let block =
+        format!("\n[[feed]]\nurl = \"{url}\"\ntags = [\"news\", \"daily\"]\nevery = \"2h\"\n");
+    assert!(
+        after.contains(&format!(
+            "url = \"https://old.example.org/feed\"\n{block}\n# ---- outputs"
+        )),
+        "the block goes after the last feed, before the output's comments:\n{after}"
+    );
+    assert_eq!(
+        after.replacen(&block, "", 1),
+        before,
+        "nothing else changed"
+    );
+    let line = after[..after.find(&format!("url = \"{url}\"")).unwrap()]
+        .lines()
+        .count();
+    assert!(
+        stdout.starts_with(&format!(
+            "added \"Daily News\" {url} (3 items) to {}:{line}\n",
+            cfg.display()
+        )),
+        "{stdout}"
+    );
+    assert!(stdout.contains("systemctl reload feedloom"), "{stdout}");
+    let loaded = feedloom::config::load(&cfg).unwrap();
+    assert_eq!(loaded.feeds.len(), 2);
+    assert_eq!(loaded.feeds[1].tags, vec!["news", "daily"]);
+    // Nothing but the config was written: no store yet.
+    assert!(!cfg.with_file_name("feedloom.db").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn add_a_site_url_discovers_its_declared_feeds() {
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/blog/",
+        html(
+            "<link rel=\"alternate\" type=\"application/atom+xml\" title=\"Posts (Atom)\" href=\"posts.atom\">\n\
+             <link rel=\"alternate\" type=\"application/rss+xml\" title=\"Comments\" href=\"/comments.rss\">",
+        ),
+    );
+    srv.set(
+        "/blog/posts.atom",
+        Resource::feed(
+            "<?xml version=\"1.0\"?><feed xmlns=\"http://www.w3.org/2005/Atom\"><title>The Blog</title>\
+             <id>urn:x</id><updated>2026-01-01T00:00:00Z</updated>\
+             <entry><id>urn:1</id><title>Hi</title><updated>2026-01-01T00:00:00Z</updated></entry></feed>",
+        )
+        .content_type("application/atom+xml"),
+    );
+    srv.set("/comments.rss", Resource::feed(three_items("Comments")));
+
+    // Off a terminal: the list, then the first one.
+    let (_dir, cfg) = setup("");
+    let out = feedloom(&cfg, &["add", &srv.url("/blog/")]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.starts_with(&format!(
+            "{} declares 2 feeds:\n  1. Posts (Atom) (Atom) {}\n  2. Comments (RSS) {}\ntaking 1 (pass --pick N to take another)\n",
+            srv.url("/blog/"),
+            srv.url("/blog/posts.atom"),
+            srv.url("/comments.rss")
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "added \"The Blog\" {} (1 item)",
+            srv.url("/blog/posts.atom")
+        )),
+        "{stdout}"
+    );
+    assert!(read(&cfg).contains(&format!("url = \"{}\"", srv.url("/blog/posts.atom"))));
+
+    // --pick 2 takes the second; --pick 3 is out of range.
+    let (_dir2, cfg2) = setup("");
+    let out = feedloom(&cfg2, &["add", &srv.url("/blog/"), "--pick", "2"]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(read(&cfg2).contains(&format!("url = \"{}\"", srv.url("/comments.rss"))));
+    let (_dir3, cfg3) = setup("");
+    let before = read(&cfg3);
+    let out = feedloom(&cfg3, &["add", &srv.url("/blog/"), "--pick", "3"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--pick 3"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(read(&cfg3), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_terminal_add_asks_which_feed_to_take() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("SKIPPED: `script` (util-linux) is not installed");
+        return;
+    }
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/",
+        html(
+            "<link rel=\"alternate\" type=\"application/rss+xml\" title=\"A\" href=\"/a.xml\">\
+             <link rel=\"alternate\" type=\"application/rss+xml\" title=\"B\" href=\"/b.xml\">",
+        ),
+    );
+    srv.set("/a.xml", Resource::feed(three_items("Feed A")));
+    srv.set("/b.xml", Resource::feed(three_items("Feed B")));
+    let (_dir, cfg) = setup("");
+    let cmd = format!(
+        "{} --config {} add {}",
+        env!("CARGO_BIN_EXE_feedloom"),
+        cfg.display(),
+        srv.url("/")
+    );
+    // A wrong answer is asked again; then the second feed.
+    let out = tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut child = Command::new("script")
+            .args(["-qefc", &cmd, "/dev/null"])
+            .env("FEEDLOOM_LOG", "warn")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(b"7\n2\n").unwrap();
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    let seen = text(&out.stdout);
+    assert!(seen.contains("which one? [1-2, Enter for 1]"), "{seen:?}");
+    assert!(seen.contains("answer a number from 1 to 2"), "{seen:?}");
+    assert!(seen.contains("added \"Feed B\""), "{seen:?}");
+    assert!(read(&cfg).contains(&format!("url = \"{}\"", srv.url("/b.xml"))));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_without_alternate_links_is_probed_at_the_usual_paths() {
+    let srv = FeedServer::start().await;
+    srv.set("/", html(""));
+    srv.set("/rss.xml", Resource::feed(three_items("Probed")));
+    let (_dir, cfg) = setup("");
+    let out = feedloom(&cfg, &["add", &srv.url("/")]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains(&format!(
+            "declares no feed; found one at {}",
+            srv.url("/rss.xml")
+        )),
+        "{stdout}"
+    );
+    let paths: Vec<String> = srv.seen().into_iter().map(|s| s.path).collect();
+    assert_eq!(
+        paths,
+        ["/", "/feed", "/rss.xml"],
+        "probe stops at the first feed"
+    );
+    assert!(read(&cfg).contains(&format!("url = \"{}\"", srv.url("/rss.xml"))));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_feed_anywhere_lists_what_was_tried_and_exits_2() {
+    let srv = FeedServer::start().await;
+    srv.set("/site", html("<link rel=\"stylesheet\" href=\"/s.css\">"));
+    srv.set("/feed", html(""));
+    let (_dir, cfg) = setup("");
+    let before = read(&cfg);
+    let out = feedloom(&cfg, &["add", &srv.url("/site")]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!("no feed found at {}", srv.url("/site"))),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("  {}: not a feed", srv.url("/feed"))),
+        "{err}"
+    );
+    for p in ["/rss.xml", "/atom.xml", "/index.xml", "/feed.json"] {
+        assert!(
+            err.contains(&format!(
+                "  {}: {} answered HTTP 404",
+                srv.url(p),
+                srv.url(p)
+            )),
+            "{err}"
+        );
+    }
+    assert_eq!(read(&cfg), before);
+
+    // Neither a feed nor a page.
+    srv.set(
+        "/data.txt",
+        Resource::feed("just text").content_type("text/plain"),
+    );
+    let out = feedloom(&cfg, &["add", &srv.url("/data.txt")]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("is neither a feed nor an HTML page"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicates_http_errors_and_bad_arguments_change_nothing() {
+    let srv = FeedServer::start().await;
+    srv.set("/f.xml", Resource::feed(three_items("F")));
+    srv.set("/broken.xml", Resource::status(500));
+    let url = srv.url("/f.xml");
+    let (_dir, cfg) = setup(&format!("[[feed]]\nurl = \"{url}\"\n"));
+    let before = read(&cfg);
+
+    // The same feed written differently: canonical URLs are equal.
+    let variant = format!("{}/?utm_source=newsletter#top", url);
+    let out = feedloom(&cfg, &["add", &variant]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains(&format!(
+            "already subscribed: {variant} is the feed `{url}` at {}:11",
+            cfg.display()
+        )),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        srv.seen().is_empty(),
+        "a duplicate is refused before any fetch"
+    );
+
+    let out = feedloom(&cfg, &["add", &srv.url("/broken.xml")]).await;
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "an HTTP error is a runtime error"
+    );
+    assert!(
+        text(&out.stderr).contains("answered HTTP 500"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    srv.clear_seen();
+    for (args, needle) in [
+        (
+            vec!["add", "ftp://example.org/x"],
+            "scheme `ftp` is not supported",
+        ),
+        (vec!["add", "not a url"], "invalid URL"),
+        (vec!["add", &url, "--every", "0s"], "--every `0s`"),
+        (vec!["add", &url, "--every", "soon"], "--every `soon`"),
+        (vec!["add", &url, "--tag", " "], "--tag"),
+        (vec!["add", &url, "--pick", "0"], "--pick counts from 1"),
+    ] {
+        let out = feedloom(&cfg, &args).await;
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            text(&out.stderr).contains(needle),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    assert!(
+        srv.seen().is_empty(),
+        "bad arguments are refused before any fetch"
+    );
+    assert_eq!(read(&cfg), before);
+
+    // A config that does not load is not edited.
+    std::fs::write(&cfg, "[fetch]\ntimeout = \"soon\"\n").unwrap();
+    let out = feedloom(&cfg, &["add", &srv.url("/f2.xml")]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("feedloom.toml:2:"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(read(&cfg), "[fetch]\ntimeout = \"soon\"\n");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn add_creates_a_missing_config() {
+    let srv = FeedServer::start().await;
+    srv.set("/f.xml", Resource::feed(three_items("F")));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("fresh.toml");
+    let out = feedloom(&cfg, &["add", &srv.url("/f.xml"), "--title", "Mine"]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).starts_with(&format!("created {}\nadded \"Mine\"", cfg.display())));
+    assert_eq!(
+        read(&cfg),
+        format!(
+            "[[feed]]\nurl = \"{}\"\ntitle = \"Mine\"\n",
+            srv.url("/f.xml")
+        )
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remove_takes_the_block_and_keeps_the_items() {
+    let srv = FeedServer::start().await;
+    srv.set("/a.xml", Resource::feed(three_items("A")));
+    srv.set("/b.xml", Resource::feed(three_items("B")));
+    let (a, b) = (srv.url("/a.xml"), srv.url("/b.xml"));
+    let (dir, cfg) = setup(&format!(
+        "# Feed A, my favourite\n[[feed]]\nurl = \"{a}\"\ntags = [\"x\"]\n\n# Feed B\n[[feed]]\nurl = \"{b}\"\n"
+    ));
+    let out = feedloom(&cfg, &["poll"]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let before = read(&cfg);
+
+    // Written differently from the config: canonically the same URL.
+    let out = feedloom(&cfg, &["remove", &format!("{a}?utm_campaign=x")]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with(&format!(
+            "removed {a} from {}:12; its items stay in the store\n",
+            cfg.display()
+        )),
+        "{}",
+        text(&out.stdout)
+    );
+    let after = read(&cfg);
+    assert_eq!(
+        after,
+        before.replace(
+            &format!("# Feed A, my favourite\n[[feed]]\nurl = \"{a}\"\ntags = [\"x\"]\n\n"),
+            ""
+        )
+    );
+    let conn = rusqlite::Connection::open(dir.path().join("feedloom.db")).unwrap();
+    let items: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM items JOIN feeds ON feeds.id = items.feed_id WHERE feeds.url = ?1",
+            [&a],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(items, 3, "the store keeps the removed feed's items");
+
+    let out = feedloom(&cfg, &["remove", &a]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains(&format!("no feed with url {a}")),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(read(&cfg), after);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_signals_the_daemon_named_by_the_pid_file() {
+    let srv = FeedServer::start().await;
+    srv.set("/f.xml", Resource::feed(three_items("F")));
+    let (dir, cfg) = setup("");
+    let lock = dir.path().join("feedloom.db.lock");
+
+    // No daemon: the feed is added, the reload is a runtime error.
+    let out = feedloom(&cfg, &["add", &srv.url("/f.xml"), "--reload"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).contains("added \"F\""));
+    assert!(
+        text(&out.stderr).contains("no running daemon found"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // A stand-in daemon: a child process whose pid is in the lock file.
+    let mut child = Command::new("sleep").arg("30").spawn().unwrap();
+    std::fs::write(&lock, format!("{}\n", child.id())).unwrap();
+    let out = feedloom(&cfg, &["remove", &srv.url("/f.xml")]).await;
+    assert!(
+        text(&out.stdout).contains(&format!("the daemon (pid {}) picks this up", child.id())),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "no signal without --reload"
+    );
+    let out = feedloom(&cfg, &["add", &srv.url("/f.xml"), "--reload"]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains(&format!("reloaded the daemon (pid {})", child.id())),
+        "{}",
+        text(&out.stdout)
+    );
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(libc::SIGHUP), "the child got SIGHUP");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_daemon_polls_a_feed_added_with_reload() {
+    let srv = FeedServer::start().await;
+    srv.set("/first.xml", Resource::feed(three_items("First")));
+    srv.set("/second.xml", Resource::feed(three_items("Second")));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("feedloom.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[store]\npath = \"feedloom.db\"\n[server]\nlisten = \"127.0.0.1:0\"\n[defaults]\nspread = \"1s\"\n\
+             [fetch]\nhost_gap = \"0s\"\n\n[[feed]]\nurl = \"{}\"\n",
+            srv.url("/first.xml")
+        ),
+    )
+    .unwrap();
+    let mut daemon = Command::new(env!("CARGO_BIN_EXE_feedloom"))
+        .arg("--config")
+        .arg(&cfg)
+        .arg("run")
+        .env("FEEDLOOM_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::fs::write(dir.path().join("feedloom.db.lock"), daemon.id().to_string()).unwrap();
+    let hits = |p: &str| srv.seen().iter().filter(|s| s.path == p).count();
+    let mut waited = 0;
+    while hits("/first.xml") == 0 && waited < 100 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        waited += 1;
+    }
+    assert!(hits("/first.xml") > 0, "the daemon polls its first feed");
+    let out = feedloom(&cfg, &["add", &srv.url("/second.xml"), "--reload"]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let validation = hits("/second.xml");
+    assert_eq!(validation, 1, "add fetched it once");
+    let mut waited = 0;
+    while hits("/second.xml") == validation && waited < 100 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        waited += 1;
+    }
+    // Stop it: SIGTERM.
+    let _ = Command::new("kill").arg(daemon.id().to_string()).status();
+    let _ = tokio::task::spawn_blocking(move || daemon.wait()).await;
+    assert!(
+        hits("/second.xml") > validation,
+        "after the reload the daemon polls the new feed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poll_off_a_terminal_prints_the_summary_alone_and_counts_disabled_feeds() {
+    let srv = FeedServer::start().await;
+    srv.set("/ok.xml", Resource::feed(three_items("OK")));
+    srv.set("/gone.xml", Resource::status(410));
+    let (_dir, cfg) = setup(&format!(
+        "[[feed]]\nurl = \"{}\"\n\n[[feed]]\nurl = \"{}\"\ntitle = \"日本語のフィード\"\n",
+        srv.url("/ok.xml"),
+        srv.url("/gone.xml")
+    ));
+    let out = feedloom(&cfg, &["poll"]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "feeds: 1 ok, 0 not modified, 1 failed, 0 disabled; items: 3 new, 0 updated\n"
+    );
+    let err = text(&out.stderr);
+    assert!(
+        !err.contains('\r') && !err.contains('\u{1b}') && !err.contains("feeds  "),
+        "{err:?}"
+    );
+    let out = feedloom(&cfg, &["poll"]).await;
+    assert_eq!(
+        text(&out.stdout),
+        "feeds: 0 ok, 1 not modified, 0 failed, 1 disabled; items: 0 new, 0 updated\n"
+    );
+
+    // `feeds` off a terminal: the whole table, nothing cut; `--json` for scripts.
+    let out = feedloom(&cfg, &["feeds"]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(
+        lines[0].starts_with("FEED")
+            && lines[0].contains("NEXT FETCH")
+            && lines[0].ends_with("LAST ERROR"),
+        "{table}"
+    );
+    let gone = lines.iter().find(|l| l.contains("gone.xml")).unwrap();
+    assert!(gone.starts_with("日本語のフィード"), "{table}");
+    assert!(gone.contains("disabled (410)"), "{table}");
+    assert!(
+        gone.ends_with(&format!("{} answered HTTP 410", srv.url("/gone.xml"))),
+        "{table}"
+    );
+    let ok = lines.iter().find(|l| l.contains("ok.xml")).unwrap();
+    assert!(ok.contains("not_modified") && ok.contains(" 3"), "{table}");
+
+    let out = feedloom(&cfg, &["feeds", "--json"]).await;
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let feeds = v.as_array().unwrap();
+    assert_eq!(feeds.len(), 2);
+    let gone = feeds
+        .iter()
+        .find(|f| f["url"] == srv.url("/gone.xml"))
+        .unwrap();
+    assert_eq!(gone["enabled"], false);
+    assert_eq!(gone["http_status"], 410);
+    assert_eq!(gone["title"], "日本語のフィード");
+    let ok = feeds
+        .iter()
+        .find(|f| f["url"] == srv.url("/ok.xml"))
+        .unwrap();
+    assert_eq!(ok["items"], 3);
+    assert!(ok["last_fetch_at_unix"].is_i64());
+    assert!(ok["last_fetch_at"].as_str().unwrap().ends_with('Z'));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poll_on_a_terminal_shows_progress() {
+    // `script` runs the command on a pseudo-terminal (util-linux).
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("SKIPPED: `script` (util-linux) is not installed");
+        return;
+    }
+    let srv = FeedServer::start().await;
+    for i in 0..3 {
+        srv.set(
+            &format!("/slow{i}.xml"),
+            Resource::feed(three_items("Slow")).delay(Duration::from_millis(400)),
+        );
+    }
+    let urls: Vec<String> = (0..3).map(|i| srv.url(&format!("/slow{i}.xml"))).collect();
+    let (dir, cfg) = setup(&common::feeds_toml(&urls));
+    let cmd = format!(
+        "{} --config {} poll",
+        env!("CARGO_BIN_EXE_feedloom"),
+        cfg.display()
+    );
+    let log = dir.path().join("tty.log");
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("script")
+            .args(["-qefc", &cmd])
+            .arg(&log)
+            .env("FEEDLOOM_LOG", "warn")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let seen = text(&out.stdout);
+    assert!(
+        seen.contains("/3 feeds"),
+        "a progress bar on the terminal: {seen:?}"
+    );
+    assert!(seen.contains("new items"), "{seen:?}");
+    assert!(
+        seen.contains("feeds: 3 ok, 0 not modified, 0 failed, 0 disabled; items: 9 new, 0 updated"),
+        "{seen:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_warns_about_no_feeds_and_tags_no_feed_carries() {
+    let (_dir, cfg) = setup("");
+    let out = feedloom(&cfg, &["check"]).await;
+    assert!(out.status.success());
+    assert!(
+        text(&out.stdout).contains(&format!("warning: {} has no feeds", cfg.display())),
+        "{}",
+        text(&out.stdout)
+    );
+    let (_dir, cfg) = setup("[[feed]]\nurl = \"https://a.example/f\"\ntags = [\"rust\"]\n");
+    std::fs::write(
+        &cfg,
+        read(&cfg) + "\n[[output]]\nname = \"golang\"\ntags = [\"go\"]\n",
+    )
+    .unwrap();
+    let out = feedloom(&cfg, &["check"]).await;
+    assert!(out.status.success());
+    let s = text(&out.stdout);
+    assert!(
+        s.contains(
+            "warning: output `golang` selects tags `go`, which no feed carries: it will stay empty"
+        ),
+        "{s}"
+    );
+    assert!(!s.contains("has no feeds"), "{s}");
+}

@@ -1,0 +1,332 @@
+//! `feedloom import-opml` and `export-opml` as a user runs them: OPML files in the
+//! shapes other readers export (tests/fixtures/opml/), the config they produce,
+//! and export → import giving back the same feeds and tags.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use feedloom::config;
+
+fn feedloom(config: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_feedloom"))
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env("FEEDLOOM_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/opml")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// url → (title, tags) of a config's feeds.
+type Feeds = BTreeMap<String, (Option<String>, Vec<String>)>;
+
+fn feeds_of(path: &Path) -> Feeds {
+    config::load(path)
+        .unwrap()
+        .feeds
+        .iter()
+        .map(|f| (f.url().to_string(), (f.title.clone(), f.tags.clone())))
+        .collect()
+}
+
+fn s(v: &str) -> Option<String> {
+    Some(v.to_string())
+}
+
+fn tags(v: &[&str]) -> Vec<String> {
+    v.iter().map(|t| t.to_string()).collect()
+}
+
+/// Imports `file` into a fresh empty config; returns (config path, output).
+fn import_fresh(file: &str) -> (tempfile::TempDir, PathBuf, Output) {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("feedloom.toml");
+    std::fs::write(&cfg, "").unwrap();
+    let out = feedloom(&cfg, &["import-opml", &fixture(file)]);
+    (dir, cfg, out)
+}
+
+#[test]
+fn miniflux_export_folders_become_tags_and_type_is_optional() {
+    let (_dir, cfg, out) = import_fresh("miniflux.opml");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout
+            .starts_with("imported 3 feeds, skipped 0 duplicates, 0 outlines without a feed URL\n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("feedloom.toml, lines 1-"), "{stdout}");
+    let feeds = feeds_of(&cfg);
+    assert_eq!(
+        feeds["https://engineering.example.com/feed.xml"],
+        (s("Example Engineering"), tags(&["All"]))
+    );
+    assert_eq!(
+        feeds["https://kernel-digest.example.org/rss"],
+        (s("Kernel Digest"), tags(&["Linux"]))
+    );
+    assert_eq!(feeds.len(), 3);
+}
+
+#[test]
+fn freshrss_namespaced_attributes_entities_in_folders_and_empty_categories() {
+    let (_dir, cfg, out) = import_fresh("freshrss.opml");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout)
+            .starts_with("imported 3 feeds, skipped 0 duplicates, 1 outlines without a feed URL"),
+        "{}",
+        text(&out.stdout)
+    );
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("freshrss.opml:15: outline \"Empty category\" has no xmlUrl"),
+        "{err}"
+    );
+    let feeds = feeds_of(&cfg);
+    assert_eq!(
+        feeds["https://orbit.example.com/rss.xml"],
+        (s("Orbit Weekly"), tags(&["Science & Tech"]))
+    );
+    assert_eq!(
+        feeds["https://bread.example.org/feed/"],
+        (s("Daily Bread Blog"), tags(&["Uncategorized"]))
+    );
+}
+
+#[test]
+fn newsboat_flat_list_categories_queries_and_feed_scheme() {
+    let (_dir, cfg, out) = import_fresh("newsboat.opml");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let feeds = feeds_of(&cfg);
+    assert_eq!(
+        feeds["https://search.example.com/feed?q=rust&sort=new"],
+        (s("Search: rust"), tags(&["rust", "search"]))
+    );
+    assert_eq!(
+        feeds["http://podcasts.example.net/show.xml"],
+        (s("A Podcast"), vec![])
+    );
+    assert_eq!(
+        feeds["https://planet.example.org/rss20.xml"],
+        (s("Planet Example"), vec![])
+    );
+}
+
+#[test]
+fn feedly_duplicates_counted_tags_merged_html_entities_decoded() {
+    let (_dir, cfg, out) = import_fresh("feedly.opml");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout)
+            .starts_with("imported 3 feeds, skipped 1 duplicates, 1 outlines without a feed URL"),
+        "{}",
+        text(&out.stdout)
+    );
+    let feeds = feeds_of(&cfg);
+    assert_eq!(
+        feeds["https://verge.example.com/rss/index.xml"],
+        (s("The Verge-ish"), tags(&["Tech", "Must read"]))
+    );
+    assert_eq!(
+        feeds["https://joe.example.net/feed"].0.as_deref(),
+        Some("Joe\u{2019}s Hardware Log")
+    );
+    assert_eq!(
+        feeds["https://economics.example.org/feed.xml"].0.as_deref(),
+        Some("Ben & Jerry's Economics")
+    );
+    assert!(text(&out.stderr).contains("\"A bookmarked page\" has no xmlUrl"));
+}
+
+#[test]
+fn inoreader_attribute_case_nested_folders_and_an_invalid_url() {
+    let (_dir, cfg, out) = import_fresh("inoreader.opml");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.starts_with(
+            "imported 3 feeds, skipped 0 duplicates, 0 outlines without a feed URL, 1 with an invalid URL"
+        ),
+        "{stdout}"
+    );
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("inoreader.opml:12: skipped: invalid URL `mailto:news@example.jp`"),
+        "{err}"
+    );
+    let feeds = feeds_of(&cfg);
+    assert_eq!(
+        feeds["https://cafe.example.fr/feed.atom"],
+        (s("Café Chronicle"), vec![])
+    );
+    assert_eq!(
+        feeds["https://wire.example.com/world.rss"],
+        (s("Wire Desk"), tags(&["World"]))
+    );
+    assert_eq!(
+        feeds["https://tokyo.example.jp/rss"],
+        (s("東京ニュース"), tags(&["World", "Asia"]))
+    );
+}
+
+#[test]
+fn importing_twice_and_over_existing_feeds_skips_duplicates_by_canonical_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("feedloom.toml");
+    // Already subscribed, written differently: http, a trailing slash, utm_ parameters.
+    let before = "# my config\n\n# the wire\n[[feed]]\nurl = \"http://wire.example.com/world.rss/?utm_source=x\"\ntags = [\"mine\"]\n";
+    std::fs::write(&cfg, before).unwrap();
+    let out = feedloom(&cfg, &["import-opml", &fixture("inoreader.opml")]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("imported 2 feeds, skipped 1 duplicates"),
+        "{}",
+        text(&out.stdout)
+    );
+    let after = std::fs::read_to_string(&cfg).unwrap();
+    assert!(
+        after.starts_with(before),
+        "the old text stays as it was:\n{after}"
+    );
+    let out = feedloom(&cfg, &["import-opml", &fixture("inoreader.opml")]);
+    assert!(
+        text(&out.stdout).starts_with("imported 0 feeds, skipped 3 duplicates"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(text(&out.stdout).contains("unchanged"));
+    assert_eq!(std::fs::read_to_string(&cfg).unwrap(), after);
+}
+
+#[test]
+fn a_bad_opml_file_names_the_file_and_line_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("feedloom.toml");
+    std::fs::write(&cfg, "# untouched\n").unwrap();
+    let bad = dir.path().join("bad.opml");
+    std::fs::write(
+        &bad,
+        "<?xml version=\"1.0\"?>\n<opml version=\"2.0\">\n<body>\n<outline text=\"a\" xmlUrl=\"https://a.example/f\">\n</body>\n</opml>\n",
+    )
+    .unwrap();
+    let out = feedloom(&cfg, &["import-opml", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains(&format!("{}:5:", bad.display())), "{err}");
+    assert_eq!(std::fs::read_to_string(&cfg).unwrap(), "# untouched\n");
+
+    // A feed is not an OPML file.
+    std::fs::write(&bad, "<rss version=\"2.0\"><channel/></rss>").unwrap();
+    let out = feedloom(&cfg, &["import-opml", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("root element is <rss>"));
+
+    let out = feedloom(&cfg, &["import-opml", "/nonexistent/subs.opml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("/nonexistent/subs.opml"));
+}
+
+#[test]
+fn export_then_import_gives_the_same_feeds_and_tags() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("samples")).unwrap();
+    let cfg = dir.path().join("feedloom.toml");
+    std::fs::write(
+        &cfg,
+        r#"[store]
+path = "f.db"
+
+[[feed]]
+url = "https://blog.example.org/feed.xml"
+title = "Tom & Jerry's <b>\"Blog\"</b>"
+tags = ["rust", "programming"]
+every = "2h"
+
+[[feed]]
+url = "https://news.example.com/rss?id=1&lang=en"
+tags = ["news"]
+
+[[feed]]
+url = "https://go.example.dev/feed.atom"
+tags = ["programming", "go"]
+
+[[feed]]
+url = "https://tokyo.example.jp/rss"
+title = "東京ニュース"
+
+[[feed]]
+url = "file:samples/local.xml"
+tags = ["local", "c/c++"]
+"#,
+    )
+    .unwrap();
+    let out = feedloom(&cfg, &["export-opml"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let opml = text(&out.stdout);
+    assert!(opml.contains("<opml version=\"2.0\">"), "{opml}");
+    assert!(
+        opml.contains("<outline text=\"programming\" title=\"programming\">"),
+        "folders by first tag: {opml}"
+    );
+    assert!(opml.contains("category=\"rust,programming\""), "{opml}");
+    assert!(opml.contains("xmlUrl=\"https://news.example.com/rss?id=1&amp;lang=en\""));
+
+    // Into a file, then into an empty config in another folder.
+    let file = dir.path().join("subs.opml");
+    let out = feedloom(&cfg, &["export-opml", "--output", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(out.stdout.is_empty());
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), opml);
+    let other = tempfile::tempdir().unwrap();
+    let cfg2 = other.path().join("feedloom.toml");
+    std::fs::write(&cfg2, "").unwrap();
+    let out = feedloom(&cfg2, &["import-opml", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout)
+            .starts_with("imported 5 feeds, skipped 0 duplicates, 0 outlines without a feed URL"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(feeds_of(&cfg2), feeds_of(&cfg));
+    // Exporting the imported config gives the same document.
+    let again = feedloom(&cfg2, &["export-opml"]);
+    assert_eq!(text(&again.stdout), opml);
+}
+
+#[test]
+fn import_creates_a_missing_config_and_export_never_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("new.toml");
+    let out = feedloom(&cfg, &["import-opml", &fixture("miniflux.opml")]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("created "),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(feeds_of(&cfg).len(), 3);
+    let before = std::fs::read_dir(dir.path()).unwrap().count();
+    let out = feedloom(&cfg, &["export-opml"]);
+    assert!(out.status.success());
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        before,
+        "export-opml reads the config only: no store, no files"
+    );
+}
