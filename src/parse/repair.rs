@@ -1,0 +1,116 @@
+//! Repairs for faults feed-rs refuses outright. Each runs only after feed-rs
+//! failed on a document, and returns a repaired copy (or `None` when the fault is
+//! not there), so a document without the fault never pays for them.
+
+/// The document with its `<rss>` root made one feed-rs reads: `version="2.0"`
+/// when the root's version is one feed-rs does not recognise (missing, 0.93,
+/// 0.94, 2.01, …: RSS 2.0 reads them all), and a `<channel>` around the root's
+/// content when it has none (items straight under `<rss>`, as some generators
+/// write). `None` when the root is something else, or neither applies.
+pub(super) fn with_rss_repaired(text: &[u8]) -> Option<Vec<u8>> {
+    use quick_xml::events::{BytesStart, Event};
+    let mut reader = quick_xml::Reader::from_reader(text);
+    loop {
+        let start = reader.buffer_position() as usize;
+        match reader.read_event().ok()? {
+            Event::Start(root) => {
+                if root.name().as_ref() != "rss" {
+                    return None;
+                }
+                let known = ["2.0", "", "0.91", "0.92"];
+                let version = root.try_get_attribute("version").ok()?;
+                let bad_version = !version.is_some_and(|v| known.contains(&v.value.as_ref()));
+                let end = reader.buffer_position() as usize;
+                let close = memchr::memmem::rfind(text, b"</rss").filter(|c| *c >= end);
+                let no_channel =
+                    close.is_some() && memchr::memmem::find(&text[end..], b"<channel").is_none();
+                if !bad_version && !no_channel {
+                    return None;
+                }
+                let mut tag = BytesStart::new("rss");
+                for a in root.attributes() {
+                    let a = a.ok()?;
+                    if a.value.contains('"') {
+                        return None;
+                    }
+                    if a.key.as_ref() != "version" {
+                        tag.push_attribute(a);
+                    }
+                }
+                tag.push_attribute(("version", "2.0"));
+                let mut out = Vec::with_capacity(text.len() + 32);
+                out.extend_from_slice(&text[..start]);
+                out.push(b'<');
+                out.extend_from_slice(tag.as_bytes());
+                out.push(b'>');
+                match close.filter(|_| no_channel) {
+                    Some(close) => {
+                        out.extend_from_slice(b"<channel>");
+                        out.extend_from_slice(&text[end..close]);
+                        out.extend_from_slice(b"</channel>");
+                        out.extend_from_slice(&text[close..]);
+                    }
+                    None => out.extend_from_slice(&text[end..]),
+                }
+                return Some(out);
+            }
+            Event::Eof | Event::Empty(_) => return None,
+            _ => {}
+        }
+    }
+}
+
+/// The document with every `&` that starts no entity or character reference
+/// escaped (outside CDATA sections and comments). `None` when there is none.
+pub(super) fn with_bare_ampersands_escaped(text: &[u8]) -> Option<Vec<u8>> {
+    fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+        hay.windows(needle.len())
+            .position(|w| w == needle)
+            .map(|i| i + needle.len())
+    }
+    fn is_reference(s: &[u8]) -> bool {
+        let s = &s[1..s.len().min(40)];
+        let (body, ok): (&[u8], fn(&u8) -> bool) = match s {
+            [b'#', b'x', rest @ ..] => (rest, u8::is_ascii_hexdigit),
+            [b'#', rest @ ..] => (rest, u8::is_ascii_digit),
+            [c, ..] if c.is_ascii_alphabetic() || *c == b'_' || *c >= 0x80 => (s, |c| {
+                c.is_ascii_alphanumeric() || b"._:-".contains(c) || *c >= 0x80
+            }),
+            _ => return false,
+        };
+        let end = body.iter().position(|c| !ok(c)).unwrap_or(body.len());
+        end > 0 && body.get(end) == Some(&b';')
+    }
+    let mut out = Vec::with_capacity(text.len() + 64);
+    let (mut i, mut changed) = (0, false);
+    // Once a CDATA section or comment is found unclosed, none later can close:
+    // stop looking (keeps hostile input linear).
+    let (mut cdata_closes, mut comment_closes) = (true, true);
+    while i < text.len() {
+        let rest = &text[i..];
+        let skip = match rest {
+            [b'<', b'!', b'[', ..] if cdata_closes => find(rest, b"]]>").or_else(|| {
+                cdata_closes = false;
+                None
+            }),
+            [b'<', b'!', b'-', b'-', ..] if comment_closes => find(rest, b"-->").or_else(|| {
+                comment_closes = false;
+                None
+            }),
+            _ => None,
+        };
+        if let Some(n) = skip {
+            out.extend_from_slice(&rest[..n]);
+            i += n;
+            continue;
+        }
+        if rest[0] == b'&' && !is_reference(rest) {
+            out.extend_from_slice(b"&amp;");
+            changed = true;
+        } else {
+            out.push(rest[0]);
+        }
+        i += 1;
+    }
+    changed.then_some(out)
+}
