@@ -386,7 +386,11 @@ fn rewrite_atom(text: &[u8], root: &Root, legacy: bool) -> Option<Vec<u8>> {
     let atom_prefix = root.prefix.as_deref();
     loop {
         let start = reader.buffer_position() as usize;
-        let event = reader.read_event().ok()?;
+        // Past a fault, the rest is copied as it is: feed-rs (and its
+        // repairs) deal with it, and the mapping so far still applies.
+        let Ok(event) = reader.read_event() else {
+            break;
+        };
         let end = reader.buffer_position() as usize;
         match event {
             Event::Start(e) | Event::Empty(e) => {
@@ -439,7 +443,9 @@ fn rewrite_atom(text: &[u8], root: &Root, legacy: bool) -> Option<Vec<u8>> {
                 let (inner, after) = if empty {
                     ((end, end), end)
                 } else {
-                    let span = reader.read_to_end(qname).ok()?;
+                    let Ok(span) = reader.read_to_end(qname) else {
+                        break;
+                    };
                     let after = reader.buffer_position() as usize;
                     ((span.start as usize, span.end as usize), after)
                 };
@@ -511,7 +517,11 @@ fn rewrite_rdf(text: &[u8]) -> Option<Vec<u8>> {
     let mut in_link = false;
     loop {
         let start = reader.buffer_position() as usize;
-        let event = reader.read_event().ok()?;
+        // Past a fault, the rest is copied as it is: feed-rs (and its
+        // repairs) deal with it, and the mapping so far still applies.
+        let Ok(event) = reader.read_event() else {
+            break;
+        };
         let end = reader.buffer_position() as usize;
         match event {
             Event::Start(e) | Event::Empty(e) => {

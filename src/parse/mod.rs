@@ -124,8 +124,8 @@ pub fn parse(
 
 /// feed-rs over the bytes, with one repaired retry per fault it refuses that
 /// feedloom can repair: an `<rss>` root whose version it does not know or
-/// without `<channel>`, bare `&` in the XML, an Atom field whose `type` or `src`
-/// it refuses.
+/// without `<channel>`, bare `&` in the XML, end tags that do not match (or a
+/// document cut short), an Atom field whose `type` or `src` it refuses.
 fn read(bytes: &[u8], root: &legacy::Root, base: &Url) -> Result<model::Feed, ParseError> {
     use feed_rs::parser::{ParseErrorKind as K, ParseFeedError as E};
     // A fresh parser per attempt: feed-rs keeps per-item state in its parser, and
@@ -139,7 +139,7 @@ fn read(bytes: &[u8], root: &legacy::Root, base: &Url) -> Result<model::Feed, Pa
             .build()
     };
     let mut current = Cow::Borrowed(bytes);
-    let (mut version, mut ampersands, mut atom) = (false, false, false);
+    let (mut version, mut ampersands, mut balance, mut atom) = (false, false, false, false);
     loop {
         let err = match parser().parse(current.as_ref()) {
             Ok(feed) => return Ok(feed),
@@ -150,9 +150,17 @@ fn read(bytes: &[u8], root: &legacy::Root, base: &Url) -> Result<model::Feed, Pa
                 version = true;
                 repair::with_rss_repaired(&current)
             }
-            E::XmlReader(_) if !ampersands => {
+            E::XmlReader(_) if !ampersands || !balance => {
+                // Bare `&` first (the commoner fault, and the cheaper repair);
+                // then tags that do not balance.
+                let escaped = (!ampersands)
+                    .then(|| repair::with_bare_ampersands_escaped(&current))
+                    .flatten();
                 ampersands = true;
-                repair::with_bare_ampersands_escaped(&current)
+                escaped.or_else(|| {
+                    balance = true;
+                    repair::with_tags_balanced(&current)
+                })
             }
             E::ParseError(K::UnknownMimeType { .. } | K::MissingContent { .. }) if !atom => {
                 atom = true;

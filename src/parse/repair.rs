@@ -114,3 +114,79 @@ pub(super) fn with_bare_ampersands_escaped(text: &[u8]) -> Option<Vec<u8>> {
     }
     changed.then_some(out)
 }
+
+/// The document with its tags balanced, as an HTML parser would: an end tag
+/// that closes nothing open is dropped, one that closes an element further up
+/// first closes those opened inside it, and the document cut short (inside a
+/// tag, a CDATA section, at its end) ends at the last complete markup with every
+/// open element closed. `None` when it is balanced already.
+pub(super) fn with_tags_balanced(text: &[u8]) -> Option<Vec<u8>> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_reader(text);
+    let config = reader.config_mut();
+    config.check_end_names = false;
+    config.allow_unmatched_ends = true;
+    config.allow_dangling_amp = true;
+    let mut out = Vec::with_capacity(text.len() + 64);
+    let mut copied = 0;
+    let mut open: Vec<String> = Vec::new();
+    let mut changed = false;
+    let close = |out: &mut Vec<u8>, name: &str| {
+        out.extend_from_slice(b"</");
+        out.extend_from_slice(name.as_bytes());
+        out.push(b'>');
+    };
+    loop {
+        let start = reader.buffer_position() as usize;
+        match reader.read_event() {
+            Ok(Event::Start(e)) => open.push(e.name().as_ref().to_string()),
+            Ok(Event::End(e)) => {
+                let name = e.name();
+                let name = name.as_ref();
+                // Looked for among the innermost 64 only: keeps hostile
+                // nesting linear.
+                let found = open
+                    .iter()
+                    .rev()
+                    .take(64)
+                    .position(|o| o == name)
+                    .map(|back| open.len() - 1 - back);
+                match found {
+                    Some(i) if i + 1 == open.len() => {
+                        open.pop();
+                    }
+                    Some(i) => {
+                        out.extend_from_slice(&text[copied..start]);
+                        for inner in open.drain(i + 1..).rev() {
+                            close(&mut out, &inner);
+                        }
+                        open.pop();
+                        copied = start;
+                        changed = true;
+                    }
+                    None => {
+                        out.extend_from_slice(&text[copied..start]);
+                        copied = reader.buffer_position() as usize;
+                        changed = true;
+                    }
+                }
+            }
+            Ok(Event::Eof) => break,
+            Ok(_) => {}
+            Err(_) => {
+                // Cut short, or broken beyond balancing: keep what came before
+                // the broken markup, then close what is open.
+                out.extend_from_slice(&text[copied..start]);
+                copied = text.len();
+                changed = true;
+                break;
+            }
+        }
+    }
+    out.extend_from_slice(&text[copied..]);
+    for name in open.iter().rev() {
+        close(&mut out, name);
+        changed = true;
+    }
+    changed.then_some(out)
+}
