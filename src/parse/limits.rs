@@ -9,8 +9,16 @@ use quick_xml::Reader;
 use quick_xml::events::Event;
 
 /// Whether the document may hold more than `max` entries: counts `<item`,
-/// `<entry` and prefixed `:item` / `:entry` tags (an upper bound).
+/// `<entry` and prefixed `:item` / `:entry` tags (an upper bound). A JSON Feed
+/// item needs no marker that could be counted, so any JSON document over 1 MiB
+/// is scanned.
 pub(super) fn over_limit(text: &[u8], max: usize) -> bool {
+    if is_json(text) {
+        return text.len() > 1 << 20
+            || memchr::memmem::find_iter(text, b"\"id\"")
+                .nth(max)
+                .is_some();
+    }
     let mut n = 0usize;
     for needle in [&b"<item"[..], b"<entry", b":item", b":entry"] {
         n += memchr::memmem::find_iter(text, needle).count();
@@ -33,6 +41,9 @@ struct Span {
 /// document order), and how many were cut. `None` when it has no more than
 /// `max`, is not XML, or cannot be scanned (feed-rs then reports why).
 pub(super) fn keep_newest(text: &[u8], max: usize) -> Option<(Vec<u8>, usize)> {
+    if is_json(text) {
+        return keep_newest_json(text, max);
+    }
     let entries = scan(text)?;
     if entries.len() <= max {
         return None;
@@ -53,6 +64,63 @@ pub(super) fn keep_newest(text: &[u8], max: usize) -> Option<(Vec<u8>, usize)> {
     }
     out.extend_from_slice(&text[copied..]);
     Some((out, entries.len() - max))
+}
+
+/// As feed-rs decides: JSON when `{` comes before any `<`.
+fn is_json(text: &[u8]) -> bool {
+    text.iter().find(|b| **b == b'<' || **b == b'{') == Some(&b'{')
+}
+
+/// [`keep_newest`] for JSON Feed: the `items` array is read as raw slices of the
+/// document (no item is built), the newest `max` are kept, and the document is
+/// written again with only those in the array.
+fn keep_newest_json(text: &[u8], max: usize) -> Option<(Vec<u8>, usize)> {
+    use serde_json::value::RawValue;
+    #[derive(serde::Deserialize)]
+    struct Doc<'a> {
+        #[serde(borrow)]
+        items: Vec<&'a RawValue>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Dates<'a> {
+        #[serde(borrow)]
+        date_published: Option<std::borrow::Cow<'a, str>>,
+        #[serde(borrow)]
+        date_modified: Option<std::borrow::Cow<'a, str>>,
+    }
+    let doc: Doc = serde_json::from_slice(text).ok()?;
+    if doc.items.len() <= max {
+        return None;
+    }
+    let date = |raw: &RawValue| {
+        let d: Dates = serde_json::from_str(raw.get()).ok()?;
+        let published = d.date_published.as_deref().and_then(parse_date);
+        published.or_else(|| d.date_modified.as_deref().and_then(parse_date))
+    };
+    let dates: Vec<_> = doc.items.iter().map(|r| date(r)).collect();
+    let mut order: Vec<usize> = (0..dates.len()).collect();
+    order.sort_by(|a, b| dates[*b].cmp(&dates[*a]).then(a.cmp(b)));
+    let mut keep = vec![false; dates.len()];
+    for i in order.into_iter().take(max) {
+        keep[i] = true;
+    }
+    // The array's brackets: just before the first item and after the last.
+    let offset = |raw: &RawValue| raw.get().as_ptr() as usize - text.as_ptr() as usize;
+    let first = offset(doc.items.first()?);
+    let last = doc.items.last()?;
+    let last_end = offset(last) + last.get().len();
+    let open = text[..first].iter().rposition(|b| *b == b'[')?;
+    let close = last_end + text[last_end..].iter().position(|b| *b == b']')?;
+    let mut out = Vec::with_capacity(text.len().min(1 << 20));
+    out.extend_from_slice(&text[..=open]);
+    for (raw, _) in doc.items.iter().zip(&keep).filter(|(_, k)| **k) {
+        if out.len() > open + 1 {
+            out.push(b',');
+        }
+        out.extend_from_slice(raw.get().as_bytes());
+    }
+    out.extend_from_slice(&text[close..]);
+    Some((out, dates.len() - max))
 }
 
 /// Entry elements: `item` under `channel` or the root (RSS, RDF), `entry` under
@@ -174,6 +242,28 @@ mod tests {
         );
         assert!(!over_limit(xml.as_bytes(), 40));
         assert!(keep_newest(xml.as_bytes(), 10).is_none());
+    }
+
+    #[test]
+    fn json_feed_keeps_the_newest_items() {
+        let json = r#"{"version": "https://jsonfeed.org/version/1.1", "title": "t", "items": [
+            {"id": "1", "date_published": "2024-01-01T00:00:00Z"},
+            {"id": "2", "date_published": "2024-03-01T00:00:00Z", "tags": ["a", "b"]},
+            {"id": "3"},
+            {"id": "4", "date_modified": "2024-02-01T00:00:00Z"}
+        ], "after": 1}"#;
+        assert!(over_limit(json.as_bytes(), 3));
+        let (out, cut) = keep_newest(json.as_bytes(), 2).unwrap();
+        assert_eq!(cut, 2);
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        let ids: Vec<&str> = v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, ["2", "4"]);
+        assert_eq!(v["after"], 1);
     }
 
     #[test]

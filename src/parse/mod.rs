@@ -97,9 +97,7 @@ pub fn parse(
         None => bytes,
     };
     // The memory budget: feed-rs never sees more than max_entries entries.
-    let (bytes, cut) = match root.dialect != legacy::Dialect::NotXml
-        && limits::over_limit(&bytes, limits.max_entries)
-    {
+    let (bytes, cut) = match limits::over_limit(&bytes, limits.max_entries) {
         true => match limits::keep_newest(&bytes, limits.max_entries) {
             Some((kept, cut)) => {
                 drop(bytes);
@@ -124,8 +122,8 @@ pub fn parse(
 
 /// feed-rs over the bytes, with one repaired retry per fault it refuses that
 /// feedloom can repair: an `<rss>` root whose version it does not know or
-/// without `<channel>`, bare `&` in the XML, end tags that do not match (or a
-/// document cut short), an Atom field whose `type` or `src` it refuses.
+/// without `<channel>`, bare `&` in the XML, end tags that do not match, an
+/// Atom field whose `type` or `src` it refuses.
 fn read(bytes: &[u8], root: &legacy::Root, base: &Url) -> Result<model::Feed, ParseError> {
     use feed_rs::parser::{ParseErrorKind as K, ParseFeedError as E};
     // A fresh parser per attempt: feed-rs keeps per-item state in its parser, and

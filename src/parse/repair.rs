@@ -115,11 +115,12 @@ pub(super) fn with_bare_ampersands_escaped(text: &[u8]) -> Option<Vec<u8>> {
     changed.then_some(out)
 }
 
-/// The document with its tags balanced, as an HTML parser would: an end tag
-/// that closes nothing open is dropped, one that closes an element further up
-/// first closes those opened inside it, and the document cut short (inside a
-/// tag, a CDATA section, at its end) ends at the last complete markup with every
-/// open element closed. `None` when it is balanced already.
+/// The document with its end tags balanced, as an HTML parser would: an end
+/// tag that closes nothing open is dropped, one that closes an element further
+/// up first closes those opened inside it. `None` when there is none to fix,
+/// and for a document cut short (inside a tag or a CDATA section, or with
+/// elements still open at its end): that is a fetch gone wrong, and salvaging
+/// it would store a half entry and the validators of a body never seen whole.
 pub(super) fn with_tags_balanced(text: &[u8]) -> Option<Vec<u8>> {
     use quick_xml::events::Event;
     let mut reader = quick_xml::Reader::from_reader(text);
@@ -171,22 +172,11 @@ pub(super) fn with_tags_balanced(text: &[u8]) -> Option<Vec<u8>> {
                     }
                 }
             }
-            Ok(Event::Eof) => break,
+            Ok(Event::Eof) if open.is_empty() => break,
+            Ok(Event::Eof) | Err(_) => return None,
             Ok(_) => {}
-            Err(_) => {
-                // Cut short, or broken beyond balancing: keep what came before
-                // the broken markup, then close what is open.
-                out.extend_from_slice(&text[copied..start]);
-                copied = text.len();
-                changed = true;
-                break;
-            }
         }
     }
     out.extend_from_slice(&text[copied..]);
-    for name in open.iter().rev() {
-        close(&mut out, name);
-        changed = true;
-    }
     changed.then_some(out)
 }
