@@ -164,6 +164,18 @@ fn scan(text: &[u8]) -> Option<Vec<Span>> {
                 parent_is_container
                     .push(open.is_none() && matches!(local, "channel" | "rss" | "RDF" | "feed"));
             }
+            // `<item/>` is an entry too (feed-rs reads it as one).
+            Event::Empty(e) if open.is_none() => {
+                let qname = e.name();
+                let container_parent = parent_is_container.last().copied().unwrap_or(true);
+                if container_parent && matches!(qname.local_name().as_ref(), "item" | "entry") {
+                    entries.push(Span {
+                        start,
+                        end: reader.buffer_position() as usize,
+                        date: None,
+                    });
+                }
+            }
             Event::Text(t) if in_date.is_some() => {
                 if let (Some(published), Some(o)) = (in_date, open.as_mut()) {
                     let slot = if published { &mut o.2 } else { &mut o.3 };
@@ -227,11 +239,11 @@ mod tests {
                 "<item><guid>{day}</guid><pubDate>0{day} Jan 2024 10:00:00 GMT</pubDate></item>"
             ));
         }
-        xml.push_str("<item><guid>undated</guid></item></channel></rss>");
+        xml.push_str("<item><guid>undated</guid></item><item/></channel></rss>");
         assert!(over_limit(xml.as_bytes(), 3));
         let (out, cut) = keep_newest(xml.as_bytes(), 3).unwrap();
         let out = String::from_utf8(out).unwrap();
-        assert_eq!(cut, 7);
+        assert_eq!(cut, 8);
         assert_eq!(
             out,
             "<rss version=\"2.0\"><channel><title>t</title>\
@@ -241,7 +253,7 @@ mod tests {
              </channel></rss>"
         );
         assert!(!over_limit(xml.as_bytes(), 40));
-        assert!(keep_newest(xml.as_bytes(), 10).is_none());
+        assert!(keep_newest(xml.as_bytes(), 11).is_none());
     }
 
     #[test]
