@@ -39,6 +39,13 @@ pub enum FetchError {
 pub enum ParseError {
     #[error("not a feed (no RSS, Atom or JSON Feed root found)")]
     NotAFeed,
+    /// XML whose root (or its namespace) is no feed format's, and in which no
+    /// title or entry was found.
+    #[error("no RSS/Atom/JSON Feed elements found: root `{root}` in {}", namespace.as_deref().map_or("no namespace".to_string(), |n| format!("namespace `{n}`")))]
+    NoFeedElements {
+        root: String,
+        namespace: Option<String>,
+    },
     #[error("malformed feed: {source}")]
     Malformed {
         #[source]

@@ -109,8 +109,9 @@ pub struct Identified {
 
 /// Identifies every entry of one document. Entries that are the same item twice
 /// (same key) are kept once, the first time. Entries sharing a guid but carrying
-/// different links are distinct items, and so are entries without guid that share
-/// a link but differ in title.
+/// different links are distinct items, and so are entries sharing a guid (and
+/// link) but differing in title or text, and entries without guid that share a
+/// link but differ in title.
 pub fn identify_document(entries: Vec<Entry>) -> Vec<Identified> {
     identify_document_with(entries, &Canon::default())
 }
@@ -149,20 +150,67 @@ pub fn identify_document_with(entries: Vec<Entry>, rules: &Canon) -> Vec<Identif
         .map(|(l, _)| l.to_string())
         .collect();
 
+    // A guid reused for entries that the links do not tell apart, but whose
+    // titles (else texts) differ: each entry is its own item, its key qualified
+    // by its title (else its title and text). Only keys seen more than once are
+    // looked at, so a document without reuse pays one count per guid.
+    let bases: Vec<Option<String>> = entries
+        .iter()
+        .zip(&canon)
+        .map(|(e, c)| match (&e.guid, c) {
+            (Some(g), Some(c)) if shared_guid.contains(g) => Some(format!("guid:{g} link:{c}")),
+            (Some(g), _) => Some(format!("guid:{g}")),
+            (None, _) => None,
+        })
+        .collect();
+    let mut uses: HashMap<&str, usize> = HashMap::new();
+    for b in bases.iter().flatten() {
+        *uses.entry(b.as_str()).or_default() += 1;
+    }
+    type Variants<'a> = (
+        HashSet<Option<&'a str>>,
+        HashSet<(Option<&'a str>, &'a str)>,
+    );
+    let mut variants: HashMap<&str, Variants> = HashMap::new();
+    for (e, b) in entries.iter().zip(&bases) {
+        if let Some(b) = b.as_deref().filter(|b| uses[b] > 1) {
+            let v = variants.entry(b).or_default();
+            v.0.insert(e.title.as_deref());
+            v.1.insert((e.title.as_deref(), body_of(e)));
+        }
+    }
+    let reused: HashMap<String, Reuse> = variants
+        .into_iter()
+        .filter_map(|(b, (titles, texts))| {
+            let reuse = if titles.len() > 1 {
+                Reuse::Title
+            } else if texts.len() > 1 {
+                Reuse::Text
+            } else {
+                return None;
+            };
+            Some((b.to_string(), reuse))
+        })
+        .collect();
+
     let mut seen = HashSet::new();
     let mut out = Vec::with_capacity(entries.len());
-    for (entry, canonical_url) in entries.into_iter().zip(canon) {
-        let (kind, key) = match (&entry.guid, &canonical_url) {
-            (Some(g), Some(c)) if shared_guid.contains(g) => {
-                (KeyKind::Guid, format!("guid:{g} link:{c}"))
+    for ((entry, canonical_url), base) in entries.into_iter().zip(canon).zip(bases) {
+        let title = entry.title.as_deref().unwrap_or("");
+        let (kind, key) = match (base, &canonical_url) {
+            (Some(b), _) => {
+                let key = match reused.get(&b) {
+                    Some(Reuse::Title) => format!("{b} title:{}", short_hash(&[title])),
+                    Some(Reuse::Text) => {
+                        format!("{b} text:{}", short_hash(&[title, body_of(&entry)]))
+                    }
+                    None => b,
+                };
+                (KeyKind::Guid, key)
             }
-            (Some(g), _) => (KeyKind::Guid, format!("guid:{g}")),
             (None, Some(c)) if shared_link.contains(c) => (
                 KeyKind::Link,
-                format!(
-                    "link:{c} title:{}",
-                    short_hash(&[entry.title.as_deref().unwrap_or("")])
-                ),
+                format!("link:{c} title:{}", short_hash(&[title])),
             ),
             (None, Some(c)) => (KeyKind::Link, format!("link:{c}")),
             (None, None) => (KeyKind::Hash, format!("hash:{}", fallback_hash(&entry))),
@@ -170,11 +218,7 @@ pub fn identify_document_with(entries: Vec<Entry>, rules: &Canon) -> Vec<Identif
         if !seen.insert(key.clone()) {
             continue;
         }
-        let body = entry
-            .content
-            .as_deref()
-            .or(entry.summary.as_deref())
-            .unwrap_or("");
+        let body = body_of(&entry);
         out.push(Identified {
             content_hash: content_hash(&entry),
             text_hash: short_hash(&[entry.title.as_deref().unwrap_or(""), body]),
@@ -186,6 +230,17 @@ pub fn identify_document_with(entries: Vec<Entry>, rules: &Canon) -> Vec<Identif
         });
     }
     out
+}
+
+/// How a reused guid's entries are told apart.
+enum Reuse {
+    Title,
+    Text,
+}
+
+/// The text a reader reads: content, else summary.
+fn body_of(e: &Entry) -> &str {
+    e.content.as_deref().or(e.summary.as_deref()).unwrap_or("")
 }
 
 /// The URL used for identity (the original link is kept for output): scheme and
@@ -332,10 +387,43 @@ mod tests {
         let ids = identify_document(vec![
             entry(Some("same"), Some("https://e.org/a"), "A"),
             entry(Some("same"), Some("https://e.org/b"), "B"),
-            entry(Some("same"), Some("https://e.org/a"), "A again"),
+            entry(Some("same"), Some("https://e.org/a"), "A"),
         ]);
         assert_eq!(ids.len(), 2);
         assert_ne!(ids[0].key, ids[1].key);
+    }
+
+    #[test]
+    fn reused_guid_with_different_text_is_several_items() {
+        let mut same_title = entry(Some("ep"), None, "Episode");
+        same_title.summary = Some("part one".into());
+        let mut other_text = same_title.clone();
+        other_text.summary = Some("part two".into());
+        let doc = || {
+            vec![
+                entry(Some("dup"), Some("https://e.org/"), "Monday"),
+                entry(Some("dup"), Some("https://e.org/"), "Tuesday"),
+                entry(Some("dup"), Some("https://e.org/"), "Monday"),
+                same_title.clone(),
+                other_text.clone(),
+                entry(Some("alone"), None, "Only"),
+            ]
+        };
+        let ids = identify_document(doc());
+        let keys: Vec<&str> = ids.iter().map(|i| i.key.as_str()).collect();
+        // Monday twice is one item; Tuesday, and each part, are items of their own.
+        assert_eq!(keys.len(), 5, "{keys:?}");
+        assert!(keys[0].starts_with("guid:dup title:"), "{keys:?}");
+        assert!(keys[2].starts_with("guid:ep text:"), "{keys:?}");
+        assert_ne!(keys[2], keys[3]);
+        // A guid used once keeps the key it always had.
+        assert_eq!(keys[4], "guid:alone");
+        // The same document gives the same keys on the next poll.
+        let again = identify_document(doc());
+        assert_eq!(
+            again.iter().map(|i| i.key.as_str()).collect::<Vec<_>>(),
+            keys
+        );
     }
 
     #[test]

@@ -13,7 +13,7 @@
 //!                    ▼
 //!   refresh::refresh_feed  ── the one place that handles a single feed:
 //!       fetch     HTTP(S) or file://, conditional GET, size/time limits  (fetch.rs)
-//!       parse     raw bytes + base URL → Vec<Entry>, charset handling     (parse.rs)
+//!       parse     raw bytes + base URL → Vec<Entry>, charset handling     (parse/)
 //!       identify  Entry → item key, canonical URL, content hash          (identity.rs)
 //!       store     ONE transaction: items + validators + fetch record     (store/)
 //!                    │
@@ -32,7 +32,8 @@
 //! * [`error`]: the library's error types and the one place that classifies them.
 //! * [`fetch`]: the HTTP/file client with conditional GET and bounded bodies.
 //! * [`hints`]: skipHours/skipDays/sy:updatePeriod read from a document (pure).
-//! * [`parse`]: feed-rs → feedloom's [`parse::Entry`]; encodings and base URLs.
+//! * [`parse`]: feed-rs → feedloom's [`parse::Entry`]; legacy dialects, encodings,
+//!   entities, base URLs, the entry cap.
 //! * [`identity`]: item keys, canonical URLs, content hashes and output ids (pure).
 //! * [`similar`]: near-duplicate fingerprints (SimHash) and their lookup bands (pure).
 //! * [`refresh`]: fetch → parse → identify → store for one feed; `poll` for all.

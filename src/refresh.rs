@@ -18,6 +18,25 @@ use crate::store::SharedStore;
 use crate::store::feeds::{FeedRef, FetchRecord, Reschedule};
 use crate::store::items::{Applied, DocumentMeta, StoryRules};
 
+/// Bodies at least this large are parsed at most [`LARGE_PARSES`] at a time.
+pub const LARGE_BODY: usize = 1 << 20;
+/// How many large bodies are parsed at once (the machine's two cores are busy
+/// with two anyway): bounds parse memory by a budget, whatever many feeds send
+/// large documents at the same time.
+pub const LARGE_PARSES: usize = 2;
+static LARGE_PARSE_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(LARGE_PARSES);
+
+/// Waits for a slot to parse a body of `len` bytes: `None` (no wait) for small
+/// bodies; large ones take one of [`LARGE_PARSES`] slots, held until the permit
+/// is dropped.
+pub async fn parse_slot(len: usize) -> Option<tokio::sync::SemaphorePermit<'static>> {
+    if len < LARGE_BODY {
+        return None;
+    }
+    // The semaphore is never closed.
+    LARGE_PARSE_SLOTS.acquire().await.ok()
+}
+
 /// What refreshing needs, shared by every feed.
 #[derive(Clone)]
 pub struct Refresher {
@@ -116,7 +135,9 @@ pub async fn refresh_feed(
             rec.bytes = Some(f.body.len() as u64);
             let limits = r.limits;
             let canon = r.canon.clone();
+            let parse_slot = parse_slot(f.body.len()).await;
             let parsed = tokio::task::spawn_blocking(move || {
+                let _slot = parse_slot;
                 let mut doc = parse::parse(&f.body, f.charset.as_deref(), &f.final_url, limits)?;
                 let doc_hints = crate::hints::scan(&f.body);
                 let items = identify_document_with(std::mem::take(&mut doc.entries), &canon);

@@ -1,9 +1,27 @@
 //! Raw bytes + base URL → feedloom's [`Entry`] model. No I/O.
 //!
-//! feed-rs does the parsing. This module decides the character encoding (the
-//! document's own declaration wins; else the HTTP charset; else UTF-8, falling back
-//! to windows-1252 for bytes that are not UTF-8), resolves links against xml:base or
-//! the feed's final URL, refuses ids feed-rs would invent, and bounds what it keeps.
+//! feed-rs does the parsing; this module feeds it and maps its model:
+//!
+//! * [`text`]: the bytes feed-rs sees (always UTF-8: BOM, declaration, HTTP
+//!   charset, else a guess) and the text it returns (entities, tags, bounds);
+//! * [`legacy`]: dialects feed-rs does not read (Atom 0.3, RSS 0.90, RSS 1.0
+//!   items without link, namespaced RSS 2.0, odd Atom `type`/`src`) mapped onto
+//!   ones it does; decided from the root element, so other documents pay nothing;
+//! * [`limits`]: the memory budget: over `max_entries`, only the newest entries
+//!   reach feed-rs;
+//! * [`repair`]: retries after faults feed-rs refuses (bare `&`, unknown RSS
+//!   version);
+//! * here: the order of those steps, and the mapping: links resolved against
+//!   xml:base or the feed's final URL, ids feed-rs would invent refused, fields
+//!   bounded.
+//!
+//! It never does I/O, and never keys, stores or drops an entry for identity's
+//! sake (that is identity.rs).
+
+mod legacy;
+mod limits;
+mod repair;
+mod text;
 
 use std::borrow::Cow;
 
@@ -12,6 +30,8 @@ use feed_rs::model;
 use url::Url;
 
 use crate::error::ParseError;
+use text::c1_as_windows_1252;
+pub use text::{bound, decode_entities, escape_html, strip_tags, to_parser_bytes};
 
 /// One entry as the feed gave it, normalised. Text fields are bounded.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -67,8 +87,45 @@ pub fn parse(
     base: &Url,
     limits: Limits,
 ) -> Result<Document, ParseError> {
-    use feed_rs::parser::{ParseErrorKind::NoFeedRoot, ParseFeedError as E};
     let bytes = to_parser_bytes(body, charset);
+    let root = legacy::sniff(&bytes);
+    let bytes = match legacy::normalise(&bytes, &root) {
+        Some(mapped) => {
+            drop(bytes);
+            Cow::Owned(mapped)
+        }
+        None => bytes,
+    };
+    // The memory budget: feed-rs never sees more than max_entries entries.
+    let (bytes, cut) = match limits::over_limit(&bytes, limits.max_entries) {
+        true => match limits::keep_newest(&bytes, limits.max_entries) {
+            Some((kept, cut)) => {
+                drop(bytes);
+                (Cow::Owned(kept), cut)
+            }
+            None => (bytes, 0),
+        },
+        false => (bytes, 0),
+    };
+    let fallback_links = legacy::fallback_links(&bytes);
+    let feed = read(&bytes, &root, base)?;
+    drop(bytes);
+    let doc = map_feed(feed, base, limits, cut, fallback_links);
+    if doc.entries.is_empty() && doc.title.is_none() && root.dialect == legacy::Dialect::Foreign {
+        return Err(ParseError::NoFeedElements {
+            root: root.name,
+            namespace: root.namespace,
+        });
+    }
+    Ok(doc)
+}
+
+/// feed-rs over the bytes, with one repaired retry per fault it refuses that
+/// feedloom can repair: an `<rss>` root whose version it does not know or
+/// without `<channel>`, bare `&` in the XML, end tags that do not match, an
+/// Atom field whose `type` or `src` it refuses.
+fn read(bytes: &[u8], root: &legacy::Root, base: &Url) -> Result<model::Feed, ParseError> {
+    use feed_rs::parser::{ParseErrorKind as K, ParseFeedError as E};
     // A fresh parser per attempt: feed-rs keeps per-item state in its parser, and
     // reusing one after an error inside an item panics.
     let parser = || {
@@ -79,127 +136,78 @@ pub fn parse(
             .sanitize_content(false)
             .build()
     };
-    // Two common faults feed-rs refuses outright get one repaired retry: an `<rss>`
-    // root whose version it does not know, and bare `&` in the XML.
-    let feed = match parser().parse(bytes.as_ref()) {
-        Err(E::ParseError(NoFeedRoot)) => match with_rss_version(&bytes) {
-            Some(fixed) => parser().parse(fixed.as_slice()),
-            None => Err(E::ParseError(NoFeedRoot)),
-        },
-        Err(e @ E::XmlReader(_)) => match with_bare_ampersands_escaped(&bytes) {
-            Some(fixed) => parser().parse(fixed.as_slice()),
-            None => Err(e),
-        },
-        result => result,
-    };
-    let feed = feed.map_err(|e| match e {
-        E::ParseError(NoFeedRoot) => ParseError::NotAFeed,
-        source => ParseError::Malformed { source },
-    })?;
-    Ok(map_feed(feed, base, limits))
-}
-
-/// The document with its `<rss>` root saying `version="2.0"`, when the root's
-/// version is one feed-rs does not recognise (missing, 0.93, 0.94, 2.01, …): RSS
-/// 2.0 reads them all. `None` when the root is something else.
-fn with_rss_version(text: &[u8]) -> Option<Vec<u8>> {
-    use quick_xml::events::{BytesStart, Event};
-    let mut reader = quick_xml::Reader::from_reader(text);
+    let mut current = Cow::Borrowed(bytes);
+    let (mut version, mut ampersands, mut balance, mut atom) = (false, false, false, false);
     loop {
-        let start = reader.buffer_position() as usize;
-        match reader.read_event().ok()? {
-            Event::Start(root) => {
-                let known = ["2.0", "", "0.91", "0.92"];
-                let version = root.try_get_attribute("version").ok()?;
-                if root.name().as_ref() != "rss"
-                    || version.is_some_and(|v| known.contains(&v.value.as_ref()))
-                {
-                    return None;
-                }
-                let mut tag = BytesStart::new("rss");
-                for a in root.attributes() {
-                    let a = a.ok()?;
-                    if a.value.contains('"') {
-                        return None;
-                    }
-                    if a.key.as_ref() != "version" {
-                        tag.push_attribute(a);
-                    }
-                }
-                tag.push_attribute(("version", "2.0"));
-                let end = reader.buffer_position() as usize;
-                let mut out = Vec::with_capacity(text.len() + 16);
-                out.extend_from_slice(&text[..start]);
-                out.push(b'<');
-                out.extend_from_slice(tag.as_bytes());
-                out.push(b'>');
-                out.extend_from_slice(&text[end..]);
-                return Some(out);
-            }
-            Event::Eof | Event::Empty(_) => return None,
-            _ => {}
-        }
-    }
-}
-
-/// The document with every `&` that starts no entity or character reference
-/// escaped (outside CDATA sections and comments). `None` when there is none.
-fn with_bare_ampersands_escaped(text: &[u8]) -> Option<Vec<u8>> {
-    fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-        hay.windows(needle.len())
-            .position(|w| w == needle)
-            .map(|i| i + needle.len())
-    }
-    fn is_reference(s: &[u8]) -> bool {
-        let s = &s[1..s.len().min(40)];
-        let (body, ok): (&[u8], fn(&u8) -> bool) = match s {
-            [b'#', b'x', rest @ ..] => (rest, u8::is_ascii_hexdigit),
-            [b'#', rest @ ..] => (rest, u8::is_ascii_digit),
-            [c, ..] if c.is_ascii_alphabetic() || *c == b'_' || *c >= 0x80 => (s, |c| {
-                c.is_ascii_alphanumeric() || b"._:-".contains(c) || *c >= 0x80
-            }),
-            _ => return false,
+        let err = match parser().parse(current.as_ref()) {
+            Ok(feed) => return Ok(feed),
+            Err(e) => e,
         };
-        let end = body.iter().position(|c| !ok(c)).unwrap_or(body.len());
-        end > 0 && body.get(end) == Some(&b';')
-    }
-    let mut out = Vec::with_capacity(text.len() + 64);
-    let (mut i, mut changed) = (0, false);
-    // Once a CDATA section or comment is found unclosed, none later can close:
-    // stop looking (keeps hostile input linear).
-    let (mut cdata_closes, mut comment_closes) = (true, true);
-    while i < text.len() {
-        let rest = &text[i..];
-        let skip = match rest {
-            [b'<', b'!', b'[', ..] if cdata_closes => find(rest, b"]]>").or_else(|| {
-                cdata_closes = false;
-                None
-            }),
-            [b'<', b'!', b'-', b'-', ..] if comment_closes => find(rest, b"-->").or_else(|| {
-                comment_closes = false;
-                None
-            }),
+        let fixed = match &err {
+            E::ParseError(K::NoFeedRoot) if !version => {
+                version = true;
+                repair::with_rss_repaired(&current)
+            }
+            E::XmlReader(_) if !ampersands || !balance => {
+                // Bare `&` first (the commoner fault, and the cheaper repair);
+                // then tags that do not balance.
+                let escaped = (!ampersands)
+                    .then(|| repair::with_bare_ampersands_escaped(&current))
+                    .flatten();
+                ampersands = true;
+                escaped.or_else(|| {
+                    balance = true;
+                    repair::with_tags_balanced(&current)
+                })
+            }
+            E::ParseError(K::UnknownMimeType { .. } | K::MissingContent { .. }) if !atom => {
+                atom = true;
+                legacy::repair_atom(&current, root)
+            }
             _ => None,
         };
-        if let Some(n) = skip {
-            out.extend_from_slice(&rest[..n]);
-            i += n;
-            continue;
+        match fixed {
+            Some(fixed) => current = Cow::Owned(fixed),
+            None => {
+                return Err(match err {
+                    E::ParseError(K::NoFeedRoot) => ParseError::NotAFeed,
+                    source => ParseError::Malformed { source },
+                });
+            }
         }
-        if rest[0] == b'&' && !is_reference(rest) {
-            out.extend_from_slice(b"&amp;");
-            changed = true;
-        } else {
-            out.push(rest[0]);
-        }
-        i += 1;
     }
-    changed.then_some(out)
 }
 
-fn map_feed(feed: model::Feed, base: &Url, limits: Limits) -> Document {
+/// feed-rs's model → feedloom's. `cut` entries were already dropped by the
+/// memory budget; `fallback_links` are the links an extension gives each entry
+/// (`feedburner:origLink`, `yt:videoId`), in document order.
+fn map_feed(
+    mut feed: model::Feed,
+    base: &Url,
+    limits: Limits,
+    cut: usize,
+    fallback_links: Option<Vec<Option<String>>>,
+) -> Document {
     let total = feed.entries.len();
     let site_url = alternate_link(&feed.links, base);
+    // The extension links line up with feed-rs's entries only when both saw the
+    // same number of entries.
+    let fallback = fallback_links.filter(|f| f.len() == total);
+    if let Some(fallback) = fallback {
+        for (e, f) in feed.entries.iter_mut().zip(fallback) {
+            if let Some(href) = f.filter(|_| usable_links(&e.links).next().is_none()) {
+                e.links.push(model::Link {
+                    href,
+                    target: None,
+                    rel: None,
+                    media_type: None,
+                    href_lang: None,
+                    title: None,
+                    length: None,
+                });
+            }
+        }
+    }
     let entries = newest(feed.entries, limits.max_entries)
         .into_iter()
         .map(|e| map_entry(e, base, limits.max_field))
@@ -212,7 +220,7 @@ fn map_feed(feed: model::Feed, base: &Url, limits: Limits) -> Document {
         site_url,
         ttl_minutes: feed.ttl,
         entries,
-        truncated: total.saturating_sub(limits.max_entries),
+        truncated: cut + total.saturating_sub(limits.max_entries),
     }
 }
 
@@ -292,12 +300,17 @@ fn map_entry(e: model::Entry, base: &Url, max: usize) -> Entry {
     }
 }
 
-/// The link a reader would follow: rel="alternate" (or no rel), resolved.
+/// Links other than the placeholder legacy.rs gives RSS 1.0 items without one.
+fn usable_links(links: &[model::Link]) -> impl Iterator<Item = &model::Link> {
+    links.iter().filter(|l| l.href != legacy::NO_LINK)
+}
+
+/// The link a reader would follow: rel="alternate" (or no rel), else the first
+/// link of any other rel, resolved.
 fn alternate_link(links: &[model::Link], base: &Url) -> Option<String> {
-    links
-        .iter()
+    usable_links(links)
         .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
-        .or_else(|| links.first())
+        .or_else(|| usable_links(links).next())
         .map(|l| l.href.trim())
         .filter(|h| !h.is_empty())
         .map(|h| {
@@ -334,225 +347,6 @@ fn html_of(body: &str, ty: &mediatype::MediaTypeBuf) -> String {
     } else {
         escape_html(&body)
     }
-}
-
-/// C1 control characters read as the windows-1252 characters they almost always
-/// stand for (`&#146;` or a UTF-8 U+0092 written for ’), as browsers and
-/// feedparser do.
-fn c1_as_windows_1252(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(|c| ('\u{80}'..='\u{9f}').contains(&c)) {
-        return Cow::Borrowed(s);
-    }
-    s.chars()
-        .map(|c| match u8::try_from(u32::from(c)) {
-            Ok(b @ 0x80..=0x9f) => encoding_rs::WINDOWS_1252
-                .decode_without_bom_handling(&[b])
-                .0
-                .chars()
-                .next()
-                .unwrap_or(c),
-            _ => c,
-        })
-        .collect()
-}
-
-pub fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
-/// Plain text from an HTML fragment: tags dropped, common entities decoded. As in
-/// HTML, `<` opens a tag only before a letter, `/`, `!` or `?` (so "1 < 2" stays
-/// text), and a `>` inside a quoted attribute value does not close the tag.
-pub fn strip_tags(s: &str) -> String {
-    let mut text = String::with_capacity(s.len());
-    let (mut in_tag, mut quote, mut after_eq) = (false, None, false);
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        if !in_tag {
-            let opens = c == '<'
-                && chars
-                    .peek()
-                    .is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, '/' | '!' | '?'));
-            if opens {
-                in_tag = true;
-            } else {
-                text.push(c);
-            }
-            continue;
-        }
-        match (quote, c) {
-            (Some(q), _) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '"' | '\'') if after_eq => quote = Some(c),
-            (None, '>') => in_tag = false,
-            _ => {}
-        }
-        if !c.is_whitespace() {
-            after_eq = c == '=';
-        }
-    }
-    decode_entities(&text)
-}
-
-fn decode_entities(s: &str) -> String {
-    if !s.contains('&') {
-        return s.to_string();
-    }
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(i) = rest.find('&') {
-        out.push_str(&rest[..i]);
-        rest = &rest[i..];
-        // Bytes, not `str` slicing: 12 bytes may end inside a character.
-        let end = rest.as_bytes()[..rest.len().min(12)]
-            .iter()
-            .position(|b| *b == b';');
-        let decoded = end.and_then(|end| {
-            let name = &rest[1..end];
-            let c = match name {
-                "amp" => Some('&'),
-                "lt" => Some('<'),
-                "gt" => Some('>'),
-                "quot" => Some('"'),
-                "apos" => Some('\''),
-                "nbsp" => Some('\u{a0}'),
-                _ => name
-                    .strip_prefix("#x")
-                    .or_else(|| name.strip_prefix("#X"))
-                    .and_then(|h| u32::from_str_radix(h, 16).ok())
-                    .or_else(|| name.strip_prefix('#').and_then(|d| d.parse().ok()))
-                    .and_then(char::from_u32),
-            };
-            c.map(|c| (c, end))
-        });
-        match decoded {
-            Some((c, end)) => {
-                out.push(c);
-                rest = &rest[end + 1..];
-            }
-            None => {
-                out.push('&');
-                rest = &rest[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-/// Cuts a string to at most `max` bytes, on a character boundary.
-pub fn bound(mut s: String, max: usize) -> String {
-    if s.len() > max {
-        let mut cut = max;
-        while !s.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        s.truncate(cut);
-    }
-    s
-}
-
-/// Decides the bytes feed-rs sees: always UTF-8. The encoding is, in order, the
-/// byte order mark's; UTF-16 recognised by its zero bytes; the document's own
-/// declaration (a UTF-16 label on bytes that are not UTF-16 is ignored); the HTTP
-/// charset; else UTF-8, with windows-1252 for bytes that are not UTF-8. Invalid
-/// sequences in a document claimed to be UTF-8 are repaired, not fatal.
-///
-/// feedloom decodes and then drops a declaration that names another encoding,
-/// because quick-xml (under feed-rs) switches decoders when it reads one, and
-/// panics when the declaration ends past its 64-byte look-ahead (UTF-16
-/// documents, long declarations) or disagrees with the BOM.
-pub fn to_parser_bytes<'a>(body: &'a [u8], http_charset: Option<&str>) -> Cow<'a, [u8]> {
-    use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE, WINDOWS_1252};
-    let label = |l: &str| Encoding::for_label(l.trim().as_bytes());
-    let not_utf16 = |e: &&'static Encoding| *e != UTF_16LE && *e != UTF_16BE;
-    let declared = declared_encoding(body);
-    let (encoding, bom) = match Encoding::for_bom(body) {
-        Some((e, len)) => (Some(e), len),
-        None => (
-            match body {
-                [b'<', 0, c, 0, ..] if *c != 0 => Some(UTF_16LE),
-                [0, b'<', 0, c, ..] if *c != 0 => Some(UTF_16BE),
-                _ => declared
-                    .as_deref()
-                    .and_then(label)
-                    .filter(not_utf16)
-                    .or_else(|| http_charset.and_then(label).filter(not_utf16)),
-            },
-            0,
-        ),
-    };
-    let body = &body[bom..];
-    let text = match encoding {
-        Some(e) if e != UTF_8 => Cow::Owned(
-            e.decode_without_bom_handling(body)
-                .0
-                .into_owned()
-                .into_bytes(),
-        ),
-        None if std::str::from_utf8(body).is_err() => Cow::Owned(
-            WINDOWS_1252
-                .decode_without_bom_handling(body)
-                .0
-                .into_owned()
-                .into_bytes(),
-        ),
-        _ => utf8_lossy(body),
-    };
-    match declared_encoding(&text).as_deref().and_then(label) {
-        Some(e) if e != UTF_8 => Cow::Owned(without_declaration(&text)),
-        _ => text,
-    }
-}
-
-/// The document without its leading XML declaration.
-fn without_declaration(text: &[u8]) -> Vec<u8> {
-    let start = text
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(0);
-    match text[start..].windows(2).position(|w| w == b"?>") {
-        Some(end) => text[start + end + 2..].to_vec(),
-        None => text.to_vec(),
-    }
-}
-
-fn utf8_lossy(body: &[u8]) -> Cow<'_, [u8]> {
-    match String::from_utf8_lossy(body) {
-        Cow::Borrowed(_) => Cow::Borrowed(body),
-        Cow::Owned(s) => Cow::Owned(s.into_bytes()),
-    }
-}
-
-/// The `encoding` of an XML declaration at the start of the document.
-fn declared_encoding(body: &[u8]) -> Option<String> {
-    let head = &body[..body.len().min(512)];
-    let start = head.iter().position(|b| !b.is_ascii_whitespace())?;
-    let head = &head[start..];
-    if !head.starts_with(b"<?xml") {
-        return None;
-    }
-    let end = head.windows(2).position(|w| w == b"?>")?;
-    let decl = std::str::from_utf8(&head[..end]).ok()?;
-    let i = decl.find("encoding")?;
-    let rest = decl[i + "encoding".len()..]
-        .trim_start()
-        .strip_prefix('=')?
-        .trim_start();
-    let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
-    let value = &rest[1..];
-    let close = value.find(quote)?;
-    Some(value[..close].trim().to_string())
 }
 
 #[cfg(test)]
@@ -662,7 +456,7 @@ mod tests {
         // Unclosed sections do not make the repair quadratic.
         let hostile = "<![<!--".repeat(100_000) + "&";
         let t = std::time::Instant::now();
-        let fixed = with_bare_ampersands_escaped(hostile.as_bytes()).unwrap();
+        let fixed = repair::with_bare_ampersands_escaped(hostile.as_bytes()).unwrap();
         assert!(fixed.ends_with(b"<!--&amp;"));
         assert!(t.elapsed() < std::time::Duration::from_secs(5));
     }

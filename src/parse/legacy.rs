@@ -1,0 +1,770 @@
+//! Dialects feed-rs does not read, mapped onto ones it does, by copying the
+//! document once with a few tags rewritten (quick-xml, streaming, no tree):
+//!
+//! * Atom 0.3 and its drafts (Echo, Pie) → Atom 1.0: namespace, `modified`,
+//!   `issued`, `tagline`, `copyright`, `url`, and `type` + `mode` of text
+//!   constructs (`mode="base64"` decoded);
+//! * RSS 0.90 (`http://my.netscape.com/rdf/simple/0.9/`) → RSS 1.0, and RSS 1.0
+//!   items without `<link>` (which feed-rs drops) get the placeholder [`NO_LINK`],
+//!   which mapping removes again;
+//! * RSS 2.0 in a Userland/Harvard default namespace → RSS 2.0 without one;
+//! * after feed-rs refused an Atom document over one field (`type` not a media
+//!   type, `src` beside a body, an empty text construct): that field repaired.
+//!
+//! [`sniff`] reads no further than the root element, so a document feed-rs reads
+//! as it is costs one look at its first tag. Nothing here decides what an entry
+//! means: that is mapping's job (mod.rs).
+
+use std::borrow::Cow;
+
+use base64::Engine as _;
+use quick_xml::Reader;
+use quick_xml::events::{BytesStart, Event};
+
+const ATOM10_NS: &str = "http://www.w3.org/2005/Atom";
+/// Atom 0.3 and the drafts before it (Echo, Pie), read as Atom 0.3.
+const ATOM03_NS: &[&str] = &[
+    "http://purl.org/atom/ns#",
+    "http://purl.org/echo/",
+    "http://purl.org/pie/",
+];
+const RSS090_NS: &[&str] = &[
+    "http://my.netscape.com/rdf/simple/0.9/",
+    "http://channel.netscape.com/rdf/simple/0.9/",
+];
+const RSS10_NS: &str = "http://purl.org/rss/1.0/";
+/// Namespaces some RSS 2.0 generators put on `<rss>` (RSS 2.0 has none); read
+/// as the one feed-rs reads RSS elements in.
+const RSS2_NS: &[&str] = &[
+    "http://backend.userland.com/rss2",
+    "http://backend.userland.com/rss",
+    "http://blogs.law.harvard.edu/tech/rss",
+    "http://purl.org/rss/2.0/",
+];
+
+/// The link given to RSS 1.0 items that have none, so that feed-rs keeps them;
+/// mapping drops it.
+pub(super) const NO_LINK: &str = "feedloom:no-link";
+
+/// What the root element says about the document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Dialect {
+    /// JSON, or no element at all: feed-rs decides.
+    NotXml,
+    /// Atom 1.0 or RSS 0.91–2.0 as feed-rs reads them.
+    Plain,
+    /// Atom 0.3 (or a draft before it).
+    Atom03,
+    /// RSS 0.90 or 1.0 (`rdf:RDF`).
+    Rdf,
+    /// `<rss>` in a default namespace.
+    Rss2Namespaced,
+    /// A root, or a namespace, no feed format uses.
+    Foreign,
+}
+
+/// The root element of a document.
+#[derive(Debug, Clone)]
+pub(super) struct Root {
+    pub dialect: Dialect,
+    /// Local name.
+    pub name: String,
+    /// Namespace of the root element, when it has one.
+    pub namespace: Option<String>,
+    /// Prefix of the root element (`atom` in `<atom:feed>`).
+    prefix: Option<String>,
+    /// Where the root's start tag is in the document.
+    span: (usize, usize),
+}
+
+impl Root {
+    pub fn is_atom(&self) -> bool {
+        matches!(self.name.as_str(), "feed" | "entry")
+            && matches!(self.dialect, Dialect::Plain | Dialect::Atom03)
+    }
+}
+
+/// Reads the document up to its root element.
+pub(super) fn sniff(text: &[u8]) -> Root {
+    let not_xml = Root {
+        dialect: Dialect::NotXml,
+        name: String::new(),
+        namespace: None,
+        prefix: None,
+        span: (0, 0),
+    };
+    // As feed-rs decides: the first `<` or `{`.
+    if text.iter().find(|b| **b == b'<' || **b == b'{') != Some(&b'<') {
+        return not_xml;
+    }
+    let mut reader = Reader::from_reader(text);
+    loop {
+        let start = reader.buffer_position() as usize;
+        match reader.read_event() {
+            Ok(Event::Start(e) | Event::Empty(e)) => {
+                let span = (start, reader.buffer_position() as usize);
+                return classify(&e, span);
+            }
+            Ok(Event::Eof) | Err(_) => return not_xml,
+            Ok(_) => {}
+        }
+    }
+}
+
+fn classify(e: &BytesStart<'_>, span: (usize, usize)) -> Root {
+    let qname = e.name();
+    let (prefix, local) = split(qname.as_ref());
+    let ns_attr = match prefix {
+        Some(p) => format!("xmlns:{p}"),
+        None => "xmlns".to_string(),
+    };
+    let namespace = attr(e, &ns_attr).map(|v| v.trim().to_string());
+    let version = attr(e, "version");
+    let ns = namespace.as_deref();
+    let dialect = match local {
+        "feed" | "entry" => match ns {
+            Some(ATOM10_NS) => Dialect::Plain,
+            Some(n) if ATOM03_NS.contains(&n) => Dialect::Atom03,
+            // feed-rs reads an un-namespaced <feed> as Atom 1.0; one that says
+            // it is 0.x is 0.3 or older.
+            None if version.as_deref().is_some_and(|v| v.starts_with("0.")) => Dialect::Atom03,
+            None => Dialect::Plain,
+            Some(_) => Dialect::Foreign,
+        },
+        "rss" => match ns {
+            None | Some("") => Dialect::Plain,
+            Some(n) if RSS2_NS.contains(&n) => Dialect::Rss2Namespaced,
+            Some(_) => Dialect::Foreign,
+        },
+        "RDF" => Dialect::Rdf,
+        _ => Dialect::Foreign,
+    };
+    Root {
+        dialect,
+        name: local.to_string(),
+        namespace: namespace.filter(|n| !n.is_empty()),
+        prefix: prefix.map(str::to_string),
+        span,
+    }
+}
+
+/// The document mapped onto a dialect feed-rs reads, or `None` when it already
+/// reads it (or the document is too broken to rewrite: feed-rs then says why).
+pub(super) fn normalise(text: &[u8], root: &Root) -> Option<Vec<u8>> {
+    match root.dialect {
+        Dialect::Atom03 => rewrite_atom(text, root, true),
+        Dialect::Rdf => rewrite_rdf(text),
+        // Only the root's declaration changes (`<rss xmlns="…">` or
+        // `<r:rss xmlns:r="…">`): a copy, no parse.
+        Dialect::Rss2Namespaced => {
+            let mut reader = Reader::from_reader(&text[root.span.0..]);
+            let Ok(Event::Start(e) | Event::Empty(e)) = reader.read_event() else {
+                return None;
+            };
+            let empty = text[..root.span.1].ends_with(b"/>");
+            let tag = start_tag(e.name().as_ref(), &e, &[], &[], empty);
+            let mut edit = Edit::new(text);
+            edit.replace(root.span.0, root.span.1, &tag);
+            edit.finish()
+        }
+        Dialect::NotXml | Dialect::Plain | Dialect::Foreign => None,
+    }
+}
+
+/// An Atom document whose odd text constructs and content are repaired (see the
+/// module comment); `None` when there is nothing to repair.
+pub(super) fn repair_atom(text: &[u8], root: &Root) -> Option<Vec<u8>> {
+    if !root.is_atom() {
+        return None;
+    }
+    rewrite_atom(text, root, root.dialect == Dialect::Atom03)
+}
+
+/// A copy of a document with some byte ranges replaced; no copy until the
+/// first replacement.
+struct Edit<'a> {
+    src: &'a [u8],
+    out: Vec<u8>,
+    copied: usize,
+    changed: bool,
+}
+
+impl<'a> Edit<'a> {
+    fn new(src: &'a [u8]) -> Edit<'a> {
+        Edit {
+            src,
+            out: Vec::new(),
+            copied: 0,
+            changed: false,
+        }
+    }
+
+    /// Replaces `src[start..end]` (ranges come in document order).
+    fn replace(&mut self, start: usize, end: usize, with: &[u8]) {
+        if !self.changed {
+            self.out.reserve(self.src.len() + 1024);
+            self.changed = true;
+        }
+        self.out.extend_from_slice(&self.src[self.copied..start]);
+        self.out.extend_from_slice(with);
+        self.copied = end;
+    }
+
+    fn finish(mut self) -> Option<Vec<u8>> {
+        if !self.changed {
+            return None;
+        }
+        self.out.extend_from_slice(&self.src[self.copied..]);
+        Some(self.out)
+    }
+}
+
+/// A lenient reader: these passes copy what they do not understand, and leave
+/// judging well-formedness to feed-rs. The text is UTF-8 (see text.rs).
+fn reader(text: &[u8]) -> Reader<&[u8]> {
+    let mut reader = Reader::from_reader(text);
+    let config = reader.config_mut();
+    config.check_end_names = false;
+    config.allow_unmatched_ends = true;
+    config.allow_dangling_amp = true;
+    reader
+}
+
+fn split(qname: &str) -> (Option<&str>, &str) {
+    match qname.find(':') {
+        Some(i) => (Some(&qname[..i]), &qname[i + 1..]),
+        None => (None, qname),
+    }
+}
+
+/// A start tag named `name` with `e`'s attributes, less those named in `drop`,
+/// plus `extra`; namespace declarations of legacy formats point at their
+/// successors. Values are copied as written (already escaped).
+fn start_tag(
+    name: &str,
+    e: &BytesStart<'_>,
+    drop: &[&str],
+    extra: &[(&str, &str)],
+    empty: bool,
+) -> Vec<u8> {
+    let mut out = String::with_capacity(e.len() + 32);
+    out.push('<');
+    out.push_str(name);
+    let mut push = |key: &str, value: &str| {
+        let quote = if value.contains('"') { '\'' } else { '"' };
+        out.push(' ');
+        out.push_str(key);
+        out.push('=');
+        out.push(quote);
+        out.push_str(value);
+        out.push(quote);
+    };
+    for a in e.attributes().with_checks(false).flatten() {
+        let key = a.key.as_ref();
+        if drop.contains(&key) {
+            continue;
+        }
+        let value = if key == "xmlns" || key.starts_with("xmlns:") {
+            successor_ns(&a.value).unwrap_or(&a.value)
+        } else {
+            &a.value
+        };
+        push(key, value);
+    }
+    for (key, value) in extra {
+        push(key, value);
+    }
+    out.push_str(if empty { "/>" } else { ">" });
+    out.into_bytes()
+}
+
+/// The namespace that replaces a legacy one (feed-rs reads RSS 2.0 elements in
+/// RSS 1.0's namespace as well as in none).
+fn successor_ns(ns: &str) -> Option<&'static str> {
+    let ns = ns.trim();
+    if ATOM03_NS.contains(&ns) {
+        Some(ATOM10_NS)
+    } else if RSS090_NS.contains(&ns) || RSS2_NS.contains(&ns) {
+        Some(RSS10_NS)
+    } else {
+        None
+    }
+}
+
+fn declares_legacy_ns(e: &BytesStart<'_>) -> bool {
+    let raw: &str = e;
+    raw.contains("xmlns")
+        && e.attributes().with_checks(false).flatten().any(|a| {
+            let k = a.key.as_ref();
+            (k == "xmlns" || k.starts_with("xmlns:")) && successor_ns(&a.value).is_some()
+        })
+}
+
+fn attr<'a>(e: &'a BytesStart<'_>, name: &str) -> Option<Cow<'a, str>> {
+    e.attributes()
+        .with_checks(false)
+        .flatten()
+        .find(|a| a.key.as_ref() == name)
+        .map(|a| a.value)
+}
+
+/// How a text construct or content element is to be written in Atom 1.0.
+struct TextType {
+    /// The new `type`; `None` drops the attribute (plain text).
+    ty: Option<String>,
+    /// The body is base64 (Atom 0.3 `mode="base64"`, or a binary media type on a
+    /// text construct): decode it.
+    base64: bool,
+}
+
+/// Atom 1.0's `type` for an element whose `type` (and, in Atom 0.3, `mode`)
+/// say `ty` and `mode`.
+fn text_type(ty: Option<&str>, mode: Option<&str>, content: bool, legacy: bool) -> TextType {
+    let ty = ty.map(|t| t.trim().to_ascii_lowercase());
+    let mode = mode.map(|m| m.trim().to_ascii_lowercase());
+    let base64 = mode.as_deref() == Some("base64");
+    // In Atom 0.3 markup is inline unless the mode says it is escaped.
+    let inline = legacy && !matches!(mode.as_deref(), Some("escaped" | "base64"));
+    let new: Option<&str> = match ty.as_deref() {
+        None | Some("" | "text" | "text/plain") => None,
+        Some("html" | "text/html") if inline => Some("xhtml"),
+        Some("html" | "text/html") => Some("html"),
+        Some("xhtml" | "application/xhtml+xml") if inline || !legacy => Some("xhtml"),
+        Some("xhtml" | "application/xhtml+xml") => Some("html"),
+        Some(other) => {
+            let media = other.parse::<mediatype::MediaTypeBuf>().ok();
+            return match media {
+                // Content may carry any media type (binary ones as base64,
+                // which feedloom keeps as it is).
+                Some(_) if content => TextType {
+                    ty: Some(other.to_string()),
+                    base64: false,
+                },
+                // A text construct may not: a binary type is base64 (as
+                // feedparser and gofeed read it), any other plain text.
+                Some(m) => TextType {
+                    ty: None,
+                    base64: base64
+                        || !(m.ty() == mediatype::names::TEXT
+                            || m.suffix().is_some_and(|s| s == mediatype::names::XML)
+                            || m.subty() == mediatype::names::XML),
+                },
+                None => TextType { ty: None, base64 },
+            };
+        }
+    };
+    TextType {
+        ty: new.map(str::to_string),
+        base64,
+    }
+}
+
+/// Text of a base64 body, XML-escaped; `None` when it is not base64 of UTF-8.
+fn decode_base64(inner: &[u8]) -> Option<Vec<u8>> {
+    let text = quick_xml::escape::unescape(std::str::from_utf8(inner).ok()?.trim()).ok()?;
+    let compact: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(&compact)
+        .ok()?;
+    let decoded = String::from_utf8(bytes).ok()?;
+    Some(
+        quick_xml::escape::escape(decoded.as_str())
+            .as_bytes()
+            .to_vec(),
+    )
+}
+
+/// Atom 0.3 → 1.0 (`legacy`), and repairs of odd text constructs and content in
+/// either. Elements are Atom's when they carry the root's prefix.
+fn rewrite_atom(text: &[u8], root: &Root, legacy: bool) -> Option<Vec<u8>> {
+    let mut reader = reader(text);
+    let mut edit = Edit::new(text);
+    // For each open element: its new name, when renamed.
+    let mut stack: Vec<Option<String>> = Vec::new();
+    // Depth of the open <author>/<contributor>, for `url` → `uri`.
+    let mut person_depth: Option<usize> = None;
+    let atom_prefix = root.prefix.as_deref();
+    loop {
+        let start = reader.buffer_position() as usize;
+        // Past a fault, the rest is copied as it is: feed-rs (and its
+        // repairs) deal with it, and the mapping so far still applies.
+        let Ok(event) = reader.read_event() else {
+            break;
+        };
+        let end = reader.buffer_position() as usize;
+        match event {
+            Event::Start(e) | Event::Empty(e) => {
+                let empty = text[..end].ends_with(b"/>");
+                let qname = e.name();
+                let (prefix, local) = split(qname.as_ref());
+                let is_atom = prefix == atom_prefix;
+                let renamed: Option<&str> = match (is_atom && legacy, local) {
+                    (true, "modified") => Some("updated"),
+                    (true, "issued") => Some("published"),
+                    (true, "tagline") => Some("subtitle"),
+                    (true, "copyright") => Some("rights"),
+                    (true, "url") if person_depth.is_some() => Some("uri"),
+                    _ => None,
+                };
+                let name: Cow<str> = match (renamed, prefix) {
+                    (Some(n), Some(p)) => Cow::Owned(format!("{p}:{n}")),
+                    (Some(n), None) => Cow::Borrowed(n),
+                    (None, _) => Cow::Borrowed(qname.as_ref()),
+                };
+                let text_construct = is_atom
+                    && matches!(
+                        local,
+                        "title"
+                            | "subtitle"
+                            | "tagline"
+                            | "summary"
+                            | "rights"
+                            | "copyright"
+                            | "content"
+                    );
+                if is_atom && matches!(local, "author" | "contributor") && !empty {
+                    person_depth.get_or_insert(stack.len());
+                }
+                if !text_construct {
+                    if renamed.is_some() || declares_legacy_ns(&e) {
+                        let tag = start_tag(&name, &e, &[], &[], empty);
+                        edit.replace(start, end, &tag);
+                    }
+                    if !empty {
+                        stack.push(renamed.map(|_| name.into_owned()));
+                    }
+                    continue;
+                }
+                let content = local == "content";
+                let ty = attr(&e, "type");
+                let mode = attr(&e, "mode");
+                let src = content.then(|| attr(&e, "src")).flatten();
+                let want = text_type(ty.as_deref(), mode.as_deref(), content, legacy);
+                let (inner, after) = if empty {
+                    ((end, end), end)
+                } else {
+                    let Ok(span) = reader.read_to_end(qname) else {
+                        break;
+                    };
+                    let after = reader.buffer_position() as usize;
+                    ((span.start as usize, span.end as usize), after)
+                };
+                let body = &text[inner.0..inner.1];
+                let blank = body.iter().all(u8::is_ascii_whitespace);
+                // feed-rs refuses an empty text construct, and content with
+                // neither body nor src: drop the element, keep the document.
+                if blank && src.is_none() {
+                    edit.replace(start, after, b"");
+                    continue;
+                }
+                // A src beside a body: the body is what a reader can see.
+                let drop_src = src.is_some() && !blank;
+                let new_ty: Option<String> = if src.is_some() && !drop_src {
+                    // With src, type must be a media type: keep only a valid one.
+                    ty.as_deref()
+                        .filter(|t| t.parse::<mediatype::MediaTypeBuf>().is_ok())
+                        .map(str::to_string)
+                } else {
+                    want.ty
+                };
+                let decoded = (want.base64 && !blank)
+                    .then(|| decode_base64(body))
+                    .flatten();
+                let unchanged = renamed.is_none()
+                    && !drop_src
+                    && decoded.is_none()
+                    && mode.is_none()
+                    && new_ty.as_deref() == ty.as_deref()
+                    && !declares_legacy_ns(&e);
+                if unchanged {
+                    continue;
+                }
+                let mut drop = vec!["type", "mode"];
+                if drop_src {
+                    drop.push("src");
+                }
+                let extra: Vec<(&str, &str)> =
+                    new_ty.as_deref().map(|t| ("type", t)).into_iter().collect();
+                let mut out = start_tag(&name, &e, &drop, &extra, empty);
+                if !empty {
+                    out.extend_from_slice(decoded.as_deref().unwrap_or(body));
+                    out.extend_from_slice(format!("</{name}>").as_bytes());
+                }
+                edit.replace(start, after, &out);
+            }
+            Event::End(_) => {
+                if let Some(Some(name)) = stack.pop() {
+                    edit.replace(start, end, format!("</{name}>").as_bytes());
+                }
+                if person_depth.is_some_and(|d| d >= stack.len()) {
+                    person_depth = None;
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    edit.finish()
+}
+
+/// RSS 0.90 → 1.0 (namespace), and a placeholder link for items without one.
+fn rewrite_rdf(text: &[u8]) -> Option<Vec<u8>> {
+    let mut reader = reader(text);
+    let mut edit = Edit::new(text);
+    let mut depth = 0usize;
+    // The open item (depth 2): its prefix, and whether it has a link yet.
+    let mut item: Option<(Option<String>, bool)> = None;
+    let mut in_link = false;
+    loop {
+        let start = reader.buffer_position() as usize;
+        // Past a fault, the rest is copied as it is: feed-rs (and its
+        // repairs) deal with it, and the mapping so far still applies.
+        let Ok(event) = reader.read_event() else {
+            break;
+        };
+        let end = reader.buffer_position() as usize;
+        match event {
+            Event::Start(e) | Event::Empty(e) => {
+                let empty = text[..end].ends_with(b"/>");
+                if declares_legacy_ns(&e) {
+                    let tag = start_tag(e.name().as_ref(), &e, &[], &[], empty);
+                    edit.replace(start, end, &tag);
+                }
+                let qname = e.name();
+                let (prefix, local) = split(qname.as_ref());
+                if depth == 1 && local == "item" && !empty {
+                    item = Some((prefix.map(str::to_string), false));
+                }
+                if depth == 2 && local == "link" && !empty && item.is_some() {
+                    in_link = true;
+                }
+                if !empty {
+                    depth += 1;
+                }
+            }
+            Event::Text(t) if in_link && !t.trim().is_empty() => {
+                if let Some((_, has)) = item.as_mut() {
+                    *has = true;
+                }
+            }
+            Event::CData(_) | Event::GeneralRef(_) if in_link => {
+                if let Some((_, has)) = item.as_mut() {
+                    *has = true;
+                }
+            }
+            Event::End(_) => {
+                depth = depth.saturating_sub(1);
+                in_link = false;
+                if depth == 1 {
+                    if let Some((prefix, false)) = item.take() {
+                        let p = prefix.map(|p| format!("{p}:")).unwrap_or_default();
+                        let link = format!("<{p}link>{NO_LINK}</{p}link>");
+                        edit.replace(start, start, link.as_bytes());
+                    }
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    edit.finish()
+}
+
+/// For each entry, in document order, the link an extension gives it:
+/// `feedburner:origLink`, else YouTube's `yt:videoId` as a watch URL. `None`
+/// (no scan) unless the document mentions either, which almost none does.
+pub(super) fn fallback_links(text: &[u8]) -> Option<Vec<Option<String>>> {
+    let finder = |n: &[u8]| memchr::memmem::find(text, n).is_some();
+    if !finder(b"origLink") && !finder(b"videoId") {
+        return None;
+    }
+    let mut reader = reader(text);
+    let mut depth = 0usize;
+    let mut out = Vec::new();
+    // Inside an entry: its depth, and its links so far (origLink, videoId).
+    let mut open: Option<(usize, Option<String>, Option<String>)> = None;
+    let mut field: Option<bool> = None;
+    loop {
+        match reader.read_event().ok()? {
+            Event::Start(e) => {
+                depth += 1;
+                let qname = e.name();
+                match (&open, qname.local_name().as_ref()) {
+                    (None, "item" | "entry") => open = Some((depth, None, None)),
+                    (Some(_), "origLink") => field = Some(true),
+                    (Some(_), "videoId") => field = Some(false),
+                    _ => {}
+                }
+            }
+            Event::Text(t) => {
+                if let (Some(orig), Some(o)) = (field, open.as_mut()) {
+                    let value = t.trim();
+                    let slot = if orig { &mut o.1 } else { &mut o.2 };
+                    if slot.is_none() && !value.is_empty() {
+                        *slot = Some(value.to_string());
+                    }
+                }
+            }
+            Event::End(_) => {
+                field = None;
+                if let Some((_, orig, video)) = open.take_if(|o| o.0 == depth) {
+                    let video = video.map(|v| format!("https://www.youtube.com/watch?v={v}"));
+                    out.push(orig.or(video));
+                }
+                depth = depth.saturating_sub(1);
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn root_of(xml: &str) -> Root {
+        sniff(xml.as_bytes())
+    }
+
+    #[test]
+    fn sniffs_dialects_from_the_root() {
+        let d = |x: &str| root_of(x).dialect;
+        assert_eq!(
+            d(r#"<?xml version="1.0"?><rss version="2.0"/>"#),
+            Dialect::Plain
+        );
+        assert_eq!(
+            d(r#"<feed xmlns="http://www.w3.org/2005/Atom"/>"#),
+            Dialect::Plain
+        );
+        assert_eq!(
+            d(r#"<!-- c --><feed version="0.3" xmlns="http://purl.org/atom/ns#">"#),
+            Dialect::Atom03
+        );
+        assert_eq!(
+            d(r#"<a:feed xmlns:a="http://purl.org/atom/ns#">"#),
+            Dialect::Atom03
+        );
+        assert_eq!(d(r#"<feed version="0.3">"#), Dialect::Atom03);
+        assert_eq!(
+            d(r#"<rss xmlns="http://backend.userland.com/rss2">"#),
+            Dialect::Rss2Namespaced
+        );
+        assert_eq!(d(r#"<rdf:RDF xmlns:rdf="x">"#), Dialect::Rdf);
+        assert_eq!(
+            d(r#"<feed xmlns="http://example.com/other">"#),
+            Dialect::Foreign
+        );
+        assert_eq!(d(r#"<html><body/></html>"#), Dialect::Foreign);
+        assert_eq!(
+            d(r#" {"version": "https://jsonfeed.org/version/1.1"}"#),
+            Dialect::NotXml
+        );
+        let r = root_of(r#"<x:feed xmlns:x="urn:other"/>"#);
+        assert_eq!(
+            (r.name.as_str(), r.namespace.as_deref()),
+            ("feed", Some("urn:other"))
+        );
+    }
+
+    #[test]
+    fn text_types() {
+        let t = |ty: &str, mode: &str, content, legacy| {
+            let w = text_type(
+                (!ty.is_empty()).then_some(ty),
+                (!mode.is_empty()).then_some(mode),
+                content,
+                legacy,
+            );
+            (w.ty, w.base64)
+        };
+        assert_eq!(t("text/plain", "", false, true), (None, false));
+        assert_eq!(
+            t("text/html", "escaped", false, true),
+            (Some("html".into()), false)
+        );
+        assert_eq!(
+            t("text/html", "", false, true),
+            (Some("xhtml".into()), false)
+        );
+        assert_eq!(
+            t("application/xhtml+xml", "xml", true, true),
+            (Some("xhtml".into()), false)
+        );
+        assert_eq!(
+            t("text/html", "base64", true, true),
+            (Some("html".into()), true)
+        );
+        assert_eq!(
+            t("application/octet-stream", "", false, false),
+            (None, true)
+        );
+        assert_eq!(t("application/x-custom", "", false, false), (None, true));
+        assert_eq!(t("text/x-custom", "", false, false), (None, false));
+        assert_eq!(t("not a type", "", true, false), (None, false));
+        assert_eq!(
+            t("image/png", "", true, false),
+            (Some("image/png".into()), false)
+        );
+        assert_eq!(t("HTML", "", false, false), (Some("html".into()), false));
+    }
+
+    #[test]
+    fn atom03_is_rewritten_as_atom10() {
+        let xml = r#"<?xml version="1.0"?>
+<feed version="0.3" xmlns="http://purl.org/atom/ns#">
+<title type="text/plain" mode="escaped">T &amp; co</title>
+<tagline type="text/html" mode="escaped">&lt;b&gt;x&lt;/b&gt;</tagline>
+<entry><title mode="base64">SGVsbG8gJiB3b3JsZA==</title>
+<author><name>A</name><url>http://a.example/</url></author>
+<issued>2004-01-01T00:00:00Z</issued><modified>2004-01-02T00:00:00Z</modified>
+<summary></summary>
+<content type="application/xhtml+xml" mode="xml"><div xmlns="http://www.w3.org/1999/xhtml">hi</div></content>
+</entry></feed>"#;
+        let root = sniff(xml.as_bytes());
+        let out = String::from_utf8(normalise(xml.as_bytes(), &root).unwrap()).unwrap();
+        assert!(
+            out.contains(r#"<feed version="0.3" xmlns="http://www.w3.org/2005/Atom">"#),
+            "{out}"
+        );
+        assert!(out.contains("<title>T &amp; co</title>"), "{out}");
+        assert!(
+            out.contains(r#"<subtitle type="html">&lt;b&gt;x&lt;/b&gt;</subtitle>"#),
+            "{out}"
+        );
+        assert!(out.contains("<title>Hello &amp; world</title>"), "{out}");
+        assert!(out.contains("<uri>http://a.example/</uri>"), "{out}");
+        assert!(
+            out.contains("<published>2004-01-01T00:00:00Z</published>"),
+            "{out}"
+        );
+        assert!(
+            out.contains("<updated>2004-01-02T00:00:00Z</updated>"),
+            "{out}"
+        );
+        assert!(!out.contains("summary"), "{out}");
+        assert!(out.contains(r#"<content type="xhtml"><div"#), "{out}");
+    }
+
+    #[test]
+    fn rdf_items_without_link_get_the_placeholder() {
+        let xml = r#"<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://my.netscape.com/rdf/simple/0.9/">
+<channel><title>c</title><link>http://e.org/</link></channel>
+<item><title>has</title><link>http://e.org/1</link></item>
+<item><title>none</title><description>d</description></item>
+</rdf:RDF>"#;
+        let out = String::from_utf8(rewrite_rdf(xml.as_bytes()).unwrap()).unwrap();
+        assert!(out.contains(r#"xmlns="http://purl.org/rss/1.0/""#), "{out}");
+        assert!(out.contains("<link>http://e.org/1</link></item>"), "{out}");
+        assert!(
+            out.contains("<description>d</description><link>feedloom:no-link</link></item>"),
+            "{out}"
+        );
+        // Nothing to do: no copy.
+        let plain =
+            r#"<rdf:RDF xmlns="http://purl.org/rss/1.0/"><item><link>x</link></item></rdf:RDF>"#;
+        assert!(rewrite_rdf(plain.as_bytes()).is_none());
+    }
+}

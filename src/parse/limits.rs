@@ -1,0 +1,295 @@
+//! The parse memory budget: a document with more entries than `max_entries` is
+//! cut down to the `max_entries` newest before feed-rs builds a model of it, so a
+//! 200,000-entry document costs a scan of its bytes, not 200,000 entries in
+//! memory. [`over_limit`] is the cheap test (a substring count, no parse) that
+//! keeps ordinary documents off the scan.
+
+use chrono::{DateTime, Utc};
+use quick_xml::Reader;
+use quick_xml::events::Event;
+
+/// Whether the document may hold more than `max` entries: counts `<item`,
+/// `<entry` and prefixed `:item` / `:entry` tags (an upper bound). A JSON Feed
+/// item needs no marker that could be counted, so any JSON document over 1 MiB
+/// is scanned.
+pub(super) fn over_limit(text: &[u8], max: usize) -> bool {
+    if is_json(text) {
+        return text.len() > 1 << 20
+            || memchr::memmem::find_iter(text, b"\"id\"")
+                .nth(max)
+                .is_some();
+    }
+    let mut n = 0usize;
+    for needle in [&b"<item"[..], b"<entry", b":item", b":entry"] {
+        n += memchr::memmem::find_iter(text, needle).count();
+        if n > max {
+            return true;
+        }
+    }
+    false
+}
+
+/// One entry element found by the scan.
+struct Span {
+    start: usize,
+    end: usize,
+    date: Option<DateTime<Utc>>,
+}
+
+/// The document with only its `max` newest entries (by their own dates, as
+/// mapping's `newest` orders them; undated ones count as oldest, ties keep
+/// document order), and how many were cut. `None` when it has no more than
+/// `max`, is not XML, or cannot be scanned (feed-rs then reports why).
+pub(super) fn keep_newest(text: &[u8], max: usize) -> Option<(Vec<u8>, usize)> {
+    if is_json(text) {
+        return keep_newest_json(text, max);
+    }
+    let entries = scan(text)?;
+    if entries.len() <= max {
+        return None;
+    }
+    let mut order: Vec<usize> = (0..entries.len()).collect();
+    order.sort_by(|a, b| entries[*b].date.cmp(&entries[*a].date).then(a.cmp(b)));
+    let mut keep = vec![false; entries.len()];
+    for i in order.into_iter().take(max) {
+        keep[i] = true;
+    }
+    let mut out = Vec::with_capacity(text.len().min(64 << 10));
+    let mut copied = 0;
+    for (e, keep) in entries.iter().zip(&keep) {
+        if !keep {
+            out.extend_from_slice(&text[copied..e.start]);
+            copied = e.end;
+        }
+    }
+    out.extend_from_slice(&text[copied..]);
+    Some((out, entries.len() - max))
+}
+
+/// As feed-rs decides: JSON when `{` comes before any `<`.
+fn is_json(text: &[u8]) -> bool {
+    text.iter().find(|b| **b == b'<' || **b == b'{') == Some(&b'{')
+}
+
+/// [`keep_newest`] for JSON Feed: the `items` array is read as raw slices of the
+/// document (no item is built), the newest `max` are kept, and the document is
+/// written again with only those in the array.
+fn keep_newest_json(text: &[u8], max: usize) -> Option<(Vec<u8>, usize)> {
+    use serde_json::value::RawValue;
+    #[derive(serde::Deserialize)]
+    struct Doc<'a> {
+        #[serde(borrow)]
+        items: Vec<&'a RawValue>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Dates<'a> {
+        #[serde(borrow)]
+        date_published: Option<std::borrow::Cow<'a, str>>,
+        #[serde(borrow)]
+        date_modified: Option<std::borrow::Cow<'a, str>>,
+    }
+    let doc: Doc = serde_json::from_slice(text).ok()?;
+    if doc.items.len() <= max {
+        return None;
+    }
+    let date = |raw: &RawValue| {
+        let d: Dates = serde_json::from_str(raw.get()).ok()?;
+        let published = d.date_published.as_deref().and_then(parse_date);
+        published.or_else(|| d.date_modified.as_deref().and_then(parse_date))
+    };
+    let dates: Vec<_> = doc.items.iter().map(|r| date(r)).collect();
+    let mut order: Vec<usize> = (0..dates.len()).collect();
+    order.sort_by(|a, b| dates[*b].cmp(&dates[*a]).then(a.cmp(b)));
+    let mut keep = vec![false; dates.len()];
+    for i in order.into_iter().take(max) {
+        keep[i] = true;
+    }
+    // The array's brackets: just before the first item and after the last.
+    let offset = |raw: &RawValue| raw.get().as_ptr() as usize - text.as_ptr() as usize;
+    let first = offset(doc.items.first()?);
+    let last = doc.items.last()?;
+    let last_end = offset(last) + last.get().len();
+    let open = text[..first].iter().rposition(|b| *b == b'[')?;
+    let close = last_end + text[last_end..].iter().position(|b| *b == b']')?;
+    let mut out = Vec::with_capacity(text.len().min(1 << 20));
+    out.extend_from_slice(&text[..=open]);
+    for (raw, _) in doc.items.iter().zip(&keep).filter(|(_, k)| **k) {
+        if out.len() > open + 1 {
+            out.push(b',');
+        }
+        out.extend_from_slice(raw.get().as_bytes());
+    }
+    out.extend_from_slice(&text[close..]);
+    Some((out, dates.len() - max))
+}
+
+/// Entry elements: `item` under `channel` or the root (RSS, RDF), `entry` under
+/// the root (Atom), with the date of each.
+fn scan(text: &[u8]) -> Option<Vec<Span>> {
+    let mut reader = Reader::from_reader(text);
+    let config = reader.config_mut();
+    config.check_end_names = false;
+    config.allow_dangling_amp = true;
+    let mut depth = 0usize;
+    let mut entries = Vec::new();
+    // Set while inside an entry: (its depth, start, published, updated).
+    type Open = (usize, usize, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+    let mut open: Option<Open> = None;
+    // Set while inside a date element of the open entry: (published?).
+    let mut in_date: Option<bool> = None;
+    let mut parent_is_container = Vec::<bool>::new();
+    loop {
+        let start = reader.buffer_position() as usize;
+        let event = reader.read_event().ok()?;
+        match event {
+            Event::Start(e) => {
+                let qname = e.name();
+                let local = qname.local_name();
+                let local = local.as_ref();
+                depth += 1;
+                let container_parent = parent_is_container.last().copied().unwrap_or(true);
+                match &open {
+                    None if container_parent && matches!(local, "item" | "entry") => {
+                        open = Some((depth, start, None, None));
+                    }
+                    Some((d, ..)) if depth == d + 1 => {
+                        in_date = match local {
+                            "pubDate" | "date" | "published" | "issued" => Some(true),
+                            "updated" | "modified" => Some(false),
+                            _ => None,
+                        };
+                    }
+                    _ => {}
+                }
+                parent_is_container
+                    .push(open.is_none() && matches!(local, "channel" | "rss" | "RDF" | "feed"));
+            }
+            // `<item/>` is an entry too (feed-rs reads it as one).
+            Event::Empty(e) if open.is_none() => {
+                let qname = e.name();
+                let container_parent = parent_is_container.last().copied().unwrap_or(true);
+                if container_parent && matches!(qname.local_name().as_ref(), "item" | "entry") {
+                    entries.push(Span {
+                        start,
+                        end: reader.buffer_position() as usize,
+                        date: None,
+                    });
+                }
+            }
+            Event::Text(t) if in_date.is_some() => {
+                if let (Some(published), Some(o)) = (in_date, open.as_mut()) {
+                    let slot = if published { &mut o.2 } else { &mut o.3 };
+                    if slot.is_none() {
+                        *slot = parse_date(&t);
+                    }
+                }
+            }
+            Event::End(_) => {
+                in_date = None;
+                parent_is_container.pop();
+                if let Some((d, s, published, updated)) = open {
+                    if d == depth {
+                        entries.push(Span {
+                            start: s,
+                            end: reader.buffer_position() as usize,
+                            date: published.or(updated),
+                        });
+                        open = None;
+                    }
+                }
+                depth = depth.saturating_sub(1);
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    Some(entries)
+}
+
+/// RFC 3339 or RFC 2822 (the formats feeds use, and most of what feed-rs's
+/// lenient parser reads).
+fn parse_date(s: &str) -> Option<DateTime<Utc>> {
+    let s = s.trim();
+    DateTime::parse_from_rfc3339(s)
+        .or_else(|_| DateTime::parse_from_rfc2822(s))
+        .ok()
+        .map(|d| d.with_timezone(&Utc))
+        .or_else(|| {
+            chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S")
+                .ok()
+                .map(|d| d.and_utc())
+        })
+        .or_else(|| {
+            chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|d| d.and_utc())
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_the_newest_and_cuts_the_rest() {
+        let mut xml = String::from("<rss version=\"2.0\"><channel><title>t</title>");
+        for day in 1..=9 {
+            xml.push_str(&format!(
+                "<item><guid>{day}</guid><pubDate>0{day} Jan 2024 10:00:00 GMT</pubDate></item>"
+            ));
+        }
+        xml.push_str("<item><guid>undated</guid></item><item/></channel></rss>");
+        assert!(over_limit(xml.as_bytes(), 3));
+        let (out, cut) = keep_newest(xml.as_bytes(), 3).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(cut, 8);
+        assert_eq!(
+            out,
+            "<rss version=\"2.0\"><channel><title>t</title>\
+             <item><guid>7</guid><pubDate>07 Jan 2024 10:00:00 GMT</pubDate></item>\
+             <item><guid>8</guid><pubDate>08 Jan 2024 10:00:00 GMT</pubDate></item>\
+             <item><guid>9</guid><pubDate>09 Jan 2024 10:00:00 GMT</pubDate></item>\
+             </channel></rss>"
+        );
+        assert!(!over_limit(xml.as_bytes(), 40));
+        assert!(keep_newest(xml.as_bytes(), 11).is_none());
+    }
+
+    #[test]
+    fn json_feed_keeps_the_newest_items() {
+        let json = r#"{"version": "https://jsonfeed.org/version/1.1", "title": "t", "items": [
+            {"id": "1", "date_published": "2024-01-01T00:00:00Z"},
+            {"id": "2", "date_published": "2024-03-01T00:00:00Z", "tags": ["a", "b"]},
+            {"id": "3"},
+            {"id": "4", "date_modified": "2024-02-01T00:00:00Z"}
+        ], "after": 1}"#;
+        assert!(over_limit(json.as_bytes(), 3));
+        let (out, cut) = keep_newest(json.as_bytes(), 2).unwrap();
+        assert_eq!(cut, 2);
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        let ids: Vec<&str> = v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, ["2", "4"]);
+        assert_eq!(v["after"], 1);
+    }
+
+    #[test]
+    fn atom_entries_and_nested_items() {
+        // An <item> inside an entry's content is not an entry.
+        let xml = r#"<feed xmlns="http://www.w3.org/2005/Atom">
+<entry><id>1</id><updated>2024-01-01T00:00:00Z</updated><content type="xhtml"><item/><item>x</item></content></entry>
+<entry><id>2</id><published>2024-03-01T00:00:00Z</published></entry>
+<entry><id>3</id><updated>2024-02-01T00:00:00Z</updated></entry></feed>"#;
+        let (out, cut) = keep_newest(xml.as_bytes(), 2).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(cut, 1);
+        assert!(
+            !out.contains("<id>1</id>") && out.contains("<id>2</id>") && out.contains("<id>3</id>")
+        );
+    }
+}

@@ -1,0 +1,182 @@
+//! Repairs for faults feed-rs refuses outright. Each runs only after feed-rs
+//! failed on a document, and returns a repaired copy (or `None` when the fault is
+//! not there), so a document without the fault never pays for them.
+
+/// The document with its `<rss>` root made one feed-rs reads: `version="2.0"`
+/// when the root's version is one feed-rs does not recognise (missing, 0.93,
+/// 0.94, 2.01, …: RSS 2.0 reads them all), and a `<channel>` around the root's
+/// content when it has none (items straight under `<rss>`, as some generators
+/// write). `None` when the root is something else, or neither applies.
+pub(super) fn with_rss_repaired(text: &[u8]) -> Option<Vec<u8>> {
+    use quick_xml::events::{BytesStart, Event};
+    let mut reader = quick_xml::Reader::from_reader(text);
+    loop {
+        let start = reader.buffer_position() as usize;
+        match reader.read_event().ok()? {
+            Event::Start(root) => {
+                if root.name().as_ref() != "rss" {
+                    return None;
+                }
+                let known = ["2.0", "", "0.91", "0.92"];
+                let version = root.try_get_attribute("version").ok()?;
+                let bad_version = !version.is_some_and(|v| known.contains(&v.value.as_ref()));
+                let end = reader.buffer_position() as usize;
+                let close = memchr::memmem::rfind(text, b"</rss").filter(|c| *c >= end);
+                let no_channel =
+                    close.is_some() && memchr::memmem::find(&text[end..], b"<channel").is_none();
+                if !bad_version && !no_channel {
+                    return None;
+                }
+                let mut tag = BytesStart::new("rss");
+                for a in root.attributes() {
+                    let a = a.ok()?;
+                    if a.value.contains('"') {
+                        return None;
+                    }
+                    if a.key.as_ref() != "version" {
+                        tag.push_attribute(a);
+                    }
+                }
+                tag.push_attribute(("version", "2.0"));
+                let mut out = Vec::with_capacity(text.len() + 32);
+                out.extend_from_slice(&text[..start]);
+                out.push(b'<');
+                out.extend_from_slice(tag.as_bytes());
+                out.push(b'>');
+                match close.filter(|_| no_channel) {
+                    Some(close) => {
+                        out.extend_from_slice(b"<channel>");
+                        out.extend_from_slice(&text[end..close]);
+                        out.extend_from_slice(b"</channel>");
+                        out.extend_from_slice(&text[close..]);
+                    }
+                    None => out.extend_from_slice(&text[end..]),
+                }
+                return Some(out);
+            }
+            Event::Eof | Event::Empty(_) => return None,
+            _ => {}
+        }
+    }
+}
+
+/// The document with every `&` that starts no entity or character reference
+/// escaped (outside CDATA sections and comments). `None` when there is none.
+pub(super) fn with_bare_ampersands_escaped(text: &[u8]) -> Option<Vec<u8>> {
+    fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+        hay.windows(needle.len())
+            .position(|w| w == needle)
+            .map(|i| i + needle.len())
+    }
+    fn is_reference(s: &[u8]) -> bool {
+        let s = &s[1..s.len().min(40)];
+        let (body, ok): (&[u8], fn(&u8) -> bool) = match s {
+            [b'#', b'x', rest @ ..] => (rest, u8::is_ascii_hexdigit),
+            [b'#', rest @ ..] => (rest, u8::is_ascii_digit),
+            [c, ..] if c.is_ascii_alphabetic() || *c == b'_' || *c >= 0x80 => (s, |c| {
+                c.is_ascii_alphanumeric() || b"._:-".contains(c) || *c >= 0x80
+            }),
+            _ => return false,
+        };
+        let end = body.iter().position(|c| !ok(c)).unwrap_or(body.len());
+        end > 0 && body.get(end) == Some(&b';')
+    }
+    let mut out = Vec::with_capacity(text.len() + 64);
+    let (mut i, mut changed) = (0, false);
+    // Once a CDATA section or comment is found unclosed, none later can close:
+    // stop looking (keeps hostile input linear).
+    let (mut cdata_closes, mut comment_closes) = (true, true);
+    while i < text.len() {
+        let rest = &text[i..];
+        let skip = match rest {
+            [b'<', b'!', b'[', ..] if cdata_closes => find(rest, b"]]>").or_else(|| {
+                cdata_closes = false;
+                None
+            }),
+            [b'<', b'!', b'-', b'-', ..] if comment_closes => find(rest, b"-->").or_else(|| {
+                comment_closes = false;
+                None
+            }),
+            _ => None,
+        };
+        if let Some(n) = skip {
+            out.extend_from_slice(&rest[..n]);
+            i += n;
+            continue;
+        }
+        if rest[0] == b'&' && !is_reference(rest) {
+            out.extend_from_slice(b"&amp;");
+            changed = true;
+        } else {
+            out.push(rest[0]);
+        }
+        i += 1;
+    }
+    changed.then_some(out)
+}
+
+/// The document with its end tags balanced, as an HTML parser would: an end
+/// tag that closes nothing open is dropped, one that closes an element further
+/// up first closes those opened inside it. `None` when there is none to fix,
+/// and for a document cut short (inside a tag or a CDATA section, or with
+/// elements still open at its end): that is a fetch gone wrong, and salvaging
+/// it would store a half entry and the validators of a body never seen whole.
+pub(super) fn with_tags_balanced(text: &[u8]) -> Option<Vec<u8>> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_reader(text);
+    let config = reader.config_mut();
+    config.check_end_names = false;
+    config.allow_unmatched_ends = true;
+    config.allow_dangling_amp = true;
+    let mut out = Vec::with_capacity(text.len() + 64);
+    let mut copied = 0;
+    let mut open: Vec<String> = Vec::new();
+    let mut changed = false;
+    let close = |out: &mut Vec<u8>, name: &str| {
+        out.extend_from_slice(b"</");
+        out.extend_from_slice(name.as_bytes());
+        out.push(b'>');
+    };
+    loop {
+        let start = reader.buffer_position() as usize;
+        match reader.read_event() {
+            Ok(Event::Start(e)) => open.push(e.name().as_ref().to_string()),
+            Ok(Event::End(e)) => {
+                let name = e.name();
+                let name = name.as_ref();
+                // Looked for among the innermost 64 only: keeps hostile
+                // nesting linear.
+                let found = open
+                    .iter()
+                    .rev()
+                    .take(64)
+                    .position(|o| o == name)
+                    .map(|back| open.len() - 1 - back);
+                match found {
+                    Some(i) if i + 1 == open.len() => {
+                        open.pop();
+                    }
+                    Some(i) => {
+                        out.extend_from_slice(&text[copied..start]);
+                        for inner in open.drain(i + 1..).rev() {
+                            close(&mut out, &inner);
+                        }
+                        open.pop();
+                        copied = start;
+                        changed = true;
+                    }
+                    None => {
+                        out.extend_from_slice(&text[copied..start]);
+                        copied = reader.buffer_position() as usize;
+                        changed = true;
+                    }
+                }
+            }
+            Ok(Event::Eof) if open.is_empty() => break,
+            Ok(Event::Eof) | Err(_) => return None,
+            Ok(_) => {}
+        }
+    }
+    out.extend_from_slice(&text[copied..]);
+    changed.then_some(out)
+}

@@ -1,0 +1,234 @@
+//! Text: which bytes feed-rs sees (character encodings) and what feedloom makes
+//! of the text it returns (HTML entities, tags, C1 controls, length bounds). Pure;
+//! nothing here knows about feed formats.
+
+use std::borrow::Cow;
+
+/// C1 control characters read as the windows-1252 characters they almost always
+/// stand for (`&#146;` or a UTF-8 U+0092 written for ’), as browsers and
+/// feedparser do.
+pub(crate) fn c1_as_windows_1252(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(|c| ('\u{80}'..='\u{9f}').contains(&c)) {
+        return Cow::Borrowed(s);
+    }
+    s.chars()
+        .map(|c| match u8::try_from(u32::from(c)) {
+            Ok(b @ 0x80..=0x9f) => encoding_rs::WINDOWS_1252
+                .decode_without_bom_handling(&[b])
+                .0
+                .chars()
+                .next()
+                .unwrap_or(c),
+            _ => c,
+        })
+        .collect()
+}
+
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Plain text from an HTML fragment: tags dropped, HTML entities decoded. As in
+/// HTML, `<` opens a tag only before a letter, `/`, `!` or `?` (so "1 < 2" stays
+/// text), and a `>` inside a quoted attribute value does not close the tag.
+pub fn strip_tags(s: &str) -> String {
+    let mut text = String::with_capacity(s.len());
+    let (mut in_tag, mut quote, mut after_eq) = (false, None, false);
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if !in_tag {
+            let opens = c == '<'
+                && chars
+                    .peek()
+                    .is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, '/' | '!' | '?'));
+            if opens {
+                in_tag = true;
+            } else {
+                text.push(c);
+            }
+            continue;
+        }
+        match (quote, c) {
+            (Some(q), _) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') if after_eq => quote = Some(c),
+            (None, '>') => in_tag = false,
+            _ => {}
+        }
+        if !c.is_whitespace() {
+            after_eq = c == '=';
+        }
+    }
+    decode_entities(&text)
+}
+
+/// HTML character references decoded: every HTML5 named reference (quick-xml's
+/// table), decimal and hexadecimal ones. Anything else stays as written.
+pub fn decode_entities(s: &str) -> String {
+    if !s.contains('&') {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        // The longest HTML5 name is 31 bytes ("CounterClockwiseContourIntegral").
+        // Bytes, not `str` slicing: the window may end inside a character.
+        let end = rest.as_bytes()[..rest.len().min(34)]
+            .iter()
+            .position(|b| *b == b';');
+        let decoded = end.and_then(|end| {
+            let name = &rest[1..end];
+            let numeric = name
+                .strip_prefix("#x")
+                .or_else(|| name.strip_prefix("#X"))
+                .and_then(|h| u32::from_str_radix(h, 16).ok())
+                .or_else(|| name.strip_prefix('#').and_then(|d| d.parse().ok()));
+            match numeric {
+                Some(n) => char::from_u32(n).map(|c| (Cow::Owned(c.to_string()), end)),
+                None => {
+                    quick_xml::escape::resolve_html5_entity(name).map(|v| (Cow::Borrowed(v), end))
+                }
+            }
+        });
+        match decoded {
+            Some((c, end)) => {
+                out.push_str(&c);
+                rest = &rest[end + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Cuts a string to at most `max` bytes, on a character boundary.
+pub fn bound(mut s: String, max: usize) -> String {
+    if s.len() > max {
+        let mut cut = max;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+    }
+    s
+}
+
+/// Decides the bytes feed-rs sees: always UTF-8. The encoding is, in order, the
+/// byte order mark's; UTF-16 recognised by its zero bytes; the document's own
+/// declaration (a UTF-16 label on bytes that are not UTF-16 is ignored); the HTTP
+/// charset; else UTF-8, and for bytes that are not UTF-8 the encoding `chardetng`
+/// guesses from them (windows-1252, windows-1251, EUC-KR, Shift_JIS, …). Invalid
+/// sequences in a document claimed to be UTF-8 are repaired, not fatal.
+///
+/// feedloom decodes and then drops a declaration that names another encoding,
+/// because quick-xml (under feed-rs) switches decoders when it reads one, and
+/// panics when the declaration ends past its 64-byte look-ahead (UTF-16
+/// documents, long declarations) or disagrees with the BOM.
+pub fn to_parser_bytes<'a>(body: &'a [u8], http_charset: Option<&str>) -> Cow<'a, [u8]> {
+    use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE};
+    let label = |l: &str| Encoding::for_label(l.trim().as_bytes());
+    let not_utf16 = |e: &&'static Encoding| *e != UTF_16LE && *e != UTF_16BE;
+    let declared = declared_encoding(body);
+    let (encoding, bom) = match Encoding::for_bom(body) {
+        Some((e, len)) => (Some(e), len),
+        None => (
+            match body {
+                [b'<', 0, c, 0, ..] if *c != 0 => Some(UTF_16LE),
+                [0, b'<', 0, c, ..] if *c != 0 => Some(UTF_16BE),
+                _ => declared
+                    .as_deref()
+                    .and_then(label)
+                    .filter(not_utf16)
+                    .or_else(|| http_charset.and_then(label).filter(not_utf16)),
+            },
+            0,
+        ),
+    };
+    let body = &body[bom..];
+    let text = match encoding {
+        Some(e) if e != UTF_8 => Cow::Owned(
+            e.decode_without_bom_handling(body)
+                .0
+                .into_owned()
+                .into_bytes(),
+        ),
+        None if std::str::from_utf8(body).is_err() => Cow::Owned(
+            guess_encoding(body)
+                .decode_without_bom_handling(body)
+                .0
+                .into_owned()
+                .into_bytes(),
+        ),
+        _ => utf8_lossy(body),
+    };
+    match declared_encoding(&text).as_deref().and_then(label) {
+        Some(e) if e != UTF_8 => Cow::Owned(without_declaration(&text)),
+        _ => text,
+    }
+}
+
+/// The legacy encoding of undeclared bytes that are not UTF-8, as a browser would
+/// guess it (chardetng, by the author of encoding_rs). The first MiB is plenty: the
+/// markup is ASCII, the guess rests on the text.
+fn guess_encoding(body: &[u8]) -> &'static encoding_rs::Encoding {
+    const SAMPLE: usize = 1 << 20;
+    let mut detector = chardetng::EncodingDetector::new();
+    detector.feed(&body[..body.len().min(SAMPLE)], body.len() <= SAMPLE);
+    detector.guess(None, false)
+}
+
+/// The document without its leading XML declaration.
+fn without_declaration(text: &[u8]) -> Vec<u8> {
+    let start = text
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(0);
+    match text[start..].windows(2).position(|w| w == b"?>") {
+        Some(end) => text[start + end + 2..].to_vec(),
+        None => text.to_vec(),
+    }
+}
+
+fn utf8_lossy(body: &[u8]) -> Cow<'_, [u8]> {
+    match String::from_utf8_lossy(body) {
+        Cow::Borrowed(_) => Cow::Borrowed(body),
+        Cow::Owned(s) => Cow::Owned(s.into_bytes()),
+    }
+}
+
+/// The `encoding` of an XML declaration at the start of the document.
+fn declared_encoding(body: &[u8]) -> Option<String> {
+    let head = &body[..body.len().min(512)];
+    let start = head.iter().position(|b| !b.is_ascii_whitespace())?;
+    let head = &head[start..];
+    if !head.starts_with(b"<?xml") {
+        return None;
+    }
+    let end = head.windows(2).position(|w| w == b"?>")?;
+    let decl = std::str::from_utf8(&head[..end]).ok()?;
+    let i = decl.find("encoding")?;
+    let rest = decl[i + "encoding".len()..]
+        .trim_start()
+        .strip_prefix('=')?
+        .trim_start();
+    let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+    let value = &rest[1..];
+    let close = value.find(quote)?;
+    Some(value[..close].trim().to_string())
+}

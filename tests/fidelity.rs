@@ -1,0 +1,326 @@
+//! Story fidelity: every class of real feed that used to come back with fewer
+//! stories than it has entries (issue 8 §1), one sample each (written for these
+//! tests, in `tests/fixtures/fidelity/`), through `parse` and `identity` as the
+//! pipeline runs them; and the failure a document of no feed format leaves on
+//! its feed.
+
+mod common;
+
+use common::{FeedServer, Resource, TestEnv};
+use feedloom::error::ParseError;
+use feedloom::identity::identify_document;
+use feedloom::parse::{Document, Limits, parse};
+use url::Url;
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/fidelity")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn base() -> Url {
+    Url::parse("https://fixtures.feedloom.invalid/feed.xml").unwrap()
+}
+
+fn doc(name: &str) -> Document {
+    parse(&fixture(name), None, &base(), Limits::default())
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn titles(d: &Document) -> Vec<&str> {
+    d.entries
+        .iter()
+        .map(|e| e.title.as_deref().unwrap_or(""))
+        .collect()
+}
+
+#[test]
+fn atom_03_is_read_in_full() {
+    let d = doc("atom03.xml");
+    assert_eq!(d.title.as_deref(), Some("Old Blog & Notes"));
+    assert_eq!(d.site_url.as_deref(), Some("http://old.example/"));
+    assert_eq!(titles(&d), ["Second post", "First post"]);
+    let second = &d.entries[0];
+    assert_eq!(second.guid.as_deref(), Some("tag:old.example,2005:2"));
+    assert_eq!(
+        second.link.as_deref(),
+        Some("http://old.example/2005/03/second.html")
+    );
+    // issued → published, modified → updated.
+    assert_eq!(
+        second.published.map(|d| d.to_rfc3339()).as_deref(),
+        Some("2005-03-02T08:00:00+00:00")
+    );
+    assert_eq!(
+        second.updated.map(|d| d.to_rfc3339()).as_deref(),
+        Some("2005-03-02T10:00:00+00:00")
+    );
+    assert_eq!(second.author.as_deref(), Some("Mara Quill"));
+    // mode="escaped" HTML is HTML.
+    assert_eq!(
+        second.content.as_deref(),
+        Some("<p>The <b>second</b> one.</p>")
+    );
+    // mode="xml" XHTML keeps its markup.
+    let summary = d.entries[1].summary.as_deref().unwrap();
+    assert!(summary.contains("<i>summary</i>"), "{summary}");
+    assert_eq!(identify_document(d.entries).len(), 2);
+}
+
+#[test]
+fn rss_090_is_read_in_full() {
+    let d = doc("rss090.xml");
+    assert_eq!(d.title.as_deref(), Some("Netscape Era News"));
+    assert_eq!(
+        titles(&d),
+        ["Browser ships", "Server ships", "Nothing ships"]
+    );
+    assert_eq!(
+        d.entries[2].link.as_deref(),
+        Some("http://news.example/nothing")
+    );
+}
+
+#[test]
+fn rss_2_in_the_userland_namespace_is_read_in_full() {
+    let d = doc("rss2_userland.xml");
+    assert_eq!(d.title.as_deref(), Some("Userland Style"));
+    assert_eq!(titles(&d), ["One", "Two"]);
+    assert_eq!(d.entries[1].guid.as_deref(), Some("u-2"));
+    let d = doc("rss2_userland_prefixed.xml");
+    assert_eq!(d.title.as_deref(), Some("Prefixed Userland"));
+    assert_eq!(titles(&d), ["Only"]);
+    assert_eq!(d.entries[0].author.as_deref(), Some("Ann"));
+}
+
+#[test]
+fn an_odd_type_or_src_costs_at_most_its_field() {
+    let d = doc("atom_odd_types.xml");
+    assert_eq!(
+        titles(&d),
+        [
+            "Content with src and a body",
+            "A type that is no media type",
+            "Empty summary",
+            "An ordinary entry"
+        ]
+    );
+    // A src beside a body: the body is kept.
+    let content = d.entries[0].content.as_deref().unwrap();
+    assert!(content.contains("The body is kept."), "{content}");
+    // type="HTML" is html.
+    assert_eq!(
+        d.entries[1].summary.as_deref(),
+        Some("<p>Upper-case html</p>")
+    );
+    // The empty summary is gone, the text/x-markdown body kept (escaped).
+    assert_eq!(d.entries[2].summary, None);
+    assert_eq!(d.entries[2].content.as_deref(), Some("*Markdown* body"));
+    assert_eq!(d.entries[3].content.as_deref(), Some("<p>Fine.</p>"));
+}
+
+#[test]
+fn rss_1_items_without_link_are_kept() {
+    let d = doc("rss1_no_link.xml");
+    assert_eq!(
+        titles(&d),
+        ["Has a link", "Only a description", "Only content"]
+    );
+    assert_eq!(d.entries[0].link.as_deref(), Some("https://rdf.example/a"));
+    assert_eq!(d.entries[1].link, None);
+    assert_eq!(d.entries[1].summary.as_deref(), Some("No link here."));
+    assert!(d.entries[1].published.is_some());
+    assert_eq!(
+        d.entries[2].content.as_deref(),
+        Some("<p>Encoded <em>content</em>.</p>")
+    );
+    // Each is its own story (no link: the hash of its title and text).
+    assert_eq!(identify_document(d.entries).len(), 3);
+}
+
+#[test]
+fn a_reused_guid_is_one_item_per_distinct_entry_with_stable_keys() {
+    let keys = || {
+        identify_document(doc("reused_guid.xml").entries)
+            .into_iter()
+            .map(|i| (i.entry.title.unwrap_or_default(), i.key))
+            .collect::<Vec<_>>()
+    };
+    let first = keys();
+    let names: Vec<&str> = first.iter().map(|(t, _)| t.as_str()).collect();
+    // Episode 1 twice (byte-identical) is one story; the Bonus parts two.
+    assert_eq!(names, ["Episode 1", "Episode 2", "Bonus", "Bonus"]);
+    assert_ne!(first[2].1, first[3].1);
+    assert_eq!(keys(), first, "keys change between two polls");
+}
+
+#[test]
+fn links_given_elsewhere_are_used() {
+    let d = doc("links_elsewhere.xml");
+    let links: Vec<_> = d.entries.iter().map(|e| e.link.as_deref()).collect();
+    assert_eq!(
+        links,
+        [
+            Some("https://burned.example/posts/1"),
+            Some("https://burned.example/posts/2"),
+            // An entry's own link wins over feedburner's.
+            Some("https://burned.example/own"),
+        ]
+    );
+    assert_eq!(identify_document(d.entries).len(), 3);
+    let d = doc("youtube.xml");
+    let links: Vec<_> = d.entries.iter().map(|e| e.link.as_deref()).collect();
+    assert_eq!(
+        links,
+        [
+            Some("https://www.youtube.com/watch?v=abc123"),
+            Some("https://www.youtube.com/watch?v=def456"),
+            Some("https://video.example/related"),
+        ]
+    );
+    assert_eq!(identify_document(d.entries).len(), 3);
+}
+
+#[test]
+fn a_document_in_no_feed_format_is_an_error_that_names_its_root() {
+    let err = parse(
+        &fixture("foreign_namespace.xml"),
+        None,
+        &base(),
+        Limits::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, ParseError::NoFeedElements { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "no RSS/Atom/JSON Feed elements found: root `feed` in namespace `http://example.com/newformat#`"
+    );
+    // An empty feed in a known format stays a feed.
+    let empty = parse(
+        br#"<rss version="2.0"><channel><title>quiet</title></channel></rss>"#,
+        None,
+        &base(),
+        Limits::default(),
+    )
+    .unwrap();
+    assert!(empty.entries.is_empty());
+}
+
+#[tokio::test]
+async fn the_feed_of_a_foreign_document_shows_the_error() {
+    let srv = FeedServer::start().await;
+    let env = TestEnv::new();
+    srv.set(
+        "/foreign.xml",
+        Resource::feed(fixture("foreign_namespace.xml")),
+    );
+    srv.set("/old.xml", Resource::feed(fixture("atom03.xml")));
+    let cfg = env.config(&format!(
+        "[[feed]]\nurl = \"{}\"\n\n[[feed]]\nurl = \"{}\"\n",
+        srv.url("/foreign.xml"),
+        srv.url("/old.xml")
+    ));
+    let store = env.open_store();
+    let (summary, _) = feedloom::refresh::poll(&cfg, store).await.unwrap();
+    assert_eq!((summary.ok, summary.failed, summary.new), (1, 1, 2));
+    let (status, error): (String, String) = env
+        .reader()
+        .query_row(
+            "SELECT last_status, last_error FROM feeds WHERE url LIKE '%/foreign.xml'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(status, "error");
+    assert!(
+        error.contains("no RSS/Atom/JSON Feed elements found: root `feed` in namespace `http://example.com/newformat#`"),
+        "{error}"
+    );
+}
+
+#[test]
+fn undeclared_legacy_encodings_are_detected() {
+    let item = |title: &str| {
+        format!(
+            "<rss version=\"2.0\"><channel><title>t</title><item><guid>1</guid>\
+             <title>{title}</title><description>{title} {title} {title}</description>\
+             </item></channel></rss>"
+        )
+    };
+    // No BOM, no declaration, no HTTP charset, not UTF-8.
+    for (text, encoding) in [
+        (
+            "Съешь же ещё этих мягких французских булок, да выпей чаю",
+            encoding_rs::WINDOWS_1251,
+        ),
+        (
+            "다람쥐 헌 쳇바퀴에 타고파 그리고 한국어 문장을 조금 더 씁니다",
+            encoding_rs::EUC_KR,
+        ),
+        (
+            "Le cœur déçu mais l'âme plutôt naïve, Louÿs rêva de crapaüter",
+            encoding_rs::WINDOWS_1252,
+        ),
+    ] {
+        let doc = item(text);
+        let (bytes, _, unmappable) = encoding.encode(&doc);
+        assert!(!unmappable);
+        let d = parse(&bytes, None, &base(), Limits::default()).unwrap();
+        assert_eq!(
+            d.entries[0].title.as_deref(),
+            Some(text),
+            "{}",
+            encoding.name()
+        );
+    }
+}
+
+#[test]
+fn html_titles_decode_every_html5_entity() {
+    let xml = br#"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>
+        <entry><id>1</id><title type="html">Caf&amp;eacute; &amp;mdash; na&amp;iuml;ve &amp;hellip; &amp;frac12; &amp;CounterClockwiseContourIntegral; &amp;bogus;</title></entry>
+    </feed>"#;
+    let d = parse(xml, None, &base(), Limits::default()).unwrap();
+    assert_eq!(
+        d.entries[0].title.as_deref(),
+        Some("Café — naïve … ½ \u{2233} &bogus;")
+    );
+}
+
+#[test]
+fn over_max_entries_only_the_newest_are_kept_and_the_rest_counted() {
+    let mut xml = String::from("<rss version=\"2.0\"><channel><title>big</title>");
+    // Oldest first: 5,000 entries, a day apart.
+    let start = chrono::DateTime::parse_from_rfc3339("2020-01-01T00:00:00Z").unwrap();
+    for i in 0..5000 {
+        let date = (start + chrono::Duration::days(i)).to_rfc2822();
+        xml.push_str(&format!(
+            "<item><guid>{i}</guid><title>n{i}</title><pubDate>{date}</pubDate></item>"
+        ));
+    }
+    xml.push_str("</channel></rss>");
+    let limits = Limits {
+        max_entries: 1000,
+        ..Limits::default()
+    };
+    let d = parse(xml.as_bytes(), None, &base(), limits).unwrap();
+    assert_eq!(d.entries.len(), 1000);
+    assert_eq!(d.truncated, 4000);
+    assert_eq!(d.entries[0].guid.as_deref(), Some("4000"));
+    assert_eq!(d.entries[999].guid.as_deref(), Some("4999"));
+}
+
+#[test]
+fn end_tags_that_do_not_match_cost_nothing_but_a_cut_document_fails() {
+    let crossed = br#"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>
+        <entry><id>1</id><title>one</title><content type="html">x</content></content></entry>
+        <entry><id>2</id><title>two</subtitle></title></entry></feed>"#;
+    let d = parse(crossed, None, &base(), Limits::default()).unwrap();
+    assert_eq!(titles(&d), ["one", "two"]);
+    let cut = br#"<rss version="2.0"><channel><title>x</title><item><title>half"#;
+    assert!(matches!(
+        parse(cut, None, &base(), Limits::default()),
+        Err(ParseError::Malformed { .. })
+    ));
+}
