@@ -37,6 +37,12 @@ pub fn web_base(base: &str) -> Option<Url> {
     Url::parse(base).ok().filter(is_web)
 }
 
+/// Whether `link` is a `javascript:`, `vbscript:` or `data:` URL in any disguise
+/// (case, leading spaces and controls, tabs or newlines inside the scheme).
+pub fn is_script_like(link: &str) -> bool {
+    Url::parse(link).is_ok_and(|u| matches!(u.scheme(), "javascript" | "vbscript" | "data"))
+}
+
 /// `href` resolved against `base` (when it is relative and `base` is usable) and
 /// checked: `Some` only for an `http`/`https` result.
 pub fn resolve(base: Option<&Url>, href: &str) -> Option<String> {

@@ -318,6 +318,9 @@ fn alternate_link(links: &[model::Link], base: &Url) -> Option<String> {
                 .map(String::from)
                 .unwrap_or_else(|_| h.to_string())
         })
+        // A script or document URL (also what a `javascript:` xml:base makes of a
+        // relative link) is never an entry's link.
+        .filter(|l| !crate::urls::is_script_like(l))
 }
 
 /// Text content of a `Text`, tags stripped when it is HTML.
@@ -386,6 +389,29 @@ mod tests {
             Some("https://other.example/blog/post/1")
         );
         assert_eq!(d.entries[0].title.as_deref(), Some("Bold & more"));
+    }
+
+    #[test]
+    fn script_and_data_links_are_not_entry_links() {
+        let bases = ["javascript://x/%0aalert(1)//", "data:text/html,x"];
+        let links = [" JaVaScRiPt:alert(1)", "vbscript:x", "data:text/html,x"];
+        let docs = bases
+            .iter()
+            .map(|b| (format!(r#" xml:base="{b}""#), "post/1"));
+        for (attr, href) in docs.chain(links.iter().map(|l| (String::new(), *l))) {
+            let xml = format!(
+                r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><id>f</id>
+                <entry{attr}><id>e1</id><title>x</title><link href="{href}"/></entry></feed>"#
+            );
+            let hostile = format!("{attr} {href}");
+            let d = parse(xml.as_bytes(), None, &base(), Limits::default()).unwrap();
+            // No link, or one resolved against the feed's own http(s) URL.
+            let link = d.entries[0].link.as_deref();
+            assert!(
+                link.is_none_or(|l| l == "https://example.org/feeds/post/1"),
+                "{hostile}: {link:?}"
+            );
+        }
     }
 
     #[test]
