@@ -25,7 +25,51 @@ use crate::store::queries::{Story, StoryQuery};
 pub struct FeedInfo {
     pub name: String,
     pub title: String,
+    /// The output's `link` (its home page), when the config gives one.
     pub link: Option<String>,
+    /// Where the output is published, ending in `/`: the self links are
+    /// `BASE/NAME.EXT`, the river page `BASE/NAME.html`.
+    pub base: url::Url,
+    /// When the output last changed (see [`last_change`]): RSS `lastBuildDate`
+    /// and Atom's feed-level `updated`.
+    pub updated: i64,
+}
+
+impl FeedInfo {
+    /// The output's own URL in `format`: `BASE/NAME.EXT`.
+    pub fn self_url(&self, format: Format) -> String {
+        self.below(&format!("{}.{}", self.name, format.extension()))
+    }
+
+    /// The output's river page: `BASE/NAME.html`.
+    pub fn river_url(&self) -> String {
+        self.below(&format!("{}.html", self.name))
+    }
+
+    /// The output's home page: its `link`, else its river page.
+    pub fn home_url(&self) -> String {
+        self.link.clone().unwrap_or_else(|| self.river_url())
+    }
+
+    fn below(&self, file: &str) -> String {
+        // Output names are letters, digits, `-` and `_`: always a relative path.
+        self.base
+            .join(file)
+            .map(String::from)
+            .unwrap_or_else(|_| format!("{}{file}", self.base))
+    }
+}
+
+/// When an output showing `stories` last changed: the latest time feedloom
+/// first saw or saw a change to one of them (0 for no stories). Derived from
+/// the stories, never from the clock, so rendering stays deterministic; a
+/// story's own claimed dates do not count (a feed may claim any date).
+pub fn last_change(stories: &[Prepared]) -> i64 {
+    stories
+        .iter()
+        .map(|p| p.story.first_seen_at.max(p.story.changed_at))
+        .max()
+        .unwrap_or(0)
 }
 
 /// A story ready for rendering: its links checked, its HTML sanitised (see
@@ -123,14 +167,20 @@ pub fn render_output(
     limit: Option<usize>,
 ) -> Result<Vec<u8>, StoreError> {
     let stories = prepare(store.stories(&query_for(out, now, limit))?);
-    Ok(render(format, &info_for(out), &stories))
+    Ok(render(format, &info_for(out, &stories), &stories))
 }
 
-pub fn info_for(out: &OutputConfig) -> FeedInfo {
+/// What the formats say about `out` when it shows `stories`.
+pub fn info_for(out: &OutputConfig, stories: &[Prepared]) -> FeedInfo {
     FeedInfo {
         name: out.name().to_string(),
         title: out.title(),
         link: out.link.as_ref().map(|l| l.to_string()),
+        base: out
+            .public_base
+            .clone()
+            .unwrap_or_else(|| crate::config::ServerConfig::default().public_base()),
+        updated: last_change(stories),
     }
 }
 
@@ -157,7 +207,7 @@ pub fn render_all(
     let mut all = Vec::new();
     for out in outputs.iter().filter(|o| !only_files || o.path.is_some()) {
         let stories = cache.prepare(store.stories(&query_for(out, now, None))?);
-        let info = info_for(out);
+        let info = info_for(out, &stories);
         for &format in &out.formats {
             all.push(RenderedFile {
                 name: format!("{}.{}", out.name(), format.extension()),
