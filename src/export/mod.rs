@@ -436,9 +436,18 @@ pub fn also_html(also: &[crate::store::queries::Source]) -> Option<String> {
     Some(format!("<p>Also in: {}</p>", names.join(", ")))
 }
 
-/// A story's title for outputs, as plain text without bidi controls: its own,
-/// else the start of its text, else its (checked) link.
+/// A story's title for outputs, as plain text without bidi controls or the
+/// control characters XML forbids (so every format shows the same title): its
+/// own, else the start of its text, else its (checked) link.
 pub fn display_title(p: &Prepared) -> String {
+    let t = title_text(p);
+    match xml_safe(&t) {
+        Cow::Borrowed(_) => t,
+        Cow::Owned(clean) => clean,
+    }
+}
+
+fn title_text(p: &Prepared) -> String {
     if let Some(t) = p.story.title.as_deref().filter(|t| !t.is_empty()) {
         return clean::plain_title(t).into_owned();
     }
