@@ -15,6 +15,9 @@ use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 use url::Url;
 
+pub mod access;
+pub use access::{Access, Auth, Secret};
+
 /// A config that could not be loaded. Its `Display` names file, line and key.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -113,6 +116,12 @@ pub struct FetchConfig {
     pub max_entries: usize,
     /// Longest title, link, author, summary or content kept; longer ones are cut.
     pub max_field: ByteSize,
+    /// Follow redirects to (and resolve names into) loopback, private,
+    /// link-local and other non-public addresses. Feeds configured with such an
+    /// address or name are fetched either way.
+    pub allow_private_networks: bool,
+    /// Response bytes all fetches together may hold in memory at once.
+    pub max_buffered: ByteSize,
 }
 
 impl Default for FetchConfig {
@@ -127,6 +136,8 @@ impl Default for FetchConfig {
             max_redirects: 5,
             max_entries: 1000,
             max_field: ByteSize(256 * 1024),
+            allow_private_networks: false,
+            max_buffered: ByteSize(64 * 1024 * 1024),
         }
     }
 }
@@ -193,9 +204,24 @@ pub struct FeedConfig {
     /// Cron schedule (daemon), with a seconds field: `"0 5 6 * * *"`.
     #[serde(default)]
     pub cron: Option<CronSchedule>,
+    /// Extra request headers; values are strings, `{ env = "VAR" }` or `{ file = "path" }`.
+    #[serde(default)]
+    pub headers: Option<Spanned<std::collections::BTreeMap<String, access::SecretSource>>>,
+    /// Credentials: `{ basic = { user = ..., password = ... } }` or `{ bearer = ... }`.
+    #[serde(default)]
+    pub auth: Option<Spanned<access::AuthConfig>>,
+    /// `headers`, `auth` and the URL's `user:password@`, resolved at load.
+    #[serde(skip)]
+    pub access: Access,
+    /// The URL as written, when it carried `user:password@` (which `url` no
+    /// longer does): how older feedloom versions stored the feed.
+    #[serde(skip)]
+    pub url_with_credentials: Option<Secret>,
 }
 
 impl FeedConfig {
+    /// The feed's URL: its identity in the store and in outputs. Never carries
+    /// `user:password@` (those are in `access`).
     pub fn url(&self) -> &Url {
         &self.url.get_ref().0
     }
@@ -404,8 +430,15 @@ impl<'de> Deserialize<'de> for ByteSize {
 
 /// A feed URL: http, https or file, and the text it was written as. A `file:` URL
 /// without a leading slash (`file:samples/x.xml`) is relative to the config's folder.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// After loading, neither carries `user:password@` (see [`FeedConfig::access`]).
+#[derive(Clone, PartialEq, Eq)]
 pub struct FeedUrl(pub Url, pub String);
+
+impl fmt::Debug for FeedUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "FeedUrl({})", access::redact_userinfo(self.0.as_str()))
+    }
+}
 
 impl<'de> Deserialize<'de> for FeedUrl {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -418,15 +451,52 @@ impl<'de> Deserialize<'de> for FeedUrl {
 
 /// Parses and checks a feed URL (scheme http, https or file; a host for http(s)).
 pub fn parse_feed_url(s: &str) -> Result<Url, String> {
-    let url = Url::parse(s.trim()).map_err(|e| format!("invalid URL `{s}`: {e}"))?;
+    let shown = access::redact_userinfo(s);
+    let url = Url::parse(s.trim()).map_err(|e| format!("invalid URL `{shown}`: {e}"))?;
     match url.scheme() {
         "http" | "https" if url.host_str().is_some_and(|h| !h.is_empty()) => Ok(url),
-        "http" | "https" => Err(format!("invalid URL `{s}`: no host")),
+        "http" | "https" => Err(format!("invalid URL `{shown}`: no host")),
         "file" => Ok(url),
         other => Err(format!(
-            "invalid URL `{s}`: scheme `{other}` is not supported (use http, https or file)"
+            "invalid URL `{shown}`: scheme `{other}` is not supported (use http, https or file)"
         )),
     }
+}
+
+/// `url` without `user:password@`, and the credentials it carried (as basic
+/// auth, percent-decoded), if any.
+pub fn split_credentials(url: &Url) -> (Url, Option<Auth>) {
+    if url.username().is_empty() && url.password().is_none() {
+        return (url.clone(), None);
+    }
+    let user = Secret::new(percent_decode(url.username()), "the URL");
+    let password = url
+        .password()
+        .map(|p| Secret::new(percent_decode(p), "the URL"));
+    let mut clean = url.clone();
+    let _ = clean.set_username("");
+    let _ = clean.set_password(None);
+    (clean, Some(Auth::Basic { user, password }))
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2]))
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// A cron expression in the `cron` crate's syntax (seconds first).
@@ -551,6 +621,12 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     if raw.fetch.timeout.0.is_zero() {
         return Err(whole("[fetch] timeout must be above 0"));
     }
+    if raw.fetch.max_buffered.0 < raw.fetch.max_body.0 {
+        return Err(whole(&format!(
+            "[fetch] max_buffered ({} bytes) must be at least max_body ({} bytes): a body of max_body must fit",
+            raw.fetch.max_buffered.0, raw.fetch.max_body.0
+        )));
+    }
     if raw.defaults.every.0 < Duration::from_secs(1) {
         return Err(whole("[defaults] every must be at least 1s"));
     }
@@ -586,6 +662,45 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
                 .map_err(|_| at(span, format!("cannot resolve `{}`", url.1)))?;
         }
     }
+    for feed in &mut cfg.feeds {
+        let span = feed.url.span();
+        let (clean, url_auth) = split_credentials(&feed.url.get_ref().0);
+        if let Some(url_auth) = url_auth {
+            if feed.auth.is_some() {
+                return Err(at(
+                    span,
+                    format!(
+                        "feed `{clean}`: the URL carries user:password@ and `auth` is set too; use one"
+                    ),
+                ));
+            }
+            let written = feed.url.get_ref().0.to_string();
+            feed.url_with_credentials = Some(Secret::new(written, "the URL"));
+            feed.access.auth = Some(url_auth);
+            let url = feed.url.get_mut();
+            url.1 = clean.to_string();
+            url.0 = clean;
+        }
+        let no_headers = std::collections::BTreeMap::new();
+        let headers = feed
+            .headers
+            .as_ref()
+            .map(|h| h.get_ref())
+            .unwrap_or(&no_headers);
+        let auth = feed.auth.as_ref().map(|a| a.get_ref());
+        let resolved = access::resolve(headers, auth, base).map_err(|e| {
+            let span = match (&feed.auth, &feed.headers) {
+                (Some(a), _) if e.starts_with("auth") => a.span(),
+                (_, Some(h)) if e.starts_with("headers") => h.span(),
+                _ => span.clone(),
+            };
+            at(span, format!("feed `{}`: {e}", feed.url()))
+        })?;
+        feed.access.headers = resolved.headers;
+        if resolved.auth.is_some() {
+            feed.access.auth = resolved.auth;
+        }
+    }
     let mut seen: HashMap<&Url, ()> = HashMap::new();
     for feed in &cfg.feeds {
         if seen.insert(feed.url(), ()).is_some() {
@@ -607,12 +722,8 @@ fn invalid(text: &str, path: &Path, span: std::ops::Range<usize>, message: Strin
     let line = before.matches('\n').count() + 1;
     let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
     let column = text[line_start..start].chars().count() + 1;
-    let snippet = text[line_start..]
-        .lines()
-        .next()
-        .unwrap_or("")
-        .trim_end()
-        .to_string();
+    let snippet =
+        access::redact_userinfo(text[line_start..].lines().next().unwrap_or("").trim_end());
     ConfigError::Invalid {
         path: path.to_path_buf(),
         line,
