@@ -485,7 +485,7 @@ pub fn describe(cfg: &Config) -> String {
     let _ = writeln!(
         s,
         "fetch: at most {} body bytes held at once; redirects to private networks {}",
-        cfg.fetch.max_buffered.0,
+        cfg.fetch.max_buffered(),
         if cfg.fetch.allow_private_networks {
             "allowed (fetch.allow_private_networks)"
         } else {

@@ -120,8 +120,23 @@ pub struct FetchConfig {
     /// link-local and other non-public addresses. Feeds configured with such an
     /// address or name are fetched either way.
     pub allow_private_networks: bool,
+    /// Response bytes all fetches together may hold in memory at once; by
+    /// default 64 MiB, or `max_body` when that is larger. See
+    /// [`FetchConfig::max_buffered`].
+    #[serde(rename = "max_buffered")]
+    pub max_buffered_set: Option<ByteSize>,
+}
+
+/// The default of `[fetch] max_buffered` (when `max_body` is not larger).
+pub const DEFAULT_MAX_BUFFERED: u64 = 64 * 1024 * 1024;
+
+impl FetchConfig {
     /// Response bytes all fetches together may hold in memory at once.
-    pub max_buffered: ByteSize,
+    pub fn max_buffered(&self) -> u64 {
+        self.max_buffered_set
+            .map(|b| b.0)
+            .unwrap_or(DEFAULT_MAX_BUFFERED.max(self.max_body.0))
+    }
 }
 
 impl Default for FetchConfig {
@@ -137,7 +152,7 @@ impl Default for FetchConfig {
             max_entries: 1000,
             max_field: ByteSize(256 * 1024),
             allow_private_networks: false,
-            max_buffered: ByteSize(64 * 1024 * 1024),
+            max_buffered_set: None,
         }
     }
 }
@@ -621,10 +636,11 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     if raw.fetch.timeout.0.is_zero() {
         return Err(whole("[fetch] timeout must be above 0"));
     }
-    if raw.fetch.max_buffered.0 < raw.fetch.max_body.0 {
+    if raw.fetch.max_buffered() < raw.fetch.max_body.0 {
         return Err(whole(&format!(
             "[fetch] max_buffered ({} bytes) must be at least max_body ({} bytes): a body of max_body must fit",
-            raw.fetch.max_buffered.0, raw.fetch.max_body.0
+            raw.fetch.max_buffered(),
+            raw.fetch.max_body.0
         )));
     }
     if raw.defaults.every.0 < Duration::from_secs(1) {
@@ -837,5 +853,111 @@ mod tests {
         assert!(e.starts_with("cfg/x.toml:3:"), "{e}");
         let e = err("[[feed]]\nurl = \"https://a.example/f\"\nevery = \"10ms\"\n");
         assert!(e.contains("at least 1s"), "{e}");
+    }
+
+    #[test]
+    fn secrets_resolve_at_load_and_name_the_key_when_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("tok"), "abc123\n").unwrap();
+        let path = dir.path().join("c.toml");
+        let load = |text: &str| parse(text, &path);
+        // SAFETY: test-only variable names, set before any reader.
+        unsafe { std::env::set_var("FEEDLOOM_TEST_KEY", "k-123") };
+        let c = load(
+            "[[feed]]\nurl = \"https://a.example/f\"\nauth = { bearer = { file = \"tok\" } }\n\
+             headers = { \"X-Api-Key\" = { env = \"FEEDLOOM_TEST_KEY\" }, Accept-Language = \"en\" }\n",
+        )
+        .unwrap();
+        let a = &c.feeds[0].access;
+        assert!(matches!(&a.auth, Some(Auth::Bearer(t)) if t.expose() == "abc123"));
+        assert_eq!(a.headers.len(), 2);
+        assert_eq!(a.headers[1].0, "x-api-key");
+        assert_eq!(a.headers[1].1.expose(), "k-123");
+        let debug = format!("{c:?}");
+        assert!(
+            !debug.contains("abc123") && !debug.contains("k-123"),
+            "{debug}"
+        );
+
+        let e = load(
+            "[[feed]]\nurl = \"https://a.example/f\"\n\
+             auth = { basic = { user = \"u\", password = { env = \"FEEDLOOM_TEST_UNSET\" } } }\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("c.toml:3:"), "{e}");
+        assert!(
+            e.contains("auth.basic.password")
+                && e.contains("environment variable `FEEDLOOM_TEST_UNSET` is not set"),
+            "{e}"
+        );
+        let e = load(
+            "[[feed]]\nurl = \"https://a.example/f\"\nheaders = { X-Key = { file = \"nope\" } }\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("c.toml:3:") && e.contains("headers.X-Key: cannot read"),
+            "{e}"
+        );
+        let e = load("[[feed]]\nurl = \"https://a.example/f\"\nheaders = { Host = \"x\" }\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`Host` is set by feedloom"), "{e}");
+        let e =
+            load("[[feed]]\nurl = \"https://a.example/f\"\nauth = { bearer = { envv = \"X\" } }\n")
+                .unwrap_err()
+                .to_string();
+        assert!(e.contains("envv") && e.contains("{ env = \"VAR\" }"), "{e}");
+    }
+
+    #[test]
+    fn credentials_in_a_url_become_basic_auth_and_leave_the_url() {
+        let c = parse(
+            "[[feed]]\nurl = \"https://bob:p%40ss@a.example/f\"\n",
+            Path::new("x.toml"),
+        )
+        .unwrap();
+        let f = &c.feeds[0];
+        assert_eq!(f.url().as_str(), "https://a.example/f");
+        match &f.access.auth {
+            Some(Auth::Basic { user, password }) => {
+                assert_eq!(user.expose(), "bob");
+                assert_eq!(password.as_ref().unwrap().expose(), "p@ss");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(!format!("{c:?}").contains("p%40ss"));
+        // Both forms at once is a mistake; and errors never quote the password.
+        let e =
+            err("[[feed]]\nurl = \"https://bob:hunter2@a.example/f\"\nauth = { bearer = \"t\" }\n");
+        assert!(e.contains("user:password@ and `auth`"), "{e}");
+        assert!(!e.contains("hunter2"), "{e}");
+        let e = err("[[feed]]\nurl = \"gopher://bob:hunter2@a.example/f\"\n");
+        assert!(e.contains("gopher") && !e.contains("hunter2"), "{e}");
+        // Two feeds differing only in credentials are the same feed.
+        let e = err(
+            "[[feed]]\nurl = \"https://a:1@x.example/f\"\n[[feed]]\nurl = \"https://b:2@x.example/f\"\n",
+        );
+        assert!(
+            e.contains("duplicate feed url `https://x.example/f`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn the_body_budget_must_hold_one_body() {
+        let e = err("[fetch]\nmax_body = \"32MiB\"\nmax_buffered = \"16MiB\"\n");
+        assert!(e.contains("max_buffered") && e.contains("max_body"), "{e}");
+        let at = |text: &str| parse(text, Path::new("x.toml")).unwrap().fetch;
+        assert_eq!(at("").max_buffered(), 64 << 20);
+        assert!(!at("").allow_private_networks);
+        // Unset, it grows with max_body; set, it is what it says.
+        assert_eq!(
+            at("[fetch]\nmax_body = \"128MiB\"\n").max_buffered(),
+            128 << 20
+        );
+        let f = at("[fetch]\nmax_body = \"32MiB\"\nmax_buffered = \"40MiB\"\n");
+        assert_eq!(f.max_buffered(), 40 << 20);
     }
 }

@@ -578,7 +578,7 @@ async fn stream_server() -> StreamServer {
 async fn sixteen_large_bodies_stay_within_the_budget() {
     let srv = stream_server().await;
     let cfg = fetch_cfg("timeout = \"120s\"");
-    assert_eq!(cfg.max_buffered.0, 64 << 20, "the default budget");
+    assert_eq!(cfg.max_buffered(), 64 << 20, "the default budget");
     assert_eq!((cfg.max_body.0, cfg.concurrency), (16 << 20, 16));
     let fetcher = Fetcher::new(&cfg).unwrap();
     let size = 16 << 20;

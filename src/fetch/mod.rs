@@ -152,7 +152,7 @@ impl Fetcher {
             guarded: client(!cfg.allow_private_networks)?,
             policy,
             budget: Arc::new(Budget::new(
-                cfg.max_buffered.0,
+                cfg.max_buffered(),
                 cfg.max_body.0,
                 cfg.concurrency,
             )),
