@@ -12,7 +12,7 @@
 //!   poll / scheduler │  picks feeds to fetch (poll: all of them, once)
 //!                    ▼
 //!   refresh::refresh_feed  ── the one place that handles a single feed:
-//!       fetch     HTTP(S) or file://, conditional GET, size/time limits  (fetch.rs)
+//!       fetch     HTTP(S) or file://, conditional GET, limits, SSRF guard (fetch/)
 //!       parse     raw bytes + base URL → Vec<Entry>, charset handling     (parse.rs)
 //!       identify  Entry → item key, canonical URL, content hash          (identity.rs)
 //!       store     ONE transaction: items + validators + fetch record     (store/)
@@ -27,7 +27,8 @@
 //! * [`cli`]: command-line definitions (clap).
 //! * [`config`]: the TOML config: types, defaults, validation, errors with file:line.
 //! * [`error`]: the library's error types and the one place that classifies them.
-//! * [`fetch`]: the HTTP/file client with conditional GET and bounded bodies.
+//! * [`fetch`]: the HTTP/file client: conditional GET, bounded bodies, politeness,
+//!   the network guard (no private addresses) and the body budget.
 //! * [`hints`]: skipHours/skipDays/sy:updatePeriod read from a document (pure).
 //! * [`parse`]: feed-rs → feedloom's [`parse::Entry`]; encodings and base URLs.
 //! * [`identity`]: item keys, canonical URLs, content hashes and output ids (pure).
