@@ -477,6 +477,60 @@ async fn secrets_reach_the_feeds_host_and_nothing_else() {
     }
 }
 
+/// The daemon labels its metrics with the feed's URL without credentials.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_labels_carry_no_credentials() {
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/f.xml",
+        Resource::feed(rss("F", &[(Some("1"), None, "x", "d")])),
+    );
+    let env = TestEnv::new();
+    let url = format!("http://bob:s3cret@127.0.0.1:{}/f.xml", srv.addr.port());
+    let cfg = env.config(&format!(
+        "[fetch]\nhost_gap = \"0s\"\n\n[defaults]\nspread = \"1s\"\n\n[[feed]]\nurl = \"{url}\"\n"
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let (_reload_tx, reload_rx) = tokio::sync::mpsc::channel(1);
+    let daemon = tokio::spawn(feedloom::app::run(
+        cfg,
+        listener,
+        async move {
+            let _ = stop_rx.await;
+        },
+        reload_rx,
+    ));
+    let end = std::time::Instant::now() + Duration::from_secs(15);
+    let mut text = String::new();
+    while std::time::Instant::now() < end {
+        text = reqwest::get(format!("http://{addr}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if text.contains("feedloom_fetches_total{outcome=\"ok\"} 1") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let label = format!(
+        "feedloom_feed_staleness_seconds{{feed=\"{}\"}}",
+        srv.url("/f.xml")
+    );
+    assert!(text.contains(&label), "{text}");
+    assert!(!text.contains("s3cret") && !text.contains("bob"), "{text}");
+    let seen = srv.seen();
+    assert_eq!(
+        seen[0].headers.get("authorization").unwrap(),
+        &basic("bob", "s3cret")
+    );
+    stop_tx.send(()).unwrap();
+    daemon.await.unwrap().unwrap();
+}
+
 /// A store written by an older feedloom keeps the feed under its URL with
 /// credentials: the next sync renames it (items kept) and scrubs its errors.
 #[test]
