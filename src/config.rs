@@ -904,6 +904,12 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("`Host` is set by feedloom"), "{e}");
+        let e = load(
+            "[[feed]]\nurl = \"https://a.example/f\"\nheaders = { X-A = \"1\", x-a = \"2\" }\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("appears twice"), "{e}");
         let e =
             load("[[feed]]\nurl = \"https://a.example/f\"\nauth = { bearer = { envv = \"X\" } }\n")
                 .unwrap_err()

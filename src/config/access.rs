@@ -228,6 +228,11 @@ pub fn resolve(
                 "headers: `{name}` is set by feedloom itself (user agent: [fetch] user_agent)"
             ));
         }
+        if out.headers.iter().any(|(n, _)| *n == lower) {
+            return Err(format!(
+                "headers: `{name}` appears twice (names ignore case)"
+            ));
+        }
         if lower == "authorization" && auth.is_some() {
             return Err("headers: `Authorization` and `auth` both set; use one".to_string());
         }
