@@ -98,7 +98,11 @@ pub async fn refresh_feed(
     feed: &FeedRef,
     every: &Every,
 ) -> Result<Report, StoreError> {
-    let slot = r.fetcher.acquire(&feed.fetch_url).await;
+    // The host and global slots cover the request, the parse and the store
+    // write (so that fetched documents never pile up in memory ahead of the
+    // writer), but not the wait for the group commit: that must not keep the
+    // next fetches from starting.
+    let mut slot = Some(r.fetcher.acquire(&feed.fetch_url).await);
     let started_at = crate::now_unix();
     let t0 = Instant::now();
     let access = r.access.get(feed.url.as_str()).cloned().unwrap_or_default();
@@ -132,11 +136,17 @@ pub async fn refresh_feed(
             );
             let resched = reschedule(feed, next, redirect.as_ref(), r.defaults.redirect_after);
             let id = feed.id;
-            r.store
-                .call_batched(move |s| s.record_not_modified(id, &rec, &resched))
-                .await
-                .map(|()| (Outcome::NotModified, Some(next)))
-                .map_err(FeedError::Store)
+            let written = r
+                .store
+                .write_batched(move |s| s.record_not_modified(id, &rec, &resched))
+                .await;
+            slot = None;
+            match written {
+                Ok(w) => w.committed().await,
+                Err(e) => Err(e),
+            }
+            .map(|()| (Outcome::NotModified, Some(next)))
+            .map_err(FeedError::Store)
         }
         Ok(FetchOutcome::Fetched(f)) => {
             rec.http_status = (feed.fetch_url.scheme() != "file").then_some(f.status);
@@ -182,8 +192,9 @@ pub async fn refresh_feed(
                     rec.duration_ms = t0.elapsed().as_millis() as i64;
                     // A document the store cannot take is this feed's failure
                     // (recorded below, with backoff), not the daemon's.
-                    r.store
-                        .call_batched(move |s| {
+                    let written = r
+                        .store
+                        .write_batched(move |s| {
                             s.apply_document(
                                 &feed2,
                                 &rec,
@@ -194,9 +205,14 @@ pub async fn refresh_feed(
                                 &rules,
                             )
                         })
-                        .await
-                        .map(|applied| (Outcome::Stored(applied), Some(next)))
-                        .map_err(FeedError::Store)
+                        .await;
+                    slot = None;
+                    match written {
+                        Ok(w) => w.committed().await,
+                        Err(e) => Err(e),
+                    }
+                    .map(|applied| (Outcome::Stored(applied), Some(next)))
+                    .map_err(FeedError::Store)
                 }
                 Err(e) => Err(e),
             }

@@ -311,6 +311,30 @@ pub struct SharedStore {
     commit_error: Arc<Mutex<Option<String>>>,
 }
 
+/// A batched write that ran but may not be durable yet.
+#[must_use = "a batched write is durable only once `committed` says so"]
+pub struct Uncommitted<R> {
+    value: R,
+    committed: Option<oneshot::Receiver<Result<(), StoreError>>>,
+}
+
+impl<R> Uncommitted<R> {
+    /// Waits for the COMMIT covering the write: its value once durable, else the
+    /// commit's error.
+    pub async fn committed(self) -> Result<R, StoreError> {
+        match self.committed {
+            None => Ok(self.value),
+            Some(rx) => match rx.await {
+                Ok(Ok(())) => Ok(self.value),
+                Ok(Err(e)) => Err(e),
+                Err(_) => Err(StoreError::Commit {
+                    message: "the store closed before the batch was committed".into(),
+                }),
+            },
+        }
+    }
+}
+
 /// Counts a batched call as queued until it holds the store (or is dropped
 /// without ever running, as at runtime shutdown).
 struct Queued(Option<Arc<AtomicUsize>>);
@@ -383,6 +407,18 @@ impl SharedStore {
         F: FnOnce(&mut Store) -> Result<R, StoreError> + Send + 'static,
         R: Send + 'static,
     {
+        self.write_batched(f).await?.committed().await
+    }
+
+    /// [`SharedStore::call_batched`] in two steps: this returns once `f` has
+    /// run (its savepoint released, not yet durable), so that the caller can let
+    /// go of what it no longer needs (its fetch slot) before waiting for the
+    /// COMMIT with [`Uncommitted::committed`].
+    pub async fn write_batched<R, F>(&self, f: F) -> Result<Uncommitted<R>, StoreError>
+    where
+        F: FnOnce(&mut Store) -> Result<R, StoreError> + Send + 'static,
+        R: Send + 'static,
+    {
         let inner = self.store.clone();
         let mut queued = Queued::new(&self.queued);
         let (value, committed) = tokio::task::spawn_blocking(move || {
@@ -429,16 +465,7 @@ impl SharedStore {
         })
         .await
         .map_err(|e| StoreError::Worker(e.to_string()))??;
-        match committed {
-            None => Ok(value),
-            Some(rx) => match rx.await {
-                Ok(Ok(())) => Ok(value),
-                Ok(Err(e)) => Err(e),
-                Err(_) => Err(StoreError::Commit {
-                    message: "the store closed before the batch was committed".into(),
-                }),
-            },
-        }
+        Ok(Uncommitted { value, committed })
     }
 
     /// Runs `f` with the store on the current thread (outside async code), after
