@@ -124,6 +124,8 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
     mut reload: mpsc::Receiver<()>,
 ) -> Result<(), AppError> {
+    // One daemon per store: a second one (or a `poll`) is refused, by name.
+    let _lock = crate::store::lock::StoreLock::acquire(&cfg.store.path, "run")?;
     let store = SharedStore::new(Store::open(&cfg.store.path)?);
     let outputs = cfg.outputs.clone();
     let _ = tokio::task::spawn_blocking(move || export::remove_stale_temp_files(&outputs)).await;
@@ -166,6 +168,8 @@ pub async fn run(
 
     // Feeds being refreshed, and which task refreshes which feed.
     let mut in_flight: HashSet<i64> = HashSet::new();
+    // Feeds whose failure the store could not record either: backed off here.
+    let mut held_back = HeldBack::default();
     let mut task_feed: HashMap<tokio::task::Id, i64> = HashMap::new();
     let mut tasks: JoinSet<Refreshed> = JoinSet::new();
     let mut tick = tokio::time::interval(TICK);
@@ -201,7 +205,8 @@ pub async fn run(
                 state.last_tick.store(crate::now_unix(), Ordering::Relaxed);
                 sd_notify("WATCHDOG=1");
                 let now = crate::now_unix();
-                let busy = in_flight.clone();
+                let mut busy = in_flight.clone();
+                busy.extend(held_back.until(now));
                 let due = match store.call(move |s| s.due_feeds(now, &busy)).await {
                     Ok(due) => due,
                     Err(e) => {
@@ -221,7 +226,7 @@ pub async fn run(
                 }
             }
             Some(done) = tasks.join_next_with_id() => {
-                finish(done, &mut in_flight, &mut task_feed, &plan, &store, &state, &changed)
+                finish(done, &mut in_flight, &mut task_feed, &mut held_back, &plan, &store, &state, &changed)
             }
         }
     }
@@ -243,7 +248,7 @@ pub async fn run(
                 break;
             }
             done = tasks.join_next_with_id() => match done {
-                Some(done) => finish(done, &mut in_flight, &mut task_feed, &plan, &store, &state, &changed),
+                Some(done) => finish(done, &mut in_flight, &mut task_feed, &mut held_back, &plan, &store, &state, &changed),
                 None => break,
             },
         }
@@ -311,11 +316,41 @@ fn open_files_limit(limits: &str) -> Option<u64> {
 /// What a refresh task returns: its feed and how the refresh went.
 type Refreshed = (i64, Result<Report, StoreError>);
 
+/// Feeds whose failure could not be stored (the store cannot write): the
+/// scheduler skips them until their in-memory backoff has passed, since the
+/// store still says they are due.
+#[derive(Default)]
+struct HeldBack(HashMap<i64, (u32, i64)>);
+
+impl HeldBack {
+    /// Feeds held back at `now`.
+    fn until(&mut self, now: i64) -> Vec<i64> {
+        self.0
+            .iter()
+            .filter(|(_, (_, until))| *until > now)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// Backs the feed off once more; returns its consecutive failures here.
+    fn hold(&mut self, feed_id: i64, next: impl FnOnce(u32) -> Option<i64>) -> u32 {
+        let entry = self.0.entry(feed_id).or_insert((0, 0));
+        entry.0 += 1;
+        entry.1 = next(entry.0).unwrap_or(i64::MAX);
+        entry.0
+    }
+
+    fn release(&mut self, feed_id: i64) {
+        self.0.remove(&feed_id);
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn finish(
     done: Result<(tokio::task::Id, Refreshed), tokio::task::JoinError>,
     in_flight: &mut HashSet<i64>,
     task_feed: &mut HashMap<tokio::task::Id, i64>,
+    held_back: &mut HeldBack,
     plan: &Plan,
     store: &SharedStore,
     state: &ServerState,
@@ -331,7 +366,12 @@ fn finish(
     in_flight.remove(&feed_id);
     let problem = match done {
         Ok((_, (_, Ok(report)))) => {
+            // Stored or NotModified only once committed; a commit that failed
+            // is a failure here too.
             state.metrics.observe(&report.outcome, report.duration_ms);
+            if report.store_error.is_none() {
+                held_back.release(feed_id);
+            }
             if matches!(report.outcome, Outcome::Stored(a) if a.new + a.updated > 0) {
                 changed.notify_one();
             }
@@ -342,11 +382,27 @@ fn finish(
         Err(e) => format!("internal error: {e}"),
     };
     error!(feed_id, error = %problem, "refresh failed");
+    state
+        .metrics
+        .fetch_error
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     // Record it on the feed and back off, so the feed is not retried every tick.
     let Some(every) = plan.every.get(&feed_id).cloned() else {
         return;
     };
     let max_backoff = plan.cfg.defaults.max_backoff.0;
+    // Until the store takes the failure record, the backoff lives here.
+    let now = crate::now_unix();
+    held_back.hold(feed_id, |failures| {
+        crate::schedule::after_failure(
+            now,
+            &every,
+            failures,
+            crate::error::Disposition::Backoff,
+            max_backoff,
+            0.0,
+        )
+    });
     let store = store.clone();
     tokio::spawn(async move {
         let now = crate::now_unix();
@@ -477,6 +533,16 @@ pub fn describe(cfg: &Config) -> String {
         humantime::format_duration(cfg.server.header_timeout.0),
         humantime::format_duration(cfg.server.idle_timeout.0)
     );
+    let _ = writeln!(
+        s,
+        "fetch: at most {} body bytes held at once; redirects to private networks {}",
+        cfg.fetch.max_buffered(),
+        if cfg.fetch.allow_private_networks {
+            "allowed (fetch.allow_private_networks)"
+        } else {
+            "refused"
+        }
+    );
     let _ = writeln!(s, "feeds: {}", cfg.feeds.len());
     for f in &cfg.feeds {
         let when = match (&f.cron, f.every) {
@@ -489,7 +555,12 @@ pub fn describe(cfg: &Config) -> String {
         } else {
             format!(" [{}]", f.tags.join(", "))
         };
-        let _ = writeln!(s, "  {} {when}{tags}", f.url());
+        let _ = writeln!(
+            s,
+            "  {} {when}{tags}{}",
+            f.url(),
+            describe_access(&f.access)
+        );
     }
     let _ = writeln!(s, "outputs: {}", cfg.outputs.len());
     for o in &cfg.outputs {
@@ -517,6 +588,33 @@ pub fn describe(cfg: &Config) -> String {
         );
     }
     s
+}
+
+/// How `check` shows a feed's headers and credentials: names and where the
+/// values come from, never the values.
+fn describe_access(a: &config::Access) -> String {
+    if a.is_empty() {
+        return String::new();
+    }
+    let mut parts = Vec::new();
+    if let Some(auth) = &a.auth {
+        parts.push(auth.describe());
+    }
+    if !a.headers.is_empty() {
+        let names: Vec<String> = a
+            .headers
+            .iter()
+            .map(|(n, v)| {
+                if v.is_external() {
+                    format!("{n} (from {})", v.origin())
+                } else {
+                    n.clone()
+                }
+            })
+            .collect();
+        parts.push(format!("headers {}", names.join(", ")));
+    }
+    format!(" ({})", parts.join("; "))
 }
 
 #[cfg(test)]

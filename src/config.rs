@@ -17,6 +17,8 @@ use url::Url;
 
 pub mod edit;
 use edit::Seg;
+pub mod access;
+pub use access::{Access, Auth, Secret};
 
 /// A config that could not be loaded. Its `Display` names file, line and key.
 #[derive(Debug, thiserror::Error)]
@@ -116,6 +118,27 @@ pub struct FetchConfig {
     pub max_entries: usize,
     /// Longest title, link, author, summary or content kept; longer ones are cut.
     pub max_field: ByteSize,
+    /// Follow redirects to (and resolve names into) loopback, private,
+    /// link-local and other non-public addresses. Feeds configured with such an
+    /// address or name are fetched either way.
+    pub allow_private_networks: bool,
+    /// Response bytes all fetches together may hold in memory at once; by
+    /// default 64 MiB, or `max_body` when that is larger. See
+    /// [`FetchConfig::max_buffered`].
+    #[serde(rename = "max_buffered")]
+    pub max_buffered_set: Option<ByteSize>,
+}
+
+/// The default of `[fetch] max_buffered` (when `max_body` is not larger).
+pub const DEFAULT_MAX_BUFFERED: u64 = 64 * 1024 * 1024;
+
+impl FetchConfig {
+    /// Response bytes all fetches together may hold in memory at once.
+    pub fn max_buffered(&self) -> u64 {
+        self.max_buffered_set
+            .map(|b| b.0)
+            .unwrap_or(DEFAULT_MAX_BUFFERED.max(self.max_body.0))
+    }
 }
 
 impl Default for FetchConfig {
@@ -130,6 +153,8 @@ impl Default for FetchConfig {
             max_redirects: 5,
             max_entries: 1000,
             max_field: ByteSize(256 * 1024),
+            allow_private_networks: false,
+            max_buffered_set: None,
         }
     }
 }
@@ -226,9 +251,24 @@ pub struct FeedConfig {
     /// Cron schedule (daemon), with a seconds field: `"0 5 6 * * *"`.
     #[serde(default)]
     pub cron: Option<CronSchedule>,
+    /// Extra request headers; values are strings, `{ env = "VAR" }` or `{ file = "path" }`.
+    #[serde(default)]
+    pub headers: Option<Spanned<std::collections::BTreeMap<String, access::SecretSource>>>,
+    /// Credentials: `{ basic = { user = ..., password = ... } }` or `{ bearer = ... }`.
+    #[serde(default)]
+    pub auth: Option<Spanned<access::AuthConfig>>,
+    /// `headers`, `auth` and the URL's `user:password@`, resolved at load.
+    #[serde(skip)]
+    pub access: Access,
+    /// The URL as written, when it carried `user:password@` (which `url` no
+    /// longer does): how older feedloom versions stored the feed.
+    #[serde(skip)]
+    pub url_with_credentials: Option<Secret>,
 }
 
 impl FeedConfig {
+    /// The feed's URL: its identity in the store and in outputs. Never carries
+    /// `user:password@` (those are in `access`).
     pub fn url(&self) -> &Url {
         &self.url.get_ref().0
     }
@@ -442,8 +482,15 @@ impl<'de> Deserialize<'de> for ByteSize {
 
 /// A feed URL: http, https or file, and the text it was written as. A `file:` URL
 /// without a leading slash (`file:samples/x.xml`) is relative to the config's folder.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// After loading, neither carries `user:password@` (see [`FeedConfig::access`]).
+#[derive(Clone, PartialEq, Eq)]
 pub struct FeedUrl(pub Url, pub String);
+
+impl fmt::Debug for FeedUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "FeedUrl({})", access::redact_userinfo(self.0.as_str()))
+    }
+}
 
 impl<'de> Deserialize<'de> for FeedUrl {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -456,15 +503,52 @@ impl<'de> Deserialize<'de> for FeedUrl {
 
 /// Parses and checks a feed URL (scheme http, https or file; a host for http(s)).
 pub fn parse_feed_url(s: &str) -> Result<Url, String> {
-    let url = Url::parse(s.trim()).map_err(|e| format!("invalid URL `{s}`: {e}"))?;
+    let shown = access::redact_userinfo(s);
+    let url = Url::parse(s.trim()).map_err(|e| format!("invalid URL `{shown}`: {e}"))?;
     match url.scheme() {
         "http" | "https" if url.host_str().is_some_and(|h| !h.is_empty()) => Ok(url),
-        "http" | "https" => Err(format!("invalid URL `{s}`: no host")),
+        "http" | "https" => Err(format!("invalid URL `{shown}`: no host")),
         "file" => Ok(url),
         other => Err(format!(
-            "invalid URL `{s}`: scheme `{other}` is not supported (use http, https or file)"
+            "invalid URL `{shown}`: scheme `{other}` is not supported (use http, https or file)"
         )),
     }
+}
+
+/// `url` without `user:password@`, and the credentials it carried (as basic
+/// auth, percent-decoded), if any.
+pub fn split_credentials(url: &Url) -> (Url, Option<Auth>) {
+    if url.username().is_empty() && url.password().is_none() {
+        return (url.clone(), None);
+    }
+    let user = Secret::new(percent_decode(url.username()), "the URL");
+    let password = url
+        .password()
+        .map(|p| Secret::new(percent_decode(p), "the URL"));
+    let mut clean = url.clone();
+    let _ = clean.set_username("");
+    let _ = clean.set_password(None);
+    (clean, Some(Auth::Basic { user, password }))
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2]))
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// An http(s) URL, the only kind feedloom publishes as a link.
@@ -719,6 +803,17 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     if raw.fetch.timeout.0.is_zero() {
         return Err(whole("fetch", "timeout", "[fetch] timeout must be above 0"));
     }
+    if raw.fetch.max_buffered() < raw.fetch.max_body.0 {
+        return Err(whole(
+            "fetch",
+            "max_buffered",
+            &format!(
+                "[fetch] max_buffered ({} bytes) must be at least max_body ({} bytes): a body of max_body must fit",
+                raw.fetch.max_buffered(),
+                raw.fetch.max_body.0
+            ),
+        ));
+    }
     if raw.defaults.every.0 < Duration::from_secs(1) {
         return Err(whole(
             "defaults",
@@ -777,6 +872,45 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
                 .map_err(|_| at(span, format!("cannot resolve `{}`", url.1)))?;
         }
     }
+    for feed in &mut cfg.feeds {
+        let span = feed.url.span();
+        let (clean, url_auth) = split_credentials(&feed.url.get_ref().0);
+        if let Some(url_auth) = url_auth {
+            if feed.auth.is_some() {
+                return Err(at(
+                    span,
+                    format!(
+                        "feed `{clean}`: the URL carries user:password@ and `auth` is set too; use one"
+                    ),
+                ));
+            }
+            let written = feed.url.get_ref().0.to_string();
+            feed.url_with_credentials = Some(Secret::new(written, "the URL"));
+            feed.access.auth = Some(url_auth);
+            let url = feed.url.get_mut();
+            url.1 = clean.to_string();
+            url.0 = clean;
+        }
+        let no_headers = std::collections::BTreeMap::new();
+        let headers = feed
+            .headers
+            .as_ref()
+            .map(|h| h.get_ref())
+            .unwrap_or(&no_headers);
+        let auth = feed.auth.as_ref().map(|a| a.get_ref());
+        let resolved = access::resolve(headers, auth, base).map_err(|e| {
+            let span = match (&feed.auth, &feed.headers) {
+                (Some(a), _) if e.starts_with("auth") => a.span(),
+                (_, Some(h)) if e.starts_with("headers") => h.span(),
+                _ => span.clone(),
+            };
+            at(span, format!("feed `{}`: {e}", feed.url()))
+        })?;
+        feed.access.headers = resolved.headers;
+        if resolved.auth.is_some() {
+            feed.access.auth = resolved.auth;
+        }
+    }
     let mut seen: HashMap<&Url, ()> = HashMap::new();
     for feed in &cfg.feeds {
         if seen.insert(feed.url(), ()).is_some() {
@@ -802,12 +936,8 @@ fn invalid(text: &str, path: &Path, span: std::ops::Range<usize>, message: Strin
     let line = before.matches('\n').count() + 1;
     let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
     let column = text[line_start..start].chars().count() + 1;
-    let snippet = text[line_start..]
-        .lines()
-        .next()
-        .unwrap_or("")
-        .trim_end()
-        .to_string();
+    let snippet =
+        access::redact_userinfo(text[line_start..].lines().next().unwrap_or("").trim_end());
     ConfigError::Invalid {
         path: path.to_path_buf(),
         line,
@@ -1034,6 +1164,102 @@ mod tests {
     }
 
     #[test]
+    fn secrets_resolve_at_load_and_name_the_key_when_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("tok"), "abc123\n").unwrap();
+        let path = dir.path().join("c.toml");
+        let load = |text: &str| parse(text, &path);
+        // SAFETY: test-only variable names, set before any reader.
+        unsafe { std::env::set_var("FEEDLOOM_TEST_KEY", "k-123") };
+        let c = load(
+            "[[feed]]\nurl = \"https://a.example/f\"\nauth = { bearer = { file = \"tok\" } }\n\
+             headers = { \"X-Api-Key\" = { env = \"FEEDLOOM_TEST_KEY\" }, Accept-Language = \"en\" }\n",
+        )
+        .unwrap();
+        let a = &c.feeds[0].access;
+        assert!(matches!(&a.auth, Some(Auth::Bearer(t)) if t.expose() == "abc123"));
+        assert_eq!(a.headers.len(), 2);
+        assert_eq!(a.headers[1].0, "x-api-key");
+        assert_eq!(a.headers[1].1.expose(), "k-123");
+        let debug = format!("{c:?}");
+        assert!(
+            !debug.contains("abc123") && !debug.contains("k-123"),
+            "{debug}"
+        );
+
+        let e = load(
+            "[[feed]]\nurl = \"https://a.example/f\"\n\
+             auth = { basic = { user = \"u\", password = { env = \"FEEDLOOM_TEST_UNSET\" } } }\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("c.toml:3:"), "{e}");
+        assert!(
+            e.contains("auth.basic.password")
+                && e.contains("environment variable `FEEDLOOM_TEST_UNSET` is not set"),
+            "{e}"
+        );
+        let e = load(
+            "[[feed]]\nurl = \"https://a.example/f\"\nheaders = { X-Key = { file = \"nope\" } }\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("c.toml:3:") && e.contains("headers.X-Key: cannot read"),
+            "{e}"
+        );
+        let e = load("[[feed]]\nurl = \"https://a.example/f\"\nheaders = { Host = \"x\" }\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`Host` is set by feedloom"), "{e}");
+        let e = load(
+            "[[feed]]\nurl = \"https://a.example/f\"\nheaders = { X-A = \"1\", x-a = \"2\" }\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("appears twice"), "{e}");
+        let e =
+            load("[[feed]]\nurl = \"https://a.example/f\"\nauth = { bearer = { envv = \"X\" } }\n")
+                .unwrap_err()
+                .to_string();
+        assert!(e.contains("envv") && e.contains("{ env = \"VAR\" }"), "{e}");
+    }
+
+    #[test]
+    fn credentials_in_a_url_become_basic_auth_and_leave_the_url() {
+        let c = parse(
+            "[[feed]]\nurl = \"https://bob:p%40ss@a.example/f\"\n",
+            Path::new("x.toml"),
+        )
+        .unwrap();
+        let f = &c.feeds[0];
+        assert_eq!(f.url().as_str(), "https://a.example/f");
+        match &f.access.auth {
+            Some(Auth::Basic { user, password }) => {
+                assert_eq!(user.expose(), "bob");
+                assert_eq!(password.as_ref().unwrap().expose(), "p@ss");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(!format!("{c:?}").contains("p%40ss"));
+        // Both forms at once is a mistake; and errors never quote the password.
+        let e =
+            err("[[feed]]\nurl = \"https://bob:hunter2@a.example/f\"\nauth = { bearer = \"t\" }\n");
+        assert!(e.contains("user:password@ and `auth`"), "{e}");
+        assert!(!e.contains("hunter2"), "{e}");
+        let e = err("[[feed]]\nurl = \"gopher://bob:hunter2@a.example/f\"\n");
+        assert!(e.contains("gopher") && !e.contains("hunter2"), "{e}");
+        // Two feeds differing only in credentials are the same feed.
+        let e = err(
+            "[[feed]]\nurl = \"https://a:1@x.example/f\"\n[[feed]]\nurl = \"https://b:2@x.example/f\"\n",
+        );
+        assert!(
+            e.contains("duplicate feed url `https://x.example/f`"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn server_limits_and_output_links() {
         let c = parse("", Path::new("x.toml")).unwrap();
         assert_eq!(c.server.max_connections, 512);
@@ -1086,5 +1312,21 @@ mod tests {
             e.contains("six fields, seconds first") && !e.contains("crontab"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn the_body_budget_must_hold_one_body() {
+        let e = err("[fetch]\nmax_body = \"32MiB\"\nmax_buffered = \"16MiB\"\n");
+        assert!(e.contains("max_buffered") && e.contains("max_body"), "{e}");
+        let at = |text: &str| parse(text, Path::new("x.toml")).unwrap().fetch;
+        assert_eq!(at("").max_buffered(), 64 << 20);
+        assert!(!at("").allow_private_networks);
+        // Unset, it grows with max_body; set, it is what it says.
+        assert_eq!(
+            at("[fetch]\nmax_body = \"128MiB\"\n").max_buffered(),
+            128 << 20
+        );
+        let f = at("[fetch]\nmax_body = \"32MiB\"\nmax_buffered = \"40MiB\"\n");
+        assert_eq!(f.max_buffered(), 40 << 20);
     }
 }

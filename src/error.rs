@@ -26,6 +26,20 @@ pub enum FetchError {
     TooLarge { url: String, limit: u64 },
     #[error("{url}: more than {limit} redirects (fetch.max_redirects)")]
     TooManyRedirects { url: String, limit: usize },
+    /// The network guard refused a non-public address (SSRF protection).
+    #[error(
+        "{url}: refused to connect to {addr}{} ({reason} address); set fetch.allow_private_networks = true to allow non-public addresses",
+        host.as_ref().map(|h| format!(" (where {h} resolves)")).unwrap_or_default()
+    )]
+    Blocked {
+        url: String,
+        /// The name that resolved to `addr`, unless the URL named the address.
+        host: Option<String>,
+        addr: std::net::IpAddr,
+        reason: &'static str,
+    },
+    #[error("{url}: redirect to `{location}` refused: only http and https are followed")]
+    BadRedirect { url: String, location: String },
     #[error("cannot read {}: {source}", path.display())]
     File {
         path: PathBuf,
@@ -81,6 +95,39 @@ pub enum StoreError {
     },
     #[error("store worker failed: {0}")]
     Worker(String),
+    /// A write was rolled back because its batch could not be committed (disk
+    /// full, I/O error). Every write of that batch gets this error.
+    #[error("the store could not commit: {message}")]
+    Commit { message: String },
+    /// Another feedloom (`run` or `poll`) holds the store's lock file.
+    #[error(
+        "store {} is in use by {holder}; only one `feedloom run` or `feedloom poll` may use a store at a time",
+        path.display()
+    )]
+    Locked { path: PathBuf, holder: String },
+    #[error("cannot open store {}: cannot lock it ({}): {source}", path.display(), lock.display())]
+    Lock {
+        path: PathBuf,
+        lock: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A read-only command found no store to read.
+    #[error(
+        "store {} does not exist (nothing polled yet: run `feedloom poll` or the daemon first)",
+        path.display()
+    )]
+    Missing { path: PathBuf },
+    /// A read-only command found a store that needs migrations it may not apply.
+    #[error(
+        "store {} is at schema version {found}, this feedloom uses {known}: run `feedloom poll` or the daemon to upgrade it",
+        path.display()
+    )]
+    NeedsUpgrade {
+        path: PathBuf,
+        found: u32,
+        known: u32,
+    },
 }
 
 impl StoreError {

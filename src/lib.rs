@@ -12,7 +12,7 @@
 //!   poll / scheduler │  picks feeds to fetch (poll: all of them, once)
 //!                    ▼
 //!   refresh::refresh_feed  ── the one place that handles a single feed:
-//!       fetch     HTTP(S) or file://, conditional GET, size/time limits  (fetch.rs)
+//!       fetch     HTTP(S) or file://, conditional GET, limits, SSRF guard (fetch/)
 //!       parse     raw bytes + base URL → Vec<Entry>, charset handling     (parse/)
 //!       identify  Entry → item key, canonical URL, content hash          (identity.rs)
 //!       store     ONE transaction: items + validators + fetch record     (store/)
@@ -30,7 +30,8 @@
 //! * [`config`]: the TOML config: types, defaults, validation, errors with file:line.
 //! * [`discover`]: the feeds an HTML page declares, and the usual paths to try (pure).
 //! * [`error`]: the library's error types and the one place that classifies them.
-//! * [`fetch`]: the HTTP/file client with conditional GET and bounded bodies.
+//! * [`fetch`]: the HTTP/file client: conditional GET, bounded bodies, politeness,
+//!   the network guard (no private addresses) and the body budget.
 //! * [`hints`]: skipHours/skipDays/sy:updatePeriod read from a document (pure).
 //! * [`parse`]: feed-rs → feedloom's [`parse::Entry`]; legacy dialects, encodings,
 //!   entities, base URLs, the entry cap.

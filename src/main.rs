@@ -7,6 +7,8 @@ use anyhow::Context;
 use clap::Parser;
 use feedloom::cli::{Cli, Command, LogFormat};
 use feedloom::config::{self, Config, ConfigError};
+use feedloom::store::lock::StoreLock;
+use feedloom::store::queries::FeedSummary;
 use feedloom::store::{SharedStore, Store};
 use feedloom::{app, commands, export};
 
@@ -50,6 +52,40 @@ fn init_tracing(format: LogFormat) {
     }
 }
 
+/// The store's feeds with `in_config` set from `cfg`, plus configured feeds the
+/// store does not have yet; URLs and errors without any `user:password@`.
+fn feeds_rows(mut rows: Vec<FeedSummary>, cfg: &Config) -> Vec<FeedSummary> {
+    let configured: std::collections::HashSet<&str> =
+        cfg.feeds.iter().map(|f| f.url().as_str()).collect();
+    let mut missing = configured.clone();
+    for r in &mut rows {
+        r.in_config = configured.contains(r.url.as_str());
+        missing.remove(r.url.as_str());
+        r.url = config::access::redact_userinfo(&r.url);
+        r.last_error = r.last_error.as_deref().map(config::access::redact_userinfo);
+    }
+    for f in cfg
+        .feeds
+        .iter()
+        .filter(|f| missing.contains(f.url().as_str()))
+    {
+        rows.push(FeedSummary {
+            url: f.url().to_string(),
+            in_config: true,
+            title: f.title.clone(),
+            enabled: true,
+            last_fetch_at: None,
+            last_status: None,
+            last_http_status: None,
+            last_error: None,
+            consecutive_failures: 0,
+            next_fetch_at: None,
+            items: 0,
+        });
+    }
+    rows
+}
+
 fn open_store(cfg: &Config) -> anyhow::Result<SharedStore> {
     Ok(SharedStore::new(Store::open(&cfg.store.path)?))
 }
@@ -69,11 +105,25 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Poll => {
+            // One writer at a time: a running daemon (or another poll) keeps it.
+            let _lock = StoreLock::acquire(&cfg.store.path, "poll")?;
             let store = open_store(&cfg)?;
             export::remove_stale_temp_files(&cfg.outputs);
             let rt = runtime()?;
-            let (summary, _) = rt.block_on(commands::poll::poll(&cfg, store))?;
+            let (summary, reports) = rt.block_on(commands::poll::poll(&cfg, store))?;
             println!("{summary}");
+            if summary.store_errors > 0 {
+                let first = reports
+                    .iter()
+                    .find_map(|r| r.store_error.as_deref())
+                    .unwrap_or("unknown error");
+                eprintln!(
+                    "feedloom: the store {} could not write the results of {} feed(s): {first}",
+                    cfg.store.path.display(),
+                    summary.store_errors
+                );
+                return Ok(ExitCode::from(1));
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Export {
@@ -100,16 +150,15 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                 },
                 None => cfg.outputs[0].clone(),
             };
-            let store = open_store(&cfg)?;
-            let bytes = store.with(|s| {
-                export::render_output(
-                    s,
-                    &out,
-                    format.into(),
-                    feedloom::now_unix(),
-                    limit.map(|l| l as usize),
-                )
-            })?;
+            // Reads only: a missing store is an error, not created.
+            let store = Store::open_read_only(&cfg.store.path)?;
+            let bytes = export::render_output(
+                &store,
+                &out,
+                format.into(),
+                feedloom::now_unix(),
+                limit.map(|l| l as usize),
+            )?;
             use std::io::Write;
             std::io::stdout().write_all(&bytes)?;
             Ok(ExitCode::SUCCESS)
@@ -122,12 +171,9 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Feeds { json } => {
-            let store = open_store(&cfg)?;
-            let feeds_cfg = cfg.feeds.clone();
-            let rows = store.with(|s| {
-                s.sync_config(&feeds_cfg)?;
-                s.feed_summaries()
-            })?;
+            // Reads only: the store's feeds as they are, marked against this config.
+            let store = Store::open_read_only(&cfg.store.path)?;
+            let rows = feeds_rows(store.feed_summaries()?, &cfg);
             let now = feedloom::now_unix();
             if json {
                 print!("{}", commands::feeds::render_json(&rows, now));
@@ -148,7 +194,7 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
         Command::Enable { url } => {
             let store = open_store(&cfg)?;
             let url = config::parse_feed_url(&url)
-                .map(|u| u.to_string())
+                .map(|u| config::split_credentials(&u).0.to_string())
                 .unwrap_or(url);
             if store.with(|s| s.enable_feed(&url))? {
                 println!("enabled {url}");

@@ -2,15 +2,16 @@
 //! through fetch → parse → identify → store. [`poll`] refreshes every configured
 //! feed once and writes the outputs; the daemon calls `refresh_feed` from its loop.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
 use tracing::{error, info, instrument, warn};
 
-use crate::config::{Config, Defaults, FeedConfig};
+use crate::config::{Access, Config, Defaults, FeedConfig};
 use crate::error::{Disposition, FeedError, StoreError, chain};
 use crate::export;
-use crate::fetch::{FetchOutcome, Fetcher, Redirect};
+use crate::fetch::{FetchOutcome, Fetcher, Origin, Redirect};
 use crate::identity::{Canon, identify_document_with};
 use crate::parse::{self, Limits};
 use crate::schedule::{self, Every, Hints};
@@ -46,6 +47,8 @@ pub struct Refresher {
     pub defaults: Arc<Defaults>,
     pub canon: Arc<Canon>,
     pub rules: StoryRules,
+    /// Each configured feed's headers and credentials, by its URL.
+    pub access: Arc<HashMap<String, Arc<Access>>>,
 }
 
 /// How one refresh ended.
@@ -67,12 +70,30 @@ pub struct Report {
     pub outcome: Outcome,
     pub duration_ms: i64,
     pub next_fetch_at: Option<i64>,
+    /// The store could not write this fetch's result: its error.
+    pub store_error: Option<String>,
 }
 
 impl Refresher {
     pub fn new(cfg: &Config, store: SharedStore) -> Result<Refresher, reqwest::Error> {
-        Ok(Refresher {
-            fetcher: Fetcher::new(&cfg.fetch)?,
+        Ok(Refresher::with_fetcher(
+            cfg,
+            store,
+            Fetcher::new(&cfg.fetch)?,
+        ))
+    }
+
+    /// A refresher that fetches with `fetcher` (tests pass one with their own
+    /// resolver).
+    pub fn with_fetcher(cfg: &Config, store: SharedStore, fetcher: Fetcher) -> Refresher {
+        Refresher {
+            fetcher,
+            access: Arc::new(
+                cfg.feeds
+                    .iter()
+                    .map(|f| (f.url().to_string(), Arc::new(f.access.clone())))
+                    .collect(),
+            ),
             store,
             limits: Limits {
                 max_entries: cfg.fetch.max_entries,
@@ -84,7 +105,7 @@ impl Refresher {
                 near_duplicates: cfg.identity.near_duplicates,
                 near_window: cfg.identity.near_window.0.as_secs().min(i64::MAX as u64) as i64,
             },
-        })
+        }
     }
 }
 
@@ -96,10 +117,19 @@ pub async fn refresh_feed(
     feed: &FeedRef,
     every: &Every,
 ) -> Result<Report, StoreError> {
-    let slot = r.fetcher.acquire(&feed.fetch_url).await;
+    // The host and global slots cover the request, the parse and the store
+    // write (so that fetched documents never pile up in memory ahead of the
+    // writer), but not the wait for the group commit: that must not keep the
+    // next fetches from starting.
+    let mut slot = Some(r.fetcher.acquire(&feed.fetch_url).await);
     let started_at = crate::now_unix();
     let t0 = Instant::now();
-    let fetched = r.fetcher.fetch(&feed.fetch_url, &feed.validators).await;
+    let access = r.access.get(feed.url.as_str()).cloned().unwrap_or_default();
+    let origin = Origin::configured(&feed.url, access);
+    let fetched = r
+        .fetcher
+        .fetch(&feed.fetch_url, &feed.validators, &origin)
+        .await;
     let mut rec = FetchRecord {
         started_at,
         ..FetchRecord::default()
@@ -125,10 +155,17 @@ pub async fn refresh_feed(
             );
             let resched = reschedule(feed, next, redirect.as_ref(), r.defaults.redirect_after);
             let id = feed.id;
-            r.store
-                .call_batched(move |s| s.record_not_modified(id, &rec, &resched))
-                .await?;
-            Ok((Outcome::NotModified, Some(next)))
+            let written = r
+                .store
+                .write_batched(move |s| s.record_not_modified(id, &rec, &resched))
+                .await;
+            slot = None;
+            match written {
+                Ok(w) => w.committed().await,
+                Err(e) => Err(e),
+            }
+            .map(|()| (Outcome::NotModified, Some(next)))
+            .map_err(FeedError::Store)
         }
         Ok(FetchOutcome::Fetched(f)) => {
             rec.http_status = (feed.fetch_url.scheme() != "file").then_some(f.status);
@@ -176,8 +213,9 @@ pub async fn refresh_feed(
                     rec.duration_ms = t0.elapsed().as_millis() as i64;
                     // A document the store cannot take is this feed's failure
                     // (recorded below, with backoff), not the daemon's.
-                    r.store
-                        .call_batched(move |s| {
+                    let written = r
+                        .store
+                        .write_batched(move |s| {
                             s.apply_document(
                                 &feed2,
                                 &rec,
@@ -188,9 +226,14 @@ pub async fn refresh_feed(
                                 &rules,
                             )
                         })
-                        .await
-                        .map(|applied| (Outcome::Stored(applied), Some(next)))
-                        .map_err(FeedError::Store)
+                        .await;
+                    slot = None;
+                    match written {
+                        Ok(w) => w.committed().await,
+                        Err(e) => Err(e),
+                    }
+                    .map(|applied| (Outcome::Stored(applied), Some(next)))
+                    .map_err(FeedError::Store)
                 }
                 Err(e) => Err(e),
             }
@@ -199,9 +242,16 @@ pub async fn refresh_feed(
     };
     drop(slot);
     let duration_ms = t0.elapsed().as_millis() as i64;
+    let mut store_error = None;
     let (outcome, next_fetch_at) = match result {
         Ok(done) => done,
         Err(err) => {
+            // A write the store could not make (a panic is not the store's).
+            if let FeedError::Store(e) = &err
+                && !matches!(e, StoreError::Worker(_))
+            {
+                store_error = Some(chain(e));
+            }
             let failures = feed.consecutive_failures + 1;
             let disposition = err.disposition();
             let next = schedule::after_failure(
@@ -237,6 +287,7 @@ pub async fn refresh_feed(
         outcome,
         duration_ms,
         next_fetch_at,
+        store_error,
     })
 }
 
@@ -299,6 +350,8 @@ pub struct Summary {
     pub disabled: usize,
     pub new: usize,
     pub updated: usize,
+    /// Feeds whose result the store could not write (counted in `failed`).
+    pub store_errors: usize,
 }
 
 /// How far a poll has got, for a progress display: reported once before the
@@ -337,6 +390,8 @@ impl std::fmt::Display for Summary {
 }
 
 /// Refreshes every configured, enabled feed once, then writes the outputs.
+/// A feed counts as ok only once its result is committed; feeds the store could
+/// not write count as failed and in [`Summary::store_errors`].
 pub async fn poll(cfg: &Config, store: SharedStore) -> Result<(Summary, Vec<Report>), StoreError> {
     poll_with_progress(cfg, store, None).await
 }
@@ -347,10 +402,29 @@ pub async fn poll_with_progress(
     store: SharedStore,
     progress: Option<&(dyn Fn(&Progress) + Sync)>,
 ) -> Result<(Summary, Vec<Report>), StoreError> {
+    let fetcher =
+        Fetcher::new(&cfg.fetch).map_err(|e| StoreError::Worker(format!("HTTP client: {e}")))?;
+    poll_inner(cfg, store, fetcher, progress).await
+}
+
+/// [`poll`] with a given fetcher (tests pass one with their own resolver).
+pub async fn poll_with(
+    cfg: &Config,
+    store: SharedStore,
+    fetcher: Fetcher,
+) -> Result<(Summary, Vec<Report>), StoreError> {
+    poll_inner(cfg, store, fetcher, None).await
+}
+
+async fn poll_inner(
+    cfg: &Config,
+    store: SharedStore,
+    fetcher: Fetcher,
+    progress: Option<&(dyn Fn(&Progress) + Sync)>,
+) -> Result<(Summary, Vec<Report>), StoreError> {
     let feeds_cfg = cfg.feeds.clone();
     let refs = store.call(move |s| s.sync_config(&feeds_cfg)).await?;
-    let refresher = Refresher::new(cfg, store.clone())
-        .map_err(|e| StoreError::Worker(format!("HTTP client: {e}")))?;
+    let refresher = Refresher::with_fetcher(cfg, store.clone(), fetcher);
     let disabled = refs.iter().filter(|f| !f.enabled).count();
     let jobs: Vec<(FeedRef, Every)> = refs
         .into_iter()
@@ -389,13 +463,28 @@ pub async fn poll_with_progress(
         match res {
             Ok((_, Ok(report))) => {
                 summary.add(&report.outcome);
+                summary.store_errors += usize::from(report.store_error.is_some());
                 reports.push(report);
             }
             // The store could not even record the feed's failure, or the task
             // panicked: count the feed as failed and go on with the others.
             Ok((id, Err(e))) => {
+                let feed = urls.get(&id).cloned().unwrap_or_default();
+                let message = chain(&e);
+                error!(feed = %feed, error = %message, "feed not stored, nor its failure");
                 summary.failed += 1;
-                error!(feed = urls.get(&id).map(String::as_str).unwrap_or("?"), error = %chain(&e), "feed not stored");
+                summary.store_errors += 1;
+                reports.push(Report {
+                    feed_url: feed,
+                    outcome: Outcome::Failed {
+                        error: message.clone(),
+                        status: None,
+                        gone: false,
+                    },
+                    duration_ms: 0,
+                    next_fetch_at: None,
+                    store_error: Some(message),
+                });
             }
             Err(e) => {
                 summary.failed += 1;

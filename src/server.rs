@@ -467,29 +467,41 @@ fn httpdate(t: i64) -> String {
 }
 
 async fn healthz(State(state): State<Arc<ServerState>>) -> Response {
-    let store_ok = state
+    let answers = state
         .store
         .call(|s| {
             s.conn()
                 .query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
                 .map_err(crate::error::StoreError::ctx("health check"))
         })
-        .await
-        .is_ok();
+        .await;
+    // The store must answer, and its last commit must have gone through: a
+    // store that reads but cannot write (disk full) is not healthy.
+    let store_error = match answers {
+        Err(e) => Some(crate::error::chain(&e)),
+        Ok(_) => state.store.commit_error(),
+    };
     let age = crate::now_unix() - state.last_tick.load(Ordering::Relaxed);
     let ticking = age <= state.tick_grace.as_secs() as i64;
-    let body = format!(
-        "{{\"store\":{},\"scheduler\":{},\"last_tick_age_seconds\":{}}}\n",
-        if store_ok { "\"ok\"" } else { "\"error\"" },
-        if ticking { "\"ok\"" } else { "\"stalled\"" },
-        age
-    );
-    let code = if store_ok && ticking {
+    let mut body = serde_json::json!({
+        "store": if store_error.is_none() { "ok" } else { "error" },
+        "scheduler": if ticking { "ok" } else { "stalled" },
+        "last_tick_age_seconds": age,
+    });
+    if let Some(e) = &store_error {
+        body["store_error"] = e.as_str().into();
+    }
+    let code = if store_error.is_none() && ticking {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    (code, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+    (
+        code,
+        [(header::CONTENT_TYPE, "application/json")],
+        format!("{body}\n"),
+    )
+        .into_response()
 }
 
 async fn metrics(State(state): State<Arc<ServerState>>) -> Response {

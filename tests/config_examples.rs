@@ -92,6 +92,11 @@ fn shipped_config_shows_the_defaults() {
     assert_eq!(f.max_redirects, d.max_redirects, "[fetch] max_redirects");
     assert_eq!(f.max_entries, d.max_entries, "[fetch] max_entries");
     assert_eq!(f.max_field, d.max_field, "[fetch] max_field");
+    assert_eq!(f.max_buffered(), d.max_buffered(), "[fetch] max_buffered");
+    assert_eq!(
+        f.allow_private_networks, d.allow_private_networks,
+        "[fetch] allow_private_networks"
+    );
 
     let (s, d) = (&cfg.defaults, Defaults::default());
     assert_eq!(s.every, d.every, "[defaults] every");

@@ -19,7 +19,7 @@ use crate::config::edit::{self, ConfigFile, NewFeed};
 use crate::config::{self, Config};
 use crate::discover::{self, Candidate};
 use crate::error::chain;
-use crate::fetch::{FetchOutcome, Fetched, Fetcher, Validators};
+use crate::fetch::{FetchOutcome, Fetched, Fetcher, Origin, Validators};
 use crate::identity::Canon;
 use crate::parse::{self, Document, Limits};
 
@@ -175,8 +175,11 @@ fn refuse_duplicate(text: &str, cfg: &Config, url: &Url, canon: &Canon) -> Resul
 /// One GET without validators; the error is one line naming the URL.
 async fn get(fetcher: &Fetcher, url: &Url) -> Result<Fetched, String> {
     let _slot = fetcher.acquire(url).await;
-    match fetcher.fetch(url, &Validators::default()).await {
-        Ok(FetchOutcome::Fetched(f)) => Ok(f),
+    // The person running `add` names this URL, as the config would: its host
+    // is trusted like a configured feed's (private addresses included).
+    let origin = Origin::configured(url, Default::default());
+    match fetcher.fetch(url, &Validators::default(), &origin).await {
+        Ok(FetchOutcome::Fetched(f)) => Ok(*f),
         Ok(FetchOutcome::NotModified { status, .. }) => Err(format!(
             "{url} answered {status} Not Modified to a request without validators"
         )),

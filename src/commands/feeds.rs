@@ -32,7 +32,11 @@ pub fn render_table(rows: &[FeedSummary], now: i64, width: Option<u16>) -> Strin
         .map(|r| {
             [
                 one_line(r.title.as_deref().unwrap_or("-")),
-                r.url.clone(),
+                if r.in_config {
+                    r.url.clone()
+                } else {
+                    format!("{} [not in config]", r.url)
+                },
                 status(r),
                 match r.last_fetch_at {
                     Some(t) => format!("{} ago", super::short_duration((now - t).max(0) as u64)),
@@ -131,6 +135,9 @@ pub fn render_json(rows: &[FeedSummary], now: i64) -> String {
     struct JsonFeed<'a> {
         url: &'a str,
         title: Option<&'a str>,
+        /// Whether the config given to `feeds` names it (the store keeps feeds
+        /// that left the config, with their items).
+        in_config: bool,
         enabled: bool,
         /// "ok", "not_modified", "error", or null before the first fetch.
         status: Option<&'a str>,
@@ -150,6 +157,7 @@ pub fn render_json(rows: &[FeedSummary], now: i64) -> String {
         .map(|r| JsonFeed {
             url: &r.url,
             title: r.title.as_deref(),
+            in_config: r.in_config,
             enabled: r.enabled,
             status: r.last_status.as_deref(),
             http_status: r.last_http_status,
@@ -216,6 +224,7 @@ mod tests {
     fn row(url: &str, title: Option<&str>) -> FeedSummary {
         FeedSummary {
             url: url.to_string(),
+            in_config: true,
             title: title.map(str::to_string),
             enabled: true,
             last_fetch_at: Some(1_000_000 - 300),

@@ -91,10 +91,11 @@ pub fn read_opml(bytes: &[u8]) -> Result<Outlines, OpmlError> {
                 if open.name == "body" {
                     in_body = false;
                 }
-                if open.is_outline && !open.has_children {
-                    if let Some(name) = open.folder {
-                        out.without_url.push((open.line, name));
-                    }
+                if open.is_outline
+                    && !open.has_children
+                    && let Some(name) = open.folder
+                {
+                    out.without_url.push((open.line, name));
                 }
                 continue;
             }

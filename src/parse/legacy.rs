@@ -555,12 +555,12 @@ fn rewrite_rdf(text: &[u8]) -> Option<Vec<u8>> {
             Event::End(_) => {
                 depth = depth.saturating_sub(1);
                 in_link = false;
-                if depth == 1 {
-                    if let Some((prefix, false)) = item.take() {
-                        let p = prefix.map(|p| format!("{p}:")).unwrap_or_default();
-                        let link = format!("<{p}link>{NO_LINK}</{p}link>");
-                        edit.replace(start, start, link.as_bytes());
-                    }
+                if depth == 1
+                    && let Some((prefix, false)) = item.take()
+                {
+                    let p = prefix.map(|p| format!("{p}:")).unwrap_or_default();
+                    let link = format!("<{p}link>{NO_LINK}</{p}link>");
+                    edit.replace(start, start, link.as_bytes());
                 }
             }
             Event::Eof => break,

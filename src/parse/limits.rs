@@ -187,15 +187,15 @@ fn scan(text: &[u8]) -> Option<Vec<Span>> {
             Event::End(_) => {
                 in_date = None;
                 parent_is_container.pop();
-                if let Some((d, s, published, updated)) = open {
-                    if d == depth {
-                        entries.push(Span {
-                            start: s,
-                            end: reader.buffer_position() as usize,
-                            date: published.or(updated),
-                        });
-                        open = None;
-                    }
+                if let Some((d, s, published, updated)) = open
+                    && d == depth
+                {
+                    entries.push(Span {
+                        start: s,
+                        end: reader.buffer_position() as usize,
+                        date: published.or(updated),
+                    });
+                    open = None;
                 }
                 depth = depth.saturating_sub(1);
             }

@@ -1,7 +1,7 @@
 //! Feed rows: syncing them with the config, reading their fetch state, and
 //! recording fetches that brought no document (304, failures).
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use url::Url;
 
 use super::Store;
@@ -53,6 +53,10 @@ impl Store {
     /// Makes the feed rows match the config: every configured feed has a row with
     /// its title override and tags; feeds no longer configured keep their rows and
     /// items but are marked `in_config = 0`. Returns the configured feeds in order.
+    ///
+    /// A feed whose URL carries `user:password@` is stored under the URL without
+    /// them; a row that an older feedloom stored under the URL with them is
+    /// renamed (keeping its items) and its stored errors lose the credentials.
     pub fn sync_config(&mut self, feeds: &[FeedConfig]) -> Result<Vec<FeedRef>, StoreError> {
         let now = crate::now_unix();
         let tx = self
@@ -62,6 +66,11 @@ impl Store {
         let mut refs = Vec::with_capacity(feeds.len());
         {
             let ctx = StoreError::ctx;
+            for f in feeds {
+                if let Some(old) = &f.url_with_credentials {
+                    forget_credentials(&tx, old.expose(), f.url().as_str())?;
+                }
+            }
             tx.execute("UPDATE feeds SET in_config = 0", [])
                 .map_err(ctx("syncing feeds"))?;
             let mut upsert = tx
@@ -227,6 +236,59 @@ impl Store {
             .map_err(StoreError::ctx("enabling feed"))?;
         Ok(n > 0)
     }
+}
+
+/// Renames a feed row stored under `old` (a URL with `user:password@`) to
+/// `clean`, unless `clean` has a row already; strips the credentials from its
+/// fetch URLs and stored error messages.
+fn forget_credentials(tx: &Connection, old: &str, clean: &str) -> Result<(), StoreError> {
+    let ctx = StoreError::ctx("removing credentials from a feed's URL");
+    let Some(id) = tx
+        .query_row("SELECT id FROM feeds WHERE url = ?1", [old], |r| {
+            r.get::<_, i64>(0)
+        })
+        .optional()
+        .map_err(ctx)?
+    else {
+        return Ok(());
+    };
+    let userinfo = old
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split(['/', '?', '#']).next())
+        .and_then(|authority| authority.rsplit_once('@'))
+        .map(|(info, _)| format!("{info}@"))
+        .unwrap_or_default();
+    let ctx = StoreError::ctx;
+    let taken: bool = tx
+        .query_row(
+            "SELECT count(*) > 0 FROM feeds WHERE url = ?1",
+            [clean],
+            |r| r.get(0),
+        )
+        .map_err(ctx("removing credentials from a feed's URL"))?;
+    if !taken {
+        tx.execute(
+            "UPDATE feeds SET url = ?2 WHERE id = ?1",
+            params![id, clean],
+        )
+        .map_err(ctx("removing credentials from a feed's URL"))?;
+    }
+    if !userinfo.is_empty() {
+        tx.execute(
+            "UPDATE feeds SET fetch_url = replace(fetch_url, ?2, ''),
+                 redirect_url = replace(redirect_url, ?2, ''),
+                 last_error = replace(last_error, ?2, '')
+             WHERE id = ?1",
+            params![id, userinfo],
+        )
+        .map_err(ctx("removing credentials from a feed's URL"))?;
+        tx.execute(
+            "UPDATE fetches SET error = replace(error, ?2, '') WHERE feed_id = ?1",
+            params![id, userinfo],
+        )
+        .map_err(ctx("removing credentials from the fetch log"))?;
+    }
+    Ok(())
 }
 
 pub(super) fn load_ref(conn: &rusqlite::Connection, id: i64) -> Result<FeedRef, StoreError> {

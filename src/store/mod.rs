@@ -4,18 +4,22 @@
 //! * [`feeds`]: feed rows: config sync, validators, fetch outcomes.
 //! * [`items`]: storing one fetched document in ONE transaction.
 //! * [`queries`]: read side: story lists for outputs, the `feeds` table.
+//! * [`lock`]: the lock file that keeps a second `run` or `poll` off a store.
 //!
 //! The schema is a public interface, documented in `docs/schema.md`.
 
 pub mod feeds;
 pub mod items;
+pub mod lock;
 pub mod queries;
 
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rusqlite::Connection;
+use tokio::sync::oneshot;
 
 use crate::error::StoreError;
 
@@ -35,12 +39,16 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
 /// How long a statement waits for a lock held by another connection.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The writer's connection.
+/// The writer's connection (or, from [`Store::open_read_only`], a reader's).
 pub struct Store {
     conn: Connection,
     /// An open group-commit transaction (see [`SharedStore::call_batched`]).
     in_batch: bool,
     batch_docs: usize,
+    /// Batched writes waiting for the COMMIT that makes them durable.
+    waiting: Vec<oneshot::Sender<Result<(), StoreError>>>,
+    /// The error of the last failed commit; cleared by the next one that succeeds.
+    commit_error: Arc<Mutex<Option<String>>>,
 }
 
 /// Most fetches committed together in one group commit.
@@ -67,6 +75,65 @@ impl Store {
         Ok(store)
     }
 
+    /// Opens an existing store for reading only: nothing in it or beside it is
+    /// created or changed. A missing store, or one that needs migrations, is an
+    /// error (the commands that write upgrade it).
+    ///
+    /// While a writer runs, the store has its `-wal` and `-shm` files and is read
+    /// through them as usual. Without a `-wal` file everything is in the main
+    /// file, which is then read as immutable, so that SQLite does not leave
+    /// `-wal`/`-shm` files behind.
+    pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
+        use rusqlite::OpenFlags;
+        let open_err = |source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        if !path.is_file() {
+            return Err(StoreError::Missing {
+                path: path.to_path_buf(),
+            });
+        }
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = if Path::new(&wal).exists() {
+            Connection::open_with_flags(path, flags)
+        } else {
+            let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+            let uri = url::Url::from_file_path(&abs)
+                .map(|mut u| {
+                    u.set_query(Some("immutable=1"));
+                    u.to_string()
+                })
+                .map_err(|_| open_err(rusqlite::Error::InvalidPath(abs.clone())))?;
+            Connection::open_with_flags(uri, flags)
+        }
+        .map_err(open_err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+        conn.pragma_update(None, "query_only", true)
+            .map_err(open_err)?;
+        let store = Store::from_conn(conn);
+        let found = store.schema_version().map_err(|e| match e {
+            StoreError::Sqlite { source, .. } => open_err(source),
+            other => other,
+        })?;
+        let known = MIGRATIONS.len() as u32;
+        if found > known {
+            return Err(StoreError::TooNew { found, known });
+        }
+        if found < known {
+            return Err(StoreError::NeedsUpgrade {
+                path: path.to_path_buf(),
+                found,
+                known,
+            });
+        }
+        Ok(store)
+    }
+
     /// A private in-memory store (tests).
     pub fn open_in_memory() -> Result<Store, StoreError> {
         let conn = Connection::open_in_memory().map_err(StoreError::ctx("opening memory store"))?;
@@ -84,24 +151,65 @@ impl Store {
             conn,
             in_batch: false,
             batch_docs: 0,
+            waiting: Vec::new(),
+            commit_error: Arc::default(),
         }
     }
 
-    /// Commits the open group-commit transaction, if any.
+    /// Commits the open group-commit transaction, if any, and tells every write
+    /// in it whether it is durable. A failed COMMIT rolls the whole batch back and
+    /// every write of it gets the error.
     pub fn flush(&mut self) -> Result<(), StoreError> {
         if !self.in_batch {
             return Ok(());
         }
         self.in_batch = false;
         self.batch_docs = 0;
-        if let Err(e) = self.conn.execute_batch("COMMIT") {
-            let _ = self.conn.execute_batch("ROLLBACK");
-            return Err(StoreError::Sqlite {
-                context: "committing a batch of fetches",
-                source: e,
-            });
+        match self.conn.execute_batch("COMMIT") {
+            Ok(()) => {
+                self.commit_succeeded();
+                Ok(())
+            }
+            Err(e) => {
+                if !self.conn.is_autocommit() {
+                    let _ = self.conn.execute_batch("ROLLBACK");
+                }
+                let err = StoreError::Sqlite {
+                    context: "committing a batch of fetches",
+                    source: e,
+                };
+                let message = crate::error::chain(&err);
+                self.batch_failed(&message);
+                Err(StoreError::Commit { message })
+            }
         }
-        Ok(())
+    }
+
+    /// The last commit succeeded: every waiting write is durable.
+    fn commit_succeeded(&mut self) {
+        for w in self.waiting.drain(..) {
+            let _ = w.send(Ok(()));
+        }
+        *self.commit_error.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// The batch is gone (COMMIT failed, or SQLite rolled it back): every write
+    /// in it gets the error, and the store remembers it for `/healthz`.
+    fn batch_failed(&mut self, message: &str) {
+        self.in_batch = false;
+        self.batch_docs = 0;
+        let n = self.waiting.len();
+        for w in self.waiting.drain(..) {
+            let _ = w.send(Err(StoreError::Commit {
+                message: message.to_string(),
+            }));
+        }
+        tracing::error!(
+            writes = n,
+            error = message,
+            "a batch of fetches was not committed; those feeds count as failed"
+        );
+        *self.commit_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(message.to_string());
     }
 
     fn begin_batch(&mut self) -> Result<(), StoreError> {
@@ -192,23 +300,86 @@ impl Drop for Store {
 /// fetches are queued for the store, their writes share one transaction (group
 /// commit, at most [`MAX_BATCH`]); each one is still atomic on its own (a
 /// savepoint), so a feed's items and validators are always committed together.
-/// Every other call commits an open batch first, so it sees everything written.
+/// A batched call returns only once the COMMIT covering it is done, with that
+/// COMMIT's error if it failed. Every other call commits an open batch first, so
+/// it sees everything written.
 #[derive(Clone)]
 pub struct SharedStore {
     store: Arc<Mutex<Store>>,
     /// Batched calls waiting for the store.
-    queued: Arc<std::sync::atomic::AtomicUsize>,
+    queued: Arc<AtomicUsize>,
+    commit_error: Arc<Mutex<Option<String>>>,
+}
+
+/// A batched write that ran but may not be durable yet.
+#[must_use = "a batched write is durable only once `committed` says so"]
+pub struct Uncommitted<R> {
+    value: R,
+    committed: Option<oneshot::Receiver<Result<(), StoreError>>>,
+}
+
+impl<R> Uncommitted<R> {
+    /// Waits for the COMMIT covering the write: its value once durable, else the
+    /// commit's error.
+    pub async fn committed(self) -> Result<R, StoreError> {
+        match self.committed {
+            None => Ok(self.value),
+            Some(rx) => match rx.await {
+                Ok(Ok(())) => Ok(self.value),
+                Ok(Err(e)) => Err(e),
+                Err(_) => Err(StoreError::Commit {
+                    message: "the store closed before the batch was committed".into(),
+                }),
+            },
+        }
+    }
+}
+
+/// Counts a batched call as queued until it holds the store (or is dropped
+/// without ever running, as at runtime shutdown).
+struct Queued(Option<Arc<AtomicUsize>>);
+
+impl Queued {
+    fn new(n: &Arc<AtomicUsize>) -> Queued {
+        n.fetch_add(1, Ordering::SeqCst);
+        Queued(Some(n.clone()))
+    }
+
+    /// Leaves the queue; returns how many other calls are still queued.
+    fn leave(&mut self) -> usize {
+        self.0
+            .take()
+            .map(|n| n.fetch_sub(1, Ordering::SeqCst) - 1)
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for Queued {
+    fn drop(&mut self) {
+        self.leave();
+    }
 }
 
 impl SharedStore {
     pub fn new(store: Store) -> SharedStore {
+        let commit_error = store.commit_error.clone();
         SharedStore {
             store: Arc::new(Mutex::new(store)),
             queued: Arc::default(),
+            commit_error,
         }
     }
 
-    /// Runs `f` with the store on a blocking thread, after committing any open batch.
+    /// The error of the last commit, while the last commit failed.
+    pub fn commit_error(&self) -> Option<String> {
+        self.commit_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Runs `f` with the store on a blocking thread, after committing any open
+    /// batch (a failed commit is reported to the batch's writes, not to `f`).
     pub async fn call<R, F>(&self, f: F) -> Result<R, StoreError>
     where
         F: FnOnce(&mut Store) -> Result<R, StoreError> + Send + 'static,
@@ -217,7 +388,7 @@ impl SharedStore {
         let inner = self.store.clone();
         tokio::task::spawn_blocking(move || {
             let mut store = inner.lock().unwrap_or_else(|e| e.into_inner());
-            store.flush()?;
+            let _ = store.flush();
             f(&mut store)
         })
         .await
@@ -227,48 +398,81 @@ impl SharedStore {
     /// Runs one fetch's write `f` inside the current batch; commits the batch when
     /// no other batched write is waiting, or when it is full. `f` must make its
     /// changes inside a savepoint (as every `Store` write method does).
+    ///
+    /// Returns once the batch's COMMIT is done: `Ok` means the write is durable.
+    /// When the COMMIT fails, or SQLite rolls the batch back, every write of the
+    /// batch gets [`StoreError::Commit`].
     pub async fn call_batched<R, F>(&self, f: F) -> Result<R, StoreError>
     where
         F: FnOnce(&mut Store) -> Result<R, StoreError> + Send + 'static,
         R: Send + 'static,
     {
-        use std::sync::atomic::Ordering;
+        self.write_batched(f).await?.committed().await
+    }
+
+    /// [`SharedStore::call_batched`] in two steps: this returns once `f` has
+    /// run (its savepoint released, not yet durable), so that the caller can let
+    /// go of what it no longer needs (its fetch slot) before waiting for the
+    /// COMMIT with [`Uncommitted::committed`].
+    pub async fn write_batched<R, F>(&self, f: F) -> Result<Uncommitted<R>, StoreError>
+    where
+        F: FnOnce(&mut Store) -> Result<R, StoreError> + Send + 'static,
+        R: Send + 'static,
+    {
         let inner = self.store.clone();
-        let queued = self.queued.clone();
-        queued.fetch_add(1, Ordering::SeqCst);
-        tokio::task::spawn_blocking(move || {
+        let mut queued = Queued::new(&self.queued);
+        let (value, committed) = tokio::task::spawn_blocking(move || {
             let mut store = inner.lock().unwrap_or_else(|e| e.into_inner());
-            let others = queued.fetch_sub(1, Ordering::SeqCst) - 1;
+            let others = queued.leave();
             store.begin_batch()?;
-            let result = f(&mut store);
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut store)))
+                .unwrap_or_else(|panic| {
+                    let what = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_default();
+                    Err(StoreError::Worker(format!(
+                        "a store write panicked: {what}"
+                    )))
+                });
             if store.conn.is_autocommit() {
-                // SQLite rolled the whole batch back (disk full, I/O error). The
-                // earlier fetches of the batch are lost with their validators, so
-                // their next poll fetches them in full; report the real error.
-                store.in_batch = false;
-                store.batch_docs = 0;
-                tracing::error!(
-                    "SQLite rolled back a batch of fetches; they will be fetched again"
-                );
-                return result;
+                // SQLite rolled the whole batch back (disk full, I/O error): the
+                // earlier writes of the batch are lost with this one.
+                let message = match &result {
+                    Err(e) => crate::error::chain(e),
+                    Ok(_) => "SQLite rolled the batch back".to_string(),
+                };
+                store.batch_failed(&message);
+                return match result {
+                    Err(e) => Err(e),
+                    Ok(_) => Err(StoreError::Commit { message }),
+                };
             }
+            let committed = match &result {
+                Ok(_) => {
+                    let (tx, rx) = oneshot::channel();
+                    store.waiting.push(tx);
+                    Some(rx)
+                }
+                Err(_) => None,
+            };
             store.batch_docs += 1;
             if others == 0 || store.batch_docs >= MAX_BATCH {
-                store.flush()?;
+                let _ = store.flush();
             }
-            result
+            result.map(|v| (v, committed))
         })
         .await
-        .map_err(|e| StoreError::Worker(e.to_string()))?
+        .map_err(|e| StoreError::Worker(e.to_string()))??;
+        Ok(Uncommitted { value, committed })
     }
 
     /// Runs `f` with the store on the current thread (outside async code), after
     /// committing any open batch.
     pub fn with<R>(&self, f: impl FnOnce(&mut Store) -> R) -> R {
         let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
-        if let Err(e) = store.flush() {
-            tracing::error!(error = %crate::error::chain(&e), "batch of fetches not committed");
-        }
+        let _ = store.flush();
         f(&mut store)
     }
 }
@@ -481,5 +685,153 @@ mod tests {
         drop(conn);
         let err = Store::open(&path).err().unwrap();
         assert!(err.to_string().contains("999"), "{err}");
+    }
+
+    /// Runs `n` batched writes at once (queued while the store is busy, so they
+    /// share batches); write `i` inserts a feed row `u{i}` with a title of
+    /// `size(i)` bytes. Returns which calls reported success.
+    async fn concurrent_writes(
+        shared: &SharedStore,
+        n: usize,
+        size: fn(usize) -> usize,
+    ) -> Vec<bool> {
+        let (started_tx, started_rx) = std::sync::mpsc::channel::<()>();
+        let hold = shared.clone();
+        // Hold the store until every write is queued behind it.
+        let holder = tokio::task::spawn_blocking(move || {
+            hold.with(|_| {
+                started_tx.send(()).unwrap();
+                std::thread::sleep(Duration::from_millis(300));
+            })
+        });
+        started_rx.recv().unwrap();
+        let mut tasks = Vec::new();
+        for i in 0..n {
+            let shared = shared.clone();
+            tasks.push(tokio::spawn(async move {
+                shared
+                    .call_batched(move |s| {
+                        let sp = s.conn.savepoint().map_err(StoreError::ctx("test write"))?;
+                        sp.execute(
+                            "INSERT INTO feeds (url, title, created_at) VALUES (?1, ?2, 0)",
+                            rusqlite::params![format!("u{i}"), "x".repeat(size(i))],
+                        )
+                        .map_err(StoreError::ctx("test write"))?;
+                        sp.commit().map_err(StoreError::ctx("test write"))
+                    })
+                    .await
+            }));
+        }
+        holder.await.unwrap();
+        let mut ok = Vec::new();
+        for t in tasks {
+            ok.push(t.await.unwrap().is_ok());
+        }
+        ok
+    }
+
+    fn durable(path: &Path, n: usize) -> Vec<bool> {
+        let reader = Connection::open(path).unwrap();
+        (0..n)
+            .map(|i| {
+                reader
+                    .query_row(
+                        "SELECT count(*) FROM feeds WHERE url = ?1",
+                        [format!("u{i}")],
+                        |r| r.get::<_, i64>(0),
+                    )
+                    .unwrap()
+                    == 1
+            })
+            .collect()
+    }
+
+    /// A full disk mid-batch: SQLite rolls the whole batch back. Every write that
+    /// was reported stored must really be in the file, and no other.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_full_disk_reports_every_write_of_the_lost_batch_as_failed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.db");
+        let store = Store::open(&path).unwrap();
+        let pages: i64 = store
+            .conn()
+            .query_row("PRAGMA page_count", [], |r| r.get(0))
+            .unwrap();
+        // Room for a few small rows; a big one does not fit: SQLITE_FULL.
+        store
+            .conn()
+            .pragma_update(None, "max_page_count", pages + 8)
+            .unwrap();
+        let shared = SharedStore::new(store);
+        let n = 24;
+        let ok = concurrent_writes(&shared, n, |i| if i % 6 == 5 { 200_000 } else { 10 }).await;
+        // A lost batch is remembered (for /healthz) until a commit succeeds.
+        let big = "x".repeat(200_000);
+        let lone = shared
+            .call_batched(move |s| {
+                s.conn
+                    .execute(
+                        "INSERT INTO feeds (url, title, created_at) VALUES ('big', ?1, 0)",
+                        [big],
+                    )
+                    .map_err(StoreError::ctx("test write"))
+            })
+            .await;
+        assert!(lone.is_err());
+        assert!(
+            shared.commit_error().is_some_and(|e| e.contains("full")),
+            "{:?}",
+            shared.commit_error()
+        );
+        drop(shared);
+        assert_eq!(ok, durable(&path, n), "reported stored = really stored");
+        assert!(ok.iter().any(|o| !o), "big writes fail");
+        assert!(
+            (0..n).filter(|i| i % 6 != 5).any(|i| !ok[i]),
+            "small writes batched with a big one are lost with it, and say so: {ok:?}"
+        );
+    }
+
+    /// A COMMIT that fails (here: a deferred foreign key still violated) fails
+    /// every write of its batch; the next good commit clears the store's error.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_commit_fails_its_whole_batch_and_the_next_commit_clears_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.db");
+        let store = Store::open(&path).unwrap();
+        store
+            .conn()
+            .execute_batch(
+                "CREATE TEMP TABLE parent (id INTEGER PRIMARY KEY);
+                 CREATE TEMP TABLE child (
+                     parent_id INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED);
+                 CREATE TEMP TRIGGER orphan AFTER INSERT ON main.feeds WHEN NEW.url = 'u3'
+                 BEGIN INSERT INTO child (parent_id) VALUES (-1); END;",
+            )
+            .unwrap();
+        let shared = SharedStore::new(store);
+        let n = 8;
+        let ok = concurrent_writes(&shared, n, |_| 10).await;
+        assert!(!ok[3], "the write whose COMMIT failed");
+        assert!(ok.iter().filter(|o| !**o).count() >= 2, "{ok:?}");
+        let write = |url: &'static str| {
+            shared.call_batched(move |s| {
+                s.conn
+                    .execute("INSERT INTO feeds (url, created_at) VALUES (?1, 0)", [url])
+                    .map_err(StoreError::ctx("test write"))
+            })
+        };
+        // A failed COMMIT is remembered; the next successful one clears it.
+        let err = write("u3").await.unwrap_err().to_string();
+        assert!(
+            err.contains("could not commit") && err.contains("FOREIGN KEY"),
+            "{err}"
+        );
+        let remembered = shared.commit_error().expect("remembered");
+        assert!(remembered.contains("FOREIGN KEY"), "{remembered}");
+        write("later").await.unwrap();
+        assert_eq!(shared.commit_error(), None);
+        drop(shared);
+        assert_eq!(ok, durable(&path, n), "reported stored = really stored");
     }
 }

@@ -54,6 +54,9 @@ pub struct StoryQuery {
 #[derive(Debug, Clone)]
 pub struct FeedSummary {
     pub url: String,
+    /// Whether the config names it (as the store last synced it, unless the
+    /// caller sets it from the config at hand).
+    pub in_config: bool,
     pub title: Option<String>,
     pub enabled: bool,
     pub last_fetch_at: Option<i64>,
@@ -146,7 +149,7 @@ impl Store {
         }
     }
 
-    /// One row per configured feed, in URL order.
+    /// One row per feed in the store (configured or not), in URL order.
     pub fn feed_summaries(&self) -> Result<Vec<FeedSummary>, StoreError> {
         let mut stmt = self
             .conn
@@ -154,14 +157,15 @@ impl Store {
                 "SELECT f.url, COALESCE(f.title, f.feed_title), f.enabled, f.last_fetch_at,
                         f.last_status, f.last_http_status, f.last_error,
                         f.consecutive_failures, f.next_fetch_at,
-                        (SELECT count(*) FROM items i WHERE i.feed_id = f.id)
-                 FROM feeds f WHERE f.in_config = 1 ORDER BY f.url",
+                        (SELECT count(*) FROM items i WHERE i.feed_id = f.id), f.in_config
+                 FROM feeds f ORDER BY f.url",
             )
             .map_err(StoreError::ctx("listing feeds"))?;
         let rows = stmt
             .query_map([], |r| {
                 Ok(FeedSummary {
                     url: r.get(0)?,
+                    in_config: r.get(10)?,
                     title: r.get(1)?,
                     enabled: r.get(2)?,
                     last_fetch_at: r.get(3)?,

@@ -93,6 +93,8 @@ pub struct Seen {
     pub if_modified_since: Option<String>,
     pub user_agent: Option<String>,
     pub status: u16,
+    /// Every request header.
+    pub headers: HeaderMap,
 }
 
 #[derive(Default)]
@@ -158,6 +160,7 @@ async fn serve(State(state): State<Arc<ServerState>>, req: Request) -> Response 
     let inm = get(header::IF_NONE_MATCH);
     let ims = get(header::IF_MODIFIED_SINCE);
     let ua = get(header::USER_AGENT);
+    let all_headers = h.clone();
     let now = state.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
     state.max_in_flight.fetch_max(now, Ordering::SeqCst);
     let res = state.resources.lock().unwrap().get(&path).cloned();
@@ -200,6 +203,7 @@ async fn serve(State(state): State<Arc<ServerState>>, req: Request) -> Response 
         if_modified_since: ims,
         user_agent: ua,
         status: resp.status().as_u16(),
+        headers: all_headers,
     });
     resp
 }

@@ -1,0 +1,337 @@
+//! Per-feed request headers and authentication (`headers`, `auth` and a URL's
+//! `user:password@`), and the secrets they carry.
+//!
+//! A secret is written as a plain string, `{ env = "VAR" }` or `{ file = "path" }`,
+//! and resolved once when the config loads: a missing variable or an unreadable
+//! file is a config error naming the key. Resolved values never show in `Debug`,
+//! logs, `check` or anything feedloom publishes.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+
+/// Where a value comes from, as the config writes it.
+#[derive(Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    /// Written in the config itself.
+    Plain(String),
+    /// `{ env = "VAR" }`: an environment variable.
+    Env(String),
+    /// `{ file = "path" }`: a file's content without its trailing newline
+    /// (relative paths resolve against the config file's folder).
+    File(PathBuf),
+}
+
+impl fmt::Debug for SecretSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SecretSource::Plain(_) => f.write_str("Plain(<redacted>)"),
+            SecretSource::Env(v) => write!(f, "Env({v:?})"),
+            SecretSource::File(p) => write!(f, "File({p:?})"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretSource {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        const EXPECTED: &str = "a string, { env = \"VAR\" } or { file = \"path\" }";
+        impl<'de> Visitor<'de> for V {
+            type Value = SecretSource;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(EXPECTED)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<SecretSource, E> {
+                Ok(SecretSource::Plain(v.to_string()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SecretSource, A::Error> {
+                let mut out = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    if out.is_some() {
+                        return Err(de::Error::custom(format!(
+                            "expected {EXPECTED}, with one key only"
+                        )));
+                    }
+                    out = Some(match key.as_str() {
+                        "env" => SecretSource::Env(map.next_value()?),
+                        "file" => SecretSource::File(map.next_value()?),
+                        other => {
+                            return Err(de::Error::custom(format!(
+                                "unknown key `{other}`: expected {EXPECTED}"
+                            )));
+                        }
+                    });
+                }
+                out.ok_or_else(|| de::Error::custom(format!("expected {EXPECTED}")))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A resolved value that may be secret. `Debug` shows only where it came from.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret {
+    value: String,
+    /// `"config"`, `"env VAR"`, `"file PATH"` or `"the URL"`.
+    origin: String,
+}
+
+impl Secret {
+    pub fn new(value: impl Into<String>, origin: impl Into<String>) -> Secret {
+        Secret {
+            value: value.into(),
+            origin: origin.into(),
+        }
+    }
+
+    /// The value itself: only for building a request.
+    pub fn expose(&self) -> &str {
+        &self.value
+    }
+
+    /// Where the value came from (never the value).
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// Whether the value is kept out of the config text (env or file).
+    pub fn is_external(&self) -> bool {
+        self.origin != "config"
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secret(<redacted>, from {})", self.origin)
+    }
+}
+
+impl SecretSource {
+    /// Reads the value. `base` anchors relative file paths; the error says what
+    /// is missing (the caller names the key).
+    pub fn resolve(&self, base: &Path) -> Result<Secret, String> {
+        match self {
+            SecretSource::Plain(v) => Ok(Secret::new(v.clone(), "config")),
+            SecretSource::Env(name) => match std::env::var(name) {
+                Ok(v) if !v.is_empty() => Ok(Secret::new(v, format!("env {name}"))),
+                Ok(_) => Err(format!("environment variable `{name}` is empty")),
+                Err(std::env::VarError::NotPresent) => {
+                    Err(format!("environment variable `{name}` is not set"))
+                }
+                Err(std::env::VarError::NotUnicode(_)) => {
+                    Err(format!("environment variable `{name}` is not valid UTF-8"))
+                }
+            },
+            SecretSource::File(p) => {
+                let path = base.join(p);
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                let v = text.strip_suffix('\n').unwrap_or(&text);
+                let v = v.strip_suffix('\r').unwrap_or(v);
+                if v.is_empty() {
+                    return Err(format!("{} is empty", path.display()));
+                }
+                Ok(Secret::new(v, format!("file {}", path.display())))
+            }
+        }
+    }
+}
+
+/// `auth = { basic = { user = ..., password = ... } }` or `auth = { bearer = ... }`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+pub enum AuthConfig {
+    Basic(BasicConfig),
+    Bearer(SecretSource),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BasicConfig {
+    pub user: SecretSource,
+    #[serde(default)]
+    pub password: Option<SecretSource>,
+}
+
+/// A feed's credentials, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Auth {
+    Basic {
+        user: Secret,
+        password: Option<Secret>,
+    },
+    Bearer(Secret),
+}
+
+impl Auth {
+    /// How `check` describes it: the scheme and where the secret comes from.
+    pub fn describe(&self) -> String {
+        match self {
+            Auth::Basic { user, password } => format!(
+                "basic auth (user from {}{})",
+                user.origin(),
+                password
+                    .as_ref()
+                    .map(|p| format!(", password from {}", p.origin()))
+                    .unwrap_or_default()
+            ),
+            Auth::Bearer(t) => format!("bearer token from {}", t.origin()),
+        }
+    }
+}
+
+/// What a feed's requests carry besides feedloom's own headers. Sent only to the
+/// feed's own host: never to another host it redirects to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Access {
+    /// Extra request headers, names in lowercase.
+    pub headers: Vec<(String, Secret)>,
+    pub auth: Option<Auth>,
+}
+
+impl Access {
+    pub fn is_empty(&self) -> bool {
+        self.headers.is_empty() && self.auth.is_none()
+    }
+}
+
+/// Headers feedloom sets itself (or that would break a request); `headers` may
+/// not name them.
+const RESERVED: &[&str] = &[
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "accept-encoding",
+    "if-none-match",
+    "if-modified-since",
+    "user-agent",
+];
+
+/// Resolves a feed's `headers` and `auth`. Errors name the key at fault.
+pub fn resolve(
+    headers: &std::collections::BTreeMap<String, SecretSource>,
+    auth: Option<&AuthConfig>,
+    base: &Path,
+) -> Result<Access, String> {
+    let mut out = Access::default();
+    for (name, src) in headers {
+        let lower = name.to_ascii_lowercase();
+        if reqwest::header::HeaderName::from_bytes(lower.as_bytes()).is_err() {
+            return Err(format!("headers: `{name}` is not a valid header name"));
+        }
+        if RESERVED.contains(&lower.as_str()) {
+            return Err(format!(
+                "headers: `{name}` is set by feedloom itself (user agent: [fetch] user_agent)"
+            ));
+        }
+        if out.headers.iter().any(|(n, _)| *n == lower) {
+            return Err(format!(
+                "headers: `{name}` appears twice (names ignore case)"
+            ));
+        }
+        if lower == "authorization" && auth.is_some() {
+            return Err("headers: `Authorization` and `auth` both set; use one".to_string());
+        }
+        let value = src
+            .resolve(base)
+            .map_err(|e| format!("headers.{name}: {e}"))?;
+        if reqwest::header::HeaderValue::from_str(value.expose()).is_err() {
+            return Err(format!(
+                "headers.{name}: the value (from {}) is not a valid header value",
+                value.origin()
+            ));
+        }
+        out.headers.push((lower, value));
+    }
+    out.auth = match auth {
+        None => None,
+        Some(AuthConfig::Bearer(src)) => {
+            let t = src.resolve(base).map_err(|e| format!("auth.bearer: {e}"))?;
+            if reqwest::header::HeaderValue::from_str(t.expose()).is_err() {
+                return Err(format!(
+                    "auth.bearer: the token (from {}) is not a valid header value",
+                    t.origin()
+                ));
+            }
+            Some(Auth::Bearer(t))
+        }
+        Some(AuthConfig::Basic(b)) => {
+            let user = b
+                .user
+                .resolve(base)
+                .map_err(|e| format!("auth.basic.user: {e}"))?;
+            if user.expose().contains(':') {
+                return Err("auth.basic.user: a user name may not contain `:`".to_string());
+            }
+            let password = b
+                .password
+                .as_ref()
+                .map(|p| p.resolve(base))
+                .transpose()
+                .map_err(|e| format!("auth.basic.password: {e}"))?;
+            Some(Auth::Basic { user, password })
+        }
+    };
+    Ok(out)
+}
+
+/// `s` with any `user:password@` of a URL in it replaced by `***@`, for
+/// messages that quote what the user wrote.
+pub fn redact_userinfo(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find("://") {
+        let (head, tail) = rest.split_at(i + 3);
+        out.push_str(head);
+        let end = tail
+            .find(['/', '?', '#', '"', '\'', '`', ' ', '<', '>'])
+            .unwrap_or(tail.len());
+        let authority = &tail[..end];
+        match authority.rfind('@') {
+            Some(at) => {
+                out.push_str("***");
+                out.push_str(&authority[at..]);
+            }
+            None => out.push_str(authority),
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn userinfo_is_redacted_from_messages() {
+        assert_eq!(
+            redact_userinfo("url = \"https://bob:s3cret@example.org/f?a=b\""),
+            "url = \"https://***@example.org/f?a=b\""
+        );
+        assert_eq!(
+            redact_userinfo("a http://x.org/p@q and ftp://u@h"),
+            "a http://x.org/p@q and ftp://***@h"
+        );
+        assert_eq!(redact_userinfo("no url here"), "no url here");
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug() {
+        let s = Secret::new("hunter2", "env PASS");
+        assert_eq!(format!("{s:?}"), "Secret(<redacted>, from env PASS)");
+        let src = SecretSource::Plain("hunter2".into());
+        assert!(!format!("{src:?}").contains("hunter2"));
+        let auth = Auth::Basic {
+            user: Secret::new("bob", "config"),
+            password: Some(s),
+        };
+        assert!(!format!("{auth:?}").contains("hunter2"));
+        assert!(!auth.describe().contains("hunter2"));
+    }
+}

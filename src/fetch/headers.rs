@@ -1,0 +1,112 @@
+//! What response headers say: validators, charset, cache lifetime, Retry-After.
+//! Pure functions of a header map.
+
+use std::time::Duration;
+
+use reqwest::header::{self, HeaderMap, HeaderValue};
+
+use super::CacheHints;
+
+pub(super) fn header_string(h: &HeaderMap, name: header::HeaderName) -> Option<String> {
+    h.get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|s| !s.is_empty() && s.len() <= 1024)
+        .map(str::to_string)
+}
+
+/// The `charset` parameter of Content-Type.
+pub(super) fn charset(h: &HeaderMap) -> Option<String> {
+    let ct = h.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    ct.split(';').skip(1).find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        k.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| v.trim().trim_matches('"').to_string())
+    })
+}
+
+/// Cache-Control max-age (or s-maxage), else Expires relative to Date/now.
+pub fn cache_hints(h: &HeaderMap) -> CacheHints {
+    let from_cc = h
+        .get(header::CACHE_CONTROL)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|cc| {
+            cc.split(',').find_map(|d| {
+                let (k, v) = d.split_once('=')?;
+                let k = k.trim().to_ascii_lowercase();
+                (k == "max-age" || k == "s-maxage")
+                    .then(|| v.trim().trim_matches('"').parse::<u64>().ok())
+                    .flatten()
+            })
+        })
+        .map(Duration::from_secs);
+    let fresh_for = from_cc.or_else(|| {
+        let expires = http_date(h.get(header::EXPIRES)?)?;
+        let now = h
+            .get(header::DATE)
+            .and_then(http_date)
+            .unwrap_or_else(chrono::Utc::now);
+        (expires - now).to_std().ok()
+    });
+    CacheHints { fresh_for }
+}
+
+/// Retry-After in seconds or as an HTTP date.
+pub fn retry_after(h: &HeaderMap) -> Option<Duration> {
+    let v = h.get(header::RETRY_AFTER)?;
+    let s = v.to_str().ok()?.trim();
+    if let Ok(secs) = s.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = http_date(v)?;
+    Some((at - chrono::Utc::now()).to_std().unwrap_or(Duration::ZERO))
+}
+
+fn http_date(v: &HeaderValue) -> Option<chrono::DateTime<chrono::Utc>> {
+    let s = v.to_str().ok()?.trim();
+    chrono::DateTime::parse_from_rfc2822(s)
+        .ok()
+        .map(|d| d.with_timezone(&chrono::Utc))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn charset_parameter() {
+        let h = headers(&[("content-type", "text/xml; Charset=\"windows-1251\"")]);
+        assert_eq!(charset(&h).as_deref(), Some("windows-1251"));
+        assert_eq!(charset(&headers(&[("content-type", "text/xml")])), None);
+    }
+
+    #[test]
+    fn cache_control_and_expires() {
+        let h = headers(&[("cache-control", "public, max-age=600")]);
+        assert_eq!(cache_hints(&h).fresh_for, Some(Duration::from_secs(600)));
+        let h = headers(&[
+            ("date", "Wed, 21 Oct 2015 07:28:00 GMT"),
+            ("expires", "Wed, 21 Oct 2015 08:28:00 GMT"),
+        ]);
+        assert_eq!(cache_hints(&h).fresh_for, Some(Duration::from_secs(3600)));
+        assert_eq!(cache_hints(&HeaderMap::new()).fresh_for, None);
+    }
+
+    #[test]
+    fn retry_after_forms() {
+        let h = headers(&[("retry-after", "120")]);
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(120)));
+        let h = headers(&[("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT")]);
+        assert_eq!(retry_after(&h), Some(Duration::ZERO));
+        assert_eq!(retry_after(&headers(&[("retry-after", "soon")])), None);
+    }
+}

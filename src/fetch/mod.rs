@@ -1,0 +1,431 @@
+//! The HTTP and file client: conditional GET, bounded bodies, manual redirects (so
+//! permanent ones can be told from temporary ones), per-host politeness, and the
+//! network guard. It never decodes text: the body goes to the parser as raw
+//! bytes, with the Content-Type charset alongside.
+//!
+//! * `mod.rs`: [`Fetcher`] and the request/redirect loop.
+//! * [`politeness`]: host and global slots, gaps between requests to a host.
+//! * [`guard`]: which addresses a fetch may connect to (SSRF), and the resolver.
+//! * [`budget`]: the bound on body bytes held by all fetches together.
+//! * [`headers`]: what response headers say (validators, caching, Retry-After).
+//!
+//! Never here: parsing, the store, scheduling decisions.
+
+pub mod budget;
+pub mod guard;
+pub mod headers;
+pub mod politeness;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use reqwest::header;
+use url::Url;
+
+pub use budget::{Body, Buffered};
+pub use guard::{Lookup, Network};
+pub use headers::{cache_hints, retry_after};
+pub use politeness::Slot;
+
+use crate::config::{Access, Auth, FetchConfig};
+use crate::error::FetchError;
+use budget::{BodyBuf, Budget};
+use guard::{GuardedResolver, Policy};
+use headers::{charset, header_string};
+
+/// What the feed's row remembers from its last successful response.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Validators {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+/// Caching hints a response carried.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CacheHints {
+    /// From Cache-Control max-age, else Expires.
+    pub fresh_for: Option<Duration>,
+}
+
+/// The result of one fetch that did not fail.
+#[derive(Debug)]
+pub enum FetchOutcome {
+    /// 304 (or an unchanged local file): nothing to parse.
+    NotModified {
+        status: u16,
+        hints: CacheHints,
+        redirect: Option<Redirect>,
+    },
+    Fetched(Box<Fetched>),
+}
+
+/// Where the request ended up, when it was redirected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redirect {
+    pub final_url: Url,
+    /// Every hop was 301 or 308.
+    pub permanent: bool,
+}
+
+#[derive(Debug)]
+pub struct Fetched {
+    pub status: u16,
+    /// Counts against `fetch.max_buffered` until dropped.
+    pub body: Body,
+    /// The charset parameter of Content-Type, if any.
+    pub charset: Option<String>,
+    pub validators: Validators,
+    pub hints: CacheHints,
+    /// The URL the body came from (base for relative links).
+    pub final_url: Url,
+    pub redirect: Option<Redirect>,
+}
+
+/// Whose fetch this is. Hops to the host the admin configured for the feed are
+/// not checked by the network guard, and only they carry the feed's headers and
+/// credentials; every other host a redirect leads to is checked and gets neither.
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    /// The configured feed URL's host (`None`: no host is trusted).
+    pub host: Option<String>,
+    pub access: Arc<Access>,
+}
+
+impl Origin {
+    /// The origin of a feed configured as `url`.
+    pub fn configured(url: &Url, access: Arc<Access>) -> Origin {
+        Origin {
+            host: url.host_str().map(str::to_ascii_lowercase),
+            access,
+        }
+    }
+
+    fn is_home(&self, url: &Url) -> bool {
+        self.host.is_some()
+            && url
+                .host_str()
+                .is_some_and(|h| Some(h.to_ascii_lowercase()) == self.host)
+    }
+}
+
+/// The shared client. Cheap to clone.
+#[derive(Clone)]
+pub struct Fetcher {
+    /// For hops to the feed's configured host: no address checks.
+    home: reqwest::Client,
+    /// For every other hop: resolved addresses checked by the guard.
+    guarded: reqwest::Client,
+    policy: Arc<Policy>,
+    cfg: Arc<FetchConfig>,
+    slots: Arc<politeness::Slots>,
+    budget: Arc<Budget>,
+}
+
+impl Fetcher {
+    pub fn new(cfg: &FetchConfig) -> Result<Fetcher, reqwest::Error> {
+        Fetcher::with_network(cfg, Network::system())
+    }
+
+    /// A fetcher that resolves names with `net.lookup` (tests inject their own).
+    pub fn with_network(cfg: &FetchConfig, net: Network) -> Result<Fetcher, reqwest::Error> {
+        let policy = Arc::new(Policy {
+            allow_private: cfg.allow_private_networks,
+            treat_as_public: net.treat_as_public.clone(),
+        });
+        let client = |check: bool| {
+            reqwest::Client::builder()
+                .user_agent(cfg.user_agent.clone())
+                .timeout(cfg.timeout.0)
+                .connect_timeout(cfg.timeout.0.min(Duration::from_secs(10)))
+                .redirect(reqwest::redirect::Policy::none())
+                .pool_max_idle_per_host(cfg.per_host)
+                .dns_resolver(Arc::new(GuardedResolver {
+                    lookup: net.lookup.clone(),
+                    policy: policy.clone(),
+                    check,
+                }))
+                .build()
+        };
+        Ok(Fetcher {
+            home: client(false)?,
+            guarded: client(!cfg.allow_private_networks)?,
+            policy,
+            budget: Arc::new(Budget::new(
+                cfg.max_buffered(),
+                cfg.max_body.0,
+                cfg.concurrency,
+            )),
+            slots: Arc::new(politeness::Slots::new(
+                cfg.concurrency,
+                cfg.per_host,
+                cfg.host_gap.0,
+            )),
+            cfg: Arc::new(cfg.clone()),
+        })
+    }
+
+    /// Waits for a slot on the URL's host (per-host cap and gap), then a global one.
+    pub async fn acquire(&self, url: &Url) -> Slot {
+        self.slots.acquire(url).await
+    }
+
+    /// Body bytes held now, at most so far, and the budget (`fetch.max_buffered`).
+    pub fn buffered(&self) -> Buffered {
+        self.budget.buffered()
+    }
+
+    /// Fetches `url` under the configured limits, sending the validators it has.
+    /// The caller holds a [`Slot`] for the URL.
+    pub async fn fetch(
+        &self,
+        url: &Url,
+        v: &Validators,
+        origin: &Origin,
+    ) -> Result<FetchOutcome, FetchError> {
+        let limit = self.cfg.timeout.0;
+        match tokio::time::timeout(limit, self.fetch_inner(url, v, origin)).await {
+            Ok(r) => r,
+            Err(_) => Err(FetchError::Timeout {
+                url: url.to_string(),
+                after: limit,
+            }),
+        }
+    }
+
+    async fn fetch_inner(
+        &self,
+        url: &Url,
+        v: &Validators,
+        origin: &Origin,
+    ) -> Result<FetchOutcome, FetchError> {
+        if url.scheme() == "file" {
+            return fetch_file(url, v, self.cfg.max_body.0, &self.budget).await;
+        }
+        let mut current = url.clone();
+        let mut permanent = true;
+        let mut hops = 0usize;
+        loop {
+            let home = origin.is_home(&current);
+            if !home
+                && let Some(ip) = guard::literal_ip(&current)
+                && let Some(reason) = self.policy.refuses(ip)
+            {
+                return Err(FetchError::Blocked {
+                    url: current.to_string(),
+                    host: None,
+                    addr: ip,
+                    reason,
+                });
+            }
+            let client = if home { &self.home } else { &self.guarded };
+            let mut req = client.get(current.clone());
+            if let Some(etag) = &v.etag {
+                req = req.header(header::IF_NONE_MATCH, etag);
+            }
+            if let Some(lm) = &v.last_modified {
+                req = req.header(header::IF_MODIFIED_SINCE, lm);
+            }
+            if home {
+                req = with_access(req, &origin.access);
+            }
+            let resp = req
+                .send()
+                .await
+                .map_err(|e| self.request_error(&current, e))?;
+            let status = resp.status().as_u16();
+            if matches!(status, 301 | 302 | 303 | 307 | 308) {
+                let location = resp
+                    .headers()
+                    .get(header::LOCATION)
+                    .and_then(|l| l.to_str().ok())
+                    .and_then(|l| current.join(l).ok());
+                let Some(mut next) = location else {
+                    return Err(FetchError::Status {
+                        url: current.to_string(),
+                        status,
+                        retry_after: None,
+                    });
+                };
+                // Credentials in a Location are neither sent nor kept.
+                let _ = next.set_username("");
+                let _ = next.set_password(None);
+                if !matches!(next.scheme(), "http" | "https") {
+                    return Err(FetchError::BadRedirect {
+                        url: current.to_string(),
+                        location: next.to_string(),
+                    });
+                }
+                hops += 1;
+                if hops > self.cfg.max_redirects {
+                    return Err(FetchError::TooManyRedirects {
+                        url: url.to_string(),
+                        limit: self.cfg.max_redirects,
+                    });
+                }
+                permanent &= matches!(status, 301 | 308);
+                current = next;
+                continue;
+            }
+            let redirect = (hops > 0).then(|| Redirect {
+                final_url: current.clone(),
+                permanent,
+            });
+            let hints = cache_hints(resp.headers());
+            if status == 304 {
+                return Ok(FetchOutcome::NotModified {
+                    status,
+                    hints,
+                    redirect,
+                });
+            }
+            if !resp.status().is_success() {
+                return Err(FetchError::Status {
+                    url: current.to_string(),
+                    status,
+                    retry_after: retry_after(resp.headers()),
+                });
+            }
+            let headers = resp.headers().clone();
+            let max = self.cfg.max_body.0;
+            let expected = resp.content_length();
+            if expected.is_some_and(|n| n > max) {
+                return Err(FetchError::TooLarge {
+                    url: current.to_string(),
+                    limit: max,
+                });
+            }
+            let mut body = BodyBuf::new(&self.budget, expected);
+            let mut stream = resp.bytes_stream();
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(|e| self.request_error(&current, e))?;
+                if body.len() as u64 + chunk.len() as u64 > max {
+                    return Err(FetchError::TooLarge {
+                        url: current.to_string(),
+                        limit: max,
+                    });
+                }
+                body.extend(&chunk).await;
+            }
+            return Ok(FetchOutcome::Fetched(Box::new(Fetched {
+                status,
+                body: body.finish(),
+                charset: charset(&headers),
+                validators: Validators {
+                    etag: header_string(&headers, header::ETAG),
+                    last_modified: header_string(&headers, header::LAST_MODIFIED),
+                },
+                hints,
+                final_url: current,
+                redirect,
+            })));
+        }
+    }
+
+    fn request_error(&self, url: &Url, e: reqwest::Error) -> FetchError {
+        if let Some(b) = guard::find_blocked(&e) {
+            FetchError::Blocked {
+                url: url.to_string(),
+                host: Some(b.host.clone()),
+                addr: b.addr,
+                reason: b.reason,
+            }
+        } else if e.is_timeout() {
+            FetchError::Timeout {
+                url: url.to_string(),
+                after: self.cfg.timeout.0,
+            }
+        } else {
+            FetchError::Request {
+                url: url.to_string(),
+                source: e,
+            }
+        }
+    }
+}
+
+/// Adds a feed's own headers and credentials to a request to its host.
+fn with_access(mut req: reqwest::RequestBuilder, access: &Access) -> reqwest::RequestBuilder {
+    for (name, value) in &access.headers {
+        if let Ok(mut v) = header::HeaderValue::from_str(value.expose()) {
+            v.set_sensitive(value.is_external());
+            req = req.header(name.as_str(), v);
+        }
+    }
+    match &access.auth {
+        None => req,
+        Some(Auth::Basic { user, password }) => {
+            req.basic_auth(user.expose(), password.as_ref().map(|p| p.expose()))
+        }
+        Some(Auth::Bearer(token)) => req.bearer_auth(token.expose()),
+    }
+}
+
+/// Reads a local feed under the same size limit. Its modification time and size
+/// stand in for validators, so an unchanged file is "not modified".
+async fn fetch_file(
+    url: &Url,
+    v: &Validators,
+    max: u64,
+    budget: &Arc<Budget>,
+) -> Result<FetchOutcome, FetchError> {
+    use tokio::io::AsyncReadExt;
+    let path = url.to_file_path().map_err(|_| FetchError::File {
+        path: url.path().into(),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a local path"),
+    })?;
+    let io = |source| FetchError::File {
+        path: path.clone(),
+        source,
+    };
+    let file = tokio::fs::File::open(&path).await.map_err(io)?;
+    let meta = file.metadata().await.map_err(io)?;
+    if meta.len() > max {
+        return Err(FetchError::TooLarge {
+            url: url.to_string(),
+            limit: max,
+        });
+    }
+    let stamp = meta.modified().ok().map(|m| {
+        let secs = m
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        format!("\"{secs}-{}\"", meta.len())
+    });
+    if stamp.is_some() && stamp == v.etag {
+        return Ok(FetchOutcome::NotModified {
+            status: 304,
+            hints: CacheHints::default(),
+            redirect: None,
+        });
+    }
+    let mut body = BodyBuf::new(budget, Some(meta.len()));
+    let mut file = file.take(max + 1);
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let n = file.read(&mut chunk).await.map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        if body.len() as u64 + n as u64 > max {
+            return Err(FetchError::TooLarge {
+                url: url.to_string(),
+                limit: max,
+            });
+        }
+        body.extend(&chunk[..n]).await;
+    }
+    Ok(FetchOutcome::Fetched(Box::new(Fetched {
+        status: 200,
+        body: body.finish(),
+        charset: None,
+        validators: Validators {
+            etag: stamp,
+            last_modified: None,
+        },
+        hints: CacheHints::default(),
+        final_url: url.clone(),
+        redirect: None,
+    })))
+}

@@ -1,0 +1,100 @@
+//! The store's lock file: `feedloom.db.lock` beside the database, held with an
+//! exclusive `flock` by the one process that writes the store on a schedule
+//! (`run`, or `poll`). A second one is refused with a line naming the holder.
+//!
+//! The lock belongs to the open file descriptor, so it ends with the process
+//! however the process ends (SIGKILL included): a stale lock file never blocks
+//! the next start. The file stays; the pid in it is only for the message.
+//! Read-only commands (`feeds`, `export`, `check`) never take it.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read, Seek, Write};
+use std::path::{Path, PathBuf};
+
+use crate::error::StoreError;
+
+/// Held while the process may write the store; released on drop.
+#[derive(Debug)]
+pub struct StoreLock {
+    _file: File,
+    path: PathBuf,
+}
+
+/// The lock file of the store at `db`.
+pub fn lock_path(db: &Path) -> PathBuf {
+    let mut p = db.as_os_str().to_owned();
+    p.push(".lock");
+    PathBuf::from(p)
+}
+
+impl StoreLock {
+    /// Takes the store's lock for `command` (`"run"`, `"poll"`), or says who has it.
+    pub fn acquire(db: &Path, command: &str) -> Result<StoreLock, StoreError> {
+        let path = lock_path(db);
+        let io = |source| StoreError::Lock {
+            path: db.to_path_buf(),
+            lock: path.clone(),
+            source,
+        };
+        if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = file.read_to_string(&mut holder);
+                let holder = holder.trim();
+                return Err(StoreError::Locked {
+                    path: db.to_path_buf(),
+                    holder: if holder.is_empty() {
+                        "another feedloom".to_string()
+                    } else {
+                        holder.to_string()
+                    },
+                });
+            }
+            Err(TryLockError::Error(e)) => return Err(io(e)),
+        }
+        file.set_len(0).map_err(io)?;
+        file.rewind().map_err(io)?;
+        writeln!(file, "feedloom {command} (pid {})", std::process::id()).map_err(io)?;
+        Ok(StoreLock { _file: file, path })
+    }
+
+    /// The lock file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_holder_is_refused_with_the_first_ones_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("sub/f.db");
+        let first = StoreLock::acquire(&db, "run").unwrap();
+        assert_eq!(first.path(), dir.path().join("sub/f.db.lock"));
+        let err = StoreLock::acquire(&db, "poll").unwrap_err().to_string();
+        assert!(
+            err.contains("sub/f.db is in use by feedloom run (pid "),
+            "{err}"
+        );
+        assert!(err.contains(&std::process::id().to_string()), "{err}");
+        drop(first);
+        // Released with its file descriptor: the next one gets it.
+        let again = StoreLock::acquire(&db, "poll").unwrap();
+        let text = std::fs::read_to_string(again.path()).unwrap();
+        assert!(text.starts_with("feedloom poll (pid "), "{text}");
+    }
+}

@@ -1,0 +1,717 @@
+//! Hostile networks and secrets: redirects into private networks (SSRF), DNS
+//! rebinding, credentials in feed URLs, per-feed headers and auth, and the bound
+//! on body bytes held by all fetches together.
+//!
+//! Names are resolved by an injected resolver (no test resolves a real name).
+//! The "public" servers listen on 127.0.0.2, which the tests' network treats as
+//! a public address; everything else on 127.0.0.0/8 stays what it is: loopback.
+
+mod common;
+
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use common::*;
+use feedloom::config::{self, FetchConfig};
+use feedloom::error::FetchError;
+use feedloom::fetch::{FetchOutcome, Fetcher, Lookup, Network, Origin, Validators};
+use url::Url;
+
+const PUBLIC_IP: &str = "127.0.0.2";
+
+fn fetch_cfg(extra: &str) -> FetchConfig {
+    config::parse(
+        &format!("[fetch]\nhost_gap = \"0s\"\n{extra}\n"),
+        Path::new("x.toml"),
+    )
+    .unwrap()
+    .fetch
+}
+
+/// A resolver for test names only.
+fn names(map: &[(&str, &str)]) -> Arc<dyn Lookup> {
+    let map: Vec<(String, IpAddr)> = map
+        .iter()
+        .map(|(n, ip)| (n.to_string(), ip.parse().unwrap()))
+        .collect();
+    Arc::new(move |host: &str| {
+        let found: Vec<IpAddr> = map
+            .iter()
+            .filter(|(n, _)| n == host)
+            .map(|(_, ip)| *ip)
+            .collect();
+        if found.is_empty() {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("no test name {host}"),
+            ))
+        } else {
+            Ok(found)
+        }
+    })
+}
+
+fn network(lookup: Arc<dyn Lookup>) -> Network {
+    Network {
+        lookup,
+        treat_as_public: vec![PUBLIC_IP.parse().unwrap()],
+    }
+}
+
+/// Fetches `url` for a feed the admin configured as `configured`.
+async fn fetch(f: &Fetcher, url: &str, configured: &str) -> Result<FetchOutcome, FetchError> {
+    let origin = Origin::configured(&Url::parse(configured).unwrap(), Arc::default());
+    f.fetch(&Url::parse(url).unwrap(), &Validators::default(), &origin)
+        .await
+}
+
+fn body_of(outcome: FetchOutcome) -> String {
+    match outcome {
+        FetchOutcome::Fetched(f) => String::from_utf8_lossy(&f.body).into_owned(),
+        other => panic!("expected a body, got {other:?}"),
+    }
+}
+
+fn secret_feed() -> Resource {
+    Resource::feed(rss(
+        "internal",
+        &[(Some("1"), None, "internal secret", "d")],
+    ))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirects_into_non_public_addresses_are_refused() {
+    let public = FeedServer::start_on(PUBLIC_IP).await;
+    let private = FeedServer::start().await;
+    private.set("/secret.xml", secret_feed());
+    let pp = private.addr.port();
+    let fetcher = Fetcher::with_network(
+        &fetch_cfg(""),
+        network(names(&[
+            ("public.test", PUBLIC_IP),
+            ("internal.test", "127.0.0.1"),
+        ])),
+    )
+    .unwrap();
+    let feed = format!("http://public.test:{}/feed.xml", public.addr.port());
+    for (target, addr, why) in [
+        (
+            format!("http://127.0.0.1:{pp}/secret.xml"),
+            "127.0.0.1",
+            "loopback",
+        ),
+        (
+            format!("http://2130706433:{pp}/secret.xml"),
+            "127.0.0.1",
+            "loopback",
+        ),
+        (
+            format!("http://internal.test:{pp}/secret.xml"),
+            "127.0.0.1",
+            "loopback",
+        ),
+        (format!("http://[::1]:{pp}/secret.xml"), "::1", "loopback"),
+        ("http://10.0.0.1/feed".to_string(), "10.0.0.1", "private"),
+        (
+            "http://169.254.169.254/latest/meta-data/".to_string(),
+            "169.254.169.254",
+            "cloud metadata",
+        ),
+        (
+            "http://[::ffff:192.168.1.1]/".to_string(),
+            "::ffff:192.168.1.1",
+            "private",
+        ),
+    ] {
+        public.set(
+            "/feed.xml",
+            Resource::status(302).header("location", &target),
+        );
+        let err = fetch(&fetcher, &feed, &feed).await.unwrap_err();
+        assert!(matches!(err, FetchError::Blocked { .. }), "{target}: {err}");
+        let msg = err.to_string();
+        for needle in [addr, why, "fetch.allow_private_networks"] {
+            assert!(msg.contains(needle), "{target}: `{needle}` not in: {msg}");
+        }
+        if target.contains("internal.test") {
+            assert!(msg.contains("internal.test"), "names the host: {msg}");
+        }
+    }
+    assert!(
+        private.seen().is_empty(),
+        "no request reached the private server"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allow_private_networks_lets_redirects_through() {
+    let public = FeedServer::start_on(PUBLIC_IP).await;
+    let private = FeedServer::start().await;
+    private.set("/secret.xml", secret_feed());
+    let pp = private.addr.port();
+    let fetcher = Fetcher::with_network(
+        &fetch_cfg("allow_private_networks = true"),
+        network(names(&[
+            ("public.test", PUBLIC_IP),
+            ("internal.test", "127.0.0.1"),
+        ])),
+    )
+    .unwrap();
+    let feed = format!("http://public.test:{}/feed.xml", public.addr.port());
+    for target in [
+        format!("http://127.0.0.1:{pp}/secret.xml"),
+        format!("http://internal.test:{pp}/secret.xml"),
+    ] {
+        public.set(
+            "/feed.xml",
+            Resource::status(302).header("location", &target),
+        );
+        let got = fetch(&fetcher, &feed, &feed).await.unwrap();
+        assert!(body_of(got).contains("internal secret"));
+    }
+    assert_eq!(private.seen().len(), 2);
+}
+
+/// A feed the admin configured on a private host works, and so do its redirects
+/// within that host; a redirect to another private host does not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configured_private_feed_is_fetched_but_cannot_lead_elsewhere() {
+    let intranet = FeedServer::start().await;
+    intranet.set("/feed.xml", secret_feed());
+    intranet.set(
+        "/old.xml",
+        Resource::status(301).header("location", "/feed.xml"),
+    );
+    let port = intranet.addr.port();
+    let fetcher = Fetcher::with_network(
+        &fetch_cfg(""),
+        network(names(&[
+            ("intranet.test", "127.0.0.1"),
+            ("other.test", "127.0.0.1"),
+        ])),
+    )
+    .unwrap();
+    let by_name = format!("http://intranet.test:{port}/feed.xml");
+    assert!(body_of(fetch(&fetcher, &by_name, &by_name).await.unwrap()).contains("secret"));
+    let moved = format!("http://intranet.test:{port}/old.xml");
+    assert!(body_of(fetch(&fetcher, &moved, &moved).await.unwrap()).contains("secret"));
+    let literal = format!("http://127.0.0.1:{port}/feed.xml");
+    assert!(body_of(fetch(&fetcher, &literal, &literal).await.unwrap()).contains("secret"));
+
+    for target in [
+        format!("http://other.test:{port}/feed.xml"),
+        format!("http://127.0.0.1:{port}/feed.xml"),
+    ] {
+        intranet.set(
+            "/hop.xml",
+            Resource::status(302).header("location", &target),
+        );
+        let hop = format!("http://intranet.test:{port}/hop.xml");
+        let err = fetch(&fetcher, &hop, &hop).await.unwrap_err();
+        assert!(matches!(err, FetchError::Blocked { .. }), "{target}: {err}");
+    }
+}
+
+/// Every new connection resolves and checks again: a name that answered with a
+/// public address once and a private one later is refused the second time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dns_rebinding_is_refused_at_connect_time() {
+    let a = FeedServer::start_on(PUBLIC_IP).await;
+    let b = FeedServer::start_on(PUBLIC_IP).await;
+    let (pa, pb) = (a.addr.port(), b.addr.port());
+    a.set(
+        "/feed.xml",
+        Resource::status(302).header("location", &format!("http://rebind.test:{pa}/hop.xml")),
+    );
+    a.set(
+        "/hop.xml",
+        Resource::status(302).header("location", &format!("http://rebind.test:{pb}/final.xml")),
+    );
+    b.set("/final.xml", secret_feed());
+    let lookups = Arc::new(AtomicUsize::new(0));
+    let rebinding = |after: usize| -> Arc<dyn Lookup> {
+        let n = lookups.clone();
+        Arc::new(move |host: &str| {
+            let ip = match host {
+                "public.test" => PUBLIC_IP,
+                "rebind.test" if n.fetch_add(1, Ordering::SeqCst) < after => PUBLIC_IP,
+                "rebind.test" => "127.0.0.1",
+                _ => return Err(std::io::Error::other("unknown test name")),
+            };
+            Ok(vec![ip.parse().unwrap()])
+        })
+    };
+    let feed = format!("http://public.test:{pa}/feed.xml");
+    // A stable name: the chain goes through.
+    let stable = Fetcher::with_network(&fetch_cfg(""), network(rebinding(usize::MAX))).unwrap();
+    assert!(body_of(fetch(&stable, &feed, &feed).await.unwrap()).contains("secret"));
+    assert_eq!(b.seen().len(), 1);
+    // Public for the first connection, loopback for the next.
+    lookups.store(0, Ordering::SeqCst);
+    let fetcher = Fetcher::with_network(&fetch_cfg(""), network(rebinding(1))).unwrap();
+    let err = fetch(&fetcher, &feed, &feed).await.unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("rebind.test") && msg.contains("127.0.0.1") && msg.contains("loopback"),
+        "{msg}"
+    );
+    assert_eq!(
+        lookups.load(Ordering::SeqCst),
+        2,
+        "one lookup per connection"
+    );
+    assert_eq!(b.seen().len(), 1, "the second chain never reached its end");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirects_to_other_schemes_are_refused() {
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/feed.xml",
+        Resource::status(302).header("location", "file:///etc/passwd"),
+    );
+    let fetcher = Fetcher::new(&fetch_cfg("")).unwrap();
+    let url = srv.url("/feed.xml");
+    let err = fetch(&fetcher, &url, &url).await.unwrap_err().to_string();
+    assert!(
+        err.contains("file:///etc/passwd") && err.contains("only http and https"),
+        "{err}"
+    );
+}
+
+/// Through `poll`: the refusal is the feed's failure, stored with the address
+/// and the key that would allow it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poll_stores_the_refusal_on_the_feed() {
+    let public = FeedServer::start_on(PUBLIC_IP).await;
+    public.set(
+        "/feed.xml",
+        Resource::status(302).header("location", "http://169.254.169.254/latest/meta-data/"),
+    );
+    let env = TestEnv::new();
+    let feed = format!("http://public.test:{}/feed.xml", public.addr.port());
+    let cfg = env.config(&format!(
+        "[fetch]\nhost_gap = \"0s\"\n\n{}",
+        feeds_toml(&[feed])
+    ));
+    let fetcher =
+        Fetcher::with_network(&cfg.fetch, network(names(&[("public.test", PUBLIC_IP)]))).unwrap();
+    let (summary, _) = feedloom::refresh::poll_with(&cfg, env.open_store(), fetcher)
+        .await
+        .unwrap();
+    assert_eq!((summary.failed, summary.store_errors), (1, 0));
+    let err: String = env
+        .reader()
+        .query_row("SELECT last_error FROM feeds", [], |r| r.get(0))
+        .unwrap();
+    assert!(
+        err.contains("169.254.169.254") && err.contains("fetch.allow_private_networks"),
+        "{err}"
+    );
+}
+
+fn basic(user: &str, password: &str) -> String {
+    use base64_lite::encode;
+    format!("Basic {}", encode(format!("{user}:{password}").as_bytes()))
+}
+
+/// Just enough base64 for an Authorization header.
+mod base64_lite {
+    pub fn encode(b: &[u8]) -> String {
+        const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = String::new();
+        for c in b.chunks(3) {
+            let n = (u32::from(c[0]) << 16)
+                | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+                | u32::from(*c.get(2).unwrap_or(&0));
+            for i in 0..4 {
+                if i <= c.len() {
+                    out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
+                } else {
+                    out.push('=');
+                }
+            }
+        }
+        out
+    }
+}
+
+fn run(config: &Path, args: &[&str], envs: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_feedloom"));
+    cmd.arg("--config").arg(config).args(args);
+    cmd.env("FEEDLOOM_LOG", "debug");
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+/// Credentials in a feed URL, per-feed headers and auth from the environment or
+/// a file: sent to the feed's host only, and never printed, logged, stored or
+/// published.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_reach_the_feeds_host_and_nothing_else() {
+    let srv = FeedServer::start().await;
+    let other = FeedServer::start().await;
+    let story = |t: &str| rss("Feed", &[(Some(t), None, t, "d")]);
+    srv.set("/basic.xml", Resource::feed(story("basic story")));
+    srv.set("/token.xml", Resource::feed(story("token story")));
+    // The third feed moves to another host: the secrets must not follow it.
+    srv.set(
+        "/moved.xml",
+        Resource::status(302).header(
+            "location",
+            &format!("http://localhost:{}/moved.xml", other.addr.port()),
+        ),
+    );
+    other.set("/moved.xml", Resource::feed(story("moved story")));
+    let env = TestEnv::new();
+    std::fs::write(env.path("token"), "t0ken-from-file\n").unwrap();
+    let port = srv.addr.port();
+    let body = format!(
+        "[fetch]\nhost_gap = \"0s\"\nallow_private_networks = true\n\n\
+         [[feed]]\nurl = \"http://bob:s3cret%21@127.0.0.1:{port}/basic.xml\"\n\n\
+         [[feed]]\nurl = \"http://127.0.0.1:{port}/token.xml\"\n\
+         auth = {{ bearer = {{ file = \"token\" }} }}\n\
+         headers = {{ \"X-Api-Key\" = {{ env = \"TEST_FEED_KEY\" }}, \"Accept-Language\" = \"en\" }}\n\n\
+         [[feed]]\nurl = \"http://127.0.0.1:{port}/moved.xml\"\n\
+         auth = {{ basic = {{ user = \"carol\", password = {{ env = \"TEST_FEED_PASS\" }} }} }}\n\n\
+         [[output]]\nname = \"all\"\npath = \"out/all\"\n"
+    );
+    std::fs::write(
+        env.path("feedloom.toml"),
+        format!("[store]\npath = \"feedloom.db\"\n\n{body}"),
+    )
+    .unwrap();
+    let cfg = env.path("feedloom.toml");
+    let envs = [
+        ("TEST_FEED_KEY", "k3y-from-env"),
+        ("TEST_FEED_PASS", "pa55-from-env"),
+    ];
+    let secrets = ["s3cret", "t0ken-from-file", "k3y-from-env", "pa55-from-env"];
+    let mut printed = String::new();
+    for args in [
+        &["check"][..],
+        &["poll"],
+        &["feeds"],
+        &["export", "--format", "atom"],
+        &["export", "--format", "rss"],
+        &["export", "--format", "json"],
+    ] {
+        let out = tokio::task::block_in_place(|| run(&cfg, args, &envs));
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        printed.push_str(&String::from_utf8_lossy(&out.stdout));
+        printed.push_str(&String::from_utf8_lossy(&out.stderr));
+    }
+    assert!(
+        printed.contains("basic story") && printed.contains("moved story"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("bearer token from file"),
+        "check says where: {printed}"
+    );
+    for s in secrets.iter().chain(&["bob:", "s3cret%21"]) {
+        assert!(!printed.contains(s), "`{s}` printed or logged:\n{printed}");
+    }
+    // Sent where they belong.
+    let seen = srv.seen();
+    let header = |path: &str, name: &str| {
+        seen.iter()
+            .find(|s| s.path == path)
+            .and_then(|s| s.headers.get(name))
+            .map(|v| v.to_str().unwrap().to_string())
+    };
+    assert_eq!(
+        header("/basic.xml", "authorization"),
+        Some(basic("bob", "s3cret!"))
+    );
+    assert_eq!(
+        header("/token.xml", "authorization").as_deref(),
+        Some("Bearer t0ken-from-file")
+    );
+    assert_eq!(
+        header("/token.xml", "x-api-key").as_deref(),
+        Some("k3y-from-env")
+    );
+    assert_eq!(
+        header("/token.xml", "accept-language").as_deref(),
+        Some("en")
+    );
+    assert_eq!(
+        header("/moved.xml", "authorization"),
+        Some(basic("carol", "pa55-from-env"))
+    );
+    // ... and not to the host the feed redirected to.
+    let moved = &other.seen()[0];
+    assert!(
+        moved.headers.get("authorization").is_none(),
+        "{:?}",
+        moved.headers
+    );
+    // Nothing stored or written carries them.
+    let mut stored = String::new();
+    let db = env.reader();
+    for sql in [
+        "SELECT group_concat(url || ' ' || COALESCE(fetch_url, '') || ' ' || COALESCE(last_error, ''), ' ') FROM feeds",
+        "SELECT group_concat(COALESCE(error, ''), ' ') FROM fetches",
+    ] {
+        stored.push_str(&db.query_row(sql, [], |r| r.get::<_, String>(0)).unwrap());
+    }
+    assert!(
+        stored.contains(&format!("http://127.0.0.1:{port}/basic.xml")),
+        "{stored}"
+    );
+    for ext in ["atom", "rss", "json"] {
+        stored.push_str(&read(&env.path(&format!("out/all.{ext}"))));
+    }
+    for s in secrets.iter().chain(&["bob:"]) {
+        assert!(!stored.contains(s), "`{s}` stored or published:\n{stored}");
+    }
+}
+
+/// The daemon labels its metrics with the feed's URL without credentials.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_labels_carry_no_credentials() {
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/f.xml",
+        Resource::feed(rss("F", &[(Some("1"), None, "x", "d")])),
+    );
+    let env = TestEnv::new();
+    let url = format!("http://bob:s3cret@127.0.0.1:{}/f.xml", srv.addr.port());
+    let cfg = env.config(&format!(
+        "[fetch]\nhost_gap = \"0s\"\n\n[defaults]\nspread = \"1s\"\n\n[[feed]]\nurl = \"{url}\"\n"
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let (_reload_tx, reload_rx) = tokio::sync::mpsc::channel(1);
+    let daemon = tokio::spawn(feedloom::app::run(
+        cfg,
+        listener,
+        async move {
+            let _ = stop_rx.await;
+        },
+        reload_rx,
+    ));
+    let end = std::time::Instant::now() + Duration::from_secs(15);
+    let mut text = String::new();
+    while std::time::Instant::now() < end {
+        text = reqwest::get(format!("http://{addr}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if text.contains("feedloom_fetches_total{outcome=\"ok\"} 1") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let label = format!(
+        "feedloom_feed_staleness_seconds{{feed=\"{}\"}}",
+        srv.url("/f.xml")
+    );
+    assert!(text.contains(&label), "{text}");
+    assert!(!text.contains("s3cret") && !text.contains("bob"), "{text}");
+    let seen = srv.seen();
+    assert_eq!(
+        seen[0].headers.get("authorization").unwrap(),
+        &basic("bob", "s3cret")
+    );
+    stop_tx.send(()).unwrap();
+    daemon.await.unwrap().unwrap();
+}
+
+/// A store written by an older feedloom keeps the feed under its URL with
+/// credentials: the next sync renames it (items kept) and scrubs its errors.
+#[test]
+fn an_older_row_with_credentials_in_its_url_is_renamed() {
+    let env = TestEnv::new();
+    let cfg = env.config("[[feed]]\nurl = \"https://bob:s3cret@example.org/f.xml\"\n");
+    assert_eq!(cfg.feeds[0].url().as_str(), "https://example.org/f.xml");
+    let store = feedloom::store::Store::open(&env.path("feedloom.db")).unwrap();
+    store
+        .conn()
+        .execute_batch(
+            "INSERT INTO feeds (id, url, fetch_url, last_error, created_at)
+             VALUES (7, 'https://bob:s3cret@example.org/f.xml', 'https://bob:s3cret@example.org/new.xml',
+                     'request to https://bob:s3cret@example.org/f.xml failed', 0);
+             INSERT INTO fetches (feed_id, started_at, duration_ms, outcome, error)
+             VALUES (7, 0, 1, 'error', 'request to https://bob:s3cret@example.org/f.xml failed');",
+        )
+        .unwrap();
+    let mut store = store;
+    let refs = store.sync_config(&cfg.feeds).unwrap();
+    assert_eq!(refs[0].id, 7, "the same row");
+    assert_eq!(refs[0].url.as_str(), "https://example.org/f.xml");
+    assert_eq!(refs[0].fetch_url.as_str(), "https://example.org/new.xml");
+    let all: String = store
+        .conn()
+        .query_row(
+            "SELECT (SELECT group_concat(url || fetch_url || last_error) FROM feeds)
+                 || (SELECT group_concat(error) FROM fetches)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(!all.contains("s3cret") && !all.contains("bob"), "{all}");
+}
+
+/// A tiny HTTP server whose bodies are streamed from one shared chunk, so that
+/// it holds no copies; `/stall/N` sends N bytes and then waits for `release`.
+struct StreamServer {
+    addr: std::net::SocketAddr,
+    release: Arc<tokio::sync::Notify>,
+}
+
+async fn stream_server() -> StreamServer {
+    use axum::body::Body;
+    use axum::extract::Path as UrlPath;
+    use axum::routing::get;
+    let release = Arc::new(tokio::sync::Notify::new());
+    let chunk = bytes::Bytes::from(vec![b'x'; 64 * 1024]);
+    let body = move |n: usize, stall: Option<Arc<tokio::sync::Notify>>| {
+        let chunk = chunk.clone();
+        let chunks = n.div_ceil(chunk.len());
+        let stream = futures_util::stream::unfold(0usize, move |i| {
+            let chunk = chunk.clone();
+            let stall = stall.clone();
+            async move {
+                if i == chunks {
+                    return None;
+                }
+                if i == 5
+                    && let Some(s) = stall
+                {
+                    s.notified().await;
+                }
+                Some((Ok::<_, std::io::Error>(chunk), i + 1))
+            }
+        });
+        Body::from_stream(stream)
+    };
+    let (b1, b2, b3) = (body.clone(), body.clone(), body);
+    let r = release.clone();
+    let app = axum::Router::new()
+        .route(
+            "/chunked/{n}",
+            get(move |UrlPath(n): UrlPath<usize>| async move { b1(n, None) }),
+        )
+        .route(
+            "/sized/{n}",
+            get(move |UrlPath(n): UrlPath<usize>| async move {
+                let n = n.div_ceil(64 * 1024) * 64 * 1024;
+                ([("content-length", n.to_string())], b2(n, None))
+            }),
+        )
+        .route(
+            "/stall/{n}",
+            get(move |UrlPath(n): UrlPath<usize>| {
+                let r = r.clone();
+                async move { b3(n, Some(r)) }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    StreamServer { addr, release }
+}
+
+/// 16 hostile feeds of 16 MiB each at once, under the default limits: every one
+/// is read in full, and the bytes held together never exceed `max_buffered`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sixteen_large_bodies_stay_within_the_budget() {
+    let srv = stream_server().await;
+    let cfg = fetch_cfg("timeout = \"120s\"");
+    assert_eq!(cfg.max_buffered(), 64 << 20, "the default budget");
+    assert_eq!((cfg.max_body.0, cfg.concurrency), (16 << 20, 16));
+    let fetcher = Fetcher::new(&cfg).unwrap();
+    let size = 16 << 20;
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let f = fetcher.clone();
+        // Half without a length (they claim max_body), half with one.
+        let kind = if i % 2 == 0 { "chunked" } else { "sized" };
+        let url = format!("http://{}/{kind}/{size}", srv.addr);
+        tasks.push(tokio::spawn(async move {
+            let out = fetch(&f, &url, &url).await;
+            // Hold the body a moment, as parsing would.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            out.map(|o| match o {
+                FetchOutcome::Fetched(f) => f.body.len(),
+                _ => 0,
+            })
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap().unwrap(), size);
+    }
+    let b = fetcher.buffered();
+    assert_eq!(b.now, 0, "every body gave its bytes back");
+    assert!(b.peak <= b.limit, "{b:?}");
+    assert!(b.peak >= 2 * size, "bodies did run side by side: {b:?}");
+}
+
+/// Large bodies stuck mid-transfer hold the whole large pool; a small feed is
+/// still read, and the stuck ones finish once their server goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn small_feeds_are_not_starved_by_large_ones() {
+    let srv = stream_server().await;
+    let cfg = fetch_cfg(
+        "timeout = \"60s\"\nmax_body = \"4MiB\"\nmax_buffered = \"5MiB\"\nconcurrency = 4\nper_host = 4",
+    );
+    let fetcher = Fetcher::new(&cfg).unwrap();
+    let mut big = Vec::new();
+    for _ in 0..2 {
+        let f = fetcher.clone();
+        let url = format!("http://{}/stall/{}", srv.addr, 2 << 20);
+        // The body is dropped when the task ends, as after parsing.
+        big.push(tokio::spawn(async move {
+            fetch(&f, &url, &url).await.map(body_of).map(|b| b.len())
+        }));
+    }
+    // Both outgrow their allowance: one claims the whole large pool, the other
+    // waits for it with its allowance full.
+    let stuck = || {
+        let b = fetcher.buffered();
+        b.claimed == b.pool && b.now >= 2 * 256 * 1024
+    };
+    let end = std::time::Instant::now() + Duration::from_secs(20);
+    while !stuck() && std::time::Instant::now() < end {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(stuck(), "{:?}", fetcher.buffered());
+    let small = format!("http://{}/chunked/{}", srv.addr, 128 * 1024);
+    let got = tokio::time::timeout(Duration::from_secs(20), fetch(&fetcher, &small, &small))
+        .await
+        .expect("the small feed is read while large ones hold the pool")
+        .unwrap();
+    assert_eq!(body_of(got).len(), 128 * 1024);
+    // Let the stuck bodies go on: both complete, one after the other.
+    for _ in 0..10 {
+        srv.release.notify_waiters();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for t in big {
+        let release = srv.release.clone();
+        let keep = tokio::spawn(async move {
+            loop {
+                release.notify_waiters();
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        });
+        assert_eq!(t.await.unwrap().unwrap(), 2 << 20);
+        keep.abort();
+    }
+    let b = fetcher.buffered();
+    assert!(b.peak <= b.limit && b.now == 0 && b.claimed == 0, "{b:?}");
+}
