@@ -143,7 +143,14 @@ pub fn pid_file(store_path: &Path) -> PathBuf {
 /// that is alive.
 pub fn daemon_pid(store_path: &Path) -> Option<u32> {
     let text = std::fs::read_to_string(pid_file(store_path)).ok()?;
-    let pid: u32 = text.lines().next()?.trim().parse().ok()?;
+    let line = text.lines().next()?.trim();
+    // The store lock writes `feedloom run (pid N)`; a bare pid is read too. A
+    // `poll` holding the lock is no daemon to reload.
+    let pid = match line.strip_prefix("feedloom run (pid ") {
+        Some(rest) => rest.strip_suffix(')')?,
+        None => line,
+    };
+    let pid: u32 = pid.parse().ok()?;
     (pid > 0 && process_alive(pid)).then_some(pid)
 }
 
@@ -255,6 +262,18 @@ mod tests {
         assert_eq!(daemon_pid(&store), None);
         std::fs::write(pid_file(&store), format!("{}\n", std::process::id())).unwrap();
         assert_eq!(daemon_pid(&store), Some(std::process::id()));
+        std::fs::write(
+            pid_file(&store),
+            format!("feedloom run (pid {})\n", std::process::id()),
+        )
+        .unwrap();
+        assert_eq!(daemon_pid(&store), Some(std::process::id()));
+        std::fs::write(
+            pid_file(&store),
+            format!("feedloom poll (pid {})\n", std::process::id()),
+        )
+        .unwrap();
+        assert_eq!(daemon_pid(&store), None);
         std::fs::write(pid_file(&store), "not a pid\n").unwrap();
         assert_eq!(daemon_pid(&store), None);
         // A pid no process has (above the kernel's pid_max).
