@@ -303,11 +303,18 @@ pub enum Format {
     Atom,
     Rss,
     Json,
+    /// The river page: stories to read in a browser (see `crate::web`).
+    Html,
 }
 
 impl Format {
     pub fn all() -> Vec<Format> {
-        vec![Format::Atom, Format::Rss, Format::Json]
+        vec![Format::Atom, Format::Rss, Format::Json, Format::Html]
+    }
+
+    /// Whether a feed reader can subscribe to it (every format but the page).
+    pub fn is_feed(self) -> bool {
+        self != Format::Html
     }
 
     /// File extension and HTTP path suffix.
@@ -316,6 +323,7 @@ impl Format {
             Format::Atom => "atom",
             Format::Rss => "rss",
             Format::Json => "json",
+            Format::Html => "html",
         }
     }
 
@@ -324,6 +332,7 @@ impl Format {
             Format::Atom => "application/atom+xml; charset=utf-8",
             Format::Rss => "application/rss+xml; charset=utf-8",
             Format::Json => "application/feed+json; charset=utf-8",
+            Format::Html => "text/html; charset=utf-8",
         }
     }
 }
@@ -335,8 +344,9 @@ impl FromStr for Format {
             "atom" => Ok(Format::Atom),
             "rss" => Ok(Format::Rss),
             "json" => Ok(Format::Json),
+            "html" => Ok(Format::Html),
             other => Err(format!(
-                "unknown format `{other}`: expected atom, rss or json"
+                "unknown format `{other}`: expected atom, rss, json or html"
             )),
         }
     }
