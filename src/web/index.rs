@@ -68,10 +68,7 @@ pub fn html(outputs: &[OutputConfig], health: &FeedHealth) -> String {
                                     @if f.title.is_some() { br; span.muted { (f.url) } }
                                 }
                                 td { (f.consecutive_failures) }
-                                td.err {
-                                    @if let Some(s) = f.last_http_status { "HTTP " (s) ": " }
-                                    (f.last_error.as_deref().unwrap_or(""))
-                                }
+                                td.err { (f.last_error.as_deref().unwrap_or("")) }
                                 td {
                                     @if !f.enabled {
                                         "disabled: " code { "feedloom enable URL" }
