@@ -118,8 +118,7 @@ fn top_level(html: &str) -> Vec<Node> {
         if b[i] == b'<' {
             let end = tag_end(b, i);
             let tag = &html[i..end];
-            if let Some(close) = tag.strip_prefix("</") {
-                let _ = close;
+            if tag.starts_with("</") {
                 depth = depth.saturating_sub(1);
                 if depth == 0
                     && let Some(mut n) = open.take()

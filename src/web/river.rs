@@ -182,7 +182,8 @@ fn text(p: &Prepared) -> Markup {
     match (summary, content) {
         (Some(summary), content) => html! {
             div.body { (PreEscaped(summary)) }
-            @if let Some(c) = content { (more(c)) }
+            // Feeds that repeat the summary as content have nothing more to show.
+            @if let Some(c) = content.filter(|c| c.trim() != summary.trim()) { (more(c)) }
         },
         (None, Some(c)) => match excerpt::split(c, LEAD_WORDS) {
             Excerpt::Whole => html! { div.body { (PreEscaped(c)) } },
