@@ -343,11 +343,18 @@ pub enum Format {
     Atom,
     Rss,
     Json,
+    /// The river page: stories to read in a browser (see `crate::web`).
+    Html,
 }
 
 impl Format {
     pub fn all() -> Vec<Format> {
-        vec![Format::Atom, Format::Rss, Format::Json]
+        vec![Format::Atom, Format::Rss, Format::Json, Format::Html]
+    }
+
+    /// Whether a feed reader can subscribe to it (every format but the page).
+    pub fn is_feed(self) -> bool {
+        self != Format::Html
     }
 
     /// File extension and HTTP path suffix.
@@ -356,6 +363,7 @@ impl Format {
             Format::Atom => "atom",
             Format::Rss => "rss",
             Format::Json => "json",
+            Format::Html => "html",
         }
     }
 
@@ -364,6 +372,7 @@ impl Format {
             Format::Atom => "application/atom+xml; charset=utf-8",
             Format::Rss => "application/rss+xml; charset=utf-8",
             Format::Json => "application/feed+json; charset=utf-8",
+            Format::Html => "text/html; charset=utf-8",
         }
     }
 }
@@ -375,8 +384,9 @@ impl FromStr for Format {
             "atom" => Ok(Format::Atom),
             "rss" => Ok(Format::Rss),
             "json" => Ok(Format::Json),
+            "html" => Ok(Format::Html),
             other => Err(format!(
-                "unknown format `{other}`: expected atom, rss or json"
+                "unknown format `{other}`: expected atom, rss, json or html"
             )),
         }
     }

@@ -18,7 +18,7 @@
 //!       store     ONE transaction: items + validators + fetch record     (store/)
 //!                    │
 //!                    ▼
-//!   export        story list (SQL) → Atom / RSS 2.0 / JSON Feed           (export/)
+//!   export        story list (SQL) → Atom / RSS 2.0 / JSON Feed / page    (export/, web/)
 //!                 files written atomically, only when changed
 //! ```
 //!
@@ -44,6 +44,7 @@
 //! * [`app`]: the long-running daemon: scheduler loop, HTTP server, lifecycle.
 //! * [`server`]: the HTTP routes (outputs, health, metrics).
 //! * [`urls`]: which URLs may be published or used as a base (pure).
+//! * [`web`]: the pages a browser reads: each output's river and the index.
 
 pub mod app;
 pub mod cli;
@@ -62,6 +63,7 @@ pub mod server;
 pub mod similar;
 pub mod store;
 pub mod urls;
+pub mod web;
 
 /// `feedloom/<version> (+<repository>)`: how feedloom names itself to servers.
 pub const DEFAULT_USER_AGENT: &str = concat!(

@@ -109,24 +109,30 @@ pub struct ServerState {
     pub metrics: Metrics,
     /// Sanitised HTML reused across renderings.
     pub html_cache: Arc<Mutex<crate::export::HtmlCache>>,
+    /// What the page routes (`/`, river pages after the first) read.
+    pub web: crate::web::WebState,
 }
 
 pub fn router(state: Arc<ServerState>) -> Router {
     Router::new()
+        .route("/", get(crate::web::index::route))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
-        .route("/{file}", get(output))
+        .route("/{file}", get(crate::web::river::route))
         .with_state(state)
         .layer(axum::middleware::map_response(security_headers))
 }
 
 /// The Content-Security-Policy of every response. Feeds and JSON need nothing
-/// loaded, run or framed; a page showing stories (later) needs their images,
-/// audio and video and inline styles, nothing else. `sandbox` gives a page
-/// opened from here no scripts, forms or origin of its own.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; img-src http: https:; \
-     media-src http: https:; style-src 'unsafe-inline'; base-uri 'none'; \
-     form-action 'none'; frame-ancestors 'none'; sandbox";
+/// loaded, run or framed; the pages (`crate::web`) need the stories' images,
+/// audio and video and their one stylesheet (allowed by its hash: no other
+/// style, inline or not), nothing else. `sandbox` gives a page opened from here
+/// no scripts, forms or origin of its own.
+pub const CONTENT_SECURITY_POLICY: &str = concat!(
+    "default-src 'none'; img-src http: https:; media-src http: https:; style-src '",
+    crate::web::style_hash!(),
+    "'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'; sandbox"
+);
 
 /// Adds the security headers to a response: every route, status and error
 /// (304, 404, 405, 503) goes through here.
@@ -386,7 +392,8 @@ impl<S: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for IdleTimeout<S> 
     }
 }
 
-async fn output(
+/// A rendered output from memory, with ETag/304, Last-Modified and gzip.
+pub(crate) async fn output(
     State(state): State<Arc<ServerState>>,
     Path(file): Path<String>,
     headers: HeaderMap,

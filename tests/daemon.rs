@@ -460,6 +460,7 @@ async fn healthz_is_503_when_the_scheduler_stalls() {
         tick_grace: Duration::from_secs(30),
         metrics: Default::default(),
         html_cache: Default::default(),
+        web: Default::default(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

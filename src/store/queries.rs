@@ -11,6 +11,9 @@ use crate::error::StoreError;
 /// carry it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Story {
+    /// The row that orders it: `stories.id`, or `items.id` with `dedup = "item"`
+    /// (with its first-seen or changed time, a page's [`Cursor`]).
+    pub id: i64,
     /// feedloom's stable id.
     pub uid: String,
     pub link: Option<String>,
@@ -18,6 +21,9 @@ pub struct Story {
     pub author: Option<String>,
     /// Unsanitised HTML: content, else summary.
     pub html: Option<String>,
+    /// Unsanitised HTML of the summary when the item has content too (else
+    /// `None`: `html` is the summary).
+    pub summary: Option<String>,
     pub published_at: Option<i64>,
     pub updated_at: Option<i64>,
     pub first_seen_at: i64,
@@ -48,6 +54,31 @@ pub struct StoryQuery {
     pub tags: Vec<String>,
     pub dedup: Dedup,
     pub updates: Updates,
+    /// Only stories strictly older than this, in the output's order (a page
+    /// after the first).
+    pub before: Option<Cursor>,
+}
+
+/// A place in an output's order, newest first: a story's first-seen time (or,
+/// with `reannounce`, its changed time) and its row id ([`Story::id`]), which
+/// orders stories of the same second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub at: i64,
+    pub id: i64,
+}
+
+impl Cursor {
+    /// Where a page that ends with `story` leaves off.
+    pub fn after(story: &Story, updates: Updates) -> Cursor {
+        Cursor {
+            at: match updates {
+                Updates::Ignore => story.first_seen_at,
+                Updates::Reannounce => story.changed_at,
+            },
+            id: story.id,
+        }
+    }
 }
 
 /// A row of `feedloom feeds`.
@@ -74,6 +105,10 @@ impl Store {
     pub fn stories(&self, q: &StoryQuery) -> Result<Vec<Story>, StoreError> {
         let tags = serde_json::to_string(&q.tags).unwrap_or_else(|_| "[]".into());
         let since = q.since.unwrap_or(i64::MIN);
+        let before = q.before.unwrap_or(Cursor {
+            at: i64::MAX,
+            id: i64::MAX,
+        });
         let order = match q.updates {
             Updates::Ignore => "first_seen_at",
             Updates::Reannounce => "changed_at",
@@ -82,12 +117,13 @@ impl Store {
              (SELECT feed_id FROM feed_tags WHERE tag IN (SELECT value FROM json_each(?2))))";
         let item_cols = "i.uid, i.url, i.title, i.author, COALESCE(i.content, i.summary),
              i.published_at, i.updated_at, i.first_seen_at, i.changed_at,
-             f.url, COALESCE(f.title, f.feed_title), f.site_url";
+             f.url, COALESCE(f.title, f.feed_title), f.site_url, i.id,
+             CASE WHEN i.content IS NOT NULL THEN i.summary END";
         match q.dedup {
             Dedup::Item => {
                 let sql = format!(
                     "SELECT {item_cols} FROM items i JOIN feeds f ON f.id = i.feed_id
-                     WHERE i.{order} >= ?1 AND {feed_filter}
+                     WHERE i.{order} >= ?1 AND (i.{order}, i.id) < (?4, ?5) AND {feed_filter}
                      ORDER BY i.{order} DESC, i.id DESC LIMIT ?3"
                 );
                 let mut stmt = self
@@ -95,7 +131,10 @@ impl Store {
                     .prepare_cached(&sql)
                     .map_err(StoreError::ctx("querying stories"))?;
                 let rows = stmt
-                    .query_map(params![since, tags, q.limit as i64], story_row)
+                    .query_map(
+                        params![since, tags, q.limit as i64, before.at, before.id],
+                        story_row,
+                    )
                     .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
                     .map_err(StoreError::ctx("querying stories"))?;
                 Ok(rows)
@@ -103,7 +142,7 @@ impl Store {
             Dedup::Story => {
                 let sql = format!(
                     "SELECT s.id, s.uid, s.first_seen_at, s.changed_at FROM stories s
-                     WHERE s.{order} >= ?1 AND EXISTS (
+                     WHERE s.{order} >= ?1 AND (s.{order}, s.id) < (?4, ?5) AND EXISTS (
                          SELECT 1 FROM items i JOIN feeds f ON f.id = i.feed_id
                          WHERE i.story_id = s.id AND {feed_filter})
                      ORDER BY s.{order} DESC, s.id DESC LIMIT ?3"
@@ -112,10 +151,9 @@ impl Store {
                     .conn
                     .prepare_cached(&sql)
                     .and_then(|mut stmt| {
-                        stmt.query_map(params![since, tags, q.limit as i64], |r| {
-                            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-                        })?
-                        .collect()
+                        let p = params![since, tags, q.limit as i64, before.at, before.id];
+                        stmt.query_map(p, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                            .collect()
                     })
                     .map_err(StoreError::ctx("querying stories"))?;
                 let mut members = self
@@ -138,6 +176,7 @@ impl Store {
                     let Some(mut story) = items.next() else {
                         continue;
                     };
+                    story.id = id;
                     story.uid = uid;
                     story.first_seen_at = first_seen_at;
                     story.changed_at = changed_at;
@@ -202,6 +241,8 @@ fn story_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Story> {
             link,
         },
         also: Vec::new(),
+        id: r.get(12)?,
+        summary: r.get(13)?,
     })
 }
 
@@ -247,5 +288,92 @@ impl Store {
             .and_then(|rows| rows.collect())
             .map_err(ctx)?;
         Ok(snap)
+    }
+}
+
+/// Feed health for the index page: how many configured feeds are in each state,
+/// and the ones in trouble.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FeedHealth {
+    /// Last fetch succeeded (200 or 304).
+    pub ok: i64,
+    /// Last fetch failed.
+    pub failing: i64,
+    /// Disabled after 410 Gone.
+    pub disabled: i64,
+    /// Not fetched yet.
+    pub never: i64,
+    /// Failing and disabled feeds, most consecutive failures first.
+    pub worst: Vec<FeedProblem>,
+}
+
+/// A feed in trouble.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedProblem {
+    pub url: String,
+    pub title: Option<String>,
+    pub enabled: bool,
+    pub last_error: Option<String>,
+    pub last_http_status: Option<u16>,
+    pub consecutive_failures: u32,
+    pub last_fetch_at: Option<i64>,
+    pub last_success_at: Option<i64>,
+    pub next_fetch_at: Option<i64>,
+}
+
+impl Store {
+    /// Counts of configured feeds by state, and up to `worst` feeds in trouble.
+    pub fn feed_health(&self, worst: usize) -> Result<FeedHealth, StoreError> {
+        let ctx = || StoreError::ctx("reading feed health");
+        let mut health = FeedHealth::default();
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT CASE WHEN enabled = 0 THEN 'disabled'
+                             WHEN last_status IS NULL THEN 'never'
+                             WHEN last_status = 'error' THEN 'failing'
+                             ELSE 'ok' END AS st, count(*)
+                 FROM feeds WHERE in_config = 1 GROUP BY st",
+            )
+            .map_err(ctx())?;
+        let counts = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(ctx())?;
+        for (state, n) in counts {
+            match state.as_str() {
+                "disabled" => health.disabled = n,
+                "never" => health.never = n,
+                "failing" => health.failing = n,
+                _ => health.ok = n,
+            }
+        }
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT url, COALESCE(title, feed_title), enabled, last_error, last_http_status,
+                        consecutive_failures, last_fetch_at, last_success_at, next_fetch_at
+                 FROM feeds
+                 WHERE in_config = 1 AND (enabled = 0 OR last_status = 'error')
+                 ORDER BY consecutive_failures DESC, last_fetch_at DESC, url LIMIT ?1",
+            )
+            .map_err(ctx())?;
+        health.worst = stmt
+            .query_map([worst as i64], |r| {
+                Ok(FeedProblem {
+                    url: r.get(0)?,
+                    title: r.get(1)?,
+                    enabled: r.get(2)?,
+                    last_error: r.get(3)?,
+                    last_http_status: r.get(4)?,
+                    consecutive_failures: r.get(5)?,
+                    last_fetch_at: r.get(6)?,
+                    last_success_at: r.get(7)?,
+                    next_fetch_at: r.get(8)?,
+                })
+            })
+            .and_then(|rows| rows.collect())
+            .map_err(ctx())?;
+        Ok(health)
     }
 }
