@@ -163,7 +163,11 @@ pub async fn run(
             let _ = server_stop_rx.wait_for(|s| *s).await;
         },
     ));
-    info!(listen = ?addr, feeds = plan.every.len(), "feedloom running");
+    info!(
+        listen = addr.map(tracing::field::display),
+        feeds = plan.every.len(),
+        "feedloom running"
+    );
     sd_notify("READY=1");
 
     // Feeds being refreshed, and which task refreshes which feed.

@@ -8,6 +8,7 @@
 mod common;
 
 use std::path::Path;
+use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -232,4 +233,103 @@ async fn the_stored_error_is_the_same_line() {
         stored(&unknown),
         (format!("{unknown}: dns: no such host `nowhere.test`"), None)
     );
+}
+
+/// `feedloom poll` against a local server, its log lines on stderr.
+async fn poll_logs(format: &str) -> (FeedServer, Vec<String>, String) {
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/ok.xml",
+        Resource::feed(rss(
+            "Ok",
+            &[(Some("1"), None, "one", "d"), (Some("2"), None, "two", "d")],
+        )),
+    );
+    srv.set("/missing.xml", Resource::status(404));
+    let refused = format!("http://127.0.0.1:{}/down.xml", closed_port());
+    let urls = vec![srv.url("/ok.xml"), srv.url("/missing.xml"), refused.clone()];
+    let env = TestEnv::new();
+    env.config(&format!(
+        "[fetch]\nhost_gap = \"0s\"\n\n{}",
+        feeds_toml(&urls)
+    ));
+    let cfg = env.path("feedloom.toml");
+    let format = format.to_string();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_feedloom"))
+            .arg("--config")
+            .arg(&cfg)
+            .args(["--log-format", &format, "poll"])
+            .env("FEEDLOOM_LOG", "info")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stderr}");
+    let lines = stderr.lines().map(String::from).collect();
+    (srv, lines, refused)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_carry_numbers_and_plain_values() {
+    let (srv, lines, refused) = poll_logs("json").await;
+    let events: Vec<serde_json::Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let by_feed = |url: &str| -> &serde_json::Value {
+        events
+            .iter()
+            .find(|e| {
+                e["span"]["feed"] == url
+                    && matches!(
+                        e["fields"]["message"].as_str(),
+                        Some("fetched" | "fetch failed")
+                    )
+            })
+            .unwrap_or_else(|| panic!("no fetch line for {url} in {lines:#?}"))
+    };
+    let ok = &by_feed(&srv.url("/ok.xml"))["fields"];
+    assert_eq!(ok["status"], "ok");
+    assert_eq!(ok["new"].as_u64(), Some(2), "{ok}");
+    assert!(ok["ms"].is_u64(), "ms is a number: {ok}");
+    assert!(ok.get("http_status").is_none(), "{ok}");
+
+    let missing = &by_feed(&srv.url("/missing.xml"))["fields"];
+    assert_eq!(missing["status"], "error");
+    assert_eq!(missing["http_status"].as_u64(), Some(404), "{missing}");
+    assert_eq!(missing["gone"], false);
+    assert!(missing["ms"].is_u64(), "{missing}");
+    assert_eq!(missing["error"], "answered HTTP 404");
+
+    let down = &by_feed(&refused)["fields"];
+    assert!(
+        down.get("http_status").is_none(),
+        "no response, no status: {down}"
+    );
+    assert_eq!(down["error"], "connect: refused", "{down}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn human_logs_show_plain_values_and_the_url_once() {
+    let (srv, lines, refused) = poll_logs("human").await;
+    let line = |url: &str| -> &String {
+        lines
+            .iter()
+            .find(|l| l.contains(url) && l.contains("fetch"))
+            .unwrap_or_else(|| panic!("no line for {url} in {lines:#?}"))
+    };
+    let missing = line(&srv.url("/missing.xml"));
+    assert!(missing.contains("http_status=404"), "{missing}");
+    assert!(missing.contains("status=error"), "{missing}");
+    let down = line(&refused);
+    assert!(down.contains("error=connect: refused"), "{down}");
+    assert!(!down.contains("http_status"), "{down}");
+    assert_eq!(down.matches(&refused).count(), 1, "{down}");
+    for l in &lines {
+        assert!(!l.contains("Some("), "{l}");
+    }
+    assert!(line(&srv.url("/ok.xml")).contains("new=2"));
 }

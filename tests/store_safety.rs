@@ -198,9 +198,10 @@ impl Proc {
     fn listen(&self) -> Option<String> {
         let log = self.log();
         let line = log.lines().find(|l| l.contains("feedloom running"))?;
-        let start = line.find("Some(")? + 5;
-        let end = start + line[start..].find(')')?;
-        Some(line[start..end].to_string())
+        let start = line.find("listen=")? + "listen=".len();
+        let rest = &line[start..];
+        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        Some(rest[..end].to_string())
     }
 }
 
