@@ -327,6 +327,7 @@ async fn healthz_turns_503_while_commits_fail_and_recovers() {
     assert_eq!(health.0, 503, "{health:?}\n{}", d.log());
     let v: serde_json::Value = serde_json::from_str(&health.1).unwrap();
     assert_eq!(v["store"], "error");
+    assert_eq!(v["status"], "error", "{v}");
     assert!(
         v["store_error"]
             .as_str()

@@ -249,3 +249,54 @@ impl Store {
         Ok(snap)
     }
 }
+
+/// The configured feeds by health: what `/healthz` (and the `/` index) report.
+/// Each configured feed counts in exactly one of `ok`, `failing`, `disabled`
+/// and `never_fetched`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FeedHealth {
+    /// Enabled feeds whose last fetch succeeded (`ok` or `not_modified`).
+    pub ok: u32,
+    /// Enabled feeds whose last fetch failed.
+    pub failing: u32,
+    /// Feeds disabled after 410 Gone.
+    pub disabled: u32,
+    /// Enabled feeds not fetched yet.
+    pub never_fetched: u32,
+    /// The latest success of any configured feed (Unix seconds).
+    pub last_success_at: Option<i64>,
+}
+
+impl FeedHealth {
+    /// Feeds the scheduler polls: all but the disabled ones.
+    pub fn enabled(&self) -> u32 {
+        self.ok + self.failing + self.never_fetched
+    }
+}
+
+impl Store {
+    /// Counts the configured feeds by health (one pass over `feeds`).
+    pub fn feed_health(&self) -> Result<FeedHealth, StoreError> {
+        self.conn
+            .prepare_cached(
+                "SELECT COALESCE(sum(enabled = 1 AND last_status IN ('ok', 'not_modified')), 0),
+                        COALESCE(sum(enabled = 1 AND last_status = 'error'), 0),
+                        COALESCE(sum(enabled = 0), 0),
+                        COALESCE(sum(enabled = 1 AND last_status IS NULL), 0),
+                        max(last_success_at)
+                 FROM feeds WHERE in_config = 1",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_row([], |r| {
+                    Ok(FeedHealth {
+                        ok: r.get(0)?,
+                        failing: r.get(1)?,
+                        disabled: r.get(2)?,
+                        never_fetched: r.get(3)?,
+                        last_success_at: r.get(4)?,
+                    })
+                })
+            })
+            .map_err(StoreError::ctx("counting feeds by health"))
+    }
+}
