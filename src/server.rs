@@ -22,7 +22,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use crate::config::Format;
+use crate::error::StoreError;
 use crate::store::SharedStore;
+use crate::store::queries::FeedHealth;
 
 /// One rendered output file, ready to serve.
 #[derive(Debug, Clone)]
@@ -120,14 +122,37 @@ pub struct HealthWindow {
     pub started_at: i64,
     /// `[server] degraded_after`, in seconds (a reload may change it).
     pub degraded_after_secs: AtomicU64,
+    /// The feeds' counts and when they were read: reused for [`HEALTH_REUSE`],
+    /// so a flood of health checks costs the store one query a second.
+    recent: Mutex<Option<(std::time::Instant, FeedHealth)>>,
 }
+
+/// How long `/healthz` reuses the feeds' counts.
+pub const HEALTH_REUSE: Duration = Duration::from_secs(1);
 
 impl HealthWindow {
     pub fn new(started_at: i64, degraded_after: Duration) -> HealthWindow {
         HealthWindow {
             started_at,
             degraded_after_secs: AtomicU64::new(degraded_after.as_secs()),
+            recent: Mutex::new(None),
         }
+    }
+
+    /// The feeds' counts, read at most once per [`HEALTH_REUSE`]; a store
+    /// error is never reused.
+    pub async fn feed_health(&self, store: &SharedStore) -> Result<FeedHealth, StoreError> {
+        let fresh = |r: &Option<(std::time::Instant, FeedHealth)>| {
+            r.filter(|(at, _)| at.elapsed() < HEALTH_REUSE)
+                .map(|(_, h)| h)
+        };
+        if let Some(h) = fresh(&self.recent.lock().unwrap_or_else(|e| e.into_inner())) {
+            return Ok(h);
+        }
+        let h = store.call(|s| s.feed_health()).await?;
+        *self.recent.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((std::time::Instant::now(), h));
+        Ok(h)
     }
 
     pub fn degraded_after(&self) -> Duration {
@@ -505,7 +530,7 @@ fn httpdate(t: i64) -> String {
 /// the feeds are not doing their job ([`crate::health::degraded_reasons`]);
 /// else `ok`. The body counts the feeds and says why.
 async fn healthz(State(state): State<Arc<ServerState>>) -> Response {
-    let counts = state.store.call(|s| s.feed_health()).await;
+    let counts = state.health.feed_health(&state.store).await;
     let now = crate::now_unix();
     // The store must answer, and its last commit must have gone through: a
     // store that reads but cannot write (disk full) is not healthy.
