@@ -139,6 +139,10 @@ pub async fn run(
         metrics: Default::default(),
         html_cache: Default::default(),
         web: Default::default(),
+        health: crate::server::HealthWindow::new(
+            crate::now_unix(),
+            plan.cfg.server.degraded_after.0,
+        ),
     });
 
     // Exporter: renders every output once now and again after each change.
@@ -164,7 +168,11 @@ pub async fn run(
             let _ = server_stop_rx.wait_for(|s| *s).await;
         },
     ));
-    info!(listen = ?addr, feeds = plan.every.len(), "feedloom running");
+    info!(
+        listen = addr.map(tracing::field::display),
+        feeds = plan.every.len(),
+        "feedloom running"
+    );
     sd_notify("READY=1");
 
     // Feeds being refreshed, and which task refreshes which feed.
@@ -192,6 +200,10 @@ pub async fn run(
                         match Plan::build(new_cfg, &store, Some(&plan)).await {
                             Ok(p) => {
                                 plan = p;
+                                state.health.degraded_after_secs.store(
+                                    plan.cfg.server.degraded_after.0.as_secs(),
+                                    Ordering::Relaxed,
+                                );
                                 let _ = outputs_tx.send(plan.cfg.outputs.clone());
                                 changed.notify_one();
                                 info!(feeds = plan.every.len(), "config reloaded");
@@ -549,11 +561,12 @@ pub fn describe(cfg: &Config) -> String {
     );
     let _ = writeln!(
         s,
-        "server: http://{}, up to {} connections, header timeout {}, idle timeout {}",
+        "server: http://{}, up to {} connections, header timeout {}, idle timeout {}; /healthz degraded after {} without a success",
         cfg.server.listen,
         cfg.server.max_connections,
         humantime::format_duration(cfg.server.header_timeout.0),
-        humantime::format_duration(cfg.server.idle_timeout.0)
+        humantime::format_duration(cfg.server.idle_timeout.0),
+        humantime::format_duration(cfg.server.degraded_after.0)
     );
     let _ = writeln!(
         s,

@@ -204,6 +204,9 @@ pub struct ServerConfig {
     /// A connection that moves no bytes either way for this long is closed
     /// (e.g. a client that stops reading a response).
     pub idle_timeout: Dur,
+    /// `/healthz` says `degraded` when no feed has succeeded for this long
+    /// (counted from the daemon's start at the earliest).
+    pub degraded_after: Dur,
 }
 
 impl Default for ServerConfig {
@@ -214,6 +217,7 @@ impl Default for ServerConfig {
             max_connections: 512,
             header_timeout: Dur(Duration::from_secs(10)),
             idle_timeout: Dur(Duration::from_secs(60)),
+            degraded_after: Dur(Duration::from_secs(6 * 3600)),
         }
     }
 }
@@ -794,6 +798,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     for (key, zero) in [
         ("header_timeout", raw.server.header_timeout.0.is_zero()),
         ("idle_timeout", raw.server.idle_timeout.0.is_zero()),
+        ("degraded_after", raw.server.degraded_after.0.is_zero()),
     ] {
         if zero {
             return Err(whole(
@@ -1190,6 +1195,9 @@ mod tests {
         assert_eq!(c.server.max_connections, 512);
         assert_eq!(c.server.header_timeout.0, Duration::from_secs(10));
         assert_eq!(c.server.idle_timeout.0, Duration::from_secs(60));
+        assert_eq!(c.server.degraded_after.0, Duration::from_secs(6 * 3600));
+        let e = err("[server]\ndegraded_after = \"0s\"\n");
+        assert!(e.contains("[server] degraded_after must be above 0"), "{e}");
         let c = parse(
             "[server]\nmax_connections = 8\nheader_timeout = \"2s\"\nidle_timeout = \"5s\"\n",
             Path::new("x.toml"),

@@ -32,6 +32,7 @@
 //! * [`error`]: the library's error types and the one place that classifies them.
 //! * [`fetch`]: the HTTP/file client: conditional GET, bounded bodies, politeness,
 //!   the network guard (no private addresses) and the body budget.
+//! * [`health`]: when the feeds make the daemon `degraded` (pure; `/healthz`).
 //! * [`hints`]: skipHours/skipDays/sy:updatePeriod read from a document (pure).
 //! * [`parse`]: feed-rs → feedloom's [`parse::Entry`]; legacy dialects, encodings,
 //!   entities, base URLs, the entry cap.
@@ -54,6 +55,7 @@ pub mod discover;
 pub mod error;
 pub mod export;
 pub mod fetch;
+pub mod health;
 pub mod hints;
 pub mod identity;
 pub mod parse;

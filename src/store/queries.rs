@@ -291,20 +291,28 @@ impl Store {
     }
 }
 
-/// Feed health for the index page: how many configured feeds are in each state,
-/// and the ones in trouble.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The configured feeds by health: what `/healthz` (and the `/` index) report.
+/// Each configured feed counts in exactly one of `ok`, `failing`, `disabled`
+/// and `never_fetched`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FeedHealth {
-    /// Last fetch succeeded (200 or 304).
-    pub ok: i64,
-    /// Last fetch failed.
-    pub failing: i64,
-    /// Disabled after 410 Gone.
-    pub disabled: i64,
-    /// Not fetched yet.
-    pub never: i64,
-    /// Failing and disabled feeds, most consecutive failures first.
-    pub worst: Vec<FeedProblem>,
+    /// Enabled feeds whose last fetch succeeded (`ok` or `not_modified`).
+    pub ok: u32,
+    /// Enabled feeds whose last fetch failed.
+    pub failing: u32,
+    /// Feeds disabled after 410 Gone.
+    pub disabled: u32,
+    /// Enabled feeds not fetched yet.
+    pub never_fetched: u32,
+    /// The latest success of any configured feed (Unix seconds).
+    pub last_success_at: Option<i64>,
+}
+
+impl FeedHealth {
+    /// Feeds the scheduler polls: all but the disabled ones.
+    pub fn enabled(&self) -> u32 {
+        self.ok + self.failing + self.never_fetched
+    }
 }
 
 /// A feed in trouble.
@@ -322,32 +330,35 @@ pub struct FeedProblem {
 }
 
 impl Store {
-    /// Counts of configured feeds by state, and up to `worst` feeds in trouble.
-    pub fn feed_health(&self, worst: usize) -> Result<FeedHealth, StoreError> {
-        let ctx = || StoreError::ctx("reading feed health");
-        let mut health = FeedHealth::default();
-        let mut stmt = self
-            .conn
+    /// Counts the configured feeds by health (one pass over `feeds`).
+    pub fn feed_health(&self) -> Result<FeedHealth, StoreError> {
+        self.conn
             .prepare_cached(
-                "SELECT CASE WHEN enabled = 0 THEN 'disabled'
-                             WHEN last_status IS NULL THEN 'never'
-                             WHEN last_status = 'error' THEN 'failing'
-                             ELSE 'ok' END AS st, count(*)
-                 FROM feeds WHERE in_config = 1 GROUP BY st",
+                "SELECT COALESCE(sum(enabled = 1 AND last_status IN ('ok', 'not_modified')), 0),
+                        COALESCE(sum(enabled = 1 AND last_status = 'error'), 0),
+                        COALESCE(sum(enabled = 0), 0),
+                        COALESCE(sum(enabled = 1 AND last_status IS NULL), 0),
+                        max(last_success_at)
+                 FROM feeds WHERE in_config = 1",
             )
-            .map_err(ctx())?;
-        let counts = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
-            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
-            .map_err(ctx())?;
-        for (state, n) in counts {
-            match state.as_str() {
-                "disabled" => health.disabled = n,
-                "never" => health.never = n,
-                "failing" => health.failing = n,
-                _ => health.ok = n,
-            }
-        }
+            .and_then(|mut stmt| {
+                stmt.query_row([], |r| {
+                    Ok(FeedHealth {
+                        ok: r.get(0)?,
+                        failing: r.get(1)?,
+                        disabled: r.get(2)?,
+                        never_fetched: r.get(3)?,
+                        last_success_at: r.get(4)?,
+                    })
+                })
+            })
+            .map_err(StoreError::ctx("counting feeds by health"))
+    }
+
+    /// Up to `worst` configured feeds in trouble (failing or disabled), most
+    /// consecutive failures first: what the `/` index lists.
+    pub fn feeds_in_trouble(&self, worst: usize) -> Result<Vec<FeedProblem>, StoreError> {
+        let ctx = || StoreError::ctx("reading feeds in trouble");
         let mut stmt = self
             .conn
             .prepare_cached(
@@ -358,22 +369,20 @@ impl Store {
                  ORDER BY consecutive_failures DESC, last_fetch_at DESC, url LIMIT ?1",
             )
             .map_err(ctx())?;
-        health.worst = stmt
-            .query_map([worst as i64], |r| {
-                Ok(FeedProblem {
-                    url: r.get(0)?,
-                    title: r.get(1)?,
-                    enabled: r.get(2)?,
-                    last_error: r.get(3)?,
-                    last_http_status: r.get(4)?,
-                    consecutive_failures: r.get(5)?,
-                    last_fetch_at: r.get(6)?,
-                    last_success_at: r.get(7)?,
-                    next_fetch_at: r.get(8)?,
-                })
+        stmt.query_map([worst as i64], |r| {
+            Ok(FeedProblem {
+                url: r.get(0)?,
+                title: r.get(1)?,
+                enabled: r.get(2)?,
+                last_error: r.get(3)?,
+                last_http_status: r.get(4)?,
+                consecutive_failures: r.get(5)?,
+                last_fetch_at: r.get(6)?,
+                last_success_at: r.get(7)?,
+                next_fetch_at: r.get(8)?,
             })
-            .and_then(|rows| rows.collect())
-            .map_err(ctx())?;
-        Ok(health)
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(ctx())
     }
 }

@@ -14,13 +14,36 @@ use super::{format_label, href, layout, time};
 use crate::config::{Format, OutputConfig};
 use crate::export::rfc3339;
 use crate::server::ServerState;
-use crate::store::queries::FeedHealth;
+use crate::store::queries::{FeedHealth, FeedProblem};
 
 /// Feeds in trouble listed at most.
 pub const WORST: usize = 20;
 
+/// What the index shows of the feeds: counts by state (as `/healthz` counts
+/// them) and the feeds in trouble.
+#[derive(Debug, Clone, Default)]
+pub struct IndexHealth {
+    pub ok: u32,
+    pub failing: u32,
+    pub disabled: u32,
+    pub never: u32,
+    pub worst: Vec<FeedProblem>,
+}
+
+impl IndexHealth {
+    pub fn new(counts: FeedHealth, worst: Vec<FeedProblem>) -> IndexHealth {
+        IndexHealth {
+            ok: counts.ok,
+            failing: counts.failing,
+            disabled: counts.disabled,
+            never: counts.never_fetched,
+            worst,
+        }
+    }
+}
+
 /// The index as HTML.
-pub fn html(outputs: &[OutputConfig], health: &FeedHealth) -> String {
+pub fn html(outputs: &[OutputConfig], health: &IndexHealth) -> String {
     let total = health.ok + health.failing + health.disabled + health.never;
     let body = html! {
         header.top {
@@ -88,7 +111,7 @@ pub fn html(outputs: &[OutputConfig], health: &FeedHealth) -> String {
 }
 
 /// The index as JSON.
-pub fn json(outputs: &[OutputConfig], health: &FeedHealth) -> String {
+pub fn json(outputs: &[OutputConfig], health: &IndexHealth) -> String {
     use serde_json::{Map, Value, json};
     let at = |t: Option<i64>| t.map(rfc3339);
     let outputs: Vec<Value> = outputs
@@ -171,7 +194,16 @@ pub async fn route(State(state): State<Arc<ServerState>>, headers: HeaderMap) ->
         .read()
         .unwrap_or_else(|e| e.into_inner())
         .clone();
-    let health = match state.store.call(|s| s.feed_health(WORST)).await {
+    let health = match state
+        .store
+        .call(|s| {
+            Ok(IndexHealth::new(
+                s.feed_health()?,
+                s.feeds_in_trouble(WORST)?,
+            ))
+        })
+        .await
+    {
         Ok(h) => h,
         Err(e) => {
             let msg = crate::error::chain(&e);
