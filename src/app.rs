@@ -138,6 +138,11 @@ pub async fn run(
         tick_grace: TICK * 30,
         metrics: Default::default(),
         html_cache: Default::default(),
+        web: Default::default(),
+        health: crate::server::HealthWindow::new(
+            crate::now_unix(),
+            plan.cfg.server.degraded_after.0,
+        ),
     });
 
     // Exporter: renders every output once now and again after each change.
@@ -163,7 +168,11 @@ pub async fn run(
             let _ = server_stop_rx.wait_for(|s| *s).await;
         },
     ));
-    info!(listen = ?addr, feeds = plan.every.len(), "feedloom running");
+    info!(
+        listen = addr.map(tracing::field::display),
+        feeds = plan.every.len(),
+        "feedloom running"
+    );
     sd_notify("READY=1");
 
     // Feeds being refreshed, and which task refreshes which feed.
@@ -191,6 +200,10 @@ pub async fn run(
                         match Plan::build(new_cfg, &store, Some(&plan)).await {
                             Ok(p) => {
                                 plan = p;
+                                state.health.degraded_after_secs.store(
+                                    plan.cfg.server.degraded_after.0.as_secs(),
+                                    Ordering::Relaxed,
+                                );
                                 let _ = outputs_tx.send(plan.cfg.outputs.clone());
                                 changed.notify_one();
                                 info!(feeds = plan.every.len(), "config reloaded");
@@ -434,9 +447,18 @@ async fn exporter(
     outputs: watch::Receiver<Vec<config::OutputConfig>>,
 ) {
     loop {
-        changed.notified().await;
-        // Let a burst of finished fetches land before rendering once.
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        // After a change in the store, or when a served page's "N minutes ago"
+        // turns wrong (then only the pages' bytes change).
+        let stale_at = state.web.stale_at.load(Ordering::Relaxed);
+        let stale_in =
+            Duration::from_secs(stale_at.saturating_sub(crate::now_unix()).max(0) as u64);
+        tokio::select! {
+            _ = changed.notified() => {
+                // Let a burst of finished fetches land before rendering once.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            _ = tokio::time::sleep(stale_in), if stale_at != i64::MAX => {}
+        }
         let outs = outputs.borrow().clone();
         if let Err(e) = render_outputs(&store, &state, &outs).await {
             error!(error = %chain(&e), "rendering outputs failed");
@@ -445,7 +467,9 @@ async fn exporter(
 }
 
 /// Renders every output in every format: into the server's memory, and into
-/// files for outputs with a `path` (only when their bytes changed).
+/// files for outputs with a `path` (only when their bytes changed). Records
+/// the outputs and when the served pages need rendering again for the page
+/// routes ([`crate::web::WebState`]).
 pub async fn render_outputs(
     store: &SharedStore,
     state: &Arc<ServerState>,
@@ -467,15 +491,25 @@ pub async fn render_outputs(
     .await
     .map_err(|e| StoreError::Worker(e.to_string()))?;
     let now = crate::now_unix();
+    let stale_at = rendered.iter().filter_map(|r| r.stale_at).min();
+    *state.web.outputs.write().unwrap_or_else(|e| e.into_inner()) = outputs.to_vec();
+    state
+        .web
+        .stale_at
+        .store(stale_at.unwrap_or(i64::MAX), Ordering::Relaxed);
     let mut map = state.outputs.write().unwrap_or_else(|e| e.into_inner());
     let mut next = HashMap::with_capacity(rendered.len());
     for export::RenderedFile {
         name: key,
         format,
         bytes,
+        served,
         ..
     } in rendered
     {
+        if !served {
+            continue;
+        }
         let r = match map.get(&key) {
             Some(old) if old.body.as_ref() == bytes.as_slice() => old.clone(),
             _ => Rendered::new(format, bytes, now),
@@ -527,11 +561,12 @@ pub fn describe(cfg: &Config) -> String {
     );
     let _ = writeln!(
         s,
-        "server: http://{}, up to {} connections, header timeout {}, idle timeout {}",
+        "server: http://{}, up to {} connections, header timeout {}, idle timeout {}; /healthz degraded after {} without a success",
         cfg.server.listen,
         cfg.server.max_connections,
         humantime::format_duration(cfg.server.header_timeout.0),
-        humantime::format_duration(cfg.server.idle_timeout.0)
+        humantime::format_duration(cfg.server.idle_timeout.0),
+        humantime::format_duration(cfg.server.degraded_after.0)
     );
     let _ = writeln!(
         s,

@@ -44,6 +44,8 @@ pub enum FormatArg {
     Atom,
     Rss,
     Json,
+    /// The river page, with absolute times (as written to files).
+    Html,
 }
 
 impl From<FormatArg> for Format {
@@ -52,6 +54,7 @@ impl From<FormatArg> for Format {
             FormatArg::Atom => Format::Atom,
             FormatArg::Rss => Format::Rss,
             FormatArg::Json => Format::Json,
+            FormatArg::Html => Format::Html,
         }
     }
 }

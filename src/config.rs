@@ -209,6 +209,9 @@ pub struct ServerConfig {
     /// Without it, `http://LISTEN/`.
     #[serde(deserialize_with = "public_url")]
     pub public_url: Option<Url>,
+    /// `/healthz` says `degraded` when no feed has succeeded for this long
+    /// (counted from the daemon's start at the earliest).
+    pub degraded_after: Dur,
 }
 
 impl ServerConfig {
@@ -232,6 +235,7 @@ impl Default for ServerConfig {
             header_timeout: Dur(Duration::from_secs(10)),
             idle_timeout: Dur(Duration::from_secs(60)),
             public_url: None,
+            degraded_after: Dur(Duration::from_secs(6 * 3600)),
         }
     }
 }
@@ -366,11 +370,18 @@ pub enum Format {
     Atom,
     Rss,
     Json,
+    /// The river page: stories to read in a browser (see `crate::web`).
+    Html,
 }
 
 impl Format {
     pub fn all() -> Vec<Format> {
-        vec![Format::Atom, Format::Rss, Format::Json]
+        vec![Format::Atom, Format::Rss, Format::Json, Format::Html]
+    }
+
+    /// Whether a feed reader can subscribe to it (every format but the page).
+    pub fn is_feed(self) -> bool {
+        self != Format::Html
     }
 
     /// File extension and HTTP path suffix.
@@ -379,6 +390,7 @@ impl Format {
             Format::Atom => "atom",
             Format::Rss => "rss",
             Format::Json => "json",
+            Format::Html => "html",
         }
     }
 
@@ -387,6 +399,7 @@ impl Format {
             Format::Atom => "application/atom+xml; charset=utf-8",
             Format::Rss => "application/rss+xml; charset=utf-8",
             Format::Json => "application/feed+json; charset=utf-8",
+            Format::Html => "text/html; charset=utf-8",
         }
     }
 }
@@ -398,8 +411,9 @@ impl FromStr for Format {
             "atom" => Ok(Format::Atom),
             "rss" => Ok(Format::Rss),
             "json" => Ok(Format::Json),
+            "html" => Ok(Format::Html),
             other => Err(format!(
-                "unknown format `{other}`: expected atom, rss or json"
+                "unknown format `{other}`: expected atom, rss, json or html"
             )),
         }
     }
@@ -831,6 +845,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     for (key, zero) in [
         ("header_timeout", raw.server.header_timeout.0.is_zero()),
         ("idle_timeout", raw.server.idle_timeout.0.is_zero()),
+        ("degraded_after", raw.server.degraded_after.0.is_zero()),
     ] {
         if zero {
             return Err(whole(
@@ -1265,6 +1280,9 @@ mod tests {
         assert_eq!(c.server.max_connections, 512);
         assert_eq!(c.server.header_timeout.0, Duration::from_secs(10));
         assert_eq!(c.server.idle_timeout.0, Duration::from_secs(60));
+        assert_eq!(c.server.degraded_after.0, Duration::from_secs(6 * 3600));
+        let e = err("[server]\ndegraded_after = \"0s\"\n");
+        assert!(e.contains("[server] degraded_after must be above 0"), "{e}");
         let c = parse(
             "[server]\nmax_connections = 8\nheader_timeout = \"2s\"\nidle_timeout = \"5s\"\n",
             Path::new("x.toml"),

@@ -1,5 +1,6 @@
 //! Error types of the library, and the one place that decides what a failure means
-//! for the feed's schedule ([`FeedError::disposition`]).
+//! for the feed's schedule ([`FeedError::disposition`]) and how a network failure
+//! reads ([`NetFailure::of`]).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -7,13 +8,12 @@ use std::time::Duration;
 /// A fetch that produced no usable body.
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
-    #[error("request to {url} failed: {}", chain(source))]
-    Request {
-        url: String,
-        #[source]
-        source: reqwest::Error,
-    },
-    #[error("{url} timed out after {}", humantime::format_duration(*after))]
+    /// The network failed: `<url>: <root cause>` ([`NetFailure`]). The client's
+    /// own chain of causes is logged at debug level where it happened.
+    #[error("{url}: {failure}")]
+    Network { url: String, failure: NetFailure },
+    /// The whole fetch (connect, headers, body) took longer than `fetch.timeout`.
+    #[error("{url}: timeout after {}", humantime::format_duration(*after))]
     Timeout { url: String, after: Duration },
     #[error("{url} answered HTTP {status}")]
     Status {
@@ -193,4 +193,350 @@ pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
         cur = e.source();
     }
     out
+}
+
+/// Why a request failed on the network: its root cause, worded for a person.
+/// [`NetFailure::of`] is the one place that decides how a failure reads; the
+/// stored `feeds.last_error` and the log line both say `<url>: <this>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetFailure {
+    /// The resolver says the name does not exist.
+    NoSuchHost {
+        host: String,
+    },
+    /// The name could not be resolved for another reason (no DNS server, a
+    /// temporary failure).
+    Dns {
+        host: String,
+        reason: String,
+    },
+    /// Nothing listens on the port.
+    Refused,
+    /// The connection was not established within the connect timeout.
+    ConnectTimeout(Duration),
+    /// Another failure to connect (unreachable network, ...).
+    Connect(String),
+    /// The TLS handshake failed (certificate, protocol, not TLS at all).
+    Tls(String),
+    /// The whole request took longer than `fetch.timeout`.
+    Timeout(Duration),
+    /// The server reset the connection.
+    Reset,
+    /// The server closed the connection before its response was complete.
+    Closed,
+    /// What came back is not HTTP.
+    Http(String),
+    /// The response started, then its body failed after `received` bytes.
+    Body {
+        reason: String,
+        received: u64,
+        /// The body's announced length (Content-Length), when known.
+        expected: Option<u64>,
+    },
+    Other(String),
+}
+
+impl std::fmt::Display for NetFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secs = |d: &Duration| humantime::format_duration(*d).to_string();
+        match self {
+            NetFailure::NoSuchHost { host } => write!(f, "dns: no such host `{host}`"),
+            NetFailure::Dns { host, reason } => write!(f, "dns: cannot resolve `{host}`: {reason}"),
+            NetFailure::Refused => f.write_str("connect: refused"),
+            NetFailure::ConnectTimeout(d) => write!(f, "connect: timed out after {}", secs(d)),
+            NetFailure::Connect(reason) => write!(f, "connect: {reason}"),
+            NetFailure::Tls(reason) => write!(f, "tls: {reason}"),
+            NetFailure::Timeout(d) => write!(f, "timeout after {}", secs(d)),
+            NetFailure::Reset => f.write_str("connection reset"),
+            NetFailure::Closed => f.write_str("connection closed before the response was complete"),
+            NetFailure::Http(reason) => write!(f, "http: {reason}"),
+            NetFailure::Body {
+                reason,
+                received,
+                expected,
+            } => {
+                write!(f, "body: {reason} after {received}")?;
+                match expected {
+                    Some(n) => write!(f, " of {n} bytes"),
+                    None => f.write_str(" bytes"),
+                }
+            }
+            NetFailure::Other(reason) => f.write_str(reason),
+        }
+    }
+}
+
+/// The time limits a failure is measured against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// `fetch.timeout`: the whole request.
+    pub total: Duration,
+    /// Establishing the connection.
+    pub connect: Duration,
+}
+
+/// How far the response had got when the body failed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BodyProgress {
+    pub received: u64,
+    pub expected: Option<u64>,
+}
+
+impl NetFailure {
+    /// The root cause of a failed request: walks the client's chain of causes
+    /// (reqwest → hyper-util → hyper / the resolver / rustls / io::Error,
+    /// including errors wrapped inside an `io::Error`). `body` is set when the
+    /// failure came while reading the body.
+    pub fn of(err: &reqwest::Error, limits: Timeouts, body: Option<BodyProgress>) -> NetFailure {
+        let causes = causes(err);
+        let failure = root_cause(&causes, err.is_connect(), err.is_timeout(), limits);
+        match (body, failure) {
+            (_, f @ (NetFailure::Timeout(_) | NetFailure::ConnectTimeout(_))) => f,
+            (Some(p), f) => NetFailure::Body {
+                reason: match f {
+                    NetFailure::Closed => "connection closed".to_string(),
+                    other => other.to_string(),
+                },
+                received: p.received,
+                expected: p.expected,
+            },
+            (None, f) => f,
+        }
+    }
+}
+
+/// Every cause in an error's chain, first to last, including the error an
+/// `io::Error` wraps (which `io::Error::source` skips).
+fn causes<'a>(
+    err: &'a (dyn std::error::Error + 'static),
+) -> Vec<&'a (dyn std::error::Error + 'static)> {
+    let mut out = Vec::new();
+    let mut cur = Some(err);
+    while let Some(e) = cur {
+        out.push(e);
+        if let Some(inner) = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            let inner: &(dyn std::error::Error + 'static) = inner;
+            // An io::Error's source is its inner error's source: walk the inner
+            // error itself instead.
+            cur = Some(inner);
+        } else {
+            cur = e.source();
+        }
+    }
+    out
+}
+
+/// The decision: the first cause that says what happened, in this order:
+/// the resolver, TLS, timeouts, the socket, HTTP framing.
+fn root_cause(
+    causes: &[&(dyn std::error::Error + 'static)],
+    connecting: bool,
+    timed_out: bool,
+    limits: Timeouts,
+) -> NetFailure {
+    use crate::fetch::guard::DnsError;
+    use std::io::ErrorKind;
+    let find = |pred: &dyn Fn(&(dyn std::error::Error + 'static)) -> bool| {
+        causes.iter().copied().find(|e| pred(*e))
+    };
+    if let Some(dns) = find(&|e| e.is::<DnsError>()).and_then(|e| e.downcast_ref::<DnsError>()) {
+        return dns_failure(dns);
+    }
+    if let Some(tls) =
+        find(&|e| e.is::<rustls::Error>()).and_then(|e| e.downcast_ref::<rustls::Error>())
+    {
+        return NetFailure::Tls(tls_reason(tls));
+    }
+    if timed_out {
+        return if connecting {
+            NetFailure::ConnectTimeout(limits.connect)
+        } else {
+            NetFailure::Timeout(limits.total)
+        };
+    }
+    // The deepest io::Error says what the socket saw.
+    let io = causes
+        .iter()
+        .rev()
+        .find_map(|e| e.downcast_ref::<std::io::Error>());
+    if let Some(io) = io {
+        match io.kind() {
+            ErrorKind::ConnectionRefused => return NetFailure::Refused,
+            ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe => {
+                return NetFailure::Reset;
+            }
+            ErrorKind::TimedOut if connecting => {
+                return NetFailure::ConnectTimeout(limits.connect);
+            }
+            ErrorKind::TimedOut => return NetFailure::Timeout(limits.total),
+            ErrorKind::UnexpectedEof => return NetFailure::Closed,
+            ErrorKind::NetworkUnreachable => {
+                return NetFailure::Connect("network unreachable".into());
+            }
+            ErrorKind::HostUnreachable => return NetFailure::Connect("host unreachable".into()),
+            _ => {}
+        }
+    }
+    let hyper = causes.iter().find_map(|e| e.downcast_ref::<hyper::Error>());
+    if let Some(h) = hyper {
+        if h.is_incomplete_message() || h.is_closed() || h.is_canceled() {
+            return NetFailure::Closed;
+        }
+        if h.is_parse() || h.is_parse_status() || h.is_parse_too_large() {
+            return NetFailure::Http(format!("invalid response: {h}"));
+        }
+    }
+    // A body error with an io::Error and no hyper error is the decoder's.
+    if hyper.is_none()
+        && let Some(io) = io
+        && io.kind() == ErrorKind::InvalidData
+    {
+        return NetFailure::Other(format!("invalid compressed data ({})", plain(io)));
+    }
+    let last = causes.last().map(|e| plain(*e)).unwrap_or_default();
+    if connecting {
+        NetFailure::Connect(last)
+    } else {
+        NetFailure::Other(last)
+    }
+}
+
+fn dns_failure(dns: &crate::fetch::guard::DnsError) -> NetFailure {
+    if dns.is_no_such_host() {
+        return NetFailure::NoSuchHost {
+            host: dns.host.clone(),
+        };
+    }
+    let text = dns.source.to_string();
+    let reason = text
+        .strip_prefix("failed to lookup address information: ")
+        .unwrap_or(&text);
+    NetFailure::Dns {
+        host: dns.host.clone(),
+        reason: lower_first(reason),
+    }
+}
+
+fn tls_reason(e: &rustls::Error) -> String {
+    use rustls::{CertificateError, Error, InvalidMessage};
+    match e {
+        Error::InvalidMessage(InvalidMessage::InvalidContentType) => {
+            "the server did not answer in TLS (plain HTTP on this port?)".into()
+        }
+        Error::InvalidCertificate(c) => match c {
+            CertificateError::UnknownIssuer => "certificate signed by an unknown issuer".into(),
+            CertificateError::Expired => "certificate expired".into(),
+            CertificateError::NotValidYet => "certificate not valid yet".into(),
+            CertificateError::NotValidForName => "certificate not valid for this host name".into(),
+            CertificateError::BadSignature => "certificate has a bad signature".into(),
+            CertificateError::Revoked => "certificate revoked".into(),
+            other => other.to_string(),
+        },
+        other => other.to_string(),
+    }
+}
+
+/// An error's own text, without the "(os error N)" suffix, first letter lower.
+fn plain(e: &(dyn std::error::Error + 'static)) -> String {
+    let text = e.to_string();
+    let text = match text.rfind(" (os error ") {
+        Some(i) if text.ends_with(')') => &text[..i],
+        _ => &text,
+    };
+    lower_first(text)
+}
+
+fn lower_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        // Only a capitalised word, not an acronym ("TLS", "HTTP").
+        Some(first)
+            if first.is_uppercase() && !c.clone().next().is_some_and(char::is_uppercase) =>
+        {
+            first.to_lowercase().chain(c).collect()
+        }
+        _ => s.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fetch::guard::DnsError;
+    use std::io;
+
+    const LIMITS: Timeouts = Timeouts {
+        total: Duration::from_secs(30),
+        connect: Duration::from_secs(10),
+    };
+
+    fn dns(kind: io::ErrorKind, text: &str) -> String {
+        let e = DnsError {
+            host: "feeds.example".into(),
+            source: io::Error::new(kind, text),
+        };
+        root_cause(&causes(&e), true, false, LIMITS).to_string()
+    }
+
+    #[test]
+    fn the_system_resolver_says_no_such_host_in_its_own_words() {
+        for text in [
+            "failed to lookup address information: Name or service not known",
+            "failed to lookup address information: No address associated with hostname",
+            "failed to lookup address information: Name does not resolve",
+        ] {
+            assert_eq!(
+                dns(io::ErrorKind::Other, text),
+                "dns: no such host `feeds.example`"
+            );
+        }
+        assert_eq!(
+            dns(
+                io::ErrorKind::Other,
+                "failed to lookup address information: Temporary failure in name resolution"
+            ),
+            "dns: cannot resolve `feeds.example`: temporary failure in name resolution"
+        );
+    }
+
+    #[test]
+    fn socket_errors_read_as_their_cause() {
+        let read = |kind: io::ErrorKind, connecting: bool| {
+            let e = io::Error::other(io::Error::from(kind));
+            root_cause(&causes(&e), connecting, false, LIMITS).to_string()
+        };
+        assert_eq!(
+            read(io::ErrorKind::ConnectionRefused, true),
+            "connect: refused"
+        );
+        assert_eq!(
+            read(io::ErrorKind::TimedOut, true),
+            "connect: timed out after 10s"
+        );
+        assert_eq!(read(io::ErrorKind::TimedOut, false), "timeout after 30s");
+        assert_eq!(
+            read(io::ErrorKind::HostUnreachable, true),
+            "connect: host unreachable"
+        );
+        assert_eq!(
+            read(io::ErrorKind::ConnectionReset, false),
+            "connection reset"
+        );
+        let os = io::Error::from_raw_os_error(libc::EACCES);
+        assert_eq!(
+            root_cause(&causes(&os), true, false, LIMITS).to_string(),
+            "connect: permission denied",
+            "no `(os error N)`"
+        );
+    }
+
+    #[test]
+    fn a_lower_case_first_letter_but_acronyms_stay() {
+        assert_eq!(lower_first("Name or service"), "name or service");
+        assert_eq!(lower_first("TLS handshake"), "TLS handshake");
+        assert_eq!(lower_first(""), "");
+    }
 }

@@ -18,7 +18,7 @@
 //!       store     ONE transaction: items + validators + fetch record     (store/)
 //!                    │
 //!                    ▼
-//!   export        story list (SQL) → Atom / RSS 2.0 / JSON Feed           (export/)
+//!   export        story list (SQL) → Atom / RSS 2.0 / JSON Feed / page    (export/, web/)
 //!                 files written atomically, only when changed
 //! ```
 //!
@@ -32,6 +32,7 @@
 //! * [`error`]: the library's error types and the one place that classifies them.
 //! * [`fetch`]: the HTTP/file client: conditional GET, bounded bodies, politeness,
 //!   the network guard (no private addresses) and the body budget.
+//! * [`health`]: when the feeds make the daemon `degraded` (pure; `/healthz`).
 //! * [`hints`]: skipHours/skipDays/sy:updatePeriod read from a document (pure).
 //! * [`parse`]: feed-rs → feedloom's [`parse::Entry`]; legacy dialects, encodings,
 //!   entities, base URLs, the entry cap.
@@ -44,6 +45,7 @@
 //! * [`app`]: the long-running daemon: scheduler loop, HTTP server, lifecycle.
 //! * [`server`]: the HTTP routes (outputs, health, metrics).
 //! * [`urls`]: which URLs may be published or used as a base (pure).
+//! * [`web`]: the pages a browser reads: each output's river and the index.
 
 pub mod app;
 pub mod cli;
@@ -53,6 +55,7 @@ pub mod discover;
 pub mod error;
 pub mod export;
 pub mod fetch;
+pub mod health;
 pub mod hints;
 pub mod identity;
 pub mod parse;
@@ -62,6 +65,7 @@ pub mod server;
 pub mod similar;
 pub mod store;
 pub mod urls;
+pub mod web;
 
 /// `feedloom/<version> (+<repository>)`: how feedloom names itself to servers.
 pub const DEFAULT_USER_AGENT: &str = concat!(

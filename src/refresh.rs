@@ -281,7 +281,7 @@ pub async fn refresh_feed(
             )
         }
     };
-    log_report(&outcome, duration_ms);
+    log_report(feed.url.as_str(), &outcome, duration_ms);
     Ok(Report {
         feed_url: feed.url.to_string(),
         outcome,
@@ -291,23 +291,46 @@ pub async fn refresh_feed(
     })
 }
 
-fn log_report(outcome: &Outcome, ms: i64) {
+/// The one log line per fetch. Every field is a plain value (numbers are
+/// numbers in JSON logs; `http_status` is absent when there was no response);
+/// the span names the feed, so the error names only what the feed URL does not
+/// already say.
+fn log_report(feed_url: &str, outcome: &Outcome, ms: i64) {
     match outcome {
         Outcome::Stored(a) => info!(
-            status = "ok",
+            status = %"ok",
             new = a.new,
             updated = a.updated,
             ms,
             "fetched"
         ),
-        Outcome::NotModified => info!(status = "not_modified", new = 0, ms, "fetched"),
+        Outcome::NotModified => info!(status = %"not_modified", new = 0, ms, "fetched"),
         Outcome::Failed {
             error,
             status,
             gone,
         } => {
-            warn!(status = "error", http_status = ?status, gone, ms, error = %error, "fetch failed")
+            warn!(
+                status = %"error",
+                http_status = *status,
+                gone,
+                ms,
+                error = %without_url(error, feed_url),
+                "fetch failed"
+            )
         }
+    }
+}
+
+/// A feed's error without its leading feed URL (`<url>: cause`, `<url> answered
+/// HTTP 404`); an error about another URL (a redirect's target) keeps it.
+fn without_url<'a>(error: &'a str, url: &str) -> &'a str {
+    match error.strip_prefix(url) {
+        Some(rest) => rest
+            .strip_prefix(": ")
+            .or_else(|| rest.strip_prefix(' '))
+            .unwrap_or(error),
+        None => error,
     }
 }
 

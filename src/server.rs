@@ -22,7 +22,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use crate::config::Format;
+use crate::error::StoreError;
 use crate::store::SharedStore;
+use crate::store::queries::FeedHealth;
 
 /// One rendered output file, ready to serve.
 #[derive(Debug, Clone)]
@@ -109,24 +111,87 @@ pub struct ServerState {
     pub metrics: Metrics,
     /// Sanitised HTML reused across renderings.
     pub html_cache: Arc<Mutex<crate::export::HtmlCache>>,
+    /// What the page routes (`/`, river pages after the first) read.
+    pub web: crate::web::WebState,
+    /// What `/healthz` measures the feeds against.
+    pub health: HealthWindow,
+}
+
+/// When `/healthz` calls the feeds `degraded` ([`crate::health::degraded_reasons`]).
+#[derive(Debug)]
+pub struct HealthWindow {
+    /// When the daemon started (Unix seconds).
+    pub started_at: i64,
+    /// `[server] degraded_after`, in seconds (a reload may change it).
+    pub degraded_after_secs: AtomicU64,
+    /// The feeds' counts and when they were read: reused for [`HEALTH_REUSE`],
+    /// so a flood of health checks costs the store one query a second.
+    recent: Mutex<Option<(std::time::Instant, FeedHealth)>>,
+}
+
+/// How long `/healthz` reuses the feeds' counts.
+pub const HEALTH_REUSE: Duration = Duration::from_secs(1);
+
+impl HealthWindow {
+    pub fn new(started_at: i64, degraded_after: Duration) -> HealthWindow {
+        HealthWindow {
+            started_at,
+            degraded_after_secs: AtomicU64::new(degraded_after.as_secs()),
+            recent: Mutex::new(None),
+        }
+    }
+
+    /// The feeds' counts, read at most once per [`HEALTH_REUSE`]; a store
+    /// error is never reused.
+    pub async fn feed_health(&self, store: &SharedStore) -> Result<FeedHealth, StoreError> {
+        let fresh = |r: &Option<(std::time::Instant, FeedHealth)>| {
+            r.filter(|(at, _)| at.elapsed() < HEALTH_REUSE)
+                .map(|(_, h)| h)
+        };
+        if let Some(h) = fresh(&self.recent.lock().unwrap_or_else(|e| e.into_inner())) {
+            return Ok(h);
+        }
+        let h = store.call(|s| s.feed_health()).await?;
+        *self.recent.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((std::time::Instant::now(), h));
+        Ok(h)
+    }
+
+    pub fn degraded_after(&self) -> Duration {
+        Duration::from_secs(self.degraded_after_secs.load(Ordering::Relaxed))
+    }
+}
+
+impl Default for HealthWindow {
+    /// Starting now, with the default `degraded_after`.
+    fn default() -> Self {
+        HealthWindow::new(
+            crate::now_unix(),
+            crate::config::ServerConfig::default().degraded_after.0,
+        )
+    }
 }
 
 pub fn router(state: Arc<ServerState>) -> Router {
     Router::new()
+        .route("/", get(crate::web::index::route))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
-        .route("/{file}", get(output))
+        .route("/{file}", get(crate::web::river::route))
         .with_state(state)
         .layer(axum::middleware::map_response(security_headers))
 }
 
 /// The Content-Security-Policy of every response. Feeds and JSON need nothing
-/// loaded, run or framed; a page showing stories (later) needs their images,
-/// audio and video and inline styles, nothing else. `sandbox` gives a page
-/// opened from here no scripts, forms or origin of its own.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; img-src http: https:; \
-     media-src http: https:; style-src 'unsafe-inline'; base-uri 'none'; \
-     form-action 'none'; frame-ancestors 'none'; sandbox";
+/// loaded, run or framed; the pages (`crate::web`) need the stories' images,
+/// audio and video and their one stylesheet (allowed by its hash: no other
+/// style, inline or not), nothing else. `sandbox` gives a page opened from here
+/// no scripts, forms or origin of its own.
+pub const CONTENT_SECURITY_POLICY: &str = concat!(
+    "default-src 'none'; img-src http: https:; media-src http: https:; style-src '",
+    crate::web::style_hash!(),
+    "'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'; sandbox"
+);
 
 /// Adds the security headers to a response: every route, status and error
 /// (304, 404, 405, 503) goes through here.
@@ -386,7 +451,8 @@ impl<S: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for IdleTimeout<S> 
     }
 }
 
-async fn output(
+/// A rendered output from memory, with ETag/304, Last-Modified and gzip.
+pub(crate) async fn output(
     State(state): State<Arc<ServerState>>,
     Path(file): Path<String>,
     headers: HeaderMap,
@@ -466,39 +532,76 @@ fn httpdate(t: i64) -> String {
         .to_string()
 }
 
+/// `/healthz`: `status` is `error` (HTTP 503) when the store does not answer,
+/// its last commit failed or the scheduler stalled; `degraded` (HTTP 200) when
+/// the feeds are not doing their job ([`crate::health::degraded_reasons`]);
+/// else `ok`. The body counts the feeds and says why.
 async fn healthz(State(state): State<Arc<ServerState>>) -> Response {
-    let answers = state
-        .store
-        .call(|s| {
-            s.conn()
-                .query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
-                .map_err(crate::error::StoreError::ctx("health check"))
-        })
-        .await;
+    let counts = state.health.feed_health(&state.store).await;
+    let now = crate::now_unix();
     // The store must answer, and its last commit must have gone through: a
     // store that reads but cannot write (disk full) is not healthy.
-    let store_error = match answers {
-        Err(e) => Some(crate::error::chain(&e)),
-        Ok(_) => state.store.commit_error(),
+    let (counts, store_error) = match counts {
+        Err(e) => (None, Some(crate::error::chain(&e))),
+        Ok(c) => (Some(c), state.store.commit_error()),
     };
-    let age = crate::now_unix() - state.last_tick.load(Ordering::Relaxed);
+    let age = now - state.last_tick.load(Ordering::Relaxed);
     let ticking = age <= state.tick_grace.as_secs() as i64;
+    let degraded_after = state.health.degraded_after();
+    let mut reasons = Vec::new();
+    if let Some(e) = &store_error {
+        reasons.push(format!("store: {e}"));
+    }
+    if !ticking {
+        reasons.push(format!("scheduler stalled: last tick {age}s ago"));
+    }
+    let failed = !reasons.is_empty();
+    if let Some(c) = &counts {
+        reasons.extend(crate::health::degraded_reasons(
+            c,
+            now,
+            state.health.started_at,
+            degraded_after,
+        ));
+    }
+    let status = if failed {
+        "error"
+    } else if reasons.is_empty() {
+        "ok"
+    } else {
+        "degraded"
+    };
     let mut body = serde_json::json!({
+        "status": status,
         "store": if store_error.is_none() { "ok" } else { "error" },
         "scheduler": if ticking { "ok" } else { "stalled" },
         "last_tick_age_seconds": age,
+        "reasons": reasons,
+        "degraded_after_seconds": degraded_after.as_secs(),
     });
+    if let Some(c) = counts {
+        body["feeds"] = serde_json::json!({
+            "ok": c.ok,
+            "failing": c.failing,
+            "disabled": c.disabled,
+            "never_fetched": c.never_fetched,
+        });
+        body["last_success_age_seconds"] = c.last_success_at.map(|t| now - t).into();
+    }
     if let Some(e) = &store_error {
         body["store_error"] = e.as_str().into();
     }
-    let code = if store_error.is_none() && ticking {
-        StatusCode::OK
-    } else {
+    let code = if failed {
         StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
     };
     (
         code,
-        [(header::CONTENT_TYPE, "application/json")],
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
         format!("{body}\n"),
     )
         .into_response()

@@ -55,7 +55,10 @@ fn shipped_config_loads() {
         all.path.as_deref(),
         Some(repo("config/../data/out/all").as_path())
     );
-    assert_eq!(all.formats, vec![Format::Atom, Format::Rss, Format::Json]);
+    assert_eq!(
+        all.formats,
+        vec![Format::Atom, Format::Rss, Format::Json, Format::Html]
+    );
     assert_eq!(all.max_items, 100);
     assert_eq!(
         all.window.map(|w| w.0),

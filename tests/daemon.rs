@@ -409,6 +409,10 @@ async fn healthz_and_metrics_answer_with_the_expected_fields() {
     let v: serde_json::Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
     assert_eq!(v["store"], "ok");
     assert_eq!(v["scheduler"], "ok");
+    // One feed ok, one failing: not every feed is failing.
+    assert_eq!(v["status"], "ok", "{v}");
+    assert_eq!(v["feeds"]["ok"].as_u64(), Some(1), "{v}");
+    assert_eq!(v["feeds"]["failing"].as_u64(), Some(1), "{v}");
     let end = Instant::now() + Duration::from_secs(5);
     let text = loop {
         let t = app
@@ -460,6 +464,8 @@ async fn healthz_is_503_when_the_scheduler_stalls() {
         tick_grace: Duration::from_secs(30),
         metrics: Default::default(),
         html_cache: Default::default(),
+        web: Default::default(),
+        health: Default::default(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -468,7 +474,9 @@ async fn healthz_is_503_when_the_scheduler_stalls() {
         .await
         .unwrap();
     assert_eq!(r.status(), 503);
-    assert!(r.text().await.unwrap().contains("stalled"));
+    let v: serde_json::Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
+    assert_eq!(v["scheduler"], "stalled", "{v}");
+    assert_eq!(v["status"], "error", "{v}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

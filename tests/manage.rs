@@ -459,7 +459,7 @@ async fn reload_signals_the_daemon_named_by_the_pid_file() {
 
     // A stand-in daemon: a child process whose pid is in the lock file.
     let mut child = Command::new("sleep").arg("30").spawn().unwrap();
-    std::fs::write(&lock, format!("{}\n", child.id())).unwrap();
+    std::fs::write(&lock, format!("feedloom run (pid {})\n", child.id())).unwrap();
     let out = feedloom(&cfg, &["remove", &srv.url("/f.xml")]).await;
     assert!(
         text(&out.stdout).contains(&format!("the daemon (pid {}) picks this up", child.id())),

@@ -131,26 +131,23 @@ pub fn finish(result: Result<(), Failure>) -> ExitCode {
     }
 }
 
-/// The file that holds the daemon's pid: `<store path>.lock`, the pid as decimal
-/// text (first line).
+/// The file that names the daemon holding the store: its lock file
+/// (`<store path>.lock`, see [`crate::store::lock`]), whose first line reads
+/// `feedloom run (pid N)`.
 pub fn pid_file(store_path: &Path) -> PathBuf {
-    let mut s = store_path.as_os_str().to_owned();
-    s.push(".lock");
-    PathBuf::from(s)
+    crate::store::lock::lock_path(store_path)
 }
 
-/// The pid of the daemon that uses this store, when its pid file names a process
-/// that is alive.
+/// The pid of the daemon (`feedloom run`) that holds this store, when its lock
+/// file names one that is alive. A `poll` holding the store is not a daemon.
 pub fn daemon_pid(store_path: &Path) -> Option<u32> {
     let text = std::fs::read_to_string(pid_file(store_path)).ok()?;
     let line = text.lines().next()?.trim();
-    // The store lock writes `feedloom run (pid N)`; a bare pid is read too. A
-    // `poll` holding the lock is no daemon to reload.
-    let pid = match line.strip_prefix("feedloom run (pid ") {
-        Some(rest) => rest.strip_suffix(')')?,
-        None => line,
-    };
-    let pid: u32 = pid.parse().ok()?;
+    let pid: u32 = line
+        .strip_prefix("feedloom run (pid ")?
+        .strip_suffix(')')?
+        .parse()
+        .ok()?;
     (pid > 0 && process_alive(pid)).then_some(pid)
 }
 
@@ -260,24 +257,16 @@ mod tests {
         let store = dir.path().join("f.db");
         assert_eq!(pid_file(&store), dir.path().join("f.db.lock"));
         assert_eq!(daemon_pid(&store), None);
-        std::fs::write(pid_file(&store), format!("{}\n", std::process::id())).unwrap();
-        assert_eq!(daemon_pid(&store), Some(std::process::id()));
-        std::fs::write(
-            pid_file(&store),
-            format!("feedloom run (pid {})\n", std::process::id()),
-        )
-        .unwrap();
-        assert_eq!(daemon_pid(&store), Some(std::process::id()));
-        std::fs::write(
-            pid_file(&store),
-            format!("feedloom poll (pid {})\n", std::process::id()),
-        )
-        .unwrap();
+        let me = std::process::id();
+        std::fs::write(pid_file(&store), format!("feedloom run (pid {me})\n")).unwrap();
+        assert_eq!(daemon_pid(&store), Some(me));
+        // A poll holding the store is not a daemon to reload.
+        std::fs::write(pid_file(&store), format!("feedloom poll (pid {me})\n")).unwrap();
         assert_eq!(daemon_pid(&store), None);
         std::fs::write(pid_file(&store), "not a pid\n").unwrap();
         assert_eq!(daemon_pid(&store), None);
         // A pid no process has (above the kernel's pid_max).
-        std::fs::write(pid_file(&store), "2147483600\n").unwrap();
+        std::fs::write(pid_file(&store), "feedloom run (pid 2147483600)\n").unwrap();
         assert_eq!(daemon_pid(&store), None);
         let e = reload_daemon(&store).unwrap_err();
         assert!(e.message().contains("f.db.lock"), "{e}");

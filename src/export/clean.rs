@@ -364,11 +364,13 @@ mod tests {
         };
         for h in HOSTILE {
             let mut s = Story {
+                id: 1,
                 uid: "u".into(),
                 link: Some(h.to_string()),
                 title: Some("t\u{2066}".into()),
                 author: None,
                 html: None,
+                summary: None,
                 published_at: None,
                 updated_at: None,
                 first_seen_at: 0,

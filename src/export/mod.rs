@@ -1,11 +1,14 @@
-//! Renderings of one story list: Atom 1.0 ([`atom`]), RSS 2.0 ([`rss`]) and JSON
-//! Feed 1.1 ([`json`]), plus atomic output files.
+//! Renderings of one story list: Atom 1.0 ([`atom`]), RSS 2.0 ([`rss`]), JSON
+//! Feed 1.1 ([`json`]) and the river page ([`html`]), plus atomic output files.
 //!
 //! Rendering is pure: the same stories give the same bytes (no "now" in the output),
 //! so a file is rewritten, and an HTTP ETag changes, only when the stories did.
+//! The one exception is the river page the daemon serves, whose "5 minutes ago"
+//! needs "now": [`RenderedFile::stale_at`] says when to render it again.
 
 pub mod atom;
 pub mod clean;
+pub mod html;
 pub mod json;
 pub mod rss;
 
@@ -78,6 +81,8 @@ pub fn last_change(stories: &[Prepared]) -> i64 {
 pub struct Prepared {
     pub story: Story,
     pub html: Option<String>,
+    /// The sanitised summary, when the story has content too.
+    pub summary: Option<String>,
 }
 
 impl Prepared {
@@ -120,21 +125,32 @@ impl HtmlCache {
             .into_iter()
             .map(|mut story| {
                 clean::check_story(&mut story);
-                let html = story.html.as_ref().map(|raw| {
-                    let key = (story.link.clone(), raw.clone());
-                    if let Some(clean) = self.next.get(&key) {
-                        return clean.clone();
-                    }
-                    let clean = self
-                        .last
-                        .remove(&key)
-                        .unwrap_or_else(|| sanitize(raw, story.link.as_deref()));
-                    self.next.insert(key, clean.clone());
-                    clean
-                });
-                Prepared { story, html }
+                let html = story.html.as_ref().map(|raw| self.clean(&story.link, raw));
+                let summary = story
+                    .summary
+                    .as_ref()
+                    .map(|raw| self.clean(&story.link, raw));
+                Prepared {
+                    story,
+                    html,
+                    summary,
+                }
             })
             .collect()
+    }
+
+    /// `raw` sanitised against `link`, from this pass, the last one, or anew.
+    fn clean(&mut self, link: &Option<String>, raw: &str) -> String {
+        let key = (link.clone(), raw.to_string());
+        if let Some(clean) = self.next.get(&key) {
+            return clean.clone();
+        }
+        let clean = self
+            .last
+            .remove(&key)
+            .unwrap_or_else(|| sanitize(raw, link.as_deref()));
+        self.next.insert(key, clean.clone());
+        clean
     }
 
     /// Ends a rendering pass: entries it did not use are dropped.
@@ -155,6 +171,7 @@ pub fn query_for(out: &OutputConfig, now: i64, limit: Option<usize>) -> StoryQue
         tags: out.tags.clone(),
         dedup: out.dedup,
         updates: out.updates,
+        before: None,
     }
 }
 
@@ -167,7 +184,11 @@ pub fn render_output(
     limit: Option<usize>,
 ) -> Result<Vec<u8>, StoreError> {
     let stories = prepare(store.stories(&query_for(out, now, limit))?);
-    Ok(render(format, &info_for(out, &stories), &stories))
+    let info = info_for(out, &stories);
+    Ok(match format {
+        Format::Html => html::render(&info, &out.formats, &html::file_base(out), &stories),
+        _ => render(format, &info, &stories),
+    })
 }
 
 /// What the formats say about `out` when it shows `stories`.
@@ -193,6 +214,12 @@ pub struct RenderedFile {
     pub bytes: Vec<u8>,
     /// Where the output's file goes, if it has one.
     pub path: Option<PathBuf>,
+    /// Whether the server serves these bytes (the page's file differs from the
+    /// page served: see [`html`]).
+    pub served: bool,
+    /// When these bytes turn wrong without any change in the store (a served
+    /// river page's relative times); `None`: never.
+    pub stale_at: Option<i64>,
 }
 
 /// Renders every output in every format (`only_files`: only outputs that have a
@@ -206,15 +233,63 @@ pub fn render_all(
 ) -> Result<Vec<RenderedFile>, StoreError> {
     let mut all = Vec::new();
     for out in outputs.iter().filter(|o| !only_files || o.path.is_some()) {
-        let stories = cache.prepare(store.stories(&query_for(out, now, None))?);
+        let page = out.formats.contains(&Format::Html);
+        let mut query = query_for(out, now, None);
+        if page {
+            // One more than shown: whether the page links to older stories.
+            query.limit = query.limit.saturating_add(1);
+        }
+        let mut stories = cache.prepare(store.stories(&query)?);
+        let older = stories.len() > out.max_items;
+        stories.truncate(out.max_items);
         let info = info_for(out, &stories);
         for &format in &out.formats {
-            all.push(RenderedFile {
-                name: format!("{}.{}", out.name(), format.extension()),
-                format,
-                bytes: render(format, &info, &stories),
-                path: out.path.as_ref().map(|base| file_path(base, format)),
-            });
+            let name = format!("{}.{}", out.name(), format.extension());
+            let path = out.path.as_ref().map(|base| file_path(base, format));
+            if format != Format::Html {
+                all.push(RenderedFile {
+                    name,
+                    format,
+                    bytes: render(format, &info, &stories),
+                    path,
+                    served: true,
+                    stale_at: None,
+                });
+                continue;
+            }
+            if path.is_some() {
+                let bytes = html::render(&info, &out.formats, &html::file_base(out), &stories);
+                all.push(RenderedFile {
+                    name: name.clone(),
+                    format,
+                    bytes,
+                    path,
+                    served: false,
+                    stale_at: None,
+                });
+            }
+            if !only_files {
+                let page = crate::web::river::render(&crate::web::river::River {
+                    info: &info,
+                    feeds: &out.formats,
+                    base: out.name(),
+                    stories: &stories,
+                    now: Some(now),
+                    older: stories
+                        .last()
+                        .filter(|_| older)
+                        .map(|p| crate::store::queries::Cursor::after(&p.story, out.updates)),
+                    paged: false,
+                });
+                all.push(RenderedFile {
+                    name,
+                    format,
+                    bytes: page.html.into_bytes(),
+                    path: None,
+                    served: true,
+                    stale_at: page.stale_at,
+                });
+            }
         }
     }
     cache.finish_pass();
@@ -239,6 +314,7 @@ pub fn render(format: Format, info: &FeedInfo, stories: &[Prepared]) -> Vec<u8> 
         Format::Atom => atom::render(info, stories),
         Format::Rss => rss::render(info, stories),
         Format::Json => json::render(info, stories),
+        Format::Html => html::render(info, &Format::all(), &info.name, stories),
     }
 }
 
@@ -486,11 +562,13 @@ mod tests {
     fn story(uid: &str, html: &str) -> Story {
         use crate::store::queries::Source;
         Story {
+            id: 1,
             uid: uid.into(),
             link: Some("https://e.org/p".into()),
             title: None,
             author: None,
             html: Some(html.into()),
+            summary: None,
             published_at: None,
             updated_at: None,
             first_seen_at: 0,

@@ -19,7 +19,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 /// Resolves host names to addresses. The system resolver by default; tests
-/// inject their own so that no test resolves a real name.
+/// inject their own so that no test resolves a real name. A name that does not
+/// exist is an `io::Error` of kind `NotFound` (or the system resolver's own
+/// "Name or service not known"); an empty list counts as one too.
 pub trait Lookup: Send + Sync + 'static {
     fn lookup(&self, host: &str) -> Pin<Box<dyn Future<Output = io::Result<Vec<IpAddr>>> + Send>>;
 }
@@ -98,6 +100,36 @@ pub struct Blocked {
     pub host: String,
     pub addr: IpAddr,
     pub reason: &'static str,
+}
+
+/// A name the resolver could not resolve. It travels through the HTTP client's
+/// error chain to [`crate::error::NetFailure::of`].
+#[derive(Debug, thiserror::Error)]
+#[error("cannot resolve {host}: {source}")]
+pub struct DnsError {
+    pub host: String,
+    #[source]
+    pub source: io::Error,
+}
+
+impl DnsError {
+    /// The name does not exist (as opposed to a resolver that failed).
+    pub fn is_no_such_host(&self) -> bool {
+        if self.source.kind() == io::ErrorKind::NotFound {
+            return true;
+        }
+        // getaddrinfo's EAI_NONAME and EAI_NODATA, as glibc and musl word them.
+        let text = self.source.to_string();
+        [
+            "Name or service not known",
+            "No address associated with hostname",
+            "Name does not resolve",
+            "Name has no usable address",
+            "nodename nor servname provided",
+        ]
+        .iter()
+        .any(|t| text.contains(t))
+    }
 }
 
 /// What kind of non-public address `ip` is, or `None` for a public one.
@@ -184,7 +216,14 @@ impl reqwest::dns::Resolve for GuardedResolver {
         let policy = self.policy.clone();
         let check = self.check;
         Box::pin(async move {
-            let found = lookup.lookup(&host).await?;
+            let found = match lookup.lookup(&host).await {
+                Ok(found) if found.is_empty() => {
+                    let source = io::Error::new(io::ErrorKind::NotFound, "no addresses");
+                    return Err(Box::new(DnsError { host, source }) as _);
+                }
+                Ok(found) => found,
+                Err(source) => return Err(Box::new(DnsError { host, source }) as _),
+            };
             let mut refused = None;
             let allowed: Vec<SocketAddr> = found
                 .into_iter()

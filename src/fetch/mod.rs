@@ -29,7 +29,7 @@ pub use headers::{cache_hints, retry_after};
 pub use politeness::Slot;
 
 use crate::config::{Access, Auth, FetchConfig};
-use crate::error::FetchError;
+use crate::error::{BodyProgress, FetchError, NetFailure, Timeouts};
 use budget::{BodyBuf, Budget};
 use guard::{GuardedResolver, Policy};
 use headers::{charset, header_string};
@@ -137,7 +137,7 @@ impl Fetcher {
             reqwest::Client::builder()
                 .user_agent(cfg.user_agent.clone())
                 .timeout(cfg.timeout.0)
-                .connect_timeout(cfg.timeout.0.min(Duration::from_secs(10)))
+                .connect_timeout(connect_timeout(cfg))
                 .redirect(reqwest::redirect::Policy::none())
                 .pool_max_idle_per_host(cfg.per_host)
                 .dns_resolver(Arc::new(GuardedResolver {
@@ -232,7 +232,7 @@ impl Fetcher {
             let resp = req
                 .send()
                 .await
-                .map_err(|e| self.request_error(&current, e))?;
+                .map_err(|e| self.request_error(&current, e, None))?;
             let status = resp.status().as_u16();
             if matches!(status, 301 | 302 | 303 | 307 | 308) {
                 let location = resp
@@ -298,7 +298,13 @@ impl Fetcher {
             let mut body = BodyBuf::new(&self.budget, expected);
             let mut stream = resp.bytes_stream();
             while let Some(chunk) = stream.next().await {
-                let chunk = chunk.map_err(|e| self.request_error(&current, e))?;
+                let chunk = chunk.map_err(|e| {
+                    let progress = BodyProgress {
+                        received: body.len() as u64,
+                        expected,
+                    };
+                    self.request_error(&current, e, Some(progress))
+                })?;
                 if body.len() as u64 + chunk.len() as u64 > max {
                     return Err(FetchError::TooLarge {
                         url: current.to_string(),
@@ -322,26 +328,44 @@ impl Fetcher {
         }
     }
 
-    fn request_error(&self, url: &Url, e: reqwest::Error) -> FetchError {
+    /// A failed request as the feed's error: refused by the network guard, or
+    /// the root cause ([`NetFailure::of`]). The client's whole chain of causes
+    /// goes to the debug log.
+    fn request_error(
+        &self,
+        url: &Url,
+        e: reqwest::Error,
+        body: Option<BodyProgress>,
+    ) -> FetchError {
         if let Some(b) = guard::find_blocked(&e) {
-            FetchError::Blocked {
+            return FetchError::Blocked {
                 url: url.to_string(),
                 host: Some(b.host.clone()),
                 addr: b.addr,
                 reason: b.reason,
-            }
-        } else if e.is_timeout() {
-            FetchError::Timeout {
+            };
+        }
+        tracing::debug!(url = %url, error = %crate::error::chain(&e), "request failed");
+        let limits = Timeouts {
+            total: self.cfg.timeout.0,
+            connect: connect_timeout(&self.cfg),
+        };
+        match NetFailure::of(&e, limits, body) {
+            NetFailure::Timeout(after) => FetchError::Timeout {
                 url: url.to_string(),
-                after: self.cfg.timeout.0,
-            }
-        } else {
-            FetchError::Request {
+                after,
+            },
+            failure => FetchError::Network {
                 url: url.to_string(),
-                source: e,
-            }
+                failure,
+            },
         }
     }
+}
+
+/// How long establishing a connection may take: `fetch.timeout`, at most 10 s.
+fn connect_timeout(cfg: &FetchConfig) -> Duration {
+    cfg.timeout.0.min(Duration::from_secs(10))
 }
 
 /// Adds a feed's own headers and credentials to a request to its host.

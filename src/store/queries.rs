@@ -11,6 +11,9 @@ use crate::error::StoreError;
 /// carry it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Story {
+    /// The row that orders it: `stories.id`, or `items.id` with `dedup = "item"`
+    /// (with its first-seen or changed time, a page's [`Cursor`]).
+    pub id: i64,
     /// feedloom's stable id.
     pub uid: String,
     pub link: Option<String>,
@@ -18,6 +21,9 @@ pub struct Story {
     pub author: Option<String>,
     /// Unsanitised HTML: content, else summary.
     pub html: Option<String>,
+    /// Unsanitised HTML of the summary when the item has content too (else
+    /// `None`: `html` is the summary).
+    pub summary: Option<String>,
     pub published_at: Option<i64>,
     pub updated_at: Option<i64>,
     pub first_seen_at: i64,
@@ -48,6 +54,31 @@ pub struct StoryQuery {
     pub tags: Vec<String>,
     pub dedup: Dedup,
     pub updates: Updates,
+    /// Only stories strictly older than this, in the output's order (a page
+    /// after the first).
+    pub before: Option<Cursor>,
+}
+
+/// A place in an output's order, newest first: a story's first-seen time (or,
+/// with `reannounce`, its changed time) and its row id ([`Story::id`]), which
+/// orders stories of the same second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub at: i64,
+    pub id: i64,
+}
+
+impl Cursor {
+    /// Where a page that ends with `story` leaves off.
+    pub fn after(story: &Story, updates: Updates) -> Cursor {
+        Cursor {
+            at: match updates {
+                Updates::Ignore => story.first_seen_at,
+                Updates::Reannounce => story.changed_at,
+            },
+            id: story.id,
+        }
+    }
 }
 
 /// A row of `feedloom feeds`.
@@ -74,6 +105,10 @@ impl Store {
     pub fn stories(&self, q: &StoryQuery) -> Result<Vec<Story>, StoreError> {
         let tags = serde_json::to_string(&q.tags).unwrap_or_else(|_| "[]".into());
         let since = q.since.unwrap_or(i64::MIN);
+        let before = q.before.unwrap_or(Cursor {
+            at: i64::MAX,
+            id: i64::MAX,
+        });
         let order = match q.updates {
             Updates::Ignore => "first_seen_at",
             Updates::Reannounce => "changed_at",
@@ -82,12 +117,13 @@ impl Store {
              (SELECT feed_id FROM feed_tags WHERE tag IN (SELECT value FROM json_each(?2))))";
         let item_cols = "i.uid, i.url, i.title, i.author, COALESCE(i.content, i.summary),
              i.published_at, i.updated_at, i.first_seen_at, i.changed_at,
-             f.url, COALESCE(f.title, f.feed_title), f.site_url";
+             f.url, COALESCE(f.title, f.feed_title), f.site_url, i.id,
+             CASE WHEN i.content IS NOT NULL THEN i.summary END";
         match q.dedup {
             Dedup::Item => {
                 let sql = format!(
                     "SELECT {item_cols} FROM items i JOIN feeds f ON f.id = i.feed_id
-                     WHERE i.{order} >= ?1 AND {feed_filter}
+                     WHERE i.{order} >= ?1 AND (i.{order}, i.id) < (?4, ?5) AND {feed_filter}
                      ORDER BY i.{order} DESC, i.id DESC LIMIT ?3"
                 );
                 let mut stmt = self
@@ -95,7 +131,10 @@ impl Store {
                     .prepare_cached(&sql)
                     .map_err(StoreError::ctx("querying stories"))?;
                 let rows = stmt
-                    .query_map(params![since, tags, q.limit as i64], story_row)
+                    .query_map(
+                        params![since, tags, q.limit as i64, before.at, before.id],
+                        story_row,
+                    )
                     .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
                     .map_err(StoreError::ctx("querying stories"))?;
                 Ok(rows)
@@ -103,7 +142,7 @@ impl Store {
             Dedup::Story => {
                 let sql = format!(
                     "SELECT s.id, s.uid, s.first_seen_at, s.changed_at FROM stories s
-                     WHERE s.{order} >= ?1 AND EXISTS (
+                     WHERE s.{order} >= ?1 AND (s.{order}, s.id) < (?4, ?5) AND EXISTS (
                          SELECT 1 FROM items i JOIN feeds f ON f.id = i.feed_id
                          WHERE i.story_id = s.id AND {feed_filter})
                      ORDER BY s.{order} DESC, s.id DESC LIMIT ?3"
@@ -112,10 +151,9 @@ impl Store {
                     .conn
                     .prepare_cached(&sql)
                     .and_then(|mut stmt| {
-                        stmt.query_map(params![since, tags, q.limit as i64], |r| {
-                            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-                        })?
-                        .collect()
+                        let p = params![since, tags, q.limit as i64, before.at, before.id];
+                        stmt.query_map(p, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                            .collect()
                     })
                     .map_err(StoreError::ctx("querying stories"))?;
                 let mut members = self
@@ -138,6 +176,7 @@ impl Store {
                     let Some(mut story) = items.next() else {
                         continue;
                     };
+                    story.id = id;
                     story.uid = uid;
                     story.first_seen_at = first_seen_at;
                     story.changed_at = changed_at;
@@ -202,6 +241,8 @@ fn story_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Story> {
             link,
         },
         also: Vec::new(),
+        id: r.get(12)?,
+        summary: r.get(13)?,
     })
 }
 
@@ -247,5 +288,101 @@ impl Store {
             .and_then(|rows| rows.collect())
             .map_err(ctx)?;
         Ok(snap)
+    }
+}
+
+/// The configured feeds by health: what `/healthz` (and the `/` index) report.
+/// Each configured feed counts in exactly one of `ok`, `failing`, `disabled`
+/// and `never_fetched`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FeedHealth {
+    /// Enabled feeds whose last fetch succeeded (`ok` or `not_modified`).
+    pub ok: u32,
+    /// Enabled feeds whose last fetch failed.
+    pub failing: u32,
+    /// Feeds disabled after 410 Gone.
+    pub disabled: u32,
+    /// Enabled feeds not fetched yet.
+    pub never_fetched: u32,
+    /// The latest success of any configured feed (Unix seconds).
+    pub last_success_at: Option<i64>,
+}
+
+impl FeedHealth {
+    /// Feeds the scheduler polls: all but the disabled ones.
+    pub fn enabled(&self) -> u32 {
+        self.ok + self.failing + self.never_fetched
+    }
+}
+
+/// A feed in trouble.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedProblem {
+    pub url: String,
+    pub title: Option<String>,
+    pub enabled: bool,
+    pub last_error: Option<String>,
+    pub last_http_status: Option<u16>,
+    pub consecutive_failures: u32,
+    pub last_fetch_at: Option<i64>,
+    pub last_success_at: Option<i64>,
+    pub next_fetch_at: Option<i64>,
+}
+
+impl Store {
+    /// Counts the configured feeds by health (one pass over `feeds`).
+    pub fn feed_health(&self) -> Result<FeedHealth, StoreError> {
+        self.conn
+            .prepare_cached(
+                "SELECT COALESCE(sum(enabled = 1 AND last_status IN ('ok', 'not_modified')), 0),
+                        COALESCE(sum(enabled = 1 AND last_status = 'error'), 0),
+                        COALESCE(sum(enabled = 0), 0),
+                        COALESCE(sum(enabled = 1 AND last_status IS NULL), 0),
+                        max(last_success_at)
+                 FROM feeds WHERE in_config = 1",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_row([], |r| {
+                    Ok(FeedHealth {
+                        ok: r.get(0)?,
+                        failing: r.get(1)?,
+                        disabled: r.get(2)?,
+                        never_fetched: r.get(3)?,
+                        last_success_at: r.get(4)?,
+                    })
+                })
+            })
+            .map_err(StoreError::ctx("counting feeds by health"))
+    }
+
+    /// Up to `worst` configured feeds in trouble (failing or disabled), most
+    /// consecutive failures first: what the `/` index lists.
+    pub fn feeds_in_trouble(&self, worst: usize) -> Result<Vec<FeedProblem>, StoreError> {
+        let ctx = || StoreError::ctx("reading feeds in trouble");
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT url, COALESCE(title, feed_title), enabled, last_error, last_http_status,
+                        consecutive_failures, last_fetch_at, last_success_at, next_fetch_at
+                 FROM feeds
+                 WHERE in_config = 1 AND (enabled = 0 OR last_status = 'error')
+                 ORDER BY consecutive_failures DESC, last_fetch_at DESC, url LIMIT ?1",
+            )
+            .map_err(ctx())?;
+        stmt.query_map([worst as i64], |r| {
+            Ok(FeedProblem {
+                url: r.get(0)?,
+                title: r.get(1)?,
+                enabled: r.get(2)?,
+                last_error: r.get(3)?,
+                last_http_status: r.get(4)?,
+                consecutive_failures: r.get(5)?,
+                last_fetch_at: r.get(6)?,
+                last_success_at: r.get(7)?,
+                next_fetch_at: r.get(8)?,
+            })
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(ctx())
     }
 }

@@ -1,0 +1,260 @@
+//! `GET /`: the outputs (with links to their page and feeds) and the health of
+//! the feeds (how many are ok, failing, disabled, never fetched; the worst ones
+//! with their last error), as HTML, or as JSON for `Accept: application/json`.
+//! Reads the store (two small queries); writes nothing.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use maud::html;
+
+use super::{format_label, href, layout, time};
+use crate::config::{Format, OutputConfig};
+use crate::export::rfc3339;
+use crate::server::ServerState;
+use crate::store::queries::{FeedHealth, FeedProblem};
+
+/// Feeds in trouble listed at most.
+pub const WORST: usize = 20;
+
+/// What the index shows of the feeds: counts by state (as `/healthz` counts
+/// them) and the feeds in trouble.
+#[derive(Debug, Clone, Default)]
+pub struct IndexHealth {
+    pub ok: u32,
+    pub failing: u32,
+    pub disabled: u32,
+    pub never: u32,
+    pub worst: Vec<FeedProblem>,
+}
+
+impl IndexHealth {
+    pub fn new(counts: FeedHealth, worst: Vec<FeedProblem>) -> IndexHealth {
+        IndexHealth {
+            ok: counts.ok,
+            failing: counts.failing,
+            disabled: counts.disabled,
+            never: counts.never_fetched,
+            worst,
+        }
+    }
+}
+
+/// The index as HTML.
+pub fn html(outputs: &[OutputConfig], health: &IndexHealth) -> String {
+    let total = health.ok + health.failing + health.disabled + health.never;
+    let body = html! {
+        header.top {
+            h1 { "feedloom" }
+            p.muted { "The merged feeds this daemon publishes, and how its feeds are doing." }
+        }
+        main {
+            h2 { "Outputs" }
+            ul.outputs {
+                @for o in outputs {
+                    li {
+                        @if o.formats.contains(&Format::Html) {
+                            a href=(href(o.name(), Format::Html)) { strong { (o.title()) } }
+                        } @else {
+                            strong { (o.title()) }
+                        }
+                        " "
+                        span.muted { "(" (o.name()) ")" }
+                        br;
+                        span.meta {
+                            @for (i, f) in o.formats.iter().filter(|f| f.is_feed()).enumerate() {
+                                @if i > 0 { " · " }
+                                a href=(href(o.name(), *f)) type=(f.content_type().split(';').next().unwrap_or("")) { (format_label(*f)) }
+                            }
+                        }
+                    }
+                }
+            }
+            h2 { "Feeds" }
+            p.counts {
+                span { (total) " configured:" }
+                span.ok { (health.ok) " ok" }
+                span.failing.bad[health.failing > 0] { (health.failing) " failing" }
+                span.disabled { (health.disabled) " disabled" }
+                span.never { (health.never) " never fetched" }
+            }
+            @if !health.worst.is_empty() {
+                table.health {
+                    thead { tr { th { "Feed" } th { "Failures" } th { "Last error" } th { "Next attempt" } } }
+                    tbody {
+                        @for f in &health.worst {
+                            tr {
+                                td {
+                                    (f.title.clone().unwrap_or_else(|| f.url.clone()))
+                                    @if f.title.is_some() { br; span.muted { (f.url) } }
+                                }
+                                td { (f.consecutive_failures) }
+                                td.err { (f.last_error.as_deref().unwrap_or("")) }
+                                td {
+                                    @if !f.enabled {
+                                        "disabled: " code { "feedloom enable URL" }
+                                    } @else if let Some(t) = f.next_fetch_at {
+                                        time datetime=(rfc3339(t)) { (time::absolute(t)) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        footer { p { "JSON: the same with " code { "Accept: application/json" } ". Times are UTC." } }
+    };
+    layout("feedloom", html! {}, body).into_string()
+}
+
+/// The index as JSON.
+pub fn json(outputs: &[OutputConfig], health: &IndexHealth) -> String {
+    use serde_json::{Map, Value, json};
+    let at = |t: Option<i64>| t.map(rfc3339);
+    let outputs: Vec<Value> = outputs
+        .iter()
+        .map(|o| {
+            let feeds: Map<String, Value> = o
+                .formats
+                .iter()
+                .filter(|f| f.is_feed())
+                .map(|f| (f.extension().to_string(), json!(format!("/{}", href(o.name(), *f)))))
+                .collect();
+            json!({
+                "name": o.name(),
+                "title": o.title(),
+                "page": o.formats.contains(&Format::Html).then(|| format!("/{}", href(o.name(), Format::Html))),
+                "feeds": feeds,
+            })
+        })
+        .collect();
+    let worst: Vec<Value> = health
+        .worst
+        .iter()
+        .map(|f| {
+            json!({
+                "url": f.url,
+                "title": f.title,
+                "state": if f.enabled { "failing" } else { "disabled" },
+                "consecutive_failures": f.consecutive_failures,
+                "last_http_status": f.last_http_status,
+                "last_error": f.last_error,
+                "last_fetch_at": at(f.last_fetch_at),
+                "last_success_at": at(f.last_success_at),
+                "next_fetch_at": if f.enabled { at(f.next_fetch_at) } else { None },
+            })
+        })
+        .collect();
+    let v = json!({
+        "outputs": outputs,
+        "feeds": {
+            "total": health.ok + health.failing + health.disabled + health.never,
+            "ok": health.ok,
+            "failing": health.failing,
+            "disabled": health.disabled,
+            "never_fetched": health.never,
+        },
+        "worst": worst,
+    });
+    let mut s = serde_json::to_string_pretty(&v).expect("JSON values serialise");
+    s.push('\n');
+    s
+}
+
+/// Whether an `Accept` header prefers JSON to HTML (HTML wins ties and `*/*`).
+pub fn wants_json(accept: &str) -> bool {
+    let (mut html_q, mut json_q) = (0.0f32, 0.0f32);
+    for range in accept.split(',') {
+        let mut parts = range.split(';');
+        let ty = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let q = parts
+            .filter_map(|p| p.trim().strip_prefix("q=").map(str::to_string))
+            .find_map(|q| q.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        match ty.as_str() {
+            "text/html" | "application/xhtml+xml" | "text/*" => html_q = html_q.max(q),
+            "application/json" | "application/*" => json_q = json_q.max(q),
+            "*/*" => {
+                html_q = html_q.max(q);
+                json_q = json_q.max(q);
+            }
+            _ => {}
+        }
+    }
+    json_q > 0.0 && json_q > html_q
+}
+
+pub async fn route(State(state): State<Arc<ServerState>>, headers: HeaderMap) -> Response {
+    let outputs = state
+        .web
+        .outputs
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    let health = match state
+        .store
+        .call(|s| {
+            Ok(IndexHealth::new(
+                s.feed_health()?,
+                s.feeds_in_trouble(WORST)?,
+            ))
+        })
+        .await
+    {
+        Ok(h) => h,
+        Err(e) => {
+            let msg = crate::error::chain(&e);
+            tracing::error!(error = %msg, "cannot read feed health for the index");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("store unavailable: {msg}\n"),
+            )
+                .into_response();
+        }
+    };
+    let json = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(wants_json);
+    let (ct, body) = if json {
+        ("application/json", self::json(&outputs, &health))
+    } else {
+        (Format::Html.content_type(), html(&outputs, &health))
+    };
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, ct),
+            (header::CACHE_CONTROL, "no-cache"),
+            (header::VARY, "Accept"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_picks_json_only_when_preferred() {
+        for (accept, json) in [
+            ("application/json", true),
+            ("application/json, */*;q=0.1", true),
+            (
+                "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+                false,
+            ),
+            ("*/*", false),
+            ("text/html;q=0.5, application/json;q=0.9", true),
+            ("application/json;q=0", false),
+            ("", false),
+        ] {
+            assert_eq!(wants_json(accept), json, "{accept}");
+        }
+    }
+}

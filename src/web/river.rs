@@ -1,0 +1,455 @@
+//! The river page of an output: its stories newest first, each with its title
+//! as a link, when it was published ("5 minutes ago", the absolute time on
+//! hover), every feed carrying it, its summary or first words, and the rest
+//! behind a "more" disclosure; pages after the first by a `?before=` cursor.
+//!
+//! [`render`] is pure. The first page is rendered by the exporter with the other
+//! formats and served from memory (see `export::render_all`); its relative times
+//! are right until [`Page::stale_at`], when the exporter renders it again. Pages
+//! after the first ([`route`] with `?before=`) are rendered on request from the
+//! store. Files (`now: None`) show absolute times and no pager.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, PreEscaped, html};
+
+use super::excerpt::{self, Excerpt};
+use super::{format_label, href, layout, time};
+use crate::config::Format;
+use crate::export::{FeedInfo, Prepared, display_title, rfc3339};
+use crate::server::ServerState;
+use crate::store::queries::{Cursor, Source};
+
+/// Words shown before "more".
+pub const LEAD_WORDS: usize = 60;
+
+/// One river page to render.
+#[derive(Debug, Clone, Copy)]
+pub struct River<'a> {
+    pub info: &'a FeedInfo,
+    /// The output's feed formats: `<link rel="alternate">` and subscribe links.
+    pub feeds: &'a [Format],
+    /// What the output's files are called beside the page: `all` → `all.atom`.
+    pub base: &'a str,
+    pub stories: &'a [Prepared],
+    /// Relative times against this moment; `None` (files): absolute times.
+    pub now: Option<i64>,
+    /// Where the next (older) page starts, if there are older stories.
+    pub older: Option<Cursor>,
+    /// A page after the first: it links back to the newest.
+    pub paged: bool,
+}
+
+/// A rendered river page.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub html: String,
+    /// When its first relative time turns wrong (`None`: never).
+    pub stale_at: Option<i64>,
+}
+
+/// The media type a feed format is announced with.
+fn feed_type(format: Format) -> &'static str {
+    let ct = format.content_type();
+    ct.split(';').next().unwrap_or(ct)
+}
+
+pub fn render(r: &River) -> Page {
+    let mut stale_at: Option<i64> = None;
+    let feeds: Vec<Format> = r.feeds.iter().copied().filter(|f| f.is_feed()).collect();
+    let title = if r.paged {
+        format!("{} — older stories", r.info.title)
+    } else {
+        r.info.title.clone()
+    };
+    let head = html! {
+        @for &f in &feeds {
+            link rel="alternate" type=(feed_type(f)) title=(format!("{} ({})", r.info.title, format_label(f))) href=(href(r.base, f));
+        }
+    };
+    let body = html! {
+        header.top {
+            h1 { (r.info.title) }
+            @if let Some(link) = &r.info.link {
+                p.muted { a href=(link) rel="noreferrer" { (link) } }
+            }
+            @if !feeds.is_empty() {
+                nav.feeds aria-label="Subscribe" {
+                    "Subscribe: "
+                    @for &f in &feeds {
+                        a href=(href(r.base, f)) type=(feed_type(f)) { (format_label(f)) }
+                    }
+                }
+            }
+        }
+        main {
+            @if r.stories.is_empty() {
+                p.muted { @if r.paged { "No older stories." } @else { "No stories yet." } }
+            }
+            @for p in r.stories {
+                (story(p, r.now, &mut stale_at))
+            }
+        }
+        @if r.now.is_some() && (r.paged || r.older.is_some()) {
+            nav.pager aria-label="Pages" {
+                @if r.paged { a href=(href(r.base, Format::Html)) { "← Newest stories" } } @else { span {} }
+                @if let Some(c) = r.older {
+                    a href=(format!("?before={}", cursor_string(c))) rel="next" { "Older stories →" }
+                }
+            }
+        }
+        footer {
+            p { "Times are UTC. Made by feedloom from the feeds it follows; story text is theirs." }
+        }
+    };
+    Page {
+        html: layout(&title, head, body).into_string(),
+        stale_at,
+    }
+}
+
+fn story(p: &Prepared, now: Option<i64>, stale_at: &mut Option<i64>) -> Markup {
+    let s = &p.story;
+    let title = display_title(p);
+    let published = p.published();
+    let (label, until) = match now {
+        Some(now) => time::relative(published, now),
+        None => (time::absolute(published), None),
+    };
+    if let Some(u) = until {
+        *stale_at = Some(stale_at.map_or(u, |s| s.min(u)));
+    }
+    let mut hover = format!("Published {}", time::absolute(published));
+    let updated = p.updated();
+    if updated > published + 60 {
+        hover.push_str(&format!("; updated {}", time::absolute(updated)));
+    }
+    let sources: Vec<&Source> = std::iter::once(&s.source).chain(&s.also).collect();
+    let anchor = format!("s-{}", s.uid.rsplit(':').next().unwrap_or(&s.uid));
+    html! {
+        article.story id=(anchor) {
+            h2 {
+                @if let Some(link) = &s.link { a href=(link) rel="noreferrer" { (title) } } @else { (title) }
+            }
+            p.meta {
+                time datetime=(rfc3339(published)) title=(hover) { (label) }
+                " · from "
+                @for (i, src) in sources.iter().enumerate() {
+                    @if i > 0 { ", " }
+                    (source(src))
+                }
+                @if let Some(author) = s.author.as_deref().filter(|a| !a.trim().is_empty()) {
+                    " · by " (author)
+                }
+            }
+            (text(p))
+        }
+    }
+}
+
+/// A feed carrying the story: its name, linked to the story in that feed (else
+/// the feed's home page).
+fn source(src: &Source) -> Markup {
+    let name = src
+        .title
+        .clone()
+        .filter(|t| !t.trim().is_empty())
+        .unwrap_or_else(|| {
+            url::Url::parse(&src.feed_url)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_string))
+                .unwrap_or_else(|| src.feed_url.clone())
+        });
+    html! {
+        @match src.link.as_ref().or(src.site_url.as_ref()) {
+            Some(l) => a.source href=(l) title=(src.feed_url) rel="noreferrer" { (name) },
+            None => span.source title=(src.feed_url) { (name) },
+        }
+    }
+}
+
+/// The story's text: the summary (else the first words), the rest behind "more".
+fn text(p: &Prepared) -> Markup {
+    let content = p.html.as_deref().filter(|h| !h.trim().is_empty());
+    let summary = p
+        .summary
+        .as_deref()
+        .filter(|h| !h.trim().is_empty())
+        .filter(|h| matches!(excerpt::split(h, 2 * LEAD_WORDS), Excerpt::Whole));
+    match (summary, content) {
+        (Some(summary), content) => html! {
+            div.body { (PreEscaped(summary)) }
+            // Feeds that repeat the summary as content have nothing more to show.
+            @if let Some(c) = content.filter(|c| c.trim() != summary.trim()) { (more(c)) }
+        },
+        (None, Some(c)) => match excerpt::split(c, LEAD_WORDS) {
+            Excerpt::Whole => html! { div.body { (PreEscaped(c)) } },
+            Excerpt::Split { lead, rest } => html! {
+                div.body { (PreEscaped(lead)) }
+                (more(&rest))
+            },
+            Excerpt::Text { lead } => html! {
+                div.body { p { (lead) } }
+                (more(c))
+            },
+        },
+        (None, None) => html! {},
+    }
+}
+
+fn more(html: &str) -> Markup {
+    html! {
+        details {
+            summary { "more" }
+            div.body { (PreEscaped(html)) }
+        }
+    }
+}
+
+/// The cursor as it appears in a page's link: `<seconds>-<id>`.
+pub fn cursor_string(c: Cursor) -> String {
+    format!("{}-{}", c.at, c.id)
+}
+
+/// Reads a `before` value; the error says what was wrong.
+pub fn parse_cursor(s: &str) -> Result<Cursor, String> {
+    let shown: String = s.chars().take(64).collect();
+    let bad = || {
+        format!(
+            "bad `before` value {shown:?}: expected <seconds>-<id> as in the page's \"Older stories\" link"
+        )
+    };
+    let (at, id) = s.split_once('-').ok_or_else(bad)?;
+    let num = |n: &str| -> Result<i64, String> {
+        if n.is_empty() || n.len() > 18 || !n.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        n.parse().map_err(|_| bad())
+    };
+    Ok(Cursor {
+        at: num(at)?,
+        id: num(id)?,
+    })
+}
+
+/// `GET /{file}`: a page after the first for `NAME.html?before=…`, else the
+/// rendered output from memory ([`crate::server::output`]).
+pub async fn route(
+    State(state): State<Arc<ServerState>>,
+    Path(file): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let before = query.as_deref().and_then(|q| {
+        url::form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "before")
+            .map(|(_, v)| v.into_owned())
+    });
+    match (file.strip_suffix(".html"), before) {
+        (Some(name), Some(before)) => older(state, name.to_string(), &before).await,
+        _ => crate::server::output(State(state), Path(file), headers).await,
+    }
+}
+
+/// A page of the stories older than `before`, from the store.
+async fn older(state: Arc<ServerState>, name: String, before: &str) -> Response {
+    let out = state
+        .web
+        .outputs
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .find(|o| o.name() == name && o.formats.contains(&Format::Html))
+        .cloned();
+    let Some(out) = out else {
+        return (StatusCode::NOT_FOUND, "no such output\n").into_response();
+    };
+    let cursor = match parse_cursor(before) {
+        Ok(c) => c,
+        Err(msg) => return (StatusCode::BAD_REQUEST, format!("{msg}\n")).into_response(),
+    };
+    let now = crate::now_unix();
+    let mut q = crate::export::query_for(&out, now, None);
+    q.before = Some(cursor);
+    q.limit = out.max_items.saturating_add(1);
+    let stories = match state.store.call(move |s| s.stories(&q)).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %crate::error::chain(&e), "cannot read stories for a page");
+            return (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n").into_response();
+        }
+    };
+    // Sanitising takes a while: off the async threads, and outside the store's lock.
+    let page = tokio::task::spawn_blocking(move || {
+        let mut stories = stories;
+        let more = stories.len() > out.max_items;
+        stories.truncate(out.max_items);
+        let prepared = crate::export::prepare(stories);
+        let older = prepared
+            .last()
+            .filter(|_| more)
+            .map(|p| Cursor::after(&p.story, out.updates));
+        render(&River {
+            info: &crate::export::info_for(&out, &prepared),
+            feeds: &out.formats,
+            base: out.name(),
+            stories: &prepared,
+            now: Some(now),
+            older,
+            paged: true,
+        })
+    })
+    .await;
+    match page {
+        Ok(page) => (
+            StatusCode::OK,
+            [
+                (header::CONTENT_TYPE, Format::Html.content_type()),
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            page.html,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "rendering a page failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "rendering failed\n").into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::queries::Story;
+
+    fn prepared(i: i64, title: &str, html: &str) -> Prepared {
+        let src = |n: &str| Source {
+            feed_url: format!("https://{n}.example/feed"),
+            title: Some(format!("Feed {n}")),
+            site_url: Some(format!("https://{n}.example/")),
+            link: Some(format!("https://{n}.example/{i}")),
+        };
+        Prepared {
+            story: Story {
+                id: i,
+                uid: format!("urn:feedloom:{i}"),
+                link: Some(format!("https://a.example/{i}")),
+                title: Some(title.into()),
+                author: None,
+                html: Some(html.into()),
+                summary: None,
+                published_at: Some(1_000_000 - i * 600),
+                updated_at: None,
+                first_seen_at: 1_000_000 - i,
+                changed_at: 1_000_000 - i,
+                source: src("a"),
+                also: vec![src("b")],
+            },
+            html: Some(html.into()),
+            summary: None,
+        }
+    }
+
+    #[test]
+    fn cursors_round_trip_and_bad_ones_are_named() {
+        let c = Cursor {
+            at: 1_780_000_000,
+            id: 42,
+        };
+        assert_eq!(parse_cursor(&cursor_string(c)), Ok(c));
+        for bad in [
+            "",
+            "12",
+            "-1-2",
+            "1-",
+            "a-1",
+            "1-2-3",
+            "1 -2",
+            "99999999999999999999-1",
+        ] {
+            let e = parse_cursor(bad).unwrap_err();
+            assert!(
+                e.contains("bad `before` value") && e.contains(&format!("{bad:?}")),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn titles_are_text_and_times_expire() {
+        let info = FeedInfo {
+            name: "all".into(),
+            title: "River <of> news".into(),
+            link: None,
+            base: url::Url::parse("http://127.0.0.1:8080/").unwrap(),
+            updated: 0,
+        };
+        let stories = [
+            prepared(1, "<b>bold</b> & \"quoted\"", "<p>one</p>"),
+            prepared(2, "two", "<p>two</p>"),
+        ];
+        let r = River {
+            info: &info,
+            feeds: &Format::all(),
+            base: "all",
+            stories: &stories,
+            now: Some(1_000_000),
+            older: Some(Cursor { at: 5, id: 6 }),
+            paged: false,
+        };
+        let page = render(&r);
+        let h = &page.html;
+        assert!(
+            h.contains("&lt;b&gt;bold&lt;/b&gt; &amp; &quot;quoted&quot;"),
+            "{h}"
+        );
+        assert!(h.contains("<title>River &lt;of&gt; news</title>"));
+        assert!(h.contains(r#"<link rel="alternate" type="application/atom+xml" title="River &lt;of&gt; news (Atom)" href="all.atom">"#), "{h}");
+        assert!(!h.contains("all.html\" type="), "the page is no feed: {h}");
+        assert!(h.contains(r#"href="?before=5-6" rel="next""#));
+        assert!(h.contains(">10 minutes ago</time>"), "{h}");
+        assert!(h.contains(">20 minutes ago</time>"));
+        // The first label to change: "10 minutes ago" at 11 minutes.
+        assert_eq!(page.stale_at, Some(1_000_000 - 600 + 660));
+        // A file: absolute times, no pager, nothing that expires.
+        let file = render(&River {
+            now: None,
+            older: None,
+            ..r
+        });
+        assert!(
+            file.html.contains(">Mon, 12 Jan 1970 13:36 UTC</time>"),
+            "{}",
+            file.html
+        );
+        assert!(!file.html.contains("before="));
+        assert_eq!(file.stale_at, None);
+    }
+
+    #[test]
+    fn summary_first_then_more() {
+        let long: String = (0..200).map(|i| format!("<p>para {i} text</p>")).collect();
+        let mut p = prepared(1, "t", &long);
+        p.summary = Some("<p>The gist.</p>".into());
+        let h = text(&p).into_string();
+        assert!(
+            h.starts_with(
+                "<div class=\"body\"><p>The gist.</p></div><details><summary>more</summary>"
+            ),
+            "{h}"
+        );
+        p.summary = None;
+        let h = text(&p).into_string();
+        assert!(
+            h.starts_with("<div class=\"body\"><p>para 0 text</p>"),
+            "{h}"
+        );
+        assert!(
+            h.contains("<details><summary>more</summary><div class=\"body\"><p>para 20 text</p>"),
+            "{h}"
+        );
+    }
+}

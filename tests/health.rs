@@ -1,0 +1,249 @@
+//! `/healthz` of a daemon running in-process (`app::run` on port 0): `ok`,
+//! `degraded` (HTTP 200) when no feed has succeeded within `[server]
+//! degraded_after` or every feed is failing, with the feeds' counts; `error`
+//! (503) stays for a stalled scheduler or a failing store.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use feedloom::app;
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot};
+
+struct Daemon {
+    addr: std::net::SocketAddr,
+    env: TestEnv,
+    stop: oneshot::Sender<()>,
+    reload: mpsc::Sender<()>,
+    handle: tokio::task::JoinHandle<Result<(), app::AppError>>,
+}
+
+impl Daemon {
+    async fn start(body: &str) -> Daemon {
+        let env = TestEnv::new();
+        let cfg = env.config(body);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stop_rx) = oneshot::channel::<()>();
+        let (reload, reload_rx) = mpsc::channel(4);
+        let handle = tokio::spawn(app::run(
+            cfg,
+            listener,
+            async move {
+                let _ = stop_rx.await;
+            },
+            reload_rx,
+        ));
+        Daemon {
+            addr,
+            env,
+            stop,
+            reload,
+            handle,
+        }
+    }
+
+    async fn health(&self) -> (u16, Value) {
+        let r = reqwest::get(format!("http://{}/healthz", self.addr))
+            .await
+            .unwrap();
+        let code = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        let v = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+        (code, v)
+    }
+
+    /// Asks `/healthz` every 100 ms for up to `secs` until `cond` holds;
+    /// returns the last answer.
+    async fn health_until(&self, secs: u64, cond: impl Fn(&Value) -> bool) -> (u16, Value) {
+        let end = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let h = self.health().await;
+            if cond(&h.1) || Instant::now() > end {
+                return h;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn stop(self) {
+        self.stop.send(()).unwrap();
+        tokio::time::timeout(Duration::from_secs(15), self.handle)
+            .await
+            .expect("daemon stops")
+            .unwrap()
+            .unwrap();
+    }
+}
+
+fn config(server: &str, feeds: &[(String, &str)]) -> String {
+    let mut s = format!(
+        "[fetch]\nhost_gap = \"0s\"\n\n[defaults]\nspread = \"1s\"\n\n[server]\nshutdown_timeout = \"1s\"\n{server}\n\n"
+    );
+    for (url, extra) in feeds {
+        s += &format!("[[feed]]\nurl = \"{url}\"\n{extra}\n\n");
+    }
+    s
+}
+
+fn counts(v: &Value) -> [Option<u64>; 4] {
+    ["ok", "failing", "disabled", "never_fetched"].map(|k| v["feeds"][k].as_u64())
+}
+
+fn reasons(v: &Value) -> Vec<String> {
+    v["reasons"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no reasons array: {v}"))
+        .iter()
+        .map(|r| r.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// A server that accepts connections and never answers: its feed stays
+/// "never fetched" while the fetch waits.
+async fn silent_server() -> u16 {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((s, _)) = l.accept().await {
+            open.push(s);
+        }
+    });
+    port
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_start_is_ok_and_turns_degraded_when_nothing_succeeds_in_time() {
+    let port = silent_server().await;
+    let d = Daemon::start(&config(
+        "degraded_after = \"3s\"",
+        &[(format!("http://127.0.0.1:{port}/feed.xml"), "")],
+    ))
+    .await;
+    let (code, v) = d.health().await;
+    assert_eq!(code, 200, "{v}");
+    assert_eq!(v["status"], "ok", "a fresh start is not degraded: {v}");
+    assert_eq!(counts(&v), [Some(0), Some(0), Some(0), Some(1)], "{v}");
+    assert!(v["last_success_age_seconds"].is_null(), "{v}");
+    assert_eq!(v["degraded_after_seconds"].as_u64(), Some(3), "{v}");
+    assert_eq!(reasons(&v), Vec::<String>::new());
+
+    let (code, v) = d.health_until(10, |v| v["status"] == "degraded").await;
+    assert_eq!((code, v["status"].as_str()), (200, Some("degraded")), "{v}");
+    assert_eq!(
+        reasons(&v),
+        ["no feed has succeeded in 3s (none ever)"],
+        "{v}"
+    );
+    assert_eq!(v["store"], "ok");
+    assert_eq!(v["scheduler"], "ok");
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_feed_failing_is_degraded_until_one_succeeds() {
+    let srv = FeedServer::start().await;
+    srv.set("/feed.xml", Resource::status(500));
+    srv.set("/gone.xml", Resource::status(410));
+    let d = Daemon::start(&config(
+        "degraded_after = \"1h\"",
+        &[
+            (srv.url("/feed.xml"), "every = \"1s\""),
+            (srv.url("/gone.xml"), "every = \"1s\""),
+        ],
+    ))
+    .await;
+    let (code, v) = d
+        .health_until(10, |v| {
+            v["feeds"]["failing"] == 1 && v["feeds"]["disabled"] == 1
+        })
+        .await;
+    assert_eq!(code, 200, "degraded is still 200: {v}");
+    assert_eq!(v["status"], "degraded", "{v}");
+    assert_eq!(counts(&v), [Some(0), Some(1), Some(1), Some(0)], "{v}");
+    assert_eq!(reasons(&v), ["the only enabled feed is failing"], "{v}");
+    assert!(v["last_success_age_seconds"].is_null(), "{v}");
+    assert!(v["last_tick_age_seconds"].is_i64(), "{v}");
+
+    // The feed recovers on its next attempt (after its backoff).
+    srv.set(
+        "/feed.xml",
+        Resource::feed(rss("F", &[(Some("1"), None, "x", "d")])),
+    );
+    let (code, v) = d.health_until(15, |v| v["status"] == "ok").await;
+    assert_eq!((code, v["status"].as_str()), (200, Some("ok")), "{v}");
+    assert_eq!(counts(&v), [Some(1), Some(0), Some(1), Some(0)], "{v}");
+    assert!(
+        v["last_success_age_seconds"]
+            .as_i64()
+            .is_some_and(|a| (0..15).contains(&a)),
+        "{v}"
+    );
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_feed_that_stops_succeeding_degrades_after_the_window_and_reload_moves_it() {
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/feed.xml",
+        Resource::feed(rss("F", &[(Some("1"), None, "x", "d")])),
+    );
+    let feeds = [(srv.url("/feed.xml"), "every = \"1h\"")];
+    let d = Daemon::start(&config("degraded_after = \"2s\"", &feeds)).await;
+    let (_, v) = d.health_until(10, |v| v["feeds"]["ok"] == 1).await;
+    assert_eq!(v["status"], "ok", "{v}");
+    // Its next fetch is an hour away: after 2s without a success, degraded.
+    let (code, v) = d.health_until(10, |v| v["status"] == "degraded").await;
+    assert_eq!(code, 200, "{v}");
+    let r = reasons(&v);
+    assert_eq!(r.len(), 1, "{v}");
+    assert!(
+        r[0].starts_with("no feed has succeeded in 2s (last success "),
+        "{v}"
+    );
+    assert!(v["last_success_age_seconds"].as_i64().unwrap() > 2, "{v}");
+    assert_eq!(counts(&v), [Some(1), Some(0), Some(0), Some(0)], "{v}");
+
+    // A reload with a longer window: ok again.
+    d.env.config(&config("degraded_after = \"1h\"", &feeds));
+    d.reload.send(()).await.unwrap();
+    let (_, v) = d.health_until(10, |v| v["status"] == "ok").await;
+    assert_eq!(v["status"], "ok", "{v}");
+    assert_eq!(v["degraded_after_seconds"].as_u64(), Some(3600), "{v}");
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_feed_disabled_is_degraded() {
+    let srv = FeedServer::start().await;
+    srv.set("/gone.xml", Resource::status(410));
+    let d = Daemon::start(&config("", &[(srv.url("/gone.xml"), "")])).await;
+    let (code, v) = d.health_until(10, |v| v["feeds"]["disabled"] == 1).await;
+    assert_eq!((code, v["status"].as_str()), (200, Some("degraded")), "{v}");
+    let r = reasons(&v);
+    assert!(
+        r.len() == 1 && r[0].starts_with("every feed is disabled (1 after 410 Gone"),
+        "{v}"
+    );
+    assert_eq!(
+        v["degraded_after_seconds"].as_u64(),
+        Some(6 * 3600),
+        "the default: {v}"
+    );
+    d.stop().await;
+}
+
+#[test]
+fn check_names_the_window() {
+    let env = TestEnv::new();
+    let cfg = env.config("[server]\ndegraded_after = \"90m\"\n");
+    assert!(
+        app::describe(&cfg).contains("/healthz degraded after 1h 30m without a success"),
+        "{}",
+        app::describe(&cfg)
+    );
+}
