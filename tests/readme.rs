@@ -483,6 +483,17 @@ fn quick_start_offline_example_serves_all_at_the_readme_address() {
             "{path} links to itself"
         );
     }
+    // The page to read it and the index the README names.
+    for path in ["/all.html", "/"] {
+        let url = format!("http://127.0.0.1:8080{path}");
+        assert!(
+            readme.contains(&format!("<{url}>")),
+            "the README no longer names {url}"
+        );
+        let (status, body) = daemon.get(path).unwrap();
+        assert_eq!(status, 200, "{path}: {body}");
+        assert!(body.contains("feedloom: local samples"), "{path}: {body}");
+    }
     let log = daemon.stop();
     for ext in ["atom", "rss", "json"] {
         let f = dir.path().join(format!("data/example-local/all.{ext}"));
