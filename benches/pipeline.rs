@@ -224,7 +224,6 @@ fn main() {
         let now = feedloom::now_unix();
         let rounds = 30;
         let query = feedloom::export::query_for(&out, now, Some(100));
-        let info = feedloom::export::info_for(&out);
         let t = Instant::now();
         for _ in 0..rounds {
             store.with(|s| s.stories(&query)).unwrap();
@@ -239,6 +238,7 @@ fn main() {
                 let cache = if warm { &mut warm_cache } else { &mut fresh };
                 let prepared = cache.prepare(stories);
                 cache.finish_pass();
+                let info = feedloom::export::info_for(&out, &prepared);
                 for format in [Format::Atom, Format::Rss, Format::Json] {
                     std::hint::black_box(feedloom::export::render(format, &info, &prepared));
                 }

@@ -128,11 +128,11 @@ fn main() {
         // 1. Rendering.
         let out = cfg.outputs[0].clone();
         let now = feedloom::now_unix();
-        let info = feedloom::export::info_for(&out);
         let stories = store
             .with(|s| s.stories(&feedloom::export::query_for(&out, now, None)))
             .unwrap();
         let prepared = feedloom::export::prepare(stories);
+        let info = feedloom::export::info_for(&out, &prepared);
         let rounds = 200u32;
         let time = |f: &mut dyn FnMut()| {
             let t = Instant::now();

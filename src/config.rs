@@ -204,9 +204,26 @@ pub struct ServerConfig {
     /// A connection that moves no bytes either way for this long is closed
     /// (e.g. a client that stops reading a response).
     pub idle_timeout: Dur,
+    /// Where readers reach the outputs (`https://news.example.org/feedloom/`):
+    /// the base of the self links in every output (`NAME.atom` joined to it).
+    /// Without it, `http://LISTEN/`.
+    #[serde(deserialize_with = "public_url")]
+    pub public_url: Option<Url>,
     /// `/healthz` says `degraded` when no feed has succeeded for this long
     /// (counted from the daemon's start at the earliest).
     pub degraded_after: Dur,
+}
+
+impl ServerConfig {
+    /// The URL the outputs are published under, ending in `/`: `public_url`,
+    /// else `http://LISTEN/`.
+    pub fn public_base(&self) -> Url {
+        match &self.public_url {
+            Some(u) => u.clone(),
+            None => Url::parse(&format!("http://{}/", self.listen))
+                .expect("a socket address makes a valid URL"),
+        }
+    }
 }
 
 impl Default for ServerConfig {
@@ -217,6 +234,7 @@ impl Default for ServerConfig {
             max_connections: 512,
             header_timeout: Dur(Duration::from_secs(10)),
             idle_timeout: Dur(Duration::from_secs(60)),
+            public_url: None,
             degraded_after: Dur(Duration::from_secs(6 * 3600)),
         }
     }
@@ -290,6 +308,10 @@ pub struct OutputConfig {
     /// `ignore`: an edited story keeps its place; `reannounce`: it moves to the top.
     #[serde(default)]
     pub updates: Updates,
+    /// Where this output is published, ending in `/` (`[server] public_url`,
+    /// else `http://LISTEN/`); set by [`parse`], not written in the config.
+    #[serde(skip)]
+    pub public_base: Option<Url>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -336,6 +358,7 @@ impl OutputConfig {
             window: None,
             dedup: Dedup::Story,
             updates: Updates::Ignore,
+            public_base: None,
         }
     }
 }
@@ -553,6 +576,30 @@ fn web_link<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Url>, D::Error> {
         ))),
         Err(e) => Err(serde::de::Error::custom(format!("invalid link `{s}`: {e}"))),
     }
+}
+
+/// `[server] public_url`: an http(s) URL without query or fragment; its path gets
+/// a trailing `/` so that `NAME.atom` joins below it.
+fn public_url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Url>, D::Error> {
+    let s = String::deserialize(d)?;
+    let err = |why: String| serde::de::Error::custom(format!("invalid public_url `{s}`: {why}"));
+    let mut u = Url::parse(s.trim()).map_err(|e| err(e.to_string()))?;
+    if !crate::urls::is_web(&u) {
+        return Err(err(format!(
+            "scheme `{}` cannot be published (use http or https)",
+            u.scheme()
+        )));
+    }
+    if u.query().is_some() || u.fragment().is_some() {
+        return Err(err(
+            "a query or fragment cannot prefix the outputs' paths (write the folder they are served from, e.g. \"https://example.org/feeds/\")".to_string(),
+        ));
+    }
+    if !u.path().ends_with('/') {
+        let path = format!("{}/", u.path());
+        u.set_path(&path);
+    }
+    Ok(Some(u))
 }
 
 /// A cron expression in the `cron` crate's syntax (seconds first) that fires
@@ -891,6 +938,10 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     if cfg.outputs.is_empty() {
         cfg.outputs.push(OutputConfig::implicit());
     }
+    let public_base = cfg.server.public_base();
+    for out in &mut cfg.outputs {
+        out.public_base = Some(public_base.clone());
+    }
     Ok(cfg)
 }
 
@@ -934,6 +985,40 @@ mod tests {
         .unwrap();
         assert_eq!(c.fetch.timeout.0, Duration::from_secs(90));
         assert_eq!(c.fetch.max_body.0, 1024);
+    }
+
+    #[test]
+    fn public_url_is_a_folder_and_defaults_to_the_listen_address() {
+        let base = |text: &str| {
+            parse(text, Path::new("x.toml"))
+                .unwrap()
+                .server
+                .public_base()
+                .to_string()
+        };
+        assert_eq!(base(""), "http://127.0.0.1:8080/");
+        assert_eq!(
+            base("[server]\nlisten = \"[::1]:9000\"\n"),
+            "http://[::1]:9000/"
+        );
+        assert_eq!(
+            base("[server]\npublic_url = \"https://news.example.org/feedloom\"\n"),
+            "https://news.example.org/feedloom/"
+        );
+        assert_eq!(
+            base("[server]\npublic_url = \"https://news.example.org/\"\n"),
+            "https://news.example.org/"
+        );
+        let e = err("[server]\npublic_url = \"ftp://example.org/\"\n");
+        assert!(
+            e.starts_with("cfg/x.toml:2:") && e.contains("public_url"),
+            "{e}"
+        );
+        assert!(e.contains("`ftp`"), "{e}");
+        let e = err("[server]\npublic_url = \"https://example.org/?feed=\"\n");
+        assert!(e.contains("query or fragment"), "{e}");
+        let e = err("[server]\npublic_url = \"news.example.org\"\n");
+        assert!(e.contains("invalid public_url `news.example.org`"), "{e}");
     }
 
     #[test]

@@ -151,8 +151,11 @@ fn local_example_points_at_existing_samples() {
     assert_eq!(cfg.store.path, repo("config/../data/example-local.db"));
     assert_eq!(
         cfg.outputs[0].path.as_deref(),
-        Some(repo("config/../data/out/local").as_path())
+        Some(repo("config/../data/example-local/all").as_path())
     );
+    // The README's URLs (http://127.0.0.1:8080/all.atom) work with this example too.
+    assert_eq!(cfg.outputs[0].name(), "all");
+    assert_eq!(cfg.server.listen.to_string(), "127.0.0.1:8080");
 
     let mut used = BTreeSet::new();
     for f in &cfg.feeds {

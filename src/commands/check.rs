@@ -1,5 +1,6 @@
 //! `feedloom check`'s warnings: things that load but are probably not what the
-//! user meant (a config with no feeds, an output selecting tags no feed has).
+//! user meant (a config with no feeds, an output selecting tags no feed has, self
+//! links on an unspecified listen address).
 
 use crate::config::Config;
 
@@ -41,6 +42,16 @@ pub fn warnings(cfg: &Config) -> Vec<String> {
             ));
         }
     }
+    if cfg.server.public_url.is_none() && cfg.server.listen.ip().is_unspecified() {
+        out.push(format!(
+            "[server] listen = \"{}\" is an unspecified address, and the outputs' self links \
+             ({}{}.atom, ...) use it: readers cannot follow them; set [server] public_url to \
+             the address readers use (e.g. \"https://news.example.org/feedloom/\")",
+            cfg.server.listen,
+            cfg.server.public_base(),
+            cfg.outputs.first().map(|o| o.name()).unwrap_or("all"),
+        ));
+    }
     out
 }
 
@@ -74,5 +85,25 @@ mod tests {
             w[1].contains("output `mixed`") && w[1].contains("`rsut`") && !w[1].contains("`rust`"),
             "{w:?}"
         );
+    }
+
+    #[test]
+    fn unspecified_listen_address_without_public_url() {
+        let feed = "[[feed]]\nurl = \"https://a.example/f\"\n";
+        let w = warnings(&cfg(&format!(
+            "[server]\nlisten = \"0.0.0.0:8080\"\n{feed}"
+        )));
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(
+            w[0].contains("0.0.0.0:8080") && w[0].contains("public_url"),
+            "{w:?}"
+        );
+        let w = warnings(&cfg(&format!("[server]\nlisten = \"[::]:8080\"\n{feed}")));
+        assert_eq!(w.len(), 1, "{w:?}");
+        let w = warnings(&cfg(&format!(
+            "[server]\nlisten = \"0.0.0.0:8080\"\npublic_url = \"https://n.example/\"\n{feed}"
+        )));
+        assert!(w.is_empty(), "{w:?}");
+        assert!(warnings(&cfg(feed)).is_empty());
     }
 }

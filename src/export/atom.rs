@@ -1,4 +1,6 @@
-//! Atom 1.0 (RFC 4287). Each entry names its origin in `<source>`.
+//! Atom 1.0 (RFC 4287). Each entry names its origin in `<source>`. The feed links
+//! to itself (`rel="self"`) and to its home page (`rel="alternate"`: the output's
+//! `link`, else its river page); its `updated` is when the output last changed.
 
 use std::io;
 
@@ -6,6 +8,7 @@ use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesText, Event};
 
 use super::{FeedInfo, Prepared, display_title, rfc3339, text, xml_document, xml_safe};
+use crate::config::Format;
 
 pub const NS: &str = "http://www.w3.org/2005/Atom";
 
@@ -21,18 +24,30 @@ fn link(w: &mut Writer<Vec<u8>>, rel: &str, href: &str) -> io::Result<()> {
     Ok(())
 }
 
+fn typed_link(w: &mut Writer<Vec<u8>>, rel: &str, kind: &str, href: &str) -> io::Result<()> {
+    w.create_element("link")
+        .with_attribute(("rel", rel))
+        .with_attribute(("type", kind))
+        .with_attribute(("href", xml_safe(href).as_ref()))
+        .write_empty()?;
+    Ok(())
+}
+
 fn write(w: &mut Writer<Vec<u8>>, info: &FeedInfo, stories: &[Prepared]) -> io::Result<()> {
     w.write_event(Event::Decl(BytesDecl::new("1.0", Some("utf-8"), None)))?;
-    let updated = stories.iter().map(Prepared::updated).max().unwrap_or(0);
     w.create_element("feed")
         .with_attribute(("xmlns", NS))
         .write_inner_content(|w| {
             text(w, "id", &format!("urn:feedloom:output:{}", info.name))?;
             text(w, "title", &info.title)?;
-            text(w, "updated", &rfc3339(updated))?;
-            if let Some(l) = &info.link {
-                link(w, "alternate", l)?;
-            }
+            text(w, "updated", &rfc3339(info.updated))?;
+            typed_link(w, "alternate", "text/html", &info.home_url())?;
+            typed_link(
+                w,
+                "self",
+                "application/atom+xml",
+                &info.self_url(Format::Atom),
+            )?;
             w.create_element("author")
                 .write_inner_content(|w| text(w, "name", "feedloom"))?;
             w.create_element("generator")
@@ -77,6 +92,11 @@ fn entry(w: &mut Writer<Vec<u8>>, p: &Prepared) -> io::Result<()> {
             w.create_element("content")
                 .with_attribute(("type", "html"))
                 .write_text_content(BytesText::new(&xml_safe(h)))?;
+        } else if s.link.is_none() {
+            // RFC 4287 4.1.2: an entry without content needs an alternate link.
+            w.create_element("content")
+                .with_attribute(("type", "text"))
+                .write_empty()?;
         }
         w.create_element("source").write_inner_content(|w| {
             text(w, "id", &s.source.feed_url)?;

@@ -1,8 +1,11 @@
 //! JSON Feed 1.1. Each item names its origin in the `_feedloom` extension object.
+//! `feed_url` is the output's own URL, `home_page_url` its `link`, else its river
+//! page.
 
 use serde_json::{Map, Value, json};
 
 use super::{FeedInfo, Prepared, display_title, rfc3339};
+use crate::config::Format;
 
 pub const VERSION: &str = "https://jsonfeed.org/version/1.1";
 
@@ -11,9 +14,8 @@ pub fn render(info: &FeedInfo, stories: &[Prepared]) -> Vec<u8> {
     let mut feed = Map::new();
     feed.insert("version".into(), json!(VERSION));
     feed.insert("title".into(), json!(info.title));
-    if let Some(l) = &info.link {
-        feed.insert("home_page_url".into(), json!(l));
-    }
+    feed.insert("home_page_url".into(), json!(info.home_url()));
+    feed.insert("feed_url".into(), json!(info.self_url(Format::Json)));
     feed.insert(
         "description".into(),
         json!(format!("{} (merged by feedloom)", info.title)),

@@ -28,7 +28,51 @@ use crate::store::queries::{Story, StoryQuery};
 pub struct FeedInfo {
     pub name: String,
     pub title: String,
+    /// The output's `link` (its home page), when the config gives one.
     pub link: Option<String>,
+    /// Where the output is published, ending in `/`: the self links are
+    /// `BASE/NAME.EXT`, the river page `BASE/NAME.html`.
+    pub base: url::Url,
+    /// When the output last changed (see [`last_change`]): RSS `lastBuildDate`
+    /// and Atom's feed-level `updated`.
+    pub updated: i64,
+}
+
+impl FeedInfo {
+    /// The output's own URL in `format`: `BASE/NAME.EXT`.
+    pub fn self_url(&self, format: Format) -> String {
+        self.below(&format!("{}.{}", self.name, format.extension()))
+    }
+
+    /// The output's river page: `BASE/NAME.html`.
+    pub fn river_url(&self) -> String {
+        self.below(&format!("{}.html", self.name))
+    }
+
+    /// The output's home page: its `link`, else its river page.
+    pub fn home_url(&self) -> String {
+        self.link.clone().unwrap_or_else(|| self.river_url())
+    }
+
+    fn below(&self, file: &str) -> String {
+        // Output names are letters, digits, `-` and `_`: always a relative path.
+        self.base
+            .join(file)
+            .map(String::from)
+            .unwrap_or_else(|_| format!("{}{file}", self.base))
+    }
+}
+
+/// When an output showing `stories` last changed: the latest time feedloom
+/// first saw or saw a change to one of them (0 for no stories). Derived from
+/// the stories, never from the clock, so rendering stays deterministic; a
+/// story's own claimed dates do not count (a feed may claim any date).
+pub fn last_change(stories: &[Prepared]) -> i64 {
+    stories
+        .iter()
+        .map(|p| p.story.first_seen_at.max(p.story.changed_at))
+        .max()
+        .unwrap_or(0)
 }
 
 /// A story ready for rendering: its links checked, its HTML sanitised (see
@@ -140,22 +184,24 @@ pub fn render_output(
     limit: Option<usize>,
 ) -> Result<Vec<u8>, StoreError> {
     let stories = prepare(store.stories(&query_for(out, now, limit))?);
+    let info = info_for(out, &stories);
     Ok(match format {
-        Format::Html => html::render(
-            &info_for(out),
-            &out.formats,
-            &html::file_base(out),
-            &stories,
-        ),
-        _ => render(format, &info_for(out), &stories),
+        Format::Html => html::render(&info, &out.formats, &html::file_base(out), &stories),
+        _ => render(format, &info, &stories),
     })
 }
 
-pub fn info_for(out: &OutputConfig) -> FeedInfo {
+/// What the formats say about `out` when it shows `stories`.
+pub fn info_for(out: &OutputConfig, stories: &[Prepared]) -> FeedInfo {
     FeedInfo {
         name: out.name().to_string(),
         title: out.title(),
         link: out.link.as_ref().map(|l| l.to_string()),
+        base: out
+            .public_base
+            .clone()
+            .unwrap_or_else(|| crate::config::ServerConfig::default().public_base()),
+        updated: last_change(stories),
     }
 }
 
@@ -196,7 +242,7 @@ pub fn render_all(
         let mut stories = cache.prepare(store.stories(&query)?);
         let older = stories.len() > out.max_items;
         stories.truncate(out.max_items);
-        let info = info_for(out);
+        let info = info_for(out, &stories);
         for &format in &out.formats {
             let name = format!("{}.{}", out.name(), format.extension());
             let path = out.path.as_ref().map(|base| file_path(base, format));
@@ -466,9 +512,18 @@ pub fn also_html(also: &[crate::store::queries::Source]) -> Option<String> {
     Some(format!("<p>Also in: {}</p>", names.join(", ")))
 }
 
-/// A story's title for outputs, as plain text without bidi controls: its own,
-/// else the start of its text, else its (checked) link.
+/// A story's title for outputs, as plain text without bidi controls or the
+/// control characters XML forbids (so every format shows the same title): its
+/// own, else the start of its text, else its (checked) link.
 pub fn display_title(p: &Prepared) -> String {
+    let t = title_text(p);
+    match xml_safe(&t) {
+        Cow::Borrowed(_) => t,
+        Cow::Owned(clean) => clean,
+    }
+}
+
+fn title_text(p: &Prepared) -> String {
     if let Some(t) = p.story.title.as_deref().filter(|t| !t.is_empty()) {
         return clean::plain_title(t).into_owned();
     }

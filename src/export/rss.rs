@@ -1,5 +1,7 @@
 //! RSS 2.0. Each item names its origin in `<source url="…">`; authors go in
-//! `dc:creator` because RSS's own `<author>` wants an e-mail address.
+//! `dc:creator` because RSS's own `<author>` wants an e-mail address. The channel's
+//! `<link>` is the output's home page (its `link`, else its river page), its
+//! `atom:link rel="self"` its own URL, and `lastBuildDate` when it last changed.
 
 use std::io;
 
@@ -8,6 +10,7 @@ use quick_xml::events::{BytesDecl, BytesText, Event};
 
 use super::clean::escape_markup;
 use super::{FeedInfo, Prepared, display_title, rfc822, text, xml_document, xml_safe};
+use crate::config::Format;
 
 pub fn render(info: &FeedInfo, stories: &[Prepared]) -> Vec<u8> {
     xml_document(|w| write(w, info, stories))
@@ -15,25 +18,29 @@ pub fn render(info: &FeedInfo, stories: &[Prepared]) -> Vec<u8> {
 
 fn write(w: &mut Writer<Vec<u8>>, info: &FeedInfo, stories: &[Prepared]) -> io::Result<()> {
     w.write_event(Event::Decl(BytesDecl::new("1.0", Some("utf-8"), None)))?;
-    let updated = stories.iter().map(Prepared::updated).max().unwrap_or(0);
     w.create_element("rss")
         .with_attribute(("version", "2.0"))
+        .with_attribute(("xmlns:atom", super::atom::NS))
         .with_attribute(("xmlns:dc", "http://purl.org/dc/elements/1.1/"))
         .write_inner_content(|w| {
             w.create_element("channel").write_inner_content(|w| {
                 text(w, "title", &info.title)?;
-                let home = info
-                    .link
-                    .clone()
-                    .unwrap_or_else(|| env!("CARGO_PKG_REPOSITORY").to_string());
-                text(w, "link", &home)?;
+                text(w, "link", &info.home_url())?;
                 text(
                     w,
                     "description",
                     &format!("{} (merged by feedloom)", info.title),
                 )?;
+                w.create_element("atom:link")
+                    .with_attribute(("rel", "self"))
+                    .with_attribute(("type", "application/rss+xml"))
+                    .with_attribute(("href", xml_safe(&info.self_url(Format::Rss)).as_ref()))
+                    .write_empty()?;
                 text(w, "generator", crate::DEFAULT_USER_AGENT)?;
-                text(w, "lastBuildDate", &rfc822(updated))?;
+                // Optional in RSS: an output that never showed a story has no date.
+                if !stories.is_empty() {
+                    text(w, "lastBuildDate", &rfc822(info.updated))?;
+                }
                 for p in stories {
                     item(w, p)?;
                 }

@@ -293,7 +293,7 @@ async fn older(state: Arc<ServerState>, name: String, before: &str) -> Response 
             .filter(|_| more)
             .map(|p| Cursor::after(&p.story, out.updates));
         render(&River {
-            info: &crate::export::info_for(&out),
+            info: &crate::export::info_for(&out, &prepared),
             feeds: &out.formats,
             base: out.name(),
             stories: &prepared,
@@ -384,6 +384,8 @@ mod tests {
             name: "all".into(),
             title: "River <of> news".into(),
             link: None,
+            base: url::Url::parse("http://127.0.0.1:8080/").unwrap(),
+            updated: 0,
         };
         let stories = [
             prepared(1, "<b>bold</b> & \"quoted\"", "<p>one</p>"),
