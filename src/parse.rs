@@ -509,10 +509,56 @@ pub fn to_parser_bytes<'a>(body: &'a [u8], http_charset: Option<&str>) -> Cow<'a
         ),
         _ => utf8_lossy(body),
     };
-    match declared_encoding(&text).as_deref().and_then(label) {
+    let text = match declared_encoding(&text).as_deref().and_then(label) {
         Some(e) if e != UTF_8 => Cow::Owned(without_declaration(&text)),
         _ => text,
+    };
+    match without_inner_declarations(&text) {
+        Some(fixed) => Cow::Owned(fixed),
+        None => text,
     }
+}
+
+/// The document without XML declarations past its start (outside comments and
+/// CDATA sections); `None` when it has none. XML allows a declaration only first,
+/// and quick-xml (under feed-rs) switches decoders at every one it reads,
+/// panicking at one past its 64-byte look-ahead that names another encoding.
+fn without_inner_declarations(text: &[u8]) -> Option<Vec<u8>> {
+    fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+        hay.windows(needle.len())
+            .position(|w| w == needle)
+            .map(|i| i + needle.len())
+    }
+    // A cheap test first: almost no document has a second declaration.
+    let start = text.iter().position(|b| !b.is_ascii_whitespace())?;
+    let s = std::str::from_utf8(text).ok()?;
+    if !s.contains("<?xml") || s.match_indices("<?xml").all(|(i, _)| i == start) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(text.len());
+    let (mut i, mut changed) = (0, false);
+    while i < text.len() {
+        let rest = &text[i..];
+        let skip = match rest {
+            [b'<', b'!', b'[', ..] => Some(find(rest, b"]]>").unwrap_or(rest.len())),
+            [b'<', b'!', b'-', b'-', ..] => Some(find(rest, b"-->").unwrap_or(rest.len())),
+            [b'<', b'?', b'x', b'm', b'l', c, ..]
+                if i != start && (c.is_ascii_whitespace() || *c == b'?') =>
+            {
+                if let Some(n) = find(rest, b"?>") {
+                    i += n;
+                    changed = true;
+                    continue;
+                }
+                None
+            }
+            _ => None,
+        };
+        let n = skip.unwrap_or(1);
+        out.extend_from_slice(&rest[..n]);
+        i += n;
+    }
+    changed.then_some(out)
 }
 
 /// The document without its leading XML declaration.
@@ -633,6 +679,28 @@ mod tests {
             let d = parse(&doc, None, &base(), Limits::default()).unwrap();
             assert_eq!(d.entries[0].title.as_deref(), Some("Привет"));
         }
+    }
+
+    #[test]
+    fn a_declaration_inside_the_document_is_dropped_not_a_panic() {
+        // Found by the `pipeline` fuzz target: quick-xml panicked ("set_encoding()
+        // called after prefix buffer was drained") at the second declaration.
+        let doc = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<rss version=\"2.0\"><channel>\
+                   <title>t</title><item><guid>1</guid><title>Caf\u{e9}</title>\
+                   <?xml version=\"1.0\" encoding=\"ISO-8859-1\"?></item>\
+                   <item><guid>2</guid><description><![CDATA[<?xml version=\"1.0\"?> kept]]>\
+                   </description></item></channel></rss>";
+        let d = parse(doc.as_bytes(), None, &base(), Limits::default()).unwrap();
+        assert_eq!(d.entries.len(), 2);
+        assert_eq!(d.entries[0].title.as_deref(), Some("Caf\u{e9}"));
+        assert!(
+            d.entries[1]
+                .summary
+                .as_deref()
+                .is_some_and(|s| s.contains("xml version") && s.contains("kept")),
+            "{:?}",
+            d.entries[1]
+        );
     }
 
     #[test]
