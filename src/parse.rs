@@ -79,15 +79,16 @@ pub fn parse(
             .sanitize_content(false)
             .build()
     };
+    let parse_one = |doc: &[u8]| guarded(doc, |d| parser().parse(d));
     // Two common faults feed-rs refuses outright get one repaired retry: an `<rss>`
     // root whose version it does not know, and bare `&` in the XML.
-    let feed = match parser().parse(bytes.as_ref()) {
+    let feed = match parse_one(bytes.as_ref()) {
         Err(E::ParseError(NoFeedRoot)) => match with_rss_version(&bytes) {
-            Some(fixed) => parser().parse(fixed.as_slice()),
+            Some(fixed) => parse_one(fixed.as_slice()),
             None => Err(E::ParseError(NoFeedRoot)),
         },
         Err(e @ E::XmlReader(_)) => match with_bare_ampersands_escaped(&bytes) {
-            Some(fixed) => parser().parse(fixed.as_slice()),
+            Some(fixed) => parse_one(fixed.as_slice()),
             None => Err(e),
         },
         result => result,
@@ -97,6 +98,82 @@ pub fn parse(
         source => ParseError::Malformed { source },
     })?;
     Ok(map_feed(feed, base, limits))
+}
+
+/// Runs feed-rs on `doc`, never letting it panic. feed-rs 3.0 panics (a byte
+/// index inside a character) on a person field (RSS author, managingEditor,
+/// webMaster, dc:creator; a JSON Feed author name) whose e-mail address touches
+/// a non-ASCII character, as in "編集部（info@example.jp）": such a document gets
+/// one more try with a space on either side of those addresses. Any other panic
+/// is this feed's error, not the caller's.
+fn guarded(
+    doc: &[u8],
+    parse: impl Fn(&[u8]) -> Result<model::Feed, feed_rs::parser::ParseFeedError>,
+) -> Result<model::Feed, feed_rs::parser::ParseFeedError> {
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+    let run = |d: &[u8]| catch_unwind(AssertUnwindSafe(|| parse(d)));
+    match run(doc) {
+        Ok(result) => result,
+        Err(first) => {
+            let panic = match with_addresses_spaced(doc).map(|fixed| run(&fixed)) {
+                Some(Ok(result)) => return result,
+                Some(Err(again)) => again,
+                None => first,
+            };
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(feed_rs::parser::ParseFeedError::IoError(
+                std::io::Error::other(format!("the feed parser failed on this document ({what})")),
+            ))
+        }
+    }
+}
+
+/// The document with a space between every e-mail address and a non-ASCII
+/// character (or character reference) it touches; `None` when there is none.
+fn with_addresses_spaced(text: &[u8]) -> Option<Vec<u8>> {
+    let local = |b: u8| b.is_ascii_alphanumeric() || b"._%+-".contains(&b);
+    let domain = |b: u8| b.is_ascii_alphanumeric() || b".-".contains(&b);
+    let mut at = Vec::new();
+    for (i, _) in text.iter().enumerate().filter(|(_, b)| **b == b'@') {
+        let mut start = i;
+        while start > 0 && local(text[start - 1]) {
+            start -= 1;
+        }
+        let mut end = i + 1;
+        while end < text.len() && domain(text[end]) {
+            end += 1;
+        }
+        if start == i || end == i + 1 {
+            continue;
+        }
+        if text[..start].ends_with(b"mailto:") {
+            start -= "mailto:".len();
+        }
+        if start > 0 && (text[start - 1] >= 0x80 || text[start - 1] == b';') {
+            at.push(start);
+        }
+        if end < text.len() && (text[end] >= 0x80 || text[end] == b'&') {
+            at.push(end);
+        }
+    }
+    if at.is_empty() {
+        return None;
+    }
+    at.sort_unstable();
+    at.dedup();
+    let mut out = Vec::with_capacity(text.len() + at.len());
+    let mut from = 0;
+    for i in at {
+        out.extend_from_slice(&text[from..i]);
+        out.push(b' ');
+        from = i;
+    }
+    out.extend_from_slice(&text[from..]);
+    Some(out)
 }
 
 /// The document with its `<rss>` root saying `version="2.0"`, when the root's
@@ -700,6 +777,45 @@ mod tests {
                 .is_some_and(|s| s.contains("xml version") && s.contains("kept")),
             "{:?}",
             d.entries[1]
+        );
+    }
+
+    #[test]
+    fn an_address_beside_a_non_ascii_character_is_no_panic() {
+        // Found by the `pipeline` fuzz target (a feedparser test file with a stray
+        // byte): feed-rs 3.0 slices a person field inside a character when the
+        // e-mail address touches a non-ASCII one.
+        let person = |tag: &str, who: &str| {
+            format!(
+                "<rss version=\"2.0\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><channel><title>t</title>\
+                 <webMaster>{who}</webMaster><item><guid>1</guid><title>x</title>\
+                 <{tag}>{who}</{tag}></item></channel></rss>"
+            )
+        };
+        let cases = [
+            person("author", "編集部（info@example.jp）"),
+            person("dc:creator", "Rédaction «redaction@example.fr»"),
+            person("author", "info@example.jp（東京編集部の記者）"),
+            person("author", "&#xFF08;mailto:info@example.jp&#xFF09; 編集部の記者"),
+            "<rss version=\"2.0\"><channel><webMaster>Example editor (\u{9d}e@example.com)</webMaster></channel></rss>".to_string(),
+            r#"{"version":"https://jsonfeed.org/version/1.1","title":"j","items":[{"id":"1","content_text":"x","authors":[{"name":"編集部（info@example.jp）"}]}]}"#.to_string(),
+        ];
+        for doc in &cases {
+            let d = parse(doc.as_bytes(), None, &base(), Limits::default())
+                .unwrap_or_else(|e| panic!("{doc}: {e}"));
+            for e in &d.entries {
+                assert!(e.author.is_some(), "{doc}: {e:?}");
+            }
+        }
+        // Content keeps its text: only a document feed-rs cannot read is changed.
+        let doc = person("author", "Ann").replace(
+            "<title>x</title>",
+            "<title>x</title><description>連絡は（info@example.jp）まで</description>",
+        );
+        let d = parse(doc.as_bytes(), None, &base(), Limits::default()).unwrap();
+        assert_eq!(
+            d.entries[0].summary.as_deref(),
+            Some("連絡は（info@example.jp）まで")
         );
     }
 

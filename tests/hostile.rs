@@ -605,6 +605,15 @@ async fn every_hostile_server_fails_only_its_own_feed_with_a_clear_error() {
             expect: Expect::Stored(MAX_ENTRIES),
         },
         Row {
+            // feed-rs 3.0 panicked on this author (found by fuzzing).
+            name: "author-address-in-cjk-brackets",
+            act: Act::Raw(ok_xml(
+                "<rss version=\"2.0\"><channel><title>t</title><item><guid>cjk</guid>\
+                 <title>x</title><author>編集部（info@example.jp）</author></item></channel></rss>",
+            )),
+            expect: Expect::Stored(1),
+        },
+        Row {
             name: "giant-field",
             act: Act::Raw(ok_xml(&big_title)),
             expect: Expect::Stored(1),
