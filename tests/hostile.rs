@@ -423,12 +423,12 @@ async fn every_hostile_server_fails_only_its_own_feed_with_a_clear_error() {
                 body: good.clone().into_bytes(),
                 every: Duration::from_secs(1),
             },
-            expect: Expect::Failed(&["timed out after 2s"]),
+            expect: Expect::Failed(&["timed out after 3s"]),
         },
         Row {
             name: "silent",
             act: Act::Silent,
-            expect: Expect::Failed(&["timed out after 2s"]),
+            expect: Expect::Failed(&["timed out after 3s"]),
         },
         Row {
             name: "endless-headers",
@@ -639,7 +639,7 @@ async fn every_hostile_server_fails_only_its_own_feed_with_a_clear_error() {
     let env = TestEnv::new();
     let urls: Vec<String> = rows.iter().map(|r| url(&format!("/{}", r.name))).collect();
     let cfg = env.config(&format!(
-        "[fetch]\ntimeout = \"2s\"\nmax_body = \"1MiB\"\nmax_redirects = 5\nper_host = 64\nconcurrency = 64\nhost_gap = \"0s\"\nmax_entries = {MAX_ENTRIES}\nmax_field = \"64KiB\"\n\n{}[[output]]\nname = \"all\"\npath = \"out/all\"\ndedup = \"item\"\nmax_items = 1000\n",
+        "[fetch]\ntimeout = \"3s\"\nmax_body = \"1MiB\"\nmax_redirects = 5\nper_host = 64\nconcurrency = 64\nhost_gap = \"0s\"\nmax_entries = {MAX_ENTRIES}\nmax_field = \"64KiB\"\n\n{}[[output]]\nname = \"all\"\npath = \"out/all\"\ndedup = \"item\"\nmax_items = 1000\n",
         feeds_toml(&urls)
     ));
     let started = feedloom::now_unix();
