@@ -315,6 +315,16 @@ async fn every_hostile_server_fails_only_its_own_feed_with_a_clear_error() {
         gzip(&doc)
     };
     assert!(bomb.len() < 1024 * 1024, "bomb is small on the wire");
+    let deflate_bomb = {
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+        z.write_all(b"<rss version=\"2.0\"><channel><title>")
+            .unwrap();
+        let spaces = vec![b' '; 1024 * 1024];
+        for _ in 0..16 {
+            z.write_all(&spaces).unwrap();
+        }
+        z.finish().unwrap()
+    };
     let item = "<item><guid>e</guid><title>endless</title><description>more</description></item>";
     let png = {
         let mut b = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
@@ -410,6 +420,30 @@ async fn every_hostile_server_fails_only_its_own_feed_with_a_clear_error() {
                 &bomb,
             )),
             expect: Expect::Failed(&["max_body"]),
+        },
+        Row {
+            name: "deflate-bomb",
+            act: Act::Raw(http(
+                200,
+                &[
+                    ("Content-Type", "application/rss+xml"),
+                    ("Content-Encoding", "deflate"),
+                ],
+                &deflate_bomb,
+            )),
+            expect: Expect::Failed(&["max_body"]),
+        },
+        Row {
+            name: "double-gzip",
+            act: Act::Raw(http(
+                200,
+                &[
+                    ("Content-Type", "application/rss+xml"),
+                    ("Content-Encoding", "gzip"),
+                ],
+                &gzip(&gzip(good.as_bytes())),
+            )),
+            expect: Expect::Failed(&["not a feed"]),
         },
         Row {
             name: "content-length-over-limit",
