@@ -545,10 +545,10 @@ pub fn bound(mut s: String, max: usize) -> String {
 /// charset; else UTF-8, with windows-1252 for bytes that are not UTF-8. Invalid
 /// sequences in a document claimed to be UTF-8 are repaired, not fatal.
 ///
-/// feedloom decodes and then drops a declaration that names another encoding,
-/// because quick-xml (under feed-rs) switches decoders when it reads one, and
-/// panics when the declaration ends past its 64-byte look-ahead (UTF-16
-/// documents, long declarations) or disagrees with the BOM.
+/// feedloom decodes and then drops the XML declaration (and any other one in
+/// the document), because quick-xml (under feed-rs) switches decoders when it
+/// reads one, and panics when the declaration ends past its 64-byte look-ahead
+/// (UTF-16 documents, long declarations) or disagrees with the BOM.
 pub fn to_parser_bytes<'a>(body: &'a [u8], http_charset: Option<&str>) -> Cow<'a, [u8]> {
     use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE, WINDOWS_1252};
     let label = |l: &str| Encoding::for_label(l.trim().as_bytes());
@@ -586,20 +586,18 @@ pub fn to_parser_bytes<'a>(body: &'a [u8], http_charset: Option<&str>) -> Cow<'a
         ),
         _ => utf8_lossy(body),
     };
-    let text = match declared_encoding(&text).as_deref().and_then(label) {
-        Some(e) if e != UTF_8 => Cow::Owned(without_declaration(&text)),
-        _ => text,
-    };
+    // The text is UTF-8 now, whatever a declaration says: feed-rs gets none.
+    let text = without_declaration(text);
     match without_inner_declarations(&text) {
         Some(fixed) => Cow::Owned(fixed),
         None => text,
     }
 }
 
-/// The document without XML declarations past its start (outside comments and
-/// CDATA sections); `None` when it has none. XML allows a declaration only first,
-/// and quick-xml (under feed-rs) switches decoders at every one it reads,
-/// panicking at one past its 64-byte look-ahead that names another encoding.
+/// The document without any other XML declaration (outside comments and CDATA
+/// sections); `None` when it has none. XML allows a declaration only first, and
+/// quick-xml (under feed-rs) switches decoders at every one it reads, panicking
+/// at one past its 64-byte look-ahead that names another encoding.
 fn without_inner_declarations(text: &[u8]) -> Option<Vec<u8>> {
     fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
         hay.windows(needle.len())
@@ -607,9 +605,7 @@ fn without_inner_declarations(text: &[u8]) -> Option<Vec<u8>> {
             .map(|i| i + needle.len())
     }
     // A cheap test first: almost no document has a second declaration.
-    let start = text.iter().position(|b| !b.is_ascii_whitespace())?;
-    let s = std::str::from_utf8(text).ok()?;
-    if !s.contains("<?xml") || s.match_indices("<?xml").all(|(i, _)| i == start) {
+    if !std::str::from_utf8(text).is_ok_and(|s| s.contains("<?xml")) {
         return None;
     }
     let mut out = Vec::with_capacity(text.len());
@@ -619,9 +615,7 @@ fn without_inner_declarations(text: &[u8]) -> Option<Vec<u8>> {
         let skip = match rest {
             [b'<', b'!', b'[', ..] => Some(find(rest, b"]]>").unwrap_or(rest.len())),
             [b'<', b'!', b'-', b'-', ..] => Some(find(rest, b"-->").unwrap_or(rest.len())),
-            [b'<', b'?', b'x', b'm', b'l', c, ..]
-                if i != start && (c.is_ascii_whitespace() || *c == b'?') =>
-            {
+            [b'<', b'?', b'x', b'm', b'l', c, ..] if c.is_ascii_whitespace() || *c == b'?' => {
                 if let Some(n) = find(rest, b"?>") {
                     i += n;
                     changed = true;
@@ -638,15 +632,33 @@ fn without_inner_declarations(text: &[u8]) -> Option<Vec<u8>> {
     changed.then_some(out)
 }
 
-/// The document without its leading XML declaration.
-fn without_declaration(text: &[u8]) -> Vec<u8> {
+/// The document without its leading XML declaration, if it has one. A
+/// declaration that runs past its first 512 bytes (so [`declared_encoding`] did
+/// not read it) goes too: quick-xml would still act on an encoding in it.
+fn without_declaration(text: Cow<'_, [u8]>) -> Cow<'_, [u8]> {
     let start = text
         .iter()
         .position(|b| !b.is_ascii_whitespace())
         .unwrap_or(0);
-    match text[start..].windows(2).position(|w| w == b"?>") {
-        Some(end) => text[start + end + 2..].to_vec(),
-        None => text.to_vec(),
+    let rest = &text[start..];
+    let is_declaration = rest.starts_with(b"<?xml")
+        && rest
+            .get(5)
+            .is_some_and(|c| c.is_ascii_whitespace() || *c == b'?');
+    let Some(end) = rest
+        .windows(2)
+        .position(|w| w == b"?>")
+        .filter(|_| is_declaration)
+        .map(|end| start + end + 2)
+    else {
+        return text;
+    };
+    match text {
+        Cow::Borrowed(b) => Cow::Borrowed(&b[end..]),
+        Cow::Owned(mut v) => {
+            v.drain(..end);
+            Cow::Owned(v)
+        }
     }
 }
 
@@ -770,6 +782,23 @@ mod tests {
         let d = parse(doc.as_bytes(), None, &base(), Limits::default()).unwrap();
         assert_eq!(d.entries.len(), 2);
         assert_eq!(d.entries[0].title.as_deref(), Some("Caf\u{e9}"));
+        // Leading declarations quick-xml reads differently from feedloom: one
+        // longer than the 512 bytes feedloom looks at (found by the same target,
+        // a UTF-16 BOM before bytes that are not UTF-16), one whose `encoding`
+        // feedloom would read inside another attribute's name.
+        let item = "<rss version=\"2.0\"><channel><title>t</title><item><guid>1</guid>\
+                    <title>Caf\u{e9}</title></item></channel></rss>";
+        let long = format!(
+            "<?xml version=\"1.0\"{} encoding=\"ISO-8859-1\"?>{item}",
+            " ".repeat(600)
+        );
+        let tricky = format!(
+            "<?xml version=\"1.0\" xencoding=\"utf-8\" standalone=\"yes\" encoding=\"ISO-8859-1\"?>{item}"
+        );
+        for doc in [long, tricky] {
+            let d = parse(doc.as_bytes(), None, &base(), Limits::default()).unwrap();
+            assert_eq!(d.entries[0].title.as_deref(), Some("Caf\u{e9}"), "{doc}");
+        }
         assert!(
             d.entries[1]
                 .summary
