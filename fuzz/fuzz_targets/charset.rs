@@ -1,5 +1,6 @@
 //! Raw bytes + an HTTP charset → `parse::to_parser_bytes`: never panics, and what
-//! the XML parser gets is always UTF-8, whatever the bytes and labels claim.
+//! the XML parser gets is always UTF-8, whatever the bytes and labels claim, with
+//! no XML declaration left for quick-xml to switch decoders at.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -32,5 +33,16 @@ fuzz_target!(|data: &[u8]| {
     let out = feedloom::parse::to_parser_bytes(body, charset);
     if let Err(e) = std::str::from_utf8(&out) {
         panic!("parser bytes are not UTF-8 ({e}) for charset {charset:?}");
+    }
+    let mut reader = quick_xml::Reader::from_reader(out.as_ref());
+    loop {
+        match reader.read_event() {
+            Ok(quick_xml::events::Event::Decl(d)) => panic!(
+                "an XML declaration is left at byte {}: {d:?}",
+                reader.buffer_position()
+            ),
+            Ok(quick_xml::events::Event::Eof) | Err(_) => break,
+            Ok(_) => {}
+        }
     }
 });
