@@ -364,9 +364,16 @@ fn map_entry(e: model::Entry, base: &Url, max: usize) -> Entry {
         author,
         summary,
         content,
-        published: e.published,
-        updated: e.updated,
+        published: e.published.filter(plausible),
+        updated: e.updated.filter(plausible),
     }
+}
+
+/// A date a feed can mean: years 1-9999 (RFC 822 and RFC 3339 write no other).
+/// Beyond them it is a typo ("20022"): the entry counts as undated.
+fn plausible(d: &DateTime<Utc>) -> bool {
+    use chrono::Datelike;
+    (1..=9999).contains(&d.year())
 }
 
 /// The link a reader would follow: rel="alternate" (or no rel), resolved.
@@ -806,6 +813,21 @@ mod tests {
                 .is_some_and(|s| s.contains("xml version") && s.contains("kept")),
             "{:?}",
             d.entries[1]
+        );
+    }
+
+    #[test]
+    fn dates_past_year_9999_are_no_dates() {
+        // Found by the `pipeline` fuzz target: RSS rendering panicked on it.
+        let xml = br#"<rss version="2.0"><channel><title>t</title>
+            <item><guid>1</guid><pubDate>Wed, 02 Oct 20022 08:00:00 GMT</pubDate></item>
+            <item><guid>2</guid><pubDate>Wed, 02 Oct 2002 08:00:00 GMT</pubDate></item>
+        </channel></rss>"#;
+        let d = parse(xml, None, &base(), Limits::default()).unwrap();
+        assert_eq!(d.entries[0].published, None);
+        assert_eq!(
+            d.entries[1].published.map(|p| p.to_rfc3339()).as_deref(),
+            Some("2002-10-02T08:00:00+00:00")
         );
     }
 

@@ -648,6 +648,16 @@ async fn every_hostile_server_fails_only_its_own_feed_with_a_clear_error() {
             expect: Expect::Stored(1),
         },
         Row {
+            // Rendering RSS panicked on this date (found by fuzzing).
+            name: "year-20022",
+            act: Act::Raw(ok_xml(
+                "<rss version=\"2.0\"><channel><title>t</title><item><guid>y</guid>\
+                 <title>far future</title><pubDate>Wed, 02 Oct 20022 08:00:00 GMT</pubDate>\
+                 </item></channel></rss>",
+            )),
+            expect: Expect::Stored(1),
+        },
+        Row {
             name: "giant-field",
             act: Act::Raw(ok_xml(&big_title)),
             expect: Expect::Stored(1),
