@@ -79,7 +79,10 @@ pub fn parse(
             .sanitize_content(false)
             .build()
     };
-    let parse_one = |doc: &[u8]| guarded(doc, |d| parser().parse(d));
+    let parse_one = |doc: &[u8]| match without_inner_declarations(doc) {
+        Some(doc) => guarded(&doc, |d| parser().parse(d)),
+        None => guarded(doc, |d| parser().parse(d)),
+    };
     // Two common faults feed-rs refuses outright get one repaired retry: an `<rss>`
     // root whose version it does not know, and bare `&` in the XML.
     let feed = match parse_one(bytes.as_ref()) {
@@ -601,42 +604,43 @@ pub fn to_parser_bytes<'a>(body: &'a [u8], http_charset: Option<&str>) -> Cow<'a
     }
 }
 
-/// The document without any other XML declaration (outside comments and CDATA
-/// sections); `None` when it has none. XML allows a declaration only first, and
-/// quick-xml (under feed-rs) switches decoders at every one it reads, panicking
-/// at one past its 64-byte look-ahead that names another encoding.
+/// The document without any other XML declaration; `None` when it has none.
+/// XML allows a declaration only first, and quick-xml (under feed-rs) switches
+/// decoders at every one it reads, panicking at one past its 64-byte look-ahead
+/// that names another encoding. Where a declaration is depends on how quick-xml
+/// tokenises the bytes around it (a `<!--` inside an unclosed attribute value
+/// opens no comment), so quick-xml itself finds them, reading on past errors.
 fn without_inner_declarations(text: &[u8]) -> Option<Vec<u8>> {
-    fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-        hay.windows(needle.len())
-            .position(|w| w == needle)
-            .map(|i| i + needle.len())
-    }
+    use quick_xml::events::Event;
     // A cheap test first: almost no document has a second declaration.
     if !std::str::from_utf8(text).is_ok_and(|s| s.contains("<?xml")) {
         return None;
     }
-    let mut out = Vec::with_capacity(text.len());
-    let (mut i, mut changed) = (0, false);
-    while i < text.len() {
-        let rest = &text[i..];
-        let skip = match rest {
-            [b'<', b'!', b'[', ..] => Some(find(rest, b"]]>").unwrap_or(rest.len())),
-            [b'<', b'!', b'-', b'-', ..] => Some(find(rest, b"-->").unwrap_or(rest.len())),
-            [b'<', b'?', b'x', b'm', b'l', c, ..] if c.is_ascii_whitespace() || *c == b'?' => {
-                if let Some(n) = find(rest, b"?>") {
-                    i += n;
-                    changed = true;
-                    continue;
-                }
-                None
-            }
-            _ => None,
-        };
-        let n = skip.unwrap_or(1);
-        out.extend_from_slice(&rest[..n]);
-        i += n;
+    let mut reader = quick_xml::Reader::from_reader(text);
+    let config = reader.config_mut();
+    config.check_end_names = false;
+    config.allow_unmatched_ends = true;
+    let mut cuts = Vec::new();
+    loop {
+        let start = reader.buffer_position() as usize;
+        match reader.read_event() {
+            Ok(Event::Decl(_)) => cuts.push(start..reader.buffer_position() as usize),
+            Ok(Event::Eof) => break,
+            Err(_) if reader.buffer_position() as usize <= start => break,
+            _ => {}
+        }
     }
-    changed.then_some(out)
+    if cuts.is_empty() {
+        return None;
+    }
+    let mut out = Vec::with_capacity(text.len());
+    let mut from = 0;
+    for cut in cuts {
+        out.extend_from_slice(&text[from..cut.start.max(from)]);
+        from = cut.end.max(from);
+    }
+    out.extend_from_slice(&text[from.min(text.len())..]);
+    Some(out)
 }
 
 /// The document without its leading XML declaration, if it has one. A
@@ -802,7 +806,15 @@ mod tests {
         let tricky = format!(
             "<?xml version=\"1.0\" xencoding=\"utf-8\" standalone=\"yes\" encoding=\"ISO-8859-1\"?>{item}"
         );
-        for doc in [long, tricky] {
+        // Where a declaration is depends on quick-xml's reading: here `<!--` is
+        // inside an attribute value and opens no comment (found by the `parse`
+        // target).
+        let in_attribute = "<rss version=\"2.0\"><channel><title>t</title><item><guid>1</guid>\
+                            <title lang=\"<!--\">Caf\u{e9}</title>\
+                            <?xml version=\"1.0\" encoding=\"euc-kr\"?>\
+                            <description>--&gt;</description></item></channel></rss>"
+            .to_string();
+        for doc in [long, tricky, in_attribute] {
             let d = parse(doc.as_bytes(), None, &base(), Limits::default()).unwrap();
             assert_eq!(d.entries[0].title.as_deref(), Some("Caf\u{e9}"), "{doc}");
         }
