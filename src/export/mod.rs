@@ -448,16 +448,20 @@ pub fn remove_stale_temp_files(outputs: &[OutputConfig]) -> usize {
 
 /// RFC 3339 in UTC: `2026-11-25T16:55:57Z`.
 pub fn rfc3339(t: i64) -> String {
-    DateTime::<Utc>::from_timestamp(t, 0)
-        .unwrap_or_default()
-        .to_rfc3339_opts(SecondsFormat::Secs, true)
+    writable(t).to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 /// RFC 822 (as RFC 2822 writes it): `Wed, 25 Nov 2026 16:55:57 +0000`.
 pub fn rfc822(t: i64) -> String {
-    DateTime::<Utc>::from_timestamp(t, 0)
-        .unwrap_or_default()
-        .to_rfc2822()
+    writable(t).to_rfc2822()
+}
+
+/// The time, moved into the years 0000-9999 that both formats can write (chrono
+/// panics on others; a store may hold any integer).
+fn writable(t: i64) -> DateTime<Utc> {
+    const FIRST: i64 = -62_167_219_200; // 0000-01-01T00:00:00Z
+    const LAST: i64 = 253_402_300_799; // 9999-12-31T23:59:59Z
+    DateTime::<Utc>::from_timestamp(t.clamp(FIRST, LAST), 0).unwrap_or_default()
 }
 
 /// An indented XML document written by `body`, with a final newline.
@@ -682,5 +686,14 @@ mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc822(86400 * 365), "Fri, 1 Jan 1971 00:00:00 +0000");
         assert_eq!(xml_safe("a\u{0}b\u{b}c\td"), "abc\td");
+        // Years past 9999 made chrono panic in RSS rendering (found by fuzzing).
+        for t in [i64::MAX, 568_000_000_000, i64::MIN, -70_000_000_000] {
+            let (a, b) = (rfc3339(t), rfc822(t));
+            assert!(
+                a.len() == 20 && (a.starts_with("9999-") || a.starts_with("0000-")),
+                "{a}"
+            );
+            assert!(b.contains(" 9999 ") || b.contains(" 0000 "), "{b}");
+        }
     }
 }

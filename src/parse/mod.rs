@@ -139,7 +139,13 @@ fn read(bytes: &[u8], root: &legacy::Root, base: &Url) -> Result<model::Feed, Pa
     let mut current = Cow::Borrowed(bytes);
     let (mut version, mut ampersands, mut balance, mut atom) = (false, false, false, false);
     loop {
-        let err = match parser().parse(current.as_ref()) {
+        // Every attempt (repairs make new text) without inner XML declarations,
+        // and with feed-rs's panics caught.
+        let attempt = |doc: &[u8]| match text::without_inner_declarations(doc) {
+            Some(doc) => repair::guarded(&doc, |d| parser().parse(d)),
+            None => repair::guarded(doc, |d| parser().parse(d)),
+        };
+        let err = match attempt(current.as_ref()) {
             Ok(feed) => return Ok(feed),
             Err(e) => e,
         };
@@ -295,9 +301,16 @@ fn map_entry(e: model::Entry, base: &Url, max: usize) -> Entry {
         author,
         summary,
         content,
-        published: e.published,
-        updated: e.updated,
+        published: e.published.filter(plausible),
+        updated: e.updated.filter(plausible),
     }
+}
+
+/// A date a feed can mean: years 1-9999 (RFC 822 and RFC 3339 write no other).
+/// Beyond them it is a typo ("20022"): the entry counts as undated.
+fn plausible(d: &DateTime<Utc>) -> bool {
+    use chrono::Datelike;
+    (1..=9999).contains(&d.year())
 }
 
 /// Links other than the placeholder legacy.rs gives RSS 1.0 items without one.
@@ -589,6 +602,107 @@ mod tests {
                 r#"<img src="x.jpg" alt="cat<br />dog">Cat's <a title='a>b' href=x>dog</a>"#
             ),
             "Cat's dog"
+        );
+    }
+
+    #[test]
+    fn a_declaration_inside_the_document_is_dropped_not_a_panic() {
+        // Found by the `pipeline` fuzz target: quick-xml panicked ("set_encoding()
+        // called after prefix buffer was drained") at the second declaration.
+        let doc = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<rss version=\"2.0\"><channel>\
+                   <title>t</title><item><guid>1</guid><title>Caf\u{e9}</title>\
+                   <?xml version=\"1.0\" encoding=\"ISO-8859-1\"?></item>\
+                   <item><guid>2</guid><description><![CDATA[<?xml version=\"1.0\"?> kept]]>\
+                   </description></item></channel></rss>";
+        let d = parse(doc.as_bytes(), None, &base(), Limits::default()).unwrap();
+        assert_eq!(d.entries.len(), 2);
+        assert_eq!(d.entries[0].title.as_deref(), Some("Caf\u{e9}"));
+        // Leading declarations quick-xml reads differently from feedloom: one
+        // longer than the 512 bytes feedloom looks at (found by the same target,
+        // a UTF-16 BOM before bytes that are not UTF-16), one whose `encoding`
+        // feedloom would read inside another attribute's name.
+        let item = "<rss version=\"2.0\"><channel><title>t</title><item><guid>1</guid>\
+                    <title>Caf\u{e9}</title></item></channel></rss>";
+        let long = format!(
+            "<?xml version=\"1.0\"{} encoding=\"ISO-8859-1\"?>{item}",
+            " ".repeat(600)
+        );
+        let tricky = format!(
+            "<?xml version=\"1.0\" xencoding=\"utf-8\" standalone=\"yes\" encoding=\"ISO-8859-1\"?>{item}"
+        );
+        // Where a declaration is depends on quick-xml's reading: here `<!--` is
+        // inside an attribute value and opens no comment (found by the `parse`
+        // target).
+        let in_attribute = "<rss version=\"2.0\"><channel><title>t</title><item><guid>1</guid>\
+                            <title lang=\"<!--\">Caf\u{e9}</title>\
+                            <?xml version=\"1.0\" encoding=\"euc-kr\"?>\
+                            <description>--&gt;</description></item></channel></rss>"
+            .to_string();
+        for doc in [long, tricky, in_attribute] {
+            let d = parse(doc.as_bytes(), None, &base(), Limits::default()).unwrap();
+            assert_eq!(d.entries[0].title.as_deref(), Some("Caf\u{e9}"), "{doc}");
+        }
+        assert!(
+            d.entries[1]
+                .summary
+                .as_deref()
+                .is_some_and(|s| s.contains("xml version") && s.contains("kept")),
+            "{:?}",
+            d.entries[1]
+        );
+    }
+
+    #[test]
+    fn dates_past_year_9999_are_no_dates() {
+        // Found by the `pipeline` fuzz target: RSS rendering panicked on it.
+        let xml = br#"<rss version="2.0"><channel><title>t</title>
+            <item><guid>1</guid><pubDate>Wed, 02 Oct 20022 08:00:00 GMT</pubDate></item>
+            <item><guid>2</guid><pubDate>Wed, 02 Oct 2002 08:00:00 GMT</pubDate></item>
+        </channel></rss>"#;
+        let d = parse(xml, None, &base(), Limits::default()).unwrap();
+        assert_eq!(d.entries[0].published, None);
+        assert_eq!(
+            d.entries[1].published.map(|p| p.to_rfc3339()).as_deref(),
+            Some("2002-10-02T08:00:00+00:00")
+        );
+    }
+
+    #[test]
+    fn an_address_beside_a_non_ascii_character_is_no_panic() {
+        // Found by the `pipeline` fuzz target (a feedparser test file with a stray
+        // byte): feed-rs 3.0 slices a person field inside a character when the
+        // e-mail address touches a non-ASCII one.
+        let person = |tag: &str, who: &str| {
+            format!(
+                "<rss version=\"2.0\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><channel><title>t</title>\
+                 <webMaster>{who}</webMaster><item><guid>1</guid><title>x</title>\
+                 <{tag}>{who}</{tag}></item></channel></rss>"
+            )
+        };
+        let cases = [
+            person("author", "編集部（info@example.jp）"),
+            person("dc:creator", "Rédaction «redaction@example.fr»"),
+            person("author", "info@example.jp（東京編集部の記者）"),
+            person("author", "&#xFF08;mailto:info@example.jp&#xFF09; 編集部の記者"),
+            "<rss version=\"2.0\"><channel><webMaster>Example editor (\u{9d}e@example.com)</webMaster></channel></rss>".to_string(),
+            r#"{"version":"https://jsonfeed.org/version/1.1","title":"j","items":[{"id":"1","content_text":"x","authors":[{"name":"編集部（info@example.jp）"}]}]}"#.to_string(),
+        ];
+        for doc in &cases {
+            let d = parse(doc.as_bytes(), None, &base(), Limits::default())
+                .unwrap_or_else(|e| panic!("{doc}: {e}"));
+            for e in &d.entries {
+                assert!(e.author.is_some(), "{doc}: {e:?}");
+            }
+        }
+        // Content keeps its text: only a document feed-rs cannot read is changed.
+        let doc = person("author", "Ann").replace(
+            "<title>x</title>",
+            "<title>x</title><description>連絡は（info@example.jp）まで</description>",
+        );
+        let d = parse(doc.as_bytes(), None, &base(), Limits::default()).unwrap();
+        assert_eq!(
+            d.entries[0].summary.as_deref(),
+            Some("連絡は（info@example.jp）まで")
         );
     }
 }

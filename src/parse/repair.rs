@@ -180,3 +180,79 @@ pub(super) fn with_tags_balanced(text: &[u8]) -> Option<Vec<u8>> {
     out.extend_from_slice(&text[copied..]);
     changed.then_some(out)
 }
+
+/// Runs feed-rs on `doc`, never letting it panic. feed-rs 3.0 panics (a byte
+/// index inside a character) on a person field (RSS author, managingEditor,
+/// webMaster, dc:creator; a JSON Feed author name) whose e-mail address touches
+/// a non-ASCII character, as in "編集部（info@example.jp）": such a document gets
+/// one more try with a space on either side of those addresses. Any other panic
+/// is this feed's error, not the caller's.
+pub(super) fn guarded(
+    doc: &[u8],
+    parse: impl Fn(&[u8]) -> Result<feed_rs::model::Feed, feed_rs::parser::ParseFeedError>,
+) -> Result<feed_rs::model::Feed, feed_rs::parser::ParseFeedError> {
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+    let run = |d: &[u8]| catch_unwind(AssertUnwindSafe(|| parse(d)));
+    match run(doc) {
+        Ok(result) => result,
+        Err(first) => {
+            let panic = match with_addresses_spaced(doc).map(|fixed| run(&fixed)) {
+                Some(Ok(result)) => return result,
+                Some(Err(again)) => again,
+                None => first,
+            };
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(feed_rs::parser::ParseFeedError::IoError(
+                std::io::Error::other(format!("the feed parser failed on this document ({what})")),
+            ))
+        }
+    }
+}
+
+/// The document with a space between every e-mail address and a non-ASCII
+/// character (or character reference) it touches; `None` when there is none.
+fn with_addresses_spaced(text: &[u8]) -> Option<Vec<u8>> {
+    let local = |b: u8| b.is_ascii_alphanumeric() || b"._%+-".contains(&b);
+    let domain = |b: u8| b.is_ascii_alphanumeric() || b".-".contains(&b);
+    let mut at = Vec::new();
+    for (i, _) in text.iter().enumerate().filter(|(_, b)| **b == b'@') {
+        let mut start = i;
+        while start > 0 && local(text[start - 1]) {
+            start -= 1;
+        }
+        let mut end = i + 1;
+        while end < text.len() && domain(text[end]) {
+            end += 1;
+        }
+        if start == i || end == i + 1 {
+            continue;
+        }
+        if text[..start].ends_with(b"mailto:") {
+            start -= "mailto:".len();
+        }
+        if start > 0 && (text[start - 1] >= 0x80 || text[start - 1] == b';') {
+            at.push(start);
+        }
+        if end < text.len() && (text[end] >= 0x80 || text[end] == b'&') {
+            at.push(end);
+        }
+    }
+    if at.is_empty() {
+        return None;
+    }
+    at.sort_unstable();
+    at.dedup();
+    let mut out = Vec::with_capacity(text.len() + at.len());
+    let mut from = 0;
+    for i in at {
+        out.extend_from_slice(&text[from..i]);
+        out.push(b' ');
+        from = i;
+    }
+    out.extend_from_slice(&text[from..]);
+    Some(out)
+}

@@ -136,10 +136,10 @@ pub fn bound(mut s: String, max: usize) -> String {
 /// guesses from them (windows-1252, windows-1251, EUC-KR, Shift_JIS, …). Invalid
 /// sequences in a document claimed to be UTF-8 are repaired, not fatal.
 ///
-/// feedloom decodes and then drops a declaration that names another encoding,
-/// because quick-xml (under feed-rs) switches decoders when it reads one, and
-/// panics when the declaration ends past its 64-byte look-ahead (UTF-16
-/// documents, long declarations) or disagrees with the BOM.
+/// feedloom decodes and then drops the XML declaration (and any other one in
+/// the document), because quick-xml (under feed-rs) switches decoders when it
+/// reads one, and panics when the declaration ends past its 64-byte look-ahead
+/// (UTF-16 documents, long declarations) or disagrees with the BOM.
 pub fn to_parser_bytes<'a>(body: &'a [u8], http_charset: Option<&str>) -> Cow<'a, [u8]> {
     use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE};
     let label = |l: &str| Encoding::for_label(l.trim().as_bytes());
@@ -177,9 +177,11 @@ pub fn to_parser_bytes<'a>(body: &'a [u8], http_charset: Option<&str>) -> Cow<'a
         ),
         _ => utf8_lossy(body),
     };
-    match declared_encoding(&text).as_deref().and_then(label) {
-        Some(e) if e != UTF_8 => Cow::Owned(without_declaration(&text)),
-        _ => text,
+    // The text is UTF-8 now, whatever a declaration says: feed-rs gets none.
+    let text = without_declaration(text);
+    match without_inner_declarations(&text) {
+        Some(fixed) => Cow::Owned(fixed),
+        None => text,
     }
 }
 
@@ -193,15 +195,70 @@ fn guess_encoding(body: &[u8]) -> &'static encoding_rs::Encoding {
     detector.guess(None, false)
 }
 
-/// The document without its leading XML declaration.
-fn without_declaration(text: &[u8]) -> Vec<u8> {
+/// The document without any other XML declaration; `None` when it has none.
+/// XML allows a declaration only first, and quick-xml (under feed-rs) switches
+/// decoders at every one it reads, panicking at one past its 64-byte look-ahead
+/// that names another encoding. Where a declaration is depends on how quick-xml
+/// tokenises the bytes around it (a `<!--` inside an unclosed attribute value
+/// opens no comment), so quick-xml itself finds them, reading on past errors.
+pub(super) fn without_inner_declarations(text: &[u8]) -> Option<Vec<u8>> {
+    use quick_xml::events::Event;
+    // A cheap test first: almost no document has a second declaration.
+    memchr::memmem::find(text, b"<?xml")?;
+    let mut reader = quick_xml::Reader::from_reader(text);
+    let config = reader.config_mut();
+    config.check_end_names = false;
+    config.allow_unmatched_ends = true;
+    let mut cuts = Vec::new();
+    loop {
+        let start = reader.buffer_position() as usize;
+        match reader.read_event() {
+            Ok(Event::Decl(_)) => cuts.push(start..reader.buffer_position() as usize),
+            Ok(Event::Eof) => break,
+            Err(_) if reader.buffer_position() as usize <= start => break,
+            _ => {}
+        }
+    }
+    if cuts.is_empty() {
+        return None;
+    }
+    let mut out = Vec::with_capacity(text.len());
+    let mut from = 0;
+    for cut in cuts {
+        out.extend_from_slice(&text[from..cut.start.max(from)]);
+        from = cut.end.max(from);
+    }
+    out.extend_from_slice(&text[from.min(text.len())..]);
+    Some(out)
+}
+
+/// The document without its leading XML declaration, if it has one. A
+/// declaration that runs past its first 512 bytes (so [`declared_encoding`] did
+/// not read it) goes too: quick-xml would still act on an encoding in it.
+fn without_declaration(text: Cow<'_, [u8]>) -> Cow<'_, [u8]> {
     let start = text
         .iter()
         .position(|b| !b.is_ascii_whitespace())
         .unwrap_or(0);
-    match text[start..].windows(2).position(|w| w == b"?>") {
-        Some(end) => text[start + end + 2..].to_vec(),
-        None => text.to_vec(),
+    let rest = &text[start..];
+    let is_declaration = rest.starts_with(b"<?xml")
+        && rest
+            .get(5)
+            .is_some_and(|c| c.is_ascii_whitespace() || *c == b'?');
+    let Some(end) = rest
+        .windows(2)
+        .position(|w| w == b"?>")
+        .filter(|_| is_declaration)
+        .map(|end| start + end + 2)
+    else {
+        return text;
+    };
+    match text {
+        Cow::Borrowed(b) => Cow::Borrowed(&b[end..]),
+        Cow::Owned(mut v) => {
+            v.drain(..end);
+            Cow::Owned(v)
+        }
     }
 }
 
