@@ -500,17 +500,26 @@ async fn a_running_daemon_polls_a_feed_added_with_reload() {
         ),
     )
     .unwrap();
-    let mut daemon = Command::new(env!("CARGO_BIN_EXE_feedloom"))
-        .arg("--config")
-        .arg(&cfg)
-        .arg("run")
-        .env("FEEDLOOM_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    std::fs::write(dir.path().join("feedloom.db.lock"), daemon.id().to_string()).unwrap();
+    // The daemon names itself in the store's lock file; killed however the test ends.
+    struct KillOnDrop(std::process::Child);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut daemon = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_feedloom"))
+            .arg("--config")
+            .arg(&cfg)
+            .arg("run")
+            .env("FEEDLOOM_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let hits = |p: &str| srv.seen().iter().filter(|s| s.path == p).count();
     let mut waited = 0;
     while hits("/first.xml") == 0 && waited < 100 {
@@ -528,8 +537,8 @@ async fn a_running_daemon_polls_a_feed_added_with_reload() {
         waited += 1;
     }
     // Stop it: SIGTERM.
-    let _ = Command::new("kill").arg(daemon.id().to_string()).status();
-    let _ = tokio::task::spawn_blocking(move || daemon.wait()).await;
+    let _ = Command::new("kill").arg(daemon.0.id().to_string()).status();
+    let _ = tokio::task::spawn_blocking(move || daemon.0.wait()).await;
     assert!(
         hits("/second.xml") > validation,
         "after the reload the daemon polls the new feed"
