@@ -315,6 +315,9 @@ pub struct OutputConfig {
     /// `include` and `exclude`, compiled at load.
     #[serde(skip)]
     pub rules: Arc<crate::filter::Rules>,
+    /// This output's rules with those of every feed, made at load.
+    #[serde(skip)]
+    pub selection: Arc<crate::filter::Selection>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -365,6 +368,7 @@ impl OutputConfig {
             exclude: Vec::new(),
             min_sources: 0,
             rules: Arc::default(),
+            selection: Arc::default(),
         }
     }
 }
@@ -938,6 +942,14 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     }
     if cfg.outputs.is_empty() {
         cfg.outputs.push(OutputConfig::implicit());
+    }
+    let selections: Vec<_> = cfg
+        .outputs
+        .iter()
+        .map(|o| Arc::new(crate::filter::Selection::of(&cfg.feeds, o)))
+        .collect();
+    for (out, sel) in cfg.outputs.iter_mut().zip(selections) {
+        out.selection = sel;
     }
     Ok(cfg)
 }
