@@ -457,10 +457,11 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT i.story_id, min(h.score) AS best, i.id, s.uid, s.first_seen_at,
+                "WITH h AS MATERIALIZED (SELECT rowid AS id, bm25(search, 4.0, 1.0) AS score
+                                          FROM search WHERE search MATCH ?1)
+                 SELECT i.story_id, min(h.score) AS best, i.id, s.uid, s.first_seen_at,
                         s.changed_at, s.item_count
-                 FROM (SELECT rowid AS id, bm25(search, 4.0, 1.0) AS score
-                       FROM search WHERE search MATCH ?1) h
+                 FROM h
                  JOIN items i ON i.id = h.id
                  JOIN stories s ON s.id = i.story_id
                  JOIN feeds f ON f.id = i.feed_id
