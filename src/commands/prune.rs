@@ -24,7 +24,7 @@ pub fn describe(cfg: &Config, now: i64) -> String {
         Some(k) => format!(
             "items first seen before {} ({} ago, `[store] keep`)",
             date(k),
-            humantime::format_duration(std::time::Duration::from_secs(k as u64))
+            super::short_duration(k as u64)
         ),
         None => "no items (`[store] keep` is not set: items are kept)".to_string(),
     };
