@@ -295,8 +295,14 @@ impl Store {
     /// Returns up to [`VACUUM_PAGES`] free pages to the file system; how many
     /// free pages are left. Does nothing unless [`Store::incremental_vacuum`].
     pub fn reclaim_step(&mut self) -> Result<i64, StoreError> {
+        // The pragma frees one page per step of its statement: run it through.
         self.conn
-            .execute_batch(&format!("PRAGMA incremental_vacuum({VACUUM_PAGES})"))
+            .prepare(&format!("PRAGMA incremental_vacuum({VACUUM_PAGES})"))
+            .and_then(|mut s| {
+                let mut rows = s.query([])?;
+                while rows.next()?.is_some() {}
+                Ok(())
+            })
             .map_err(StoreError::ctx("returning free space"))?;
         self.free_pages()
     }

@@ -30,7 +30,7 @@ pub const MAX_INDEXED: usize = 32 * 1024;
 /// `script`, `style`, `template` and `noscript` are dropped, entities decoded,
 /// runs of white space collapsed.
 pub fn plain_text(html: &str) -> String {
-    let mut text = String::with_capacity(html.len().min(MAX_INDEXED * 2));
+    let mut out = String::with_capacity(html.len().min(MAX_INDEXED * 2));
     let b = html.as_bytes();
     let mut i = 0;
     let mut start = 0;
@@ -41,35 +41,62 @@ pub fn plain_text(html: &str) -> String {
             i = lt + 1;
             continue;
         }
-        text.push_str(&html[start..lt]);
-        text.push(' ');
+        push_text(&mut out, &html[start..lt]);
+        push_text(&mut out, " ");
         let end = tag_end(b, lt);
-        let name: String = html[lt + 1..end.min(b.len())]
-            .chars()
+        let name_len = b[lt + 1..end.min(b.len())]
+            .iter()
             .take_while(|c| c.is_ascii_alphanumeric())
-            .collect::<String>()
-            .to_ascii_lowercase();
+            .count();
+        let name = &b[lt + 1..lt + 1 + name_len];
         i = end.saturating_add(1).min(b.len());
-        if matches!(name.as_str(), "script" | "style" | "template" | "noscript") {
-            let close = format!("</{name}");
-            let rest = html[i..].to_ascii_lowercase();
-            i = match rest.find(&close) {
-                Some(p) => (tag_end(b, i + p) + 1).min(b.len()),
-                None => b.len(),
-            };
+        if [&b"script"[..], b"style", b"template", b"noscript"]
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case(name))
+        {
+            // Skip to the matching end tag.
+            let mut j = i;
+            i = b.len();
+            while let Some(off) = memchr::memchr(b'<', &b[j..]) {
+                let at = j + off;
+                let close = &b[at + 1..];
+                if close.first() == Some(&b'/')
+                    && close.len() > name.len()
+                    && close[1..=name.len()].eq_ignore_ascii_case(name)
+                {
+                    i = (tag_end(b, at) + 1).min(b.len());
+                    break;
+                }
+                j = at + 1;
+            }
         }
         start = i;
     }
-    text.push_str(&html[start.min(html.len())..]);
-    let decoded = crate::parse::decode_entities(&text);
-    let mut out = String::with_capacity(decoded.len());
-    for w in decoded.split_whitespace() {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(w);
-    }
+    push_text(&mut out, &html[start.min(html.len())..]);
+    let trimmed = out.trim_end().len();
+    out.truncate(trimmed);
     out
+}
+
+/// Appends text with its entities decoded and white space collapsed to single
+/// spaces (none at the start).
+fn push_text(out: &mut String, text: &str) {
+    let decoded;
+    let text = if text.contains('&') {
+        decoded = crate::parse::decode_entities(text);
+        decoded.as_str()
+    } else {
+        text
+    };
+    for c in text.chars() {
+        if c.is_whitespace() {
+            if !out.is_empty() && !out.ends_with(' ') {
+                out.push(' ');
+            }
+        } else {
+            out.push(c);
+        }
+    }
 }
 
 /// Where the tag opened at `lt` ends (its `>`, or the end of the input); a `>`
@@ -107,6 +134,9 @@ fn cut(s: &str, max: usize) -> &str {
 /// characters becomes its overlapping pairs and its last character, as
 /// separate words (`東京都` → `東京 京都 都`); everything else is unchanged.
 pub fn index_text(text: &str) -> String {
+    if !text.chars().any(is_cjk) {
+        return text.to_string();
+    }
     let mut out = String::with_capacity(text.len() * 2);
     let mut run: Vec<char> = Vec::new();
     let flush = |run: &mut Vec<char>, out: &mut String| {
@@ -365,7 +395,7 @@ pub fn snippet(text: &str, terms: &[Term], max: usize) -> Vec<Segment> {
 }
 
 /// Indexes a new item (one call where an item is inserted).
-pub(crate) fn index_item(
+pub fn index_item(
     tx: &Connection,
     id: i64,
     title: Option<&str>,
@@ -438,6 +468,11 @@ pub enum SearchError {
 /// Snippet length, in bytes of text.
 pub const SNIPPET_BYTES: usize = 240;
 
+/// Items ranked per query: a word that matches more items is ranked among its
+/// newest matches (rowids grow with time), which bounds the cost of a query
+/// whatever the word.
+pub const MAX_MATCHES: usize = 10_000;
+
 /// Candidates read per round when a `keep` filter drops some.
 const CHUNK: usize = 200;
 /// Most candidates looked at for one search with filters.
@@ -458,7 +493,8 @@ impl Store {
             .conn
             .prepare_cached(
                 "WITH h AS MATERIALIZED (SELECT rowid AS id, bm25(search, 4.0, 1.0) AS score
-                                          FROM search WHERE search MATCH ?1)
+                                          FROM search WHERE search MATCH ?1
+                                          ORDER BY rowid DESC LIMIT ?7)
                  SELECT i.story_id, min(h.score) AS best, i.id, s.uid, s.first_seen_at,
                         s.changed_at, s.item_count
                  FROM h
@@ -496,7 +532,8 @@ impl Store {
                         q.min_sources as i64,
                         tags,
                         chunk as i64,
-                        offset as i64
+                        offset as i64,
+                        MAX_MATCHES as i64
                     ],
                     |r| {
                         Ok((
