@@ -301,7 +301,7 @@ fn tokenizers(dir: &Path) {
             .unwrap();
         let per_doc = (page_bytes(&conn) - before) as f64 / docs as f64;
         let mut recall: std::collections::BTreeMap<&str, (usize, usize)> = Default::default();
-        let t = Instant::now();
+        let mut query_time = Duration::ZERO;
         let mut runs = 0;
         for (class, q) in QUERIES {
             let expr = if pairs {
@@ -309,12 +309,14 @@ fn tokenizers(dir: &Path) {
             } else {
                 format!("\"{q}\"")
             };
+            let t = Instant::now();
             let found: std::collections::HashSet<i64> = conn
                 .prepare("SELECT rowid FROM t WHERE t MATCH ?1")
                 .unwrap()
                 .query_map([&expr], |r| r.get(0))
                 .map(|rows| rows.filter_map(Result::ok).collect())
                 .unwrap_or_default();
+            query_time += t.elapsed();
             runs += 1;
             let e = recall.entry(class).or_default();
             for (i, d) in bodies.iter().enumerate() {
@@ -326,7 +328,7 @@ fn tokenizers(dir: &Path) {
                 }
             }
         }
-        let per_query = ms(t.elapsed()) / runs as f64;
+        let per_query = ms(query_time) / runs as f64;
         let r = |c: &str| {
             recall
                 .get(c)
@@ -612,6 +614,21 @@ fn latency(path: &Path, vocab: &Vocab) {
                 .collect(),
         ),
     ];
+    // Baseline in the same run: the river's first page (20 stories) from the store.
+    let base_q = feedloom::store::queries::StoryQuery {
+        limit: 20,
+        ..Default::default()
+    };
+    let _ = store.stories(&base_q).unwrap();
+    let mut base = Vec::new();
+    for _ in 0..15 {
+        let t = Instant::now();
+        let _ = store.stories(&base_q).unwrap();
+        base.push(ms(t.elapsed()));
+    }
+    base.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let base_median = base[base.len() / 2];
+    println!("  baseline: the river's first 20 stories from the store, median {base_median:.2} ms");
     for (name, queries) in classes {
         // Warm once, then time.
         let _ = run(&queries[0]);
@@ -624,8 +641,11 @@ fn latency(path: &Path, vocab: &Vocab) {
             found += n;
             matched += matching(q);
         }
+        let mut sorted = times.clone();
+        sorted.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        let ratio = sorted[sorted.len() / 2] / base_median.max(0.001);
         println!(
-            "  {name:<30} {} ({} items match on average; {} results)",
+            "  {name:<30} {} = {ratio:.0}× baseline ({} items match on average; {} results)",
             stats(times),
             matched / queries.len() as i64,
             found / queries.len()
@@ -708,12 +728,38 @@ fn retention(path: &Path, n: usize) {
         }
     }
     let took = t.elapsed();
+    let mut slow: Vec<(usize, f64)> = steps.iter().copied().enumerate().collect();
+    slow.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap());
+    slow.truncate(3);
+    println!(
+        "  slowest prune steps (step, ms): {:?}",
+        slow.iter()
+            .map(|(i, t)| (*i, t.round() as i64))
+            .collect::<Vec<_>>()
+    );
     println!(
         "  prune: {items} items in {:.1} s ({:.0} µs per item), {} steps: {}",
         took.as_secs_f64(),
         took.as_secs_f64() * 1e6 / items.max(1) as f64,
         steps.len(),
         stats(steps)
+    );
+    let t = Instant::now();
+    let mut merges = Vec::new();
+    loop {
+        let s = Instant::now();
+        let more = store.merge_search_step().unwrap();
+        merges.push(ms(s.elapsed()));
+        if !more {
+            break;
+        }
+    }
+    println!(
+        "  search index merge (drops the pruned items' entries): {:.1} s, {} steps of {} pages: {}",
+        t.elapsed().as_secs_f64(),
+        merges.len(),
+        feedloom::store::prune::MERGE_PAGES,
+        stats(merges)
     );
     store
         .conn()

@@ -16,6 +16,10 @@ CREATE VIRTUAL TABLE search USING fts5(
     contentless_delete = 1,
     tokenize = 'unicode61 remove_diacritics 2'
 );
+-- Deleting rows never rewrites a large part of the index at once (FTS5's
+-- default rewrites a segment once 10% of it is deleted: seconds at a million
+-- items); pruning merges the index afterwards in small steps instead.
+INSERT INTO search (search, rank) VALUES ('deletemerge', 0);
 
 -- Items stored before this version are indexed by feedloom when a writing
 -- command opens the store, in batches; this row says how far it got, and is
@@ -40,3 +44,7 @@ CREATE INDEX item_tombstones_last_seen ON item_tombstones (last_seen_at);
 
 -- Retention prunes the fetch log by time.
 CREATE INDEX fetches_started ON fetches (started_at);
+
+-- Outputs with min_sources >= 2 read only the stories several feeds carry.
+CREATE INDEX stories_shared ON stories (first_seen_at, id) WHERE item_count >= 2;
+CREATE INDEX stories_shared_changed ON stories (changed_at, id) WHERE item_count >= 2;

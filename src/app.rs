@@ -151,6 +151,22 @@ async fn pruner(
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+        // The search index drops the pruned items' entries, in small steps.
+        let mut merges = 0;
+        if total.items > 0 {
+            while merges < crate::store::prune::MAX_MERGE_STEPS {
+                merges += 1;
+                match store.call(|s| s.merge_search_step()).await {
+                    Ok(true) => {}
+                    Ok(false) => break,
+                    Err(e) => {
+                        error!(error = %chain(&e), "merging the search index failed");
+                        break;
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
         let mut freed = 0i64;
         if !total.is_empty()
             && store
@@ -188,6 +204,7 @@ async fn pruner(
                 fetches = total.fetches,
                 tombstones_added = total.tombstones_added,
                 tombstones_dropped = total.tombstones_dropped,
+                search_merge_steps = merges,
                 pages_freed = freed,
                 ms = started.elapsed().as_millis() as u64,
                 "pruned the store"

@@ -230,6 +230,19 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                 commands::prune::report(&p, false),
                 started.elapsed().as_secs_f64()
             );
+            if p.items > 0 {
+                let started = std::time::Instant::now();
+                let mut steps = 0;
+                while steps < feedloom::store::prune::MAX_MERGE_STEPS
+                    && store.merge_search_step()?
+                {
+                    steps += 1;
+                }
+                println!(
+                    "merged the search index in {:.1}s",
+                    started.elapsed().as_secs_f64()
+                );
+            }
             let page: i64 = store
                 .conn()
                 .query_row("PRAGMA page_size", [], |r| r.get(0))

@@ -157,8 +157,22 @@ async fn pruned_items_go_with_their_rows_and_do_not_come_back() {
         "{}",
         text(&out.stdout)
     );
+    assert!(
+        text(&out.stdout).contains("merged the search index"),
+        "{}",
+        text(&out.stdout)
+    );
     assert_eq!(env.count("SELECT count(*) FROM items"), 4);
     assert_eq!(env.count("SELECT count(*) FROM item_tombstones"), 3);
+    // The index is sound and holds the remaining items only.
+    let conn = rusqlite::Connection::open(env.path("feedloom.db")).unwrap();
+    conn.execute(
+        "INSERT INTO search (search, rank) VALUES ('integrity-check', 1)",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    assert_eq!(env.count("SELECT count(*) FROM search"), 4);
     // a0's story lives on through b's item, now its only one.
     assert_eq!(env.count("SELECT count(*) FROM stories"), 4);
     assert_eq!(

@@ -23,6 +23,10 @@ pub const ITEM_BATCH: usize = 1000;
 pub const ROW_BATCH: usize = 5000;
 /// Pages returned to the file system per step (4 KiB each: 8 MiB).
 pub const VACUUM_PAGES: i64 = 2048;
+/// Pages of search-index merging per step.
+pub const MERGE_PAGES: i64 = 250;
+/// Most merge steps after one pruning (the rest waits for the next day).
+pub const MAX_MERGE_STEPS: usize = 5_000;
 
 /// How long things are kept, in seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -274,6 +278,21 @@ impl Store {
                 return Ok(total);
             }
         }
+    }
+
+    /// One step of merging the search index (about [`MERGE_PAGES`] pages of
+    /// work): drops the entries of deleted items from it. Returns whether there
+    /// is more to do. Pruning deletes rows without rewriting the index (FTS5's
+    /// `deletemerge` is off), so this runs after it.
+    pub fn merge_search_step(&mut self) -> Result<bool, StoreError> {
+        let before = self.conn.total_changes();
+        self.conn
+            .execute(
+                "INSERT INTO search (search, rank) VALUES ('merge', ?1)",
+                [-MERGE_PAGES],
+            )
+            .map_err(StoreError::ctx("merging the search index"))?;
+        Ok(self.conn.total_changes() - before >= 2)
     }
 
     /// Whether free pages go back to the file system in steps (`PRAGMA

@@ -151,10 +151,16 @@ impl Store {
                 Ok(rows)
             }
             Dedup::Story => {
+                // Lets the partial indexes stories_shared(_changed) serve it.
+                let shared = if q.min_sources >= 2 {
+                    "AND s.item_count >= 2"
+                } else {
+                    ""
+                };
                 let sql = format!(
                     "SELECT s.id, s.uid, s.first_seen_at, s.changed_at FROM stories s
                      WHERE s.{order} >= ?1 AND (s.{order}, s.id) < (?4, ?5)
-                       AND s.item_count >= ?6 AND EXISTS (
+                       AND s.item_count >= ?6 {shared} AND EXISTS (
                          SELECT 1 FROM items i JOIN feeds f ON f.id = i.feed_id
                          WHERE i.story_id = s.id AND {feed_filter})
                      ORDER BY s.{order} DESC, s.id DESC LIMIT ?3"

@@ -471,7 +471,7 @@ pub const SNIPPET_BYTES: usize = 240;
 /// Items ranked per query: a word that matches more items is ranked among its
 /// newest matches (rowids grow with time), which bounds the cost of a query
 /// whatever the word.
-pub const MAX_MATCHES: usize = 10_000;
+pub const MAX_MATCHES: usize = 2_000;
 
 /// Candidates read per round when a `keep` filter drops some.
 const CHUNK: usize = 200;
