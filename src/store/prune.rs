@@ -18,13 +18,13 @@ use super::Store;
 use crate::error::StoreError;
 
 /// Items removed per transaction.
-pub const ITEM_BATCH: usize = 1000;
+pub const ITEM_BATCH: usize = 500;
 /// Fetch-log rows or tombstones removed per transaction.
 pub const ROW_BATCH: usize = 5000;
 /// Pages returned to the file system per step (4 KiB each: 8 MiB).
 pub const VACUUM_PAGES: i64 = 2048;
 /// Pages of search-index merging per step.
-pub const MERGE_PAGES: i64 = 250;
+pub const MERGE_PAGES: i64 = 128;
 /// Most merge steps after one pruning (the rest waits for the next day).
 pub const MAX_MERGE_STEPS: usize = 5_000;
 
