@@ -115,6 +115,108 @@ impl Plan {
     }
 }
 
+/// How often the daemon prunes (the first time right after start).
+pub const PRUNE_EVERY: Duration = Duration::from_secs(24 * 3600);
+
+/// The daemon's retention: prunes at start and every [`PRUNE_EVERY`], one
+/// transaction at a time (each a few hundred milliseconds at most) with the
+/// store free for fetches in between; then returns free pages to the file
+/// system in steps. Outputs re-render when stories went.
+async fn pruner(
+    store: SharedStore,
+    retention: watch::Receiver<crate::store::prune::Retention>,
+    changed: Arc<Notify>,
+) {
+    loop {
+        let r = *retention.borrow();
+        let started = std::time::Instant::now();
+        let now = crate::now_unix();
+        let mut total = crate::store::prune::Pruned::default();
+        loop {
+            match store.call(move |s| s.prune_step(now, &r)).await {
+                Ok(step) => {
+                    total.items += step.pruned.items;
+                    total.stories += step.pruned.stories;
+                    total.fetches += step.pruned.fetches;
+                    total.tombstones_added += step.pruned.tombstones_added;
+                    total.tombstones_dropped += step.pruned.tombstones_dropped;
+                    if step.done {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    error!(error = %chain(&e), "pruning failed; trying again tomorrow");
+                    break;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // The search index drops the pruned items' entries, in small steps.
+        let mut merges = 0;
+        if total.items > 0 {
+            while merges < crate::store::prune::MAX_MERGE_STEPS {
+                merges += 1;
+                match store.call(|s| s.merge_search_step()).await {
+                    Ok(true) => {}
+                    Ok(false) => break,
+                    Err(e) => {
+                        error!(error = %chain(&e), "merging the search index failed");
+                        break;
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        let mut freed = 0i64;
+        if !total.is_empty()
+            && store
+                .call(|s| s.incremental_vacuum())
+                .await
+                .unwrap_or(false)
+        {
+            loop {
+                match store
+                    .call(|s| {
+                        let before = s.free_pages()?;
+                        let left = s.reclaim_step()?;
+                        Ok((before - left, left))
+                    })
+                    .await
+                {
+                    Ok((n, left)) => {
+                        freed += n;
+                        if left == 0 || n == 0 {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        error!(error = %chain(&e), "returning free space failed");
+                        break;
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        if !total.is_empty() {
+            info!(
+                items = total.items,
+                stories = total.stories,
+                fetches = total.fetches,
+                tombstones_added = total.tombstones_added,
+                tombstones_dropped = total.tombstones_dropped,
+                search_merge_steps = merges,
+                pages_freed = freed,
+                ms = started.elapsed().as_millis() as u64,
+                "pruned the store"
+            );
+            if total.items > 0 {
+                changed.notify_one();
+            }
+        }
+        tokio::time::sleep(PRUNE_EVERY).await;
+    }
+}
+
 /// Runs the daemon until `shutdown` completes. Each message on `reload` re-reads
 /// the config file; a config that does not load is logged and the old one stays.
 /// Tests pass a listener bound to port 0 and their own shutdown future.
@@ -156,6 +258,10 @@ pub async fn run(
         changed.clone(),
         outputs_rx,
     ));
+
+    // Retention: once at start, then daily, in small steps between fetches.
+    let (retention_tx, retention_rx) = watch::channel(crate::commands::prune::retention(&plan.cfg));
+    let pruner = tokio::spawn(pruner(store.clone(), retention_rx, changed.clone()));
 
     let addr = listener.local_addr().ok();
     let (server_stop_tx, mut server_stop_rx) = watch::channel(false);
@@ -205,6 +311,7 @@ pub async fn run(
                                     Ordering::Relaxed,
                                 );
                                 let _ = outputs_tx.send(plan.cfg.outputs.clone());
+                                let _ = retention_tx.send(crate::commands::prune::retention(&plan.cfg));
                                 changed.notify_one();
                                 info!(feeds = plan.every.len(), "config reloaded");
                             }
@@ -267,6 +374,7 @@ pub async fn run(
         }
     }
     exporter.abort();
+    pruner.abort();
     let outputs = plan.cfg.outputs.clone();
     if let Err(e) = render_outputs(&store, &state, &outputs).await {
         error!(error = %chain(&e), "final render failed");

@@ -125,6 +125,42 @@ pub enum Command {
         #[arg(long)]
         reload: bool,
     },
+    /// Search the stored stories: best matches first, one per story.
+    Search {
+        /// Words (all must occur), "a phrase", or word* for a prefix.
+        #[arg(required = true, num_args = 1..)]
+        query: Vec<String>,
+        /// Only what this output shows (its tags, rules and min_sources).
+        #[arg(long)]
+        output: Option<String>,
+        /// Only stories first seen this recently, e.g. 7d, 36h.
+        #[arg(long, value_name = "DURATION")]
+        since: Option<String>,
+        /// Most stories shown.
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000))]
+        limit: u32,
+        /// Print a JSON array instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove what `[store] keep` and `keep_fetch_log` no longer keep (the daemon does this daily).
+    Prune {
+        /// Only say what would be removed; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Then rewrite the whole file (VACUUM): returns all free space and switches
+        /// an older store to incremental auto-vacuum. Blocks writers while it runs.
+        #[arg(long, conflicts_with = "dry_run")]
+        vacuum: bool,
+    },
+    /// Copy the store to FILE, consistently, while the daemon may be writing.
+    Backup {
+        /// The copy to write; must not exist unless --force.
+        file: PathBuf,
+        /// Replace FILE if it exists.
+        #[arg(long)]
+        force: bool,
+    },
     /// Print the config's feeds as OPML 2.0 (tags as folders and categories).
     ExportOpml {
         /// Write to this file instead of stdout.

@@ -9,6 +9,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
@@ -87,12 +88,19 @@ impl Default for IdentityConfig {
 pub struct StoreConfig {
     /// The SQLite file; relative to the config file's folder.
     pub path: PathBuf,
+    /// Retention: items first seen longer ago than this are pruned (with their
+    /// stories, bands and search rows) once a day; none: keep everything.
+    pub keep: Option<Dur>,
+    /// Fetch-log rows (`fetches`) older than this are pruned once a day.
+    pub keep_fetch_log: Dur,
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
         StoreConfig {
             path: PathBuf::from("feedloom.db"),
+            keep: None,
+            keep_fetch_log: Dur(Duration::from_secs(30 * 86_400)),
         }
     }
 }
@@ -268,6 +276,15 @@ pub struct FeedConfig {
     /// longer does): how older feedloom versions stored the feed.
     #[serde(skip)]
     pub url_with_credentials: Option<Secret>,
+    /// Rules an item of this feed must match to be shown (see [`crate::filter`]).
+    #[serde(default)]
+    pub include: Vec<Spanned<String>>,
+    /// Rules that hide an item of this feed from every output.
+    #[serde(default)]
+    pub exclude: Vec<Spanned<String>>,
+    /// `include` and `exclude`, compiled at load.
+    #[serde(skip)]
+    pub rules: Arc<crate::filter::Rules>,
 }
 
 impl FeedConfig {
@@ -312,6 +329,21 @@ pub struct OutputConfig {
     /// else `http://LISTEN/`); set by [`parse`], not written in the config.
     #[serde(skip)]
     pub public_base: Option<Url>,
+    /// Rules a story must match to be shown (see [`crate::filter`]).
+    #[serde(default)]
+    pub include: Vec<Spanned<String>>,
+    /// Rules that hide a story from this output.
+    #[serde(default)]
+    pub exclude: Vec<Spanned<String>>,
+    /// Only stories carried by at least this many feeds (0 or 1: all).
+    #[serde(default)]
+    pub min_sources: usize,
+    /// `include` and `exclude`, compiled at load.
+    #[serde(skip)]
+    pub rules: Arc<crate::filter::Rules>,
+    /// This output's rules with those of every feed, made at load.
+    #[serde(skip)]
+    pub selection: Arc<crate::filter::Selection>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -359,6 +391,11 @@ impl OutputConfig {
             dedup: Dedup::Story,
             updates: Updates::Ignore,
             public_base: None,
+            include: Vec::new(),
+            exclude: Vec::new(),
+            min_sources: 0,
+            rules: Arc::default(),
+            selection: Arc::default(),
         }
     }
 }
@@ -935,14 +972,67 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             ));
         }
     }
+    for feed in &mut cfg.feeds {
+        let what = format!("feed `{}`", feed.url());
+        feed.rules = Arc::new(compile_rules(&feed.include, &feed.exclude, &what, &at)?);
+    }
+    for out in &mut cfg.outputs {
+        let what = format!("output `{}`", out.name());
+        out.rules = Arc::new(compile_rules(&out.include, &out.exclude, &what, &at)?);
+    }
+    for (key, d) in [
+        ("keep", cfg.store.keep),
+        ("keep_fetch_log", Some(cfg.store.keep_fetch_log)),
+    ] {
+        if d.is_some_and(|d| d.0 < Duration::from_secs(3600)) {
+            return Err(whole(
+                "store",
+                key,
+                &format!("[store] {key} must be at least 1h"),
+            ));
+        }
+    }
     if cfg.outputs.is_empty() {
         cfg.outputs.push(OutputConfig::implicit());
     }
     let public_base = cfg.server.public_base();
-    for out in &mut cfg.outputs {
+    let selections: Vec<_> = cfg
+        .outputs
+        .iter()
+        .map(|o| Arc::new(crate::filter::Selection::of(&cfg.feeds, o)))
+        .collect();
+    for (out, sel) in cfg.outputs.iter_mut().zip(selections) {
         out.public_base = Some(public_base.clone());
+        out.selection = sel;
     }
     Ok(cfg)
+}
+
+/// Compiles a feed's or an output's `include` and `exclude` rules; a bad rule
+/// is an error at its line that names the key and says what is wrong.
+fn compile_rules(
+    include: &[Spanned<String>],
+    exclude: &[Spanned<String>],
+    what: &str,
+    at: &dyn Fn(std::ops::Range<usize>, String) -> ConfigError,
+) -> Result<crate::filter::Rules, ConfigError> {
+    let compile = |key: &str, rules: &[Spanned<String>]| {
+        rules
+            .iter()
+            .map(|r| {
+                crate::filter::Rule::parse(r.get_ref()).map_err(|e| {
+                    at(
+                        r.span(),
+                        format!("{what}: `{key}` rule {:?}: {e}", r.get_ref()),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()
+    };
+    Ok(crate::filter::Rules {
+        include: compile("include", include)?,
+        exclude: compile("exclude", exclude)?,
+    })
 }
 
 fn invalid(text: &str, path: &Path, span: std::ops::Range<usize>, message: String) -> ConfigError {

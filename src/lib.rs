@@ -30,6 +30,7 @@
 //! * [`config`]: the TOML config: types, defaults, validation, errors with file:line.
 //! * [`discover`]: the feeds an HTML page declares, and the usual paths to try (pure).
 //! * [`error`]: the library's error types and the one place that classifies them.
+//! * [`filter`]: include/exclude rules of feeds and outputs, `min_sources` (pure).
 //! * [`fetch`]: the HTTP/file client: conditional GET, bounded bodies, politeness,
 //!   the network guard (no private addresses) and the body budget.
 //! * [`health`]: when the feeds make the daemon `degraded` (pure; `/healthz`).
@@ -55,6 +56,7 @@ pub mod discover;
 pub mod error;
 pub mod export;
 pub mod fetch;
+pub mod filter;
 pub mod health;
 pub mod hints;
 pub mod identity;

@@ -183,6 +183,96 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Search {
+            query,
+            output,
+            since,
+            limit,
+            json,
+        } => {
+            let args = commands::search::SearchArgs {
+                query: query.join(" "),
+                output,
+                since,
+                limit: limit as usize,
+                json,
+            };
+            let now = feedloom::now_unix();
+            Ok(commands::finish(
+                commands::search::run(&cfg, &args, now).map(|hits| {
+                    use std::io::IsTerminal;
+                    if args.json {
+                        print!("{}", commands::search::render_json(&hits));
+                    } else {
+                        let ansi = std::io::stdout().is_terminal();
+                        print!("{}", commands::search::render_text(&hits, now, ansi));
+                    }
+                }),
+            ))
+        }
+        Command::Prune { dry_run, vacuum } => {
+            let now = feedloom::now_unix();
+            let retention = commands::prune::retention(&cfg);
+            println!("{}", commands::prune::describe(&cfg, now));
+            if dry_run {
+                // Reads only.
+                let store = Store::open_read_only(&cfg.store.path)?;
+                let p = store.prune_preview(now, &retention)?;
+                println!("{}", commands::prune::report(&p, true));
+                return Ok(ExitCode::SUCCESS);
+            }
+            let _lock = StoreLock::acquire(&cfg.store.path, "prune")?;
+            let mut store = Store::open(&cfg.store.path)?;
+            let started = std::time::Instant::now();
+            let p = store.prune_all(now, &retention)?;
+            println!(
+                "{} in {:.1}s",
+                commands::prune::report(&p, false),
+                started.elapsed().as_secs_f64()
+            );
+            if p.items > 0 {
+                let started = std::time::Instant::now();
+                let mut steps = 0;
+                while steps < feedloom::store::prune::MAX_MERGE_STEPS
+                    && store.merge_search_step()?
+                {
+                    steps += 1;
+                }
+                println!(
+                    "merged the search index in {:.1}s",
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            let page: i64 = store
+                .conn()
+                .query_row("PRAGMA page_size", [], |r| r.get(0))
+                .unwrap_or(4096);
+            if vacuum {
+                let started = std::time::Instant::now();
+                store.vacuum()?;
+                println!(
+                    "vacuumed the store in {:.1}s (incremental auto-vacuum from now on)",
+                    started.elapsed().as_secs_f64()
+                );
+            } else if store.incremental_vacuum()? {
+                let before = store.free_pages()?;
+                while store.reclaim_step()? > 0 {}
+                println!(
+                    "returned {:.1} MB to the file system",
+                    (before * page) as f64 / 1e6
+                );
+            } else {
+                let free = store.free_pages()?;
+                println!(
+                    "{:.1} MB of free pages stay in the file for new items (run `feedloom prune --vacuum`                      with the daemon stopped to return them and switch to incremental auto-vacuum)",
+                    (free * page) as f64 / 1e6
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Backup { file, force } => Ok(commands::finish(
+            commands::backup::run(&cfg, &file, force).map(|line| println!("{line}")),
+        )),
         Command::ExportOpml { output } => Ok(commands::finish(commands::opml::export(
             &cfg,
             output.as_deref(),

@@ -177,6 +177,7 @@ pub fn router(state: Arc<ServerState>) -> Router {
         .route("/", get(crate::web::index::route))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .route("/search", get(crate::web::search::route))
         .route("/{file}", get(crate::web::river::route))
         .with_state(state)
         .layer(axum::middleware::map_response(security_headers))
@@ -201,10 +202,13 @@ pub async fn security_headers(mut res: Response) -> Response {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-    );
+    // A route with a policy of its own (the search page's form) keeps it.
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        );
+    }
     res
 }
 

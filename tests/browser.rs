@@ -251,6 +251,25 @@ fn assert_inert(dom: &str, what: &str, title: &str) {
     assert_eq!(dom.matches("<style>").count(), 1, "{what}");
 }
 
+/// [`assert_inert`] for the search page, whose one form (a GET to itself) is its own.
+fn assert_search_inert(dom: &str, what: &str, title: &str) {
+    assert!(!dom.contains("id=\"pwned"), "{what}: a payload ran:\n{dom}");
+    assert!(
+        dom.contains(&format!("<title>{title}</title>")),
+        "{what}: the title changed:\n{dom}"
+    );
+    let forms: Vec<_> = attributes(dom)
+        .into_iter()
+        .filter(|(tag, name, _)| tag == "form" && name == "action")
+        .collect();
+    assert_eq!(forms.len(), 1, "{what}: {forms:?}");
+    assert_eq!(forms[0].2, "search");
+    let without_form = dom
+        .replace("<form class=\"search\"", "<div class=\"search\"")
+        .replace("</form>", "</div>");
+    assert_inert(&without_form, what, title);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn river_page_in_a_headless_browser() {
     let Some(bin) = find_chromium() else {
@@ -487,6 +506,27 @@ async fn river_page_in_a_headless_browser() {
     }
     assert!(served.contains(" ago</time>") && file_html.contains(" UTC</time>"));
 
+    // The search page: results with marked words, and no payload runs.
+    let search = app.url("/search?q=payload");
+    let dom = tokio::task::block_in_place(|| browser.dom(&search));
+    assert_search_inert(&dom, "search page", "payload — search");
+    assert_eq!(
+        dom.matches("<article class=\"story hit\"").count(),
+        evil_count - 1,
+        "every payload story, once:\n{dom}"
+    );
+    assert!(dom.contains("<mark>Payload</mark>: script"), "{dom}");
+    // A script in a title is found as text, and shown as text.
+    let dom = tokio::task::block_in_place(|| browser.dom(&app.url("/search?q=pwned")));
+    assert_search_inert(&dom, "search for a script's words", "pwned — search");
+    assert!(
+        dom.contains("&lt;script&gt;document.title='<mark>PWNED</mark>'&lt;/script&gt;"),
+        "{dom}"
+    );
+    let dom = tokio::task::block_in_place(|| browser.dom(&app.url("/search?q=%E6%A1%9C")));
+    assert!(dom.contains("東京で<mark>桜</mark>が満開に"), "{dom}");
+    assert!(dom.contains("<mark>桜</mark>は平年より"), "{dom}");
+
     // Screenshots for a human to look at.
     let dir = target_dir();
     std::fs::create_dir_all(&dir).unwrap();
@@ -500,9 +540,16 @@ async fn river_page_in_a_headless_browser() {
             (1280, 700),
             false,
         );
+        browser.screenshot(
+            &app.url("/search?q=harbour"),
+            &dir.join("search-1280.png"),
+            (1280, 700),
+            false,
+        );
+        browser.screenshot(&search, &dir.join("search-390-dark.png"), (390, 1400), true);
     });
     println!(
-        "screenshots: {}/river-{{390,1280,390-dark}}.png, index-1280.png",
+        "screenshots: {}/river-{{390,1280,390-dark}}.png, index-1280.png, search-{{1280,390-dark}}.png",
         dir.display()
     );
     app.stop().await;

@@ -10,11 +10,14 @@
 //! config, input file).
 
 pub mod add;
+pub mod backup;
 pub mod check;
 pub mod feeds;
 pub mod opml;
 pub mod poll;
+pub mod prune;
 pub mod remove;
+pub mod search;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};

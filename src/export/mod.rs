@@ -172,6 +172,51 @@ pub fn query_for(out: &OutputConfig, now: i64, limit: Option<usize>) -> StoryQue
         dedup: out.dedup,
         updates: out.updates,
         before: None,
+        min_sources: out.min_sources,
+    }
+}
+
+/// Most candidate stories one rendering looks at when rules hide some: a
+/// filter that hides nearly everything costs a bounded scan, not the store.
+pub const MAX_SCAN: usize = 10_000;
+
+/// The stories of `q` that `sel` keeps: with rules, read in keyset chunks
+/// (each continuing where the last ended) until `q.limit` pass, the candidates
+/// run out, or [`MAX_SCAN`] were looked at.
+pub fn select_stories(
+    store: &Store,
+    q: &StoryQuery,
+    sel: &crate::filter::Selection,
+) -> Result<Vec<Story>, StoreError> {
+    if !sel.has_rules() {
+        return store.stories(q);
+    }
+    let mut out = Vec::with_capacity(q.limit.min(1024));
+    let mut chunk = q.clone();
+    chunk.limit = q.limit.saturating_mul(2).clamp(64, 1000);
+    let mut scanned = 0;
+    loop {
+        let batch = store.stories(&chunk)?;
+        let n = batch.len();
+        chunk.before = batch
+            .last()
+            .map(|s| crate::store::queries::Cursor::after(s, q.updates));
+        scanned += n;
+        for s in batch {
+            if sel.keeps(&s) {
+                out.push(s);
+                if out.len() >= q.limit {
+                    return Ok(out);
+                }
+            }
+        }
+        if n < chunk.limit || scanned >= MAX_SCAN {
+            if n == chunk.limit {
+                tracing::debug!(scanned, "output rules: candidate limit reached");
+            }
+            return Ok(out);
+        }
+        chunk.limit = (chunk.limit * 2).min(2000);
     }
 }
 
@@ -183,7 +228,11 @@ pub fn render_output(
     now: i64,
     limit: Option<usize>,
 ) -> Result<Vec<u8>, StoreError> {
-    let stories = prepare(store.stories(&query_for(out, now, limit))?);
+    let stories = prepare(select_stories(
+        store,
+        &query_for(out, now, limit),
+        &out.selection,
+    )?);
     let info = info_for(out, &stories);
     Ok(match format {
         Format::Html => html::render(&info, &out.formats, &html::file_base(out), &stories),
@@ -239,7 +288,7 @@ pub fn render_all(
             // One more than shown: whether the page links to older stories.
             query.limit = query.limit.saturating_add(1);
         }
-        let mut stories = cache.prepare(store.stories(&query)?);
+        let mut stories = cache.prepare(select_stories(store, &query, &out.selection)?);
         let older = stories.len() > out.max_items;
         stories.truncate(out.max_items);
         let info = info_for(out, &stories);

@@ -122,6 +122,7 @@ impl Store {
                 }
             }
             match existing {
+                None if super::prune::tombstoned(&tx, feed.id, &it.key, now)? => {}
                 None => {
                     let joined = insert_item(&tx, feed, it, now, rules)?;
                     applied.new += 1;
@@ -357,6 +358,13 @@ fn insert_item(
     if let Some(fp) = &it.fingerprint {
         insert_bands(tx, item_id, fp.hash)?;
     }
+    let e = &it.entry;
+    super::search::index_item(
+        tx,
+        item_id,
+        e.title.as_deref(),
+        e.content.as_deref().or(e.summary.as_deref()),
+    )?;
     Ok(joined)
 }
 
@@ -381,6 +389,13 @@ fn update_item(
     )
     .and_then(|mut s| s.execute(p.as_slice()))
     .map_err(StoreError::ctx("updating item"))?;
+    let e = &it.entry;
+    super::search::reindex_item(
+        tx,
+        id,
+        e.title.as_deref(),
+        e.content.as_deref().or(e.summary.as_deref()),
+    )?;
     // The bands follow the latest text.
     if let Some(old_hash) = old.fingerprint {
         let mut del = tx

@@ -5,13 +5,19 @@
 //! * [`items`]: storing one fetched document in ONE transaction.
 //! * [`queries`]: read side: story lists for outputs, the `feeds` table.
 //! * [`lock`]: the lock file that keeps a second `run` or `poll` off a store.
+//! * [`search`]: the full-text index and the search query.
+//! * [`prune`]: retention (items, stories, fetch log, tombstones) and space.
+//! * [`backup`]: a consistent copy of the store while the daemon writes.
 //!
 //! The schema is a public interface, documented in `docs/schema.md`.
 
+pub mod backup;
 pub mod feeds;
 pub mod items;
 pub mod lock;
+pub mod prune;
 pub mod queries;
+pub mod search;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -34,7 +40,46 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0003_feed_hints",
         include_str!("../../migrations/0003_feed_hints.sql"),
     ),
+    (
+        "0004_search_retention",
+        include_str!("../../migrations/0004_search_retention.sql"),
+    ),
 ];
+
+/// A read-only connection to an existing store, of any schema version: nothing
+/// in it or beside it is created or changed (see [`Store::open_read_only`]).
+pub fn open_reader(path: &Path) -> Result<Connection, StoreError> {
+    use rusqlite::OpenFlags;
+    let open_err = |source| StoreError::Open {
+        path: path.to_path_buf(),
+        source,
+    };
+    if !path.is_file() {
+        return Err(StoreError::Missing {
+            path: path.to_path_buf(),
+        });
+    }
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+        | OpenFlags::SQLITE_OPEN_URI
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = if Path::new(&wal).exists() {
+        Connection::open_with_flags(path, flags)
+    } else {
+        let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        let uri = url::Url::from_file_path(&abs)
+            .map(|mut u| {
+                u.set_query(Some("immutable=1"));
+                u.to_string()
+            })
+            .map_err(|_| open_err(rusqlite::Error::InvalidPath(abs.clone())))?;
+        Connection::open_with_flags(uri, flags)
+    }
+    .map_err(open_err)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+    Ok(conn)
+}
 
 /// How long a statement waits for a lock held by another connection.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -72,6 +117,7 @@ impl Store {
         store.configure().map_err(open_err)?;
         store.migrate()?;
         store.backfill_identity()?;
+        store.backfill_search()?;
         Ok(store)
     }
 
@@ -84,35 +130,11 @@ impl Store {
     /// file, which is then read as immutable, so that SQLite does not leave
     /// `-wal`/`-shm` files behind.
     pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
-        use rusqlite::OpenFlags;
         let open_err = |source| StoreError::Open {
             path: path.to_path_buf(),
             source,
         };
-        if !path.is_file() {
-            return Err(StoreError::Missing {
-                path: path.to_path_buf(),
-            });
-        }
-        let mut wal = path.as_os_str().to_owned();
-        wal.push("-wal");
-        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
-            | OpenFlags::SQLITE_OPEN_URI
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = if Path::new(&wal).exists() {
-            Connection::open_with_flags(path, flags)
-        } else {
-            let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-            let uri = url::Url::from_file_path(&abs)
-                .map(|mut u| {
-                    u.set_query(Some("immutable=1"));
-                    u.to_string()
-                })
-                .map_err(|_| open_err(rusqlite::Error::InvalidPath(abs.clone())))?;
-            Connection::open_with_flags(uri, flags)
-        }
-        .map_err(open_err)?;
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+        let conn = open_reader(path)?;
         conn.pragma_update(None, "query_only", true)
             .map_err(open_err)?;
         let store = Store::from_conn(conn);
@@ -143,6 +165,7 @@ impl Store {
             .map_err(StoreError::ctx("configuring memory store"))?;
         store.migrate()?;
         store.backfill_identity()?;
+        store.backfill_search()?;
         Ok(store)
     }
 
@@ -224,6 +247,10 @@ impl Store {
 
     fn configure(&mut self) -> rusqlite::Result<()> {
         self.conn.busy_timeout(BUSY_TIMEOUT)?;
+        // A new store returns the space of pruned rows to the file system in
+        // steps (`prune`); on an existing store this does nothing until a VACUUM.
+        self.conn
+            .pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
         // WAL: readers (sqlite3, scripts) never block the daemon, nor it them.
         let _mode: String = self
             .conn

@@ -57,6 +57,8 @@ pub struct StoryQuery {
     /// Only stories strictly older than this, in the output's order (a page
     /// after the first).
     pub before: Option<Cursor>,
+    /// Only stories carried by at least this many feeds (`stories.item_count`).
+    pub min_sources: usize,
 }
 
 /// A place in an output's order, newest first: a story's first-seen time (or,
@@ -124,6 +126,8 @@ impl Store {
                 let sql = format!(
                     "SELECT {item_cols} FROM items i JOIN feeds f ON f.id = i.feed_id
                      WHERE i.{order} >= ?1 AND (i.{order}, i.id) < (?4, ?5) AND {feed_filter}
+                       AND (?6 <= 1 OR (SELECT item_count FROM stories
+                                        WHERE id = i.story_id) >= ?6)
                      ORDER BY i.{order} DESC, i.id DESC LIMIT ?3"
                 );
                 let mut stmt = self
@@ -132,7 +136,14 @@ impl Store {
                     .map_err(StoreError::ctx("querying stories"))?;
                 let rows = stmt
                     .query_map(
-                        params![since, tags, q.limit as i64, before.at, before.id],
+                        params![
+                            since,
+                            tags,
+                            q.limit as i64,
+                            before.at,
+                            before.id,
+                            q.min_sources as i64
+                        ],
                         story_row,
                     )
                     .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
@@ -140,9 +151,16 @@ impl Store {
                 Ok(rows)
             }
             Dedup::Story => {
+                // Lets the partial indexes stories_shared(_changed) serve it.
+                let shared = if q.min_sources >= 2 {
+                    "AND s.item_count >= 2"
+                } else {
+                    ""
+                };
                 let sql = format!(
                     "SELECT s.id, s.uid, s.first_seen_at, s.changed_at FROM stories s
-                     WHERE s.{order} >= ?1 AND (s.{order}, s.id) < (?4, ?5) AND EXISTS (
+                     WHERE s.{order} >= ?1 AND (s.{order}, s.id) < (?4, ?5)
+                       AND s.item_count >= ?6 {shared} AND EXISTS (
                          SELECT 1 FROM items i JOIN feeds f ON f.id = i.feed_id
                          WHERE i.story_id = s.id AND {feed_filter})
                      ORDER BY s.{order} DESC, s.id DESC LIMIT ?3"
@@ -151,7 +169,14 @@ impl Store {
                     .conn
                     .prepare_cached(&sql)
                     .and_then(|mut stmt| {
-                        let p = params![since, tags, q.limit as i64, before.at, before.id];
+                        let p = params![
+                            since,
+                            tags,
+                            q.limit as i64,
+                            before.at,
+                            before.id,
+                            q.min_sources as i64
+                        ];
                         stmt.query_map(p, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
                             .collect()
                     })

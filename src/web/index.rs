@@ -49,6 +49,7 @@ pub fn html(outputs: &[OutputConfig], health: &IndexHealth) -> String {
         header.top {
             h1 { "feedloom" }
             p.muted { "The merged feeds this daemon publishes, and how its feeds are doing." }
+            nav.feeds { a href="/search" { "Search all stories" } }
         }
         main {
             h2 { "Outputs" }

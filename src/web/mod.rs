@@ -15,6 +15,7 @@
 pub mod excerpt;
 pub mod index;
 pub mod river;
+pub mod search;
 pub mod time;
 
 use std::sync::RwLock;
@@ -31,7 +32,7 @@ pub const STYLE: &str = include_str!("style.css");
 /// and no other style (a test recomputes it; change both together).
 macro_rules! style_hash {
     () => {
-        "sha256-hpwaY/5H5sSfngXac0XVmJr8d7KH+Ka/siizwGtAMdM="
+        "sha256-LdIuS1oEnc1BRf/W8idLSS9BVroScr77Xfh2hKcFcxk="
     };
 }
 pub(crate) use style_hash;
@@ -67,13 +68,18 @@ impl Default for WebState {
 /// The frame of every page: head (charset, viewport, policy, stylesheet, any
 /// `head` extras such as feed links) and `body` inside `.page`.
 pub(crate) fn layout(title: &str, head: Markup, body: Markup) -> Markup {
+    layout_with(title, head, body, META_CSP)
+}
+
+/// [`layout`] with another `<meta>` policy (the search page's allows its form).
+pub(crate) fn layout_with(title: &str, head: Markup, body: Markup, policy: &str) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
-                meta http-equiv="Content-Security-Policy" content=(META_CSP);
+                meta http-equiv="Content-Security-Policy" content=(policy);
                 meta name="referrer" content="no-referrer";
                 meta name="color-scheme" content="light dark";
                 meta name="generator" content=(concat!("feedloom ", env!("CARGO_PKG_VERSION")));

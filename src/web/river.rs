@@ -82,6 +82,10 @@ pub fn render(r: &River) -> Page {
                     @for &f in &feeds {
                         a href=(href(r.base, f)) type=(feed_type(f)) { (format_label(f)) }
                     }
+                    // Served pages (not files) can search the output's stories.
+                    @if r.now.is_some() {
+                        " · " a href=(format!("/search?output={}", r.info.name)) { "Search" }
+                    }
                 }
             }
         }
@@ -275,7 +279,12 @@ async fn older(state: Arc<ServerState>, name: String, before: &str) -> Response 
     let mut q = crate::export::query_for(&out, now, None);
     q.before = Some(cursor);
     q.limit = out.max_items.saturating_add(1);
-    let stories = match state.store.call(move |s| s.stories(&q)).await {
+    let sel = out.selection.clone();
+    let stories = match state
+        .store
+        .call(move |s| crate::export::select_stories(s, &q, &sel))
+        .await
+    {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(error = %crate::error::chain(&e), "cannot read stories for a page");

@@ -22,7 +22,11 @@ pub struct Daemon {
 impl Daemon {
     /// Starts `feedloom run` with `body` as its config (store in a temp folder).
     pub async fn start(body: &str) -> Daemon {
-        let env = TestEnv::new();
+        Daemon::start_in(TestEnv::new(), body).await
+    }
+
+    /// Starts `feedloom run` in `env` (whose store may hold data already).
+    pub async fn start_in(env: TestEnv, body: &str) -> Daemon {
         let cfg = env.config(body);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();

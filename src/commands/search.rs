@@ -1,0 +1,127 @@
+//! `feedloom search QUERY`: stories of the store that match, best first, one
+//! per story, with the matching words highlighted. Opens the store read-only.
+
+use super::Failure;
+use crate::config::Config;
+use crate::store::Store;
+use crate::store::search::{Hit, SearchError, SearchQuery, Segment};
+
+/// What the command was asked.
+#[derive(Debug, Clone)]
+pub struct SearchArgs {
+    pub query: String,
+    pub output: Option<String>,
+    /// `7d`, `12h`: only stories first seen this recently.
+    pub since: Option<String>,
+    pub limit: usize,
+    pub json: bool,
+}
+
+/// Runs a search against `cfg`'s store; returns the hits and the query's
+/// selection (for the caller to print).
+pub fn run(cfg: &Config, args: &SearchArgs, now: i64) -> Result<Vec<Hit>, Failure> {
+    let out = match &args.output {
+        Some(name) => Some(
+            cfg.outputs
+                .iter()
+                .find(|o| o.name() == name)
+                .ok_or_else(|| {
+                    let names: Vec<&str> = cfg.outputs.iter().map(|o| o.name()).collect();
+                    Failure::Usage(format!(
+                        "--output: no output named `{name}` in {} (outputs: {})",
+                        cfg.source.display(),
+                        names.join(", ")
+                    ))
+                })?,
+        ),
+        None => None,
+    };
+    let since = match &args.since {
+        Some(s) => Some(now.saturating_sub(parse_since(s)?)),
+        None => None,
+    };
+    let q = SearchQuery {
+        query: args.query.clone(),
+        limit: args.limit,
+        since,
+        tags: out.map(|o| o.tags.clone()).unwrap_or_default(),
+        min_sources: out.map_or(0, |o| o.min_sources),
+    };
+    let store =
+        Store::open_read_only(&cfg.store.path).map_err(|e| Failure::Runtime(e.to_string()))?;
+    let keep = |s: &crate::store::queries::Story| out.is_none_or(|o| o.selection.keeps(s));
+    store.search(&q, &keep).map_err(|e| match e {
+        SearchError::Query(m) => Failure::Usage(format!("search: {m}")),
+        SearchError::Store(e) => Failure::Runtime(crate::error::chain(&e)),
+    })
+}
+
+/// A `--since` value: a duration such as `7d`, `36h`, `90m`.
+pub fn parse_since(s: &str) -> Result<i64, Failure> {
+    humantime::parse_duration(s.trim())
+        .map(|d| d.as_secs().min(i64::MAX as u64) as i64)
+        .map_err(|e| {
+            Failure::Usage(format!(
+                "--since {s:?}: {e} (a duration such as `7d`, `36h` or `90m`)"
+            ))
+        })
+}
+
+/// Segments as text; marks in ANSI reverse video when `ansi`.
+pub fn plain(segments: &[Segment], ansi: bool) -> String {
+    segments
+        .iter()
+        .map(|s| match (s.mark, ansi) {
+            (true, true) => format!("\x1b[7m{}\x1b[0m", strip_controls(&s.text)),
+            _ => strip_controls(&s.text),
+        })
+        .collect()
+}
+
+/// Control characters of a story's text never reach the terminal.
+fn strip_controls(s: &str) -> String {
+    s.chars().filter(|c| !c.is_control()).collect()
+}
+
+/// The hits as the terminal shows them.
+pub fn render_text(hits: &[Hit], now: i64, ansi: bool) -> String {
+    if hits.is_empty() {
+        return "no stories match\n".to_string();
+    }
+    let mut s = String::new();
+    for (i, h) in hits.iter().enumerate() {
+        let st = &h.story;
+        let title = plain(&h.title, ansi);
+        let title = if title.trim().is_empty() {
+            "(untitled)".to_string()
+        } else {
+            title
+        };
+        s.push_str(&format!("{}. {}\n", i + 1, title));
+        let feed = st
+            .source
+            .title
+            .clone()
+            .unwrap_or_else(|| crate::config::access::redact_userinfo(&st.source.feed_url));
+        let age = super::short_duration(now.saturating_sub(st.first_seen_at).max(0) as u64);
+        let mut meta = format!("   {} · first seen {age} ago", strip_controls(&feed));
+        if h.sources > 1 {
+            meta.push_str(&format!(" · {} feeds", h.sources));
+        }
+        s.push_str(&meta);
+        s.push('\n');
+        if let Some(link) = &st.link {
+            s.push_str(&format!("   {}\n", strip_controls(link)));
+        }
+        let snippet = plain(&h.snippet, ansi);
+        if !snippet.trim().is_empty() {
+            s.push_str(&format!("   {snippet}\n"));
+        }
+    }
+    s
+}
+
+/// The hits as JSON (as `/search` gives them).
+pub fn render_json(hits: &[Hit]) -> String {
+    crate::web::search::json(hits)
+}

@@ -1,0 +1,312 @@
+//! Include / exclude rules of feeds and outputs, and `min_sources`. Pure: rules
+//! are compiled once when the config loads ([`Rule::parse`]) and matched against
+//! stories when outputs are rendered; nothing here reads the store.
+//!
+//! A rule is a string: `[FIELD:]WORDS` or `[FIELD:]/REGEX/`.
+//! * FIELD is `title`, `content` (the text, tags stripped), `author`, `link`,
+//!   `tags` (the feed's tags in the config) or, when absent, title and content.
+//! * WORDS match as a phrase of whole words, ignoring case (`rust` does not match
+//!   `trusty`); Korean, Japanese or Chinese characters match anywhere.
+//! * `/REGEX/` is a regular expression (the `regex` crate's syntax; `(?i)` for
+//!   case-insensitive), found anywhere in the field.
+//!
+//! An item passes a set of rules when it matches at least one `include` rule
+//! (if there are any) and no `exclude` rule. Excluded items stay in the store;
+//! changing the rules re-shapes the outputs at their next rendering.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+use regex::Regex;
+
+use crate::store::queries::Story;
+
+/// Which part of an item a rule looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    /// Title and content.
+    Text,
+    Title,
+    Content,
+    Author,
+    Link,
+    Tags,
+}
+
+/// One compiled rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub field: Field,
+    pub pattern: Regex,
+    /// The rule as written (for messages).
+    pub source: String,
+}
+
+/// Longest compiled regex (bytes of its program): a rule may not be a denial of service.
+const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+impl Rule {
+    /// Parses a rule as written in the config; the error says what is wrong.
+    pub fn parse(s: &str) -> Result<Rule, String> {
+        let (field, rest) = match s.split_once(':') {
+            Some((f, rest)) => match f {
+                "title" => (Field::Title, rest),
+                "content" => (Field::Content, rest),
+                "author" => (Field::Author, rest),
+                "link" => (Field::Link, rest),
+                "tags" | "tag" => (Field::Tags, rest),
+                "any" | "text" => (Field::Text, rest),
+                _ => (Field::Text, s),
+            },
+            None => (Field::Text, s),
+        };
+        let pattern = if let Some(re) = rest
+            .strip_prefix('/')
+            .and_then(|r| r.strip_suffix('/'))
+            .filter(|_| rest.len() >= 2)
+        {
+            if re.is_empty() {
+                return Err("empty regular expression `//`".into());
+            }
+            regex::RegexBuilder::new(re)
+                .size_limit(REGEX_SIZE_LIMIT)
+                .build()
+                .map_err(|e| format!("invalid regular expression /{re}/: {e}"))?
+        } else {
+            let words: Vec<&str> = rest.split_whitespace().collect();
+            if words.is_empty() {
+                return Err(format!("rule {s:?} has no words"));
+            }
+            let phrase = words
+                .iter()
+                .map(|w| regex::escape(w))
+                .collect::<Vec<_>>()
+                .join(r"\s+");
+            // Whole words, except at a character of a script without spaces.
+            let first = words[0].chars().next().unwrap_or(' ');
+            let last = words[words.len() - 1].chars().last().unwrap_or(' ');
+            let start = if is_word_char(first) && !is_cjk(first) {
+                r"\b"
+            } else {
+                ""
+            };
+            let end = if is_word_char(last) && !is_cjk(last) {
+                r"\b"
+            } else {
+                ""
+            };
+            Regex::new(&format!("(?i){start}{phrase}{end}"))
+                .map_err(|e| format!("rule {s:?}: {e}"))?
+        };
+        Ok(Rule {
+            field,
+            pattern,
+            source: s.to_string(),
+        })
+    }
+
+    fn matches(&self, item: &ItemView<'_>) -> bool {
+        let re = &self.pattern;
+        match self.field {
+            Field::Title => re.is_match(item.title),
+            Field::Content => re.is_match(item.content()),
+            Field::Text => re.is_match(item.title) || re.is_match(item.content()),
+            Field::Author => re.is_match(item.author),
+            Field::Link => re.is_match(item.link),
+            Field::Tags => item.tags.iter().any(|t| re.is_match(t)),
+        }
+    }
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// Korean, Japanese and Chinese characters: scripts written without spaces
+/// between words (and Hangul, whose words carry particles).
+pub fn is_cjk(c: char) -> bool {
+    matches!(c as u32,
+        0x1100..=0x11FF | 0x3040..=0x30FF | 0x3130..=0x318F | 0x31F0..=0x31FF
+        | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xA960..=0xA97F | 0xAC00..=0xD7AF
+        | 0xD7B0..=0xD7FF | 0xF900..=0xFAFF | 0xFF66..=0xFF9F | 0x20000..=0x3FFFF)
+}
+
+/// A set of include and exclude rules.
+#[derive(Debug, Clone, Default)]
+pub struct Rules {
+    pub include: Vec<Rule>,
+    pub exclude: Vec<Rule>,
+}
+
+impl Rules {
+    pub fn is_empty(&self) -> bool {
+        self.include.is_empty() && self.exclude.is_empty()
+    }
+
+    /// Whether an item passes: some include rule matches (when there are any)
+    /// and no exclude rule does.
+    pub fn keeps(&self, item: &ItemView<'_>) -> bool {
+        (self.include.is_empty() || self.include.iter().any(|r| r.matches(item)))
+            && !self.exclude.iter().any(|r| r.matches(item))
+    }
+}
+
+/// What rules look at in one item. The content's plain text is made only when
+/// a rule needs it.
+pub struct ItemView<'a> {
+    pub title: &'a str,
+    pub html: &'a str,
+    pub author: &'a str,
+    pub link: &'a str,
+    pub tags: &'a [String],
+    text: OnceLock<String>,
+}
+
+impl<'a> ItemView<'a> {
+    pub fn new(
+        title: &'a str,
+        html: &'a str,
+        author: &'a str,
+        link: &'a str,
+        tags: &'a [String],
+    ) -> Self {
+        ItemView {
+            title,
+            html,
+            author,
+            link,
+            tags,
+            text: OnceLock::new(),
+        }
+    }
+
+    fn content(&self) -> &str {
+        self.text
+            .get_or_init(|| crate::store::search::plain_text(self.html))
+    }
+}
+
+/// A feed's rules and tags, as an output applies them.
+#[derive(Debug, Clone, Default)]
+pub struct FeedRules {
+    pub rules: Arc<Rules>,
+    pub tags: Vec<String>,
+}
+
+/// Everything that decides whether an output shows a story beyond its tags and
+/// window: the rules of each feed (by feed URL as stored), the output's own,
+/// and `min_sources`.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    pub feeds: HashMap<String, FeedRules>,
+    pub output: Arc<Rules>,
+    /// Stories carried by at least this many feeds (0 or 1: any).
+    pub min_sources: usize,
+}
+
+impl Selection {
+    /// The selection of `out` under `cfg`'s feeds.
+    pub fn of(feeds: &[crate::config::FeedConfig], out: &crate::config::OutputConfig) -> Self {
+        Selection {
+            feeds: feeds
+                .iter()
+                .filter(|f| !f.rules.is_empty() || !out.rules.is_empty())
+                .map(|f| {
+                    (
+                        f.url().as_str().to_string(),
+                        FeedRules {
+                            rules: f.rules.clone(),
+                            tags: f.tags.clone(),
+                        },
+                    )
+                })
+                .collect(),
+            output: out.rules.clone(),
+            min_sources: out.min_sources,
+        }
+    }
+
+    /// Whether any rule applies (else every story passes, and queries need not
+    /// look further than their limit).
+    pub fn has_rules(&self) -> bool {
+        !self.output.is_empty() || self.feeds.values().any(|f| !f.rules.is_empty())
+    }
+
+    /// Whether the output shows this story: the item it shows (its first item
+    /// from a feed the output selects) passes that feed's rules and the output's.
+    pub fn keeps(&self, story: &Story) -> bool {
+        let feed = self.feeds.get(&story.source.feed_url);
+        let no_tags: &[String] = &[];
+        let item = ItemView::new(
+            story.title.as_deref().unwrap_or(""),
+            story.html.as_deref().unwrap_or(""),
+            story.author.as_deref().unwrap_or(""),
+            story.link.as_deref().unwrap_or(""),
+            feed.map(|f| f.tags.as_slice()).unwrap_or(no_tags),
+        );
+        feed.is_none_or(|f| f.rules.keeps(&item)) && self.output.keeps(&item)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view<'a>(title: &'a str, html: &'a str, tags: &'a [String]) -> ItemView<'a> {
+        ItemView::new(title, html, "Ann Author", "https://a.example/post/1", tags)
+    }
+
+    fn rules(include: &[&str], exclude: &[&str]) -> Rules {
+        Rules {
+            include: include.iter().map(|s| Rule::parse(s).unwrap()).collect(),
+            exclude: exclude.iter().map(|s| Rule::parse(s).unwrap()).collect(),
+        }
+    }
+
+    #[test]
+    fn words_match_whole_words_ignoring_case() {
+        let r = rules(&["rust"], &[]);
+        assert!(r.keeps(&view("Why Rust?", "", &[])));
+        assert!(!r.keeps(&view("A trusty tool", "", &[])));
+        assert!(r.keeps(&view("t", "<p>we <b>like</b> RUST a lot</p>", &[])));
+        let phrase = rules(&["new   release"], &[]);
+        assert!(phrase.keeps(&view("A new\nrelease", "", &[])));
+        assert!(!phrase.keeps(&view("release new", "", &[])));
+        // Markup is not text.
+        assert!(!rules(&["href"], &[]).keeps(&view("t", "<a href=\"x\">y</a>", &[])));
+    }
+
+    #[test]
+    fn cjk_words_match_inside_runs() {
+        let r = rules(&["東京"], &[]);
+        assert!(r.keeps(&view("東京都で新しい駅", "", &[])));
+        assert!(rules(&["서울"], &[]).keeps(&view("서울에서 열린 회의", "", &[])));
+        assert!(!r.keeps(&view("京都の話", "", &[])));
+    }
+
+    #[test]
+    fn fields_regexes_and_exclusion() {
+        let tags = vec!["sport".to_string()];
+        let item = view("Match report", "<p>Sponsored content</p>", &tags);
+        assert!(!rules(&[], &["sponsored"]).keeps(&item));
+        assert!(rules(&[], &["title:sponsored"]).keeps(&item));
+        assert!(!rules(&[], &["content:/(?i)^sponsored/"]).keeps(&item));
+        assert!(!rules(&[], &["tags:sport"]).keeps(&item));
+        assert!(!rules(&[], &["link:/\\/post\\//"]).keeps(&item));
+        assert!(rules(&["author:ann"], &[]).keeps(&item));
+        assert!(!rules(&["author:bob"], &[]).keeps(&item));
+        // Include and exclude together: exclusion wins.
+        assert!(!rules(&["match"], &["report"]).keeps(&item));
+        // A colon that names no field is part of the words.
+        let r = Rule::parse("note: this").unwrap();
+        assert_eq!(r.field, Field::Text);
+    }
+
+    #[test]
+    fn bad_rules_say_why() {
+        let e = Rule::parse("title:/(unclosed/").unwrap_err();
+        assert!(e.contains("invalid regular expression /(unclosed/"), "{e}");
+        assert!(Rule::parse("title:").unwrap_err().contains("no words"));
+        assert!(Rule::parse("//").unwrap_err().contains("empty"));
+    }
+}

@@ -1,0 +1,125 @@
+//! `feedloom backup FILE`: a consistent copy of the store, safe while the daemon
+//! writes. `VACUUM INTO` from a read-only connection: one read transaction (a
+//! snapshot), which in WAL mode never blocks the writer, and a compact copy.
+//! The copy is written beside its destination under a temporary name, checked
+//! (`PRAGMA integrity_check`, schema version), then renamed into place, so a
+//! backup file is either complete and sound or absent.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use rusqlite::{Connection, OpenFlags};
+
+/// A finished backup.
+#[derive(Debug, Clone)]
+pub struct BackupReport {
+    pub path: PathBuf,
+    pub bytes: u64,
+    pub items: i64,
+    pub schema_version: u32,
+    pub took: Duration,
+}
+
+/// Why a backup was not made. Nothing is left at the destination.
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    #[error("{} already exists; pass --force to replace it", .0.display())]
+    Exists(PathBuf),
+    #[error("cannot back up to {}: its folder does not exist", .0.display())]
+    NoFolder(PathBuf),
+    #[error(transparent)]
+    Store(#[from] crate::error::StoreError),
+    #[error("copying the store to {}: {source}", path.display())]
+    Copy {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("the copy at {} failed its integrity check: {message}", path.display())]
+    Corrupt { path: PathBuf, message: String },
+    #[error("moving the copy into place at {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Copies the store at `store` to `dest` (refusing to replace an existing file
+/// unless `force`).
+pub fn backup(store: &Path, dest: &Path, force: bool) -> Result<BackupReport, BackupError> {
+    let started = Instant::now();
+    if dest.exists() && !force {
+        return Err(BackupError::Exists(dest.to_path_buf()));
+    }
+    let folder = dest
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !folder.is_dir() {
+        return Err(BackupError::NoFolder(dest.to_path_buf()));
+    }
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "backup".into());
+    let tmp = folder.join(format!(".{name}.{}.tmp", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    let result = copy_and_check(store, &tmp);
+    let (items, schema_version) = match result {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+    };
+    std::fs::rename(&tmp, dest).map_err(|source| {
+        let _ = std::fs::remove_file(&tmp);
+        BackupError::Io {
+            path: dest.to_path_buf(),
+            source,
+        }
+    })?;
+    let bytes = std::fs::metadata(dest).map(|m| m.len()).unwrap_or(0);
+    Ok(BackupReport {
+        path: dest.to_path_buf(),
+        bytes,
+        items,
+        schema_version,
+        took: started.elapsed(),
+    })
+}
+
+fn copy_and_check(store: &Path, tmp: &Path) -> Result<(i64, u32), BackupError> {
+    let src = super::open_reader(store)?;
+    let copy_err = |source| BackupError::Copy {
+        path: tmp.to_path_buf(),
+        source,
+    };
+    src.execute("VACUUM INTO ?1", [tmp.to_string_lossy()])
+        .map_err(copy_err)?;
+    drop(src);
+    let copy =
+        Connection::open_with_flags(tmp, OpenFlags::SQLITE_OPEN_READ_WRITE).map_err(copy_err)?;
+    let check: String = copy
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .map_err(copy_err)?;
+    if check != "ok" {
+        return Err(BackupError::Corrupt {
+            path: tmp.to_path_buf(),
+            message: check,
+        });
+    }
+    // A store as feedloom keeps one (the copy comes out in rollback-journal mode).
+    let _: String = copy
+        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+        .map_err(copy_err)?;
+    let version: u32 = copy
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(copy_err)?;
+    let items: i64 = copy
+        .query_row("SELECT count(*) FROM items", [], |r| r.get(0))
+        .map_err(copy_err)?;
+    copy.close().map_err(|(_, e)| copy_err(e))?;
+    Ok((items, version))
+}

@@ -1,0 +1,720 @@
+//! Full-text search: the `search` FTS5 table (migration 0005), kept in step with
+//! `items` inside the same transaction as the item itself, and the query that
+//! ranks stories by bm25 then recency, one result per story, with highlighted
+//! snippets.
+//!
+//! What is indexed is plain text only: the title and the item's text (content,
+//! else summary) with tags, scripts and styles stripped and entities decoded,
+//! at most [`MAX_INDEXED`] bytes of it. Runs of Korean, Japanese and Chinese
+//! characters are written as overlapping pairs plus their last character
+//! ([`index_text`]), so that `unicode61` (which would keep a whole run as one
+//! token) finds a word inside a run; queries are rewritten the same way
+//! ([`parse_query`]). User input never reaches FTS5 syntax unquoted.
+//!
+//! Snippets are made here, not by FTS5 (the table is contentless): segments of
+//! plain text, each marked or not ([`Segment`]); the page escapes every segment
+//! and wraps the marked ones in `<mark>`, so nothing in a story can forge one.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::Store;
+use super::queries::{Source, Story};
+use crate::error::StoreError;
+use crate::filter::is_cjk;
+
+/// Bytes of an item's plain text that are indexed (a long article is found by
+/// its first pages).
+pub const MAX_INDEXED: usize = 32 * 1024;
+
+/// Plain text of an HTML fragment: every tag becomes a space, the contents of
+/// `script`, `style`, `template` and `noscript` are dropped, entities decoded,
+/// runs of white space collapsed.
+pub fn plain_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len().min(MAX_INDEXED * 2));
+    let b = html.as_bytes();
+    let mut i = 0;
+    let mut start = 0;
+    while let Some(off) = memchr::memchr(b'<', &b[i..]) {
+        let lt = i + off;
+        let next = b.get(lt + 1).copied().unwrap_or(b' ');
+        if !(next.is_ascii_alphabetic() || matches!(next, b'/' | b'!' | b'?')) {
+            i = lt + 1;
+            continue;
+        }
+        push_text(&mut out, &html[start..lt]);
+        push_text(&mut out, " ");
+        let end = tag_end(b, lt);
+        let name_len = b[lt + 1..end.min(b.len())]
+            .iter()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .count();
+        let name = &b[lt + 1..lt + 1 + name_len];
+        i = end.saturating_add(1).min(b.len());
+        if [&b"script"[..], b"style", b"template", b"noscript"]
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case(name))
+        {
+            // Skip to the matching end tag.
+            let mut j = i;
+            i = b.len();
+            while let Some(off) = memchr::memchr(b'<', &b[j..]) {
+                let at = j + off;
+                let close = &b[at + 1..];
+                if close.first() == Some(&b'/')
+                    && close.len() > name.len()
+                    && close[1..=name.len()].eq_ignore_ascii_case(name)
+                {
+                    i = (tag_end(b, at) + 1).min(b.len());
+                    break;
+                }
+                j = at + 1;
+            }
+        }
+        start = i;
+    }
+    push_text(&mut out, &html[start.min(html.len())..]);
+    let trimmed = out.trim_end().len();
+    out.truncate(trimmed);
+    out
+}
+
+/// Appends text with its entities decoded and white space collapsed to single
+/// spaces (none at the start).
+fn push_text(out: &mut String, text: &str) {
+    let decoded;
+    let text = if text.contains('&') {
+        decoded = crate::parse::decode_entities(text);
+        decoded.as_str()
+    } else {
+        text
+    };
+    for c in text.chars() {
+        if c.is_whitespace() {
+            if !out.is_empty() && !out.ends_with(' ') {
+                out.push(' ');
+            }
+        } else {
+            out.push(c);
+        }
+    }
+}
+
+/// Where the tag opened at `lt` ends (its `>`, or the end of the input); a `>`
+/// inside a quoted attribute value does not end it.
+fn tag_end(b: &[u8], lt: usize) -> usize {
+    let mut quote = None;
+    let mut i = lt + 1;
+    while i < b.len() {
+        let c = b[i];
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == b'"' || c == b'\'' => quote = Some(c),
+            None if c == b'>' => return i,
+            None => {}
+        }
+        i += 1;
+    }
+    b.len()
+}
+
+/// `s` cut to at most `max` bytes, at a character boundary.
+fn cut(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// Text as the tokenizer sees it: each run of Korean, Japanese or Chinese
+/// characters becomes its overlapping pairs and its last character, as
+/// separate words (`東京都` → `東京 京都 都`); everything else is unchanged.
+pub fn index_text(text: &str) -> String {
+    if !text.chars().any(is_cjk) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() * 2);
+    let mut run: Vec<char> = Vec::new();
+    let flush = |run: &mut Vec<char>, out: &mut String| {
+        if run.is_empty() {
+            return;
+        }
+        out.push(' ');
+        for pair in run.windows(2) {
+            out.push(pair[0]);
+            out.push(pair[1]);
+            out.push(' ');
+        }
+        out.push(run[run.len() - 1]);
+        out.push(' ');
+        run.clear();
+    };
+    for c in text.chars() {
+        if is_cjk(c) {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
+/// A word of a query, as the highlighter looks for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Term {
+    /// Lower case.
+    pub text: String,
+    /// Korean, Japanese or Chinese: found anywhere, not only as a whole word.
+    pub cjk: bool,
+    /// `word*`: any word that starts with it.
+    pub prefix: bool,
+}
+
+/// A query as FTS5 takes it, and its terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedQuery {
+    pub fts: String,
+    pub terms: Vec<Term>,
+}
+
+/// Reads a user's query: words (all must occur), `"a phrase"`, `word*` for a
+/// prefix. Punctuation inside words is what the tokenizer makes of it; nothing
+/// the user types is FTS5 syntax.
+pub fn parse_query(q: &str) -> Result<ParsedQuery, String> {
+    let mut parts: Vec<(String, bool)> = Vec::new(); // (text, phrase)
+    let mut rest = q.trim();
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix('"') {
+            let end = after.find('"').unwrap_or(after.len());
+            parts.push((after[..end].to_string(), true));
+            rest = after.get(end + 1..).unwrap_or("").trim_start();
+        } else {
+            let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+            parts.push((rest[..end].to_string(), false));
+            rest = rest[end..].trim_start();
+        }
+    }
+    let mut fts = Vec::new();
+    let mut terms = Vec::new();
+    for (text, phrase) in parts {
+        let (text, prefix) = match text.strip_suffix('*') {
+            Some(t) if !phrase => (t.to_string(), true),
+            _ => (text, false),
+        };
+        // Split into runs of CJK and of other characters; each is matched on
+        // its own (a phrase keeps its words in order within each run).
+        let mut segments: Vec<(String, bool)> = Vec::new();
+        for c in text.chars() {
+            let cjk = is_cjk(c);
+            match segments.last_mut() {
+                Some((s, k)) if *k == cjk => s.push(c),
+                _ => segments.push((c.to_string(), cjk)),
+            }
+        }
+        let n = segments.len();
+        for (k, (seg, cjk)) in segments.into_iter().enumerate() {
+            if !seg.chars().any(char::is_alphanumeric) {
+                continue;
+            }
+            let last = k + 1 == n;
+            let chars: Vec<char> = seg.chars().collect();
+            if cjk && chars.len() == 1 {
+                fts.push(format!("\"{}\"*", chars[0]));
+            } else if cjk {
+                let pairs: Vec<String> = chars.windows(2).map(|p| p.iter().collect()).collect();
+                fts.push(format!("\"{}\"", pairs.join(" ")));
+            } else {
+                let quoted = seg.replace('"', "\"\"");
+                fts.push(if prefix && last {
+                    format!("\"{quoted}\"*")
+                } else {
+                    format!("\"{quoted}\"")
+                });
+            }
+            if cjk || phrase {
+                terms.push(Term {
+                    text: seg.to_lowercase(),
+                    cjk,
+                    prefix: prefix && last,
+                });
+            } else {
+                for w in seg.split(|c: char| !c.is_alphanumeric()) {
+                    if !w.is_empty() {
+                        terms.push(Term {
+                            text: w.to_lowercase(),
+                            cjk: false,
+                            prefix: prefix && last,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    if fts.is_empty() {
+        return Err(if q.trim().is_empty() {
+            "the query is empty".to_string()
+        } else {
+            format!("the query {q:?} has no words to search for")
+        });
+    }
+    Ok(ParsedQuery {
+        fts: fts.join(" AND "),
+        terms,
+    })
+}
+
+/// A piece of a highlighted text.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Segment {
+    pub text: String,
+    /// A match of the query.
+    pub mark: bool,
+}
+
+/// Byte ranges of `text` where a term matches: CJK terms anywhere; other terms
+/// as whole words (or word starts, for a prefix), ignoring case.
+fn matches(text: &str, terms: &[Term]) -> Vec<(usize, usize)> {
+    let mut found = Vec::new();
+    let lower: Vec<(usize, char)> = text
+        .char_indices()
+        .map(|(i, c)| (i, c.to_lowercase().next().unwrap_or(c)))
+        .collect();
+    for term in terms {
+        let t: Vec<char> = term.text.chars().collect();
+        if t.is_empty() || t.len() > lower.len() {
+            continue;
+        }
+        for start in 0..=lower.len() - t.len() {
+            if (0..t.len()).any(|k| lower[start + k].1 != t[k]) {
+                continue;
+            }
+            let end = start + t.len();
+            if !term.cjk {
+                let before = start
+                    .checked_sub(1)
+                    .is_some_and(|p| lower[p].1.is_alphanumeric());
+                let after = lower.get(end).is_some_and(|c| c.1.is_alphanumeric());
+                if before || (after && !term.prefix) {
+                    continue;
+                }
+            }
+            let mut end_byte = lower.get(end).map_or(text.len(), |c| c.0);
+            if term.prefix && !term.cjk {
+                // The whole word that starts with the prefix.
+                let mut e = end;
+                while lower.get(e).is_some_and(|c| c.1.is_alphanumeric()) {
+                    e += 1;
+                }
+                end_byte = lower.get(e).map_or(text.len(), |c| c.0);
+            }
+            found.push((lower[start].0, end_byte));
+        }
+    }
+    found.sort_unstable();
+    // Merge overlaps.
+    let mut merged: Vec<(usize, usize)> = Vec::new();
+    for (s, e) in found {
+        match merged.last_mut() {
+            Some(last) if s <= last.1 => last.1 = last.1.max(e),
+            _ => merged.push((s, e)),
+        }
+    }
+    merged
+}
+
+/// `text` in segments, the matches of `terms` marked.
+pub fn highlight(text: &str, terms: &[Term]) -> Vec<Segment> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    for (s, e) in matches(text, terms) {
+        if s > at {
+            out.push(Segment {
+                text: text[at..s].to_string(),
+                mark: false,
+            });
+        }
+        out.push(Segment {
+            text: text[s..e].to_string(),
+            mark: true,
+        });
+        at = e;
+    }
+    if at < text.len() {
+        out.push(Segment {
+            text: text[at..].to_string(),
+            mark: false,
+        });
+    }
+    out
+}
+
+/// About `max` bytes of `text` around its first match, highlighted; with an
+/// ellipsis where it was cut.
+pub fn snippet(text: &str, terms: &[Term], max: usize) -> Vec<Segment> {
+    let first = matches(text, terms).first().map_or(0, |m| m.0);
+    let mut start = first.saturating_sub(max / 3);
+    while !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    // Start at a word when the cut is inside one.
+    if start > 0
+        && let Some(sp) = text[start..first].find(' ')
+    {
+        start += sp + 1;
+    }
+    let window = cut(&text[start..], max);
+    let mut end = window.len();
+    if start + end < text.len()
+        && let Some(sp) = window.rfind(' ').filter(|&sp| sp > first - start)
+    {
+        end = sp;
+    }
+    let mut segs = highlight(&window[..end], terms);
+    if start > 0 {
+        segs.insert(
+            0,
+            Segment {
+                text: "… ".into(),
+                mark: false,
+            },
+        );
+    }
+    if start + end < text.len() {
+        segs.push(Segment {
+            text: " …".into(),
+            mark: false,
+        });
+    }
+    segs
+}
+
+/// Indexes a new item (one call where an item is inserted).
+pub fn index_item(
+    tx: &Connection,
+    id: i64,
+    title: Option<&str>,
+    html: Option<&str>,
+) -> Result<(), StoreError> {
+    let title = index_text(title.unwrap_or(""));
+    let body = html
+        .map(|h| index_text(cut(&plain_text(h), MAX_INDEXED)))
+        .unwrap_or_default();
+    tx.prepare_cached("INSERT INTO search (rowid, title, body) VALUES (?1, ?2, ?3)")
+        .and_then(|mut s| s.execute(params![id, title, body]))
+        .map_err(StoreError::ctx("indexing item for search"))?;
+    Ok(())
+}
+
+/// Re-indexes an item whose text changed (one call where an item is updated).
+pub(crate) fn reindex_item(
+    tx: &Connection,
+    id: i64,
+    title: Option<&str>,
+    html: Option<&str>,
+) -> Result<(), StoreError> {
+    unindex_item(tx, id)?;
+    index_item(tx, id, title, html)
+}
+
+/// Removes an item from the index.
+pub(crate) fn unindex_item(tx: &Connection, id: i64) -> Result<(), StoreError> {
+    tx.prepare_cached("DELETE FROM search WHERE rowid = ?1")
+        .and_then(|mut s| s.execute([id]))
+        .map_err(StoreError::ctx("removing item from search"))?;
+    Ok(())
+}
+
+/// What to search for.
+#[derive(Debug, Clone, Default)]
+pub struct SearchQuery {
+    pub query: String,
+    pub limit: usize,
+    /// Only stories first seen at or after this time.
+    pub since: Option<i64>,
+    /// Only items of feeds with one of these tags (empty: all).
+    pub tags: Vec<String>,
+    /// Only stories carried by at least this many feeds.
+    pub min_sources: usize,
+}
+
+/// One story found.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    /// The story, as its best-matching item shows it (`html`: unsanitised).
+    pub story: Story,
+    /// bm25 of the best-matching item (lower is better).
+    pub score: f64,
+    /// Feeds carrying the story.
+    pub sources: i64,
+    pub title: Vec<Segment>,
+    pub snippet: Vec<Segment>,
+}
+
+/// Why a search failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error("{0}")]
+    Query(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Snippet length, in bytes of text.
+pub const SNIPPET_BYTES: usize = 240;
+
+/// Items ranked per query: a word that matches more items is ranked among its
+/// newest matches (rowids grow with time), which bounds the cost of a query
+/// whatever the word.
+pub const MAX_MATCHES: usize = 2_000;
+
+/// Candidates read per round when a `keep` filter drops some.
+const CHUNK: usize = 200;
+/// Most candidates looked at for one search with filters.
+const MAX_CANDIDATES: usize = 5_000;
+
+impl Store {
+    /// Stories matching `q`, best first (bm25, then newest), one per story, that
+    /// `keep` accepts.
+    pub fn search(
+        &self,
+        q: &SearchQuery,
+        keep: &dyn Fn(&Story) -> bool,
+    ) -> Result<Vec<Hit>, SearchError> {
+        let parsed = parse_query(&q.query).map_err(SearchError::Query)?;
+        let ctx = || StoreError::ctx("searching");
+        let tags = serde_json::to_string(&q.tags).unwrap_or_else(|_| "[]".into());
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "WITH h AS MATERIALIZED (SELECT rowid AS id, bm25(search, 4.0, 1.0) AS score
+                                          FROM search WHERE search MATCH ?1
+                                          ORDER BY rowid DESC LIMIT ?7)
+                 SELECT i.story_id, min(h.score) AS best, i.id, s.uid, s.first_seen_at,
+                        s.changed_at, s.item_count
+                 FROM h
+                 JOIN items i ON i.id = h.id
+                 JOIN stories s ON s.id = i.story_id
+                 JOIN feeds f ON f.id = i.feed_id
+                 WHERE f.in_config = 1 AND s.first_seen_at >= ?2 AND s.item_count >= ?3
+                   AND (?4 = '[]' OR i.feed_id IN (SELECT feed_id FROM feed_tags
+                        WHERE tag IN (SELECT value FROM json_each(?4))))
+                 GROUP BY i.story_id
+                 ORDER BY best, s.first_seen_at DESC, s.id DESC
+                 LIMIT ?5 OFFSET ?6",
+            )
+            .map_err(ctx())?;
+        let mut item = self
+            .conn
+            .prepare_cached(
+                "SELECT i.url, i.title, i.author, COALESCE(i.content, i.summary),
+                        i.published_at, i.updated_at, f.url, COALESCE(f.title, f.feed_title),
+                        f.site_url
+                 FROM items i JOIN feeds f ON f.id = i.feed_id WHERE i.id = ?1",
+            )
+            .map_err(ctx())?;
+        let mut hits = Vec::new();
+        let mut offset = 0usize;
+        loop {
+            let want = q.limit.saturating_sub(hits.len());
+            let chunk = want.max(CHUNK.min(q.limit.saturating_mul(4)).max(want));
+            type Head = (i64, f64, i64, String, i64, i64, i64);
+            let heads: Vec<Head> = stmt
+                .query_map(
+                    params![
+                        parsed.fts,
+                        q.since.unwrap_or(i64::MIN),
+                        q.min_sources as i64,
+                        tags,
+                        chunk as i64,
+                        offset as i64,
+                        MAX_MATCHES as i64
+                    ],
+                    |r| {
+                        Ok((
+                            r.get(0)?,
+                            r.get(1)?,
+                            r.get(2)?,
+                            r.get(3)?,
+                            r.get(4)?,
+                            r.get(5)?,
+                            r.get(6)?,
+                        ))
+                    },
+                )
+                .and_then(|rows| rows.collect())
+                .map_err(ctx())?;
+            let n = heads.len();
+            for (story_id, score, item_id, uid, first_seen_at, changed_at, sources) in heads {
+                let row = item
+                    .query_row([item_id], |r| {
+                        let link: Option<String> = r.get(0)?;
+                        Ok(Story {
+                            id: story_id,
+                            uid: uid.clone(),
+                            link: link.clone(),
+                            title: r.get(1)?,
+                            author: r.get(2)?,
+                            html: r.get(3)?,
+                            summary: None,
+                            published_at: r.get(4)?,
+                            updated_at: r.get(5)?,
+                            first_seen_at,
+                            changed_at,
+                            source: Source {
+                                feed_url: r.get(6)?,
+                                title: r.get(7)?,
+                                site_url: r.get(8)?,
+                                link,
+                            },
+                            also: Vec::new(),
+                        })
+                    })
+                    .optional()
+                    .map_err(ctx())?;
+                let Some(story) = row else { continue };
+                if !keep(&story) {
+                    continue;
+                }
+                let title = highlight(story.title.as_deref().unwrap_or(""), &parsed.terms);
+                let body = plain_text(story.html.as_deref().unwrap_or(""));
+                let snippet = snippet(&body, &parsed.terms, SNIPPET_BYTES);
+                hits.push(Hit {
+                    story,
+                    score,
+                    sources,
+                    title,
+                    snippet,
+                });
+                if hits.len() >= q.limit {
+                    return Ok(hits);
+                }
+            }
+            offset += n;
+            if n < chunk || offset >= MAX_CANDIDATES {
+                return Ok(hits);
+            }
+        }
+    }
+
+    /// Indexes the items stored before the search table existed, 1000 per
+    /// transaction; an interrupted run carries on at the next open.
+    pub(super) fn backfill_search(&mut self) -> Result<(), StoreError> {
+        let ctx = || StoreError::ctx("indexing stored items for search");
+        loop {
+            let tx = self.conn.transaction().map_err(ctx())?;
+            let Some((next, last)): Option<(i64, i64)> = tx
+                .query_row("SELECT next_id, last_id FROM search_backfill", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()
+                .map_err(ctx())?
+            else {
+                return Ok(());
+            };
+            if next > last {
+                tx.execute("DELETE FROM search_backfill", [])
+                    .map_err(ctx())?;
+                tx.commit().map_err(ctx())?;
+                return Ok(());
+            }
+            let upto = next.saturating_add(999).min(last);
+            let rows: Vec<(i64, Option<String>, Option<String>)> = tx
+                .prepare(
+                    "SELECT id, title, COALESCE(content, summary) FROM items
+                     WHERE id BETWEEN ?1 AND ?2",
+                )
+                .and_then(|mut s| {
+                    s.query_map([next, upto], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                        .collect()
+                })
+                .map_err(ctx())?;
+            for (id, title, html) in rows {
+                reindex_item(&tx, id, title.as_deref(), html.as_deref())?;
+            }
+            tx.execute("UPDATE search_backfill SET next_id = ?1", [upto + 1])
+                .map_err(ctx())?;
+            tx.commit().map_err(ctx())?;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_text_drops_markup_scripts_and_styles() {
+        assert_eq!(
+            plain_text(
+                "<p>One</p><p>two &amp; <b>three</b></p><script>var x = '<p>';</script>four<style>p{}</style>"
+            ),
+            "One two & three four"
+        );
+        assert_eq!(
+            plain_text("1 < 2 and <a title='x>y'>link</a>"),
+            "1 < 2 and link"
+        );
+        assert_eq!(plain_text("<SCRIPT>evil()</SCRIPT>ok"), "ok");
+        assert_eq!(plain_text("<script>never closed"), "");
+    }
+
+    #[test]
+    fn cjk_runs_become_pairs() {
+        assert_eq!(index_text("東京都"), " 東京 京都 都 ");
+        assert_eq!(
+            index_text("in 서울에서 now")
+                .split_whitespace()
+                .collect::<Vec<_>>(),
+            ["in", "서울", "울에", "에서", "서", "now"]
+        );
+        assert_eq!(index_text("plain words"), "plain words");
+    }
+
+    #[test]
+    fn queries_are_quoted_and_split_by_script() {
+        let q = parse_query("Rust \"new release\" wasm* 北京大学 学").unwrap();
+        assert_eq!(
+            q.fts,
+            "\"Rust\" AND \"new release\" AND \"wasm\"* AND \"北京 京大 大学\" AND \"学\"*"
+        );
+        // FTS5 syntax typed by a user is only text.
+        let q = parse_query("a\" OR b NEAR(c) -d").unwrap();
+        assert!(q.fts.starts_with("\"a\"\"\""), "{}", q.fts);
+        assert!(parse_query("  ").unwrap_err().contains("empty"));
+        assert!(parse_query("!!! ...").unwrap_err().contains("no words"));
+    }
+
+    #[test]
+    fn highlights_whole_words_and_cjk_anywhere() {
+        let terms = parse_query("rust 東京").unwrap().terms;
+        let segs = highlight("Rust, trusty RUST; 東京都", &terms);
+        let marked: Vec<&str> = segs
+            .iter()
+            .filter(|s| s.mark)
+            .map(|s| s.text.as_str())
+            .collect();
+        assert_eq!(marked, ["Rust", "RUST", "東京"]);
+        let prefix = parse_query("rel*").unwrap().terms;
+        let segs = highlight("the release relies", &prefix);
+        assert_eq!(segs.iter().filter(|s| s.mark).count(), 2);
+        assert_eq!(segs[1].text, "release");
+    }
+
+    #[test]
+    fn snippets_centre_on_the_first_match() {
+        let text = format!("{} needle {}", "word ".repeat(200), "tail ".repeat(200));
+        let terms = parse_query("needle").unwrap().terms;
+        let s = snippet(&text, &terms, 120);
+        assert_eq!(s.first().unwrap().text, "… ");
+        assert_eq!(s.last().unwrap().text, " …");
+        assert!(s.iter().any(|x| x.mark && x.text == "needle"));
+        let len: usize = s.iter().map(|x| x.text.len()).sum();
+        assert!(len <= 130, "{len}");
+    }
+}

@@ -1,0 +1,359 @@
+//! `GET /search?q=…[&output=NAME][&limit=N]`: stories that match, best first
+//! (bm25, then newest), one per story, with the matching words marked; HTML
+//! in the river's layout and stylesheet, or JSON for `Accept: application/json`.
+//!
+//! Snippets and titles come as plain-text segments ([`Segment`]); each is
+//! escaped here and only the segments the search marked become `<mark>`, so no
+//! story text can forge a mark or any other markup. The page has one form (a
+//! GET to itself), which its policy allows; nothing else differs from the river.
+
+use std::sync::Arc;
+
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, html};
+
+use super::{layout_with, time};
+use crate::config::{Format, OutputConfig};
+use crate::export::clean::plain_title;
+use crate::export::rfc3339;
+use crate::server::ServerState;
+use crate::store::search::{Hit, SearchError, SearchQuery, Segment};
+
+/// Results on a page unless `limit` says otherwise (at most [`MAX_LIMIT`]).
+pub const DEFAULT_LIMIT: usize = 30;
+pub const MAX_LIMIT: usize = 100;
+
+/// The page's own policy: the river's, but its form may submit to this site.
+pub const META_CSP: &str = concat!(
+    "default-src 'none'; img-src http: https:; media-src http: https:; style-src '",
+    super::style_hash!(),
+    "'; base-uri 'none'; form-action 'self'"
+);
+
+/// The HTTP policy of the search page (the river's, with forms allowed to this site).
+pub const CONTENT_SECURITY_POLICY: &str = concat!(
+    "default-src 'none'; img-src http: https:; media-src http: https:; style-src '",
+    super::style_hash!(),
+    "'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; sandbox allow-forms"
+);
+
+/// Escaped text, the marked segments in `<mark>`.
+pub fn segments_html(segments: &[Segment]) -> String {
+    marks(segments).into_string()
+}
+
+fn marks(segments: &[Segment]) -> Markup {
+    html! {
+        @for s in segments {
+            @if s.mark { mark { (plain_title(&s.text)) } } @else { (plain_title(&s.text)) }
+        }
+    }
+}
+
+/// What a search page shows.
+pub struct SearchPage<'a> {
+    pub query: &'a str,
+    pub output: Option<&'a OutputConfig>,
+    pub hits: &'a [Hit],
+    /// Why the query could not run.
+    pub error: Option<&'a str>,
+    pub now: i64,
+}
+
+/// The page.
+pub fn render(p: &SearchPage) -> String {
+    let title = if p.query.trim().is_empty() {
+        "Search".to_string()
+    } else {
+        format!("{} — search", p.query)
+    };
+    let body = html! {
+        header.top {
+            h1 { "Search" }
+            form.search method="get" action="search" role="search" {
+                input type="search" name="q" value=(p.query) aria-label="Search the stories" placeholder="words, \"a phrase\", prefix*";
+                @if let Some(o) = p.output {
+                    input type="hidden" name="output" value=(o.name());
+                }
+                button type="submit" { "Search" }
+            }
+            @if let Some(o) = p.output {
+                p.muted { "In " a href=(super::href(o.name(), Format::Html)) { (o.title()) } }
+            }
+        }
+        main {
+            @if let Some(e) = p.error {
+                p.bad { (e) }
+            } @else if !p.query.trim().is_empty() && p.hits.is_empty() {
+                p.muted { "No stories match." }
+            }
+            @for h in p.hits {
+                (hit(h, p.now))
+            }
+        }
+        footer {
+            p { "Best matches first, then the newest. Times are UTC." }
+        }
+    };
+    layout_with(&title, html! {}, body, META_CSP).into_string()
+}
+
+fn hit(h: &Hit, now: i64) -> Markup {
+    let s = &h.story;
+    let (label, _) = time::relative(s.first_seen_at, now);
+    let feed = s
+        .source
+        .title
+        .clone()
+        .filter(|t| !t.trim().is_empty())
+        .unwrap_or_else(|| {
+            url::Url::parse(&s.source.feed_url)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_string))
+                .unwrap_or_else(|| s.source.feed_url.clone())
+        });
+    let link = s.link.as_deref().and_then(crate::urls::safe_link);
+    let untitled = h.title.iter().all(|t| t.text.trim().is_empty());
+    html! {
+        article.story.hit {
+            h2 {
+                @if let Some(l) = link {
+                    a href=(l) rel="noreferrer" { @if untitled { "(untitled)" } @else { (marks(&h.title)) } }
+                } @else if untitled { "(untitled)" } @else { (marks(&h.title)) }
+            }
+            p.meta {
+                time datetime=(rfc3339(s.first_seen_at)) title=(format!("First seen {}", time::absolute(s.first_seen_at))) { (label) }
+                " · from " span.source { (feed) }
+                @if h.sources > 1 { " · " (h.sources) " feeds" }
+            }
+            @if !h.snippet.is_empty() {
+                p.snippet { (marks(&h.snippet)) }
+            }
+        }
+    }
+}
+
+/// The hits as JSON: an array, best first. `title_html` and `snippet_html` are
+/// escaped text with the matches in `<mark>`.
+pub fn json(hits: &[Hit]) -> String {
+    let rows: Vec<_> = hits
+        .iter()
+        .map(|h| {
+            let st = &h.story;
+            let plain: String = h.snippet.iter().map(|s| s.text.as_str()).collect();
+            serde_json::json!({
+                "id": st.uid,
+                "title": st.title,
+                "link": st.link,
+                "feed": crate::config::access::redact_userinfo(&st.source.feed_url),
+                "feed_title": st.source.title,
+                "first_seen_at": st.first_seen_at,
+                "published_at": st.published_at,
+                "sources": h.sources,
+                "score": h.score,
+                "title_html": segments_html(&h.title),
+                "snippet": plain,
+                "snippet_html": segments_html(&h.snippet),
+            })
+        })
+        .collect();
+    let mut s = serde_json::to_string_pretty(&rows).unwrap_or_else(|_| "[]".into());
+    s.push('\n');
+    s
+}
+
+/// `GET /search`.
+pub async fn route(
+    State(state): State<Arc<ServerState>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let (mut q, mut output, mut limit) = (String::new(), None, DEFAULT_LIMIT);
+    for (k, v) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        match k.as_ref() {
+            "q" => q = v.chars().take(500).collect(),
+            "output" => output = Some(v.into_owned()),
+            "limit" => match v.parse::<usize>() {
+                Ok(n) if (1..=MAX_LIMIT).contains(&n) => limit = n,
+                _ => {
+                    return bad(
+                        &headers,
+                        format!("bad `limit` value {v:?}: expected 1 to {MAX_LIMIT}"),
+                    );
+                }
+            },
+            _ => {}
+        }
+    }
+    let json = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(super::index::wants_json);
+    let out = match &output {
+        Some(name) => {
+            let found = state
+                .web
+                .outputs
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .find(|o| o.name() == name)
+                .cloned();
+            match found {
+                Some(o) => Some(o),
+                None => return bad(&headers, format!("no output named {name:?}")),
+            }
+        }
+        None => None,
+    };
+    let now = crate::now_unix();
+    let (hits, error) = if q.trim().is_empty() {
+        (Vec::new(), None)
+    } else {
+        let sq = SearchQuery {
+            query: q.clone(),
+            limit,
+            since: None,
+            tags: out.as_ref().map(|o| o.tags.clone()).unwrap_or_default(),
+            min_sources: out.as_ref().map_or(0, |o| o.min_sources),
+        };
+        let sel = out.as_ref().map(|o| o.selection.clone());
+        let found = state
+            .store
+            .call(move |s| {
+                let keep =
+                    |st: &crate::store::queries::Story| sel.as_ref().is_none_or(|x| x.keeps(st));
+                Ok(s.search(&sq, &keep))
+            })
+            .await;
+        match found {
+            Ok(Ok(hits)) => (hits, None),
+            Ok(Err(SearchError::Query(m))) => (Vec::new(), Some(m)),
+            Ok(Err(SearchError::Store(e))) | Err(e) => {
+                tracing::error!(error = %crate::error::chain(&e), "search failed");
+                return (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n").into_response();
+            }
+        }
+    };
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    if json {
+        let body = match &error {
+            Some(e) => serde_json::json!({ "error": e }).to_string(),
+            None => self::json(&hits),
+        };
+        return (
+            status,
+            [
+                (header::CONTENT_TYPE, "application/json"),
+                (header::CACHE_CONTROL, "no-cache"),
+                (header::VARY, "Accept"),
+            ],
+            body,
+        )
+            .into_response();
+    }
+    let page = render(&SearchPage {
+        query: &q,
+        output: out.as_ref(),
+        hits: &hits,
+        error: error.as_deref(),
+        now,
+    });
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, Format::Html.content_type()),
+            (header::CACHE_CONTROL, "no-cache"),
+            (header::VARY, "Accept"),
+            (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+        ],
+        page,
+    )
+        .into_response()
+}
+
+fn bad(headers: &HeaderMap, msg: String) -> Response {
+    let json = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(super::index::wants_json);
+    if json {
+        return (
+            StatusCode::BAD_REQUEST,
+            [(header::CONTENT_TYPE, "application/json")],
+            serde_json::json!({ "error": msg }).to_string(),
+        )
+            .into_response();
+    }
+    (StatusCode::BAD_REQUEST, format!("{msg}\n")).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::queries::{Source, Story};
+
+    #[test]
+    fn marks_are_the_only_markup() {
+        let segs = vec![
+            Segment {
+                text: "<mark>fake</mark> & ".into(),
+                mark: false,
+            },
+            Segment {
+                text: "<b>real</b>".into(),
+                mark: true,
+            },
+        ];
+        assert_eq!(
+            segments_html(&segs),
+            "&lt;mark&gt;fake&lt;/mark&gt; &amp; <mark>&lt;b&gt;real&lt;/b&gt;</mark>"
+        );
+        let hit = Hit {
+            story: Story {
+                id: 1,
+                uid: "urn:feedloom:1".into(),
+                link: Some("javascript:alert(1)".into()),
+                title: Some("t".into()),
+                author: None,
+                html: None,
+                summary: None,
+                published_at: None,
+                updated_at: None,
+                first_seen_at: 100,
+                changed_at: 100,
+                source: Source {
+                    feed_url: "https://a.example/f".into(),
+                    title: None,
+                    site_url: None,
+                    link: None,
+                },
+                also: vec![],
+            },
+            score: -1.0,
+            sources: 2,
+            title: segs.clone(),
+            snippet: segs,
+        };
+        let page = render(&SearchPage {
+            query: "\"><script>",
+            output: None,
+            hits: std::slice::from_ref(&hit),
+            error: None,
+            now: 200,
+        });
+        assert!(!page.contains("<script>"), "{page}");
+        assert!(!page.contains("javascript:"), "{page}");
+        assert!(
+            page.contains("value=\"&quot;&gt;&lt;script&gt;\""),
+            "{page}"
+        );
+        assert!(page.contains(" · 2 feeds"));
+    }
+}

@@ -1,0 +1,189 @@
+//! `feedloom backup FILE`: a consistent copy while the daemon writes; it passes
+//! an integrity check and opens as a store; an existing file is replaced only
+//! with `--force`.
+
+mod common;
+#[path = "support/daemon.rs"]
+mod daemon;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+fn feedloom(config: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_feedloom"))
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env("FEEDLOOM_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn doc(round: usize) -> String {
+    let items: Vec<(String, String)> = (0..20)
+        .map(|i| (format!("r{round}-{i}"), format!("Round {round} story {i}")))
+        .collect();
+    let v: Vec<(Option<&str>, Option<&str>, &str, &str)> = items
+        .iter()
+        .map(|(g, t)| {
+            (
+                Some(g.as_str()),
+                None,
+                t.as_str(),
+                "Some text of the story.",
+            )
+        })
+        .collect();
+    rss("Busy", &v)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_while_the_daemon_writes_is_whole_and_opens() {
+    let srv = FeedServer::start().await;
+    srv.set("/busy.xml", Resource::feed(doc(0)));
+    let env = TestEnv::new();
+    let body = format!(
+        "[fetch]\nhost_gap = \"0s\"\n[defaults]\nspread = \"0s\"\nevery = \"1s\"\n\n{}",
+        feeds_toml(&[srv.url("/busy.xml")])
+    );
+    // A store with some weight, so that the copy takes a while.
+    env.config(&body);
+    {
+        let store = feedloom::store::Store::open(&env.path("feedloom.db")).unwrap();
+        let conn = store.conn();
+        conn.execute_batch("BEGIN; INSERT INTO feeds (id, url, created_at) VALUES (99, 'https://old.example/f', 0);")
+            .unwrap();
+        let text = "lorem ipsum dolor sit amet ".repeat(40);
+        for i in 1..=20_000i64 {
+            conn.execute(
+                "INSERT INTO stories (id, uid, first_seen_at, changed_at) VALUES (?1, ?2, 1000, 1000)",
+                rusqlite::params![i, format!("u{i}")],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO items (id, feed_id, key, key_kind, uid, title, content, content_hash,
+                     first_seen_at, last_seen_at, changed_at, story_id)
+                 VALUES (?1, 99, ?2, 'guid', ?3, 'old', ?4, 'h', 1000, 1000, 1000, ?1)",
+                rusqlite::params![i, format!("k{i}"), format!("u{i}"), text],
+            )
+            .unwrap();
+        }
+        conn.execute_batch("COMMIT").unwrap();
+    }
+    let d = daemon::Daemon::start_in(env, &body).await;
+    d.wait_for_page("/all.html", 20, |b| b.contains("Round 0 story 1"))
+        .await;
+    // The feed changes every 200 ms while the backups run: the daemon keeps writing.
+    let writer_srv = std::sync::Arc::new(srv);
+    let feeder = {
+        let srv = writer_srv.clone();
+        tokio::spawn(async move {
+            for round in 1..=40 {
+                srv.set("/busy.xml", Resource::feed(doc(round)));
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        })
+    };
+    let config = d.env.path("feedloom.toml");
+    let dest = d.env.path("copy.db");
+    let fetches_before = d.env.count("SELECT count(*) FROM fetches");
+    let started = Instant::now();
+    let mut copies = 0;
+    while started.elapsed() < Duration::from_secs(4) {
+        let out = tokio::task::block_in_place(|| {
+            feedloom(&config, &["backup", "--force", dest.to_str().unwrap()])
+        });
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let said = text(&out.stdout);
+        assert!(said.contains("integrity check ok"), "{said}");
+        copies += 1;
+        // Each copy is a whole store: sound, at the current schema, every old item there.
+        let copy = rusqlite::Connection::open(&dest).unwrap();
+        let check: String = copy
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(check, "ok");
+        let old: i64 = copy
+            .query_row("SELECT count(*) FROM items WHERE feed_id = 99", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(old, 20_000);
+        // Items and their fetch record are in the copy together, or not at all.
+        let orphans: i64 = copy
+            .query_row(
+                "SELECT count(*) FROM items i WHERE i.feed_id != 99 AND NOT EXISTS
+                 (SELECT 1 FROM fetches f WHERE f.feed_id = i.feed_id AND f.items_new > 0
+                  AND f.started_at <= i.first_seen_at)",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(orphans, 0);
+        drop(copy);
+    }
+    feeder.await.unwrap();
+    assert!(copies >= 2, "{copies}");
+    assert!(
+        d.env.count("SELECT count(*) FROM fetches") > fetches_before + 1,
+        "the daemon kept fetching and writing during the backups"
+    );
+    // The copy opens as a store, and feedloom reads it.
+    let store = feedloom::store::Store::open(&dest).unwrap();
+    assert_eq!(
+        store.schema_version().unwrap(),
+        feedloom::store::MIGRATIONS.len() as u32
+    );
+    drop(store);
+    // No temporary file is left beside it.
+    let leftovers: Vec<String> = std::fs::read_dir(d.env.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    d.stop().await;
+}
+
+#[test]
+fn an_existing_file_is_kept_without_force() {
+    let env = TestEnv::new();
+    let cfg = env.config("[[feed]]\nurl = \"https://a.example/f\"\n");
+    drop(feedloom::store::Store::open(&cfg.store.path).unwrap());
+    let config = env.path("feedloom.toml");
+    let dest = env.path("precious.db");
+    std::fs::write(&dest, "not a backup").unwrap();
+    let out = feedloom(&config, &["backup", dest.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("precious.db already exists; pass --force to replace it"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&dest).unwrap(), "not a backup");
+    let out = feedloom(&config, &["backup", "--force", dest.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(feedloom::store::Store::open_read_only(&dest).is_ok());
+    // A folder that does not exist, and a store that does not.
+    let out = feedloom(
+        &config,
+        &["backup", env.path("no/such/dir/x.db").to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("its folder does not exist"),
+        "{}",
+        text(&out.stderr)
+    );
+    std::fs::remove_file(&cfg.store.path).unwrap();
+    let out = feedloom(&config, &["backup", env.path("y.db").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!env.path("y.db").exists());
+}

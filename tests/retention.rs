@@ -1,0 +1,388 @@
+//! Retention: `[store] keep` prunes items first seen before the window (with
+//! their stories, bands and search rows), `keep_fetch_log` the fetch log; a
+//! pruned item its feed still carries never comes back as new (tombstones);
+//! `prune --dry-run` reads only; space returns to the file system; the daemon
+//! prunes by itself.
+
+mod common;
+#[path = "support/daemon.rs"]
+mod daemon;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::*;
+use feedloom::refresh::poll;
+
+const DAY: i64 = 86_400;
+
+fn feedloom(config: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_feedloom"))
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env("FEEDLOOM_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn items(prefix: &str, n: usize) -> Vec<(String, String, String)> {
+    (0..n)
+        .map(|i| {
+            (
+                format!("{prefix}{i}"),
+                format!("https://{prefix}.example/{i}"),
+                format!("Story {prefix} number {i} about harbours and lighthouses"),
+            )
+        })
+        .collect()
+}
+
+fn doc(items: &[(String, String, String)]) -> String {
+    let v: Vec<(Option<&str>, Option<&str>, &str, &str)> = items
+        .iter()
+        .map(|(g, l, t)| {
+            (
+                Some(g.as_str()),
+                Some(l.as_str()),
+                t.as_str(),
+                "Harbour news: the lighthouse keeper reports calm seas and twelve ships in port today.",
+            )
+        })
+        .collect();
+    rss("F", &v)
+}
+
+/// Makes the items whose guid is in `guids` look first seen `days` ago (their
+/// stories too), and adds fetch-log rows `log_days` old.
+fn age(env: &TestEnv, guids: &[&str], days: i64, log_days: i64, log_rows: usize) {
+    let conn = rusqlite::Connection::open(env.path("feedloom.db")).unwrap();
+    let now = feedloom::now_unix();
+    for g in guids {
+        conn.execute(
+            "UPDATE items SET first_seen_at = ?2, changed_at = ?2 WHERE guid = ?1",
+            rusqlite::params![g, now - days * DAY],
+        )
+        .unwrap();
+    }
+    conn.execute_batch(
+        "UPDATE stories SET first_seen_at = (SELECT min(first_seen_at) FROM items i WHERE i.story_id = stories.id),
+                            changed_at = (SELECT min(first_seen_at) FROM items i WHERE i.story_id = stories.id);",
+    )
+    .unwrap();
+    for _ in 0..log_rows {
+        conn.execute(
+            "INSERT INTO fetches (feed_id, started_at, duration_ms, outcome) VALUES (1, ?1, 5, 'ok')",
+            [now - log_days * DAY],
+        )
+        .unwrap();
+    }
+}
+
+fn files(dir: &Path) -> Vec<(String, u64, std::time::SystemTime)> {
+    let mut v: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let m = e.metadata().unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                m.len(),
+                m.modified().unwrap(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pruned_items_go_with_their_rows_and_do_not_come_back() {
+    let srv = FeedServer::start().await;
+    let a = items("a", 6);
+    srv.set("/a.xml", Resource::feed(doc(&a)).no_etag());
+    // Feed b carries a's story 0 (same link) too, seen recently.
+    let b = vec![(
+        "b0".to_string(),
+        "https://a.example/0".to_string(),
+        "Story a number 0 (as b tells it)".to_string(),
+    )];
+    srv.set("/b.xml", Resource::feed(doc(&b)).no_etag());
+    let env = TestEnv::new();
+    // (TestEnv::config opens the body inside `[store]`.)
+    let cfg = env.config(&format!(
+        "keep = \"180d\"\n\n[fetch]\nhost_gap = \"0s\"\n\n{}",
+        feeds_toml(&[srv.url("/a.xml"), srv.url("/b.xml")])
+    ));
+    let config_path = env.path("feedloom.toml");
+    poll(&cfg, env.open_store()).await.unwrap();
+    assert_eq!(env.count("SELECT count(*) FROM items"), 7);
+    assert_eq!(env.count("SELECT count(*) FROM stories"), 6);
+    // Items a0..a2 were first seen 200 days ago (and are still in the feed);
+    // 50 fetch-log rows are 40 days old.
+    age(&env, &["a0", "a1", "a2"], 200, 40, 50);
+    let bands_before = env.count("SELECT count(*) FROM fingerprint_bands");
+    assert!(bands_before > 0);
+
+    // Dry run: says what would go, changes nothing. (A writer's last close
+    // removes the -wal and -shm files that the readers above left.)
+    let conn = rusqlite::Connection::open(env.path("feedloom.db")).unwrap();
+    conn.query_row("SELECT count(*) FROM items", [], |r| r.get::<_, i64>(0))
+        .unwrap();
+    drop(conn);
+    let before = files(env.dir.path());
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let out = feedloom(&config_path, &["prune", "--dry-run"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = text(&out.stdout);
+    assert!(
+        said.contains(
+            "would remove 3 items, 2 stories, 50 fetch-log rows; tombstones: 3 to add, 0 to drop"
+        ),
+        "{said}"
+    );
+    assert!(said.contains("(180d ago, `[store] keep`)"), "{said}");
+    assert_eq!(files(env.dir.path()), before, "a dry run writes nothing");
+
+    let out = feedloom(&config_path, &["prune"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains(
+            "removed 3 items, 2 stories, 50 fetch-log rows; tombstones: 3 added, 0 dropped"
+        ),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(
+        text(&out.stdout).contains("merged the search index"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(env.count("SELECT count(*) FROM items"), 4);
+    assert_eq!(env.count("SELECT count(*) FROM item_tombstones"), 3);
+    // The index is sound and holds the remaining items only.
+    let conn = rusqlite::Connection::open(env.path("feedloom.db")).unwrap();
+    conn.execute(
+        "INSERT INTO search (search, rank) VALUES ('integrity-check', 1)",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    assert_eq!(env.count("SELECT count(*) FROM search"), 4);
+    // a0's story lives on through b's item, now its only one.
+    assert_eq!(env.count("SELECT count(*) FROM stories"), 4);
+    assert_eq!(
+        env.count(
+            "SELECT item_count FROM stories s JOIN items i ON i.story_id = s.id WHERE i.guid = 'b0'"
+        ),
+        1
+    );
+    assert_eq!(
+        env.count("SELECT count(*) FROM stories s WHERE NOT EXISTS (SELECT 1 FROM items i WHERE i.story_id = s.id)"),
+        0,
+        "no story without items"
+    );
+    assert_eq!(
+        env.count("SELECT count(*) FROM fingerprint_bands b WHERE NOT EXISTS (SELECT 1 FROM items i WHERE i.id = b.item_id)"),
+        0,
+        "no band without its item"
+    );
+    assert_eq!(
+        env.count("SELECT count(*) FROM fetches WHERE started_at < unixepoch() - 30 * 86400"),
+        0
+    );
+    // Search no longer finds them (its rows went with them).
+    let out = feedloom(
+        &config_path,
+        &["search", "--json", "--limit", "100", "harbour"],
+    );
+    let hits: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let titles: Vec<&str> = hits
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles.len(), 4, "{titles:?}");
+    assert!(
+        !titles
+            .iter()
+            .any(|t| t.contains("number 1 ") || t.contains("number 2 ")),
+        "{titles:?}"
+    );
+
+    // The feed still carries a0..a2: the next poll stores nothing new.
+    let (summary, _) = poll(&cfg, env.open_store()).await.unwrap();
+    assert_eq!(summary.new, 0, "{summary}");
+    assert_eq!(env.count("SELECT count(*) FROM items"), 4);
+    assert_eq!(
+        env.count("SELECT count(*) FROM item_tombstones WHERE last_seen_at >= unixepoch() - 60"),
+        3,
+        "seen again: kept for another window"
+    );
+    // A second prune has nothing left to do.
+    let out = feedloom(&config_path, &["prune"]);
+    assert!(
+        text(&out.stdout).contains(
+            "removed 0 items, 0 stories, 0 fetch-log rows; tombstones: 0 added, 0 dropped"
+        ),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // The feed drops them; once it has not carried them for `keep`, their
+    // tombstones go too.
+    srv.set("/a.xml", Resource::feed(doc(&a[3..])).no_etag());
+    poll(&cfg, env.open_store()).await.unwrap();
+    let conn = rusqlite::Connection::open(env.path("feedloom.db")).unwrap();
+    conn.execute(
+        "UPDATE item_tombstones SET last_seen_at = unixepoch() - 181 * 86400",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    let out = feedloom(&config_path, &["prune"]);
+    assert!(
+        text(&out.stdout).contains("tombstones: 0 added, 3 dropped"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(env.count("SELECT count(*) FROM item_tombstones"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_keep_items_stay_and_prune_takes_the_lock() {
+    let srv = FeedServer::start().await;
+    srv.set("/a.xml", Resource::feed(doc(&items("a", 3))));
+    let env = TestEnv::new();
+    let cfg = env.config(&format!(
+        "[fetch]\nhost_gap = \"0s\"\n\n{}",
+        feeds_toml(&[srv.url("/a.xml")])
+    ));
+    poll(&cfg, env.open_store()).await.unwrap();
+    age(&env, &["a0", "a1", "a2"], 4000, 31, 7);
+    let config_path = env.path("feedloom.toml");
+    let out = feedloom(&config_path, &["prune", "--dry-run"]);
+    let said = text(&out.stdout);
+    assert!(
+        said.contains("`[store] keep` is not set: items are kept"),
+        "{said}"
+    );
+    assert!(
+        said.contains("would remove 0 items, 0 stories, 7 fetch-log rows"),
+        "{said}"
+    );
+    // While another process holds the store, prune is refused by name; a dry run is not.
+    let lock = feedloom::store::lock::StoreLock::acquire(&cfg.store.path, "run").unwrap();
+    let out = feedloom(&config_path, &["prune"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("feedloom run"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        feedloom(&config_path, &["prune", "--dry-run"])
+            .status
+            .success()
+    );
+    drop(lock);
+    let out = feedloom(&config_path, &["prune"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(env.count("SELECT count(*) FROM items"), 3);
+    assert_eq!(
+        env.count("SELECT count(*) FROM fetches WHERE started_at < unixepoch() - 30 * 86400"),
+        0
+    );
+}
+
+/// A new store uses incremental auto-vacuum: pruning many large items makes the
+/// file smaller.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn space_returns_to_the_file_system() {
+    let env = TestEnv::new();
+    let big: String = "<p>".to_string() + &"lighthouse harbour keeper ".repeat(400) + "</p>";
+    let cfg = env.config("keep = \"30d\"\n\n[[feed]]\nurl = \"https://a.example/f\"\n");
+    let config_path = env.path("feedloom.toml");
+    let store = feedloom::store::Store::open(&cfg.store.path).unwrap();
+    assert!(store.incremental_vacuum().unwrap());
+    drop(store);
+    {
+        let conn = rusqlite::Connection::open(env.path("feedloom.db")).unwrap();
+        conn.execute_batch(
+            "BEGIN; INSERT INTO feeds (id, url, created_at) VALUES (1, 'https://a.example/f', 0);",
+        )
+        .unwrap();
+        for i in 1..=2000i64 {
+            conn.execute(
+                "INSERT INTO stories (id, uid, first_seen_at, changed_at) VALUES (?1, ?2, 1000, 1000)",
+                rusqlite::params![i, format!("u{i}")],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO items (id, feed_id, key, key_kind, uid, title, content, content_hash,
+                     first_seen_at, last_seen_at, changed_at, story_id)
+                 VALUES (?1, 1, ?2, 'guid', ?3, 't', ?4, 'h', 1000, 1000, 1000, ?1)",
+                rusqlite::params![i, format!("k{i}"), format!("u{i}"), big],
+            )
+            .unwrap();
+        }
+        conn.execute_batch("COMMIT; PRAGMA wal_checkpoint(TRUNCATE);")
+            .unwrap();
+    }
+    let size = || std::fs::metadata(env.path("feedloom.db")).unwrap().len();
+    let before = size();
+    assert!(before > 15_000_000, "{before}");
+    let out = feedloom(&config_path, &["prune"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("removed 2000 items"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(
+        text(&out.stdout).contains("MB to the file system"),
+        "{}",
+        text(&out.stdout)
+    );
+    let after = size();
+    assert!(after < before / 4, "{before} -> {after}");
+}
+
+/// The daemon prunes when it starts (and then daily), between its fetches; the
+/// feed still carries the pruned items, and they do not come back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_prunes_by_itself() {
+    let srv = FeedServer::start().await;
+    srv.set("/a.xml", Resource::feed(doc(&items("a", 4))).no_etag());
+    let env = TestEnv::new();
+    let feeds = format!(
+        "[fetch]\nhost_gap = \"0s\"\n[defaults]\nspread = \"0s\"\nevery = \"1s\"\n\n{}",
+        feeds_toml(&[srv.url("/a.xml")])
+    );
+    let cfg = env.config(&feeds);
+    poll(&cfg, env.open_store()).await.unwrap();
+    age(&env, &["a0", "a1"], 10, 0, 0);
+    let d = daemon::Daemon::start_in(env, &format!("keep = \"2d\"\n\n{feeds}")).await;
+    let page = d
+        .wait_for_page("/all.html", 20, |b| daemon::story_count(b) == 2)
+        .await;
+    assert!(
+        page.contains("number 3 ") && !page.contains("number 0 "),
+        "{page}"
+    );
+    // Another fetch of the same document stores nothing new.
+    let fetches = d.env.count("SELECT count(*) FROM fetches");
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while d.env.count("SELECT count(*) FROM fetches") == fetches && std::time::Instant::now() < end
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(d.env.count("SELECT count(*) FROM items"), 2);
+    assert_eq!(d.env.count("SELECT count(*) FROM item_tombstones"), 2);
+    d.stop().await;
+}

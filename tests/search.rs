@@ -1,0 +1,489 @@
+//! Full-text search: `feedloom search` and `/search` over stories polled from a
+//! local server, in English, German, Japanese, Chinese and Korean; ranking, one
+//! result per story, snippets, `--since`, `--output` (tags and rules), the index
+//! following edited items, read-only, and the backfill of an older store.
+
+mod common;
+#[path = "support/daemon.rs"]
+mod daemon;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::*;
+use feedloom::refresh::poll;
+use serde_json::Value;
+
+fn feedloom(config: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_feedloom"))
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env("FEEDLOOM_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Items (guid, link, title, HTML text) as RSS, the HTML escaped into XML.
+fn doc(title: &str, items: &[(&str, &str, &str, &str)]) -> String {
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    let mut s = format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<rss version=\"2.0\"><channel><title>{title}</title><link>https://example.org/</link><description>d</description>\n"
+    );
+    for (guid, link, t, html) in items {
+        s.push_str(&format!(
+            "<item><guid isPermaLink=\"false\">{guid}</guid><link>{link}</link><title>{}</title><description>{}</description></item>\n",
+            esc(t),
+            esc(html)
+        ));
+    }
+    s.push_str("</channel></rss>\n");
+    s
+}
+
+struct World {
+    srv: FeedServer,
+    env: TestEnv,
+    config: std::path::PathBuf,
+}
+
+const NEWS: &[(&str, &str, &str, &str)] = &[
+    (
+        "n1",
+        "https://news.example/volcano",
+        "Volcano erupts near the coast",
+        "<p>Ash from the volcano closed the airport on Tuesday. Residents were told to stay indoors.</p>",
+    ),
+    (
+        "n2",
+        "https://news.example/budget",
+        "Council passes budget",
+        "<p>The council passed the budget; a volcano museum gets new funding.</p>",
+    ),
+    (
+        "n3",
+        "https://news.example/cafe",
+        "Neues Café in Köln eröffnet",
+        "<p>Das Café am Dom öffnet heute. Die Straße bleibt gesperrt.</p>",
+    ),
+    (
+        "n4",
+        "https://news.example/xss",
+        "Payload <script>alert(1)</script> volcano",
+        "<p>volcano <img src=x onerror=alert(2)> text &lt;mark&gt;forged&lt;/mark&gt;</p><script>alert(3)</script>",
+    ),
+];
+
+const ASIA: &[(&str, &str, &str, &str)] = &[
+    (
+        "a1",
+        "https://asia.example/tokyo",
+        "東京都で新しい駅が開業",
+        "<p>東京都の新駅は来年から利用できます。</p>",
+    ),
+    (
+        "a2",
+        "https://asia.example/beijing",
+        "北京大学发布新研究",
+        "<p>北京大学的研究人员发布了关于气候的报告。</p>",
+    ),
+    (
+        "a3",
+        "https://asia.example/seoul",
+        "서울에서 국제 회의 개최",
+        "<p>서울시는 다음 달 국제 회의를 연다고 밝혔다.</p>",
+    ),
+];
+
+impl World {
+    /// Two feeds (news, tagged `news`; asia, tagged `asia`) and a mirror of one
+    /// news story in a third feed; polled once.
+    async fn new(extra: &str) -> World {
+        let srv = FeedServer::start().await;
+        srv.set("/news.xml", Resource::feed(doc("News", NEWS)));
+        srv.set("/asia.xml", Resource::feed(doc("Asia", ASIA)));
+        srv.set(
+            "/mirror.xml",
+            Resource::feed(doc(
+                "Mirror",
+                &[(
+                    "m1",
+                    "https://news.example/volcano",
+                    "Volcano erupts near the coast (mirror)",
+                    "<p>The same volcano story, carried by a second feed.</p>",
+                )],
+            )),
+        );
+        let env = TestEnv::new();
+        let body = format!(
+            "[fetch]\nhost_gap = \"0s\"\n\n[[feed]]\nurl = \"{}\"\ntags = [\"news\"]\n\n[[feed]]\nurl = \"{}\"\ntags = [\"asia\"]\n\n[[feed]]\nurl = \"{}\"\ntags = [\"news\"]\n\n{extra}",
+            srv.url("/news.xml"),
+            srv.url("/asia.xml"),
+            srv.url("/mirror.xml"),
+        );
+        let cfg = env.config(&body);
+        poll(&cfg, env.open_store()).await.unwrap();
+        let config = env.path("feedloom.toml");
+        World { srv, env, config }
+    }
+
+    fn search(&self, args: &[&str]) -> Vec<Value> {
+        let mut all = vec!["search", "--json"];
+        all.extend_from_slice(args);
+        let out = feedloom(&self.config, &all);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        serde_json::from_slice::<Value>(&out.stdout)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    fn titles(&self, args: &[&str]) -> Vec<String> {
+        self.search(args)
+            .iter()
+            .map(|h| h["title"].as_str().unwrap_or("").to_string())
+            .collect()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_finds_words_in_every_language_best_first_one_per_story() {
+    let w = World::new("").await;
+    // Title matches rank above a body match; the payload story matches too.
+    let hits = w.search(&["volcano"]);
+    let titles: Vec<&str> = hits.iter().map(|h| h["title"].as_str().unwrap()).collect();
+    assert_eq!(hits.len(), 3, "{titles:?}");
+    assert_eq!(
+        *titles.last().unwrap(),
+        "Council passes budget",
+        "{titles:?}"
+    );
+    // One result per story: the mirrored story once, naming both feeds.
+    let volcano = hits
+        .iter()
+        .find(|h| h["title"].as_str().unwrap().starts_with("Volcano erupts"))
+        .unwrap();
+    assert_eq!(volcano["sources"], 2, "{volcano}");
+    assert!(
+        volcano["title_html"]
+            .as_str()
+            .unwrap()
+            .contains("<mark>Volcano</mark>"),
+        "{volcano}"
+    );
+    let budget = hits.last().unwrap();
+    assert!(
+        budget["snippet_html"]
+            .as_str()
+            .unwrap()
+            .contains("a <mark>volcano</mark> museum"),
+        "{budget}"
+    );
+    // Accents and case folded; umlauts too.
+    assert_eq!(w.titles(&["cafe"]), ["Neues Café in Köln eröffnet"]);
+    assert_eq!(w.titles(&["KOLN"]), ["Neues Café in Köln eröffnet"]);
+    // Words inside runs of Japanese, Chinese and Korean text.
+    assert_eq!(w.titles(&["新駅"]), ["東京都で新しい駅が開業"]);
+    assert_eq!(w.titles(&["東京"]), ["東京都で新しい駅が開業"]);
+    assert_eq!(w.titles(&["研究"]), ["北京大学发布新研究"]);
+    assert_eq!(w.titles(&["서울"]), ["서울에서 국제 회의 개최"]);
+    assert_eq!(w.titles(&["회의"]), ["서울에서 국제 회의 개최"]);
+    // One character finds the words that hold it.
+    assert_eq!(w.titles(&["駅"]), ["東京都で新しい駅が開業"]);
+    // A run that is not in the text does not match a text that has its pieces apart.
+    assert!(w.titles(&["京大"]).iter().all(|t| t.contains("北京大学")));
+    assert!(w.titles(&["都京"]).is_empty());
+    // All words must occur; phrases keep their order; prefixes.
+    assert_eq!(w.titles(&["volcano", "airport"]).len(), 1);
+    assert!(w.titles(&["\"coast near\""]).is_empty());
+    assert_eq!(w.titles(&["\"near the coast\""]).len(), 1);
+    assert_eq!(w.titles(&["erupt*"]).len(), 1);
+    // --limit.
+    assert_eq!(w.search(&["volcano", "--limit", "1"]).len(), 1);
+    // Text output: the first result's title and link, matches unmarked off a terminal.
+    let out = feedloom(&w.config, &["search", "airport"]);
+    let s = text(&out.stdout);
+    assert!(s.starts_with("1. Volcano erupts near the coast"), "{s}");
+    assert!(s.contains("https://news.example/volcano"), "{s}");
+    assert!(s.contains("Ash from the volcano closed the airport"), "{s}");
+    let out = feedloom(&w.config, &["search", "nothing-matches-this"]);
+    assert_eq!(text(&out.stdout), "no stories match\n");
+    drop(w.srv);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snippets_are_text_and_only_matches_are_marked() {
+    let w = World::new("").await;
+    let hits = w.search(&["forged"]);
+    assert_eq!(hits.len(), 1);
+    let h = &hits[0];
+    let snippet = h["snippet_html"].as_str().unwrap();
+    // The story's own "<mark>" is text; its script is not indexed at all.
+    assert!(
+        snippet.contains("&lt;<mark>mark</mark>&gt;<mark>forged</mark>&lt;/<mark>mark</mark>&gt;")
+            || snippet.contains("&lt;mark&gt;<mark>forged</mark>&lt;/mark&gt;"),
+        "{snippet}"
+    );
+    assert!(
+        !snippet.contains("<img") && !snippet.contains("<script"),
+        "{snippet}"
+    );
+    assert!(
+        !snippet.contains("alert(3)"),
+        "script text is not indexed: {snippet}"
+    );
+    assert!(
+        w.titles(&["alert"])
+            .iter()
+            .all(|t| t.starts_with("Payload"))
+    );
+    assert_eq!(w.search(&["onerror"]).len(), 0, "attributes are not text");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn since_output_rules_and_errors() {
+    let w = World::new(
+        "[[output]]\nname = \"asia\"\ntags = [\"asia\"]\n\n\
+         [[output]]\nname = \"calm\"\ntags = [\"news\"]\nexclude = [\"title:/(?i)payload/\", \"budget\"]\n\n\
+         [[output]]\nname = \"shared\"\nmin_sources = 2\n",
+    )
+    .await;
+    // --output: its tags, its rules, its min_sources.
+    assert!(w.titles(&["volcano", "--output", "asia"]).is_empty());
+    assert_eq!(w.titles(&["서울", "--output", "asia"]).len(), 1);
+    let calm = w.titles(&["volcano", "--output", "calm"]);
+    assert_eq!(calm.len(), 1, "{calm:?}");
+    assert!(calm[0].starts_with("Volcano erupts"), "{calm:?}");
+    let shared = w.titles(&["volcano", "--output", "shared"]);
+    assert_eq!(shared.len(), 1, "{shared:?}");
+    // --since: a story first seen 10 days ago is older than 7d.
+    let conn = rusqlite::Connection::open(w.env.path("feedloom.db")).unwrap();
+    conn.execute(
+        "UPDATE stories SET first_seen_at = first_seen_at - 864000
+         WHERE id = (SELECT story_id FROM items WHERE guid = 'n2')",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    assert_eq!(w.titles(&["volcano"]).len(), 3);
+    assert_eq!(w.titles(&["volcano", "--since", "7d"]).len(), 2);
+    assert_eq!(w.titles(&["volcano", "--since", "30d"]).len(), 3);
+    // Errors name what is wrong and exit 2.
+    for (args, says) in [
+        (&["search", "--since", "soon", "x"][..], "--since \"soon\""),
+        (
+            &["search", "--output", "nope", "x"],
+            "no output named `nope`",
+        ),
+        (&["search", "!!!"], "has no words"),
+    ] {
+        let out = feedloom(&w.config, args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = text(&out.stderr);
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+}
+
+/// Every file in the folder: (size, modification time).
+fn files(dir: &Path) -> Vec<(String, u64, std::time::SystemTime)> {
+    let mut v: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let m = e.metadata().unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                m.len(),
+                m.modified().unwrap(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_reads_only_and_follows_edited_items() {
+    let w = World::new("").await;
+    let before = files(w.env.dir.path());
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    assert_eq!(w.titles(&["volcano"]).len(), 3);
+    assert_eq!(files(w.env.dir.path()), before, "search wrote nothing");
+    // The news feed edits its first story: the old words go, the new ones come.
+    let mut edited = NEWS.to_vec();
+    edited[0] = (
+        "n1",
+        "https://news.example/volcano",
+        "Volcano calms down",
+        "<p>The eruption ended; the harbour reopened.</p>",
+    );
+    w.srv.set("/news.xml", Resource::feed(doc("News", &edited)));
+    let cfg = feedloom::config::load(&w.config).unwrap();
+    poll(&cfg, w.env.open_store()).await.unwrap();
+    assert_eq!(w.titles(&["harbour"]), ["Volcano calms down"]);
+    assert!(
+        w.titles(&["airport"]).is_empty(),
+        "the old text is no longer indexed"
+    );
+    // The mirror still carries the old words for that story.
+    assert_eq!(w.titles(&["coast"]).len(), 1);
+}
+
+/// A store made before search existed (schema version 3) is indexed when a
+/// writing command opens it; its stories are found afterwards.
+#[test]
+fn an_older_store_is_indexed_on_upgrade() {
+    let env = TestEnv::new();
+    let db = env.path("feedloom.db");
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        for (_, sql) in &feedloom::store::MIGRATIONS[..3] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.execute_batch("PRAGMA user_version = 3;").unwrap();
+        conn.execute_batch("BEGIN").unwrap();
+        conn.execute(
+            "INSERT INTO feeds (id, url, created_at) VALUES (1, 'https://a.example/f', 0)",
+            [],
+        )
+        .unwrap();
+        for i in 1..=2500i64 {
+            conn.execute(
+                "INSERT INTO stories (id, uid, first_seen_at, changed_at) VALUES (?1, ?2, ?1, ?1)",
+                rusqlite::params![i, format!("urn:feedloom:{i}")],
+            )
+            .unwrap();
+            let title = if i == 2222 {
+                "The needle story".to_string()
+            } else {
+                format!("Story number {i}")
+            };
+            conn.execute(
+                "INSERT INTO items (id, feed_id, key, key_kind, uid, title, content, content_hash,
+                     first_seen_at, last_seen_at, changed_at, story_id, text_hash)
+                 VALUES (?1, 1, ?2, 'guid', ?3, ?4, '<p>haystack text</p>', 'h', ?1, ?1, ?1, ?1, 'x')",
+                rusqlite::params![i, format!("k{i}"), format!("urn:feedloom:{i}"), title],
+            )
+            .unwrap();
+        }
+        conn.execute_batch("COMMIT").unwrap();
+    }
+    let cfg = env.config("[[feed]]\nurl = \"https://a.example/f\"\n");
+    // A read-only command refuses the old store and leaves it as it is.
+    let out = feedloom(&env.path("feedloom.toml"), &["search", "needle"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("schema version 3"),
+        "{}",
+        text(&out.stderr)
+    );
+    let store = feedloom::store::Store::open(&cfg.store.path).unwrap();
+    let n: i64 = store
+        .conn()
+        .query_row("SELECT count(*) FROM search_backfill", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 0, "backfill finished");
+    drop(store);
+    let out = feedloom(&env.path("feedloom.toml"), &["search", "--json", "needle"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let hits: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(hits[0]["title"], "The needle story");
+    let out = feedloom(
+        &env.path("feedloom.toml"),
+        &["search", "--json", "haystack", "--limit", "1000"],
+    );
+    let hits: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(hits.as_array().unwrap().len(), 1000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_search_page_and_its_json() {
+    let srv = FeedServer::start().await;
+    srv.set("/news.xml", Resource::feed(doc("News", NEWS)));
+    srv.set("/asia.xml", Resource::feed(doc("Asia", ASIA)));
+    let d = daemon::Daemon::start(&format!(
+        "[fetch]\nhost_gap = \"0s\"\n[defaults]\nspread = \"0s\"\n\n[[feed]]\nurl = \"{}\"\n\n[[feed]]\nurl = \"{}\"\ntags = [\"asia\"]\n\n\
+         [[output]]\nname = \"all\"\n\n[[output]]\nname = \"asia\"\ntags = [\"asia\"]\n",
+        srv.url("/news.xml"),
+        srv.url("/asia.xml")
+    ))
+    .await;
+    d.wait_for_page("/all.html", 20, |b| b.contains("서울에서"))
+        .await;
+    let (status, h, page) = d.get("/search?q=volcano", &[]).await;
+    assert_eq!(status, 200, "{page}");
+    let csp = h["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("form-action 'self'") && csp.contains("sandbox allow-forms"),
+        "{csp}"
+    );
+    assert!(
+        !csp.contains("unsafe-inline") && !csp.contains("script-src"),
+        "{csp}"
+    );
+    assert_eq!(
+        page.matches("<article class=\"story hit\"").count(),
+        3,
+        "{page}"
+    );
+    assert!(page.contains("<mark>Volcano</mark> erupts"), "{page}");
+    assert!(page.contains("name=\"q\" value=\"volcano\""), "{page}");
+    assert!(
+        !page.contains("<script>") && !page.contains("onerror="),
+        "{page}"
+    );
+    assert!(
+        page.contains("Payload &lt;script&gt;alert(1)&lt;/script&gt; <mark>volcano</mark>"),
+        "{page}"
+    );
+    // The river's stylesheet and policy.
+    assert!(page.contains(feedloom::web::STYLE));
+    // Korean, in the query string.
+    let (_, _, page) = d.get("/search?q=%ED%9A%8C%EC%9D%98", &[]).await;
+    assert!(page.contains("<mark>회의</mark>"), "{page}");
+    // An output's tags.
+    let (_, _, page) = d.get("/search?q=volcano&output=asia", &[]).await;
+    assert!(page.contains("No stories match."), "{page}");
+    // JSON with Accept.
+    let (status, h, body) = d
+        .get(
+            "/search?q=volcano&limit=2",
+            &[("accept", "application/json")],
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        h["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 2, "{body}");
+    // Errors: 400 naming the fault.
+    let (status, _, body) = d.get("/search?q=volcano&limit=0", &[]).await;
+    assert_eq!(status, 400);
+    assert!(body.contains("bad `limit` value \"0\""), "{body}");
+    let (status, _, body) = d
+        .get("/search?q=%22%22", &[("accept", "application/json")])
+        .await;
+    assert_eq!(status, 400);
+    assert!(body.contains("no words"), "{body}");
+    let (status, _, body) = d.get("/search?q=x&output=nope", &[]).await;
+    assert_eq!(status, 400);
+    assert!(body.contains("no output named \"nope\""), "{body}");
+    // No query: just the form.
+    let (status, _, page) = d.get("/search", &[]).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("<form class=\"search\""), "{page}");
+    d.stop().await;
+}
