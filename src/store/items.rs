@@ -20,8 +20,8 @@ use tracing::info;
 
 use super::Store;
 use super::feeds::{FeedRef, FetchRecord, Reschedule, apply_redirect, insert_fetch};
+use super::model::Validators;
 use crate::error::StoreError;
-use crate::fetch::Validators;
 use crate::identity::{Identified, item_uid};
 use crate::similar;
 

@@ -11,13 +11,18 @@
 //!
 //! The schema is a public interface, documented in `docs/schema.md`.
 
+pub mod api;
 pub mod backup;
 pub mod feeds;
 pub mod items;
 pub mod lock;
+pub mod model;
+pub mod postgres;
 pub mod prune;
 pub mod queries;
 pub mod search;
+
+pub use api::{Backend, Location, Reader};
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -43,6 +48,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0004_search_retention",
         include_str!("../../migrations/0004_search_retention.sql"),
+    ),
+    (
+        "0005_claims",
+        include_str!("../../migrations/0005_claims.sql"),
     ),
 ];
 
@@ -346,6 +355,14 @@ pub struct Uncommitted<R> {
 }
 
 impl<R> Uncommitted<R> {
+    /// A write that is durable already (its own transaction committed).
+    pub fn done(value: R) -> Uncommitted<R> {
+        Uncommitted {
+            value,
+            committed: None,
+        }
+    }
+
     /// Waits for the COMMIT covering the write: its value once durable, else the
     /// commit's error.
     pub async fn committed(self) -> Result<R, StoreError> {
