@@ -257,8 +257,8 @@ impl PgStore {
                     c,
                     "WITH h AS MATERIALIZED (
                          SELECT item_id AS id,
-                                -ts_rank('{0.25, 0.25, 0.25, 1.0}', doc, $1::tsquery) AS score
-                         FROM search WHERE doc @@ $1::tsquery
+                                -ts_rank('{0.25, 0.25, 0.25, 1.0}', doc, to_tsquery('simple', $1::text)) AS score
+                         FROM search WHERE doc @@ to_tsquery('simple', $1::text)
                          ORDER BY item_id DESC LIMIT $5),
                      best AS (
                          SELECT DISTINCT ON (i.story_id) i.story_id, h.score, i.id
@@ -423,9 +423,11 @@ impl PgStore {
             let states = tx
                 .query(
                     c,
-                    "SELECT CASE WHEN enabled = 0 THEN 'disabled' ELSE COALESCE(last_status, 'never') END AS st,
-                            count(*)
-                     FROM feeds WHERE in_config = 1 GROUP BY st ORDER BY st COLLATE \"C\"",
+                    "SELECT st, count(*) FROM
+                         (SELECT CASE WHEN enabled = 0 THEN 'disabled'
+                                      ELSE COALESCE(last_status, 'never') END AS st
+                          FROM feeds WHERE in_config = 1) AS t
+                     GROUP BY st ORDER BY st COLLATE \"C\"",
                     &[],
                 )
                 .await?;
