@@ -3,12 +3,14 @@
 //! * `mod.rs`: opening (pragmas), embedded migrations, the shared handle.
 //! * [`feeds`]: feed rows: config sync, validators, fetch outcomes.
 //! * [`items`]: storing one fetched document in ONE transaction.
+//! * `near`: near-duplicate fingerprints: writing, lookup, backfill.
 //! * [`queries`]: read side: story lists for outputs, the `feeds` table.
 //!
 //! The schema is a public interface, documented in `docs/schema.md`.
 
 pub mod feeds;
 pub mod items;
+mod near;
 pub mod queries;
 
 use std::path::Path;
@@ -29,6 +31,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0003_feed_hints",
         include_str!("../../migrations/0003_feed_hints.sql"),
+    ),
+    (
+        "0004_near_duplicates",
+        include_str!("../../migrations/0004_near_duplicates.sql"),
     ),
 ];
 
@@ -63,7 +69,7 @@ impl Store {
         let mut store = Store::from_conn(conn);
         store.configure().map_err(open_err)?;
         store.migrate()?;
-        store.backfill_identity()?;
+        store.backfill_near()?;
         Ok(store)
     }
 
@@ -75,7 +81,7 @@ impl Store {
             .configure()
             .map_err(StoreError::ctx("configuring memory store"))?;
         store.migrate()?;
-        store.backfill_identity()?;
+        store.backfill_near()?;
         Ok(store)
     }
 
@@ -422,16 +428,11 @@ mod tests {
             0
         );
         assert_eq!(
-            count(
-                &store,
-                "SELECT count(*) FROM items WHERE fingerprint IS NOT NULL"
-            ),
-            1
+            count(&store, "SELECT count(*) FROM near_items"),
+            1,
+            "the long item has a fingerprint, the short one none"
         );
-        assert_eq!(
-            count(&store, "SELECT count(*) FROM fingerprint_bands"),
-            similar_bands()
-        );
+        assert_eq!(count(&store, "SELECT count(*) FROM store_tasks"), 0);
         let first_seen: i64 = store
             .conn()
             .query_row(
@@ -465,10 +466,6 @@ mod tests {
             )
             .unwrap();
         assert_eq!(applied.new, 1);
-    }
-
-    fn similar_bands() -> i64 {
-        crate::similar::BANDS as i64
     }
 
     #[test]

@@ -1,0 +1,348 @@
+//! Near-duplicate fingerprints in the store: writing them (`near_items`, with
+//! their anchors in `near_anchors`), finding the story of a stored copy of a new
+//! item, and computing them for items stored before version 4.
+//!
+//! A lookup reads the items named by the new fingerprint's anchors (a few per
+//! anchor, the most recent first), judges each from its stored fingerprint
+//! (`near_items`, never the item's text), and reads `items` and `stories` only
+//! for the candidates that are the same story.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::Store;
+use crate::error::StoreError;
+use crate::identity::Identified;
+use crate::similar::{self, Fingerprint, Tokens};
+
+/// An anchor shared by more items first seen within the near window is a *hub*
+/// (a feature too common to tell stories apart): its items are not candidates,
+/// and new items are not added to it. Bounds the work of every lookup.
+const HUB: i64 = 24;
+
+/// Stored fingerprints compared per lookup at most (those sharing the most
+/// anchors first).
+const MAX_CANDIDATES: usize = 16;
+
+/// Items fingerprinted per transaction after an upgrade.
+const BACKFILL_BATCH: i64 = 500;
+
+const TASK: &str = "near_fingerprints";
+
+fn ctx(what: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
+    StoreError::ctx(what)
+}
+
+/// Anchors are 32-bit; stored as signed 32-bit values so they take 4 bytes.
+fn anchor_value(a: u32) -> i64 {
+    i64::from(a as i32)
+}
+
+/// Stores a new item's fingerprint and anchors (but not the `hubs` among them).
+pub(super) fn insert(
+    tx: &Connection,
+    item_id: i64,
+    feed_id: i64,
+    first_seen_at: i64,
+    fp: &Fingerprint,
+    hubs: &[u32],
+) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO near_items (item_id, feed_id, first_seen_at, fingerprint)
+         VALUES (?1, ?2, ?3, ?4)",
+    )
+    .and_then(|mut s| s.execute(params![item_id, feed_id, first_seen_at, fp.to_bytes()]))
+    .map_err(ctx("storing fingerprint"))?;
+    let mut s = tx
+        .prepare_cached("INSERT OR IGNORE INTO near_anchors (anchor, item_id) VALUES (?1, ?2)")
+        .map_err(ctx("storing fingerprint"))?;
+    for a in fp.anchors.iter().filter(|a| !hubs.contains(a)) {
+        s.execute(params![anchor_value(*a), item_id])
+            .map_err(ctx("storing fingerprint"))?;
+    }
+    Ok(())
+}
+
+/// Replaces an edited item's fingerprint (or removes it when the new text has
+/// none).
+pub(super) fn replace(
+    tx: &Connection,
+    item_id: i64,
+    fp: Option<&Fingerprint>,
+) -> Result<(), StoreError> {
+    let old: Option<(i64, i64, Vec<u8>)> = tx
+        .prepare_cached(
+            "SELECT feed_id, first_seen_at, fingerprint FROM near_items WHERE item_id = ?1",
+        )
+        .and_then(|mut s| {
+            s.query_row([item_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .optional()
+        })
+        .map_err(ctx("updating fingerprint"))?;
+    if let Some((_, _, blob)) = &old {
+        if let Some(old_fp) = Fingerprint::from_bytes(blob) {
+            if fp == Some(&old_fp) {
+                return Ok(());
+            }
+            let mut del = tx
+                .prepare_cached("DELETE FROM near_anchors WHERE anchor = ?1 AND item_id = ?2")
+                .map_err(ctx("updating fingerprint"))?;
+            for a in &old_fp.anchors {
+                del.execute(params![anchor_value(*a), item_id])
+                    .map_err(ctx("updating fingerprint"))?;
+            }
+        }
+    }
+    match fp {
+        Some(fp) => {
+            let (feed_id, first_seen_at) = match &old {
+                Some((f, t, _)) => (*f, *t),
+                None => tx
+                    .prepare_cached("SELECT feed_id, first_seen_at FROM items WHERE id = ?1")
+                    .and_then(|mut s| s.query_row([item_id], |r| Ok((r.get(0)?, r.get(1)?))))
+                    .map_err(ctx("updating fingerprint"))?,
+            };
+            insert(tx, item_id, feed_id, first_seen_at, fp, &[])
+        }
+        None => tx
+            .prepare_cached("DELETE FROM near_items WHERE item_id = ?1")
+            .and_then(|mut s| s.execute([item_id]))
+            .map(|_| ())
+            .map_err(ctx("updating fingerprint")),
+    }
+}
+
+/// Title and text of an entry as fingerprints read them (`content`, else `summary`).
+fn text_of(it: &Identified) -> (&str, &str) {
+    let e = &it.entry;
+    (
+        e.title.as_deref().unwrap_or(""),
+        e.content.as_deref().or(e.summary.as_deref()).unwrap_or(""),
+    )
+}
+
+/// What a lookup found: the story to join, and the anchors that are hubs.
+#[derive(Debug, Default)]
+pub(super) struct Found {
+    pub story: Option<i64>,
+    pub hubs: Vec<u32>,
+}
+
+/// The near window of one document: items first seen since `since`, whose
+/// ids are at least the first such item's (ids grow with time), which bounds
+/// the anchor lists read. Looked up once per document.
+pub(super) struct Window {
+    since: i64,
+    first_id: Option<Option<i64>>,
+}
+
+impl Window {
+    pub fn new(since: i64) -> Window {
+        Window {
+            since,
+            first_id: None,
+        }
+    }
+
+    fn first_id(&mut self, tx: &Connection) -> Result<Option<i64>, StoreError> {
+        if self.first_id.is_none() {
+            let id = tx
+                .prepare_cached(
+                    "SELECT id FROM items WHERE first_seen_at >= ?1
+                     ORDER BY first_seen_at, id LIMIT 1",
+                )
+                .and_then(|mut s| s.query_row([self.since], |r| r.get(0)).optional())
+                .map_err(ctx("matching near-duplicate stories"))?;
+            self.first_id = Some(id);
+        }
+        Ok(self.first_id.flatten())
+    }
+}
+
+/// The story of another feed's item that is a copy of `it` (the most similar
+/// one), first seen within the window, that has no item of this feed yet.
+pub(super) fn find_story(
+    tx: &Connection,
+    feed_id: i64,
+    it: &Identified,
+    fp: &Fingerprint,
+    window: &mut Window,
+) -> Result<Found, StoreError> {
+    let what = "matching near-duplicate stories";
+    let mut found = Found::default();
+    let since = window.since;
+    let Some(first_id) = window.first_id(tx)? else {
+        return Ok(found);
+    };
+    // Candidates: (item, anchors shared).
+    let mut candidates: Vec<(i64, u32)> = Vec::new();
+    {
+        let mut s = tx
+            .prepare_cached(
+                "SELECT item_id FROM near_anchors WHERE anchor = ?1 AND item_id >= ?2
+                 ORDER BY item_id DESC LIMIT ?3",
+            )
+            .map_err(ctx(what))?;
+        let mut list = Vec::new();
+        for a in &fp.anchors {
+            list.clear();
+            let mut rows = s
+                .query(params![anchor_value(*a), first_id, HUB + 1])
+                .map_err(ctx(what))?;
+            while let Some(r) = rows.next().map_err(ctx(what))? {
+                list.push(r.get::<_, i64>(0).map_err(ctx(what))?);
+            }
+            if list.len() as i64 > HUB {
+                found.hubs.push(*a);
+                continue;
+            }
+            for &item in &list {
+                match candidates.iter_mut().find(|(i, _)| *i == item) {
+                    Some((_, n)) => *n += 1,
+                    None => candidates.push((item, 1)),
+                }
+            }
+        }
+    }
+    if candidates.is_empty() {
+        return Ok(found);
+    }
+    candidates.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
+    candidates.truncate(MAX_CANDIDATES);
+
+    let mut tokens: Option<Tokens> = None;
+    let mut matches: Vec<(f32, i64)> = Vec::new();
+    {
+        let mut read = tx
+            .prepare_cached(
+                "SELECT feed_id, first_seen_at, fingerprint FROM near_items WHERE item_id = ?1",
+            )
+            .map_err(ctx(what))?;
+        for (item, _) in candidates {
+            let row: Option<(i64, i64, Vec<u8>)> = read
+                .query_row([item], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .optional()
+                .map_err(ctx(what))?;
+            let Some((other_feed, seen, blob)) = row else {
+                continue;
+            };
+            if other_feed == feed_id || seen < since {
+                continue;
+            }
+            let Some(old) = Fingerprint::from_bytes(&blob) else {
+                continue;
+            };
+            let Some(score) = similar::similarity(fp, &old) else {
+                continue;
+            };
+            let toks = tokens.get_or_insert_with(|| {
+                let (title, body) = text_of(it);
+                similar::tokens(title, body)
+            });
+            if similar::keys_agree(fp, toks, &old) {
+                matches.push((score, item));
+            }
+        }
+    }
+    // The most similar first; among equals the earliest item.
+    matches.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let mut story = tx
+        .prepare_cached(
+            "SELECT i.story_id, s.first_seen_at,
+                    EXISTS (SELECT 1 FROM items j WHERE j.story_id = i.story_id AND j.feed_id = ?2)
+             FROM items i JOIN stories s ON s.id = i.story_id WHERE i.id = ?1",
+        )
+        .map_err(ctx(what))?;
+    for (_, item) in matches {
+        let row: Option<(i64, i64, bool)> = story
+            .query_row(params![item, feed_id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()
+            .map_err(ctx(what))?;
+        if let Some((story_id, first_seen, false)) = row {
+            if first_seen >= since {
+                found.story = Some(story_id);
+                return Ok(found);
+            }
+        }
+    }
+    Ok(found)
+}
+
+impl Store {
+    /// Computes the fingerprints of the items stored before version 4 (and the
+    /// `text_hash` of items from version 1), newest first, in transactions of
+    /// [`BACKFILL_BATCH`] items. Driven by a row of `store_tasks`, so once done
+    /// it costs one lookup in a tiny table per open.
+    pub(super) fn backfill_near(&mut self) -> Result<(), StoreError> {
+        let what = "fingerprinting stored items";
+        loop {
+            let tx = self.conn.transaction().map_err(ctx(what))?;
+            let cursor: Option<i64> = tx
+                .query_row(
+                    "SELECT cursor FROM store_tasks WHERE task = ?1",
+                    [TASK],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(ctx(what))?;
+            let Some(cursor) = cursor else {
+                return Ok(());
+            };
+            type Row = (
+                i64,
+                i64,
+                i64,
+                Option<String>,
+                Option<String>,
+                Option<String>,
+            );
+            let rows: Vec<Row> = tx
+                .prepare_cached(
+                    "SELECT id, feed_id, first_seen_at, title, COALESCE(content, summary),
+                            text_hash
+                     FROM items WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
+                )
+                .and_then(|mut s| {
+                    s.query_map(params![cursor, BACKFILL_BATCH], |r| {
+                        Ok((
+                            r.get(0)?,
+                            r.get(1)?,
+                            r.get(2)?,
+                            r.get(3)?,
+                            r.get(4)?,
+                            r.get(5)?,
+                        ))
+                    })?
+                    .collect()
+                })
+                .map_err(ctx(what))?;
+            let Some(last) = rows.last().map(|r| r.0) else {
+                tx.execute("DELETE FROM store_tasks WHERE task = ?1", [TASK])
+                    .map_err(ctx(what))?;
+                tx.commit().map_err(ctx(what))?;
+                return Ok(());
+            };
+            for (id, feed_id, first_seen_at, title, body, text_hash) in rows {
+                let title = title.unwrap_or_default();
+                let body = body.unwrap_or_default();
+                if text_hash.is_none() {
+                    tx.prepare_cached("UPDATE items SET text_hash = ?2 WHERE id = ?1")
+                        .and_then(|mut s| {
+                            s.execute(params![id, crate::identity::short_hash(&[&title, &body])])
+                        })
+                        .map_err(ctx(what))?;
+                }
+                if let Some(fp) = similar::fingerprint(&title, &body) {
+                    insert(&tx, id, feed_id, first_seen_at, &fp, &[])?;
+                }
+            }
+            tx.execute(
+                "UPDATE store_tasks SET cursor = ?2 WHERE task = ?1",
+                params![TASK, last],
+            )
+            .map_err(ctx(what))?;
+            tx.commit().map_err(ctx(what))?;
+        }
+    }
+}
