@@ -75,23 +75,4 @@ fn boilerplate_datelines_and_link_lines_do_not_count() {
         assert_eq!(a.bins, fb.bins, "{b}");
         assert!(same((title, lede), (title, &b)), "{b}");
     }
-    // A sentence that merely contains a dash is not a dateline.
-    let dashed = "The storm - the worst in a decade - brought down trees and power lines";
-    let body = &text_units(dashed);
-    assert_eq!(dateline_end(body), 0);
-}
-
-fn text_units(s: &str) -> Vec<Unit> {
-    let mut out = Vec::new();
-    text::units(s, true, usize::MAX, &mut out);
-    out
-}
-
-#[test]
-fn smallest_keeps_the_smallest_without_repeats() {
-    let mut s = Smallest::<3>::new();
-    for x in [9, 4, 4, 7, 1, 8, 1, 2] {
-        s.offer(x);
-    }
-    assert_eq!(s.values(), [1, 2, 4]);
 }

@@ -346,3 +346,303 @@ impl Store {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use rusqlite::Connection;
+
+    use super::*;
+    use crate::config;
+    use crate::identity::identify_document;
+    use crate::parse::Entry;
+    use crate::store::MIGRATIONS;
+    use crate::store::feeds::{FeedRef, FetchRecord, Reschedule};
+    use crate::store::items::{DocumentMeta, StoryRules};
+
+    const LEDE: &str = "A powerful overnight storm brought down trees and power lines along the \
+                        northern coast, leaving about 40,000 homes without electricity, the \
+                        regional utility said on Tuesday.";
+    const MORE: &str = "Crews from three neighbouring provinces were sent to help restore \
+                        service, which the company expects to complete by Thursday evening.";
+    const LAST: &str = "Several coastal roads remain closed because of fallen trees and \
+                        flooding, and schools in four towns cancelled classes for the day.";
+
+    fn feeds(store: &mut Store) -> Vec<FeedRef> {
+        let cfg = config::parse(
+            "[[feed]]\nurl = \"https://a.example/f\"\n[[feed]]\nurl = \"https://b.example/f\"\n",
+            Path::new("x.toml"),
+        )
+        .unwrap();
+        store.sync_config(&cfg.feeds).unwrap()
+    }
+
+    fn store_one(
+        store: &mut Store,
+        feed: &FeedRef,
+        guid: &str,
+        title: &str,
+        body: &str,
+        on: bool,
+    ) -> usize {
+        let items = identify_document(vec![Entry {
+            guid: Some(guid.into()),
+            link: Some(format!("https://{}/{guid}", feed.url.host_str().unwrap())),
+            title: Some(title.into()),
+            content: Some(body.into()),
+            ..Entry::default()
+        }]);
+        let rec = FetchRecord {
+            started_at: crate::now_unix(),
+            ..FetchRecord::default()
+        };
+        let rules = StoryRules {
+            near_duplicates: on,
+            ..StoryRules::default()
+        };
+        store
+            .apply_document(
+                feed,
+                &rec,
+                &Default::default(),
+                &DocumentMeta::default(),
+                &items,
+                &Reschedule::default(),
+                &rules,
+            )
+            .unwrap()
+            .joined
+    }
+
+    fn count(store: &Store, sql: &str) -> i64 {
+        store.conn().query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
+    #[test]
+    fn a_cut_copy_in_another_feed_joins_and_off_stores_nothing() {
+        let mut store = Store::open_in_memory().unwrap();
+        let f = feeds(&mut store);
+        let full = format!("<p>{LEDE}</p><p>{MORE}</p><p>{LAST}</p>");
+        assert_eq!(
+            store_one(&mut store, &f[0], "1", "Storm cuts power", &full, true),
+            0
+        );
+        assert_eq!(count(&store, "SELECT count(*) FROM near_items"), 1);
+        let anchors = count(&store, "SELECT count(*) FROM near_anchors");
+        assert!((1..=4).contains(&anchors), "{anchors} anchors");
+        // A copy cut to its first paragraph, under a dateline and another headline.
+        let cut = format!("<p>NORTH BAY (Wire) - {LEDE}</p>");
+        assert_eq!(
+            store_one(
+                &mut store,
+                &f[1],
+                "2",
+                "40,000 homes in the dark",
+                &cut,
+                true
+            ),
+            1
+        );
+        assert_eq!(count(&store, "SELECT count(*) FROM stories"), 1);
+        assert_eq!(count(&store, "SELECT item_count FROM stories"), 2);
+
+        // With near-duplicates off, a new item is neither matched nor indexed.
+        let other = format!("<p>{MORE} {LAST}</p><p>{LEDE}</p>");
+        assert_eq!(store_one(&mut store, &f[1], "3", "Storm", &other, false), 0);
+        assert_eq!(count(&store, "SELECT count(*) FROM near_items"), 2);
+        assert_eq!(count(&store, "SELECT count(*) FROM stories"), 2);
+    }
+
+    #[test]
+    fn hub_anchors_are_skipped_and_not_extended() {
+        let mut store = Store::open_in_memory().unwrap();
+        let f = feeds(&mut store);
+        let full = format!("<p>{LEDE}</p><p>{MORE}</p><p>{LAST}</p>");
+        store_one(&mut store, &f[0], "1", "Storm cuts power", &full, true);
+        let stored: Vec<i64> = {
+            let mut s = store
+                .conn()
+                .prepare("SELECT anchor FROM near_anchors")
+                .unwrap();
+            s.query_map([], |r| r.get(0))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+        };
+        assert!(stored.len() >= 2);
+        // Every anchor but one becomes a hub: HUB other recent items share it.
+        {
+            let conn = store.conn();
+            for (n, anchor) in stored.iter().skip(1).enumerate() {
+                for k in 0..HUB {
+                    conn.execute(
+                        "INSERT INTO near_anchors (anchor, item_id) VALUES (?1, ?2)",
+                        params![anchor, 1000 + n as i64 * 100 + k],
+                    )
+                    .unwrap();
+                }
+            }
+        }
+        // The copy is found through the one anchor left...
+        let copy = format!("<p>{LEDE}</p><p>{MORE}</p>");
+        assert_eq!(
+            store_one(
+                &mut store,
+                &f[1],
+                "2",
+                "Storm cuts power to 40,000",
+                &copy,
+                true
+            ),
+            1
+        );
+        // ...and is not added to the hub lists.
+        let copy_id: i64 = store
+            .conn()
+            .query_row("SELECT id FROM items WHERE guid = '2'", [], |r| r.get(0))
+            .unwrap();
+        for anchor in stored.iter().skip(1) {
+            let n: i64 = store
+                .conn()
+                .query_row(
+                    "SELECT count(*) FROM near_anchors WHERE anchor = ?1 AND item_id = ?2",
+                    params![anchor, copy_id],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(n, 0, "the copy joined a hub list");
+        }
+    }
+
+    /// A version-3 store (as feedloom wrote it before this format) is upgraded
+    /// in place: the old band table goes, every item gets the new fingerprint,
+    /// and a copy arriving afterwards joins the story of an upgraded item.
+    #[test]
+    fn a_version_3_store_is_upgraded_and_its_copies_recognised() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v3.db");
+        let full = format!("<p>{LEDE}</p><p>{MORE}</p><p>{LAST}</p>");
+        let now = crate::now_unix();
+        {
+            let conn = Connection::open(&path).unwrap();
+            for (_, sql) in &MIGRATIONS[..3] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.execute_batch("PRAGMA user_version = 3").unwrap();
+            conn.execute(
+                "INSERT INTO feeds (id, url, created_at) VALUES (1, 'https://a.example/f', 0),
+                     (2, 'https://b.example/f', 0)",
+                [],
+            )
+            .unwrap();
+            for (id, title, body) in [
+                (1, "Storm cuts power", full.as_str()),
+                (2, "Short", "Too short"),
+                (
+                    3,
+                    "Council approves the budget for roads",
+                    "<p>The council approved the budget for roads and schools on Monday after a long debate.</p>",
+                ),
+            ] {
+                conn.execute(
+                    "INSERT INTO stories (id, uid, first_seen_at, changed_at) VALUES (?1, ?2, ?3, ?3)",
+                    params![id, format!("urn:feedloom:{id}"), now - 60],
+                )
+                .unwrap();
+                conn.execute(
+                    "INSERT INTO items (id, feed_id, key, key_kind, uid, guid, title, content,
+                         content_hash, first_seen_at, last_seen_at, changed_at, story_id,
+                         text_hash, fingerprint, fingerprint_keys)
+                     VALUES (?1, 1, ?2, 'guid', ?3, ?1, ?4, ?5, 'h', ?6, ?6, ?6, ?1, 't', 12345, '1')",
+                    params![id, format!("guid:{id}"), format!("urn:feedloom:{id}"), title, body, now - 60],
+                )
+                .unwrap();
+                conn.execute(
+                    "INSERT INTO fingerprint_bands (band, value, item_id, fingerprint) VALUES (0, 12345, ?1, 12345)",
+                    [id],
+                )
+                .unwrap();
+            }
+        }
+        let mut store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len() as u32);
+        let tables = count(
+            &store,
+            "SELECT count(*) FROM sqlite_master WHERE name = 'fingerprint_bands'",
+        );
+        assert_eq!(tables, 0, "the version-3 band table is gone");
+        assert_eq!(
+            count(&store, "SELECT count(*) FROM near_items"),
+            2,
+            "the short item has none"
+        );
+        assert_eq!(
+            count(&store, "SELECT count(*) FROM store_tasks"),
+            0,
+            "nothing left to do"
+        );
+        let stored = count(&store, "SELECT item_id FROM near_items WHERE item_id = 1");
+        assert_eq!(stored, 1);
+        let f = feeds(&mut store);
+        let cut = format!("<p>(Budapest) {LEDE}</p><p>{MORE}</p>");
+        assert_eq!(
+            store_one(&mut store, &f[1], "9", "Power cut by storm", &cut, true),
+            1
+        );
+        assert_eq!(
+            count(&store, "SELECT item_count FROM stories WHERE id = 1"),
+            2
+        );
+        drop(store);
+        // Reopening does no more work: the task is gone.
+        let store = Store::open(&path).unwrap();
+        assert_eq!(count(&store, "SELECT count(*) FROM store_tasks"), 0);
+        assert_eq!(count(&store, "SELECT count(*) FROM near_items"), 3);
+    }
+
+    /// The recomputation after an upgrade goes newest first and resumes where a
+    /// previous open stopped.
+    #[test]
+    fn an_interrupted_recomputation_carries_on_from_its_cursor() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.db");
+        {
+            let mut store = Store::open(&path).unwrap();
+            let f = feeds(&mut store);
+            for i in 0..5 {
+                let body = format!("<p>Item {i}: {LEDE}</p><p>{MORE}</p>");
+                store_one(
+                    &mut store,
+                    &f[0],
+                    &i.to_string(),
+                    &format!("Story {i}"),
+                    &body,
+                    false,
+                );
+            }
+            assert_eq!(count(&store, "SELECT count(*) FROM near_items"), 0);
+            // As if a recomputation had done the items from id 4 up and stopped.
+            store
+                .conn()
+                .execute(
+                    "INSERT INTO store_tasks (task, cursor) VALUES ('near_fingerprints', 4)",
+                    [],
+                )
+                .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let done: Vec<i64> = {
+            let mut s = store
+                .conn()
+                .prepare("SELECT item_id FROM near_items ORDER BY item_id")
+                .unwrap();
+            s.query_map([], |r| r.get(0))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+        };
+        assert_eq!(done, [1, 2, 3]);
+        assert_eq!(count(&store, "SELECT count(*) FROM store_tasks"), 0);
+    }
+}
