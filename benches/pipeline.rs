@@ -12,7 +12,9 @@
 //!    item is a cut copy of a stored one and must join its story.
 //!
 //! Options (environment): FEEDLOOM_BENCH_FEEDS (1000; 0 skips parts 1 to 4),
-//! FEEDLOOM_BENCH_NEAR (1000000; 0 skips part 5), FEEDLOOM_BENCH_NEAR_LOOKUP=off (polls without
+//! FEEDLOOM_BENCH_NEAR (1000000; 0 skips part 5), FEEDLOOM_BENCH_NEAR_DAYS (10: the
+//! part-5 store's items were first seen over that many days; the near window is
+//! 14 days), FEEDLOOM_BENCH_NEAR_LOOKUP=off (polls without
 //! near-duplicate lookup). Peak RSS is the process's VmHWM and includes the
 //! in-process server.
 
@@ -262,6 +264,23 @@ fn main() {
     }
 }
 
+/// CPU time of this thread (user and system), in seconds; wall time where
+/// Linux's schedstat is missing.
+fn thread_cpu_seconds() -> f64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok())
+        .map_or_else(
+            || {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_secs_f64()
+            },
+            |ns| ns / 1e9,
+        )
+}
+
 /// Deterministic xorshift64* generator.
 struct Rng(u64);
 
@@ -384,6 +403,8 @@ fn near_duplicates(dir: &Path, n: usize) {
     let feeds = store.sync_config(&cfg.feeds).unwrap();
     let texts = Texts::new();
     let now = feedloom::now_unix();
+    let days = env_usize("FEEDLOOM_BENCH_NEAR_DAYS", 10) as i64;
+    let span = days * 86_400;
     let t = Instant::now();
     let mut fingerprint_time = std::time::Duration::ZERO;
     {
@@ -418,8 +439,8 @@ fn near_duplicates(dir: &Path, n: usize) {
             fingerprint_time += f0.elapsed();
             let uid = format!("urn:bench:{i}");
             let url = format!("https://a.example/p/{i}");
-            // Spread over the last 10 days, the newest last.
-            let seen = now - 864_000 + (i * 864_000 / n as i64);
+            // Spread over the last `days` days, the newest last.
+            let seen = now - span + (i * span / n as i64);
             story.execute(rusqlite::params![i, uid, seen]).unwrap();
             item.execute(rusqlite::params![
                 i,
@@ -468,8 +489,9 @@ fn near_duplicates(dir: &Path, n: usize) {
         .unwrap();
     drop(conn);
     println!(
-        "near-duplicate store: {n} items built in {:.1}s (fingerprinting {:.2} µs per item), \
-         file {:.0} MB = {:.0} bytes per item{}, {:.2} anchor rows per item",
+        "near-duplicate store: {n} items first seen over {days} days, built in {:.1}s \
+         (fingerprinting {:.2} µs per item), file {:.0} MB = {:.0} bytes per item{}, {:.2} \
+         anchor rows per item",
         t.elapsed().as_secs_f64(),
         fingerprint_time.as_secs_f64() * 1e6 / n as f64,
         size / 1e6,
@@ -483,14 +505,16 @@ fn near_duplicates(dir: &Path, n: usize) {
 
     // New items: most are new stories, every tenth a copy of a stored one (its
     // first two paragraphs under another headline), which joins that story.
-    let batch = 1000;
+    let batch = 500;
     let mut next = 0u64;
     let mut run = |on: bool| {
         let entries: Vec<Entry> = (0..batch)
             .map(|_| {
                 next += 1;
                 let (title, body) = if next % 10 == 0 {
-                    let (title, body) = texts.story(n as u64 - next % (n as u64 / 2));
+                    // A different stored story each time (the newer half).
+                    let target = n as u64 - (next / 10) % (n as u64 / 2).max(1);
+                    let (title, body) = texts.story(target);
                     let cut = body
                         .match_indices("</p>")
                         .nth(1)
@@ -514,7 +538,7 @@ fn near_duplicates(dir: &Path, n: usize) {
             ..StoryRules::default()
         };
         let mut joined = 0;
-        let t = Instant::now();
+        let (t, cpu) = (Instant::now(), thread_cpu_seconds());
         for it in items.chunks(1) {
             let rec = FetchRecord {
                 started_at: feedloom::now_unix(),
@@ -533,26 +557,35 @@ fn near_duplicates(dir: &Path, n: usize) {
                 .unwrap()
                 .joined;
         }
-        (t.elapsed().as_secs_f64(), joined)
+        (
+            t.elapsed().as_secs_f64(),
+            thread_cpu_seconds() - cpu,
+            joined,
+        )
     };
-    let (mut off, mut on, mut joined) = (0.0, 0.0, 0);
-    for round in 0..6 {
-        let (t_off, _) = run(false);
-        let (t_on, j) = run(true);
+    let rounds = 10;
+    let (mut off, mut on, mut joined) = ((0.0, 0.0), (0.0, 0.0), 0);
+    for round in 0..=rounds {
+        let (w_off, c_off, _) = run(false);
+        let (w_on, c_on, j) = run(true);
         if round > 0 {
             // The first round warms the cache.
-            off += t_off;
-            on += t_on;
+            off = (off.0 + w_off, off.1 + c_off);
+            on = (on.0 + w_on, on.1 + c_on);
             joined += j;
         }
     }
-    let per = |t: f64| t / (5 * batch) as f64 * 1e6;
+    let per = |t: f64| t / (rounds * batch) as f64 * 1e6;
     println!(
         "store one new item (own transaction) in a {n}-item store: near-duplicates off {:.0} µs, \
-         on {:.0} µs ({:.2}×); {joined} of {} copies joined their story",
-        per(off),
-        per(on),
-        on / off,
-        5 * batch / 10
+         on {:.0} µs ({:.2}×); CPU time off {:.0} µs, on {:.0} µs ({:.2}×); {joined} of {} \
+         copies joined their story",
+        per(off.0),
+        per(on.0),
+        on.0 / off.0,
+        per(off.1),
+        per(on.1),
+        on.1 / off.1,
+        rounds * batch / 10
     );
 }

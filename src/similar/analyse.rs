@@ -9,8 +9,8 @@ use super::text::{
 };
 use super::{
     ANCHORS, BINS, Fingerprint, Key, KeyKind, LEDE, LEDE_ANCHOR_WINDOW, LEDE_ANCHORS, MAX_KEYS,
-    MAX_UNITS, MIN_PARAGRAPH_WORDS, MIN_WORDS, RAW_UNITS, SHORT_PROSE_WORDS, TITLE_POS,
-    TITLE_UNITS,
+    MAX_UNITS, MIN_PARAGRAPH_WORDS, MIN_WORDS, RAW_UNITS, SHORT_PROSE_WORDS, TAIL_ANCHORS,
+    TITLE_POS, TITLE_UNITS,
 };
 
 #[derive(Default)]
@@ -208,11 +208,12 @@ pub(super) fn analyse(title: &str, body_html: &str, s: &mut Scratch) -> Option<F
     let mut bins = [(u64::MAX, 0u8); BINS];
     let mut features = 0u16;
     let mut anchors = Smallest::<ANCHORS>::new();
+    let mut tail_anchors = Smallest::<TAIL_ANCHORS>::new();
     let with_title = prose_weight < SHORT_PROSE_WORDS * 6;
     let seq_title: &[Unit] = if with_title { &s.title } else { &[] };
     let mut add = |f: u64, rank: Option<u32>| {
         features = features.saturating_add(1);
-        let bin = (f >> 58) as usize;
+        let bin = (f >> (64 - BINS.trailing_zeros())) as usize;
         let order = (f >> 8) & ((1 << 50) - 1);
         if order < bins[bin].0 {
             bins[bin] = (order, 1 + (f & 0xff) as u8 % 255);
@@ -223,10 +224,21 @@ pub(super) fn analyse(title: &str, body_html: &str, s: &mut Scratch) -> Option<F
     };
     let mut prev: Option<&Unit> = None;
     let mut pairs = 0;
+    // Features from this one on are after the lede: those of the second
+    // paragraph of the prose on (in one paragraph, those after the lede's).
+    let second_para = prose
+        .iter()
+        .position(|u| u.para != prose[0].para)
+        .unwrap_or(LEDE + 1);
+    let tail_from = seq_title.len() + second_para;
     for u in seq_title.iter().chain(prose.iter()) {
         if let Some(p) = prev {
             let f = feature(p, u);
-            add(f, anchor_rank(p, u, f));
+            let rank = anchor_rank(p, u, f);
+            add(f, rank);
+            if let Some(r) = rank.filter(|_| pairs >= tail_from) {
+                tail_anchors.offer(r);
+            }
             pairs += 1;
         }
         prev = Some(u);
@@ -255,7 +267,7 @@ pub(super) fn analyse(title: &str, body_html: &str, s: &mut Scratch) -> Option<F
         .map_or(prose.len(), |p| p + 1)
         .min(LEDE + 1) as u8;
     let mut all_anchors: Vec<u32> = anchors.values().to_vec();
-    for a in lede_anchors.values() {
+    for a in lede_anchors.values().iter().chain(tail_anchors.values()) {
         if !all_anchors.contains(a) {
             all_anchors.push(*a);
         }
@@ -351,7 +363,7 @@ impl<const N: usize> Smallest<N> {
 
     #[inline]
     fn offer(&mut self, x: u32) {
-        if self.n == N && x >= self.v[N - 1] {
+        if N == 0 || self.n == N && x >= self.v[N - 1] {
             return;
         }
         let at = self.v[..self.n].partition_point(|&y| y < x);

@@ -147,11 +147,30 @@ pub fn keys_agree(new: &Fingerprint, new_tokens: &Tokens, old: &Fingerprint) -> 
                 .filter(|o| o.hash == k.hash && o.pos != TITLE_POS)
                 .count()
     });
-    lede_numbers_agree && agree(&|k| k.pos == TITLE_POS) && agree(&|k| k.pos < n)
+    // A name of one text's first sentence missing from the other text while
+    // the other's first sentence has a name of its own is a substitution, as in
+    // a later story on the same event ("beat Poland" / "lost to Italy"); a copy
+    // only drops or adds one.
+    let lede_names = |x: &'_ Fingerprint| {
+        x.keys
+            .iter()
+            .filter(|k| k.kind == KeyKind::Name && k.pos < u16::from(x.opening).min(n))
+            .map(|k| k.hash)
+            .collect::<Vec<_>>()
+    };
+    let (ln_old, ln_new) = (lede_names(old), lede_names(new));
+    let old_dropped = ln_old.iter().any(|h| !new_tokens.contains(*h));
+    let new_dropped = ln_new
+        .iter()
+        .any(|h| !old.keys.iter().any(|k| k.hash == *h));
+    let new_added = ln_new.iter().any(|h| !ln_old.contains(h));
+    let old_added = ln_old.iter().any(|h| !ln_new.contains(h));
+    let substituted = old_dropped && new_added || new_dropped && old_added;
+    lede_numbers_agree && !substituted && agree(&|k| k.pos == TITLE_POS) && agree(&|k| k.pos < n)
 }
 
-/// Is a new text (its fingerprint and [`tokens`]) a copy of the story of a
-/// stored fingerprint? `Some(similarity)` when it is.
+/// Is a new text (its fingerprint and [`tokens`](super::tokens)) a copy of the
+/// story of a stored fingerprint? `Some(similarity)` when it is.
 pub fn same_story(new: &Fingerprint, new_tokens: &Tokens, old: &Fingerprint) -> Option<f32> {
     let s = similarity(new, old)?;
     keys_agree(new, new_tokens, old).then_some(s)

@@ -96,8 +96,11 @@ pub const BINS: usize = 64;
 pub const LEDE: usize = 32;
 
 /// Anchors from the whole prose, and from the lede.
-pub const ANCHORS: usize = 3;
+pub const ANCHORS: usize = 2;
 pub const LEDE_ANCHORS: usize = 1;
+/// Anchors from the prose after the lede (shared by copies whose lede was
+/// rephrased).
+pub const TAIL_ANCHORS: usize = 1;
 
 /// The lede's anchors come from its first features only, so that a summary
 /// of a sentence or two has the same ones as the full text.

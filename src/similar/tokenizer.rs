@@ -120,23 +120,18 @@ struct Tokenizer<'o> {
     next: char,
 }
 
-/// The hash of a word's bytes (lowercased UTF-8, at most [`WORD_BYTES`]) and
-/// of its length.
+/// The hash of the first `bytes` bytes of a zero-padded word buffer and of a
+/// length, 8 bytes at a time.
 #[inline]
-fn hash_bytes(b: &[u8], len: usize, seed: u64) -> u64 {
-    let mut h = seed ^ (len as u64).wrapping_mul(0x9fb2_1c65_1e98_df25);
-    let mut chunks = b.chunks_exact(8);
-    for c in &mut chunks {
-        let w = u64::from_le_bytes(c.try_into().expect("8 bytes"));
-        h = (h ^ w).wrapping_mul(0xff51_afd7_ed55_8ccd).rotate_left(31);
-    }
-    let rem = chunks.remainder();
-    if !rem.is_empty() {
-        let mut w = 0u64;
-        for (i, &x) in rem.iter().enumerate() {
-            w |= u64::from(x) << (8 * i);
+fn hash_chunks(buf: &[u8; WORD_BYTES], bytes: usize, len: usize) -> u64 {
+    let mut h = SEED_WORD ^ (len as u64).wrapping_mul(0x9fb2_1c65_1e98_df25);
+    for i in 0..bytes.div_ceil(8) {
+        let mut w = u64::from_le_bytes(buf[8 * i..8 * i + 8].try_into().expect("8 bytes"));
+        let end = bytes - 8 * i;
+        if end < 8 {
+            w &= (1u64 << (8 * end)) - 1;
         }
-        h = (h ^ w).wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h = (h ^ w).wrapping_mul(0xff51_afd7_ed55_8ccd).rotate_left(31);
     }
     mix(h)
 }
@@ -152,6 +147,8 @@ impl Tokenizer<'_> {
             self.flush();
             let b = &mut self.cur;
             b.kind = kind;
+            // Zero bytes after the word: hashes read whole 8-byte chunks.
+            b.buf = [0; WORD_BYTES];
             b.bytes = 0;
             b.prefix = 0;
             b.len = 0;
@@ -411,12 +408,12 @@ impl Tokenizer<'_> {
                     self.last_word_bytes += 1;
                 }
                 let len = usize::from(prev.len) + b.len;
-                let bytes = &self.last_word[..self.last_word_bytes];
-                let prefix = bytes
+                let n = self.last_word_bytes;
+                let prefix = self.last_word[..n]
                     .iter()
                     .all(u8::is_ascii)
-                    .then_some(NAME_LETTERS.min(bytes.len()));
-                let (hash, key) = word_hash(bytes, len, prefix);
+                    .then_some(NAME_LETTERS.min(n));
+                let (hash, key) = word_hash(&self.last_word, n, len, prefix);
                 prev.hash = hash;
                 prev.key = key;
                 prev.len = len as u8;
@@ -438,7 +435,7 @@ impl Tokenizer<'_> {
             _ => {
                 let stored = b.bytes.min(WORD_BYTES);
                 let prefix = (b.len >= NAME_LETTERS).then_some(b.prefix.min(WORD_BYTES));
-                let (h, k) = word_hash(&b.buf[..stored], b.len, prefix);
+                let (h, k) = word_hash(&b.buf, stored, b.len, prefix);
                 self.last_word = b.buf;
                 self.last_word_bytes = stored;
                 (h, k, 0)
@@ -533,12 +530,19 @@ fn number_hash(value: u64) -> (u64, u32) {
     (h, (h >> 32) as u32)
 }
 
-/// A word's hash (of its bytes and length) and key (of its first
-/// [`NAME_LETTERS`] letters, `prefix` bytes, or all of it).
-fn word_hash(bytes: &[u8], len: usize, prefix: Option<usize>) -> (u64, u32) {
-    let hash = hash_bytes(bytes, len, SEED_WORD);
+/// A word's hash (of its bytes, lowercased UTF-8 in a zero-padded buffer, and
+/// its length) and key (of its first [`NAME_LETTERS`] letters, `prefix` bytes,
+/// or all of it).
+fn word_hash(
+    buf: &[u8; WORD_BYTES],
+    bytes: usize,
+    len: usize,
+    prefix: Option<usize>,
+) -> (u64, u32) {
+    let bytes = bytes.min(WORD_BYTES);
+    let hash = hash_chunks(buf, bytes, len);
     let key = match prefix {
-        Some(p) if p < bytes.len() => hash_bytes(&bytes[..p], NAME_LETTERS, SEED_WORD),
+        Some(p) if p < bytes => hash_chunks(buf, p, NAME_LETTERS),
         _ => hash,
     };
     (hash, (key >> 32) as u32)

@@ -100,7 +100,7 @@ impl Store {
             }
         }
         let mut churned = 0usize;
-        let mut window = near::Window::new(now - rules.near_window);
+        let mut window = near::Window::new(now - rules.near_window, self.near_window);
         for it in items.iter().rev() {
             let mut existing = find_by_key(&tx, feed.id, &it.key)?;
             if existing.is_none() {
@@ -171,6 +171,7 @@ impl Store {
         .map_err(ctx("saving validators"))?;
         apply_redirect(&tx, feed.id, resched)?;
         tx.commit().map_err(ctx("committing fetch"))?;
+        self.near_window = window.cached();
         Ok(applied)
     }
 }

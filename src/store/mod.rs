@@ -47,6 +47,9 @@ pub struct Store {
     /// An open group-commit transaction (see [`SharedStore::call_batched`]).
     in_batch: bool,
     batch_docs: usize,
+    /// Where the near-duplicate window of the last document started (see
+    /// `near::Window`).
+    near_window: Option<(i64, Option<i64>)>,
 }
 
 /// Most fetches committed together in one group commit.
@@ -90,6 +93,7 @@ impl Store {
             conn,
             in_batch: false,
             batch_docs: 0,
+            near_window: None,
         }
     }
 

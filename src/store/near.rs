@@ -37,6 +37,19 @@ fn anchor_value(a: u32) -> i64 {
     i64::from(a as i32)
 }
 
+/// Anchors bound per statement (a fingerprint has at most this many; unused
+/// slots are NULL), so that one statement reads or writes them all.
+const SLOTS: usize = 6;
+const _: () = assert!(similar::ANCHORS + similar::LEDE_ANCHORS + similar::TAIL_ANCHORS <= SLOTS);
+
+fn slots<'a>(anchors: impl Iterator<Item = &'a u32>) -> [Option<i64>; SLOTS] {
+    let mut out = [None; SLOTS];
+    for (slot, a) in out.iter_mut().zip(anchors) {
+        *slot = Some(anchor_value(*a));
+    }
+    out
+}
+
 /// Stores a new item's fingerprint and anchors (but not the `hubs` among them).
 pub(super) fn insert(
     tx: &Connection,
@@ -52,13 +65,14 @@ pub(super) fn insert(
     )
     .and_then(|mut s| s.execute(params![item_id, feed_id, first_seen_at, fp.to_bytes()]))
     .map_err(ctx("storing fingerprint"))?;
-    let mut s = tx
-        .prepare_cached("INSERT OR IGNORE INTO near_anchors (anchor, item_id) VALUES (?1, ?2)")
-        .map_err(ctx("storing fingerprint"))?;
-    for a in fp.anchors.iter().filter(|a| !hubs.contains(a)) {
-        s.execute(params![anchor_value(*a), item_id])
-            .map_err(ctx("storing fingerprint"))?;
-    }
+    let a = slots(fp.anchors.iter().filter(|a| !hubs.contains(a)));
+    tx.prepare_cached(
+        "INSERT OR IGNORE INTO near_anchors (anchor, item_id)
+         SELECT column1, ?7 FROM (VALUES (?1), (?2), (?3), (?4), (?5), (?6))
+         WHERE column1 IS NOT NULL",
+    )
+    .and_then(|mut s| s.execute(params![a[0], a[1], a[2], a[3], a[4], a[5], item_id]))
+    .map_err(ctx("storing fingerprint"))?;
     Ok(())
 }
 
@@ -136,11 +150,21 @@ pub(super) struct Window {
 }
 
 impl Window {
-    pub fn new(since: i64) -> Window {
-        Window {
-            since,
-            first_id: None,
-        }
+    /// The window starting at `since`; `cached` is a previous document's
+    /// `(since, first id)`, reused when it started less than a minute earlier
+    /// (the exact window is still checked on each candidate).
+    pub fn new(since: i64, cached: Option<(i64, Option<i64>)>) -> Window {
+        let first_id = cached
+            .filter(|(s, _)| (0..60).contains(&(since - s)))
+            .map(|(_, id)| id);
+        Window { since, first_id }
+    }
+
+    /// What to keep for the next document: nothing while the window is empty
+    /// (an item stored a second later must be found).
+    pub fn cached(&self) -> Option<(i64, Option<i64>)> {
+        let id = self.first_id.flatten()?;
+        Some((self.since, Some(id)))
     }
 
     fn first_id(&mut self, tx: &Connection) -> Result<Option<i64>, StoreError> {
@@ -173,33 +197,39 @@ pub(super) fn find_story(
     let Some(first_id) = window.first_id(tx)? else {
         return Ok(found);
     };
-    // Candidates: (item, anchors shared).
-    let mut candidates: Vec<(i64, u32)> = Vec::new();
+    // Every anchor's list within the window, in one statement. Lists stay
+    // short: nothing is added to a hub.
+    let mut rows: Vec<(i64, i64)> = Vec::new();
     {
+        let a = slots(fp.anchors.iter());
         let mut s = tx
             .prepare_cached(
-                "SELECT item_id FROM near_anchors WHERE anchor = ?1 AND item_id >= ?2
-                 ORDER BY item_id DESC LIMIT ?3",
+                "SELECT v.column1, n.item_id
+                 FROM (VALUES (?1), (?2), (?3), (?4), (?5), (?6)) AS v
+                 JOIN near_anchors AS n ON n.anchor = v.column1 AND n.item_id >= ?7
+                 LIMIT ?8",
             )
             .map_err(ctx(what))?;
-        let mut list = Vec::new();
-        for a in &fp.anchors {
-            list.clear();
-            let mut rows = s
-                .query(params![anchor_value(*a), first_id, HUB + 1])
-                .map_err(ctx(what))?;
-            while let Some(r) = rows.next().map_err(ctx(what))? {
-                list.push(r.get::<_, i64>(0).map_err(ctx(what))?);
-            }
-            if list.len() as i64 > HUB {
-                found.hubs.push(*a);
-                continue;
-            }
-            for &item in &list {
-                match candidates.iter_mut().find(|(i, _)| *i == item) {
-                    Some((_, n)) => *n += 1,
-                    None => candidates.push((item, 1)),
-                }
+        let limit = (SLOTS as i64) * (4 * HUB);
+        let mut q = s
+            .query(params![a[0], a[1], a[2], a[3], a[4], a[5], first_id, limit])
+            .map_err(ctx(what))?;
+        while let Some(r) = q.next().map_err(ctx(what))? {
+            rows.push((r.get(0).map_err(ctx(what))?, r.get(1).map_err(ctx(what))?));
+        }
+    }
+    // Candidates: (item, anchors shared).
+    let mut candidates: Vec<(i64, u32)> = Vec::new();
+    for a in &fp.anchors {
+        let value = anchor_value(*a);
+        if rows.iter().filter(|(v, _)| *v == value).count() as i64 > HUB {
+            found.hubs.push(*a);
+            continue;
+        }
+        for (_, item) in rows.iter().filter(|(v, _)| *v == value) {
+            match candidates.iter_mut().find(|(i, _)| i == item) {
+                Some((_, n)) => *n += 1,
+                None => candidates.push((*item, 1)),
             }
         }
     }
@@ -452,6 +482,28 @@ mod tests {
         assert_eq!(store_one(&mut store, &f[1], "3", "Storm", &other, false), 0);
         assert_eq!(count(&store, "SELECT count(*) FROM near_items"), 2);
         assert_eq!(count(&store, "SELECT count(*) FROM stories"), 2);
+    }
+
+    #[test]
+    fn anchor_lists_are_read_through_the_primary_key() {
+        let store = Store::open_in_memory().unwrap();
+        let plan: Vec<String> = store
+            .conn()
+            .prepare(
+                "EXPLAIN QUERY PLAN SELECT v.column1, n.item_id
+                 FROM (VALUES (?1), (?2), (?3), (?4), (?5), (?6)) AS v
+                 JOIN near_anchors AS n ON n.anchor = v.column1 AND n.item_id >= ?7 LIMIT ?8",
+            )
+            .unwrap()
+            .query_map(params![1, 2, 3, 4, 5, 6, 0, 100], |r| r.get::<_, String>(3))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert!(
+            plan.iter()
+                .any(|p| p.contains("SEARCH n USING PRIMARY KEY (anchor=? AND item_id>?)")),
+            "{plan:?}"
+        );
     }
 
     #[test]
