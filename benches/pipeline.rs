@@ -9,7 +9,8 @@
 //! 5. the cost of storing a new item with near-duplicates on vs off (off: no
 //!    lookup and no index rows), in a store holding NEAR items (default
 //!    1,000,000) of synthetic wire copy with their fingerprints; every tenth new
-//!    item is a cut copy of a stored one and must join its story.
+//!    item is a cut copy of a stored one and must join its story; then the cost
+//!    of the upgrade from version 3 (every item's fingerprint computed at open).
 //!
 //! Options (environment): FEEDLOOM_BENCH_FEEDS (1000; 0 skips parts 1 to 4),
 //! FEEDLOOM_BENCH_NEAR (1000000; 0 skips part 5), FEEDLOOM_BENCH_NEAR_DAYS (10: the
@@ -407,6 +408,7 @@ fn near_duplicates(dir: &Path, n: usize) {
     let span = days * 86_400;
     let t = Instant::now();
     let mut fingerprint_time = std::time::Duration::ZERO;
+    let mut anchors = 0usize;
     {
         let conn = rusqlite::Connection::open(&path).unwrap();
         conn.execute_batch("BEGIN").unwrap();
@@ -428,9 +430,6 @@ fn near_duplicates(dir: &Path, n: usize) {
                 "INSERT INTO near_items (item_id, feed_id, first_seen_at, fingerprint)
                  VALUES (?1, ?2, ?3, ?4)",
             )
-            .unwrap();
-        let mut anchor = conn
-            .prepare("INSERT OR IGNORE INTO near_anchors (anchor, item_id) VALUES (?1, ?2)")
             .unwrap();
         for i in 1..=n as i64 {
             let (title, body) = texts.story(i as u64);
@@ -457,11 +456,7 @@ fn near_duplicates(dir: &Path, n: usize) {
             if let Some(fp) = fp {
                 near.execute(rusqlite::params![i, feeds[0].id, seen, fp.to_bytes()])
                     .unwrap();
-                for a in &fp.anchors {
-                    anchor
-                        .execute(rusqlite::params![i64::from(*a as i32), i])
-                        .unwrap();
-                }
+                anchors += fp.anchors.len();
             }
             if i % 100_000 == 0 {
                 conn.execute_batch("COMMIT; BEGIN").unwrap();
@@ -480,24 +475,18 @@ fn near_duplicates(dir: &Path, n: usize) {
         .ok()
         .map(|b| b as f64)
     };
-    let near_bytes: Option<f64> = ["near_items", "near_anchors"]
-        .iter()
-        .map(|t| table_bytes(t))
-        .sum();
-    let anchors: i64 = conn
-        .query_row("SELECT count(*) FROM near_anchors", [], |r| r.get(0))
-        .unwrap();
+    let near_bytes = table_bytes("near_items");
     drop(conn);
     println!(
         "near-duplicate store: {n} items first seen over {days} days, built in {:.1}s \
          (fingerprinting {:.2} µs per item), file {:.0} MB = {:.0} bytes per item{}, {:.2} \
-         anchor rows per item",
+         anchors per item (in memory, for the items of the window)",
         t.elapsed().as_secs_f64(),
         fingerprint_time.as_secs_f64() * 1e6 / n as f64,
         size / 1e6,
         size / n as f64,
         near_bytes.map_or(String::new(), |b| format!(
-            " ({:.0} of them near_items + near_anchors)",
+            " ({:.0} of them near_items)",
             b / n as f64
         )),
         anchors as f64 / n as f64
@@ -568,6 +557,13 @@ fn near_duplicates(dir: &Path, n: usize) {
     for round in 0..=rounds {
         let (w_off, c_off, _) = run(false);
         let (w_on, c_on, j) = run(true);
+        if round == 0 {
+            println!(
+                "first round with lookups, which builds the in-memory index of the window: \
+                 {:.2}s ({:.2}s CPU)",
+                w_on, c_on
+            );
+        }
         if round > 0 {
             // The first round warms the cache.
             off = (off.0 + w_off, off.1 + c_off);
@@ -587,5 +583,34 @@ fn near_duplicates(dir: &Path, n: usize) {
         per(on.1),
         on.1 / off.1,
         rounds * batch / 10
+    );
+
+    // The upgrade from version 3: every stored item's fingerprint is computed
+    // while the store opens.
+    drop(store);
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "DELETE FROM near_items;
+             INSERT INTO store_tasks (task, cursor) SELECT 'near_fingerprints', max(id) + 1 FROM items;",
+        )
+        .unwrap();
+    }
+    let (t, cpu) = (Instant::now(), thread_cpu_seconds());
+    let store = Store::open(&path).unwrap();
+    let (wall, cpu) = (t.elapsed().as_secs_f64(), thread_cpu_seconds() - cpu);
+    let total: i64 = store
+        .conn()
+        .query_row("SELECT count(*) FROM items", [], |r| r.get(0))
+        .unwrap();
+    println!(
+        "upgrade: computing the fingerprints of all {total} stored items while opening took \
+         {wall:.1}s ({cpu:.1}s CPU); opening it again: {:.1} ms",
+        {
+            drop(store);
+            let t = Instant::now();
+            drop(Store::open(&path).unwrap());
+            t.elapsed().as_secs_f64() * 1e3
+        }
     );
 }

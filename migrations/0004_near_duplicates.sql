@@ -5,20 +5,14 @@
 
 -- One row per item with a fingerprint: what near-duplicate lookups compare.
 -- feed_id and first_seen_at repeat the item's, so candidates are judged from
--- this narrow table without reading the item's text.
+-- this narrow table without reading the item's text. The fingerprint carries
+-- its anchors (lookup keys), from which feedloom builds its index in memory.
 CREATE TABLE near_items (
     item_id       INTEGER PRIMARY KEY REFERENCES items (id) ON DELETE CASCADE,
     feed_id       INTEGER NOT NULL,       -- = items.feed_id
     first_seen_at INTEGER NOT NULL,       -- = items.first_seen_at
-    fingerprint   BLOB    NOT NULL        -- similar::Fingerprint::to_bytes: format byte 1, then the sketches and key tokens
+    fingerprint   BLOB    NOT NULL        -- similar::Fingerprint::to_bytes: format byte 1, then the sketches, key tokens and anchors
 );
-
--- Lookup keys: a few feature hashes of each fingerprint (its anchors).
-CREATE TABLE near_anchors (
-    anchor  INTEGER NOT NULL,             -- 32-bit feature hash, stored as a signed 32-bit integer
-    item_id INTEGER NOT NULL,             -- near_items.item_id
-    PRIMARY KEY (anchor, item_id)
-) WITHOUT ROWID;
 
 DROP TABLE fingerprint_bands;
 

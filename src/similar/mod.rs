@@ -238,6 +238,20 @@ pub fn word_count(text: &str) -> usize {
     out.iter().map(|u| u.weight() as usize).sum::<usize>() / 6
 }
 
+/// The anchors of a stored fingerprint ([`Fingerprint::to_bytes`]), read
+/// without decoding the rest; none for another format or a damaged value.
+pub fn stored_anchors(b: &[u8]) -> impl Iterator<Item = u32> + '_ {
+    let n = if b.first() == Some(&FORMAT) {
+        b.get(10).map_or(0, |&n| usize::from(n))
+    } else {
+        0
+    };
+    let tail = b.len().checked_sub(4 * n).map_or(&[][..], |at| &b[at..]);
+    tail.chunks_exact(4)
+        .take(n)
+        .map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes")))
+}
+
 impl Fingerprint {
     /// The stored form: [`FORMAT`], then the fields, little-endian.
     pub fn to_bytes(&self) -> Vec<u8> {

@@ -22,6 +22,8 @@ fn stored_form_round_trips() {
          coast, leaving about 40,000 homes in Millbridge without electricity.</p>",
     );
     assert_eq!(Fingerprint::from_bytes(&f.to_bytes()), Some(f.clone()));
+    assert_eq!(stored_anchors(&f.to_bytes()).collect::<Vec<_>>(), f.anchors);
+    assert_eq!(stored_anchors(&[FORMAT + 1, 0, 0]).count(), 0);
     let mut b = f.to_bytes();
     b[0] = FORMAT + 1;
     assert_eq!(Fingerprint::from_bytes(&b), None);

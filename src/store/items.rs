@@ -100,7 +100,7 @@ impl Store {
             }
         }
         let mut churned = 0usize;
-        let mut window = near::Window::new(now - rules.near_window, self.near_window);
+        let mut window = near::Window::new(now - rules.near_window, &mut self.near);
         for it in items.iter().rev() {
             let mut existing = find_by_key(&tx, feed.id, &it.key)?;
             if existing.is_none() {
@@ -127,7 +127,7 @@ impl Store {
                     applied.joined += usize::from(joined);
                 }
                 Some(e) if e.content_hash != it.content_hash => {
-                    update_item(&tx, &e, it, now, rules)?;
+                    update_item(&tx, &e, it, now, rules, &mut window)?;
                     if let Some(story) = e.story_id {
                         tx.prepare_cached("UPDATE stories SET changed_at = ?2 WHERE id = ?1")
                             .and_then(|mut s| s.execute(params![story, now]))
@@ -171,7 +171,6 @@ impl Store {
         .map_err(ctx("saving validators"))?;
         apply_redirect(&tx, feed.id, resched)?;
         tx.commit().map_err(ctx("committing fetch"))?;
-        self.near_window = window.cached();
         Ok(applied)
     }
 }
@@ -310,7 +309,7 @@ fn insert_item(
     let item_id = tx.last_insert_rowid();
     // With near-duplicates off, no fingerprint is stored (nor looked up).
     if let (Some(fp), true) = (&it.fingerprint, rules.near_duplicates) {
-        near::insert(tx, item_id, feed.id, now, fp, &hubs)?;
+        near::insert(tx, item_id, feed.id, now, fp, &hubs, window.built_index())?;
     }
     Ok(joined)
 }
@@ -321,6 +320,7 @@ fn update_item(
     it: &Identified,
     now: i64,
     rules: &StoryRules,
+    window: &mut near::Window,
 ) -> Result<(), StoreError> {
     let id = old.id;
     let cols = Columns::of(it);
@@ -341,6 +341,7 @@ fn update_item(
         tx,
         id,
         it.fingerprint.as_ref().filter(|_| rules.near_duplicates),
+        window.built_index(),
     )?;
     Ok(())
 }

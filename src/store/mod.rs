@@ -47,9 +47,8 @@ pub struct Store {
     /// An open group-commit transaction (see [`SharedStore::call_batched`]).
     in_batch: bool,
     batch_docs: usize,
-    /// Where the near-duplicate window of the last document started (see
-    /// `near::Window`).
-    near_window: Option<(i64, Option<i64>)>,
+    /// The near-duplicate index and window (see `near`).
+    near: near::State,
 }
 
 /// Most fetches committed together in one group commit.
@@ -93,7 +92,7 @@ impl Store {
             conn,
             in_batch: false,
             batch_docs: 0,
-            near_window: None,
+            near: near::State::default(),
         }
     }
 

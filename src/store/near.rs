@@ -1,11 +1,15 @@
-//! Near-duplicate fingerprints in the store: writing them (`near_items`, with
-//! their anchors in `near_anchors`), finding the story of a stored copy of a new
-//! item, and computing them for items stored before version 4.
+//! Near-duplicate fingerprints in the store: writing them (`near_items`),
+//! finding the story of a stored copy of a new item, and computing them for
+//! items stored before version 4.
 //!
-//! A lookup reads the items named by the new fingerprint's anchors (a few per
-//! anchor, the most recent first), judges each from its stored fingerprint
-//! (`near_items`, never the item's text), and reads `items` and `stories` only
-//! for the candidates that are the same story.
+//! Lookups go through an in-memory [`Index`] of the anchors of the items first
+//! seen within the near window, built from `near_items` (each stored fingerprint
+//! carries its anchors) the first time it is needed and kept up to date as items
+//! are stored: a lookup then reads no index pages, and storing an item writes
+//! one appended row. Each candidate is judged from its stored fingerprint (never
+//! its text); `items` and `stories` are read only for the candidates that are the
+//! same story. Its memory grows with the items of the window (8 bytes per
+//! anchor, about 3 anchors per item), not with the store.
 
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -21,7 +25,7 @@ const HUB: i64 = 24;
 
 /// Stored fingerprints compared per lookup at most (those sharing the most
 /// anchors first).
-const MAX_CANDIDATES: usize = 16;
+const MAX_CANDIDATES: usize = 8;
 
 /// Items fingerprinted per transaction after an upgrade.
 const BACKFILL_BATCH: i64 = 500;
@@ -32,25 +36,8 @@ fn ctx(what: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
     StoreError::ctx(what)
 }
 
-/// Anchors are 32-bit; stored as signed 32-bit values so they take 4 bytes.
-fn anchor_value(a: u32) -> i64 {
-    i64::from(a as i32)
-}
-
-/// Anchors bound per statement (a fingerprint has at most this many; unused
-/// slots are NULL), so that one statement reads or writes them all.
-const SLOTS: usize = 6;
-const _: () = assert!(similar::ANCHORS + similar::LEDE_ANCHORS + similar::TAIL_ANCHORS <= SLOTS);
-
-fn slots<'a>(anchors: impl Iterator<Item = &'a u32>) -> [Option<i64>; SLOTS] {
-    let mut out = [None; SLOTS];
-    for (slot, a) in out.iter_mut().zip(anchors) {
-        *slot = Some(anchor_value(*a));
-    }
-    out
-}
-
-/// Stores a new item's fingerprint and anchors (but not the `hubs` among them).
+/// Stores a new item's fingerprint, and adds its anchors (but not the `hubs`
+/// among them) to the index when there is one.
 pub(super) fn insert(
     tx: &Connection,
     item_id: i64,
@@ -58,6 +45,7 @@ pub(super) fn insert(
     first_seen_at: i64,
     fp: &Fingerprint,
     hubs: &[u32],
+    index: Option<&mut Index>,
 ) -> Result<(), StoreError> {
     tx.prepare_cached(
         "INSERT OR REPLACE INTO near_items (item_id, feed_id, first_seen_at, fingerprint)
@@ -65,23 +53,20 @@ pub(super) fn insert(
     )
     .and_then(|mut s| s.execute(params![item_id, feed_id, first_seen_at, fp.to_bytes()]))
     .map_err(ctx("storing fingerprint"))?;
-    let a = slots(fp.anchors.iter().filter(|a| !hubs.contains(a)));
-    tx.prepare_cached(
-        "INSERT OR IGNORE INTO near_anchors (anchor, item_id)
-         SELECT column1, ?7 FROM (VALUES (?1), (?2), (?3), (?4), (?5), (?6))
-         WHERE column1 IS NOT NULL",
-    )
-    .and_then(|mut s| s.execute(params![a[0], a[1], a[2], a[3], a[4], a[5], item_id]))
-    .map_err(ctx("storing fingerprint"))?;
+    if let Some(index) = index {
+        index.add(fp.anchors.iter().filter(|a| !hubs.contains(a)), item_id);
+    }
     Ok(())
 }
 
 /// Replaces an edited item's fingerprint (or removes it when the new text has
-/// none).
+/// none). The anchors of the old one stay in the index: a candidate is always
+/// judged by its stored fingerprint.
 pub(super) fn replace(
     tx: &Connection,
     item_id: i64,
     fp: Option<&Fingerprint>,
+    index: Option<&mut Index>,
 ) -> Result<(), StoreError> {
     let old: Option<(i64, i64, Vec<u8>)> = tx
         .prepare_cached(
@@ -93,17 +78,8 @@ pub(super) fn replace(
         })
         .map_err(ctx("updating fingerprint"))?;
     if let Some((_, _, blob)) = &old {
-        if let Some(old_fp) = Fingerprint::from_bytes(blob) {
-            if fp == Some(&old_fp) {
-                return Ok(());
-            }
-            let mut del = tx
-                .prepare_cached("DELETE FROM near_anchors WHERE anchor = ?1 AND item_id = ?2")
-                .map_err(ctx("updating fingerprint"))?;
-            for a in &old_fp.anchors {
-                del.execute(params![anchor_value(*a), item_id])
-                    .map_err(ctx("updating fingerprint"))?;
-            }
+        if fp.is_some_and(|fp| Fingerprint::from_bytes(blob).as_ref() == Some(fp)) {
+            return Ok(());
         }
     }
     match fp {
@@ -115,7 +91,7 @@ pub(super) fn replace(
                     .and_then(|mut s| s.query_row([item_id], |r| Ok((r.get(0)?, r.get(1)?))))
                     .map_err(ctx("updating fingerprint"))?,
             };
-            insert(tx, item_id, feed_id, first_seen_at, fp, &[])
+            insert(tx, item_id, feed_id, first_seen_at, fp, &[], index)
         }
         None => tx
             .prepare_cached("DELETE FROM near_items WHERE item_id = ?1")
@@ -141,35 +117,41 @@ pub(super) struct Found {
     pub hubs: Vec<u32>,
 }
 
-/// The near window of one document: items first seen since `since`, whose
-/// ids are at least the first such item's (ids grow with time), which bounds
-/// the anchor lists read. Looked up once per document.
-pub(super) struct Window {
-    since: i64,
-    first_id: Option<Option<i64>>,
+/// What a [`Store`] keeps between documents: the index, and where the window
+/// of the last document started.
+#[derive(Default)]
+pub(crate) struct State {
+    index: Option<Index>,
+    /// `(since, first id)` of the last document's window.
+    last_window: Option<(i64, i64)>,
 }
 
-impl Window {
-    /// The window starting at `since`; `cached` is a previous document's
-    /// `(since, first id)`, reused when it started less than a minute earlier
-    /// (the exact window is still checked on each candidate).
-    pub fn new(since: i64, cached: Option<(i64, Option<i64>)>) -> Window {
-        let first_id = cached
-            .filter(|(s, _)| (0..60).contains(&(since - s)))
-            .map(|(_, id)| id);
-        Window { since, first_id }
-    }
+/// The near window of one document: items first seen since `since`, whose
+/// ids are at least the first such item's (ids grow with time). Looked up once
+/// per document (or reused from one that started less than a minute earlier;
+/// the exact window is still checked on each candidate).
+pub(super) struct Window<'a> {
+    since: i64,
+    first_id: Option<Option<i64>>,
+    state: &'a mut State,
+}
 
-    /// What to keep for the next document: nothing while the window is empty
-    /// (an item stored a second later must be found).
-    pub fn cached(&self) -> Option<(i64, Option<i64>)> {
-        let id = self.first_id.flatten()?;
-        Some((self.since, Some(id)))
+impl<'a> Window<'a> {
+    pub fn new(since: i64, state: &'a mut State) -> Window<'a> {
+        let first_id = state
+            .last_window
+            .filter(|(s, _)| (0..60).contains(&(since - s)))
+            .map(|(_, id)| Some(id));
+        Window {
+            since,
+            first_id,
+            state,
+        }
     }
 
     fn first_id(&mut self, tx: &Connection) -> Result<Option<i64>, StoreError> {
         if self.first_id.is_none() {
-            let id = tx
+            let id: Option<i64> = tx
                 .prepare_cached(
                     "SELECT id FROM items WHERE first_seen_at >= ?1
                      ORDER BY first_seen_at, id LIMIT 1",
@@ -177,8 +159,131 @@ impl Window {
                 .and_then(|mut s| s.query_row([self.since], |r| r.get(0)).optional())
                 .map_err(ctx("matching near-duplicate stories"))?;
             self.first_id = Some(id);
+            // Nothing is kept while the window is empty: an item stored a
+            // second later must be found.
+            if let Some(id) = id {
+                self.state.last_window = Some((self.since, id));
+            }
         }
         Ok(self.first_id.flatten())
+    }
+
+    /// The index, built or rebuilt as needed: once a day, to drop the items
+    /// that left the window, and when the window grew (a longer `near_window`).
+    fn index(&mut self, tx: &Connection) -> Result<&mut Index, StoreError> {
+        let stale = self
+            .state
+            .index
+            .as_ref()
+            .is_none_or(|i| self.since - i.since > REBUILD_AFTER || i.since - self.since > 60);
+        if stale {
+            let first = self.first_id(tx)?;
+            self.state.index = Some(Index::build(tx, self.since, first)?);
+        }
+        Ok(self.state.index.as_mut().expect("built"))
+    }
+
+    /// The index, when it has been built (for storing an item's anchors).
+    pub fn built_index(&mut self) -> Option<&mut Index> {
+        self.state.index.as_mut()
+    }
+}
+
+/// The index is rebuilt when its window started this long before the current one.
+const REBUILD_AFTER: i64 = 86_400;
+
+/// Additions kept apart from the sorted entries of the [`Index`] before being
+/// merged into them.
+const RECENT: usize = 4096;
+
+/// The anchors of the fingerprints of items first seen within a near window:
+/// entries `anchor << 32 | (item_id - base)`, sorted, and recent additions.
+pub(crate) struct Index {
+    /// Start of the window it was built for.
+    since: i64,
+    /// Lowest item id it covers.
+    base: i64,
+    sorted: Vec<u64>,
+    recent: Vec<u64>,
+}
+
+impl Index {
+    /// Reads the anchors of every item from `first_id` on (none when the window
+    /// is empty: then from the next item stored).
+    fn build(tx: &Connection, since: i64, first_id: Option<i64>) -> Result<Index, StoreError> {
+        let what = "indexing near-duplicate fingerprints";
+        let base = match first_id {
+            Some(id) => id,
+            None => tx
+                .query_row("SELECT COALESCE(max(id), 0) + 1 FROM items", [], |r| {
+                    r.get(0)
+                })
+                .map_err(ctx(what))?,
+        };
+        let mut sorted = Vec::new();
+        let mut s = tx
+            .prepare_cached("SELECT item_id, fingerprint FROM near_items WHERE item_id >= ?1")
+            .map_err(ctx(what))?;
+        let mut rows = s.query([base]).map_err(ctx(what))?;
+        while let Some(r) = rows.next().map_err(ctx(what))? {
+            let id: i64 = r.get(0).map_err(ctx(what))?;
+            let blob = r.get_ref(1).map_err(ctx(what))?;
+            let Ok(bytes) = blob.as_blob() else { continue };
+            if let Ok(offset) = u32::try_from(id - base) {
+                for a in similar::stored_anchors(bytes) {
+                    sorted.push(u64::from(a) << 32 | u64::from(offset));
+                }
+            }
+        }
+        sorted.sort_unstable();
+        Ok(Index {
+            since,
+            base,
+            sorted,
+            recent: Vec::new(),
+        })
+    }
+
+    fn add<'a>(&mut self, anchors: impl Iterator<Item = &'a u32>, item_id: i64) {
+        let Ok(offset) = u32::try_from(item_id - self.base) else {
+            return;
+        };
+        for a in anchors {
+            let e = u64::from(*a) << 32 | u64::from(offset);
+            let at = self.recent.partition_point(|&x| x < e);
+            self.recent.insert(at, e);
+        }
+        if self.recent.len() > RECENT {
+            let mut merged = Vec::with_capacity(self.sorted.len() + self.recent.len());
+            let (mut a, mut b) = (self.sorted.iter().peekable(), self.recent.iter().peekable());
+            while let (Some(&&x), Some(&&y)) = (a.peek(), b.peek()) {
+                if x <= y {
+                    merged.push(x);
+                    a.next();
+                } else {
+                    merged.push(y);
+                    b.next();
+                }
+            }
+            merged.extend(a);
+            merged.extend(b);
+            self.sorted = merged;
+            self.recent.clear();
+        }
+    }
+
+    /// The items of an anchor with ids at least `first_id`.
+    fn items(&self, anchor: u32, first_id: i64, out: &mut Vec<i64>) {
+        let (lo, hi) = (u64::from(anchor) << 32, (u64::from(anchor) + 1) << 32);
+        for list in [&self.sorted, &self.recent] {
+            let from = list.partition_point(|&x| x < lo);
+            for &e in list[from..].iter().take_while(|&&x| x < hi) {
+                let id = self.base + i64::from(e as u32);
+                if id >= first_id {
+                    out.push(id);
+                }
+            }
+        }
     }
 }
 
@@ -197,36 +302,18 @@ pub(super) fn find_story(
     let Some(first_id) = window.first_id(tx)? else {
         return Ok(found);
     };
-    // Every anchor's list within the window, in one statement. Lists stay
-    // short: nothing is added to a hub.
-    let mut rows: Vec<(i64, i64)> = Vec::new();
-    {
-        let a = slots(fp.anchors.iter());
-        let mut s = tx
-            .prepare_cached(
-                "SELECT v.column1, n.item_id
-                 FROM (VALUES (?1), (?2), (?3), (?4), (?5), (?6)) AS v
-                 JOIN near_anchors AS n ON n.anchor = v.column1 AND n.item_id >= ?7
-                 LIMIT ?8",
-            )
-            .map_err(ctx(what))?;
-        let limit = (SLOTS as i64) * (4 * HUB);
-        let mut q = s
-            .query(params![a[0], a[1], a[2], a[3], a[4], a[5], first_id, limit])
-            .map_err(ctx(what))?;
-        while let Some(r) = q.next().map_err(ctx(what))? {
-            rows.push((r.get(0).map_err(ctx(what))?, r.get(1).map_err(ctx(what))?));
-        }
-    }
+    let index = window.index(tx)?;
     // Candidates: (item, anchors shared).
     let mut candidates: Vec<(i64, u32)> = Vec::new();
+    let mut list = Vec::new();
     for a in &fp.anchors {
-        let value = anchor_value(*a);
-        if rows.iter().filter(|(v, _)| *v == value).count() as i64 > HUB {
+        list.clear();
+        index.items(*a, first_id, &mut list);
+        if list.len() as i64 > HUB {
             found.hubs.push(*a);
             continue;
         }
-        for (_, item) in rows.iter().filter(|(v, _)| *v == value) {
+        for item in &list {
             match candidates.iter_mut().find(|(i, _)| i == item) {
                 Some((_, n)) => *n += 1,
                 None => candidates.push((*item, 1)),
@@ -364,7 +451,7 @@ impl Store {
                         .map_err(ctx(what))?;
                 }
                 if let Some(fp) = similar::fingerprint(&title, &body) {
-                    insert(&tx, id, feed_id, first_seen_at, &fp, &[])?;
+                    insert(&tx, id, feed_id, first_seen_at, &fp, &[], None)?;
                 }
             }
             tx.execute(
@@ -459,8 +546,6 @@ mod tests {
             0
         );
         assert_eq!(count(&store, "SELECT count(*) FROM near_items"), 1);
-        let anchors = count(&store, "SELECT count(*) FROM near_anchors");
-        assert!((1..=4).contains(&anchors), "{anchors} anchors");
         // A copy cut to its first paragraph, under a dateline and another headline.
         let cut = format!("<p>NORTH BAY (Wire) - {LEDE}</p>");
         assert_eq!(
@@ -485,25 +570,30 @@ mod tests {
     }
 
     #[test]
-    fn anchor_lists_are_read_through_the_primary_key() {
-        let store = Store::open_in_memory().unwrap();
-        let plan: Vec<String> = store
-            .conn()
-            .prepare(
-                "EXPLAIN QUERY PLAN SELECT v.column1, n.item_id
-                 FROM (VALUES (?1), (?2), (?3), (?4), (?5), (?6)) AS v
-                 JOIN near_anchors AS n ON n.anchor = v.column1 AND n.item_id >= ?7 LIMIT ?8",
-            )
-            .unwrap()
-            .query_map(params![1, 2, 3, 4, 5, 6, 0, 100], |r| r.get::<_, String>(3))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
-        assert!(
-            plan.iter()
-                .any(|p| p.contains("SEARCH n USING PRIMARY KEY (anchor=? AND item_id>?)")),
-            "{plan:?}"
-        );
+    fn the_index_keeps_anchors_sorted_across_merges() {
+        let mut index = Index {
+            since: 0,
+            base: 100,
+            sorted: Vec::new(),
+            recent: Vec::new(),
+        };
+        for id in 100..100 + RECENT as i64 * 2 {
+            index.add([7u32, (id % 5) as u32].iter(), id);
+        }
+        assert!(index.recent.len() <= RECENT);
+        assert!(index.sorted.windows(2).all(|w| w[0] <= w[1]));
+        let mut out = Vec::new();
+        index.items(7, 150, &mut out);
+        assert_eq!(out.len(), RECENT * 2 - 50, "every item from id 150 on");
+        out.clear();
+        index.items(3, 0, &mut out);
+        assert!(out.iter().all(|id| id % 5 == 3));
+        // Ids below the index's base or too far above it are not indexed.
+        index.add([9u32].iter(), 99);
+        index.add([9u32].iter(), 100 + (1 << 33));
+        out.clear();
+        index.items(9, 0, &mut out);
+        assert!(out.is_empty());
     }
 
     #[test]
@@ -512,27 +602,20 @@ mod tests {
         let f = feeds(&mut store);
         let full = format!("<p>{LEDE}</p><p>{MORE}</p><p>{LAST}</p>");
         store_one(&mut store, &f[0], "1", "Storm cuts power", &full, true);
-        let stored: Vec<i64> = {
-            let mut s = store
-                .conn()
-                .prepare("SELECT anchor FROM near_anchors")
-                .unwrap();
-            s.query_map([], |r| r.get(0))
-                .unwrap()
-                .map(Result::unwrap)
-                .collect()
-        };
-        assert!(stored.len() >= 2);
+        let blob: Vec<u8> = store
+            .conn()
+            .query_row("SELECT fingerprint FROM near_items", [], |r| r.get(0))
+            .unwrap();
+        let anchors: Vec<u32> = similar::stored_anchors(&blob).collect();
+        assert!(anchors.len() >= 2, "{anchors:?}");
         // Every anchor but one becomes a hub: HUB other recent items share it.
         {
-            let conn = store.conn();
-            for (n, anchor) in stored.iter().skip(1).enumerate() {
+            let since = crate::now_unix() - StoryRules::default().near_window;
+            let mut window = Window::new(since, &mut store.near);
+            let index = window.index(&store.conn).unwrap();
+            for (n, a) in anchors.iter().skip(1).enumerate() {
                 for k in 0..HUB {
-                    conn.execute(
-                        "INSERT INTO near_anchors (anchor, item_id) VALUES (?1, ?2)",
-                        params![anchor, 1000 + n as i64 * 100 + k],
-                    )
-                    .unwrap();
+                    index.add([*a].iter(), 1000 + n as i64 * 100 + k);
                 }
             }
         }
@@ -554,17 +637,16 @@ mod tests {
             .conn()
             .query_row("SELECT id FROM items WHERE guid = '2'", [], |r| r.get(0))
             .unwrap();
-        for anchor in stored.iter().skip(1) {
-            let n: i64 = store
-                .conn()
-                .query_row(
-                    "SELECT count(*) FROM near_anchors WHERE anchor = ?1 AND item_id = ?2",
-                    params![anchor, copy_id],
-                    |r| r.get(0),
-                )
-                .unwrap();
-            assert_eq!(n, 0, "the copy joined a hub list");
+        let index = store.near.index.as_ref().unwrap();
+        let mut out = Vec::new();
+        for a in anchors.iter().skip(1) {
+            out.clear();
+            index.items(*a, 0, &mut out);
+            assert!(!out.contains(&copy_id), "the copy joined a hub list");
         }
+        out.clear();
+        index.items(anchors[0], 0, &mut out);
+        assert!(out.contains(&copy_id) || !similar::stored_anchors(&blob).any(|a| a == anchors[0]));
     }
 
     /// A version-3 store (as feedloom wrote it before this format) is upgraded
