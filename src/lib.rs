@@ -31,7 +31,7 @@
 //! * [`hints`]: skipHours/skipDays/sy:updatePeriod read from a document (pure).
 //! * [`parse`]: feed-rs → feedloom's [`parse::Entry`]; encodings and base URLs.
 //! * [`identity`]: item keys, canonical URLs, content hashes and output ids (pure).
-//! * [`similar`]: near-duplicate fingerprints (SimHash) and their lookup bands (pure).
+//! * [`similar`]: near-duplicate fingerprints, their comparison and lookup anchors (pure).
 //! * [`refresh`]: fetch → parse → identify → store for one feed; `poll` for all.
 //! * [`store`]: the SQLite file: open, migrate, feeds, items, fetches, queries.
 //! * [`export`]: renderings of a story list, and atomic output files.

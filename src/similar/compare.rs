@@ -68,7 +68,7 @@ pub fn similarity(a: &Fingerprint, b: &Fingerprint) -> Option<f32> {
     (c >= MIN_CONTAINMENT).then_some(c)
 }
 
-/// Do the key tokens of a new text (its fingerprint and [`tokens`]) and of a
+/// Do the key tokens of a new text (its fingerprint and [`tokens`](super::tokens)) and of a
 /// stored one allow the same story? See the module docs.
 pub fn keys_agree(new: &Fingerprint, new_tokens: &Tokens, old: &Fingerprint) -> bool {
     let min = new.units.min(old.units);

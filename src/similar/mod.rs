@@ -32,23 +32,33 @@
 //!
 //! Two texts are the same story ([`same_story`]) when the estimated Jaccard
 //! similarity is at least [`MIN_JACCARD`] or the shorter lede is at least
-//! [`MIN_CONTAINMENT`] contained in the other, **and** their key tokens agree:
-//! within the part of the prose both texts cover (so a cut copy is not blamed
-//! for the names of its missing paragraphs), every key token of the stored one
-//! occurs somewhere in the new text, or every key token of the new one is a key
-//! token of the stored one. A copy may add a dateline or a figure; a template
-//! story swaps a value for another, and fails both ways.
+//! [`MIN_CONTAINMENT`] contained in the other, **and** their key tokens agree
+//! ([`keys_agree`]): within the part of the prose both texts cover (so a cut copy
+//! is not blamed for the names of its missing paragraphs), every key token of
+//! the stored one occurs in the new text, or every key token of the new one is a
+//! key token of the stored one; the numbers of the lede agree both ways (counted);
+//! a name of one first sentence is not replaced by another ("beat Poland" /
+//! "lost to Italy"); a first sentence of its own brings no new names; the
+//! headlines' numbers are checked apart. A copy may add a dateline, a figure or
+//! a sentence; a template story swaps a value for another, and fails.
 //!
 //! Lookups use *anchors*: the [`ANCHORS`] features with the smallest hashes of
-//! the whole prose and the [`LEDE_ANCHORS`] smallest of the lede, leaving out
-//! features made of short, common units ("of the", particles), whose lists
-//! would be long. Texts that share much share their smallest features with high
-//! probability (MinHash), and a text that begins with another shares its lede's.
-//! The store indexes the anchors, reads the few items they name and compares
-//! their stored fingerprints ([`Fingerprint::to_bytes`]) with the new one.
+//! the whole prose, the [`LEDE_ANCHORS`] smallest of the lede's first
+//! [`LEDE_ANCHOR_WINDOW`] (a summary has the full text's) and the
+//! [`TAIL_ANCHORS`] smallest after the first paragraph (a copy with a rephrased
+//! lede has the original's), leaving out features made of short, common units
+//! ("of the", particles) and ranking those with one such unit last, as their
+//! lists would be long. Texts that share much share their smallest features
+//! with high probability (MinHash). The store indexes the anchors, reads the few
+//! items they name and compares their stored fingerprints
+//! ([`Fingerprint::to_bytes`]) with the new one.
 //!
-//! Measured with `cargo run --release --example neardup_eval -- --corpus`: see
-//! `tests/fixtures/neardup/README.md` for the labelled set and the figures.
+//! Measured with `cargo run --release --example neardup_eval -- --corpus` on
+//! `tests/fixtures/neardup/` (411 pairs in English, Ukrainian, Korean, Japanese,
+//! Chinese, German and Spanish, plus corpus entries; figures per language and
+//! class in its README): precision 1.000, recall 0.980 (version 3's SimHash:
+//! 0.285), every language at least 0.95; no false merge among the 142,311 pairs
+//! of distinct corpus texts; about a third of version 3's cost per item.
 //!
 //! Stored fingerprints carry [`FORMAT`]: a change of the features here needs a
 //! new format number and a migration that recomputes them.

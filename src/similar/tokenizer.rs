@@ -126,14 +126,26 @@ struct Tokenizer<'o> {
 fn hash_chunks(buf: &[u8; WORD_BYTES], bytes: usize, len: usize) -> u64 {
     let mut h = SEED_WORD ^ (len as u64).wrapping_mul(0x9fb2_1c65_1e98_df25);
     for i in 0..bytes.div_ceil(8) {
-        let mut w = u64::from_le_bytes(buf[8 * i..8 * i + 8].try_into().expect("8 bytes"));
-        let end = bytes - 8 * i;
-        if end < 8 {
-            w &= (1u64 << (8 * end)) - 1;
-        }
-        h = (h ^ w).wrapping_mul(0xff51_afd7_ed55_8ccd).rotate_left(31);
+        h = step(h, chunk(buf, i, bytes));
     }
     mix(h)
+}
+
+#[inline(always)]
+fn step(h: u64, w: u64) -> u64 {
+    (h ^ w).wrapping_mul(0xff51_afd7_ed55_8ccd).rotate_left(31)
+}
+
+/// Bytes `8 * i ..` of the buffer, those from `bytes` on zeroed.
+#[inline(always)]
+fn chunk(buf: &[u8; WORD_BYTES], i: usize, bytes: usize) -> u64 {
+    let w = u64::from_le_bytes(buf[8 * i..8 * i + 8].try_into().expect("8 bytes"));
+    let end = bytes - 8 * i;
+    if end < 8 {
+        w & ((1u64 << (8 * end)) - 1)
+    } else {
+        w
+    }
 }
 
 impl Tokenizer<'_> {
@@ -542,6 +554,11 @@ fn word_hash(
     let bytes = bytes.min(WORD_BYTES);
     let hash = hash_chunks(buf, bytes, len);
     let key = match prefix {
+        // The usual case, a prefix within the first 8 bytes: one more step.
+        Some(p) if p < bytes && p <= 8 => mix(step(
+            SEED_WORD ^ (NAME_LETTERS as u64).wrapping_mul(0x9fb2_1c65_1e98_df25),
+            chunk(buf, 0, p),
+        )),
         Some(p) if p < bytes => hash_chunks(buf, p, NAME_LETTERS),
         _ => hash,
     };

@@ -10,7 +10,7 @@
 //!    document is the same item under a new guid: updated, not announced;
 //! 3. otherwise it is a new item, and joins a story: one of another feed with the
 //!    same canonical URL, else one of another feed that is a near-duplicate of it
-//!    ([`super::near`], first seen within the near window); else it starts a
+//!    (`store/near.rs`, first seen within the near window); else it starts a
 //!    story of its own.
 
 use std::collections::HashSet;

@@ -54,7 +54,11 @@ pub(super) fn insert(
     .and_then(|mut s| s.execute(params![item_id, feed_id, first_seen_at, fp.to_bytes()]))
     .map_err(ctx("storing fingerprint"))?;
     if let Some(index) = index {
-        index.add(fp.anchors.iter().filter(|a| !hubs.contains(a)), item_id);
+        index.add(
+            fp.anchors.iter().filter(|a| !hubs.contains(a)),
+            item_id,
+            feed_id,
+        );
     }
     Ok(())
 }
@@ -197,7 +201,9 @@ const REBUILD_AFTER: i64 = 86_400;
 const RECENT: usize = 4096;
 
 /// The anchors of the fingerprints of items first seen within a near window:
-/// entries `anchor << 32 | (item_id - base)`, sorted, and recent additions.
+/// entries `anchor << 32 | feed tag << 24 | (item_id - base)`, sorted, and
+/// recent additions. The feed tag (the feed id's low 8 bits) lets candidates of
+/// other feeds be judged first.
 pub(crate) struct Index {
     /// Start of the window it was built for.
     since: i64,
@@ -222,16 +228,19 @@ impl Index {
         };
         let mut sorted = Vec::new();
         let mut s = tx
-            .prepare_cached("SELECT item_id, fingerprint FROM near_items WHERE item_id >= ?1")
+            .prepare_cached(
+                "SELECT item_id, feed_id, fingerprint FROM near_items WHERE item_id >= ?1",
+            )
             .map_err(ctx(what))?;
         let mut rows = s.query([base]).map_err(ctx(what))?;
         while let Some(r) = rows.next().map_err(ctx(what))? {
             let id: i64 = r.get(0).map_err(ctx(what))?;
-            let blob = r.get_ref(1).map_err(ctx(what))?;
+            let feed: i64 = r.get(1).map_err(ctx(what))?;
+            let blob = r.get_ref(2).map_err(ctx(what))?;
             let Ok(bytes) = blob.as_blob() else { continue };
-            if let Ok(offset) = u32::try_from(id - base) {
+            if let Some(low) = entry_low(id - base, feed) {
                 for a in similar::stored_anchors(bytes) {
-                    sorted.push(u64::from(a) << 32 | u64::from(offset));
+                    sorted.push(u64::from(a) << 32 | low);
                 }
             }
         }
@@ -244,12 +253,12 @@ impl Index {
         })
     }
 
-    fn add<'a>(&mut self, anchors: impl Iterator<Item = &'a u32>, item_id: i64) {
-        let Ok(offset) = u32::try_from(item_id - self.base) else {
+    fn add<'a>(&mut self, anchors: impl Iterator<Item = &'a u32>, item_id: i64, feed_id: i64) {
+        let Some(low) = entry_low(item_id - self.base, feed_id) else {
             return;
         };
         for a in anchors {
-            let e = u64::from(*a) << 32 | u64::from(offset);
+            let e = u64::from(*a) << 32 | low;
             let at = self.recent.partition_point(|&x| x < e);
             self.recent.insert(at, e);
         }
@@ -272,19 +281,26 @@ impl Index {
         }
     }
 
-    /// The items of an anchor with ids at least `first_id`.
-    fn items(&self, anchor: u32, first_id: i64, out: &mut Vec<i64>) {
+    /// The items of an anchor with ids at least `first_id`, with their feed tags.
+    fn items(&self, anchor: u32, first_id: i64, out: &mut Vec<(i64, u8)>) {
         let (lo, hi) = (u64::from(anchor) << 32, (u64::from(anchor) + 1) << 32);
         for list in [&self.sorted, &self.recent] {
             let from = list.partition_point(|&x| x < lo);
             for &e in list[from..].iter().take_while(|&&x| x < hi) {
-                let id = self.base + i64::from(e as u32);
+                let id = self.base + (e & 0xff_ffff) as i64;
                 if id >= first_id {
-                    out.push(id);
+                    out.push((id, (e >> 24) as u8));
                 }
             }
         }
     }
+}
+
+/// The low 32 bits of an index entry: the feed tag and the item's offset from
+/// the index's base (24 bits: `None` beyond, or below the base).
+fn entry_low(offset: i64, feed_id: i64) -> Option<u64> {
+    let offset = u64::try_from(offset).ok().filter(|o| *o < 1 << 24)?;
+    Some(u64::from(feed_id as u8) << 24 | offset)
 }
 
 /// The story of another feed's item that is a copy of `it` (the most similar
@@ -303,8 +319,8 @@ pub(super) fn find_story(
         return Ok(found);
     };
     let index = window.index(tx)?;
-    // Candidates: (item, anchors shared).
-    let mut candidates: Vec<(i64, u32)> = Vec::new();
+    // Candidates: (item, anchors shared, probably of another feed).
+    let mut candidates: Vec<(i64, u32, bool)> = Vec::new();
     let mut list = Vec::new();
     for a in &fp.anchors {
         list.clear();
@@ -313,17 +329,19 @@ pub(super) fn find_story(
             found.hubs.push(*a);
             continue;
         }
-        for item in &list {
-            match candidates.iter_mut().find(|(i, _)| i == item) {
-                Some((_, n)) => *n += 1,
-                None => candidates.push((*item, 1)),
+        for (item, tag) in &list {
+            match candidates.iter_mut().find(|(i, ..)| i == item) {
+                Some((_, n, _)) => *n += 1,
+                None => candidates.push((*item, 1, *tag != feed_id as u8)),
             }
         }
     }
     if candidates.is_empty() {
         return Ok(found);
     }
-    candidates.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
+    // Other feeds' items first, then those sharing the most anchors, then the
+    // most recent.
+    candidates.sort_unstable_by(|a, b| b.2.cmp(&a.2).then(b.1.cmp(&a.1)).then(b.0.cmp(&a.0)));
     candidates.truncate(MAX_CANDIDATES);
 
     let mut tokens: Option<Tokens> = None;
@@ -334,7 +352,7 @@ pub(super) fn find_story(
                 "SELECT feed_id, first_seen_at, fingerprint FROM near_items WHERE item_id = ?1",
             )
             .map_err(ctx(what))?;
-        for (item, _) in candidates {
+        for (item, ..) in candidates {
             let row: Option<(i64, i64, Vec<u8>)> = read
                 .query_row([item], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                 .optional()
@@ -578,19 +596,20 @@ mod tests {
             recent: Vec::new(),
         };
         for id in 100..100 + RECENT as i64 * 2 {
-            index.add([7u32, (id % 5) as u32].iter(), id);
+            index.add([7u32, (id % 5) as u32].iter(), id, id % 3);
         }
         assert!(index.recent.len() <= RECENT);
         assert!(index.sorted.windows(2).all(|w| w[0] <= w[1]));
         let mut out = Vec::new();
         index.items(7, 150, &mut out);
         assert_eq!(out.len(), RECENT * 2 - 50, "every item from id 150 on");
+        assert!(out.iter().all(|(id, tag)| i64::from(*tag) == id % 3));
         out.clear();
         index.items(3, 0, &mut out);
-        assert!(out.iter().all(|id| id % 5 == 3));
+        assert!(out.iter().all(|(id, _)| id % 5 == 3));
         // Ids below the index's base or too far above it are not indexed.
-        index.add([9u32].iter(), 99);
-        index.add([9u32].iter(), 100 + (1 << 33));
+        index.add([9u32].iter(), 99, 1);
+        index.add([9u32].iter(), 100 + (1 << 24), 1);
         out.clear();
         index.items(9, 0, &mut out);
         assert!(out.is_empty());
@@ -615,7 +634,7 @@ mod tests {
             let index = window.index(&store.conn).unwrap();
             for (n, a) in anchors.iter().skip(1).enumerate() {
                 for k in 0..HUB {
-                    index.add([*a].iter(), 1000 + n as i64 * 100 + k);
+                    index.add([*a].iter(), 1000 + n as i64 * 100 + k, 7);
                 }
             }
         }
@@ -642,11 +661,14 @@ mod tests {
         for a in anchors.iter().skip(1) {
             out.clear();
             index.items(*a, 0, &mut out);
-            assert!(!out.contains(&copy_id), "the copy joined a hub list");
+            assert!(
+                !out.iter().any(|(id, _)| *id == copy_id),
+                "the copy joined a hub list"
+            );
         }
         out.clear();
         index.items(anchors[0], 0, &mut out);
-        assert!(out.contains(&copy_id) || !similar::stored_anchors(&blob).any(|a| a == anchors[0]));
+        assert!(out.iter().any(|(id, _)| *id == copy_id));
     }
 
     /// A version-3 store (as feedloom wrote it before this format) is upgraded
