@@ -6,11 +6,16 @@
 //! 2. a cold `poll` of FEEDS feeds × 50 items (parse, identify, store, outputs);
 //! 3. an all-304 `poll`;
 //! 4. rendering 100 stories (Atom, RSS, JSON) from that store;
-//! 5. the cost of storing a new item with near-duplicate lookup on vs off, in a
-//!    store holding NEAR items (default 1,000,000).
+//! 5. the cost of storing a new item with near-duplicates on vs off (off: no
+//!    lookup and no index rows), in a store holding NEAR items (default
+//!    1,000,000) of synthetic wire copy with their fingerprints; every tenth new
+//!    item is a cut copy of a stored one and must join its story; then the cost
+//!    of the upgrade from version 3 (every item's fingerprint computed at open).
 //!
-//! Options (environment): FEEDLOOM_BENCH_FEEDS (1000), FEEDLOOM_BENCH_NEAR
-//! (1000000; 0 skips part 5), FEEDLOOM_BENCH_NEAR_LOOKUP=off (polls without
+//! Options (environment): FEEDLOOM_BENCH_FEEDS (1000; 0 skips parts 1 to 4),
+//! FEEDLOOM_BENCH_NEAR (1000000; 0 skips part 5), FEEDLOOM_BENCH_NEAR_DAYS (10: the
+//! part-5 store's items were first seen over that many days; the near window is
+//! 14 days), FEEDLOOM_BENCH_NEAR_LOOKUP=off (polls without
 //! near-duplicate lookup). Peak RSS is the process's VmHWM and includes the
 //! in-process server.
 
@@ -156,6 +161,9 @@ fn main() {
         );
     }
     rt.block_on(async {
+        if feeds == 0 {
+            return;
+        }
         let hosts = start_hosts().await;
         let urls: Vec<String> = (0..feeds)
             .map(|n| format!("http://{}/feed/{n}.xml", hosts[n % HOSTS]))
@@ -257,8 +265,129 @@ fn main() {
     }
 }
 
-/// Part 5: storing new items into a store of `n` items, near-duplicate lookup on
-/// and off.
+/// CPU time of this thread (user and system), in seconds; wall time where
+/// Linux's schedstat is missing.
+fn thread_cpu_seconds() -> f64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok())
+        .map_or_else(
+            || {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_secs_f64()
+            },
+            |ns| ns / 1e9,
+        )
+}
+
+/// Deterministic xorshift64* generator.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// Synthetic wire copy: words of a 4,000-word vocabulary drawn with Zipf's
+/// law (so common pairs like "of the" recur as in real text, and the most
+/// common words are short), a few names and numbers, three paragraphs of
+/// about 25 words.
+struct Texts {
+    vocab: Vec<String>,
+    cumulative: Vec<f64>,
+}
+
+impl Texts {
+    fn new() -> Texts {
+        let mut rng = Rng(0x1234_5678_9abc_def1);
+        let syllables = [
+            "ta", "ro", "mi", "ne", "sa", "ku", "le", "po", "vi", "da", "ge", "lo", "ri", "ma",
+            "te", "no", "ba", "si", "ke", "ru", "an", "or", "el", "is", "un",
+        ];
+        // As in real text, the most frequent words are the shortest.
+        let vocab: Vec<String> = (0..4000)
+            .map(|i| {
+                let len = match i {
+                    0..100 => 1,
+                    100..1000 => 2 + i % 2,
+                    _ => 3 + i % 2,
+                };
+                (0..len)
+                    .map(|_| syllables[rng.below(syllables.len())])
+                    .collect()
+            })
+            .collect();
+        let mut total = 0.0;
+        let cumulative = (1..=vocab.len())
+            .map(|r| {
+                total += 1.0 / r as f64;
+                total
+            })
+            .collect();
+        Texts { vocab, cumulative }
+    }
+
+    fn word(&self, rng: &mut Rng) -> &str {
+        let total = *self.cumulative.last().unwrap();
+        let x = (rng.next() >> 11) as f64 / (1u64 << 53) as f64 * total;
+        &self.vocab[self
+            .cumulative
+            .partition_point(|&c| c < x)
+            .min(self.vocab.len() - 1)]
+    }
+
+    /// Title and HTML body of text number `seed`.
+    fn story(&self, seed: u64) -> (String, String) {
+        let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+        let sentence = |rng: &mut Rng, words: usize| {
+            let mut s = String::new();
+            for w in 0..words {
+                if w > 0 {
+                    s.push(' ');
+                }
+                match rng.below(14) {
+                    0 => s.push_str(&format!("{}", rng.below(5000))),
+                    1 => {
+                        let name = self.word(rng);
+                        let mut c = name.chars();
+                        let first = c.next().unwrap().to_ascii_uppercase();
+                        s.push(first);
+                        s.push_str(c.as_str());
+                    }
+                    _ => s.push_str(self.word(rng)),
+                }
+            }
+            s
+        };
+        let title = sentence(&mut rng, 8);
+        let mut body = String::new();
+        for _ in 0..3 {
+            body.push_str("<p>");
+            for _ in 0..2 {
+                let s = sentence(&mut rng, 12);
+                let mut c = s.chars();
+                body.push(c.next().unwrap().to_ascii_uppercase());
+                body.push_str(c.as_str());
+                body.push_str(". ");
+            }
+            body.push_str("</p>");
+        }
+        (title, body)
+    }
+}
+
+/// Part 5: storing one new item (its own transaction) into a store of `n`
+/// items, with near-duplicate lookup on and off; rounds alternate so that both
+/// see the same cache.
 fn near_duplicates(dir: &Path, n: usize) {
     use feedloom::identity::identify_document;
     use feedloom::parse::Entry;
@@ -273,7 +402,13 @@ fn near_duplicates(dir: &Path, n: usize) {
     )
     .unwrap();
     let feeds = store.sync_config(&cfg.feeds).unwrap();
+    let texts = Texts::new();
+    let now = feedloom::now_unix();
+    let days = env_usize("FEEDLOOM_BENCH_NEAR_DAYS", 10) as i64;
+    let span = days * 86_400;
     let t = Instant::now();
+    let mut fingerprint_time = std::time::Duration::ZERO;
+    let mut anchors = 0usize;
     {
         let conn = rusqlite::Connection::open(&path).unwrap();
         conn.execute_batch("BEGIN").unwrap();
@@ -284,26 +419,28 @@ fn near_duplicates(dir: &Path, n: usize) {
             .unwrap();
         let mut item = conn
             .prepare(
-                "INSERT INTO items (id, feed_id, key, key_kind, uid, url, canonical_url, title, content_hash,
-                     first_seen_at, last_seen_at, changed_at, story_id, text_hash, fingerprint)
-                 VALUES (?1, ?2, ?3, 'guid', ?4, ?5, ?6, ?7, 'h', ?8, ?8, ?8, ?1, 't', ?9)",
+                "INSERT INTO items (id, feed_id, key, key_kind, uid, url, canonical_url, title,
+                     content, content_hash, first_seen_at, last_seen_at, changed_at, story_id,
+                     text_hash)
+                 VALUES (?1, ?2, ?3, 'guid', ?4, ?5, ?6, ?7, ?8, 'h', ?9, ?9, ?9, ?1, 't')",
             )
             .unwrap();
-        let mut band = conn
-            .prepare("INSERT OR IGNORE INTO fingerprint_bands (band, value, item_id) VALUES (?1, ?2, ?3)")
+        let mut near = conn
+            .prepare(
+                "INSERT INTO near_items (item_id, feed_id, first_seen_at, fingerprint)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )
             .unwrap();
-        let now = feedloom::now_unix();
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
         for i in 1..=n as i64 {
-            // xorshift: uniformly random fingerprints.
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            let (title, body) = texts.story(i as u64);
+            let f0 = Instant::now();
+            let fp = feedloom::similar::fingerprint(&title, &body);
+            fingerprint_time += f0.elapsed();
             let uid = format!("urn:bench:{i}");
             let url = format!("https://a.example/p/{i}");
-            story
-                .execute(rusqlite::params![i, uid, now - (i % 86_400)])
-                .unwrap();
+            // Spread over the last `days` days, the newest last.
+            let seen = now - span + (i * span / n as i64);
+            story.execute(rusqlite::params![i, uid, seen]).unwrap();
             item.execute(rusqlite::params![
                 i,
                 feeds[0].id,
@@ -311,35 +448,77 @@ fn near_duplicates(dir: &Path, n: usize) {
                 uid,
                 url,
                 url.trim_start_matches("https:"),
-                format!("Story {i}"),
-                now - (i % 86_400),
-                x as i64
+                title,
+                body,
+                seen
             ])
             .unwrap();
-            for (b, v) in feedloom::similar::bands(x) {
-                band.execute(rusqlite::params![b, v, i]).unwrap();
+            if let Some(fp) = fp {
+                near.execute(rusqlite::params![i, feeds[0].id, seen, fp.to_bytes()])
+                    .unwrap();
+                anchors += fp.anchors.len();
+            }
+            if i % 100_000 == 0 {
+                conn.execute_batch("COMMIT; BEGIN").unwrap();
             }
         }
         conn.execute_batch("COMMIT").unwrap();
     }
-    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0) as f64 / 1e6;
+    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0) as f64;
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let table_bytes = |name: &str| -> Option<f64> {
+        conn.query_row(
+            "SELECT sum(pgsize) FROM dbstat WHERE name = ?1",
+            [name],
+            |r| r.get::<_, i64>(0),
+        )
+        .ok()
+        .map(|b| b as f64)
+    };
+    let near_bytes = table_bytes("near_items");
+    drop(conn);
     println!(
-        "near-duplicate store: {n} items built in {:.1}s, file {size:.0} MB",
-        t.elapsed().as_secs_f64()
+        "near-duplicate store: {n} items first seen over {days} days, built in {:.1}s \
+         (fingerprinting {:.2} µs per item), file {:.0} MB = {:.0} bytes per item{}, {:.2} \
+         anchors per item (in memory, for the items of the window)",
+        t.elapsed().as_secs_f64(),
+        fingerprint_time.as_secs_f64() * 1e6 / n as f64,
+        size / 1e6,
+        size / n as f64,
+        near_bytes.map_or(String::new(), |b| format!(
+            " ({:.0} of them near_items)",
+            b / n as f64
+        )),
+        anchors as f64 / n as f64
     );
-    let batch = 2000;
-    let mut run = |on: bool, offset: usize| {
+
+    // New items: most are new stories, every tenth a copy of a stored one (its
+    // first two paragraphs under another headline), which joins that story.
+    let batch = 500;
+    let mut next = 0u64;
+    let mut run = |on: bool| {
         let entries: Vec<Entry> = (0..batch)
-            .map(|i| Entry {
-                guid: Some(format!("new-{on}-{i}")),
-                link: Some(format!("https://b.example/new/{on}/{i}")),
-                title: Some(format!("Fresh headline number {} about the council budget vote", i + offset)),
-                content: Some(format!(
-                    "<p>The council voted {} to {} on the budget after a long debate about roads, schools and parks in the district.</p>",
-                    i % 17,
-                    i % 13
-                )),
-                ..Entry::default()
+            .map(|_| {
+                next += 1;
+                let (title, body) = if next.is_multiple_of(10) {
+                    // A different stored story each time (the newer half).
+                    let target = n as u64 - (next / 10) % (n as u64 / 2).max(1);
+                    let (title, body) = texts.story(target);
+                    let cut = body
+                        .match_indices("</p>")
+                        .nth(1)
+                        .map_or(body.len(), |(i, _)| i + 4);
+                    (format!("{title}: an update"), body[..cut].to_string())
+                } else {
+                    texts.story(10_000_000 + next)
+                };
+                Entry {
+                    guid: Some(format!("new-{next}")),
+                    link: Some(format!("https://b.example/new/{next}")),
+                    title: Some(title),
+                    content: Some(body),
+                    ..Entry::default()
+                }
             })
             .collect();
         let items = identify_document(entries);
@@ -347,13 +526,14 @@ fn near_duplicates(dir: &Path, n: usize) {
             near_duplicates: on,
             ..StoryRules::default()
         };
-        let t = Instant::now();
+        let mut joined = 0;
+        let (t, cpu) = (Instant::now(), thread_cpu_seconds());
         for it in items.chunks(1) {
             let rec = FetchRecord {
                 started_at: feedloom::now_unix(),
                 ..FetchRecord::default()
             };
-            store
+            joined += store
                 .apply_document(
                     &feeds[1],
                     &rec,
@@ -363,16 +543,74 @@ fn near_duplicates(dir: &Path, n: usize) {
                     &Reschedule::default(),
                     &rules,
                 )
-                .unwrap();
+                .unwrap()
+                .joined;
         }
-        t.elapsed().as_secs_f64() / batch as f64
+        (
+            t.elapsed().as_secs_f64(),
+            thread_cpu_seconds() - cpu,
+            joined,
+        )
     };
-    let off = run(false, 0);
-    let on = run(true, batch);
+    let rounds = 10;
+    let (mut off, mut on, mut joined) = ((0.0, 0.0), (0.0, 0.0), 0);
+    for round in 0..=rounds {
+        let (w_off, c_off, _) = run(false);
+        let (w_on, c_on, j) = run(true);
+        if round == 0 {
+            println!(
+                "first round with lookups, which builds the in-memory index of the window: \
+                 {:.2}s ({:.2}s CPU)",
+                w_on, c_on
+            );
+        }
+        if round > 0 {
+            // The first round warms the cache.
+            off = (off.0 + w_off, off.1 + c_off);
+            on = (on.0 + w_on, on.1 + c_on);
+            joined += j;
+        }
+    }
+    let per = |t: f64| t / (rounds * batch) as f64 * 1e6;
     println!(
-        "store one new item (own transaction) in a {n}-item store: near-duplicate lookup off {:.0} µs, on {:.0} µs ({:.2}×)",
-        off * 1e6,
-        on * 1e6,
-        on / off
+        "store one new item (own transaction) in a {n}-item store: near-duplicates off {:.0} µs, \
+         on {:.0} µs ({:.2}×); CPU time off {:.0} µs, on {:.0} µs ({:.2}×); {joined} of {} \
+         copies joined their story",
+        per(off.0),
+        per(on.0),
+        on.0 / off.0,
+        per(off.1),
+        per(on.1),
+        on.1 / off.1,
+        rounds * batch / 10
+    );
+
+    // The upgrade from version 3: every stored item's fingerprint is computed
+    // while the store opens.
+    drop(store);
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "DELETE FROM near_items;
+             INSERT INTO store_tasks (task, cursor) SELECT 'near_fingerprints', max(id) + 1 FROM items;",
+        )
+        .unwrap();
+    }
+    let (t, cpu) = (Instant::now(), thread_cpu_seconds());
+    let store = Store::open(&path).unwrap();
+    let (wall, cpu) = (t.elapsed().as_secs_f64(), thread_cpu_seconds() - cpu);
+    let total: i64 = store
+        .conn()
+        .query_row("SELECT count(*) FROM items", [], |r| r.get(0))
+        .unwrap();
+    println!(
+        "upgrade: computing the fingerprints of all {total} stored items while opening took \
+         {wall:.1}s ({cpu:.1}s CPU); opening it again: {:.1} ms",
+        {
+            drop(store);
+            let t = Instant::now();
+            drop(Store::open(&path).unwrap());
+            t.elapsed().as_secs_f64() * 1e3
+        }
     );
 }

@@ -64,7 +64,7 @@ pub struct IdentityConfig {
     /// trailing `*` matches a prefix (`utm_*`). Changing this list changes the
     /// identity of items that have no guid.
     pub strip_params: Vec<String>,
-    /// Merge the same story published under different URLs (SimHash).
+    /// Merge copies of one story published under different URLs (`similar`).
     pub near_duplicates: bool,
     /// Only stories first seen this recently are candidates for merging.
     pub near_window: Dur,

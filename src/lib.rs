@@ -38,7 +38,7 @@
 //! * [`parse`]: feed-rs → feedloom's [`parse::Entry`]; legacy dialects, encodings,
 //!   entities, base URLs, the entry cap.
 //! * [`identity`]: item keys, canonical URLs, content hashes and output ids (pure).
-//! * [`similar`]: near-duplicate fingerprints (SimHash) and their lookup bands (pure).
+//! * [`similar`]: near-duplicate fingerprints, their comparison and lookup anchors (pure).
 //! * [`refresh`]: fetch → parse → identify → store for one feed; `poll` for all.
 //! * [`store`]: the SQLite file: open, migrate, feeds, items, fetches, queries.
 //! * [`export`]: renderings of a story list, and atomic output files.

@@ -3,6 +3,7 @@
 //! * `mod.rs`: opening (pragmas), embedded migrations, the shared handle.
 //! * [`feeds`]: feed rows: config sync, validators, fetch outcomes.
 //! * [`items`]: storing one fetched document in ONE transaction.
+//! * `near`: near-duplicate fingerprints: writing, lookup, backfill.
 //! * [`queries`]: read side: story lists for outputs, the `feeds` table.
 //! * [`lock`]: the lock file that keeps a second `run` or `poll` off a store.
 //! * [`search`]: the full-text index and the search query.
@@ -15,6 +16,7 @@ pub mod backup;
 pub mod feeds;
 pub mod items;
 pub mod lock;
+mod near;
 pub mod prune;
 pub mod queries;
 pub mod search;
@@ -43,6 +45,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0004_search_retention",
         include_str!("../../migrations/0004_search_retention.sql"),
+    ),
+    (
+        "0005_near_duplicates",
+        include_str!("../../migrations/0005_near_duplicates.sql"),
     ),
 ];
 
@@ -94,6 +100,8 @@ pub struct Store {
     waiting: Vec<oneshot::Sender<Result<(), StoreError>>>,
     /// The error of the last failed commit; cleared by the next one that succeeds.
     commit_error: Arc<Mutex<Option<String>>>,
+    /// The near-duplicate index and window (see `near`).
+    near: near::State,
 }
 
 /// Most fetches committed together in one group commit.
@@ -116,7 +124,7 @@ impl Store {
         let mut store = Store::from_conn(conn);
         store.configure().map_err(open_err)?;
         store.migrate()?;
-        store.backfill_identity()?;
+        store.backfill_near()?;
         store.backfill_search()?;
         Ok(store)
     }
@@ -164,7 +172,7 @@ impl Store {
             .configure()
             .map_err(StoreError::ctx("configuring memory store"))?;
         store.migrate()?;
-        store.backfill_identity()?;
+        store.backfill_near()?;
         store.backfill_search()?;
         Ok(store)
     }
@@ -176,6 +184,7 @@ impl Store {
             batch_docs: 0,
             waiting: Vec::new(),
             commit_error: Arc::default(),
+            near: near::State::default(),
         }
     }
 
@@ -653,16 +662,11 @@ mod tests {
             0
         );
         assert_eq!(
-            count(
-                &store,
-                "SELECT count(*) FROM items WHERE fingerprint IS NOT NULL"
-            ),
-            1
+            count(&store, "SELECT count(*) FROM near_items"),
+            1,
+            "the long item has a fingerprint, the short one none"
         );
-        assert_eq!(
-            count(&store, "SELECT count(*) FROM fingerprint_bands"),
-            similar_bands()
-        );
+        assert_eq!(count(&store, "SELECT count(*) FROM store_tasks"), 0);
         let first_seen: i64 = store
             .conn()
             .query_row(
@@ -696,10 +700,6 @@ mod tests {
             )
             .unwrap();
         assert_eq!(applied.new, 1);
-    }
-
-    fn similar_bands() -> i64 {
-        crate::similar::BANDS as i64
     }
 
     #[test]
