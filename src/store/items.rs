@@ -34,6 +34,8 @@ pub struct Applied {
     pub updated: usize,
     /// New items that joined a story already known from another feed.
     pub joined: usize,
+    /// The body was byte-identical to the last one stored: not parsed.
+    pub unchanged: bool,
 }
 
 /// Feed-level facts from the document.
@@ -44,7 +46,15 @@ pub struct DocumentMeta {
     pub ttl_minutes: Option<u32>,
     /// skipHours/skipDays/sy:updatePeriod, kept for the polls that get a 304.
     pub hints: crate::hints::DocHints,
+    /// [`crate::identity::body_hash`] of the body, kept to recognise the same
+    /// body next time without parsing it.
+    pub body_hash: Option<String>,
 }
+
+/// A known item's `last_seen_at` is refreshed when a document that contains it is
+/// stored and the stored time is older than this: unchanged items cost no write
+/// on every poll, and `last_seen_at` is right to within a day.
+pub const SEEN_REFRESH: i64 = 86_400;
 
 /// How stories are matched across feeds.
 #[derive(Debug, Clone, Copy)]
@@ -68,7 +78,14 @@ struct Existing {
     content_hash: String,
     story_id: Option<i64>,
     fingerprint: Option<i64>,
+    last_seen_at: i64,
 }
+
+/// Items still without `text_hash` (stored before schema version 2), looked for
+/// at every open: the partial index `items_text_hash_missing` holds exactly
+/// those, so the look-up costs nothing once they are filled in.
+pub const BACKFILL_QUERY: &str = "SELECT id, title, COALESCE(content, summary) FROM items
+     INDEXED BY items_text_hash_missing WHERE text_hash IS NULL LIMIT 1000";
 
 impl Store {
     /// Stores a 200 response's items together with the validators that describe
@@ -123,6 +140,17 @@ impl Store {
             }
             match existing {
                 None => {
+                    // A reader saw it stored, but it is gone now: it needs the
+                    // fingerprint it was spared (rare; a race with a prune).
+                    let fingerprinted;
+                    let it = if it.known {
+                        let mut it = it.clone();
+                        it.add_fingerprint();
+                        fingerprinted = it;
+                        &fingerprinted
+                    } else {
+                        it
+                    };
                     let joined = insert_item(&tx, feed, it, now, rules)?;
                     applied.new += 1;
                     applied.joined += usize::from(joined);
@@ -136,10 +164,14 @@ impl Store {
                     }
                     applied.updated += 1;
                 }
+                // Known and unchanged: the common case, no write at all unless
+                // last_seen_at is older than SEEN_REFRESH.
                 Some(e) => {
-                    tx.prepare_cached("UPDATE items SET last_seen_at = ?2 WHERE id = ?1")
-                        .and_then(|mut s| s.execute(params![e.id, now]))
-                        .map_err(ctx("updating items"))?;
+                    if e.last_seen_at <= now - SEEN_REFRESH {
+                        tx.prepare_cached("UPDATE items SET last_seen_at = ?2 WHERE id = ?1")
+                            .and_then(|mut s| s.execute(params![e.id, now]))
+                            .map_err(ctx("updating items"))?;
+                    }
                 }
             }
         }
@@ -147,14 +179,17 @@ impl Store {
             info!(feed = %feed.url, items = churned, "feed changed the guids of items it had already published");
         }
         insert_fetch(&tx, feed.id, rec, "ok", applied.new, applied.updated, None)?;
-        tx.execute(
+        tx.prepare_cached(
             "UPDATE feeds SET etag = ?2, last_modified = ?3, feed_title = COALESCE(?4, feed_title),
                  site_url = COALESCE(?5, site_url), ttl_minutes = ?6, last_fetch_at = ?7,
                  last_success_at = ?7, last_status = 'ok', last_http_status = ?8,
                  last_error = NULL, consecutive_failures = 0, next_fetch_at = ?9,
-                 skip_hours = ?10, skip_days = ?11, update_interval = ?12
+                 skip_hours = ?10, skip_days = ?11, update_interval = ?12,
+                 body_hash = ?13, body_stored_at = ?7
              WHERE id = ?1",
-            params![
+        )
+        .and_then(|mut s| {
+            s.execute(params![
                 feed.id,
                 validators.etag,
                 validators.last_modified,
@@ -166,9 +201,10 @@ impl Store {
                 resched.next_fetch_at,
                 meta.hints.skip_hours,
                 meta.hints.skip_days,
-                meta.hints.update_interval.map(|d| d.as_secs() as i64)
-            ],
-        )
+                meta.hints.update_interval.map(|d| d.as_secs() as i64),
+                meta.body_hash
+            ])
+        })
         .map_err(ctx("saving validators"))?;
         apply_redirect(&tx, feed.id, resched)?;
         tx.commit().map_err(ctx("committing fetch"))?;
@@ -184,10 +220,7 @@ impl Store {
                 .transaction()
                 .map_err(StoreError::ctx("backfilling fingerprints"))?;
             let rows: Vec<(i64, Option<String>, Option<String>)> = tx
-                .prepare_cached(
-                    "SELECT id, title, COALESCE(content, summary) FROM items
-                     WHERE text_hash IS NULL LIMIT 1000",
-                )
+                .prepare_cached(BACKFILL_QUERY)
                 .and_then(|mut s| {
                     s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
                         .collect()
@@ -226,7 +259,8 @@ impl Store {
 
 fn find_by_key(tx: &Connection, feed_id: i64, key: &str) -> Result<Option<Existing>, StoreError> {
     tx.prepare_cached(
-        "SELECT id, content_hash, story_id, fingerprint FROM items WHERE feed_id = ?1 AND key = ?2",
+        "SELECT id, content_hash, story_id, fingerprint, last_seen_at FROM items
+         WHERE feed_id = ?1 AND key = ?2",
     )
     .and_then(|mut s| {
         s.query_row(params![feed_id, key], |r| {
@@ -235,6 +269,7 @@ fn find_by_key(tx: &Connection, feed_id: i64, key: &str) -> Result<Option<Existi
                 content_hash: r.get(1)?,
                 story_id: r.get(2)?,
                 fingerprint: r.get(3)?,
+                last_seen_at: r.get(4)?,
             })
         })
         .optional()
@@ -255,13 +290,14 @@ fn find_churned(
 ) -> Result<Option<Existing>, StoreError> {
     let (sql, arg) = match &it.canonical_url {
         Some(c) if unique_link => (
-            "SELECT id, content_hash, story_id, key, guid, fingerprint FROM items
+            "SELECT id, content_hash, story_id, key, guid, fingerprint, last_seen_at
+             FROM items INDEXED BY items_canonical
              WHERE feed_id = ?1 AND canonical_url = ?2 LIMIT 2",
             c.as_str(),
         ),
         Some(_) => return Ok(None),
         None => (
-            "SELECT id, content_hash, story_id, key, guid, fingerprint FROM items
+            "SELECT id, content_hash, story_id, key, guid, fingerprint, last_seen_at FROM items
              WHERE feed_id = ?1 AND text_hash = ?2 AND canonical_url IS NULL LIMIT 2",
             it.text_hash.as_str(),
         ),
@@ -276,6 +312,7 @@ fn find_churned(
                         content_hash: r.get(1)?,
                         story_id: r.get(2)?,
                         fingerprint: r.get(5)?,
+                        last_seen_at: r.get(6)?,
                     },
                     r.get(3)?,
                     r.get(4)?,
@@ -689,10 +726,63 @@ mod tests {
             Applied {
                 new: 3,
                 updated: 0,
-                joined: 0
+                joined: 0,
+                unchanged: false
             }
         );
         assert_eq!(store.feed_ref(f.id).unwrap().validators, validators());
+    }
+
+    #[test]
+    fn last_seen_at_of_unchanged_items_is_refreshed_at_most_daily() {
+        let mut store = Store::open_in_memory().unwrap();
+        let f = feed(&mut store);
+        let items = entries(2);
+        let store_at = |store: &mut Store, at: i64| {
+            let rec = FetchRecord {
+                started_at: at,
+                ..FetchRecord::default()
+            };
+            store
+                .apply_document(
+                    &f,
+                    &rec,
+                    &validators(),
+                    &DocumentMeta::default(),
+                    &items,
+                    &Reschedule::default(),
+                    &StoryRules::default(),
+                )
+                .unwrap()
+        };
+        let seen = |store: &Store| -> Vec<i64> {
+            let mut st = store
+                .conn()
+                .prepare("SELECT last_seen_at FROM items ORDER BY id")
+                .unwrap();
+            st.query_map([], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        let t0 = 1_000_000;
+        assert_eq!(store_at(&mut store, t0).new, 2);
+        // Seen again within the day: no write.
+        assert_eq!(store_at(&mut store, t0 + 3_600), Applied::default());
+        assert_eq!(seen(&store), [t0, t0]);
+        // A day later the same document refreshes last_seen_at.
+        store_at(&mut store, t0 + SEEN_REFRESH);
+        assert_eq!(seen(&store), [t0 + SEEN_REFRESH, t0 + SEEN_REFRESH]);
+        // first_seen_at and changed_at never move for unchanged items.
+        let (first, changed): (i64, i64) = store
+            .conn()
+            .query_row(
+                "SELECT min(first_seen_at), max(changed_at) FROM items",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((first, changed), (t0, t0));
     }
 
     #[test]
@@ -736,7 +826,8 @@ mod tests {
             Applied {
                 new: 0,
                 updated: 1,
-                joined: 0
+                joined: 0,
+                unchanged: false
             }
         );
         let (uid, title): (String, String) = store

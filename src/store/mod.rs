@@ -18,10 +18,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 use tokio::sync::oneshot;
 
 use crate::error::StoreError;
+use crate::identity::Identified;
 
 /// The migrations, in order. Never edit one that has shipped: add a file.
 pub const MIGRATIONS: &[(&str, &str)] = &[
@@ -34,7 +35,11 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0003_feed_hints",
         include_str!("../../migrations/0003_feed_hints.sql"),
     ),
+    ("0006_perf", include_str!("../../migrations/0006_perf.sql")),
 ];
+
+/// Page size of a new store file.
+pub const PAGE_SIZE: i64 = 8_192;
 
 /// How long a statement waits for a lock held by another connection.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -42,6 +47,9 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// The writer's connection (or, from [`Store::open_read_only`], a reader's).
 pub struct Store {
     conn: Connection,
+    /// The read-only connections that recognise known entries beside the
+    /// writer (`None` in memory).
+    readers: Option<Arc<Readers>>,
     /// An open group-commit transaction (see [`SharedStore::call_batched`]).
     in_batch: bool,
     batch_docs: usize,
@@ -69,6 +77,11 @@ impl Store {
         }
         let conn = Connection::open(path).map_err(open_err)?;
         let mut store = Store::from_conn(conn);
+        store.readers = Some(Arc::new(Readers {
+            path: path.to_path_buf(),
+            idle: Mutex::default(),
+            closed: Default::default(),
+        }));
         store.configure().map_err(open_err)?;
         store.migrate()?;
         store.backfill_identity()?;
@@ -149,6 +162,7 @@ impl Store {
     fn from_conn(conn: Connection) -> Store {
         Store {
             conn,
+            readers: None,
             in_batch: false,
             batch_docs: 0,
             waiting: Vec::new(),
@@ -224,6 +238,10 @@ impl Store {
 
     fn configure(&mut self) -> rusqlite::Result<()> {
         self.conn.busy_timeout(BUSY_TIMEOUT)?;
+        // A new file gets 8 KiB pages (an existing one keeps its own: a WAL
+        // file's page size cannot change). Items of a few KB filled 4 KiB pages
+        // one per page, wasting up to half of each (docs/performance.md).
+        self.conn.pragma_update(None, "page_size", PAGE_SIZE)?;
         // WAL: readers (sqlite3, scripts) never block the daemon, nor it them.
         let _mode: String = self
             .conn
@@ -233,6 +251,9 @@ impl Store {
         // indexes, and cache misses made cold polls of large stores slow.
         self.conn.pragma_update(None, "cache_size", -16_384)?;
         self.conn.pragma_update(None, "foreign_keys", "ON")?;
+        // The per-fetch savepoints' journal stays in memory: it was written to a
+        // temporary file for every feed of a batch (10% of a cold poll).
+        self.conn.pragma_update(None, "temp_store", "MEMORY")?;
         // Plans must not depend on bound values: otherwise this SQLite build
         // (STAT4) re-parses hot statements whenever their parameters change.
         self.conn.set_db_config(
@@ -288,6 +309,11 @@ impl Store {
 
 impl Drop for Store {
     fn drop(&mut self) {
+        // The read-only connections close first, so that the writer's is the
+        // last one and checkpoints and removes the -wal file as before.
+        if let Some(r) = &self.readers {
+            r.close();
+        }
         if let Err(e) = self.flush() {
             tracing::error!(error = %crate::error::chain(&e), "last batch of fetches not committed");
         }
@@ -306,9 +332,57 @@ impl Drop for Store {
 #[derive(Clone)]
 pub struct SharedStore {
     store: Arc<Mutex<Store>>,
+    /// Read-only connections for [`SharedStore::mark_known`].
+    readers: Option<Arc<Readers>>,
     /// Batched calls waiting for the store.
     queued: Arc<AtomicUsize>,
     commit_error: Arc<Mutex<Option<String>>>,
+}
+
+/// The read-only connections of [`SharedStore::mark_known`].
+struct Readers {
+    path: std::path::PathBuf,
+    idle: Mutex<Vec<Connection>>,
+    /// The store closed: no more reading.
+    closed: std::sync::atomic::AtomicBool,
+}
+
+/// Idle read-only connections kept open (more are opened while many documents
+/// are parsed at once, and closed after).
+const IDLE_READERS: usize = 4;
+
+impl Readers {
+    fn take(&self) -> Option<Connection> {
+        if self.closed.load(Ordering::SeqCst) {
+            return None;
+        }
+        let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        idle.or_else(|| {
+            use rusqlite::OpenFlags;
+            let conn = Connection::open_with_flags(
+                &self.path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .ok()?;
+            conn.busy_timeout(Duration::from_millis(100)).ok()?;
+            // Small: a reader looks up a few keys of one feed at a time.
+            conn.pragma_update(None, "cache_size", -1024).ok()?;
+            conn.set_prepared_statement_cache_capacity(4);
+            Some(conn)
+        })
+    }
+
+    fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        self.idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    fn give_back(&self, conn: Connection) {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if idle.len() < IDLE_READERS && !self.closed.load(Ordering::SeqCst) {
+            idle.push(conn);
+        }
+    }
 }
 
 /// A batched write that ran but may not be durable yet.
@@ -363,7 +437,9 @@ impl Drop for Queued {
 impl SharedStore {
     pub fn new(store: Store) -> SharedStore {
         let commit_error = store.commit_error.clone();
+        let readers = store.readers.clone();
         SharedStore {
+            readers,
             store: Arc::new(Mutex::new(store)),
             queued: Arc::default(),
             commit_error,
@@ -466,6 +542,41 @@ impl SharedStore {
         .await
         .map_err(|e| StoreError::Worker(e.to_string()))??;
         Ok(Uncommitted { value, committed })
+    }
+
+    /// Marks the entries the store already holds for `feed_id` with the same
+    /// key and content hash as [`Identified::known`], reading through a
+    /// read-only connection of its own: it never waits for the writer, and sees
+    /// what was committed. Call it on a blocking thread, before fingerprinting,
+    /// so that known, unchanged entries (most of every 200 response) cost no more
+    /// work. An error leaves entries unmarked: the writer decides anyway.
+    pub fn mark_known(&self, feed_id: i64, items: &mut [Identified]) {
+        let Some(readers) = &self.readers else {
+            return;
+        };
+        let Some(conn) = readers.take() else {
+            return;
+        };
+        let mut read = || -> rusqlite::Result<()> {
+            conn.execute_batch("BEGIN")?;
+            let mut st = conn
+                .prepare_cached("SELECT content_hash FROM items WHERE feed_id = ?1 AND key = ?2")?;
+            for it in items.iter_mut() {
+                let stored: Option<String> = st
+                    .query_row(rusqlite::params![feed_id, it.key], |r| r.get(0))
+                    .optional()?;
+                it.known = stored.is_some_and(|h| h == it.content_hash);
+            }
+            Ok(())
+        };
+        let ok = read().is_ok();
+        if !ok {
+            for it in items.iter_mut() {
+                it.known = false;
+            }
+        }
+        let _ = conn.execute_batch("COMMIT");
+        readers.give_back(conn);
     }
 
     /// Runs `f` with the store on the current thread (outside async code), after
@@ -669,6 +780,97 @@ mod tests {
             )
             .unwrap();
         assert_eq!(applied.new, 1);
+    }
+
+    /// Opening reads no item: the one query open runs on items (the identity
+    /// backfill) goes through an index that holds only items still to fill in.
+    #[test]
+    fn opening_never_scans_the_items_table() {
+        let store = Store::open_in_memory().unwrap();
+        let plan: Vec<String> = store
+            .conn()
+            .prepare(&format!(
+                "EXPLAIN QUERY PLAN {}",
+                crate::store::items::BACKFILL_QUERY
+            ))
+            .unwrap()
+            .query_map([], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(plan.len(), 1, "{plan:?}");
+        assert!(
+            plan[0].contains("USING INDEX items_text_hash_missing")
+                || plan[0].contains("USING COVERING INDEX items_text_hash_missing"),
+            "{plan:?}"
+        );
+        // And the index holds nothing once items are filled in.
+        let in_index: i64 = store
+            .conn()
+            .query_row(
+                "SELECT count(*) FROM items INDEXED BY items_text_hash_missing WHERE text_hash IS NULL",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(in_index, 0);
+    }
+
+    /// A store of schema version 3 (before the performance migration) keeps its
+    /// items and stories, gains the new columns and indexes, and the next
+    /// identical body is recognised once a document has been stored.
+    #[test]
+    fn a_version_3_store_is_upgraded_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v3.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for (_, sql) in &MIGRATIONS[..3] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.execute_batch(
+                "PRAGMA user_version = 3;
+                 INSERT INTO feeds (id, url, created_at) VALUES (1, 'https://a.example/f', 0);
+                 INSERT INTO stories (id, uid, first_seen_at, changed_at) VALUES (1, 'urn:feedloom:1', 10, 10);
+                 INSERT INTO items (feed_id, key, key_kind, uid, guid, url, canonical_url, title,
+                     content, content_hash, first_seen_at, last_seen_at, changed_at, story_id, text_hash)
+                 VALUES (1, 'guid:1', 'guid', 'urn:feedloom:1', '1', 'https://a.example/1',
+                     '//a.example/1', 'One', 'text', 'h', 10, 10, 10, 1, 't');
+                 INSERT INTO fetches (feed_id, started_at, duration_ms, outcome) VALUES (1, 10, 5, 'ok');",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len() as u32);
+        let one = |sql: &str| -> i64 { store.conn().query_row(sql, [], |r| r.get(0)).unwrap() };
+        assert_eq!(one("SELECT count(*) FROM items WHERE story_id = 1"), 1);
+        assert_eq!(
+            one("SELECT count(*) FROM feeds WHERE body_hash IS NULL AND body_stored_at IS NULL"),
+            1
+        );
+        assert_eq!(one("SELECT count(*) FROM fetches WHERE unchanged = 0"), 1);
+        let index = |name: &str| -> i64 {
+            store
+                .conn()
+                .query_row(
+                    "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = ?1",
+                    [name],
+                    |r| r.get(0),
+                )
+                .unwrap()
+        };
+        assert_eq!(index("items_text_hash_missing"), 1);
+        assert_eq!(index("items_feed_canonical"), 0);
+        assert_eq!(index("items_canonical"), 1);
+        // An existing file keeps its page size (only new files get PAGE_SIZE).
+        assert_eq!(one("PRAGMA page_size"), 4096);
+        drop(store);
+        let fresh = Store::open(&dir.path().join("new.db")).unwrap();
+        let page: i64 = fresh
+            .conn()
+            .query_row("PRAGMA page_size", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(page, PAGE_SIZE);
     }
 
     fn similar_bands() -> i64 {
