@@ -482,6 +482,10 @@ fn main() {
     if let Ok(items) = std::env::var("FEEDLOOM_BENCH_FARM") {
         farm_main(items.parse().unwrap());
     }
+    // As the feedloom binary does (FEEDLOOM_BENCH_GLIBC_ARENAS=1: glibc's default).
+    if std::env::var("FEEDLOOM_BENCH_GLIBC_ARENAS").is_err() {
+        feedloom::limit_malloc_arenas();
+    }
     let feeds = env_usize("FEEDLOOM_BENCH_FEEDS", 1000);
     let items = env_usize("FEEDLOOM_BENCH_ITEMS", 50);
     let grow = env_usize("FEEDLOOM_BENCH_GROW", 0);
@@ -558,6 +562,11 @@ fn main() {
         render(&cfg, &store);
         sizes(&store, "after the polls above");
 
+        if let Ok(exe) = std::env::var("FEEDLOOM_BENCH_FEED_READER") {
+            farm.mode(true, 0).await;
+            feed_reader(&exe, dir.path(), &urls, floor);
+        }
+
         if grow > 0 {
             drop(store);
             grown(&farm, dir.path(), &cfg, feeds, grow, floor, floor304, open_empty, &rows)
@@ -568,6 +577,49 @@ fn main() {
     if near > 0 {
         near_duplicates(dir.path(), near);
     }
+}
+
+/// feed-reader (`cargo install feed-reader`), the Rust peer of the issue, against
+/// the same farm: `feed --cli` fetches every configured feed, stores its
+/// articles as JSON files and prints them; run twice (cold, then again).
+fn feed_reader(exe: &str, dir: &Path, urls: &[String], floor: f64) {
+    let data = dir.join("feed-reader-data");
+    let mut yaml = format!("cache:\n  path: {}\nfeeds:\n", data.display());
+    for (n, u) in urls.iter().enumerate() {
+        yaml.push_str(&format!("  - name: f{n}\n    url: {u}\n"));
+    }
+    let cfg = dir.join("feed-reader.yaml");
+    std::fs::write(&cfg, yaml).unwrap();
+    for round in ["cold", "again (same documents)"] {
+        let c0 = children_cpu();
+        let t = Instant::now();
+        let out = std::process::Command::new(exe)
+            .args(["--config", cfg.to_str().unwrap(), "--cli", "--limit", "1"])
+            .output()
+            .unwrap();
+        let wall = t.elapsed().as_secs_f64();
+        let (cpu, rss) = children_cpu();
+        println!(
+            "feed-reader {round}: {wall:.3} s ({:.2}× floor), CPU {:.2} s, peak RSS {rss:.0} MiB, exit {}{}",
+            wall / floor,
+            cpu - c0.0,
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .next()
+                .map(|l| format!(", stderr: {l}"))
+                .unwrap_or_default()
+        );
+    }
+}
+
+/// CPU seconds of the children waited for so far, and their largest peak RSS.
+fn children_cpu() -> (f64, f64) {
+    // SAFETY: getrusage writes into the struct we pass and nothing else.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut u) };
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    (tv(u.ru_utime) + tv(u.ru_stime), u.ru_maxrss as f64 / 1024.0)
 }
 
 /// Per-item cost of each step for one farm document, single-threaded.
@@ -720,8 +772,14 @@ fn fill(path: &Path, target: usize) -> f64 {
                 .prepare_cached(
                     "INSERT INTO items (feed_id, key, key_kind, uid, guid, url, canonical_url, title,
                          summary, content_hash, published_at, first_seen_at, last_seen_at, changed_at,
-                         story_id, text_hash)
-                     VALUES (?1, ?2, 'guid', ?3, ?4, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?9, ?9, ?10, ?11)",
+                         story_id, text_hash, fingerprint)
+                     VALUES (?1, ?2, 'guid', ?3, ?4, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?9, ?9, ?10, ?11, ?12)",
+                )
+                .unwrap();
+            let mut band = conn
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO fingerprint_bands (band, value, item_id, fingerprint)
+                     VALUES (?1, ?2, ?3, ?4)",
                 )
                 .unwrap();
             for _ in 0..10_000.min(target - i) {
@@ -742,6 +800,8 @@ fn fill(path: &Path, target: usize) -> f64 {
                 story.execute(rusqlite::params![uid, at]).unwrap();
                 let sid = conn.last_insert_rowid();
                 let h = feedloom::identity::short_hash(&[&title, &body]);
+                // A random fingerprint, with its band rows, as a real item has.
+                let fp = mix(seed);
                 item.execute(rusqlite::params![
                     feed,
                     format!("guid:{url}"),
@@ -753,9 +813,15 @@ fn fill(path: &Path, target: usize) -> f64 {
                     h,
                     at,
                     sid,
-                    h
+                    h,
+                    fp as i64
                 ])
                 .unwrap();
+                let id = conn.last_insert_rowid();
+                for (b, v) in feedloom::similar::bands(fp) {
+                    band.execute(rusqlite::params![b, v, id, fp as i64])
+                        .unwrap();
+                }
                 i += 1;
             }
         }

@@ -109,7 +109,8 @@ pub struct Identified {
     /// Changes when anything a reader sees changes (title, link, author, text).
     pub content_hash: String,
     /// Hash of title and text only: recognises an entry whose guid changed and
-    /// that has no link.
+    /// that has no link. Empty for entries left [`Identified::known`] by
+    /// [`identify_keys`] (they are stored already).
     pub text_hash: String,
     /// Near-duplicate fingerprint, when there is enough text.
     pub fingerprint: Option<crate::similar::Fingerprint>,
@@ -132,15 +133,16 @@ pub fn identify_document(entries: Vec<Entry>) -> Vec<Identified> {
 pub fn identify_document_with(entries: Vec<Entry>, rules: &Canon) -> Vec<Identified> {
     let mut out = identify_keys(entries, rules);
     for it in &mut out {
+        it.add_text_hash();
         it.add_fingerprint();
     }
     out
 }
 
-/// [`identify_document_with`] without the near-duplicate fingerprints: keys,
-/// canonical URLs and hashes only, enough to recognise known entries. Call
-/// [`Identified::add_fingerprint`] on the entries that may be stored as new or
-/// changed.
+/// [`identify_document_with`] without what only new or changed entries need:
+/// keys, canonical URLs and content hashes, enough to recognise known entries.
+/// Call [`Identified::add_text_hash`] and [`Identified::add_fingerprint`] on the
+/// entries that may be stored as new or changed.
 pub fn identify_keys(entries: Vec<Entry>, rules: &Canon) -> Vec<Identified> {
     let canon: Vec<Option<String>> = entries
         .iter()
@@ -242,10 +244,9 @@ pub fn identify_keys(entries: Vec<Entry>, rules: &Canon) -> Vec<Identified> {
         if !seen.insert(key.clone()) {
             continue;
         }
-        let body = body_of(&entry);
         out.push(Identified {
             content_hash: content_hash(&entry),
-            text_hash: short_hash(&[entry.title.as_deref().unwrap_or(""), body]),
+            text_hash: String::new(),
             fingerprint: None,
             known: false,
             key,
@@ -258,6 +259,14 @@ pub fn identify_keys(entries: Vec<Entry>, rules: &Canon) -> Vec<Identified> {
 }
 
 impl Identified {
+    /// Computes `text_hash` (empty until then).
+    pub fn add_text_hash(&mut self) {
+        self.text_hash = short_hash(&[
+            self.entry.title.as_deref().unwrap_or(""),
+            body_of(&self.entry),
+        ]);
+    }
+
     /// Computes the near-duplicate fingerprint (the costly part of identifying
     /// an entry: only entries that may be stored as new or changed need it).
     /// The one call the near-duplicate design is reached through on the way in.

@@ -187,6 +187,9 @@ pub async fn refresh_feed(
             let body_tag = r.body_tag.clone();
             let store = r.store.clone();
             let feed_id = feed.id;
+            // A feed that has not stored a document since body hashes exist
+            // (a new feed) has no items to recognise.
+            let may_know = feed.body_hash.is_some();
             // The same body as last time (servers without validators answer 200
             // every time) is not read again, unless its items' last_seen_at is due.
             let stored_body = feed.body_hash.clone().filter(|_| {
@@ -202,7 +205,8 @@ pub async fn refresh_feed(
                 }
                 let mut doc = parse::parse(&f.body, f.charset.as_deref(), &f.final_url, limits)?;
                 let doc_hints = crate::hints::scan(&f.body);
-                let items = identify_new(&store, feed_id, std::mem::take(&mut doc.entries), &canon);
+                let store = may_know.then_some((&store, feed_id));
+                let items = identify_new(store, std::mem::take(&mut doc.entries), &canon);
                 Ok::<_, FeedError>(Read::Parsed(Box::new((
                     doc,
                     items,
@@ -383,15 +387,19 @@ type ParsedBody = (
 /// then the entries the store already holds unchanged are marked known (read
 /// beside the writer), and only the others get the costly near-duplicate
 /// fingerprint. The one place the near-duplicate design is computed on the way in.
+/// `store`: the store and feed whose items to recognise (`None`: a feed known to
+/// have none).
 pub fn identify_new(
-    store: &SharedStore,
-    feed_id: i64,
+    store: Option<(&SharedStore, i64)>,
     entries: Vec<parse::Entry>,
     canon: &Canon,
 ) -> Vec<Identified> {
     let mut items = identify_keys(entries, canon);
-    store.mark_known(feed_id, &mut items);
+    if let Some((store, feed_id)) = store {
+        store.mark_known(feed_id, &mut items);
+    }
     for it in items.iter_mut().filter(|it| !it.known) {
+        it.add_text_hash();
         it.add_fingerprint();
     }
     items

@@ -121,6 +121,24 @@ impl Store {
         let mut churned = 0usize;
         for it in items.iter().rev() {
             let mut existing = find_by_key(&tx, feed.id, &it.key)?;
+            // A reader saw it stored unchanged, but the row is gone or differs
+            // now (rare: a race with a prune): it needs the text hash and the
+            // fingerprint it was spared.
+            let completed;
+            let it = if it.known
+                && existing
+                    .as_ref()
+                    .is_none_or(|e| e.content_hash != it.content_hash)
+            {
+                let mut c = it.clone();
+                c.known = false;
+                c.add_text_hash();
+                c.add_fingerprint();
+                completed = c;
+                &completed
+            } else {
+                it
+            };
             if existing.is_none() {
                 let unique_link = it
                     .canonical_url
@@ -140,17 +158,6 @@ impl Store {
             }
             match existing {
                 None => {
-                    // A reader saw it stored, but it is gone now: it needs the
-                    // fingerprint it was spared (rare; a race with a prune).
-                    let fingerprinted;
-                    let it = if it.known {
-                        let mut it = it.clone();
-                        it.add_fingerprint();
-                        fingerprinted = it;
-                        &fingerprinted
-                    } else {
-                        it
-                    };
                     let joined = insert_item(&tx, feed, it, now, rules)?;
                     applied.new += 1;
                     applied.joined += usize::from(joined);
