@@ -380,14 +380,16 @@ fn hex16(digest: &[u8]) -> String {
 }
 
 /// Hash of a response body as received, together with `tag` (what else decides
-/// how the body is read: limits, identity rules), in hex: a 200 whose body
-/// hashes the same as the last stored one needs no parsing.
+/// how the body is read: limits, identity rules): 128-bit XXH3 in hex. A 200
+/// whose body hashes the same as the last stored one needs no parsing. Not a
+/// cryptographic hash: only the feed's own server could make two bodies collide,
+/// and that would only hide its own change, for a day at most.
 pub fn body_hash(body: &[u8], tag: &str) -> String {
-    let mut h = Sha256::new();
-    h.update((tag.len() as u64).to_le_bytes());
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    h.update(&(tag.len() as u64).to_le_bytes());
     h.update(tag.as_bytes());
     h.update(body);
-    hex16(&h.finalize())
+    format!("{:032x}", h.digest128())
 }
 
 #[cfg(test)]
