@@ -297,9 +297,9 @@ fn find_churned(
 ) -> Result<Option<Existing>, StoreError> {
     let (sql, arg) = match &it.canonical_url {
         Some(c) if unique_link => (
+            // Planned on items_canonical (few items share a link).
             "SELECT id, content_hash, story_id, key, guid, fingerprint, last_seen_at
-             FROM items INDEXED BY items_canonical
-             WHERE feed_id = ?1 AND canonical_url = ?2 LIMIT 2",
+             FROM items WHERE feed_id = ?1 AND canonical_url = ?2 LIMIT 2",
             c.as_str(),
         ),
         Some(_) => return Ok(None),

@@ -865,6 +865,24 @@ mod tests {
         assert_eq!(in_index, 0);
     }
 
+    /// Without `items_feed_canonical` (dropped in 0006), an item is still found by
+    /// link within its feed through an index, not by reading the feed's items.
+    #[test]
+    fn guid_churn_lookup_by_link_uses_an_index() {
+        let store = Store::open_in_memory().unwrap();
+        // The GUID-churn look-up by link goes through items_canonical (the
+        // index on (feed_id, canonical_url) is gone since 0006).
+        let churn: String = store
+            .conn()
+            .query_row(
+                "EXPLAIN QUERY PLAN SELECT id FROM items WHERE feed_id = 1 AND canonical_url = 'x' LIMIT 2",
+                [],
+                |r| r.get(3),
+            )
+            .unwrap();
+        assert!(churn.contains("INDEX items_canonical"), "{churn}");
+    }
+
     /// A store of schema version 3 (before the performance migration) keeps its
     /// items and stories, gains the new columns and indexes, and the next
     /// identical body is recognised once a document has been stored.
