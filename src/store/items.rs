@@ -33,6 +33,8 @@ pub struct Applied {
     pub updated: usize,
     /// New items that joined a story already known from another feed.
     pub joined: usize,
+    /// The body was byte-identical to the last one stored: not parsed.
+    pub unchanged: bool,
 }
 
 /// Feed-level facts from the document.
@@ -43,7 +45,15 @@ pub struct DocumentMeta {
     pub ttl_minutes: Option<u32>,
     /// skipHours/skipDays/sy:updatePeriod, kept for the polls that get a 304.
     pub hints: crate::hints::DocHints,
+    /// [`crate::identity::body_hash`] of the body, kept to recognise the same
+    /// body next time without parsing it.
+    pub body_hash: Option<String>,
 }
+
+/// A known item's `last_seen_at` is refreshed when a document that contains it is
+/// stored and the stored time is older than this: unchanged items cost no write
+/// on every poll, and `last_seen_at` is right to within a day.
+pub const SEEN_REFRESH: i64 = 86_400;
 
 /// How stories are matched across feeds.
 #[derive(Debug, Clone, Copy)]
@@ -66,6 +76,7 @@ struct Existing {
     id: i64,
     content_hash: String,
     story_id: Option<i64>,
+    last_seen_at: i64,
 }
 
 impl Store {
@@ -103,6 +114,24 @@ impl Store {
         let mut window = near::Window::new(now - rules.near_window, &mut self.near);
         for it in items.iter().rev() {
             let mut existing = find_by_key(&tx, feed.id, &it.key)?;
+            // A reader saw it stored unchanged, but the row is gone or differs
+            // now (rare: a race with a prune): it needs the text hash and the
+            // fingerprint it was spared.
+            let completed;
+            let it = if it.known
+                && existing
+                    .as_ref()
+                    .is_none_or(|e| e.content_hash != it.content_hash)
+            {
+                let mut c = it.clone();
+                c.known = false;
+                c.add_text_hash();
+                c.add_fingerprint();
+                completed = c;
+                &completed
+            } else {
+                it
+            };
             if existing.is_none() {
                 let unique_link = it
                     .canonical_url
@@ -136,10 +165,14 @@ impl Store {
                     }
                     applied.updated += 1;
                 }
+                // Known and unchanged: the common case, no write at all unless
+                // last_seen_at is older than SEEN_REFRESH.
                 Some(e) => {
-                    tx.prepare_cached("UPDATE items SET last_seen_at = ?2 WHERE id = ?1")
-                        .and_then(|mut s| s.execute(params![e.id, now]))
-                        .map_err(ctx("updating items"))?;
+                    if e.last_seen_at <= now - SEEN_REFRESH {
+                        tx.prepare_cached("UPDATE items SET last_seen_at = ?2 WHERE id = ?1")
+                            .and_then(|mut s| s.execute(params![e.id, now]))
+                            .map_err(ctx("updating items"))?;
+                    }
                 }
             }
         }
@@ -147,14 +180,17 @@ impl Store {
             info!(feed = %feed.url, items = churned, "feed changed the guids of items it had already published");
         }
         insert_fetch(&tx, feed.id, rec, "ok", applied.new, applied.updated, None)?;
-        tx.execute(
+        tx.prepare_cached(
             "UPDATE feeds SET etag = ?2, last_modified = ?3, feed_title = COALESCE(?4, feed_title),
                  site_url = COALESCE(?5, site_url), ttl_minutes = ?6, last_fetch_at = ?7,
                  last_success_at = ?7, last_status = 'ok', last_http_status = ?8,
                  last_error = NULL, consecutive_failures = 0, next_fetch_at = ?9,
-                 skip_hours = ?10, skip_days = ?11, update_interval = ?12
+                 skip_hours = ?10, skip_days = ?11, update_interval = ?12,
+                 body_hash = ?13, body_stored_at = ?7
              WHERE id = ?1",
-            params![
+        )
+        .and_then(|mut s| {
+            s.execute(params![
                 feed.id,
                 validators.etag,
                 validators.last_modified,
@@ -166,9 +202,10 @@ impl Store {
                 resched.next_fetch_at,
                 meta.hints.skip_hours,
                 meta.hints.skip_days,
-                meta.hints.update_interval.map(|d| d.as_secs() as i64)
-            ],
-        )
+                meta.hints.update_interval.map(|d| d.as_secs() as i64),
+                meta.body_hash
+            ])
+        })
         .map_err(ctx("saving validators"))?;
         apply_redirect(&tx, feed.id, resched)?;
         tx.commit().map_err(ctx("committing fetch"))?;
@@ -178,7 +215,7 @@ impl Store {
 
 fn find_by_key(tx: &Connection, feed_id: i64, key: &str) -> Result<Option<Existing>, StoreError> {
     tx.prepare_cached(
-        "SELECT id, content_hash, story_id FROM items WHERE feed_id = ?1 AND key = ?2",
+        "SELECT id, content_hash, story_id, last_seen_at FROM items WHERE feed_id = ?1 AND key = ?2",
     )
     .and_then(|mut s| {
         s.query_row(params![feed_id, key], |r| {
@@ -186,6 +223,7 @@ fn find_by_key(tx: &Connection, feed_id: i64, key: &str) -> Result<Option<Existi
                 id: r.get(0)?,
                 content_hash: r.get(1)?,
                 story_id: r.get(2)?,
+                last_seen_at: r.get(3)?,
             })
         })
         .optional()
@@ -206,13 +244,14 @@ fn find_churned(
 ) -> Result<Option<Existing>, StoreError> {
     let (sql, arg) = match &it.canonical_url {
         Some(c) if unique_link => (
-            "SELECT id, content_hash, story_id, key, guid FROM items
-             WHERE feed_id = ?1 AND canonical_url = ?2 LIMIT 2",
+            // Planned on items_canonical (few items share a link).
+            "SELECT id, content_hash, story_id, key, guid, last_seen_at
+             FROM items WHERE feed_id = ?1 AND canonical_url = ?2 LIMIT 2",
             c.as_str(),
         ),
         Some(_) => return Ok(None),
         None => (
-            "SELECT id, content_hash, story_id, key, guid FROM items
+            "SELECT id, content_hash, story_id, key, guid, last_seen_at FROM items
              WHERE feed_id = ?1 AND text_hash = ?2 AND canonical_url IS NULL LIMIT 2",
             it.text_hash.as_str(),
         ),
@@ -226,6 +265,7 @@ fn find_churned(
                         id: r.get(0)?,
                         content_hash: r.get(1)?,
                         story_id: r.get(2)?,
+                        last_seen_at: r.get(5)?,
                     },
                     r.get(3)?,
                     r.get(4)?,
@@ -540,10 +580,63 @@ mod tests {
             Applied {
                 new: 3,
                 updated: 0,
-                joined: 0
+                joined: 0,
+                unchanged: false
             }
         );
         assert_eq!(store.feed_ref(f.id).unwrap().validators, validators());
+    }
+
+    #[test]
+    fn last_seen_at_of_unchanged_items_is_refreshed_at_most_daily() {
+        let mut store = Store::open_in_memory().unwrap();
+        let f = feed(&mut store);
+        let items = entries(2);
+        let store_at = |store: &mut Store, at: i64| {
+            let rec = FetchRecord {
+                started_at: at,
+                ..FetchRecord::default()
+            };
+            store
+                .apply_document(
+                    &f,
+                    &rec,
+                    &validators(),
+                    &DocumentMeta::default(),
+                    &items,
+                    &Reschedule::default(),
+                    &StoryRules::default(),
+                )
+                .unwrap()
+        };
+        let seen = |store: &Store| -> Vec<i64> {
+            let mut st = store
+                .conn()
+                .prepare("SELECT last_seen_at FROM items ORDER BY id")
+                .unwrap();
+            st.query_map([], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        let t0 = 1_000_000;
+        assert_eq!(store_at(&mut store, t0).new, 2);
+        // Seen again within the day: no write.
+        assert_eq!(store_at(&mut store, t0 + 3_600), Applied::default());
+        assert_eq!(seen(&store), [t0, t0]);
+        // A day later the same document refreshes last_seen_at.
+        store_at(&mut store, t0 + SEEN_REFRESH);
+        assert_eq!(seen(&store), [t0 + SEEN_REFRESH, t0 + SEEN_REFRESH]);
+        // first_seen_at and changed_at never move for unchanged items.
+        let (first, changed): (i64, i64) = store
+            .conn()
+            .query_row(
+                "SELECT min(first_seen_at), max(changed_at) FROM items",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((first, changed), (t0, t0));
     }
 
     #[test]
@@ -587,7 +680,8 @@ mod tests {
             Applied {
                 new: 0,
                 updated: 1,
-                joined: 0
+                joined: 0,
+                unchanged: false
             }
         );
         let (uid, title): (String, String) = store
