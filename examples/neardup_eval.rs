@@ -4,31 +4,31 @@
 //! cargo run --release --example neardup_eval              # labelled set
 //! cargo run --release --example neardup_eval -- --corpus  # + false merges on the corpus
 //! cargo run --release --example neardup_eval -- --list    # corpus entries per file
+//! cargo run --release --example neardup_eval -- --pairs   # every pair's figures
 //! ```
 //!
-//! Labelled set (`tests/fixtures/neardup/pairs.json`): for every distance limit
-//! 0..=12 (the title-numbers rule applied as `same_story` does), precision,
-//! recall and F1 overall and per language, then the distance distribution of
-//! positives and negatives, and the pairs each limit gets wrong.
+//! Labelled set (`tests/fixtures/neardup/pairs.json`): precision and recall
+//! overall, per language and per class. A same-story pair counts as found only
+//! when it merges in both arrival orders (the store compares a new text with
+//! stored fingerprints, which is not symmetric); a different pair counts as a
+//! false merge when it merges in either. Then the pairs it gets wrong, the
+//! similarity figures of both kinds of pairs, and the cost of fingerprinting.
 //!
 //! `--corpus`: every entry of every feed under the corpus that parses and has a
 //! fingerprint, identical texts collapsed to one; every pair of distinct texts
-//! (or a random sample when there are too many) is checked at each limit. Each
-//! merge there is a wrong merge (the corpus is many unrelated test feeds), so this
-//! is the false-merge rate on real data. It also reports how many candidates a
-//! band lookup returns.
+//! is checked in both orders. Each merge there is a wrong merge (the corpus is
+//! many unrelated test feeds). It also reports how selective the anchor index is.
 
 #[path = "../tests/fixtures/neardup/labelled.rs"]
 mod labelled;
+#[path = "../tests/fixtures/neardup/simhash_v3.rs"]
+mod simhash_v3;
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use feedloom::similar::{self, BANDS, Fingerprint, MAX_DISTANCE};
+use feedloom::similar::{self, Fingerprint};
 use labelled::{Counts, Scored};
-
-const LIMITS: std::ops::RangeInclusive<u32> = 0..=12;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -37,16 +37,42 @@ fn main() {
         return;
     }
     println!(
-        "feedloom::similar: MAX_DISTANCE = {MAX_DISTANCE}, BANDS = {BANDS}, MIN_WORDS = {}\n",
-        similar::MIN_WORDS
+        "feedloom::similar: Jaccard >= {}, lede containment >= {}, {} bins, lede {} features, \
+         anchors: {} of the prose + {} of the lede + {} after it\n",
+        similar::MIN_JACCARD,
+        similar::MIN_CONTAINMENT,
+        similar::BINS,
+        similar::LEDE,
+        similar::ANCHORS,
+        similar::LEDE_ANCHORS,
+        similar::TAIL_ANCHORS
     );
-    labelled_report();
+    if let Some(i) = args.iter().position(|a| a == "--debug") {
+        debug_pairs(args.get(i + 1).map_or("", String::as_str));
+        return;
+    }
+    let scored = labelled_report(args.iter().any(|a| a == "--pairs"));
+    cost_report(&scored);
     if args.iter().any(|a| a == "--corpus") {
         corpus_report();
     }
 }
 
-fn labelled_report() {
+fn line(label: &str, c: Counts) -> String {
+    format!(
+        "{label:<22} {:>4} {:>4} | P {:.3} R {:.3} | tp {:>3} fn {:>3} fp {:>2} tn {:>3}",
+        c.tp + c.fn_,
+        c.fp + c.tn,
+        c.precision(),
+        c.recall(),
+        c.tp,
+        c.fn_,
+        c.fp,
+        c.tn
+    )
+}
+
+fn labelled_report(every_pair: bool) -> Vec<Scored> {
     let (scored, skipped) = labelled::score_all();
     let pos = scored.iter().filter(|s| s.pair.same).count();
     println!(
@@ -61,125 +87,285 @@ fn labelled_report() {
     );
     let no_fp = scored
         .iter()
-        .filter(|s| s.a.is_none() || s.b.is_none())
+        .filter(|s| s.a.fp.is_none() || s.b.fp.is_none())
         .count();
     println!("pairs with a side too short to fingerprint: {no_fp}\n");
+    println!("{:<22} same diff", "");
+    println!("{}", line("all", Counts::of(&scored)));
 
-    let mut langs: Vec<&str> = scored.iter().map(|s| s.pair.lang.as_str()).collect();
-    langs.sort();
-    langs.dedup();
-    println!("limit | all: P      R      F1     (tp fp fn) | per language P/R");
-    for d in LIMITS {
-        let c = Counts::of(&scored, d);
-        let mut line = format!(
-            "{d:>5} | {:.3}  {:.3}  {:.3}  ({:>2} {:>2} {:>2}) |",
-            c.precision(),
-            c.recall(),
-            c.f1(),
-            c.tp,
-            c.fp,
-            c.fn_
-        );
-        for lang in &langs {
-            let c = Counts::of(scored.iter().filter(|s| s.pair.lang == *lang), d);
-            line += &format!(" {lang} {:.2}/{:.2}", c.precision(), c.recall());
+    let group = |key: &dyn Fn(&Scored) -> String| {
+        let mut m: BTreeMap<String, Vec<&Scored>> = BTreeMap::new();
+        for s in &scored {
+            m.entry(key(s)).or_default().push(s);
         }
-        if d == MAX_DISTANCE {
-            line += "   <- MAX_DISTANCE";
+        m
+    };
+    println!("\nper language:");
+    for (lang, v) in group(&|s| s.pair.lang.clone()) {
+        println!("{}", line(&lang, Counts::of(v)));
+    }
+    println!("\nper class (same story):");
+    for (class, v) in group(&|s| s.pair.class.clone()) {
+        if v[0].pair.same {
+            println!("{}", line(&class, Counts::of(v)));
         }
-        println!("{line}");
+    }
+    println!("\nper class (different stories):");
+    for (class, v) in group(&|s| s.pair.class.clone()) {
+        if !v[0].pair.same {
+            println!("{}", line(&class, Counts::of(v)));
+        }
     }
 
-    println!("\nDistance distribution (pairs with both fingerprints):");
-    let mut hist: BTreeMap<u32, [usize; 3]> = BTreeMap::new();
+    // The detector of schema version 3 on the same pairs (symmetric).
+    let v3 = |s: &Scored| -> bool {
+        let a = simhash_v3::fingerprint(&s.a.title, &s.a.body);
+        let b = simhash_v3::fingerprint(&s.b.title, &s.b.body);
+        matches!((a, b), (Some(a), Some(b)) if simhash_v3::same_story(&a, &b))
+    };
+    let mut by_lang: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
     for s in &scored {
-        let Some(d) = s.distance() else { continue };
-        let (a, b) = (s.a.as_ref().unwrap(), s.b.as_ref().unwrap());
-        let col = match (s.pair.same, similar::same_story_within(a, b, 64)) {
-            (true, _) => 0,
-            (false, true) => 1,
-            (false, false) => 2,
-        };
-        hist.entry(d).or_default()[col] += 1;
+        let e = by_lang.entry(s.pair.lang.clone()).or_default();
+        let merged = v3(s);
+        if s.pair.same {
+            e.0 += 1;
+            e.1 += usize::from(merged);
+        } else {
+            e.2 += usize::from(merged);
+        }
     }
-    println!("dist | same story | different, numbers agree | different, numbers differ");
-    for (d, [p, n, m]) in &hist {
-        println!("{d:>4} | {:<10} | {:<24} | {}", bar(*p), bar(*n), bar(*m));
+    let (pos, found, wrong) = by_lang
+        .values()
+        .fold((0, 0, 0), |t, v| (t.0 + v.0, t.1 + v.1, t.2 + v.2));
+    println!(
+        "\nversion 3's detector (SimHash within 3 bits, key tokens included) on the same \
+         pairs: recall {:.3} ({found} of {pos}), {wrong} different pairs merged; per language \
+         recall: {}",
+        found as f64 / pos.max(1) as f64,
+        by_lang
+            .iter()
+            .filter(|(_, v)| v.0 > 0)
+            .map(|(l, v)| format!("{l} {:.2}", v.1 as f64 / v.0 as f64))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+
+    println!("\nSimilarity (J: estimated Jaccard of the prose; C: lede containment):");
+    let mut hist: BTreeMap<(bool, u32), usize> = BTreeMap::new();
+    for s in &scored {
+        if let (Some(j), Some(c)) = (s.jaccard(), s.containment()) {
+            let bucket = (j.max(c) * 10.0).floor().min(10.0) as u32;
+            *hist.entry((s.pair.same, bucket)).or_default() += 1;
+        }
+    }
+    println!("max(J, C) | same story | different");
+    for b in 0..=10 {
+        let p = hist.get(&(true, b)).copied().unwrap_or(0);
+        let n = hist.get(&(false, b)).copied().unwrap_or(0);
+        println!("  {:.1}     | {:<30} | {}", b as f32 / 10.0, bar(p), bar(n));
     }
 
-    println!("\nNegatives closest to merging (numbers agree), smallest distance first:");
-    let mut close: Vec<&Scored> = scored
+    let found: Vec<&Scored> = scored
         .iter()
-        .filter(|s| !s.pair.same && s.merged(64))
+        .filter(|s| s.pair.same && s.merged())
         .collect();
-    close.sort_by_key(|s| s.distance());
-    for s in close.iter().take(12) {
+    println!(
+        "\nsame-story pairs merged that share an anchor (the index finds them): {} of {}",
+        found.iter().filter(|s| s.share_anchor()).count(),
+        found.len()
+    );
+    let mut shared = [0usize; 8];
+    for s in &found {
+        let (a, b) = (s.a.fp.as_ref().unwrap(), s.b.fp.as_ref().unwrap());
+        let n = a.anchors.iter().filter(|x| b.anchors.contains(x)).count();
+        shared[n.min(7)] += 1;
+    }
+    println!("  anchors shared by merged copies (0, 1, 2, ...): {shared:?}");
+    for s in found.iter().filter(|s| !s.share_anchor()) {
         println!(
-            "  d={:>2} [{}] {}",
-            s.distance().unwrap(),
+            "  no shared anchor: [{}/{}] {}",
+            s.pair.lang, s.pair.class, s.pair.note
+        );
+    }
+    println!("\nSame-story pairs missed:");
+    for s in scored.iter().filter(|s| s.pair.same && !s.merged()) {
+        println!(
+            "  {} [{}/{}] {}",
+            why(s),
             s.pair.lang,
+            s.pair.class,
             s.pair.note
         );
     }
-    println!("\nPositives missed at MAX_DISTANCE = {MAX_DISTANCE}:");
-    for s in scored
-        .iter()
-        .filter(|s| s.pair.same && !s.merged(MAX_DISTANCE))
-    {
-        let why = match s.distance() {
-            None => "no fingerprint".to_string(),
-            Some(d) if d > MAX_DISTANCE => format!("d={d}"),
-            Some(d) => format!("d={d}, title numbers differ"),
-        };
-        println!("  {why:<28} [{}] {}", s.pair.lang, s.pair.note);
+    println!("\nDifferent pairs merged:");
+    for s in scored.iter().filter(|s| !s.pair.same && s.merged()) {
+        println!(
+            "  {} [{}/{}] {}",
+            why(s),
+            s.pair.lang,
+            s.pair.class,
+            s.pair.note
+        );
+    }
+    println!("\nDifferent pairs as similar as a copy (kept apart by their key tokens):");
+    let mut n = 0;
+    for s in scored.iter().filter(|s| !s.pair.same && !s.merged()) {
+        if s.jaccard().unwrap_or(0.0) >= similar::MIN_JACCARD
+            || s.containment().unwrap_or(0.0) >= similar::MIN_CONTAINMENT
+        {
+            n += 1;
+        }
+    }
+    println!(
+        "  {n} of {}",
+        scored.iter().filter(|s| !s.pair.same).count()
+    );
+    if every_pair {
+        println!("\nEvery pair:");
+        for s in &scored {
+            println!(
+                "  {} {} [{}/{}] {}",
+                if s.pair.same { "same" } else { "diff" },
+                why(s),
+                s.pair.lang,
+                s.pair.class,
+                s.pair.note
+            );
+        }
     }
     println!();
+    scored
+}
+
+fn why(s: &Scored) -> String {
+    let (Some(j), Some(c), Some((k1, k2))) = (s.jaccard(), s.containment(), s.keys_agree()) else {
+        return "no fingerprint".into();
+    };
+    let (ab, ba) = s.orders();
+    format!(
+        "J={j:.2} C={c:.2} keys {}{} merged {}{}",
+        if k1 { 'y' } else { 'n' },
+        if k2 { 'y' } else { 'n' },
+        if ab { 'y' } else { 'n' },
+        if ba { 'y' } else { 'n' },
+    )
 }
 
 fn bar(n: usize) -> String {
     if n == 0 {
         String::new()
     } else {
-        format!("{n:>2} {}", "#".repeat(n.min(40)))
+        format!("{n:>3} {}", "#".repeat(n.min(26)))
     }
 }
 
-/// A corpus entry with a fingerprint.
-struct Item {
-    file: usize,
-    index: usize,
-    title: String,
-    fp: Fingerprint,
+/// CPU time of this thread, in seconds (wall time would count the other
+/// processes of a busy machine).
+fn cpu_seconds() -> f64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok())
+        .map_or_else(
+            || {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_secs_f64()
+            },
+            |ns| ns / 1e9,
+        )
 }
 
-fn feed_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if !is_sidecar(&p) {
-                out.push(p);
+/// CPU µs per call of `f` over `texts`: the best of seven rounds.
+fn per_text(texts: &[(&str, &str)], rounds: usize, mut f: impl FnMut(&str, &str)) -> f64 {
+    let mut best = f64::MAX;
+    for _ in 0..7 {
+        let t = cpu_seconds();
+        for _ in 0..rounds {
+            for (title, body) in texts {
+                f(title, body);
             }
         }
+        best = best.min((cpu_seconds() - t) / (rounds * texts.len()) as f64);
     }
-    out.sort();
-    out
+    best * 1e6
 }
 
-/// Licences, notes and expectation files: not feeds.
-fn is_sidecar(p: &Path) -> bool {
-    let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    name.starts_with("LICENSE")
-        || name.ends_with(".md")
-        || name.ends_with(".jsonl")
-        || name.ends_with(".serde.json")
-        || name.ends_with(".go")
+/// A typical 2 KB item: about 330 words of English in six HTML paragraphs.
+fn typical_item() -> (String, String) {
+    let words = "the council voted on Tuesday to approve a budget of 4.5 million euros for \
+                 roads schools and parks after a debate that lasted more than six hours and \
+                 drew protests from residents of the northern district who said the plan";
+    let mut body = String::new();
+    for p in 0..6 {
+        body.push_str(&format!("<p>Paragraph {p}: {words}. {words}.</p>"));
+    }
+    (
+        "Council approves 4.5 million euro budget after six-hour debate".to_string(),
+        body,
+    )
+}
+
+/// Fingerprinting cost per item (CPU time), this version against version 3's
+/// SimHash in the same run, and the size of the stored form.
+fn cost_report(scored: &[Scored]) {
+    use std::hint::black_box;
+    let (title, body) = typical_item();
+    let item = [(title.as_str(), body.as_str())];
+    let labelled: Vec<(&str, &str)> = scored
+        .iter()
+        .flat_map(|s| [&s.a, &s.b])
+        .map(|t| (t.title.as_str(), t.body.as_str()))
+        .collect();
+    let bytes = labelled
+        .iter()
+        .map(|(t, b)| t.len() + b.len())
+        .sum::<usize>() as f64
+        / labelled.len() as f64;
+    println!("Cost of fingerprinting (CPU time, best of 7 rounds):");
+    for (label, texts, rounds) in [
+        (
+            format!("a {:.1} KB HTML item", body.len() as f64 / 1e3),
+            &item[..],
+            3000,
+        ),
+        (
+            format!("the labelled texts (mean {bytes:.0} bytes)"),
+            &labelled[..],
+            5,
+        ),
+    ] {
+        let new = per_text(texts, rounds, |t, b| {
+            black_box(similar::fingerprint(t, black_box(b)));
+        });
+        let old = per_text(texts, rounds, |t, b| {
+            black_box(simhash_v3::fingerprint(t, black_box(b)));
+        });
+        let tokens = per_text(texts, rounds, |t, b| {
+            black_box(similar::tokens(t, black_box(b)));
+        });
+        println!(
+            "  {label}: {new:.2} µs per text; version 3 (SimHash): {old:.2} µs ({:.2}×); \
+             tokens, computed only for a similar candidate: {tokens:.2} µs",
+            new / old
+        );
+    }
+    let fp = similar::fingerprint(&title, &body).unwrap();
+    let sizes: Vec<usize> = scored
+        .iter()
+        .flat_map(|s| [&s.a, &s.b])
+        .filter_map(|t| t.fp.as_ref())
+        .map(|f| f.to_bytes().len())
+        .collect();
+    println!(
+        "stored form: {} bytes for the 2.8 KB item ({} key tokens, {} anchors); over the \
+         labelled texts mean {:.0} bytes, max {}\n",
+        fp.to_bytes().len(),
+        fp.keys.len(),
+        fp.anchors.len(),
+        sizes.iter().sum::<usize>() as f64 / sizes.len().max(1) as f64,
+        sizes.iter().max().unwrap_or(&0)
+    );
 }
 
 fn list_corpus() {
@@ -187,15 +373,14 @@ fn list_corpus() {
         println!("corpus not found");
         return;
     };
-    for path in feed_files(&dir) {
+    for path in labelled::feed_files(&dir) {
         let Some(entries) = labelled::corpus_entries(&path) else {
             continue;
         };
         let rel = path.strip_prefix(&dir).unwrap().display().to_string();
         for (i, e) in entries.iter().enumerate() {
             let (t, b) = labelled::entry_text(e);
-            let n =
-                similar::words(&t).len() + similar::words(&feedloom::parse::strip_tags(&b)).len();
+            let n = similar::word_count(&t) + similar::word_count(&b);
             if n >= 20 {
                 let t: String = t.chars().take(70).collect();
                 println!("{rel}\t{i}\t{n}\t{t}");
@@ -210,181 +395,115 @@ fn corpus_report() {
         return;
     };
     let started = Instant::now();
-    let files = feed_files(&dir);
-    let (mut parsed, mut entries_seen, mut too_short) = (0, 0, 0);
-    let mut items: Vec<Item> = Vec::new();
-    let mut names: Vec<String> = Vec::new();
-    let mut seen_text: HashMap<Vec<String>, usize> = HashMap::new();
-    let mut duplicates = 0;
-    let mut fp_time = std::time::Duration::ZERO;
-    let mut text_bytes = 0usize;
-    for path in &files {
-        let Some(entries) = labelled::corpus_entries(path) else {
-            continue;
-        };
-        parsed += 1;
-        let file = names.len();
-        names.push(path.strip_prefix(&dir).unwrap().display().to_string());
-        for (index, e) in entries.iter().enumerate() {
-            entries_seen += 1;
-            let (title, body) = labelled::entry_text(e);
-            text_bytes += title.len() + body.len();
-            let t0 = Instant::now();
-            let fp = similar::fingerprint(&title, &body);
-            fp_time += t0.elapsed();
-            let Some(fp) = fp else {
-                too_short += 1;
-                continue;
-            };
-            // The same text in several test files is one story, not a false merge.
-            let mut key = similar::words(&title);
-            key.extend(similar::words(&feedloom::parse::strip_tags(&body)));
-            if seen_text.insert(key, items.len()).is_some() {
-                duplicates += 1;
-                continue;
-            }
-            items.push(Item {
-                file,
-                index,
-                title,
-                fp,
-            });
-        }
-    }
-    let n = items.len();
+    let (texts, st) = labelled::corpus_texts(&dir);
+    let n = texts.len();
     println!(
-        "Corpus {}: {} files, {parsed} parse; {entries_seen} entries, {too_short} too short \
-         to fingerprint, {duplicates} repeat an earlier text; {n} distinct texts \
-         (read in {:.1} s)",
+        "Corpus {}: {} files, {} parse; {} entries, {} too short to fingerprint, {} repeat an \
+         earlier text; {n} distinct texts (read in {:.1} s)",
         dir.display(),
-        files.len(),
+        st.files,
+        st.parsed,
+        st.entries,
+        st.too_short,
+        st.repeats,
         started.elapsed().as_secs_f64()
     );
-    println!(
-        "fingerprinting: {:.1} µs per entry ({:.1} MB of title+body text)",
-        fp_time.as_secs_f64() * 1e6 / entries_seen.max(1) as f64,
-        text_bytes as f64 / 1e6
-    );
-
-    // Every pair when that is affordable, else a deterministic random sample.
-    let all_pairs = n * n.saturating_sub(1) / 2;
-    const MAX_PAIRS: usize = 50_000_000;
-    let mut merges = vec![0usize; *LIMITS.end() as usize + 1];
-    let mut merges_same_file = vec![0usize; merges.len()];
-    let mut hist = vec![0usize; 65];
-    let mut examples: Vec<(u32, usize, usize)> = Vec::new();
-    let mut check = |i: usize, j: usize| {
-        let (a, b) = (&items[i], &items[j]);
-        let d = similar::distance(a.fp.hash, b.fp.hash);
-        hist[d as usize] += 1;
-        for limit in LIMITS {
-            if similar::same_story_within(&a.fp, &b.fp, limit) {
-                merges[limit as usize] += 1;
-                if a.file == b.file {
-                    merges_same_file[limit as usize] += 1;
-                }
-            }
-        }
-        if similar::same_story_within(&a.fp, &b.fp, *LIMITS.end()) {
-            examples.push((d, i, j));
-        }
-    };
-    let checked = if all_pairs <= MAX_PAIRS {
-        for i in 0..n {
-            for j in i + 1..n {
-                check(i, j);
-            }
-        }
-        println!("checked all {all_pairs} pairs of distinct texts");
-        all_pairs
-    } else {
-        let mut rng = SplitMix(0x5eed);
-        let mut k = 0;
-        while k < MAX_PAIRS {
-            let i = (rng.next() % n as u64) as usize;
-            let j = (rng.next() % n as u64) as usize;
-            if i != j {
-                check(i.min(j), i.max(j));
-                k += 1;
-            }
-        }
-        println!("checked a random sample of {MAX_PAIRS} of {all_pairs} pairs");
-        MAX_PAIRS
-    };
-    let moment = |k: i32| {
-        hist.iter()
-            .enumerate()
-            .map(|(d, c)| (d as f64).powi(k) * *c as f64)
-            .sum::<f64>()
-            / checked.max(1) as f64
-    };
-    let mean = moment(1);
-    let sd = (moment(2) - mean * mean).max(0.0).sqrt();
-    let closest = hist.iter().position(|c| *c > 0).unwrap_or(64);
-    println!("distance between distinct texts: mean {mean:.1} bits, sd {sd:.1}, closest {closest}");
-    println!("\nlimit | false merges (of which within one file) | rate");
-    for limit in LIMITS {
-        let m = merges[limit as usize];
-        println!(
-            "{limit:>5} | {m:>8} ({:>6}) | {:.2e}{}",
-            merges_same_file[limit as usize],
-            m as f64 / checked.max(1) as f64,
-            if limit == MAX_DISTANCE {
-                "   <- MAX_DISTANCE"
-            } else {
-                ""
-            }
-        );
-    }
-    examples.sort();
-    println!("\nClosest merged corpus pairs (distance, file#entry, title):");
-    for (d, i, j) in examples.iter().take(25) {
-        let show = |it: &Item| {
-            let t: String = it.title.chars().take(48).collect();
-            format!("{}#{} {t:?}", names[it.file], it.index)
-        };
-        println!(
-            "  d={d:>2} {}\n       {}",
-            show(&items[*i]),
-            show(&items[*j])
-        );
-    }
-
-    // How selective the band index is: candidates a lookup returns.
-    let mut index: HashMap<(i64, i64), usize> = HashMap::new();
-    for it in &items {
-        for key in similar::bands(it.fp.hash) {
-            *index.entry(key).or_default() += 1;
-        }
-    }
-    let candidates: usize = items
+    let bytes: usize = texts
         .iter()
-        .map(|it| {
-            similar::bands(it.fp.hash)
-                .iter()
-                .map(|k| index[k] - 1)
-                .sum::<usize>()
-        })
+        .map(|t| t.text.title.len() + t.text.body.len())
         .sum();
-    let width = 64 / BANDS as u32;
+    let t0 = Instant::now();
+    for t in &texts {
+        std::hint::black_box(similar::fingerprint(&t.text.title, &t.text.body));
+    }
     println!(
-        "\nBand index over {n} texts: {:.2} candidates per lookup (uniform hashes would give \
-         {:.4}); at a million stored items uniform hashes would give {:.0}",
+        "fingerprinting: {:.2} µs per text (mean {:.0} bytes)",
+        t0.elapsed().as_secs_f64() * 1e6 / n.max(1) as f64,
+        bytes as f64 / n.max(1) as f64
+    );
+    let fps: Vec<&Fingerprint> = texts.iter().map(|t| t.text.fp.as_ref().unwrap()).collect();
+    let mut similar_pairs = 0;
+    for i in 0..n {
+        for j in i + 1..n {
+            similar_pairs += usize::from(similar::similarity(fps[i], fps[j]).is_some());
+        }
+    }
+    let merged = labelled::corpus_merges(&texts, &labelled::load_pairs());
+    let false_merges = merged.iter().filter(|m| !m.3).count();
+    println!(
+        "checked all {} pairs of distinct texts, both orders: {similar_pairs} as similar as \
+         copies; merged {} of which {} labelled one story: {false_merges} false merges",
+        n * n.saturating_sub(1) / 2,
+        merged.len(),
+        merged.len() - false_merges
+    );
+    let show = |t: &labelled::CorpusText| {
+        let title: String = t.text.title.chars().take(48).collect();
+        let f = t.text.fp.as_ref().unwrap();
+        format!(
+            "{}#{} {title:?} (units {}, keys {})",
+            t.source,
+            t.entry,
+            f.units,
+            f.keys.len()
+        )
+    };
+    for (i, j, score, labelled_same) in &merged {
+        println!(
+            "  {} {score:.2} J={:.2} C={:.2}\n      {}\n      {}",
+            if *labelled_same {
+                "labelled one story:"
+            } else {
+                "FALSE MERGE:"
+            },
+            similar::jaccard(fps[*i], fps[*j]),
+            similar::containment(fps[*i], fps[*j]),
+            show(&texts[*i]),
+            show(&texts[*j])
+        );
+    }
+
+    // How selective the anchor index is: candidates a lookup returns.
+    let mut index: HashMap<u32, usize> = HashMap::new();
+    for f in &fps {
+        for a in &f.anchors {
+            *index.entry(*a).or_default() += 1;
+        }
+    }
+    let candidates: usize = fps
+        .iter()
+        .map(|f| f.anchors.iter().map(|a| index[a] - 1).sum::<usize>())
+        .sum();
+    let anchors: usize = fps.iter().map(|f| f.anchors.len()).sum();
+    let longest = index.values().max().copied().unwrap_or(0);
+    println!(
+        "\nAnchor index over {n} texts: {:.2} anchors per text, {:.2} candidate rows per \
+         lookup, longest list {longest}",
+        anchors as f64 / n.max(1) as f64,
         candidates as f64 / n.max(1) as f64,
-        BANDS as f64 * (n.saturating_sub(1)) as f64 / 2f64.powi(width as i32),
-        BANDS as f64 * 1e6 / 2f64.powi(width as i32)
     );
 }
 
-/// SplitMix64: a small deterministic generator for sampling pairs.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+/// Everything about the pairs whose note contains `needle`.
+fn debug_pairs(needle: &str) {
+    let (scored, _) = labelled::score_all();
+    for s in scored.iter().filter(|s| s.pair.note.contains(needle)) {
+        println!(
+            "[{}/{}] {}: {}",
+            s.pair.lang,
+            s.pair.class,
+            s.pair.note,
+            why(s)
+        );
+        for t in [&s.a, &s.b] {
+            println!("  title {:?}", t.title);
+            if let Some(f) = &t.fp {
+                println!(
+                    "  units {} features {} opening {} key_limit {} anchors {:?}",
+                    f.units, f.features, f.opening, f.key_limit, f.anchors
+                );
+                println!("  keys {:?}", f.keys);
+            }
+        }
     }
 }

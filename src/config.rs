@@ -64,7 +64,7 @@ pub struct IdentityConfig {
     /// trailing `*` matches a prefix (`utm_*`). Changing this list changes the
     /// identity of items that have no guid.
     pub strip_params: Vec<String>,
-    /// Merge the same story published under different URLs (SimHash).
+    /// Merge copies of one story published under different URLs (`similar`).
     pub near_duplicates: bool,
     /// Only stories first seen this recently are candidates for merging.
     pub near_window: Dur,
@@ -1074,6 +1074,20 @@ fn invalid(text: &str, path: &Path, span: std::ops::Range<usize>, message: Strin
     }
 }
 
+impl crate::store::model::AsFeedSpec for FeedConfig {
+    fn feed_spec(&self) -> crate::store::model::FeedSpec {
+        crate::store::model::FeedSpec {
+            url: self.url().to_string(),
+            title: self.title.clone(),
+            tags: self.tags.clone(),
+            url_with_credentials: self
+                .url_with_credentials
+                .as_ref()
+                .map(|s| s.expose().to_string()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1458,19 +1472,5 @@ mod tests {
         );
         let f = at("[fetch]\nmax_body = \"32MiB\"\nmax_buffered = \"40MiB\"\n");
         assert_eq!(f.max_buffered(), 40 << 20);
-    }
-}
-
-impl crate::store::model::AsFeedSpec for FeedConfig {
-    fn feed_spec(&self) -> crate::store::model::FeedSpec {
-        crate::store::model::FeedSpec {
-            url: self.url().to_string(),
-            title: self.title.clone(),
-            tags: self.tags.clone(),
-            url_with_credentials: self
-                .url_with_credentials
-                .as_ref()
-                .map(|s| s.expose().to_string()),
-        }
     }
 }

@@ -79,6 +79,15 @@ impl Canon {
         Canon { exact, prefixes }
     }
 
+    /// The rules as one stable string (part of [`body_hash`]'s tag, so that a
+    /// changed rule makes every body worth reading again).
+    pub fn tag(&self) -> String {
+        let mut all: Vec<String> = self.exact.iter().cloned().collect();
+        all.extend(self.prefixes.iter().map(|p| format!("{p}*")));
+        all.sort();
+        all.join(",")
+    }
+
     fn strips(&self, key: &str) -> bool {
         let k = key.to_ascii_lowercase();
         self.exact.contains(&k) || self.prefixes.iter().any(|p| k.starts_with(p.as_str()))
@@ -100,10 +109,14 @@ pub struct Identified {
     /// Changes when anything a reader sees changes (title, link, author, text).
     pub content_hash: String,
     /// Hash of title and text only: recognises an entry whose guid changed and
-    /// that has no link.
+    /// that has no link. Empty for entries left [`Identified::known`] by
+    /// [`identify_keys`] (they are stored already).
     pub text_hash: String,
     /// Near-duplicate fingerprint, when there is enough text.
     pub fingerprint: Option<crate::similar::Fingerprint>,
+    /// The store already holds this entry with this content hash (as a reader
+    /// saw it): its fingerprint was not computed, and storing it changes nothing.
+    pub known: bool,
     pub entry: Entry,
 }
 
@@ -118,6 +131,19 @@ pub fn identify_document(entries: Vec<Entry>) -> Vec<Identified> {
 
 /// [`identify_document`] with the configured query-parameter rules.
 pub fn identify_document_with(entries: Vec<Entry>, rules: &Canon) -> Vec<Identified> {
+    let mut out = identify_keys(entries, rules);
+    for it in &mut out {
+        it.add_text_hash();
+        it.add_fingerprint();
+    }
+    out
+}
+
+/// [`identify_document_with`] without what only new or changed entries need:
+/// keys, canonical URLs and content hashes, enough to recognise known entries.
+/// Call [`Identified::add_text_hash`] and [`Identified::add_fingerprint`] on the
+/// entries that may be stored as new or changed.
+pub fn identify_keys(entries: Vec<Entry>, rules: &Canon) -> Vec<Identified> {
     let canon: Vec<Option<String>> = entries
         .iter()
         .map(|e| e.link.as_deref().map(|l| canonical_url(l, rules)))
@@ -218,11 +244,11 @@ pub fn identify_document_with(entries: Vec<Entry>, rules: &Canon) -> Vec<Identif
         if !seen.insert(key.clone()) {
             continue;
         }
-        let body = body_of(&entry);
         out.push(Identified {
             content_hash: content_hash(&entry),
-            text_hash: short_hash(&[entry.title.as_deref().unwrap_or(""), body]),
-            fingerprint: crate::similar::fingerprint(entry.title.as_deref().unwrap_or(""), body),
+            text_hash: String::new(),
+            fingerprint: None,
+            known: false,
             key,
             kind,
             canonical_url,
@@ -230,6 +256,26 @@ pub fn identify_document_with(entries: Vec<Entry>, rules: &Canon) -> Vec<Identif
         });
     }
     out
+}
+
+impl Identified {
+    /// Computes `text_hash` (empty until then).
+    pub fn add_text_hash(&mut self) {
+        self.text_hash = short_hash(&[
+            self.entry.title.as_deref().unwrap_or(""),
+            body_of(&self.entry),
+        ]);
+    }
+
+    /// Computes the near-duplicate fingerprint (the costly part of identifying
+    /// an entry: only entries that may be stored as new or changed need it).
+    /// The one call the near-duplicate design is reached through on the way in.
+    pub fn add_fingerprint(&mut self) {
+        self.fingerprint = crate::similar::fingerprint(
+            self.entry.title.as_deref().unwrap_or(""),
+            body_of(&self.entry),
+        );
+    }
 }
 
 /// How a reused guid's entries are told apart.
@@ -319,12 +365,31 @@ pub fn short_hash(parts: &[&str]) -> String {
         h.update((p.len() as u64).to_le_bytes());
         h.update(p.as_bytes());
     }
-    let digest = h.finalize();
+    hex16(&h.finalize())
+}
+
+/// The first 16 bytes of a digest in lowercase hex.
+fn hex16(digest: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(32);
     for b in &digest[..16] {
-        s.push_str(&format!("{b:02x}"));
+        s.push(char::from(HEX[usize::from(b >> 4)]));
+        s.push(char::from(HEX[usize::from(b & 15)]));
     }
     s
+}
+
+/// Hash of a response body as received, together with `tag` (what else decides
+/// how the body is read: limits, identity rules): 128-bit XXH3 in hex. A 200
+/// whose body hashes the same as the last stored one needs no parsing. Not a
+/// cryptographic hash: only the feed's own server could make two bodies collide,
+/// and that would only hide its own change, for a day at most.
+pub fn body_hash(body: &[u8], tag: &str) -> String {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    h.update(&(tag.len() as u64).to_le_bytes());
+    h.update(tag.as_bytes());
+    h.update(body);
+    format!("{:032x}", h.digest128())
 }
 
 #[cfg(test)]

@@ -11,13 +11,14 @@ use tracing::{error, info, instrument, warn};
 use crate::config::{Access, Config, Defaults, FeedConfig};
 use crate::error::{Disposition, FeedError, StoreError, chain};
 use crate::export;
+use crate::fetch::{CacheHints, Validators};
 use crate::fetch::{FetchOutcome, Fetcher, Origin, Redirect};
-use crate::identity::{Canon, identify_document_with};
+use crate::identity::{Canon, Identified, identify_keys};
 use crate::parse::{self, Limits};
 use crate::schedule::{self, Every, Hints};
 use crate::store::Backend;
 use crate::store::feeds::{FeedRef, FetchRecord, Reschedule};
-use crate::store::items::{Applied, DocumentMeta, StoryRules};
+use crate::store::items::{Applied, DocumentMeta, SEEN_REFRESH, StoryRules};
 
 /// Bodies at least this large are parsed at most [`LARGE_PARSES`] at a time.
 pub const LARGE_BODY: usize = 1 << 20;
@@ -49,6 +50,9 @@ pub struct Refresher {
     pub rules: StoryRules,
     /// Each configured feed's headers and credentials, by its URL.
     pub access: Arc<HashMap<String, Arc<Access>>>,
+    /// What besides the body decides how it is read (limits, identity rules):
+    /// part of the body hash, so that a changed rule re-reads every body.
+    pub body_tag: Arc<str>,
 }
 
 /// How one refresh ended.
@@ -87,7 +91,15 @@ impl Refresher {
     /// resolver).
     pub fn with_fetcher(cfg: &Config, store: impl Into<Backend>, fetcher: Fetcher) -> Refresher {
         let store = store.into();
+        let canon = Canon::new(&cfg.identity.strip_params);
+        let body_tag = format!(
+            "v1 entries={} field={} strip={}",
+            cfg.fetch.max_entries,
+            cfg.fetch.max_field.0,
+            canon.tag()
+        );
         Refresher {
+            body_tag: body_tag.into(),
             fetcher,
             access: Arc::new(
                 cfg.feeds
@@ -101,7 +113,7 @@ impl Refresher {
                 max_field: cfg.fetch.max_field.0 as usize,
             },
             defaults: Arc::new(cfg.defaults.clone()),
-            canon: Arc::new(Canon::new(&cfg.identity.strip_params)),
+            canon: Arc::new(canon),
             rules: StoryRules {
                 near_duplicates: cfg.identity.near_duplicates,
                 near_window: cfg.identity.near_window.0.as_secs().min(i64::MAX as u64) as i64,
@@ -174,18 +186,77 @@ pub async fn refresh_feed(
             rec.bytes = Some(f.body.len() as u64);
             let limits = r.limits;
             let canon = r.canon.clone();
+            let body_tag = r.body_tag.clone();
+            let store = r.store.clone();
+            let feed_id = feed.id;
+            // A feed that has not stored a document since body hashes exist
+            // (a new feed) has no items to recognise.
+            let may_know = feed.body_hash.is_some();
+            // The same body as last time (servers without validators answer 200
+            // every time) is not read again, unless its items' last_seen_at is due.
+            let stored_body = feed.body_hash.clone().filter(|_| {
+                feed.body_stored_at
+                    .is_some_and(|t| started_at - t < SEEN_REFRESH)
+            });
             let parse_slot = parse_slot(f.body.len()).await;
             let parsed = tokio::task::spawn_blocking(move || {
                 let _slot = parse_slot;
+                let body_hash = crate::identity::body_hash(&f.body, &body_tag);
+                if stored_body.as_deref() == Some(body_hash.as_str()) {
+                    return Ok(Read::Unchanged(f.validators, f.hints, f.redirect));
+                }
                 let mut doc = parse::parse(&f.body, f.charset.as_deref(), &f.final_url, limits)?;
                 let doc_hints = crate::hints::scan(&f.body);
-                let items = identify_document_with(std::mem::take(&mut doc.entries), &canon);
-                Ok::<_, FeedError>((doc, items, doc_hints, f.validators, f.hints, f.redirect))
+                let store = may_know.then_some((&store, feed_id));
+                let items = identify_new(store, std::mem::take(&mut doc.entries), &canon);
+                Ok::<_, FeedError>(Read::Parsed(Box::new((
+                    doc,
+                    items,
+                    doc_hints,
+                    f.validators,
+                    f.hints,
+                    f.redirect,
+                    body_hash,
+                ))))
             })
             .await
             .unwrap_or_else(|e| Err(FeedError::Store(StoreError::Worker(e.to_string()))));
             match parsed {
-                Ok((doc, items, doc_hints, validators, hints, redirect)) => {
+                Ok(Read::Unchanged(validators, hints, redirect)) => {
+                    rec.duration_ms = t0.elapsed().as_millis() as i64;
+                    let next = schedule::after_success(
+                        started_at,
+                        every,
+                        // The same document: its stored hints still apply.
+                        Hints {
+                            fresh_for: hints.fresh_for,
+                            ttl_minutes: feed.ttl_minutes,
+                            doc: feed.doc_hints,
+                        },
+                        r.defaults.max_delay.0,
+                    );
+                    let resched =
+                        reschedule(feed, next, redirect.as_ref(), r.defaults.redirect_after);
+                    let id = feed.id;
+                    let written = r.store.record_unchanged(id, rec, validators, resched).await;
+                    slot = None;
+                    match written {
+                        Ok(w) => w.committed().await,
+                        Err(e) => Err(e),
+                    }
+                    .map(|()| {
+                        (
+                            Outcome::Stored(Applied {
+                                unchanged: true,
+                                ..Applied::default()
+                            }),
+                            Some(next),
+                        )
+                    })
+                    .map_err(FeedError::Store)
+                }
+                Ok(Read::Parsed(parsed)) => {
+                    let (doc, items, doc_hints, validators, hints, redirect, body_hash) = *parsed;
                     if doc.truncated > 0 {
                         warn!(
                             dropped = doc.truncated,
@@ -197,6 +268,7 @@ pub async fn refresh_feed(
                         site_url: doc.site_url,
                         ttl_minutes: doc.ttl_minutes,
                         hints: doc_hints,
+                        body_hash: Some(body_hash),
                     };
                     let next = schedule::after_success(
                         started_at,
@@ -280,12 +352,59 @@ pub async fn refresh_feed(
     })
 }
 
+/// A 200 body, read on a blocking thread.
+enum Read {
+    /// Byte-identical to the last body stored: not parsed.
+    Unchanged(Validators, CacheHints, Option<Redirect>),
+    Parsed(Box<ParsedBody>),
+}
+
+type ParsedBody = (
+    parse::Document,
+    Vec<Identified>,
+    crate::hints::DocHints,
+    Validators,
+    CacheHints,
+    Option<Redirect>,
+    String,
+);
+
+/// Identifies a document's entries for the store: keys and hashes for all;
+/// then the entries the store already holds unchanged are marked known (read
+/// beside the writer), and only the others get the costly near-duplicate
+/// fingerprint. The one place the near-duplicate design is computed on the way in.
+/// `store`: the store and feed whose items to recognise (`None`: a feed known to
+/// have none).
+pub fn identify_new(
+    store: Option<(&Backend, i64)>,
+    entries: Vec<parse::Entry>,
+    canon: &Canon,
+) -> Vec<Identified> {
+    let mut items = identify_keys(entries, canon);
+    if let Some((store, feed_id)) = store {
+        store.mark_known(feed_id, &mut items);
+    }
+    for it in items.iter_mut().filter(|it| !it.known) {
+        it.add_text_hash();
+        it.add_fingerprint();
+    }
+    items
+}
+
 /// The one log line per fetch. Every field is a plain value (numbers are
 /// numbers in JSON logs; `http_status` is absent when there was no response);
 /// the span names the feed, so the error names only what the feed URL does not
 /// already say.
 fn log_report(feed_url: &str, outcome: &Outcome, ms: i64) {
     match outcome {
+        Outcome::Stored(a) if a.unchanged => info!(
+            status = %"ok",
+            new = 0,
+            updated = 0,
+            unchanged = true,
+            ms,
+            "fetched"
+        ),
         Outcome::Stored(a) => info!(
             status = %"ok",
             new = a.new,
@@ -473,24 +592,35 @@ async fn poll_inner(
         }
     };
     // Each feed is its own task, so fetches and parses spread over every worker.
+    // At most `window` tasks exist at once (each waits for its fetch slot): with
+    // 10,000 feeds, 10,000 waiting tasks held ~40 MiB.
+    let window = cfg.fetch.concurrency.saturating_mul(8).max(256);
+    let mut jobs = jobs.into_iter();
     let mut tasks = tokio::task::JoinSet::new();
     let mut urls = std::collections::HashMap::new();
-    for (feed, every) in jobs {
-        let r = refresher.clone();
-        let url = feed.url.to_string();
-        let handle = tasks.spawn(async move { refresh_feed(&r, &feed, &every).await });
-        urls.insert(handle.id(), url);
-    }
     let mut summary = Summary {
         disabled,
         ..Summary::default()
     };
     let mut reports = Vec::new();
     report_progress(&summary, &mut done);
-    while let Some(res) = tasks.join_next_with_id().await {
+    loop {
+        while tasks.len() < window {
+            let Some((feed, every)) = jobs.next() else {
+                break;
+            };
+            let r = refresher.clone();
+            let url = feed.url.to_string();
+            let handle = tasks.spawn(async move { refresh_feed(&r, &feed, &every).await });
+            urls.insert(handle.id(), url);
+        }
+        let Some(res) = tasks.join_next_with_id().await else {
+            break;
+        };
         done.done += 1;
         match res {
-            Ok((_, Ok(report))) => {
+            Ok((id, Ok(report))) => {
+                urls.remove(&id);
                 summary.add(&report.outcome);
                 summary.store_errors += usize::from(report.store_error.is_some());
                 reports.push(report);
@@ -498,7 +628,7 @@ async fn poll_inner(
             // The store could not even record the feed's failure, or the task
             // panicked: count the feed as failed and go on with the others.
             Ok((id, Err(e))) => {
-                let feed = urls.get(&id).cloned().unwrap_or_default();
+                let feed = urls.remove(&id).unwrap_or_default();
                 let message = chain(&e);
                 error!(feed = %feed, error = %message, "feed not stored, nor its failure");
                 summary.failed += 1;

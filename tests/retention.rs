@@ -125,8 +125,8 @@ async fn pruned_items_go_with_their_rows_and_do_not_come_back() {
     // Items a0..a2 were first seen 200 days ago (and are still in the feed);
     // 50 fetch-log rows are 40 days old.
     age(&env, &["a0", "a1", "a2"], 200, 40, 50);
-    let bands_before = env.count("SELECT count(*) FROM fingerprint_bands");
-    assert!(bands_before > 0);
+    let near_before = env.count("SELECT count(*) FROM near_items");
+    assert!(near_before > 0);
 
     // Dry run: says what would go, changes nothing. (A writer's last close
     // removes the -wal and -shm files that the readers above left.)
@@ -187,9 +187,9 @@ async fn pruned_items_go_with_their_rows_and_do_not_come_back() {
         "no story without items"
     );
     assert_eq!(
-        env.count("SELECT count(*) FROM fingerprint_bands b WHERE NOT EXISTS (SELECT 1 FROM items i WHERE i.id = b.item_id)"),
+        env.count("SELECT count(*) FROM near_items n WHERE NOT EXISTS (SELECT 1 FROM items i WHERE i.id = n.item_id)"),
         0,
-        "no band without its item"
+        "no near-duplicate row without its item"
     );
     assert_eq!(
         env.count("SELECT count(*) FROM fetches WHERE started_at < unixepoch() - 30 * 86400"),

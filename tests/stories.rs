@@ -624,3 +624,196 @@ async fn a_guid_that_comes_back_after_churn_is_a_new_item_not_an_error() {
         .collect();
     assert_eq!(ids.len(), 3, "every story has an id of its own");
 }
+
+/// HTML as RSS carries it in `<description>`.
+fn esc(html: &str) -> String {
+    html.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// Two feeds, each with one entry (title, HTML body) under its own guid and
+/// link; polled once. Returns the stories of the merged output.
+async fn two_copies(a: (&str, &str), b: (&str, &str)) -> Vec<Value> {
+    let s = Scenario::new(&["/a", "/b"], "").await;
+    for (path, host, (title, body)) in [("/a", "daily.example", a), ("/b", "herald.example", b)] {
+        let link = format!("https://{host}/2024/{}", &path[1..]);
+        s.serve(
+            path,
+            &[(Some(host), Some(link.as_str()), title, &esc(body))],
+        );
+    }
+    s.poll().await;
+    s.stories()
+}
+
+const FINE_LEDE: &str = "The U.S. Transportation Department on Wednesday fined Skyward Air $4.2 \
+     million for taking months to refund passengers whose flights were cancelled during last \
+     winter's storms, the largest such penalty this year.";
+const FINE_MORE: &str = "Investigators found that more than 9,000 customers waited over 100 days \
+     for their money. \"Passengers deserve their refunds promptly,\" the department said.";
+const FINE_LAST: &str = "Skyward Air said it had changed its refund systems and now pays most \
+     claims within a week. It did not admit wrongdoing as part of the settlement.";
+
+fn fine(paras: &[&str]) -> String {
+    paras.iter().map(|p| format!("<p>{p}</p>")).collect()
+}
+
+#[tokio::test]
+async fn spelling_and_punctuation_variants_are_one_story() {
+    let full = fine(&[FINE_LEDE, FINE_MORE, FINE_LAST]);
+    let restyled = full
+        .replace("U.S.", "US")
+        .replace("\"Passengers", "“Passengers")
+        .replace("promptly,\"", "promptly,”");
+    let stories = two_copies(
+        ("U.S. regulator fines Skyward Air $4.2 million", &full),
+        ("US regulator fines Skyward Air $4.2 million", &restyled),
+    )
+    .await;
+    assert_eq!(stories.len(), 1, "{stories:#?}");
+    assert_eq!(sources(&stories[0]), 2);
+}
+
+#[tokio::test]
+async fn a_rewritten_headline_over_the_same_lede_is_one_story() {
+    let full = fine(&[FINE_LEDE, FINE_MORE, FINE_LAST]);
+    let stories = two_copies(
+        ("U.S. regulator fines Skyward Air $4.2 million", &full),
+        (
+            "Airline penalised for making storm-hit travellers wait for refunds",
+            &full,
+        ),
+    )
+    .await;
+    assert_eq!(stories.len(), 1, "{stories:#?}");
+}
+
+#[tokio::test]
+async fn a_cut_copy_with_dateline_and_byline_is_one_story() {
+    let full = fine(&[FINE_LEDE, FINE_MORE, FINE_LAST]);
+    let cut = format!(
+        "<p>By Dana Whitfield</p>{}",
+        fine(&[&format!("WASHINGTON, Nov 5 (Newswire) - {FINE_LEDE}")])
+    );
+    let stories = two_copies(
+        ("U.S. regulator fines Skyward Air $4.2 million", &full),
+        ("U.S. fines Skyward Air over refund delays", &cut),
+    )
+    .await;
+    assert_eq!(stories.len(), 1, "{stories:#?}");
+}
+
+#[tokio::test]
+async fn a_summary_and_the_full_text_are_one_story_whichever_comes_first() {
+    let full = fine(&[FINE_LEDE, FINE_MORE, FINE_LAST]);
+    let summary = "The U.S. Transportation Department on Wednesday fined Skyward Air $4.2 \
+                   million for taking months to refund passengers…";
+    let title = "U.S. regulator fines Skyward Air $4.2 million";
+    for (first, second) in [(summary, full.as_str()), (full.as_str(), summary)] {
+        let s = Scenario::new(&["/a", "/b"], "").await;
+        s.serve(
+            "/a",
+            &[(
+                Some("a-1"),
+                Some("https://a.example/fine"),
+                title,
+                &esc(first),
+            )],
+        );
+        s.poll().await;
+        s.serve(
+            "/b",
+            &[(
+                Some("b-1"),
+                Some("https://b.example/fine"),
+                title,
+                &esc(second),
+            )],
+        );
+        s.poll().await;
+        let stories = s.stories();
+        assert_eq!(stories.len(), 1, "{stories:#?}");
+        assert_eq!(sources(&stories[0]), 2);
+    }
+}
+
+#[tokio::test]
+async fn a_short_korean_text_with_a_word_changed_is_one_story() {
+    let text = "<p>8일 오전 3시께 한빛시 중앙동의 한 아파트 9층에서 불이 나 주민 20여 명이 대피했다. \
+                불은 30분 만에 꺼졌으며 인명 피해는 없었다. 소방당국은 정확한 화재 원인을 조사하고 \
+                있다.</p>";
+    let edited = text.replace("불이 나", "화재가 발생해");
+    let title = "한빛시 아파트 화재…주민 20여 명 대피";
+    let stories = two_copies((title, text), (title, &edited)).await;
+    assert_eq!(stories.len(), 1, "{stories:#?}");
+}
+
+#[tokio::test]
+async fn japanese_full_width_and_half_width_forms_are_one_story() {
+    let text = "<p>みなと自動車は12日、ブレーキ部品に不具合があるとして、小型車「ルミナ」など3車種\
+                計12万4千台のリコールを国土交通省に届け出た。</p><p>同社によると、ブレーキの油圧\
+                を制御する部品の一部が劣化し、最悪の場合、制動距離が長くなる恐れがある。</p>";
+    let print = text
+        .replace("12日", "１２日")
+        .replace("3車種", "３車種")
+        .replace("「ルミナ」", "「ﾙﾐﾅ」");
+    let title = "みなと自動車、12万台リコール　ブレーキ部品に不具合";
+    let stories = two_copies((title, text), (title, &print)).await;
+    assert_eq!(stories.len(), 1, "{stories:#?}");
+}
+
+#[tokio::test]
+async fn cjk_templates_with_other_places_stay_apart() {
+    let quake = |pref: &str, area: &str| {
+        (
+            format!("{pref}で震度4　津波の心配なし"),
+            format!(
+                "<p>5日午前6時12分ごろ、{area}を震源とする地震があり、{pref}で最大震度4を観測した。\
+                 気象庁によると、震源の深さは約50キロ、マグニチュードは4.8と推定される。</p>\
+                 <p>この地震による津波の心配はない。これまでに被害の情報は入っていない。</p>"
+            ),
+        )
+    };
+    let (a, b) = (
+        quake("千葉県", "千葉県北西部"),
+        quake("茨城県", "茨城県南部"),
+    );
+    let stories = two_copies((&a.0, &a.1), (&b.0, &b.1)).await;
+    assert_eq!(stories.len(), 2, "different places: different stories");
+
+    let weather = |city: &str| {
+        (
+            format!("{city}明天晴转多云 最高气温35℃"),
+            format!(
+                "<p>据气象部门预报，{city}明天晴转多云，最高气温35℃，最低气温26℃，偏南风3级左右。\
+                 </p><p>气象部门提醒，近期气温较高，市民外出注意防暑降温，尽量避免在午后高温时段\
+                 长时间户外活动。</p>"
+            ),
+        )
+    };
+    let (a, b) = (weather("南江"), weather("北川"));
+    let stories = two_copies((&a.0, &a.1), (&b.0, &b.1)).await;
+    assert_eq!(stories.len(), 2, "different cities: different stories");
+}
+
+#[tokio::test]
+async fn a_follow_up_that_reuses_background_stays_apart() {
+    let first = fine(&[FINE_LEDE, FINE_MORE, FINE_LAST]);
+    let follow_up = fine(&[
+        "Skyward Air on Monday paid the $4.2 million fine and said it would refund the \
+         remaining 1,200 passengers by the end of the month, the U.S. Transportation \
+         Department said.",
+        FINE_MORE,
+        "The airline said a new refund team of 40 people had cleared most of the backlog.",
+    ]);
+    let stories = two_copies(
+        ("U.S. regulator fines Skyward Air $4.2 million", &first),
+        (
+            "Skyward Air pays $4.2 million fine, promises refunds",
+            &follow_up,
+        ),
+    )
+    .await;
+    assert_eq!(stories.len(), 2, "{stories:#?}");
+}

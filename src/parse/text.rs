@@ -8,7 +8,13 @@ use std::borrow::Cow;
 /// stand for (`&#146;` or a UTF-8 U+0092 written for ’), as browsers and
 /// feedparser do.
 pub(crate) fn c1_as_windows_1252(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(|c| ('\u{80}'..='\u{9f}').contains(&c)) {
+    // U+0080..U+009F are 0xC2 0x80..0x9F in UTF-8: look for the lead byte only.
+    let has_c1 = memchr::memchr_iter(0xC2, s.as_bytes()).any(|i| {
+        s.as_bytes()
+            .get(i + 1)
+            .is_some_and(|b| (0x80..=0x9f).contains(b))
+    });
+    if !has_c1 {
         return Cow::Borrowed(s);
     }
     s.chars()

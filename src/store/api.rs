@@ -256,6 +256,37 @@ impl Backend {
         }
     }
 
+    /// A 200 byte-identical to the last body stored: logged, the feed marked
+    /// fresh. Durable once `committed` says so.
+    pub async fn record_unchanged(
+        &self,
+        feed_id: i64,
+        rec: FetchRecord,
+        validators: Validators,
+        resched: Reschedule,
+    ) -> Result<Uncommitted<()>, StoreError> {
+        match self {
+            Backend::Sqlite(s) => {
+                s.write_batched(move |st| st.record_unchanged(feed_id, &rec, &validators, &resched))
+                    .await
+            }
+            Backend::Postgres(p) => p
+                .record_unchanged(feed_id, &rec, &validators, &resched)
+                .await
+                .map(Uncommitted::done),
+        }
+    }
+
+    /// Marks the entries the store already holds unchanged (see
+    /// [`SharedStore::mark_known`]); on PostgreSQL none are marked (every new
+    /// entry's fingerprint is computed; the store skips known ones itself).
+    pub fn mark_known(&self, feed_id: i64, items: &mut [Identified]) {
+        match self {
+            Backend::Sqlite(s) => s.mark_known(feed_id, items),
+            Backend::Postgres(_) => {}
+        }
+    }
+
     /// A 200's items, validators and fetch record in one transaction.
     /// Durable once `committed` says so.
     #[allow(clippy::too_many_arguments)]

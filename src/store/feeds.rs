@@ -26,6 +26,10 @@ pub struct FeedRef {
     pub ttl_minutes: Option<u32>,
     /// The last document's skipHours/skipDays/sy:updatePeriod.
     pub doc_hints: crate::hints::DocHints,
+    /// Hash of the last 200 body stored ([`crate::identity::body_hash`]) and
+    /// when it was last parsed and stored.
+    pub body_hash: Option<String>,
+    pub body_stored_at: Option<i64>,
 }
 
 /// Facts about one fetch, for the `fetches` log and the feed row.
@@ -35,6 +39,8 @@ pub struct FetchRecord {
     pub duration_ms: i64,
     pub http_status: Option<u16>,
     pub bytes: Option<u64>,
+    /// A 200 whose body was byte-identical to the last one stored (not parsed).
+    pub unchanged: bool,
 }
 
 /// How the feed row changes after a fetch, besides its status.
@@ -120,21 +126,64 @@ impl Store {
             .savepoint()
             .map_err(StoreError::ctx("recording 304"))?;
         insert_fetch(&tx, feed_id, rec, "not_modified", 0, 0, None)?;
-        tx.execute(
+        tx.prepare_cached(
             "UPDATE feeds SET last_fetch_at = ?2, last_success_at = ?2,
                  last_status = 'not_modified', last_http_status = ?3, last_error = NULL,
                  consecutive_failures = 0, next_fetch_at = ?4
              WHERE id = ?1",
-            params![
+        )
+        .and_then(|mut s| {
+            s.execute(params![
                 feed_id,
                 rec.started_at,
                 rec.http_status,
                 resched.next_fetch_at
-            ],
-        )
+            ])
+        })
         .map_err(StoreError::ctx("recording 304"))?;
         apply_redirect(&tx, feed_id, resched)?;
         tx.commit().map_err(StoreError::ctx("recording 304"))
+    }
+
+    /// A 200 whose body is byte-identical to the last one stored
+    /// (`feeds.body_hash`): logged as `ok` with `unchanged = 1`, and the feed
+    /// marked fresh with the response's validators; its items are as stored.
+    pub fn record_unchanged(
+        &mut self,
+        feed_id: i64,
+        rec: &FetchRecord,
+        validators: &Validators,
+        resched: &Reschedule,
+    ) -> Result<(), StoreError> {
+        let ctx = StoreError::ctx;
+        let rec = FetchRecord {
+            unchanged: true,
+            ..*rec
+        };
+        let tx = self
+            .conn
+            .savepoint()
+            .map_err(ctx("recording unchanged body"))?;
+        insert_fetch(&tx, feed_id, &rec, "ok", 0, 0, None)?;
+        tx.prepare_cached(
+            "UPDATE feeds SET etag = ?2, last_modified = ?3, last_fetch_at = ?4,
+                 last_success_at = ?4, last_status = 'ok', last_http_status = ?5,
+                 last_error = NULL, consecutive_failures = 0, next_fetch_at = ?6
+             WHERE id = ?1",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                feed_id,
+                validators.etag,
+                validators.last_modified,
+                rec.started_at,
+                rec.http_status,
+                resched.next_fetch_at
+            ])
+        })
+        .map_err(ctx("recording unchanged body"))?;
+        apply_redirect(&tx, feed_id, resched)?;
+        tx.commit().map_err(ctx("recording unchanged body"))
     }
 
     /// A failed fetch: logged, and stored on the feed (message, consecutive
@@ -294,7 +343,7 @@ pub(super) fn load_ref(conn: &rusqlite::Connection, id: i64) -> Result<FeedRef, 
     conn.prepare_cached(
         "SELECT url, COALESCE(fetch_url, url), etag, last_modified, enabled,
                 consecutive_failures, next_fetch_at, redirect_url, redirect_count,
-                ttl_minutes, skip_hours, skip_days, update_interval
+                ttl_minutes, skip_hours, skip_days, update_interval, body_hash, body_stored_at
          FROM feeds WHERE id = ?1",
     )
     .and_then(|mut s| {
@@ -320,6 +369,8 @@ pub(super) fn load_ref(conn: &rusqlite::Connection, id: i64) -> Result<FeedRef, 
                         .get::<_, Option<i64>>(12)?
                         .map(|s| std::time::Duration::from_secs(s.max(0) as u64)),
                 },
+                body_hash: r.get(13)?,
+                body_stored_at: r.get(14)?,
             })
         })
     })
@@ -337,8 +388,8 @@ pub(super) fn insert_fetch(
 ) -> Result<(), StoreError> {
     tx.prepare_cached(
         "INSERT INTO fetches (feed_id, started_at, duration_ms, outcome, http_status, bytes,
-                              items_new, items_updated, error)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                              items_new, items_updated, error, unchanged)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )
     .and_then(|mut s| {
         s.execute(params![
@@ -350,7 +401,8 @@ pub(super) fn insert_fetch(
             rec.bytes.map(|b| b as i64),
             new as i64,
             updated as i64,
-            error
+            error,
+            rec.unchanged
         ])
     })
     .map_err(StoreError::ctx("logging fetch"))?;
@@ -366,11 +418,9 @@ pub(super) fn apply_redirect(
         Some((t, c)) => (Some(t.as_str()), *c),
         None => (None, 0),
     };
-    tx.execute(
-        "UPDATE feeds SET redirect_url = ?2, redirect_count = ?3 WHERE id = ?1",
-        params![feed_id, target, count],
-    )
-    .map_err(StoreError::ctx("recording redirect"))?;
+    tx.prepare_cached("UPDATE feeds SET redirect_url = ?2, redirect_count = ?3 WHERE id = ?1")
+        .and_then(|mut s| s.execute(params![feed_id, target, count]))
+        .map_err(StoreError::ctx("recording redirect"))?;
     if let Some(new_url) = &resched.new_url {
         tx.execute(
             "UPDATE feeds SET fetch_url = ?2, redirect_url = NULL, redirect_count = 0

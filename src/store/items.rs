@@ -9,21 +9,20 @@
 //!    without a link, the same title + text) whose own guid/key is absent from this
 //!    document is the same item under a new guid: updated, not announced;
 //! 3. otherwise it is a new item, and joins a story: one of another feed with the
-//!    same canonical URL, else one of another feed whose fingerprint is within
-//!    [`crate::similar::MAX_DISTANCE`] bits (first seen within the near window);
-//!    else it starts a story of its own.
+//!    same canonical URL, else one of another feed that is a near-duplicate of it
+//!    (`store/near.rs`, first seen within the near window); else it starts a
+//!    story of its own.
 
 use std::collections::HashSet;
 
 use rusqlite::{Connection, OptionalExtension, ToSql, params};
 use tracing::info;
 
-use super::Store;
 use super::feeds::{FeedRef, FetchRecord, Reschedule, apply_redirect, insert_fetch};
 use super::model::Validators;
+use super::{Store, near};
 use crate::error::StoreError;
 use crate::identity::{Identified, item_uid};
-use crate::similar;
 
 /// What storing a document changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -34,6 +33,8 @@ pub struct Applied {
     pub updated: usize,
     /// New items that joined a story already known from another feed.
     pub joined: usize,
+    /// The body was byte-identical to the last one stored: not parsed.
+    pub unchanged: bool,
 }
 
 /// Feed-level facts from the document.
@@ -44,7 +45,15 @@ pub struct DocumentMeta {
     pub ttl_minutes: Option<u32>,
     /// skipHours/skipDays/sy:updatePeriod, kept for the polls that get a 304.
     pub hints: crate::hints::DocHints,
+    /// [`crate::identity::body_hash`] of the body, kept to recognise the same
+    /// body next time without parsing it.
+    pub body_hash: Option<String>,
 }
+
+/// A known item's `last_seen_at` is refreshed when a document that contains it is
+/// stored and the stored time is older than this: unchanged items cost no write
+/// on every poll, and `last_seen_at` is right to within a day.
+pub const SEEN_REFRESH: i64 = 86_400;
 
 /// How stories are matched across feeds.
 #[derive(Debug, Clone, Copy)]
@@ -67,7 +76,7 @@ struct Existing {
     id: i64,
     content_hash: String,
     story_id: Option<i64>,
-    fingerprint: Option<i64>,
+    last_seen_at: i64,
 }
 
 impl Store {
@@ -102,8 +111,27 @@ impl Store {
             }
         }
         let mut churned = 0usize;
+        let mut window = near::Window::new(now - rules.near_window, &mut self.near);
         for it in items.iter().rev() {
             let mut existing = find_by_key(&tx, feed.id, &it.key)?;
+            // A reader saw it stored unchanged, but the row is gone or differs
+            // now (rare: a race with a prune): it needs the text hash and the
+            // fingerprint it was spared.
+            let completed;
+            let it = if it.known
+                && existing
+                    .as_ref()
+                    .is_none_or(|e| e.content_hash != it.content_hash)
+            {
+                let mut c = it.clone();
+                c.known = false;
+                c.add_text_hash();
+                c.add_fingerprint();
+                completed = c;
+                &completed
+            } else {
+                it
+            };
             if existing.is_none() {
                 let unique_link = it
                     .canonical_url
@@ -124,12 +152,12 @@ impl Store {
             match existing {
                 None if super::prune::tombstoned(&tx, feed.id, &it.key, now)? => {}
                 None => {
-                    let joined = insert_item(&tx, feed, it, now, rules)?;
+                    let joined = insert_item(&tx, feed, it, now, rules, &mut window)?;
                     applied.new += 1;
                     applied.joined += usize::from(joined);
                 }
                 Some(e) if e.content_hash != it.content_hash => {
-                    update_item(&tx, &e, it, now)?;
+                    update_item(&tx, &e, it, now, rules, &mut window)?;
                     if let Some(story) = e.story_id {
                         tx.prepare_cached("UPDATE stories SET changed_at = ?2 WHERE id = ?1")
                             .and_then(|mut s| s.execute(params![story, now]))
@@ -137,10 +165,14 @@ impl Store {
                     }
                     applied.updated += 1;
                 }
+                // Known and unchanged: the common case, no write at all unless
+                // last_seen_at is older than SEEN_REFRESH.
                 Some(e) => {
-                    tx.prepare_cached("UPDATE items SET last_seen_at = ?2 WHERE id = ?1")
-                        .and_then(|mut s| s.execute(params![e.id, now]))
-                        .map_err(ctx("updating items"))?;
+                    if e.last_seen_at <= now - SEEN_REFRESH {
+                        tx.prepare_cached("UPDATE items SET last_seen_at = ?2 WHERE id = ?1")
+                            .and_then(|mut s| s.execute(params![e.id, now]))
+                            .map_err(ctx("updating items"))?;
+                    }
                 }
             }
         }
@@ -148,14 +180,17 @@ impl Store {
             info!(feed = %feed.url, items = churned, "feed changed the guids of items it had already published");
         }
         insert_fetch(&tx, feed.id, rec, "ok", applied.new, applied.updated, None)?;
-        tx.execute(
+        tx.prepare_cached(
             "UPDATE feeds SET etag = ?2, last_modified = ?3, feed_title = COALESCE(?4, feed_title),
                  site_url = COALESCE(?5, site_url), ttl_minutes = ?6, last_fetch_at = ?7,
                  last_success_at = ?7, last_status = 'ok', last_http_status = ?8,
                  last_error = NULL, consecutive_failures = 0, next_fetch_at = ?9,
-                 skip_hours = ?10, skip_days = ?11, update_interval = ?12
+                 skip_hours = ?10, skip_days = ?11, update_interval = ?12,
+                 body_hash = ?13, body_stored_at = ?7
              WHERE id = ?1",
-            params![
+        )
+        .and_then(|mut s| {
+            s.execute(params![
                 feed.id,
                 validators.etag,
                 validators.last_modified,
@@ -167,67 +202,20 @@ impl Store {
                 resched.next_fetch_at,
                 meta.hints.skip_hours,
                 meta.hints.skip_days,
-                meta.hints.update_interval.map(|d| d.as_secs() as i64)
-            ],
-        )
+                meta.hints.update_interval.map(|d| d.as_secs() as i64),
+                meta.body_hash
+            ])
+        })
         .map_err(ctx("saving validators"))?;
         apply_redirect(&tx, feed.id, resched)?;
         tx.commit().map_err(ctx("committing fetch"))?;
         Ok(applied)
     }
-
-    /// Fills `text_hash`, `fingerprint` and the bands of items stored before
-    /// schema version 2. Runs at open; does nothing once they are filled.
-    pub(super) fn backfill_identity(&mut self) -> Result<(), StoreError> {
-        loop {
-            let tx = self
-                .conn
-                .transaction()
-                .map_err(StoreError::ctx("backfilling fingerprints"))?;
-            let rows: Vec<(i64, Option<String>, Option<String>)> = tx
-                .prepare_cached(
-                    "SELECT id, title, COALESCE(content, summary) FROM items
-                     WHERE text_hash IS NULL LIMIT 1000",
-                )
-                .and_then(|mut s| {
-                    s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                        .collect()
-                })
-                .map_err(StoreError::ctx("backfilling fingerprints"))?;
-            if rows.is_empty() {
-                return Ok(());
-            }
-            for (id, title, body) in rows {
-                let title = title.unwrap_or_default();
-                let body = body.unwrap_or_default();
-                let text_hash = crate::identity::short_hash(&[&title, &body]);
-                let fp = similar::fingerprint(&title, &body);
-                tx.prepare_cached(
-                    "UPDATE items SET text_hash = ?2, fingerprint = ?3, fingerprint_keys = ?4
-                     WHERE id = ?1",
-                )
-                .and_then(|mut s| {
-                    s.execute(params![
-                        id,
-                        text_hash,
-                        fp.as_ref().map(|f| f.hash as i64),
-                        fp.as_ref().map(keys_text)
-                    ])
-                })
-                .map_err(StoreError::ctx("backfilling fingerprints"))?;
-                if let Some(fp) = fp {
-                    insert_bands(&tx, id, fp.hash)?;
-                }
-            }
-            tx.commit()
-                .map_err(StoreError::ctx("backfilling fingerprints"))?;
-        }
-    }
 }
 
 fn find_by_key(tx: &Connection, feed_id: i64, key: &str) -> Result<Option<Existing>, StoreError> {
     tx.prepare_cached(
-        "SELECT id, content_hash, story_id, fingerprint FROM items WHERE feed_id = ?1 AND key = ?2",
+        "SELECT id, content_hash, story_id, last_seen_at FROM items WHERE feed_id = ?1 AND key = ?2",
     )
     .and_then(|mut s| {
         s.query_row(params![feed_id, key], |r| {
@@ -235,7 +223,7 @@ fn find_by_key(tx: &Connection, feed_id: i64, key: &str) -> Result<Option<Existi
                 id: r.get(0)?,
                 content_hash: r.get(1)?,
                 story_id: r.get(2)?,
-                fingerprint: r.get(3)?,
+                last_seen_at: r.get(3)?,
             })
         })
         .optional()
@@ -256,13 +244,14 @@ fn find_churned(
 ) -> Result<Option<Existing>, StoreError> {
     let (sql, arg) = match &it.canonical_url {
         Some(c) if unique_link => (
-            "SELECT id, content_hash, story_id, key, guid, fingerprint FROM items
-             WHERE feed_id = ?1 AND canonical_url = ?2 LIMIT 2",
+            // Planned on items_canonical (few items share a link).
+            "SELECT id, content_hash, story_id, key, guid, last_seen_at
+             FROM items WHERE feed_id = ?1 AND canonical_url = ?2 LIMIT 2",
             c.as_str(),
         ),
         Some(_) => return Ok(None),
         None => (
-            "SELECT id, content_hash, story_id, key, guid, fingerprint FROM items
+            "SELECT id, content_hash, story_id, key, guid, last_seen_at FROM items
              WHERE feed_id = ?1 AND text_hash = ?2 AND canonical_url IS NULL LIMIT 2",
             it.text_hash.as_str(),
         ),
@@ -276,7 +265,7 @@ fn find_churned(
                         id: r.get(0)?,
                         content_hash: r.get(1)?,
                         story_id: r.get(2)?,
-                        fingerprint: r.get(5)?,
+                        last_seen_at: r.get(5)?,
                     },
                     r.get(3)?,
                     r.get(4)?,
@@ -302,13 +291,19 @@ fn insert_item(
     it: &Identified,
     now: i64,
     rules: &StoryRules,
+    window: &mut near::Window,
 ) -> Result<bool, StoreError> {
     let ctx = StoreError::ctx;
     let uid = free_uid(tx, feed, &it.key)?;
+    let mut hubs = Vec::new();
     let story = match story_by_url(tx, feed.id, it.canonical_url.as_deref())? {
         Some(s) => Some(s),
         None if rules.near_duplicates => match &it.fingerprint {
-            Some(fp) => story_by_fingerprint(tx, feed.id, fp, now - rules.near_window)?,
+            Some(fp) => {
+                let found = near::find_story(tx, feed.id, it, fp, window)?;
+                hubs = found.hubs;
+                found.story
+            }
             None => None,
         },
         None => None,
@@ -345,18 +340,17 @@ fn insert_item(
     tx.prepare_cached(
         "INSERT INTO items (feed_id, key, key_kind, uid, guid, url, canonical_url,
                  title, author, summary, content, content_hash, published_at,
-                 updated_at, first_seen_at, last_seen_at, changed_at, story_id, text_hash,
-                 fingerprint, fingerprint_keys)
+                 updated_at, first_seen_at, last_seen_at, changed_at, story_id, text_hash)
              VALUES (:feed_id, :key, :key_kind, :uid, :guid, :url, :canonical_url,
                  :title, :author, :summary, :content, :content_hash, :published_at,
-                 :updated_at, :now, :now, :now, :story_id, :text_hash,
-                 :fingerprint, :fingerprint_keys)",
+                 :updated_at, :now, :now, :now, :story_id, :text_hash)",
     )
     .and_then(|mut s| s.execute(p.as_slice()))
     .map_err(ctx("inserting item"))?;
     let item_id = tx.last_insert_rowid();
-    if let Some(fp) = &it.fingerprint {
-        insert_bands(tx, item_id, fp.hash)?;
+    // With near-duplicates off, no fingerprint is stored (nor looked up).
+    if let (Some(fp), true) = (&it.fingerprint, rules.near_duplicates) {
+        near::insert(tx, item_id, feed.id, now, fp, &hubs, window.built_index())?;
     }
     let e = &it.entry;
     super::search::index_item(
@@ -373,6 +367,8 @@ fn update_item(
     old: &Existing,
     it: &Identified,
     now: i64,
+    rules: &StoryRules,
+    window: &mut near::Window,
 ) -> Result<(), StoreError> {
     let id = old.id;
     let cols = Columns::of(it);
@@ -383,8 +379,7 @@ fn update_item(
              title = :title, author = :author, summary = :summary, content = :content,
              content_hash = :content_hash, published_at = :published_at,
              updated_at = :updated_at, last_seen_at = :now, changed_at = :now,
-             text_hash = :text_hash, fingerprint = :fingerprint,
-             fingerprint_keys = :fingerprint_keys
+             text_hash = :text_hash, fingerprint = NULL, fingerprint_keys = NULL
          WHERE id = :id",
     )
     .and_then(|mut s| s.execute(p.as_slice()))
@@ -396,21 +391,13 @@ fn update_item(
         e.title.as_deref(),
         e.content.as_deref().or(e.summary.as_deref()),
     )?;
-    // The bands follow the latest text.
-    if let Some(old_hash) = old.fingerprint {
-        let mut del = tx
-            .prepare_cached(
-                "DELETE FROM fingerprint_bands WHERE band = ?1 AND value = ?2 AND item_id = ?3",
-            )
-            .map_err(StoreError::ctx("updating fingerprint"))?;
-        for (band, value) in similar::bands(old_hash as u64) {
-            del.execute(params![band, value, id])
-                .map_err(StoreError::ctx("updating fingerprint"))?;
-        }
-    }
-    if let Some(fp) = &it.fingerprint {
-        insert_bands(tx, id, fp.hash)?;
-    }
+    // The fingerprint follows the latest text.
+    near::replace(
+        tx,
+        id,
+        it.fingerprint.as_ref().filter(|_| rules.near_duplicates),
+        window.built_index(),
+    )?;
     Ok(())
 }
 
@@ -443,8 +430,6 @@ struct Columns<'a> {
     it: &'a Identified,
     published: Option<i64>,
     updated: Option<i64>,
-    fingerprint: Option<i64>,
-    keys: Option<String>,
 }
 
 impl<'a> Columns<'a> {
@@ -453,8 +438,6 @@ impl<'a> Columns<'a> {
             it,
             published: it.entry.published.map(|d| d.timestamp()),
             updated: it.entry.updated.map(|d| d.timestamp()),
-            fingerprint: it.fingerprint.as_ref().map(|f| f.hash as i64),
-            keys: it.fingerprint.as_ref().map(keys_text),
         }
     }
 
@@ -473,36 +456,8 @@ impl<'a> Columns<'a> {
             (":published_at", &self.published),
             (":updated_at", &self.updated),
             (":text_hash", &self.it.text_hash),
-            (":fingerprint", &self.fingerprint),
-            (":fingerprint_keys", &self.keys),
         ]
     }
-}
-
-/// Key tokens as stored in `items.fingerprint_keys`.
-fn keys_text(fp: &similar::Fingerprint) -> String {
-    fp.numbers.join(" ")
-}
-
-fn keys_from_text(s: &str) -> Vec<String> {
-    s.split(' ')
-        .filter(|t| !t.is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
-fn insert_bands(tx: &Connection, item_id: i64, hash: u64) -> Result<(), StoreError> {
-    let mut s = tx
-        .prepare_cached(
-            "INSERT OR IGNORE INTO fingerprint_bands (band, value, item_id, fingerprint)
-             VALUES (?1, ?2, ?3, ?4)",
-        )
-        .map_err(StoreError::ctx("storing fingerprint"))?;
-    for (band, value) in similar::bands(hash) {
-        s.execute(params![band, value, item_id, hash as i64])
-            .map_err(StoreError::ctx("storing fingerprint"))?;
-    }
-    Ok(())
 }
 
 /// Whether a canonical URL names a page of its own: a site's front page (no path,
@@ -531,85 +486,6 @@ fn story_by_url(
     )
     .and_then(|mut s| s.query_row(params![c, feed_id], |r| r.get(0)).optional())
     .map_err(StoreError::ctx("matching stories by URL"))
-}
-
-/// Candidates looked at per band: the most recent items sharing that band value.
-/// Bounds the work for template-heavy feeds whose fingerprints crowd together.
-const CANDIDATES_PER_BAND: i64 = 64;
-
-/// The story of another feed's item whose fingerprint is closest to `fp` (within
-/// `MAX_DISTANCE`, key tokens agreeing), first seen since `since`, that has no
-/// item of this feed yet. Candidates are judged by the fingerprint stored in the
-/// band rows; only the close ones are read from `items`.
-fn story_by_fingerprint(
-    tx: &Connection,
-    feed_id: i64,
-    fp: &similar::Fingerprint,
-    since: i64,
-) -> Result<Option<i64>, StoreError> {
-    let ctx = || StoreError::ctx("matching near-duplicate stories");
-    let mut close: Vec<(u32, i64)> = Vec::new();
-    {
-        let mut s = tx
-            .prepare_cached(
-                "SELECT item_id, fingerprint FROM fingerprint_bands
-                 WHERE band = ?1 AND value = ?2 ORDER BY item_id DESC LIMIT ?3",
-            )
-            .map_err(ctx())?;
-        for (band, value) in similar::bands(fp.hash) {
-            let rows = s
-                .query_map(params![band, value, CANDIDATES_PER_BAND], |r| {
-                    Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?))
-                })
-                .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
-                .map_err(ctx())?;
-            for (item, hash) in rows {
-                let d = hash.map_or(u32::MAX, |h| similar::distance(fp.hash, h as u64));
-                if d <= similar::MAX_DISTANCE {
-                    close.push((d, item));
-                }
-            }
-        }
-    }
-    close.sort_unstable();
-    close.dedup();
-    let mut read = tx
-        .prepare_cached(
-            "SELECT i.feed_id, i.fingerprint, i.fingerprint_keys, i.story_id, s.first_seen_at,
-                    EXISTS (SELECT 1 FROM items j WHERE j.story_id = i.story_id AND j.feed_id = ?2)
-             FROM items i JOIN stories s ON s.id = i.story_id WHERE i.id = ?1",
-        )
-        .map_err(ctx())?;
-    for (_, item) in close {
-        let row = read
-            .query_row(params![item, feed_id], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, Option<i64>>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                    r.get::<_, i64>(3)?,
-                    r.get::<_, i64>(4)?,
-                    r.get::<_, bool>(5)?,
-                ))
-            })
-            .optional()
-            .map_err(ctx())?;
-        let Some((other_feed, Some(hash), keys, story, first_seen, has_own)) = row else {
-            continue;
-        };
-        let other = similar::Fingerprint {
-            hash: hash as u64,
-            numbers: keys_from_text(keys.as_deref().unwrap_or("")),
-        };
-        if other_feed != feed_id
-            && first_seen >= since
-            && !has_own
-            && similar::same_story(fp, &other)
-        {
-            return Ok(Some(story));
-        }
-    }
-    Ok(None)
 }
 
 #[cfg(test)]
@@ -704,10 +580,63 @@ mod tests {
             Applied {
                 new: 3,
                 updated: 0,
-                joined: 0
+                joined: 0,
+                unchanged: false
             }
         );
         assert_eq!(store.feed_ref(f.id).unwrap().validators, validators());
+    }
+
+    #[test]
+    fn last_seen_at_of_unchanged_items_is_refreshed_at_most_daily() {
+        let mut store = Store::open_in_memory().unwrap();
+        let f = feed(&mut store);
+        let items = entries(2);
+        let store_at = |store: &mut Store, at: i64| {
+            let rec = FetchRecord {
+                started_at: at,
+                ..FetchRecord::default()
+            };
+            store
+                .apply_document(
+                    &f,
+                    &rec,
+                    &validators(),
+                    &DocumentMeta::default(),
+                    &items,
+                    &Reschedule::default(),
+                    &StoryRules::default(),
+                )
+                .unwrap()
+        };
+        let seen = |store: &Store| -> Vec<i64> {
+            let mut st = store
+                .conn()
+                .prepare("SELECT last_seen_at FROM items ORDER BY id")
+                .unwrap();
+            st.query_map([], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        let t0 = 1_000_000;
+        assert_eq!(store_at(&mut store, t0).new, 2);
+        // Seen again within the day: no write.
+        assert_eq!(store_at(&mut store, t0 + 3_600), Applied::default());
+        assert_eq!(seen(&store), [t0, t0]);
+        // A day later the same document refreshes last_seen_at.
+        store_at(&mut store, t0 + SEEN_REFRESH);
+        assert_eq!(seen(&store), [t0 + SEEN_REFRESH, t0 + SEEN_REFRESH]);
+        // first_seen_at and changed_at never move for unchanged items.
+        let (first, changed): (i64, i64) = store
+            .conn()
+            .query_row(
+                "SELECT min(first_seen_at), max(changed_at) FROM items",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((first, changed), (t0, t0));
     }
 
     #[test]
@@ -751,7 +680,8 @@ mod tests {
             Applied {
                 new: 0,
                 updated: 1,
-                joined: 0
+                joined: 0,
+                unchanged: false
             }
         );
         let (uid, title): (String, String) = store

@@ -3,6 +3,7 @@
 //! * `mod.rs`: opening (pragmas), embedded migrations, the shared handle.
 //! * [`feeds`]: feed rows: config sync, validators, fetch outcomes.
 //! * [`items`]: storing one fetched document in ONE transaction.
+//! * `near`: near-duplicate fingerprints: writing, lookup, backfill.
 //! * [`queries`]: read side: story lists for outputs, the `feeds` table.
 //! * [`lock`]: the lock file that keeps a second `run` or `poll` off a store.
 //! * [`search`]: the full-text index and the search query.
@@ -17,6 +18,7 @@ pub mod feeds;
 pub mod items;
 pub mod lock;
 pub mod model;
+mod near;
 pub mod postgres;
 pub mod prune;
 pub mod queries;
@@ -29,10 +31,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 use tokio::sync::oneshot;
 
 use crate::error::StoreError;
+use crate::identity::Identified;
 
 /// The migrations, in order. Never edit one that has shipped: add a file.
 pub const MIGRATIONS: &[(&str, &str)] = &[
@@ -50,10 +53,21 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../migrations/0004_search_retention.sql"),
     ),
     (
-        "0005_claims",
-        include_str!("../../migrations/0005_claims.sql"),
+        "0005_near_duplicates",
+        include_str!("../../migrations/0005_near_duplicates.sql"),
+    ),
+    ("0006_perf", include_str!("../../migrations/0006_perf.sql")),
+    (
+        "0007_claims",
+        include_str!("../../migrations/0007_claims.sql"),
     ),
 ];
+
+/// Pages of WAL after which a commit checkpoints (32 MiB at `PAGE_SIZE`).
+pub const WAL_AUTOCHECKPOINT: i64 = 4_096;
+
+/// Page size of a new store file.
+pub const PAGE_SIZE: i64 = 8_192;
 
 /// A read-only connection to an existing store, of any schema version: nothing
 /// in it or beside it is created or changed (see [`Store::open_read_only`]).
@@ -96,6 +110,9 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// The writer's connection (or, from [`Store::open_read_only`], a reader's).
 pub struct Store {
     conn: Connection,
+    /// The read-only connections that recognise known entries beside the
+    /// writer (`None` in memory).
+    readers: Option<Arc<Readers>>,
     /// An open group-commit transaction (see [`SharedStore::call_batched`]).
     in_batch: bool,
     batch_docs: usize,
@@ -103,6 +120,8 @@ pub struct Store {
     waiting: Vec<oneshot::Sender<Result<(), StoreError>>>,
     /// The error of the last failed commit; cleared by the next one that succeeds.
     commit_error: Arc<Mutex<Option<String>>>,
+    /// The near-duplicate index and window (see `near`).
+    near: near::State,
 }
 
 /// Most fetches committed together in one group commit.
@@ -123,9 +142,10 @@ impl Store {
         }
         let conn = Connection::open(path).map_err(open_err)?;
         let mut store = Store::from_conn(conn);
+        store.readers = Some(Arc::new(Readers::new(path)));
         store.configure().map_err(open_err)?;
         store.migrate()?;
-        store.backfill_identity()?;
+        store.backfill_near()?;
         store.backfill_search()?;
         Ok(store)
     }
@@ -173,7 +193,7 @@ impl Store {
             .configure()
             .map_err(StoreError::ctx("configuring memory store"))?;
         store.migrate()?;
-        store.backfill_identity()?;
+        store.backfill_near()?;
         store.backfill_search()?;
         Ok(store)
     }
@@ -181,10 +201,12 @@ impl Store {
     fn from_conn(conn: Connection) -> Store {
         Store {
             conn,
+            readers: None,
             in_batch: false,
             batch_docs: 0,
             waiting: Vec::new(),
             commit_error: Arc::default(),
+            near: near::State::default(),
         }
     }
 
@@ -256,7 +278,11 @@ impl Store {
 
     fn configure(&mut self) -> rusqlite::Result<()> {
         self.conn.busy_timeout(BUSY_TIMEOUT)?;
-        // A new store returns the space of pruned rows to the file system in
+        // A new file gets 8 KiB pages (an existing one keeps its own: a WAL
+        // file's page size cannot change). Items of a few KB filled 4 KiB pages
+        // one per page, wasting up to half of each (docs/performance.md).
+        self.conn.pragma_update(None, "page_size", PAGE_SIZE)?;
+        // (Page size first: setting auto_vacuum fixes it.) A new store returns the space of pruned rows to the file system in
         // steps (`prune`); on an existing store this does nothing until a VACUUM.
         self.conn
             .pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
@@ -269,6 +295,13 @@ impl Store {
         // indexes, and cache misses made cold polls of large stores slow.
         self.conn.pragma_update(None, "cache_size", -16_384)?;
         self.conn.pragma_update(None, "foreign_keys", "ON")?;
+        // The per-fetch savepoints' journal stays in memory: it was written to a
+        // temporary file for every feed of a batch (10% of a cold poll).
+        self.conn.pragma_update(None, "temp_store", "MEMORY")?;
+        // Checkpoint every 32 MiB of WAL instead of 8 MiB (1000 pages): index
+        // pages rewritten by many commits are copied back once, not four times.
+        self.conn
+            .pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT)?;
         // Plans must not depend on bound values: otherwise this SQLite build
         // (STAT4) re-parses hot statements whenever their parameters change.
         self.conn.set_db_config(
@@ -324,6 +357,11 @@ impl Store {
 
 impl Drop for Store {
     fn drop(&mut self) {
+        // The read-only connections close first, so that the writer's is the
+        // last one and checkpoints and removes the -wal file as before.
+        if let Some(r) = &self.readers {
+            r.close();
+        }
         if let Err(e) = self.flush() {
             tracing::error!(error = %crate::error::chain(&e), "last batch of fetches not committed");
         }
@@ -342,9 +380,103 @@ impl Drop for Store {
 #[derive(Clone)]
 pub struct SharedStore {
     store: Arc<Mutex<Store>>,
+    /// Read-only connections for [`SharedStore::mark_known`].
+    readers: Option<Arc<Readers>>,
     /// Batched calls waiting for the store.
     queued: Arc<AtomicUsize>,
     commit_error: Arc<Mutex<Option<String>>>,
+}
+
+/// The read-only connections of [`SharedStore::mark_known`].
+struct Readers {
+    path: std::path::PathBuf,
+    idle: Mutex<Pool>,
+    returned: std::sync::Condvar,
+    /// The store closed: no more reading.
+    closed: std::sync::atomic::AtomicBool,
+}
+
+#[derive(Default)]
+struct Pool {
+    idle: Vec<Connection>,
+    /// Connections open, idle or in use.
+    open: usize,
+}
+
+/// Most read-only connections open at once (each has its own page cache; the
+/// machine's two cores parse two documents at a time anyway).
+const MAX_READERS: usize = 2;
+
+impl Readers {
+    fn new(path: &Path) -> Readers {
+        Readers {
+            path: path.to_path_buf(),
+            idle: Mutex::default(),
+            returned: std::sync::Condvar::new(),
+            closed: Default::default(),
+        }
+    }
+
+    fn take(&self) -> Option<Connection> {
+        let mut pool = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if self.closed.load(Ordering::SeqCst) {
+                return None;
+            }
+            if let Some(c) = pool.idle.pop() {
+                return Some(c);
+            }
+            if pool.open < MAX_READERS {
+                break;
+            }
+            pool = self.returned.wait(pool).unwrap_or_else(|e| e.into_inner());
+        }
+        pool.open += 1;
+        drop(pool);
+        let conn = self.open_one();
+        if conn.is_none() {
+            self.idle.lock().unwrap_or_else(|e| e.into_inner()).open -= 1;
+            self.returned.notify_one();
+        }
+        conn
+    }
+
+    fn open_one(&self) -> Option<Connection> {
+        {
+            use rusqlite::OpenFlags;
+            let conn = Connection::open_with_flags(
+                &self.path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .ok()?;
+            conn.busy_timeout(Duration::from_millis(100)).ok()?;
+            // Small: a reader looks up a few keys of one feed at a time.
+            conn.pragma_update(None, "cache_size", -1024).ok()?;
+            conn.set_prepared_statement_cache_capacity(4);
+            Some(conn)
+        }
+    }
+
+    fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        let mut pool = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        pool.open -= pool.idle.len();
+        pool.idle.clear();
+        self.returned.notify_all();
+    }
+
+    fn give_back(&self, conn: Connection) {
+        let mut pool = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if self.closed.load(Ordering::SeqCst) {
+            pool.open -= 1;
+            drop(pool);
+            drop(conn);
+        } else {
+            pool.idle.push(conn);
+            drop(pool);
+        }
+        self.returned.notify_one();
+    }
 }
 
 /// A batched write that ran but may not be durable yet.
@@ -407,7 +539,9 @@ impl Drop for Queued {
 impl SharedStore {
     pub fn new(store: Store) -> SharedStore {
         let commit_error = store.commit_error.clone();
+        let readers = store.readers.clone();
         SharedStore {
+            readers,
             store: Arc::new(Mutex::new(store)),
             queued: Arc::default(),
             commit_error,
@@ -510,6 +644,41 @@ impl SharedStore {
         .await
         .map_err(|e| StoreError::Worker(e.to_string()))??;
         Ok(Uncommitted { value, committed })
+    }
+
+    /// Marks the entries the store already holds for `feed_id` with the same
+    /// key and content hash as [`Identified::known`], reading through a
+    /// read-only connection of its own: it never waits for the writer, and sees
+    /// what was committed. Call it on a blocking thread, before fingerprinting,
+    /// so that known, unchanged entries (most of every 200 response) cost no more
+    /// work. An error leaves entries unmarked: the writer decides anyway.
+    pub fn mark_known(&self, feed_id: i64, items: &mut [Identified]) {
+        let Some(readers) = &self.readers else {
+            return;
+        };
+        let Some(conn) = readers.take() else {
+            return;
+        };
+        let mut read = || -> rusqlite::Result<()> {
+            conn.execute_batch("BEGIN")?;
+            let mut st = conn
+                .prepare_cached("SELECT content_hash FROM items WHERE feed_id = ?1 AND key = ?2")?;
+            for it in items.iter_mut() {
+                let stored: Option<String> = st
+                    .query_row(rusqlite::params![feed_id, it.key], |r| r.get(0))
+                    .optional()?;
+                it.known = stored.is_some_and(|h| h == it.content_hash);
+            }
+            Ok(())
+        };
+        let ok = read().is_ok();
+        if !ok {
+            for it in items.iter_mut() {
+                it.known = false;
+            }
+        }
+        let _ = conn.execute_batch("COMMIT");
+        readers.give_back(conn);
     }
 
     /// Runs `f` with the store on the current thread (outside async code), after
@@ -670,16 +839,11 @@ mod tests {
             0
         );
         assert_eq!(
-            count(
-                &store,
-                "SELECT count(*) FROM items WHERE fingerprint IS NOT NULL"
-            ),
-            1
+            count(&store, "SELECT count(*) FROM near_items"),
+            1,
+            "the long item has a fingerprint, the short one none"
         );
-        assert_eq!(
-            count(&store, "SELECT count(*) FROM fingerprint_bands"),
-            similar_bands()
-        );
+        assert_eq!(count(&store, "SELECT count(*) FROM store_tasks"), 0);
         let first_seen: i64 = store
             .conn()
             .query_row(
@@ -715,8 +879,104 @@ mod tests {
         assert_eq!(applied.new, 1);
     }
 
-    fn similar_bands() -> i64 {
-        crate::similar::BANDS as i64
+    /// Opening a store whose one-time work is done reads no item: it looks at
+    /// two bookkeeping tables, by primary key or empty, whatever the store's size.
+    #[test]
+    fn opening_never_scans_the_items_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.db");
+        drop(Store::open(&path).unwrap());
+        let store = Store::open(&path).unwrap();
+        let plan = |sql: &str| -> String {
+            store
+                .conn()
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .unwrap()
+                .query_map([], |r| r.get::<_, String>(3))
+                .unwrap()
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap()
+                .join("; ")
+        };
+        let tasks = plan("SELECT cursor FROM store_tasks WHERE task = 'near_fingerprints'");
+        assert!(tasks.contains("USING PRIMARY KEY"), "{tasks}");
+        let count = |sql: &str| -> i64 { store.conn().query_row(sql, [], |r| r.get(0)).unwrap() };
+        assert_eq!(count("SELECT count(*) FROM store_tasks"), 0);
+        assert_eq!(count("SELECT count(*) FROM search_backfill"), 0);
+    }
+
+    /// Without `items_feed_canonical` (dropped in 0006), an item is still found by
+    /// link within its feed through an index, not by reading the feed's items.
+    #[test]
+    fn guid_churn_lookup_by_link_uses_an_index() {
+        let store = Store::open_in_memory().unwrap();
+        // The GUID-churn look-up by link goes through items_canonical (the
+        // index on (feed_id, canonical_url) is gone since 0006).
+        let churn: String = store
+            .conn()
+            .query_row(
+                "EXPLAIN QUERY PLAN SELECT id FROM items WHERE feed_id = 1 AND canonical_url = 'x' LIMIT 2",
+                [],
+                |r| r.get(3),
+            )
+            .unwrap();
+        assert!(churn.contains("INDEX items_canonical"), "{churn}");
+    }
+
+    /// A store of schema version 3 (before the performance migration) keeps its
+    /// items and stories, gains the new columns and indexes, and the next
+    /// identical body is recognised once a document has been stored.
+    #[test]
+    fn a_version_3_store_is_upgraded_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v3.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for (_, sql) in &MIGRATIONS[..3] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.execute_batch(
+                "PRAGMA user_version = 3;
+                 INSERT INTO feeds (id, url, created_at) VALUES (1, 'https://a.example/f', 0);
+                 INSERT INTO stories (id, uid, first_seen_at, changed_at) VALUES (1, 'urn:feedloom:1', 10, 10);
+                 INSERT INTO items (feed_id, key, key_kind, uid, guid, url, canonical_url, title,
+                     content, content_hash, first_seen_at, last_seen_at, changed_at, story_id, text_hash)
+                 VALUES (1, 'guid:1', 'guid', 'urn:feedloom:1', '1', 'https://a.example/1',
+                     '//a.example/1', 'One', 'text', 'h', 10, 10, 10, 1, 't');
+                 INSERT INTO fetches (feed_id, started_at, duration_ms, outcome) VALUES (1, 10, 5, 'ok');",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len() as u32);
+        let one = |sql: &str| -> i64 { store.conn().query_row(sql, [], |r| r.get(0)).unwrap() };
+        assert_eq!(one("SELECT count(*) FROM items WHERE story_id = 1"), 1);
+        assert_eq!(
+            one("SELECT count(*) FROM feeds WHERE body_hash IS NULL AND body_stored_at IS NULL"),
+            1
+        );
+        assert_eq!(one("SELECT count(*) FROM fetches WHERE unchanged = 0"), 1);
+        let index = |name: &str| -> i64 {
+            store
+                .conn()
+                .query_row(
+                    "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = ?1",
+                    [name],
+                    |r| r.get(0),
+                )
+                .unwrap()
+        };
+        assert_eq!(index("items_feed_canonical"), 0);
+        assert_eq!(index("items_canonical"), 1);
+        // An existing file keeps its page size (only new files get PAGE_SIZE).
+        assert_eq!(one("PRAGMA page_size"), 4096);
+        drop(store);
+        let fresh = Store::open(&dir.path().join("new.db")).unwrap();
+        let page: i64 = fresh
+            .conn()
+            .query_row("PRAGMA page_size", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(page, PAGE_SIZE);
     }
 
     #[test]

@@ -144,9 +144,9 @@ impl Store {
     /// rows, else of expired tombstones.
     pub fn prune_step(&mut self, now: i64, r: &Retention) -> Result<Step, StoreError> {
         let (items_before, fetches_before) = cutoffs(now, r);
-        // Foreign keys off for the step: fingerprint_bands has no index on
-        // item_id, so the cascade would scan it for every item deleted. The step
-        // removes bands, search rows and emptied stories itself.
+        // Foreign keys off for the step: the cascades would check every table
+        // that refers to items for each item deleted. The step removes
+        // near-duplicate rows, search rows and emptied stories itself.
         self.conn
             .pragma_update(None, "foreign_keys", "OFF")
             .map_err(StoreError::ctx("pruning"))?;
@@ -166,28 +166,21 @@ impl Store {
         let tx = self.conn.transaction().map_err(ctx())?;
         let mut p = Pruned::default();
         if let Some(cut) = items_before {
-            type Row = (i64, i64, String, i64, Option<i64>, Option<i64>);
+            type Row = (i64, i64, String, i64, Option<i64>);
             let rows: Vec<Row> = tx
                 .prepare_cached(
-                    "SELECT id, feed_id, key, last_seen_at, fingerprint, story_id FROM items
+                    "SELECT id, feed_id, key, last_seen_at, story_id FROM items
                      WHERE first_seen_at < ?1 ORDER BY first_seen_at, id LIMIT ?2",
                 )
                 .and_then(|mut s| {
                     s.query_map(params![cut, ITEM_BATCH as i64], |r| {
-                        Ok((
-                            r.get(0)?,
-                            r.get(1)?,
-                            r.get(2)?,
-                            r.get(3)?,
-                            r.get(4)?,
-                            r.get(5)?,
-                        ))
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
                     })?
                     .collect()
                 })
                 .map_err(ctx())?;
             let mut stories = Vec::new();
-            for (id, feed_id, key, last_seen, fingerprint, story) in rows {
+            for (id, feed_id, key, last_seen, story) in rows {
                 if last_seen >= cut {
                     tx.prepare_cached(
                         "INSERT INTO item_tombstones (feed_id, key_hash, last_seen_at)
@@ -198,17 +191,11 @@ impl Store {
                     .map_err(ctx())?;
                     p.tombstones_added += 1;
                 }
-                if let Some(fp) = fingerprint {
-                    let mut del = tx
-                        .prepare_cached(
-                            "DELETE FROM fingerprint_bands
-                             WHERE band = ?1 AND value = ?2 AND item_id = ?3",
-                        )
-                        .map_err(ctx())?;
-                    for (band, value) in crate::similar::bands(fp as u64) {
-                        del.execute(params![band, value, id]).map_err(ctx())?;
-                    }
-                }
+                // (The in-memory anchor index may still name it: a candidate
+                // without its row is skipped, and the index is rebuilt daily.)
+                tx.prepare_cached("DELETE FROM near_items WHERE item_id = ?1")
+                    .and_then(|mut s| s.execute([id]))
+                    .map_err(ctx())?;
                 super::search::unindex_item(&tx, id)?;
                 tx.prepare_cached("DELETE FROM items WHERE id = ?1")
                     .and_then(|mut s| s.execute([id]))

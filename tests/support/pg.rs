@@ -16,9 +16,7 @@ pub fn admin_url(test: &str) -> Option<String> {
                     "{test}: FEEDLOOM_TEST_POSTGRES is not set; CI must run the PostgreSQL tests (.ci/postgres.sh)"
                 );
             }
-            eprintln!(
-                "skipping {test}: no PostgreSQL (source .ci/postgres.sh to run it; CI does)"
-            );
+            eprintln!("skipping {test}: no PostgreSQL (source .ci/postgres.sh to run it; CI does)");
             None
         }
     }

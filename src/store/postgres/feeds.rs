@@ -24,7 +24,10 @@ const CLAIM_BATCH: i64 = 500;
 
 pub(super) const REF_COLS: &str = "id, url, COALESCE(fetch_url, url), etag, last_modified, enabled,
     consecutive_failures, next_fetch_at, redirect_url, redirect_count, ttl_minutes,
-    skip_hours, skip_days, update_interval";
+    skip_hours, skip_days, update_interval, body_hash, body_stored_at";
+
+/// The column after [`REF_COLS`].
+const HOST_COL: usize = 16;
 
 pub(super) fn feed_ref(r: &Row) -> Result<FeedRef, StoreError> {
     let parse = |s: String| {
@@ -53,6 +56,8 @@ pub(super) fn feed_ref(r: &Row) -> Result<FeedRef, StoreError> {
                 .get::<_, Option<i64>>(13)
                 .map(|s| std::time::Duration::from_secs(s.max(0) as u64)),
         },
+        body_hash: r.get(14),
+        body_stored_at: r.get(15),
     })
 }
 
@@ -159,7 +164,7 @@ impl PgStore {
             tx.commit(c).await?;
             return Ok(Vec::new());
         }
-        let mut hosts: Vec<String> = rows.iter().map(|r| r.get::<_, String>(14)).collect();
+        let mut hosts: Vec<String> = rows.iter().map(|r| r.get::<_, String>(HOST_COL)).collect();
         hosts.sort();
         hosts.dedup();
         let mut active: HashMap<String, i64> = tx
@@ -191,7 +196,7 @@ impl PgStore {
             if busy.contains(&id) {
                 continue;
             }
-            let host: String = row.get(14);
+            let host: String = row.get(HOST_COL);
             let n = active.entry(host.clone()).or_insert(0);
             if *n >= per_host as i64 {
                 continue;
@@ -324,6 +329,51 @@ impl PgStore {
         r
     }
 
+    /// A 200 whose body is byte-identical to the last one stored
+    /// (`feeds.body_hash`): logged as `ok` with `unchanged = 1`, the feed marked
+    /// fresh with the response's validators; its items are as stored. The claim
+    /// is released.
+    pub async fn record_unchanged(
+        &self,
+        feed_id: i64,
+        rec: &FetchRecord,
+        validators: &Validators,
+        resched: &Reschedule,
+    ) -> Result<(), StoreError> {
+        let rec = FetchRecord {
+            unchanged: true,
+            ..*rec
+        };
+        let r = async {
+            let c = "recording unchanged body";
+            let mut conn = self.pool().get().await?;
+            let mut tx = conn.tx().await?;
+            insert_fetch(&mut tx, feed_id, &rec, "ok", 0, 0, None).await?;
+            tx.exec(
+                c,
+                "UPDATE feeds SET etag = $2, last_modified = $3, last_fetch_at = $4,
+                     last_success_at = $4, last_status = 'ok', last_http_status = $5,
+                     last_error = NULL, consecutive_failures = 0, next_fetch_at = $6
+                 WHERE id = $1",
+                &[
+                    &feed_id,
+                    &validators.etag,
+                    &validators.last_modified,
+                    &rec.started_at,
+                    &rec.http_status.map(i64::from),
+                    &resched.next_fetch_at,
+                ],
+            )
+            .await?;
+            apply_redirect(&mut tx, feed_id, resched).await?;
+            tx.exec(c, RELEASE, &[&feed_id, &self.inner.node]).await?;
+            tx.commit(c).await
+        }
+        .await;
+        self.note_commit(&r);
+        r
+    }
+
     /// A failed fetch: logged and stored on the feed; the claim released.
     pub async fn record_failure(
         &self,
@@ -435,8 +485,8 @@ pub(super) async fn insert_fetch(
     tx.exec(
         "logging fetch",
         "INSERT INTO fetches (feed_id, started_at, duration_ms, outcome, http_status, bytes,
-                              items_new, items_updated, error)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                              items_new, items_updated, error, unchanged)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         &[
             &feed_id,
             &rec.started_at,
@@ -447,6 +497,7 @@ pub(super) async fn insert_fetch(
             &(new as i64),
             &(updated as i64),
             &error,
+            &i64::from(rec.unchanged),
         ],
     )
     .await?;

@@ -6,7 +6,7 @@
 //! Other nodes store other feeds at the same moment. Two of them must not both
 //! start a story for the same article: before looking for a story, the
 //! transaction takes advisory locks on the keys a new item could be matched by
-//! (its canonical URL, its fingerprint bands), all at once in sorted order; a
+//! (its canonical URL, its fingerprint's anchors), all at once in sorted order; a
 //! node storing a matching item waits for the first one's COMMIT and then sees
 //! its story. A transaction that still loses a race (deadlock, a unique key
 //! taken meanwhile) runs again from the start.
@@ -15,36 +15,23 @@ use std::collections::{HashMap, HashSet};
 
 use super::feeds::{apply_redirect, insert_fetch};
 use super::pool::Tx;
-use super::{PgStore, retryable};
+use super::{PgStore, near, retryable};
 use crate::error::StoreError;
 use crate::identity::{Identified, item_uid};
-use crate::similar;
 use crate::store::feeds::{FeedRef, FetchRecord, Reschedule};
-use crate::store::items::{Applied, DocumentMeta, StoryRules};
+use crate::store::items::{Applied, DocumentMeta, SEEN_REFRESH, StoryRules};
 use crate::store::model::Validators;
 use crate::store::prune::key_hash;
 use crate::store::search::{MAX_INDEXED, cut, index_text, plain_text};
 
 /// Times a document is stored again after losing a race with another node.
 const ATTEMPTS: usize = 6;
-const CANDIDATES_PER_BAND: i64 = 64;
 
 struct Existing {
     id: i64,
     content_hash: String,
     story_id: Option<i64>,
-    fingerprint: Option<i64>,
-}
-
-fn keys_text(fp: &similar::Fingerprint) -> String {
-    fp.numbers.join(" ")
-}
-
-fn keys_from_text(s: &str) -> Vec<String> {
-    s.split(' ')
-        .filter(|t| !t.is_empty())
-        .map(str::to_string)
-        .collect()
+    last_seen_at: i64,
 }
 
 /// A site's front page names no story of its own (see the SQLite side).
@@ -117,7 +104,7 @@ impl PgStore {
         let mut known: HashMap<String, Existing> = tx
             .query(
                 c,
-                "SELECT key, id, content_hash, story_id, fingerprint FROM items
+                "SELECT key, id, content_hash, story_id, last_seen_at FROM items
                  WHERE feed_id = $1 AND key = ANY($2)",
                 &[&feed.id, &keys],
             )
@@ -130,7 +117,7 @@ impl PgStore {
                         id: r.get(1),
                         content_hash: r.get(2),
                         story_id: r.get(3),
-                        fingerprint: r.get(4),
+                        last_seen_at: r.get(4),
                     },
                 )
             })
@@ -145,9 +132,7 @@ impl PgStore {
             if rules.near_duplicates
                 && let Some(fp) = &it.fingerprint
             {
-                for (band, value) in similar::bands(fp.hash) {
-                    locks.push(key_hash(&format!("band {band} {value}")));
-                }
+                locks.extend(near::lock_keys(fp));
             }
         }
         if !locks.is_empty() {
@@ -165,6 +150,23 @@ impl PgStore {
         let mut churned = 0usize;
         for it in items.iter().rev() {
             let mut existing = known.remove(&it.key);
+            // Marked known by a reader (SQLite only today), but gone or changed
+            // now: it needs the text hash and fingerprint it was spared.
+            let completed;
+            let it = if it.known
+                && existing
+                    .as_ref()
+                    .is_none_or(|e| e.content_hash != it.content_hash)
+            {
+                let mut c = it.clone();
+                c.known = false;
+                c.add_text_hash();
+                c.add_fingerprint();
+                completed = c;
+                &completed
+            } else {
+                it
+            };
             if existing.is_none() {
                 let unique_link = it
                     .canonical_url
@@ -190,7 +192,7 @@ impl PgStore {
                     applied.joined += usize::from(joined);
                 }
                 Some(e) if e.content_hash != it.content_hash => {
-                    update_item(&mut tx, &e, it, now).await?;
+                    update_item(&mut tx, &e, it, now, rules).await?;
                     if let Some(story) = e.story_id {
                         tx.exec(
                             "updating story",
@@ -201,7 +203,13 @@ impl PgStore {
                     }
                     applied.updated += 1;
                 }
-                Some(e) => unchanged.push(e.id),
+                // Known and unchanged: no write unless last_seen_at is older
+                // than SEEN_REFRESH (as on SQLite).
+                Some(e) => {
+                    if e.last_seen_at <= now - SEEN_REFRESH {
+                        unchanged.push(e.id);
+                    }
+                }
             }
         }
         if !unchanged.is_empty() {
@@ -232,6 +240,7 @@ impl PgStore {
                  last_success_at = $7, last_status = 'ok', last_http_status = $8,
                  last_error = NULL, consecutive_failures = 0, next_fetch_at = $9,
                  skip_hours = $10, skip_days = $11, update_interval = $12,
+                 body_hash = $14, body_stored_at = $7,
                  claimed_by = CASE WHEN claimed_by = $13 THEN NULL ELSE claimed_by END,
                  claimed_until = CASE WHEN claimed_by = $13 THEN NULL ELSE claimed_until END
              WHERE id = $1",
@@ -249,6 +258,7 @@ impl PgStore {
                 &i64::from(meta.hints.skip_days),
                 &meta.hints.update_interval.map(|d| d.as_secs() as i64),
                 &self.node(),
+                &meta.body_hash,
             ],
         )
         .await?;
@@ -297,7 +307,7 @@ async fn find_churned(
         Some(cu) if unique_link => {
             tx.query(
                 c,
-                "SELECT id, content_hash, story_id, key, guid, fingerprint FROM items
+                "SELECT id, content_hash, story_id, key, guid, last_seen_at FROM items
                  WHERE feed_id = $1 AND canonical_url = $2 LIMIT 2",
                 &[&feed_id, cu],
             )
@@ -307,7 +317,7 @@ async fn find_churned(
         None => {
             tx.query(
                 c,
-                "SELECT id, content_hash, story_id, key, guid, fingerprint FROM items
+                "SELECT id, content_hash, story_id, key, guid, last_seen_at FROM items
                  WHERE feed_id = $1 AND text_hash = $2 AND canonical_url IS NULL LIMIT 2",
                 &[&feed_id, &it.text_hash],
             )
@@ -326,7 +336,7 @@ async fn find_churned(
         id: r.get(0),
         content_hash: r.get(1),
         story_id: r.get(2),
-        fingerprint: r.get(5),
+        last_seen_at: r.get(5),
     }))
 }
 
@@ -338,10 +348,15 @@ async fn insert_item(
     rules: &StoryRules,
 ) -> Result<bool, StoreError> {
     let uid = free_uid(tx, feed, &it.key).await?;
+    let mut hubs = Vec::new();
     let story = match story_by_url(tx, feed.id, it.canonical_url.as_deref()).await? {
         Some(s) => Some(s),
         None if rules.near_duplicates => match &it.fingerprint {
-            Some(fp) => story_by_fingerprint(tx, feed.id, fp, now - rules.near_window).await?,
+            Some(fp) => {
+                let found = near::find_story(tx, feed.id, it, fp, now - rules.near_window).await?;
+                hubs = found.hubs;
+                found.story
+            }
             None => None,
         },
         None => None,
@@ -368,17 +383,14 @@ async fn insert_item(
             .get(0),
     };
     let e = &it.entry;
-    let fingerprint = it.fingerprint.as_ref().map(|f| f.hash as i64);
-    let keys = it.fingerprint.as_ref().map(keys_text);
     let item_id: i64 = tx
         .one(
             "inserting item",
             "INSERT INTO items (feed_id, key, key_kind, uid, guid, url, canonical_url,
                  title, author, summary, content, content_hash, published_at,
-                 updated_at, first_seen_at, last_seen_at, changed_at, story_id, text_hash,
-                 fingerprint, fingerprint_keys)
+                 updated_at, first_seen_at, last_seen_at, changed_at, story_id, text_hash)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
-                     $15, $15, $15, $16, $17, $18, $19)
+                     $15, $15, $15, $16, $17)
              RETURNING id",
             &[
                 &feed.id,
@@ -398,14 +410,13 @@ async fn insert_item(
                 &now,
                 &story_id,
                 &it.text_hash,
-                &fingerprint,
-                &keys,
             ],
         )
         .await?
         .get(0);
-    if let Some(fp) = &it.fingerprint {
-        insert_bands(tx, item_id, fp.hash).await?;
+    // With near-duplicates off, no fingerprint is stored (nor looked up).
+    if let (Some(fp), true) = (&it.fingerprint, rules.near_duplicates) {
+        near::insert(tx, item_id, feed.id, now, fp, &hubs).await?;
     }
     index_item(
         tx,
@@ -422,16 +433,15 @@ async fn update_item(
     old: &Existing,
     it: &Identified,
     now: i64,
+    rules: &StoryRules,
 ) -> Result<(), StoreError> {
     let e = &it.entry;
-    let fingerprint = it.fingerprint.as_ref().map(|f| f.hash as i64);
-    let keys = it.fingerprint.as_ref().map(keys_text);
     tx.exec(
         "updating item",
         "UPDATE items SET guid = $2, url = $3, canonical_url = $4, title = $5, author = $6,
              summary = $7, content = $8, content_hash = $9, published_at = $10,
              updated_at = $11, last_seen_at = $12, changed_at = $12, text_hash = $13,
-             fingerprint = $14, fingerprint_keys = $15
+             fingerprint = NULL, fingerprint_keys = NULL
          WHERE id = $1",
         &[
             &old.id,
@@ -447,8 +457,6 @@ async fn update_item(
             &e.updated.map(|d| d.timestamp()),
             &now,
             &it.text_hash,
-            &fingerprint,
-            &keys,
         ],
     )
     .await?;
@@ -465,17 +473,13 @@ async fn update_item(
         e.content.as_deref().or(e.summary.as_deref()),
     )
     .await?;
-    if old.fingerprint.is_some() {
-        tx.exec(
-            "updating fingerprint",
-            "DELETE FROM fingerprint_bands WHERE item_id = $1",
-            &[&old.id],
-        )
-        .await?;
-    }
-    if let Some(fp) = &it.fingerprint {
-        insert_bands(tx, old.id, fp.hash).await?;
-    }
+    // The fingerprint follows the latest text.
+    near::replace(
+        tx,
+        old.id,
+        it.fingerprint.as_ref().filter(|_| rules.near_duplicates),
+    )
+    .await?;
     Ok(())
 }
 
@@ -525,19 +529,6 @@ async fn free_uid(tx: &mut Tx<'_>, feed: &FeedRef, key: &str) -> Result<String, 
     }
 }
 
-async fn insert_bands(tx: &mut Tx<'_>, item_id: i64, hash: u64) -> Result<(), StoreError> {
-    let (bands, values): (Vec<i64>, Vec<i64>) = similar::bands(hash).into_iter().unzip();
-    tx.exec(
-        "storing fingerprint",
-        "INSERT INTO fingerprint_bands (band, value, item_id, fingerprint)
-         SELECT b, v, $3, $4 FROM unnest($1::bigint[], $2::bigint[]) AS t(b, v)
-         ON CONFLICT DO NOTHING",
-        &[&bands, &values, &item_id, &(hash as i64)],
-    )
-    .await?;
-    Ok(())
-}
-
 async fn story_by_url(
     tx: &mut Tx<'_>,
     feed_id: i64,
@@ -557,68 +548,4 @@ async fn story_by_url(
         )
         .await?
         .map(|r| r.get(0)))
-}
-
-async fn story_by_fingerprint(
-    tx: &mut Tx<'_>,
-    feed_id: i64,
-    fp: &similar::Fingerprint,
-    since: i64,
-) -> Result<Option<i64>, StoreError> {
-    let c = "matching near-duplicate stories";
-    let (bands, values): (Vec<i64>, Vec<i64>) = similar::bands(fp.hash).into_iter().unzip();
-    let rows = tx
-        .query(
-            c,
-            "SELECT c.item_id, c.fingerprint FROM unnest($1::bigint[], $2::bigint[]) AS t(b, v)
-             CROSS JOIN LATERAL (SELECT item_id, fingerprint FROM fingerprint_bands
-                                 WHERE band = t.b AND value = t.v
-                                 ORDER BY item_id DESC LIMIT $3) AS c",
-            &[&bands, &values, &CANDIDATES_PER_BAND],
-        )
-        .await?;
-    let mut close: Vec<(u32, i64)> = rows
-        .iter()
-        .filter_map(|r| {
-            let item: i64 = r.get(0);
-            let hash: Option<i64> = r.get(1);
-            let d = hash.map_or(u32::MAX, |h| similar::distance(fp.hash, h as u64));
-            (d <= similar::MAX_DISTANCE).then_some((d, item))
-        })
-        .collect();
-    close.sort_unstable();
-    close.dedup();
-    for (_, item) in close {
-        let row = tx
-            .opt(
-                c,
-                "SELECT i.feed_id, i.fingerprint, i.fingerprint_keys, i.story_id, s.first_seen_at,
-                        EXISTS (SELECT 1 FROM items j WHERE j.story_id = i.story_id AND j.feed_id = $2)
-                 FROM items i JOIN stories s ON s.id = i.story_id WHERE i.id = $1",
-                &[&item, &feed_id],
-            )
-            .await?;
-        let Some(r) = row else { continue };
-        let (other_feed, hash, keys, story, first_seen, has_own): (
-            i64,
-            Option<i64>,
-            Option<String>,
-            i64,
-            i64,
-            bool,
-        ) = (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5));
-        let Some(hash) = hash else { continue };
-        let other = similar::Fingerprint {
-            hash: hash as u64,
-            numbers: keys_from_text(keys.as_deref().unwrap_or("")),
-        };
-        if other_feed != feed_id
-            && first_seen >= since
-            && !has_own
-            && similar::same_story(fp, &other)
-        {
-            return Ok(Some(story));
-        }
-    }
-    Ok(None)
 }

@@ -10,12 +10,14 @@
 //! * [`items`]: storing one fetched document in ONE transaction, with story
 //!   matching made safe against other nodes (advisory locks, retries).
 //! * [`read`]: the [`crate::store::Reader`] side: stories, search, tables.
-//! * [`prune`]: retention.
+//! * [`prune`]: retention (pruning old items, tombstones).
+//! * `near`: near-duplicate lookups by anchor in SQL (`near_anchors`).
 //!
 //! Never imports `fetch`, `config` or `schedule`; see docs/scaling.md.
 
 pub mod feeds;
 pub mod items;
+mod near;
 pub mod pool;
 pub mod prune;
 pub mod read;
@@ -51,8 +53,16 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../../migrations/postgres/0004_search_retention.sql"),
     ),
     (
-        "0005_claims",
-        include_str!("../../../migrations/postgres/0005_claims.sql"),
+        "0005_near_duplicates",
+        include_str!("../../../migrations/postgres/0005_near_duplicates.sql"),
+    ),
+    (
+        "0006_perf",
+        include_str!("../../../migrations/postgres/0006_perf.sql"),
+    ),
+    (
+        "0007_claims",
+        include_str!("../../../migrations/postgres/0007_claims.sql"),
     ),
 ];
 

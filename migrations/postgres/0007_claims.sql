@@ -1,5 +1,5 @@
--- feedloom schema, version 5 (scale out), PostgreSQL dialect: the twin of
--- ../0005_claims.sql, plus what many nodes need to share. Documented in
+-- feedloom schema, version 7 (scale out), PostgreSQL dialect: the twin of
+-- ../0007_claims.sql, plus what many nodes need to share. Documented in
 -- docs/schema.md and docs/scaling.md.
 ALTER TABLE feeds ADD COLUMN claimed_by text;
 ALTER TABLE feeds ADD COLUMN claimed_until bigint;

@@ -1,4 +1,4 @@
--- feedloom schema, version 5 (scale out). Documented in docs/schema.md.
+-- feedloom schema, version 7 (scale out). Documented in docs/schema.md.
 -- Which node is fetching a feed, and until when: on PostgreSQL, where many
 -- `feedloom run` nodes share one store, a node claims the due feeds it fetches
 -- and holds them for a lease. A single SQLite node leaves both NULL.

@@ -1,0 +1,407 @@
+//! Text → [`Fingerprint`]: the prose of a body (a dateline, bylines and short
+//! lines left out), its features, the two sketches, the anchors and the key
+//! tokens. Pure.
+
+use std::cell::RefCell;
+
+use super::text::{
+    self, CAP, CLOSE, DASH_SEP, EQ_SEP, Kind, OPEN, SENT_END, SLASH, STARTS, UPPER, Unit,
+};
+use super::{
+    ANCHORS, BINS, Fingerprint, Key, KeyKind, LEDE, LEDE_ANCHOR_WINDOW, LEDE_ANCHORS, MAX_KEYS,
+    MAX_UNITS, MIN_PARAGRAPH_WORDS, MIN_WORDS, RAW_UNITS, SHORT_PROSE_WORDS, TAIL_ANCHORS,
+    TITLE_POS, TITLE_UNITS,
+};
+
+#[derive(Default)]
+pub(super) struct Scratch {
+    pub title: Vec<Unit>,
+    pub body: Vec<Unit>,
+    prose: Vec<Unit>,
+    sizes: Vec<(u32, bool)>,
+    small: Vec<u32>,
+}
+
+thread_local! {
+    pub(super) static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// Whether a unit is too common to anchor a lookup: a short word, a one-digit
+/// number, hiragana, a frequent Hangul syllable or Han function character.
+fn weak(u: &Unit) -> bool {
+    match u.kind {
+        Kind::Word => u.len <= 3,
+        Kind::Number => u.len <= 1,
+        Kind::Hira => true,
+        Kind::Hangul => "다는은을를이가에의고로으서했하한있지기도와과것수대".contains(u.ch),
+        Kind::Han => {
+            "的了在是和与为对有中上下不这那也就都而及被将从到年月日人一大国会".contains(u.ch)
+        }
+    }
+}
+
+/// A feature's anchor value: `None` for a pair of common units, else a 32-bit
+/// hash whose top bit is set when one of the two is common, so that pairs of
+/// rarer units come first (their lists are shorter).
+fn anchor_rank(a: &Unit, b: &Unit, f: u64) -> Option<u32> {
+    let (wa, wb) = (weak(a), weak(b));
+    if wa && wb {
+        return None;
+    }
+    let tier = if wa || wb { 0x8000_0000 } else { 0 };
+    Some(tier | (f >> 33) as u32)
+}
+
+/// Where the prose starts: after a wire dateline at the start of the first
+/// line ("LONDON, April 21 (Reuters) - ", "(서울=연합뉴스) 홍길동 기자 = ",
+/// "MADRID, 5 nov (EFE).- ", "(Budapest) ", "【ソウル共同】",
+/// "新华社北京11月5日电（记者 张三）").
+fn dateline_end(units: &[Unit]) -> usize {
+    let mut start = 0;
+    for _ in 0..3 {
+        let rest = &units[start..];
+        let Some(first) = rest.first() else { break };
+        let line = first.para;
+        // A bracketed group at the start: "(Budapest) ", "【ワシントン共同】".
+        if first.flags & OPEN != 0
+            && let Some(close) = rest
+                .iter()
+                .take(24)
+                .take_while(|u| u.para == line)
+                .position(|u| u.flags & CLOSE != 0)
+                .filter(|&i| i > 0 && i < rest.len() && rest[i].para == line)
+        {
+            start += close;
+            continue;
+        }
+        // "...日电": a Chinese agency dateline.
+        if let Some(i) = rest
+            .iter()
+            .take(24)
+            .take_while(|u| u.para == line && (u.is_cjk() || u.kind == Kind::Number))
+            .position(|u| u.ch == '电')
+            .filter(|&i| i > 1 && rest[i - 1].ch == '日')
+        {
+            start += i + 1;
+            continue;
+        }
+        // A few chunks, then a dash or `=` between spaces, or the end of a
+        // sentence after an agency in brackets or slashes ("(dpa).",
+        // "/Ukrinform/."); the chunks look like a dateline (a capitalised place,
+        // a date, an agency).
+        let sep = rest
+            .iter()
+            .enumerate()
+            .skip(1)
+            .take_while(|(_, u)| u.para == line && u.chunk <= 10)
+            .find(|(_, u)| {
+                u.flags & (DASH_SEP | EQ_SEP) != 0
+                    || u.flags & SENT_END != 0 && u.flags & (CLOSE | SLASH) != 0
+            })
+            .map(|(i, _)| i);
+        if let Some(i) = sep {
+            let head = &rest[..i];
+            let looks = head
+                .iter()
+                .any(|u| u.kind == Kind::Number || u.flags & (OPEN | CLOSE | UPPER | SLASH) != 0)
+                || rest[i].flags & EQ_SEP != 0;
+            if looks {
+                start += i;
+                continue;
+            }
+        }
+        break;
+    }
+    start
+}
+
+pub(super) fn analyse(title: &str, body_html: &str, s: &mut Scratch) -> Option<Fingerprint> {
+    s.title.clear();
+    s.body.clear();
+    s.prose.clear();
+    text::units(title, false, TITLE_UNITS, &mut s.title);
+    let (cut, tail) = text::units_with_tail(body_html, true, RAW_UNITS, &mut s.body);
+    let body = &mut s.body[..];
+
+    // Paragraph sizes, and whether a paragraph is all in brackets
+    // ("(Reporting by ...; Editing by ...)").
+    s.sizes.clear();
+    for i in 0..body.len() {
+        let u = &body[i];
+        if i == 0 || u.para != body[i - 1].para {
+            s.sizes.push((0, u.flags & OPEN != 0));
+        }
+        let last = s.sizes.len() - 1;
+        s.sizes[last].0 += u.weight();
+        let next = body.get(i + 1);
+        if next.is_none_or(|n| n.para != u.para) {
+            let ends = next.map_or(tail, |n| n.flags);
+            if ends & CLOSE == 0 {
+                s.sizes[last].1 = false;
+            }
+        }
+    }
+    let long = |size: u32| size >= MIN_PARAGRAPH_WORDS * 6;
+    // A wire dateline at the start of the first paragraph of prose (after a
+    // byline, say) is left out, and what follows it starts a sentence.
+    let first_para = s
+        .sizes
+        .iter()
+        .position(|(size, _)| long(*size))
+        .unwrap_or(0);
+    let i0 = body
+        .iter()
+        .scan((0usize, u16::MAX), |(p, last), u| {
+            if u.para != *last {
+                if *last != u16::MAX {
+                    *p += 1;
+                }
+                *last = u.para;
+            }
+            Some(*p)
+        })
+        .position(|p| p == first_para)
+        .unwrap_or(0);
+    let dateline = i0..i0 + dateline_end(&body[i0..]);
+    if let Some(u) = body.get_mut(dateline.end) {
+        u.flags |= STARTS;
+    }
+    let body = &s.body[..];
+    let mut p = 0;
+    for (i, u) in body.iter().enumerate() {
+        if i > 0 && u.para != body[i - 1].para {
+            p += 1;
+        }
+        let (size, bracketed) = s.sizes[p];
+        if long(size) && !bracketed && !dateline.contains(&i) {
+            s.prose.push(*u);
+        }
+    }
+    let weight = |us: &[Unit]| us.iter().map(Unit::weight).sum::<u32>();
+    if weight(&s.prose) < MIN_WORDS * 6 {
+        s.prose.clear();
+        s.prose.extend(
+            body.iter()
+                .enumerate()
+                .filter(|(i, _)| !dateline.contains(i))
+                .map(|(_, u)| *u),
+        );
+    }
+    // A short last sentence is a link line ("Read more on our site.").
+    if !cut
+        && let Some(j) = s.prose.iter().rposition(|u| u.flags & STARTS != 0)
+        && j > 0
+        && weight(&s.prose[j..]) < MIN_PARAGRAPH_WORDS * 6
+    {
+        s.prose.truncate(j);
+    }
+    s.prose.truncate(MAX_UNITS);
+    let prose = &s.prose;
+    let prose_weight = weight(prose);
+    if weight(&s.title) + prose_weight < MIN_WORDS * 6 {
+        return None;
+    }
+
+    // The MinHash sketch and the anchors of the whole prose (with the title,
+    // when the prose is short).
+    let mut bins = [(u64::MAX, 0u8); BINS];
+    let mut features = 0u16;
+    let mut anchors = Smallest::<ANCHORS>::new();
+    let mut tail_anchors = Smallest::<TAIL_ANCHORS>::new();
+    let with_title = prose_weight < SHORT_PROSE_WORDS * 6;
+    let seq_title: &[Unit] = if with_title { &s.title } else { &[] };
+    let mut add = |f: u64, rank: Option<u32>| {
+        features = features.saturating_add(1);
+        let bin = (f >> (64 - BINS.trailing_zeros())) as usize;
+        let order = (f >> 8) & ((1 << 50) - 1);
+        if order < bins[bin].0 {
+            bins[bin] = (order, 1 + (f & 0xff) as u8 % 255);
+        }
+        if let Some(r) = rank {
+            anchors.offer(r);
+        }
+    };
+    let mut prev: Option<&Unit> = None;
+    let mut pairs = 0;
+    // Features from this one on are after the lede: those of the second
+    // paragraph of the prose on (in one paragraph, those after the lede's).
+    let second_para = prose
+        .iter()
+        .position(|u| u.para != prose[0].para)
+        .unwrap_or(LEDE + 1);
+    let tail_from = seq_title.len() + second_para;
+    for u in seq_title.iter().chain(prose.iter()) {
+        if let Some(p) = prev {
+            let f = feature(p, u);
+            let rank = anchor_rank(p, u, f);
+            add(f, rank);
+            if let Some(r) = rank.filter(|_| pairs >= tail_from) {
+                tail_anchors.offer(r);
+            }
+            pairs += 1;
+        }
+        prev = Some(u);
+    }
+    if pairs == 0
+        && let Some(u) = prev
+    {
+        let f = text::mix(u.hash ^ 0x2545_f491_4f6c_dd1d);
+        add(f, anchor_rank(u, u, f));
+    }
+
+    // The lede: the first features of the prose.
+    let mut lede: Vec<u16> = Vec::with_capacity(LEDE);
+    let mut lede_anchors = Smallest::<LEDE_ANCHORS>::new();
+    for (i, pair) in prose.windows(2).take(LEDE).enumerate() {
+        let f = feature(&pair[0], &pair[1]);
+        lede.push((f >> 16) as u16);
+        if let Some(r) = anchor_rank(&pair[0], &pair[1], f).filter(|_| i < LEDE_ANCHOR_WINDOW) {
+            lede_anchors.offer(r);
+        }
+    }
+    let opening = prose
+        .iter()
+        .skip(1)
+        .position(|u| u.flags & STARTS != 0)
+        .map_or(prose.len(), |p| p + 1)
+        .min(LEDE + 1) as u8;
+    let mut all_anchors: Vec<u32> = anchors.values().to_vec();
+    for a in lede_anchors.values().iter().chain(tail_anchors.values()) {
+        if !all_anchors.contains(a) {
+            all_anchors.push(*a);
+        }
+    }
+
+    let (keys, key_limit) = keys(&s.title, prose, &mut s.small);
+    Some(Fingerprint {
+        units: prose.len() as u16,
+        features,
+        bins: bins.map(|(_, tag)| tag),
+        lede,
+        opening,
+        keys,
+        key_limit,
+        anchors: all_anchors,
+    })
+}
+
+#[inline]
+fn feature(a: &Unit, b: &Unit) -> u64 {
+    text::mix(a.hash.rotate_left(29) ^ b.hash)
+}
+
+/// The key tokens of a text: numbers of the title, then numbers, names and
+/// words of the title found in the prose, with their prose positions.
+fn keys(title: &[Unit], prose: &[Unit], title_keys: &mut Vec<u32>) -> (Vec<Key>, u16) {
+    // Capitalised words and CJK pairs of the title.
+    title_keys.clear();
+    for (i, u) in title.iter().enumerate() {
+        match u.kind {
+            Kind::Word if u.flags & CAP != 0 && u.len >= 3 => title_keys.push(u.key),
+            _ if u.is_cjk() && i > 0 && title[i - 1].is_cjk() => {
+                title_keys.push(text::bigram_key(&title[i - 1], u))
+            }
+            _ => {}
+        }
+    }
+    title_keys.sort_unstable();
+    // A one-word Bloom filter in front of the binary search.
+    let mask = title_keys.iter().fold(0u64, |m, k| m | 1 << (k & 63));
+    let in_title = |k: u32| mask & (1 << (k & 63)) != 0 && title_keys.binary_search(&k).is_ok();
+
+    let mut keys: Vec<Key> = Vec::with_capacity(16);
+    let mut limit = prose.len() as u16;
+    let mut push = |hash: u32, pos: u16, kind: KeyKind, keys: &mut Vec<Key>| -> bool {
+        // Numbers are counted (a score of 6-2 is not the 6 and the 2 found
+        // elsewhere in another text); names and title words are not.
+        if kind != KeyKind::Number && keys.iter().any(|k| k.hash == hash) {
+            return true;
+        }
+        if keys.len() == MAX_KEYS {
+            limit = limit.min(pos);
+            return false;
+        }
+        keys.push(Key { hash, pos, kind });
+        true
+    };
+    for u in title.iter().filter(|u| u.kind == Kind::Number) {
+        push(u.key, TITLE_POS, KeyKind::Number, &mut keys);
+    }
+    for (i, u) in prose.iter().enumerate() {
+        let pos = i as u16;
+        let key = match u.kind {
+            Kind::Number => Some((u.key, KeyKind::Number)),
+            Kind::Word if u.flags & CAP != 0 && u.flags & STARTS == 0 && u.len > 1 => {
+                Some((u.key, KeyKind::Name))
+            }
+            Kind::Word => in_title(u.key).then_some((u.key, KeyKind::TitleWord)),
+            _ => (i > 0 && prose[i - 1].is_cjk())
+                .then(|| text::bigram_key(&prose[i - 1], u))
+                .filter(|k| in_title(*k))
+                .map(|k| (k, KeyKind::TitleWord)),
+        };
+        if let Some((k, kind)) = key
+            && !push(k, pos, kind, &mut keys)
+        {
+            break;
+        }
+    }
+    (keys, limit)
+}
+
+/// The `N` smallest values offered, without repeats.
+struct Smallest<const N: usize> {
+    v: [u32; N],
+    n: usize,
+}
+
+impl<const N: usize> Smallest<N> {
+    fn new() -> Self {
+        Smallest { v: [0; N], n: 0 }
+    }
+
+    #[inline]
+    fn offer(&mut self, x: u32) {
+        if N == 0 || self.n == N && x >= self.v[N - 1] {
+            return;
+        }
+        let at = self.v[..self.n].partition_point(|&y| y < x);
+        if at < self.n && self.v[at] == x {
+            return;
+        }
+        let end = self.n.min(N - 1);
+        self.v.copy_within(at..end, at + 1);
+        self.v[at] = x;
+        self.n = (self.n + 1).min(N);
+    }
+
+    fn values(&self) -> &[u32] {
+        &self.v[..self.n]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sentence_with_dashes_is_not_a_dateline() {
+        let mut units = Vec::new();
+        text::units(
+            "The storm - the worst in a decade - brought down trees and power lines",
+            true,
+            usize::MAX,
+            &mut units,
+        );
+        assert_eq!(dateline_end(&units), 0);
+    }
+
+    #[test]
+    fn smallest_keeps_the_smallest_without_repeats() {
+        let mut s = Smallest::<3>::new();
+        for x in [9, 4, 4, 7, 1, 8, 1, 2] {
+            s.offer(x);
+        }
+        assert_eq!(s.values(), [1, 2, 4]);
+    }
+}

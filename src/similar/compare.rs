@@ -1,0 +1,177 @@
+//! Comparing a new text's fingerprint (and tokens) with a stored one. Pure.
+
+use super::{
+    Fingerprint, Key, KeyKind, LEDE, LEDE_NUMBER_UNITS, MIN_BINS, MIN_CONTAINMENT, MIN_JACCARD,
+    MIN_LEDE, TITLE_POS, Tokens,
+};
+
+/// Estimated Jaccard similarity of two texts' prose features; 0 when too few
+/// bins are filled in both to tell.
+pub fn jaccard(a: &Fingerprint, b: &Fingerprint) -> f32 {
+    // Among the bins that either text fills, the share where both hold the same
+    // smallest feature (Li, Owen and Zhang's one-permutation estimator: a bin
+    // only one text fills counts as a difference).
+    let (mut either, mut both, mut equal) = (0u32, 0u32, 0u32);
+    for (x, y) in a.bins.iter().zip(&b.bins) {
+        either += u32::from(*x != 0 || *y != 0);
+        both += u32::from(*x != 0 && *y != 0);
+        equal += u32::from(*x != 0 && x == y);
+    }
+    if both < MIN_BINS {
+        return 0.0;
+    }
+    // Two different features share a bin's 8 bits one time in 255.
+    let p = equal as f32 / either as f32;
+    ((p - 1.0 / 255.0) / (1.0 - 1.0 / 255.0)).max(0.0)
+}
+
+/// Share of the shorter lede found in the other; 0 when it is too short.
+pub fn containment(a: &Fingerprint, b: &Fingerprint) -> f32 {
+    let sorted = |l: &[u16]| {
+        let mut v = [0u16; LEDE];
+        let n = l.len().min(LEDE);
+        v[..n].copy_from_slice(&l[..n]);
+        v[..n].sort_unstable();
+        let mut d = 0;
+        for i in 0..n {
+            if d == 0 || v[i] != v[d - 1] {
+                v[d] = v[i];
+                d += 1;
+            }
+        }
+        (v, d)
+    };
+    let ((sa, na), (sb, nb)) = (sorted(&a.lede), sorted(&b.lede));
+    let (short, long) = if na <= nb {
+        (&sa[..na], &sb[..nb])
+    } else {
+        (&sb[..nb], &sa[..na])
+    };
+    if short.len() < MIN_LEDE {
+        return 0.0;
+    }
+    let found = short
+        .iter()
+        .filter(|x| long.binary_search(x).is_ok())
+        .count();
+    found as f32 / short.len() as f32
+}
+
+/// How alike two texts are: the estimated Jaccard similarity, or the
+/// containment of the shorter lede when that decides; `None` below both limits.
+pub fn similarity(a: &Fingerprint, b: &Fingerprint) -> Option<f32> {
+    let j = jaccard(a, b);
+    if j >= MIN_JACCARD {
+        return Some(j);
+    }
+    let c = containment(a, b);
+    (c >= MIN_CONTAINMENT).then_some(c)
+}
+
+/// Do the key tokens of a new text (its fingerprint and [`tokens`](super::tokens)) and of a
+/// stored one allow the same story? See the module docs.
+pub fn keys_agree(new: &Fingerprint, new_tokens: &Tokens, old: &Fingerprint) -> bool {
+    let min = new.units.min(old.units);
+    let n = (min - min / 8).min(new.key_limit).min(old.key_limit);
+    // Numbers of the titles, and key tokens of the prose both texts cover, are
+    // checked apart: a copy may add a figure to its headline and still drop a
+    // name from its text.
+    let agree = |part: &dyn Fn(&Key) -> bool| {
+        old.keys.iter().filter(|k| part(k)).all(|k| {
+            if k.kind == KeyKind::Number && k.pos != TITLE_POS {
+                let mine = old
+                    .keys
+                    .iter()
+                    .filter(|o| part(o) && o.hash == k.hash)
+                    .count();
+                mine <= new_tokens.count(k.hash)
+            } else {
+                new_tokens.contains(k.hash)
+            }
+        }) || new.keys.iter().filter(|k| part(k)).all(|k| {
+            let theirs = old.keys.iter().filter(|o| o.hash == k.hash).count();
+            let mine = new
+                .keys
+                .iter()
+                .filter(|o| part(o) && o.hash == k.hash)
+                .count();
+            theirs > 0 && (k.kind != KeyKind::Number || mine <= theirs)
+        })
+    };
+    // A first sentence that the other text lacks altogether is an opening of
+    // its own ("My thanks to X for sponsoring..." before an ad's text): its
+    // numbers and names must be the other's too.
+    let own_opening = |x: &Fingerprint, other: &Fingerprint| {
+        let n = usize::from(x.opening).saturating_sub(1);
+        x.lede
+            .get(..n)
+            .is_some_and(|f| f.len() >= 3 && !f.iter().any(|t| other.lede.contains(t)))
+    };
+    let in_opening =
+        |x: &Fingerprint, k: &Key| k.pos < u16::from(x.opening) && k.kind != KeyKind::TitleWord;
+    if own_opening(old, new)
+        && !old
+            .keys
+            .iter()
+            .filter(|k| in_opening(old, k))
+            .all(|k| new_tokens.contains(k.hash))
+    {
+        return false;
+    }
+    if own_opening(new, old)
+        && !new
+            .keys
+            .iter()
+            .filter(|k| in_opening(new, k))
+            .all(|k| old.keys.iter().any(|o| o.hash == k.hash))
+    {
+        return false;
+    }
+    // The lede's numbers: both ways (a later story on the same event adds its
+    // new figure to the old one in its first sentence: "cut from 13.5% to 13%").
+    let lede = |k: &Key| k.kind == KeyKind::Number && k.pos < LEDE_NUMBER_UNITS.min(n);
+    let lede_numbers_agree = old.keys.iter().filter(|k| lede(k)).all(|k| {
+        old.keys
+            .iter()
+            .filter(|o| lede(o) && o.hash == k.hash)
+            .count()
+            <= new_tokens.count(k.hash)
+    }) && new.keys.iter().filter(|k| lede(k)).all(|k| {
+        new.keys
+            .iter()
+            .filter(|o| lede(o) && o.hash == k.hash)
+            .count()
+            <= old
+                .keys
+                .iter()
+                .filter(|o| o.hash == k.hash && o.pos != TITLE_POS)
+                .count()
+    });
+    // A name of one text's first sentence missing from the other text while
+    // the other's first sentence has a name of its own is a substitution, as in
+    // a later story on the same event ("beat Poland" / "lost to Italy"); a copy
+    // only drops or adds one.
+    let lede_names = |x: &'_ Fingerprint| {
+        x.keys
+            .iter()
+            .filter(|k| k.kind == KeyKind::Name && k.pos < u16::from(x.opening).min(n))
+            .map(|k| k.hash)
+            .collect::<Vec<_>>()
+    };
+    let (ln_old, ln_new) = (lede_names(old), lede_names(new));
+    let old_dropped = ln_old.iter().any(|h| !new_tokens.contains(*h));
+    let new_dropped = ln_new
+        .iter()
+        .any(|h| !old.keys.iter().any(|k| k.hash == *h));
+    let new_added = ln_new.iter().any(|h| !ln_old.contains(h));
+    let old_added = ln_old.iter().any(|h| !ln_new.contains(h));
+    let substituted = old_dropped && new_added || new_dropped && old_added;
+    lede_numbers_agree && !substituted && agree(&|k| k.pos == TITLE_POS) && agree(&|k| k.pos < n)
+}
+
+/// Is a new text (its fingerprint and [`tokens`](super::tokens)) a copy of the
+/// story of a stored fingerprint? `Some(similarity)` when it is.
+pub fn same_story(new: &Fingerprint, new_tokens: &Tokens, old: &Fingerprint) -> Option<f32> {
+    let s = similarity(new, old)?;
+    keys_agree(new, new_tokens, old).then_some(s)
+}

@@ -1,0 +1,804 @@
+//! Near-duplicate fingerprints in the store: writing them (`near_items`),
+//! finding the story of a stored copy of a new item, and computing them for
+//! items stored before version 4.
+//!
+//! Lookups go through an in-memory [`Index`] of the anchors of the items first
+//! seen within the near window, built from `near_items` (each stored fingerprint
+//! carries its anchors) the first time it is needed and kept up to date as items
+//! are stored: a lookup then reads no index pages, and storing an item writes
+//! one appended row. Each candidate is judged from its stored fingerprint (never
+//! its text); `items` and `stories` are read only for the candidates that are the
+//! same story. Its memory grows with the items of the window (8 bytes per
+//! anchor, about 3 anchors per item), not with the store.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::Store;
+use crate::error::StoreError;
+use crate::identity::Identified;
+use crate::similar::{self, Fingerprint, Tokens};
+
+/// An anchor shared by more items first seen within the near window is a *hub*
+/// (a feature too common to tell stories apart): its items are not candidates,
+/// and new items are not added to it. Bounds the work of every lookup.
+const HUB: i64 = 24;
+
+/// Stored fingerprints compared per lookup at most (those sharing the most
+/// anchors first).
+const MAX_CANDIDATES: usize = 8;
+
+/// Items fingerprinted per transaction after an upgrade.
+const BACKFILL_BATCH: i64 = 500;
+
+const TASK: &str = "near_fingerprints";
+
+fn ctx(what: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
+    StoreError::ctx(what)
+}
+
+/// Stores a new item's fingerprint, and adds its anchors (but not the `hubs`
+/// among them) to the index when there is one.
+pub(super) fn insert(
+    tx: &Connection,
+    item_id: i64,
+    feed_id: i64,
+    first_seen_at: i64,
+    fp: &Fingerprint,
+    hubs: &[u32],
+    index: Option<&mut Index>,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO near_items (item_id, feed_id, first_seen_at, fingerprint)
+         VALUES (?1, ?2, ?3, ?4)",
+    )
+    .and_then(|mut s| s.execute(params![item_id, feed_id, first_seen_at, fp.to_bytes()]))
+    .map_err(ctx("storing fingerprint"))?;
+    if let Some(index) = index {
+        index.add(
+            fp.anchors.iter().filter(|a| !hubs.contains(a)),
+            item_id,
+            feed_id,
+        );
+    }
+    Ok(())
+}
+
+/// Replaces an edited item's fingerprint (or removes it when the new text has
+/// none). The anchors of the old one stay in the index: a candidate is always
+/// judged by its stored fingerprint.
+pub(super) fn replace(
+    tx: &Connection,
+    item_id: i64,
+    fp: Option<&Fingerprint>,
+    index: Option<&mut Index>,
+) -> Result<(), StoreError> {
+    let old: Option<(i64, i64, Vec<u8>)> = tx
+        .prepare_cached(
+            "SELECT feed_id, first_seen_at, fingerprint FROM near_items WHERE item_id = ?1",
+        )
+        .and_then(|mut s| {
+            s.query_row([item_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .optional()
+        })
+        .map_err(ctx("updating fingerprint"))?;
+    if let Some((_, _, blob)) = &old
+        && fp.is_some_and(|fp| Fingerprint::from_bytes(blob).as_ref() == Some(fp))
+    {
+        return Ok(());
+    }
+    match fp {
+        Some(fp) => {
+            let (feed_id, first_seen_at) = match &old {
+                Some((f, t, _)) => (*f, *t),
+                None => tx
+                    .prepare_cached("SELECT feed_id, first_seen_at FROM items WHERE id = ?1")
+                    .and_then(|mut s| s.query_row([item_id], |r| Ok((r.get(0)?, r.get(1)?))))
+                    .map_err(ctx("updating fingerprint"))?,
+            };
+            insert(tx, item_id, feed_id, first_seen_at, fp, &[], index)
+        }
+        None => tx
+            .prepare_cached("DELETE FROM near_items WHERE item_id = ?1")
+            .and_then(|mut s| s.execute([item_id]))
+            .map(|_| ())
+            .map_err(ctx("updating fingerprint")),
+    }
+}
+
+/// Title and text of an entry as fingerprints read them (`content`, else `summary`).
+fn text_of(it: &Identified) -> (&str, &str) {
+    let e = &it.entry;
+    (
+        e.title.as_deref().unwrap_or(""),
+        e.content.as_deref().or(e.summary.as_deref()).unwrap_or(""),
+    )
+}
+
+/// What a lookup found: the story to join, and the anchors that are hubs.
+#[derive(Debug, Default)]
+pub(super) struct Found {
+    pub story: Option<i64>,
+    pub hubs: Vec<u32>,
+}
+
+/// What a [`Store`] keeps between documents: the index, and where the window
+/// of the last document started.
+#[derive(Default)]
+pub(crate) struct State {
+    index: Option<Index>,
+    /// `(since, first id)` of the last document's window.
+    last_window: Option<(i64, i64)>,
+}
+
+/// The near window of one document: items first seen since `since`, whose
+/// ids are at least the first such item's (ids grow with time). Looked up once
+/// per document (or reused from one that started less than a minute earlier;
+/// the exact window is still checked on each candidate).
+pub(super) struct Window<'a> {
+    since: i64,
+    first_id: Option<Option<i64>>,
+    state: &'a mut State,
+}
+
+impl<'a> Window<'a> {
+    pub fn new(since: i64, state: &'a mut State) -> Window<'a> {
+        let first_id = state
+            .last_window
+            .filter(|(s, _)| (0..60).contains(&(since - s)))
+            .map(|(_, id)| Some(id));
+        Window {
+            since,
+            first_id,
+            state,
+        }
+    }
+
+    fn first_id(&mut self, tx: &Connection) -> Result<Option<i64>, StoreError> {
+        if self.first_id.is_none() {
+            let id: Option<i64> = tx
+                .prepare_cached(
+                    "SELECT id FROM items WHERE first_seen_at >= ?1
+                     ORDER BY first_seen_at, id LIMIT 1",
+                )
+                .and_then(|mut s| s.query_row([self.since], |r| r.get(0)).optional())
+                .map_err(ctx("matching near-duplicate stories"))?;
+            self.first_id = Some(id);
+            // Nothing is kept while the window is empty: an item stored a
+            // second later must be found.
+            if let Some(id) = id {
+                self.state.last_window = Some((self.since, id));
+            }
+        }
+        Ok(self.first_id.flatten())
+    }
+
+    /// The index, built or rebuilt as needed: once a day, to drop the items
+    /// that left the window, and when the window grew (a longer `near_window`).
+    fn index(&mut self, tx: &Connection) -> Result<&mut Index, StoreError> {
+        let stale = self
+            .state
+            .index
+            .as_ref()
+            .is_none_or(|i| self.since - i.since > REBUILD_AFTER || i.since - self.since > 60);
+        if stale {
+            let first = self.first_id(tx)?;
+            self.state.index = Some(Index::build(tx, self.since, first)?);
+        }
+        Ok(self.state.index.as_mut().expect("built"))
+    }
+
+    /// The index, when it has been built (for storing an item's anchors).
+    pub fn built_index(&mut self) -> Option<&mut Index> {
+        self.state.index.as_mut()
+    }
+}
+
+/// The index is rebuilt when its window started this long before the current one.
+const REBUILD_AFTER: i64 = 86_400;
+
+/// Additions kept apart from the sorted entries of the [`Index`] before being
+/// merged into them.
+const RECENT: usize = 4096;
+
+/// The anchors of the fingerprints of items first seen within a near window:
+/// entries `anchor << 32 | feed tag << 24 | (item_id - base)`, sorted, and
+/// recent additions. The feed tag (the feed id's low 8 bits) lets candidates of
+/// other feeds be judged first.
+pub(crate) struct Index {
+    /// Start of the window it was built for.
+    since: i64,
+    /// Lowest item id it covers.
+    base: i64,
+    sorted: Vec<u64>,
+    recent: Vec<u64>,
+}
+
+impl Index {
+    /// Reads the anchors of every item from `first_id` on (none when the window
+    /// is empty: then from the next item stored).
+    fn build(tx: &Connection, since: i64, first_id: Option<i64>) -> Result<Index, StoreError> {
+        let what = "indexing near-duplicate fingerprints";
+        let base = match first_id {
+            Some(id) => id,
+            None => tx
+                .query_row("SELECT COALESCE(max(id), 0) + 1 FROM items", [], |r| {
+                    r.get(0)
+                })
+                .map_err(ctx(what))?,
+        };
+        let mut sorted = Vec::new();
+        let mut s = tx
+            .prepare_cached(
+                "SELECT item_id, feed_id, fingerprint FROM near_items WHERE item_id >= ?1",
+            )
+            .map_err(ctx(what))?;
+        let mut rows = s.query([base]).map_err(ctx(what))?;
+        while let Some(r) = rows.next().map_err(ctx(what))? {
+            let id: i64 = r.get(0).map_err(ctx(what))?;
+            let feed: i64 = r.get(1).map_err(ctx(what))?;
+            let blob = r.get_ref(2).map_err(ctx(what))?;
+            let Ok(bytes) = blob.as_blob() else { continue };
+            if let Some(low) = entry_low(id - base, feed) {
+                for a in similar::stored_anchors(bytes) {
+                    sorted.push(u64::from(a) << 32 | low);
+                }
+            }
+        }
+        sorted.sort_unstable();
+        Ok(Index {
+            since,
+            base,
+            sorted,
+            recent: Vec::new(),
+        })
+    }
+
+    fn add<'a>(&mut self, anchors: impl Iterator<Item = &'a u32>, item_id: i64, feed_id: i64) {
+        let Some(low) = entry_low(item_id - self.base, feed_id) else {
+            return;
+        };
+        for a in anchors {
+            let e = u64::from(*a) << 32 | low;
+            let at = self.recent.partition_point(|&x| x < e);
+            self.recent.insert(at, e);
+        }
+        if self.recent.len() > RECENT {
+            let mut merged = Vec::with_capacity(self.sorted.len() + self.recent.len());
+            let (mut a, mut b) = (self.sorted.iter().peekable(), self.recent.iter().peekable());
+            while let (Some(&&x), Some(&&y)) = (a.peek(), b.peek()) {
+                if x <= y {
+                    merged.push(x);
+                    a.next();
+                } else {
+                    merged.push(y);
+                    b.next();
+                }
+            }
+            merged.extend(a);
+            merged.extend(b);
+            self.sorted = merged;
+            self.recent.clear();
+        }
+    }
+
+    /// The items of an anchor with ids at least `first_id`, with their feed tags.
+    fn items(&self, anchor: u32, first_id: i64, out: &mut Vec<(i64, u8)>) {
+        let (lo, hi) = (u64::from(anchor) << 32, (u64::from(anchor) + 1) << 32);
+        for list in [&self.sorted, &self.recent] {
+            let from = list.partition_point(|&x| x < lo);
+            for &e in list[from..].iter().take_while(|&&x| x < hi) {
+                let id = self.base + (e & 0xff_ffff) as i64;
+                if id >= first_id {
+                    out.push((id, (e >> 24) as u8));
+                }
+            }
+        }
+    }
+}
+
+/// The low 32 bits of an index entry: the feed tag and the item's offset from
+/// the index's base (24 bits: `None` beyond, or below the base).
+fn entry_low(offset: i64, feed_id: i64) -> Option<u64> {
+    let offset = u64::try_from(offset).ok().filter(|o| *o < 1 << 24)?;
+    Some(u64::from(feed_id as u8) << 24 | offset)
+}
+
+/// The story of another feed's item that is a copy of `it` (the most similar
+/// one), first seen within the window, that has no item of this feed yet.
+pub(super) fn find_story(
+    tx: &Connection,
+    feed_id: i64,
+    it: &Identified,
+    fp: &Fingerprint,
+    window: &mut Window,
+) -> Result<Found, StoreError> {
+    let what = "matching near-duplicate stories";
+    let mut found = Found::default();
+    let since = window.since;
+    let Some(first_id) = window.first_id(tx)? else {
+        return Ok(found);
+    };
+    let index = window.index(tx)?;
+    // Candidates: (item, anchors shared, probably of another feed).
+    let mut candidates: Vec<(i64, u32, bool)> = Vec::new();
+    let mut list = Vec::new();
+    for a in &fp.anchors {
+        list.clear();
+        index.items(*a, first_id, &mut list);
+        if list.len() as i64 > HUB {
+            found.hubs.push(*a);
+            continue;
+        }
+        for (item, tag) in &list {
+            match candidates.iter_mut().find(|(i, ..)| i == item) {
+                Some((_, n, _)) => *n += 1,
+                None => candidates.push((*item, 1, *tag != feed_id as u8)),
+            }
+        }
+    }
+    if candidates.is_empty() {
+        return Ok(found);
+    }
+    // Other feeds' items first, then those sharing the most anchors, then the
+    // most recent.
+    candidates.sort_unstable_by(|a, b| b.2.cmp(&a.2).then(b.1.cmp(&a.1)).then(b.0.cmp(&a.0)));
+    candidates.truncate(MAX_CANDIDATES);
+
+    let mut tokens: Option<Tokens> = None;
+    let mut matches: Vec<(f32, i64)> = Vec::new();
+    {
+        let mut read = tx
+            .prepare_cached(
+                "SELECT feed_id, first_seen_at, fingerprint FROM near_items WHERE item_id = ?1",
+            )
+            .map_err(ctx(what))?;
+        for (item, ..) in candidates {
+            let row: Option<(i64, i64, Vec<u8>)> = read
+                .query_row([item], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .optional()
+                .map_err(ctx(what))?;
+            let Some((other_feed, seen, blob)) = row else {
+                continue;
+            };
+            if other_feed == feed_id || seen < since {
+                continue;
+            }
+            let Some(old) = Fingerprint::from_bytes(&blob) else {
+                continue;
+            };
+            let Some(score) = similar::similarity(fp, &old) else {
+                continue;
+            };
+            let toks = tokens.get_or_insert_with(|| {
+                let (title, body) = text_of(it);
+                similar::tokens(title, body)
+            });
+            if similar::keys_agree(fp, toks, &old) {
+                matches.push((score, item));
+            }
+        }
+    }
+    // The most similar first; among equals the earliest item.
+    matches.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let mut story = tx
+        .prepare_cached(
+            "SELECT i.story_id, s.first_seen_at,
+                    EXISTS (SELECT 1 FROM items j WHERE j.story_id = i.story_id AND j.feed_id = ?2)
+             FROM items i JOIN stories s ON s.id = i.story_id WHERE i.id = ?1",
+        )
+        .map_err(ctx(what))?;
+    for (_, item) in matches {
+        let row: Option<(i64, i64, bool)> = story
+            .query_row(params![item, feed_id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()
+            .map_err(ctx(what))?;
+        if let Some((story_id, first_seen, false)) = row
+            && first_seen >= since
+        {
+            found.story = Some(story_id);
+            return Ok(found);
+        }
+    }
+    Ok(found)
+}
+
+impl Store {
+    /// Computes the fingerprints of the items stored before version 4 (and the
+    /// `text_hash` of items from version 1), newest first, in transactions of
+    /// [`BACKFILL_BATCH`] items. Driven by a row of `store_tasks`, so once done
+    /// it costs one lookup in a tiny table per open.
+    pub(super) fn backfill_near(&mut self) -> Result<(), StoreError> {
+        let what = "fingerprinting stored items";
+        loop {
+            let tx = self.conn.transaction().map_err(ctx(what))?;
+            let cursor: Option<i64> = tx
+                .query_row(
+                    "SELECT cursor FROM store_tasks WHERE task = ?1",
+                    [TASK],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(ctx(what))?;
+            let Some(cursor) = cursor else {
+                return Ok(());
+            };
+            type Row = (
+                i64,
+                i64,
+                i64,
+                Option<String>,
+                Option<String>,
+                Option<String>,
+            );
+            let rows: Vec<Row> = tx
+                .prepare_cached(
+                    "SELECT id, feed_id, first_seen_at, title, COALESCE(content, summary),
+                            text_hash
+                     FROM items WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
+                )
+                .and_then(|mut s| {
+                    s.query_map(params![cursor, BACKFILL_BATCH], |r| {
+                        Ok((
+                            r.get(0)?,
+                            r.get(1)?,
+                            r.get(2)?,
+                            r.get(3)?,
+                            r.get(4)?,
+                            r.get(5)?,
+                        ))
+                    })?
+                    .collect()
+                })
+                .map_err(ctx(what))?;
+            let Some(last) = rows.last().map(|r| r.0) else {
+                tx.execute("DELETE FROM store_tasks WHERE task = ?1", [TASK])
+                    .map_err(ctx(what))?;
+                tx.commit().map_err(ctx(what))?;
+                return Ok(());
+            };
+            for (id, feed_id, first_seen_at, title, body, text_hash) in rows {
+                let title = title.unwrap_or_default();
+                let body = body.unwrap_or_default();
+                if text_hash.is_none() {
+                    tx.prepare_cached("UPDATE items SET text_hash = ?2 WHERE id = ?1")
+                        .and_then(|mut s| {
+                            s.execute(params![id, crate::identity::short_hash(&[&title, &body])])
+                        })
+                        .map_err(ctx(what))?;
+                }
+                if let Some(fp) = similar::fingerprint(&title, &body) {
+                    insert(&tx, id, feed_id, first_seen_at, &fp, &[], None)?;
+                }
+            }
+            tx.execute(
+                "UPDATE store_tasks SET cursor = ?2 WHERE task = ?1",
+                params![TASK, last],
+            )
+            .map_err(ctx(what))?;
+            tx.commit().map_err(ctx(what))?;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use rusqlite::Connection;
+
+    use super::*;
+    use crate::config;
+    use crate::identity::identify_document;
+    use crate::parse::Entry;
+    use crate::store::MIGRATIONS;
+    use crate::store::feeds::{FeedRef, FetchRecord, Reschedule};
+    use crate::store::items::{DocumentMeta, StoryRules};
+
+    const LEDE: &str = "A powerful overnight storm brought down trees and power lines along the \
+                        northern coast, leaving about 40,000 homes without electricity, the \
+                        regional utility said on Tuesday.";
+    const MORE: &str = "Crews from three neighbouring provinces were sent to help restore \
+                        service, which the company expects to complete by Thursday evening.";
+    const LAST: &str = "Several coastal roads remain closed because of fallen trees and \
+                        flooding, and schools in four towns cancelled classes for the day.";
+
+    fn feeds(store: &mut Store) -> Vec<FeedRef> {
+        let cfg = config::parse(
+            "[[feed]]\nurl = \"https://a.example/f\"\n[[feed]]\nurl = \"https://b.example/f\"\n",
+            Path::new("x.toml"),
+        )
+        .unwrap();
+        store.sync_config(&cfg.feeds).unwrap()
+    }
+
+    fn store_one(
+        store: &mut Store,
+        feed: &FeedRef,
+        guid: &str,
+        title: &str,
+        body: &str,
+        on: bool,
+    ) -> usize {
+        let items = identify_document(vec![Entry {
+            guid: Some(guid.into()),
+            link: Some(format!("https://{}/{guid}", feed.url.host_str().unwrap())),
+            title: Some(title.into()),
+            content: Some(body.into()),
+            ..Entry::default()
+        }]);
+        let rec = FetchRecord {
+            started_at: crate::now_unix(),
+            ..FetchRecord::default()
+        };
+        let rules = StoryRules {
+            near_duplicates: on,
+            ..StoryRules::default()
+        };
+        store
+            .apply_document(
+                feed,
+                &rec,
+                &Default::default(),
+                &DocumentMeta::default(),
+                &items,
+                &Reschedule::default(),
+                &rules,
+            )
+            .unwrap()
+            .joined
+    }
+
+    fn count(store: &Store, sql: &str) -> i64 {
+        store.conn().query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
+    #[test]
+    fn a_cut_copy_in_another_feed_joins_and_off_stores_nothing() {
+        let mut store = Store::open_in_memory().unwrap();
+        let f = feeds(&mut store);
+        let full = format!("<p>{LEDE}</p><p>{MORE}</p><p>{LAST}</p>");
+        assert_eq!(
+            store_one(&mut store, &f[0], "1", "Storm cuts power", &full, true),
+            0
+        );
+        assert_eq!(count(&store, "SELECT count(*) FROM near_items"), 1);
+        // A copy cut to its first paragraph, under a dateline and another headline.
+        let cut = format!("<p>NORTH BAY (Wire) - {LEDE}</p>");
+        assert_eq!(
+            store_one(
+                &mut store,
+                &f[1],
+                "2",
+                "40,000 homes in the dark",
+                &cut,
+                true
+            ),
+            1
+        );
+        assert_eq!(count(&store, "SELECT count(*) FROM stories"), 1);
+        assert_eq!(count(&store, "SELECT item_count FROM stories"), 2);
+
+        // With near-duplicates off, a new item is neither matched nor indexed.
+        let other = format!("<p>{MORE} {LAST}</p><p>{LEDE}</p>");
+        assert_eq!(store_one(&mut store, &f[1], "3", "Storm", &other, false), 0);
+        assert_eq!(count(&store, "SELECT count(*) FROM near_items"), 2);
+        assert_eq!(count(&store, "SELECT count(*) FROM stories"), 2);
+    }
+
+    #[test]
+    fn the_index_keeps_anchors_sorted_across_merges() {
+        let mut index = Index {
+            since: 0,
+            base: 100,
+            sorted: Vec::new(),
+            recent: Vec::new(),
+        };
+        for id in 100..100 + RECENT as i64 * 2 {
+            index.add([7u32, (id % 5) as u32].iter(), id, id % 3);
+        }
+        assert!(index.recent.len() <= RECENT);
+        assert!(index.sorted.windows(2).all(|w| w[0] <= w[1]));
+        let mut out = Vec::new();
+        index.items(7, 150, &mut out);
+        assert_eq!(out.len(), RECENT * 2 - 50, "every item from id 150 on");
+        assert!(out.iter().all(|(id, tag)| i64::from(*tag) == id % 3));
+        out.clear();
+        index.items(3, 0, &mut out);
+        assert!(out.iter().all(|(id, _)| id % 5 == 3));
+        // Ids below the index's base or too far above it are not indexed.
+        index.add([9u32].iter(), 99, 1);
+        index.add([9u32].iter(), 100 + (1 << 24), 1);
+        out.clear();
+        index.items(9, 0, &mut out);
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn hub_anchors_are_skipped_and_not_extended() {
+        let mut store = Store::open_in_memory().unwrap();
+        let f = feeds(&mut store);
+        let full = format!("<p>{LEDE}</p><p>{MORE}</p><p>{LAST}</p>");
+        store_one(&mut store, &f[0], "1", "Storm cuts power", &full, true);
+        let blob: Vec<u8> = store
+            .conn()
+            .query_row("SELECT fingerprint FROM near_items", [], |r| r.get(0))
+            .unwrap();
+        let anchors: Vec<u32> = similar::stored_anchors(&blob).collect();
+        assert!(anchors.len() >= 2, "{anchors:?}");
+        // Every anchor but one becomes a hub: HUB other recent items share it.
+        {
+            let since = crate::now_unix() - StoryRules::default().near_window;
+            let mut window = Window::new(since, &mut store.near);
+            let index = window.index(&store.conn).unwrap();
+            for (n, a) in anchors.iter().skip(1).enumerate() {
+                for k in 0..HUB {
+                    index.add([*a].iter(), 1000 + n as i64 * 100 + k, 7);
+                }
+            }
+        }
+        // The copy is found through the one anchor left...
+        let copy = format!("<p>{LEDE}</p><p>{MORE}</p>");
+        assert_eq!(
+            store_one(
+                &mut store,
+                &f[1],
+                "2",
+                "Storm cuts power to 40,000",
+                &copy,
+                true
+            ),
+            1
+        );
+        // ...and is not added to the hub lists.
+        let copy_id: i64 = store
+            .conn()
+            .query_row("SELECT id FROM items WHERE guid = '2'", [], |r| r.get(0))
+            .unwrap();
+        let index = store.near.index.as_ref().unwrap();
+        let mut out = Vec::new();
+        for a in anchors.iter().skip(1) {
+            out.clear();
+            index.items(*a, 0, &mut out);
+            assert!(
+                !out.iter().any(|(id, _)| *id == copy_id),
+                "the copy joined a hub list"
+            );
+        }
+        out.clear();
+        index.items(anchors[0], 0, &mut out);
+        assert!(out.iter().any(|(id, _)| *id == copy_id));
+    }
+
+    /// A version-3 store (as feedloom wrote it before this format) is upgraded
+    /// in place: the old band table goes, every item gets the new fingerprint,
+    /// and a copy arriving afterwards joins the story of an upgraded item.
+    #[test]
+    fn a_version_3_store_is_upgraded_and_its_copies_recognised() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v3.db");
+        let full = format!("<p>{LEDE}</p><p>{MORE}</p><p>{LAST}</p>");
+        let now = crate::now_unix();
+        {
+            let conn = Connection::open(&path).unwrap();
+            for (_, sql) in &MIGRATIONS[..3] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.execute_batch("PRAGMA user_version = 3").unwrap();
+            conn.execute(
+                "INSERT INTO feeds (id, url, created_at) VALUES (1, 'https://a.example/f', 0),
+                     (2, 'https://b.example/f', 0)",
+                [],
+            )
+            .unwrap();
+            for (id, title, body) in [
+                (1, "Storm cuts power", full.as_str()),
+                (2, "Short", "Too short"),
+                (
+                    3,
+                    "Council approves the budget for roads",
+                    "<p>The council approved the budget for roads and schools on Monday after a long debate.</p>",
+                ),
+            ] {
+                conn.execute(
+                    "INSERT INTO stories (id, uid, first_seen_at, changed_at) VALUES (?1, ?2, ?3, ?3)",
+                    params![id, format!("urn:feedloom:{id}"), now - 60],
+                )
+                .unwrap();
+                conn.execute(
+                    "INSERT INTO items (id, feed_id, key, key_kind, uid, guid, title, content,
+                         content_hash, first_seen_at, last_seen_at, changed_at, story_id,
+                         text_hash, fingerprint, fingerprint_keys)
+                     VALUES (?1, 1, ?2, 'guid', ?3, ?1, ?4, ?5, 'h', ?6, ?6, ?6, ?1, 't', 12345, '1')",
+                    params![id, format!("guid:{id}"), format!("urn:feedloom:{id}"), title, body, now - 60],
+                )
+                .unwrap();
+                conn.execute(
+                    "INSERT INTO fingerprint_bands (band, value, item_id, fingerprint) VALUES (0, 12345, ?1, 12345)",
+                    [id],
+                )
+                .unwrap();
+            }
+        }
+        let mut store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len() as u32);
+        let tables = count(
+            &store,
+            "SELECT count(*) FROM sqlite_master WHERE name = 'fingerprint_bands'",
+        );
+        assert_eq!(tables, 0, "the version-3 band table is gone");
+        assert_eq!(
+            count(&store, "SELECT count(*) FROM near_items"),
+            2,
+            "the short item has none"
+        );
+        assert_eq!(
+            count(&store, "SELECT count(*) FROM store_tasks"),
+            0,
+            "nothing left to do"
+        );
+        let stored = count(&store, "SELECT item_id FROM near_items WHERE item_id = 1");
+        assert_eq!(stored, 1);
+        let f = feeds(&mut store);
+        let cut = format!("<p>(Budapest) {LEDE}</p><p>{MORE}</p>");
+        assert_eq!(
+            store_one(&mut store, &f[1], "9", "Power cut by storm", &cut, true),
+            1
+        );
+        assert_eq!(
+            count(&store, "SELECT item_count FROM stories WHERE id = 1"),
+            2
+        );
+        drop(store);
+        // Reopening does no more work: the task is gone.
+        let store = Store::open(&path).unwrap();
+        assert_eq!(count(&store, "SELECT count(*) FROM store_tasks"), 0);
+        assert_eq!(count(&store, "SELECT count(*) FROM near_items"), 3);
+    }
+
+    /// The recomputation after an upgrade goes newest first and resumes where a
+    /// previous open stopped.
+    #[test]
+    fn an_interrupted_recomputation_carries_on_from_its_cursor() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.db");
+        {
+            let mut store = Store::open(&path).unwrap();
+            let f = feeds(&mut store);
+            for i in 0..5 {
+                let body = format!("<p>Item {i}: {LEDE}</p><p>{MORE}</p>");
+                store_one(
+                    &mut store,
+                    &f[0],
+                    &i.to_string(),
+                    &format!("Story {i}"),
+                    &body,
+                    false,
+                );
+            }
+            assert_eq!(count(&store, "SELECT count(*) FROM near_items"), 0);
+            // As if a recomputation had done the items from id 4 up and stopped.
+            store
+                .conn()
+                .execute(
+                    "INSERT INTO store_tasks (task, cursor) VALUES ('near_fingerprints', 4)",
+                    [],
+                )
+                .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let done: Vec<i64> = {
+            let mut s = store
+                .conn()
+                .prepare("SELECT item_id FROM near_items ORDER BY item_id")
+                .unwrap();
+            s.query_map([], |r| r.get(0))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+        };
+        assert_eq!(done, [1, 2, 3]);
+        assert_eq!(count(&store, "SELECT count(*) FROM store_tasks"), 0);
+    }
+}
