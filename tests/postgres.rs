@@ -278,6 +278,81 @@ async fn poll_export_feeds_and_stories_match_sqlite() {
     );
 }
 
+/// A server without validators answers 200 every time: the same bytes are
+/// recognised by their hash and not parsed again, on both backends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn byte_identical_bodies_are_logged_unchanged() {
+    let server = FeedServer::start().await;
+    server.set(
+        "/n.xml",
+        Resource::feed(rss(
+            "No validators",
+            &[(
+                Some("n1"),
+                Some("https://n.example.org/1"),
+                "One",
+                "First item.",
+            )],
+        ))
+        .no_etag(),
+    );
+    let body = common::feeds_toml(&[server.url("/n.xml")]);
+    let Some(pair) = Pair::new("unchanged", &body).await else {
+        return;
+    };
+    pair.run(&["poll"]).await;
+    let again = pair.run(&["poll"]).await;
+    assert_eq!(again[0], again[1]);
+    assert!(
+        again[1].contains("1 ok") && again[1].contains("0 new"),
+        "{}",
+        again[1]
+    );
+    let c = pg::client(&pair.url).await;
+    assert_eq!(
+        pg::count(
+            &c,
+            "SELECT count(*) FROM fetches WHERE outcome = 'ok' AND unchanged = 1"
+        )
+        .await,
+        1,
+        "the second 200 is logged unchanged"
+    );
+    assert_eq!(
+        pg::count(
+            &c,
+            "SELECT count(*) FROM feeds WHERE body_hash IS NOT NULL AND body_stored_at IS NOT NULL"
+        )
+        .await,
+        1
+    );
+    // A changed body is read again.
+    server.set(
+        "/n.xml",
+        Resource::feed(rss(
+            "No validators",
+            &[
+                (
+                    Some("n2"),
+                    Some("https://n.example.org/2"),
+                    "Two",
+                    "Second item.",
+                ),
+                (
+                    Some("n1"),
+                    Some("https://n.example.org/1"),
+                    "One",
+                    "First item.",
+                ),
+            ],
+        ))
+        .no_etag(),
+    );
+    let changed = pair.run(&["poll"]).await;
+    assert_eq!(changed[0], changed[1]);
+    assert!(changed[1].contains("1 new"), "{}", changed[1]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn search_finds_the_same_stories_with_highlights() {
     let server = FeedServer::start().await;
@@ -431,6 +506,14 @@ async fn retention_prunes_and_tombstones_keep_items_from_coming_back() {
     )
     .await
     .unwrap();
+    let alpha_near = "SELECT count(*) FROM near_items
+                      WHERE feed_id = (SELECT id FROM feeds WHERE url LIKE '%/a.xml')";
+    let alpha_fingerprints = pg::count(&c, alpha_near).await;
+    assert!(
+        alpha_fingerprints >= 1,
+        "Alpha's wire copy is fingerprinted"
+    );
+    let all_fingerprints = pg::count(&c, "SELECT count(*) FROM near_items").await;
     let dry = ok(&cfg, &["prune", "--dry-run"]).await;
     assert!(dry.contains("would remove 3 items"), "{dry}");
     assert_eq!(
@@ -453,6 +536,25 @@ async fn retention_prunes_and_tombstones_keep_items_from_coming_back() {
         .await,
         0,
         "search rows go with their items"
+    );
+    assert_eq!(
+        pg::count(&c, alpha_near).await,
+        0,
+        "near-duplicate rows go with their items"
+    );
+    assert_eq!(
+        pg::count(
+            &c,
+            "SELECT count(*) FROM near_anchors a LEFT JOIN items i ON i.id = a.item_id WHERE i.id IS NULL"
+        )
+        .await,
+        0,
+        "and their anchors"
+    );
+    assert_eq!(
+        pg::count(&c, "SELECT count(*) FROM near_items").await,
+        all_fingerprints - alpha_fingerprints,
+        "the other feeds' fingerprints stay"
     );
     // Alpha still serves them: tombstones keep them from being new again.
     server.set(
