@@ -44,6 +44,10 @@ pub enum AppError {
 /// How often the scheduler looks for due feeds.
 pub const TICK: Duration = Duration::from_secs(1);
 
+/// PostgreSQL: how soon after a fetch ends a node claims again while feeds
+/// were left due (see docs/scaling.md).
+const CLAIM_AGAIN: Duration = Duration::from_millis(100);
+
 /// Runs the daemon with real signals: SIGTERM/SIGINT stop it, SIGHUP reloads the
 /// config from its file.
 pub async fn run_from_signals(cfg: Config) -> Result<(), AppError> {
@@ -319,6 +323,10 @@ pub async fn run(
     let mut tasks: JoinSet<Refreshed> = JoinSet::new();
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // PostgreSQL: the per-host limit counts claims, so a node claims again soon
+    // after a fetch ends while feeds were left due, not only at the next tick.
+    let mut more_due = false;
+    let mut claim_soon = false;
     tokio::pin!(shutdown);
 
     loop {
@@ -352,6 +360,10 @@ pub async fn run(
                 }
             }
             _ = tick.tick() => {
+                if claim_soon {
+                    claim_soon = false;
+                    tick.reset();
+                }
                 state.last_tick.store(crate::now_unix(), Ordering::Relaxed);
                 sd_notify("WATCHDOG=1");
                 let now = crate::now_unix();
@@ -359,7 +371,10 @@ pub async fn run(
                 busy.extend(held_back.until(now));
                 let (per_host, gap) = (plan.cfg.fetch.per_host, plan.cfg.fetch.host_gap.0.as_millis() as i64);
                 let due = match store.due_feeds(now, busy, per_host, gap).await {
-                    Ok(due) => due,
+                    Ok(due) => {
+                        more_due = store.is_postgres() && !due.is_empty();
+                        due
+                    }
                     Err(e) => {
                         error!(error = %chain(&e), "cannot read due feeds");
                         continue;
@@ -383,7 +398,11 @@ pub async fn run(
                 }
             }
             Some(done) = tasks.join_next_with_id() => {
-                finish(done, &mut in_flight, &mut task_feed, &mut held_back, &plan, &store, &state, &changed)
+                finish(done, &mut in_flight, &mut task_feed, &mut held_back, &plan, &store, &state, &changed);
+                if more_due && !claim_soon {
+                    claim_soon = true;
+                    tick.reset_after(CLAIM_AGAIN);
+                }
             }
         }
     }
