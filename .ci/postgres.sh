@@ -19,6 +19,19 @@ pg_bin() {
     return 1
 }
 
+# A port nothing listens on (bash only: CI images may lack python).
+free_port() {
+    local p i
+    for i in $(seq 100); do
+        p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+            echo "$p"
+            return 0
+        fi
+    done
+    return 1
+}
+
 feedloom_pg_start() {
     local bin
     if ! bin=$(pg_bin); then
@@ -45,7 +58,7 @@ feedloom_pg_start() {
     local as=()
     [ "$(id -u)" = 0 ] && as=(runuser -u "$user" --)
     local port
-    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    port=$(free_port) || { echo "postgres.sh: no free port found" >&2; return 1; }
     "${as[@]}" "$bin/initdb" -D "$dir/data" -U feedloom --auth=trust --encoding=UTF8 \
         --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
         { cat "$dir/initdb.log" >&2; return 1; }
