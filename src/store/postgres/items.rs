@@ -124,7 +124,9 @@ impl PgStore {
             .collect();
         // Locks on what new items could be matched by, sorted: no deadlock
         // between two nodes taking overlapping sets.
+        // Anchors that are hubs are skipped by lookups: no lock for them.
         let mut locks: Vec<i64> = Vec::new();
+        let mut anchors: Vec<u32> = Vec::new();
         for it in items.iter().filter(|it| !known.contains_key(&it.key)) {
             if let Some(cu) = it.canonical_url.as_deref().filter(|c| specific(c)) {
                 locks.push(key_hash(&format!("url {cu}")));
@@ -132,9 +134,18 @@ impl PgStore {
             if rules.near_duplicates
                 && let Some(fp) = &it.fingerprint
             {
-                locks.extend(near::lock_keys(fp));
+                anchors.extend(&fp.anchors);
             }
         }
+        anchors.sort_unstable();
+        anchors.dedup();
+        let hubs = near::hubs(&mut tx, &anchors, now - rules.near_window).await?;
+        locks.extend(
+            anchors
+                .iter()
+                .filter(|a| !hubs.contains(a))
+                .map(|a| near::lock_key(*a)),
+        );
         if !locks.is_empty() {
             locks.sort_unstable();
             locks.dedup();

@@ -27,13 +27,36 @@ pub(super) struct Found {
     pub hubs: Vec<u32>,
 }
 
-/// The advisory-lock keys of a fingerprint: one per anchor. Two nodes storing
-/// copies of one story share an anchor (that is how they find each other), so
-/// the second waits for the first one's COMMIT and then finds its story.
-pub(super) fn lock_keys(fp: &Fingerprint) -> impl Iterator<Item = i64> + '_ {
-    fp.anchors
-        .iter()
-        .map(|a| crate::store::prune::key_hash(&format!("anchor {a}")))
+/// The advisory-lock key of an anchor. Two nodes storing copies of one story
+/// share an anchor (that is how they find each other), so the second waits for
+/// the first one's COMMIT and then finds its story.
+pub(super) fn lock_key(anchor: u32) -> i64 {
+    crate::store::prune::key_hash(&format!("anchor {anchor}"))
+}
+
+/// Which of `anchors` are hubs now (more than [`HUB`] items of the window):
+/// lookups skip them, so they need no lock; locking them would make every
+/// document that contains a common feature wait for the others.
+pub(super) async fn hubs(
+    tx: &mut Tx<'_>,
+    anchors: &[u32],
+    since: i64,
+) -> Result<std::collections::HashSet<u32>, StoreError> {
+    if anchors.is_empty() {
+        return Ok(Default::default());
+    }
+    let list: Vec<i64> = anchors.iter().map(|a| i64::from(*a)).collect();
+    let rows = tx
+        .query(
+            "matching near-duplicate stories",
+            "SELECT a FROM unnest($1::bigint[]) AS a
+             WHERE (SELECT count(*) FROM (SELECT 1 FROM near_anchors n
+                                          WHERE n.anchor = a AND n.first_seen_at >= $2
+                                          LIMIT $3) AS x) >= $3",
+            &[&list, &since, &(HUB + 1)],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| r.get::<_, i64>(0) as u32).collect())
 }
 
 fn text_of(it: &Identified) -> (&str, &str) {
