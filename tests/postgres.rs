@@ -913,3 +913,65 @@ async fn two_nodes_storing_the_same_story_at_once_make_one_story() {
         0
     );
 }
+
+/// Entries a feed already holds unchanged are recognised before the costly
+/// fingerprint, on PostgreSQL as on SQLite (the parse step's look-up).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn known_entries_are_recognised_before_fingerprinting() {
+    use feedloom::identity::Canon;
+    use feedloom::parse::Entry;
+    use feedloom::refresh::identify_new;
+    use feedloom::store::{Backend, Location};
+    let server = FeedServer::start().await;
+    let body = server_feeds(&server);
+    let Some(pair) = Pair::new("known", &body).await else {
+        return;
+    };
+    ok(&pair.postgres, &["poll"]).await;
+    let c = pg::client(&pair.url).await;
+    let feed_id: i64 = c
+        .query_one("SELECT id FROM feeds WHERE url LIKE '%/b.xml'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let loc = Location::Postgres {
+        url: pair.url.clone(),
+        password_file: None,
+        lease_secs: 60,
+    };
+    let store = Backend::open(&loc, "test-node").await.unwrap();
+    let entry = |guid: &str, link: &str, title: &str, text: &str| Entry {
+        guid: Some(guid.into()),
+        link: Some(link.into()),
+        title: Some(title.into()),
+        summary: Some(text.into()),
+        ..Entry::default()
+    };
+    let entries = vec![
+        entry(
+            "b1",
+            "https://news.example.org/2024/budget",
+            "Council passes budget",
+            "The vote was 7 to 2.",
+        ),
+        entry(
+            "b2",
+            "https://beta.example.org/ferry",
+            "Ferry timetable changes",
+            "Later boats on Sundays, and on holidays.",
+        ),
+        entry(
+            "b3",
+            "https://beta.example.org/new",
+            "A new story",
+            "Something else entirely.",
+        ),
+    ];
+    let items = tokio::task::spawn_blocking(move || {
+        identify_new(Some((&store, feed_id)), entries, &Canon::default())
+    })
+    .await
+    .unwrap();
+    let known: Vec<bool> = items.iter().map(|i| i.known).collect();
+    assert_eq!(known, [true, false, false], "stored unchanged, edited, new");
+}

@@ -278,12 +278,12 @@ impl Backend {
     }
 
     /// Marks the entries the store already holds unchanged (see
-    /// [`SharedStore::mark_known`]); on PostgreSQL none are marked (every new
-    /// entry's fingerprint is computed; the store skips known ones itself).
+    /// [`SharedStore::mark_known`]). Call it from a blocking thread (it waits
+    /// for the store), never from async code.
     pub fn mark_known(&self, feed_id: i64, items: &mut [Identified]) {
         match self {
             Backend::Sqlite(s) => s.mark_known(feed_id, items),
-            Backend::Postgres(_) => {}
+            Backend::Postgres(p) => p.mark_known_blocking(feed_id, items),
         }
     }
 

@@ -42,6 +42,39 @@ fn specific(canonical: &str) -> bool {
 }
 
 impl PgStore {
+    /// Marks the entries this feed already holds unchanged (same key, same
+    /// content hash), as [`crate::store::SharedStore::mark_known`] does on
+    /// SQLite: they need no near-duplicate fingerprint. For a blocking thread
+    /// of the runtime (the parse step); on any error nothing is marked.
+    pub fn mark_known_blocking(&self, feed_id: i64, items: &mut [Identified]) {
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let keys: Vec<String> = items.iter().map(|i| i.key.clone()).collect();
+        let read = async {
+            let mut conn = self.pool().get().await?;
+            let mut tx = conn.tx().await?;
+            let rows = tx
+                .query(
+                    "recognising known items",
+                    "SELECT key, content_hash FROM items WHERE feed_id = $1 AND key = ANY($2)",
+                    &[&feed_id, &keys],
+                )
+                .await?;
+            tx.commit("recognising known items").await?;
+            Ok::<_, StoreError>(
+                rows.iter()
+                    .map(|r| (r.get::<_, String>(0), r.get::<_, String>(1)))
+                    .collect::<HashMap<String, String>>(),
+            )
+        };
+        if let Ok(stored) = handle.block_on(read) {
+            for it in items.iter_mut() {
+                it.known = stored.get(&it.key) == Some(&it.content_hash);
+            }
+        }
+    }
+
     /// Stores a 200 response's items with its validators and fetch record.
     #[allow(clippy::too_many_arguments)]
     pub async fn apply_document(
@@ -161,7 +194,7 @@ impl PgStore {
         let mut churned = 0usize;
         for it in items.iter().rev() {
             let mut existing = known.remove(&it.key);
-            // Marked known by a reader (SQLite only today), but gone or changed
+            // Marked known before the transaction, but gone or changed
             // now: it needs the text hash and fingerprint it was spared.
             let completed;
             let it = if it.known
