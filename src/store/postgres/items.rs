@@ -584,8 +584,12 @@ async fn story_by_url(
     Ok(tx
         .opt(
             "matching stories by URL",
-            "SELECT i.story_id FROM items i
-             WHERE i.canonical_url = $1 AND i.feed_id <> $2 AND i.story_id IS NOT NULL
+            // The items with this link first (few share one): a generic plan
+            // made while the table was small walked `items` in id order instead.
+            "WITH same AS MATERIALIZED (
+                 SELECT id, feed_id, story_id FROM items WHERE canonical_url = $1)
+             SELECT i.story_id FROM same i
+             WHERE i.feed_id <> $2 AND i.story_id IS NOT NULL
                AND NOT EXISTS (SELECT 1 FROM items j WHERE j.story_id = i.story_id AND j.feed_id = $2)
              ORDER BY i.id LIMIT 1",
             &[&cu, &feed_id],
