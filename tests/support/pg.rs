@@ -16,7 +16,13 @@ pub fn admin_url(test: &str) -> Option<String> {
                     "{test}: FEEDLOOM_TEST_POSTGRES is not set; CI must run the PostgreSQL tests (.ci/postgres.sh)"
                 );
             }
-            eprintln!("skipping {test}: no PostgreSQL (source .ci/postgres.sh to run it; CI does)");
+            // Straight to stderr, past the test harness's capture: the line is
+            // seen in a plain `cargo test`.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipping {test}: no PostgreSQL (source .ci/postgres.sh to run it; CI does)"
+            );
             None
         }
     }
