@@ -20,7 +20,7 @@ use crate::export;
 use crate::refresh::{self, Outcome, Refresher, Report};
 use crate::schedule::Every;
 use crate::server::{Rendered, ServerState};
-use crate::store::{SharedStore, Store};
+use crate::store::{Backend, Location};
 
 /// Why the daemon could not start or keep running.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +43,10 @@ pub enum AppError {
 
 /// How often the scheduler looks for due feeds.
 pub const TICK: Duration = Duration::from_secs(1);
+
+/// PostgreSQL: how soon after a fetch ends a node claims again while feeds
+/// were left due (see docs/scaling.md).
+const CLAIM_AGAIN: Duration = Duration::from_millis(100);
 
 /// Runs the daemon with real signals: SIGTERM/SIGINT stop it, SIGHUP reloads the
 /// config from its file.
@@ -87,21 +91,27 @@ impl Plan {
     /// fetches still in flight keep counting against them.
     async fn build(
         cfg: Config,
-        store: &SharedStore,
+        store: &Backend,
         previous: Option<&Plan>,
     ) -> Result<Plan, AppError> {
-        let feeds = cfg.feeds.clone();
         let spread = cfg.defaults.spread.0;
         let defaults = cfg.defaults.clone();
         let every_list: Vec<Every> = cfg.feeds.iter().map(|f| Every::of(f, &defaults)).collect();
-        let every2 = every_list.clone();
-        let refs = store
-            .call(move |s| {
-                let refs = s.sync_config(&feeds)?;
-                s.spread_due(crate::now_unix(), &refs, &every2, spread)?;
-                Ok(refs)
+        let refs = store.sync_config(&cfg.feeds).await?;
+        // Feeds due now (or never fetched) get first fetch times spread out.
+        let now = crate::now_unix();
+        let first: Vec<(i64, i64)> = refs
+            .iter()
+            .zip(&every_list)
+            .filter(|(f, _)| f.next_fetch_at.is_none_or(|t| t <= now))
+            .map(|(f, e)| {
+                (
+                    f.id,
+                    crate::schedule::first_fetch(now, e, f.url.as_str(), spread),
+                )
             })
-            .await?;
+            .collect();
+        store.spread_due(now, first).await?;
         let every = refs.iter().map(|r| r.id).zip(every_list).collect();
         let mut refresher = Refresher::new(&cfg, store.clone()).map_err(AppError::Client)?;
         if let Some(old) = previous.filter(|p| p.cfg.fetch == cfg.fetch) {
@@ -123,7 +133,7 @@ pub const PRUNE_EVERY: Duration = Duration::from_secs(24 * 3600);
 /// store free for fetches in between; then returns free pages to the file
 /// system in steps. Outputs re-render when stories went.
 async fn pruner(
-    store: SharedStore,
+    store: Backend,
     retention: watch::Receiver<crate::store::prune::Retention>,
     changed: Arc<Notify>,
 ) {
@@ -133,7 +143,7 @@ async fn pruner(
         let now = crate::now_unix();
         let mut total = crate::store::prune::Pruned::default();
         loop {
-            match store.call(move |s| s.prune_step(now, &r)).await {
+            match store.prune_step(now, r).await {
                 Ok(step) => {
                     total.items += step.pruned.items;
                     total.stories += step.pruned.stories;
@@ -151,8 +161,27 @@ async fn pruner(
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        // The search index drops the pruned items' entries, in small steps.
+        // The search index drops the pruned items' entries, in small steps
+        // (SQLite; PostgreSQL's index and space are its own business).
         let mut merges = 0;
+        let Some(store) = store.sqlite() else {
+            if !total.is_empty() {
+                info!(
+                    items = total.items,
+                    stories = total.stories,
+                    fetches = total.fetches,
+                    tombstones_added = total.tombstones_added,
+                    tombstones_dropped = total.tombstones_dropped,
+                    ms = started.elapsed().as_millis() as u64,
+                    "pruned the store"
+                );
+                if total.items > 0 {
+                    changed.notify_one();
+                }
+            }
+            tokio::time::sleep(PRUNE_EVERY).await;
+            continue;
+        };
         if total.items > 0 {
             while merges < crate::store::prune::MAX_MERGE_STEPS {
                 merges += 1;
@@ -227,8 +256,13 @@ pub async fn run(
     mut reload: mpsc::Receiver<()>,
 ) -> Result<(), AppError> {
     // One daemon per store: a second one (or a `poll`) is refused, by name.
-    let _lock = crate::store::lock::StoreLock::acquire(&cfg.store.path, "run")?;
-    let store = SharedStore::new(Store::open(&cfg.store.path)?);
+    // (PostgreSQL: many nodes share the store; claims keep them apart.)
+    let location = Location::of(&cfg.store);
+    let _lock = match &location {
+        Location::Sqlite(path) => Some(crate::store::lock::StoreLock::acquire(path, "run")?),
+        Location::Postgres { .. } => None,
+    };
+    let store = Backend::open(&location, &node_name()).await?;
     let outputs = cfg.outputs.clone();
     let _ = tokio::task::spawn_blocking(move || export::remove_stale_temp_files(&outputs)).await;
     warn_if_few_open_files(&cfg);
@@ -289,6 +323,10 @@ pub async fn run(
     let mut tasks: JoinSet<Refreshed> = JoinSet::new();
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // PostgreSQL: the per-host limit counts claims, so a node claims again soon
+    // after a fetch ends while feeds were left due, not only at the next tick.
+    let mut more_due = false;
+    let mut claim_soon = false;
     tokio::pin!(shutdown);
 
     loop {
@@ -322,20 +360,34 @@ pub async fn run(
                 }
             }
             _ = tick.tick() => {
+                if claim_soon {
+                    claim_soon = false;
+                    tick.reset();
+                }
                 state.last_tick.store(crate::now_unix(), Ordering::Relaxed);
                 sd_notify("WATCHDOG=1");
                 let now = crate::now_unix();
                 let mut busy = in_flight.clone();
                 busy.extend(held_back.until(now));
-                let due = match store.call(move |s| s.due_feeds(now, &busy)).await {
-                    Ok(due) => due,
+                let (per_host, gap) = (plan.cfg.fetch.per_host, plan.cfg.fetch.host_gap.0.as_millis() as i64);
+                let due = match store.due_feeds(now, busy, per_host, gap).await {
+                    Ok(due) => {
+                        more_due = store.is_postgres() && !due.is_empty();
+                        due
+                    }
                     Err(e) => {
                         error!(error = %chain(&e), "cannot read due feeds");
                         continue;
                     }
                 };
                 for feed in due {
-                    let Some(every) = plan.every.get(&feed.id).cloned() else { continue };
+                    let Some(every) = plan.every.get(&feed.id).cloned() else {
+                        // Claimed but not in this node's config (PostgreSQL): leave it.
+                        if let Err(e) = store.release(feed.id).await {
+                            warn!(error = %chain(&e), "cannot release a feed");
+                        }
+                        continue;
+                    };
                     in_flight.insert(feed.id);
                     let r = plan.refresher.clone();
                     let feed_id = feed.id;
@@ -346,7 +398,11 @@ pub async fn run(
                 }
             }
             Some(done) = tasks.join_next_with_id() => {
-                finish(done, &mut in_flight, &mut task_feed, &mut held_back, &plan, &store, &state, &changed)
+                finish(done, &mut in_flight, &mut task_feed, &mut held_back, &plan, &store, &state, &changed);
+                if more_due && !claim_soon {
+                    claim_soon = true;
+                    tick.reset_after(CLAIM_AGAIN);
+                }
             }
         }
     }
@@ -389,16 +445,26 @@ pub async fn run(
         }
     }
     // Checkpoint the WAL so the file is complete on its own.
-    store
-        .call(|s| {
-            s.conn()
-                .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
-                .map_err(StoreError::ctx("checkpointing"))
-        })
-        .await?;
+    if let Some(sqlite) = store.sqlite() {
+        sqlite
+            .call(|s| {
+                s.conn()
+                    .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .map_err(StoreError::ctx("checkpointing"))
+            })
+            .await?;
+    }
     drop(store);
     info!("stopped");
     Ok(())
+}
+
+/// This process's name in PostgreSQL claims: `host:pid`.
+pub fn node_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "node".into());
+    format!("{host}:{}", std::process::id())
 }
 
 /// Warns when the process may not open enough files for `max_connections`
@@ -473,7 +539,7 @@ fn finish(
     task_feed: &mut HashMap<tokio::task::Id, i64>,
     held_back: &mut HeldBack,
     plan: &Plan,
-    store: &SharedStore,
+    store: &Backend,
     state: &ServerState,
     changed: &Notify,
 ) {
@@ -540,7 +606,7 @@ fn finish(
             ..Default::default()
         };
         if let Err(e) = store
-            .call(move |s| s.record_failure(feed_id, &rec, &problem, next, false))
+            .record_failure(feed_id, rec, problem, next, false)
             .await
         {
             error!(feed_id, error = %chain(&e), "cannot record the failure either");
@@ -549,7 +615,7 @@ fn finish(
 }
 
 async fn exporter(
-    store: SharedStore,
+    store: Backend,
     state: Arc<ServerState>,
     changed: Arc<Notify>,
     outputs: watch::Receiver<Vec<config::OutputConfig>>,
@@ -563,6 +629,10 @@ async fn exporter(
         tokio::select! {
             _ = changed.notified() => {
                 // Let a burst of finished fetches land before rendering once.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            // Another node (PostgreSQL) committed new or changed stories.
+            _ = store.changed_elsewhere() => {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
             _ = tokio::time::sleep(stale_in), if stale_at != i64::MAX => {}
@@ -579,14 +649,14 @@ async fn exporter(
 /// the outputs and when the served pages need rendering again for the page
 /// routes ([`crate::web::WebState`]).
 pub async fn render_outputs(
-    store: &SharedStore,
+    store: &Backend,
     state: &Arc<ServerState>,
     outputs: &[config::OutputConfig],
 ) -> Result<(), StoreError> {
     let outs = outputs.to_vec();
     let cache = state.html_cache.clone();
     let rendered = store
-        .call(move |s| {
+        .read_try(move |s| {
             let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
             export::render_all(s, &outs, crate::now_unix(), &mut cache, false)
         })
@@ -657,7 +727,19 @@ pub fn describe(cfg: &Config) -> String {
     use std::fmt::Write;
     let mut s = String::new();
     let _ = writeln!(s, "config {} is valid", cfg.source.display());
-    let _ = writeln!(s, "store: {}", cfg.store.path.display());
+    match &cfg.store.url {
+        Some(url) => {
+            let _ = writeln!(
+                s,
+                "store: PostgreSQL {} (feeds claimed for {}; any number of nodes)",
+                crate::store::postgres::redact(url),
+                humantime::format_duration(cfg.store.lease.0)
+            );
+        }
+        None => {
+            let _ = writeln!(s, "store: {}", cfg.store.path.display());
+        }
+    }
     let _ = writeln!(
         s,
         "fetch: user agent \"{}\", timeout {}, max body {} bytes, {} in flight ({} per host)",

@@ -93,6 +93,15 @@ pub struct StoreConfig {
     pub keep: Option<Dur>,
     /// Fetch-log rows (`fetches`) older than this are pruned once a day.
     pub keep_fetch_log: Dur,
+    /// A PostgreSQL store instead of the SQLite file: `postgres://user@host/db`
+    /// (never with a password: that comes from `password_file`, `PGPASSWORD` or
+    /// a `.pgpass`). Any number of `feedloom run` nodes may share it.
+    pub url: Option<String>,
+    /// A file holding the PostgreSQL password; relative to the config file's folder.
+    pub password_file: Option<PathBuf>,
+    /// PostgreSQL: how long a node holds the feeds it claimed before another
+    /// node may take them over (when it died mid-fetch).
+    pub lease: Dur,
 }
 
 impl Default for StoreConfig {
@@ -101,6 +110,9 @@ impl Default for StoreConfig {
             path: PathBuf::from("feedloom.db"),
             keep: None,
             keep_fetch_log: Dur(Duration::from_secs(30 * 86_400)),
+            url: None,
+            password_file: None,
+            lease: Dur(Duration::from_secs(120)),
         }
     }
 }
@@ -908,6 +920,16 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         outputs: raw.outputs,
     };
     cfg.store.path = base.join(&cfg.store.path);
+    if let Some(p) = &cfg.store.password_file {
+        cfg.store.password_file = Some(base.join(p));
+    }
+    if let Some(url) = &cfg.store.url {
+        crate::store::postgres::check_url(url)
+            .map_err(|m| whole("store", "url", &format!("[store] url: {m}")))?;
+    }
+    if cfg.store.lease.0 < Duration::from_secs(1) {
+        return Err(whole("store", "lease", "[store] lease must be at least 1s"));
+    }
     for out in &mut cfg.outputs {
         if let Some(p) = &out.path {
             out.path = Some(base.join(p));
@@ -1049,6 +1071,20 @@ fn invalid(text: &str, path: &Path, span: std::ops::Range<usize>, message: Strin
         column,
         message,
         snippet,
+    }
+}
+
+impl crate::store::model::AsFeedSpec for FeedConfig {
+    fn feed_spec(&self) -> crate::store::model::FeedSpec {
+        crate::store::model::FeedSpec {
+            url: self.url().to_string(),
+            title: self.title.clone(),
+            tags: self.tags.clone(),
+            url_with_credentials: self
+                .url_with_credentials
+                .as_ref()
+                .map(|s| s.expose().to_string()),
+        }
     }
 }
 

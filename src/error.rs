@@ -128,6 +128,42 @@ pub enum StoreError {
         found: u32,
         known: u32,
     },
+    /// The PostgreSQL server could not be reached or refused the login.
+    #[error("cannot connect to the PostgreSQL store {store}: {source}")]
+    Connect {
+        store: String,
+        #[source]
+        source: tokio_postgres::Error,
+    },
+    #[error("PostgreSQL store error while {context}: {source}")]
+    Postgres {
+        context: &'static str,
+        #[source]
+        source: tokio_postgres::Error,
+    },
+    #[error("PostgreSQL migration {version} ({name}) failed: {source}")]
+    PgMigration {
+        version: u32,
+        name: &'static str,
+        #[source]
+        source: tokio_postgres::Error,
+    },
+    /// A PostgreSQL read-only command found a database feedloom never set up,
+    /// or one that needs migrations.
+    #[error(
+        "PostgreSQL store {store} is at schema version {found}, this feedloom uses {known}: run `feedloom poll` or the daemon to set it up"
+    )]
+    PgNeedsUpgrade {
+        store: String,
+        found: u32,
+        known: u32,
+    },
+    /// The PostgreSQL password could not be read.
+    #[error("PostgreSQL store {store}: {message}")]
+    Password { store: String, message: String },
+    /// A command that this backend does not do (with what to do instead).
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 impl StoreError {

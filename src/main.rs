@@ -9,7 +9,7 @@ use feedloom::cli::{Cli, Command, LogFormat};
 use feedloom::config::{self, Config, ConfigError};
 use feedloom::store::lock::StoreLock;
 use feedloom::store::queries::FeedSummary;
-use feedloom::store::{SharedStore, Store};
+use feedloom::store::{Backend, Location, SharedStore, Store};
 use feedloom::{app, commands, export};
 
 fn main() -> ExitCode {
@@ -91,6 +91,22 @@ fn open_store(cfg: &Config) -> anyhow::Result<SharedStore> {
     Ok(SharedStore::new(Store::open(&cfg.store.path)?))
 }
 
+/// Opens `cfg`'s store for writing: SQLite (with its lock file, held by the
+/// returned guard) or PostgreSQL (no lock: nodes claim feeds).
+fn open_writer(
+    cfg: &Config,
+    rt: &tokio::runtime::Runtime,
+    command: &str,
+) -> anyhow::Result<(Backend, Option<StoreLock>)> {
+    match Location::of(&cfg.store) {
+        Location::Sqlite(path) => {
+            let lock = StoreLock::acquire(&path, command)?;
+            Ok((open_store(cfg)?.into(), Some(lock)))
+        }
+        loc => Ok((rt.block_on(Backend::open(&loc, &app::node_name()))?, None)),
+    }
+}
+
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -106,11 +122,11 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Poll => {
-            // One writer at a time: a running daemon (or another poll) keeps it.
-            let _lock = StoreLock::acquire(&cfg.store.path, "poll")?;
-            let store = open_store(&cfg)?;
-            export::remove_stale_temp_files(&cfg.outputs);
+            // One writer at a time on SQLite: a running daemon (or another
+            // poll) keeps it. On PostgreSQL a poll claims feeds like a node.
             let rt = runtime()?;
+            let (store, _lock) = open_writer(&cfg, &rt, "poll")?;
+            export::remove_stale_temp_files(&cfg.outputs);
             let (summary, reports) = rt.block_on(commands::poll::poll(&cfg, store))?;
             println!("{summary}");
             if summary.store_errors > 0 {
@@ -120,7 +136,7 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                     .unwrap_or("unknown error");
                 eprintln!(
                     "feedloom: the store {} could not write the results of {} feed(s): {first}",
-                    cfg.store.path.display(),
+                    Location::of(&cfg.store).describe(),
                     summary.store_errors
                 );
                 return Ok(ExitCode::from(1));
@@ -152,14 +168,16 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                 None => cfg.outputs[0].clone(),
             };
             // Reads only: a missing store is an error, not created.
-            let store = Store::open_read_only(&cfg.store.path)?;
-            let bytes = export::render_output(
-                &store,
-                &out,
-                format.into(),
-                feedloom::now_unix(),
-                limit.map(|l| l as usize),
-            )?;
+            let format = format.into();
+            let bytes = commands::read_store(&cfg, move |s| {
+                export::render_output(
+                    s,
+                    &out,
+                    format,
+                    feedloom::now_unix(),
+                    limit.map(|l| l as usize),
+                )
+            })?;
             use std::io::Write;
             std::io::stdout().write_all(&bytes)?;
             Ok(ExitCode::SUCCESS)
@@ -173,8 +191,7 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
         }
         Command::Feeds { json } => {
             // Reads only: the store's feeds as they are, marked against this config.
-            let store = Store::open_read_only(&cfg.store.path)?;
-            let rows = feeds_rows(store.feed_summaries()?, &cfg);
+            let rows = feeds_rows(commands::read_store(&cfg, |s| s.feed_summaries())?, &cfg);
             let now = feedloom::now_unix();
             if json {
                 print!("{}", commands::feeds::render_json(&rows, now));
@@ -217,9 +234,39 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
             println!("{}", commands::prune::describe(&cfg, now));
             if dry_run {
                 // Reads only.
-                let store = Store::open_read_only(&cfg.store.path)?;
-                let p = store.prune_preview(now, &retention)?;
+                let p = commands::read_store(&cfg, move |s| s.prune_preview(now, &retention))?;
                 println!("{}", commands::prune::report(&p, true));
+                return Ok(ExitCode::SUCCESS);
+            }
+            if cfg.store.url.is_some() {
+                let rt = runtime()?;
+                let (store, _) = open_writer(&cfg, &rt, "prune")?;
+                let started = std::time::Instant::now();
+                let mut p = feedloom::store::prune::Pruned::default();
+                loop {
+                    let step = rt.block_on(store.prune_step(now, retention))?;
+                    p.items += step.pruned.items;
+                    p.stories += step.pruned.stories;
+                    p.fetches += step.pruned.fetches;
+                    p.tombstones_added += step.pruned.tombstones_added;
+                    p.tombstones_dropped += step.pruned.tombstones_dropped;
+                    if step.done {
+                        break;
+                    }
+                }
+                println!(
+                    "{} in {:.1}s",
+                    commands::prune::report(&p, false),
+                    started.elapsed().as_secs_f64()
+                );
+                println!(
+                    "PostgreSQL reuses the space itself (autovacuum){}",
+                    if vacuum {
+                        "; --vacuum does nothing here (run VACUUM FULL in psql if you must shrink the tables)"
+                    } else {
+                        ""
+                    }
+                );
                 return Ok(ExitCode::SUCCESS);
             }
             let _lock = StoreLock::acquire(&cfg.store.path, "prune")?;
@@ -283,17 +330,24 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
             Ok(commands::edit(command, &cfg.source))
         }
         Command::Enable { url } => {
-            let store = open_store(&cfg)?;
             let url = config::parse_feed_url(&url)
                 .map(|u| config::split_credentials(&u).0.to_string())
                 .unwrap_or(url);
-            if store.with(|s| s.enable_feed(&url))? {
+            let enabled = match &cfg.store.url {
+                None => open_store(&cfg)?.with(|s| s.enable_feed(&url))?,
+                Some(_) => {
+                    let rt = runtime()?;
+                    let (store, _) = open_writer(&cfg, &rt, "enable")?;
+                    rt.block_on(store.enable_feed(url.clone()))?
+                }
+            };
+            if enabled {
                 println!("enabled {url}");
                 Ok(ExitCode::SUCCESS)
             } else {
                 eprintln!(
                     "feedloom: no feed with url {url} in {}",
-                    cfg.store.path.display()
+                    Location::of(&cfg.store).describe()
                 );
                 Ok(ExitCode::from(2))
             }

@@ -16,7 +16,7 @@ use crate::fetch::{FetchOutcome, Fetcher, Origin, Redirect};
 use crate::identity::{Canon, Identified, identify_keys};
 use crate::parse::{self, Limits};
 use crate::schedule::{self, Every, Hints};
-use crate::store::SharedStore;
+use crate::store::Backend;
 use crate::store::feeds::{FeedRef, FetchRecord, Reschedule};
 use crate::store::items::{Applied, DocumentMeta, SEEN_REFRESH, StoryRules};
 
@@ -43,7 +43,7 @@ pub async fn parse_slot(len: usize) -> Option<tokio::sync::SemaphorePermit<'stat
 #[derive(Clone)]
 pub struct Refresher {
     pub fetcher: Fetcher,
-    pub store: SharedStore,
+    pub store: Backend,
     pub limits: Limits,
     pub defaults: Arc<Defaults>,
     pub canon: Arc<Canon>,
@@ -79,7 +79,7 @@ pub struct Report {
 }
 
 impl Refresher {
-    pub fn new(cfg: &Config, store: SharedStore) -> Result<Refresher, reqwest::Error> {
+    pub fn new(cfg: &Config, store: impl Into<Backend>) -> Result<Refresher, reqwest::Error> {
         Ok(Refresher::with_fetcher(
             cfg,
             store,
@@ -89,7 +89,8 @@ impl Refresher {
 
     /// A refresher that fetches with `fetcher` (tests pass one with their own
     /// resolver).
-    pub fn with_fetcher(cfg: &Config, store: SharedStore, fetcher: Fetcher) -> Refresher {
+    pub fn with_fetcher(cfg: &Config, store: impl Into<Backend>, fetcher: Fetcher) -> Refresher {
+        let store = store.into();
         let canon = Canon::new(&cfg.identity.strip_params);
         let body_tag = format!(
             "v1 entries={} field={} strip={}",
@@ -133,6 +134,10 @@ pub async fn refresh_feed(
     // write (so that fetched documents never pile up in memory ahead of the
     // writer), but not the wait for the group commit: that must not keep the
     // next fetches from starting.
+    if let Backend::Postgres(pg) = &r.store {
+        // The host's gap, shared by every node (see store::postgres::feeds).
+        pg.wait_turn(feed.id).await;
+    }
     let mut slot = Some(r.fetcher.acquire(&feed.fetch_url).await);
     let started_at = crate::now_unix();
     let t0 = Instant::now();
@@ -167,10 +172,7 @@ pub async fn refresh_feed(
             );
             let resched = reschedule(feed, next, redirect.as_ref(), r.defaults.redirect_after);
             let id = feed.id;
-            let written = r
-                .store
-                .write_batched(move |s| s.record_not_modified(id, &rec, &resched))
-                .await;
+            let written = r.store.record_not_modified(id, rec, resched).await;
             slot = None;
             match written {
                 Ok(w) => w.committed().await,
@@ -236,10 +238,7 @@ pub async fn refresh_feed(
                     let resched =
                         reschedule(feed, next, redirect.as_ref(), r.defaults.redirect_after);
                     let id = feed.id;
-                    let written = r
-                        .store
-                        .write_batched(move |s| s.record_unchanged(id, &rec, &validators, &resched))
-                        .await;
+                    let written = r.store.record_unchanged(id, rec, validators, resched).await;
                     slot = None;
                     match written {
                         Ok(w) => w.committed().await,
@@ -283,24 +282,13 @@ pub async fn refresh_feed(
                     );
                     let resched =
                         reschedule(feed, next, redirect.as_ref(), r.defaults.redirect_after);
-                    let feed2 = feed.clone();
                     let rules = r.rules;
                     rec.duration_ms = t0.elapsed().as_millis() as i64;
                     // A document the store cannot take is this feed's failure
                     // (recorded below, with backoff), not the daemon's.
                     let written = r
                         .store
-                        .write_batched(move |s| {
-                            s.apply_document(
-                                &feed2,
-                                &rec,
-                                &validators,
-                                &meta,
-                                &items,
-                                &resched,
-                                &rules,
-                            )
-                        })
+                        .apply_document(feed.clone(), rec, validators, meta, items, resched, rules)
                         .await;
                     slot = None;
                     match written {
@@ -343,9 +331,7 @@ pub async fn refresh_feed(
             rec.duration_ms = duration_ms;
             let id = feed.id;
             let msg = message.clone();
-            r.store
-                .call_batched(move |s| s.record_failure(id, &rec, &msg, next, gone))
-                .await?;
+            r.store.record_failure(id, rec, msg, next, gone).await?;
             (
                 Outcome::Failed {
                     error: message,
@@ -390,7 +376,7 @@ type ParsedBody = (
 /// `store`: the store and feed whose items to recognise (`None`: a feed known to
 /// have none).
 pub fn identify_new(
-    store: Option<(&SharedStore, i64)>,
+    store: Option<(&Backend, i64)>,
     entries: Vec<parse::Entry>,
     canon: &Canon,
 ) -> Vec<Identified> {
@@ -537,16 +523,20 @@ impl std::fmt::Display for Summary {
 /// Refreshes every configured, enabled feed once, then writes the outputs.
 /// A feed counts as ok only once its result is committed; feeds the store could
 /// not write count as failed and in [`Summary::store_errors`].
-pub async fn poll(cfg: &Config, store: SharedStore) -> Result<(Summary, Vec<Report>), StoreError> {
-    poll_with_progress(cfg, store, None).await
+pub async fn poll(
+    cfg: &Config,
+    store: impl Into<Backend>,
+) -> Result<(Summary, Vec<Report>), StoreError> {
+    poll_with_progress(cfg, store.into(), None).await
 }
 
 /// [`poll`], calling `progress` before the first fetch and after each feed.
 pub async fn poll_with_progress(
     cfg: &Config,
-    store: SharedStore,
+    store: impl Into<Backend>,
     progress: Option<&(dyn Fn(&Progress) + Sync)>,
 ) -> Result<(Summary, Vec<Report>), StoreError> {
+    let store = store.into();
     let fetcher =
         Fetcher::new(&cfg.fetch).map_err(|e| StoreError::Worker(format!("HTTP client: {e}")))?;
     poll_inner(cfg, store, fetcher, progress).await
@@ -555,26 +545,39 @@ pub async fn poll_with_progress(
 /// [`poll`] with a given fetcher (tests pass one with their own resolver).
 pub async fn poll_with(
     cfg: &Config,
-    store: SharedStore,
+    store: impl Into<Backend>,
     fetcher: Fetcher,
 ) -> Result<(Summary, Vec<Report>), StoreError> {
-    poll_inner(cfg, store, fetcher, None).await
+    poll_inner(cfg, store.into(), fetcher, None).await
 }
 
 async fn poll_inner(
     cfg: &Config,
-    store: SharedStore,
+    store: Backend,
     fetcher: Fetcher,
     progress: Option<&(dyn Fn(&Progress) + Sync)>,
 ) -> Result<(Summary, Vec<Report>), StoreError> {
-    let feeds_cfg = cfg.feeds.clone();
-    let refs = store.call(move |s| s.sync_config(&feeds_cfg)).await?;
+    let mut refs = store.sync_config(&cfg.feeds).await?;
+    if let Backend::Postgres(pg) = &store {
+        // Like a node: fetch only what no running node holds (their claims).
+        let ids: Vec<i64> = refs.iter().filter(|f| f.enabled).map(|f| f.id).collect();
+        let mine = pg.claim_ids(&ids).await?;
+        let held = ids.len() - mine.len();
+        if held > 0 {
+            info!(feeds = held, "left to the nodes that hold them");
+        }
+        for f in &mut refs {
+            if f.enabled && !mine.contains(&f.id) {
+                f.id = -1;
+            }
+        }
+    }
     let refresher = Refresher::with_fetcher(cfg, store.clone(), fetcher);
     let disabled = refs.iter().filter(|f| !f.enabled).count();
     let jobs: Vec<(FeedRef, Every)> = refs
         .into_iter()
         .zip(&cfg.feeds)
-        .filter(|(f, _)| f.enabled)
+        .filter(|(f, _)| f.enabled && f.id >= 0)
         .map(|(f, c): (FeedRef, &FeedConfig)| (f, Every::of(c, &cfg.defaults)))
         .collect();
     let mut done = Progress {
@@ -655,10 +658,10 @@ async fn poll_inner(
 
 /// Renders every output that has a `path` and writes the files whose content
 /// changed.
-pub async fn write_outputs(cfg: &Config, store: &SharedStore) -> Result<(), StoreError> {
+pub async fn write_outputs(cfg: &Config, store: &Backend) -> Result<(), StoreError> {
     let outputs = cfg.outputs.clone();
     let rendered = store
-        .call(move |s| {
+        .read_try(move |s| {
             let mut cache = export::HtmlCache::default();
             export::render_all(s, &outputs, crate::now_unix(), &mut cache, true)
         })

@@ -23,7 +23,7 @@ use axum::routing::get;
 
 use crate::config::Format;
 use crate::error::StoreError;
-use crate::store::SharedStore;
+use crate::store::Backend;
 use crate::store::queries::FeedHealth;
 
 /// One rendered output file, ready to serve.
@@ -101,7 +101,7 @@ impl Metrics {
 
 /// What the routes read.
 pub struct ServerState {
-    pub store: SharedStore,
+    pub store: Backend,
     /// `"name.ext"` → rendering.
     pub outputs: RwLock<HashMap<String, Rendered>>,
     /// Unix seconds of the scheduler's last tick.
@@ -143,7 +143,7 @@ impl HealthWindow {
 
     /// The feeds' counts, read at most once per [`HEALTH_REUSE`]; a store
     /// error is never reused.
-    pub async fn feed_health(&self, store: &SharedStore) -> Result<FeedHealth, StoreError> {
+    pub async fn feed_health(&self, store: &Backend) -> Result<FeedHealth, StoreError> {
         let fresh = |r: &Option<(std::time::Instant, FeedHealth)>| {
             r.filter(|(at, _)| at.elapsed() < HEALTH_REUSE)
                 .map(|(_, h)| h)
@@ -151,7 +151,7 @@ impl HealthWindow {
         if let Some(h) = fresh(&self.recent.lock().unwrap_or_else(|e| e.into_inner())) {
             return Ok(h);
         }
-        let h = store.call(|s| s.feed_health()).await?;
+        let h = store.read_try(|s| s.feed_health()).await?;
         *self.recent.lock().unwrap_or_else(|e| e.into_inner()) =
             Some((std::time::Instant::now(), h));
         Ok(h)
@@ -613,7 +613,7 @@ async fn healthz(State(state): State<Arc<ServerState>>) -> Response {
 
 async fn metrics(State(state): State<Arc<ServerState>>) -> Response {
     let now = crate::now_unix();
-    let snapshot = state.store.call(move |s| s.metrics_snapshot(now)).await;
+    let snapshot = state.store.read_try(move |s| s.metrics_snapshot(now)).await;
     let Ok(snap) = snapshot else {
         return (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n").into_response();
     };

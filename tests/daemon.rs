@@ -458,7 +458,7 @@ async fn healthz_and_metrics_answer_with_the_expected_fields() {
 async fn healthz_is_503_when_the_scheduler_stalls() {
     let env = TestEnv::new();
     let state = Arc::new(feedloom::server::ServerState {
-        store: env.open_store(),
+        store: env.open_store().into(),
         outputs: Default::default(),
         last_tick: 0.into(),
         tick_grace: Duration::from_secs(30),

@@ -129,7 +129,7 @@ async fn known_unchanged_entries_are_recognised_before_fingerprinting() {
         ..Entry::default()
     };
     let items = identify_new(
-        Some((&store, feed_id)),
+        Some((&feedloom::store::Backend::from(store.clone()), feed_id)),
         vec![
             entry("a", "https://example.org/a", "Council budget", &ta),
             entry("b", "https://example.org/b", "County budget, updated", &tb),

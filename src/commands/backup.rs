@@ -9,6 +9,16 @@ use crate::store::backup::{BackupError, backup};
 
 /// Makes the backup; the report line on success.
 pub fn run(cfg: &Config, dest: &Path, force: bool) -> Result<String, Failure> {
+    if let Some(url) = &cfg.store.url {
+        return Err(Failure::Usage(format!(
+            "backup copies a SQLite store; this config's store is PostgreSQL ({}): back it up with \
+             PostgreSQL's own tools, e.g. `pg_dump --format=custom --file={} '{}'` \
+             (consistent while the nodes write; restore with pg_restore)",
+            crate::store::postgres::redact(url),
+            dest.display(),
+            crate::store::postgres::redact(url)
+        )));
+    }
     let r = backup(&cfg.store.path, dest, force).map_err(|e| match e {
         BackupError::Exists(_) | BackupError::NoFolder(_) => Failure::Usage(e.to_string()),
         other => Failure::Runtime(crate::error::chain(&other)),

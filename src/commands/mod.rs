@@ -124,6 +124,23 @@ pub fn say(out: &mut dyn std::io::Write, line: &str) -> Result<(), Failure> {
 }
 
 /// The exit code of a command's result, after printing its error on stderr.
+/// Opens `cfg`'s store read-only (SQLite or PostgreSQL) and runs `f` with a
+/// [`crate::store::Reader`]: what the commands that only read use.
+pub fn read_store<R: Send + 'static>(
+    cfg: &crate::config::Config,
+    f: impl FnOnce(&dyn crate::store::Reader) -> Result<R, crate::error::StoreError> + Send + 'static,
+) -> Result<R, crate::error::StoreError> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| crate::error::StoreError::Worker(format!("starting the runtime: {e}")))?;
+    let loc = crate::store::Location::of(&cfg.store);
+    rt.block_on(async move {
+        let store = crate::store::Backend::open_read_only(&loc).await?;
+        store.read_try(f).await
+    })
+}
+
 pub fn finish(result: Result<(), Failure>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,

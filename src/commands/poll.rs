@@ -12,13 +12,17 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::config::Config;
 use crate::error::StoreError;
 use crate::refresh::{self, Progress, Report, Summary};
-use crate::store::SharedStore;
+use crate::store::Backend;
 
 /// The bar being shown, if any: log lines suspend it while they print.
 static ACTIVE: Mutex<Option<ProgressBar>> = Mutex::new(None);
 
 /// [`refresh::poll`] with a progress bar when stderr is a terminal.
-pub async fn poll(cfg: &Config, store: SharedStore) -> Result<(Summary, Vec<Report>), StoreError> {
+pub async fn poll(
+    cfg: &Config,
+    store: impl Into<Backend>,
+) -> Result<(Summary, Vec<Report>), StoreError> {
+    let store = store.into();
     if !std::io::stderr().is_terminal() {
         return refresh::poll(cfg, store).await;
     }

@@ -3,7 +3,6 @@
 
 use super::Failure;
 use crate::config::Config;
-use crate::store::Store;
 use crate::store::search::{Hit, SearchError, SearchQuery, Segment};
 
 /// What the command was asked.
@@ -47,10 +46,13 @@ pub fn run(cfg: &Config, args: &SearchArgs, now: i64) -> Result<Vec<Hit>, Failur
         tags: out.map(|o| o.tags.clone()).unwrap_or_default(),
         min_sources: out.map_or(0, |o| o.min_sources),
     };
-    let store =
-        Store::open_read_only(&cfg.store.path).map_err(|e| Failure::Runtime(e.to_string()))?;
-    let keep = |s: &crate::store::queries::Story| out.is_none_or(|o| o.selection.keeps(s));
-    store.search(&q, &keep).map_err(|e| match e {
+    let sel = out.map(|o| o.selection.clone());
+    let found = super::read_store(cfg, move |s| {
+        let keep = |st: &crate::store::queries::Story| sel.as_ref().is_none_or(|x| x.keeps(st));
+        Ok(s.search(&q, &keep))
+    })
+    .map_err(|e| Failure::Runtime(e.to_string()))?;
+    found.map_err(|e| match e {
         SearchError::Query(m) => Failure::Usage(format!("search: {m}")),
         SearchError::Store(e) => Failure::Runtime(crate::error::chain(&e)),
     })

@@ -20,7 +20,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::config::{Format, OutputConfig};
 use crate::error::StoreError;
-use crate::store::Store;
+use crate::store::Reader;
 use crate::store::queries::{Story, StoryQuery};
 
 /// What every format needs about the merged feed itself.
@@ -184,7 +184,7 @@ pub const MAX_SCAN: usize = 10_000;
 /// (each continuing where the last ended) until `q.limit` pass, the candidates
 /// run out, or [`MAX_SCAN`] were looked at.
 pub fn select_stories(
-    store: &Store,
+    store: &dyn Reader,
     q: &StoryQuery,
     sel: &crate::filter::Selection,
 ) -> Result<Vec<Story>, StoreError> {
@@ -222,7 +222,7 @@ pub fn select_stories(
 
 /// Renders one output in one format from the store.
 pub fn render_output(
-    store: &Store,
+    store: &dyn Reader,
     out: &OutputConfig,
     format: Format,
     now: i64,
@@ -274,7 +274,7 @@ pub struct RenderedFile {
 /// Renders every output in every format (`only_files`: only outputs that have a
 /// `path`). Reads the store; writes nothing (see [`write_files`]).
 pub fn render_all(
-    store: &Store,
+    store: &dyn Reader,
     outputs: &[OutputConfig],
     now: i64,
     cache: &mut HtmlCache,

@@ -34,12 +34,8 @@ use budget::{BodyBuf, Budget};
 use guard::{GuardedResolver, Policy};
 use headers::{charset, header_string};
 
-/// What the feed's row remembers from its last successful response.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Validators {
-    pub etag: Option<String>,
-    pub last_modified: Option<String>,
-}
+/// What the feed's row remembers from its last successful response (a store value).
+pub use crate::store::model::Validators;
 
 /// Caching hints a response carried.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -5,9 +5,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use url::Url;
 
 use super::Store;
-use crate::config::FeedConfig;
+use super::model::{AsFeedSpec, Validators};
 use crate::error::StoreError;
-use crate::fetch::Validators;
 
 /// What refreshing a feed needs to know about it.
 #[derive(Debug, Clone)]
@@ -63,7 +62,8 @@ impl Store {
     /// A feed whose URL carries `user:password@` is stored under the URL without
     /// them; a row that an older feedloom stored under the URL with them is
     /// renamed (keeping its items) and its stored errors lose the credentials.
-    pub fn sync_config(&mut self, feeds: &[FeedConfig]) -> Result<Vec<FeedRef>, StoreError> {
+    pub fn sync_config<F: AsFeedSpec>(&mut self, feeds: &[F]) -> Result<Vec<FeedRef>, StoreError> {
+        let feeds: Vec<_> = feeds.iter().map(AsFeedSpec::feed_spec).collect();
         let now = crate::now_unix();
         let tx = self
             .conn
@@ -72,9 +72,9 @@ impl Store {
         let mut refs = Vec::with_capacity(feeds.len());
         {
             let ctx = StoreError::ctx;
-            for f in feeds {
+            for f in &feeds {
                 if let Some(old) = &f.url_with_credentials {
-                    forget_credentials(&tx, old.expose(), f.url().as_str())?;
+                    forget_credentials(&tx, old, &f.url)?;
                 }
             }
             tx.execute("UPDATE feeds SET in_config = 0", [])
@@ -92,9 +92,9 @@ impl Store {
             let mut add_tag = tx
                 .prepare_cached("INSERT OR IGNORE INTO feed_tags (tag, feed_id) VALUES (?1, ?2)")
                 .map_err(ctx("syncing tags"))?;
-            for f in feeds {
+            for f in &feeds {
                 let id: i64 = upsert
-                    .query_row(params![f.url().as_str(), f.title, now], |r| r.get(0))
+                    .query_row(params![f.url, f.title, now], |r| r.get(0))
                     .map_err(ctx("syncing feeds"))?;
                 del_tags.execute([id]).map_err(ctx("syncing tags"))?;
                 for tag in &f.tags {
@@ -220,31 +220,25 @@ impl Store {
         tx.commit().map_err(StoreError::ctx("recording failure"))
     }
 
-    /// Gives every feed that is due now, or was never fetched, a first fetch time
-    /// spread over `spread` (or its period, if shorter), so that a start with many
-    /// feeds does not fire them all in the same second. Times in the future (a
-    /// schedule, a Retry-After) are kept.
-    pub fn spread_due(
-        &mut self,
-        now: i64,
-        feeds: &[FeedRef],
-        every: &[crate::schedule::Every],
-        spread: std::time::Duration,
-    ) -> Result<(), StoreError> {
+    /// Sets the first fetch time of feeds that are due now or were never fetched
+    /// (`(feed id, time)`, computed by the scheduler so that a start with many
+    /// feeds does not fire them all in the same second). A feed whose stored time
+    /// is in the future (a schedule, a Retry-After) keeps it.
+    pub fn spread_due(&mut self, now: i64, first: &[(i64, i64)]) -> Result<(), StoreError> {
         let tx = self
             .conn
             .transaction()
             .map_err(StoreError::ctx("spreading first fetches"))?;
         {
             let mut set = tx
-                .prepare_cached("UPDATE feeds SET next_fetch_at = ?2 WHERE id = ?1")
+                .prepare_cached(
+                    "UPDATE feeds SET next_fetch_at = ?2
+                     WHERE id = ?1 AND COALESCE(next_fetch_at, 0) <= ?3",
+                )
                 .map_err(StoreError::ctx("spreading first fetches"))?;
-            for (f, e) in feeds.iter().zip(every) {
-                if f.next_fetch_at.is_none_or(|t| t <= now) {
-                    let at = crate::schedule::first_fetch(now, e, f.url.as_str(), spread);
-                    set.execute(params![f.id, at])
-                        .map_err(StoreError::ctx("spreading first fetches"))?;
-                }
+            for (id, at) in first {
+                set.execute(params![id, at, now])
+                    .map_err(StoreError::ctx("spreading first fetches"))?;
             }
         }
         tx.commit()

@@ -19,9 +19,9 @@ use rusqlite::{Connection, OptionalExtension, ToSql, params};
 use tracing::info;
 
 use super::feeds::{FeedRef, FetchRecord, Reschedule, apply_redirect, insert_fetch};
+use super::model::Validators;
 use super::{Store, near};
 use crate::error::StoreError;
-use crate::fetch::Validators;
 use crate::identity::{Identified, item_uid};
 
 /// What storing a document changed.

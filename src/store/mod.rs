@@ -12,14 +12,19 @@
 //!
 //! The schema is a public interface, documented in `docs/schema.md`.
 
+pub mod api;
 pub mod backup;
 pub mod feeds;
 pub mod items;
 pub mod lock;
+pub mod model;
 mod near;
+pub mod postgres;
 pub mod prune;
 pub mod queries;
 pub mod search;
+
+pub use api::{Backend, Location, Reader};
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -52,6 +57,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../migrations/0005_near_duplicates.sql"),
     ),
     ("0006_perf", include_str!("../../migrations/0006_perf.sql")),
+    (
+        "0007_claims",
+        include_str!("../../migrations/0007_claims.sql"),
+    ),
 ];
 
 /// Pages of WAL after which a commit checkpoints (32 MiB at `PAGE_SIZE`).
@@ -478,6 +487,14 @@ pub struct Uncommitted<R> {
 }
 
 impl<R> Uncommitted<R> {
+    /// A write that is durable already (its own transaction committed).
+    pub fn done(value: R) -> Uncommitted<R> {
+        Uncommitted {
+            value,
+            committed: None,
+        }
+    }
+
     /// Waits for the COMMIT covering the write: its value once durable, else the
     /// commit's error.
     pub async fn committed(self) -> Result<R, StoreError> {

@@ -1,0 +1,372 @@
+//! The store interface: one handle, [`Backend`], with two implementations —
+//! SQLite (the default: one file, one writer, [`super::SharedStore`]) and
+//! PostgreSQL (any number of nodes, [`super::postgres::PgStore`]).
+//!
+//! Writes are async methods on [`Backend`]; reads that render outputs, pages and
+//! tables go through the synchronous [`Reader`] trait on a blocking thread
+//! ([`Backend::read`]), so that `export`, `web` and `commands` run the same code
+//! on either backend. Neither side knows which backend runs: they see plain
+//! values ([`super::model`], [`super::queries`], [`super::search`]).
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use super::feeds::{FeedRef, FetchRecord, Reschedule};
+use super::items::{Applied, DocumentMeta, StoryRules};
+use super::model::{AsFeedSpec, FeedSpec, Validators};
+use super::postgres::PgStore;
+use super::prune::{Pruned, Retention, Step};
+use super::queries::{FeedHealth, FeedProblem, FeedSummary, MetricsSnapshot, Story, StoryQuery};
+use super::search::{Hit, SearchError, SearchQuery};
+use super::{SharedStore, Store, Uncommitted};
+use crate::error::StoreError;
+use crate::identity::Identified;
+
+/// The reads that outputs, pages, `/metrics` and the read-only commands make.
+pub trait Reader {
+    /// Stories newest first (see [`Store::stories`]).
+    fn stories(&self, q: &StoryQuery) -> Result<Vec<Story>, StoreError>;
+    /// Stories matching a query, best first, one per story.
+    fn search(
+        &self,
+        q: &SearchQuery,
+        keep: &dyn Fn(&Story) -> bool,
+    ) -> Result<Vec<Hit>, SearchError>;
+    fn feed_summaries(&self) -> Result<Vec<FeedSummary>, StoreError>;
+    fn feed_health(&self) -> Result<FeedHealth, StoreError>;
+    fn feeds_in_trouble(&self, worst: usize) -> Result<Vec<FeedProblem>, StoreError>;
+    fn metrics_snapshot(&self, now: i64) -> Result<MetricsSnapshot, StoreError>;
+    fn prune_preview(&self, now: i64, r: &Retention) -> Result<Pruned, StoreError>;
+}
+
+impl Reader for Store {
+    fn stories(&self, q: &StoryQuery) -> Result<Vec<Story>, StoreError> {
+        Store::stories(self, q)
+    }
+    fn search(
+        &self,
+        q: &SearchQuery,
+        keep: &dyn Fn(&Story) -> bool,
+    ) -> Result<Vec<Hit>, SearchError> {
+        Store::search(self, q, keep)
+    }
+    fn feed_summaries(&self) -> Result<Vec<FeedSummary>, StoreError> {
+        Store::feed_summaries(self)
+    }
+    fn feed_health(&self) -> Result<FeedHealth, StoreError> {
+        Store::feed_health(self)
+    }
+    fn feeds_in_trouble(&self, worst: usize) -> Result<Vec<FeedProblem>, StoreError> {
+        Store::feeds_in_trouble(self, worst)
+    }
+    fn metrics_snapshot(&self, now: i64) -> Result<MetricsSnapshot, StoreError> {
+        Store::metrics_snapshot(self, now)
+    }
+    fn prune_preview(&self, now: i64, r: &Retention) -> Result<Pruned, StoreError> {
+        Store::prune_preview(self, now, r)
+    }
+}
+
+/// Where a store lives, from `[store]`.
+#[derive(Debug, Clone)]
+pub enum Location {
+    Sqlite(PathBuf),
+    Postgres {
+        url: String,
+        password_file: Option<PathBuf>,
+        /// How long claimed feeds stay claimed ([`Backend::due_feeds`]).
+        lease_secs: i64,
+    },
+}
+
+impl Location {
+    pub fn of(cfg: &crate::config::StoreConfig) -> Location {
+        match &cfg.url {
+            Some(url) => Location::Postgres {
+                url: url.clone(),
+                password_file: cfg.password_file.clone(),
+                lease_secs: cfg.lease.0.as_secs().max(1) as i64,
+            },
+            None => Location::Sqlite(cfg.path.clone()),
+        }
+    }
+
+    /// How errors and messages name the store (never with a password).
+    pub fn describe(&self) -> String {
+        match self {
+            Location::Sqlite(p) => p.display().to_string(),
+            Location::Postgres { url, .. } => super::postgres::redact(url),
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Location::Postgres { .. })
+    }
+}
+
+/// A store of either kind; cheap to clone.
+#[derive(Clone)]
+pub enum Backend {
+    Sqlite(SharedStore),
+    Postgres(PgStore),
+}
+
+impl From<SharedStore> for Backend {
+    fn from(s: SharedStore) -> Backend {
+        Backend::Sqlite(s)
+    }
+}
+
+impl Backend {
+    /// Opens the store for writing, creating and migrating it as needed.
+    /// `node` names this process in PostgreSQL claims (`feeds.claimed_by`).
+    pub async fn open(loc: &Location, node: &str) -> Result<Backend, StoreError> {
+        match loc {
+            Location::Sqlite(path) => {
+                let path = path.clone();
+                let store = tokio::task::spawn_blocking(move || Store::open(&path))
+                    .await
+                    .map_err(|e| StoreError::Worker(e.to_string()))??;
+                Ok(Backend::Sqlite(SharedStore::new(store)))
+            }
+            Location::Postgres { .. } => {
+                Ok(Backend::Postgres(PgStore::open(loc, node, false).await?))
+            }
+        }
+    }
+
+    /// Opens an existing store for reading only: nothing is created or changed
+    /// (PostgreSQL: every transaction is read-only).
+    pub async fn open_read_only(loc: &Location) -> Result<Backend, StoreError> {
+        match loc {
+            Location::Sqlite(path) => {
+                let path = path.clone();
+                let store = tokio::task::spawn_blocking(move || Store::open_read_only(&path))
+                    .await
+                    .map_err(|e| StoreError::Worker(e.to_string()))??;
+                Ok(Backend::Sqlite(SharedStore::new(store)))
+            }
+            Location::Postgres { .. } => {
+                Ok(Backend::Postgres(PgStore::open(loc, "reader", true).await?))
+            }
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Backend::Postgres(_))
+    }
+
+    /// The SQLite store, if that is the backend.
+    pub fn sqlite(&self) -> Option<&SharedStore> {
+        match self {
+            Backend::Sqlite(s) => Some(s),
+            Backend::Postgres(_) => None,
+        }
+    }
+
+    /// Runs `f` with a [`Reader`] on a blocking thread.
+    pub async fn read<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        F: FnOnce(&dyn Reader) -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        match self {
+            Backend::Sqlite(s) => s.call(move |st| Ok(f(st as &dyn Reader))).await,
+            Backend::Postgres(p) => {
+                let reader = p.blocking_reader();
+                tokio::task::spawn_blocking(move || f(&reader as &dyn Reader))
+                    .await
+                    .map_err(|e| StoreError::Worker(e.to_string()))
+            }
+        }
+    }
+
+    /// [`Backend::read`] for a closure that may fail.
+    pub async fn read_try<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        F: FnOnce(&dyn Reader) -> Result<R, StoreError> + Send + 'static,
+        R: Send + 'static,
+    {
+        self.read(f).await?
+    }
+
+    /// Makes the feed rows match the config (see [`Store::sync_config`]).
+    pub async fn sync_config<F: AsFeedSpec>(
+        &self,
+        feeds: &[F],
+    ) -> Result<Vec<FeedRef>, StoreError> {
+        let specs: Vec<FeedSpec> = feeds.iter().map(AsFeedSpec::feed_spec).collect();
+        match self {
+            Backend::Sqlite(s) => s.call(move |st| st.sync_config(&specs)).await,
+            Backend::Postgres(p) => p.sync_config(&specs).await,
+        }
+    }
+
+    /// Sets first fetch times of due feeds (see [`Store::spread_due`]).
+    pub async fn spread_due(&self, now: i64, first: Vec<(i64, i64)>) -> Result<(), StoreError> {
+        match self {
+            Backend::Sqlite(s) => s.call(move |st| st.spread_due(now, &first)).await,
+            Backend::Postgres(p) => p.spread_due(now, &first).await,
+        }
+    }
+
+    /// Feeds due now that this process may fetch. SQLite: every due feed not in
+    /// `busy`. PostgreSQL: the due feeds this node claimed (a lease, the
+    /// per-host limit and gap shared by all nodes; see docs/scaling.md).
+    pub async fn due_feeds(
+        &self,
+        now: i64,
+        busy: HashSet<i64>,
+        per_host: usize,
+        host_gap_ms: i64,
+    ) -> Result<Vec<FeedRef>, StoreError> {
+        match self {
+            Backend::Sqlite(s) => s.call(move |st| st.due_feeds(now, &busy)).await,
+            Backend::Postgres(p) => {
+                p.claim_due(now, &busy, per_host, host_gap_ms, usize::MAX)
+                    .await
+            }
+        }
+    }
+
+    /// Gives up this node's claim on a feed it did not fetch after all.
+    pub async fn release(&self, feed_id: i64) -> Result<(), StoreError> {
+        match self {
+            Backend::Sqlite(_) => Ok(()),
+            Backend::Postgres(p) => p.release(feed_id).await,
+        }
+    }
+
+    /// A 304: logged, the feed marked fresh. Durable once `committed` says so.
+    pub async fn record_not_modified(
+        &self,
+        feed_id: i64,
+        rec: FetchRecord,
+        resched: Reschedule,
+    ) -> Result<Uncommitted<()>, StoreError> {
+        match self {
+            Backend::Sqlite(s) => {
+                s.write_batched(move |st| st.record_not_modified(feed_id, &rec, &resched))
+                    .await
+            }
+            Backend::Postgres(p) => p
+                .record_not_modified(feed_id, &rec, &resched)
+                .await
+                .map(Uncommitted::done),
+        }
+    }
+
+    /// A 200 byte-identical to the last body stored: logged, the feed marked
+    /// fresh. Durable once `committed` says so.
+    pub async fn record_unchanged(
+        &self,
+        feed_id: i64,
+        rec: FetchRecord,
+        validators: Validators,
+        resched: Reschedule,
+    ) -> Result<Uncommitted<()>, StoreError> {
+        match self {
+            Backend::Sqlite(s) => {
+                s.write_batched(move |st| st.record_unchanged(feed_id, &rec, &validators, &resched))
+                    .await
+            }
+            Backend::Postgres(p) => p
+                .record_unchanged(feed_id, &rec, &validators, &resched)
+                .await
+                .map(Uncommitted::done),
+        }
+    }
+
+    /// Marks the entries the store already holds unchanged (see
+    /// [`SharedStore::mark_known`]). Call it from a blocking thread (it waits
+    /// for the store), never from async code.
+    pub fn mark_known(&self, feed_id: i64, items: &mut [Identified]) {
+        match self {
+            Backend::Sqlite(s) => s.mark_known(feed_id, items),
+            Backend::Postgres(p) => p.mark_known_blocking(feed_id, items),
+        }
+    }
+
+    /// A 200's items, validators and fetch record in one transaction.
+    /// Durable once `committed` says so.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn apply_document(
+        &self,
+        feed: FeedRef,
+        rec: FetchRecord,
+        validators: Validators,
+        meta: DocumentMeta,
+        items: Vec<Identified>,
+        resched: Reschedule,
+        rules: StoryRules,
+    ) -> Result<Uncommitted<Applied>, StoreError> {
+        match self {
+            Backend::Sqlite(s) => {
+                s.write_batched(move |st| {
+                    st.apply_document(&feed, &rec, &validators, &meta, &items, &resched, &rules)
+                })
+                .await
+            }
+            Backend::Postgres(p) => p
+                .apply_document(&feed, &rec, &validators, &meta, &items, &resched, &rules)
+                .await
+                .map(Uncommitted::done),
+        }
+    }
+
+    /// A failed fetch, stored on the feed; returns once durable.
+    pub async fn record_failure(
+        &self,
+        feed_id: i64,
+        rec: FetchRecord,
+        error: String,
+        next_fetch_at: Option<i64>,
+        disable: bool,
+    ) -> Result<(), StoreError> {
+        match self {
+            Backend::Sqlite(s) => {
+                s.call_batched(move |st| {
+                    st.record_failure(feed_id, &rec, &error, next_fetch_at, disable)
+                })
+                .await
+            }
+            Backend::Postgres(p) => {
+                p.record_failure(feed_id, &rec, &error, next_fetch_at, disable)
+                    .await
+            }
+        }
+    }
+
+    /// Re-enables a feed disabled after 410 Gone; whether the store has it.
+    pub async fn enable_feed(&self, url: String) -> Result<bool, StoreError> {
+        match self {
+            Backend::Sqlite(s) => s.call(move |st| st.enable_feed(&url)).await,
+            Backend::Postgres(p) => p.enable_feed(&url).await,
+        }
+    }
+
+    /// One bounded step of retention (see [`Store::prune_step`]).
+    pub async fn prune_step(&self, now: i64, r: Retention) -> Result<Step, StoreError> {
+        match self {
+            Backend::Sqlite(s) => s.call(move |st| st.prune_step(now, &r)).await,
+            Backend::Postgres(p) => p.prune_step(now, &r).await,
+        }
+    }
+
+    /// The error of the last commit, while the last commit failed.
+    pub fn commit_error(&self) -> Option<String> {
+        match self {
+            Backend::Sqlite(s) => s.commit_error(),
+            Backend::Postgres(p) => p.commit_error(),
+        }
+    }
+
+    /// Resolves when another node changed the store (PostgreSQL `LISTEN`);
+    /// never on SQLite, whose only writer is this process.
+    pub async fn changed_elsewhere(&self) {
+        match self {
+            Backend::Sqlite(_) => std::future::pending().await,
+            Backend::Postgres(p) => p.changed_elsewhere().await,
+        }
+    }
+}

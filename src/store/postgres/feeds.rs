@@ -1,0 +1,532 @@
+//! Feed rows on PostgreSQL: config sync, claiming due feeds, and recording
+//! fetches that brought no document. A node claims the feeds it fetches
+//! (`claimed_by`, `claimed_until`) with `FOR UPDATE SKIP LOCKED`, at most
+//! `[fetch] per_host` claims per host across all nodes, and a start time per
+//! host `host_gap` apart (table `hosts`); every write of a fetch's result
+//! releases the claim in the same transaction.
+
+use std::collections::{HashMap, HashSet};
+
+use tokio_postgres::Row;
+use url::Url;
+
+use super::pool::Tx;
+use super::{LOCK_CLAIM, PgStore, now_ms};
+use crate::error::StoreError;
+use crate::store::feeds::{FeedRef, FetchRecord, Reschedule};
+use crate::store::model::{FeedSpec, Validators};
+
+/// How far ahead a host's next start may be for its feed to be claimed now:
+/// feeds of a host whose gap pushes them further wait for a later tick.
+const CLAIM_HORIZON_MS: i64 = 2_000;
+/// Most feeds claimed per tick by one node.
+const CLAIM_BATCH: i64 = 500;
+
+pub(super) const REF_COLS: &str = "id, url, COALESCE(fetch_url, url), etag, last_modified, enabled,
+    consecutive_failures, next_fetch_at, redirect_url, redirect_count, ttl_minutes,
+    skip_hours, skip_days, update_interval, body_hash, body_stored_at";
+
+/// The column after [`REF_COLS`].
+const HOST_COL: usize = 16;
+
+pub(super) fn feed_ref(r: &Row) -> Result<FeedRef, StoreError> {
+    let parse = |s: String| {
+        Url::parse(&s).map_err(|e| StoreError::Worker(format!("stored feed URL `{s}`: {e}")))
+    };
+    Ok(FeedRef {
+        id: r.get(0),
+        url: parse(r.get(1))?,
+        fetch_url: parse(r.get(2))?,
+        validators: Validators {
+            etag: r.get(3),
+            last_modified: r.get(4),
+        },
+        enabled: r.get::<_, i64>(5) != 0,
+        consecutive_failures: r.get::<_, i64>(6).clamp(0, u32::MAX as i64) as u32,
+        next_fetch_at: r.get(7),
+        redirect_url: r.get(8),
+        redirect_count: r.get::<_, i64>(9).clamp(0, u32::MAX as i64) as u32,
+        ttl_minutes: r
+            .get::<_, Option<i64>>(10)
+            .map(|m| m.clamp(0, u32::MAX as i64) as u32),
+        doc_hints: crate::hints::DocHints {
+            skip_hours: r.get::<_, i64>(11) as _,
+            skip_days: r.get::<_, i64>(12) as _,
+            update_interval: r
+                .get::<_, Option<i64>>(13)
+                .map(|s| std::time::Duration::from_secs(s.max(0) as u64)),
+        },
+        body_hash: r.get(14),
+        body_stored_at: r.get(15),
+    })
+}
+
+async fn load_ref(tx: &mut Tx<'_>, id: i64) -> Result<FeedRef, StoreError> {
+    let sql = format!("SELECT {REF_COLS} FROM feeds WHERE id = $1");
+    let row = tx.one("reading feed", &sql, &[&id]).await?;
+    feed_ref(&row)
+}
+
+/// Releases this node's claim (another node's is left alone).
+const RELEASE: &str = "UPDATE feeds SET claimed_by = NULL, claimed_until = NULL
+     WHERE id = $1 AND claimed_by = $2";
+
+impl PgStore {
+    /// Makes the feed rows match the config (as [`crate::store::Store::sync_config`]).
+    pub async fn sync_config(&self, feeds: &[FeedSpec]) -> Result<Vec<FeedRef>, StoreError> {
+        let now = crate::now_unix();
+        let mut conn = self.pool().get().await?;
+        let mut tx = conn.tx().await?;
+        let c = "syncing feeds";
+        for f in feeds {
+            if let Some(old) = &f.url_with_credentials {
+                forget_credentials(&mut tx, old, &f.url).await?;
+            }
+        }
+        tx.exec(
+            c,
+            "UPDATE feeds SET in_config = 0 WHERE in_config <> 0",
+            &[],
+        )
+        .await?;
+        let mut refs = Vec::with_capacity(feeds.len());
+        for f in feeds {
+            let id: i64 = tx
+                .one(
+                    c,
+                    "INSERT INTO feeds (url, title, created_at) VALUES ($1, $2, $3)
+                     ON CONFLICT (url) DO UPDATE SET title = excluded.title, in_config = 1
+                     RETURNING id",
+                    &[&f.url, &f.title, &now],
+                )
+                .await?
+                .get(0);
+            tx.exec(c, "DELETE FROM feed_tags WHERE feed_id = $1", &[&id])
+                .await?;
+            for tag in &f.tags {
+                tx.exec(
+                    c,
+                    "INSERT INTO feed_tags (tag, feed_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                    &[tag, &id],
+                )
+                .await?;
+            }
+            refs.push(load_ref(&mut tx, id).await?);
+        }
+        tx.commit(c).await?;
+        Ok(refs)
+    }
+
+    /// Sets first fetch times of feeds due now or never fetched.
+    pub async fn spread_due(&self, now: i64, first: &[(i64, i64)]) -> Result<(), StoreError> {
+        let mut conn = self.pool().get().await?;
+        let mut tx = conn.tx().await?;
+        let ids: Vec<i64> = first.iter().map(|f| f.0).collect();
+        let ats: Vec<i64> = first.iter().map(|f| f.1).collect();
+        tx.exec(
+            "spreading first fetches",
+            "UPDATE feeds f SET next_fetch_at = s.at
+             FROM unnest($1::bigint[], $2::bigint[]) AS s(id, at)
+             WHERE f.id = s.id AND COALESCE(f.next_fetch_at, 0) <= $3",
+            &[&ids, &ats, &now],
+        )
+        .await?;
+        tx.commit("spreading first fetches").await
+    }
+
+    /// Claims due feeds for this node: configured, enabled, due, not claimed by
+    /// a live lease, not in `busy`; at most `per_host` claims per host across
+    /// all nodes, each host's starts `host_gap_ms` apart. Claims are made one
+    /// node at a time (an advisory lock), so the per-host counts hold.
+    pub async fn claim_due(
+        &self,
+        now: i64,
+        busy: &HashSet<i64>,
+        per_host: usize,
+        host_gap_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<FeedRef>, StoreError> {
+        let c = "claiming due feeds";
+        let mut conn = self.pool().get().await?;
+        let mut tx = conn.tx().await?;
+        tx.exec(c, "SELECT pg_advisory_xact_lock($1)", &[&LOCK_CLAIM])
+            .await?;
+        let limit = (limit.min(CLAIM_BATCH as usize) as i64).max(1);
+        let sql = format!(
+            "SELECT {REF_COLS}, COALESCE(host, '') FROM feeds
+             WHERE in_config = 1 AND enabled = 1 AND COALESCE(next_fetch_at, 0) <= $1
+               AND (claimed_until IS NULL OR claimed_until <= $1)
+             ORDER BY next_fetch_at NULLS FIRST, id LIMIT $2
+             FOR UPDATE SKIP LOCKED"
+        );
+        let rows = tx.query(c, &sql, &[&now, &limit]).await?;
+        if rows.is_empty() {
+            tx.commit(c).await?;
+            return Ok(Vec::new());
+        }
+        let mut hosts: Vec<String> = rows.iter().map(|r| r.get::<_, String>(HOST_COL)).collect();
+        hosts.sort();
+        hosts.dedup();
+        let mut active: HashMap<String, i64> = tx
+            .query(
+                c,
+                "SELECT host, count(*) FROM feeds
+                 WHERE host = ANY($1) AND claimed_until > $2 GROUP BY host",
+                &[&hosts, &now],
+            )
+            .await?
+            .iter()
+            .map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1)))
+            .collect();
+        let mut next_start: HashMap<String, i64> = tx
+            .query(
+                c,
+                "SELECT host, next_start_ms FROM hosts WHERE host = ANY($1)",
+                &[&hosts],
+            )
+            .await?
+            .iter()
+            .map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1)))
+            .collect();
+        let now_ms = now_ms();
+        let mut claimed = Vec::new();
+        let mut turns = Vec::new();
+        for row in &rows {
+            let id: i64 = row.get(0);
+            if busy.contains(&id) {
+                continue;
+            }
+            let host: String = row.get(HOST_COL);
+            let n = active.entry(host.clone()).or_insert(0);
+            if *n >= per_host as i64 {
+                continue;
+            }
+            let file = host.is_empty();
+            let start = next_start.get(&host).copied().unwrap_or(0).max(now_ms);
+            if !file && start > now_ms + CLAIM_HORIZON_MS {
+                continue;
+            }
+            *n += 1;
+            if !file {
+                next_start.insert(host.clone(), start + host_gap_ms);
+            }
+            claimed.push(feed_ref(row)?);
+            turns.push((id, start));
+        }
+        let ids: Vec<i64> = claimed.iter().map(|f| f.id).collect();
+        let until = now + self.inner.lease_secs;
+        tx.exec(
+            c,
+            "UPDATE feeds SET claimed_by = $2, claimed_until = $3 WHERE id = ANY($1)",
+            &[&ids, &self.inner.node, &until],
+        )
+        .await?;
+        let (hs, starts): (Vec<String>, Vec<i64>) = next_start
+            .into_iter()
+            .filter(|(h, _)| !h.is_empty())
+            .unzip();
+        tx.exec(
+            c,
+            "INSERT INTO hosts (host, next_start_ms) SELECT * FROM unnest($1::text[], $2::bigint[])
+             ON CONFLICT (host) DO UPDATE SET next_start_ms = excluded.next_start_ms",
+            &[&hs, &starts],
+        )
+        .await?;
+        tx.commit(c).await?;
+        self.inner
+            .turns
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(turns);
+        Ok(claimed)
+    }
+
+    /// Claims the given feeds for a `poll`, unless another node holds them.
+    pub async fn claim_ids(&self, ids: &[i64]) -> Result<HashSet<i64>, StoreError> {
+        let c = "claiming feeds";
+        let now = crate::now_unix();
+        let until = now + self.inner.lease_secs;
+        let mut conn = self.pool().get().await?;
+        let mut tx = conn.tx().await?;
+        tx.exec(c, "SELECT pg_advisory_xact_lock($1)", &[&LOCK_CLAIM])
+            .await?;
+        let rows = tx
+            .query(
+                c,
+                "UPDATE feeds SET claimed_by = $2, claimed_until = $3
+                 WHERE id = ANY($1) AND (claimed_until IS NULL OR claimed_until <= $4
+                                         OR claimed_by = $2)
+                 RETURNING id",
+                &[&ids.to_vec(), &self.inner.node, &until, &now],
+            )
+            .await?;
+        tx.commit(c).await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    /// Waits until this node's turn for a claimed feed's host (the shared gap).
+    pub async fn wait_turn(&self, feed_id: i64) {
+        let at = self
+            .inner
+            .turns
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&feed_id);
+        if let Some(at) = at {
+            let wait = at - now_ms();
+            if wait > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(wait as u64)).await;
+            }
+        }
+    }
+
+    /// Gives up a claim without a result (the fetch never ran).
+    pub async fn release(&self, feed_id: i64) -> Result<(), StoreError> {
+        self.inner
+            .turns
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&feed_id);
+        let mut conn = self.pool().get().await?;
+        let mut tx = conn.tx().await?;
+        tx.exec("releasing a feed", RELEASE, &[&feed_id, &self.inner.node])
+            .await?;
+        tx.commit("releasing a feed").await
+    }
+
+    /// A 304: logged, the feed marked fresh, the claim released.
+    pub async fn record_not_modified(
+        &self,
+        feed_id: i64,
+        rec: &FetchRecord,
+        resched: &Reschedule,
+    ) -> Result<(), StoreError> {
+        let r = async {
+            let c = "recording 304";
+            let mut conn = self.pool().get().await?;
+            let mut tx = conn.tx().await?;
+            insert_fetch(&mut tx, feed_id, rec, "not_modified", 0, 0, None).await?;
+            tx.exec(
+                c,
+                "UPDATE feeds SET last_fetch_at = $2, last_success_at = $2,
+                     last_status = 'not_modified', last_http_status = $3, last_error = NULL,
+                     consecutive_failures = 0, next_fetch_at = $4
+                 WHERE id = $1",
+                &[
+                    &feed_id,
+                    &rec.started_at,
+                    &rec.http_status.map(i64::from),
+                    &resched.next_fetch_at,
+                ],
+            )
+            .await?;
+            apply_redirect(&mut tx, feed_id, resched).await?;
+            tx.exec(c, RELEASE, &[&feed_id, &self.inner.node]).await?;
+            tx.commit(c).await
+        }
+        .await;
+        self.note_commit(&r);
+        r
+    }
+
+    /// A 200 whose body is byte-identical to the last one stored
+    /// (`feeds.body_hash`): logged as `ok` with `unchanged = 1`, the feed marked
+    /// fresh with the response's validators; its items are as stored. The claim
+    /// is released.
+    pub async fn record_unchanged(
+        &self,
+        feed_id: i64,
+        rec: &FetchRecord,
+        validators: &Validators,
+        resched: &Reschedule,
+    ) -> Result<(), StoreError> {
+        let rec = FetchRecord {
+            unchanged: true,
+            ..*rec
+        };
+        let r = async {
+            let c = "recording unchanged body";
+            let mut conn = self.pool().get().await?;
+            let mut tx = conn.tx().await?;
+            insert_fetch(&mut tx, feed_id, &rec, "ok", 0, 0, None).await?;
+            tx.exec(
+                c,
+                "UPDATE feeds SET etag = $2, last_modified = $3, last_fetch_at = $4,
+                     last_success_at = $4, last_status = 'ok', last_http_status = $5,
+                     last_error = NULL, consecutive_failures = 0, next_fetch_at = $6
+                 WHERE id = $1",
+                &[
+                    &feed_id,
+                    &validators.etag,
+                    &validators.last_modified,
+                    &rec.started_at,
+                    &rec.http_status.map(i64::from),
+                    &resched.next_fetch_at,
+                ],
+            )
+            .await?;
+            apply_redirect(&mut tx, feed_id, resched).await?;
+            tx.exec(c, RELEASE, &[&feed_id, &self.inner.node]).await?;
+            tx.commit(c).await
+        }
+        .await;
+        self.note_commit(&r);
+        r
+    }
+
+    /// A failed fetch: logged and stored on the feed; the claim released.
+    pub async fn record_failure(
+        &self,
+        feed_id: i64,
+        rec: &FetchRecord,
+        error: &str,
+        next_fetch_at: Option<i64>,
+        disable: bool,
+    ) -> Result<(), StoreError> {
+        let r = async {
+            let c = "recording failure";
+            let mut conn = self.pool().get().await?;
+            let mut tx = conn.tx().await?;
+            insert_fetch(&mut tx, feed_id, rec, "error", 0, 0, Some(error)).await?;
+            tx.exec(
+                c,
+                "UPDATE feeds SET last_fetch_at = $2, last_status = 'error',
+                     last_http_status = $3, last_error = $4,
+                     consecutive_failures = consecutive_failures + 1, next_fetch_at = $5,
+                     enabled = CASE WHEN $6 THEN 0 ELSE enabled END
+                 WHERE id = $1",
+                &[
+                    &feed_id,
+                    &rec.started_at,
+                    &rec.http_status.map(i64::from),
+                    &error,
+                    &next_fetch_at,
+                    &disable,
+                ],
+            )
+            .await?;
+            tx.exec(c, RELEASE, &[&feed_id, &self.inner.node]).await?;
+            tx.commit(c).await
+        }
+        .await;
+        self.note_commit(&r);
+        r
+    }
+
+    /// Re-enables a feed disabled after 410 Gone, and makes it due now.
+    pub async fn enable_feed(&self, url: &str) -> Result<bool, StoreError> {
+        let mut conn = self.pool().get().await?;
+        let mut tx = conn.tx().await?;
+        let n = tx
+            .exec(
+                "enabling feed",
+                "UPDATE feeds SET enabled = 1, next_fetch_at = NULL, consecutive_failures = 0
+                 WHERE url = $1",
+                &[&url],
+            )
+            .await?;
+        tx.commit("enabling feed").await?;
+        Ok(n > 0)
+    }
+}
+
+async fn forget_credentials(tx: &mut Tx<'_>, old: &str, clean: &str) -> Result<(), StoreError> {
+    let c = "removing credentials from a feed's URL";
+    let Some(row) = tx
+        .opt(c, "SELECT id FROM feeds WHERE url = $1", &[&old])
+        .await?
+    else {
+        return Ok(());
+    };
+    let id: i64 = row.get(0);
+    let userinfo = old
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split(['/', '?', '#']).next())
+        .and_then(|authority| authority.rsplit_once('@'))
+        .map(|(info, _)| format!("{info}@"))
+        .unwrap_or_default();
+    let taken = tx
+        .opt(c, "SELECT 1 FROM feeds WHERE url = $1", &[&clean])
+        .await?
+        .is_some();
+    if !taken {
+        tx.exec(c, "UPDATE feeds SET url = $2 WHERE id = $1", &[&id, &clean])
+            .await?;
+    }
+    if !userinfo.is_empty() {
+        tx.exec(
+            c,
+            "UPDATE feeds SET fetch_url = replace(fetch_url, $2, ''),
+                 redirect_url = replace(redirect_url, $2, ''),
+                 last_error = replace(last_error, $2, '')
+             WHERE id = $1",
+            &[&id, &userinfo],
+        )
+        .await?;
+        tx.exec(
+            c,
+            "UPDATE fetches SET error = replace(error, $2, '') WHERE feed_id = $1",
+            &[&id, &userinfo],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+pub(super) async fn insert_fetch(
+    tx: &mut Tx<'_>,
+    feed_id: i64,
+    rec: &FetchRecord,
+    outcome: &str,
+    new: usize,
+    updated: usize,
+    error: Option<&str>,
+) -> Result<(), StoreError> {
+    tx.exec(
+        "logging fetch",
+        "INSERT INTO fetches (feed_id, started_at, duration_ms, outcome, http_status, bytes,
+                              items_new, items_updated, error, unchanged)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        &[
+            &feed_id,
+            &rec.started_at,
+            &rec.duration_ms,
+            &outcome,
+            &rec.http_status.map(i64::from),
+            &rec.bytes.map(|b| b as i64),
+            &(new as i64),
+            &(updated as i64),
+            &error,
+            &i64::from(rec.unchanged),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn apply_redirect(
+    tx: &mut Tx<'_>,
+    feed_id: i64,
+    resched: &Reschedule,
+) -> Result<(), StoreError> {
+    let (target, count) = match &resched.redirect {
+        Some((t, c)) => (Some(t.as_str()), *c as i64),
+        None => (None, 0),
+    };
+    tx.exec(
+        "recording redirect",
+        "UPDATE feeds SET redirect_url = $2, redirect_count = $3 WHERE id = $1",
+        &[&feed_id, &target, &count],
+    )
+    .await?;
+    if let Some(new_url) = &resched.new_url {
+        tx.exec(
+            "following permanent redirect",
+            "UPDATE feeds SET fetch_url = $2, redirect_url = NULL, redirect_count = 0
+             WHERE id = $1",
+            &[&feed_id, new_url],
+        )
+        .await?;
+    }
+    Ok(())
+}

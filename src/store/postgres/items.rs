@@ -1,0 +1,599 @@
+//! Storing one fetched document on PostgreSQL: the same rules as the SQLite
+//! side (`crate::store::items`: key, GUID churn, stories by canonical URL or
+//! near-duplicate fingerprint), in ONE transaction with the validators, the
+//! fetch record and the release of the claim.
+//!
+//! Other nodes store other feeds at the same moment. Two of them must not both
+//! start a story for the same article: before looking for a story, the
+//! transaction takes advisory locks on the keys a new item could be matched by
+//! (its canonical URL, its fingerprint's anchors), all at once in sorted order; a
+//! node storing a matching item waits for the first one's COMMIT and then sees
+//! its story. A transaction that still loses a race (deadlock, a unique key
+//! taken meanwhile) runs again from the start.
+
+use std::collections::{HashMap, HashSet};
+
+use super::feeds::{apply_redirect, insert_fetch};
+use super::pool::Tx;
+use super::{PgStore, near, retryable};
+use crate::error::StoreError;
+use crate::identity::{Identified, item_uid};
+use crate::store::feeds::{FeedRef, FetchRecord, Reschedule};
+use crate::store::items::{Applied, DocumentMeta, SEEN_REFRESH, StoryRules};
+use crate::store::model::Validators;
+use crate::store::prune::key_hash;
+use crate::store::search::{MAX_INDEXED, cut, index_text, plain_text};
+
+/// Times a document is stored again after losing a race with another node.
+const ATTEMPTS: usize = 6;
+
+struct Existing {
+    id: i64,
+    content_hash: String,
+    story_id: Option<i64>,
+    last_seen_at: i64,
+}
+
+/// A site's front page names no story of its own (see the SQLite side).
+fn specific(canonical: &str) -> bool {
+    canonical
+        .strip_prefix("//")
+        .is_some_and(|rest| rest.contains('/') || rest.contains('?'))
+}
+
+impl PgStore {
+    /// Marks the entries this feed already holds unchanged (same key, same
+    /// content hash), as [`crate::store::SharedStore::mark_known`] does on
+    /// SQLite: they need no near-duplicate fingerprint. For a blocking thread
+    /// of the runtime (the parse step); on any error nothing is marked.
+    pub fn mark_known_blocking(&self, feed_id: i64, items: &mut [Identified]) {
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let keys: Vec<String> = items.iter().map(|i| i.key.clone()).collect();
+        let read = async {
+            let mut conn = self.pool().get().await?;
+            let mut tx = conn.tx().await?;
+            let rows = tx
+                .query(
+                    "recognising known items",
+                    "SELECT key, content_hash FROM items WHERE feed_id = $1 AND key = ANY($2)",
+                    &[&feed_id, &keys],
+                )
+                .await?;
+            tx.commit("recognising known items").await?;
+            Ok::<_, StoreError>(
+                rows.iter()
+                    .map(|r| (r.get::<_, String>(0), r.get::<_, String>(1)))
+                    .collect::<HashMap<String, String>>(),
+            )
+        };
+        if let Ok(stored) = handle.block_on(read) {
+            for it in items.iter_mut() {
+                it.known = stored.get(&it.key) == Some(&it.content_hash);
+            }
+        }
+    }
+
+    /// Stores a 200 response's items with its validators and fetch record.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn apply_document(
+        &self,
+        feed: &FeedRef,
+        rec: &FetchRecord,
+        validators: &Validators,
+        meta: &DocumentMeta,
+        items: &[Identified],
+        resched: &Reschedule,
+        rules: &StoryRules,
+    ) -> Result<Applied, StoreError> {
+        let mut attempt = 0;
+        let r = loop {
+            attempt += 1;
+            let r = self
+                .apply_once(feed, rec, validators, meta, items, resched, rules)
+                .await;
+            match &r {
+                Err(e) if attempt < ATTEMPTS && retryable(e) => {
+                    tracing::debug!(attempt, error = %crate::error::chain(e), "storing again after a race with another node");
+                    tokio::time::sleep(std::time::Duration::from_millis(5 * attempt as u64)).await;
+                }
+                _ => break r,
+            }
+        };
+        self.note_commit(&r);
+        r
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn apply_once(
+        &self,
+        feed: &FeedRef,
+        rec: &FetchRecord,
+        validators: &Validators,
+        meta: &DocumentMeta,
+        items: &[Identified],
+        resched: &Reschedule,
+        rules: &StoryRules,
+    ) -> Result<Applied, StoreError> {
+        let now = rec.started_at;
+        let c = "storing items";
+        let mut conn = self.pool().get().await?;
+        let mut tx = conn.tx().await?;
+        let mut applied = Applied::default();
+        let doc_keys: HashSet<&str> = items.iter().map(|i| i.key.as_str()).collect();
+        let doc_guids: HashSet<&str> = items
+            .iter()
+            .filter_map(|i| i.entry.guid.as_deref())
+            .collect();
+        let mut link_counts = HashMap::new();
+        for it in items {
+            if let Some(c) = &it.canonical_url {
+                *link_counts.entry(c.as_str()).or_insert(0usize) += 1;
+            }
+        }
+        // Every known key of the document in one query.
+        let keys: Vec<&str> = doc_keys.iter().copied().collect();
+        let mut known: HashMap<String, Existing> = tx
+            .query(
+                c,
+                "SELECT key, id, content_hash, story_id, last_seen_at FROM items
+                 WHERE feed_id = $1 AND key = ANY($2)",
+                &[&feed.id, &keys],
+            )
+            .await?
+            .into_iter()
+            .map(|r| {
+                (
+                    r.get::<_, String>(0),
+                    Existing {
+                        id: r.get(1),
+                        content_hash: r.get(2),
+                        story_id: r.get(3),
+                        last_seen_at: r.get(4),
+                    },
+                )
+            })
+            .collect();
+        // Locks on what new items could be matched by, sorted: no deadlock
+        // between two nodes taking overlapping sets.
+        // Anchors that are hubs are skipped by lookups: no lock for them.
+        let mut locks: Vec<i64> = Vec::new();
+        let mut anchors: Vec<u32> = Vec::new();
+        for it in items.iter().filter(|it| !known.contains_key(&it.key)) {
+            if let Some(cu) = it.canonical_url.as_deref().filter(|c| specific(c)) {
+                locks.push(key_hash(&format!("url {cu}")));
+            }
+            if rules.near_duplicates
+                && let Some(fp) = &it.fingerprint
+            {
+                anchors.extend(&fp.anchors);
+            }
+        }
+        anchors.sort_unstable();
+        anchors.dedup();
+        let hubs = near::hubs(&mut tx, &anchors, now - rules.near_window).await?;
+        locks.extend(
+            anchors
+                .iter()
+                .filter(|a| !hubs.contains(a))
+                .map(|a| near::lock_key(*a)),
+        );
+        if !locks.is_empty() {
+            locks.sort_unstable();
+            locks.dedup();
+            tx.exec(
+                c,
+                "SELECT count(pg_advisory_xact_lock(k)) FROM
+                     (SELECT k FROM unnest($1::bigint[]) AS k ORDER BY k) AS sorted",
+                &[&locks],
+            )
+            .await?;
+        }
+        let mut unchanged: Vec<i64> = Vec::new();
+        let mut churned = 0usize;
+        for it in items.iter().rev() {
+            let mut existing = known.remove(&it.key);
+            // Marked known before the transaction, but gone or changed
+            // now: it needs the text hash and fingerprint it was spared.
+            let completed;
+            let it = if it.known
+                && existing
+                    .as_ref()
+                    .is_none_or(|e| e.content_hash != it.content_hash)
+            {
+                let mut c = it.clone();
+                c.known = false;
+                c.add_text_hash();
+                c.add_fingerprint();
+                completed = c;
+                &completed
+            } else {
+                it
+            };
+            if existing.is_none() {
+                let unique_link = it
+                    .canonical_url
+                    .as_deref()
+                    .is_some_and(|c| link_counts.get(c) == Some(&1));
+                existing =
+                    find_churned(&mut tx, feed.id, it, unique_link, &doc_keys, &doc_guids).await?;
+                if let Some(e) = &existing {
+                    churned += 1;
+                    tx.exec(
+                        "re-keying item",
+                        "UPDATE items SET key = $2, key_kind = $3, guid = $4 WHERE id = $1",
+                        &[&e.id, &it.key, &it.kind.as_str(), &it.entry.guid],
+                    )
+                    .await?;
+                }
+            }
+            match existing {
+                None if tombstoned(&mut tx, feed.id, &it.key, now).await? => {}
+                None => {
+                    let joined = insert_item(&mut tx, feed, it, now, rules).await?;
+                    applied.new += 1;
+                    applied.joined += usize::from(joined);
+                }
+                Some(e) if e.content_hash != it.content_hash => {
+                    update_item(&mut tx, &e, it, now, rules).await?;
+                    if let Some(story) = e.story_id {
+                        tx.exec(
+                            "updating story",
+                            "UPDATE stories SET changed_at = $2 WHERE id = $1",
+                            &[&story, &now],
+                        )
+                        .await?;
+                    }
+                    applied.updated += 1;
+                }
+                // Known and unchanged: no write unless last_seen_at is older
+                // than SEEN_REFRESH (as on SQLite).
+                Some(e) => {
+                    if e.last_seen_at <= now - SEEN_REFRESH {
+                        unchanged.push(e.id);
+                    }
+                }
+            }
+        }
+        if !unchanged.is_empty() {
+            tx.exec(
+                "updating items",
+                "UPDATE items SET last_seen_at = $2 WHERE id = ANY($1)",
+                &[&unchanged, &now],
+            )
+            .await?;
+        }
+        if churned > 0 {
+            tracing::info!(feed = %feed.url, items = churned, "feed changed the guids of items it had already published");
+        }
+        insert_fetch(
+            &mut tx,
+            feed.id,
+            rec,
+            "ok",
+            applied.new,
+            applied.updated,
+            None,
+        )
+        .await?;
+        tx.exec(
+            "saving validators",
+            "UPDATE feeds SET etag = $2, last_modified = $3, feed_title = COALESCE($4, feed_title),
+                 site_url = COALESCE($5, site_url), ttl_minutes = $6, last_fetch_at = $7,
+                 last_success_at = $7, last_status = 'ok', last_http_status = $8,
+                 last_error = NULL, consecutive_failures = 0, next_fetch_at = $9,
+                 skip_hours = $10, skip_days = $11, update_interval = $12,
+                 body_hash = $14, body_stored_at = $7,
+                 claimed_by = CASE WHEN claimed_by = $13 THEN NULL ELSE claimed_by END,
+                 claimed_until = CASE WHEN claimed_by = $13 THEN NULL ELSE claimed_until END
+             WHERE id = $1",
+            &[
+                &feed.id,
+                &validators.etag,
+                &validators.last_modified,
+                &meta.title,
+                &meta.site_url,
+                &meta.ttl_minutes.map(i64::from),
+                &rec.started_at,
+                &rec.http_status.map(i64::from),
+                &resched.next_fetch_at,
+                &i64::from(meta.hints.skip_hours),
+                &i64::from(meta.hints.skip_days),
+                &meta.hints.update_interval.map(|d| d.as_secs() as i64),
+                &self.node(),
+                &meta.body_hash,
+            ],
+        )
+        .await?;
+        apply_redirect(&mut tx, feed.id, resched).await?;
+        if applied.new + applied.updated > 0 {
+            // Delivered to the other nodes at COMMIT, and only then.
+            tx.exec(
+                "telling other nodes",
+                "SELECT pg_notify($1, $2)",
+                &[&super::CHANNEL, &self.node()],
+            )
+            .await?;
+        }
+        tx.commit("committing fetch").await?;
+        Ok(applied)
+    }
+}
+
+async fn tombstoned(
+    tx: &mut Tx<'_>,
+    feed_id: i64,
+    key: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let n = tx
+        .exec(
+            "checking tombstones",
+            "UPDATE item_tombstones SET last_seen_at = greatest(last_seen_at, $3)
+             WHERE feed_id = $1 AND key_hash = $2",
+            &[&feed_id, &key_hash(key), &now],
+        )
+        .await?;
+    Ok(n > 0)
+}
+
+async fn find_churned(
+    tx: &mut Tx<'_>,
+    feed_id: i64,
+    it: &Identified,
+    unique_link: bool,
+    doc_keys: &HashSet<&str>,
+    doc_guids: &HashSet<&str>,
+) -> Result<Option<Existing>, StoreError> {
+    let c = "looking up churned item";
+    let rows = match &it.canonical_url {
+        Some(cu) if unique_link => {
+            tx.query(
+                c,
+                "SELECT id, content_hash, story_id, key, guid, last_seen_at FROM items
+                 WHERE feed_id = $1 AND canonical_url = $2 LIMIT 2",
+                &[&feed_id, cu],
+            )
+            .await?
+        }
+        Some(_) => return Ok(None),
+        None => {
+            tx.query(
+                c,
+                "SELECT id, content_hash, story_id, key, guid, last_seen_at FROM items
+                 WHERE feed_id = $1 AND text_hash = $2 AND canonical_url IS NULL LIMIT 2",
+                &[&feed_id, &it.text_hash],
+            )
+            .await?
+        }
+    };
+    if rows.len() != 1 {
+        return Ok(None);
+    }
+    let r = &rows[0];
+    let key: String = r.get(3);
+    let guid: Option<String> = r.get(4);
+    let still_present =
+        doc_keys.contains(key.as_str()) || guid.as_deref().is_some_and(|g| doc_guids.contains(g));
+    Ok((!still_present).then(|| Existing {
+        id: r.get(0),
+        content_hash: r.get(1),
+        story_id: r.get(2),
+        last_seen_at: r.get(5),
+    }))
+}
+
+async fn insert_item(
+    tx: &mut Tx<'_>,
+    feed: &FeedRef,
+    it: &Identified,
+    now: i64,
+    rules: &StoryRules,
+) -> Result<bool, StoreError> {
+    let uid = free_uid(tx, feed, &it.key).await?;
+    let mut hubs = Vec::new();
+    let story = match story_by_url(tx, feed.id, it.canonical_url.as_deref()).await? {
+        Some(s) => Some(s),
+        None if rules.near_duplicates => match &it.fingerprint {
+            Some(fp) => {
+                let found = near::find_story(tx, feed.id, it, fp, now - rules.near_window).await?;
+                hubs = found.hubs;
+                found.story
+            }
+            None => None,
+        },
+        None => None,
+    };
+    let joined = story.is_some();
+    let story_id: i64 = match story {
+        Some(id) => {
+            tx.exec(
+                "joining story",
+                "UPDATE stories SET item_count = item_count + 1 WHERE id = $1",
+                &[&id],
+            )
+            .await?;
+            id
+        }
+        None => tx
+            .one(
+                "creating story",
+                "INSERT INTO stories (uid, first_seen_at, changed_at) VALUES ($1, $2, $2)
+                 RETURNING id",
+                &[&uid, &now],
+            )
+            .await?
+            .get(0),
+    };
+    let e = &it.entry;
+    let item_id: i64 = tx
+        .one(
+            "inserting item",
+            "INSERT INTO items (feed_id, key, key_kind, uid, guid, url, canonical_url,
+                 title, author, summary, content, content_hash, published_at,
+                 updated_at, first_seen_at, last_seen_at, changed_at, story_id, text_hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
+                     $15, $15, $15, $16, $17)
+             RETURNING id",
+            &[
+                &feed.id,
+                &it.key,
+                &it.kind.as_str(),
+                &uid,
+                &e.guid,
+                &e.link,
+                &it.canonical_url,
+                &e.title,
+                &e.author,
+                &e.summary,
+                &e.content,
+                &it.content_hash,
+                &e.published.map(|d| d.timestamp()),
+                &e.updated.map(|d| d.timestamp()),
+                &now,
+                &story_id,
+                &it.text_hash,
+            ],
+        )
+        .await?
+        .get(0);
+    // With near-duplicates off, no fingerprint is stored (nor looked up).
+    if let (Some(fp), true) = (&it.fingerprint, rules.near_duplicates) {
+        near::insert(tx, item_id, feed.id, now, fp, &hubs).await?;
+    }
+    index_item(
+        tx,
+        item_id,
+        e.title.as_deref(),
+        e.content.as_deref().or(e.summary.as_deref()),
+    )
+    .await?;
+    Ok(joined)
+}
+
+async fn update_item(
+    tx: &mut Tx<'_>,
+    old: &Existing,
+    it: &Identified,
+    now: i64,
+    rules: &StoryRules,
+) -> Result<(), StoreError> {
+    let e = &it.entry;
+    tx.exec(
+        "updating item",
+        "UPDATE items SET guid = $2, url = $3, canonical_url = $4, title = $5, author = $6,
+             summary = $7, content = $8, content_hash = $9, published_at = $10,
+             updated_at = $11, last_seen_at = $12, changed_at = $12, text_hash = $13,
+             fingerprint = NULL, fingerprint_keys = NULL
+         WHERE id = $1",
+        &[
+            &old.id,
+            &e.guid,
+            &e.link,
+            &it.canonical_url,
+            &e.title,
+            &e.author,
+            &e.summary,
+            &e.content,
+            &it.content_hash,
+            &e.published.map(|d| d.timestamp()),
+            &e.updated.map(|d| d.timestamp()),
+            &now,
+            &it.text_hash,
+        ],
+    )
+    .await?;
+    tx.exec(
+        "removing item from search",
+        "DELETE FROM search WHERE item_id = $1",
+        &[&old.id],
+    )
+    .await?;
+    index_item(
+        tx,
+        old.id,
+        e.title.as_deref(),
+        e.content.as_deref().or(e.summary.as_deref()),
+    )
+    .await?;
+    // The fingerprint follows the latest text.
+    near::replace(
+        tx,
+        old.id,
+        it.fingerprint.as_ref().filter(|_| rules.near_duplicates),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Indexes an item: title (weight A) and text (weight D), written as the
+/// SQLite side writes them (tags stripped, CJK runs as pairs).
+pub(super) async fn index_item(
+    tx: &mut Tx<'_>,
+    id: i64,
+    title: Option<&str>,
+    html: Option<&str>,
+) -> Result<(), StoreError> {
+    let title = index_text(title.unwrap_or(""));
+    let body = html
+        .map(|h| index_text(cut(&plain_text(h), MAX_INDEXED)))
+        .unwrap_or_default();
+    tx.exec(
+        "indexing item for search",
+        "INSERT INTO search (item_id, doc) VALUES ($1,
+             setweight(to_tsvector('simple', $2), 'A') || setweight(to_tsvector('simple', $3), 'D'))
+         ON CONFLICT (item_id) DO UPDATE SET doc = excluded.doc",
+        &[&id, &title, &body],
+    )
+    .await?;
+    Ok(())
+}
+
+async fn free_uid(tx: &mut Tx<'_>, feed: &FeedRef, key: &str) -> Result<String, StoreError> {
+    let mut n = 1;
+    loop {
+        let uid = if n == 1 {
+            item_uid(feed.url.as_str(), key)
+        } else {
+            item_uid(feed.url.as_str(), &format!("{key}#{n}"))
+        };
+        let used = tx
+            .opt(
+                "choosing item id",
+                "SELECT 1 FROM items WHERE uid = $1",
+                &[&uid],
+            )
+            .await?
+            .is_some();
+        if !used {
+            return Ok(uid);
+        }
+        n += 1;
+    }
+}
+
+async fn story_by_url(
+    tx: &mut Tx<'_>,
+    feed_id: i64,
+    canonical: Option<&str>,
+) -> Result<Option<i64>, StoreError> {
+    let Some(cu) = canonical.filter(|c| specific(c)) else {
+        return Ok(None);
+    };
+    Ok(tx
+        .opt(
+            "matching stories by URL",
+            // The items with this link first (few share one): a generic plan
+            // made while the table was small walked `items` in id order instead.
+            "WITH same AS MATERIALIZED (
+                 SELECT id, feed_id, story_id FROM items WHERE canonical_url = $1)
+             SELECT i.story_id FROM same i
+             WHERE i.feed_id <> $2 AND i.story_id IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM items j WHERE j.story_id = i.story_id AND j.feed_id = $2)
+             ORDER BY i.id LIMIT 1",
+            &[&cu, &feed_id],
+        )
+        .await?
+        .map(|r| r.get(0)))
+}

@@ -1,0 +1,565 @@
+//! The PostgreSQL store: the same tables as the SQLite file (migrations in
+//! `migrations/postgres/`, one version list with SQLite's), shared by any
+//! number of `feedloom run` nodes.
+//!
+//! * `mod.rs`: connecting (password from a file, `PGPASSWORD` or `.pgpass`),
+//!   migrating under an advisory lock, `LISTEN/NOTIFY` between nodes.
+//! * [`pool`]: a small pool of clients with prepared-statement caches.
+//! * [`feeds`]: config sync, claiming due feeds (lease, per-host limit and gap
+//!   across nodes), 304s and failures.
+//! * [`items`]: storing one fetched document in ONE transaction, with story
+//!   matching made safe against other nodes (advisory locks, retries).
+//! * [`read`]: the [`crate::store::Reader`] side: stories, search, tables.
+//! * [`prune`]: retention (pruning old items, tombstones).
+//! * `near`: near-duplicate lookups by anchor in SQL (`near_anchors`).
+//!
+//! Never imports `fetch`, `config` or `schedule`; see docs/scaling.md.
+
+pub mod feeds;
+pub mod items;
+mod near;
+pub mod pool;
+pub mod prune;
+pub mod read;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio_postgres::error::SqlState;
+
+use crate::error::StoreError;
+use pool::Pool;
+
+/// The migrations, in order: twins of [`crate::store::MIGRATIONS`], same names.
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_init",
+        include_str!("../../../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        "0002_stories",
+        include_str!("../../../migrations/postgres/0002_stories.sql"),
+    ),
+    (
+        "0003_feed_hints",
+        include_str!("../../../migrations/postgres/0003_feed_hints.sql"),
+    ),
+    (
+        "0004_search_retention",
+        include_str!("../../../migrations/postgres/0004_search_retention.sql"),
+    ),
+    (
+        "0005_near_duplicates",
+        include_str!("../../../migrations/postgres/0005_near_duplicates.sql"),
+    ),
+    (
+        "0006_perf",
+        include_str!("../../../migrations/postgres/0006_perf.sql"),
+    ),
+    (
+        "0007_claims",
+        include_str!("../../../migrations/postgres/0007_claims.sql"),
+    ),
+];
+
+/// The channel nodes tell each other about store changes on.
+pub const CHANNEL: &str = "feedloom_changed";
+/// Advisory lock keys (one namespace: "feedloom" in ASCII, then a number).
+const LOCK_MIGRATE: i64 = 0x6665_6564_6c6f_0001;
+const LOCK_CLAIM: i64 = 0x6665_6564_6c6f_0002;
+const LOCK_PRUNE: i64 = 0x6665_6564_6c6f_0003;
+/// Connections per node.
+const POOL_SIZE: usize = 8;
+
+pub(crate) fn ctx(context: &'static str) -> impl FnOnce(tokio_postgres::Error) -> StoreError {
+    move |source| StoreError::Postgres { context, source }
+}
+
+/// Checks a `[store] url`: a `postgres://` URL that carries no password.
+pub fn check_url(url: &str) -> Result<(), String> {
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return Err(format!(
+            "`{url}` is not a PostgreSQL URL (postgres://user@host:port/database)"
+        ));
+    }
+    let cfg = tokio_postgres::Config::from_str(url).map_err(|e| format!("`{url}`: {e}"))?;
+    if cfg.get_password().is_some() {
+        return Err(
+            "the URL carries a password: keep it out of the config (use [store] password_file, \
+             PGPASSWORD or a ~/.pgpass file)"
+                .into(),
+        );
+    }
+    if cfg.get_user().is_none() {
+        return Err(format!(
+            "`{url}` names no user (postgres://USER@host/database)"
+        ));
+    }
+    Ok(())
+}
+
+/// The URL as messages show it: without any password.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(None);
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// The password for `cfg`: from `file`, else `PGPASSWORD`, else the first
+/// matching line of `PGPASSFILE` or `~/.pgpass`; none when nothing says one.
+fn password(
+    cfg: &tokio_postgres::Config,
+    file: Option<&Path>,
+    store: &str,
+) -> Result<Option<String>, StoreError> {
+    if let Some(f) = file {
+        let text = std::fs::read_to_string(f).map_err(|e| StoreError::Password {
+            store: store.to_string(),
+            message: format!("cannot read [store] password_file {}: {e}", f.display()),
+        })?;
+        let pw = text.lines().next().unwrap_or("").to_string();
+        if pw.is_empty() {
+            return Err(StoreError::Password {
+                store: store.to_string(),
+                message: format!("[store] password_file {} is empty", f.display()),
+            });
+        }
+        return Ok(Some(pw));
+    }
+    if let Ok(pw) = std::env::var("PGPASSWORD") {
+        return Ok(Some(pw));
+    }
+    let passfile = std::env::var_os("PGPASSFILE")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".pgpass")));
+    let Some(text) = passfile.and_then(|p| std::fs::read_to_string(p).ok()) else {
+        return Ok(None);
+    };
+    let host = match cfg.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
+        _ => "localhost".to_string(),
+    };
+    let port = cfg.get_ports().first().copied().unwrap_or(5432).to_string();
+    let user = cfg.get_user().unwrap_or("");
+    let db = cfg.get_dbname().unwrap_or(user);
+    Ok(pgpass_lookup(&text, &[&host, &port, db, user]))
+}
+
+/// The password of the first `.pgpass` line whose four fields match (`*` matches anything).
+fn pgpass_lookup(text: &str, want: &[&str; 4]) -> Option<String> {
+    for line in text.lines() {
+        if line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        // Fields are split on unescaped ':'; `\:` and `\\` are literal.
+        let mut fields = vec![String::new()];
+        let mut chars = line.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => {
+                    if let Some(n) = chars.next() {
+                        fields.last_mut().expect("one").push(n);
+                    }
+                }
+                ':' if fields.len() < 5 => fields.push(String::new()),
+                c => fields.last_mut().expect("one").push(c),
+            }
+        }
+        if fields.len() == 5
+            && fields[..4]
+                .iter()
+                .zip(want)
+                .all(|(f, w)| f == "*" || f == w)
+        {
+            return Some(fields[4].clone());
+        }
+    }
+    None
+}
+
+/// Whether a failed transaction should simply run again: it lost a race with
+/// another node (serialisation failure, deadlock, a unique key taken meanwhile).
+pub(crate) fn retryable(e: &StoreError) -> bool {
+    let source = match e {
+        StoreError::Postgres { source, .. } => source,
+        _ => return false,
+    };
+    matches!(
+        source.code(),
+        Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE
+            || *c == SqlState::T_R_DEADLOCK_DETECTED
+            || *c == SqlState::UNIQUE_VIOLATION
+    )
+}
+
+/// The PostgreSQL store; cheap to clone.
+#[derive(Clone)]
+pub struct PgStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: Pool,
+    /// This node's name in claims (`host:pid`).
+    node: String,
+    lease_secs: i64,
+    commit_error: Mutex<Option<String>>,
+    /// Another node changed the store (NOTIFY seen).
+    changed: Notify,
+    /// When this node may start its claimed fetches (ms since the epoch), so
+    /// that the host gap holds across nodes.
+    turns: Mutex<HashMap<i64, i64>>,
+    listener: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(h) = self
+            .listener
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
+            h.abort();
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+impl PgStore {
+    /// Connects, and (unless `read_only`) brings the schema up to date under
+    /// an advisory lock and starts listening for other nodes' changes. A
+    /// read-only store checks the schema version and changes nothing.
+    pub async fn open(
+        loc: &super::Location,
+        node: &str,
+        read_only: bool,
+    ) -> Result<PgStore, StoreError> {
+        let super::Location::Postgres {
+            url,
+            password_file,
+            lease_secs,
+        } = loc
+        else {
+            return Err(StoreError::Worker("not a PostgreSQL location".into()));
+        };
+        let name = redact(url);
+        let mut cfg = tokio_postgres::Config::from_str(url).map_err(|e| StoreError::Password {
+            store: name.clone(),
+            message: format!("bad URL: {e}"),
+        })?;
+        if cfg.get_password().is_none()
+            && let Some(pw) = password(&cfg, password_file.as_deref(), &name)?
+        {
+            cfg.password(pw);
+        }
+        cfg.application_name("feedloom");
+        cfg.connect_timeout(Duration::from_secs(10));
+        let store = PgStore {
+            inner: Arc::new(Inner {
+                pool: Pool::new(cfg, name.clone(), POOL_SIZE, read_only),
+                node: node.to_string(),
+                lease_secs: *lease_secs,
+                commit_error: Mutex::default(),
+                changed: Notify::new(),
+                turns: Mutex::default(),
+                listener: Mutex::default(),
+            }),
+        };
+        let known = MIGRATIONS.len() as u32;
+        if read_only {
+            let found = store.schema_version().await?;
+            if found > known {
+                return Err(StoreError::TooNew { found, known });
+            }
+            if found < known {
+                return Err(StoreError::PgNeedsUpgrade {
+                    store: name,
+                    found,
+                    known,
+                });
+            }
+        } else {
+            store.migrate().await?;
+            store.listen().await?;
+        }
+        Ok(store)
+    }
+
+    pub(crate) fn pool(&self) -> &Pool {
+        &self.inner.pool
+    }
+
+    pub fn node(&self) -> &str {
+        &self.inner.node
+    }
+
+    /// The schema version (0: feedloom never set this database up).
+    pub async fn schema_version(&self) -> Result<u32, StoreError> {
+        let conn = self.pool().get().await?;
+        let row = conn
+            .client
+            .query_one(
+                "SELECT CASE WHEN to_regclass('feedloom_schema') IS NULL THEN 0
+                        ELSE (SELECT COALESCE(max(version), 0) FROM feedloom_schema) END",
+                &[],
+            )
+            .await;
+        // (The subquery is planned even when the table is missing.)
+        match row {
+            Ok(r) => Ok(r.get::<_, i32>(0) as u32),
+            Err(e) if e.code() == Some(&SqlState::UNDEFINED_TABLE) => Ok(0),
+            Err(e) => Err(ctx("reading schema version")(e)),
+        }
+    }
+
+    /// Applies every migration not applied yet, each in its own transaction
+    /// with its row in `feedloom_schema`, while holding an advisory lock: a
+    /// node starting while another migrates waits, then finds nothing to do.
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let client = self.pool().connect().await?;
+        client
+            .batch_execute(
+                "CREATE TABLE IF NOT EXISTS feedloom_schema (
+                     version    integer PRIMARY KEY,
+                     name       text    NOT NULL,
+                     applied_at bigint  NOT NULL
+                 )",
+            )
+            .await
+            .or_else(|e| {
+                // Two nodes creating it at once: one loses, the table is there.
+                if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
+                    Ok(())
+                } else {
+                    Err(e)
+                }
+            })
+            .map_err(ctx("creating feedloom_schema"))?;
+        client
+            .execute("SELECT pg_advisory_lock($1)", &[&LOCK_MIGRATE])
+            .await
+            .map_err(ctx("waiting for the migration lock"))?;
+        let result = self.migrate_locked(&client).await;
+        let _ = client
+            .execute("SELECT pg_advisory_unlock($1)", &[&LOCK_MIGRATE])
+            .await;
+        result
+    }
+
+    async fn migrate_locked(&self, client: &tokio_postgres::Client) -> Result<(), StoreError> {
+        let current: i32 = client
+            .query_one("SELECT COALESCE(max(version), 0) FROM feedloom_schema", &[])
+            .await
+            .map_err(ctx("reading schema version"))?
+            .get(0);
+        let known = MIGRATIONS.len() as u32;
+        if current as u32 > known {
+            return Err(StoreError::TooNew {
+                found: current as u32,
+                known,
+            });
+        }
+        for (i, (name, sql)) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+            let version = i as u32 + 1;
+            let fail = |source| StoreError::PgMigration {
+                version,
+                name,
+                source,
+            };
+            client.batch_execute("BEGIN").await.map_err(fail)?;
+            let applied = async {
+                client.batch_execute(sql).await?;
+                client
+                    .execute(
+                        "INSERT INTO feedloom_schema (version, name, applied_at) VALUES ($1, $2, $3)",
+                        &[&(version as i32), name, &crate::now_unix()],
+                    )
+                    .await?;
+                client.batch_execute("COMMIT").await
+            }
+            .await;
+            if let Err(e) = applied {
+                let _ = client.batch_execute("ROLLBACK").await;
+                return Err(fail(e));
+            }
+            tracing::info!(version, name, "migrated the PostgreSQL store");
+        }
+        Ok(())
+    }
+
+    /// Listens on [`CHANNEL`] on a connection of its own, reconnecting when it
+    /// breaks (and then counting the gap as a change: a NOTIFY may be lost).
+    async fn listen(&self) -> Result<(), StoreError> {
+        use futures_util::StreamExt;
+        let weak = Arc::downgrade(&self.inner);
+        let first = self.listen_once().await?;
+        let task = tokio::spawn(async move {
+            let mut conn = Some(first);
+            loop {
+                if let Some((client, mut messages)) = conn.take() {
+                    while let Some(m) = messages.next().await {
+                        let Some(inner) = weak.upgrade() else { return };
+                        if let Ok(tokio_postgres::AsyncMessage::Notification(n)) = m
+                            && n.payload() != inner.node
+                        {
+                            inner.changed.notify_one();
+                        }
+                    }
+                    drop(client);
+                }
+                let Some(inner) = weak.upgrade() else { return };
+                tracing::warn!("lost the PostgreSQL LISTEN connection; reconnecting");
+                let store = PgStore { inner };
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                if let Ok(c) = store.listen_once().await {
+                    store.inner.changed.notify_one();
+                    conn = Some(c);
+                }
+            }
+        });
+        *self
+            .inner
+            .listener
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(task);
+        Ok(())
+    }
+
+    async fn listen_once(
+        &self,
+    ) -> Result<
+        (
+            tokio_postgres::Client,
+            futures_util::stream::BoxStream<
+                'static,
+                Result<tokio_postgres::AsyncMessage, tokio_postgres::Error>,
+            >,
+        ),
+        StoreError,
+    > {
+        use futures_util::StreamExt;
+        let pool = self.pool();
+        let (client, mut connection) = pool_config(pool)
+            .connect(tokio_postgres::NoTls)
+            .await
+            .map_err(|source| StoreError::Connect {
+                store: pool.name.clone(),
+                source,
+            })?;
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let mut stream = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+            while let Some(m) = stream.next().await {
+                if tx.send(m).is_err() {
+                    break;
+                }
+            }
+        });
+        client
+            .batch_execute(&format!("LISTEN {CHANNEL}"))
+            .await
+            .map_err(ctx("listening for other nodes' changes"))?;
+        let stream = tokio_stream_from(rx);
+        Ok((client, stream))
+    }
+
+    /// Resolves when another node committed a change to what outputs show.
+    pub async fn changed_elsewhere(&self) {
+        self.inner.changed.notified().await
+    }
+
+    pub fn commit_error(&self) -> Option<String> {
+        self.inner
+            .commit_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Remembers how the last write ended, for `/healthz`.
+    pub(crate) fn note_commit<T>(&self, r: &Result<T, StoreError>) {
+        let mut e = self
+            .inner
+            .commit_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        *e = r.as_ref().err().map(|e| crate::error::chain(e));
+    }
+
+    /// A [`crate::store::Reader`] for a blocking thread of this runtime.
+    pub fn blocking_reader(&self) -> read::PgReader {
+        read::PgReader {
+            store: self.clone(),
+            handle: tokio::runtime::Handle::current(),
+        }
+    }
+}
+
+fn pool_config(pool: &Pool) -> tokio_postgres::Config {
+    pool.config().clone()
+}
+
+fn tokio_stream_from<T: Send + 'static>(
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<T>,
+) -> futures_util::stream::BoxStream<'static, T> {
+    use futures_util::StreamExt;
+    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)).boxed()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_sqlite_migration_has_a_postgres_twin() {
+        let sqlite: Vec<&str> = crate::store::MIGRATIONS.iter().map(|m| m.0).collect();
+        let pg: Vec<&str> = MIGRATIONS.iter().map(|m| m.0).collect();
+        assert_eq!(sqlite, pg, "one version list, two dialects");
+    }
+
+    #[test]
+    fn urls_with_passwords_are_refused() {
+        assert!(check_url("postgres://feedloom@db.example/feeds").is_ok());
+        let e = check_url("postgres://feedloom:hunter2@db.example/feeds").unwrap_err();
+        assert!(e.contains("password") && !e.contains("hunter2"), "{e}");
+        assert!(
+            check_url("mysql://x@y/z")
+                .unwrap_err()
+                .contains("not a PostgreSQL URL")
+        );
+        assert!(
+            check_url("postgres://db.example/feeds")
+                .unwrap_err()
+                .contains("no user")
+        );
+    }
+
+    #[test]
+    fn pgpass_lines_match_with_wildcards_and_escapes() {
+        let text = "# comment\nother:5432:db:u:no\n*:5432:feeds:feedloom:pa\\:ss\n";
+        assert_eq!(
+            pgpass_lookup(text, &["127.0.0.1", "5432", "feeds", "feedloom"]),
+            Some("pa:ss".into())
+        );
+        assert_eq!(
+            pgpass_lookup(text, &["h", "5433", "feeds", "feedloom"]),
+            None
+        );
+    }
+}

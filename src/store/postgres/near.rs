@@ -1,0 +1,237 @@
+//! Near-duplicate fingerprints on PostgreSQL: the same rules as the SQLite side
+//! (`crate::store::near`), but the anchor lookup is SQL over `near_anchors`
+//! instead of an in-memory index: every node stores items, and an index in one
+//! node's memory would not see what the others stored. Each lookup reads at most
+//! `HUB + 1` rows per anchor of the new item (about three anchors) through the
+//! `(anchor, first_seen_at, item_id)` primary key, then the candidates'
+//! fingerprints from `near_items`: candidates are judged by their stored
+//! fingerprint, never their text, as on SQLite.
+
+use super::pool::Tx;
+use crate::error::StoreError;
+use crate::identity::Identified;
+use crate::similar::{self, Fingerprint, Tokens};
+
+/// An anchor shared by more items first seen within the near window is a hub
+/// (as on SQLite): its items are not candidates, and new items are not listed
+/// under it.
+const HUB: i64 = 24;
+
+/// Stored fingerprints compared per lookup at most.
+const MAX_CANDIDATES: usize = 8;
+
+/// What a lookup found: the story to join, and the anchors that are hubs.
+#[derive(Debug, Default)]
+pub(super) struct Found {
+    pub story: Option<i64>,
+    pub hubs: Vec<u32>,
+}
+
+/// The advisory-lock key of an anchor. Two nodes storing copies of one story
+/// share an anchor (that is how they find each other), so the second waits for
+/// the first one's COMMIT and then finds its story.
+pub(super) fn lock_key(anchor: u32) -> i64 {
+    crate::store::prune::key_hash(&format!("anchor {anchor}"))
+}
+
+/// Which of `anchors` are hubs now (more than [`HUB`] items of the window):
+/// lookups skip them, so they need no lock; locking them would make every
+/// document that contains a common feature wait for the others.
+pub(super) async fn hubs(
+    tx: &mut Tx<'_>,
+    anchors: &[u32],
+    since: i64,
+) -> Result<std::collections::HashSet<u32>, StoreError> {
+    if anchors.is_empty() {
+        return Ok(Default::default());
+    }
+    let list: Vec<i64> = anchors.iter().map(|a| i64::from(*a)).collect();
+    let rows = tx
+        .query(
+            "matching near-duplicate stories",
+            "SELECT a FROM unnest($1::bigint[]) AS a
+             WHERE (SELECT count(*) FROM (SELECT 1 FROM near_anchors n
+                                          WHERE n.anchor = a AND n.first_seen_at >= $2
+                                          LIMIT $3) AS x) >= $3",
+            &[&list, &since, &(HUB + 1)],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| r.get::<_, i64>(0) as u32).collect())
+}
+
+fn text_of(it: &Identified) -> (&str, &str) {
+    let e = &it.entry;
+    (
+        e.title.as_deref().unwrap_or(""),
+        e.content.as_deref().or(e.summary.as_deref()).unwrap_or(""),
+    )
+}
+
+/// The story of another feed's item that is a copy of `it` (the most similar
+/// one), first seen since `since`, that has no item of this feed yet.
+pub(super) async fn find_story(
+    tx: &mut Tx<'_>,
+    feed_id: i64,
+    it: &Identified,
+    fp: &Fingerprint,
+    since: i64,
+) -> Result<Found, StoreError> {
+    let what = "matching near-duplicate stories";
+    let mut found = Found::default();
+    let anchors: Vec<i64> = fp.anchors.iter().map(|a| i64::from(*a)).collect();
+    let rows = tx
+        .query(
+            what,
+            "SELECT a.anchor, c.item_id, c.feed_id FROM unnest($1::bigint[]) AS a(anchor)
+             CROSS JOIN LATERAL (SELECT item_id, feed_id FROM near_anchors n
+                                 WHERE n.anchor = a.anchor AND n.first_seen_at >= $2
+                                 ORDER BY n.first_seen_at DESC, n.item_id DESC
+                                 LIMIT $3) AS c",
+            &[&anchors, &since, &(HUB + 1)],
+        )
+        .await?;
+    // Candidates: (item, anchors shared, of another feed).
+    let mut candidates: Vec<(i64, u32, bool)> = Vec::new();
+    for a in &fp.anchors {
+        let list: Vec<(i64, i64)> = rows
+            .iter()
+            .filter(|r| r.get::<_, i64>(0) == i64::from(*a))
+            .map(|r| (r.get(1), r.get(2)))
+            .collect();
+        if list.len() as i64 > HUB {
+            found.hubs.push(*a);
+            continue;
+        }
+        for (item, feed) in list {
+            match candidates.iter_mut().find(|(i, ..)| *i == item) {
+                Some((_, n, _)) => *n += 1,
+                None => candidates.push((item, 1, feed != feed_id)),
+            }
+        }
+    }
+    if candidates.is_empty() {
+        return Ok(found);
+    }
+    candidates.sort_unstable_by(|a, b| b.2.cmp(&a.2).then(b.1.cmp(&a.1)).then(b.0.cmp(&a.0)));
+    candidates.truncate(MAX_CANDIDATES);
+    let ids: Vec<i64> = candidates.iter().map(|c| c.0).collect();
+    let stored = tx
+        .query(
+            what,
+            "SELECT item_id, feed_id, first_seen_at, fingerprint FROM near_items
+             WHERE item_id = ANY($1)",
+            &[&ids],
+        )
+        .await?;
+    let mut tokens: Option<Tokens> = None;
+    let mut matches: Vec<(f32, i64)> = Vec::new();
+    for r in &stored {
+        let (item, other_feed, seen): (i64, i64, i64) = (r.get(0), r.get(1), r.get(2));
+        if other_feed == feed_id || seen < since {
+            continue;
+        }
+        let Some(old) = Fingerprint::from_bytes(r.get::<_, &[u8]>(3)) else {
+            continue;
+        };
+        let Some(score) = similar::similarity(fp, &old) else {
+            continue;
+        };
+        let toks = tokens.get_or_insert_with(|| {
+            let (title, body) = text_of(it);
+            similar::tokens(title, body)
+        });
+        if similar::keys_agree(fp, toks, &old) {
+            matches.push((score, item));
+        }
+    }
+    // The most similar first; among equals the earliest item.
+    matches.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    for (_, item) in matches {
+        let row = tx
+            .opt(
+                what,
+                "SELECT i.story_id, s.first_seen_at,
+                        EXISTS (SELECT 1 FROM items j WHERE j.story_id = i.story_id AND j.feed_id = $2)
+                 FROM items i JOIN stories s ON s.id = i.story_id WHERE i.id = $1",
+                &[&item, &feed_id],
+            )
+            .await?;
+        if let Some(r) = row {
+            let (story, first_seen, own): (i64, i64, bool) = (r.get(0), r.get(1), r.get(2));
+            if !own && first_seen >= since {
+                found.story = Some(story);
+                return Ok(found);
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Stores an item's fingerprint and lists it under its anchors (but not the
+/// `hubs` among them).
+pub(super) async fn insert(
+    tx: &mut Tx<'_>,
+    item_id: i64,
+    feed_id: i64,
+    first_seen_at: i64,
+    fp: &Fingerprint,
+    hubs: &[u32],
+) -> Result<(), StoreError> {
+    let what = "storing fingerprint";
+    tx.exec(
+        what,
+        "INSERT INTO near_items (item_id, feed_id, first_seen_at, fingerprint)
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT (item_id) DO UPDATE SET fingerprint = excluded.fingerprint",
+        &[&item_id, &feed_id, &first_seen_at, &fp.to_bytes()],
+    )
+    .await?;
+    let anchors: Vec<i64> = fp
+        .anchors
+        .iter()
+        .filter(|a| !hubs.contains(a))
+        .map(|a| i64::from(*a))
+        .collect();
+    if !anchors.is_empty() {
+        tx.exec(
+            what,
+            "INSERT INTO near_anchors (anchor, first_seen_at, item_id, feed_id)
+             SELECT a, $2, $3, $4 FROM unnest($1::bigint[]) AS a
+             ON CONFLICT DO NOTHING",
+            &[&anchors, &first_seen_at, &item_id, &feed_id],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Replaces an edited item's fingerprint, or removes it when the new text has
+/// none. The anchors of the old one stay listed (a candidate is always judged
+/// by its stored fingerprint), as on SQLite.
+pub(super) async fn replace(
+    tx: &mut Tx<'_>,
+    item_id: i64,
+    fp: Option<&Fingerprint>,
+) -> Result<(), StoreError> {
+    let what = "updating fingerprint";
+    match fp {
+        Some(fp) => {
+            let row = tx
+                .one(
+                    what,
+                    "SELECT feed_id, first_seen_at FROM items WHERE id = $1",
+                    &[&item_id],
+                )
+                .await?;
+            insert(tx, item_id, row.get(0), row.get(1), fp, &[]).await
+        }
+        None => tx
+            .exec(
+                what,
+                "DELETE FROM near_items WHERE item_id = $1",
+                &[&item_id],
+            )
+            .await
+            .map(|_| ()),
+    }
+}

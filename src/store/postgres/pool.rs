@@ -1,0 +1,210 @@
+//! A small connection pool: up to `size` clients, each with its own cache of
+//! prepared statements. A client whose connection broke is dropped and a new
+//! one made on the next checkout. (deadpool-postgres would do the same with
+//! three more crates; this is the part feedloom needs.)
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, NoTls, Row, Statement, Transaction};
+
+use crate::error::StoreError;
+
+/// A client and its prepared statements (by SQL text).
+pub struct PgConn {
+    pub client: Client,
+    stmts: HashMap<String, Statement>,
+}
+
+pub struct Pool {
+    config: tokio_postgres::Config,
+    /// The store as errors name it (no password).
+    pub name: String,
+    idle: Mutex<Vec<PgConn>>,
+    slots: Arc<Semaphore>,
+    read_only: bool,
+}
+
+/// A checked-out client; goes back to the pool on drop unless broken.
+pub struct Lease<'a> {
+    conn: Option<PgConn>,
+    pool: &'a Pool,
+    _slot: OwnedSemaphorePermit,
+}
+
+impl std::ops::Deref for Lease<'_> {
+    type Target = PgConn;
+    fn deref(&self) -> &PgConn {
+        self.conn.as_ref().expect("present until drop")
+    }
+}
+
+impl std::ops::DerefMut for Lease<'_> {
+    fn deref_mut(&mut self) -> &mut PgConn {
+        self.conn.as_mut().expect("present until drop")
+    }
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        if let Some(c) = self.conn.take()
+            && !c.client.is_closed()
+        {
+            self.pool
+                .idle
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(c);
+        }
+    }
+}
+
+impl Pool {
+    pub fn new(config: tokio_postgres::Config, name: String, size: usize, read_only: bool) -> Pool {
+        Pool {
+            config,
+            name,
+            idle: Mutex::default(),
+            slots: Arc::new(Semaphore::new(size.max(1))),
+            read_only,
+        }
+    }
+
+    pub fn config(&self) -> &tokio_postgres::Config {
+        &self.config
+    }
+
+    /// A new connection, outside the pool (LISTEN, the migration lock).
+    pub async fn connect(&self) -> Result<Client, StoreError> {
+        let (client, connection) =
+            self.config
+                .connect(NoTls)
+                .await
+                .map_err(|source| StoreError::Connect {
+                    store: self.name.clone(),
+                    source,
+                })?;
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "PostgreSQL connection closed");
+            }
+        });
+        if self.read_only {
+            client
+                .batch_execute("SET default_transaction_read_only = on")
+                .await
+                .map_err(super::ctx("starting a read-only session"))?;
+        }
+        Ok(client)
+    }
+
+    pub async fn get(&self) -> Result<Lease<'_>, StoreError> {
+        let slot = self
+            .slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| StoreError::Worker(e.to_string()))?;
+        let idle = {
+            let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+            loop {
+                match idle.pop() {
+                    Some(c) if c.client.is_closed() => continue,
+                    other => break other,
+                }
+            }
+        };
+        let conn = match idle {
+            Some(c) => c,
+            None => PgConn {
+                client: self.connect().await?,
+                stmts: HashMap::new(),
+            },
+        };
+        Ok(Lease {
+            conn: Some(conn),
+            pool: self,
+            _slot: slot,
+        })
+    }
+}
+
+impl PgConn {
+    /// A transaction with this client's statement cache.
+    pub async fn tx(&mut self) -> Result<Tx<'_>, StoreError> {
+        let tx = self
+            .client
+            .transaction()
+            .await
+            .map_err(super::ctx("starting a transaction"))?;
+        Ok(Tx {
+            tx,
+            stmts: &mut self.stmts,
+        })
+    }
+}
+
+/// A transaction whose statements are prepared once per connection.
+pub struct Tx<'a> {
+    pub tx: Transaction<'a>,
+    stmts: &'a mut HashMap<String, Statement>,
+}
+
+type Ctx = &'static str;
+
+impl Tx<'_> {
+    async fn stmt(&mut self, sql: &str, ctx: Ctx) -> Result<Statement, StoreError> {
+        if let Some(s) = self.stmts.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.tx.prepare(sql).await.map_err(super::ctx(ctx))?;
+        self.stmts.insert(sql.to_string(), s.clone());
+        Ok(s)
+    }
+
+    pub async fn query(
+        &mut self,
+        ctx: Ctx,
+        sql: &str,
+        p: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, StoreError> {
+        let s = self.stmt(sql, ctx).await?;
+        self.tx.query(&s, p).await.map_err(super::ctx(ctx))
+    }
+
+    pub async fn opt(
+        &mut self,
+        ctx: Ctx,
+        sql: &str,
+        p: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<Row>, StoreError> {
+        let s = self.stmt(sql, ctx).await?;
+        self.tx.query_opt(&s, p).await.map_err(super::ctx(ctx))
+    }
+
+    pub async fn one(
+        &mut self,
+        ctx: Ctx,
+        sql: &str,
+        p: &[&(dyn ToSql + Sync)],
+    ) -> Result<Row, StoreError> {
+        let s = self.stmt(sql, ctx).await?;
+        self.tx.query_one(&s, p).await.map_err(super::ctx(ctx))
+    }
+
+    pub async fn exec(
+        &mut self,
+        ctx: Ctx,
+        sql: &str,
+        p: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, StoreError> {
+        let s = self.stmt(sql, ctx).await?;
+        self.tx.execute(&s, p).await.map_err(super::ctx(ctx))
+    }
+
+    pub async fn commit(self, ctx: Ctx) -> Result<(), StoreError> {
+        self.tx.commit().await.map_err(super::ctx(ctx))
+    }
+}

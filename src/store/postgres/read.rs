@@ -1,0 +1,468 @@
+//! The read side on PostgreSQL: what outputs, pages, `/metrics` and the
+//! read-only commands show, as the SQLite side shows it (same rows, same
+//! order). [`PgReader`] runs these on a blocking thread for the synchronous
+//! [`Reader`] interface.
+
+use tokio_postgres::Row;
+
+use super::PgStore;
+use super::pool::Tx;
+use crate::config::{Dedup, Updates};
+use crate::error::StoreError;
+use crate::store::Reader;
+use crate::store::prune::{Pruned, Retention};
+use crate::store::queries::{
+    Cursor, FeedHealth, FeedProblem, FeedSummary, MetricsSnapshot, Source, Story, StoryQuery,
+};
+use crate::store::search::{
+    Hit, MAX_MATCHES, SNIPPET_BYTES, SearchError, SearchQuery, Term, highlight, parse_query,
+    plain_text, snippet,
+};
+
+/// A [`Reader`] over a [`PgStore`], for a blocking thread of its runtime.
+pub struct PgReader {
+    pub(super) store: PgStore,
+    pub(super) handle: tokio::runtime::Handle,
+}
+
+impl Reader for PgReader {
+    fn stories(&self, q: &StoryQuery) -> Result<Vec<Story>, StoreError> {
+        self.handle.block_on(self.store.stories(q))
+    }
+    fn search(
+        &self,
+        q: &SearchQuery,
+        keep: &dyn Fn(&Story) -> bool,
+    ) -> Result<Vec<Hit>, SearchError> {
+        self.handle.block_on(self.store.search(q, keep))
+    }
+    fn feed_summaries(&self) -> Result<Vec<FeedSummary>, StoreError> {
+        self.handle.block_on(self.store.feed_summaries())
+    }
+    fn feed_health(&self) -> Result<FeedHealth, StoreError> {
+        self.handle.block_on(self.store.feed_health())
+    }
+    fn feeds_in_trouble(&self, worst: usize) -> Result<Vec<FeedProblem>, StoreError> {
+        self.handle.block_on(self.store.feeds_in_trouble(worst))
+    }
+    fn metrics_snapshot(&self, now: i64) -> Result<MetricsSnapshot, StoreError> {
+        self.handle.block_on(self.store.metrics_snapshot(now))
+    }
+    fn prune_preview(&self, now: i64, r: &Retention) -> Result<Pruned, StoreError> {
+        self.handle.block_on(self.store.prune_preview(now, r))
+    }
+}
+
+const ITEM_COLS: &str = "i.uid, i.url, i.title, i.author, COALESCE(i.content, i.summary),
+     i.published_at, i.updated_at, i.first_seen_at, i.changed_at,
+     f.url, COALESCE(f.title, f.feed_title), f.site_url, i.id,
+     CASE WHEN i.content IS NOT NULL THEN i.summary END";
+
+fn story_row(r: &Row) -> Story {
+    let link: Option<String> = r.get(1);
+    Story {
+        uid: r.get(0),
+        link: link.clone(),
+        title: r.get(2),
+        author: r.get(3),
+        html: r.get(4),
+        published_at: r.get(5),
+        updated_at: r.get(6),
+        first_seen_at: r.get(7),
+        changed_at: r.get(8),
+        source: Source {
+            feed_url: r.get(9),
+            title: r.get(10),
+            site_url: r.get(11),
+            link,
+        },
+        also: Vec::new(),
+        id: r.get(12),
+        summary: r.get(13),
+    }
+}
+
+fn u32_of(v: i64) -> u32 {
+    v.clamp(0, u32::MAX as i64) as u32
+}
+
+/// A tsquery for parsed terms: every term must occur; a phrase's words (and a
+/// CJK run's pairs) in order; `word*` as a prefix. Lexemes are quoted, so
+/// nothing a user types is tsquery syntax.
+pub fn tsquery(terms: &[Term]) -> String {
+    let lexeme = |w: &str| format!("'{}'", w.replace('\\', "\\\\").replace('\'', "''"));
+    let mut parts = Vec::new();
+    for t in terms {
+        if t.cjk {
+            let chars: Vec<char> = t.text.chars().collect();
+            if chars.len() == 1 {
+                parts.push(format!("{}:*", lexeme(&t.text)));
+            } else {
+                let pairs: Vec<String> = chars
+                    .windows(2)
+                    .map(|p| lexeme(&p.iter().collect::<String>()))
+                    .collect();
+                parts.push(format!("({})", pairs.join(" <-> ")));
+            }
+            continue;
+        }
+        let words: Vec<String> = t
+            .text
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(lexeme)
+            .collect();
+        match words.len() {
+            0 => {}
+            1 if t.prefix => parts.push(format!("{}:*", words[0])),
+            1 => parts.push(words[0].clone()),
+            _ => parts.push(format!("({})", words.join(" <-> "))),
+        }
+    }
+    parts.join(" & ")
+}
+
+impl PgStore {
+    async fn read_tx<T>(
+        &self,
+        f: impl AsyncFnOnce(&mut Tx<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.pool().get().await?;
+        let mut tx = conn.tx().await?;
+        let out = f(&mut tx).await?;
+        tx.commit("reading").await?;
+        Ok(out)
+    }
+
+    /// Stories newest first (as [`crate::store::Store::stories`]).
+    pub async fn stories(&self, q: &StoryQuery) -> Result<Vec<Story>, StoreError> {
+        let since = q.since.unwrap_or(i64::MIN);
+        let before = q.before.unwrap_or(Cursor {
+            at: i64::MAX,
+            id: i64::MAX,
+        });
+        let order = match q.updates {
+            Updates::Ignore => "first_seen_at",
+            Updates::Reannounce => "changed_at",
+        };
+        let tags = q.tags.clone();
+        let limit = q.limit.min(i64::MAX as usize) as i64;
+        let min_sources = q.min_sources as i64;
+        let feed_filter = "f.in_config = 1 AND (cardinality($2::text[]) = 0 OR f.id IN
+             (SELECT feed_id FROM feed_tags WHERE tag = ANY($2)))";
+        let c = "querying stories";
+        self.read_tx(async |tx| match q.dedup {
+            Dedup::Item => {
+                let sql = format!(
+                    "SELECT {ITEM_COLS} FROM items i JOIN feeds f ON f.id = i.feed_id
+                     WHERE i.{order} >= $1 AND (i.{order}, i.id) < ($4, $5) AND {feed_filter}
+                       AND ($6 <= 1 OR (SELECT item_count FROM stories
+                                        WHERE id = i.story_id) >= $6)
+                     ORDER BY i.{order} DESC, i.id DESC LIMIT $3"
+                );
+                let rows = tx
+                    .query(
+                        c,
+                        &sql,
+                        &[&since, &tags, &limit, &before.at, &before.id, &min_sources],
+                    )
+                    .await?;
+                Ok(rows.iter().map(story_row).collect())
+            }
+            Dedup::Story => {
+                let shared = if q.min_sources >= 2 {
+                    "AND s.item_count >= 2"
+                } else {
+                    ""
+                };
+                let sql = format!(
+                    "SELECT s.id, s.uid, s.first_seen_at, s.changed_at FROM stories s
+                     WHERE s.{order} >= $1 AND (s.{order}, s.id) < ($4, $5)
+                       AND s.item_count >= $6 {shared} AND EXISTS (
+                         SELECT 1 FROM items i JOIN feeds f ON f.id = i.feed_id
+                         WHERE i.story_id = s.id AND {feed_filter})
+                     ORDER BY s.{order} DESC, s.id DESC LIMIT $3"
+                );
+                let heads = tx
+                    .query(
+                        c,
+                        &sql,
+                        &[&since, &tags, &limit, &before.at, &before.id, &min_sources],
+                    )
+                    .await?;
+                if heads.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let ids: Vec<i64> = heads.iter().map(|r| r.get(0)).collect();
+                // Every member of every story at once, headline first per story.
+                let members_sql = format!(
+                    "SELECT {ITEM_COLS}, i.story_id FROM items i JOIN feeds f ON f.id = i.feed_id
+                     WHERE i.story_id = ANY($1) AND f.in_config = 1
+                     ORDER BY i.story_id,
+                              CASE WHEN {} THEN 0 ELSE 1 END, i.first_seen_at, i.id",
+                    feed_filter
+                );
+                let rows = tx.query(c, &members_sql, &[&ids, &tags]).await?;
+                let mut by_story: std::collections::HashMap<i64, Vec<Story>> =
+                    std::collections::HashMap::new();
+                for r in &rows {
+                    by_story.entry(r.get(14)).or_default().push(story_row(r));
+                }
+                let mut out = Vec::with_capacity(heads.len());
+                for h in heads {
+                    let id: i64 = h.get(0);
+                    let Some(items) = by_story.remove(&id) else {
+                        continue;
+                    };
+                    let mut items = items.into_iter();
+                    let Some(mut story) = items.next() else {
+                        continue;
+                    };
+                    story.id = id;
+                    story.uid = h.get(1);
+                    story.first_seen_at = h.get(2);
+                    story.changed_at = h.get(3);
+                    story.also = items.map(|i| i.source).collect();
+                    out.push(story);
+                }
+                Ok(out)
+            }
+        })
+        .await
+    }
+
+    /// Stories matching `q`, best first, one per story (as
+    /// [`crate::store::Store::search`]; ts_rank instead of bm25, the title
+    /// weighing four times the text).
+    pub async fn search(
+        &self,
+        q: &SearchQuery,
+        keep: &dyn Fn(&Story) -> bool,
+    ) -> Result<Vec<Hit>, SearchError> {
+        let parsed = parse_query(&q.query).map_err(SearchError::Query)?;
+        let tsq = tsquery(&parsed.terms);
+        if tsq.is_empty() {
+            return Err(SearchError::Query(format!(
+                "the query {:?} has no words to search for",
+                q.query
+            )));
+        }
+        let since = q.since.unwrap_or(i64::MIN);
+        let min_sources = q.min_sources as i64;
+        let tags = q.tags.clone();
+        let c = "searching";
+        let rows = self
+            .read_tx(async |tx| {
+                tx.query(
+                    c,
+                    "WITH h AS MATERIALIZED (
+                         SELECT item_id AS id,
+                                -ts_rank('{0.25, 0.25, 0.25, 1.0}', doc, to_tsquery('simple', $1::text)) AS score
+                         FROM search WHERE doc @@ to_tsquery('simple', $1::text)
+                         ORDER BY item_id DESC LIMIT $5),
+                     best AS (
+                         SELECT DISTINCT ON (i.story_id) i.story_id, h.score, i.id
+                         FROM h JOIN items i ON i.id = h.id
+                         JOIN feeds f ON f.id = i.feed_id
+                         WHERE f.in_config = 1
+                           AND (cardinality($4::text[]) = 0 OR i.feed_id IN
+                                (SELECT feed_id FROM feed_tags WHERE tag = ANY($4)))
+                         ORDER BY i.story_id, h.score, i.id)
+                     SELECT b.story_id, b.score, s.uid, s.first_seen_at, s.changed_at,
+                            s.item_count, i.url, i.title, i.author,
+                            COALESCE(i.content, i.summary), i.published_at, i.updated_at,
+                            f.url, COALESCE(f.title, f.feed_title), f.site_url
+                     FROM best b JOIN stories s ON s.id = b.story_id
+                     JOIN items i ON i.id = b.id JOIN feeds f ON f.id = i.feed_id
+                     WHERE s.first_seen_at >= $2 AND s.item_count >= $3
+                     ORDER BY b.score, s.first_seen_at DESC, s.id DESC
+                     LIMIT 5000",
+                    &[&tsq, &since, &min_sources, &tags, &(MAX_MATCHES as i64)],
+                )
+                .await
+            })
+            .await?;
+        let mut hits = Vec::new();
+        for r in rows {
+            let link: Option<String> = r.get(6);
+            let story = Story {
+                id: r.get(0),
+                uid: r.get(2),
+                link: link.clone(),
+                title: r.get(7),
+                author: r.get(8),
+                html: r.get(9),
+                summary: None,
+                published_at: r.get(10),
+                updated_at: r.get(11),
+                first_seen_at: r.get(3),
+                changed_at: r.get(4),
+                source: Source {
+                    feed_url: r.get(12),
+                    title: r.get(13),
+                    site_url: r.get(14),
+                    link,
+                },
+                also: Vec::new(),
+            };
+            if !keep(&story) {
+                continue;
+            }
+            let score: f32 = r.get(1);
+            let title = highlight(story.title.as_deref().unwrap_or(""), &parsed.terms);
+            let body = plain_text(story.html.as_deref().unwrap_or(""));
+            let snippet = snippet(&body, &parsed.terms, SNIPPET_BYTES);
+            hits.push(Hit {
+                sources: r.get(5),
+                score: f64::from(score),
+                story,
+                title,
+                snippet,
+            });
+            if hits.len() >= q.limit {
+                break;
+            }
+        }
+        Ok(hits)
+    }
+
+    pub async fn feed_summaries(&self) -> Result<Vec<FeedSummary>, StoreError> {
+        let rows = self
+            .read_tx(async |tx| {
+                tx.query(
+                    "listing feeds",
+                    "SELECT f.url, COALESCE(f.title, f.feed_title), f.enabled, f.last_fetch_at,
+                            f.last_status, f.last_http_status, f.last_error,
+                            f.consecutive_failures, f.next_fetch_at,
+                            (SELECT count(*) FROM items i WHERE i.feed_id = f.id), f.in_config
+                     FROM feeds f ORDER BY f.url COLLATE \"C\"",
+                    &[],
+                )
+                .await
+            })
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| FeedSummary {
+                url: r.get(0),
+                in_config: r.get::<_, i64>(10) != 0,
+                title: r.get(1),
+                enabled: r.get::<_, i64>(2) != 0,
+                last_fetch_at: r.get(3),
+                last_status: r.get(4),
+                last_http_status: r.get::<_, Option<i64>>(5).map(|s| s as u16),
+                last_error: r.get(6),
+                consecutive_failures: u32_of(r.get(7)),
+                next_fetch_at: r.get(8),
+                items: r.get(9),
+            })
+            .collect())
+    }
+
+    pub async fn feed_health(&self) -> Result<FeedHealth, StoreError> {
+        let r = self
+            .read_tx(async |tx| {
+                tx.one(
+                    "counting feeds by health",
+                    "SELECT count(*) FILTER (WHERE enabled = 1 AND last_status IN ('ok', 'not_modified')),
+                            count(*) FILTER (WHERE enabled = 1 AND last_status = 'error'),
+                            count(*) FILTER (WHERE enabled = 0),
+                            count(*) FILTER (WHERE enabled = 1 AND last_status IS NULL),
+                            max(last_success_at)
+                     FROM feeds WHERE in_config = 1",
+                    &[],
+                )
+                .await
+            })
+            .await?;
+        Ok(FeedHealth {
+            ok: u32_of(r.get(0)),
+            failing: u32_of(r.get(1)),
+            disabled: u32_of(r.get(2)),
+            never_fetched: u32_of(r.get(3)),
+            last_success_at: r.get(4),
+        })
+    }
+
+    pub async fn feeds_in_trouble(&self, worst: usize) -> Result<Vec<FeedProblem>, StoreError> {
+        let worst = worst.min(i64::MAX as usize) as i64;
+        let rows = self
+            .read_tx(async |tx| {
+                tx.query(
+                    "reading feeds in trouble",
+                    "SELECT url, COALESCE(title, feed_title), enabled, last_error, last_http_status,
+                            consecutive_failures, last_fetch_at, last_success_at, next_fetch_at
+                     FROM feeds
+                     WHERE in_config = 1 AND (enabled = 0 OR last_status = 'error')
+                     ORDER BY consecutive_failures DESC, last_fetch_at DESC NULLS LAST,
+                              url COLLATE \"C\" LIMIT $1",
+                    &[&worst],
+                )
+                .await
+            })
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| FeedProblem {
+                url: r.get(0),
+                title: r.get(1),
+                enabled: r.get::<_, i64>(2) != 0,
+                last_error: r.get(3),
+                last_http_status: r.get::<_, Option<i64>>(4).map(|s| s as u16),
+                consecutive_failures: u32_of(r.get(5)),
+                last_fetch_at: r.get(6),
+                last_success_at: r.get(7),
+                next_fetch_at: r.get(8),
+            })
+            .collect())
+    }
+
+    pub async fn metrics_snapshot(&self, now: i64) -> Result<MetricsSnapshot, StoreError> {
+        self.read_tx(async |tx| {
+            let c = "reading metrics";
+            let states = tx
+                .query(
+                    c,
+                    "SELECT st, count(*) FROM
+                         (SELECT CASE WHEN enabled = 0 THEN 'disabled'
+                                      ELSE COALESCE(last_status, 'never') END AS st
+                          FROM feeds WHERE in_config = 1) AS t
+                     GROUP BY st ORDER BY st COLLATE \"C\"",
+                    &[],
+                )
+                .await?;
+            let items = tx.one(c, "SELECT count(*) FROM items", &[]).await?;
+            let stale = tx
+                .query(
+                    c,
+                    "SELECT url, CASE WHEN last_success_at IS NULL THEN -1 ELSE $1 - last_success_at END
+                     FROM feeds WHERE in_config = 1 ORDER BY url COLLATE \"C\"",
+                    &[&now],
+                )
+                .await?;
+            Ok(MetricsSnapshot {
+                feeds_by_state: states.iter().map(|r| (r.get(0), r.get(1))).collect(),
+                items: items.get(0),
+                staleness: stale.iter().map(|r| (r.get(0), r.get(1))).collect(),
+            })
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tsqueries_quote_every_lexeme() {
+        let q = parse_query("Rust \"new release\" wasm* 北京大学 学 it's").unwrap();
+        assert_eq!(
+            tsquery(&q.terms),
+            "'rust' & ('new' <-> 'release') & 'wasm':* & ('北京' <-> '京大' <-> '大学') & '学':* & 'it' & 's'"
+        );
+        let q = parse_query("a' | b & !c:*").unwrap();
+        let t = tsquery(&q.terms);
+        assert!(!t.contains('|') && !t.contains('!'), "{t}");
+    }
+}
