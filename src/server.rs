@@ -613,7 +613,7 @@ async fn healthz(State(state): State<Arc<ServerState>>) -> Response {
 
 async fn metrics(State(state): State<Arc<ServerState>>) -> Response {
     let now = crate::now_unix();
-    let snapshot = state.store.call(move |s| s.metrics_snapshot(now)).await;
+    let snapshot = state.store.read(move |s| s.metrics_snapshot(now)).await;
     let Ok(snap) = snapshot else {
         return (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n").into_response();
     };

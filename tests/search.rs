@@ -487,3 +487,112 @@ async fn the_search_page_and_its_json() {
     assert!(page.contains("<form class=\"search\""), "{page}");
     d.stop().await;
 }
+
+/// The search page, river pages after the first, the index and /metrics read
+/// through read-only connections of their own: they answer while the writer is
+/// held in a long write transaction (as by a big poll's commit), and show what
+/// was committed, not the write in progress.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_answer_while_the_writer_is_busy() {
+    let w = World::new("[[output]]\nname = \"all\"\n").await;
+    let cfg = feedloom::config::load(&w.config).unwrap();
+    let store = w.env.open_store();
+    let state = std::sync::Arc::new(feedloom::server::ServerState {
+        store: store.clone(),
+        outputs: Default::default(),
+        last_tick: feedloom::now_unix().into(),
+        tick_grace: std::time::Duration::from_secs(30),
+        metrics: Default::default(),
+        html_cache: Default::default(),
+        web: Default::default(),
+        health: Default::default(),
+    });
+    *state.web.outputs.write().unwrap() = cfg.outputs.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, feedloom::server::router(state)).await });
+
+    // Hold the writer: an open write transaction that adds a feed and an item
+    // about a volcano, not committed until the pages have answered (or the
+    // test ends).
+    let (held_tx, held_rx) = std::sync::mpsc::channel::<()>();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let holder = store.clone();
+    let writer = std::thread::spawn(move || {
+        holder.with(|s| {
+            s.conn()
+                .execute_batch(
+                    "BEGIN IMMEDIATE;
+                     INSERT INTO feeds (url, created_at) VALUES ('https://held.example/f', 0);
+                     INSERT INTO stories (uid, first_seen_at, changed_at)
+                         VALUES ('urn:held', 99, 99);
+                     INSERT INTO items (feed_id, key, key_kind, uid, title, content_hash,
+                         first_seen_at, last_seen_at, changed_at, story_id, text_hash)
+                         SELECT 1, 'held', 'guid', 'urn:held', 'Held volcano', 'h', 99, 99, 99,
+                                (SELECT id FROM stories WHERE uid = 'urn:held'), 't';",
+                )
+                .unwrap();
+            let id = s.conn().last_insert_rowid();
+            feedloom::store::search::index_item(s.conn(), id, Some("Held volcano"), None).unwrap();
+            held_tx.send(()).unwrap();
+            // Until the test says so, or fails (the sender is dropped).
+            let _ = release_rx.recv();
+            s.conn().execute_batch("ROLLBACK").unwrap();
+        })
+    });
+    held_rx.recv().unwrap();
+
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let get = |path: &str| {
+        let http = http.clone();
+        let url = format!("http://{addr}{path}");
+        async move {
+            let r =
+                http.get(&url).send().await.unwrap_or_else(|e| {
+                    panic!("{url} did not answer while the writer was busy: {e}")
+                });
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let (status, page) = get("/search?q=volcano").await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("<mark>Volcano</mark> erupts"), "{page}");
+    assert!(
+        !page.contains("Held"),
+        "an uncommitted item is not shown: {page}"
+    );
+    let (status, page) = get(&format!("/all.html?before={}-1000000", i64::MAX / 1000)).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Volcano erupts"), "{page}");
+    let (status, page) = get("/").await;
+    assert_eq!(status, 200, "{page}");
+    let (status, metrics) = get("/metrics").await;
+    assert_eq!(status, 200, "{metrics}");
+    assert!(
+        metrics.contains("feedloom_feeds{state=\"ok\"} 3")
+            && !metrics.contains("feedloom_feeds{state=\"never\"}"),
+        "the feed being added is not counted yet: {metrics}"
+    );
+    release_tx.send(()).unwrap();
+    writer.join().unwrap();
+    // Committed writes are seen by the next read.
+    store
+        .call(|s| {
+            s.conn()
+                .execute(
+                    "INSERT INTO feeds (url, created_at) VALUES ('https://later.example/f', 0)",
+                    [],
+                )
+                .map_err(feedloom::error::StoreError::ctx("test write"))
+        })
+        .await
+        .unwrap();
+    let (_, metrics) = get("/metrics").await;
+    assert!(
+        metrics.contains("feedloom_feeds{state=\"never\"} 1"),
+        "{metrics}"
+    );
+}

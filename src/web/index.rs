@@ -197,7 +197,7 @@ pub async fn route(State(state): State<Arc<ServerState>>, headers: HeaderMap) ->
         .clone();
     let health = match state
         .store
-        .call(|s| {
+        .read(|s| {
             Ok(IndexHealth::new(
                 s.feed_health()?,
                 s.feeds_in_trouble(WORST)?,

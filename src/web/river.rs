@@ -282,7 +282,7 @@ async fn older(state: Arc<ServerState>, name: String, before: &str) -> Response 
     let sel = out.selection.clone();
     let stories = match state
         .store
-        .call(move |s| crate::export::select_stories(s, &q, &sel))
+        .read(move |s| crate::export::select_stories(s, &q, &sel))
         .await
     {
         Ok(s) => s,

@@ -222,7 +222,7 @@ pub async fn route(
         let sel = out.as_ref().map(|o| o.selection.clone());
         let found = state
             .store
-            .call(move |s| {
+            .read(move |s| {
                 let keep =
                     |st: &crate::store::queries::Story| sel.as_ref().is_none_or(|x| x.keeps(st));
                 Ok(s.search(&sq, &keep))
