@@ -596,3 +596,213 @@ async fn pages_answer_while_the_writer_is_busy() {
         "{metrics}"
     );
 }
+
+/// A query with a phrase lists the stories whose title holds it first, then
+/// those with it in their text only; newest first within each; one result per
+/// story, the phrase highlighted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn phrase_matches_rank_title_first_then_newest() {
+    let srv = FeedServer::start().await;
+    let items = [
+        (
+            "p1",
+            "https://p.example/1",
+            "Harbour crane collapses in storm",
+            "<p>Workers were evacuated.</p>",
+        ),
+        (
+            "p2",
+            "https://p.example/2",
+            "Port news",
+            "<p>A second harbour crane was inspected after the storm.</p>",
+        ),
+        (
+            "p3",
+            "https://p.example/3",
+            "New harbour crane ordered",
+            "<p>The city ordered a replacement.</p>",
+        ),
+        (
+            "p4",
+            "https://p.example/4",
+            "Crane and harbour",
+            "<p>The words apart, never as the phrase: crane, harbour.</p>",
+        ),
+    ];
+    srv.set("/p.xml", Resource::feed(doc("Port", &items)));
+    // A copy of the oldest story in a second feed: still one result.
+    srv.set(
+        "/copy.xml",
+        Resource::feed(doc(
+            "Copy",
+            &[(
+                "c1",
+                "https://p.example/1",
+                "Harbour crane collapses in storm (copy)",
+                "<p>Workers were evacuated from the harbour crane.</p>",
+            )],
+        )),
+    );
+    let env = TestEnv::new();
+    let cfg = env.config(&format!(
+        "[fetch]\nhost_gap = \"0s\"\n\n[[feed]]\nurl = \"{}\"\n\n[[feed]]\nurl = \"{}\"\n",
+        srv.url("/p.xml"),
+        srv.url("/copy.xml")
+    ));
+    poll(&cfg, env.open_store()).await.unwrap();
+    let config = env.path("feedloom.toml");
+    let out = feedloom(&config, &["search", "--json", "\"harbour crane\""]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let hits: Vec<Value> = serde_json::from_slice::<Value>(&out.stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone();
+    let links: Vec<&str> = hits.iter().map(|h| h["link"].as_str().unwrap()).collect();
+    assert_eq!(
+        links,
+        [
+            "https://p.example/3",
+            "https://p.example/1",
+            "https://p.example/2"
+        ],
+        "{hits:?}"
+    );
+    let title = hits[1]["title_html"].as_str().unwrap();
+    assert!(
+        title.starts_with("<mark>Harbour crane</mark> collapses"),
+        "{title}"
+    );
+    let snippet = hits[2]["snippet_html"].as_str().unwrap();
+    assert_eq!(
+        snippet,
+        "A second <mark>harbour crane</mark> was inspected after the storm."
+    );
+    // The phrase with another word: all of it must match.
+    let out = feedloom(&config, &["search", "--json", "\"harbour crane\" storm"]);
+    let hits: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let links: Vec<&str> = hits
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["link"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        links,
+        ["https://p.example/1", "https://p.example/2"],
+        "{hits}"
+    );
+}
+
+/// Upgrading to the store version with prefix indexes rebuilds the search
+/// index: the first writing command indexes every stored item again; a search
+/// meanwhile says that its results cover only what is indexed so far.
+#[test]
+fn the_search_index_is_rebuilt_with_prefixes_on_upgrade() {
+    use feedloom::store::MIGRATIONS;
+    let env = TestEnv::new();
+    let db = env.path("feedloom.db");
+    let prefix_version = 1 + MIGRATIONS
+        .iter()
+        .position(|(name, _)| *name == "0008_search_prefix")
+        .unwrap();
+    {
+        // A store of the version before, its items indexed as that version did.
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        for (_, sql) in &MIGRATIONS[..prefix_version - 1] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.execute_batch(&format!("PRAGMA user_version = {};", prefix_version - 1))
+            .unwrap();
+        conn.execute_batch("BEGIN").unwrap();
+        conn.execute(
+            "INSERT INTO feeds (id, url, created_at) VALUES (1, 'https://a.example/f', 0)",
+            [],
+        )
+        .unwrap();
+        for i in 1..=2500i64 {
+            conn.execute(
+                "INSERT INTO stories (id, uid, first_seen_at, changed_at) VALUES (?1, ?2, ?1, ?1)",
+                rusqlite::params![i, format!("urn:feedloom:{i}")],
+            )
+            .unwrap();
+            let title = if i == 1234 {
+                "The needlework story".to_string()
+            } else {
+                format!("Story number {i}")
+            };
+            conn.execute(
+                "INSERT INTO items (id, feed_id, key, key_kind, uid, title, content, content_hash,
+                     first_seen_at, last_seen_at, changed_at, story_id, text_hash)
+                 VALUES (?1, 1, ?2, 'guid', ?3, ?4, '<p>haystack text</p>', 'h', ?1, ?1, ?1, ?1, 'x')",
+                rusqlite::params![i, format!("k{i}"), format!("urn:feedloom:{i}"), title],
+            )
+            .unwrap();
+            feedloom::store::search::index_item(
+                &conn,
+                i,
+                Some(&title),
+                Some("<p>haystack text</p>"),
+            )
+            .unwrap();
+        }
+        conn.execute_batch("COMMIT").unwrap();
+    }
+    env.config("[[feed]]\nurl = \"https://a.example/f\"\n");
+    let config = env.path("feedloom.toml");
+    let search = |q: &str| {
+        let out = feedloom(&config, &["search", "--json", "--limit", "1000", q]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let hits: Value = serde_json::from_slice(&out.stdout).unwrap();
+        (hits.as_array().unwrap().len(), text(&out.stderr))
+    };
+    // Read-only commands leave an older store as it is and say what to do.
+    let out = feedloom(&config, &["search", "needle*"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("run `feedloom poll` or the daemon to upgrade it"),
+        "{}",
+        text(&out.stderr)
+    );
+    {
+        // The upgrade, interrupted before any item was indexed again (as if
+        // the writing command had been stopped).
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute_batch(MIGRATIONS[prefix_version - 1].1)
+            .unwrap();
+        conn.execute_batch(&format!("PRAGMA user_version = {prefix_version};"))
+            .unwrap();
+    }
+    let (found, note) = search("needle*");
+    assert_eq!(found, 0, "the index starts empty");
+    assert!(
+        note.contains("search index")
+            && note.contains("being rebuilt")
+            && note.contains("up to id 0 of 2500"),
+        "{note}"
+    );
+    // A writing command finishes it.
+    let store = feedloom::store::Store::open(&db).unwrap();
+    let left: i64 = store
+        .conn()
+        .query_row("SELECT count(*) FROM search_backfill", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(left, 0, "backfill finished");
+    let sql: String = store
+        .conn()
+        .query_row(
+            "SELECT sql FROM sqlite_schema WHERE name = 'search'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(sql.contains("prefix = '2 3'"), "{sql}");
+    drop(store);
+    for q in ["needle*", "nee*", "ne*", "needlework"] {
+        let (found, note) = search(q);
+        assert_eq!(found, 1, "{q}");
+        assert!(note.is_empty(), "{note}");
+    }
+    assert_eq!(search("hay*").0, 1000);
+    assert_eq!(search("\"haystack text\"").0, 1000);
+}

@@ -49,6 +49,13 @@ pub fn run(cfg: &Config, args: &SearchArgs, now: i64) -> Result<Vec<Hit>, Failur
     };
     let store =
         Store::open_read_only(&cfg.store.path).map_err(|e| Failure::Runtime(e.to_string()))?;
+    if let Ok(Some((done, last))) = store.search_backfill_progress() {
+        eprintln!(
+            "feedloom: note: the search index of {} is being rebuilt (items up to id {done} of {last} \
+             indexed; the next `feedloom poll` or `run` finishes it): results cover those only",
+            cfg.store.path.display()
+        );
+    }
     let keep = |s: &crate::store::queries::Story| out.is_none_or(|o| o.selection.keeps(s));
     store.search(&q, &keep).map_err(|e| match e {
         SearchError::Query(m) => Failure::Usage(format!("search: {m}")),

@@ -52,6 +52,11 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../migrations/0005_near_duplicates.sql"),
     ),
     ("0006_perf", include_str!("../../migrations/0006_perf.sql")),
+    // 0007 is 0007_claims.sql (PostgreSQL work, merged separately).
+    (
+        "0008_search_prefix",
+        include_str!("../../migrations/0008_search_prefix.sql"),
+    ),
 ];
 
 /// Pages of WAL after which a commit checkpoints (32 MiB at `PAGE_SIZE`).
