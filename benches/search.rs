@@ -579,10 +579,10 @@ fn latency(path: &Path, vocab: &Vocab) {
     };
     println!(
         "\nsearch latency (limit 20, one result per story, snippets; words matching more than {} items \
-         are ranked among their newest {} matches, a query with a phrase among its newest {}):",
+         are ranked among their newest {} matches, a query with a phrase or a short prefix among its newest {}):",
         feedloom::store::search::MAX_MATCHES,
         feedloom::store::search::MAX_MATCHES,
-        feedloom::store::search::MAX_PHRASE_MATCHES
+        feedloom::store::search::MAX_BY_PLACE_MATCHES
     );
     // Pairs of characters that occur in CJK titles.
     let cjk_titles: Vec<String> = store

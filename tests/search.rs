@@ -597,9 +597,9 @@ async fn pages_answer_while_the_writer_is_busy() {
     );
 }
 
-/// A query with a phrase lists the stories whose title holds it first, then
-/// those with it in their text only; newest first within each; one result per
-/// story, the phrase highlighted.
+/// A query with a phrase (or a short prefix) lists the stories whose title
+/// holds it first, then those with it in their text only; newest first within
+/// each; one result per story, the phrase highlighted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn phrase_matches_rank_title_first_then_newest() {
     let srv = FeedServer::start().await;
@@ -644,12 +644,15 @@ async fn phrase_matches_rank_title_first_then_newest() {
         )),
     );
     let env = TestEnv::new();
-    let cfg = env.config(&format!(
-        "[fetch]\nhost_gap = \"0s\"\n\n[[feed]]\nurl = \"{}\"\n\n[[feed]]\nurl = \"{}\"\n",
-        srv.url("/p.xml"),
-        srv.url("/copy.xml")
-    ));
-    poll(&cfg, env.open_store()).await.unwrap();
+    // The port feed first: its stories are newest in document order (p1
+    // newest); then the copy joins p1's story.
+    let port = format!(
+        "[fetch]\nhost_gap = \"0s\"\n\n[[feed]]\nurl = \"{}\"\n",
+        srv.url("/p.xml")
+    );
+    poll(&env.config(&port), env.open_store()).await.unwrap();
+    let both = format!("{port}\n[[feed]]\nurl = \"{}\"\n", srv.url("/copy.xml"));
+    poll(&env.config(&both), env.open_store()).await.unwrap();
     let config = env.path("feedloom.toml");
     let out = feedloom(&config, &["search", "--json", "\"harbour crane\""]);
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -662,13 +665,14 @@ async fn phrase_matches_rank_title_first_then_newest() {
     assert_eq!(
         links,
         [
-            "https://p.example/3",
             "https://p.example/1",
+            "https://p.example/3",
             "https://p.example/2"
         ],
         "{hits:?}"
     );
-    let title = hits[1]["title_html"].as_str().unwrap();
+    assert_eq!(hits[0]["sources"], 2, "{hits:?}");
+    let title = hits[0]["title_html"].as_str().unwrap();
     assert!(
         title.starts_with("<mark>Harbour crane</mark> collapses"),
         "{title}"
@@ -677,6 +681,25 @@ async fn phrase_matches_rank_title_first_then_newest() {
     assert_eq!(
         snippet,
         "A second <mark>harbour crane</mark> was inspected after the storm."
+    );
+    // A short prefix ranks the same way: the titles that hold it first.
+    let out = feedloom(&config, &["search", "--json", "har*"]);
+    let hits: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let links: Vec<&str> = hits
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["link"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        links,
+        [
+            "https://p.example/1",
+            "https://p.example/3",
+            "https://p.example/4",
+            "https://p.example/2"
+        ],
+        "{hits}"
     );
     // The phrase with another word: all of it must match.
     let out = feedloom(&config, &["search", "--json", "\"harbour crane\" storm"]);
