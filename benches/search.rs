@@ -11,7 +11,8 @@
 //! 4. search latency (ms) by kind of query, limit 20, one result per story;
 //! 5. an output's rules at render time (rare match, common match, no rules);
 //! 6. pruning 10% of the items, returning the space in steps (incremental
-//!    auto-vacuum), and a full VACUUM of the same file for comparison.
+//!    auto-vacuum), and a full VACUUM of the same file for comparison;
+//! 7. the upgrade that rebuilds the search index with prefix indexes (0008).
 //!
 //! Text is generated (a fixed seed): words drawn by Zipf's law from a 20,000-word
 //! vocabulary, 5% of items in Chinese, Japanese or Korean.
@@ -182,6 +183,37 @@ fn main() {
     latency(&path, &vocab);
     filters(&path, &vocab);
     retention(&path, n);
+    upgrade(&path);
+}
+
+/// Part 7: the upgrade that rebuilds the search index (migration 0008): the
+/// migration's own SQL on this store, then what the next writing command's
+/// open does (indexing every item again, 1,000 per transaction).
+fn upgrade(path: &Path) {
+    let sql = feedloom::store::MIGRATIONS
+        .iter()
+        .find(|(name, _)| *name == "0008_search_prefix")
+        .map(|(_, sql)| *sql)
+        .unwrap();
+    let items: i64 = {
+        let conn = rusqlite::Connection::open(path).unwrap();
+        let t = Instant::now();
+        conn.execute_batch(&format!("BEGIN; {sql} COMMIT;"))
+            .unwrap();
+        println!(
+            "\nupgrade to prefix indexes: the migration (drop and create the index) {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
+        conn.query_row("SELECT count(*) FROM items", [], |r| r.get(0))
+            .unwrap()
+    };
+    let t = Instant::now();
+    drop(Store::open(path).unwrap());
+    let took = t.elapsed().as_secs_f64();
+    println!(
+        "  re-indexing {items} items at the next open: {took:.0} s ({:.0} µs per item)",
+        took * 1e6 / items.max(1) as f64
+    );
 }
 
 /// Part 1: the same documents under three tokenizers.
@@ -473,6 +505,31 @@ fn write_cost(path: &Path, vocab: &Vocab) {
     }
     let index_us = t.elapsed().as_secs_f64() * 1e6 / docs.len() as f64;
     conn.execute_batch("ROLLBACK").unwrap();
+    // The same rows into a table as version 7 made it (no prefix indexes), in
+    // the same run.
+    conn.execute_batch(
+        "BEGIN; CREATE VIRTUAL TABLE temp.search_v7 USING fts5(title, body, content = '',
+             contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2');",
+    )
+    .unwrap();
+    let t = Instant::now();
+    for (i, d) in docs.iter().enumerate() {
+        use feedloom::store::search::{index_text, plain_text};
+        let body = plain_text(&d.html);
+        // (Shorter than the indexed maximum: indexed whole, as by index_item.)
+        assert!(body.len() < feedloom::store::search::MAX_INDEXED);
+        let cut = &body;
+        conn.prepare_cached("INSERT INTO search_v7 (rowid, title, body) VALUES (?1, ?2, ?3)")
+            .unwrap()
+            .execute(rusqlite::params![
+                10_000_000 + i as i64,
+                index_text(&d.title),
+                index_text(cut)
+            ])
+            .unwrap();
+    }
+    let v7_us = t.elapsed().as_secs_f64() * 1e6 / docs.len() as f64;
+    conn.execute_batch("ROLLBACK").unwrap();
     // The text work alone (no SQLite).
     let t = Instant::now();
     let mut bytes = 0;
@@ -517,6 +574,11 @@ fn write_cost(path: &Path, vocab: &Vocab) {
         docs[0].html.len(),
         100.0 * index_us / write_us
     );
+    println!(
+        "  the same rows without prefix indexes (the index before version 8): {v7_us:.1} µs per item; \
+         with them {:.2}× that",
+        index_us / v7_us
+    );
     let _ = bytes;
 }
 
@@ -547,9 +609,10 @@ fn latency(path: &Path, vocab: &Vocab) {
     };
     println!(
         "\nsearch latency (limit 20, one result per story, snippets; words matching more than {} items \
-         are ranked among their newest {} matches):",
+         are ranked among their newest {} matches, a query with a phrase or a short prefix among its newest {}):",
         feedloom::store::search::MAX_MATCHES,
-        feedloom::store::search::MAX_MATCHES
+        feedloom::store::search::MAX_MATCHES,
+        feedloom::store::search::MAX_BY_PLACE_MATCHES
     );
     // Pairs of characters that occur in CJK titles.
     let cjk_titles: Vec<String> = store
@@ -596,10 +659,33 @@ fn latency(path: &Path, vocab: &Vocab) {
                 .collect(),
         ),
         (
+            "phrase, common + rare word",
+            (0..15)
+                .map(|k| {
+                    format!(
+                        "\"{} {}\"",
+                        vocab.words[k + 1],
+                        vocab.words[5000 + k * 1000]
+                    )
+                })
+                .collect(),
+        ),
+        (
             "CJK two characters",
             cjk_titles
                 .iter()
                 .map(|t| t.chars().skip(3).take(2).collect())
+                .collect(),
+        ),
+        (
+            "prefix (2 letters*)",
+            (0..15)
+                .map(|k| {
+                    format!(
+                        "{}*",
+                        &vocab.words[400 + k * 37][..2.min(vocab.words[400 + k * 37].len())]
+                    )
+                })
                 .collect(),
         ),
         (

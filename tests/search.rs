@@ -487,3 +487,345 @@ async fn the_search_page_and_its_json() {
     assert!(page.contains("<form class=\"search\""), "{page}");
     d.stop().await;
 }
+
+/// The search page, river pages after the first, the index and /metrics read
+/// through read-only connections of their own: they answer while the writer is
+/// held in a long write transaction (as by a big poll's commit), and show what
+/// was committed, not the write in progress.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_answer_while_the_writer_is_busy() {
+    let w = World::new("[[output]]\nname = \"all\"\n").await;
+    let cfg = feedloom::config::load(&w.config).unwrap();
+    let store = w.env.open_store();
+    let state = std::sync::Arc::new(feedloom::server::ServerState {
+        store: store.clone().into(),
+        outputs: Default::default(),
+        last_tick: feedloom::now_unix().into(),
+        tick_grace: std::time::Duration::from_secs(30),
+        metrics: Default::default(),
+        html_cache: Default::default(),
+        web: Default::default(),
+        health: Default::default(),
+    });
+    *state.web.outputs.write().unwrap() = cfg.outputs.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, feedloom::server::router(state)).await });
+
+    // Hold the writer: an open write transaction that adds a feed and an item
+    // about a volcano, not committed until the pages have answered (or the
+    // test ends).
+    let (held_tx, held_rx) = std::sync::mpsc::channel::<()>();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let holder = store.clone();
+    let writer = std::thread::spawn(move || {
+        holder.with(|s| {
+            s.conn()
+                .execute_batch(
+                    "BEGIN IMMEDIATE;
+                     INSERT INTO feeds (url, created_at) VALUES ('https://held.example/f', 0);
+                     INSERT INTO stories (uid, first_seen_at, changed_at)
+                         VALUES ('urn:held', 99, 99);
+                     INSERT INTO items (feed_id, key, key_kind, uid, title, content_hash,
+                         first_seen_at, last_seen_at, changed_at, story_id, text_hash)
+                         SELECT 1, 'held', 'guid', 'urn:held', 'Held volcano', 'h', 99, 99, 99,
+                                (SELECT id FROM stories WHERE uid = 'urn:held'), 't';",
+                )
+                .unwrap();
+            let id = s.conn().last_insert_rowid();
+            feedloom::store::search::index_item(s.conn(), id, Some("Held volcano"), None).unwrap();
+            held_tx.send(()).unwrap();
+            // Until the test says so, or fails (the sender is dropped).
+            let _ = release_rx.recv();
+            s.conn().execute_batch("ROLLBACK").unwrap();
+        })
+    });
+    held_rx.recv().unwrap();
+
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let get = |path: &str| {
+        let http = http.clone();
+        let url = format!("http://{addr}{path}");
+        async move {
+            let r =
+                http.get(&url).send().await.unwrap_or_else(|e| {
+                    panic!("{url} did not answer while the writer was busy: {e}")
+                });
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let (status, page) = get("/search?q=volcano").await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("<mark>Volcano</mark> erupts"), "{page}");
+    assert!(
+        !page.contains("Held"),
+        "an uncommitted item is not shown: {page}"
+    );
+    let (status, page) = get(&format!("/all.html?before={}-1000000", i64::MAX / 1000)).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Volcano erupts"), "{page}");
+    let (status, page) = get("/").await;
+    assert_eq!(status, 200, "{page}");
+    let (status, metrics) = get("/metrics").await;
+    assert_eq!(status, 200, "{metrics}");
+    assert!(
+        metrics.contains("feedloom_feeds{state=\"ok\"} 3")
+            && !metrics.contains("feedloom_feeds{state=\"never\"}"),
+        "the feed being added is not counted yet: {metrics}"
+    );
+    release_tx.send(()).unwrap();
+    writer.join().unwrap();
+    // Committed writes are seen by the next read.
+    store
+        .call(|s| {
+            s.conn()
+                .execute(
+                    "INSERT INTO feeds (url, created_at) VALUES ('https://later.example/f', 0)",
+                    [],
+                )
+                .map_err(feedloom::error::StoreError::ctx("test write"))
+        })
+        .await
+        .unwrap();
+    let (_, metrics) = get("/metrics").await;
+    assert!(
+        metrics.contains("feedloom_feeds{state=\"never\"} 1"),
+        "{metrics}"
+    );
+}
+
+/// A query with a phrase (or a short prefix) lists the stories whose title
+/// holds it first, then those with it in their text only; newest first within
+/// each; one result per story, the phrase highlighted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn phrase_matches_rank_title_first_then_newest() {
+    let srv = FeedServer::start().await;
+    let items = [
+        (
+            "p1",
+            "https://p.example/1",
+            "Harbour crane collapses in storm",
+            "<p>Workers were evacuated.</p>",
+        ),
+        (
+            "p2",
+            "https://p.example/2",
+            "Port news",
+            "<p>A second harbour crane was inspected after the storm.</p>",
+        ),
+        (
+            "p3",
+            "https://p.example/3",
+            "New harbour crane ordered",
+            "<p>The city ordered a replacement.</p>",
+        ),
+        (
+            "p4",
+            "https://p.example/4",
+            "Crane and harbour",
+            "<p>The words apart, never as the phrase: crane, harbour.</p>",
+        ),
+    ];
+    srv.set("/p.xml", Resource::feed(doc("Port", &items)));
+    // A copy of the oldest story in a second feed: still one result.
+    srv.set(
+        "/copy.xml",
+        Resource::feed(doc(
+            "Copy",
+            &[(
+                "c1",
+                "https://p.example/1",
+                "Harbour crane collapses in storm (copy)",
+                "<p>Workers were evacuated from the harbour crane.</p>",
+            )],
+        )),
+    );
+    let env = TestEnv::new();
+    // The port feed first: its stories are newest in document order (p1
+    // newest); then the copy joins p1's story.
+    let port = format!(
+        "[fetch]\nhost_gap = \"0s\"\n\n[[feed]]\nurl = \"{}\"\n",
+        srv.url("/p.xml")
+    );
+    poll(&env.config(&port), env.open_store()).await.unwrap();
+    let both = format!("{port}\n[[feed]]\nurl = \"{}\"\n", srv.url("/copy.xml"));
+    poll(&env.config(&both), env.open_store()).await.unwrap();
+    let config = env.path("feedloom.toml");
+    let out = feedloom(&config, &["search", "--json", "\"harbour crane\""]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let hits: Vec<Value> = serde_json::from_slice::<Value>(&out.stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone();
+    let links: Vec<&str> = hits.iter().map(|h| h["link"].as_str().unwrap()).collect();
+    assert_eq!(
+        links,
+        [
+            "https://p.example/1",
+            "https://p.example/3",
+            "https://p.example/2"
+        ],
+        "{hits:?}"
+    );
+    assert_eq!(hits[0]["sources"], 2, "{hits:?}");
+    let title = hits[0]["title_html"].as_str().unwrap();
+    assert!(
+        title.starts_with("<mark>Harbour crane</mark> collapses"),
+        "{title}"
+    );
+    let snippet = hits[2]["snippet_html"].as_str().unwrap();
+    assert_eq!(
+        snippet,
+        "A second <mark>harbour crane</mark> was inspected after the storm."
+    );
+    // A short prefix ranks the same way: the titles that hold it first.
+    let out = feedloom(&config, &["search", "--json", "har*"]);
+    let hits: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let links: Vec<&str> = hits
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["link"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        links,
+        [
+            "https://p.example/1",
+            "https://p.example/3",
+            "https://p.example/4",
+            "https://p.example/2"
+        ],
+        "{hits}"
+    );
+    // The phrase with another word: all of it must match.
+    let out = feedloom(&config, &["search", "--json", "\"harbour crane\" storm"]);
+    let hits: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let links: Vec<&str> = hits
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["link"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        links,
+        ["https://p.example/1", "https://p.example/2"],
+        "{hits}"
+    );
+}
+
+/// Upgrading to the store version with prefix indexes rebuilds the search
+/// index: the first writing command indexes every stored item again; a search
+/// meanwhile says that its results cover only what is indexed so far.
+#[test]
+fn the_search_index_is_rebuilt_with_prefixes_on_upgrade() {
+    use feedloom::store::MIGRATIONS;
+    let env = TestEnv::new();
+    let db = env.path("feedloom.db");
+    let prefix_version = 1 + MIGRATIONS
+        .iter()
+        .position(|(name, _)| *name == "0008_search_prefix")
+        .unwrap();
+    {
+        // A store of the version before, its items indexed as that version did.
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        for (_, sql) in &MIGRATIONS[..prefix_version - 1] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.execute_batch(&format!("PRAGMA user_version = {};", prefix_version - 1))
+            .unwrap();
+        conn.execute_batch("BEGIN").unwrap();
+        conn.execute(
+            "INSERT INTO feeds (id, url, created_at) VALUES (1, 'https://a.example/f', 0)",
+            [],
+        )
+        .unwrap();
+        for i in 1..=2500i64 {
+            conn.execute(
+                "INSERT INTO stories (id, uid, first_seen_at, changed_at) VALUES (?1, ?2, ?1, ?1)",
+                rusqlite::params![i, format!("urn:feedloom:{i}")],
+            )
+            .unwrap();
+            let title = if i == 1234 {
+                "The needlework story".to_string()
+            } else {
+                format!("Story number {i}")
+            };
+            conn.execute(
+                "INSERT INTO items (id, feed_id, key, key_kind, uid, title, content, content_hash,
+                     first_seen_at, last_seen_at, changed_at, story_id, text_hash)
+                 VALUES (?1, 1, ?2, 'guid', ?3, ?4, '<p>haystack text</p>', 'h', ?1, ?1, ?1, ?1, 'x')",
+                rusqlite::params![i, format!("k{i}"), format!("urn:feedloom:{i}"), title],
+            )
+            .unwrap();
+            feedloom::store::search::index_item(
+                &conn,
+                i,
+                Some(&title),
+                Some("<p>haystack text</p>"),
+            )
+            .unwrap();
+        }
+        conn.execute_batch("COMMIT").unwrap();
+    }
+    env.config("[[feed]]\nurl = \"https://a.example/f\"\n");
+    let config = env.path("feedloom.toml");
+    let search = |q: &str| {
+        let out = feedloom(&config, &["search", "--json", "--limit", "1000", q]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let hits: Value = serde_json::from_slice(&out.stdout).unwrap();
+        (hits.as_array().unwrap().len(), text(&out.stderr))
+    };
+    // Read-only commands leave an older store as it is and say what to do.
+    let out = feedloom(&config, &["search", "needle*"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("run `feedloom poll` or the daemon to upgrade it"),
+        "{}",
+        text(&out.stderr)
+    );
+    {
+        // The upgrade, interrupted before any item was indexed again (as if
+        // the writing command had been stopped).
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute_batch(MIGRATIONS[prefix_version - 1].1)
+            .unwrap();
+        conn.execute_batch(&format!("PRAGMA user_version = {prefix_version};"))
+            .unwrap();
+    }
+    let (found, note) = search("needle*");
+    assert_eq!(found, 0, "the index starts empty");
+    assert!(
+        note.contains("search index")
+            && note.contains("being rebuilt")
+            && note.contains("up to id 0 of 2500"),
+        "{note}"
+    );
+    // A writing command finishes it.
+    let store = feedloom::store::Store::open(&db).unwrap();
+    let left: i64 = store
+        .conn()
+        .query_row("SELECT count(*) FROM search_backfill", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(left, 0, "backfill finished");
+    let sql: String = store
+        .conn()
+        .query_row(
+            "SELECT sql FROM sqlite_schema WHERE name = 'search'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(sql.contains("prefix = '2 3'"), "{sql}");
+    drop(store);
+    for q in ["needle*", "nee*", "ne*", "needlework"] {
+        let (found, note) = search(q);
+        assert_eq!(found, 1, "{q}");
+        assert!(note.is_empty(), "{note}");
+    }
+    assert_eq!(search("hay*").0, 1000);
+    assert_eq!(search("\"haystack text\"").0, 1000);
+}

@@ -3,6 +3,7 @@
 
 use super::Failure;
 use crate::config::Config;
+use crate::store::Store;
 use crate::store::search::{Hit, SearchError, SearchQuery, Segment};
 
 /// What the command was asked.
@@ -46,6 +47,19 @@ pub fn run(cfg: &Config, args: &SearchArgs, now: i64) -> Result<Vec<Hit>, Failur
         tags: out.map(|o| o.tags.clone()).unwrap_or_default(),
         min_sources: out.map_or(0, |o| o.min_sources),
     };
+    if let crate::store::Location::Sqlite(path) = crate::store::Location::of(&cfg.store) {
+        // A store being re-indexed (after the upgrade to version 8) answers
+        // with what is indexed so far: say so.
+        if let Ok(store) = Store::open_read_only(&path)
+            && let Ok(Some((done, last))) = store.search_backfill_progress()
+        {
+            eprintln!(
+                "feedloom: note: the search index of {} is being rebuilt (items up to id {done} of {last} \
+                 indexed; the next `feedloom poll` or `run` finishes it): results cover those only",
+                path.display()
+            );
+        }
+    }
     let sel = out.map(|o| o.selection.clone());
     let found = super::read_store(cfg, move |s| {
         let keep = |st: &crate::store::queries::Story| sel.as_ref().is_none_or(|x| x.keeps(st));

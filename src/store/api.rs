@@ -171,7 +171,8 @@ impl Backend {
         R: Send + 'static,
     {
         match self {
-            Backend::Sqlite(s) => s.call(move |st| Ok(f(st as &dyn Reader))).await,
+            // A read-only snapshot of its own: never waits for the writer.
+            Backend::Sqlite(s) => s.read(move |st| Ok(f(st as &dyn Reader))).await,
             Backend::Postgres(p) => {
                 let reader = p.blocking_reader();
                 tokio::task::spawn_blocking(move || f(&reader as &dyn Reader))

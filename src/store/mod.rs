@@ -61,6 +61,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0007_claims",
         include_str!("../../migrations/0007_claims.sql"),
     ),
+    (
+        "0008_search_prefix",
+        include_str!("../../migrations/0008_search_prefix.sql"),
+    ),
 ];
 
 /// Pages of WAL after which a commit checkpoints (32 MiB at `PAGE_SIZE`).
@@ -113,6 +117,9 @@ pub struct Store {
     /// The read-only connections that recognise known entries beside the
     /// writer (`None` in memory).
     readers: Option<Arc<Readers>>,
+    /// Read-only stores for the pages and queries of [`SharedStore::read`]
+    /// (`None` in memory).
+    pages: Option<Arc<Readers<Store>>>,
     /// An open group-commit transaction (see [`SharedStore::call_batched`]).
     in_batch: bool,
     batch_docs: usize,
@@ -142,7 +149,12 @@ impl Store {
         }
         let conn = Connection::open(path).map_err(open_err)?;
         let mut store = Store::from_conn(conn);
-        store.readers = Some(Arc::new(Readers::new(path)));
+        store.readers = Some(Arc::new(Readers::new(path, MAX_READERS, open_known_reader)));
+        store.pages = Some(Arc::new(Readers::new(
+            path,
+            MAX_PAGE_READERS,
+            open_page_reader,
+        )));
         store.configure().map_err(open_err)?;
         store.migrate()?;
         store.backfill_near()?;
@@ -202,6 +214,7 @@ impl Store {
         Store {
             conn,
             readers: None,
+            pages: None,
             in_batch: false,
             batch_docs: 0,
             waiting: Vec::new(),
@@ -362,6 +375,9 @@ impl Drop for Store {
         if let Some(r) = &self.readers {
             r.close();
         }
+        if let Some(r) = &self.pages {
+            r.close();
+        }
         if let Err(e) = self.flush() {
             tracing::error!(error = %crate::error::chain(&e), "last batch of fetches not committed");
         }
@@ -382,42 +398,96 @@ pub struct SharedStore {
     store: Arc<Mutex<Store>>,
     /// Read-only connections for [`SharedStore::mark_known`].
     readers: Option<Arc<Readers>>,
+    /// Read-only stores for [`SharedStore::read`].
+    pages: Option<Arc<Readers<Store>>>,
     /// Batched calls waiting for the store.
     queued: Arc<AtomicUsize>,
     commit_error: Arc<Mutex<Option<String>>>,
 }
 
-/// The read-only connections of [`SharedStore::mark_known`].
-struct Readers {
+/// A pool of read-only connections (or stores) beside the writer: those of
+/// [`SharedStore::mark_known`] and those of [`SharedStore::read`].
+struct Readers<T = Connection> {
     path: std::path::PathBuf,
-    idle: Mutex<Pool>,
+    idle: Mutex<Pool<T>>,
     returned: std::sync::Condvar,
     /// The store closed: no more reading.
     closed: std::sync::atomic::AtomicBool,
+    /// Most open at once.
+    max: usize,
+    open: fn(&Path) -> Option<T>,
 }
 
-#[derive(Default)]
-struct Pool {
-    idle: Vec<Connection>,
+struct Pool<T> {
+    idle: Vec<T>,
     /// Connections open, idle or in use.
     open: usize,
 }
 
-/// Most read-only connections open at once (each has its own page cache; the
-/// machine's two cores parse two documents at a time anyway).
+/// Most read-only connections open at once for [`SharedStore::mark_known`]
+/// (each has its own page cache; the machine's two cores parse two documents
+/// at a time anyway).
 const MAX_READERS: usize = 2;
 
-impl Readers {
-    fn new(path: &Path) -> Readers {
+/// Most read-only stores open at once for [`SharedStore::read`] (pages,
+/// search, metrics): more readers wait for one to come back.
+const MAX_PAGE_READERS: usize = 2;
+
+/// Page cache of one [`SharedStore::read`] store, in KiB: a search at a
+/// million items reads a few MB of index.
+const PAGE_READER_CACHE_KIB: i64 = 8_192;
+
+fn read_only_conn(path: &Path) -> rusqlite::Result<Connection> {
+    use rusqlite::OpenFlags;
+    Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+}
+
+fn open_known_reader(path: &Path) -> Option<Connection> {
+    let conn = read_only_conn(path).ok()?;
+    conn.busy_timeout(Duration::from_millis(100)).ok()?;
+    // Small: a reader looks up a few keys of one feed at a time.
+    conn.pragma_update(None, "cache_size", -1024).ok()?;
+    conn.set_prepared_statement_cache_capacity(4);
+    Some(conn)
+}
+
+fn open_page_reader(path: &Path) -> Option<Store> {
+    let open = || -> rusqlite::Result<Connection> {
+        let conn = read_only_conn(path)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.pragma_update(None, "query_only", true)?;
+        conn.pragma_update(None, "cache_size", -PAGE_READER_CACHE_KIB)?;
+        conn.set_prepared_statement_cache_capacity(32);
+        Ok(conn)
+    };
+    match open() {
+        Ok(conn) => Some(Store::from_conn(conn)),
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "cannot open a read-only connection; reading through the writer");
+            None
+        }
+    }
+}
+
+impl<T> Readers<T> {
+    fn new(path: &Path, max: usize, open: fn(&Path) -> Option<T>) -> Readers<T> {
         Readers {
             path: path.to_path_buf(),
-            idle: Mutex::default(),
+            idle: Mutex::new(Pool {
+                idle: Vec::new(),
+                open: 0,
+            }),
             returned: std::sync::Condvar::new(),
             closed: Default::default(),
+            max,
+            open,
         }
     }
 
-    fn take(&self) -> Option<Connection> {
+    fn take(&self) -> Option<T> {
         let mut pool = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         loop {
             if self.closed.load(Ordering::SeqCst) {
@@ -426,35 +496,19 @@ impl Readers {
             if let Some(c) = pool.idle.pop() {
                 return Some(c);
             }
-            if pool.open < MAX_READERS {
+            if pool.open < self.max {
                 break;
             }
             pool = self.returned.wait(pool).unwrap_or_else(|e| e.into_inner());
         }
         pool.open += 1;
         drop(pool);
-        let conn = self.open_one();
+        let conn = (self.open)(&self.path);
         if conn.is_none() {
             self.idle.lock().unwrap_or_else(|e| e.into_inner()).open -= 1;
             self.returned.notify_one();
         }
         conn
-    }
-
-    fn open_one(&self) -> Option<Connection> {
-        {
-            use rusqlite::OpenFlags;
-            let conn = Connection::open_with_flags(
-                &self.path,
-                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-            )
-            .ok()?;
-            conn.busy_timeout(Duration::from_millis(100)).ok()?;
-            // Small: a reader looks up a few keys of one feed at a time.
-            conn.pragma_update(None, "cache_size", -1024).ok()?;
-            conn.set_prepared_statement_cache_capacity(4);
-            Some(conn)
-        }
     }
 
     fn close(&self) {
@@ -465,7 +519,13 @@ impl Readers {
         self.returned.notify_all();
     }
 
-    fn give_back(&self, conn: Connection) {
+    /// One taken earlier was dropped instead of given back.
+    fn give_back_none(&self) {
+        self.idle.lock().unwrap_or_else(|e| e.into_inner()).open -= 1;
+        self.returned.notify_one();
+    }
+
+    fn give_back(&self, conn: T) {
         let mut pool = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         if self.closed.load(Ordering::SeqCst) {
             pool.open -= 1;
@@ -540,8 +600,10 @@ impl SharedStore {
     pub fn new(store: Store) -> SharedStore {
         let commit_error = store.commit_error.clone();
         let readers = store.readers.clone();
+        let pages = store.pages.clone();
         SharedStore {
             readers,
+            pages,
             store: Arc::new(Mutex::new(store)),
             queued: Arc::default(),
             commit_error,
@@ -568,6 +630,49 @@ impl SharedStore {
             let mut store = inner.lock().unwrap_or_else(|e| e.into_inner());
             let _ = store.flush();
             f(&mut store)
+        })
+        .await
+        .map_err(|e| StoreError::Worker(e.to_string()))?
+    }
+
+    /// Runs `f` on a blocking thread with a read-only store of its own: it
+    /// never waits for the writer (nor the writer for it), and sees what was
+    /// committed when it started, as one snapshot (a batch still open is not
+    /// seen). For pages and queries that only read: search, river pages,
+    /// health, metrics. An in-memory store (tests) reads through the writer.
+    pub async fn read<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        F: FnOnce(&Store) -> Result<R, StoreError> + Send + 'static,
+        R: Send + 'static,
+    {
+        let Some(pages) = self.pages.clone() else {
+            return self.call(move |s| f(s)).await;
+        };
+        let inner = self.store.clone();
+        tokio::task::spawn_blocking(move || {
+            let Some(store) = pages.take() else {
+                // The store is closing, or no reader could be opened.
+                let mut store = inner.lock().unwrap_or_else(|e| e.into_inner());
+                let _ = store.flush();
+                return f(&store);
+            };
+            let result = (|| {
+                store
+                    .conn
+                    .execute_batch("BEGIN")
+                    .map_err(StoreError::ctx("starting a read"))?;
+                let result = f(&store);
+                let _ = store.conn.execute_batch("COMMIT");
+                result
+            })();
+            if store.conn.is_autocommit() {
+                pages.give_back(store);
+            } else {
+                // Never hand on a reader stuck in a transaction.
+                drop(store);
+                pages.give_back_none();
+            }
+            result
         })
         .await
         .map_err(|e| StoreError::Worker(e.to_string()))?

@@ -64,6 +64,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0007_claims",
         include_str!("../../../migrations/postgres/0007_claims.sql"),
     ),
+    (
+        "0008_search_prefix",
+        include_str!("../../../migrations/postgres/0008_search_prefix.sql"),
+    ),
 ];
 
 /// The channel nodes tell each other about store changes on.
