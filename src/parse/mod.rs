@@ -9,6 +9,8 @@
 //!   ones it does; decided from the root element, so other documents pay nothing;
 //! * [`limits`]: the memory budget: over `max_entries`, only the newest entries
 //!   reach feed-rs;
+//! * [`entries`]: the document cut into entries as raw bytes, so that
+//!   [`parse_known`] leaves out those the feed sent before, byte for byte;
 //! * [`repair`]: retries after faults feed-rs refuses (bare `&`, unknown RSS
 //!   version);
 //! * here: the order of those steps, and the mapping: links resolved against
@@ -18,6 +20,7 @@
 //! It never does I/O, and never keys, stores or drops an entry for identity's
 //! sake (that is identity.rs).
 
+mod entries;
 mod legacy;
 mod limits;
 mod repair;
@@ -87,6 +90,101 @@ pub fn parse(
     base: &Url,
     limits: Limits,
 ) -> Result<Document, ParseError> {
+    let (bytes, root) = prepare(body, charset);
+    parse_prepared(bytes, &root, base, limits)
+}
+
+/// Bumped whenever what an entry's raw bytes mean to feedloom changes (the
+/// mapping, the split): every raw hash changes with it, so no entry is left
+/// out on the strength of an older reading.
+const RAW_VERSION: &str = "feedloom raw entries v1";
+
+/// A document parsed by [`parse_known`].
+#[derive(Debug)]
+pub struct Partial {
+    /// The document; its entries are the ones not left out.
+    pub doc: Document,
+    /// The raw hash of each of `doc.entries`, in the same order; `None` when the
+    /// document could not be cut into entries for sure (or feed-rs did not read
+    /// one entry per piece).
+    pub raw: Option<Vec<u64>>,
+    /// The raw hashes of the entries left out, in document order.
+    pub skipped: Vec<u64>,
+}
+
+/// [`parse`], leaving out before feed-rs every entry whose raw hash `known`
+/// recognises: the hash of its bytes (as feed-rs would see them) together with
+/// everything around it that could change its meaning (declarations and start
+/// tags around it, JSON Feed's feed-level fields), `base`, and `tag` (what else
+/// decides how a body is read: limits, identity rules). Nothing is left out of
+/// a document that cannot be cut into entries for sure, has more than
+/// `max_entries`, or whose shortened form feed-rs does not read as it should:
+/// that one is parsed whole. The document's own fields (title, site, ttl) are
+/// read either way.
+pub fn parse_known(
+    body: &[u8],
+    charset: Option<&str>,
+    base: &Url,
+    limits: Limits,
+    tag: &str,
+    known: impl Fn(u64) -> bool,
+) -> Result<Partial, ParseError> {
+    let (bytes, root) = prepare(body, charset);
+    let split = match root.dialect {
+        legacy::Dialect::Foreign => None,
+        _ => entries::split(&bytes).filter(|s| s.len() <= limits.max_entries),
+    };
+    let Some(split) = split else {
+        let doc = parse_prepared(bytes, &root, base, limits)?;
+        return Ok(Partial {
+            doc,
+            raw: None,
+            skipped: Vec::new(),
+        });
+    };
+    let seed = {
+        let mut h = xxhash_rust::xxh3::Xxh3::new();
+        for part in [RAW_VERSION, tag, base.as_str()] {
+            h.update(&(part.len() as u64).to_le_bytes());
+            h.update(part.as_bytes());
+        }
+        h.digest()
+    };
+    let raw = split.raw_hashes(&bytes, seed);
+    let drop: Vec<bool> = raw.iter().map(|h| known(*h)).collect();
+    if drop.iter().any(|d| *d) {
+        let cut = split.without(&bytes, &drop);
+        let pick = |left_out: bool| -> Vec<u64> {
+            raw.iter()
+                .zip(&drop)
+                .filter(|(_, d)| **d == left_out)
+                .map(|(h, _)| *h)
+                .collect()
+        };
+        let (kept, skipped) = (pick(false), pick(true));
+        // feed-rs must read exactly the entries kept, one per piece: else the
+        // pieces were not what it calls entries, and the whole document is read.
+        if let Ok(doc) = parse_prepared(Cow::Owned(cut), &root, base, limits)
+            && doc.entries.len() == kept.len()
+        {
+            return Ok(Partial {
+                doc,
+                raw: Some(kept),
+                skipped,
+            });
+        }
+    }
+    let doc = parse_prepared(bytes, &root, base, limits)?;
+    let raw = (doc.entries.len() == raw.len() && doc.truncated == 0).then_some(raw);
+    Ok(Partial {
+        doc,
+        raw,
+        skipped: Vec::new(),
+    })
+}
+
+/// The bytes feed-rs will see (UTF-8, legacy dialects mapped), and the root.
+fn prepare<'a>(body: &'a [u8], charset: Option<&str>) -> (Cow<'a, [u8]>, legacy::Root) {
     let bytes = to_parser_bytes(body, charset);
     let root = legacy::sniff(&bytes);
     let bytes = match legacy::normalise(&bytes, &root) {
@@ -96,6 +194,16 @@ pub fn parse(
         }
         None => bytes,
     };
+    (bytes, root)
+}
+
+/// [`parse`] after [`prepare`].
+fn parse_prepared(
+    bytes: Cow<'_, [u8]>,
+    root: &legacy::Root,
+    base: &Url,
+    limits: Limits,
+) -> Result<Document, ParseError> {
     // The memory budget: feed-rs never sees more than max_entries entries.
     let (bytes, cut) = match limits::over_limit(&bytes, limits.max_entries) {
         true => match limits::keep_newest(&bytes, limits.max_entries) {
@@ -108,13 +216,13 @@ pub fn parse(
         false => (bytes, 0),
     };
     let fallback_links = legacy::fallback_links(&bytes);
-    let feed = read(&bytes, &root, base)?;
+    let feed = read(&bytes, root, base)?;
     drop(bytes);
     let doc = map_feed(feed, base, limits, cut, fallback_links);
     if doc.entries.is_empty() && doc.title.is_none() && root.dialect == legacy::Dialect::Foreign {
         return Err(ParseError::NoFeedElements {
-            root: root.name,
-            namespace: root.namespace,
+            root: root.name.clone(),
+            namespace: root.namespace.clone(),
         });
     }
     Ok(doc)
