@@ -52,6 +52,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../migrations/0005_near_duplicates.sql"),
     ),
     ("0006_perf", include_str!("../../migrations/0006_perf.sql")),
+    (
+        "0009_entry_seals",
+        include_str!("../../migrations/0009_entry_seals.sql"),
+    ),
 ];
 
 /// Pages of WAL after which a commit checkpoints (32 MiB at `PAGE_SIZE`).
@@ -662,6 +666,23 @@ impl SharedStore {
         }
         let _ = conn.execute_batch("COMMIT");
         readers.give_back(conn);
+    }
+
+    /// The feed's `entry_seals` ([`crate::identity::encode_seals`]) as committed,
+    /// read like [`SharedStore::mark_known`] (never waiting for the writer).
+    /// `None` when there are none or they cannot be read: the document is then
+    /// parsed whole, which is always correct.
+    pub fn entry_seals(&self, feed_id: i64) -> Option<Vec<u8>> {
+        let readers = self.readers.as_ref()?;
+        let conn = readers.take()?;
+        let seals = conn
+            .prepare_cached("SELECT entry_seals FROM feeds WHERE id = ?1")
+            .and_then(|mut s| s.query_row([feed_id], |r| r.get(0)).optional())
+            .ok()
+            .flatten()
+            .flatten();
+        readers.give_back(conn);
+        seals
     }
 
     /// Runs `f` with the store on the current thread (outside async code), after
