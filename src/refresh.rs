@@ -223,7 +223,10 @@ pub async fn refresh_feed(
                     &canon,
                     known.as_deref(),
                 )?;
-                let doc_hints = crate::hints::scan(&f.body);
+                // Hints belong to the feed, not its entries: read from the
+                // document without them when it could be cut (a few hundred
+                // bytes instead of the whole body).
+                let doc_hints = crate::hints::scan(read.head.as_deref().unwrap_or(&f.body));
                 let mut items = read.items;
                 complete_new(may_know.then_some((&store, feed_id)), &mut items);
                 Ok::<_, FeedError>(Read::Parsed(Box::new((
@@ -451,6 +454,8 @@ pub struct ReadDocument {
     pub seals: Option<Vec<u8>>,
     /// Entries left out before parsing: the store holds them unchanged.
     pub skipped: Skipped,
+    /// The document without its entries, when it could be cut into entries.
+    pub head: Option<Vec<u8>>,
 }
 
 /// Parses a body and keys its entries, leaving out before feed-rs the entries
@@ -498,6 +503,7 @@ pub fn read_document(
         items,
         seals,
         skipped: Skipped::new(&skipped),
+        head: p.head,
     })
 }
 

@@ -110,6 +110,9 @@ pub struct Partial {
     pub raw: Option<Vec<u64>>,
     /// The raw hashes of the entries left out, in document order.
     pub skipped: Vec<u64>,
+    /// The document without any of its entries, when it could be cut into
+    /// entries: all a reader of feed-level fields (hints) needs to scan.
+    pub head: Option<Vec<u8>>,
 }
 
 /// [`parse`], leaving out before feed-rs every entry whose raw hash `known`
@@ -140,8 +143,10 @@ pub fn parse_known(
             doc,
             raw: None,
             skipped: Vec::new(),
+            head: None,
         });
     };
+    let head = Some(split.without(&bytes, &vec![true; split.len()]));
     let seed = {
         let mut h = xxhash_rust::xxh3::Xxh3::new();
         for part in [RAW_VERSION, tag, base.as_str()] {
@@ -171,6 +176,7 @@ pub fn parse_known(
                 doc,
                 raw: Some(kept),
                 skipped,
+                head,
             });
         }
     }
@@ -180,6 +186,7 @@ pub fn parse_known(
         doc,
         raw,
         skipped: Vec::new(),
+        head,
     })
 }
 
