@@ -30,7 +30,8 @@
 //! same run), CPU time of this process (user + system, getrusage) and per new
 //! item, and peak RSS (VmHWM, reset before each scenario). Options
 //! (environment): FEEDLOOM_BENCH_FEEDS (1000), FEEDLOOM_BENCH_ITEMS (50),
-//! FEEDLOOM_BENCH_GROW (0), FEEDLOOM_BENCH_NEAR (0),
+//! FEEDLOOM_BENCH_GROW (0), FEEDLOOM_BENCH_NEAR (0), FEEDLOOM_BENCH_PLUS5_AGAIN (0:
+//! how many more +5 polls to run after the first),
 //! FEEDLOOM_BENCH_NEAR_LOOKUP=off (polls without near-duplicate lookup).
 
 use std::collections::HashMap;
@@ -563,6 +564,13 @@ fn main() {
             1.5 * floor,
             store_cost * rows[4].new_items as f64
         );
+
+        // More +5 polls (5 more new items per feed each), for a steadier figure.
+        for k in 1..=env_usize("FEEDLOOM_BENCH_PLUS5_AGAIN", 0) {
+            farm.mode(true, 5 * (k + 1)).await;
+            let row = poll_row(&format!("+5 per feed (again, {k})"), &cfg, &store, floor).await;
+            drop(row);
+        }
 
         render(&cfg, &store);
         sizes(&store, "after the polls above");

@@ -120,6 +120,12 @@ impl Store {
             }
         }
         let mut churned = 0usize;
+        // In a group commit, new items are indexed for search at its COMMIT
+        // (see `PendingSearch`); alone, right here.
+        let defer_search = self.in_batch;
+        let pending_search = &mut self.pending_search;
+        let mut to_index: Vec<super::PendingSearch> = Vec::new();
+        let mut indexed_now = Vec::new();
         let mut window = near::Window::new(now - rules.near_window, &mut self.near);
         for it in items.iter().rev() {
             let mut existing = find_by_key(&tx, feed.id, &it.key)?;
@@ -166,11 +172,27 @@ impl Store {
             match existing {
                 None if super::prune::tombstoned(&tx, feed.id, &it.key, now)? => {}
                 None => {
-                    let joined = insert_item(&tx, feed, it, now, rules, &mut window)?;
+                    let (joined, id) = insert_item(&tx, feed, it, now, rules, &mut window)?;
                     applied.new += 1;
                     applied.joined += usize::from(joined);
+                    let e = &it.entry;
+                    let html = e.content.as_ref().or(e.summary.as_ref());
+                    if defer_search {
+                        to_index.push((id, e.title.clone(), html.cloned()));
+                    } else {
+                        super::search::index_item(
+                            &tx,
+                            id,
+                            e.title.as_deref(),
+                            html.map(String::as_str),
+                        )?;
+                    }
                 }
                 Some(e) if e.content_hash != it.content_hash => {
+                    // Inserted earlier in this batch and not indexed yet: it is
+                    // indexed with its new text now, and not again at COMMIT.
+                    to_index.retain(|p| p.0 != e.id);
+                    indexed_now.push(e.id);
                     update_item(&tx, &e, it, now, rules, &mut window)?;
                     if let Some(story) = e.story_id {
                         tx.prepare_cached("UPDATE stories SET changed_at = ?2 WHERE id = ?1")
@@ -226,6 +248,10 @@ impl Store {
         .map_err(ctx("saving validators"))?;
         apply_redirect(&tx, feed.id, resched)?;
         tx.commit().map_err(ctx("committing fetch"))?;
+        if !indexed_now.is_empty() {
+            pending_search.retain(|p| !indexed_now.contains(&p.0));
+        }
+        pending_search.append(&mut to_index);
         Ok(applied)
     }
 }
@@ -310,8 +336,8 @@ fn find_churned(
     Ok((!still_present).then_some(e))
 }
 
-/// Inserts a new item and attaches it to a story. Returns whether it joined an
-/// existing story.
+/// Inserts a new item and attaches it to a story (its search index entry is
+/// the caller's). Returns whether it joined an existing story, and its id.
 fn insert_item(
     tx: &Connection,
     feed: &FeedRef,
@@ -319,7 +345,7 @@ fn insert_item(
     now: i64,
     rules: &StoryRules,
     window: &mut near::Window,
-) -> Result<bool, StoreError> {
+) -> Result<(bool, i64), StoreError> {
     let ctx = StoreError::ctx;
     let uid = free_uid(tx, feed, &it.key)?;
     let mut hubs = Vec::new();
@@ -379,14 +405,7 @@ fn insert_item(
     if let (Some(fp), true) = (&it.fingerprint, rules.near_duplicates) {
         near::insert(tx, item_id, feed.id, now, fp, &hubs, window.built_index())?;
     }
-    let e = &it.entry;
-    super::search::index_item(
-        tx,
-        item_id,
-        e.title.as_deref(),
-        e.content.as_deref().or(e.summary.as_deref()),
-    )?;
-    Ok(joined)
+    Ok((joined, item_id))
 }
 
 fn update_item(
