@@ -176,22 +176,21 @@ impl Store {
                     applied.new += 1;
                     applied.joined += usize::from(joined);
                     let e = &it.entry;
-                    let html = e.content.as_ref().or(e.summary.as_ref());
                     if defer_search {
-                        to_index.push((id, e.title.clone(), html.cloned()));
+                        to_index.push(id);
                     } else {
                         super::search::index_item(
                             &tx,
                             id,
                             e.title.as_deref(),
-                            html.map(String::as_str),
+                            e.content.as_deref().or(e.summary.as_deref()),
                         )?;
                     }
                 }
                 Some(e) if e.content_hash != it.content_hash => {
                     // Inserted earlier in this batch and not indexed yet: it is
                     // indexed with its new text now, and not again at COMMIT.
-                    to_index.retain(|p| p.0 != e.id);
+                    to_index.retain(|p| *p != e.id);
                     indexed_now.push(e.id);
                     update_item(&tx, &e, it, now, rules, &mut window)?;
                     if let Some(story) = e.story_id {
@@ -249,7 +248,7 @@ impl Store {
         apply_redirect(&tx, feed.id, resched)?;
         tx.commit().map_err(ctx("committing fetch"))?;
         if !indexed_now.is_empty() {
-            pending_search.retain(|p| !indexed_now.contains(&p.0));
+            pending_search.retain(|p| !indexed_now.contains(p));
         }
         pending_search.append(&mut to_index);
         Ok(applied)

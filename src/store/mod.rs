@@ -122,12 +122,13 @@ pub struct Store {
     pending_search: Vec<PendingSearch>,
 }
 
-/// An item to index for search when its batch commits: `(id, title, html)`.
-/// Indexed inside each fetch's savepoint instead, FTS5 writes its pending
-/// index out at every savepoint (a segment per fetch, merged again later); at
-/// the end of the batch it writes one. Same transaction: a reader never sees
-/// an item without its index entry, and a batch that fails takes both.
-pub(crate) type PendingSearch = (i64, Option<String>, Option<String>);
+/// An item to index for search when its batch commits (its id: the text is
+/// read back from its row then, still in the page cache). Indexed inside each
+/// fetch's savepoint instead, FTS5 writes its pending index out at every
+/// savepoint (a segment per fetch, merged again later); at the end of the
+/// batch it writes one. Same transaction: a reader never sees an item without
+/// its index entry, and a batch that fails takes both.
+pub(crate) type PendingSearch = i64;
 
 /// Most fetches committed together in one group commit.
 pub const MAX_BATCH: usize = 64;
@@ -224,8 +225,18 @@ impl Store {
             return Ok(());
         }
         let pending = std::mem::take(&mut self.pending_search);
-        let indexed = pending.iter().try_for_each(|(id, title, html)| {
-            search::index_item(&self.conn, *id, title.as_deref(), html.as_deref())
+        let indexed = pending.iter().try_for_each(|id| {
+            let row: Option<(Option<String>, Option<String>)> = self
+                .conn
+                .prepare_cached("SELECT title, coalesce(content, summary) FROM items WHERE id = ?1")
+                .and_then(|mut s| s.query_row([id], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+                .map_err(StoreError::ctx("reading item to index for search"))?;
+            match row {
+                Some((title, html)) => {
+                    search::index_item(&self.conn, *id, title.as_deref(), html.as_deref())
+                }
+                None => Ok(()),
+            }
         });
         drop(pending);
         if let Err(err) = indexed {
