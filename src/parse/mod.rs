@@ -91,7 +91,7 @@ pub fn parse(
     limits: Limits,
 ) -> Result<Document, ParseError> {
     let (bytes, root) = prepare(body, charset);
-    parse_prepared(bytes, &root, base, limits)
+    parse_prepared(bytes, &root, base, limits).map(|(doc, _)| doc)
 }
 
 /// Bumped whenever what an entry's raw bytes mean to feedloom changes (the
@@ -138,7 +138,7 @@ pub fn parse_known(
         _ => entries::split(&bytes).filter(|s| s.len() <= limits.max_entries),
     };
     let Some(split) = split else {
-        let doc = parse_prepared(bytes, &root, base, limits)?;
+        let (doc, _) = parse_prepared(bytes, &root, base, limits)?;
         return Ok(Partial {
             doc,
             raw: None,
@@ -167,9 +167,11 @@ pub fn parse_known(
                 .collect()
         };
         let (kept, skipped) = (pick(false), pick(true));
-        // feed-rs must read exactly the entries kept, one per piece: else the
-        // pieces were not what it calls entries, and the whole document is read.
-        if let Ok(doc) = parse_prepared(Cow::Owned(cut), &root, base, limits)
+        // feed-rs must read exactly the entries kept, one per piece, without
+        // a repair: else the pieces were not what it calls entries, or a
+        // repair of the whole document might read them otherwise, and the
+        // whole document is read.
+        if let Ok((doc, false)) = parse_prepared(Cow::Owned(cut), &root, base, limits)
             && doc.entries.len() == kept.len()
         {
             return Ok(Partial {
@@ -180,8 +182,9 @@ pub fn parse_known(
             });
         }
     }
-    let doc = parse_prepared(bytes, &root, base, limits)?;
-    let raw = (doc.entries.len() == raw.len() && doc.truncated == 0).then_some(raw);
+    let (doc, repaired) = parse_prepared(bytes, &root, base, limits)?;
+    // Only entries read as they are, one per piece, are worth recognising.
+    let raw = (doc.entries.len() == raw.len() && doc.truncated == 0 && !repaired).then_some(raw);
     Ok(Partial {
         doc,
         raw,
@@ -204,13 +207,13 @@ fn prepare<'a>(body: &'a [u8], charset: Option<&str>) -> (Cow<'a, [u8]>, legacy:
     (bytes, root)
 }
 
-/// [`parse`] after [`prepare`].
+/// [`parse`] after [`prepare`], and whether feed-rs read it only once repaired.
 fn parse_prepared(
     bytes: Cow<'_, [u8]>,
     root: &legacy::Root,
     base: &Url,
     limits: Limits,
-) -> Result<Document, ParseError> {
+) -> Result<(Document, bool), ParseError> {
     // The memory budget: feed-rs never sees more than max_entries entries.
     let (bytes, cut) = match limits::over_limit(&bytes, limits.max_entries) {
         true => match limits::keep_newest(&bytes, limits.max_entries) {
@@ -223,7 +226,7 @@ fn parse_prepared(
         false => (bytes, 0),
     };
     let fallback_links = legacy::fallback_links(&bytes);
-    let feed = read(&bytes, root, base)?;
+    let (feed, repaired) = read(&bytes, root, base)?;
     drop(bytes);
     let doc = map_feed(feed, base, limits, cut, fallback_links);
     if doc.entries.is_empty() && doc.title.is_none() && root.dialect == legacy::Dialect::Foreign {
@@ -232,14 +235,15 @@ fn parse_prepared(
             namespace: root.namespace.clone(),
         });
     }
-    Ok(doc)
+    Ok((doc, repaired))
 }
 
 /// feed-rs over the bytes, with one repaired retry per fault it refuses that
 /// feedloom can repair: an `<rss>` root whose version it does not know or
 /// without `<channel>`, bare `&` in the XML, end tags that do not match, an
-/// Atom field whose `type` or `src` it refuses.
-fn read(bytes: &[u8], root: &legacy::Root, base: &Url) -> Result<model::Feed, ParseError> {
+/// Atom field whose `type` or `src` it refuses. Also says whether a repair
+/// was needed.
+fn read(bytes: &[u8], root: &legacy::Root, base: &Url) -> Result<(model::Feed, bool), ParseError> {
     use feed_rs::parser::{ParseErrorKind as K, ParseFeedError as E};
     // A fresh parser per attempt: feed-rs keeps per-item state in its parser, and
     // reusing one after an error inside an item panics.
@@ -261,7 +265,7 @@ fn read(bytes: &[u8], root: &legacy::Root, base: &Url) -> Result<model::Feed, Pa
             None => repair::guarded(doc, |d| parser().parse(d)),
         };
         let err = match attempt(current.as_ref()) {
-            Ok(feed) => return Ok(feed),
+            Ok(feed) => return Ok((feed, matches!(current, Cow::Owned(_)))),
             Err(e) => e,
         };
         let fixed = match &err {
@@ -502,6 +506,59 @@ mod tests {
         assert_eq!(d.entries[1].guid, None);
         assert_eq!(d.entries[1].link, None);
         assert_eq!(d.entries[2].guid.as_deref(), Some("g-1"));
+    }
+
+    #[test]
+    fn known_entries_are_left_out_and_repaired_documents_are_not_cut() {
+        let rss = |root: &str| {
+            format!(
+                "<{root}><channel><title>t</title>\
+                 <item><guid>g0</guid><title>zero</title></item>\
+                 <item><guid>g1</guid><title>one</title></item>\
+                 <item><guid>g2</guid><title>two</title></item></channel></rss>"
+            )
+        };
+        let doc = rss("rss version=\"2.0\"");
+        let read = |known: &dyn Fn(u64) -> bool| {
+            parse_known(doc.as_bytes(), None, &base(), Limits::default(), "t", known).unwrap()
+        };
+        let all = read(&|_| false);
+        let raw = all.raw.unwrap();
+        assert_eq!((raw.len(), all.skipped.len()), (3, 0));
+        let part = read(&|h| h == raw[1]);
+        let guids: Vec<_> = part
+            .doc
+            .entries
+            .iter()
+            .map(|e| e.guid.clone().unwrap())
+            .collect();
+        assert_eq!(guids, ["g0", "g2"]);
+        assert_eq!(part.raw.unwrap(), [raw[0], raw[2]]);
+        assert_eq!(part.skipped, [raw[1]]);
+        assert_eq!(
+            part.doc.title.as_deref(),
+            Some("t"),
+            "the head is read either way"
+        );
+        // Another tag (limits, rules) or base URL: nothing is recognised.
+        let other = parse_known(doc.as_bytes(), None, &base(), Limits::default(), "u", |h| {
+            raw.contains(&h)
+        })
+        .unwrap();
+        assert_eq!(other.doc.entries.len(), 3);
+        // A document feed-rs reads only once repaired (no RSS version) is read
+        // as before, but none of its entries is worth recognising later.
+        let repaired = rss("rss");
+        let p = parse_known(
+            repaired.as_bytes(),
+            None,
+            &base(),
+            Limits::default(),
+            "t",
+            |_| false,
+        )
+        .unwrap();
+        assert_eq!((p.doc.entries.len(), p.raw), (3, None));
     }
 
     #[test]
