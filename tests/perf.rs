@@ -469,3 +469,98 @@ async fn leaving_entries_out_stores_what_reading_them_all_stores() {
         assert_eq!(left_out, whole, "{name}");
     }
 }
+
+/// Every file of the third-party corpus (`../shared/corpus`, as tests/corpus.rs
+/// finds it): an entry read with the others left out is exactly the entry read
+/// in the whole document (key, content hash, every field), and the document's
+/// own fields are the same. Passes, saying so, without the corpus.
+#[test]
+fn on_the_corpus_an_entry_read_alone_is_the_entry_read_in_its_document() {
+    use feedloom::identity::{Seal, decode_seals};
+    use feedloom::parse::Limits;
+    use feedloom::refresh::read_document;
+    use std::path::{Path, PathBuf};
+
+    let dir = std::env::var_os("FEEDLOOM_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"));
+    if !dir.is_dir() {
+        println!("corpus absent at {}: skipped", dir.display());
+        return;
+    }
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let mut children: Vec<PathBuf> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|d| d.unwrap().path())
+            .collect();
+        children.sort();
+        for p in children {
+            if p.is_dir() {
+                walk(&p, out);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(&dir, &mut files);
+    let canon = Canon::default();
+    let (mut sealed, mut checked, mut mismatches) = (0usize, 0usize, Vec::new());
+    for path in &files {
+        let bytes = std::fs::read(path).unwrap();
+        let rel = path
+            .strip_prefix(&dir)
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
+        let base = url::Url::parse("https://corpus.feedloom.invalid/")
+            .unwrap()
+            .join(&rel)
+            .unwrap();
+        let read = |known: Option<&[Seal]>| {
+            read_document(
+                &bytes,
+                None,
+                &base,
+                (Limits::default(), "tag"),
+                &canon,
+                known,
+            )
+        };
+        let Ok(whole) = read(None) else { continue };
+        let Some(seals) = whole.seals.as_deref().and_then(decode_seals) else {
+            continue;
+        };
+        sealed += 1;
+        let n = whole.items.len();
+        assert_eq!(seals.len(), n, "{rel}");
+        // All known: nothing parsed, the feed's own fields still read.
+        let none = read(Some(&seals)).unwrap();
+        if !none.items.is_empty() || none.doc.title != whole.doc.title {
+            mismatches.push(format!("{rel}: all known"));
+        }
+        // Each entry alone (at most 20 per document).
+        for i in (0..n).step_by(n.div_ceil(20).max(1)) {
+            let others: Vec<Seal> = (0..n).filter(|j| *j != i).map(|j| seals[j]).collect();
+            let alone = read(Some(&others)).unwrap();
+            checked += 1;
+            let same = alone.items.len() == 1
+                && alone.items[0] == whole.items[i]
+                && alone.doc.title == whole.doc.title
+                && alone.doc.site_url == whole.doc.site_url
+                && alone.doc.ttl_minutes == whole.doc.ttl_minutes;
+            if !same {
+                mismatches.push(format!("{rel}: entry {i} of {n}"));
+            }
+        }
+    }
+    println!(
+        "corpus: {} files, {sealed} cut into entries and sealed, {checked} entries read alone",
+        files.len()
+    );
+    assert!(mismatches.is_empty(), "{mismatches:#?}");
+    assert!(
+        sealed > 1000,
+        "most feeds can be cut into entries: {sealed}"
+    );
+}
