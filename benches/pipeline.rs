@@ -30,7 +30,8 @@
 //! same run), CPU time of this process (user + system, getrusage) and per new
 //! item, and peak RSS (VmHWM, reset before each scenario). Options
 //! (environment): FEEDLOOM_BENCH_FEEDS (1000), FEEDLOOM_BENCH_ITEMS (50),
-//! FEEDLOOM_BENCH_GROW (0), FEEDLOOM_BENCH_NEAR (0),
+//! FEEDLOOM_BENCH_GROW (0), FEEDLOOM_BENCH_NEAR (0), FEEDLOOM_BENCH_PLUS5_AGAIN (0:
+//! how many more +5 polls to run after the first),
 //! FEEDLOOM_BENCH_NEAR_LOOKUP=off (polls without near-duplicate lookup).
 
 use std::collections::HashMap;
@@ -564,6 +565,13 @@ fn main() {
             store_cost * rows[4].new_items as f64
         );
 
+        // More +5 polls (5 more new items per feed each), for a steadier figure.
+        for k in 1..=env_usize("FEEDLOOM_BENCH_PLUS5_AGAIN", 0) {
+            farm.mode(true, 5 * (k + 1)).await;
+            let row = poll_row(&format!("+5 per feed (again, {k})"), &cfg, &store, floor).await;
+            drop(row);
+        }
+
         render(&cfg, &store);
         sizes(&store, "after the polls above");
 
@@ -667,6 +675,32 @@ fn steps(items: usize) {
     let body_hash = time(&|| {
         std::hint::black_box(feedloom::identity::body_hash(doc.as_bytes(), "tag"));
     });
+    // The +5 poll's document: the entries of the last one stored (their seals)
+    // are left out before feed-rs.
+    let canon = feedloom::identity::Canon::default();
+    let limits = feedloom::parse::Limits::default();
+    let read = |d: &str, known: Option<&[feedloom::identity::Seal]>| {
+        feedloom::refresh::read_document(d.as_bytes(), None, &base, (limits, "tag"), &canon, known)
+            .unwrap()
+    };
+    let seals = read(&doc, None)
+        .seals
+        .expect("the farm's documents are sealed");
+    let seals = feedloom::identity::decode_seals(&seals).unwrap();
+    let plus5 = document(7, items, 5);
+    assert_eq!(read(&plus5, Some(&seals)).items.len(), 5);
+    let whole = time(&|| {
+        std::hint::black_box(read(&plus5, None));
+    });
+    let partial = time(&|| {
+        std::hint::black_box(read(&plus5, Some(&seals)));
+    });
+    println!(
+        "the +5 document read and keyed: whole {:.0} µs; its {} known entries left out {:.0} µs",
+        whole.as_secs_f64() * 1e6,
+        items - 5,
+        partial.as_secs_f64() * 1e6,
+    );
     println!(
         "one {:.0} KB document, CPU per item: parse {:.1} µs; identify {:.1} µs (of which fingerprint {:.1} µs); clone of the entries {:.1} µs; body hash {:.2} µs",
         doc.len() as f64 / 1e3,

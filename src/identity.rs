@@ -144,6 +144,14 @@ pub fn identify_document_with(entries: Vec<Entry>, rules: &Canon) -> Vec<Identif
 /// Call [`Identified::add_text_hash`] and [`Identified::add_fingerprint`] on the
 /// entries that may be stored as new or changed.
 pub fn identify_keys(entries: Vec<Entry>, rules: &Canon) -> Vec<Identified> {
+    identify_keys_alone(entries, rules).0
+}
+
+/// [`identify_keys`], and whether every key stands alone: no key depends on
+/// another entry of the document (no guid shared by two entries, no link shared
+/// by two entries without guid, no key twice). Then each key is the one its
+/// entry would get in any document, and there is one item per entry, in order.
+pub fn identify_keys_alone(entries: Vec<Entry>, rules: &Canon) -> (Vec<Identified>, bool) {
     let canon: Vec<Option<String>> = entries
         .iter()
         .map(|e| e.link.as_deref().map(|l| canonical_url(l, rules)))
@@ -219,6 +227,7 @@ pub fn identify_keys(entries: Vec<Entry>, rules: &Canon) -> Vec<Identified> {
         })
         .collect();
 
+    let mut alone = shared_guid.is_empty() && shared_link.is_empty() && reused.is_empty();
     let mut seen = HashSet::new();
     let mut out = Vec::with_capacity(entries.len());
     for ((entry, canonical_url), base) in entries.into_iter().zip(canon).zip(bases) {
@@ -242,6 +251,7 @@ pub fn identify_keys(entries: Vec<Entry>, rules: &Canon) -> Vec<Identified> {
             (None, None) => (KeyKind::Hash, format!("hash:{}", fallback_hash(&entry))),
         };
         if !seen.insert(key.clone()) {
+            alone = false;
             continue;
         }
         out.push(Identified {
@@ -255,7 +265,7 @@ pub fn identify_keys(entries: Vec<Entry>, rules: &Canon) -> Vec<Identified> {
             entry,
         });
     }
-    out
+    (out, alone)
 }
 
 impl Identified {
@@ -390,6 +400,130 @@ pub fn body_hash(body: &[u8], tag: &str) -> String {
     h.update(tag.as_bytes());
     h.update(body);
     format!("{:032x}", h.digest128())
+}
+
+/// What the store keeps of each entry of the last document it stored
+/// (`feeds.entry_seals`), so that the same entries, byte for byte, are left out
+/// of the next document before it is parsed, and so that storing the rest still
+/// knows what the whole document held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seal {
+    /// The entry's raw hash ([`crate::parse::parse_known`]).
+    pub raw: u64,
+    /// [`seal_hash`] of its key (a key that stands alone).
+    pub key: u64,
+    /// [`seal_hash`] of its canonical link; 0 without one.
+    pub link: u64,
+}
+
+/// The 64-bit hash seals keep of a key or link (never 0).
+pub fn seal_hash(s: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(s.as_bytes()).max(1)
+}
+
+/// The first byte of `feeds.entry_seals`: the layout of what follows.
+const SEALS_FORMAT: u8 = 1;
+
+/// The seals of a stored document's entries, given each item's raw hash in
+/// document order; `None` when a key depends on another entry (`alone` false,
+/// see [`identify_keys_alone`]) or the hashes do not line up with the items:
+/// such a document is parsed whole next time.
+pub fn seal(items: &[Identified], raw: &[u64], alone: bool) -> Option<Vec<Seal>> {
+    if !alone || items.len() != raw.len() {
+        return None;
+    }
+    Some(
+        items
+            .iter()
+            .zip(raw)
+            .map(|(it, raw)| Seal {
+                raw: *raw,
+                key: seal_hash(&it.key),
+                link: it.canonical_url.as_deref().map_or(0, seal_hash),
+            })
+            .collect(),
+    )
+}
+
+/// `feeds.entry_seals`: a format byte, then 24 bytes per entry (raw hash, key
+/// hash, link hash; little-endian).
+pub fn encode_seals(seals: &[Seal]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1 + seals.len() * 24);
+    out.push(SEALS_FORMAT);
+    for s in seals {
+        for v in [s.raw, s.key, s.link] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    out
+}
+
+/// [`encode_seals`] read back; `None` for any other layout.
+pub fn decode_seals(blob: &[u8]) -> Option<Vec<Seal>> {
+    let (&format, rest) = blob.split_first()?;
+    if format != SEALS_FORMAT || rest.len() % 24 != 0 {
+        return None;
+    }
+    let word = |b: &[u8]| u64::from_le_bytes(b.try_into().expect("8 bytes"));
+    Some(
+        rest.chunks_exact(24)
+            .map(|c| Seal {
+                raw: word(&c[..8]),
+                key: word(&c[8..16]),
+                link: word(&c[16..]),
+            })
+            .collect(),
+    )
+}
+
+/// The entries of a document that were left out before parsing because the
+/// store holds them unchanged: storing the others still has to know their
+/// keys, guids and links (they are part of the document).
+#[derive(Debug, Clone, Default)]
+pub struct Skipped {
+    keys: HashSet<u64>,
+    links: HashSet<u64>,
+}
+
+impl Skipped {
+    pub fn new(seals: &[Seal]) -> Skipped {
+        Skipped {
+            keys: seals.iter().map(|s| s.key).collect(),
+            links: seals.iter().map(|s| s.link).filter(|l| *l != 0).collect(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// A left-out entry has this key.
+    pub fn has_key(&self, key: &str) -> bool {
+        !self.keys.is_empty() && self.keys.contains(&seal_hash(key))
+    }
+
+    /// A left-out entry has this guid (its key is the guid's: keys stand alone).
+    pub fn has_guid(&self, guid: &str) -> bool {
+        !self.keys.is_empty() && self.keys.contains(&seal_hash(&format!("guid:{guid}")))
+    }
+
+    /// A left-out entry has this canonical link.
+    pub fn has_link(&self, canonical: &str) -> bool {
+        !self.links.is_empty() && self.links.contains(&seal_hash(canonical))
+    }
+}
+
+/// Whether the entries left out (`skipped`) and the ones parsed (`items`, with
+/// `alone` from [`identify_keys_alone`]) together still have keys that stand
+/// alone: no key twice across both. Otherwise a key of the whole document
+/// would depend on an entry that was left out, and it must be parsed whole.
+pub fn alone_with(items: &[Identified], alone: bool, skipped: &[Seal]) -> bool {
+    if !alone {
+        return false;
+    }
+    let mut keys: HashSet<u64> = HashSet::with_capacity(items.len() + skipped.len());
+    skipped.iter().all(|s| keys.insert(s.key))
+        && items.iter().all(|it| keys.insert(seal_hash(&it.key)))
 }
 
 #[cfg(test)]

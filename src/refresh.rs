@@ -13,7 +13,10 @@ use crate::error::{Disposition, FeedError, StoreError, chain};
 use crate::export;
 use crate::fetch::{CacheHints, Validators};
 use crate::fetch::{FetchOutcome, Fetcher, Origin, Redirect};
-use crate::identity::{Canon, Identified, identify_keys};
+use crate::identity::{
+    Canon, Identified, Seal, Skipped, alone_with, decode_seals, encode_seals, identify_keys,
+    identify_keys_alone, seal,
+};
 use crate::parse::{self, Limits};
 use crate::schedule::{self, Every, Hints};
 use crate::store::Backend;
@@ -194,10 +197,13 @@ pub async fn refresh_feed(
             let may_know = feed.body_hash.is_some();
             // The same body as last time (servers without validators answer 200
             // every time) is not read again, unless its items' last_seen_at is due.
-            let stored_body = feed.body_hash.clone().filter(|_| {
-                feed.body_stored_at
-                    .is_some_and(|t| started_at - t < SEEN_REFRESH)
-            });
+            // Read whole within a day: its last_seen_at are right, so what it
+            // holds unchanged need not be read again.
+            let fresh = may_know
+                && feed
+                    .body_stored_at
+                    .is_some_and(|t| started_at - t < SEEN_REFRESH);
+            let stored_body = feed.body_hash.clone().filter(|_| fresh);
             let parse_slot = parse_slot(f.body.len()).await;
             let parsed = tokio::task::spawn_blocking(move || {
                 let _slot = parse_slot;
@@ -205,12 +211,28 @@ pub async fn refresh_feed(
                 if stored_body.as_deref() == Some(body_hash.as_str()) {
                     return Ok(Read::Unchanged(f.validators, f.hints, f.redirect));
                 }
-                let mut doc = parse::parse(&f.body, f.charset.as_deref(), &f.final_url, limits)?;
-                let doc_hints = crate::hints::scan(&f.body);
-                let store = may_know.then_some((&store, feed_id));
-                let items = identify_new(store, std::mem::take(&mut doc.entries), &canon);
+                // The entries of the last document stored, to leave out the
+                // same ones before parsing.
+                let known = fresh
+                    .then(|| store.entry_seals(feed_id))
+                    .flatten()
+                    .and_then(|b| decode_seals(&b));
+                let read = read_document(
+                    &f.body,
+                    f.charset.as_deref(),
+                    &f.final_url,
+                    (limits, &body_tag),
+                    &canon,
+                    known.as_deref(),
+                )?;
+                // Hints belong to the feed, not its entries: read from the
+                // document without them when it could be cut (a few hundred
+                // bytes instead of the whole body).
+                let doc_hints = crate::hints::scan(read.head.as_deref().unwrap_or(&f.body));
+                let mut items = read.items;
+                complete_new(may_know.then_some((&store, feed_id)), &mut items);
                 Ok::<_, FeedError>(Read::Parsed(Box::new((
-                    doc,
+                    (read.doc, read.seals, read.skipped),
                     items,
                     doc_hints,
                     f.validators,
@@ -256,7 +278,15 @@ pub async fn refresh_feed(
                     .map_err(FeedError::Store)
                 }
                 Ok(Read::Parsed(parsed)) => {
-                    let (doc, items, doc_hints, validators, hints, redirect, body_hash) = *parsed;
+                    let (
+                        (doc, seals, skipped),
+                        items,
+                        doc_hints,
+                        validators,
+                        hints,
+                        redirect,
+                        body_hash,
+                    ) = *parsed;
                     if doc.truncated > 0 {
                         warn!(
                             dropped = doc.truncated,
@@ -269,6 +299,8 @@ pub async fn refresh_feed(
                         ttl_minutes: doc.ttl_minutes,
                         hints: doc_hints,
                         body_hash: Some(body_hash),
+                        seals,
+                        skipped,
                     };
                     let next = schedule::after_success(
                         started_at,
@@ -360,7 +392,7 @@ enum Read {
 }
 
 type ParsedBody = (
-    parse::Document,
+    (parse::Document, Option<Vec<u8>>, Skipped),
     Vec<Identified>,
     crate::hints::DocHints,
     Validators,
@@ -381,14 +413,84 @@ pub fn identify_new(
     canon: &Canon,
 ) -> Vec<Identified> {
     let mut items = identify_keys(entries, canon);
+    complete_new(store, &mut items);
+    items
+}
+
+/// [`identify_new`] after the keys: marks the known entries, and gives the
+/// others their text hash and fingerprint.
+fn complete_new(store: Option<(&Backend, i64)>, items: &mut [Identified]) {
     if let Some((store, feed_id)) = store {
-        store.mark_known(feed_id, &mut items);
+        store.mark_known(feed_id, items);
     }
     for it in items.iter_mut().filter(|it| !it.known) {
         it.add_text_hash();
         it.add_fingerprint();
     }
-    items
+}
+
+/// A 200 body read for storing.
+#[derive(Debug)]
+pub struct ReadDocument {
+    /// The document's own fields (its entries are in `items`).
+    pub doc: parse::Document,
+    /// The entries parsed, with their keys and content hashes.
+    pub items: Vec<Identified>,
+    /// `feeds.entry_seals` for this document (`None`: the next one is read whole).
+    pub seals: Option<Vec<u8>>,
+    /// Entries left out before parsing: the store holds them unchanged.
+    pub skipped: Skipped,
+    /// The document without its entries, when it could be cut into entries.
+    pub head: Option<Vec<u8>>,
+}
+
+/// Parses a body and keys its entries, leaving out before feed-rs the entries
+/// `known` (the seals of the last document stored, read whole within a day)
+/// recognises by their raw bytes. They are not left out when a key of the
+/// document would then change: when keys depend on other entries (a guid or
+/// link shared, a key twice), the document is parsed whole and no seals are
+/// kept for it. `tag`: the limits and identity rules in force (part of every
+/// raw hash).
+pub fn read_document(
+    body: &[u8],
+    charset: Option<&str>,
+    base: &url::Url,
+    (limits, tag): (Limits, &str),
+    canon: &Canon,
+    known: Option<&[Seal]>,
+) -> Result<ReadDocument, crate::error::ParseError> {
+    let known: HashMap<u64, Seal> = known
+        .unwrap_or_default()
+        .iter()
+        .map(|s| (s.raw, *s))
+        .collect();
+    let mut p = parse::parse_known(body, charset, base, limits, tag, |h| known.contains_key(&h))?;
+    let mut skipped: Vec<Seal> = p
+        .skipped
+        .iter()
+        .filter_map(|h| known.get(h).copied())
+        .collect();
+    let (mut items, mut alone) = identify_keys_alone(std::mem::take(&mut p.doc.entries), canon);
+    if !skipped.is_empty() && !alone_with(&items, alone, &skipped) {
+        p = parse::parse_known(body, charset, base, limits, tag, |_| false)?;
+        skipped.clear();
+        (items, alone) = identify_keys_alone(std::mem::take(&mut p.doc.entries), canon);
+    }
+    let seals = p
+        .raw
+        .as_deref()
+        .and_then(|raw| seal(&items, raw, alone))
+        .map(|mut all| {
+            all.extend_from_slice(&skipped);
+            encode_seals(&all)
+        });
+    Ok(ReadDocument {
+        doc: p.doc,
+        items,
+        seals,
+        skipped: Skipped::new(&skipped),
+        head: p.head,
+    })
 }
 
 /// The one log line per fetch. Every field is a plain value (numbers are

@@ -67,7 +67,7 @@ pub(super) fn keep_newest(text: &[u8], max: usize) -> Option<(Vec<u8>, usize)> {
 }
 
 /// As feed-rs decides: JSON when `{` comes before any `<`.
-fn is_json(text: &[u8]) -> bool {
+pub(super) fn is_json(text: &[u8]) -> bool {
     text.iter().find(|b| **b == b'<' || **b == b'{') == Some(&b'{')
 }
 

@@ -9,6 +9,8 @@
 //!   ones it does; decided from the root element, so other documents pay nothing;
 //! * [`limits`]: the memory budget: over `max_entries`, only the newest entries
 //!   reach feed-rs;
+//! * [`entries`]: the document cut into entries as raw bytes, so that
+//!   [`parse_known`] leaves out those the feed sent before, byte for byte;
 //! * [`repair`]: retries after faults feed-rs refuses (bare `&`, unknown RSS
 //!   version);
 //! * here: the order of those steps, and the mapping: links resolved against
@@ -18,6 +20,7 @@
 //! It never does I/O, and never keys, stores or drops an entry for identity's
 //! sake (that is identity.rs).
 
+mod entries;
 mod legacy;
 mod limits;
 mod repair;
@@ -87,6 +90,111 @@ pub fn parse(
     base: &Url,
     limits: Limits,
 ) -> Result<Document, ParseError> {
+    let (bytes, root) = prepare(body, charset);
+    parse_prepared(bytes, &root, base, limits).map(|(doc, _)| doc)
+}
+
+/// Bumped whenever what an entry's raw bytes mean to feedloom changes (the
+/// mapping, the split): every raw hash changes with it, so no entry is left
+/// out on the strength of an older reading.
+const RAW_VERSION: &str = "feedloom raw entries v1";
+
+/// A document parsed by [`parse_known`].
+#[derive(Debug)]
+pub struct Partial {
+    /// The document; its entries are the ones not left out.
+    pub doc: Document,
+    /// The raw hash of each of `doc.entries`, in the same order; `None` when the
+    /// document could not be cut into entries for sure (or feed-rs did not read
+    /// one entry per piece).
+    pub raw: Option<Vec<u64>>,
+    /// The raw hashes of the entries left out, in document order.
+    pub skipped: Vec<u64>,
+    /// The document without any of its entries, when it could be cut into
+    /// entries: all a reader of feed-level fields (hints) needs to scan.
+    pub head: Option<Vec<u8>>,
+}
+
+/// [`parse`], leaving out before feed-rs every entry whose raw hash `known`
+/// recognises: the hash of its bytes (as feed-rs would see them) together with
+/// everything around it that could change its meaning (declarations and start
+/// tags around it, JSON Feed's feed-level fields), `base`, and `tag` (what else
+/// decides how a body is read: limits, identity rules). Nothing is left out of
+/// a document that cannot be cut into entries for sure, has more than
+/// `max_entries`, or whose shortened form feed-rs does not read as it should:
+/// that one is parsed whole. The document's own fields (title, site, ttl) are
+/// read either way.
+pub fn parse_known(
+    body: &[u8],
+    charset: Option<&str>,
+    base: &Url,
+    limits: Limits,
+    tag: &str,
+    known: impl Fn(u64) -> bool,
+) -> Result<Partial, ParseError> {
+    let (bytes, root) = prepare(body, charset);
+    let split = match root.dialect {
+        legacy::Dialect::Foreign => None,
+        _ => entries::split(&bytes).filter(|s| s.len() <= limits.max_entries),
+    };
+    let Some(split) = split else {
+        let (doc, _) = parse_prepared(bytes, &root, base, limits)?;
+        return Ok(Partial {
+            doc,
+            raw: None,
+            skipped: Vec::new(),
+            head: None,
+        });
+    };
+    let head = Some(split.without(&bytes, &vec![true; split.len()]));
+    let seed = {
+        let mut h = xxhash_rust::xxh3::Xxh3::new();
+        for part in [RAW_VERSION, tag, base.as_str()] {
+            h.update(&(part.len() as u64).to_le_bytes());
+            h.update(part.as_bytes());
+        }
+        h.digest()
+    };
+    let raw = split.raw_hashes(&bytes, seed);
+    let drop: Vec<bool> = raw.iter().map(|h| known(*h)).collect();
+    if drop.iter().any(|d| *d) {
+        let cut = split.without(&bytes, &drop);
+        let pick = |left_out: bool| -> Vec<u64> {
+            raw.iter()
+                .zip(&drop)
+                .filter(|(_, d)| **d == left_out)
+                .map(|(h, _)| *h)
+                .collect()
+        };
+        let (kept, skipped) = (pick(false), pick(true));
+        // feed-rs must read exactly the entries kept, one per piece, without
+        // a repair: else the pieces were not what it calls entries, or a
+        // repair of the whole document might read them otherwise, and the
+        // whole document is read.
+        if let Ok((doc, false)) = parse_prepared(Cow::Owned(cut), &root, base, limits)
+            && doc.entries.len() == kept.len()
+        {
+            return Ok(Partial {
+                doc,
+                raw: Some(kept),
+                skipped,
+                head,
+            });
+        }
+    }
+    let (doc, repaired) = parse_prepared(bytes, &root, base, limits)?;
+    // Only entries read as they are, one per piece, are worth recognising.
+    let raw = (doc.entries.len() == raw.len() && doc.truncated == 0 && !repaired).then_some(raw);
+    Ok(Partial {
+        doc,
+        raw,
+        skipped: Vec::new(),
+        head,
+    })
+}
+
+/// The bytes feed-rs will see (UTF-8, legacy dialects mapped), and the root.
+fn prepare<'a>(body: &'a [u8], charset: Option<&str>) -> (Cow<'a, [u8]>, legacy::Root) {
     let bytes = to_parser_bytes(body, charset);
     let root = legacy::sniff(&bytes);
     let bytes = match legacy::normalise(&bytes, &root) {
@@ -96,6 +204,16 @@ pub fn parse(
         }
         None => bytes,
     };
+    (bytes, root)
+}
+
+/// [`parse`] after [`prepare`], and whether feed-rs read it only once repaired.
+fn parse_prepared(
+    bytes: Cow<'_, [u8]>,
+    root: &legacy::Root,
+    base: &Url,
+    limits: Limits,
+) -> Result<(Document, bool), ParseError> {
     // The memory budget: feed-rs never sees more than max_entries entries.
     let (bytes, cut) = match limits::over_limit(&bytes, limits.max_entries) {
         true => match limits::keep_newest(&bytes, limits.max_entries) {
@@ -108,23 +226,24 @@ pub fn parse(
         false => (bytes, 0),
     };
     let fallback_links = legacy::fallback_links(&bytes);
-    let feed = read(&bytes, &root, base)?;
+    let (feed, repaired) = read(&bytes, root, base)?;
     drop(bytes);
     let doc = map_feed(feed, base, limits, cut, fallback_links);
     if doc.entries.is_empty() && doc.title.is_none() && root.dialect == legacy::Dialect::Foreign {
         return Err(ParseError::NoFeedElements {
-            root: root.name,
-            namespace: root.namespace,
+            root: root.name.clone(),
+            namespace: root.namespace.clone(),
         });
     }
-    Ok(doc)
+    Ok((doc, repaired))
 }
 
 /// feed-rs over the bytes, with one repaired retry per fault it refuses that
 /// feedloom can repair: an `<rss>` root whose version it does not know or
 /// without `<channel>`, bare `&` in the XML, end tags that do not match, an
-/// Atom field whose `type` or `src` it refuses.
-fn read(bytes: &[u8], root: &legacy::Root, base: &Url) -> Result<model::Feed, ParseError> {
+/// Atom field whose `type` or `src` it refuses. Also says whether a repair
+/// was needed.
+fn read(bytes: &[u8], root: &legacy::Root, base: &Url) -> Result<(model::Feed, bool), ParseError> {
     use feed_rs::parser::{ParseErrorKind as K, ParseFeedError as E};
     // A fresh parser per attempt: feed-rs keeps per-item state in its parser, and
     // reusing one after an error inside an item panics.
@@ -146,7 +265,7 @@ fn read(bytes: &[u8], root: &legacy::Root, base: &Url) -> Result<model::Feed, Pa
             None => repair::guarded(doc, |d| parser().parse(d)),
         };
         let err = match attempt(current.as_ref()) {
-            Ok(feed) => return Ok(feed),
+            Ok(feed) => return Ok((feed, matches!(current, Cow::Owned(_)))),
             Err(e) => e,
         };
         let fixed = match &err {
@@ -387,6 +506,59 @@ mod tests {
         assert_eq!(d.entries[1].guid, None);
         assert_eq!(d.entries[1].link, None);
         assert_eq!(d.entries[2].guid.as_deref(), Some("g-1"));
+    }
+
+    #[test]
+    fn known_entries_are_left_out_and_repaired_documents_are_not_cut() {
+        let rss = |root: &str| {
+            format!(
+                "<{root}><channel><title>t</title>\
+                 <item><guid>g0</guid><title>zero</title></item>\
+                 <item><guid>g1</guid><title>one</title></item>\
+                 <item><guid>g2</guid><title>two</title></item></channel></rss>"
+            )
+        };
+        let doc = rss("rss version=\"2.0\"");
+        let read = |known: &dyn Fn(u64) -> bool| {
+            parse_known(doc.as_bytes(), None, &base(), Limits::default(), "t", known).unwrap()
+        };
+        let all = read(&|_| false);
+        let raw = all.raw.unwrap();
+        assert_eq!((raw.len(), all.skipped.len()), (3, 0));
+        let part = read(&|h| h == raw[1]);
+        let guids: Vec<_> = part
+            .doc
+            .entries
+            .iter()
+            .map(|e| e.guid.clone().unwrap())
+            .collect();
+        assert_eq!(guids, ["g0", "g2"]);
+        assert_eq!(part.raw.unwrap(), [raw[0], raw[2]]);
+        assert_eq!(part.skipped, [raw[1]]);
+        assert_eq!(
+            part.doc.title.as_deref(),
+            Some("t"),
+            "the head is read either way"
+        );
+        // Another tag (limits, rules) or base URL: nothing is recognised.
+        let other = parse_known(doc.as_bytes(), None, &base(), Limits::default(), "u", |h| {
+            raw.contains(&h)
+        })
+        .unwrap();
+        assert_eq!(other.doc.entries.len(), 3);
+        // A document feed-rs reads only once repaired (no RSS version) is read
+        // as before, but none of its entries is worth recognising later.
+        let repaired = rss("rss");
+        let p = parse_known(
+            repaired.as_bytes(),
+            None,
+            &base(),
+            Limits::default(),
+            "t",
+            |_| false,
+        )
+        .unwrap();
+        assert_eq!((p.doc.entries.len(), p.raw), (3, None));
     }
 
     #[test]

@@ -174,7 +174,10 @@ pub fn to_parser_bytes<'a>(body: &'a [u8], http_charset: Option<&str>) -> Cow<'a
                 .into_owned()
                 .into_bytes(),
         ),
-        None if std::str::from_utf8(body).is_err() => Cow::Owned(
+        // One pass over valid UTF-8 (the common case): `from_utf8_lossy` walks
+        // it chunk by chunk, several times slower.
+        _ if std::str::from_utf8(body).is_ok() => Cow::Borrowed(body),
+        None => Cow::Owned(
             guess_encoding(body)
                 .decode_without_bom_handling(body)
                 .0

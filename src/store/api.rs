@@ -288,6 +288,17 @@ impl Backend {
         }
     }
 
+    /// `feeds.entry_seals` of a feed: the raw hashes of the entries of its last
+    /// document stored, to leave the same entries out before parsing the next
+    /// one. PostgreSQL keeps none (`None`: every changed document is parsed
+    /// whole, which is always correct, only slower).
+    pub fn entry_seals(&self, feed_id: i64) -> Option<Vec<u8>> {
+        match self {
+            Backend::Sqlite(s) => s.entry_seals(feed_id),
+            Backend::Postgres(_) => None,
+        }
+    }
+
     /// A 200's items, validators and fetch record in one transaction.
     /// Durable once `committed` says so.
     #[allow(clippy::too_many_arguments)]

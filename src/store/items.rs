@@ -22,7 +22,7 @@ use super::feeds::{FeedRef, FetchRecord, Reschedule, apply_redirect, insert_fetc
 use super::model::Validators;
 use super::{Store, near};
 use crate::error::StoreError;
-use crate::identity::{Identified, item_uid};
+use crate::identity::{Identified, Skipped, item_uid};
 
 /// What storing a document changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -48,6 +48,15 @@ pub struct DocumentMeta {
     /// [`crate::identity::body_hash`] of the body, kept to recognise the same
     /// body next time without parsing it.
     pub body_hash: Option<String>,
+    /// `feeds.entry_seals` to keep ([`crate::identity::encode_seals`]): every
+    /// entry of the document; `None` stores none (the next one is parsed whole).
+    pub seals: Option<Vec<u8>>,
+    /// The document's entries that were left out before parsing because the
+    /// store holds them unchanged (empty: it was parsed whole). They are part
+    /// of the document all the same: no item of theirs is taken for another
+    /// under a new guid, and `body_stored_at` (when the feed's document was
+    /// last read whole) stays.
+    pub skipped: Skipped,
 }
 
 /// A known item's `last_seen_at` is refreshed when a document that contains it is
@@ -111,6 +120,12 @@ impl Store {
             }
         }
         let mut churned = 0usize;
+        // In a group commit, new items are indexed for search at its COMMIT
+        // (see `PendingSearch`); alone, right here.
+        let defer_search = self.in_batch;
+        let pending_search = &mut self.pending_search;
+        let mut to_index: Vec<super::PendingSearch> = Vec::new();
+        let mut indexed_now = Vec::new();
         let mut window = near::Window::new(now - rules.near_window, &mut self.near);
         for it in items.iter().rev() {
             let mut existing = find_by_key(&tx, feed.id, &it.key)?;
@@ -136,8 +151,13 @@ impl Store {
                 let unique_link = it
                     .canonical_url
                     .as_deref()
-                    .is_some_and(|c| link_counts.get(c) == Some(&1));
-                existing = find_churned(&tx, feed.id, it, unique_link, &doc_keys, &doc_guids)?;
+                    .is_some_and(|c| link_counts.get(c) == Some(&1) && !meta.skipped.has_link(c));
+                let doc = InDocument {
+                    keys: &doc_keys,
+                    guids: &doc_guids,
+                    skipped: &meta.skipped,
+                };
+                existing = find_churned(&tx, feed.id, it, unique_link, &doc)?;
                 if let Some(e) = &existing {
                     churned += 1;
                     tx.prepare_cached(
@@ -152,11 +172,26 @@ impl Store {
             match existing {
                 None if super::prune::tombstoned(&tx, feed.id, &it.key, now)? => {}
                 None => {
-                    let joined = insert_item(&tx, feed, it, now, rules, &mut window)?;
+                    let (joined, id) = insert_item(&tx, feed, it, now, rules, &mut window)?;
                     applied.new += 1;
                     applied.joined += usize::from(joined);
+                    let e = &it.entry;
+                    if defer_search {
+                        to_index.push(id);
+                    } else {
+                        super::search::index_item(
+                            &tx,
+                            id,
+                            e.title.as_deref(),
+                            e.content.as_deref().or(e.summary.as_deref()),
+                        )?;
+                    }
                 }
                 Some(e) if e.content_hash != it.content_hash => {
+                    // Inserted earlier in this batch and not indexed yet: it is
+                    // indexed with its new text now, and not again at COMMIT.
+                    to_index.retain(|p| *p != e.id);
+                    indexed_now.push(e.id);
                     update_item(&tx, &e, it, now, rules, &mut window)?;
                     if let Some(story) = e.story_id {
                         tx.prepare_cached("UPDATE stories SET changed_at = ?2 WHERE id = ?1")
@@ -186,7 +221,8 @@ impl Store {
                  last_success_at = ?7, last_status = 'ok', last_http_status = ?8,
                  last_error = NULL, consecutive_failures = 0, next_fetch_at = ?9,
                  skip_hours = ?10, skip_days = ?11, update_interval = ?12,
-                 body_hash = ?13, body_stored_at = ?7
+                 body_hash = ?13, entry_seals = ?14,
+                 body_stored_at = CASE WHEN ?15 THEN ?7 ELSE body_stored_at END
              WHERE id = ?1",
         )
         .and_then(|mut s| {
@@ -203,12 +239,18 @@ impl Store {
                 meta.hints.skip_hours,
                 meta.hints.skip_days,
                 meta.hints.update_interval.map(|d| d.as_secs() as i64),
-                meta.body_hash
+                meta.body_hash,
+                meta.seals,
+                meta.skipped.is_empty(),
             ])
         })
         .map_err(ctx("saving validators"))?;
         apply_redirect(&tx, feed.id, resched)?;
         tx.commit().map_err(ctx("committing fetch"))?;
+        if !indexed_now.is_empty() {
+            pending_search.retain(|p| !indexed_now.contains(p));
+        }
+        pending_search.append(&mut to_index);
         Ok(applied)
     }
 }
@@ -234,13 +276,20 @@ fn find_by_key(tx: &Connection, feed_id: i64, key: &str) -> Result<Option<Existi
 /// A stored item of this feed that is `it` under another guid: the same canonical
 /// link (unique in the document), or without a link the same title and text; and
 /// its own guid/key no longer in the document. Exactly one such item, or none.
+/// The keys and guids of a document's entries: those parsed, and those left
+/// out before parsing.
+struct InDocument<'a> {
+    keys: &'a HashSet<&'a str>,
+    guids: &'a HashSet<&'a str>,
+    skipped: &'a Skipped,
+}
+
 fn find_churned(
     tx: &Connection,
     feed_id: i64,
     it: &Identified,
     unique_link: bool,
-    doc_keys: &HashSet<&str>,
-    doc_guids: &HashSet<&str>,
+    doc: &InDocument,
 ) -> Result<Option<Existing>, StoreError> {
     let (sql, arg) = match &it.canonical_url {
         Some(c) if unique_link => (
@@ -278,13 +327,16 @@ fn find_churned(
         return Ok(None);
     }
     let (e, key, guid) = rows.into_iter().next().expect("one row");
-    let still_present =
-        doc_keys.contains(key.as_str()) || guid.as_deref().is_some_and(|g| doc_guids.contains(g));
+    let still_present = doc.keys.contains(key.as_str())
+        || doc.skipped.has_key(&key)
+        || guid
+            .as_deref()
+            .is_some_and(|g| doc.guids.contains(g) || doc.skipped.has_guid(g));
     Ok((!still_present).then_some(e))
 }
 
-/// Inserts a new item and attaches it to a story. Returns whether it joined an
-/// existing story.
+/// Inserts a new item and attaches it to a story (its search index entry is
+/// the caller's). Returns whether it joined an existing story, and its id.
 fn insert_item(
     tx: &Connection,
     feed: &FeedRef,
@@ -292,7 +344,7 @@ fn insert_item(
     now: i64,
     rules: &StoryRules,
     window: &mut near::Window,
-) -> Result<bool, StoreError> {
+) -> Result<(bool, i64), StoreError> {
     let ctx = StoreError::ctx;
     let uid = free_uid(tx, feed, &it.key)?;
     let mut hubs = Vec::new();
@@ -352,14 +404,7 @@ fn insert_item(
     if let (Some(fp), true) = (&it.fingerprint, rules.near_duplicates) {
         near::insert(tx, item_id, feed.id, now, fp, &hubs, window.built_index())?;
     }
-    let e = &it.entry;
-    super::search::index_item(
-        tx,
-        item_id,
-        e.title.as_deref(),
-        e.content.as_deref().or(e.summary.as_deref()),
-    )?;
-    Ok(joined)
+    Ok((joined, item_id))
 }
 
 fn update_item(

@@ -65,6 +65,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0008_search_prefix",
         include_str!("../../migrations/0008_search_prefix.sql"),
     ),
+    (
+        "0009_entry_seals",
+        include_str!("../../migrations/0009_entry_seals.sql"),
+    ),
 ];
 
 /// Pages of WAL after which a commit checkpoints (32 MiB at `PAGE_SIZE`).
@@ -129,7 +133,18 @@ pub struct Store {
     commit_error: Arc<Mutex<Option<String>>>,
     /// The near-duplicate index and window (see `near`).
     near: near::State,
+    /// Items inserted in the open batch, indexed for search just before its
+    /// COMMIT (see [`PendingSearch`]).
+    pending_search: Vec<PendingSearch>,
 }
+
+/// An item to index for search when its batch commits (its id: the text is
+/// read back from its row then, still in the page cache). Indexed inside each
+/// fetch's savepoint instead, FTS5 writes its pending index out at every
+/// savepoint (a segment per fetch, merged again later); at the end of the
+/// batch it writes one. Same transaction: a reader never sees an item without
+/// its index entry, and a batch that fails takes both.
+pub(crate) type PendingSearch = i64;
 
 /// Most fetches committed together in one group commit.
 pub const MAX_BATCH: usize = 64;
@@ -220,6 +235,7 @@ impl Store {
             waiting: Vec::new(),
             commit_error: Arc::default(),
             near: near::State::default(),
+            pending_search: Vec::new(),
         }
     }
 
@@ -229,6 +245,27 @@ impl Store {
     pub fn flush(&mut self) -> Result<(), StoreError> {
         if !self.in_batch {
             return Ok(());
+        }
+        let pending = std::mem::take(&mut self.pending_search);
+        let indexed = pending.iter().try_for_each(|id| {
+            let row: Option<(Option<String>, Option<String>)> = self
+                .conn
+                .prepare_cached("SELECT title, coalesce(content, summary) FROM items WHERE id = ?1")
+                .and_then(|mut s| s.query_row([id], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+                .map_err(StoreError::ctx("reading item to index for search"))?;
+            match row {
+                Some((title, html)) => {
+                    search::index_item(&self.conn, *id, title.as_deref(), html.as_deref())
+                }
+                None => Ok(()),
+            }
+        });
+        drop(pending);
+        if let Err(err) = indexed {
+            let _ = self.conn.execute_batch("ROLLBACK");
+            let message = crate::error::chain(&err);
+            self.batch_failed(&message);
+            return Err(StoreError::Commit { message });
         }
         self.in_batch = false;
         self.batch_docs = 0;
@@ -265,6 +302,7 @@ impl Store {
     fn batch_failed(&mut self, message: &str) {
         self.in_batch = false;
         self.batch_docs = 0;
+        self.pending_search.clear();
         let n = self.waiting.len();
         for w in self.waiting.drain(..) {
             let _ = w.send(Err(StoreError::Commit {
@@ -786,6 +824,23 @@ impl SharedStore {
         readers.give_back(conn);
     }
 
+    /// The feed's `entry_seals` ([`crate::identity::encode_seals`]) as committed,
+    /// read like [`SharedStore::mark_known`] (never waiting for the writer).
+    /// `None` when there are none or they cannot be read: the document is then
+    /// parsed whole, which is always correct.
+    pub fn entry_seals(&self, feed_id: i64) -> Option<Vec<u8>> {
+        let readers = self.readers.as_ref()?;
+        let conn = readers.take()?;
+        let seals = conn
+            .prepare_cached("SELECT entry_seals FROM feeds WHERE id = ?1")
+            .and_then(|mut s| s.query_row([feed_id], |r| r.get(0)).optional())
+            .ok()
+            .flatten()
+            .flatten();
+        readers.give_back(conn);
+        seals
+    }
+
     /// Runs `f` with the store on the current thread (outside async code), after
     /// committing any open batch.
     pub fn with<R>(&self, f: impl FnOnce(&mut Store) -> R) -> R {
@@ -905,6 +960,82 @@ mod tests {
             0,
             "a failed fetch leaves no partial items"
         );
+        assert_eq!(
+            count("SELECT count(*) FROM search_docsize"),
+            45,
+            "every stored item is indexed for search, and no other"
+        );
+    }
+
+    /// New items of a group commit are indexed for search at its COMMIT: an
+    /// item changed later in the same batch is found by its new text only, and
+    /// a fetch that failed in between takes nothing of the others with it.
+    #[test]
+    fn items_of_a_batch_are_searchable_with_their_latest_text() {
+        use crate::fetch::Validators;
+        use crate::identity::identify_document;
+        use crate::parse::Entry;
+        use crate::store::feeds::{FetchRecord, Reschedule};
+        use crate::store::items::{DocumentMeta, StoryRules};
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.db");
+        let cfg = crate::config::parse(
+            "[[feed]]\nurl = \"https://h.example/f\"\n",
+            Path::new("x.toml"),
+        )
+        .unwrap();
+        let mut store = Store::open(&path).unwrap();
+        store
+            .conn()
+            .execute_batch(
+                "CREATE TEMP TRIGGER boom BEFORE INSERT ON items
+                 WHEN NEW.guid = 'bad' BEGIN SELECT RAISE(ABORT, 'disk on fire'); END;",
+            )
+            .unwrap();
+        let feed = store.sync_config(&cfg.feeds).unwrap().remove(0);
+        let doc = |entries: &[(&str, &str)]| {
+            identify_document(
+                entries
+                    .iter()
+                    .map(|(g, t)| Entry {
+                        guid: Some(g.to_string()),
+                        title: Some(t.to_string()),
+                        ..Entry::default()
+                    })
+                    .collect(),
+            )
+        };
+        let apply = |s: &mut Store, items: &[crate::identity::Identified]| {
+            s.apply_document(
+                &feed,
+                &FetchRecord::default(),
+                &Validators::default(),
+                &DocumentMeta::default(),
+                items,
+                &Reschedule::default(),
+                &StoryRules::default(),
+            )
+        };
+        store.begin_batch().unwrap();
+        apply(&mut store, &doc(&[("a", "alpha zebra"), ("b", "beta")])).unwrap();
+        let changed = apply(&mut store, &doc(&[("a", "alpha yak"), ("b", "beta")])).unwrap();
+        assert_eq!(changed.updated, 1);
+        assert!(apply(&mut store, &doc(&[("c", "gamma"), ("bad", "x")])).is_err());
+        store.flush().unwrap();
+        drop(store);
+        let reader = Connection::open(&path).unwrap();
+        let count = |sql: &str| -> i64 { reader.query_row(sql, [], |r| r.get(0)).unwrap() };
+        let hits = |word: &str| {
+            count(&format!(
+                "SELECT count(*) FROM search WHERE search MATCH '{word}'"
+            ))
+        };
+        assert_eq!(
+            (hits("yak"), hits("zebra"), hits("beta"), hits("gamma")),
+            (1, 0, 1, 0)
+        );
+        assert_eq!(count("SELECT count(*) FROM search_docsize"), 2);
     }
 
     /// A version-1 store (as feedloom 0.1 wrote it) is upgraded in place: every item

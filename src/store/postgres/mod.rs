@@ -68,6 +68,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0008_search_prefix",
         include_str!("../../../migrations/postgres/0008_search_prefix.sql"),
     ),
+    (
+        "0009_entry_seals",
+        include_str!("../../../migrations/postgres/0009_entry_seals.sql"),
+    ),
 ];
 
 /// The channel nodes tell each other about store changes on.
