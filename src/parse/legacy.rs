@@ -596,6 +596,14 @@ pub(super) fn fallback_links(text: &[u8]) -> Option<Vec<Option<String>>> {
                     _ => {}
                 }
             }
+            // `<item/>` is an entry to feed-rs too: without it here, every
+            // entry after it would be lined up with the wrong link (or, as
+            // the counts then differ, none would get one).
+            Event::Empty(e)
+                if open.is_none() && matches!(e.name().local_name().as_ref(), "item" | "entry") =>
+            {
+                out.push(None);
+            }
             Event::Text(t) => {
                 if let (Some(orig), Some(o)) = (field, open.as_mut()) {
                     let value = t.trim();
