@@ -135,6 +135,10 @@ pub fn parse_known(
     let (bytes, root) = prepare(body, charset);
     let split = match root.dialect {
         legacy::Dialect::Foreign => None,
+        // The memory budget cuts by its own count of entries (an entry
+        // under a `channel` nested anywhere counts): a document it would cut
+        // is read whole, as the cut one might not be cut at all.
+        _ if limits::would_cut(&bytes, limits.max_entries) => None,
         _ => entries::split(&bytes).filter(|s| s.len() <= limits.max_entries),
     };
     let Some(split) = split else {
