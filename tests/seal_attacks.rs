@@ -1,0 +1,436 @@
+//! Attacks on "entries sent before are left out before feed-rs" (issue 9
+//! follow-up): documents whose entries keep their bytes while something
+//! around them changes what they mean, keys that depend on siblings, documents
+//! that cut cleanly but read differently once cut. Each sequence is polled
+//! through the real pipeline twice — with entries left out as feedloom does,
+//! and with every document read whole (its seals cleared before each poll) —
+//! and the two stores must hold exactly the same items.
+
+mod common;
+
+use common::*;
+use feedloom::refresh::poll;
+
+/// One poll: what the server answers on each path (the feed is `/f.xml`).
+type Step = Vec<(&'static str, Resource)>;
+
+fn at(body: impl Into<Vec<u8>>) -> Step {
+    vec![("/f.xml", Resource::feed(body).no_etag())]
+}
+
+/// What a user can see of the store after each sequence: per poll (new,
+/// updated, failed), and every item with every field.
+type Seen = (Vec<(usize, usize, usize)>, Vec<String>);
+
+async fn poll_all(srv: &FeedServer, steps: &[Step], cfg_extra: &str, whole: bool) -> Seen {
+    let env = TestEnv::new();
+    let cfg = env.config(&format!(
+        "{cfg_extra}\n{}",
+        feeds_toml(&[srv.url("/f.xml")])
+    ));
+    let mut counts = Vec::new();
+    for step in steps {
+        if whole && env.path("feedloom.db").exists() {
+            rusqlite::Connection::open(env.path("feedloom.db"))
+                .unwrap()
+                .execute("UPDATE feeds SET entry_seals = NULL", [])
+                .unwrap();
+        }
+        for (path, r) in step {
+            srv.set(path, r.clone());
+        }
+        let s = poll(&cfg, env.open_store()).await.unwrap().0;
+        counts.push((s.new, s.updated, s.failed));
+        // Every poll a little later than the last (all in the same second
+        // otherwise): an item changed by a later poll has changed_at after
+        // its first_seen_at.
+        rusqlite::Connection::open(env.path("feedloom.db"))
+            .unwrap()
+            .execute(
+                "UPDATE items SET first_seen_at = first_seen_at - 10, changed_at = changed_at - 10",
+                [],
+            )
+            .unwrap();
+    }
+    let rows = env
+        .reader()
+        .prepare(
+            "SELECT key || ' | ' || content_hash || ' | ' || coalesce(url, '-') || ' | ' || \
+             coalesce(guid, '-') || ' | ' || coalesce(title, '-') || ' | ' || \
+             coalesce(author, '-') || ' | ' || coalesce(summary, '-') || ' | ' || \
+             coalesce(content, '-') || ' | ' || coalesce(published_at, '-') || ' | ' || \
+             (changed_at > first_seen_at) FROM items ORDER BY key",
+        )
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    (counts, rows)
+}
+
+/// The sequence with entries left out, and read whole.
+async fn both_ways(steps: &[Step], cfg_extra: &str) -> [Seen; 2] {
+    // One server for both: links resolved against its address are the same.
+    let srv = FeedServer::start().await;
+    [
+        poll_all(&srv, steps, cfg_extra, false).await,
+        poll_all(&srv, steps, cfg_extra, true).await,
+    ]
+}
+
+async fn same_both_ways(name: &str, steps: &[Step], cfg_extra: &str) -> Seen {
+    let [left_out, whole] = both_ways(steps, cfg_extra).await;
+    assert_eq!(left_out, whole, "{name}: left out (left) vs whole (right)");
+    left_out
+}
+
+fn item(guid: &str, extra: &str) -> String {
+    format!("<item><guid>{guid}</guid><title>Title {guid}</title>{extra}</item>")
+}
+
+fn rss_doc(head: &str, items: &[String]) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<rss version=\"2.0\" \
+         xmlns:feedburner=\"http://rssnamespace.org/feedburner/ext/1.0\"><channel>\
+         <title>t</title>{head}\n{}\n</channel></rss>",
+        items.join("\n")
+    )
+}
+
+/// feedburner:origLink is a fallback link that feedloom lines up with
+/// feed-rs's entries by counting them: an empty `<item/>` beside them must
+/// count the same whether or not the entries around it were left out.
+#[tokio::test]
+async fn an_extension_link_lines_up_the_same_with_entries_left_out() {
+    let orig = |g: &str| {
+        item(
+            g,
+            &format!("<feedburner:origLink>https://orig.example/{g}</feedburner:origLink>"),
+        )
+    };
+    let steps = [
+        at(rss_doc("", &[orig("a"), "<item/>".into(), orig("b")])),
+        at(rss_doc(
+            "",
+            &[orig("new"), orig("a"), "<item/>".into(), orig("b")],
+        )),
+    ];
+    let seen = same_both_ways("origLink beside <item/>", &steps, "").await;
+    // And the link is the one the extension gives (not none).
+    assert!(
+        seen.1
+            .iter()
+            .any(|r| r.starts_with("guid:new") && r.contains("https://orig.example/new")),
+        "{:#?}",
+        seen.1
+    );
+}
+
+/// Entries that cut cleanly but that feed-rs or feedloom's limits read in the
+/// whole document's light.
+#[tokio::test]
+async fn documents_that_cut_cleanly_read_the_same_once_cut() {
+    let base = [item("a", ""), item("b", ""), item("c", "")];
+    let with = |head: &str, extra: &[String]| {
+        let mut v = extra.to_vec();
+        v.extend(base.iter().cloned());
+        rss_doc(head, &v)
+    };
+    let scenarios: Vec<(&str, Vec<Step>, &str)> = vec![
+        (
+            "CDATA and comments holding <item> at channel level",
+            vec![
+                at(with("", &[])),
+                at(with(
+                    "<description><![CDATA[<item><guid>z</guid></item>]]></description>\
+                     <!-- <item><guid>y</guid></item> -->",
+                    &[item("n", "")],
+                )),
+            ],
+            "",
+        ),
+        (
+            "an item whose text holds </item> in CDATA",
+            vec![
+                at(with("", &[])),
+                at(with(
+                    "",
+                    &[item(
+                        "n",
+                        "<description><![CDATA[x </item> y]]></description>",
+                    )],
+                )),
+            ],
+            "",
+        ),
+        (
+            "an entry that moves, a duplicate that comes and goes",
+            vec![
+                at(with("", &[])),
+                at(rss_doc(
+                    "",
+                    &[item("c", ""), item("a", ""), item("b", ""), item("a", "")],
+                )),
+                at(rss_doc("", &[item("b", ""), item("c", ""), item("n", "")])),
+                at(with("", &[item("n", "")])),
+            ],
+            "",
+        ),
+        (
+            "a second channel, an Atom entry and a foreign item in RSS",
+            vec![
+                at(with("", &[])),
+                at(format!(
+                    "{}<channel><item><guid>other</guid></item></channel></rss>",
+                    with("", &[item("n", "")])
+                        .trim_end()
+                        .trim_end_matches("</rss>")
+                )),
+                at(with(
+                    "<entry xmlns=\"http://www.w3.org/2005/Atom\"><id>x</id></entry>\
+                     <x:item xmlns:x=\"urn:x\"><guid>y</guid></x:item>",
+                    &[item("m", "")],
+                )),
+            ],
+            "",
+        ),
+        (
+            "known entries moved into a second channel, a new guid on one's link",
+            vec![
+                at(rss_doc(
+                    "",
+                    &[item("a", "<link>https://e.org/a</link>"), item("b", "")],
+                )),
+                at(format!(
+                    "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<rss version=\"2.0\" \
+                     xmlns:feedburner=\"http://rssnamespace.org/feedburner/ext/1.0\"><channel>\
+                     <title>t</title>{}</channel><channel>{}{}</channel></rss>",
+                    item("n", "<link>https://e.org/a</link>"),
+                    item("a", "<link>https://e.org/a</link>"),
+                    item("b", ""),
+                )),
+            ],
+            "",
+        ),
+        (
+            "the entry count crossing max_entries",
+            vec![
+                at(with("", &[])),
+                at(with("", &[item("n", ""), item("m", "")])),
+                at(with("", &[item("n", "")])),
+            ],
+            "[fetch]\nmax_entries = 4\n",
+        ),
+        (
+            "a channel inside another element counted by the limits",
+            vec![
+                at(rss_doc(
+                    "",
+                    &[
+                        item("a", "<pubDate>Mon, 01 Jan 2024 10:00:00 GMT</pubDate>"),
+                        item("b", "<pubDate>Tue, 02 Jan 2024 10:00:00 GMT</pubDate>"),
+                    ],
+                )),
+                at(rss_doc(
+                    "<x:box xmlns:x=\"urn:x\"><channel><item><guid>z</guid>\
+                     <pubDate>Fri, 05 Jan 2024 10:00:00 GMT</pubDate></item></channel></x:box>",
+                    &[
+                        item("n", "<pubDate>Sun, 31 Dec 2023 10:00:00 GMT</pubDate>"),
+                        item("a", "<pubDate>Mon, 01 Jan 2024 10:00:00 GMT</pubDate>"),
+                        item("b", "<pubDate>Tue, 02 Jan 2024 10:00:00 GMT</pubDate>"),
+                    ],
+                )),
+            ],
+            "[fetch]\nmax_entries = 3\n",
+        ),
+    ];
+    for (name, steps, cfg) in scenarios {
+        same_both_ways(name, &steps, cfg).await;
+    }
+}
+
+/// Entries whose bytes stay while what is around them changes.
+#[tokio::test]
+async fn context_outside_an_entry_changes_it_the_same_with_entries_left_out() {
+    let rel = |g: &str| item(g, &format!("<link>posts/{g}</link>"));
+    let atom = |feed_attrs: &str, head: &str, entries: &[&str]| {
+        let mut s = format!(
+            "<feed xmlns=\"http://www.w3.org/2005/Atom\"{feed_attrs}><title>t</title><id>f</id>{head}"
+        );
+        for e in entries {
+            s.push_str(&format!(
+                "<entry><id>{e}</id><title>T {e}</title><link href=\"p/{e}\"/>\
+                 <updated>2024-01-01T00:00:00Z</updated></entry>"
+            ));
+        }
+        s + "</feed>"
+    };
+    let entity = |def: &str, items: &[String]| {
+        format!(
+            "<?xml version=\"1.0\"?>\n<!DOCTYPE rss [<!ENTITY who \"{def}\">]>\n\
+             <rss version=\"2.0\"><channel><title>t</title>{}</channel></rss>",
+            items.join("")
+        )
+    };
+    let who = |g: &str| item(g, "<author>x@example.org (&who;)</author>");
+    let scenarios: Vec<(&str, Vec<Step>)> = vec![
+        (
+            "xml:base on <channel>",
+            vec![
+                at(rss_doc("", &[rel("a"), rel("b")])),
+                at(rss_doc("", &[rel("n"), rel("a"), rel("b")])
+                    .replace("<channel>", "<channel xml:base=\"https://b.example/x/\">")),
+            ],
+        ),
+        (
+            "a prefix bound again on <channel>",
+            vec![
+                at(rss_doc(
+                    "",
+                    &[item("a", "<dc:creator>Ann</dc:creator>"), item("b", "")],
+                )
+                .replace(
+                    "<channel>",
+                    "<channel xmlns:dc=\"http://purl.org/dc/elements/1.1/\">",
+                )),
+                at(rss_doc(
+                    "",
+                    &[
+                        item("n", ""),
+                        item("a", "<dc:creator>Ann</dc:creator>"),
+                        item("b", ""),
+                    ],
+                )
+                .replace("<channel>", "<channel xmlns:dc=\"urn:other\">")),
+            ],
+        ),
+        (
+            "an internal DTD entity defined again",
+            vec![
+                at(entity("Ann", &[who("a"), who("b")])),
+                at(entity("Bob", &[who("n"), who("a"), who("b")])),
+            ],
+        ),
+        (
+            "feed-level Atom author and language",
+            vec![
+                at(atom("", "<author><name>Ann</name></author>", &["a", "b"])),
+                at(atom(
+                    " xml:lang=\"fr\"",
+                    "<author><name>Bob</name></author>",
+                    &["n", "a", "b"],
+                )),
+            ],
+        ),
+        (
+            "RSS channel language",
+            vec![
+                at(rss_doc(
+                    "<language>en</language>",
+                    &[item("a", ""), item("b", "")],
+                )),
+                at(rss_doc(
+                    "<language>fr</language>",
+                    &[item("n", ""), item("a", ""), item("b", "")],
+                )),
+            ],
+        ),
+        (
+            "JSON Feed top-level authors",
+            vec![
+                at(json_feed("Ann", &["a", "b"])),
+                at(json_feed("Bob", &["n", "a", "b"])),
+            ],
+        ),
+        (
+            "a redirect moves the final URL (relative links)",
+            vec![
+                at(rss_doc("", &[rel("a"), rel("b")])),
+                vec![
+                    (
+                        "/f.xml",
+                        Resource::status(302).header("location", "/moved/g.xml"),
+                    ),
+                    (
+                        "/moved/g.xml",
+                        Resource::feed(rss_doc("", &[rel("n"), rel("a"), rel("b")])).no_etag(),
+                    ),
+                ],
+            ],
+        ),
+    ];
+    for (name, steps) in scenarios {
+        let seen = same_both_ways(name, &steps, "").await;
+        // Every sequence stores one new entry in its second poll.
+        assert_eq!(seen.0[1].0, 1, "{name}: {seen:#?}");
+    }
+}
+
+fn json_feed(author: &str, ids: &[&str]) -> String {
+    let items: Vec<String> = ids
+        .iter()
+        .map(|i| format!("{{\"id\": \"{i}\", \"title\": \"T {i}\", \"content_text\": \"x\"}}"))
+        .collect();
+    format!(
+        "{{\"version\": \"https://jsonfeed.org/version/1.1\", \"title\": \"j\", \
+         \"authors\": [{{\"name\": \"{author}\"}}], \"items\": [{}]}}",
+        items.join(", ")
+    )
+}
+
+/// The same bytes in windows-1251 without a declaration: what they mean is
+/// what the HTTP charset says, and it changes while the bytes stay.
+#[tokio::test]
+async fn a_changed_http_charset_reads_the_same_bytes_again() {
+    let doc = |ids: &[&str]| {
+        let mut s = String::from("<rss version=\"2.0\"><channel><title>t</title>");
+        for i in ids {
+            s.push_str(&format!(
+                "<item><guid>{i}</guid><title>Привет {i}</title></item>"
+            ));
+        }
+        s.push_str("</channel></rss>");
+        encoding_rs::WINDOWS_1251.encode(&s).0.into_owned()
+    };
+    let ct = |cs: &str| format!("application/rss+xml; charset={cs}");
+    let steps = [
+        vec![(
+            "/f.xml",
+            Resource::feed(doc(&["a", "b"]))
+                .no_etag()
+                .content_type(&ct("windows-1251")),
+        )],
+        vec![(
+            "/f.xml",
+            Resource::feed(doc(&["n", "a", "b"]))
+                .no_etag()
+                .content_type(&ct("koi8-r")),
+        )],
+    ];
+    let seen = same_both_ways("charset", &steps, "").await;
+    assert_eq!(seen.0[1], (1, 2, 0), "{seen:#?}");
+}
+
+/// Updates: an entry edited in place is an update (changed_at moves), and one
+/// removed and added back is what it was before (no second item, no update).
+#[tokio::test]
+async fn edits_and_returns_are_seen_as_with_whole_reads() {
+    let steps = [
+        at(rss_doc("", &[item("a", ""), item("b", ""), item("c", "")])),
+        at(rss_doc("", &[item("b", ""), item("c", "")])),
+        at(rss_doc(
+            "",
+            &[
+                item("a", ""),
+                item("b", "<description>edited</description>"),
+                item("c", ""),
+            ],
+        )),
+        at(rss_doc("", &[item("a", ""), item("b", ""), item("c", "")])),
+    ];
+    let seen = same_both_ways("edit, remove, re-add", &steps, "").await;
+    assert_eq!(seen.0, [(3, 0, 0), (0, 0, 0), (0, 1, 0), (0, 1, 0)]);
+    let changed: Vec<bool> = seen.1.iter().map(|r| r.ends_with("| 1")).collect();
+    assert_eq!(changed, [false, true, false], "a, b, c: {:#?}", seen.1);
+}
