@@ -22,14 +22,18 @@ fn at(body: impl Into<Vec<u8>>) -> Step {
 /// updated, failed), and every item with every field.
 type Seen = (Vec<(usize, usize, usize)>, Vec<String>);
 
-async fn poll_all(srv: &FeedServer, steps: &[Step], cfg_extra: &str, whole: bool) -> Seen {
+/// Also says in how many polls entries were left out (the time of the last
+/// whole read, `body_stored_at`, stayed).
+async fn poll_all(srv: &FeedServer, steps: &[Step], cfg_extra: &str, whole: bool) -> (Seen, usize) {
     let env = TestEnv::new();
     let cfg = env.config(&format!(
         "{cfg_extra}\n{}",
         feeds_toml(&[srv.url("/f.xml")])
     ));
     let mut counts = Vec::new();
+    let mut left_out = 0;
     for step in steps {
+        let stored_at = env.try_count("SELECT body_stored_at FROM feeds");
         if whole && env.path("feedloom.db").exists() {
             rusqlite::Connection::open(env.path("feedloom.db"))
                 .unwrap()
@@ -41,6 +45,13 @@ async fn poll_all(srv: &FeedServer, steps: &[Step], cfg_extra: &str, whole: bool
         }
         let s = poll(&cfg, env.open_store()).await.unwrap().0;
         counts.push((s.new, s.updated, s.failed));
+        let stays = stored_at == env.try_count("SELECT body_stored_at FROM feeds");
+        left_out += usize::from(stays && stored_at.is_some());
+        // The same for the time of the last whole read: a whole read moves it.
+        rusqlite::Connection::open(env.path("feedloom.db"))
+            .unwrap()
+            .execute("UPDATE feeds SET body_stored_at = body_stored_at - 10", [])
+            .unwrap();
         // Every poll a little later than the last (all in the same second
         // otherwise): an item changed by a later poll has changed_at after
         // its first_seen_at.
@@ -66,11 +77,11 @@ async fn poll_all(srv: &FeedServer, steps: &[Step], cfg_extra: &str, whole: bool
         .unwrap()
         .map(Result::unwrap)
         .collect();
-    (counts, rows)
+    ((counts, rows), left_out)
 }
 
 /// The sequence with entries left out, and read whole.
-async fn both_ways(steps: &[Step], cfg_extra: &str) -> [Seen; 2] {
+async fn both_ways(steps: &[Step], cfg_extra: &str) -> [(Seen, usize); 2] {
     // One server for both: links resolved against its address are the same.
     let srv = FeedServer::start().await;
     [
@@ -79,10 +90,12 @@ async fn both_ways(steps: &[Step], cfg_extra: &str) -> [Seen; 2] {
     ]
 }
 
-async fn same_both_ways(name: &str, steps: &[Step], cfg_extra: &str) -> Seen {
-    let [left_out, whole] = both_ways(steps, cfg_extra).await;
+/// What was stored, and in how many polls entries were left out.
+async fn same_both_ways(name: &str, steps: &[Step], cfg_extra: &str) -> (Seen, usize) {
+    let [(left_out, polls), (whole, none)] = both_ways(steps, cfg_extra).await;
     assert_eq!(left_out, whole, "{name}: left out (left) vs whole (right)");
-    left_out
+    assert_eq!(none, 0, "{name}: the whole reads left nothing out");
+    (left_out, polls)
 }
 
 fn item(guid: &str, extra: &str) -> String {
@@ -116,7 +129,8 @@ async fn an_extension_link_lines_up_the_same_with_entries_left_out() {
             &[orig("new"), orig("a"), "<item/>".into(), orig("b")],
         )),
     ];
-    let seen = same_both_ways("origLink beside <item/>", &steps, "").await;
+    let (seen, left_out) = same_both_ways("origLink beside <item/>", &steps, "").await;
+    assert_eq!(left_out, 1, "the second poll left entries out");
     // And the link is the one the extension gives (not none).
     assert!(
         seen.1
@@ -137,7 +151,8 @@ async fn documents_that_cut_cleanly_read_the_same_once_cut() {
         v.extend(base.iter().cloned());
         rss_doc(head, &v)
     };
-    let scenarios: Vec<(&str, Vec<Step>, &str)> = vec![
+    // (name, polls, config, whether some poll leaves entries out)
+    let scenarios: Vec<(&str, Vec<Step>, &str, bool)> = vec![
         (
             "CDATA and comments holding <item> at channel level",
             vec![
@@ -149,6 +164,7 @@ async fn documents_that_cut_cleanly_read_the_same_once_cut() {
                 )),
             ],
             "",
+            true,
         ),
         (
             "an item whose text holds </item> in CDATA",
@@ -163,6 +179,7 @@ async fn documents_that_cut_cleanly_read_the_same_once_cut() {
                 )),
             ],
             "",
+            true,
         ),
         (
             "an entry that moves, a duplicate that comes and goes",
@@ -176,6 +193,7 @@ async fn documents_that_cut_cleanly_read_the_same_once_cut() {
                 at(with("", &[item("n", "")])),
             ],
             "",
+            true,
         ),
         (
             "a second channel, an Atom entry and a foreign item in RSS",
@@ -194,6 +212,7 @@ async fn documents_that_cut_cleanly_read_the_same_once_cut() {
                 )),
             ],
             "",
+            false,
         ),
         (
             "known entries moved into a second channel, a new guid on one's link",
@@ -212,6 +231,7 @@ async fn documents_that_cut_cleanly_read_the_same_once_cut() {
                 )),
             ],
             "",
+            false,
         ),
         (
             "the entry count crossing max_entries",
@@ -221,6 +241,7 @@ async fn documents_that_cut_cleanly_read_the_same_once_cut() {
                 at(with("", &[item("n", "")])),
             ],
             "[fetch]\nmax_entries = 4\n",
+            false,
         ),
         (
             "a channel inside another element counted by the limits",
@@ -243,11 +264,82 @@ async fn documents_that_cut_cleanly_read_the_same_once_cut() {
                 )),
             ],
             "[fetch]\nmax_entries = 3\n",
+            false,
+        ),
+        (
+            "RSS 1.0: the rdf:Seq list changes, items without link",
+            vec![
+                at(rdf(&["a", "b"], &["a", "b"])),
+                at(rdf(&["n", "a", "b"], &["n", "a", "b"])),
+                at(rdf(&["a"], &["n", "a", "b"])),
+            ],
+            "",
+            true,
+        ),
+        (
+            "Atom entries holding <source> with feed-like content",
+            vec![
+                at(atom_source(&["a", "b"])),
+                at(atom_source(&["n", "a", "b"])),
+            ],
+            "",
+            true,
+        ),
+        (
+            "RSS 2.0 in a default namespace",
+            vec![
+                at(with("", &[]).replace(
+                    "<rss version=\"2.0\"",
+                    "<rss version=\"2.0\" xmlns=\"http://backend.userland.com/rss2\"",
+                )),
+                at(with("", &[item("n", "")]).replace(
+                    "<rss version=\"2.0\"",
+                    "<rss version=\"2.0\" xmlns=\"http://backend.userland.com/rss2\"",
+                )),
+            ],
+            "",
+            true,
         ),
     ];
-    for (name, steps, cfg) in scenarios {
-        same_both_ways(name, &steps, cfg).await;
+    for (name, steps, cfg, leaves_out) in scenarios {
+        let (_, polls) = same_both_ways(name, &steps, cfg).await;
+        assert_eq!(
+            polls > 0,
+            leaves_out,
+            "{name}: entries left out in {polls} polls"
+        );
     }
+}
+
+/// RSS 1.0 whose channel lists `seq` and that carries `items` (without links).
+fn rdf(seq: &[&str], items: &[&str]) -> String {
+    let li: String = seq
+        .iter()
+        .map(|i| format!("<rdf:li rdf:resource=\"https://e.org/{i}\"/>"))
+        .collect();
+    let it: String = items
+        .iter()
+        .map(|i| format!("<item rdf:about=\"urn:x:{i}\"><title>T {i}</title></item>"))
+        .collect();
+    format!(
+        "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" \
+         xmlns=\"http://purl.org/rss/1.0/\"><channel rdf:about=\"urn:x\"><title>t</title>\
+         <items><rdf:Seq>{li}</rdf:Seq></items></channel>{it}</rdf:RDF>"
+    )
+}
+
+/// Atom whose entries carry a `<source>` with a feed's elements (and an
+/// `<entry>` element of its own).
+fn atom_source(ids: &[&str]) -> String {
+    let mut s =
+        String::from("<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>t</title><id>f</id>");
+    for i in ids {
+        s.push_str(&format!(
+            "<entry><id>{i}</id><title>T {i}</title><source><id>s</id><title>S</title>\
+             <entry><id>inner-{i}</id></entry></source></entry>"
+        ));
+    }
+    s + "</feed>"
 }
 
 /// Entries whose bytes stay while what is around them changes.
@@ -361,7 +453,7 @@ async fn context_outside_an_entry_changes_it_the_same_with_entries_left_out() {
         ),
     ];
     for (name, steps) in scenarios {
-        let seen = same_both_ways(name, &steps, "").await;
+        let (seen, _) = same_both_ways(name, &steps, "").await;
         // Every sequence stores one new entry in its second poll.
         assert_eq!(seen.0[1].0, 1, "{name}: {seen:#?}");
     }
@@ -408,7 +500,7 @@ async fn a_changed_http_charset_reads_the_same_bytes_again() {
                 .content_type(&ct("koi8-r")),
         )],
     ];
-    let seen = same_both_ways("charset", &steps, "").await;
+    let (seen, _) = same_both_ways("charset", &steps, "").await;
     assert_eq!(seen.0[1], (1, 2, 0), "{seen:#?}");
 }
 
@@ -429,7 +521,8 @@ async fn edits_and_returns_are_seen_as_with_whole_reads() {
         )),
         at(rss_doc("", &[item("a", ""), item("b", ""), item("c", "")])),
     ];
-    let seen = same_both_ways("edit, remove, re-add", &steps, "").await;
+    let (seen, left_out) = same_both_ways("edit, remove, re-add", &steps, "").await;
+    assert_eq!(left_out, 3, "every later poll left entries out");
     assert_eq!(seen.0, [(3, 0, 0), (0, 0, 0), (0, 1, 0), (0, 1, 0)]);
     let changed: Vec<bool> = seen.1.iter().map(|r| r.ends_with("| 1")).collect();
     assert_eq!(changed, [false, true, false], "a, b, c: {:#?}", seen.1);
