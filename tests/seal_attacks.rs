@@ -527,3 +527,112 @@ async fn edits_and_returns_are_seen_as_with_whole_reads() {
     let changed: Vec<bool> = seen.1.iter().map(|r| r.ends_with("| 1")).collect();
     assert_eq!(changed, [false, true, false], "a, b, c: {:#?}", seen.1);
 }
+
+/// `poll` renders its outputs after the fetches' commits: the files hold the
+/// entries of a poll that left the others out.
+#[tokio::test]
+async fn poll_outputs_hold_the_items_of_a_poll_that_left_entries_out() {
+    let srv = FeedServer::start().await;
+    let env = TestEnv::new();
+    let cfg = env.config(&format!(
+        "{}[[output]]\nname = \"all\"\npath = \"out/all\"\n",
+        feeds_toml(&[srv.url("/f.xml")])
+    ));
+    srv.set(
+        "/f.xml",
+        Resource::feed(rss_doc("", &[item("a", ""), item("b", "")])).no_etag(),
+    );
+    poll(&cfg, env.open_store()).await.unwrap();
+    let stored_at = env.count("SELECT body_stored_at FROM feeds");
+    assert!(read(&env.path("out/all.json")).contains("Title a"));
+    rusqlite::Connection::open(env.path("feedloom.db"))
+        .unwrap()
+        .execute("UPDATE feeds SET body_stored_at = body_stored_at - 10", [])
+        .unwrap();
+    srv.set(
+        "/f.xml",
+        Resource::feed(rss_doc(
+            "",
+            &[item("new", ""), item("a", ""), item("b", "")],
+        ))
+        .no_etag(),
+    );
+    let s = poll(&cfg, env.open_store()).await.unwrap().0;
+    assert_eq!(s.new, 1);
+    assert_eq!(
+        env.count("SELECT body_stored_at FROM feeds"),
+        stored_at - 10,
+        "entries were left out"
+    );
+    for f in ["out/all.json", "out/all.atom", "out/all.rss"] {
+        let text = read(&env.path(f));
+        for t in ["Title new", "Title a", "Title b"] {
+            assert!(text.contains(t), "{f} lacks {t}");
+        }
+    }
+}
+
+/// The daemon renders through read-only snapshots: the render after a fetch
+/// that left entries out holds that fetch's new item.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_renders_the_items_of_a_fetch_that_left_entries_out() {
+    use feedloom::app;
+    use tokio::sync::{mpsc, oneshot};
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/f.xml",
+        Resource::feed(rss_doc("", &[item("a", ""), item("b", "")])).no_etag(),
+    );
+    let env = TestEnv::new();
+    let cfg = env.config(&format!(
+        "[fetch]\nhost_gap = \"0s\"\n\n[[feed]]\nurl = \"{}\"\nevery = \"1s\"\n\n\
+         [[output]]\nname = \"all\"\npath = \"out/all\"\n",
+        srv.url("/f.xml")
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let (_reload_tx, reload_rx) = mpsc::channel(1);
+    let handle = tokio::spawn(app::run(
+        cfg,
+        listener,
+        async move {
+            let _ = stop_rx.await;
+        },
+        reload_rx,
+    ));
+    let out = env.path("out/all.json");
+    let holds = |t: &str| std::fs::read_to_string(&out).is_ok_and(|s| s.contains(t));
+    let wait = |t: &'static str| async move {
+        for _ in 0..200 {
+            if holds(t) {
+                return true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        holds(t)
+    };
+    assert!(wait("Title a").await, "first fetch rendered");
+    let stored_at = env.count("SELECT body_stored_at FROM feeds");
+    srv.set(
+        "/f.xml",
+        Resource::feed(rss_doc(
+            "",
+            &[item("new", ""), item("a", ""), item("b", "")],
+        ))
+        .no_etag(),
+    );
+    assert!(wait("Title new").await, "the fetch's new item rendered");
+    stop_tx.send(()).unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(15), handle)
+        .await
+        .expect("daemon stops")
+        .unwrap()
+        .unwrap();
+    // The fetch that brought it left the known entries out (the time of the
+    // last whole read is the first fetch's; fetches come a second apart).
+    assert_eq!(
+        env.count("SELECT body_stored_at FROM feeds"),
+        stored_at,
+        "entries were left out"
+    );
+}
