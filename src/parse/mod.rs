@@ -96,8 +96,9 @@ pub fn parse(
 
 /// Bumped whenever what an entry's raw bytes mean to feedloom changes (the
 /// mapping, the split): every raw hash changes with it, so no entry is left
-/// out on the strength of an older reading.
-const RAW_VERSION: &str = "feedloom raw entries v1";
+/// out on the strength of an older reading. v2: extension links count
+/// `<item/>` (entries after one read otherwise before).
+const RAW_VERSION: &str = "feedloom raw entries v2";
 
 /// A document parsed by [`parse_known`].
 #[derive(Debug)]
