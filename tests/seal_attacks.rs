@@ -636,3 +636,80 @@ async fn the_daemon_renders_the_items_of_a_fetch_that_left_entries_out() {
         "entries were left out"
     );
 }
+
+/// Retention with a short `keep`: an item the feed still carries is pruned
+/// with a tombstone only if its `last_seen_at` is recent. Polls that leave it
+/// out do not refresh it, so whole reads must come often enough that it stays
+/// as right as when every poll read it (to within a day): else it is pruned
+/// without a tombstone and comes back as a new story.
+#[tokio::test]
+async fn an_item_left_out_is_pruned_with_a_tombstone_as_if_read() {
+    const H: i64 = 3_600;
+    let srv = FeedServer::start().await;
+    let mut new_in_last_poll = Vec::new();
+    for whole in [false, true] {
+        let env = TestEnv::new();
+        let cfg_text = format!(
+            "[store]\npath = \"feedloom.db\"\nkeep = \"36h\"\n\n{}",
+            feeds_toml(&[srv.url("/f.xml")])
+        );
+        let cfg_path = env.path("feedloom.toml");
+        std::fs::write(&cfg_path, &cfg_text).unwrap();
+        let cfg = feedloom::config::load(&cfg_path).unwrap();
+        let sql = |q: &str| {
+            rusqlite::Connection::open(env.path("feedloom.db"))
+                .unwrap()
+                .execute_batch(q)
+                .unwrap()
+        };
+        let clear = |whole: bool| {
+            if whole {
+                sql("UPDATE feeds SET entry_seals = NULL");
+            }
+        };
+        srv.set(
+            "/f.xml",
+            Resource::feed(rss_doc("", &[item("a", "")])).no_etag(),
+        );
+        poll(&cfg, env.open_store()).await.unwrap();
+        // Item a was first seen (on a poll that left others out) 43 hours
+        // ago; the feed's document was last read whole 23 hours ago, when a
+        // was not yet a day old.
+        sql(&format!(
+            "UPDATE items SET first_seen_at = unixepoch() - {f}, last_seen_at = unixepoch() - {f},
+                 changed_at = unixepoch() - {f};
+             UPDATE stories SET first_seen_at = unixepoch() - {f}, changed_at = unixepoch() - {f};
+             UPDATE feeds SET body_stored_at = unixepoch() - {w};",
+            f = 43 * H,
+            w = 23 * H
+        ));
+        clear(whole);
+        srv.set(
+            "/f.xml",
+            Resource::feed(rss_doc("", &[item("n", ""), item("a", "")])).no_etag(),
+        );
+        assert_eq!(poll(&cfg, env.open_store()).await.unwrap().0.new, 1);
+        // Retention (keep 36h) prunes a; the feed still carries it.
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_feedloom"))
+            .arg("--config")
+            .arg(&cfg_path)
+            .arg("prune")
+            .env("FEEDLOOM_LOG", "warn")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        assert_eq!(env.count("SELECT count(*) FROM items WHERE guid = 'a'"), 0);
+        // A day later the document is read whole: a must not be new again.
+        sql(&format!(
+            "UPDATE feeds SET body_stored_at = body_stored_at - {}",
+            24 * H
+        ));
+        clear(whole);
+        srv.set(
+            "/f.xml",
+            Resource::feed(rss_doc("", &[item("m", ""), item("n", ""), item("a", "")])).no_etag(),
+        );
+        new_in_last_poll.push(poll(&cfg, env.open_store()).await.unwrap().0.new);
+    }
+    assert_eq!(new_in_last_poll, [1, 1], "only m is new (left out, whole)");
+}
