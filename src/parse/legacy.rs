@@ -637,6 +637,22 @@ mod tests {
     }
 
     #[test]
+    fn extension_links_count_empty_entries() {
+        let doc = "<rss version=\"2.0\" xmlns:f=\"urn:f\"><channel>\
+                   <item><f:origLink>https://o.example/1</f:origLink></item><item/>\
+                   <item><x><item/></x><f:origLink>https://o.example/3</f:origLink></item>\
+                   </channel></rss>";
+        assert_eq!(
+            fallback_links(doc.as_bytes()).unwrap(),
+            [
+                Some("https://o.example/1".to_string()),
+                None,
+                Some("https://o.example/3".to_string())
+            ]
+        );
+    }
+
+    #[test]
     fn sniffs_dialects_from_the_root() {
         let d = |x: &str| root_of(x).dialect;
         assert_eq!(
