@@ -197,7 +197,7 @@ pub async fn refresh_feed(
             let may_know = feed.body_hash.is_some();
             // The same body as last time (servers without validators answer 200
             // every time) is not read again, unless its items' last_seen_at is due.
-            // Read whole within a day: its last_seen_at are right, so what it
+            // Read whole within SEEN_REFRESH: its last_seen_at are right, so what it
             // holds unchanged need not be read again.
             let fresh = may_know
                 && feed
@@ -445,7 +445,7 @@ pub struct ReadDocument {
 }
 
 /// Parses a body and keys its entries, leaving out before feed-rs the entries
-/// `known` (the seals of the last document stored, read whole within a day)
+/// `known` (the seals of the last document stored, read whole within half a day)
 /// recognises by their raw bytes. They are not left out when a key of the
 /// document would then change: when keys depend on other entries (a guid or
 /// link shared, a key twice), the document is parsed whole and no seals are

@@ -129,6 +129,8 @@ fn split_xml(text: &[u8]) -> Option<Split> {
     let mut stack: Vec<(bool, u64)> = Vec::new();
     let mut prolog = 0u64;
     let mut had_root = false;
+    // Containers of entries below the root seen so far.
+    let mut containers = 0usize;
     // Inside an entry: (its start, its context, depth below it).
     let mut open: Option<(usize, u64, usize)> = None;
     let mut spans = Vec::new();
@@ -179,9 +181,20 @@ fn split_xml(text: &[u8]) -> Option<Split> {
                     } else {
                         open = Some((start, ctx, 0));
                     }
-                } else if !is_empty {
+                } else {
                     let holds = holds && matches!(local, "channel" | "rss" | "RDF" | "feed");
-                    stack.push((holds, xxh3_64_with_seed(&text[start..end], ctx)));
+                    // A second container below the root (two `<channel>`s):
+                    // feed-rs reads the first only, so an entry left out of
+                    // another one would be taken for part of the document.
+                    if holds && !stack.is_empty() {
+                        containers += 1;
+                        if containers > 1 {
+                            return None;
+                        }
+                    }
+                    if !is_empty {
+                        stack.push((holds, xxh3_64_with_seed(&text[start..end], ctx)));
+                    }
                 }
             }
             Event::End(_) => {
@@ -267,6 +280,8 @@ mod tests {
             "<rss version=\"2.0\"><channel><item><?xml version=\"1.0\"?></item></channel></rss>",
             "<entry xmlns=\"http://www.w3.org/2005/Atom\"><id>1</id></entry>",
             "<rss version=\"2.0\"><channel></channel></rss><rss/>",
+            "<rss version=\"2.0\"><channel><item/></channel><channel><item/></channel></rss>",
+            "<rss version=\"2.0\"><channel/><channel><item/></channel></rss>",
             r#"{"version": "x", "items": [1, 2], "items": []}"#,
             r#"{"version": "x"}"#,
         ] {

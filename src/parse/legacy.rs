@@ -596,6 +596,14 @@ pub(super) fn fallback_links(text: &[u8]) -> Option<Vec<Option<String>>> {
                     _ => {}
                 }
             }
+            // `<item/>` is an entry to feed-rs too: without it here, every
+            // entry after it would be lined up with the wrong link (or, as
+            // the counts then differ, none would get one).
+            Event::Empty(e)
+                if open.is_none() && matches!(e.name().local_name().as_ref(), "item" | "entry") =>
+            {
+                out.push(None);
+            }
             Event::Text(t) => {
                 if let (Some(orig), Some(o)) = (field, open.as_mut()) {
                     let value = t.trim();
@@ -626,6 +634,22 @@ mod tests {
 
     fn root_of(xml: &str) -> Root {
         sniff(xml.as_bytes())
+    }
+
+    #[test]
+    fn extension_links_count_empty_entries() {
+        let doc = "<rss version=\"2.0\" xmlns:f=\"urn:f\"><channel>\
+                   <item><f:origLink>https://o.example/1</f:origLink></item><item/>\
+                   <item><x><item/></x><f:origLink>https://o.example/3</f:origLink></item>\
+                   </channel></rss>";
+        assert_eq!(
+            fallback_links(doc.as_bytes()).unwrap(),
+            [
+                Some("https://o.example/1".to_string()),
+                None,
+                Some("https://o.example/3".to_string())
+            ]
+        );
     }
 
     #[test]

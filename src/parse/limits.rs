@@ -29,6 +29,12 @@ pub(super) fn over_limit(text: &[u8], max: usize) -> bool {
     false
 }
 
+/// Whether [`keep_newest`] would cut the document: [`over_limit`] first, so
+/// that only documents near the limit are scanned.
+pub(super) fn would_cut(text: &[u8], max: usize) -> bool {
+    over_limit(text, max) && keep_newest(text, max).is_some()
+}
+
 /// One entry element found by the scan.
 struct Span {
     start: usize,

@@ -96,8 +96,9 @@ pub fn parse(
 
 /// Bumped whenever what an entry's raw bytes mean to feedloom changes (the
 /// mapping, the split): every raw hash changes with it, so no entry is left
-/// out on the strength of an older reading.
-const RAW_VERSION: &str = "feedloom raw entries v1";
+/// out on the strength of an older reading. v2: extension links count
+/// `<item/>` (entries after one read otherwise before).
+const RAW_VERSION: &str = "feedloom raw entries v2";
 
 /// A document parsed by [`parse_known`].
 #[derive(Debug)]
@@ -135,6 +136,10 @@ pub fn parse_known(
     let (bytes, root) = prepare(body, charset);
     let split = match root.dialect {
         legacy::Dialect::Foreign => None,
+        // The memory budget cuts by its own count of entries (an entry
+        // under a `channel` nested anywhere counts): a document it would cut
+        // is read whole, as the cut one might not be cut at all.
+        _ if limits::would_cut(&bytes, limits.max_entries) => None,
         _ => entries::split(&bytes).filter(|s| s.len() <= limits.max_entries),
     };
     let Some(split) = split else {

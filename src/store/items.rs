@@ -61,8 +61,11 @@ pub struct DocumentMeta {
 
 /// A known item's `last_seen_at` is refreshed when a document that contains it is
 /// stored and the stored time is older than this: unchanged items cost no write
-/// on every poll, and `last_seen_at` is right to within a day.
-pub const SEEN_REFRESH: i64 = 86_400;
+/// on every poll. A feed's document is also read whole (every entry, none left
+/// out, an identical body too) once its last whole read is this old
+/// (`refresh`). Half a day for both: `last_seen_at` is right to within a day
+/// (as when every poll read every entry), which retention's tombstones rely on.
+pub const SEEN_REFRESH: i64 = 43_200;
 
 /// How stories are matched across feeds.
 #[derive(Debug, Clone, Copy)]
@@ -666,10 +669,10 @@ mod tests {
         };
         let t0 = 1_000_000;
         assert_eq!(store_at(&mut store, t0).new, 2);
-        // Seen again within the day: no write.
+        // Seen again within half a day: no write.
         assert_eq!(store_at(&mut store, t0 + 3_600), Applied::default());
         assert_eq!(seen(&store), [t0, t0]);
-        // A day later the same document refreshes last_seen_at.
+        // Half a day later the same document refreshes last_seen_at.
         store_at(&mut store, t0 + SEEN_REFRESH);
         assert_eq!(seen(&store), [t0 + SEEN_REFRESH, t0 + SEEN_REFRESH]);
         // first_seen_at and changed_at never move for unchanged items.
