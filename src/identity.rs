@@ -286,6 +286,22 @@ impl Identified {
             body_of(&self.entry),
         );
     }
+
+    /// The entry as the writer must store it, given the content hash of its
+    /// stored row (`None`: no row): one a reader marked known whose row is gone
+    /// or differs now (a race with a prune or another writer) gets the text
+    /// hash and fingerprint it was spared; any other is used as it is.
+    pub fn completed_unless_stored(&self, stored: Option<&str>) -> std::borrow::Cow<'_, Self> {
+        if self.known && stored != Some(self.content_hash.as_str()) {
+            let mut c = self.clone();
+            c.known = false;
+            c.add_text_hash();
+            c.add_fingerprint();
+            std::borrow::Cow::Owned(c)
+        } else {
+            std::borrow::Cow::Borrowed(self)
+        }
+    }
 }
 
 /// How a reused guid's entries are told apart.

@@ -132,24 +132,9 @@ impl Store {
         let mut window = near::Window::new(now - rules.near_window, &mut self.near);
         for it in items.iter().rev() {
             let mut existing = find_by_key(&tx, feed.id, &it.key)?;
-            // A reader saw it stored unchanged, but the row is gone or differs
-            // now (rare: a race with a prune): it needs the text hash and the
-            // fingerprint it was spared.
-            let completed;
-            let it = if it.known
-                && existing
-                    .as_ref()
-                    .is_none_or(|e| e.content_hash != it.content_hash)
-            {
-                let mut c = it.clone();
-                c.known = false;
-                c.add_text_hash();
-                c.add_fingerprint();
-                completed = c;
-                &completed
-            } else {
-                it
-            };
+            // Marked known by a reader, but the row may be gone or differ now.
+            let it = it.completed_unless_stored(existing.as_ref().map(|e| e.content_hash.as_str()));
+            let it = &*it;
             if existing.is_none() {
                 let unique_link = it
                     .canonical_url

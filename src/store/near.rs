@@ -21,11 +21,11 @@ use crate::similar::{self, Fingerprint, Tokens};
 /// An anchor shared by more items first seen within the near window is a *hub*
 /// (a feature too common to tell stories apart): its items are not candidates,
 /// and new items are not added to it. Bounds the work of every lookup.
-const HUB: i64 = 24;
+pub(super) const HUB: i64 = 24;
 
 /// Stored fingerprints compared per lookup at most (those sharing the most
 /// anchors first).
-const MAX_CANDIDATES: usize = 8;
+pub(super) const MAX_CANDIDATES: usize = 8;
 
 /// Items fingerprinted per transaction after an upgrade.
 const BACKFILL_BATCH: i64 = 500;
@@ -106,12 +106,93 @@ pub(super) fn replace(
 }
 
 /// Title and text of an entry as fingerprints read them (`content`, else `summary`).
-fn text_of(it: &Identified) -> (&str, &str) {
+pub(super) fn text_of(it: &Identified) -> (&str, &str) {
     let e = &it.entry;
     (
         e.title.as_deref().unwrap_or(""),
         e.content.as_deref().or(e.summary.as_deref()).unwrap_or(""),
     )
+}
+
+/// The candidates of one lookup, as both backends collect them from the new
+/// item's anchors: each item listed, how many of the anchors list it, and
+/// whether it is (probably) of another feed.
+#[derive(Debug, Default)]
+pub(super) struct Candidates(Vec<(i64, u32, bool)>);
+
+impl Candidates {
+    pub(super) fn add(&mut self, item: i64, other_feed: bool) {
+        match self.0.iter_mut().find(|(i, ..)| *i == item) {
+            Some((_, n, _)) => *n += 1,
+            None => self.0.push((item, 1, other_feed)),
+        }
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The items to compare: other feeds' items first, then those sharing the
+    /// most anchors, then the most recent; at most [`MAX_CANDIDATES`].
+    pub(super) fn best(mut self) -> Vec<i64> {
+        self.0
+            .sort_unstable_by(|a, b| b.2.cmp(&a.2).then(b.1.cmp(&a.1)).then(b.0.cmp(&a.0)));
+        self.0.truncate(MAX_CANDIDATES);
+        self.0.into_iter().map(|c| c.0).collect()
+    }
+}
+
+/// Judges stored candidates against a new item, by their stored fingerprints
+/// (never their text), the same on both backends.
+pub(super) struct Judge<'a> {
+    it: &'a Identified,
+    fp: &'a Fingerprint,
+    feed_id: i64,
+    since: i64,
+    tokens: Option<Tokens>,
+    matches: Vec<(f32, i64)>,
+}
+
+impl<'a> Judge<'a> {
+    pub(super) fn new(it: &'a Identified, fp: &'a Fingerprint, feed_id: i64, since: i64) -> Self {
+        Judge {
+            it,
+            fp,
+            feed_id,
+            since,
+            tokens: None,
+            matches: Vec::new(),
+        }
+    }
+
+    /// One stored candidate: another feed's item, first seen within the
+    /// window, as similar as a copy, whose key tokens agree.
+    pub(super) fn consider(&mut self, item: i64, other_feed: i64, seen: i64, stored: &[u8]) {
+        if other_feed == self.feed_id || seen < self.since {
+            return;
+        }
+        let Some(old) = Fingerprint::from_bytes(stored) else {
+            return;
+        };
+        let Some(score) = similar::similarity(self.fp, &old) else {
+            return;
+        };
+        let it = self.it;
+        let toks = self.tokens.get_or_insert_with(|| {
+            let (title, body) = text_of(it);
+            similar::tokens(title, body)
+        });
+        if similar::keys_agree(self.fp, toks, &old) {
+            self.matches.push((score, item));
+        }
+    }
+
+    /// The matching items, the most similar first; among equals the earliest.
+    pub(super) fn best_first(mut self) -> Vec<i64> {
+        self.matches
+            .sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        self.matches.into_iter().map(|m| m.1).collect()
+    }
 }
 
 /// What a lookup found: the story to join, and the anchors that are hubs.
@@ -319,8 +400,9 @@ pub(super) fn find_story(
         return Ok(found);
     };
     let index = window.index(tx)?;
-    // Candidates: (item, anchors shared, probably of another feed).
-    let mut candidates: Vec<(i64, u32, bool)> = Vec::new();
+    // Candidates: items listed under the anchors (the tag: probably of
+    // another feed).
+    let mut candidates = Candidates::default();
     let mut list = Vec::new();
     for a in &fp.anchors {
         list.clear();
@@ -330,56 +412,29 @@ pub(super) fn find_story(
             continue;
         }
         for (item, tag) in &list {
-            match candidates.iter_mut().find(|(i, ..)| i == item) {
-                Some((_, n, _)) => *n += 1,
-                None => candidates.push((*item, 1, *tag != feed_id as u8)),
-            }
+            candidates.add(*item, *tag != feed_id as u8);
         }
     }
     if candidates.is_empty() {
         return Ok(found);
     }
-    // Other feeds' items first, then those sharing the most anchors, then the
-    // most recent.
-    candidates.sort_unstable_by(|a, b| b.2.cmp(&a.2).then(b.1.cmp(&a.1)).then(b.0.cmp(&a.0)));
-    candidates.truncate(MAX_CANDIDATES);
-
-    let mut tokens: Option<Tokens> = None;
-    let mut matches: Vec<(f32, i64)> = Vec::new();
+    let mut judge = Judge::new(it, fp, feed_id, since);
     {
         let mut read = tx
             .prepare_cached(
                 "SELECT feed_id, first_seen_at, fingerprint FROM near_items WHERE item_id = ?1",
             )
             .map_err(ctx(what))?;
-        for (item, ..) in candidates {
+        for item in candidates.best() {
             let row: Option<(i64, i64, Vec<u8>)> = read
                 .query_row([item], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                 .optional()
                 .map_err(ctx(what))?;
-            let Some((other_feed, seen, blob)) = row else {
-                continue;
-            };
-            if other_feed == feed_id || seen < since {
-                continue;
-            }
-            let Some(old) = Fingerprint::from_bytes(&blob) else {
-                continue;
-            };
-            let Some(score) = similar::similarity(fp, &old) else {
-                continue;
-            };
-            let toks = tokens.get_or_insert_with(|| {
-                let (title, body) = text_of(it);
-                similar::tokens(title, body)
-            });
-            if similar::keys_agree(fp, toks, &old) {
-                matches.push((score, item));
+            if let Some((other_feed, seen, blob)) = row {
+                judge.consider(item, other_feed, seen, &blob);
             }
         }
     }
-    // The most similar first; among equals the earliest item.
-    matches.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     let mut story = tx
         .prepare_cached(
             "SELECT i.story_id, s.first_seen_at,
@@ -387,7 +442,7 @@ pub(super) fn find_story(
              FROM items i JOIN stories s ON s.id = i.story_id WHERE i.id = ?1",
         )
         .map_err(ctx(what))?;
-    for (_, item) in matches {
+    for item in judge.best_first() {
         let row: Option<(i64, i64, bool)> = story
             .query_row(params![item, feed_id], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?))

@@ -10,15 +10,12 @@
 use super::pool::Tx;
 use crate::error::StoreError;
 use crate::identity::Identified;
-use crate::similar::{self, Fingerprint, Tokens};
+use crate::similar::Fingerprint;
 
-/// An anchor shared by more items first seen within the near window is a hub
-/// (as on SQLite): its items are not candidates, and new items are not listed
-/// under it.
-const HUB: i64 = 24;
-
-/// Stored fingerprints compared per lookup at most.
-const MAX_CANDIDATES: usize = 8;
+// An anchor shared by more than `HUB` items first seen within the near window
+// is a hub, and at most `MAX_CANDIDATES` stored fingerprints are compared per
+// lookup: the SQLite side's rules, and its code for judging candidates.
+use crate::store::near::{Candidates, HUB, Judge};
 
 /// What a lookup found: the story to join, and the anchors that are hubs.
 #[derive(Debug, Default)]
@@ -59,14 +56,6 @@ pub(super) async fn hubs(
     Ok(rows.iter().map(|r| r.get::<_, i64>(0) as u32).collect())
 }
 
-fn text_of(it: &Identified) -> (&str, &str) {
-    let e = &it.entry;
-    (
-        e.title.as_deref().unwrap_or(""),
-        e.content.as_deref().or(e.summary.as_deref()).unwrap_or(""),
-    )
-}
-
 /// The story of another feed's item that is a copy of `it` (the most similar
 /// one), first seen since `since`, that has no item of this feed yet.
 pub(super) async fn find_story(
@@ -90,8 +79,8 @@ pub(super) async fn find_story(
             &[&anchors, &since, &(HUB + 1)],
         )
         .await?;
-    // Candidates: (item, anchors shared, of another feed).
-    let mut candidates: Vec<(i64, u32, bool)> = Vec::new();
+    // Candidates: items listed under the anchors, of another feed or not.
+    let mut candidates = Candidates::default();
     for a in &fp.anchors {
         let list: Vec<(i64, i64)> = rows
             .iter()
@@ -103,18 +92,13 @@ pub(super) async fn find_story(
             continue;
         }
         for (item, feed) in list {
-            match candidates.iter_mut().find(|(i, ..)| *i == item) {
-                Some((_, n, _)) => *n += 1,
-                None => candidates.push((item, 1, feed != feed_id)),
-            }
+            candidates.add(item, feed != feed_id);
         }
     }
     if candidates.is_empty() {
         return Ok(found);
     }
-    candidates.sort_unstable_by(|a, b| b.2.cmp(&a.2).then(b.1.cmp(&a.1)).then(b.0.cmp(&a.0)));
-    candidates.truncate(MAX_CANDIDATES);
-    let ids: Vec<i64> = candidates.iter().map(|c| c.0).collect();
+    let ids = candidates.best();
     let stored = tx
         .query(
             what,
@@ -123,30 +107,11 @@ pub(super) async fn find_story(
             &[&ids],
         )
         .await?;
-    let mut tokens: Option<Tokens> = None;
-    let mut matches: Vec<(f32, i64)> = Vec::new();
+    let mut judge = Judge::new(it, fp, feed_id, since);
     for r in &stored {
-        let (item, other_feed, seen): (i64, i64, i64) = (r.get(0), r.get(1), r.get(2));
-        if other_feed == feed_id || seen < since {
-            continue;
-        }
-        let Some(old) = Fingerprint::from_bytes(r.get::<_, &[u8]>(3)) else {
-            continue;
-        };
-        let Some(score) = similar::similarity(fp, &old) else {
-            continue;
-        };
-        let toks = tokens.get_or_insert_with(|| {
-            let (title, body) = text_of(it);
-            similar::tokens(title, body)
-        });
-        if similar::keys_agree(fp, toks, &old) {
-            matches.push((score, item));
-        }
+        judge.consider(r.get(0), r.get(1), r.get(2), r.get::<_, &[u8]>(3));
     }
-    // The most similar first; among equals the earliest item.
-    matches.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-    for (_, item) in matches {
+    for item in judge.best_first() {
         let row = tx
             .opt(
                 what,
