@@ -341,29 +341,27 @@ impl PgStore {
     /// node starting while another migrates waits, then finds nothing to do.
     async fn migrate(&self) -> Result<(), StoreError> {
         let client = self.pool().connect().await?;
-        client
-            .batch_execute(
-                "CREATE TABLE IF NOT EXISTS feedloom_schema (
-                     version    integer PRIMARY KEY,
-                     name       text    NOT NULL,
-                     applied_at bigint  NOT NULL
-                 )",
-            )
-            .await
-            .or_else(|e| {
-                // Two nodes creating it at once: one loses, the table is there.
-                if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
-                    Ok(())
-                } else {
-                    Err(e)
-                }
-            })
-            .map_err(ctx("creating feedloom_schema"))?;
+        // The lock first: nodes starting together on a new database would
+        // otherwise race on creating the version table itself (PostgreSQL's
+        // CREATE TABLE IF NOT EXISTS is not safe against a concurrent one).
         client
             .execute("SELECT pg_advisory_lock($1)", &[&LOCK_MIGRATE])
             .await
             .map_err(ctx("waiting for the migration lock"))?;
-        let result = self.migrate_locked(&client).await;
+        let result = async {
+            client
+                .batch_execute(
+                    "CREATE TABLE IF NOT EXISTS feedloom_schema (
+                         version    integer PRIMARY KEY,
+                         name       text    NOT NULL,
+                         applied_at bigint  NOT NULL
+                     )",
+                )
+                .await
+                .map_err(ctx("creating feedloom_schema"))?;
+            self.migrate_locked(&client).await
+        }
+        .await;
         let _ = client
             .execute("SELECT pg_advisory_unlock($1)", &[&LOCK_MIGRATE])
             .await;
