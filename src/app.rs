@@ -128,6 +128,57 @@ impl Plan {
 /// How often the daemon prunes (the first time right after start).
 pub const PRUNE_EVERY: Duration = Duration::from_secs(24 * 3600);
 
+/// Merges the search index after pruning (when items went) and returns free
+/// pages to the file system, each in small steps with the store free for
+/// fetches in between. Returns the merge steps taken and the pages freed.
+async fn return_space(store: &crate::store::SharedStore, items_pruned: bool) -> (usize, i64) {
+    let mut merges = 0;
+    if items_pruned {
+        while merges < crate::store::prune::MAX_MERGE_STEPS {
+            merges += 1;
+            match store.call(|s| s.merge_search_step()).await {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => {
+                    error!(error = %chain(&e), "merging the search index failed");
+                    break;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let mut freed = 0i64;
+    if store
+        .call(|s| s.incremental_vacuum())
+        .await
+        .unwrap_or(false)
+    {
+        loop {
+            match store
+                .call(|s| {
+                    let before = s.free_pages()?;
+                    let left = s.reclaim_step()?;
+                    Ok((before - left, left))
+                })
+                .await
+            {
+                Ok((n, left)) => {
+                    freed += n;
+                    if left == 0 || n == 0 {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    error!(error = %chain(&e), "returning free space failed");
+                    break;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    (merges, freed)
+}
+
 /// The daemon's retention: prunes at start and every [`PRUNE_EVERY`], one
 /// transaction at a time (each a few hundred milliseconds at most) with the
 /// store free for fetches in between; then returns free pages to the file
@@ -145,11 +196,7 @@ async fn pruner(
         loop {
             match store.prune_step(now, r).await {
                 Ok(step) => {
-                    total.items += step.pruned.items;
-                    total.stories += step.pruned.stories;
-                    total.fetches += step.pruned.fetches;
-                    total.tombstones_added += step.pruned.tombstones_added;
-                    total.tombstones_dropped += step.pruned.tombstones_dropped;
+                    total.add(step.pruned);
                     if step.done {
                         break;
                     }
@@ -161,71 +208,13 @@ async fn pruner(
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        // The search index drops the pruned items' entries, in small steps
-        // (SQLite; PostgreSQL's index and space are its own business).
-        let mut merges = 0;
-        let Some(store) = store.sqlite() else {
-            if !total.is_empty() {
-                info!(
-                    items = total.items,
-                    stories = total.stories,
-                    fetches = total.fetches,
-                    tombstones_added = total.tombstones_added,
-                    tombstones_dropped = total.tombstones_dropped,
-                    ms = started.elapsed().as_millis() as u64,
-                    "pruned the store"
-                );
-                if total.items > 0 {
-                    changed.notify_one();
-                }
-            }
-            tokio::time::sleep(PRUNE_EVERY).await;
-            continue;
+        // The search index drops the pruned items' entries and free pages go
+        // back to the file system, in small steps (SQLite; PostgreSQL's index
+        // and space are its own business).
+        let (merges, freed) = match store.sqlite() {
+            Some(store) if !total.is_empty() => return_space(store, total.items > 0).await,
+            _ => (0, 0),
         };
-        if total.items > 0 {
-            while merges < crate::store::prune::MAX_MERGE_STEPS {
-                merges += 1;
-                match store.call(|s| s.merge_search_step()).await {
-                    Ok(true) => {}
-                    Ok(false) => break,
-                    Err(e) => {
-                        error!(error = %chain(&e), "merging the search index failed");
-                        break;
-                    }
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        }
-        let mut freed = 0i64;
-        if !total.is_empty()
-            && store
-                .call(|s| s.incremental_vacuum())
-                .await
-                .unwrap_or(false)
-        {
-            loop {
-                match store
-                    .call(|s| {
-                        let before = s.free_pages()?;
-                        let left = s.reclaim_step()?;
-                        Ok((before - left, left))
-                    })
-                    .await
-                {
-                    Ok((n, left)) => {
-                        freed += n;
-                        if left == 0 || n == 0 {
-                            break;
-                        }
-                    }
-                    Err(e) => {
-                        error!(error = %chain(&e), "returning free space failed");
-                        break;
-                    }
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        }
         if !total.is_empty() {
             info!(
                 items = total.items,

@@ -245,11 +245,7 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                 let mut p = feedloom::store::prune::Pruned::default();
                 loop {
                     let step = rt.block_on(store.prune_step(now, retention))?;
-                    p.items += step.pruned.items;
-                    p.stories += step.pruned.stories;
-                    p.fetches += step.pruned.fetches;
-                    p.tombstones_added += step.pruned.tombstones_added;
-                    p.tombstones_dropped += step.pruned.tombstones_dropped;
+                    p.add(step.pruned);
                     if step.done {
                         break;
                     }

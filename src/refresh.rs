@@ -154,6 +154,24 @@ pub async fn refresh_feed(
         started_at,
         ..FetchRecord::default()
     };
+    // A 304, or a 200 with the body stored last time: the document is the
+    // same, so its stored hints still apply.
+    let same_document = |fresh_for, redirect: Option<&Redirect>| {
+        let next = schedule::after_success(
+            started_at,
+            every,
+            Hints {
+                fresh_for,
+                ttl_minutes: feed.ttl_minutes,
+                doc: feed.doc_hints,
+            },
+            r.defaults.max_delay.0,
+        );
+        (
+            next,
+            reschedule(feed, next, redirect, r.defaults.redirect_after),
+        )
+    };
     let result = match fetched {
         Ok(FetchOutcome::NotModified {
             status,
@@ -162,18 +180,7 @@ pub async fn refresh_feed(
         }) => {
             rec.http_status = (feed.fetch_url.scheme() != "file").then_some(status);
             rec.duration_ms = t0.elapsed().as_millis() as i64;
-            let next = schedule::after_success(
-                started_at,
-                every,
-                // The document is unchanged: its own hints still apply.
-                Hints {
-                    fresh_for: hints.fresh_for,
-                    ttl_minutes: feed.ttl_minutes,
-                    doc: feed.doc_hints,
-                },
-                r.defaults.max_delay.0,
-            );
-            let resched = reschedule(feed, next, redirect.as_ref(), r.defaults.redirect_after);
+            let (next, resched) = same_document(hints.fresh_for, redirect.as_ref());
             let id = feed.id;
             let written = r.store.record_not_modified(id, rec, resched).await;
             slot = None;
@@ -246,19 +253,7 @@ pub async fn refresh_feed(
             match parsed {
                 Ok(Read::Unchanged(validators, hints, redirect)) => {
                     rec.duration_ms = t0.elapsed().as_millis() as i64;
-                    let next = schedule::after_success(
-                        started_at,
-                        every,
-                        // The same document: its stored hints still apply.
-                        Hints {
-                            fresh_for: hints.fresh_for,
-                            ttl_minutes: feed.ttl_minutes,
-                            doc: feed.doc_hints,
-                        },
-                        r.defaults.max_delay.0,
-                    );
-                    let resched =
-                        reschedule(feed, next, redirect.as_ref(), r.defaults.redirect_after);
+                    let (next, resched) = same_document(hints.fresh_for, redirect.as_ref());
                     let id = feed.id;
                     let written = r.store.record_unchanged(id, rec, validators, resched).await;
                     slot = None;

@@ -50,7 +50,8 @@ pub struct Pruned {
 }
 
 impl Pruned {
-    fn add(&mut self, o: Pruned) {
+    /// Adds another step's counts.
+    pub fn add(&mut self, o: Pruned) {
         self.items += o.items;
         self.stories += o.stories;
         self.fetches += o.fetches;

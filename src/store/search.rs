@@ -407,6 +407,17 @@ pub fn snippet(text: &str, terms: &[Term], max: usize) -> Vec<Segment> {
     segs
 }
 
+/// The title and text of an item as the search index takes them, on both
+/// backends: plain text (tags stripped, the text cut at [`MAX_INDEXED`]), CJK
+/// runs written as pairs.
+pub fn indexed_fields(title: Option<&str>, html: Option<&str>) -> (String, String) {
+    let title = index_text(title.unwrap_or(""));
+    let body = html
+        .map(|h| index_text(cut(&plain_text(h), MAX_INDEXED)))
+        .unwrap_or_default();
+    (title, body)
+}
+
 /// Indexes a new item (one call where an item is inserted).
 pub fn index_item(
     tx: &Connection,
@@ -414,10 +425,7 @@ pub fn index_item(
     title: Option<&str>,
     html: Option<&str>,
 ) -> Result<(), StoreError> {
-    let title = index_text(title.unwrap_or(""));
-    let body = html
-        .map(|h| index_text(cut(&plain_text(h), MAX_INDEXED)))
-        .unwrap_or_default();
+    let (title, body) = indexed_fields(title, html);
     tx.prepare_cached("INSERT INTO search (rowid, title, body) VALUES (?1, ?2, ?3)")
         .and_then(|mut s| s.execute(params![id, title, body]))
         .map_err(StoreError::ctx("indexing item for search"))?;

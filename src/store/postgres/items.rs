@@ -22,7 +22,7 @@ use crate::store::feeds::{FeedRef, FetchRecord, Reschedule};
 use crate::store::items::{Applied, DocumentMeta, SEEN_REFRESH, StoryRules};
 use crate::store::model::Validators;
 use crate::store::prune::key_hash;
-use crate::store::search::{MAX_INDEXED, cut, index_text, plain_text};
+use crate::store::search::indexed_fields;
 
 /// Times a document is stored again after losing a race with another node.
 const ATTEMPTS: usize = 6;
@@ -521,10 +521,7 @@ pub(super) async fn index_item(
     title: Option<&str>,
     html: Option<&str>,
 ) -> Result<(), StoreError> {
-    let title = index_text(title.unwrap_or(""));
-    let body = html
-        .map(|h| index_text(cut(&plain_text(h), MAX_INDEXED)))
-        .unwrap_or_default();
+    let (title, body) = indexed_fields(title, html);
     tx.exec(
         "indexing item for search",
         "INSERT INTO search (item_id, doc) VALUES ($1,
