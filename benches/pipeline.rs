@@ -31,7 +31,8 @@
 //! item, and peak RSS (VmHWM, reset before each scenario). Options
 //! (environment): FEEDLOOM_BENCH_FEEDS (1000), FEEDLOOM_BENCH_ITEMS (50),
 //! FEEDLOOM_BENCH_GROW (0), FEEDLOOM_BENCH_NEAR (0), FEEDLOOM_BENCH_PLUS5_AGAIN (0:
-//! how many more +5 polls to run after the first),
+//! how many more +5 polls to run after the first), FEEDLOOM_BENCH_UNCHANGED_AGAIN
+//! (0: more all-200-unchanged polls, for a profile),
 //! FEEDLOOM_BENCH_NEAR_LOOKUP=off (polls without near-duplicate lookup).
 
 use std::collections::HashMap;
@@ -555,6 +556,10 @@ fn main() {
         farm.mode(false, 0).await;
         rows.push(poll_row("all-200 unchanged (1st)", &cfg, &store, floor).await);
         rows.push(poll_row("all-200 unchanged", &cfg, &store, floor).await);
+        for k in 1..=env_usize("FEEDLOOM_BENCH_UNCHANGED_AGAIN", 0) {
+            let row = poll_row(&format!("all-200 unchanged (again, {k})"), &cfg, &store, floor).await;
+            drop(row);
+        }
         farm.mode(true, 5).await;
         rows.push(poll_row("+5 per feed", &cfg, &store, floor).await);
         let store_cost = rows[0].cpu / rows[0].new_items.max(1) as f64;

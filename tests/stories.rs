@@ -817,3 +817,44 @@ async fn a_follow_up_that_reuses_background_stays_apart() {
     .await;
     assert_eq!(stories.len(), 2, "{stories:#?}");
 }
+
+/// A user deleting the newest item with `sqlite3` (foreign keys off, as the
+/// shell has them) leaves its fingerprint row behind; the next new item gets
+/// the same id and is still stored, with its own fingerprint.
+#[tokio::test]
+async fn an_item_deleted_by_hand_leaves_no_trap_for_the_next_one() {
+    let s = Scenario::new(&["/f"], "").await;
+    let text = |who: &str| {
+        format!(
+            "The council of {who} voted on Tuesday to rebuild the old harbour bridge, \
+             which has been closed since the spring floods. Work starts next month \
+             and should take two years, the mayor of {who} said."
+        )
+    };
+    let (ta, tb, tc) = (text("Lisbon"), text("Bergen"), text("Ostend"));
+    let a = (Some("a"), Some("https://e.org/a"), "Alpha", ta.as_str());
+    let b = (Some("b"), Some("https://e.org/b"), "Beta", tb.as_str());
+    s.serve("/f", &[a, b]);
+    assert_eq!(s.poll().await.new, 2);
+    let newest = s.env.count("SELECT max(id) FROM items");
+    {
+        let c = rusqlite::Connection::open(s.env.path("feedloom.db")).unwrap();
+        c.pragma_update(None, "foreign_keys", false).unwrap();
+        c.execute("DELETE FROM items WHERE id = ?1", [newest])
+            .unwrap();
+    }
+    let orphan = format!("SELECT count(*) FROM near_items WHERE item_id = {newest}");
+    assert_eq!(s.env.count(&orphan), 1);
+    let c = (Some("c"), Some("https://e.org/c"), "Gamma", tc.as_str());
+    s.serve("/f", &[a, c]);
+    let third = s.poll().await;
+    assert_eq!((third.new, third.failed), (1, 0));
+    assert!(s.titles().contains(&"Gamma".to_string()));
+    let id = s.env.count("SELECT id FROM items WHERE title = 'Gamma'");
+    assert_eq!(id, newest, "the new item reuses the deleted one's id");
+    let own = format!(
+        "SELECT count(*) FROM near_items n JOIN items i ON i.id = n.item_id
+         WHERE n.item_id = {id} AND n.first_seen_at = i.first_seen_at"
+    );
+    assert_eq!(s.env.count(&own), 1);
+}
