@@ -69,6 +69,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0009_entry_seals",
         include_str!("../../migrations/0009_entry_seals.sql"),
     ),
+    (
+        "0010_search_hashsize",
+        include_str!("../../migrations/0010_search_hashsize.sql"),
+    ),
 ];
 
 /// Pages of WAL after which a commit checkpoints (32 MiB at `PAGE_SIZE`).
@@ -874,6 +878,18 @@ mod tests {
         // Re-opening applies nothing twice.
         let store = Store::open(&path).unwrap();
         assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len() as u32);
+        // The search index buffers 4 MiB of new entries per transaction
+        // (version 10), and keeps deletes from rewriting segments (version 4).
+        let option = |k: &str| -> i64 {
+            store
+                .conn()
+                .query_row("SELECT v FROM search_config WHERE k = ?1", [k], |r| {
+                    r.get(0)
+                })
+                .unwrap()
+        };
+        assert_eq!(option("hashsize"), 4 << 20);
+        assert_eq!(option("deletemerge"), 0);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

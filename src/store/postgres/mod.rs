@@ -72,6 +72,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0009_entry_seals",
         include_str!("../../../migrations/postgres/0009_entry_seals.sql"),
     ),
+    (
+        "0010_search_hashsize",
+        include_str!("../../../migrations/postgres/0010_search_hashsize.sql"),
+    ),
 ];
 
 /// The channel nodes tell each other about store changes on.
