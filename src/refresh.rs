@@ -125,6 +125,10 @@ impl Refresher {
     }
 }
 
+/// Bodies up to this size are hashed on the async worker to find out whether
+/// they are the body stored last time (XXH3 reads ~10 GB/s: ≤ 0.1 ms).
+const INLINE_HASH_MAX: usize = 1 << 20;
+
 /// Refreshes one feed. A feed's failure is recorded on it and returned as
 /// [`Outcome::Failed`]; only the store's own errors are `Err`.
 #[instrument(skip_all, fields(feed = %feed.url))]
@@ -211,45 +215,55 @@ pub async fn refresh_feed(
                     .body_stored_at
                     .is_some_and(|t| started_at - t < SEEN_REFRESH);
             let stored_body = feed.body_hash.clone().filter(|_| fresh);
-            let parse_slot = parse_slot(f.body.len()).await;
-            let parsed = tokio::task::spawn_blocking(move || {
-                let _slot = parse_slot;
-                let body_hash = crate::identity::body_hash(&f.body, &body_tag);
-                if stored_body.as_deref() == Some(body_hash.as_str()) {
-                    return Ok(Read::Unchanged(f.validators, f.hints, f.redirect));
-                }
-                // The entries of the last document stored, to leave out the
-                // same ones before parsing.
-                let known = fresh
-                    .then(|| store.entry_seals(feed_id))
-                    .flatten()
-                    .and_then(|b| decode_seals(&b));
-                let read = read_document(
-                    &f.body,
-                    f.charset.as_deref(),
-                    &f.final_url,
-                    (limits, &body_tag),
-                    &canon,
-                    known.as_deref(),
-                )?;
-                // Hints belong to the feed, not its entries: read from the
-                // document without them when it could be cut (a few hundred
-                // bytes instead of the whole body).
-                let doc_hints = crate::hints::scan(read.head.as_deref().unwrap_or(&f.body));
-                let mut items = read.items;
-                complete_new(may_know.then_some((&store, feed_id)), &mut items);
-                Ok::<_, FeedError>(Read::Parsed(Box::new((
-                    (read.doc, read.seals, read.skipped),
-                    items,
-                    doc_hints,
-                    f.validators,
-                    f.hints,
-                    f.redirect,
-                    body_hash,
-                ))))
-            })
-            .await
-            .unwrap_or_else(|e| Err(FeedError::Store(StoreError::Worker(e.to_string()))));
+            // A body that may be the one stored is hashed here when hashing it
+            // costs less than handing it to a blocking thread (XXH3: ~10 µs for
+            // 100 KB); the same body as before then needs no blocking thread.
+            let hashed = (stored_body.is_some() && f.body.len() <= INLINE_HASH_MAX)
+                .then(|| crate::identity::body_hash(&f.body, &body_tag));
+            let parsed = if hashed.is_some() && hashed == stored_body {
+                Ok(Read::Unchanged(f.validators, f.hints, f.redirect))
+            } else {
+                let parse_slot = parse_slot(f.body.len()).await;
+                tokio::task::spawn_blocking(move || {
+                    let _slot = parse_slot;
+                    let body_hash =
+                        hashed.unwrap_or_else(|| crate::identity::body_hash(&f.body, &body_tag));
+                    if stored_body.as_deref() == Some(body_hash.as_str()) {
+                        return Ok(Read::Unchanged(f.validators, f.hints, f.redirect));
+                    }
+                    // The entries of the last document stored, to leave out the
+                    // same ones before parsing.
+                    let known = fresh
+                        .then(|| store.entry_seals(feed_id))
+                        .flatten()
+                        .and_then(|b| decode_seals(&b));
+                    let read = read_document(
+                        &f.body,
+                        f.charset.as_deref(),
+                        &f.final_url,
+                        (limits, &body_tag),
+                        &canon,
+                        known.as_deref(),
+                    )?;
+                    // Hints belong to the feed, not its entries: read from the
+                    // document without them when it could be cut (a few hundred
+                    // bytes instead of the whole body).
+                    let doc_hints = crate::hints::scan(read.head.as_deref().unwrap_or(&f.body));
+                    let mut items = read.items;
+                    complete_new(may_know.then_some((&store, feed_id)), &mut items);
+                    Ok::<_, FeedError>(Read::Parsed(Box::new((
+                        (read.doc, read.seals, read.skipped),
+                        items,
+                        doc_hints,
+                        f.validators,
+                        f.hints,
+                        f.redirect,
+                        body_hash,
+                    ))))
+                })
+                .await
+                .unwrap_or_else(|e| Err(FeedError::Store(StoreError::Worker(e.to_string()))))
+            };
             match parsed {
                 Ok(Read::Unchanged(validators, hints, redirect)) => {
                     rec.duration_ms = t0.elapsed().as_millis() as i64;
