@@ -27,8 +27,8 @@ pub mod search;
 pub use api::{Backend, Location, Reader};
 
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, Weak, mpsc};
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension};
@@ -295,10 +295,11 @@ impl Store {
 
     /// The last commit succeeded: every waiting write is durable.
     fn commit_succeeded(&mut self) {
+        // (Cleared first: a write told it is durable sees a healthy store.)
+        *self.commit_error.lock().unwrap_or_else(|e| e.into_inner()) = None;
         for w in self.waiting.drain(..) {
             let _ = w.send(Ok(()));
         }
-        *self.commit_error.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
 
     /// The batch is gone (COMMIT failed, or SQLite rolled it back): every write
@@ -307,6 +308,8 @@ impl Store {
         self.in_batch = false;
         self.batch_docs = 0;
         self.pending_search.clear();
+        // (Remembered first: a write told it failed sees the store's error.)
+        *self.commit_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(message.to_string());
         let n = self.waiting.len();
         for w in self.waiting.drain(..) {
             let _ = w.send(Err(StoreError::Commit {
@@ -318,7 +321,6 @@ impl Store {
             error = message,
             "a batch of fetches was not committed; those feeds count as failed"
         );
-        *self.commit_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(message.to_string());
     }
 
     fn begin_batch(&mut self) -> Result<(), StoreError> {
@@ -428,9 +430,10 @@ impl Drop for Store {
 
 /// The store shared between tasks; every call runs on a blocking thread.
 ///
-/// Writes of fetch results go through [`SharedStore::call_batched`]: while other
-/// fetches are queued for the store, their writes share one transaction (group
-/// commit, at most [`MAX_BATCH`]); each one is still atomic on its own (a
+/// Writes of fetch results go through [`SharedStore::call_batched`], run in
+/// order by one writer thread: while other fetches are queued for the store,
+/// their writes share one transaction (group commit, at most [`MAX_BATCH`]);
+/// each one is still atomic on its own (a
 /// savepoint), so a feed's items and validators are always committed together.
 /// A batched call returns only once the COMMIT covering it is done, with that
 /// COMMIT's error if it failed. Every other call commits an open batch first, so
@@ -442,8 +445,8 @@ pub struct SharedStore {
     readers: Option<Arc<Readers>>,
     /// Read-only stores for [`SharedStore::read`].
     pages: Option<Arc<Readers<Store>>>,
-    /// Batched calls waiting for the store.
-    queued: Arc<AtomicUsize>,
+    /// Batched writes, run by the store's writer thread ([`writer_loop`]).
+    jobs: mpsc::Sender<Job>,
     commit_error: Arc<Mutex<Option<String>>>,
 }
 
@@ -613,28 +616,81 @@ impl<R> Uncommitted<R> {
     }
 }
 
-/// Counts a batched call as queued until it holds the store (or is dropped
-/// without ever running, as at runtime shutdown).
-struct Queued(Option<Arc<AtomicUsize>>);
+/// A batched write, as the writer thread runs it.
+type Job = Box<dyn FnOnce(&mut Store) + Send>;
 
-impl Queued {
-    fn new(n: &Arc<AtomicUsize>) -> Queued {
-        n.fetch_add(1, Ordering::SeqCst);
-        Queued(Some(n.clone()))
-    }
+/// Starts the writer thread of a shared store.
+fn spawn_writer(store: Weak<Mutex<Store>>) -> mpsc::Sender<Job> {
+    let (tx, rx) = mpsc::channel::<Job>();
+    std::thread::Builder::new()
+        .name("feedloom-writer".into())
+        .spawn(move || writer_loop(&store, &rx))
+        .expect("cannot start the store's writer thread");
+    tx
+}
 
-    /// Leaves the queue; returns how many other calls are still queued.
-    fn leave(&mut self) -> usize {
-        self.0
-            .take()
-            .map(|n| n.fetch_sub(1, Ordering::SeqCst) - 1)
-            .unwrap_or(0)
+/// The writer thread: runs batched writes in the order they come, every write
+/// waiting meanwhile in the same transaction (at most [`MAX_BATCH`] per
+/// COMMIT), and commits as soon as none is waiting. One thread holding the
+/// store through a batch, instead of a blocking task per write taking turns at
+/// its lock, saves a thread hand-off and a contended lock per fetch. It ends
+/// when the last [`SharedStore`] is dropped.
+fn writer_loop(store: &Weak<Mutex<Store>>, jobs: &mpsc::Receiver<Job>) {
+    while let Ok(job) = jobs.recv() {
+        // (The store is gone: the job is dropped, and its caller told so.)
+        let Some(inner) = store.upgrade() else {
+            continue;
+        };
+        let mut store = inner.lock().unwrap_or_else(|e| e.into_inner());
+        job(&mut store);
+        while let Ok(job) = jobs.try_recv() {
+            if store.batch_docs >= MAX_BATCH {
+                let _ = store.flush();
+            }
+            job(&mut store);
+        }
+        let _ = store.flush();
     }
 }
 
-impl Drop for Queued {
-    fn drop(&mut self) {
-        self.leave();
+impl Store {
+    /// One fetch's write `f` in the current batch (see
+    /// [`SharedStore::write_batched`]); the writer thread commits.
+    #[allow(clippy::type_complexity)]
+    fn run_batched<R>(
+        &mut self,
+        f: impl FnOnce(&mut Store) -> Result<R, StoreError>,
+    ) -> Result<(R, Option<oneshot::Receiver<Result<(), StoreError>>>), StoreError> {
+        self.begin_batch()?;
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(self)))
+            .unwrap_or_else(|panic| {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                Err(StoreError::Worker(format!(
+                    "a store write panicked: {what}"
+                )))
+            });
+        if self.conn.is_autocommit() {
+            // SQLite rolled the whole batch back (disk full, I/O error): the
+            // earlier writes of the batch are lost with this one.
+            let message = match &result {
+                Err(e) => crate::error::chain(e),
+                Ok(_) => "SQLite rolled the batch back".to_string(),
+            };
+            self.batch_failed(&message);
+            return match result {
+                Err(e) => Err(e),
+                Ok(_) => Err(StoreError::Commit { message }),
+            };
+        }
+        self.batch_docs += 1;
+        let value = result?;
+        let (tx, rx) = oneshot::channel();
+        self.waiting.push(tx);
+        Ok((value, Some(rx)))
     }
 }
 
@@ -643,11 +699,12 @@ impl SharedStore {
         let commit_error = store.commit_error.clone();
         let readers = store.readers.clone();
         let pages = store.pages.clone();
+        let store = Arc::new(Mutex::new(store));
         SharedStore {
             readers,
             pages,
-            store: Arc::new(Mutex::new(store)),
-            queued: Arc::default(),
+            jobs: spawn_writer(Arc::downgrade(&store)),
+            store,
             commit_error,
         }
     }
@@ -744,52 +801,13 @@ impl SharedStore {
         F: FnOnce(&mut Store) -> Result<R, StoreError> + Send + 'static,
         R: Send + 'static,
     {
-        let inner = self.store.clone();
-        let mut queued = Queued::new(&self.queued);
-        let (value, committed) = tokio::task::spawn_blocking(move || {
-            let mut store = inner.lock().unwrap_or_else(|e| e.into_inner());
-            let others = queued.leave();
-            store.begin_batch()?;
-            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut store)))
-                .unwrap_or_else(|panic| {
-                    let what = panic
-                        .downcast_ref::<&str>()
-                        .map(|s| s.to_string())
-                        .or_else(|| panic.downcast_ref::<String>().cloned())
-                        .unwrap_or_default();
-                    Err(StoreError::Worker(format!(
-                        "a store write panicked: {what}"
-                    )))
-                });
-            if store.conn.is_autocommit() {
-                // SQLite rolled the whole batch back (disk full, I/O error): the
-                // earlier writes of the batch are lost with this one.
-                let message = match &result {
-                    Err(e) => crate::error::chain(e),
-                    Ok(_) => "SQLite rolled the batch back".to_string(),
-                };
-                store.batch_failed(&message);
-                return match result {
-                    Err(e) => Err(e),
-                    Ok(_) => Err(StoreError::Commit { message }),
-                };
-            }
-            let committed = match &result {
-                Ok(_) => {
-                    let (tx, rx) = oneshot::channel();
-                    store.waiting.push(tx);
-                    Some(rx)
-                }
-                Err(_) => None,
-            };
-            store.batch_docs += 1;
-            if others == 0 || store.batch_docs >= MAX_BATCH {
-                let _ = store.flush();
-            }
-            result.map(|v| (v, committed))
-        })
-        .await
-        .map_err(|e| StoreError::Worker(e.to_string()))??;
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move |store: &mut Store| {
+            let _ = tx.send(store.run_batched(f));
+        });
+        let gone = || StoreError::Worker("the store's writer thread has stopped".into());
+        self.jobs.send(job).map_err(|_| gone())?;
+        let (value, committed) = rx.await.map_err(|_| gone())??;
         Ok(Uncommitted { value, committed })
     }
 
