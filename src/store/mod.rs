@@ -70,8 +70,8 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../migrations/0009_entry_seals.sql"),
     ),
     (
-        "0010_search_hashsize",
-        include_str!("../../migrations/0010_search_hashsize.sql"),
+        "0010_search_writes",
+        include_str!("../../migrations/0010_search_writes.sql"),
     ),
 ];
 
@@ -896,8 +896,9 @@ mod tests {
         // Re-opening applies nothing twice.
         let store = Store::open(&path).unwrap();
         assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len() as u32);
-        // The search index buffers 4 MiB of new entries per transaction
-        // (version 10), and keeps deletes from rewriting segments (version 4).
+        // The search index buffers 4 MiB of new entries per transaction and
+        // merges 16 segments at a time (version 10), and keeps deletes from
+        // rewriting segments (version 4).
         let option = |k: &str| -> i64 {
             store
                 .conn()
@@ -907,6 +908,7 @@ mod tests {
                 .unwrap()
         };
         assert_eq!(option("hashsize"), 4 << 20);
+        assert_eq!(option("automerge"), 16);
         assert_eq!(option("deletemerge"), 0);
     }
 

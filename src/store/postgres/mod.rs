@@ -73,8 +73,8 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../../migrations/postgres/0009_entry_seals.sql"),
     ),
     (
-        "0010_search_hashsize",
-        include_str!("../../../migrations/postgres/0010_search_hashsize.sql"),
+        "0010_search_writes",
+        include_str!("../../../migrations/postgres/0010_search_writes.sql"),
     ),
 ];
 
