@@ -1002,15 +1002,29 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         let what = format!("output `{}`", out.name());
         out.rules = Arc::new(compile_rules(&out.include, &out.exclude, &what, &at)?);
     }
-    for (key, d) in [
-        ("keep", cfg.store.keep),
-        ("keep_fetch_log", Some(cfg.store.keep_fetch_log)),
+    // An item its feed still carries is recognised after pruning (tombstoned)
+    // only if its last_seen_at is within `keep`; feedloom refreshes that at
+    // most a day late (every 12 h, on whole reads at least every 12 h), so a
+    // shorter `keep` would let carried items come back as new stories.
+    for (key, d, least, says) in [
+        (
+            "keep",
+            cfg.store.keep,
+            2 * 86_400,
+            "2d (items still in their feeds are refreshed up to a day late, and would come back as new)",
+        ),
+        (
+            "keep_fetch_log",
+            Some(cfg.store.keep_fetch_log),
+            3_600,
+            "1h",
+        ),
     ] {
-        if d.is_some_and(|d| d.0 < Duration::from_secs(3600)) {
+        if d.is_some_and(|d| d.0 < Duration::from_secs(least)) {
             return Err(whole(
                 "store",
                 key,
-                &format!("[store] {key} must be at least 1h"),
+                &format!("[store] {key} must be at least {says}"),
             ));
         }
     }

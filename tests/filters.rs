@@ -244,7 +244,17 @@ fn bad_rules_are_config_errors_at_their_line() {
         (
             "[store]\nkeep = \"10m\"\n",
             2,
-            "[store] keep must be at least 1h",
+            "[store] keep must be at least 2d",
+        ),
+        (
+            "[store]\nkeep = \"36h\"\n",
+            2,
+            "[store] keep must be at least 2d (items still in their feeds are refreshed up to a day late",
+        ),
+        (
+            "[store]\nkeep_fetch_log = \"10m\"\n",
+            2,
+            "[store] keep_fetch_log must be at least 1h",
         ),
     ] {
         std::fs::write(&p, body).unwrap();

@@ -650,7 +650,7 @@ async fn an_item_left_out_is_pruned_with_a_tombstone_as_if_read() {
     for whole in [false, true] {
         let env = TestEnv::new();
         let cfg_text = format!(
-            "[store]\npath = \"feedloom.db\"\nkeep = \"36h\"\n\n{}",
+            "[store]\npath = \"feedloom.db\"\nkeep = \"2d\"\n\n{}",
             feeds_toml(&[srv.url("/f.xml")])
         );
         let cfg_path = env.path("feedloom.toml");
@@ -672,15 +672,15 @@ async fn an_item_left_out_is_pruned_with_a_tombstone_as_if_read() {
             Resource::feed(rss_doc("", &[item("a", "")])).no_etag(),
         );
         poll(&cfg, env.open_store()).await.unwrap();
-        // Item a was first seen (on a poll that left others out) 43 hours
+        // Item a was first seen (on a poll that left others out) 55 hours
         // ago; the feed's document was last read whole 23 hours ago, when a
-        // was not yet a day old.
+        // was 32 hours old.
         sql(&format!(
             "UPDATE items SET first_seen_at = unixepoch() - {f}, last_seen_at = unixepoch() - {f},
                  changed_at = unixepoch() - {f};
              UPDATE stories SET first_seen_at = unixepoch() - {f}, changed_at = unixepoch() - {f};
              UPDATE feeds SET body_stored_at = unixepoch() - {w};",
-            f = 43 * H,
+            f = 55 * H,
             w = 23 * H
         ));
         clear(whole);
@@ -689,7 +689,7 @@ async fn an_item_left_out_is_pruned_with_a_tombstone_as_if_read() {
             Resource::feed(rss_doc("", &[item("n", ""), item("a", "")])).no_etag(),
         );
         assert_eq!(poll(&cfg, env.open_store()).await.unwrap().0.new, 1);
-        // Retention (keep 36h) prunes a; the feed still carries it.
+        // Retention (keep 2d) prunes a; the feed still carries it.
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_feedloom"))
             .arg("--config")
             .arg(&cfg_path)
