@@ -831,3 +831,59 @@ fn the_search_index_is_rebuilt_with_prefixes_on_upgrade() {
     assert_eq!(search("hay*").0, 1000);
     assert_eq!(search("\"haystack text\"").0, 1000);
 }
+
+/// One document of 200 new items with ~30 KB of text each (6 MB, indexed in
+/// one group commit): every item is found by its own word, once, and by a word
+/// they share.
+#[tokio::test]
+async fn every_item_of_a_large_batch_is_indexed_once() {
+    let srv = FeedServer::start().await;
+    let env = TestEnv::new();
+    let cfg = env.config(&format!(
+        "[fetch]\nmax_body = \"64MiB\"\n\n{}",
+        feeds_toml(&[srv.url("/big.xml")])
+    ));
+    let filler = "plain words of filler text ".repeat(1_100); // ~30 KB per item
+    let words: Vec<String> = (0..200).map(|i| format!("uniqword{i}x")).collect();
+    let items: Vec<(String, String, String, String)> = words
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            (
+                format!("g{i}"),
+                format!("https://example.org/{i}"),
+                format!("Item {i}"),
+                format!("<p>{w} {filler}</p>"),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, &str, &str, &str)> = items
+        .iter()
+        .map(|(a, b, c, d)| (a.as_str(), b.as_str(), c.as_str(), d.as_str()))
+        .collect();
+    srv.set("/big.xml", Resource::feed(doc("Big", &refs)));
+    let summary = poll(&cfg, env.open_store()).await.unwrap().0;
+    assert_eq!((summary.new, summary.failed), (200, 0));
+    let conn = env.reader();
+    for (i, w) in words.iter().enumerate() {
+        let hits: Vec<i64> = conn
+            .prepare("SELECT rowid FROM search WHERE search MATCH ?1")
+            .unwrap()
+            .query_map([w], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let id: i64 = conn
+            .query_row(
+                "SELECT id FROM items WHERE guid = ?1",
+                [format!("g{i}")],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(hits, [id], "{w}");
+    }
+    assert_eq!(
+        env.count("SELECT count(*) FROM search WHERE search MATCH 'filler'"),
+        200
+    );
+}
