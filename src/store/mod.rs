@@ -631,10 +631,11 @@ fn spawn_writer(store: Weak<Mutex<Store>>) -> mpsc::Sender<Job> {
 
 /// The writer thread: runs batched writes in the order they come, every write
 /// waiting meanwhile in the same transaction (at most [`MAX_BATCH`] per
-/// COMMIT), and commits as soon as none is waiting. One thread holding the
-/// store through a batch, instead of a blocking task per write taking turns at
-/// its lock, saves a thread hand-off and a contended lock per fetch. It ends
-/// when the last [`SharedStore`] is dropped.
+/// COMMIT), and commits as soon as none is waiting or the batch is full; it
+/// lets go of the store between batches, so that other calls get their turn.
+/// One thread holding the store through a batch, instead of a blocking task
+/// per write taking turns at its lock, saves a thread hand-off and a contended
+/// lock per fetch. It ends when the last [`SharedStore`] is dropped.
 fn writer_loop(store: &Weak<Mutex<Store>>, jobs: &mpsc::Receiver<Job>) {
     while let Ok(job) = jobs.recv() {
         // (The store is gone: the job is dropped, and its caller told so.)
@@ -643,11 +644,11 @@ fn writer_loop(store: &Weak<Mutex<Store>>, jobs: &mpsc::Receiver<Job>) {
         };
         let mut store = inner.lock().unwrap_or_else(|e| e.into_inner());
         job(&mut store);
-        while let Ok(job) = jobs.try_recv() {
-            if store.batch_docs >= MAX_BATCH {
-                let _ = store.flush();
+        while store.batch_docs < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => job(&mut store),
+                Err(_) => break,
             }
-            job(&mut store);
         }
         let _ = store.flush();
     }
