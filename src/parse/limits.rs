@@ -129,8 +129,11 @@ fn keep_newest_json(text: &[u8], max: usize) -> Option<(Vec<u8>, usize)> {
     Some((out, dates.len() - max))
 }
 
-/// Entry elements: `item` under `channel` or the root (RSS, RDF), `entry` under
-/// the root (Atom), with the date of each.
+/// Entry elements: `item` under the first `channel` below the root or under
+/// the root (RSS, RDF), `entry` under the root (Atom), with the date of each.
+/// Items of a second `channel`, or of one nested deeper, are not entries:
+/// feed-rs reads the first channel only, so they must neither count toward
+/// `max_entries` nor push that channel's own entries out.
 fn scan(text: &[u8]) -> Option<Vec<Span>> {
     let mut reader = Reader::from_reader(text);
     let config = reader.config_mut();
@@ -144,6 +147,7 @@ fn scan(text: &[u8]) -> Option<Vec<Span>> {
     // Set while inside a date element of the open entry: (published?).
     let mut in_date: Option<bool> = None;
     let mut parent_is_container = Vec::<bool>::new();
+    let mut channel_seen = false;
     loop {
         let start = reader.buffer_position() as usize;
         let event = reader.read_event().ok()?;
@@ -167,8 +171,16 @@ fn scan(text: &[u8]) -> Option<Vec<Span>> {
                     }
                     _ => {}
                 }
-                parent_is_container
-                    .push(open.is_none() && matches!(local, "channel" | "rss" | "RDF" | "feed"));
+                let container = open.is_none()
+                    && match local {
+                        "rss" | "RDF" | "feed" => depth == 1,
+                        "channel" if depth <= 2 && container_parent && !channel_seen => {
+                            channel_seen = true;
+                            true
+                        }
+                        _ => false,
+                    };
+                parent_is_container.push(container);
             }
             // `<item/>` is an entry too (feed-rs reads it as one).
             Event::Empty(e) if open.is_none() => {
@@ -282,6 +294,41 @@ mod tests {
             .collect();
         assert_eq!(ids, ["2", "4"]);
         assert_eq!(v["after"], 1);
+    }
+
+    #[test]
+    fn items_of_a_second_channel_neither_count_nor_push_out_the_first() {
+        let item = |g: u32, day: u32| {
+            format!("<item><guid>{g}</guid><pubDate>0{day} Jan 2024 10:00:00 GMT</pubDate></item>")
+        };
+        // The first channel (the one feed-rs reads) holds two entries, older
+        // than the three of a second channel: nothing to cut at max 2.
+        let xml = format!(
+            "<rss version=\"2.0\"><channel><title>a</title>{}{}</channel>\
+             <channel><title>b</title>{}{}{}</channel></rss>",
+            item(1, 1),
+            item(2, 2),
+            item(3, 7),
+            item(4, 8),
+            item(5, 9)
+        );
+        assert!(keep_newest(xml.as_bytes(), 2).is_none());
+        assert!(!would_cut(xml.as_bytes(), 2));
+        // Over the limit in the first channel: its own newest stay, the
+        // second channel is left as it is.
+        let (out, cut) = keep_newest(xml.as_bytes(), 1).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(cut, 1);
+        assert!(!out.contains("<guid>1</guid>") && out.contains("<guid>2</guid>"));
+        assert!(out.contains("<guid>3</guid>") && out.contains("<guid>5</guid>"));
+        // A channel nested in the first one's elements holds no entries either.
+        let nested = format!(
+            "<rss version=\"2.0\"><channel><title>a</title>{}<image><channel>{}{}</channel></image></channel></rss>",
+            item(1, 1),
+            item(2, 8),
+            item(3, 9)
+        );
+        assert!(keep_newest(nested.as_bytes(), 1).is_none());
     }
 
     #[test]
