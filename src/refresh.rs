@@ -302,6 +302,12 @@ pub async fn refresh_feed(
                             "document has more entries than fetch.max_entries"
                         );
                     }
+                    if doc.unread > 0 {
+                        warn!(
+                            unread = doc.unread,
+                            "document has more than one <channel>; the items of all but the first are not read"
+                        );
+                    }
                     let meta = DocumentMeta {
                         title: doc.title,
                         site_url: doc.site_url,

@@ -35,6 +35,58 @@ pub(super) fn would_cut(text: &[u8], max: usize) -> bool {
     over_limit(text, max) && keep_newest(text, max).is_some()
 }
 
+/// How many `<item>`s an RSS document holds in channels after its first one
+/// (feed-rs reads the first `<channel>` only, so they are never read): 0
+/// unless the document has two `<channel>` tags (a substring count first).
+pub(super) fn unread_channel_items(text: &[u8]) -> usize {
+    if memchr::memmem::find_iter(text, b"<channel")
+        .nth(1)
+        .is_none()
+    {
+        return 0;
+    }
+    let mut reader = Reader::from_reader(text);
+    let config = reader.config_mut();
+    config.check_end_names = false;
+    config.allow_dangling_amp = true;
+    let (mut depth, mut channels, mut unread) = (0usize, 0usize, 0usize);
+    let mut rss_root = false;
+    // Inside a channel after the first (its depth is 2).
+    let mut in_other = false;
+    loop {
+        let event = match reader.read_event() {
+            Ok(e) => e,
+            Err(_) => return unread,
+        };
+        let (is_start, name) = match &event {
+            Event::Start(e) => (true, e.local_name().into_inner().to_string()),
+            Event::Empty(e) => (false, e.local_name().into_inner().to_string()),
+            Event::End(_) => {
+                if depth == 2 {
+                    in_other = false;
+                }
+                depth = depth.saturating_sub(1);
+                continue;
+            }
+            Event::Eof => return unread,
+            _ => continue,
+        };
+        let at = depth + 1;
+        match (at, name.as_str()) {
+            (1, "rss") => rss_root = true,
+            (2, "channel") if rss_root => {
+                channels += 1;
+                in_other = is_start && channels > 1;
+            }
+            (3, "item") if in_other => unread += 1,
+            _ => {}
+        }
+        if is_start {
+            depth = at;
+        }
+    }
+}
+
 /// One entry element found by the scan.
 struct Span {
     start: usize,
@@ -329,6 +381,23 @@ mod tests {
             item(3, 9)
         );
         assert!(keep_newest(nested.as_bytes(), 1).is_none());
+    }
+
+    #[test]
+    fn items_of_channels_after_the_first_are_counted_as_unread() {
+        let one =
+            "<rss version=\"2.0\"><channel><item/><item><title>x</title></item></channel></rss>";
+        assert_eq!(unread_channel_items(one.as_bytes()), 0);
+        let two = "<rss version=\"2.0\"><channel><item/></channel>\
+                   <channel><title>b</title><item><title>y</title></item><item/>\
+                   <image><item/></image></channel><channel/></rss>";
+        assert_eq!(unread_channel_items(two.as_bytes()), 2);
+        // A channel nested inside the first one's elements is not a channel
+        // of the document; nor are channels under another root.
+        let nested = "<rss version=\"2.0\"><channel><image><channel><item/></channel></image></channel></rss>";
+        assert_eq!(unread_channel_items(nested.as_bytes()), 0);
+        let atom = "<feed><channel><item/></channel><channel><item/></channel></feed>";
+        assert_eq!(unread_channel_items(atom.as_bytes()), 0);
     }
 
     #[test]

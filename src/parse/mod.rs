@@ -65,6 +65,9 @@ pub struct Document {
     pub entries: Vec<Entry>,
     /// Entries dropped because the document had more than `max_entries`.
     pub truncated: usize,
+    /// `<item>`s in `<channel>`s after the first, which are not read (feed-rs
+    /// reads the first channel of an RSS document only).
+    pub unread: usize,
 }
 
 /// Limits applied while mapping.
@@ -231,9 +234,11 @@ fn parse_prepared(
         false => (bytes, 0),
     };
     let fallback_links = legacy::fallback_links(&bytes);
+    let unread = limits::unread_channel_items(&bytes);
     let (feed, repaired) = read(&bytes, root, base)?;
     drop(bytes);
-    let doc = map_feed(feed, base, limits, cut, fallback_links);
+    let mut doc = map_feed(feed, base, limits, cut, fallback_links);
+    doc.unread = unread;
     if doc.entries.is_empty() && doc.title.is_none() && root.dialect == legacy::Dialect::Foreign {
         return Err(ParseError::NoFeedElements {
             root: root.name.clone(),
@@ -351,6 +356,7 @@ fn map_feed(
         ttl_minutes: feed.ttl,
         entries,
         truncated: cut + total.saturating_sub(limits.max_entries),
+        unread: 0,
     }
 }
 
