@@ -59,8 +59,8 @@ pub(super) fn unread_channel_items(text: &[u8]) -> usize {
             Err(_) => return unread,
         };
         let (is_start, name) = match &event {
-            Event::Start(e) => (true, e.local_name().into_inner().to_string()),
-            Event::Empty(e) => (false, e.local_name().into_inner().to_string()),
+            Event::Start(e) => (true, e.local_name()),
+            Event::Empty(e) => (false, e.local_name()),
             Event::End(_) => {
                 if depth == 2 {
                     in_other = false;
@@ -72,7 +72,7 @@ pub(super) fn unread_channel_items(text: &[u8]) -> usize {
             _ => continue,
         };
         let at = depth + 1;
-        match (at, name.as_str()) {
+        match (at, name.into_inner()) {
             (1, "rss") => rss_root = true,
             (2, "channel") if rss_root => {
                 channels += 1;

@@ -428,7 +428,8 @@ impl Drop for Store {
     }
 }
 
-/// The store shared between tasks; every call runs on a blocking thread.
+/// The store shared between tasks; batched writes run on its writer thread,
+/// every other call on a blocking thread.
 ///
 /// Writes of fetch results go through [`SharedStore::call_batched`], run in
 /// order by one writer thread: while other fetches are queued for the store,
@@ -584,11 +585,14 @@ impl<T> Readers<T> {
     }
 }
 
+/// Says whether the COMMIT covering a batched write succeeded.
+type Committed = oneshot::Receiver<Result<(), StoreError>>;
+
 /// A batched write that ran but may not be durable yet.
 #[must_use = "a batched write is durable only once `committed` says so"]
 pub struct Uncommitted<R> {
     value: R,
-    committed: Option<oneshot::Receiver<Result<(), StoreError>>>,
+    committed: Option<Committed>,
 }
 
 impl<R> Uncommitted<R> {
@@ -657,11 +661,10 @@ fn writer_loop(store: &Weak<Mutex<Store>>, jobs: &mpsc::Receiver<Job>) {
 impl Store {
     /// One fetch's write `f` in the current batch (see
     /// [`SharedStore::write_batched`]); the writer thread commits.
-    #[allow(clippy::type_complexity)]
     fn run_batched<R>(
         &mut self,
         f: impl FnOnce(&mut Store) -> Result<R, StoreError>,
-    ) -> Result<(R, Option<oneshot::Receiver<Result<(), StoreError>>>), StoreError> {
+    ) -> Result<(R, Option<Committed>), StoreError> {
         self.begin_batch()?;
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(self)))
             .unwrap_or_else(|panic| {
