@@ -27,7 +27,8 @@
 //!    computed at open).
 //!
 //! Every poll prints wall time (and its ratio to the download floor of the
-//! same run), CPU time of this process (user + system, getrusage) and per new
+//! same run; in the main table also to the floor measured again just before
+//! that poll, since this machine's speed drifts within minutes), CPU time of this process (user + system, getrusage) and per new
 //! item, and peak RSS (VmHWM, reset before each scenario). Options
 //! (environment): FEEDLOOM_BENCH_FEEDS (1000), FEEDLOOM_BENCH_ITEMS (50),
 //! FEEDLOOM_BENCH_GROW (0), FEEDLOOM_BENCH_NEAR (0), FEEDLOOM_BENCH_PLUS5_AGAIN (0:
@@ -388,6 +389,8 @@ struct Row {
     name: String,
     wall: f64,
     floor: f64,
+    /// The floor measured again right before this poll (main table only).
+    floor_now: Option<f64>,
     cpu: f64,
     new_items: usize,
     rss: f64,
@@ -400,8 +403,11 @@ fn print_row(r: &Row) {
     } else {
         "-".into()
     };
+    let now = r.floor_now.map_or("-".to_string(), |f| {
+        format!("{:.2}× ({f:.3} s)", r.wall / f)
+    });
     println!(
-        "| {} | {:.3} s | {:.2}× | {:.2} s | {} | {} | {:.0} MiB | {} |",
+        "| {} | {:.3} s | {:.2}× | {now} | {:.2} s | {} | {} | {:.0} MiB | {} |",
         r.name,
         r.wall,
         r.wall / r.floor,
@@ -415,12 +421,37 @@ fn print_row(r: &Row) {
 
 fn table_header() {
     println!(
-        "| scenario | wall | × floor | CPU | new items | CPU µs / new item | peak RSS | summary |"
+        "| scenario | wall | × floor | × floor just before | CPU | new items | CPU µs / new item | peak RSS | summary |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
 }
 
 async fn poll_row(name: &str, cfg: &Config, store: &SharedStore, floor: f64) -> Row {
+    poll_row_near(name, cfg, store, floor, None).await
+}
+
+/// A poll, after measuring the download floor again (`urls`, with ETags for
+/// an all-304 poll): the machine's speed drifts by 2× within minutes, so the
+/// ratio to the floor taken just before is the one to read.
+async fn poll_row_now(
+    name: &str,
+    cfg: &Config,
+    store: &SharedStore,
+    floor: f64,
+    urls: &[String],
+    etag: Option<usize>,
+) -> Row {
+    let now = download(urls, etag).await.0;
+    poll_row_near(name, cfg, store, floor, Some(now)).await
+}
+
+async fn poll_row_near(
+    name: &str,
+    cfg: &Config,
+    store: &SharedStore,
+    floor: f64,
+    floor_now: Option<f64>,
+) -> Row {
     reset_peak_rss();
     let c0 = cpu_secs();
     let t = Instant::now();
@@ -431,6 +462,7 @@ async fn poll_row(name: &str, cfg: &Config, store: &SharedStore, floor: f64) -> 
         name: name.to_string(),
         wall,
         floor,
+        floor_now,
         cpu,
         new_items: summary.new,
         rss: peak_rss_mib(),
@@ -551,17 +583,18 @@ fn main() {
         let open_empty = t.elapsed();
         table_header();
         let mut rows = Vec::new();
-        rows.push(poll_row("cold", &cfg, &store, floor).await);
-        rows.push(poll_row("all-304", &cfg, &store, floor304).await);
+        rows.push(poll_row_now("cold", &cfg, &store, floor, &urls, None).await);
+        rows.push(poll_row_now("all-304", &cfg, &store, floor304, &urls, Some(0)).await);
         farm.mode(false, 0).await;
-        rows.push(poll_row("all-200 unchanged (1st)", &cfg, &store, floor).await);
-        rows.push(poll_row("all-200 unchanged", &cfg, &store, floor).await);
+        let unchanged = "all-200 unchanged (1st)";
+        rows.push(poll_row_now(unchanged, &cfg, &store, floor, &urls, None).await);
+        rows.push(poll_row_now("all-200 unchanged", &cfg, &store, floor, &urls, None).await);
         for k in 1..=env_usize("FEEDLOOM_BENCH_UNCHANGED_AGAIN", 0) {
             let row = poll_row(&format!("all-200 unchanged (again, {k})"), &cfg, &store, floor).await;
             drop(row);
         }
         farm.mode(true, 5).await;
-        rows.push(poll_row("+5 per feed", &cfg, &store, floor).await);
+        rows.push(poll_row_now("+5 per feed", &cfg, &store, floor, &urls, None).await);
         let store_cost = rows[0].cpu / rows[0].new_items.max(1) as f64;
         println!(
             "(+5 target: ≤ 1.5× floor + storing {} items at the cold poll's CPU per item = {:.3} s + {:.3} s)",
