@@ -521,9 +521,9 @@ fn main() {
     if let Ok(items) = std::env::var("FEEDLOOM_BENCH_FARM") {
         farm_main(items.parse().unwrap());
     }
-    // As the feedloom binary does (FEEDLOOM_BENCH_GLIBC_ARENAS=1: glibc's default).
+    // As the feedloom binary does (FEEDLOOM_BENCH_GLIBC_ARENAS=1: glibc's defaults).
     if std::env::var("FEEDLOOM_BENCH_GLIBC_ARENAS").is_err() {
-        feedloom::limit_malloc_arenas();
+        feedloom::tune_malloc();
     }
     let feeds = env_usize("FEEDLOOM_BENCH_FEEDS", 1000);
     let items = env_usize("FEEDLOOM_BENCH_ITEMS", 50);

@@ -13,7 +13,7 @@ use feedloom::store::{Backend, Location, SharedStore, Store};
 use feedloom::{app, commands, export};
 
 fn main() -> ExitCode {
-    feedloom::limit_malloc_arenas();
+    feedloom::tune_malloc();
     let cli = Cli::parse();
     init_tracing(cli.log_format);
     let path = cli.config_path();

@@ -51,7 +51,8 @@ pub struct Refresher {
     pub defaults: Arc<Defaults>,
     pub canon: Arc<Canon>,
     pub rules: StoryRules,
-    /// Each configured feed's headers and credentials, by its URL.
+    /// The headers and credentials of each configured feed that has any, by
+    /// its URL (a feed not in it sends none).
     pub access: Arc<HashMap<String, Arc<Access>>>,
     /// What besides the body decides how it is read (limits, identity rules):
     /// part of the body hash, so that a changed rule re-reads every body.
@@ -104,10 +105,12 @@ impl Refresher {
         Refresher {
             body_tag: body_tag.into(),
             fetcher,
+            // Only feeds with headers or credentials: the others get none.
             access: Arc::new(
                 cfg.feeds
                     .iter()
-                    .map(|f| (f.url().to_string(), Arc::new(f.access.clone())))
+                    .filter(|f| !f.access.is_empty())
+                    .map(|f| (f.url().to_string(), Arc::new((*f.access).clone())))
                     .collect(),
             ),
             store,

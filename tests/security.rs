@@ -359,6 +359,7 @@ async fn secrets_reach_the_feeds_host_and_nothing_else() {
     let story = |t: &str| rss("Feed", &[(Some(t), None, t, "d")]);
     srv.set("/basic.xml", Resource::feed(story("basic story")));
     srv.set("/token.xml", Resource::feed(story("token story")));
+    srv.set("/plain.xml", Resource::feed(story("plain story")));
     // The third feed moves to another host: the secrets must not follow it.
     srv.set(
         "/moved.xml",
@@ -379,6 +380,7 @@ async fn secrets_reach_the_feeds_host_and_nothing_else() {
          headers = {{ \"X-Api-Key\" = {{ env = \"TEST_FEED_KEY\" }}, \"Accept-Language\" = \"en\" }}\n\n\
          [[feed]]\nurl = \"http://127.0.0.1:{port}/moved.xml\"\n\
          auth = {{ basic = {{ user = \"carol\", password = {{ env = \"TEST_FEED_PASS\" }} }} }}\n\n\
+         [[feed]]\nurl = \"http://127.0.0.1:{port}/plain.xml\"\n\n\
          [[output]]\nname = \"all\"\npath = \"out/all\"\n"
     );
     std::fs::write(
@@ -411,7 +413,9 @@ async fn secrets_reach_the_feeds_host_and_nothing_else() {
         printed.push_str(&String::from_utf8_lossy(&out.stderr));
     }
     assert!(
-        printed.contains("basic story") && printed.contains("moved story"),
+        printed.contains("basic story")
+            && printed.contains("moved story")
+            && printed.contains("plain story"),
         "{printed}"
     );
     assert!(
@@ -449,6 +453,9 @@ async fn secrets_reach_the_feeds_host_and_nothing_else() {
         header("/moved.xml", "authorization"),
         Some(basic("carol", "pa55-from-env"))
     );
+    // A feed of the same host without any sends none.
+    assert!(header("/plain.xml", "authorization").is_none());
+    assert!(header("/plain.xml", "x-api-key").is_none());
     // ... and not to the host the feed redirected to.
     let moved = &other.seen()[0];
     assert!(
