@@ -473,32 +473,38 @@ async fn poll_row_near(
 }
 
 /// Bare download of every URL, 16 in flight: (seconds, bytes). With `etag`,
-/// each request carries the farm's ETag (all 304).
+/// each request carries the farm's ETag (all 304). At most 64 requests exist
+/// at once (as `poll` windows its feed tasks), so that the floor's own memory,
+/// kept by the allocator, does not count in the next poll's peak RSS.
 async fn download(urls: &[String], etag: Option<usize>) -> (f64, usize) {
     let client = reqwest::Client::new();
     let sem = Arc::new(tokio::sync::Semaphore::new(16));
     let t = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
-    for (n, u) in urls.iter().enumerate() {
-        let (c, u, sem) = (client.clone(), u.clone(), sem.clone());
-        let _ = n;
-        tasks.spawn(async move {
-            let _p = sem.acquire().await.unwrap();
-            let mut req = c.get(&u);
-            if let Some(extra) = etag {
-                let n: usize = u
-                    .rsplit('/')
-                    .next()
-                    .and_then(|f| f.strip_suffix(".xml"))
-                    .and_then(|f| f.parse().ok())
-                    .unwrap();
-                req = req.header("if-none-match", format!("\"v{extra}-{n}\""));
-            }
-            req.send().await.unwrap().bytes().await.unwrap().len()
-        });
-    }
     let mut bytes = 0;
-    while let Some(n) = tasks.join_next().await {
+    let mut next = urls.iter();
+    loop {
+        while tasks.len() < 64 {
+            let Some(u) = next.next() else { break };
+            let (c, u, sem) = (client.clone(), u.clone(), sem.clone());
+            tasks.spawn(async move {
+                let _p = sem.acquire().await.unwrap();
+                let mut req = c.get(&u);
+                if let Some(extra) = etag {
+                    let n: usize = u
+                        .rsplit('/')
+                        .next()
+                        .and_then(|f| f.strip_suffix(".xml"))
+                        .and_then(|f| f.parse().ok())
+                        .unwrap();
+                    req = req.header("if-none-match", format!("\"v{extra}-{n}\""));
+                }
+                req.send().await.unwrap().bytes().await.unwrap().len()
+            });
+        }
+        let Some(n) = tasks.join_next().await else {
+            break;
+        };
         bytes += n.unwrap();
     }
     (t.elapsed().as_secs_f64(), bytes)
