@@ -28,8 +28,9 @@
 //!
 //! Every poll prints wall time (and its ratio to the download floor of the
 //! same run; in the main table also to the floor measured again just before
-//! that poll, since this machine's speed drifts within minutes), CPU time of this process (user + system, getrusage) and per new
-//! item, and peak RSS (VmHWM, reset before each scenario). Options
+//! that poll, since this machine's speed drifts within minutes), CPU time of
+//! this process (user + system, getrusage) and per new item, and peak RSS
+//! (VmHWM, reset before each scenario). Options
 //! (environment): FEEDLOOM_BENCH_FEEDS (1000), FEEDLOOM_BENCH_ITEMS (50),
 //! FEEDLOOM_BENCH_GROW (0), FEEDLOOM_BENCH_NEAR (0), FEEDLOOM_BENCH_PLUS5_AGAIN (0:
 //! how many more +5 polls to run after the first), FEEDLOOM_BENCH_UNCHANGED_AGAIN
@@ -427,7 +428,7 @@ fn table_header() {
 }
 
 async fn poll_row(name: &str, cfg: &Config, store: &SharedStore, floor: f64) -> Row {
-    poll_row_near(name, cfg, store, floor, None).await
+    measure_poll(name, cfg, store, floor, None).await
 }
 
 /// A poll, after measuring the download floor again (`urls`, with ETags for
@@ -442,10 +443,10 @@ async fn poll_row_now(
     etag: Option<usize>,
 ) -> Row {
     let now = download(urls, etag).await.0;
-    poll_row_near(name, cfg, store, floor, Some(now)).await
+    measure_poll(name, cfg, store, floor, Some(now)).await
 }
 
-async fn poll_row_near(
+async fn measure_poll(
     name: &str,
     cfg: &Config,
     store: &SharedStore,
