@@ -3,7 +3,8 @@
 //! `cargo bench --bench pipeline` runs, in one process, against a farm of
 //! FEEDS feeds × ITEMS items (~2 KB each, like the 104 MB farm) served
 //! by a child process (so that this process's CPU time and peak RSS are
-//! feedloom's alone) on 50 loopback addresses (127.0.1.x):
+//! feedloom's alone) on 50 loopback addresses (127.0.1.x; FEEDLOOM_BENCH_HOSTS
+//! for more, up to one per feed):
 //!
 //! 1. the download floor: every feed fetched once with a bare HTTP client
 //!    (bodies read and dropped), and once more with its ETag (all 304);
@@ -52,7 +53,11 @@ use axum::response::{IntoResponse, Response};
 use feedloom::config::{self, Config, Format};
 use feedloom::store::{SharedStore, Store};
 
-const HOSTS: usize = 50;
+/// Loopback hosts of the farm (FEEDLOOM_BENCH_HOSTS): 127.0.1.x up to 250,
+/// then 127.1.x.y.
+fn hosts() -> usize {
+    env_usize("FEEDLOOM_BENCH_HOSTS", 50).max(1)
+}
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -309,8 +314,13 @@ fn farm_main(items: usize) {
             docs: Mutex::default(),
         });
         let mut addrs = Vec::new();
-        for h in 0..HOSTS {
-            let ip = format!("127.0.1.{}", h + 1);
+        let n = hosts();
+        for h in 0..n {
+            let ip = if n <= 250 {
+                format!("127.0.1.{}", h + 1)
+            } else {
+                format!("127.1.{}.{}", h / 250, h % 250 + 1)
+            };
             let listener = tokio::net::TcpListener::bind((ip.as_str(), 0))
                 .await
                 .unwrap();
@@ -363,7 +373,7 @@ impl FarmProcess {
     }
 
     fn url(&self, n: usize) -> String {
-        format!("http://{}/feed/{n}.xml", self.hosts[n % HOSTS])
+        format!("http://{}/feed/{n}.xml", self.hosts[n % self.hosts.len()])
     }
 
     async fn mode(&self, validators: bool, extra: usize) {
@@ -478,7 +488,12 @@ async fn measure_poll(
 /// at once (as `poll` windows its feed tasks), so that the floor's own memory,
 /// kept by the allocator, does not count in the next poll's peak RSS.
 async fn download(urls: &[String], etag: Option<usize>) -> (f64, usize) {
-    let client = reqwest::Client::new();
+    // Idle connections closed after 5 s, as feedloom's: with a farm of many
+    // hosts, reqwest's default 90 s kept one open per host.
+    let client = reqwest::Client::builder()
+        .pool_idle_timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
     let sem = Arc::new(tokio::sync::Semaphore::new(16));
     let t = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
@@ -551,11 +566,12 @@ fn main() {
         .unwrap_or(0.0);
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
-        "machine: {cores} cores, {mem:.0} GiB, load {}; farm: {feeds} feeds × {items} items on {HOSTS} loopback hosts (another process)",
+        "machine: {cores} cores, {mem:.0} GiB, load {}; farm: {feeds} feeds × {items} items on {} loopback hosts (another process)",
         load.split_whitespace()
             .take(3)
             .collect::<Vec<_>>()
-            .join(" ")
+            .join(" "),
+        hosts()
     );
     steps(items);
     let farm = FarmProcess::start(items);

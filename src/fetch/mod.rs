@@ -118,6 +118,16 @@ pub struct Fetcher {
     budget: Arc<Budget>,
 }
 
+/// How long an idle keep-alive connection is kept for the next fetch from its
+/// host (reqwest's default: 90 s). Ten times the default `host_gap`, so the
+/// feeds of one host still share connections; but each idle connection keeps
+/// its socket and its last read buffer (60–90 KB each, measured at 10,000
+/// feeds: docs/performance.md, change 24), and feeds on distinct hosts are
+/// rarely fetched again that soon: at the start-up spread of 10,000 such
+/// feeds, 90 s could keep thousands open (file descriptors past
+/// `LimitNOFILE`, hundreds of MB).
+const IDLE_CONNECTION: Duration = Duration::from_secs(5);
+
 impl Fetcher {
     pub fn new(cfg: &FetchConfig) -> Result<Fetcher, reqwest::Error> {
         Fetcher::with_network(cfg, Network::system())
@@ -136,6 +146,7 @@ impl Fetcher {
                 .connect_timeout(connect_timeout(cfg))
                 .redirect(reqwest::redirect::Policy::none())
                 .pool_max_idle_per_host(cfg.per_host)
+                .pool_idle_timeout(IDLE_CONNECTION)
                 .dns_resolver(Arc::new(GuardedResolver {
                     lookup: net.lookup.clone(),
                     policy: policy.clone(),
