@@ -441,13 +441,15 @@ impl Drop for Store {
 /// it sees everything written.
 #[derive(Clone)]
 pub struct SharedStore {
+    /// The writer thread; declared first so that, when the last handle goes,
+    /// the thread has finished before the store itself is dropped (and closed,
+    /// its -wal file checkpointed and removed) on the dropping thread.
+    writer: Arc<Writer>,
     store: Arc<Mutex<Store>>,
     /// Read-only connections for [`SharedStore::mark_known`].
     readers: Option<Arc<Readers>>,
     /// Read-only stores for [`SharedStore::read`].
     pages: Option<Arc<Readers<Store>>>,
-    /// Batched writes, run by the store's writer thread ([`writer_loop`]).
-    jobs: mpsc::Sender<Job>,
     commit_error: Arc<Mutex<Option<String>>>,
 }
 
@@ -623,14 +625,39 @@ impl<R> Uncommitted<R> {
 /// A batched write, as the writer thread runs it.
 type Job = Box<dyn FnOnce(&mut Store) + Send>;
 
+/// The writer thread of a shared store, and the way to give it batched writes.
+/// Dropping the last handle lets the thread run what is queued, then waits for
+/// it to end: once the last [`SharedStore`] is gone the store is closed, not
+/// closing on another thread while the process goes on (or exits).
+struct Writer {
+    /// Batched writes, run by the store's writer thread ([`writer_loop`]).
+    jobs: Option<mpsc::Sender<Job>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        drop(self.jobs.take());
+        if let Some(thread) = self.thread.take() {
+            // (A job dropping the last handle runs on the writer itself.)
+            if thread.thread().id() != std::thread::current().id() {
+                let _ = thread.join();
+            }
+        }
+    }
+}
+
 /// Starts the writer thread of a shared store.
-fn spawn_writer(store: Weak<Mutex<Store>>) -> mpsc::Sender<Job> {
+fn spawn_writer(store: Weak<Mutex<Store>>) -> Writer {
     let (tx, rx) = mpsc::channel::<Job>();
-    std::thread::Builder::new()
+    let thread = std::thread::Builder::new()
         .name("feedloom-writer".into())
         .spawn(move || writer_loop(&store, &rx))
         .expect("cannot start the store's writer thread");
-    tx
+    Writer {
+        jobs: Some(tx),
+        thread: Some(thread),
+    }
 }
 
 /// The writer thread: runs batched writes in the order they come, every write
@@ -707,7 +734,7 @@ impl SharedStore {
         SharedStore {
             readers,
             pages,
-            jobs: spawn_writer(Arc::downgrade(&store)),
+            writer: Arc::new(spawn_writer(Arc::downgrade(&store))),
             store,
             commit_error,
         }
@@ -810,7 +837,8 @@ impl SharedStore {
             let _ = tx.send(store.run_batched(f));
         });
         let gone = || StoreError::Worker("the store's writer thread has stopped".into());
-        self.jobs.send(job).map_err(|_| gone())?;
+        let jobs = self.writer.jobs.as_ref().ok_or_else(gone)?;
+        jobs.send(job).map_err(|_| gone())?;
         let (value, committed) = rx.await.map_err(|_| gone())??;
         Ok(Uncommitted { value, committed })
     }
@@ -1413,5 +1441,45 @@ mod tests {
         assert_eq!(shared.commit_error(), None);
         drop(shared);
         assert_eq!(ok, durable(&path, n), "reported stored = really stored");
+    }
+
+    /// Once the last handle of a shared store is dropped, the store is closed:
+    /// the writes queued meanwhile are committed, and its -wal file
+    /// checkpointed and removed, not still closing on the writer thread while
+    /// the caller (a `poll` about to exit, the next command) goes on.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn dropping_the_last_handle_closes_the_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.db");
+        let wal = dir.path().join("f.db-wal");
+        let shared = SharedStore::new(Store::open(&path).unwrap());
+        shared
+            .call_batched(|s| {
+                s.conn
+                    .execute(
+                        "INSERT INTO feeds (url, created_at) VALUES ('first', 0)",
+                        [],
+                    )
+                    .map_err(StoreError::ctx("test write"))
+            })
+            .await
+            .unwrap();
+        assert!(wal.exists(), "open: the store has its -wal file");
+        // A slow write is on the writer thread when the last handle goes.
+        let slow = shared.write_batched(|s| {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            s.conn
+                .execute("INSERT INTO feeds (url, created_at) VALUES ('slow', 0)", [])
+                .map_err(StoreError::ctx("test write"))
+        });
+        let started = tokio::time::timeout(std::time::Duration::from_millis(50), slow).await;
+        assert!(started.is_err(), "still running");
+        drop(shared);
+        assert!(!wal.exists(), "closed when the last handle went");
+        let conn = Connection::open(&path).unwrap();
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM feeds", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 2, "the write under way was committed");
     }
 }
