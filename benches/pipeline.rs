@@ -494,6 +494,10 @@ async fn download(urls: &[String], etag: Option<usize>) -> (f64, usize) {
         .pool_idle_timeout(Duration::from_secs(5))
         .build()
         .unwrap();
+    // With one feed per host (FEEDLOOM_BENCH_HOSTS as large as the farm), no
+    // connection is used twice: closed after its response, as feedloom's are,
+    // not idling in the pool (at loopback pace, thousands of them: 0.5 GB).
+    let close = hosts() >= urls.len();
     let sem = Arc::new(tokio::sync::Semaphore::new(16));
     let t = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
@@ -506,6 +510,9 @@ async fn download(urls: &[String], etag: Option<usize>) -> (f64, usize) {
             tasks.spawn(async move {
                 let _p = sem.acquire().await.unwrap();
                 let mut req = c.get(&u);
+                if close {
+                    req = req.header("connection", "close");
+                }
                 if let Some(extra) = etag {
                     let n: usize = u
                         .rsplit('/')

@@ -249,6 +249,60 @@ async fn per_host_concurrency_never_exceeds_its_limit() {
     assert_eq!(srv.max_in_flight(), 2, "two at a time on one host");
 }
 
+/// A feed alone on its host asks for its connection to be closed after the
+/// response (nobody would reuse it before it idled out: with thousands of such
+/// hosts, idle connections held a socket and a buffer each); feeds sharing a
+/// host keep theirs, and so does a host polled again within seconds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_are_kept_only_for_busy_hosts() {
+    let shared = FeedServer::start().await;
+    let mut urls = Vec::new();
+    for i in 0..6 {
+        let p = format!("/f{i}.xml");
+        shared.set(&p, Resource::feed(rss("t", &[(Some("1"), None, "x", "d")])));
+        urls.push(shared.url(&p));
+    }
+    // Another host: the same loopback address under another name.
+    let solo = FeedServer::start().await;
+    solo.set("/solo.xml", Resource::feed(rss("t", &[])));
+    urls.push(format!("http://localhost:{}/solo.xml", solo.addr.port()));
+    let env = TestEnv::new();
+    let cfg = env.config(&format!(
+        "[fetch]\nhost_gap = \"0s\"\nper_host = 2\n\n{}",
+        feeds_toml(&urls)
+    ));
+    let closes = |srv: &FeedServer| {
+        srv.seen()
+            .iter()
+            .filter(|s| {
+                s.headers
+                    .get("connection")
+                    .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"))
+            })
+            .count()
+    };
+    let (summary, _) = feedloom::refresh::poll(&cfg, env.open_store())
+        .await
+        .unwrap();
+    assert_eq!(summary.ok, 7);
+    assert_eq!(solo.seen().len(), 1);
+    assert_eq!(closes(&solo), 1, "the lone feed's connection is closed");
+    assert_eq!(shared.seen().len(), 6);
+    // (The first request of a host may not know yet that others follow.)
+    assert!(closes(&shared) <= 1, "{:?}", shared.seen());
+    // The daemon polling a lone feed every second keeps its connection
+    // after the first fetch.
+    solo.clear_seen();
+    let app = spawn_app(&format!(
+        "[defaults]\nspread = \"0s\"\n\n{}",
+        feed_block(&urls[6], "every = \"1s\"")
+    ))
+    .await;
+    assert!(wait_for(10, || hits(&solo, "/solo.xml") >= 3).await);
+    app.stop().await;
+    assert_eq!(closes(&solo), 1, "{:?}", solo.seen());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hung_host_does_not_delay_other_hosts() {
     let hung = FeedServer::start().await;

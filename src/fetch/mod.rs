@@ -125,7 +125,9 @@ pub struct Fetcher {
 /// feeds: docs/performance.md, change 24), and feeds on distinct hosts are
 /// rarely fetched again that soon: at the start-up spread of 10,000 such
 /// feeds, 90 s could keep thousands open (file descriptors past
-/// `LimitNOFILE`, hundreds of MB).
+/// `LimitNOFILE`, hundreds of MB). A request to a host that is not busy (see
+/// `politeness::Slots::busy`) asks for its connection to be closed after the
+/// response, so that it does not idle at all (docs/performance.md, change 25).
 const IDLE_CONNECTION: Duration = Duration::from_secs(5);
 
 impl Fetcher {
@@ -235,6 +237,10 @@ impl Fetcher {
             }
             if home {
                 req = with_access(req, &origin.access);
+            }
+            if !self.slots.busy(&current) {
+                // Not to be reused soon: closed after the response, not pooled.
+                req = req.header(header::CONNECTION, "close");
             }
             let resp = req
                 .send()

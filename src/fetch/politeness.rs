@@ -1,7 +1,9 @@
 //! Politeness: a cap on requests in flight to one host, a minimum gap between
-//! two requests to it, and a cap on requests in flight overall.
+//! two requests to it, and a cap on requests in flight overall; and whether a
+//! host is busy enough for its connection to be kept for the next request.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -20,7 +22,18 @@ pub(super) struct Slots {
 /// Politeness towards one host: a cap on requests in flight and a minimum gap.
 struct Host {
     slots: Arc<Semaphore>,
-    next_start: tokio::sync::Mutex<Instant>,
+    pace: tokio::sync::Mutex<Pace>,
+    /// Another request to the host is waiting or in flight, or the last one
+    /// started less than [`super::IDLE_CONNECTION`] before the latest: the
+    /// host's connection is worth keeping (see [`Slots::busy`]).
+    busy: AtomicBool,
+}
+
+struct Pace {
+    /// When the next request may start (the last one's start + the gap).
+    next_start: Instant,
+    /// When the last request started.
+    last_start: Option<Instant>,
 }
 
 /// Held while a request is in flight; releases the host and global slots on drop.
@@ -51,7 +64,11 @@ impl Slots {
                 .or_insert_with(|| {
                     Arc::new(Host {
                         slots: Arc::new(Semaphore::new(self.per_host)),
-                        next_start: tokio::sync::Mutex::new(Instant::now()),
+                        pace: tokio::sync::Mutex::new(Pace {
+                            next_start: Instant::now(),
+                            last_start: None,
+                        }),
+                        busy: AtomicBool::new(false),
                     })
                 })
                 .clone()
@@ -63,10 +80,17 @@ impl Slots {
             .await
             .expect("never closed");
         if url.scheme() != "file" {
-            let mut next = host.next_start.lock().await;
-            let start = (*next).max(Instant::now());
-            *next = start + self.host_gap;
-            drop(next);
+            let mut pace = host.pace.lock().await;
+            let start = pace.next_start.max(Instant::now());
+            let recent = pace
+                .last_start
+                .is_some_and(|last| start.duration_since(last) <= super::IDLE_CONNECTION);
+            pace.next_start = start + self.host_gap;
+            pace.last_start = Some(start);
+            drop(pace);
+            // (The table holds one reference, this request another.)
+            let others = Arc::strong_count(&host) > 2;
+            host.busy.store(recent || others, Ordering::Relaxed);
             tokio::time::sleep_until(start).await;
         }
         let global = self
@@ -79,5 +103,19 @@ impl Slots {
             _host: host_permit,
             _global: global,
         }
+    }
+
+    /// Whether the URL's host is busy: other requests to it are waiting or in
+    /// flight, or the last two started within [`super::IDLE_CONNECTION`] of each
+    /// other. A connection to a host that is not (a feed alone on its host, a
+    /// host met only through a redirect) is closed after its response instead
+    /// of idling in the pool: with thousands of such hosts, idle connections
+    /// held a socket and a read buffer each.
+    pub(super) fn busy(&self, url: &Url) -> bool {
+        let key = url.host_str().unwrap_or("").to_ascii_lowercase();
+        let hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
+        hosts
+            .get(&key)
+            .is_some_and(|h| h.busy.load(Ordering::Relaxed))
     }
 }
