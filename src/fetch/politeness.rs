@@ -56,7 +56,7 @@ impl Slots {
     /// The host slot comes first so that feeds queued behind a slow host never hold
     /// global slots that other hosts could use.
     pub(super) async fn acquire(&self, url: &Url) -> Slot {
-        let key = url.host_str().unwrap_or("").to_ascii_lowercase();
+        let key = host_key(url).into_owned();
         let host = {
             let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
             hosts
@@ -112,10 +112,21 @@ impl Slots {
     /// of idling in the pool: with thousands of such hosts, idle connections
     /// held a socket and a read buffer each.
     pub(super) fn busy(&self, url: &Url) -> bool {
-        let key = url.host_str().unwrap_or("").to_ascii_lowercase();
+        let key = host_key(url);
         let hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
         hosts
-            .get(&key)
+            .get(key.as_ref())
             .is_some_and(|h| h.busy.load(Ordering::Relaxed))
+    }
+}
+
+/// The URL's host as the table keys it: lowercase (http and https hosts already
+/// are, so that looking one up allocates nothing).
+fn host_key(url: &Url) -> std::borrow::Cow<'_, str> {
+    let host = url.host_str().unwrap_or("");
+    if host.bytes().any(|b| b.is_ascii_uppercase()) {
+        host.to_ascii_lowercase().into()
+    } else {
+        host.into()
     }
 }
