@@ -348,9 +348,12 @@ impl Store {
             .conn
             .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
-        // 16 MiB of page cache instead of 2: storing an item touches a dozen
-        // indexes, and cache misses made cold polls of large stores slow.
-        self.conn.pragma_update(None, "cache_size", -16_384)?;
+        // 8 MiB of page cache instead of 2: storing an item touches a dozen
+        // indexes, and cache misses made cold polls of large stores slow. 16
+        // MiB bought no CPU at 1,000 or 10,000 feeds nor at a million items,
+        // for 8–20 MiB more peak RSS (docs/performance.md, change 27).
+        self.conn
+            .pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
         self.conn.pragma_update(None, "foreign_keys", "ON")?;
         // The per-fetch savepoints' journal stays in memory: it was written to a
         // temporary file for every feed of a batch (10% of a cold poll).
@@ -484,6 +487,9 @@ const MAX_PAGE_READERS: usize = 2;
 /// Page cache of one [`SharedStore::read`] store, in KiB: a search at a
 /// million items reads a few MB of index.
 const PAGE_READER_CACHE_KIB: i64 = 8_192;
+
+/// The writer's page cache, in KiB (`PRAGMA cache_size`).
+const WRITER_CACHE_KIB: i64 = 8_192;
 
 fn read_only_conn(path: &Path) -> rusqlite::Result<Connection> {
     use rusqlite::OpenFlags;
