@@ -73,6 +73,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0010_search_writes",
         include_str!("../../migrations/0010_search_writes.sql"),
     ),
+    (
+        "0011_search_crisismerge",
+        include_str!("../../migrations/0011_search_crisismerge.sql"),
+    ),
 ];
 
 /// Pages of WAL after which a commit checkpoints (32 MiB at `PAGE_SIZE`).
@@ -947,6 +951,9 @@ mod tests {
         };
         assert_eq!(option("hashsize"), 4 << 20);
         assert_eq!(option("automerge"), 16);
+        // ... and merges all segments of a size at once only at 64 of them
+        // (version 11).
+        assert_eq!(option("crisismerge"), 64);
         assert_eq!(option("deletemerge"), 0);
     }
 
@@ -1447,6 +1454,47 @@ mod tests {
         assert_eq!(shared.commit_error(), None);
         drop(shared);
         assert_eq!(ok, durable(&path, n), "reported stored = really stored");
+    }
+
+    /// A store at version 10 gets `crisismerge = 64` on upgrade (version 11);
+    /// what its search index holds is found as before.
+    #[test]
+    fn a_version_10_store_merges_its_search_index_less_eagerly_after_upgrade() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for (_, sql) in &MIGRATIONS[..10] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.execute_batch(
+                "PRAGMA user_version = 10;
+                 INSERT INTO search (rowid, title, body)
+                 VALUES (7, 'Volcano erupts', 'The harbour closed');",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), 11);
+        let crisis: Option<i64> = store
+            .conn()
+            .query_row(
+                "SELECT v FROM search_config WHERE k = 'crisismerge'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .unwrap();
+        assert_eq!(crisis, Some(64));
+        let found: i64 = store
+            .conn()
+            .query_row(
+                "SELECT rowid FROM search WHERE search MATCH 'harbour'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(found, 7);
     }
 
     /// Once the last handle of a shared store is dropped, the store is closed:

@@ -76,6 +76,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0010_search_writes",
         include_str!("../../../migrations/postgres/0010_search_writes.sql"),
     ),
+    (
+        "0011_search_crisismerge",
+        include_str!("../../../migrations/postgres/0011_search_crisismerge.sql"),
+    ),
 ];
 
 /// The channel nodes tell each other about store changes on.
