@@ -19,11 +19,13 @@ pg_bin() {
     return 1
 }
 
-# A port nothing listens on (bash only: CI images may lack python).
+# A port nothing listens on (bash only: CI images may lack python), below
+# Linux's ephemeral range (32768-60999), where the tests' and benches' own
+# client connections would otherwise hold it and make the bind fail.
 free_port() {
     local p i
     for i in $(seq 100); do
-        p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+        p=$((20000 + (RANDOM * 32768 + RANDOM) % 12000))
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
             echo "$p"
             return 0
@@ -57,15 +59,24 @@ feedloom_pg_start() {
     [ "$(id -u)" = 0 ] && chown "$user" "$dir"
     local as=()
     [ "$(id -u)" = 0 ] && as=(runuser -u "$user" --)
-    local port
-    port=$(free_port) || { echo "postgres.sh: no free port found" >&2; return 1; }
     "${as[@]}" "$bin/initdb" -D "$dir/data" -U feedloom --auth=trust --encoding=UTF8 \
         --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
         { cat "$dir/initdb.log" >&2; return 1; }
-    "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=128MB" \
-        start >/dev/null ||
-        { cat "$dir/server.log" >&2; return 1; }
+    # Another port if the one found was taken meanwhile (a race with any other
+    # program on the machine).
+    local port attempt
+    for attempt in 1 2 3 4 5; do
+        port=$(free_port) || { echo "postgres.sh: no free port found" >&2; return 1; }
+        rm -f "$dir/server.log"
+        "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+            -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=128MB" \
+            start >/dev/null && break
+        if [ "$attempt" = 5 ] || ! grep -q "could not bind\|could not create any TCP/IP sockets" "$dir/server.log"; then
+            cat "$dir/server.log" >&2
+            return 1
+        fi
+        echo "postgres.sh: port $port was taken; trying another" >&2
+    done
     FEEDLOOM_PG_DIR=$dir
     FEEDLOOM_PG_BIN=$bin
     FEEDLOOM_PG_AS=("${as[@]}")
