@@ -134,12 +134,22 @@ const INLINE_HASH_MAX: usize = 1 << 20;
 
 /// Refreshes one feed. A feed's failure is recorded on it and returned as
 /// [`Outcome::Failed`]; only the store's own errors are `Err`.
+/// Every [`crate::TRIM_EVERY`] feeds, the memory freed meanwhile goes back to
+/// the system.
 #[instrument(skip_all, fields(feed = %feed.url))]
 pub async fn refresh_feed(
     r: &Refresher,
     feed: &FeedRef,
     every: &Every,
 ) -> Result<Report, StoreError> {
+    let result = refresh_one(r, feed, every).await;
+    if crate::trim_due() {
+        tokio::task::spawn_blocking(crate::trim_freed_memory);
+    }
+    result
+}
+
+async fn refresh_one(r: &Refresher, feed: &FeedRef, every: &Every) -> Result<Report, StoreError> {
     // The host and global slots cover the request, the parse and the store
     // write (so that fetched documents never pile up in memory ahead of the
     // writer), but not the wait for the group commit: that must not keep the
