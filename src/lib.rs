@@ -105,20 +105,21 @@ pub const TRIM_EVERY: usize = 256;
 static REFRESHED: Countdown = Countdown::new(TRIM_EVERY);
 
 /// Counts one feed refreshed; true every [`TRIM_EVERY`]th time, when the
-/// caller should run [`trim_freed_memory`] (on a blocking thread: it takes
-/// 1–4 ms). Fetching from thousands of hosts frees connection buffers,
-/// documents and parse trees in an order that leaves holes in the heap, and
-/// glibc keeps the pages of every hole: at 10,000 feeds on as many hosts the
-/// heap's free space grew from 4 to 16 MiB over a cold poll while what was in
-/// use stayed at 22–27 MiB, and the peak RSS went with it (69–73 MiB; trimmed
-/// every 256 feeds, 60–61 MiB: docs/performance.md, change 29).
+/// caller should run [`trim_freed_memory`] on a blocking thread. Fetching from
+/// thousands of hosts frees connection buffers, documents and parse trees in
+/// an order that leaves holes in the heap, and glibc keeps the pages of every
+/// hole: at 10,000 feeds on as many hosts the heap's free space grew from 4 to
+/// 16 MiB over a cold poll while what was in use stayed at 22–27 MiB, and the
+/// peak RSS went with it (docs/performance.md, change 29).
 pub fn trim_due() -> bool {
     REFRESHED.tick()
 }
 
-/// Hands the whole free pages inside glibc's heaps back to the system
+/// Returns every whole free page inside glibc's heaps to the system
 /// (`malloc_trim`), so that memory freed by a burst of work stops counting in
-/// the daemon's RSS. Does nothing elsewhere than glibc.
+/// the daemon's RSS. It takes 0.5–4 ms, holding each heap's lock while it
+/// walks that heap (threads allocating meanwhile wait). A no-op on non-glibc
+/// targets.
 pub fn trim_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only releases free memory; it takes glibc's own locks.
@@ -194,7 +195,11 @@ mod tests {
     }
 
     /// Holes freed in the middle of the heap stay resident until trimmed.
+    /// Relies on glibc's default mmap threshold (128 KiB, the tests do not call
+    /// [`tune_malloc`]): with a threshold below 64 KiB set through the
+    /// environment, the blocks would be mappings of their own, not holes.
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    #[cfg_attr(miri, ignore)]
     #[test]
     fn trimming_returns_holes_in_the_heap_to_the_system() {
         // 1,600 blocks of 64 KiB (below the mmap threshold, so in the heap),
@@ -207,6 +212,7 @@ mod tests {
             *b = None;
         }
         let before = rss_kib();
+        assert!(before > 0, "cannot read VmRSS from /proc/self/status");
         trim_freed_memory();
         let after = rss_kib();
         assert!(

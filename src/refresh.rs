@@ -134,6 +134,7 @@ const INLINE_HASH_MAX: usize = 1 << 20;
 
 /// Refreshes one feed. A feed's failure is recorded on it and returned as
 /// [`Outcome::Failed`]; only the store's own errors are `Err`.
+///
 /// Every [`crate::TRIM_EVERY`] feeds, the memory freed meanwhile goes back to
 /// the system.
 #[instrument(skip_all, fields(feed = %feed.url))]
