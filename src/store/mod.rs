@@ -919,6 +919,91 @@ mod tests {
     use super::*;
 
     #[test]
+    fn syncing_the_same_config_writes_nothing_and_a_changed_one_its_changes() {
+        use super::model::FeedSpec;
+        let spec = |url: &str, title: Option<&str>, tags: &[&str]| FeedSpec {
+            url: url.to_string(),
+            title: title.map(str::to_string),
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            url_with_credentials: None,
+        };
+        let (a, b, c) = (
+            "https://a.example/feed",
+            "https://b.example/feed",
+            "https://c.example/feed",
+        );
+        let mut store = Store::open_in_memory().unwrap();
+        let changes = |s: &Store| -> i64 {
+            s.conn()
+                .query_row("SELECT total_changes()", [], |r| r.get(0))
+                .unwrap()
+        };
+        let rows = |s: &Store| -> Vec<(String, Option<String>, bool, Option<String>)> {
+            s.conn()
+                .prepare(
+                    "SELECT url, title, in_config,
+                            (SELECT group_concat(tag, ',') FROM
+                               (SELECT tag FROM feed_tags WHERE feed_id = feeds.id ORDER BY tag))
+                     FROM feeds ORDER BY url",
+                )
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        let first = [spec(a, Some("A"), &["y", "x", "x"]), spec(b, None, &[])];
+        let ids = |refs: Vec<feeds::FeedRef>| refs.iter().map(|f| f.id).collect::<Vec<_>>();
+        let synced = ids(store.sync_config(&first).unwrap());
+        let before = changes(&store);
+        assert_eq!(ids(store.sync_config(&first).unwrap()), synced);
+        assert_eq!(
+            changes(&store),
+            before,
+            "the same config again rewrote rows"
+        );
+        let row = |url: &str, title: Option<&str>, on: bool, tags: Option<&str>| {
+            (
+                url.to_string(),
+                title.map(str::to_string),
+                on,
+                tags.map(str::to_string),
+            )
+        };
+        assert_eq!(
+            rows(&store),
+            [
+                row(a, Some("A"), true, Some("x,y")),
+                row(b, None, true, None)
+            ]
+        );
+
+        // A's title and tags change, B leaves the config, C joins it.
+        let second = [spec(a, Some("A2"), &["z", "y"]), spec(c, None, &["x"])];
+        let refs = store.sync_config(&second).unwrap();
+        assert_eq!(refs[0].id, synced[0]);
+        assert_eq!(
+            rows(&store),
+            [
+                row(a, Some("A2"), true, Some("y,z")),
+                row(b, None, false, None),
+                row(c, None, true, Some("x")),
+            ]
+        );
+        // B comes back as it was; A loses its title and tags.
+        let third = [spec(a, None, &[]), spec(b, None, &[])];
+        assert_eq!(ids(store.sync_config(&third).unwrap()), synced);
+        assert_eq!(
+            rows(&store),
+            [
+                row(a, None, true, None),
+                row(b, None, true, None),
+                row(c, None, false, Some("x")),
+            ]
+        );
+    }
+
+    #[test]
     fn migrations_apply_once_and_set_user_version() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/dir/f.db");
