@@ -30,8 +30,10 @@
 //! Every poll prints wall time (and its ratio to the download floor of the
 //! same run; in the main table also to the floor measured again just before
 //! that poll, since this machine's speed drifts within minutes), CPU time of
-//! this process (user + system, getrusage) and per new item, and peak RSS
-//! (VmHWM, reset before each scenario). Options
+//! this process (user + system, getrusage) and per new item, of it what the
+//! store's writer thread ran (its schedstat: the writer is the critical path of
+//! a poll that stores items, and its time varies far less than wall time on a
+//! shared machine), and peak RSS (VmHWM, reset before each scenario). Options
 //! (environment): FEEDLOOM_BENCH_FEEDS (1000), FEEDLOOM_BENCH_ITEMS (50),
 //! FEEDLOOM_BENCH_GROW (0), FEEDLOOM_BENCH_NEAR (0), FEEDLOOM_BENCH_PLUS5_AGAIN (0:
 //! how many more +5 polls to run after the first), FEEDLOOM_BENCH_UNCHANGED_AGAIN
@@ -90,6 +92,28 @@ fn cpu_secs() -> f64 {
     unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
     let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     tv(u.ru_utime) + tv(u.ru_stime)
+}
+
+/// CPU seconds the store's writer threads (`feedloom-writer`) have run: the
+/// critical path of every poll that stores items (from schedstat, in ns).
+fn writer_cpu_secs() -> f64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return f64::NAN;
+    };
+    let mut ns = 0u64;
+    for t in tasks.flatten() {
+        let comm = std::fs::read_to_string(t.path().join("comm")).unwrap_or_default();
+        if comm.trim_end() != "feedloom-writer" {
+            continue;
+        }
+        let stat = std::fs::read_to_string(t.path().join("schedstat")).unwrap_or_default();
+        ns += stat
+            .split_whitespace()
+            .next()
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+    }
+    ns as f64 / 1e9
 }
 
 // ---------------------------------------------------------------- the farm
@@ -404,6 +428,8 @@ struct Row {
     /// The floor measured again right before this poll (main table only).
     floor_now: Option<f64>,
     cpu: f64,
+    /// Of `cpu`, what the writer thread ran.
+    writer: f64,
     new_items: usize,
     rss: f64,
     note: String,
@@ -426,11 +452,12 @@ fn print_row(r: &Row) {
         format!("{:.2}× ({f:.3} s)", r.wall / f)
     });
     println!(
-        "| {} | {:.3} s | {:.2}× | {now} | {:.2} s | {} | {} | {:.0} MiB | {} |",
+        "| {} | {:.3} s | {:.2}× | {now} | {:.2} s | {:.3} s | {} | {} | {:.0} MiB | {} |",
         r.name,
         r.wall,
         r.wall / r.floor,
         r.cpu,
+        r.writer,
         r.new_items,
         per_item,
         r.rss,
@@ -440,9 +467,9 @@ fn print_row(r: &Row) {
 
 fn table_header() {
     println!(
-        "| scenario | wall | × floor | × floor just before | CPU | new items | CPU µs / new item | peak RSS | summary |"
+        "| scenario | wall | × floor | × floor just before | CPU | of it the writer | new items | CPU µs / new item | peak RSS | summary |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
 }
 
 async fn poll_row(name: &str, cfg: &Config, store: &SharedStore, floor: f64) -> Row {
@@ -473,16 +500,19 @@ async fn measure_poll(
 ) -> Row {
     reset_peak_rss();
     let c0 = cpu_secs();
+    let w0 = writer_cpu_secs();
     let t = Instant::now();
     let (summary, _) = feedloom::refresh::poll(cfg, store.clone()).await.unwrap();
     let wall = t.elapsed().as_secs_f64();
     let cpu = cpu_secs() - c0;
+    let writer = writer_cpu_secs() - w0;
     let row = Row {
         name: name.to_string(),
         wall,
         floor,
         floor_now,
         cpu,
+        writer,
         new_items: summary.new,
         rss: peak_rss_mib(),
         note: summary.to_string(),
@@ -631,18 +661,26 @@ fn main() {
         // 0.1 s poll to one floor swings by 2x on a shared machine, so the
         // target is judged on the median of all of them.
         let mut unchanged_ratios: Vec<f64> = rows[2..4].iter().filter_map(Row::ratio_now).collect();
+        let mut unchanged_cpu: Vec<(f64, f64)> = rows[2..4].iter().map(|r| (r.cpu, r.writer)).collect();
         for k in 1..=env_usize("FEEDLOOM_BENCH_UNCHANGED_AGAIN", 0) {
             let name = format!("all-200 unchanged (again, {k})");
             let row = poll_row_now(&name, &cfg, &store, floor, &urls, None).await;
             unchanged_ratios.extend(row.ratio_now());
+            unchanged_cpu.push((row.cpu, row.writer));
         }
         unchanged_ratios.sort_by(f64::total_cmp);
+        let median = |mut v: Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
         println!(
-            "(all-200 unchanged target: ≤ 1.5× the floor; median over {} polls {:.2}×, {:.2}–{:.2}×)",
+            "(all-200 unchanged target: ≤ 1.5× the floor; median over {} polls {:.2}×, {:.2}–{:.2}×; median CPU {:.3} s, of it the writer {:.3} s)",
             unchanged_ratios.len(),
             unchanged_ratios[unchanged_ratios.len() / 2],
             unchanged_ratios[0],
-            unchanged_ratios[unchanged_ratios.len() - 1]
+            unchanged_ratios[unchanged_ratios.len() - 1],
+            median(unchanged_cpu.iter().map(|c| c.0).collect()),
+            median(unchanged_cpu.iter().map(|c| c.1).collect()),
         );
         farm.mode(true, 5).await;
         rows.push(poll_row_now("+5 per feed", &cfg, &store, floor, &urls, None).await);
