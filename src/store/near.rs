@@ -383,14 +383,20 @@ impl Index {
         }
     }
 
-    /// The items of an anchor with ids at least `first_id`, with their feed tags.
-    fn items(&self, anchor: u32, first_id: i64, out: &mut Vec<(i64, u8)>) {
+    /// The items of an anchor with ids at least `first_id`, with their feed
+    /// tags: at most `limit` of them (a lookup needs no more than one past
+    /// [`HUB`] to know a hub; the index is rebuilt from every stored
+    /// fingerprint, so a common anchor can list thousands).
+    fn items(&self, anchor: u32, first_id: i64, out: &mut Vec<(i64, u8)>, limit: usize) {
         let (lo, hi) = (u64::from(anchor) << 32, (u64::from(anchor) + 1) << 32);
         for list in [&self.sorted, &self.recent] {
             let from = list.partition_point(|&x| x < lo);
             for &e in list[from..].iter().take_while(|&&x| x < hi) {
                 let id = self.base + (e & 0xff_ffff) as i64;
                 if id >= first_id {
+                    if out.len() >= limit {
+                        return;
+                    }
                     out.push((id, (e >> 24) as u8));
                 }
             }
@@ -427,7 +433,7 @@ pub(super) fn find_story(
     let mut list = Vec::new();
     for a in &fp.anchors {
         list.clear();
-        index.items(*a, first_id, &mut list);
+        index.items(*a, first_id, &mut list, HUB as usize + 1);
         if list.len() as i64 > HUB {
             found.hubs.push(*a);
             continue;
@@ -677,17 +683,21 @@ mod tests {
         assert!(index.recent.len() <= RECENT);
         assert!(index.sorted.windows(2).all(|w| w[0] <= w[1]));
         let mut out = Vec::new();
-        index.items(7, 150, &mut out);
+        index.items(7, 150, &mut out, usize::MAX);
         assert_eq!(out.len(), RECENT * 2 - 50, "every item from id 150 on");
         assert!(out.iter().all(|(id, tag)| i64::from(*tag) == id % 3));
         out.clear();
-        index.items(3, 0, &mut out);
+        index.items(7, 150, &mut out, 25);
+        assert_eq!(out.len(), 25, "no more than asked for");
+        assert!(out.iter().all(|(id, _)| *id >= 150));
+        out.clear();
+        index.items(3, 0, &mut out, usize::MAX);
         assert!(out.iter().all(|(id, _)| id % 5 == 3));
         // Ids below the index's base or too far above it are not indexed.
         index.add([9u32].iter(), 99, 1);
         index.add([9u32].iter(), 100 + (1 << 24), 1);
         out.clear();
-        index.items(9, 0, &mut out);
+        index.items(9, 0, &mut out, usize::MAX);
         assert!(out.is_empty());
     }
 
@@ -736,14 +746,14 @@ mod tests {
         let mut out = Vec::new();
         for a in anchors.iter().skip(1) {
             out.clear();
-            index.items(*a, 0, &mut out);
+            index.items(*a, 0, &mut out, usize::MAX);
             assert!(
                 !out.iter().any(|(id, _)| *id == copy_id),
                 "the copy joined a hub list"
             );
         }
         out.clear();
-        index.items(anchors[0], 0, &mut out);
+        index.items(anchors[0], 0, &mut out, usize::MAX);
         assert!(out.iter().any(|(id, _)| *id == copy_id));
     }
 
