@@ -1005,3 +1005,112 @@ async fn nodes_starting_together_on_a_new_database_all_come_up() {
         }
     }
 }
+
+/// Syncing the config (every `poll`, every node start) writes only what
+/// changed: the same config again makes no new row version (`xmin`) of any
+/// feed or tag, so it takes no row lock the other nodes' fetches would wait
+/// on; a changed config changes titles, tags and membership, and a feed that
+/// comes back keeps its id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn syncing_the_same_config_writes_nothing_and_a_changed_one_its_changes() {
+    use feedloom::store::model::FeedSpec;
+    use feedloom::store::{Backend, Location};
+    let Some(url) = pg::fresh_db("sync").await else {
+        return;
+    };
+    let loc = Location::Postgres {
+        url: url.clone(),
+        password_file: None,
+        lease_secs: 60,
+    };
+    let store = Backend::open(&loc, "node-a").await.unwrap();
+    let c = pg::client(&url).await;
+    let spec = |url: &str, title: Option<&str>, tags: &[&str]| FeedSpec {
+        url: url.to_string(),
+        title: title.map(str::to_string),
+        tags: tags.iter().map(|t| t.to_string()).collect(),
+        url_with_credentials: None,
+    };
+    let (a, b, cc) = (
+        "https://a.example/feed",
+        "https://b.example/feed",
+        "https://c.example/feed",
+    );
+    // Every row version of feeds and tags: changes whenever a row is written.
+    async fn versions(c: &tokio_postgres::Client) -> Vec<String> {
+        let mut v = Vec::new();
+        for sql in [
+            "SELECT url || ' ' || xmin::text FROM feeds ORDER BY url",
+            "SELECT feed_id::text || ' ' || tag || ' ' || xmin::text FROM feed_tags ORDER BY 1",
+        ] {
+            for r in c.query(sql, &[]).await.unwrap() {
+                v.push(r.get::<_, String>(0));
+            }
+        }
+        v
+    }
+    type FeedRow = (String, Option<String>, bool, Option<String>);
+    async fn rows(c: &tokio_postgres::Client) -> Vec<FeedRow> {
+        c.query(
+            "SELECT url, title, in_config = 1,
+                    (SELECT string_agg(tag, ',' ORDER BY tag) FROM feed_tags WHERE feed_id = feeds.id)
+             FROM feeds ORDER BY url",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+        .collect()
+    }
+    let row = |url: &str, title: Option<&str>, on: bool, tags: Option<&str>| {
+        (
+            url.to_string(),
+            title.map(str::to_string),
+            on,
+            tags.map(str::to_string),
+        )
+    };
+    let ids =
+        |refs: Vec<feedloom::store::feeds::FeedRef>| refs.iter().map(|f| f.id).collect::<Vec<_>>();
+    let first = [spec(a, Some("A"), &["y", "x", "x"]), spec(b, None, &[])];
+    let synced = ids(store.sync_config(&first).await.unwrap());
+    let before = versions(&c).await;
+    assert_eq!(ids(store.sync_config(&first).await.unwrap()), synced);
+    assert_eq!(
+        versions(&c).await,
+        before,
+        "the same config again rewrote rows"
+    );
+    assert_eq!(
+        rows(&c).await,
+        [
+            row(a, Some("A"), true, Some("x,y")),
+            row(b, None, true, None)
+        ]
+    );
+    // A's title and tags change, B leaves the config, C joins it.
+    let second = [spec(a, Some("A2"), &["z", "y"]), spec(cc, None, &["x"])];
+    let refs = store.sync_config(&second).await.unwrap();
+    assert_eq!(refs[0].id, synced[0]);
+    assert_eq!(refs[1].url.as_str(), cc);
+    assert_eq!(
+        rows(&c).await,
+        [
+            row(a, Some("A2"), true, Some("y,z")),
+            row(b, None, false, None),
+            row(cc, None, true, Some("x")),
+        ]
+    );
+    // B comes back as it was; A loses its title and tags.
+    let third = [spec(a, None, &[]), spec(b, None, &[])];
+    assert_eq!(ids(store.sync_config(&third).await.unwrap()), synced);
+    assert_eq!(
+        rows(&c).await,
+        [
+            row(a, None, true, None),
+            row(b, None, true, None),
+            row(cc, None, false, Some("x")),
+        ]
+    );
+}

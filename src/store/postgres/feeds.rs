@@ -61,12 +61,6 @@ pub(super) fn feed_ref(r: &Row) -> Result<FeedRef, StoreError> {
     })
 }
 
-async fn load_ref(tx: &mut Tx<'_>, id: i64) -> Result<FeedRef, StoreError> {
-    let sql = format!("SELECT {REF_COLS} FROM feeds WHERE id = $1");
-    let row = tx.one("reading feed", &sql, &[&id]).await?;
-    feed_ref(&row)
-}
-
 /// Releases this node's claim (another node's is left alone).
 const RELEASE: &str = "UPDATE feeds SET claimed_by = NULL, claimed_until = NULL
      WHERE id = $1 AND claimed_by = $2";
@@ -74,6 +68,10 @@ const RELEASE: &str = "UPDATE feeds SET claimed_by = NULL, claimed_until = NULL
 impl PgStore {
     /// Makes the feed rows match the config (as [`crate::store::Store::sync_config`]).
     pub async fn sync_config(&self, feeds: &[FeedSpec]) -> Result<Vec<FeedRef>, StoreError> {
+        // Only what differs is written, as in the SQLite store: marking every
+        // row out of the config and upserting each back made a new version of
+        // every feed row and tag on every sync, and held every feed row locked
+        // against the other nodes' fetch records until the commit.
         let now = crate::now_unix();
         let mut conn = self.pool().get().await?;
         let mut tx = conn.tx().await?;
@@ -83,36 +81,89 @@ impl PgStore {
                 forget_credentials(&mut tx, old, &f.url).await?;
             }
         }
+        // What the store holds for the configured URLs, in one query.
+        let urls: Vec<&str> = feeds.iter().map(|f| f.url.as_str()).collect();
+        let held: HashMap<String, (i64, Option<String>, bool, Vec<String>)> = tx
+            .query(
+                c,
+                "SELECT f.id, f.url, f.title, f.in_config = 1,
+                        COALESCE((SELECT array_agg(t.tag ORDER BY t.tag)
+                                  FROM feed_tags t WHERE t.feed_id = f.id), '{}')
+                 FROM feeds f WHERE f.url = ANY($1)",
+                &[&urls],
+            )
+            .await?
+            .iter()
+            .map(|r| (r.get(1), (r.get(0), r.get(2), r.get(3), r.get(4))))
+            .collect();
+        let mut ids = Vec::with_capacity(feeds.len());
+        for f in feeds {
+            let want: std::collections::BTreeSet<&str> =
+                f.tags.iter().map(String::as_str).collect();
+            let old = held.get(&f.url);
+            let id: i64 = match old {
+                // (Another node may have inserted it since: then it is updated.)
+                None => tx
+                    .one(
+                        c,
+                        "INSERT INTO feeds (url, title, created_at) VALUES ($1, $2, $3)
+                         ON CONFLICT (url) DO UPDATE SET title = excluded.title, in_config = 1
+                         RETURNING id",
+                        &[&f.url, &f.title, &now],
+                    )
+                    .await?
+                    .get(0),
+                Some((id, title, in_config, _)) => {
+                    if *title != f.title || !*in_config {
+                        tx.exec(
+                            c,
+                            "UPDATE feeds SET title = $2, in_config = 1 WHERE id = $1",
+                            &[id, &f.title],
+                        )
+                        .await?;
+                    }
+                    *id
+                }
+            };
+            let same_tags = old.is_some_and(|(_, _, _, have)| {
+                want.iter().copied().eq(have.iter().map(String::as_str))
+            });
+            if !same_tags {
+                tx.exec(c, "DELETE FROM feed_tags WHERE feed_id = $1", &[&id])
+                    .await?;
+                for tag in &want {
+                    tx.exec(
+                        c,
+                        "INSERT INTO feed_tags (tag, feed_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                        &[tag, &id],
+                    )
+                    .await?;
+                }
+            }
+            ids.push(id);
+        }
+        // Feeds the config no longer names keep their rows and items.
         tx.exec(
             c,
-            "UPDATE feeds SET in_config = 0 WHERE in_config <> 0",
-            &[],
+            "UPDATE feeds SET in_config = 0 WHERE in_config <> 0 AND NOT (id = ANY($1))",
+            &[&ids],
         )
         .await?;
-        let mut refs = Vec::with_capacity(feeds.len());
-        for f in feeds {
-            let id: i64 = tx
-                .one(
-                    c,
-                    "INSERT INTO feeds (url, title, created_at) VALUES ($1, $2, $3)
-                     ON CONFLICT (url) DO UPDATE SET title = excluded.title, in_config = 1
-                     RETURNING id",
-                    &[&f.url, &f.title, &now],
-                )
-                .await?
-                .get(0);
-            tx.exec(c, "DELETE FROM feed_tags WHERE feed_id = $1", &[&id])
-                .await?;
-            for tag in &f.tags {
-                tx.exec(
-                    c,
-                    "INSERT INTO feed_tags (tag, feed_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                    &[tag, &id],
-                )
-                .await?;
-            }
-            refs.push(load_ref(&mut tx, id).await?);
+        // Their fetch state, in the config's order, in one query.
+        let sql = format!("SELECT {REF_COLS} FROM feeds WHERE id = ANY($1)");
+        let mut by_id = HashMap::with_capacity(ids.len());
+        for r in tx.query("reading feeds", &sql, &[&ids]).await? {
+            let f = feed_ref(&r)?;
+            by_id.insert(f.id, f);
         }
+        let refs = ids
+            .iter()
+            .map(|id| {
+                by_id.get(id).cloned().ok_or_else(|| {
+                    StoreError::Worker(format!("feed {id} vanished while the config was synced"))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         tx.commit(c).await?;
         Ok(refs)
     }
