@@ -1053,7 +1053,7 @@ async fn syncing_the_same_config_writes_nothing_and_a_changed_one_its_changes() 
     async fn rows(c: &tokio_postgres::Client) -> Vec<FeedRow> {
         c.query(
             "SELECT url, title, in_config = 1,
-                    (SELECT string_agg(tag, ',' ORDER BY tag) FROM feed_tags WHERE feed_id = feeds.id)
+                    (SELECT string_agg(tag, ',' ORDER BY tag COLLATE \"C\") FROM feed_tags WHERE feed_id = feeds.id)
              FROM feeds ORDER BY url",
             &[],
         )
@@ -1073,7 +1073,12 @@ async fn syncing_the_same_config_writes_nothing_and_a_changed_one_its_changes() 
     };
     let ids =
         |refs: Vec<feedloom::store::feeds::FeedRef>| refs.iter().map(|f| f.id).collect::<Vec<_>>();
-    let first = [spec(a, Some("A"), &["y", "x", "x"]), spec(b, None, &[])];
+    // (Mixed case and punctuation: PostgreSQL's collation may sort them
+    // otherwise than bytes do.)
+    let first = [
+        spec(a, Some("A"), &["y", "x", "x", "News", "a-c", "ab"]),
+        spec(b, None, &[]),
+    ];
     let synced = ids(store.sync_config(&first).await.unwrap());
     let before = versions(&c).await;
     assert_eq!(ids(store.sync_config(&first).await.unwrap()), synced);
@@ -1085,7 +1090,7 @@ async fn syncing_the_same_config_writes_nothing_and_a_changed_one_its_changes() 
     assert_eq!(
         rows(&c).await,
         [
-            row(a, Some("A"), true, Some("x,y")),
+            row(a, Some("A"), true, Some("News,a-c,ab,x,y")),
             row(b, None, true, None)
         ]
     );
@@ -1113,4 +1118,14 @@ async fn syncing_the_same_config_writes_nothing_and_a_changed_one_its_changes() 
             row(cc, None, false, Some("x")),
         ]
     );
+    // A URL named twice: the last time decides its title and tags, and both
+    // places get the same feed.
+    let twice = [
+        spec(a, Some("first"), &["p"]),
+        spec(b, None, &[]),
+        spec(a, Some("last"), &["q"]),
+    ];
+    let refs = ids(store.sync_config(&twice).await.unwrap());
+    assert_eq!(refs, [synced[0], synced[1], synced[0]]);
+    assert_eq!(rows(&c).await[0], row(a, Some("last"), true, Some("q")));
 }

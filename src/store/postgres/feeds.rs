@@ -71,7 +71,10 @@ impl PgStore {
         // Only what differs is written, as in the SQLite store: marking every
         // row out of the config and upserting each back made a new version of
         // every feed row and tag on every sync, and held every feed row locked
-        // against the other nodes' fetch records until the commit.
+        // against the other nodes' fetch records until the commit. Each
+        // statement compares with the rows as they are when it runs (not with
+        // a snapshot read first), so of two nodes syncing different configs at
+        // once, the last to commit decides, as before.
         let now = crate::now_unix();
         let mut conn = self.pool().get().await?;
         let mut tx = conn.tx().await?;
@@ -81,29 +84,24 @@ impl PgStore {
                 forget_credentials(&mut tx, old, &f.url).await?;
             }
         }
-        // What the store holds for the configured URLs, in one query.
-        let urls: Vec<&str> = feeds.iter().map(|f| f.url.as_str()).collect();
-        let held: HashMap<String, (i64, Option<String>, bool, Vec<String>)> = tx
-            .query(
-                c,
-                "SELECT f.id, f.url, f.title, f.in_config = 1,
-                        COALESCE((SELECT array_agg(t.tag ORDER BY t.tag)
-                                  FROM feed_tags t WHERE t.feed_id = f.id), '{}')
-                 FROM feeds f WHERE f.url = ANY($1)",
-                &[&urls],
-            )
+        // A URL named twice takes its title and tags from the last time (as
+        // in the SQLite store).
+        let mut last: HashMap<&str, &FeedSpec> = HashMap::with_capacity(feeds.len());
+        for f in feeds {
+            last.insert(f.url.as_str(), f);
+        }
+        let urls: Vec<&str> = last.keys().copied().collect();
+        let mut id_of: HashMap<String, i64> = tx
+            .query(c, "SELECT url, id FROM feeds WHERE url = ANY($1)", &[&urls])
             .await?
             .iter()
-            .map(|r| (r.get(1), (r.get(0), r.get(2), r.get(3), r.get(4))))
+            .map(|r| (r.get(0), r.get(1)))
             .collect();
-        let mut ids = Vec::with_capacity(feeds.len());
         for f in feeds {
-            let want: std::collections::BTreeSet<&str> =
-                f.tags.iter().map(String::as_str).collect();
-            let old = held.get(&f.url);
-            let id: i64 = match old {
+            if !id_of.contains_key(&f.url) {
                 // (Another node may have inserted it since: then it is updated.)
-                None => tx
+                let f = last[f.url.as_str()];
+                let id: i64 = tx
                     .one(
                         c,
                         "INSERT INTO feeds (url, title, created_at) VALUES ($1, $2, $3)
@@ -112,37 +110,53 @@ impl PgStore {
                         &[&f.url, &f.title, &now],
                     )
                     .await?
-                    .get(0),
-                Some((id, title, in_config, _)) => {
-                    if *title != f.title || !*in_config {
-                        tx.exec(
-                            c,
-                            "UPDATE feeds SET title = $2, in_config = 1 WHERE id = $1",
-                            &[id, &f.title],
-                        )
-                        .await?;
-                    }
-                    *id
-                }
-            };
-            let same_tags = old.is_some_and(|(_, _, _, have)| {
-                want.iter().copied().eq(have.iter().map(String::as_str))
-            });
-            if !same_tags {
-                tx.exec(c, "DELETE FROM feed_tags WHERE feed_id = $1", &[&id])
-                    .await?;
-                for tag in &want {
-                    tx.exec(
-                        c,
-                        "INSERT INTO feed_tags (tag, feed_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                        &[tag, &id],
-                    )
-                    .await?;
-                }
+                    .get(0);
+                id_of.insert(f.url.clone(), id);
             }
-            ids.push(id);
         }
+        // Titles and membership, where they differ.
+        let mut ids_once = Vec::with_capacity(last.len());
+        let mut titles = Vec::with_capacity(last.len());
+        let mut tag_ids = Vec::new();
+        let mut tag_names: Vec<&str> = Vec::new();
+        for f in last.values() {
+            let id = id_of[&f.url];
+            ids_once.push(id);
+            titles.push(f.title.as_deref());
+            let want: std::collections::BTreeSet<&str> =
+                f.tags.iter().map(String::as_str).collect();
+            for tag in want {
+                tag_ids.push(id);
+                tag_names.push(tag);
+            }
+        }
+        tx.exec(
+            c,
+            "UPDATE feeds f SET title = s.title, in_config = 1
+             FROM unnest($1::bigint[], $2::text[]) AS s(id, title)
+             WHERE f.id = s.id AND (f.title IS DISTINCT FROM s.title OR f.in_config <> 1)",
+            &[&ids_once, &titles],
+        )
+        .await?;
+        // Tags: those no longer named go, the missing ones come.
+        tx.exec(
+            "syncing tags",
+            "DELETE FROM feed_tags t WHERE t.feed_id = ANY($1)
+               AND NOT EXISTS (SELECT 1 FROM unnest($2::bigint[], $3::text[]) AS w(id, tag)
+                               WHERE w.id = t.feed_id AND w.tag = t.tag)",
+            &[&ids_once, &tag_ids, &tag_names],
+        )
+        .await?;
+        tx.exec(
+            "syncing tags",
+            "INSERT INTO feed_tags (tag, feed_id)
+             SELECT w.tag, w.id FROM unnest($1::bigint[], $2::text[]) AS w(id, tag)
+             ON CONFLICT DO NOTHING",
+            &[&tag_ids, &tag_names],
+        )
+        .await?;
         // Feeds the config no longer names keep their rows and items.
+        let ids: Vec<i64> = feeds.iter().map(|f| id_of[&f.url]).collect();
         tx.exec(
             c,
             "UPDATE feeds SET in_config = 0 WHERE in_config <> 0 AND NOT (id = ANY($1))",
@@ -151,19 +165,22 @@ impl PgStore {
         .await?;
         // Their fetch state, in the config's order, in one query.
         let sql = format!("SELECT {REF_COLS} FROM feeds WHERE id = ANY($1)");
-        let mut by_id = HashMap::with_capacity(ids.len());
-        for r in tx.query("reading feeds", &sql, &[&ids]).await? {
+        let mut by_id = HashMap::with_capacity(ids_once.len());
+        for r in tx.query("reading feeds", &sql, &[&ids_once]).await? {
             let f = feed_ref(&r)?;
             by_id.insert(f.id, f);
         }
-        let refs = ids
-            .iter()
-            .map(|id| {
-                by_id.get(id).cloned().ok_or_else(|| {
+        let mut refs: Vec<FeedRef> = Vec::with_capacity(ids.len());
+        for id in ids {
+            let f = match by_id.remove(&id) {
+                Some(f) => f,
+                // A URL named twice: the same feed again.
+                None => refs.iter().find(|f| f.id == id).cloned().ok_or_else(|| {
                     StoreError::Worker(format!("feed {id} vanished while the config was synced"))
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+                })?,
+            };
+            refs.push(f);
+        }
         tx.commit(c).await?;
         Ok(refs)
     }
