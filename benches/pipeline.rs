@@ -13,7 +13,8 @@
 //!    5 new items (and drops its 5 oldest);
 //! 3. the cost of each step of the pipeline for one document (parse, identify,
 //!    fingerprint) per item;
-//! 4. rendering 100 stories (Atom, RSS, JSON) from that store;
+//! 4. rendering 100 stories (Atom, RSS, JSON) from that store, and syncing
+//!    the same config again (what each poll does before its first fetch);
 //! 5. store size: bytes per item, per table and index (`dbstat`);
 //! 6. with FEEDLOOM_BENCH_GROW=N: a new store of N items in all, grown as a
 //!    real one, oldest first (synthetic rows of the same size, first seen 90
@@ -108,12 +109,14 @@ fn writer_cpu_secs() -> f64 {
         if comm.trim_end() != "feedloom-writer" {
             continue;
         }
-        let stat = std::fs::read_to_string(t.path().join("schedstat")).unwrap_or_default();
-        ns += stat
-            .split_whitespace()
-            .next()
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0);
+        // (A kernel without schedstat: unknown, not zero.)
+        let Some(n) = std::fs::read_to_string(t.path().join("schedstat"))
+            .ok()
+            .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        else {
+            return f64::NAN;
+        };
+        ns += n;
     }
     ns as f64 / 1e9
 }
