@@ -822,15 +822,11 @@ fn wire_text(seed: usize) -> String {
 async fn two_nodes_storing_the_same_story_at_once_make_one_story() {
     use feedloom::identity::identify_document;
     use feedloom::parse::Entry;
-    use feedloom::store::{Backend, Location};
+    use feedloom::store::Backend;
     let Some(url) = pg::fresh_db("identity").await else {
         return;
     };
-    let loc = Location::Postgres {
-        url: url.clone(),
-        password_file: None,
-        lease_secs: 60,
-    };
+    let loc = pg::location(&url);
     let a = Backend::open(&loc, "node-a").await.unwrap();
     let b = Backend::open(&loc, "node-b").await.unwrap();
     let specs: Vec<feedloom::store::model::FeedSpec> = (0..4)
@@ -921,7 +917,7 @@ async fn known_entries_are_recognised_before_fingerprinting() {
     use feedloom::identity::Canon;
     use feedloom::parse::Entry;
     use feedloom::refresh::identify_new;
-    use feedloom::store::{Backend, Location};
+    use feedloom::store::Backend;
     let server = FeedServer::start().await;
     let body = server_feeds(&server);
     let Some(pair) = Pair::new("known", &body).await else {
@@ -934,11 +930,7 @@ async fn known_entries_are_recognised_before_fingerprinting() {
         .await
         .unwrap()
         .get(0);
-    let loc = Location::Postgres {
-        url: pair.url.clone(),
-        password_file: None,
-        lease_secs: 60,
-    };
+    let loc = pg::location(&pair.url);
     let store = Backend::open(&loc, "test-node").await.unwrap();
     let entry = |guid: &str, link: &str, title: &str, text: &str| Entry {
         guid: Some(guid.into()),
@@ -982,16 +974,12 @@ async fn known_entries_are_recognised_before_fingerprinting() {
 /// "type feedloom_schema already exists").
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn nodes_starting_together_on_a_new_database_all_come_up() {
-    use feedloom::store::{Backend, Location};
+    use feedloom::store::Backend;
     for round in 0..6 {
         let Some(url) = pg::fresh_db("startup").await else {
             return;
         };
-        let loc = Location::Postgres {
-            url,
-            password_file: None,
-            lease_secs: 60,
-        };
+        let loc = pg::location(&url);
         let opens: Vec<_> = (0..6)
             .map(|n| {
                 let loc = loc.clone();
@@ -1013,16 +1001,12 @@ async fn nodes_starting_together_on_a_new_database_all_come_up() {
 /// comes back keeps its id.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn syncing_the_same_config_writes_nothing_and_a_changed_one_its_changes() {
+    use feedloom::store::Backend;
     use feedloom::store::model::FeedSpec;
-    use feedloom::store::{Backend, Location};
     let Some(url) = pg::fresh_db("sync").await else {
         return;
     };
-    let loc = Location::Postgres {
-        url: url.clone(),
-        password_file: None,
-        lease_secs: 60,
-    };
+    let loc = pg::location(&url);
     let store = Backend::open(&loc, "node-a").await.unwrap();
     let c = pg::client(&url).await;
     let spec = |url: &str, title: Option<&str>, tags: &[&str]| FeedSpec {

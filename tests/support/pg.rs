@@ -58,6 +58,15 @@ pub async fn fresh_db(test: &str) -> Option<String> {
     Some(format!("{base}/{name}"))
 }
 
+/// The store location of a node on `url` (no password file, 60 s leases).
+pub fn location(url: &str) -> feedloom::store::Location {
+    feedloom::store::Location::Postgres {
+        url: url.to_string(),
+        password_file: None,
+        lease_secs: 60,
+    }
+}
+
 /// A client on `url`, for checks a user would run in psql.
 pub async fn client(url: &str) -> tokio_postgres::Client {
     let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
