@@ -100,25 +100,46 @@ fn cpu_secs() -> f64 {
 /// CPU seconds the store's writer threads (`feedloom-writer`) have run: the
 /// critical path of every poll that stores items (from schedstat, in ns).
 fn writer_cpu_secs() -> f64 {
+    writer_stat("schedstat", |s| {
+        s.split_whitespace().next()?.parse::<u64>().ok()
+    }) / 1e9
+}
+
+/// Bytes the store's writer threads have handed to write(2)/pwrite(2): WAL
+/// frames and the checkpoints' copies into the database file (`wchar` of
+/// their `io`). What the pages a poll dirties cost, free of timing noise.
+fn writer_written_bytes() -> f64 {
+    writer_stat("io", |s| {
+        s.lines()
+            .find_map(|l| l.strip_prefix("wchar:"))?
+            .trim()
+            .parse::<u64>()
+            .ok()
+    })
+}
+
+/// Sum over the writer threads of one number read from a file of
+/// `/proc/self/task/<tid>/`; NaN when the kernel does not provide it.
+fn writer_stat(file: &str, read: impl Fn(&str) -> Option<u64>) -> f64 {
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
         return f64::NAN;
     };
-    let mut ns = 0u64;
+    let mut sum = 0u64;
     for t in tasks.flatten() {
         let comm = std::fs::read_to_string(t.path().join("comm")).unwrap_or_default();
         if comm.trim_end() != "feedloom-writer" {
             continue;
         }
-        // (A kernel without schedstat: unknown, not zero.)
-        let Some(n) = std::fs::read_to_string(t.path().join("schedstat"))
+        // (A kernel without schedstat or task io: unknown, not zero.)
+        let Some(n) = std::fs::read_to_string(t.path().join(file))
             .ok()
-            .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+            .and_then(|s| read(&s))
         else {
             return f64::NAN;
         };
-        ns += n;
+        sum += n;
     }
-    ns as f64 / 1e9
+    sum as f64
 }
 
 // ---------------------------------------------------------------- the farm
@@ -435,6 +456,8 @@ struct Row {
     cpu: f64,
     /// Of `cpu`, what the writer thread ran.
     writer: f64,
+    /// Bytes the writer thread wrote (WAL frames, checkpoints).
+    written: f64,
     new_items: usize,
     rss: f64,
     note: String,
@@ -457,12 +480,13 @@ fn print_row(r: &Row) {
         format!("{:.2}× ({f:.3} s)", r.wall / f)
     });
     println!(
-        "| {} | {:.3} s | {:.2}× | {now} | {:.2} s | {:.3} s | {} | {} | {:.0} MiB | {} |",
+        "| {} | {:.3} s | {:.2}× | {now} | {:.2} s | {:.3} s | {:.1} MB | {} | {} | {:.0} MiB | {} |",
         r.name,
         r.wall,
         r.wall / r.floor,
         r.cpu,
         r.writer,
+        r.written / 1e6,
         r.new_items,
         per_item,
         r.rss,
@@ -472,9 +496,9 @@ fn print_row(r: &Row) {
 
 fn table_header() {
     println!(
-        "| scenario | wall | × floor | × floor just before | CPU | of it the writer | new items | CPU µs / new item | peak RSS | summary |"
+        "| scenario | wall | × floor | × floor just before | CPU | of it the writer | the writer wrote | new items | CPU µs / new item | peak RSS | summary |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
 }
 
 async fn poll_row(name: &str, cfg: &Config, store: &SharedStore, floor: f64) -> Row {
@@ -506,11 +530,13 @@ async fn measure_poll(
     reset_peak_rss();
     let c0 = cpu_secs();
     let w0 = writer_cpu_secs();
+    let b0 = writer_written_bytes();
     let t = Instant::now();
     let (summary, _) = feedloom::refresh::poll(cfg, store.clone()).await.unwrap();
     let wall = t.elapsed().as_secs_f64();
     let cpu = cpu_secs() - c0;
     let writer = writer_cpu_secs() - w0;
+    let written = writer_written_bytes() - b0;
     let row = Row {
         name: name.to_string(),
         wall,
@@ -518,6 +544,7 @@ async fn measure_poll(
         floor_now,
         cpu,
         writer,
+        written,
         new_items: summary.new,
         rss: peak_rss_mib(),
         note: summary.to_string(),
