@@ -1007,8 +1007,16 @@ fn fill(path: &Path, target: usize) -> f64 {
                 .unwrap();
             for _ in 0..10_000.min(target - i) {
                 let seed = 1u64 << 62 | i as u64;
-                let uid =
-                    feedloom::identity::item_uid("https://filler.example/feed", &i.to_string());
+                // Ids as feedloom made them before change 34 (random, not
+                // grouped by feed): the harder case, a store grown by an
+                // older version, where every new id lands among them.
+                let uid = format!(
+                    "urn:feedloom:{}",
+                    feedloom::identity::short_hash(&[
+                        "https://filler.example/feed",
+                        &i.to_string()
+                    ])
+                );
                 let url = format!("https://filler.example/post/{i}");
                 let mut title = String::new();
                 words(&mut title, seed, 8);

@@ -379,30 +379,45 @@ fn fallback_hash(e: &Entry) -> String {
     ])
 }
 
-/// feedloom's own id for an item: stable for the life of the store.
+/// feedloom's own id for an item, stable for the life of the store:
+/// `urn:feedloom:` and 32 hex digits, the first 8 from the feed URL alone and
+/// the other 24 from the feed URL and the key. The feed's part comes first so
+/// that the ids of one feed's items sort together: a fetch's new items then go
+/// into one or two pages of the `uid` indexes instead of a page each, anywhere
+/// (random ids were two thirds of the bytes a cold poll wrote at a million
+/// items; docs/performance.md, change 34).
 pub fn item_uid(feed_url: &str, key: &str) -> String {
-    format!("urn:feedloom:{}", short_hash(&[feed_url, key]))
+    let mut uid = String::with_capacity(45);
+    uid.push_str("urn:feedloom:");
+    push_hex(&mut uid, &digest(&[feed_url])[..4]);
+    push_hex(&mut uid, &digest(&[feed_url, key])[..12]);
+    uid
 }
 
 /// First 128 bits of SHA-256 over the parts (each length-prefixed), in hex.
 pub fn short_hash(parts: &[&str]) -> String {
+    let mut s = String::with_capacity(32);
+    push_hex(&mut s, &digest(parts)[..16]);
+    s
+}
+
+/// SHA-256 over the parts, each length-prefixed.
+fn digest(parts: &[&str]) -> [u8; 32] {
     let mut h = Sha256::new();
     for p in parts {
         h.update((p.len() as u64).to_le_bytes());
         h.update(p.as_bytes());
     }
-    hex16(&h.finalize())
+    h.finalize().into()
 }
 
-/// The first 16 bytes of a digest in lowercase hex.
-fn hex16(digest: &[u8]) -> String {
+/// Appends bytes in lowercase hex.
+fn push_hex(s: &mut String, bytes: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(32);
-    for b in &digest[..16] {
+    for b in bytes {
         s.push(char::from(HEX[usize::from(b >> 4)]));
         s.push(char::from(HEX[usize::from(b & 15)]));
     }
-    s
 }
 
 /// Hash of a response body as received, together with `tag` (what else decides
@@ -667,5 +682,32 @@ mod tests {
         assert_eq!(u, item_uid("https://e.org/feed", "guid:1"));
         assert!(u.starts_with("urn:feedloom:"));
         assert_ne!(u, item_uid("https://other.org/feed", "guid:1"));
+    }
+
+    #[test]
+    fn uids_of_one_feed_share_their_first_digits_and_sort_together() {
+        let hex = |u: &str| {
+            let h = u.strip_prefix("urn:feedloom:").unwrap().to_string();
+            assert_eq!(h.len(), 32, "{u}");
+            assert!(
+                h.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
+                "{u}"
+            );
+            h
+        };
+        let a: Vec<String> = (0..50)
+            .map(|i| hex(&item_uid("https://a.example/feed", &format!("guid:{i}"))))
+            .collect();
+        let b = hex(&item_uid("https://b.example/feed", "guid:0"));
+        // The feed's part: the same for every item of the feed, not another's.
+        assert!(a.iter().all(|u| u[..8] == a[0][..8]));
+        assert_ne!(b[..8], a[0][..8]);
+        // The item's part still tells the items apart.
+        let distinct: HashSet<&str> = a.iter().map(|u| &u[8..]).collect();
+        assert_eq!(distinct.len(), 50);
+        // So no other feed's id sorts between two of this feed's.
+        let (lo, hi) = (a.iter().min().unwrap(), a.iter().max().unwrap());
+        assert!(b < *lo || b > *hi);
     }
 }
