@@ -566,6 +566,106 @@ async fn retention_prunes_and_tombstones_keep_items_from_coming_back() {
     assert_eq!(pg::count(&c, "SELECT count(*) FROM items").await, 3);
 }
 
+/// As on SQLite (tests/retention.rs): an item back after pruning, whose old id
+/// still names the story another feed's item keeps alive, gets another id;
+/// before, its story's insert failed, and with it every fetch of the feed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_item_back_after_pruning_does_not_take_its_old_story_id() {
+    let server = FeedServer::start().await;
+    let a0 = |link: &str, title: &str, text: &str| {
+        Resource::feed(rss("A", &[(Some("a0"), Some(link), title, text)])).no_etag()
+    };
+    server.set(
+        "/a.xml",
+        a0(
+            "https://a.example/0",
+            "Harbour reopens",
+            "Twelve ships in port today.",
+        ),
+    );
+    server.set(
+        "/b.xml",
+        Resource::feed(rss(
+            "B",
+            &[(
+                Some("b0"),
+                Some("https://a.example/0"),
+                "The harbour is open again",
+                "Ships are back.",
+            )],
+        ))
+        .no_etag(),
+    );
+    let Some(url) = pg::fresh_db("item_back").await else {
+        return;
+    };
+    let env = TestEnv::new();
+    let cfg = env.path("postgres.toml");
+    let write = |urls: &[&str]| {
+        let feeds: String = urls
+            .iter()
+            .map(|u| format!("[[feed]]\nurl = \"{}\"\n\n", server.url(u)))
+            .collect();
+        std::fs::write(
+            &cfg,
+            format!("[store]\nurl = \"{url}\"\nkeep = \"2d\"\n\n{feeds}"),
+        )
+        .unwrap();
+    };
+    // a0 first, so it starts the story; then b0 joins it (the same link).
+    write(&["/a.xml"]);
+    ok(&cfg, &["poll"]).await;
+    write(&["/a.xml", "/b.xml"]);
+    ok(&cfg, &["poll"]).await;
+    let c = pg::client(&url).await;
+    let text = |sql: &'static str| {
+        let c = &c;
+        async move { c.query_one(sql, &[]).await.unwrap().get::<_, String>(0) }
+    };
+    let story = "SELECT s.uid FROM stories s JOIN items i ON i.story_id = s.id WHERE i.guid = 'b0'";
+    let old_uid = text("SELECT uid FROM items WHERE guid = 'a0'").await;
+    assert_eq!(text(story).await, old_uid, "a0 started the story b0 joined");
+
+    // a0 first seen ten days ago: pruned; its tombstone then expires.
+    c.batch_execute("UPDATE items SET first_seen_at = first_seen_at - 864000 WHERE guid = 'a0'")
+        .await
+        .unwrap();
+    ok(&cfg, &["prune"]).await;
+    assert_eq!(
+        pg::count(&c, "SELECT count(*) FROM items WHERE guid = 'a0'").await,
+        0
+    );
+    c.batch_execute("UPDATE item_tombstones SET last_seen_at = last_seen_at - 864000")
+        .await
+        .unwrap();
+    ok(&cfg, &["prune"]).await;
+    assert_eq!(
+        pg::count(&c, "SELECT count(*) FROM item_tombstones").await,
+        0
+    );
+    assert_eq!(text(story).await, old_uid, "the story lives on through b0");
+
+    // a0 comes back under another link and text: new, with a story of its own.
+    server.set(
+        "/a.xml",
+        a0(
+            "https://a.example/0/corrected",
+            "Tugboat crews vote to strike over night shifts",
+            "The union says talks about night shift pay broke down on Tuesday.",
+        ),
+    );
+    let (code, out, err) = feedloom(&cfg, &["poll"]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("0 failed") && out.contains("1 new"), "{out}");
+    let uid = text("SELECT uid FROM items WHERE guid = 'a0'").await;
+    assert_ne!(uid, old_uid);
+    assert_eq!(
+        text("SELECT s.uid FROM stories s JOIN items i ON i.story_id = s.id WHERE i.guid = 'a0'")
+            .await,
+        uid
+    );
+}
+
 /// A daemon that is killed however the test ends.
 struct Daemon(std::process::Child);
 

@@ -254,6 +254,103 @@ async fn pruned_items_go_with_their_rows_and_do_not_come_back() {
     assert_eq!(env.count("SELECT count(*) FROM item_tombstones"), 0);
 }
 
+/// A story keeps the id of the item that started it after that item is pruned.
+/// When the item comes back as new (its tombstone gone) and does not join that
+/// story, it needs another id: before, its story's insert failed on the
+/// taken id, and with it every later fetch of the feed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_item_back_after_pruning_does_not_take_its_old_story_id() {
+    let srv = FeedServer::start().await;
+    let a0 =
+        |link: &str, title: &str, text: &str| rss("F", &[(Some("a0"), Some(link), title, text)]);
+    srv.set(
+        "/a.xml",
+        Resource::feed(a0(
+            "https://a.example/0",
+            "Story a number 0 about harbours and lighthouses",
+            "Harbour news: the lighthouse keeper reports calm seas and twelve ships in port today.",
+        ))
+        .no_etag(),
+    );
+    srv.set(
+        "/b.xml",
+        Resource::feed(doc(&[(
+            "b0".to_string(),
+            "https://a.example/0".to_string(),
+            "Story a number 0 (as b tells it)".to_string(),
+        )]))
+        .no_etag(),
+    );
+    let env = TestEnv::new();
+    let cfg_a = env.config(&format!(
+        "keep = \"180d\"\n\n[fetch]\nhost_gap = \"0s\"\n\n{}",
+        feeds_toml(&[srv.url("/a.xml")])
+    ));
+    // a0 first, so it starts the story; then b0 joins it (the same link).
+    poll(&cfg_a, env.open_store()).await.unwrap();
+    let cfg = env.config(&format!(
+        "keep = \"180d\"\n\n[fetch]\nhost_gap = \"0s\"\n\n{}",
+        feeds_toml(&[srv.url("/a.xml"), srv.url("/b.xml")])
+    ));
+    let config_path = env.path("feedloom.toml");
+    poll(&cfg, env.open_store()).await.unwrap();
+    let uid_of = |sql: &str| -> String {
+        rusqlite::Connection::open(env.path("feedloom.db"))
+            .unwrap()
+            .query_row(sql, [], |r| r.get(0))
+            .unwrap()
+    };
+    let story = "SELECT s.uid FROM stories s JOIN items i ON i.story_id = s.id WHERE i.guid = 'b0'";
+    let old_uid = uid_of("SELECT uid FROM items WHERE guid = 'a0'");
+    assert_eq!(uid_of(story), old_uid, "a0 started the story b0 joined");
+    assert_eq!(env.count("SELECT count(*) FROM stories"), 1);
+
+    // a0 was first seen 200 days ago: pruned; the feed still carried it, so a
+    // tombstone stays, which then expires.
+    age(&env, &["a0"], 200, 0, 0);
+    let out = feedloom(&config_path, &["prune"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(env.count("SELECT count(*) FROM items WHERE guid = 'a0'"), 0);
+    rusqlite::Connection::open(env.path("feedloom.db"))
+        .unwrap()
+        .execute(
+            "UPDATE item_tombstones SET last_seen_at = unixepoch() - 181 * 86400",
+            [],
+        )
+        .unwrap();
+    let out = feedloom(&config_path, &["prune"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(env.count("SELECT count(*) FROM item_tombstones"), 0);
+    assert_eq!(
+        uid_of(story),
+        old_uid,
+        "the story lives on through b0, with a0's id"
+    );
+
+    // a0 comes back under another link and text: new, and a story of its own.
+    srv.set(
+        "/a.xml",
+        Resource::feed(a0(
+            "https://a.example/0/corrected",
+            "Tugboat crews vote to strike over night shifts",
+            "The union says talks about night shift pay broke down on Tuesday.",
+        ))
+        .no_etag(),
+    );
+    let (summary, _) = poll(&cfg, env.open_store()).await.unwrap();
+    assert_eq!((summary.failed, summary.new), (0, 1), "{summary}");
+    let uid = uid_of("SELECT uid FROM items WHERE guid = 'a0'");
+    assert_ne!(uid, old_uid);
+    assert_eq!(
+        uid_of("SELECT s.uid FROM stories s JOIN items i ON i.story_id = s.id WHERE i.guid = 'a0'"),
+        uid
+    );
+    assert_eq!(env.count("SELECT count(*) FROM stories"), 2);
+    // And the next poll of the feed is fine too.
+    let (summary, _) = poll(&cfg, env.open_store()).await.unwrap();
+    assert_eq!((summary.failed, summary.new), (0, 0), "{summary}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_keep_items_stay_and_prune_takes_the_lock() {
     let srv = FeedServer::start().await;

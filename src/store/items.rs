@@ -438,8 +438,13 @@ fn update_item(
 /// its guid (GUID churn) still holds the id of this key; then a numbered variant,
 /// so that the new item gets a fixed id of its own.
 fn free_uid(tx: &Connection, feed: &FeedRef, key: &str) -> Result<String, StoreError> {
+    // A story keeps the id of the item that started it after that item is
+    // pruned: an id is free only if neither table holds it.
     let mut taken = tx
-        .prepare_cached("SELECT EXISTS (SELECT 1 FROM items WHERE uid = ?1)")
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM items WHERE uid = ?1)
+                 OR EXISTS (SELECT 1 FROM stories WHERE uid = ?1)",
+        )
         .map_err(StoreError::ctx("choosing item id"))?;
     let mut n = 1;
     loop {

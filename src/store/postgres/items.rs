@@ -544,7 +544,10 @@ async fn free_uid(tx: &mut Tx<'_>, feed: &FeedRef, key: &str) -> Result<String, 
         let used = tx
             .opt(
                 "choosing item id",
-                "SELECT 1 FROM items WHERE uid = $1",
+                // (A story keeps the id of the item that started it after
+                // that item is pruned: free only if neither table holds it.)
+                "SELECT 1 FROM items WHERE uid = $1
+                 UNION ALL SELECT 1 FROM stories WHERE uid = $1 LIMIT 1",
                 &[&uid],
             )
             .await?
