@@ -1008,8 +1008,10 @@ fn fill(path: &Path, target: usize) -> f64 {
             for _ in 0..10_000.min(target - i) {
                 let seed = 1u64 << 62 | i as u64;
                 // Ids as feedloom made them before change 34 (random, not
-                // grouped by feed): the harder case, a store grown by an
-                // older version, where every new id lands among them.
+                // grouped by feed), as in a store grown by an older version.
+                // (The farm's feeds hold 50-90 items: in a store whose feeds
+                // hold thousands, a +5 poll's new ids still land at random
+                // pages within each feed's run; see change 34.)
                 let uid = format!(
                     "urn:feedloom:{}",
                     feedloom::identity::short_hash(&[

@@ -28,7 +28,8 @@ import sys
 import tempfile
 import time
 
-HEADER = re.compile(r'\d+\s+pwrite64\(\d+, "((?:\\x[0-9a-f]{2})*)"(?:\.\.\.)?, 24, \d+\)')
+WRITE = re.compile(
+    r'\d+\s+pwrite64\((\d+), "((?:\\x[0-9a-f]{2})*)"(?:\.\.\.)?, (\d+), (\d+)\)\s+= \d+')
 
 
 def wait_for(path, text, proc):
@@ -55,6 +56,10 @@ def main():
     tracer = subprocess.Popen(
         ["strace", "-f", "-qq", "-xx", "-s", "24", "-e", "trace=pwrite64",
          "-p", str(bench.pid), "-o", trace])
+    time.sleep(0.5)
+    if tracer.poll() is not None:
+        bench.kill()
+        sys.exit(f"strace could not attach to the bench (exit {tracer.returncode})")
     wait_for(out, stop, bench)
     tracer.terminate()
     tracer.wait()
@@ -64,25 +69,48 @@ def main():
     db = sqlite3.connect(f"file:{stores[0]}?mode=ro", uri=True)
     owner = {page: name for name, page in db.execute("SELECT name, pageno FROM dbstat")}
     size = collections.Counter(owner.values())
-    page_kib = db.execute("PRAGMA page_size").fetchone()[0] / 1024
+    page_size = db.execute("PRAGMA page_size").fetchone()[0]
+    page_kib = page_size / 1024
+    vacuum = db.execute("PRAGMA auto_vacuum").fetchone()[0]
     db.close()
+    # With auto_vacuum, page 2 and every (usable size / 5 + 1)th page after it
+    # are pointer-map pages, which dbstat does not list.
+    span = page_size // 5 + 1
+
+    def is_ptrmap(page):
+        return vacuum != 0 and page >= 2 and (page - 2) % span == 0
     bench.wait()
 
+    # SQLite writes a frame as a 24-byte header (page number, then the
+    # database size for a commit frame) and the page right after it. A page
+    # changed again within the transaction is written again over its frame
+    # (the page only), and at COMMIT the headers from there on are written
+    # again with new checksums: so pages are counted by their own writes,
+    # each attributed to the header last written just before it.
     frames, pages, commits = collections.Counter(), collections.defaultdict(set), 0
+    header_at, wal_fd = {}, None
     with open(trace, encoding="utf-8", errors="replace") as f:
         for line in f:
-            m = HEADER.match(line)
+            m = WRITE.match(line)
             if not m:
                 continue
-            header = bytes(int(h, 16) for h in re.findall(r"\\x([0-9a-f]{2})", m.group(1)))
-            page = int.from_bytes(header[:4], "big")
-            name = owner.get(page, "(free or new)")
-            frames[name] += 1
-            pages[name].add(page)
-            commits += int.from_bytes(header[4:8], "big") != 0
+            fd, data, length, offset = m.group(1), m.group(2), int(m.group(3)), int(m.group(4))
+            if length == 24:
+                wal_fd = fd
+                header = bytes(int(h, 16) for h in re.findall(r"\\x([0-9a-f]{2})", data))
+                page = int.from_bytes(header[:4], "big")
+                commit = int.from_bytes(header[4:8], "big") != 0
+                # (A header written again at COMMIT is never a commit frame's.)
+                commits += commit
+                header_at[offset] = page
+            elif fd == wal_fd and offset - 24 in header_at:
+                page = header_at[offset - 24]
+                name = owner.get(page) or ("(pointer map)" if is_ptrmap(page) else "(free or new)")
+                frames[name] += 1
+                pages[name].add(page)
     total = sum(frames.values())
-    print(f"{total} WAL frames ({total * page_kib / 1024:.0f} MiB) in {commits} commits")
-    print(f"{'table or index':32} {'frames':>8} {'share':>7} {'distinct pages':>15} {'pages now':>10}")
+    print(f"{total} pages written to the WAL ({total * page_kib / 1024:.0f} MiB), {commits} commits")
+    print(f"{'table or index':32} {'writes':>8} {'share':>7} {'distinct pages':>15} {'pages now':>10}")
     for name, n in frames.most_common():
         print(f"{name:32} {n:8} {100 * n / total:6.1f}% {len(pages[name]):15} {size.get(name, 0):10}")
 

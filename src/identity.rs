@@ -382,10 +382,11 @@ fn fallback_hash(e: &Entry) -> String {
 /// feedloom's own id for an item, stable for the life of the store:
 /// `urn:feedloom:` and 32 hex digits, the first 8 from the feed URL alone and
 /// the other 24 from the feed URL and the key. The feed's part comes first so
-/// that the ids of one feed's items sort together: a fetch's new items then go
-/// into one or two pages of the `uid` indexes instead of a page each, anywhere
-/// (random ids were two thirds of the bytes a cold poll wrote at a million
-/// items; docs/performance.md, change 34).
+/// that the ids of one feed's items sort together: a fetch's new items then
+/// dirty pages of the `uid` indexes only within the feed's run of ids (one or
+/// two for a new or small feed), not a page each anywhere in them (random ids
+/// were most of the bytes a cold poll wrote at a million items;
+/// docs/performance.md, change 34).
 pub fn item_uid(feed_url: &str, key: &str) -> String {
     let mut uid = String::with_capacity(45);
     uid.push_str("urn:feedloom:");
