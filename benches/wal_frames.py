@@ -49,7 +49,9 @@ def main():
     name = sys.argv[4] if len(sys.argv) == 5 else "bench.db"
     work = tempfile.mkdtemp(prefix="wal-frames-")
     out, trace = os.path.join(work, "bench.out"), os.path.join(work, "strace.log")
-    before = set(glob.glob(f"/tmp/.tmp*/{name}"))
+    # (The bench's temporary directory, where TMPDIR says, as Python's.)
+    pattern = os.path.join(tempfile.gettempdir(), ".tmp*", name)
+    before = set(glob.glob(pattern))
     with open(out, "w") as o:
         bench = subprocess.Popen([binary, "--bench"], stdout=o, stderr=subprocess.STDOUT)
     wait_for(out, start, bench)
@@ -63,7 +65,7 @@ def main():
     wait_for(out, stop, bench)
     tracer.terminate()
     tracer.wait()
-    stores = [p for p in glob.glob(f"/tmp/.tmp*/{name}") if p not in before]
+    stores = [p for p in glob.glob(pattern) if p not in before]
     if len(stores) != 1:
         sys.exit(f"cannot tell the bench's store among {stores}")
     db = sqlite3.connect(f"file:{stores[0]}?mode=ro", uri=True)
