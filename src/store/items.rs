@@ -434,12 +434,11 @@ fn update_item(
     Ok(())
 }
 
-/// The item's output id: derived from feed and key, unless an item that changed
-/// its guid (GUID churn) still holds the id of this key; then a numbered variant,
-/// so that the new item gets a fixed id of its own.
+/// The item's output id: derived from feed and key, unless the id of this key is
+/// still held by an item that changed its guid (GUID churn) or by a story whose
+/// first item was pruned; then a numbered variant, so that the new item gets a
+/// fixed id of its own.
 fn free_uid(tx: &Connection, feed: &FeedRef, key: &str) -> Result<String, StoreError> {
-    // A story keeps the id of the item that started it after that item is
-    // pruned: an id is free only if neither table holds it.
     let mut taken = tx
         .prepare_cached(
             "SELECT EXISTS (SELECT 1 FROM items WHERE uid = ?1)
