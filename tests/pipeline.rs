@@ -617,3 +617,85 @@ async fn outputs_filter_by_tag_window_and_limit() {
     let feed = parse_back(&export_text(&env, &cfg, Format::Atom));
     assert_eq!(feed.entries.len(), 0);
 }
+
+#[tokio::test]
+async fn atom_entries_without_an_author_are_published_with_the_feeds() {
+    let srv = FeedServer::start().await;
+    let env = TestEnv::new();
+    let atom = |entries: &[(&str, Option<&str>)]| {
+        let mut doc = String::from(
+            r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>Solo</title><id>urn:solo</id>
+<updated>2026-01-09T00:00:00Z</updated><author><name>Feed Author</name></author>"#,
+        );
+        for (i, (id, author)) in entries.iter().enumerate() {
+            let author = author.map_or(String::new(), |a| {
+                format!("<author><name>{a}</name></author>")
+            });
+            doc.push_str(&format!(
+                "<entry><id>urn:{id}</id><title>Post {id}</title>\
+                 <link href=\"https://solo.example/{id}\"/>\
+                 <updated>2026-01-0{}T00:00:00Z</updated>{author}\
+                 <content type=\"html\">Body of {id}, with words enough.</content></entry>",
+                i + 1
+            ));
+        }
+        doc.push_str("</feed>");
+        doc
+    };
+    srv.set(
+        "/solo.xml",
+        Resource::feed(atom(&[("a", None), ("b", Some("Guest Writer"))])),
+    );
+    let cfg = env.config(&feeds_toml(&[srv.url("/solo.xml")]));
+    assert_eq!(poll_once(&env, &cfg).await.new, 2);
+    // A third entry later: the two known ones are left out before parsing, and
+    // the new one still takes the feed's author.
+    srv.set(
+        "/solo.xml",
+        Resource::feed(atom(&[
+            ("a", None),
+            ("b", Some("Guest Writer")),
+            ("c", None),
+        ])),
+    );
+    assert_eq!(poll_once(&env, &cfg).await.new, 1);
+    let authors: Vec<(String, Option<String>)> = env
+        .reader()
+        .prepare("SELECT guid, author FROM items ORDER BY guid")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let want = |g: &str, a: &str| (format!("urn:{g}"), Some(a.to_string()));
+    assert_eq!(
+        authors,
+        [
+            want("a", "Feed Author"),
+            want("b", "Guest Writer"),
+            want("c", "Feed Author")
+        ]
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&export_text(&env, &cfg, Format::Json)).unwrap();
+    let published: Vec<(String, String)> = json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["title"].as_str().unwrap().to_string(),
+                i["authors"][0]["name"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(published.len(), 3, "{json}");
+    for (title, author) in published {
+        let want = if title == "Post b" {
+            "Guest Writer"
+        } else {
+            "Feed Author"
+        };
+        assert_eq!(author, want, "{title}");
+    }
+}

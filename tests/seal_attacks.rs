@@ -418,6 +418,38 @@ async fn context_outside_an_entry_changes_it_the_same_with_entries_left_out() {
             ],
         ),
         (
+            "feed-level Atom author alone",
+            vec![
+                at(atom("", "<author><name>Ann</name></author>", &["a", "b"])),
+                at(atom("", "<author><name>Bob</name></author>", &["n", "a", "b"])),
+            ],
+        ),
+        (
+            "a planet: entries copied with <source> beside its own",
+            vec![
+                at(atom(
+                    "",
+                    "<author><name>Keeper</name></author>",
+                    &["a", "b"],
+                )
+                .replacen(
+                    "</title><link",
+                    "</title><source><id>s</id><author><name>Origin</name></author></source><link",
+                    1,
+                )),
+                at(atom(
+                    "",
+                    "<author><name>Keeper</name></author>",
+                    &["n", "a", "b"],
+                )
+                .replacen(
+                    "<title>T a</title>",
+                    "<title>T a</title><source><id>s</id><author><name>Origin</name></author></source>",
+                    1,
+                )),
+            ],
+        ),
+        (
             "RSS channel language",
             vec![
                 at(rss_doc(

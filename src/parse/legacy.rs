@@ -628,12 +628,127 @@ pub(super) fn fallback_links(text: &[u8]) -> Option<Vec<Option<String>>> {
     Some(out)
 }
 
+/// For each entry (`entry` or `item`), in document order: whether it has a
+/// `source` child, i.e. was copied from another feed (Atom's `<source>`, whose
+/// authors are the entry's when it names none). Markup inside CDATA or deeper
+/// in the entry (an HTML `<source>` of a video) does not count. `None` (no
+/// scan) unless the document mentions `source` at all.
+pub(super) fn copied_entries(text: &[u8]) -> Option<Vec<bool>> {
+    memchr::memmem::find(text, b"source")?;
+    let mut reader = reader(text);
+    let mut depth = 0usize;
+    let mut out = Vec::new();
+    // Inside an entry: its depth, and whether a child was `source`.
+    let mut open: Option<(usize, bool)> = None;
+    loop {
+        match reader.read_event().ok()? {
+            Event::Start(e) => {
+                depth += 1;
+                match (&mut open, e.name().local_name().as_ref()) {
+                    (None, "item" | "entry") => open = Some((depth, false)),
+                    (Some((d, copied)), "source") if *d + 1 == depth => *copied = true,
+                    _ => {}
+                }
+            }
+            Event::Empty(e) => match (&mut open, e.name().local_name().as_ref()) {
+                (None, "item" | "entry") => out.push(false),
+                (Some((d, copied)), "source") if *d == depth => *copied = true,
+                _ => {}
+            },
+            Event::End(_) => {
+                if let Some((_, copied)) = open.take_if(|o| o.0 == depth) {
+                    out.push(copied);
+                }
+                depth = depth.saturating_sub(1);
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    Some(out)
+}
+
+/// The feed-level `author` elements of an Atom document (children of its
+/// root), as one string of their names and text: what its entries without
+/// an author inherit. Empty when there are none.
+pub(super) fn feed_authors(text: &[u8]) -> String {
+    let mut reader = reader(text);
+    let mut depth = 0usize;
+    let mut inside: Option<usize> = None;
+    let mut out = String::new();
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(e)) => {
+                depth += 1;
+                let name = e.name();
+                if inside.is_none() && depth == 2 && name.local_name().as_ref() == "author" {
+                    inside = Some(depth);
+                }
+                if inside.is_some() {
+                    out.push('<');
+                    out.push_str(name.as_ref());
+                    out.push('>');
+                }
+            }
+            Ok(Event::Text(t)) if inside.is_some() => out.push_str(&t),
+            Ok(Event::CData(t)) if inside.is_some() => {
+                out.push_str(&t.into_inner());
+            }
+            Ok(Event::End(_)) => {
+                if inside.is_some() {
+                    out.push_str("</>");
+                }
+                if inside == Some(depth) {
+                    inside = None;
+                }
+                depth = depth.saturating_sub(1);
+            }
+            Ok(Event::Eof) | Err(_) => break,
+            _ => {}
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn root_of(xml: &str) -> Root {
         sniff(xml.as_bytes())
+    }
+
+    #[test]
+    fn copied_entries_are_those_with_a_source_child() {
+        let doc = r#"<feed xmlns="http://www.w3.org/2005/Atom"><entry><source/></entry><entry/>
+            <entry><content type="xhtml"><div><source/></div></content></entry>
+            <entry><a:source xmlns:a="http://www.w3.org/2005/Atom"><a:id>x</a:id></a:source></entry>
+            <entry><content><![CDATA[<source>]]></content></entry></feed>"#;
+        assert_eq!(
+            copied_entries(doc.as_bytes()).unwrap(),
+            [true, false, false, true, false]
+        );
+        assert_eq!(copied_entries(b"<feed><entry/></feed>"), None);
+    }
+
+    #[test]
+    fn feed_authors_are_the_roots_author_children_only() {
+        let doc = r#"<feed><author><name>Ann</name><email>a@x.example</email></author>
+            <entry><author><name>Bob</name></author></entry>
+            <source><author><name>Cy</name></author></source></feed>"#;
+        let authors = feed_authors(doc.as_bytes());
+        assert!(
+            authors.contains("Ann") && authors.contains("a@x.example"),
+            "{authors}"
+        );
+        assert!(
+            !authors.contains("Bob") && !authors.contains("Cy"),
+            "{authors}"
+        );
+        assert_eq!(
+            feed_authors(b"<rss><channel><author>x</author></channel></rss>"),
+            ""
+        );
     }
 
     #[test]

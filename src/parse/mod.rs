@@ -100,8 +100,12 @@ pub fn parse(
 /// Bumped whenever what an entry's raw bytes mean to feedloom changes (the
 /// mapping, the split): every raw hash changes with it, so no entry is left
 /// out on the strength of an older reading. v2: extension links count
-/// `<item/>` (entries after one read otherwise before).
-const RAW_VERSION: &str = "feedloom raw entries v2";
+/// `<item/>` (entries after one read otherwise before). v3: an Atom entry
+/// without an author takes the feed's, and the feed's authors are part of
+/// every entry's context (so a new feed author is read into known entries).
+/// After the upgrade every entry is read again once; those that gain an
+/// author are reported updated, once (their author is what changed).
+const RAW_VERSION: &str = "feedloom raw entries v3";
 
 /// A document parsed by [`parse_known`].
 #[derive(Debug)]
@@ -154,10 +158,16 @@ pub fn parse_known(
             head: None,
         });
     };
-    let head = Some(split.without(&bytes, &vec![true; split.len()]));
+    let head = split.without(&bytes, &vec![true; split.len()]);
+    // What an Atom entry without an author inherits is outside it.
+    let authors = match root.dialect {
+        legacy::Dialect::NotXml => String::new(),
+        _ => legacy::feed_authors(&head),
+    };
+    let head = Some(head);
     let seed = {
         let mut h = xxhash_rust::xxh3::Xxh3::new();
-        for part in [RAW_VERSION, tag, base.as_str()] {
+        for part in [RAW_VERSION, tag, base.as_str(), &authors] {
             h.update(&(part.len() as u64).to_le_bytes());
             h.update(part.as_bytes());
         }
@@ -236,8 +246,14 @@ fn parse_prepared(
     let fallback_links = legacy::fallback_links(&bytes);
     let unread = limits::unread_channel_items(&bytes);
     let (feed, repaired) = read(&bytes, root, base)?;
+    // RFC 4287 4.2.1: an Atom entry without an author has its `<source>`'s
+    // authors, else the feed's. feed-rs reads no `<source>`: for an entry
+    // that has one (copied from another feed, as a planet publishes it) the
+    // feed's author would be the wrong guess, and none is made.
+    let copied = (feed.feed_type == model::FeedType::Atom && !feed.authors.is_empty())
+        .then(|| legacy::copied_entries(&bytes).unwrap_or_else(|| vec![false; feed.entries.len()]));
     drop(bytes);
-    let mut doc = map_feed(feed, base, limits, cut, fallback_links);
+    let mut doc = map_feed(feed, base, limits, cut, fallback_links, copied);
     doc.unread = unread;
     if doc.entries.is_empty() && doc.title.is_none() && root.dialect == legacy::Dialect::Foreign {
         return Err(ParseError::NoFeedElements {
@@ -322,6 +338,7 @@ fn map_feed(
     limits: Limits,
     cut: usize,
     fallback_links: Option<Vec<Option<String>>>,
+    copied: Option<Vec<bool>>,
 ) -> Document {
     let total = feed.entries.len();
     let site_url = alternate_link(&feed.links, base);
@@ -340,6 +357,18 @@ fn map_feed(
                     title: None,
                     length: None,
                 });
+            }
+        }
+    }
+    // An Atom entry without an author and not copied from another feed has
+    // the feed's (see `parse_prepared`; the marks line up with feed-rs's
+    // entries only when both saw as many, else no entry gets one). feed-rs
+    // applies JSON Feed's top-level authors itself; RSS has no such rule: a
+    // channel's managingEditor is not every item's author.
+    if let Some(copied) = copied.filter(|c| c.len() == total) {
+        for (e, copied) in feed.entries.iter_mut().zip(copied) {
+            if !copied && e.authors.is_empty() {
+                e.authors.clone_from(&feed.authors);
             }
         }
     }
@@ -713,6 +742,177 @@ mod tests {
         assert_eq!(d.entries.len(), 4);
         assert_eq!(d.truncated, 6);
         assert_eq!(d.entries[0].title.as_deref(), Some("ééééé"));
+    }
+
+    #[test]
+    fn atom_entries_without_an_author_have_the_feeds() {
+        let xml = br#"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>
+            <author><name>Feed Author</name></author>
+            <entry><id>urn:a</id><title>a</title><updated>2026-01-01T00:00:00Z</updated></entry>
+            <entry><id>urn:b</id><title>b</title><updated>2026-01-02T00:00:00Z</updated>
+                <author><name>Own Author</name></author></entry>
+        </feed>"#;
+        let d = parse(xml, None, &base(), Limits::default()).unwrap();
+        let author = |title: &str| {
+            let e = d.entries.iter().find(|e| e.title.as_deref() == Some(title));
+            e.unwrap().author.clone()
+        };
+        assert_eq!(author("a").as_deref(), Some("Feed Author"));
+        assert_eq!(author("b").as_deref(), Some("Own Author"));
+        // The same when the entry is read from a document its known entries
+        // were left out of: the feed's author is outside every entry.
+        let p = parse_known(xml, None, &base(), Limits::default(), "t", |_| false).unwrap();
+        let raw = p.raw.unwrap();
+        let known_b = raw[1];
+        let p = parse_known(xml, None, &base(), Limits::default(), "t", |h| h == known_b).unwrap();
+        assert_eq!(p.skipped, vec![known_b]);
+        assert_eq!(p.doc.entries.len(), 1);
+        assert_eq!(p.doc.entries[0].author.as_deref(), Some("Feed Author"));
+    }
+
+    #[test]
+    fn atom_entries_copied_from_other_feeds_do_not_take_the_feeds_author() {
+        // feed-rs does not read <source>: whose a copied entry is cannot be
+        // told. Decided per entry: an HTML <source> in an entry's content
+        // (escaped, CDATA or XHTML) is no atom:source.
+        let entry = |id: &str, inside: &str| {
+            format!(
+                "<entry><id>urn:{id}</id><title>{id}</title><updated>2026-01-01T00:00:00Z</updated>{inside}</entry>"
+            )
+        };
+        let xml = format!(
+            r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>Planet</title>
+            <author><name>Planet Keeper</name></author>{}{}{}{}{}</feed>"#,
+            entry(
+                "copied",
+                "<source><id>urn:s</id><author><name>Origin</name></author></source>"
+            ),
+            entry(
+                "prefixed",
+                r#"<atom:source xmlns:atom="http://www.w3.org/2005/Atom"><atom:id>urn:s</atom:id></atom:source>"#
+            ),
+            entry("own", ""),
+            entry(
+                "cdata",
+                r#"<content type="html"><![CDATA[<video><source src="v.mp4"></video>]]></content>"#
+            ),
+            entry(
+                "xhtml",
+                r#"<content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><video><source src="v.mp4"/></video></div></content>"#
+            ),
+        );
+        let d = parse(xml.as_bytes(), None, &base(), Limits::default()).unwrap();
+        let authors: Vec<(&str, Option<&str>)> = d
+            .entries
+            .iter()
+            .map(|e| (e.title.as_deref().unwrap(), e.author.as_deref()))
+            .collect();
+        let keeper = Some("Planet Keeper");
+        for want in [
+            ("copied", None),
+            ("prefixed", None),
+            ("own", keeper),
+            ("cdata", keeper),
+            ("xhtml", keeper),
+        ] {
+            assert!(authors.contains(&want), "{want:?} in {authors:?}");
+        }
+        // Read with known entries left out, a new entry comes out the same.
+        let known: Vec<u64> = parse_known(
+            xml.as_bytes(),
+            None,
+            &base(),
+            Limits::default(),
+            "t",
+            |_| false,
+        )
+        .unwrap()
+        .raw
+        .unwrap();
+        let more = xml.replace("</feed>", &format!("{}</feed>", entry("new", "")));
+        let p = parse_known(
+            more.as_bytes(),
+            None,
+            &base(),
+            Limits::default(),
+            "t",
+            |h| known.contains(&h),
+        )
+        .unwrap();
+        assert_eq!(p.skipped.len(), 5);
+        assert_eq!(p.doc.entries.len(), 1);
+        assert_eq!(p.doc.entries[0].author.as_deref(), keeper);
+    }
+
+    #[test]
+    fn a_new_feed_author_is_read_into_known_entries() {
+        let doc = |author: &str| {
+            format!(
+                r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>
+                <author><name>{author}</name></author>
+                <entry><id>urn:a</id><title>a</title><updated>2026-01-01T00:00:00Z</updated></entry>
+                </feed>"#
+            )
+        };
+        let first = doc("Old Name");
+        let known: Vec<u64> = parse_known(
+            first.as_bytes(),
+            None,
+            &base(),
+            Limits::default(),
+            "t",
+            |_| false,
+        )
+        .unwrap()
+        .raw
+        .unwrap();
+        let same = parse_known(
+            first.as_bytes(),
+            None,
+            &base(),
+            Limits::default(),
+            "t",
+            |h| known.contains(&h),
+        )
+        .unwrap();
+        assert_eq!((same.skipped.len(), same.doc.entries.len()), (1, 0));
+        let renamed = doc("New Name");
+        let p = parse_known(
+            renamed.as_bytes(),
+            None,
+            &base(),
+            Limits::default(),
+            "t",
+            |h| known.contains(&h),
+        )
+        .unwrap();
+        assert!(p.skipped.is_empty());
+        assert_eq!(p.doc.entries[0].author.as_deref(), Some("New Name"));
+    }
+
+    #[test]
+    fn json_feed_items_without_authors_have_the_feeds() {
+        let doc = br#"{"version":"https://jsonfeed.org/version/1.1","title":"j",
+            "authors":[{"name":"Feed Author"}],
+            "items":[{"id":"1","content_text":"x"},
+                     {"id":"2","content_text":"y","authors":[{"name":"Own Author"}]}]}"#;
+        let d = parse(doc, None, &base(), Limits::default()).unwrap();
+        let mut authors: Vec<_> = d.entries.iter().map(|e| e.author.clone()).collect();
+        authors.sort();
+        assert_eq!(
+            authors,
+            [Some("Feed Author".into()), Some("Own Author".into())]
+        );
+    }
+
+    #[test]
+    fn rss_items_do_not_take_the_channels_editor_as_author() {
+        let xml = br#"<rss version="2.0"><channel><title>t</title>
+            <managingEditor>ed@example.org (The Editor)</managingEditor>
+            <item><guid>1</guid><title>x</title></item>
+        </channel></rss>"#;
+        let d = parse(xml, None, &base(), Limits::default()).unwrap();
+        assert_eq!(d.entries[0].author, None);
     }
 
     #[test]
