@@ -102,9 +102,10 @@ pub fn parse(
 /// out on the strength of an older reading. v2: extension links count
 /// `<item/>` (entries after one read otherwise before). v3: an Atom entry
 /// without an author takes the feed's, and the feed's authors are part of
-/// every entry's context (so a new feed author is read into known entries).
-/// After the upgrade every entry is read again once; those that gain an
-/// author are reported updated, once (their author is what changed).
+/// every entry's context, as written (so a new feed author is read into
+/// known entries). After the upgrade every entry still in its feed is read
+/// again once; those that gain an author are reported updated, once (their
+/// author is what changed).
 const RAW_VERSION: &str = "feedloom raw entries v3";
 
 /// A document parsed by [`parse_known`].
@@ -251,7 +252,8 @@ fn parse_prepared(
     // that has one (copied from another feed, as a planet publishes it) the
     // feed's author would be the wrong guess, and none is made.
     let copied = (feed.feed_type == model::FeedType::Atom && !feed.authors.is_empty())
-        .then(|| legacy::copied_entries(&bytes).unwrap_or_else(|| vec![false; feed.entries.len()]));
+        .then(|| legacy::copied_entries(&bytes))
+        .flatten();
     drop(bytes);
     let mut doc = map_feed(feed, base, limits, cut, fallback_links, copied);
     doc.unread = unread;
