@@ -534,6 +534,14 @@ mod tests {
         Url::parse("https://example.org/feeds/main.xml").unwrap()
     }
 
+    /// `parse_known` with default limits, leaving out the entries `known` holds.
+    fn read_knowing(doc: &[u8], known: &[u64]) -> Partial {
+        parse_known(doc, None, &base(), Limits::default(), "t", |h| {
+            known.contains(&h)
+        })
+        .unwrap()
+    }
+
     #[test]
     fn invented_ids_are_refused() {
         let xml = br#"<rss version="2.0"><channel><title>t</title>
@@ -763,10 +771,10 @@ mod tests {
         assert_eq!(author("b").as_deref(), Some("Own Author"));
         // The same when the entry is read from a document its known entries
         // were left out of: the feed's author is outside every entry.
-        let p = parse_known(xml, None, &base(), Limits::default(), "t", |_| false).unwrap();
+        let p = read_knowing(xml, &[]);
         let raw = p.raw.unwrap();
         let known_b = raw[1];
-        let p = parse_known(xml, None, &base(), Limits::default(), "t", |h| h == known_b).unwrap();
+        let p = read_knowing(xml, &[known_b]);
         assert_eq!(p.skipped, vec![known_b]);
         assert_eq!(p.doc.entries.len(), 1);
         assert_eq!(p.doc.entries[0].author.as_deref(), Some("Feed Author"));
@@ -820,27 +828,9 @@ mod tests {
             assert!(authors.contains(&want), "{want:?} in {authors:?}");
         }
         // Read with known entries left out, a new entry comes out the same.
-        let known: Vec<u64> = parse_known(
-            xml.as_bytes(),
-            None,
-            &base(),
-            Limits::default(),
-            "t",
-            |_| false,
-        )
-        .unwrap()
-        .raw
-        .unwrap();
+        let known: Vec<u64> = read_knowing(xml.as_bytes(), &[]).raw.unwrap();
         let more = xml.replace("</feed>", &format!("{}</feed>", entry("new", "")));
-        let p = parse_known(
-            more.as_bytes(),
-            None,
-            &base(),
-            Limits::default(),
-            "t",
-            |h| known.contains(&h),
-        )
-        .unwrap();
+        let p = read_knowing(more.as_bytes(), &known);
         assert_eq!(p.skipped.len(), 5);
         assert_eq!(p.doc.entries.len(), 1);
         assert_eq!(p.doc.entries[0].author.as_deref(), keeper);
@@ -857,37 +847,11 @@ mod tests {
             )
         };
         let first = doc("Old Name");
-        let known: Vec<u64> = parse_known(
-            first.as_bytes(),
-            None,
-            &base(),
-            Limits::default(),
-            "t",
-            |_| false,
-        )
-        .unwrap()
-        .raw
-        .unwrap();
-        let same = parse_known(
-            first.as_bytes(),
-            None,
-            &base(),
-            Limits::default(),
-            "t",
-            |h| known.contains(&h),
-        )
-        .unwrap();
+        let known: Vec<u64> = read_knowing(first.as_bytes(), &[]).raw.unwrap();
+        let same = read_knowing(first.as_bytes(), &known);
         assert_eq!((same.skipped.len(), same.doc.entries.len()), (1, 0));
         let renamed = doc("New Name");
-        let p = parse_known(
-            renamed.as_bytes(),
-            None,
-            &base(),
-            Limits::default(),
-            "t",
-            |h| known.contains(&h),
-        )
-        .unwrap();
+        let p = read_knowing(renamed.as_bytes(), &known);
         assert!(p.skipped.is_empty());
         assert_eq!(p.doc.entries[0].author.as_deref(), Some("New Name"));
     }
