@@ -97,13 +97,18 @@ pub fn parse(
     parse_prepared(bytes, &root, base, limits).map(|(doc, _)| doc)
 }
 
+/// How many people of a JSON Feed's `authors` list (the feed's, an item's)
+/// are read; the rest are left out before feed-rs.
+const MAX_JSON_AUTHORS: usize = 16;
+
 /// Bumped whenever what an entry's raw bytes mean to feedloom changes (the
 /// mapping, the split): every raw hash changes with it, so no entry is left
 /// out on the strength of an older reading. v2: extension links count
 /// `<item/>` (entries after one read otherwise before). v3: an Atom entry
 /// without an author takes the feed's, and the feed's authors are part of
 /// every entry's context, as written (so a new feed author is read into
-/// known entries). After the upgrade every entry still in its feed is read
+/// known entries); a JSON Feed's `authors` lists are cut to their first
+/// [`MAX_JSON_AUTHORS`]. After the upgrade every entry still in its feed is read
 /// again once; those that gain an author are reported updated, once (their
 /// author is what changed).
 const RAW_VERSION: &str = "feedloom raw entries v3";
@@ -244,6 +249,15 @@ fn parse_prepared(
         },
         false => (bytes, 0),
     };
+    // feedloom shows one author per entry; feed-rs's work grows with the
+    // square of a JSON Feed's authors.
+    let bytes = match limits::is_json(&bytes)
+        .then(|| limits::cap_json_authors(&bytes, MAX_JSON_AUTHORS))
+        .flatten()
+    {
+        Some(capped) => Cow::Owned(capped),
+        None => bytes,
+    };
     let fallback_links = legacy::fallback_links(&bytes);
     let unread = limits::unread_channel_items(&bytes);
     let (feed, repaired) = read(&bytes, root, base)?;
@@ -367,10 +381,13 @@ fn map_feed(
     // entries only when both saw as many, else no entry gets one). feed-rs
     // applies JSON Feed's top-level authors itself; RSS has no such rule: a
     // channel's managingEditor is not every item's author.
-    if let Some(copied) = copied.filter(|c| c.len() == total) {
+    // Only the one author an entry shows is copied (a hostile feed names
+    // thousands, for thousands of entries).
+    let feed_author = feed.authors.iter().find(|p| person_name(p).is_some());
+    if let (Some(copied), Some(author)) = (copied.filter(|c| c.len() == total), feed_author) {
         for (e, copied) in feed.entries.iter_mut().zip(copied) {
             if !copied && e.authors.is_empty() {
-                e.authors.clone_from(&feed.authors);
+                e.authors.push(author.clone());
             }
         }
     }
@@ -415,6 +432,22 @@ fn newest(entries: Vec<model::Entry>, max: usize) -> Vec<model::Entry> {
         .collect()
 }
 
+/// What feedloom calls a person: the name, else the e-mail address; `None`
+/// when both are blank.
+fn person_name(p: &model::Person) -> Option<&str> {
+    p.name
+        .as_deref()
+        .or(p.email.as_deref())
+        .map(str::trim)
+        // RSS writes "mail@example.org (Name)"; keep the name unwrapped.
+        .map(|s| {
+            s.strip_prefix('(')
+                .and_then(|s| s.strip_suffix(')'))
+                .map_or(s, str::trim)
+        })
+        .filter(|s| !s.is_empty())
+}
+
 fn map_entry(e: model::Entry, base: &Url, max: usize) -> Entry {
     let entry_base = e
         .base
@@ -426,19 +459,7 @@ fn map_entry(e: model::Entry, base: &Url, max: usize) -> Entry {
     let author = e
         .authors
         .iter()
-        .find_map(|p| {
-            p.name
-                .as_deref()
-                .or(p.email.as_deref())
-                .map(str::trim)
-                // RSS writes "mail@example.org (Name)"; keep the name unwrapped.
-                .map(|s| {
-                    s.strip_prefix('(')
-                        .and_then(|s| s.strip_suffix(')'))
-                        .map_or(s, str::trim)
-                })
-                .filter(|s| !s.is_empty())
-        })
+        .find_map(person_name)
         .map(|s| bound(s.to_string(), max));
     let content = e
         .content
@@ -869,6 +890,37 @@ mod tests {
             authors,
             [Some("Feed Author".into()), Some("Own Author".into())]
         );
+    }
+
+    #[test]
+    fn thousands_of_feed_authors_give_each_entry_the_first() {
+        let mut atom =
+            String::from(r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>"#);
+        let mut json = String::from(
+            r#"{"version":"https://jsonfeed.org/version/1.1","title":"t","authors":["#,
+        );
+        for i in 0..5000 {
+            atom.push_str(&format!("<author><name>p{i}</name></author>"));
+            json.push_str(&format!(
+                r#"{}{{"name":"p{i}"}}"#,
+                if i > 0 { "," } else { "" }
+            ));
+        }
+        json.push_str(r#"],"items":["#);
+        for i in 0..200 {
+            atom.push_str(&format!("<entry><id>e{i}</id><title>x</title></entry>"));
+            json.push_str(&format!(
+                r#"{}{{"id":"e{i}","content_text":"x"}}"#,
+                if i > 0 { "," } else { "" }
+            ));
+        }
+        atom.push_str("</feed>");
+        json.push_str("]}");
+        for doc in [atom, json] {
+            let d = parse(doc.as_bytes(), None, &base(), Limits::default()).unwrap();
+            assert_eq!(d.entries.len(), 200);
+            assert!(d.entries.iter().all(|e| e.author.as_deref() == Some("p0")));
+        }
     }
 
     #[test]
