@@ -75,6 +75,10 @@ pub(super) struct Root {
     prefix: Option<String>,
     /// Where the root's start tag is in the document.
     span: (usize, usize),
+    /// An Atom document whose text says `source` anywhere (set by the
+    /// caller, from the whole document): only then can an entry have been
+    /// copied from another feed (see [`copied_entries`]).
+    pub mentions_source: bool,
 }
 
 impl Root {
@@ -92,6 +96,7 @@ pub(super) fn sniff(text: &[u8]) -> Root {
         namespace: None,
         prefix: None,
         span: (0, 0),
+        mentions_source: false,
     };
     // As feed-rs decides: the first `<` or `{`.
     if text.iter().find(|b| **b == b'<' || **b == b'{') != Some(&b'<') {
@@ -145,6 +150,7 @@ fn classify(e: &BytesStart<'_>, span: (usize, usize)) -> Root {
         namespace: namespace.filter(|n| !n.is_empty()),
         prefix: prefix.map(str::to_string),
         span,
+        mentions_source: false,
     }
 }
 
