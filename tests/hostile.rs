@@ -293,6 +293,34 @@ async fn every_hostile_server_fails_only_its_own_feed_with_a_clear_error() {
         "[".repeat(100_000),
         "]".repeat(100_000)
     );
+    // feed-rs recursed on nested Media RSS groups and iTunes categories (a
+    // stack overflow aborts the process), copied an item's Media RSS lists
+    // into every group, and the base in force into every link.
+    let in_item = |ns: &str, inner: &str| {
+        format!(
+            "<rss version=\"2.0\" {ns}><channel><title>t</title><item><guid>one</guid><title>one</title>{inner}</item></channel></rss>"
+        )
+    };
+    let media = "xmlns:media=\"http://search.yahoo.com/mrss/\"";
+    let nested_groups = in_item(
+        media,
+        &("<media:group>".repeat(5_000) + &"</media:group>".repeat(5_000)),
+    );
+    let nested_categories = in_item(
+        "xmlns:itunes=\"http://www.itunes.com/dtds/podcast-1.0.dtd\"",
+        &("<itunes:category text=\"a\">".repeat(5_000) + &"</itunes:category>".repeat(5_000)),
+    );
+    let media_groups = in_item(
+        media,
+        &("<media:thumbnail url=\"https://x.example/t.jpg\"/>".repeat(1_000)
+            + &"<media:group><media:content url=\"https://x.example/v.mp4\"/></media:group>"
+                .repeat(1_000)),
+    );
+    let long_base = format!(
+        "<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:base=\"https://x.example/{}/\"><title>t</title><entry><id>one</id><title>one</title>{}</entry></feed>",
+        "a".repeat(100_000),
+        "<link rel=\"related\" href=\"b\"/>".repeat(2_000)
+    );
     let many: Vec<(Option<String>, String)> = (0..500)
         .map(|i| (Some(format!("m{i}")), format!("entry {i}")))
         .collect();
@@ -521,6 +549,26 @@ async fn every_hostile_server_fails_only_its_own_feed_with_a_clear_error() {
             name: "deep-nesting-json",
             act: Act::Raw(http(200, &[("Content-Type", "application/feed+json")], deep_json.as_bytes())),
             expect: Expect::Survives(1),
+        },
+        Row {
+            name: "nested-media-groups",
+            act: Act::Raw(ok_xml(&nested_groups)),
+            expect: Expect::Stored(1),
+        },
+        Row {
+            name: "nested-itunes-categories",
+            act: Act::Raw(ok_xml(&nested_categories)),
+            expect: Expect::Stored(1),
+        },
+        Row {
+            name: "media-groups-after-thumbnails",
+            act: Act::Raw(ok_xml(&media_groups)),
+            expect: Expect::Stored(1),
+        },
+        Row {
+            name: "long-xml-base-many-links",
+            act: Act::Raw(ok_xml(&long_base)),
+            expect: Expect::Stored(1),
         },
         Row {
             name: "nul-bytes",

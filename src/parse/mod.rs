@@ -13,6 +13,9 @@
 //!   [`parse_known`] leaves out those the feed sent before, byte for byte;
 //! * [`repair`]: retries after faults feed-rs refuses (bare `&`, unknown RSS
 //!   version);
+//! * [`defuse`]: what feed-rs would pay for out of proportion and feedloom
+//!   never reads (Media RSS, iTunes and Podcasting 2.0 elements, `xml:base`
+//!   past a bound) taken away before it parses;
 //! * here: the order of those steps, and the mapping: links resolved against
 //!   xml:base or the feed's final URL, ids feed-rs would invent refused, fields
 //!   bounded.
@@ -20,6 +23,7 @@
 //! It never does I/O, and never keys, stores or drops an entry for identity's
 //! sake (that is identity.rs).
 
+mod defuse;
 mod entries;
 mod legacy;
 mod limits;
@@ -108,7 +112,7 @@ const MAX_JSON_AUTHORS: usize = 16;
 /// without an author takes the feed's, and the feed's authors are part of
 /// every entry's context, as written (so a new feed author is read into
 /// known entries); a JSON Feed's `authors` lists are cut to their first
-/// [`MAX_JSON_AUTHORS`]. After the upgrade every entry still in its feed is read
+/// [`MAX_JSON_AUTHORS`]; an `xml:base` past [`defuse::MAX_BASES`] is dropped. After the upgrade every entry still in its feed is read
 /// again once; those that gain an author are reported updated, once (their
 /// author is what changed).
 const RAW_VERSION: &str = "feedloom raw entries v3";
@@ -260,6 +264,14 @@ fn parse_prepared(
     {
         Some(capped) => Cow::Owned(capped),
         None => bytes,
+    };
+    // What feed-rs would pay for out of proportion and feedloom never reads.
+    let bytes = match limits::is_json(&bytes) {
+        true => bytes,
+        false => {
+            let bytes = defuse::unread_extensions(&bytes).map_or(bytes, Cow::Owned);
+            defuse::bounded_bases(&bytes).map_or(bytes, Cow::Owned)
+        }
     };
     let fallback_links = legacy::fallback_links(&bytes);
     let unread = limits::unread_channel_items(&bytes);

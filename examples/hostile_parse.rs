@@ -1,0 +1,208 @@
+//! Time and peak memory of parsing documents built to make a parser's work
+//! grow faster than their size: feed-rs alone over each document (the
+//! baseline) against `parse::parse`, each at two sizes, each run in a process
+//! of its own on a thread with a 2 MiB stack (tokio's blocking threads have
+//! that much). Prints figures, asserts nothing.
+//!
+//! ```sh
+//! cargo run --release --example hostile_parse
+//! ```
+//!
+//! A run that dies (a stack overflow aborts the process) or passes 20 s shows
+//! as such. Cases:
+//!
+//! * `media-groups`: one RSS item, half `<media:thumbnail>`, half
+//!   `<media:group>` each with one `<media:content>`;
+//! * `nested-media-groups`, `nested-itunes-categories`: one element nested in
+//!   itself to the document's end;
+//! * `long-base-links`: an Atom feed whose root has an `xml:base` of half the
+//!   document, entries with many relative links;
+//! * `long-base-elements`: the same base on an RSS channel, items with many
+//!   small elements;
+//! * `nested-bases`: relative `xml:base`s nested in one item;
+//! * `nested-xhtml`: an Atom entry's XHTML content of nested `<div>`s;
+//! * `nested-atom-elements`: `<author>` nested in itself in an Atom entry.
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const CASES: [&str; 8] = [
+    "media-groups",
+    "nested-media-groups",
+    "nested-itunes-categories",
+    "long-base-links",
+    "long-base-elements",
+    "nested-bases",
+    "nested-xhtml",
+    "nested-atom-elements",
+];
+
+fn rss(ns: &str, channel_attrs: &str, inner: &str) -> String {
+    format!(
+        r#"<rss version="2.0" {ns}><channel{channel_attrs}><title>t</title><item><guid>g</guid><title>x</title>{inner}</item></channel></rss>"#
+    )
+}
+
+fn document(case: &str, size: usize) -> String {
+    let media = r#"xmlns:media="http://search.yahoo.com/mrss/""#;
+    let repeat = |unit: &str, bytes: usize| unit.repeat(bytes / unit.len().max(1));
+    match case {
+        "media-groups" => {
+            let thumbs = repeat(
+                r#"<media:thumbnail url="https://x.example/t.jpg"/>"#,
+                size / 2,
+            );
+            let groups = repeat(
+                r#"<media:group><media:content url="https://x.example/v.mp4"/></media:group>"#,
+                size / 2,
+            );
+            rss(media, "", &(thumbs + &groups))
+        }
+        "nested-media-groups" => {
+            let n = size / 40;
+            rss(
+                media,
+                "",
+                &("<media:group>".repeat(n) + &"</media:group>".repeat(n)),
+            )
+        }
+        "nested-itunes-categories" => {
+            let n = size / 50;
+            rss(
+                r#"xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd""#,
+                "",
+                "",
+            )
+            .replace(
+                "<title>t</title>",
+                &format!(
+                    "<title>t</title>{}{}",
+                    r#"<itunes:category text="a">"#.repeat(n),
+                    "</itunes:category>".repeat(n)
+                ),
+            )
+        }
+        "long-base-links" => {
+            let base = format!("https://x.example/{}/", "a".repeat(size / 2));
+            let entries = repeat(
+                r#"<entry><id>e</id><title>x</title><link href="b"/><link href="b"/><link href="b"/><link href="b"/></entry>"#,
+                size / 2,
+            );
+            format!(
+                r#"<feed xmlns="http://www.w3.org/2005/Atom" xml:base="{base}"><title>t</title>{entries}</feed>"#
+            )
+        }
+        "long-base-elements" => {
+            let base = format!(r#" xml:base="https://x.example/{}/""#, "a".repeat(size / 2));
+            rss("", &base, &repeat("<x/>", size / 2))
+        }
+        "nested-bases" => {
+            let n = size / 60;
+            let open = format!(r#"<x xml:base="{}/">"#, "a".repeat(39));
+            rss("", "", &(open.repeat(n) + &"</x>".repeat(n)))
+        }
+        "nested-xhtml" => {
+            let n = size / 12;
+            format!(
+                r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><entry><id>e</id><title>x</title><content type="xhtml">{}{}</content></entry></feed>"#,
+                "<div>".repeat(n),
+                "</div>".repeat(n)
+            )
+        }
+        "nested-atom-elements" => {
+            let n = size / 20;
+            format!(
+                r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><entry><id>e</id>{}{}</entry></feed>"#,
+                "<author>".repeat(n),
+                "</author>".repeat(n)
+            )
+        }
+        _ => panic!("unknown case {case}"),
+    }
+}
+
+fn peak_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+fn child(parser: &str, case: &str, size: usize) {
+    let doc = document(case, size);
+    let parser = parser.to_string();
+    let t = Instant::now();
+    let entries = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || {
+            if parser == "feed-rs" {
+                feed_rs::parser::parse(doc.as_bytes()).map_or(0, |f| f.entries.len())
+            } else {
+                let base = url::Url::parse("https://x.example/feed").unwrap();
+                let limits = feedloom::parse::Limits::default();
+                feedloom::parse::parse(doc.as_bytes(), None, &base, limits)
+                    .map_or(0, |d| d.entries.len())
+            }
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    println!("{} {} {entries}", peak_kib(), t.elapsed().as_secs_f64());
+}
+
+/// Peak MiB and seconds of one run, or what stopped it.
+fn run(me: &std::path::Path, parser: &str, case: &str, size: usize) -> String {
+    let mut proc = Command::new(me)
+        .args([parser, case, &size.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("child runs");
+    let t = Instant::now();
+    loop {
+        if let Some(status) = proc.try_wait().expect("child state") {
+            let mut out = String::new();
+            proc.stdout.take().unwrap().read_to_string(&mut out).ok();
+            let f: Vec<f64> = out
+                .split_whitespace()
+                .filter_map(|v| v.parse().ok())
+                .collect();
+            return match (status.success(), &f[..]) {
+                (true, [kib, secs, _]) => format!("{:.0} MiB {secs:.3} s", kib / 1024.0),
+                _ => "died".to_string(),
+            };
+        }
+        if t.elapsed() > Duration::from_secs(20) {
+            proc.kill().ok();
+            proc.wait().ok();
+            return "> 20 s".to_string();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let [_, parser, case, size] = &args[..] {
+        child(parser, case, size.parse().expect("a size"));
+        return;
+    }
+    let me = std::env::current_exe().expect("own path");
+    println!(
+        "{:<26} {:>7} {:>22} {:>22}",
+        "case", "KiB", "feed-rs alone", "feedloom"
+    );
+    for case in CASES {
+        for size in [64 << 10, 256 << 10] {
+            println!(
+                "{case:<26} {:>7} {:>22} {:>22}",
+                size >> 10,
+                run(&me, "feed-rs", case, size),
+                run(&me, "feedloom", case, size)
+            );
+        }
+    }
+}
