@@ -17,6 +17,8 @@
 //!   itself to the document's end;
 //! * `long-base-links`: an Atom feed whose root has an `xml:base` of half the
 //!   document, entries with many relative links;
+//! * `long-base-links-unbalanced`: the same with an end tag missing, so that
+//!   feed-rs reads it only after feedloom's repair;
 //! * `long-base-elements`: the same base on an RSS channel, items with many
 //!   small elements;
 //! * `nested-bases`: relative `xml:base`s nested in one item;
@@ -27,11 +29,12 @@ use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const CASES: [&str; 8] = [
+const CASES: [&str; 9] = [
     "media-groups",
     "nested-media-groups",
     "nested-itunes-categories",
     "long-base-links",
+    "long-base-links-unbalanced",
     "long-base-elements",
     "nested-bases",
     "nested-xhtml",
@@ -92,6 +95,10 @@ fn document(case: &str, size: usize) -> String {
             format!(
                 r#"<feed xmlns="http://www.w3.org/2005/Atom" xml:base="{base}"><title>t</title>{entries}</feed>"#
             )
+        }
+        "long-base-links-unbalanced" => {
+            // An end tag missing: read only after feedloom's repair.
+            document("long-base-links", size).replacen("<title>x</title>", "<title>x<b></title>", 1)
         }
         "long-base-elements" => {
             let base = format!(r#" xml:base="https://x.example/{}/""#, "a".repeat(size / 2));

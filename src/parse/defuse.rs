@@ -19,8 +19,21 @@
 //! Both return `None` (nothing to do) for almost every real document, after a
 //! substring search.
 
-use quick_xml::Reader;
+use std::borrow::Cow;
+
 use quick_xml::events::Event;
+
+/// The document as feed-rs should see it: both rewrites, for XML.
+pub(super) fn for_feed_rs(text: &[u8]) -> Cow<'_, [u8]> {
+    if super::limits::is_json(text) {
+        return Cow::Borrowed(text);
+    }
+    let text = unread_extensions(text).map_or(Cow::Borrowed(text), Cow::Owned);
+    match bounded_bases(&text) {
+        Some(bounded) => Cow::Owned(bounded),
+        None => text,
+    }
+}
 
 /// Namespaces whose elements feed-rs reads and feedloom does not.
 const UNREAD: [&[u8]; 3] = [
@@ -89,8 +102,7 @@ fn declares(text: &[u8], i: usize, len: usize) -> bool {
 /// is not well-formed enough to tell: feed-rs then says why).
 pub(super) fn bounded_bases(text: &[u8]) -> Option<Vec<u8>> {
     memchr::memmem::find(text, b"xml:base")?;
-    let mut reader = Reader::from_reader(text);
-    reader.config_mut().check_end_names = false;
+    let mut reader = super::legacy::reader(text);
     // Bytes of xml:base in force at each open element.
     let mut stack: Vec<usize> = Vec::new();
     let mut drop: Vec<(usize, usize)> = Vec::new();

@@ -227,7 +227,7 @@ impl<'a> Edit<'a> {
 
 /// A lenient reader: these passes copy what they do not understand, and leave
 /// judging well-formedness to feed-rs. The text is UTF-8 (see text.rs).
-fn reader(text: &[u8]) -> Reader<&[u8]> {
+pub(super) fn reader(text: &[u8]) -> Reader<&[u8]> {
     let mut reader = Reader::from_reader(text);
     let config = reader.config_mut();
     config.check_end_names = false;

@@ -265,14 +265,6 @@ fn parse_prepared(
         Some(capped) => Cow::Owned(capped),
         None => bytes,
     };
-    // What feed-rs would pay for out of proportion and feedloom never reads.
-    let bytes = match limits::is_json(&bytes) {
-        true => bytes,
-        false => {
-            let bytes = defuse::unread_extensions(&bytes).map_or(bytes, Cow::Owned);
-            defuse::bounded_bases(&bytes).map_or(bytes, Cow::Owned)
-        }
-    };
     let fallback_links = legacy::fallback_links(&bytes);
     let unread = limits::unread_channel_items(&bytes);
     let (feed, repaired) = read(&bytes, root, base)?;
@@ -322,9 +314,14 @@ fn read(bytes: &[u8], root: &legacy::Root, base: &Url) -> Result<(model::Feed, b
     loop {
         // Every attempt (repairs make new text) without inner XML declarations,
         // and with feed-rs's panics caught.
-        let attempt = |doc: &[u8]| match text::without_inner_declarations(doc) {
-            Some(doc) => repair::guarded(&doc, |d| parser().parse(d)),
-            None => repair::guarded(doc, |d| parser().parse(d)),
+        // (Defused on every attempt: a repair can make a document that the
+        // first scan could not read.)
+        let attempt = |doc: &[u8]| {
+            let doc = defuse::for_feed_rs(doc);
+            match text::without_inner_declarations(&doc) {
+                Some(doc) => repair::guarded(&doc, |d| parser().parse(d)),
+                None => repair::guarded(&doc, |d| parser().parse(d)),
+            }
         };
         let err = match attempt(current.as_ref()) {
             Ok(feed) => return Ok((feed, matches!(current, Cow::Owned(_)))),
