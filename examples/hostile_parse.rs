@@ -19,6 +19,8 @@
 //!   document, entries with many relative links;
 //! * `long-base-links-unbalanced`: the same with an end tag missing, so that
 //!   feed-rs reads it only after feedloom's repair;
+//! * `spaces-base-links`: a base of 2,000 spaces (6 KB once escaped in a
+//!   URL), and many relative links;
 //! * `long-base-elements`: the same base on an RSS channel, items with many
 //!   small elements;
 //! * `nested-bases`: relative `xml:base`s nested in one item;
@@ -29,12 +31,13 @@ use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const CASES: [&str; 9] = [
+const CASES: [&str; 10] = [
     "media-groups",
     "nested-media-groups",
     "nested-itunes-categories",
     "long-base-links",
     "long-base-links-unbalanced",
+    "spaces-base-links",
     "long-base-elements",
     "nested-bases",
     "nested-xhtml",
@@ -99,6 +102,14 @@ fn document(case: &str, size: usize) -> String {
         "long-base-links-unbalanced" => {
             // An end tag missing: read only after feedloom's repair.
             document("long-base-links", size).replacen("<title>x</title>", "<title>x<b></title>", 1)
+        }
+        "spaces-base-links" => {
+            // A base within 2 KiB as written, three times that as a URL.
+            document("long-base-links", size).replacen(
+                &format!("https://x.example/{}/", "a".repeat(size / 2)),
+                &format!("https://x.example/{}/", " ".repeat(2000)),
+                1,
+            )
         }
         "long-base-elements" => {
             let base = format!(r#" xml:base="https://x.example/{}/""#, "a".repeat(size / 2));

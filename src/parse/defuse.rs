@@ -11,7 +11,9 @@
 //!   process). feedloom reads none of them: entries keep their title, links,
 //!   text, author and dates.
 //! * [`bounded_bases`]: an `xml:base` is dropped when the bases in force
-//!   around it would pass [`MAX_BASES`] bytes. feed-rs copies the base in
+//!   around it would pass [`MAX_BASES`] bytes as a URL (an escaped byte
+//!   counts three), and every `xml:base` is dropped when the bases in force
+//!   summed over all elements would pass 16 MiB. feed-rs copies the base in
 //!   force into every element and every link it resolves (274 KB with a long
 //!   base and many links took 1 GB; nested relative bases grow with the
 //!   square of their depth).
@@ -50,20 +52,59 @@ const RENAMED: &[u8] = b"urn:feedloom:unread:";
 /// element and of all around it).
 pub(super) const MAX_BASES: usize = 2048;
 
-/// The document with every namespace declaration (`xmlns="…"`,
-/// `xmlns:p="…"`) of an [`UNREAD`] namespace renamed; `None` when there is
-/// none. feed-rs matches a namespace by its exact bytes, so an occurrence
-/// written otherwise (with a character reference) was not its namespace
-/// anyway; one in text or in another attribute is left as it is.
+/// How many bytes of base feed-rs may copy in all (the base in force, summed
+/// over every element): a feed of 1,000 entries of 30 elements each under a
+/// base of 100 bytes copies 3 MB.
+const MAX_BASE_COPIES: usize = 16 << 20;
+
+/// Calls `each` with every attribute of every start tag, as quick-xml (and
+/// so feed-rs) reads them: the attribute's name, its raw value, and where the
+/// value starts in `text`. Stops at the first error: feed-rs reads no further
+/// either.
+fn attributes(text: &[u8], mut each: impl FnMut(&str, &[u8], usize)) {
+    let mut reader = super::legacy::reader(text);
+    loop {
+        let e = match reader.read_event() {
+            Ok(Event::Start(e) | Event::Empty(e)) => e,
+            Ok(Event::Eof) | Err(_) => return,
+            Ok(_) => continue,
+        };
+        for a in e.attributes().with_checks(false) {
+            let Ok(a) = a else { break };
+            let value = a.value.as_bytes();
+            // A borrowing reader gives slices of the document itself.
+            let Some(at) = (value.as_ptr() as usize)
+                .checked_sub(text.as_ptr() as usize)
+                .filter(|o| o + value.len() <= text.len())
+            else {
+                continue;
+            };
+            each(a.key.as_ref(), value, at);
+        }
+    }
+}
+
+/// The document with every namespace declaration (`xmlns="…"`, `xmlns:p="…"`,
+/// even `xmlns:="…"`) of an [`UNREAD`] namespace renamed; `None` when there is
+/// none. feed-rs matches a namespace by its exact bytes, so a value written
+/// otherwise (with a character reference) was not its namespace anyway; text
+/// and other attributes are left as they are.
 pub(super) fn unread_extensions(text: &[u8]) -> Option<Vec<u8>> {
-    let mut at: Vec<usize> = UNREAD
+    if !UNREAD
         .iter()
-        .flat_map(|ns| memchr::memmem::find_iter(text, ns).filter(|&i| declares(text, i, ns.len())))
-        .collect();
+        .any(|ns| memchr::memmem::find(text, ns).is_some())
+    {
+        return None;
+    }
+    let mut at = Vec::new();
+    attributes(text, |name, value, i| {
+        if (name == "xmlns" || name.starts_with("xmlns:")) && UNREAD.contains(&value) {
+            at.push(i);
+        }
+    });
     if at.is_empty() {
         return None;
     }
-    at.sort_unstable();
     let mut out = Vec::with_capacity(text.len() + at.len() * RENAMED.len());
     let mut copied = 0;
     for i in at {
@@ -75,76 +116,82 @@ pub(super) fn unread_extensions(text: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// Whether `text[i..i + len]` is the whole value of an `xmlns` or `xmlns:p`
-/// attribute.
-fn declares(text: &[u8], i: usize, len: usize) -> bool {
-    let Some(quote) = i.checked_sub(1).map(|q| text[q]) else {
-        return false;
-    };
-    if !matches!(quote, b'"' | b'\'') || text.get(i + len) != Some(&quote) {
-        return false;
-    }
-    let before = text[..i - 1].trim_ascii_end();
-    let Some(before) = before.strip_suffix(b"=") else {
-        return false;
-    };
-    let name_end = before.trim_ascii_end();
-    let start = name_end
+/// What a base costs once it is a URL: a byte the URL must percent-encode
+/// (a space, a quote, any non-ASCII byte) becomes three.
+fn url_len(value: &[u8]) -> usize {
+    value
         .iter()
-        .rposition(|c| c.is_ascii_whitespace() || *c == b'<')
-        .map_or(0, |p| p + 1);
-    let name = &name_end[start..];
-    name == b"xmlns" || name.starts_with(b"xmlns:") && name.len() > 6
+        .map(|b| match b {
+            b'!'..=b'~'
+                if !matches!(
+                    b,
+                    b'"' | b'<' | b'>' | b'\\' | b'^' | b'`' | b'{' | b'|' | b'}'
+                ) =>
+            {
+                1
+            }
+            _ => 3,
+        })
+        .sum()
 }
 
 /// The document without the `xml:base` attributes that would bring the bases
-/// in force past [`MAX_BASES`] bytes; `None` when none does (or the document
-/// is not well-formed enough to tell: feed-rs then says why).
+/// in force past [`MAX_BASES`] (as URL bytes); without any `xml:base` when
+/// the bases in force summed over every element would pass
+/// [`MAX_BASE_COPIES`] (feed-rs copies the base in force into each). `None`
+/// when nothing is dropped.
 pub(super) fn bounded_bases(text: &[u8]) -> Option<Vec<u8>> {
     memchr::memmem::find(text, b"xml:base")?;
     let mut reader = super::legacy::reader(text);
-    // Bytes of xml:base in force at each open element.
+    // URL bytes of xml:base in force at each open element.
     let mut stack: Vec<usize> = Vec::new();
-    let mut drop: Vec<(usize, usize)> = Vec::new();
-    // Where a slice of the document starts in it (`None` for one that is not
-    // a slice of it, which a borrowing reader never gives).
+    let mut over: Vec<(usize, usize)> = Vec::new();
+    let mut all: Vec<(usize, usize)> = Vec::new();
+    let mut copies = 0usize;
     let offset = |s: &[u8]| {
         (s.as_ptr() as usize)
             .checked_sub(text.as_ptr() as usize)
             .filter(|o| o + s.len() <= text.len())
     };
     loop {
-        let (e, empty) = match reader.read_event().ok()? {
-            Event::Start(e) => (e, false),
-            Event::Empty(e) => (e, true),
-            Event::End(_) => {
+        let (e, empty) = match reader.read_event() {
+            Ok(Event::Start(e)) => (e, false),
+            Ok(Event::Empty(e)) => (e, true),
+            Ok(Event::End(_)) => {
                 stack.pop();
                 continue;
             }
-            Event::Eof => break,
-            _ => continue,
+            // Stop at an error, keeping what was found: feed-rs reads no
+            // further either.
+            Ok(Event::Eof) | Err(_) => break,
+            Ok(_) => continue,
         };
         let mut in_force = stack.last().copied().unwrap_or(0);
-        // `attributes()` borrows the document itself: its slices say where
-        // the attribute is.
-        for a in e.attributes().with_checks(false).flatten() {
+        for a in e.attributes().with_checks(false) {
+            let Ok(a) = a else { break };
             if a.key.as_ref() != "xml:base" {
                 continue;
             }
             let value = a.value.as_bytes();
-            if in_force + value.len() > MAX_BASES {
-                let name = offset(a.key.as_ref().as_bytes())?;
-                let value_end = offset(value)? + value.len();
-                // The attribute from its name to its closing quote.
-                drop.push((name, value_end + 1));
+            let (Some(name), Some(at)) = (offset(a.key.as_ref().as_bytes()), offset(value)) else {
+                continue;
+            };
+            // The attribute from its name to its closing quote.
+            let span = (name, (at + value.len() + 1).min(text.len()));
+            all.push(span);
+            let len = url_len(value);
+            if in_force + len > MAX_BASES {
+                over.push(span);
             } else {
-                in_force += value.len();
+                in_force += len;
             }
         }
+        copies = copies.saturating_add(in_force);
         if !empty {
             stack.push(in_force);
         }
     }
+    let drop = if copies > MAX_BASE_COPIES { all } else { over };
     if drop.is_empty() {
         return None;
     }
@@ -152,7 +199,7 @@ pub(super) fn bounded_bases(text: &[u8]) -> Option<Vec<u8>> {
     let mut copied = 0;
     for (from, to) in drop {
         out.extend_from_slice(&text[copied..from]);
-        copied = to.min(text.len());
+        copied = to;
     }
     out.extend_from_slice(&text[copied..]);
     Some(out)
@@ -189,6 +236,14 @@ mod tests {
             out.contains(r#"href="http://search.yahoo.com/mrss/""#),
             "{out}"
         );
+        // As quick-xml reads attributes: no space needed after a quote, and
+        // an empty prefix binds too.
+        let tight = br#"<rss version="2.0"xmlns:media="http://search.yahoo.com/mrss/"><g xmlns:="http://search.yahoo.com/mrss/"/></rss>"#;
+        let out = String::from_utf8(unread_extensions(tight).unwrap()).unwrap();
+        assert_eq!(out.matches("urn:feedloom:unread:").count(), 2, "{out}");
+        // A declaration shown in CDATA text is text.
+        let shown = br#"<rss><channel><description><![CDATA[<rss xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd">]]></description></channel></rss>"#;
+        assert_eq!(unread_extensions(shown), None);
         assert_eq!(unread_extensions(b"<rss><channel/></rss>"), None);
         assert_eq!(
             unread_extensions(br#"<a b="http://search.yahoo.com/mrss/"/>"#),
@@ -211,6 +266,24 @@ mod tests {
         let nested = "<x xml:base=\"aaaaaaaaaa/\">".repeat(300) + &"</x>".repeat(300);
         let out = String::from_utf8(bounded_bases(nested.as_bytes()).unwrap()).unwrap();
         assert_eq!(out.matches("xml:base").count(), MAX_BASES / 11);
+        // A byte the URL must escape counts three times.
+        let spaces = format!(
+            r#"<feed xml:base="{}/"><entry/></feed>"#,
+            " ".repeat(MAX_BASES / 3 + 1)
+        );
+        assert!(bounded_bases(spaces.as_bytes()).is_some());
+        // A base within the bound, copied into too many elements: all go.
+        let many = format!(
+            r#"<feed xml:base="https://x.example/{}/">{}</feed>"#,
+            "a".repeat(1000),
+            "<link href=\"b\"/>".repeat(MAX_BASE_COPIES / 1000)
+        );
+        let out = bounded_bases(many.as_bytes()).unwrap();
+        assert!(!String::from_utf8(out).unwrap().contains("xml:base"));
+        // A fault later in the document does not keep what comes before it.
+        let broken = format!(r#"<feed><entry xml:base="{long}/"/><!x></feed>"#);
+        let out = String::from_utf8(bounded_bases(broken.as_bytes()).unwrap()).unwrap();
+        assert!(!out.contains(&long), "{out}");
         assert_eq!(
             bounded_bases(br#"<feed xml:base="https://x.example/"/>"#),
             None
