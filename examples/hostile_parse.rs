@@ -11,6 +11,11 @@
 //! A run that dies (a stack overflow aborts the process) or passes 20 s shows
 //! as such. Cases:
 //!
+//! * `json-feed-authors`, `atom-feed-authors`: 1,000 entries without an
+//!   author, the feed naming thousands (feed-rs gives every JSON Feed item a
+//!   copy of all the feed's authors after comparing each with all before it;
+//!   feedloom cuts every `authors` list to 16, and gives an Atom entry the
+//!   feed's first author only);
 //! * `media-groups`: one RSS item, half `<media:thumbnail>`, half
 //!   `<media:group>` each with one `<media:content>`;
 //! * `nested-media-groups`, `nested-itunes-categories`: one element nested in
@@ -31,7 +36,9 @@ use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const CASES: [&str; 10] = [
+const CASES: [&str; 12] = [
+    "json-feed-authors",
+    "atom-feed-authors",
     "media-groups",
     "nested-media-groups",
     "nested-itunes-categories",
@@ -54,6 +61,33 @@ fn document(case: &str, size: usize) -> String {
     let media = r#"xmlns:media="http://search.yahoo.com/mrss/""#;
     let repeat = |unit: &str, bytes: usize| unit.repeat(bytes / unit.len().max(1));
     match case {
+        "json-feed-authors" | "atom-feed-authors" => {
+            // 1,000 entries without an author; the feed names the rest.
+            let authors = size.saturating_sub(40_000) / 16;
+            if case.starts_with("json") {
+                let people: Vec<String> = (0..authors)
+                    .map(|i| format!(r#"{{"name":"p{i}"}}"#))
+                    .collect();
+                let items: Vec<String> = (0..1000)
+                    .map(|i| format!(r#"{{"id":"e{i}","content_text":"x"}}"#))
+                    .collect();
+                format!(
+                    r#"{{"version":"https://jsonfeed.org/version/1.1","title":"t","authors":[{}],"items":[{}]}}"#,
+                    people.join(","),
+                    items.join(",")
+                )
+            } else {
+                let people: String = (0..authors)
+                    .map(|i| format!("<author><name>p{i}</name></author>"))
+                    .collect();
+                let entries: String = (0..1000)
+                    .map(|i| format!("<entry><id>e{i}</id><title>x</title></entry>"))
+                    .collect();
+                format!(
+                    r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>{people}{entries}</feed>"#
+                )
+            }
+        }
         "media-groups" => {
             let thumbs = repeat(
                 r#"<media:thumbnail url="https://x.example/t.jpg"/>"#,

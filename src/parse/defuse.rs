@@ -192,17 +192,19 @@ pub(super) fn bounded_bases(text: &[u8]) -> Option<Vec<u8>> {
         }
     }
     let drop = if copies > MAX_BASE_COPIES { all } else { over };
-    if drop.is_empty() {
-        return None;
-    }
+    (!drop.is_empty()).then(|| without(text, &drop))
+}
+
+/// `text` without the byte ranges `spans` (in order, not overlapping).
+pub(super) fn without(text: &[u8], spans: &[(usize, usize)]) -> Vec<u8> {
     let mut out = Vec::with_capacity(text.len());
     let mut copied = 0;
-    for (from, to) in drop {
+    for &(from, to) in spans {
         out.extend_from_slice(&text[copied..from]);
         copied = to;
     }
     out.extend_from_slice(&text[copied..]);
-    Some(out)
+    out
 }
 
 #[cfg(test)]

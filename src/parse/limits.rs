@@ -178,14 +178,7 @@ pub(super) fn cap_json_authors(text: &[u8], max: usize) -> Option<Vec<u8>> {
         return None;
     }
     cuts.sort_unstable();
-    let mut out = Vec::with_capacity(text.len());
-    let mut at = 0;
-    for (from, to) in cuts {
-        out.extend_from_slice(&text[at..from]);
-        at = to;
-    }
-    out.extend_from_slice(&text[at..]);
-    Some(out)
+    Some(super::defuse::without(text, &cuts))
 }
 
 /// [`keep_newest`] for JSON Feed: the `items` array is read as raw slices of the
