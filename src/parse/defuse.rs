@@ -18,17 +18,29 @@
 //!   base and many links took 1 GB; nested relative bases grow with the
 //!   square of their depth).
 //!
-//! Both return `None` (nothing to do) for almost every real document, after a
-//! substring search.
+//! * for JSON Feed, every `authors` list cut to [`MAX_JSON_AUTHORS`] people
+//!   (`limits::cap_json_authors`): feed-rs compares each author with all
+//!   before it and copies all the feed's into every item without one.
+//!
+//! [`for_feed_rs`] applies them; each does nothing (after a substring search)
+//! for almost every real document.
 
 use std::borrow::Cow;
 
 use quick_xml::events::Event;
 
-/// The document as feed-rs should see it: both rewrites, for XML.
+/// How many people of a JSON Feed's `authors` list (the feed's, an item's)
+/// feed-rs reads; the rest are left out before it (feedloom shows one author
+/// per entry, and feed-rs's work grows with the square of a feed's authors:
+/// [`super::limits::cap_json_authors`]).
+pub(super) const MAX_JSON_AUTHORS: usize = 16;
+
+/// The document as feed-rs should see it: both rewrites for XML, the authors
+/// lists cut for JSON Feed.
 pub(super) fn for_feed_rs(text: &[u8]) -> Cow<'_, [u8]> {
     if super::limits::is_json(text) {
-        return Cow::Borrowed(text);
+        return super::limits::cap_json_authors(text, MAX_JSON_AUTHORS)
+            .map_or(Cow::Borrowed(text), Cow::Owned);
     }
     let text = unread_extensions(text).map_or(Cow::Borrowed(text), Cow::Owned);
     match bounded_bases(&text) {
@@ -89,7 +101,7 @@ fn attributes(text: &[u8], mut each: impl FnMut(&str, &[u8], usize)) {
 /// none. feed-rs matches a namespace by its exact bytes, so a value written
 /// otherwise (with a character reference) was not its namespace anyway; text
 /// and other attributes are left as they are.
-pub(super) fn unread_extensions(text: &[u8]) -> Option<Vec<u8>> {
+fn unread_extensions(text: &[u8]) -> Option<Vec<u8>> {
     if !UNREAD
         .iter()
         .any(|ns| memchr::memmem::find(text, ns).is_some())
@@ -140,7 +152,7 @@ fn url_len(value: &[u8]) -> usize {
 /// the bases in force summed over every element would pass
 /// [`MAX_BASE_COPIES`] (feed-rs copies the base in force into each). `None`
 /// when nothing is dropped.
-pub(super) fn bounded_bases(text: &[u8]) -> Option<Vec<u8>> {
+fn bounded_bases(text: &[u8]) -> Option<Vec<u8>> {
     memchr::memmem::find(text, b"xml:base")?;
     let mut reader = super::legacy::reader(text);
     // URL bytes of xml:base in force at each open element.

@@ -15,7 +15,7 @@
 //!   version);
 //! * [`defuse`]: what feed-rs would pay for out of proportion and feedloom
 //!   never reads (Media RSS, iTunes and Podcasting 2.0 elements, `xml:base`
-//!   past a bound) taken away before it parses;
+//!   past a bound, JSON Feed authors past 16) taken away before it parses;
 //! * here: the order of those steps, and the mapping: links resolved against
 //!   xml:base or the feed's final URL, ids feed-rs would invent refused, fields
 //!   bounded.
@@ -101,10 +101,6 @@ pub fn parse(
     parse_prepared(bytes, &root, base, limits).map(|(doc, _)| doc)
 }
 
-/// How many people of a JSON Feed's `authors` list (the feed's, an item's)
-/// are read; the rest are left out before feed-rs.
-const MAX_JSON_AUTHORS: usize = 16;
-
 /// Bumped whenever what an entry's raw bytes mean to feedloom changes (the
 /// mapping, the split): every raw hash changes with it, so no entry is left
 /// out on the strength of an older reading. v2: extension links count
@@ -112,9 +108,10 @@ const MAX_JSON_AUTHORS: usize = 16;
 /// without an author takes the feed's, and the feed's authors are part of
 /// every entry's context, as written (so a new feed author is read into
 /// known entries); a JSON Feed's `authors` lists are cut to their first
-/// [`MAX_JSON_AUTHORS`]; an `xml:base` past [`defuse::MAX_BASES`] is dropped. After the upgrade every entry still in its feed is read
-/// again once; those that gain an author are reported updated, once (their
-/// author is what changed).
+/// [`defuse::MAX_JSON_AUTHORS`]; an `xml:base` past [`defuse::MAX_BASES`] is
+/// dropped. After the upgrade every entry still in its feed is read again
+/// once; those that gain an author are reported updated, once (their author
+/// is what changed).
 const RAW_VERSION: &str = "feedloom raw entries v3";
 
 /// A document parsed by [`parse_known`].
@@ -255,15 +252,6 @@ fn parse_prepared(
             None => (bytes, 0),
         },
         false => (bytes, 0),
-    };
-    // feedloom shows one author per entry; feed-rs's work grows with the
-    // square of a JSON Feed's authors.
-    let bytes = match limits::is_json(&bytes)
-        .then(|| limits::cap_json_authors(&bytes, MAX_JSON_AUTHORS))
-        .flatten()
-    {
-        Some(capped) => Cow::Owned(capped),
-        None => bytes,
     };
     let fallback_links = legacy::fallback_links(&bytes);
     let unread = limits::unread_channel_items(&bytes);
