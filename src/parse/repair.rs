@@ -115,12 +115,18 @@ pub(super) fn with_bare_ampersands_escaped(text: &[u8]) -> Option<Vec<u8>> {
     changed.then_some(out)
 }
 
+/// How deep elements may nest in a document feed-rs reads (its XML reader
+/// refuses one nested deeper).
+const MAX_DEPTH: usize = 65_535;
+
 /// The document with its end tags balanced, as an HTML parser would: an end
 /// tag that closes nothing open is dropped, one that closes an element further
 /// up first closes those opened inside it. `None` when there is none to fix,
 /// and for a document cut short (inside a tag or a CDATA section, or with
 /// elements still open at its end): that is a fetch gone wrong, and salvaging
 /// it would store a half entry and the validators of a body never seen whole.
+/// Also `None` past [`MAX_DEPTH`] open elements: feed-rs refuses such a
+/// document however its tags balance.
 pub(super) fn with_tags_balanced(text: &[u8]) -> Option<Vec<u8>> {
     use quick_xml::events::Event;
     let mut reader = quick_xml::Reader::from_reader(text);
@@ -130,27 +136,42 @@ pub(super) fn with_tags_balanced(text: &[u8]) -> Option<Vec<u8>> {
     config.allow_dangling_amp = true;
     let mut out = Vec::with_capacity(text.len() + 64);
     let mut copied = 0;
-    let mut open: Vec<String> = Vec::new();
+    // The open elements' names, as ranges of `text` (two words each, however
+    // long the name).
+    let mut open: Vec<(usize, usize)> = Vec::new();
     let mut changed = false;
-    let close = |out: &mut Vec<u8>, name: &str| {
+    let close = |out: &mut Vec<u8>, (from, to): (usize, usize)| {
         out.extend_from_slice(b"</");
-        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(&text[from..to]);
         out.push(b'>');
+    };
+    let offset = |s: &[u8]| {
+        (s.as_ptr() as usize)
+            .checked_sub(text.as_ptr() as usize)
+            .filter(|o| o + s.len() <= text.len())
     };
     loop {
         let start = reader.buffer_position() as usize;
         match reader.read_event() {
-            Ok(Event::Start(e)) => open.push(e.name().as_ref().to_string()),
+            Ok(Event::Start(e)) => {
+                let name = e.name();
+                let name: &str = name.as_ref();
+                let from = offset(name.as_bytes())?;
+                open.push((from, from + name.len()));
+                if open.len() > MAX_DEPTH {
+                    return None;
+                }
+            }
             Ok(Event::End(e)) => {
                 let name = e.name();
-                let name = name.as_ref();
+                let name: &str = name.as_ref();
                 // Looked for among the innermost 64 only: keeps hostile
                 // nesting linear.
                 let found = open
                     .iter()
                     .rev()
                     .take(64)
-                    .position(|o| o == name)
+                    .position(|&(from, to)| &text[from..to] == name.as_bytes())
                     .map(|back| open.len() - 1 - back);
                 match found {
                     Some(i) if i + 1 == open.len() => {
@@ -159,7 +180,7 @@ pub(super) fn with_tags_balanced(text: &[u8]) -> Option<Vec<u8>> {
                     Some(i) => {
                         out.extend_from_slice(&text[copied..start]);
                         for inner in open.drain(i + 1..).rev() {
-                            close(&mut out, &inner);
+                            close(&mut out, inner);
                         }
                         open.pop();
                         copied = start;
@@ -255,4 +276,30 @@ fn with_addresses_spaced(text: &[u8]) -> Option<Vec<u8>> {
     }
     out.extend_from_slice(&text[from..]);
     Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn end_tags_are_balanced_as_far_as_feed_rs_reads() {
+        // An end tag that closes an element further up closes those inside
+        // it first; one that closes nothing goes.
+        let out = with_tags_balanced(b"<rss><channel><item><b>x</item></i></channel></rss>");
+        assert_eq!(
+            out.as_deref(),
+            Some(&b"<rss><channel><item><b>x</b></item></channel></rss>"[..])
+        );
+        // Names are kept as written, prefixes included.
+        let out = with_tags_balanced(b"<a:feed><a:entry><x:y></a:entry></a:feed>").unwrap();
+        assert_eq!(out, b"<a:feed><a:entry><x:y></x:y></a:entry></a:feed>");
+        assert_eq!(with_tags_balanced(b"<rss><channel/></rss>"), None);
+        // Deeper than feed-rs reads: no repair (and no name kept per level).
+        let deep = "<x>".repeat(MAX_DEPTH + 1) + "</y>" + &"</x>".repeat(MAX_DEPTH + 1);
+        assert_eq!(with_tags_balanced(deep.as_bytes()), None);
+        let within = "<x>".repeat(1000) + "</y>" + &"</x>".repeat(1000);
+        let out = with_tags_balanced(within.as_bytes()).unwrap();
+        assert_eq!(out.len(), within.len() - 4);
+    }
 }
