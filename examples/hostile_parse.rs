@@ -6,10 +6,12 @@
 //!
 //! ```sh
 //! cargo run --release --example hostile_parse
+//! cargo run --release --example hostile_parse -- json-tags   # one case
 //! ```
 //!
 //! A run that dies (a stack overflow aborts the process) or passes 20 s shows
-//! as such. Cases:
+//! as such. Cases (at 64 and 256 KiB, those that grow linearly at 1 and 16
+//! MiB):
 //!
 //! * `json-feed-authors`, `atom-feed-authors`: 1,000 entries without an
 //!   author, the feed naming thousands (feed-rs gives every JSON Feed item a
@@ -30,13 +32,22 @@
 //!   small elements;
 //! * `nested-bases`: relative `xml:base`s nested in one item;
 //! * `nested-xhtml`: an Atom entry's XHTML content of nested `<div>`s;
-//! * `nested-atom-elements`: `<author>` nested in itself in an Atom entry.
+//! * `nested-atom-elements`: `<author>` nested in itself in an Atom entry;
+//! * `json-tags`: one JSON Feed item with a list of tags (feed-rs builds each
+//!   at 38 times its size; feedloom cuts every list it reads no more of to
+//!   16);
+//! * `rss-links`, `atom-links`, `rss-categories`, `atom-authors`: one entry
+//!   with a long list (5–14 times; feedloom keeps 16 of each name, and the
+//!   first link a reader would follow and the first named person);
+//! * `many-attributes`: one element with many attributes (12 times; 64 kept);
+//! * `deep-unknown`: an element nested in itself 500,000 times, which feed-rs
+//!   refuses; feedloom's repair of the document used to keep each open name.
 
 use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const CASES: [&str; 12] = [
+const CASES: [&str; 19] = [
     "json-feed-authors",
     "atom-feed-authors",
     "media-groups",
@@ -49,6 +60,24 @@ const CASES: [&str; 12] = [
     "nested-bases",
     "nested-xhtml",
     "nested-atom-elements",
+    "json-tags",
+    "rss-links",
+    "atom-links",
+    "rss-categories",
+    "atom-authors",
+    "many-attributes",
+    "deep-unknown",
+];
+
+/// Cases whose cost grows with the document's size, not faster.
+const LINEAR: [&str; 7] = [
+    "json-tags",
+    "rss-links",
+    "atom-links",
+    "rss-categories",
+    "atom-authors",
+    "many-attributes",
+    "deep-unknown",
 ];
 
 fn rss(ns: &str, channel_attrs: &str, inner: &str) -> String {
@@ -170,6 +199,34 @@ fn document(case: &str, size: usize) -> String {
                 "</author>".repeat(n)
             )
         }
+        "json-tags" => {
+            let tags = repeat(r#""a","#, size);
+            format!(
+                r#"{{"version":"https://jsonfeed.org/version/1.1","title":"t","items":[{{"id":"e","tags":[{}],"content_text":"x"}}]}}"#,
+                tags.trim_end_matches(',')
+            )
+        }
+        "rss-links" => rss("", "", &repeat("<link>a</link>", size)),
+        "rss-categories" => rss("", "", &repeat("<category>a</category>", size)),
+        "atom-links" | "atom-authors" => {
+            let unit = if case == "atom-links" {
+                r#"<link href="a"/>"#
+            } else {
+                "<author><name>a</name></author>"
+            };
+            format!(
+                r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><entry><id>e</id><title>x</title>{}</entry></feed>"#,
+                repeat(unit, size)
+            )
+        }
+        "many-attributes" => {
+            let attrs: String = (0..size / 12).map(|i| format!(r#" a{i}="b""#)).collect();
+            rss("", "", &format!("<x{attrs}/>"))
+        }
+        "deep-unknown" => {
+            let n = size / 8;
+            rss("", "", &("<x>".repeat(n) + &"</x>".repeat(n)))
+        }
         _ => panic!("unknown case {case}"),
     }
 }
@@ -247,8 +304,17 @@ fn main() {
         "{:<26} {:>7} {:>22} {:>22}",
         "case", "KiB", "feed-rs alone", "feedloom"
     );
-    for case in CASES {
-        for size in [64 << 10, 256 << 10] {
+    // One case when named (`-- json-tags`), else all.
+    let only = args.get(1);
+    for case in CASES.iter().filter(|c| only.is_none_or(|o| o == *c)) {
+        // What grows linearly is shown at 1 MiB and at the default
+        // `max_body`, the rest where it grows faster.
+        let sizes = if LINEAR.contains(case) {
+            [1 << 20, 16 << 20]
+        } else {
+            [64 << 10, 256 << 10]
+        };
+        for size in sizes {
             println!(
                 "{case:<26} {:>7} {:>22} {:>22}",
                 size >> 10,

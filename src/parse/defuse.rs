@@ -18,31 +18,46 @@
 //!   base and many links took 1 GB; nested relative bases grow with the
 //!   square of their depth).
 //!
-//! * for JSON Feed, every `authors` list cut to [`MAX_JSON_AUTHORS`] people
-//!   (`limits::cap_json_authors`): feed-rs compares each author with all
-//!   before it and copies all the feed's into every item without one.
+//! * [`bounded_lists`]: a container's (the root's, the channel's, an
+//!   entry's) children of one name past the first [`MAX_REPEATS`], and an
+//!   element's attributes past the first [`MAX_ATTRIBUTES`], left out.
+//!   feed-rs builds every link, category, person, enclosure and attribute
+//!   at 5–14 times its size (a 16 MiB item of `<link>`s took 220 MiB); what
+//!   feedloom reads of an entry (its first link a reader would follow, its
+//!   first named person, its single fields) is kept, so an entry reads the
+//!   same in a document bounded or not.
+//! * for JSON Feed, every list feed-rs builds (`authors`, an item's `tags`
+//!   and `attachments`) cut to [`MAX_JSON_LIST`] members
+//!   (`limits::cap_json_lists`): feed-rs compares each author with all
+//!   before it and copies all the feed's into every item without one, and
+//!   builds a tag at 38 times its size.
 //!
-//! [`for_feed_rs`] applies them; each does nothing (after a substring search)
-//! for almost every real document.
+//! [`for_feed_rs`] applies them; each does nothing (after a substring search
+//! or a count of two bytes) for almost every real document.
 
 use std::borrow::Cow;
 
 use quick_xml::events::Event;
 
-/// How many people of a JSON Feed's `authors` list (the feed's, an item's)
-/// feed-rs reads; the rest are left out before it (feedloom shows one author
-/// per entry, and feed-rs's work grows with the square of a feed's authors:
-/// [`super::limits::cap_json_authors`]).
-pub(super) const MAX_JSON_AUTHORS: usize = 16;
+/// How many members of a JSON Feed list (`authors`, the feed's and an
+/// item's; an item's `tags` and `attachments`) feed-rs reads; the rest are
+/// left out before it (feedloom shows one author per entry and reads no tag
+/// or attachment, and feed-rs's work grows with the square of a feed's
+/// authors: [`super::limits::cap_json_lists`]).
+pub(super) const MAX_JSON_LIST: usize = 16;
 
-/// The document as feed-rs should see it: both rewrites for XML, the authors
+/// The document as feed-rs should see it: the three rewrites for XML, the
 /// lists cut for JSON Feed.
 pub(super) fn for_feed_rs(text: &[u8]) -> Cow<'_, [u8]> {
     if super::limits::is_json(text) {
-        return super::limits::cap_json_authors(text, MAX_JSON_AUTHORS)
+        return super::limits::cap_json_lists(text, MAX_JSON_LIST)
             .map_or(Cow::Borrowed(text), Cow::Owned);
     }
     let text = unread_extensions(text).map_or(Cow::Borrowed(text), Cow::Owned);
+    let text = match bounded_lists(&text) {
+        Some(bounded) => Cow::Owned(bounded),
+        None => text,
+    };
     match bounded_bases(&text) {
         Some(bounded) => Cow::Owned(bounded),
         None => text,
@@ -207,6 +222,280 @@ fn bounded_bases(text: &[u8]) -> Option<Vec<u8>> {
     (!drop.is_empty()).then(|| without(text, &drop))
 }
 
+/// How many children of one name a container (the root, `channel`, an entry)
+/// keeps for feed-rs; the rest are left out. feedloom reads the first usable
+/// link and author of a list and no other list (categories, enclosures,
+/// contributors...); feed-rs builds each member at 5–14 times its size in
+/// the document (a 4 MiB item of `<link>`s took 60 MiB).
+pub(super) const MAX_REPEATS: usize = 16;
+
+/// How many attributes of one element feed-rs reads, besides namespace
+/// declarations and `xml:` attributes (kept whatever their number): an
+/// element's attributes cost feed-rs 12 times their size.
+pub(super) const MAX_ATTRIBUTES: usize = 64;
+
+/// How many child names of one container are counted; a child of a name past
+/// them is left out (a real entry shows a few dozen names).
+const MAX_NAMES: usize = 256;
+
+/// A document with at most this many `<` and `=` together is not scanned for
+/// [`bounded_lists`]: even built to cost the most per element, what feed-rs
+/// builds from it stays within about 16 MiB.
+const UNCHECKED_MARKUP: usize = 1 << 16;
+
+/// The containers whose lists are bounded: the root and `channel`, and
+/// entries, no deeper than an RSS item (`rss/channel/item`).
+fn is_container(local: &str, depth: usize) -> bool {
+    depth <= 3 && matches!(local, "rss" | "channel" | "feed" | "RDF" | "item" | "entry")
+}
+
+/// Children never left out: entries, and the fields feedloom reads one of.
+/// feed-rs keeps the last of those it meets (each replaces the one before:
+/// no list grows), so leaving any out could change what an entry shows.
+fn is_single(local: &str) -> bool {
+    matches!(
+        local,
+        "item"
+            | "entry"
+            | "title"
+            | "guid"
+            | "id"
+            | "description"
+            | "summary"
+            | "content"
+            | "encoded"
+            | "pubDate"
+            | "published"
+            | "updated"
+            | "date"
+            | "issued"
+            | "modified"
+    )
+}
+
+/// An open container, as [`bounded_lists`] reads it.
+struct Container {
+    depth: usize,
+    /// How many children of each name so far.
+    counts: std::collections::HashMap<String, usize>,
+    /// Whether a link a reader would follow was kept.
+    followed: bool,
+    /// Whether a person who is named was kept.
+    named: bool,
+}
+
+/// A link a reader would follow (feedloom shows an entry's first): no
+/// `rel`, or `rel="alternate"`.
+fn is_followed(e: &quick_xml::events::BytesStart) -> bool {
+    !e.attributes()
+        .with_checks(false)
+        .flatten()
+        .any(|a| a.key.as_ref() == "rel" && a.value.as_bytes() != b"alternate")
+}
+
+/// Byte ranges to leave out, kept in order; a range that follows the last
+/// one after nothing but whitespace joins it, so that a list of a million
+/// members left out is one range.
+struct Spans<'a> {
+    text: &'a [u8],
+    spans: Vec<(usize, usize)>,
+}
+
+impl Spans<'_> {
+    fn push(&mut self, from: usize, to: usize) {
+        if let Some(last) = self.spans.last_mut()
+            && last.1 <= from
+            && self.text[last.1..from].iter().all(u8::is_ascii_whitespace)
+        {
+            last.1 = to;
+            return;
+        }
+        self.spans.push((from, to));
+    }
+}
+
+/// The document with every list bounded as feed-rs reads it: a container's
+/// children of one name past the first [`MAX_REPEATS`] (entries and single
+/// fields aside: [`is_single`]), and
+/// an element's attributes past the first [`MAX_ATTRIBUTES`], left out.
+/// `None` when nothing is, or when the document has too little markup to
+/// matter (one count of two bytes, no scan). A child left unclosed at the
+/// end of the document, or when the reader fails, is kept: what feed-rs
+/// then does with it is unchanged.
+fn bounded_lists(text: &[u8]) -> Option<Vec<u8>> {
+    if text.len() <= UNCHECKED_MARKUP
+        || memchr::memchr2_iter(b'<', b'=', text)
+            .nth(UNCHECKED_MARKUP)
+            .is_none()
+    {
+        return None;
+    }
+    let mut reader = super::legacy::reader(text);
+    let mut out = Spans {
+        text,
+        spans: Vec::new(),
+    };
+    let mut containers: Vec<Container> = Vec::new();
+    let mut depth = 0usize;
+    // A child being left out: its depth, where it starts, and its name.
+    let mut leaving: Option<(usize, usize, (usize, usize))> = None;
+    // A person (a container's `author`, `dc:creator`) open: its depth,
+    // whether it names someone so far, and the depth of its `name` or
+    // `email` open.
+    let mut person: Option<(usize, bool, Option<usize>)> = None;
+    let offset = |s: &[u8]| {
+        (s.as_ptr() as usize)
+            .checked_sub(text.as_ptr() as usize)
+            .filter(|o| o + s.len() <= text.len())
+    };
+    loop {
+        let start = reader.buffer_position() as usize;
+        let (e, empty) = match reader.read_event() {
+            Ok(Event::Start(e)) => (e, false),
+            Ok(Event::Empty(e)) => (e, true),
+            Ok(Event::Text(t)) => {
+                name_in(&mut person, depth, !t.trim().is_empty());
+                continue;
+            }
+            Ok(Event::CData(t)) => {
+                name_in(&mut person, depth, !t.trim().is_empty());
+                continue;
+            }
+            Ok(Event::GeneralRef(_)) => {
+                name_in(&mut person, depth, true);
+                continue;
+            }
+            Ok(Event::End(e)) => {
+                let named = person.take_if(|p| p.0 == depth).is_some_and(|p| p.1);
+                if let Some(p) = person.as_mut() {
+                    p.2 = p.2.filter(|d| *d < depth);
+                }
+                // The first person of a container who is named is kept
+                // whatever the bound.
+                let first_named = named
+                    && containers
+                        .last()
+                        .is_some_and(|c| c.depth + 1 == depth && !c.named);
+                if first_named && let Some(c) = containers.last_mut() {
+                    c.named = true;
+                }
+                // Left out only when its own end tag closes it; an end tag of
+                // another name (a document feed-rs refuses, that its repair
+                // reads) leaves it in.
+                if let Some((_, from, name)) = leaving.take_if(|l| l.0 == depth)
+                    && !first_named
+                    && e.name().as_ref().as_bytes() == &text[name.0..name.1]
+                {
+                    out.push(from, reader.buffer_position() as usize);
+                }
+                if containers.last().is_some_and(|c| c.depth == depth) {
+                    containers.pop();
+                }
+                depth = depth.saturating_sub(1);
+                continue;
+            }
+            Ok(Event::Eof) | Err(_) => break,
+            Ok(_) => continue,
+        };
+        let name = e.name();
+        let qname: &str = name.as_ref();
+        let local = name.local_name();
+        let local: &str = local.as_ref();
+        let child_depth = depth + 1;
+        if !empty
+            && let Some(p) = person.as_mut()
+            && p.0 + 1 == child_depth
+            && matches!(local, "name" | "email")
+        {
+            p.2 = Some(child_depth);
+        }
+        if leaving.is_some() {
+            depth += usize::from(!empty);
+            continue;
+        }
+        // A child of the innermost open container, entries aside; a link a
+        // reader would follow (no `rel`, or `alternate`) is kept past the
+        // bound when none before it was, and so is a person (at its end).
+        let mut over = false;
+        if let Some(c) = containers.last_mut()
+            && c.depth == depth
+            && !is_single(local)
+        {
+            let known = c.counts.len();
+            over = match c.counts.get_mut(qname) {
+                Some(n) => {
+                    *n += 1;
+                    *n > MAX_REPEATS
+                }
+                None if known < MAX_NAMES => {
+                    c.counts.insert(qname.to_string(), 1);
+                    false
+                }
+                None => true,
+            };
+            if local == "link" && !c.followed && is_followed(&e) {
+                c.followed = true;
+                over = false;
+            }
+            if !empty && matches!(local, "author" | "creator") {
+                person = Some((child_depth, false, None));
+            }
+        }
+        if over {
+            if empty {
+                out.push(start, reader.buffer_position() as usize);
+            } else {
+                depth = child_depth;
+                if let Some(at) = offset(qname.as_bytes()) {
+                    leaving = Some((child_depth, start, (at, at + qname.len())));
+                }
+            }
+            continue;
+        }
+        let mut kept = 0usize;
+        for a in e.attributes().with_checks(false) {
+            let Ok(a) = a else { break };
+            let key: &str = a.key.as_ref();
+            if key.starts_with("xmlns") || key.starts_with("xml:") {
+                continue;
+            }
+            kept += 1;
+            if kept <= MAX_ATTRIBUTES {
+                continue;
+            }
+            let value = a.value.as_bytes();
+            if let (Some(from), Some(at)) = (offset(key.as_bytes()), offset(value)) {
+                // The attribute from its name to its closing quote.
+                out.push(from, (at + value.len() + 1).min(text.len()));
+            }
+        }
+        if !empty {
+            depth = child_depth;
+            if is_container(local, depth) {
+                containers.push(Container {
+                    depth,
+                    counts: Default::default(),
+                    followed: false,
+                    named: false,
+                });
+            }
+        }
+    }
+    (!out.spans.is_empty()).then(|| without(text, &out.spans))
+}
+
+/// Text inside an open person: it names someone when it is its own (RSS
+/// `author`, `dc:creator`) or its `name`'s or `email`'s (Atom), and is not
+/// blank.
+fn name_in(person: &mut Option<(usize, bool, Option<usize>)>, depth: usize, some: bool) {
+    if let Some(p) = person.as_mut()
+        && some
+        && (p.0 == depth || p.2 == Some(depth))
+    {
+        p.1 = true;
+    }
+}
+
 /// `text` without the byte ranges `spans` (in order, not overlapping).
 pub(super) fn without(text: &[u8], spans: &[(usize, usize)]) -> Vec<u8> {
     let mut out = Vec::with_capacity(text.len());
@@ -263,6 +552,77 @@ mod tests {
             unread_extensions(br#"<a b="http://search.yahoo.com/mrss/"/>"#),
             None
         );
+    }
+
+    /// Text that brings a document past [`UNCHECKED_MARKUP`] without adding
+    /// an element.
+    fn markup_padding() -> String {
+        format!(
+            "<description>{}</description>",
+            "=".repeat(UNCHECKED_MARKUP)
+        )
+    }
+
+    #[test]
+    fn long_lists_are_cut_to_their_first_members() {
+        let pad = markup_padding();
+        let categories = (0..40)
+            .map(|i| format!("<category>c{i}</category>\n "))
+            .collect::<String>();
+        let enclosures = (0..30)
+            .map(|i| format!(r#"<link rel="enclosure" href="e{i}"/>"#))
+            .collect::<String>();
+        let attrs = (0..100)
+            .map(|i| format!(r#" a{i}="v""#))
+            .collect::<String>();
+        let items = (0..40)
+            .map(|i| format!("<item><title>i{i}</title></item>"))
+            .collect::<String>();
+        let doc = format!(
+            r#"<rss version="2.0"><channel{attrs} xmlns:x="urn:x"><title>t</title><item><title>x</title>{pad}{categories}{enclosures}<link rel="alternate" href="a"/><link href="b"/><x:y{attrs} xml:lang="en"/>"#
+        ) + &format!("</item>{items}</channel></rss>");
+        let out = String::from_utf8(bounded_lists(doc.as_bytes()).unwrap()).unwrap();
+        let count = |s: &str| out.matches(s).count();
+        // 16 of each name per container; entries are never cut.
+        assert_eq!(count("<category>c"), MAX_REPEATS, "{out}");
+        assert!(out.contains("<category>c15</category>") && !out.contains(">c16<"));
+        // Of the links, the first 16 and the first a reader would follow.
+        assert_eq!(count("<link "), MAX_REPEATS + 1);
+        assert!(out.contains(r#"<link rel="alternate" href="a"/>"#));
+        assert!(!out.contains(r#"href="b""#));
+        assert_eq!(count("<item>"), 41);
+        // Attributes past 64 go, declarations and xml: attributes stay.
+        assert_eq!(count(r#"="v""#), 2 * MAX_ATTRIBUTES);
+        assert!(out.contains(r#"xmlns:x="urn:x""#) && out.contains(r#"xml:lang="en""#));
+        // What is left is still read: feed-rs sees every entry.
+        let feed = feed_rs::parser::parse(out.as_bytes()).unwrap();
+        assert_eq!(feed.entries.len(), 41);
+        // A child left unclosed at the end, or closed by another's end tag,
+        // is kept as it was.
+        let open = format!(
+            "<rss><channel><item>{pad}{}<category>x",
+            "<category/>".repeat(20)
+        );
+        let out = String::from_utf8(bounded_lists(open.as_bytes()).unwrap()).unwrap();
+        assert!(out.ends_with("<category>x"), "{}", &out[out.len() - 40..]);
+        assert_eq!(out.matches("<category/>").count(), MAX_REPEATS);
+        let unclosed = open.replace("<category>x", "<category>x</item></channel></rss>");
+        let out = String::from_utf8(bounded_lists(unclosed.as_bytes()).unwrap()).unwrap();
+        assert!(out.ends_with("<category>x</item></channel></rss>"));
+        // Little markup: not even read.
+        assert_eq!(
+            bounded_lists(
+                format!("<rss><channel><item>{categories}</item></channel></rss>").as_bytes()
+            ),
+            None
+        );
+        // A quarter of a million members left out cost one range.
+        let many = format!(
+            "<feed><entry>{pad}{}</entry></feed>",
+            "<category term=\"a\"/> ".repeat(1 << 18)
+        );
+        let out = bounded_lists(many.as_bytes()).unwrap();
+        assert!(out.len() < pad.len() + 1000, "{}", out.len());
     }
 
     #[test]

@@ -129,13 +129,15 @@ pub(super) fn is_json(text: &[u8]) -> bool {
     text.iter().find(|b| **b == b'<' || **b == b'{') == Some(&b'{')
 }
 
-/// JSON Feed with every `authors` array (the feed's and each item's) cut to
-/// its first `max` people; `None` when none is longer (or the document is not
-/// a JSON Feed this can read). feed-rs compares each author with all before
-/// it and gives every item without one a copy of all the feed's: a document
-/// of 200 KB naming 10,000 authors took 1.5 GB and seconds. feedloom shows
-/// one author per entry.
-pub(super) fn cap_json_authors(text: &[u8], max: usize) -> Option<Vec<u8>> {
+/// JSON Feed with every list feed-rs builds cut to its first `max` members:
+/// the feed's `authors`, and each item's `authors`, `tags` and `attachments`;
+/// `None` when none is longer (or the document is not a JSON Feed this can
+/// read). feed-rs compares each author with all before it and gives every
+/// item without one a copy of all the feed's (a document of 200 KB naming
+/// 10,000 authors took 1.5 GB and seconds), and builds each tag at 38 times
+/// its size. feedloom shows one author per entry, and reads no tag or
+/// attachment.
+pub(super) fn cap_json_lists(text: &[u8], max: usize) -> Option<Vec<u8>> {
     use serde_json::value::RawValue;
     #[derive(serde::Deserialize)]
     struct Doc<'a> {
@@ -148,26 +150,32 @@ pub(super) fn cap_json_authors(text: &[u8], max: usize) -> Option<Vec<u8>> {
     struct Item<'a> {
         #[serde(borrow, default)]
         authors: Option<&'a RawValue>,
+        #[serde(borrow, default)]
+        tags: Option<&'a RawValue>,
+        #[serde(borrow, default)]
+        attachments: Option<&'a RawValue>,
     }
-    memchr::memmem::find(text, b"\"authors\"")?;
+    let finder = |n: &[u8]| memchr::memmem::find(text, n).is_some();
+    if !finder(b"\"authors\"") && !finder(b"\"tags\"") && !finder(b"\"attachments\"") {
+        return None;
+    }
     let max = max.max(1);
     let doc: Doc = serde_json::from_slice(text).ok()?;
-    let items = doc.items.iter().filter_map(|raw| {
-        let item: Item = serde_json::from_str(raw.get()).ok()?;
-        item.authors
+    let items = doc.items.iter().flat_map(|raw| {
+        let item: Option<Item> = serde_json::from_str(raw.get()).ok();
+        item.into_iter()
+            .flat_map(|i| [i.authors, i.tags, i.attachments])
+            .flatten()
     });
     let offset = |raw: &RawValue| raw.get().as_ptr() as usize - text.as_ptr() as usize;
-    // The bytes after each long list's last kept person, up to its last.
+    // The bytes after each long list's last kept member, up to its last.
     let mut cuts: Vec<(usize, usize)> = doc
         .authors
         .into_iter()
         .chain(items)
         .filter_map(|raw| {
-            let list: Vec<&RawValue> = serde_json::from_str(raw.get()).ok()?;
-            if list.len() <= max {
-                return None;
-            }
-            let (kept, last) = (list[max - 1], list[list.len() - 1]);
+            let mut seq = serde_json::Deserializer::from_str(raw.get());
+            let (kept, last) = serde::Deserializer::deserialize_seq(&mut seq, Cut(max)).ok()??;
             Some((
                 offset(kept) + kept.get().len(),
                 offset(last) + last.get().len(),
@@ -179,6 +187,33 @@ pub(super) fn cap_json_authors(text: &[u8], max: usize) -> Option<Vec<u8>> {
     }
     cuts.sort_unstable();
     Some(super::defuse::without(text, &cuts))
+}
+
+/// Reads a JSON array without keeping its members: the last member kept
+/// (the `.0`th) and the array's last, when it has more than `.0`.
+struct Cut(usize);
+
+impl<'de> serde::de::Visitor<'de> for Cut {
+    type Value = Option<(
+        &'de serde_json::value::RawValue,
+        &'de serde_json::value::RawValue,
+    )>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a list")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let (mut n, mut kept, mut last) = (0, None, None);
+        while let Some(member) = seq.next_element::<&serde_json::value::RawValue>()? {
+            n += 1;
+            if n == self.0 {
+                kept = Some(member);
+            }
+            last = Some(member);
+        }
+        Ok(kept.zip(last).filter(|_| n > self.0))
+    }
 }
 
 /// [`keep_newest`] for JSON Feed: the `items` array is read as raw slices of the
@@ -379,7 +414,7 @@ mod tests {
     }
 
     #[test]
-    fn json_feed_author_lists_are_cut_to_their_first_people() {
+    fn json_feed_lists_are_cut_to_their_first_members() {
         let people = |n: usize, tag: &str| {
             let v: Vec<String> = (0..n)
                 .map(|i| format!(r#"{{"name":"{tag}{i}"}}"#))
@@ -393,7 +428,7 @@ mod tests {
             people(3, "a"),
             people(17, "b")
         );
-        let out = cap_json_authors(doc.as_bytes(), 16).unwrap();
+        let out = cap_json_lists(doc.as_bytes(), 16).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
         let names = |a: &serde_json::Value| -> Vec<String> {
             a.as_array()
@@ -408,14 +443,36 @@ mod tests {
         assert_eq!(names(&v["items"][0]["authors"]), first("a", 3));
         assert_eq!(names(&v["items"][1]["authors"]), first("b", 16));
         assert_eq!(v["items"][2]["id"], "3");
-        // Nothing to cut, or not a JSON Feed it can read: left as it is.
-        assert_eq!(cap_json_authors(doc.as_bytes(), 40), None);
+        // Tags and attachments too; other lists stay whole.
+        let tags: Vec<String> = (0..30).map(|i| format!(r#""t{i}""#)).collect();
+        let files: Vec<String> = (0..20)
+            .map(|i| format!(r#"{{"url":"https://x.example/{i}","mime_type":"audio/mpeg"}}"#))
+            .collect();
+        let doc = format!(
+            r#"{{"version":"https://jsonfeed.org/version/1.1","title":"t","hubs":[{0}],
+            "items":[{{"id":"1","tags":[{0}],"attachments":[{1}],"_x":[{0}]}}]}}"#,
+            tags.join(","),
+            files.join(" ,\n ")
+        );
+        let out = cap_json_lists(doc.as_bytes(), 16).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        let len = |a: &serde_json::Value| a.as_array().unwrap().len();
+        assert_eq!(len(&v["items"][0]["tags"]), 16);
+        assert_eq!(v["items"][0]["tags"][15], "t15");
+        assert_eq!(len(&v["items"][0]["attachments"]), 16);
         assert_eq!(
-            cap_json_authors(br#"{"authors":[{"name":"a"}],"items":[]}"#, 16),
+            v["items"][0]["attachments"][15]["url"],
+            "https://x.example/15"
+        );
+        assert_eq!((len(&v["hubs"]), len(&v["items"][0]["_x"])), (30, 30));
+        // Nothing to cut, or not a JSON Feed it can read: left as it is.
+        assert_eq!(cap_json_lists(doc.as_bytes(), 40), None);
+        assert_eq!(
+            cap_json_lists(br#"{"authors":[{"name":"a"}],"items":[]}"#, 16),
             None
         );
         assert_eq!(
-            cap_json_authors(br#"{"authors": 3, "items": [1, {"authors": "x"}]}"#, 1),
+            cap_json_lists(br#"{"authors": 3, "items": [1, {"authors": "x"}]}"#, 1),
             None
         );
     }

@@ -108,7 +108,7 @@ pub fn parse(
 /// without an author takes the feed's, and the feed's authors are part of
 /// every entry's context, as written (so a new feed author is read into
 /// known entries); a JSON Feed's `authors` lists are cut to their first
-/// [`defuse::MAX_JSON_AUTHORS`]; an `xml:base` past [`defuse::MAX_BASES`] is
+/// [`defuse::MAX_JSON_LIST`]; an `xml:base` past [`defuse::MAX_BASES`] is
 /// dropped. After the upgrade every entry still in its feed is read again
 /// once; those that gain an author are reported updated, once (their author
 /// is what changed).
@@ -925,6 +925,43 @@ mod tests {
             let d = parse(doc.as_bytes(), None, &base(), Limits::default()).unwrap();
             assert_eq!(d.entries.len(), 200);
             assert!(d.entries.iter().all(|e| e.author.as_deref() == Some("p0")));
+        }
+    }
+
+    #[test]
+    fn bounded_lists_leave_what_an_entry_shows_as_it_was() {
+        // Entries with long lists (links a reader would not follow before
+        // the one it would, categories, unnamed authors before a named one,
+        // a repeated title of which feed-rs shows the last), in a document
+        // with enough markup to be bounded: each reads as it does alone.
+        let entry = |i: usize| {
+            let mut e = format!("<entry><id>e{i}</id>");
+            for j in 0..30 {
+                e.push_str(&format!("<title>t{i}.{j}</title>"));
+                e.push_str(&format!(r#"<link rel="enclosure" href="f{j}.mp3"/>"#));
+                e.push_str(&format!(r#"<category term="c{j}"/>"#));
+                e.push_str("<author><name> </name></author>");
+            }
+            e.push_str(&format!(
+                r#"<link href="e{i}.html"/><author><name>p{i}</name></author>"#
+            ));
+            e.push_str(&format!("<content>{}</content></entry>", "=".repeat(700)));
+            e
+        };
+        let atom = |entries: &str| {
+            format!(r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>{entries}</feed>"#)
+        };
+        let all: String = (0..100).map(entry).collect();
+        let whole = parse(atom(&all).as_bytes(), None, &base(), Limits::default()).unwrap();
+        assert_eq!(whole.entries.len(), 100);
+        for (i, e) in whole.entries.iter().enumerate() {
+            let alone =
+                parse(atom(&entry(i)).as_bytes(), None, &base(), Limits::default()).unwrap();
+            assert_eq!(format!("{e:?}"), format!("{:?}", alone.entries[0]));
+            let link = format!("https://example.org/feeds/e{i}.html");
+            assert_eq!(e.link.as_deref(), Some(link.as_str()));
+            assert_eq!(e.author.as_deref(), Some(format!("p{i}").as_str()));
+            assert_eq!(e.title.as_deref(), Some(format!("t{i}.29").as_str()));
         }
     }
 
