@@ -155,8 +155,12 @@ pub(super) fn cap_json_lists(text: &[u8], max: usize) -> Option<Vec<u8>> {
         #[serde(borrow, default)]
         attachments: Option<&'a RawValue>,
     }
+    // (A key may be written with escapes: `"t\u0061gs"` is `tags`.)
     let finder = |n: &[u8]| memchr::memmem::find(text, n).is_some();
-    if !finder(b"\"authors\"") && !finder(b"\"tags\"") && !finder(b"\"attachments\"") {
+    if ![&b"\"authors\""[..], b"\"tags\"", b"\"attachments\"", b"\\u"]
+        .iter()
+        .any(|n| finder(n))
+    {
         return None;
     }
     let max = max.max(1);
@@ -465,6 +469,11 @@ mod tests {
             "https://x.example/15"
         );
         assert_eq!((len(&v["hubs"]), len(&v["items"][0]["_x"])), (30, 30));
+        // A key written with escapes is the same key.
+        let escaped = doc.replace(r#""tags""#, r#""t\u0061gs""#);
+        let out = cap_json_lists(escaped.as_bytes(), 16).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(len(&v["items"][0]["tags"]), 16);
         // Nothing to cut, or not a JSON Feed it can read: left as it is.
         assert_eq!(cap_json_lists(doc.as_bytes(), 40), None);
         assert_eq!(

@@ -111,8 +111,11 @@ pub fn parse(
 /// [`defuse::MAX_JSON_LIST`]; an `xml:base` past [`defuse::MAX_BASES`] is
 /// dropped. After the upgrade every entry still in its feed is read again
 /// once; those that gain an author are reported updated, once (their author
-/// is what changed).
-const RAW_VERSION: &str = "feedloom raw entries v3";
+/// is what changed). v4: an entry's lists are bounded before feed-rs
+/// ([`defuse::MAX_REPEATS`] children of a name, [`defuse::MAX_ATTRIBUTES`]
+/// attributes of an element; JSON Feed tags and attachments): only an entry
+/// with more than that reads differently, and each is read again once.
+const RAW_VERSION: &str = "feedloom raw entries v4";
 
 /// A document parsed by [`parse_known`].
 #[derive(Debug)]
@@ -932,8 +935,8 @@ mod tests {
     fn bounded_lists_leave_what_an_entry_shows_as_it_was() {
         // Entries with long lists (links a reader would not follow before
         // the one it would, categories, unnamed authors before a named one,
-        // a repeated title of which feed-rs shows the last), in a document
-        // with enough markup to be bounded: each reads as it does alone.
+        // a repeated title of which feed-rs shows the last): each reads as
+        // it does alone, and shows what it would unbounded.
         let entry = |i: usize| {
             let mut e = format!("<entry><id>e{i}</id>");
             for j in 0..30 {
@@ -945,7 +948,7 @@ mod tests {
             e.push_str(&format!(
                 r#"<link href="e{i}.html"/><author><name>p{i}</name></author>"#
             ));
-            e.push_str(&format!("<content>{}</content></entry>", "=".repeat(700)));
+            e.push_str("<content>c</content></entry>");
             e
         };
         let atom = |entries: &str| {
@@ -963,6 +966,19 @@ mod tests {
             assert_eq!(e.author.as_deref(), Some(format!("p{i}").as_str()));
             assert_eq!(e.title.as_deref(), Some(format!("t{i}.29").as_str()));
         }
+    }
+
+    #[test]
+    fn an_rss_1_item_with_many_empty_links_is_still_read() {
+        // Its placeholder link (legacy) comes after them: bounding the
+        // item's links must not drop it, or feed-rs drops the item.
+        let xml = format!(
+            r#"<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/"><channel rdf:about="c"><title>t</title></channel><item rdf:about="a"><title>A</title>{}</item></rdf:RDF>"#,
+            "<link/>".repeat(40)
+        );
+        let d = parse(xml.as_bytes(), None, &base(), Limits::default()).unwrap();
+        assert_eq!(d.entries.len(), 1);
+        assert_eq!(d.entries[0].title.as_deref(), Some("A"));
     }
 
     #[test]
