@@ -291,6 +291,18 @@ async fn since_output_rules_and_errors() {
         let err = text(&out.stderr);
         assert!(err.contains(says), "{args:?}: {err}");
     }
+    // A query too long to rank cheaply: refused, not run.
+    let many = (0..40)
+        .map(|i| format!("w{i}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let long = "volcano ".repeat(200);
+    for (q, says) in [(many, "more than 32 words"), (long, "at most 1024")] {
+        let out = feedloom(&w.config, &["search", &q]);
+        assert_eq!(out.status.code(), Some(2));
+        let err = text(&out.stderr);
+        assert!(err.contains(says), "{err}");
+    }
 }
 
 /// Every file in the folder: (size, modification time).
@@ -481,6 +493,27 @@ async fn the_search_page_and_its_json() {
     let (status, _, body) = d.get("/search?q=x&output=nope", &[]).await;
     assert_eq!(status, 400);
     assert!(body.contains("no output named \"nope\""), "{body}");
+    // A query too long to rank cheaply is refused, not run (thousands of
+    // words kept a request busy for minutes).
+    let many = (0..40)
+        .map(|i| format!("w{i}"))
+        .collect::<Vec<_>>()
+        .join("+");
+    let (status, _, body) = d.get(&format!("/search?q={many}"), &[]).await;
+    assert_eq!(status, 400);
+    assert!(body.contains("more than 32 words"), "{body}");
+    // The same word many times is one word (the page reads 500 characters
+    // of a query).
+    let same = "volcano+".repeat(60);
+    let (status, _, body) = d
+        .get(
+            &format!("/search?q={same}"),
+            &[("accept", "application/json")],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert!(!v.as_array().unwrap().is_empty(), "{body}");
     // No query: just the form.
     let (status, _, page) = d.get("/search", &[]).await;
     assert_eq!(status, 200);

@@ -188,10 +188,27 @@ pub struct ParsedQuery {
     pub by_place: bool,
 }
 
+/// The most words one query may search for (a CJK run counts its pairs of
+/// characters; a word written twice counts once). FTS5's ranking reads every
+/// place of every word of the query in each match, and its cost grows with
+/// the square of their number: 400 copies of one word took 3 s over 4,000
+/// items, 10,000 (a 60 KB request) did not finish in 10 minutes.
+pub const MAX_QUERY_WORDS: usize = 32;
+
+/// The longest query, in bytes.
+pub const MAX_QUERY_BYTES: usize = 1024;
+
 /// Reads a user's query: words (all must occur), `"a phrase"`, `word*` for a
 /// prefix. Punctuation inside words is what the tokenizer makes of it; nothing
-/// the user types is FTS5 syntax.
+/// the user types is FTS5 syntax. At most [`MAX_QUERY_BYTES`] and
+/// [`MAX_QUERY_WORDS`]; a word or phrase written twice is searched for once.
 pub fn parse_query(q: &str) -> Result<ParsedQuery, String> {
+    if q.len() > MAX_QUERY_BYTES {
+        return Err(format!(
+            "the query is {} bytes long; at most {MAX_QUERY_BYTES} are searched",
+            q.len()
+        ));
+    }
     let mut parts: Vec<(String, bool)> = Vec::new(); // (text, phrase)
     let mut rest = q.trim();
     while !rest.is_empty() {
@@ -205,9 +222,10 @@ pub fn parse_query(q: &str) -> Result<ParsedQuery, String> {
             rest = rest[end..].trim_start();
         }
     }
-    let mut fts = Vec::new();
-    let mut terms = Vec::new();
+    let mut fts: Vec<String> = Vec::new();
+    let mut terms: Vec<Term> = Vec::new();
     let mut by_place = false;
+    let mut words = 0usize;
     for (text, phrase) in parts {
         let (text, prefix) = match text.strip_suffix('*') {
             Some(t) if !phrase => (t.to_string(), true),
@@ -230,24 +248,39 @@ pub fn parse_query(q: &str) -> Result<ParsedQuery, String> {
             }
             let last = k + 1 == n;
             let chars: Vec<char> = seg.chars().collect();
-            if cjk && chars.len() == 1 {
-                fts.push(format!("\"{}\"*", chars[0]));
+            let (part, count) = if cjk && chars.len() == 1 {
+                (format!("\"{}\"*", chars[0]), 1)
             } else if cjk {
                 let pairs: Vec<String> = chars.windows(2).map(|p| p.iter().collect()).collect();
-                fts.push(format!("\"{}\"", pairs.join(" ")));
+                (format!("\"{}\"", pairs.join(" ")), pairs.len())
             } else {
-                let words: Vec<&str> = seg
+                let seg_words: Vec<&str> = seg
                     .split(|c: char| !c.is_alphanumeric())
                     .filter(|w| !w.is_empty())
                     .collect();
-                by_place |= phrase && words.len() > 1;
-                by_place |= prefix && last && words.last().is_some_and(|w| w.chars().count() <= 3);
+                let place =
+                    prefix && last && seg_words.last().is_some_and(|w| w.chars().count() <= 3);
                 let quoted = seg.replace('"', "\"\"");
-                fts.push(if prefix && last {
+                let part = if prefix && last {
                     format!("\"{quoted}\"*")
                 } else {
                     format!("\"{quoted}\"")
-                });
+                };
+                by_place |= phrase && seg_words.len() > 1;
+                by_place |= place;
+                (part, seg_words.len())
+            };
+            // The same word or phrase twice (in any case): searched for once.
+            let folded = part.to_lowercase();
+            if fts.iter().any(|p| p.to_lowercase() == folded) {
+                continue;
+            }
+            fts.push(part);
+            words += count;
+            if words > MAX_QUERY_WORDS {
+                return Err(format!(
+                    "the query has more than {MAX_QUERY_WORDS} words; search for fewer"
+                ));
             }
             if cjk || phrase {
                 terms.push(Term {
@@ -257,12 +290,13 @@ pub fn parse_query(q: &str) -> Result<ParsedQuery, String> {
                 });
             } else {
                 for w in seg.split(|c: char| !c.is_alphanumeric()) {
-                    if !w.is_empty() {
-                        terms.push(Term {
-                            text: w.to_lowercase(),
-                            cjk: false,
-                            prefix: prefix && last,
-                        });
+                    let term = Term {
+                        text: w.to_lowercase(),
+                        cjk: false,
+                        prefix: prefix && last,
+                    };
+                    if !w.is_empty() && !terms.contains(&term) {
+                        terms.push(term);
                     }
                 }
             }
@@ -760,6 +794,25 @@ mod tests {
         let q = parse_query("a\" OR b NEAR(c) -d").unwrap();
         assert!(q.fts.starts_with("\"a\"\"\""), "{}", q.fts);
         assert!(parse_query("  ").unwrap_err().contains("empty"));
+        // Bounded: words (CJK pairs) and bytes; a repeated word counts once.
+        let words = |n: usize| {
+            (0..n)
+                .map(|i| format!("w{i}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        assert!(parse_query(&words(MAX_QUERY_WORDS)).is_ok());
+        let e = parse_query(&words(MAX_QUERY_WORDS + 1)).unwrap_err();
+        assert!(e.contains("more than 32 words"), "{e}");
+        let e = parse_query(&format!("\"{}\"", words(40))).unwrap_err();
+        assert!(e.contains("more than 32 words"), "{e}");
+        assert!(parse_query(&"北".repeat(MAX_QUERY_WORDS + 1)).is_ok());
+        assert!(parse_query(&"北".repeat(MAX_QUERY_WORDS + 2)).is_err());
+        let q = parse_query(&"rust Rust ".repeat(100)).unwrap();
+        assert_eq!(q.fts, "\"rust\"");
+        assert_eq!(q.terms.len(), 1);
+        let e = parse_query(&"x".repeat(MAX_QUERY_BYTES + 1)).unwrap_err();
+        assert!(e.contains("at most 1024"), "{e}");
         assert!(parse_query("!!! ...").unwrap_err().contains("no words"));
     }
 
