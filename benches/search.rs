@@ -689,6 +689,34 @@ fn latency(path: &Path, vocab: &Vocab) {
                 .collect(),
         ),
         (
+            "prefix (1 letter*)",
+            (0..15)
+                .map(|k| format!("{}*", &vocab.words[400 + k * 37][..1]))
+                .collect(),
+        ),
+        (
+            "32 words, each a 1-letter prefix",
+            (0..15)
+                .map(|k| {
+                    (0..32)
+                        .map(|j| format!("{}*", &vocab.words[k + j * 7][..1]))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .collect(),
+        ),
+        (
+            "32 common words",
+            (0..15)
+                .map(|k| {
+                    (0..32)
+                        .map(|j| vocab.words[k + j].clone())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .collect(),
+        ),
+        (
             "prefix (3 letters*)",
             (0..15)
                 .map(|k| {

@@ -289,6 +289,63 @@ struct Container {
     followed: bool,
     /// Whether a person who is named was kept.
     named: bool,
+    /// Whether RSS 1.0's placeholder link was kept.
+    placeholder: bool,
+}
+
+/// What a container shows one of whatever the bound: the first link a
+/// reader would follow, the first named person.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Link,
+    Person,
+}
+
+impl Kind {
+    fn of(local: &str) -> Option<Kind> {
+        match local {
+            "link" => Some(Kind::Link),
+            "author" | "creator" => Some(Kind::Person),
+            _ => None,
+        }
+    }
+
+    /// Whether the container has kept one of this kind.
+    fn kept(self, c: &Container) -> bool {
+        match self {
+            Kind::Link => c.followed,
+            Kind::Person => c.named,
+        }
+    }
+
+    fn keep(self, c: &mut Container) {
+        match self {
+            Kind::Link => c.followed = true,
+            Kind::Person => c.named = true,
+        }
+    }
+}
+
+/// A container's link or person open, as far as read: whether it is one a
+/// reader would follow (a link with an `href`, or text, and no `rel` but
+/// `alternate`) or names someone (text of its own, or of its `name` or
+/// `email`).
+struct Candidate {
+    depth: usize,
+    kind: Kind,
+    /// Whether text of its own would make it usable (a link's `rel`).
+    text_counts: bool,
+    usable: bool,
+    /// The depth of its `name` or `email` open.
+    field: Option<usize>,
+}
+
+impl Candidate {
+    fn text(&mut self, depth: usize, some: bool) {
+        if some && ((self.depth == depth && self.text_counts) || self.field == Some(depth)) {
+            self.usable = true;
+        }
+    }
 }
 
 /// A link a reader would follow (feedloom shows an entry's first): no
@@ -298,6 +355,44 @@ fn is_followed(e: &quick_xml::events::BytesStart) -> bool {
         .with_checks(false)
         .flatten()
         .any(|a| a.key.as_ref() == "rel" && a.value.as_bytes() != b"alternate")
+}
+
+/// Whether an element has an `href` that is not blank.
+fn has_href(e: &quick_xml::events::BytesStart) -> bool {
+    e.attributes()
+        .with_checks(false)
+        .flatten()
+        .any(|a| a.key.as_ref() == "href" && !a.value.trim_ascii().is_empty())
+}
+
+/// Attributes never left out: namespace declarations (quick-xml reads at
+/// most 128 on an element), and those feed-rs or feedloom's own rewrites
+/// read by name (a rewrite may add one after the rest).
+fn is_kept_attribute(key: &str) -> bool {
+    key == "xmlns"
+        || key.starts_with("xmlns:")
+        || matches!(
+            key,
+            "xml:base"
+                | "xml:lang"
+                | "version"
+                | "type"
+                | "mode"
+                | "href"
+                | "rel"
+                | "src"
+                | "url"
+                | "term"
+                | "label"
+                | "scheme"
+                | "length"
+                | "hreflang"
+                | "title"
+                | "domain"
+                | "isPermaLink"
+                | "rdf:about"
+                | "rdf:resource"
+        )
 }
 
 /// Byte ranges to leave out, kept in order. A range joins the last one when
@@ -343,19 +438,20 @@ impl Spans<'_> {
 /// fails, is kept: what feed-rs then does with it is unchanged.
 fn bounded_lists(text: &[u8]) -> Option<Vec<u8>> {
     let mut reader = super::legacy::reader(text);
-    let mut out = Spans {
+    let spans = || Spans {
         text,
         spans: Vec::new(),
         element: false,
     };
+    let mut out = spans();
+    // Attributes left out inside a child being left out: dropped with it,
+    // or written to `out` if it is kept after all.
+    let mut pending = spans();
     let mut containers: Vec<Container> = Vec::new();
     let mut depth = 0usize;
     // A child being left out: its depth, where it starts, and its name.
     let mut leaving: Option<(usize, usize, (usize, usize))> = None;
-    // A person (a container's `author`, `dc:creator`) open: its depth,
-    // whether it names someone so far, and the depth of its `name` or
-    // `email` open.
-    let mut person: Option<(usize, bool, Option<usize>)> = None;
+    let mut candidate: Option<Candidate> = None;
     let offset = |s: &[u8]| {
         (s.as_ptr() as usize)
             .checked_sub(text.as_ptr() as usize)
@@ -367,39 +463,51 @@ fn bounded_lists(text: &[u8]) -> Option<Vec<u8>> {
             Ok(Event::Start(e)) => (e, false),
             Ok(Event::Empty(e)) => (e, true),
             Ok(Event::Text(t)) => {
-                name_in(&mut person, depth, !t.trim().is_empty());
+                if let Some(c) = candidate.as_mut() {
+                    c.text(depth, !t.trim().is_empty());
+                }
                 continue;
             }
             Ok(Event::CData(t)) => {
-                name_in(&mut person, depth, !t.trim().is_empty());
+                if let Some(c) = candidate.as_mut() {
+                    c.text(depth, !t.trim().is_empty());
+                }
                 continue;
             }
             Ok(Event::GeneralRef(_)) => {
-                name_in(&mut person, depth, true);
+                if let Some(c) = candidate.as_mut() {
+                    c.text(depth, true);
+                }
                 continue;
             }
             Ok(Event::End(e)) => {
-                let named = person.take_if(|p| p.0 == depth).is_some_and(|p| p.1);
-                if let Some(p) = person.as_mut() {
-                    p.2 = p.2.filter(|d| *d < depth);
+                if let Some(c) = candidate.as_mut()
+                    && c.field == Some(depth)
+                {
+                    c.field = None;
                 }
-                // The first person of a container who is named is kept
-                // whatever the bound.
-                let first_named = named
-                    && containers
-                        .last()
-                        .is_some_and(|c| c.depth + 1 == depth && !c.named);
-                if first_named && let Some(c) = containers.last_mut() {
-                    c.named = true;
-                }
+                // A usable link or person closing, and its container has
+                // none yet: kept (even past the bound), and now it has one.
+                let first = candidate
+                    .take_if(|c| c.depth == depth)
+                    .filter(|c| c.usable)
+                    .and_then(|c| {
+                        let container = containers.last_mut().filter(|k| k.depth + 1 == depth)?;
+                        (!c.kind.kept(container)).then(|| c.kind.keep(container))
+                    })
+                    .is_some();
                 // Left out only when its own end tag closes it; an end tag of
                 // another name (a document feed-rs refuses, that its repair
                 // reads) leaves it in.
-                if let Some((_, from, name)) = leaving.take_if(|l| l.0 == depth)
-                    && !first_named
-                    && e.name().as_ref().as_bytes() == &text[name.0..name.1]
-                {
-                    out.push(from, reader.buffer_position() as usize, true);
+                if let Some((_, from, name)) = leaving.take_if(|l| l.0 == depth) {
+                    if !first && e.name().as_ref().as_bytes() == &text[name.0..name.1] {
+                        out.push(from, reader.buffer_position() as usize, true);
+                    } else {
+                        for &(a, b) in &pending.spans {
+                            out.push(a, b, false);
+                        }
+                    }
+                    pending.spans.clear();
                 }
                 if containers.last().is_some_and(|c| c.depth == depth) {
                     containers.pop();
@@ -407,30 +515,32 @@ fn bounded_lists(text: &[u8]) -> Option<Vec<u8>> {
                 depth = depth.saturating_sub(1);
                 continue;
             }
-            Ok(Event::Eof) | Err(_) => break,
+            // A child left unclosed is kept, with its attributes bounded.
+            Ok(Event::Eof) | Err(_) => {
+                if leaving.is_some() {
+                    for &(a, b) in &pending.spans {
+                        out.push(a, b, false);
+                    }
+                }
+                break;
+            }
             Ok(_) => continue,
         };
         let name = e.name();
-        let qname: &str = name.as_ref();
         let local = name.local_name();
         let local: &str = local.as_ref();
         let child_depth = depth + 1;
         if !empty
-            && let Some(p) = person.as_mut()
-            && p.0 + 1 == child_depth
+            && let Some(c) = candidate.as_mut()
+            && c.kind == Kind::Person
+            && c.depth + 1 == child_depth
             && matches!(local, "name" | "email")
         {
-            p.2 = Some(child_depth);
+            c.field = Some(child_depth);
         }
-        if leaving.is_some() {
-            depth += usize::from(!empty);
-            continue;
-        }
-        // A child of the innermost open container, entries aside; a link a
-        // reader would follow (no `rel`, or `alternate`) is kept past the
-        // bound when none before it was, and so is a person (at its end).
         let mut over = false;
-        if let Some(c) = containers.last_mut()
+        if leaving.is_none()
+            && let Some(c) = containers.last_mut()
             && c.depth == depth
             && !is_single(local)
         {
@@ -449,39 +559,52 @@ fn bounded_lists(text: &[u8]) -> Option<Vec<u8>> {
                 None => true,
             };
             // The placeholder link of an RSS 1.0 item without one (feed-rs
-            // drops such an item otherwise): `legacy` puts it last.
-            if over
-                && local == "link"
+            // drops such an item otherwise; `legacy` puts it last): one,
+            // which is no link a reader follows.
+            let placeholder = local == "link"
                 && text[reader.buffer_position() as usize..]
-                    .starts_with(super::legacy::NO_LINK.as_bytes())
-            {
+                    .starts_with(super::legacy::NO_LINK.as_bytes());
+            if placeholder && over && !c.placeholder {
+                c.placeholder = true;
                 over = false;
             }
-            if local == "link" && !c.followed && is_followed(&e) {
-                c.followed = true;
-                over = false;
-            }
-            if !empty && matches!(local, "author" | "creator") {
-                person = Some((child_depth, false, None));
-            }
-        }
-        if over {
-            if empty {
-                out.push(start, reader.buffer_position() as usize, true);
-            } else {
-                depth = child_depth;
-                if let Some(at) = offset(qname.as_bytes()) {
-                    leaving = Some((child_depth, start, (at, at + qname.len())));
+            if let Some(kind) = Kind::of(local).filter(|_| !placeholder) {
+                let followed = kind == Kind::Link && is_followed(&e);
+                let usable = followed && has_href(&e);
+                if empty {
+                    // Read whole: kept past the bound if it is the first.
+                    if usable && !kind.kept(c) {
+                        kind.keep(c);
+                        over = false;
+                    }
+                } else {
+                    candidate = Some(Candidate {
+                        depth: child_depth,
+                        kind,
+                        text_counts: kind == Kind::Person || followed,
+                        usable,
+                        field: None,
+                    });
                 }
             }
+        }
+        if over && empty {
+            out.push(start, reader.buffer_position() as usize, true);
             continue;
         }
+        // (A name not in the text: kept.)
+        let at = offset(name.as_ref().as_bytes());
+        over &= at.is_some();
+        let spans = if leaving.is_some() || over {
+            &mut pending
+        } else {
+            &mut out
+        };
         let mut kept = 0usize;
         // Past a faulty attribute too: feed-rs reads on.
         for a in e.attributes().with_checks(false).flatten() {
             let key: &str = a.key.as_ref();
-            if key == "xmlns" || key.starts_with("xmlns:") || matches!(key, "xml:base" | "xml:lang")
-            {
+            if is_kept_attribute(key) {
                 continue;
             }
             kept += 1;
@@ -491,34 +614,30 @@ fn bounded_lists(text: &[u8]) -> Option<Vec<u8>> {
             let value = a.value.as_bytes();
             if let (Some(from), Some(at)) = (offset(key.as_bytes()), offset(value)) {
                 // The attribute from its name to its closing quote.
-                out.push(from, (at + value.len() + 1).min(text.len()), false);
+                spans.push(from, (at + value.len() + 1).min(text.len()), false);
             }
         }
-        if !empty {
-            depth = child_depth;
-            if is_container(local, depth) {
-                containers.push(Container {
-                    depth,
-                    counts: Default::default(),
-                    followed: false,
-                    named: false,
-                });
-            }
+        if empty {
+            continue;
+        }
+        depth = child_depth;
+        if over && let Some(at) = at {
+            let qname: &str = name.as_ref();
+            leaving = Some((child_depth, start, (at, at + qname.len())));
+        } else if leaving.is_none()
+            && is_container(local, depth)
+            && (depth == 1 || containers.last().is_some_and(|c| c.depth + 1 == depth))
+        {
+            containers.push(Container {
+                depth,
+                counts: Default::default(),
+                followed: false,
+                named: false,
+                placeholder: false,
+            });
         }
     }
     (!out.spans.is_empty()).then(|| without(text, &out.spans))
-}
-
-/// Text inside an open person: it names someone when it is its own (RSS
-/// `author`, `dc:creator`) or its `name`'s or `email`'s (Atom), and is not
-/// blank.
-fn name_in(person: &mut Option<(usize, bool, Option<usize>)>, depth: usize, some: bool) {
-    if let Some(p) = person.as_mut()
-        && some
-        && (p.0 == depth || p.2 == Some(depth))
-    {
-        p.1 = true;
-    }
 }
 
 /// `text` without the byte ranges `spans` (in order, not overlapping).
@@ -652,6 +771,39 @@ mod tests {
             let out = bounded_lists(many.as_bytes()).unwrap();
             assert!(out.len() < 1000, "{}", out.len());
         }
+        // Kept past the bound after all (the first named person, a child
+        // closed by another's end tag, one left unclosed): its attributes
+        // are bounded too.
+        let blank = "<author><name> </name></author>".repeat(20);
+        let doc =
+            format!("<feed><entry>{blank}<author{attrs}><name>X</name></author></entry></feed>");
+        let out = String::from_utf8(bounded_lists(doc.as_bytes()).unwrap()).unwrap();
+        assert!(out.contains("<name>X</name>"), "{out}");
+        assert_eq!(out.matches(r#"="v""#).count(), MAX_ATTRIBUTES);
+        assert_eq!(out.matches("<name> </name>").count(), MAX_REPEATS);
+        for tail in ["</item></channel></rss>", ""] {
+            let doc = format!("<rss><channel><item>{}<c{attrs}>x{tail}", "<c/>".repeat(20));
+            let out = String::from_utf8(bounded_lists(doc.as_bytes()).unwrap()).unwrap();
+            assert_eq!(out.matches(r#"="v""#).count(), MAX_ATTRIBUTES, "{out}");
+            assert!(out.ends_with(&format!(">x{tail}")), "{out}");
+        }
+        // Of RSS 1.0's placeholder links, one; of links, the first with an
+        // address is the one a reader follows.
+        let doc = format!(
+            "<item>{}{}<link>https://x.example/a</link></item>",
+            "<link/>".repeat(20),
+            "<link>feedloom:no-link</link>".repeat(20)
+        );
+        let out = String::from_utf8(
+            bounded_lists(format!("<rdf:RDF>{doc}</rdf:RDF>").as_bytes()).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(out.matches("feedloom:no-link").count(), 1, "{out}");
+        assert!(out.contains("<link>https://x.example/a</link>"), "{out}");
+        // Attributes feed-rs reads by name stay, wherever they are.
+        let doc = format!("<rss{attrs} version=\"2.0\"><channel/></rss>");
+        let out = String::from_utf8(bounded_lists(doc.as_bytes()).unwrap()).unwrap();
+        assert!(out.contains(r#"version="2.0""#), "{out}");
         // Attributes left out are not joined past their tag's end.
         let doc = format!(
             "<rss><channel><item{attrs}>x{}</item></channel></rss>",

@@ -139,22 +139,6 @@ pub(super) fn is_json(text: &[u8]) -> bool {
 /// attachment.
 pub(super) fn cap_json_lists(text: &[u8], max: usize) -> Option<Vec<u8>> {
     use serde_json::value::RawValue;
-    #[derive(serde::Deserialize)]
-    struct Doc<'a> {
-        #[serde(borrow, default)]
-        authors: Option<&'a RawValue>,
-        #[serde(borrow, default)]
-        items: Vec<&'a RawValue>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Item<'a> {
-        #[serde(borrow, default)]
-        authors: Option<&'a RawValue>,
-        #[serde(borrow, default)]
-        tags: Option<&'a RawValue>,
-        #[serde(borrow, default)]
-        attachments: Option<&'a RawValue>,
-    }
     // (A key may be written with escapes: `"t\u0061gs"` is `tags`.)
     let finder = |n: &[u8]| memchr::memmem::find(text, n).is_some();
     if ![&b"\"authors\""[..], b"\"tags\"", b"\"attachments\"", b"\\u"]
@@ -164,19 +148,26 @@ pub(super) fn cap_json_lists(text: &[u8], max: usize) -> Option<Vec<u8>> {
         return None;
     }
     let max = max.max(1);
-    let doc: Doc = serde_json::from_slice(text).ok()?;
-    let items = doc.items.iter().flat_map(|raw| {
-        let item: Option<Item> = serde_json::from_str(raw.get()).ok();
-        item.into_iter()
-            .flat_map(|i| [i.authors, i.tags, i.attachments])
-            .flatten()
-    });
     let offset = |raw: &RawValue| raw.get().as_ptr() as usize - text.as_ptr() as usize;
+    // Every list, every time its key is written (feed-rs builds the first
+    // before it refuses a key written twice).
+    let mut lists: Vec<&RawValue> = Vec::new();
+    for (key, value) in fields(text, &["authors", "items"])? {
+        if key == 0 {
+            lists.push(value);
+            continue;
+        }
+        let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(value.get()) else {
+            continue;
+        };
+        for item in items {
+            let found = fields(item.get().as_bytes(), &["authors", "tags", "attachments"]);
+            lists.extend(found.into_iter().flatten().map(|(_, v)| v));
+        }
+    }
     // The bytes after each long list's last kept member, up to its last.
-    let mut cuts: Vec<(usize, usize)> = doc
-        .authors
+    let mut cuts: Vec<(usize, usize)> = lists
         .into_iter()
-        .chain(items)
         .filter_map(|raw| {
             let mut seq = serde_json::Deserializer::from_str(raw.get());
             let (kept, last) = serde::Deserializer::deserialize_seq(&mut seq, Cut(max)).ok()??;
@@ -191,6 +182,40 @@ pub(super) fn cap_json_lists(text: &[u8], max: usize) -> Option<Vec<u8>> {
     }
     cuts.sort_unstable();
     Some(super::defuse::without(text, &cuts))
+}
+
+/// The values of `keys` in the JSON object `text`, each time one is written
+/// (with which key), in order; `None` when `text` is not an object.
+fn fields<'a>(
+    text: &'a [u8],
+    keys: &[&str],
+) -> Option<Vec<(usize, &'a serde_json::value::RawValue)>> {
+    let text = std::str::from_utf8(text).ok()?;
+    let mut de = serde_json::Deserializer::from_str(text);
+    serde::Deserializer::deserialize_map(&mut de, Fields(keys)).ok()
+}
+
+struct Fields<'k>(&'k [&'k str]);
+
+impl<'de> serde::de::Visitor<'de> for Fields<'_> {
+    type Value = Vec<(usize, &'de serde_json::value::RawValue)>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match self.0.iter().position(|k| *k == key) {
+                Some(i) => out.push((i, map.next_value()?)),
+                None => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// Reads a JSON array without keeping its members: the last member kept
@@ -225,9 +250,7 @@ impl<'de> serde::de::Visitor<'de> for Cut {
 /// written again with only those in the array.
 fn keep_newest_json(text: &[u8], max: usize) -> Option<(Vec<u8>, usize)> {
     use serde_json::value::RawValue;
-    #[derive(serde::Deserialize)]
     struct Doc<'a> {
-        #[serde(borrow)]
         items: Vec<&'a RawValue>,
     }
     #[derive(serde::Deserialize)]
@@ -237,7 +260,13 @@ fn keep_newest_json(text: &[u8], max: usize) -> Option<(Vec<u8>, usize)> {
         #[serde(borrow)]
         date_modified: Option<std::borrow::Cow<'a, str>>,
     }
-    let doc: Doc = serde_json::from_slice(text).ok()?;
+    // The first `items` (feed-rs refuses a second after building the
+    // first: that one is cut).
+    let fields = fields(text, &["items"])?;
+    let (_, items) = fields.first()?;
+    let doc = Doc {
+        items: serde_json::from_str(items.get()).ok()?,
+    };
     if doc.items.len() <= max {
         return None;
     }
@@ -469,6 +498,20 @@ mod tests {
             "https://x.example/15"
         );
         assert_eq!((len(&v["hubs"]), len(&v["items"][0]["_x"])), (30, 30));
+        // A key written twice: each list is cut (feed-rs builds the first
+        // before it refuses the second).
+        let twice = doc.replace(r#""tags":["#, r#""tags":[],"tags":["#);
+        let out = String::from_utf8(cap_json_lists(twice.as_bytes(), 16).unwrap()).unwrap();
+        assert!(out.contains(r#""tags":[],"tags":["t0","#), "{out}");
+        assert!(out.contains(r#""t15"],"attachments""#), "{out}");
+        let items = r#"{"version":"https://jsonfeed.org/version/1.1","title":"t","items":[ITEMS],"items":[]}"#
+            .replace("ITEMS", &(0..30).map(|i| format!(r#"{{"id":"{i}"}}"#)).collect::<Vec<_>>().join(","));
+        let (out, cut) = keep_newest(items.as_bytes(), 10).unwrap();
+        assert_eq!(cut, 20);
+        assert_eq!(
+            String::from_utf8(out).unwrap().matches(r#""id""#).count(),
+            10
+        );
         // A key written with escapes is the same key.
         let escaped = doc.replace(r#""tags""#, r#""t\u0061gs""#);
         let out = cap_json_lists(escaped.as_bytes(), 16).unwrap();

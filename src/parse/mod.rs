@@ -979,6 +979,11 @@ mod tests {
         let d = parse(xml.as_bytes(), None, &base(), Limits::default()).unwrap();
         assert_eq!(d.entries.len(), 1);
         assert_eq!(d.entries[0].title.as_deref(), Some("A"));
+        // And with a link after them, that link.
+        let real = xml.replace("</item>", "<link>https://x.example/a</link></item>");
+        let d = parse(real.as_bytes(), None, &base(), Limits::default()).unwrap();
+        assert_eq!(d.entries.len(), 1);
+        assert_eq!(d.entries[0].link.as_deref(), Some("https://x.example/a"));
     }
 
     #[test]
