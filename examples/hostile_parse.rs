@@ -33,6 +33,10 @@
 //! * `nested-bases`: relative `xml:base`s nested in one item;
 //! * `nested-xhtml`: an Atom entry's XHTML content of nested `<div>`s;
 //! * `nested-atom-elements`: `<author>` nested in itself in an Atom entry;
+//! * `base-many-lists`: a 2 KB `xml:base` on the channel, 1,000 items of 16
+//!   links, enclosures, comments and sources each (at any size: feed-rs
+//!   resolves every one against the base, 111 MiB for 2.9 MB; feedloom drops
+//!   every base when the copies would pass 16 MiB);
 //! * `json-tags`: one JSON Feed item with a list of tags (feed-rs builds each
 //!   at 38 times its size; feedloom cuts every list it reads no more of to
 //!   16);
@@ -47,7 +51,7 @@ use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const CASES: [&str; 19] = [
+const CASES: [&str; 20] = [
     "json-feed-authors",
     "atom-feed-authors",
     "media-groups",
@@ -60,6 +64,7 @@ const CASES: [&str; 19] = [
     "nested-bases",
     "nested-xhtml",
     "nested-atom-elements",
+    "base-many-lists",
     "json-tags",
     "rss-links",
     "atom-links",
@@ -222,6 +227,20 @@ fn document(case: &str, size: usize) -> String {
         "many-attributes" => {
             let attrs: String = (0..size / 12).map(|i| format!(r#" a{i}="b""#)).collect();
             rss("", "", &format!("<x{attrs}/>"))
+        }
+        "base-many-lists" => {
+            let item = format!(
+                "<item><title>x</title>{}{}{}{}</item>",
+                "<link>b</link>".repeat(16),
+                r#"<enclosure url="b" type="audio/mpeg" length="1"/>"#.repeat(16),
+                "<comments>b</comments>".repeat(16),
+                r#"<source url="b">s</source>"#.repeat(16)
+            );
+            let base = format!(r#" xml:base="https://x.example/{}/""#, "a".repeat(1990));
+            format!(
+                r#"<rss version="2.0"><channel{base}><title>t</title>{}</channel></rss>"#,
+                item.repeat(1000)
+            )
         }
         "deep-unknown" => {
             let n = size / 8;

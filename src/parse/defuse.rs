@@ -197,8 +197,8 @@ fn bounded_bases(text: &[u8]) -> Option<Vec<u8>> {
             Ok(_) => continue,
         };
         let mut in_force = stack.last().copied().unwrap_or(0);
-        for a in e.attributes().with_checks(false) {
-            let Ok(a) = a else { break };
+        // Past a faulty attribute too: feed-rs reads on.
+        for a in e.attributes().with_checks(false).flatten() {
             if a.key.as_ref() != "xml:base" {
                 continue;
             }
@@ -842,6 +842,9 @@ mod tests {
         );
         let out = bounded_bases(many.as_bytes()).unwrap();
         assert!(!String::from_utf8(out).unwrap().contains("xml:base"));
+        // A base after a faulty attribute counts (feed-rs reads it).
+        let faulty = format!(r#"<feed bad xml:base="{long}/"/>"#);
+        assert!(bounded_bases(faulty.as_bytes()).is_some());
         // A fault later in the document does not keep what comes before it.
         let broken = format!(r#"<feed><entry xml:base="{long}/"/><!x></feed>"#);
         let out = String::from_utf8(bounded_bases(broken.as_bytes()).unwrap()).unwrap();
