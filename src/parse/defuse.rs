@@ -178,11 +178,7 @@ fn bounded_bases(text: &[u8]) -> Option<Vec<u8>> {
     let mut over: Vec<(usize, usize)> = Vec::new();
     let mut all: Vec<(usize, usize)> = Vec::new();
     let mut copies = 0usize;
-    let offset = |s: &[u8]| {
-        (s.as_ptr() as usize)
-            .checked_sub(text.as_ptr() as usize)
-            .filter(|o| o + s.len() <= text.len())
-    };
+    let offset = |s: &[u8]| offset_in(text, s);
     loop {
         let (e, empty) = match reader.read_event() {
             Ok(Event::Start(e)) => (e, false),
@@ -452,11 +448,7 @@ fn bounded_lists(text: &[u8]) -> Option<Vec<u8>> {
     // A child being left out: its depth, where it starts, and its name.
     let mut leaving: Option<(usize, usize, (usize, usize))> = None;
     let mut candidate: Option<Candidate> = None;
-    let offset = |s: &[u8]| {
-        (s.as_ptr() as usize)
-            .checked_sub(text.as_ptr() as usize)
-            .filter(|o| o + s.len() <= text.len())
-    };
+    let offset = |s: &[u8]| offset_in(text, s);
     loop {
         let start = reader.buffer_position() as usize;
         let (e, empty) = match reader.read_event() {
@@ -638,6 +630,15 @@ fn bounded_lists(text: &[u8]) -> Option<Vec<u8>> {
         }
     }
     (!out.spans.is_empty()).then(|| without(text, &out.spans))
+}
+
+/// Where `s`, a slice of `text` (as quick-xml hands out names and values of
+/// a document it reads from memory), starts in it; `None` for bytes from
+/// elsewhere.
+pub(super) fn offset_in(text: &[u8], s: &[u8]) -> Option<usize> {
+    (s.as_ptr() as usize)
+        .checked_sub(text.as_ptr() as usize)
+        .filter(|o| o + s.len() <= text.len())
 }
 
 /// `text` without the byte ranges `spans` (in order, not overlapping).

@@ -145,11 +145,7 @@ pub(super) fn with_tags_balanced(text: &[u8]) -> Option<Vec<u8>> {
         out.extend_from_slice(&text[from..to]);
         out.push(b'>');
     };
-    let offset = |s: &[u8]| {
-        (s.as_ptr() as usize)
-            .checked_sub(text.as_ptr() as usize)
-            .filter(|o| o + s.len() <= text.len())
-    };
+    let offset = |s: &[u8]| super::defuse::offset_in(text, s);
     loop {
         let start = reader.buffer_position() as usize;
         match reader.read_event() {
