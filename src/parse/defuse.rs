@@ -99,14 +99,12 @@ fn attributes(text: &[u8], mut each: impl FnMut(&str, &[u8], usize)) {
             Ok(Event::Eof) | Err(_) => return,
             Ok(_) => continue,
         };
+        // Up to a faulty attribute, as quick-xml binds namespaces.
         for a in e.attributes().with_checks(false) {
             let Ok(a) = a else { break };
             let value = a.value.as_bytes();
             // A borrowing reader gives slices of the document itself.
-            let Some(at) = (value.as_ptr() as usize)
-                .checked_sub(text.as_ptr() as usize)
-                .filter(|o| o + value.len() <= text.len())
-            else {
+            let Some(at) = offset_in(text, value) else {
                 continue;
             };
             each(a.key.as_ref(), value, at);
@@ -178,7 +176,6 @@ fn bounded_bases(text: &[u8]) -> Option<Vec<u8>> {
     let mut over: Vec<(usize, usize)> = Vec::new();
     let mut all: Vec<(usize, usize)> = Vec::new();
     let mut copies = 0usize;
-    let offset = |s: &[u8]| offset_in(text, s);
     loop {
         let (e, empty) = match reader.read_event() {
             Ok(Event::Start(e)) => (e, false),
@@ -198,14 +195,11 @@ fn bounded_bases(text: &[u8]) -> Option<Vec<u8>> {
             if a.key.as_ref() != "xml:base" {
                 continue;
             }
-            let value = a.value.as_bytes();
-            let (Some(name), Some(at)) = (offset(a.key.as_ref().as_bytes()), offset(value)) else {
+            let Some(span) = attribute_span(text, &a) else {
                 continue;
             };
-            // The attribute from its name to its closing quote.
-            let span = (name, (at + value.len() + 1).min(text.len()));
             all.push(span);
-            let len = url_len(value);
+            let len = url_len(a.value.as_bytes());
             if in_force + len > MAX_BASES {
                 over.push(span);
             } else {
@@ -228,9 +222,9 @@ fn bounded_bases(text: &[u8]) -> Option<Vec<u8>> {
 /// the document (a 4 MiB item of `<link>`s took 60 MiB).
 pub(super) const MAX_REPEATS: usize = 16;
 
-/// How many attributes of one element feed-rs reads, besides namespace
-/// declarations (quick-xml reads at most 128 on an element), `xml:base` and
-/// `xml:lang`: an element's attributes cost feed-rs 12 times their size.
+/// How many attributes of one element feed-rs reads, besides those always
+/// kept ([`is_kept_attribute`]): an element's attributes cost feed-rs 12
+/// times their size.
 pub(super) const MAX_ATTRIBUTES: usize = 64;
 
 /// How many child names of one container are counted; a child of a name past
@@ -454,21 +448,15 @@ fn bounded_lists(text: &[u8]) -> Option<Vec<u8>> {
         let (e, empty) = match reader.read_event() {
             Ok(Event::Start(e)) => (e, false),
             Ok(Event::Empty(e)) => (e, true),
-            Ok(Event::Text(t)) => {
+            // Text: whether it is not blank (a reference is a character).
+            Ok(event @ (Event::Text(_) | Event::CData(_) | Event::GeneralRef(_))) => {
+                let some = match event {
+                    Event::Text(t) => !t.trim().is_empty(),
+                    Event::CData(t) => !t.trim().is_empty(),
+                    _ => true,
+                };
                 if let Some(c) = candidate.as_mut() {
-                    c.text(depth, !t.trim().is_empty());
-                }
-                continue;
-            }
-            Ok(Event::CData(t)) => {
-                if let Some(c) = candidate.as_mut() {
-                    c.text(depth, !t.trim().is_empty());
-                }
-                continue;
-            }
-            Ok(Event::GeneralRef(_)) => {
-                if let Some(c) = candidate.as_mut() {
-                    c.text(depth, true);
+                    c.text(depth, some);
                 }
                 continue;
             }
@@ -603,10 +591,8 @@ fn bounded_lists(text: &[u8]) -> Option<Vec<u8>> {
             if kept <= MAX_ATTRIBUTES {
                 continue;
             }
-            let value = a.value.as_bytes();
-            if let (Some(from), Some(at)) = (offset(key.as_bytes()), offset(value)) {
-                // The attribute from its name to its closing quote.
-                spans.push(from, (at + value.len() + 1).min(text.len()), false);
+            if let Some((from, to)) = attribute_span(text, &a) {
+                spans.push(from, to, false);
             }
         }
         if empty {
@@ -639,6 +625,18 @@ pub(super) fn offset_in(text: &[u8], s: &[u8]) -> Option<usize> {
     (s.as_ptr() as usize)
         .checked_sub(text.as_ptr() as usize)
         .filter(|o| o + s.len() <= text.len())
+}
+
+/// Where an attribute of `text` lies, from its name to its closing quote.
+fn attribute_span(
+    text: &[u8],
+    a: &quick_xml::events::attributes::Attribute,
+) -> Option<(usize, usize)> {
+    let name: &str = a.key.as_ref();
+    let value = a.value.as_bytes();
+    let from = offset_in(text, name.as_bytes())?;
+    let at = offset_in(text, value)?;
+    Some((from, (at + value.len() + 1).min(text.len())))
 }
 
 /// `text` without the byte ranges `spans` (in order, not overlapping).

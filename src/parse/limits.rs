@@ -250,9 +250,6 @@ impl<'de> serde::de::Visitor<'de> for Cut {
 /// written again with only those in the array.
 fn keep_newest_json(text: &[u8], max: usize) -> Option<(Vec<u8>, usize)> {
     use serde_json::value::RawValue;
-    struct Doc<'a> {
-        items: Vec<&'a RawValue>,
-    }
     #[derive(serde::Deserialize)]
     struct Dates<'a> {
         #[serde(borrow)]
@@ -263,11 +260,9 @@ fn keep_newest_json(text: &[u8], max: usize) -> Option<(Vec<u8>, usize)> {
     // The first `items` (feed-rs refuses a second after building the
     // first: that one is cut).
     let fields = fields(text, &["items"])?;
-    let (_, items) = fields.first()?;
-    let doc = Doc {
-        items: serde_json::from_str(items.get()).ok()?,
-    };
-    if doc.items.len() <= max {
+    let (_, list) = fields.first()?;
+    let items: Vec<&RawValue> = serde_json::from_str(list.get()).ok()?;
+    if items.len() <= max {
         return None;
     }
     let date = |raw: &RawValue| {
@@ -275,7 +270,7 @@ fn keep_newest_json(text: &[u8], max: usize) -> Option<(Vec<u8>, usize)> {
         let published = d.date_published.as_deref().and_then(parse_date);
         published.or_else(|| d.date_modified.as_deref().and_then(parse_date))
     };
-    let dates: Vec<_> = doc.items.iter().map(|r| date(r)).collect();
+    let dates: Vec<_> = items.iter().map(|r| date(r)).collect();
     let mut order: Vec<usize> = (0..dates.len()).collect();
     order.sort_by(|a, b| dates[*b].cmp(&dates[*a]).then(a.cmp(b)));
     let mut keep = vec![false; dates.len()];
@@ -284,14 +279,14 @@ fn keep_newest_json(text: &[u8], max: usize) -> Option<(Vec<u8>, usize)> {
     }
     // The array's brackets: just before the first item and after the last.
     let offset = |raw: &RawValue| raw.get().as_ptr() as usize - text.as_ptr() as usize;
-    let first = offset(doc.items.first()?);
-    let last = doc.items.last()?;
+    let first = offset(items.first()?);
+    let last = items.last()?;
     let last_end = offset(last) + last.get().len();
     let open = text[..first].iter().rposition(|b| *b == b'[')?;
     let close = last_end + text[last_end..].iter().position(|b| *b == b']')?;
     let mut out = Vec::with_capacity(text.len().min(1 << 20));
     out.extend_from_slice(&text[..=open]);
-    for (raw, _) in doc.items.iter().zip(&keep).filter(|(_, k)| **k) {
+    for (raw, _) in items.iter().zip(&keep).filter(|(_, k)| **k) {
         if out.len() > open + 1 {
             out.push(b',');
         }
