@@ -604,6 +604,8 @@ fn reschedule(
             out.redirect = Some((target, count));
         }
     }
+    out.redirect_unchanged =
+        out.redirect.is_none() && feed.redirect_url.is_none() && feed.redirect_count == 0;
     out
 }
 

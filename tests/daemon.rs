@@ -642,6 +642,46 @@ async fn permanent_redirects_move_the_feed_after_n_fetches_temporary_never() {
 }
 
 #[tokio::test]
+async fn a_permanent_redirect_that_stops_is_counted_again_from_one() {
+    let srv = FeedServer::start().await;
+    let doc = rss("t", &[(Some("1"), None, "x", "d")]);
+    let moved = || Resource::status(301).header("location", "/new.xml");
+    srv.set("/old.xml", moved());
+    srv.set("/new.xml", Resource::feed(doc.clone()).no_etag());
+    let env = TestEnv::new();
+    let cfg = env.config(&format!(
+        "[fetch]\nhost_gap = \"0s\"\n\n[defaults]\nredirect_after = 2\n\n{}",
+        feeds_toml(&[srv.url("/old.xml")])
+    ));
+    let redirect = |env: &TestEnv| -> (Option<String>, Option<String>, i64) {
+        env.reader()
+            .query_row(
+                "SELECT fetch_url, redirect_url, redirect_count FROM feeds",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap()
+    };
+    let poll = || feedloom::refresh::poll(&cfg, env.open_store());
+    poll().await.unwrap();
+    assert_eq!(redirect(&env), (None, Some(srv.url("/new.xml")), 1));
+    // The old URL answers itself again (twice: the second fetch is an
+    // unchanged body), then redirects once more.
+    srv.set("/old.xml", Resource::feed(doc).no_etag());
+    poll().await.unwrap();
+    assert_eq!(redirect(&env), (None, None, 0), "forgotten when it stops");
+    poll().await.unwrap();
+    assert_eq!(redirect(&env), (None, None, 0));
+    srv.set("/old.xml", moved());
+    poll().await.unwrap();
+    assert_eq!(
+        redirect(&env),
+        (None, Some(srv.url("/new.xml")), 1),
+        "one redirect in a row, not two: the feed has not moved"
+    );
+}
+
+#[tokio::test]
 async fn gone_disables_the_feed_until_enabled() {
     let srv = FeedServer::start().await;
     srv.set("/gone.xml", Resource::status(410));

@@ -299,7 +299,13 @@ impl Fetcher {
                     retry_after: retry_after(resp.headers()),
                 });
             }
-            let headers = resp.headers().clone();
+            // What the headers say, taken before the body consumes the
+            // response (a clone of the whole map cost more than the fields).
+            let charset = charset(resp.headers());
+            let validators = Validators {
+                etag: header_string(resp.headers(), header::ETAG),
+                last_modified: header_string(resp.headers(), header::LAST_MODIFIED),
+            };
             let max = self.cfg.max_body.0;
             let expected = resp.content_length();
             if expected.is_some_and(|n| n > max) {
@@ -329,11 +335,8 @@ impl Fetcher {
             return Ok(FetchOutcome::Fetched(Box::new(Fetched {
                 status,
                 body: body.finish(),
-                charset: charset(&headers),
-                validators: Validators {
-                    etag: header_string(&headers, header::ETAG),
-                    last_modified: header_string(&headers, header::LAST_MODIFIED),
-                },
+                charset,
+                validators,
                 hints,
                 final_url: current,
                 redirect,

@@ -52,6 +52,10 @@ pub struct Reschedule {
     pub redirect: Option<(String, u32)>,
     /// Fetch from this URL from now on (after enough identical permanent redirects).
     pub new_url: Option<String>,
+    /// The feed row already holds what `redirect` says (no redirect seen, none
+    /// counted): its redirect columns need no write. Most fetches, and the
+    /// second UPDATE of the feed row an unchanged fetch paid for nothing.
+    pub redirect_unchanged: bool,
 }
 
 impl Store {
@@ -463,6 +467,9 @@ pub(super) fn apply_redirect(
     feed_id: i64,
     resched: &Reschedule,
 ) -> Result<(), StoreError> {
+    if resched.redirect_unchanged && resched.new_url.is_none() {
+        return Ok(());
+    }
     let (target, count) = match &resched.redirect {
         Some((t, c)) => (Some(t.as_str()), *c),
         None => (None, 0),

@@ -583,6 +583,9 @@ pub(super) async fn apply_redirect(
     feed_id: i64,
     resched: &Reschedule,
 ) -> Result<(), StoreError> {
+    if resched.redirect_unchanged && resched.new_url.is_none() {
+        return Ok(());
+    }
     let (target, count) = match &resched.redirect {
         Some((t, c)) => (Some(t.as_str()), *c as i64),
         None => (None, 0),
