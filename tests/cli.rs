@@ -137,3 +137,41 @@ fn an_unusable_store_is_one_clear_line_and_exit_1() {
         "{err}"
     );
 }
+
+#[test]
+fn a_feed_the_parser_panics_on_is_stored_without_a_panic_on_stderr() {
+    // feed-rs 3.0 panics on an address beside a non-ASCII character; feedloom
+    // reads the feed again with the address spaced out. A daemon's journal
+    // showed "thread panicked" and a backtrace on every poll of such a feed.
+    let (dir, cfg) = setup("");
+    std::fs::write(
+        dir.path().join("feeds/local.rss"),
+        FEED.replace(
+            "<guid>1</guid>",
+            "<guid>1</guid><author>編集部（info@example.jp）</author>",
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_feedloom"))
+        .arg("--config")
+        .arg(&cfg)
+        .arg("poll")
+        .env("FEEDLOOM_LOG", "info")
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        text(&out.stdout).contains("items: 1 new"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!stderr.contains("backtrace"), "{stderr}");
+    let db = rusqlite::Connection::open(dir.path().join("state/f.db")).unwrap();
+    let author: String = db
+        .query_row("SELECT author FROM items", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(author, "編集部");
+}

@@ -203,13 +203,21 @@ pub(super) fn with_tags_balanced(text: &[u8]) -> Option<Vec<u8>> {
 /// webMaster, dc:creator; a JSON Feed author name) whose e-mail address touches
 /// a non-ASCII character, as in "編集部（info@example.jp）": such a document gets
 /// one more try with a space on either side of those addresses. Any other panic
-/// is this feed's error, not the caller's.
+/// is this feed's error, not the caller's. Neither is printed on stderr (a
+/// daemon's journal showed "thread panicked" and a backtrace on every poll of
+/// such a feed): see [`quiet_panics`].
 pub(super) fn guarded(
     doc: &[u8],
     parse: impl Fn(&[u8]) -> Result<feed_rs::model::Feed, feed_rs::parser::ParseFeedError>,
 ) -> Result<feed_rs::model::Feed, feed_rs::parser::ParseFeedError> {
     use std::panic::{AssertUnwindSafe, catch_unwind};
-    let run = |d: &[u8]| catch_unwind(AssertUnwindSafe(|| parse(d)));
+    quiet_panics();
+    let run = |d: &[u8]| {
+        IN_PARSER.set(true);
+        let result = catch_unwind(AssertUnwindSafe(|| parse(d)));
+        IN_PARSER.set(false);
+        result
+    };
     match run(doc) {
         Ok(result) => result,
         Err(first) => {
@@ -228,6 +236,28 @@ pub(super) fn guarded(
             ))
         }
     }
+}
+
+thread_local! {
+    /// True while this thread runs feed-rs inside [`guarded`].
+    static IN_PARSER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Installs, once, a panic hook that leaves out the panics [`guarded`]
+/// catches (logged at debug level instead) and hands every other panic to the
+/// hook that was there before.
+fn quiet_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if IN_PARSER.get() {
+                tracing::debug!(panic = %info, "the feed parser panicked (handled)");
+            } else {
+                previous(info);
+            }
+        }));
+    });
 }
 
 /// The document with a space between every e-mail address and a non-ASCII
