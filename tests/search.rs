@@ -502,8 +502,7 @@ async fn the_search_page_and_its_json() {
     let (status, _, body) = d.get(&format!("/search?q={many}"), &[]).await;
     assert_eq!(status, 400);
     assert!(body.contains("more than 32 words"), "{body}");
-    // The same word many times is one word (the page reads 500 characters
-    // of a query).
+    // The same word many times is one word.
     let same = "volcano+".repeat(60);
     let (status, _, body) = d
         .get(
@@ -518,6 +517,114 @@ async fn the_search_page_and_its_json() {
     let (status, _, page) = d.get("/search", &[]).await;
     assert_eq!(status, 200);
     assert!(page.contains("<form class=\"search\""), "{page}");
+    d.stop().await;
+}
+
+/// Search results publish what the outputs publish (absolute http(s) links,
+/// titles without bidi controls), a control character in a query is a space
+/// (a NUL made FTS5 fail: 503 "store unavailable"), the page reads the whole
+/// query as the command line does, and names an output without a page
+/// without linking to one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_results_and_queries_hold_what_the_outputs_hold() {
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/odd.xml",
+        Resource::feed(doc(
+            "Odd",
+            &[
+                ("o1", "file:///etc/passwd", "Geyser one", "<p>geyser</p>"),
+                ("o2", "ftp://example.com/x", "Geyser two", "<p>geyser</p>"),
+                (
+                    "o3",
+                    "https://example.com/3",
+                    "Geyser \u{202e}three\u{202c}",
+                    "<p>geyser</p>",
+                ),
+            ],
+        )),
+    );
+    let d = daemon::Daemon::start(&format!(
+        "[fetch]\nhost_gap = \"0s\"\n[defaults]\nspread = \"0s\"\n\n[[feed]]\nurl = \"{}\"\n\n\
+         [[output]]\nname = \"all\"\n\n[[output]]\nname = \"atomonly\"\nformats = [\"atom\"]\n",
+        srv.url("/odd.xml")
+    ))
+    .await;
+    d.wait_for_page("/all.html", 20, |b| b.contains("Geyser two"))
+        .await;
+    let json = |body: &str| -> Vec<Value> {
+        serde_json::from_str::<Value>(body)
+            .unwrap_or_else(|e| panic!("{e}: {body}"))
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let (status, _, body) = d
+        .get("/search?q=geyser", &[("accept", "application/json")])
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let hits = json(&body);
+    assert_eq!(hits.len(), 3, "{body}");
+    for h in &hits {
+        let link = h["link"].as_str();
+        assert!(
+            link.is_none_or(|l| l.starts_with("https://")),
+            "only http(s) links: {body}"
+        );
+        let title = h["title"].as_str().unwrap();
+        assert!(!title.contains(['\u{202e}', '\u{202c}']), "{body}");
+    }
+    // The command line's JSON is the same rows.
+    let out = feedloom(
+        &d.env.path("feedloom.toml"),
+        &["search", "--json", "geyser"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let cli = json(&text(&out.stdout));
+    assert_eq!(cli.len(), 3);
+    assert!(
+        cli.iter()
+            .all(|h| h["link"].as_str().is_none_or(|l| l.starts_with("https://"))),
+        "{cli:?}"
+    );
+    let out = feedloom(&d.env.path("feedloom.toml"), &["search", "geyser"]);
+    assert!(
+        !text(&out.stdout).contains("file:"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(
+        !text(&out.stdout).contains('\u{202e}'),
+        "{}",
+        text(&out.stdout)
+    );
+    // A NUL (or any control character) is a space, not a store failure.
+    for q in ["geyser%00", "%00geyser", "geyser%00two"] {
+        let (status, _, page) = d.get(&format!("/search?q={q}"), &[]).await;
+        assert_eq!(status, 200, "{q}: {page}");
+        assert!(page.contains("<mark>"), "{q}: {page}");
+        assert!(!page.contains('\0'), "{q}: {page}");
+    }
+    let (status, _, page) = d.get("/search?q=%00", &[]).await;
+    assert!(status == 200 || status == 400, "{status}");
+    assert!(!page.contains('\0'), "{page}");
+    // The whole query is read: too long is said, not cut and searched.
+    let long = "a".repeat(1100);
+    let (status, _, page) = d.get(&format!("/search?q={long}"), &[]).await;
+    assert_eq!(status, 400, "{page}");
+    assert!(page.contains("1100 bytes long"), "{page}");
+    let spaced = format!("geyser{}zzzz", "+".repeat(495));
+    let (status, _, page) = d.get(&format!("/search?q={spaced}"), &[]).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("No stories match."), "{page}");
+    // An output with no page is named, not linked.
+    let (status, _, page) = d.get("/search?q=geyser&output=atomonly", &[]).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("<p class=\"muted\">In feedloom: atomonly</p>"),
+        "{page}"
+    );
+    assert!(!page.contains("atomonly.html"), "{page}");
     d.stop().await;
 }
 

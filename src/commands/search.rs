@@ -94,9 +94,12 @@ pub fn plain(segments: &[Segment], ansi: bool) -> String {
         .collect()
 }
 
-/// Control characters of a story's text never reach the terminal.
+/// Control characters of a story's text never reach the terminal, nor bidi
+/// overrides (which the outputs strip too).
 fn strip_controls(s: &str) -> String {
-    s.chars().filter(|c| !c.is_control()).collect()
+    s.chars()
+        .filter(|c| !c.is_control() && !crate::export::clean::is_bidi_control(*c))
+        .collect()
 }
 
 /// The hits as the terminal shows them.
@@ -126,8 +129,9 @@ pub fn render_text(hits: &[Hit], now: i64, ansi: bool) -> String {
         }
         s.push_str(&meta);
         s.push('\n');
-        if let Some(link) = &st.link {
-            s.push_str(&format!("   {}\n", strip_controls(link)));
+        // Only what the outputs publish: an absolute http(s) link.
+        if let Some(link) = st.link.as_deref().and_then(crate::urls::safe_link) {
+            s.push_str(&format!("   {}\n", strip_controls(&link)));
         }
         let snippet = plain(&h.snippet, ansi);
         if !snippet.trim().is_empty() {

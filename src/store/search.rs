@@ -209,6 +209,18 @@ pub fn parse_query(q: &str) -> Result<ParsedQuery, String> {
             q.len()
         ));
     }
+    // Control characters are spaces: a NUL ended FTS5's reading of the
+    // query ("unterminated string", a 503 on the page).
+    let spaced: String;
+    let q = if q.contains(char::is_control) {
+        spaced = q
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        spaced.as_str()
+    } else {
+        q
+    };
     let mut parts: Vec<(String, bool)> = Vec::new(); // (text, phrase)
     let mut rest = q.trim();
     while !rest.is_empty() {
@@ -814,6 +826,10 @@ mod tests {
         let e = parse_query(&"x".repeat(MAX_QUERY_BYTES + 1)).unwrap_err();
         assert!(e.contains("at most 1024"), "{e}");
         assert!(parse_query("!!! ...").unwrap_err().contains("no words"));
+        // A control character is a space (a NUL ended FTS5's reading).
+        let q = parse_query("rust\0wasm\u{1b}").unwrap();
+        assert_eq!(q.fts, "\"rust\" AND \"wasm\"");
+        assert!(parse_query("\0").unwrap_err().contains("empty"));
     }
 
     #[test]

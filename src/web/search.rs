@@ -80,7 +80,12 @@ pub fn render(p: &SearchPage) -> String {
                 button type="submit" { "Search" }
             }
             @if let Some(o) = p.output {
-                p.muted { "In " a href=(super::href(o.name(), Format::Html)) { (o.title()) } }
+                // A link to the output's page only where it has one.
+                @if o.formats.contains(&Format::Html) {
+                    p.muted { "In " a href=(super::href(o.name(), Format::Html)) { (o.title()) } }
+                } @else {
+                    p.muted { "In " (o.title()) }
+                }
             }
         }
         main {
@@ -141,7 +146,10 @@ pub fn json(hits: &[Hit]) -> String {
     let rows: Vec<_> = hits
         .iter()
         .map(|h| {
-            let st = &h.story;
+            // The links and titles every other output publishes: absolute
+            // http(s) links only, no bidi controls.
+            let mut st = h.story.clone();
+            crate::export::clean::check_story(&mut st);
             let plain: String = h.snippet.iter().map(|s| s.text.as_str()).collect();
             serde_json::json!({
                 "id": st.uid,
@@ -173,7 +181,9 @@ pub async fn route(
     let (mut q, mut output, mut limit) = (String::new(), None, DEFAULT_LIMIT);
     for (k, v) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
         match k.as_ref() {
-            "q" => q = v.chars().take(500).collect(),
+            // Whole: `parse_query` says when it is too long, as on the
+            // command line (a cut here searched for something else).
+            "q" => q = v.into_owned(),
             "output" => output = Some(v.into_owned()),
             "limit" => match v.parse::<usize>() {
                 Ok(n) if (1..=MAX_LIMIT).contains(&n) => limit = n,
@@ -258,8 +268,18 @@ pub async fn route(
         )
             .into_response();
     }
+    // What the page shows of the query: its first MAX_QUERY_BYTES, no
+    // control characters (`parse_query` reads those as spaces).
+    let mut end = q.len().min(crate::store::search::MAX_QUERY_BYTES);
+    while !q.is_char_boundary(end) {
+        end -= 1;
+    }
+    let shown: String = q[..end]
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
     let page = render(&SearchPage {
-        query: &q,
+        query: &shown,
         output: out.as_ref(),
         hits: &hits,
         error: error.as_deref(),
