@@ -2,8 +2,9 @@
 //! plain titles. Every output format goes through here (see [`super::prepare`]),
 //! so the rules hold for every stored row, whatever wrote it.
 //!
-//! * HTML: ammonia's allow-list (no scripts, styles, event handlers or forms),
-//!   and every URL attribute (`href`, `src`, `srcset`, `cite`, `poster`, …)
+//! * HTML: ammonia's allow-list (no scripts, styles, event handlers or forms;
+//!   audio and video without autoplay), no control characters, and every URL
+//!   attribute (`href`, `src`, `srcset`, `cite`, `poster`, …)
 //!   checked against an allow-list of schemes *after* it is resolved. Relative
 //!   URLs resolve only against an `http`/`https` base (the story's link); without
 //!   one they are dropped, except `#fragment` links.
@@ -70,6 +71,27 @@ static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
         .url_relative(ammonia::UrlRelative::PassThrough)
         // Responsive images; their URLs are checked like any other.
         .add_tag_attributes("img", &["srcset", "sizes"])
+        // A story's own audio and video (podcasts, clips), which the pages'
+        // policy lets load (`media-src http: https:`): never autoplaying, their
+        // `src`, `poster` and `srcset` checked like any other resource.
+        .add_tags(&["audio", "video", "source", "track", "picture"])
+        .add_tag_attributes("audio", &["src", "controls", "preload", "loop", "muted"])
+        .add_tag_attributes(
+            "video",
+            &[
+                "src",
+                "controls",
+                "preload",
+                "loop",
+                "muted",
+                "poster",
+                "width",
+                "height",
+                "playsinline",
+            ],
+        )
+        .add_tag_attributes("source", &["src", "srcset", "sizes", "type", "media"])
+        .add_tag_attributes("track", &["src", "kind", "srclang", "label", "default"])
         .attribute_filter(filter_attribute);
     b
 });
@@ -81,7 +103,12 @@ pub fn sanitize(html: &str, base: Option<&str>) -> String {
     BASE.with(|b| *b.borrow_mut() = base);
     let clean = SANITIZER.clean(html).to_string();
     BASE.with(|b| *b.borrow_mut() = None);
-    clean
+    // Nor the control characters HTML and XML forbid (an ESC or BEL in a
+    // story reached the river page as it was).
+    match super::xml_safe(&clean) {
+        Cow::Borrowed(_) => clean,
+        Cow::Owned(o) => o,
+    }
 }
 
 /// How an attribute carries URLs.
@@ -280,7 +307,7 @@ mod tests {
         for h in HOSTILE {
             let e = crate::parse::escape_html(h);
             let dirty = format!(
-                r#"<a href="{e}">a</a><img src="{e}"><img srcset="{e} 1x, https://ok.example/i.png 2x"><blockquote cite="{e}">q</blockquote><video poster="{e}" src="{e}"></video><a href="https://ok.example/" ping="https://t.example/">ok</a>"#
+                r#"<a href="{e}">a</a><img src="{e}"><img srcset="{e} 1x, https://ok.example/i.png 2x"><blockquote cite="{e}">q</blockquote><video poster="{e}" src="{e}"></video><audio src="{e}"></audio><video><source src="{e}"><track src="{e}"></video><picture><source srcset="{e} 1x"></picture><a href="https://ok.example/" ping="https://t.example/">ok</a>"#
             );
             for base in [
                 Some("https://example.org/post/1"),
@@ -299,6 +326,30 @@ mod tests {
                 assert!(!clean.contains("ping="), "{clean}");
             }
         }
+    }
+
+    #[test]
+    fn a_storys_audio_and_video_stay_without_autoplay_or_control_characters() {
+        let dirty = "<p>Episode\u{1b}[31m 12\u{7}</p>\
+            <audio controls autoplay src=\"ep12.mp3\" onplay=\"x()\"></audio>\
+            <video controls autoplay poster=\"p.jpg\" width=\"640\"><source src=\"clip.webm\" type=\"video/webm\"><track src=\"subs.vtt\" kind=\"subtitles\" srclang=\"en\"></video>\
+            <picture><source srcset=\"wide.avif 2x\" type=\"image/avif\"><img src=\"wide.jpg\" alt=\"w\"></picture>";
+        let clean = sanitize(dirty, Some("https://pod.example/ep/12"));
+        for kept in [
+            "<p>Episode[31m 12</p>",
+            "<audio controls=\"\" src=\"https://pod.example/ep/ep12.mp3\"></audio>",
+            "poster=\"https://pod.example/ep/p.jpg\"",
+            "<source src=\"https://pod.example/ep/clip.webm\" type=\"video/webm\">",
+            "<track src=\"https://pod.example/ep/subs.vtt\" kind=\"subtitles\" srclang=\"en\">",
+            "<picture><source srcset=\"https://pod.example/ep/wide.avif 2x\" type=\"image/avif\">",
+        ] {
+            assert!(clean.contains(kept), "{kept} not in {clean}");
+        }
+        assert!(
+            !clean.contains("autoplay") && !clean.contains("onplay"),
+            "{clean}"
+        );
+        assert!(!clean.contains(['\u{1b}', '\u{7}']), "{clean}");
     }
 
     #[test]

@@ -86,9 +86,17 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    /// The story's updated time: its own, else when feedloom saw it change.
+    /// The story's updated time: its own; else, once feedloom has seen it
+    /// change, when it did; else its published time (a JSON Feed item without
+    /// `date_modified` read as updated when it was fetched); else when
+    /// feedloom first saw it.
     pub fn updated(&self) -> i64 {
-        self.story.updated_at.unwrap_or(self.story.changed_at)
+        let s = &self.story;
+        s.updated_at.unwrap_or(if s.changed_at > s.first_seen_at {
+            s.changed_at
+        } else {
+            s.published_at.unwrap_or(s.changed_at)
+        })
     }
 
     /// The story's published time: its own, else its updated time, else when
@@ -634,6 +642,22 @@ mod tests {
             },
             also: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_story_without_an_updated_time_is_updated_when_published_until_it_changes() {
+        let at = |published: Option<i64>, updated: Option<i64>, changed: i64| {
+            let mut s = story("a", "x");
+            (s.published_at, s.updated_at) = (published, updated);
+            (s.first_seen_at, s.changed_at) = (5_000, changed);
+            prepare(vec![s])[0].updated()
+        };
+        // A JSON Feed item with `date_published` only (feed-rs gives no
+        // updated time): not "updated" when feedloom fetched it.
+        assert_eq!(at(Some(1_000), None, 5_000), 1_000);
+        assert_eq!(at(Some(1_000), None, 6_000), 6_000, "seen to change");
+        assert_eq!(at(Some(1_000), Some(2_000), 6_000), 2_000, "its own");
+        assert_eq!(at(None, None, 5_000), 5_000);
     }
 
     #[test]
