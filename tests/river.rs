@@ -421,12 +421,13 @@ async fn index_lists_outputs_and_feed_health_as_html_or_json() {
     );
     assert_eq!(v["outputs"][0]["name"], "all");
     assert_eq!(v["outputs"][0]["title"], "Everything <here>");
-    assert_eq!(v["outputs"][0]["page"], "/all.html");
-    assert_eq!(v["outputs"][0]["feeds"]["atom"], "/all.atom");
+    // Relative to the index (feedloom may be served under a path).
+    assert_eq!(v["outputs"][0]["page"], "all.html");
+    assert_eq!(v["outputs"][0]["feeds"]["atom"], "all.atom");
     assert_eq!(v["outputs"][1]["page"], serde_json::Value::Null);
     assert_eq!(
         v["outputs"][1]["feeds"],
-        serde_json::json!({"atom": "/feeds-only.atom", "json": "/feeds-only.json"})
+        serde_json::json!({"atom": "feeds-only.atom", "json": "feeds-only.json"})
     );
     let worst = v["worst"].as_array().unwrap();
     assert_eq!(worst.len(), 2, "{worst:?}");
@@ -454,8 +455,16 @@ async fn index_lists_outputs_and_feed_health_as_html_or_json() {
             .values()
             .chain(o.get("page").filter(|p| !p.is_null()))
         {
-            assert_eq!(app.get(link.as_str().unwrap(), &[]).await.0, 200, "{link}");
+            let path = format!("/{}", link.as_str().unwrap());
+            assert_eq!(app.get(&path, &[]).await.0, 200, "{link}");
         }
+    }
+    // No link of the pages leaves the path feedloom is served under (a
+    // proxy's `/feedloom/`, `public_url`): "/search" did.
+    for page in ["/", "/all.html"] {
+        let (_, _, body) = app.get(page, &[]).await;
+        assert!(body.contains("href=\"search"), "{page}: {body}");
+        assert!(!body.contains("href=\"/"), "{page}: {body}");
     }
 
     // A browser gets HTML: the same, readable.

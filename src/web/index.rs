@@ -49,7 +49,9 @@ pub fn html(outputs: &[OutputConfig], health: &IndexHealth) -> String {
         header.top {
             h1 { "feedloom" }
             p.muted { "The merged feeds this daemon publishes, and how its feeds are doing." }
-            nav.feeds { a href="/search" { "Search all stories" } }
+            // Relative, as every link of the pages: behind a proxy that serves
+            // feedloom under a path (`public_url`), "/search" left it.
+            nav.feeds { a href="search" { "Search all stories" } }
         }
         main {
             h2 { "Outputs" }
@@ -122,12 +124,12 @@ pub fn json(outputs: &[OutputConfig], health: &IndexHealth) -> String {
                 .formats
                 .iter()
                 .filter(|f| f.is_feed())
-                .map(|f| (f.extension().to_string(), json!(format!("/{}", href(o.name(), *f)))))
+                .map(|f| (f.extension().to_string(), json!(href(o.name(), *f))))
                 .collect();
             json!({
                 "name": o.name(),
                 "title": o.title(),
-                "page": o.formats.contains(&Format::Html).then(|| format!("/{}", href(o.name(), Format::Html))),
+                "page": o.formats.contains(&Format::Html).then(|| href(o.name(), Format::Html)),
                 "feeds": feeds,
             })
         })

@@ -84,7 +84,7 @@ pub fn render(r: &River) -> Page {
                     }
                     // Served pages (not files) can search the output's stories.
                     @if r.now.is_some() {
-                        " · " a href=(format!("/search?output={}", r.info.name)) { "Search" }
+                        " · " a href=(format!("search?output={}", r.info.name)) { "Search" }
                     }
                 }
             }
