@@ -471,15 +471,19 @@ pub(crate) async fn output(
         return (StatusCode::NOT_FOUND, "no such output\n").into_response();
     };
     let last_modified = httpdate(r.modified);
+    let gzip = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(accepts_gzip);
+    // Each encoding is its own representation, with its own strong tag.
+    let gzip_etag = gzip_etag(&r.etag);
+    let etag = if gzip { &gzip_etag } else { &r.etag };
     let mut h = HeaderMap::new();
     h.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(r.content_type),
     );
-    h.insert(
-        header::ETAG,
-        HeaderValue::from_str(&r.etag).expect("hex etag"),
-    );
+    h.insert(header::ETAG, HeaderValue::from_str(etag).expect("hex etag"));
     h.insert(
         header::LAST_MODIFIED,
         HeaderValue::from_str(&last_modified).expect("date"),
@@ -489,24 +493,22 @@ pub(crate) async fn output(
     let inm = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok());
+    // Either encoding's tag names the same content: what the client holds is
+    // current.
     let not_modified = match inm {
         Some(tags) => tags
             .split(',')
             .map(|t| t.trim().trim_start_matches("W/"))
-            .any(|t| t == r.etag || t == "*"),
+            .any(|t| t == r.etag || t == gzip_etag || t == "*"),
         None => headers
             .get(header::IF_MODIFIED_SINCE)
             .and_then(|v| v.to_str().ok())
-            .and_then(|s| chrono::DateTime::parse_from_rfc2822(s).ok())
-            .is_some_and(|since| since.timestamp() >= r.modified),
+            .and_then(parse_http_date)
+            .is_some_and(|since| since >= r.modified),
     };
     if not_modified {
         return (StatusCode::NOT_MODIFIED, h).into_response();
     }
-    let gzip = headers
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(accepts_gzip);
     if gzip {
         h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         (StatusCode::OK, h, r.gzip).into_response()
@@ -515,18 +517,51 @@ pub(crate) async fn output(
     }
 }
 
+/// The tag of the gzip encoding of the output tagged `etag` (`"…"`).
+fn gzip_etag(etag: &str) -> String {
+    format!("{}-gzip\"", etag.trim_end_matches('"'))
+}
+
+/// Whether an `Accept-Encoding` value takes gzip (RFC 9110 §12.5.3): `gzip`
+/// (or `x-gzip`) with a non-zero weight, else `*` with one when gzip is not
+/// named at all. `gzip;q=0, *` refuses gzip.
 fn accepts_gzip(v: &str) -> bool {
-    v.split(',').any(|part| {
+    let mut named = None;
+    let mut any = None;
+    for part in v.split(',') {
         let mut it = part.split(';');
         let coding = it.next().unwrap_or("").trim();
-        let q_zero = it.any(|p| {
-            p.trim()
-                .strip_prefix("q=")
-                .and_then(|q| q.trim().parse::<f32>().ok())
-                .is_some_and(|q| q == 0.0)
-        });
-        (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !q_zero
-    })
+        let weight = it
+            .filter_map(|p| {
+                let (k, v) = p.split_once('=')?;
+                k.trim()
+                    .eq_ignore_ascii_case("q")
+                    .then(|| v.trim().parse::<f32>().ok())
+            })
+            .next()
+            .map_or(1.0, |q| q.unwrap_or(0.0));
+        let accepted = weight > 0.0;
+        if coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip") {
+            named = Some(named.unwrap_or(false) || accepted);
+        } else if coding == "*" {
+            any = Some(any.unwrap_or(false) || accepted);
+        }
+    }
+    named.or(any).unwrap_or(false)
+}
+
+/// An HTTP date in any of the three forms a server must read (RFC 9110
+/// §5.6.7): `Sun, 06 Nov 1994 08:49:37 GMT`, `Sunday, 06-Nov-94 08:49:37
+/// GMT`, `Sun Nov  6 08:49:37 1994`; Unix seconds.
+fn parse_http_date(s: &str) -> Option<i64> {
+    let s = s.trim();
+    if let Ok(t) = chrono::DateTime::parse_from_rfc2822(s) {
+        return Some(t.timestamp());
+    }
+    let naive = |fmt: &str| chrono::NaiveDateTime::parse_from_str(s, fmt).ok();
+    naive("%A, %d-%b-%y %H:%M:%S GMT")
+        .or_else(|| naive("%a %b %e %H:%M:%S %Y"))
+        .map(|t| t.and_utc().timestamp())
 }
 
 fn httpdate(t: i64) -> String {
@@ -713,5 +748,28 @@ mod tests {
         assert!(accepts_gzip("br;q=1.0, gzip;q=0.8"));
         assert!(!accepts_gzip("gzip;q=0"));
         assert!(!accepts_gzip("br"));
+        // A refusal holds against `*`, in any case, with spaces.
+        assert!(!accepts_gzip("gzip;q=0, *"));
+        assert!(!accepts_gzip("gzip;Q=0"));
+        assert!(!accepts_gzip("gzip ; q = 0.000"));
+        assert!(!accepts_gzip("*;q=0"));
+        assert!(accepts_gzip("br, *"));
+        assert!(accepts_gzip("x-gzip"));
+        assert!(!accepts_gzip(""));
+    }
+
+    #[test]
+    fn http_dates_in_all_three_forms() {
+        let t = 784_111_777;
+        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), Some(t));
+        assert_eq!(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT"), Some(t));
+        assert_eq!(parse_http_date("Sun Nov  6 08:49:37 1994"), Some(t));
+        assert_eq!(parse_http_date(&httpdate(t)), Some(t));
+        assert_eq!(parse_http_date("yesterday"), None);
+    }
+
+    #[test]
+    fn each_encoding_has_its_own_tag() {
+        assert_eq!(gzip_etag("\"abc\""), "\"abc-gzip\"");
     }
 }

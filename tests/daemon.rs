@@ -404,6 +404,32 @@ async fn outputs_are_served_with_etag_304_gzip_and_head() {
     std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&packed[..]), &mut plain)
         .unwrap();
     assert!(plain.contains("First story"));
+    // Each encoding is its own representation: its own tag, and a refusal
+    // of gzip holds against `*`. Either tag says the client is current.
+    let tag = |r: &reqwest::Response| r.headers()["etag"].to_str().unwrap().to_string();
+    let gz = get("/all.atom", &[("accept-encoding", "gzip")])
+        .await
+        .unwrap();
+    assert_eq!(gz.headers()["content-encoding"], "gzip");
+    assert_ne!(tag(&gz), etag);
+    let r = get("/all.atom", &[("if-none-match", &tag(&gz))])
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 304);
+    let r = get("/all.atom", &[("accept-encoding", "gzip;q=0, *")])
+        .await
+        .unwrap();
+    assert!(r.headers().get("content-encoding").is_none());
+    assert_eq!(tag(&r), etag);
+    // If-Modified-Since in the two older forms HTTP servers must read.
+    let since = chrono::DateTime::parse_from_rfc2822(&lm).unwrap();
+    for form in ["%A, %d-%b-%y %H:%M:%S GMT", "%a %b %e %H:%M:%S %Y"] {
+        let old_form = since.format(form).to_string();
+        let r = get("/all.atom", &[("if-modified-since", &old_form)])
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 304, "{old_form}");
+    }
 
     let r = app.http.head(app.url("/all.rss")).send().await.unwrap();
     assert_eq!(r.status(), 200);
