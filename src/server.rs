@@ -179,8 +179,20 @@ pub fn router(state: Arc<ServerState>) -> Router {
         .route("/metrics", get(metrics))
         .route("/search", get(crate::web::search::route))
         .route("/{file}", get(crate::web::river::route))
+        // Any other path (`/all.html/`, `//all.atom`, `/search/`): a 404 that
+        // says so, not an empty body without a type.
+        .fallback(not_found)
         .with_state(state)
         .layer(axum::middleware::map_response(security_headers))
+}
+
+async fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "no such page\n",
+    )
+        .into_response()
 }
 
 /// The Content-Security-Policy of every response. Feeds and JSON need nothing

@@ -439,6 +439,20 @@ async fn outputs_are_served_with_etag_304_gzip_and_head() {
     );
     assert!(r.bytes().await.unwrap().is_empty());
     assert_eq!(get("/nope.atom", &[]).await.unwrap().status(), 404);
+    // Paths no route takes: a 404 that says so, with the security headers.
+    for path in ["/all.atom/", "//all.atom", "/search/", "/a/b/c"] {
+        let r = get(path, &[]).await.unwrap();
+        assert_eq!(r.status(), 404, "{path}");
+        assert_eq!(r.headers()["x-content-type-options"], "nosniff", "{path}");
+        assert!(
+            r.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/plain"),
+            "{path}"
+        );
+        assert_eq!(r.text().await.unwrap(), "no such page\n", "{path}");
+    }
 
     // A new item: the old ETag no longer matches and the new story is served.
     srv.set(
