@@ -151,7 +151,7 @@ impl HealthWindow {
         if let Some(h) = fresh(&self.recent.lock().unwrap_or_else(|e| e.into_inner())) {
             return Ok(h);
         }
-        let h = store.read_try(|s| s.feed_health()).await?;
+        let h = store.feed_health().await?;
         *self.recent.lock().unwrap_or_else(|e| e.into_inner()) =
             Some((std::time::Instant::now(), h));
         Ok(h)

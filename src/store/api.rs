@@ -191,6 +191,16 @@ impl Backend {
         self.read(f).await?
     }
 
+    /// The feeds' health for `/healthz`, through a read-only store of its own
+    /// on SQLite ([`SharedStore::read_health`]: never behind searches and
+    /// pages); PostgreSQL reads from its pool.
+    pub async fn feed_health(&self) -> Result<FeedHealth, StoreError> {
+        match self {
+            Backend::Sqlite(s) => s.read_health(|st| st.feed_health()).await,
+            Backend::Postgres(_) => self.read_try(|r| r.feed_health()).await,
+        }
+    }
+
     /// Makes the feed rows match the config (see [`Store::sync_config`]).
     pub async fn sync_config<F: AsFeedSpec>(
         &self,

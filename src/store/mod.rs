@@ -132,6 +132,8 @@ pub struct Store {
     /// Read-only stores for the pages and queries of [`SharedStore::read`]
     /// (`None` in memory).
     pages: Option<Arc<Readers<Store>>>,
+    /// One read-only store of its own for `/healthz` ([`SharedStore::read_health`]).
+    health: Option<Arc<Readers<Store>>>,
     /// An open group-commit transaction (see [`SharedStore::call_batched`]).
     in_batch: bool,
     batch_docs: usize,
@@ -178,6 +180,7 @@ impl Store {
             MAX_PAGE_READERS,
             open_page_reader,
         )));
+        store.health = Some(Arc::new(Readers::new(path, 1, open_page_reader)));
         store.configure().map_err(open_err)?;
         store.migrate()?;
         store.backfill_near()?;
@@ -238,6 +241,7 @@ impl Store {
             conn,
             readers: None,
             pages: None,
+            health: None,
             in_batch: false,
             batch_docs: 0,
             waiting: Vec::new(),
@@ -429,6 +433,9 @@ impl Drop for Store {
         if let Some(r) = &self.pages {
             r.close();
         }
+        if let Some(r) = &self.health {
+            r.close();
+        }
         if let Err(e) = self.flush() {
             tracing::error!(error = %crate::error::chain(&e), "last batch of fetches not committed");
         }
@@ -457,6 +464,8 @@ pub struct SharedStore {
     readers: Option<Arc<Readers>>,
     /// Read-only stores for [`SharedStore::read`].
     pages: Option<Arc<Readers<Store>>>,
+    /// The read-only store of [`SharedStore::read_health`].
+    health: Option<Arc<Readers<Store>>>,
     commit_error: Arc<Mutex<Option<String>>>,
 }
 
@@ -740,10 +749,12 @@ impl SharedStore {
         let commit_error = store.commit_error.clone();
         let readers = store.readers.clone();
         let pages = store.pages.clone();
+        let health = store.health.clone();
         let store = Arc::new(Mutex::new(store));
         SharedStore {
             readers,
             pages,
+            health,
             writer: Arc::new(spawn_writer(Arc::downgrade(&store))),
             store,
             commit_error,
@@ -785,7 +796,27 @@ impl SharedStore {
         F: FnOnce(&Store) -> Result<R, StoreError> + Send + 'static,
         R: Send + 'static,
     {
-        let Some(pages) = self.pages.clone() else {
+        self.read_in(self.pages.clone(), f).await
+    }
+
+    /// [`SharedStore::read`] through a read-only store kept for `/healthz`:
+    /// health never waits behind searches and pages (forty searches at once
+    /// held `/healthz` for seconds, long enough for a load balancer to take
+    /// a busy instance out).
+    pub async fn read_health<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        F: FnOnce(&Store) -> Result<R, StoreError> + Send + 'static,
+        R: Send + 'static,
+    {
+        self.read_in(self.health.clone(), f).await
+    }
+
+    async fn read_in<R, F>(&self, pool: Option<Arc<Readers<Store>>>, f: F) -> Result<R, StoreError>
+    where
+        F: FnOnce(&Store) -> Result<R, StoreError> + Send + 'static,
+        R: Send + 'static,
+    {
+        let Some(pages) = pool else {
             return self.call(move |s| f(s)).await;
         };
         let inner = self.store.clone();
@@ -1620,5 +1651,57 @@ mod tests {
             .query_row("SELECT count(*) FROM feeds", [], |r| r.get(0))
             .unwrap();
         assert_eq!(n, 2, "the write under way was committed");
+    }
+
+    /// `/healthz` reads through a store of its own: with every page reader
+    /// held (forty searches at once held `/healthz` for seconds), it still
+    /// answers, and sees what was committed.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn health_reads_while_every_page_reader_is_busy() {
+        let dir = tempfile::tempdir().unwrap();
+        let shared = SharedStore::new(Store::open(&dir.path().join("f.db")).unwrap());
+        shared
+            .call(|s| {
+                s.conn
+                    .execute("INSERT INTO feeds (url, created_at) VALUES ('a', 0)", [])
+                    .map_err(StoreError::ctx("test write"))
+            })
+            .await
+            .unwrap();
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let held = Arc::new(Mutex::new(held));
+        let (started_tx, mut started) = tokio::sync::mpsc::unbounded_channel();
+        let mut busy = Vec::new();
+        for _ in 0..MAX_PAGE_READERS + 1 {
+            let (held, started_tx) = (held.clone(), started_tx.clone());
+            let shared = shared.clone();
+            busy.push(tokio::spawn(async move {
+                shared
+                    .read(move |_| {
+                        let _ = started_tx.send(());
+                        let _ = held.lock().unwrap().recv();
+                        Ok(())
+                    })
+                    .await
+            }));
+        }
+        // Every page reader is taken (the one more read waits for one).
+        for _ in 0..MAX_PAGE_READERS {
+            started.recv().await.unwrap();
+        }
+        let health = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            shared.read_health(|s| s.feed_health()),
+        )
+        .await
+        .expect("health waited for the page readers")
+        .unwrap();
+        assert_eq!(health.never_fetched, 1);
+        for _ in 0..=MAX_PAGE_READERS {
+            release.send(()).unwrap();
+        }
+        for b in busy {
+            b.await.unwrap().unwrap();
+        }
     }
 }
