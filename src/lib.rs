@@ -98,6 +98,30 @@ pub fn tune_malloc() {
     }
 }
 
+/// Creates `path` as a new file of this process's own (`mode`, less the
+/// umask), never opening one found there: a temp file beside a config or an
+/// output, in a folder others may write, must not follow a link planted under
+/// its name (root would overwrite the file it names). A file or link already
+/// there (left by a killed run of the same pid, or planted) is removed, the
+/// link itself and not what it names, and the file made anew.
+pub fn fresh_file(path: &std::path::Path, mode: u32) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let create = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(path)
+    };
+    match create() {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            std::fs::remove_file(path)?;
+            create()
+        }
+        other => other,
+    }
+}
+
 /// How many feeds are refreshed between two [`trim_freed_memory`] calls.
 pub const TRIM_EVERY: usize = 256;
 

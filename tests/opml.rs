@@ -307,6 +307,38 @@ tags = ["local", "c/c++"]
     // Exporting the imported config gives the same document.
     let again = feedloom(&cfg2, &["export-opml"]);
     assert_eq!(text(&again.stdout), opml);
+    // Never over the config it reads (it was replaced by the OPML).
+    let before = std::fs::read(&cfg).unwrap();
+    let out = feedloom(&cfg, &["export-opml", "--output", cfg.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("is the config file itself"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(std::fs::read(&cfg).unwrap(), before);
+}
+
+#[test]
+fn exported_opml_is_well_formed_whatever_the_titles_hold() {
+    // Control characters reach a config through an import (`&#1;`) or
+    // `add --title`; XML cannot carry them.
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("feedloom.toml");
+    std::fs::write(
+        &cfg,
+        "[[feed]]\nurl = \"https://a.example/f\"\ntitle = \"T\\u0001itle \\u001b[31m red\\uFFFE\"\ntags = [\"t\\u0002ag\"]\n",
+    )
+    .unwrap();
+    let out = feedloom(&cfg, &["export-opml"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let opml = text(&out.stdout);
+    assert!(
+        !opml.contains(['\u{1}', '\u{2}', '\u{1b}', '\u{fffe}']),
+        "{opml:?}"
+    );
+    assert!(opml.contains("title=\"Title [31m red\""), "{opml}");
+    assert!(opml.contains("<outline text=\"tag\""), "{opml}");
 }
 
 #[test]

@@ -394,6 +394,8 @@ pub fn import(
     say(out, &hint)
 }
 
+use crate::export::xml_safe;
+
 /// The config's feeds as an OPML 2.0 document.
 pub fn write_opml(cfg: &Config) -> Vec<u8> {
     let mut w = Writer::new_with_indent(Vec::new(), b' ', 2);
@@ -421,9 +423,12 @@ pub fn write_opml(cfg: &Config) -> Vec<u8> {
         w.write_event(Event::End(BytesEnd::new("head")))?;
         w.write_event(Event::Start(BytesStart::new("body")))?;
         for (tag, feeds) in &groups {
+            // (Text XML cannot carry, such as control characters an import
+            // decoded from `&#1;`, is left out: the file stays well-formed.)
+            let tag = xml_safe(tag);
             let mut folder = BytesStart::new("outline");
-            folder.push_attribute(("text", *tag));
-            folder.push_attribute(("title", *tag));
+            folder.push_attribute(("text", tag.as_ref()));
+            folder.push_attribute(("title", tag.as_ref()));
             w.write_event(Event::Start(folder))?;
             for f in feeds {
                 w.write_event(Event::Empty(feed_outline(f)))?;
@@ -448,15 +453,16 @@ fn feed_outline(f: &crate::config::FeedConfig) -> BytesStart<'static> {
         "file" => f.url().to_string(),
         _ => f.url.get_ref().1.clone(),
     };
+    let title = f.title.as_deref().map(xml_safe);
     let mut o = BytesStart::new("outline");
     o.push_attribute(("type", "rss"));
-    o.push_attribute(("text", f.title.as_deref().unwrap_or(&url)));
-    if let Some(t) = &f.title {
-        o.push_attribute(("title", t.as_str()));
+    o.push_attribute(("text", title.as_deref().unwrap_or(&url)));
+    if let Some(t) = &title {
+        o.push_attribute(("title", t.as_ref()));
     }
     o.push_attribute(("xmlUrl", url.as_str()));
     if !f.tags.is_empty() {
-        o.push_attribute(("category", f.tags.join(",").as_str()));
+        o.push_attribute(("category", xml_safe(&f.tags.join(",")).as_ref()));
     }
     o
 }
@@ -465,6 +471,10 @@ fn feed_outline(f: &crate::config::FeedConfig) -> BytesStart<'static> {
 pub fn export(cfg: &Config, output: Option<&Path>, out: &mut dyn Write) -> Result<(), Failure> {
     let bytes = write_opml(cfg);
     match output {
+        Some(path) if same_file(path, &cfg.source) => Err(Failure::Usage(format!(
+            "--output {} is the config file itself; write the OPML elsewhere",
+            path.display()
+        ))),
         Some(path) => {
             crate::export::write_if_changed(path, &bytes)
                 .map_err(|e| Failure::Runtime(format!("cannot write {}: {e}", path.display())))?;
@@ -478,6 +488,15 @@ pub fn export(cfg: &Config, output: Option<&Path>, out: &mut dyn Write) -> Resul
         None => out
             .write_all(&bytes)
             .map_err(|e| Failure::Runtime(format!("cannot write output: {e}"))),
+    }
+}
+
+/// Whether `a` and `b` name one existing file (links and `..` followed).
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
     }
 }
 

@@ -148,7 +148,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let old = std::fs::metadata(path).ok();
     let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
+        // A new file of our own, never one found there (a link planted in a
+        // folder others may write would have been followed, and the file it
+        // names overwritten and handed over), and readable by no one else
+        // until it holds the old file's mode: the text may hold passwords.
+        let mut f = crate::fresh_file(&tmp, if old.is_some() { 0o600 } else { 0o666 })?;
         f.write_all(bytes)?;
         if let Some(meta) = &old {
             use std::os::unix::fs::MetadataExt;
@@ -244,18 +248,31 @@ pub fn feed_block(text: &str, path: &Path, index: usize) -> Result<Range<usize>,
         .get("feed")
         .and_then(Item::as_array_of_tables)
         .ok_or_else(|| unsupported("its feeds are not written as [[feed]] blocks"))?;
-    let header = feeds
+    let table = feeds
         .get(index)
-        .and_then(Table::span)
         .ok_or_else(|| unsupported("no such [[feed]] block"))?;
+    let header = table
+        .span()
+        .ok_or_else(|| unsupported("no such [[feed]] block"))?;
+    // The block's own sub-tables (`[feed.auth.basic]`, `[feed.headers]`) go
+    // with it: left behind, they became the previous feed's (its credentials
+    // sent to another host).
+    let mut own = Vec::new();
+    collect_headers(table, &mut own);
     let mut headers = Vec::new();
     collect_headers(doc.as_table(), &mut headers);
     let next = headers
         .iter()
         .copied()
-        .filter(|&h| h > header.start)
+        .filter(|&h| h > header.start && !own.contains(&h))
         .min()
         .unwrap_or(text.len());
+    if own.iter().any(|&h| h > next) {
+        return Err(unsupported(
+            "a table of this [[feed]] block comes after another table; \
+             move it up under its [[feed]] to remove the feed with feedloom",
+        ));
+    }
 
     let lines = Lines::new(text);
     let header_line = lines.index_of(header.start);
@@ -582,6 +599,34 @@ mod tests {
     }
 
     #[test]
+    fn remove_takes_the_blocks_own_tables_with_it() {
+        // Left behind, B's credentials became A's (sent to A's host).
+        let text = "[[feed]]\nurl = \"https://a.example/f\"\n\n\
+            [[feed]]\nurl = \"https://b.example/f\"\n\n\
+            [feed.auth.basic]\nuser = \"alice\"\npassword = \"s3cret\"\n\n\
+            [feed.headers]\nX-Api-Key = \"k\"\n\n\
+            # the outputs\n[[output]]\nname = \"all\"\n";
+        let out = remove_feed(text, p(), 1).unwrap();
+        assert_eq!(
+            out,
+            "[[feed]]\nurl = \"https://a.example/f\"\n\n# the outputs\n[[output]]\nname = \"all\"\n"
+        );
+        let cfg = crate::config::parse(&out, p()).unwrap();
+        assert_eq!(cfg.feeds.len(), 1);
+        assert!(
+            !out.contains("alice") && !out.contains("X-Api-Key"),
+            "{out}"
+        );
+        // The first block, with its tables: the second is whole.
+        let out = remove_feed(text, p(), 0).unwrap();
+        assert!(
+            out.starts_with("[[feed]]\nurl = \"https://b.example/f\"\n\n[feed.auth.basic]"),
+            "{out}"
+        );
+        assert_eq!(crate::config::parse(&out, p()).unwrap().feeds.len(), 1);
+    }
+
+    #[test]
     fn removing_the_first_shipped_feed_keeps_the_section_header() {
         let out = remove_feed(SHIPPED, p(), 0).unwrap();
         assert!(out.contains("# [[feed]] — one table per source feed"));
@@ -600,6 +645,31 @@ mod tests {
         let span = key_span(text, &[Seg::Key("fetch"), Seg::Key("timeout")]).unwrap();
         assert_eq!(line_of(text, span.start), 2);
         assert!(key_span(text, &[Seg::Key("feed"), Seg::Index(0), Seg::Key("every")]).is_none());
+    }
+
+    #[test]
+    fn a_link_planted_as_the_temp_file_is_not_followed() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "precious\n").unwrap();
+        let cfg = dir.path().join("c.toml");
+        std::fs::write(&cfg, "# old\n").unwrap();
+        std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let tmp = dir
+            .path()
+            .join(format!(".c.toml.{}.tmp", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &tmp).unwrap();
+        write_atomic(&cfg, b"password = \"s3cret\"\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+        assert!(!std::fs::symlink_metadata(&cfg).unwrap().is_symlink());
+        assert_eq!(
+            std::fs::read_to_string(&cfg).unwrap(),
+            "password = \"s3cret\"\n"
+        );
+        let mode = std::fs::metadata(&cfg).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert!(!tmp.exists());
     }
 
     #[test]

@@ -401,7 +401,7 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
         .unwrap_or_default();
     let tmp = dir.join(temp_name(&name, std::process::id()));
     let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
+        let mut f = crate::fresh_file(&tmp, 0o666)?;
         f.write_all(bytes)?;
         f.sync_all()?;
         drop(f);
