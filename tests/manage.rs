@@ -457,9 +457,27 @@ async fn reload_signals_the_daemon_named_by_the_pid_file() {
         text(&out.stderr)
     );
 
-    // A stand-in daemon: a child process whose pid is in the lock file.
+    // A lock file left by a daemon killed with SIGKILL names a pid that is
+    // someone else's by now: no lock is held, so nothing is signalled.
     let mut child = Command::new("sleep").arg("30").spawn().unwrap();
     std::fs::write(&lock, format!("feedloom run (pid {})\n", child.id())).unwrap();
+    let out = feedloom(&cfg, &["remove", &srv.url("/f.xml"), "--reload"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("no running daemon found"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "a stale pid is not signalled"
+    );
+    feedloom(&cfg, &["add", &srv.url("/f.xml")]).await;
+
+    // A stand-in daemon: the lock held (here by the test), a child process's
+    // pid in the lock file.
+    let held = std::fs::OpenOptions::new().write(true).open(&lock).unwrap();
+    held.lock().unwrap();
     let out = feedloom(&cfg, &["remove", &srv.url("/f.xml")]).await;
     assert!(
         text(&out.stdout).contains(&format!("the daemon (pid {}) picks this up", child.id())),
@@ -482,6 +500,7 @@ async fn reload_signals_the_daemon_named_by_the_pid_file() {
         .unwrap();
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(status.signal(), Some(libc::SIGHUP), "the child got SIGHUP");
+    drop(held);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

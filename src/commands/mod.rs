@@ -159,9 +159,19 @@ pub fn pid_file(store_path: &Path) -> PathBuf {
 }
 
 /// The pid of the daemon (`feedloom run`) that holds this store, when its lock
-/// file names one that is alive. A `poll` holding the store is not a daemon.
+/// file names one and the lock is held. A `poll` holding the store is not a
+/// daemon; the file of a daemon killed with SIGKILL still names it, and its pid
+/// may be another process's by now (`--reload` sent that one SIGHUP): the lock
+/// itself says whether anyone holds it.
 pub fn daemon_pid(store_path: &Path) -> Option<u32> {
-    let text = std::fs::read_to_string(pid_file(store_path)).ok()?;
+    let file = std::fs::File::open(pid_file(store_path)).ok()?;
+    match file.try_lock_shared() {
+        // Free: no daemon holds the store (the lock goes again with `file`).
+        Ok(()) => return None,
+        Err(std::fs::TryLockError::WouldBlock) => {}
+        Err(std::fs::TryLockError::Error(_)) => return None,
+    }
+    let text = std::io::read_to_string(&file).ok()?;
     let line = text.lines().next()?.trim();
     let pid: u32 = line
         .strip_prefix("feedloom run (pid ")?
