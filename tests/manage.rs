@@ -178,6 +178,33 @@ async fn add_a_site_url_discovers_its_declared_feeds() {
         text(&out.stderr)
     );
     assert_eq!(read(&cfg3), before);
+
+    // A feed the page declares on another host is not trusted as the page's
+    // own: on a private address (here `localhost`, as cloud metadata would
+    // be), it is refused like a redirect there, and nothing is written.
+    let port = srv
+        .url("/")
+        .split(':')
+        .nth(2)
+        .unwrap()
+        .trim_end_matches('/')
+        .to_string();
+    srv.set(
+        "/elsewhere/",
+        html(&format!(
+            "<link rel=\"alternate\" type=\"application/rss+xml\" href=\"http://localhost:{port}/comments.rss\">"
+        )),
+    );
+    let (_dir4, cfg4) = setup("");
+    let before = read(&cfg4);
+    let out = feedloom(&cfg4, &["add", &srv.url("/elsewhere/")]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr).contains("refused to connect"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(read(&cfg4), before);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -56,7 +56,9 @@ pub async fn add(
         max_entries: cfg.fetch.max_entries,
         max_field: cfg.fetch.max_field.0 as usize,
     };
-    let page = get(&fetcher, &given).await.map_err(Failure::Runtime)?;
+    let page = get(&fetcher, &given, &given)
+        .await
+        .map_err(Failure::Runtime)?;
     let (url_text, url, doc) = match parse_feed(&page, limits) {
         Ok(doc) => {
             if args.pick.is_some() {
@@ -172,12 +174,14 @@ fn refuse_duplicate(text: &str, cfg: &Config, url: &Url, canon: &Canon) -> Resul
     }
 }
 
-/// One GET without validators; the error is one line naming the URL.
-async fn get(fetcher: &Fetcher, url: &Url) -> Result<Fetched, String> {
+/// One GET of `url` without validators; the error is one line naming the URL.
+/// `given` is the URL the person running `add` named, as the config would: its
+/// host is trusted like a configured feed's (private addresses included); a
+/// feed the page declares elsewhere is not (a page's `<link>` to a private
+/// address, such as cloud metadata, is refused as a redirect there is).
+async fn get(fetcher: &Fetcher, url: &Url, given: &Url) -> Result<Fetched, String> {
     let _slot = fetcher.acquire(url).await;
-    // The person running `add` names this URL, as the config would: its host
-    // is trusted like a configured feed's (private addresses included).
-    let origin = Origin::configured(url, Default::default());
+    let origin = Origin::configured(given, Default::default());
     match fetcher.fetch(url, &Validators::default(), &origin).await {
         Ok(FetchOutcome::Fetched(f)) => Ok(*f),
         Ok(FetchOutcome::NotModified { status, .. }) => Err(format!(
@@ -219,7 +223,7 @@ impl Found<'_> {
         if !declared.is_empty() {
             let i = choose(&declared, given, args.pick, interactive, out)?;
             let c = &declared[i];
-            let f = get(fetcher, &c.url).await.map_err(|e| {
+            let f = get(fetcher, &c.url, given).await.map_err(|e| {
                 Failure::Runtime(format!("{given} declares the feed {}, but {e}", c.url))
             })?;
             let doc = parse_feed(&f, limits).map_err(|e| {
@@ -243,7 +247,7 @@ impl Found<'_> {
         }
         let mut tried = Vec::new();
         for url in discover::common_paths(&page.final_url) {
-            match get(fetcher, &url).await {
+            match get(fetcher, &url, given).await {
                 Ok(f) => match parse_feed(&f, limits) {
                     Ok(doc) => {
                         say(
