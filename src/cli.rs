@@ -124,6 +124,10 @@ pub enum Command {
         /// Then send SIGHUP to the running daemon.
         #[arg(long)]
         reload: bool,
+        /// Import `file:` feeds and feeds on this machine or a private address
+        /// too (skipped otherwise: a configured feed's address is trusted).
+        #[arg(long)]
+        allow_local: bool,
     },
     /// Search the stored stories: best matches first, one per story.
     Search {

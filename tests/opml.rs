@@ -18,6 +18,10 @@ fn feedloom(config: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+fn read_to(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap()
+}
+
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
@@ -295,7 +299,27 @@ tags = ["local", "c/c++"]
     let other = tempfile::tempdir().unwrap();
     let cfg2 = other.path().join("feedloom.toml");
     std::fs::write(&cfg2, "").unwrap();
+    // Its `file:` feed is skipped unless asked for.
     let out = feedloom(&cfg2, &["import-opml", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with(
+            "imported 4 feeds, skipped 0 duplicates, 0 outlines without a feed URL, \
+             1 on this machine or a private address (--allow-local)"
+        ),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(
+        text(&out.stderr).contains("it names a file on this machine (pass --allow-local"),
+        "{}",
+        text(&out.stderr)
+    );
+    std::fs::write(&cfg2, "").unwrap();
+    let out = feedloom(
+        &cfg2,
+        &["import-opml", file.to_str().unwrap(), "--allow-local"],
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
         text(&out.stdout)
@@ -317,6 +341,50 @@ tags = ["local", "c/c++"]
         text(&out.stderr)
     );
     assert_eq!(std::fs::read(&cfg).unwrap(), before);
+}
+
+#[test]
+fn an_opml_file_does_not_subscribe_local_files_or_private_addresses_unasked() {
+    // A feed in the config is fetched without address checks: an OPML file
+    // from elsewhere could otherwise subscribe this machine's files or cloud
+    // metadata, and publish what parses.
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("feedloom.toml");
+    std::fs::write(&cfg, "").unwrap();
+    let opml = dir.path().join("in.opml");
+    std::fs::write(
+        &opml,
+        r#"<?xml version="1.0"?>
+<opml version="2.0"><head><title>x</title></head><body>
+<outline text="diary" xmlUrl="file:///home/me/private/diary.rss"/>
+<outline text="meta" xmlUrl="http://169.254.169.254/latest/meta-data/"/>
+<outline text="lo" xmlUrl="http://127.0.0.1:22/"/>
+<outline text="local" xmlUrl="http://localhost/feed.xml"/>
+<outline text="lan" xmlUrl="http://[fd00::1]/feed.xml"/>
+<outline text="public" xmlUrl="https://blog.example.org/feed.xml"/>
+</body></opml>"#,
+    )
+    .unwrap();
+    let out = feedloom(&cfg, &["import-opml", opml.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains(
+            "imported 1 feeds, skipped 0 duplicates, 0 outlines without a feed URL, \
+             5 on this machine or a private address (--allow-local)"
+        ),
+        "{}",
+        text(&out.stdout)
+    );
+    let stderr = text(&out.stderr);
+    for line in 3..=7 {
+        assert!(
+            stderr.contains(&format!("in.opml:{line}: skipped ")),
+            "{stderr}"
+        );
+    }
+    let feeds = feeds_of(&cfg);
+    assert_eq!(feeds.len(), 1, "{feeds:?}");
+    assert!(read_to(&cfg).contains("https://blog.example.org/feed.xml"));
 }
 
 #[test]

@@ -104,10 +104,17 @@ pub fn edit(command: crate::cli::Command, config_path: &Path) -> ExitCode {
             &remove::RemoveArgs { url, reload },
             &mut stdout,
         ),
-        Command::ImportOpml { file, reload } => opml::import(
+        Command::ImportOpml {
+            file,
+            reload,
+            allow_local,
+        } => opml::import(
             config_path,
             &file,
-            reload,
+            opml::ImportArgs {
+                reload,
+                allow_local,
+            },
             &mut stdout,
             &mut std::io::stderr(),
         ),

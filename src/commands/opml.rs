@@ -288,11 +288,36 @@ fn normalise_url(url: &str) -> String {
     }
 }
 
+/// What `import-opml` was asked for besides its file.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ImportArgs {
+    /// SIGHUP the running daemon afterwards.
+    pub reload: bool,
+    /// Import `file:` feeds and feeds on local or private addresses too.
+    pub allow_local: bool,
+}
+
+/// Why a feed of an OPML file names this machine or a private network: a
+/// `file:` URL, `localhost`, or a non-public IP literal. A feed in the config
+/// is fetched without address checks (its host is trusted), so an OPML file
+/// from elsewhere must not put such a feed there unasked (its files, or cloud
+/// metadata, would be fetched and, when they parse, published).
+fn local_reason(url: &url::Url) -> Option<String> {
+    if url.scheme() == "file" {
+        return Some("a file on this machine".to_string());
+    }
+    if let Some(ip) = crate::fetch::guard::literal_ip(url) {
+        return crate::fetch::guard::non_public(ip).map(|kind| format!("a {kind}"));
+    }
+    let host = url.host_str()?.trim_end_matches('.').to_ascii_lowercase();
+    (host == "localhost" || host.ends_with(".localhost")).then(|| "this machine".to_string())
+}
+
 /// `import-opml`: appends the file's new feeds to the config.
 pub fn import(
     config_path: &Path,
     opml_path: &Path,
-    reload: bool,
+    args: ImportArgs,
     out: &mut dyn Write,
     warn: &mut dyn Write,
 ) -> Result<(), Failure> {
@@ -315,6 +340,7 @@ pub fn import(
     let mut new: Vec<NewFeed> = Vec::new();
     let mut duplicates = 0;
     let mut invalid = 0;
+    let mut local = 0;
     let mut warnings = Vec::new();
     for f in outlines.feeds {
         let url_text = normalise_url(&f.url);
@@ -326,6 +352,18 @@ pub fn import(
                 continue;
             }
         };
+        if !args.allow_local
+            && let Some(why) = local_reason(&url)
+        {
+            local += 1;
+            warnings.push(format!(
+                "{}:{}: skipped {}: it names {why} (pass --allow-local to import it)",
+                opml_path.display(),
+                f.line,
+                crate::config::access::redact_userinfo(&url_text)
+            ));
+            continue;
+        }
         let key = canonical_url(url.as_str(), &canon);
         if configured.contains(&key) {
             duplicates += 1;
@@ -366,6 +404,11 @@ pub fn import(
     if invalid > 0 {
         summary.push_str(&format!(", {invalid} with an invalid URL"));
     }
+    if local > 0 {
+        summary.push_str(&format!(
+            ", {local} on this machine or a private address (--allow-local)"
+        ));
+    }
     if new.is_empty() {
         return say(
             out,
@@ -390,7 +433,7 @@ pub fn import(
             config_path.display(),
         ),
     )?;
-    let hint = super::after_edit(&new_cfg.store.path, reload)?;
+    let hint = super::after_edit(&new_cfg.store.path, args.reload)?;
     say(out, &hint)
 }
 
