@@ -12,6 +12,48 @@ use feedloom::store::queries::FeedSummary;
 use feedloom::store::{Backend, Location, SharedStore, Store};
 use feedloom::{app, commands, export};
 
+/// Writes to stdout like `print!`; when the reader has gone (`feedloom check |
+/// head -1`), the process ends as a program killed by SIGPIPE does, quietly,
+/// instead of panicking ("failed printing to stdout") with exit 101.
+macro_rules! out {
+    ($($arg:tt)*) => { emit(format_args!($($arg)*)) };
+}
+
+/// [`out!`] with a newline, like `println!`.
+macro_rules! outln {
+    ($($arg:tt)*) => { emit(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+fn emit(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    written(stdout.write_fmt(args).and_then(|()| stdout.flush()));
+}
+
+/// [`out!`] for bytes.
+fn emit_bytes(bytes: &[u8]) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    written(stdout.write_all(bytes).and_then(|()| stdout.flush()));
+}
+
+fn written(result: std::io::Result<()>) {
+    let Err(e) = result else {
+        return;
+    };
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        // SAFETY: restores the default action of SIGPIPE and raises it: the
+        // process ends here, as `head`'s writer is expected to.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+            libc::raise(libc::SIGPIPE);
+        }
+        std::process::exit(141);
+    }
+    eprintln!("feedloom: cannot write to stdout: {e}");
+    std::process::exit(1);
+}
+
 fn main() -> ExitCode {
     feedloom::tune_malloc();
     let cli = Cli::parse();
@@ -128,7 +170,7 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
             let (store, _lock) = open_writer(&cfg, &rt, "poll")?;
             export::remove_stale_temp_files(&cfg.outputs);
             let (summary, reports) = rt.block_on(commands::poll::poll(&cfg, store))?;
-            println!("{summary}");
+            outln!("{summary}");
             if summary.store_errors > 0 {
                 let first = reports
                     .iter()
@@ -178,14 +220,13 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                     limit.map(|l| l as usize),
                 )
             })?;
-            use std::io::Write;
-            std::io::stdout().write_all(&bytes)?;
+            emit_bytes(&bytes);
             Ok(ExitCode::SUCCESS)
         }
         Command::Check => {
-            print!("{}", app::describe(&cfg));
+            out!("{}", app::describe(&cfg));
             for w in commands::check::warnings(&cfg) {
-                println!("warning: {w}");
+                outln!("warning: {w}");
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -194,10 +235,10 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
             let rows = feeds_rows(commands::read_store(&cfg, |s| s.feed_summaries())?, &cfg);
             let now = feedloom::now_unix();
             if json {
-                print!("{}", commands::feeds::render_json(&rows, now));
+                out!("{}", commands::feeds::render_json(&rows, now));
             } else {
                 let width = commands::terminal_width();
-                print!("{}", commands::feeds::render_table(&rows, now, width));
+                out!("{}", commands::feeds::render_table(&rows, now, width));
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -220,10 +261,10 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                 commands::search::run(&cfg, &args, now).map(|hits| {
                     use std::io::IsTerminal;
                     if args.json {
-                        print!("{}", commands::search::render_json(&hits));
+                        out!("{}", commands::search::render_json(&hits));
                     } else {
                         let ansi = std::io::stdout().is_terminal();
-                        print!("{}", commands::search::render_text(&hits, now, ansi));
+                        out!("{}", commands::search::render_text(&hits, now, ansi));
                     }
                 }),
             ))
@@ -231,11 +272,11 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
         Command::Prune { dry_run, vacuum } => {
             let now = feedloom::now_unix();
             let retention = commands::prune::retention(&cfg);
-            println!("{}", commands::prune::describe(&cfg, now));
+            outln!("{}", commands::prune::describe(&cfg, now));
             if dry_run {
                 // Reads only.
                 let p = commands::read_store(&cfg, move |s| s.prune_preview(now, &retention))?;
-                println!("{}", commands::prune::report(&p, true));
+                outln!("{}", commands::prune::report(&p, true));
                 return Ok(ExitCode::SUCCESS);
             }
             if cfg.store.url.is_some() {
@@ -250,12 +291,12 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                         break;
                     }
                 }
-                println!(
+                outln!(
                     "{} in {:.1}s",
                     commands::prune::report(&p, false),
                     started.elapsed().as_secs_f64()
                 );
-                println!(
+                outln!(
                     "PostgreSQL reuses the space itself (autovacuum){}",
                     if vacuum {
                         "; --vacuum does nothing here (run VACUUM FULL in psql if you must shrink the tables)"
@@ -269,7 +310,7 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
             let mut store = Store::open(&cfg.store.path)?;
             let started = std::time::Instant::now();
             let p = store.prune_all(now, &retention)?;
-            println!(
+            outln!(
                 "{} in {:.1}s",
                 commands::prune::report(&p, false),
                 started.elapsed().as_secs_f64()
@@ -282,7 +323,7 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                 {
                     steps += 1;
                 }
-                println!(
+                outln!(
                     "merged the search index in {:.1}s",
                     started.elapsed().as_secs_f64()
                 );
@@ -294,20 +335,20 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
             if vacuum {
                 let started = std::time::Instant::now();
                 store.vacuum()?;
-                println!(
+                outln!(
                     "vacuumed the store in {:.1}s (incremental auto-vacuum from now on)",
                     started.elapsed().as_secs_f64()
                 );
             } else if store.incremental_vacuum()? {
                 let before = store.free_pages()?;
                 while store.reclaim_step()? > 0 {}
-                println!(
+                outln!(
                     "returned {:.1} MB to the file system",
                     (before * page) as f64 / 1e6
                 );
             } else {
                 let free = store.free_pages()?;
-                println!(
+                outln!(
                     "{:.1} MB of free pages stay in the file for new items (run `feedloom prune --vacuum`                      with the daemon stopped to return them and switch to incremental auto-vacuum)",
                     (free * page) as f64 / 1e6
                 );
@@ -315,7 +356,7 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Backup { file, force } => Ok(commands::finish(
-            commands::backup::run(&cfg, &file, force).map(|line| println!("{line}")),
+            commands::backup::run(&cfg, &file, force).map(|line| outln!("{line}")),
         )),
         Command::ExportOpml { output } => Ok(commands::finish(commands::opml::export(
             &cfg,
@@ -338,7 +379,7 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                 }
             };
             if enabled {
-                println!("enabled {url}");
+                outln!("enabled {url}");
                 Ok(ExitCode::SUCCESS)
             } else {
                 eprintln!(

@@ -175,3 +175,36 @@ fn a_feed_the_parser_panics_on_is_stored_without_a_panic_on_stderr() {
         .unwrap();
     assert_eq!(author, "編集部");
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_the_command_quietly() {
+    // `feedloom check | head -1`: the pipe closes before feedloom writes.
+    // It panicked ("failed printing to stdout: Broken pipe", exit 101).
+    use std::os::unix::process::ExitStatusExt;
+    let (_dir, cfg) = setup("");
+    assert!(feedloom(&cfg, &["poll"]).status.success());
+    for args in [
+        &["check"][..],
+        &["export", "--format", "rss"][..],
+        &["feeds"][..],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_feedloom"))
+            .arg("--config")
+            .arg(&cfg)
+            .args(args)
+            .env("FEEDLOOM_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = text(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(
+            out.status.signal() == Some(libc::SIGPIPE) || out.status.success(),
+            "{args:?}: {:?} {stderr}",
+            out.status
+        );
+    }
+}
