@@ -367,10 +367,24 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
             Ok(commands::edit(command, &cfg.source))
         }
         Command::Enable { url } => {
-            let url = config::parse_feed_url(&url)
-                .map(|u| config::split_credentials(&u).0.to_string())
+            // As the config reads it (a relative `file:` against its folder),
+            // and as the config spells the same feed, when it has it.
+            let url = commands::add::resolve(&url, &cfg)
+                .map(|u| {
+                    let canon = feedloom::identity::Canon::new(&cfg.identity.strip_params);
+                    let u =
+                        commands::add::same_feed(&cfg, &u, &canon).map_or(u, |f| f.url().clone());
+                    config::split_credentials(&u).0.to_string()
+                })
                 .unwrap_or(url);
             let enabled = match &cfg.store.url {
+                // No store yet: nothing to enable, and none is created.
+                None if !cfg.store.path.exists() => {
+                    return Err(feedloom::error::StoreError::Missing {
+                        path: cfg.store.path.clone(),
+                    }
+                    .into());
+                }
                 None => open_store(&cfg)?.with(|s| s.enable_feed(&url))?,
                 Some(_) => {
                     let rt = runtime()?;
@@ -378,8 +392,11 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                     rt.block_on(store.enable_feed(url.clone()))?
                 }
             };
-            if enabled {
+            if enabled == Some(true) {
                 outln!("enabled {url}");
+                Ok(ExitCode::SUCCESS)
+            } else if enabled == Some(false) {
+                outln!("{url} is not disabled; nothing to do");
                 Ok(ExitCode::SUCCESS)
             } else {
                 eprintln!(

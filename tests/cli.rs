@@ -208,3 +208,30 @@ fn a_reader_that_goes_away_ends_the_command_quietly() {
         );
     }
 }
+
+#[test]
+fn enable_says_what_it_did_and_creates_no_store() {
+    let (dir, cfg) = setup("");
+    let url = "file:feeds/local.rss";
+    // No store yet: an error naming it, and none is created.
+    let out = feedloom(&cfg, &["enable", url]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("does not exist"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!dir.path().join("state").exists(), "no store, no folder");
+    assert!(feedloom(&cfg, &["poll"]).status.success());
+    // A feed that is not disabled: said, exit 0.
+    let out = feedloom(&cfg, &["enable", url]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("is not disabled; nothing to do"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = feedloom(&cfg, &["enable", "https://nowhere.example/f.xml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("no feed with url"));
+}

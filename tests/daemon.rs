@@ -737,11 +737,13 @@ async fn gone_disables_the_feed_until_enabled() {
         .unwrap();
     assert_eq!(hits(&srv, "/gone.xml"), 1, "a disabled feed is not polled");
     let store = env.open_store();
-    assert!(
-        store
-            .with(|s| s.enable_feed(&srv.url("/gone.xml")))
-            .unwrap()
-    );
+    let enable = |url: &str| store.with(|s| s.enable_feed(url)).unwrap();
+    assert_eq!(enable(&srv.url("/gone.xml")), Some(true));
+    // Again: it is not disabled any more (nothing written); another URL is
+    // not in the store at all.
+    assert_eq!(enable(&srv.url("/gone.xml")), Some(false));
+    assert_eq!(enable(&srv.url("/never.xml")), None);
+    drop(store);
     feedloom::refresh::poll(&cfg, env.open_store())
         .await
         .unwrap();

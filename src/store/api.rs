@@ -359,8 +359,8 @@ impl Backend {
         }
     }
 
-    /// Re-enables a feed disabled after 410 Gone; whether the store has it.
-    pub async fn enable_feed(&self, url: String) -> Result<bool, StoreError> {
+    /// Re-enables a feed disabled after 410 Gone (see [`Store::enable_feed`]).
+    pub async fn enable_feed(&self, url: String) -> Result<Option<bool>, StoreError> {
         match self {
             Backend::Sqlite(s) => s.call(move |st| st.enable_feed(&url)).await,
             Backend::Postgres(p) => p.enable_feed(&url).await,

@@ -320,17 +320,30 @@ impl Store {
             .collect()
     }
 
-    /// Re-enables a feed disabled after 410 Gone, and makes it due now.
-    pub fn enable_feed(&mut self, url: &str) -> Result<bool, StoreError> {
+    /// Re-enables a feed disabled after 410 Gone, and makes it due now. `None`:
+    /// no such feed; `Some(false)`: it was not disabled (nothing written).
+    pub fn enable_feed(&mut self, url: &str) -> Result<Option<bool>, StoreError> {
+        let ctx = StoreError::ctx("enabling feed");
         let n = self
             .conn
             .execute(
                 "UPDATE feeds SET enabled = 1, next_fetch_at = NULL, consecutive_failures = 0
-                 WHERE url = ?1",
+                 WHERE url = ?1 AND enabled = 0",
                 [url],
             )
+            .map_err(ctx)?;
+        if n > 0 {
+            return Ok(Some(true));
+        }
+        let known: bool = self
+            .conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM feeds WHERE url = ?1)",
+                [url],
+                |r| r.get(0),
+            )
             .map_err(StoreError::ctx("enabling feed"))?;
-        Ok(n > 0)
+        Ok(known.then_some(false))
     }
 }
 

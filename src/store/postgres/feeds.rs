@@ -487,20 +487,30 @@ impl PgStore {
         r
     }
 
-    /// Re-enables a feed disabled after 410 Gone, and makes it due now.
-    pub async fn enable_feed(&self, url: &str) -> Result<bool, StoreError> {
+    /// Re-enables a feed disabled after 410 Gone, and makes it due now. `None`:
+    /// no such feed; `Some(false)`: it was not disabled (nothing written).
+    pub async fn enable_feed(&self, url: &str) -> Result<Option<bool>, StoreError> {
         let mut conn = self.pool().get().await?;
         let mut tx = conn.tx().await?;
         let n = tx
             .exec(
                 "enabling feed",
                 "UPDATE feeds SET enabled = 1, next_fetch_at = NULL, consecutive_failures = 0
-                 WHERE url = $1",
+                 WHERE url = $1 AND NOT enabled",
                 &[&url],
             )
             .await?;
+        let known = n > 0
+            || tx
+                .opt(
+                    "enabling feed",
+                    "SELECT 1 FROM feeds WHERE url = $1",
+                    &[&url],
+                )
+                .await?
+                .is_some();
         tx.commit("enabling feed").await?;
-        Ok(n > 0)
+        Ok(known.then_some(n > 0))
     }
 }
 
