@@ -175,8 +175,51 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 /// `text` with `feeds` appended as `[[feed]]` blocks after the last existing one
-/// (at the end when there is none). Nothing else in the text changes.
+/// (at the end when there is none). Nothing else in the text changes: a
+/// byte-order mark and Windows line endings stay (the new lines end as the
+/// file's last line break does), which the TOML editor would have changed.
 pub fn append_feeds(text: &str, path: &Path, feeds: &[NewFeed]) -> Result<String, EditError> {
+    let (bom, body) = match text.strip_prefix('\u{feff}') {
+        Some(rest) => ("\u{feff}", rest),
+        None => ("", text),
+    };
+    if !body.contains('\r') {
+        return append_feeds_lf(body, path, feeds).map(|out| format!("{bom}{out}"));
+    }
+    let lf = body.replace("\r\n", "\n");
+    let out = append_feeds_lf(&lf, path, feeds)?;
+    // The edit only inserted text (checked): find it, and put it into the
+    // text as it was, at the same line and column.
+    let at = lf
+        .bytes()
+        .zip(out.bytes())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let block = &out[at..at + (out.len() - lf.len())];
+    let line_start = lf[..at].rfind('\n').map_or(0, |i| i + 1);
+    let line = lf[..line_start].matches('\n').count();
+    let original_line_start = match line {
+        0 => 0,
+        n => body
+            .match_indices('\n')
+            .nth(n - 1)
+            .map_or(body.len(), |(i, _)| i + 1),
+    };
+    let original_at = original_line_start + (at - line_start);
+    // The new lines end as the file's last line break does.
+    let eol = match body.rfind('\n') {
+        Some(i) if i > 0 && body.as_bytes()[i - 1] == b'\r' => "\r\n",
+        _ => "\n",
+    };
+    Ok(format!(
+        "{bom}{}{}{}",
+        &body[..original_at],
+        block.replace('\n', eol),
+        &body[original_at..]
+    ))
+}
+
+fn append_feeds_lf(text: &str, path: &Path, feeds: &[NewFeed]) -> Result<String, EditError> {
     let mut doc: DocumentMut =
         text.parse()
             .map_err(|e: toml_edit::TomlError| EditError::Unsupported {
@@ -596,6 +639,29 @@ mod tests {
             remove_feed(text, p(), 0).unwrap(),
             "[[feed]]\nurl = \"https://b.example/f\"\ntags = [\"x\"]\n"
         );
+    }
+
+    #[test]
+    fn appending_keeps_windows_line_endings_and_a_byte_order_mark() {
+        let lf = "# mine\n[store]\npath = \"f.db\"\n\n[[feed]]\nurl = \"https://a.example/f\"\n\n[[output]]\nname = \"all\"\n";
+        let expected_lf = append_feeds(lf, p(), &[feed("https://b.example/f")]).unwrap();
+        assert!(only_inserted(lf, &expected_lf));
+        let crlf = lf.replace('\n', "\r\n");
+        let out = append_feeds(&crlf, p(), &[feed("https://b.example/f")]).unwrap();
+        assert_eq!(out, expected_lf.replace('\n', "\r\n"));
+        let bom = format!("\u{feff}{crlf}");
+        let out = append_feeds(&bom, p(), &[feed("https://b.example/f")]).unwrap();
+        assert_eq!(
+            out,
+            format!("\u{feff}{}", expected_lf.replace('\n', "\r\n"))
+        );
+        assert_eq!(crate::config::parse(&out, p()).unwrap().feeds.len(), 2);
+        // Mixed: one CRLF, on the last line; every other line stays as it was.
+        let mixed = format!("{}\r\n", lf.trim_end());
+        let out = append_feeds(&mixed, p(), &[feed("https://b.example/f")]).unwrap();
+        assert_eq!(out.replace("\r\n", "\n"), expected_lf);
+        assert!(out.ends_with("name = \"all\"\r\n"), "{out:?}");
+        assert!(out.starts_with("# mine\n[store]\n"), "{out:?}");
     }
 
     #[test]
