@@ -296,6 +296,13 @@ mod tests {
         assert_eq!(daemon_pid(&store), None);
         let me = std::process::id();
         std::fs::write(pid_file(&store), format!("feedloom run (pid {me})\n")).unwrap();
+        // The file of a daemon killed with SIGKILL: its lock is free.
+        assert_eq!(daemon_pid(&store), None, "a stale file names no daemon");
+        let held = std::fs::OpenOptions::new()
+            .write(true)
+            .open(pid_file(&store))
+            .unwrap();
+        held.lock().unwrap();
         assert_eq!(daemon_pid(&store), Some(me));
         // A poll holding the store is not a daemon to reload.
         std::fs::write(pid_file(&store), format!("feedloom poll (pid {me})\n")).unwrap();
