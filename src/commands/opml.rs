@@ -67,8 +67,11 @@ struct Open {
     has_children: bool,
 }
 
-/// Reads the outlines of an OPML document.
-pub fn read_opml(bytes: &[u8]) -> Result<Outlines, OpmlError> {
+/// Reads the outlines of an OPML document, in the encoding it declares or
+/// starts with (a byte-order mark: UTF-16 too), as feeds are read.
+pub fn read_opml(raw: &[u8]) -> Result<Outlines, OpmlError> {
+    let decoded = crate::parse::to_parser_bytes(raw, None);
+    let bytes: &[u8] = &decoded;
     let mut reader = Reader::from_reader(bytes);
     // Lines counted as the reader goes (counting from the start for every
     // element made a 100,000-feed file take minutes).
@@ -578,6 +581,32 @@ mod tests {
             normalise_url("feed:https://example.org/rss"),
             "https://example.org/rss"
         );
+    }
+
+    #[test]
+    fn files_in_other_encodings_are_read_as_they_declare() {
+        let doc = |decl: &str, title: &str| {
+            format!(
+                "<?xml version=\"1.0\" encoding=\"{decl}\"?>\n<opml version=\"2.0\"><body>\n\
+                 <outline text=\"{title}\" xmlUrl=\"https://a.example/f\"/>\n</body></opml>\n"
+            )
+        };
+        let title = |o: Outlines| o.feeds[0].title.clone().unwrap();
+        // windows-1251 and ISO-8859-1 (one byte per letter).
+        let text = doc("windows-1251", "Новости");
+        let (cp1251, _, _) = encoding_rs::WINDOWS_1251.encode(&text);
+        assert_eq!(title(read_opml(&cp1251).unwrap()), "Новости");
+        let text = doc("ISO-8859-1", "Élysée");
+        let (latin1, _, _) = encoding_rs::WINDOWS_1252.encode(&text);
+        assert_eq!(title(read_opml(&latin1).unwrap()), "Élysée");
+        // UTF-16 with its byte-order mark.
+        let mut utf16 = vec![0xFF, 0xFE];
+        for u in doc("UTF-16", "東京").encode_utf16() {
+            utf16.extend(u.to_le_bytes());
+        }
+        let o = read_opml(&utf16).unwrap();
+        assert_eq!(o.feeds[0].line, 3);
+        assert_eq!(title(o), "東京");
     }
 
     #[test]
