@@ -224,7 +224,7 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Check => {
-            out!("{}", app::describe(&cfg));
+            out!("{}", commands::terminal_safe(&app::describe(&cfg)));
             for w in commands::check::warnings(&cfg) {
                 outln!("warning: {w}");
             }

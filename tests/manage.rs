@@ -81,7 +81,7 @@ async fn add_a_feed_url_appends_a_block_and_keeps_the_comments() {
     let out = feedloom(
         &cfg,
         &[
-            "add", &url, "--tag", "news", "--tag", "daily", "--every", "2h",
+            "add", &url, "--tag", "news", "--tag", "daily", "--tag", "news", "--every", "2h",
         ],
     )
     .await;
@@ -117,6 +117,33 @@ async fn add_a_feed_url_appends_a_block_and_keeps_the_comments() {
     assert_eq!(loaded.feeds[1].tags, vec!["news", "daily"]);
     // Nothing but the config was written: no store yet.
     assert!(!cfg.with_file_name("feedloom.db").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn titles_reach_the_terminal_without_control_sequences() {
+    // A page's `<link title>` (or an OPML title) with an ESC sequence reached
+    // the terminal as it was.
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/p/",
+        html(
+            "<link rel=\"alternate\" type=\"application/rss+xml\" title=\"Red&#x1b;[31m one\" href=\"/a.rss\">\n\
+             <link rel=\"alternate\" type=\"application/rss+xml\" title=\"Two\" href=\"/b.rss\">",
+        ),
+    );
+    srv.set("/a.rss", Resource::feed(three_items("A")));
+    srv.set("/b.rss", Resource::feed(three_items("B")));
+    let (_dir, cfg) = setup("");
+    let out = feedloom(
+        &cfg,
+        &["add", &srv.url("/p/"), "--title", "Mine\u{1b}[2J\u{202e}"],
+    )
+    .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(!stdout.contains(['\u{1b}', '\u{202e}']), "{stdout:?}");
+    assert!(stdout.contains("1. Red[31m one (RSS)"), "{stdout}");
+    assert!(stdout.contains("added \"Mine[2J\""), "{stdout}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -82,7 +82,13 @@ pub async fn add(
     let new = NewFeed {
         url: url_text,
         title: args.title.clone(),
-        tags: args.tags.clone(),
+        // `--tag x --tag x` is one tag.
+        tags: args.tags.iter().fold(Vec::new(), |mut tags, t| {
+            if !tags.contains(t) {
+                tags.push(t.clone());
+            }
+            tags
+        }),
         every: args.every.clone(),
     };
     let text = edit::append_feeds(&file.text, &file.path, &[new])?;

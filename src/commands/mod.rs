@@ -127,7 +127,22 @@ pub fn edit(command: crate::cli::Command, config_path: &Path) -> ExitCode {
 
 /// Writes one line of a command's report.
 pub fn say(out: &mut dyn std::io::Write, line: &str) -> Result<(), Failure> {
-    writeln!(out, "{line}").map_err(|e| Failure::Runtime(format!("cannot write output: {e}")))
+    writeln!(out, "{}", terminal_safe(line))
+        .map_err(|e| Failure::Runtime(format!("cannot write output: {e}")))
+}
+
+/// `text` without the control characters (but line breaks and tabs) and bidi
+/// overrides a page, an OPML file or a config may carry into a title: an ESC
+/// sequence in a `<link title>` reached the terminal as it was.
+pub fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    let bad = |c: char| {
+        (c.is_control() && c != '\n' && c != '\t') || crate::export::clean::is_bidi_control(c)
+    };
+    if text.contains(bad) {
+        text.chars().filter(|&c| !bad(c)).collect::<String>().into()
+    } else {
+        text.into()
+    }
 }
 
 /// The exit code of a command's result, after printing its error on stderr.

@@ -408,7 +408,8 @@ pub fn import(
         ));
     }
     for w in &warnings {
-        writeln!(warn, "feedloom: {w}").map_err(|e| Failure::Runtime(e.to_string()))?;
+        writeln!(warn, "feedloom: {}", super::terminal_safe(w))
+            .map_err(|e| Failure::Runtime(e.to_string()))?;
     }
     let mut summary = format!(
         "imported {} feeds, skipped {duplicates} duplicates, {} outlines without a feed URL",
