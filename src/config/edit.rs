@@ -69,14 +69,33 @@ impl ConfigFile {
             source,
         };
         match std::fs::read_to_string(path) {
-            Ok(text) => Ok(ConfigFile {
-                path: path.to_path_buf(),
-                target: std::fs::canonicalize(path).map_err(io)?,
-                text,
-                existed: true,
-            }),
+            Ok(text) => {
+                // A file its owner made read-only is not rewritten (the
+                // rename beside it would have replaced it all the same).
+                let meta = std::fs::metadata(path).map_err(io)?;
+                if meta.permissions().readonly() {
+                    return Err(EditError::Unsupported {
+                        path: path.to_path_buf(),
+                        message: "the file is read-only (no write permission for anyone); \
+                                  make it writable to let feedloom edit it (nothing written)"
+                            .to_string(),
+                    });
+                }
+                Ok(ConfigFile {
+                    path: path.to_path_buf(),
+                    target: std::fs::canonicalize(path).map_err(io)?,
+                    text,
+                    existed: true,
+                })
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
-                let dir = path
+                // A link to a file not made yet: the file is made where the
+                // link points (the link was replaced by a plain file).
+                let target = match std::fs::read_link(path) {
+                    Ok(to) => path.parent().unwrap_or(Path::new("")).join(to),
+                    Err(_) => path.to_path_buf(),
+                };
+                let dir = target
                     .parent()
                     .filter(|d| !d.as_os_str().is_empty())
                     .unwrap_or(Path::new("."));
@@ -85,7 +104,7 @@ impl ConfigFile {
                 }
                 Ok(ConfigFile {
                     path: path.to_path_buf(),
-                    target: path.to_path_buf(),
+                    target,
                     text: String::new(),
                     existed: false,
                 })
@@ -711,6 +730,29 @@ mod tests {
         let span = key_span(text, &[Seg::Key("fetch"), Seg::Key("timeout")]).unwrap();
         assert_eq!(line_of(text, span.start), 2);
         assert!(key_span(text, &[Seg::Key("feed"), Seg::Index(0), Seg::Key("every")]).is_none());
+    }
+
+    #[test]
+    fn read_only_files_and_links_to_files_not_made_yet() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let ro = dir.path().join("ro.toml");
+        std::fs::write(&ro, "# mine\n").unwrap();
+        std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o444)).unwrap();
+        let e = ConfigFile::read(&ro, false).unwrap_err();
+        assert!(e.to_string().contains("read-only"), "{e}");
+        // A link whose file does not exist yet: made where the link points.
+        let link = dir.path().join("feedloom.toml");
+        std::os::unix::fs::symlink("real.toml", &link).unwrap();
+        let file = ConfigFile::read(&link, true).unwrap();
+        file.write("[[feed]]\nurl = \"https://a.example/f\"\n", |_| Ok(()))
+            .unwrap();
+        assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
+        assert!(
+            std::fs::read_to_string(dir.path().join("real.toml"))
+                .unwrap()
+                .contains("a.example")
+        );
     }
 
     #[test]
