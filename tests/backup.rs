@@ -182,6 +182,51 @@ fn an_existing_file_is_kept_without_force() {
         "{}",
         text(&out.stderr)
     );
+    // The store itself, its neighbours, another name for it, a link, a
+    // device: refused even with --force (the copy renamed over the live store
+    // lost what the daemon wrote after it; over its lock, let two writers in;
+    // over /dev/null, made it a plain file).
+    let store = cfg.store.path.clone();
+    let folder = store.parent().unwrap().to_path_buf();
+    let name = store.file_name().unwrap().to_str().unwrap().to_string();
+    std::fs::write(folder.join(format!("{name}-wal")), "").unwrap();
+    let link = env.path("link.db");
+    std::os::unix::fs::symlink(&store, &link).unwrap();
+    let dangling = env.path("dangling.db");
+    std::os::unix::fs::symlink(env.path("nowhere/x.db"), &dangling).unwrap();
+    let before = std::fs::read(&store).unwrap();
+    let dotted = folder.join(".").join(&name);
+    let targets = [
+        store.clone(),
+        dotted,
+        folder.join(format!("{name}-wal")),
+        folder.join(format!("{name}-shm")),
+        folder.join(format!("{name}.lock")),
+        link.clone(),
+        dangling.clone(),
+        std::path::PathBuf::from("/dev/null"),
+    ];
+    for t in &targets {
+        let out = feedloom(&config, &["backup", "--force", t.to_str().unwrap()]);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{}: {}",
+            t.display(),
+            text(&out.stderr)
+        );
+        assert!(
+            text(&out.stderr).contains("cannot back up to"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+    assert_eq!(std::fs::read(&store).unwrap(), before);
+    assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
+    assert!(std::fs::symlink_metadata(&dangling).unwrap().is_symlink());
+    assert!(!folder.join(format!("{name}-shm")).exists());
+    assert!(!folder.join(format!("{name}.lock")).exists());
+
     std::fs::remove_file(&cfg.store.path).unwrap();
     let out = feedloom(&config, &["backup", env.path("y.db").to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));

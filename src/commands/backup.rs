@@ -20,7 +20,9 @@ pub fn run(cfg: &Config, dest: &Path, force: bool) -> Result<String, Failure> {
         )));
     }
     let r = backup(&cfg.store.path, dest, force).map_err(|e| match e {
-        BackupError::Exists(_) | BackupError::NoFolder(_) => Failure::Usage(e.to_string()),
+        BackupError::Exists(_) | BackupError::NoFolder(_) | BackupError::Refused { .. } => {
+            Failure::Usage(e.to_string())
+        }
         other => Failure::Runtime(crate::error::chain(&other)),
     })?;
     Ok(format!(

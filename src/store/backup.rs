@@ -27,6 +27,11 @@ pub enum BackupError {
     Exists(PathBuf),
     #[error("cannot back up to {}: its folder does not exist", .0.display())]
     NoFolder(PathBuf),
+    /// The destination is the store itself or one of its files, or not a
+    /// plain file (a link, a device, a folder): never replaced, even with
+    /// `--force`.
+    #[error("cannot back up to {}: {why}", path.display())]
+    Refused { path: PathBuf, why: &'static str },
     #[error(transparent)]
     Store(#[from] crate::error::StoreError),
     #[error("copying the store to {}: {source}", path.display())]
@@ -49,8 +54,28 @@ pub enum BackupError {
 /// unless `force`).
 pub fn backup(store: &Path, dest: &Path, force: bool) -> Result<BackupReport, BackupError> {
     let started = Instant::now();
-    if dest.exists() && !force {
-        return Err(BackupError::Exists(dest.to_path_buf()));
+    let refused = |why| BackupError::Refused {
+        path: dest.to_path_buf(),
+        why,
+    };
+    if let Ok(meta) = std::fs::symlink_metadata(dest) {
+        if !meta.file_type().is_file() {
+            // `--force` replaced a device (`/dev/null`) or a link with a
+            // plain file.
+            return Err(refused(
+                "it is not a plain file (a link, a device or a folder); name a file",
+            ));
+        }
+        if !force {
+            return Err(BackupError::Exists(dest.to_path_buf()));
+        }
+    }
+    if is_store_file(store, dest) {
+        // The copy renamed over the live store (or its -wal, or its lock)
+        // lost what the daemon wrote after it, or broke the store.
+        return Err(refused(
+            "it is the store itself or one of its files (-wal, -shm, -journal, .lock)",
+        ));
     }
     let folder = dest
         .parent()
@@ -88,6 +113,40 @@ pub fn backup(store: &Path, dest: &Path, force: bool) -> Result<BackupReport, Ba
         schema_version,
         took: started.elapsed(),
     })
+}
+
+/// Whether `dest` names the store at `store` or one of the files beside it
+/// that SQLite and feedloom keep (`-wal`, `-shm`, `-journal`, `.lock`),
+/// whichever way either path is written (links, `..`, another name of the same
+/// file).
+fn is_store_file(store: &Path, dest: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    if let (Ok(a), Ok(b)) = (std::fs::metadata(store), std::fs::metadata(dest))
+        && a.dev() == b.dev()
+        && a.ino() == b.ino()
+    {
+        return true;
+    }
+    let canonical = |p: &Path| -> Option<PathBuf> {
+        let folder = p.parent().filter(|f| !f.as_os_str().is_empty());
+        let folder = std::fs::canonicalize(folder.unwrap_or(Path::new("."))).ok()?;
+        Some(folder.join(p.file_name()?))
+    };
+    let (Some(store), Some(dest)) = (
+        std::fs::canonicalize(store)
+            .ok()
+            .or_else(|| canonical(store)),
+        canonical(dest),
+    ) else {
+        return false;
+    };
+    ["", "-wal", "-shm", "-journal", ".lock"]
+        .iter()
+        .any(|suffix| {
+            let mut neighbour = store.clone().into_os_string();
+            neighbour.push(suffix);
+            PathBuf::from(neighbour) == dest
+        })
 }
 
 fn copy_and_check(store: &Path, tmp: &Path) -> Result<(i64, u32), BackupError> {
