@@ -941,6 +941,62 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             out.path = Some(base.join(p));
         }
     }
+    // No output file may be the store's, or another output's: an output
+    // whose `path` made `out/x.json` when the store was `out/x.json` replaced
+    // the store with the feed; two outputs of one path overwrote each other.
+    let plain = |p: &Path| {
+        // Absolute, `.` and `..` taken out (the files may not exist yet).
+        let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+        let mut out = PathBuf::new();
+        for c in abs.components() {
+            match c {
+                std::path::Component::ParentDir => {
+                    out.pop();
+                }
+                std::path::Component::CurDir => {}
+                other => out.push(other),
+            }
+        }
+        out
+    };
+    let store_files: Vec<PathBuf> = ["", "-wal", "-shm", "-journal", ".lock"]
+        .iter()
+        .map(|suffix| {
+            let mut f = cfg.store.path.clone().into_os_string();
+            f.push(suffix);
+            plain(Path::new(&f))
+        })
+        .collect();
+    let mut written: HashMap<PathBuf, &str> = HashMap::new();
+    for out in &cfg.outputs {
+        let Some(p) = &out.path else { continue };
+        for format in &out.formats {
+            let file = plain(&crate::export::file_path(p, *format));
+            if cfg.store.url.is_none() && store_files.contains(&file) {
+                return Err(at(
+                    out.name.span(),
+                    format!(
+                        "output `{}` would write {}, a file of the store ([store] path): \
+                         give the output another `path`",
+                        out.name(),
+                        file.display()
+                    ),
+                ));
+            }
+            if let Some(other) = written.insert(file.clone(), out.name())
+                && other != out.name()
+            {
+                return Err(at(
+                    out.name.span(),
+                    format!(
+                        "outputs `{other}` and `{}` would both write {}: give one another `path`",
+                        out.name(),
+                        file.display()
+                    ),
+                ));
+            }
+        }
+    }
     for feed in &mut cfg.feeds {
         let span = feed.url.span();
         let url = feed.url.get_mut();
@@ -1216,6 +1272,25 @@ mod tests {
         let e = err("[[output]]\nname = \"all\"\n[[output]]\nname = \"all\"\n");
         assert!(e.starts_with("cfg/x.toml:4:"), "{e}");
         assert!(e.contains("duplicate output name"), "{e}");
+        // An output file that is the store's, or another output's.
+        let e = err("[store]\npath = \"out/x.json\"\n[[output]]\nname = \"a\"\npath = \"out/x\"\n");
+        assert!(e.starts_with("cfg/x.toml:4:"), "{e}");
+        assert!(e.contains("a file of the store"), "{e}");
+        let e = err(
+            "[store]\npath = \"d/x.rss\"\n[[output]]\nname = \"a\"\npath = \"./d/../d/x\"\nformats = [\"rss\"]\n",
+        );
+        assert!(e.contains("a file of the store"), "{e}");
+        let e = err(
+            "[[output]]\nname = \"a\"\npath = \"o/x\"\n[[output]]\nname = \"b\"\npath = \"o/./x\"\nformats = [\"atom\"]\n",
+        );
+        assert!(e.starts_with("cfg/x.toml:5:"), "{e}");
+        assert!(e.contains("outputs `a` and `b` would both write"), "{e}");
+        // Different formats of one path are different files.
+        parse(
+            "[[output]]\nname = \"a\"\npath = \"o/x\"\nformats = [\"rss\"]\n[[output]]\nname = \"b\"\npath = \"o/x\"\nformats = [\"atom\"]\n",
+            Path::new("cfg/x.toml"),
+        )
+        .unwrap();
     }
 
     #[test]
