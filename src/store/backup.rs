@@ -145,7 +145,7 @@ fn is_store_file(store: &Path, dest: &Path) -> bool {
         .any(|suffix| {
             let mut neighbour = store.clone().into_os_string();
             neighbour.push(suffix);
-            PathBuf::from(neighbour) == dest
+            Path::new(&neighbour) == dest
         })
 }
 
