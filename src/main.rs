@@ -272,8 +272,8 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
         Command::Prune { dry_run, vacuum } => {
             let now = feedloom::now_unix();
             let retention = commands::prune::retention(&cfg);
-            outln!("{}", commands::prune::describe(&cfg, now));
             if dry_run {
+                outln!("{}", commands::prune::describe(&cfg, now));
                 // Reads only.
                 let p = commands::read_store(&cfg, move |s| s.prune_preview(now, &retention))?;
                 outln!("{}", commands::prune::report(&p, true));
@@ -282,6 +282,7 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
             if cfg.store.url.is_some() {
                 let rt = runtime()?;
                 let (store, _) = open_writer(&cfg, &rt, "prune")?;
+                outln!("{}", commands::prune::describe(&cfg, now));
                 let started = std::time::Instant::now();
                 let mut p = feedloom::store::prune::Pruned::default();
                 loop {
@@ -306,8 +307,18 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                 );
                 return Ok(ExitCode::SUCCESS);
             }
+            // No store: nothing to prune, and none is made (a typo in the
+            // path made an empty store and said "removed 0 items").
+            if !cfg.store.path.exists() {
+                return Err(feedloom::error::StoreError::Missing {
+                    path: cfg.store.path.clone(),
+                }
+                .into());
+            }
+            // The plan after the lock: not printed above a refusal.
             let _lock = StoreLock::acquire(&cfg.store.path, "prune")?;
             let mut store = Store::open(&cfg.store.path)?;
+            outln!("{}", commands::prune::describe(&cfg, now));
             let started = std::time::Instant::now();
             let p = store.prune_all(now, &retention)?;
             outln!(

@@ -235,3 +235,27 @@ fn enable_says_what_it_did_and_creates_no_store() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("no feed with url"));
 }
+
+#[test]
+fn prune_of_a_store_that_does_not_exist_says_so_and_makes_none() {
+    // A typo in [store] path made an empty store and said "removed 0 items".
+    let (dir, cfg) = setup("");
+    for args in [&["prune"][..], &["prune", "--dry-run"][..]] {
+        let out = feedloom(&cfg, args);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{args:?}: {}",
+            text(&out.stdout)
+        );
+        assert!(
+            text(&out.stderr).contains("does not exist"),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    assert!(
+        !dir.path().join("state").exists(),
+        "no store, no folder, no lock"
+    );
+}
