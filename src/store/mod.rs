@@ -174,6 +174,18 @@ impl Store {
         }
         let conn = Connection::open(path).map_err(open_err)?;
         let mut store = Store::from_conn(conn);
+        // A store of a newer feedloom is refused before anything is set on
+        // it (its journal mode was switched to WAL first).
+        let version: u32 = store
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(open_err)?;
+        if version > MIGRATIONS.len() as u32 {
+            return Err(StoreError::TooNew {
+                found: version,
+                known: MIGRATIONS.len() as u32,
+            });
+        }
         store.readers = Some(Arc::new(Readers::new(path, MAX_READERS, open_known_reader)));
         store.pages = Some(Arc::new(Readers::new(
             path,
@@ -380,9 +392,8 @@ impl Store {
         Ok(())
     }
 
-    /// Applies every migration newer than `PRAGMA user_version`, each in its own
-    /// transaction together with the version bump.
-    fn migrate(&mut self) -> Result<(), StoreError> {
+    /// The schema version, refused when a newer feedloom wrote it.
+    fn refuse_newer(&self) -> Result<u32, StoreError> {
         let current: u32 = self
             .conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -394,6 +405,13 @@ impl Store {
                 known,
             });
         }
+        Ok(current)
+    }
+
+    /// Applies every migration newer than `PRAGMA user_version`, each in its own
+    /// transaction together with the version bump.
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let current = self.refuse_newer()?;
         for (i, (name, sql)) in MIGRATIONS.iter().enumerate().skip(current as usize) {
             let version = i as u32 + 1;
             let fail = |source| StoreError::Migration {
@@ -1419,9 +1437,16 @@ mod tests {
         drop(Store::open(&path).unwrap());
         let conn = Connection::open(&path).unwrap();
         conn.pragma_update(None, "user_version", 999).unwrap();
+        let _: String = conn
+            .query_row("PRAGMA journal_mode = DELETE", [], |r| r.get(0))
+            .unwrap();
         drop(conn);
+        let before = std::fs::read(&path).unwrap();
         let err = Store::open(&path).err().unwrap();
         assert!(err.to_string().contains("999"), "{err}");
+        // Left as it was: not switched to WAL first.
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        assert!(!dir.path().join("f.db-wal").exists());
     }
 
     /// Runs `n` batched writes at once (queued while the store is busy, so they
