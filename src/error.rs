@@ -170,6 +170,22 @@ impl StoreError {
     pub fn ctx(context: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
         move |source| StoreError::Sqlite { context, source }
     }
+
+    /// Whether this is the store's own trouble (a full disk, an I/O error, a
+    /// file it cannot write or read), not one fetch's.
+    pub fn is_storage_failure(&self) -> bool {
+        use rusqlite::ErrorCode::*;
+        match self {
+            StoreError::Sqlite {
+                source: rusqlite::Error::SqliteFailure(e, _),
+                ..
+            } => matches!(
+                e.code,
+                DiskFull | SystemIoFailure | ReadOnly | CannotOpen | DatabaseCorrupt | NotADatabase
+            ),
+            _ => false,
+        }
+    }
 }
 
 /// Why refreshing one feed failed.

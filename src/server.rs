@@ -594,7 +594,7 @@ async fn healthz(State(state): State<Arc<ServerState>>) -> Response {
     // store that reads but cannot write (disk full) is not healthy.
     let (counts, store_error) = match counts {
         Err(e) => (None, Some(crate::error::chain(&e))),
-        Ok(c) => (Some(c), state.store.commit_error()),
+        Ok(c) => (Some(c), state.store.store_error(now)),
     };
     let age = now - state.last_tick.load(Ordering::Relaxed);
     let ticking = age <= state.tick_grace.as_secs() as i64;

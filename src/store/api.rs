@@ -117,6 +117,11 @@ impl From<SharedStore> for Backend {
     }
 }
 
+/// How long a failed write (see [`Backend::store_error`]) keeps `/healthz`
+/// saying "error", in seconds: longer than the daemon's slowest retries of a
+/// feed that failed, shorter than anyone would wait to hear of a full disk.
+pub const WRITE_FAILED_FOR: i64 = 300;
+
 impl Backend {
     /// Opens the store for writing, creating and migrating it as needed.
     /// `node` names this process in PostgreSQL claims (`feeds.claimed_by`).
@@ -381,6 +386,19 @@ impl Backend {
             Backend::Sqlite(s) => s.commit_error(),
             Backend::Postgres(p) => p.commit_error(),
         }
+    }
+
+    /// What `/healthz` calls the store's error: the last commit's, while it
+    /// fails; else a fetch's write that failed for the store's own trouble (a
+    /// full disk) within the last [`WRITE_FAILED_FOR`] seconds, though other
+    /// writes commit.
+    pub fn store_error(&self, now: i64) -> Option<String> {
+        if let Some(e) = self.commit_error() {
+            return Some(e);
+        }
+        let (at, why) = self.sqlite()?.write_failed()?;
+        let ago = now.saturating_sub(at);
+        (ago <= WRITE_FAILED_FOR).then(|| format!("a write failed {ago}s ago: {why}"))
     }
 
     /// Resolves when another node changed the store (PostgreSQL `LISTEN`);

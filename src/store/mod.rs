@@ -141,6 +141,10 @@ pub struct Store {
     waiting: Vec<oneshot::Sender<Result<(), StoreError>>>,
     /// The error of the last failed commit; cleared by the next one that succeeds.
     commit_error: Arc<Mutex<Option<String>>>,
+    /// When a fetch's write last failed for the store's own trouble (a full
+    /// disk), and why: the batch may still commit (SQLite undid only that
+    /// write), so `commit_error` alone said "ok" while items went unstored.
+    write_failed: Arc<Mutex<Option<(i64, String)>>>,
     /// The near-duplicate index and window (see `near`).
     near: near::State,
     /// Items inserted in the open batch, indexed for search just before its
@@ -258,6 +262,7 @@ impl Store {
             batch_docs: 0,
             waiting: Vec::new(),
             commit_error: Arc::default(),
+            write_failed: Arc::default(),
             near: near::State::default(),
             pending_search: Vec::new(),
         }
@@ -306,10 +311,21 @@ impl Store {
                     context: "committing a batch of fetches",
                     source: e,
                 };
+                self.note_write_failure(&err);
                 let message = crate::error::chain(&err);
                 self.batch_failed(&message);
                 Err(StoreError::Commit { message })
             }
+        }
+    }
+
+    /// Remembers a write that failed for the store's own trouble (see
+    /// `write_failed`): the next commit may succeed with smaller writes while
+    /// every item write still fails.
+    fn note_write_failure(&self, e: &StoreError) {
+        if e.is_storage_failure() {
+            *self.write_failed.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some((crate::now_unix(), crate::error::chain(e)));
         }
     }
 
@@ -485,6 +501,7 @@ pub struct SharedStore {
     /// The read-only store of [`SharedStore::read_health`].
     health: Option<Arc<Readers<Store>>>,
     commit_error: Arc<Mutex<Option<String>>>,
+    write_failed: Arc<Mutex<Option<(i64, String)>>>,
 }
 
 /// A pool of read-only connections (or stores) beside the writer: those of
@@ -741,6 +758,9 @@ impl Store {
                     "a store write panicked: {what}"
                 )))
             });
+        if let Err(e) = &result {
+            self.note_write_failure(e);
+        }
         if self.conn.is_autocommit() {
             // SQLite rolled the whole batch back (disk full, I/O error): the
             // earlier writes of the batch are lost with this one.
@@ -765,6 +785,7 @@ impl Store {
 impl SharedStore {
     pub fn new(store: Store) -> SharedStore {
         let commit_error = store.commit_error.clone();
+        let write_failed = store.write_failed.clone();
         let readers = store.readers.clone();
         let pages = store.pages.clone();
         let health = store.health.clone();
@@ -776,7 +797,17 @@ impl SharedStore {
             writer: Arc::new(spawn_writer(Arc::downgrade(&store))),
             store,
             commit_error,
+            write_failed,
         }
+    }
+
+    /// When a fetch's write last failed for the store's own trouble (Unix
+    /// seconds), and why (see `Store::write_failed`).
+    pub fn write_failed(&self) -> Option<(i64, String)> {
+        self.write_failed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The error of the last commit, while the last commit failed.
@@ -1545,6 +1576,30 @@ mod tests {
             "{:?}",
             shared.commit_error()
         );
+        // A small write commits again: the commit error clears, but /healthz
+        // still says the store failed a write (items still do not fit) for a
+        // while; it flapped back to "ok" with every small commit.
+        shared
+            .call_batched(|s| {
+                s.conn
+                    .execute(
+                        "INSERT INTO feeds (url, created_at) VALUES ('small', 0)",
+                        [],
+                    )
+                    .map_err(StoreError::ctx("test write"))
+            })
+            .await
+            .unwrap();
+        assert_eq!(shared.commit_error(), None);
+        let backend = Backend::Sqlite(shared.clone());
+        let now = crate::now_unix();
+        let said = backend.store_error(now).expect("a recent failed write");
+        assert!(
+            said.contains("a write failed") && said.contains("full"),
+            "{said}"
+        );
+        assert_eq!(backend.store_error(now + api::WRITE_FAILED_FOR + 1), None);
+        drop(backend);
         drop(shared);
         assert_eq!(ok, durable(&path, n), "reported stored = really stored");
         assert!(ok.iter().any(|o| !o), "big writes fail");
