@@ -210,9 +210,12 @@ fn last_error(r: &FeedSummary) -> String {
     }
 }
 
-/// Control characters (newlines in an error message) as spaces: one row, one line.
+/// Control characters (newlines in an error message) as spaces: one row, one
+/// line; bidi overrides left out (a right-to-left override in a title
+/// reordered the rest of its row).
 fn one_line(s: &str) -> String {
     s.chars()
+        .filter(|&c| !crate::export::clean::is_bidi_control(c))
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect()
 }
@@ -319,6 +322,12 @@ mod tests {
         assert!(line.ends_with("3 in a row: htt…"), "{t}");
         assert_eq!(cut("日本語", 5), "日本…");
         assert_eq!(cut("日本語", 6), "日本語");
+        // A right-to-left override reordered the rest of the row.
+        let mut rtl = failing();
+        rtl.title = Some("\u{202e}evil\u{202c} title\u{1b}[2J".to_string());
+        let t = render_table(&[rtl], 1_000_000, None);
+        assert!(!t.contains(['\u{202e}', '\u{202c}', '\u{1b}']), "{t:?}");
+        assert!(t.contains("evil title [2J"), "{t}");
     }
 
     #[test]
