@@ -52,6 +52,12 @@ const CLAIM_AGAIN: Duration = Duration::from_millis(100);
 /// config from its file.
 pub async fn run_from_signals(cfg: Config) -> Result<(), AppError> {
     use tokio::signal::unix::{SignalKind, signal};
+    // A second daemon on this store hears so, by name, before it tries the
+    // listen address the first one holds ("Address already in use" said
+    // nothing of the store). `run` takes the lock for good.
+    if let Location::Sqlite(path) = Location::of(&cfg.store) {
+        drop(crate::store::lock::StoreLock::acquire(&path, "run")?);
+    }
     let listener = TcpListener::bind(cfg.server.listen)
         .await
         .map_err(|source| AppError::Bind {

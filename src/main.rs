@@ -62,22 +62,38 @@ fn main() -> ExitCode {
     if cli.command.edits_config() {
         return commands::edit(cli.command, &path);
     }
+    let json = matches!(cli.log_format, LogFormat::Json);
     let cfg = match config::load(&path) {
         Ok(cfg) => cfg,
         Err(e) => {
-            eprintln!("feedloom: {e}");
+            let mut message = e.to_string();
             if matches!(e, ConfigError::Read { .. }) && cli.config.is_none() {
-                eprintln!("feedloom: pass --config FILE or set FEEDLOOM_CONFIG");
+                message.push_str("\nfeedloom: pass --config FILE or set FEEDLOOM_CONFIG");
             }
+            fatal(json, &message);
             return ExitCode::from(2);
         }
     };
     match run(cli.command, cfg) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("feedloom: {e:#}");
+            // Each cause once (anyhow's `{:#}` printed "Address already in
+            // use (os error 98)" twice when a message carries its source).
+            let error: &(dyn std::error::Error + 'static) = e.as_ref();
+            fatal(json, &feedloom::error::chain(error));
             ExitCode::from(1)
         }
+    }
+}
+
+/// The error that ends the process: `feedloom: …` on stderr, or with
+/// `--log-format json` one JSON line like every other log line (a config
+/// error's lines were plain text among them).
+fn fatal(json: bool, message: &str) {
+    if json {
+        tracing::error!(error = %message, "feedloom stopped");
+    } else {
+        eprintln!("feedloom: {message}");
     }
 }
 

@@ -333,3 +333,41 @@ async fn human_logs_show_plain_values_and_the_url_once() {
     }
     assert!(line(&srv.url("/ok.xml")).contains("new=2"));
 }
+
+/// With `--log-format json`, the error that stops feedloom is a JSON line
+/// like every other (a config error's two lines were plain text among them),
+/// and each cause is said once.
+#[test]
+fn a_fatal_error_is_one_json_line_in_json_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[[feed]]\nurl = 5\n").unwrap();
+    let notdb = dir.path().join("c.toml");
+    std::fs::write(
+        dir.path().join("s.db"),
+        "not a database at all, not at all\n",
+    )
+    .unwrap();
+    std::fs::write(&notdb, "[store]\npath = \"s.db\"\n").unwrap();
+    for (cfg, code, says) in [(&bad, 2, "bad.toml:2:7"), (&notdb, 1, "cannot open store")] {
+        let out = Command::new(env!("CARGO_BIN_EXE_feedloom"))
+            .args(["--log-format", "json", "--config"])
+            .arg(cfg)
+            .arg("poll")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(code));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "{stderr}");
+        let v: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+        assert_eq!(v["level"], "ERROR", "{v}");
+        let error = v["fields"]["error"].as_str().unwrap();
+        assert!(error.contains(says), "{error}");
+        assert_eq!(
+            error.matches("file is not a database: file is not").count(),
+            0,
+            "{error}"
+        );
+    }
+}

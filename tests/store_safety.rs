@@ -399,8 +399,19 @@ async fn a_second_writer_is_refused_and_a_killed_one_leaves_no_lock() {
         first.log()
     );
     let db = env.path("feedloom.db").display().to_string();
-    for cmd in ["run", "poll"] {
-        let out = tokio::task::block_in_place(|| feedloom(&cfg, &[cmd]));
+    // The same config, on the address the first one holds: the store is
+    // named, not "Address already in use".
+    let same = env.path("same.toml");
+    std::fs::write(
+        &same,
+        std::fs::read_to_string(&cfg).unwrap().replace(
+            "listen = \"127.0.0.1:0\"",
+            &format!("listen = \"{}\"", first.listen().unwrap()),
+        ),
+    )
+    .unwrap();
+    for (cmd, cfg) in [("run", &cfg), ("poll", &cfg), ("run", &same)] {
+        let out = tokio::task::block_in_place(|| feedloom(cfg, &[cmd]));
         assert_eq!(out.status.code(), Some(1), "{cmd}");
         let err = text(&out.stderr);
         assert_eq!(err.trim().lines().count(), 1, "{cmd}: {err}");
