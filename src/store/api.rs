@@ -391,7 +391,7 @@ impl Backend {
     /// What `/healthz` calls the store's error: the last commit's, while it
     /// fails; else a fetch's write that failed for the store's own trouble (a
     /// full disk) within the last [`WRITE_FAILED_FOR`] seconds, though other
-    /// writes commit.
+    /// writes commit, unless a document's items have been stored since.
     pub fn store_error(&self, now: i64) -> Option<String> {
         if let Some(e) = self.commit_error() {
             return Some(e);
