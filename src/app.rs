@@ -333,6 +333,13 @@ pub async fn run(
                         if new_cfg.server.listen != plan.cfg.server.listen {
                             warn!("[server] listen changed: takes effect after a restart");
                         }
+                        // The store stays the one opened (it was changed
+                        // without a word).
+                        if new_cfg.store.path != plan.cfg.store.path
+                            || new_cfg.store.url != plan.cfg.store.url
+                        {
+                            warn!("[store] changed: takes effect after a restart; this daemon keeps its store");
+                        }
                         if crate::server::ConnLimits::of(&new_cfg.server) != limits {
                             warn!("[server] connection limits changed: take effect after a restart");
                         }

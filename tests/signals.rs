@@ -194,6 +194,24 @@ async fn sighup_adds_and_removes_feeds_and_a_broken_config_keeps_the_old_one() {
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(hits("/a.xml"), a, "removed feed no longer polled");
 
+    // Another store: said to wait for a restart (it was kept without a word).
+    std::fs::write(
+        &cfg,
+        std::fs::read_to_string(&cfg)
+            .unwrap()
+            .replace("path = \"feedloom.db\"", "path = \"other.db\""),
+    )
+    .unwrap();
+    d.signal("HUP");
+    assert!(
+        until(10, || d
+            .log_has("[store] changed: takes effect after a restart"))
+        .await,
+        "{}",
+        d.log()
+    );
+    assert!(!env.path("other.db").exists(), "the daemon keeps its store");
+
     std::fs::write(&cfg, "[fetch]\ntimeout = \"soon\"\n").unwrap();
     d.signal("HUP");
     assert!(
