@@ -351,6 +351,25 @@ async fn byte_identical_bodies_are_logged_unchanged() {
     let changed = pair.run(&["poll"]).await;
     assert_eq!(changed[0], changed[1]);
     assert!(changed[1].contains("1 new"), "{}", changed[1]);
+    // `enable` of a feed that is not disabled, then of one that is (a
+    // PostgreSQL `enabled` is a number: `NOT enabled` failed every enable).
+    let url = server.url("/n.xml");
+    let said = pair.run(&["enable", &url]).await;
+    assert_eq!(said[0], said[1]);
+    assert!(
+        said[1].contains("is not disabled; nothing to do"),
+        "{}",
+        said[1]
+    );
+    c.execute("UPDATE feeds SET enabled = 0", &[])
+        .await
+        .unwrap();
+    let said = ok(&pair.postgres, &["enable", &url]).await;
+    assert_eq!(said.trim(), format!("enabled {url}"));
+    assert_eq!(
+        pg::count(&c, "SELECT count(*) FROM feeds WHERE enabled = 1").await,
+        1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

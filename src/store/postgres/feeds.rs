@@ -496,7 +496,7 @@ impl PgStore {
             .exec(
                 "enabling feed",
                 "UPDATE feeds SET enabled = 1, next_fetch_at = NULL, consecutive_failures = 0
-                 WHERE url = $1 AND NOT enabled",
+                 WHERE url = $1 AND enabled = 0",
                 &[&url],
             )
             .await?;
