@@ -323,23 +323,28 @@ pub async fn run(
     let mut more_due = false;
     let mut claim_soon = false;
     tokio::pin!(shutdown);
+    // What a reload cannot change: compared with what the daemon started
+    // with, at every reload (not with the last config read).
+    let (opened_store, bound) = (plan.cfg.store.clone(), plan.cfg.server.listen);
 
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
             Some(()) = reload.recv() => {
                 match config::load(&plan.cfg.source) {
-                    Ok(new_cfg) => {
-                        if new_cfg.server.listen != plan.cfg.server.listen {
+                    Ok(mut new_cfg) => {
+                        if new_cfg.server.listen != bound {
                             warn!("[server] listen changed: takes effect after a restart");
                         }
                         // The store stays the one opened (it was changed
                         // without a word).
-                        if new_cfg.store.path != plan.cfg.store.path
-                            || new_cfg.store.url != plan.cfg.store.url
+                        if new_cfg.store.path != opened_store.path
+                            || new_cfg.store.url != opened_store.url
                         {
                             warn!("[store] changed: takes effect after a restart; this daemon keeps its store");
                         }
+                        new_cfg.store.path = opened_store.path.clone();
+                        new_cfg.store.url = opened_store.url.clone();
                         if crate::server::ConnLimits::of(&new_cfg.server) != limits {
                             warn!("[server] connection limits changed: take effect after a restart");
                         }

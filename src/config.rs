@@ -959,13 +959,9 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         }
         out
     };
-    let store_files: Vec<PathBuf> = ["", "-wal", "-shm", "-journal", ".lock"]
+    let store_files: Vec<PathBuf> = crate::store::lock::store_files(&cfg.store.path)
         .iter()
-        .map(|suffix| {
-            let mut f = cfg.store.path.clone().into_os_string();
-            f.push(suffix);
-            plain(Path::new(&f))
-        })
+        .map(|f| plain(f))
         .collect();
     let mut written: HashMap<PathBuf, &str> = HashMap::new();
     for out in &cfg.outputs {

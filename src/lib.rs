@@ -122,6 +122,31 @@ pub fn fresh_file(path: &std::path::Path, mode: u32) -> std::io::Result<std::fs:
     }
 }
 
+/// Ends the process as a program killed by SIGPIPE does when `e` says the
+/// reader of stdout has gone (`feedloom check | head -1`): quietly, not with
+/// a panic or an error. Any other error returns.
+pub fn end_if_reader_gone(e: &std::io::Error) {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        // SAFETY: restores the default action of SIGPIPE and raises it: the
+        // process ends here, as `head`'s writer is expected to.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+            libc::raise(libc::SIGPIPE);
+        }
+        std::process::exit(141);
+    }
+}
+
+/// Whether `a` and `b` are one existing file (links and `..` followed, any
+/// name of it).
+pub fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
 /// How many feeds are refreshed between two [`trim_freed_memory`] calls.
 pub const TRIM_EVERY: usize = 256;
 

@@ -41,15 +41,7 @@ fn written(result: std::io::Result<()>) {
     let Err(e) = result else {
         return;
     };
-    if e.kind() == std::io::ErrorKind::BrokenPipe {
-        // SAFETY: restores the default action of SIGPIPE and raises it: the
-        // process ends here, as `head`'s writer is expected to.
-        unsafe {
-            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-            libc::raise(libc::SIGPIPE);
-        }
-        std::process::exit(141);
-    }
+    feedloom::end_if_reader_gone(&e);
     eprintln!("feedloom: cannot write to stdout: {e}");
     std::process::exit(1);
 }
@@ -91,7 +83,15 @@ fn main() -> ExitCode {
 /// error's lines were plain text among them).
 fn fatal(json: bool, message: &str) {
     if json {
-        tracing::error!(error = %message, "feedloom stopped");
+        // Written here, not through tracing: `FEEDLOOM_LOG=off` must not
+        // silence why the process stopped.
+        let line = serde_json::json!({
+            "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            "level": "ERROR",
+            "fields": { "message": "feedloom stopped", "error": message },
+            "target": "feedloom",
+        });
+        eprintln!("{line}");
     } else {
         eprintln!("feedloom: {message}");
     }

@@ -187,6 +187,7 @@ fn a_reader_that_goes_away_ends_the_command_quietly() {
         &["check"][..],
         &["export", "--format", "rss"][..],
         &["feeds"][..],
+        &["export-opml"][..],
     ] {
         let mut child = Command::new(env!("CARGO_BIN_EXE_feedloom"))
             .arg("--config")
@@ -201,6 +202,7 @@ fn a_reader_that_goes_away_ends_the_command_quietly() {
         let out = child.wait_with_output().unwrap();
         let stderr = text(&out.stderr);
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("Broken pipe"), "{args:?}: {stderr}");
         assert!(
             out.status.signal() == Some(libc::SIGPIPE) || out.status.success(),
             "{args:?}: {:?} {stderr}",

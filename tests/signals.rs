@@ -211,6 +211,11 @@ async fn sighup_adds_and_removes_feeds_and_a_broken_config_keeps_the_old_one() {
         d.log()
     );
     assert!(!env.path("other.db").exists(), "the daemon keeps its store");
+    // Said again at the next reload (compared with the store it opened).
+    let said = |d: &Daemon| d.log().matches("[store] changed").count();
+    let before = said(&d);
+    d.signal("HUP");
+    assert!(until(10, || said(&d) > before).await, "{}", d.log());
 
     std::fs::write(&cfg, "[fetch]\ntimeout = \"soon\"\n").unwrap();
     d.signal("HUP");

@@ -127,8 +127,10 @@ pub fn edit(command: crate::cli::Command, config_path: &Path) -> ExitCode {
 
 /// Writes one line of a command's report.
 pub fn say(out: &mut dyn std::io::Write, line: &str) -> Result<(), Failure> {
-    writeln!(out, "{}", terminal_safe(line))
-        .map_err(|e| Failure::Runtime(format!("cannot write output: {e}")))
+    writeln!(out, "{}", terminal_safe(line)).map_err(|e| {
+        crate::end_if_reader_gone(&e);
+        Failure::Runtime(format!("cannot write output: {e}"))
+    })
 }
 
 /// `text` without the control characters (but line breaks and tabs) and bidi

@@ -529,7 +529,7 @@ fn feed_outline(f: &crate::config::FeedConfig) -> BytesStart<'static> {
 pub fn export(cfg: &Config, output: Option<&Path>, out: &mut dyn Write) -> Result<(), Failure> {
     let bytes = write_opml(cfg);
     match output {
-        Some(path) if same_file(path, &cfg.source) => Err(Failure::Usage(format!(
+        Some(path) if crate::same_file(path, &cfg.source) => Err(Failure::Usage(format!(
             "--output {} is the config file itself; write the OPML elsewhere",
             path.display()
         ))),
@@ -543,18 +543,10 @@ pub fn export(cfg: &Config, output: Option<&Path>, out: &mut dyn Write) -> Resul
             );
             Ok(())
         }
-        None => out
-            .write_all(&bytes)
-            .map_err(|e| Failure::Runtime(format!("cannot write output: {e}"))),
-    }
-}
-
-/// Whether `a` and `b` name one existing file (links and `..` followed).
-fn same_file(a: &Path, b: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    match (std::fs::metadata(a), std::fs::metadata(b)) {
-        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
-        _ => false,
+        None => out.write_all(&bytes).map_err(|e| {
+            crate::end_if_reader_gone(&e);
+            Failure::Runtime(format!("cannot write output: {e}"))
+        }),
     }
 }
 

@@ -209,11 +209,15 @@ pub fn append_feeds(text: &str, path: &Path, feeds: &[NewFeed]) -> Result<String
     let out = append_feeds_lf(&lf, path, feeds)?;
     // The edit only inserted text (checked): find it, and put it into the
     // text as it was, at the same line and column.
-    let at = lf
+    let mut at = lf
         .bytes()
         .zip(out.bytes())
         .take_while(|(a, b)| a == b)
         .count();
+    // (A common prefix may end inside a character both texts start alike.)
+    while !lf.is_char_boundary(at) || !out.is_char_boundary(at) {
+        at -= 1;
+    }
     let block = &out[at..at + (out.len() - lf.len())];
     let line_start = lf[..at].rfind('\n').map_or(0, |i| i + 1);
     let line = lf[..line_start].matches('\n').count();

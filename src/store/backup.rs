@@ -115,38 +115,19 @@ pub fn backup(store: &Path, dest: &Path, force: bool) -> Result<BackupReport, Ba
     })
 }
 
-/// Whether `dest` names the store at `store` or one of the files beside it
-/// that SQLite and feedloom keep (`-wal`, `-shm`, `-journal`, `.lock`),
-/// whichever way either path is written (links, `..`, another name of the same
-/// file).
+/// Whether `dest` names the store at `store` or one of its files
+/// ([`crate::store::lock::store_files`]), whichever way either path is written
+/// (links, `..`, another name of the same file).
 fn is_store_file(store: &Path, dest: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    if let (Ok(a), Ok(b)) = (std::fs::metadata(store), std::fs::metadata(dest))
-        && a.dev() == b.dev()
-        && a.ino() == b.ino()
-    {
-        return true;
-    }
-    let canonical = |p: &Path| -> Option<PathBuf> {
+    let plain = |p: &Path| -> Option<PathBuf> {
         let folder = p.parent().filter(|f| !f.as_os_str().is_empty());
         let folder = std::fs::canonicalize(folder.unwrap_or(Path::new("."))).ok()?;
         Some(folder.join(p.file_name()?))
     };
-    let (Some(store), Some(dest)) = (
-        std::fs::canonicalize(store)
-            .ok()
-            .or_else(|| canonical(store)),
-        canonical(dest),
-    ) else {
-        return false;
-    };
-    ["", "-wal", "-shm", "-journal", ".lock"]
+    let dest_plain = plain(dest);
+    crate::store::lock::store_files(store)
         .iter()
-        .any(|suffix| {
-            let mut neighbour = store.clone().into_os_string();
-            neighbour.push(suffix);
-            Path::new(&neighbour) == dest
-        })
+        .any(|f| crate::same_file(f, dest) || (dest_plain.is_some() && plain(f) == dest_plain))
 }
 
 fn copy_and_check(store: &Path, tmp: &Path) -> Result<(i64, u32), BackupError> {
@@ -181,4 +162,33 @@ fn copy_and_check(store: &Path, tmp: &Path) -> Result<(i64, u32), BackupError> {
         .map_err(copy_err)?;
     copy.close().map_err(|(_, e)| copy_err(e))?;
     Ok((items, version))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The store's files, whichever way it or the destination is named: a
+    /// store path that is a link keeps its lock beside the link and its
+    /// `-wal` beside the file.
+    #[test]
+    fn the_store_files_through_links_and_other_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.db");
+        std::fs::write(&real, "x").unwrap();
+        let link = dir.path().join("feeds.db");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        for dest in [
+            "feeds.db.lock",
+            "real.db-wal",
+            "real.db",
+            "feeds.db-shm",
+            "./feeds.db.lock",
+        ] {
+            assert!(is_store_file(&link, &dir.path().join(dest)), "{dest}");
+        }
+        for dest in ["real.db.lock.bak", "other.db", "feeds.db.lock2"] {
+            assert!(!is_store_file(&link, &dir.path().join(dest)), "{dest}");
+        }
+    }
 }

@@ -235,9 +235,12 @@ impl Store {
         .map_err(ctx("saving validators"))?;
         apply_redirect(&tx, feed.id, resched)?;
         tx.commit().map_err(ctx("committing fetch"))?;
-        // A document's items went in: the store writes again (a failure
-        // record or a 304 does not say so: they fit when items do not).
-        *self.write_failed.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        // Items went in: the store writes again (a failure record, a 304 or
+        // a changed document with no new item does not say so: they fit when
+        // items do not).
+        if applied.new + applied.updated > 0 {
+            *self.write_failed.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        }
         if !indexed_now.is_empty() {
             pending_search.retain(|p| !indexed_now.contains(p));
         }

@@ -20,6 +20,25 @@ pub struct StoreLock {
     path: PathBuf,
 }
 
+/// Every file of the store at `db`: the database, SQLite's `-wal`, `-shm`
+/// and `-journal` beside it (beside the file it names, when `db` is a link),
+/// and the lock file (beside `db` as written). Nothing else may write them.
+pub fn store_files(db: &Path) -> Vec<PathBuf> {
+    let beside = |base: &Path, suffix: &str| {
+        let mut p = base.as_os_str().to_owned();
+        p.push(suffix);
+        PathBuf::from(p)
+    };
+    let mut files = vec![db.to_path_buf(), lock_path(db)];
+    let real = std::fs::canonicalize(db).unwrap_or_else(|_| db.to_path_buf());
+    for base in [db, real.as_path()] {
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            files.push(beside(base, suffix));
+        }
+    }
+    files
+}
+
 /// The lock file of the store at `db`.
 pub fn lock_path(db: &Path) -> PathBuf {
     let mut p = db.as_os_str().to_owned();
@@ -46,7 +65,19 @@ impl StoreLock {
             .truncate(false)
             .open(&path)
             .map_err(io)?;
-        match file.try_lock() {
+        // `--reload` looks whether the lock is held by taking it shared for an
+        // instant: a daemon starting then waits that instant out.
+        let mut tries = 0;
+        let taken = loop {
+            match file.try_lock() {
+                Err(TryLockError::WouldBlock) if tries < 10 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                other => break other,
+            }
+        };
+        match taken {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
                 let mut holder = String::new();

@@ -148,13 +148,14 @@ pub fn json(hits: &[Hit]) -> String {
         .map(|h| {
             // The links and titles every other output publishes: absolute
             // http(s) links only, no bidi controls.
-            let mut st = h.story.clone();
-            crate::export::clean::check_story(&mut st);
+            let st = &h.story;
+            let link = st.link.as_deref().and_then(crate::urls::safe_link);
+            let title = st.title.as_deref().map(plain_title);
             let plain: String = h.snippet.iter().map(|s| s.text.as_str()).collect();
             serde_json::json!({
                 "id": st.uid,
-                "title": st.title,
-                "link": st.link,
+                "title": title,
+                "link": link,
                 "feed": crate::config::access::redact_userinfo(&st.source.feed_url),
                 "feed_title": st.source.title,
                 "first_seen_at": st.first_seen_at,
