@@ -821,6 +821,25 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
                 format!("output `{name}` has no formats"),
             ));
         }
+        if let Some((_, f)) = out
+            .formats
+            .iter()
+            .enumerate()
+            .find(|(i, f)| out.formats[..*i].contains(f))
+        {
+            return Err(at(
+                out.name.span(),
+                format!("output `{name}` names the format `{}` twice", f.extension()),
+            ));
+        }
+        if out.window.is_some_and(|w| w.0.is_zero()) {
+            return Err(at(
+                out.name.span(),
+                format!(
+                    "output `{name}`: a `window` of 0s shows no story; leave it out for no limit"
+                ),
+            ));
+        }
         if out.max_items == 0 || out.max_items > 10_000 {
             return Err(at(
                 out.name.span(),
@@ -925,6 +944,15 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     // Deserializing grew the list by doubling; the config lives as long as
     // the daemon (at 10,000 feeds the spare room was ~3 MiB).
     cfg.feeds.shrink_to_fit();
+    if cfg.store.url.is_none() && cfg.store.path.as_os_str().is_empty() {
+        // (It passed `check`, and `poll` then said "unable to open database
+        // file: ./".)
+        return Err(whole(
+            "store",
+            "path",
+            "[store] path is empty: name the store's file",
+        ));
+    }
     cfg.store.path = base.join(&cfg.store.path);
     if let Some(p) = &cfg.store.password_file {
         cfg.store.password_file = Some(base.join(p));
@@ -1281,6 +1309,13 @@ mod tests {
         );
         assert!(e.starts_with("cfg/x.toml:5:"), "{e}");
         assert!(e.contains("outputs `a` and `b` would both write"), "{e}");
+        let e = err("[[output]]\nname = \"a\"\nformats = [\"rss\", \"atom\", \"rss\"]\n");
+        assert!(e.contains("names the format `rss` twice"), "{e}");
+        let e = err("[[output]]\nname = \"a\"\nwindow = \"0s\"\n");
+        assert!(e.contains("a `window` of 0s shows no story"), "{e}");
+        let e = err("[store]\npath = \"\"\n");
+        assert!(e.starts_with("cfg/x.toml:2:"), "{e}");
+        assert!(e.contains("[store] path is empty"), "{e}");
         // Different formats of one path are different files.
         parse(
             "[[output]]\nname = \"a\"\npath = \"o/x\"\nformats = [\"rss\"]\n[[output]]\nname = \"b\"\npath = \"o/x\"\nformats = [\"atom\"]\n",
