@@ -32,6 +32,8 @@ pub struct Rendered {
     pub body: bytes::Bytes,
     pub gzip: bytes::Bytes,
     pub etag: String,
+    /// The tag of the gzip encoding ([`gzip_etag`]).
+    pub gzip_etag: String,
     /// When this content was first rendered (Unix seconds).
     pub modified: i64,
     pub content_type: &'static str,
@@ -49,6 +51,7 @@ impl Rendered {
         Rendered {
             gzip: gz.finish().expect("writing to a Vec").into(),
             body: body.into(),
+            gzip_etag: gzip_etag(&etag),
             etag,
             modified,
             content_type: format.content_type(),
@@ -488,8 +491,7 @@ pub(crate) async fn output(
         .and_then(|v| v.to_str().ok())
         .is_some_and(accepts_gzip);
     // Each encoding is its own representation, with its own strong tag.
-    let gzip_etag = gzip_etag(&r.etag);
-    let etag = if gzip { &gzip_etag } else { &r.etag };
+    let etag = if gzip { &r.gzip_etag } else { &r.etag };
     let mut h = HeaderMap::new();
     h.insert(
         header::CONTENT_TYPE,
@@ -511,7 +513,7 @@ pub(crate) async fn output(
         Some(tags) => tags
             .split(',')
             .map(|t| t.trim().trim_start_matches("W/"))
-            .any(|t| t == r.etag || t == gzip_etag || t == "*"),
+            .any(|t| t == r.etag || t == r.gzip_etag || t == "*"),
         None => headers
             .get(header::IF_MODIFIED_SINCE)
             .and_then(|v| v.to_str().ok())

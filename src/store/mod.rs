@@ -180,16 +180,7 @@ impl Store {
         let mut store = Store::from_conn(conn);
         // A store of a newer feedloom is refused before anything is set on
         // it (its journal mode was switched to WAL first).
-        let version: u32 = store
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(open_err)?;
-        if version > MIGRATIONS.len() as u32 {
-            return Err(StoreError::TooNew {
-                found: version,
-                known: MIGRATIONS.len() as u32,
-            });
-        }
+        store.refuse_newer(open_err)?;
         store.readers = Some(Arc::new(Readers::new(path, MAX_READERS, open_known_reader)));
         store.pages = Some(Arc::new(Readers::new(
             path,
@@ -409,11 +400,14 @@ impl Store {
     }
 
     /// The schema version, refused when a newer feedloom wrote it.
-    fn refuse_newer(&self) -> Result<u32, StoreError> {
+    fn refuse_newer(
+        &self,
+        read_error: impl FnOnce(rusqlite::Error) -> StoreError,
+    ) -> Result<u32, StoreError> {
         let current: u32 = self
             .conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(StoreError::ctx("reading schema version"))?;
+            .map_err(read_error)?;
         let known = MIGRATIONS.len() as u32;
         if current > known {
             return Err(StoreError::TooNew {
@@ -427,7 +421,7 @@ impl Store {
     /// Applies every migration newer than `PRAGMA user_version`, each in its own
     /// transaction together with the version bump.
     fn migrate(&mut self) -> Result<(), StoreError> {
-        let current = self.refuse_newer()?;
+        let current = self.refuse_newer(StoreError::ctx("reading schema version"))?;
         for (i, (name, sql)) in MIGRATIONS.iter().enumerate().skip(current as usize) {
             let version = i as u32 + 1;
             let fail = |source| StoreError::Migration {

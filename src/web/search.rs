@@ -271,11 +271,7 @@ pub async fn route(
     }
     // What the page shows of the query: its first MAX_QUERY_BYTES, no
     // control characters (`parse_query` reads those as spaces).
-    let mut end = q.len().min(crate::store::search::MAX_QUERY_BYTES);
-    while !q.is_char_boundary(end) {
-        end -= 1;
-    }
-    let shown: String = q[..end]
+    let shown: String = crate::store::search::cut(&q, crate::store::search::MAX_QUERY_BYTES)
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
