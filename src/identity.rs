@@ -358,15 +358,38 @@ pub fn canonical_url(link: &str, rules: &Canon) -> String {
     out
 }
 
-/// Hash of everything a reader sees of an entry.
+/// Hash of everything a reader sees of an entry. Its enclosures count only
+/// when it has some, so an entry without any keeps the hash it had before
+/// feedloom read enclosures (schema version 12).
 pub fn content_hash(e: &Entry) -> String {
-    short_hash(&[
+    match crate::parse::enclosures::encode(&e.enclosures) {
+        None => short_hash(&text_parts(e)),
+        Some(files) => {
+            let mut parts = text_parts(e).to_vec();
+            parts.push(&files);
+            short_hash(&parts)
+        }
+    }
+}
+
+/// What a reader sees of an entry besides its enclosures.
+fn text_parts(e: &Entry) -> [&str; 5] {
+    [
         e.title.as_deref().unwrap_or(""),
         e.link.as_deref().unwrap_or(""),
         e.author.as_deref().unwrap_or(""),
         e.summary.as_deref().unwrap_or(""),
         e.content.as_deref().unwrap_or(""),
-    ])
+    ]
+}
+
+/// The content hash feedloom gave this entry before it read enclosures
+/// (`None` when it has none: then it is [`content_hash`]). A stored item
+/// whose hash is this one differs from the entry only by the enclosures it
+/// was stored without: the store fills them in without calling the item
+/// changed.
+pub fn hash_before_enclosures(e: &Entry) -> Option<String> {
+    (!e.enclosures.is_empty()).then(|| short_hash(&text_parts(e)))
 }
 
 /// Key material for an entry with neither guid nor link.
@@ -675,6 +698,24 @@ mod tests {
         assert_ne!(content_hash(&a), content_hash(&b));
         // Parts are length-prefixed: moving text between fields changes the hash.
         assert_ne!(short_hash(&["ab", "c"]), short_hash(&["a", "bc"]));
+        // Without files, the hash stores made before version 12 hold.
+        assert_eq!(
+            content_hash(&a),
+            short_hash(&["title", "https://e.org/1", "", "", ""])
+        );
+        assert_eq!(hash_before_enclosures(&a), None);
+        let mut c = a.clone();
+        c.enclosures.push(crate::parse::Enclosure {
+            url: "https://e.org/1.mp3".into(),
+            ..Default::default()
+        });
+        assert_ne!(content_hash(&c), content_hash(&a));
+        assert_eq!(hash_before_enclosures(&c), Some(content_hash(&a)));
+        c.enclosures[0].length = Some(5);
+        assert_eq!(hash_before_enclosures(&c), Some(content_hash(&a)));
+        let before = content_hash(&c);
+        c.enclosures[0].length = Some(6);
+        assert_ne!(content_hash(&c), before, "a file's size is seen");
     }
 
     #[test]

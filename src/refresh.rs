@@ -96,8 +96,10 @@ impl Refresher {
     pub fn with_fetcher(cfg: &Config, store: impl Into<Backend>, fetcher: Fetcher) -> Refresher {
         let store = store.into();
         let canon = Canon::new(&cfg.identity.strip_params);
+        // v2: enclosures are read (an identical body is parsed once more
+        // after the upgrade, so stored items get their files at once).
         let body_tag = format!(
-            "v1 entries={} field={} strip={}",
+            "v2 entries={} field={} strip={}",
             cfg.fetch.max_entries,
             cfg.fetch.max_field.0,
             canon.tag()

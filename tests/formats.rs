@@ -19,6 +19,7 @@ use std::path::Path;
 
 use feedloom::config::{self, Format, OutputConfig};
 use feedloom::export::{self, FeedInfo, Prepared};
+use feedloom::parse::Enclosure;
 use feedloom::store::queries::{Source, Story};
 
 // ---------------------------------------------------------------------------
@@ -141,6 +142,9 @@ fn atom_problems(text: &str) -> Vec<String> {
             let href = l.attr("href").unwrap_or("");
             if !absolute_iri(href) {
                 p.push(format!("{what} link href `{href}` is not an absolute IRI"));
+            }
+            if l.attr("length").is_some_and(|n| n.parse::<u64>().is_err()) {
+                p.push(format!("{what} link length is not a number"));
             }
             if l.attr("rel").unwrap_or("alternate") == "alternate"
                 && !alternates.insert((l.attr("type"), l.attr("hreflang")))
@@ -285,6 +289,22 @@ fn rss_problems(text: &str) -> Vec<String> {
         {
             p.push(format!("{what} source has no absolute url"));
         }
+        // RSS 2.0: url, length and type are required; one per item is what
+        // every reader understands.
+        if item.count("enclosure") > 1 {
+            p.push(format!(
+                "{what} has {} <enclosure>",
+                item.count("enclosure")
+            ));
+        }
+        for e in item.all("enclosure") {
+            let ok = e.attr("url").is_some_and(web_url)
+                && e.attr("length").is_some_and(|l| l.parse::<u64>().is_ok())
+                && e.attr("type").is_some_and(|t| t.contains('/'));
+            if !ok {
+                p.push(format!("{what} enclosure lacks a url, length or type"));
+            }
+        }
     }
     p
 }
@@ -340,6 +360,21 @@ fn json_problems(text: &str) -> Vec<String> {
         }
         if !item["author"].is_null() {
             p.push(format!("{what} uses JSON Feed 1.0's `author`"));
+        }
+        if !item["attachments"].is_null() {
+            let ok = item["attachments"].as_array().is_some_and(|a| {
+                a.iter().all(|x| {
+                    x["url"].as_str().is_some_and(web_url)
+                        && x["mime_type"].as_str().is_some_and(|t| t.contains('/'))
+                        && (x["size_in_bytes"].is_null() || x["size_in_bytes"].is_u64())
+                })
+            });
+            if !ok {
+                p.push(format!(
+                    "{what} attachments {} lack a url or mime_type",
+                    item["attachments"]
+                ));
+            }
         }
         if !item["authors"].is_null() {
             let ok = item["authors"].as_array().is_some_and(|a| {
@@ -479,7 +514,33 @@ fn story(uid: &str, title: Option<&str>, link: Option<&str>, html: Option<&str>)
             None,
         ),
         also: Vec::new(),
+        enclosures: Vec::new(),
     }
+}
+
+fn enclosure(url: &str, media_type: Option<&str>, length: Option<u64>) -> Enclosure {
+    Enclosure {
+        url: url.into(),
+        media_type: media_type.map(Into::into),
+        length,
+    }
+}
+
+/// What a podcast's episode carries: the audio with type and size, a transcript
+/// without either (a URL whose query needs escaping in XML).
+fn episode_files() -> Vec<Enclosure> {
+    vec![
+        enclosure(
+            "https://cdn.example.org/ep/42.mp3",
+            Some("audio/mpeg"),
+            Some(31_457_280),
+        ),
+        enclosure(
+            "https://cdn.example.org/ep/42.txt?a=1&b=%22x%22",
+            None,
+            None,
+        ),
+    ]
 }
 
 /// Ordinary and hostile stories, newest first as the store lists them.
@@ -579,6 +640,18 @@ fn stories() -> Vec<Story> {
             )
         },
     ];
+    // A podcast's episode.
+    all.push(Story {
+        first_seen_at: T0 - 50,
+        changed_at: T0 - 50,
+        enclosures: episode_files(),
+        ..story(
+            "episode",
+            Some("Episode 42"),
+            Some("https://pod.example.org/42"),
+            Some("<p>Show notes</p>"),
+        )
+    });
     // A bare story with text but no link.
     all.push(Story {
         first_seen_at: T0 - 100,
@@ -775,6 +848,48 @@ fn every_format_reads_back_with_feed_rs() {
                 ),
             }
         }
+    }
+}
+
+/// An episode's files reach a subscriber of every format, as feedloom itself
+/// reads them back: all of them in Atom and JSON Feed, the first (RSS names
+/// one per item) in RSS.
+#[test]
+fn enclosures_reach_every_format_and_read_back() {
+    let out = output(
+        "[server]\npublic_url = \"https://news.example.org/\"\n[[output]]\nname = \"all\"\n",
+    );
+    let base = url::Url::parse("https://news.example.org/all").unwrap();
+    for format in FEEDS {
+        let (_, text) = render(&out, stories(), format);
+        let doc = feedloom::parse::parse(
+            text.as_bytes(),
+            None,
+            &base,
+            feedloom::parse::Limits::default(),
+        )
+        .unwrap();
+        let episode = doc
+            .entries
+            .iter()
+            .find(|e| e.title.as_deref() == Some("Episode 42"))
+            .unwrap_or_else(|| panic!("{format}: no episode"));
+        let want = match format {
+            Format::Rss => episode_files()[..1].to_vec(),
+            _ => episode_files(),
+        };
+        // Where the feed said nothing, RSS and JSON Feed must still name a type.
+        let read: Vec<Enclosure> = episode
+            .enclosures
+            .iter()
+            .map(|e| Enclosure {
+                media_type: e.media_type.clone().filter(|t| t != export::OCTET_STREAM),
+                ..e.clone()
+            })
+            .collect();
+        assert_eq!(read, want, "{format}");
+        let others = doc.entries.iter().filter(|e| !e.enclosures.is_empty());
+        assert_eq!(others.count(), 1, "{format}: only the episode has files");
     }
 }
 

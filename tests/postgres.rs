@@ -278,6 +278,68 @@ async fn poll_export_feeds_and_stories_match_sqlite() {
     );
 }
 
+/// A podcast's files on both backends: filled in on items stored without
+/// them (not reported as updated), published in every output, and a replaced
+/// file is an update.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enclosures_are_stored_and_published_alike() {
+    let server = FeedServer::start().await;
+    let episode = |files: &str| {
+        Resource::feed(format!(
+            "<rss version=\"2.0\"><channel><title>Pod</title>\
+             <item><guid>ep1</guid><link>https://pod.example.org/1</link>\
+             <title>Episode one</title><description>Notes</description>{files}</item>\
+             </channel></rss>"
+        ))
+    };
+    server.set("/pod.xml", episode(""));
+    let body = common::feeds_toml(&[server.url("/pod.xml")]);
+    let Some(pair) = Pair::new("enclosures", &body).await else {
+        return;
+    };
+    let polled = pair.run(&["poll"]).await;
+    assert!(polled[1].contains("1 new"), "{}", polled[1]);
+    server.set(
+        "/pod.xml",
+        episode(r#"<enclosure url="/media/1.mp3" length="4096" type="audio/mpeg"/>"#),
+    );
+    let filled = pair.run(&["poll"]).await;
+    assert_eq!(filled[0], filled[1]);
+    assert!(filled[1].contains("0 new, 0 updated"), "{}", filled[1]);
+    let mp3 = server.url("/media/1.mp3");
+    let attachments = |json: &str| -> serde_json::Value {
+        let v: serde_json::Value = serde_json::from_str(json).unwrap();
+        v["items"][0]["attachments"].clone()
+    };
+    let exported = pair.run(&["export", "--format", "json"]).await;
+    for json in &exported {
+        assert_eq!(
+            attachments(json),
+            serde_json::json!([{"url": mp3, "mime_type": "audio/mpeg", "size_in_bytes": 4096}])
+        );
+    }
+    let atom = pair.run(&["export", "--format", "atom"]).await;
+    assert_eq!(atom[0], atom[1]);
+    assert!(atom[1].contains(r#"rel="enclosure""#), "{}", atom[1]);
+    server.set(
+        "/pod.xml",
+        episode(r#"<enclosure url="/media/1-v2.mp3" length="4096" type="audio/mpeg"/>"#),
+    );
+    let replaced = pair.run(&["poll"]).await;
+    assert_eq!(replaced[0], replaced[1]);
+    assert!(replaced[1].contains("1 updated"), "{}", replaced[1]);
+    let c = pg::client(&pair.url).await;
+    assert_eq!(
+        pg::count(
+            &c,
+            "SELECT count(*) FROM items, json_array_elements(enclosures::json) f
+             WHERE f->>'url' LIKE '%/media/1-v2.mp3'"
+        )
+        .await,
+        1
+    );
+}
+
 /// A server without validators answers 200 every time: the same bytes are
 /// recognised by their hash and not parsed again, on both backends.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -82,6 +82,19 @@ fn entry(w: &mut Writer<Vec<u8>>, p: &Prepared) -> io::Result<()> {
                 .with_attribute(("title", xml_safe(title).as_ref()))
                 .write_empty()?;
         }
+        for e in &s.enclosures {
+            let mut el = w
+                .create_element("link")
+                .with_attribute(("rel", "enclosure"))
+                .with_attribute(("href", e.url.as_str()));
+            if let Some(t) = &e.media_type {
+                el = el.with_attribute(("type", t.as_str()));
+            }
+            if let Some(n) = e.length {
+                el = el.with_attribute(("length", n.to_string().as_str()));
+            }
+            el.write_empty()?;
+        }
         text(w, "published", &rfc3339(p.published()))?;
         text(w, "updated", &rfc3339(p.updated()))?;
         if let Some(a) = &s.author {

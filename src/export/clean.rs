@@ -428,6 +428,7 @@ mod tests {
                 changed_at: 0,
                 source: src(h),
                 also: vec![src(h), src("https://ok.example/x")],
+                enclosures: Vec::new(),
             };
             check_story(&mut s);
             assert_eq!(s.link, None, "{h:?}");

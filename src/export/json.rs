@@ -44,6 +44,26 @@ fn item(p: &Prepared) -> Value {
     if let Some(a) = &s.author {
         m.insert("authors".into(), json!([{ "name": a }]));
     }
+    if !s.enclosures.is_empty() {
+        let list: Vec<Value> = s
+            .enclosures
+            .iter()
+            .map(|e| {
+                // mime_type is required (JSON Feed 1.1).
+                let mut a = Map::new();
+                a.insert("url".into(), json!(e.url));
+                a.insert(
+                    "mime_type".into(),
+                    json!(e.media_type.as_deref().unwrap_or(super::OCTET_STREAM)),
+                );
+                if let Some(n) = e.length {
+                    a.insert("size_in_bytes".into(), json!(n));
+                }
+                Value::Object(a)
+            })
+            .collect();
+        m.insert("attachments".into(), Value::Array(list));
+    }
     let sources: Vec<Value> = std::iter::once(&s.source)
         .chain(&s.also)
         .map(source_json)

@@ -188,6 +188,10 @@ pub fn query_for(out: &OutputConfig, now: i64, limit: Option<usize>) -> StoryQue
 /// filter that hides nearly everything costs a bounded scan, not the store.
 pub const MAX_SCAN: usize = 10_000;
 
+/// The media type outputs give an enclosure whose feed named none (RSS and
+/// JSON Feed require one).
+pub const OCTET_STREAM: &str = "application/octet-stream";
+
 /// The stories of `q` that `sel` keeps: with rules, read in keyset chunks
 /// (each continuing where the last ended) until `q.limit` pass, the candidates
 /// run out, or [`MAX_SCAN`] were looked at.
@@ -641,6 +645,7 @@ mod tests {
                 link: None,
             },
             also: Vec::new(),
+            enclosures: Vec::new(),
         }
     }
 

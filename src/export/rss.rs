@@ -9,7 +9,9 @@ use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesText, Event};
 
 use super::clean::escape_markup;
-use super::{FeedInfo, Prepared, display_title, rfc822, text, xml_document, xml_safe};
+use super::{
+    FeedInfo, OCTET_STREAM, Prepared, display_title, rfc822, text, xml_document, xml_safe,
+};
 use crate::config::Format;
 
 pub fn render(info: &FeedInfo, stories: &[Prepared]) -> Vec<u8> {
@@ -72,6 +74,16 @@ fn item(w: &mut Writer<Vec<u8>>, p: &Prepared) -> io::Result<()> {
             (Some(h), None) => text(w, "description", h)?,
             (None, Some(a)) => text(w, "description", &a)?,
             (None, None) => {}
+        }
+        // RSS 2.0 names one enclosure per item (readers differ on more): the
+        // first, with the attributes it requires (0 and a generic type when
+        // the feed did not say).
+        if let Some(e) = s.enclosures.first() {
+            w.create_element("enclosure")
+                .with_attribute(("url", e.url.as_str()))
+                .with_attribute(("length", e.length.unwrap_or(0).to_string().as_str()))
+                .with_attribute(("type", e.media_type.as_deref().unwrap_or(OCTET_STREAM)))
+                .write_empty()?;
         }
         let source_title = s.source.title.as_deref().unwrap_or(&s.source.feed_url);
         w.create_element("source")

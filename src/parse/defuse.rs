@@ -9,7 +9,7 @@
 //!   2.2 GB), and recurses on nested `media:group` and `itunes:category` (a
 //!   32 KiB document overflowed a 2 MiB thread stack, which aborts the whole
 //!   process). feedloom reads none of them: entries keep their title, links,
-//!   text, author and dates.
+//!   text, author, dates and enclosures (RSS `<enclosure>` is no extension).
 //! * [`bounded_bases`]: an `xml:base` is dropped when the bases in force
 //!   around it would pass [`MAX_BASES`] bytes as a URL (an escaped byte
 //!   counts three), and every `xml:base` is dropped when the bases in force
@@ -217,7 +217,8 @@ fn bounded_bases(text: &[u8]) -> Option<Vec<u8>> {
 
 /// How many children of one local name a container (the root, `channel`, an
 /// entry) keeps for feed-rs; the rest are left out. feedloom reads the first usable
-/// link and author of a list and no other list (categories, enclosures,
+/// link and author of a list, the first [`super::enclosures::MAX_ENCLOSURES`]
+/// enclosures (as many as this keeps), and no other list (categories,
 /// contributors...); feed-rs builds each member at 5–14 times its size in
 /// the document (a 4 MiB item of `<link>`s took 60 MiB).
 pub(super) const MAX_REPEATS: usize = 16;

@@ -13,6 +13,7 @@
 //!   [`parse_known`] leaves out those the feed sent before, byte for byte;
 //! * [`repair`]: retries after faults feed-rs refuses (bare `&`, unknown RSS
 //!   version);
+//! * [`enclosures`]: the files an entry carries;
 //! * [`defuse`]: what feed-rs would pay for out of proportion and feedloom
 //!   never reads (Media RSS, iTunes and Podcasting 2.0 elements, `xml:base`
 //!   past a bound, JSON Feed authors past 16) taken away before it parses;
@@ -24,6 +25,7 @@
 //! sake (that is identity.rs).
 
 mod defuse;
+pub mod enclosures;
 mod entries;
 mod legacy;
 mod limits;
@@ -37,6 +39,7 @@ use feed_rs::model;
 use url::Url;
 
 use crate::error::ParseError;
+pub use enclosures::Enclosure;
 use text::c1_as_windows_1252;
 pub use text::{bound, decode_entities, escape_html, strip_tags, to_parser_bytes};
 
@@ -56,6 +59,9 @@ pub struct Entry {
     pub content: Option<String>,
     pub published: Option<DateTime<Utc>>,
     pub updated: Option<DateTime<Utc>>,
+    /// The files it carries (RSS `<enclosure>`, Atom `rel="enclosure"`, JSON
+    /// Feed `attachments`), in document order.
+    pub enclosures: Vec<Enclosure>,
 }
 
 /// A parsed document.
@@ -119,7 +125,10 @@ pub fn parse(
 /// ("編集部（" is "編集部") or that wraps it whole in full-width or other
 /// brackets, and a blank name gives way to the address: entries so named are
 /// reported updated, once.
-const RAW_VERSION: &str = "feedloom raw entries v5";
+/// v6: an entry's enclosures are read (schema version 12): every entry is
+/// read again once, and those stored without their files get them, not
+/// reported updated.
+const RAW_VERSION: &str = "feedloom raw entries v6";
 
 /// A document parsed by [`parse_known`].
 #[derive(Debug)]
@@ -497,6 +506,7 @@ fn map_entry(e: model::Entry, base: &Url, max: usize) -> Entry {
         .unwrap_or_else(|| base.clone());
     let guid = Some(e.id.trim().to_string()).filter(|s| !s.is_empty());
     let link = alternate_link(&e.links, &entry_base);
+    let enclosures = enclosures::of_entry(&e, &entry_base);
     let author = e
         .authors
         .iter()
@@ -526,6 +536,7 @@ fn map_entry(e: model::Entry, base: &Url, max: usize) -> Entry {
         content,
         published: e.published.filter(plausible),
         updated: e.updated.filter(plausible),
+        enclosures,
     }
 }
 
@@ -1073,6 +1084,103 @@ mod tests {
             ),
             Err(ParseError::NotAFeed)
         ));
+    }
+
+    /// (url, type, length) of an enclosure.
+    type File = (String, Option<String>, Option<u64>);
+
+    /// Each entry's enclosures.
+    fn files(d: &Document) -> Vec<Vec<File>> {
+        d.entries
+            .iter()
+            .map(|e| {
+                e.enclosures
+                    .iter()
+                    .map(|f| (f.url.clone(), f.media_type.clone(), f.length))
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn file(
+        url: &str,
+        ty: Option<&str>,
+        len: Option<u64>,
+    ) -> (String, Option<String>, Option<u64>) {
+        (url.into(), ty.map(Into::into), len)
+    }
+
+    #[test]
+    fn enclosures_of_rss_atom_and_json_feed() {
+        let rss = br#"<rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"><channel><title>t</title>
+            <item><guid>1</guid><title>episode</title>
+              <enclosure url="/ep/1.mp3" length="1234" type="Audio/MPEG"/>
+              <enclosure url="javascript:alert(1)" length="1" type="audio/mpeg"/>
+              <enclosure url="/ep/1.mp3" length="1234" type="audio/mpeg"/>
+              <enclosure url="https://cdn.example.net/1.pdf" length="x" type="not a type"/>
+              <media:content url="https://cdn.example.net/thumb.jpg" type="image/jpeg"/>
+            </item>
+            <item><guid>2</guid><title>plain</title></item>
+        </channel></rss>"#;
+        let d = parse(rss, None, &base(), Limits::default()).unwrap();
+        assert_eq!(
+            files(&d),
+            vec![
+                vec![
+                    file(
+                        "https://example.org/ep/1.mp3",
+                        Some("audio/mpeg"),
+                        Some(1234)
+                    ),
+                    file("https://cdn.example.net/1.pdf", None, None),
+                ],
+                vec![],
+            ]
+        );
+        let atom = br#"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>
+            <entry xml:base="https://other.example/dir/"><id>a</id><title>x</title>
+              <link href="https://example.org/a"/>
+              <link rel="enclosure" href="a.ogg" type="audio/ogg" length="99"/>
+              <link rel="related" href="https://example.org/r"/>
+            </entry></feed>"#;
+        let d = parse(atom, None, &base(), Limits::default()).unwrap();
+        assert_eq!(d.entries[0].link.as_deref(), Some("https://example.org/a"));
+        assert_eq!(
+            files(&d),
+            vec![vec![file(
+                "https://other.example/dir/a.ogg",
+                Some("audio/ogg"),
+                Some(99)
+            )]]
+        );
+        let json = br#"{"version": "https://jsonfeed.org/version/1.1", "title": "t",
+            "items": [{"id": "1", "url": "https://example.org/1", "content_text": "x",
+              "attachments": [{"url": "https://example.org/1.m4a", "mime_type": "audio/x-m4a",
+                               "size_in_bytes": 5}, {"url": "file:///etc/passwd", "mime_type": "text/plain"}]}]}"#;
+        let d = parse(json, None, &base(), Limits::default()).unwrap();
+        assert_eq!(d.entries[0].link.as_deref(), Some("https://example.org/1"));
+        assert_eq!(
+            files(&d),
+            vec![vec![file(
+                "https://example.org/1.m4a",
+                Some("audio/x-m4a"),
+                Some(5)
+            )]]
+        );
+    }
+
+    #[test]
+    fn an_entry_keeps_at_most_sixteen_enclosures() {
+        let many: String = (0..40)
+            .map(|i| format!(r#"<enclosure url="/f{i}.mp3" length="1" type="audio/mpeg"/>"#))
+            .collect();
+        let rss = format!(
+            r#"<rss version="2.0"><channel><title>t</title><item><guid>1</guid>{many}</item></channel></rss>"#
+        );
+        let d = parse(rss.as_bytes(), None, &base(), Limits::default()).unwrap();
+        let got = &files(&d)[0];
+        assert_eq!(got.len(), enclosures::MAX_ENCLOSURES);
+        assert_eq!(got[0].0, "https://example.org/f0.mp3");
     }
 
     #[test]

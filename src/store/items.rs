@@ -22,7 +22,7 @@ use super::feeds::{FeedRef, FetchRecord, Reschedule, apply_redirect, insert_fetc
 use super::model::Validators;
 use super::{Store, near};
 use crate::error::StoreError;
-use crate::identity::{Identified, Skipped, item_uid};
+use crate::identity::{Identified, Skipped, hash_before_enclosures, item_uid};
 
 /// What storing a document changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -174,6 +174,26 @@ impl Store {
                             e.content.as_deref().or(e.summary.as_deref()),
                         )?;
                     }
+                }
+                // Stored before feedloom read enclosures, and the same but for
+                // them: they are filled in, and the item is not changed.
+                Some(e)
+                    if e.content_hash != it.content_hash
+                        && hash_before_enclosures(&it.entry).as_ref() == Some(&e.content_hash) =>
+                {
+                    tx.prepare_cached(
+                        "UPDATE items SET enclosures = ?2, content_hash = ?3, last_seen_at = ?4
+                         WHERE id = ?1",
+                    )
+                    .and_then(|mut s| {
+                        s.execute(params![
+                            e.id,
+                            crate::parse::enclosures::encode(&it.entry.enclosures),
+                            it.content_hash,
+                            now
+                        ])
+                    })
+                    .map_err(ctx("adding enclosures"))?;
                 }
                 Some(e) if e.content_hash != it.content_hash => {
                     // Inserted earlier in this batch and not indexed yet: it is
@@ -386,10 +406,11 @@ fn insert_item(
     tx.prepare_cached(
         "INSERT INTO items (feed_id, key, key_kind, uid, guid, url, canonical_url,
                  title, author, summary, content, content_hash, published_at,
-                 updated_at, first_seen_at, last_seen_at, changed_at, story_id, text_hash)
+                 updated_at, first_seen_at, last_seen_at, changed_at, story_id, text_hash,
+                 enclosures)
              VALUES (:feed_id, :key, :key_kind, :uid, :guid, :url, :canonical_url,
                  :title, :author, :summary, :content, :content_hash, :published_at,
-                 :updated_at, :now, :now, :now, :story_id, :text_hash)",
+                 :updated_at, :now, :now, :now, :story_id, :text_hash, :enclosures)",
     )
     .and_then(|mut s| s.execute(p.as_slice()))
     .map_err(ctx("inserting item"))?;
@@ -418,7 +439,8 @@ fn update_item(
              title = :title, author = :author, summary = :summary, content = :content,
              content_hash = :content_hash, published_at = :published_at,
              updated_at = :updated_at, last_seen_at = :now, changed_at = :now,
-             text_hash = :text_hash, fingerprint = NULL, fingerprint_keys = NULL
+             text_hash = :text_hash, fingerprint = NULL, fingerprint_keys = NULL,
+             enclosures = :enclosures
          WHERE id = :id",
     )
     .and_then(|mut s| s.execute(p.as_slice()))
@@ -473,6 +495,7 @@ struct Columns<'a> {
     it: &'a Identified,
     published: Option<i64>,
     updated: Option<i64>,
+    enclosures: Option<String>,
 }
 
 impl<'a> Columns<'a> {
@@ -481,6 +504,7 @@ impl<'a> Columns<'a> {
             it,
             published: it.entry.published.map(|d| d.timestamp()),
             updated: it.entry.updated.map(|d| d.timestamp()),
+            enclosures: crate::parse::enclosures::encode(&it.entry.enclosures),
         }
     }
 
@@ -499,6 +523,7 @@ impl<'a> Columns<'a> {
             (":published_at", &self.published),
             (":updated_at", &self.updated),
             (":text_hash", &self.it.text_hash),
+            (":enclosures", &self.enclosures),
         ]
     }
 }
@@ -735,5 +760,59 @@ mod tests {
             .unwrap();
         assert_eq!(uid, uid_before);
         assert_eq!(title, "edited");
+    }
+
+    /// An item stored before feedloom read enclosures gets them without being
+    /// reported (or dated) as changed; a later change of its files is a change.
+    #[test]
+    fn enclosures_are_filled_in_quietly_and_their_changes_count() {
+        let mut store = Store::open_in_memory().unwrap();
+        let f = feed(&mut store);
+        let apply = |store: &mut Store, items: &[Identified], at: i64| {
+            let rec = FetchRecord {
+                started_at: at,
+                ..FetchRecord::default()
+            };
+            let (meta, rs) = (DocumentMeta::default(), Reschedule::default());
+            let rules = StoryRules::default();
+            store
+                .apply_document(&f, &rec, &validators(), &meta, items, &rs, &rules)
+                .unwrap()
+        };
+        let row = |store: &Store| -> (Option<String>, i64) {
+            store
+                .conn()
+                .query_row("SELECT enclosures, changed_at FROM items", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .unwrap()
+        };
+        let bare = entries(1);
+        assert_eq!(apply(&mut store, &bare, 1_000).new, 1);
+        let with = |url: &str| {
+            let mut e = bare[0].entry.clone();
+            e.enclosures = vec![crate::parse::Enclosure {
+                url: url.into(),
+                media_type: Some("audio/mpeg".into()),
+                length: Some(7),
+            }];
+            identify_document(vec![e])
+        };
+        let items = with("https://example.org/1.mp3");
+        let applied = apply(&mut store, &items, 2_000);
+        assert_eq!((applied.new, applied.updated), (0, 0));
+        let json = r#"[{"url":"https://example.org/1.mp3","type":"audio/mpeg","length":7}]"#;
+        assert_eq!(row(&store), (Some(json.into()), 1_000));
+        // Seen again as is: nothing to do.
+        assert_eq!(apply(&mut store, &items, 3_000).updated, 0);
+        // The episode's file replaced: a change like any other.
+        let items = with("https://example.org/1-fixed.mp3");
+        assert_eq!(apply(&mut store, &items, 4_000).updated, 1);
+        let (json, changed) = row(&store);
+        assert!(json.unwrap().contains("1-fixed.mp3"));
+        assert_eq!(changed, 4_000);
+        // Its files gone: a change too, and the column is NULL again.
+        assert_eq!(apply(&mut store, &bare, 5_000).updated, 1);
+        assert_eq!(row(&store), (None, 5_000));
     }
 }

@@ -77,6 +77,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0011_search_crisismerge",
         include_str!("../../migrations/0011_search_crisismerge.sql"),
     ),
+    (
+        "0012_enclosures",
+        include_str!("../../migrations/0012_enclosures.sql"),
+    ),
 ];
 
 /// Pages of WAL after which a commit checkpoints (32 MiB at `PAGE_SIZE`).
@@ -1665,7 +1669,7 @@ mod tests {
             .unwrap();
         }
         let store = Store::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 11);
+        assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len() as u32);
         let crisis: Option<i64> = store
             .conn()
             .query_row(
@@ -1685,6 +1689,95 @@ mod tests {
             )
             .unwrap();
         assert_eq!(found, 7);
+    }
+
+    /// A version-11 store's items get `enclosures` (NULL) on upgrade; an item
+    /// whose feed now shows its file gets it, not reported as updated.
+    #[test]
+    fn a_version_11_store_gets_the_files_of_its_items_after_upgrade() {
+        use crate::identity::{content_hash, identify_document};
+        use crate::parse::{Enclosure, Entry};
+        use crate::store::feeds::{FetchRecord, Reschedule};
+        use crate::store::items::{DocumentMeta, StoryRules};
+        use crate::store::model::Validators;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.db");
+        let entry = Entry {
+            guid: Some("ep1".into()),
+            title: Some("Episode one".into()),
+            ..Entry::default()
+        };
+        {
+            let conn = Connection::open(&path).unwrap();
+            for (_, sql) in &MIGRATIONS[..11] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.execute_batch("PRAGMA user_version = 11;").unwrap();
+            conn.execute(
+                "INSERT INTO feeds (id, url, created_at) VALUES (1, 'https://pod.example/f', 0);",
+                [],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO stories (id, uid, first_seen_at, changed_at)
+                 VALUES (1, 'urn:feedloom:1', 10, 10);",
+                [],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO items (feed_id, key, key_kind, uid, guid, title, content_hash,
+                     first_seen_at, last_seen_at, changed_at, story_id, text_hash)
+                 VALUES (1, 'guid:ep1', 'guid', 'urn:feedloom:1', 'ep1', 'Episode one', ?1,
+                     10, 10, 10, 1, 't')",
+                [content_hash(&entry)],
+            )
+            .unwrap();
+        }
+        let mut store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), 12);
+        let row = |store: &Store| -> (Option<String>, i64) {
+            store
+                .conn()
+                .query_row("SELECT enclosures, changed_at FROM items", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .unwrap()
+        };
+        assert_eq!(row(&store), (None, 10));
+        let cfg = crate::config::parse(
+            "[[feed]]\nurl = \"https://pod.example/f\"\n",
+            std::path::Path::new("x.toml"),
+        )
+        .unwrap();
+        let feed = store.sync_config(&cfg.feeds).unwrap().remove(0);
+        let with_file = Entry {
+            enclosures: vec![Enclosure {
+                url: "https://pod.example/1.mp3".into(),
+                media_type: None,
+                length: None,
+            }],
+            ..entry
+        };
+        let rec = FetchRecord {
+            started_at: 1_000,
+            ..FetchRecord::default()
+        };
+        let applied = store
+            .apply_document(
+                &feed,
+                &rec,
+                &Validators::default(),
+                &DocumentMeta::default(),
+                &identify_document(vec![with_file]),
+                &Reschedule::default(),
+                &StoryRules::default(),
+            )
+            .unwrap();
+        assert_eq!((applied.new, applied.updated), (0, 0));
+        assert_eq!(
+            row(&store),
+            (Some(r#"[{"url":"https://pod.example/1.mp3"}]"#.into()), 10)
+        );
     }
 
     /// Once the last handle of a shared store is dropped, the store is closed:

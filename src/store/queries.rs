@@ -32,6 +32,8 @@ pub struct Story {
     pub source: Source,
     /// Other feeds carrying the story, in the order they joined.
     pub also: Vec<Source>,
+    /// The files its first item carries (`items.enclosures`), checked again.
+    pub enclosures: Vec<crate::parse::Enclosure>,
 }
 
 /// A feed a story came from.
@@ -120,7 +122,7 @@ impl Store {
         let item_cols = "i.uid, i.url, i.title, i.author, COALESCE(i.content, i.summary),
              i.published_at, i.updated_at, i.first_seen_at, i.changed_at,
              f.url, COALESCE(f.title, f.feed_title), f.site_url, i.id,
-             CASE WHEN i.content IS NOT NULL THEN i.summary END";
+             CASE WHEN i.content IS NOT NULL THEN i.summary END, i.enclosures";
         match q.dedup {
             Dedup::Item => {
                 let sql = format!(
@@ -268,6 +270,7 @@ fn story_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Story> {
         also: Vec::new(),
         id: r.get(12)?,
         summary: r.get(13)?,
+        enclosures: crate::parse::enclosures::decode(r.get_ref(14)?.as_str_or_null()?),
     })
 }
 

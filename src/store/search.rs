@@ -671,6 +671,7 @@ impl Store {
                                 link,
                             },
                             also: Vec::new(),
+                            enclosures: Vec::new(),
                         })
                     })
                     .optional()

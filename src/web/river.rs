@@ -150,8 +150,73 @@ fn story(p: &Prepared, now: Option<i64>, stale_at: &mut Option<i64>) -> Markup {
                 }
             }
             (text(p))
+            (enclosures(&s.enclosures))
         }
     }
+}
+
+/// The files a story carries: each a link named by its file name, type and
+/// size; audio and video also playable (loaded only when played).
+fn enclosures(list: &[crate::parse::Enclosure]) -> Markup {
+    html! {
+        @if !list.is_empty() {
+            ul.files {
+                @for e in list {
+                    @let kind = e.media_type.as_deref().and_then(|t| t.split('/').next());
+                    li {
+                        @match kind {
+                            Some("audio") => { audio controls preload="none" src=(e.url) {} br; }
+                            Some("video") => { video controls preload="none" src=(e.url) {} br; }
+                            _ => {}
+                        }
+                        a href=(e.url) rel="noreferrer" { (file_name(&e.url)) }
+                        span.muted {
+                            @if let Some(t) = &e.media_type { " · " (t) }
+                            @if let Some(n) = e.length.filter(|n| *n > 0) { " · " (size(n)) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The last segment of a URL's path, decoded, else its host.
+fn file_name(link: &str) -> String {
+    let Ok(u) = url::Url::parse(link) else {
+        return link.to_string();
+    };
+    u.path_segments()
+        .and_then(|mut s| s.next_back())
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+        // (No control or bidi character: "3pm.exe" must not pass for "exe.mp3".)
+        .filter(|s| {
+            !s.trim().is_empty()
+                && !s
+                    .chars()
+                    .any(|c| c.is_control() || crate::export::clean::is_bidi_control(c))
+        })
+        .unwrap_or_else(|| u.host_str().unwrap_or(link).to_string())
+}
+
+/// Bytes as a reader reads them: 950 B, 12.3 MB.
+fn size(n: u64) -> String {
+    const UNITS: [&str; 5] = ["kB", "MB", "GB", "TB", "PB"];
+    if n < 1000 {
+        return format!("{n} B");
+    }
+    let mut v = n as f64 / 1000.0;
+    let mut unit = 0;
+    while v >= 1000.0 && unit + 1 < UNITS.len() {
+        v /= 1000.0;
+        unit += 1;
+    }
+    format!("{v:.1} {}", UNITS[unit])
 }
 
 /// A feed carrying the story: its name, linked to the story in that feed (else
@@ -356,6 +421,7 @@ mod tests {
                 changed_at: 1_000_000 - i,
                 source: src("a"),
                 also: vec![src("b")],
+                enclosures: Vec::new(),
             },
             html: Some(html.into()),
             summary: None,
@@ -436,6 +502,42 @@ mod tests {
         );
         assert!(!file.html.contains("before="));
         assert_eq!(file.stale_at, None);
+    }
+
+    #[test]
+    fn files_are_listed_and_audio_plays_only_when_asked() {
+        use crate::parse::Enclosure;
+        let list = [
+            Enclosure {
+                url: "https://cdn.example/ep/Episode%2042.mp3".into(),
+                media_type: Some("audio/mpeg".into()),
+                length: Some(31_457_280),
+            },
+            Enclosure {
+                url: "https://cdn.example/".into(),
+                media_type: None,
+                length: Some(0),
+            },
+        ];
+        let h = enclosures(&list).into_string();
+        assert_eq!(
+            h,
+            "<ul class=\"files\"><li><audio controls preload=\"none\" \
+             src=\"https://cdn.example/ep/Episode%2042.mp3\"></audio><br>\
+             <a href=\"https://cdn.example/ep/Episode%2042.mp3\" rel=\"noreferrer\">Episode 42.mp3</a>\
+             <span class=\"muted\"> · audio/mpeg · 31.5 MB</span></li>\
+             <li><a href=\"https://cdn.example/\" rel=\"noreferrer\">cdn.example</a>\
+             <span class=\"muted\"></span></li></ul>"
+        );
+        assert_eq!(enclosures(&[]).into_string(), "");
+        assert_eq!(
+            file_name("https://x.example/a/%E2%80%AEfdp.exe"),
+            "x.example"
+        );
+        assert_eq!(file_name("https://x.example/a/b%0A.mp3"), "x.example");
+        assert_eq!(size(999), "999 B");
+        assert_eq!(size(1_500), "1.5 kB");
+        assert_eq!(size(2_000_000_000), "2.0 GB");
     }
 
     #[test]

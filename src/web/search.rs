@@ -352,6 +352,7 @@ mod tests {
                     link: None,
                 },
                 also: vec![],
+                enclosures: Vec::new(),
             },
             score: -1.0,
             sources: 2,

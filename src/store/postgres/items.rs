@@ -221,6 +221,26 @@ impl PgStore {
                     applied.new += 1;
                     applied.joined += usize::from(joined);
                 }
+                // Stored before feedloom read enclosures, and the same but for
+                // them: they are filled in, and the item is not changed.
+                Some(e)
+                    if e.content_hash != it.content_hash
+                        && crate::identity::hash_before_enclosures(&it.entry).as_ref()
+                            == Some(&e.content_hash) =>
+                {
+                    tx.exec(
+                        "adding enclosures",
+                        "UPDATE items SET enclosures = $2, content_hash = $3, last_seen_at = $4
+                         WHERE id = $1",
+                        &[
+                            &e.id,
+                            &crate::parse::enclosures::encode(&it.entry.enclosures),
+                            &it.content_hash,
+                            &now,
+                        ],
+                    )
+                    .await?;
+                }
                 Some(e) if e.content_hash != it.content_hash => {
                     update_item(&mut tx, &e, it, now, rules).await?;
                     if let Some(story) = e.story_id {
@@ -418,9 +438,10 @@ async fn insert_item(
             "inserting item",
             "INSERT INTO items (feed_id, key, key_kind, uid, guid, url, canonical_url,
                  title, author, summary, content, content_hash, published_at,
-                 updated_at, first_seen_at, last_seen_at, changed_at, story_id, text_hash)
+                 updated_at, first_seen_at, last_seen_at, changed_at, story_id, text_hash,
+                 enclosures)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
-                     $15, $15, $15, $16, $17)
+                     $15, $15, $15, $16, $17, $18)
              RETURNING id",
             &[
                 &feed.id,
@@ -440,6 +461,7 @@ async fn insert_item(
                 &now,
                 &story_id,
                 &it.text_hash,
+                &crate::parse::enclosures::encode(&e.enclosures),
             ],
         )
         .await?
@@ -471,7 +493,7 @@ async fn update_item(
         "UPDATE items SET guid = $2, url = $3, canonical_url = $4, title = $5, author = $6,
              summary = $7, content = $8, content_hash = $9, published_at = $10,
              updated_at = $11, last_seen_at = $12, changed_at = $12, text_hash = $13,
-             fingerprint = NULL, fingerprint_keys = NULL
+             fingerprint = NULL, fingerprint_keys = NULL, enclosures = $14
          WHERE id = $1",
         &[
             &old.id,
@@ -487,6 +509,7 @@ async fn update_item(
             &e.updated.map(|d| d.timestamp()),
             &now,
             &it.text_hash,
+            &crate::parse::enclosures::encode(&e.enclosures),
         ],
     )
     .await?;

@@ -80,6 +80,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0011_search_crisismerge",
         include_str!("../../../migrations/postgres/0011_search_crisismerge.sql"),
     ),
+    (
+        "0012_enclosures",
+        include_str!("../../../migrations/postgres/0012_enclosures.sql"),
+    ),
 ];
 
 /// The channel nodes tell each other about store changes on.

@@ -56,7 +56,7 @@ impl Reader for PgReader {
 const ITEM_COLS: &str = "i.uid, i.url, i.title, i.author, COALESCE(i.content, i.summary),
      i.published_at, i.updated_at, i.first_seen_at, i.changed_at,
      f.url, COALESCE(f.title, f.feed_title), f.site_url, i.id,
-     CASE WHEN i.content IS NOT NULL THEN i.summary END";
+     CASE WHEN i.content IS NOT NULL THEN i.summary END, i.enclosures";
 
 fn story_row(r: &Row) -> Story {
     let link: Option<String> = r.get(1);
@@ -79,6 +79,7 @@ fn story_row(r: &Row) -> Story {
         also: Vec::new(),
         id: r.get(12),
         summary: r.get(13),
+        enclosures: crate::parse::enclosures::decode(r.get::<_, Option<&str>>(14)),
     }
 }
 
@@ -206,7 +207,7 @@ impl PgStore {
                 let mut by_story: std::collections::HashMap<i64, Vec<Story>> =
                     std::collections::HashMap::new();
                 for r in &rows {
-                    by_story.entry(r.get(14)).or_default().push(story_row(r));
+                    by_story.entry(r.get(15)).or_default().push(story_row(r));
                 }
                 let mut out = Vec::with_capacity(heads.len());
                 for h in heads {
@@ -304,6 +305,7 @@ impl PgStore {
                     link,
                 },
                 also: Vec::new(),
+                enclosures: Vec::new(),
             };
             if !keep(&story) {
                 continue;
