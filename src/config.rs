@@ -300,6 +300,13 @@ pub struct FeedConfig {
     /// `include` and `exclude`, compiled at load.
     #[serde(skip)]
     pub rules: Arc<crate::filter::Rules>,
+    /// The feed's address came from elsewhere (an OPML file, a page's
+    /// declaration), not from the admin: its own host is held to the network
+    /// guard too, like a redirect's (no loopback, private or cloud-metadata
+    /// address, whatever its name resolves to), and it is not fetched from a
+    /// `file:` URL. `import-opml` and `add` write it.
+    #[serde(default)]
+    pub untrusted: bool,
 }
 
 impl FeedConfig {

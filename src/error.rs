@@ -28,7 +28,7 @@ pub enum FetchError {
     TooManyRedirects { url: String, limit: usize },
     /// The network guard refused a non-public address (SSRF protection).
     #[error(
-        "{url}: refused to connect to {addr}{} ({reason} address); set fetch.allow_private_networks = true to allow non-public addresses",
+        "{url}: refused to connect to {addr}{} ({reason} address); set fetch.allow_private_networks = true to allow non-public addresses (a feed marked `untrusted` is held to this at its own host too)",
         host.as_ref().map(|h| format!(" (where {h} resolves)")).unwrap_or_default()
     )]
     Blocked {
@@ -40,6 +40,12 @@ pub enum FetchError {
     },
     #[error("{url}: redirect to `{location}` refused: only http and https are followed")]
     BadRedirect { url: String, location: String },
+    /// A feed marked `untrusted` (its address came from an OPML file or a
+    /// page) names a file on this machine.
+    #[error(
+        "{url}: not read: the feed is marked untrusted (imported or found on a page), and an untrusted feed is never read from a file; remove `untrusted = true` from its [[feed]] block to read it"
+    )]
+    UntrustedFile { url: String },
     #[error("cannot read {}: {source}", path.display())]
     File {
         path: PathBuf,

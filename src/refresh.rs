@@ -54,6 +54,9 @@ pub struct Refresher {
     /// The headers and credentials of each configured feed that has any, by
     /// its URL (a feed not in it sends none).
     pub access: Arc<HashMap<String, Arc<Access>>>,
+    /// The URLs of the feeds marked `untrusted`: their own host is held to
+    /// the network guard too.
+    pub untrusted: Arc<std::collections::HashSet<String>>,
     /// What besides the body decides how it is read (limits, identity rules):
     /// part of the body hash, so that a changed rule re-reads every body.
     pub body_tag: Arc<str>,
@@ -115,6 +118,13 @@ impl Refresher {
                     .map(|f| (f.url().to_string(), Arc::new((*f.access).clone())))
                     .collect(),
             ),
+            untrusted: Arc::new(
+                cfg.feeds
+                    .iter()
+                    .filter(|f| f.untrusted)
+                    .map(|f| f.url().to_string())
+                    .collect(),
+            ),
             store,
             limits: Limits {
                 max_entries: cfg.fetch.max_entries,
@@ -167,7 +177,11 @@ async fn refresh_one(r: &Refresher, feed: &FeedRef, every: &Every) -> Result<Rep
     // (Most feeds have none: they share one empty value, no allocation per fetch.)
     static NONE: std::sync::LazyLock<Arc<Access>> = std::sync::LazyLock::new(Arc::default);
     let access = r.access.get(feed.url.as_str()).unwrap_or(&NONE).clone();
-    let origin = Origin::configured(&feed.url, access);
+    let origin = if r.untrusted.contains(feed.url.as_str()) {
+        Origin::untrusted(&feed.url, access)
+    } else {
+        Origin::configured(&feed.url, access)
+    };
     let fetched = r
         .fetcher
         .fetch(&feed.fetch_url, &feed.validators, &origin)

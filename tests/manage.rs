@@ -189,6 +189,8 @@ async fn add_a_site_url_discovers_its_declared_feeds() {
         "{stdout}"
     );
     assert!(read(&cfg).contains(&format!("url = \"{}\"", srv.url("/blog/posts.atom"))));
+    // On the page's own host: the person's word, as trusted as the page.
+    assert!(!read(&cfg).contains("untrusted"), "{}", read(&cfg));
 
     // --pick 2 takes the second; --pick 3 is out of range.
     let (_dir2, cfg2) = setup("");
@@ -232,6 +234,20 @@ async fn add_a_site_url_discovers_its_declared_feeds() {
         text(&out.stderr)
     );
     assert_eq!(read(&cfg4), before);
+    // Where private addresses are allowed, it is added, marked untrusted (the
+    // page's word, not the person's): the daemon checks it the same way.
+    let (_dir5, cfg5) = setup("");
+    let allowing = read(&cfg5).replace("[fetch]\n", "[fetch]\nallow_private_networks = true\n");
+    std::fs::write(&cfg5, allowing).unwrap();
+    let out = feedloom(&cfg5, &["add", &srv.url("/elsewhere/")]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        read(&cfg5).contains(&format!(
+            "url = \"http://localhost:{port}/comments.rss\"\nuntrusted = true\n"
+        )),
+        "{}",
+        read(&cfg5)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -384,7 +384,25 @@ fn an_opml_file_does_not_subscribe_local_files_or_private_addresses_unasked() {
     }
     let feeds = feeds_of(&cfg);
     assert_eq!(feeds.len(), 1, "{feeds:?}");
-    assert!(read_to(&cfg).contains("https://blog.example.org/feed.xml"));
+    // A host name is only checked when the daemon connects: the feed is
+    // marked for it.
+    assert!(
+        read_to(&cfg).contains(
+            "url = \"https://blog.example.org/feed.xml\"\ntitle = \"public\"\nuntrusted = true\n"
+        ),
+        "{}",
+        read_to(&cfg)
+    );
+    assert!(feedloom::config::load(&cfg).unwrap().feeds[0].untrusted);
+    // Vouched for: imported as the admin's own, unmarked.
+    std::fs::write(&cfg, "").unwrap();
+    let out = feedloom(
+        &cfg,
+        &["import-opml", opml.to_str().unwrap(), "--allow-local"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(feeds_of(&cfg).len(), 6);
+    assert!(!read_to(&cfg).contains("untrusted"), "{}", read_to(&cfg));
 }
 
 #[test]

@@ -313,6 +313,71 @@ async fn poll_stores_the_refusal_on_the_feed() {
     );
 }
 
+/// A feed marked `untrusted` (what `import-opml` and `add` write for an
+/// address from elsewhere) is held to the guard at its own host: a name that
+/// resolves to a private address is refused, and so is a `file:` URL; the same
+/// feed without the mark (the admin's own) is fetched; a public one is fetched
+/// with the mark too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_untrusted_feed_is_checked_at_its_own_host() {
+    let intranet = FeedServer::start().await;
+    intranet.set("/feed.xml", secret_feed());
+    let public = FeedServer::start_on(PUBLIC_IP).await;
+    public.set("/feed.xml", secret_feed());
+    let env = TestEnv::new();
+    std::fs::write(env.dir.path().join("local.xml"), rss("Local", &[])).unwrap();
+    let inner = format!("http://intranet.test:{}/feed.xml", intranet.addr.port());
+    let outer = format!("http://public.test:{}/feed.xml", public.addr.port());
+    let lookup = || {
+        network(names(&[
+            ("intranet.test", "127.0.0.1"),
+            ("public.test", PUBLIC_IP),
+        ]))
+    };
+    let env = &env;
+    let errors = |untrusted: bool| {
+        let mark = if untrusted { "untrusted = true\n" } else { "" };
+        let cfg = env.config(&format!(
+            "[fetch]\nhost_gap = \"0s\"\n\n[[feed]]\nurl = \"{inner}\"\n{mark}\n\
+             [[feed]]\nurl = \"{outer}\"\n{mark}\n[[feed]]\nurl = \"file:local.xml\"\n{mark}"
+        ));
+        let fetcher = Fetcher::with_network(&cfg.fetch, lookup()).unwrap();
+        let store = env.open_store();
+        async move {
+            feedloom::refresh::poll_with(&cfg, store, fetcher)
+                .await
+                .unwrap();
+            let mut rows: Vec<(String, Option<String>)> = env
+                .reader()
+                .prepare("SELECT url, last_error FROM feeds ORDER BY id")
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            rows.sort();
+            rows
+        }
+    };
+    for (_, err) in errors(false).await {
+        assert_eq!(err, None);
+    }
+    let rows = errors(true).await;
+    let err_of = |needle: &str| {
+        rows.iter()
+            .find(|(u, _)| u.contains(needle))
+            .and_then(|(_, e)| e.clone())
+    };
+    let inner_err = err_of("intranet.test").expect("refused");
+    assert!(
+        inner_err.contains("127.0.0.1") && inner_err.contains("loopback"),
+        "{inner_err}"
+    );
+    let file_err = err_of("local.xml").expect("refused");
+    assert!(file_err.contains("untrusted"), "{file_err}");
+    assert_eq!(err_of("public.test"), None);
+}
+
 fn basic(user: &str, password: &str) -> String {
     use base64_lite::encode;
     format!("Basic {}", encode(format!("{user}:{password}").as_bytes()))

@@ -59,6 +59,9 @@ pub async fn add(
     let page = get(&fetcher, &given, &given)
         .await
         .map_err(Failure::Runtime)?;
+    // A feed the page declares on another host: its address is the page's
+    // word, not the person's (held to the network guard when fetched).
+    let given_host = given.host_str().map(str::to_string);
     let (url_text, url, doc) = match parse_feed(&page, limits) {
         Ok(doc) => {
             if args.pick.is_some() {
@@ -90,6 +93,7 @@ pub async fn add(
             tags
         }),
         every: args.every.clone(),
+        untrusted: url.host_str() != given_host.as_deref(),
     };
     let text = edit::append_feeds(&file.text, &file.path, &[new])?;
     let new_cfg = file.write(&text, |new| match new.feeds.last() {

@@ -398,6 +398,11 @@ pub fn import(
             title: f.title,
             tags: f.tags,
             every: None,
+            // An address from another reader's file: held to the network
+            // guard at its own host too (a name that resolves to a private
+            // address is refused when fetched, not only an address written
+            // out), unless the person importing vouched for them all.
+            untrusted: !args.allow_local,
         });
     }
     for (line, name) in &outlines.without_url {

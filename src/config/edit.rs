@@ -45,6 +45,8 @@ pub struct NewFeed {
     pub title: Option<String>,
     pub tags: Vec<String>,
     pub every: Option<String>,
+    /// Written as `untrusted = true`: the address came from elsewhere.
+    pub untrusted: bool,
 }
 
 /// The config file as read for an edit.
@@ -273,6 +275,9 @@ fn append_feeds_lf(text: &str, path: &Path, feeds: &[NewFeed]) -> Result<String,
         }
         if let Some(every) = &f.every {
             t.insert("every", value(every));
+        }
+        if f.untrusted {
+            t.insert("untrusted", value(true));
         }
         array.push(t);
     }
@@ -570,18 +575,22 @@ mod tests {
             title: Some("Say \"hi\" \\ there".into()),
             tags: vec!["news".into(), "日本".into()],
             every: Some("2h".into()),
+            untrusted: true,
         };
         let out = append_feeds(SHIPPED, p(), &[nf]).unwrap();
         assert!(only_inserted(SHIPPED, &out));
-        assert_eq!(inserted(SHIPPED, &out).lines().count(), 6);
+        assert_eq!(inserted(SHIPPED, &out).lines().count(), 7);
         // Right after the kernel.org block, before the [[output]] section's comments.
         let block = "every = \"6h\"\n\n[[feed]]\nurl = \"https://example.org/feed.xml\"\n\
-                     title = 'Say \"hi\" \\ there'\ntags = [\"news\", \"日本\"]\nevery = \"2h\"\n\n\n# ----";
+                     title = 'Say \"hi\" \\ there'\ntags = [\"news\", \"日本\"]\nevery = \"2h\"\n\
+                     untrusted = true\n\n\n# ----";
         assert!(out.contains(block), "{out}");
         let cfg = crate::config::parse(&out, p()).unwrap();
         let last = cfg.feeds.last().unwrap();
         assert_eq!(last.title.as_deref(), Some("Say \"hi\" \\ there"));
         assert_eq!(last.tags, vec!["news", "日本"]);
+        assert!(last.untrusted);
+        assert!(!cfg.feeds[0].untrusted);
         assert_eq!(cfg.feeds.len(), 7);
     }
 

@@ -86,6 +86,10 @@ pub struct Origin {
     /// The configured feed URL's host (`None`: no host is trusted).
     pub host: Option<String>,
     pub access: Arc<Access>,
+    /// The configured host is checked by the network guard all the same (a
+    /// feed marked `untrusted`); it still gets the feed's headers and
+    /// credentials.
+    pub guard_home: bool,
 }
 
 impl Origin {
@@ -94,6 +98,15 @@ impl Origin {
         Origin {
             host: url.host_str().map(str::to_ascii_lowercase),
             access,
+            guard_home: false,
+        }
+    }
+
+    /// The origin of a feed marked `untrusted`: its own host is checked too.
+    pub fn untrusted(url: &Url, access: Arc<Access>) -> Origin {
+        Origin {
+            guard_home: true,
+            ..Origin::configured(url, access)
         }
     }
 
@@ -209,6 +222,11 @@ impl Fetcher {
         origin: &Origin,
     ) -> Result<FetchOutcome, FetchError> {
         if url.scheme() == "file" {
+            if origin.guard_home {
+                return Err(FetchError::UntrustedFile {
+                    url: url.to_string(),
+                });
+            }
             return fetch_file(url, v, self.cfg.max_body.0, &self.budget).await;
         }
         let mut current = url.clone();
@@ -216,7 +234,9 @@ impl Fetcher {
         let mut hops = 0usize;
         loop {
             let home = origin.is_home(&current);
-            if !home
+            // The admin's own host goes unchecked; an untrusted feed's does not.
+            let trusted = home && !origin.guard_home;
+            if !trusted
                 && let Some(ip) = guard::literal_ip(&current)
                 && let Some(reason) = self.policy.refuses(ip)
             {
@@ -227,7 +247,7 @@ impl Fetcher {
                     reason,
                 });
             }
-            let client = if home { &self.home } else { &self.guarded };
+            let client = if trusted { &self.home } else { &self.guarded };
             let mut req = client.get(current.clone());
             if let Some(etag) = &v.etag {
                 req = req.header(header::IF_NONE_MATCH, etag);
