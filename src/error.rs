@@ -124,6 +124,13 @@ pub enum StoreError {
         path.display()
     )]
     Missing { path: PathBuf },
+    /// `[store] path` names a folder.
+    #[error(
+        "store {} is a folder, not a file: set [store] path to a file, e.g. {}",
+        path.display(),
+        path.join("feedloom.db").display()
+    )]
+    Folder { path: PathBuf },
     /// A read-only command found a store that needs migrations it may not apply.
     #[error(
         "store {} is at schema version {found}, this feedloom uses {known}: run `feedloom poll` or the daemon to upgrade it",

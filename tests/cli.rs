@@ -261,3 +261,26 @@ fn prune_of_a_store_that_does_not_exist_says_so_and_makes_none() {
         "no store, no folder, no lock"
     );
 }
+
+#[test]
+fn a_store_path_that_is_a_folder_is_named_as_one() {
+    // It read "does not exist", and poll "unable to open database file".
+    let (dir, cfg) = setup("");
+    std::fs::create_dir_all(dir.path().join("state/f.db")).unwrap();
+    for args in [&["poll"][..], &["feeds"], &["export"], &["prune"]] {
+        let out = feedloom(&cfg, args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(
+            text(&out.stderr).contains("state/f.db is a folder, not a file"),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("state/f.db"))
+            .unwrap()
+            .count(),
+        0,
+        "nothing written into it"
+    );
+}

@@ -97,6 +97,11 @@ pub fn open_reader(path: &Path) -> Result<Connection, StoreError> {
         path: path.to_path_buf(),
         source,
     };
+    if path.is_dir() {
+        return Err(StoreError::Folder {
+            path: path.to_path_buf(),
+        });
+    }
     if !path.is_file() {
         return Err(StoreError::Missing {
             path: path.to_path_buf(),
@@ -179,6 +184,11 @@ impl Store {
                 path: path.to_path_buf(),
                 source: rusqlite::Error::ToSqlConversionFailure(Box::new(e)),
             })?;
+        }
+        if path.is_dir() {
+            return Err(StoreError::Folder {
+                path: path.to_path_buf(),
+            });
         }
         let conn = Connection::open(path).map_err(open_err)?;
         let mut store = Store::from_conn(conn);
