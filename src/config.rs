@@ -484,8 +484,9 @@ impl fmt::Display for Format {
     }
 }
 
-/// The longest duration a config may write.
-pub const MAX_DURATION: Duration = Duration::from_secs(100 * 365 * 86_400);
+/// The longest duration a config may write: 100 years as humantime counts a
+/// year (365.25 days), so that `"100y"` is accepted as the message says.
+pub const MAX_DURATION: Duration = Duration::from_secs(100 * 31_557_600);
 
 /// A duration written the humantime way: `"30s"`, `"15m"`, `"7d"`, `"1h 30m"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1271,6 +1272,17 @@ mod tests {
             e.starts_with("cfg/x.toml:2:") && e.contains("too long"),
             "{e}"
         );
+        // The bound the message names is the one applied.
+        let e = err("[store]\nkeep = \"101y\"\n");
+        assert!(e.contains("at most 100 years"), "{e}");
+        let keep = |k: &str| {
+            parse(&format!("[store]\nkeep = \"{k}\"\n"), Path::new("x.toml"))
+                .unwrap()
+                .store
+                .keep
+        };
+        assert!(keep("100y").is_some());
+        assert!(keep("36500d").is_some());
         let e = err("[fetch]\nmax_body = \"lots\"\n");
         assert!(e.starts_with("cfg/x.toml:2:"), "{e}");
         let e = err("[[feed]]\nurl = \"ftp://example.org/x\"\n");
