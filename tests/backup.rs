@@ -231,4 +231,16 @@ fn an_existing_file_is_kept_without_force() {
     let out = feedloom(&config, &["backup", env.path("y.db").to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     assert!(!env.path("y.db").exists());
+    // A store that is not SQLite is named, not the copy's temporary file.
+    std::fs::write(&cfg.store.path, "not a database, not at all").unwrap();
+    let out = feedloom(&config, &["backup", env.path("y.db").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let said = text(&out.stderr);
+    assert!(
+        said.contains("cannot read the store ")
+            && said.contains("feedloom.db: file is not a database")
+            && !said.contains(".y.db."),
+        "{said}"
+    );
+    assert!(!env.path("y.db").exists());
 }

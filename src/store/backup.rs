@@ -34,6 +34,15 @@ pub enum BackupError {
     Refused { path: PathBuf, why: &'static str },
     #[error(transparent)]
     Store(#[from] crate::error::StoreError),
+    /// The store could not be read (not a SQLite file, unreadable).
+    #[error("cannot read the store {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// Writing or checking the copy failed (`path` is the destination; the
+    /// copy is written beside it under a temporary name first).
     #[error("copying the store to {}: {source}", path.display())]
     Copy {
         path: PathBuf,
@@ -90,7 +99,7 @@ pub fn backup(store: &Path, dest: &Path, force: bool) -> Result<BackupReport, Ba
         .unwrap_or_else(|| "backup".into());
     let tmp = folder.join(format!(".{name}.{}.tmp", std::process::id()));
     let _ = std::fs::remove_file(&tmp);
-    let result = copy_and_check(store, &tmp);
+    let result = copy_and_check(store, &tmp, dest);
     let (items, schema_version) = match result {
         Ok(v) => v,
         Err(e) => {
@@ -130,10 +139,21 @@ fn is_store_file(store: &Path, dest: &Path) -> bool {
         .any(|f| crate::same_file(f, dest) || (dest_plain.is_some() && plain(f) == dest_plain))
 }
 
-fn copy_and_check(store: &Path, tmp: &Path) -> Result<(i64, u32), BackupError> {
+/// Copies the store to `tmp` and checks the copy; errors name the store, or
+/// `dest` (what the person asked for), not the temporary name.
+fn copy_and_check(store: &Path, tmp: &Path, dest: &Path) -> Result<(i64, u32), BackupError> {
     let src = super::open_reader(store)?;
+    // The source first: a file that is not SQLite is the store's fault, not
+    // the copy's.
+    src.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .map_err(|source| BackupError::Read {
+        path: store.to_path_buf(),
+        source,
+    })?;
     let copy_err = |source| BackupError::Copy {
-        path: tmp.to_path_buf(),
+        path: dest.to_path_buf(),
         source,
     };
     src.execute("VACUUM INTO ?1", [tmp.to_string_lossy()])
@@ -146,7 +166,7 @@ fn copy_and_check(store: &Path, tmp: &Path) -> Result<(i64, u32), BackupError> {
         .map_err(copy_err)?;
     if check != "ok" {
         return Err(BackupError::Corrupt {
-            path: tmp.to_path_buf(),
+            path: dest.to_path_buf(),
             message: check,
         });
     }
