@@ -100,7 +100,8 @@ impl Refresher {
         let store = store.into();
         let canon = Canon::new(&cfg.identity.strip_params);
         // v2: enclosures are read (an identical body is parsed once more
-        // after the upgrade, so stored items get their files at once).
+        // after the upgrade; migration 12 clears the validators, so a server
+        // that answered 304 sends the body too).
         let body_tag = format!(
             "v2 entries={} field={} strip={}",
             cfg.fetch.max_entries,

@@ -278,62 +278,95 @@ async fn poll_export_feeds_and_stories_match_sqlite() {
     );
 }
 
-/// A podcast's files on both backends: filled in on items stored without
-/// them (not reported as updated), published in every output, and a replaced
-/// file is an update.
+/// A podcast's files on both backends: published in every output; an item
+/// stored before schema version 12 gets them without being reported updated,
+/// one stored since that gains them has changed, and a replaced file is an
+/// update.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn enclosures_are_stored_and_published_alike() {
     let server = FeedServer::start().await;
-    let episode = |files: &str| {
+    let episodes = |files: &[&str]| {
+        let items: String = files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                format!(
+                    "<item><guid>ep{i}</guid><link>https://pod.example.org/{i}</link>\
+                     <title>Episode {i}</title><description>Notes</description>{f}</item>"
+                )
+            })
+            .collect();
         Resource::feed(format!(
-            "<rss version=\"2.0\"><channel><title>Pod</title>\
-             <item><guid>ep1</guid><link>https://pod.example.org/1</link>\
-             <title>Episode one</title><description>Notes</description>{files}</item>\
-             </channel></rss>"
+            "<rss version=\"2.0\"><channel><title>Pod</title>{items}</channel></rss>"
         ))
     };
-    server.set("/pod.xml", episode(""));
+    let file =
+        |name: &str| format!(r#"<enclosure url="/media/{name}" length="4096" type="audio/mpeg"/>"#);
+    server.set("/pod.xml", episodes(&["", ""]));
     let body = common::feeds_toml(&[server.url("/pod.xml")]);
     let Some(pair) = Pair::new("enclosures", &body).await else {
         return;
     };
     let polled = pair.run(&["poll"]).await;
-    assert!(polled[1].contains("1 new"), "{}", polled[1]);
-    server.set(
-        "/pod.xml",
-        episode(r#"<enclosure url="/media/1.mp3" length="4096" type="audio/mpeg"/>"#),
-    );
+    assert!(polled[1].contains("2 new"), "{}", polled[1]);
+    // Episode 0 as if stored by a feedloom from before version 12: the
+    // cursor its migration records.
+    let c = pg::client(&pair.url).await;
+    let legacy = "INSERT INTO store_tasks (task, cursor)
+                  SELECT 'enclosures', min(id) + 1 FROM items";
+    c.execute(legacy, &[]).await.unwrap();
+    let sqlite = rusqlite::Connection::open(pair.sqlite.with_file_name("feedloom.db")).unwrap();
+    sqlite.execute(legacy, []).unwrap();
+    drop(sqlite);
+    server.set("/pod.xml", episodes(&[&file("0.mp3"), &file("1.mp3")]));
     let filled = pair.run(&["poll"]).await;
     assert_eq!(filled[0], filled[1]);
-    assert!(filled[1].contains("0 new, 0 updated"), "{}", filled[1]);
-    let mp3 = server.url("/media/1.mp3");
-    let attachments = |json: &str| -> serde_json::Value {
+    assert!(filled[1].contains("0 new, 1 updated"), "{}", filled[1]);
+    let attachments = |json: &str| -> Vec<(String, serde_json::Value)> {
         let v: serde_json::Value = serde_json::from_str(json).unwrap();
-        v["items"][0]["attachments"].clone()
+        let mut all: Vec<_> = v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                (
+                    i["title"].as_str().unwrap().to_string(),
+                    i["attachments"].clone(),
+                )
+            })
+            .collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
     };
     let exported = pair.run(&["export", "--format", "json"]).await;
+    let (e0, e1) = (server.url("/media/0.mp3"), server.url("/media/1.mp3"));
     for json in &exported {
         assert_eq!(
             attachments(json),
-            serde_json::json!([{"url": mp3, "mime_type": "audio/mpeg", "size_in_bytes": 4096}])
+            vec![
+                (
+                    "Episode 0".to_string(),
+                    serde_json::json!([{"url": e0, "mime_type": "audio/mpeg", "size_in_bytes": 4096}])
+                ),
+                (
+                    "Episode 1".to_string(),
+                    serde_json::json!([{"url": e1, "mime_type": "audio/mpeg", "size_in_bytes": 4096}])
+                ),
+            ]
         );
     }
     let atom = pair.run(&["export", "--format", "atom"]).await;
     assert_eq!(atom[0], atom[1]);
     assert!(atom[1].contains(r#"rel="enclosure""#), "{}", atom[1]);
-    server.set(
-        "/pod.xml",
-        episode(r#"<enclosure url="/media/1-v2.mp3" length="4096" type="audio/mpeg"/>"#),
-    );
+    server.set("/pod.xml", episodes(&[&file("0-v2.mp3"), &file("1.mp3")]));
     let replaced = pair.run(&["poll"]).await;
     assert_eq!(replaced[0], replaced[1]);
     assert!(replaced[1].contains("1 updated"), "{}", replaced[1]);
-    let c = pg::client(&pair.url).await;
     assert_eq!(
         pg::count(
             &c,
             "SELECT count(*) FROM items, json_array_elements(enclosures::json) f
-             WHERE f->>'url' LIKE '%/media/1-v2.mp3'"
+             WHERE f->>'url' LIKE '%/media/0-v2.mp3'"
         )
         .await,
         1

@@ -126,7 +126,7 @@ pub fn parse(
 /// brackets, and a blank name gives way to the address: entries so named are
 /// reported updated, once.
 /// v6: an entry's enclosures are read (schema version 12): every entry is
-/// read again once, and those stored without their files get them, not
+/// read again once, and those stored before version 12 get their files, not
 /// reported updated.
 const RAW_VERSION: &str = "feedloom raw entries v6";
 

@@ -157,6 +157,19 @@ impl Store {
                     .map_err(ctx("re-keying item"))?;
                 }
             }
+            // Stored before feedloom read enclosures (schema version 12), and
+            // the same but for them: they are filled in, and the item is not
+            // changed. (An item stored since, without files, that gains them
+            // has changed.)
+            let gains_files_it_had = match &existing {
+                Some(e)
+                    if e.content_hash != it.content_hash
+                        && hash_before_enclosures(&it.entry).as_ref() == Some(&e.content_hash) =>
+                {
+                    stored_before_enclosures(&tx, e.id)?
+                }
+                _ => false,
+            };
             match existing {
                 None if super::prune::tombstoned(&tx, feed.id, &it.key, now)? => {}
                 None => {
@@ -175,12 +188,7 @@ impl Store {
                         )?;
                     }
                 }
-                // Stored before feedloom read enclosures, and the same but for
-                // them: they are filled in, and the item is not changed.
-                Some(e)
-                    if e.content_hash != it.content_hash
-                        && hash_before_enclosures(&it.entry).as_ref() == Some(&e.content_hash) =>
-                {
+                Some(e) if gains_files_it_had => {
                     tx.prepare_cached(
                         "UPDATE items SET enclosures = ?2, content_hash = ?3, last_seen_at = ?4
                          WHERE id = ?1",
@@ -267,6 +275,16 @@ impl Store {
         pending_search.append(&mut to_index);
         Ok(applied)
     }
+}
+
+/// Whether the item was stored before schema version 12 (its id is below the
+/// `enclosures` cursor the migration recorded in `store_tasks`).
+fn stored_before_enclosures(tx: &Connection, id: i64) -> Result<bool, StoreError> {
+    tx.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM store_tasks WHERE task = 'enclosures' AND cursor > ?1)",
+    )
+    .and_then(|mut s| s.query_row([id], |r| r.get(0)))
+    .map_err(StoreError::ctx("reading store tasks"))
 }
 
 fn find_by_key(tx: &Connection, feed_id: i64, key: &str) -> Result<Option<Existing>, StoreError> {
@@ -763,7 +781,8 @@ mod tests {
     }
 
     /// An item stored before feedloom read enclosures gets them without being
-    /// reported (or dated) as changed; a later change of its files is a change.
+    /// reported (or dated) as changed; one stored since that gains files, and
+    /// a change of files, are changes.
     #[test]
     fn enclosures_are_filled_in_quietly_and_their_changes_count() {
         let mut store = Store::open_in_memory().unwrap();
@@ -779,40 +798,58 @@ mod tests {
                 .apply_document(&f, &rec, &validators(), &meta, items, &rs, &rules)
                 .unwrap()
         };
-        let row = |store: &Store| -> (Option<String>, i64) {
+        let row = |store: &Store, guid: &str| -> (Option<String>, i64) {
             store
                 .conn()
-                .query_row("SELECT enclosures, changed_at FROM items", [], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })
+                .query_row(
+                    "SELECT enclosures, changed_at FROM items WHERE guid = ?1",
+                    [guid],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
                 .unwrap()
         };
-        let bare = entries(1);
-        assert_eq!(apply(&mut store, &bare, 1_000).new, 1);
-        let with = |url: &str| {
-            let mut e = bare[0].entry.clone();
-            e.enclosures = vec![crate::parse::Enclosure {
-                url: url.into(),
-                media_type: Some("audio/mpeg".into()),
-                length: Some(7),
-            }];
-            identify_document(vec![e])
+        let bare = entries(2);
+        assert_eq!(apply(&mut store, &bare[..1], 1_000).new, 1);
+        // g0 as a feedloom from before version 12 stored it: the cursor its
+        // migration records. g1 is stored after it.
+        store
+            .conn()
+            .execute(
+                "INSERT INTO store_tasks (task, cursor) SELECT 'enclosures', max(id) + 1 FROM items",
+                [],
+            )
+            .unwrap();
+        assert_eq!(apply(&mut store, &bare, 1_500).new, 1);
+        let with = |name: &str| {
+            let files = |e: &Entry, n: &str| Entry {
+                enclosures: vec![crate::parse::Enclosure {
+                    url: format!("https://example.org/{n}"),
+                    media_type: Some("audio/mpeg".into()),
+                    length: Some(7),
+                }],
+                ..e.clone()
+            };
+            identify_document(vec![
+                files(&bare[0].entry, name),
+                files(&bare[1].entry, "g1.mp3"),
+            ])
         };
-        let items = with("https://example.org/1.mp3");
+        let items = with("g0.mp3");
         let applied = apply(&mut store, &items, 2_000);
-        assert_eq!((applied.new, applied.updated), (0, 0));
-        let json = r#"[{"url":"https://example.org/1.mp3","type":"audio/mpeg","length":7}]"#;
-        assert_eq!(row(&store), (Some(json.into()), 1_000));
+        assert_eq!((applied.new, applied.updated), (0, 1), "g1 only");
+        let json = r#"[{"url":"https://example.org/g0.mp3","type":"audio/mpeg","length":7}]"#;
+        assert_eq!(row(&store, "g0"), (Some(json.into()), 1_000));
+        assert_eq!(row(&store, "g1").1, 2_000);
         // Seen again as is: nothing to do.
         assert_eq!(apply(&mut store, &items, 3_000).updated, 0);
         // The episode's file replaced: a change like any other.
-        let items = with("https://example.org/1-fixed.mp3");
+        let items = with("g0-fixed.mp3");
         assert_eq!(apply(&mut store, &items, 4_000).updated, 1);
-        let (json, changed) = row(&store);
-        assert!(json.unwrap().contains("1-fixed.mp3"));
+        let (json, changed) = row(&store, "g0");
+        assert!(json.unwrap().contains("g0-fixed.mp3"));
         assert_eq!(changed, 4_000);
-        // Its files gone: a change too, and the column is NULL again.
-        assert_eq!(apply(&mut store, &bare, 5_000).updated, 1);
-        assert_eq!(row(&store), (None, 5_000));
+        // Their files gone: a change too, and the column is NULL again.
+        assert_eq!(apply(&mut store, &bare, 5_000).updated, 2);
+        assert_eq!(row(&store, "g0"), (None, 5_000));
     }
 }

@@ -1333,7 +1333,13 @@ mod tests {
             1,
             "the long item has a fingerprint, the short one none"
         );
-        assert_eq!(count(&store, "SELECT count(*) FROM store_tasks"), 0);
+        assert_eq!(
+            count(
+                &store,
+                "SELECT count(*) FROM store_tasks WHERE task = 'near_fingerprints'"
+            ),
+            0
+        );
         let first_seen: i64 = store
             .conn()
             .query_row(
@@ -1391,7 +1397,10 @@ mod tests {
         let tasks = plan("SELECT cursor FROM store_tasks WHERE task = 'near_fingerprints'");
         assert!(tasks.contains("USING PRIMARY KEY"), "{tasks}");
         let count = |sql: &str| -> i64 { store.conn().query_row(sql, [], |r| r.get(0)).unwrap() };
-        assert_eq!(count("SELECT count(*) FROM store_tasks"), 0);
+        assert_eq!(
+            count("SELECT count(*) FROM store_tasks WHERE task = 'near_fingerprints'"),
+            0
+        );
         assert_eq!(count("SELECT count(*) FROM search_backfill"), 0);
     }
 
@@ -1724,7 +1733,8 @@ mod tests {
             }
             conn.execute_batch("PRAGMA user_version = 11;").unwrap();
             conn.execute(
-                "INSERT INTO feeds (id, url, created_at) VALUES (1, 'https://pod.example/f', 0);",
+                "INSERT INTO feeds (id, url, created_at, etag, last_modified)
+                 VALUES (1, 'https://pod.example/f', 0, '\"e1\"', 'Tue, 01 Dec 2026 08:00:00 GMT');",
                 [],
             )
             .unwrap();
@@ -1754,6 +1764,14 @@ mod tests {
                 .unwrap()
         };
         assert_eq!(row(&store), (None, 10));
+        // Its feed is fetched whole once more (no 304 for what it stored).
+        let validators: (Option<String>, Option<String>) = store
+            .conn()
+            .query_row("SELECT etag, last_modified FROM feeds", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!(validators, (None, None));
         let cfg = crate::config::parse(
             "[[feed]]\nurl = \"https://pod.example/f\"\n",
             std::path::Path::new("x.toml"),

@@ -820,7 +820,10 @@ mod tests {
             "the short item has none"
         );
         assert_eq!(
-            count(&store, "SELECT count(*) FROM store_tasks"),
+            count(
+                &store,
+                "SELECT count(*) FROM store_tasks WHERE task = 'near_fingerprints'"
+            ),
             0,
             "nothing left to do"
         );
@@ -839,7 +842,13 @@ mod tests {
         drop(store);
         // Reopening does no more work: the task is gone.
         let store = Store::open(&path).unwrap();
-        assert_eq!(count(&store, "SELECT count(*) FROM store_tasks"), 0);
+        assert_eq!(
+            count(
+                &store,
+                "SELECT count(*) FROM store_tasks WHERE task = 'near_fingerprints'"
+            ),
+            0
+        );
         assert_eq!(count(&store, "SELECT count(*) FROM near_items"), 3);
     }
 
@@ -885,6 +894,12 @@ mod tests {
                 .collect()
         };
         assert_eq!(done, [1, 2, 3]);
-        assert_eq!(count(&store, "SELECT count(*) FROM store_tasks"), 0);
+        assert_eq!(
+            count(
+                &store,
+                "SELECT count(*) FROM store_tasks WHERE task = 'near_fingerprints'"
+            ),
+            0
+        );
     }
 }

@@ -270,7 +270,8 @@ fn story_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Story> {
         also: Vec::new(),
         id: r.get(12)?,
         summary: r.get(13)?,
-        enclosures: crate::parse::enclosures::decode(r.get_ref(14)?.as_str_or_null()?),
+        // (Anything but text, written by another program, reads as none.)
+        enclosures: crate::parse::enclosures::decode(r.get_ref(14)?.as_str().ok()),
     })
 }
 

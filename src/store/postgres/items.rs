@@ -214,6 +214,25 @@ impl PgStore {
                     .await?;
                 }
             }
+            // Stored before feedloom read enclosures (schema version 12): see
+            // store/items.rs.
+            let gains_files_it_had = match &existing {
+                Some(e)
+                    if e.content_hash != it.content_hash
+                        && crate::identity::hash_before_enclosures(&it.entry).as_ref()
+                            == Some(&e.content_hash) =>
+                {
+                    tx.one(
+                        "reading store tasks",
+                        "SELECT EXISTS (SELECT 1 FROM store_tasks
+                                        WHERE task = 'enclosures' AND cursor > $1)",
+                        &[&e.id],
+                    )
+                    .await?
+                    .get::<_, bool>(0)
+                }
+                _ => false,
+            };
             match existing {
                 None if tombstoned(&mut tx, feed.id, &it.key, now).await? => {}
                 None => {
@@ -221,13 +240,7 @@ impl PgStore {
                     applied.new += 1;
                     applied.joined += usize::from(joined);
                 }
-                // Stored before feedloom read enclosures, and the same but for
-                // them: they are filled in, and the item is not changed.
-                Some(e)
-                    if e.content_hash != it.content_hash
-                        && crate::identity::hash_before_enclosures(&it.entry).as_ref()
-                            == Some(&e.content_hash) =>
-                {
+                Some(e) if gains_files_it_had => {
                     tx.exec(
                         "adding enclosures",
                         "UPDATE items SET enclosures = $2, content_hash = $3, last_seen_at = $4

@@ -79,7 +79,9 @@ fn story_row(r: &Row) -> Story {
         also: Vec::new(),
         id: r.get(12),
         summary: r.get(13),
-        enclosures: crate::parse::enclosures::decode(r.get::<_, Option<&str>>(14)),
+        enclosures: crate::parse::enclosures::decode(
+            r.try_get::<_, Option<&str>>(14).ok().flatten(),
+        ),
     }
 }
 
