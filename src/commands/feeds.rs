@@ -168,7 +168,7 @@ pub fn render_json(rows: &[FeedSummary], now: i64) -> String {
             last_fetch_at_unix: r.last_fetch_at,
             next_fetch_at: r.next_fetch_at.map(crate::export::rfc3339),
             next_fetch_at_unix: r.next_fetch_at,
-            due: r.enabled && r.next_fetch_at.is_none_or(|t| t <= now),
+            due: r.enabled && r.in_config && r.next_fetch_at.is_none_or(|t| t <= now),
         })
         .collect();
     let mut s = serde_json::to_string_pretty(&out).unwrap_or_else(|_| "[]".to_string());
@@ -191,7 +191,8 @@ fn status(r: &FeedSummary) -> String {
 }
 
 fn next_fetch(r: &FeedSummary, now: i64) -> String {
-    if !r.enabled {
+    // Disabled, or no longer in the config: nothing fetches it.
+    if !r.enabled || !r.in_config {
         return "-".to_string();
     }
     match r.next_fetch_at {
@@ -340,9 +341,20 @@ mod tests {
         fresh.last_status = None;
         fresh.last_fetch_at = None;
         fresh.next_fetch_at = None;
-        let t = render_table(&[disabled, fresh], 1_000_000, None);
+        // Left the config: kept in the store, never fetched, so never due.
+        let mut left = row("https://example.org/left.xml", None);
+        left.in_config = false;
+        left.next_fetch_at = None;
+        let t = render_table(&[disabled, fresh, left.clone()], 1_000_000, None);
         let gone = t.lines().find(|l| l.contains("gone.xml")).unwrap();
         assert!(gone.contains("disabled (410)"), "{t}");
+        let old = t.lines().find(|l| l.contains("left.xml")).unwrap();
+        assert!(
+            old.contains("[not in config]") && !old.contains("due"),
+            "{t}"
+        );
+        let v: serde_json::Value = serde_json::from_str(&render_json(&[left], 1_000_000)).unwrap();
+        assert_eq!(v[0]["due"], false);
         let new = t.lines().find(|l| l.contains("new.xml")).unwrap();
         assert!(
             new.contains("new") && new.contains("never") && new.contains("due"),
