@@ -207,7 +207,7 @@ impl Store {
                     story.uid = uid;
                     story.first_seen_at = first_seen_at;
                     story.changed_at = changed_at;
-                    story.also = items.map(|i| i.source).collect();
+                    story.join(items);
                     out.push(story);
                 }
                 Ok(out)
@@ -246,6 +246,21 @@ impl Store {
             .map_err(StoreError::ctx("listing feeds"))?;
         rows.collect::<Result<_, _>>()
             .map_err(StoreError::ctx("listing feeds"))
+    }
+}
+
+impl Story {
+    /// The story's other items (after its headline, in the order they
+    /// joined): their feeds become `also`, and when the headline carries no
+    /// file, the first of them that does gives the story its files (a copy
+    /// without the audio does not hide the episode's).
+    pub(crate) fn join(&mut self, others: impl Iterator<Item = Story>) {
+        for other in others {
+            if self.enclosures.is_empty() {
+                self.enclosures = other.enclosures;
+            }
+            self.also.push(other.source);
+        }
     }
 }
 
@@ -413,5 +428,67 @@ impl Store {
         })
         .and_then(|rows| rows.collect())
         .map_err(ctx())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::identify_document;
+    use crate::parse::{Enclosure, Entry};
+    use crate::store::feeds::{FetchRecord, Reschedule};
+    use crate::store::items::{DocumentMeta, StoryRules};
+
+    /// A story carried by two feeds shows the files of its headline item,
+    /// else those of the first other item that has any.
+    #[test]
+    fn a_story_shows_the_files_its_headline_lacks() {
+        let mut store = Store::open_in_memory().unwrap();
+        let cfg = crate::config::parse(
+            "[[feed]]\nurl = \"https://a.example/f\"\n[[feed]]\nurl = \"https://b.example/f\"\n",
+            std::path::Path::new("x.toml"),
+        )
+        .unwrap();
+        let feeds = store.sync_config(&cfg.feeds).unwrap();
+        let episode = |files: Vec<Enclosure>| Entry {
+            guid: Some("ep".into()),
+            link: Some("https://pod.example/ep".into()),
+            title: Some("Episode".into()),
+            enclosures: files,
+            ..Entry::default()
+        };
+        let mp3 = Enclosure {
+            url: "https://pod.example/ep.mp3".into(),
+            ..Enclosure::default()
+        };
+        for (at, (feed, files)) in [(&feeds[0], vec![]), (&feeds[1], vec![mp3.clone()])]
+            .into_iter()
+            .enumerate()
+        {
+            let rec = FetchRecord {
+                started_at: 1_000 + at as i64,
+                ..FetchRecord::default()
+            };
+            store
+                .apply_document(
+                    feed,
+                    &rec,
+                    &Default::default(),
+                    &DocumentMeta::default(),
+                    &identify_document(vec![episode(files)]),
+                    &Reschedule::default(),
+                    &StoryRules::default(),
+                )
+                .unwrap();
+        }
+        let q = StoryQuery {
+            limit: 10,
+            ..StoryQuery::default()
+        };
+        let stories = store.stories(&q).unwrap();
+        assert_eq!(stories.len(), 1);
+        assert_eq!(stories[0].source.feed_url, "https://a.example/f");
+        assert_eq!(stories[0].also.len(), 1);
+        assert_eq!(stories[0].enclosures, vec![mp3]);
     }
 }

@@ -225,7 +225,7 @@ impl PgStore {
                     story.uid = h.get(1);
                     story.first_seen_at = h.get(2);
                     story.changed_at = h.get(3);
-                    story.also = items.map(|i| i.source).collect();
+                    story.join(items);
                     out.push(story);
                 }
                 Ok(out)
