@@ -566,7 +566,7 @@ fn finish(
             if report.store_error.is_none() {
                 held_back.release(feed_id);
             }
-            if matches!(report.outcome, Outcome::Stored(a) if a.new + a.updated > 0) {
+            if matches!(report.outcome, Outcome::Stored(a) if a.changes_outputs()) {
                 changed.notify_one();
             }
             return;

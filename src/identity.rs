@@ -392,14 +392,19 @@ pub fn hash_before_enclosures(e: &Entry) -> Option<String> {
     (!e.enclosures.is_empty()).then(|| short_hash(&text_parts(e)))
 }
 
-/// Key material for an entry with neither guid nor link.
+/// Key material for an entry with neither guid nor link: title, date and
+/// text, and the URLs of its files when it has any (a podcast's episodes
+/// that are only an `<enclosure>` are told apart by it; an entry without
+/// files keeps the key it had before feedloom read them).
 fn fallback_hash(e: &Entry) -> String {
     let published = e.published.map(|d| d.timestamp().to_string());
-    short_hash(&[
+    let mut parts = vec![
         e.title.as_deref().unwrap_or(""),
         published.as_deref().unwrap_or(""),
         e.content.as_deref().or(e.summary.as_deref()).unwrap_or(""),
-    ])
+    ];
+    parts.extend(e.enclosures.iter().map(|f| f.url.as_str()));
+    short_hash(&parts)
 }
 
 /// feedloom's own id for an item, stable for the life of the store:
@@ -687,6 +692,34 @@ mod tests {
             entry(None, Some("https://e.org/"), "Tuesday"),
         ]);
         assert_eq!(ids.len(), 2);
+    }
+
+    #[test]
+    fn episodes_known_only_by_their_files_are_items_of_their_own() {
+        let episode = |file: Option<&str>| Entry {
+            title: Some("Weekly show".into()),
+            enclosures: file
+                .map(|f| crate::parse::Enclosure {
+                    url: format!("https://cdn.example/{f}"),
+                    ..Default::default()
+                })
+                .into_iter()
+                .collect(),
+            ..Entry::default()
+        };
+        let ids = identify_document(vec![
+            episode(Some("ep2.mp3")),
+            episode(Some("ep1.mp3")),
+            episode(None),
+        ]);
+        assert_eq!(ids.len(), 3);
+        assert!(ids.iter().all(|i| i.kind == KeyKind::Hash));
+        assert_ne!(ids[0].key, ids[1].key);
+        // Without files, the key stores made before version 12 hold.
+        assert_eq!(
+            ids[2].key,
+            format!("hash:{}", short_hash(&["Weekly show", "", ""]))
+        );
     }
 
     #[test]

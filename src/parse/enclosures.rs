@@ -34,15 +34,27 @@ pub struct Enclosure {
 }
 
 /// The enclosures of a feed-rs entry, in document order.
-pub(super) fn of_entry(e: &model::Entry, base: &Url) -> Vec<Enclosure> {
+/// `base` resolves relative URLs (the entry's `xml:base`, else the
+/// document's URL); a URL that is `base` or `document` itself is no file.
+pub(super) fn of_entry(e: &model::Entry, base: &Url, document: &Url) -> Vec<Enclosure> {
     let mut out: Vec<Enclosure> = Vec::new();
     let mut push = |href: &str, media_type: Option<&str>, length: Option<u64>| {
         if out.len() >= MAX_ENCLOSURES || href.len() > MAX_URL {
             return;
         }
-        let Some(url) = crate::urls::resolve(Some(base), href.trim()) else {
+        let href = href.trim();
+        let Some(url) = crate::urls::resolve(Some(base), href) else {
             return;
         };
+        // An empty or fragment-only URL resolves to the document itself
+        // (feed-rs resolves RSS's `url=""` so before feedloom sees it): no file.
+        if href.is_empty()
+            || href.starts_with('#')
+            || same_document(&url, base)
+            || same_document(&url, document)
+        {
+            return;
+        }
         if url.len() > MAX_URL || out.iter().any(|o| o.url == url) {
             return;
         }
@@ -73,6 +85,12 @@ pub(super) fn of_entry(e: &model::Entry, base: &Url) -> Vec<Enclosure> {
         }
     }
     out
+}
+
+/// Whether `url` is `base` itself, fragments aside.
+fn same_document(url: &str, base: &Url) -> bool {
+    let strip = |u: &str| u.split('#').next().unwrap_or(u).to_string();
+    strip(url) == strip(base.as_str())
 }
 
 /// `s` as a media type: `type/subtype` of token characters, lowercase, its

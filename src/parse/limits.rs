@@ -184,6 +184,79 @@ pub(super) fn cap_json_lists(text: &[u8], max: usize) -> Option<Vec<u8>> {
     Some(super::defuse::without(text, &cuts))
 }
 
+/// JSON Feed with every item's `attachments` made what feed-rs reads (it
+/// refuses the whole document over one bad member: every item was lost): a
+/// member that is not an object, or has no string `url`, is dropped; a
+/// missing or non-string `mime_type` becomes `application/octet-stream`; a
+/// `title` that is not a string, and a `size_in_bytes` that is not a whole
+/// number of bytes (`"12345"`, `-1`, `1.5`), are dropped; `attachments` that
+/// is not a list becomes an empty one. `None` when nothing needed it (or the
+/// document is not a JSON Feed this can read). Runs only after feed-rs
+/// refused a JSON document; each list is already cut to its first members
+/// (`cap_json_lists`), so what it builds stays small.
+pub(super) fn with_json_attachments_repaired(text: &[u8]) -> Option<Vec<u8>> {
+    use serde_json::value::RawValue;
+    use serde_json::{Map, Value};
+    let offset = |raw: &RawValue| raw.get().as_ptr() as usize - text.as_ptr() as usize;
+    let mut splices: Vec<(usize, usize, String)> = Vec::new();
+    for (_, value) in fields(text, &["items"])? {
+        let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(value.get()) else {
+            continue;
+        };
+        for item in items {
+            let found = fields(item.get().as_bytes(), &["attachments"]);
+            for (_, list) in found.into_iter().flatten() {
+                let members: Vec<Value> = match serde_json::from_str::<Vec<&RawValue>>(list.get()) {
+                    // (Past the first members feed-rs is never shown any.)
+                    Ok(members) => members
+                        .into_iter()
+                        .take(super::defuse::MAX_JSON_LIST)
+                        .filter_map(|m| serde_json::from_str::<Map<String, Value>>(m.get()).ok())
+                        .filter_map(|mut m| {
+                            if !m.get("url").is_some_and(Value::is_string) {
+                                return None;
+                            }
+                            if !m.get("mime_type").is_some_and(Value::is_string) {
+                                m.insert("mime_type".into(), crate::export::OCTET_STREAM.into());
+                            }
+                            if m.get("title")
+                                .is_some_and(|t| !t.is_string() && !t.is_null())
+                            {
+                                m.remove("title");
+                            }
+                            if m.get("size_in_bytes")
+                                .is_some_and(|n| !n.is_u64() && !n.is_null())
+                            {
+                                m.remove("size_in_bytes");
+                            }
+                            Some(Value::Object(m))
+                        })
+                        .collect(),
+                    Err(_) => Vec::new(),
+                };
+                let fixed = Value::Array(members).to_string();
+                if fixed != list.get() {
+                    let start = offset(list);
+                    splices.push((start, start + list.get().len(), fixed));
+                }
+            }
+        }
+    }
+    if splices.is_empty() {
+        return None;
+    }
+    splices.sort_unstable_by_key(|s| s.0);
+    let mut out = Vec::with_capacity(text.len());
+    let mut at = 0;
+    for (start, end, with) in splices {
+        out.extend_from_slice(&text[at..start]);
+        out.extend_from_slice(with.as_bytes());
+        at = end;
+    }
+    out.extend_from_slice(&text[at..]);
+    Some(out)
+}
+
 /// The values of `keys` in the JSON object `text`, each time one is written
 /// (with which key), in order; `None` when `text` is not an object.
 fn fields<'a>(

@@ -315,6 +315,7 @@ fn read(bytes: &[u8], root: &legacy::Root, base: &Url) -> Result<(model::Feed, b
     };
     let mut current = Cow::Borrowed(bytes);
     let (mut version, mut ampersands, mut balance, mut atom) = (false, false, false, false);
+    let mut attachments = false;
     loop {
         // Every attempt (repairs make new text) without inner XML declarations,
         // and with feed-rs's panics caught.
@@ -347,6 +348,10 @@ fn read(bytes: &[u8], root: &legacy::Root, base: &Url) -> Result<(model::Feed, b
                     balance = true;
                     repair::with_tags_balanced(&current)
                 })
+            }
+            E::JsonSerde(_) if !attachments => {
+                attachments = true;
+                limits::with_json_attachments_repaired(&current)
             }
             E::ParseError(K::UnknownMimeType { .. } | K::MissingContent { .. }) if !atom => {
                 atom = true;
@@ -506,7 +511,7 @@ fn map_entry(e: model::Entry, base: &Url, max: usize) -> Entry {
         .unwrap_or_else(|| base.clone());
     let guid = Some(e.id.trim().to_string()).filter(|s| !s.is_empty());
     let link = alternate_link(&e.links, &entry_base);
-    let enclosures = enclosures::of_entry(&e, &entry_base);
+    let enclosures = enclosures::of_entry(&e, &entry_base, base);
     let author = e
         .authors
         .iter()
@@ -1112,16 +1117,19 @@ mod tests {
 
     #[test]
     fn enclosures_of_rss_atom_and_json_feed() {
-        let rss = br#"<rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"><channel><title>t</title>
+        let rss = br##"<rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"><channel><title>t</title>
             <item><guid>1</guid><title>episode</title>
               <enclosure url="/ep/1.mp3" length="1234" type="Audio/MPEG"/>
               <enclosure url="javascript:alert(1)" length="1" type="audio/mpeg"/>
               <enclosure url="/ep/1.mp3" length="1234" type="audio/mpeg"/>
               <enclosure url="https://cdn.example.net/1.pdf" length="x" type="not a type"/>
               <media:content url="https://cdn.example.net/thumb.jpg" type="image/jpeg"/>
+              <enclosure url="" length="0" type=""/>
+              <enclosure url="  " length="0" type="audio/mpeg"/>
+              <enclosure url="#top" length="0" type="audio/mpeg"/>
             </item>
             <item><guid>2</guid><title>plain</title></item>
-        </channel></rss>"#;
+        </channel></rss>"##;
         let d = parse(rss, None, &base(), Limits::default()).unwrap();
         assert_eq!(
             files(&d),
@@ -1137,26 +1145,34 @@ mod tests {
                 vec![],
             ]
         );
-        let atom = br#"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>
+        let atom = br##"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>
             <entry xml:base="https://other.example/dir/"><id>a</id><title>x</title>
               <link href="https://example.org/a"/>
               <link rel="enclosure" href="a.ogg" type="audio/ogg" length="99"/>
               <link rel="related" href="https://example.org/r"/>
-            </entry></feed>"#;
+            </entry>
+            <entry><id>b</id><title>y</title>
+              <link rel="enclosure" href=""/>
+              <link rel="enclosure" href="#x"/>
+            </entry></feed>"##;
         let d = parse(atom, None, &base(), Limits::default()).unwrap();
         assert_eq!(d.entries[0].link.as_deref(), Some("https://example.org/a"));
         assert_eq!(
             files(&d),
-            vec![vec![file(
-                "https://other.example/dir/a.ogg",
-                Some("audio/ogg"),
-                Some(99)
-            )]]
+            vec![
+                vec![file(
+                    "https://other.example/dir/a.ogg",
+                    Some("audio/ogg"),
+                    Some(99)
+                )],
+                vec![]
+            ]
         );
         let json = br#"{"version": "https://jsonfeed.org/version/1.1", "title": "t",
             "items": [{"id": "1", "url": "https://example.org/1", "content_text": "x",
               "attachments": [{"url": "https://example.org/1.m4a", "mime_type": "audio/x-m4a",
-                               "size_in_bytes": 5}, {"url": "file:///etc/passwd", "mime_type": "text/plain"}]}]}"#;
+                               "size_in_bytes": 5}, {"url": "file:///etc/passwd", "mime_type": "text/plain"},
+                              {"url": "", "mime_type": "audio/mpeg"}]}]}"#;
         let d = parse(json, None, &base(), Limits::default()).unwrap();
         assert_eq!(d.entries[0].link.as_deref(), Some("https://example.org/1"));
         assert_eq!(
@@ -1167,6 +1183,45 @@ mod tests {
                 Some(5)
             )]]
         );
+    }
+
+    /// feed-rs refuses a whole JSON Feed over one bad attachment; feedloom
+    /// reads the items, and the attachments it can.
+    #[test]
+    fn a_json_feed_with_bad_attachments_still_reads() {
+        let json = br#"{"version": "https://jsonfeed.org/version/1.1", "title": "t", "items": [
+            {"id": "1", "content_text": "one", "attachments": [
+                {"url": "https://example.org/1.mp3", "size_in_bytes": "12345"},
+                {"url": 5, "mime_type": "audio/mpeg"},
+                "not an object",
+                {"url": "https://example.org/1.pdf", "mime_type": "application/pdf",
+                 "size_in_bytes": -1, "title": {"x": 1}}]},
+            {"id": "2", "content_text": "two", "attachments": "none"},
+            {"id": "3", "content_text": "three", "attachments": [
+                {"url": "https://example.org/3.ogg", "mime_type": "audio/ogg", "size_in_bytes": 7}]}]}"#;
+        let d = parse(json, None, &base(), Limits::default()).unwrap();
+        assert_eq!(
+            files(&d),
+            vec![
+                vec![
+                    file(
+                        "https://example.org/1.mp3",
+                        Some("application/octet-stream"),
+                        None
+                    ),
+                    file("https://example.org/1.pdf", Some("application/pdf"), None),
+                ],
+                vec![],
+                vec![file(
+                    "https://example.org/3.ogg",
+                    Some("audio/ogg"),
+                    Some(7)
+                )],
+            ]
+        );
+        // A document that is not JSON Feed at all is still refused.
+        let broken = br#"{"version": "https://jsonfeed.org/version/1.1", "title": 5, "items": []}"#;
+        assert!(parse(broken, None, &base(), Limits::default()).is_err());
     }
 
     #[test]

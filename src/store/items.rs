@@ -35,6 +35,16 @@ pub struct Applied {
     pub joined: usize,
     /// The body was byte-identical to the last one stored: not parsed.
     pub unchanged: bool,
+    /// Items stored before schema version 12 that got their files: no
+    /// change to announce, but what the outputs show changed.
+    pub filled: usize,
+}
+
+impl Applied {
+    /// Whether what the outputs show changed (they are rendered again).
+    pub fn changes_outputs(&self) -> bool {
+        self.new + self.updated + self.filled > 0
+    }
 }
 
 /// Feed-level facts from the document.
@@ -202,6 +212,7 @@ impl Store {
                         ])
                     })
                     .map_err(ctx("adding enclosures"))?;
+                    applied.filled += 1;
                 }
                 Some(e) if e.content_hash != it.content_hash => {
                     // Inserted earlier in this batch and not indexed yet: it is
@@ -667,7 +678,8 @@ mod tests {
                 new: 3,
                 updated: 0,
                 joined: 0,
-                unchanged: false
+                unchanged: false,
+                filled: 0,
             }
         );
         assert_eq!(store.feed_ref(f.id).unwrap().validators, validators());
@@ -767,7 +779,8 @@ mod tests {
                 new: 0,
                 updated: 1,
                 joined: 0,
-                unchanged: false
+                unchanged: false,
+                filled: 0,
             }
         );
         let (uid, title): (String, String) = store
@@ -836,7 +849,12 @@ mod tests {
         };
         let items = with("g0.mp3");
         let applied = apply(&mut store, &items, 2_000);
-        assert_eq!((applied.new, applied.updated), (0, 1), "g1 only");
+        assert_eq!(
+            (applied.new, applied.updated, applied.filled),
+            (0, 1, 1),
+            "g1 changed, g0 filled in"
+        );
+        assert!(applied.changes_outputs());
         let json = r#"[{"url":"https://example.org/g0.mp3","type":"audio/mpeg","length":7}]"#;
         assert_eq!(row(&store, "g0"), (Some(json.into()), 1_000));
         assert_eq!(row(&store, "g1").1, 2_000);

@@ -183,6 +183,7 @@ fn enclosures(list: &[crate::parse::Enclosure]) -> Markup {
 
 /// The last segment of a URL's path, decoded, else its host.
 fn file_name(link: &str) -> String {
+    use percent_encoding::percent_decode_str;
     let Ok(u) = url::Url::parse(link) else {
         return link.to_string();
     };
@@ -190,9 +191,14 @@ fn file_name(link: &str) -> String {
         .and_then(|mut s| s.next_back())
         .filter(|s| !s.is_empty())
         .map(|s| {
-            percent_encoding::percent_decode_str(s)
-                .decode_utf8_lossy()
-                .into_owned()
+            let decoded = percent_decode_str(s).decode_utf8_lossy().into_owned();
+            // An escaped slash stays escaped: "evil%2Fnews.example%2Fep.mp3"
+            // must not read as another site's path.
+            if decoded.contains(['/', '\\']) {
+                s.to_string()
+            } else {
+                decoded
+            }
         })
         // (No control or bidi character: "3pm.exe" must not pass for "exe.mp3".)
         .filter(|s| {
@@ -212,7 +218,8 @@ fn size(n: u64) -> String {
     }
     let mut v = n as f64 / 1000.0;
     let mut unit = 0;
-    while v >= 1000.0 && unit + 1 < UNITS.len() {
+    // (999,999 bytes is "1.0 MB", not "1000.0 kB".)
+    while v >= 999.95 && unit + 1 < UNITS.len() {
         v /= 1000.0;
         unit += 1;
     }
@@ -538,6 +545,12 @@ mod tests {
         assert_eq!(size(999), "999 B");
         assert_eq!(size(1_500), "1.5 kB");
         assert_eq!(size(2_000_000_000), "2.0 GB");
+        assert_eq!(size(999_999), "1.0 MB");
+        assert_eq!(size(999_949), "999.9 kB");
+        assert_eq!(
+            file_name("https://evil.example/news.example%2Fep-12.mp3"),
+            "news.example%2Fep-12.mp3"
+        );
     }
 
     #[test]

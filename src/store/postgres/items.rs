@@ -253,6 +253,7 @@ impl PgStore {
                         ],
                     )
                     .await?;
+                    applied.filled += 1;
                 }
                 Some(e) if e.content_hash != it.content_hash => {
                     update_item(&mut tx, &e, it, now, rules).await?;
@@ -326,7 +327,7 @@ impl PgStore {
         )
         .await?;
         apply_redirect(&mut tx, feed.id, resched).await?;
-        if applied.new + applied.updated > 0 {
+        if applied.changes_outputs() {
             // Delivered to the other nodes at COMMIT, and only then.
             tx.exec(
                 "telling other nodes",
