@@ -377,7 +377,8 @@ pub async fn run(
                 let mut busy = in_flight.clone();
                 busy.extend(held_back.until(now));
                 let (per_host, gap) = (plan.cfg.fetch.per_host, plan.cfg.fetch.host_gap.0.as_millis() as i64);
-                let due = match store.due_feeds(now, busy, per_host, gap).await {
+                let mine = || plan.every.keys().copied().collect();
+                let due = match store.due_feeds(now, busy, mine, per_host, gap).await {
                     Ok(due) => {
                         more_due = store.is_postgres() && !due.is_empty();
                         due

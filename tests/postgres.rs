@@ -1327,3 +1327,98 @@ async fn syncing_the_same_config_writes_nothing_and_a_changed_one_its_changes() 
     assert_eq!(refs, [synced[0], synced[1], synced[0]]);
     assert_eq!(rows(&c).await[0], row(a, Some("last"), true, Some("q")));
 }
+
+/// Nodes share the feeds rows: a `poll` (or a node started) with a config
+/// that lacks a feed takes it out of the store's config, and a running node
+/// whose config names it puts it back at its next tick and goes on fetching
+/// it (it stopped for good, with no word anywhere).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_puts_back_the_feeds_an_older_config_took_out() {
+    let server = FeedServer::start().await;
+    server.set(
+        "/a.xml",
+        Resource::feed(rss("A", &[(Some("a1"), None, "Alpha one", "x")])),
+    );
+    server.set(
+        "/b.xml",
+        Resource::feed(rss("B", &[(Some("b1"), None, "Beta one", "y")])),
+    );
+    let Some(url) = pg::fresh_db("putback").await else {
+        return;
+    };
+    let env = TestEnv::new();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let both = env.path("both.toml");
+    std::fs::write(
+        &both,
+        format!(
+            "[store]\nurl = \"{url}\"\n\n[server]\nlisten = \"127.0.0.1:{port}\"\n\n\
+             [defaults]\nevery = \"1s\"\nspread = \"0s\"\n\n{}",
+            common::feeds_toml(&[server.url("/a.xml"), server.url("/b.xml")])
+        ),
+    )
+    .unwrap();
+    let only_a = env.path("only-a.toml");
+    std::fs::write(
+        &only_a,
+        format!(
+            "[store]\nurl = \"{url}\"\n\n{}",
+            common::feeds_toml(&[server.url("/a.xml")])
+        ),
+    )
+    .unwrap();
+    let _node = Daemon(
+        Command::new(env!("CARGO_BIN_EXE_feedloom"))
+            .arg("--config")
+            .arg(&both)
+            .arg("run")
+            .env("FEEDLOOM_LOG", "warn")
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let c = pg::client(&url).await;
+    let in_config_b = async || {
+        pg::count(
+            &c,
+            "SELECT count(*) FROM feeds WHERE url LIKE '%/b.xml' AND in_config = 1",
+        )
+        .await
+    };
+    // (0 until the node has made the tables.)
+    let fetched_b = async || -> i64 {
+        c.query_one(
+            "SELECT count(*) FROM fetches f JOIN feeds d ON d.id = f.feed_id
+             WHERE d.url LIKE '%/b.xml'",
+            &[],
+        )
+        .await
+        .map_or(0, |r| r.get(0))
+    };
+    for _ in 0..100 {
+        if fetched_b().await > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(fetched_b().await > 0, "the node fetches b");
+    // An older config takes b out of the store's config...
+    let (code, _, err) = feedloom(&only_a, &["poll"]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("no longer names feeds"), "{err}");
+    // ...and the node whose config names it puts it back, and fetches it.
+    let before = fetched_b().await;
+    let mut back = false;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if in_config_b().await == 1 && fetched_b().await > before {
+            back = true;
+            break;
+        }
+    }
+    assert!(back, "b is in config again and fetched");
+}

@@ -229,17 +229,20 @@ impl Backend {
     /// Feeds due now that this process may fetch. SQLite: every due feed not in
     /// `busy`. PostgreSQL: the due feeds this node claimed (a lease, the
     /// per-host limit and gap shared by all nodes; see docs/scaling.md).
+    /// Due feeds (on PostgreSQL: claimed, and only among `mine`, the feeds
+    /// this node's config names).
     pub async fn due_feeds(
         &self,
         now: i64,
         busy: HashSet<i64>,
+        mine: impl FnOnce() -> Vec<i64>,
         per_host: usize,
         host_gap_ms: i64,
     ) -> Result<Vec<FeedRef>, StoreError> {
         match self {
             Backend::Sqlite(s) => s.call(move |st| st.due_feeds(now, &busy)).await,
             Backend::Postgres(p) => {
-                p.claim_due(now, &busy, per_host, host_gap_ms, usize::MAX)
+                p.claim_due(now, &busy, &mine(), per_host, host_gap_ms, usize::MAX)
                     .await
             }
         }

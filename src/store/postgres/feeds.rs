@@ -163,12 +163,27 @@ impl PgStore {
         .await?;
         // Feeds the config no longer names keep their rows and items.
         let ids: Vec<i64> = feeds.iter().map(|f| id_of[&f.url]).collect();
-        tx.exec(
-            c,
-            "UPDATE feeds SET in_config = 0 WHERE in_config <> 0 AND NOT (id = ANY($1))",
-            &[&ids],
-        )
-        .await?;
+        let left: Vec<String> = tx
+            .query(
+                c,
+                "UPDATE feeds SET in_config = 0 WHERE in_config <> 0 AND NOT (id = ANY($1))
+                 RETURNING url",
+                &[&ids],
+            )
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        if !left.is_empty() {
+            // Every node shares the flag: a node started on an older config
+            // takes feeds out of every node's outputs. Said loudly; a node
+            // whose config names them puts them back (`claim_due`).
+            tracing::warn!(
+                feeds = left.len(),
+                first = %left[0],
+                "this config no longer names feeds the store had in config: they are not fetched and leave the outputs of every node (give all nodes the same config; a node whose config names them puts them back at its next tick)"
+            );
+        }
         // Their fetch state, in the config's order, in one query.
         let sql = format!("SELECT {REF_COLS} FROM feeds WHERE id = ANY($1)");
         let mut by_id = HashMap::with_capacity(ids_once.len());
@@ -212,10 +227,15 @@ impl PgStore {
     /// a live lease, not in `busy`; at most `per_host` claims per host across
     /// all nodes, each host's starts `host_gap_ms` apart. Claims are made one
     /// node at a time (an advisory lock), so the per-host counts hold.
+    /// Claims due feeds of `mine` (the feeds this node's config names: it
+    /// never claims another node's), putting back in config those of them a
+    /// node with an older config took out.
+    #[allow(clippy::too_many_arguments)]
     pub async fn claim_due(
         &self,
         now: i64,
         busy: &HashSet<i64>,
+        mine: &[i64],
         per_host: usize,
         host_gap_ms: i64,
         limit: usize,
@@ -225,15 +245,33 @@ impl PgStore {
         let mut tx = conn.tx().await?;
         tx.exec(c, "SELECT pg_advisory_xact_lock($1)", &[&LOCK_CLAIM])
             .await?;
+        let mine = mine.to_vec();
+        let back: Vec<String> = tx
+            .query(
+                c,
+                "UPDATE feeds SET in_config = 1 WHERE in_config = 0 AND id = ANY($1) RETURNING url",
+                &[&mine],
+            )
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        if !back.is_empty() {
+            tracing::warn!(
+                feeds = back.len(),
+                first = %back[0],
+                "feeds this node's config names were taken out of the store's config by a node whose config lacks them: put back (give all nodes the same config)"
+            );
+        }
         let limit = (limit.min(CLAIM_BATCH as usize) as i64).max(1);
         let sql = format!(
             "SELECT {REF_COLS}, COALESCE(host, '') FROM feeds
              WHERE in_config = 1 AND enabled = 1 AND COALESCE(next_fetch_at, 0) <= $1
-               AND (claimed_until IS NULL OR claimed_until <= $1)
+               AND (claimed_until IS NULL OR claimed_until <= $1) AND id = ANY($3)
              ORDER BY next_fetch_at NULLS FIRST, id LIMIT $2
              FOR UPDATE SKIP LOCKED"
         );
-        let rows = tx.query(c, &sql, &[&now, &limit]).await?;
+        let rows = tx.query(c, &sql, &[&now, &limit, &mine]).await?;
         if rows.is_empty() {
             tx.commit(c).await?;
             return Ok(Vec::new());
