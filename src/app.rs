@@ -628,6 +628,10 @@ async fn exporter(
     changed: Arc<Notify>,
     outputs: watch::Receiver<Vec<config::OutputConfig>>,
 ) {
+    // After a failed render, the next try waits (doubling, at most
+    // RENDER_RETRY_MAX): a store that does not answer made this loop retry at
+    // once, ~800 error lines a second.
+    let mut retry = RENDER_RETRY_MIN;
     loop {
         // After a change in the store, or when a served page's "N minutes ago"
         // turns wrong (then only the pages' bytes change).
@@ -646,11 +650,23 @@ async fn exporter(
             _ = tokio::time::sleep(stale_in), if stale_at != i64::MAX => {}
         }
         let outs = outputs.borrow().clone();
-        if let Err(e) = render_outputs(&store, &state, &outs).await {
-            error!(error = %chain(&e), "rendering outputs failed");
+        match render_outputs(&store, &state, &outs).await {
+            Ok(()) => retry = RENDER_RETRY_MIN,
+            Err(e) => {
+                error!(error = %chain(&e), retry_in = ?retry, "rendering outputs failed");
+                tokio::time::sleep(retry).await;
+                retry = (retry * 2).min(RENDER_RETRY_MAX);
+                // Try again even if nothing changed meanwhile.
+                changed.notify_one();
+            }
         }
     }
 }
+
+/// The first wait after a failed render of the outputs.
+const RENDER_RETRY_MIN: Duration = Duration::from_secs(1);
+/// The longest wait between tries to render the outputs.
+const RENDER_RETRY_MAX: Duration = Duration::from_secs(30);
 
 /// Renders every output in every format: into the server's memory, and into
 /// files for outputs with a `path` (only when their bytes changed). Records

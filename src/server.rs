@@ -590,13 +590,16 @@ fn httpdate(t: i64) -> String {
 /// the feeds are not doing their job ([`crate::health::degraded_reasons`]);
 /// else `ok`. The body counts the feeds and says why.
 async fn healthz(State(state): State<Arc<ServerState>>) -> Response {
-    let counts = state.health.feed_health(&state.store).await;
+    // A store that does not answer (PostgreSQL stopped mid-query, a lock held
+    // for long) is an error said in time, not a request that hangs.
+    let counts = tokio::time::timeout(STORE_ANSWER, state.health.feed_health(&state.store)).await;
     let now = crate::now_unix();
     // The store must answer, and its last commit must have gone through: a
     // store that reads but cannot write (disk full) is not healthy.
     let (counts, store_error) = match counts {
-        Err(e) => (None, Some(crate::error::chain(&e))),
-        Ok(c) => (Some(c), state.store.store_error(now)),
+        Err(_) => (None, Some(no_answer())),
+        Ok(Err(e)) => (None, Some(crate::error::chain(&e))),
+        Ok(Ok(c)) => (Some(c), state.store.store_error(now)),
     };
     let age = now - state.last_tick.load(Ordering::Relaxed);
     let ticking = age <= state.tick_grace.as_secs() as i64;
@@ -660,11 +663,35 @@ async fn healthz(State(state): State<Arc<ServerState>>) -> Response {
         .into_response()
 }
 
+/// How long `/healthz` and `/metrics` wait for the store before answering 503.
+pub const STORE_ANSWER: std::time::Duration = std::time::Duration::from_secs(5);
+
+fn no_answer() -> String {
+    format!(
+        "the store did not answer within {}s",
+        STORE_ANSWER.as_secs()
+    )
+}
+
 async fn metrics(State(state): State<Arc<ServerState>>) -> Response {
     let now = crate::now_unix();
-    let snapshot = state.store.read_try(move |s| s.metrics_snapshot(now)).await;
-    let Ok(snap) = snapshot else {
-        return (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n").into_response();
+    let snapshot = tokio::time::timeout(
+        STORE_ANSWER,
+        state.store.read_try(move |s| s.metrics_snapshot(now)),
+    )
+    .await;
+    let snap = match snapshot {
+        Ok(Ok(snap)) => snap,
+        Ok(Err(_)) => {
+            return (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n").into_response();
+        }
+        Err(_) => {
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("{}\n", no_answer()),
+            )
+                .into_response();
+        }
     };
     let mut out = String::new();
     use std::fmt::Write;

@@ -1422,3 +1422,85 @@ async fn a_node_puts_back_the_feeds_an_older_config_took_out() {
     }
     assert!(back, "b is in config again and fetched");
 }
+
+/// A store that does not answer (here: a table locked by another session) is
+/// a 503 from `/healthz` and `/metrics` in bounded time, not a request that
+/// hangs (a load balancer got only timeouts); once it answers, health is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_answers_in_time_when_the_store_does_not() {
+    let server = FeedServer::start().await;
+    server.set(
+        "/a.xml",
+        Resource::feed(rss("A", &[(Some("a1"), None, "Alpha one", "x")])),
+    );
+    let Some(url) = pg::fresh_db("stuck").await else {
+        return;
+    };
+    let env = TestEnv::new();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let cfg = env.path("node.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[store]\nurl = \"{url}\"\n\n[server]\nlisten = \"127.0.0.1:{port}\"\n\n{}",
+            common::feeds_toml(&[server.url("/a.xml")])
+        ),
+    )
+    .unwrap();
+    let _node = Daemon(
+        Command::new(env!("CARGO_BIN_EXE_feedloom"))
+            .arg("--config")
+            .arg(&cfg)
+            .arg("run")
+            .env("FEEDLOOM_LOG", "off")
+            .spawn()
+            .unwrap(),
+    );
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let health = async |path: &str| -> Option<(u16, String)> {
+        let r = http
+            .get(format!("http://127.0.0.1:{port}{path}"))
+            .send()
+            .await
+            .ok()?;
+        Some((r.status().as_u16(), r.text().await.ok()?))
+    };
+    let mut up = false;
+    for _ in 0..100 {
+        if health("/healthz").await.is_some_and(|(c, _)| c == 200) {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(up, "the node comes up");
+    let mut c = pg::client(&url).await;
+    let tx = c.transaction().await.unwrap();
+    tx.batch_execute("LOCK TABLE feeds IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    // (Past the second for which /healthz reuses the counts it read.)
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (code, body) = health("/healthz").await.expect("an answer, not a timeout");
+    assert_eq!(code, 503, "{body}");
+    assert!(body.contains("did not answer"), "{body}");
+    let (code, body) = health("/metrics").await.expect("an answer, not a timeout");
+    assert_eq!(code, 503, "{body}");
+    tx.rollback().await.unwrap();
+    let mut back = false;
+    for _ in 0..100 {
+        if health("/healthz").await.is_some_and(|(c, _)| c == 200) {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(back, "healthy again once the store answers");
+}
