@@ -774,3 +774,35 @@ async fn check_warns_about_no_feeds_and_tags_no_feed_carries() {
     );
     assert!(!s.contains("has no feeds"), "{s}");
 }
+
+/// With a PostgreSQL store there is no pid file, and any number of nodes:
+/// `--reload` says so (it named the SQLite lock file of `[store] path`), and
+/// the edit stands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_on_postgresql_says_to_reload_each_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("feedloom.toml");
+    std::fs::write(
+        &cfg,
+        "[store]\nurl = \"postgres://feedloom@127.0.0.1:9/feedloom\"\n\n\
+         [[feed]]\nurl = \"https://a.example/f.xml\"\n\n[[feed]]\nurl = \"https://b.example/f.xml\"\n",
+    )
+    .unwrap();
+    let out = feedloom(&cfg, &["remove", "https://a.example/f.xml", "--reload"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    let said = text(&out.stderr);
+    assert!(
+        said.contains("the store is PostgreSQL")
+            && said.contains("every host")
+            && !said.contains(".lock"),
+        "{said}"
+    );
+    assert!(!read(&cfg).contains("a.example"), "the edit stands");
+    let out = feedloom(&cfg, &["remove", "https://b.example/f.xml"]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("the store is PostgreSQL: each node reads it when it reloads"),
+        "{}",
+        text(&out.stdout)
+    );
+}

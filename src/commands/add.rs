@@ -120,7 +120,7 @@ pub async fn add(
             path.display()
         ),
     )?;
-    let hint = super::after_edit(&new_cfg.store.path, args.reload)?;
+    let hint = super::after_edit(&new_cfg, args.reload)?;
     say(out, &hint)
 }
 

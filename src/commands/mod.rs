@@ -241,7 +241,20 @@ pub fn reload_daemon(store_path: &Path) -> Result<u32, Failure> {
 
 /// What to tell the user after the config changed: how a running daemon picks
 /// the change up, or that `--reload` did it.
-pub fn after_edit(store_path: &Path, reload: bool) -> Result<String, Failure> {
+pub fn after_edit(cfg: &crate::config::Config, reload: bool) -> Result<String, Failure> {
+    // PostgreSQL: any number of nodes on any hosts, and no pid file.
+    if cfg.store.url.is_some() {
+        let how = "each node reads it when it reloads: `systemctl reload feedloom` or \
+                   `kill -HUP <pid>` on every host whose config this is";
+        if reload {
+            return Err(Failure::Runtime(format!(
+                "--reload: the store is PostgreSQL ([store] url), which any number of nodes \
+                 share: feedloom cannot tell which daemons to signal. The config is changed; {how}"
+            )));
+        }
+        return Ok(format!("the store is PostgreSQL: {how}"));
+    }
+    let store_path = &cfg.store.path;
     if reload {
         let pid = reload_daemon(store_path)?;
         return Ok(format!(

@@ -453,7 +453,7 @@ pub fn import(
             config_path.display(),
         ),
     )?;
-    let hint = super::after_edit(&new_cfg.store.path, args.reload)?;
+    let hint = super::after_edit(&new_cfg, args.reload)?;
     say(out, &hint)
 }
 

@@ -89,6 +89,6 @@ pub fn remove(path: &Path, args: &RemoveArgs, out: &mut dyn Write) -> Result<(),
             path.display()
         ),
     )?;
-    let hint = super::after_edit(&new_cfg.store.path, args.reload)?;
+    let hint = super::after_edit(&new_cfg, args.reload)?;
     super::say(out, &hint)
 }
