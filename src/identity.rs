@@ -403,7 +403,13 @@ fn fallback_hash(e: &Entry) -> String {
         published.as_deref().unwrap_or(""),
         e.content.as_deref().or(e.summary.as_deref()).unwrap_or(""),
     ];
-    parts.extend(e.enclosures.iter().map(|f| f.url.as_str()));
+    // Without the query: a signed link's rotating token must not make the
+    // episode a new item at every fetch.
+    parts.extend(
+        e.enclosures
+            .iter()
+            .map(|f| f.url.split(['?', '#']).next().unwrap_or(&f.url)),
+    );
     short_hash(&parts)
 }
 
@@ -715,6 +721,10 @@ mod tests {
         assert_eq!(ids.len(), 3);
         assert!(ids.iter().all(|i| i.kind == KeyKind::Hash));
         assert_ne!(ids[0].key, ids[1].key);
+        // A signed link's token changes at every fetch: the same item.
+        let again = identify_document(vec![episode(Some("ep2.mp3?token=9f&expires=1"))]);
+        let once = identify_document(vec![episode(Some("ep2.mp3?token=1a&expires=2"))]);
+        assert_eq!(again[0].key, once[0].key);
         // Without files, the key stores made before version 12 hold.
         assert_eq!(
             ids[2].key,

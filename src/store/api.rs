@@ -229,21 +229,32 @@ impl Backend {
     /// Feeds due now that this process may fetch. SQLite: every due feed not in
     /// `busy`. PostgreSQL: the due feeds this node claimed (a lease, the
     /// per-host limit and gap shared by all nodes; see docs/scaling.md).
-    /// Due feeds (on PostgreSQL: claimed, and only among `mine`, the feeds
-    /// this node's config names).
+    /// Due feeds (on PostgreSQL: claimed, only those `mine`, the feeds this
+    /// node's config names; with `put_back`, see
+    /// [`crate::store::postgres::PgStore::claim_due`]).
+    #[allow(clippy::too_many_arguments)]
     pub async fn due_feeds(
         &self,
         now: i64,
         busy: HashSet<i64>,
-        mine: impl FnOnce() -> Vec<i64>,
+        mine: &(dyn Fn(i64) -> bool + Sync),
+        put_back: impl FnOnce() -> Option<Vec<i64>>,
         per_host: usize,
         host_gap_ms: i64,
     ) -> Result<Vec<FeedRef>, StoreError> {
         match self {
             Backend::Sqlite(s) => s.call(move |st| st.due_feeds(now, &busy)).await,
             Backend::Postgres(p) => {
-                p.claim_due(now, &busy, &mine(), per_host, host_gap_ms, usize::MAX)
-                    .await
+                p.claim_due(
+                    now,
+                    &busy,
+                    mine,
+                    put_back(),
+                    per_host,
+                    host_gap_ms,
+                    usize::MAX,
+                )
+                .await
             }
         }
     }

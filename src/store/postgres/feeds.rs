@@ -181,8 +181,10 @@ impl PgStore {
             tracing::warn!(
                 feeds = left.len(),
                 first = %left[0],
-                "this config no longer names feeds the store had in config: they are not fetched and leave the outputs of every node (give all nodes the same config; a node whose config names them puts them back at its next tick)"
+                "this config no longer names feeds the store had in config: they are not fetched and leave the outputs of every node (give all nodes the same config; a node whose config names them puts them back within seconds)"
             );
+            tx.exec(c, "SELECT pg_notify($1, '')", &[&super::CHANNEL])
+                .await?;
         }
         // Their fetch state, in the config's order, in one query.
         let sql = format!("SELECT {REF_COLS} FROM feeds WHERE id = ANY($1)");
@@ -227,15 +229,18 @@ impl PgStore {
     /// a live lease, not in `busy`; at most `per_host` claims per host across
     /// all nodes, each host's starts `host_gap_ms` apart. Claims are made one
     /// node at a time (an advisory lock), so the per-host counts hold.
-    /// Claims due feeds of `mine` (the feeds this node's config names: it
-    /// never claims another node's), putting back in config those of them a
-    /// node with an older config took out.
+    /// Claims due feeds that are `mine` (that this node's config names: it
+    /// never claims another node's). With `put_back` (the ids of all of
+    /// them; not every tick, it costs a look-up per feed), first puts back in
+    /// config those a node with an older config took out, and tells every
+    /// node to render its outputs again.
     #[allow(clippy::too_many_arguments)]
     pub async fn claim_due(
         &self,
         now: i64,
         busy: &HashSet<i64>,
-        mine: &[i64],
+        mine: &(dyn Fn(i64) -> bool + Sync),
+        put_back: Option<Vec<i64>>,
         per_host: usize,
         host_gap_ms: i64,
         limit: usize,
@@ -245,33 +250,37 @@ impl PgStore {
         let mut tx = conn.tx().await?;
         tx.exec(c, "SELECT pg_advisory_xact_lock($1)", &[&LOCK_CLAIM])
             .await?;
-        let mine = mine.to_vec();
-        let back: Vec<String> = tx
-            .query(
-                c,
-                "UPDATE feeds SET in_config = 1 WHERE in_config = 0 AND id = ANY($1) RETURNING url",
-                &[&mine],
-            )
-            .await?
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
-        if !back.is_empty() {
-            tracing::warn!(
-                feeds = back.len(),
-                first = %back[0],
-                "feeds this node's config names were taken out of the store's config by a node whose config lacks them: put back (give all nodes the same config)"
-            );
+        if let Some(ids) = put_back {
+            let back: Vec<String> = tx
+                .query(
+                    c,
+                    "UPDATE feeds SET in_config = 1 WHERE in_config = 0 AND id = ANY($1) RETURNING url",
+                    &[&ids],
+                )
+                .await?
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            if !back.is_empty() {
+                tracing::warn!(
+                    feeds = back.len(),
+                    first = %back[0],
+                    "feeds this node's config names were taken out of the store's config by a node whose config lacks them: put back (give all nodes the same config)"
+                );
+                // Every node's outputs, this one's too (no node's name).
+                tx.exec(c, "SELECT pg_notify($1, '')", &[&super::CHANNEL])
+                    .await?;
+            }
         }
         let limit = (limit.min(CLAIM_BATCH as usize) as i64).max(1);
         let sql = format!(
             "SELECT {REF_COLS}, COALESCE(host, '') FROM feeds
              WHERE in_config = 1 AND enabled = 1 AND COALESCE(next_fetch_at, 0) <= $1
-               AND (claimed_until IS NULL OR claimed_until <= $1) AND id = ANY($3)
+               AND (claimed_until IS NULL OR claimed_until <= $1)
              ORDER BY next_fetch_at NULLS FIRST, id LIMIT $2
              FOR UPDATE SKIP LOCKED"
         );
-        let rows = tx.query(c, &sql, &[&now, &limit, &mine]).await?;
+        let rows = tx.query(c, &sql, &[&now, &limit]).await?;
         if rows.is_empty() {
             tx.commit(c).await?;
             return Ok(Vec::new());
@@ -305,7 +314,8 @@ impl PgStore {
         let mut turns = Vec::new();
         for row in &rows {
             let id: i64 = row.get(0);
-            if busy.contains(&id) {
+            // Another node's feed (its config names it, this one's does not).
+            if busy.contains(&id) || !mine(id) {
                 continue;
             }
             let host: String = row.get(HOST_COL);
