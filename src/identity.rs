@@ -360,16 +360,23 @@ pub fn canonical_url(link: &str, rules: &Canon) -> String {
 
 /// Hash of everything a reader sees of an entry. Its enclosures count only
 /// when it has some, so an entry without any keeps the hash it had before
-/// feedloom read enclosures (schema version 12); and only by their URLs: a
-/// size or type that a server words differently from one fetch to the next
-/// (ad insertion changes the size) is not a new version of the entry.
+/// feedloom read enclosures (schema version 12); and only by their URLs
+/// without query: a size or type that a server words differently from one
+/// fetch to the next (ad insertion changes the size), or a signed link's new
+/// token, is not a new version of the entry (the store keeps the latest
+/// files all the same, without announcing them).
 pub fn content_hash(e: &Entry) -> String {
     if e.enclosures.is_empty() {
         return short_hash(&text_parts(e));
     }
     let mut parts = text_parts(e).to_vec();
-    parts.extend(e.enclosures.iter().map(|f| f.url.as_str()));
+    parts.extend(e.enclosures.iter().map(|f| file_address(&f.url)));
     short_hash(&parts)
+}
+
+/// An enclosure's URL without its query and fragment: what names the file.
+fn file_address(url: &str) -> &str {
+    url.split(['?', '#']).next().unwrap_or(url)
 }
 
 /// What a reader sees of an entry besides its enclosures.
@@ -405,11 +412,7 @@ fn fallback_hash(e: &Entry) -> String {
     ];
     // Without the query: a signed link's rotating token must not make the
     // episode a new item at every fetch.
-    parts.extend(
-        e.enclosures
-            .iter()
-            .map(|f| f.url.split(['?', '#']).next().unwrap_or(&f.url)),
-    );
+    parts.extend(e.enclosures.iter().map(|f| file_address(&f.url)));
     short_hash(&parts)
 }
 
@@ -758,7 +761,9 @@ mod tests {
         c.enclosures[0].length = Some(5);
         c.enclosures[0].media_type = Some("audio/mpeg".into());
         assert_eq!(content_hash(&c), before, "only the files' URLs count");
-        c.enclosures[0].url.push_str("?v=2");
+        c.enclosures[0].url.push_str("?token=2");
+        assert_eq!(content_hash(&c), before, "nor their query");
+        c.enclosures[0].url = "https://e.org/2.mp3".into();
         assert_ne!(content_hash(&c), before);
     }
 

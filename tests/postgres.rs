@@ -366,6 +366,18 @@ async fn enclosures_are_stored_and_published_alike() {
     };
     assert_eq!(files(&atom[0]), files(&atom[1]));
     assert_eq!(files(&atom[1]).len(), 2, "{}", atom[1]);
+    // A signed link's new token: stored, not announced.
+    server.set(
+        "/pod.xml",
+        episodes(&[&file("0.mp3?token=2"), &file("1.mp3")]),
+    );
+    let resigned = pair.run(&["poll"]).await;
+    assert_eq!(resigned[0], resigned[1]);
+    assert!(resigned[1].contains("0 new, 0 updated"), "{}", resigned[1]);
+    let exported = pair.run(&["export", "--format", "json"]).await;
+    for json in &exported {
+        assert!(json.contains("/media/0.mp3?token=2"), "{json}");
+    }
     server.set("/pod.xml", episodes(&[&file("0-v2.mp3"), &file("1.mp3")]));
     let replaced = pair.run(&["poll"]).await;
     assert_eq!(replaced[0], replaced[1]);

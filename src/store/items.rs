@@ -35,8 +35,10 @@ pub struct Applied {
     pub joined: usize,
     /// The body was byte-identical to the last one stored: not parsed.
     pub unchanged: bool,
-    /// Items stored before schema version 12 that got their files: no
-    /// change to announce, but what the outputs show changed.
+    /// Items whose files were stored without a change to announce (items
+    /// stored before schema version 12 that got theirs; files that read
+    /// otherwise at the same addresses: a signed link's new token, a new
+    /// size): what the outputs show changed all the same.
     pub filled: usize,
 }
 
@@ -99,6 +101,8 @@ struct Existing {
     content_hash: String,
     story_id: Option<i64>,
     last_seen_at: i64,
+    /// `items.enclosures` as stored.
+    enclosures: Option<String>,
 }
 
 impl Store {
@@ -228,9 +232,20 @@ impl Store {
                     applied.updated += 1;
                 }
                 // Known and unchanged: the common case, no write at all unless
-                // last_seen_at is older than SEEN_REFRESH.
+                // last_seen_at is older than SEEN_REFRESH, or its files read
+                // otherwise than stored though their addresses are the same
+                // (a signed link's new token, a corrected size): stored,
+                // not announced.
                 Some(e) => {
-                    if e.last_seen_at <= now - SEEN_REFRESH {
+                    let files = crate::parse::enclosures::encode(&it.entry.enclosures);
+                    if files != e.enclosures {
+                        tx.prepare_cached(
+                            "UPDATE items SET enclosures = ?2, last_seen_at = ?3 WHERE id = ?1",
+                        )
+                        .and_then(|mut s| s.execute(params![e.id, files, now]))
+                        .map_err(ctx("updating files"))?;
+                        applied.filled += 1;
+                    } else if e.last_seen_at <= now - SEEN_REFRESH {
                         tx.prepare_cached("UPDATE items SET last_seen_at = ?2 WHERE id = ?1")
                             .and_then(|mut s| s.execute(params![e.id, now]))
                             .map_err(ctx("updating items"))?;
@@ -300,7 +315,8 @@ fn stored_before_enclosures(tx: &Connection, id: i64) -> Result<bool, StoreError
 
 fn find_by_key(tx: &Connection, feed_id: i64, key: &str) -> Result<Option<Existing>, StoreError> {
     tx.prepare_cached(
-        "SELECT id, content_hash, story_id, last_seen_at FROM items WHERE feed_id = ?1 AND key = ?2",
+        "SELECT id, content_hash, story_id, last_seen_at, enclosures FROM items
+         WHERE feed_id = ?1 AND key = ?2",
     )
     .and_then(|mut s| {
         s.query_row(params![feed_id, key], |r| {
@@ -309,6 +325,7 @@ fn find_by_key(tx: &Connection, feed_id: i64, key: &str) -> Result<Option<Existi
                 content_hash: r.get(1)?,
                 story_id: r.get(2)?,
                 last_seen_at: r.get(3)?,
+                enclosures: r.get_ref(4)?.as_str().ok().map(str::to_string),
             })
         })
         .optional()
@@ -337,13 +354,13 @@ fn find_churned(
     let (sql, arg) = match &it.canonical_url {
         Some(c) if unique_link => (
             // Planned on items_canonical (few items share a link).
-            "SELECT id, content_hash, story_id, key, guid, last_seen_at
+            "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures
              FROM items WHERE feed_id = ?1 AND canonical_url = ?2 LIMIT 2",
             c.as_str(),
         ),
         Some(_) => return Ok(None),
         None => (
-            "SELECT id, content_hash, story_id, key, guid, last_seen_at FROM items
+            "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures FROM items
              WHERE feed_id = ?1 AND text_hash = ?2 AND canonical_url IS NULL LIMIT 2",
             it.text_hash.as_str(),
         ),
@@ -358,6 +375,7 @@ fn find_churned(
                         content_hash: r.get(1)?,
                         story_id: r.get(2)?,
                         last_seen_at: r.get(5)?,
+                        enclosures: r.get_ref(6)?.as_str().ok().map(str::to_string),
                     },
                     r.get(3)?,
                     r.get(4)?,
@@ -859,7 +877,15 @@ mod tests {
         assert_eq!(row(&store, "g0"), (Some(json.into()), 1_000));
         assert_eq!(row(&store, "g1").1, 2_000);
         // Seen again as is: nothing to do.
-        assert_eq!(apply(&mut store, &items, 3_000).updated, 0);
+        let again = apply(&mut store, &items, 3_000);
+        assert_eq!((again.updated, again.filled), (0, 0));
+        // A signed link's new token (and a corrected size): stored, not
+        // announced, the outputs rendered again.
+        let signed = with("g0.mp3?token=2");
+        let resigned = apply(&mut store, &signed, 3_500);
+        assert_eq!((resigned.updated, resigned.filled), (0, 1), "g0 only");
+        assert!(row(&store, "g0").0.unwrap().contains("g0.mp3?token=2"));
+        assert_eq!(row(&store, "g0").1, 1_000);
         // The episode's file replaced: a change like any other.
         let items = with("g0-fixed.mp3");
         assert_eq!(apply(&mut store, &items, 4_000).updated, 1);

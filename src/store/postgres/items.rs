@@ -32,6 +32,8 @@ struct Existing {
     content_hash: String,
     story_id: Option<i64>,
     last_seen_at: i64,
+    /// `items.enclosures` as stored.
+    enclosures: Option<String>,
 }
 
 /// A site's front page names no story of its own (see the SQLite side).
@@ -137,7 +139,7 @@ impl PgStore {
         let mut known: HashMap<String, Existing> = tx
             .query(
                 c,
-                "SELECT key, id, content_hash, story_id, last_seen_at FROM items
+                "SELECT key, id, content_hash, story_id, last_seen_at, enclosures FROM items
                  WHERE feed_id = $1 AND key = ANY($2)",
                 &[&feed.id, &keys],
             )
@@ -151,6 +153,7 @@ impl PgStore {
                         content_hash: r.get(2),
                         story_id: r.get(3),
                         last_seen_at: r.get(4),
+                        enclosures: r.get(5),
                     },
                 )
             })
@@ -269,8 +272,19 @@ impl PgStore {
                 }
                 // Known and unchanged: no write unless last_seen_at is older
                 // than SEEN_REFRESH (as on SQLite).
+                // Files that read otherwise with the same addresses (a
+                // signed link's new token): stored, not announced.
                 Some(e) => {
-                    if e.last_seen_at <= now - SEEN_REFRESH {
+                    let files = crate::parse::enclosures::encode(&it.entry.enclosures);
+                    if files != e.enclosures {
+                        tx.exec(
+                            "updating files",
+                            "UPDATE items SET enclosures = $2, last_seen_at = $3 WHERE id = $1",
+                            &[&e.id, &files, &now],
+                        )
+                        .await?;
+                        applied.filled += 1;
+                    } else if e.last_seen_at <= now - SEEN_REFRESH {
                         unchanged.push(e.id);
                     }
                 }
@@ -371,7 +385,7 @@ async fn find_churned(
         Some(cu) if unique_link => {
             tx.query(
                 c,
-                "SELECT id, content_hash, story_id, key, guid, last_seen_at FROM items
+                "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures FROM items
                  WHERE feed_id = $1 AND canonical_url = $2 LIMIT 2",
                 &[&feed_id, cu],
             )
@@ -381,7 +395,7 @@ async fn find_churned(
         None => {
             tx.query(
                 c,
-                "SELECT id, content_hash, story_id, key, guid, last_seen_at FROM items
+                "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures FROM items
                  WHERE feed_id = $1 AND text_hash = $2 AND canonical_url IS NULL LIMIT 2",
                 &[&feed_id, &it.text_hash],
             )
@@ -401,6 +415,7 @@ async fn find_churned(
         content_hash: r.get(1),
         story_id: r.get(2),
         last_seen_at: r.get(5),
+        enclosures: r.get(6),
     }))
 }
 
