@@ -1348,6 +1348,33 @@ async fn syncing_the_same_config_writes_nothing_and_a_changed_one_its_changes() 
     assert_eq!(rows(&c).await[0], row(a, Some("last"), true, Some("q")));
 }
 
+/// A `feedloom run` node on the store `url` whose config is `body` after its
+/// `[store]` and `[server]` tables, listening on a free port: the node, killed
+/// when dropped, and its port.
+fn start_node(env: &TestEnv, url: &str, body: &str) -> (Daemon, u16) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let cfg = env.path(&format!("node-{port}.toml"));
+    std::fs::write(
+        &cfg,
+        format!("[store]\nurl = \"{url}\"\n\n[server]\nlisten = \"127.0.0.1:{port}\"\n\n{body}"),
+    )
+    .unwrap();
+    let node = Daemon(
+        Command::new(env!("CARGO_BIN_EXE_feedloom"))
+            .arg("--config")
+            .arg(&cfg)
+            .arg("run")
+            .env("FEEDLOOM_LOG", "off")
+            .spawn()
+            .unwrap(),
+    );
+    (node, port)
+}
+
 /// Nodes share the feeds rows: a `poll` (or a node started) with a config
 /// that lacks a feed takes it out of the store's config, and a running node
 /// whose config names it puts it back at its next tick and goes on fetching
@@ -1367,21 +1394,14 @@ async fn a_node_puts_back_the_feeds_an_older_config_took_out() {
         return;
     };
     let env = TestEnv::new();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let both = env.path("both.toml");
-    std::fs::write(
-        &both,
-        format!(
-            "[store]\nurl = \"{url}\"\n\n[server]\nlisten = \"127.0.0.1:{port}\"\n\n\
-             [defaults]\nevery = \"1s\"\nspread = \"0s\"\n\n{}",
+    let (_node, port) = start_node(
+        &env,
+        &url,
+        &format!(
+            "[defaults]\nevery = \"1s\"\nspread = \"0s\"\n\n{}",
             common::feeds_toml(&[server.url("/a.xml"), server.url("/b.xml")])
         ),
-    )
-    .unwrap();
+    );
     let only_a = env.path("only-a.toml");
     std::fs::write(
         &only_a,
@@ -1391,16 +1411,6 @@ async fn a_node_puts_back_the_feeds_an_older_config_took_out() {
         ),
     )
     .unwrap();
-    let _node = Daemon(
-        Command::new(env!("CARGO_BIN_EXE_feedloom"))
-            .arg("--config")
-            .arg(&both)
-            .arg("run")
-            .env("FEEDLOOM_LOG", "warn")
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
     let c = pg::client(&url).await;
     let in_config_b = async || {
         pg::count(
@@ -1476,29 +1486,7 @@ async fn health_answers_in_time_when_the_store_does_not() {
         return;
     };
     let env = TestEnv::new();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let cfg = env.path("node.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "[store]\nurl = \"{url}\"\n\n[server]\nlisten = \"127.0.0.1:{port}\"\n\n{}",
-            common::feeds_toml(&[server.url("/a.xml")])
-        ),
-    )
-    .unwrap();
-    let _node = Daemon(
-        Command::new(env!("CARGO_BIN_EXE_feedloom"))
-            .arg("--config")
-            .arg(&cfg)
-            .arg("run")
-            .env("FEEDLOOM_LOG", "off")
-            .spawn()
-            .unwrap(),
-    );
+    let (_node, port) = start_node(&env, &url, &common::feeds_toml(&[server.url("/a.xml")]));
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()

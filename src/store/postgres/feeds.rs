@@ -163,28 +163,22 @@ impl PgStore {
         .await?;
         // Feeds the config no longer names keep their rows and items.
         let ids: Vec<i64> = feeds.iter().map(|f| id_of[&f.url]).collect();
-        let left: Vec<String> = tx
-            .query(
-                c,
-                "UPDATE feeds SET in_config = 0 WHERE in_config <> 0 AND NOT (id = ANY($1))
-                 RETURNING url",
-                &[&ids],
-            )
-            .await?
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
-        if !left.is_empty() {
+        let left = set_in_config(
+            &mut tx,
+            "UPDATE feeds SET in_config = 0 WHERE in_config <> 0 AND NOT (id = ANY($1))
+             RETURNING url",
+            &ids,
+        )
+        .await?;
+        if let Some(first) = left.first() {
             // Every node shares the flag: a node started on an older config
             // takes feeds out of every node's outputs. Said loudly; a node
             // whose config names them puts them back (`claim_due`).
             tracing::warn!(
                 feeds = left.len(),
-                first = %left[0],
+                first = %first,
                 "this config no longer names feeds the store had in config: they are not fetched and leave the outputs of every node (give all nodes the same config; a node whose config names them puts them back within seconds)"
             );
-            tx.exec(c, "SELECT pg_notify($1, '')", &[&super::CHANNEL])
-                .await?;
         }
         // Their fetch state, in the config's order, in one query.
         let sql = format!("SELECT {REF_COLS} FROM feeds WHERE id = ANY($1)");
@@ -251,25 +245,18 @@ impl PgStore {
         tx.exec(c, "SELECT pg_advisory_xact_lock($1)", &[&LOCK_CLAIM])
             .await?;
         if let Some(ids) = put_back {
-            let back: Vec<String> = tx
-                .query(
-                    c,
-                    "UPDATE feeds SET in_config = 1 WHERE in_config = 0 AND id = ANY($1) RETURNING url",
-                    &[&ids],
-                )
-                .await?
-                .iter()
-                .map(|r| r.get(0))
-                .collect();
-            if !back.is_empty() {
+            let back = set_in_config(
+                &mut tx,
+                "UPDATE feeds SET in_config = 1 WHERE in_config = 0 AND id = ANY($1) RETURNING url",
+                &ids,
+            )
+            .await?;
+            if let Some(first) = back.first() {
                 tracing::warn!(
                     feeds = back.len(),
-                    first = %back[0],
+                    first = %first,
                     "feeds this node's config names were taken out of the store's config by a node whose config lacks them: put back (give all nodes the same config)"
                 );
-                // Every node's outputs, this one's too (no node's name).
-                tx.exec(c, "SELECT pg_notify($1, '')", &[&super::CHANNEL])
-                    .await?;
             }
         }
         let limit = (limit.min(CLAIM_BATCH as usize) as i64).max(1);
@@ -560,6 +547,24 @@ impl PgStore {
         tx.commit("enabling feed").await?;
         Ok(known.then_some(n > 0))
     }
+}
+
+/// Runs `sql`, an UPDATE of `in_config` over the ids `$1` RETURNING url; when
+/// it changed any feed, tells every node (this one too: the payload names no
+/// node) to render its outputs again. The URLs of the feeds it changed.
+async fn set_in_config(tx: &mut Tx<'_>, sql: &str, ids: &[i64]) -> Result<Vec<String>, StoreError> {
+    let c = "marking feeds in config";
+    let urls: Vec<String> = tx
+        .query(c, sql, &[&ids])
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    if !urls.is_empty() {
+        tx.exec(c, "SELECT pg_notify($1, '')", &[&super::CHANNEL])
+            .await?;
+    }
+    Ok(urls)
 }
 
 async fn forget_credentials(tx: &mut Tx<'_>, old: &str, clean: &str) -> Result<(), StoreError> {
