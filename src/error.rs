@@ -28,8 +28,13 @@ pub enum FetchError {
     TooManyRedirects { url: String, limit: usize },
     /// The network guard refused a non-public address (SSRF protection).
     #[error(
-        "{url}: refused to connect to {addr}{} ({reason} address); set fetch.allow_private_networks = true to allow non-public addresses (a feed marked `untrusted` is held to this at its own host too)",
-        host.as_ref().map(|h| format!(" (where {h} resolves)")).unwrap_or_default()
+        "{url}: refused to connect to {addr}{} ({reason} address); {}",
+        host.as_ref().map(|h| format!(" (where {h} resolves)")).unwrap_or_default(),
+        if *own_host {
+            "the feed is marked untrusted (imported or found on a page), so its own host is held to the network guard: remove `untrusted = true` from its [[feed]] block if you trust this host"
+        } else {
+            "set fetch.allow_private_networks = true to allow non-public addresses (for every feed)"
+        }
     )]
     Blocked {
         url: String,
@@ -37,6 +42,8 @@ pub enum FetchError {
         host: Option<String>,
         addr: std::net::IpAddr,
         reason: &'static str,
+        /// The refused host is the untrusted feed's own (not a redirect's).
+        own_host: bool,
     },
     #[error("{url}: redirect to `{location}` refused: only http and https are followed")]
     BadRedirect { url: String, location: String },

@@ -373,6 +373,12 @@ async fn an_untrusted_feed_is_checked_at_its_own_host() {
         inner_err.contains("127.0.0.1") && inner_err.contains("loopback"),
         "{inner_err}"
     );
+    // The way out it names is trusting this feed, not every feed.
+    assert!(
+        inner_err.contains("remove `untrusted = true`")
+            && !inner_err.contains("allow_private_networks"),
+        "{inner_err}"
+    );
     let file_err = err_of("local.xml").expect("refused");
     assert!(file_err.contains("untrusted"), "{file_err}");
     assert_eq!(err_of("public.test"), None);

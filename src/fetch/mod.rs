@@ -245,6 +245,7 @@ impl Fetcher {
                     host: None,
                     addr: ip,
                     reason,
+                    own_host: home,
                 });
             }
             let client = if trusted { &self.home } else { &self.guarded };
@@ -265,7 +266,7 @@ impl Fetcher {
             let resp = req
                 .send()
                 .await
-                .map_err(|e| self.request_error(&current, e, None))?;
+                .map_err(|e| self.request_error(&current, home, e, None))?;
             let status = resp.status().as_u16();
             if matches!(status, 301 | 302 | 303 | 307 | 308) {
                 let location = resp
@@ -342,7 +343,7 @@ impl Fetcher {
                         received: body.len() as u64,
                         expected,
                     };
-                    self.request_error(&current, e, Some(progress))
+                    self.request_error(&current, home, e, Some(progress))
                 })?;
                 if body.len() as u64 + chunk.len() as u64 > max {
                     return Err(FetchError::TooLarge {
@@ -370,6 +371,7 @@ impl Fetcher {
     fn request_error(
         &self,
         url: &Url,
+        home: bool,
         e: reqwest::Error,
         body: Option<BodyProgress>,
     ) -> FetchError {
@@ -379,6 +381,8 @@ impl Fetcher {
                 host: Some(b.host.clone()),
                 addr: b.addr,
                 reason: b.reason,
+                // The home host is guarded only for an untrusted feed.
+                own_host: home,
             };
         }
         tracing::debug!(url = %url, error = %crate::error::chain(&e), "request failed");
