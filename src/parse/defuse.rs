@@ -345,7 +345,7 @@ fn is_followed(e: &quick_xml::events::BytesStart) -> bool {
     !e.attributes()
         .with_checks(false)
         .flatten()
-        .any(|a| a.key.as_ref() == "rel" && a.value.as_bytes() != b"alternate")
+        .any(|a| a.key.as_ref() == "rel" && !super::rel_is(&a.value, "alternate"))
 }
 
 /// Whether an element has an `href` that is not blank.

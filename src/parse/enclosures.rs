@@ -77,7 +77,7 @@ pub(super) fn of_entry(e: &model::Entry, base: &Url, document: &Url) -> Vec<Encl
         // Atom: rel="enclosure". JSON Feed: attachments are the links with a
         // media type and no rel (an item's url and external_url have neither).
         let enclosure = match l.rel.as_deref() {
-            Some(rel) => rel.trim().eq_ignore_ascii_case("enclosure"),
+            Some(rel) => super::rel_is(rel, "enclosure"),
             None => l.media_type.is_some(),
         };
         if enclosure {

@@ -557,11 +557,21 @@ fn usable_links(links: &[model::Link]) -> impl Iterator<Item = &model::Link> {
     links.iter().filter(|l| l.href != legacy::NO_LINK)
 }
 
+/// Whether an Atom link's `rel` is the registered relation `name`, written
+/// as the name or as its full IRI (RFC 4287, 4.2.7.2).
+pub(crate) fn rel_is(rel: &str, name: &str) -> bool {
+    let rel = rel.trim();
+    let rel = rel
+        .strip_prefix("http://www.iana.org/assignments/relation/")
+        .unwrap_or(rel);
+    rel.eq_ignore_ascii_case(name)
+}
+
 /// The link a reader would follow: rel="alternate" (or no rel), else the first
 /// link of any other rel, resolved.
 fn alternate_link(links: &[model::Link], base: &Url) -> Option<String> {
     usable_links(links)
-        .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
+        .find(|l| l.rel.as_deref().is_none_or(|r| rel_is(r, "alternate")))
         .or_else(|| usable_links(links).next())
         .map(|l| l.href.trim())
         .filter(|h| !h.is_empty())
@@ -1113,6 +1123,26 @@ mod tests {
         len: Option<u64>,
     ) -> (String, Option<String>, Option<u64>) {
         (url.into(), ty.map(Into::into), len)
+    }
+
+    #[test]
+    fn link_relations_written_as_full_iris_are_read() {
+        let atom = br##"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>
+            <entry><id>a</id><title>x</title>
+              <link rel="related" href="https://example.org/related"/>
+              <link rel="http://www.iana.org/assignments/relation/enclosure" href="/a.mp3" type="audio/mpeg"/>
+              <link rel="http://www.iana.org/assignments/relation/alternate" href="/a"/>
+            </entry></feed>"##;
+        let d = parse(atom, None, &base(), Limits::default()).unwrap();
+        assert_eq!(d.entries[0].link.as_deref(), Some("https://example.org/a"));
+        assert_eq!(
+            files(&d),
+            vec![vec![file(
+                "https://example.org/a.mp3",
+                Some("audio/mpeg"),
+                None
+            )]]
+        );
     }
 
     #[test]
