@@ -700,6 +700,53 @@ async fn retention_prunes_and_tombstones_keep_items_from_coming_back() {
     assert_eq!(pg::count(&c, "SELECT count(*) FROM items").await, 3);
 }
 
+/// As on SQLite (tests/retention.rs): a feed answering 304 for longer than
+/// `keep` still carries its last document's items; pruned, they leave
+/// tombstones, and a new entry is the only new item.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn items_of_a_feed_unchanged_for_longer_than_keep_do_not_come_back() {
+    let server = FeedServer::start().await;
+    let feeds = server_feeds(&server);
+    let Some(url) = pg::fresh_db("unchanged_keep").await else {
+        return;
+    };
+    let env = TestEnv::new();
+    let cfg = env.path("postgres.toml");
+    std::fs::write(
+        &cfg,
+        format!("[store]\nurl = \"{url}\"\nkeep = \"2d\"\n\n{feeds}"),
+    )
+    .unwrap();
+    ok(&cfg, &["poll"]).await;
+    let c = pg::client(&url).await;
+    // Three days pass; every fetch since the first was answered 304.
+    c.batch_execute(
+        "UPDATE items SET first_seen_at = first_seen_at - 259200,
+                          last_seen_at = last_seen_at - 259200, changed_at = changed_at - 259200;
+         UPDATE stories SET first_seen_at = first_seen_at - 259200, changed_at = changed_at - 259200;
+         UPDATE feeds SET body_stored_at = body_stored_at - 259200",
+    )
+    .await
+    .unwrap();
+    let polled = ok(&cfg, &["poll"]).await;
+    assert!(polled.contains("0 ok, 3 not modified"), "{polled}");
+    let pruned = ok(&cfg, &["prune"]).await;
+    assert!(pruned.contains("removed 6 items"), "{pruned}");
+    assert!(pruned.contains("tombstones: 6 added"), "{pruned}");
+    let again = ok(&cfg, &["prune"]).await;
+    assert!(again.contains("tombstones: 0 added, 0 dropped"), "{again}");
+
+    let body = String::from_utf8(match_body(&server, "/a.xml")).unwrap().replace(
+        "</channel>",
+        "<item><guid>a9</guid><title>Ferry timetable changes</title>\
+         <link>https://alpha.example.org/ferry</link><description>Winter hours.</description></item></channel>",
+    );
+    server.set("/a.xml", Resource::feed(body));
+    let polled = ok(&cfg, &["poll"]).await;
+    assert!(polled.contains("1 new"), "{polled}");
+    assert_eq!(pg::count(&c, "SELECT count(*) FROM items").await, 1);
+}
+
 /// As on SQLite (tests/retention.rs): an item back after pruning, whose old id
 /// still names the story another feed's item keeps alive, gets another id;
 /// before, its story's insert failed, and with it every fetch of the feed.

@@ -254,6 +254,75 @@ async fn pruned_items_go_with_their_rows_and_do_not_come_back() {
     assert_eq!(env.count("SELECT count(*) FROM item_tombstones"), 0);
 }
 
+/// A feed that has answered 304 for longer than `keep` still carries what its
+/// last document held: its pruned items leave tombstones (a 304 moves no
+/// `last_seen_at`), and when it finally sends a new entry, only that one is
+/// new. Before, all the old entries came back at the top of the outputs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn items_of_a_feed_unchanged_for_longer_than_keep_do_not_come_back() {
+    let srv = FeedServer::start().await;
+    let a = items("q", 3);
+    srv.set("/a.xml", Resource::feed(doc(&a)));
+    let env = TestEnv::new();
+    let cfg = env.config(&format!(
+        "keep = \"2d\"\n\n[fetch]\nhost_gap = \"0s\"\n\n{}",
+        feeds_toml(&[srv.url("/a.xml")])
+    ));
+    let config_path = env.path("feedloom.toml");
+    poll(&cfg, env.open_store()).await.unwrap();
+    assert_eq!(env.count("SELECT count(*) FROM items"), 3);
+    // Three days pass; every poll since the first was answered 304.
+    let conn = rusqlite::Connection::open(env.path("feedloom.db")).unwrap();
+    conn.execute_batch(&format!(
+        "UPDATE items SET first_seen_at = first_seen_at - {d}, last_seen_at = last_seen_at - {d},
+                          changed_at = changed_at - {d};
+         UPDATE stories SET first_seen_at = first_seen_at - {d}, changed_at = changed_at - {d};
+         UPDATE feeds SET body_stored_at = body_stored_at - {d};",
+        d = 3 * DAY
+    ))
+    .unwrap();
+    drop(conn);
+    let (summary, _) = poll(&cfg, env.open_store()).await.unwrap();
+    assert_eq!(summary.not_modified, 1, "{summary}");
+
+    let out = feedloom(&config_path, &["prune", "--dry-run"]);
+    assert!(
+        text(&out.stdout).contains(
+            "would remove 3 items, 3 stories, 0 fetch-log rows; tombstones: 3 to add, 0 to drop"
+        ),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = feedloom(&config_path, &["prune"]);
+    assert!(
+        text(&out.stdout).contains(
+            "removed 3 items, 3 stories, 0 fetch-log rows; tombstones: 3 added, 0 dropped"
+        ),
+        "{}",
+        text(&out.stdout)
+    );
+    // A later prune keeps them: the feed has not said otherwise.
+    let out = feedloom(&config_path, &["prune"]);
+    assert!(
+        text(&out.stdout).contains("tombstones: 0 added, 0 dropped"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // The feed posts one more entry: one new item, not four.
+    let mut more = items("q", 4);
+    more.rotate_right(1);
+    srv.set("/a.xml", Resource::feed(doc(&more)));
+    let (summary, _) = poll(&cfg, env.open_store()).await.unwrap();
+    assert_eq!(summary.new, 1, "{summary}");
+    assert_eq!(env.count("SELECT count(*) FROM items"), 1);
+    assert_eq!(
+        env.count("SELECT count(*) FROM item_tombstones WHERE last_seen_at >= unixepoch() - 60"),
+        3,
+        "seen again in the new document"
+    );
+}
+
 /// A story keeps the id of the item that started it after that item is pruned.
 /// When the item comes back as new (its tombstone gone) and does not join that
 /// story, it needs another id: before, its story's insert failed on the

@@ -9,7 +9,10 @@
 //!
 //! A pruned item that its feed may still carry leaves a tombstone (feed, hash of
 //! its key): when the feed carries it again, it is not stored as new
-//! ([`tombstoned`], the one check on the write path).
+//! ([`tombstoned`], the one check on the write path). An item (or tombstone)
+//! counts as carried when its feed's document held it within `keep`, or when
+//! the last document the feed sent held it ([`IN_LAST_DOCUMENT`]): a feed that
+//! has answered 304 (or failed) ever since has not said otherwise.
 
 use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
@@ -63,6 +66,15 @@ impl Pruned {
         *self == Pruned::default()
     }
 }
+
+/// Whether the row `x` (an item or a tombstone, with `last_seen_at`) was in
+/// the last document its feed `f` sent: it was seen, or its
+/// `last_seen_at` last refreshed ([`super::items::SEEN_REFRESH`]), when that
+/// document was read whole (`feeds.body_stored_at`). A 304 moves neither, so
+/// items a feed has carried unchanged for longer than `keep` pass this test.
+/// Both backends (43200 is `SEEN_REFRESH`, checked by a test).
+pub(crate) const IN_LAST_DOCUMENT: &str =
+    "(f.body_stored_at IS NOT NULL AND x.last_seen_at > f.body_stored_at - 43200)";
 
 /// The first 64 bits of SHA-256 of an item key: its tombstone.
 pub fn key_hash(key: &str) -> i64 {
@@ -130,11 +142,17 @@ impl Store {
                 cut,
             )?;
             p.tombstones_added = count(
-                "SELECT count(*) FROM items WHERE first_seen_at < ?1 AND last_seen_at >= ?1",
+                &format!(
+                    "SELECT count(*) FROM items x LEFT JOIN feeds f ON f.id = x.feed_id
+                     WHERE x.first_seen_at < ?1 AND (x.last_seen_at >= ?1 OR {IN_LAST_DOCUMENT})"
+                ),
                 cut,
             )?;
             p.tombstones_dropped = count(
-                "SELECT count(*) FROM item_tombstones WHERE last_seen_at < ?1",
+                &format!(
+                    "SELECT count(*) FROM item_tombstones x LEFT JOIN feeds f ON f.id = x.feed_id
+                     WHERE x.last_seen_at < ?1 AND NOT {IN_LAST_DOCUMENT}"
+                ),
                 cut,
             )?;
         }
@@ -167,22 +185,31 @@ impl Store {
         let tx = self.conn.transaction().map_err(ctx())?;
         let mut p = Pruned::default();
         if let Some(cut) = items_before {
-            type Row = (i64, i64, String, i64, Option<i64>);
+            type Row = (i64, i64, String, i64, Option<i64>, bool);
             let rows: Vec<Row> = tx
-                .prepare_cached(
-                    "SELECT id, feed_id, key, last_seen_at, story_id FROM items
-                     WHERE first_seen_at < ?1 ORDER BY first_seen_at, id LIMIT ?2",
-                )
+                .prepare_cached(&format!(
+                    "SELECT x.id, x.feed_id, x.key, x.last_seen_at, x.story_id,
+                            x.last_seen_at >= ?1 OR {IN_LAST_DOCUMENT}
+                     FROM items x LEFT JOIN feeds f ON f.id = x.feed_id
+                     WHERE x.first_seen_at < ?1 ORDER BY x.first_seen_at, x.id LIMIT ?2"
+                ))
                 .and_then(|mut s| {
                     s.query_map(params![cut, ITEM_BATCH as i64], |r| {
-                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                        Ok((
+                            r.get(0)?,
+                            r.get(1)?,
+                            r.get(2)?,
+                            r.get(3)?,
+                            r.get(4)?,
+                            r.get(5)?,
+                        ))
                     })?
                     .collect()
                 })
                 .map_err(ctx())?;
             let mut stories = Vec::new();
-            for (id, feed_id, key, last_seen, story) in rows {
-                if last_seen >= cut {
+            for (id, feed_id, key, last_seen, story, carried) in rows {
+                if carried {
                     tx.prepare_cached(
                         "INSERT INTO item_tombstones (feed_id, key_hash, last_seen_at)
                          VALUES (?1, ?2, ?3) ON CONFLICT (feed_id, key_hash)
@@ -240,11 +267,12 @@ impl Store {
             && let Some(cut) = items_before
         {
             p.tombstones_dropped = tx
-                .prepare_cached(
+                .prepare_cached(&format!(
                     "DELETE FROM item_tombstones WHERE (feed_id, key_hash) IN
-                     (SELECT feed_id, key_hash FROM item_tombstones
-                      WHERE last_seen_at < ?1 LIMIT ?2)",
-                )
+                     (SELECT x.feed_id, x.key_hash FROM item_tombstones x
+                      LEFT JOIN feeds f ON f.id = x.feed_id
+                      WHERE x.last_seen_at < ?1 AND NOT {IN_LAST_DOCUMENT} LIMIT ?2)"
+                ))
                 .and_then(|mut s| s.execute(params![cut, ROW_BATCH as i64]))
                 .map_err(ctx())? as u64;
         }
@@ -321,5 +349,14 @@ impl Store {
             .pragma_update(None, "auto_vacuum", "INCREMENTAL")
             .and_then(|_| self.conn.execute_batch("VACUUM"))
             .map_err(StoreError::ctx("vacuuming the store"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_last_document_test_uses_the_refresh_interval() {
+        let refresh = format!("- {})", super::super::items::SEEN_REFRESH);
+        assert!(super::IN_LAST_DOCUMENT.ends_with(&refresh));
     }
 }

@@ -6,7 +6,9 @@
 
 use super::{LOCK_PRUNE, PgStore};
 use crate::error::StoreError;
-use crate::store::prune::{ITEM_BATCH, Pruned, ROW_BATCH, Retention, Step, key_hash};
+use crate::store::prune::{
+    IN_LAST_DOCUMENT, ITEM_BATCH, Pruned, ROW_BATCH, Retention, Step, key_hash,
+};
 
 fn cutoffs(now: i64, r: &Retention) -> (Option<i64>, i64) {
     (
@@ -50,12 +52,18 @@ impl PgStore {
             .await?;
             p.tombstones_added = count(
                 &mut tx,
-                "SELECT count(*) FROM items WHERE first_seen_at < $1 AND last_seen_at >= $1",
+                &format!(
+                    "SELECT count(*) FROM items x LEFT JOIN feeds f ON f.id = x.feed_id
+                     WHERE x.first_seen_at < $1 AND (x.last_seen_at >= $1 OR {IN_LAST_DOCUMENT})"
+                ),
             )
             .await?;
             p.tombstones_dropped = count(
                 &mut tx,
-                "SELECT count(*) FROM item_tombstones WHERE last_seen_at < $1",
+                &format!(
+                    "SELECT count(*) FROM item_tombstones x LEFT JOIN feeds f ON f.id = x.feed_id
+                     WHERE x.last_seen_at < $1 AND NOT {IN_LAST_DOCUMENT}"
+                ),
             )
             .await?;
         }
@@ -86,8 +94,12 @@ impl PgStore {
             let rows = tx
                 .query(
                     c,
-                    "SELECT id, feed_id, key, last_seen_at, story_id FROM items
-                     WHERE first_seen_at < $1 ORDER BY first_seen_at, id LIMIT $2",
+                    &format!(
+                        "SELECT x.id, x.feed_id, x.key, x.last_seen_at, x.story_id,
+                                x.last_seen_at >= $1 OR {IN_LAST_DOCUMENT}
+                         FROM items x LEFT JOIN feeds f ON f.id = x.feed_id
+                         WHERE x.first_seen_at < $1 ORDER BY x.first_seen_at, x.id LIMIT $2"
+                    ),
                     &[&cut, &(ITEM_BATCH as i64)],
                 )
                 .await?;
@@ -97,7 +109,7 @@ impl PgStore {
             for r in &rows {
                 ids.push(r.get::<_, i64>(0));
                 let last_seen: i64 = r.get(3);
-                if last_seen >= cut {
+                if r.get::<_, bool>(5) {
                     t_feed.push(r.get::<_, i64>(1));
                     t_hash.push(key_hash(r.get::<_, &str>(2)));
                     t_seen.push(last_seen);
@@ -166,9 +178,12 @@ impl PgStore {
             p.tombstones_dropped = tx
                 .exec(
                     c,
-                    "DELETE FROM item_tombstones WHERE (feed_id, key_hash) IN
-                     (SELECT feed_id, key_hash FROM item_tombstones
-                      WHERE last_seen_at < $1 LIMIT $2)",
+                    &format!(
+                        "DELETE FROM item_tombstones WHERE (feed_id, key_hash) IN
+                         (SELECT x.feed_id, x.key_hash FROM item_tombstones x
+                          LEFT JOIN feeds f ON f.id = x.feed_id
+                          WHERE x.last_seen_at < $1 AND NOT {IN_LAST_DOCUMENT} LIMIT $2)"
+                    ),
                     &[&cut, &(ROW_BATCH as i64)],
                 )
                 .await?;
