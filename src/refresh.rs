@@ -172,7 +172,7 @@ async fn refresh_one(r: &Refresher, feed: &FeedRef, every: &Every) -> Result<Rep
         // The host's gap, shared by every node (see store::postgres::feeds).
         pg.wait_turn(feed.id).await;
     }
-    let mut slot = Some(r.fetcher.acquire(&feed.fetch_url).await);
+    let mut held = r.fetcher.acquire(&feed.fetch_url).await;
     let started_at = crate::now_unix();
     let t0 = Instant::now();
     // (Most feeds have none: they share one empty value, no allocation per fetch.)
@@ -185,8 +185,9 @@ async fn refresh_one(r: &Refresher, feed: &FeedRef, every: &Every) -> Result<Rep
     };
     let fetched = r
         .fetcher
-        .fetch(&feed.fetch_url, &feed.validators, &origin)
+        .fetch_in(&mut held, &feed.fetch_url, &feed.validators, &origin)
         .await;
+    let mut slot = Some(held);
     let mut rec = FetchRecord {
         started_at,
         ..FetchRecord::default()

@@ -793,3 +793,45 @@ async fn small_feeds_are_not_starved_by_large_ones() {
     let b = fetcher.buffered();
     assert!(b.peak <= b.limit && b.now == 0 && b.claimed == 0, "{b:?}");
 }
+
+/// Feeds on four hosts that all redirect to one (a CDN, a platform): the
+/// redirected requests are held to that host's `per_host` like any other,
+/// and the time a feed waits for the host's turn does not count against its
+/// `timeout` (four 0.8 s answers one at a time outlast a 2 s timeout). Before,
+/// all four reached the CDN at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirected_requests_wait_for_their_hosts_turn() {
+    let origin = FeedServer::start().await;
+    let cdn = FeedServer::start().await;
+    cdn.set(
+        "/feed.xml",
+        Resource::feed(rss("CDN", &[(Some("1"), None, "x", "d")]))
+            .delay(Duration::from_millis(800)),
+    );
+    let target = format!("http://cdn.test:{}/feed.xml", cdn.addr.port());
+    let hosts = ["a.test", "b.test", "c.test", "d.test"];
+    let mut feeds = String::new();
+    for h in hosts {
+        origin.set(
+            &format!("/{h}.xml"),
+            Resource::status(302).header("Location", &target),
+        );
+        feeds.push_str(&format!(
+            "[[feed]]\nurl = \"http://{h}:{}/{h}.xml\"\n\n",
+            origin.addr.port()
+        ));
+    }
+    let mut map: Vec<(&str, &str)> = hosts.iter().map(|h| (*h, "127.0.0.1")).collect();
+    map.push(("cdn.test", "127.0.0.1"));
+    let env = TestEnv::new();
+    let cfg = env.config(&format!(
+        "[fetch]\nhost_gap = \"0s\"\nper_host = 1\nconcurrency = 16\ntimeout = \"2s\"\n\
+         allow_private_networks = true\n\n{feeds}"
+    ));
+    let fetcher = Fetcher::with_network(&cfg.fetch, network(names(&map))).unwrap();
+    let (summary, reports) = feedloom::refresh::poll_with(&cfg, env.open_store(), fetcher)
+        .await
+        .unwrap();
+    assert_eq!(cdn.max_in_flight(), 1, "one at a time at the CDN");
+    assert_eq!(summary.ok, 4, "{summary}: {reports:?}");
+}

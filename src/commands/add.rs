@@ -190,7 +190,6 @@ fn refuse_duplicate(text: &str, cfg: &Config, url: &Url, canon: &Canon) -> Resul
 /// feed the page declares elsewhere is not (a page's `<link>` to a private
 /// address, such as cloud metadata, is refused as a redirect there is).
 async fn get(fetcher: &Fetcher, url: &Url, given: &Url) -> Result<Fetched, String> {
-    let _slot = fetcher.acquire(url).await;
     let origin = Origin::configured(given, Default::default());
     match fetcher.fetch(url, &Validators::default(), &origin).await {
         Ok(FetchOutcome::Fetched(f)) => Ok(*f),

@@ -157,7 +157,9 @@ impl Fetcher {
         let client = |check: bool| {
             reqwest::Client::builder()
                 .user_agent(cfg.user_agent.clone())
-                .timeout(cfg.timeout.0)
+                // (The whole request's time, `fetch.timeout`, is kept by
+                // `fetch_in`, which does not count waiting for a host's turn
+                // or for the body budget.)
                 .connect_timeout(connect_timeout(cfg))
                 .redirect(reqwest::redirect::Policy::none())
                 .pool_max_idle_per_host(cfg.per_host)
@@ -197,26 +199,42 @@ impl Fetcher {
         self.budget.buffered()
     }
 
-    /// Fetches `url` under the configured limits, sending the validators it has.
-    /// The caller holds a [`Slot`] for the URL.
+    /// Fetches `url` under the configured limits, sending the validators it
+    /// has, in a [`Slot`] of its own.
     pub async fn fetch(
         &self,
         url: &Url,
         v: &Validators,
         origin: &Origin,
     ) -> Result<FetchOutcome, FetchError> {
-        let limit = self.cfg.timeout.0;
-        match tokio::time::timeout(limit, self.fetch_inner(url, v, origin)).await {
-            Ok(r) => r,
-            Err(_) => Err(FetchError::Timeout {
-                url: url.to_string(),
-                after: limit,
-            }),
-        }
+        let mut slot = self.acquire(url).await;
+        self.fetch_in(&mut slot, url, v, origin).await
+    }
+
+    /// Fetches `url` under the configured limits, sending the validators it
+    /// has. The caller holds `slot` for the URL; a redirect moves it to the
+    /// next host ([`politeness::Slots::reacquire`]). `fetch.timeout` bounds
+    /// the time spent on the network: waiting for a host's turn or for the
+    /// body budget (`fetch.max_buffered`) is not counted, as it is no fault
+    /// of this feed's server.
+    pub async fn fetch_in(
+        &self,
+        slot: &mut Slot,
+        url: &Url,
+        v: &Validators,
+        origin: &Origin,
+    ) -> Result<FetchOutcome, FetchError> {
+        let mut deadline = Deadline {
+            at: tokio::time::Instant::now() + self.cfg.timeout.0,
+            limit: self.cfg.timeout.0,
+        };
+        self.fetch_inner(slot, &mut deadline, url, v, origin).await
     }
 
     async fn fetch_inner(
         &self,
+        slot: &mut Slot,
+        deadline: &mut Deadline,
         url: &Url,
         v: &Validators,
         origin: &Origin,
@@ -233,6 +251,11 @@ impl Fetcher {
         let mut permanent = true;
         let mut hops = 0usize;
         loop {
+            if hops > 0 {
+                let waited = tokio::time::Instant::now();
+                self.slots.reacquire(slot, &current).await;
+                deadline.at += waited.elapsed();
+            }
             let home = origin.is_home(&current);
             // The admin's own host goes unchecked; an untrusted feed's does not.
             let trusted = home && !origin.guard_home;
@@ -263,9 +286,9 @@ impl Fetcher {
                 // Not to be reused soon: closed after the response, not pooled.
                 req = req.header(header::CONNECTION, "close");
             }
-            let resp = req
-                .send()
-                .await
+            let resp = deadline
+                .run(&current, req.send())
+                .await?
                 .map_err(|e| self.request_error(&current, home, e, None))?;
             let status = resp.status().as_u16();
             if matches!(status, 301 | 302 | 303 | 307 | 308) {
@@ -337,7 +360,7 @@ impl Fetcher {
             }
             let mut body = BodyBuf::new(&self.budget, expected);
             let mut stream = resp.bytes_stream();
-            while let Some(chunk) = stream.next().await {
+            while let Some(chunk) = deadline.run(&current, stream.next()).await? {
                 let chunk = chunk.map_err(|e| {
                     let progress = BodyProgress {
                         received: body.len() as u64,
@@ -351,7 +374,9 @@ impl Fetcher {
                         limit: max,
                     });
                 }
+                let waited = tokio::time::Instant::now();
                 body.extend(&chunk).await;
+                deadline.at += waited.elapsed();
             }
             return Ok(FetchOutcome::Fetched(Box::new(Fetched {
                 status,
@@ -404,6 +429,25 @@ impl Fetcher {
 }
 
 /// How long establishing a connection may take: `fetch.timeout`, at most 10 s.
+/// When a fetch runs out of `fetch.timeout`: moved later by the time spent
+/// waiting for things that are not the server's doing.
+struct Deadline {
+    at: tokio::time::Instant,
+    limit: Duration,
+}
+
+impl Deadline {
+    /// Runs `f` (a step on the network) until the deadline.
+    async fn run<T>(&self, url: &Url, f: impl Future<Output = T>) -> Result<T, FetchError> {
+        tokio::time::timeout_at(self.at, f)
+            .await
+            .map_err(|_| FetchError::Timeout {
+                url: url.to_string(),
+                after: self.limit,
+            })
+    }
+}
+
 fn connect_timeout(cfg: &FetchConfig) -> Duration {
     cfg.timeout.0.min(Duration::from_secs(10))
 }

@@ -38,8 +38,8 @@ struct Pace {
 
 /// Held while a request is in flight; releases the host and global slots on drop.
 pub struct Slot {
-    _host: OwnedSemaphorePermit,
-    _global: OwnedSemaphorePermit,
+    /// The host and global permits (`None` only while moving to another).
+    _permits: Option<(OwnedSemaphorePermit, OwnedSemaphorePermit)>,
 }
 
 impl Slots {
@@ -100,9 +100,17 @@ impl Slots {
             .await
             .expect("never closed");
         Slot {
-            _host: host_permit,
-            _global: global,
+            _permits: Some((host_permit, global)),
         }
+    }
+
+    /// Moves `slot` to the URL's host, for a redirect's next request: the
+    /// host's cap and gap apply to it as to any request (the same host's
+    /// too: the gap goes between the hops). Nothing is held while waiting, so
+    /// that requests waiting for each other's hosts cannot deadlock.
+    pub(super) async fn reacquire(&self, slot: &mut Slot, url: &Url) {
+        slot._permits = None;
+        *slot = self.acquire(url).await;
     }
 
     /// Whether the URL's host is busy: other requests to it are waiting or in
