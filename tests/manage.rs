@@ -806,3 +806,52 @@ async fn reload_on_postgresql_says_to_reload_each_node() {
         text(&out.stdout)
     );
 }
+
+/// Twelve `add`s at once (a script subscribing a list in parallel): every one
+/// that says it added its feed has its block in the file, the others say the
+/// file changed under them (and wrote nothing); the file still loads. Before,
+/// two editors could both find the file unchanged and the second rename
+/// dropped the first's feed after it had said "added". The same holds for a
+/// config that does not exist yet: one `add` creates it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn editors_at_the_same_time_lose_no_edit_they_reported() {
+    for fresh in [false, true] {
+        let (dir, cfg) = setup("");
+        if fresh {
+            std::fs::remove_file(&cfg).unwrap();
+        }
+        let mut runs = Vec::new();
+        for i in 0..12 {
+            let feed = dir.path().join(format!("c{i}.xml"));
+            std::fs::write(&feed, three_items(&format!("Feed {i}"))).unwrap();
+            let url = format!("file://{}", feed.display());
+            let cfg = cfg.clone();
+            runs.push(tokio::spawn(async move {
+                (url.clone(), feedloom(&cfg, &["add", &url]).await)
+            }));
+        }
+        let mut added = Vec::new();
+        for r in runs {
+            let (url, out) = r.await.unwrap();
+            if out.status.success() {
+                added.push(url);
+            } else {
+                assert!(
+                    text(&out.stderr).contains("changed while feedloom was editing it"),
+                    "{}",
+                    text(&out.stderr)
+                );
+            }
+        }
+        assert!(!added.is_empty());
+        let now = read(&cfg);
+        for url in &added {
+            assert!(
+                now.contains(&format!("url = \"{url}\"")),
+                "reported added but missing: {url}\n{now}"
+            );
+        }
+        let out = feedloom(&cfg, &["check"]).await;
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+}

@@ -140,17 +140,30 @@ impl ConfigFile {
             path: self.path.clone(),
             source,
         };
+        let changed = || EditError::Changed {
+            path: self.path.clone(),
+        };
+        if !self.existed {
+            // Created only if it still does not exist (another editor's new
+            // file wins).
+            return match write_file(&self.target, new_text.as_bytes(), false) {
+                Ok(()) => Ok(cfg),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(changed()),
+                Err(e) => Err(io("write", e)),
+            };
+        }
+        // One editor at a time: each locks the file it finds there before
+        // comparing it and renaming its own over it. An editor that waited
+        // for the lock then finds another's text and is refused.
+        let lock = std::fs::File::open(&self.target).map_err(|_| changed())?;
+        lock.lock().map_err(|e| io("lock", e))?;
         // Someone else's edit since we read the file wins: write nothing.
         match std::fs::read_to_string(&self.target) {
-            Ok(now) if now == self.text && self.existed => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !self.existed => {}
-            Ok(_) | Err(_) => {
-                return Err(EditError::Changed {
-                    path: self.path.clone(),
-                });
-            }
+            Ok(now) if now == self.text => {}
+            Ok(_) | Err(_) => return Err(changed()),
         }
         write_atomic(&self.target, new_text.as_bytes()).map_err(|e| io("write", e))?;
+        drop(lock);
         Ok(cfg)
     }
 }
@@ -158,6 +171,12 @@ impl ConfigFile {
 /// Replaces `path` with `bytes`: temp file beside it with the old file's mode
 /// (and owner, when allowed), fsync, rename, fsync of the folder.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_file(path, bytes, true)
+}
+
+/// [`write_atomic`]; with `replace` false, an existing `path` is left as it
+/// is and the error is `AlreadyExists` (the temp file is linked, not renamed).
+fn write_file(path: &Path, bytes: &[u8], replace: bool) -> std::io::Result<()> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -183,7 +202,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         }
         f.sync_all()?;
         drop(f);
-        std::fs::rename(&tmp, path)?;
+        if replace {
+            std::fs::rename(&tmp, path)?;
+        } else {
+            std::fs::hard_link(&tmp, path)?;
+            std::fs::remove_file(&tmp)?;
+        }
         if let Ok(d) = std::fs::File::open(dir) {
             let _ = d.sync_all();
         }
