@@ -341,6 +341,19 @@ tags = ["local", "c/c++"]
         text(&out.stderr)
     );
     assert_eq!(std::fs::read(&cfg).unwrap(), before);
+    // Nor over the store or its files (the store was lost, unsaid).
+    for name in ["f.db", "f.db-wal"] {
+        let store = cfg.with_file_name(name);
+        std::fs::write(&store, b"the store").unwrap();
+        let out = feedloom(&cfg, &["export-opml", "--output", store.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains("or one of its files"),
+            "{}",
+            text(&out.stderr)
+        );
+        assert_eq!(std::fs::read(&store).unwrap(), b"the store");
+    }
 }
 
 #[test]

@@ -538,6 +538,16 @@ pub fn export(cfg: &Config, output: Option<&Path>, out: &mut dyn Write) -> Resul
             "--output {} is the config file itself; write the OPML elsewhere",
             path.display()
         ))),
+        Some(path)
+            if cfg.store.url.is_none()
+                && crate::store::backup::is_store_file(&cfg.store.path, path) =>
+        {
+            Err(Failure::Usage(format!(
+                "--output {} is the store ({}) or one of its files; write the OPML elsewhere",
+                path.display(),
+                cfg.store.path.display()
+            )))
+        }
         Some(path) => {
             crate::export::write_if_changed(path, &bytes)
                 .map_err(|e| Failure::Runtime(format!("cannot write {}: {e}", path.display())))?;

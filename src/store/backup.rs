@@ -127,7 +127,7 @@ pub fn backup(store: &Path, dest: &Path, force: bool) -> Result<BackupReport, Ba
 /// Whether `dest` names the store at `store` or one of its files
 /// ([`crate::store::lock::store_files`]), whichever way either path is written
 /// (links, `..`, another name of the same file).
-fn is_store_file(store: &Path, dest: &Path) -> bool {
+pub(crate) fn is_store_file(store: &Path, dest: &Path) -> bool {
     let plain = |p: &Path| -> Option<PathBuf> {
         let folder = p.parent().filter(|f| !f.as_os_str().is_empty());
         let folder = std::fs::canonicalize(folder.unwrap_or(Path::new("."))).ok()?;
