@@ -866,6 +866,15 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             message: message.to_string(),
         },
     };
+    if reqwest::header::HeaderValue::from_str(&raw.fetch.user_agent).is_err()
+        || raw.fetch.user_agent.trim().is_empty()
+    {
+        return Err(whole(
+            "fetch",
+            "user_agent",
+            "[fetch] user_agent is not a valid header value (one line of visible characters)",
+        ));
+    }
     if raw.fetch.concurrency == 0 {
         return Err(whole(
             "fetch",
@@ -968,6 +977,22 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     if let Some(url) = &cfg.store.url {
         crate::store::postgres::check_url(url)
             .map_err(|m| whole("store", "url", &format!("[store] url: {m}")))?;
+        if edit::key_span(text, &[Seg::Key("store"), Seg::Key("path")]).is_some() {
+            // (`path` was ignored without a word: which store did they mean?)
+            return Err(whole(
+                "store",
+                "path",
+                "[store] has both `path` (a SQLite file) and `url` (a PostgreSQL database): \
+                 a store is one or the other; remove the one you do not mean",
+            ));
+        }
+    } else if cfg.store.password_file.is_some() {
+        return Err(whole(
+            "store",
+            "password_file",
+            "[store] password_file is the password of a PostgreSQL store, and there is no \
+             [store] url: add the url, or remove password_file",
+        ));
     }
     if cfg.store.lease.0 < Duration::from_secs(1) {
         return Err(whole("store", "lease", "[store] lease must be at least 1s"));
@@ -1437,6 +1462,23 @@ mod tests {
             e.starts_with("cfg/x.toml:3:1: [defaults] every must be at least 1s"),
             "{e}"
         );
+        let e = err("[store]\nurl = \"postgres://u@h/db\"\npath = \"x.db\"\n");
+        assert!(
+            e.starts_with("cfg/x.toml:3:1: [store] has both `path`"),
+            "{e}"
+        );
+        let e = err("[store]\npassword_file = \"pw\"\n");
+        assert!(
+            e.starts_with("cfg/x.toml:2:1: [store] password_file is the password of a PostgreSQL"),
+            "{e}"
+        );
+        for ua in ["\"feedloom\\nX-Evil: 1\"", "\"  \""] {
+            let e = err(&format!("[fetch]\ntimeout = \"5s\"\nuser_agent = {ua}\n"));
+            assert!(
+                e.starts_with("cfg/x.toml:3:1: [fetch] user_agent is not a valid header value"),
+                "{e}"
+            );
+        }
         let e = err("[fetch]\ntimeout = \"5s\"\nconcurrency = 0\n");
         assert!(
             e.starts_with("cfg/x.toml:3:1: [fetch] concurrency must be at least 1"),

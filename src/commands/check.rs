@@ -42,6 +42,20 @@ pub fn warnings(cfg: &Config) -> Vec<String> {
             ));
         }
     }
+    // Feeds the config names twice under spellings that `add` takes for one
+    // (a trailing slash, host case, tracking parameters): fetched twice.
+    let canon = crate::identity::Canon::new(&cfg.identity.strip_params);
+    let mut seen: std::collections::HashMap<String, &str> = std::collections::HashMap::new();
+    for f in &cfg.feeds {
+        let written = f.url.get_ref().1.as_str();
+        let key = crate::identity::canonical_url(f.url().as_str(), &canon);
+        if let Some(first) = seen.insert(key, written) {
+            out.push(format!(
+                "feeds `{first}` and `{written}` are the same feed written two ways: \
+                 it is fetched twice and its stories counted twice (remove one)"
+            ));
+        }
+    }
     if cfg.server.public_url.is_none() && cfg.server.listen.ip().is_unspecified() {
         out.push(format!(
             "[server] listen = \"{}\" is an unspecified address, and the outputs' self links \
@@ -83,6 +97,19 @@ mod tests {
         );
         assert!(
             w[1].contains("output `mixed`") && w[1].contains("`rsut`") && !w[1].contains("`rust`"),
+            "{w:?}"
+        );
+    }
+
+    #[test]
+    fn one_feed_written_two_ways() {
+        let w = warnings(&cfg("[[feed]]\nurl = \"https://a.example/feed\"\n\
+             [[feed]]\nurl = \"https://A.example/feed/?utm_source=x\"\n\
+             [[feed]]\nurl = \"https://a.example/other\"\n"));
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(
+            w[0].contains("`https://a.example/feed`")
+                && w[0].contains("`https://A.example/feed/?utm_source=x`"),
             "{w:?}"
         );
     }
