@@ -697,7 +697,8 @@ pub async fn render_outputs(
         .await?;
     // Files are written outside the store's lock: fsyncs never delay fetches.
     let rendered = tokio::task::spawn_blocking(move || {
-        export::write_files(&rendered);
+        // (Each failure is logged; the daemon serves the outputs all the same.)
+        let _ = export::write_files(&rendered);
         rendered
     })
     .await

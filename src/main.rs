@@ -199,6 +199,14 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                 );
                 return Ok(ExitCode::from(1));
             }
+            if summary.output_errors > 0 {
+                eprintln!(
+                    "feedloom: {} output file(s) could not be written (see the errors above); \
+                     the items are stored, and the next poll writes the files again",
+                    summary.output_errors
+                );
+                return Ok(ExitCode::from(1));
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Export {

@@ -639,6 +639,8 @@ pub struct Summary {
     pub updated: usize,
     /// Feeds whose result the store could not write (counted in `failed`).
     pub store_errors: usize,
+    /// Output files that could not be written.
+    pub output_errors: usize,
 }
 
 /// How far a poll has got, for a progress display: reported once before the
@@ -810,13 +812,14 @@ async fn poll_inner(
         }
         report_progress(&summary, &mut done);
     }
-    write_outputs(cfg, &store).await?;
+    // (Each file that could not be written is logged with its cause.)
+    summary.output_errors = write_outputs(cfg, &store).await?.len();
     Ok((summary, reports))
 }
 
 /// Renders every output that has a `path` and writes the files whose content
-/// changed.
-pub async fn write_outputs(cfg: &Config, store: &Backend) -> Result<(), StoreError> {
+/// changed; returns a line for each file that could not be written.
+pub async fn write_outputs(cfg: &Config, store: &Backend) -> Result<Vec<String>, StoreError> {
     let outputs = cfg.outputs.clone();
     let rendered = store
         .read_try(move |s| {

@@ -81,6 +81,30 @@ fn poll_prints_a_summary_and_exits_0_despite_a_failing_feed() {
     assert_eq!(v["items"][0]["title"], "Hello from a file");
 }
 
+/// Output files that cannot be written make `poll` exit 1 and say so (a
+/// timer-driven poll that publishes files otherwise failed unseen); the items
+/// are stored all the same, and a later poll writes the files.
+#[test]
+fn poll_exits_1_when_it_cannot_write_its_output_files() {
+    let (dir, cfg) = setup("");
+    // `out` is a file, so out/all.atom cannot be made.
+    std::fs::write(dir.path().join("out"), "in the way").unwrap();
+    let out = feedloom(&cfg, &["poll"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("4 output file(s) could not be written")
+            && err.contains("out/all.atom")
+            && err.contains("out is not a folder"),
+        "{err}"
+    );
+    assert!(text(&out.stdout).contains("1 new"), "{}", text(&out.stdout));
+    std::fs::remove_file(dir.path().join("out")).unwrap();
+    let out = feedloom(&cfg, &["poll"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(dir.path().join("out/all.atom").exists());
+}
+
 #[test]
 fn config_errors_name_file_line_and_key_and_exit_2() {
     let (_dir, cfg) = setup("maxitems = 5\n");

@@ -359,14 +359,19 @@ pub fn render_all(
 
 /// Writes the files of the renderings that have a path, each only when its bytes
 /// changed. A file that cannot be written is logged; the others are still written.
-pub fn write_files(rendered: &[RenderedFile]) {
+/// Writes the rendered files that have a path; returns one line for each
+/// that could not be written (each is logged too).
+pub fn write_files(rendered: &[RenderedFile]) -> Vec<String> {
+    let mut failed = Vec::new();
     for r in rendered {
         if let Some(path) = &r.path
             && let Err(e) = write_if_changed(path, &r.bytes)
         {
             tracing::warn!(path = %path.display(), error = %e, "cannot write output");
+            failed.push(format!("{}: {e}", path.display()));
         }
     }
+    failed
 }
 
 /// Renders prepared stories in a format.
@@ -398,7 +403,14 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
+    std::fs::create_dir_all(dir).map_err(|e| {
+        let why = if dir.exists() && !dir.is_dir() {
+            format!("{} is not a folder", dir.display())
+        } else {
+            format!("cannot create the folder {}: {e}", dir.display())
+        };
+        std::io::Error::new(e.kind(), why)
+    })?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy())
