@@ -329,6 +329,47 @@ async fn older_pages_by_cursor_walk_every_story_once() {
     app.stop().await;
 }
 
+/// An output with a `window` drops a story once it is older than the window,
+/// with no change in the store: its served feed and its files are rendered
+/// again when the oldest story shown leaves. Before, the daemon kept
+/// publishing it until something else changed (never, while feeds answered 304).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_story_leaves_an_output_when_it_leaves_its_window() {
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/f.xml",
+        Resource::feed(channel(
+            "Feed",
+            &[item(
+                "g",
+                "https://e.example/1",
+                "Brief",
+                5,
+                "<p>x</p>",
+                None,
+            )],
+        )),
+    );
+    let app = Daemon::start(&format!(
+        "{FAST}{}\n[[output]]\nname = \"recent\"\nwindow = \"3s\"\nformats = [\"json\"]\npath = \"out/recent\"\n",
+        feeds_toml(&[srv.url("/f.xml")])
+    ))
+    .await;
+    let shown = |b: &str| {
+        serde_json::from_str::<serde_json::Value>(b).unwrap()["items"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    app.wait_for_page("/recent.json", 20, |b| shown(b) == 1)
+        .await;
+    app.wait_for_page("/recent.json", 15, |b| shown(b) == 0)
+        .await;
+    let file = std::fs::read_to_string(app.env.path("out/recent.json")).unwrap();
+    assert_eq!(shown(&file), 0, "{file}");
+    app.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relative_times_turn_over_without_any_new_story() {
     let srv = FeedServer::start().await;

@@ -278,8 +278,9 @@ pub struct RenderedFile {
     /// Whether the server serves these bytes (the page's file differs from the
     /// page served: see [`html`]).
     pub served: bool,
-    /// When these bytes turn wrong without any change in the store (a served
-    /// river page's relative times); `None`: never.
+    /// When these bytes turn wrong without any change in the store (the
+    /// oldest story shown leaves the output's `window`; a served river page's
+    /// relative times); `None`: never.
     pub stale_at: Option<i64>,
 }
 
@@ -304,6 +305,15 @@ pub fn render_all(
         let older = stories.len() > out.max_items;
         stories.truncate(out.max_items);
         let info = info_for(out, &stories);
+        // The oldest story shown leaves the window one second after its
+        // time + window: every format must be rendered again then.
+        let leaves = out.window.and_then(|w| {
+            let at = crate::store::queries::Cursor::after(&stories.last()?.story, out.updates).at;
+            Some(
+                at.saturating_add(w.0.as_secs().min(i64::MAX as u64) as i64)
+                    .saturating_add(1),
+            )
+        });
         for &format in &out.formats {
             let name = format!("{}.{}", out.name(), format.extension());
             let path = out.path.as_ref().map(|base| file_path(base, format));
@@ -314,7 +324,7 @@ pub fn render_all(
                     bytes: render(format, &info, &stories),
                     path,
                     served: true,
-                    stale_at: None,
+                    stale_at: leaves,
                 });
                 continue;
             }
@@ -326,7 +336,7 @@ pub fn render_all(
                     bytes,
                     path,
                     served: false,
-                    stale_at: None,
+                    stale_at: leaves,
                 });
             }
             if !only_files {
@@ -348,7 +358,10 @@ pub fn render_all(
                     bytes: page.html.into_bytes(),
                     path: None,
                     served: true,
-                    stale_at: page.stale_at,
+                    stale_at: match (page.stale_at, leaves) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    },
                 });
             }
         }
