@@ -564,19 +564,7 @@ fn accepts_gzip(v: &str) -> bool {
     named.or(any).unwrap_or(false)
 }
 
-/// An HTTP date in any of the three forms a server must read (RFC 9110
-/// §5.6.7): `Sun, 06 Nov 1994 08:49:37 GMT`, `Sunday, 06-Nov-94 08:49:37
-/// GMT`, `Sun Nov  6 08:49:37 1994`; Unix seconds.
-fn parse_http_date(s: &str) -> Option<i64> {
-    let s = s.trim();
-    if let Ok(t) = chrono::DateTime::parse_from_rfc2822(s) {
-        return Some(t.timestamp());
-    }
-    let naive = |fmt: &str| chrono::NaiveDateTime::parse_from_str(s, fmt).ok();
-    naive("%A, %d-%b-%y %H:%M:%S GMT")
-        .or_else(|| naive("%a %b %e %H:%M:%S %Y"))
-        .map(|t| t.and_utc().timestamp())
-}
+use crate::fetch::parse_http_date;
 
 fn httpdate(t: i64) -> String {
     chrono::DateTime::<chrono::Utc>::from_timestamp(t, 0)

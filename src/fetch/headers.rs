@@ -64,10 +64,22 @@ pub fn retry_after(h: &HeaderMap) -> Option<Duration> {
 }
 
 fn http_date(v: &HeaderValue) -> Option<chrono::DateTime<chrono::Utc>> {
-    let s = v.to_str().ok()?.trim();
-    chrono::DateTime::parse_from_rfc2822(s)
-        .ok()
-        .map(|d| d.with_timezone(&chrono::Utc))
+    chrono::DateTime::from_timestamp(parse_http_date(v.to_str().ok()?)?, 0)
+}
+
+/// An HTTP date in any of the three forms a recipient must read (RFC 9110
+/// §5.6.7): `Sun, 06 Nov 1994 08:49:37 GMT`, `Sunday, 06-Nov-94 08:49:37
+/// GMT`, `Sun Nov  6 08:49:37 1994`; Unix seconds. (Retry-After and Expires
+/// from feed servers, If-Modified-Since from readers of the outputs.)
+pub fn parse_http_date(s: &str) -> Option<i64> {
+    let s = s.trim();
+    if let Ok(t) = chrono::DateTime::parse_from_rfc2822(s) {
+        return Some(t.timestamp());
+    }
+    let naive = |fmt: &str| chrono::NaiveDateTime::parse_from_str(s, fmt).ok();
+    naive("%A, %d-%b-%y %H:%M:%S GMT")
+        .or_else(|| naive("%a %b %e %H:%M:%S %Y"))
+        .map(|t| t.and_utc().timestamp())
 }
 
 #[cfg(test)]
@@ -108,5 +120,19 @@ mod tests {
         let h = headers(&[("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT")]);
         assert_eq!(retry_after(&h), Some(Duration::ZERO));
         assert_eq!(retry_after(&headers(&[("retry-after", "soon")])), None);
+        // A date in the future, in each of the three forms (RFC 9110 5.6.7).
+        let at = chrono::Utc::now() + chrono::Duration::days(2 * 366);
+        for form in [
+            "%a, %d %b %Y %H:%M:%S GMT",
+            "%A, %d-%b-%y %H:%M:%S GMT",
+            "%a %b %e %H:%M:%S %Y",
+        ] {
+            let date = at.format(form).to_string();
+            let wait = retry_after(&headers(&[("retry-after", &date)]));
+            assert!(
+                wait.is_some_and(|w| w > Duration::from_secs(365 * 86_400)),
+                "{date}: {wait:?}"
+            );
+        }
     }
 }

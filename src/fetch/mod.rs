@@ -25,7 +25,7 @@ use url::Url;
 
 pub use budget::{Body, Buffered};
 pub use guard::{Lookup, Network};
-pub use headers::{cache_hints, retry_after};
+pub use headers::{cache_hints, parse_http_date, retry_after};
 pub use politeness::Slot;
 
 use crate::config::{Access, Auth, FetchConfig};
