@@ -539,6 +539,39 @@ async fn search_finds_the_same_stories_with_highlights() {
     assert!(err.contains("no words"), "{err}");
 }
 
+/// `search --output` judges a story by the item the output shows (its
+/// headline, first seen first), not by the item that matched, on both
+/// backends: Beta's copy matches, the output excludes it, and shows Alpha's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_judges_a_story_by_the_item_its_output_shows() {
+    let server = FeedServer::start().await;
+    let body = format!(
+        "{}\n[[output]]\nname = \"all\"\n\n[[output]]\nname = \"nobeta\"\nexclude = [\"title:/passes/\"]\n",
+        server_feeds(&server)
+    );
+    let Some(pair) = Pair::new("search_headline", &body).await else {
+        return;
+    };
+    pair.run(&["poll"]).await;
+    let earlier = "UPDATE items SET first_seen_at = first_seen_at - 5 WHERE guid = 'a1'";
+    rusqlite::Connection::open(pair._env.path("feedloom.db"))
+        .unwrap()
+        .execute(earlier, [])
+        .unwrap();
+    pg::client(&pair.url)
+        .await
+        .batch_execute(earlier)
+        .await
+        .unwrap();
+    for found in pair
+        .run(&["search", "--json", "--output", "nobeta", "\"vote was\""])
+        .await
+    {
+        let v: Value = serde_json::from_str(&found).unwrap();
+        assert_eq!(v.as_array().unwrap().len(), 1, "{found}");
+    }
+}
+
 /// A digest of everything a command could change.
 async fn digest(c: &tokio_postgres::Client) -> String {
     let mut s = String::new();

@@ -254,9 +254,32 @@ async fn since_output_rules_and_errors() {
     let w = World::new(
         "[[output]]\nname = \"asia\"\ntags = [\"asia\"]\n\n\
          [[output]]\nname = \"calm\"\ntags = [\"news\"]\nexclude = [\"title:/(?i)payload/\", \"budget\"]\n\n\
-         [[output]]\nname = \"shared\"\nmin_sources = 2\n",
+         [[output]]\nname = \"shared\"\nmin_sources = 2\n\n\
+         [[output]]\nname = \"nomirror\"\nexclude = [\"title:/(?i)mirror/\"]\n",
     )
     .await;
+    // A story is judged by the item the output shows (its headline, from the
+    // news feed: first seen first), not by the item that matched (the
+    // mirror's, excluded).
+    rusqlite::Connection::open(w.env.path("feedloom.db"))
+        .unwrap()
+        .execute(
+            "UPDATE items SET first_seen_at = first_seen_at - 5 WHERE guid = 'n1'",
+            [],
+        )
+        .unwrap();
+    let out = feedloom(
+        &w.config,
+        &["export", "--output", "nomirror", "--format", "json"],
+    );
+    assert!(
+        text(&out.stdout).contains("\"title\": \"Volcano erupts near the coast\","),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let found = w.titles(&["carried", "--output", "nomirror"]);
+    assert_eq!(found.len(), 1, "{found:?}");
     // --output: its tags, its rules, its min_sources.
     assert!(w.titles(&["volcano", "--output", "asia"]).is_empty());
     assert_eq!(w.titles(&["서울", "--output", "asia"]).len(), 1);

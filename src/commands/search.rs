@@ -46,6 +46,8 @@ pub fn run(cfg: &Config, args: &SearchArgs, now: i64) -> Result<Vec<Hit>, Failur
         since,
         tags: out.map(|o| o.tags.clone()).unwrap_or_default(),
         min_sources: out.map_or(0, |o| o.min_sources),
+        headline: out
+            .is_some_and(|o| o.dedup == crate::config::Dedup::Story && o.selection.has_rules()),
     };
     if let crate::store::Location::Sqlite(path) = crate::store::Location::of(&cfg.store) {
         // A store being re-indexed (after the upgrade to version 8) answers

@@ -36,6 +36,37 @@ pub struct Story {
     pub enclosures: Vec<crate::parse::Enclosure>,
 }
 
+impl Story {
+    /// `story` as its headline item shows it, for judging it by an output's
+    /// rules ([`crate::filter::Selection::keeps`]): that item's link, title,
+    /// author, HTML and feed.
+    pub fn headline(
+        story: &Story,
+        link: Option<String>,
+        title: Option<String>,
+        author: Option<String>,
+        html: Option<String>,
+        feed_url: String,
+    ) -> Story {
+        Story {
+            link: link.clone(),
+            title,
+            author,
+            html,
+            summary: None,
+            source: Source {
+                feed_url,
+                title: None,
+                site_url: None,
+                link,
+            },
+            also: Vec::new(),
+            enclosures: Vec::new(),
+            ..story.clone()
+        }
+    }
+}
+
 /// A feed a story came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Source {

@@ -508,6 +508,10 @@ pub struct SearchQuery {
     pub tags: Vec<String>,
     /// Only stories carried by at least this many feeds.
     pub min_sources: usize,
+    /// Judge a story (the caller's `keep`) by its headline, the item an
+    /// output with `dedup = "story"` shows (its first item from a feed of
+    /// `tags`), rather than by its best-matching item.
+    pub headline: bool,
 }
 
 /// One story found.
@@ -611,6 +615,17 @@ impl Store {
                  FROM items i JOIN feeds f ON f.id = i.feed_id WHERE i.id = ?1",
             )
             .map_err(ctx())?;
+        let mut headline = self
+            .conn
+            .prepare_cached(
+                "SELECT i.url, i.title, i.author, COALESCE(i.content, i.summary), f.url
+                 FROM items i JOIN feeds f ON f.id = i.feed_id
+                 WHERE i.story_id = ?1 AND f.in_config = 1
+                   AND (?2 = '[]' OR i.feed_id IN (SELECT feed_id FROM feed_tags
+                        WHERE tag IN (SELECT value FROM json_each(?2))))
+                 ORDER BY i.first_seen_at, i.id LIMIT 1",
+            )
+            .map_err(ctx())?;
         let mut hits = Vec::new();
         let mut offset = 0usize;
         loop {
@@ -677,7 +692,25 @@ impl Store {
                     .optional()
                     .map_err(ctx())?;
                 let Some(story) = row else { continue };
-                if !keep(&story) {
+                let kept = if q.headline {
+                    headline
+                        .query_row(params![story_id, tags], |r| {
+                            Ok(keep(&Story::headline(
+                                &story,
+                                r.get(0)?,
+                                r.get(1)?,
+                                r.get(2)?,
+                                r.get(3)?,
+                                r.get(4)?,
+                            )))
+                        })
+                        .optional()
+                        .map_err(ctx())?
+                        .unwrap_or(false)
+                } else {
+                    keep(&story)
+                };
+                if !kept {
                     continue;
                 }
                 let title = highlight(story.title.as_deref().unwrap_or(""), &parsed.terms);

@@ -229,6 +229,9 @@ pub async fn route(
             since: None,
             tags: out.as_ref().map(|o| o.tags.clone()).unwrap_or_default(),
             min_sources: out.as_ref().map_or(0, |o| o.min_sources),
+            headline: out
+                .as_ref()
+                .is_some_and(|o| o.dedup == crate::config::Dedup::Story && o.selection.has_rules()),
         };
         let sel = out.as_ref().map(|o| o.selection.clone());
         let found = state

@@ -253,6 +253,7 @@ impl PgStore {
         let since = q.since.unwrap_or(i64::MIN);
         let min_sources = q.min_sources as i64;
         let tags = q.tags.clone();
+        let headline = q.headline;
         let c = "searching";
         let rows = self
             .read_tx(async |tx| {
@@ -274,13 +275,29 @@ impl PgStore {
                      SELECT b.story_id, b.score, s.uid, s.first_seen_at, s.changed_at,
                             s.item_count, i.url, i.title, i.author,
                             COALESCE(i.content, i.summary), i.published_at, i.updated_at,
-                            f.url, COALESCE(f.title, f.feed_title), f.site_url
+                            f.url, COALESCE(f.title, f.feed_title), f.site_url,
+                            hl.url, hl.title, hl.author, hl.html, hl.feed_url
                      FROM best b JOIN stories s ON s.id = b.story_id
                      JOIN items i ON i.id = b.id JOIN feeds f ON f.id = i.feed_id
+                     LEFT JOIN LATERAL (
+                         SELECT hi.url, hi.title, hi.author,
+                                COALESCE(hi.content, hi.summary) AS html, hf.url AS feed_url
+                         FROM items hi JOIN feeds hf ON hf.id = hi.feed_id
+                         WHERE $6::bool AND hi.story_id = b.story_id AND hf.in_config = 1
+                           AND (cardinality($4::text[]) = 0 OR hi.feed_id IN
+                                (SELECT feed_id FROM feed_tags WHERE tag = ANY($4)))
+                         ORDER BY hi.first_seen_at, hi.id LIMIT 1) hl ON true
                      WHERE s.first_seen_at >= $2 AND s.item_count >= $3
                      ORDER BY b.score, s.first_seen_at DESC, s.id DESC
                      LIMIT 5000",
-                    &[&tsq, &since, &min_sources, &tags, &(MAX_MATCHES as i64)],
+                    &[
+                        &tsq,
+                        &since,
+                        &min_sources,
+                        &tags,
+                        &(MAX_MATCHES as i64),
+                        &headline,
+                    ],
                 )
                 .await
             })
@@ -309,7 +326,22 @@ impl PgStore {
                 also: Vec::new(),
                 enclosures: Vec::new(),
             };
-            if !keep(&story) {
+            let kept = if q.headline {
+                // (No headline: no item of the story from the output's feeds.)
+                r.get::<_, Option<String>>(19).is_some_and(|feed_url| {
+                    keep(&Story::headline(
+                        &story,
+                        r.get(15),
+                        r.get(16),
+                        r.get(17),
+                        r.get(18),
+                        feed_url,
+                    ))
+                })
+            } else {
+                keep(&story)
+            };
+            if !kept {
                 continue;
             }
             let score: f32 = r.get(1);
