@@ -219,6 +219,21 @@ async fn rare_matches_fill_the_output_and_min_sources_counts_feeds() {
         4,
         "both items of each"
     );
+    // Echo leaves the config: its items stay in the store, but no story is
+    // carried by two configured feeds any more.
+    let cfg = env.config(&format!(
+        "[fetch]\nhost_gap = \"0s\"\nmax_entries = 1000\n\n{}\
+             [[output]]\nname = \"shared\"\nmin_sources = 2\n\n\
+             [[output]]\nname = \"shared-items\"\nmin_sources = 2\ndedup = \"item\"\n",
+        feeds_toml(&[srv.url("/many.xml")])
+    ));
+    poll(&cfg, env.open_store()).await.unwrap();
+    assert_eq!(
+        env.count("SELECT count(*) FROM feeds WHERE in_config = 0"),
+        1
+    );
+    assert_eq!(titles(&env, &cfg, "shared"), Vec::<String>::new());
+    assert_eq!(titles(&env, &cfg, "shared-items"), Vec::<String>::new());
 }
 
 #[test]

@@ -539,6 +539,68 @@ async fn search_finds_the_same_stories_with_highlights() {
     assert!(err.contains("no words"), "{err}");
 }
 
+/// `min_sources` and search's feed count count the feeds the config names,
+/// on both backends: a story whose second feed left the config leaves an
+/// output of `min_sources = 2`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn min_sources_counts_only_configured_feeds() {
+    let server = FeedServer::start().await;
+    let outputs = "\n[[output]]\nname = \"shared\"\nmin_sources = 2\n\n\
+                   [[output]]\nname = \"shared-items\"\nmin_sources = 2\ndedup = \"item\"\n";
+    let body = format!("{}{outputs}", server_feeds(&server));
+    let Some(pair) = Pair::new("min_sources", &body).await else {
+        return;
+    };
+    pair.run(&["poll"]).await;
+    let count = |json: &str| {
+        serde_json::from_str::<Value>(json).unwrap()["items"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    let shown = async |name: &str| {
+        pair.run(&["export", "--format", "json", "--output", name])
+            .await
+            .map(|j| count(&j))
+    };
+    let before = shown("shared").await;
+    assert!(
+        before[0] >= 1 && before == before.map(|_| before[0]),
+        "{before:?}"
+    );
+    // Beta leaves the config on both.
+    let without_b = format!(
+        "{}{outputs}",
+        common::feeds_toml(&[server.url("/a.xml"), server.url("/c.xml")])
+    );
+    std::fs::write(
+        &pair.sqlite,
+        format!("[store]\npath = \"feedloom.db\"\n\n{without_b}"),
+    )
+    .unwrap();
+    std::fs::write(
+        &pair.postgres,
+        format!("[store]\nurl = \"{}\"\n\n{without_b}", pair.url),
+    )
+    .unwrap();
+    pair.run(&["poll"]).await;
+    let after = shown("shared").await;
+    assert_eq!(after[0], after[1]);
+    assert!(after[0] < before[0], "{before:?} -> {after:?}");
+    let items = shown("shared-items").await;
+    assert_eq!(items[0], items[1]);
+    for found in pair.run(&["search", "--json", "budget"]).await {
+        let v: Value = serde_json::from_str(&found).unwrap();
+        assert!(
+            v.as_array()
+                .unwrap()
+                .iter()
+                .all(|h| h["sources"].as_i64() <= Some(2)),
+            "{found}"
+        );
+    }
+}
+
 /// `search --output` judges a story by the item the output shows (its
 /// headline, first seen first), not by the item that matched, on both
 /// backends: Beta's copy matches, the output excludes it, and shows Alpha's.

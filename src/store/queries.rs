@@ -94,6 +94,17 @@ pub struct StoryQuery {
     pub min_sources: usize,
 }
 
+/// SQL: how many feeds the config names carry the story `story` (an SQL
+/// expression for its id): what `min_sources` and search's "N feeds" count.
+/// `stories.item_count` also counts items of feeds taken out of the config
+/// (and two items of one feed), so it only narrows the candidates.
+pub(crate) fn sources_sql(story: &str) -> String {
+    format!(
+        "(SELECT count(DISTINCT ci.feed_id) FROM items ci JOIN feeds cf ON cf.id = ci.feed_id
+          WHERE ci.story_id = {story} AND cf.in_config = 1)"
+    )
+}
+
 /// A place in an output's order, newest first: a story's first-seen time (or,
 /// with `reannounce`, its changed time) and its row id ([`Story::id`]), which
 /// orders stories of the same second.
@@ -159,9 +170,11 @@ impl Store {
                 let sql = format!(
                     "SELECT {item_cols} FROM items i JOIN feeds f ON f.id = i.feed_id
                      WHERE i.{order} >= ?1 AND (i.{order}, i.id) < (?4, ?5) AND {feed_filter}
-                       AND (?6 <= 1 OR (SELECT item_count FROM stories
-                                        WHERE id = i.story_id) >= ?6)
-                     ORDER BY i.{order} DESC, i.id DESC LIMIT ?3"
+                       AND (?6 <= 1 OR ((SELECT item_count FROM stories
+                                         WHERE id = i.story_id) >= ?6
+                                        AND {} >= ?6))
+                     ORDER BY i.{order} DESC, i.id DESC LIMIT ?3",
+                    sources_sql("i.story_id")
                 );
                 let mut stmt = self
                     .conn
@@ -193,10 +206,11 @@ impl Store {
                 let sql = format!(
                     "SELECT s.id, s.uid, s.first_seen_at, s.changed_at FROM stories s
                      WHERE s.{order} >= ?1 AND (s.{order}, s.id) < (?4, ?5)
-                       AND s.item_count >= ?6 {shared} AND EXISTS (
+                       AND s.item_count >= ?6 {shared} AND (?6 <= 1 OR {} >= ?6) AND EXISTS (
                          SELECT 1 FROM items i JOIN feeds f ON f.id = i.feed_id
                          WHERE i.story_id = s.id AND {feed_filter})
-                     ORDER BY s.{order} DESC, s.id DESC LIMIT ?3"
+                     ORDER BY s.{order} DESC, s.id DESC LIMIT ?3",
+                    sources_sql("s.id")
                 );
                 let heads: Vec<(i64, String, i64, i64)> = self
                     .conn

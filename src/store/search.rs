@@ -588,17 +588,19 @@ impl Store {
         } else {
             String::new()
         };
+        let sources = super::queries::sources_sql("s.id");
         let mut stmt = self
             .conn
             .prepare_cached(&format!(
                 "WITH {ranked}
                  SELECT i.story_id, min(h.score) AS best, i.id, s.uid, s.first_seen_at,
-                        s.changed_at, s.item_count
+                        s.changed_at, {sources}
                  FROM h
                  JOIN items i ON i.id = h.id
                  JOIN stories s ON s.id = i.story_id
                  JOIN feeds f ON f.id = i.feed_id
                  WHERE f.in_config = 1 AND s.first_seen_at >= ?2 AND s.item_count >= ?3
+                   AND (?3 <= 1 OR {sources} >= ?3)
                    AND (?4 = '[]' OR i.feed_id IN (SELECT feed_id FROM feed_tags
                         WHERE tag IN (SELECT value FROM json_each(?4))))
                  GROUP BY i.story_id

@@ -159,9 +159,11 @@ impl PgStore {
                 let sql = format!(
                     "SELECT {ITEM_COLS} FROM items i JOIN feeds f ON f.id = i.feed_id
                      WHERE i.{order} >= $1 AND (i.{order}, i.id) < ($4, $5) AND {feed_filter}
-                       AND ($6 <= 1 OR (SELECT item_count FROM stories
-                                        WHERE id = i.story_id) >= $6)
-                     ORDER BY i.{order} DESC, i.id DESC LIMIT $3"
+                       AND ($6::bigint <= 1 OR ((SELECT item_count FROM stories
+                                                 WHERE id = i.story_id) >= $6::bigint
+                                                AND {} >= $6::bigint))
+                     ORDER BY i.{order} DESC, i.id DESC LIMIT $3",
+                    crate::store::queries::sources_sql("i.story_id")
                 );
                 let rows = tx
                     .query(
@@ -181,10 +183,12 @@ impl PgStore {
                 let sql = format!(
                     "SELECT s.id, s.uid, s.first_seen_at, s.changed_at FROM stories s
                      WHERE s.{order} >= $1 AND (s.{order}, s.id) < ($4, $5)
-                       AND s.item_count >= $6 {shared} AND EXISTS (
+                       AND s.item_count >= $6::bigint {shared}
+                       AND ($6::bigint <= 1 OR {} >= $6::bigint) AND EXISTS (
                          SELECT 1 FROM items i JOIN feeds f ON f.id = i.feed_id
                          WHERE i.story_id = s.id AND {feed_filter})
-                     ORDER BY s.{order} DESC, s.id DESC LIMIT $3"
+                     ORDER BY s.{order} DESC, s.id DESC LIMIT $3",
+                    crate::store::queries::sources_sql("s.id")
                 );
                 let heads = tx
                     .query(
@@ -255,13 +259,11 @@ impl PgStore {
         let tags = q.tags.clone();
         let headline = q.headline;
         let c = "searching";
-        let rows = self
-            .read_tx(async |tx| {
-                tx.query(
-                    c,
-                    "WITH h AS MATERIALIZED (
+        let sources = crate::store::queries::sources_sql("s.id");
+        let sql = format!(
+            "WITH h AS MATERIALIZED (
                          SELECT item_id AS id,
-                                -ts_rank('{0.25, 0.25, 0.25, 1.0}', doc, to_tsquery('simple', $1::text)) AS score
+                                -ts_rank('{{0.25, 0.25, 0.25, 1.0}}', doc, to_tsquery('simple', $1::text)) AS score
                          FROM search WHERE doc @@ to_tsquery('simple', $1::text)
                          ORDER BY item_id DESC LIMIT $5),
                      best AS (
@@ -273,7 +275,7 @@ impl PgStore {
                                 (SELECT feed_id FROM feed_tags WHERE tag = ANY($4)))
                          ORDER BY i.story_id, h.score, i.id)
                      SELECT b.story_id, b.score, s.uid, s.first_seen_at, s.changed_at,
-                            s.item_count, i.url, i.title, i.author,
+                            {sources}, i.url, i.title, i.author,
                             COALESCE(i.content, i.summary), i.published_at, i.updated_at,
                             f.url, COALESCE(f.title, f.feed_title), f.site_url,
                             hl.url, hl.title, hl.author, hl.html, hl.feed_url
@@ -287,9 +289,16 @@ impl PgStore {
                            AND (cardinality($4::text[]) = 0 OR hi.feed_id IN
                                 (SELECT feed_id FROM feed_tags WHERE tag = ANY($4)))
                          ORDER BY hi.first_seen_at, hi.id LIMIT 1) hl ON true
-                     WHERE s.first_seen_at >= $2 AND s.item_count >= $3
+                     WHERE s.first_seen_at >= $2 AND s.item_count >= $3::bigint
+                       AND ($3::bigint <= 1 OR {sources} >= $3::bigint)
                      ORDER BY b.score, s.first_seen_at DESC, s.id DESC
-                     LIMIT 5000",
+                     LIMIT 5000"
+        );
+        let rows = self
+            .read_tx(async |tx| {
+                tx.query(
+                    c,
+                    &sql,
                     &[
                         &tsq,
                         &since,
