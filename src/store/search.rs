@@ -594,7 +594,7 @@ impl Store {
             .prepare_cached(&format!(
                 "WITH {ranked}
                  SELECT i.story_id, min(h.score) AS best, i.id, s.uid, s.first_seen_at,
-                        s.changed_at, {sources}
+                        s.changed_at
                  FROM h
                  JOIN items i ON i.id = h.id
                  JOIN stories s ON s.id = i.story_id
@@ -617,6 +617,10 @@ impl Store {
                  FROM items i JOIN feeds f ON f.id = i.feed_id WHERE i.id = ?1",
             )
             .map_err(ctx())?;
+        let mut count_sources = self
+            .conn
+            .prepare_cached(&format!("SELECT {}", super::queries::sources_sql("?1")))
+            .map_err(ctx())?;
         let mut headline = self
             .conn
             .prepare_cached(
@@ -633,7 +637,7 @@ impl Store {
         loop {
             let want = q.limit.saturating_sub(hits.len());
             let chunk = want.max(CHUNK.min(q.limit.saturating_mul(4)).max(want));
-            type Head = (i64, f64, i64, String, i64, i64, i64);
+            type Head = (i64, f64, i64, String, i64, i64);
             let heads: Vec<Head> = stmt
                 .query_map(
                     params![
@@ -658,14 +662,13 @@ impl Store {
                             r.get(3)?,
                             r.get(4)?,
                             r.get(5)?,
-                            r.get(6)?,
                         ))
                     },
                 )
                 .and_then(|rows| rows.collect())
                 .map_err(ctx())?;
             let n = heads.len();
-            for (story_id, score, item_id, uid, first_seen_at, changed_at, sources) in heads {
+            for (story_id, score, item_id, uid, first_seen_at, changed_at) in heads {
                 let row = item
                     .query_row([item_id], |r| {
                         let link: Option<String> = r.get(0)?;
@@ -715,6 +718,10 @@ impl Store {
                 if !kept {
                     continue;
                 }
+                // (Counted for the hits shown only.)
+                let sources: i64 = count_sources
+                    .query_row([story_id], |r| r.get(0))
+                    .map_err(ctx())?;
                 let title = highlight(story.title.as_deref().unwrap_or(""), &parsed.terms);
                 let body = plain_text(story.html.as_deref().unwrap_or(""));
                 let snippet = snippet(&body, &parsed.terms, SNIPPET_BYTES);

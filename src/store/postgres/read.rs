@@ -275,7 +275,7 @@ impl PgStore {
                                 (SELECT feed_id FROM feed_tags WHERE tag = ANY($4)))
                          ORDER BY i.story_id, h.score, i.id)
                      SELECT b.story_id, b.score, s.uid, s.first_seen_at, s.changed_at,
-                            {sources}, i.url, i.title, i.author,
+                            s.item_count, i.url, i.title, i.author,
                             COALESCE(i.content, i.summary), i.published_at, i.updated_at,
                             f.url, COALESCE(f.title, f.feed_title), f.site_url,
                             hl.url, hl.title, hl.author, hl.html, hl.feed_url
@@ -366,6 +366,26 @@ impl PgStore {
             });
             if hits.len() >= q.limit {
                 break;
+            }
+        }
+        // The feeds carrying each story shown, counted for those only.
+        let ids: Vec<i64> = hits.iter().map(|h| h.story.id).collect();
+        let counts = self
+            .read_tx(async |tx| {
+                tx.query(
+                    c,
+                    "SELECT i.story_id, count(DISTINCT i.feed_id) FROM items i
+                     JOIN feeds f ON f.id = i.feed_id
+                     WHERE i.story_id = ANY($1) AND f.in_config = 1 GROUP BY i.story_id",
+                    &[&ids],
+                )
+                .await
+            })
+            .await?;
+        for r in counts {
+            let (id, n): (i64, i64) = (r.get(0), r.get(1));
+            for h in hits.iter_mut().filter(|h| h.story.id == id) {
+                h.sources = n;
             }
         }
         Ok(hits)
