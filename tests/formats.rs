@@ -771,6 +771,22 @@ fn self_links_home_pages_and_last_change() {
     let json: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(json["home_page_url"], "https://blog.example.org/");
     assert_eq!(json["feed_url"], "http://127.0.0.1:8099/tech.json");
+
+    // Without a `link` or a river page (no `html` format): the index page of
+    // the outputs, not a river page that answers 404.
+    let out = output(
+        "[server]\npublic_url = \"https://news.example.org/feedloom\"\n\
+         [[output]]\nname = \"wire\"\nformats = [\"atom\", \"rss\", \"json\"]\n",
+    );
+    let (_, json) = render(&out, stories(), Format::Json);
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["home_page_url"], "https://news.example.org/feedloom/");
+    let (_, rss) = render(&out, stories(), Format::Rss);
+    let rss = parse_xml(&rss);
+    assert_eq!(
+        rss.one("channel").unwrap().one("link").unwrap().text,
+        "https://news.example.org/feedloom/"
+    );
 }
 
 #[test]

@@ -36,6 +36,8 @@ pub struct FeedInfo {
     /// When the output last changed (see [`last_change`]): RSS `lastBuildDate`
     /// and Atom's feed-level `updated`.
     pub updated: i64,
+    /// Whether the output has a river page (`html` in its formats).
+    pub river: bool,
 }
 
 impl FeedInfo {
@@ -49,9 +51,14 @@ impl FeedInfo {
         self.below(&format!("{}.html", self.name))
     }
 
-    /// The output's home page: its `link`, else its river page.
+    /// The output's home page: its `link`, else its river page, else (an
+    /// output without one) the index page of the outputs, `BASE/`.
     pub fn home_url(&self) -> String {
-        self.link.clone().unwrap_or_else(|| self.river_url())
+        match &self.link {
+            Some(link) => link.clone(),
+            None if self.river => self.river_url(),
+            None => self.base.to_string(),
+        }
     }
 
     fn below(&self, file: &str) -> String {
@@ -263,6 +270,7 @@ pub fn info_for(out: &OutputConfig, stories: &[Prepared]) -> FeedInfo {
             .clone()
             .unwrap_or_else(|| crate::config::ServerConfig::default().public_base()),
         updated: last_change(stories),
+        river: out.formats.contains(&Format::Html),
     }
 }
 

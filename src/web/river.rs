@@ -468,6 +468,7 @@ mod tests {
             link: None,
             base: url::Url::parse("http://127.0.0.1:8080/").unwrap(),
             updated: 0,
+            river: true,
         };
         let stories = [
             prepared(1, "<b>bold</b> & \"quoted\"", "<p>one</p>"),
