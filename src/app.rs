@@ -104,8 +104,34 @@ impl Plan {
         let defaults = cfg.defaults.clone();
         let every_list: Vec<Every> = cfg.feeds.iter().map(|f| Every::of(f, &defaults)).collect();
         let refs = store.sync_config(&cfg.feeds).await?;
-        // Feeds due now (or never fetched) get first fetch times spread out.
         let now = crate::now_unix();
+        // A reload that changed a feed's `every` or `cron`: its next fetch is
+        // no later than the new schedule's next time (a feed waited for its
+        // old, longer schedule). A failing feed keeps its backoff.
+        if let Some(prev) = previous {
+            let earlier: Vec<(i64, i64)> = refs
+                .iter()
+                .zip(&every_list)
+                .filter(|(f, e)| {
+                    f.consecutive_failures == 0
+                        && prev.every.get(&f.id).is_some_and(|old| old != *e)
+                })
+                .filter_map(|(f, e)| {
+                    let at = e.next_after(now);
+                    f.next_fetch_at
+                        .is_some_and(|n| n > at)
+                        .then_some((f.id, at))
+                })
+                .collect();
+            if !earlier.is_empty() {
+                info!(
+                    feeds = earlier.len(),
+                    "schedule changed: next fetches moved to the new schedule"
+                );
+                store.fetch_earlier(earlier).await?;
+            }
+        }
+        // Feeds due now (or never fetched) get first fetch times spread out.
         let first: Vec<(i64, i64)> = refs
             .iter()
             .zip(&every_list)

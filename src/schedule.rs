@@ -20,6 +20,16 @@ pub enum Every {
     Cron(Box<cron::Schedule>),
 }
 
+impl PartialEq for Every {
+    fn eq(&self, other: &Every) -> bool {
+        match (self, other) {
+            (Every::Interval(a), Every::Interval(b)) => a == b,
+            (Every::Cron(a), Every::Cron(b)) => a.to_string() == b.to_string(),
+            _ => false,
+        }
+    }
+}
+
 impl Every {
     pub fn of(feed: &FeedConfig, defaults: &Defaults) -> Every {
         match (&feed.cron, feed.every) {

@@ -625,6 +625,41 @@ async fn reload_adds_and_removes_feeds_and_keeps_the_old_config_when_broken() {
     app.stop().await;
 }
 
+/// A reload that shortens a feed's `every` applies it at once: the feed is
+/// fetched on the new schedule, not after the old one's wait (an hour here).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_applies_a_shorter_schedule_at_once() {
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/a.xml",
+        Resource::feed(rss("A", &[(Some("a1"), None, "a story", "d")])),
+    );
+    let app = spawn_app(&format!(
+        "{FAST}[defaults]\nspread = \"0s\"\n\n{}",
+        feed_block(&srv.url("/a.xml"), "every = \"1h\"")
+    ))
+    .await;
+    // The first fetch is stored: next in an hour.
+    assert!(
+        wait_for(10, || hits(&srv, "/a.xml") >= 1
+            && app.env.count(
+                "SELECT count(*) FROM feeds WHERE next_fetch_at > unixepoch() + 3000"
+            ) == 1)
+        .await
+    );
+    app.env.config(&format!(
+        "{FAST}[defaults]\nspread = \"0s\"\n\n{}",
+        feed_block(&srv.url("/a.xml"), "every = \"1s\"")
+    ));
+    app.reload.send(()).await.unwrap();
+    assert!(
+        wait_for(10, || hits(&srv, "/a.xml") >= 3).await,
+        "fetched every second after the reload: {} fetches",
+        hits(&srv, "/a.xml")
+    );
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn permanent_redirects_move_the_feed_after_n_fetches_temporary_never() {
     let srv = FeedServer::start().await;

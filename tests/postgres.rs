@@ -609,6 +609,45 @@ async fn min_sources_counts_only_configured_feeds() {
     assert_eq!(sources[0], sources[1]);
 }
 
+/// A reload's new schedule moves next fetches earlier, never later, on
+/// PostgreSQL as on SQLite (`Backend::fetch_earlier`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn next_fetches_move_earlier_only() {
+    use feedloom::store::Backend;
+    let server = FeedServer::start().await;
+    let body = server_feeds(&server);
+    let Some(pair) = Pair::new("earlier", &body).await else {
+        return;
+    };
+    ok(&pair.postgres, &["poll"]).await;
+    let c = pg::client(&pair.url).await;
+    c.batch_execute("UPDATE feeds SET next_fetch_at = 5000")
+        .await
+        .unwrap();
+    let ids: Vec<i64> = c
+        .query("SELECT id FROM feeds ORDER BY id", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let store = Backend::open(&pg::location(&pair.url), "test-node")
+        .await
+        .unwrap();
+    store
+        .fetch_earlier(vec![(ids[0], 1000), (ids[1], 9000)])
+        .await
+        .unwrap();
+    let next: Vec<i64> = c
+        .query("SELECT next_fetch_at FROM feeds ORDER BY id", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(next, [1000, 5000, 5000]);
+}
+
 /// `search --output` judges a story by the item the output shows (its
 /// headline, first seen first), not by the item that matched, on both
 /// backends: Beta's copy matches, the output excludes it, and shows Alpha's.

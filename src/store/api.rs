@@ -226,6 +226,15 @@ impl Backend {
         }
     }
 
+    /// Moves feeds' next fetch to an earlier time (`(feed id, time)`); a
+    /// feed due sooner keeps its time.
+    pub async fn fetch_earlier(&self, at: Vec<(i64, i64)>) -> Result<(), StoreError> {
+        match self {
+            Backend::Sqlite(s) => s.call(move |st| st.fetch_earlier(&at)).await,
+            Backend::Postgres(p) => p.fetch_earlier(&at).await,
+        }
+    }
+
     /// Feeds due now that this process may fetch. SQLite: every due feed not in
     /// `busy`. PostgreSQL: the due feeds this node claimed (a lease, the
     /// per-host limit and gap shared by all nodes; see docs/scaling.md).

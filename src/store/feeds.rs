@@ -298,6 +298,25 @@ impl Store {
             .map_err(StoreError::ctx("spreading first fetches"))
     }
 
+    /// Moves feeds' next fetch to an earlier time (`(feed id, time)`); a
+    /// feed due sooner keeps its time.
+    pub fn fetch_earlier(&mut self, at: &[(i64, i64)]) -> Result<(), StoreError> {
+        let ctx = StoreError::ctx("rescheduling feeds");
+        let tx = self.conn.transaction().map_err(ctx)?;
+        {
+            let mut set = tx
+                .prepare_cached(
+                    "UPDATE feeds SET next_fetch_at = ?2 WHERE id = ?1 AND next_fetch_at > ?2",
+                )
+                .map_err(StoreError::ctx("rescheduling feeds"))?;
+            for (id, t) in at {
+                set.execute(params![id, t])
+                    .map_err(StoreError::ctx("rescheduling feeds"))?;
+            }
+        }
+        tx.commit().map_err(StoreError::ctx("rescheduling feeds"))
+    }
+
     /// Configured, enabled feeds whose next fetch time has come, soonest first.
     /// Feeds in `busy` (being fetched already) are left out before being read.
     pub fn due_feeds(

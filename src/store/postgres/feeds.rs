@@ -219,6 +219,23 @@ impl PgStore {
         tx.commit("spreading first fetches").await
     }
 
+    /// As [`crate::store::Store::fetch_earlier`].
+    pub async fn fetch_earlier(&self, at: &[(i64, i64)]) -> Result<(), StoreError> {
+        let mut conn = self.pool().get().await?;
+        let mut tx = conn.tx().await?;
+        let ids: Vec<i64> = at.iter().map(|f| f.0).collect();
+        let ats: Vec<i64> = at.iter().map(|f| f.1).collect();
+        tx.exec(
+            "rescheduling feeds",
+            "UPDATE feeds f SET next_fetch_at = s.at
+             FROM unnest($1::bigint[], $2::bigint[]) AS s(id, at)
+             WHERE f.id = s.id AND f.next_fetch_at > s.at",
+            &[&ids, &ats],
+        )
+        .await?;
+        tx.commit("rescheduling feeds").await
+    }
+
     /// Claims due feeds for this node: configured, enabled, due, not claimed by
     /// a live lease, not in `busy`; at most `per_host` claims per host across
     /// all nodes, each host's starts `host_gap_ms` apart. Claims are made one
