@@ -22,6 +22,12 @@ pub enum FetchError {
         /// The server's Retry-After, when it sent one.
         retry_after: Option<Duration>,
     },
+    /// A 304 to a request that sent no validators: nothing was stored that
+    /// it could mean.
+    #[error(
+        "{url} answered 304 Not Modified to a request without validators (no If-None-Match or If-Modified-Since was sent): the server is broken"
+    )]
+    UnaskedNotModified { url: String },
     #[error("{url}: body exceeds the limit of {limit} bytes (fetch.max_body)")]
     TooLarge { url: String, limit: u64 },
     #[error("{url}: more than {limit} redirects (fetch.max_redirects)")]

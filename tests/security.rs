@@ -835,3 +835,30 @@ async fn redirected_requests_wait_for_their_hosts_turn() {
     assert_eq!(cdn.max_in_flight(), 1, "one at a time at the CDN");
     assert_eq!(summary.ok, 4, "{summary}: {reports:?}");
 }
+
+/// A 304 to a request that sent no validators means nothing: it is the
+/// feed's error (it read as a healthy `not_modified` feed with no items
+/// for ever); with validators sent, a 304 is the usual answer.
+#[tokio::test]
+async fn a_304_to_a_request_without_validators_is_an_error() {
+    let srv = FeedServer::start().await;
+    srv.set("/r304", Resource::status(304));
+    let fetcher = Fetcher::new(&fetch_cfg("")).unwrap();
+    let url = srv.url("/r304");
+    let err = fetch(&fetcher, &url, &url).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("answered 304 Not Modified to a request without validators"),
+        "{err}"
+    );
+    let origin = Origin::configured(&Url::parse(&url).unwrap(), Arc::default());
+    let v = Validators {
+        etag: Some("\"x\"".into()),
+        last_modified: None,
+    };
+    let got = fetcher
+        .fetch(&Url::parse(&url).unwrap(), &v, &origin)
+        .await
+        .unwrap();
+    assert!(matches!(got, FetchOutcome::NotModified { .. }), "{got:?}");
+}

@@ -330,6 +330,11 @@ impl Fetcher {
             });
             let hints = cache_hints(resp.headers());
             if status == 304 {
+                if v.etag.is_none() && v.last_modified.is_none() {
+                    return Err(FetchError::UnaskedNotModified {
+                        url: current.to_string(),
+                    });
+                }
                 return Ok(FetchOutcome::NotModified {
                     status,
                     hints,
