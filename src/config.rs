@@ -546,10 +546,15 @@ impl<'de> Deserialize<'de> for ByteSize {
         enum Raw {
             Int(u64),
             Str(String),
+            // (Anything else, named in the error below.)
+            Other(toml::Value),
         }
         match Raw::deserialize(d)? {
             Raw::Int(n) => Ok(ByteSize(n)),
             Raw::Str(s) => s.parse().map_err(serde::de::Error::custom),
+            Raw::Other(v) => Err(serde::de::Error::custom(format!(
+                "invalid size {v}: write a whole number of bytes (4096) or a string with a unit (\"512KiB\", \"16MiB\", \"1MB\")"
+            ))),
         }
     }
 }
@@ -1462,6 +1467,13 @@ mod tests {
             e.starts_with("cfg/x.toml:3:1: [defaults] every must be at least 1s"),
             "{e}"
         );
+        for bad in ["-1", "1.5", "true"] {
+            let e = err(&format!("[fetch]\nmax_body = {bad}\n"));
+            assert!(
+                e.contains(&format!("invalid size {bad}: write a whole number")),
+                "{e}"
+            );
+        }
         let e = err("[store]\nurl = \"postgres://u@h/db\"\npath = \"x.db\"\n");
         assert!(
             e.starts_with("cfg/x.toml:3:1: [store] has both `path`"),

@@ -103,9 +103,14 @@ pub enum StoreError {
         source: rusqlite::Error,
     },
     #[error(
-        "store is at schema version {found}, newer than this feedloom knows ({known}); upgrade feedloom"
+        "store {store} is at schema version {found}, newer than this feedloom knows ({known}); upgrade feedloom"
     )]
-    TooNew { found: u32, known: u32 },
+    TooNew {
+        /// The SQLite file, or the PostgreSQL URL without its password.
+        store: String,
+        found: u32,
+        known: u32,
+    },
     #[error("store error while {context}: {source}")]
     Sqlite {
         context: &'static str,
@@ -120,7 +125,7 @@ pub enum StoreError {
     Commit { message: String },
     /// Another feedloom (`run` or `poll`) holds the store's lock file.
     #[error(
-        "store {} is in use by {holder}; only one `feedloom run` or `feedloom poll` may use a store at a time",
+        "store {} is in use by {holder}; only one writer (`feedloom run`, `poll` or `prune`) may use a store at a time",
         path.display()
     )]
     Locked { path: PathBuf, holder: String },

@@ -384,7 +384,7 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
             } else {
                 let free = store.free_pages()?;
                 outln!(
-                    "{:.1} MB of free pages stay in the file for new items (run `feedloom prune --vacuum`                      with the daemon stopped to return them and switch to incremental auto-vacuum)",
+                    "{:.1} MB of free pages stay in the file for new items (run `feedloom prune --vacuum` with the daemon stopped to return them and switch to incremental auto-vacuum)",
                     (free * page) as f64 / 1e6
                 );
             }

@@ -105,6 +105,36 @@ fn poll_exits_1_when_it_cannot_write_its_output_files() {
     assert!(dir.path().join("out/all.atom").exists());
 }
 
+/// A store a newer feedloom wrote is refused by every command, naming the
+/// store, and left as it is.
+#[test]
+fn a_store_of_a_newer_feedloom_is_refused_by_name() {
+    let (dir, cfg) = setup("");
+    assert!(feedloom(&cfg, &["poll"]).status.success());
+    let db = dir.path().join("state/f.db");
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .pragma_update(None, "user_version", 99)
+        .unwrap();
+    for args in [&["feeds"][..], &["poll"], &["export"], &["search", "hello"]] {
+        let out = feedloom(&cfg, args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = text(&out.stderr);
+        assert!(
+            err.contains(&format!(
+                "store {} is at schema version 99, newer than this feedloom knows",
+                db.display()
+            )),
+            "{args:?}: {err}"
+        );
+    }
+    let version: u32 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 99);
+}
+
 #[test]
 fn config_errors_name_file_line_and_key_and_exit_2() {
     let (_dir, cfg) = setup("maxitems = 5\n");

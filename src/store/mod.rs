@@ -194,7 +194,7 @@ impl Store {
         let mut store = Store::from_conn(conn);
         // A store of a newer feedloom is refused before anything is set on
         // it (its journal mode was switched to WAL first).
-        store.refuse_newer(open_err)?;
+        store.refuse_newer(open_err, &path.display().to_string())?;
         store.readers = Some(Arc::new(Readers::new(path, MAX_READERS, open_known_reader)));
         store.pages = Some(Arc::new(Readers::new(
             path,
@@ -232,7 +232,11 @@ impl Store {
         })?;
         let known = MIGRATIONS.len() as u32;
         if found > known {
-            return Err(StoreError::TooNew { found, known });
+            return Err(StoreError::TooNew {
+                store: path.display().to_string(),
+                found,
+                known,
+            });
         }
         if found < known {
             return Err(StoreError::NeedsUpgrade {
@@ -417,6 +421,7 @@ impl Store {
     fn refuse_newer(
         &self,
         read_error: impl FnOnce(rusqlite::Error) -> StoreError,
+        store: &str,
     ) -> Result<u32, StoreError> {
         let current: u32 = self
             .conn
@@ -425,6 +430,7 @@ impl Store {
         let known = MIGRATIONS.len() as u32;
         if current > known {
             return Err(StoreError::TooNew {
+                store: store.to_string(),
                 found: current,
                 known,
             });
@@ -435,7 +441,8 @@ impl Store {
     /// Applies every migration newer than `PRAGMA user_version`, each in its own
     /// transaction together with the version bump.
     fn migrate(&mut self) -> Result<(), StoreError> {
-        let current = self.refuse_newer(StoreError::ctx("reading schema version"))?;
+        // (A file's version was checked when it opened: this is for memory.)
+        let current = self.refuse_newer(StoreError::ctx("reading schema version"), ":memory:")?;
         for (i, (name, sql)) in MIGRATIONS.iter().enumerate().skip(current as usize) {
             let version = i as u32 + 1;
             let fail = |source| StoreError::Migration {

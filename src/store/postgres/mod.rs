@@ -305,7 +305,11 @@ impl PgStore {
         if read_only {
             let found = store.schema_version().await?;
             if found > known {
-                return Err(StoreError::TooNew { found, known });
+                return Err(StoreError::TooNew {
+                    store: name,
+                    found,
+                    known,
+                });
             }
             if found < known {
                 return Err(StoreError::PgNeedsUpgrade {
@@ -389,6 +393,7 @@ impl PgStore {
         let known = MIGRATIONS.len() as u32;
         if current as u32 > known {
             return Err(StoreError::TooNew {
+                store: self.pool().name.clone(),
                 found: current as u32,
                 known,
             });
