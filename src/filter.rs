@@ -49,13 +49,27 @@ impl Rule {
     /// Parses a rule as written in the config; the error says what is wrong.
     pub fn parse(s: &str) -> Result<Rule, String> {
         let (field, rest) = match s.split_once(':') {
-            Some((f, rest)) => match f {
+            Some((f, rest)) => match f.to_ascii_lowercase().as_str() {
                 "title" => (Field::Title, rest),
                 "content" => (Field::Content, rest),
                 "author" => (Field::Author, rest),
                 "link" => (Field::Link, rest),
                 "tags" | "tag" => (Field::Tags, rest),
                 "any" | "text" => (Field::Text, rest),
+                // `titel:rust` is a typo, not text to find: the rule would
+                // match nothing, unsaid. (`Sponsored: ` and `https://` are text.)
+                _ if !f.is_empty()
+                    && f.len() <= 16
+                    && f.bytes().all(|b| b.is_ascii_alphabetic())
+                    && rest.starts_with(|c: char| !c.is_whitespace())
+                    && !rest.starts_with("//") =>
+                {
+                    return Err(format!(
+                        "unknown field `{f}:` (fields: title, content, author, link, tags, text); \
+                         to find text with a colon in it, write a regex: \"/{}/\"",
+                        regex::escape(s).replace('\\', "\\\\")
+                    ));
+                }
                 _ => (Field::Text, s),
             },
             None => (Field::Text, s),
@@ -308,5 +322,18 @@ mod tests {
         assert!(e.contains("invalid regular expression /(unclosed/"), "{e}");
         assert!(Rule::parse("title:").unwrap_err().contains("no words"));
         assert!(Rule::parse("//").unwrap_err().contains("empty"));
+        // A misspelt field is an error, not text that never matches.
+        for typo in ["titel:rust", "foo:bar", "url:/x/"] {
+            let e = Rule::parse(typo).unwrap_err();
+            assert!(e.starts_with("unknown field"), "{typo}: {e}");
+        }
+        // Field names in any case; text with a colon and a space, or a URL, is text.
+        let t: &[String] = &[];
+        let title = Rule::parse("Title:rust").unwrap();
+        assert!(title.matches(&view("Rust news", "<p>x</p>", t)));
+        assert!(!title.matches(&view("News", "<p>rust</p>", t)));
+        let sponsored = Rule::parse("Sponsored: ").unwrap();
+        assert!(sponsored.matches(&view("Sponsored: a deal", "", t)));
+        assert!(Rule::parse("https://a.example/post").is_ok());
     }
 }
