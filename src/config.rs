@@ -808,6 +808,28 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         {
             return Err(at(every_at(), "`every` must be at least 1s".to_string()));
         }
+        let key = |k: &'static str| {
+            key_at(
+                &[Seg::Key("feed"), Seg::Index(i), Seg::Key(k)],
+                feed.url.span(),
+            )
+        };
+        if feed.title.as_deref().is_some_and(|t| t.trim().is_empty()) {
+            return Err(at(
+                key("title"),
+                "a feed's `title` is blank: leave it out to show the feed's own title".to_string(),
+            ));
+        }
+        if let Some(tag) = feed
+            .tags
+            .iter()
+            .find(|t| t.trim() != t.as_str() || t.is_empty())
+        {
+            return Err(at(
+                key("tags"),
+                format!("tag {tag:?} is blank or has spaces around it"),
+            ));
+        }
     }
     let mut names: HashMap<&str, ()> = HashMap::new();
     for out in &raw.outputs {
@@ -832,6 +854,18 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             return Err(at(
                 out.name.span(),
                 format!("output `{name}` has no formats"),
+            ));
+        }
+        if let Some(p) = &out.path
+            && p.file_name().is_none()
+        {
+            return Err(at(
+                out.name.span(),
+                format!(
+                    "output `{name}`: `path` {:?} names no file: give the files' name without \
+                     extension, e.g. \"out/{name}\" (writes out/{name}.atom, ...)",
+                    p.display().to_string()
+                ),
             ));
         }
         if let Some((_, f)) = out
@@ -1467,6 +1501,21 @@ mod tests {
             e.starts_with("cfg/x.toml:3:1: [defaults] every must be at least 1s"),
             "{e}"
         );
+        let e = err("[[feed]]\nurl = \"https://a.example/f\"\ntitle = \" \"\n");
+        assert!(
+            e.starts_with("cfg/x.toml:3:1: a feed's `title` is blank"),
+            "{e}"
+        );
+        for tags in ["[\"\"]", "[\"ok\", \" x \"]"] {
+            let e = err(&format!(
+                "[[feed]]\nurl = \"https://a.example/f\"\ntags = {tags}\n"
+            ));
+            assert!(e.contains("is blank or has spaces around it"), "{e}");
+        }
+        for path in ["", ".", ".."] {
+            let e = err(&format!("[[output]]\nname = \"all\"\npath = \"{path}\"\n"));
+            assert!(e.contains("names no file"), "{e}");
+        }
         for bad in ["-1", "1.5", "true"] {
             let e = err(&format!("[fetch]\nmax_body = {bad}\n"));
             assert!(

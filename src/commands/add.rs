@@ -85,10 +85,11 @@ pub async fn add(
     let new = NewFeed {
         url: url_text,
         title: args.title.clone(),
-        // `--tag x --tag x` is one tag.
+        // `--tag x --tag " x"` is one tag.
         tags: args.tags.iter().fold(Vec::new(), |mut tags, t| {
-            if !tags.contains(t) {
-                tags.push(t.clone());
+            let t = t.trim().to_string();
+            if !tags.contains(&t) {
+                tags.push(t);
             }
             tags
         }),

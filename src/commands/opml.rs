@@ -155,7 +155,13 @@ pub fn read_opml(raw: &[u8]) -> Result<Outlines, OpmlError> {
                     let url = decode_entities(url).into_owned();
                     let mut tags: Vec<String> = stack
                         .iter()
-                        .filter_map(|o| o.folder.clone().filter(|f| !f.is_empty()))
+                        .filter_map(|o| {
+                            o.folder
+                                .as_deref()
+                                .map(str::trim)
+                                .filter(|f| !f.is_empty())
+                                .map(String::from)
+                        })
                         .collect();
                     if let Some(cats) = get("category") {
                         for c in decode_entities(cats).split(',') {
