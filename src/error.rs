@@ -79,6 +79,10 @@ pub enum ParseError {
         root: String,
         namespace: Option<String>,
     },
+    #[error(
+        "the body is gzip-compressed data the server did not label for the client to decode (Content-Encoding missing, or not plain `gzip`): not a feed as sent"
+    )]
+    Compressed,
     #[error("malformed feed: {source}")]
     Malformed {
         #[source]

@@ -104,7 +104,21 @@ pub fn parse(
     limits: Limits,
 ) -> Result<Document, ParseError> {
     let (bytes, root) = prepare(body, charset);
-    parse_prepared(bytes, &root, base, limits).map(|(doc, _)| doc)
+    parse_prepared(bytes, &root, base, limits)
+        .map(|(doc, _)| doc)
+        .map_err(|e| if_compressed(body, e))
+}
+
+/// A body that did not read as a feed and is gzip data (a server that
+/// compressed it without saying so, or said it in a way the client does not
+/// decode, like `x-gzip`) is named as such: "malformed JSON" or "not a feed"
+/// pointed nowhere.
+fn if_compressed(body: &[u8], e: ParseError) -> ParseError {
+    if body.starts_with(&[0x1f, 0x8b]) {
+        ParseError::Compressed
+    } else {
+        e
+    }
 }
 
 /// Bumped whenever what an entry's raw bytes mean to feedloom changes (the
@@ -156,6 +170,17 @@ pub struct Partial {
 /// that one is parsed whole. The document's own fields (title, site, ttl) are
 /// read either way.
 pub fn parse_known(
+    body: &[u8],
+    charset: Option<&str>,
+    base: &Url,
+    limits: Limits,
+    tag: &str,
+    known: impl Fn(u64) -> bool,
+) -> Result<Partial, ParseError> {
+    parse_known_inner(body, charset, base, limits, tag, known).map_err(|e| if_compressed(body, e))
+}
+
+fn parse_known_inner(
     body: &[u8],
     charset: Option<&str>,
     base: &Url,
@@ -1123,6 +1148,23 @@ mod tests {
         len: Option<u64>,
     ) -> (String, Option<String>, Option<u64>) {
         (url.into(), ty.map(Into::into), len)
+    }
+
+    #[test]
+    fn gzip_data_that_was_not_decoded_is_named_as_such() {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(b"<rss version=\"2.0\"><channel><title>t</title></channel></rss>")
+            .unwrap();
+        let body = gz.finish().unwrap();
+        let e = parse(&body, None, &base(), Limits::default()).unwrap_err();
+        assert!(matches!(e, ParseError::Compressed), "{e}");
+        let e = parse_known(&body, None, &base(), Limits::default(), "", |_| false).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("the body is gzip-compressed data"),
+            "{e}"
+        );
     }
 
     #[test]
