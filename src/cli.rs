@@ -64,7 +64,12 @@ pub enum Command {
     /// Run the daemon: poll on schedule, serve outputs over HTTP, until SIGTERM.
     Run,
     /// Fetch every feed once, store new items, write output files, exit.
-    Poll,
+    Poll {
+        /// Fetch feeds that are backing off after failures too (by default a
+        /// server's Retry-After and the error backoff are honoured).
+        #[arg(long)]
+        all: bool,
+    },
     /// Print a merged feed to stdout.
     Export {
         #[arg(long, value_enum, default_value_t = FormatArg::Atom)]

@@ -179,13 +179,13 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
             rt.block_on(app::run_from_signals(cfg))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Poll => {
+        Command::Poll { all } => {
             // One writer at a time on SQLite: a running daemon (or another
             // poll) keeps it. On PostgreSQL a poll claims feeds like a node.
             let rt = runtime()?;
             let (store, _lock) = open_writer(&cfg, &rt, "poll")?;
             export::remove_stale_temp_files(&cfg.outputs);
-            let (summary, reports) = rt.block_on(commands::poll::poll(&cfg, store))?;
+            let (summary, reports) = rt.block_on(commands::poll::poll(&cfg, store, all))?;
             outln!("{summary}");
             if summary.store_errors > 0 {
                 let first = reports

@@ -641,6 +641,9 @@ pub struct Summary {
     pub store_errors: usize,
     /// Output files that could not be written.
     pub output_errors: usize,
+    /// Feeds left out because they are backing off after failures (`poll`
+    /// without `--all`).
+    pub backing_off: usize,
 }
 
 /// How far a poll has got, for a progress display: reported once before the
@@ -672,9 +675,13 @@ impl std::fmt::Display for Summary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "feeds: {} ok, {} not modified, {} failed, {} disabled; items: {} new, {} updated",
-            self.ok, self.not_modified, self.failed, self.disabled, self.new, self.updated
-        )
+            "feeds: {} ok, {} not modified, {} failed, {} disabled",
+            self.ok, self.not_modified, self.failed, self.disabled
+        )?;
+        if self.backing_off > 0 {
+            write!(f, ", {} backing off", self.backing_off)?;
+        }
+        write!(f, "; items: {} new, {} updated", self.new, self.updated)
     }
 }
 
@@ -685,19 +692,24 @@ pub async fn poll(
     cfg: &Config,
     store: impl Into<Backend>,
 ) -> Result<(Summary, Vec<Report>), StoreError> {
-    poll_with_progress(cfg, store.into(), None).await
+    poll_with_progress(cfg, store.into(), None, false).await
 }
 
 /// [`poll`], calling `progress` before the first fetch and after each feed.
+/// With `polite`, feeds backing off after failures (the error backoff, or the
+/// server's Retry-After, not over yet) are left out and counted in
+/// [`Summary::backing_off`]: `feedloom poll` on a timer must not hit a server
+/// that asked for time.
 pub async fn poll_with_progress(
     cfg: &Config,
     store: impl Into<Backend>,
     progress: Option<&(dyn Fn(&Progress) + Sync)>,
+    polite: bool,
 ) -> Result<(Summary, Vec<Report>), StoreError> {
     let store = store.into();
     let fetcher =
         Fetcher::new(&cfg.fetch).map_err(|e| StoreError::Worker(format!("HTTP client: {e}")))?;
-    poll_inner(cfg, store, fetcher, progress).await
+    poll_inner(cfg, store, fetcher, progress, polite).await
 }
 
 /// [`poll`] with a given fetcher (tests pass one with their own resolver).
@@ -706,7 +718,7 @@ pub async fn poll_with(
     store: impl Into<Backend>,
     fetcher: Fetcher,
 ) -> Result<(Summary, Vec<Report>), StoreError> {
-    poll_inner(cfg, store.into(), fetcher, None).await
+    poll_inner(cfg, store.into(), fetcher, None, false).await
 }
 
 async fn poll_inner(
@@ -714,18 +726,39 @@ async fn poll_inner(
     store: Backend,
     fetcher: Fetcher,
     progress: Option<&(dyn Fn(&Progress) + Sync)>,
+    polite: bool,
 ) -> Result<(Summary, Vec<Report>), StoreError> {
     let mut refs = store.sync_config(&cfg.feeds).await?;
+    let now = crate::now_unix();
+    let mut backing_off = 0;
+    if polite {
+        for f in &mut refs {
+            if f.enabled && f.consecutive_failures > 0 && f.next_fetch_at.is_some_and(|t| t > now) {
+                f.id = -1;
+                backing_off += 1;
+            }
+        }
+        if backing_off > 0 {
+            info!(
+                feeds = backing_off,
+                "feeds backing off after failures are left out until their next attempt (`poll --all` fetches them)"
+            );
+        }
+    }
     if let Backend::Postgres(pg) = &store {
         // Like a node: fetch only what no running node holds (their claims).
-        let ids: Vec<i64> = refs.iter().filter(|f| f.enabled).map(|f| f.id).collect();
+        let ids: Vec<i64> = refs
+            .iter()
+            .filter(|f| f.enabled && f.id >= 0)
+            .map(|f| f.id)
+            .collect();
         let mine = pg.claim_ids(&ids).await?;
         let held = ids.len() - mine.len();
         if held > 0 {
             info!(feeds = held, "left to the nodes that hold them");
         }
         for f in &mut refs {
-            if f.enabled && !mine.contains(&f.id) {
+            if f.enabled && f.id >= 0 && !mine.contains(&f.id) {
                 f.id = -1;
             }
         }
@@ -760,6 +793,7 @@ async fn poll_inner(
     let mut urls = std::collections::HashMap::new();
     let mut summary = Summary {
         disabled,
+        backing_off,
         ..Summary::default()
     };
     let mut reports = Vec::with_capacity(total);

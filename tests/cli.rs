@@ -56,8 +56,15 @@ fn poll_prints_a_summary_and_exits_0_despite_a_failing_feed() {
             .contains("Hello from a file")
     );
 
-    // An unchanged local file is "not modified" the second time.
+    // An unchanged local file is "not modified" the second time; the failing
+    // feed is backing off (its next attempt is later): left out, and said.
     let out = feedloom(&cfg, &["poll"]);
+    assert_eq!(
+        text(&out.stdout).trim(),
+        "feeds: 0 ok, 1 not modified, 0 failed, 0 disabled, 1 backing off; items: 0 new, 0 updated"
+    );
+    // --all fetches it all the same.
+    let out = feedloom(&cfg, &["poll", "--all"]);
     assert_eq!(
         text(&out.stdout).trim(),
         "feeds: 0 ok, 1 not modified, 1 failed, 0 disabled; items: 0 new, 0 updated"

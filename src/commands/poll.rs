@@ -17,14 +17,16 @@ use crate::store::Backend;
 /// The bar being shown, if any: log lines suspend it while they print.
 static ACTIVE: Mutex<Option<ProgressBar>> = Mutex::new(None);
 
-/// [`refresh::poll`] with a progress bar when stderr is a terminal.
+/// [`refresh::poll`] with a progress bar when stderr is a terminal; feeds
+/// backing off after failures are left out unless `all`.
 pub async fn poll(
     cfg: &Config,
     store: impl Into<Backend>,
+    all: bool,
 ) -> Result<(Summary, Vec<Report>), StoreError> {
     let store = store.into();
     if !std::io::stderr().is_terminal() {
-        return refresh::poll(cfg, store).await;
+        return refresh::poll_with_progress(cfg, store, None, !all).await;
     }
     // Hidden until the first report, when the number of feeds is known.
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
@@ -42,7 +44,7 @@ pub async fn poll(
         bar.set_position(p.done as u64);
         bar.set_message(message(p));
     };
-    let result = refresh::poll_with_progress(cfg, store, Some(&update)).await;
+    let result = refresh::poll_with_progress(cfg, store, Some(&update), !all).await;
     set_active(None);
     bar.finish_and_clear();
     result
