@@ -472,6 +472,10 @@ async fn the_search_page_and_its_json() {
     );
     assert!(page.contains("<mark>Volcano</mark> erupts"), "{page}");
     assert!(page.contains("name=\"q\" value=\"volcano\""), "{page}");
+    // A bidi override in the query does not reach the page (its title, the box).
+    let (_, _, turned) = d.get("/search?q=%E2%80%AEvolcano", &[]).await;
+    assert!(!turned.contains('\u{202E}'), "{turned}");
+    assert!(turned.contains("name=\"q\" value=\"volcano\""), "{turned}");
     assert!(
         !page.contains("<script>") && !page.contains("onerror="),
         "{page}"

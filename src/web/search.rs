@@ -273,9 +273,11 @@ pub async fn route(
             .into_response();
     }
     // What the page shows of the query: its first MAX_QUERY_BYTES, no
-    // control characters (`parse_query` reads those as spaces).
+    // control characters (`parse_query` reads those as spaces), no bidi
+    // overrides (which would turn the page's own text around, as in titles).
     let shown: String = crate::store::search::cut(&q, crate::store::search::MAX_QUERY_BYTES)
         .chars()
+        .filter(|c| !crate::export::clean::is_bidi_control(*c))
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
     let page = render(&SearchPage {
