@@ -36,6 +36,10 @@ pub struct Rendered {
     pub gzip_etag: String,
     /// When this content was first rendered (Unix seconds).
     pub modified: i64,
+    /// The content it replaced was rendered in the same second: a client
+    /// holding `modified` may hold either, so If-Modified-Since cannot
+    /// tell (the ETag can).
+    pub same_second: bool,
     pub content_type: &'static str,
 }
 
@@ -54,8 +58,15 @@ impl Rendered {
             gzip_etag: gzip_etag(&etag),
             etag,
             modified,
+            same_second: false,
             content_type: format.content_type(),
         }
+    }
+
+    /// Whether a client whose copy is `since` (If-Modified-Since) holds
+    /// this content.
+    pub fn unchanged_since(&self, since: i64) -> bool {
+        since > self.modified || (since == self.modified && !self.same_second)
     }
 }
 
@@ -518,7 +529,7 @@ pub(crate) async fn output(
             .get(header::IF_MODIFIED_SINCE)
             .and_then(|v| v.to_str().ok())
             .and_then(parse_http_date)
-            .is_some_and(|since| since >= r.modified),
+            .is_some_and(|since| r.unchanged_since(since)),
     };
     if not_modified {
         return (StatusCode::NOT_MODIFIED, h).into_response();
@@ -785,6 +796,18 @@ mod tests {
         assert!(accepts_gzip("br, *"));
         assert!(accepts_gzip("x-gzip"));
         assert!(!accepts_gzip(""));
+    }
+
+    #[test]
+    fn if_modified_since_cannot_tell_two_renders_of_one_second_apart() {
+        let mut r = Rendered::new(Format::Atom, b"<feed/>".to_vec(), 100);
+        assert!(r.unchanged_since(100) && r.unchanged_since(101));
+        assert!(!r.unchanged_since(99));
+        // New bytes in the second of the ones they replaced: a client holding
+        // "100" may hold the old ones.
+        r.same_second = true;
+        assert!(!r.unchanged_since(100));
+        assert!(r.unchanged_since(101));
     }
 
     #[test]
