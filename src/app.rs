@@ -751,13 +751,7 @@ pub async fn render_outputs(
         }
         let r = match map.get(&key) {
             Some(old) if old.body.as_ref() == bytes.as_slice() => old.clone(),
-            old => {
-                let mut r = Rendered::new(format, bytes, now);
-                // (Never a Last-Modified later than now: a busy daemon
-                // renders several times a second.)
-                r.same_second = old.is_some_and(|o| o.modified >= now);
-                r
-            }
+            old => Rendered::new(format, bytes, now).after(old, now),
         };
         next.insert(key, r);
     }
@@ -912,7 +906,6 @@ fn describe_access(a: &config::Access) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
 
     #[test]
     fn open_files_limit_is_read_from_proc_limits() {

@@ -34,10 +34,13 @@ pub struct Rendered {
     pub etag: String,
     /// The tag of the gzip encoding ([`gzip_etag`]).
     pub gzip_etag: String,
-    /// When this content was first rendered (Unix seconds).
+    /// When this content was first rendered (Unix seconds), or the second
+    /// after, when the content it replaced was rendered in the same second
+    /// (see [`Rendered::after`]). Served as Last-Modified, never later than
+    /// the response's Date.
     pub modified: i64,
-    /// The content it replaced was rendered in the same second: a client
-    /// holding `modified` may hold either, so If-Modified-Since cannot
+    /// Two contents before this one were rendered in its second: a client
+    /// holding `modified` may hold another, so If-Modified-Since cannot
     /// tell (the ETag can).
     pub same_second: bool,
     pub content_type: &'static str,
@@ -61,6 +64,30 @@ impl Rendered {
             same_second: false,
             content_type: format.content_type(),
         }
+    }
+
+    /// New content rendered at `now`, replacing `old`. Its Last-Modified is
+    /// `now`, unless `old` was rendered in this second too (a client holding
+    /// that second's Last-Modified may hold `old`): then the next second,
+    /// served as `now` until that second comes (clients that got `now` ask
+    /// again and get the content); a third content in the second cannot be
+    /// told apart by date at all. Never more than a second ahead: a busy
+    /// daemon renders several times a second.
+    pub fn after(mut self, old: Option<&Rendered>, now: i64) -> Rendered {
+        match old.map(|o| o.modified) {
+            Some(m) if m == now => self.modified = now + 1,
+            Some(m) if m > now => {
+                self.modified = m;
+                self.same_second = true;
+            }
+            _ => self.modified = now,
+        }
+        self
+    }
+
+    /// The Last-Modified to send at `now`.
+    pub fn last_modified(&self, now: i64) -> i64 {
+        self.modified.min(now)
     }
 
     /// Whether a client whose copy is `since` (If-Modified-Since) holds
@@ -496,7 +523,7 @@ pub(crate) async fn output(
     else {
         return (StatusCode::NOT_FOUND, "no such output\n").into_response();
     };
-    let last_modified = httpdate(r.modified);
+    let last_modified = httpdate(r.last_modified(crate::now_unix()));
     let gzip = headers
         .get(header::ACCEPT_ENCODING)
         .and_then(|v| v.to_str().ok())
@@ -799,15 +826,26 @@ mod tests {
     }
 
     #[test]
-    fn if_modified_since_cannot_tell_two_renders_of_one_second_apart() {
-        let mut r = Rendered::new(Format::Atom, b"<feed/>".to_vec(), 100);
-        assert!(r.unchanged_since(100) && r.unchanged_since(101));
-        assert!(!r.unchanged_since(99));
-        // New bytes in the second of the ones they replaced: a client holding
-        // "100" may hold the old ones.
-        r.same_second = true;
-        assert!(!r.unchanged_since(100));
-        assert!(r.unchanged_since(101));
+    fn renders_within_one_second_get_dates_that_tell_them_apart() {
+        let new = |body: &[u8]| Rendered::new(Format::Atom, body.to_vec(), 0);
+        let a = new(b"a").after(None, 100);
+        assert_eq!((a.modified, a.last_modified(100)), (100, 100));
+        assert!(a.unchanged_since(100) && !a.unchanged_since(99));
+        // b in the same second: dated the next one, sent as 100 until then;
+        // a client holding "100" (a) gets b.
+        let b = new(b"b").after(Some(&a), 100);
+        assert_eq!((b.modified, b.last_modified(100)), (101, 100));
+        assert!(!b.unchanged_since(100));
+        assert!(b.unchanged_since(101));
+        // c in that second too: no date tells it from b.
+        let c = new(b"c").after(Some(&b), 100);
+        assert_eq!(c.modified, 101);
+        assert!(!c.unchanged_since(101) && c.unchanged_since(102));
+        // Never further ahead than a second, and back to now afterwards.
+        let d = new(b"d").after(Some(&c), 100);
+        assert_eq!(d.modified, 101);
+        let e = new(b"e").after(Some(&d), 105);
+        assert_eq!((e.modified, e.same_second), (105, false));
     }
 
     #[test]
