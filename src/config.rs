@@ -516,6 +516,11 @@ impl FromStr for ByteSize {
         let t = s.trim();
         let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
         let (num, unit) = t.split_at(split);
+        if unit.starts_with(['.', ',']) {
+            return Err(format!(
+                "invalid size `{s}`: sizes are whole numbers of their unit (e.g. \"1536KiB\" for 1.5MiB)"
+            ));
+        }
         let n: u64 = num
             .parse()
             .map_err(|_| format!("invalid size `{s}`: expected e.g. \"16MiB\""))?;
@@ -856,8 +861,13 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
                 format!("output `{name}` has no formats"),
             ));
         }
+        // The files are the path's text + `.atom` etc.: its last part must
+        // be a name (`out/`, `out/.` made hidden `out/.atom`, `out/..atom`).
         if let Some(p) = &out.path
-            && p.file_name().is_none()
+            && matches!(
+                p.to_string_lossy().rsplit(['/', '\\']).next(),
+                None | Some("" | "." | "..")
+            )
         {
             return Err(at(
                 out.name.span(),
@@ -1512,10 +1522,12 @@ mod tests {
             ));
             assert!(e.contains("is blank or has spaces around it"), "{e}");
         }
-        for path in ["", ".", ".."] {
+        for path in ["", ".", "..", "out/", "out/.", "out/o/", "out//"] {
             let e = err(&format!("[[output]]\nname = \"all\"\npath = \"{path}\"\n"));
             assert!(e.contains("names no file"), "{e}");
         }
+        let e = err("[fetch]\nmax_body = \"1.5MiB\"\n");
+        assert!(e.contains("sizes are whole numbers"), "{e}");
         for bad in ["-1", "1.5", "true"] {
             let e = err(&format!("[fetch]\nmax_body = {bad}\n"));
             assert!(

@@ -66,7 +66,7 @@ impl Rule {
                 {
                     return Err(format!(
                         "unknown field `{f}:` (fields: title, content, author, link, tags, text); \
-                         to find text with a colon in it, write a regex: \"/{}/\"",
+                         to find text with a colon in it, write a regex: \"/(?i){}/\"",
                         regex::escape(s).replace('\\', "\\\\")
                     ));
                 }
