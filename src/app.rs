@@ -117,7 +117,14 @@ impl Plan {
                         && prev.every.get(&f.id).is_some_and(|old| old != *e)
                 })
                 .filter_map(|(f, e)| {
-                    let at = e.next_after(now);
+                    // The document's own hints (ttl, skipHours, updatePeriod)
+                    // still hold; the response's Cache-Control is not kept.
+                    let hints = crate::schedule::Hints {
+                        fresh_for: None,
+                        ttl_minutes: f.ttl_minutes,
+                        doc: f.doc_hints,
+                    };
+                    let at = crate::schedule::after_success(now, e, hints, defaults.max_delay.0);
                     f.next_fetch_at
                         .is_some_and(|n| n > at)
                         .then_some((f.id, at))
