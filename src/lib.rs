@@ -207,6 +207,15 @@ pub fn now_unix() -> i64 {
         .unwrap_or(0)
 }
 
+/// Now, in Unix seconds rounded up: a time counted from it (a server's
+/// Retry-After) is never reached early.
+pub fn now_unix_ceil() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64 + i64::from(d.subsec_nanos() > 0))
+        .unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -401,8 +401,10 @@ async fn refresh_one(r: &Refresher, feed: &FeedRef, every: &Every) -> Result<Rep
             }
             let failures = feed.consecutive_failures + 1;
             let disposition = err.disposition();
+            // From when the failure came (a Retry-After counts from the
+            // response), not from the second the fetch started.
             let next = schedule::after_failure(
-                started_at,
+                crate::now_unix_ceil(),
                 every,
                 failures,
                 disposition,

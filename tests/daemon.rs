@@ -167,6 +167,37 @@ async fn schedules_fire_and_server_hints_push_the_next_fetch_out() {
     assert!(busy_status.contains("503"));
 }
 
+/// Retry-After counts from the response, not from the second the request
+/// started: a 503 that took 1.5 s to come, asking for 5 s, is not retried
+/// before 5 s after it came.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_after_counts_from_the_response() {
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/slow503.xml",
+        Resource::status(503)
+            .header("Retry-After", "5")
+            .delay(Duration::from_millis(1500)),
+    );
+    let env = TestEnv::new();
+    // (every = "1s": the error backoff is shorter than the Retry-After.)
+    let cfg = env.config(&format!(
+        "{FAST}{}",
+        feed_block(&srv.url("/slow503.xml"), "every = \"1s\"")
+    ));
+    let before = feedloom::now_unix();
+    feedloom::refresh::poll(&cfg, env.open_store())
+        .await
+        .unwrap();
+    let next = env.count("SELECT next_fetch_at FROM feeds");
+    // The response came at before + 1.5 s or later: next >= that + 5.
+    assert!(
+        next >= before + 7,
+        "next attempt {}s after the start",
+        next - before
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backoff_grows_with_failures_and_resets_on_success() {
     let srv = FeedServer::start().await;
