@@ -930,5 +930,6 @@ async fn absurd_server_hints_are_capped_not_fatal() {
     assert_eq!((s.ok, s.failed), (1, 1));
     // Both pushed out by at most the caps ([defaults] max_delay / max_backoff: 24h).
     assert_eq!(next_gap(&env, "/forever.xml"), 86_400);
-    assert_eq!(next_gap(&env, "/later.xml"), 86_400);
+    // (A failure's delay counts from when it came, rounded up to a second.)
+    assert!((86_400..=86_402).contains(&next_gap(&env, "/later.xml")));
 }
