@@ -706,6 +706,9 @@ async fn exporter(
 /// feed: ~10 ms at 10,000 feeds, under the claim lock).
 const PUT_BACK_TICKS: u64 = 5;
 
+/// How soon output files that could not be written are tried again.
+const FILE_RETRY: Duration = Duration::from_secs(10);
+
 /// The first wait after a failed render of the outputs.
 const RENDER_RETRY_MIN: Duration = Duration::from_secs(1);
 /// The longest wait between tries to render the outputs.
@@ -729,15 +732,26 @@ pub async fn render_outputs(
         })
         .await?;
     // Files are written outside the store's lock: fsyncs never delay fetches.
-    let rendered = tokio::task::spawn_blocking(move || {
+    let (rendered, failed) = tokio::task::spawn_blocking(move || {
         // (Each failure is logged; the daemon serves the outputs all the same.)
-        let _ = export::write_files(&rendered);
-        rendered
+        let failed = export::write_files(&rendered);
+        (rendered, failed)
     })
     .await
     .map_err(|e| StoreError::Worker(e.to_string()))?;
     let now = crate::now_unix();
-    let stale_at = rendered.iter().filter_map(|r| r.stale_at).min();
+    let mut stale_at = rendered.iter().filter_map(|r| r.stale_at).min();
+    // Files that could not be written are tried again (a full disk, a folder
+    // in the way: nothing else may change for hours).
+    if !failed.is_empty() {
+        let retry = now + FILE_RETRY.as_secs() as i64;
+        stale_at = Some(stale_at.map_or(retry, |s| s.min(retry)));
+    }
+    *state
+        .web
+        .file_errors
+        .lock()
+        .unwrap_or_else(|e| e.into_inner()) = failed;
     *state.web.outputs.write().unwrap_or_else(|e| e.into_inner()) = outputs.to_vec();
     state
         .web

@@ -646,6 +646,19 @@ async fn healthz(State(state): State<Arc<ServerState>>) -> Response {
             degraded_after,
         ));
     }
+    {
+        let files = state
+            .web
+            .file_errors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(first) = files.first() {
+            reasons.push(format!(
+                "{} output file(s) could not be written (tried again every 10s): {first}",
+                files.len()
+            ));
+        }
+    }
     let status = if failed {
         "error"
     } else if reasons.is_empty() {

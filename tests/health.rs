@@ -247,3 +247,45 @@ fn check_names_the_window() {
         app::describe(&cfg)
     );
 }
+
+/// An output file the daemon cannot write (a folder in its place) makes
+/// `/healthz` degraded, naming it; the daemon tries again by itself and
+/// writes it once it can, with no other change. Before, the file was never
+/// written again until the store changed, and health said "ok".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn output_files_that_cannot_be_written_are_retried_and_said() {
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/feed.xml",
+        Resource::feed(rss("F", &[(Some("1"), None, "x", "d")])),
+    );
+    let body = format!(
+        "{}[[output]]\nname = \"o\"\nformats = [\"atom\"]\npath = \"out/o\"\n",
+        config("", &[(srv.url("/feed.xml"), "")])
+    );
+    let d = Daemon::start(&body).await;
+    let blocker = d.env.path("out/o.atom");
+    std::fs::create_dir_all(&blocker).unwrap();
+    let (_, v) = d
+        .health_until(15, |v| {
+            reasons(v)
+                .iter()
+                .any(|r| r.contains("could not be written"))
+        })
+        .await;
+    assert_eq!(v["status"], "degraded", "{v}");
+    assert!(reasons(&v).iter().any(|r| r.contains("out/o.atom")), "{v}");
+    // (The first fetch's renders are over; the feed is not due for 30 minutes.)
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(d.health().await.1["status"], "degraded");
+    std::fs::remove_dir(&blocker).unwrap();
+    let removed = Instant::now();
+    let (_, v) = d.health_until(25, |v| v["status"] == "ok").await;
+    assert!(
+        removed.elapsed() > Duration::from_secs(1),
+        "retried, not rendered anew"
+    );
+    assert_eq!(v["status"], "ok", "{v}");
+    assert!(std::fs::read_to_string(&blocker).unwrap().contains("<feed"));
+    d.stop().await;
+}

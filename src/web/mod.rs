@@ -54,6 +54,9 @@ pub struct WebState {
     /// Unix second at which the earliest "N minutes ago" on a cached river
     /// page stops being true (`i64::MAX`: none will).
     pub stale_at: AtomicI64,
+    /// The output files the last rendering could not write (`path: cause`):
+    /// `/healthz` says so, and they are tried again (see `app::render_outputs`).
+    pub file_errors: std::sync::Mutex<Vec<String>>,
 }
 
 impl Default for WebState {
@@ -61,6 +64,7 @@ impl Default for WebState {
         WebState {
             outputs: RwLock::default(),
             stale_at: AtomicI64::new(i64::MAX),
+            file_errors: std::sync::Mutex::default(),
         }
     }
 }
