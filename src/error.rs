@@ -80,7 +80,7 @@ pub enum ParseError {
         namespace: Option<String>,
     },
     #[error(
-        "the body is gzip-compressed data the server did not label for the client to decode (Content-Encoding missing, or not plain `gzip`): not a feed as sent"
+        "the body is gzip-compressed data that its Content-Encoding does not announce (none, or fewer layers than were sent): not a feed as sent"
     )]
     Compressed,
     #[error("malformed feed: {source}")]

@@ -492,6 +492,56 @@ async fn every_hostile_server_fails_only_its_own_feed_with_a_clear_error() {
             )),
             expect: Expect::Failed(&["not a feed"]),
         },
+        // Gzip labelled as RFC 9110 allows but the HTTP client does not
+        // decode: x-gzip, any letter case, gzip twice.
+        Row {
+            name: "x-gzip",
+            act: Act::Raw(http(
+                200,
+                &[
+                    ("Content-Type", "application/rss+xml"),
+                    ("Content-Encoding", "x-gzip"),
+                ],
+                &gzip(good.as_bytes()),
+            )),
+            expect: Expect::Stored(3),
+        },
+        Row {
+            name: "gzip-upper-case",
+            act: Act::Raw(http(
+                200,
+                &[
+                    ("Content-Type", "application/rss+xml"),
+                    ("Content-Encoding", "GZIP"),
+                ],
+                &gzip(good.as_bytes()),
+            )),
+            expect: Expect::Stored(3),
+        },
+        Row {
+            name: "x-gzip-bomb",
+            act: Act::Raw(http(
+                200,
+                &[
+                    ("Content-Type", "application/rss+xml"),
+                    ("Content-Encoding", "x-gzip"),
+                ],
+                &bomb,
+            )),
+            expect: Expect::Failed(&["max_body"]),
+        },
+        Row {
+            name: "gzip-twice-labelled",
+            act: Act::Raw(http(
+                200,
+                &[
+                    ("Content-Type", "application/rss+xml"),
+                    ("Content-Encoding", "gzip, gzip"),
+                ],
+                &gzip(&gzip(good.as_bytes())),
+            )),
+            expect: Expect::Stored(3),
+        },
         Row {
             name: "content-length-over-limit",
             act: Act::Raw(http(200, &[("Content-Length", "10000000000")], b"<rss")),

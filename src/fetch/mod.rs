@@ -351,6 +351,7 @@ impl Fetcher {
             // What the headers say, taken before the body consumes the
             // response (a clone of the whole map cost more than the fields).
             let charset = charset(resp.headers());
+            let gzip_layers = undecoded_gzip(resp.headers());
             let validators = Validators {
                 etag: header_string(resp.headers(), header::ETAG),
                 last_modified: header_string(resp.headers(), header::LAST_MODIFIED),
@@ -383,15 +384,48 @@ impl Fetcher {
                 body.extend(&chunk).await;
                 deadline.at += waited.elapsed();
             }
+            let mut body = body.finish();
+            for _ in 0..gzip_layers {
+                if !body.starts_with(&[0x1f, 0x8b]) {
+                    break;
+                }
+                body = self.gunzip(&body, &current).await?;
+            }
             return Ok(FetchOutcome::Fetched(Box::new(Fetched {
                 status,
-                body: body.finish(),
+                body,
                 charset,
                 validators,
                 hints,
                 final_url: current,
                 redirect,
             })));
+        }
+    }
+
+    /// `gz` decoded, under `max_body` and the body budget (see
+    /// [`undecoded_gzip`]).
+    async fn gunzip(&self, gz: &[u8], url: &Url) -> Result<Body, FetchError> {
+        use std::io::Read;
+        let max = self.cfg.max_body.0;
+        let mut out = BodyBuf::new(&self.budget, None);
+        let mut dec = flate2::read::MultiGzDecoder::new(gz);
+        let mut chunk = vec![0u8; 64 * 1024];
+        loop {
+            let n = dec.read(&mut chunk).map_err(|e| FetchError::Network {
+                url: url.to_string(),
+                failure: NetFailure::Other(format!("body: invalid gzip data: {e}")),
+            })?;
+            if n == 0 {
+                return Ok(out.finish());
+            }
+            if out.len() as u64 + n as u64 > max {
+                return Err(FetchError::TooLarge {
+                    url: url.to_string(),
+                    limit: max,
+                });
+            }
+            out.extend(&chunk[..n]).await;
         }
     }
 
@@ -434,6 +468,32 @@ impl Fetcher {
 }
 
 /// How long establishing a connection may take: `fetch.timeout`, at most 10 s.
+/// How many gzip layers the HTTP client left on a body: it decodes a
+/// `Content-Encoding` of exactly `gzip` (and `br`, `deflate`); RFC 9110 also
+/// makes `x-gzip` gzip and codings case-insensitive, and a body may be
+/// gzipped more than once (`gzip, gzip`). 0 for anything else.
+fn undecoded_gzip(h: &reqwest::header::HeaderMap) -> usize {
+    let Some(v) = h
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return 0;
+    };
+    if v == "gzip" {
+        return 0;
+    }
+    let codings: Vec<String> = v
+        .split(',')
+        .map(|c| c.trim().to_ascii_lowercase())
+        .filter(|c| !c.is_empty())
+        .collect();
+    if codings.iter().all(|c| c == "gzip" || c == "x-gzip") {
+        codings.len().min(2)
+    } else {
+        0
+    }
+}
+
 /// When a fetch runs out of `fetch.timeout`: moved later by the time spent
 /// waiting for things that are not the server's doing.
 struct Deadline {
