@@ -23,6 +23,7 @@ use axum::routing::get;
 
 use crate::config::Format;
 use crate::error::StoreError;
+use crate::fetch::parse_http_date;
 use crate::store::Backend;
 use crate::store::queries::FeedHealth;
 
@@ -601,8 +602,6 @@ fn accepts_gzip(v: &str) -> bool {
     }
     named.or(any).unwrap_or(false)
 }
-
-use crate::fetch::parse_http_date;
 
 fn httpdate(t: i64) -> String {
     chrono::DateTime::<chrono::Utc>::from_timestamp(t, 0)

@@ -379,9 +379,8 @@ pub fn render_all(
 }
 
 /// Writes the files of the renderings that have a path, each only when its bytes
-/// changed. A file that cannot be written is logged; the others are still written.
-/// Writes the rendered files that have a path; returns one line for each
-/// that could not be written (each is logged too).
+/// changed. A file that cannot be written is logged and named in the result
+/// (`path: cause`); the others are still written.
 pub fn write_files(rendered: &[RenderedFile]) -> Vec<String> {
     let mut failed = Vec::new();
     for r in rendered {

@@ -245,7 +245,10 @@ impl Fetcher {
                     url: url.to_string(),
                 });
             }
-            return fetch_file(url, v, self.cfg.max_body.0, &self.budget).await;
+            // (A FIFO or a hung network share must not hold the slot for ever.)
+            return deadline
+                .run(url, fetch_file(url, v, self.cfg.max_body.0, &self.budget))
+                .await?;
         }
         let mut current = url.clone();
         let mut permanent = true;
@@ -364,9 +367,17 @@ impl Fetcher {
                     limit: max,
                 });
             }
-            let mut body = BodyBuf::new(&self.budget, expected);
+            // (Content-Length is the encoded size when feedloom decodes.)
+            let mut gunzip = Gunzip::new(gzip_layers);
+            let mut body = BodyBuf::new(&self.budget, expected.filter(|_| gunzip.is_none()));
             let mut stream = resp.bytes_stream();
-            while let Some(chunk) = deadline.run(&current, stream.next()).await? {
+            let invalid = |e: std::io::Error| FetchError::Network {
+                url: current.to_string(),
+                failure: NetFailure::Other(format!("body: invalid gzip data ({e})")),
+            };
+            loop {
+                let chunk = deadline.run(&current, stream.next()).await?;
+                let Some(chunk) = chunk else { break };
                 let chunk = chunk.map_err(|e| {
                     let progress = BodyProgress {
                         received: body.len() as u64,
@@ -374,58 +385,47 @@ impl Fetcher {
                     };
                     self.request_error(&current, home, e, Some(progress))
                 })?;
-                if body.len() as u64 + chunk.len() as u64 > max {
+                // Decoded a little at a time, so that a bomb never holds more
+                // than a step's output outside the budget.
+                for piece in chunk.chunks(if gunzip.is_some() {
+                    1024
+                } else {
+                    chunk.len().max(1)
+                }) {
+                    let data = match &mut gunzip {
+                        Some(g) => std::borrow::Cow::Owned(g.feed(piece).map_err(invalid)?),
+                        None => std::borrow::Cow::Borrowed(piece),
+                    };
+                    if body.len() as u64 + data.len() as u64 > max {
+                        return Err(FetchError::TooLarge {
+                            url: current.to_string(),
+                            limit: max,
+                        });
+                    }
+                    let waited = tokio::time::Instant::now();
+                    body.extend(&data).await;
+                    deadline.at += waited.elapsed();
+                }
+            }
+            if let Some(g) = gunzip {
+                let rest = g.finish().map_err(invalid)?;
+                if body.len() as u64 + rest.len() as u64 > max {
                     return Err(FetchError::TooLarge {
                         url: current.to_string(),
                         limit: max,
                     });
                 }
-                let waited = tokio::time::Instant::now();
-                body.extend(&chunk).await;
-                deadline.at += waited.elapsed();
-            }
-            let mut body = body.finish();
-            for _ in 0..gzip_layers {
-                if !body.starts_with(&[0x1f, 0x8b]) {
-                    break;
-                }
-                body = self.gunzip(&body, &current).await?;
+                body.extend(&rest).await;
             }
             return Ok(FetchOutcome::Fetched(Box::new(Fetched {
                 status,
-                body,
+                body: body.finish(),
                 charset,
                 validators,
                 hints,
                 final_url: current,
                 redirect,
             })));
-        }
-    }
-
-    /// `gz` decoded, under `max_body` and the body budget (see
-    /// [`undecoded_gzip`]).
-    async fn gunzip(&self, gz: &[u8], url: &Url) -> Result<Body, FetchError> {
-        use std::io::Read;
-        let max = self.cfg.max_body.0;
-        let mut out = BodyBuf::new(&self.budget, None);
-        let mut dec = flate2::read::MultiGzDecoder::new(gz);
-        let mut chunk = vec![0u8; 64 * 1024];
-        loop {
-            let n = dec.read(&mut chunk).map_err(|e| FetchError::Network {
-                url: url.to_string(),
-                failure: NetFailure::Other(format!("body: invalid gzip data: {e}")),
-            })?;
-            if n == 0 {
-                return Ok(out.finish());
-            }
-            if out.len() as u64 + n as u64 > max {
-                return Err(FetchError::TooLarge {
-                    url: url.to_string(),
-                    limit: max,
-                });
-            }
-            out.extend(&chunk[..n]).await;
         }
     }
 
@@ -467,21 +467,64 @@ impl Fetcher {
     }
 }
 
-/// How long establishing a connection may take: `fetch.timeout`, at most 10 s.
+/// Gzip layers the HTTP client left on a body, decoded as the body arrives
+/// (see [`undecoded_gzip`]): the encoded bytes are never held, and the
+/// decoded ones go into the body under `max_body` and the budget.
+enum Gunzip {
+    One(Box<flate2::write::MultiGzDecoder<Vec<u8>>>),
+    Two(Box<flate2::write::MultiGzDecoder<flate2::write::MultiGzDecoder<Vec<u8>>>>),
+}
+
+impl Gunzip {
+    fn new(layers: usize) -> Option<Gunzip> {
+        use flate2::write::MultiGzDecoder;
+        match layers {
+            0 => None,
+            1 => Some(Gunzip::One(Box::new(MultiGzDecoder::new(Vec::new())))),
+            _ => Some(Gunzip::Two(Box::new(MultiGzDecoder::new(
+                MultiGzDecoder::new(Vec::new()),
+            )))),
+        }
+    }
+
+    /// Decodes `encoded`; returns what came out of it.
+    fn feed(&mut self, encoded: &[u8]) -> std::io::Result<Vec<u8>> {
+        use std::io::Write;
+        match self {
+            Gunzip::One(d) => {
+                d.write_all(encoded)?;
+                Ok(std::mem::take(d.get_mut()))
+            }
+            Gunzip::Two(d) => {
+                d.write_all(encoded)?;
+                Ok(std::mem::take(d.get_mut().get_mut()))
+            }
+        }
+    }
+
+    /// The end of the body: what is left to come out.
+    fn finish(self) -> std::io::Result<Vec<u8>> {
+        match self {
+            Gunzip::One(d) => (*d).finish(),
+            Gunzip::Two(d) => (*d).finish()?.finish(),
+        }
+    }
+}
+
 /// How many gzip layers the HTTP client left on a body: it decodes a
 /// `Content-Encoding` of exactly `gzip` (and `br`, `deflate`); RFC 9110 also
 /// makes `x-gzip` gzip and codings case-insensitive, and a body may be
 /// gzipped more than once (`gzip, gzip`). 0 for anything else.
 fn undecoded_gzip(h: &reqwest::header::HeaderMap) -> usize {
-    let Some(v) = h
-        .get(header::CONTENT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return 0;
-    };
-    if v == "gzip" {
+    let lines: Vec<&str> = h
+        .get_all(header::CONTENT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    if lines.is_empty() || lines == ["gzip"] {
         return 0;
     }
+    let v = lines.join(",");
     let codings: Vec<String> = v
         .split(',')
         .map(|c| c.trim().to_ascii_lowercase())
@@ -513,6 +556,7 @@ impl Deadline {
     }
 }
 
+/// How long establishing a connection may take: `fetch.timeout`, at most 10 s.
 fn connect_timeout(cfg: &FetchConfig) -> Duration {
     cfg.timeout.0.min(Duration::from_secs(10))
 }
