@@ -48,21 +48,55 @@ const REGEX_SIZE_LIMIT: usize = 1 << 20;
 impl Rule {
     /// Parses a rule as written in the config; the error says what is wrong.
     pub fn parse(s: &str) -> Result<Rule, String> {
+        /// The field names, for telling a misspelt one.
+        const FIELDS: [&str; 6] = ["title", "content", "author", "link", "tags", "text"];
+        /// Whether `word` is one or two edits (a letter changed, added,
+        /// dropped, or two swapped) from `field`, and not a short word of
+        /// its own.
+        fn close(word: &str, field: &str) -> bool {
+            let (a, b): (Vec<char>, Vec<char>) = (word.chars().collect(), field.chars().collect());
+            if a.len() < 3
+                || a.len().abs_diff(b.len()) > 2
+                || !a.iter().all(|c| c.is_ascii_alphabetic())
+            {
+                return false;
+            }
+            // Optimal string alignment distance, small inputs.
+            let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+            for (i, row) in d.iter_mut().enumerate() {
+                row[0] = i;
+            }
+            for (j, cell) in d[0].iter_mut().enumerate() {
+                *cell = j;
+            }
+            for i in 1..=a.len() {
+                for j in 1..=b.len() {
+                    let cost = usize::from(a[i - 1] != b[j - 1]);
+                    d[i][j] = (d[i - 1][j] + 1)
+                        .min(d[i][j - 1] + 1)
+                        .min(d[i - 1][j - 1] + cost);
+                    if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                        d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+                    }
+                }
+            }
+            d[a.len()][b.len()] <= 2
+        }
         let (field, rest) = match s.split_once(':') {
             Some((f, rest)) => match f.to_ascii_lowercase().as_str() {
+                // (A misspelling, below, is checked after the names.)
                 "title" => (Field::Title, rest),
                 "content" => (Field::Content, rest),
                 "author" => (Field::Author, rest),
-                "link" => (Field::Link, rest),
+                "link" | "url" => (Field::Link, rest),
                 "tags" | "tag" => (Field::Tags, rest),
                 "any" | "text" => (Field::Text, rest),
-                // `titel:rust` is a typo, not text to find: the rule would
-                // match nothing, unsaid. (`Sponsored: ` and `https://` are text.)
-                _ if !f.is_empty()
-                    && f.len() <= 16
-                    && f.bytes().all(|b| b.is_ascii_alphabetic())
-                    && rest.starts_with(|c: char| !c.is_whitespace())
-                    && !rest.starts_with("//") =>
+                // `titel:rust` is a misspelt field, not text to find (other
+                // words before a colon are text: `ISBN:…`, `Re:Rust`, `https://`).
+                lower
+                    if rest.starts_with(|c: char| !c.is_whitespace())
+                        && !rest.starts_with("//")
+                        && FIELDS.iter().any(|known| close(lower, known)) =>
                 {
                     return Err(format!(
                         "unknown field `{f}:` (fields: title, content, author, link, tags, text); \
@@ -323,10 +357,28 @@ mod tests {
         assert!(Rule::parse("title:").unwrap_err().contains("no words"));
         assert!(Rule::parse("//").unwrap_err().contains("empty"));
         // A misspelt field is an error, not text that never matches.
-        for typo in ["titel:rust", "foo:bar", "url:/x/"] {
+        for typo in [
+            "titel:rust",
+            "tilte:x",
+            "contnet:/x/",
+            "autor:ann",
+            "tgas:news",
+        ] {
             let e = Rule::parse(typo).unwrap_err();
             assert!(e.starts_with("unknown field"), "{typo}: {e}");
         }
+        // Other words before a colon are text, as they always were.
+        for text in [
+            "ISBN:9780",
+            "mailto:ed@x.org",
+            "urn:uuid:1",
+            "Re:Rust",
+            "doi:10.1/x",
+            "foo:bar",
+        ] {
+            assert!(Rule::parse(text).is_ok(), "{text}");
+        }
+        assert!(Rule::parse("url:/x/").is_ok(), "url: is the link");
         // Field names in any case; text with a colon and a space, or a URL, is text.
         let t: &[String] = &[];
         let title = Rule::parse("Title:rust").unwrap();

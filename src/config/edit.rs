@@ -157,6 +157,16 @@ impl ConfigFile {
         // for the lock then finds another's text and is refused.
         let lock = std::fs::File::open(&self.target).map_err(|_| changed())?;
         lock.lock().map_err(|e| io("lock", e))?;
+        // The file locked must be the one at the path still (another editor
+        // may have renamed its own over it while this one waited).
+        {
+            use std::os::unix::fs::MetadataExt;
+            let held = lock.metadata().map_err(|e| io("lock", e))?;
+            let now = std::fs::metadata(&self.target).map_err(|_| changed())?;
+            if (held.dev(), held.ino()) != (now.dev(), now.ino()) {
+                return Err(changed());
+            }
+        }
         // Someone else's edit since we read the file wins: write nothing.
         match std::fs::read_to_string(&self.target) {
             Ok(now) if now == self.text => {}
