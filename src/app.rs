@@ -708,6 +708,8 @@ const PUT_BACK_TICKS: u64 = 5;
 
 /// How soon output files that could not be written are tried again.
 const FILE_RETRY: Duration = Duration::from_secs(10);
+/// The longest wait between tries to write output files.
+const FILE_RETRY_MAX: Duration = Duration::from_secs(300);
 
 /// The first wait after a failed render of the outputs.
 const RENDER_RETRY_MIN: Duration = Duration::from_secs(1);
@@ -743,8 +745,17 @@ pub async fn render_outputs(
     let mut stale_at = rendered.iter().filter_map(|r| r.stale_at).min();
     // Files that could not be written are tried again (a full disk, a folder
     // in the way: nothing else may change for hours).
-    if !failed.is_empty() {
-        let retry = now + FILE_RETRY.as_secs() as i64;
+    if failed.is_empty() {
+        state.web.file_retries.store(0, Ordering::Relaxed);
+    } else {
+        // 10 s, doubling to 5 minutes while they keep failing.
+        let n = state
+            .web
+            .file_retries
+            .fetch_add(1, Ordering::Relaxed)
+            .min(5);
+        let wait = (FILE_RETRY.as_secs() << n).min(FILE_RETRY_MAX.as_secs());
+        let retry = now + wait as i64;
         stale_at = Some(stale_at.map_or(retry, |s| s.min(retry)));
     }
     *state

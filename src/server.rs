@@ -653,7 +653,7 @@ async fn healthz(State(state): State<Arc<ServerState>>) -> Response {
             .unwrap_or_else(|e| e.into_inner());
         if let Some(first) = files.first() {
             reasons.push(format!(
-                "{} output file(s) could not be written (tried again every 10s): {first}",
+                "{} output file(s) could not be written (tried again after 10 s, doubling to 5 min): {first}",
                 files.len()
             ));
         }

@@ -57,6 +57,9 @@ pub struct WebState {
     /// The output files the last rendering could not write (`path: cause`):
     /// `/healthz` says so, and they are tried again (see `app::render_outputs`).
     pub file_errors: std::sync::Mutex<Vec<String>>,
+    /// Renderings in a row that could not write every file (the retry's
+    /// backoff).
+    pub file_retries: std::sync::atomic::AtomicU32,
 }
 
 impl Default for WebState {
@@ -65,6 +68,7 @@ impl Default for WebState {
             outputs: RwLock::default(),
             stale_at: AtomicI64::new(i64::MAX),
             file_errors: std::sync::Mutex::default(),
+            file_retries: Default::default(),
         }
     }
 }

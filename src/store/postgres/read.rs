@@ -369,6 +369,9 @@ impl PgStore {
             }
         }
         // The feeds carrying each story shown, counted for those only.
+        if hits.is_empty() {
+            return Ok(hits);
+        }
         let ids: Vec<i64> = hits.iter().map(|h| h.story.id).collect();
         let counts = self
             .read_tx(async |tx| {
