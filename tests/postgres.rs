@@ -756,13 +756,15 @@ async fn read_only_commands_never_write() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn retention_prunes_and_tombstones_keep_items_from_coming_back() {
+/// The server's feeds in a fresh database named `name`, with `keep = "2d"`,
+/// polled once: the server, the folder, the config and a client of the
+/// database (`None`: no PostgreSQL here).
+async fn polled_keeping_two_days(
+    name: &str,
+) -> Option<(FeedServer, TestEnv, PathBuf, tokio_postgres::Client)> {
     let server = FeedServer::start().await;
     let feeds = server_feeds(&server);
-    let Some(url) = pg::fresh_db("retention").await else {
-        return;
-    };
+    let url = pg::fresh_db(name).await?;
     let env = TestEnv::new();
     let cfg = env.path("postgres.toml");
     std::fs::write(
@@ -772,6 +774,14 @@ async fn retention_prunes_and_tombstones_keep_items_from_coming_back() {
     .unwrap();
     ok(&cfg, &["poll"]).await;
     let c = pg::client(&url).await;
+    Some((server, env, cfg, c))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_prunes_and_tombstones_keep_items_from_coming_back() {
+    let Some((server, _env, cfg, c)) = polled_keeping_two_days("retention").await else {
+        return;
+    };
     // Alpha's items were first seen ten days ago.
     c.batch_execute(
         "UPDATE items SET first_seen_at = first_seen_at - 864000
@@ -847,20 +857,9 @@ async fn retention_prunes_and_tombstones_keep_items_from_coming_back() {
 /// tombstones, and a new entry is the only new item.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn items_of_a_feed_unchanged_for_longer_than_keep_do_not_come_back() {
-    let server = FeedServer::start().await;
-    let feeds = server_feeds(&server);
-    let Some(url) = pg::fresh_db("unchanged_keep").await else {
+    let Some((server, _env, cfg, c)) = polled_keeping_two_days("unchanged_keep").await else {
         return;
     };
-    let env = TestEnv::new();
-    let cfg = env.path("postgres.toml");
-    std::fs::write(
-        &cfg,
-        format!("[store]\nurl = \"{url}\"\nkeep = \"2d\"\n\n{feeds}"),
-    )
-    .unwrap();
-    ok(&cfg, &["poll"]).await;
-    let c = pg::client(&url).await;
     // Three days pass; every fetch since the first was answered 304.
     c.batch_execute(
         "UPDATE items SET first_seen_at = first_seen_at - 259200,
