@@ -389,6 +389,12 @@ fn default_max_items() -> usize {
 }
 
 impl OutputConfig {
+    /// The `window` in whole seconds, bounded to add to a time safely.
+    pub fn window_secs(&self) -> Option<i64> {
+        self.window
+            .map(|w| w.0.as_secs().min(i64::MAX as u64) as i64)
+    }
+
     pub fn name(&self) -> &str {
         self.name.get_ref()
     }

@@ -180,9 +180,7 @@ pub use clean::sanitize;
 pub fn query_for(out: &OutputConfig, now: i64, limit: Option<usize>) -> StoryQuery {
     StoryQuery {
         limit: limit.unwrap_or(out.max_items),
-        since: out
-            .window
-            .map(|w| now.saturating_sub(w.0.as_secs().min(i64::MAX as u64) as i64)),
+        since: out.window_secs().map(|w| now.saturating_sub(w)),
         tags: out.tags.clone(),
         dedup: out.dedup,
         updates: out.updates,
@@ -315,12 +313,9 @@ pub fn render_all(
         let info = info_for(out, &stories);
         // The oldest story shown leaves the window one second after its
         // time + window: every format must be rendered again then.
-        let leaves = out.window.and_then(|w| {
+        let leaves = out.window_secs().and_then(|w| {
             let at = crate::store::queries::Cursor::after(&stories.last()?.story, out.updates).at;
-            Some(
-                at.saturating_add(w.0.as_secs().min(i64::MAX as u64) as i64)
-                    .saturating_add(1),
-            )
+            Some(at.saturating_add(w).saturating_add(1))
         });
         for &format in &out.formats {
             let name = format!("{}.{}", out.name(), format.extension());

@@ -371,6 +371,10 @@ impl Fetcher {
             let mut gunzip = Gunzip::new(gzip_layers);
             let mut body = BodyBuf::new(&self.budget, expected.filter(|_| gunzip.is_none()));
             let mut stream = resp.bytes_stream();
+            let too_large = || FetchError::TooLarge {
+                url: current.to_string(),
+                limit: max,
+            };
             let invalid = |e: std::io::Error| FetchError::Network {
                 url: current.to_string(),
                 failure: NetFailure::Other(format!("body: invalid gzip data ({e})")),
@@ -397,10 +401,7 @@ impl Fetcher {
                         None => std::borrow::Cow::Borrowed(piece),
                     };
                     if body.len() as u64 + data.len() as u64 > max {
-                        return Err(FetchError::TooLarge {
-                            url: current.to_string(),
-                            limit: max,
-                        });
+                        return Err(too_large());
                     }
                     let waited = tokio::time::Instant::now();
                     body.extend(&data).await;
@@ -410,10 +411,7 @@ impl Fetcher {
             if let Some(g) = gunzip {
                 let rest = g.finish().map_err(invalid)?;
                 if body.len() as u64 + rest.len() as u64 > max {
-                    return Err(FetchError::TooLarge {
-                        url: current.to_string(),
-                        limit: max,
-                    });
+                    return Err(too_large());
                 }
                 body.extend(&rest).await;
             }
