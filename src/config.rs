@@ -978,6 +978,13 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             "[defaults] every must be at least 1s",
         ));
     }
+    if raw.defaults.max_backoff.0 < Duration::from_secs(1) {
+        return Err(whole(
+            "defaults",
+            "max_backoff",
+            "[defaults] max_backoff must be at least 1s (it caps the wait before a failing feed is tried again)",
+        ));
+    }
     if raw.server.max_connections == 0 {
         return Err(whole(
             "server",
@@ -1515,6 +1522,11 @@ mod tests {
         let e = err("[defaults]\nspread = \"1m\"\nevery = \"0s\"\n");
         assert!(
             e.starts_with("cfg/x.toml:3:1: [defaults] every must be at least 1s"),
+            "{e}"
+        );
+        let e = err("[defaults]\nmax_backoff = \"0s\"\n");
+        assert!(
+            e.starts_with("cfg/x.toml:2:1: [defaults] max_backoff must be at least 1s"),
             "{e}"
         );
         let e = err("[[feed]]\nurl = \"https://a.example/f\"\ntitle = \" \"\n");

@@ -42,6 +42,17 @@ pub fn warnings(cfg: &Config) -> Vec<String> {
             ));
         }
     }
+    for o in &cfg.outputs {
+        if !cfg.feeds.is_empty() && o.min_sources > cfg.feeds.len() {
+            out.push(format!(
+                "output `{}` shows only stories carried by at least {} feeds (min_sources), \
+                 and the config names {}: it will stay empty",
+                o.name(),
+                o.min_sources,
+                cfg.feeds.len()
+            ));
+        }
+    }
     // Feeds the config names twice under spellings that `add` takes for one
     // (a trailing slash, host case, tracking parameters): fetched twice.
     let canon = crate::identity::Canon::new(&cfg.identity.strip_params);
@@ -132,5 +143,15 @@ mod tests {
         )));
         assert!(w.is_empty(), "{w:?}");
         assert!(warnings(&cfg(feed)).is_empty());
+        let w = warnings(&cfg(&format!(
+            "{feed}[[feed]]\nurl = \"https://b.example/feed\"\n\
+             [[output]]\nname = \"wide\"\nmin_sources = 3\n\
+             [[output]]\nname = \"pair\"\nmin_sources = 2\n"
+        )));
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(
+            w[0].contains("output `wide`") && w[0].contains("the config names 2"),
+            "{w:?}"
+        );
     }
 }
