@@ -634,6 +634,94 @@ pub(super) fn fallback_links(text: &[u8]) -> Option<Vec<Option<String>>> {
     Some(out)
 }
 
+/// For each RSS item, in document order, the link it gives outside `<link>`:
+/// its `<guid>` when that is a permalink (RSS 2.0: unless `isPermaLink` says
+/// "false") and an absolute http(s) URL, else the `href` of an Atom
+/// `<atom:link>` (rel "alternate" or none) inside it. feed-rs reads neither
+/// (nor the `isPermaLink` attribute). Only asked when an item has no link.
+/// `None` when the document is not well-formed enough to tell.
+pub(super) fn item_links(text: &[u8]) -> Option<Vec<Option<String>>> {
+    let mut reader = reader(text);
+    let mut depth = 0usize;
+    let mut out = Vec::new();
+    // Inside an item: its depth, its permalink guid and its Atom link so far.
+    let mut open: Option<(usize, Option<String>, Option<String>)> = None;
+    // Reading the text of the item's guid (a permalink one).
+    let mut guid: Option<String> = None;
+    let absolute = |s: &str| {
+        url::Url::parse(s.trim())
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+            .map(String::from)
+    };
+    let atom_link = |e: &BytesStart<'_>| {
+        let prefixed = e.name().prefix().is_some();
+        let rel = attr(e, "rel");
+        (prefixed && rel.as_deref().is_none_or(|r| super::rel_is(r, "alternate")))
+            .then(|| attr(e, "href"))
+            .flatten()
+            .and_then(|h| absolute(&super::decode_entities(&h)))
+    };
+    loop {
+        match reader.read_event().ok()? {
+            Event::Start(e) => {
+                depth += 1;
+                let local = e.name().local_name();
+                match (&mut open, local.as_ref()) {
+                    (None, "item") => open = Some((depth, None, None)),
+                    (Some((d, _, _)), "guid") if depth == *d + 1 => {
+                        let permalink = attr(&e, "isPermaLink")
+                            .is_none_or(|v| !v.trim().eq_ignore_ascii_case("false"));
+                        guid = permalink.then(String::new);
+                    }
+                    (Some((d, _, atom)), "link") if depth == *d + 1 && atom.is_none() => {
+                        *atom = atom_link(&e);
+                    }
+                    _ => {}
+                }
+            }
+            Event::Empty(e) => match (&mut open, e.name().local_name().as_ref()) {
+                (None, "item") => out.push(None),
+                (Some((d, _, atom)), "link") if depth == *d && atom.is_none() => {
+                    *atom = atom_link(&e);
+                }
+                _ => {}
+            },
+            Event::Text(t) => {
+                if let Some(g) = guid.as_mut() {
+                    g.push_str(&super::decode_entities(&t));
+                }
+            }
+            Event::CData(t) => {
+                if let Some(g) = guid.as_mut() {
+                    g.push_str(&t.into_inner());
+                }
+            }
+            // `&amp;` and the like come apart from the text around them.
+            Event::GeneralRef(r) => {
+                if let Some(g) = guid.as_mut() {
+                    g.push_str(&super::decode_entities(&format!("&{};", &*r)));
+                }
+            }
+            Event::End(_) => {
+                if let Some(g) = guid.take()
+                    && let Some((_, slot, _)) = open.as_mut()
+                    && slot.is_none()
+                {
+                    *slot = absolute(&g);
+                }
+                if let Some((_, guid_link, atom)) = open.take_if(|o| o.0 == depth) {
+                    out.push(guid_link.or(atom));
+                }
+                depth = depth.saturating_sub(1);
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    Some(out)
+}
+
 /// For each entry of an Atom document (an `entry` child of the root), in
 /// document order: whether it has a `source` child, i.e. was copied from
 /// another feed (Atom's `<source>`, whose authors are the entry's when it

@@ -142,7 +142,12 @@ fn if_compressed(body: &[u8], e: ParseError) -> ParseError {
 /// v6: an entry's enclosures are read (schema version 12): every entry is
 /// read again once, and those stored before version 12 get their files, not
 /// reported updated.
-const RAW_VERSION: &str = "feedloom raw entries v6";
+/// v7: an RSS item without `<link>` takes its permalink `<guid>` or its
+/// `<atom:link>` as its link; RSS and JSON Feed titles have their character
+/// references decoded once more; a
+/// single-byte charset label on valid UTF-8 is not believed. Entries that
+/// read differently are reported updated, once.
+const RAW_VERSION: &str = "feedloom raw entries v7";
 
 /// A document parsed by [`parse_known`].
 #[derive(Debug)]
@@ -297,6 +302,21 @@ fn parse_prepared(
     let fallback_links = legacy::fallback_links(&bytes);
     let unread = limits::unread_channel_items(&bytes);
     let (feed, repaired) = read(&bytes, root, base)?;
+    // An RSS item without `<link>` may give one as its guid or an Atom link
+    // (scanned only then: most documents give every item a link).
+    let rss = matches!(
+        feed.feed_type,
+        model::FeedType::RSS0 | model::FeedType::RSS1 | model::FeedType::RSS2
+    );
+    let fallback_links = match rss
+        && feed
+            .entries
+            .iter()
+            .any(|e| usable_links(&e.links).next().is_none())
+    {
+        true => merge_links(fallback_links, legacy::item_links(&bytes)),
+        false => fallback_links,
+    };
     // RFC 4287 4.2.1: an Atom entry without an author has its `<source>`'s
     // authors, else the feed's. feed-rs reads no `<source>`: for an entry
     // that has one (copied from another feed, as a planet publishes it) the
@@ -319,6 +339,21 @@ fn parse_prepared(
         });
     }
     Ok((doc, repaired))
+}
+
+/// The extension links of each entry (`feedburner:origLink`, `yt:videoId`),
+/// else the ones an RSS item gives outside `<link>` ([`legacy::item_links`]).
+fn merge_links(
+    extension: Option<Vec<Option<String>>>,
+    items: Option<Vec<Option<String>>>,
+) -> Option<Vec<Option<String>>> {
+    match (extension, items) {
+        (Some(e), Some(i)) if e.len() == i.len() => {
+            Some(e.into_iter().zip(i).map(|(e, i)| e.or(i)).collect())
+        }
+        (Some(e), _) => Some(e),
+        (None, i) => i,
+    }
 }
 
 /// feed-rs over the bytes, with one repaired retry per fault it refuses that
@@ -442,14 +477,15 @@ fn map_feed(
             }
         }
     }
+    let loose = feed.feed_type != model::FeedType::Atom;
     let entries = newest(feed.entries, limits.max_entries)
         .into_iter()
-        .map(|e| map_entry(e, base, limits.max_field))
+        .map(|e| map_entry(e, base, limits.max_field, loose))
         .collect();
     Document {
         title: feed
             .title
-            .map(|t| bound(text_of(&t), limits.max_field))
+            .map(|t| bound(text_of(&t, loose), limits.max_field))
             .filter(|t| !t.is_empty()),
         site_url,
         ttl_minutes: feed.ttl,
@@ -528,7 +564,7 @@ fn bare_name(s: &str) -> Option<&str> {
     (!s.is_empty()).then_some(s)
 }
 
-fn map_entry(e: model::Entry, base: &Url, max: usize) -> Entry {
+fn map_entry(e: model::Entry, base: &Url, max: usize, loose: bool) -> Entry {
     let entry_base = e
         .base
         .as_deref()
@@ -559,7 +595,7 @@ fn map_entry(e: model::Entry, base: &Url, max: usize) -> Entry {
         link: link.map(|l| bound(l, 8192)),
         title: e
             .title
-            .map(|t| bound(text_of(&t), max))
+            .map(|t| bound(text_of(&t, loose), max))
             .filter(|t| !t.is_empty()),
         author,
         summary,
@@ -610,10 +646,16 @@ fn alternate_link(links: &[model::Link], base: &Url) -> Option<String> {
         .filter(|l| !crate::urls::is_script_like(l))
 }
 
-/// Text content of a `Text`, tags stripped when it is HTML.
-fn text_of(t: &model::Text) -> String {
+/// Text content of a `Text`, tags stripped when it is HTML. `loose`: the
+/// format does not say whether its plain text is escaped (RSS, JSON Feed; not
+/// Atom, whose `type="text"` is text): character references in it are
+/// decoded once more (a CDATA `Q&amp;A`, a double-escaped `&#8217;` mean the
+/// character). Markup in it stays text, as written.
+fn text_of(t: &model::Text, loose: bool) -> String {
     let s = if is_html(&t.content_type) {
         strip_tags(&t.content)
+    } else if loose {
+        decode_entities(&t.content)
     } else {
         t.content.clone()
     };
@@ -669,6 +711,112 @@ mod tests {
         assert_eq!(d.entries[1].guid, None);
         assert_eq!(d.entries[1].link, None);
         assert_eq!(d.entries[2].guid.as_deref(), Some("g-1"));
+    }
+
+    #[test]
+    fn an_rss_item_without_a_link_takes_its_permalink_guid_or_atom_link() {
+        let xml = br#"<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"><channel><title>t</title>
+            <item><guid>http://guid.example.com/1</guid><title>plain guid</title></item>
+            <item><guid isPermaLink="true"><![CDATA[https://guid.example.com/2?a=1&b=2]]></guid></item>
+            <item><guid isPermaLink="false">http://guid.example.com/3</guid><title>not a permalink</title></item>
+            <item><guid>abc</guid><title>not a URL</title></item>
+            <item><guid isPermaLink="true">http://example.c[o.test/</guid><title>broken</title></item>
+            <item><link>http://link.example.com/6</link><guid>http://guid.example.com/6</guid></item>
+            <item/>
+            <item><guid isPermaLink="False">tag:x</guid><atom:link rel="alternate" href="https://atom.example.com/8"/></item>
+            <item><title>nothing</title><atom:link rel="self" href="https://atom.example.com/self"/></item>
+            <item><guid>http://guid.example.com/10?x=1&amp;y=2</guid></item>
+        </channel></rss>"#;
+        let d = parse(xml, None, &base(), Limits::default()).unwrap();
+        let links: Vec<Option<&str>> = d.entries.iter().map(|e| e.link.as_deref()).collect();
+        assert_eq!(
+            links,
+            [
+                Some("http://guid.example.com/1"),
+                Some("https://guid.example.com/2?a=1&b=2"),
+                None,
+                None,
+                None,
+                Some("http://link.example.com/6"),
+                None,
+                Some("https://atom.example.com/8"),
+                None,
+                Some("http://guid.example.com/10?x=1&y=2"),
+            ]
+        );
+        // The guid stays the guid.
+        assert_eq!(
+            d.entries[0].guid.as_deref(),
+            Some("http://guid.example.com/1")
+        );
+        // Atom's id is no link.
+        let atom = br#"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>
+            <entry><id>http://id.example.com/1</id><title>x</title></entry></feed>"#;
+        let d = parse(atom, None, &base(), Limits::default()).unwrap();
+        assert_eq!(d.entries[0].link, None);
+    }
+
+    #[test]
+    fn rss_and_json_titles_decode_references_atom_text_does_not() {
+        let xml = "<rss version=\"2.0\"><channel><title><![CDATA[Jenny&#8217;s Newsletter]]></title>\
+            <item><guid>1</guid><title><![CDATA[Q&amp;A: what&#8217;s new]]></title></item>\
+            <item><guid>2</guid><title>&amp;#39;Text&amp;#39;</title></item>\
+            <item><guid>3</guid><title><![CDATA[<b>Breaking:</b> news]]></title></item>\
+            <item><guid>4</guid><title>Vec&lt;T&gt; &amp; slices</title></item>\
+            </channel></rss>";
+        let d = parse(xml.as_bytes(), None, &base(), Limits::default()).unwrap();
+        assert_eq!(d.title.as_deref(), Some("Jenny\u{2019}s Newsletter"));
+        let titles: Vec<&str> = d
+            .entries
+            .iter()
+            .filter_map(|e| e.title.as_deref())
+            .collect();
+        assert_eq!(
+            titles,
+            [
+                "Q&A: what\u{2019}s new",
+                "'Text'",
+                "<b>Breaking:</b> news",
+                "Vec<T> & slices"
+            ]
+        );
+        let json = r#"{"version": "https://jsonfeed.org/version/1.1", "title": "J&amp;J",
+            "items": [{"id": "1", "title": "Rock &amp; roll &#8212; live", "content_text": "x"}]}"#;
+        let d = parse(json.as_bytes(), None, &base(), Limits::default()).unwrap();
+        assert_eq!(d.title.as_deref(), Some("J&J"));
+        assert_eq!(
+            d.entries[0].title.as_deref(),
+            Some("Rock & roll \u{2014} live")
+        );
+        let atom = r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>
+            <entry><id>1</id><title type="text">AT&amp;amp;T &lt;b&gt;bold&lt;/b&gt;</title></entry></feed>"#;
+        let d = parse(atom.as_bytes(), None, &base(), Limits::default()).unwrap();
+        assert_eq!(d.entries[0].title.as_deref(), Some("AT&amp;T <b>bold</b>"));
+    }
+
+    #[test]
+    fn a_single_byte_label_on_utf8_text_is_not_believed() {
+        let utf8 = "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\
+            <rss version=\"2.0\"><channel><title>\u{d14c}\u{c2a4}\u{d2b8}</title>\
+            <item><guid>1</guid><title>Caf\u{e9} \u{20ac}</title></item></channel></rss>";
+        let d = parse(utf8.as_bytes(), None, &base(), Limits::default()).unwrap();
+        assert_eq!(d.entries[0].title.as_deref(), Some("Caf\u{e9} \u{20ac}"));
+        assert_eq!(d.title.as_deref(), Some("\u{d14c}\u{c2a4}\u{d2b8}"));
+        // Same through the HTTP charset.
+        let bare = utf8.replace(" encoding=\"ISO-8859-1\"", "");
+        let d = parse(
+            bare.as_bytes(),
+            Some("windows-1252"),
+            &base(),
+            Limits::default(),
+        )
+        .unwrap();
+        assert_eq!(d.entries[0].title.as_deref(), Some("Caf\u{e9} \u{20ac}"));
+        // Real Latin-1 still reads as Latin-1.
+        let mut latin1 = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><rss version=\"2.0\"><channel><title>t</title><item><guid>1</guid><title>Caf".to_vec();
+        latin1.extend_from_slice(b"\xe9</title></item></channel></rss>");
+        let d = parse(&latin1, None, &base(), Limits::default()).unwrap();
+        assert_eq!(d.entries[0].title.as_deref(), Some("Caf\u{e9}"));
     }
 
     #[test]

@@ -138,7 +138,8 @@ pub fn bound(mut s: String, max: usize) -> String {
 /// Decides the bytes feed-rs sees: always UTF-8. The encoding is, in order, the
 /// byte order mark's; UTF-16 recognised by its zero bytes; the document's own
 /// declaration (a UTF-16 label on bytes that are not UTF-16 is ignored); the HTTP
-/// charset; else UTF-8, and for bytes that are not UTF-8 the encoding `chardetng`
+/// charset (but a single-byte one is not believed of bytes that are valid
+/// UTF-8 and not all ASCII); else UTF-8, and for bytes that are not UTF-8 the encoding `chardetng`
 /// guesses from them (windows-1252, windows-1251, EUC-KR, Shift_JIS, …). Invalid
 /// sequences in a document claimed to be UTF-8 are repaired, not fatal.
 ///
@@ -167,6 +168,12 @@ pub fn to_parser_bytes<'a>(body: &'a [u8], http_charset: Option<&str>) -> Cow<'a
         ),
     };
     let body = &body[bom..];
+    // A single-byte label on text that is valid UTF-8 with non-ASCII in it is
+    // a wrong label (a CMS that declares ISO-8859-1 or windows-1252 whatever
+    // it writes): legacy text is almost never valid UTF-8 by chance, and read
+    // by the label it would be mojibake ("CafÃ©").
+    let encoding = encoding
+        .filter(|e| !(e.is_single_byte() && !body.is_ascii() && std::str::from_utf8(body).is_ok()));
     let text = match encoding {
         Some(e) if e != UTF_8 => Cow::Owned(
             e.decode_without_bom_handling(body)
