@@ -858,3 +858,96 @@ async fn an_item_deleted_by_hand_leaves_no_trap_for_the_next_one() {
     );
     assert_eq!(s.env.count(&own), 1);
 }
+
+/// A link that several entries of a feed point to (a podcast's page, a live
+/// blog whose posts differ only by #fragment) names no one story: another
+/// feed's item with that link is not merged into one of them.
+#[tokio::test]
+async fn entries_sharing_a_listing_link_are_not_merged_across_feeds() {
+    let s = Scenario::new(&["/a", "/b", "/live"], "").await;
+    s.serve(
+        "/a",
+        &[
+            (
+                Some("a1"),
+                Some("https://net.example/podcasts/"),
+                "Episode 41: Ocean mysteries",
+                "Deep sea.",
+            ),
+            (
+                Some("a2"),
+                Some("https://net.example/podcasts/"),
+                "Episode 40: Mountain air",
+                "Peaks.",
+            ),
+        ],
+    );
+    s.serve(
+        "/b",
+        &[
+            (
+                Some("b1"),
+                Some("https://net.example/podcasts"),
+                "Cooking show 12: Bread",
+                "Flour.",
+            ),
+            (
+                Some("b2"),
+                Some("https://net.example/podcasts"),
+                "Cooking show 11: Soup",
+                "Stock.",
+            ),
+        ],
+    );
+    s.serve(
+        "/live",
+        &[(
+            Some("l3"),
+            Some("https://net.example/podcasts/#ep-12"),
+            "Bread, live",
+            "Crumbs.",
+        )],
+    );
+    s.poll().await;
+    let mut t = s.titles();
+    t.sort();
+    assert_eq!(
+        t,
+        [
+            "Bread, live",
+            "Cooking show 11: Soup",
+            "Cooking show 12: Bread",
+            "Episode 40: Mountain air",
+            "Episode 41: Ocean mysteries"
+        ]
+    );
+}
+
+/// A feed that shows only its latest entry, every one linking to the site's
+/// front page under a new guid: each entry is a new item, not the last one
+/// re-keyed (which lost the one before).
+#[tokio::test]
+async fn new_guids_on_a_front_page_link_are_new_items() {
+    let s = Scenario::new(&["/status"], "").await;
+    for (i, title) in [
+        "Outage in region one",
+        "Database failover",
+        "Network maintenance",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let guid = format!("incident-{i}");
+        s.serve(
+            "/status",
+            &[(
+                Some(&guid),
+                Some("http://status.example.org/"),
+                title,
+                title,
+            )],
+        );
+        assert_eq!(s.poll().await.new, 1, "{title}");
+    }
+    assert_eq!(s.stories().len(), 3, "{:?}", s.titles());
+}

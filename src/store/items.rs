@@ -149,11 +149,13 @@ impl Store {
             // Marked known by a reader, but the row may be gone or differ now.
             let it = it.completed_unless_stored(existing.as_ref().map(|e| e.content_hash.as_str()));
             let it = &*it;
+            // The link is this entry's alone in the document (not a listing
+            // page or a live blog that several entries point to).
+            let unique_link = it
+                .canonical_url
+                .as_deref()
+                .is_some_and(|c| link_counts.get(c) == Some(&1) && !meta.skipped.has_link(c));
             if existing.is_none() {
-                let unique_link = it
-                    .canonical_url
-                    .as_deref()
-                    .is_some_and(|c| link_counts.get(c) == Some(&1) && !meta.skipped.has_link(c));
                 let doc = InDocument {
                     keys: &doc_keys,
                     guids: &doc_guids,
@@ -187,7 +189,8 @@ impl Store {
             match existing {
                 None if super::prune::tombstoned(&tx, feed.id, &it.key, now)? => {}
                 None => {
-                    let (joined, id) = insert_item(&tx, feed, it, now, rules, &mut window)?;
+                    let (joined, id) =
+                        insert_item(&tx, feed, it, unique_link, now, rules, &mut window)?;
                     applied.new += 1;
                     applied.joined += usize::from(joined);
                     let e = &it.entry;
@@ -352,7 +355,8 @@ fn find_churned(
     doc: &InDocument,
 ) -> Result<Option<Existing>, StoreError> {
     let (sql, arg) = match &it.canonical_url {
-        Some(c) if unique_link => (
+        // (A front page is where many entries point: it identifies none.)
+        Some(c) if unique_link && specific(c) => (
             // Planned on items_canonical (few items share a link).
             "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures
              FROM items WHERE feed_id = ?1 AND canonical_url = ?2 LIMIT 2",
@@ -402,6 +406,7 @@ fn insert_item(
     tx: &Connection,
     feed: &FeedRef,
     it: &Identified,
+    unique_link: bool,
     now: i64,
     rules: &StoryRules,
     window: &mut near::Window,
@@ -409,7 +414,8 @@ fn insert_item(
     let ctx = StoreError::ctx;
     let uid = free_uid(tx, feed, &it.key)?;
     let mut hubs = Vec::new();
-    let story = match story_by_url(tx, feed.id, it.canonical_url.as_deref())? {
+    let link = it.canonical_url.as_deref().filter(|_| unique_link);
+    let story = match story_by_url(tx, feed.id, link)? {
         Some(s) => Some(s),
         None if rules.near_duplicates => match &it.fingerprint {
             Some(fp) => {
@@ -584,7 +590,10 @@ fn specific(canonical: &str) -> bool {
 }
 
 /// The story of another feed's item with this canonical URL, unless that story
-/// already has an item of this feed.
+/// already has an item of this feed, or that feed has other items with the
+/// URL (a listing page, a live blog, a podcast's home: the link names no one
+/// story there). The caller passes a URL only when it is unique in its own
+/// document, for the same reason.
 fn story_by_url(
     tx: &Connection,
     feed_id: i64,
@@ -597,6 +606,8 @@ fn story_by_url(
         "SELECT i.story_id FROM items i
          WHERE i.canonical_url = ?1 AND i.feed_id != ?2 AND i.story_id IS NOT NULL
            AND NOT EXISTS (SELECT 1 FROM items j WHERE j.story_id = i.story_id AND j.feed_id = ?2)
+           AND NOT EXISTS (SELECT 1 FROM items k
+                           WHERE k.canonical_url = ?1 AND k.feed_id = i.feed_id AND k.id != i.id)
          ORDER BY i.id LIMIT 1",
     )
     .and_then(|mut s| s.query_row(params![c, feed_id], |r| r.get(0)).optional())

@@ -200,11 +200,12 @@ impl PgStore {
             // Marked known by a reader, but the row may be gone or differ now.
             let it = it.completed_unless_stored(existing.as_ref().map(|e| e.content_hash.as_str()));
             let it = &*it;
+            // The link is this entry's alone in the document (see SQLite's).
+            let unique_link = it
+                .canonical_url
+                .as_deref()
+                .is_some_and(|c| link_counts.get(c) == Some(&1));
             if existing.is_none() {
-                let unique_link = it
-                    .canonical_url
-                    .as_deref()
-                    .is_some_and(|c| link_counts.get(c) == Some(&1));
                 existing =
                     find_churned(&mut tx, feed.id, it, unique_link, &doc_keys, &doc_guids).await?;
                 if let Some(e) = &existing {
@@ -239,7 +240,7 @@ impl PgStore {
             match existing {
                 None if tombstoned(&mut tx, feed.id, &it.key, now).await? => {}
                 None => {
-                    let joined = insert_item(&mut tx, feed, it, now, rules).await?;
+                    let joined = insert_item(&mut tx, feed, it, unique_link, now, rules).await?;
                     applied.new += 1;
                     applied.joined += usize::from(joined);
                 }
@@ -382,7 +383,7 @@ async fn find_churned(
 ) -> Result<Option<Existing>, StoreError> {
     let c = "looking up churned item";
     let rows = match &it.canonical_url {
-        Some(cu) if unique_link => {
+        Some(cu) if unique_link && specific(cu) => {
             tx.query(
                 c,
                 "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures FROM items
@@ -423,12 +424,14 @@ async fn insert_item(
     tx: &mut Tx<'_>,
     feed: &FeedRef,
     it: &Identified,
+    unique_link: bool,
     now: i64,
     rules: &StoryRules,
 ) -> Result<bool, StoreError> {
     let uid = free_uid(tx, feed, &it.key).await?;
     let mut hubs = Vec::new();
-    let story = match story_by_url(tx, feed.id, it.canonical_url.as_deref()).await? {
+    let link = it.canonical_url.as_deref().filter(|_| unique_link);
+    let story = match story_by_url(tx, feed.id, link).await? {
         Some(s) => Some(s),
         None if rules.near_duplicates => match &it.fingerprint {
             Some(fp) => {
@@ -629,6 +632,7 @@ async fn story_by_url(
              SELECT i.story_id FROM same i
              WHERE i.feed_id <> $2 AND i.story_id IS NOT NULL
                AND NOT EXISTS (SELECT 1 FROM items j WHERE j.story_id = i.story_id AND j.feed_id = $2)
+               AND NOT EXISTS (SELECT 1 FROM same k WHERE k.feed_id = i.feed_id AND k.id <> i.id)
              ORDER BY i.id LIMIT 1",
             &[&cu, &feed_id],
         )
