@@ -1054,3 +1054,19 @@ async fn every_item_of_a_large_batch_is_indexed_once() {
         200
     );
 }
+
+/// A feed's title is shown without bidi override characters in search
+/// results, as everywhere else (a title could otherwise spoof a file name).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_results_name_feeds_without_bidi_overrides() {
+    let w = World::new("").await;
+    w.srv.set(
+        "/asia.xml",
+        Resource::feed(doc("Bank \u{202E}gnp.exe\u{202C} news", ASIA)),
+    );
+    let out = feedloom(&w.config, &["poll"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let hits = w.search(&["서울"]);
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0]["feed_title"], "Bank gnp.exe news");
+}

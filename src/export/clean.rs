@@ -219,18 +219,43 @@ pub fn escape_markup(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// Whether `s` (starting at a `&`) begins an HTML character reference: `&name;`,
-/// `&#123;` or `&#x1F;` (a name or number of at most 32 characters).
+/// Whether `s` (starting at a `&`) begins what an HTML parser reads as a
+/// character reference: `&name;` (a name of at most 32 characters), a number
+/// (`&#60`, `&#x3c`, with or without `;`), or one of the legacy names HTML
+/// reads without `;` (`&lt`, `&copy`, `&nbsp`...: `&ltimg` is `<img`).
 fn starts_reference(s: &str) -> bool {
     let body = &s.as_bytes()[1..];
-    let (digits, ok): (&[u8], fn(&u8) -> bool) = match body {
-        [b'#', b'x' | b'X', rest @ ..] => (rest, u8::is_ascii_hexdigit),
-        [b'#', rest @ ..] => (rest, u8::is_ascii_digit),
-        _ => (body, u8::is_ascii_alphanumeric),
+    let (digits, ok, numeric): (&[u8], fn(&u8) -> bool, bool) = match body {
+        [b'#', b'x' | b'X', rest @ ..] => (rest, u8::is_ascii_hexdigit, true),
+        [b'#', rest @ ..] => (rest, u8::is_ascii_digit, true),
+        _ => (body, u8::is_ascii_alphanumeric, false),
     };
     let n = digits.iter().take(33).take_while(|c| ok(c)).count();
-    n > 0 && n <= 32 && digits.get(n) == Some(&b';')
+    if n == 0 {
+        return false;
+    }
+    numeric
+        || (n <= 32 && digits.get(n) == Some(&b';'))
+        || LEGACY_REFERENCES
+            .iter()
+            .any(|r| body.starts_with(r.as_bytes()))
 }
+
+/// The references HTML reads without a semicolon (the HTML standard's
+/// named character references, those listed without `;`).
+const LEGACY_REFERENCES: &[&str] = &[
+    "AElig", "AMP", "Aacute", "Acirc", "Agrave", "Aring", "Atilde", "Auml", "COPY", "Ccedil",
+    "ETH", "Eacute", "Ecirc", "Egrave", "Euml", "GT", "Iacute", "Icirc", "Igrave", "Iuml", "LT",
+    "Ntilde", "Oacute", "Ocirc", "Ograve", "Oslash", "Otilde", "Ouml", "QUOT", "REG", "THORN",
+    "Uacute", "Ucirc", "Ugrave", "Uuml", "Yacute", "aacute", "acirc", "acute", "aelig", "agrave",
+    "amp", "aring", "atilde", "auml", "brvbar", "ccedil", "cedil", "cent", "copy", "curren", "deg",
+    "divide", "eacute", "ecirc", "egrave", "eth", "euml", "frac12", "frac14", "frac34", "gt",
+    "iacute", "icirc", "iexcl", "igrave", "iquest", "iuml", "laquo", "lt", "macr", "micro",
+    "middot", "nbsp", "not", "ntilde", "oacute", "ocirc", "ograve", "ordf", "ordm", "oslash",
+    "otilde", "ouml", "para", "plusmn", "pound", "quot", "raquo", "reg", "sect", "shy", "sup1",
+    "sup2", "sup3", "szlig", "thorn", "times", "uacute", "ucirc", "ugrave", "uml", "uuml",
+    "yacute", "yen", "yuml",
+];
 
 /// A story with only publishable links (others dropped, logged at debug) and
 /// plain source titles and author.
@@ -402,6 +427,11 @@ mod tests {
         assert_eq!(
             escape_markup("&lt;3 &#60; &#x3c;"),
             "&amp;lt;3 &amp;#60; &amp;#x3c;"
+        );
+        // What HTML reads without a semicolon is escaped too.
+        assert_eq!(
+            escape_markup("&ltimg src=x&gt &#60b &copy2026 Q&A &notes"),
+            "&amp;ltimg src=x&amp;gt &amp;#60b &amp;copy2026 Q&A &amp;notes"
         );
     }
 

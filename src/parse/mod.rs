@@ -143,8 +143,10 @@ fn if_compressed(body: &[u8], e: ParseError) -> ParseError {
 /// read again once, and those stored before version 12 get their files, not
 /// reported updated.
 /// v7: an RSS item without `<link>` takes its permalink `<guid>` or its
-/// `<atom:link>` as its link; RSS and JSON Feed titles have their character
-/// references decoded once more; a
+/// `<atom:link>` as its link; an Atom entry without an alternate link no
+/// longer takes its enclosure's, `self`, `via` or `related` link as its own;
+/// RSS and JSON Feed titles have their character references decoded once
+/// more; a
 /// single-byte charset label on valid UTF-8 is not believed. Entries that
 /// read differently are reported updated, once.
 const RAW_VERSION: &str = "feedloom raw entries v7";
@@ -629,11 +631,41 @@ pub(crate) fn rel_is(rel: &str, name: &str) -> bool {
 }
 
 /// The link a reader would follow: rel="alternate" (or no rel), else the first
-/// link of any other rel, resolved.
+/// link of a relation that may name the entry's page (not `enclosure`, `self`,
+/// `edit`, `via`, `related`, `replies` and the like: a file, the feed, another
+/// page), resolved.
 fn alternate_link(links: &[model::Link], base: &Url) -> Option<String> {
+    const NOT_THE_PAGE: &[&str] = &[
+        "enclosure",
+        "self",
+        "edit",
+        "edit-media",
+        "via",
+        "related",
+        "replies",
+        "hub",
+        "license",
+        "payment",
+        "first",
+        "last",
+        "next",
+        "previous",
+        "prev",
+        "next-archive",
+        "prev-archive",
+        "current",
+        "icon",
+        "search",
+    ];
     usable_links(links)
         .find(|l| l.rel.as_deref().is_none_or(|r| rel_is(r, "alternate")))
-        .or_else(|| usable_links(links).next())
+        .or_else(|| {
+            usable_links(links).find(|l| {
+                l.rel
+                    .as_deref()
+                    .is_none_or(|r| !NOT_THE_PAGE.iter().any(|n| rel_is(r, n)))
+            })
+        })
         .map(|l| l.href.trim())
         .filter(|h| !h.is_empty())
         .map(|h| {
@@ -749,11 +781,26 @@ mod tests {
             d.entries[0].guid.as_deref(),
             Some("http://guid.example.com/1")
         );
-        // Atom's id is no link.
+        // Atom's id is no link, nor is a file, the feed or another page.
         let atom = br#"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>
-            <entry><id>http://id.example.com/1</id><title>x</title></entry></feed>"#;
+            <entry><id>http://id.example.com/1</id><title>x</title></entry>
+            <entry><id>2</id><link rel="enclosure" href="https://cdn.example/ep1.mp3"/>
+              <link rel="via" href="https://other.example/post"/><link rel="self" href="https://hub.example/"/></entry>
+            <entry><id>3</id><link rel="related" href="https://other.example/x"/>
+              <link rel="http://www.iana.org/assignments/relation/alternate" href="/p/3"/></entry>
+            <entry><id>4</id><link rel="shorturl" href="https://s.example/4"/></entry>
+            </feed>"#;
         let d = parse(atom, None, &base(), Limits::default()).unwrap();
-        assert_eq!(d.entries[0].link, None);
+        let links: Vec<Option<&str>> = d.entries.iter().map(|e| e.link.as_deref()).collect();
+        assert_eq!(
+            links,
+            [
+                None,
+                None,
+                Some("https://example.org/p/3"),
+                Some("https://s.example/4")
+            ]
+        );
     }
 
     #[test]

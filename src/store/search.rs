@@ -414,8 +414,19 @@ pub fn highlight(text: &str, terms: &[Term]) -> Vec<Segment> {
 }
 
 /// About `max` bytes of `text` around its first match, highlighted; with an
-/// ellipsis where it was cut.
+/// ellipsis where it was cut. Control characters (a feed's stray ESC, BEL or
+/// DEL) are left out, as from every page.
 pub fn snippet(text: &str, terms: &[Term], max: usize) -> Vec<Segment> {
+    let cleaned: String;
+    let text = if text.chars().any(|c| c.is_control() && !c.is_whitespace()) {
+        cleaned = text
+            .chars()
+            .filter(|c| !c.is_control() || c.is_whitespace())
+            .collect();
+        cleaned.as_str()
+    } else {
+        text
+    };
     let first = matches(text, terms).first().map_or(0, |m| m.0);
     let mut start = first.saturating_sub(max / 3);
     while !text.is_char_boundary(start) {
@@ -889,6 +900,14 @@ mod tests {
         let segs = highlight("the release relies", &prefix);
         assert_eq!(segs.iter().filter(|s| s.mark).count(), 2);
         assert_eq!(segs[1].text, "release");
+    }
+
+    #[test]
+    fn snippets_leave_control_characters_out() {
+        let terms = parse_query("ctl").unwrap().terms;
+        let s = snippet("ctl\u{1}\u{8} \u{1b}[31mred\u{7f} end", &terms, 120);
+        let text: String = s.iter().map(|g| g.text.as_str()).collect();
+        assert_eq!(text, "ctl [31mred end");
     }
 
     #[test]

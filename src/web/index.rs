@@ -12,6 +12,7 @@ use maud::html;
 
 use super::{format_label, href, layout, time};
 use crate::config::{Format, OutputConfig};
+use crate::export::clean::plain_title;
 use crate::export::rfc3339;
 use crate::server::ServerState;
 use crate::store::queries::{FeedHealth, FeedProblem};
@@ -90,7 +91,7 @@ pub fn html(outputs: &[OutputConfig], health: &IndexHealth) -> String {
                         @for f in &health.worst {
                             tr {
                                 td {
-                                    (f.title.clone().unwrap_or_else(|| f.url.clone()))
+                                    (f.title.as_deref().map_or_else(|| f.url.clone(), |t| plain_title(t).into_owned()))
                                     @if f.title.is_some() { br; span.muted { (f.url) } }
                                 }
                                 td { (f.consecutive_failures) }
@@ -140,7 +141,7 @@ pub fn json(outputs: &[OutputConfig], health: &IndexHealth) -> String {
         .map(|f| {
             json!({
                 "url": f.url,
-                "title": f.title,
+                "title": f.title.as_deref().map(plain_title),
                 "state": if f.enabled { "failing" } else { "disabled" },
                 "consecutive_failures": f.consecutive_failures,
                 "last_http_status": f.last_http_status,

@@ -111,7 +111,8 @@ fn hit(h: &Hit, now: i64) -> Markup {
     let feed = s
         .source
         .title
-        .clone()
+        .as_deref()
+        .map(|t| plain_title(t).into_owned())
         .filter(|t| !t.trim().is_empty())
         .unwrap_or_else(|| {
             url::Url::parse(&s.source.feed_url)
@@ -157,7 +158,7 @@ pub fn json(hits: &[Hit]) -> String {
                 "title": title,
                 "link": link,
                 "feed": crate::config::access::redact_userinfo(&st.source.feed_url),
-                "feed_title": st.source.title,
+                "feed_title": st.source.title.as_deref().map(plain_title),
                 "first_seen_at": st.first_seen_at,
                 "published_at": st.published_at,
                 "sources": h.sources,
