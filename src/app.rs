@@ -153,6 +153,10 @@ impl Plan {
         store.spread_due(now, first).await?;
         let every = refs.iter().map(|r| r.id).zip(every_list).collect();
         let mut refresher = Refresher::new(&cfg, store.clone()).map_err(AppError::Client)?;
+        if let Some(old) = previous {
+            // One "stopping" for fetches dispatched before and after a reload.
+            refresher.stop = old.refresher.stop.clone();
+        }
         if let Some(old) = previous.filter(|p| p.cfg.fetch == cfg.fetch) {
             refresher.fetcher = old.refresher.fetcher.clone();
         }
@@ -453,7 +457,9 @@ pub async fn run(
         }
     }
 
-    // Graceful stop: no new dispatches; in-flight fetches get until the deadline.
+    // Graceful stop: no new dispatches, and those still waiting for their
+    // host's turn do not start; requests made get until the deadline.
+    plan.refresher.stop.stop();
     sd_notify("STOPPING=1");
     let deadline = tokio::time::sleep(plan.cfg.server.shutdown_timeout.0);
     tokio::pin!(deadline);

@@ -60,6 +60,36 @@ pub struct Refresher {
     /// What besides the body decides how it is read (limits, identity rules):
     /// part of the body hash, so that a changed rule re-reads every body.
     pub body_tag: Arc<str>,
+    /// Set when the daemon stops: a fetch still waiting for its host's turn
+    /// does not start.
+    pub stop: Stop,
+}
+
+/// The daemon's "stopping": fetches dispatched but not started yet (waiting
+/// for their host's turn or a global slot) end without a request, and are due
+/// again at the next start. Requests already made are left to finish.
+#[derive(Clone, Default)]
+pub struct Stop(Arc<(std::sync::atomic::AtomicBool, tokio::sync::Notify)>);
+
+impl Stop {
+    pub fn stop(&self) {
+        self.0.0.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.0.1.notify_waiters();
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        self.0.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Completes once [`Stop::stop`] was called.
+    pub async fn stopped(&self) {
+        let notified = self.0.1.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if !self.is_stopped() {
+            notified.await;
+        }
+    }
 }
 
 /// How one refresh ended.
@@ -67,6 +97,9 @@ pub struct Refresher {
 pub enum Outcome {
     Stored(Applied),
     NotModified,
+    /// Not fetched: the daemon began to stop before the fetch's turn came.
+    /// Nothing was requested or recorded.
+    NotStarted,
     /// The feed's failure, as stored on its row.
     Failed {
         error: String,
@@ -101,14 +134,17 @@ impl Refresher {
         let canon = Canon::new(&cfg.identity.strip_params);
         // v2: enclosures are read (an identical body is parsed once more
         // after the upgrade; migration 12 clears the validators, so a server
-        // that answered 304 sends the body too).
+        // that answered 304 sends the body too). v3: the readings of the
+        // parser's raw entries v7 (guid links, titles' references, charset
+        // labels): a body stored before is read once more.
         let body_tag = format!(
-            "v2 entries={} field={} strip={}",
+            "v3 entries={} field={} strip={}",
             cfg.fetch.max_entries,
             cfg.fetch.max_field.0,
             canon.tag()
         );
         Refresher {
+            stop: Stop::default(),
             body_tag: body_tag.into(),
             fetcher,
             // Only feeds with headers or credentials: the others get none.
@@ -168,11 +204,30 @@ async fn refresh_one(r: &Refresher, feed: &FeedRef, every: &Every) -> Result<Rep
     // write (so that fetched documents never pile up in memory ahead of the
     // writer), but not the wait for the group commit: that must not keep the
     // next fetches from starting.
-    if let Backend::Postgres(pg) = &r.store {
-        // The host's gap, shared by every node (see store::postgres::feeds).
-        pg.wait_turn(feed.id).await;
-    }
-    let mut held = r.fetcher.acquire(&feed.fetch_url).await;
+    let turn = async {
+        if let Backend::Postgres(pg) = &r.store {
+            // The host's gap, shared by every node (see store::postgres::feeds).
+            pg.wait_turn(feed.id).await;
+        }
+        r.fetcher.acquire(&feed.fetch_url).await
+    };
+    let mut held = tokio::select! {
+        biased;
+        () = r.stop.stopped() => {
+            // (Claimed on PostgreSQL: another node may take it at once.)
+            if let Err(e) = r.store.release(feed.id).await {
+                warn!(error = %chain(&e), "cannot release a feed");
+            }
+            return Ok(Report {
+                feed_url: feed.url.to_string(),
+                outcome: Outcome::NotStarted,
+                duration_ms: 0,
+                next_fetch_at: None,
+                store_error: None,
+            });
+        }
+        held = turn => held,
+    };
     let started_at = crate::now_unix();
     let t0 = Instant::now();
     // (Most feeds have none: they share one empty value, no allocation per fetch.)
@@ -569,6 +624,7 @@ fn log_report(feed_url: &str, outcome: &Outcome, ms: i64) {
             "fetched"
         ),
         Outcome::NotModified => info!(status = %"not_modified", new = 0, ms, "fetched"),
+        Outcome::NotStarted => tracing::debug!("not fetched: the daemon is stopping"),
         Outcome::Failed {
             error,
             status,
@@ -669,6 +725,7 @@ impl Summary {
             }
             Outcome::NotModified => self.not_modified += 1,
             Outcome::Failed { .. } => self.failed += 1,
+            Outcome::NotStarted => {}
         }
     }
 }

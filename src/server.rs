@@ -119,6 +119,7 @@ impl Metrics {
             Outcome::Stored(_) => &self.fetch_ok,
             Outcome::NotModified => &self.fetch_not_modified,
             Outcome::Failed { .. } => &self.fetch_error,
+            Outcome::NotStarted => return,
         }
         .fetch_add(1, Ordering::Relaxed);
         let secs = ms.max(0) as f64 / 1000.0;

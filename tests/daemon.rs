@@ -933,3 +933,42 @@ async fn absurd_server_hints_are_capped_not_fatal() {
     // (A failure's delay counts from when it came, rounded up to a second.)
     assert!((86_400..=86_402).contains(&next_gap(&env, "/later.xml")));
 }
+
+/// A stop lets the requests already made finish, and starts no new one: feeds
+/// dispatched but still waiting for their host's turn are not fetched (they
+/// are due again at the next start), so the stop does not wait for them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_starts_no_request_that_was_waiting_for_its_turn() {
+    let srv = FeedServer::start().await;
+    let mut body = String::from(
+        "[fetch]\nhost_gap = \"400ms\"\nper_host = 1\n\n[defaults]\nspread = \"1s\"\n\n\
+         [server]\nshutdown_timeout = \"20s\"\n\n",
+    );
+    for i in 0..30 {
+        let path = format!("/q{i}.xml");
+        srv.set(
+            &path,
+            Resource::feed(rss("q", &[(Some("1"), None, "one", "d")])),
+        );
+        body += &feed_block(&srv.url(&path), "");
+    }
+    let app = spawn_app(&body).await;
+    assert!(wait_for(10, || srv.seen().len() >= 3).await);
+    let before = srv.seen().len();
+    let started = Instant::now();
+    let env = app.stop().await;
+    let took = started.elapsed();
+    let after = srv.seen().len();
+    assert!(
+        after <= before + 1,
+        "{} requests started after the stop",
+        after - before
+    );
+    assert!(took < Duration::from_secs(5), "the stop took {took:?}");
+    // Nothing was recorded for the feeds not fetched.
+    assert_eq!(
+        env.count("SELECT count(*) FROM fetches") as usize,
+        after,
+        "one fetch record per request"
+    );
+}

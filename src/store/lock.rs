@@ -22,7 +22,7 @@ pub struct StoreLock {
 
 /// Every file of the store at `db`: the database, SQLite's `-wal`, `-shm`
 /// and `-journal` beside it (beside the file it names, when `db` is a link),
-/// and the lock file (beside `db` as written). Nothing else may write them.
+/// and the lock file (beside the file `db` names). Nothing else may write them.
 pub fn store_files(db: &Path) -> Vec<PathBuf> {
     let beside = |base: &Path, suffix: &str| {
         let mut p = base.as_os_str().to_owned();
@@ -39,9 +39,12 @@ pub fn store_files(db: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// The lock file of the store at `db`.
+/// The lock file of the store at `db`: beside the file `db` names, after
+/// symbolic links (a link to the store is the same store: one writer), or
+/// beside `db` as written while it does not exist yet.
 pub fn lock_path(db: &Path) -> PathBuf {
-    let mut p = db.as_os_str().to_owned();
+    let real = std::fs::canonicalize(db).unwrap_or_else(|_| db.to_path_buf());
+    let mut p = real.into_os_string();
     p.push(".lock");
     PathBuf::from(p)
 }
@@ -127,5 +130,18 @@ mod tests {
         let again = StoreLock::acquire(&db, "poll").unwrap();
         let text = std::fs::read_to_string(again.path()).unwrap();
         assert!(text.starts_with("feedloom poll (pid "), "{text}");
+    }
+
+    #[test]
+    fn a_link_to_the_store_is_the_same_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("data/s.db");
+        std::fs::create_dir_all(db.parent().unwrap()).unwrap();
+        std::fs::write(&db, b"").unwrap();
+        let alias = dir.path().join("alias.db");
+        std::os::unix::fs::symlink(&db, &alias).unwrap();
+        let _first = StoreLock::acquire(&db, "run").unwrap();
+        let err = StoreLock::acquire(&alias, "prune").unwrap_err().to_string();
+        assert!(err.contains("in use by feedloom run"), "{err}");
     }
 }
