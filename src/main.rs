@@ -357,7 +357,9 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                     && store.merge_search_step()?
                 {
                     steps += 1;
+                    store.checkpoint();
                 }
+                store.checkpoint();
                 outln!(
                     "merged the search index in {:.1}s",
                     started.elapsed().as_secs_f64()
@@ -376,7 +378,10 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                 );
             } else if store.incremental_vacuum()? {
                 let before = store.free_pages()?;
-                while store.reclaim_step()? > 0 {}
+                while store.reclaim_step()? > 0 {
+                    store.checkpoint();
+                }
+                store.checkpoint();
                 outln!(
                     "returned {:.1} MB to the file system",
                     (before * page) as f64 / 1e6

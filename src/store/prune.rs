@@ -285,15 +285,30 @@ impl Store {
 
     /// Prunes everything due at `now` in steps (for `feedloom prune`; the daemon
     /// runs the steps itself, letting fetches in between).
+    /// After each step the WAL is emptied (see [`Store::checkpoint`]), so that
+    /// pruning needs one step's room on the disk, not the whole deletion's.
     pub fn prune_all(&mut self, now: i64, r: &Retention) -> Result<Pruned, StoreError> {
         let mut total = Pruned::default();
         loop {
             let step = self.prune_step(now, r)?;
             total.add(step.pruned);
+            self.checkpoint();
             if step.done {
                 return Ok(total);
             }
         }
+    }
+
+    /// Copies the WAL into the database and truncates it, when no reader
+    /// holds it (best effort: a busy WAL is left for the next checkpoint).
+    /// For `prune` by hand, whose steps would otherwise grow the WAL to
+    /// [`super::WAL_AUTOCHECKPOINT`] pages before any space comes back: on a
+    /// nearly full disk that was the difference between pruning and
+    /// "database or disk is full".
+    pub fn checkpoint(&self) {
+        let _ = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
     }
 
     /// One step of merging the search index (about [`MERGE_PAGES`] pages of
