@@ -351,7 +351,8 @@ pub async fn run(
     let mut in_flight: HashSet<i64> = HashSet::new();
     // Feeds whose failure the store could not record either: backed off here.
     let mut held_back = HeldBack::default();
-    let mut task_feed: HashMap<tokio::task::Id, i64> = HashMap::new();
+    // Each fetch task's feed: its id and URL (for the logs).
+    let mut task_feed: HashMap<tokio::task::Id, (i64, String)> = HashMap::new();
     let mut tasks: JoinSet<Refreshed> = JoinSet::new();
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -440,11 +441,11 @@ pub async fn run(
                     };
                     in_flight.insert(feed.id);
                     let r = plan.refresher.clone();
-                    let feed_id = feed.id;
+                    let (feed_id, feed_url) = (feed.id, feed.url.to_string());
                     let handle = tasks.spawn(async move {
                         (feed.id, refresh::refresh_feed(&r, &feed, &every).await)
                     });
-                    task_feed.insert(handle.id(), feed_id);
+                    task_feed.insert(handle.id(), (feed_id, feed_url));
                 }
             }
             Some(done) = tasks.join_next_with_id() => {
@@ -588,7 +589,7 @@ impl HeldBack {
 fn finish(
     done: Result<(tokio::task::Id, Refreshed), tokio::task::JoinError>,
     in_flight: &mut HashSet<i64>,
-    task_feed: &mut HashMap<tokio::task::Id, i64>,
+    task_feed: &mut HashMap<tokio::task::Id, (i64, String)>,
     held_back: &mut HeldBack,
     plan: &Plan,
     store: &Backend,
@@ -599,7 +600,7 @@ fn finish(
         Ok((id, _)) => *id,
         Err(e) => e.id(),
     };
-    let Some(feed_id) = task_feed.remove(&task) else {
+    let Some((feed_id, feed_url)) = task_feed.remove(&task) else {
         return;
     };
     in_flight.remove(&feed_id);
@@ -620,7 +621,7 @@ fn finish(
         Err(e) if e.is_cancelled() => return,
         Err(e) => format!("internal error: {e}"),
     };
-    error!(feed_id, error = %problem, "refresh failed");
+    error!(feed = %feed_url, feed_id, error = %problem, "refresh failed");
     state
         .metrics
         .fetch_error
@@ -661,7 +662,7 @@ fn finish(
             .record_failure(feed_id, rec, problem, next, false)
             .await
         {
-            error!(feed_id, error = %chain(&e), "cannot record the failure either");
+            error!(feed = %feed_url, feed_id, error = %chain(&e), "cannot record the failure either");
         }
     });
 }

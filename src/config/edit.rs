@@ -196,6 +196,8 @@ fn write_file(path: &Path, bytes: &[u8], replace: bool) -> std::io::Result<()> {
         .map(|n| n.to_string_lossy())
         .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    // What an editor killed mid-write left.
+    crate::export::remove_stale_temps_beside(path);
     let old = std::fs::metadata(path).ok();
     let result = (|| {
         // A new file of our own, never one found there (a link planted in a

@@ -472,6 +472,45 @@ fn process_alive(pid: u32) -> bool {
     Path::new("/proc/self").exists() && Path::new("/proc").join(pid.to_string()).exists()
 }
 
+/// Removes the temp files (`.NAME.PID.tmp`, and SQLite's `-journal` beside
+/// one) that a killed `backup` or config editor left beside `path`, when
+/// process PID no longer runs; nothing else is touched. Returns how many.
+pub(crate) fn remove_stale_temps_beside(path: &Path) -> usize {
+    let (dir, Some(name)) = (
+        path.parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new(".")),
+        path.file_name().and_then(|n| n.to_str()),
+    ) else {
+        return 0;
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let me = std::process::id();
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let file = entry.file_name();
+        let Some(file) = file.to_str() else { continue };
+        let temp = file.strip_suffix("-journal").unwrap_or(file);
+        let stale = temp_file_pid(temp, name).is_some_and(|pid| pid != me && !process_alive(pid));
+        if stale
+            && entry.file_type().is_ok_and(|t| t.is_file())
+            && std::fs::remove_file(entry.path()).is_ok()
+        {
+            removed += 1;
+        }
+    }
+    if removed > 0 {
+        tracing::info!(
+            path = %path.display(),
+            removed,
+            "removed temporary files left beside it by an earlier, killed run"
+        );
+    }
+    removed
+}
+
 /// Removes the temp files a killed run left beside the outputs' files: only
 /// `.NAME.PID.tmp` where NAME is a file of an output (any format) and PID a
 /// process that no longer runs; nothing else in those folders is touched.
@@ -727,6 +766,32 @@ mod tests {
             .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
             .collect();
         assert!(leftovers.is_empty());
+    }
+
+    #[test]
+    fn stale_temps_beside_a_backup_or_config_are_removed_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let me = std::process::id();
+        let names = [
+            ".b.db.999999999.tmp".to_string(),
+            ".b.db.999999999.tmp-journal".to_string(),
+            format!(".b.db.{me}.tmp"),
+            ".other.db.999999999.tmp".to_string(),
+            ".b.db.x.tmp".to_string(),
+            "b.db".to_string(),
+        ];
+        for n in &names {
+            std::fs::write(dir.path().join(n), b"x").unwrap();
+        }
+        assert_eq!(remove_stale_temps_beside(&dir.path().join("b.db")), 2);
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        let mut want = names[2..].to_vec();
+        want.sort();
+        assert_eq!(left, want);
     }
 
     #[test]

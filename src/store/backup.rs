@@ -98,15 +98,20 @@ pub fn backup(store: &Path, dest: &Path, force: bool) -> Result<BackupReport, Ba
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "backup".into());
     let tmp = folder.join(format!(".{name}.{}.tmp", std::process::id()));
+    // What a killed backup to the same file left (copies of the whole store).
+    crate::export::remove_stale_temps_beside(dest);
+    let journal = folder.join(format!(".{name}.{}.tmp-journal", std::process::id()));
     let _ = std::fs::remove_file(&tmp);
     let result = copy_and_check(store, &tmp, dest);
     let (items, schema_version) = match result {
         Ok(v) => v,
         Err(e) => {
             let _ = std::fs::remove_file(&tmp);
+            let _ = std::fs::remove_file(&journal);
             return Err(e);
         }
     };
+    let _ = std::fs::remove_file(&journal);
     std::fs::rename(&tmp, dest).map_err(|source| {
         let _ = std::fs::remove_file(&tmp);
         BackupError::Io {
