@@ -951,3 +951,39 @@ async fn new_guids_on_a_front_page_link_are_new_items() {
     }
     assert_eq!(s.stories().len(), 3, "{:?}", s.titles());
 }
+
+/// Articles of two sections of one publisher, each with its own title and
+/// link but the same long "subscribe" blurb as their only text: the blurb
+/// matches several stories of the other section equally, so it tells no
+/// story apart, and none is merged under another.
+#[tokio::test]
+async fn a_shared_blurb_merges_no_stories() {
+    let s = Scenario::new(&["/politics", "/world"], "").await;
+    let blurb = "Subscribe to the Daily Ledger for unlimited access to our award winning \
+                 journalism, exclusive newsletters, podcasts and the full digital edition \
+                 delivered to your inbox every morning before seven.";
+    let politics = [
+        ("p1", "Senate passes budget bill after long night"),
+        ("p2", "Governor vetoes school funding plan"),
+        ("p3", "Mayor announces reelection campaign"),
+    ];
+    let world = [
+        ("w1", "Ceasefire talks resume in Cairo"),
+        ("w2", "Floods displace thousands in the delta"),
+        ("w3", "Elections called after coalition collapse"),
+    ];
+    for (path, items) in [("/politics", &politics), ("/world", &world)] {
+        let links: Vec<String> = items
+            .iter()
+            .map(|(g, _)| format!("https://ledger.example{path}/{g}"))
+            .collect();
+        let rows: Vec<(Option<&str>, Option<&str>, &str, &str)> = items
+            .iter()
+            .zip(&links)
+            .map(|((g, t), l)| (Some(*g), Some(l.as_str()), *t, blurb))
+            .collect();
+        s.serve(path, &rows);
+    }
+    s.poll().await;
+    assert_eq!(s.stories().len(), 6, "{:?}", s.titles());
+}

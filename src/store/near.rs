@@ -171,8 +171,14 @@ pub(super) struct Judge<'a> {
     feed_id: i64,
     since: i64,
     tokens: Option<Tokens>,
-    matches: Vec<(f32, i64)>,
+    /// (score, item, its feed).
+    matches: Vec<(f32, i64, i64)>,
 }
+
+/// Two matches of one feed scoring within this of each other are the same
+/// text in two of its stories: boilerplate (a section's "subscribe" blurb, a
+/// podcast network's description), not a story the new item copies.
+const AMBIGUOUS: f32 = 0.005;
 
 impl<'a> Judge<'a> {
     pub(super) fn new(it: &'a Identified, fp: &'a Fingerprint, feed_id: i64, since: i64) -> Self {
@@ -204,14 +210,24 @@ impl<'a> Judge<'a> {
             similar::tokens(title, body)
         });
         if similar::keys_agree(self.fp, toks, &old) {
-            self.matches.push((score, item));
+            self.matches.push((score, item, other_feed));
         }
     }
 
     /// The matching items, the most similar first; among equals the earliest.
+    /// None when the best one's feed has another item about as similar: the
+    /// text they share is that feed's boilerplate, and which of its stories
+    /// the new item would join is a guess (a story lost under another).
     pub(super) fn best_first(mut self) -> Vec<i64> {
         self.matches
             .sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        if let Some(&(top, _, feed)) = self.matches.first()
+            && self.matches[1..]
+                .iter()
+                .any(|m| m.2 == feed && top - m.0 <= AMBIGUOUS)
+        {
+            return Vec::new();
+        }
         self.matches.into_iter().map(|m| m.1).collect()
     }
 }
