@@ -987,3 +987,59 @@ async fn a_shared_blurb_merges_no_stories() {
     s.poll().await;
     assert_eq!(s.stories().len(), 6, "{:?}", s.titles());
 }
+
+/// feedloom's own output read back as a feed (by mistake, or two instances
+/// reading each other) is recognised by its story ids: the copies join their
+/// stories, and a story without a link does not come back once more on every
+/// poll.
+#[test]
+fn its_own_output_read_back_adds_no_story() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("src.rss"),
+        rss(
+            "src",
+            &[
+                (
+                    Some("1"),
+                    Some("https://e.example/linked"),
+                    "A story with a link",
+                    "one",
+                ),
+                (Some("2"), None, "A story without a link", "two"),
+            ],
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("feedloom.toml"),
+        "[store]\npath = \"loop.db\"\n\n[[feed]]\nurl = \"file:src.rss\"\n\n\
+         [[feed]]\nurl = \"file:out/all.atom\"\n\n\
+         [[output]]\nname = \"all\"\npath = \"out/all\"\nformats = [\"atom\"]\n",
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("out")).unwrap();
+    let poll = || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_feedloom"))
+            .current_dir(dir.path())
+            .args(["--config", "feedloom.toml", "poll", "--all"])
+            .env("FEEDLOOM_LOG", "warn")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    for _ in 0..4 {
+        poll();
+    }
+    let atom = std::fs::read_to_string(dir.path().join("out/all.atom")).unwrap();
+    assert_eq!(atom.matches("<entry>").count(), 2, "{atom}");
+    let conn = rusqlite::Connection::open(dir.path().join("loop.db")).unwrap();
+    let stories: i64 = conn
+        .query_row("SELECT count(*) FROM stories", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(stories, 2);
+}
