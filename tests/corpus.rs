@@ -96,18 +96,6 @@ const EXCEPTIONS: &[(&str, &str)] = &[
         NAKED_MARKUP_TITLE,
     ),
     (
-        "gofeed/testdata/translator/json/json10_full.json",
-        "JSON Feed whose version is \"1.0\" rather than the https://jsonfeed.org/version/1 URL the spec requires: feed-rs refuses it",
-    ),
-    (
-        "gofeed/testdata/translator/json/json10_simple.json",
-        "JSON Feed with version \"1.0\" and without the required top-level \"title\": feed-rs refuses it",
-    ),
-    (
-        "gofeed/testdata/translator/json/json11_full.json",
-        "JSON Feed whose version is \"1.1\" rather than the https://jsonfeed.org/version/1.1 URL the spec requires: feed-rs refuses it",
-    ),
-    (
         "gofeed/testdata/translator/rss/feed_item_fallbacks_-_rss_channel_item_extensions.xml",
         "title only in <dc:title>: feed-rs's RSS 2.0 item parser ignores dc:title, so the entry has no title (gofeed falls back to it)",
     ),

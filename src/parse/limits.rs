@@ -184,6 +184,150 @@ pub(super) fn cap_json_lists(text: &[u8], max: usize) -> Option<Vec<u8>> {
     Some(super::defuse::without(text, &cuts))
 }
 
+/// A JSON Feed that feed-rs refused over a field of the wrong shape, with the
+/// field repaired: a `version` written with `http:` or as a bare "1", "1.0"
+/// or "1.1" (it must mention JSON Feed); a missing or non-text `title`
+/// (becomes empty); an item `id` that is a number (becomes its text); an
+/// `authors` that is one object instead of a list (becomes a list of it); an
+/// `author` or a text field (`url`, `external_url`, `title`, `content_html`,
+/// `content_text`, `summary`, dates) that is not what the spec says (dropped);
+/// `tags` that are not text (dropped). `None` when the document is not such
+/// a JSON Feed or nothing needed it. Runs only after feed-rs refused a JSON
+/// document.
+pub(super) fn with_json_fields_repaired(text: &[u8]) -> Option<Vec<u8>> {
+    use serde_json::Value;
+    let mut doc: serde_json::Map<String, Value> = serde_json::from_slice(text).ok()?;
+    let version = doc
+        .get("version")
+        .and_then(Value::as_str)?
+        .trim()
+        .to_string();
+    let lower = version.to_ascii_lowercase();
+    let v11 = lower.ends_with("1.1");
+    if !(lower.contains("jsonfeed.org/version/1") || matches!(lower.as_str(), "1" | "1.0" | "1.1"))
+    {
+        return None;
+    }
+    if !doc.get("items").is_some_and(Value::is_array) {
+        return None;
+    }
+    let mut changed = false;
+    if !version.starts_with("https://jsonfeed.org/version/1") {
+        let fixed = if v11 {
+            "https://jsonfeed.org/version/1.1"
+        } else {
+            "https://jsonfeed.org/version/1"
+        };
+        doc.insert("version".into(), fixed.into());
+        changed = true;
+    }
+    if !doc.get("title").is_some_and(Value::is_string) {
+        doc.insert("title".into(), "".into());
+        changed = true;
+    }
+    changed |= repair_people(&mut doc);
+    const TEXT: &[&str] = &[
+        "url",
+        "external_url",
+        "title",
+        "content_html",
+        "content_text",
+        "summary",
+        "date_published",
+        "date_modified",
+    ];
+    if let Some(Value::Array(items)) = doc.get_mut("items") {
+        for item in items.iter_mut() {
+            let Value::Object(item) = item else { continue };
+            match item.get("id") {
+                Some(Value::Number(n)) => {
+                    let n = n.to_string();
+                    item.insert("id".into(), n.into());
+                    changed = true;
+                }
+                Some(v) if !v.is_string() && !v.is_null() => {
+                    item.remove("id");
+                    changed = true;
+                }
+                _ => {}
+            }
+            for key in TEXT {
+                if item
+                    .get(*key)
+                    .is_some_and(|v| !v.is_string() && !v.is_null())
+                {
+                    item.remove(*key);
+                    changed = true;
+                }
+            }
+            if let Some(tags) = item.get_mut("tags") {
+                match tags {
+                    Value::Array(list) if list.iter().all(Value::is_string) => {}
+                    Value::Array(list) => {
+                        list.retain(Value::is_string);
+                        changed = true;
+                    }
+                    Value::Null => {}
+                    _ => {
+                        item.remove("tags");
+                        changed = true;
+                    }
+                }
+            }
+            changed |= repair_people(item);
+        }
+    }
+    changed.then(|| Value::Object(doc).to_string().into_bytes())
+}
+
+/// `author` (an object) and `authors` (a list of objects) as JSON Feed
+/// writes them: one object for `authors` becomes a list of it; anything else
+/// of the wrong shape goes. Whether anything changed.
+fn repair_people(m: &mut serde_json::Map<String, serde_json::Value>) -> bool {
+    use serde_json::Value;
+    let mut changed = false;
+    if m.get("author")
+        .is_some_and(|a| !a.is_object() && !a.is_null())
+    {
+        m.remove("author");
+        changed = true;
+    }
+    match m.get_mut("authors") {
+        Some(Value::Object(one)) => {
+            let one = Value::Object(std::mem::take(one));
+            m.insert("authors".into(), Value::Array(vec![one]));
+            changed = true;
+        }
+        Some(Value::Array(list)) if !list.iter().all(Value::is_object) => {
+            list.retain(Value::is_object);
+            changed = true;
+        }
+        Some(Value::Array(_) | Value::Null) | None => {}
+        Some(_) => {
+            m.remove("authors");
+            changed = true;
+        }
+    }
+    // A person's name or url that is not text.
+    let mut fix = |p: &mut Value| {
+        if let Value::Object(p) = p {
+            for key in ["name", "url", "avatar"] {
+                if p.get(key).is_some_and(|v| !v.is_string() && !v.is_null()) {
+                    p.remove(key);
+                    changed = true;
+                }
+            }
+        }
+    };
+    if let Some(Value::Array(list)) = m.get_mut("authors") {
+        list.iter_mut().for_each(&mut fix);
+    }
+    if let Some(one) = m.get_mut("author") {
+        fix(one);
+    }
+    changed
+}
+
 /// JSON Feed with every item's `attachments` made what feed-rs reads (it
 /// refuses the whole document over one bad member: every item was lost): a
 /// member that is not an object, or has no string `url`, is dropped; a

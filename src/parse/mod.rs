@@ -411,9 +411,11 @@ fn read(bytes: &[u8], root: &legacy::Root, base: &Url) -> Result<(model::Feed, b
                     repair::with_tags_balanced(&current)
                 })
             }
-            E::JsonSerde(_) if !attachments => {
+            E::JsonSerde(_) | E::JsonUnsupportedVersion(_) if !attachments => {
                 attachments = true;
-                limits::with_json_attachments_repaired(&current)
+                let fields = limits::with_json_fields_repaired(&current);
+                let whole = fields.as_deref().unwrap_or(&current);
+                limits::with_json_attachments_repaired(whole).or(fields)
             }
             E::ParseError(K::UnknownMimeType { .. } | K::MissingContent { .. }) if !atom => {
                 atom = true;
@@ -839,6 +841,31 @@ mod tests {
             <entry><id>1</id><title type="text">AT&amp;amp;T &lt;b&gt;bold&lt;/b&gt;</title></entry></feed>"#;
         let d = parse(atom.as_bytes(), None, &base(), Limits::default()).unwrap();
         assert_eq!(d.entries[0].title.as_deref(), Some("AT&amp;T <b>bold</b>"));
+    }
+
+    #[test]
+    fn json_feeds_with_fields_of_the_wrong_shape_still_read() {
+        let read = |json: &str| parse(json.as_bytes(), None, &base(), Limits::default());
+        let d = read(
+            r#"{"version": "http://jsonfeed.org/version/1", "title": "Old scheme",
+                "items": [{"id": 42, "title": "Numbered", "content_text": "x",
+                           "authors": {"name": "Ann"}, "tags": ["a", 1]}]}"#,
+        )
+        .unwrap();
+        assert_eq!(d.title.as_deref(), Some("Old scheme"));
+        assert_eq!(d.entries.len(), 1);
+        assert_eq!(d.entries[0].guid.as_deref(), Some("42"));
+        assert_eq!(d.entries[0].author.as_deref(), Some("Ann"));
+        let d = read(
+            r#"{"version": "1.1", "items": [{"id": "1", "url": "https://e.example/1",
+                "title": "No feed title", "date_published": 5}]}"#,
+        )
+        .unwrap();
+        assert_eq!(d.title, None);
+        assert_eq!(d.entries[0].link.as_deref(), Some("https://e.example/1"));
+        // Not a JSON Feed at all: still refused, not read as an empty one.
+        assert!(read(r#"{"items": []}"#).is_err());
+        assert!(read(r#"{"version": "2", "items": [{"id": "1"}]}"#).is_err());
     }
 
     #[test]
