@@ -1513,8 +1513,15 @@ mod tests {
                 )],
             ]
         );
-        // A document that is not JSON Feed at all is still refused.
-        let broken = br#"{"version": "https://jsonfeed.org/version/1.1", "title": 5, "items": []}"#;
+        // A title of the wrong type is left out (see
+        // `json_feeds_with_fields_of_the_wrong_shape_still_read`); a document
+        // that is not a JSON Feed at all is still refused.
+        let odd = br#"{"version": "https://jsonfeed.org/version/1.1", "title": 5, "items": []}"#;
+        assert_eq!(
+            parse(odd, None, &base(), Limits::default()).unwrap().title,
+            None
+        );
+        let broken = br#"{"title": "x", "items": "none"}"#;
         assert!(parse(broken, None, &base(), Limits::default()).is_err());
     }
 

@@ -194,8 +194,8 @@ mod tests {
     use super::*;
 
     /// The store's files, whichever way it or the destination is named: a
-    /// store path that is a link keeps its lock beside the link and its
-    /// `-wal` beside the file.
+    /// store path that is a link has its lock and its `-wal` beside the file
+    /// (and an older feedloom's lock beside the link).
     #[test]
     fn the_store_files_through_links_and_other_names() {
         let dir = tempfile::tempdir().unwrap();
@@ -209,6 +209,7 @@ mod tests {
             "real.db",
             "feeds.db-shm",
             "./feeds.db.lock",
+            "real.db.lock",
         ] {
             assert!(is_store_file(&link, &dir.path().join(dest)), "{dest}");
         }

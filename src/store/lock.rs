@@ -22,7 +22,8 @@ pub struct StoreLock {
 
 /// Every file of the store at `db`: the database, SQLite's `-wal`, `-shm`
 /// and `-journal` beside it (beside the file it names, when `db` is a link),
-/// and the lock file (beside the file `db` names). Nothing else may write them.
+/// and the lock file (beside the file `db` names, and beside `db` as written).
+/// Nothing else may write them.
 pub fn store_files(db: &Path) -> Vec<PathBuf> {
     let beside = |base: &Path, suffix: &str| {
         let mut p = base.as_os_str().to_owned();
@@ -32,7 +33,9 @@ pub fn store_files(db: &Path) -> Vec<PathBuf> {
     let mut files = vec![db.to_path_buf(), lock_path(db)];
     let real = std::fs::canonicalize(db).unwrap_or_else(|_| db.to_path_buf());
     for base in [db, real.as_path()] {
-        for suffix in ["", "-wal", "-shm", "-journal"] {
+        // (".lock" beside the link too: where a feedloom before 2026-12-03
+        // took it.)
+        for suffix in ["", "-wal", "-shm", "-journal", ".lock"] {
             files.push(beside(base, suffix));
         }
     }
