@@ -144,7 +144,7 @@ fn if_compressed(body: &[u8], e: ParseError) -> ParseError {
 /// reported updated.
 /// v7: an RSS item without `<link>` takes its permalink `<guid>` or its
 /// `<atom:link>` as its link; an Atom entry without an alternate link no
-/// longer takes its enclosure's, `self`, `via` or `related` link as its own;
+/// longer takes its enclosure's, `self`, `edit` or `replies` link as its own;
 /// RSS and JSON Feed titles have their character references decoded once
 /// more; a
 /// single-byte charset label on valid UTF-8 is not believed. Entries that
@@ -633,17 +633,15 @@ pub(crate) fn rel_is(rel: &str, name: &str) -> bool {
 }
 
 /// The link a reader would follow: rel="alternate" (or no rel), else the first
-/// link of a relation that may name the entry's page (not `enclosure`, `self`,
-/// `edit`, `via`, `related`, `replies` and the like: a file, the feed, another
-/// page), resolved.
+/// link of a relation that may name the entry's page or what it is about
+/// (`related`, `via`; not `enclosure`, `self`, `edit`, `replies` and the like:
+/// a file, the feed, its comments), resolved.
 fn alternate_link(links: &[model::Link], base: &Url) -> Option<String> {
     const NOT_THE_PAGE: &[&str] = &[
         "enclosure",
         "self",
         "edit",
         "edit-media",
-        "via",
-        "related",
         "replies",
         "hub",
         "license",
@@ -783,7 +781,7 @@ mod tests {
             d.entries[0].guid.as_deref(),
             Some("http://guid.example.com/1")
         );
-        // Atom's id is no link, nor is a file, the feed or another page.
+        // Atom's id is no link, nor is a file or the feed (`via` comes next).
         let atom = br#"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>
             <entry><id>http://id.example.com/1</id><title>x</title></entry>
             <entry><id>2</id><link rel="enclosure" href="https://cdn.example/ep1.mp3"/>
@@ -798,7 +796,7 @@ mod tests {
             links,
             [
                 None,
-                None,
+                Some("https://other.example/post"),
                 Some("https://example.org/p/3"),
                 Some("https://s.example/4")
             ]
