@@ -14,6 +14,8 @@
 //! * [`repair`]: retries after faults feed-rs refuses (bare `&`, unknown RSS
 //!   version);
 //! * [`enclosures`]: the files an entry carries;
+//! * [`dates`]: timestamps as feeds write them (feed-rs's own parser reads
+//!   RFC 2822 and 3339 only);
 //! * [`defuse`]: what feed-rs would pay for out of proportion and feedloom
 //!   never reads (Media RSS, iTunes and Podcasting 2.0 elements, `xml:base`
 //!   past a bound, JSON Feed authors past 16) taken away before it parses;
@@ -24,6 +26,7 @@
 //! It never does I/O, and never keys, stores or drops an entry for identity's
 //! sake (that is identity.rs).
 
+mod dates;
 mod defuse;
 pub mod enclosures;
 mod entries;
@@ -372,6 +375,8 @@ fn read(bytes: &[u8], root: &legacy::Root, base: &Url) -> Result<(model::Feed, b
             .base_uri(Some(base.as_str()))
             // An empty id marks "the feed supplied none": never key on an invented id.
             .id_generator(|_, _, _| String::new())
+            // Dates as real feeds write them, beyond RFC 2822 and 3339.
+            .timestamp_parser(dates::parse)
             .sanitize_content(false)
             .build()
     };
@@ -864,6 +869,31 @@ mod tests {
         // Not a JSON Feed at all: still refused, not read as an empty one.
         assert!(read(r#"{"items": []}"#).is_err());
         assert!(read(r#"{"version": "2", "items": [{"id": "1"}]}"#).is_err());
+    }
+
+    #[test]
+    fn dates_as_feeds_write_them_are_read() {
+        let xml = r#"<rss version="2.0"><channel><title>t</title>
+            <item><guid>1</guid><pubDate>Sun, 17 Dec 2017 1:55 PM EST</pubDate></item>
+            <item><guid>2</guid><pubDate>2018-10-23 04:07:42 +00:00</pubDate></item>
+            <item><guid>3</guid><pubDate>Do, 29 Mär 2018 00:00:00 +0200</pubDate></item>
+            <item><guid>4</guid><pubDate>not a date</pubDate></item>
+        </channel></rss>"#;
+        let d = parse(xml.as_bytes(), None, &base(), Limits::default()).unwrap();
+        let dates: Vec<Option<String>> = d
+            .entries
+            .iter()
+            .map(|e| e.published.map(|t| t.to_rfc3339()))
+            .collect();
+        assert_eq!(
+            dates,
+            [
+                Some("2017-12-17T18:55:00+00:00".to_string()),
+                Some("2018-10-23T04:07:42+00:00".to_string()),
+                Some("2018-03-28T22:00:00+00:00".to_string()),
+                None
+            ]
+        );
     }
 
     #[test]
