@@ -1015,6 +1015,7 @@ fn its_own_output_read_back_adds_no_story() {
         dir.path().join("feedloom.toml"),
         "[store]\npath = \"loop.db\"\n\n[[feed]]\nurl = \"file:src.rss\"\n\n\
          [[feed]]\nurl = \"file:out/all.atom\"\n\n\
+         [[feed]]\nurl = \"file:forged.atom\"\n\n\
          [[output]]\nname = \"all\"\npath = \"out/all\"\nformats = [\"atom\"]\n",
     )
     .unwrap();
@@ -1023,7 +1024,7 @@ fn its_own_output_read_back_adds_no_story() {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_feedloom"))
             .current_dir(dir.path())
             .args(["--config", "feedloom.toml", "poll", "--all"])
-            .env("FEEDLOOM_LOG", "warn")
+            .env("FEEDLOOM_LOG", "error")
             .output()
             .unwrap();
         assert!(
@@ -1038,8 +1039,36 @@ fn its_own_output_read_back_adds_no_story() {
     let atom = std::fs::read_to_string(dir.path().join("out/all.atom")).unwrap();
     assert_eq!(atom.matches("<entry>").count(), 2, "{atom}");
     let conn = rusqlite::Connection::open(dir.path().join("loop.db")).unwrap();
-    let stories: i64 = conn
-        .query_row("SELECT count(*) FROM stories", [], |r| r.get(0))
+    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(count("SELECT count(*) FROM stories"), 2);
+    // A feed that writes a published story's id on an entry of its own
+    // (another title) joins nothing: its entry is a story of its own.
+    let uid: String = conn
+        .query_row(
+            "SELECT s.uid FROM stories s JOIN items i ON i.story_id = s.id
+             WHERE i.title = 'A story with a link'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
-    assert_eq!(stories, 2);
+    std::fs::write(
+        dir.path().join("forged.atom"),
+        format!(
+            "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>f</title>\
+             <entry><id>{uid}</id><title>Forged junk</title><updated>2026-01-01T00:00:00Z</updated></entry></feed>"
+        ),
+    )
+    .unwrap();
+    poll();
+    assert_eq!(count("SELECT count(*) FROM stories"), 3);
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM items i JOIN stories s ON s.id = i.story_id
+             WHERE s.uid = (SELECT s2.uid FROM stories s2 JOIN items j ON j.story_id = s2.id
+                            WHERE j.title = 'Forged junk')
+               AND i.title = 'A story with a link'"
+        ),
+        0,
+        "the forged entry joined the story it named"
+    );
 }
