@@ -804,6 +804,170 @@ pub(super) fn feed_authors(text: &[u8]) -> String {
     out
 }
 
+/// Text elements that feed-rs reads only up to their first child element.
+const TEXT_ELEMENTS: &[&str] = &["title", "description", "summary", "content", "subtitle"];
+
+/// Whether a text element of the document holds unescaped markup (`<title>Hello
+/// <em>world</em></title>`, `<description><p>…</p></description>`): a byte scan,
+/// so that documents without any cost no XML pass.
+fn has_naked_markup(text: &[u8]) -> bool {
+    TEXT_ELEMENTS.iter().any(|name| {
+        let open = format!("<{name}");
+        memchr::memmem::find_iter(text, open.as_bytes()).any(|at| {
+            let rest = &text[at + open.len()..];
+            if !matches!(rest.first(), Some(b'>' | b' ' | b'\t' | b'\r' | b'\n')) {
+                return false;
+            }
+            let Some(gt) = memchr::memchr(b'>', &rest[..rest.len().min(1024)]) else {
+                return false;
+            };
+            let tag = &rest[..gt];
+            // (An Atom XHTML or XML body holds elements by right.)
+            if tag.ends_with(b"/")
+                || memchr::memmem::find(tag, b"xhtml").is_some()
+                || memchr::memmem::find(tag, b"xml").is_some()
+            {
+                return false;
+            }
+            let body = &rest[gt + 1..];
+            memchr::memchr(b'<', body)
+                .is_some_and(|lt| body.get(lt + 1).is_some_and(u8::is_ascii_alphabetic))
+        })
+    })
+}
+
+/// The document with the unescaped markup inside its text elements made text,
+/// as the feed meant it: a title (or subtitle) keeps its words without the tags
+/// (`Hello <em>world</em>` is "Hello world"); a description, summary or content
+/// gets its markup escaped, so that it reads as the HTML it was (feed-rs read
+/// such an element only up to its first child element: "Hello", or nothing).
+/// Atom bodies of type XHTML or XML are left alone. `None` when there is none.
+pub(super) fn with_naked_markup_flattened(text: &[u8]) -> Option<Vec<u8>> {
+    if !has_naked_markup(text) {
+        return None;
+    }
+    let mut reader = reader(text);
+    let mut depth = 0usize;
+    // The open text element: its depth, local name, where its content starts,
+    // whether it is a title, its content so far as the replacement, and
+    // whether a child element was met.
+    struct Open {
+        depth: usize,
+        name: String,
+        from: usize,
+        title: bool,
+        out: Vec<u8>,
+        child: bool,
+    }
+    let mut open: Option<Open> = None;
+    let mut splices: Vec<(usize, usize, Vec<u8>)> = Vec::new();
+    let escape = |out: &mut Vec<u8>, raw: &[u8]| {
+        for &b in raw {
+            match b {
+                b'&' => out.extend_from_slice(b"&amp;"),
+                b'<' => out.extend_from_slice(b"&lt;"),
+                b'>' => out.extend_from_slice(b"&gt;"),
+                _ => out.push(b),
+            }
+        }
+    };
+    loop {
+        let before = reader.buffer_position() as usize;
+        let event = reader.read_event().ok()?;
+        let after = reader.buffer_position() as usize;
+        match event {
+            Event::Start(e) => {
+                depth += 1;
+                match &mut open {
+                    Some(o) => {
+                        o.child = true;
+                        if !o.title {
+                            escape(&mut o.out, &text[before..after]);
+                        }
+                    }
+                    None => {
+                        let name = e.name();
+                        let local_name = name.local_name();
+                        let local: &str = local_name.as_ref();
+                        let typed = attr(&e, "type").is_some_and(|t| {
+                            let t = t.to_ascii_lowercase();
+                            t.contains("xhtml") || t.contains("xml")
+                        });
+                        if name.prefix().is_none() && TEXT_ELEMENTS.contains(&local) && !typed {
+                            open = Some(Open {
+                                depth,
+                                name: local.to_string(),
+                                from: after,
+                                title: matches!(local, "title" | "subtitle"),
+                                out: Vec::new(),
+                                child: false,
+                            });
+                        }
+                    }
+                }
+            }
+            Event::Empty(_) => {
+                if let Some(o) = &mut open {
+                    o.child = true;
+                    if !o.title {
+                        escape(&mut o.out, &text[before..after]);
+                    }
+                }
+            }
+            Event::End(e) => {
+                let closes = open
+                    .as_ref()
+                    .is_some_and(|o| depth == o.depth || e.name().local_name().as_ref() == o.name);
+                if closes {
+                    let o = open.take().expect("open");
+                    if o.child {
+                        splices.push((o.from, before, o.out));
+                    }
+                    depth = o.depth.saturating_sub(1);
+                    continue;
+                }
+                if let Some(o) = &mut open
+                    && !o.title
+                {
+                    escape(&mut o.out, &text[before..after]);
+                }
+                depth = depth.saturating_sub(1);
+            }
+            Event::Text(_) | Event::GeneralRef(_) => {
+                if let Some(o) = &mut open {
+                    let raw = &text[before..after];
+                    if o.title {
+                        // Text as written: its references stay references.
+                        o.out.extend_from_slice(raw);
+                    } else {
+                        // The element's source is the HTML: all of it escaped.
+                        escape(&mut o.out, raw);
+                    }
+                }
+            }
+            Event::CData(t) => {
+                if let Some(o) = &mut open {
+                    escape(&mut o.out, t.into_inner().as_bytes());
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    if splices.is_empty() {
+        return None;
+    }
+    let mut out = Vec::with_capacity(text.len() + 256);
+    let mut at = 0;
+    for (from, to, with) in splices {
+        out.extend_from_slice(&text[at..from]);
+        out.extend_from_slice(&with);
+        at = to;
+    }
+    out.extend_from_slice(&text[at..]);
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -149,7 +149,8 @@ fn if_compressed(body: &[u8], e: ParseError) -> ParseError {
 /// `<atom:link>` as its link; an Atom entry without an alternate link no
 /// longer takes its enclosure's, `self`, `edit` or `replies` link as its own;
 /// RSS and JSON Feed titles have their character references decoded once
-/// more; a
+/// more; markup left unescaped in a title or description is read whole
+/// (feed-rs kept the text before it); a
 /// single-byte charset label on valid UTF-8 is not believed. Entries that
 /// read differently are reported updated, once.
 const RAW_VERSION: &str = "feedloom raw entries v7";
@@ -282,6 +283,15 @@ fn prepare<'a>(body: &'a [u8], charset: Option<&str>) -> (Cow<'a, [u8]>, legacy:
             Cow::Owned(mapped)
         }
         None => bytes,
+    };
+    // Markup left unescaped inside a title or description (feed-rs would
+    // keep only the text before it).
+    let bytes = match root.dialect {
+        legacy::Dialect::NotXml => bytes,
+        _ => match legacy::with_naked_markup_flattened(&bytes) {
+            Some(flat) => Cow::Owned(flat),
+            None => bytes,
+        },
     };
     (bytes, root)
 }
@@ -869,6 +879,44 @@ mod tests {
         // Not a JSON Feed at all: still refused, not read as an empty one.
         assert!(read(r#"{"items": []}"#).is_err());
         assert!(read(r#"{"version": "2", "items": [{"id": "1"}]}"#).is_err());
+    }
+
+    #[test]
+    fn markup_left_unescaped_in_text_elements_is_read_whole() {
+        let xml = br#"<rss version="2.0"><channel><title>t</title>
+            <item><guid>1</guid><title>Hello <em>world</em> again</title>
+              <description>Intro text <b>bold &amp; part</b> and the rest<br/>end</description></item>
+            <item><guid>2</guid><title><b>Breaking:</b> news</title>
+              <description><p>One</p><p>Two</p></description></item>
+            <item><guid>3</guid><title>Plain &amp; simple</title><description>&lt;p&gt;escaped&lt;/p&gt;</description></item>
+        </channel></rss>"#;
+        let d = parse(xml, None, &base(), Limits::default()).unwrap();
+        let titles: Vec<Option<&str>> = d.entries.iter().map(|e| e.title.as_deref()).collect();
+        assert_eq!(
+            titles,
+            [
+                Some("Hello world again"),
+                Some("Breaking: news"),
+                Some("Plain & simple")
+            ]
+        );
+        assert_eq!(
+            d.entries[0].summary.as_deref(),
+            Some("Intro text <b>bold &amp; part</b> and the rest<br/>end")
+        );
+        assert_eq!(
+            d.entries[1].summary.as_deref(),
+            Some("<p>One</p><p>Two</p>")
+        );
+        assert_eq!(d.entries[2].summary.as_deref(), Some("<p>escaped</p>"));
+        // Atom XHTML keeps its elements; an html title with naked markup reads whole.
+        let atom = br#"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>
+            <entry><id>1</id><title type="html">Example <a href="x">test</a></title>
+              <content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><p>Body</p></div></content></entry></feed>"#;
+        let d = parse(atom, None, &base(), Limits::default()).unwrap();
+        assert_eq!(d.entries[0].title.as_deref(), Some("Example test"));
+        let body = d.entries[0].content.clone().unwrap_or_default();
+        assert!(body.contains("<p>Body</p>"), "{body:?}");
     }
 
     #[test]
