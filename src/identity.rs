@@ -417,9 +417,6 @@ fn fallback_hash(e: &Entry) -> String {
 }
 
 /// feedloom's own id for an item, stable for the life of the store:
-/// How every item and story id of feedloom's begins.
-pub const UID_PREFIX: &str = "urn:feedloom:";
-
 /// `urn:feedloom:` and 32 hex digits, the first 8 from the feed URL alone and
 /// the other 24 from the feed URL and the key. The feed's part comes first so
 /// that the ids of one feed's items sort together: a fetch's new items then
@@ -429,7 +426,7 @@ pub const UID_PREFIX: &str = "urn:feedloom:";
 /// docs/performance.md, change 34).
 pub fn item_uid(feed_url: &str, key: &str) -> String {
     let mut uid = String::with_capacity(45);
-    uid.push_str(UID_PREFIX);
+    uid.push_str("urn:feedloom:");
     push_hex(&mut uid, &digest(&[feed_url])[..4]);
     push_hex(&mut uid, &digest(&[feed_url, key])[..12]);
     uid

@@ -415,9 +415,7 @@ fn insert_item(
     let uid = free_uid(tx, feed, &it.key)?;
     let mut hubs = Vec::new();
     let link = it.canonical_url.as_deref().filter(|_| unique_link);
-    let story = match story_by_uid(tx, feed.id, it)?
-        .map_or_else(|| story_by_url(tx, feed.id, link), |s| Ok(Some(s)))?
-    {
+    let story = match story_by_url(tx, feed.id, link)? {
         Some(s) => Some(s),
         None if rules.near_duplicates => match &it.fingerprint {
             Some(fp) => {
@@ -589,34 +587,6 @@ fn specific(canonical: &str) -> bool {
     canonical
         .strip_prefix("//")
         .is_some_and(|rest| rest.contains('/') || rest.contains('?'))
-}
-
-/// The story an entry names by its id when it is one of this store's own
-/// story ids (`urn:feedloom:…`: feedloom's output read back as a feed, by
-/// mistake or through a loop of instances), unless that story already has
-/// an item of this feed: the copy joins it, and is never a new story (a
-/// story without a link came back as one more copy on every poll). Only a
-/// copy: an item of the story must have the entry's title, so that a feed
-/// that writes another story's id on its own entries joins nothing.
-fn story_by_uid(tx: &Connection, feed_id: i64, it: &Identified) -> Result<Option<i64>, StoreError> {
-    let Some(uid) = it
-        .entry
-        .guid
-        .as_deref()
-        .filter(|g| g.starts_with(crate::identity::UID_PREFIX))
-    else {
-        return Ok(None);
-    };
-    tx.prepare_cached(
-        "SELECT s.id FROM stories s WHERE s.uid = ?1
-           AND NOT EXISTS (SELECT 1 FROM items j WHERE j.story_id = s.id AND j.feed_id = ?2)
-           AND EXISTS (SELECT 1 FROM items k WHERE k.story_id = s.id AND k.title IS ?3)",
-    )
-    .and_then(|mut st| {
-        st.query_row(params![uid, feed_id, it.entry.title], |r| r.get(0))
-            .optional()
-    })
-    .map_err(StoreError::ctx("matching stories by id"))
 }
 
 /// The story of another feed's item with this canonical URL, unless that story

@@ -431,12 +431,7 @@ async fn insert_item(
     let uid = free_uid(tx, feed, &it.key).await?;
     let mut hubs = Vec::new();
     let link = it.canonical_url.as_deref().filter(|_| unique_link);
-    let by_uid = story_by_uid(tx, feed.id, it).await?;
-    let by_link = match by_uid {
-        Some(s) => Some(s),
-        None => story_by_url(tx, feed.id, link).await?,
-    };
-    let story = match by_link {
+    let story = match story_by_url(tx, feed.id, link).await? {
         Some(s) => Some(s),
         None if rules.near_duplicates => match &it.fingerprint {
             Some(fp) => {
@@ -617,33 +612,6 @@ async fn free_uid(tx: &mut Tx<'_>, feed: &FeedRef, key: &str) -> Result<String, 
         }
         n += 1;
     }
-}
-
-/// See SQLite's `story_by_uid`.
-async fn story_by_uid(
-    tx: &mut Tx<'_>,
-    feed_id: i64,
-    it: &Identified,
-) -> Result<Option<i64>, StoreError> {
-    let Some(uid) = it
-        .entry
-        .guid
-        .as_deref()
-        .filter(|g| g.starts_with(crate::identity::UID_PREFIX))
-    else {
-        return Ok(None);
-    };
-    Ok(tx
-        .opt(
-            "matching stories by id",
-            "SELECT s.id FROM stories s WHERE s.uid = $1
-               AND NOT EXISTS (SELECT 1 FROM items j WHERE j.story_id = s.id AND j.feed_id = $2)
-               AND EXISTS (SELECT 1 FROM items k WHERE k.story_id = s.id
-                                                  AND k.title IS NOT DISTINCT FROM $3)",
-            &[&uid, &feed_id, &it.entry.title],
-        )
-        .await?
-        .map(|r| r.get(0)))
 }
 
 async fn story_by_url(
