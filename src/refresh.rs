@@ -211,22 +211,24 @@ async fn refresh_one(r: &Refresher, feed: &FeedRef, every: &Every) -> Result<Rep
         }
         r.fetcher.acquire(&feed.fetch_url).await
     };
-    let mut held = tokio::select! {
+    let held = tokio::select! {
         biased;
-        () = r.stop.stopped() => {
-            // (Claimed on PostgreSQL: another node may take it at once.)
-            if let Err(e) = r.store.release(feed.id).await {
-                warn!(error = %chain(&e), "cannot release a feed");
-            }
-            return Ok(Report {
-                feed_url: feed.url.to_string(),
-                outcome: Outcome::NotStarted,
-                duration_ms: 0,
-                next_fetch_at: None,
-                store_error: None,
-            });
+        () = r.stop.stopped() => None,
+        held = turn => Some(held),
+    };
+    // (Also when the turn came in the same instant as the stop.)
+    let Some(mut held) = held.filter(|_| !r.stop.is_stopped()) else {
+        // Claimed on PostgreSQL: another node may take it at once.
+        if let Err(e) = r.store.release(feed.id).await {
+            warn!(error = %chain(&e), "cannot release a feed");
         }
-        held = turn => held,
+        return Ok(Report {
+            feed_url: feed.url.to_string(),
+            outcome: Outcome::NotStarted,
+            duration_ms: 0,
+            next_fetch_at: None,
+            store_error: None,
+        });
     };
     let started_at = crate::now_unix();
     let t0 = Instant::now();

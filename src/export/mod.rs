@@ -472,8 +472,8 @@ fn process_alive(pid: u32) -> bool {
     Path::new("/proc/self").exists() && Path::new("/proc").join(pid.to_string()).exists()
 }
 
-/// Removes the temp files (`.NAME.PID.tmp`, and SQLite's `-journal` beside
-/// one) that a killed `backup` or config editor left beside `path`, when
+/// Removes the temp files (`.NAME.PID.tmp`, and SQLite's `-journal`, `-wal`
+/// and `-shm` beside one) that a killed `backup` or config editor left beside `path`, when
 /// process PID no longer runs; nothing else is touched. Returns how many.
 pub(crate) fn remove_stale_temps_beside(path: &Path) -> usize {
     let (dir, Some(name)) = (
@@ -492,7 +492,10 @@ pub(crate) fn remove_stale_temps_beside(path: &Path) -> usize {
     for entry in entries.flatten() {
         let file = entry.file_name();
         let Some(file) = file.to_str() else { continue };
-        let temp = file.strip_suffix("-journal").unwrap_or(file);
+        let temp = ["-journal", "-wal", "-shm"]
+            .iter()
+            .find_map(|s| file.strip_suffix(s))
+            .unwrap_or(file);
         let stale = temp_file_pid(temp, name).is_some_and(|pid| pid != me && !process_alive(pid));
         if stale
             && entry.file_type().is_ok_and(|t| t.is_file())
@@ -775,6 +778,7 @@ mod tests {
         let names = [
             ".b.db.999999999.tmp".to_string(),
             ".b.db.999999999.tmp-journal".to_string(),
+            ".b.db.999999999.tmp-wal".to_string(),
             format!(".b.db.{me}.tmp"),
             ".other.db.999999999.tmp".to_string(),
             ".b.db.x.tmp".to_string(),
@@ -783,13 +787,13 @@ mod tests {
         for n in &names {
             std::fs::write(dir.path().join(n), b"x").unwrap();
         }
-        assert_eq!(remove_stale_temps_beside(&dir.path().join("b.db")), 2);
+        assert_eq!(remove_stale_temps_beside(&dir.path().join("b.db")), 3);
         let mut left: Vec<String> = std::fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         left.sort();
-        let mut want = names[2..].to_vec();
+        let mut want = names[3..].to_vec();
         want.sort();
         assert_eq!(left, want);
     }

@@ -644,10 +644,16 @@ pub(super) fn item_links(text: &[u8]) -> Option<Vec<Option<String>>> {
     let mut reader = reader(text);
     let mut depth = 0usize;
     let mut out = Vec::new();
-    // Inside an item: its depth, its permalink guid and its Atom link so far.
+    // The items feed-rs reads: unprefixed `item`s in the `channel` (RSS
+    // 0.9x/2.0), or anywhere under an RSS 1.0 `rdf:RDF` root (where they are
+    // the channel's siblings); not an item after `</channel>` nor `<x:item>`.
+    let (mut root_seen, mut rdf, mut in_channel) = (false, false, false);
+    // Inside an item: its depth, its last guid's link (a permalink's) and
+    // its Atom link so far. An item ends at the next `</item>`, whatever
+    // unbalanced markup inside it did to the depth.
     let mut open: Option<(usize, Option<String>, Option<String>)> = None;
-    // Reading the text of the item's guid (a permalink one).
-    let mut guid: Option<String> = None;
+    // Reading the text of the item's guid: `Some(permalink, text)`.
+    let mut guid: Option<(bool, String)> = None;
     let absolute = |s: &str| {
         url::Url::parse(s.trim())
             .ok()
@@ -662,17 +668,29 @@ pub(super) fn item_links(text: &[u8]) -> Option<Vec<Option<String>>> {
             .flatten()
             .and_then(|h| absolute(&super::decode_entities(&h)))
     };
+    let is_item = |e: &BytesStart<'_>, in_channel: bool, rdf: bool| {
+        let name = e.name();
+        name.prefix().is_none() && name.local_name().as_ref() == "item" && (in_channel || rdf)
+    };
     loop {
         match reader.read_event().ok()? {
             Event::Start(e) => {
                 depth += 1;
+                if !root_seen {
+                    root_seen = true;
+                    rdf = e.name().local_name().as_ref() == "RDF";
+                }
                 let local = e.name().local_name();
                 match (&mut open, local.as_ref()) {
-                    (None, "item") => open = Some((depth, None, None)),
+                    (None, "channel") if e.name().prefix().is_none() => in_channel = true,
+                    (None, "item") if is_item(&e, in_channel, rdf) => {
+                        open = Some((depth, None, None));
+                    }
                     (Some((d, _, _)), "guid") if depth == *d + 1 => {
-                        let permalink = attr(&e, "isPermaLink")
-                            .is_none_or(|v| !v.trim().eq_ignore_ascii_case("false"));
-                        guid = permalink.then(String::new);
+                        let permalink = attr(&e, "isPermaLink").is_none_or(|v| {
+                            !matches!(v.trim().to_ascii_lowercase().as_str(), "false" | "0" | "no")
+                        });
+                        guid = Some((permalink, String::new()));
                     }
                     (Some((d, _, atom)), "link") if depth == *d + 1 && atom.is_none() => {
                         *atom = atom_link(&e);
@@ -681,37 +699,46 @@ pub(super) fn item_links(text: &[u8]) -> Option<Vec<Option<String>>> {
                 }
             }
             Event::Empty(e) => match (&mut open, e.name().local_name().as_ref()) {
-                (None, "item") => out.push(None),
+                (None, "item") if is_item(&e, in_channel, rdf) => out.push(None),
                 (Some((d, _, atom)), "link") if depth == *d && atom.is_none() => {
                     *atom = atom_link(&e);
                 }
                 _ => {}
             },
             Event::Text(t) => {
-                if let Some(g) = guid.as_mut() {
+                if let Some((_, g)) = guid.as_mut() {
                     g.push_str(&super::decode_entities(&t));
                 }
             }
             Event::CData(t) => {
-                if let Some(g) = guid.as_mut() {
+                if let Some((_, g)) = guid.as_mut() {
                     g.push_str(&t.into_inner());
                 }
             }
             // `&amp;` and the like come apart from the text around them.
             Event::GeneralRef(r) => {
-                if let Some(g) = guid.as_mut() {
+                if let Some((_, g)) = guid.as_mut() {
                     g.push_str(&super::decode_entities(&format!("&{};", &*r)));
                 }
             }
-            Event::End(_) => {
-                if let Some(g) = guid.take()
+            Event::End(e) => {
+                // The last guid is the item's (as feed-rs reads it): its link
+                // only when it is a permalink.
+                if let Some((permalink, g)) = guid.take()
                     && let Some((_, slot, _)) = open.as_mut()
-                    && slot.is_none()
                 {
-                    *slot = absolute(&g);
+                    *slot = permalink.then(|| absolute(&g)).flatten();
                 }
-                if let Some((_, guid_link, atom)) = open.take_if(|o| o.0 == depth) {
+                let name = e.name();
+                let ends_item = name.prefix().is_none() && name.local_name().as_ref() == "item";
+                if let Some((d, guid_link, atom)) = open.take_if(|_| ends_item) {
                     out.push(guid_link.or(atom));
+                    depth = d;
+                } else if open.is_none()
+                    && name.prefix().is_none()
+                    && name.local_name().as_ref() == "channel"
+                {
+                    in_channel = false;
                 }
                 depth = depth.saturating_sub(1);
             }

@@ -204,8 +204,19 @@ pub(super) fn with_json_fields_repaired(text: &[u8]) -> Option<Vec<u8>> {
         .to_string();
     let lower = version.to_ascii_lowercase();
     let v11 = lower.ends_with("1.1");
-    if !(lower.contains("jsonfeed.org/version/1") || matches!(lower.as_str(), "1" | "1.0" | "1.1"))
-    {
+    let url = lower
+        .strip_prefix("https://")
+        .or_else(|| lower.strip_prefix("http://"))
+        .map(|rest| {
+            rest.strip_prefix("www.")
+                .unwrap_or(rest)
+                .trim_end_matches('/')
+        });
+    let known = matches!(
+        url,
+        Some("jsonfeed.org/version/1" | "jsonfeed.org/version/1.1")
+    ) || matches!(lower.as_str(), "1" | "1.0" | "1.1");
+    if !known {
         return None;
     }
     if !doc.get("items").is_some_and(Value::is_array) {
@@ -484,8 +495,8 @@ fn keep_newest_json(text: &[u8], max: usize) -> Option<(Vec<u8>, usize)> {
     }
     let date = |raw: &RawValue| {
         let d: Dates = serde_json::from_str(raw.get()).ok()?;
-        let published = d.date_published.as_deref().and_then(parse_date);
-        published.or_else(|| d.date_modified.as_deref().and_then(parse_date))
+        let published = d.date_published.as_deref().and_then(super::dates::parse);
+        published.or_else(|| d.date_modified.as_deref().and_then(super::dates::parse))
     };
     let dates: Vec<_> = items.iter().map(|r| date(r)).collect();
     let mut order: Vec<usize> = (0..dates.len()).collect();
@@ -582,7 +593,7 @@ fn scan(text: &[u8]) -> Option<Vec<Span>> {
                 if let (Some(published), Some(o)) = (in_date, open.as_mut()) {
                     let slot = if published { &mut o.2 } else { &mut o.3 };
                     if slot.is_none() {
-                        *slot = parse_date(&t);
+                        *slot = super::dates::parse(&t);
                     }
                 }
             }
@@ -606,27 +617,6 @@ fn scan(text: &[u8]) -> Option<Vec<Span>> {
         }
     }
     Some(entries)
-}
-
-/// RFC 3339 or RFC 2822 (the formats feeds use, and most of what feed-rs's
-/// lenient parser reads).
-fn parse_date(s: &str) -> Option<DateTime<Utc>> {
-    let s = s.trim();
-    DateTime::parse_from_rfc3339(s)
-        .or_else(|_| DateTime::parse_from_rfc2822(s))
-        .ok()
-        .map(|d| d.with_timezone(&Utc))
-        .or_else(|| {
-            chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S")
-                .ok()
-                .map(|d| d.and_utc())
-        })
-        .or_else(|| {
-            chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                .ok()
-                .and_then(|d| d.and_hms_opt(0, 0, 0))
-                .map(|d| d.and_utc())
-        })
 }
 
 #[cfg(test)]

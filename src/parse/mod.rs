@@ -428,7 +428,8 @@ fn read(bytes: &[u8], root: &legacy::Root, base: &Url) -> Result<(model::Feed, b
             }
             E::JsonSerde(_) | E::JsonUnsupportedVersion(_) if !attachments => {
                 attachments = true;
-                let fields = limits::with_json_fields_repaired(&current);
+                // (On the document as feed-rs was shown it: lists cut.)
+                let fields = limits::with_json_fields_repaired(&defuse::for_feed_rs(&current));
                 let whole = fields.as_deref().unwrap_or(&current);
                 limits::with_json_attachments_repaired(whole).or(fields)
             }
@@ -819,6 +820,42 @@ mod tests {
     }
 
     #[test]
+    fn guid_links_never_move_to_another_item() {
+        // Unbalanced markup inside an item, an item after the channel and
+        // one in another namespace: each item keeps its own guid or none.
+        let xml = br#"<rss version="2.0" xmlns:x="urn:x"><channel><title>t</title>
+            <item><guid>https://e.example/first</guid><title>First</title><description>a<br>b</description></item>
+            <item><guid>https://e.example/second</guid><title>Second</title><description>c</p>d</description></item>
+            <x:item><guid>https://e.example/WRONG-ext</guid></x:item>
+            <item><guid isPermaLink="0">https://e.example/zero</guid><title>Zero</title></item>
+            <item><guid>https://e.example/one</guid><guid isPermaLink="false">tag:two</guid><title>Two guids</title></item>
+            <item><guid>https://e.example/third</guid><title>Third</title></item>
+            </channel><item><guid>https://e.example/outside</guid></item></rss>"#;
+        let d = parse(xml, None, &base(), Limits::default()).unwrap();
+        for e in &d.entries {
+            let title = e.title.as_deref().unwrap_or("");
+            let link = e.link.as_deref();
+            let want = match title {
+                "First" => Some("https://e.example/first"),
+                "Second" => Some("https://e.example/second"),
+                "Third" => Some("https://e.example/third"),
+                _ => None,
+            };
+            if want.is_some() {
+                assert_eq!(link, want, "{title}");
+            } else {
+                assert!(
+                    link.is_none_or(|l| !l.contains("WRONG") && !l.contains("outside")),
+                    "{title}: {link:?}"
+                );
+            }
+            if title == "Zero" || title == "Two guids" {
+                assert_eq!(link, None, "{title}");
+            }
+        }
+    }
+
+    #[test]
     fn rss_and_json_titles_decode_references_atom_text_does_not() {
         let xml = "<rss version=\"2.0\"><channel><title><![CDATA[Jenny&#8217;s Newsletter]]></title>\
             <item><guid>1</guid><title><![CDATA[Q&amp;A: what&#8217;s new]]></title></item>\
@@ -879,6 +916,10 @@ mod tests {
         // Not a JSON Feed at all: still refused, not read as an empty one.
         assert!(read(r#"{"items": []}"#).is_err());
         assert!(read(r#"{"version": "2", "items": [{"id": "1"}]}"#).is_err());
+        assert!(
+            read(r#"{"version": "https://example.com/jsonfeed.org/version/1-evil", "title": 1, "items": []}"#)
+                .is_err()
+        );
     }
 
     #[test]

@@ -172,8 +172,9 @@ pub fn to_parser_bytes<'a>(body: &'a [u8], http_charset: Option<&str>) -> Cow<'a
     // a wrong label (a CMS that declares ISO-8859-1 or windows-1252 whatever
     // it writes): legacy text is almost never valid UTF-8 by chance, and read
     // by the label it would be mojibake ("CafÃ©").
-    let encoding = encoding
-        .filter(|e| !(e.is_single_byte() && !body.is_ascii() && std::str::from_utf8(body).is_ok()));
+    // (Checked once; ASCII reads the same either way, and then needs no copy.)
+    let utf8 = std::str::from_utf8(body).is_ok();
+    let encoding = encoding.filter(|e| !(e.is_single_byte() && utf8));
     let text = match encoding {
         Some(e) if e != UTF_8 => Cow::Owned(
             e.decode_without_bom_handling(body)
@@ -183,7 +184,7 @@ pub fn to_parser_bytes<'a>(body: &'a [u8], http_charset: Option<&str>) -> Cow<'a
         ),
         // One pass over valid UTF-8 (the common case): `from_utf8_lossy` walks
         // it chunk by chunk, several times slower.
-        _ if std::str::from_utf8(body).is_ok() => Cow::Borrowed(body),
+        _ if utf8 => Cow::Borrowed(body),
         None => Cow::Owned(
             guess_encoding(body)
                 .decode_without_bom_handling(body)

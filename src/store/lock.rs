@@ -46,7 +46,14 @@ pub fn store_files(db: &Path) -> Vec<PathBuf> {
 /// symbolic links (a link to the store is the same store: one writer), or
 /// beside `db` as written while it does not exist yet.
 pub fn lock_path(db: &Path) -> PathBuf {
-    let real = std::fs::canonicalize(db).unwrap_or_else(|_| db.to_path_buf());
+    let real = std::fs::canonicalize(db).unwrap_or_else(|_| {
+        // A link to a store not made yet: beside the file it names.
+        match std::fs::read_link(db) {
+            Ok(target) if target.is_absolute() => target,
+            Ok(target) => db.parent().unwrap_or(Path::new("")).join(target),
+            Err(_) => db.to_path_buf(),
+        }
+    });
     let mut p = real.into_os_string();
     p.push(".lock");
     PathBuf::from(p)
@@ -145,6 +152,13 @@ mod tests {
         std::os::unix::fs::symlink(&db, &alias).unwrap();
         let _first = StoreLock::acquire(&db, "run").unwrap();
         let err = StoreLock::acquire(&alias, "prune").unwrap_err().to_string();
+        assert!(err.contains("in use by feedloom run"), "{err}");
+        // A link to a store not made yet: the same lock too.
+        let new = dir.path().join("data/new.db");
+        let early = dir.path().join("early.db");
+        std::os::unix::fs::symlink("data/new.db", &early).unwrap();
+        let _second = StoreLock::acquire(&early, "run").unwrap();
+        let err = StoreLock::acquire(&new, "poll").unwrap_err().to_string();
         assert!(err.contains("in use by feedloom run"), "{err}");
     }
 }
