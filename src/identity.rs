@@ -120,6 +120,30 @@ pub struct Identified {
     pub entry: Entry,
 }
 
+/// The canonical links of a document that name one story each: every entry
+/// with the link has the same title (one entry, or one article listed twice),
+/// unlike a podcast's page or a live blog that several entries point to.
+pub fn story_links(items: &[Identified]) -> HashSet<&str> {
+    let mut titles: HashMap<&str, Option<&str>> = HashMap::new();
+    let mut mixed = HashSet::new();
+    for it in items {
+        if let Some(c) = &it.canonical_url {
+            let title = it.entry.title.as_deref();
+            match titles.entry(c.as_str()) {
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(title);
+                }
+                std::collections::hash_map::Entry::Occupied(o) => {
+                    if *o.get() != title {
+                        mixed.insert(c.as_str());
+                    }
+                }
+            }
+        }
+    }
+    titles.into_keys().filter(|c| !mixed.contains(c)).collect()
+}
+
 /// Identifies every entry of one document. Entries that are the same item twice
 /// (same key) are kept once, the first time. Entries sharing a guid but carrying
 /// different links are distinct items, and so are entries sharing a guid (and

@@ -987,3 +987,85 @@ async fn a_shared_blurb_merges_no_stories() {
     s.poll().await;
     assert_eq!(s.stories().len(), 6, "{:?}", s.titles());
 }
+
+/// A feed that carries one wire story twice (two sections) is left out of
+/// the near-duplicate match (which of its two it would be is a guess), but
+/// the copies in other feeds still merge with each other.
+#[tokio::test]
+async fn a_feed_carrying_a_story_twice_does_not_stop_other_copies_merging() {
+    let s = Scenario::new(&["/a", "/b", "/c"], "").await;
+    let (title, text) = WIRE[0];
+    s.serve(
+        "/a",
+        &[
+            (
+                Some("a1"),
+                Some("https://a.example/world/storm"),
+                title,
+                text,
+            ),
+            (
+                Some("a2"),
+                Some("https://a.example/asia/storm"),
+                title,
+                text,
+            ),
+        ],
+    );
+    s.poll().await;
+    s.serve(
+        "/b",
+        &[(Some("b1"), Some("https://b.example/storm"), title, text)],
+    );
+    s.poll().await;
+    s.serve(
+        "/c",
+        &[(Some("c1"), Some("https://c.example/storm"), title, text)],
+    );
+    s.poll().await;
+    let stories = s.stories();
+    assert_eq!(stories.len(), 3, "{:?}", s.titles());
+    assert_eq!(
+        stories.iter().map(sources).max(),
+        Some(2),
+        "b and c are one story"
+    );
+}
+
+/// One article a feed lists twice (http and https, or two sections with one
+/// URL) still names one story: another feed's copy at that URL joins it.
+#[tokio::test]
+async fn an_article_listed_twice_still_merges_by_its_link() {
+    let s = Scenario::new(&["/a", "/b"], "").await;
+    s.serve(
+        "/a",
+        &[
+            (
+                Some("a1"),
+                Some("http://news.example/story/7"),
+                "Bridge reopens",
+                "x",
+            ),
+            (
+                Some("a2"),
+                Some("https://news.example/story/7"),
+                "Bridge reopens",
+                "y",
+            ),
+        ],
+    );
+    s.poll().await;
+    s.serve(
+        "/b",
+        &[(
+            Some("b1"),
+            Some("https://news.example/story/7"),
+            "Bridge reopens",
+            "z",
+        )],
+    );
+    s.poll().await;
+    let stories = s.stories();
+    assert_eq!(stories.len(), 2, "{:?}", s.titles());
+    assert_eq!(stories.iter().map(sources).max(), Some(2));
+}

@@ -136,6 +136,7 @@ impl Store {
                 *link_counts.entry(c.as_str()).or_insert(0usize) += 1;
             }
         }
+        let story_links = crate::identity::story_links(items);
         let mut churned = 0usize;
         // In a group commit, new items are indexed for search at its COMMIT
         // (see `PendingSearch`); alone, right here.
@@ -149,12 +150,16 @@ impl Store {
             // Marked known by a reader, but the row may be gone or differ now.
             let it = it.completed_unless_stored(existing.as_ref().map(|e| e.content_hash.as_str()));
             let it = &*it;
-            // The link is this entry's alone in the document (not a listing
-            // page or a live blog that several entries point to).
             let unique_link = it
                 .canonical_url
                 .as_deref()
                 .is_some_and(|c| link_counts.get(c) == Some(&1) && !meta.skipped.has_link(c));
+            // The link names this entry's story (not a listing page or a live
+            // blog that several entries with other titles point to).
+            let story_link = it
+                .canonical_url
+                .as_deref()
+                .is_some_and(|c| story_links.contains(c) && !meta.skipped.has_link(c));
             if existing.is_none() {
                 let doc = InDocument {
                     keys: &doc_keys,
@@ -190,7 +195,7 @@ impl Store {
                 None if super::prune::tombstoned(&tx, feed.id, &it.key, now)? => {}
                 None => {
                     let (joined, id) =
-                        insert_item(&tx, feed, it, unique_link, now, rules, &mut window)?;
+                        insert_item(&tx, feed, it, story_link, now, rules, &mut window)?;
                     applied.new += 1;
                     applied.joined += usize::from(joined);
                     let e = &it.entry;
@@ -406,7 +411,7 @@ fn insert_item(
     tx: &Connection,
     feed: &FeedRef,
     it: &Identified,
-    unique_link: bool,
+    story_link: bool,
     now: i64,
     rules: &StoryRules,
     window: &mut near::Window,
@@ -414,7 +419,7 @@ fn insert_item(
     let ctx = StoreError::ctx;
     let uid = free_uid(tx, feed, &it.key)?;
     let mut hubs = Vec::new();
-    let link = it.canonical_url.as_deref().filter(|_| unique_link);
+    let link = it.canonical_url.as_deref().filter(|_| story_link);
     let story = match story_by_url(tx, feed.id, link)? {
         Some(s) => Some(s),
         None if rules.near_duplicates => match &it.fingerprint {
@@ -591,9 +596,10 @@ fn specific(canonical: &str) -> bool {
 
 /// The story of another feed's item with this canonical URL, unless that story
 /// already has an item of this feed, or that feed has other items with the
-/// URL (a listing page, a live blog, a podcast's home: the link names no one
-/// story there). The caller passes a URL only when it is unique in its own
-/// document, for the same reason.
+/// URL under another title (a listing page, a live blog, a podcast's home:
+/// the link names no one story there; the same article listed twice does).
+/// The caller passes a URL only when its own document uses it so too
+/// ([`crate::identity::story_links`]).
 fn story_by_url(
     tx: &Connection,
     feed_id: i64,
@@ -607,7 +613,8 @@ fn story_by_url(
          WHERE i.canonical_url = ?1 AND i.feed_id != ?2 AND i.story_id IS NOT NULL
            AND NOT EXISTS (SELECT 1 FROM items j WHERE j.story_id = i.story_id AND j.feed_id = ?2)
            AND NOT EXISTS (SELECT 1 FROM items k
-                           WHERE k.canonical_url = ?1 AND k.feed_id = i.feed_id AND k.id != i.id)
+                           WHERE k.canonical_url = ?1 AND k.feed_id = i.feed_id AND k.id != i.id
+                             AND k.title IS NOT i.title)
          ORDER BY i.id LIMIT 1",
     )
     .and_then(|mut s| s.query_row(params![c, feed_id], |r| r.get(0)).optional())

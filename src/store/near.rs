@@ -215,20 +215,30 @@ impl<'a> Judge<'a> {
     }
 
     /// The matching items, the most similar first; among equals the earliest.
-    /// None when the best one's feed has another item about as similar: the
-    /// text they share is that feed's boilerplate, and which of its stories
-    /// the new item would join is a guess (a story lost under another).
+    /// A feed whose best match has another of its items about as similar is
+    /// left out: the text they share is that feed's boilerplate (or one
+    /// article it carries twice), and which of its stories the new item would
+    /// join is a guess (a story lost under another). Other feeds' matches
+    /// still count.
     pub(super) fn best_first(mut self) -> Vec<i64> {
         self.matches
             .sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        if let Some(&(top, _, feed)) = self.matches.first()
-            && self.matches[1..]
-                .iter()
-                .any(|m| m.2 == feed && top - m.0 <= AMBIGUOUS)
-        {
-            return Vec::new();
+        let mut best: Vec<(i64, f32)> = Vec::new();
+        let mut ambiguous: Vec<i64> = Vec::new();
+        for &(score, _, feed) in &self.matches {
+            match best.iter().find(|(f, _)| *f == feed) {
+                None => best.push((feed, score)),
+                Some(&(_, top)) if top - score <= AMBIGUOUS && !ambiguous.contains(&feed) => {
+                    ambiguous.push(feed);
+                }
+                Some(_) => {}
+            }
         }
-        self.matches.into_iter().map(|m| m.1).collect()
+        self.matches
+            .into_iter()
+            .filter(|m| !ambiguous.contains(&m.2))
+            .map(|m| m.1)
+            .collect()
     }
 }
 

@@ -134,6 +134,7 @@ impl PgStore {
                 *link_counts.entry(c.as_str()).or_insert(0usize) += 1;
             }
         }
+        let story_links = crate::identity::story_links(items);
         // Every known key of the document in one query.
         let keys: Vec<&str> = doc_keys.iter().copied().collect();
         let mut known: HashMap<String, Existing> = tx
@@ -200,11 +201,15 @@ impl PgStore {
             // Marked known by a reader, but the row may be gone or differ now.
             let it = it.completed_unless_stored(existing.as_ref().map(|e| e.content_hash.as_str()));
             let it = &*it;
-            // The link is this entry's alone in the document (see SQLite's).
             let unique_link = it
                 .canonical_url
                 .as_deref()
                 .is_some_and(|c| link_counts.get(c) == Some(&1));
+            // The link names this entry's story (see SQLite's).
+            let story_link = it
+                .canonical_url
+                .as_deref()
+                .is_some_and(|c| story_links.contains(c));
             if existing.is_none() {
                 existing =
                     find_churned(&mut tx, feed.id, it, unique_link, &doc_keys, &doc_guids).await?;
@@ -240,7 +245,7 @@ impl PgStore {
             match existing {
                 None if tombstoned(&mut tx, feed.id, &it.key, now).await? => {}
                 None => {
-                    let joined = insert_item(&mut tx, feed, it, unique_link, now, rules).await?;
+                    let joined = insert_item(&mut tx, feed, it, story_link, now, rules).await?;
                     applied.new += 1;
                     applied.joined += usize::from(joined);
                 }
@@ -424,13 +429,13 @@ async fn insert_item(
     tx: &mut Tx<'_>,
     feed: &FeedRef,
     it: &Identified,
-    unique_link: bool,
+    story_link: bool,
     now: i64,
     rules: &StoryRules,
 ) -> Result<bool, StoreError> {
     let uid = free_uid(tx, feed, &it.key).await?;
     let mut hubs = Vec::new();
-    let link = it.canonical_url.as_deref().filter(|_| unique_link);
+    let link = it.canonical_url.as_deref().filter(|_| story_link);
     let story = match story_by_url(tx, feed.id, link).await? {
         Some(s) => Some(s),
         None if rules.near_duplicates => match &it.fingerprint {
@@ -628,11 +633,12 @@ async fn story_by_url(
             // The items with this link first (few share one): a generic plan
             // made while the table was small walked `items` in id order instead.
             "WITH same AS MATERIALIZED (
-                 SELECT id, feed_id, story_id FROM items WHERE canonical_url = $1)
+                 SELECT id, feed_id, story_id, title FROM items WHERE canonical_url = $1)
              SELECT i.story_id FROM same i
              WHERE i.feed_id <> $2 AND i.story_id IS NOT NULL
                AND NOT EXISTS (SELECT 1 FROM items j WHERE j.story_id = i.story_id AND j.feed_id = $2)
-               AND NOT EXISTS (SELECT 1 FROM same k WHERE k.feed_id = i.feed_id AND k.id <> i.id)
+               AND NOT EXISTS (SELECT 1 FROM same k WHERE k.feed_id = i.feed_id AND k.id <> i.id
+                                                     AND k.title IS DISTINCT FROM i.title)
              ORDER BY i.id LIMIT 1",
             &[&cu, &feed_id],
         )
