@@ -1069,3 +1069,55 @@ async fn an_article_listed_twice_still_merges_by_its_link() {
     assert_eq!(stories.len(), 2, "{:?}", s.titles());
     assert_eq!(stories.iter().map(sources).max(), Some(2));
 }
+
+/// Items known by their permalink guid alone (no `<link>`) keep being
+/// recognised when the guids move (a new domain): the guid is their link, so
+/// the link moved too, and their title and text tell them.
+#[tokio::test]
+async fn items_whose_permalink_guids_move_are_not_new() {
+    let s = Scenario::new(&["/p"], "").await;
+    let items = |host: &str| -> Vec<(String, String, String)> {
+        (1..=3)
+            .map(|i| {
+                (
+                    format!("https://{host}/post/{i}"),
+                    format!("Post number {i}"),
+                    format!("Body of post {i}."),
+                )
+            })
+            .collect()
+    };
+    let serve = |v: &[(String, String, String)]| {
+        let rows: Vec<(Option<&str>, Option<&str>, &str, &str)> = v
+            .iter()
+            .map(|(g, t, b)| (Some(g.as_str()), None, t.as_str(), b.as_str()))
+            .collect();
+        s.serve("/p", &rows);
+    };
+    serve(&items("old.example"));
+    assert_eq!(s.poll().await.new, 3);
+    serve(&items("new.example"));
+    let second = s.poll().await;
+    assert_eq!(second.new, 0, "{:?}", s.titles());
+    assert_eq!(s.stories().len(), 3);
+}
+
+/// An entry that had neither guid nor link and gains a link is the same
+/// item, not a new one.
+#[tokio::test]
+async fn an_entry_that_gains_a_link_is_not_new() {
+    let s = Scenario::new(&["/g"], "").await;
+    s.serve("/g", &[(None, None, "Quiet notice", "Nothing to see.")]);
+    assert_eq!(s.poll().await.new, 1);
+    s.serve(
+        "/g",
+        &[(
+            None,
+            Some("https://g.example/notice"),
+            "Quiet notice",
+            "Nothing to see.",
+        )],
+    );
+    assert_eq!(s.poll().await.new, 0);
+    assert_eq!(s.stories().len(), 1, "{:?}", s.titles());
+}

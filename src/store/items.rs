@@ -359,40 +359,56 @@ fn find_churned(
     unique_link: bool,
     doc: &InDocument,
 ) -> Result<Option<Existing>, StoreError> {
-    let (sql, arg) = match &it.canonical_url {
+    // By link first; then by title and text among the items that had no
+    // link of their own (none, or their guid as it: a link that changes with
+    // the guid), so that an entry that gained a link, or whose permalink guid
+    // moved, is still recognised.
+    const BY_LINK: &str = "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures
+         FROM items WHERE feed_id = ?1 AND canonical_url = ?2 LIMIT 2";
+    // (On the partial index items_feed_text_hash.)
+    const BY_TEXT: &str = "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures
+         FROM items WHERE feed_id = ?1 AND text_hash = ?2 AND canonical_url IS NULL LIMIT 2";
+    // (The feed's items, filtered: asked only for an entry whose link is its
+    // guid, which few feeds write.)
+    const BY_TEXT_GUID_LINK: &str =
+        "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures
+         FROM items WHERE feed_id = ?1 AND text_hash = ?2 AND url = guid LIMIT 2";
+    let query =
+        |sql: &str, arg: &str| -> Result<Vec<(Existing, String, Option<String>)>, StoreError> {
+            tx.prepare_cached(sql)
+                .and_then(|mut s| {
+                    s.query_map(params![feed_id, arg], |r| {
+                        Ok((
+                            Existing {
+                                id: r.get(0)?,
+                                content_hash: r.get(1)?,
+                                story_id: r.get(2)?,
+                                last_seen_at: r.get(5)?,
+                                enclosures: r.get_ref(6)?.as_str().ok().map(str::to_string),
+                            },
+                            r.get(3)?,
+                            r.get(4)?,
+                        ))
+                    })?
+                    .collect()
+                })
+                .map_err(StoreError::ctx("looking up churned item"))
+        };
+    let rows = match &it.canonical_url {
         // (A front page is where many entries point: it identifies none.)
-        Some(c) if unique_link && specific(c) => (
-            // Planned on items_canonical (few items share a link).
-            "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures
-             FROM items WHERE feed_id = ?1 AND canonical_url = ?2 LIMIT 2",
-            c.as_str(),
-        ),
+        Some(c) if unique_link && specific(c) => {
+            let mut rows = query(BY_LINK, c)?;
+            if rows.is_empty() && !it.text_hash.is_empty() {
+                rows = query(BY_TEXT, &it.text_hash)?;
+                if rows.is_empty() && link_is_guid(it) {
+                    rows = query(BY_TEXT_GUID_LINK, &it.text_hash)?;
+                }
+            }
+            rows
+        }
         Some(_) => return Ok(None),
-        None => (
-            "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures FROM items
-             WHERE feed_id = ?1 AND text_hash = ?2 AND canonical_url IS NULL LIMIT 2",
-            it.text_hash.as_str(),
-        ),
+        None => query(BY_TEXT, &it.text_hash)?,
     };
-    let rows: Vec<(Existing, String, Option<String>)> = tx
-        .prepare_cached(sql)
-        .and_then(|mut s| {
-            s.query_map(params![feed_id, arg], |r| {
-                Ok((
-                    Existing {
-                        id: r.get(0)?,
-                        content_hash: r.get(1)?,
-                        story_id: r.get(2)?,
-                        last_seen_at: r.get(5)?,
-                        enclosures: r.get_ref(6)?.as_str().ok().map(str::to_string),
-                    },
-                    r.get(3)?,
-                    r.get(4)?,
-                ))
-            })?
-            .collect()
-        })
-        .map_err(StoreError::ctx("looking up churned item"))?;
     if rows.len() != 1 {
         return Ok(None);
     }
@@ -403,6 +419,15 @@ fn find_churned(
             .as_deref()
             .is_some_and(|g| doc.guids.contains(g) || doc.skipped.has_guid(g));
     Ok((!still_present).then_some(e))
+}
+
+/// Whether an entry's link is its guid (an RSS permalink guid without
+/// `<link>`): such a link changes with the guid.
+pub(crate) fn link_is_guid(it: &Identified) -> bool {
+    match (&it.entry.link, &it.entry.guid) {
+        (Some(l), Some(g)) => url::Url::parse(g.trim()).is_ok_and(|u| u.as_str() == l),
+        _ => false,
+    }
 }
 
 /// Inserts a new item and attaches it to a story (its search index entry is

@@ -387,26 +387,36 @@ async fn find_churned(
     doc_guids: &HashSet<&str>,
 ) -> Result<Option<Existing>, StoreError> {
     let c = "looking up churned item";
+    // By link, then by title and text (see SQLite's).
+    const BY_TEXT: &str = "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures
+         FROM items WHERE feed_id = $1 AND text_hash = $2 AND canonical_url IS NULL LIMIT 2";
+    const BY_TEXT_GUID_LINK: &str =
+        "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures
+         FROM items WHERE feed_id = $1 AND text_hash = $2 AND url = guid LIMIT 2";
     let rows = match &it.canonical_url {
         Some(cu) if unique_link && specific(cu) => {
-            tx.query(
-                c,
-                "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures FROM items
-                 WHERE feed_id = $1 AND canonical_url = $2 LIMIT 2",
-                &[&feed_id, cu],
-            )
-            .await?
+            let rows = tx
+                .query(
+                    c,
+                    "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures FROM items
+                     WHERE feed_id = $1 AND canonical_url = $2 LIMIT 2",
+                    &[&feed_id, cu],
+                )
+                .await?;
+            if rows.is_empty() && !it.text_hash.is_empty() {
+                let rows = tx.query(c, BY_TEXT, &[&feed_id, &it.text_hash]).await?;
+                if rows.is_empty() && crate::store::items::link_is_guid(it) {
+                    tx.query(c, BY_TEXT_GUID_LINK, &[&feed_id, &it.text_hash])
+                        .await?
+                } else {
+                    rows
+                }
+            } else {
+                rows
+            }
         }
         Some(_) => return Ok(None),
-        None => {
-            tx.query(
-                c,
-                "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures FROM items
-                 WHERE feed_id = $1 AND text_hash = $2 AND canonical_url IS NULL LIMIT 2",
-                &[&feed_id, &it.text_hash],
-            )
-            .await?
-        }
+        None => tx.query(c, BY_TEXT, &[&feed_id, &it.text_hash]).await?,
     };
     if rows.len() != 1 {
         return Ok(None);
