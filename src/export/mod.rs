@@ -466,6 +466,12 @@ fn temp_file_pid(file: &str, name: &str) -> Option<u32> {
     pid.parse().ok()
 }
 
+/// Whether `file` is a temp file of [`write_if_changed`] (or of a backup or
+/// config editor) for `name` whose process is gone (not this one, not running).
+fn stale_temp(file: &str, name: &str) -> bool {
+    temp_file_pid(file, name).is_some_and(|pid| pid != std::process::id() && !process_alive(pid))
+}
+
 /// Whether process `pid` still runs (as far as /proc shows; without /proc,
 /// none is known to).
 fn process_alive(pid: u32) -> bool {
@@ -487,7 +493,6 @@ pub(crate) fn remove_stale_temps_beside(path: &Path) -> usize {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;
     };
-    let me = std::process::id();
     let mut removed = 0;
     for entry in entries.flatten() {
         let file = entry.file_name();
@@ -496,7 +501,7 @@ pub(crate) fn remove_stale_temps_beside(path: &Path) -> usize {
             .iter()
             .find_map(|s| file.strip_suffix(s))
             .unwrap_or(file);
-        let stale = temp_file_pid(temp, name).is_some_and(|pid| pid != me && !process_alive(pid));
+        let stale = stale_temp(temp, name);
         if stale
             && entry.file_type().is_ok_and(|t| t.is_file())
             && std::fs::remove_file(entry.path()).is_ok()
@@ -538,7 +543,6 @@ pub fn remove_stale_temp_files(outputs: &[OutputConfig]) -> usize {
                 .push(name.to_string_lossy().into_owned());
         }
     }
-    let me = std::process::id();
     let mut removed = 0;
     for (dir, names) in by_dir {
         let Ok(entries) = std::fs::read_dir(&dir) else {
@@ -548,10 +552,7 @@ pub fn remove_stale_temp_files(outputs: &[OutputConfig]) -> usize {
         for entry in entries.flatten() {
             let file = entry.file_name();
             let Some(file) = file.to_str() else { continue };
-            let stale = names
-                .iter()
-                .filter_map(|n| temp_file_pid(file, n))
-                .any(|pid| pid != me && !process_alive(pid));
+            let stale = names.iter().any(|n| stale_temp(file, n));
             if !stale || !entry.file_type().is_ok_and(|t| t.is_file()) {
                 continue;
             }
