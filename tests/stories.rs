@@ -1087,15 +1087,35 @@ async fn items_whose_permalink_guids_move_are_not_new() {
             })
             .collect()
     };
+    // A `<guid>` is a permalink unless it says otherwise (`rss()` writes
+    // `isPermaLink="false"`).
     let serve = |v: &[(String, String, String)]| {
-        let rows: Vec<(Option<&str>, Option<&str>, &str, &str)> = v
-            .iter()
-            .map(|(g, t, b)| (Some(g.as_str()), None, t.as_str(), b.as_str()))
-            .collect();
-        s.serve("/p", &rows);
+        let mut doc = String::from(
+            "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>p</title>\
+             <link>https://example.org/</link><description>d</description>",
+        );
+        for (g, t, b) in v {
+            doc.push_str(&format!(
+                "<item><guid>{g}</guid><title>{t}</title><description>{b}</description></item>"
+            ));
+        }
+        doc.push_str("</channel></rss>");
+        s.srv.set("/p", Resource::feed(doc).no_etag());
     };
     serve(&items("old.example"));
     assert_eq!(s.poll().await.new, 3);
+    let links = |s: &Scenario| -> Vec<String> {
+        let json = s.json();
+        let mut v: Vec<String> = json["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["url"].as_str().unwrap_or("").to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(links(&s)[0], "https://old.example/post/1");
     serve(&items("new.example"));
     let second = s.poll().await;
     assert_eq!(second.new, 0, "{:?}", s.titles());

@@ -65,6 +65,10 @@ pub struct Entry {
     /// The files it carries (RSS `<enclosure>`, Atom `rel="enclosure"`, JSON
     /// Feed `attachments`), in document order.
     pub enclosures: Vec<Enclosure>,
+    /// The link is not the entry's own (`<link>`, an Atom alternate, JSON
+    /// `url`) but one found elsewhere for want of it: an RSS permalink
+    /// `<guid>`, an `<atom:link>` inside the item, `feedburner:origLink`.
+    pub link_found_elsewhere: bool,
 }
 
 /// A parsed document.
@@ -467,9 +471,11 @@ fn map_feed(
     // The extension links line up with feed-rs's entries only when both saw the
     // same number of entries.
     let fallback = fallback_links.filter(|f| f.len() == total);
+    let mut elsewhere = vec![false; total];
     if let Some(fallback) = fallback {
-        for (e, f) in feed.entries.iter_mut().zip(fallback) {
+        for ((e, f), elsewhere) in feed.entries.iter_mut().zip(fallback).zip(&mut elsewhere) {
             if let Some(href) = f.filter(|_| usable_links(&e.links).next().is_none()) {
+                *elsewhere = true;
                 e.links.push(model::Link {
                     href,
                     target: None,
@@ -498,10 +504,16 @@ fn map_feed(
         }
     }
     let loose = feed.feed_type != model::FeedType::Atom;
-    let entries = newest(feed.entries, limits.max_entries)
-        .into_iter()
-        .map(|e| map_entry(e, base, limits.max_field, loose))
-        .collect();
+    let entries = newest(
+        feed.entries.into_iter().zip(elsewhere).collect(),
+        limits.max_entries,
+    )
+    .into_iter()
+    .map(|(e, elsewhere)| Entry {
+        link_found_elsewhere: elsewhere,
+        ..map_entry(e, base, limits.max_field, loose)
+    })
+    .collect();
     Document {
         title: feed
             .title
@@ -518,14 +530,14 @@ fn map_feed(
 /// At most `max` entries: the newest by their own dates (entries without a date
 /// count as oldest, ties keep document order), in document order. A feed that
 /// lists oldest first and overflows the limit so loses old entries, not new ones.
-fn newest(entries: Vec<model::Entry>, max: usize) -> Vec<model::Entry> {
+fn newest<T>(entries: Vec<(model::Entry, T)>, max: usize) -> Vec<(model::Entry, T)> {
     if entries.len() <= max {
         return entries;
     }
     let mut order: Vec<(usize, Option<chrono::DateTime<Utc>>)> = entries
         .iter()
         .enumerate()
-        .map(|(i, e)| (i, e.published.or(e.updated)))
+        .map(|(i, (e, _))| (i, e.published.or(e.updated)))
         .collect();
     order.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     let mut keep = vec![false; entries.len()];
@@ -623,6 +635,7 @@ fn map_entry(e: model::Entry, base: &Url, max: usize, loose: bool) -> Entry {
         published: e.published.filter(plausible),
         updated: e.updated.filter(plausible),
         enclosures,
+        link_found_elsewhere: false,
     }
 }
 

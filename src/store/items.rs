@@ -421,9 +421,14 @@ fn find_churned(
     Ok((!still_present).then_some(e))
 }
 
-/// Whether an entry's link is its guid (an RSS permalink guid without
-/// `<link>`): such a link changes with the guid.
+/// Whether an entry's link is its guid, taken from it for want of a `<link>`
+/// (an RSS permalink guid): such a link changes with the guid. (An entry that
+/// writes its link as `<link>` too is not asked: the lookup it would need reads
+/// the feed's items, for every new item of many feeds.)
 pub(crate) fn link_is_guid(it: &Identified) -> bool {
+    if !it.entry.link_found_elsewhere {
+        return false;
+    }
     match (&it.entry.link, &it.entry.guid) {
         (Some(l), Some(g)) => url::Url::parse(g.trim()).is_ok_and(|u| u.as_str() == l),
         _ => false,
