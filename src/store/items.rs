@@ -368,11 +368,14 @@ fn find_churned(
     // (On the partial index items_feed_text_hash.)
     const BY_TEXT: &str = "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures
          FROM items WHERE feed_id = ?1 AND text_hash = ?2 AND canonical_url IS NULL LIMIT 2";
-    // (The feed's items, filtered: asked only for an entry whose link is its
-    // guid, which few feeds write.)
+    // (The feed's 256 newest items, filtered: asked only for an entry whose
+    // link was taken from its guid, which few feeds need; a guid that moves
+    // moves for the entries the feed carries now, its newest.)
     const BY_TEXT_GUID_LINK: &str =
         "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures
-         FROM items WHERE feed_id = ?1 AND text_hash = ?2 AND url = guid LIMIT 2";
+         FROM items WHERE id IN (SELECT id FROM items WHERE feed_id = ?1
+                                  ORDER BY first_seen_at DESC LIMIT 256)
+           AND text_hash = ?2 AND url = guid LIMIT 2";
     let query =
         |sql: &str, arg: &str| -> Result<Vec<(Existing, String, Option<String>)>, StoreError> {
             tx.prepare_cached(sql)

@@ -392,7 +392,9 @@ async fn find_churned(
          FROM items WHERE feed_id = $1 AND text_hash = $2 AND canonical_url IS NULL LIMIT 2";
     const BY_TEXT_GUID_LINK: &str =
         "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures
-         FROM items WHERE feed_id = $1 AND text_hash = $2 AND url = guid LIMIT 2";
+         FROM items WHERE id IN (SELECT id FROM items WHERE feed_id = $1
+                                  ORDER BY first_seen_at DESC LIMIT 256)
+           AND text_hash = $2 AND url = guid LIMIT 2";
     let rows = match &it.canonical_url {
         Some(cu) if unique_link && specific(cu) => {
             let rows = tx
