@@ -144,6 +144,24 @@ pub fn story_links(items: &[Identified]) -> HashSet<&str> {
     titles.into_keys().filter(|c| !mixed.contains(c)).collect()
 }
 
+/// A guid-less entry with a link has one of two keys: `link:URL` when it is
+/// the only entry of its document with that link, `link:URL title:HASH` when
+/// entries with other titles share the link (a podcast's page, a live blog).
+/// The other of the two, for this entry's title: the key the same item had
+/// before a second entry came to share its link, or before the others left.
+pub fn other_link_key(it: &Identified) -> Option<String> {
+    if it.kind != KeyKind::Link {
+        return None;
+    }
+    let plain = format!("link:{}", it.canonical_url.as_deref()?);
+    Some(if it.key == plain {
+        let title = it.entry.title.as_deref().unwrap_or("");
+        format!("{plain} title:{}", short_hash(&[title]))
+    } else {
+        plain
+    })
+}
+
 /// Identifies every entry of one document. Entries that are the same item twice
 /// (same key) are kept once, the first time. Entries sharing a guid but carrying
 /// different links are distinct items, and so are entries sharing a guid (and

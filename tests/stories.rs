@@ -1122,6 +1122,34 @@ async fn items_whose_permalink_guids_move_are_not_new() {
     assert_eq!(s.stories().len(), 3);
 }
 
+/// Entries without guid are known by their link; when a second entry with
+/// another title comes to share it (a show's page, a live blog), each is
+/// known by link and title. The item stored before is still the same item
+/// (it was a new one: the story twice in the output), and so when the other
+/// leaves again.
+#[tokio::test]
+async fn an_entry_whose_link_comes_to_be_shared_is_not_new() {
+    let s = Scenario::new(&["/s"], "").await;
+    let page = "https://x.example/budget";
+    let budget = (None, Some(page), "Budget passes", "The chamber passed it.");
+    let live = (None, Some(page), "Live: budget reactions", "Ministers defend it.");
+    s.serve("/s", &[budget]);
+    assert_eq!(s.poll().await.new, 1);
+    s.serve("/s", &[live, budget]);
+    let second = s.poll().await;
+    assert_eq!((second.new, second.updated), (1, 0), "{:?}", s.titles());
+    assert_eq!(s.stories().len(), 2, "{:?}", s.titles());
+    s.serve("/s", &[budget]);
+    let third = s.poll().await;
+    assert_eq!((third.new, third.updated), (0, 0), "{:?}", s.titles());
+    s.serve("/s", &[live, budget]);
+    let fourth = s.poll().await;
+    assert_eq!((fourth.new, fourth.updated), (0, 0), "{:?}", s.titles());
+    let mut titles = s.titles();
+    titles.sort();
+    assert_eq!(titles, ["Budget passes", "Live: budget reactions"]);
+}
+
 /// An entry that had neither guid nor link and gains a link is the same
 /// item, not a new one.
 #[tokio::test]

@@ -397,6 +397,33 @@ fn find_churned(
                 })
                 .map_err(StoreError::ctx("looking up churned item"))
         };
+    // Its key in a document where its link was shared, or not shared.
+    if let Some(other) = crate::identity::other_link_key(it)
+        && !doc.keys.contains(other.as_str())
+        && !doc.skipped.has_key(&other)
+    {
+        const BY_KEY: &str =
+            "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures
+                 FROM items WHERE feed_id = ?1 AND key = ?2 AND title IS ?3";
+        let found = tx
+            .prepare_cached(BY_KEY)
+            .and_then(|mut s| {
+                s.query_row(params![feed_id, other, it.entry.title], |r| {
+                    Ok(Existing {
+                        id: r.get(0)?,
+                        content_hash: r.get(1)?,
+                        story_id: r.get(2)?,
+                        last_seen_at: r.get(5)?,
+                        enclosures: r.get_ref(6)?.as_str().ok().map(str::to_string),
+                    })
+                })
+                .optional()
+            })
+            .map_err(StoreError::ctx("looking up churned item"))?;
+        if found.is_some() {
+            return Ok(found);
+        }
+    }
     let rows = match &it.canonical_url {
         // (A front page is where many entries point: it identifies none.)
         Some(c) if unique_link && specific(c) => {

@@ -395,6 +395,28 @@ async fn find_churned(
          FROM items WHERE id IN (SELECT id FROM items WHERE feed_id = $1
                                   ORDER BY first_seen_at DESC LIMIT 256)
            AND text_hash = $2 AND url = guid LIMIT 2";
+    // Its key in a document where its link was shared, or not shared.
+    if let Some(other) = crate::identity::other_link_key(it)
+        && !doc_keys.contains(other.as_str())
+    {
+        let rows = tx
+            .query(
+                c,
+                "SELECT id, content_hash, story_id, last_seen_at, enclosures FROM items
+                     WHERE feed_id = $1 AND key = $2 AND title IS NOT DISTINCT FROM $3",
+                &[&feed_id, &other, &it.entry.title],
+            )
+            .await?;
+        if let Some(r) = rows.first() {
+            return Ok(Some(Existing {
+                id: r.get(0),
+                content_hash: r.get(1),
+                story_id: r.get(2),
+                last_seen_at: r.get(3),
+                enclosures: r.get(4),
+            }));
+        }
+    }
     let rows = match &it.canonical_url {
         Some(cu) if unique_link && specific(cu) => {
             let rows = tx
