@@ -244,3 +244,58 @@ fn an_existing_file_is_kept_without_force() {
     );
     assert!(!env.path("y.db").exists());
 }
+
+/// `--force` over an old backup that a killed process left a `-wal` beside
+/// (a restore tried under a daemon, say): the new copy is what is read, not
+/// the old `-wal` replayed onto it. And over the store of a feedloom running
+/// now: refused, naming it (what it wrote after would be lost).
+#[test]
+fn force_replaces_an_old_copy_whole_and_never_a_running_store() {
+    let env = TestEnv::new();
+    let cfg = env.config("[[feed]]\nurl = \"https://a.example/f\"\n");
+    drop(feedloom::store::Store::open(&cfg.store.path).unwrap());
+    let config = env.path("feedloom.toml");
+    let dest = env.path("nightly.db");
+    {
+        let old = rusqlite::Connection::open(&dest).unwrap();
+        old.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
+            .unwrap();
+        old.execute_batch(
+            "PRAGMA wal_autocheckpoint = 0; CREATE TABLE stale (x); INSERT INTO stale VALUES (1);",
+        )
+        .unwrap();
+        // Killed: never closed, so the -wal stays.
+        std::mem::forget(old);
+    }
+    let wal = env.path("nightly.db-wal");
+    assert!(std::fs::metadata(&wal).unwrap().len() > 0);
+    let out = feedloom(&config, &["backup", "--force", dest.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let copy = rusqlite::Connection::open(&dest).unwrap();
+    let tables: Vec<String> = copy
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(tables.iter().any(|t| t == "items"), "{tables:?}");
+    assert!(!tables.iter().any(|t| t == "stale"), "{tables:?}");
+    drop(copy);
+
+    let other = env.path("other.db");
+    drop(feedloom::store::Store::open(&other).unwrap());
+    let _lock = feedloom::store::lock::StoreLock::acquire(&other, "run").unwrap();
+    let before = std::fs::read(&other).unwrap();
+    let out = feedloom(&config, &["backup", "--force", other.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains(&format!(
+            "is the store of feedloom run (pid {}), which is running",
+            std::process::id()
+        )),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(std::fs::read(&other).unwrap(), before);
+}

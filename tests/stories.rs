@@ -1132,7 +1132,12 @@ async fn an_entry_whose_link_comes_to_be_shared_is_not_new() {
     let s = Scenario::new(&["/s"], "").await;
     let page = "https://x.example/budget";
     let budget = (None, Some(page), "Budget passes", "The chamber passed it.");
-    let live = (None, Some(page), "Live: budget reactions", "Ministers defend it.");
+    let live = (
+        None,
+        Some(page),
+        "Live: budget reactions",
+        "Ministers defend it.",
+    );
     s.serve("/s", &[budget]);
     assert_eq!(s.poll().await.new, 1);
     s.serve("/s", &[live, budget]);

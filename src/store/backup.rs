@@ -32,6 +32,10 @@ pub enum BackupError {
     /// `--force`.
     #[error("cannot back up to {}: {why}", path.display())]
     Refused { path: PathBuf, why: &'static str },
+    /// The destination is the store of a feedloom running now: replacing it
+    /// would lose everything that feedloom writes after.
+    #[error("cannot back up to {}: it is the store of {holder}, which is running", path.display())]
+    InUse { path: PathBuf, holder: String },
     #[error(transparent)]
     Store(#[from] crate::error::StoreError),
     /// The store could not be read (not a SQLite file, unreadable).
@@ -78,6 +82,12 @@ pub fn backup(store: &Path, dest: &Path, force: bool) -> Result<BackupReport, Ba
         if !force {
             return Err(BackupError::Exists(dest.to_path_buf()));
         }
+        if let Some(holder) = crate::store::lock::holder(dest) {
+            return Err(BackupError::InUse {
+                path: dest.to_path_buf(),
+                holder,
+            });
+        }
     }
     if is_store_file(store, dest) {
         // The copy renamed over the live store (or its -wal, or its lock)
@@ -112,6 +122,24 @@ pub fn backup(store: &Path, dest: &Path, force: bool) -> Result<BackupReport, Ba
         }
     };
     let _ = std::fs::remove_file(&journal);
+    // What SQLite kept beside the file replaced (a `-wal` left by a process
+    // killed while it had the old file open) would be read as part of the
+    // copy: the old contents, or a malformed file.
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let mut beside = dest.as_os_str().to_owned();
+        beside.push(suffix);
+        match std::fs::remove_file(&beside) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(BackupError::Io {
+                    path: PathBuf::from(beside),
+                    source,
+                });
+            }
+        }
+    }
     std::fs::rename(&tmp, dest).map_err(|source| {
         let _ = std::fs::remove_file(&tmp);
         BackupError::Io {

@@ -59,6 +59,26 @@ pub fn lock_path(db: &Path) -> PathBuf {
     PathBuf::from(p)
 }
 
+/// Who holds the lock of the store at `db` now (`feedloom run (pid 1234)`),
+/// if anyone: asked without taking it for more than an instant, and without
+/// creating the lock file.
+pub fn holder(db: &Path) -> Option<String> {
+    let mut file = std::fs::File::open(lock_path(db)).ok()?;
+    match file.try_lock_shared() {
+        Err(TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            let holder = holder.trim();
+            Some(if holder.is_empty() {
+                "another feedloom".to_string()
+            } else {
+                holder.to_string()
+            })
+        }
+        _ => None,
+    }
+}
+
 impl StoreLock {
     /// Takes the store's lock for `command` (`"run"`, `"poll"`), or says who has it.
     pub fn acquire(db: &Path, command: &str) -> Result<StoreLock, StoreError> {
@@ -127,7 +147,12 @@ mod tests {
     fn a_second_holder_is_refused_with_the_first_ones_name() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("sub/f.db");
+        assert_eq!(holder(&db), None);
         let first = StoreLock::acquire(&db, "run").unwrap();
+        assert_eq!(
+            holder(&db),
+            Some(format!("feedloom run (pid {})", std::process::id()))
+        );
         assert_eq!(first.path(), dir.path().join("sub/f.db.lock"));
         let err = StoreLock::acquire(&db, "poll").unwrap_err().to_string();
         assert!(
