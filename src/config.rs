@@ -766,10 +766,23 @@ struct RawConfig {
 
 /// Reads and validates the config at `path`.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+    use std::io::Read;
+    // A pipe is read (`--config <(...)`), but never without end (`/dev/zero`).
+    const MAX: u64 = 16 << 20;
+    let read_err = |source| ConfigError::Read {
         path: path.to_path_buf(),
         source,
-    })?;
+    };
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX + 1).read_to_string(&mut text))
+        .map_err(read_err)?;
+    if text.len() as u64 > MAX {
+        return Err(read_err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "larger than 16 MiB; a config is a short text file",
+        )));
+    }
     parse(&text, path)
 }
 

@@ -461,3 +461,49 @@ fn import_creates_a_missing_config_and_export_never_writes() {
         "export-opml reads the config only: no store, no files"
     );
 }
+
+/// `export-opml --output` and the config editors write through a link (the
+/// link stays) and never replace a device or a pipe with a plain file, nor
+/// read one for ever (a FIFO stands in for `/dev/null`, `/dev/zero`).
+#[test]
+fn files_written_whole_follow_links_and_refuse_pipes_and_devices() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("feedloom.toml");
+    std::fs::write(&cfg, "[[feed]]\nurl = \"https://a.example/feed\"\n").unwrap();
+    let fifo = dir.path().join("pipe");
+    let c = std::ffi::CString::new(fifo.as_os_str().as_bytes()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    let is_fifo = |p: &Path| {
+        use std::os::unix::fs::FileTypeExt;
+        std::fs::symlink_metadata(p).unwrap().file_type().is_fifo()
+    };
+
+    let out = feedloom(&cfg, &["export-opml", "--output", fifo.to_str().unwrap()]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        text(&out.stderr).contains("is not a plain file"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(is_fifo(&fifo));
+
+    // Through a link: the file it names is written, the link stays.
+    let real = dir.path().join("real.opml");
+    let link = dir.path().join("link.opml");
+    std::os::unix::fs::symlink("real.opml", &link).unwrap();
+    let out = feedloom(&cfg, &["export-opml", "--output", link.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
+    assert!(read_to(&real).contains("https://a.example/feed"));
+
+    // A config that is a pipe: refused at once, still a pipe.
+    let out = feedloom(&fifo, &["add", "https://b.example/feed"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        text(&out.stderr).contains("not a plain file"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(is_fifo(&fifo));
+}

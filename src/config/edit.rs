@@ -70,7 +70,18 @@ impl ConfigFile {
             path: path.to_path_buf(),
             source,
         };
-        match std::fs::read_to_string(path) {
+        // Never read a device or a pipe (`/dev/zero` for ever), nor replace
+        // one with a file.
+        let target = crate::export::writable_target(path).map_err(|e| EditError::Unsupported {
+            path: path.to_path_buf(),
+            message: match e.kind() {
+                std::io::ErrorKind::InvalidInput => {
+                    "not a plain file (a device, a pipe or a folder); a config is a file".into()
+                }
+                _ => e.to_string(),
+            },
+        })?;
+        match std::fs::read_to_string(&target) {
             Ok(text) => {
                 // A file its owner made read-only is not rewritten (the
                 // rename beside it would have replaced it all the same).
@@ -80,6 +91,16 @@ impl ConfigFile {
                         path: path.to_path_buf(),
                         message: "the file is read-only (no write permission for anyone); \
                                   make it writable to let feedloom edit it (nothing written)"
+                            .to_string(),
+                    });
+                }
+                // Nor one this user may not write (the new file renamed into a
+                // folder they may write would have made it theirs).
+                if !may_write(&target) {
+                    return Err(EditError::Unsupported {
+                        path: path.to_path_buf(),
+                        message: "this user may not write the file; edit it as its owner \
+                                  (nothing written)"
                             .to_string(),
                     });
                 }
@@ -186,6 +207,16 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 /// [`write_atomic`]; with `replace` false, an existing `path` is left as it
 /// is and the error is `AlreadyExists` (the temp file is linked, not renamed).
+/// Whether this process may write the file at `path` (`access(2)`, W_OK).
+fn may_write(path: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: `c` is a valid NUL-terminated path for the duration of the call.
+    unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
+}
+
 fn write_file(path: &Path, bytes: &[u8], replace: bool) -> std::io::Result<()> {
     let dir = path
         .parent()

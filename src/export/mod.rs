@@ -411,6 +411,10 @@ pub fn file_path(base: &Path, format: Format) -> PathBuf {
 /// rename, fsync of the folder), unless the file already holds exactly these
 /// bytes. Returns whether it wrote.
 pub fn write_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
+    // A link is written through (the file it names is replaced, the link
+    // stays); a device, a pipe or a folder is never replaced by a file.
+    let target = writable_target(path)?;
+    let path = target.as_path();
     if std::fs::read(path).is_ok_and(|old| old == bytes) {
         return Ok(false);
     }
@@ -446,6 +450,37 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// Where a file that is replaced whole (written beside, renamed over) lives:
+/// `path` after symbolic links, also a link to a file not made yet. An error
+/// when that is not a plain file: a device (`/dev/null`), a pipe, a folder or
+/// a socket would be replaced by a plain file, or read for ever.
+pub fn writable_target(path: &Path) -> std::io::Result<std::path::PathBuf> {
+    let mut target = path.to_path_buf();
+    // (A chain of links, not a loop.)
+    for _ in 0..40 {
+        match std::fs::symlink_metadata(&target) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let to = std::fs::read_link(&target)?;
+                target = target.parent().unwrap_or(Path::new("")).join(to);
+            }
+            Ok(m) if !m.file_type().is_file() => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!(
+                        "{} is not a plain file (a device, a pipe or a folder); name a file",
+                        path.display()
+                    ),
+                ));
+            }
+            _ => return Ok(target),
+        }
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        format!("{}: too many levels of symbolic links", path.display()),
+    ))
 }
 
 /// The temp file [`write_if_changed`] writes `name` through: `.NAME.PID.tmp`.
