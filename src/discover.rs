@@ -74,6 +74,7 @@ pub fn alternates(html: &[u8], charset: Option<&str>, page: &Url) -> Vec<Candida
         state: RefCell::new(SinkState {
             base: None,
             found: Vec::new(),
+            seen: std::collections::HashSet::new(),
         }),
     };
     let input = BufferQueue::default();
@@ -108,7 +109,13 @@ struct SinkState {
     /// `<base href>`, resolved against the page.
     base: Option<Url>,
     found: Vec<Candidate>,
+    /// The URLs in `found` (a page may declare thousands: a repeat is one
+    /// look-up, not a pass over all so far).
+    seen: std::collections::HashSet<Url>,
 }
+
+/// No page declares more feeds than anyone would choose from.
+const MAX_CANDIDATES: usize = 1_000;
 
 struct LinkSink {
     page: Url,
@@ -144,7 +151,7 @@ impl TokenSink for LinkSink {
             "link" => {
                 if let Some(c) = self.candidate(&tag) {
                     let mut st = self.state.borrow_mut();
-                    if !st.found.iter().any(|f| f.url == c.url) {
+                    if st.found.len() < MAX_CANDIDATES && st.seen.insert(c.url.clone()) {
                         st.found.push(c);
                     }
                 }
@@ -207,6 +214,22 @@ mod tests {
             .into_iter()
             .map(|c| c.url.to_string())
             .collect()
+    }
+
+    #[test]
+    fn a_page_declaring_thousands_of_feeds_gives_the_first_thousand_once() {
+        let mut html = String::from("<html><head>");
+        for i in 0..3_000 {
+            for _ in 0..2 {
+                html.push_str(&format!(
+                    "<link rel=alternate type=application/rss+xml href=/f{i}.xml>"
+                ));
+            }
+        }
+        let found = alternates(html.as_bytes(), None, &page());
+        assert_eq!(found.len(), MAX_CANDIDATES);
+        assert!(found[0].url.as_str().ends_with("/f0.xml"));
+        assert!(found[999].url.as_str().ends_with("/f999.xml"));
     }
 
     #[test]

@@ -108,14 +108,17 @@ impl Rule {
             },
             None => (Field::Text, s),
         };
-        let pattern = if let Some(re) = rest
-            .strip_prefix('/')
-            .and_then(|r| r.strip_suffix('/'))
-            .filter(|_| rest.len() >= 2)
-        {
+        let rest = rest.trim();
+        let pattern = if let Some((re, flags)) = regex_of(rest) {
             if re.is_empty() {
                 return Err("empty regular expression `//`".into());
             }
+            let re = if flags.is_empty() {
+                re.to_string()
+            } else {
+                format!("(?{flags}){re}")
+            };
+            let re = re.as_str();
             regex::RegexBuilder::new(re)
                 .size_limit(REGEX_SIZE_LIMIT)
                 .build()
@@ -164,6 +167,19 @@ impl Rule {
             Field::Tags => item.tags.iter().any(|t| re.is_match(t)),
         }
     }
+}
+
+/// `/re/`, or `/re/flags` with flags the regex crate knows (`i` for any
+/// case, `m`, `s`, `x`, `U`), as written in Perl or JavaScript: the pattern and
+/// the flags. `None`: not a regular expression (`/blog/index` is text).
+fn regex_of(rest: &str) -> Option<(&str, &str)> {
+    let inner = rest.strip_prefix('/')?;
+    let end = inner.rfind('/')?;
+    let (re, flags) = (&inner[..end], &inner[end + 1..]);
+    flags
+        .chars()
+        .all(|c| matches!(c, 'i' | 'm' | 's' | 'x' | 'U'))
+        .then_some((re, flags))
 }
 
 fn is_word_char(c: char) -> bool {
@@ -348,6 +364,18 @@ mod tests {
         // A colon that names no field is part of the words.
         let r = Rule::parse("note: this").unwrap();
         assert_eq!(r.field, Field::Text);
+    }
+
+    #[test]
+    fn regex_flags_and_spaces_as_people_write_them() {
+        let item = view("SPONSORED: buy now", "", &[]);
+        for rule in ["/sponsored/i", " /(?i)sponsored/ ", "title:/^sponsored/i"] {
+            assert!(!rules(&[], &[rule]).keeps(&item), "{rule}");
+        }
+        // Case matters without the flag; a path is text, not a regex with flags.
+        assert!(rules(&[], &["/sponsored/"]).keeps(&item));
+        let post = view("Post", "see /blog/index here", &[]);
+        assert!(!rules(&[], &["/blog/index"]).keeps(&post));
     }
 
     #[test]
