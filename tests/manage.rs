@@ -855,3 +855,69 @@ async fn editors_at_the_same_time_lose_no_edit_they_reported() {
         assert!(out.status.success(), "{}", text(&out.stderr));
     }
 }
+
+/// Credentials written in the URL given to `add` go with its requests (the
+/// feed answered 401 and could not be added), with those to a feed the page
+/// declares on its host, and into the config with that feed's URL; a page
+/// served as HTML is one whatever it starts with (a long comment made it
+/// "neither a feed nor an HTML page").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_in_the_url_reach_the_feed_and_the_config() {
+    let srv = FeedServer::start().await;
+    srv.set("/private.xml", Resource::feed(three_items("Private")));
+    srv.set(
+        "/site/",
+        html("<link rel=\"alternate\" type=\"application/rss+xml\" href=\"/private.xml\">"),
+    );
+    let with_user = |path: &str| srv.url(path).replace("http://", "http://ann:s%40cret@");
+    let basic = "Basic YW5uOnNAY3JldA=="; // ann:s@cret
+    let auth_of = |srv: &FeedServer| -> Vec<Option<String>> {
+        srv.seen()
+            .iter()
+            .map(|s| {
+                s.headers
+                    .get("authorization")
+                    .map(|v| v.to_str().unwrap().to_string())
+            })
+            .collect()
+    };
+
+    let (_dir, cfg) = setup("");
+    let out = feedloom(&cfg, &["add", &with_user("/private.xml")]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(auth_of(&srv), [Some(basic.to_string())]);
+
+    srv.clear_seen();
+    let (_dir2, cfg2) = setup("");
+    let out = feedloom(&cfg2, &["add", &with_user("/site/")]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        auth_of(&srv),
+        [Some(basic.to_string()), Some(basic.to_string())]
+    );
+    assert!(
+        read(&cfg2).contains(&format!("url = \"{}\"", with_user("/private.xml"))),
+        "{}",
+        read(&cfg2)
+    );
+
+    srv.clear_seen();
+    let comment = format!("<!-- {} -->", "x".repeat(2_000));
+    srv.set(
+        "/commented/",
+        Resource::feed(format!(
+            "{comment}<html><head></head><body>hi</body></html>"
+        ))
+        .content_type("text/html"),
+    );
+    srv.set("/commented/feed", Resource::status(404));
+    srv.set("/rss.xml", Resource::feed(three_items("Probed")));
+    let (_dir3, cfg3) = setup("");
+    let out = feedloom(&cfg3, &["add", &srv.url("/commented/")]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        read(&cfg3).contains(&srv.url("/rss.xml")),
+        "{}",
+        read(&cfg3)
+    );
+}

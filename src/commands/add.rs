@@ -10,13 +10,14 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use url::Url;
 
 use super::{Failure, say};
 use crate::config::edit::{self, ConfigFile, NewFeed};
-use crate::config::{self, Config};
+use crate::config::{self, Access, Config};
 use crate::discover::{self, Candidate};
 use crate::error::chain;
 use crate::fetch::{FetchOutcome, Fetched, Fetcher, Origin, Validators};
@@ -46,7 +47,7 @@ pub async fn add(
     check_args(args)?;
     let file = ConfigFile::read(path, true)?;
     let cfg = file.config()?;
-    let given = resolve(&args.url, &cfg)?;
+    let (given, access) = resolve_with_access(&args.url, &cfg)?;
     let canon = Canon::new(&cfg.identity.strip_params);
     refuse_duplicate(&file.text, &cfg, &given, &canon)?;
 
@@ -56,7 +57,7 @@ pub async fn add(
         max_entries: cfg.fetch.max_entries,
         max_field: cfg.fetch.max_field.0 as usize,
     };
-    let page = get(&fetcher, &given, &given)
+    let page = get(&fetcher, &given, &given, &access)
         .await
         .map_err(Failure::Runtime)?;
     // A feed the page declares on another host: its address is the page's
@@ -74,11 +75,14 @@ pub async fn add(
                 fetcher: &fetcher,
                 page: &page,
                 given: &given,
+                access: &access,
                 limits,
             };
             let chosen = found.discover(&not_feed, args, interactive, out).await?;
             refuse_duplicate(&file.text, &cfg, &chosen.0, &canon)?;
-            (chosen.0.to_string(), chosen.0, chosen.1)
+            // A feed on the page's host needs the credentials the page did.
+            let text = with_userinfo_of(&args.url, &given, &chosen.0);
+            (text, chosen.0, chosen.1)
         }
     };
 
@@ -163,6 +167,34 @@ pub fn resolve(url: &str, cfg: &Config) -> Result<Url, Failure> {
         .map_err(|e| Failure::Usage(format!("invalid URL `{url}`: {e}")))
 }
 
+/// [`resolve`], and what the feed's requests carry (the credentials written
+/// in the URL).
+fn resolve_with_access(url: &str, cfg: &Config) -> Result<(Url, Arc<Access>), Failure> {
+    config::parse_feed_url(url).map_err(Failure::Usage)?;
+    let mini = format!("[[feed]]\nurl = {}\n", toml_edit::Value::from(url.trim()));
+    config::parse(&mini, &cfg.source)
+        .map(|c| {
+            let f = &c.feeds[0];
+            (f.url().clone(), Arc::new((*f.access).clone()))
+        })
+        .map_err(|e| Failure::Usage(format!("invalid URL `{url}`: {e}")))
+}
+
+/// `found` as written in the config: with the user and password written in
+/// `written` (the URL `add` was given) when it is on the same host.
+fn with_userinfo_of(written: &str, given: &Url, found: &Url) -> String {
+    let Ok(w) = Url::parse(written.trim()) else {
+        return found.to_string();
+    };
+    if w.username().is_empty() && w.password().is_none() || found.host() != given.host() {
+        return found.to_string();
+    }
+    let mut out = found.clone();
+    let _ = out.set_username(w.username());
+    let _ = out.set_password(w.password());
+    out.to_string()
+}
+
 /// The configured feed that is the same feed as `url` (same URL, or the same
 /// canonical URL: scheme, host case, default port, trailing slash and tracking
 /// parameters aside).
@@ -190,8 +222,14 @@ fn refuse_duplicate(text: &str, cfg: &Config, url: &Url, canon: &Canon) -> Resul
 /// host is trusted like a configured feed's (private addresses included); a
 /// feed the page declares elsewhere is not (a page's `<link>` to a private
 /// address, such as cloud metadata, is refused as a redirect there is).
-async fn get(fetcher: &Fetcher, url: &Url, given: &Url) -> Result<Fetched, String> {
-    let origin = Origin::configured(given, Default::default());
+async fn get(
+    fetcher: &Fetcher,
+    url: &Url,
+    given: &Url,
+    access: &Arc<Access>,
+) -> Result<Fetched, String> {
+    // (Its credentials go to the given URL's host only.)
+    let origin = Origin::configured(given, access.clone());
     match fetcher.fetch(url, &Validators::default(), &origin).await {
         Ok(FetchOutcome::Fetched(f)) => Ok(*f),
         Ok(FetchOutcome::NotModified { status, .. }) => Err(format!(
@@ -210,6 +248,7 @@ struct Found<'a> {
     fetcher: &'a Fetcher,
     page: &'a Fetched,
     given: &'a Url,
+    access: &'a Arc<Access>,
     limits: Limits,
 }
 
@@ -227,13 +266,14 @@ impl Found<'_> {
             fetcher,
             page,
             given,
+            access,
             limits,
         } = *self;
         let declared = discover::alternates(&page.body, page.charset.as_deref(), &page.final_url);
         if !declared.is_empty() {
             let i = choose(&declared, given, args.pick, interactive, out)?;
             let c = &declared[i];
-            let f = get(fetcher, &c.url, given).await.map_err(|e| {
+            let f = get(fetcher, &c.url, given, access).await.map_err(|e| {
                 Failure::Runtime(format!("{given} declares the feed {}, but {e}", c.url))
             })?;
             let doc = parse_feed(&f, limits).map_err(|e| {
@@ -244,7 +284,7 @@ impl Found<'_> {
             })?;
             return Ok((c.url.clone(), doc));
         }
-        if !discover::looks_like_html(None, &page.body) {
+        if !discover::looks_like_html(page.content_type.as_deref(), &page.body) {
             return Err(Failure::Usage(format!(
                 "{given} is neither a feed nor an HTML page to look for feeds in: {not_feed}"
             )));
@@ -257,7 +297,7 @@ impl Found<'_> {
         }
         let mut tried = Vec::new();
         for url in discover::common_paths(&page.final_url) {
-            match get(fetcher, &url, given).await {
+            match get(fetcher, &url, given, access).await {
                 Ok(f) => match parse_feed(&f, limits) {
                     Ok(doc) => {
                         say(

@@ -71,6 +71,8 @@ pub struct Fetched {
     pub body: Body,
     /// The charset parameter of Content-Type, if any.
     pub charset: Option<String>,
+    /// The Content-Type as sent (`None` for a file, or when absent).
+    pub content_type: Option<String>,
     pub validators: Validators,
     pub hints: CacheHints,
     /// The URL the body came from (base for relative links).
@@ -354,6 +356,7 @@ impl Fetcher {
             // What the headers say, taken before the body consumes the
             // response (a clone of the whole map cost more than the fields).
             let charset = charset(resp.headers());
+            let content_type = header_string(resp.headers(), header::CONTENT_TYPE);
             let gzip_layers = undecoded_gzip(resp.headers());
             let validators = Validators {
                 etag: header_string(resp.headers(), header::ETAG),
@@ -419,6 +422,7 @@ impl Fetcher {
                 status,
                 body: body.finish(),
                 charset,
+                content_type,
                 validators,
                 hints,
                 final_url: current,
@@ -635,6 +639,7 @@ async fn fetch_file(
         status: 200,
         body: body.finish(),
         charset: None,
+        content_type: None,
         validators: Validators {
             etag: stamp,
             last_modified: None,
