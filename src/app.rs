@@ -233,49 +233,59 @@ async fn pruner(
 ) {
     loop {
         let r = *retention.borrow();
-        let started = std::time::Instant::now();
-        let now = crate::now_unix();
-        let mut total = crate::store::prune::Pruned::default();
-        loop {
-            match store.prune_step(now, r).await {
-                Ok(step) => {
-                    total.add(step.pruned);
-                    if step.done {
-                        break;
-                    }
-                }
-                Err(e) => {
-                    error!(error = %chain(&e), "pruning failed; trying again tomorrow");
-                    break;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        // The search index drops the pruned items' entries and free pages go
-        // back to the file system, in small steps (SQLite; PostgreSQL's index
-        // and space are its own business).
-        let (merges, freed) = match store.sqlite() {
-            Some(store) if !total.is_empty() => return_space(store, total.items > 0).await,
-            _ => (0, 0),
-        };
-        if !total.is_empty() {
-            info!(
-                items = total.items,
-                stories = total.stories,
-                fetches = total.fetches,
-                tombstones_added = total.tombstones_added,
-                tombstones_dropped = total.tombstones_dropped,
-                search_merge_steps = merges,
-                pages_freed = freed,
-                ms = started.elapsed().as_millis() as u64,
-                "pruned the store"
-            );
-            if total.items > 0 {
-                changed.notify_one();
-            }
+        if prune_once(&store, r, "trying again tomorrow").await.items > 0 {
+            changed.notify_one();
         }
         tokio::time::sleep(PRUNE_EVERY).await;
     }
+}
+
+/// One round of retention (the daemon's daily one; `poll`'s before it
+/// fetches): prune steps with the store free in between, then the search
+/// index merged and free pages returned (SQLite; PostgreSQL's index and space
+/// are its own business). Logged; a failure is logged with `then` (what
+/// happens next) and ends the round. Returns what went.
+pub async fn prune_once(
+    store: &Backend,
+    r: crate::store::prune::Retention,
+    then: &str,
+) -> crate::store::prune::Pruned {
+    let started = std::time::Instant::now();
+    let now = crate::now_unix();
+    let mut total = crate::store::prune::Pruned::default();
+    loop {
+        match store.prune_step(now, r).await {
+            Ok(step) => {
+                total.add(step.pruned);
+                if step.done {
+                    break;
+                }
+            }
+            Err(e) => {
+                error!(error = %chain(&e), "pruning failed; {then}");
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (merges, freed) = match store.sqlite() {
+        Some(store) if !total.is_empty() => return_space(store, total.items > 0).await,
+        _ => (0, 0),
+    };
+    if !total.is_empty() {
+        info!(
+            items = total.items,
+            stories = total.stories,
+            fetches = total.fetches,
+            tombstones_added = total.tombstones_added,
+            tombstones_dropped = total.tombstones_dropped,
+            search_merge_steps = merges,
+            pages_freed = freed,
+            ms = started.elapsed().as_millis() as u64,
+            "pruned the store"
+        );
+    }
+    total
 }
 
 /// Runs the daemon until `shutdown` completes. Each message on `reload` re-reads

@@ -580,3 +580,38 @@ async fn prune_by_hand_keeps_the_wal_empty_between_steps() {
     assert_eq!(wal, 0, "the WAL after pruning holds {wal} bytes");
     drop(store);
 }
+
+/// A store polled on a timer (`poll`, no daemon) keeps to `[store] keep` and
+/// `keep_fetch_log` too: `poll` prunes before it fetches, and the outputs it
+/// writes show what is kept (it never pruned: the fetch log grew for ever).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poll_on_a_timer_prunes_before_it_fetches() {
+    let srv = FeedServer::start().await;
+    srv.set("/a.xml", Resource::feed(doc(&items("a", 4))).no_etag());
+    let env = TestEnv::new();
+    let feeds = format!(
+        "[fetch]\nhost_gap = \"0s\"\n\n{}",
+        feeds_toml(&[srv.url("/a.xml")])
+    );
+    let cfg = env.config(&feeds);
+    poll(&cfg, env.open_store()).await.unwrap();
+    age(&env, &["a0", "a1"], 10, 40, 5);
+    env.config(&format!(
+        "keep = \"2d\"\nkeep_fetch_log = \"30d\"\n\n{feeds}"
+    ));
+    let out = feedloom(&env.path("feedloom.toml"), &["poll"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(env.count("SELECT count(*) FROM items"), 2);
+    assert_eq!(env.count("SELECT count(*) FROM item_tombstones"), 2);
+    assert_eq!(
+        env.count("SELECT count(*) FROM fetches"),
+        2,
+        "the two polls' rows; the five 40-day-old ones pruned"
+    );
+    let out = feedloom(&env.path("feedloom.toml"), &["export", "--format", "json"]);
+    let json = text(&out.stdout);
+    assert!(
+        json.contains("number 3 ") && !json.contains("number 0 "),
+        "{json}"
+    );
+}

@@ -25,6 +25,11 @@ pub async fn poll(
     all: bool,
 ) -> Result<(Summary, Vec<Report>), StoreError> {
     let store = store.into();
+    // The daemon's daily retention, for a store polled on a timer instead:
+    // before fetching, so that the outputs written after show what is kept.
+    // (Cheap when nothing is due: indexed look-ups.)
+    let r = super::prune::retention(cfg);
+    crate::app::prune_once(&store, r, "the next poll tries again").await;
     if !std::io::stderr().is_terminal() {
         return refresh::poll_with_progress(cfg, store, None, !all).await;
     }
