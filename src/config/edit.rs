@@ -326,19 +326,25 @@ fn append_feeds_lf(text: &str, path: &Path, feeds: &[NewFeed]) -> Result<String,
                 path: path.to_path_buf(),
                 message: format!("not valid TOML: {e}"),
             })?;
-    let root = doc.as_table_mut();
-    if !root.contains_key("feed") {
-        root.insert("feed", Item::ArrayOfTables(ArrayOfTables::new()));
-    }
-    let Some(array) = root.get_mut("feed").and_then(Item::as_array_of_tables_mut) else {
-        return Err(EditError::Unsupported {
-            path: path.to_path_buf(),
-            message: "its feeds are not written as [[feed]] blocks (e.g. `feed = [...]`); \
-                      rewrite them as [[feed]] blocks to edit them with feedloom"
-                .to_string(),
-        });
+    let existing = match doc.as_table_mut().get("feed") {
+        None => 0,
+        Some(item) => match item.as_array_of_tables() {
+            Some(a) => a.len(),
+            None => {
+                return Err(EditError::Unsupported {
+                    path: path.to_path_buf(),
+                    message: "its feeds are not written as [[feed]] blocks (e.g. `feed = [...]`); \
+                              rewrite them as [[feed]] blocks to edit them with feedloom"
+                        .to_string(),
+                });
+            }
+        },
     };
+    // The new blocks, each after a blank line, as toml_edit writes values.
+    let mut blocks = String::new();
     for f in feeds {
+        let mut one = DocumentMut::new();
+        let mut array = ArrayOfTables::new();
         let mut t = Table::new();
         t.insert("url", value(&f.url));
         if let Some(title) = &f.title {
@@ -355,12 +361,29 @@ fn append_feeds_lf(text: &str, path: &Path, feeds: &[NewFeed]) -> Result<String,
             t.insert("untrusted", value(true));
         }
         array.push(t);
+        one.as_table_mut()
+            .insert("feed", Item::ArrayOfTables(array));
+        blocks.push('\n');
+        blocks.push_str(&one.to_string());
     }
-    let mut out = doc.to_string();
-    if !text.is_empty() && !text.ends_with('\n') && out.starts_with(text) {
-        // toml_edit would glue the first header to an unterminated last line.
-        out.insert(text.len(), '\n');
+    // After the last feed's own lines (a commented-out key below it stays
+    // its own; the comments above the next table stay that table's), else at
+    // the end of the file (after its comments, never above them).
+    let at = match existing {
+        0 => text.len(),
+        n => feed_block_end(text, path, n - 1)?,
+    };
+    let mut out = String::with_capacity(text.len() + blocks.len() + 1);
+    out.push_str(&text[..at]);
+    if at > 0 && !text[..at].ends_with('\n') {
+        out.push('\n');
     }
+    out.push_str(if at == 0 {
+        blocks.trim_start_matches('\n')
+    } else {
+        &blocks
+    });
+    out.push_str(&text[at..]);
     if !only_inserted(text, &out) {
         return Err(EditError::Refused {
             path: path.to_path_buf(),
@@ -383,6 +406,40 @@ pub fn remove_feed(text: &str, path: &Path, index: usize) -> Result<String, Edit
 
 /// The byte range [`remove_feed`] cuts.
 pub fn feed_block(text: &str, path: &Path, index: usize) -> Result<Range<usize>, EditError> {
+    let (lines, mut first, mut end) = block_lines(text, path, index)?;
+    // Blank lines above the block go too when blank lines follow it, so the
+    // neighbours keep one gap between them.
+    let followed_by_gap = end == lines.len() || lines.is_blank(end);
+    if followed_by_gap {
+        while first > 0 && lines.is_blank(first - 1) {
+            first -= 1;
+        }
+    }
+    if first == 0 {
+        // At the top of the file, the gap below goes instead.
+        while end < lines.len() && lines.is_blank(end) {
+            end += 1;
+        }
+    }
+    Ok(lines.start(first)..lines.start(end))
+}
+
+/// Where the `index`-th `[[feed]]` block's own lines end: after its keys, its
+/// sub-tables and the comment lines directly below them (a commented-out key),
+/// before blank lines, comment paragraphs a blank line sets apart, and the
+/// comments directly above the next table. A block added after it goes there.
+fn feed_block_end(text: &str, path: &Path, index: usize) -> Result<usize, EditError> {
+    let (lines, _, end) = block_lines(text, path, index)?;
+    Ok(lines.start(end))
+}
+
+/// The `index`-th `[[feed]]` block as lines: its first line (the comment lines
+/// directly above its header) and the line after its own ones.
+fn block_lines<'t>(
+    text: &'t str,
+    path: &Path,
+    index: usize,
+) -> Result<(Lines<'t>, usize, usize), EditError> {
     let unsupported = |message: &str| EditError::Unsupported {
         path: path.to_path_buf(),
         message: message.to_string(),
@@ -452,21 +509,7 @@ pub fn feed_block(text: &str, path: &Path, index: usize) -> Result<Range<usize>,
             break;
         }
     }
-    // Blank lines above the block go too when blank lines follow it, so the
-    // neighbours keep one gap between them.
-    let followed_by_gap = end == lines.len() || lines.is_blank(end);
-    if followed_by_gap {
-        while first > 0 && lines.is_blank(first - 1) {
-            first -= 1;
-        }
-    }
-    if first == 0 {
-        // At the top of the file, the gap below goes instead.
-        while end < lines.len() && lines.is_blank(end) {
-            end += 1;
-        }
-    }
-    Ok(lines.start(first)..lines.start(end))
+    Ok((lines, first, end))
 }
 
 /// Byte offsets of every table header (`[x]`, `[[x]]`) in the document.
@@ -703,6 +746,35 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("[[feed]] blocks"), "{e}");
+    }
+
+    /// Adding a feed and removing it again gives the file back as it was:
+    /// a commented-out key under the last feed stays its own, a file of
+    /// comments keeps them above the new block, and comments after the last
+    /// table stay where they are (they were pushed under the new block, and
+    /// removing it took them).
+    #[test]
+    fn add_then_remove_gives_the_file_back() {
+        let texts = [
+            "[[feed]]\nurl = \"https://a.example/feed\"\n# every = \"1h\"   # off for now\n\n[[output]]\nname = \"all\"\n",
+            "# My feedloom config\n# (feeds are added below)\n",
+            "[[output]]\nname = \"all\"\n# [[output]]\n# name = \"tech\"   # later\n",
+            THREE,
+        ];
+        for text in texts {
+            let out = append_feeds(text, p(), &[feed("https://new.example/f")]).unwrap();
+            let cfg = crate::config::parse(&out, p()).unwrap();
+            let last = cfg.feeds.len() - 1;
+            assert_eq!(cfg.feeds[last].url().as_str(), "https://new.example/f");
+            assert_eq!(remove_feed(&out, p(), last).unwrap(), text, "{out}");
+        }
+        let out = append_feeds(texts[0], p(), &[feed("https://new.example/f")]).unwrap();
+        assert!(
+            out.contains(
+                "\"https://a.example/feed\"\n# every = \"1h\"   # off for now\n\n[[feed]]"
+            ),
+            "{out}"
+        );
     }
 
     const THREE: &str = "# Feeds\n# ------\n\n# A's note\n[[feed]]\nurl = \"https://a.example/f\"\n\n\
