@@ -196,7 +196,11 @@ pub fn identify_keys(entries: Vec<Entry>, rules: &Canon) -> Vec<Identified> {
 pub fn identify_keys_alone(entries: Vec<Entry>, rules: &Canon) -> (Vec<Identified>, bool) {
     let canon: Vec<Option<String>> = entries
         .iter()
-        .map(|e| e.link.as_deref().map(|l| canonical_url(l, rules)))
+        .map(|e| {
+            e.link
+                .as_deref()
+                .map(|l| indexable(canonical_url(l, rules)))
+        })
         .collect();
     // Guids that carry more than one distinct link in this document.
     let mut links_per_guid: HashMap<&str, HashSet<Option<&str>>> = HashMap::new();
@@ -292,6 +296,7 @@ pub fn identify_keys_alone(entries: Vec<Entry>, rules: &Canon) -> (Vec<Identifie
             (None, Some(c)) => (KeyKind::Link, format!("link:{c}")),
             (None, None) => (KeyKind::Hash, format!("hash:{}", fallback_hash(&entry))),
         };
+        let key = indexable(key);
         if !seen.insert(key.clone()) {
             alone = false;
             continue;
@@ -475,6 +480,24 @@ pub fn item_uid(feed_url: &str, key: &str) -> String {
 }
 
 /// First 128 bits of SHA-256 over the parts (each length-prefixed), in hex.
+/// Keys and canonical links are indexed (both backends); PostgreSQL refuses an
+/// index entry over ~2,700 bytes (the feed failed to store, every poll). One
+/// longer than this keeps its start and a hash of the whole.
+const MAX_INDEXED: usize = 2_000;
+
+/// `s`, or for one longer than [`MAX_INDEXED`] its first ~1,900 bytes,
+/// `#~` and a hash of all of it: as unique, and short enough to index.
+fn indexable(s: String) -> String {
+    if s.len() <= MAX_INDEXED {
+        return s;
+    }
+    let mut cut = 1_900;
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}#~{}", &s[..cut], short_hash(&[&s]))
+}
+
 pub fn short_hash(parts: &[&str]) -> String {
     let mut s = String::with_capacity(32);
     push_hex(&mut s, &digest(parts)[..16]);

@@ -125,6 +125,11 @@ pub fn decode_entities(s: &str) -> String {
 
 /// Cuts a string to at most `max` bytes, on a character boundary.
 pub fn bound(mut s: String, max: usize) -> String {
+    // NUL is text in no feed (JSON's `\u0000`), and PostgreSQL refuses it in
+    // any text column: the whole feed failed to store, every poll.
+    if memchr::memchr(0, s.as_bytes()).is_some() {
+        s.retain(|c| c != '\0');
+    }
     if s.len() > max {
         let mut cut = max;
         while !s.is_char_boundary(cut) {
