@@ -361,6 +361,10 @@ pub async fn run(
     let mut in_flight: HashSet<i64> = HashSet::new();
     // Feeds whose failure the store could not record either: backed off here.
     let mut held_back = HeldBack::default();
+    // PostgreSQL: feeds whose result the store did not take (it was down), so
+    // their claim stays until the store is back: given up then, not left to
+    // block the feed and its host's other feeds for the rest of the lease.
+    let mut unreleased: HashSet<i64> = HashSet::new();
     // Each fetch task's feed: its id and URL (for the logs).
     let mut task_feed: HashMap<tokio::task::Id, (i64, String)> = HashMap::new();
     let mut tasks: JoinSet<Refreshed> = JoinSet::new();
@@ -423,6 +427,14 @@ pub async fn run(
                 state.last_tick.store(crate::now_unix(), Ordering::Relaxed);
                 sd_notify("WATCHDOG=1");
                 let now = crate::now_unix();
+                if !unreleased.is_empty() {
+                    let ids: Vec<i64> = unreleased.iter().copied().filter(|id| !in_flight.contains(id)).collect();
+                    for id in ids {
+                        if store.release(id).await.is_ok() {
+                            unreleased.remove(&id);
+                        }
+                    }
+                }
                 let mut busy = in_flight.clone();
                 busy.extend(held_back.until(now));
                 let (per_host, gap) = (plan.cfg.fetch.per_host, plan.cfg.fetch.host_gap.0.as_millis() as i64);
@@ -459,7 +471,7 @@ pub async fn run(
                 }
             }
             Some(done) = tasks.join_next_with_id() => {
-                finish(done, &mut in_flight, &mut task_feed, &mut held_back, &plan, &store, &state, &changed);
+                finish(done, &mut in_flight, &mut task_feed, (&mut held_back, &mut unreleased), &plan, &store, &state, &changed);
                 if more_due && !claim_soon {
                     claim_soon = true;
                     tick.reset_after(CLAIM_AGAIN);
@@ -487,7 +499,7 @@ pub async fn run(
                 break;
             }
             done = tasks.join_next_with_id() => match done {
-                Some(done) => finish(done, &mut in_flight, &mut task_feed, &mut held_back, &plan, &store, &state, &changed),
+                Some(done) => finish(done, &mut in_flight, &mut task_feed, (&mut held_back, &mut unreleased), &plan, &store, &state, &changed),
                 None => break,
             },
         }
@@ -600,7 +612,7 @@ fn finish(
     done: Result<(tokio::task::Id, Refreshed), tokio::task::JoinError>,
     in_flight: &mut HashSet<i64>,
     task_feed: &mut HashMap<tokio::task::Id, (i64, String)>,
-    held_back: &mut HeldBack,
+    (held_back, unreleased): (&mut HeldBack, &mut HashSet<i64>),
     plan: &Plan,
     store: &Backend,
     state: &ServerState,
@@ -621,6 +633,8 @@ fn finish(
             state.metrics.observe(&report.outcome, report.duration_ms);
             if report.store_error.is_none() {
                 held_back.release(feed_id);
+            } else if store.is_postgres() {
+                unreleased.insert(feed_id);
             }
             if matches!(report.outcome, Outcome::Stored(a) if a.changes_outputs()) {
                 changed.notify_one();
@@ -632,6 +646,9 @@ fn finish(
         Err(e) => format!("internal error: {e}"),
     };
     error!(feed = %feed_url, feed_id, error = %problem, "refresh failed");
+    if store.is_postgres() {
+        unreleased.insert(feed_id);
+    }
     state
         .metrics
         .fetch_error

@@ -417,7 +417,12 @@ impl PgStore {
         let mut tx = conn.tx().await?;
         tx.exec("releasing a feed", RELEASE, &[&feed_id, &self.inner.node])
             .await?;
-        tx.commit("releasing a feed").await
+        let r = tx.commit("releasing a feed").await;
+        if r.is_ok() {
+            // The store takes writes again (`/healthz` said the last failed).
+            self.note_commit(&r);
+        }
+        r
     }
 
     /// A 304: logged, the feed marked fresh, the claim released.
