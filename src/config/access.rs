@@ -287,8 +287,10 @@ pub fn redact_userinfo(s: &str) -> String {
     while let Some(i) = rest.find("://") {
         let (head, tail) = rest.split_at(i + 3);
         out.push_str(head);
+        // (Not at a space: a password may hold one; a message redacted too
+        // far loses words, not secrets.)
         let end = tail
-            .find(['/', '?', '#', '"', '\'', '`', ' ', '<', '>'])
+            .find(['/', '?', '#', '"', '\'', '`', '<', '>', '\n'])
             .unwrap_or(tail.len());
         let authority = &tail[..end];
         match authority.rfind('@') {
@@ -301,12 +303,42 @@ pub fn redact_userinfo(s: &str) -> String {
         rest = &tail[end..];
     }
     out.push_str(rest);
+    redact_password_params(&out)
+}
+
+/// `password=…` (a connection URL's query, a key=value connection string) as
+/// `password=***`.
+fn redact_password_params(s: &str) -> String {
+    let lower = s.to_ascii_lowercase();
+    if !lower.contains("password=") {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut from = 0;
+    while let Some(i) = lower[from..].find("password=") {
+        let value = from + i + "password=".len();
+        out.push_str(&s[from..value]);
+        out.push_str("***");
+        from = s[value..]
+            .find(['&', ' ', '"', '\'', '`', '\n'])
+            .map_or(s.len(), |e| value + e);
+    }
+    out.push_str(&s[from..]);
     out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn passwords_with_spaces_and_in_queries_are_redacted() {
+        let m = redact_userinfo("`postgres://fl:Sup3r Secret@127.0.0.1:x/db`: invalid");
+        assert!(!m.contains("Sup3r") && !m.contains("Secret"), "{m}");
+        assert!(m.contains("@127.0.0.1:x/db`: invalid"), "{m}");
+        let m = redact_userinfo("postgres://fl@h/db?sslmode=disable&Password=Sup3r&x=1");
+        assert_eq!(m, "postgres://***@h/db?sslmode=disable&Password=***&x=1");
+    }
 
     #[test]
     fn userinfo_is_redacted_from_messages() {

@@ -103,10 +103,12 @@ pub(crate) fn ctx(context: &'static str) -> impl FnOnce(tokio_postgres::Error) -
 pub fn check_url(url: &str) -> Result<(), String> {
     if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
         return Err(format!(
-            "`{url}` is not a PostgreSQL URL (postgres://user@host:port/database)"
+            "`{}` is not a PostgreSQL URL (postgres://user@host:port/database)",
+            crate::config::access::redact_userinfo(url)
         ));
     }
-    let cfg = tokio_postgres::Config::from_str(url).map_err(|e| format!("`{url}`: {e}"))?;
+    let cfg = tokio_postgres::Config::from_str(url)
+        .map_err(|e| format!("`{}`: {e}", crate::config::access::redact_userinfo(url)))?;
     if cfg.get_password().is_some() {
         return Err(
             "the URL carries a password: keep it out of the config (use [store] password_file, \
@@ -127,9 +129,13 @@ pub fn redact(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(mut u) if u.password().is_some() => {
             let _ = u.set_password(None);
-            u.to_string()
+            crate::config::access::redact_userinfo(u.as_str())
         }
-        _ => url.to_string(),
+        Ok(_) if url.to_ascii_lowercase().contains("password=") => {
+            crate::config::access::redact_userinfo(url)
+        }
+        Ok(_) => url.to_string(),
+        Err(_) => crate::config::access::redact_userinfo(url),
     }
 }
 
@@ -367,7 +373,10 @@ impl PgStore {
         let result = async {
             client
                 .batch_execute(
-                    "CREATE TABLE IF NOT EXISTS feedloom_schema (
+                    // (Quietly: PostgreSQL's NOTICE that it exists was noise on
+                    // every cron poll's stderr.)
+                    "SET client_min_messages = warning;
+                     CREATE TABLE IF NOT EXISTS feedloom_schema (
                          version    integer PRIMARY KEY,
                          name       text    NOT NULL,
                          applied_at bigint  NOT NULL
