@@ -48,7 +48,15 @@ pub struct Outlines {
     pub feeds: Vec<OpmlFeed>,
     /// Outlines with no feed URL and no outlines inside: (line, title or text).
     pub without_url: Vec<(usize, String)>,
+    /// Lines of feeds given more than [`MAX_TAGS`] tags (folders nested that
+    /// deep): they keep the first ones.
+    pub many_tags: Vec<usize>,
 }
+
+/// Tags one feed takes from an OPML file: a file of folders nested thousands
+/// deep gave each of thousands of feeds thousands of tags (a 38 MB config from
+/// 260 KB, 1.3 GB of memory).
+pub const MAX_TAGS: usize = 16;
 
 /// A file that is not OPML feedloom can read, and the line at fault.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -173,6 +181,10 @@ pub fn read_opml(raw: &[u8]) -> Result<Outlines, OpmlError> {
                     }
                     let mut seen = HashSet::new();
                     tags.retain(|t| seen.insert(t.clone()));
+                    if tags.len() > MAX_TAGS {
+                        tags.truncate(MAX_TAGS);
+                        out.many_tags.push(line);
+                    }
                     let title = label.filter(|t| !t.is_empty() && *t != url);
                     out.feeds.push(OpmlFeed {
                         url,
@@ -392,7 +404,7 @@ pub fn import(
         if let Some(&i) = in_file.get(&key) {
             duplicates += 1;
             for t in f.tags {
-                if !new[i].tags.contains(&t) {
+                if !new[i].tags.contains(&t) && new[i].tags.len() < MAX_TAGS {
                     new[i].tags.push(t);
                 }
             }
@@ -416,6 +428,14 @@ pub fn import(
         warnings.push(format!(
             "{}:{line}: outline \"{name}\" has no xmlUrl: not a feed, skipped",
             opml_path.display()
+        ));
+    }
+    if let Some(first) = outlines.many_tags.first() {
+        warnings.push(format!(
+            "{}:{first}: {} feed(s) in folders nested more than {MAX_TAGS} deep (or with as many \
+             categories): each keeps its first {MAX_TAGS} tags",
+            opml_path.display(),
+            outlines.many_tags.len()
         ));
     }
     for w in &warnings {
@@ -621,6 +641,25 @@ mod tests {
         let o = read_opml(&utf16).unwrap();
         assert_eq!(o.feeds[0].line, 3);
         assert_eq!(title(o), "東京");
+    }
+
+    #[test]
+    fn folders_nested_thousands_deep_give_each_feed_at_most_max_tags() {
+        let mut doc = String::from("<opml version=\"2.0\"><body>");
+        for i in 0..2_000 {
+            doc.push_str(&format!(
+                "<outline text=\"f{i}\"><outline xmlUrl=\"https://e.example/{i}\"/>"
+            ));
+        }
+        for _ in 0..2_000 {
+            doc.push_str("</outline>");
+        }
+        doc.push_str("</body></opml>");
+        let o = read_opml(doc.as_bytes()).unwrap();
+        assert_eq!(o.feeds.len(), 2_000);
+        assert!(o.feeds.iter().all(|f| f.tags.len() <= MAX_TAGS));
+        assert_eq!(o.feeds[1_999].tags[..2], ["f0", "f1"]);
+        assert_eq!(o.many_tags.len(), 2_000 - MAX_TAGS);
     }
 
     #[test]
