@@ -290,6 +290,22 @@ impl Selection {
         }
     }
 
+    /// The feeds' own rules alone (no output's, no `min_sources`): what a
+    /// search outside any output still keeps to (a feed's excluded items are
+    /// in no output, and so not found either).
+    pub fn feeds_only(&self) -> Selection {
+        Selection {
+            feeds: self
+                .feeds
+                .iter()
+                .filter(|(_, f)| !f.rules.is_empty())
+                .map(|(k, f)| (k.clone(), f.clone()))
+                .collect(),
+            output: Arc::default(),
+            min_sources: 0,
+        }
+    }
+
     /// Whether any rule applies (else every story passes, and queries need not
     /// look further than their limit).
     pub fn has_rules(&self) -> bool {

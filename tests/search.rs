@@ -1070,3 +1070,42 @@ async fn search_results_name_feeds_without_bidi_overrides() {
     assert_eq!(hits.len(), 1, "{hits:?}");
     assert_eq!(hits[0]["feed_title"], "Bank gnp.exe news");
 }
+
+/// A feed's `exclude` hides its items from every output, and so from search
+/// outside any output too: the command and the daemon's public page (they
+/// listed the sponsored item everything else hides).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_feeds_own_rules_apply_to_search_outside_outputs() {
+    let srv = FeedServer::start().await;
+    let items = [
+        (
+            "r1",
+            "https://r.example/real",
+            "Real post about rust",
+            "<p>Rust news.</p>",
+        ),
+        (
+            "r2",
+            "https://r.example/ad",
+            "Sponsored: buy rust cleaner",
+            "<p>Rust remover.</p>",
+        ),
+    ];
+    srv.set("/r.xml", Resource::feed(doc("R", &items)));
+    let body = format!(
+        "[fetch]\nhost_gap = \"0s\"\n[defaults]\nspread = \"0s\"\n\n[[feed]]\nurl = \"{}\"\nexclude = [\"title:sponsored\"]\n",
+        srv.url("/r.xml")
+    );
+    let d = daemon::Daemon::start(&body).await;
+    let page = d
+        .wait_for_page("/search?q=rust", 20, |b| b.contains("Real post about"))
+        .await;
+    assert!(page.contains("Real post about"), "{page}");
+    assert!(!page.contains("Sponsored"), "{page}");
+    let out = feedloom(&d.env.path("feedloom.toml"), &["search", "rust"]);
+    let listed = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(listed.contains("Real post about rust"), "{listed}");
+    assert!(!listed.contains("Sponsored"), "{listed}");
+    d.stop().await;
+}

@@ -40,14 +40,25 @@ pub fn run(cfg: &Config, args: &SearchArgs, now: i64) -> Result<Vec<Hit>, Failur
         Some(s) => Some(now.saturating_sub(parse_since(s)?)),
         None => None,
     };
+    // Outside any output, the feeds' own rules still apply.
+    let sel = match out {
+        Some(o) => Some(o.selection.clone()),
+        None => cfg
+            .outputs
+            .first()
+            .map(|o| std::sync::Arc::new(o.selection.feeds_only()))
+            .filter(|s| s.has_rules()),
+    };
     let q = SearchQuery {
         query: args.query.clone(),
         limit: args.limit,
         since,
         tags: out.map(|o| o.tags.clone()).unwrap_or_default(),
         min_sources: out.map_or(0, |o| o.min_sources),
-        headline: out
-            .is_some_and(|o| o.dedup == crate::config::Dedup::Story && o.selection.has_rules()),
+        headline: match out {
+            Some(o) => o.dedup == crate::config::Dedup::Story && o.selection.has_rules(),
+            None => sel.is_some(),
+        },
     };
     if let crate::store::Location::Sqlite(path) = crate::store::Location::of(&cfg.store) {
         // A store being re-indexed (after the upgrade to version 8) answers
@@ -62,7 +73,6 @@ pub fn run(cfg: &Config, args: &SearchArgs, now: i64) -> Result<Vec<Hit>, Failur
             );
         }
     }
-    let sel = out.map(|o| o.selection.clone());
     let found = super::read_store(cfg, move |s| {
         let keep = |st: &crate::store::queries::Story| sel.as_ref().is_none_or(|x| x.keeps(st));
         Ok(s.search(&q, &keep))

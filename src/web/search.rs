@@ -220,6 +220,19 @@ pub async fn route(
         }
         None => None,
     };
+    // Outside any output, the feeds' own rules still apply (the public page
+    // listed what a feed's `exclude` hides everywhere else).
+    let sel = match &out {
+        Some(o) => Some(o.selection.clone()),
+        None => state
+            .web
+            .outputs
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .first()
+            .map(|o| Arc::new(o.selection.feeds_only()))
+            .filter(|s| s.has_rules()),
+    };
     let now = crate::now_unix();
     let (hits, error) = if q.trim().is_empty() {
         (Vec::new(), None)
@@ -230,11 +243,12 @@ pub async fn route(
             since: None,
             tags: out.as_ref().map(|o| o.tags.clone()).unwrap_or_default(),
             min_sources: out.as_ref().map_or(0, |o| o.min_sources),
-            headline: out
-                .as_ref()
-                .is_some_and(|o| o.dedup == crate::config::Dedup::Story && o.selection.has_rules()),
+            headline: match &out {
+                Some(o) => o.dedup == crate::config::Dedup::Story && o.selection.has_rules(),
+                None => sel.is_some(),
+            },
         };
-        let sel = out.as_ref().map(|o| o.selection.clone());
+        let sel = sel.clone();
         let found = state
             .store
             .read_try(move |s| {
