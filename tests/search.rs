@@ -1109,3 +1109,36 @@ async fn a_feeds_own_rules_apply_to_search_outside_outputs() {
     assert!(!listed.contains("Sponsored"), "{listed}");
     d.stop().await;
 }
+
+/// An item without a title is titled in search as in every output, by the
+/// start of its text (search said "(untitled)", its JSON `null`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn untitled_items_are_titled_by_their_text() {
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/j.json",
+        Resource::feed(
+            r#"{"version":"https://jsonfeed.org/version/1.1","title":"J","items":[
+                {"id":"t1","url":"https://j.example/t1","content_html":"<p>Tapirs seen in the park today</p>"}]}"#,
+        )
+        .content_type("application/feed+json"),
+    );
+    let env = TestEnv::new();
+    let cfg = env.config(&feeds_toml(&[srv.url("/j.json")]));
+    poll(&cfg, env.open_store()).await.unwrap();
+    let config = env.path("feedloom.toml");
+    let out = feedloom(&config, &["search", "--json", "tapirs"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let hits: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(hits[0]["title"], "Tapirs seen in the park today");
+    assert_eq!(
+        hits[0]["title_html"],
+        "<mark>Tapirs</mark> seen in the park today"
+    );
+    let out = feedloom(&config, &["search", "tapirs"]);
+    assert!(
+        text(&out.stdout).starts_with("1. Tapirs seen in the park today"),
+        "{}",
+        text(&out.stdout)
+    );
+}

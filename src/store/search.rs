@@ -525,6 +525,21 @@ pub struct SearchQuery {
     pub headline: bool,
 }
 
+/// What a hit is titled by, as the outputs title a story: its title, else
+/// the start of its text, else its link (search said "(untitled)" of a story
+/// every output titled by its text).
+pub fn hit_title(story: &Story) -> String {
+    if let Some(t) = story.title.as_deref().filter(|t| !t.trim().is_empty()) {
+        return t.to_string();
+    }
+    let text = plain_text(story.html.as_deref().unwrap_or(""));
+    let words: Vec<&str> = text.split_whitespace().take(12).collect();
+    if !words.is_empty() {
+        return words.join(" ");
+    }
+    story.link.clone().unwrap_or_default()
+}
+
 /// One story found.
 #[derive(Debug, Clone)]
 pub struct Hit {
@@ -733,7 +748,7 @@ impl Store {
                 let sources: i64 = count_sources
                     .query_row([story_id], |r| r.get(0))
                     .map_err(ctx())?;
-                let title = highlight(story.title.as_deref().unwrap_or(""), &parsed.terms);
+                let title = highlight(&hit_title(&story), &parsed.terms);
                 let body = plain_text(story.html.as_deref().unwrap_or(""));
                 let snippet = snippet(&body, &parsed.terms, SNIPPET_BYTES);
                 hits.push(Hit {

@@ -151,7 +151,11 @@ pub fn json(hits: &[Hit]) -> String {
             // http(s) links only, no bidi controls.
             let st = &h.story;
             let link = st.link.as_deref().and_then(crate::urls::safe_link);
-            let title = st.title.as_deref().map(plain_title);
+            // (Its title, else what the outputs title it by.)
+            let text: String = h.title.iter().map(|s| s.text.as_str()).collect();
+            let title = Some(text.as_str())
+                .filter(|t| !t.trim().is_empty())
+                .map(plain_title);
             let plain: String = h.snippet.iter().map(|s| s.text.as_str()).collect();
             serde_json::json!({
                 "id": st.uid,

@@ -354,7 +354,7 @@ impl PgStore {
                 continue;
             }
             let score: f32 = r.get(1);
-            let title = highlight(story.title.as_deref().unwrap_or(""), &parsed.terms);
+            let title = highlight(&crate::store::search::hit_title(&story), &parsed.terms);
             let body = plain_text(story.html.as_deref().unwrap_or(""));
             let snippet = snippet(&body, &parsed.terms, SNIPPET_BYTES);
             hits.push(Hit {
