@@ -336,16 +336,33 @@ pub struct Segment {
     pub mark: bool,
 }
 
+/// Accented Latin letters (lower case) and the letters the search index
+/// takes them for (`remove_diacritics 2`): `zurich` finds `Zürich`, and the
+/// highlighting must find it there too.
+const ACCENTED: &str =
+    "àáâãäåçèéêëìíîïñòóôõöøùúûüýÿāăąćĉċčďđēĕėęěĝğġģĥħĩīĭįıĵķĺļľŀłńņňōŏőŕŗřśŝşšţťŧũūŭůűųŵŷźżž";
+const PLAIN: &str =
+    "aaaaaaceeeeiiiinoooooouuuuyyaaaccccddeeeeegggghhiiiiijklllllnnnooorrrsssstttuuuuuuwyzzz";
+
+/// `c` in lower case, without its accent (as the index compares words).
+fn fold(c: char) -> char {
+    let c = c.to_lowercase().next().unwrap_or(c);
+    if c.is_ascii() {
+        return c;
+    }
+    match ACCENTED.chars().position(|a| a == c) {
+        Some(i) => PLAIN.as_bytes()[i] as char,
+        None => c,
+    }
+}
+
 /// Byte ranges of `text` where a term matches: CJK terms anywhere; other terms
-/// as whole words (or word starts, for a prefix), ignoring case.
+/// as whole words (or word starts, for a prefix), ignoring case and accents.
 fn matches(text: &str, terms: &[Term]) -> Vec<(usize, usize)> {
     let mut found = Vec::new();
-    let lower: Vec<(usize, char)> = text
-        .char_indices()
-        .map(|(i, c)| (i, c.to_lowercase().next().unwrap_or(c)))
-        .collect();
+    let lower: Vec<(usize, char)> = text.char_indices().map(|(i, c)| (i, fold(c))).collect();
     for term in terms {
-        let t: Vec<char> = term.text.chars().collect();
+        let t: Vec<char> = term.text.chars().map(fold).collect();
         if t.is_empty() || t.len() > lower.len() {
             continue;
         }
@@ -923,6 +940,26 @@ mod tests {
         let s = snippet("ctl\u{1}\u{8} \u{1b}[31mred\u{7f} end", &terms, 120);
         let text: String = s.iter().map(|g| g.text.as_str()).collect();
         assert_eq!(text, "ctl [31mred end");
+    }
+
+    #[test]
+    fn matches_ignore_accents_as_the_index_does() {
+        let q = parse_query("zurich").unwrap();
+        let segs = highlight("Meeting in Zürich", &q.terms);
+        assert!(
+            segs.iter().any(|s| s.mark && s.text == "Zürich"),
+            "{segs:?}"
+        );
+        let q = parse_query("Zürich").unwrap();
+        let segs = highlight("ZURICH and zurich", &q.terms);
+        assert_eq!(segs.iter().filter(|s| s.mark).count(), 2, "{segs:?}");
+        let text = format!("{} Zürich end", "word ".repeat(120));
+        let q = parse_query("zur*").unwrap();
+        let snip = snippet(&text, &q.terms, 60);
+        assert!(
+            snip.iter().any(|s| s.mark && s.text == "Zürich"),
+            "{snip:?}"
+        );
     }
 
     #[test]
