@@ -427,7 +427,8 @@ fn build(path: &Path, n: usize, vocab: &Vocab) {
             ])
             .unwrap();
             let f = Instant::now();
-            feedloom::store::search::index_item(conn, i, Some(&d.title), Some(&d.html)).unwrap();
+            feedloom::store::search::index_item(conn, i, Some(&d.title), (Some(&d.html), None))
+                .unwrap();
             fts += f.elapsed();
             if i % 100_000 == 0 {
                 conn.execute_batch("COMMIT; BEGIN").unwrap();
@@ -499,7 +500,7 @@ fn write_cost(path: &Path, vocab: &Vocab) {
             conn,
             10_000_000 + i as i64,
             Some(&d.title),
-            Some(&d.html),
+            (Some(&d.html), None),
         )
         .unwrap();
     }

@@ -700,7 +700,8 @@ async fn pages_answer_while_the_writer_is_busy() {
                 )
                 .unwrap();
             let id = s.conn().last_insert_rowid();
-            feedloom::store::search::index_item(s.conn(), id, Some("Held volcano"), None).unwrap();
+            feedloom::store::search::index_item(s.conn(), id, Some("Held volcano"), (None, None))
+                .unwrap();
             held_tx.send(()).unwrap();
             // Until the test says so, or fails (the sender is dropped).
             let _ = release_rx.recv();
@@ -932,7 +933,7 @@ fn the_search_index_is_rebuilt_with_prefixes_on_upgrade() {
                 &conn,
                 i,
                 Some(&title),
-                Some("<p>haystack text</p>"),
+                (Some("<p>haystack text</p>"), None),
             )
             .unwrap();
         }
@@ -1141,4 +1142,34 @@ async fn untitled_items_are_titled_by_their_text() {
         "{}",
         text(&out.stdout)
     );
+}
+
+/// A teaser above the full text: the words a reader sees first are found
+/// (only the content was indexed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn words_of_a_teaser_above_the_full_text_are_found() {
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/t.xml",
+        Resource::feed(
+            "<?xml version=\"1.0\"?><rss version=\"2.0\" xmlns:content=\"http://purl.org/rss/1.0/modules/content/\">\
+             <channel><title>T</title><link>https://t.example/</link><description>d</description>\
+             <item><guid>t1</guid><link>https://t.example/1</link><title>Weekly report</title>\
+             <description>Teaser: the aardvark migration has begun.</description>\
+             <content:encoded><![CDATA[<p>Full text about renovations.</p>]]></content:encoded></item>\
+             </channel></rss>",
+        ),
+    );
+    let env = TestEnv::new();
+    let cfg = env.config(&feeds_toml(&[srv.url("/t.xml")]));
+    poll(&cfg, env.open_store()).await.unwrap();
+    let config = env.path("feedloom.toml");
+    for word in ["aardvark", "renovations"] {
+        let out = feedloom(&config, &["search", word]);
+        assert!(
+            text(&out.stdout).starts_with("1. Weekly report"),
+            "{word}: {}",
+            text(&out.stdout)
+        );
+    }
 }

@@ -206,7 +206,7 @@ impl Store {
                             &tx,
                             id,
                             e.title.as_deref(),
-                            e.content.as_deref().or(e.summary.as_deref()),
+                            (e.content.as_deref(), e.summary.as_deref()),
                         )?;
                     }
                 }
@@ -568,7 +568,7 @@ fn update_item(
         tx,
         id,
         e.title.as_deref(),
-        e.content.as_deref().or(e.summary.as_deref()),
+        (e.content.as_deref(), e.summary.as_deref()),
     )?;
     // The fingerprint follows the latest text.
     near::replace(

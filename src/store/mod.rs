@@ -286,15 +286,22 @@ impl Store {
         }
         let pending = std::mem::take(&mut self.pending_search);
         let indexed = pending.iter().try_for_each(|id| {
-            let row: Option<(Option<String>, Option<String>)> = self
+            type Row = (Option<String>, Option<String>, Option<String>);
+            let row: Option<Row> = self
                 .conn
-                .prepare_cached("SELECT title, coalesce(content, summary) FROM items WHERE id = ?1")
-                .and_then(|mut s| s.query_row([id], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+                .prepare_cached("SELECT title, content, summary FROM items WHERE id = ?1")
+                .and_then(|mut s| {
+                    s.query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                        .optional()
+                })
                 .map_err(StoreError::ctx("reading item to index for search"))?;
             match row {
-                Some((title, html)) => {
-                    search::index_item(&self.conn, *id, title.as_deref(), html.as_deref())
-                }
+                Some((title, content, summary)) => search::index_item(
+                    &self.conn,
+                    *id,
+                    title.as_deref(),
+                    (content.as_deref(), summary.as_deref()),
+                ),
                 None => Ok(()),
             }
         });

@@ -483,13 +483,23 @@ pub fn snippet(text: &str, terms: &[Term], max: usize) -> Vec<Segment> {
 
 /// The title and text of an item as the search index takes them, on both
 /// backends: plain text (tags stripped, the text cut at [`MAX_INDEXED`]), CJK
-/// runs written as pairs.
-pub fn indexed_fields(title: Option<&str>, html: Option<&str>) -> (String, String) {
+/// runs written as pairs. The text is the content, and the summary too when
+/// the content does not hold it (a teaser above the full text: the words a
+/// reader sees first were not found).
+pub fn indexed_fields(
+    title: Option<&str>,
+    content: Option<&str>,
+    summary: Option<&str>,
+) -> (String, String) {
     let title = index_text(title.unwrap_or(""));
-    let body = html
-        .map(|h| index_text(cut(&plain_text(h), MAX_INDEXED)))
-        .unwrap_or_default();
-    (title, body)
+    let content = content.map(plain_text).filter(|c| !c.trim().is_empty());
+    let summary = summary.map(plain_text).filter(|s| !s.trim().is_empty());
+    let text = match (content, summary) {
+        (Some(c), Some(s)) if !c.contains(s.trim()) => format!("{}\n{c}", s.trim()),
+        (Some(c), _) => c,
+        (None, s) => s.unwrap_or_default(),
+    };
+    (title, index_text(cut(&text, MAX_INDEXED)))
 }
 
 /// Indexes a new item (one call where an item is inserted).
@@ -497,9 +507,9 @@ pub fn index_item(
     tx: &Connection,
     id: i64,
     title: Option<&str>,
-    html: Option<&str>,
+    (content, summary): (Option<&str>, Option<&str>),
 ) -> Result<(), StoreError> {
-    let (title, body) = indexed_fields(title, html);
+    let (title, body) = indexed_fields(title, content, summary);
     tx.prepare_cached("INSERT INTO search (rowid, title, body) VALUES (?1, ?2, ?3)")
         .and_then(|mut s| s.execute(params![id, title, body]))
         .map_err(StoreError::ctx("indexing item for search"))?;
@@ -511,10 +521,10 @@ pub(crate) fn reindex_item(
     tx: &Connection,
     id: i64,
     title: Option<&str>,
-    html: Option<&str>,
+    text: (Option<&str>, Option<&str>),
 ) -> Result<(), StoreError> {
     unindex_item(tx, id)?;
-    index_item(tx, id, title, html)
+    index_item(tx, id, title, text)
 }
 
 /// Removes an item from the index.
@@ -822,18 +832,26 @@ impl Store {
                 return Ok(());
             }
             let upto = next.saturating_add(999).min(last);
-            let rows: Vec<(i64, Option<String>, Option<String>)> = tx
+            type Row = (i64, Option<String>, Option<String>, Option<String>);
+            let rows: Vec<Row> = tx
                 .prepare(
-                    "SELECT id, title, COALESCE(content, summary) FROM items
+                    "SELECT id, title, content, summary FROM items
                      WHERE id BETWEEN ?1 AND ?2",
                 )
                 .and_then(|mut s| {
-                    s.query_map([next, upto], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                        .collect()
+                    s.query_map([next, upto], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                    })?
+                    .collect()
                 })
                 .map_err(ctx())?;
-            for (id, title, html) in rows {
-                reindex_item(&tx, id, title.as_deref(), html.as_deref())?;
+            for (id, title, content, summary) in rows {
+                reindex_item(
+                    &tx,
+                    id,
+                    title.as_deref(),
+                    (content.as_deref(), summary.as_deref()),
+                )?;
             }
             tx.execute("UPDATE search_backfill SET next_id = ?1", [upto + 1])
                 .map_err(ctx())?;

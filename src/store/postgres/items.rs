@@ -545,7 +545,7 @@ async fn insert_item(
         tx,
         item_id,
         e.title.as_deref(),
-        e.content.as_deref().or(e.summary.as_deref()),
+        (e.content.as_deref(), e.summary.as_deref()),
     )
     .await?;
     Ok(joined)
@@ -594,7 +594,7 @@ async fn update_item(
         tx,
         old.id,
         e.title.as_deref(),
-        e.content.as_deref().or(e.summary.as_deref()),
+        (e.content.as_deref(), e.summary.as_deref()),
     )
     .await?;
     // The fingerprint follows the latest text.
@@ -613,9 +613,9 @@ pub(super) async fn index_item(
     tx: &mut Tx<'_>,
     id: i64,
     title: Option<&str>,
-    html: Option<&str>,
+    (content, summary): (Option<&str>, Option<&str>),
 ) -> Result<(), StoreError> {
-    let (title, body) = indexed_fields(title, html);
+    let (title, body) = indexed_fields(title, content, summary);
     tx.exec(
         "indexing item for search",
         "INSERT INTO search (item_id, doc) VALUES ($1,
