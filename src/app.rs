@@ -428,10 +428,13 @@ pub async fn run(
                 sd_notify("WATCHDOG=1");
                 let now = crate::now_unix();
                 if !unreleased.is_empty() {
+                    // One statement, bounded: a store that does not answer
+                    // must not hold up the loop (the watchdog, SIGTERM).
                     let ids: Vec<i64> = unreleased.iter().copied().filter(|id| !in_flight.contains(id)).collect();
-                    for id in ids {
-                        if store.release(id).await.is_ok() {
-                            unreleased.remove(&id);
+                    let release = store.release_all(&ids);
+                    if let Ok(Ok(())) = tokio::time::timeout(Duration::from_secs(2), release).await {
+                        for id in &ids {
+                            unreleased.remove(id);
                         }
                     }
                 }

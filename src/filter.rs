@@ -169,17 +169,15 @@ impl Rule {
     }
 }
 
-/// `/re/`, or `/re/flags` with flags the regex crate knows (`i` for any
-/// case, `m`, `s`, `x`, `U`), as written in Perl or JavaScript: the pattern and
-/// the flags. `None`: not a regular expression (`/blog/index` is text).
+/// `/re/`, or `/re/i` (any case, as written in Perl or JavaScript): the
+/// pattern and the flags. `None`: not a regular expression (`/blog/index`,
+/// `link:/r/mix` are text: only `i` is taken for a flag, so a path ending in a
+/// word of flag letters stays a path).
 fn regex_of(rest: &str) -> Option<(&str, &str)> {
     let inner = rest.strip_prefix('/')?;
     let end = inner.rfind('/')?;
     let (re, flags) = (&inner[..end], &inner[end + 1..]);
-    flags
-        .chars()
-        .all(|c| matches!(c, 'i' | 'm' | 's' | 'x' | 'U'))
-        .then_some((re, flags))
+    matches!(flags, "" | "i").then_some((re, flags))
 }
 
 fn is_word_char(c: char) -> bool {
@@ -392,6 +390,13 @@ mod tests {
         assert!(rules(&[], &["/sponsored/"]).keeps(&item));
         let post = view("Post", "see /blog/index here", &[]);
         assert!(!rules(&[], &["/blog/index"]).keeps(&post));
+        // Paths ending in flag letters stay paths (text rules).
+        let mix = view("Post", "in /r/mix and /tags/xss", &[]);
+        for rule in ["/r/mix", "/tags/xss", "/a/s", "/a/m"] {
+            assert!(Rule::parse(rule).is_ok(), "{rule}");
+        }
+        assert!(!rules(&[], &["/r/mix"]).keeps(&mix));
+        assert!(rules(&[], &["/r/mix"]).keeps(&view("Post", "r", &[])));
     }
 
     #[test]

@@ -154,12 +154,11 @@ pub fn other_link_key(it: &Identified) -> Option<String> {
         return None;
     }
     let plain = format!("link:{}", it.canonical_url.as_deref()?);
-    Some(if it.key == plain {
-        let title = it.entry.title.as_deref().unwrap_or("");
-        format!("{plain} title:{}", short_hash(&[title]))
-    } else {
-        plain
-    })
+    let title = it.entry.title.as_deref().unwrap_or("");
+    let titled = format!("{plain} title:{}", short_hash(&[title]));
+    // (Keys are stored as [`indexable`] makes them.)
+    let (plain, titled) = (indexable(plain), indexable(titled));
+    Some(if it.key == plain { titled } else { plain })
 }
 
 /// Identifies every entry of one document. Entries that are the same item twice

@@ -1104,6 +1104,36 @@ async fn items_whose_permalink_guids_move_are_not_new() {
     };
     serve(&items("old.example"));
     assert_eq!(s.poll().await.new, 3);
+    // A feed of more entries than the lookup's least window (256) moves too.
+    let many = |host: &str| -> Vec<(String, String, String)> {
+        (1..=400)
+            .map(|i| {
+                (
+                    format!("https://{host}/many/{i}"),
+                    format!("Many number {i}"),
+                    format!("Body of many {i}."),
+                )
+            })
+            .collect()
+    };
+    let big = Scenario::new(&["/p"], "").await;
+    let serve_big = |v: &[(String, String, String)]| {
+        let mut doc = String::from(
+            "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>p</title>\
+             <link>https://example.org/</link><description>d</description>",
+        );
+        for (g, t, b) in v {
+            doc.push_str(&format!(
+                "<item><guid>{g}</guid><title>{t}</title><description>{b}</description></item>"
+            ));
+        }
+        doc.push_str("</channel></rss>");
+        big.srv.set("/p", Resource::feed(doc).no_etag());
+    };
+    serve_big(&many("old.example"));
+    assert_eq!(big.poll().await.new, 400);
+    serve_big(&many("new.example"));
+    assert_eq!(big.poll().await.new, 0);
     let links = |s: &Scenario| -> Vec<String> {
         let json = s.json();
         let mut v: Vec<String> = json["items"]

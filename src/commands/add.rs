@@ -186,7 +186,9 @@ fn with_userinfo_of(written: &str, given: &Url, found: &Url) -> String {
     let Ok(w) = Url::parse(written.trim()) else {
         return found.to_string();
     };
-    if w.username().is_empty() && w.password().is_none() || found.host() != given.host() {
+    // (The same scheme, host and port only: never a password sent in clear
+    // to an http:// feed that an https:// page declares.)
+    if w.username().is_empty() && w.password().is_none() || found.origin() != given.origin() {
         return found.to_string();
     }
     let mut out = found.clone();
@@ -387,4 +389,28 @@ fn prompt(n: usize) -> Result<usize, Failure> {
 /// Whether to ask the user when a page declares several feeds.
 pub fn interactive() -> bool {
     std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_go_only_to_the_same_scheme_host_and_port() {
+        let given = Url::parse("https://site.example/").unwrap();
+        let written = "https://ann:pw@site.example/";
+        let same = Url::parse("https://site.example/feed.xml").unwrap();
+        assert_eq!(
+            with_userinfo_of(written, &given, &same),
+            "https://ann:pw@site.example/feed.xml"
+        );
+        for other in [
+            "http://site.example/feed.xml",
+            "https://site.example:8443/feed.xml",
+            "https://feeds.example/feed.xml",
+        ] {
+            let url = Url::parse(other).unwrap();
+            assert_eq!(with_userinfo_of(written, &given, &url), other);
+        }
+    }
 }

@@ -355,7 +355,7 @@ pub fn import(
 ) -> Result<(), Failure> {
     let bytes = std::fs::read(opml_path)
         .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", opml_path.display())))?;
-    let outlines = read_opml(&bytes).map_err(|e| {
+    let mut outlines = read_opml(&bytes).map_err(|e| {
         Failure::Usage(format!("{}:{}: {}", opml_path.display(), e.line, e.message))
     })?;
     let file = ConfigFile::read(config_path, true)?;
@@ -404,8 +404,12 @@ pub fn import(
         if let Some(&i) = in_file.get(&key) {
             duplicates += 1;
             for t in f.tags {
-                if !new[i].tags.contains(&t) && new[i].tags.len() < MAX_TAGS {
-                    new[i].tags.push(t);
+                if !new[i].tags.contains(&t) {
+                    if new[i].tags.len() < MAX_TAGS {
+                        new[i].tags.push(t);
+                    } else if !outlines.many_tags.contains(&f.line) {
+                        outlines.many_tags.push(f.line);
+                    }
                 }
             }
             continue;

@@ -287,19 +287,33 @@ pub fn redact_userinfo(s: &str) -> String {
     while let Some(i) = rest.find("://") {
         let (head, tail) = rest.split_at(i + 3);
         out.push_str(head);
-        // (Not at a space: a password may hold one; a message redacted too
-        // far loses words, not secrets.)
-        let end = tail
-            .find(['/', '?', '#', '"', '\'', '`', '<', '>', '\n'])
+        // The user information ends at the last `@` before the end of the
+        // URL as quoted (not at a space, nor at a `/`: a password may hold
+        // either; a message redacted too far loses words, not secrets)...
+        let stop = tail
+            .find(['"', '\'', '`', '<', '>', '\n'])
             .unwrap_or(tail.len());
-        let authority = &tail[..end];
-        match authority.rfind('@') {
+        let userinfo_end = tail[..stop].rfind('@').filter(|&at| {
+            let before = &tail[..at];
+            match before.find(['/', '?', '#']) {
+                None => true,
+                // ... unless a path comes first (`host:8080/@user`, a
+                // Mastodon feed): only `user:pass` with a `/` in the pass.
+                Some(slash) => {
+                    before[..slash].find(':').is_some_and(|colon| {
+                        let port = &before[colon + 1..slash];
+                        port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit())
+                    }) && !before[..slash].contains(' ')
+                }
+            }
+        });
+        let end = match userinfo_end {
             Some(at) => {
                 out.push_str("***");
-                out.push_str(&authority[at..]);
+                at
             }
-            None => out.push_str(authority),
-        }
+            None => 0,
+        };
         rest = &tail[end..];
     }
     out.push_str(rest);
@@ -319,9 +333,15 @@ fn redact_password_params(s: &str) -> String {
         let value = from + i + "password=".len();
         out.push_str(&s[from..value]);
         out.push_str("***");
-        from = s[value..]
-            .find(['&', ' ', '"', '\'', '`', '\n'])
-            .map_or(s.len(), |e| value + e);
+        // A quoted value (`password='a b'`) ends at its closing quote.
+        from = match s[value..].chars().next() {
+            Some(q @ ('\'' | '"')) => s[value + 1..]
+                .find(q)
+                .map_or(s.len(), |e| value + 1 + e + 1),
+            _ => s[value..]
+                .find(['&', ' ', '"', '\'', '`', '\n'])
+                .map_or(s.len(), |e| value + e),
+        };
     }
     out.push_str(&s[from..]);
     out
@@ -338,6 +358,18 @@ mod tests {
         assert!(m.contains("@127.0.0.1:x/db`: invalid"), "{m}");
         let m = redact_userinfo("postgres://fl@h/db?sslmode=disable&Password=Sup3r&x=1");
         assert_eq!(m, "postgres://***@h/db?sslmode=disable&Password=***&x=1");
+        let m = redact_userinfo("`postgres://fl:Ab/Cd+ef@db:54x/feeds`: invalid port");
+        assert_eq!(m, "`postgres://***@db:54x/feeds`: invalid port");
+        let m = redact_userinfo("host=db password='s3cret pw' user=fl");
+        assert_eq!(m, "host=db password=*** user=fl");
+        // Not user information: an `@` in a path, after a host and port.
+        for url in [
+            "https://mastodon.example/@ann.rss",
+            "https://h.example:8080/@ann.rss",
+            "https://h.example/feed and mail ann@example.org",
+        ] {
+            assert_eq!(redact_userinfo(url), url);
+        }
     }
 
     #[test]

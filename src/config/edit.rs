@@ -369,9 +369,11 @@ fn append_feeds_lf(text: &str, path: &Path, feeds: &[NewFeed]) -> Result<String,
     // After the last feed's own lines (a commented-out key below it stays
     // its own; the comments above the next table stay that table's), else at
     // the end of the file (after its comments, never above them).
+    // (A feed whose own table comes after another table cannot be told
+    // apart from it: the end of the file.)
     let at = match existing {
         0 => text.len(),
-        n => feed_block_end(text, path, n - 1)?,
+        n => feed_block_end(text, path, n - 1).unwrap_or(text.len()),
     };
     let mut out = String::with_capacity(text.len() + blocks.len() + 1);
     out.push_str(&text[..at]);

@@ -563,7 +563,10 @@ pub fn remove_stale_temp_files(outputs: &[OutputConfig]) -> usize {
     for out in outputs {
         let Some(base) = &out.path else { continue };
         for format in Format::all() {
+            // (Beside the file a link names: where a write through it left
+            // them.)
             let file = file_path(base, format);
+            let file = writable_target(&file).unwrap_or(file);
             let (Some(dir), Some(name)) = (file.parent(), file.file_name()) else {
                 continue;
             };

@@ -268,6 +268,15 @@ impl Backend {
         }
     }
 
+    /// Gives up this node's claims on feeds whose results the store did not
+    /// take (PostgreSQL; nothing to do on SQLite).
+    pub async fn release_all(&self, ids: &[i64]) -> Result<(), StoreError> {
+        match self {
+            Backend::Sqlite(_) => Ok(()),
+            Backend::Postgres(p) => p.release_all(ids).await,
+        }
+    }
+
     /// Gives up this node's claim on a feed it did not fetch after all.
     pub async fn release(&self, feed_id: i64) -> Result<(), StoreError> {
         match self {

@@ -96,6 +96,21 @@ pub fn backup(store: &Path, dest: &Path, force: bool) -> Result<BackupReport, Ba
             "it is the store itself or one of its files (-wal, -shm, -journal, .lock)",
         ));
     }
+    // A file that has been a store (its lock file is beside it) is held for
+    // the copy's whole time: a `run` or `poll` started on it meanwhile is
+    // refused, not renamed over. (No lock file is made beside a plain backup.)
+    let _held = match crate::store::lock::lock_path(dest).exists() {
+        true => Some(
+            crate::store::lock::StoreLock::acquire(dest, "backup").map_err(|e| match e {
+                crate::error::StoreError::Locked { holder, .. } => BackupError::InUse {
+                    path: dest.to_path_buf(),
+                    holder,
+                },
+                other => BackupError::Store(other),
+            })?,
+        ),
+        false => None,
+    };
     let folder = dest
         .parent()
         .filter(|p| !p.as_os_str().is_empty())

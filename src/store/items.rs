@@ -368,13 +368,15 @@ fn find_churned(
     // (On the partial index items_feed_text_hash.)
     const BY_TEXT: &str = "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures
          FROM items WHERE feed_id = ?1 AND text_hash = ?2 AND canonical_url IS NULL LIMIT 2";
-    // (The feed's 256 newest items, filtered: asked only for an entry whose
-    // link was taken from its guid, which few feeds need; a guid that moves
-    // moves for the entries the feed carries now, its newest.)
+    // (The feed's newest items, twice as many as the document has entries
+    // and at least 256, filtered: asked only for an entry whose link was
+    // taken from its guid, which few feeds need; a guid that moves moves for
+    // the entries the feed carries now, its newest, and the ones stored again
+    // meanwhile are at most as many as the document's.)
     const BY_TEXT_GUID_LINK: &str =
         "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures
          FROM items WHERE id IN (SELECT id FROM items WHERE feed_id = ?1
-                                  ORDER BY first_seen_at DESC LIMIT 256)
+                                  ORDER BY first_seen_at DESC, id DESC LIMIT ?3)
            AND text_hash = ?2 AND url = guid LIMIT 2";
     let query =
         |sql: &str, arg: &str| -> Result<Vec<(Existing, String, Option<String>)>, StoreError> {
@@ -431,7 +433,26 @@ fn find_churned(
             if rows.is_empty() && !it.text_hash.is_empty() {
                 rows = query(BY_TEXT, &it.text_hash)?;
                 if rows.is_empty() && link_is_guid(it) {
-                    rows = query(BY_TEXT_GUID_LINK, &it.text_hash)?;
+                    let window = (2 * doc.keys.len()).max(256) as i64;
+                    rows = tx
+                        .prepare_cached(BY_TEXT_GUID_LINK)
+                        .and_then(|mut s| {
+                            s.query_map(params![feed_id, it.text_hash, window], |r| {
+                                Ok((
+                                    Existing {
+                                        id: r.get(0)?,
+                                        content_hash: r.get(1)?,
+                                        story_id: r.get(2)?,
+                                        last_seen_at: r.get(5)?,
+                                        enclosures: r.get_ref(6)?.as_str().ok().map(str::to_string),
+                                    },
+                                    r.get(3)?,
+                                    r.get(4)?,
+                                ))
+                            })?
+                            .collect()
+                        })
+                        .map_err(StoreError::ctx("looking up churned item"))?;
                 }
             }
             rows

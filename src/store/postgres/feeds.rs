@@ -406,6 +406,26 @@ impl PgStore {
         }
     }
 
+    /// Gives up this node's claims on `ids` at once (their results never
+    /// reached the store); clears `/healthz`'s store error when it answers.
+    pub async fn release_all(&self, ids: &[i64]) -> Result<(), StoreError> {
+        let c = "giving up claims";
+        let mut conn = self.pool().get().await?;
+        let mut tx = conn.tx().await?;
+        tx.exec(
+            c,
+            "UPDATE feeds SET claimed_by = NULL, claimed_until = NULL
+             WHERE id = ANY($1) AND claimed_by = $2",
+            &[&ids.to_vec(), &self.inner.node],
+        )
+        .await?;
+        let r = tx.commit(c).await;
+        if r.is_ok() {
+            self.note_commit(&r);
+        }
+        r
+    }
+
     /// Gives up a claim without a result (the fetch never ran).
     pub async fn release(&self, feed_id: i64) -> Result<(), StoreError> {
         self.inner
@@ -417,12 +437,7 @@ impl PgStore {
         let mut tx = conn.tx().await?;
         tx.exec("releasing a feed", RELEASE, &[&feed_id, &self.inner.node])
             .await?;
-        let r = tx.commit("releasing a feed").await;
-        if r.is_ok() {
-            // The store takes writes again (`/healthz` said the last failed).
-            self.note_commit(&r);
-        }
-        r
+        tx.commit("releasing a feed").await
     }
 
     /// A 304: logged, the feed marked fresh, the claim released.

@@ -393,7 +393,7 @@ async fn find_churned(
     const BY_TEXT_GUID_LINK: &str =
         "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures
          FROM items WHERE id IN (SELECT id FROM items WHERE feed_id = $1
-                                  ORDER BY first_seen_at DESC LIMIT 256)
+                                  ORDER BY first_seen_at DESC, id DESC LIMIT $3)
            AND text_hash = $2 AND url = guid LIMIT 2";
     // Its key in a document where its link was shared, or not shared.
     if let Some(other) = crate::identity::other_link_key(it)
@@ -430,7 +430,9 @@ async fn find_churned(
             if rows.is_empty() && !it.text_hash.is_empty() {
                 let rows = tx.query(c, BY_TEXT, &[&feed_id, &it.text_hash]).await?;
                 if rows.is_empty() && crate::store::items::link_is_guid(it) {
-                    tx.query(c, BY_TEXT_GUID_LINK, &[&feed_id, &it.text_hash])
+                    // (As many as SQLite's: see there.)
+                    let window = (2 * doc_keys.len()).max(256) as i64;
+                    tx.query(c, BY_TEXT_GUID_LINK, &[&feed_id, &it.text_hash, &window])
                         .await?
                 } else {
                     rows
