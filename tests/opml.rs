@@ -462,11 +462,12 @@ fn import_creates_a_missing_config_and_export_never_writes() {
     );
 }
 
-/// `export-opml --output` and the config editors write through a link (the
-/// link stays) and never replace a device or a pipe with a plain file, nor
-/// read one for ever (a FIFO stands in for `/dev/null`, `/dev/zero`).
+/// `export-opml --output` (as every output file) replaces a link rather than
+/// writing through it, and neither it nor the config editors replace a device
+/// or a pipe with a plain file, nor read one for ever (a FIFO stands in for
+/// `/dev/null`, `/dev/zero`).
 #[test]
-fn files_written_whole_follow_links_and_refuse_pipes_and_devices() {
+fn files_written_whole_replace_links_and_refuse_pipes_and_devices() {
     use std::os::unix::ffi::OsStrExt;
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("feedloom.toml");
@@ -488,14 +489,25 @@ fn files_written_whole_follow_links_and_refuse_pipes_and_devices() {
     );
     assert!(is_fifo(&fifo));
 
-    // Through a link: the file it names is written, the link stays.
+    // A link is replaced by the file, never written through (one planted in
+    // an output's folder could name the store), even a link to a pipe.
     let real = dir.path().join("real.opml");
+    std::fs::write(&real, "precious").unwrap();
     let link = dir.path().join("link.opml");
     std::os::unix::fs::symlink("real.opml", &link).unwrap();
     let out = feedloom(&cfg, &["export-opml", "--output", link.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
-    assert!(read_to(&real).contains("https://a.example/feed"));
+    assert!(!std::fs::symlink_metadata(&link).unwrap().is_symlink());
+    assert!(read_to(&link).contains("https://a.example/feed"));
+    assert_eq!(read_to(&real), "precious");
+    let to_pipe = dir.path().join("to-pipe.opml");
+    std::os::unix::fs::symlink("pipe", &to_pipe).unwrap();
+    let out = feedloom(
+        &cfg,
+        &["export-opml", "--output", to_pipe.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(is_fifo(&fifo));
 
     // A config that is a pipe: refused at once, still a pipe.
     let out = feedloom(&fifo, &["add", "https://b.example/feed"]);

@@ -72,16 +72,17 @@ impl ConfigFile {
         };
         // Never read a device or a pipe (`/dev/zero` for ever), nor replace
         // one with a file.
-        let target = crate::export::writable_target(path).map_err(|e| EditError::Unsupported {
-            path: path.to_path_buf(),
-            message: match e.kind() {
-                std::io::ErrorKind::InvalidInput => {
-                    "not a plain file (a device, a pipe or a folder); a config is a file".into()
-                }
-                _ => e.to_string(),
-            },
-        })?;
-        match std::fs::read_to_string(&target) {
+        // (What `path` names after links: the config editors write through a
+        // link to the config, which the admin made.)
+        if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+            return Err(EditError::Unsupported {
+                path: path.to_path_buf(),
+                message: "not a plain file (a device, a pipe or a folder); a config is a file"
+                    .into(),
+            });
+        }
+        let target = path;
+        match std::fs::read_to_string(target) {
             Ok(text) => {
                 // A file its owner made read-only is not rewritten (the
                 // rename beside it would have replaced it all the same).
@@ -96,7 +97,7 @@ impl ConfigFile {
                 }
                 // Nor one this user may not write (the new file renamed into a
                 // folder they may write would have made it theirs).
-                if !may_write(&target) {
+                if !may_write(target) {
                     return Err(EditError::Unsupported {
                         path: path.to_path_buf(),
                         message: "this user may not write the file; edit it as its owner \

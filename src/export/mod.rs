@@ -411,11 +411,11 @@ pub fn file_path(base: &Path, format: Format) -> PathBuf {
 /// rename, fsync of the folder), unless the file already holds exactly these
 /// bytes. Returns whether it wrote.
 pub fn write_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
-    // A link is written through (the file it names is replaced, the link
-    // stays); a device, a pipe or a folder is never replaced by a file.
-    let target = writable_target(path)?;
-    let path = target.as_path();
-    if std::fs::read(path).is_ok_and(|old| old == bytes) {
+    // A device, a pipe or a folder is never replaced by a file, nor read. A
+    // link is replaced by the file, never written through: whoever may write
+    // the output's folder could point it at the store, or the config.
+    let is_link = check_replaceable(path)?;
+    if !is_link && std::fs::read(path).is_ok_and(|old| old == bytes) {
         return Ok(false);
     }
     let dir = path
@@ -452,35 +452,22 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
     result
 }
 
-/// Where a file that is replaced whole (written beside, renamed over) lives:
-/// `path` after symbolic links, also a link to a file not made yet. An error
-/// when that is not a plain file: a device (`/dev/null`), a pipe, a folder or
-/// a socket would be replaced by a plain file, or read for ever.
-pub fn writable_target(path: &Path) -> std::io::Result<std::path::PathBuf> {
-    let mut target = path.to_path_buf();
-    // (A chain of links, not a loop.)
-    for _ in 0..40 {
-        match std::fs::symlink_metadata(&target) {
-            Ok(m) if m.file_type().is_symlink() => {
-                let to = std::fs::read_link(&target)?;
-                target = target.parent().unwrap_or(Path::new("")).join(to);
-            }
-            Ok(m) if !m.file_type().is_file() => {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::InvalidInput,
-                    format!(
-                        "{} is not a plain file (a device, a pipe or a folder); name a file",
-                        path.display()
-                    ),
-                ));
-            }
-            _ => return Ok(target),
-        }
+/// Whether `path` may be replaced whole (written beside, renamed over): an
+/// error for a device (`/dev/null`), a pipe, a folder or a socket, which would
+/// be replaced by a plain file, or read for ever. `Ok(true)` for a symbolic
+/// link (the link is what is replaced).
+pub fn check_replaceable(path: &Path) -> std::io::Result<bool> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => Ok(true),
+        Ok(m) if !m.file_type().is_file() => Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!(
+                "{} is not a plain file (a device, a pipe or a folder); name a file",
+                path.display()
+            ),
+        )),
+        _ => Ok(false),
     }
-    Err(std::io::Error::new(
-        std::io::ErrorKind::InvalidInput,
-        format!("{}: too many levels of symbolic links", path.display()),
-    ))
 }
 
 /// The temp file [`write_if_changed`] writes `name` through: `.NAME.PID.tmp`.
@@ -563,10 +550,7 @@ pub fn remove_stale_temp_files(outputs: &[OutputConfig]) -> usize {
     for out in outputs {
         let Some(base) = &out.path else { continue };
         for format in Format::all() {
-            // (Beside the file a link names: where a write through it left
-            // them.)
             let file = file_path(base, format);
-            let file = writable_target(&file).unwrap_or(file);
             let (Some(dir), Some(name)) = (file.parent(), file.file_name()) else {
                 continue;
             };
