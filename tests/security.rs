@@ -440,6 +440,15 @@ async fn secrets_reach_the_feeds_host_and_nothing_else() {
         ),
     );
     other.set("/moved.xml", Resource::feed(story("moved story")));
+    // The fourth to another port of its own host: another origin, no secrets.
+    srv.set(
+        "/porthop.xml",
+        Resource::status(302).header(
+            "location",
+            &format!("http://127.0.0.1:{}/porthop.xml", other.addr.port()),
+        ),
+    );
+    other.set("/porthop.xml", Resource::feed(story("porthop story")));
     let env = TestEnv::new();
     std::fs::write(env.path("token"), "t0ken-from-file\n").unwrap();
     let port = srv.addr.port();
@@ -452,6 +461,7 @@ async fn secrets_reach_the_feeds_host_and_nothing_else() {
          [[feed]]\nurl = \"http://127.0.0.1:{port}/moved.xml\"\n\
          auth = {{ basic = {{ user = \"carol\", password = {{ env = \"TEST_FEED_PASS\" }} }} }}\n\n\
          [[feed]]\nurl = \"http://127.0.0.1:{port}/plain.xml\"\n\n\
+         [[feed]]\nurl = \"http://dan:hop%21@127.0.0.1:{port}/porthop.xml\"\n\n\
          [[output]]\nname = \"all\"\npath = \"out/all\"\n"
     );
     std::fs::write(
@@ -528,12 +538,20 @@ async fn secrets_reach_the_feeds_host_and_nothing_else() {
     assert!(header("/plain.xml", "authorization").is_none());
     assert!(header("/plain.xml", "x-api-key").is_none());
     // ... and not to the host the feed redirected to.
-    let moved = &other.seen()[0];
-    assert!(
-        moved.headers.get("authorization").is_none(),
-        "{:?}",
-        moved.headers
+    // ... nor to another port of its host.
+    assert_eq!(
+        header("/porthop.xml", "authorization"),
+        Some(basic("dan", "hop!"))
     );
+    for path in ["/moved.xml", "/porthop.xml"] {
+        let hop = other.seen();
+        let hop = hop.iter().find(|s| s.path == path).unwrap();
+        assert!(
+            hop.headers.get("authorization").is_none(),
+            "{path}: {:?}",
+            hop.headers
+        );
+    }
     // Nothing stored or written carries them.
     let mut stored = String::new();
     let db = env.reader();

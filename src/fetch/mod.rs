@@ -87,6 +87,10 @@ pub struct Fetched {
 pub struct Origin {
     /// The configured feed URL's host (`None`: no host is trusted).
     pub host: Option<String>,
+    /// Its scheme and port (its scheme's default when none is written): the
+    /// feed's credentials and headers go to that origin only, or to its
+    /// `https` upgrade on the default port.
+    pub scheme_port: Option<(String, Option<u16>)>,
     pub access: Arc<Access>,
     /// The configured host is checked by the network guard all the same (a
     /// feed marked `untrusted`); it still gets the feed's headers and
@@ -99,6 +103,7 @@ impl Origin {
     pub fn configured(url: &Url, access: Arc<Access>) -> Origin {
         Origin {
             host: url.host_str().map(str::to_ascii_lowercase),
+            scheme_port: Some((url.scheme().to_string(), url.port_or_known_default())),
             access,
             guard_home: false,
         }
@@ -110,6 +115,22 @@ impl Origin {
             guard_home: true,
             ..Origin::configured(url, access)
         }
+    }
+
+    /// Whether a hop to `url` carries the feed's credentials and headers: its
+    /// configured host, with the same scheme and port, or its `http` feed's
+    /// upgrade to `https` on the default ports; never another port of the
+    /// host, nor `https` downgraded to `http` (the password in clear).
+    fn gets_access(&self, url: &Url) -> bool {
+        if !self.is_home(url) {
+            return false;
+        }
+        let Some((scheme, port)) = &self.scheme_port else {
+            return true;
+        };
+        let hop = (url.scheme(), url.port_or_known_default());
+        hop == (scheme.as_str(), *port)
+            || (scheme == "http" && *port == Some(80) && hop == ("https", Some(443)))
     }
 
     fn is_home(&self, url: &Url) -> bool {
@@ -284,7 +305,7 @@ impl Fetcher {
             if let Some(lm) = &v.last_modified {
                 req = req.header(header::IF_MODIFIED_SINCE, lm);
             }
-            if home {
+            if home && origin.gets_access(&current) {
                 req = with_access(req, &origin.access);
             }
             if !self.slots.busy(&current) {
