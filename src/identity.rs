@@ -161,6 +161,19 @@ pub fn other_link_key(it: &Identified) -> Option<String> {
     Some(if it.key == plain { titled } else { plain })
 }
 
+/// For a key `link:URL` (an entry without guid alone with its link), the key
+/// the same entry has when another entry with another title shares its link:
+/// `link:URL title:HASH` for `title`. Retention tombstones both, so that a
+/// pruned item does not come back as new under the other.
+pub fn titled_link_key(key: &str, title: Option<&str>) -> Option<String> {
+    (key.starts_with("link:") && !key.contains(" title:")).then(|| {
+        indexable(format!(
+            "{key} title:{}",
+            short_hash(&[title.unwrap_or("")])
+        ))
+    })
+}
+
 /// Identifies every entry of one document. Entries that are the same item twice
 /// (same key) are kept once, the first time. Entries sharing a guid but carrying
 /// different links are distinct items, and so are entries sharing a guid (and

@@ -615,3 +615,76 @@ async fn poll_on_a_timer_prunes_before_it_fetches() {
         "{json}"
     );
 }
+
+/// An entry without guid known by its link, pruned while its feed still
+/// carries it, stays pruned when a second entry with another title comes to
+/// share its link (its key gains the title: it came back as a new story), and
+/// so when entries that shared a link are pruned and the other leaves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pruned_entries_stay_pruned_when_their_link_comes_to_be_shared() {
+    let srv = FeedServer::start().await;
+    let page = "https://x.example/budget";
+    let budget = (None, Some(page), "Budget passes", "The chamber passed it.");
+    let live = (
+        None,
+        Some(page),
+        "Live: budget reactions",
+        "Ministers defend it.",
+    );
+    let serve = |v: &[(Option<&str>, Option<&str>, &str, &str)]| {
+        srv.set("/s.xml", Resource::feed(rss("S", v)).no_etag());
+    };
+    let env = TestEnv::new();
+    let feeds = format!(
+        "keep = \"2d\"\n\n[fetch]\nhost_gap = \"0s\"\n\n{}",
+        feeds_toml(&[srv.url("/s.xml")])
+    );
+    let cfg = env.config(&feeds);
+    let config = env.path("feedloom.toml");
+    let backdate = |env: &TestEnv| {
+        let conn = rusqlite::Connection::open(env.path("feedloom.db")).unwrap();
+        conn.execute_batch(&format!(
+            "UPDATE items SET first_seen_at = first_seen_at - {d};
+             UPDATE stories SET first_seen_at = first_seen_at - {d}, changed_at = changed_at - {d};",
+            d = 10 * DAY
+        ))
+        .unwrap();
+    };
+    serve(&[budget]);
+    poll(&cfg, env.open_store()).await.unwrap();
+    backdate(&env);
+    let out = feedloom(&config, &["prune"]);
+    assert!(
+        text(&out.stdout).contains("removed 1 items"),
+        "{}",
+        text(&out.stdout)
+    );
+    serve(&[live, budget]);
+    let s = poll(&cfg, env.open_store()).await.unwrap().0;
+    assert_eq!(s.new, 1, "only the live blog is new");
+    assert_eq!(env.count("SELECT count(*) FROM items"), 1);
+
+    // Another feed: both stored and pruned while they share the link; then
+    // the live blog leaves.
+    srv.set(
+        "/t.xml",
+        Resource::feed(rss("T", &[live, budget])).no_etag(),
+    );
+    let env = TestEnv::new();
+    let cfg = env.config(&format!(
+        "keep = \"2d\"\n\n[fetch]\nhost_gap = \"0s\"\n\n{}",
+        feeds_toml(&[srv.url("/t.xml")])
+    ));
+    let config = env.path("feedloom.toml");
+    assert_eq!(poll(&cfg, env.open_store()).await.unwrap().0.new, 2);
+    backdate(&env);
+    let out = feedloom(&config, &["prune"]);
+    assert!(
+        text(&out.stdout).contains("removed 2 items"),
+        "{}",
+        text(&out.stdout)
+    );
+    srv.set("/t.xml", Resource::feed(rss("T", &[budget])).no_etag());
+    let s = poll(&cfg, env.open_store()).await.unwrap().0;
+    assert_eq!(s.new, 0, "the budget entry stays pruned");
+}

@@ -96,10 +96,10 @@ pub fn backup(store: &Path, dest: &Path, force: bool) -> Result<BackupReport, Ba
             "it is the store itself or one of its files (-wal, -shm, -journal, .lock)",
         ));
     }
-    // A file that has been a store (its lock file is beside it) is held for
-    // the copy's whole time: a `run` or `poll` started on it meanwhile is
-    // refused, not renamed over. (No lock file is made beside a plain backup.)
-    let _held = match crate::store::lock::lock_path(dest).exists() {
+    // A file replaced (`--force`) is held for the copy's whole time, as a
+    // store is: a `run` or `poll` started on it meanwhile is refused, not
+    // renamed over. (A new backup file gets no lock file beside it.)
+    let _held = match std::fs::symlink_metadata(dest).is_ok() {
         true => Some(
             crate::store::lock::StoreLock::acquire(dest, "backup").map_err(|e| match e {
                 crate::error::StoreError::Locked { holder, .. } => BackupError::InUse {

@@ -192,7 +192,12 @@ impl Store {
                 _ => false,
             };
             match existing {
-                None if super::prune::tombstoned(&tx, feed.id, &it.key, now)? => {}
+                // (Pruned under its other key form too: see `titled_link_key`.)
+                None if super::prune::tombstoned(&tx, feed.id, &it.key, now)?
+                    || crate::identity::titled_link_key(&it.key, it.entry.title.as_deref())
+                        .map(|k| super::prune::tombstoned(&tx, feed.id, &k, now))
+                        .transpose()?
+                        .unwrap_or(false) => {}
                 None => {
                     let (joined, id) =
                         insert_item(&tx, feed, it, story_link, now, rules, &mut window)?;

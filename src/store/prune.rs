@@ -185,11 +185,11 @@ impl Store {
         let tx = self.conn.transaction().map_err(ctx())?;
         let mut p = Pruned::default();
         if let Some(cut) = items_before {
-            type Row = (i64, i64, String, i64, Option<i64>, bool);
+            type Row = (i64, i64, String, i64, Option<i64>, bool, Option<String>);
             let rows: Vec<Row> = tx
                 .prepare_cached(&format!(
                     "SELECT x.id, x.feed_id, x.key, x.last_seen_at, x.story_id,
-                            x.last_seen_at >= ?1 OR {IN_LAST_DOCUMENT}
+                            x.last_seen_at >= ?1 OR {IN_LAST_DOCUMENT}, x.title
                      FROM items x LEFT JOIN feeds f ON f.id = x.feed_id
                      WHERE x.first_seen_at < ?1 ORDER BY x.first_seen_at, x.id LIMIT ?2"
                 ))
@@ -202,21 +202,26 @@ impl Store {
                             r.get(3)?,
                             r.get(4)?,
                             r.get(5)?,
+                            r.get(6)?,
                         ))
                     })?
                     .collect()
                 })
                 .map_err(ctx())?;
             let mut stories = Vec::new();
-            for (id, feed_id, key, last_seen, story, carried) in rows {
+            for (id, feed_id, key, last_seen, story, carried, title) in rows {
                 if carried {
-                    tx.prepare_cached(
-                        "INSERT INTO item_tombstones (feed_id, key_hash, last_seen_at)
-                         VALUES (?1, ?2, ?3) ON CONFLICT (feed_id, key_hash)
-                         DO UPDATE SET last_seen_at = max(last_seen_at, excluded.last_seen_at)",
-                    )
-                    .and_then(|mut s| s.execute(params![feed_id, key_hash(&key), last_seen]))
-                    .map_err(ctx())?;
+                    // (And under its other key form: `titled_link_key`.)
+                    let other = crate::identity::titled_link_key(&key, title.as_deref());
+                    for k in std::iter::once(key.as_str()).chain(other.as_deref()) {
+                        tx.prepare_cached(
+                            "INSERT INTO item_tombstones (feed_id, key_hash, last_seen_at)
+                             VALUES (?1, ?2, ?3) ON CONFLICT (feed_id, key_hash)
+                             DO UPDATE SET last_seen_at = max(last_seen_at, excluded.last_seen_at)",
+                        )
+                        .and_then(|mut s| s.execute(params![feed_id, key_hash(k), last_seen]))
+                        .map_err(ctx())?;
+                    }
                     p.tombstones_added += 1;
                 }
                 // (The in-memory anchor index may still name it: a candidate

@@ -243,7 +243,11 @@ impl PgStore {
                 _ => false,
             };
             match existing {
-                None if tombstoned(&mut tx, feed.id, &it.key, now).await? => {}
+                None if tombstoned(&mut tx, feed.id, &it.key, now).await?
+                    || match crate::identity::titled_link_key(&it.key, it.entry.title.as_deref()) {
+                        Some(k) => tombstoned(&mut tx, feed.id, &k, now).await?,
+                        None => false,
+                    } => {}
                 None => {
                     let joined = insert_item(&mut tx, feed, it, story_link, now, rules).await?;
                     applied.new += 1;

@@ -96,7 +96,7 @@ impl PgStore {
                     c,
                     &format!(
                         "SELECT x.id, x.feed_id, x.key, x.last_seen_at, x.story_id,
-                                x.last_seen_at >= $1 OR {IN_LAST_DOCUMENT}
+                                x.last_seen_at >= $1 OR {IN_LAST_DOCUMENT}, x.title
                          FROM items x LEFT JOIN feeds f ON f.id = x.feed_id
                          WHERE x.first_seen_at < $1 ORDER BY x.first_seen_at, x.id LIMIT $2"
                     ),
@@ -106,13 +106,20 @@ impl PgStore {
             let mut ids = Vec::with_capacity(rows.len());
             let mut stories: Vec<i64> = Vec::new();
             let (mut t_feed, mut t_hash, mut t_seen) = (Vec::new(), Vec::new(), Vec::new());
+            let mut carried = 0u64;
             for r in &rows {
                 ids.push(r.get::<_, i64>(0));
                 let last_seen: i64 = r.get(3);
                 if r.get::<_, bool>(5) {
-                    t_feed.push(r.get::<_, i64>(1));
-                    t_hash.push(key_hash(r.get::<_, &str>(2)));
-                    t_seen.push(last_seen);
+                    carried += 1;
+                    let key: &str = r.get(2);
+                    // (And under its other key form: `titled_link_key`.)
+                    let other = crate::identity::titled_link_key(key, r.get(6));
+                    for k in std::iter::once(key).chain(other.as_deref()) {
+                        t_feed.push(r.get::<_, i64>(1));
+                        t_hash.push(key_hash(k));
+                        t_seen.push(last_seen);
+                    }
                 }
                 if let Some(s) = r.get::<_, Option<i64>>(4) {
                     stories.push(s);
@@ -122,13 +129,14 @@ impl PgStore {
                 tx.exec(
                     c,
                     "INSERT INTO item_tombstones (feed_id, key_hash, last_seen_at)
-                     SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[])
+                     SELECT f, h, max(s) FROM unnest($1::bigint[], $2::bigint[], $3::bigint[])
+                         AS t(f, h, s) GROUP BY f, h
                      ON CONFLICT (feed_id, key_hash)
                      DO UPDATE SET last_seen_at = greatest(item_tombstones.last_seen_at, excluded.last_seen_at)",
                     &[&t_feed, &t_hash, &t_seen],
                 )
                 .await?;
-                p.tombstones_added = t_feed.len() as u64;
+                p.tombstones_added = carried;
             }
             p.items = tx
                 .exec(c, "DELETE FROM items WHERE id = ANY($1)", &[&ids])
