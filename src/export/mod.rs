@@ -99,11 +99,16 @@ impl Prepared {
     /// feedloom first saw it.
     pub fn updated(&self) -> i64 {
         let s = &self.story;
-        s.updated_at.unwrap_or(if s.changed_at > s.first_seen_at {
-            s.changed_at
-        } else {
-            s.published_at.unwrap_or(s.changed_at)
-        })
+        // A change feedloom stored after it first saw the story counts even
+        // when the feed's own date did not move (RSS has no updated date:
+        // feed readers keyed on id and updated never saw a correction).
+        let seen = (s.changed_at > s.first_seen_at).then_some(s.changed_at);
+        match (s.updated_at, seen) {
+            (Some(own), Some(seen)) => own.max(seen),
+            (Some(own), None) => own,
+            (None, Some(seen)) => seen,
+            (None, None) => s.published_at.unwrap_or(s.changed_at),
+        }
     }
 
     /// The story's published time: its own, else its updated time, else when
@@ -753,7 +758,11 @@ mod tests {
         // updated time): not "updated" when feedloom fetched it.
         assert_eq!(at(Some(1_000), None, 5_000), 1_000);
         assert_eq!(at(Some(1_000), None, 6_000), 6_000, "seen to change");
-        assert_eq!(at(Some(1_000), Some(2_000), 6_000), 2_000, "its own");
+        // An RSS item's own "updated" is its pubDate: a correction feedloom
+        // stored later is later than it.
+        assert_eq!(at(Some(1_000), Some(2_000), 6_000), 6_000, "seen to change");
+        assert_eq!(at(Some(1_000), Some(7_000), 6_000), 7_000, "its own, later");
+        assert_eq!(at(Some(1_000), Some(2_000), 5_000), 2_000, "its own");
         assert_eq!(at(None, None, 5_000), 5_000);
     }
 
