@@ -144,21 +144,83 @@ pub fn story_links(items: &[Identified]) -> HashSet<&str> {
     titles.into_keys().filter(|c| !mixed.contains(c)).collect()
 }
 
-/// A guid-less entry with a link has one of two keys: `link:URL` when it is
-/// the only entry of its document with that link, `link:URL title:HASH` when
-/// entries with other titles share the link (a podcast's page, a live blog).
-/// The other of the two, for this entry's title: the key the same item had
-/// before a second entry came to share its link, or before the others left.
-pub fn other_link_key(it: &Identified) -> Option<String> {
-    if it.kind != KeyKind::Link {
-        return None;
-    }
-    let plain = format!("link:{}", it.canonical_url.as_deref()?);
+/// How a stored item under another key form is known to be this entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyMatch {
+    /// The key says it all (it holds the title, link or text's hash).
+    Exact,
+    /// The same title.
+    Title,
+    /// The same canonical link.
+    Link,
+    /// The same title and text (`text_hash`).
+    Text,
+}
+
+/// The keys the same item has in a document where its guid or link is, or is
+/// not, shared with other entries, and how to tell it under each: a
+/// guid-less entry is `link:URL` alone with its link, `link:URL title:HASH`
+/// when entries with other titles share it (a live blog, a show's page); an
+/// entry with a guid is `guid:G`, or `guid:G link:URL`, `guid:G title:HASH`,
+/// `guid:G text:HASH` while the document repeats its guid. An item stored
+/// under one form is still this entry when the document moves to another
+/// (it was stored again: a published story under a new id).
+pub fn other_keys(it: &Identified) -> Vec<(String, KeyMatch)> {
     let title = it.entry.title.as_deref().unwrap_or("");
-    let titled = format!("{plain} title:{}", short_hash(&[title]));
     // (Keys are stored as [`indexable`] makes them.)
-    let (plain, titled) = (indexable(plain), indexable(titled));
-    Some(if it.key == plain { titled } else { plain })
+    match it.kind {
+        KeyKind::Link => {
+            let Some(c) = it.canonical_url.as_deref() else {
+                return Vec::new();
+            };
+            let plain = format!("link:{c}");
+            let titled = indexable(format!("{plain} title:{}", short_hash(&[title])));
+            let plain = indexable(plain);
+            if it.key == plain {
+                vec![(titled, KeyMatch::Exact)]
+            } else {
+                vec![(plain, KeyMatch::Title)]
+            }
+        }
+        KeyKind::Guid => {
+            let Some(g) = it.entry.guid.as_deref() else {
+                return Vec::new();
+            };
+            let plain = format!("guid:{g}");
+            if it.key == indexable(plain.clone()) {
+                let mut v = Vec::with_capacity(3);
+                if let Some(c) = it.canonical_url.as_deref() {
+                    v.push((indexable(format!("{plain} link:{c}")), KeyMatch::Exact));
+                }
+                v.push((
+                    indexable(format!("{plain} title:{}", short_hash(&[title]))),
+                    KeyMatch::Exact,
+                ));
+                v.push((
+                    indexable(format!(
+                        "{plain} text:{}",
+                        short_hash(&[title, body_of(&it.entry)])
+                    )),
+                    KeyMatch::Exact,
+                ));
+                return v;
+            }
+            let how = match it.key.strip_prefix(plain.as_str()) {
+                Some(rest)
+                    if rest.starts_with(" link:")
+                        && !rest.contains(" title:")
+                        && !rest.contains(" text:") =>
+                {
+                    KeyMatch::Link
+                }
+                Some(rest) if rest.starts_with(" title:") => KeyMatch::Title,
+                Some(rest) if rest.starts_with(" text:") => KeyMatch::Text,
+                _ => return Vec::new(),
+            };
+            vec![(indexable(plain), how)]
+        }
+        KeyKind::Hash => Vec::new(),
+    }
 }
 
 /// For a key `link:URL` (an entry without guid alone with its link), the key

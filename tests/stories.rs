@@ -1185,6 +1185,68 @@ async fn an_entry_whose_link_comes_to_be_shared_is_not_new() {
     assert_eq!(titles, ["Budget passes", "Live: budget reactions"]);
 }
 
+/// A document that repeats a guid (once with another text, once with
+/// another link) gives its entries keys qualified by text or link; the items
+/// stored under the plain guid are still those entries (they were stored
+/// again: published stories under new ids), and so when the feed fixes it.
+#[tokio::test]
+async fn a_guid_repeated_for_a_while_keeps_the_stored_items() {
+    let s = Scenario::new(&["/r"], "").await;
+    let one = (
+        Some("g1"),
+        Some("https://r.example/1"),
+        "Story one",
+        "First text.",
+    );
+    let two = (
+        Some("g2"),
+        Some("https://r.example/2"),
+        "Story two",
+        "Second text.",
+    );
+    let ids = |s: &Scenario| -> Vec<String> {
+        let mut v: Vec<String> = s
+            .stories()
+            .iter()
+            .map(|i| i["id"].as_str().unwrap().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    s.serve("/r", &[one, two]);
+    assert_eq!(s.poll().await.new, 2);
+    let before = ids(&s);
+    s.serve(
+        "/r",
+        &[
+            one,
+            (
+                Some("g1"),
+                Some("https://r.example/1"),
+                "Story one",
+                "Another text.",
+            ),
+            two,
+            (
+                Some("g2"),
+                Some("https://r.example/2b"),
+                "Story two, again",
+                "Second text.",
+            ),
+        ],
+    );
+    let second = s.poll().await;
+    assert_eq!((second.new, second.updated), (2, 0), "{:?}", s.titles());
+    let after = ids(&s);
+    assert!(
+        before.iter().all(|id| after.contains(id)),
+        "{before:?} {after:?}"
+    );
+    s.serve("/r", &[one, two]);
+    let third = s.poll().await;
+    assert_eq!((third.new, third.updated), (0, 0), "{:?}", s.titles());
+}
+
 /// An entry that had neither guid nor link and gains a link is the same
 /// item, not a new one.
 #[tokio::test]

@@ -404,24 +404,33 @@ fn find_churned(
                 })
                 .map_err(StoreError::ctx("looking up churned item"))
         };
-    // Its key in a document where its link was shared, or not shared.
-    if let Some(other) = crate::identity::other_link_key(it)
-        && !doc.keys.contains(other.as_str())
-        && !doc.skipped.has_key(&other)
-    {
-        const BY_KEY: &str =
-            "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures
-                 FROM items WHERE feed_id = ?1 AND key = ?2 AND title IS ?3";
+    // Its key in a document where its guid or link was shared, or not
+    // shared (see `identity::other_keys`).
+    for (other, how) in crate::identity::other_keys(it) {
+        if doc.keys.contains(other.as_str()) || doc.skipped.has_key(&other) {
+            continue;
+        }
+        use crate::identity::KeyMatch;
+        let (sql, arg) = match how {
+            KeyMatch::Exact => ("?3 IS NULL", None),
+            KeyMatch::Title => ("title IS ?3", it.entry.title.as_deref()),
+            KeyMatch::Link => ("canonical_url IS ?3", it.canonical_url.as_deref()),
+            KeyMatch::Text if it.text_hash.is_empty() => continue,
+            KeyMatch::Text => ("text_hash IS ?3", Some(it.text_hash.as_str())),
+        };
         let found = tx
-            .prepare_cached(BY_KEY)
+            .prepare_cached(&format!(
+                "SELECT id, content_hash, story_id, last_seen_at, enclosures
+                 FROM items WHERE feed_id = ?1 AND key = ?2 AND {sql}"
+            ))
             .and_then(|mut s| {
-                s.query_row(params![feed_id, other, it.entry.title], |r| {
+                s.query_row(params![feed_id, other, arg], |r| {
                     Ok(Existing {
                         id: r.get(0)?,
                         content_hash: r.get(1)?,
                         story_id: r.get(2)?,
-                        last_seen_at: r.get(5)?,
-                        enclosures: r.get_ref(6)?.as_str().ok().map(str::to_string),
+                        last_seen_at: r.get(3)?,
+                        enclosures: r.get_ref(4)?.as_str().ok().map(str::to_string),
                     })
                 })
                 .optional()

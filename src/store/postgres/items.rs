@@ -399,16 +399,31 @@ async fn find_churned(
          FROM items WHERE id IN (SELECT id FROM items WHERE feed_id = $1
                                   ORDER BY first_seen_at DESC, id DESC LIMIT $3)
            AND text_hash = $2 AND url = guid LIMIT 2";
-    // Its key in a document where its link was shared, or not shared.
-    if let Some(other) = crate::identity::other_link_key(it)
-        && !doc_keys.contains(other.as_str())
-    {
+    // Its key in a document where its guid or link was shared, or not
+    // shared (see `identity::other_keys`).
+    for (other, how) in crate::identity::other_keys(it) {
+        if doc_keys.contains(other.as_str()) {
+            continue;
+        }
+        use crate::identity::KeyMatch;
+        let (cond, arg) = match how {
+            KeyMatch::Exact => ("$3::text IS NULL", None),
+            KeyMatch::Title => ("title IS NOT DISTINCT FROM $3", it.entry.title.as_deref()),
+            KeyMatch::Link => (
+                "canonical_url IS NOT DISTINCT FROM $3",
+                it.canonical_url.as_deref(),
+            ),
+            KeyMatch::Text if it.text_hash.is_empty() => continue,
+            KeyMatch::Text => ("text_hash = $3", Some(it.text_hash.as_str())),
+        };
         let rows = tx
             .query(
                 c,
-                "SELECT id, content_hash, story_id, last_seen_at, enclosures FROM items
-                     WHERE feed_id = $1 AND key = $2 AND title IS NOT DISTINCT FROM $3",
-                &[&feed_id, &other, &it.entry.title],
+                &format!(
+                    "SELECT id, content_hash, story_id, last_seen_at, enclosures FROM items
+                     WHERE feed_id = $1 AND key = $2 AND {cond}"
+                ),
+                &[&feed_id, &other, &arg],
             )
             .await?;
         if let Some(r) = rows.first() {
