@@ -384,7 +384,20 @@ pub async fn run(
         tokio::select! {
             _ = &mut shutdown => break,
             Some(()) = reload.recv() => {
-                match config::load(&plan.cfg.source) {
+                // A config read from a pipe (`--config <(...)`) cannot be read
+                // again: what a second read gives is nothing, every feed gone.
+                let reloadable = std::fs::metadata(&plan.cfg.source).map(|m| m.is_file());
+                let loaded = match reloadable {
+                    Ok(false) => Err(config::ConfigError::Read {
+                        path: plan.cfg.source.clone(),
+                        source: std::io::Error::new(
+                            std::io::ErrorKind::InvalidInput,
+                            "not a plain file (a pipe?): it cannot be read again; restart to change the config",
+                        ),
+                    }),
+                    _ => config::load(&plan.cfg.source),
+                };
+                match loaded {
                     Ok(mut new_cfg) => {
                         if new_cfg.server.listen != bound {
                             warn!("[server] listen changed: takes effect after a restart");

@@ -68,6 +68,15 @@ pub fn looks_like_html(content_type: Option<&str>, body: &[u8]) -> bool {
 /// The feeds `html` declares, in document order, without repeats. `charset` is
 /// the HTTP Content-Type charset, if any; `page` is the page's final URL.
 pub fn alternates(html: &[u8], charset: Option<&str>, page: &Url) -> Vec<Candidate> {
+    // Feeds are declared in the head: the first 512 KiB is plenty, and bounds
+    // the tokenizer's cost (quadratic in the attributes of one element).
+    // (Cut before a `<`: never inside a character, which would have made the
+    // whole page read as windows-1252.)
+    let end = match html.len() > MAX_PAGE {
+        true => memchr::memrchr(b'<', &html[..MAX_PAGE]).unwrap_or(MAX_PAGE),
+        false => html.len(),
+    };
+    let html = &html[..end];
     let text = decode(html, charset);
     let sink = LinkSink {
         page: page.clone(),
@@ -113,6 +122,9 @@ struct SinkState {
     /// look-up, not a pass over all so far).
     seen: std::collections::HashSet<Url>,
 }
+
+/// Bytes of a page looked into for the feeds it declares.
+const MAX_PAGE: usize = 512 * 1024;
 
 /// No page declares more feeds than anyone would choose from.
 const MAX_CANDIDATES: usize = 1_000;

@@ -177,7 +177,13 @@ fn regex_of(rest: &str) -> Option<(&str, &str)> {
     let inner = rest.strip_prefix('/')?;
     let end = inner.rfind('/')?;
     let (re, flags) = (&inner[..end], &inner[end + 1..]);
-    matches!(flags, "" | "i").then_some((re, flags))
+    // (JavaScript's `g` means nothing to a rule that finds anywhere.)
+    let flags = match flags {
+        "" | "g" => "",
+        "i" | "gi" | "ig" => "i",
+        _ => return None,
+    };
+    Some((re, flags))
 }
 
 fn is_word_char(c: char) -> bool {
@@ -383,7 +389,12 @@ mod tests {
     #[test]
     fn regex_flags_and_spaces_as_people_write_them() {
         let item = view("SPONSORED: buy now", "", &[]);
-        for rule in ["/sponsored/i", " /(?i)sponsored/ ", "title:/^sponsored/i"] {
+        for rule in [
+            "/sponsored/i",
+            " /(?i)sponsored/ ",
+            "title:/^sponsored/i",
+            "/sponsored/gi",
+        ] {
             assert!(!rules(&[], &[rule]).keeps(&item), "{rule}");
         }
         // Case matters without the flag; a path is text, not a regex with flags.

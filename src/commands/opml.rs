@@ -58,6 +58,9 @@ pub struct Outlines {
 /// 260 KB, 1.3 GB of memory).
 pub const MAX_TAGS: usize = 16;
 
+/// Bytes of one tag from an OPML folder name or category (cut beyond).
+pub const MAX_TAG_BYTES: usize = 256;
+
 /// A file that is not OPML feedloom can read, and the line at fault.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpmlError {
@@ -177,6 +180,17 @@ pub fn read_opml(raw: &[u8]) -> Result<Outlines, OpmlError> {
                             if !c.is_empty() {
                                 tags.push(c.to_string());
                             }
+                        }
+                    }
+                    // (A folder named with 200 KB, times every feed in it,
+                    // made a config no longer loads.)
+                    for t in &mut tags {
+                        if t.len() > MAX_TAG_BYTES {
+                            let mut cut = MAX_TAG_BYTES;
+                            while !t.is_char_boundary(cut) {
+                                cut -= 1;
+                            }
+                            t.truncate(cut);
                         }
                     }
                     let mut seen = HashSet::new();
@@ -353,8 +367,20 @@ pub fn import(
     out: &mut dyn Write,
     warn: &mut dyn Write,
 ) -> Result<(), Failure> {
-    let bytes = std::fs::read(opml_path)
+    // (Read from a pipe too, but never without end.)
+    const MAX_OPML: u64 = 64 << 20;
+    let mut bytes = Vec::new();
+    std::fs::File::open(opml_path)
+        .and_then(|f| {
+            std::io::Read::read_to_end(&mut std::io::Read::take(f, MAX_OPML + 1), &mut bytes)
+        })
         .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", opml_path.display())))?;
+    if bytes.len() as u64 > MAX_OPML {
+        return Err(Failure::Usage(format!(
+            "{} is larger than 64 MiB: not an OPML file of feeds",
+            opml_path.display()
+        )));
+    }
     let mut outlines = read_opml(&bytes).map_err(|e| {
         Failure::Usage(format!("{}:{}: {}", opml_path.display(), e.line, e.message))
     })?;

@@ -127,6 +127,23 @@ impl SecretSource {
             },
             SecretSource::File(p) => {
                 let path = base.join(p);
+                // A secret is a short plain file: not a pipe (a reload waited
+                // on it for ever, the daemon's loop with it), not `/dev/zero`.
+                match std::fs::metadata(&path) {
+                    Ok(m) if !m.is_file() => {
+                        return Err(format!(
+                            "{} is not a plain file (a pipe, a device or a folder)",
+                            path.display()
+                        ));
+                    }
+                    Ok(m) if m.len() > 64 * 1024 => {
+                        return Err(format!(
+                            "{} is larger than 64 KiB: not a secret",
+                            path.display()
+                        ));
+                    }
+                    _ => {}
+                }
                 let text = std::fs::read_to_string(&path)
                     .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
                 let v = text.strip_suffix('\n').unwrap_or(&text);
@@ -350,6 +367,27 @@ fn redact_password_params(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_secret_file_is_a_short_plain_file() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("sec.fifo");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let e = SecretSource::File("sec.fifo".into())
+            .resolve(dir.path())
+            .unwrap_err();
+        assert!(e.contains("not a plain file"), "{e}");
+        std::fs::write(dir.path().join("big"), vec![b'x'; 70_000]).unwrap();
+        let e = SecretSource::File("big".into())
+            .resolve(dir.path())
+            .unwrap_err();
+        assert!(e.contains("larger than 64 KiB"), "{e}");
+        std::fs::write(dir.path().join("ok"), "s3cret\n").unwrap();
+        assert!(SecretSource::File("ok".into()).resolve(dir.path()).is_ok());
+    }
 
     #[test]
     fn passwords_with_spaces_and_in_queries_are_redacted() {

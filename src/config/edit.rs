@@ -150,6 +150,13 @@ impl ConfigFile {
         new_text: &str,
         expect: impl FnOnce(&Config) -> Result<(), String>,
     ) -> Result<Config, EditError> {
+        // (`load` reads at most 16 MiB: a longer config would not load again.)
+        if new_text.len() > 16 << 20 {
+            return Err(EditError::Refused {
+                path: self.path.clone(),
+                message: "would make it larger than 16 MiB".to_string(),
+            });
+        }
         let refused = |message| EditError::Refused {
             path: self.path.clone(),
             message,
