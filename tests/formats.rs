@@ -1036,3 +1036,27 @@ async fn offline_example_outputs_meet_their_specs() {
         "the offline example shows its stories ({entries})"
     );
 }
+
+/// Many readers take RSS text for HTML: an item's author and its source
+/// feed's title (a hostile feed's words) are escaped as its title is.
+#[test]
+fn rss_author_and_source_title_are_escaped_like_the_title() {
+    let mut s = story("x", Some("T"), Some("https://x.example.org/1"), None);
+    s.author = Some("evil (<script>alert(1)</script>)".into());
+    s.source.title = Some("Hostile <b>Feed</b>".into());
+    let (_, rss) = render(
+        &output("[[output]]\nname = \"all\"\n"),
+        vec![s],
+        Format::Rss,
+    );
+    assert!(
+        rss.contains(
+            "<dc:creator>evil (&amp;lt;script&amp;gt;alert(1)&amp;lt;/script&amp;gt;)</dc:creator>"
+        ),
+        "{rss}"
+    );
+    assert!(
+        rss.contains("Hostile &amp;lt;b&amp;gt;Feed&amp;lt;/b&amp;gt;</source>"),
+        "{rss}"
+    );
+}

@@ -65,8 +65,9 @@ fn item(w: &mut Writer<Vec<u8>>, p: &Prepared) -> io::Result<()> {
             .with_attribute(("isPermaLink", "false"))
             .write_text_content(BytesText::new(&s.uid))?;
         text(w, "pubDate", &rfc822(p.published()))?;
+        // (A feed's author and title are its words too: escaped as the title.)
         if let Some(a) = &s.author {
-            text(w, "dc:creator", a)?;
+            text(w, "dc:creator", &escape_markup(a))?;
         }
         let also = super::also_html(&s.also);
         match (&p.html, also) {
@@ -88,7 +89,7 @@ fn item(w: &mut Writer<Vec<u8>>, p: &Prepared) -> io::Result<()> {
         let source_title = s.source.title.as_deref().unwrap_or(&s.source.feed_url);
         w.create_element("source")
             .with_attribute(("url", xml_safe(&s.source.feed_url).as_ref()))
-            .write_text_content(BytesText::new(&xml_safe(source_title)))?;
+            .write_text_content(BytesText::new(&escape_markup(&xml_safe(source_title))))?;
         Ok(())
     })?;
     Ok(())
