@@ -592,8 +592,21 @@ impl<'de> Deserialize<'de> for FeedUrl {
 }
 
 /// Parses and checks a feed URL (scheme http, https or file; a host for http(s)).
+/// Bytes of a tag written in the config.
+pub const MAX_TAG_BYTES: usize = 256;
+
+/// Bytes of a feed URL (indexed on PostgreSQL, which refuses an entry over
+/// ~2,700 bytes: every poll failed, not only this feed's).
+pub const MAX_FEED_URL_BYTES: usize = 2_000;
+
 pub fn parse_feed_url(s: &str) -> Result<Url, String> {
     let shown = access::redact_userinfo(s);
+    if s.trim().len() > MAX_FEED_URL_BYTES {
+        return Err(format!(
+            "the URL `{}…` is longer than {MAX_FEED_URL_BYTES} bytes",
+            shown.chars().take(60).collect::<String>()
+        ));
+    }
     let url = Url::parse(s.trim()).map_err(|e| format!("invalid URL `{shown}`: {e}"))?;
     match url.scheme() {
         "http" | "https" if url.host_str().is_some_and(|h| !h.is_empty()) => Ok(url),
@@ -852,6 +865,17 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             return Err(at(
                 key("tags"),
                 format!("tag {tag:?} is blank or has spaces around it"),
+            ));
+        }
+        // (Indexed on PostgreSQL, which refuses an entry over ~2,700 bytes:
+        // every poll failed, not only this feed's.)
+        if let Some(tag) = feed.tags.iter().find(|t| t.len() > MAX_TAG_BYTES) {
+            return Err(at(
+                key("tags"),
+                format!(
+                    "tag {:?}… is longer than {MAX_TAG_BYTES} bytes",
+                    tag.chars().take(40).collect::<String>()
+                ),
             ));
         }
     }
@@ -1553,6 +1577,17 @@ mod tests {
             ));
             assert!(e.contains("is blank or has spaces around it"), "{e}");
         }
+        // Longer than PostgreSQL indexes: refused at their line, both backends.
+        let e = err(&format!(
+            "[[feed]]\nurl = \"https://a.example/f\"\ntags = [\"{}\"]\n",
+            "t".repeat(300)
+        ));
+        assert!(e.contains("is longer than 256 bytes"), "{e}");
+        let e = err(&format!(
+            "[[feed]]\nurl = \"https://a.example/f?sig={}\"\n",
+            "s".repeat(2_100)
+        ));
+        assert!(e.contains("is longer than 2000 bytes"), "{e}");
         for path in ["", ".", "..", "out/", "out/.", "out/o/", "out//"] {
             let e = err(&format!("[[output]]\nname = \"all\"\npath = \"{path}\"\n"));
             assert!(e.contains("names no file"), "{e}");

@@ -337,24 +337,53 @@ pub fn redact_userinfo(s: &str) -> String {
     redact_password_params(&out)
 }
 
-/// `password=…` (a connection URL's query, a key=value connection string) as
-/// `password=***`.
+/// `password=…` (a connection URL's query, with its key percent-encoded or
+/// not; a key=value connection string, with spaces around `=` and the value
+/// quoted with `\'` escapes or bare) as `password=***`.
 fn redact_password_params(s: &str) -> String {
     let lower = s.to_ascii_lowercase();
-    if !lower.contains("password=") {
+    let keys = ["password", "pass%77ord", "pass%57ord"];
+    if !keys.iter().any(|k| lower.contains(k)) {
         return s.to_string();
     }
     let mut out = String::with_capacity(s.len());
     let mut from = 0;
-    while let Some(i) = lower[from..].find("password=") {
-        let value = from + i + "password=".len();
+    loop {
+        let next = keys
+            .iter()
+            .filter_map(|k| lower[from..].find(k).map(|i| (from + i, k.len())))
+            .min();
+        let Some((at, len)) = next else { break };
+        let mut value = at + len;
+        let rest = &s[value..];
+        let spaced = rest.len() - rest.trim_start().len();
+        if !s[value + spaced..].starts_with('=') {
+            out.push_str(&s[from..value]);
+            from = value;
+            continue;
+        }
+        value += spaced + 1;
+        value += s[value..].len() - s[value..].trim_start().len();
         out.push_str(&s[from..value]);
         out.push_str("***");
-        // A quoted value (`password='a b'`) ends at its closing quote.
         from = match s[value..].chars().next() {
-            Some(q @ ('\'' | '"')) => s[value + 1..]
-                .find(q)
-                .map_or(s.len(), |e| value + 1 + e + 1),
+            // A quoted value ends at its closing quote (`\'` inside it is one).
+            Some(q @ ('\'' | '"')) => {
+                let body = &s[value + 1..];
+                let mut end = body.len();
+                let mut escaped = false;
+                for (i, c) in body.char_indices() {
+                    match c {
+                        '\\' if !escaped => escaped = true,
+                        c if c == q && !escaped => {
+                            end = i + 1;
+                            break;
+                        }
+                        _ => escaped = false,
+                    }
+                }
+                value + 1 + end
+            }
             _ => s[value..]
                 .find(['&', ' ', '"', '\'', '`', '\n'])
                 .map_or(s.len(), |e| value + e),
@@ -400,6 +429,16 @@ mod tests {
         assert_eq!(m, "`postgres://***@db:54x/feeds`: invalid port");
         let m = redact_userinfo("host=db password='s3cret pw' user=fl");
         assert_eq!(m, "host=db password=*** user=fl");
+        let m = redact_userinfo("host=db user=fl password = Sup3r dbname=db");
+        assert_eq!(m, "host=db user=fl password = *** dbname=db");
+        let m = redact_userinfo(r"password='it\'s Sup3r' x=1");
+        assert_eq!(m, "password=*** x=1");
+        let m = redact_userinfo("postgres://fl@h/db?pass%77ord=Sup3r");
+        assert_eq!(m, "postgres://***@h/db?pass%77ord=***");
+        assert_eq!(
+            redact_userinfo("a passwordless line"),
+            "a passwordless line"
+        );
         // Not user information: an `@` in a path, after a host and port.
         for url in [
             "https://mastodon.example/@ann.rss",

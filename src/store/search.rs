@@ -134,6 +134,11 @@ pub(crate) fn cut(s: &str, max: usize) -> &str {
 /// characters becomes its overlapping pairs and its last character, as
 /// separate words (`東京都` → `東京 京都 都`); everything else is unchanged.
 pub fn index_text(text: &str) -> String {
+    // (`&#0;` decodes to NUL, which PostgreSQL refuses: the feed failed.)
+    let text = &*match text.contains('\0') {
+        true => std::borrow::Cow::Owned(text.replace('\0', " ")),
+        false => std::borrow::Cow::Borrowed(text),
+    };
     if !text.chars().any(is_cjk) {
         return text.to_string();
     }
@@ -958,6 +963,16 @@ mod tests {
         let s = snippet("ctl\u{1}\u{8} \u{1b}[31mred\u{7f} end", &terms, 120);
         let text: String = s.iter().map(|g| g.text.as_str()).collect();
         assert_eq!(text, "ctl [31mred end");
+    }
+
+    #[test]
+    fn a_nul_character_reference_is_never_indexed() {
+        let (_, body) = indexed_fields(None, Some("<p>before&#0;after</p>"), None);
+        assert!(!body.contains('\0'), "{body:?}");
+        assert!(
+            body.contains("before") && body.contains("after"),
+            "{body:?}"
+        );
     }
 
     #[test]
