@@ -1171,5 +1171,13 @@ async fn words_of_a_teaser_above_the_full_text_are_found() {
             "{word}: {}",
             text(&out.stdout)
         );
+        // The snippet shows where it matched: the teaser, or the text.
+        let out = feedloom(&config, &["search", "--json", word]);
+        let hits: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let snippet = hits[0]["snippet_html"].as_str().unwrap();
+        assert!(
+            snippet.contains(&format!("<mark>{word}</mark>")),
+            "{snippet}"
+        );
     }
 }

@@ -572,6 +572,20 @@ pub fn hit_title(story: &Story) -> String {
     story.link.clone().unwrap_or_default()
 }
 
+/// A hit's snippet: around the first match in the text the story shows,
+/// else in its teaser (a summary the content does not hold is indexed too),
+/// else the start of the text.
+pub fn hit_snippet(story: &Story, terms: &[Term]) -> Vec<Segment> {
+    let body = plain_text(story.html.as_deref().unwrap_or(""));
+    if matches(&body, terms).is_empty()
+        && let Some(teaser) = story.summary.as_deref().map(plain_text)
+        && !matches(&teaser, terms).is_empty()
+    {
+        return snippet(&teaser, terms, SNIPPET_BYTES);
+    }
+    snippet(&body, terms, SNIPPET_BYTES)
+}
+
 /// One story found.
 #[derive(Debug, Clone)]
 pub struct Hit {
@@ -671,7 +685,7 @@ impl Store {
             .prepare_cached(
                 "SELECT i.url, i.title, i.author, COALESCE(i.content, i.summary),
                         i.published_at, i.updated_at, f.url, COALESCE(f.title, f.feed_title),
-                        f.site_url
+                        f.site_url, CASE WHEN i.content IS NOT NULL THEN i.summary END
                  FROM items i JOIN feeds f ON f.id = i.feed_id WHERE i.id = ?1",
             )
             .map_err(ctx())?;
@@ -737,7 +751,8 @@ impl Store {
                             title: r.get(1)?,
                             author: r.get(2)?,
                             html: r.get(3)?,
-                            summary: None,
+                            // (The teaser, when the text shown is the content.)
+                            summary: r.get(9)?,
                             published_at: r.get(4)?,
                             updated_at: r.get(5)?,
                             first_seen_at,
@@ -781,8 +796,7 @@ impl Store {
                     .query_row([story_id], |r| r.get(0))
                     .map_err(ctx())?;
                 let title = highlight(&hit_title(&story), &parsed.terms);
-                let body = plain_text(story.html.as_deref().unwrap_or(""));
-                let snippet = snippet(&body, &parsed.terms, SNIPPET_BYTES);
+                let snippet = hit_snippet(&story, &parsed.terms);
                 hits.push(Hit {
                     story,
                     score,

@@ -15,8 +15,7 @@ use crate::store::queries::{
     Cursor, FeedHealth, FeedProblem, FeedSummary, MetricsSnapshot, Source, Story, StoryQuery,
 };
 use crate::store::search::{
-    Hit, MAX_MATCHES, SNIPPET_BYTES, SearchError, SearchQuery, Term, highlight, parse_query,
-    plain_text, snippet,
+    Hit, MAX_MATCHES, SearchError, SearchQuery, Term, highlight, parse_query,
 };
 
 /// A [`Reader`] over a [`PgStore`], for a blocking thread of its runtime.
@@ -278,7 +277,8 @@ impl PgStore {
                             s.item_count, i.url, i.title, i.author,
                             COALESCE(i.content, i.summary), i.published_at, i.updated_at,
                             f.url, COALESCE(f.title, f.feed_title), f.site_url,
-                            hl.url, hl.title, hl.author, hl.html, hl.feed_url
+                            hl.url, hl.title, hl.author, hl.html, hl.feed_url,
+                            CASE WHEN i.content IS NOT NULL THEN i.summary END
                      FROM best b JOIN stories s ON s.id = b.story_id
                      JOIN items i ON i.id = b.id JOIN feeds f ON f.id = i.feed_id
                      LEFT JOIN LATERAL (
@@ -321,7 +321,8 @@ impl PgStore {
                 title: r.get(7),
                 author: r.get(8),
                 html: r.get(9),
-                summary: None,
+                // (The teaser, when the text shown is the content.)
+                summary: r.get(20),
                 published_at: r.get(10),
                 updated_at: r.get(11),
                 first_seen_at: r.get(3),
@@ -355,8 +356,7 @@ impl PgStore {
             }
             let score: f32 = r.get(1);
             let title = highlight(&crate::store::search::hit_title(&story), &parsed.terms);
-            let body = plain_text(story.html.as_deref().unwrap_or(""));
-            let snippet = snippet(&body, &parsed.terms, SNIPPET_BYTES);
+            let snippet = crate::store::search::hit_snippet(&story, &parsed.terms);
             hits.push(Hit {
                 sources: r.get(5),
                 score: f64::from(score),
