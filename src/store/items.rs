@@ -383,27 +383,27 @@ fn find_churned(
          FROM items WHERE id IN (SELECT id FROM items WHERE feed_id = ?1
                                   ORDER BY first_seen_at DESC, id DESC LIMIT ?3)
            AND text_hash = ?2 AND url = guid LIMIT 2";
-    let query =
-        |sql: &str, arg: &str| -> Result<Vec<(Existing, String, Option<String>)>, StoreError> {
-            tx.prepare_cached(sql)
-                .and_then(|mut s| {
-                    s.query_map(params![feed_id, arg], |r| {
-                        Ok((
-                            Existing {
-                                id: r.get(0)?,
-                                content_hash: r.get(1)?,
-                                story_id: r.get(2)?,
-                                last_seen_at: r.get(5)?,
-                                enclosures: r.get_ref(6)?.as_str().ok().map(str::to_string),
-                            },
-                            r.get(3)?,
-                            r.get(4)?,
-                        ))
-                    })?
-                    .collect()
-                })
-                .map_err(StoreError::ctx("looking up churned item"))
-        };
+    type Row = (Existing, String, Option<String>);
+    let query = |sql: &str, args: &[&dyn rusqlite::ToSql]| -> Result<Vec<Row>, StoreError> {
+        tx.prepare_cached(sql)
+            .and_then(|mut s| {
+                s.query_map(args, |r| {
+                    Ok((
+                        Existing {
+                            id: r.get(0)?,
+                            content_hash: r.get(1)?,
+                            story_id: r.get(2)?,
+                            last_seen_at: r.get(5)?,
+                            enclosures: r.get_ref(6)?.as_str().ok().map(str::to_string),
+                        },
+                        r.get(3)?,
+                        r.get(4)?,
+                    ))
+                })?
+                .collect()
+            })
+            .map_err(StoreError::ctx("looking up churned item"))
+    };
     // Its key in a document where its guid or link was shared, or not
     // shared (see `identity::other_keys`).
     for (other, how) in crate::identity::other_keys(it) {
@@ -443,36 +443,18 @@ fn find_churned(
     let rows = match &it.canonical_url {
         // (A front page is where many entries point: it identifies none.)
         Some(c) if unique_link && specific(c) => {
-            let mut rows = query(BY_LINK, c)?;
+            let mut rows = query(BY_LINK, &[&feed_id, c])?;
             if rows.is_empty() && !it.text_hash.is_empty() {
-                rows = query(BY_TEXT, &it.text_hash)?;
+                rows = query(BY_TEXT, &[&feed_id, &it.text_hash])?;
                 if rows.is_empty() && link_is_guid(it) {
                     let window = (2 * doc.keys.len()).max(256) as i64;
-                    rows = tx
-                        .prepare_cached(BY_TEXT_GUID_LINK)
-                        .and_then(|mut s| {
-                            s.query_map(params![feed_id, it.text_hash, window], |r| {
-                                Ok((
-                                    Existing {
-                                        id: r.get(0)?,
-                                        content_hash: r.get(1)?,
-                                        story_id: r.get(2)?,
-                                        last_seen_at: r.get(5)?,
-                                        enclosures: r.get_ref(6)?.as_str().ok().map(str::to_string),
-                                    },
-                                    r.get(3)?,
-                                    r.get(4)?,
-                                ))
-                            })?
-                            .collect()
-                        })
-                        .map_err(StoreError::ctx("looking up churned item"))?;
+                    rows = query(BY_TEXT_GUID_LINK, &[&feed_id, &it.text_hash, &window])?;
                 }
             }
             rows
         }
         Some(_) => return Ok(None),
-        None => query(BY_TEXT, &it.text_hash)?,
+        None => query(BY_TEXT, &[&feed_id, &it.text_hash])?,
     };
     if rows.len() != 1 {
         return Ok(None);
