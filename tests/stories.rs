@@ -1076,63 +1076,31 @@ async fn an_article_listed_twice_still_merges_by_its_link() {
 #[tokio::test]
 async fn items_whose_permalink_guids_move_are_not_new() {
     let s = Scenario::new(&["/p"], "").await;
-    let items = |host: &str| -> Vec<(String, String, String)> {
-        (1..=3)
-            .map(|i| {
-                (
-                    format!("https://{host}/post/{i}"),
-                    format!("Post number {i}"),
-                    format!("Body of post {i}."),
-                )
-            })
-            .collect()
-    };
     // A `<guid>` is a permalink unless it says otherwise (`rss()` writes
-    // `isPermaLink="false"`).
-    let serve = |v: &[(String, String, String)]| {
+    // `isPermaLink="false"`): `n` items of `host`, numbered from 1, under
+    // `path` (`/p/3`), guids only.
+    let permalinks = |host: &str, path: &str, n: usize| -> Resource {
         let mut doc = String::from(
             "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>p</title>\
              <link>https://example.org/</link><description>d</description>",
         );
-        for (g, t, b) in v {
+        for i in 1..=n {
             doc.push_str(&format!(
-                "<item><guid>{g}</guid><title>{t}</title><description>{b}</description></item>"
+                "<item><guid>https://{host}/{path}/{i}</guid><title>{path} number {i}</title>\
+                 <description>Body of {path} {i}.</description></item>"
             ));
         }
         doc.push_str("</channel></rss>");
-        s.srv.set("/p", Resource::feed(doc).no_etag());
+        Resource::feed(doc).no_etag()
     };
-    serve(&items("old.example"));
+    let serve = |host: &str| s.srv.set("/p", permalinks(host, "post", 3));
+    serve("old.example");
     assert_eq!(s.poll().await.new, 3);
     // A feed of more entries than the lookup's least window (256) moves too.
-    let many = |host: &str| -> Vec<(String, String, String)> {
-        (1..=400)
-            .map(|i| {
-                (
-                    format!("https://{host}/many/{i}"),
-                    format!("Many number {i}"),
-                    format!("Body of many {i}."),
-                )
-            })
-            .collect()
-    };
     let big = Scenario::new(&["/p"], "").await;
-    let serve_big = |v: &[(String, String, String)]| {
-        let mut doc = String::from(
-            "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>p</title>\
-             <link>https://example.org/</link><description>d</description>",
-        );
-        for (g, t, b) in v {
-            doc.push_str(&format!(
-                "<item><guid>{g}</guid><title>{t}</title><description>{b}</description></item>"
-            ));
-        }
-        doc.push_str("</channel></rss>");
-        big.srv.set("/p", Resource::feed(doc).no_etag());
-    };
-    serve_big(&many("old.example"));
+    big.srv.set("/p", permalinks("old.example", "many", 400));
     assert_eq!(big.poll().await.new, 400);
-    serve_big(&many("new.example"));
+    big.srv.set("/p", permalinks("new.example", "many", 400));
     assert_eq!(big.poll().await.new, 0);
     let links = |s: &Scenario| -> Vec<String> {
         let json = s.json();
@@ -1146,7 +1114,7 @@ async fn items_whose_permalink_guids_move_are_not_new() {
         v
     };
     assert_eq!(links(&s)[0], "https://old.example/post/1");
-    serve(&items("new.example"));
+    serve("new.example");
     let second = s.poll().await;
     assert_eq!(second.new, 0, "{:?}", s.titles());
     assert_eq!(s.stories().len(), 3);
