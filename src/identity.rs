@@ -157,6 +157,25 @@ pub enum KeyMatch {
     Text,
 }
 
+impl KeyMatch {
+    /// Whether a stored item with this `title`, `canonical_url` and
+    /// `text_hash`, under the other key form, is `it`.
+    pub fn holds(
+        self,
+        it: &Identified,
+        title: Option<&str>,
+        canonical_url: Option<&str>,
+        text_hash: Option<&str>,
+    ) -> bool {
+        match self {
+            KeyMatch::Exact => true,
+            KeyMatch::Title => title == it.entry.title.as_deref(),
+            KeyMatch::Link => canonical_url == it.canonical_url.as_deref(),
+            KeyMatch::Text => !it.text_hash.is_empty() && text_hash == Some(it.text_hash.as_str()),
+        }
+    }
+}
+
 /// The keys the same item has in a document where its guid or link is, or is
 /// not, shared with other entries, and how to tell it under each: a
 /// guid-less entry is `link:URL` alone with its link, `link:URL title:HASH`

@@ -331,19 +331,20 @@ fn find_by_key(tx: &Connection, feed_id: i64, key: &str) -> Result<Option<Existi
         "SELECT id, content_hash, story_id, last_seen_at, enclosures FROM items
          WHERE feed_id = ?1 AND key = ?2",
     )
-    .and_then(|mut s| {
-        s.query_row(params![feed_id, key], |r| {
-            Ok(Existing {
-                id: r.get(0)?,
-                content_hash: r.get(1)?,
-                story_id: r.get(2)?,
-                last_seen_at: r.get(3)?,
-                enclosures: r.get_ref(4)?.as_str().ok().map(str::to_string),
-            })
-        })
-        .optional()
-    })
+    .and_then(|mut s| s.query_row(params![feed_id, key], existing_of).optional())
     .map_err(StoreError::ctx("looking up item"))
+}
+
+/// An [`Existing`] from a row that starts `id, content_hash, story_id,
+/// last_seen_at, enclosures`.
+fn existing_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<Existing> {
+    Ok(Existing {
+        id: r.get(0)?,
+        content_hash: r.get(1)?,
+        story_id: r.get(2)?,
+        last_seen_at: r.get(3)?,
+        enclosures: r.get_ref(4)?.as_str().ok().map(str::to_string),
+    })
 }
 
 /// A stored item of this feed that is `it` under another guid: the same canonical
@@ -405,39 +406,42 @@ fn find_churned(
             .map_err(StoreError::ctx("looking up churned item"))
     };
     // Its key in a document where its guid or link was shared, or not
-    // shared (see `identity::other_keys`).
-    for (other, how) in crate::identity::other_keys(it) {
-        if doc.keys.contains(other.as_str()) || doc.skipped.has_key(&other) {
-            continue;
-        }
-        use crate::identity::KeyMatch;
-        let (sql, arg) = match how {
-            KeyMatch::Exact => ("?3 IS NULL", None),
-            KeyMatch::Title => ("title IS ?3", it.entry.title.as_deref()),
-            KeyMatch::Link => ("canonical_url IS ?3", it.canonical_url.as_deref()),
-            KeyMatch::Text if it.text_hash.is_empty() => continue,
-            KeyMatch::Text => ("text_hash IS ?3", Some(it.text_hash.as_str())),
-        };
-        let found = tx
-            .prepare_cached(&format!(
-                "SELECT id, content_hash, story_id, last_seen_at, enclosures
-                 FROM items WHERE feed_id = ?1 AND key = ?2 AND {sql}"
-            ))
+    // shared (see `identity::other_keys`): its (at most three) other forms in
+    // one look-up, the first that holds taken.
+    let others: Vec<(String, crate::identity::KeyMatch)> = crate::identity::other_keys(it)
+        .into_iter()
+        .filter(|(k, _)| !doc.keys.contains(k.as_str()) && !doc.skipped.has_key(k))
+        .collect();
+    debug_assert!(others.len() <= 3, "{others:?}");
+    if !others.is_empty() {
+        let key = |i: usize| others.get(i).map(|(k, _)| k.as_str());
+        type Other = (
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Existing,
+        );
+        let mut rows: Vec<Other> = tx
+            .prepare_cached(
+                "SELECT id, content_hash, story_id, last_seen_at, enclosures,
+                        key, title, canonical_url, text_hash
+                 FROM items WHERE feed_id = ?1 AND key IN (?2, ?3, ?4)",
+            )
             .and_then(|mut s| {
-                s.query_row(params![feed_id, other, arg], |r| {
-                    Ok(Existing {
-                        id: r.get(0)?,
-                        content_hash: r.get(1)?,
-                        story_id: r.get(2)?,
-                        last_seen_at: r.get(3)?,
-                        enclosures: r.get_ref(4)?.as_str().ok().map(str::to_string),
-                    })
-                })
-                .optional()
+                s.query_map(params![feed_id, key(0), key(1), key(2)], |r| {
+                    Ok((r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?, existing_of(r)?))
+                })?
+                .collect()
             })
             .map_err(StoreError::ctx("looking up churned item"))?;
-        if found.is_some() {
-            return Ok(found);
+        let held = others.iter().find_map(|(other, how)| {
+            rows.iter().position(|(k, title, canonical, text, _)| {
+                k == other && how.holds(it, title.as_deref(), canonical.as_deref(), text.as_deref())
+            })
+        });
+        if let Some(i) = held {
+            return Ok(Some(rows.swap_remove(i).4));
         }
     }
     let rows = match &it.canonical_url {

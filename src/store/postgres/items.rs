@@ -400,33 +400,29 @@ async fn find_churned(
                                   ORDER BY first_seen_at DESC, id DESC LIMIT $3)
            AND text_hash = $2 AND url = guid LIMIT 2";
     // Its key in a document where its guid or link was shared, or not
-    // shared (see `identity::other_keys`).
-    for (other, how) in crate::identity::other_keys(it) {
-        if doc_keys.contains(other.as_str()) {
-            continue;
-        }
-        use crate::identity::KeyMatch;
-        let (cond, arg) = match how {
-            KeyMatch::Exact => ("$3::text IS NULL", None),
-            KeyMatch::Title => ("title IS NOT DISTINCT FROM $3", it.entry.title.as_deref()),
-            KeyMatch::Link => (
-                "canonical_url IS NOT DISTINCT FROM $3",
-                it.canonical_url.as_deref(),
-            ),
-            KeyMatch::Text if it.text_hash.is_empty() => continue,
-            KeyMatch::Text => ("text_hash = $3", Some(it.text_hash.as_str())),
-        };
+    // shared (see `identity::other_keys`): its other forms in one look-up,
+    // the first that holds taken.
+    let others: Vec<(String, crate::identity::KeyMatch)> = crate::identity::other_keys(it)
+        .into_iter()
+        .filter(|(k, _)| !doc_keys.contains(k.as_str()))
+        .collect();
+    if !others.is_empty() {
+        let keys: Vec<&str> = others.iter().map(|(k, _)| k.as_str()).collect();
         let rows = tx
             .query(
                 c,
-                &format!(
-                    "SELECT id, content_hash, story_id, last_seen_at, enclosures FROM items
-                     WHERE feed_id = $1 AND key = $2 AND {cond}"
-                ),
-                &[&feed_id, &other, &arg],
+                "SELECT id, content_hash, story_id, last_seen_at, enclosures,
+                        key, title, canonical_url, text_hash
+                 FROM items WHERE feed_id = $1 AND key = ANY($2)",
+                &[&feed_id, &keys],
             )
             .await?;
-        if let Some(r) = rows.first() {
+        let held = others.iter().find_map(|(other, how)| {
+            rows.iter().find(|r| {
+                r.get::<_, &str>(5) == other && how.holds(it, r.get(6), r.get(7), r.get(8))
+            })
+        });
+        if let Some(r) = held {
             return Ok(Some(Existing {
                 id: r.get(0),
                 content_hash: r.get(1),
