@@ -215,13 +215,12 @@ pub fn other_keys(it: &Identified) -> Vec<(String, KeyMatch)> {
                     indexable(format!("{plain} title:{}", short_hash(&[title]))),
                     KeyMatch::Exact,
                 ));
-                v.push((
-                    indexable(format!(
-                        "{plain} text:{}",
-                        short_hash(&[title, body_of(&it.entry)])
-                    )),
-                    KeyMatch::Exact,
-                ));
+                // (The text key's hash is `text_hash`, when computed.)
+                let text = match it.text_hash.is_empty() {
+                    true => short_hash(&[title, body_of(&it.entry)]),
+                    false => it.text_hash.clone(),
+                };
+                v.push((indexable(format!("{plain} text:{text}")), KeyMatch::Exact));
                 return v;
             }
             let how = match it.key.strip_prefix(plain.as_str()) {
