@@ -1085,6 +1085,19 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
                  a store is one or the other; remove the one you do not mean",
             ));
         }
+        if let Some(p) = &cfg.store.password_file {
+            // Read now, as the feeds' secret files are: `check` said the config
+            // was fine while every command then failed on a missing file.
+            access::SecretSource::File(p.clone())
+                .resolve(Path::new(""))
+                .map_err(|m| {
+                    whole(
+                        "store",
+                        "password_file",
+                        &format!("[store] password_file: {m}"),
+                    )
+                })?;
+        }
     } else if cfg.store.password_file.is_some() {
         return Err(whole(
             "store",
@@ -1606,6 +1619,35 @@ mod tests {
             e.starts_with("cfg/x.toml:3:1: [store] has both `path`"),
             "{e}"
         );
+        // A password file that cannot be the password is the config's fault,
+        // found by `check` (it said the config was fine).
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        std::fs::write(dir.path().join("empty"), "\n").unwrap();
+        for (name, says) in [
+            ("missing", "cannot read"),
+            ("fifo", "is not a plain file"),
+            ("empty", "is empty"),
+        ] {
+            let file = dir.path().join(name);
+            let e = err(&format!(
+                "[store]\nurl = \"postgres://u@h/db\"\npassword_file = \"{}\"\n",
+                file.display()
+            ));
+            assert!(
+                e.starts_with("cfg/x.toml:3:1: [store] password_file: ")
+                    && e.contains(&file.display().to_string())
+                    && e.contains(says),
+                "{e}"
+            );
+        }
         let e = err("[store]\npassword_file = \"pw\"\n");
         assert!(
             e.starts_with("cfg/x.toml:2:1: [store] password_file is the password of a PostgreSQL"),

@@ -1134,9 +1134,12 @@ async fn bad_store_settings_are_named() {
         ),
     )
     .unwrap();
+    // A missing password file is the config's fault (exit 2), found at load.
     let (code, _, err) = feedloom(&cfg, &["feeds"]).await;
-    assert_eq!(code, 1);
+    assert_eq!(code, 2);
     assert!(err.contains(&missing.display().to_string()), "{err}");
+    let (code, _, err) = feedloom(&cfg, &["check"]).await;
+    assert_eq!(code, 2, "{err}");
 }
 
 /// A wire story of its own for each `seed`: sentences of words drawn from a

@@ -145,11 +145,15 @@ fn password(
     store: &str,
 ) -> Result<Option<String>, StoreError> {
     if let Some(f) = file {
-        let text = std::fs::read_to_string(f).map_err(|e| StoreError::Password {
-            store: store.to_string(),
-            message: format!("cannot read [store] password_file {}: {e}", f.display()),
-        })?;
-        let pw = text.lines().next().unwrap_or("").to_string();
+        // A plain file of at most 64 KiB, as every secret file (a FIFO hung
+        // the open, `/dev/zero` filled the memory).
+        let text = crate::config::access::SecretSource::File(f.to_path_buf())
+            .resolve(Path::new(""))
+            .map_err(|e| StoreError::Password {
+                store: store.to_string(),
+                message: format!("[store] password_file: {e}"),
+            })?;
+        let pw = text.expose().lines().next().unwrap_or("").to_string();
         if pw.is_empty() {
             return Err(StoreError::Password {
                 store: store.to_string(),
