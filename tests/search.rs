@@ -517,6 +517,16 @@ async fn the_search_page_and_its_json() {
         .await;
     assert_eq!(status, 400);
     assert!(body.contains("no words"), "{body}");
+    // No query at all: a script is told so; a browser gets the empty form.
+    for path in ["/search?q=", "/search?q=++", "/search"] {
+        let (status, _, body) = d.get(path, &[("accept", "application/json")]).await;
+        assert_eq!(status, 400, "{path}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        assert!(v["error"].as_str().unwrap().contains("no words"), "{body}");
+        let (status, _, body) = d.get(path, &[]).await;
+        assert_eq!(status, 200, "{path}");
+        assert!(body.contains("<form"), "{body}");
+    }
     let (status, _, body) = d.get("/search?q=x&output=nope", &[]).await;
     assert_eq!(status, 400);
     assert!(body.contains("no output named \"nope\""), "{body}");

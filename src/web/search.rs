@@ -238,7 +238,14 @@ pub async fn route(
             .filter(|s| s.has_rules()),
     };
     let now = crate::now_unix();
-    let (hits, error) = if q.trim().is_empty() {
+    let (hits, error) = if q.trim().is_empty() && json {
+        // A page shows its empty form; a script asking for results of no
+        // query is told so (`q=*` was a 400, `q=` a 200 with nothing).
+        (
+            Vec::new(),
+            Some("the query has no words to search for: pass ?q=WORDS".to_string()),
+        )
+    } else if q.trim().is_empty() {
         (Vec::new(), None)
     } else {
         let sq = SearchQuery {
