@@ -402,6 +402,35 @@ async fn duplicates_http_errors_and_bad_arguments_change_nothing() {
         text(&out.stderr)
     );
 
+    // An address that redirects to the configured feed is that feed (it
+    // was added, and fetched twice on every poll), found at its address
+    // or through a page declaring it.
+    srv.set(
+        "/old-rss",
+        Resource::status(301).header("location", "/f.xml"),
+    );
+    srv.set(
+        "/site",
+        html(&format!(
+            "<link rel=\"alternate\" type=\"application/rss+xml\" href=\"{}\">",
+            srv.url("/old-rss")
+        )),
+    );
+    for asked in ["/old-rss", "/site"] {
+        let out = feedloom(&cfg, &["add", &srv.url(asked)]).await;
+        assert_eq!(out.status.code(), Some(2), "{asked}");
+        assert!(
+            text(&out.stderr).contains(&format!(
+                "already subscribed: {} redirects to {url}, the feed `{url}` at {}:11",
+                srv.url("/old-rss"),
+                cfg.display()
+            )),
+            "{asked}: {}",
+            text(&out.stderr)
+        );
+        assert_eq!(read(&cfg), before);
+    }
+
     srv.clear_seen();
     for (args, needle) in [
         (

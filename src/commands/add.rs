@@ -65,6 +65,7 @@ pub async fn add(
     let given_host = given.host_str().map(str::to_string);
     let (url_text, url, doc) = match parse_feed(&page, limits) {
         Ok(doc) => {
+            refuse_redirected(&file.text, &cfg, &given, &page.final_url, &canon)?;
             if args.pick.is_some() {
                 say(out, &format!("{} is a feed itself: --pick ignored", given))?;
             }
@@ -80,6 +81,7 @@ pub async fn add(
             };
             let chosen = found.discover(&not_feed, args, interactive, out).await?;
             refuse_duplicate(&file.text, &cfg, &chosen.0, &canon)?;
+            refuse_redirected(&file.text, &cfg, &chosen.0, &chosen.2, &canon)?;
             // A feed on the page's host needs the credentials the page did.
             let text = with_userinfo_of(&args.url, &given, &chosen.0);
             (text, chosen.0, chosen.1)
@@ -207,6 +209,29 @@ pub fn same_feed<'c>(cfg: &'c Config, url: &Url, canon: &Canon) -> Option<&'c co
         .find(|f| f.url() == url || crate::identity::canonical_url(f.url().as_str(), canon) == key)
 }
 
+/// A feed fetched at `asked` that answered from `fetched` (after redirects):
+/// already subscribed when the config names the feed it ended at.
+fn refuse_redirected(
+    text: &str,
+    cfg: &Config,
+    asked: &Url,
+    fetched: &Url,
+    canon: &Canon,
+) -> Result<(), Failure> {
+    if fetched == asked {
+        return Ok(());
+    }
+    match same_feed(cfg, fetched, canon) {
+        Some(f) => Err(Failure::Usage(format!(
+            "already subscribed: {asked} redirects to {fetched}, the feed `{}` at {}:{}",
+            f.url.get_ref().1,
+            cfg.source.display(),
+            edit::line_of(text, f.url.span().start)
+        ))),
+        None => Ok(()),
+    }
+}
+
 fn refuse_duplicate(text: &str, cfg: &Config, url: &Url, canon: &Canon) -> Result<(), Failure> {
     match same_feed(cfg, url, canon) {
         Some(f) => Err(Failure::Usage(format!(
@@ -256,14 +281,14 @@ struct Found<'a> {
 
 impl Found<'_> {
     /// The feed a page leads to: a declared one (chosen), else the first usual
-    /// path that is a feed.
+    /// path that is a feed; with the URL it answered from (after redirects).
     async fn discover(
         &self,
         not_feed: &str,
         args: &AddArgs,
         interactive: bool,
         out: &mut dyn Write,
-    ) -> Result<(Url, Document), Failure> {
+    ) -> Result<(Url, Document, Url), Failure> {
         let Found {
             fetcher,
             page,
@@ -284,7 +309,7 @@ impl Found<'_> {
                     c.url
                 ))
             })?;
-            return Ok((c.url.clone(), doc));
+            return Ok((c.url.clone(), doc, f.final_url));
         }
         if !discover::looks_like_html(page.content_type.as_deref(), &page.body) {
             return Err(Failure::Usage(format!(
@@ -306,7 +331,7 @@ impl Found<'_> {
                             out,
                             &format!("{given} declares no feed; found one at {url}"),
                         )?;
-                        return Ok((url, doc));
+                        return Ok((url, doc, f.final_url));
                     }
                     Err(e) => tried.push(format!("  {url}: {e}")),
                 },
