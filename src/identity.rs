@@ -381,7 +381,10 @@ pub fn identify_keys_alone(entries: Vec<Entry>, rules: &Canon) -> (Vec<Identifie
                 };
                 (KeyKind::Guid, key)
             }
-            (None, Some(c)) if shared_link.contains(c) => (
+            // (A site's front page names no entry: every entry pointing there
+            // is told by its title, in any document; under the link alone,
+            // each new one replaced the one before.)
+            (None, Some(c)) if shared_link.contains(c) || !specific(c) => (
                 KeyKind::Link,
                 format!("link:{c} title:{}", short_hash(&[title])),
             ),
@@ -452,6 +455,15 @@ enum Reuse {
 /// The text a reader reads: content, else summary.
 fn body_of(e: &Entry) -> &str {
     e.content.as_deref().or(e.summary.as_deref()).unwrap_or("")
+}
+
+/// Whether a canonical URL names a page of its own: a site's front page (no
+/// path, no query) is where many feeds point every entry, so it neither keys an
+/// entry alone nor merges stories.
+pub fn specific(canonical: &str) -> bool {
+    canonical
+        .strip_prefix("//")
+        .is_some_and(|rest| rest.contains('/') || rest.contains('?'))
 }
 
 /// The URL used for identity (the original link is kept for output): scheme and

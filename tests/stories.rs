@@ -952,6 +952,47 @@ async fn new_guids_on_a_front_page_link_are_new_items() {
     assert_eq!(s.stories().len(), 3, "{:?}", s.titles());
 }
 
+/// Entries without guid that all link to the site's front page, the feed
+/// showing only its latest: the front page names none of them, so each is
+/// known by its title (under the link alone each replaced the one before:
+/// the earlier ones were lost), and one seen again is not new.
+#[tokio::test]
+async fn entries_without_guid_on_a_front_page_link_are_known_by_title() {
+    let s = Scenario::new(&["/home"], "").await;
+    let titles = ["Alpha opens", "Bravo closes", "Charlie moves"];
+    for title in titles {
+        s.serve(
+            "/home",
+            &[(None, Some("https://home.example.org/"), title, title)],
+        );
+        let sum = s.poll().await;
+        assert_eq!((sum.new, sum.updated), (1, 0), "{title}");
+    }
+    // One stored before, under the link alone, is still that item.
+    let rekeyed = rusqlite::Connection::open(s.env.path("feedloom.db"))
+        .unwrap()
+        .execute(
+            "UPDATE items SET key = 'link://home.example.org' WHERE title = ?1",
+            [titles[0]],
+        )
+        .unwrap();
+    assert_eq!(rekeyed, 1);
+    s.serve(
+        "/home",
+        &[(
+            None,
+            Some("https://home.example.org/"),
+            titles[0],
+            titles[0],
+        )],
+    );
+    let again = s.poll().await;
+    assert_eq!((again.new, again.updated), (0, 0));
+    let mut seen = s.titles();
+    seen.sort();
+    assert_eq!(seen, titles);
+}
+
 /// Articles of two sections of one publisher, each with its own title and
 /// link but the same long "subscribe" blurb as their only text: the blurb
 /// matches several stories of the other section equally, so it tells no

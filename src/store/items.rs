@@ -22,7 +22,7 @@ use super::feeds::{FeedRef, FetchRecord, Reschedule, apply_redirect, insert_fetc
 use super::model::Validators;
 use super::{Store, near};
 use crate::error::StoreError;
-use crate::identity::{Identified, Skipped, hash_before_enclosures, item_uid};
+use crate::identity::{Identified, Skipped, hash_before_enclosures, item_uid, specific};
 
 /// What storing a document changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -665,14 +665,6 @@ impl<'a> Columns<'a> {
             (":enclosures", &self.enclosures),
         ]
     }
-}
-
-/// Whether a canonical URL names a page of its own: a site's front page (no path,
-/// no query) is where many feeds point every entry, so it never merges stories.
-fn specific(canonical: &str) -> bool {
-    canonical
-        .strip_prefix("//")
-        .is_some_and(|rest| rest.contains('/') || rest.contains('?'))
 }
 
 /// The story of another feed's item with this canonical URL, unless that story

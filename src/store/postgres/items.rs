@@ -17,7 +17,7 @@ use super::feeds::{apply_redirect, insert_fetch};
 use super::pool::Tx;
 use super::{PgStore, near, retryable};
 use crate::error::StoreError;
-use crate::identity::{Identified, item_uid};
+use crate::identity::{Identified, item_uid, specific};
 use crate::store::feeds::{FeedRef, FetchRecord, Reschedule};
 use crate::store::items::{Applied, DocumentMeta, SEEN_REFRESH, StoryRules};
 use crate::store::model::Validators;
@@ -34,13 +34,6 @@ struct Existing {
     last_seen_at: i64,
     /// `items.enclosures` as stored.
     enclosures: Option<String>,
-}
-
-/// A site's front page names no story of its own (see the SQLite side).
-fn specific(canonical: &str) -> bool {
-    canonical
-        .strip_prefix("//")
-        .is_some_and(|rest| rest.contains('/') || rest.contains('?'))
 }
 
 impl PgStore {
