@@ -504,6 +504,12 @@ fn map_feed(
         }
     }
     let loose = feed.feed_type != model::FeedType::Atom;
+    // RSS 0.90 and 1.0 descriptions are HTML as RSS 2.0's are (feed-rs calls
+    // them plain text: readers were shown `&lt;a href=…&gt;`).
+    let rdf = matches!(
+        feed.feed_type,
+        model::FeedType::RSS0 | model::FeedType::RSS1
+    );
     let entries = newest(
         feed.entries.into_iter().zip(elsewhere).collect(),
         limits.max_entries,
@@ -511,7 +517,7 @@ fn map_feed(
     .into_iter()
     .map(|(e, elsewhere)| Entry {
         link_found_elsewhere: elsewhere,
-        ..map_entry(e, base, limits.max_field, loose)
+        ..map_entry(e, base, limits.max_field, loose, rdf)
     })
     .collect();
     Document {
@@ -596,7 +602,7 @@ fn bare_name(s: &str) -> Option<&str> {
     (!s.is_empty()).then_some(s)
 }
 
-fn map_entry(e: model::Entry, base: &Url, max: usize, loose: bool) -> Entry {
+fn map_entry(e: model::Entry, base: &Url, max: usize, loose: bool, rdf: bool) -> Entry {
     let entry_base = e
         .base
         .as_deref()
@@ -613,13 +619,17 @@ fn map_entry(e: model::Entry, base: &Url, max: usize, loose: bool) -> Entry {
     let content = e
         .content
         .as_ref()
-        .and_then(|c| c.body.as_deref().map(|b| html_of(b, &c.content_type)))
+        .and_then(|c| {
+            c.body
+                .as_deref()
+                .map(|b| html_of(b, is_html(&c.content_type)))
+        })
         .filter(|s| !s.trim().is_empty())
         .map(|s| bound(s, max));
     let summary = e
         .summary
         .as_ref()
-        .map(|t| html_of(&t.content, &t.content_type))
+        .map(|t| html_of(&t.content, rdf || is_html(&t.content_type)))
         .filter(|s| !s.trim().is_empty())
         .map(|s| bound(s, max));
     Entry {
@@ -733,9 +743,9 @@ fn is_html(ty: &mediatype::MediaTypeBuf) -> bool {
 }
 
 /// HTML for a body: HTML as is, anything else escaped.
-fn html_of(body: &str, ty: &mediatype::MediaTypeBuf) -> String {
+fn html_of(body: &str, html: bool) -> String {
     let body = c1_as_windows_1252(body);
-    if is_html(ty) {
+    if html {
         body.into_owned()
     } else {
         escape_html(&body)
@@ -1420,6 +1430,39 @@ mod tests {
         let d = parse(real.as_bytes(), None, &base(), Limits::default()).unwrap();
         assert_eq!(d.entries.len(), 1);
         assert_eq!(d.entries[0].link.as_deref(), Some("https://x.example/a"));
+    }
+
+    #[test]
+    fn rss_0_90_and_1_0_descriptions_are_html_as_in_rss_2() {
+        let desc = "<description>&lt;a href=\"https://x.example/a\"&gt;link&lt;/a&gt; \
+                    and &lt;b&gt;bold&lt;/b&gt; &amp;amp; 1 &amp;lt; 2</description>";
+        let rdf = |ns: &str| {
+            format!(
+                r#"<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="{ns}"><channel rdf:about="c"><title>t</title><link>https://x.example/</link><description>d</description></channel><item rdf:about="a"><title>A</title><link>https://x.example/a</link>{desc}</item></rdf:RDF>"#
+            )
+        };
+        let rss2 = format!(
+            "<rss version=\"2.0\"><channel><title>t</title><item><title>A</title>\
+             <link>https://x.example/a</link>{desc}</item></channel></rss>"
+        );
+        let want = "<a href=\"https://x.example/a\">link</a> and <b>bold</b> &amp; 1 &lt; 2";
+        for xml in [
+            rdf("http://purl.org/rss/1.0/"),
+            rdf("http://my.netscape.com/rdf/simple/0.9/"),
+            rss2,
+        ] {
+            let d = parse(xml.as_bytes(), None, &base(), Limits::default()).unwrap();
+            assert_eq!(d.entries.len(), 1, "{xml}");
+            assert_eq!(d.entries[0].summary.as_deref(), Some(want), "{xml}");
+        }
+        // JSON Feed's content_text stays text.
+        let json = br#"{"version":"https://jsonfeed.org/version/1.1","title":"t","items":[{"id":"1","content_text":"<b>not bold</b>"}]}"#;
+        let d = parse(json, None, &base(), Limits::default()).unwrap();
+        let body = d.entries[0]
+            .content
+            .as_deref()
+            .or(d.entries[0].summary.as_deref());
+        assert_eq!(body, Some("&lt;b&gt;not bold&lt;/b&gt;"));
     }
 
     #[test]
