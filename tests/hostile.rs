@@ -543,6 +543,18 @@ async fn every_hostile_server_fails_only_its_own_feed_with_a_clear_error() {
             expect: Expect::Stored(3),
         },
         Row {
+            name: "gzip-twice-bomb",
+            act: Act::Raw(http(
+                200,
+                &[
+                    ("Content-Type", "application/rss+xml"),
+                    ("Content-Encoding", "gzip, gzip"),
+                ],
+                &gzip(&bomb),
+            )),
+            expect: Expect::Failed(&["max_body"]),
+        },
+        Row {
             name: "content-length-over-limit",
             act: Act::Raw(http(200, &[("Content-Length", "10000000000")], b"<rss")),
             expect: Expect::Failed(&["max_body"]),

@@ -392,7 +392,7 @@ impl Fetcher {
                 });
             }
             // (Content-Length is the encoded size when feedloom decodes.)
-            let mut gunzip = Gunzip::new(gzip_layers);
+            let mut gunzip = Gunzip::new(gzip_layers, max);
             let mut body = BodyBuf::new(&self.budget, expected.filter(|_| gunzip.is_none()));
             let mut stream = resp.bytes_stream();
             let too_large = || FetchError::TooLarge {
@@ -421,7 +421,11 @@ impl Fetcher {
                     chunk.len().max(1)
                 }) {
                     let data = match &mut gunzip {
-                        Some(g) => std::borrow::Cow::Owned(g.feed(piece).map_err(invalid)?),
+                        Some(g) => match g.feed(piece) {
+                            Ok(data) => std::borrow::Cow::Owned(data),
+                            Err(_) if g.over() => return Err(too_large()),
+                            Err(e) => return Err(invalid(e)),
+                        },
                         None => std::borrow::Cow::Borrowed(piece),
                     };
                     if body.len() as u64 + data.len() as u64 > max {
@@ -433,7 +437,10 @@ impl Fetcher {
                 }
             }
             if let Some(g) = gunzip {
-                let rest = g.finish().map_err(invalid)?;
+                let rest = g.finish().map_err(|e| match e {
+                    None => too_large(),
+                    Some(e) => invalid(e),
+                })?;
                 if body.len() as u64 + rest.len() as u64 > max {
                     return Err(too_large());
                 }
@@ -494,20 +501,75 @@ impl Fetcher {
 /// (see [`undecoded_gzip`]): the encoded bytes are never held, and the
 /// decoded ones go into the body under `max_body` and the budget.
 enum Gunzip {
-    One(Box<flate2::write::MultiGzDecoder<Vec<u8>>>),
-    Two(Box<flate2::write::MultiGzDecoder<flate2::write::MultiGzDecoder<Vec<u8>>>>),
+    One(Box<flate2::write::MultiGzDecoder<Capped>>),
+    Two(Box<flate2::write::MultiGzDecoder<flate2::write::MultiGzDecoder<Capped>>>),
+}
+
+/// Where decoded bytes land: refuses any past `cap` in all, so that no step
+/// holds more than that (two layers made 1 KiB into 1 GiB at once).
+struct Capped {
+    out: Vec<u8>,
+    total: u64,
+    cap: u64,
+    over: bool,
+}
+
+/// [`Capped`]'s error.
+#[derive(Debug)]
+struct OverCap;
+
+impl std::fmt::Display for OverCap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("decoded body over max_body")
+    }
+}
+
+impl std::error::Error for OverCap {}
+
+impl std::io::Write for Capped {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        if self.total + b.len() as u64 > self.cap {
+            self.over = true;
+            return Err(std::io::Error::other(OverCap));
+        }
+        self.total += b.len() as u64;
+        self.out.extend_from_slice(b);
+        Ok(b.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 impl Gunzip {
-    fn new(layers: usize) -> Option<Gunzip> {
+    fn new(layers: usize, cap: u64) -> Option<Gunzip> {
         use flate2::write::MultiGzDecoder;
+        let capped = Capped {
+            out: Vec::new(),
+            total: 0,
+            cap,
+            over: false,
+        };
         match layers {
             0 => None,
-            1 => Some(Gunzip::One(Box::new(MultiGzDecoder::new(Vec::new())))),
+            1 => Some(Gunzip::One(Box::new(MultiGzDecoder::new(capped)))),
             _ => Some(Gunzip::Two(Box::new(MultiGzDecoder::new(
-                MultiGzDecoder::new(Vec::new()),
+                MultiGzDecoder::new(capped),
             )))),
         }
+    }
+
+    fn capped(&self) -> &Capped {
+        match self {
+            Gunzip::One(d) => d.get_ref(),
+            Gunzip::Two(d) => d.get_ref().get_ref(),
+        }
+    }
+
+    /// Whether the decoded body went past its cap (the error is that).
+    fn over(&self) -> bool {
+        self.capped().over
     }
 
     /// Decodes `encoded`; returns what came out of it.
@@ -516,20 +578,27 @@ impl Gunzip {
         match self {
             Gunzip::One(d) => {
                 d.write_all(encoded)?;
-                Ok(std::mem::take(d.get_mut()))
+                Ok(std::mem::take(&mut d.get_mut().out))
             }
             Gunzip::Two(d) => {
                 d.write_all(encoded)?;
-                Ok(std::mem::take(d.get_mut().get_mut()))
+                Ok(std::mem::take(&mut d.get_mut().get_mut().out))
             }
         }
     }
 
-    /// The end of the body: what is left to come out.
-    fn finish(self) -> std::io::Result<Vec<u8>> {
-        match self {
+    /// The end of the body: what is left to come out; `Err(None)` when it
+    /// goes past the cap.
+    fn finish(self) -> Result<Vec<u8>, Option<std::io::Error>> {
+        let done = match self {
             Gunzip::One(d) => (*d).finish(),
-            Gunzip::Two(d) => (*d).finish()?.finish(),
+            Gunzip::Two(d) => (*d).finish().and_then(|inner| inner.finish()),
+        };
+        // (On an error the writer is gone: past the cap is told by the error.)
+        match done {
+            Ok(c) => Ok(c.out),
+            Err(e) if e.get_ref().is_some_and(|x| x.is::<OverCap>()) => Err(None),
+            Err(e) => Err(Some(e)),
         }
     }
 }
@@ -669,4 +738,62 @@ async fn fetch_file(
         final_url: url.clone(),
         redirect: None,
     })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    /// Decodes `body` a KiB at a time as a fetch does: the bytes each step
+    /// gave, and whether it ended past the cap.
+    fn decode(g: &mut Option<Gunzip>, body: &[u8]) -> (Vec<usize>, bool) {
+        let mut steps = Vec::new();
+        for piece in body.chunks(1024) {
+            let d = g.as_mut().unwrap();
+            match d.feed(piece) {
+                Ok(data) => steps.push(data.len()),
+                Err(_) => return (steps, d.over()),
+            }
+        }
+        match g.take().unwrap().finish() {
+            Ok(rest) => {
+                steps.push(rest.len());
+                (steps, false)
+            }
+            Err(e) => (steps, e.is_none()),
+        }
+    }
+
+    /// A body gzipped twice expands by the product of both layers: no step
+    /// may come out as more than the cap (a step of 1 KiB came out as ~1 GiB),
+    /// and the body is refused as too large.
+    #[test]
+    fn two_gzip_layers_never_decode_past_the_cap() {
+        let cap = 256 << 10;
+        for layers in [1, 2] {
+            let mut bomb = vec![0u8; 16 << 20];
+            for _ in 0..layers {
+                bomb = gzip(&bomb);
+            }
+            let (steps, over) = decode(&mut Gunzip::new(layers, cap), &bomb);
+            assert!(over, "{layers} layers: a 16 MiB body passed a 256 KiB cap");
+            assert!(
+                steps.iter().sum::<usize>() as u64 <= cap,
+                "{layers} layers: {steps:?}"
+            );
+        }
+        // Under the cap, both layers decode whole.
+        let doc = b"<rss version=\"2.0\"><channel><title>t</title></channel></rss>".repeat(100);
+        let mut g = Gunzip::new(2, cap).unwrap();
+        let mut got = g.feed(&gzip(&gzip(&doc))).unwrap();
+        got.extend(g.finish().unwrap());
+        assert_eq!(got, doc);
+    }
 }
