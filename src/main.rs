@@ -165,6 +165,10 @@ fn open_writer(
     }
 }
 
+/// How long a finished `run` or `poll` waits for blocking work it abandoned
+/// (a file read past its deadline) before it exits anyway.
+const EXIT_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -176,7 +180,11 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
     match command {
         Command::Run => {
             let rt = runtime()?;
-            rt.block_on(app::run_from_signals(cfg))?;
+            let done = rt.block_on(app::run_from_signals(cfg));
+            // A blocking read abandoned at its deadline (a hung file system)
+            // does not keep the process alive after its work is done.
+            rt.shutdown_timeout(EXIT_GRACE);
+            done?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Poll { all } => {
@@ -185,7 +193,10 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
             let rt = runtime()?;
             let (store, _lock) = open_writer(&cfg, &rt, "poll")?;
             export::remove_stale_temp_files(&cfg.outputs);
-            let (summary, reports) = rt.block_on(commands::poll::poll(&cfg, store, all))?;
+            let polled = rt.block_on(commands::poll::poll(&cfg, store, all));
+            // (As `run`: nothing abandoned keeps the process, or its lock.)
+            rt.shutdown_timeout(EXIT_GRACE);
+            let (summary, reports) = polled?;
             outln!("{summary}");
             if summary.store_errors > 0 {
                 let first = reports

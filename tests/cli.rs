@@ -345,3 +345,51 @@ fn a_store_path_that_is_a_folder_is_named_as_one() {
         "nothing written into it"
     );
 }
+
+/// A `file:` feed that is a FIFO (or a device) is an error naming it, not a
+/// read that waits for ever: its open never returned, and `poll` printed its
+/// summary but never exited, keeping the store's lock.
+#[test]
+fn a_file_feed_that_is_a_pipe_fails_and_poll_exits() {
+    let (dir, cfg) = setup("[fetch]\ntimeout = \"2s\"\n");
+    let fifo = dir.path().join("feeds/pipe.rss");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let text_cfg = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(
+        &cfg,
+        text_cfg.replace("file:feeds/local.rss", "file:feeds/pipe.rss"),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_feedloom"))
+        .arg("--config")
+        .arg(&cfg)
+        .arg("poll")
+        .env("FEEDLOOM_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > std::time::Duration::from_secs(30) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("poll did not exit");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let feeds = feedloom(&cfg, &["feeds", "--json"]);
+    let list = text(&feeds.stdout);
+    assert!(
+        list.contains("pipe.rss") && list.contains("not a plain file"),
+        "{list}"
+    );
+}

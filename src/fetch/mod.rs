@@ -687,6 +687,15 @@ async fn fetch_file(
         path: path.clone(),
         source,
     };
+    // A FIFO's open waits for a writer for ever (the fetch timed out, and the
+    // process could not exit while the open still waited): plain files only.
+    let kind = tokio::fs::metadata(&path).await.map_err(io)?;
+    if !kind.is_file() {
+        return Err(io(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a plain file (a pipe, a device or a folder)",
+        )));
+    }
     let file = tokio::fs::File::open(&path).await.map_err(io)?;
     let meta = file.metadata().await.map_err(io)?;
     if meta.len() > max {
