@@ -355,6 +355,11 @@ pub async fn run(
         feeds = plan.every.len(),
         "feedloom running"
     );
+    // What `check` would warn about (a schedule that has ended, an output
+    // no feed reaches): said where a daemon's operator looks.
+    for w in crate::commands::check::warnings(&plan.cfg) {
+        warn!("{w}");
+    }
     sd_notify("READY=1");
 
     // Feeds being refreshed, and which task refreshes which feed.
@@ -425,6 +430,9 @@ pub async fn run(
                                 let _ = retention_tx.send(crate::commands::prune::retention(&plan.cfg));
                                 changed.notify_one();
                                 info!(feeds = plan.every.len(), "config reloaded");
+                                for w in crate::commands::check::warnings(&plan.cfg) {
+                                    warn!("{w}");
+                                }
                             }
                             Err(e) => error!(error = %chain(&e), "reload failed; keeping the old config"),
                         }

@@ -720,11 +720,26 @@ pub fn parse_cron(s: &str, now: chrono::DateTime<chrono::Utc>) -> Result<CronSch
              years from now: the feed would hardly ever be polled",
             t.format("%Y-%m-%d %H:%M:%S UTC")
         )),
+        // A schedule whose dates have all passed (`… 2026`, after 2026) is
+        // not an error: the config was valid when written, and refusing it
+        // later took every command and the daemon's restart down with it.
+        // `check` and the daemon warn (see [`cron_has_ended`]).
+        None if cron_has_ended(&schedule, now) => Ok(CronSchedule(schedule)),
         None => Err(format!(
-            "`cron` expression `{s}` never fires (no matching date from now on, e.g. \
-             February 30th or a year in the past): the feed would never be polled"
+            "`cron` expression `{s}` never fires (no matching date, e.g. February 30th): \
+             the feed would never be polled"
         )),
     }
+}
+
+/// Whether a schedule fired before `now` and never will again (its years have
+/// passed), as opposed to one that matches no date at all.
+pub fn cron_has_ended(schedule: &cron::Schedule, now: chrono::DateTime<chrono::Utc>) -> bool {
+    schedule.after(&now).next().is_none()
+        && schedule
+            .after(&chrono::DateTime::<chrono::Utc>::UNIX_EPOCH)
+            .next()
+            .is_some_and(|t| t <= now)
 }
 
 /// What a bad cron expression's error says: the parser's complaint, the expected
@@ -1527,11 +1542,21 @@ mod tests {
             fires("0 0 0 29 2 *").is_ok(),
             "leap days come every four years"
         );
-        // Never: an impossible date, or only in the past.
-        for never in ["0 0 0 30 2 *", "0 0 0 31 4,6,9,11 *", "0 0 0 * * * 2020"] {
+        // Never: an impossible date.
+        for never in ["0 0 0 30 2 *", "0 0 0 31 4,6,9,11 *", "0 0 0 30 2 * 2020"] {
             let e = fires(never).unwrap_err();
             assert!(e.contains("never fires"), "{never}: {e}");
         }
+        // Ended (its dates have passed): still loads, a config valid when it
+        // was written stays valid; `check` warns.
+        for ended in ["0 0 0 * * * 2020", "0 0 0 1 1 * 2025-2026"] {
+            let c = parse_cron(ended, now).unwrap();
+            assert!(cron_has_ended(&c.0, now), "{ended}");
+        }
+        assert!(!cron_has_ended(
+            &parse_cron("0 5 6 * * *", now).unwrap().0,
+            now
+        ));
         // Too far: February 29th on a Monday (2044), a year far ahead.
         for far in ["0 0 0 29 2 Mon", "0 0 0 1 1 * 2099"] {
             let e = fires(far).unwrap_err();

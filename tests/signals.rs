@@ -157,10 +157,25 @@ async fn sigterm_during_fetches_exits_0_within_the_deadline_with_a_sound_store()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigint_stops_too() {
     let env = TestEnv::new();
-    let cfg = write_config(&env, "");
+    // (A schedule whose dates have passed starts the daemon, with a warning:
+    // it made every later start exit 2.)
+    let srv = FeedServer::start().await;
+    srv.set("/f.xml", Resource::feed(rss("F", &[])));
+    let cfg = write_config(
+        &env,
+        &format!(
+            "[[feed]]\nurl = \"{}\"\ncron = \"0 0 0 1 1 * 2020\"\n",
+            srv.url("/f.xml")
+        ),
+    );
     let mut d = Daemon::start(&cfg);
     assert!(
         until(10, || d.log_has("feedloom running")).await,
+        "{}",
+        d.log()
+    );
+    assert!(
+        until(10, || d.log_has("fires no more")).await,
         "{}",
         d.log()
     );

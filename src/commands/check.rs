@@ -53,6 +53,21 @@ pub fn warnings(cfg: &Config) -> Vec<String> {
             ));
         }
     }
+    let now = chrono::Utc::now();
+    for f in &cfg.feeds {
+        if let Some(c) = f
+            .cron
+            .as_ref()
+            .filter(|c| crate::config::cron_has_ended(&c.0, now))
+        {
+            out.push(format!(
+                "feed `{}`: `cron` expression `{}` fires no more (its dates have passed): the \
+                 feed is not fetched on schedule (`poll` still fetches it); change or remove it",
+                f.url.get_ref().1,
+                c.0
+            ));
+        }
+    }
     // Feeds the config names twice under spellings that `add` takes for one
     // (a trailing slash, host case, tracking parameters): fetched twice.
     let canon = crate::identity::Canon::new(&cfg.identity.strip_params);
@@ -108,6 +123,19 @@ mod tests {
         );
         assert!(
             w[1].contains("output `mixed`") && w[1].contains("`rsut`") && !w[1].contains("`rust`"),
+            "{w:?}"
+        );
+    }
+
+    #[test]
+    fn a_cron_schedule_that_has_ended_is_a_warning() {
+        let w = warnings(&cfg(
+            "[[feed]]\nurl = \"https://a.example/f\"\ncron = \"0 0 0 * * * 2020\"\n\
+             [[feed]]\nurl = \"https://a.example/g\"\ncron = \"0 0 6 * * *\"\n",
+        ));
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(
+            w[0].contains("feed `https://a.example/f`") && w[0].contains("fires no more"),
             "{w:?}"
         );
     }
