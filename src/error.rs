@@ -207,7 +207,8 @@ impl StoreError {
     }
 
     /// Whether this is the store's own trouble (a full disk, an I/O error, a
-    /// file it cannot write or read), not one fetch's.
+    /// file it cannot write or read, another process holding its write lock
+    /// past the busy timeout), not one fetch's.
     pub fn is_storage_failure(&self) -> bool {
         use rusqlite::ErrorCode::*;
         match self {
@@ -216,7 +217,14 @@ impl StoreError {
                 ..
             } => matches!(
                 e.code,
-                DiskFull | SystemIoFailure | ReadOnly | CannotOpen | DatabaseCorrupt | NotADatabase
+                DiskFull
+                    | SystemIoFailure
+                    | ReadOnly
+                    | CannotOpen
+                    | DatabaseCorrupt
+                    | NotADatabase
+                    | DatabaseBusy
+                    | DatabaseLocked
             ),
             _ => false,
         }

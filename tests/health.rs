@@ -289,3 +289,36 @@ async fn output_files_that_cannot_be_written_are_retried_and_said() {
     assert!(std::fs::read_to_string(&blocker).unwrap().contains("<feed"));
     d.stop().await;
 }
+
+/// Another process holding the store's write lock (a `sqlite3` session left
+/// in a transaction) stops every write: `/healthz` says so, naming it (it
+/// answered "ok" while nothing was stored), and recovers once it is let go.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_locked_by_another_process_is_an_error() {
+    let srv = FeedServer::start().await;
+    let items = |n: usize| {
+        let ids: Vec<String> = (0..n).map(|i| i.to_string()).collect();
+        rss(
+            "F",
+            &ids.iter()
+                .map(|i| (Some(i.as_str()), None, i.as_str(), "d"))
+                .collect::<Vec<_>>(),
+        )
+    };
+    srv.set("/feed.xml", Resource::feed(items(1)).no_etag());
+    let d = Daemon::start(&config("", &[(srv.url("/feed.xml"), "every = \"1s\"")])).await;
+    let (_, v) = d
+        .health_until(10, |v| v["feeds"]["ok"] == 1 && v["status"] == "ok")
+        .await;
+    assert_eq!(v["status"], "ok", "{v}");
+    let other = rusqlite::Connection::open(d.env.path("feedloom.db")).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    srv.set("/feed.xml", Resource::feed(items(2)).no_etag());
+    let (code, v) = d.health_until(20, |v| v["status"] == "error").await;
+    assert_eq!((code, v["status"].as_str()), (503, Some("error")), "{v}");
+    assert!(reasons(&v).iter().any(|r| r.contains("locked")), "{v}");
+    other.execute_batch("ROLLBACK").unwrap();
+    let (code, v) = d.health_until(30, |v| v["status"] == "ok").await;
+    assert_eq!((code, v["status"].as_str()), (200, Some("ok")), "{v}");
+    d.stop().await;
+}

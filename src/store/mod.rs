@@ -768,7 +768,12 @@ impl Store {
         &mut self,
         f: impl FnOnce(&mut Store) -> Result<R, StoreError>,
     ) -> Result<(R, Option<Committed>), StoreError> {
-        self.begin_batch()?;
+        // (A batch that cannot start, another process holding the write
+        // lock, is the store's trouble too: /healthz said "ok" meanwhile.)
+        if let Err(e) = self.begin_batch() {
+            self.note_write_failure(&e);
+            return Err(e);
+        }
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(self)))
             .unwrap_or_else(|panic| {
                 let what = panic
