@@ -105,16 +105,17 @@ impl Plan {
         let every_list: Vec<Every> = cfg.feeds.iter().map(|f| Every::of(f, &defaults)).collect();
         let refs = store.sync_config(&cfg.feeds).await?;
         let now = crate::now_unix();
-        // A reload that changed a feed's `every` or `cron`: its next fetch is
-        // no later than the new schedule's next time (a feed waited for its
-        // old, longer schedule). A failing feed keeps its backoff.
+        // A reload that changed a feed's `every` or `cron`, or brought back a
+        // feed removed before (its row keeps the old schedule's time): its
+        // next fetch is no later than the new schedule's next time (a feed
+        // waited for its old, longer schedule). A failing feed keeps its
+        // backoff.
         if let Some(prev) = previous {
             let earlier: Vec<(i64, i64)> = refs
                 .iter()
                 .zip(&every_list)
                 .filter(|(f, e)| {
-                    f.consecutive_failures == 0
-                        && prev.every.get(&f.id).is_some_and(|old| old != *e)
+                    f.consecutive_failures == 0 && prev.every.get(&f.id).is_none_or(|old| old != *e)
                 })
                 .filter_map(|(f, e)| {
                     // The document's own hints (ttl, skipHours, updatePeriod)

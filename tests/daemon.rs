@@ -703,6 +703,41 @@ async fn reload_applies_a_shorter_schedule_at_once() {
         "fetched every second after the reload: {} fetches",
         hits(&srv, "/a.xml")
     );
+    // Removed, then back with a shorter schedule: its row still held the
+    // old schedule's time (it was fetched an hour later).
+    let hourly = format!(
+        "{FAST}[defaults]\nspread = \"0s\"\n\n{}",
+        feed_block(&srv.url("/a.xml"), "every = \"1h\"")
+    );
+    app.env.config(&hourly);
+    app.reload.send(()).await.unwrap();
+    assert!(
+        wait_for(10, || app.env.count(
+            "SELECT count(*) FROM feeds WHERE next_fetch_at > unixepoch() + 3000"
+        ) == 1)
+        .await
+    );
+    app.env
+        .config(&format!("{FAST}[defaults]\nspread = \"0s\"\n\n"));
+    app.reload.send(()).await.unwrap();
+    assert!(
+        wait_for(10, || app
+            .env
+            .count("SELECT count(*) FROM feeds WHERE in_config = 0")
+            == 1)
+        .await
+    );
+    let before = hits(&srv, "/a.xml");
+    app.env.config(&format!(
+        "{FAST}[defaults]\nspread = \"0s\"\n\n{}",
+        feed_block(&srv.url("/a.xml"), "every = \"1s\"")
+    ));
+    app.reload.send(()).await.unwrap();
+    assert!(
+        wait_for(10, || hits(&srv, "/a.xml") >= before + 2).await,
+        "fetched every second when back: {} fetches",
+        hits(&srv, "/a.xml") - before
+    );
     app.stop().await;
 }
 
