@@ -993,6 +993,35 @@ async fn entries_without_guid_on_a_front_page_link_are_known_by_title() {
     assert_eq!(seen, titles);
 }
 
+/// A feed that lists its oldest entry first: among the stories first seen in
+/// one poll, the newest is on top, and `max_items` keeps the newest (the
+/// oldest were shown first, and the newest left out).
+#[tokio::test]
+async fn a_feed_listing_its_oldest_first_shows_its_newest_on_top() {
+    let s = Scenario::new(
+        &["/old-first"],
+        "[[output]]\nname = \"all\"\nmax_items = 2\n",
+    )
+    .await;
+    let item = |day: u32, title: &str| {
+        format!(
+            "<item><guid>{title}</guid><title>{title}</title><link>https://x.example/{day}</link>\
+             <pubDate>{day:02} Jan 2026 10:00:00 GMT</pubDate><description>{title} text</description></item>"
+        )
+    };
+    s.srv.set(
+        "/old-first",
+        Resource::feed(format!(
+            "<rss version=\"2.0\"><channel><title>t</title>{}{}{}</channel></rss>",
+            item(1, "Oldest"),
+            item(2, "Middle"),
+            item(3, "Newest")
+        )),
+    );
+    assert_eq!(s.poll().await.new, 3);
+    assert_eq!(s.titles(), ["Newest", "Middle"]);
+}
+
 /// Articles of two sections of one publisher, each with its own title and
 /// link but the same long "subscribe" blurb as their only text: the blurb
 /// matches several stories of the other section equally, so it tells no

@@ -107,9 +107,9 @@ struct Existing {
 
 impl Store {
     /// Stores a 200 response's items together with the validators that describe
-    /// it and the fetch record. `items` are in document order (newest first, as
-    /// feeds usually are); they are inserted last-to-first so that, among items
-    /// first seen in the same second, the document's first one sorts newest.
+    /// it and the fetch record. `items` are in document order; they are
+    /// stored oldest first ([`in_order_of_age`]) so that, among items first
+    /// seen in the same second, the newest sorts first.
     #[allow(clippy::too_many_arguments)]
     pub fn apply_document(
         &mut self,
@@ -145,7 +145,7 @@ impl Store {
         let mut to_index: Vec<super::PendingSearch> = Vec::new();
         let mut indexed_now = Vec::new();
         let mut window = near::Window::new(now - rules.near_window, &mut self.near);
-        for it in items.iter().rev() {
+        for it in in_order_of_age(items) {
             let mut existing = find_by_key(&tx, feed.id, &it.key)?;
             // Marked known by a reader, but the row may be gone or differ now.
             let it = it.completed_unless_stored(existing.as_ref().map(|e| e.content_hash.as_str()));
@@ -314,6 +314,25 @@ impl Store {
         pending_search.append(&mut to_index);
         Ok(applied)
     }
+}
+
+/// The order a document's items are stored in, oldest first, so that among
+/// items first seen together the newest sorts first in outputs (ids break
+/// the tie): by date when every entry has one (a feed listing its oldest
+/// first showed them on top, and `max_items` kept the oldest), else the
+/// document's order read backwards (feeds list their newest first). Both
+/// backends.
+pub(crate) fn in_order_of_age(items: &[Identified]) -> impl Iterator<Item = &Identified> {
+    let dates: Option<Vec<_>> = items
+        .iter()
+        .map(|it| it.entry.published.or(it.entry.updated))
+        .collect();
+    let mut order: Vec<usize> = (0..items.len()).rev().collect();
+    if let Some(dates) = dates {
+        // (Stable: entries of the same date keep the backwards order.)
+        order.sort_by_key(|&i| dates[i]);
+    }
+    order.into_iter().map(move |i| &items[i])
 }
 
 /// Whether the item was stored before schema version 12 (its id is below the

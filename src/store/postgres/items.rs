@@ -189,7 +189,7 @@ impl PgStore {
         }
         let mut unchanged: Vec<i64> = Vec::new();
         let mut churned = 0usize;
-        for it in items.iter().rev() {
+        for it in crate::store::items::in_order_of_age(items) {
             let mut existing = known.remove(&it.key);
             // Marked known by a reader, but the row may be gone or differ now.
             let it = it.completed_unless_stored(existing.as_ref().map(|e| e.content_hash.as_str()));
