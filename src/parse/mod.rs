@@ -348,10 +348,22 @@ fn parse_prepared(
             false => Some(vec![false; feed.entries.len()]),
         })
         .flatten();
+    // An `<rss>` or `rdf:RDF` root holding no channel is no feed (a FOAF
+    // profile, `<rss><error>database unavailable</error></rss>`): it was an
+    // `ok` fetch that yielded nothing. (Looked for only when nothing was read.)
+    let no_channel = feed.entries.is_empty()
+        && matches!(
+            feed.feed_type,
+            model::FeedType::RSS0 | model::FeedType::RSS1 | model::FeedType::RSS2
+        )
+        && memchr::memmem::find(&bytes, b"channel").is_none();
     drop(bytes);
     let mut doc = map_feed(feed, base, limits, cut, fallback_links, copied);
     doc.unread = unread;
-    if doc.entries.is_empty() && doc.title.is_none() && root.dialect == legacy::Dialect::Foreign {
+    if doc.entries.is_empty()
+        && doc.title.is_none()
+        && (root.dialect == legacy::Dialect::Foreign || no_channel)
+    {
         return Err(ParseError::NoFeedElements {
             root: root.name.clone(),
             namespace: root.namespace.clone(),
@@ -1519,6 +1531,30 @@ mod tests {
             ),
             Err(ParseError::NotAFeed)
         ));
+    }
+
+    #[test]
+    fn an_rss_or_rdf_root_without_a_channel_is_not_a_feed() {
+        for doc in [
+            &br#"<rss version="2.0"><error>database unavailable</error></rss>"#[..],
+            br#"<rss version="2.0"></rss>"#,
+            br#"<?xml version="1.0"?><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:foaf="http://xmlns.com/foaf/0.1/"><foaf:Person><foaf:name>Alice</foaf:name></foaf:Person></rdf:RDF>"#,
+        ] {
+            let e = parse(doc, None, &base(), Limits::default()).unwrap_err();
+            assert!(
+                e.to_string().starts_with("no RSS/Atom/JSON Feed elements found"),
+                "{e}"
+            );
+        }
+        // An empty channel is an empty feed.
+        let d = parse(
+            br#"<rss version="2.0"><channel><title>Quiet</title></channel></rss>"#,
+            None,
+            &base(),
+            Limits::default(),
+        )
+        .unwrap();
+        assert_eq!((d.entries.len(), d.title.as_deref()), (0, Some("Quiet")));
     }
 
     /// (url, type, length) of an enclosure.
