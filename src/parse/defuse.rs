@@ -34,6 +34,11 @@
 //!   before it and copies all the feed's into every item without one, and
 //!   builds a tag at 38 times its size.
 //!
+//! * [`bad_char_refs`] and, for JSON Feed, [`lone_surrogates`]: a reference
+//!   to a character no XML document may hold (`&#0;`, `&#xD800;`) is left
+//!   out, and half a surrogate pair in JSON becomes U+FFFD: one of them made
+//!   the reader refuse the whole document.
+//!
 //! [`for_feed_rs`] applies them; each but `bounded_lists` does nothing after
 //! a substring search for almost every real document (`bounded_lists` reads
 //! every XML document once, as quick-xml: 0.75 ms per MB here).
@@ -53,10 +58,17 @@ pub(super) const MAX_JSON_LIST: usize = 16;
 /// lists cut for JSON Feed.
 pub(super) fn for_feed_rs(text: &[u8]) -> Cow<'_, [u8]> {
     if super::limits::is_json(text) {
-        return super::limits::cap_json_lists(text, MAX_JSON_LIST)
-            .map_or(Cow::Borrowed(text), Cow::Owned);
+        let text = lone_surrogates(text).map_or(Cow::Borrowed(text), Cow::Owned);
+        return match super::limits::cap_json_lists(&text, MAX_JSON_LIST) {
+            Some(capped) => Cow::Owned(capped),
+            None => text,
+        };
     }
-    let text = unread_extensions(text).map_or(Cow::Borrowed(text), Cow::Owned);
+    let text = bad_char_refs(text).map_or(Cow::Borrowed(text), Cow::Owned);
+    let text = match unread_extensions(&text) {
+        Some(renamed) => Cow::Owned(renamed),
+        None => text,
+    };
     let text = match bounded_lists(&text) {
         Some(bounded) => Cow::Owned(bounded),
         None => text,
@@ -65,6 +77,106 @@ pub(super) fn for_feed_rs(text: &[u8]) -> Cow<'_, [u8]> {
         Some(bounded) => Cow::Owned(bounded),
         None => text,
     }
+}
+
+/// Character references to what XML allows no document to hold (`&#0;`,
+/// a surrogate such as `&#xD800;`, `&#xFFFE;`, past U+10FFFF) left out: the
+/// XML reader refused the whole document for one of them, every entry lost
+/// for one bad title. `None` when there is none (one substring search).
+fn bad_char_refs(text: &[u8]) -> Option<Vec<u8>> {
+    let mut out: Option<Vec<u8>> = None;
+    let mut copied = 0;
+    for at in memchr::memmem::find_iter(text, b"&#") {
+        if at < copied {
+            continue;
+        }
+        let rest = &text[at + 2..];
+        let (hex, digits) = match rest.first() {
+            Some(b'x' | b'X') => (true, &rest[1..]),
+            _ => (false, rest),
+        };
+        let n = digits
+            .iter()
+            .take_while(|b| match hex {
+                true => b.is_ascii_hexdigit(),
+                false => b.is_ascii_digit(),
+            })
+            .count();
+        if n == 0 || digits.get(n) != Some(&b';') {
+            continue;
+        }
+        // (More than 8 digits is past U+10FFFF whatever they say.)
+        let value = std::str::from_utf8(&digits[..n])
+            .ok()
+            .filter(|_| n <= 8)
+            .and_then(|d| u32::from_str_radix(d, if hex { 16 } else { 10 }).ok());
+        let allowed = value.is_some_and(|v| {
+            matches!(v, 0x9 | 0xA | 0xD | 0x20..=0xD7FF | 0xE000..=0xFFFD | 0x1_0000..=0x10_FFFF)
+        });
+        if allowed {
+            continue;
+        }
+        let end = at + 2 + usize::from(hex) + n + 1;
+        let out = out.get_or_insert_with(|| Vec::with_capacity(text.len()));
+        out.extend_from_slice(&text[copied..at]);
+        copied = end;
+    }
+    let mut out = out?;
+    out.extend_from_slice(&text[copied..]);
+    Some(out)
+}
+
+/// A JSON document's `\uD800`–`\uDFFF` escapes that are no surrogate pair
+/// (half an emoji, as a cut string serialises) made `\uFFFD`: the JSON
+/// reader refused the whole feed for one. `None` when there is none.
+fn lone_surrogates(text: &[u8]) -> Option<Vec<u8>> {
+    if memchr::memmem::find(text, b"\\ud").is_none()
+        && memchr::memmem::find(text, b"\\uD").is_none()
+    {
+        return None;
+    }
+    let unit = |at: usize| -> Option<u16> {
+        let d = text.get(at..at + 6)?;
+        if d[0] != b'\\' || d[1] != b'u' {
+            return None;
+        }
+        u16::from_str_radix(std::str::from_utf8(&d[2..]).ok()?, 16).ok()
+    };
+    let mut out: Option<Vec<u8>> = None;
+    let mut copied = 0;
+    let mut i = 0;
+    while i < text.len() {
+        if text[i] != b'\\' {
+            i += 1;
+            continue;
+        }
+        let Some(u) = unit(i) else {
+            // Another escape: its character is not a backslash that starts one.
+            i += 2;
+            continue;
+        };
+        let lone = match u {
+            0xD800..=0xDBFF => match unit(i + 6) {
+                Some(0xDC00..=0xDFFF) => {
+                    i += 12;
+                    continue;
+                }
+                _ => true,
+            },
+            0xDC00..=0xDFFF => true,
+            _ => false,
+        };
+        if lone {
+            let out = out.get_or_insert_with(|| Vec::with_capacity(text.len()));
+            out.extend_from_slice(&text[copied..i]);
+            out.extend_from_slice(b"\\ufffd");
+            copied = i + 6;
+        }
+        i += 6;
+    }
+    let mut out = out?;
+    out.extend_from_slice(&text[copied..]);
+    Some(out)
 }
 
 /// Namespaces whose elements feed-rs reads and feedloom does not.

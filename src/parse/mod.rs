@@ -1533,6 +1533,43 @@ mod tests {
         ));
     }
 
+    /// A character XML allows no document to hold, written as a reference,
+    /// or half a surrogate pair in JSON, costs that character, not the feed
+    /// (every entry was lost for one bad title).
+    #[test]
+    fn a_reference_to_a_forbidden_character_costs_only_that_character() {
+        for bad in [
+            "&#0;",
+            "&#xD800;",
+            "&#XdFfF;",
+            "&#xFFFE;",
+            "&#1114112;",
+            "&#x0000000041;",
+        ] {
+            let xml = format!(
+                "<rss version=\"2.0\"><channel><title>t</title>\
+                 <item><guid>1</guid><title>A{bad}B &#8217;s &#65;</title></item>\
+                 <item><guid>2</guid><title>fine</title></item></channel></rss>"
+            );
+            let d = parse(xml.as_bytes(), None, &base(), Limits::default())
+                .unwrap_or_else(|e| panic!("{bad}: {e}"));
+            let titles: Vec<_> = d.entries.iter().map(|e| e.title.clone().unwrap()).collect();
+            assert_eq!(titles, ["AB \u{2019}s A", "fine"], "{bad}");
+        }
+        let json = br#"{"version":"https://jsonfeed.org/version/1.1","title":"t","items":[
+            {"id":"1","title":"half \ud83d, pair \ud83d\ude00, low \udc00\ud83d, text \\ud83d"},
+            {"id":"2","title":"fine"}]}"#;
+        let d = parse(json, None, &base(), Limits::default()).unwrap();
+        let titles: Vec<_> = d.entries.iter().map(|e| e.title.clone().unwrap()).collect();
+        assert_eq!(
+            titles,
+            [
+                "half \u{FFFD}, pair \u{1F600}, low \u{FFFD}\u{FFFD}, text \\ud83d",
+                "fine"
+            ]
+        );
+    }
+
     #[test]
     fn an_rss_or_rdf_root_without_a_channel_is_not_a_feed() {
         for doc in [
