@@ -1150,6 +1150,26 @@ mod tests {
         // The document's declaration wins over a wrong header.
         let d = parse(&declared, Some("utf-8"), &base(), Limits::default()).unwrap();
         assert_eq!(d.title.as_deref(), Some("Привет"));
+
+        // But not a UTF-8 declaration on bytes that are no UTF-8 at all: the
+        // header's charset reads them (they were stored as U+FFFD).
+        let mut lie = b"<?xml version=\"1.0\" encoding=\"utf-8\"?>".to_vec();
+        lie.extend_from_slice(&doc);
+        let d = parse(&lie, Some("windows-1251"), &base(), Limits::default()).unwrap();
+        assert_eq!(d.title.as_deref(), Some("Привет"));
+        // UTF-8 text with one stray byte stays UTF-8, header or not.
+        let mut stray =
+            b"<?xml version=\"1.0\" encoding=\"utf-8\"?><rss version=\"2.0\"><channel><title>"
+                .to_vec();
+        stray.extend_from_slice("Привет ".as_bytes());
+        stray.push(0xE9);
+        stray.extend_from_slice(b"</title></channel></rss>");
+        let d = parse(&stray, Some("windows-1251"), &base(), Limits::default()).unwrap();
+        assert!(
+            d.title.as_deref().unwrap().starts_with("Привет "),
+            "{:?}",
+            d.title
+        );
     }
 
     #[test]

@@ -180,6 +180,17 @@ pub fn to_parser_bytes<'a>(body: &'a [u8], http_charset: Option<&str>) -> Cow<'a
     // (Checked once; ASCII reads the same either way, and then needs no copy.)
     let utf8 = std::str::from_utf8(body).is_ok();
     let encoding = encoding.filter(|e| !(e.is_single_byte() && utf8));
+    // And a UTF-8 label on bytes none of whose non-ASCII is UTF-8 is a wrong
+    // label too, when the HTTP charset names another encoding (RFC 7303: it
+    // takes precedence): "Привет" in windows-1251 declared utf-8 was stored
+    // as "������". Text that is UTF-8 but for a stray byte stays UTF-8.
+    let encoding = match encoding {
+        Some(e) if e == UTF_8 && !utf8 && !has_utf8_beyond_ascii(body) => http_charset
+            .and_then(label)
+            .filter(not_utf16)
+            .or(Some(UTF_8)),
+        other => other,
+    };
     let text = match encoding {
         Some(e) if e != UTF_8 => Cow::Owned(
             e.decode_without_bom_handling(body)
@@ -205,6 +216,12 @@ pub fn to_parser_bytes<'a>(body: &'a [u8], http_charset: Option<&str>) -> Cow<'a
         Some(fixed) => Cow::Owned(fixed),
         None => text,
     }
+}
+
+/// Whether some non-ASCII in `body` is valid UTF-8 (a character of two or
+/// more bytes).
+fn has_utf8_beyond_ascii(body: &[u8]) -> bool {
+    body.utf8_chunks().any(|c| !c.valid().is_ascii())
 }
 
 /// The legacy encoding of undeclared bytes that are not UTF-8, as a browser would
