@@ -596,6 +596,13 @@ async fn every_hostile_server_fails_only_its_own_feed_with_a_clear_error() {
             act: redirect(302, "/chain-1"),
             expect: Expect::Failed(&["more than 5 redirects"]),
         },
+        // Raw UTF-8 in Location (not percent-encoded) is followed, as
+        // browsers and curl do.
+        Row {
+            name: "redirect-utf8-location",
+            act: redirect(301, "/caf\u{e9}"),
+            expect: Expect::Stored(3),
+        },
         Row {
             name: "redirect-chain-3",
             act: redirect(302, "/short-1"),
@@ -812,6 +819,7 @@ async fn every_hostile_server_fails_only_its_own_feed_with_a_clear_error() {
         );
     }
     srv.set("/chain-9", Act::Raw(ok_xml(&good)));
+    srv.set("/caf%C3%A9", Act::Raw(ok_xml(&good)));
     srv.set("/short-1", redirect(301, "/short-2"));
     srv.set("/short-2", redirect(307, "/short-3"));
     srv.set("/short-3", Act::Raw(ok_xml(&good)));

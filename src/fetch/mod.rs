@@ -321,8 +321,11 @@ impl Fetcher {
                 let location = resp
                     .headers()
                     .get(header::LOCATION)
-                    .and_then(|l| l.to_str().ok())
-                    .and_then(|l| current.join(l).ok());
+                    // (Raw UTF-8, `/feed/café`, is percent-encoded by the
+                    // join, as browsers and curl follow it; `to_str` took
+                    // visible ASCII only, and the feed failed on "HTTP 301".)
+                    .and_then(|l| std::str::from_utf8(l.as_bytes()).ok())
+                    .and_then(|l| current.join(l.trim()).ok());
                 let Some(mut next) = location else {
                     return Err(FetchError::Status {
                         url: current.to_string(),
