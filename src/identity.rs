@@ -241,6 +241,112 @@ pub fn other_keys(it: &Identified) -> Vec<(String, KeyMatch)> {
     }
 }
 
+/// What the store holds under an entry's key, as far as telling whether the
+/// entry is that item goes.
+#[derive(Debug, Clone, Copy)]
+pub struct StoredItem<'a> {
+    pub title: Option<&'a str>,
+    /// Content, else summary, as stored.
+    pub body: Option<&'a str>,
+    pub canonical_url: Option<&'a str>,
+    /// Unix seconds.
+    pub published_at: Option<i64>,
+    /// `items.enclosures` as stored (JSON).
+    pub enclosures: Option<&'a str>,
+}
+
+/// How far apart two publication dates of "one" entry under one link must
+/// be for the second to be another entry (a show's weekly episode), when
+/// title and text differ too.
+const ANOTHER_DAY: i64 = 20 * 3600;
+
+/// Whether `it`'s key is one [`requalified`] may move (a plain guid or link
+/// key): asked before reading the stored item.
+pub fn may_be_requalified(it: &Identified) -> bool {
+    match it.kind {
+        KeyKind::Guid => {
+            !it.key.contains(" link:") && !it.key.contains(" title:") && !it.key.contains(" text:")
+        }
+        KeyKind::Link => !it.key.contains(" title:"),
+        KeyKind::Hash => false,
+    }
+}
+
+/// The keys [`requalified`] gives entries sharing `key`'s guid or link: the
+/// range `(from, to)` they sort in (`guid:G link:…`, `link:URL title:…`).
+/// An entry requalified once is looked for there (its title corrected, its
+/// slug following it), not only under its new key.
+pub fn requalified_range(key: &str) -> Option<(String, String)> {
+    let at = key.find(" link:").or_else(|| key.find(" title:"))?;
+    let colon = at + key[at..].find(':')?;
+    let from = key[..=colon].to_string();
+    let to = format!("{};", &key[..colon]);
+    Some((from, to))
+}
+
+/// The key `it` takes when the item stored under its own key is another
+/// entry the feed gave the same guid or link: a feed that numbers its guids
+/// afresh (`1`, `2`, `3` again, for new stories with their own links), or a
+/// show's page that each new episode links to, one episode in the document
+/// at a time. Under the plain key each replaced the one before (stored over
+/// it: the earlier story lost, the new one never announced). Taken only when
+/// title and text both differ, and for a guid the link too; for a link, the
+/// date moved by most of a day or the files are others. A correction keeps
+/// one of them and stays an update. `None`: the stored item is this entry.
+pub fn requalified(it: &Identified, stored: &StoredItem) -> Option<String> {
+    if !another_entry(it, stored) {
+        return None;
+    }
+    let c = it.canonical_url.as_deref()?;
+    match it.kind {
+        KeyKind::Guid => {
+            let g = it.entry.guid.as_deref()?;
+            (it.key == indexable(format!("guid:{g}")))
+                .then(|| indexable(format!("guid:{g} link:{c}")))
+        }
+        KeyKind::Link => (it.key == indexable(format!("link:{c}"))).then(|| {
+            let title = it.entry.title.as_deref().unwrap_or("");
+            indexable(format!("link:{c} title:{}", short_hash(&[title])))
+        }),
+        KeyKind::Hash => None,
+    }
+}
+
+/// Whether the stored item is another entry than `it`, though the feed gave
+/// both its guid (`it` has one) or its link (`it` has no guid): title and
+/// text both differ, and the link too (guid), or the date by most of a day
+/// or the files (link).
+pub fn another_entry(it: &Identified, stored: &StoredItem) -> bool {
+    let differs = |a: Option<&str>, b: Option<&str>| {
+        let (a, b) = (a.unwrap_or("").trim(), b.unwrap_or("").trim());
+        !a.is_empty() && !b.is_empty() && a != b
+    };
+    let body = Some(body_of(&it.entry)).filter(|b| !b.is_empty());
+    if !differs(it.entry.title.as_deref(), stored.title) || !differs(body, stored.body) {
+        return false;
+    }
+    match it.kind {
+        KeyKind::Guid => differs(it.canonical_url.as_deref(), stored.canonical_url),
+        KeyKind::Link => {
+            let published = it.entry.published.map(|d| d.timestamp());
+            let days_apart = match (published, stored.published_at) {
+                (Some(a), Some(b)) => (a - b).abs() >= ANOTHER_DAY,
+                _ => false,
+            };
+            let stored_files = crate::parse::enclosures::decode(stored.enclosures);
+            let other_files = !it.entry.enclosures.is_empty()
+                && !stored_files.is_empty()
+                && !it
+                    .entry
+                    .enclosures
+                    .iter()
+                    .any(|e| stored_files.iter().any(|s| s.url == e.url));
+            days_apart || other_files
+        }
+        KeyKind::Hash => false,
+    }
+}
+
 /// For a key `link:URL` (an entry without guid alone with its link), the key
 /// the same entry has when another entry with another title shares its link:
 /// `link:URL title:HASH` for `title`. Retention tombstones both, so that a

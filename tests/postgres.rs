@@ -1790,3 +1790,71 @@ async fn nul_characters_and_very_long_links_are_stored_alike() {
     assert_eq!(again[0], again[1]);
     assert!(again[1].contains("0 new, 1 updated"), "{}", again[1]);
 }
+
+/// Guids numbered afresh for new stories, then a slug that follows an edited
+/// title: new items, then an update, alike on both stores (see
+/// tests/stories.rs).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guids_numbered_afresh_are_new_items_alike() {
+    let server = FeedServer::start().await;
+    let serve = |items: &[(Option<&str>, Option<&str>, &str, &str)]| {
+        server.set("/n.xml", Resource::feed(rss("N", items)).no_etag());
+    };
+    serve(&[
+        (
+            Some("1"),
+            Some("https://n.example/a"),
+            "Alpha wins",
+            "Alpha text.",
+        ),
+        (
+            Some("2"),
+            Some("https://n.example/b"),
+            "Bravo loses",
+            "Bravo text.",
+        ),
+    ]);
+    let body = common::feeds_toml(&[server.url("/n.xml")]);
+    let Some(pair) = Pair::new("guids_afresh", &body).await else {
+        return;
+    };
+    let polled = pair.run(&["poll"]).await;
+    assert_eq!(polled[0], polled[1]);
+    serve(&[
+        (
+            Some("1"),
+            Some("https://n.example/d"),
+            "Delta rises",
+            "Delta text.",
+        ),
+        (
+            Some("2"),
+            Some("https://n.example/e"),
+            "Echo falls",
+            "Echo text.",
+        ),
+    ]);
+    let polled = pair.run(&["poll"]).await;
+    assert_eq!(polled[0], polled[1]);
+    assert!(polled[1].contains("2 new, 0 updated"), "{}", polled[1]);
+    serve(&[
+        (
+            Some("1"),
+            Some("https://n.example/delta-soars"),
+            "Delta soars",
+            "Delta text.",
+        ),
+        (
+            Some("2"),
+            Some("https://n.example/e"),
+            "Echo falls",
+            "Echo text.",
+        ),
+    ]);
+    let polled = pair.run(&["poll"]).await;
+    assert_eq!(polled[0], polled[1]);
+    assert!(polled[1].contains("0 new, 1 updated"), "{}", polled[1]);
+    let exported = pair.run(&["export", "--format", "json"]).await;
+    assert_eq!(stories(&exported[0]), stories(&exported[1]));
+    assert_eq!(stories(&exported[1]).len(), 4, "{}", exported[1]);
+}

@@ -993,6 +993,126 @@ async fn entries_without_guid_on_a_front_page_link_are_known_by_title() {
     assert_eq!(seen, titles);
 }
 
+/// A show's feed without guids whose every episode links to the show's page,
+/// one episode in the document at a time: each is an item of its own (each
+/// replaced the one before, which was lost); a corrected episode (same date
+/// and file) stays one item.
+#[tokio::test]
+async fn episodes_sharing_a_show_page_one_at_a_time_are_each_kept() {
+    let s = Scenario::new(&["/show"], "").await;
+    let episode = |n: u32, title: &str, text: &str| {
+        format!(
+            "<rss version=\"2.0\"><channel><title>Show</title><item><title>{title}</title>\
+             <link>https://show.example/podcast</link><description>{text}</description>\
+             <pubDate>{:02} Nov 2026 06:00:00 GMT</pubDate>\
+             <enclosure url=\"https://cdn.show.example/ep{n}.mp3\" type=\"audio/mpeg\" length=\"1000\"/>\
+             </item></channel></rss>",
+            n * 7
+        )
+    };
+    let eps = [
+        (1, "Episode 1: harbours", "We talk about harbours."),
+        (2, "Episode 2: bridges", "Bridges and their builders."),
+        (3, "Episode 3: ferries", "A history of ferries."),
+    ];
+    for (n, title, text) in eps {
+        s.srv
+            .set("/show", Resource::feed(episode(n, title, text)).no_etag());
+        let sum = s.poll().await;
+        assert_eq!((sum.new, sum.updated), (1, 0), "{title}");
+    }
+    // The latest again, then corrected (its title and notes, same date and file).
+    let sum = s.poll().await;
+    assert_eq!((sum.new, sum.updated), (0, 0));
+    s.srv.set(
+        "/show",
+        Resource::feed(episode(
+            3,
+            "Episode 3: ferries and tugs",
+            "A history of ferries, and tugs.",
+        ))
+        .no_etag(),
+    );
+    let sum = s.poll().await;
+    assert_eq!((sum.new, sum.updated), (0, 1));
+    let mut titles = s.titles();
+    titles.sort();
+    assert_eq!(
+        titles,
+        [
+            "Episode 1: harbours",
+            "Episode 2: bridges",
+            "Episode 3: ferries and tugs"
+        ]
+    );
+}
+
+/// A feed that numbers its guids afresh (`1`, `2`, `3` again) for new
+/// stories with their own links, titles and texts: they are new stories
+/// (they were stored over the old ones: those lost, the new never
+/// announced). A guid's story whose title, text and link all moved at once
+/// is the one case taken for another; a slug that follows an edited title
+/// is still an update.
+#[tokio::test]
+async fn guids_numbered_afresh_for_new_stories_are_new_items() {
+    let s = Scenario::new(&["/n"], "").await;
+    s.serve(
+        "/n",
+        &[
+            (
+                Some("1"),
+                Some("https://n.example/a"),
+                "Alpha wins",
+                "Alpha text.",
+            ),
+            (
+                Some("2"),
+                Some("https://n.example/b"),
+                "Bravo loses",
+                "Bravo text.",
+            ),
+        ],
+    );
+    assert_eq!(s.poll().await.new, 2);
+    let renumbered = [
+        (
+            Some("1"),
+            Some("https://n.example/d"),
+            "Delta rises",
+            "Delta text.",
+        ),
+        (
+            Some("2"),
+            Some("https://n.example/e"),
+            "Echo falls",
+            "Echo text.",
+        ),
+    ];
+    s.serve("/n", &renumbered);
+    let sum = s.poll().await;
+    assert_eq!((sum.new, sum.updated), (2, 0));
+    s.serve("/n", &renumbered);
+    let sum = s.poll().await;
+    assert_eq!((sum.new, sum.updated), (0, 0));
+    assert_eq!(s.stories().len(), 4, "{:?}", s.titles());
+    // An edit whose slug follows the title, text unchanged: an update.
+    s.serve(
+        "/n",
+        &[
+            (
+                Some("1"),
+                Some("https://n.example/delta-soars"),
+                "Delta soars",
+                "Delta text.",
+            ),
+            renumbered[1],
+        ],
+    );
+    let sum = s.poll().await;
+    assert_eq!((sum.new, sum.updated), (0, 1));
+    assert_eq!(s.stories().len(), 4, "{:?}", s.titles());
+}
+
 /// A feed that lists its oldest entry first: among the stories first seen in
 /// one poll, the newest is on top, and `max_items` keeps the newest (the
 /// oldest were shown first, and the newest left out).

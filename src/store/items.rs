@@ -145,10 +145,35 @@ impl Store {
         let mut to_index: Vec<super::PendingSearch> = Vec::new();
         let mut indexed_now = Vec::new();
         let mut window = near::Window::new(now - rules.near_window, &mut self.near);
+        // An entry keyed otherwise than the document says: the seals would
+        // name the wrong item next time (see `identity::seal`).
+        let mut requalified = false;
         for it in in_order_of_age(items) {
             let mut existing = find_by_key(&tx, feed.id, &it.key)?;
             // Marked known by a reader, but the row may be gone or differ now.
-            let it = it.completed_unless_stored(existing.as_ref().map(|e| e.content_hash.as_str()));
+            let mut it =
+                it.completed_unless_stored(existing.as_ref().map(|e| e.content_hash.as_str()));
+            // The item under its key may be another entry the feed gave the
+            // same guid or link (see `identity::requalified`).
+            if let Some(e) = existing
+                .as_ref()
+                .filter(|e| e.content_hash != it.content_hash)
+                && let Some(key) = requalified_key(&tx, e.id, &it)?
+            {
+                existing = find_by_key(&tx, feed.id, &key)?;
+                it.to_mut().key = key;
+                requalified = true;
+                if existing.is_none() {
+                    // Requalified before under another title or link: the
+                    // same entry corrected since.
+                    existing = find_requalified_sibling(&tx, feed.id, &it, &doc_keys)?;
+                    if let Some(e) = &existing {
+                        tx.prepare_cached("UPDATE items SET key = ?2 WHERE id = ?1")
+                            .and_then(|mut s| s.execute(params![e.id, it.key]))
+                            .map_err(ctx("re-keying item"))?;
+                    }
+                }
+            }
             let it = &*it;
             let unique_link = it
                 .canonical_url
@@ -295,7 +320,11 @@ impl Store {
                 meta.hints.skip_days,
                 meta.hints.update_interval.map(|d| d.as_secs() as i64),
                 meta.body_hash,
-                meta.seals,
+                if requalified {
+                    None
+                } else {
+                    meta.seals.as_deref()
+                },
                 meta.skipped.is_empty(),
             ])
         })
@@ -314,6 +343,86 @@ impl Store {
         pending_search.append(&mut to_index);
         Ok(applied)
     }
+}
+
+/// The key `it` takes when the item `id`, stored under its key with other
+/// content, is another entry ([`crate::identity::requalified`]).
+fn requalified_key(
+    tx: &Connection,
+    id: i64,
+    it: &Identified,
+) -> Result<Option<String>, StoreError> {
+    if !crate::identity::may_be_requalified(it) {
+        return Ok(None);
+    }
+    tx.prepare_cached(
+        "SELECT title, coalesce(content, summary), canonical_url, published_at, enclosures
+         FROM items WHERE id = ?1",
+    )
+    .and_then(|mut s| {
+        s.query_row([id], |r| {
+            let stored = crate::identity::StoredItem {
+                title: r.get_ref(0)?.as_str_or_null()?,
+                body: r.get_ref(1)?.as_str_or_null()?,
+                canonical_url: r.get_ref(2)?.as_str_or_null()?,
+                published_at: r.get(3)?,
+                enclosures: r.get_ref(4)?.as_str_or_null()?,
+            };
+            Ok(crate::identity::requalified(it, &stored))
+        })
+    })
+    .map_err(StoreError::ctx("reading the item under a reused key"))
+}
+
+/// An item stored under a requalified key sharing `it`'s guid or link
+/// ([`crate::identity::requalified_range`]) that is `it` (corrected since),
+/// whose key the document does not hold; the newest such.
+fn find_requalified_sibling(
+    tx: &Connection,
+    feed_id: i64,
+    it: &Identified,
+    doc_keys: &HashSet<&str>,
+) -> Result<Option<Existing>, StoreError> {
+    let Some((from, to)) = crate::identity::requalified_range(&it.key) else {
+        return Ok(None);
+    };
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT id, content_hash, story_id, last_seen_at, enclosures, key, title,
+                    coalesce(content, summary), canonical_url, published_at
+             FROM items WHERE feed_id = ?1 AND key > ?2 AND key < ?3
+             ORDER BY id DESC LIMIT 64",
+        )
+        .map_err(StoreError::ctx("looking up requalified items"))?;
+    let mut rows = stmt
+        .query(params![feed_id, from, to])
+        .map_err(StoreError::ctx("looking up requalified items"))?;
+    while let Some(r) = rows
+        .next()
+        .map_err(StoreError::ctx("looking up requalified items"))?
+    {
+        let read = || -> rusqlite::Result<Option<Existing>> {
+            let key = r.get_ref(5)?.as_str()?;
+            if doc_keys.contains(key) {
+                return Ok(None);
+            }
+            let stored = crate::identity::StoredItem {
+                title: r.get_ref(6)?.as_str_or_null()?,
+                body: r.get_ref(7)?.as_str_or_null()?,
+                canonical_url: r.get_ref(8)?.as_str_or_null()?,
+                published_at: r.get(9)?,
+                enclosures: r.get_ref(4)?.as_str_or_null()?,
+            };
+            match crate::identity::another_entry(it, &stored) {
+                false => existing_of(r).map(Some),
+                true => Ok(None),
+            }
+        };
+        if let Some(e) = read().map_err(StoreError::ctx("looking up requalified items"))? {
+            return Ok(Some(e));
+        }
+    }
+    Ok(None)
 }
 
 /// The order a document's items are stored in, oldest first, so that among

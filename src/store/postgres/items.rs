@@ -192,7 +192,59 @@ impl PgStore {
         for it in crate::store::items::in_order_of_age(items) {
             let mut existing = known.remove(&it.key);
             // Marked known by a reader, but the row may be gone or differ now.
-            let it = it.completed_unless_stored(existing.as_ref().map(|e| e.content_hash.as_str()));
+            let mut it =
+                it.completed_unless_stored(existing.as_ref().map(|e| e.content_hash.as_str()));
+            // The item under its key may be another entry the feed gave the
+            // same guid or link (see `identity::requalified`).
+            if let Some(e) = existing
+                .as_ref()
+                .filter(|e| e.content_hash != it.content_hash)
+                && crate::identity::may_be_requalified(&it)
+            {
+                let row = tx
+                    .one(
+                        c,
+                        "SELECT title, coalesce(content, summary), canonical_url, published_at,
+                                enclosures
+                         FROM items WHERE id = $1",
+                        &[&e.id],
+                    )
+                    .await?;
+                let (title, body, canonical, enclosures): (
+                    Option<String>,
+                    Option<String>,
+                    Option<String>,
+                    Option<String>,
+                ) = (row.get(0), row.get(1), row.get(2), row.get(4));
+                let stored = crate::identity::StoredItem {
+                    title: title.as_deref(),
+                    body: body.as_deref(),
+                    canonical_url: canonical.as_deref(),
+                    published_at: row.get(3),
+                    enclosures: enclosures.as_deref(),
+                };
+                if let Some(key) = crate::identity::requalified(&it, &stored) {
+                    existing = match known.remove(&key) {
+                        Some(k) => Some(k),
+                        None => find_by_key(&mut tx, feed.id, &key).await?,
+                    };
+                    it.to_mut().key = key;
+                    if existing.is_none() {
+                        // Requalified before under another title or link
+                        // (see SQLite's).
+                        existing =
+                            find_requalified_sibling(&mut tx, feed.id, &it, &doc_keys).await?;
+                        if let Some(e) = &existing {
+                            tx.exec(
+                                "re-keying item",
+                                "UPDATE items SET key = $2 WHERE id = $1",
+                                &[&e.id, &it.key],
+                            )
+                            .await?;
+                        }
+                    }
+                }
+            }
             let it = &*it;
             let unique_link = it
                 .canonical_url
@@ -373,6 +425,84 @@ async fn tombstoned(
         )
         .await?;
     Ok(n > 0)
+}
+
+/// An item under a requalified key sharing `it`'s guid or link that is `it`
+/// (see SQLite's `find_requalified_sibling`).
+async fn find_requalified_sibling(
+    tx: &mut Tx<'_>,
+    feed_id: i64,
+    it: &Identified,
+    doc_keys: &HashSet<&str>,
+) -> Result<Option<Existing>, StoreError> {
+    let Some((from, _)) = crate::identity::requalified_range(&it.key) else {
+        return Ok(None);
+    };
+    // (`starts_with`, not a range: the database's collation may not sort
+    // by bytes. Asked only for an entry requalified and not found.)
+    let rows = tx
+        .query(
+            "looking up requalified items",
+            "SELECT id, content_hash, story_id, last_seen_at, enclosures, key, title,
+                    coalesce(content, summary), canonical_url, published_at
+             FROM items WHERE feed_id = $1 AND starts_with(key, $2)
+             ORDER BY id DESC LIMIT 64",
+            &[&feed_id, &from],
+        )
+        .await?;
+    for r in &rows {
+        let key: String = r.get(5);
+        if doc_keys.contains(key.as_str()) {
+            continue;
+        }
+        let (title, body, canonical, enclosures): (
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        ) = (r.get(6), r.get(7), r.get(8), r.get(4));
+        let stored = crate::identity::StoredItem {
+            title: title.as_deref(),
+            body: body.as_deref(),
+            canonical_url: canonical.as_deref(),
+            published_at: r.get(9),
+            enclosures: enclosures.as_deref(),
+        };
+        if !crate::identity::another_entry(it, &stored) {
+            return Ok(Some(Existing {
+                id: r.get(0),
+                content_hash: r.get(1),
+                story_id: r.get(2),
+                last_seen_at: r.get(3),
+                enclosures,
+            }));
+        }
+    }
+    Ok(None)
+}
+
+/// The item of `feed_id` stored under `key`.
+async fn find_by_key(
+    tx: &mut Tx<'_>,
+    feed_id: i64,
+    key: &str,
+) -> Result<Option<Existing>, StoreError> {
+    Ok(tx
+        .query(
+            "looking up item",
+            "SELECT id, content_hash, story_id, last_seen_at, enclosures FROM items
+             WHERE feed_id = $1 AND key = $2",
+            &[&feed_id, &key],
+        )
+        .await?
+        .first()
+        .map(|r| Existing {
+            id: r.get(0),
+            content_hash: r.get(1),
+            story_id: r.get(2),
+            last_seen_at: r.get(3),
+            enclosures: r.get(4),
+        }))
 }
 
 async fn find_churned(
