@@ -140,6 +140,7 @@ fn feeds_rows(mut rows: Vec<FeedSummary>, cfg: &Config) -> Vec<FeedSummary> {
             consecutive_failures: 0,
             next_fetch_at: None,
             items: 0,
+            moved_to: None,
         });
     }
     rows

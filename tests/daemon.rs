@@ -795,6 +795,38 @@ async fn permanent_redirects_move_the_feed_after_n_fetches_temporary_never() {
         2,
         "no duplicates from moving"
     );
+    // `feeds` says where the moved feed is fetched now (the config may name
+    // it); the other is fetched where it is written.
+    let rows = commands_feeds(&env);
+    assert!(
+        rows.contains(&format!(
+            "{} [moved to {}]",
+            srv.url("/old.xml"),
+            srv.url("/new.xml")
+        )),
+        "{rows}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&feedloom::commands::feeds::render_json(
+        &env.open_store().with(|s| s.feed_summaries()).unwrap(),
+        feedloom::now_unix(),
+    ))
+    .unwrap();
+    let moved: Vec<Option<&str>> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["fetch_url"].as_str())
+        .collect();
+    assert!(
+        moved.contains(&Some(srv.url("/new.xml").as_str())),
+        "{json}"
+    );
+    assert!(moved.contains(&None), "{json}");
+}
+
+fn commands_feeds(env: &TestEnv) -> String {
+    let rows = env.open_store().with(|s| s.feed_summaries()).unwrap();
+    feedloom::commands::feeds::render_table(&rows, feedloom::now_unix(), None)
 }
 
 #[tokio::test]

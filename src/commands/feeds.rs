@@ -32,10 +32,13 @@ pub fn render_table(rows: &[FeedSummary], now: i64, width: Option<u16>) -> Strin
         .map(|r| {
             [
                 one_line(r.title.as_deref().unwrap_or("-")),
-                if r.in_config {
-                    r.url.clone()
-                } else {
-                    format!("{} [not in config]", r.url)
+                match (&r.moved_to, r.in_config) {
+                    // (A permanent redirect followed: the config may name
+                    // the new address.)
+                    (Some(to), true) => format!("{} [moved to {to}]", r.url),
+                    (Some(to), false) => format!("{} [not in config; moved to {to}]", r.url),
+                    (None, true) => r.url.clone(),
+                    (None, false) => format!("{} [not in config]", r.url),
                 },
                 status(r),
                 match r.last_fetch_at {
@@ -151,6 +154,8 @@ pub fn render_json(rows: &[FeedSummary], now: i64) -> String {
         next_fetch_at_unix: Option<i64>,
         /// Whether the daemon would fetch it at its next tick.
         due: bool,
+        /// Where it is fetched now, after permanent redirects (null: at `url`).
+        fetch_url: Option<&'a str>,
     }
     let out: Vec<JsonFeed<'_>> = rows
         .iter()
@@ -169,6 +174,7 @@ pub fn render_json(rows: &[FeedSummary], now: i64) -> String {
             next_fetch_at: r.next_fetch_at.map(crate::export::rfc3339),
             next_fetch_at_unix: r.next_fetch_at,
             due: r.enabled && r.in_config && r.next_fetch_at.is_none_or(|t| t <= now),
+            fetch_url: r.moved_to.as_deref(),
         })
         .collect();
     let mut s = serde_json::to_string_pretty(&out).unwrap_or_else(|_| "[]".to_string());
@@ -238,6 +244,7 @@ mod tests {
             consecutive_failures: 0,
             next_fetch_at: Some(1_000_000 + 1500),
             items: 42,
+            moved_to: None,
         }
     }
 

@@ -143,6 +143,9 @@ pub struct FeedSummary {
     pub consecutive_failures: u32,
     pub next_fetch_at: Option<i64>,
     pub items: i64,
+    /// Where it is fetched now, after a permanent redirect was followed
+    /// (`feeds.fetch_url`); `None` at its own URL.
+    pub moved_to: Option<String>,
 }
 
 impl Store {
@@ -268,7 +271,8 @@ impl Store {
                 "SELECT f.url, COALESCE(f.title, f.feed_title), f.enabled, f.last_fetch_at,
                         f.last_status, f.last_http_status, f.last_error,
                         f.consecutive_failures, f.next_fetch_at,
-                        (SELECT count(*) FROM items i WHERE i.feed_id = f.id), f.in_config
+                        (SELECT count(*) FROM items i WHERE i.feed_id = f.id), f.in_config,
+                        f.fetch_url
                  FROM feeds f ORDER BY f.url",
             )
             .map_err(StoreError::ctx("listing feeds"))?;
@@ -286,6 +290,7 @@ impl Store {
                     consecutive_failures: r.get(7)?,
                     next_fetch_at: r.get(8)?,
                     items: r.get(9)?,
+                    moved_to: r.get(11)?,
                 })
             })
             .map_err(StoreError::ctx("listing feeds"))?;

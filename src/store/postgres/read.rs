@@ -402,7 +402,8 @@ impl PgStore {
                     "SELECT f.url, COALESCE(f.title, f.feed_title), f.enabled, f.last_fetch_at,
                             f.last_status, f.last_http_status, f.last_error,
                             f.consecutive_failures, f.next_fetch_at,
-                            (SELECT count(*) FROM items i WHERE i.feed_id = f.id), f.in_config
+                            (SELECT count(*) FROM items i WHERE i.feed_id = f.id), f.in_config,
+                            f.fetch_url
                      FROM feeds f ORDER BY f.url COLLATE \"C\"",
                     &[],
                 )
@@ -423,6 +424,7 @@ impl PgStore {
                 consecutive_failures: u32_of(r.get(7)),
                 next_fetch_at: r.get(8),
                 items: r.get(9),
+                moved_to: r.get(11),
             })
             .collect())
     }
