@@ -518,7 +518,10 @@ pub async fn run(
     loop {
         tokio::select! {
             _ = &mut deadline => {
-                warn!(aborted = tasks.len(), "shutdown deadline reached; abandoning fetches (nothing half-stored)");
+                // (Each named: which feeds are fetched again at the next start.)
+                let mut cut: Vec<&str> = task_feed.values().map(|(_, url)| url.as_str()).collect();
+                cut.sort_unstable();
+                warn!(aborted = tasks.len(), feeds = %cut.join(" "), "shutdown deadline reached; abandoning fetches (nothing half-stored)");
                 tasks.abort_all();
                 while tasks.join_next().await.is_some() {}
                 break;

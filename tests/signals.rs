@@ -145,6 +145,16 @@ async fn sigterm_during_fetches_exits_0_within_the_deadline_with_a_sound_store()
     assert_eq!(status.code(), Some(0), "{}", d.log());
     assert!(took < Duration::from_secs(5), "took {took:?}");
     assert!(d.log_has("SIGTERM"), "{}", d.log());
+    // The feed cut off is named (which feeds are fetched again at start).
+    assert!(
+        d.log()
+            .lines()
+            .any(|l| l.contains("shutdown deadline reached")
+                && l.contains(&srv.url("/hung.xml"))
+                && !l.contains(&srv.url("/slow.xml"))),
+        "{}",
+        d.log()
+    );
     assert_eq!(integrity(&env), "ok");
     // The fetch that finished in time was committed whole; the hung one left nothing.
     assert_eq!(env.count("SELECT count(*) FROM items"), 50);
