@@ -1858,37 +1858,3 @@ async fn guids_numbered_afresh_are_new_items_alike() {
     assert_eq!(stories(&exported[0]), stories(&exported[1]));
     assert_eq!(stories(&exported[1]).len(), 4, "{}", exported[1]);
 }
-
-/// A feed moved to another host with its permalink ids: no entry is stored
-/// again, alike on both stores (see tests/stories.rs).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_feed_moved_with_its_permalink_ids_is_not_stored_again_alike() {
-    let server = FeedServer::start().await;
-    let serve = |base: &str| {
-        let items: Vec<(String, String, String)> = (1..=3)
-            .map(|i| {
-                (
-                    format!("{base}/post-{i}"),
-                    format!("Post number {i}"),
-                    format!("The text of post {i}."),
-                )
-            })
-            .collect();
-        let refs: Vec<(Option<&str>, Option<&str>, &str, &str)> = items
-            .iter()
-            .map(|(u, t, x)| (Some(u.as_str()), Some(u.as_str()), t.as_str(), x.as_str()))
-            .collect();
-        server.set("/m.xml", Resource::feed(rss("M", &refs)).no_etag());
-    };
-    serve("http://www.blog.example");
-    let body = common::feeds_toml(&[server.url("/m.xml")]);
-    let Some(pair) = Pair::new("moved_permalinks", &body).await else {
-        return;
-    };
-    let polled = pair.run(&["poll"]).await;
-    assert_eq!(polled[0], polled[1]);
-    serve("http://blog.example");
-    let polled = pair.run(&["poll"]).await;
-    assert_eq!(polled[0], polled[1]);
-    assert!(polled[1].contains("0 new, 3 updated"), "{}", polled[1]);
-}

@@ -1260,49 +1260,6 @@ async fn an_article_listed_twice_still_merges_by_its_link() {
     assert_eq!(stories.iter().map(sources).max(), Some(2));
 }
 
-/// A feed whose ids are its permalinks, `<link>` and `<guid>` alike (as
-/// Hugo and Jekyll write Atom), moved to another host or path: every entry
-/// is the one stored before, found by its title and text (each was stored
-/// again: the whole feed twice in the output). A new entry among known ones
-/// is still new.
-#[tokio::test]
-async fn a_feed_moved_with_its_permalink_ids_is_not_stored_again() {
-    let s = Scenario::new(&["/m"], "").await;
-    let serve = |base: &str, extra: bool| {
-        let mut items: Vec<(String, String, String)> = (1..=5)
-            .map(|i| {
-                (
-                    format!("{base}/post-{i}"),
-                    format!("Post number {i}"),
-                    format!("The text of post {i}."),
-                )
-            })
-            .collect();
-        if extra {
-            items.insert(
-                0,
-                (format!("{base}/post-6"), "Post six".into(), "Sixth.".into()),
-            );
-        }
-        let refs: Vec<(Option<&str>, Option<&str>, &str, &str)> = items
-            .iter()
-            .map(|(u, t, x)| (Some(u.as_str()), Some(u.as_str()), t.as_str(), x.as_str()))
-            .collect();
-        s.serve("/m", &refs);
-    };
-    serve("http://www.blog.example", false);
-    assert_eq!(s.poll().await.new, 5);
-    for base in ["http://blog.example", "http://blog.example/blog"] {
-        serve(base, false);
-        let sum = s.poll().await;
-        assert_eq!((sum.new, sum.updated), (0, 5), "{base}");
-    }
-    serve("http://blog.example/blog", true);
-    let sum = s.poll().await;
-    assert_eq!((sum.new, sum.updated), (1, 0));
-    assert_eq!(s.stories().len(), 6, "{:?}", s.titles());
-}
-
 /// Items known by their permalink guid alone (no `<link>`) keep being
 /// recognised when the guids move (a new domain): the guid is their link, so
 /// the link moved too, and their title and text tell them.

@@ -148,11 +148,8 @@ impl Store {
         // An entry keyed otherwise than the document says: the seals would
         // name the wrong item next time (see `identity::seal`).
         let mut requalified = false;
-        // (See `InDocument::all_new`.)
-        let mut found_by_key = false;
         for it in in_order_of_age(items) {
             let mut existing = find_by_key(&tx, feed.id, &it.key)?;
-            found_by_key |= existing.is_some();
             // Marked known by a reader, but the row may be gone or differ now.
             let mut it =
                 it.completed_unless_stored(existing.as_ref().map(|e| e.content_hash.as_str()));
@@ -193,7 +190,6 @@ impl Store {
                     keys: &doc_keys,
                     guids: &doc_guids,
                     skipped: &meta.skipped,
-                    all_new: !found_by_key && meta.skipped.is_empty() && feed.body_hash.is_some(),
                 };
                 existing = find_churned(&tx, feed.id, it, unique_link, &doc)?;
                 if let Some(e) = &existing {
@@ -488,10 +484,6 @@ struct InDocument<'a> {
     keys: &'a HashSet<&'a str>,
     guids: &'a HashSet<&'a str>,
     skipped: &'a Skipped,
-    /// A feed read before whose document has no entry found under its key
-    /// so far, and none left out as known: entries all new to the store (a
-    /// feed moved to another domain or path, every permalink with it).
-    all_new: bool,
 }
 
 fn find_churned(
@@ -586,7 +578,7 @@ fn find_churned(
             let mut rows = query(BY_LINK, &[&feed_id, c])?;
             if rows.is_empty() && !it.text_hash.is_empty() {
                 rows = query(BY_TEXT, &[&feed_id, &it.text_hash])?;
-                if rows.is_empty() && link_is_guid(it, doc.all_new) {
+                if rows.is_empty() && link_is_guid(it) {
                     let window = (2 * doc.keys.len()).max(256) as i64;
                     rows = query(BY_TEXT_GUID_LINK, &[&feed_id, &it.text_hash, &window])?;
                 }
@@ -609,13 +601,11 @@ fn find_churned(
 }
 
 /// Whether an entry's link is its guid, taken from it for want of a `<link>`
-/// (an RSS permalink guid): such a link changes with the guid. An entry that
-/// writes the same URL as its `<link>` too (an Atom id that is its permalink)
-/// is asked only in a document whose entries are all new (`all_new`: a feed
-/// moved to another domain or path): the lookup reads the feed's newest
-/// items, too much for every new item of every feed.
-pub(crate) fn link_is_guid(it: &Identified, all_new: bool) -> bool {
-    if !it.entry.link_found_elsewhere && !all_new {
+/// (an RSS permalink guid): such a link changes with the guid. (An entry that
+/// writes its link as `<link>` too is not asked: the lookup it would need reads
+/// the feed's items, for every new item of many feeds.)
+pub(crate) fn link_is_guid(it: &Identified) -> bool {
+    if !it.entry.link_found_elsewhere {
         return false;
     }
     match (&it.entry.link, &it.entry.guid) {

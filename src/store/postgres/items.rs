@@ -188,13 +188,9 @@ impl PgStore {
             .await?;
         }
         let mut unchanged: Vec<i64> = Vec::new();
-        // No entry found under its key so far (see SQLite's `InDocument`;
-        // PostgreSQL reads documents whole).
-        let mut found_by_key = false;
         let mut churned = 0usize;
         for it in crate::store::items::in_order_of_age(items) {
             let mut existing = known.remove(&it.key);
-            found_by_key |= existing.is_some();
             // Marked known by a reader, but the row may be gone or differ now.
             let mut it =
                 it.completed_unless_stored(existing.as_ref().map(|e| e.content_hash.as_str()));
@@ -260,16 +256,8 @@ impl PgStore {
                 .as_deref()
                 .is_some_and(|c| story_links.contains(c));
             if existing.is_none() {
-                existing = find_churned(
-                    &mut tx,
-                    feed.id,
-                    it,
-                    unique_link,
-                    &doc_keys,
-                    &doc_guids,
-                    !found_by_key && feed.body_hash.is_some(),
-                )
-                .await?;
+                existing =
+                    find_churned(&mut tx, feed.id, it, unique_link, &doc_keys, &doc_guids).await?;
                 if let Some(e) = &existing {
                     churned += 1;
                     tx.exec(
@@ -524,7 +512,6 @@ async fn find_churned(
     unique_link: bool,
     doc_keys: &HashSet<&str>,
     doc_guids: &HashSet<&str>,
-    all_new: bool,
 ) -> Result<Option<Existing>, StoreError> {
     let c = "looking up churned item";
     // By link, then by title and text (see SQLite's).
@@ -580,7 +567,7 @@ async fn find_churned(
                 .await?;
             if rows.is_empty() && !it.text_hash.is_empty() {
                 let rows = tx.query(c, BY_TEXT, &[&feed_id, &it.text_hash]).await?;
-                if rows.is_empty() && crate::store::items::link_is_guid(it, all_new) {
+                if rows.is_empty() && crate::store::items::link_is_guid(it) {
                     // (As many as SQLite's: see there.)
                     let window = (2 * doc_keys.len()).max(256) as i64;
                     tx.query(c, BY_TEXT_GUID_LINK, &[&feed_id, &it.text_hash, &window])
