@@ -290,9 +290,8 @@ pub fn requalified_range(key: &str) -> Option<(String, String)> {
 /// show's page that each new episode links to, one episode in the document
 /// at a time. Under the plain key each replaced the one before (stored over
 /// it: the earlier story lost, the new one never announced). Taken only when
-/// title and text both differ, and for a guid the link too; for a link, the
-/// date moved by most of a day or the files are others. A correction keeps
-/// one of them and stays an update. `None`: the stored item is this entry.
+/// title and text both share less than half their words ([`another_entry`]).
+/// `None`: the stored item is this entry.
 pub fn requalified(it: &Identified, stored: &StoredItem) -> Option<String> {
     if !another_entry(it, stored) {
         return None;
@@ -314,37 +313,78 @@ pub fn requalified(it: &Identified, stored: &StoredItem) -> Option<String> {
 
 /// Whether the stored item is another entry than `it`, though the feed gave
 /// both its guid (`it` has one) or its link (`it` has no guid): title and
-/// text both differ, and the link too (guid), or the date by most of a day
-/// or the files (link).
+/// text both share less than half their words, and the link differs too
+/// (guid), or the date by most of a day or the files, their queries aside
+/// (link). A correction (a headline or paragraph rewritten, the slug
+/// following the title, a date bumped, a signed file link renewed) keeps
+/// most words of one of them and stays an update.
 pub fn another_entry(it: &Identified, stored: &StoredItem) -> bool {
-    let differs = |a: Option<&str>, b: Option<&str>| {
-        let (a, b) = (a.unwrap_or("").trim(), b.unwrap_or("").trim());
-        !a.is_empty() && !b.is_empty() && a != b
-    };
     let body = Some(body_of(&it.entry)).filter(|b| !b.is_empty());
-    if !differs(it.entry.title.as_deref(), stored.title) || !differs(body, stored.body) {
+    // Unlike, not merely unequal: a correction rewrites a headline or a
+    // paragraph and keeps most of the words ("Fire at Dock Road warehouse" /
+    // "Three hurt in Dock Road warehouse fire").
+    if !unlike(it.entry.title.as_deref(), stored.title) || !unlike(body, stored.body) {
         return false;
     }
     match it.kind {
-        KeyKind::Guid => differs(it.canonical_url.as_deref(), stored.canonical_url),
+        KeyKind::Guid => match (it.canonical_url.as_deref(), stored.canonical_url) {
+            (Some(a), Some(b)) => a != b,
+            _ => false,
+        },
         KeyKind::Link => {
             let published = it.entry.published.map(|d| d.timestamp());
             let days_apart = match (published, stored.published_at) {
                 (Some(a), Some(b)) => (a - b).abs() >= ANOTHER_DAY,
                 _ => false,
             };
+            // (A file's address without its query: a signed link's new token
+            // is the same file.)
             let stored_files = crate::parse::enclosures::decode(stored.enclosures);
             let other_files = !it.entry.enclosures.is_empty()
                 && !stored_files.is_empty()
-                && !it
-                    .entry
-                    .enclosures
-                    .iter()
-                    .any(|e| stored_files.iter().any(|s| s.url == e.url));
+                && !it.entry.enclosures.iter().any(|e| {
+                    stored_files
+                        .iter()
+                        .any(|s| file_address(&s.url) == file_address(&e.url))
+                });
             days_apart || other_files
         }
         KeyKind::Hash => false,
     }
+}
+
+/// Whether two texts (plain or HTML) are both there and share less than half
+/// of their words (Jaccard of the lower-cased word sets, tags left out).
+fn unlike(a: Option<&str>, b: Option<&str>) -> bool {
+    fn words(s: &str) -> HashSet<String> {
+        let mut out = HashSet::new();
+        let mut in_tag = false;
+        let mut word = String::new();
+        for c in s.chars() {
+            match c {
+                '<' => in_tag = true,
+                '>' => in_tag = false,
+                c if !in_tag && c.is_alphanumeric() => word.extend(c.to_lowercase()),
+                _ => {}
+            }
+            if (!c.is_alphanumeric() || in_tag) && !word.is_empty() {
+                out.insert(std::mem::take(&mut word));
+            }
+        }
+        if !word.is_empty() {
+            out.insert(word);
+        }
+        out
+    }
+    let (Some(a), Some(b)) = (a, b) else {
+        return false;
+    };
+    let (a, b) = (words(a), words(b));
+    if a.is_empty() || b.is_empty() {
+        return false;
+    }
+    let shared = a.intersection(&b).count();
+    2 * shared < a.len() + b.len() - shared
 }
 
 /// For a key `link:URL` (an entry without guid alone with its link), the key

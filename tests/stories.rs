@@ -1113,6 +1113,70 @@ async fn guids_numbered_afresh_for_new_stories_are_new_items() {
     assert_eq!(s.stories().len(), 4, "{:?}", s.titles());
 }
 
+/// Editorial corrections stay updates of one item, whatever else moves with
+/// them: a headline and paragraph rewritten with the slug following the
+/// title under a `?p=` guid, the date bumped by a day, a signed file link
+/// renewed (each was taken for another entry, and the story shown twice).
+#[tokio::test]
+async fn corrections_that_move_the_slug_date_or_file_token_are_updates() {
+    let s = Scenario::new(&["/wp", "/ng", "/pod"], "").await;
+    let v = [
+        (
+            "Fire at Dock Road warehouse",
+            "A fire broke out at a disused warehouse on Dock Road on Sunday morning, the fire service said.",
+            "fire-at-dock-road-warehouse",
+        ),
+        (
+            "Three hurt in Dock Road warehouse fire",
+            "Three people were hurt when a fire broke out at a disused warehouse on Dock Road on Sunday morning, the fire service said.",
+            "three-hurt-in-dock-road-warehouse-fire",
+        ),
+    ];
+    let rss_of = |items: &str| {
+        Resource::feed(format!(
+            "<rss version=\"2.0\"><channel><title>t</title>{items}</channel></rss>"
+        ))
+        .no_etag()
+    };
+    for (n, (title, text, slug)) in v.iter().enumerate() {
+        let day = 2 + n;
+        s.srv.set(
+            "/wp",
+            rss_of(&format!(
+                "<item><guid isPermaLink=\"false\">https://wp.example/?p=123</guid>\
+                 <link>https://wp.example/2024/{slug}/</link><title>{title} (wp)</title>\
+                 <description>{text} Filed north.</description></item>"
+            )),
+        );
+        s.srv.set(
+            "/ng",
+            rss_of(&format!(
+                "<item><link>https://ng.example/news/4711</link><title>{title} (ng)</title>\
+                 <description>{text} Filed south.</description>\
+                 <pubDate>{day:02} Dec 2026 09:00:00 GMT</pubDate></item>"
+            )),
+        );
+        s.srv.set(
+            "/pod",
+            rss_of(&format!(
+                "<item><link>https://pod.example/show</link><title>{title} (pod)</title>\
+                 <description>{text} Filed east.</description>\
+                 <enclosure url=\"https://cdn.pod.example/ep7.mp3?sig=abc{n}\" type=\"audio/mpeg\" length=\"9\"/></item>"
+            )),
+        );
+        let sum = s.poll().await;
+        let want = if n == 0 { (3, 0) } else { (0, 3) };
+        assert_eq!((sum.new, sum.updated), want, "{:?}", s.titles());
+    }
+    // (One story: the three copies are near-duplicates of each other.)
+    let items: i64 = rusqlite::Connection::open(s.env.path("feedloom.db"))
+        .unwrap()
+        .query_row("SELECT count(*) FROM items", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(items, 3);
+    assert_eq!(s.titles().len(), 1, "{:?}", s.titles());
+}
+
 /// A feed that lists its oldest entry first: among the stories first seen in
 /// one poll, the newest is on top, and `max_items` keeps the newest (the
 /// oldest were shown first, and the newest left out).
