@@ -85,6 +85,8 @@ pub(super) fn for_feed_rs(text: &[u8]) -> Cow<'_, [u8]> {
 /// for one bad title. `None` when there is none (one substring search).
 fn bad_char_refs(text: &[u8]) -> Option<Vec<u8>> {
     let mut out: Option<Vec<u8>> = None;
+    // (Found once, when a bad reference is.)
+    let mut cdata: Option<Vec<(usize, usize)>> = None;
     let mut copied = 0;
     for at in memchr::memmem::find_iter(text, b"&#") {
         if at < copied {
@@ -105,15 +107,23 @@ fn bad_char_refs(text: &[u8]) -> Option<Vec<u8>> {
         if n == 0 || digits.get(n) != Some(&b';') {
             continue;
         }
-        // (More than 8 digits is past U+10FFFF whatever they say.)
-        let value = std::str::from_utf8(&digits[..n])
+        // (Leading zeros aside, more than 8 digits is past U+10FFFF.)
+        let significant = &digits[..n];
+        let zeros = significant.iter().take_while(|b| **b == b'0').count();
+        let significant = &significant[zeros.min(n - 1)..];
+        let value = std::str::from_utf8(significant)
             .ok()
-            .filter(|_| n <= 8)
+            .filter(|d| d.len() <= 8)
             .and_then(|d| u32::from_str_radix(d, if hex { 16 } else { 10 }).ok());
         let allowed = value.is_some_and(|v| {
             matches!(v, 0x9 | 0xA | 0xD | 0x20..=0xD7FF | 0xE000..=0xFFFD | 0x1_0000..=0x10_FFFF)
         });
         if allowed {
+            continue;
+        }
+        // Inside a CDATA section it is text, not a reference.
+        let cdata = cdata.get_or_insert_with(|| cdata_sections(text));
+        if cdata.iter().any(|(from, to)| (*from..*to).contains(&at)) {
             continue;
         }
         let end = at + 2 + usize::from(hex) + n + 1;
@@ -124,6 +134,20 @@ fn bad_char_refs(text: &[u8]) -> Option<Vec<u8>> {
     let mut out = out?;
     out.extend_from_slice(&text[copied..]);
     Some(out)
+}
+
+/// Where the CDATA sections of `text` are (from their `<![CDATA[` to their
+/// `]]>`; the last to the end when it is not closed).
+fn cdata_sections(text: &[u8]) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(start) = memchr::memmem::find(&text[from..], b"<![CDATA[").map(|i| from + i) {
+        let end =
+            memchr::memmem::find(&text[start..], b"]]>").map_or(text.len(), |i| start + i + 3);
+        out.push((start, end));
+        from = end;
+    }
+    out
 }
 
 /// A JSON document's `\uD800`–`\uDFFF` escapes that are no surrogate pair

@@ -356,7 +356,8 @@ fn parse_prepared(
             feed.feed_type,
             model::FeedType::RSS0 | model::FeedType::RSS1 | model::FeedType::RSS2
         )
-        && memchr::memmem::find(&bytes, b"channel").is_none();
+        && memchr::memmem::find(&bytes, b"<channel").is_none()
+        && memchr::memmem::find(&bytes, b":channel").is_none();
     drop(bytes);
     let mut doc = map_feed(feed, base, limits, cut, fallback_links, copied);
     doc.unread = unread;
@@ -1157,6 +1158,15 @@ mod tests {
         lie.extend_from_slice(&doc);
         let d = parse(&lie, Some("windows-1251"), &base(), Limits::default()).unwrap();
         assert_eq!(d.title.as_deref(), Some("Привет"));
+        // Even where a pair of its bytes happens to be UTF-8 («ТАСС»: "Т»").
+        let (tass, _, _) = encoding_rs::WINDOWS_1251.encode("Привет «ТАСС» и всё");
+        let mut lie =
+            b"<?xml version=\"1.0\" encoding=\"utf-8\"?><rss version=\"2.0\"><channel><title>"
+                .to_vec();
+        lie.extend_from_slice(&tass);
+        lie.extend_from_slice(b"</title></channel></rss>");
+        let d = parse(&lie, Some("windows-1251"), &base(), Limits::default()).unwrap();
+        assert_eq!(d.title.as_deref(), Some("Привет «ТАСС» и всё"));
         // UTF-8 text with one stray byte stays UTF-8, header or not.
         let mut stray =
             b"<?xml version=\"1.0\" encoding=\"utf-8\"?><rss version=\"2.0\"><channel><title>"
@@ -1564,17 +1574,28 @@ mod tests {
             "&#XdFfF;",
             "&#xFFFE;",
             "&#1114112;",
-            "&#x0000000041;",
+            "&#x1000000041;",
         ] {
             let xml = format!(
                 "<rss version=\"2.0\"><channel><title>t</title>\
-                 <item><guid>1</guid><title>A{bad}B &#8217;s &#65;</title></item>\
+                 <item><guid>1</guid><title>A{bad}B &#8217;s &#65;&#x0000000041;</title>\
+                 <description><![CDATA[<p>Write &#0; to end a C string</p>]]></description></item>\
                  <item><guid>2</guid><title>fine</title></item></channel></rss>"
             );
             let d = parse(xml.as_bytes(), None, &base(), Limits::default())
                 .unwrap_or_else(|e| panic!("{bad}: {e}"));
             let titles: Vec<_> = d.entries.iter().map(|e| e.title.clone().unwrap()).collect();
-            assert_eq!(titles, ["AB \u{2019}s A", "fine"], "{bad}");
+            assert_eq!(titles, ["AB \u{2019}s AA", "fine"], "{bad}");
+            // (Inside CDATA it is text, as written.)
+            assert!(
+                d.entries[0]
+                    .summary
+                    .as_deref()
+                    .unwrap()
+                    .contains("Write &#0; to end"),
+                "{bad}: {:?}",
+                d.entries[0].summary
+            );
         }
         let json = br#"{"version":"https://jsonfeed.org/version/1.1","title":"t","items":[
             {"id":"1","title":"half \ud83d, pair \ud83d\ude00, low \udc00\ud83d, text \\ud83d"},
@@ -1594,6 +1615,7 @@ mod tests {
     fn an_rss_or_rdf_root_without_a_channel_is_not_a_feed() {
         for doc in [
             &br#"<rss version="2.0"><error>database unavailable</error></rss>"#[..],
+            br#"<rss version="2.0"><error>channel not found</error><!-- channel --></rss>"#,
             br#"<rss version="2.0"></rss>"#,
             br#"<?xml version="1.0"?><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:foaf="http://xmlns.com/foaf/0.1/"><foaf:Person><foaf:name>Alice</foaf:name></foaf:Person></rdf:RDF>"#,
         ] {

@@ -185,7 +185,7 @@ pub fn to_parser_bytes<'a>(body: &'a [u8], http_charset: Option<&str>) -> Cow<'a
     // takes precedence): "Привет" in windows-1251 declared utf-8 was stored
     // as "������". Text that is UTF-8 but for a stray byte stays UTF-8.
     let encoding = match encoding {
-        Some(e) if e == UTF_8 && !utf8 && !has_utf8_beyond_ascii(body) => http_charset
+        Some(e) if e == UTF_8 && !utf8 && !mostly_utf8(body) => http_charset
             .and_then(label)
             .filter(not_utf16)
             .or(Some(UTF_8)),
@@ -218,10 +218,16 @@ pub fn to_parser_bytes<'a>(body: &'a [u8], http_charset: Option<&str>) -> Cow<'a
     }
 }
 
-/// Whether some non-ASCII in `body` is valid UTF-8 (a character of two or
-/// more bytes).
-fn has_utf8_beyond_ascii(body: &[u8]) -> bool {
-    body.utf8_chunks().any(|c| !c.valid().is_ascii())
+/// Whether `body`'s non-ASCII is mostly UTF-8: more characters of two or
+/// more bytes than invalid sequences. (Legacy text forms a valid pair now and
+/// then: «ТАСС» in windows-1251, most short Shift_JIS text.)
+fn mostly_utf8(body: &[u8]) -> bool {
+    let (mut valid, mut invalid) = (0usize, 0usize);
+    for c in body.utf8_chunks() {
+        valid += c.valid().chars().filter(|ch| !ch.is_ascii()).count();
+        invalid += usize::from(!c.invalid().is_empty());
+    }
+    valid > invalid
 }
 
 /// The legacy encoding of undeclared bytes that are not UTF-8, as a browser would
