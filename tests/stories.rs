@@ -1204,6 +1204,24 @@ async fn a_feed_listing_its_oldest_first_shows_its_newest_on_top() {
     );
     assert_eq!(s.poll().await.new, 3);
     assert_eq!(s.titles(), ["Newest", "Middle"]);
+    // Entries of one date keep the document's direction (oldest first here).
+    let s = Scenario::new(
+        &["/same-day"],
+        "[[output]]\nname = \"all\"\nmax_items = 2\n",
+    )
+    .await;
+    s.srv.set(
+        "/same-day",
+        Resource::feed(format!(
+            "<rss version=\"2.0\"><channel><title>t</title>{}{}{}{}</channel></rss>",
+            item(1, "Yesterday"),
+            item(2, "Same 0"),
+            item(2, "Same 1"),
+            item(2, "Same 2")
+        )),
+    );
+    assert_eq!(s.poll().await.new, 4);
+    assert_eq!(s.titles(), ["Same 2", "Same 1"]);
 }
 
 /// Articles of two sections of one publisher, each with its own title and

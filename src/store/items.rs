@@ -438,7 +438,12 @@ pub(crate) fn in_order_of_age(items: &[Identified]) -> impl Iterator<Item = &Ide
         .collect();
     let mut order: Vec<usize> = (0..items.len()).rev().collect();
     if let Some(dates) = dates {
-        // (Stable: entries of the same date keep the backwards order.)
+        // Entries of the same date keep the document's direction: backwards
+        // when it lists its newest first, else as it is (a feed listing its
+        // oldest first put the oldest of a day on top).
+        if dates.first() < dates.last() {
+            order.reverse();
+        }
         order.sort_by_key(|&i| dates[i]);
     }
     order.into_iter().map(move |i| &items[i])
