@@ -1103,15 +1103,20 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         if let Some(p) = &cfg.store.password_file {
             // Read now, as the feeds' secret files are: `check` said the config
             // was fine while every command then failed on a missing file.
-            access::SecretSource::File(p.clone())
+            // (The store takes its first line: that must be the password.)
+            let secret = access::SecretSource::File(p.clone())
                 .resolve(Path::new(""))
-                .map_err(|m| {
-                    whole(
-                        "store",
-                        "password_file",
-                        &format!("[store] password_file: {m}"),
-                    )
-                })?;
+                .and_then(|s| match s.expose().lines().next() {
+                    Some(l) if !l.trim_end_matches('\r').is_empty() => Ok(()),
+                    _ => Err(format!("{}: its first line is empty", p.display())),
+                });
+            secret.map_err(|m| {
+                whole(
+                    "store",
+                    "password_file",
+                    &format!("[store] password_file: {m}"),
+                )
+            })?;
         }
     } else if cfg.store.password_file.is_some() {
         return Err(whole(
@@ -1656,10 +1661,12 @@ mod tests {
                 .success()
         );
         std::fs::write(dir.path().join("empty"), "\n").unwrap();
+        std::fs::write(dir.path().join("blank-first"), "\r\nsecret\n").unwrap();
         for (name, says) in [
             ("missing", "cannot read"),
             ("fifo", "is not a plain file"),
             ("empty", "is empty"),
+            ("blank-first", "its first line is empty"),
         ] {
             let file = dir.path().join(name);
             let e = err(&format!(

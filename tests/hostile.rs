@@ -603,6 +603,13 @@ async fn every_hostile_server_fails_only_its_own_feed_with_a_clear_error() {
             act: redirect(301, "/caf\u{e9}"),
             expect: Expect::Stored(3),
         },
+        // An empty Location is nowhere to go: the status, not a redirect
+        // loop to the same URL.
+        Row {
+            name: "redirect-empty-location",
+            act: Act::Raw(http(301, &[("Location", " ")], b"")),
+            expect: Expect::Failed(&["answered HTTP 301"]),
+        },
         Row {
             name: "redirect-chain-3",
             act: redirect(302, "/short-1"),

@@ -324,8 +324,9 @@ impl Fetcher {
                     // (Raw UTF-8, `/feed/café`, is percent-encoded by the
                     // join, as browsers and curl follow it; `to_str` took
                     // visible ASCII only, and the feed failed on "HTTP 301".)
-                    .and_then(|l| std::str::from_utf8(l.as_bytes()).ok())
-                    .and_then(|l| current.join(l.trim()).ok());
+                    .map(|l| location_text(l.as_bytes()))
+                    .filter(|l| !l.is_empty())
+                    .and_then(|l| current.join(&l).ok());
                 let Some(mut next) = location else {
                     return Err(FetchError::Status {
                         url: current.to_string(),
@@ -498,6 +499,23 @@ impl Fetcher {
             },
         }
     }
+}
+
+/// A Location header as text: UTF-8 as it is (the join percent-encodes it),
+/// other bytes above ASCII percent-encoded (`/caf\xE9` is `/caf%E9`, as a
+/// browser follows it); trimmed. Empty: no place to go.
+fn location_text(raw: &[u8]) -> String {
+    let text = match std::str::from_utf8(raw) {
+        Ok(s) => s.to_string(),
+        Err(_) => raw
+            .iter()
+            .map(|&b| match b {
+                0x80.. => format!("%{b:02X}"),
+                _ => char::from(b).to_string(),
+            })
+            .collect(),
+    };
+    text.trim().to_string()
 }
 
 /// Gzip layers the HTTP client left on a body, decoded as the body arrives
@@ -761,6 +779,14 @@ mod tests {
         let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
         e.write_all(data).unwrap();
         e.finish().unwrap()
+    }
+
+    #[test]
+    fn a_location_is_read_as_a_browser_reads_it() {
+        assert_eq!(location_text("/feed/café".as_bytes()), "/feed/café");
+        assert_eq!(location_text(b"/caf\xE9?a=1"), "/caf%E9?a=1");
+        assert_eq!(location_text(b"  /next  "), "/next");
+        assert_eq!(location_text(b"   "), "");
     }
 
     /// Decodes `body` a KiB at a time as a fetch does: the bytes each step

@@ -153,7 +153,13 @@ fn password(
                 store: store.to_string(),
                 message: format!("[store] password_file: {e}"),
             })?;
-        let pw = text.expose().lines().next().unwrap_or("").to_string();
+        let pw = text
+            .expose()
+            .lines()
+            .next()
+            .unwrap_or("")
+            .trim_end_matches('\r')
+            .to_string();
         if pw.is_empty() {
             return Err(StoreError::Password {
                 store: store.to_string(),
