@@ -248,32 +248,21 @@ pub struct StoredItem<'a> {
     pub title: Option<&'a str>,
     /// Content, else summary, as stored.
     pub body: Option<&'a str>,
-    pub canonical_url: Option<&'a str>,
-    /// Unix seconds.
-    pub published_at: Option<i64>,
     /// `items.enclosures` as stored (JSON).
     pub enclosures: Option<&'a str>,
 }
 
-/// How far apart two publication dates of "one" entry under one link must
-/// be for the second to be another entry (a show's weekly episode), when
-/// title and text differ too.
-const ANOTHER_DAY: i64 = 20 * 3600;
-
-/// Whether `it`'s key is one [`requalified`] may move (a plain guid or link
-/// key): asked before reading the stored item.
+/// Whether `it`'s key is one [`requalified`] may move (a plain link key of
+/// an entry with files): asked before reading the stored item.
 pub fn may_be_requalified(it: &Identified) -> bool {
-    match it.kind {
-        KeyKind::Guid => {
-            !it.key.contains(" link:") && !it.key.contains(" title:") && !it.key.contains(" text:")
-        }
-        KeyKind::Link => !it.key.contains(" title:"),
-        KeyKind::Hash => false,
+    if it.entry.enclosures.is_empty() {
+        return false;
     }
+    it.kind == KeyKind::Link && !it.key.contains(" title:")
 }
 
-/// The keys [`requalified`] gives entries sharing `key`'s guid or link: the
-/// range `(from, to)` they sort in (`guid:G link:…`, `link:URL title:…`).
+/// The keys [`requalified`] gives entries sharing `key`'s link: the range
+/// `(from, to)` they sort in (`link:URL title:…`).
 /// An entry requalified once is looked for there (its title corrected, its
 /// slug following it), not only under its new key.
 pub fn requalified_range(key: &str) -> Option<(String, String)> {
@@ -285,90 +274,70 @@ pub fn requalified_range(key: &str) -> Option<(String, String)> {
 }
 
 /// The key `it` takes when the item stored under its own key is another
-/// entry the feed gave the same guid or link: a feed that numbers its guids
-/// afresh (`1`, `2`, `3` again, for new stories with their own links), or a
-/// show's page that each new episode links to, one episode in the document
-/// at a time. Under the plain key each replaced the one before (stored over
-/// it: the earlier story lost, the new one never announced). Taken only when
-/// title and text both share less than half their words ([`another_entry`]).
-/// `None`: the stored item is this entry.
+/// entry the feed gave the same link: a show's page that each new episode
+/// links to, without guid, one episode in the document at a time. Under the
+/// link alone each replaced the one before (stored over it: the earlier
+/// episode lost, the new one never announced). `None`: the stored item is
+/// this entry ([`another_entry`]).
 pub fn requalified(it: &Identified, stored: &StoredItem) -> Option<String> {
     if !another_entry(it, stored) {
         return None;
     }
     let c = it.canonical_url.as_deref()?;
-    match it.kind {
-        KeyKind::Guid => {
-            let g = it.entry.guid.as_deref()?;
-            (it.key == indexable(format!("guid:{g}")))
-                .then(|| indexable(format!("guid:{g} link:{c}")))
-        }
-        KeyKind::Link => (it.key == indexable(format!("link:{c}"))).then(|| {
-            let title = it.entry.title.as_deref().unwrap_or("");
-            indexable(format!("link:{c} title:{}", short_hash(&[title])))
-        }),
-        KeyKind::Hash => None,
-    }
+    (it.kind == KeyKind::Link && it.key == indexable(format!("link:{c}"))).then(|| {
+        let title = it.entry.title.as_deref().unwrap_or("");
+        indexable(format!("link:{c} title:{}", short_hash(&[title])))
+    })
 }
 
 /// Whether the stored item is another entry than `it`, though the feed gave
-/// both its guid (`it` has one) or its link (`it` has no guid): title and
-/// text both share less than half their words, and the link differs too
-/// (guid), or the date by most of a day or the files, their queries aside
-/// (link). A correction (a headline or paragraph rewritten, the slug
-/// following the title, a date bumped, a signed file link renewed) keeps
-/// most words of one of them and stays an update.
+/// both its link (`it` has no guid): they carry other files (their
+/// addresses, queries aside), and their titles and texts each share less
+/// than half their words. A correction keeps its file, or most words of its
+/// title or text; a new link to the same file with its token renewed is the
+/// same file. An entry with a guid is the guid's, whatever else changes: a
+/// live story's headline, text and slug may all move under one guid.
 pub fn another_entry(it: &Identified, stored: &StoredItem) -> bool {
-    let body = Some(body_of(&it.entry)).filter(|b| !b.is_empty());
-    // Unlike, not merely unequal: a correction rewrites a headline or a
-    // paragraph and keeps most of the words ("Fire at Dock Road warehouse" /
-    // "Three hurt in Dock Road warehouse fire").
-    if !unlike(it.entry.title.as_deref(), stored.title) || !unlike(body, stored.body) {
+    if it.kind != KeyKind::Link {
         return false;
     }
-    match it.kind {
-        KeyKind::Guid => match (it.canonical_url.as_deref(), stored.canonical_url) {
-            (Some(a), Some(b)) => a != b,
-            _ => false,
-        },
-        KeyKind::Link => {
-            let published = it.entry.published.map(|d| d.timestamp());
-            let days_apart = match (published, stored.published_at) {
-                (Some(a), Some(b)) => (a - b).abs() >= ANOTHER_DAY,
-                _ => false,
-            };
-            // (A file's address without its query: a signed link's new token
-            // is the same file.)
-            let stored_files = crate::parse::enclosures::decode(stored.enclosures);
-            let other_files = !it.entry.enclosures.is_empty()
-                && !stored_files.is_empty()
-                && !it.entry.enclosures.iter().any(|e| {
-                    stored_files
-                        .iter()
-                        .any(|s| file_address(&s.url) == file_address(&e.url))
-                });
-            days_apart || other_files
-        }
-        KeyKind::Hash => false,
-    }
+    let stored_files = crate::parse::enclosures::decode(stored.enclosures);
+    let other_files = !it.entry.enclosures.is_empty()
+        && !stored_files.is_empty()
+        && !it.entry.enclosures.iter().any(|e| {
+            stored_files
+                .iter()
+                .any(|s| file_address(&s.url) == file_address(&e.url))
+        });
+    let body = Some(body_of(&it.entry)).filter(|b| !b.is_empty());
+    other_files && unlike(it.entry.title.as_deref(), stored.title) && unlike(body, stored.body)
 }
 
 /// Whether two texts (plain or HTML) are both there and share less than half
-/// of their words (Jaccard of the lower-cased word sets, tags left out).
+/// of their words (Jaccard of the lower-cased word sets, tags left out; in
+/// scripts written without spaces each character is a word).
 fn unlike(a: Option<&str>, b: Option<&str>) -> bool {
     fn words(s: &str) -> HashSet<String> {
         let mut out = HashSet::new();
         let mut in_tag = false;
         let mut word = String::new();
         for c in s.chars() {
+            let letter = !in_tag && c.is_alphanumeric();
+            if letter && u32::from(c) < 0x2E80 {
+                word.extend(c.to_lowercase());
+                continue;
+            }
+            if !word.is_empty() {
+                out.insert(std::mem::take(&mut word));
+            }
             match c {
                 '<' => in_tag = true,
                 '>' => in_tag = false,
-                c if !in_tag && c.is_alphanumeric() => word.extend(c.to_lowercase()),
+                // (CJK and the like: one character, one word.)
+                c if letter => {
+                    out.insert(c.to_string());
+                }
                 _ => {}
-            }
-            if (!c.is_alphanumeric() || in_tag) && !word.is_empty() {
-                out.insert(std::mem::take(&mut word));
             }
         }
         if !word.is_empty() {
@@ -530,7 +499,7 @@ pub fn identify_keys_alone(entries: Vec<Entry>, rules: &Canon) -> (Vec<Identifie
             // (A site's front page names no entry: every entry pointing there
             // is told by its title, in any document; under the link alone,
             // each new one replaced the one before.)
-            (None, Some(c)) if shared_link.contains(c) || !specific(c) => (
+            (None, Some(c)) if shared_link.contains(c) || front_page(c) => (
                 KeyKind::Link,
                 format!("link:{c} title:{}", short_hash(&[title])),
             ),
@@ -610,6 +579,15 @@ pub fn specific(canonical: &str) -> bool {
     canonical
         .strip_prefix("//")
         .is_some_and(|rest| rest.contains('/') || rest.contains('?'))
+}
+
+/// Whether a canonical URL is a web site's front page (`//host`, no path, no
+/// query): not a link that failed to parse or of another scheme (`magnet:`,
+/// `urn:`), which [`specific`] does not call specific either.
+fn front_page(canonical: &str) -> bool {
+    canonical
+        .strip_prefix("//")
+        .is_some_and(|rest| !rest.is_empty() && !rest.contains('/') && !rest.contains('?'))
 }
 
 /// The URL used for identity (the original link is kept for output): scheme and
@@ -1007,6 +985,29 @@ mod tests {
             again.iter().map(|i| i.key.as_str()).collect::<Vec<_>>(),
             keys
         );
+    }
+
+    #[test]
+    fn only_a_web_front_page_keys_a_lone_entry_by_its_title() {
+        let key = |link: &str| {
+            identify_document(vec![entry(None, Some(link), "T")])[0]
+                .key
+                .clone()
+        };
+        assert!(key("https://home.example/").contains(" title:"));
+        assert!(key("https://home.example").contains(" title:"));
+        for other in [
+            "https://home.example/a",
+            "https://home.example/?p=1",
+            "magnet:?xt=urn:btih:abc",
+            "urn:isbn:123",
+        ] {
+            let k = key(other);
+            assert!(
+                k.starts_with("link:") && !k.contains(" title:"),
+                "{other}: {k}"
+            );
+        }
     }
 
     #[test]

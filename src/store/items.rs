@@ -356,17 +356,14 @@ fn requalified_key(
         return Ok(None);
     }
     tx.prepare_cached(
-        "SELECT title, coalesce(content, summary), canonical_url, published_at, enclosures
-         FROM items WHERE id = ?1",
+        "SELECT title, coalesce(content, summary), enclosures FROM items WHERE id = ?1",
     )
     .and_then(|mut s| {
         s.query_row([id], |r| {
             let stored = crate::identity::StoredItem {
                 title: r.get_ref(0)?.as_str_or_null()?,
                 body: r.get_ref(1)?.as_str_or_null()?,
-                canonical_url: r.get_ref(2)?.as_str_or_null()?,
-                published_at: r.get(3)?,
-                enclosures: r.get_ref(4)?.as_str_or_null()?,
+                enclosures: r.get_ref(2)?.as_str_or_null()?,
             };
             Ok(crate::identity::requalified(it, &stored))
         })
@@ -389,7 +386,7 @@ fn find_requalified_sibling(
     let mut stmt = tx
         .prepare_cached(
             "SELECT id, content_hash, story_id, last_seen_at, enclosures, key, title,
-                    coalesce(content, summary), canonical_url, published_at
+                    coalesce(content, summary)
              FROM items WHERE feed_id = ?1 AND key > ?2 AND key < ?3
              ORDER BY id DESC LIMIT 64",
         )
@@ -409,8 +406,6 @@ fn find_requalified_sibling(
             let stored = crate::identity::StoredItem {
                 title: r.get_ref(6)?.as_str_or_null()?,
                 body: r.get_ref(7)?.as_str_or_null()?,
-                canonical_url: r.get_ref(8)?.as_str_or_null()?,
-                published_at: r.get(9)?,
                 enclosures: r.get_ref(4)?.as_str_or_null()?,
             };
             match crate::identity::another_entry(it, &stored) {

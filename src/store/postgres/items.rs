@@ -157,7 +157,13 @@ impl PgStore {
         // Anchors that are hubs are skipped by lookups: no lock for them.
         let mut locks: Vec<i64> = Vec::new();
         let mut anchors: Vec<u32> = Vec::new();
-        for it in items.iter().filter(|it| !known.contains_key(&it.key)) {
+        // (An entry whose key another item holds may be stored as new too:
+        // see `identity::requalified`.)
+        let may_be_new = |it: &Identified| match known.get(&it.key) {
+            None => true,
+            Some(e) => e.content_hash != it.content_hash && crate::identity::may_be_requalified(it),
+        };
+        for it in items.iter().filter(|it| may_be_new(it)) {
             if let Some(cu) = it.canonical_url.as_deref().filter(|c| specific(c)) {
                 locks.push(key_hash(&format!("url {cu}")));
             }
@@ -204,23 +210,16 @@ impl PgStore {
                 let row = tx
                     .one(
                         c,
-                        "SELECT title, coalesce(content, summary), canonical_url, published_at,
-                                enclosures
+                        "SELECT title, coalesce(content, summary), enclosures
                          FROM items WHERE id = $1",
                         &[&e.id],
                     )
                     .await?;
-                let (title, body, canonical, enclosures): (
-                    Option<String>,
-                    Option<String>,
-                    Option<String>,
-                    Option<String>,
-                ) = (row.get(0), row.get(1), row.get(2), row.get(4));
+                let (title, body, enclosures): (Option<String>, Option<String>, Option<String>) =
+                    (row.get(0), row.get(1), row.get(2));
                 let stored = crate::identity::StoredItem {
                     title: title.as_deref(),
                     body: body.as_deref(),
-                    canonical_url: canonical.as_deref(),
-                    published_at: row.get(3),
                     enclosures: enclosures.as_deref(),
                 };
                 if let Some(key) = crate::identity::requalified(&it, &stored) {
@@ -435,19 +434,20 @@ async fn find_requalified_sibling(
     it: &Identified,
     doc_keys: &HashSet<&str>,
 ) -> Result<Option<Existing>, StoreError> {
-    let Some((from, _)) = crate::identity::requalified_range(&it.key) else {
+    let Some((from, to)) = crate::identity::requalified_range(&it.key) else {
         return Ok(None);
     };
-    // (`starts_with`, not a range: the database's collation may not sort
-    // by bytes. Asked only for an entry requalified and not found.)
+    // (A range in bytes' order, as SQLite reads it: the database's own
+    // collation may sort `:` and `;` otherwise. Asked only for an entry
+    // requalified and not found under its new key.)
     let rows = tx
         .query(
             "looking up requalified items",
             "SELECT id, content_hash, story_id, last_seen_at, enclosures, key, title,
-                    coalesce(content, summary), canonical_url, published_at
-             FROM items WHERE feed_id = $1 AND starts_with(key, $2)
+                    coalesce(content, summary)
+             FROM items WHERE feed_id = $1 AND key COLLATE \"C\" > $2 AND key COLLATE \"C\" < $3
              ORDER BY id DESC LIMIT 64",
-            &[&feed_id, &from],
+            &[&feed_id, &from, &to],
         )
         .await?;
     for r in &rows {
@@ -455,17 +455,11 @@ async fn find_requalified_sibling(
         if doc_keys.contains(key.as_str()) {
             continue;
         }
-        let (title, body, canonical, enclosures): (
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-        ) = (r.get(6), r.get(7), r.get(8), r.get(4));
+        let (title, body, enclosures): (Option<String>, Option<String>, Option<String>) =
+            (r.get(6), r.get(7), r.get(4));
         let stored = crate::identity::StoredItem {
             title: title.as_deref(),
             body: body.as_deref(),
-            canonical_url: canonical.as_deref(),
-            published_at: r.get(9),
             enclosures: enclosures.as_deref(),
         };
         if !crate::identity::another_entry(it, &stored) {
