@@ -62,7 +62,8 @@ pub fn warnings(cfg: &Config) -> Vec<String> {
         {
             out.push(format!(
                 "feed `{}`: `cron` expression `{}` fires no more (its dates have passed): the \
-                 feed is not fetched on schedule (`poll` still fetches it); change or remove it",
+                 daemon fetches the feed once a year at most (`poll` still fetches it); change \
+                 or remove it",
                 f.url.get_ref().1,
                 c.0
             ));

@@ -142,7 +142,8 @@ pub fn bound(mut s: String, max: usize) -> String {
 
 /// Decides the bytes feed-rs sees: always UTF-8. The encoding is, in order, the
 /// byte order mark's; UTF-16 recognised by its zero bytes; the document's own
-/// declaration (a UTF-16 label on bytes that are not UTF-16 is ignored); the HTTP
+/// declaration (a UTF-16 label on bytes that are not UTF-16 is ignored; a UTF-8
+/// one on bytes that are mostly not UTF-8 gives way to the HTTP charset); the HTTP
 /// charset (but a single-byte one is not believed of bytes that are valid
 /// UTF-8 and not all ASCII); else UTF-8, and for bytes that are not UTF-8 the encoding `chardetng`
 /// guesses from them (windows-1252, windows-1251, EUC-KR, Shift_JIS, …). Invalid
@@ -185,7 +186,7 @@ pub fn to_parser_bytes<'a>(body: &'a [u8], http_charset: Option<&str>) -> Cow<'a
     // takes precedence): "Привет" in windows-1251 declared utf-8 was stored
     // as "������". Text that is UTF-8 but for a stray byte stays UTF-8.
     let encoding = match encoding {
-        Some(e) if e == UTF_8 && !utf8 && !mostly_utf8(body) => http_charset
+        Some(e) if e == UTF_8 && bom == 0 && !utf8 && !mostly_utf8(body) => http_charset
             .and_then(label)
             .filter(not_utf16)
             .or(Some(UTF_8)),
@@ -227,7 +228,7 @@ fn mostly_utf8(body: &[u8]) -> bool {
         valid += c.valid().chars().filter(|ch| !ch.is_ascii()).count();
         invalid += usize::from(!c.invalid().is_empty());
     }
-    valid > invalid
+    valid >= invalid
 }
 
 /// The legacy encoding of undeclared bytes that are not UTF-8, as a browser would

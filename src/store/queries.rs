@@ -272,7 +272,7 @@ impl Store {
                         f.last_status, f.last_http_status, f.last_error,
                         f.consecutive_failures, f.next_fetch_at,
                         (SELECT count(*) FROM items i WHERE i.feed_id = f.id), f.in_config,
-                        f.fetch_url
+                        NULLIF(f.fetch_url, f.url)
                  FROM feeds f ORDER BY f.url",
             )
             .map_err(StoreError::ctx("listing feeds"))?;
