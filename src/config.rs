@@ -1103,14 +1103,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         if let Some(p) = &cfg.store.password_file {
             // Read now, as the feeds' secret files are: `check` said the config
             // was fine while every command then failed on a missing file.
-            // (The store takes its first line: that must be the password.)
-            let secret = access::SecretSource::File(p.clone())
-                .resolve(Path::new(""))
-                .and_then(|s| match s.expose().lines().next() {
-                    Some(l) if !l.trim_end_matches('\r').is_empty() => Ok(()),
-                    _ => Err(format!("{}: its first line is empty", p.display())),
-                });
-            secret.map_err(|m| {
+            access::password_in_file(p).map_err(|m| {
                 whole(
                     "store",
                     "password_file",

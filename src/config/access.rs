@@ -157,6 +157,23 @@ impl SecretSource {
     }
 }
 
+/// The PostgreSQL password `[store] password_file` holds: its first line (a
+/// CR before the newline aside), read as every secret file is (a plain file
+/// of at most 64 KiB). The error names the file; an empty first line is one.
+pub fn password_in_file(path: &Path) -> Result<Secret, String> {
+    let text = SecretSource::File(path.to_path_buf()).resolve(Path::new(""))?;
+    let first = text
+        .expose()
+        .lines()
+        .next()
+        .unwrap_or("")
+        .trim_end_matches('\r');
+    if first.is_empty() {
+        return Err(format!("{}: its first line is empty", path.display()));
+    }
+    Ok(Secret::new(first, format!("file {}", path.display())))
+}
+
 /// `auth = { basic = { user = ..., password = ... } }` or `auth = { bearer = ... }`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase", deny_unknown_fields)]

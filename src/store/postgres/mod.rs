@@ -145,28 +145,13 @@ fn password(
     store: &str,
 ) -> Result<Option<String>, StoreError> {
     if let Some(f) = file {
-        // A plain file of at most 64 KiB, as every secret file (a FIFO hung
-        // the open, `/dev/zero` filled the memory).
-        let text = crate::config::access::SecretSource::File(f.to_path_buf())
-            .resolve(Path::new(""))
-            .map_err(|e| StoreError::Password {
-                store: store.to_string(),
-                message: format!("[store] password_file: {e}"),
-            })?;
-        let pw = text
-            .expose()
-            .lines()
-            .next()
-            .unwrap_or("")
-            .trim_end_matches('\r')
-            .to_string();
-        if pw.is_empty() {
-            return Err(StoreError::Password {
-                store: store.to_string(),
-                message: format!("[store] password_file {} is empty", f.display()),
-            });
-        }
-        return Ok(Some(pw));
+        // (As the config's load checks it: a FIFO hung the open, `/dev/zero`
+        // filled the memory.)
+        let pw = crate::config::access::password_in_file(f).map_err(|e| StoreError::Password {
+            store: store.to_string(),
+            message: format!("[store] password_file: {e}"),
+        })?;
+        return Ok(Some(pw.expose().to_string()));
     }
     if let Ok(pw) = std::env::var("PGPASSWORD") {
         return Ok(Some(pw));
