@@ -263,14 +263,11 @@ pub fn may_be_requalified(it: &Identified) -> bool {
 
 /// The keys [`requalified`] gives entries sharing `key`'s link: the range
 /// `(from, to)` they sort in (`link:URL title:…`).
-/// An entry requalified once is looked for there (its title corrected, its
-/// slug following it), not only under its new key.
+/// An entry requalified once is looked for there (its title corrected), not
+/// only under its new key.
 pub fn requalified_range(key: &str) -> Option<(String, String)> {
-    let at = key.find(" link:").or_else(|| key.find(" title:"))?;
-    let colon = at + key[at..].find(':')?;
-    let from = key[..=colon].to_string();
-    let to = format!("{};", &key[..colon]);
-    Some((from, to))
+    let stem = &key[..key.find(" title:")? + " title".len()];
+    Some((format!("{stem}:"), format!("{stem};")))
 }
 
 /// The key `it` takes when the item stored under its own key is another

@@ -154,7 +154,7 @@ impl Store {
             let mut it =
                 it.completed_unless_stored(existing.as_ref().map(|e| e.content_hash.as_str()));
             // The item under its key may be another entry the feed gave the
-            // same guid or link (see `identity::requalified`).
+            // same link (see `identity::requalified`).
             if let Some(e) = existing
                 .as_ref()
                 .filter(|e| e.content_hash != it.content_hash)
@@ -164,7 +164,7 @@ impl Store {
                 it.to_mut().key = key;
                 requalified = true;
                 if existing.is_none() {
-                    // Requalified before under another title or link: the
+                    // Requalified before under another title: the
                     // same entry corrected since.
                     existing = find_requalified_sibling(&tx, feed.id, &it, &doc_keys)?;
                     if let Some(e) = &existing {
@@ -371,7 +371,7 @@ fn requalified_key(
     .map_err(StoreError::ctx("reading the item under a reused key"))
 }
 
-/// An item stored under a requalified key sharing `it`'s guid or link
+/// An item stored under a requalified key sharing `it`'s link
 /// ([`crate::identity::requalified_range`]) that is `it` (corrected since),
 /// whose key the document does not hold; the newest such.
 fn find_requalified_sibling(

@@ -201,7 +201,7 @@ impl PgStore {
             let mut it =
                 it.completed_unless_stored(existing.as_ref().map(|e| e.content_hash.as_str()));
             // The item under its key may be another entry the feed gave the
-            // same guid or link (see `identity::requalified`).
+            // same link (see `identity::requalified`).
             if let Some(e) = existing
                 .as_ref()
                 .filter(|e| e.content_hash != it.content_hash)
@@ -229,7 +229,7 @@ impl PgStore {
                     };
                     it.to_mut().key = key;
                     if existing.is_none() {
-                        // Requalified before under another title or link
+                        // Requalified before under another title
                         // (see SQLite's).
                         existing =
                             find_requalified_sibling(&mut tx, feed.id, &it, &doc_keys).await?;
@@ -426,7 +426,7 @@ async fn tombstoned(
     Ok(n > 0)
 }
 
-/// An item under a requalified key sharing `it`'s guid or link that is `it`
+/// An item under a requalified key sharing `it`'s link that is `it`
 /// (see SQLite's `find_requalified_sibling`).
 async fn find_requalified_sibling(
     tx: &mut Tx<'_>,
