@@ -543,6 +543,43 @@ async fn every_hostile_server_fails_only_its_own_feed_with_a_clear_error() {
             expect: Expect::Stored(3),
         },
         Row {
+            name: "gzip-twice-two-lines",
+            act: Act::Raw(http(
+                200,
+                &[
+                    ("Content-Type", "application/rss+xml"),
+                    ("Content-Encoding", "gzip"),
+                    ("Content-Encoding", "gzip"),
+                ],
+                &gzip(&gzip(good.as_bytes())),
+            )),
+            expect: Expect::Stored(3),
+        },
+        Row {
+            name: "gzip-identity",
+            act: Act::Raw(http(
+                200,
+                &[
+                    ("Content-Type", "application/rss+xml"),
+                    ("Content-Encoding", "gzip, identity"),
+                ],
+                &gzip(good.as_bytes()),
+            )),
+            expect: Expect::Stored(3),
+        },
+        Row {
+            name: "gzip-cut-short",
+            act: Act::Raw(http(
+                200,
+                &[
+                    ("Content-Type", "application/rss+xml"),
+                    ("Content-Encoding", "gzip"),
+                ],
+                &gzip(good.as_bytes())[..gzip(good.as_bytes()).len() / 2],
+            )),
+            expect: Expect::Failed(&["invalid compressed data"]),
+        },
+        Row {
             name: "gzip-twice-bomb",
             act: Act::Raw(http(
                 200,

@@ -458,6 +458,33 @@ async fn oversized_bodies_are_refused_and_nothing_is_stored() {
     assert_eq!((s.ok, s.new), (2, 400));
 }
 
+/// Gzip as servers really send it: several members in a row (a file
+/// appended to, or compressed in pieces), and feedloom asks for it.
+#[tokio::test]
+async fn gzip_of_several_members_is_one_body_and_is_asked_for() {
+    let srv = FeedServer::start().await;
+    let env = TestEnv::new();
+    let doc = rss(
+        "members",
+        &[
+            (Some("m1"), None, "first member", "a"),
+            (Some("m2"), None, "second member", "b"),
+        ],
+    );
+    let (head, tail) = doc.split_at(doc.len() / 2);
+    let packed = [gzip(head.as_bytes()), gzip(tail.as_bytes())].concat();
+    srv.set(
+        "/members.xml",
+        Resource::feed(packed).header("content-encoding", "gzip"),
+    );
+    let cfg = env.config(&feeds_toml(&[srv.url("/members.xml")]));
+    let s = poll_once(&env, &cfg).await;
+    assert_eq!((s.ok, s.failed, s.new), (1, 0, 2));
+    let seen = srv.seen();
+    let asked = seen[0].headers["accept-encoding"].to_str().unwrap();
+    assert!(asked.split(',').any(|c| c.trim() == "gzip"), "{asked}");
+}
+
 #[tokio::test]
 async fn three_formats_parse_back_to_the_same_stories() {
     let srv = FeedServer::start().await;

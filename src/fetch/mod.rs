@@ -185,6 +185,14 @@ impl Fetcher {
                 // or for the body budget.)
                 .connect_timeout(connect_timeout(cfg))
                 .redirect(reqwest::redirect::Policy::none())
+                // Gzip is decoded here, not by the client, under max_body
+                // and for every way RFC 9110 labels it (see [`Gunzip`]); the
+                // client still decodes brotli and deflate.
+                .gzip(false)
+                .default_headers(reqwest::header::HeaderMap::from_iter([(
+                    header::ACCEPT_ENCODING,
+                    header::HeaderValue::from_static("gzip, br, deflate"),
+                )]))
                 .pool_max_idle_per_host(cfg.per_host)
                 .pool_idle_timeout(IDLE_CONNECTION)
                 .dns_resolver(Arc::new(GuardedResolver {
@@ -405,7 +413,7 @@ impl Fetcher {
             };
             let invalid = |e: std::io::Error| FetchError::Network {
                 url: current.to_string(),
-                failure: NetFailure::Other(format!("body: invalid gzip data ({e})")),
+                failure: NetFailure::Other(format!("body: invalid compressed data ({e})")),
             };
             loop {
                 let chunk = deadline.run(&current, stream.next()).await?;
@@ -624,30 +632,25 @@ impl Gunzip {
     }
 }
 
-/// How many gzip layers the HTTP client left on a body: it decodes a
-/// `Content-Encoding` of exactly `gzip` (and `br`, `deflate`); RFC 9110 also
-/// makes `x-gzip` gzip and codings case-insensitive, and a body may be
-/// gzipped more than once (`gzip, gzip`). 0 for anything else.
+/// How many gzip layers a body carries, for feedloom to decode (the client
+/// decodes only a `Content-Encoding` of exactly `br` or `deflate`). RFC 9110
+/// makes `x-gzip` gzip, codings case-insensitive, `identity` no coding, and
+/// lets codings be listed on one line (`gzip, gzip`) or on several. Several
+/// gzip members in a row are one body. 0 for anything else (the body is then
+/// taken as sent, and a compressed one is told apart by the reader).
 fn undecoded_gzip(h: &reqwest::header::HeaderMap) -> usize {
-    let lines: Vec<&str> = h
-        .get_all(header::CONTENT_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect();
-    if lines.is_empty() || lines == ["gzip"] {
-        return 0;
+    let mut layers = 0;
+    for line in h.get_all(header::CONTENT_ENCODING) {
+        let Ok(line) = line.to_str() else { return 0 };
+        for coding in line.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+            if coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip") {
+                layers += 1;
+            } else if !coding.eq_ignore_ascii_case("identity") {
+                return 0;
+            }
+        }
     }
-    let v = lines.join(",");
-    let codings: Vec<String> = v
-        .split(',')
-        .map(|c| c.trim().to_ascii_lowercase())
-        .filter(|c| !c.is_empty())
-        .collect();
-    if codings.iter().all(|c| c == "gzip" || c == "x-gzip") {
-        codings.len().min(2)
-    } else {
-        0
-    }
+    layers.min(2)
 }
 
 /// When a fetch runs out of `fetch.timeout`: moved later by the time spent
