@@ -40,10 +40,12 @@ pub struct Rendered {
     /// (see [`Rendered::after`]). Served as Last-Modified, never later than
     /// the response's Date.
     pub modified: i64,
-    /// Two contents before this one were rendered in its second: a client
-    /// holding `modified` may hold another, so If-Modified-Since cannot
-    /// tell (the ETag can).
+    /// The content before this one may have been sent with this date (the
+    /// clock went back between the two renders), so If-Modified-Since
+    /// cannot tell them apart (the ETag can).
     pub same_second: bool,
+    /// When it was rendered (Unix seconds).
+    pub rendered_at: i64,
     pub content_type: &'static str,
 }
 
@@ -63,24 +65,28 @@ impl Rendered {
             etag,
             modified,
             same_second: false,
+            rendered_at: modified,
             content_type: format.content_type(),
         }
     }
 
-    /// New content rendered at `now`, replacing `old`. Its Last-Modified is
-    /// `now`, unless `old` was rendered in this second too (a client holding
-    /// that second's Last-Modified may hold `old`): then the next second,
-    /// served as `now` until that second comes (clients that got `now` ask
-    /// again and get the content); a third content in the second cannot be
-    /// told apart by date at all. Never more than a second ahead: a busy
-    /// daemon renders several times a second.
+    /// New content rendered at `now`, replacing `old`. `old` was sent with a
+    /// Last-Modified of at most `now` (it is never later than the time it is
+    /// sent, taken before the content is picked). So the new content's date
+    /// is `now`, unless `old` is dated `now` or later (rendered in this
+    /// second): then the next second, served as `now` until that second comes
+    /// (clients that got `now` ask again and get the content). However many
+    /// contents a second renders, the last one's date tells it apart, never
+    /// more than a second ahead. Only when the clock went back can no date
+    /// tell the two apart.
     pub fn after(mut self, old: Option<&Rendered>, now: i64) -> Rendered {
-        match old.map(|o| o.modified) {
-            Some(m) if m == now => self.modified = now + 1,
-            Some(m) if m > now => {
-                self.modified = m;
+        self.rendered_at = now;
+        match old {
+            Some(o) if o.rendered_at > now => {
+                self.modified = o.modified.max(now);
                 self.same_second = true;
             }
+            Some(o) if o.modified >= now => self.modified = now + 1,
             _ => self.modified = now,
         }
         self
@@ -516,6 +522,9 @@ pub(crate) async fn output(
     Path(file): Path<String>,
     headers: HeaderMap,
 ) -> Response {
+    // (Taken before the content is picked: a content is never dated later
+    // than the one that replaces it, see `Rendered::after`.)
+    let now = crate::now_unix();
     let Some(r) = state
         .outputs
         .read()
@@ -525,7 +534,7 @@ pub(crate) async fn output(
     else {
         return (StatusCode::NOT_FOUND, "no such output\n").into_response();
     };
-    let last_modified = httpdate(r.last_modified(crate::now_unix()));
+    let last_modified = httpdate(r.last_modified(now));
     let gzip = headers
         .get(header::ACCEPT_ENCODING)
         .and_then(|v| v.to_str().ok())
@@ -850,15 +859,25 @@ mod tests {
         assert_eq!((b.modified, b.last_modified(100)), (101, 100));
         assert!(!b.unchanged_since(100));
         assert!(b.unchanged_since(101));
-        // c in that second too: no date tells it from b.
+        // c in that second too: b was sent as 100 only, so c's 101 tells
+        // them apart; a client that later holds 101 holds c (it was answered
+        // 200 for ever after, until the output changed again).
         let c = new(b"c").after(Some(&b), 100);
-        assert_eq!(c.modified, 101);
-        assert!(!c.unchanged_since(101) && c.unchanged_since(102));
+        assert_eq!((c.modified, c.same_second), (101, false));
+        assert!(!c.unchanged_since(100) && c.unchanged_since(101));
         // Never further ahead than a second, and back to now afterwards.
         let d = new(b"d").after(Some(&c), 100);
         assert_eq!(d.modified, 101);
-        let e = new(b"e").after(Some(&d), 105);
+        // The next second: d may have been sent as 101.
+        let d2 = new(b"d2").after(Some(&d), 101);
+        assert_eq!(d2.modified, 102);
+        assert!(!d2.unchanged_since(101) && d2.unchanged_since(102));
+        let e = new(b"e").after(Some(&d2), 105);
         assert_eq!((e.modified, e.same_second), (105, false));
+        // The clock went back: e may have been sent as 105, so no date tells.
+        let f = new(b"f").after(Some(&e), 103);
+        assert_eq!((f.modified, f.same_second), (105, true));
+        assert!(!f.unchanged_since(105) && f.unchanged_since(106));
     }
 
     #[test]
