@@ -98,8 +98,17 @@ fn fatal(json: bool, message: &str) {
 }
 
 fn init_tracing(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("FEEDLOOM_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // html5ever warns about the markup of the stories it sanitises ("foster
+    // parenting not implemented"), naming no feed, on every render and every
+    // request for an older river page: noise any client could turn into a
+    // flood. Off unless FEEDLOOM_LOG names it.
+    let spec = std::env::var("FEEDLOOM_LOG").unwrap_or_else(|_| "info".into());
+    let spec = match spec.contains("html5ever") {
+        true => spec,
+        false => format!("{spec},html5ever=off"),
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(&spec)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,html5ever=off"));
     use std::io::IsTerminal;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

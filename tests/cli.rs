@@ -238,6 +238,37 @@ fn a_feed_the_parser_panics_on_is_stored_without_a_panic_on_stderr() {
 }
 
 #[test]
+fn markup_the_sanitiser_repairs_logs_no_warning() {
+    // Text straight inside a <table>: html5ever logged a WARN naming no feed
+    // on every render, and the daemon on every request for an older river
+    // page, which any client could repeat.
+    let (dir, cfg) = setup("");
+    std::fs::write(
+        dir.path().join("feeds/local.rss"),
+        FEED.replace(
+            "&lt;p&gt;hi&lt;/p&gt;",
+            "&lt;table&gt;stray text&lt;tr&gt;&lt;td&gt;a&lt;/td&gt;&lt;/tr&gt;&lt;/table&gt;",
+        ),
+    )
+    .unwrap();
+    for level in ["info", "warn"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_feedloom"))
+            .arg("--config")
+            .arg(&cfg)
+            .arg("poll")
+            .env("FEEDLOOM_LOG", level)
+            .output()
+            .unwrap();
+        let stderr = text(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        assert!(!stderr.contains("html5ever"), "{level}: {stderr}");
+        assert!(!stderr.contains("foster"), "{level}: {stderr}");
+    }
+    let page = std::fs::read_to_string(dir.path().join("out/all.atom")).unwrap();
+    assert!(page.contains("stray text"), "{page}");
+}
+
+#[test]
 fn a_reader_that_goes_away_ends_the_command_quietly() {
     // `feedloom check | head -1`: the pipe closes before feedloom writes.
     // It panicked ("failed printing to stdout: Broken pipe", exit 101).
