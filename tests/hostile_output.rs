@@ -354,6 +354,44 @@ async fn no_output_publishes_a_script_url_and_no_story_is_lost() {
     assert_eq!(rss.matches("<item>").count() as i64, stories);
 }
 
+/// Terminal escapes and noncharacters in an author, a title and a feed's
+/// name: Atom and RSS dropped them, the JSON Feed and the HTML page carried
+/// them (`curl …/all.html` in a terminal ran the escape).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_output_carries_control_characters_in_names() {
+    let srv = FeedServer::start().await;
+    let doc = r#"<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>Name&#xFFFE; &#x9B;1m feed</title><link>https://n.example/</link><description>d</description>
+<item><guid>c1</guid><link>https://n.example/1</link><title>Title &#xFFFF;here &#x9B;31m</title><dc:creator>Ann &#x9B;2J&#x85; &#xFFFE;Lee</dc:creator><description>text</description></item>
+</channel></rss>
+"#
+    .replace("&#x9B;", "\u{9b}");
+    srv.set("/n.rss", Resource::feed(doc));
+    let env = TestEnv::new();
+    let cfg = env.config(&format!(
+        "{}[[output]]\nname = \"all\"\n",
+        feeds_toml(&[srv.url("/n.rss")])
+    ));
+    let summary = poll(&cfg, env.open_store()).await.unwrap().0;
+    assert_eq!((summary.ok, summary.new), (1, 1), "{summary:?}");
+    for format in [Format::Json, Format::Html, Format::Atom, Format::Rss] {
+        let text = rendered(&env, &cfg, format);
+        let bad: Vec<char> = text
+            .chars()
+            .filter(|c| {
+                (c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+                    || matches!(c, '\u{FFFE}' | '\u{FFFF}')
+            })
+            .collect();
+        assert!(bad.is_empty(), "{format:?}: {bad:?} in {text}");
+        assert!(
+            text.contains("Ann 2J") && text.contains(" Lee"),
+            "{format:?}: {text}"
+        );
+        assert!(text.contains("Title here "), "{format:?}: {text}");
+    }
+}
+
 fn feedloom(config: &Path, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_feedloom"))
         .arg("--config")

@@ -191,10 +191,18 @@ pub fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
-/// A title without bidi override/isolate characters.
+/// A title, author or feed name as shown: without bidi override/isolate
+/// characters, control characters other than tab and line ends (an ESC or a
+/// BEL in an author reached the river page and the JSON Feed, and a terminal
+/// reading them ran the escape) or the noncharacters U+FFFE and U+FFFF.
 pub fn plain_title(s: &str) -> Cow<'_, str> {
-    if s.chars().any(is_bidi_control) {
-        Cow::Owned(s.chars().filter(|c| !is_bidi_control(*c)).collect())
+    let unshown = |c: char| {
+        is_bidi_control(c)
+            || (c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+            || matches!(c, '\u{FFFE}' | '\u{FFFF}')
+    };
+    if s.chars().any(unshown) {
+        Cow::Owned(s.chars().filter(|c| !unshown(*c)).collect())
     } else {
         Cow::Borrowed(s)
     }
@@ -418,6 +426,11 @@ mod tests {
     fn titles_lose_bidi_controls_and_markup_can_be_escaped() {
         assert_eq!(plain_title("abc\u{202E}fdp.exe\u{2069}"), "abcfdp.exe");
         assert!(matches!(plain_title("plain"), Cow::Borrowed(_)));
+        assert_eq!(
+            plain_title("Ann \u{1b}[2J\u{1b}]0;pwned\u{7}\u{9b}1m\u{FFFE} Lee\u{7f}"),
+            "Ann [2J]0;pwned1m Lee"
+        );
+        assert_eq!(plain_title("tab\there"), "tab\there");
         assert_eq!(
             escape_markup("<b>x</b> & \"y\""),
             "&lt;b&gt;x&lt;/b&gt; & \"y\""
