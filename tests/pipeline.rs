@@ -643,6 +643,16 @@ async fn outputs_filter_by_tag_window_and_limit() {
         .unwrap();
     let feed = parse_back(&export_text(&env, &cfg, Format::Atom));
     assert_eq!(feed.entries.len(), 0);
+    // The output changed when its last story left the window, not in 1970.
+    let (lo, hi) = (
+        env.count("SELECT min(first_seen_at) FROM stories"),
+        env.count("SELECT max(first_seen_at) FROM stories"),
+    );
+    let updated = feed.updated.unwrap().timestamp();
+    assert!(
+        (lo + 3601..=hi + 3601).contains(&updated),
+        "{updated} not in {lo}..{hi} + 1 h"
+    );
 }
 
 #[tokio::test]

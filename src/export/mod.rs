@@ -255,11 +255,35 @@ pub fn render_output(
         &query_for(out, now, limit),
         &out.selection,
     )?);
-    let info = info_for(out, &stories);
+    let mut info = info_for(out, &stories);
+    if stories.is_empty() {
+        info.updated = info.updated.max(emptied_at(store, out, now)?);
+    }
     Ok(match format {
         Format::Html => html::render(&info, &out.formats, &html::file_base(out), &stories),
         _ => render(format, &info, &stories),
     })
+}
+
+/// When an output with a `window` that shows nothing last changed: when its
+/// newest story left the window (0 when it never showed one). Its `updated`
+/// went back to 1970 when the window emptied.
+fn emptied_at(store: &dyn Reader, out: &OutputConfig, now: i64) -> Result<i64, StoreError> {
+    let Some(w) = out.window_secs() else {
+        return Ok(0);
+    };
+    let mut q = query_for(out, now, Some(1));
+    q.since = None;
+    Ok(select_stories(store, &q, &out.selection)?
+        .first()
+        .map(|s| {
+            crate::store::queries::Cursor::after(s, out.updates)
+                .at
+                .saturating_add(w)
+                .saturating_add(1)
+                .min(now)
+        })
+        .unwrap_or(0))
 }
 
 /// What the formats say about `out` when it shows `stories`.
@@ -315,7 +339,10 @@ pub fn render_all(
         let mut stories = cache.prepare(select_stories(store, &query, &out.selection)?);
         let older = stories.len() > out.max_items;
         stories.truncate(out.max_items);
-        let info = info_for(out, &stories);
+        let mut info = info_for(out, &stories);
+        if stories.is_empty() {
+            info.updated = info.updated.max(emptied_at(store, out, now)?);
+        }
         // The oldest story shown leaves the window one second after its
         // time + window: every format must be rendered again then.
         let leaves = out.window_secs().and_then(|w| {
