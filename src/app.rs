@@ -306,6 +306,16 @@ pub async fn run(
         Location::Postgres { .. } => None,
     };
     let store = Backend::open(&location, &node_name()).await?;
+    // (PostgreSQL: a node of this machine that was killed held its feeds, and
+    // every other feed of their hosts, until the lease ran out.)
+    match store.release_dead_claims(&is_dead_local_node).await {
+        Ok(0) => {}
+        Ok(n) => info!(
+            feeds = n,
+            "claims of an ended feedloom process of this machine released"
+        ),
+        Err(e) => warn!(error = %chain(&e), "cannot release the claims of ended processes"),
+    }
     let outputs = cfg.outputs.clone();
     let _ = tokio::task::spawn_blocking(move || export::remove_stale_temp_files(&outputs)).await;
     warn_if_few_open_files(&cfg);
@@ -524,6 +534,13 @@ pub async fn run(
                 warn!(aborted = tasks.len(), feeds = %cut.join(" "), "shutdown deadline reached; abandoning fetches (nothing half-stored)");
                 tasks.abort_all();
                 while tasks.join_next().await.is_some() {}
+                // Their claims go (PostgreSQL): the feeds are due again at
+                // once, for the next start or another node. They were held
+                // for the whole lease, with their hosts' other feeds.
+                let ids: Vec<i64> = task_feed.values().map(|(id, _)| *id).chain(unreleased.iter().copied()).collect();
+                if let Ok(Err(e)) = tokio::time::timeout(Duration::from_secs(2), store.release_all(&ids)).await {
+                    warn!(error = %chain(&e), "cannot release the abandoned feeds' claims");
+                }
                 break;
             }
             done = tasks.join_next_with_id() => match done {
@@ -567,7 +584,61 @@ pub fn node_name() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .unwrap_or_else(|_| "node".into());
-    format!("{host}:{}", std::process::id())
+    format!("{host}:{}:{}", std::process::id(), pid_namespace())
+}
+
+/// This process's PID namespace (the inode number of `/proc/self/ns/pid`):
+/// two containers with one hostname both run feedloom as PID 1 (each node
+/// took the other's change notices for its own), but in two namespaces.
+fn pid_namespace() -> String {
+    std::fs::read_link("/proc/self/ns/pid")
+        .ok()
+        .and_then(|l| {
+            let l = l.to_string_lossy().into_owned();
+            let digits: String = l.chars().filter(char::is_ascii_digit).collect();
+            (!digits.is_empty()).then_some(digits)
+        })
+        .unwrap_or_else(|| "0".into())
+}
+
+/// Whether a node named by [`node_name`] is a process of this machine and
+/// PID namespace that has ended (killed, crashed, restarted by systemd): its
+/// claims can go at once instead of when their lease ends. A process this
+/// one cannot look at, or running another program under that PID, counts as
+/// alive.
+pub fn is_dead_local_node(node: &str) -> bool {
+    let mine = node_name();
+    let (Some((host, rest)), Some((my_host, my_rest))) =
+        (node.split_once(':'), mine.split_once(':'))
+    else {
+        return false;
+    };
+    let (Some((pid, ns)), Some((my_pid, my_ns))) = (rest.split_once(':'), my_rest.split_once(':'))
+    else {
+        return false;
+    };
+    if host != my_host || ns != my_ns || ns == "0" || pid == my_pid {
+        return false;
+    }
+    let Ok(pid) = pid.parse::<u32>() else {
+        return false;
+    };
+    let proc = std::path::PathBuf::from(format!("/proc/{pid}"));
+    if !proc.exists() {
+        return true;
+    }
+    // The PID was reused: dead unless it runs feedloom.
+    let exe = |p: &std::path::Path| {
+        std::fs::read_link(p.join("exe")).ok().map(|e| {
+            e.to_string_lossy()
+                .trim_end_matches(" (deleted)")
+                .to_string()
+        })
+    };
+    match (exe(&proc), exe(std::path::Path::new("/proc/self"))) {
+        (Some(theirs), Some(ours)) => theirs != ours,
+        _ => false,
+    }
 }
 
 /// Warns when the process may not open enough files for `max_connections`
@@ -1000,6 +1071,20 @@ fn describe_access(a: &config::Access) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_ended_processes_of_this_machine_and_namespace_are_dead_nodes() {
+        let me = node_name();
+        let parts: Vec<&str> = me.split(':').collect();
+        let (host, ns) = (parts[0], parts[2]);
+        assert!(!is_dead_local_node(&me));
+        // A PID above the kernel's limit (4194304) never runs.
+        assert!(is_dead_local_node(&format!("{host}:4194305:{ns}")));
+        assert!(!is_dead_local_node(&format!("other-{host}:4194305:{ns}")));
+        assert!(!is_dead_local_node(&format!("{host}:4194305:1{ns}")));
+        // A node named before PID namespaces were part of the name.
+        assert!(!is_dead_local_node(&format!("{host}:4194305")));
+    }
 
     #[test]
     fn open_files_limit_is_read_from_proc_limits() {

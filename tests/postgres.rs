@@ -1831,3 +1831,94 @@ async fn episodes_sharing_a_show_page_are_each_kept_alike() {
     assert_eq!(stories(&exported[0]), stories(&exported[1]));
     assert_eq!(stories(&exported[1]).len(), 2, "{}", exported[1]);
 }
+
+/// A node's claims outlive it only as long as they must: a node stopped by
+/// SIGTERM whose fetch was cut off at the shutdown deadline gives its claim
+/// up, and a node killed with SIGKILL has its claims cleared by the next node
+/// started on its machine (systemd's restart). Both held the feed, and every
+/// other feed of its host, for the whole lease (2 minutes by default).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claims_of_a_stopped_or_killed_node_do_not_wait_for_the_lease() {
+    let server = FeedServer::start().await;
+    let doc = || rss("Slow", &[(Some("s1"), None, "Slow one", "x")]);
+    server.set(
+        "/slow.xml",
+        Resource::feed(doc()).delay(Duration::from_secs(60)),
+    );
+    let Some(url) = pg::fresh_db("dead_claims").await else {
+        return;
+    };
+    let env = TestEnv::new();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let cfg = env.path("node.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[store]\nurl = \"{url}\"\n\n[server]\nlisten = \"127.0.0.1:{port}\"\nshutdown_timeout = \"1s\"\n\n\
+             [defaults]\nevery = \"1s\"\nspread = \"0s\"\n\n{}",
+            common::feeds_toml(&[server.url("/slow.xml")])
+        ),
+    )
+    .unwrap();
+    let start = || {
+        Daemon(
+            Command::new(env!("CARGO_BIN_EXE_feedloom"))
+                .arg("--config")
+                .arg(&cfg)
+                .arg("run")
+                .env("FEEDLOOM_LOG", "off")
+                .spawn()
+                .unwrap(),
+        )
+    };
+    let c = pg::client(&url).await;
+    let claimed = async || {
+        c.query_one(
+            "SELECT count(*) FROM feeds WHERE claimed_by IS NOT NULL",
+            &[],
+        )
+        .await
+        .map_or(0, |r| r.get::<_, i64>(0))
+    };
+    let claims_one = async || {
+        for _ in 0..100 {
+            if claimed().await == 1 {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        false
+    };
+    // SIGTERM while the fetch hangs: cut off after the 1 s deadline.
+    let mut node = start();
+    assert!(claims_one().await, "the node claims the slow feed");
+    let _ = Command::new("kill").arg(node.0.id().to_string()).status();
+    let status = node.0.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    assert_eq!(claimed().await, 0, "the cut-off fetch's claim is given up");
+
+    // SIGKILL while the fetch hangs; the next node of this machine starts.
+    let mut node = start();
+    assert!(claims_one().await, "the node claims the slow feed again");
+    node.0.kill().unwrap();
+    node.0.wait().unwrap();
+    assert_eq!(claimed().await, 1, "a killed node leaves its claim");
+    server.set("/slow.xml", Resource::feed(doc()));
+    let _next = start();
+    let mut fetched = false;
+    for _ in 0..100 {
+        if pg::count(&c, "SELECT count(*) FROM items").await == 1 {
+            fetched = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        fetched,
+        "the next node fetches the feed at once, not after the lease"
+    );
+}

@@ -277,6 +277,18 @@ impl Backend {
         }
     }
 
+    /// Clears the claims of nodes `dead` says have ended (PostgreSQL; none
+    /// on SQLite); returns how many feeds they held.
+    pub async fn release_dead_claims(
+        &self,
+        dead: &(dyn Fn(&str) -> bool + Sync),
+    ) -> Result<u64, StoreError> {
+        match self {
+            Backend::Sqlite(_) => Ok(0),
+            Backend::Postgres(p) => p.release_dead_claims(dead).await,
+        }
+    }
+
     /// Gives up this node's claim on a feed it did not fetch after all.
     pub async fn release(&self, feed_id: i64) -> Result<(), StoreError> {
         match self {

@@ -426,6 +426,43 @@ impl PgStore {
         r
     }
 
+    /// Clears the live claims of the nodes `dead` says have ended.
+    pub async fn release_dead_claims(
+        &self,
+        dead: &(dyn Fn(&str) -> bool + Sync),
+    ) -> Result<u64, StoreError> {
+        let c = "releasing the claims of ended nodes";
+        let now = crate::now_unix();
+        let mut conn = self.pool().get().await?;
+        let mut tx = conn.tx().await?;
+        let nodes: Vec<String> = tx
+            .query(
+                c,
+                "SELECT DISTINCT claimed_by FROM feeds
+                 WHERE claimed_by IS NOT NULL AND claimed_until > $1",
+                &[&now],
+            )
+            .await?
+            .iter()
+            .map(|r| r.get::<_, String>(0))
+            .filter(|n| *n != self.inner.node && dead(n))
+            .collect();
+        if nodes.is_empty() {
+            tx.commit(c).await?;
+            return Ok(0);
+        }
+        let n = tx
+            .exec(
+                c,
+                "UPDATE feeds SET claimed_by = NULL, claimed_until = NULL
+                 WHERE claimed_by = ANY($1)",
+                &[&nodes],
+            )
+            .await?;
+        tx.commit(c).await?;
+        Ok(n)
+    }
+
     /// Gives up a claim without a result (the fetch never ran).
     pub async fn release(&self, feed_id: i64) -> Result<(), StoreError> {
         self.inner
