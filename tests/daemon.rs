@@ -822,6 +822,31 @@ async fn permanent_redirects_move_the_feed_after_n_fetches_temporary_never() {
         "{json}"
     );
     assert!(moved.contains(&None), "{json}");
+
+    // The user writes the new address in the config, as `feeds` suggests:
+    // the feed keeps its row, items and stories (a new row stored and
+    // announced every item again).
+    let (items, stories) = (
+        env.count("SELECT count(*) FROM items"),
+        env.count("SELECT count(*) FROM stories"),
+    );
+    let id = env.count("SELECT id FROM feeds WHERE url LIKE '%/old.xml'");
+    let cfg = env.config(&format!(
+        "[fetch]\nhost_gap = \"0s\"\n\n[defaults]\nredirect_after = 2\n\n{}",
+        feeds_toml(&[srv.url("/new.xml"), srv.url("/tmp.xml")])
+    ));
+    let (s, _) = feedloom::refresh::poll(&cfg, env.open_store())
+        .await
+        .unwrap();
+    assert_eq!((s.ok, s.new), (2, 0), "{s:?}");
+    assert_eq!(env.count("SELECT count(*) FROM items"), items);
+    assert_eq!(env.count("SELECT count(*) FROM stories"), stories);
+    assert_eq!(
+        env.count("SELECT id FROM feeds WHERE url LIKE '%/new.xml' AND fetch_url IS NULL AND in_config = 1"),
+        id
+    );
+    assert_eq!(env.count("SELECT count(*) FROM feeds"), 2);
+    assert!(!commands_feeds(&env).contains("moved to"));
 }
 
 fn commands_feeds(env: &TestEnv) -> String {

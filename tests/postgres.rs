@@ -1922,3 +1922,49 @@ async fn claims_of_a_stopped_or_killed_node_do_not_wait_for_the_lease() {
         "the next node fetches the feed at once, not after the lease"
     );
 }
+
+/// A feed moved for good, then named in the config by its new address, keeps
+/// its row and items on both stores (a new row announced every item again).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_moved_feed_named_by_its_new_address_keeps_its_items_alike() {
+    let server = FeedServer::start().await;
+    server.set(
+        "/old.xml",
+        Resource::status(301).header("location", "/new.xml"),
+    );
+    server.set(
+        "/new.xml",
+        Resource::feed(rss(
+            "Moved",
+            &[
+                (Some("m1"), None, "One", "x"),
+                (Some("m2"), None, "Two", "y"),
+            ],
+        ))
+        .no_etag(),
+    );
+    let body = |path: &str| {
+        format!(
+            "[defaults]\nredirect_after = 1\n\n{}",
+            common::feeds_toml(&[server.url(path)])
+        )
+    };
+    let Some(pair) = Pair::new("moved_feed", &body("/old.xml")).await else {
+        return;
+    };
+    let polled = pair.run(&["poll"]).await;
+    assert!(polled.iter().all(|p| p.contains("2 new")), "{polled:?}");
+    for cfg in pair.both() {
+        let text = std::fs::read_to_string(cfg).unwrap();
+        std::fs::write(cfg, text.replace("/old.xml", "/new.xml")).unwrap();
+    }
+    let polled = pair.run(&["poll"]).await;
+    assert!(polled.iter().all(|p| p.contains("0 new")), "{polled:?}");
+    let feeds = pair.run(&["feeds", "--json"]).await;
+    for f in &feeds {
+        let rows: serde_json::Value = serde_json::from_str(f).unwrap();
+        assert_eq!(rows.as_array().unwrap().len(), 1, "{f}");
+        assert_eq!(rows[0]["url"], server.url("/new.xml"), "{f}");
+        assert_eq!(rows[0]["items"], 2, "{f}");
+    }
+}

@@ -104,6 +104,20 @@ impl Store {
             let mut add_tag = tx
                 .prepare_cached("INSERT OR IGNORE INTO feed_tags (tag, feed_id) VALUES (?1, ?2)")
                 .map_err(ctx("syncing tags"))?;
+            // A feed moved for good (`fetch_url`, shown by `feeds` as
+            // `[moved to URL]`) whose new address replaced the old one in the
+            // config keeps its row, items and stories: a new row stored and
+            // announced every item again.
+            let named: std::collections::HashSet<&str> =
+                feeds.iter().map(|f| f.url.as_str()).collect();
+            let mut moved_here = tx
+                .prepare_cached("SELECT id, url FROM feeds WHERE fetch_url = ?1 ORDER BY id DESC")
+                .map_err(ctx("syncing feeds"))?;
+            let mut take_over = tx
+                .prepare_cached(
+                    "UPDATE feeds SET url = ?2, fetch_url = NULL, title = ?3, in_config = 1 WHERE id = ?1",
+                )
+                .map_err(ctx("syncing feeds"))?;
             let mut configured = std::collections::HashSet::with_capacity(feeds.len());
             for f in &feeds {
                 let found: Option<(i64, Option<String>, bool)> = find
@@ -111,9 +125,28 @@ impl Store {
                     .optional()
                     .map_err(ctx("syncing feeds"))?;
                 let id = match found {
-                    None => insert
-                        .query_row(params![f.url, f.title, now], |r| r.get(0))
-                        .map_err(ctx("syncing feeds"))?,
+                    None => {
+                        let old = moved_here
+                            .query_map([&f.url], |r| {
+                                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+                            })
+                            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+                            .map_err(ctx("syncing feeds"))?
+                            .into_iter()
+                            .find(|(_, url)| !named.contains(url.as_str()));
+                        match old {
+                            Some((id, old_url)) => {
+                                take_over
+                                    .execute(params![id, f.url, f.title])
+                                    .map_err(ctx("syncing feeds"))?;
+                                tracing::info!(feed = %f.url, was = %old_url, "the config names a moved feed by its new address: it keeps its items");
+                                id
+                            }
+                            None => insert
+                                .query_row(params![f.url, f.title, now], |r| r.get(0))
+                                .map_err(ctx("syncing feeds"))?,
+                        }
+                    }
                     Some((id, title, in_config)) => {
                         if title != f.title || !in_config {
                             update

@@ -99,8 +99,25 @@ impl PgStore {
             .collect();
         for f in feeds {
             if !id_of.contains_key(&f.url) {
-                // (Another node may have inserted it since: then it is updated.)
                 let f = last[f.url.as_str()];
+                // A feed moved for good whose new address replaced the old
+                // one in the config keeps its row (as in the SQLite store).
+                let moved = tx
+                    .query(
+                        c,
+                        "UPDATE feeds SET url = $1, fetch_url = NULL, title = $2, in_config = 1
+                         WHERE id = (SELECT id FROM feeds WHERE fetch_url = $1 AND NOT (url = ANY($3))
+                                     ORDER BY id DESC LIMIT 1)
+                         RETURNING id",
+                        &[&f.url, &f.title, &urls],
+                    )
+                    .await?;
+                if let Some(row) = moved.first() {
+                    tracing::info!(feed = %f.url, "the config names a moved feed by its new address: it keeps its items");
+                    id_of.insert(f.url.clone(), row.get(0));
+                    continue;
+                }
+                // (Another node may have inserted it since: then it is updated.)
                 let id: i64 = tx
                     .one(
                         c,
