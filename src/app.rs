@@ -139,11 +139,32 @@ impl Plan {
                 store.fetch_earlier(earlier).await?;
             }
         }
+        // A next fetch a clock that was ahead set is moved to now.
+        let ahead: Vec<(i64, i64)> = refs
+            .iter()
+            .zip(&every_list)
+            .filter(|(f, e)| {
+                f.next_fetch_at
+                    .is_some_and(|t| crate::schedule::set_by_a_clock_ahead(t, now, e, &defaults))
+            })
+            .map(|(f, _)| (f.id, now))
+            .collect();
+        if !ahead.is_empty() {
+            warn!(
+                feeds = ahead.len(),
+                "next fetches set later than any schedule allows (the clock was ahead): due now"
+            );
+            store.fetch_earlier(ahead).await?;
+        }
         // Feeds due now (or never fetched) get first fetch times spread out.
         let first: Vec<(i64, i64)> = refs
             .iter()
             .zip(&every_list)
-            .filter(|(f, _)| f.next_fetch_at.is_none_or(|t| t <= now))
+            .filter(|(f, e)| {
+                f.next_fetch_at.is_none_or(|t| {
+                    t <= now || crate::schedule::set_by_a_clock_ahead(t, now, e, &defaults)
+                })
+            })
             .map(|(f, e)| {
                 (
                     f.id,

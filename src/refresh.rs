@@ -793,8 +793,14 @@ async fn poll_inner(
     let now = crate::now_unix();
     let mut backing_off = 0;
     if polite {
-        for f in &mut refs {
-            if f.enabled && f.consecutive_failures > 0 && f.next_fetch_at.is_some_and(|t| t > now) {
+        // (sync_config gives the feeds in the config's order.)
+        for (f, c) in refs.iter_mut().zip(&cfg.feeds) {
+            // (A time set by a clock that was ahead is no backoff.)
+            let every = crate::schedule::Every::of(c, &cfg.defaults);
+            let waits = f.next_fetch_at.is_some_and(|t| {
+                t > now && !crate::schedule::set_by_a_clock_ahead(t, now, &every, &cfg.defaults)
+            });
+            if f.enabled && f.consecutive_failures > 0 && waits {
                 f.id = -1;
                 backing_off += 1;
             }

@@ -62,6 +62,23 @@ impl Every {
     }
 }
 
+/// Whether a stored next fetch time lies past anything the rules could have
+/// set at `now` (the schedule's next time, `max_delay`, `max_backoff`, a
+/// minute more): it was set by a clock that was ahead. Such a feed is due at
+/// once; it waited until the clock caught up (30 days ahead: 30 days without a
+/// fetch, and `poll` left it out as backing off).
+pub fn set_by_a_clock_ahead(next: i64, now: i64, every: &Every, defaults: &Defaults) -> bool {
+    let latest = [
+        every.next_after(now),
+        now.saturating_add(secs(defaults.max_delay.0)),
+        now.saturating_add(secs(defaults.max_backoff.0)),
+    ]
+    .into_iter()
+    .max()
+    .unwrap_or(now);
+    next > latest.saturating_add(60)
+}
+
 /// Whole seconds of a duration, bounded so that sums with a time cannot overflow.
 fn secs(d: Duration) -> i64 {
     d.as_secs().min(i64::MAX as u64 / 4) as i64

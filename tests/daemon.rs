@@ -1064,3 +1064,65 @@ async fn a_stop_starts_no_request_that_was_waiting_for_its_turn() {
         "one fetch record per request"
     );
 }
+
+/// A store written while the clock was 30 days ahead: once the clock is
+/// right, its feeds are due at once (the daemon fetched nothing for 30 days,
+/// and `poll` left a failing feed out as "backing off"), while a real backoff
+/// and a long schedule still hold.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn next_fetches_a_clock_ahead_set_are_due_at_once() {
+    let srv = FeedServer::start().await;
+    for p in ["/ahead.xml", "/failing.xml", "/backoff.xml", "/daily.xml"] {
+        srv.set(p, Resource::feed(rss("t", &[(Some("1"), None, "x", "d")])));
+    }
+    let env = TestEnv::new();
+    let body = format!(
+        "{FAST}[defaults]\nevery = \"1s\"\nspread = \"0s\"\n\n{}{}{}{}",
+        feed_block(&srv.url("/ahead.xml"), ""),
+        feed_block(&srv.url("/failing.xml"), ""),
+        feed_block(&srv.url("/backoff.xml"), ""),
+        feed_block(&srv.url("/daily.xml"), "every = \"10d\""),
+    );
+    let cfg = env.config(&body);
+    feedloom::refresh::poll(&cfg, env.open_store())
+        .await
+        .unwrap();
+    let month = feedloom::now_unix() + 30 * 86_400;
+    let day = feedloom::now_unix() + 9 * 86_400;
+    let db = rusqlite::Connection::open(env.path("feedloom.db")).unwrap();
+    db.execute_batch(&format!(
+        "UPDATE feeds SET next_fetch_at = {month} WHERE url LIKE '%/ahead.xml';
+         UPDATE feeds SET next_fetch_at = {month}, consecutive_failures = 1 WHERE url LIKE '%/failing.xml';
+         UPDATE feeds SET next_fetch_at = {}, consecutive_failures = 1 WHERE url LIKE '%/backoff.xml';
+         UPDATE feeds SET next_fetch_at = {day} WHERE url LIKE '%/daily.xml';",
+        feedloom::now_unix() + 3600
+    ))
+    .unwrap();
+    drop(db);
+    // `poll`: the failing feed is not backing off; the real backoff is.
+    srv.clear_seen();
+    let (s, _) = feedloom::refresh::poll_with_progress(&cfg, env.open_store(), None, true)
+        .await
+        .unwrap();
+    assert_eq!(hits(&srv, "/failing.xml"), 1, "{s:?}");
+    assert_eq!(hits(&srv, "/backoff.xml"), 0, "{s:?}");
+    assert_eq!(s.backing_off, 1, "{s:?}");
+    rusqlite::Connection::open(env.path("feedloom.db"))
+        .unwrap()
+        .execute(
+            &format!("UPDATE feeds SET next_fetch_at = {month} WHERE url LIKE '%/ahead.xml'"),
+            [],
+        )
+        .unwrap();
+    // The daemon fetches the feed the clock set ahead at once, not the one
+    // whose schedule (every 10 days) says later.
+    srv.clear_seen();
+    let app = spawn_app_in(env, &body).await;
+    assert!(
+        wait_for(10, || hits(&srv, "/ahead.xml") >= 2).await,
+        "fetched every second again"
+    );
+    assert_eq!(hits(&srv, "/daily.xml"), 0);
+    assert_eq!(hits(&srv, "/backoff.xml"), 0);
+    app.stop().await;
+}
