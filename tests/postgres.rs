@@ -1968,3 +1968,70 @@ async fn a_moved_feed_named_by_its_new_address_keeps_its_items_alike() {
         assert_eq!(rows[0]["items"], 2, "{f}");
     }
 }
+
+/// Search reads words alike on both stores: accents do not matter, and
+/// every character that is not a letter or digit separates words.
+/// PostgreSQL found none of these queries: its parser kept `node.js`,
+/// `v1.2.3`, addresses and paths as one word, and accents as they were.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_reads_accents_and_punctuation_alike() {
+    let server = FeedServer::start().await;
+    server.set(
+        "/w.xml",
+        Resource::feed(rss(
+            "Words",
+            &[
+                (
+                    Some("w1"),
+                    Some("https://w.example/cafe"),
+                    "Café crème in Zürich",
+                    "Then São Paulo.",
+                ),
+                (
+                    Some("w2"),
+                    Some("https://w.example/node"),
+                    "Node.js v1.2.3 released",
+                    "Write to user@example.org; files in /usr/local/bin; pi is 3.14.",
+                ),
+                (
+                    Some("w3"),
+                    Some("https://w.example/other"),
+                    "Nothing here",
+                    "Plain words only.",
+                ),
+            ],
+        )),
+    );
+    let body = common::feeds_toml(&[server.url("/w.xml")]);
+    let Some(pair) = Pair::new("search_words", &body).await else {
+        return;
+    };
+    pair.run(&["poll"]).await;
+    for (q, want) in [
+        ("cafe", "/cafe"),
+        ("CRÈME", "/cafe"),
+        ("zurich", "/cafe"),
+        ("sao paulo", "/cafe"),
+        ("\"sao paulo\"", "/cafe"),
+        ("node.js", "/node"),
+        ("node", "/node"),
+        ("v1.2.3", "/node"),
+        ("example.org", "/node"),
+        ("usr", "/node"),
+        ("3.14", "/node"),
+        ("zür*", "/cafe"),
+    ] {
+        let found = pair.run(&["search", "--json", q]).await;
+        for (store, out) in ["sqlite", "postgres"].iter().zip(&found) {
+            let v: Value = serde_json::from_str(out).unwrap();
+            let links: Vec<&str> = v
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|h| h["link"].as_str())
+                .collect();
+            assert_eq!(links.len(), 1, "{store}: {q}: {out}");
+            assert!(links[0].ends_with(want), "{store}: {q}: {out}");
+        }
+    }
+}

@@ -349,8 +349,29 @@ const ACCENTED: &str =
 const PLAIN: &str =
     "aaaaaaceeeeiiiinoooooouuuuyyaaaccccddeeeeegggghhiiiiijklllllnnnooorrrsssstttuuuuuuwyzzz";
 
+/// Text as PostgreSQL's index takes it, the way SQLite's tokenizer reads
+/// it: lower case, accents gone (`Café` is `cafe`), every character that is
+/// not a letter or digit a separator (`node.js` is `node js`, `v1.2.3` is
+/// `v1 2 3`). PostgreSQL's own parser kept `node.js`, addresses, versions and
+/// paths as one word, which no query of the words found, and accents as they
+/// were.
+pub fn search_words(text: &str) -> String {
+    text.chars()
+        .filter(|c| !is_combining_accent(*c))
+        .map(|c| match fold(c) {
+            f if f.is_alphanumeric() => f,
+            _ => ' ',
+        })
+        .collect()
+}
+
+/// A combining accent (U+0300–U+036F): `e` + U+0301 is `é` decomposed.
+fn is_combining_accent(c: char) -> bool {
+    ('\u{300}'..='\u{36F}').contains(&c)
+}
+
 /// `c` in lower case, without its accent (as the index compares words).
-fn fold(c: char) -> char {
+pub fn fold(c: char) -> char {
     let c = c.to_lowercase().next().unwrap_or(c);
     if c.is_ascii() {
         return c;

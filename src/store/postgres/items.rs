@@ -750,6 +750,10 @@ pub(super) async fn index_item(
     (content, summary): (Option<&str>, Option<&str>),
 ) -> Result<(), StoreError> {
     let (title, body) = indexed_fields(title, content, summary);
+    let (title, body) = (
+        crate::store::search::search_words(&title),
+        crate::store::search::search_words(&body),
+    );
     tx.exec(
         "indexing item for search",
         "INSERT INTO search (item_id, doc) VALUES ($1,

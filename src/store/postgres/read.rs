@@ -108,17 +108,36 @@ pub fn tsquery(terms: &[Term]) -> String {
             }
             continue;
         }
-        let words: Vec<String> = t
+        // Words as the index holds them (see `search_words`); an item
+        // indexed before that holds accented words as they were, so a word
+        // that folding changes is looked up in both forms.
+        let form = |w: &str, star: &str| {
+            let plain = w.to_lowercase();
+            let folded = crate::store::search::search_words(w);
+            let folded = folded.trim();
+            if folded.is_empty() || folded.contains(' ') || folded == plain {
+                format!("{}{star}", lexeme(&plain))
+            } else {
+                format!("({}{star} | {}{star})", lexeme(folded), lexeme(&plain))
+            }
+        };
+        let words: Vec<&str> = t
             .text
             .split(|c: char| !c.is_alphanumeric())
             .filter(|w| !w.is_empty())
-            .map(lexeme)
             .collect();
         match words.len() {
             0 => {}
-            1 if t.prefix => parts.push(format!("{}:*", words[0])),
-            1 => parts.push(words[0].clone()),
-            _ => parts.push(format!("({})", words.join(" <-> "))),
+            1 if t.prefix => parts.push(form(words[0], ":*")),
+            1 => parts.push(form(words[0], "")),
+            _ => parts.push(format!(
+                "({})",
+                words
+                    .iter()
+                    .map(|w| form(w, ""))
+                    .collect::<Vec<_>>()
+                    .join(" <-> ")
+            )),
         }
     }
     parts.join(" & ")
