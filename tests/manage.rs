@@ -950,3 +950,39 @@ async fn credentials_in_the_url_reach_the_feed_and_the_config() {
         read(&cfg3)
     );
 }
+
+/// A feed the store disabled (410 Gone), removed and added again once it is
+/// back: `add` says it stays disabled and how to enable it (it said the next
+/// poll fetches it, which never happened), and `enable` then brings it back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adding_again_a_feed_the_store_disabled_says_how_to_enable_it() {
+    let srv = FeedServer::start().await;
+    srv.set("/gone.xml", Resource::status(410));
+    let url = srv.url("/gone.xml");
+    let (_dir, cfg) = setup(&format!("[[feed]]\nurl = \"{url}\"\n"));
+    let out = feedloom(&cfg, &["poll"]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = feedloom(&cfg, &["remove", &url]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    srv.set("/gone.xml", Resource::feed(three_items("Back")));
+    let out = feedloom(&cfg, &["add", &url]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = text(&out.stdout);
+    assert!(
+        said.contains("disabled (HTTP 410)") && said.contains(&format!("feedloom enable {url}")),
+        "{said}"
+    );
+    let out = feedloom(&cfg, &["enable", &url]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = feedloom(&cfg, &["poll"]).await;
+    assert!(text(&out.stdout).contains("3 new"), "{}", text(&out.stdout));
+    // A feed the store has enabled gets no such note.
+    let out = feedloom(&cfg, &["remove", &url]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = feedloom(&cfg, &["add", &url]).await;
+    assert!(
+        !text(&out.stdout).contains("disabled"),
+        "{}",
+        text(&out.stdout)
+    );
+}

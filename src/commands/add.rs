@@ -127,8 +127,38 @@ pub async fn add(
             path.display()
         ),
     )?;
+    if let Some(why) = disabled_in_store(&new_cfg, url.as_str()) {
+        // (A feed disabled by a 410, removed and added again, was never
+        // fetched, while `add` said the next poll would fetch it.)
+        say(
+            out,
+            &format!(
+                "note: the store has this feed disabled ({why}); it is not fetched until \
+                 `feedloom enable {url}`"
+            ),
+        )?;
+    }
     let hint = super::after_edit(&new_cfg, args.reload)?;
     say(out, &hint)
+}
+
+/// Why the store (a SQLite file that exists) has the feed at `url` disabled;
+/// `None` when it is not, or cannot tell. Reads only.
+fn disabled_in_store(cfg: &Config, url: &str) -> Option<String> {
+    if cfg.store.url.is_some() || !cfg.store.path.is_file() {
+        return None;
+    }
+    let store = crate::store::Store::open_read_only(&cfg.store.path).ok()?;
+    let feed = store
+        .feed_summaries()
+        .ok()?
+        .into_iter()
+        .find(|f| f.url == url && !f.enabled)?;
+    Some(match (feed.last_http_status, feed.last_error) {
+        (Some(status), _) => format!("HTTP {status}"),
+        (None, Some(e)) => e,
+        (None, None) => "disabled".to_string(),
+    })
 }
 
 /// Refuses arguments that would not load as config values, before any fetch.
