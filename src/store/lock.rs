@@ -91,13 +91,30 @@ impl StoreLock {
         if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(io)?;
         }
+        // Never through a link (a link in a folder others may write would
+        // have the lock's line written over the file it names, as root too),
+        // and only a plain file.
+        use std::os::unix::fs::OpenOptionsExt;
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
             .open(&path)
-            .map_err(io)?;
+            .map_err(|e| match e.raw_os_error() {
+                Some(libc::ELOOP) => io(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "it is a symbolic link (refused: remove it)",
+                )),
+                _ => io(e),
+            })?;
+        if !file.metadata().map_err(io)?.is_file() {
+            return Err(io(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "it is not a plain file (refused: remove it)",
+            )));
+        }
         // `--reload` looks whether the lock is held by taking it shared for an
         // instant: a daemon starting then waits that instant out.
         let mut tries = 0;
@@ -142,6 +159,24 @@ impl StoreLock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lock_file_that_is_a_link_or_a_pipe_is_refused_and_nothing_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("f.db");
+        let target = dir.path().join("precious");
+        std::fs::write(&target, "keep me").unwrap();
+        std::os::unix::fs::symlink(&target, lock_path(&db)).unwrap();
+        let e = StoreLock::acquire(&db, "poll").err().unwrap().to_string();
+        assert!(e.contains("symbolic link"), "{e}");
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep me");
+        std::fs::remove_file(lock_path(&db)).unwrap();
+        let fifo = std::ffi::CString::new(lock_path(&db).to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo on a path we own.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        let e = StoreLock::acquire(&db, "poll").err().unwrap().to_string();
+        assert!(e.contains("not a plain file"), "{e}");
+    }
 
     #[test]
     fn a_second_holder_is_refused_with_the_first_ones_name() {
