@@ -467,8 +467,17 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
         .map(|n| n.to_string_lossy())
         .unwrap_or_default();
     let tmp = dir.join(temp_name(&name, std::process::id()));
+    // The file it replaces keeps its mode (a 0600 file of `?token=` URLs
+    // became 0644); a link's file is new.
+    let keep_mode = match is_link {
+        false => std::fs::metadata(path).ok().map(|m| m.permissions()),
+        true => None,
+    };
     let result = (|| {
         let mut f = crate::fresh_file(&tmp, 0o666)?;
+        if let Some(mode) = keep_mode {
+            f.set_permissions(mode)?;
+        }
         f.write_all(bytes)?;
         f.sync_all()?;
         drop(f);
@@ -482,6 +491,23 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+#[cfg(test)]
+mod write_tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_file_written_again_keeps_its_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("feeds.opml");
+        std::fs::write(&path, "old").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(super::write_if_changed(&path, b"new").unwrap());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
 }
 
 /// Whether `path` may be replaced whole (written beside, renamed over): an
