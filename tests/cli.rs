@@ -424,3 +424,42 @@ fn a_file_feed_that_is_a_pipe_fails_and_poll_exits() {
         "{list}"
     );
 }
+
+#[test]
+fn a_config_on_a_read_only_file_system_is_named_so() {
+    // Needs a mount of its own (root); says so and skips without one.
+    let dir = tempfile::tempdir().unwrap();
+    let mnt = dir.path().join("ro");
+    std::fs::create_dir(&mnt).unwrap();
+    let mount = |args: &[&str]| {
+        Command::new("mount")
+            .args(args)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !mount(&[
+        "-t",
+        "tmpfs",
+        "-o",
+        "size=1m",
+        "tmpfs",
+        mnt.to_str().unwrap(),
+    ]) {
+        eprintln!("skipped: cannot mount a tmpfs here (not root)");
+        return;
+    }
+    let cfg = mnt.join("feedloom.toml");
+    std::fs::write(
+        &cfg,
+        "[store]\npath = \"/nonexistent/f.db\"\n\n[[feed]]\nurl = \"https://a.example/f\"\n",
+    )
+    .unwrap();
+    let ro = mount(&["-o", "remount,ro", mnt.to_str().unwrap()]);
+    let out = feedloom(&cfg, &["remove", "https://a.example/f"]);
+    let _ = Command::new("umount").arg(&mnt).status();
+    assert!(ro, "remount read-only");
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("Read-only file system"), "{err}");
+    assert!(!err.contains("may not write"), "{err}");
+}

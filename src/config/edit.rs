@@ -97,7 +97,16 @@ impl ConfigFile {
                 }
                 // Nor one this user may not write (the new file renamed into a
                 // folder they may write would have made it theirs).
-                if !may_write(target) {
+                if let Err(e) = may_write(target) {
+                    // A read-only file system (as root too) is the store's
+                    // kind of failure, named as such: exit 1.
+                    if e.raw_os_error() == Some(libc::EROFS) {
+                        return Err(EditError::Io {
+                            action: "write",
+                            path: path.to_path_buf(),
+                            source: e,
+                        });
+                    }
                     return Err(EditError::Unsupported {
                         path: path.to_path_buf(),
                         message: "this user may not write the file; edit it as its owner \
@@ -216,13 +225,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// [`write_atomic`]; with `replace` false, an existing `path` is left as it
 /// is and the error is `AlreadyExists` (the temp file is linked, not renamed).
 /// Whether this process may write the file at `path` (`access(2)`, W_OK).
-fn may_write(path: &Path) -> bool {
+fn may_write(path: &Path) -> std::io::Result<()> {
     use std::os::unix::ffi::OsStrExt;
-    let Ok(c) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
-        return false;
-    };
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
     // SAFETY: `c` is a valid NUL-terminated path for the duration of the call.
-    unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
+    match unsafe { libc::access(c.as_ptr(), libc::W_OK) } {
+        0 => Ok(()),
+        _ => Err(std::io::Error::last_os_error()),
+    }
 }
 
 fn write_file(path: &Path, bytes: &[u8], replace: bool) -> std::io::Result<()> {
