@@ -704,6 +704,8 @@ pub struct Summary {
     /// Feeds left out because they are backing off after failures (`poll`
     /// without `--all`).
     pub backing_off: usize,
+    /// Feeds left to the PostgreSQL nodes that were fetching them.
+    pub held_elsewhere: usize,
 }
 
 /// How far a poll has got, for a progress display: reported once before the
@@ -741,6 +743,13 @@ impl std::fmt::Display for Summary {
         )?;
         if self.backing_off > 0 {
             write!(f, ", {} backing off", self.backing_off)?;
+        }
+        if self.held_elsewhere > 0 {
+            write!(
+                f,
+                ", {} left to the nodes fetching them",
+                self.held_elsewhere
+            )?;
         }
         write!(f, "; items: {} new, {} updated", self.new, self.updated)
     }
@@ -812,6 +821,7 @@ async fn poll_inner(
             );
         }
     }
+    let mut held_elsewhere = 0;
     if let Backend::Postgres(pg) = &store {
         // Like a node: fetch only what no running node holds (their claims).
         let ids: Vec<i64> = refs
@@ -821,6 +831,7 @@ async fn poll_inner(
             .collect();
         let mine = pg.claim_ids(&ids).await?;
         let held = ids.len() - mine.len();
+        held_elsewhere = held;
         if held > 0 {
             info!(feeds = held, "left to the nodes that hold them");
         }
@@ -861,6 +872,7 @@ async fn poll_inner(
     let mut summary = Summary {
         disabled,
         backing_off,
+        held_elsewhere,
         ..Summary::default()
     };
     let mut reports = Vec::with_capacity(total);

@@ -2035,3 +2035,42 @@ async fn search_reads_accents_and_punctuation_alike() {
         }
     }
 }
+
+/// A `poll` whose feeds another node is fetching says so in its summary
+/// (it printed all zeros, with the reason in a log line only).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poll_counts_the_feeds_other_nodes_hold() {
+    let server = FeedServer::start().await;
+    server.set(
+        "/a.xml",
+        Resource::feed(rss("A", &[(Some("a1"), None, "Alpha one", "x")])),
+    );
+    let Some(url) = pg::fresh_db("held_elsewhere").await else {
+        return;
+    };
+    let env = TestEnv::new();
+    let cfg = env.path("pg.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[store]\nurl = \"{url}\"\n\n{}",
+            common::feeds_toml(&[server.url("/a.xml")])
+        ),
+    )
+    .unwrap();
+    ok(&cfg, &["poll"]).await;
+    let c = pg::client(&url).await;
+    c.execute(
+        "UPDATE feeds SET claimed_by = 'elsewhere:1:1', claimed_until = $1",
+        &[&(feedloom::now_unix() + 600)],
+    )
+    .await
+    .unwrap();
+    let said = ok(&cfg, &["poll"]).await;
+    assert!(
+        said.contains(
+            "0 ok, 0 not modified, 0 failed, 0 disabled, 1 left to the nodes fetching them"
+        ),
+        "{said}"
+    );
+}
