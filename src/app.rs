@@ -602,10 +602,16 @@ pub async fn run(
 
 /// This process's name in PostgreSQL claims: `host:pid`.
 pub fn node_name() -> String {
+    node_name_of(std::process::id())
+}
+
+/// The name [`node_name`] gives the process `pid` of this machine and PID
+/// namespace.
+pub fn node_name_of(pid: u32) -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .unwrap_or_else(|_| "node".into());
-    format!("{host}:{}:{}", std::process::id(), pid_namespace())
+    format!("{host}:{pid}:{}", pid_namespace())
 }
 
 /// This process's PID namespace (the inode number of `/proc/self/ns/pid`):

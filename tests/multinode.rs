@@ -215,10 +215,7 @@ impl Node {
 
     /// Its name in `feeds.claimed_by` (`app::node_name`).
     fn name(&self) -> String {
-        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .map(|h| h.trim().to_string())
-            .unwrap_or_else(|_| "node".into());
-        format!("{host}:{}", self.child.id())
+        feedloom::app::node_name_of(self.child.id())
     }
 }
 
