@@ -353,6 +353,22 @@ fn unlike(a: Option<&str>, b: Option<&str>) -> bool {
     2 * shared < a.len() + b.len() - shared
 }
 
+/// For a key `guid:G link:URL` (or `title:`, `text:`: a guid that several
+/// entries of one document carried), the key `guid:G` the same entry has
+/// once its document carries the guid only once. Retention tombstones both,
+/// so that a pruned item does not come back as new under the plain one. `None`
+/// for other keys, and for one shortened to its hash.
+pub fn plain_guid_key(key: &str) -> Option<String> {
+    if !key.starts_with("guid:") || key.contains("#~") {
+        return None;
+    }
+    let cut = [" link:", " title:", " text:"]
+        .iter()
+        .filter_map(|m| key.rfind(m))
+        .max()?;
+    Some(key[..cut].to_string())
+}
+
 /// For a key `link:URL` (an entry without guid alone with its link), the key
 /// the same entry has when another entry with another title shares its link:
 /// `link:URL title:HASH` for `title`. Retention tombstones both, so that a

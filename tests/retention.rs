@@ -688,3 +688,47 @@ async fn pruned_entries_stay_pruned_when_their_link_comes_to_be_shared() {
     let s = poll(&cfg, env.open_store()).await.unwrap().0;
     assert_eq!(s.new, 0, "the budget entry stays pruned");
 }
+
+/// Two entries sharing one guid (keys `guid:G link:L`), pruned while shared:
+/// when the feed carries the guid once again, its entry stays pruned (it came
+/// back as new under the plain `guid:G`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pruned_entries_stay_pruned_when_their_guid_is_no_longer_shared() {
+    let srv = FeedServer::start().await;
+    let one = (
+        Some("dup"),
+        Some("https://g.example/one"),
+        "First under dup",
+        "The first story.",
+    );
+    let two = (
+        Some("dup"),
+        Some("https://g.example/two"),
+        "Second under dup",
+        "The second story.",
+    );
+    srv.set("/g.xml", Resource::feed(rss("G", &[one, two])).no_etag());
+    let env = TestEnv::new();
+    let cfg = env.config(&format!(
+        "keep = \"2d\"\n\n[fetch]\nhost_gap = \"0s\"\n\n{}",
+        feeds_toml(&[srv.url("/g.xml")])
+    ));
+    assert_eq!(poll(&cfg, env.open_store()).await.unwrap().0.new, 2);
+    let conn = rusqlite::Connection::open(env.path("feedloom.db")).unwrap();
+    conn.execute_batch(&format!(
+        "UPDATE items SET first_seen_at = first_seen_at - {d};
+         UPDATE stories SET first_seen_at = first_seen_at - {d}, changed_at = changed_at - {d};",
+        d = 10 * DAY
+    ))
+    .unwrap();
+    drop(conn);
+    let out = feedloom(&env.path("feedloom.toml"), &["prune"]);
+    assert!(
+        text(&out.stdout).contains("removed 2 items"),
+        "{}",
+        text(&out.stdout)
+    );
+    srv.set("/g.xml", Resource::feed(rss("G", &[one])).no_etag());
+    let s = poll(&cfg, env.open_store()).await.unwrap().0;
+    assert_eq!(s.new, 0, "the entry stays pruned: {s:?}");
+}
