@@ -153,6 +153,9 @@ pub enum StoreError {
         path.join("feedloom.db").display()
     )]
     Folder { path: PathBuf },
+    /// `[store] path` names a device, a pipe or a socket, or lies under a file.
+    #[error("store {}: {why}; set [store] path to a file", path.display())]
+    NotAFile { path: PathBuf, why: String },
     /// A read-only command found a store that needs migrations it may not apply.
     #[error(
         "store {} is at schema version {found}, this feedloom uses {known}: run `feedloom poll` or the daemon to upgrade it",

@@ -377,6 +377,49 @@ fn a_store_path_that_is_a_folder_is_named_as_one() {
     );
 }
 
+#[test]
+fn a_store_path_that_is_a_pipe_or_under_a_file_is_named_so() {
+    // A pipe read "does not exist", and poll "disk I/O error" (with
+    // `/dev/null`, it left `/dev/null-journal` and `/dev/null.lock`); a path
+    // under a file was "cannot lock it: File exists".
+    let (dir, cfg) = setup("");
+    std::fs::create_dir_all(dir.path().join("state")).unwrap();
+    let fifo = std::ffi::CString::new(dir.path().join("state/f.db").to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo on a path we own.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    for args in [&["poll"][..], &["feeds"], &["export"], &["prune"]] {
+        let out = feedloom(&cfg, args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(
+            text(&out.stderr).contains("state/f.db: it is not a plain file"),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    let names: Vec<String> = std::fs::read_dir(dir.path().join("state"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["f.db"], "nothing written beside it");
+
+    std::fs::write(
+        &cfg,
+        std::fs::read_to_string(&cfg)
+            .unwrap()
+            .replace("state/f.db", "feeds/local.rss/f.db"),
+    )
+    .unwrap();
+    for args in [&["poll"][..], &["feeds"]] {
+        let out = feedloom(&cfg, args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(
+            text(&out.stderr).contains("feeds/local.rss is not a folder"),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+}
+
 /// A `file:` feed that is a FIFO (or a device) is an error naming it, not a
 /// read that waits for ever: its open never returned, and `poll` printed its
 /// summary but never exited, keeping the store's lock.

@@ -82,6 +82,7 @@ pub fn holder(db: &Path) -> Option<String> {
 impl StoreLock {
     /// Takes the store's lock for `command` (`"run"`, `"poll"`), or says who has it.
     pub fn acquire(db: &Path, command: &str) -> Result<StoreLock, StoreError> {
+        super::check_store_path(db)?;
         let path = lock_path(db);
         let io = |source| StoreError::Lock {
             path: db.to_path_buf(),

@@ -89,6 +89,37 @@ pub const WAL_AUTOCHECKPOINT: i64 = 4_096;
 /// Page size of a new store file.
 pub const PAGE_SIZE: i64 = 8_192;
 
+/// Refuses a store path that cannot be a SQLite file: a folder, a device
+/// (`/dev/null`: SQLite failed with "disk I/O error" and left
+/// `/dev/null-journal` behind), a pipe or a socket, or a path under a file.
+pub fn check_store_path(path: &Path) -> Result<(), StoreError> {
+    let not = |why: String| StoreError::NotAFile {
+        path: path.to_path_buf(),
+        why,
+    };
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => Err(StoreError::Folder {
+            path: path.to_path_buf(),
+        }),
+        Ok(m) if !m.is_file() => Err(not(
+            "it is not a plain file (a device, a pipe or a socket)".to_string()
+        )),
+        Ok(_) => Ok(()),
+        Err(_) => {
+            // The nearest existing folder above must be a folder.
+            let mut up = path.parent();
+            while let Some(dir) = up.filter(|d| !d.as_os_str().is_empty()) {
+                match std::fs::metadata(dir) {
+                    Ok(m) if m.is_dir() => return Ok(()),
+                    Ok(_) => return Err(not(format!("{} is not a folder", dir.display()))),
+                    Err(_) => up = dir.parent(),
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
 /// A read-only connection to an existing store, of any schema version: nothing
 /// in it or beside it is created or changed (see [`Store::open_read_only`]).
 pub fn open_reader(path: &Path) -> Result<Connection, StoreError> {
@@ -97,11 +128,7 @@ pub fn open_reader(path: &Path) -> Result<Connection, StoreError> {
         path: path.to_path_buf(),
         source,
     };
-    if path.is_dir() {
-        return Err(StoreError::Folder {
-            path: path.to_path_buf(),
-        });
-    }
+    check_store_path(path)?;
     if !path.is_file() {
         return Err(StoreError::Missing {
             path: path.to_path_buf(),
@@ -179,6 +206,7 @@ impl Store {
             path: path.to_path_buf(),
             source,
         };
+        check_store_path(path)?;
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| StoreError::Open {
                 path: path.to_path_buf(),
