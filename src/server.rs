@@ -3,10 +3,12 @@
 //! served from memory; requests never touch the store except `/healthz` and
 //! `/metrics`.
 //!
-//! [`serve`] is the accept loop: at most `max_connections` connections at once
-//! (more wait in the kernel's backlog, so they cost no file descriptor), each
-//! with a header-read timeout and an idle timeout, so no client can hold the
-//! server. Every response carries [`CONTENT_SECURITY_POLICY`] and
+//! [`serve`] is the accept loop: at most `max_connections` connections at once,
+//! each with a header-read timeout and an idle timeout, so no client can hold
+//! the server. When all are taken, the connection that has waited longest
+//! without a request in progress (half a request's headers, or idle between
+//! requests) is closed to make room; only when every one is answering do new
+//! connections wait in the kernel's backlog. Every response carries [`CONTENT_SECURITY_POLICY`] and
 //! `X-Content-Type-Options: nosniff` ([`security_headers`]).
 
 use std::collections::HashMap;
@@ -316,6 +318,10 @@ pub async fn serve(
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
     let (closing_tx, closing_rx) = tokio::sync::watch::channel(false);
     let mut conns = tokio::task::JoinSet::new();
+    // Every open connection: when it was accepted, whether a request is in
+    // progress on it, and how to close it.
+    let open: Arc<Mutex<HashMap<u64, OpenConn>>> = Default::default();
+    let mut next_id = 0u64;
     let mut full_logged: Option<std::time::Instant> = None;
     let mut accept_logged: Option<std::time::Instant> = None;
     tokio::pin!(shutdown);
@@ -323,22 +329,28 @@ pub async fn serve(
         while conns.try_join_next().is_some() {}
         // A free slot first: beyond the cap, new connections wait in the
         // kernel's backlog instead of taking a file descriptor each.
-        let slot = match slots.clone().try_acquire_owned() {
-            Ok(slot) => slot,
-            Err(_) => {
-                if full_logged.is_none_or(|t| t.elapsed() >= LOG_EVERY) {
-                    full_logged = Some(std::time::Instant::now());
-                    tracing::warn!(
-                        max_connections = limits.max_connections,
-                        "connection limit reached: new connections wait until one closes"
-                    );
-                }
-                tokio::select! {
-                    slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
-                    _ = &mut shutdown => break,
-                }
+        // All taken: the connection idle longest (half a request's headers,
+        // or between requests; connected at least EVICT_AFTER ago) makes room.
+        // A flood of half-open connections kept /healthz waiting for
+        // header_timeout. With every connection answering, wait for one.
+        let slot = loop {
+            if let Ok(slot) = slots.clone().try_acquire_owned() {
+                break Some(slot);
+            }
+            if !evict_idlest(&open) && full_logged.is_none_or(|t| t.elapsed() >= LOG_EVERY) {
+                full_logged = Some(std::time::Instant::now());
+                tracing::warn!(
+                    max_connections = limits.max_connections,
+                    "connection limit reached: new connections wait until one closes"
+                );
+            }
+            tokio::select! {
+                slot = slots.clone().acquire_owned() => break Some(slot.expect("the semaphore is never closed")),
+                _ = tokio::time::sleep(EVICT_AFTER / 4) => {}
+                _ = &mut shutdown => break None,
             }
         };
+        let Some(slot) = slot else { break };
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _peer)) => stream,
@@ -360,15 +372,125 @@ pub async fn serve(
         };
         let app = app.clone();
         let closing = closing_rx.clone();
-        conns.spawn(async move {
-            serve_connection(stream, app, limits, closing).await;
-            drop(slot);
+        let busy = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (id, mine) = (next_id, open.clone());
+        next_id += 1;
+        let task = conns.spawn({
+            let busy = busy.clone();
+            async move {
+                serve_connection(stream, app, limits, closing, busy).await;
+                mine.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+                drop(slot);
+            }
         });
+        open.lock().unwrap_or_else(|e| e.into_inner()).insert(
+            id,
+            OpenConn {
+                since: std::time::Instant::now(),
+                busy,
+                task,
+            },
+        );
     }
     drop(listener);
     let _ = closing_tx.send(true);
     while conns.join_next().await.is_some() {}
     Ok(())
+}
+
+/// An open connection, as the accept loop sees it.
+struct OpenConn {
+    since: std::time::Instant,
+    /// Requests in progress on it (until their response bodies are sent).
+    busy: Arc<std::sync::atomic::AtomicUsize>,
+    task: tokio::task::AbortHandle,
+}
+
+/// How long a connection is left to send its first request before it may
+/// be closed to make room.
+const EVICT_AFTER: Duration = Duration::from_millis(250);
+
+/// Closes the oldest connection with no request in progress, connected at
+/// least [`EVICT_AFTER`] ago; whether there was one (its slot comes back as
+/// its task ends).
+fn evict_idlest(open: &Mutex<HashMap<u64, OpenConn>>) -> bool {
+    let mut open = open.lock().unwrap_or_else(|e| e.into_inner());
+    let idlest = open
+        .iter()
+        .filter(|(_, c)| c.busy.load(Ordering::SeqCst) == 0 && c.since.elapsed() >= EVICT_AFTER)
+        .min_by_key(|(_, c)| c.since)
+        .map(|(id, _)| *id);
+    match idlest.and_then(|id| open.remove(&id)) {
+        Some(c) => {
+            c.task.abort();
+            true
+        }
+        None => false,
+    }
+}
+
+/// A connection's service: counts the requests in progress on it.
+struct Counted<S> {
+    inner: S,
+    busy: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// One request in progress, until its response body is sent (or dropped).
+struct Busy(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// A response body holding its request's [`Busy`].
+struct CountedBody<B> {
+    inner: B,
+    _busy: Busy,
+}
+
+impl<B: hyper::body::Body + Unpin> hyper::body::Body for CountedBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        std::pin::Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl<S, R, B> hyper::service::Service<R> for Counted<S>
+where
+    S: hyper::service::Service<R, Response = axum::http::Response<B>>,
+    S::Future: Send + 'static,
+    B: hyper::body::Body + Unpin,
+{
+    type Response = axum::http::Response<CountedBody<B>>;
+    type Error = S::Error;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Self::Response, Self::Error>> + Send>,
+    >;
+
+    fn call(&self, req: R) -> Self::Future {
+        self.busy.fetch_add(1, Ordering::SeqCst);
+        let busy = Busy(self.busy.clone());
+        let fut = self.inner.call(req);
+        Box::pin(async move {
+            let resp = fut.await?;
+            Ok(resp.map(|inner| CountedBody { inner, _busy: busy }))
+        })
+    }
 }
 
 /// One HTTP/1.1 connection, until the client closes it, a timeout fires, or the
@@ -378,11 +500,15 @@ async fn serve_connection(
     app: Router,
     limits: ConnLimits,
     mut closing: tokio::sync::watch::Receiver<bool>,
+    busy: Arc<std::sync::atomic::AtomicUsize>,
 ) {
     use hyper_util::rt::{TokioIo, TokioTimer};
     let _ = stream.set_nodelay(true);
     let io = TokioIo::new(IdleTimeout::new(stream, limits.idle_timeout));
-    let service = hyper_util::service::TowerToHyperService::new(app);
+    let service = Counted {
+        inner: hyper_util::service::TowerToHyperService::new(app),
+        busy,
+    };
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         .timer(TokioTimer::new())
