@@ -194,9 +194,10 @@ fn an_unusable_store_is_one_clear_line_and_exit_1() {
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
     assert!(
-        err.contains("cannot open store") && err.contains("blocker/f.db"),
+        err.contains("blocker/f.db") && err.contains("blocker is not a folder"),
         "{err}"
     );
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
 }
 
 #[test]
