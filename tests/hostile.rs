@@ -568,6 +568,30 @@ async fn every_hostile_server_fails_only_its_own_feed_with_a_clear_error() {
             expect: Expect::Stored(3),
         },
         Row {
+            name: "gzip-padded-with-nul",
+            act: Act::Raw(http(
+                200,
+                &[
+                    ("Content-Type", "application/rss+xml"),
+                    ("Content-Encoding", "gzip"),
+                ],
+                &[gzip(good.as_bytes()), vec![0u8; 100]].concat(),
+            )),
+            expect: Expect::Stored(3),
+        },
+        Row {
+            name: "gzip-trailing-garbage",
+            act: Act::Raw(http(
+                200,
+                &[
+                    ("Content-Type", "application/rss+xml"),
+                    ("Content-Encoding", "gzip"),
+                ],
+                &[gzip(good.as_bytes()), b"garbage!!".to_vec()].concat(),
+            )),
+            expect: Expect::Stored(3),
+        },
+        Row {
             name: "gzip-cut-short",
             act: Act::Raw(http(
                 200,

@@ -530,8 +530,88 @@ fn location_text(raw: &[u8]) -> String {
 /// (see [`undecoded_gzip`]): the encoded bytes are never held, and the
 /// decoded ones go into the body under `max_body` and the budget.
 enum Gunzip {
-    One(Box<flate2::write::MultiGzDecoder<Capped>>),
-    Two(Box<flate2::write::MultiGzDecoder<flate2::write::MultiGzDecoder<Capped>>>),
+    One(Box<Members<Capped>>),
+    Two(Box<Members<Members<Capped>>>),
+}
+
+/// Gzip members one after another (a file appended to, or compressed in
+/// pieces, is one body), into `W`; bytes after a member that do not start
+/// another (padding, trailing garbage) are ignored, as `gzip -d` does (a
+/// feed padded with NULs was refused).
+struct Members<W: std::io::Write> {
+    member: Option<flate2::write::GzDecoder<W>>,
+    /// The writer once a member ended and no other followed.
+    done: Option<W>,
+}
+
+impl<W: std::io::Write> Members<W> {
+    fn new(w: W) -> Members<W> {
+        Members {
+            member: Some(flate2::write::GzDecoder::new(w)),
+            done: None,
+        }
+    }
+
+    fn get_ref(&self) -> &W {
+        match (&self.member, &self.done) {
+            (Some(m), _) => m.get_ref(),
+            (None, Some(w)) => w,
+            (None, None) => unreachable!("a member or the writer"),
+        }
+    }
+
+    fn get_mut(&mut self) -> &mut W {
+        match (&mut self.member, &mut self.done) {
+            (Some(m), _) => m.get_mut(),
+            (None, Some(w)) => w,
+            (None, None) => unreachable!("a member or the writer"),
+        }
+    }
+
+    /// The end of the body: the last member must be whole.
+    fn finish(self) -> std::io::Result<W> {
+        match (self.member, self.done) {
+            (Some(m), _) => m.finish(),
+            (None, Some(w)) => Ok(w),
+            (None, None) => unreachable!("a member or the writer"),
+        }
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for Members<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let Some(member) = &mut self.member else {
+            return Ok(buf.len());
+        };
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        match member.write(buf)? {
+            // The member ended: its checksum is checked, then what follows
+            // is another member or ignored.
+            0 => {
+                member.try_finish()?;
+                let w = self.member.take().expect("a member").finish()?;
+                if buf[0] == 0x1f && buf.get(1).is_none_or(|&b| b == 0x8b) {
+                    let mut next = flate2::write::GzDecoder::new(w);
+                    let n = next.write(buf)?;
+                    self.member = Some(next);
+                    Ok(n)
+                } else {
+                    self.done = Some(w);
+                    Ok(buf.len())
+                }
+            }
+            n => Ok(n),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match &mut self.member {
+            Some(m) => m.flush(),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Where decoded bytes land: refuses any past `cap` in all, so that no step
@@ -573,7 +653,6 @@ impl std::io::Write for Capped {
 
 impl Gunzip {
     fn new(layers: usize, cap: u64) -> Option<Gunzip> {
-        use flate2::write::MultiGzDecoder;
         let capped = Capped {
             out: Vec::new(),
             total: 0,
@@ -582,10 +661,8 @@ impl Gunzip {
         };
         match layers {
             0 => None,
-            1 => Some(Gunzip::One(Box::new(MultiGzDecoder::new(capped)))),
-            _ => Some(Gunzip::Two(Box::new(MultiGzDecoder::new(
-                MultiGzDecoder::new(capped),
-            )))),
+            1 => Some(Gunzip::One(Box::new(Members::new(capped)))),
+            _ => Some(Gunzip::Two(Box::new(Members::new(Members::new(capped))))),
         }
     }
 
