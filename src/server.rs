@@ -5,10 +5,10 @@
 //!
 //! [`serve`] is the accept loop: at most `max_connections` connections at once,
 //! each with a header-read timeout and an idle timeout, so no client can hold
-//! the server. When all are taken, the connection that has waited longest
-//! without a request in progress (half a request's headers, or idle between
-//! requests) is closed to make room; only when every one is answering do new
-//! connections wait in the kernel's backlog. Every response carries [`CONTENT_SECURITY_POLICY`] and
+//! the server. When all are taken, a new client takes the place of the
+//! connection quiet longest (no request in progress, nothing left to send, no
+//! bytes for 250 ms: half a request's headers, or idle between requests); only
+//! while every one is busy do new connections wait in the kernel's backlog. Every response carries [`CONTENT_SECURITY_POLICY`] and
 //! `X-Content-Type-Options: nosniff` ([`security_headers`]).
 
 use std::collections::HashMap;
@@ -327,70 +327,96 @@ pub async fn serve(
     tokio::pin!(shutdown);
     loop {
         while conns.try_join_next().is_some() {}
-        // A free slot first: beyond the cap, new connections wait in the
-        // kernel's backlog instead of taking a file descriptor each.
-        // All taken: the connection idle longest (half a request's headers,
-        // or between requests; connected at least EVICT_AFTER ago) makes room.
-        // A flood of half-open connections kept /healthz waiting for
-        // header_timeout. With every connection answering, wait for one.
-        let slot = loop {
-            if let Ok(slot) = slots.clone().try_acquire_owned() {
-                break Some(slot);
+        // A free slot, then a client. When all are taken, the next client is
+        // accepted (one descriptor over the cap) and the connection idle
+        // longest makes room for it: no request in progress, nothing left to
+        // send, no bytes either way for EVICT_AFTER (half a request's
+        // headers, or a keep-alive between requests). A flood of half-open
+        // connections kept /healthz waiting for header_timeout. While every
+        // connection is busy, the client waits for one to close, and the
+        // rest wait in the kernel's backlog.
+        let free = slots.clone().try_acquire_owned().ok();
+        let full = free.is_none();
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            slot = slots.clone().acquire_owned(), if full => {
+                drop(slot);
+                continue;
             }
-            if !evict_idlest(&open) && full_logged.is_none_or(|t| t.elapsed() >= LOG_EVERY) {
-                full_logged = Some(std::time::Instant::now());
-                tracing::warn!(
-                    max_connections = limits.max_connections,
-                    "connection limit reached: new connections wait until one closes"
-                );
-            }
-            tokio::select! {
-                slot = slots.clone().acquire_owned() => break Some(slot.expect("the semaphore is never closed")),
-                _ = tokio::time::sleep(EVICT_AFTER / 4) => {}
-                _ = &mut shutdown => break None,
+            _ = &mut shutdown => break,
+        };
+        let stream = match accepted {
+            Ok((stream, _peer)) => stream,
+            Err(e) => {
+                use std::io::ErrorKind::*;
+                // One client's failed handshake: go on. Anything else (out
+                // of file descriptors): log, pause, retry.
+                if !matches!(
+                    e.kind(),
+                    ConnectionAborted | ConnectionReset | ConnectionRefused | Interrupted
+                ) {
+                    if accept_logged.is_none_or(|t| t.elapsed() >= LOG_EVERY) {
+                        accept_logged = Some(std::time::Instant::now());
+                        tracing::error!(error = %e, "cannot accept connections");
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                continue;
             }
         };
-        let Some(slot) = slot else { break };
-        let stream = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => stream,
-                Err(e) => {
-                    use std::io::ErrorKind::*;
-                    // One client's failed handshake: go on. Anything else (out
-                    // of file descriptors): log, pause, retry.
-                    if !matches!(e.kind(), ConnectionAborted | ConnectionReset | ConnectionRefused | Interrupted) {
-                        if accept_logged.is_none_or(|t| t.elapsed() >= LOG_EVERY) {
-                            accept_logged = Some(std::time::Instant::now());
-                            tracing::error!(error = %e, "cannot accept connections");
-                        }
-                        tokio::time::sleep(Duration::from_millis(100)).await;
+        let slot = match free {
+            Some(slot) => slot,
+            None => {
+                let slot = loop {
+                    if let Ok(slot) = slots.clone().try_acquire_owned() {
+                        break Some(slot);
                     }
-                    continue;
+                    if !evict_idlest(&open) && full_logged.is_none_or(|t| t.elapsed() >= LOG_EVERY)
+                    {
+                        full_logged = Some(std::time::Instant::now());
+                        tracing::warn!(
+                            max_connections = limits.max_connections,
+                            "connection limit reached and every connection busy: new connections wait until one closes"
+                        );
+                    }
+                    tokio::select! {
+                        slot = slots.clone().acquire_owned() => break Some(slot.expect("the semaphore is never closed")),
+                        _ = tokio::time::sleep(EVICT_AFTER / 4) => {}
+                        _ = &mut shutdown => break None,
+                    }
+                };
+                match slot {
+                    Some(slot) => slot,
+                    None => break,
                 }
-            },
-            _ = &mut shutdown => break,
+            }
         };
         let app = app.clone();
         let closing = closing_rx.clone();
         let busy = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let activity = Arc::new(Activity::new());
         let (id, mine) = (next_id, open.clone());
         next_id += 1;
+        // (Listed before the task starts: one that ends at once removes
+        // itself after.)
+        let mut listed = open.lock().unwrap_or_else(|e| e.into_inner());
         let task = conns.spawn({
-            let busy = busy.clone();
+            let (busy, activity) = (busy.clone(), activity.clone());
             async move {
-                serve_connection(stream, app, limits, closing, busy).await;
+                serve_connection(stream, app, limits, closing, busy, activity).await;
                 mine.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
                 drop(slot);
             }
         });
-        open.lock().unwrap_or_else(|e| e.into_inner()).insert(
+        listed.insert(
             id,
             OpenConn {
-                since: std::time::Instant::now(),
                 busy,
+                activity,
                 task,
             },
         );
+        drop(listed);
     }
     drop(listener);
     let _ = closing_tx.send(true);
@@ -400,26 +426,66 @@ pub async fn serve(
 
 /// An open connection, as the accept loop sees it.
 struct OpenConn {
-    since: std::time::Instant,
-    /// Requests in progress on it (until their response bodies are sent).
+    /// Requests in progress on it (until their response bodies are taken).
     busy: Arc<std::sync::atomic::AtomicUsize>,
+    activity: Arc<Activity>,
     task: tokio::task::AbortHandle,
 }
 
-/// How long a connection is left to send its first request before it may
-/// be closed to make room.
+/// What a connection's stream did last ([`IdleTimeout`] keeps it).
+#[derive(Debug)]
+pub struct Activity {
+    /// When bytes last moved either way (ms since [`clock_ms`]'s start).
+    last_io_ms: std::sync::atomic::AtomicU64,
+    /// A write waits for the client to read (a response still being sent).
+    write_pending: std::sync::atomic::AtomicBool,
+}
+
+impl Activity {
+    pub fn new() -> Activity {
+        Activity {
+            last_io_ms: clock_ms().into(),
+            write_pending: false.into(),
+        }
+    }
+
+    /// How long since bytes last moved, if nothing waits to be sent.
+    fn quiet_for(&self) -> Option<u64> {
+        (!self.write_pending.load(Ordering::SeqCst))
+            .then(|| clock_ms().saturating_sub(self.last_io_ms.load(Ordering::SeqCst)))
+    }
+}
+
+impl Default for Activity {
+    fn default() -> Activity {
+        Activity::new()
+    }
+}
+
+/// Milliseconds on a monotonic clock started by its first use.
+fn clock_ms() -> u64 {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    START
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_millis() as u64
+}
+
+/// How long a connection must have moved no bytes (and have no request in
+/// progress, nothing left to send) before it may be closed to make room.
 const EVICT_AFTER: Duration = Duration::from_millis(250);
 
-/// Closes the oldest connection with no request in progress, connected at
-/// least [`EVICT_AFTER`] ago; whether there was one (its slot comes back as
-/// its task ends).
+/// Closes the connection quiet longest (see [`EVICT_AFTER`]); whether there
+/// was one (its slot comes back as its task ends).
 fn evict_idlest(open: &Mutex<HashMap<u64, OpenConn>>) -> bool {
     let mut open = open.lock().unwrap_or_else(|e| e.into_inner());
     let idlest = open
         .iter()
-        .filter(|(_, c)| c.busy.load(Ordering::SeqCst) == 0 && c.since.elapsed() >= EVICT_AFTER)
-        .min_by_key(|(_, c)| c.since)
-        .map(|(id, _)| *id);
+        .filter(|(_, c)| c.busy.load(Ordering::SeqCst) == 0)
+        .filter_map(|(id, c)| Some((*id, c.activity.quiet_for()?)))
+        .filter(|(_, quiet)| *quiet >= EVICT_AFTER.as_millis() as u64)
+        .max_by_key(|(_, quiet)| *quiet)
+        .map(|(id, _)| id);
     match idlest.and_then(|id| open.remove(&id)) {
         Some(c) => {
             c.task.abort();
@@ -501,10 +567,11 @@ async fn serve_connection(
     limits: ConnLimits,
     mut closing: tokio::sync::watch::Receiver<bool>,
     busy: Arc<std::sync::atomic::AtomicUsize>,
+    activity: Arc<Activity>,
 ) {
     use hyper_util::rt::{TokioIo, TokioTimer};
     let _ = stream.set_nodelay(true);
-    let io = TokioIo::new(IdleTimeout::new(stream, limits.idle_timeout));
+    let io = TokioIo::new(IdleTimeout::new(stream, limits.idle_timeout).watched(activity));
     let service = Counted {
         inner: hyper_util::service::TowerToHyperService::new(app),
         busy,
@@ -538,6 +605,7 @@ pub struct IdleTimeout<S> {
     timeout: Duration,
     deadline: tokio::time::Instant,
     sleep: std::pin::Pin<Box<tokio::time::Sleep>>,
+    activity: Option<Arc<Activity>>,
 }
 
 impl<S> IdleTimeout<S> {
@@ -548,11 +616,28 @@ impl<S> IdleTimeout<S> {
             timeout,
             deadline,
             sleep: Box::pin(tokio::time::sleep_until(deadline)),
+            activity: None,
         }
+    }
+
+    /// Also records what the stream does in `activity`.
+    pub fn watched(mut self, activity: Arc<Activity>) -> IdleTimeout<S> {
+        self.activity = Some(activity);
+        self
     }
 
     fn progress(&mut self) {
         self.deadline = tokio::time::Instant::now() + self.timeout;
+        if let Some(a) = &self.activity {
+            a.last_io_ms.store(clock_ms(), Ordering::SeqCst);
+        }
+    }
+
+    /// Whether a write waits for the client (its poll was not ready).
+    fn writing<T>(&self, poll: &std::task::Poll<T>) {
+        if let Some(a) = &self.activity {
+            a.write_pending.store(poll.is_pending(), Ordering::SeqCst);
+        }
     }
 
     /// Called when the inner stream is not ready: an error once the deadline passed.
@@ -606,6 +691,7 @@ impl<S: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for IdleTimeout<S> 
     ) -> std::task::Poll<std::io::Result<usize>> {
         let this = self.get_mut();
         let poll = std::pin::Pin::new(&mut this.inner).poll_write(cx, buf);
+        this.writing(&poll);
         this.track(cx, poll)
     }
 
@@ -616,6 +702,7 @@ impl<S: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for IdleTimeout<S> 
     ) -> std::task::Poll<std::io::Result<usize>> {
         let this = self.get_mut();
         let poll = std::pin::Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+        this.writing(&poll);
         this.track(cx, poll)
     }
 

@@ -356,3 +356,106 @@ async fn run_removes_temp_files_a_killed_run_left() {
     assert!(env.path("out/keep.tmp").exists());
     assert!(env.path("out/all.rss").exists());
 }
+
+/// Making room at the cap never cuts off a response still being sent: a slow
+/// reader of a big body whose slot another client wants gets every byte (its
+/// body was cut off once the response had left the handler), and the other
+/// client is served after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_reader_is_not_cut_off_to_make_room() {
+    const BIG: usize = 8 << 20;
+    let body = bytes::Bytes::from(vec![b'x'; BIG]);
+    let app = Router::new()
+        .route("/big", get(move || async move { body.clone() }))
+        .route("/small", get(|| async { "small" }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let limits = ConnLimits {
+        max_connections: 1,
+        header_timeout: Duration::from_secs(5),
+        idle_timeout: Duration::from_secs(30),
+    };
+    tokio::spawn(server::serve(
+        listener,
+        app,
+        limits,
+        std::future::pending::<()>(),
+    ));
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut s = socket.connect(addr).await.unwrap();
+    s.write_all(b"GET /big HTTP/1.1\r\nHost: feedloom\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut total = s.read(&mut buf).await.unwrap();
+    // Another client wants the only slot while the reader pauses.
+    let other = tokio::spawn(async move {
+        http()
+            .get(format!("http://{addr}/small"))
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+    });
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    loop {
+        match tokio::time::timeout(Duration::from_secs(30), s.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => break,
+            Ok(Ok(n)) => {
+                total += n;
+                if total >= BIG {
+                    break;
+                }
+            }
+        }
+    }
+    assert!(
+        total >= BIG,
+        "the big body arrived whole ({total} of {BIG} bytes and headers)"
+    );
+    drop(s);
+    assert_eq!(other.await.unwrap().unwrap(), 200);
+}
+
+/// Keep-alive clients exactly at the cap, with no other client waiting, keep
+/// their connections (each reconnect made room by closing another's).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_at_the_cap_keep_their_connections() {
+    let app = Router::new().route("/ping", get(|| async { "pong" }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let limits = ConnLimits {
+        max_connections: 3,
+        header_timeout: Duration::from_secs(5),
+        idle_timeout: Duration::from_secs(30),
+    };
+    tokio::spawn(server::serve(
+        listener,
+        app,
+        limits,
+        std::future::pending::<()>(),
+    ));
+    let clients: Vec<_> = (0..3)
+        .map(|_| {
+            tokio::spawn(async move {
+                let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+                let mut failures = 0;
+                for _ in 0..6 {
+                    let sent = s
+                        .write_all(b"GET /ping HTTP/1.1\r\nHost: feedloom\r\n\r\n")
+                        .await;
+                    let mut buf = [0u8; 512];
+                    match (sent, s.read(&mut buf).await) {
+                        (Ok(()), Ok(n)) if n > 0 && buf[..n].ends_with(b"pong") => {}
+                        _ => failures += 1,
+                    }
+                    tokio::time::sleep(Duration::from_millis(350)).await;
+                }
+                failures
+            })
+        })
+        .collect();
+    for c in clients {
+        assert_eq!(c.await.unwrap(), 0, "a kept-alive connection was closed");
+    }
+}
