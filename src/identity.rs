@@ -353,20 +353,17 @@ fn unlike(a: Option<&str>, b: Option<&str>) -> bool {
     2 * shared < a.len() + b.len() - shared
 }
 
-/// For a key `guid:G link:URL` (or `title:`, `text:`: a guid that several
-/// entries of one document carried), the key `guid:G` the same entry has
-/// once its document carries the guid only once. Retention tombstones both,
-/// so that a pruned item does not come back as new under the plain one. `None`
-/// for other keys, and for one shortened to its hash.
-pub fn plain_guid_key(key: &str) -> Option<String> {
-    if !key.starts_with("guid:") || key.contains("#~") {
-        return None;
-    }
-    let cut = [" link:", " title:", " text:"]
-        .iter()
-        .filter_map(|m| key.rfind(m))
-        .max()?;
-    Some(key[..cut].to_string())
+/// For an entry keyed by its guid alone (`guid:G`), the key it had when its
+/// document carried the guid more than once: `guid:G link:URL`. A pruned item
+/// stored under that key is still its feed's (retention's tombstone), so the
+/// entry is not new (it came back as a new item once its feed carried the
+/// guid once); an entry with the same guid and another link is.
+pub fn guid_link_key(it: &Identified) -> Option<String> {
+    let g = it.entry.guid.as_deref()?;
+    let c = it.canonical_url.as_deref()?;
+    let plain = format!("guid:{g}");
+    (it.kind == KeyKind::Guid && it.key == indexable(plain.clone()))
+        .then(|| indexable(format!("{plain} link:{c}")))
 }
 
 /// For a key `link:URL` (an entry without guid alone with its link), the key

@@ -731,4 +731,15 @@ async fn pruned_entries_stay_pruned_when_their_guid_is_no_longer_shared() {
     srv.set("/g.xml", Resource::feed(rss("G", &[one])).no_etag());
     let s = poll(&cfg, env.open_store()).await.unwrap().0;
     assert_eq!(s.new, 0, "the entry stays pruned: {s:?}");
+    // A new entry under that guid, with a link of its own, is new (a
+    // tombstone of the guid alone lost it).
+    let three = (
+        Some("dup"),
+        Some("https://g.example/three"),
+        "Third under dup",
+        "A new story.",
+    );
+    srv.set("/g.xml", Resource::feed(rss("G", &[three])).no_etag());
+    let s = poll(&cfg, env.open_store()).await.unwrap().0;
+    assert_eq!(s.new, 1, "a new entry is stored: {s:?}");
 }

@@ -211,14 +211,9 @@ impl Store {
             let mut stories = Vec::new();
             for (id, feed_id, key, last_seen, story, carried, title) in rows {
                 if carried {
-                    // (And under its other key forms: `titled_link_key`,
-                    // `plain_guid_key`.)
+                    // (And under its other key form: `titled_link_key`.)
                     let other = crate::identity::titled_link_key(&key, title.as_deref());
-                    let plain = crate::identity::plain_guid_key(&key);
-                    for k in std::iter::once(key.as_str())
-                        .chain(other.as_deref())
-                        .chain(plain.as_deref())
-                    {
+                    for k in std::iter::once(key.as_str()).chain(other.as_deref()) {
                         tx.prepare_cached(
                             "INSERT INTO item_tombstones (feed_id, key_hash, last_seen_at)
                              VALUES (?1, ?2, ?3) ON CONFLICT (feed_id, key_hash)

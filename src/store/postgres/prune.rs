@@ -113,14 +113,9 @@ impl PgStore {
                 if r.get::<_, bool>(5) {
                     carried += 1;
                     let key: &str = r.get(2);
-                    // (And under its other key forms: `titled_link_key`,
-                    // `plain_guid_key`.)
+                    // (And under its other key form: `titled_link_key`.)
                     let other = crate::identity::titled_link_key(key, r.get(6));
-                    let plain = crate::identity::plain_guid_key(key);
-                    for k in std::iter::once(key)
-                        .chain(other.as_deref())
-                        .chain(plain.as_deref())
-                    {
+                    for k in std::iter::once(key).chain(other.as_deref()) {
                         t_feed.push(r.get::<_, i64>(1));
                         t_hash.push(key_hash(k));
                         t_seen.push(last_seen);
