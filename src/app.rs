@@ -614,10 +614,27 @@ pub fn node_name_of(pid: u32) -> String {
     format!("{host}:{pid}:{}", pid_namespace())
 }
 
+/// The PID namespace's inode number and the first 8 hex digits of this boot's
+/// id (`/proc/sys/kernel/random/boot_id`): the host's own namespace has the
+/// same number on every Linux machine, so two machines of one hostname
+/// (cloned VMs) are told apart by their boots.
+fn pid_namespace() -> String {
+    let boot: String = std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .unwrap_or_default()
+        .chars()
+        .filter(char::is_ascii_hexdigit)
+        .take(8)
+        .collect();
+    match boot.is_empty() {
+        true => pid_namespace_inode(),
+        false => format!("{}-{boot}", pid_namespace_inode()),
+    }
+}
+
 /// This process's PID namespace (the inode number of `/proc/self/ns/pid`):
 /// two containers with one hostname both run feedloom as PID 1 (each node
 /// took the other's change notices for its own), but in two namespaces.
-fn pid_namespace() -> String {
+fn pid_namespace_inode() -> String {
     std::fs::read_link("/proc/self/ns/pid")
         .ok()
         .and_then(|l| {
@@ -628,11 +645,11 @@ fn pid_namespace() -> String {
         .unwrap_or_else(|| "0".into())
 }
 
-/// Whether a node named by [`node_name`] is a process of this machine and
-/// PID namespace that has ended (killed, crashed, restarted by systemd): its
-/// claims can go at once instead of when their lease ends. A process this
-/// one cannot look at, or running another program under that PID, counts as
-/// alive.
+/// Whether a node named by [`node_name`] is a process of this machine (this
+/// boot) and PID namespace that has ended (killed, crashed, restarted by
+/// systemd): its claims can go at once instead of when their lease ends. Any
+/// process running under that PID counts as alive (a feedloom started from
+/// another path is one: its claims were cleared while it fetched).
 pub fn is_dead_local_node(node: &str) -> bool {
     let mine = node_name();
     let (Some((host, rest)), Some((my_host, my_rest))) =
@@ -644,28 +661,13 @@ pub fn is_dead_local_node(node: &str) -> bool {
     else {
         return false;
     };
-    if host != my_host || ns != my_ns || ns == "0" || pid == my_pid {
+    if host != my_host || ns != my_ns || ns.starts_with('0') || pid == my_pid {
         return false;
     }
     let Ok(pid) = pid.parse::<u32>() else {
         return false;
     };
-    let proc = std::path::PathBuf::from(format!("/proc/{pid}"));
-    if !proc.exists() {
-        return true;
-    }
-    // The PID was reused: dead unless it runs feedloom.
-    let exe = |p: &std::path::Path| {
-        std::fs::read_link(p.join("exe")).ok().map(|e| {
-            e.to_string_lossy()
-                .trim_end_matches(" (deleted)")
-                .to_string()
-        })
-    };
-    match (exe(&proc), exe(std::path::Path::new("/proc/self"))) {
-        (Some(theirs), Some(ours)) => theirs != ours,
-        _ => false,
-    }
+    !std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
 
 /// Warns when the process may not open enough files for `max_connections`
@@ -1104,11 +1106,14 @@ mod tests {
         let me = node_name();
         let parts: Vec<&str> = me.split(':').collect();
         let (host, ns) = (parts[0], parts[2]);
+        assert!(ns.contains('-'), "{me}: the boot's id is part of the name");
         assert!(!is_dead_local_node(&me));
         // A PID above the kernel's limit (4194304) never runs.
         assert!(is_dead_local_node(&format!("{host}:4194305:{ns}")));
         assert!(!is_dead_local_node(&format!("other-{host}:4194305:{ns}")));
         assert!(!is_dead_local_node(&format!("{host}:4194305:1{ns}")));
+        // A running process is alive, whatever it runs (PID 1 always runs).
+        assert!(!is_dead_local_node(&format!("{host}:1:{ns}")));
         // A node named before PID namespaces were part of the name.
         assert!(!is_dead_local_node(&format!("{host}:4194305")));
     }
