@@ -507,3 +507,24 @@ fn a_config_on_a_read_only_file_system_is_named_so() {
     assert!(err.contains("Read-only file system"), "{err}");
     assert!(!err.contains("may not write"), "{err}");
 }
+
+#[test]
+fn feeds_shows_titles_without_bidi_controls_or_noncharacters() {
+    // `feeds` printed U+FFFE/U+FFFF, and `feeds --json` bidi overrides too.
+    let (_dir, cfg) = setup("");
+    let text_cfg = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("My local feed", "My \u{202E}local\u{FFFE} feed\u{FFFF}");
+    std::fs::write(&cfg, text_cfg).unwrap();
+    let out = feedloom(&cfg, &["poll"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for args in [&["feeds"][..], &["feeds", "--json"]] {
+        let out = feedloom(&cfg, args);
+        let said = text(&out.stdout);
+        assert!(said.contains("My local feed"), "{args:?}: {said}");
+        assert!(
+            !said.contains(['\u{202E}', '\u{FFFE}', '\u{FFFF}']),
+            "{args:?}: {said}"
+        );
+    }
+}

@@ -137,7 +137,7 @@ pub fn render_json(rows: &[FeedSummary], now: i64) -> String {
     #[derive(Serialize)]
     struct JsonFeed<'a> {
         url: &'a str,
-        title: Option<&'a str>,
+        title: Option<std::borrow::Cow<'a, str>>,
         /// Whether the config given to `feeds` names it (the store keeps feeds
         /// that left the config, with their items).
         in_config: bool,
@@ -161,7 +161,8 @@ pub fn render_json(rows: &[FeedSummary], now: i64) -> String {
         .iter()
         .map(|r| JsonFeed {
             url: &r.url,
-            title: r.title.as_deref(),
+            // (As every output shows it: no control, bidi or noncharacters.)
+            title: r.title.as_deref().map(crate::export::clean::plain_title),
             in_config: r.in_config,
             enabled: r.enabled,
             status: r.last_status.as_deref(),

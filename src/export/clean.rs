@@ -186,9 +186,10 @@ fn checked_srcset(value: &str) -> Option<Cow<'_, str>> {
     (!out.is_empty()).then(|| Cow::Owned(out.join(", ")))
 }
 
-/// Bidi override and isolate characters: U+202A–U+202E, U+2066–U+2069.
+/// Bidi override and isolate characters: U+202A–U+202E, U+2066–U+2069; and
+/// (never shown either) the noncharacters U+FFFE and U+FFFF.
 pub fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FFFE}' | '\u{FFFF}')
 }
 
 /// A title, author or feed name as shown: without bidi override/isolate
