@@ -354,6 +354,7 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
             }
             // No store: nothing to prune, and none is made (a typo in the
             // path made an empty store and said "removed 0 items").
+            feedloom::store::check_store_path(&cfg.store.path)?;
             if !cfg.store.path.exists() {
                 return Err(feedloom::error::StoreError::Missing {
                     path: cfg.store.path.clone(),
@@ -438,6 +439,9 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                     config::split_credentials(&u).0.to_string()
                 })
                 .unwrap_or(url);
+            if cfg.store.url.is_none() {
+                feedloom::store::check_store_path(&cfg.store.path)?;
+            }
             let enabled = match &cfg.store.url {
                 // No store yet: nothing to enable, and none is created.
                 None if !cfg.store.path.exists() => {

@@ -410,7 +410,12 @@ fn a_store_path_that_is_a_pipe_or_under_a_file_is_named_so() {
             .replace("state/f.db", "feeds/local.rss/f.db"),
     )
     .unwrap();
-    for args in [&["poll"][..], &["feeds"]] {
+    for args in [
+        &["poll"][..],
+        &["feeds"],
+        &["prune"],
+        &["enable", "https://example.org/x"],
+    ] {
         let out = feedloom(&cfg, args);
         assert_eq!(out.status.code(), Some(1), "{args:?}");
         assert!(

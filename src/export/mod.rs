@@ -468,11 +468,8 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
         .unwrap_or_default();
     let tmp = dir.join(temp_name(&name, std::process::id()));
     // The file it replaces keeps its mode (a 0600 file of `?token=` URLs
-    // became 0644); a link's file is new.
-    let keep_mode = match is_link {
-        false => std::fs::metadata(path).ok().map(|m| m.permissions()),
-        true => None,
-    };
+    // became 0644); a link is replaced by a file with its target's mode.
+    let keep_mode = std::fs::metadata(path).ok().map(|m| m.permissions());
     let result = (|| {
         let mut f = crate::fresh_file(&tmp, 0o666)?;
         if let Some(mode) = keep_mode {
@@ -507,6 +504,19 @@ mod write_tests {
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
+        // A link (replaced, never written through) gives its target's mode.
+        let target = dir.path().join("target.opml");
+        std::fs::write(&target, "t").unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let link = dir.path().join("link.opml");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert!(super::write_if_changed(&link, b"new").unwrap());
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "t");
+        let mode = std::fs::symlink_metadata(&link)
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o640);
     }
 }
 
