@@ -592,6 +592,41 @@ async fn every_hostile_server_fails_only_its_own_feed_with_a_clear_error() {
             expect: Expect::Stored(3),
         },
         Row {
+            name: "gzip-then-a-bad-member-header",
+            act: Act::Raw(http(
+                200,
+                &[
+                    ("Content-Type", "application/rss+xml"),
+                    ("Content-Encoding", "gzip"),
+                ],
+                &[
+                    gzip(good.as_bytes()),
+                    vec![0x1f, 0x8b, 0, 0, 0, 0, 0, 0, 0, 0],
+                ]
+                .concat(),
+            )),
+            expect: Expect::Failed(&["invalid compressed data"]),
+        },
+        Row {
+            name: "gzip-then-endless-padding",
+            act: Act::Endless {
+                head: [
+                    head(
+                        200,
+                        &[
+                            ("Content-Type", "application/rss+xml"),
+                            ("Content-Encoding", "gzip"),
+                        ],
+                        None,
+                    ),
+                    gzip(good.as_bytes()),
+                ]
+                .concat(),
+                chunk: vec![0u8; 16 * 1024],
+            },
+            expect: Expect::Failed(&["more than 64 KiB after the end of the gzip data"]),
+        },
+        Row {
             name: "gzip-cut-short",
             act: Act::Raw(http(
                 200,

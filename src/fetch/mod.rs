@@ -530,8 +530,11 @@ fn location_text(raw: &[u8]) -> String {
 /// (see [`undecoded_gzip`]): the encoded bytes are never held, and the
 /// decoded ones go into the body under `max_body` and the budget.
 enum Gunzip {
-    One(Box<Members<Capped>>),
-    Two(Box<Members<Members<Capped>>>),
+    One(Box<Members<Capped>>, Arc<std::sync::atomic::AtomicBool>),
+    Two(
+        Box<Members<Members<Capped>>>,
+        Arc<std::sync::atomic::AtomicBool>,
+    ),
 }
 
 /// Gzip members one after another (a file appended to, or compressed in
@@ -542,6 +545,18 @@ struct Members<W: std::io::Write> {
     member: Option<flate2::write::GzDecoder<W>>,
     /// The writer once a member ended and no other followed.
     done: Option<W>,
+    /// Bytes ignored after the last member: at most [`MAX_AFTER_GZIP`] (an
+    /// endless padding was read until the timeout, and inside a second layer
+    /// each ignored byte cost the outer layer's inflating).
+    ignored: usize,
+}
+
+/// Most bytes taken after a body's last gzip member.
+const MAX_AFTER_GZIP: usize = 64 * 1024;
+
+/// A decoder whose writer went with a failed write: nothing more is read.
+fn writer_lost() -> std::io::Error {
+    std::io::Error::other("gzip data that ends where another member seemed to begin")
 }
 
 impl<W: std::io::Write> Members<W> {
@@ -549,22 +564,15 @@ impl<W: std::io::Write> Members<W> {
         Members {
             member: Some(flate2::write::GzDecoder::new(w)),
             done: None,
+            ignored: 0,
         }
     }
 
-    fn get_ref(&self) -> &W {
-        match (&self.member, &self.done) {
-            (Some(m), _) => m.get_ref(),
-            (None, Some(w)) => w,
-            (None, None) => unreachable!("a member or the writer"),
-        }
-    }
-
-    fn get_mut(&mut self) -> &mut W {
+    /// The writer (`None` only after a failed write, which ends the body).
+    fn get_mut(&mut self) -> Option<&mut W> {
         match (&mut self.member, &mut self.done) {
-            (Some(m), _) => m.get_mut(),
-            (None, Some(w)) => w,
-            (None, None) => unreachable!("a member or the writer"),
+            (Some(m), _) => Some(m.get_mut()),
+            (None, w) => w.as_mut(),
         }
     }
 
@@ -573,7 +581,7 @@ impl<W: std::io::Write> Members<W> {
         match (self.member, self.done) {
             (Some(m), _) => m.finish(),
             (None, Some(w)) => Ok(w),
-            (None, None) => unreachable!("a member or the writer"),
+            (None, None) => Err(writer_lost()),
         }
     }
 }
@@ -581,6 +589,15 @@ impl<W: std::io::Write> Members<W> {
 impl<W: std::io::Write> std::io::Write for Members<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let Some(member) = &mut self.member else {
+            if self.done.is_none() {
+                return Err(writer_lost());
+            }
+            self.ignored += buf.len();
+            if self.ignored > MAX_AFTER_GZIP {
+                return Err(std::io::Error::other(
+                    "more than 64 KiB after the end of the gzip data",
+                ));
+            }
             return Ok(buf.len());
         };
         if buf.is_empty() {
@@ -599,7 +616,7 @@ impl<W: std::io::Write> std::io::Write for Members<W> {
                     Ok(n)
                 } else {
                     self.done = Some(w);
-                    Ok(buf.len())
+                    self.write(buf)
                 }
             }
             n => Ok(n),
@@ -620,7 +637,9 @@ struct Capped {
     out: Vec<u8>,
     total: u64,
     cap: u64,
-    over: bool,
+    /// Shared with [`Gunzip`], which must tell after a failed write, when a
+    /// decoder may have dropped this writer.
+    over: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// [`Capped`]'s error.
@@ -638,7 +657,7 @@ impl std::error::Error for OverCap {}
 impl std::io::Write for Capped {
     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
         if self.total + b.len() as u64 > self.cap {
-            self.over = true;
+            self.over.store(true, std::sync::atomic::Ordering::Relaxed);
             return Err(std::io::Error::other(OverCap));
         }
         self.total += b.len() as u64;
@@ -653,42 +672,48 @@ impl std::io::Write for Capped {
 
 impl Gunzip {
     fn new(layers: usize, cap: u64) -> Option<Gunzip> {
+        let over = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let capped = Capped {
             out: Vec::new(),
             total: 0,
             cap,
-            over: false,
+            over: over.clone(),
         };
         match layers {
             0 => None,
-            1 => Some(Gunzip::One(Box::new(Members::new(capped)))),
-            _ => Some(Gunzip::Two(Box::new(Members::new(Members::new(capped))))),
-        }
-    }
-
-    fn capped(&self) -> &Capped {
-        match self {
-            Gunzip::One(d) => d.get_ref(),
-            Gunzip::Two(d) => d.get_ref().get_ref(),
+            1 => Some(Gunzip::One(Box::new(Members::new(capped)), over)),
+            _ => Some(Gunzip::Two(
+                Box::new(Members::new(Members::new(capped))),
+                over,
+            )),
         }
     }
 
     /// Whether the decoded body went past its cap (the error is that).
     fn over(&self) -> bool {
-        self.capped().over
+        match self {
+            Gunzip::One(_, over) | Gunzip::Two(_, over) => {
+                over.load(std::sync::atomic::Ordering::Relaxed)
+            }
+        }
     }
 
     /// Decodes `encoded`; returns what came out of it.
     fn feed(&mut self, encoded: &[u8]) -> std::io::Result<Vec<u8>> {
         use std::io::Write;
         match self {
-            Gunzip::One(d) => {
+            Gunzip::One(d, _) => {
                 d.write_all(encoded)?;
-                Ok(std::mem::take(&mut d.get_mut().out))
+                let capped = d.get_mut().ok_or_else(writer_lost)?;
+                Ok(std::mem::take(&mut capped.out))
             }
-            Gunzip::Two(d) => {
+            Gunzip::Two(d, _) => {
                 d.write_all(encoded)?;
-                Ok(std::mem::take(&mut d.get_mut().get_mut().out))
+                let capped = d
+                    .get_mut()
+                    .and_then(Members::get_mut)
+                    .ok_or_else(writer_lost)?;
+                Ok(std::mem::take(&mut capped.out))
             }
         }
     }
@@ -697,8 +722,8 @@ impl Gunzip {
     /// goes past the cap.
     fn finish(self) -> Result<Vec<u8>, Option<std::io::Error>> {
         let done = match self {
-            Gunzip::One(d) => (*d).finish(),
-            Gunzip::Two(d) => (*d).finish().and_then(|inner| inner.finish()),
+            Gunzip::One(d, _) => (*d).finish(),
+            Gunzip::Two(d, _) => (*d).finish().and_then(|inner| inner.finish()),
         };
         // (On an error the writer is gone: past the cap is told by the error.)
         match done {
