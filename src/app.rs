@@ -931,6 +931,9 @@ pub async fn render_outputs(
         .stale_at
         .store(stale_at.unwrap_or(i64::MAX), Ordering::Relaxed);
     let mut map = state.outputs.write().unwrap_or_else(|e| e.into_inner());
+    // (Taken under the lock: a request that picked the old content took its
+    // time before, so the old content was never sent dated later than this.)
+    let now = crate::now_unix();
     let mut next = HashMap::with_capacity(rendered.len());
     for export::RenderedFile {
         name: key,

@@ -197,11 +197,8 @@ pub fn is_bidi_control(c: char) -> bool {
 /// BEL in an author reached the river page and the JSON Feed, and a terminal
 /// reading them ran the escape) or the noncharacters U+FFFE and U+FFFF.
 pub fn plain_title(s: &str) -> Cow<'_, str> {
-    let unshown = |c: char| {
-        is_bidi_control(c)
-            || (c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
-            || matches!(c, '\u{FFFE}' | '\u{FFFF}')
-    };
+    let unshown =
+        |c: char| is_bidi_control(c) || (c.is_control() && !matches!(c, '\t' | '\n' | '\r'));
     if s.chars().any(unshown) {
         Cow::Owned(s.chars().filter(|c| !unshown(*c)).collect())
     } else {
