@@ -220,6 +220,19 @@ async fn half_open_connections_neither_stall_healthz_nor_stay_open() {
     app.stop().await;
 }
 
+/// Serves `app` on a port of its own until the test ends; its address.
+async fn serve_until_the_end(app: Router, limits: ConnLimits) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(server::serve(
+        listener,
+        app,
+        limits,
+        std::future::pending::<()>(),
+    ));
+    addr
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_beyond_the_cap_wait_for_a_free_slot() {
     #[derive(Default)]
@@ -296,19 +309,15 @@ async fn a_client_that_stops_reading_is_disconnected_after_idle_timeout() {
     const BIG: usize = 32 << 20;
     let body = bytes::Bytes::from(vec![b'x'; BIG]);
     let app = Router::new().route("/big", get(move || async move { body.clone() }));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let limits = ConnLimits {
-        max_connections: 4,
-        header_timeout: Duration::from_secs(5),
-        idle_timeout: Duration::from_secs(1),
-    };
-    tokio::spawn(server::serve(
-        listener,
+    let addr = serve_until_the_end(
         app,
-        limits,
-        std::future::pending::<()>(),
-    ));
+        ConnLimits {
+            max_connections: 4,
+            header_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(1),
+        },
+    )
+    .await;
 
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(4096).unwrap();
@@ -368,19 +377,15 @@ async fn a_slow_reader_is_not_cut_off_to_make_room() {
     let app = Router::new()
         .route("/big", get(move || async move { body.clone() }))
         .route("/small", get(|| async { "small" }));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let limits = ConnLimits {
-        max_connections: 1,
-        header_timeout: Duration::from_secs(5),
-        idle_timeout: Duration::from_secs(30),
-    };
-    tokio::spawn(server::serve(
-        listener,
+    let addr = serve_until_the_end(
         app,
-        limits,
-        std::future::pending::<()>(),
-    ));
+        ConnLimits {
+            max_connections: 1,
+            header_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(30),
+        },
+    )
+    .await;
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(4096).unwrap();
     let mut s = socket.connect(addr).await.unwrap();
@@ -422,19 +427,15 @@ async fn a_slow_reader_is_not_cut_off_to_make_room() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clients_at_the_cap_keep_their_connections() {
     let app = Router::new().route("/ping", get(|| async { "pong" }));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let limits = ConnLimits {
-        max_connections: 3,
-        header_timeout: Duration::from_secs(5),
-        idle_timeout: Duration::from_secs(30),
-    };
-    tokio::spawn(server::serve(
-        listener,
+    let addr = serve_until_the_end(
         app,
-        limits,
-        std::future::pending::<()>(),
-    ));
+        ConnLimits {
+            max_connections: 3,
+            header_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(30),
+        },
+    )
+    .await;
     let clients: Vec<_> = (0..3)
         .map(|_| {
             tokio::spawn(async move {
