@@ -220,6 +220,17 @@ async fn half_open_connections_neither_stall_healthz_nor_stay_open() {
     app.stop().await;
 }
 
+/// A client with a small receive buffer that has asked for `/big`.
+async fn slow_reader_of_big(addr: std::net::SocketAddr) -> tokio::net::TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut s = socket.connect(addr).await.unwrap();
+    s.write_all(b"GET /big HTTP/1.1\r\nHost: feedloom\r\n\r\n")
+        .await
+        .unwrap();
+    s
+}
+
 /// Serves `app` on a port of its own until the test ends; its address.
 async fn serve_until_the_end(app: Router, limits: ConnLimits) -> std::net::SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -319,12 +330,7 @@ async fn a_client_that_stops_reading_is_disconnected_after_idle_timeout() {
     )
     .await;
 
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.set_recv_buffer_size(4096).unwrap();
-    let mut s = socket.connect(addr).await.unwrap();
-    s.write_all(b"GET /big HTTP/1.1\r\nHost: feedloom\r\n\r\n")
-        .await
-        .unwrap();
+    let mut s = slow_reader_of_big(addr).await;
     let mut buf = vec![0u8; 16 * 1024];
     let mut total = s.read(&mut buf).await.unwrap();
     assert!(total > 0);
@@ -386,12 +392,7 @@ async fn a_slow_reader_is_not_cut_off_to_make_room() {
         },
     )
     .await;
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.set_recv_buffer_size(4096).unwrap();
-    let mut s = socket.connect(addr).await.unwrap();
-    s.write_all(b"GET /big HTTP/1.1\r\nHost: feedloom\r\n\r\n")
-        .await
-        .unwrap();
+    let mut s = slow_reader_of_big(addr).await;
     let mut buf = vec![0u8; 64 * 1024];
     let mut total = s.read(&mut buf).await.unwrap();
     // Another client wants the only slot while the reader pauses.

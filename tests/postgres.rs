@@ -1013,11 +1013,7 @@ async fn the_daemon_serves_outputs_health_and_search_from_postgres() {
         return;
     };
     let env = TestEnv::new();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let cfg = env.path("postgres.toml");
     std::fs::write(
         &cfg,
@@ -1108,11 +1104,7 @@ async fn bad_store_settings_are_named() {
         "{err}"
     );
     // A server that is not there: exit 1, naming the store.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     std::fs::write(
         &cfg,
         format!("[store]\nurl = \"postgres://feedloom@127.0.0.1:{port}/x\"\n"),
@@ -1542,15 +1534,20 @@ async fn syncing_the_same_config_writes_nothing_and_a_changed_one_its_changes() 
     assert_eq!(rows(&c).await[0], row(a, Some("last"), true, Some("q")));
 }
 
+/// A port nothing listens on now (for a daemon's `listen`).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// A `feedloom run` node on the store `url` whose config is `body` after its
 /// `[store]` and `[server]` tables, listening on a free port: the node, killed
 /// when dropped, and its port.
 fn start_node(env: &TestEnv, url: &str, body: &str) -> (Daemon, u16) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let cfg = env.path(&format!("node-{port}.toml"));
     std::fs::write(
         &cfg,
@@ -1849,11 +1846,7 @@ async fn claims_of_a_stopped_or_killed_node_do_not_wait_for_the_lease() {
         return;
     };
     let env = TestEnv::new();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let cfg = env.path("node.toml");
     std::fs::write(
         &cfg,
