@@ -48,6 +48,13 @@ fn written(result: std::io::Result<()>) {
 
 fn main() -> ExitCode {
     feedloom::tune_malloc();
+    // An empty FEEDLOOM_CONFIG (`FEEDLOOM_CONFIG= feedloom check`) is unset,
+    // as an empty variable is to most programs: it read as "a value is
+    // required for '--config'", naming a flag nobody had passed.
+    if std::env::var_os("FEEDLOOM_CONFIG").is_some_and(|v| v.is_empty()) {
+        // SAFETY: no other thread runs yet (the runtime starts later).
+        unsafe { std::env::remove_var("FEEDLOOM_CONFIG") };
+    }
     let cli = Cli::parse();
     init_tracing(cli.log_format);
     let path = cli.config_path();
@@ -269,6 +276,11 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Check => {
+            // A store path no store can live at is the config's fault, and
+            // every other command refuses it: `check` names it too.
+            if cfg.store.url.is_none() {
+                feedloom::store::check_store_path(&cfg.store.path)?;
+            }
             out!("{}", commands::terminal_safe(&app::describe(&cfg)));
             for w in commands::check::warnings(&cfg) {
                 outln!("warning: {w}");

@@ -355,12 +355,40 @@ fn prune_of_a_store_that_does_not_exist_says_so_and_makes_none() {
     );
 }
 
+/// An empty FEEDLOOM_CONFIG is unset: the default config is read. It said "a
+/// value is required for '--config'", a flag nobody had passed.
+#[test]
+fn an_empty_feedloom_config_is_unset() {
+    let (dir, cfg) = setup("");
+    std::fs::create_dir_all(dir.path().join("config")).unwrap();
+    std::fs::rename(&cfg, dir.path().join("config/feedloom.toml")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_feedloom"))
+        .arg("check")
+        .current_dir(dir.path())
+        .env("FEEDLOOM_CONFIG", "")
+        .env("FEEDLOOM_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("config config/feedloom.toml is valid"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
 #[test]
 fn a_store_path_that_is_a_folder_is_named_as_one() {
     // It read "does not exist", and poll "unable to open database file".
     let (dir, cfg) = setup("");
     std::fs::create_dir_all(dir.path().join("state/f.db")).unwrap();
-    for args in [&["poll"][..], &["feeds"], &["export"], &["prune"]] {
+    for args in [
+        &["poll"][..],
+        &["feeds"],
+        &["export"],
+        &["prune"],
+        &["check"],
+    ] {
         let out = feedloom(&cfg, args);
         assert_eq!(out.status.code(), Some(1), "{args:?}");
         assert!(
@@ -388,7 +416,13 @@ fn a_store_path_that_is_a_pipe_or_under_a_file_is_named_so() {
     let fifo = std::ffi::CString::new(dir.path().join("state/f.db").to_str().unwrap()).unwrap();
     // SAFETY: mkfifo on a path we own.
     assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
-    for args in [&["poll"][..], &["feeds"], &["export"], &["prune"]] {
+    for args in [
+        &["poll"][..],
+        &["feeds"],
+        &["export"],
+        &["prune"],
+        &["check"],
+    ] {
         let out = feedloom(&cfg, args);
         assert_eq!(out.status.code(), Some(1), "{args:?}");
         assert!(
@@ -415,6 +449,7 @@ fn a_store_path_that_is_a_pipe_or_under_a_file_is_named_so() {
         &["feeds"],
         &["prune"],
         &["enable", "https://example.org/x"],
+        &["check"],
     ] {
         let out = feedloom(&cfg, args);
         assert_eq!(out.status.code(), Some(1), "{args:?}");
