@@ -972,6 +972,10 @@ async fn adding_again_a_feed_the_store_disabled_says_how_to_enable_it() {
         said.contains("disabled (HTTP 410)") && said.contains(&format!("feedloom enable {url}")),
         "{said}"
     );
+    assert!(
+        !said.contains("`feedloom poll` fetches now"),
+        "a poll does not fetch it: {said}"
+    );
     let out = feedloom(&cfg, &["enable", &url]).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     let out = feedloom(&cfg, &["poll"]).await;
@@ -985,4 +989,48 @@ async fn adding_again_a_feed_the_store_disabled_says_how_to_enable_it() {
         "{}",
         text(&out.stdout)
     );
+}
+
+/// The address a configured feed moved to (a permanent redirect the store
+/// followed: `feedloom feeds` shows `[moved to URL]`) is that feed: `add` of it
+/// made a second row, and every poll fetched the feed twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adding_the_address_a_feed_moved_to_is_refused() {
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/old.xml",
+        Resource::status(301).header("location", "/new.xml"),
+    );
+    srv.set("/new.xml", Resource::feed(three_items("Moved")));
+    let old = srv.url("/old.xml");
+    let new = srv.url("/new.xml");
+    let (_dir, cfg) = setup(&format!("[[feed]]\nurl = \"{old}\"\n"));
+    // (The fetch address moves after `redirect_after`, 3, identical redirects.)
+    for _ in 0..3 {
+        let out = feedloom(&cfg, &["poll"]).await;
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let out = feedloom(&cfg, &["feeds"]).await;
+    assert!(
+        text(&out.stdout).contains(&format!("[moved to {new}]")),
+        "{}",
+        text(&out.stdout)
+    );
+    let before = read(&cfg);
+    let out = feedloom(&cfg, &["add", &new]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr).contains(&format!(
+            "already subscribed: the feed `{old}` at {}:11 moved to {new}",
+            cfg.display()
+        )),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(read(&cfg), before, "the config is not changed");
+    // Named by its new address instead, it is one feed still.
+    let out = feedloom(&cfg, &["remove", &old]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = feedloom(&cfg, &["add", &new]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
 }

@@ -50,6 +50,7 @@ pub async fn add(
     let (given, access) = resolve_with_access(&args.url, &cfg)?;
     let canon = Canon::new(&cfg.identity.strip_params);
     refuse_duplicate(&file.text, &cfg, &given, &canon)?;
+    refuse_moved_target(&file.text, &cfg, &given, &canon)?;
 
     let fetcher = Fetcher::new(&cfg.fetch)
         .map_err(|e| Failure::Runtime(format!("cannot build the HTTP client: {e}")))?;
@@ -81,6 +82,7 @@ pub async fn add(
             };
             let chosen = found.discover(&not_feed, args, interactive, out).await?;
             refuse_duplicate(&file.text, &cfg, &chosen.0, &canon)?;
+            refuse_moved_target(&file.text, &cfg, &chosen.0, &canon)?;
             refuse_redirected(&file.text, &cfg, &chosen.0, &chosen.2, &canon)?;
             // A feed on the page's host needs the credentials the page did.
             let text = with_userinfo_of(&args.url, &given, &chosen.0);
@@ -127,7 +129,8 @@ pub async fn add(
             path.display()
         ),
     )?;
-    if let Some(why) = disabled_in_store(&new_cfg, url.as_str()) {
+    let disabled = disabled_in_store(&new_cfg, url.as_str());
+    if let Some(why) = &disabled {
         // (A feed disabled by a 410, removed and added again, was never
         // fetched, while `add` said the next poll would fetch it.)
         say(
@@ -139,7 +142,11 @@ pub async fn add(
         )?;
     }
     let hint = super::after_edit(&new_cfg, args.reload)?;
-    say(out, &hint)
+    match disabled {
+        // (A poll does not fetch it: the hint said it did.)
+        Some(_) => say(out, &hint.replace(super::POLL_NOW, "")),
+        None => say(out, &hint),
+    }
 }
 
 /// Why the store (a SQLite file that exists) has the feed at `url` disabled;
@@ -260,6 +267,43 @@ fn refuse_redirected(
         ))),
         None => Ok(()),
     }
+}
+
+/// `url` is where a feed the config names now answers, after a permanent
+/// redirect the store followed (`feeds.fetch_url`, shown by `feedloom feeds`
+/// as `[moved to URL]`): a second row would fetch the same feed twice. Reads
+/// the store (SQLite) only; a store that cannot be read refuses nothing.
+fn refuse_moved_target(text: &str, cfg: &Config, url: &Url, canon: &Canon) -> Result<(), Failure> {
+    if cfg.store.url.is_some() || !cfg.store.path.is_file() {
+        return Ok(());
+    }
+    let Ok(store) = crate::store::Store::open_read_only(&cfg.store.path) else {
+        return Ok(());
+    };
+    let Ok(rows) = store.feed_summaries() else {
+        return Ok(());
+    };
+    let key = crate::identity::canonical_url(url.as_str(), canon);
+    for row in rows {
+        let Some(to) = &row.moved_to else { continue };
+        if to != url.as_str() && crate::identity::canonical_url(to, canon) != key {
+            continue;
+        }
+        let Ok(from) = Url::parse(&row.url) else {
+            continue;
+        };
+        if let Some(f) = same_feed(cfg, &from, canon) {
+            return Err(Failure::Usage(format!(
+                "already subscribed: the feed `{}` at {}:{} moved to {url} (a permanent \
+                 redirect), where it is fetched now; to name it by its new address, replace \
+                 its URL in the config (its items and stories stay)",
+                f.url.get_ref().1,
+                cfg.source.display(),
+                edit::line_of(text, f.url.span().start)
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn refuse_duplicate(text: &str, cfg: &Config, url: &Url, canon: &Canon) -> Result<(), Failure> {

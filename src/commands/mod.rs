@@ -241,6 +241,10 @@ pub fn reload_daemon(store_path: &Path) -> Result<u32, Failure> {
 
 /// What to tell the user after the config changed: how a running daemon picks
 /// the change up, or that `--reload` did it.
+/// The end of [`after_edit`]'s hint when no daemon runs: left out where the
+/// poll would not fetch the feed (the store has it disabled).
+pub const POLL_NOW: &str = "; `feedloom poll` fetches now";
+
 pub fn after_edit(cfg: &crate::config::Config, reload: bool) -> Result<String, Failure> {
     // PostgreSQL: any number of nodes on any hosts, and no pid file.
     if cfg.store.url.is_some() {
@@ -266,9 +270,10 @@ pub fn after_edit(cfg: &crate::config::Config, reload: bool) -> Result<String, F
             "the daemon (pid {pid}) picks this up when it reloads: `systemctl reload feedloom`, \
              `kill -HUP {pid}`, or pass --reload"
         ),
-        None => "a running daemon picks this up when it reloads: `systemctl reload feedloom` \
-                 or `kill -HUP <pid>` (or pass --reload); `feedloom poll` fetches now"
-            .to_string(),
+        None => format!(
+            "a running daemon picks this up when it reloads: `systemctl reload feedloom` \
+             or `kill -HUP <pid>` (or pass --reload){POLL_NOW}"
+        ),
     })
 }
 
