@@ -498,7 +498,9 @@ fn block_lines<'t>(
         ));
     }
 
-    let lines = Lines::new(text);
+    let mut values = Vec::new();
+    collect_values(doc.as_table(), &mut values);
+    let lines = Lines::new(text, values);
     let header_line = lines.index_of(header.start);
     // Start: the comment lines directly above the header.
     let mut first = header_line;
@@ -533,6 +535,20 @@ fn block_lines<'t>(
     Ok((lines, first, end))
 }
 
+/// Byte ranges of every value in the document: a line starting inside one (a
+/// multi-line string's `# x` or blank line, a comment inside an array) is
+/// the value's, not a comment or a gap between blocks.
+fn collect_values(table: &Table, out: &mut Vec<Range<usize>>) {
+    for (_, item) in table.iter() {
+        match item {
+            Item::Value(v) => out.extend(v.span()),
+            Item::Table(t) => collect_values(t, out),
+            Item::ArrayOfTables(a) => a.iter().for_each(|t| collect_values(t, out)),
+            Item::None => {}
+        }
+    }
+}
+
 /// Byte offsets of every table header (`[x]`, `[[x]]`) in the document.
 fn collect_headers(table: &Table, out: &mut Vec<usize>) {
     for (_, item) in table.iter() {
@@ -560,16 +576,28 @@ fn collect_headers(table: &Table, out: &mut Vec<usize>) {
 struct Lines<'a> {
     text: &'a str,
     starts: Vec<usize>,
+    /// The values' byte ranges (see [`collect_values`]).
+    values: Vec<Range<usize>>,
 }
 
 impl<'a> Lines<'a> {
-    fn new(text: &'a str) -> Lines<'a> {
+    fn new(text: &'a str, values: Vec<Range<usize>>) -> Lines<'a> {
         let mut starts = vec![0];
         starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
         if starts.last() == Some(&text.len()) {
             starts.pop();
         }
-        Lines { text, starts }
+        Lines {
+            text,
+            starts,
+            values,
+        }
+    }
+
+    /// Whether line `i` starts inside a value (a multi-line string or array).
+    fn in_value(&self, i: usize) -> bool {
+        let at = self.start(i);
+        self.values.iter().any(|v| v.start < at && at < v.end)
     }
 
     fn len(&self) -> usize {
@@ -592,11 +620,11 @@ impl<'a> Lines<'a> {
     }
 
     fn is_comment(&self, i: usize) -> bool {
-        self.line(i).trim_start().starts_with('#')
+        self.line(i).trim_start().starts_with('#') && !self.in_value(i)
     }
 
     fn is_blank(&self, i: usize) -> bool {
-        self.line(i).trim().is_empty()
+        self.line(i).trim().is_empty() && !self.in_value(i)
     }
 }
 
@@ -796,6 +824,28 @@ mod tests {
             ),
             "{out}"
         );
+    }
+
+    /// A multi-line string whose line starts with `#`, or is blank, is the
+    /// value's: removing its feed left `# x"""` behind (read as a comment), and
+    /// adding after it went inside the string.
+    #[test]
+    fn lines_inside_multi_line_values_are_the_blocks() {
+        let a = "[[feed]]\nurl = \"https://a.example/f\"\ntitle = \"\"\"A\n\n# x\"\"\"\n";
+        let b = "\n[[feed]]\nurl = \"https://b.example/f\"\ntags = [\n  # soon\n\n  \"t\",\n]\n";
+        let text = format!("[store]\npath = \"s.db\"\n\n{a}{b}");
+        assert_eq!(
+            remove_feed(&text, p(), 0).unwrap(),
+            format!("[store]\npath = \"s.db\"\n{b}")
+        );
+        assert_eq!(
+            remove_feed(&text, p(), 1).unwrap(),
+            format!("[store]\npath = \"s.db\"\n\n{a}")
+        );
+        let out = append_feeds(&text, p(), &[feed("https://new.example/f")]).unwrap();
+        let cfg = crate::config::parse(&out, p()).unwrap();
+        assert_eq!(cfg.feeds.len(), 3, "{out}");
+        assert_eq!(remove_feed(&out, p(), 2).unwrap(), text, "{out}");
     }
 
     const THREE: &str = "# Feeds\n# ------\n\n# A's note\n[[feed]]\nurl = \"https://a.example/f\"\n\n\
