@@ -1034,3 +1034,27 @@ async fn adding_the_address_a_feed_moved_to_is_refused() {
     let out = feedloom(&cfg, &["add", &new]).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
+
+/// A config that is not UTF-8 is the config's fault for every command (exit
+/// 2, as `check` says); `add` and `remove` exited 1, as for a failed read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_config_that_is_not_utf8_is_a_config_error_for_edits_too() {
+    let (_dir, cfg) = setup("");
+    let mut bytes = read(&cfg).into_bytes();
+    bytes.extend_from_slice(b"# caf\xe9\n");
+    std::fs::write(&cfg, &bytes).unwrap();
+    for args in [
+        &["check"][..],
+        &["add", "http://127.0.0.1:9/f.xml"],
+        &["remove", "http://127.0.0.1:9/f.xml"],
+    ] {
+        let out = feedloom(&cfg, args).await;
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            text(&out.stderr).contains("valid UTF-8"),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    assert_eq!(std::fs::read(&cfg).unwrap(), bytes, "nothing written");
+}

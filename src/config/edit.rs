@@ -142,6 +142,12 @@ impl ConfigFile {
                     existed: false,
                 })
             }
+            // Bytes that are not UTF-8 are the config's fault, as `check`
+            // says (exit 2); they read as a failed read (exit 1).
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => Err(EditError::Unsupported {
+                path: path.to_path_buf(),
+                message: format!("{e}: a config is TOML, which is UTF-8 (nothing written)"),
+            }),
             Err(e) => Err(io(e)),
         }
     }
