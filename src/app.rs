@@ -323,7 +323,15 @@ pub async fn run(
     // (PostgreSQL: many nodes share the store; claims keep them apart.)
     let location = Location::of(&cfg.store);
     let _lock = match &location {
-        Location::Sqlite(path) => Some(crate::store::lock::StoreLock::acquire(path, "run")?),
+        Location::Sqlite(path) => {
+            let mut lock = crate::store::lock::StoreLock::acquire(path, "run")?;
+            // (`--reload` from another config of this store signalled this
+            // daemon, which re-read its own config and took nothing in.)
+            if let Err(e) = lock.name_config(&cfg.source) {
+                warn!(lock = %lock.path().display(), error = %e, "cannot name the config in the lock file");
+            }
+            Some(lock)
+        }
         Location::Postgres { .. } => None,
     };
     let store = Backend::open(&location, &node_name()).await?;

@@ -607,6 +607,7 @@ async fn a_running_daemon_polls_a_feed_added_with_reload() {
     let srv = FeedServer::start().await;
     srv.set("/first.xml", Resource::feed(three_items("First")));
     srv.set("/second.xml", Resource::feed(three_items("Second")));
+    srv.set("/third.xml", Resource::feed(three_items("Third")));
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("feedloom.toml");
     std::fs::write(
@@ -654,6 +655,39 @@ async fn a_running_daemon_polls_a_feed_added_with_reload() {
         tokio::time::sleep(Duration::from_millis(100)).await;
         waited += 1;
     }
+    // Another config of the same store: the daemon would re-read its own,
+    // so it is not signalled, and the hint says so.
+    let other_dir = tempfile::tempdir().unwrap();
+    let other = other_dir.path().join("other.toml");
+    std::fs::write(
+        &other,
+        format!(
+            "[store]\npath = \"{}\"\n[fetch]\nhost_gap = \"0s\"\n",
+            dir.path().join("feedloom.db").display()
+        ),
+    )
+    .unwrap();
+    let theirs = std::fs::canonicalize(&cfg).unwrap();
+    let out = feedloom(&other, &["add", &srv.url("/third.xml"), "--reload"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr).contains(&format!(
+            "reads another config, {}, not this one: not signalled",
+            theirs.display()
+        )),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = feedloom(&other, &["remove", &srv.url("/third.xml")]).await;
+    assert!(
+        text(&out.stdout).contains(&format!(
+            "reads another config, {}: it does not take this change in",
+            theirs.display()
+        )),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(daemon.0.try_wait().unwrap().is_none(), "the daemon runs on");
     // Stop it: SIGTERM.
     let _ = Command::new("kill").arg(daemon.0.id().to_string()).status();
     let _ = tokio::task::spawn_blocking(move || daemon.0.wait()).await;

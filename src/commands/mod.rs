@@ -188,6 +188,12 @@ pub fn pid_file(store_path: &Path) -> PathBuf {
 /// may be another process's by now (`--reload` sent that one SIGHUP): the lock
 /// itself says whether anyone holds it.
 pub fn daemon_pid(store_path: &Path) -> Option<u32> {
+    daemon(store_path).map(|(pid, _)| pid)
+}
+
+/// [`daemon_pid`], and the config the daemon named in the lock file (see
+/// [`crate::store::lock::config_of_holder`]).
+fn daemon(store_path: &Path) -> Option<(u32, Option<PathBuf>)> {
     let file = std::fs::File::open(pid_file(store_path)).ok()?;
     match file.try_lock_shared() {
         // Free: no daemon holds the store (the lock goes again with `file`).
@@ -202,7 +208,17 @@ pub fn daemon_pid(store_path: &Path) -> Option<u32> {
         .strip_suffix(')')?
         .parse()
         .ok()?;
-    (pid > 0 && process_alive(pid)).then_some(pid)
+    (pid > 0 && process_alive(pid)).then(|| (pid, crate::store::lock::config_of_holder(&text)))
+}
+
+/// The config the daemon of this store reads, when it is not `config`: an
+/// edit of `config` is not what it reloads.
+fn other_config(daemon: Option<&Path>, config: &Path) -> Option<PathBuf> {
+    let daemon = daemon?;
+    let ours = std::fs::canonicalize(config)
+        .or_else(|_| std::path::absolute(config))
+        .ok()?;
+    (daemon != ours).then(|| daemon.to_path_buf())
 }
 
 fn process_alive(pid: u32) -> bool {
@@ -217,9 +233,9 @@ fn process_alive(pid: u32) -> bool {
 
 /// Sends SIGHUP to the daemon of this store, so it re-reads its config.
 /// Returns the pid it signalled.
-pub fn reload_daemon(store_path: &Path) -> Result<u32, Failure> {
+pub fn reload_daemon(store_path: &Path, config: &Path) -> Result<u32, Failure> {
     let file = pid_file(store_path);
-    let Some(pid) = daemon_pid(store_path) else {
+    let Some((pid, theirs)) = daemon(store_path) else {
         return Err(Failure::Runtime(format!(
             "--reload: no running daemon found for store {} (no live pid in {}); \
              reload it yourself: `systemctl reload feedloom` or `kill -HUP <pid>`",
@@ -227,6 +243,15 @@ pub fn reload_daemon(store_path: &Path) -> Result<u32, Failure> {
             file.display()
         )));
     };
+    if let Some(theirs) = other_config(theirs.as_deref(), config) {
+        return Err(Failure::Runtime(format!(
+            "--reload: the daemon of store {} (pid {pid}) reads another config, {}, not \
+             this one: not signalled (it would re-read its own). The config is changed; \
+             a daemon started with it reads it",
+            store_path.display(),
+            theirs.display()
+        )));
+    }
     // SAFETY: plain kill(2) on a pid read from the daemon's pid file.
     let rc = unsafe { libc::kill(pid as libc::pid_t, libc::SIGHUP) };
     if rc != 0 {
@@ -239,12 +264,12 @@ pub fn reload_daemon(store_path: &Path) -> Result<u32, Failure> {
     Ok(pid)
 }
 
-/// What to tell the user after the config changed: how a running daemon picks
-/// the change up, or that `--reload` did it.
 /// The end of [`after_edit`]'s hint when no daemon runs: left out where the
 /// poll would not fetch the feed (the store has it disabled).
 pub const POLL_NOW: &str = "; `feedloom poll` fetches now";
 
+/// What to tell the user after the config changed: how a running daemon picks
+/// the change up, or that `--reload` did it.
 pub fn after_edit(cfg: &crate::config::Config, reload: bool) -> Result<String, Failure> {
     // PostgreSQL: any number of nodes on any hosts, and no pid file.
     if cfg.store.url.is_some() {
@@ -260,13 +285,18 @@ pub fn after_edit(cfg: &crate::config::Config, reload: bool) -> Result<String, F
     }
     let store_path = &cfg.store.path;
     if reload {
-        let pid = reload_daemon(store_path)?;
+        let pid = reload_daemon(store_path, &cfg.source)?;
         return Ok(format!(
             "reloaded the daemon (pid {pid}): it re-reads the config now"
         ));
     }
-    Ok(match daemon_pid(store_path) {
-        Some(pid) => format!(
+    Ok(match daemon(store_path) {
+        Some((pid, theirs)) if other_config(theirs.as_deref(), &cfg.source).is_some() => format!(
+            "the daemon of this store (pid {pid}) reads another config, {}: it does not \
+             take this change in; a daemon started with this config does",
+            theirs.unwrap_or_default().display()
+        ),
+        Some((pid, _)) => format!(
             "the daemon (pid {pid}) picks this up when it reloads: `systemctl reload feedloom`, \
              `kill -HUP {pid}`, or pass --reload"
         ),
@@ -347,7 +377,7 @@ mod tests {
         // A pid no process has (above the kernel's pid_max).
         std::fs::write(pid_file(&store), "feedloom run (pid 2147483600)\n").unwrap();
         assert_eq!(daemon_pid(&store), None);
-        let e = reload_daemon(&store).unwrap_err();
+        let e = reload_daemon(&store, &dir.path().join("feedloom.toml")).unwrap_err();
         assert!(e.message().contains("f.db.lock"), "{e}");
     }
 }

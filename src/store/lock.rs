@@ -68,7 +68,7 @@ pub fn holder(db: &Path) -> Option<String> {
         Err(TryLockError::WouldBlock) => {
             let mut holder = String::new();
             let _ = file.read_to_string(&mut holder);
-            let holder = holder.trim();
+            let holder = holder.lines().next().unwrap_or("").trim();
             Some(if holder.is_empty() {
                 "another feedloom".to_string()
             } else {
@@ -77,6 +77,16 @@ pub fn holder(db: &Path) -> Option<String> {
         }
         _ => None,
     }
+}
+
+/// The config the holder of the lock of `file` named with
+/// [`StoreLock::name_config`]; `None` when it named none (a `poll`, or a
+/// daemon before 2026-12-05).
+pub fn config_of_holder(text: &str) -> Option<PathBuf> {
+    text.lines()
+        .skip(1)
+        .find_map(|l| l.strip_prefix("config "))
+        .map(PathBuf::from)
 }
 
 impl StoreLock {
@@ -133,7 +143,7 @@ impl StoreLock {
             Err(TryLockError::WouldBlock) => {
                 let mut holder = String::new();
                 let _ = file.read_to_string(&mut holder);
-                let holder = holder.trim();
+                let holder = holder.lines().next().unwrap_or("").trim();
                 return Err(StoreError::Locked {
                     path: db.to_path_buf(),
                     holder: if holder.is_empty() {
@@ -149,6 +159,15 @@ impl StoreLock {
         file.rewind().map_err(io)?;
         writeln!(file, "feedloom {command} (pid {})", std::process::id()).map_err(io)?;
         Ok(StoreLock { _file: file, path })
+    }
+
+    /// Adds `config <path>` (absolute) under the holder's line: the config
+    /// the daemon reads when it reloads, so that `--reload` from another
+    /// config of the same store signals nobody (see [`config_of_holder`]).
+    pub fn name_config(&mut self, config: &Path) -> std::io::Result<()> {
+        let config = std::fs::canonicalize(config).or_else(|_| std::path::absolute(config))?;
+        let line = format!("config {}\n", config.display());
+        self._file.write_all(line.as_bytes())
     }
 
     /// The lock file.
