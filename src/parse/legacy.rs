@@ -849,17 +849,39 @@ fn has_naked_markup(text: &[u8]) -> bool {
                 return false;
             };
             let tag = &rest[..gt];
-            // (An Atom XHTML or XML body holds elements by right.)
-            if tag.ends_with(b"/")
-                || memchr::memmem::find(tag, b"xhtml").is_some()
-                || memchr::memmem::find(tag, b"xml").is_some()
-            {
+            // (An Atom XHTML or XML body holds elements by right; an
+            // `xml:base`, `xml:lang` or `xmlns` says nothing of the body.)
+            if tag.ends_with(b"/") || typed_xml(tag) {
                 return false;
             }
             let body = &rest[gt + 1..];
             memchr::memchr(b'<', body)
                 .is_some_and(|lt| body.get(lt + 1).is_some_and(u8::is_ascii_alphabetic))
         })
+    })
+}
+
+/// Whether a start tag's attributes (the bytes after its name) hold a `type`
+/// whose value names XML (`xhtml`, `xml`, `application/xhtml+xml`): a byte
+/// scan, as [`with_naked_markup_flattened`] reads the attribute.
+fn typed_xml(tag: &[u8]) -> bool {
+    memchr::memmem::find_iter(tag, b"type").any(|at| {
+        if at == 0 || !tag[at - 1].is_ascii_whitespace() {
+            return false;
+        }
+        let rest = tag[at + 4..].trim_ascii_start();
+        let Some(rest) = rest.strip_prefix(b"=") else {
+            return false;
+        };
+        let rest = rest.trim_ascii_start();
+        let Some((&quote, value)) = rest
+            .split_first()
+            .filter(|(q, _)| matches!(q, b'"' | b'\''))
+        else {
+            return false;
+        };
+        let value = &value[..memchr::memchr(quote, value).unwrap_or(value.len())];
+        memchr::memmem::find(&value.to_ascii_lowercase(), b"xml").is_some()
     })
 }
 

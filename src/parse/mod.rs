@@ -996,6 +996,33 @@ mod tests {
         assert!(body.contains("<p>Body</p>"), "{body:?}");
     }
 
+    /// `xml:base`, `xml:lang` or `xmlns` on a text element says nothing of its
+    /// body: the scan took any `xml` in the tag for an XML body, and the title
+    /// read "Breaking:", the description "First words".
+    #[test]
+    fn markup_in_text_elements_with_xml_attributes_is_read_whole() {
+        let xml = br#"<rss version="2.0"><channel><title>t</title>
+            <item><guid>1</guid><title xml:lang="en">Breaking: <b>big</b> news today</title>
+              <description xml:lang="en">First words <b>then</b> more</description></item>
+        </channel></rss>"#;
+        let d = parse(xml, None, &base(), Limits::default()).unwrap();
+        assert_eq!(
+            d.entries[0].title.as_deref(),
+            Some("Breaking: big news today")
+        );
+        assert_eq!(
+            d.entries[0].summary.as_deref(),
+            Some("First words <b>then</b> more")
+        );
+        let atom = br#"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>
+            <entry><id>1</id><title type="html" xml:base="https://example.org/">Breaking: <b>big</b> news</title>
+              <content type='xhtml' xml:base="https://example.org/"><div xmlns="http://www.w3.org/1999/xhtml"><p>Body</p></div></content></entry></feed>"#;
+        let d = parse(atom, None, &base(), Limits::default()).unwrap();
+        assert_eq!(d.entries[0].title.as_deref(), Some("Breaking: big news"));
+        let body = d.entries[0].content.clone().unwrap_or_default();
+        assert!(body.contains("<p>Body</p>"), "{body:?}");
+    }
+
     #[test]
     fn dates_as_feeds_write_them_are_read() {
         let xml = r#"<rss version="2.0"><channel><title>t</title>
