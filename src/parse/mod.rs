@@ -288,6 +288,15 @@ fn prepare<'a>(body: &'a [u8], charset: Option<&str>) -> (Cow<'a, [u8]>, legacy:
         }
         None => bytes,
     };
+    // A `<` that starts no markup (`a < b`): the reader took it for a tag,
+    // and the rest of the item with it.
+    let bytes = match root.dialect {
+        legacy::Dialect::NotXml => bytes,
+        _ => match repair::with_bare_lt_escaped(&bytes) {
+            Some(fixed) => Cow::Owned(fixed),
+            None => bytes,
+        },
+    };
     // Markup left unescaped inside a title or description (feed-rs would
     // keep only the text before it).
     let bytes = match root.dialect {
@@ -994,6 +1003,29 @@ mod tests {
         assert_eq!(d.entries[0].title.as_deref(), Some("Example test"));
         let body = d.entries[0].content.clone().unwrap_or_default();
         assert!(body.contains("<p>Body</p>"), "{body:?}");
+    }
+
+    /// A `<` that starts no markup is text (`Why a < b matters`): the item
+    /// lost its guid, link, date and text, and read as the title "Why a".
+    #[test]
+    fn a_bare_less_than_sign_is_text() {
+        let xml = br#"<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
+            <item><title>Why a < b matters</title><link>http://lt.org/1</link><guid>lt1</guid>
+              <pubDate>Sat, 11 Jan 2025 00:00:00 GMT</pubDate><description>if x <3 and <![CDATA[a < b]]> <!-- < --></description></item>
+            <item><title>Second</title><guid>lt2</guid></item>
+        </channel></rss>"#;
+        let d = parse(xml, None, &base(), Limits::default()).unwrap();
+        let e = &d.entries[0];
+        assert_eq!(e.title.as_deref(), Some("Why a < b matters"));
+        assert_eq!(e.guid.as_deref(), Some("lt1"));
+        assert_eq!(e.link.as_deref(), Some("http://lt.org/1"));
+        assert!(e.published.is_some());
+        assert_eq!(e.summary.as_deref(), Some("if x <3 and a < b"));
+        assert_eq!(d.entries.len(), 2);
+        assert_eq!(
+            repair::with_bare_lt_escaped(b"<a><![CDATA[ < ]]><!-- < --></a>"),
+            None
+        );
     }
 
     /// `xml:base`, `xml:lang` or `xmlns` on a text element says nothing of its

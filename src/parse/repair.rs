@@ -115,6 +115,45 @@ pub(super) fn with_bare_ampersands_escaped(text: &[u8]) -> Option<Vec<u8>> {
     changed.then_some(out)
 }
 
+/// The document with every `<` that cannot start markup (one followed by a
+/// space, a digit, `=`, `<`, …: `Why a < b matters`) escaped, as an HTML parser
+/// reads it, outside CDATA sections and comments. XML's reader took `< b
+/// matters</title>…` for a tag and the item lost its guid, link, date and text
+/// without an error, so this runs on every document: one look per `<`.
+/// `None` when there is none.
+pub(super) fn with_bare_lt_escaped(text: &[u8]) -> Option<Vec<u8>> {
+    let starts_markup = |b: u8| {
+        b.is_ascii_alphabetic() || b >= 0x80 || matches!(b, b'/' | b'!' | b'?' | b'_' | b':')
+    };
+    let mut out: Option<Vec<u8>> = None;
+    let (mut copied, mut at) = (0, 0);
+    while let Some(lt) = memchr::memchr(b'<', &text[at..]).map(|i| at + i) {
+        let rest = &text[lt..];
+        let skip_to = |end: &[u8]| memchr::memmem::find(rest, end).map(|i| lt + i + end.len());
+        if rest.starts_with(b"<![CDATA[") || rest.starts_with(b"<!--") {
+            let end: &[u8] = if rest[2] == b'[' { b"]]>" } else { b"-->" };
+            match skip_to(end) {
+                Some(next) => {
+                    at = next;
+                    continue;
+                }
+                // Unclosed: the reader fails on it anyway.
+                None => break,
+            }
+        }
+        if rest.get(1).is_none_or(|&b| !starts_markup(b)) {
+            let o = out.get_or_insert_with(|| Vec::with_capacity(text.len() + 64));
+            o.extend_from_slice(&text[copied..lt]);
+            o.extend_from_slice(b"&lt;");
+            copied = lt + 1;
+        }
+        at = lt + 1;
+    }
+    let mut o = out?;
+    o.extend_from_slice(&text[copied..]);
+    Some(o)
+}
+
 /// How deep elements may nest in a document feed-rs reads (its XML reader
 /// refuses one nested deeper).
 const MAX_DEPTH: usize = 65_535;
