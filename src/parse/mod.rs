@@ -631,7 +631,18 @@ fn map_entry(e: model::Entry, base: &Url, max: usize, loose: bool, rdf: bool) ->
         .and_then(|b| base.join(b).ok())
         .unwrap_or_else(|| base.clone());
     let guid = Some(e.id.trim().to_string()).filter(|s| !s.is_empty());
-    let link = alternate_link(&e.links, &entry_base);
+    // (Its comments page only when nothing else names a page: such an
+    // item was keyed by it, and keeps its key.)
+    let link = alternate_link(&e.links, &entry_base).or_else(|| {
+        let comments = e
+            .links
+            .iter()
+            .filter(|l| l.target == Some(model::LinkTarget::Comments))
+            .cloned()
+            .map(|l| model::Link { target: None, ..l })
+            .collect::<Vec<_>>();
+        alternate_link(&comments, &entry_base)
+    });
     let enclosures = enclosures::of_entry(&e, &entry_base, base);
     let author = e
         .authors
@@ -680,7 +691,13 @@ fn plausible(d: &DateTime<Utc>) -> bool {
 
 /// Links other than the placeholder legacy.rs gives RSS 1.0 items without one.
 fn usable_links(links: &[model::Link]) -> impl Iterator<Item = &model::Link> {
-    links.iter().filter(|l| l.href != legacy::NO_LINK)
+    use model::LinkTarget::{Comments, CommentsFeed};
+    // (An RSS `<comments>` or `wfw:commentRss` is the discussion, never the
+    // entry's page: a link-less item with a permalink guid was published
+    // under its comments URL, and missed its copies elsewhere.)
+    links
+        .iter()
+        .filter(|l| l.href != legacy::NO_LINK && !matches!(l.target, Some(Comments | CommentsFeed)))
 }
 
 /// Whether an Atom link's `rel` is the registered relation `name`, written
@@ -1003,6 +1020,28 @@ mod tests {
         assert_eq!(d.entries[0].title.as_deref(), Some("Example test"));
         let body = d.entries[0].content.clone().unwrap_or_default();
         assert!(body.contains("<p>Body</p>"), "{body:?}");
+    }
+
+    /// An RSS item's `<comments>` is not its link: one without `<link>` takes
+    /// its permalink guid (it was published under its comments URL). Only
+    /// when nothing else names a page is it the link.
+    #[test]
+    fn comments_are_not_an_items_link() {
+        let xml = br#"<rss version="2.0"><channel><title>t</title>
+            <item><title>B</title><comments>https://comments.example/thread/9</comments>
+              <guid>https://e.example/2026/post-b</guid></item>
+            <item><title>C</title><comments>https://comments.example/thread/10</comments><guid isPermaLink="false">c</guid></item>
+        </channel></rss>"#;
+        let d = parse(xml, None, &base(), Limits::default()).unwrap();
+        assert_eq!(
+            d.entries[0].link.as_deref(),
+            Some("https://e.example/2026/post-b")
+        );
+        // Nothing else names a page: its comments page, as before (its key).
+        assert_eq!(
+            d.entries[1].link.as_deref(),
+            Some("https://comments.example/thread/10")
+        );
     }
 
     /// A `<` that starts no markup is text (`Why a < b matters`): the item
