@@ -81,7 +81,7 @@ pub fn holder(db: &Path) -> Option<String> {
 
 /// The config the holder of the lock of `file` named with
 /// [`StoreLock::name_config`]; `None` when it named none (a `poll`, or a
-/// daemon before 2026-12-05).
+/// daemon before 2026-12-04).
 pub fn config_of_holder(text: &str) -> Option<PathBuf> {
     text.lines()
         .skip(1)
