@@ -1487,3 +1487,55 @@ async fn an_entry_that_gains_a_link_is_not_new() {
     assert_eq!(s.poll().await.new, 0);
     assert_eq!(s.stories().len(), 1, "{:?}", s.titles());
 }
+
+/// Two press releases of one company in two feeds, ending in the same long
+/// "About us", disclaimer and contact paragraphs: two stories. They were
+/// merged, and one release left every output.
+#[tokio::test]
+async fn releases_ending_in_the_same_standard_block_stay_apart() {
+    let s = Scenario::new(&["/a", "/b"], "").await;
+    let about = "<p>About Acme Robotics: Acme Robotics designs and manufactures industrial \
+        automation systems for the automotive, logistics and food processing industries, with \
+        offices in many countries and thousands of employees worldwide.</p><p>Forward-looking \
+        statements: This press release contains forward-looking statements that involve risks \
+        and uncertainties, and actual results may differ materially from those anticipated in \
+        these statements for many reasons.</p><p>Media contact: Please direct all press \
+        enquiries to the corporate communications office, which answers requests from \
+        journalists on working days between nine in the morning and five in the afternoon.</p>";
+    let plant = format!(
+        "<p>Acme Robotics today announced the opening of a new assembly plant, which will \
+         employ several hundred people by the end of next year.</p>{about}"
+    );
+    let cfo = format!(
+        "<p>Acme Robotics today announced that its board has appointed a new chief financial \
+         officer, who will join the company from a large bank in the spring.</p>{about}"
+    );
+    s.serve(
+        "/a",
+        &[(
+            Some("a-1"),
+            Some("https://wire-a.example/pr/1"),
+            "Acme Robotics opens new assembly plant",
+            &plant,
+        )],
+    );
+    s.serve(
+        "/b",
+        &[(
+            Some("b-1"),
+            Some("https://wire-b.example/pr/2"),
+            "Acme Robotics appoints new finance chief",
+            &cfo,
+        )],
+    );
+    s.poll().await;
+    let mut titles = s.titles();
+    titles.sort();
+    assert_eq!(
+        titles,
+        [
+            "Acme Robotics appoints new finance chief",
+            "Acme Robotics opens new assembly plant"
+        ]
+    );
+}

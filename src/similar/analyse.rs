@@ -10,7 +10,7 @@ use super::text::{
 use super::{
     ANCHORS, BINS, Fingerprint, Key, KeyKind, LEDE, LEDE_ANCHOR_WINDOW, LEDE_ANCHORS, MAX_KEYS,
     MAX_UNITS, MIN_PARAGRAPH_WORDS, MIN_WORDS, RAW_UNITS, SHORT_PROSE_WORDS, TAIL_ANCHORS,
-    TITLE_POS, TITLE_UNITS,
+    TITLE_POS, TITLE_UNITS, TOPIC_LETTERS,
 };
 
 #[derive(Default)]
@@ -272,7 +272,7 @@ pub(super) fn analyse(title: &str, body_html: &str, s: &mut Scratch) -> Option<F
         }
     }
 
-    let (keys, key_limit) = keys(&s.title, prose, &mut s.small);
+    let (keys, key_limit) = keys(&s.title, prose, opening, &mut s.small);
     Some(Fingerprint {
         units: prose.len() as u16,
         features,
@@ -292,18 +292,26 @@ fn feature(a: &Unit, b: &Unit) -> u64 {
 
 /// The key tokens of a text: numbers of the title, then numbers, names and
 /// words of the title found in the prose, with their prose positions.
-fn keys(title: &[Unit], prose: &[Unit], title_keys: &mut Vec<u32>) -> (Vec<Key>, u16) {
-    // Capitalised words and CJK pairs of the title.
+fn keys(title: &[Unit], prose: &[Unit], opening: u8, title_keys: &mut Vec<u32>) -> (Vec<Key>, u16) {
+    // Capitalised words and CJK pairs of the title; its longer lower-case
+    // words apart (topic words, looked for in the first sentence only).
     title_keys.clear();
+    let mut topics = [0u32; 8];
+    let mut n_topics = 0;
     for (i, u) in title.iter().enumerate() {
         match u.kind {
             Kind::Word if u.flags & CAP != 0 && u.len >= 3 => title_keys.push(u.key),
+            Kind::Word if u.len >= TOPIC_LETTERS && n_topics < topics.len() => {
+                topics[n_topics] = u.key;
+                n_topics += 1;
+            }
             _ if u.is_cjk() && i > 0 && title[i - 1].is_cjk() => {
                 title_keys.push(text::bigram_key(&title[i - 1], u))
             }
             _ => {}
         }
     }
+    let topics = &topics[..n_topics];
     title_keys.sort_unstable();
     // A one-word Bloom filter in front of the binary search.
     let mask = title_keys.iter().fold(0u64, |m, k| m | 1 << (k & 63));
@@ -334,7 +342,9 @@ fn keys(title: &[Unit], prose: &[Unit], title_keys: &mut Vec<u32>) -> (Vec<Key>,
             Kind::Word if u.flags & CAP != 0 && u.flags & STARTS == 0 && u.len > 1 => {
                 Some((u.key, KeyKind::Name))
             }
-            Kind::Word => in_title(u.key).then_some((u.key, KeyKind::TitleWord)),
+            Kind::Word if in_title(u.key) => Some((u.key, KeyKind::TitleWord)),
+            Kind::Word => (i < usize::from(opening) && topics.contains(&u.key))
+                .then_some((u.key, KeyKind::Topic)),
             _ => (i > 0 && prose[i - 1].is_cjk())
                 .then(|| text::bigram_key(&prose[i - 1], u))
                 .filter(|k| in_title(*k))

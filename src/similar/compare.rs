@@ -2,7 +2,7 @@
 
 use super::{
     Fingerprint, Key, KeyKind, LEDE, LEDE_NUMBER_UNITS, MIN_BINS, MIN_CONTAINMENT, MIN_JACCARD,
-    MIN_LEDE, TITLE_POS, Tokens,
+    MIN_LEDE, OWN_LEDE, TITLE_POS, Tokens,
 };
 
 /// Estimated Jaccard similarity of two texts' prose features; 0 when too few
@@ -76,8 +76,10 @@ pub fn keys_agree(new: &Fingerprint, new_tokens: &Tokens, old: &Fingerprint) -> 
     // Numbers of the titles, and key tokens of the prose both texts cover, are
     // checked apart: a copy may add a figure to its headline and still drop a
     // name from its text.
+    // (Topic words are read only where the ledes differ: `same_story`.)
+    let part_of = |part: &dyn Fn(&Key) -> bool, k: &Key| k.kind != KeyKind::Topic && part(k);
     let agree = |part: &dyn Fn(&Key) -> bool| {
-        old.keys.iter().filter(|k| part(k)).all(|k| {
+        old.keys.iter().filter(|k| part_of(part, k)).all(|k| {
             if k.kind == KeyKind::Number && k.pos != TITLE_POS {
                 let mine = old
                     .keys
@@ -88,7 +90,7 @@ pub fn keys_agree(new: &Fingerprint, new_tokens: &Tokens, old: &Fingerprint) -> 
             } else {
                 new_tokens.contains(k.hash)
             }
-        }) || new.keys.iter().filter(|k| part(k)).all(|k| {
+        }) || new.keys.iter().filter(|k| part_of(part, k)).all(|k| {
             let theirs = old.keys.iter().filter(|o| o.hash == k.hash).count();
             let mine = new
                 .keys
@@ -107,8 +109,9 @@ pub fn keys_agree(new: &Fingerprint, new_tokens: &Tokens, old: &Fingerprint) -> 
             .get(..n)
             .is_some_and(|f| f.len() >= 3 && !f.iter().any(|t| other.lede.contains(t)))
     };
-    let in_opening =
-        |x: &Fingerprint, k: &Key| k.pos < u16::from(x.opening) && k.kind != KeyKind::TitleWord;
+    let in_opening = |x: &Fingerprint, k: &Key| {
+        k.pos < u16::from(x.opening) && !matches!(k.kind, KeyKind::TitleWord | KeyKind::Topic)
+    };
     if own_opening(old, new)
         && !old
             .keys
@@ -166,7 +169,11 @@ pub fn keys_agree(new: &Fingerprint, new_tokens: &Tokens, old: &Fingerprint) -> 
     let new_added = ln_new.iter().any(|h| !ln_old.contains(h));
     let old_added = ln_old.iter().any(|h| !ln_new.contains(h));
     let substituted = old_dropped && new_added || new_dropped && old_added;
-    lede_numbers_agree && !substituted && agree(&|k| k.pos == TITLE_POS) && agree(&|k| k.pos < n)
+    lede_numbers_agree
+        && !substituted
+        && agree(&|k| k.pos == TITLE_POS)
+        && agree(&|k| k.pos < n)
+        && !topics_differ(new, new_tokens, old)
 }
 
 /// Is a new text (its fingerprint and [`tokens`](super::tokens)) a copy of the
@@ -174,4 +181,28 @@ pub fn keys_agree(new: &Fingerprint, new_tokens: &Tokens, old: &Fingerprint) -> 
 pub fn same_story(new: &Fingerprint, new_tokens: &Tokens, old: &Fingerprint) -> Option<f32> {
     let s = similarity(new, old)?;
     keys_agree(new, new_tokens, old).then_some(s)
+}
+
+/// Two texts whose ledes are mostly their own, each with a topic word (see
+/// [`KeyKind::Topic`]) the other lacks: two stories that end in the same
+/// long block (a company's "About us" and disclaimers under two press
+/// releases, a network's show notes under two episodes). Their text is
+/// alike, but what they open with is not.
+fn topics_differ(new: &Fingerprint, new_tokens: &Tokens, old: &Fingerprint) -> bool {
+    let short = new.lede.len().min(old.lede.len());
+    if short < MIN_LEDE || containment(new, old) >= OWN_LEDE {
+        return false;
+    }
+    let topic = |k: &&Key| k.kind == KeyKind::Topic;
+    let old_dropped = old
+        .keys
+        .iter()
+        .filter(topic)
+        .any(|k| !new_tokens.contains(k.hash));
+    let new_own = new
+        .keys
+        .iter()
+        .filter(topic)
+        .any(|k| !old.keys.iter().any(|o| o.hash == k.hash));
+    old_dropped && new_own
 }
