@@ -507,7 +507,13 @@ pub async fn run(
                 ticks += 1;
                 let mine = |id: i64| plan.every.contains_key(&id);
                 let put_back = || (ticks % PUT_BACK_TICKS == 1).then(|| plan.every.keys().copied().collect());
-                let due = match store.due_feeds(now, busy, &mine, put_back, per_host, gap).await {
+                // (A store another process holds the write lock of answers
+                // late: SIGTERM is heard meanwhile, and stops the daemon.)
+                let due = tokio::select! {
+                    due = store.due_feeds(now, busy, &mine, put_back, per_host, gap) => due,
+                    _ = &mut shutdown => break,
+                };
+                let due = match due {
                     Ok(due) => {
                         more_due = store.is_postgres() && !due.is_empty();
                         due
@@ -580,9 +586,17 @@ pub async fn run(
     }
     exporter.abort();
     pruner.abort();
+    // The store's last calls are bounded: one that another process's write
+    // lock holds up (a `sqlite3` session) must not hold the stop past what
+    // systemd waits (`TimeoutStopSec`), nor lose the stop to a SIGKILL.
     let outputs = plan.cfg.outputs.clone();
-    if let Err(e) = render_outputs(&store, &state, &outputs).await {
-        error!(error = %chain(&e), "final render failed");
+    match tokio::time::timeout(LAST_CALL, render_outputs(&store, &state, &outputs)).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => error!(error = %chain(&e), "final render failed"),
+        Err(_) => warn!(
+            waited_secs = LAST_CALL.as_secs(),
+            "final render skipped: the store did not answer (another process holds its write lock?); the outputs stay as last written"
+        ),
     }
     let _ = server_stop_tx.send(true);
     match tokio::time::timeout(Duration::from_secs(5), &mut server).await {
@@ -593,20 +607,30 @@ pub async fn run(
             server.abort();
         }
     }
-    // Checkpoint the WAL so the file is complete on its own.
+    // Checkpoint the WAL so the file is complete on its own (else the next
+    // open does: nothing committed is lost either way).
     if let Some(sqlite) = store.sqlite() {
-        sqlite
-            .call(|s| {
-                s.conn()
-                    .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
-                    .map_err(StoreError::ctx("checkpointing"))
-            })
-            .await?;
+        let checkpoint = sqlite.call(|s| {
+            s.conn()
+                .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+                .map_err(StoreError::ctx("checkpointing"))
+        });
+        match tokio::time::timeout(LAST_CALL, checkpoint).await {
+            Ok(r) => r?,
+            Err(_) => warn!(
+                waited_secs = LAST_CALL.as_secs(),
+                "checkpoint skipped: the store did not answer; the next start checkpoints"
+            ),
+        }
     }
     drop(store);
     info!("stopped");
     Ok(())
 }
+
+/// How long the daemon's last store calls (the final render, the
+/// checkpoint) may wait once it stops.
+const LAST_CALL: Duration = Duration::from_secs(2);
 
 /// This process's name in PostgreSQL claims: `host:pid`.
 pub fn node_name() -> String {
