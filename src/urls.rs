@@ -31,6 +31,35 @@ pub fn safe_link(link: &str) -> Option<String> {
     Url::parse(link).ok().filter(is_web).map(String::from)
 }
 
+/// A feed's URL as outputs may name it (a story's source): an absolute
+/// `http`/`https` URL without credentials, and without a query parameter
+/// whose name says it is a secret (`token`, `api_key`, `sig`, `session`…: a
+/// private feed's `?token=` was published in the merged feed). `None` for
+/// anything else (`file:` feeds name a path on this machine).
+pub fn publishable_feed_url(url: &str) -> Option<String> {
+    const SECRET: &[&str] = &[
+        "token",
+        "key",
+        "secret",
+        "pass",
+        "pwd",
+        "auth",
+        "sig",
+        "session",
+        "sid",
+        "credential",
+    ];
+    let u = Url::parse(url).ok().filter(is_web)?;
+    if !u.username().is_empty() || u.password().is_some() {
+        return None;
+    }
+    let secret = u.query_pairs().any(|(name, _)| {
+        let name = name.to_ascii_lowercase();
+        SECRET.iter().any(|s| name.contains(s))
+    });
+    (!secret).then(|| u.into())
+}
+
 /// `base` as a base URL for relative links: only an absolute `http`/`https` URL
 /// resolves anything.
 pub fn web_base(base: &str) -> Option<Url> {
@@ -60,6 +89,25 @@ pub fn resolve(base: Option<&Url>, href: &str) -> Option<String> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    #[test]
+    fn feed_urls_outputs_may_name() {
+        let p = publishable_feed_url;
+        assert_eq!(
+            p("https://e.org/feed?format=rss&page=2").as_deref(),
+            Some("https://e.org/feed?format=rss&page=2")
+        );
+        for private in [
+            "file:///home/me/feeds/f.rss",
+            "https://e.org/f.rss?token=SECRET123",
+            "https://e.org/f.rss?api_key=x",
+            "https://e.org/f.rss?Signature=x&Expires=1",
+            "https://e.org/f.rss?PHPSESSID=x",
+            "https://me:pw@e.org/f.rss",
+        ] {
+            assert_eq!(p(private), None, "{private}");
+        }
+    }
 
     /// Every disguise of a script or document URL that the issue names.
     pub(crate) const HOSTILE: &[&str] = &[

@@ -82,7 +82,8 @@ fn poll_prints_a_summary_and_exits_0_despite_a_failing_feed() {
     assert!(out.status.success());
     let rss = text(&out.stdout);
     assert!(rss.contains("<rss version=\"2.0\""), "{rss}");
-    assert!(rss.contains("My local feed</source>"), "{rss}");
+    // (A `file:` feed has no URL to publish, which RSS's <source> requires.)
+    assert!(!rss.contains("<source"), "{rss}");
     let out = feedloom(&cfg, &["export", "--format", "json", "--output", "all"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["items"][0]["title"], "Hello from a file");
@@ -566,5 +567,43 @@ fn feeds_shows_titles_without_bidi_controls_or_noncharacters() {
             !said.contains(['\u{202E}', '\u{FFFE}', '\u{FFFF}']),
             "{args:?}: {said}"
         );
+    }
+}
+
+/// A `file:` feed's path on this machine is not published: it was the
+/// source's id and self link in Atom, the RSS `<source url>`, the JSON
+/// `feed_url` and the river page's `title`. The source keeps its name.
+#[test]
+fn a_file_feeds_path_is_not_published() {
+    let (dir, cfg) = setup("");
+    let out = feedloom(&cfg, &["poll"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let path = dir.path().join("feeds/local.rss");
+    for format in ["atom", "rss", "json", "html"] {
+        let out = feedloom(&cfg, &["export", "--format", format]);
+        assert!(out.status.success(), "{format}: {}", text(&out.stderr));
+        let body = text(&out.stdout);
+        assert!(body.contains("Hello from a file"), "{format}: {body}");
+        assert!(
+            !body.contains("file:") && !body.contains(path.to_str().unwrap()),
+            "{format}: {body}"
+        );
+    }
+    let atom = text(&feedloom(&cfg, &["export", "--format", "atom"]).stdout);
+    assert!(
+        atom.contains("<source>\n      <title>My local feed</title>"),
+        "{atom}"
+    );
+    xmltree_ok(&atom);
+}
+
+fn xmltree_ok(xml: &str) {
+    let mut r = quick_xml::Reader::from_str(xml);
+    loop {
+        match r.read_event() {
+            Ok(quick_xml::events::Event::Eof) => break,
+            Ok(_) => {}
+            Err(e) => panic!("not well-formed: {e}\n{xml}"),
+        }
     }
 }

@@ -155,5 +155,5 @@ pub fn render_text(hits: &[Hit], now: i64, ansi: bool) -> String {
 
 /// The hits as JSON (as `/search` gives them).
 pub fn render_json(hits: &[Hit]) -> String {
-    crate::web::search::json(hits)
+    crate::web::search::json(hits, false)
 }

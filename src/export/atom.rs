@@ -74,12 +74,17 @@ fn entry(w: &mut Writer<Vec<u8>>, p: &Prepared) -> io::Result<()> {
         }
         // Every other feed carrying the story: its link there, titled by the feed.
         for other in &s.also {
-            let href = other.link.as_deref().unwrap_or(&other.feed_url);
-            let title = other.title.as_deref().unwrap_or(&other.feed_url);
+            let href = other
+                .link
+                .as_deref()
+                .or(Some(other.feed_url.as_str()).filter(|u| !u.is_empty()))
+                .or(other.site_url.as_deref());
+            let Some(href) = href else { continue };
+            let title = other.name();
             w.create_element("link")
                 .with_attribute(("rel", "via"))
                 .with_attribute(("href", xml_safe(href).as_ref()))
-                .with_attribute(("title", xml_safe(title).as_ref()))
+                .with_attribute(("title", xml_safe(&title).as_ref()))
                 .write_empty()?;
         }
         for e in &s.enclosures {
@@ -112,11 +117,17 @@ fn entry(w: &mut Writer<Vec<u8>>, p: &Prepared) -> io::Result<()> {
                 .write_empty()?;
         }
         w.create_element("source").write_inner_content(|w| {
-            text(w, "id", &s.source.feed_url)?;
+            // (No URL: a `file:` feed, or one whose query holds a secret.)
+            let url = Some(s.source.feed_url.as_str()).filter(|u| !u.is_empty());
+            if let Some(url) = url {
+                text(w, "id", url)?;
+            }
             if let Some(t) = &s.source.title {
                 text(w, "title", t)?;
             }
-            link(w, "self", &s.source.feed_url)?;
+            if let Some(url) = url {
+                link(w, "self", url)?;
+            }
             if let Some(site) = &s.source.site_url {
                 link(w, "alternate", site)?;
             }

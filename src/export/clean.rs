@@ -277,6 +277,12 @@ pub fn check_story(story: &mut Story) {
 }
 
 fn check_source(src: &mut Source, uid: &str) {
+    // (Empty: not named. A `file:` feed's path on this machine, and a
+    // private feed's `?token=`, were published.)
+    if urls::publishable_feed_url(&src.feed_url).is_none() {
+        tracing::debug!(story = uid, feed = %src.feed_url, "feed URL not published");
+        src.feed_url.clear();
+    }
     src.link = checked_link(src.link.take(), uid, "source link");
     src.site_url = checked_link(src.site_url.take(), uid, "source home page");
     src.title = src.title.take().map(plain);

@@ -83,7 +83,9 @@ fn item(p: &Prepared) -> Value {
 /// A source feed: its URL, title, home page and the story's link there.
 fn source_json(src: &crate::store::queries::Source) -> Value {
     let mut m = Map::new();
-    m.insert("feed_url".into(), json!(src.feed_url));
+    if !src.feed_url.is_empty() {
+        m.insert("feed_url".into(), json!(src.feed_url));
+    }
     if let Some(t) = &src.title {
         m.insert("title".into(), json!(t));
     }

@@ -727,7 +727,7 @@ pub fn also_html(also: &[crate::store::queries::Source]) -> Option<String> {
     let names: Vec<String> = also
         .iter()
         .map(|src| {
-            let name = crate::parse::escape_html(src.title.as_deref().unwrap_or(&src.feed_url));
+            let name = crate::parse::escape_html(&src.name());
             match &src.link {
                 Some(l) => format!("<a href=\"{}\">{name}</a>", crate::parse::escape_html(l)),
                 None => name,

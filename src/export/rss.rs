@@ -86,10 +86,12 @@ fn item(w: &mut Writer<Vec<u8>>, p: &Prepared) -> io::Result<()> {
                 .with_attribute(("type", e.media_type.as_deref().unwrap_or(OCTET_STREAM)))
                 .write_empty()?;
         }
-        let source_title = s.source.title.as_deref().unwrap_or(&s.source.feed_url);
-        w.create_element("source")
-            .with_attribute(("url", xml_safe(&s.source.feed_url).as_ref()))
-            .write_text_content(BytesText::new(&escape_markup(&xml_safe(source_title))))?;
+        // (RSS requires the source's URL: none without one.)
+        if !s.source.feed_url.is_empty() {
+            w.create_element("source")
+                .with_attribute(("url", xml_safe(&s.source.feed_url).as_ref()))
+                .write_text_content(BytesText::new(&escape_markup(&xml_safe(&s.source.name()))))?;
+        }
         Ok(())
     })?;
     Ok(())

@@ -77,6 +77,20 @@ pub struct Source {
     pub link: Option<String>,
 }
 
+impl Source {
+    /// What outputs call the feed: its title, else the host of its URL (else
+    /// of its home page), else "a feed".
+    pub fn name(&self) -> String {
+        let host = |u: &str| url::Url::parse(u).ok()?.host_str().map(str::to_string);
+        self.title
+            .clone()
+            .filter(|t| !t.trim().is_empty())
+            .or_else(|| host(&self.feed_url))
+            .or_else(|| self.site_url.as_deref().and_then(host))
+            .unwrap_or_else(|| "a feed".to_string())
+    }
+}
+
 /// Which stories an output shows.
 #[derive(Debug, Clone, Default)]
 pub struct StoryQuery {

@@ -229,20 +229,13 @@ fn size(n: u64) -> String {
 /// A feed carrying the story: its name, linked to the story in that feed (else
 /// the feed's home page).
 fn source(src: &Source) -> Markup {
-    let name = src
-        .title
-        .clone()
-        .filter(|t| !t.trim().is_empty())
-        .unwrap_or_else(|| {
-            url::Url::parse(&src.feed_url)
-                .ok()
-                .and_then(|u| u.host_str().map(str::to_string))
-                .unwrap_or_else(|| src.feed_url.clone())
-        });
+    let name = src.name();
+    // (The feed's URL only when outputs may name it: see `check_story`.)
+    let title = Some(src.feed_url.as_str()).filter(|u| !u.is_empty());
     html! {
         @match src.link.as_ref().or(src.site_url.as_ref()) {
-            Some(l) => a.source href=(l) title=(src.feed_url) rel="noreferrer" { (name) },
-            None => span.source title=(src.feed_url) { (name) },
+            Some(l) => a.source href=(l) title=[title] rel="noreferrer" { (name) },
+            None => span.source title=[title] { (name) },
         }
     }
 }

@@ -114,12 +114,7 @@ fn hit(h: &Hit, now: i64) -> Markup {
         .as_deref()
         .map(|t| plain_title(t).into_owned())
         .filter(|t| !t.trim().is_empty())
-        .unwrap_or_else(|| {
-            url::Url::parse(&s.source.feed_url)
-                .ok()
-                .and_then(|u| u.host_str().map(str::to_string))
-                .unwrap_or_else(|| s.source.feed_url.clone())
-        });
+        .unwrap_or_else(|| s.source.name());
     let link = s.link.as_deref().and_then(crate::urls::safe_link);
     let untitled = h.title.iter().all(|t| t.text.trim().is_empty());
     html! {
@@ -142,8 +137,11 @@ fn hit(h: &Hit, now: i64) -> Markup {
 }
 
 /// The hits as JSON: an array, best first. `title_html` and `snippet_html` are
-/// escaped text with the matches in `<mark>`.
-pub fn json(hits: &[Hit]) -> String {
+/// escaped text with the matches in `<mark>`. `served`: for the daemon's
+/// `/search` (`feed` only when outputs may name it, see
+/// [`crate::urls::publishable_feed_url`]); else for this machine's user
+/// (`feedloom search --json`: the feed's URL as stored).
+pub fn json(hits: &[Hit], served: bool) -> String {
     let rows: Vec<_> = hits
         .iter()
         .map(|h| {
@@ -161,7 +159,10 @@ pub fn json(hits: &[Hit]) -> String {
                 "id": st.uid,
                 "title": title,
                 "link": link,
-                "feed": crate::config::access::redact_userinfo(&st.source.feed_url),
+                "feed": match served {
+                    true => crate::urls::publishable_feed_url(&st.source.feed_url),
+                    false => Some(crate::config::access::redact_userinfo(&st.source.feed_url)),
+                },
                 "feed_title": st.source.title.as_deref().map(plain_title),
                 "first_seen_at": st.first_seen_at,
                 "published_at": st.published_at,
@@ -285,7 +286,7 @@ pub async fn route(
     if json {
         let body = match &error {
             Some(e) => serde_json::json!({ "error": e }).to_string(),
-            None => self::json(&hits),
+            None => self::json(&hits, true),
         };
         return (
             status,
