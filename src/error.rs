@@ -15,12 +15,15 @@ pub enum FetchError {
     /// The whole fetch (connect, headers, body) took longer than `fetch.timeout`.
     #[error("{url}: timeout after {}", humantime::format_duration(*after))]
     Timeout { url: String, after: Duration },
-    #[error("{url} answered HTTP {status}")]
+    #[error("{url} answered HTTP {status}{}", if *moved_for_now { " (reached through a temporary redirect)" } else { "" })]
     Status {
         url: String,
         status: u16,
         /// The server's Retry-After, when it sent one.
         retry_after: Option<Duration>,
+        /// Reached through a temporary redirect (302, 303, 307): the
+        /// configured address did not itself say it is gone.
+        moved_for_now: bool,
     },
     /// A 304 to a request that sent no validators: nothing was stored that
     /// it could mean.
@@ -260,7 +263,14 @@ impl FeedError {
     /// The one place that decides how a failure affects the schedule.
     pub fn disposition(&self) -> Disposition {
         match self {
-            FeedError::Fetch(FetchError::Status { status: 410, .. }) => Disposition::Gone,
+            // (A 410 behind a temporary redirect says only that the page
+            // the feed points to for now is gone: the feed disabled itself
+            // for good on one maintenance redirect.)
+            FeedError::Fetch(FetchError::Status {
+                status: 410,
+                moved_for_now: false,
+                ..
+            }) => Disposition::Gone,
             FeedError::Fetch(FetchError::Status {
                 retry_after: Some(d),
                 ..

@@ -1092,3 +1092,46 @@ async fn a_config_that_is_not_utf8_is_a_config_error_for_edits_too() {
     }
     assert_eq!(std::fs::read(&cfg).unwrap(), bytes, "nothing written");
 }
+
+/// A 410 reached through a temporary redirect (302) does not disable the
+/// feed: the configured address only points elsewhere for now (one
+/// maintenance redirect to a gone page disabled it for good). Through a
+/// permanent one (301), it does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_410_behind_a_temporary_redirect_does_not_disable_the_feed() {
+    let srv = FeedServer::start().await;
+    srv.set("/gone", Resource::status(410));
+    srv.set(
+        "/for-now.xml",
+        Resource::status(302).header("location", "/gone"),
+    );
+    srv.set(
+        "/for-good.xml",
+        Resource::status(301).header("location", "/gone"),
+    );
+    let (now, good) = (srv.url("/for-now.xml"), srv.url("/for-good.xml"));
+    let (_dir, cfg) = setup(&format!(
+        "[[feed]]\nurl = \"{now}\"\n\n[[feed]]\nurl = \"{good}\"\n"
+    ));
+    let out = feedloom(&cfg, &["poll"]).await;
+    assert!(
+        text(&out.stdout).contains("0 ok, 0 not modified, 2 failed"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = feedloom(&cfg, &["feeds", "--json"]).await;
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let enabled = |url: &str| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["url"] == url)
+            .map(|r| r["enabled"].clone())
+    };
+    assert_eq!(enabled(&now), Some(serde_json::json!(true)), "{rows}");
+    assert_eq!(enabled(&good), Some(serde_json::json!(false)), "{rows}");
+    // Fixed on the server: the next poll reads it.
+    srv.set("/for-now.xml", Resource::feed(three_items("Back")));
+    let out = feedloom(&cfg, &["poll", "--all"]).await;
+    assert!(text(&out.stdout).contains("3 new"), "{}", text(&out.stdout));
+}

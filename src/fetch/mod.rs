@@ -340,6 +340,7 @@ impl Fetcher {
                         url: current.to_string(),
                         status,
                         retry_after: None,
+                        moved_for_now: !permanent,
                     });
                 };
                 // Credentials in a Location are neither sent nor kept.
@@ -384,6 +385,7 @@ impl Fetcher {
                     url: current.to_string(),
                     status,
                     retry_after: retry_after(resp.headers()),
+                    moved_for_now: !permanent,
                 });
             }
             // What the headers say, taken before the body consumes the
