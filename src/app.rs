@@ -442,10 +442,35 @@ pub async fn run(
                     }),
                     _ => config::load(&plan.cfg.source),
                 };
+                // An empty file while the running config names feeds is
+                // refused: one caught empty (a tool writing it in place)
+                // unsubscribed every feed, and the daemon said "config
+                // reloaded feeds=0". (A config that removed its last feed
+                // still says something else: outputs, settings.)
+                let loaded = loaded.and_then(|c| {
+                    let empty = std::fs::read(&c.source).is_ok_and(|b| b.trim_ascii().is_empty());
+                    match empty && !plan.cfg.feeds.is_empty() {
+                        true => Err(config::ConfigError::Read {
+                            path: c.source.clone(),
+                            source: std::io::Error::new(
+                                std::io::ErrorKind::InvalidData,
+                                "it is empty, and names no feed (caught while being written?); to run without feeds, restart with it",
+                            ),
+                        }),
+                        false => Ok(c),
+                    }
+                });
                 match loaded {
                     Ok(mut new_cfg) => {
                         if new_cfg.server.listen != bound {
                             warn!("[server] listen changed: takes effect after a restart");
+                            // (The outputs' own links named the new address,
+                            // where nothing listens yet.)
+                            new_cfg.server.listen = bound;
+                            let base = new_cfg.server.public_base();
+                            for out in &mut new_cfg.outputs {
+                                out.public_base = Some(base.clone());
+                            }
                         }
                         // The store stays the one opened (it was changed
                         // without a word).

@@ -242,6 +242,23 @@ async fn sighup_adds_and_removes_feeds_and_a_broken_config_keeps_the_old_one() {
     d.signal("HUP");
     assert!(until(10, || said(&d) > before).await, "{}", d.log());
 
+    // Caught empty (a tool writing it in place): every feed stays.
+    let kept = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, "").unwrap();
+    d.signal("HUP");
+    assert!(
+        until(10, || d.log_has("it is empty, and names no feed")).await,
+        "{}",
+        d.log()
+    );
+    let b = hits("/b.xml");
+    assert!(
+        until(10, || hits("/b.xml") >= b + 2).await,
+        "the feeds stay\n{}",
+        d.log()
+    );
+    std::fs::write(&cfg, kept).unwrap();
+
     std::fs::write(&cfg, "[fetch]\ntimeout = \"soon\"\n").unwrap();
     d.signal("HUP");
     assert!(
@@ -327,4 +344,47 @@ async fn sigterm_is_heard_while_another_process_holds_the_write_lock() {
     holder.execute_batch("ROLLBACK").unwrap();
     assert_eq!(integrity(&env), "ok");
     assert_eq!(env.count("SELECT count(*) FROM items"), 20);
+}
+
+/// A reload that changes `[server] listen` (which takes effect at restart)
+/// keeps the outputs' own links on the address served: they named the new
+/// one, where nothing listened.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_changing_listen_keeps_the_outputs_links_on_the_served_address() {
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/a.xml",
+        Resource::feed(rss("A", &[(Some("a"), None, "a", "d")])),
+    );
+    let env = TestEnv::new();
+    let body = |title: &str| {
+        format!(
+            "[[feed]]\nurl = \"{}\"\n\n[[output]]\nname = \"all\"\ntitle = \"{title}\"\npath = \"out/all\"\n",
+            srv.url("/a.xml")
+        )
+    };
+    let cfg = write_config(&env, &body("First"));
+    let mut d = Daemon::start(&cfg);
+    let atom = || std::fs::read_to_string(env.path("out/all.atom")).unwrap_or_default();
+    assert!(until(10, || atom().contains("First")).await, "{}", d.log());
+    let served = atom();
+    assert!(served.contains("http://127.0.0.1:0/all.atom"), "{served}");
+    std::fs::write(
+        &cfg,
+        std::fs::read_to_string(&cfg)
+            .unwrap()
+            .replace("listen = \"127.0.0.1:0\"", "listen = \"127.0.0.1:9\"")
+            .replace("First", "Second"),
+    )
+    .unwrap();
+    d.signal("HUP");
+    assert!(until(10, || atom().contains("Second")).await, "{}", d.log());
+    assert!(d.log_has("[server] listen changed"), "{}", d.log());
+    let now = atom();
+    assert!(
+        now.contains("http://127.0.0.1:0/all.atom") && !now.contains("127.0.0.1:9"),
+        "{now}"
+    );
+    d.signal("TERM");
+    assert_eq!(d.wait(10).and_then(|s| s.code()), Some(0));
 }
