@@ -743,6 +743,37 @@ pub fn hash_before_enclosures(e: &Entry) -> Option<String> {
     (!e.enclosures.is_empty()).then(|| short_hash(&text_parts(e)))
 }
 
+/// Whether the entry `it` differs from the stored item (its `url`,
+/// `canonical_url` and `content_hash`) only by how its link is spelled: the
+/// same canonical link (tracking parameters, scheme, host case aside) and,
+/// with the stored link in its place, the stored hash. Such an entry is not
+/// changed: a `utm_campaign` rotated on every fetch announced the story again
+/// (`updates = "reannounce"`).
+pub fn only_link_spelling_changed(
+    it: &Identified,
+    stored_url: Option<&str>,
+    stored_canonical: Option<&str>,
+    stored_hash: &str,
+) -> bool {
+    let (Some(url), Some(link)) = (stored_url, it.entry.link.as_deref()) else {
+        return false;
+    };
+    if url == link || stored_canonical != it.canonical_url.as_deref() {
+        return false;
+    }
+    let mut parts = text_parts(&it.entry);
+    parts[1] = url;
+    let hash = match it.entry.enclosures.is_empty() {
+        true => short_hash(&parts),
+        false => {
+            let mut all = parts.to_vec();
+            all.extend(it.entry.enclosures.iter().map(|f| file_address(&f.url)));
+            short_hash(&all)
+        }
+    };
+    hash == stored_hash
+}
+
 /// Key material for an entry with neither guid nor link: title, date and
 /// text, and the URLs of its files when it has any (a podcast's episodes
 /// that are only an `<enclosure>` are told apart by it; an entry without

@@ -1829,6 +1829,39 @@ async fn episodes_sharing_a_show_page_are_each_kept_alike() {
     assert_eq!(stories(&exported[1]).len(), 2, "{}", exported[1]);
 }
 
+/// A link whose tracking parameters change is not an edit, on both
+/// backends (`utm_campaign` rotated on every fetch announced the story again).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_links_tracking_parameters_are_not_an_edit_alike() {
+    let server = FeedServer::start().await;
+    let serve = |campaign: &str, text: &str| {
+        server.set(
+            "/t.xml",
+            Resource::feed(format!(
+                "<rss version=\"2.0\"><channel><title>T</title><item><guid>1</guid><title>One</title>\
+                 <link>https://e.org/1?utm_campaign={campaign}</link><description>{text}</description>\
+                 </item></channel></rss>"
+            ))
+            .no_etag(),
+        );
+    };
+    serve("monday", "v1");
+    let body = common::feeds_toml(&[server.url("/t.xml")]);
+    let Some(pair) = Pair::new("tracking_parameters", &body).await else {
+        return;
+    };
+    let polled = pair.run(&["poll"]).await;
+    assert_eq!(polled[0], polled[1]);
+    serve("tuesday", "v1");
+    let polled = pair.run(&["poll"]).await;
+    assert_eq!(polled[0], polled[1]);
+    assert!(polled[1].contains("0 new, 0 updated"), "{}", polled[1]);
+    serve("wednesday", "v2");
+    let polled = pair.run(&["poll"]).await;
+    assert_eq!(polled[0], polled[1]);
+    assert!(polled[1].contains("0 new, 1 updated"), "{}", polled[1]);
+}
+
 /// A node's claims outlive it only as long as they must: a node stopped by
 /// SIGTERM whose fetch was cut off at the shutdown deadline gives its claim
 /// up, and a node killed with SIGKILL has its claims cleared by the next node

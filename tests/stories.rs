@@ -1539,3 +1539,41 @@ async fn releases_ending_in_the_same_standard_block_stay_apart() {
         ]
     );
 }
+
+/// A link whose tracking parameters change on every fetch (`utm_campaign`)
+/// is the same item, unchanged: it was counted updated and announced again
+/// by `updates = "reannounce"`. An edit of the text still is a change.
+#[tokio::test]
+async fn a_link_whose_tracking_parameters_change_is_not_an_edit() {
+    let s = Scenario::new(
+        &["/a"],
+        "[[output]]\nname = \"re\"\nupdates = \"reannounce\"\n",
+    )
+    .await;
+    let serve = |campaign: &str, text: &str| {
+        let one = format!("https://e.org/1?utm_campaign={campaign}");
+        s.serve(
+            "/a",
+            &[
+                (Some("2"), Some("https://e.org/2"), "Two", "v1"),
+                (Some("1"), Some(one.as_str()), "One", text),
+            ],
+        );
+    };
+    serve("monday", "v1");
+    assert_eq!(s.poll().await.new, 2);
+    serve("tuesday", "v1");
+    let second = s.poll().await;
+    assert_eq!((second.new, second.updated), (0, 0));
+    let url: String = s
+        .env
+        .reader()
+        .query_row("SELECT url FROM items WHERE guid = '1'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        url, "https://e.org/1?utm_campaign=tuesday",
+        "the link as published now"
+    );
+    serve("wednesday", "v2 corrected");
+    assert_eq!(s.poll().await.updated, 1, "a real edit");
+}

@@ -216,6 +216,23 @@ impl Store {
                 }
                 _ => false,
             };
+            // Only the link's tracking parameters (or scheme, host case)
+            // changed: stored, not announced.
+            let link_spelling_only = match &existing {
+                Some(e) if e.content_hash != it.content_hash && !gains_files_it_had => {
+                    let (url, canonical): (Option<String>, Option<String>) = tx
+                        .prepare_cached("SELECT url, canonical_url FROM items WHERE id = ?1")
+                        .and_then(|mut s| s.query_row([e.id], |r| Ok((r.get(0)?, r.get(1)?))))
+                        .map_err(ctx("reading item link"))?;
+                    crate::identity::only_link_spelling_changed(
+                        it,
+                        url.as_deref(),
+                        canonical.as_deref(),
+                        &e.content_hash,
+                    )
+                }
+                _ => false,
+            };
             match existing {
                 // (Pruned under its other key forms too: see `titled_link_key`,
                 // `guid_link_key`.)
@@ -259,6 +276,15 @@ impl Store {
                         ])
                     })
                     .map_err(ctx("adding enclosures"))?;
+                    applied.filled += 1;
+                }
+                Some(e) if link_spelling_only => {
+                    tx.prepare_cached(
+                        "UPDATE items SET url = ?2, content_hash = ?3, last_seen_at = ?4
+                         WHERE id = ?1",
+                    )
+                    .and_then(|mut s| s.execute(params![e.id, it.entry.link, it.content_hash, now]))
+                    .map_err(ctx("updating item link"))?;
                     applied.filled += 1;
                 }
                 Some(e) if e.content_hash != it.content_hash => {

@@ -286,6 +286,25 @@ impl PgStore {
                 }
                 _ => false,
             };
+            // Only the link's spelling changed: see store/items.rs.
+            let link_spelling_only = match &existing {
+                Some(e) if e.content_hash != it.content_hash && !gains_files_it_had => {
+                    let row = tx
+                        .one(
+                            "reading item link",
+                            "SELECT url, canonical_url FROM items WHERE id = $1",
+                            &[&e.id],
+                        )
+                        .await?;
+                    crate::identity::only_link_spelling_changed(
+                        it,
+                        row.get::<_, Option<String>>(0).as_deref(),
+                        row.get::<_, Option<String>>(1).as_deref(),
+                        &e.content_hash,
+                    )
+                }
+                _ => false,
+            };
             match existing {
                 None if tombstoned(&mut tx, feed.id, &it.key, now).await?
                     || match crate::identity::titled_link_key(&it.key, it.entry.title.as_deref()) {
@@ -312,6 +331,16 @@ impl PgStore {
                             &it.content_hash,
                             &now,
                         ],
+                    )
+                    .await?;
+                    applied.filled += 1;
+                }
+                Some(e) if link_spelling_only => {
+                    tx.exec(
+                        "updating item link",
+                        "UPDATE items SET url = $2, content_hash = $3, last_seen_at = $4
+                         WHERE id = $1",
+                        &[&e.id, &it.entry.link, &it.content_hash, &now],
                     )
                     .await?;
                     applied.filled += 1;
