@@ -288,6 +288,16 @@ fn prepare<'a>(body: &'a [u8], charset: Option<&str>) -> (Cow<'a, [u8]>, legacy:
         }
         None => bytes,
     };
+    // Items after the channel's end (`</channel><item>…`): read as its own.
+    let bytes = match root.dialect {
+        legacy::Dialect::Plain | legacy::Dialect::Rss2Namespaced if root.name == "rss" => {
+            match repair::with_items_after_channel_moved_in(&bytes) {
+                Some(fixed) => Cow::Owned(fixed),
+                None => bytes,
+            }
+        }
+        _ => bytes,
+    };
     // A `<` that starts no markup (`a < b`): the reader took it for a tag,
     // and the rest of the item with it.
     let bytes = match root.dialect {
@@ -906,8 +916,11 @@ mod tests {
             if want.is_some() {
                 assert_eq!(link, want, "{title}");
             } else {
+                // (The item after the channel is read as one of its own
+                // since 2026-12-04, with its own guid.)
+                let own = e.guid.as_deref() == Some("https://e.example/outside");
                 assert!(
-                    link.is_none_or(|l| !l.contains("WRONG") && !l.contains("outside")),
+                    link.is_none_or(|l| !l.contains("WRONG") && (own || !l.contains("outside"))),
                     "{title}: {link:?}"
                 );
             }
@@ -1020,6 +1033,20 @@ mod tests {
         assert_eq!(d.entries[0].title.as_deref(), Some("Example test"));
         let body = d.entries[0].content.clone().unwrap_or_default();
         assert!(body.contains("<p>Body</p>"), "{body:?}");
+    }
+
+    /// `<item>`s after `</channel>` are the channel's (feed-rs read none:
+    /// an `ok` fetch that yielded nothing).
+    #[test]
+    fn items_after_the_channel_are_read() {
+        let xml = br#"<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>
+            <link>https://e.example/</link><description>d</description></channel>
+            <item><title>Hello</title><link>https://e.example/2</link></item>
+            <item><title>Again</title><link>https://e.example/3</link></item></rss>"#;
+        let d = parse(xml, None, &base(), Limits::default()).unwrap();
+        let titles: Vec<_> = d.entries.iter().map(|e| e.title.as_deref()).collect();
+        assert_eq!(titles, [Some("Hello"), Some("Again")]);
+        assert_eq!(d.title.as_deref(), Some("T"));
     }
 
     /// An RSS item's `<comments>` is not its link: one without `<link>` takes

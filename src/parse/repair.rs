@@ -154,6 +154,35 @@ pub(super) fn with_bare_lt_escaped(text: &[u8]) -> Option<Vec<u8>> {
     Some(o)
 }
 
+/// An RSS document whose `<item>`s follow its one `<channel>` (`…</channel>
+/// <item>…</item></rss>`, as broken generators write) with the channel's end
+/// moved after them, so they are its items: feed-rs read none, and the fetch
+/// was an `ok` that yielded nothing. `None` when there is no such item.
+pub(super) fn with_items_after_channel_moved_in(text: &[u8]) -> Option<Vec<u8>> {
+    const END: &[u8] = b"</channel>";
+    let mut channels = memchr::memmem::find_iter(text, b"<channel");
+    channels.next()?;
+    if channels.next().is_some() {
+        return None;
+    }
+    let close = memchr::memmem::rfind(text, END)?;
+    let root_end = memchr::memmem::rfind(text, b"</rss")?;
+    let after = &text[close + END.len()..root_end.max(close + END.len())];
+    let item = memchr::memmem::find(after, b"<item")?;
+    if !matches!(
+        after.get(item + 5),
+        Some(b'>' | b' ' | b'\t' | b'\r' | b'\n' | b'/')
+    ) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(text.len());
+    out.extend_from_slice(&text[..close]);
+    out.extend_from_slice(after);
+    out.extend_from_slice(END);
+    out.extend_from_slice(&text[root_end..]);
+    Some(out)
+}
+
 /// How deep elements may nest in a document feed-rs reads (its XML reader
 /// refuses one nested deeper).
 const MAX_DEPTH: usize = 65_535;
