@@ -31,6 +31,12 @@ pub enum FetchError {
         "{url} answered 304 Not Modified to a request without validators (no If-None-Match or If-Modified-Since was sent): the server is broken"
     )]
     UnaskedNotModified { url: String },
+    /// A `Content-Encoding` the body cannot be read through (it read as
+    /// "not a feed", naming the document instead of the coding).
+    #[error(
+        "{url}: the body is sent with Content-Encoding `{coding}`, which feedloom cannot decode (it asks for gzip, br or deflate)"
+    )]
+    Coding { url: String, coding: String },
     #[error("{url}: body exceeds the limit of {limit} bytes (fetch.max_body)")]
     TooLarge { url: String, limit: u64 },
     #[error("{url}: more than {limit} redirects (fetch.max_redirects)")]

@@ -843,6 +843,31 @@ async fn every_hostile_server_fails_only_its_own_feed_with_a_clear_error() {
             )),
             expect: Expect::Failed(&["HTTP 429"]),
         },
+        // A coding nothing decodes is named (it read as "not a feed").
+        Row {
+            name: "content-encoding-zstd",
+            act: Act::Raw(http(
+                200,
+                &[
+                    ("Content-Type", "application/rss+xml"),
+                    ("Content-Encoding", "zstd"),
+                ],
+                b"\x28\xb5\x2f\xfd\x00\x58\x01\x00\x00",
+            )),
+            expect: Expect::Failed(&["Content-Encoding `zstd`"]),
+        },
+        Row {
+            name: "content-encoding-gzip-then-br",
+            act: Act::Raw(http(
+                200,
+                &[
+                    ("Content-Type", "application/rss+xml"),
+                    ("Content-Encoding", "gzip, br"),
+                ],
+                b"\x1f\x8b\x08\x00",
+            )),
+            expect: Expect::Failed(&["Content-Encoding `br`"]),
+        },
         Row {
             name: "http-410",
             act: Act::Raw(http(410, &[], b"gone")),

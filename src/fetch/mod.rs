@@ -393,6 +393,12 @@ impl Fetcher {
             let charset = charset(resp.headers());
             let content_type = header_string(resp.headers(), header::CONTENT_TYPE);
             let gzip_layers = undecoded_gzip(resp.headers());
+            if let Some(coding) = undecodable_coding(resp.headers()) {
+                return Err(FetchError::Coding {
+                    url: current.to_string(),
+                    coding,
+                });
+            }
             let validators = Validators {
                 etag: header_string(resp.headers(), header::ETAG),
                 last_modified: header_string(resp.headers(), header::LAST_MODIFIED),
@@ -755,6 +761,27 @@ fn undecoded_gzip(h: &reqwest::header::HeaderMap) -> usize {
         }
     }
     layers.min(2)
+}
+
+/// A content coding left on the response that nothing decodes: the HTTP
+/// client decodes a `Content-Encoding` of exactly `br` or `deflate` and
+/// removes the header, feedloom gzip (see [`undecoded_gzip`]); `zstd`, `gzip,
+/// br`, `compress` and the like are left.
+fn undecodable_coding(h: &reqwest::header::HeaderMap) -> Option<String> {
+    h.get_all(header::CONTENT_ENCODING)
+        .iter()
+        .flat_map(|line| {
+            String::from_utf8_lossy(line.as_bytes())
+                .split(',')
+                .map(|c| c.trim().to_string())
+                .collect::<Vec<_>>()
+        })
+        .find(|c| {
+            !c.is_empty()
+                && !["gzip", "x-gzip", "identity"]
+                    .iter()
+                    .any(|ok| c.eq_ignore_ascii_case(ok))
+        })
 }
 
 /// When a fetch runs out of `fetch.timeout`: moved later by the time spent
