@@ -420,6 +420,9 @@ pub async fn run(
     let mut more_due = false;
     let mut claim_soon = false;
     let mut ticks: u64 = 0;
+    // The store's file deleted or replaced under the daemon: said once (and
+    // by /healthz for as long as it lasts).
+    let mut gone_said = false;
     tokio::pin!(shutdown);
     // What a reload cannot change: compared with what the daemon started
     // with, at every reload (not with the last config read).
@@ -512,6 +515,14 @@ pub async fn run(
                 }
                 state.last_tick.store(crate::now_unix(), Ordering::Relaxed);
                 sd_notify("WATCHDOG=1");
+                match store.sqlite().and_then(|s| s.file_gone()) {
+                    Some(gone) if !gone_said => {
+                        error!("{gone}");
+                        gone_said = true;
+                    }
+                    Some(_) => {}
+                    None => gone_said = false,
+                }
                 let now = crate::now_unix();
                 if !unreleased.is_empty() {
                     // One statement, bounded: a store that does not answer

@@ -322,3 +322,32 @@ async fn a_store_locked_by_another_process_is_an_error() {
     assert_eq!((code, v["status"].as_str()), (200, Some("ok")), "{v}");
     d.stop().await;
 }
+
+/// The store's file deleted (or replaced) under the daemon: what it stores
+/// goes to a file nobody can open again. `/healthz` said "ok" and the log
+/// "fetched ok"; now it is an error naming the file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_file_deleted_under_the_daemon_is_an_error() {
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/feed.xml",
+        Resource::feed(rss("F", &[(Some("1"), None, "one", "d")])),
+    );
+    let d = Daemon::start(&config("", &[(srv.url("/feed.xml"), "every = \"1s\"")])).await;
+    let (_, v) = d
+        .health_until(10, |v| v["feeds"]["ok"] == 1 && v["status"] == "ok")
+        .await;
+    assert_eq!(v["status"], "ok", "{v}");
+    for f in ["feedloom.db", "feedloom.db-wal", "feedloom.db-shm"] {
+        let _ = std::fs::remove_file(d.env.path(f));
+    }
+    let (code, v) = d.health().await;
+    assert_eq!((code, v["status"].as_str()), (503, Some("error")), "{v}");
+    assert!(
+        reasons(&v)
+            .iter()
+            .any(|r| r.contains("feedloom.db was deleted while this process has it open")),
+        "{v}"
+    );
+    d.stop().await;
+}

@@ -440,6 +440,9 @@ impl Backend {
         if let Some(e) = self.commit_error() {
             return Some(e);
         }
+        if let Some(gone) = self.sqlite()?.file_gone() {
+            return Some(gone);
+        }
         let (at, why) = self.sqlite()?.write_failed()?;
         let ago = now.saturating_sub(at);
         (ago <= WRITE_FAILED_FOR).then(|| format!("a write failed {ago}s ago: {why}"))

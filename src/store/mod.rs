@@ -552,6 +552,8 @@ pub struct SharedStore {
     health: Option<Arc<Readers<Store>>>,
     commit_error: Arc<Mutex<Option<String>>>,
     write_failed: Arc<Mutex<Option<(i64, String)>>>,
+    /// The store's file as opened (path, device, inode); `None` in memory.
+    file: Option<(std::path::PathBuf, u64, u64)>,
 }
 
 /// A pool of read-only connections (or stores) beside the writer: those of
@@ -844,6 +846,16 @@ impl SharedStore {
         let readers = store.readers.clone();
         let pages = store.pages.clone();
         let health = store.health.clone();
+        let file = store
+            .conn
+            .path()
+            .filter(|p| !p.is_empty())
+            .map(std::path::PathBuf::from)
+            .and_then(|p| {
+                use std::os::unix::fs::MetadataExt;
+                let m = std::fs::metadata(&p).ok()?;
+                Some((p, m.dev(), m.ino()))
+            });
         let store = Arc::new(Mutex::new(store));
         SharedStore {
             readers,
@@ -853,7 +865,27 @@ impl SharedStore {
             store,
             commit_error,
             write_failed,
+            file,
         }
+    }
+
+    /// Whether the store's file was deleted or replaced since it was opened:
+    /// what is stored since goes to a file nobody can open again, and is lost
+    /// when the process ends. (It kept logging "fetched ok" and `/healthz`
+    /// said "ok".)
+    pub fn file_gone(&self) -> Option<String> {
+        use std::os::unix::fs::MetadataExt;
+        let (path, dev, ino) = self.file.as_ref()?;
+        let why = match std::fs::metadata(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => "was deleted",
+            Err(_) => return None,
+            Ok(m) if (m.dev(), m.ino()) != (*dev, *ino) => "was replaced by another file",
+            Ok(_) => return None,
+        };
+        Some(format!(
+            "the store file {} {why} while this process has it open: what it stores now is lost when it stops; restore the file (or stop, then start it on a new store)",
+            path.display()
+        ))
     }
 
     /// When a fetch's write last failed for the store's own trouble (Unix
