@@ -37,27 +37,50 @@ pub fn safe_link(link: &str) -> Option<String> {
 /// private feed's `?token=` was published in the merged feed). `None` for
 /// anything else (`file:` feeds name a path on this machine).
 pub fn publishable_feed_url(url: &str) -> Option<String> {
-    const SECRET: &[&str] = &[
-        "token",
-        "key",
-        "secret",
-        "pass",
-        "pwd",
-        "auth",
-        "sig",
-        "session",
-        "sid",
-        "credential",
-    ];
     let u = Url::parse(url).ok().filter(is_web)?;
     if !u.username().is_empty() || u.password().is_some() {
         return None;
     }
-    let secret = u.query_pairs().any(|(name, _)| {
-        let name = name.to_ascii_lowercase();
-        SECRET.iter().any(|s| name.contains(s))
-    });
+    let secret = u.query_pairs().any(|(name, _)| secret_name(&name));
     (!secret).then(|| u.into())
+}
+
+/// Whether a query parameter's name says its value is a secret: one of the
+/// usual names, or one ending in one of them after a separator or a lower-
+/// case letter (`access_token`, `accessToken`, `X-Amz-Signature`). Whole
+/// words only: `author`, `design`, `sidebar`, `keywords`, `passage` are not.
+fn secret_name(name: &str) -> bool {
+    const NAMES: &[&str] = &[
+        "token",
+        "key",
+        "apikey",
+        "secret",
+        "password",
+        "passwd",
+        "pwd",
+        "pass",
+        "auth",
+        "sig",
+        "signature",
+        "session",
+        "sessionid",
+        "sid",
+        "phpsessid",
+        "jsessionid",
+        "credential",
+        "credentials",
+    ];
+    let lower = name.to_ascii_lowercase();
+    NAMES.iter().any(|n| {
+        lower == *n
+            || lower.strip_suffix(n).is_some_and(|head| {
+                // `api_key`, `x-amz-signature`, `accessToken` (the suffix's
+                // first letter upper case in the name as written).
+                head.ends_with(['_', '-', '.'])
+                    || name[head.len()..].starts_with(|c: char| c.is_ascii_uppercase())
+                        && name[..head.len()].ends_with(|c: char| c.is_ascii_lowercase())
+            })
+    })
 }
 
 /// `base` as a base URL for relative links: only an absolute `http`/`https` URL
@@ -104,8 +127,20 @@ pub(crate) mod tests {
             "https://e.org/f.rss?Signature=x&Expires=1",
             "https://e.org/f.rss?PHPSESSID=x",
             "https://me:pw@e.org/f.rss",
+            "https://e.org/f.rss?access_token=x",
+            "https://e.org/f.rss?accessToken=x",
+            "https://e.org/f.rss?X-Amz-Signature=x",
         ] {
             assert_eq!(p(private), None, "{private}");
+        }
+        // Words that only contain a secret's name are not one.
+        for public in [
+            "https://e.org/?feed=rss2&author=3",
+            "https://e.org/f?design=minimal&sidebar=0",
+            "https://e.org/f?keywords=rust&passage=1",
+            "https://e.org/f?monkey=1&tokens_left=2",
+        ] {
+            assert_eq!(p(public).as_deref(), Some(public), "{public}");
         }
     }
 
