@@ -1092,6 +1092,19 @@ mod tests {
             repair::with_bare_lt_escaped(b"<a><![CDATA[ < ]]><!-- < --></a>"),
             None
         );
+        // Symbols, and `<!`, `<?`, `</` that start nothing, are text too;
+        // names in any script start tags.
+        let xml = "<rss version=\"2.0\"><channel><title>t</title>\
+            <item><title>Price <€10, say <“hi”, x <— y, wow <!! yes, what <? really, a </ b</title><guid>g</guid></item>\
+            <item><title>Second</title><guid>h</guid><описание>x</описание></item>\
+            </channel></rss>";
+        let d = parse(xml.as_bytes(), None, &base(), Limits::default()).unwrap();
+        assert_eq!(
+            d.entries[0].title.as_deref(),
+            Some("Price <€10, say <“hi”, x <— y, wow <!! yes, what <? really, a </ b")
+        );
+        assert_eq!(d.entries[0].guid.as_deref(), Some("g"));
+        assert_eq!(d.entries[1].title.as_deref(), Some("Second"));
     }
 
     /// `xml:base`, `xml:lang` or `xmlns` on a text element says nothing of its

@@ -116,14 +116,33 @@ pub(super) fn with_bare_ampersands_escaped(text: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// The document with every `<` that cannot start markup (one followed by a
-/// space, a digit, `=`, `<`, …: `Why a < b matters`) escaped, as an HTML parser
+/// space, a digit, `=`, `<`, a symbol such as `€` or `“`, `</ `, `<? `, `<!!`
+/// …: `Why a < b matters`) escaped, as an HTML parser
 /// reads it, outside CDATA sections and comments. XML's reader took `< b
 /// matters</title>…` for a tag and the item lost its guid, link, date and text
 /// without an error, so this runs on every document: one look per `<`.
 /// `None` when there is none.
 pub(super) fn with_bare_lt_escaped(text: &[u8]) -> Option<Vec<u8>> {
-    let starts_markup = |b: u8| {
-        b.is_ascii_alphabetic() || b >= 0x80 || matches!(b, b'/' | b'!' | b'?' | b'_' | b':')
+    // A name starts with a letter (any script), `_` or `:`; `€`, `“`, `—`
+    // and `«` start none.
+    let name_start = |rest: &[u8]| match rest.first() {
+        Some(&b) if b < 0x80 => b.is_ascii_alphabetic() || b == b'_' || b == b':',
+        Some(_) => (1..=rest.len().min(4))
+            .rev()
+            .find_map(|n| std::str::from_utf8(&rest[..n]).ok())
+            .and_then(|s| s.chars().next())
+            .is_some_and(char::is_alphabetic),
+        None => false,
+    };
+    // Markup: a tag (`<a`), an end tag (`</a`), a processing instruction
+    // (`<?xml`), a declaration or comment (`<!DOCTYPE`, `<!--`, `<![`).
+    let starts_markup = |rest: &[u8]| match rest.first() {
+        Some(b'/' | b'?') => name_start(&rest[1..]),
+        Some(b'!') => {
+            matches!(rest.get(1), Some(b'-' | b'['))
+                || rest.get(1).is_some_and(u8::is_ascii_alphabetic)
+        }
+        _ => name_start(rest),
     };
     let mut out: Option<Vec<u8>> = None;
     let (mut copied, mut at) = (0, 0);
@@ -141,7 +160,7 @@ pub(super) fn with_bare_lt_escaped(text: &[u8]) -> Option<Vec<u8>> {
                 None => break,
             }
         }
-        if rest.get(1).is_none_or(|&b| !starts_markup(b)) {
+        if !starts_markup(&rest[1..]) {
             let o = out.get_or_insert_with(|| Vec::with_capacity(text.len() + 64));
             o.extend_from_slice(&text[copied..lt]);
             o.extend_from_slice(b"&lt;");
