@@ -739,10 +739,15 @@ struct Writer {
     /// Batched writes, run by the store's writer thread ([`writer_loop`]).
     jobs: Option<mpsc::Sender<Job>>,
     thread: Option<std::thread::JoinHandle<()>>,
+    /// Set when the last handle goes: writes still queued then are dropped,
+    /// not run (see [`writer_loop`]).
+    closing: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Drop for Writer {
     fn drop(&mut self) {
+        self.closing
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         drop(self.jobs.take());
         if let Some(thread) = self.thread.take() {
             // (A job dropping the last handle runs on the writer itself.)
@@ -756,13 +761,18 @@ impl Drop for Writer {
 /// Starts the writer thread of a shared store.
 fn spawn_writer(store: Weak<Mutex<Store>>) -> Writer {
     let (tx, rx) = mpsc::channel::<Job>();
+    let closing = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let thread = std::thread::Builder::new()
         .name("feedloom-writer".into())
-        .spawn(move || writer_loop(&store, &rx))
+        .spawn({
+            let closing = closing.clone();
+            move || writer_loop(&store, &rx, &closing)
+        })
         .expect("cannot start the store's writer thread");
     Writer {
         jobs: Some(tx),
         thread: Some(thread),
+        closing,
     }
 }
 
@@ -772,16 +782,28 @@ fn spawn_writer(store: Weak<Mutex<Store>>) -> Writer {
 /// lets go of the store between batches, so that other calls get their turn.
 /// One thread holding the store through a batch, instead of a blocking task
 /// per write taking turns at its lock, saves a thread hand-off and a contended
-/// lock per fetch. It ends when the last [`SharedStore`] is dropped.
-fn writer_loop(store: &Weak<Mutex<Store>>, jobs: &mpsc::Receiver<Job>) {
+/// lock per fetch. It ends when the last [`SharedStore`] is dropped; the
+/// writes still queued then (of fetches a stop abandoned) are dropped
+/// unrun: behind another process's write lock, each waited out the busy
+/// timeout, and the daemon's stop took 48 s past "stopped".
+fn writer_loop(
+    store: &Weak<Mutex<Store>>,
+    jobs: &mpsc::Receiver<Job>,
+    closing: &std::sync::atomic::AtomicBool,
+) {
+    let closing = || closing.load(std::sync::atomic::Ordering::SeqCst);
     while let Ok(job) = jobs.recv() {
-        // (The store is gone: the job is dropped, and its caller told so.)
+        // (The store is gone, or going: the job is dropped, and its caller
+        // told so.)
+        if closing() {
+            continue;
+        }
         let Some(inner) = store.upgrade() else {
             continue;
         };
         let mut store = inner.lock().unwrap_or_else(|e| e.into_inner());
         job(&mut store);
-        while store.batch_docs < MAX_BATCH {
+        while store.batch_docs < MAX_BATCH && !closing() {
             match jobs.try_recv() {
                 Ok(job) => job(&mut store),
                 Err(_) => break,
