@@ -451,7 +451,9 @@ pub async fn run(
                 // reloaded feeds=0". (A config that removed its last feed
                 // still says something else: outputs, settings.)
                 let loaded = loaded.and_then(|c| {
-                    let empty = std::fs::read(&c.source).is_ok_and(|b| b.trim_ascii().is_empty());
+                    let empty = std::fs::read(&c.source).is_ok_and(|b| {
+                        b.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&b).trim_ascii().is_empty()
+                    });
                     match empty && !plan.cfg.feeds.is_empty() {
                         true => Err(config::ConfigError::Read {
                             path: c.source.clone(),

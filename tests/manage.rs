@@ -1135,3 +1135,29 @@ async fn a_410_behind_a_temporary_redirect_does_not_disable_the_feed() {
     let out = feedloom(&cfg, &["poll", "--all"]).await;
     assert!(text(&out.stdout).contains("3 new"), "{}", text(&out.stdout));
 }
+
+/// Removing the last feed of a config that says nothing else leaves a line
+/// saying so, not an empty file: a daemon's reload refuses an empty config
+/// (one caught while being written) and kept fetching the feed, while
+/// `remove --reload` said it had reloaded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removing_the_last_feed_leaves_a_config_a_reload_takes() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("feedloom.toml");
+    std::fs::write(
+        &cfg,
+        "[[feed]]\nurl = \"https://a.example/f.xml\"\ntitle = \"\"\"A\n# b\"\"\"\n",
+    )
+    .unwrap();
+    let out = feedloom(&cfg, &["remove", "https://a.example/f.xml"]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("removed https://a.example/f.xml (\"A # b\") from"),
+        "{}",
+        text(&out.stdout)
+    );
+    let left = read(&cfg);
+    assert_eq!(left, feedloom::config::edit::NO_FEEDS_LEFT);
+    let out = feedloom(&cfg, &["check"]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}

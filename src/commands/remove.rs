@@ -67,7 +67,13 @@ pub fn remove(path: &Path, args: &RemoveArgs, out: &mut dyn Write) -> Result<(),
     };
     let feed = &cfg.feeds[index];
     let line = edit::line_of(&file.text, feed.url.span().start);
-    let text = edit::remove_feed(&file.text, path, index)?;
+    let mut text = edit::remove_feed(&file.text, path, index)?;
+    // The last feed of a file of nothing else: a line says so. An empty file
+    // is what a daemon's reload refuses (a config caught while being
+    // written), and it kept fetching the feed.
+    if text.trim_start_matches('\u{feff}').trim().is_empty() {
+        text = format!("{}{}", text, edit::NO_FEEDS_LEFT);
+    }
     let new_cfg = file.write(&text, |new| {
         let gone = !new.feeds.iter().any(|f| f.url() == feed.url());
         if gone && new.feeds.len() + 1 == cfg.feeds.len() {
@@ -76,10 +82,19 @@ pub fn remove(path: &Path, args: &RemoveArgs, out: &mut dyn Write) -> Result<(),
             Err(format!("would not remove exactly the feed {}", feed.url()))
         }
     })?;
+    // (On one line: a multi-line title printed as written.)
     let title = feed
         .title
         .as_deref()
-        .map(|t| format!(" (\"{t}\")"))
+        .map(|t| {
+            format!(
+                " (\"{}\")",
+                crate::export::clean::plain_title(t)
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            )
+        })
         .unwrap_or_default();
     super::say(
         out,

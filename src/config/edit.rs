@@ -38,6 +38,10 @@ pub enum EditError {
     Changed { path: PathBuf },
 }
 
+/// What `remove` leaves in a config whose last feed it took and that said
+/// nothing else (an empty file is one a daemon's reload refuses).
+pub const NO_FEEDS_LEFT: &str = "# No feeds: `feedloom add URL` subscribes to one.\n";
+
 /// A `[[feed]]` block to append. Values are written as given.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NewFeed {
