@@ -215,10 +215,13 @@ fn daemon(store_path: &Path) -> Option<(u32, Option<PathBuf>)> {
 /// edit of `config` is not what it reloads.
 fn other_config(daemon: Option<&Path>, config: &Path) -> Option<PathBuf> {
     let daemon = daemon?;
-    let ours = std::fs::canonicalize(config)
-        .or_else(|_| std::path::absolute(config))
-        .ok()?;
-    (daemon != ours).then(|| daemon.to_path_buf())
+    // The same path (as given, made absolute), or the same file now.
+    let same = std::path::absolute(config).is_ok_and(|ours| ours == daemon)
+        || matches!(
+            (std::fs::canonicalize(config), std::fs::canonicalize(daemon)),
+            (Ok(a), Ok(b)) if a == b
+        );
+    (!same).then(|| daemon.to_path_buf())
 }
 
 fn process_alive(pid: u32) -> bool {
@@ -351,6 +354,29 @@ mod tests {
         assert_eq!(short_duration(125), "2m 5s");
         assert_eq!(short_duration(3600 + 59), "1h");
         assert_eq!(short_duration(3 * 86_400 + 4 * 3600 + 5), "3d 4h");
+    }
+
+    /// The daemon's config is the path it was given: a link there retargeted
+    /// to another release's file is still its config (it reads that path at
+    /// each reload); the file it named before is not.
+    #[test]
+    fn the_daemons_config_is_the_path_it_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        for d in ["r1", "r2", "etc"] {
+            std::fs::create_dir(dir.path().join(d)).unwrap();
+        }
+        let (r1, r2) = (dir.path().join("r1/c.toml"), dir.path().join("r2/c.toml"));
+        std::fs::write(&r1, "").unwrap();
+        std::fs::write(&r2, "").unwrap();
+        let link = dir.path().join("etc/feedloom.toml");
+        std::os::unix::fs::symlink(&r1, &link).unwrap();
+        let recorded = std::path::absolute(&link).unwrap();
+        assert_eq!(other_config(Some(&recorded), &link), None);
+        assert_eq!(other_config(Some(&recorded), &r1), None, "the same file");
+        std::fs::remove_file(&link).unwrap();
+        std::os::unix::fs::symlink(&r2, &link).unwrap();
+        assert_eq!(other_config(Some(&recorded), &link), None, "retargeted");
+        assert_eq!(other_config(Some(&recorded), &r1), Some(recorded.clone()));
     }
 
     #[test]

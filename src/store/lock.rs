@@ -165,9 +165,15 @@ impl StoreLock {
     /// the daemon reads when it reloads, so that `--reload` from another
     /// config of the same store signals nobody (see [`config_of_holder`]).
     pub fn name_config(&mut self, config: &Path) -> std::io::Result<()> {
-        let config = std::fs::canonicalize(config).or_else(|_| std::path::absolute(config))?;
-        let line = format!("config {}\n", config.display());
-        self._file.write_all(line.as_bytes())
+        // As given, made absolute: the daemon reads that path again at each
+        // reload, whatever a link there points to by then (a release folder
+        // swapped under a link). A path that is not UTF-8, or holds a line
+        // break, is not named (the file is read as lines of text).
+        let config = std::path::absolute(config)?;
+        match config.to_str().filter(|p| !p.contains(['\n', '\r'])) {
+            Some(p) => self._file.write_all(format!("config {p}\n").as_bytes()),
+            None => Ok(()),
+        }
     }
 
     /// The lock file.
