@@ -1062,6 +1062,36 @@ async fn adding_the_address_a_feed_moved_to_is_refused() {
         text(&out.stderr)
     );
     assert_eq!(read(&cfg), before, "the config is not changed");
+    // Nor through an alias that redirects there, nor from an OPML file.
+    srv.set(
+        "/alias.xml",
+        Resource::status(302).header("location", "/new.xml"),
+    );
+    let out = feedloom(&cfg, &["add", &srv.url("/alias.xml")]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr).contains(&format!("moved to {new}")),
+        "{}",
+        text(&out.stderr)
+    );
+    let opml = cfg.with_file_name("subs.opml");
+    std::fs::write(
+        &opml,
+        format!("<opml version=\"2.0\"><body><outline type=\"rss\" text=\"N\" xmlUrl=\"{new}\"/></body></opml>"),
+    )
+    .unwrap();
+    let out = feedloom(
+        &cfg,
+        &["import-opml", opml.to_str().unwrap(), "--allow-local"],
+    )
+    .await;
+    assert!(
+        text(&out.stdout).contains("imported 0 feeds, skipped 1 duplicates"),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert_eq!(read(&cfg), before, "the config is not changed");
     // Named by its new address instead, it is one feed still.
     let out = feedloom(&cfg, &["remove", &old]).await;
     assert!(out.status.success(), "{}", text(&out.stderr));

@@ -258,6 +258,8 @@ fn refuse_redirected(
     if fetched == asked {
         return Ok(());
     }
+    // (An alias that redirects to where a configured feed moved.)
+    refuse_moved_target(text, cfg, fetched, canon)?;
     match same_feed(cfg, fetched, canon) {
         Some(f) => Err(Failure::Usage(format!(
             "already subscribed: {asked} redirects to {fetched}, the feed `{}` at {}:{}",
@@ -269,41 +271,52 @@ fn refuse_redirected(
     }
 }
 
-/// `url` is where a feed the config names now answers, after a permanent
-/// redirect the store followed (`feeds.fetch_url`, shown by `feedloom feeds`
-/// as `[moved to URL]`): a second row would fetch the same feed twice. Reads
-/// the store (SQLite) only; a store that cannot be read refuses nothing.
-fn refuse_moved_target(text: &str, cfg: &Config, url: &Url, canon: &Canon) -> Result<(), Failure> {
+/// Where feeds the config names now answer, after a permanent redirect the
+/// store followed (`feeds.fetch_url`, shown by `feedloom feeds` as `[moved
+/// to URL]`): (the target, its canonical URL, the configured feed). Reads
+/// the store (SQLite) only; a store that cannot be read gives none.
+pub fn moved_targets<'c>(
+    cfg: &'c Config,
+    canon: &Canon,
+) -> Vec<(String, String, &'c config::FeedConfig)> {
     if cfg.store.url.is_some() || !cfg.store.path.is_file() {
-        return Ok(());
+        return Vec::new();
     }
     let Ok(store) = crate::store::Store::open_read_only(&cfg.store.path) else {
-        return Ok(());
+        return Vec::new();
     };
     let Ok(rows) = store.feed_summaries() else {
-        return Ok(());
+        return Vec::new();
     };
+    rows.into_iter()
+        .filter_map(|row| {
+            let to = row.moved_to?;
+            let from = Url::parse(&row.url).ok()?;
+            let f = same_feed(cfg, &from, canon)?;
+            let key = crate::identity::canonical_url(&to, canon);
+            Some((to, key, f))
+        })
+        .collect()
+}
+
+/// `url` is where a feed the config names now answers (see
+/// [`moved_targets`]): a second row would fetch the same feed twice.
+fn refuse_moved_target(text: &str, cfg: &Config, url: &Url, canon: &Canon) -> Result<(), Failure> {
     let key = crate::identity::canonical_url(url.as_str(), canon);
-    for row in rows {
-        let Some(to) = &row.moved_to else { continue };
-        if to != url.as_str() && crate::identity::canonical_url(to, canon) != key {
-            continue;
-        }
-        let Ok(from) = Url::parse(&row.url) else {
-            continue;
-        };
-        if let Some(f) = same_feed(cfg, &from, canon) {
-            return Err(Failure::Usage(format!(
-                "already subscribed: the feed `{}` at {}:{} moved to {url} (a permanent \
-                 redirect), where it is fetched now; to name it by its new address, replace \
-                 its URL in the config (its items and stories stay)",
-                f.url.get_ref().1,
-                cfg.source.display(),
-                edit::line_of(text, f.url.span().start)
-            )));
-        }
+    match moved_targets(cfg, canon)
+        .into_iter()
+        .find(|(to, k, _)| to == url.as_str() || *k == key)
+    {
+        Some((to, _, f)) => Err(Failure::Usage(format!(
+            "already subscribed: the feed `{}` at {}:{} moved to {to} (a permanent \
+             redirect), where it is fetched now; to name it by its new address, replace \
+             its URL in the config (its items and stories stay)",
+            f.url.get_ref().1,
+            cfg.source.display(),
+            edit::line_of(text, f.url.span().start)
+        ))),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 fn refuse_duplicate(text: &str, cfg: &Config, url: &Url, canon: &Canon) -> Result<(), Failure> {

@@ -399,10 +399,16 @@ pub fn import(
     let file = ConfigFile::read(config_path, true)?;
     let cfg = file.config()?;
     let canon = Canon::new(&cfg.identity.strip_params);
+    // (With where configured feeds moved: the store fetches them there.)
     let configured: HashSet<String> = cfg
         .feeds
         .iter()
         .map(|f| canonical_url(f.url().as_str(), &canon))
+        .chain(
+            super::add::moved_targets(&cfg, &canon)
+                .into_iter()
+                .map(|(_, key, _)| key),
+        )
         .collect();
     // Feeds of this file by canonical URL: a feed listed in several folders
     // (Feedly does that) is imported once, with the tags of every folder.
