@@ -388,3 +388,47 @@ async fn a_reload_changing_listen_keeps_the_outputs_links_on_the_served_address(
     d.signal("TERM");
     assert_eq!(d.wait(10).and_then(|s| s.code()), Some(0));
 }
+
+/// A SIGHUP while another process writes for a moment (a `sqlite3` session
+/// holding the write lock for half a second) takes the new config in: the
+/// reload's sync failed at once ("database is locked") and was lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_waits_out_a_brief_write_lock() {
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/a.xml",
+        Resource::feed(rss("A", &[(Some("a"), None, "a", "d")])),
+    );
+    srv.set(
+        "/b.xml",
+        Resource::feed(rss("B", &[(Some("b"), None, "b", "d")])),
+    );
+    let hits = |p: &str| srv.seen().iter().filter(|s| s.path == p).count();
+    let env = TestEnv::new();
+    let feed = |p: &str| format!("[[feed]]\nurl = \"{}\"\nevery = \"1s\"\n\n", srv.url(p));
+    let cfg = write_config(&env, &feed("/a.xml"));
+    let mut d = Daemon::start(&cfg);
+    assert!(until(10, || hits("/a.xml") >= 1).await, "{}", d.log());
+    // (The first fetch committed.)
+    assert!(
+        until(10, || env.try_count("SELECT count(*) FROM items")
+            == Some(1))
+        .await,
+        "{}",
+        d.log()
+    );
+    write_config(&env, &format!("{}{}", feed("/a.xml"), feed("/b.xml")));
+    let holder = rusqlite::Connection::open(env.path("feedloom.db")).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    d.signal("HUP");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    holder.execute_batch("ROLLBACK").unwrap();
+    assert!(
+        until(10, || hits("/b.xml") >= 1).await,
+        "the new feed is fetched\n{}",
+        d.log()
+    );
+    assert!(!d.log_has("reload failed"), "{}", d.log());
+    d.signal("TERM");
+    assert_eq!(d.wait(10).and_then(|s| s.code()), Some(0));
+}

@@ -72,9 +72,13 @@ impl Store {
         // poll dirty every page of `feeds` (12–17 ms at 1,000 feeds).
         let feeds: Vec<_> = feeds.iter().map(AsFeedSpec::feed_spec).collect();
         let now = crate::now_unix();
+        // IMMEDIATE: a deferred transaction that read, then had to write
+        // while another process held the write lock, failed at once
+        // ("database is locked") instead of waiting the busy timeout, and a
+        // SIGHUP during a brief `sqlite3` write was lost.
         let tx = self
             .conn
-            .transaction()
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(StoreError::ctx("syncing feeds"))?;
         let mut refs = Vec::with_capacity(feeds.len());
         {
