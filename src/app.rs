@@ -443,28 +443,24 @@ pub async fn run(
                             "not a plain file (a pipe?): it cannot be read again; restart to change the config",
                         ),
                     }),
-                    _ => config::load(&plan.cfg.source),
+                    // An empty file while the running config names feeds is
+                    // refused: one caught empty (a tool writing it in place)
+                    // unsubscribed every feed, and the daemon said "config
+                    // reloaded feeds=0". (`remove` of the last feed leaves a
+                    // line.) Judged on the text parsed, read once.
+                    _ => config::read_text(&plan.cfg.source).and_then(|text| {
+                        match config::is_blank(&text) && !plan.cfg.feeds.is_empty() {
+                            true => Err(config::ConfigError::Read {
+                                path: plan.cfg.source.clone(),
+                                source: std::io::Error::new(
+                                    std::io::ErrorKind::InvalidData,
+                                    "it is empty, and names no feed (caught while being written?); to run without feeds, restart with it",
+                                ),
+                            }),
+                            false => config::parse(&text, &plan.cfg.source),
+                        }
+                    }),
                 };
-                // An empty file while the running config names feeds is
-                // refused: one caught empty (a tool writing it in place)
-                // unsubscribed every feed, and the daemon said "config
-                // reloaded feeds=0". (A config that removed its last feed
-                // still says something else: outputs, settings.)
-                let loaded = loaded.and_then(|c| {
-                    let empty = std::fs::read(&c.source).is_ok_and(|b| {
-                        b.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&b).trim_ascii().is_empty()
-                    });
-                    match empty && !plan.cfg.feeds.is_empty() {
-                        true => Err(config::ConfigError::Read {
-                            path: c.source.clone(),
-                            source: std::io::Error::new(
-                                std::io::ErrorKind::InvalidData,
-                                "it is empty, and names no feed (caught while being written?); to run without feeds, restart with it",
-                            ),
-                        }),
-                        false => Ok(c),
-                    }
-                });
                 match loaded {
                     Ok(mut new_cfg) => {
                         if new_cfg.server.listen != bound {
@@ -472,10 +468,7 @@ pub async fn run(
                             // (The outputs' own links named the new address,
                             // where nothing listens yet.)
                             new_cfg.server.listen = bound;
-                            let base = new_cfg.server.public_base();
-                            for out in &mut new_cfg.outputs {
-                                out.public_base = Some(base.clone());
-                            }
+                            new_cfg.set_public_base();
                         }
                         // The store stays the one opened (it was changed
                         // without a word).
@@ -547,9 +540,15 @@ pub async fn run(
                 let put_back = || (ticks % PUT_BACK_TICKS == 1).then(|| plan.every.keys().copied().collect());
                 // (A store another process holds the write lock of answers
                 // late: SIGTERM is heard meanwhile, and stops the daemon.)
-                let due = tokio::select! {
-                    due = store.due_feeds(now, busy, &mine, put_back, per_host, gap) => due,
-                    _ = &mut shutdown => break,
+                // (PostgreSQL: a claim cut off after its commit would hold
+                // the feeds for the lease; its statements are bounded.)
+                let due = store.due_feeds(now, busy, &mine, put_back, per_host, gap);
+                let due = match store.is_postgres() {
+                    true => due.await,
+                    false => tokio::select! {
+                        due = due => due,
+                        _ = &mut shutdown => break,
+                    },
                 };
                 let due = match due {
                     Ok(due) => {

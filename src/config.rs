@@ -794,6 +794,17 @@ struct RawConfig {
 
 /// Reads and validates the config at `path`.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    parse(&read_text(path)?, path)
+}
+
+/// Whether a config's text says nothing at all (a byte-order mark and
+/// whitespace at most): what a file caught while being rewritten reads as.
+pub fn is_blank(text: &str) -> bool {
+    text.trim_start_matches('\u{feff}').trim().is_empty()
+}
+
+/// The text of the config at `path`, as [`load`] reads it.
+pub fn read_text(path: &Path) -> Result<String, ConfigError> {
     use std::io::Read;
     // A pipe is read (`--config <(...)`), but never without end (`/dev/zero`).
     const MAX: u64 = 16 << 20;
@@ -811,7 +822,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
             "larger than 16 MiB; a config is a short text file",
         )));
     }
-    parse(&text, path)
+    Ok(text)
 }
 
 /// Validates config text; `path` names it in errors and anchors relative paths.
@@ -1275,17 +1286,27 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     if cfg.outputs.is_empty() {
         cfg.outputs.push(OutputConfig::implicit());
     }
-    let public_base = cfg.server.public_base();
     let selections: Vec<_> = cfg
         .outputs
         .iter()
         .map(|o| Arc::new(crate::filter::Selection::of(&cfg.feeds, o)))
         .collect();
     for (out, sel) in cfg.outputs.iter_mut().zip(selections) {
-        out.public_base = Some(public_base.clone());
         out.selection = sel;
     }
+    cfg.set_public_base();
     Ok(cfg)
+}
+
+impl Config {
+    /// Gives every output the URL it is published under
+    /// ([`ServerConfig::public_base`]), after `[server]` changed.
+    pub fn set_public_base(&mut self) {
+        let base = self.server.public_base();
+        for out in &mut self.outputs {
+            out.public_base = Some(base.clone());
+        }
+    }
 }
 
 /// Compiles a feed's or an output's `include` and `exclude` rules; a bad rule

@@ -856,6 +856,20 @@ async fn every_hostile_server_fails_only_its_own_feed_with_a_clear_error() {
             )),
             expect: Expect::Failed(&["Content-Encoding `zstd`"]),
         },
+        // A value that names no compression is no coding (servers write
+        // such things): the body is as sent.
+        Row {
+            name: "content-encoding-utf-8",
+            act: Act::Raw(http(
+                200,
+                &[
+                    ("Content-Type", "application/rss+xml"),
+                    ("Content-Encoding", "utf-8"),
+                ],
+                good.as_bytes(),
+            )),
+            expect: Expect::Stored(3),
+        },
         Row {
             name: "content-encoding-gzip-then-br",
             act: Act::Raw(http(

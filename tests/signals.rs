@@ -194,8 +194,14 @@ async fn sigint_stops_too() {
     assert!(d.log_has("SIGINT"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sighup_adds_and_removes_feeds_and_a_broken_config_keeps_the_old_one() {
+/// A `[[feed]]` block for `path` on `srv`, fetched every second.
+fn feed_every_second(srv: &FeedServer, path: &str) -> String {
+    format!("[[feed]]\nurl = \"{}\"\nevery = \"1s\"\n\n", srv.url(path))
+}
+
+/// A daemon whose config names `/a.xml` of a local server that serves
+/// `/b.xml` too (for a reload to add), once it has fetched `/a.xml`.
+async fn daemon_fetching_a() -> (FeedServer, TestEnv, std::path::PathBuf, Daemon) {
     let srv = FeedServer::start().await;
     srv.set(
         "/a.xml",
@@ -205,12 +211,19 @@ async fn sighup_adds_and_removes_feeds_and_a_broken_config_keeps_the_old_one() {
         "/b.xml",
         Resource::feed(rss("B", &[(Some("b"), None, "b", "d")])),
     );
-    let hits = |p: &str| srv.seen().iter().filter(|s| s.path == p).count();
     let env = TestEnv::new();
-    let feed = |p: &str| format!("[[feed]]\nurl = \"{}\"\nevery = \"1s\"\n\n", srv.url(p));
-    let cfg = write_config(&env, &feed("/a.xml"));
-    let mut d = Daemon::start(&cfg);
-    assert!(until(10, || hits("/a.xml") >= 1).await, "{}", d.log());
+    let cfg = write_config(&env, &feed_every_second(&srv, "/a.xml"));
+    let d = Daemon::start(&cfg);
+    let fetched = || srv.seen().iter().any(|s| s.path == "/a.xml");
+    assert!(until(10, fetched).await, "{}", d.log());
+    (srv, env, cfg, d)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_adds_and_removes_feeds_and_a_broken_config_keeps_the_old_one() {
+    let (srv, env, cfg, mut d) = daemon_fetching_a().await;
+    let hits = |p: &str| srv.seen().iter().filter(|s| s.path == p).count();
+    let feed = |p: &str| feed_every_second(&srv, p);
 
     write_config(&env, &feed("/b.xml"));
     d.signal("HUP");
@@ -394,21 +407,9 @@ async fn a_reload_changing_listen_keeps_the_outputs_links_on_the_served_address(
 /// reload's sync failed at once ("database is locked") and was lost.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reload_waits_out_a_brief_write_lock() {
-    let srv = FeedServer::start().await;
-    srv.set(
-        "/a.xml",
-        Resource::feed(rss("A", &[(Some("a"), None, "a", "d")])),
-    );
-    srv.set(
-        "/b.xml",
-        Resource::feed(rss("B", &[(Some("b"), None, "b", "d")])),
-    );
+    let (srv, env, _cfg, mut d) = daemon_fetching_a().await;
     let hits = |p: &str| srv.seen().iter().filter(|s| s.path == p).count();
-    let env = TestEnv::new();
-    let feed = |p: &str| format!("[[feed]]\nurl = \"{}\"\nevery = \"1s\"\n\n", srv.url(p));
-    let cfg = write_config(&env, &feed("/a.xml"));
-    let mut d = Daemon::start(&cfg);
-    assert!(until(10, || hits("/a.xml") >= 1).await, "{}", d.log());
+    let feed = |p: &str| feed_every_second(&srv, p);
     // (The first fetch committed.)
     assert!(
         until(10, || env.try_count("SELECT count(*) FROM items")

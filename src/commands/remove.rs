@@ -71,7 +71,7 @@ pub fn remove(path: &Path, args: &RemoveArgs, out: &mut dyn Write) -> Result<(),
     // The last feed of a file of nothing else: a line says so. An empty file
     // is what a daemon's reload refuses (a config caught while being
     // written), and it kept fetching the feed.
-    if text.trim_start_matches('\u{feff}').trim().is_empty() {
+    if crate::config::is_blank(&text) {
         text = format!("{}{}", text, edit::NO_FEEDS_LEFT);
     }
     let new_cfg = file.write(&text, |new| {

@@ -122,11 +122,8 @@ fn entry(w: &mut Writer<Vec<u8>>, p: &Prepared) -> io::Result<()> {
             if let Some(url) = url {
                 text(w, "id", url)?;
             }
-            // (Named, when its URL is not: by its host, at least.)
-            match (&s.source.title, url) {
-                (Some(t), _) => text(w, "title", t)?,
-                (None, None) => text(w, "title", &s.source.name())?,
-                (None, Some(_)) => {}
+            if let Some(t) = &s.source.title {
+                text(w, "title", t)?;
             }
             if let Some(url) = url {
                 link(w, "self", url)?;

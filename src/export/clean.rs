@@ -279,8 +279,13 @@ pub fn check_story(story: &mut Story) {
 fn check_source(src: &mut Source, uid: &str) {
     // (Empty: not named. A `file:` feed's path on this machine, and a
     // private feed's `?token=`, were published.)
+    // Named by its host then, at least (the URL gone, `Source::name` could
+    // not tell it).
     if urls::publishable_feed_url(&src.feed_url).is_none() {
         tracing::debug!(story = uid, feed = %src.feed_url, "feed URL not published");
+        if src.title.as_deref().is_none_or(|t| t.trim().is_empty()) {
+            src.title = Some(src.name());
+        }
         src.feed_url.clear();
     }
     src.link = checked_link(src.link.take(), uid, "source link");

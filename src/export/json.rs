@@ -86,15 +86,8 @@ fn source_json(src: &crate::store::queries::Source) -> Value {
     if !src.feed_url.is_empty() {
         m.insert("feed_url".into(), json!(src.feed_url));
     }
-    match &src.title {
-        Some(t) => {
-            m.insert("title".into(), json!(t));
-        }
-        // (Named, when its URL is not: by its host, at least.)
-        None if src.feed_url.is_empty() => {
-            m.insert("title".into(), json!(src.name()));
-        }
-        None => {}
+    if let Some(t) = &src.title {
+        m.insert("title".into(), json!(t));
     }
     if let Some(u) = &src.site_url {
         m.insert("home_page_url".into(), json!(u));

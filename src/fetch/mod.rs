@@ -763,11 +763,23 @@ fn undecoded_gzip(h: &reqwest::header::HeaderMap) -> usize {
     layers.min(2)
 }
 
-/// A content coding left on the response that nothing decodes: the HTTP
-/// client decodes a `Content-Encoding` of exactly `br` or `deflate` and
-/// removes the header, feedloom gzip (see [`undecoded_gzip`]); `zstd`, `gzip,
-/// br`, `compress` and the like are left.
+/// A compression left on the response that nothing decodes: the HTTP client
+/// decodes a `Content-Encoding` of exactly `br` or `deflate` and removes the
+/// header, feedloom gzip (see [`undecoded_gzip`]); `zstd`, `gzip, br`,
+/// `compress` and the like are left. Values that name no compression
+/// (`utf-8`, `none`, `binary`, `text`: servers write such things) are
+/// ignored, as they were: the body is as sent.
 fn undecodable_coding(h: &reqwest::header::HeaderMap) -> Option<String> {
+    const COMPRESSIONS: &[&str] = &[
+        "br",
+        "deflate",
+        "zstd",
+        "compress",
+        "x-compress",
+        "pack200-gzip",
+        "exi",
+        "aes128gcm",
+    ];
     h.get_all(header::CONTENT_ENCODING)
         .iter()
         .flat_map(|line| {
@@ -776,12 +788,7 @@ fn undecodable_coding(h: &reqwest::header::HeaderMap) -> Option<String> {
                 .map(|c| c.trim().to_string())
                 .collect::<Vec<_>>()
         })
-        .find(|c| {
-            !c.is_empty()
-                && !["gzip", "x-gzip", "identity"]
-                    .iter()
-                    .any(|ok| c.eq_ignore_ascii_case(ok))
-        })
+        .find(|c| COMPRESSIONS.iter().any(|z| c.eq_ignore_ascii_case(z)))
 }
 
 /// When a fetch runs out of `fetch.timeout`: moved later by the time spent

@@ -647,7 +647,12 @@ fn map_entry(e: model::Entry, base: &Url, max: usize, loose: bool, rdf: bool) ->
         let comments = e
             .links
             .iter()
-            .filter(|l| l.target == Some(model::LinkTarget::Comments))
+            .filter(|l| {
+                matches!(
+                    l.target,
+                    Some(model::LinkTarget::Comments | model::LinkTarget::CommentsFeed)
+                )
+            })
             .cloned()
             .map(|l| model::Link { target: None, ..l })
             .collect::<Vec<_>>();
@@ -1058,6 +1063,7 @@ mod tests {
             <item><title>B</title><comments>https://comments.example/thread/9</comments>
               <guid>https://e.example/2026/post-b</guid></item>
             <item><title>C</title><comments>https://comments.example/thread/10</comments><guid isPermaLink="false">c</guid></item>
+            <item><title>D</title><wfw:commentRss xmlns:wfw="http://wellformedweb.org/CommentAPI/">https://e.example/d/feed</wfw:commentRss></item>
         </channel></rss>"#;
         let d = parse(xml, None, &base(), Limits::default()).unwrap();
         assert_eq!(
@@ -1068,6 +1074,10 @@ mod tests {
         assert_eq!(
             d.entries[1].link.as_deref(),
             Some("https://comments.example/thread/10")
+        );
+        assert_eq!(
+            d.entries[2].link.as_deref(),
+            Some("https://e.example/d/feed")
         );
     }
 

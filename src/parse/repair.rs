@@ -179,11 +179,7 @@ pub(super) fn with_bare_lt_escaped(text: &[u8]) -> Option<Vec<u8>> {
 /// was an `ok` that yielded nothing. `None` when there is no such item.
 pub(super) fn with_items_after_channel_moved_in(text: &[u8]) -> Option<Vec<u8>> {
     const END: &[u8] = b"</channel>";
-    let mut channels = memchr::memmem::find_iter(text, b"<channel");
-    channels.next()?;
-    if channels.next().is_some() {
-        return None;
-    }
+    // (The short tail first: most documents end `</channel></rss>`.)
     let close = memchr::memmem::rfind(text, END)?;
     let root_end = memchr::memmem::rfind(text, b"</rss")?;
     let after = &text[close + END.len()..root_end.max(close + END.len())];
@@ -192,6 +188,12 @@ pub(super) fn with_items_after_channel_moved_in(text: &[u8]) -> Option<Vec<u8>> 
         after.get(item + 5),
         Some(b'>' | b' ' | b'\t' | b'\r' | b'\n' | b'/')
     ) {
+        return None;
+    }
+    if memchr::memmem::find_iter(text, b"<channel")
+        .nth(1)
+        .is_some()
+    {
         return None;
     }
     let mut out = Vec::with_capacity(text.len());

@@ -319,16 +319,24 @@ fn keys(title: &[Unit], prose: &[Unit], opening: u8, title_keys: &mut Vec<u32>) 
 
     let mut keys: Vec<Key> = Vec::with_capacity(16);
     let mut limit = prose.len() as u16;
+    let mut counted = 0;
     let mut push = |hash: u32, pos: u16, kind: KeyKind, keys: &mut Vec<Key>| -> bool {
         // Numbers are counted (a score of 6-2 is not the 6 and the 2 found
         // elsewhere in another text); names and title words are not.
         if kind != KeyKind::Number && keys.iter().any(|k| k.hash == hash) {
             return true;
         }
-        if keys.len() == MAX_KEYS {
+        // (Topic keys, at most 8, count apart: they take no other key's
+        // place, nor move `limit`.)
+        if kind == KeyKind::Topic {
+            keys.push(Key { hash, pos, kind });
+            return true;
+        }
+        if counted == MAX_KEYS {
             limit = limit.min(pos);
             return false;
         }
+        counted += 1;
         keys.push(Key { hash, pos, kind });
         true
     };
