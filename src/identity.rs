@@ -651,10 +651,17 @@ pub fn canonical_url(link: &str, rules: &Canon) -> String {
 /// token, is not a new version of the entry (the store keeps the latest
 /// files all the same, without announcing them).
 pub fn content_hash(e: &Entry) -> String {
+    content_hash_with_link(e, e.link.as_deref().unwrap_or(""))
+}
+
+/// [`content_hash`] of the entry with `link` in place of its own.
+fn content_hash_with_link(e: &Entry, link: &str) -> String {
+    let mut text = text_parts(e);
+    text[1] = link;
     if e.enclosures.is_empty() {
-        return short_hash(&text_parts(e));
+        return short_hash(&text);
     }
-    let mut parts = text_parts(e).to_vec();
+    let mut parts = text.to_vec();
     parts.extend(e.enclosures.iter().map(|f| file_address(&f.url)));
     short_hash(&parts)
 }
@@ -702,17 +709,7 @@ pub fn only_link_spelling_changed(
     if url == link || stored_canonical != it.canonical_url.as_deref() {
         return false;
     }
-    let mut parts = text_parts(&it.entry);
-    parts[1] = url;
-    let hash = match it.entry.enclosures.is_empty() {
-        true => short_hash(&parts),
-        false => {
-            let mut all = parts.to_vec();
-            all.extend(it.entry.enclosures.iter().map(|f| file_address(&f.url)));
-            short_hash(&all)
-        }
-    };
-    hash == stored_hash
+    content_hash_with_link(&it.entry, url) == stored_hash
 }
 
 /// Key material for an entry with neither guid nor link: title, date and
