@@ -141,12 +141,9 @@ pub async fn add(
             ),
         )?;
     }
-    let hint = super::after_edit(&new_cfg, args.reload)?;
-    match disabled {
-        // (A poll does not fetch it: the hint said it did.)
-        Some(_) => say(out, &hint.replace(super::POLL_NOW, "")),
-        None => say(out, &hint),
-    }
+    // (A poll does not fetch a disabled feed: the hint said it did.)
+    let hint = super::after_edit_of(&new_cfg, args.reload, disabled.is_none())?;
+    say(out, &hint)
 }
 
 /// Why the store (a SQLite file that exists) has the feed at `url` disabled;

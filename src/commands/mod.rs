@@ -267,13 +267,19 @@ pub fn reload_daemon(store_path: &Path, config: &Path) -> Result<u32, Failure> {
     Ok(pid)
 }
 
-/// The end of [`after_edit`]'s hint when no daemon runs: left out where the
-/// poll would not fetch the feed (the store has it disabled).
-pub const POLL_NOW: &str = "; `feedloom poll` fetches now";
-
 /// What to tell the user after the config changed: how a running daemon picks
 /// the change up, or that `--reload` did it.
 pub fn after_edit(cfg: &crate::config::Config, reload: bool) -> Result<String, Failure> {
+    after_edit_of(cfg, reload, true)
+}
+
+/// [`after_edit`]; `poll_fetches`: whether a poll would fetch what changed
+/// (not a feed the store has disabled), said when no daemon runs.
+pub fn after_edit_of(
+    cfg: &crate::config::Config,
+    reload: bool,
+    poll_fetches: bool,
+) -> Result<String, Failure> {
     // PostgreSQL: any number of nodes on any hosts, and no pid file.
     if cfg.store.url.is_some() {
         let how = "each node reads it when it reloads: `systemctl reload feedloom` or \
@@ -305,7 +311,12 @@ pub fn after_edit(cfg: &crate::config::Config, reload: bool) -> Result<String, F
         ),
         None => format!(
             "a running daemon picks this up when it reloads: `systemctl reload feedloom` \
-             or `kill -HUP <pid>` (or pass --reload){POLL_NOW}"
+             or `kill -HUP <pid>` (or pass --reload){}",
+            if poll_fetches {
+                "; `feedloom poll` fetches now"
+            } else {
+                ""
+            }
         ),
     })
 }
