@@ -861,6 +861,115 @@ fn has_naked_markup(text: &[u8]) -> bool {
     })
 }
 
+/// An RSS document whose items give their title (or description) only as
+/// Dublin Core's `<dc:title>` (`<dc:description>`), with a `<title>`
+/// (`<description>`) of the same content added to each such item: feed-rs
+/// reads no Dublin Core title, and the item was stored without title or
+/// text (feedparser and gofeed read them). `None` when no item needs one;
+/// documents that do not mention `dc:title` or `dc:description` are not read.
+pub(super) fn with_dublin_core_text(text: &[u8]) -> Option<Vec<u8>> {
+    if memchr::memmem::find(text, b"<dc:title").is_none()
+        && memchr::memmem::find(text, b"<dc:description").is_none()
+    {
+        return None;
+    }
+    let mut reader = reader(text);
+    // In an item: its depth, the end of its start tag, and what it has:
+    // [title, description] as RSS gives them, and the raw content of
+    // `dc:title` / `dc:description`.
+    struct Item {
+        depth: usize,
+        at: usize,
+        own: [bool; 2],
+        dc: [Option<(usize, usize)>; 2],
+    }
+    let mut depth = 0usize;
+    let mut item: Option<Item> = None;
+    // The Dublin Core element being read: which, and where its content starts.
+    let mut reading: Option<(usize, usize)> = None;
+    let mut inserts: Vec<(usize, Vec<u8>)> = Vec::new();
+    loop {
+        let before = reader.buffer_position() as usize;
+        let event = reader.read_event().ok()?;
+        let after = reader.buffer_position() as usize;
+        match event {
+            Event::Start(e) => {
+                depth += 1;
+                let name = e.name();
+                let (prefix, local) = (
+                    name.prefix().map(|p| p.as_ref().to_string()),
+                    name.local_name().as_ref().to_string(),
+                );
+                match (&mut item, prefix.as_deref(), local.as_str()) {
+                    (None, None, "item") => {
+                        item = Some(Item {
+                            depth,
+                            at: after,
+                            own: [false; 2],
+                            dc: [None; 2],
+                        })
+                    }
+                    (Some(it), None, "title") if depth == it.depth + 1 => it.own[0] = true,
+                    (Some(it), None, "description") if depth == it.depth + 1 => it.own[1] = true,
+                    (Some(it), Some("dc"), "title") if depth == it.depth + 1 => {
+                        reading = Some((0, after))
+                    }
+                    (Some(it), Some("dc"), "description") if depth == it.depth + 1 => {
+                        reading = Some((1, after))
+                    }
+                    _ => {}
+                }
+            }
+            Event::Empty(e) => {
+                if let Some(it) = &mut item {
+                    match e.name().as_ref() {
+                        "title" => it.own[0] = true,
+                        "description" => it.own[1] = true,
+                        _ => {}
+                    }
+                }
+            }
+            Event::End(_) => {
+                if let Some((which, from)) = reading.take()
+                    && let Some(it) = &mut item
+                    && it.dc[which].is_none()
+                {
+                    it.dc[which] = Some((from, before));
+                }
+                if item.as_ref().is_some_and(|it| depth == it.depth) {
+                    let it = item.take().expect("open item");
+                    let mut add = Vec::new();
+                    for (i, tag) in ["title", "description"].iter().enumerate() {
+                        if let (false, Some((from, to))) = (it.own[i], it.dc[i]) {
+                            add.extend_from_slice(format!("<{tag}>").as_bytes());
+                            add.extend_from_slice(&text[from..to]);
+                            add.extend_from_slice(format!("</{tag}>").as_bytes());
+                        }
+                    }
+                    if !add.is_empty() {
+                        inserts.push((it.at, add));
+                    }
+                }
+                depth = depth.saturating_sub(1);
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    if inserts.is_empty() {
+        return None;
+    }
+    let mut out = Vec::with_capacity(text.len() + 256);
+    let mut at = 0;
+    for (pos, add) in inserts {
+        out.extend_from_slice(&text[at..pos]);
+        out.extend_from_slice(&add);
+        at = pos;
+    }
+    out.extend_from_slice(&text[at..]);
+    Some(out)
+}
+
 /// Whether a start tag's attributes (the bytes after its name) hold a `type`
 /// whose value names XML (`xhtml`, `xml`, `application/xhtml+xml`): a byte
 /// scan, as [`with_naked_markup_flattened`] reads the attribute.

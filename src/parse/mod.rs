@@ -298,6 +298,17 @@ fn prepare<'a>(body: &'a [u8], charset: Option<&str>) -> (Cow<'a, [u8]>, legacy:
         }
         _ => bytes,
     };
+    // Titles and descriptions given only as Dublin Core's (feed-rs reads
+    // none: the item had neither).
+    let bytes = match root.dialect {
+        legacy::Dialect::Plain | legacy::Dialect::Rss2Namespaced if root.name == "rss" => {
+            match legacy::with_dublin_core_text(&bytes) {
+                Some(fixed) => Cow::Owned(fixed),
+                None => bytes,
+            }
+        }
+        _ => bytes,
+    };
     // A `<` that starts no markup (`a < b`): the reader took it for a tag,
     // and the rest of the item with it.
     let bytes = match root.dialect {
@@ -1038,6 +1049,30 @@ mod tests {
         assert_eq!(d.entries[0].title.as_deref(), Some("Example test"));
         let body = d.entries[0].content.clone().unwrap_or_default();
         assert!(body.contains("<p>Body</p>"), "{body:?}");
+    }
+
+    /// An RSS item titled (or described) only by Dublin Core reads so; one
+    /// with its own title keeps it.
+    #[test]
+    fn dublin_core_titles_and_descriptions_are_read() {
+        let xml = br#"<?xml version="1.0"?><rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>T</title>
+            <item><dc:title>Example &amp; title</dc:title><dc:description>Example text</dc:description><link>https://e.example/1</link></item>
+            <item><title>Own</title><dc:title>Other</dc:title><link>https://e.example/2</link></item>
+            <item><link>https://e.example/3</link></item></channel></rss>"#;
+        let d = parse(xml, None, &base(), Limits::default()).unwrap();
+        let got: Vec<_> = d
+            .entries
+            .iter()
+            .map(|e| (e.title.as_deref(), e.summary.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (Some("Example & title"), Some("Example text")),
+                (Some("Own"), None),
+                (None, None)
+            ]
+        );
     }
 
     /// `<item>`s after `</channel>` are the channel's (feed-rs read none:
