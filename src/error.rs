@@ -289,6 +289,7 @@ impl FeedError {
     pub fn http_status(&self) -> Option<u16> {
         match self {
             FeedError::Fetch(FetchError::Status { status, .. }) => Some(*status),
+            FeedError::Fetch(FetchError::UnaskedNotModified { .. }) => Some(304),
             _ => None,
         }
     }

@@ -858,6 +858,12 @@ async fn every_hostile_server_fails_only_its_own_feed_with_a_clear_error() {
         },
         // A value that names no compression is no coding (servers write
         // such things): the body is as sent.
+        // A 304 to a request without validators: its status is stored.
+        Row {
+            name: "unasked-304",
+            act: Act::Raw(http(304, &[], b"")),
+            expect: Expect::Failed(&["304 Not Modified to a request without validators"]),
+        },
         Row {
             name: "content-encoding-utf-8",
             act: Act::Raw(http(
@@ -1044,6 +1050,7 @@ async fn every_hostile_server_fails_only_its_own_feed_with_a_clear_error() {
     // Row-specific outcomes.
     let row = |name: &str| feed_row(&env, &url(&format!("/{name}")));
     // The server's Retry-After pushes the next attempt out (seconds and HTTP date).
+    assert_eq!(row("unasked-304").http_status, Some(304));
     let r500 = row("http-500-retry-after");
     assert_eq!(r500.http_status, Some(500));
     assert!(r500.next_fetch_at.unwrap() >= started + 3600, "{r500:?}");
