@@ -322,7 +322,7 @@ pub async fn run(
     // One daemon per store: a second one (or a `poll`) is refused, by name.
     // (PostgreSQL: many nodes share the store; claims keep them apart.)
     let location = Location::of(&cfg.store);
-    let _lock = match &location {
+    let lock = match &location {
         Location::Sqlite(path) => {
             let mut lock = crate::store::lock::StoreLock::acquire(path, "run")?;
             // (`--reload` from another config of this store signalled this
@@ -510,7 +510,11 @@ pub async fn run(
                 }
                 state.last_tick.store(crate::now_unix(), Ordering::Relaxed);
                 sd_notify("WATCHDOG=1");
-                match store.sqlite().and_then(|s| s.file_gone()) {
+                let gone = store
+                    .sqlite()
+                    .and_then(|s| s.file_gone())
+                    .or_else(|| lock.as_ref().and_then(|l| l.lost()));
+                match gone {
                     Some(gone) if !gone_said => {
                         error!("{gone}");
                         gone_said = true;

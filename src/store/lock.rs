@@ -176,6 +176,27 @@ impl StoreLock {
         }
     }
 
+    /// Why the lock no longer keeps other writers out, if it does not: its
+    /// file was deleted or replaced (the lock belongs to the file this
+    /// process opened; a `poll` or second daemon makes a new one, and takes
+    /// that).
+    pub fn lost(&self) -> Option<String> {
+        use std::os::unix::fs::MetadataExt;
+        let held = self._file.metadata().ok()?;
+        let why = match std::fs::symlink_metadata(&self.path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => "was deleted",
+            Err(_) => return None,
+            Ok(m) if (m.dev(), m.ino()) != (held.dev(), held.ino()) => {
+                "was replaced by another file"
+            }
+            Ok(_) => return None,
+        };
+        Some(format!(
+            "the store's lock file {} {why}: another feedloom can now write the store beside this one; restart this daemon to take the lock again",
+            self.path.display()
+        ))
+    }
+
     /// The lock file.
     pub fn path(&self) -> &Path {
         &self.path
@@ -202,6 +223,21 @@ mod tests {
         assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
         let e = StoreLock::acquire(&db, "poll").err().unwrap().to_string();
         assert!(e.contains("not a plain file"), "{e}");
+    }
+
+    /// A lock file deleted or replaced under its holder is said: the next
+    /// writer makes a new one and takes it.
+    #[test]
+    fn a_lock_file_deleted_under_its_holder_is_said() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("f.db");
+        let held = StoreLock::acquire(&db, "run").unwrap();
+        assert_eq!(held.lost(), None);
+        std::fs::remove_file(lock_path(&db)).unwrap();
+        assert!(held.lost().unwrap().contains("f.db.lock was deleted"));
+        let second = StoreLock::acquire(&db, "poll").unwrap();
+        assert!(held.lost().unwrap().contains("was replaced"));
+        assert_eq!(second.lost(), None);
     }
 
     #[test]
