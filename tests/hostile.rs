@@ -876,6 +876,19 @@ async fn every_hostile_server_fails_only_its_own_feed_with_a_clear_error() {
             )),
             expect: Expect::Stored(3),
         },
+        // A plain body under a compression's label reads as it is.
+        Row {
+            name: "content-encoding-zstd-over-plain",
+            act: Act::Raw(http(
+                200,
+                &[
+                    ("Content-Type", "application/rss+xml"),
+                    ("Content-Encoding", "zstd"),
+                ],
+                good.as_bytes(),
+            )),
+            expect: Expect::Stored(3),
+        },
         Row {
             name: "content-encoding-gzip-then-br",
             act: Act::Raw(http(

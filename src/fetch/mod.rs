@@ -393,12 +393,7 @@ impl Fetcher {
             let charset = charset(resp.headers());
             let content_type = header_string(resp.headers(), header::CONTENT_TYPE);
             let gzip_layers = undecoded_gzip(resp.headers());
-            if let Some(coding) = undecodable_coding(resp.headers()) {
-                return Err(FetchError::Coding {
-                    url: current.to_string(),
-                    coding,
-                });
-            }
+            let undecodable = undecodable_coding(resp.headers());
             let validators = Validators {
                 etag: header_string(resp.headers(), header::ETAG),
                 last_modified: header_string(resp.headers(), header::LAST_MODIFIED),
@@ -466,9 +461,18 @@ impl Fetcher {
                 }
                 body.extend(&rest).await;
             }
+            let body = body.finish();
+            // A compression nothing decoded, over a body that is not text as
+            // sent (a plain body under a wrong label reads as it always did).
+            if let Some(coding) = undecodable.filter(|_| !looks_like_a_document(&body)) {
+                return Err(FetchError::Coding {
+                    url: current.to_string(),
+                    coding,
+                });
+            }
             return Ok(FetchOutcome::Fetched(Box::new(Fetched {
                 status,
-                body: body.finish(),
+                body,
                 charset,
                 content_type,
                 validators,
@@ -761,6 +765,16 @@ fn undecoded_gzip(h: &reqwest::header::HeaderMap) -> usize {
         }
     }
     layers.min(2)
+}
+
+/// Whether a body starts as a feed document does (after a byte-order mark
+/// and whitespace: `<` or `{`, or UTF-16 with a byte-order mark).
+fn looks_like_a_document(body: &[u8]) -> bool {
+    if body.starts_with(&[0xfe, 0xff]) || body.starts_with(&[0xff, 0xfe]) {
+        return true;
+    }
+    let body = body.strip_prefix(&[0xef, 0xbb, 0xbf]).unwrap_or(body);
+    matches!(body.trim_ascii_start().first(), Some(b'<' | b'{'))
 }
 
 /// A compression left on the response that nothing decodes: the HTTP client
