@@ -46,9 +46,11 @@ pub fn publishable_feed_url(url: &str) -> Option<String> {
 }
 
 /// Whether a query parameter's name says its value is a secret: one of the
-/// usual names, or one ending in one of them after a separator or a lower-
-/// case letter (`access_token`, `accessToken`, `X-Amz-Signature`). Whole
-/// words only: `author`, `design`, `sidebar`, `keywords`, `passage` are not.
+/// usual names, as the whole name or as its last word (after `_`, `-`, `.`,
+/// `[` or a change of case: `access_token`, `accessToken`, `XAuth`,
+/// `X-Amz-Signature`, `user[token]`), or a name ending in `token` or made of
+/// a known word and `key` (`authtoken`, `apikey`, `privatekey`). Not a word
+/// that merely contains one: `author`, `design`, `sidebar`, `keywords`.
 fn secret_name(name: &str) -> bool {
     const NAMES: &[&str] = &[
         "token",
@@ -69,18 +71,40 @@ fn secret_name(name: &str) -> bool {
         "jsessionid",
         "credential",
         "credentials",
+        "jwt",
+        "code",
+        "hash",
+    ];
+    const KEYS: &[&str] = &[
+        "api", "access", "auth", "private", "secret", "client", "app", "session", "license",
     ];
     let lower = name.to_ascii_lowercase();
-    NAMES.iter().any(|n| {
-        lower == *n
-            || lower.strip_suffix(n).is_some_and(|head| {
-                // `api_key`, `x-amz-signature`, `accessToken` (the suffix's
-                // first letter upper case in the name as written).
-                head.ends_with(['_', '-', '.'])
-                    || name[head.len()..].starts_with(|c: char| c.is_ascii_uppercase())
-                        && name[..head.len()].ends_with(|c: char| c.is_ascii_lowercase())
-            })
-    })
+    let whole = |w: &str| {
+        let w = w.to_ascii_lowercase();
+        NAMES.contains(&w.as_str()) && (w != "code" && w != "hash" || name.len() > w.len())
+    };
+    if whole(name)
+        || lower.ends_with("token")
+        || KEYS.iter().any(|k| lower.strip_suffix("key") == Some(k))
+    {
+        return true;
+    }
+    // The last word: after a separator, or where the case changes.
+    let trimmed = name.trim_end_matches([']', '_', '-', '.']);
+    let b = trimmed.as_bytes();
+    let mut start = 0;
+    for i in (1..b.len()).rev() {
+        let (prev, cur) = (b[i - 1], b[i]);
+        let next_lower = b.get(i + 1).is_some_and(u8::is_ascii_lowercase);
+        if matches!(prev, b'_' | b'-' | b'.' | b'[')
+            || cur.is_ascii_uppercase()
+                && (prev.is_ascii_lowercase() || prev.is_ascii_uppercase() && next_lower)
+        {
+            start = i;
+            break;
+        }
+    }
+    start > 0 && whole(&trimmed[start..])
 }
 
 /// `base` as a base URL for relative links: only an absolute `http`/`https` URL
@@ -130,6 +154,12 @@ pub(crate) mod tests {
             "https://e.org/f.rss?access_token=x",
             "https://e.org/f.rss?accessToken=x",
             "https://e.org/f.rss?X-Amz-Signature=x",
+            "https://e.org/f.rss?authtoken=x",
+            "https://e.org/f.rss?accesskey=x",
+            "https://e.org/f.rss?XAuth=x",
+            "https://e.org/f.rss?user%5Btoken%5D=x",
+            "https://e.org/f.rss?jwt=x",
+            "https://e.org/f.rss?access_code=x",
         ] {
             assert_eq!(p(private), None, "{private}");
         }
@@ -139,6 +169,7 @@ pub(crate) mod tests {
             "https://e.org/f?design=minimal&sidebar=0",
             "https://e.org/f?keywords=rust&passage=1",
             "https://e.org/f?monkey=1&tokens_left=2",
+            "https://e.org/f?code=en&hash=1",
         ] {
             assert_eq!(p(public).as_deref(), Some(public), "{public}");
         }
