@@ -887,7 +887,7 @@ pub(super) fn with_dublin_core_text(text: &[u8]) -> Option<Vec<u8>> {
     let mut item: Option<Item> = None;
     // The Dublin Core element being read: which, and where its content starts.
     let mut reading: Option<(usize, usize)> = None;
-    let mut inserts: Vec<(usize, Vec<u8>)> = Vec::new();
+    let mut inserts: Vec<(usize, usize, Vec<u8>)> = Vec::new();
     loop {
         let before = reader.buffer_position() as usize;
         let event = reader.read_event().ok()?;
@@ -947,7 +947,7 @@ pub(super) fn with_dublin_core_text(text: &[u8]) -> Option<Vec<u8>> {
                         }
                     }
                     if !add.is_empty() {
-                        inserts.push((it.at, add));
+                        inserts.push((it.at, it.at, add));
                     }
                 }
                 depth = depth.saturating_sub(1);
@@ -956,15 +956,21 @@ pub(super) fn with_dublin_core_text(text: &[u8]) -> Option<Vec<u8>> {
             _ => {}
         }
     }
-    if inserts.is_empty() {
+    spliced(text, inserts)
+}
+
+/// `text` with each `(from, to, with)` range (in order, not overlapping)
+/// replaced; `None` when there is none.
+fn spliced(text: &[u8], splices: Vec<(usize, usize, Vec<u8>)>) -> Option<Vec<u8>> {
+    if splices.is_empty() {
         return None;
     }
     let mut out = Vec::with_capacity(text.len() + 256);
     let mut at = 0;
-    for (pos, add) in inserts {
-        out.extend_from_slice(&text[at..pos]);
-        out.extend_from_slice(&add);
-        at = pos;
+    for (from, to, with) in splices {
+        out.extend_from_slice(&text[at..from]);
+        out.extend_from_slice(&with);
+        at = to;
     }
     out.extend_from_slice(&text[at..]);
     Some(out)
@@ -1112,18 +1118,7 @@ pub(super) fn with_naked_markup_flattened(text: &[u8]) -> Option<Vec<u8>> {
             _ => {}
         }
     }
-    if splices.is_empty() {
-        return None;
-    }
-    let mut out = Vec::with_capacity(text.len() + 256);
-    let mut at = 0;
-    for (from, to, with) in splices {
-        out.extend_from_slice(&text[at..from]);
-        out.extend_from_slice(&with);
-        at = to;
-    }
-    out.extend_from_slice(&text[at..]);
-    Some(out)
+    spliced(text, splices)
 }
 
 #[cfg(test)]
