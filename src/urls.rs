@@ -45,66 +45,61 @@ pub fn publishable_feed_url(url: &str) -> Option<String> {
     (!secret).then(|| u.into())
 }
 
-/// Whether a query parameter's name says its value is a secret: one of the
-/// usual names, as the whole name or as its last word (after `_`, `-`, `.`,
-/// `[` or a change of case: `access_token`, `accessToken`, `XAuth`,
-/// `X-Amz-Signature`, `user[token]`), or a name ending in `token` or made of
-/// a known word and `key` (`authtoken`, `apikey`, `privatekey`). Not a word
-/// that merely contains one: `author`, `design`, `sidebar`, `keywords`.
+/// Whether a query parameter's name says its value is a secret. The name is
+/// read without case and without `_`, `-`, `.`, `[`, `]`: it is a secret when
+/// it is one of the short names (`key`, `sig`, `sid`, `auth`, `pass`, `pwd`,
+/// `sess`, `session`, `otp`…), or ends in a longer one (`token`, `secret`,
+/// `password`, `passcode`, `sessionid`, `signature`, `apikey`,
+/// `accesskey`, `privatekey`, `authorization`, `jwt`…): `access_token`,
+/// `accessToken`, `X-Amz-Signature`, `user[token]`, `ASP.NET_SessionId`.
+/// Not a word that merely contains one (`author`, `design`, `keywords`), nor
+/// names of public keys, codes and hashes (`public_key`, `country_code`,
+/// `commitHash`): a false alarm costs only the source's published URL.
 fn secret_name(name: &str) -> bool {
-    const NAMES: &[&str] = &[
-        "token",
+    const WHOLE: &[&str] = &[
         "key",
-        "apikey",
+        "sig",
+        "sid",
+        "auth",
+        "xauth",
+        "pass",
+        "pwd",
+        "sess",
+        "session",
+        "otp",
+        "accesscode",
+        "authcode",
+    ];
+    const ENDS: &[&str] = &[
+        "token",
         "secret",
         "password",
         "passwd",
-        "pwd",
-        "pass",
-        "auth",
-        "sig",
-        "signature",
-        "session",
+        "passcode",
+        "passphrase",
         "sessionid",
-        "sid",
-        "phpsessid",
-        "jsessionid",
+        "sessid",
+        "signature",
         "credential",
         "credentials",
+        "apikey",
+        "accesskey",
+        "authkey",
+        "privatekey",
+        "secretkey",
+        "clientkey",
+        "appkey",
+        "licensekey",
+        "sessionkey",
+        "authorization",
         "jwt",
-        "code",
-        "hash",
     ];
-    const KEYS: &[&str] = &[
-        "api", "access", "auth", "private", "secret", "client", "app", "session", "license",
-    ];
-    let lower = name.to_ascii_lowercase();
-    let whole = |w: &str| {
-        let w = w.to_ascii_lowercase();
-        NAMES.contains(&w.as_str()) && (w != "code" && w != "hash" || name.len() > w.len())
-    };
-    if whole(name)
-        || lower.ends_with("token")
-        || KEYS.iter().any(|k| lower.strip_suffix("key") == Some(k))
-    {
-        return true;
-    }
-    // The last word: after a separator, or where the case changes.
-    let trimmed = name.trim_end_matches([']', '_', '-', '.']);
-    let b = trimmed.as_bytes();
-    let mut start = 0;
-    for i in (1..b.len()).rev() {
-        let (prev, cur) = (b[i - 1], b[i]);
-        let next_lower = b.get(i + 1).is_some_and(u8::is_ascii_lowercase);
-        if matches!(prev, b'_' | b'-' | b'.' | b'[')
-            || cur.is_ascii_uppercase()
-                && (prev.is_ascii_lowercase() || prev.is_ascii_uppercase() && next_lower)
-        {
-            start = i;
-            break;
-        }
-    }
-    start > 0 && whole(&trimmed[start..])
+    let squashed: String = name
+        .chars()
+        .filter(|c| !matches!(c, '_' | '-' | '.' | '[' | ']'))
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    WHOLE.contains(&squashed.as_str()) || ENDS.iter().any(|e| squashed.ends_with(e))
 }
 
 /// `base` as a base URL for relative links: only an absolute `http`/`https` URL
@@ -160,6 +155,12 @@ pub(crate) mod tests {
             "https://e.org/f.rss?user%5Btoken%5D=x",
             "https://e.org/f.rss?jwt=x",
             "https://e.org/f.rss?access_code=x",
+            "https://e.org/f.rss?session_id=x",
+            "https://e.org/f.rss?ASP.NET_SessionId=x",
+            "https://e.org/f.rss?passcode=x",
+            "https://e.org/f.rss?authorization=x",
+            "https://e.org/f.rss?apisecret=x",
+            "https://e.org/f.rss?xauth=x",
         ] {
             assert_eq!(p(private), None, "{private}");
         }
@@ -170,6 +171,8 @@ pub(crate) mod tests {
             "https://e.org/f?keywords=rust&passage=1",
             "https://e.org/f?monkey=1&tokens_left=2",
             "https://e.org/f?code=en&hash=1",
+            "https://e.org/f?country_code=de&commitHash=1&public_key=x&sort_key=d",
+            "https://e.org/f?page=2&format=rss&cat=3&lang=en&id=4&q=x&s=y&p=1&geohash=u&bypass=1",
         ] {
             assert_eq!(p(public).as_deref(), Some(public), "{public}");
         }

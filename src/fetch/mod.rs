@@ -773,8 +773,19 @@ fn looks_like_a_document(body: &[u8]) -> bool {
     if body.starts_with(&[0xfe, 0xff]) || body.starts_with(&[0xff, 0xfe]) {
         return true;
     }
-    let body = body.strip_prefix(&[0xef, 0xbb, 0xbf]).unwrap_or(body);
-    matches!(body.trim_ascii_start().first(), Some(b'<' | b'{'))
+    // Whitespace, NULs (UTF-16 or UTF-32 without a mark) and a UTF-8 mark,
+    // in any order, then markup or JSON.
+    let mut rest = body;
+    loop {
+        let next = rest.trim_ascii_start();
+        let next = next.strip_prefix(&[0xef, 0xbb, 0xbf]).unwrap_or(next);
+        let next = next.strip_prefix(&[0]).unwrap_or(next);
+        if next.len() == rest.len() {
+            break;
+        }
+        rest = next;
+    }
+    matches!(rest.first(), Some(b'<' | b'{'))
 }
 
 /// A compression left on the response that nothing decodes: the HTTP client
@@ -967,6 +978,24 @@ mod tests {
     /// A body gzipped twice expands by the product of both layers: no step
     /// may come out as more than the cap (a step of 1 KiB came out as ~1 GiB),
     /// and the body is refused as too large.
+    #[test]
+    fn documents_are_told_from_compressed_bodies() {
+        for doc in [
+            &b"<rss/>"[..],
+            b"\n\xef\xbb\xbf<rss/>",
+            b"\0<\0r\0s\0s",
+            b"<\0r\0",
+            b"\0\0\0<",
+            b"  {\"version\": 1}",
+            b"\xff\xfe<\0",
+        ] {
+            assert!(looks_like_a_document(doc), "{doc:?}");
+        }
+        for packed in [&b"\x28\xb5\x2f\xfd"[..], b"\x1f\x8b\x08", b"\x78\x9c", b""] {
+            assert!(!looks_like_a_document(packed), "{packed:?}");
+        }
+    }
+
     #[test]
     fn two_gzip_layers_never_decode_past_the_cap() {
         let cap = 256 << 10;

@@ -885,8 +885,9 @@ pub(super) fn with_dublin_core_text(text: &[u8]) -> Option<Vec<u8>> {
     }
     let mut depth = 0usize;
     let mut item: Option<Item> = None;
-    // The Dublin Core element being read: which, and where its content starts.
-    let mut reading: Option<(usize, usize)> = None;
+    // The Dublin Core element being read: which, where its content starts,
+    // and its depth (markup inside it ends before it does).
+    let mut reading: Option<(usize, usize, usize)> = None;
     let mut inserts: Vec<(usize, usize, Vec<u8>)> = Vec::new();
     loop {
         let before = reader.buffer_position() as usize;
@@ -912,16 +913,16 @@ pub(super) fn with_dublin_core_text(text: &[u8]) -> Option<Vec<u8>> {
                     (Some(it), None, "title") if depth == it.depth + 1 => it.own[0] = true,
                     (Some(it), None, "description") if depth == it.depth + 1 => it.own[1] = true,
                     (Some(it), Some("dc"), "title") if depth == it.depth + 1 => {
-                        reading = Some((0, after))
+                        reading = Some((0, after, depth))
                     }
                     (Some(it), Some("dc"), "description") if depth == it.depth + 1 => {
-                        reading = Some((1, after))
+                        reading = Some((1, after, depth))
                     }
                     _ => {}
                 }
             }
             Event::Empty(e) => {
-                if let Some(it) = &mut item {
+                if let Some(it) = item.as_mut().filter(|it| depth == it.depth) {
                     match e.name().as_ref() {
                         "title" => it.own[0] = true,
                         "description" => it.own[1] = true,
@@ -930,11 +931,13 @@ pub(super) fn with_dublin_core_text(text: &[u8]) -> Option<Vec<u8>> {
                 }
             }
             Event::End(_) => {
-                if let Some((which, from)) = reading.take()
-                    && let Some(it) = &mut item
-                    && it.dc[which].is_none()
-                {
-                    it.dc[which] = Some((from, before));
+                if let Some((which, from, _)) = reading.filter(|r| r.2 == depth) {
+                    reading = None;
+                    if let Some(it) = &mut item
+                        && it.dc[which].is_none()
+                    {
+                        it.dc[which] = Some((from, before));
+                    }
                 }
                 if item.as_ref().is_some_and(|it| depth == it.depth) {
                     let it = item.take().expect("open item");

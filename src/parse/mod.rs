@@ -1056,7 +1056,7 @@ mod tests {
     #[test]
     fn dublin_core_titles_and_descriptions_are_read() {
         let xml = br#"<?xml version="1.0"?><rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>T</title>
-            <item><dc:title>Example &amp; title</dc:title><dc:description>Example text</dc:description><link>https://e.example/1</link></item>
+            <item><dc:title>Example &amp; <b>bold</b> title</dc:title><dc:description>Example <p>one</p> text</dc:description><link>https://e.example/1</link><x><title/></x></item>
             <item><title>Own</title><dc:title>Other</dc:title><link>https://e.example/2</link></item>
             <item><link>https://e.example/3</link></item></channel></rss>"#;
         let d = parse(xml, None, &base(), Limits::default()).unwrap();
@@ -1068,7 +1068,10 @@ mod tests {
         assert_eq!(
             got,
             [
-                (Some("Example & title"), Some("Example text")),
+                (
+                    Some("Example & bold title"),
+                    Some("Example <p>one</p> text")
+                ),
                 (Some("Own"), None),
                 (None, None)
             ]
@@ -1150,6 +1153,20 @@ mod tests {
         );
         assert_eq!(d.entries[0].guid.as_deref(), Some("g"));
         assert_eq!(d.entries[1].title.as_deref(), Some("Second"));
+    }
+
+    /// A UTF-32 document (read as UTF-16, its NULs dropped later) keeps its
+    /// markup: the bare-`<` repair took every `<` before a NUL for text, and
+    /// the document read as "not a feed".
+    #[test]
+    fn a_utf32_document_is_read_as_before() {
+        let text = r#"<?xml version="1.0" encoding="utf-32"?><rss version="2.0"><channel><title>T</title><item><title>Hello</title><link>http://e.example/1</link></item></channel></rss>"#;
+        let mut bytes = vec![0xff, 0xfe, 0, 0];
+        for c in text.chars() {
+            bytes.extend_from_slice(&(c as u32).to_le_bytes());
+        }
+        let d = parse(&bytes, None, &base(), Limits::default()).unwrap();
+        assert_eq!(d.entries[0].title.as_deref(), Some("Hello"));
     }
 
     /// `xml:base`, `xml:lang` or `xmlns` on a text element says nothing of its

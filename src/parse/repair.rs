@@ -137,6 +137,9 @@ pub(super) fn with_bare_lt_escaped(text: &[u8]) -> Option<Vec<u8>> {
     // Markup: a tag (`<a`), an end tag (`</a`), a processing instruction
     // (`<?xml`), a declaration or comment (`<!DOCTYPE`, `<!--`, `<![`).
     let starts_markup = |rest: &[u8]| match rest.first() {
+        // (A NUL: the text is UTF-32 read as UTF-16, or the like, which the
+        // parser reads its own way; left as it is.)
+        Some(0) => true,
         Some(b'/' | b'?') => name_start(&rest[1..]),
         Some(b'!') => {
             matches!(rest.get(1), Some(b'-' | b'['))
