@@ -328,13 +328,7 @@ async fn sigterm_is_heard_while_another_process_holds_the_write_lock() {
         .collect();
     srv.set("/f.xml", Resource::feed(rss("f", &it)).no_etag());
     let env = TestEnv::new();
-    let cfg = write_config(
-        &env,
-        &format!(
-            "[[feed]]\nurl = \"{}\"\nevery = \"1s\"\n",
-            srv.url("/f.xml")
-        ),
-    );
+    let cfg = write_config(&env, &feed_every_second(&srv, "/f.xml"));
     let mut d = Daemon::start(&cfg);
     assert!(
         until(10, || env.try_count("SELECT count(*) FROM items")

@@ -50,7 +50,9 @@ pub async fn add(
     let (given, access) = resolve_with_access(&args.url, &cfg)?;
     let canon = Canon::new(&cfg.identity.strip_params);
     refuse_duplicate(&file.text, &cfg, &given, &canon)?;
-    refuse_moved_target(&file.text, &cfg, &given, &canon)?;
+    // (Read once: the store's moved feeds, for every check below.)
+    let moved = moved_targets(&cfg, &canon);
+    refuse_moved_target(&file.text, &cfg, &moved, &given, &canon)?;
 
     let fetcher = Fetcher::new(&cfg.fetch)
         .map_err(|e| Failure::Runtime(format!("cannot build the HTTP client: {e}")))?;
@@ -66,7 +68,7 @@ pub async fn add(
     let given_host = given.host_str().map(str::to_string);
     let (url_text, url, doc) = match parse_feed(&page, limits) {
         Ok(doc) => {
-            refuse_redirected(&file.text, &cfg, &given, &page.final_url, &canon)?;
+            refuse_redirected(&file.text, &cfg, &moved, &given, &page.final_url, &canon)?;
             if args.pick.is_some() {
                 say(out, &format!("{} is a feed itself: --pick ignored", given))?;
             }
@@ -82,8 +84,8 @@ pub async fn add(
             };
             let chosen = found.discover(&not_feed, args, interactive, out).await?;
             refuse_duplicate(&file.text, &cfg, &chosen.0, &canon)?;
-            refuse_moved_target(&file.text, &cfg, &chosen.0, &canon)?;
-            refuse_redirected(&file.text, &cfg, &chosen.0, &chosen.2, &canon)?;
+            refuse_moved_target(&file.text, &cfg, &moved, &chosen.0, &canon)?;
+            refuse_redirected(&file.text, &cfg, &moved, &chosen.0, &chosen.2, &canon)?;
             // A feed on the page's host needs the credentials the page did.
             let text = with_userinfo_of(&args.url, &given, &chosen.0);
             (text, chosen.0, chosen.1)
@@ -248,6 +250,7 @@ pub fn same_feed<'c>(cfg: &'c Config, url: &Url, canon: &Canon) -> Option<&'c co
 fn refuse_redirected(
     text: &str,
     cfg: &Config,
+    moved: &[Moved<'_>],
     asked: &Url,
     fetched: &Url,
     canon: &Canon,
@@ -256,7 +259,7 @@ fn refuse_redirected(
         return Ok(());
     }
     // (An alias that redirects to where a configured feed moved.)
-    refuse_moved_target(text, cfg, fetched, canon)?;
+    refuse_moved_target(text, cfg, moved, fetched, canon)?;
     match same_feed(cfg, fetched, canon) {
         Some(f) => Err(Failure::Usage(format!(
             "already subscribed: {asked} redirects to {fetched}, the feed `{}` at {}:{}",
@@ -268,14 +271,15 @@ fn refuse_redirected(
     }
 }
 
+/// A feed the config names that the store fetches elsewhere: (where, that
+/// address's canonical URL, the configured feed).
+pub type Moved<'c> = (String, String, &'c config::FeedConfig);
+
 /// Where feeds the config names now answer, after a permanent redirect the
 /// store followed (`feeds.fetch_url`, shown by `feedloom feeds` as `[moved
 /// to URL]`): (the target, its canonical URL, the configured feed). Reads
 /// the store (SQLite) only; a store that cannot be read gives none.
-pub fn moved_targets<'c>(
-    cfg: &'c Config,
-    canon: &Canon,
-) -> Vec<(String, String, &'c config::FeedConfig)> {
+pub fn moved_targets<'c>(cfg: &'c Config, canon: &Canon) -> Vec<Moved<'c>> {
     if cfg.store.url.is_some() || !cfg.store.path.is_file() {
         return Vec::new();
     }
@@ -298,12 +302,15 @@ pub fn moved_targets<'c>(
 
 /// `url` is where a feed the config names now answers (see
 /// [`moved_targets`]): a second row would fetch the same feed twice.
-fn refuse_moved_target(text: &str, cfg: &Config, url: &Url, canon: &Canon) -> Result<(), Failure> {
+fn refuse_moved_target(
+    text: &str,
+    cfg: &Config,
+    moved: &[Moved<'_>],
+    url: &Url,
+    canon: &Canon,
+) -> Result<(), Failure> {
     let key = crate::identity::canonical_url(url.as_str(), canon);
-    match moved_targets(cfg, canon)
-        .into_iter()
-        .find(|(to, k, _)| to == url.as_str() || *k == key)
-    {
+    match moved.iter().find(|(_, k, _)| *k == key) {
         Some((to, _, f)) => Err(Failure::Usage(format!(
             "already subscribed: the feed `{}` at {}:{} moved to {to} (a permanent \
              redirect), where it is fetched now; to name it by its new address, replace \
