@@ -1019,7 +1019,7 @@ async fn metrics(State(state): State<Arc<ServerState>>) -> Response {
         let _ = writeln!(
             out,
             "feedloom_feed_staleness_seconds{{feed=\"{}\"}} {age}",
-            label(url)
+            label(&crate::urls::shown_feed_url(url))
         );
     }
     (

@@ -102,6 +102,62 @@ fn secret_name(name: &str) -> bool {
     WHOLE.contains(&squashed.as_str()) || ENDS.iter().any(|e| squashed.ends_with(e))
 }
 
+/// `url` as the operator's pages show it (the index page, `/metrics`): the
+/// URL as configured, but with the value of every query parameter named like a
+/// secret ([`secret_name`]) replaced by `***`, and any `user:password@` by
+/// `***@`. Everything else is kept as written, so the operator still tells
+/// the feeds apart: `https://e.org/feed?token=abc&page=2` is shown as
+/// `https://e.org/feed?token=***&page=2`.
+pub fn shown_feed_url(url: &str) -> String {
+    let url = crate::config::access::redact_userinfo(url);
+    let Some(q) = url.find('?') else {
+        return url;
+    };
+    let (head, rest) = url.split_at(q + 1);
+    let (query, fragment) = rest.split_at(rest.find('#').unwrap_or(rest.len()));
+    let mut out = String::with_capacity(url.len());
+    out.push_str(head);
+    for (i, pair) in query.split('&').enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        let (name, value) = pair.split_at(pair.find('=').unwrap_or(pair.len()));
+        let decoded = url::form_urlencoded::parse(name.as_bytes())
+            .next()
+            .map(|(n, _)| n.into_owned())
+            .unwrap_or_default();
+        if secret_name(&decoded) && value.len() > 1 {
+            out.push_str(name);
+            out.push_str("=***");
+        } else {
+            out.push_str(pair);
+        }
+    }
+    out.push_str(fragment);
+    out
+}
+
+/// `text` (a feed's last error) with [`shown_feed_url`] applied to every
+/// `scheme://…` URL in it, which ends at white space or a quote: errors quote
+/// the feed's URL and the addresses it redirected to.
+pub fn shown_urls_in(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let start = rest[..i]
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
+            .map_or(0, |p| p + 1);
+        let end = rest[i..]
+            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '`' | '<' | '>'))
+            .map_or(rest.len(), |e| i + e);
+        out.push_str(&rest[..start]);
+        out.push_str(&shown_feed_url(&rest[start..end]));
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// `base` as a base URL for relative links: only an absolute `http`/`https` URL
 /// resolves anything.
 pub fn web_base(base: &str) -> Option<Url> {
@@ -131,6 +187,33 @@ pub fn resolve(base: Option<&Url>, href: &str) -> Option<String> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    #[test]
+    fn operator_pages_hide_secret_query_values_only() {
+        let s = shown_feed_url;
+        assert_eq!(
+            s("https://e.org/feed?token=abc123&page=2#top"),
+            "https://e.org/feed?token=***&page=2#top"
+        );
+        assert_eq!(
+            s("https://e.org/f?access%5Ftoken=x&X-Amz-Signature=y&author=me"),
+            "https://e.org/f?access%5Ftoken=***&X-Amz-Signature=***&author=me"
+        );
+        assert_eq!(
+            s("https://me:pw@e.org/f?a=1&&b"),
+            "https://***@e.org/f?a=1&&b"
+        );
+        assert_eq!(s("https://e.org/f?key="), "https://e.org/f?key=");
+        assert_eq!(s("file:///srv/feed.xml"), "file:///srv/feed.xml");
+        assert_eq!(
+            shown_urls_in("https://e.org/f?sig=1 moved to 'http://x.org/g?token=2&a=b': HTTP 404"),
+            "https://e.org/f?sig=*** moved to 'http://x.org/g?token=***&a=b': HTTP 404"
+        );
+        assert_eq!(
+            shown_urls_in("timed out after 30 s"),
+            "timed out after 30 s"
+        );
+    }
 
     #[test]
     fn feed_urls_outputs_may_name() {

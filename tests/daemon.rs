@@ -536,7 +536,9 @@ async fn healthz_and_metrics_answer_with_the_expected_fields() {
     let body = format!(
         "{FAST}[defaults]\nspread = \"1s\"\n\n{}{}",
         feed_block(&srv.url("/f.xml"), "every = \"1h\""),
-        feed_block(&srv.url("/bad.xml"), "every = \"1h\"")
+        // A private feed's token: the operator's pages name the feed
+        // without it.
+        feed_block(&srv.url("/bad.xml?token=sekrit42&page=2"), "every = \"1h\"")
     );
     let app = spawn_app(&body).await;
     assert!(
@@ -588,9 +590,26 @@ async fn healthz_and_metrics_answer_with_the_expected_fields() {
     assert!(text.contains(&ok_line), "{text}");
     let bad_line = format!(
         "feedloom_feed_staleness_seconds{{feed=\"{}\"}} -1",
-        srv.url("/bad.xml")
+        srv.url("/bad.xml?token=***&page=2")
     );
     assert!(text.contains(&bad_line), "{text}");
+    assert!(!text.contains("sekrit42"), "{text}");
+    for accept in ["text/html", "application/json"] {
+        let r = app
+            .http
+            .get(app.url("/"))
+            .header("accept", accept)
+            .send()
+            .await
+            .unwrap();
+        let page = r.text().await.unwrap();
+        assert!(
+            page.contains("/bad.xml?token=***&amp;page=2")
+                || page.contains("/bad.xml?token=***&page=2"),
+            "{page}"
+        );
+        assert!(!page.contains("sekrit42"), "{page}");
+    }
     app.stop().await;
 }
 

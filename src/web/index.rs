@@ -16,6 +16,7 @@ use crate::export::clean::plain_title;
 use crate::export::rfc3339;
 use crate::server::ServerState;
 use crate::store::queries::{FeedHealth, FeedProblem};
+use crate::urls::{shown_feed_url, shown_urls_in};
 
 /// Feeds in trouble listed at most.
 pub const WORST: usize = 20;
@@ -91,11 +92,11 @@ pub fn html(outputs: &[OutputConfig], health: &IndexHealth) -> String {
                         @for f in &health.worst {
                             tr {
                                 td {
-                                    (f.title.as_deref().map_or_else(|| f.url.clone(), |t| plain_title(t).into_owned()))
-                                    @if f.title.is_some() { br; span.muted { (f.url) } }
+                                    (f.title.as_deref().map_or_else(|| shown_feed_url(&f.url), |t| plain_title(t).into_owned()))
+                                    @if f.title.is_some() { br; span.muted { (shown_feed_url(&f.url)) } }
                                 }
                                 td { (f.consecutive_failures) }
-                                td.err { (f.last_error.as_deref().unwrap_or("")) }
+                                td.err { (shown_urls_in(f.last_error.as_deref().unwrap_or(""))) }
                                 td {
                                     @if !f.enabled {
                                         "disabled: " code { "feedloom enable URL" }
@@ -140,12 +141,12 @@ pub fn json(outputs: &[OutputConfig], health: &IndexHealth) -> String {
         .iter()
         .map(|f| {
             json!({
-                "url": f.url,
+                "url": shown_feed_url(&f.url),
                 "title": f.title.as_deref().map(plain_title),
                 "state": if f.enabled { "failing" } else { "disabled" },
                 "consecutive_failures": f.consecutive_failures,
                 "last_http_status": f.last_http_status,
-                "last_error": f.last_error,
+                "last_error": f.last_error.as_deref().map(shown_urls_in),
                 "last_fetch_at": at(f.last_fetch_at),
                 "last_success_at": at(f.last_success_at),
                 "next_fetch_at": if f.enabled { at(f.next_fetch_at) } else { None },
