@@ -25,6 +25,17 @@ pub enum FetchError {
         /// configured address did not itself say it is gone.
         moved_for_now: bool,
     },
+    /// Not requested: another feed of the host was answered 429 or 503 with
+    /// a Retry-After that is not over.
+    #[error(
+        "{url}: not requested: {host} answered another feed 429 or 503 and asked for no requests for {} more (Retry-After)",
+        humantime::format_duration(Duration::from_secs(left.as_secs()))
+    )]
+    HostHeld {
+        url: String,
+        host: String,
+        left: Duration,
+    },
     /// A 304 to a request that sent no validators: nothing was stored that
     /// it could mean.
     #[error(
@@ -281,6 +292,7 @@ impl FeedError {
                 retry_after: Some(d),
                 ..
             }) => Disposition::RetryAfter(*d),
+            FeedError::Fetch(FetchError::HostHeld { left, .. }) => Disposition::RetryAfter(*left),
             _ => Disposition::Backoff,
         }
     }

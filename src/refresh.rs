@@ -123,7 +123,7 @@ impl Refresher {
         Ok(Refresher::with_fetcher(
             cfg,
             store,
-            Fetcher::new(&cfg.fetch)?,
+            Fetcher::new(&cfg.fetch)?.with_max_hold(cfg.defaults.max_backoff.0),
         ))
     }
 
@@ -777,8 +777,9 @@ pub async fn poll_with_progress(
     polite: bool,
 ) -> Result<(Summary, Vec<Report>), StoreError> {
     let store = store.into();
-    let fetcher =
-        Fetcher::new(&cfg.fetch).map_err(|e| StoreError::Worker(format!("HTTP client: {e}")))?;
+    let fetcher = Fetcher::new(&cfg.fetch)
+        .map_err(|e| StoreError::Worker(format!("HTTP client: {e}")))?
+        .with_max_hold(cfg.defaults.max_backoff.0);
     poll_inner(cfg, store, fetcher, progress, polite).await
 }
 

@@ -117,14 +117,12 @@ async fn schedules_fire_and_server_hints_push_the_next_fetch_out() {
         (hour + 1) % 24
     );
     srv.set("/skip.xml", Resource::feed(doc(&skip)));
-    srv.set(
-        "/busy.xml",
-        Resource::status(503).header("retry-after", "3600"),
-    );
+    // (A 503 with a Retry-After holds the whole host, and every feed here
+    // is on one: see the next test.)
     let mut body = String::from(FAST);
     body += &feed_block(&srv.url("/fast.xml"), "every = \"1s\"");
     body += &feed_block(&srv.url("/cron.xml"), "cron = \"*/2 * * * * *\"");
-    for p in ["/cached.xml", "/ttl.xml", "/skip.xml", "/busy.xml"] {
+    for p in ["/cached.xml", "/ttl.xml", "/skip.xml"] {
         body += &feed_block(&srv.url(p), "every = \"1s\"");
     }
     let app = spawn_app(&body).await;
@@ -137,7 +135,7 @@ async fn schedules_fire_and_server_hints_push_the_next_fetch_out() {
         "cron feed polled repeatedly"
     );
     let env = app.stop().await;
-    for p in ["/cached.xml", "/ttl.xml", "/skip.xml", "/busy.xml"] {
+    for p in ["/cached.xml", "/ttl.xml", "/skip.xml"] {
         assert_eq!(hits(&srv, p), 1, "{p} polled once, then pushed out");
         assert!(
             next_gap(&env, p) >= 3000,
@@ -155,16 +153,67 @@ async fn schedules_fire_and_server_hints_push_the_next_fetch_out() {
         )
         .unwrap();
     assert_eq!(cron_next % 2, 0, "cron */2 lands on even seconds");
-    // The 503's Retry-After survives as the stored next attempt.
-    let busy_status: String = env
-        .reader()
+}
+
+/// A 429 or 503 with a Retry-After asks the client for time, not one URL:
+/// the host's other feeds are not requested until it is over (at most
+/// `max_backoff`), and say why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_after_holds_the_hosts_other_feeds() {
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/busy.xml",
+        Resource::status(503).header("retry-after", "3600"),
+    );
+    srv.set(
+        "/other.xml",
+        Resource::feed(rss("Other", &[(Some("1"), None, "x", "d")])),
+    );
+    let body = format!(
+        "{FAST}{}{}",
+        feed_block(&srv.url("/busy.xml"), "every = \"1s\""),
+        feed_block(&srv.url("/other.xml"), "every = \"1s\"")
+    );
+    let app = spawn_app(&body).await;
+    assert!(wait_for(10, || hits(&srv, "/busy.xml") == 1).await);
+    // (One request of the other feed may have been in flight already.)
+    let other = hits(&srv, "/other.xml");
+    let error = || {
+        app.env
+            .reader()
+            .query_row(
+                "SELECT last_error FROM feeds WHERE url LIKE '%/other.xml'",
+                [],
+                |r| r.get::<_, Option<String>>(0),
+            )
+            .unwrap()
+            .unwrap_or_default()
+    };
+    assert!(
+        wait_for(10, || error().contains("not requested")).await,
+        "{}",
+        error()
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let env = app.stop().await;
+    assert!(hits(&srv, "/other.xml") <= other + 1, "the host was held");
+    assert_eq!(hits(&srv, "/busy.xml"), 1);
+    for p in ["/busy.xml", "/other.xml"] {
+        assert!(next_gap(&env, p) >= 3000, "{p}: {}s", next_gap(&env, p));
+    }
+    let e = error_of(&env, "/other.xml");
+    assert!(e.contains("answered another feed 429 or 503"), "{e}");
+    assert!(error_of(&env, "/busy.xml").contains("503"));
+}
+
+fn error_of(env: &TestEnv, path: &str) -> String {
+    env.reader()
         .query_row(
-            "SELECT last_error FROM feeds WHERE url LIKE '%/busy.xml'",
-            [],
+            "SELECT last_error FROM feeds WHERE url LIKE '%' || ?1",
+            [path],
             |r| r.get(0),
         )
-        .unwrap();
-    assert!(busy_status.contains("503"));
+        .unwrap()
 }
 
 /// Retry-After counts from the response, not from the second the request

@@ -255,7 +255,17 @@ const MAX_ENTRIES: i64 = 50;
 async fn every_hostile_server_fails_only_its_own_feed_with_a_clear_error() {
     let srv = Hostile::default();
     let addr = srv.start().await;
-    let url = |p: &str| format!("http://{addr}{p}");
+    // The rows whose server asks for time with a Retry-After have a server
+    // of their own: such an answer holds its server's other feeds.
+    let waiting = Hostile::default();
+    let waiting_addr = waiting.start().await;
+    let url = |p: &str| {
+        if p.contains("retry-after") {
+            format!("http://{waiting_addr}{p}")
+        } else {
+            format!("http://{addr}{p}")
+        }
+    };
     let good = rss(
         "good",
         &[
@@ -985,7 +995,12 @@ async fn every_hostile_server_fails_only_its_own_feed_with_a_clear_error() {
     srv.set("/short-2", redirect(307, "/short-3"));
     srv.set("/short-3", Act::Raw(ok_xml(&good)));
     for r in &rows {
-        srv.set(&format!("/{}", r.name), r.act.clone());
+        let on = if r.name.contains("retry-after") {
+            &waiting
+        } else {
+            &srv
+        };
+        on.set(&format!("/{}", r.name), r.act.clone());
     }
 
     let env = TestEnv::new();

@@ -220,6 +220,14 @@ impl Fetcher {
         })
     }
 
+    /// Caps how long a host's Retry-After holds its other feeds
+    /// (`[defaults] max_backoff`, which caps how long any Retry-After is
+    /// honoured).
+    pub fn with_max_hold(self, max: Duration) -> Fetcher {
+        self.slots.set_max_hold(max);
+        self
+    }
+
     /// Waits for a slot on the URL's host (per-host cap and gap), then a global one.
     pub async fn acquire(&self, url: &Url) -> Slot {
         self.slots.acquire(url).await
@@ -289,6 +297,13 @@ impl Fetcher {
                 let waited = tokio::time::Instant::now();
                 self.slots.reacquire(slot, &current).await;
                 deadline.at += waited.elapsed();
+            }
+            if let Some(left) = self.slots.held(&current) {
+                return Err(FetchError::HostHeld {
+                    url: current.to_string(),
+                    host: current[url::Position::BeforeHost..url::Position::AfterPort].to_string(),
+                    left,
+                });
             }
             let home = origin.is_home(&current);
             // The admin's own host goes unchecked; an untrusted feed's does not.
@@ -381,10 +396,14 @@ impl Fetcher {
                 });
             }
             if !resp.status().is_success() {
+                let retry_after = retry_after(resp.headers());
+                if let Some(wait) = retry_after.filter(|_| matches!(status, 429 | 503)) {
+                    self.slots.hold(&current, wait);
+                }
                 return Err(FetchError::Status {
                     url: current.to_string(),
                     status,
-                    retry_after: retry_after(resp.headers()),
+                    retry_after,
                     moved_for_now: !permanent,
                 });
             }

@@ -3,7 +3,7 @@
 //! host is busy enough for its connection to be kept for the next request.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -17,6 +17,12 @@ pub(super) struct Slots {
     host_gap: Duration,
     global: Arc<Semaphore>,
     hosts: Mutex<HashMap<String, Arc<Host>>>,
+    /// Servers that answered 429 or 503 with a Retry-After, by origin
+    /// (`scheme://host:port`): no request to them before then (see
+    /// [`Slots::hold`]).
+    holds: Mutex<HashMap<String, Instant>>,
+    /// The longest such a hold lasts, in ms (`[defaults] max_backoff`).
+    max_hold_ms: AtomicU64,
 }
 
 /// Politeness towards one host: a cap on requests in flight and a minimum gap.
@@ -49,30 +55,72 @@ impl Slots {
             host_gap,
             global: Arc::new(Semaphore::new(concurrency)),
             hosts: Mutex::default(),
+            holds: Mutex::default(),
+            max_hold_ms: AtomicU64::new(24 * 3600 * 1000),
         }
+    }
+
+    /// Caps how long [`Slots::hold`] holds a host.
+    pub(super) fn set_max_hold(&self, max: Duration) {
+        let ms = u64::try_from(max.as_millis()).unwrap_or(u64::MAX);
+        self.max_hold_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// The server answered 429 or 503 with a Retry-After of `wait`: none of
+    /// its feeds is requested before then (at most `max_backoff` from now). A
+    /// server that asks one feed for time is asking the client, not the URL.
+    /// (By origin: another port of the host is another server.)
+    pub(super) fn hold(&self, url: &Url, wait: Duration) {
+        let max = Duration::from_millis(self.max_hold_ms.load(Ordering::Relaxed));
+        let Some(until) = Instant::now().checked_add(wait.min(max)) else {
+            return;
+        };
+        let mut holds = self.holds.lock().unwrap_or_else(|e| e.into_inner());
+        // (Holds that are over go, so that the table stays small.)
+        let now = Instant::now();
+        holds.retain(|_, u| *u > now);
+        let held = holds
+            .entry(url.origin().ascii_serialization())
+            .or_insert(until);
+        *held = (*held).max(until);
+    }
+
+    /// How long the URL's server is still held by a Retry-After
+    /// ([`Slots::hold`]), when it is (by a second or more).
+    pub(super) fn held(&self, url: &Url) -> Option<Duration> {
+        let holds = self.holds.lock().unwrap_or_else(|e| e.into_inner());
+        if holds.is_empty() {
+            return None;
+        }
+        let until = *holds.get(&url.origin().ascii_serialization())?;
+        let left = until.saturating_duration_since(Instant::now());
+        (left >= Duration::from_secs(1)).then_some(left)
+    }
+
+    /// The URL's host's entry, made on first use.
+    fn host(&self, url: &Url) -> Arc<Host> {
+        let key = host_key(url).into_owned();
+        let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
+        hosts
+            .entry(key)
+            .or_insert_with(|| {
+                Arc::new(Host {
+                    slots: Arc::new(Semaphore::new(self.per_host)),
+                    pace: tokio::sync::Mutex::new(Pace {
+                        next_start: Instant::now(),
+                        last_start: None,
+                    }),
+                    busy: AtomicBool::new(false),
+                })
+            })
+            .clone()
     }
 
     /// Waits for a slot on the URL's host (per-host cap and gap), then a global one.
     /// The host slot comes first so that feeds queued behind a slow host never hold
     /// global slots that other hosts could use.
     pub(super) async fn acquire(&self, url: &Url) -> Slot {
-        let key = host_key(url).into_owned();
-        let host = {
-            let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
-            hosts
-                .entry(key)
-                .or_insert_with(|| {
-                    Arc::new(Host {
-                        slots: Arc::new(Semaphore::new(self.per_host)),
-                        pace: tokio::sync::Mutex::new(Pace {
-                            next_start: Instant::now(),
-                            last_start: None,
-                        }),
-                        busy: AtomicBool::new(false),
-                    })
-                })
-                .clone()
-        };
+        let host = self.host(url);
         let host_permit = host
             .slots
             .clone()
