@@ -45,7 +45,7 @@ pub enum FetchError {
     /// A `Content-Encoding` the body cannot be read through (it read as
     /// "not a feed", naming the document instead of the coding).
     #[error(
-        "{url}: the body is sent with Content-Encoding `{coding}`, which feedloom cannot decode (gzip in any form; br or deflate only as the whole header, in lower case)"
+        "{url}: the body is sent with Content-Encoding `{coding}`, which feedloom cannot decode (gzip in any form, deflate alone in any case, zlib-wrapped or raw; br only as the whole header, in lower case)"
     )]
     Coding { url: String, coding: String },
     #[error("{url}: body exceeds the limit of {limit} bytes (fetch.max_body)")]

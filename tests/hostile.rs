@@ -502,6 +502,40 @@ async fn every_hostile_server_fails_only_its_own_feed_with_a_clear_error() {
             )),
             expect: Expect::Failed(&["not a feed"]),
         },
+        // Deflate as some servers send it: raw deflate data without the
+        // zlib wrapper (it was refused as invalid), in upper case.
+        Row {
+            name: "deflate-raw",
+            act: Act::Raw(http(
+                200,
+                &[
+                    ("Content-Type", "application/rss+xml"),
+                    ("Content-Encoding", "DEFLATE"),
+                ],
+                &{
+                    let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+                    z.write_all(good.as_bytes()).unwrap();
+                    z.finish().unwrap()
+                },
+            )),
+            expect: Expect::Stored(3),
+        },
+        Row {
+            name: "deflate-zlib",
+            act: Act::Raw(http(
+                200,
+                &[
+                    ("Content-Type", "application/rss+xml"),
+                    ("Content-Encoding", "deflate"),
+                ],
+                &{
+                    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+                    z.write_all(good.as_bytes()).unwrap();
+                    z.finish().unwrap()
+                },
+            )),
+            expect: Expect::Stored(3),
+        },
         // Gzip labelled as RFC 9110 allows but the HTTP client does not
         // decode: x-gzip, any letter case, gzip twice.
         Row {

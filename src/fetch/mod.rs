@@ -185,9 +185,10 @@ impl Fetcher {
                 // or for the body budget.)
                 .connect_timeout(connect_timeout(cfg))
                 .redirect(reqwest::redirect::Policy::none())
-                // Gzip is decoded here, not by the client, under max_body
-                // and for every way RFC 9110 labels it (see [`Gunzip`]); the
-                // client still decodes brotli and deflate.
+                // Gzip and deflate are decoded here, not by the client,
+                // under max_body and for every way RFC 9110 labels them, and
+                // raw deflate too (see [`Gunzip`]); the client still decodes
+                // brotli.
                 .gzip(false)
                 .default_headers(reqwest::header::HeaderMap::from_iter([(
                     header::ACCEPT_ENCODING,
@@ -411,8 +412,8 @@ impl Fetcher {
             // response (a clone of the whole map cost more than the fields).
             let charset = charset(resp.headers());
             let content_type = header_string(resp.headers(), header::CONTENT_TYPE);
-            let gzip_layers = undecoded_gzip(resp.headers());
-            let undecodable = undecodable_coding(resp.headers());
+            let layers = undecoded(resp.headers());
+            let undecodable = undecodable_coding(resp.headers()).filter(|_| layers.is_none());
             let validators = Validators {
                 etag: header_string(resp.headers(), header::ETAG),
                 last_modified: header_string(resp.headers(), header::LAST_MODIFIED),
@@ -426,7 +427,7 @@ impl Fetcher {
                 });
             }
             // (Content-Length is the encoded size when feedloom decodes.)
-            let mut gunzip = Gunzip::new(gzip_layers, max);
+            let mut gunzip = Gunzip::new(layers, max);
             let mut body = BodyBuf::new(&self.budget, expected.filter(|_| gunzip.is_none()));
             let mut stream = resp.bytes_stream();
             let too_large = || FetchError::TooLarge {
@@ -558,7 +559,7 @@ fn location_text(raw: &[u8]) -> String {
 }
 
 /// Gzip layers the HTTP client left on a body, decoded as the body arrives
-/// (see [`undecoded_gzip`]): the encoded bytes are never held, and the
+/// (see [`undecoded`]): the encoded bytes are never held, and the
 /// decoded ones go into the body under `max_body` and the budget.
 enum Gunzip {
     One(Box<Members<Capped>>, Arc<std::sync::atomic::AtomicBool>),
@@ -566,6 +567,102 @@ enum Gunzip {
         Box<Members<Members<Capped>>>,
         Arc<std::sync::atomic::AtomicBool>,
     ),
+    Deflate(Box<Inflate<Capped>>, Arc<std::sync::atomic::AtomicBool>),
+}
+
+/// The compression feedloom decodes itself (see [`undecoded`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layers {
+    /// One or two gzip layers.
+    Gzip(usize),
+    /// `deflate`: zlib-wrapped as RFC 9110 says, or raw as some servers send it.
+    Deflate,
+}
+
+/// `deflate` as servers send it: zlib-wrapped (RFC 9110), or raw deflate
+/// data (RFC 1951: old IIS and PHP stacks send it, and browsers read it; the
+/// HTTP client refused it), told apart by the first two bytes as browsers do.
+/// Bytes after the end of the data are ignored, up to [`MAX_AFTER_GZIP`].
+enum Inflate<W: std::io::Write> {
+    /// Nothing decided yet: the writer and the first byte, once it came.
+    Start(W, Option<u8>),
+    Zlib(flate2::write::ZlibDecoder<W>, usize),
+    Raw(flate2::write::DeflateDecoder<W>, usize),
+    /// The writer went with a failed write.
+    Lost,
+}
+
+impl<W: std::io::Write> Inflate<W> {
+    fn get_mut(&mut self) -> Option<&mut W> {
+        match self {
+            Inflate::Start(w, _) => Some(w),
+            Inflate::Zlib(d, _) => Some(d.get_mut()),
+            Inflate::Raw(d, _) => Some(d.get_mut()),
+            Inflate::Lost => None,
+        }
+    }
+
+    fn finish(self) -> std::io::Result<W> {
+        match self {
+            Inflate::Start(w, None) => Ok(w),
+            Inflate::Start(_, Some(_)) => Err(std::io::Error::other("deflate data of one byte")),
+            Inflate::Zlib(d, _) => d.finish(),
+            Inflate::Raw(d, _) => d.finish(),
+            Inflate::Lost => Err(writer_lost()),
+        }
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for Inflate<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let Some(&b1) = buf.first() else {
+            return Ok(0);
+        };
+        if let Inflate::Start(_, first) = self {
+            let Some(b0) = *first else {
+                *first = Some(b1);
+                return Ok(1);
+            };
+            let Inflate::Start(w, _) = std::mem::replace(self, Inflate::Lost) else {
+                unreachable!("matched above")
+            };
+            // A zlib header: method 8, and the two bytes a multiple of 31.
+            let zlib = b0 & 0x0f == 8 && (u16::from(b0) << 8 | u16::from(b1)) % 31 == 0;
+            *self = if zlib {
+                let mut d = flate2::write::ZlibDecoder::new(w);
+                d.write_all(&[b0])?;
+                Inflate::Zlib(d, 0)
+            } else {
+                let mut d = flate2::write::DeflateDecoder::new(w);
+                d.write_all(&[b0])?;
+                Inflate::Raw(d, 0)
+            };
+        }
+        let (n, ignored) = match self {
+            Inflate::Zlib(d, ignored) => (d.write(buf)?, ignored),
+            Inflate::Raw(d, ignored) => (d.write(buf)?, ignored),
+            _ => return Err(writer_lost()),
+        };
+        if n > 0 {
+            return Ok(n);
+        }
+        // The data ended: what follows is ignored.
+        *ignored += buf.len();
+        if *ignored > MAX_AFTER_GZIP {
+            return Err(std::io::Error::other(
+                "more than 64 KiB after the end of the deflate data",
+            ));
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Inflate::Zlib(d, _) => d.flush(),
+            Inflate::Raw(d, _) => d.flush(),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Gzip members one after another (a file appended to, or compressed in
@@ -702,7 +799,7 @@ impl std::io::Write for Capped {
 }
 
 impl Gunzip {
-    fn new(layers: usize, cap: u64) -> Option<Gunzip> {
+    fn new(layers: Option<Layers>, cap: u64) -> Option<Gunzip> {
         let over = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let capped = Capped {
             out: Vec::new(),
@@ -710,10 +807,14 @@ impl Gunzip {
             cap,
             over: over.clone(),
         };
-        match layers {
-            0 => None,
-            1 => Some(Gunzip::One(Box::new(Members::new(capped)), over)),
-            _ => Some(Gunzip::Two(
+        match layers? {
+            Layers::Deflate => Some(Gunzip::Deflate(
+                Box::new(Inflate::Start(capped, None)),
+                over,
+            )),
+            Layers::Gzip(0) => None,
+            Layers::Gzip(1) => Some(Gunzip::One(Box::new(Members::new(capped)), over)),
+            Layers::Gzip(_) => Some(Gunzip::Two(
                 Box::new(Members::new(Members::new(capped))),
                 over,
             )),
@@ -723,7 +824,7 @@ impl Gunzip {
     /// Whether the decoded body went past its cap (the error is that).
     fn over(&self) -> bool {
         match self {
-            Gunzip::One(_, over) | Gunzip::Two(_, over) => {
+            Gunzip::One(_, over) | Gunzip::Two(_, over) | Gunzip::Deflate(_, over) => {
                 over.load(std::sync::atomic::Ordering::Relaxed)
             }
         }
@@ -746,6 +847,11 @@ impl Gunzip {
                     .ok_or_else(writer_lost)?;
                 Ok(std::mem::take(&mut capped.out))
             }
+            Gunzip::Deflate(d, _) => {
+                d.write_all(encoded)?;
+                let capped = d.get_mut().ok_or_else(writer_lost)?;
+                Ok(std::mem::take(&mut capped.out))
+            }
         }
     }
 
@@ -755,6 +861,7 @@ impl Gunzip {
         let done = match self {
             Gunzip::One(d, _) => (*d).finish(),
             Gunzip::Two(d, _) => (*d).finish().and_then(|inner| inner.finish()),
+            Gunzip::Deflate(d, _) => (*d).finish(),
         };
         // (On an error the writer is gone: past the cap is told by the error.)
         match done {
@@ -765,25 +872,34 @@ impl Gunzip {
     }
 }
 
-/// How many gzip layers a body carries, for feedloom to decode (the client
-/// decodes only a `Content-Encoding` of exactly `br` or `deflate`). RFC 9110
-/// makes `x-gzip` gzip, codings case-insensitive, `identity` no coding, and
-/// lets codings be listed on one line (`gzip, gzip`) or on several. Several
-/// gzip members in a row are one body. 0 for anything else (the body is then
-/// taken as sent, and a compressed one is told apart by the reader).
-fn undecoded_gzip(h: &reqwest::header::HeaderMap) -> usize {
-    let mut layers = 0;
+/// The compression a body carries for feedloom to decode (the client decodes
+/// only a `Content-Encoding` of exactly `br`): gzip layers, or `deflate`
+/// alone. RFC 9110 makes `x-gzip` gzip, codings case-insensitive, `identity`
+/// no coding, and lets codings be listed on one line (`gzip, gzip`) or on
+/// several. Several gzip members in a row are one body. `None` for anything
+/// else (the body is then taken as sent, and a compressed one is told apart
+/// by the reader, or named by [`undecodable_coding`]).
+fn undecoded(h: &reqwest::header::HeaderMap) -> Option<Layers> {
+    let mut gzip = 0;
+    let mut deflate = 0;
     for line in h.get_all(header::CONTENT_ENCODING) {
-        let Ok(line) = line.to_str() else { return 0 };
+        let line = line.to_str().ok()?;
         for coding in line.split(',').map(str::trim).filter(|c| !c.is_empty()) {
             if coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip") {
-                layers += 1;
+                gzip += 1;
+            } else if coding.eq_ignore_ascii_case("deflate") {
+                deflate += 1;
             } else if !coding.eq_ignore_ascii_case("identity") {
-                return 0;
+                return None;
             }
         }
     }
-    layers.min(2)
+    match (gzip, deflate) {
+        (0, 0) => None,
+        (n, 0) => Some(Layers::Gzip(n.min(2))),
+        (0, 1) => Some(Layers::Deflate),
+        _ => None,
+    }
 }
 
 /// Whether a body starts as a feed document does (after a byte-order mark
@@ -808,8 +924,8 @@ fn looks_like_a_document(body: &[u8]) -> bool {
 }
 
 /// A compression left on the response that nothing decodes: the HTTP client
-/// decodes a `Content-Encoding` of exactly `br` or `deflate` and removes the
-/// header, feedloom gzip (see [`undecoded_gzip`]); `zstd`, `gzip, br`,
+/// decodes a `Content-Encoding` of exactly `br` and removes the header,
+/// feedloom gzip and deflate (see [`undecoded`]); `zstd`, `gzip, br`,
 /// `compress` and the like are left. Values that name no compression
 /// (`utf-8`, `none`, `binary`, `text`: servers write such things) are
 /// ignored, as they were: the body is as sent.
@@ -1023,7 +1139,7 @@ mod tests {
             for _ in 0..layers {
                 bomb = gzip(&bomb);
             }
-            let (steps, over) = decode(&mut Gunzip::new(layers, cap), &bomb);
+            let (steps, over) = decode(&mut Gunzip::new(Some(Layers::Gzip(layers)), cap), &bomb);
             assert!(over, "{layers} layers: a 16 MiB body passed a 256 KiB cap");
             assert!(
                 steps.iter().sum::<usize>() as u64 <= cap,
@@ -1032,9 +1148,62 @@ mod tests {
         }
         // Under the cap, both layers decode whole.
         let doc = b"<rss version=\"2.0\"><channel><title>t</title></channel></rss>".repeat(100);
-        let mut g = Gunzip::new(2, cap).unwrap();
+        let mut g = Gunzip::new(Some(Layers::Gzip(2)), cap).unwrap();
         let mut got = g.feed(&gzip(&gzip(&doc))).unwrap();
         got.extend(g.finish().unwrap());
         assert_eq!(got, doc);
+    }
+
+    /// `deflate` is read zlib-wrapped (RFC 9110) and raw (as some servers
+    /// send it and browsers read it), fed a byte at a time or whole, with
+    /// bytes after the end ignored; a bomb stops at the cap.
+    #[test]
+    fn deflate_is_read_wrapped_and_raw() {
+        use std::io::Write;
+        let doc = b"<rss version=\"2.0\"><channel><title>t</title></channel></rss>".repeat(50);
+        let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        zlib.write_all(&doc).unwrap();
+        let zlib = zlib.finish().unwrap();
+        let mut raw = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+        raw.write_all(&doc).unwrap();
+        let mut raw = raw.finish().unwrap();
+        raw.extend_from_slice(b"\r\n\0\0");
+        for (name, body) in [("zlib", &zlib), ("raw", &raw)] {
+            for step in [1, 2, 7, body.len()] {
+                let mut g = Gunzip::new(Some(Layers::Deflate), 1 << 20).unwrap();
+                let mut got = Vec::new();
+                for piece in body.chunks(step) {
+                    got.extend(g.feed(piece).unwrap());
+                }
+                got.extend(g.finish().unwrap());
+                assert_eq!(got, doc, "{name}, {step} bytes at a time");
+            }
+        }
+        let mut bomb = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+        bomb.write_all(&vec![b' '; 16 << 20]).unwrap();
+        let bomb = bomb.finish().unwrap();
+        let (steps, over) = decode(&mut Gunzip::new(Some(Layers::Deflate), 256 << 10), &bomb);
+        assert!(
+            over && steps.iter().sum::<usize>() <= 256 << 10,
+            "{steps:?}"
+        );
+    }
+
+    #[test]
+    fn codings_feedloom_decodes() {
+        let h = |values: &[&str]| {
+            let mut m = reqwest::header::HeaderMap::new();
+            for v in values {
+                m.append(header::CONTENT_ENCODING, v.parse().unwrap());
+            }
+            m
+        };
+        assert_eq!(undecoded(&h(&["Deflate"])), Some(Layers::Deflate));
+        assert_eq!(undecoded(&h(&["identity, deflate"])), Some(Layers::Deflate));
+        assert_eq!(undecoded(&h(&["x-gzip", "GZIP"])), Some(Layers::Gzip(2)));
+        assert_eq!(undecoded(&h(&["gzip, deflate"])), None);
+        assert_eq!(undecoded(&h(&["deflate, deflate"])), None);
+        assert_eq!(undecoded(&h(&["br"])), None);
+        assert_eq!(undecoded(&h(&[])), None);
     }
 }
