@@ -1862,6 +1862,63 @@ async fn a_links_tracking_parameters_are_not_an_edit_alike() {
     assert!(polled[1].contains("0 new, 1 updated"), "{}", polled[1]);
 }
 
+/// Articles that share a guid, each with its own link, listed together then
+/// alone in turn: none takes another's place, and a third one is new, on
+/// both backends alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn articles_sharing_a_guid_keep_their_own_items_alike() {
+    let server = FeedServer::start().await;
+    let serve = |names: &[&str]| {
+        let items: String = names
+            .iter()
+            .map(|n| {
+                format!(
+                    "<item><guid>dup</guid><title>Item {n}</title><link>https://e.org/{n}</link>\
+                     <description>text {n}</description></item>"
+                )
+            })
+            .collect();
+        server.set(
+            "/d.xml",
+            Resource::feed(format!(
+                "<rss version=\"2.0\"><channel><title>D</title>{items}</channel></rss>"
+            ))
+            .no_etag(),
+        );
+    };
+    serve(&["a", "b"]);
+    let body = common::feeds_toml(&[server.url("/d.xml")]);
+    let Some(pair) = Pair::new("shared_guid", &body).await else {
+        return;
+    };
+    let polled = pair.run(&["poll"]).await;
+    assert_eq!(polled[0], polled[1]);
+    for (names, summary) in [
+        (&["a"][..], "0 new, 0 updated"),
+        (&["b"], "0 new, 0 updated"),
+        (&["c"], "1 new, 0 updated"),
+        (&["a"], "0 new, 0 updated"),
+        (&["c"], "0 new, 0 updated"),
+        (&["b"], "0 new, 0 updated"),
+    ] {
+        serve(names);
+        let polled = pair.run(&["poll"]).await;
+        assert_eq!(polled[0], polled[1], "{names:?}");
+        assert!(polled[1].contains(summary), "{names:?}: {}", polled[1]);
+    }
+    let exported = pair.run(&["export", "--format", "json"]).await;
+    assert_eq!(exported[0], exported[1]);
+    let v: Value = serde_json::from_str(&exported[1]).unwrap();
+    let mut titles: Vec<&str> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["title"].as_str().unwrap())
+        .collect();
+    titles.sort();
+    assert_eq!(titles, ["Item a", "Item b", "Item c"]);
+}
+
 /// A node's claims outlive it only as long as they must: a node stopped by
 /// SIGTERM whose fetch was cut off at the shutdown deadline gives its claim
 /// up, and a node killed with SIGKILL has its claims cleared by the next node

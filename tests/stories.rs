@@ -194,6 +194,42 @@ async fn duplicate_guid_with_distinct_links() {
     let mut t = s.titles();
     t.sort();
     assert_eq!(t, ["Item A", "Item B"]);
+    // Then each is listed alone, in turn: neither takes the other's place
+    // (B alone overwrote A, and B was listed twice).
+    let a = (Some("dup"), Some("https://e.org/a"), "Item A", "a");
+    let b = (Some("dup"), Some("https://e.org/b"), "Item B", "b");
+    for (round, alone) in [a, b, a, b].into_iter().enumerate() {
+        s.serve("/f", &[alone]);
+        let p = s.poll().await;
+        assert_eq!(
+            (p.new, p.updated),
+            (0, 0),
+            "round {round}: {:?}",
+            s.titles()
+        );
+        let mut t = s.titles();
+        t.sort();
+        assert_eq!(t, ["Item A", "Item B"], "round {round}");
+    }
+    // A third article under that guid, with its own link, is new; and
+    // none of the three takes another's place after.
+    let c = (Some("dup"), Some("https://e.org/c"), "Item C", "c");
+    s.serve("/f", &[c]);
+    let p = s.poll().await;
+    assert_eq!((p.new, p.updated), (1, 0), "{:?}", s.titles());
+    for (round, alone) in [a, c, b, c, a].into_iter().enumerate() {
+        s.serve("/f", &[alone]);
+        let p = s.poll().await;
+        assert_eq!(
+            (p.new, p.updated),
+            (0, 0),
+            "round {round}: {:?}",
+            s.titles()
+        );
+    }
+    let mut t = s.titles();
+    t.sort();
+    assert_eq!(t, ["Item A", "Item B", "Item C"]);
 }
 
 #[tokio::test]

@@ -150,9 +150,34 @@ impl Store {
         let mut requalified = false;
         for it in in_order_of_age(items) {
             let mut existing = find_by_key(&tx, feed.id, &it.key)?;
+            // Two articles that shared a guid (a CMS bug) were keyed with
+            // their links (`guid:G link:URL`). Listed alone, each is keyed
+            // `guid:G`, which the other's row may hold by now (re-keyed when
+            // that one was listed alone): the row keyed with this entry's
+            // link is its own (B alone overwrote A, and B was listed twice).
+            // And an entry under that guid with yet another link, while
+            // the feed still has an article keyed so, is another article.
+            let mut shared_guid_key = None;
+            if let Some(e) = existing
+                .as_ref()
+                .filter(|e| e.content_hash != it.content_hash)
+                && let Some(own_key) = crate::identity::guid_link_key(it)
+            {
+                match find_by_key(&tx, feed.id, &own_key)? {
+                    Some(own) => existing = Some(own),
+                    None if another_article_of_a_shared_guid(&tx, feed.id, e.id, it)? => {
+                        existing = None;
+                        shared_guid_key = Some(own_key);
+                    }
+                    None => {}
+                }
+            }
             // Marked known by a reader, but the row may be gone or differ now.
             let mut it =
                 it.completed_unless_stored(existing.as_ref().map(|e| e.content_hash.as_str()));
+            if let Some(key) = shared_guid_key {
+                it.to_mut().key = key;
+            }
             // The item under its key may be another entry the feed gave the
             // same link (see `identity::requalified`).
             if let Some(e) = existing
@@ -483,6 +508,31 @@ fn stored_before_enclosures(tx: &Connection, id: i64) -> Result<bool, StoreError
     )
     .and_then(|mut s| s.query_row([id], |r| r.get(0)))
     .map_err(StoreError::ctx("reading store tasks"))
+}
+
+/// Whether `it`, keyed by its guid alone (`guid:G`) and found as item
+/// `found`, is another article: `found` has another link, and an item of the
+/// feed is still keyed `guid:G link:…` (the feed listed two articles under
+/// that guid).
+fn another_article_of_a_shared_guid(
+    tx: &Connection,
+    feed_id: i64,
+    found: i64,
+    it: &Identified,
+) -> Result<bool, StoreError> {
+    let prefix = format!("{} link:", it.key);
+    let end = format!("{prefix}{}", char::MAX);
+    tx.prepare_cached(
+        "SELECT (SELECT canonical_url FROM items WHERE id = ?1) IS NOT ?2
+            AND EXISTS (SELECT 1 FROM items WHERE feed_id = ?3 AND key >= ?4 AND key < ?5)",
+    )
+    .and_then(|mut s| {
+        s.query_row(
+            params![found, it.canonical_url, feed_id, prefix, end],
+            |r| r.get(0),
+        )
+    })
+    .map_err(StoreError::ctx("looking up a shared guid"))
 }
 
 fn find_by_key(tx: &Connection, feed_id: i64, key: &str) -> Result<Option<Existing>, StoreError> {

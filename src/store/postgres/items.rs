@@ -197,9 +197,39 @@ impl PgStore {
         let mut churned = 0usize;
         for it in crate::store::items::in_order_of_age(items) {
             let mut existing = known.remove(&it.key);
+            // Two articles that shared a guid, each listed alone now: the
+            // row keyed with this entry's link is its own (see SQLite's).
+            let mut shared_guid_key = None;
+            if let Some(found) = existing
+                .as_ref()
+                .filter(|e| e.content_hash != it.content_hash)
+                .map(|e| e.id)
+                && let Some(own_key) = crate::identity::guid_link_key(it)
+            {
+                let own = match known.remove(&own_key) {
+                    Some(k) => Some(k),
+                    None => find_by_key(&mut tx, feed.id, &own_key).await?,
+                };
+                let plain = match own {
+                    Some(own) => existing.replace(own),
+                    None if another_article_of_a_shared_guid(&mut tx, feed.id, found, it)
+                        .await? =>
+                    {
+                        shared_guid_key = Some(own_key);
+                        existing.take()
+                    }
+                    None => None,
+                };
+                if let Some(plain) = plain {
+                    known.insert(it.key.clone(), plain);
+                }
+            }
             // Marked known by a reader, but the row may be gone or differ now.
             let mut it =
                 it.completed_unless_stored(existing.as_ref().map(|e| e.content_hash.as_str()));
+            if let Some(key) = shared_guid_key {
+                it.to_mut().key = key;
+            }
             // The item under its key may be another entry the feed gave the
             // same link (see `identity::requalified`).
             if let Some(e) = existing
@@ -509,6 +539,26 @@ async fn find_requalified_sibling(
 }
 
 /// The item of `feed_id` stored under `key`.
+/// Whether `it`, keyed by its guid alone and found as item `found`, is
+/// another article (see SQLite's).
+async fn another_article_of_a_shared_guid(
+    tx: &mut Tx<'_>,
+    feed_id: i64,
+    found: i64,
+    it: &crate::identity::Identified,
+) -> Result<bool, StoreError> {
+    let prefix = format!("{} link:", it.key);
+    Ok(tx
+        .one(
+            "looking up a shared guid",
+            "SELECT (SELECT canonical_url FROM items WHERE id = $1) IS DISTINCT FROM $2
+                AND EXISTS (SELECT 1 FROM items WHERE feed_id = $3 AND starts_with(key, $4))",
+            &[&found, &it.canonical_url, &feed_id, &prefix],
+        )
+        .await?
+        .get(0))
+}
+
 async fn find_by_key(
     tx: &mut Tx<'_>,
     feed_id: i64,
