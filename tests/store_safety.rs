@@ -600,3 +600,44 @@ fn read_only_commands_on_a_missing_or_old_store_say_so_and_create_nothing() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(feedloom(&cfg, &["feeds"]).status.success());
 }
+
+/// A read that began while no writer ran (no `-wal` file: the store is read
+/// as immutable, without SQLite's locks) and under which a writer starting
+/// meanwhile changed the file is made again, so that it is one snapshot. An
+/// `export` overlapping a `poll` from a timer read "database disk image is
+/// malformed", or a fetch's items half old and half new.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_that_a_writer_changed_under_is_made_again() {
+    let srv = FeedServer::start().await;
+    srv.set("/a.xml", Resource::feed(doc("a", 2, 100)));
+    let env = TestEnv::new();
+    let cfg = write_config(
+        &env,
+        &format!("[[feed]]\nurl = \"{}\"\n", srv.url("/a.xml")),
+    );
+    let out = tokio::task::block_in_place(|| feedloom(&cfg, &["poll"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let db = env.path("feedloom.db");
+    assert!(!env.path("feedloom.db-wal").exists(), "no writer runs");
+    let etag = |c: &rusqlite::Connection| -> Option<String> {
+        c.query_row("SELECT etag FROM feeds", [], |r| r.get(0))
+            .unwrap()
+    };
+    let mut reads = 0;
+    let seen = feedloom::store::read_consistently(&db, || {
+        reads += 1;
+        let conn = feedloom::store::open_reader(&db).unwrap();
+        let first = etag(&conn);
+        if reads == 1 {
+            // A writer comes and goes in the middle of the read: its
+            // checkpoint writes into the main file.
+            let w = rusqlite::Connection::open(&db).unwrap();
+            w.execute("UPDATE feeds SET etag = 'changed'", []).unwrap();
+            drop(w);
+        }
+        (first, etag(&conn))
+    });
+    assert_eq!(reads, 2, "read again");
+    let changed = Some("changed".to_string());
+    assert_eq!(seen, (changed.clone(), changed));
+}

@@ -150,19 +150,30 @@ pub fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
 /// The exit code of a command's result, after printing its error on stderr.
 /// Opens `cfg`'s store read-only (SQLite or PostgreSQL) and runs `f` with a
 /// [`crate::store::Reader`]: what the commands that only read use.
+///
+/// On SQLite, a read that a writer starting meanwhile changed the file under
+/// is made again ([`crate::store::read_consistently`]).
 pub fn read_store<R: Send + 'static>(
     cfg: &crate::config::Config,
-    f: impl FnOnce(&dyn crate::store::Reader) -> Result<R, crate::error::StoreError> + Send + 'static,
+    f: impl Fn(&dyn crate::store::Reader) -> Result<R, crate::error::StoreError> + Send + Sync + 'static,
 ) -> Result<R, crate::error::StoreError> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| crate::error::StoreError::Worker(format!("starting the runtime: {e}")))?;
     let loc = crate::store::Location::of(&cfg.store);
-    rt.block_on(async move {
-        let store = crate::store::Backend::open_read_only(&loc).await?;
-        store.read_try(f).await
-    })
+    let f = std::sync::Arc::new(f);
+    let read = || {
+        let f = f.clone();
+        rt.block_on(async {
+            let store = crate::store::Backend::open_read_only(&loc).await?;
+            store.read_try(move |s| f(s)).await
+        })
+    };
+    match &loc {
+        crate::store::Location::Sqlite(path) => crate::store::read_consistently(path, read),
+        crate::store::Location::Postgres { .. } => read(),
+    }
 }
 
 pub fn finish(result: Result<(), Failure>) -> ExitCode {

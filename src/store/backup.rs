@@ -126,8 +126,13 @@ pub fn backup(store: &Path, dest: &Path, force: bool) -> Result<BackupReport, Ba
     // What a killed backup to the same file left (copies of the whole store).
     crate::export::remove_stale_temps_beside(dest);
     let journal = folder.join(format!(".{name}.{}.tmp-journal", std::process::id()));
-    let _ = std::fs::remove_file(&tmp);
-    let result = copy_and_check(store, &tmp, dest);
+    // (Again when a writer that started meanwhile changed the store under
+    // the copy: see `store::read_consistently`.)
+    let result = super::read_consistently(store, || {
+        let _ = std::fs::remove_file(&tmp);
+        let _ = std::fs::remove_file(&journal);
+        copy_and_check(store, &tmp, dest)
+    });
     let (items, schema_version) = match result {
         Ok(v) => v,
         Err(e) => {

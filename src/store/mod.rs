@@ -120,6 +120,61 @@ pub fn check_store_path(path: &Path) -> Result<(), StoreError> {
     }
 }
 
+/// What a store file looked like when a reader opened it without a `-wal`
+/// file beside it ([`open_reader`] then reads it as immutable, without
+/// SQLite's locks): its size, modification time and inode. `None` when the
+/// `-wal` file exists (the store is read through SQLite's locks, and every
+/// read is one snapshot) or the file cannot be read.
+///
+/// A writer that starts meanwhile (a `poll` from a timer, a daemon starting)
+/// checkpoints pages into the main file under such a reader: it read
+/// "database disk image is malformed", or a fetch half old and half new. A
+/// reader compares [`quiet_stamp`] before opening and after reading, and
+/// reads again when they differ ([`read_consistently`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuietStamp {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+    inode: u64,
+}
+
+pub fn quiet_stamp(path: &Path) -> Option<QuietStamp> {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    if Path::new(&wal).exists() {
+        return None;
+    }
+    let m = std::fs::metadata(path).ok()?;
+    #[cfg(unix)]
+    let inode = std::os::unix::fs::MetadataExt::ino(&m);
+    #[cfg(not(unix))]
+    let inode = 0;
+    Some(QuietStamp {
+        len: m.len(),
+        modified: m.modified().ok(),
+        inode,
+    })
+}
+
+/// Runs `read` (a read of the store at `path` that opens it itself) until no
+/// writer changed the file under it: see [`QuietStamp`]. A read that began
+/// with the `-wal` file there is taken as it is; one that began without it
+/// is taken when the file is as it was, and read again (at most 5 times in
+/// all) otherwise, its result or error discarded.
+pub fn read_consistently<R>(path: &Path, mut read: impl FnMut() -> R) -> R {
+    let mut attempt = 1;
+    loop {
+        let before = quiet_stamp(path);
+        let result = read();
+        let moved = before.is_some() && quiet_stamp(path) != before;
+        if !moved || attempt == 5 {
+            return result;
+        }
+        tracing::debug!(store = %path.display(), attempt, "a writer changed the store during a read: reading again");
+        attempt += 1;
+    }
+}
+
 /// A read-only connection to an existing store, of any schema version: nothing
 /// in it or beside it is created or changed (see [`Store::open_read_only`]).
 pub fn open_reader(path: &Path) -> Result<Connection, StoreError> {
