@@ -314,7 +314,7 @@ pub async fn prune_once(
 /// the config file; a config that does not load is logged and the old one stays.
 /// Tests pass a listener bound to port 0 and their own shutdown future.
 pub async fn run(
-    cfg: Config,
+    mut cfg: Config,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
     mut reload: mpsc::Receiver<()>,
@@ -344,6 +344,17 @@ pub async fn run(
             "claims of an ended feedloom process of this machine released"
         ),
         Err(e) => warn!(error = %chain(&e), "cannot release the claims of ended processes"),
+    }
+    // `listen = "…:0"`: the system picks the port; the outputs' self links
+    // name the one it picked (they said port 0).
+    let configured_listen = cfg.server.listen;
+    if let Some(picked) = listener
+        .local_addr()
+        .ok()
+        .filter(|_| configured_listen.port() == 0)
+    {
+        cfg.server.listen = picked;
+        cfg.set_public_base();
     }
     let outputs = cfg.outputs.clone();
     let _ = tokio::task::spawn_blocking(move || export::remove_stale_temp_files(&outputs)).await;
@@ -463,8 +474,10 @@ pub async fn run(
                 };
                 match loaded {
                     Ok(mut new_cfg) => {
-                        if new_cfg.server.listen != bound {
+                        if new_cfg.server.listen != configured_listen {
                             warn!("[server] listen changed: takes effect after a restart");
+                        }
+                        if new_cfg.server.listen != bound {
                             // (The outputs' own links named the new address,
                             // where nothing listens yet.)
                             new_cfg.server.listen = bound;

@@ -238,10 +238,16 @@ impl ServerConfig {
     /// The URL the outputs are published under, ending in `/`: `public_url`,
     /// else `http://LISTEN/`.
     pub fn public_base(&self) -> Url {
+        // (An IPv6 address's scope, `%eth0`, has no place in a URL: a
+        // listen address with one made every command panic.)
+        let host = match self.listen {
+            SocketAddr::V4(a) => a.to_string(),
+            SocketAddr::V6(a) => format!("[{}]:{}", a.ip(), a.port()),
+        };
         match &self.public_url {
             Some(u) => u.clone(),
-            None => Url::parse(&format!("http://{}/", self.listen))
-                .expect("a socket address makes a valid URL"),
+            None => Url::parse(&format!("http://{host}/"))
+                .unwrap_or_else(|_| Url::parse("http://localhost/").expect("a valid URL")),
         }
     }
 }
@@ -611,6 +617,18 @@ pub fn parse_feed_url(s: &str) -> Result<Url, String> {
     match url.scheme() {
         "http" | "https" if url.host_str().is_some_and(|h| !h.is_empty()) => Ok(url),
         "http" | "https" => Err(format!("invalid URL `{shown}`: no host")),
+        // (`file://otherhost/x.xml` failed at each fetch with "cannot read
+        // /x.xml: not a local path".)
+        "file"
+            if url
+                .host_str()
+                .is_some_and(|h| !h.is_empty() && h != "localhost") =>
+        {
+            Err(format!(
+                "invalid URL `{shown}`: a file URL names a file on this machine (file:///path), not on host `{}`",
+                url.host_str().unwrap_or("")
+            ))
+        }
         "file" => Ok(url),
         other => Err(format!(
             "invalid URL `{shown}`: scheme `{other}` is not supported (use http, https or file)"
@@ -679,6 +697,12 @@ fn public_url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Url>, D::Error> 
             u.scheme()
         )));
     }
+    if !u.username().is_empty() || u.password().is_some() {
+        return Err(serde::de::Error::custom(format!(
+            "invalid public_url `{}`: a user or password would be published in every output's links (put credentials in your proxy, not in the URL)",
+            access::redact_userinfo(s.trim())
+        )));
+    }
     if u.query().is_some() || u.fragment().is_some() {
         return Err(err(
             "a query or fragment cannot prefix the outputs' paths (write the folder they are served from, e.g. \"https://example.org/feeds/\")".to_string(),
@@ -690,6 +714,16 @@ fn public_url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Url>, D::Error> 
     }
     Ok(Some(u))
 }
+
+/// The shortest `[fetch] timeout`.
+pub const MIN_TIMEOUT: Duration = Duration::from_millis(100);
+/// The longest `[fetch] host_gap`.
+pub const MAX_HOST_GAP: Duration = Duration::from_secs(3600);
+
+/// The most `[fetch] concurrency` and `per_host` may be.
+pub const MAX_CONCURRENCY: usize = 100_000;
+/// The most `[server] max_connections` may be.
+pub const MAX_CONNECTIONS: usize = 1_000_000;
 
 /// A cron expression in the `cron` crate's syntax (seconds first) that fires
 /// at least once within [`CRON_HORIZON_YEARS`] of loading the config.
@@ -1007,6 +1041,20 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             "[fetch] per_host must be at least 1",
         ));
     }
+    // (Far past any machine's sockets; a count past 2^61 made every fetch,
+    // and a reload of the daemon, panic.)
+    for (key, value, max) in [
+        ("concurrency", raw.fetch.concurrency, MAX_CONCURRENCY),
+        ("per_host", raw.fetch.per_host, MAX_CONCURRENCY),
+    ] {
+        if value > max {
+            return Err(whole(
+                "fetch",
+                key,
+                &format!("[fetch] {key} must be at most {max} (requests in flight at once)"),
+            ));
+        }
+    }
     for (key, zero) in [
         ("max_body", raw.fetch.max_body.0 == 0),
         ("max_entries", raw.fetch.max_entries == 0),
@@ -1022,6 +1070,23 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     }
     if raw.fetch.timeout.0.is_zero() {
         return Err(whole("fetch", "timeout", "[fetch] timeout must be above 0"));
+    }
+    // (No request is answered that fast: every fetch failed.)
+    if raw.fetch.timeout.0 < MIN_TIMEOUT {
+        return Err(whole(
+            "fetch",
+            "timeout",
+            "[fetch] timeout must be at least 100ms (no request is answered sooner)",
+        ));
+    }
+    // (A `poll` waits it between two requests to one host: at "1d", a poll
+    // of two feeds on one host took a day, and at "100y" it never ended.)
+    if raw.fetch.host_gap.0 > MAX_HOST_GAP {
+        return Err(whole(
+            "fetch",
+            "host_gap",
+            "[fetch] host_gap must be at most 1h (it is waited between two requests to one host: N feeds on a host take N × host_gap)",
+        ));
     }
     if raw.fetch.max_buffered() < raw.fetch.max_body.0 {
         return Err(whole(
@@ -1055,16 +1120,32 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             "[server] max_connections must be at least 1",
         ));
     }
+    if raw.server.max_connections > MAX_CONNECTIONS {
+        return Err(whole(
+            "server",
+            "max_connections",
+            &format!("[server] max_connections must be at most {MAX_CONNECTIONS}"),
+        ));
+    }
     for (key, zero) in [
         ("header_timeout", raw.server.header_timeout.0.is_zero()),
         ("idle_timeout", raw.server.idle_timeout.0.is_zero()),
-        ("degraded_after", raw.server.degraded_after.0.is_zero()),
+        // (Counted in whole seconds: "500ms" was 0 s, and /healthz said
+        // "degraded" right after a success.)
+        (
+            "degraded_after",
+            raw.server.degraded_after.0 < Duration::from_secs(1),
+        ),
     ] {
         if zero {
             return Err(whole(
                 "server",
                 key,
-                &format!("[server] {key} must be above 0"),
+                &if key == "degraded_after" {
+                    "[server] degraded_after must be at least 1s".to_string()
+                } else {
+                    format!("[server] {key} must be above 0")
+                },
             ));
         }
     }
@@ -1154,17 +1235,56 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
                 other => out.push(other),
             }
         }
-        out
+        // The folders that exist as the system resolves them (a symbolic
+        // link to another output's folder hid that both wrote one file).
+        let mut existing = out.as_path();
+        let mut rest = Vec::new();
+        while !existing.exists() {
+            let (Some(parent), Some(name)) = (existing.parent(), existing.file_name()) else {
+                break;
+            };
+            rest.push(name.to_os_string());
+            existing = parent;
+        }
+        match std::fs::canonicalize(existing) {
+            Ok(mut real) => {
+                real.extend(rest.iter().rev());
+                real
+            }
+            Err(_) => out,
+        }
     };
     let store_files: Vec<PathBuf> = crate::store::lock::store_files(&cfg.store.path)
         .iter()
         .map(|f| plain(f))
         .collect();
+    // (A store or an output on the config file replaced the config.)
+    let config_file = plain(path);
+    if cfg.store.url.is_none() && store_files.contains(&config_file) {
+        return Err(whole(
+            "store",
+            "path",
+            &format!(
+                "[store] path names {}, the config file itself: give the store another path",
+                config_file.display()
+            ),
+        ));
+    }
     let mut written: HashMap<PathBuf, &str> = HashMap::new();
     for out in &cfg.outputs {
         let Some(p) = &out.path else { continue };
         for format in &out.formats {
             let file = plain(&crate::export::file_path(p, *format));
+            if file == config_file {
+                return Err(at(
+                    out.name.span(),
+                    format!(
+                        "output `{}` would write {}, the config file itself: give the output another `path`",
+                        out.name(),
+                        file.display()
+                    ),
+                ));
+            }
             if cfg.store.url.is_none() && store_files.contains(&file) {
                 return Err(at(
                     out.name.span(),
@@ -1424,6 +1544,16 @@ mod tests {
         assert!(e.contains("query or fragment"), "{e}");
         let e = err("[server]\npublic_url = \"news.example.org\"\n");
         assert!(e.contains("invalid public_url `news.example.org`"), "{e}");
+        let e = err("[server]\npublic_url = \"https://me:hunter2@news.example.org/\"\n");
+        assert!(
+            e.contains("would be published") && !e.contains("hunter2"),
+            "{e}"
+        );
+        // A scope made every command panic.
+        assert_eq!(
+            base("[server]\nlisten = \"[fe80::1%1]:9000\"\n"),
+            "http://[fe80::1]:9000/"
+        );
     }
 
     #[test]
@@ -1498,6 +1628,24 @@ mod tests {
             "[[output]]\nname = \"a\"\npath = \"o/x\"\n[[output]]\nname = \"b\"\npath = \"o/./x\"\nformats = [\"atom\"]\n",
         );
         assert!(e.starts_with("cfg/x.toml:5:"), "{e}");
+        assert!(e.contains("outputs `a` and `b` would both write"), "{e}");
+        // The config file itself (it was replaced by a JSON feed), and one
+        // file reached through a link to another output's folder.
+        let dir = tempfile::tempdir().unwrap();
+        let config_file = dir.path().join("feeds.json");
+        let in_dir = |text: &str| parse(text, &config_file).unwrap_err().to_string();
+        let e = in_dir("[[output]]\nname = \"a\"\npath = \"feeds\"\nformats = [\"json\"]\n");
+        assert!(e.contains("the config file itself"), "{e}");
+        let e = in_dir("[store]\npath = \"./feeds.json\"\n");
+        assert!(
+            e.contains("[store] path names") && e.contains("the config file itself"),
+            "{e}"
+        );
+        std::fs::create_dir(dir.path().join("real")).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("real"), dir.path().join("link")).unwrap();
+        let e = in_dir(
+            "[[output]]\nname = \"a\"\npath = \"real/feed\"\n[[output]]\nname = \"b\"\npath = \"link/feed\"\n",
+        );
         assert!(e.contains("outputs `a` and `b` would both write"), "{e}");
         let e = err("[[output]]\nname = \"a\"\nformats = [\"rss\", \"atom\", \"rss\"]\n");
         assert!(e.contains("names the format `rss` twice"), "{e}");
@@ -1715,7 +1863,18 @@ mod tests {
         assert!(
             e.starts_with("cfg/x.toml:2:1: [fetch] max_entries must be above 0"),
             "{e}"
-        );
+        ); // Past tokio's semaphore limit, every fetch panicked.
+        for (table, key) in [
+            ("fetch", "concurrency"),
+            ("fetch", "per_host"),
+            ("server", "max_connections"),
+        ] {
+            let e = err(&format!("[{table}]\n{key} = 2305843009213693952\n"));
+            assert!(
+                e.starts_with(&format!("cfg/x.toml:2:1: [{table}] {key} must be at most")),
+                "{e}"
+            );
+        }
     }
 
     #[test]
@@ -1821,8 +1980,29 @@ mod tests {
         assert_eq!(c.server.header_timeout.0, Duration::from_secs(10));
         assert_eq!(c.server.idle_timeout.0, Duration::from_secs(60));
         assert_eq!(c.server.degraded_after.0, Duration::from_secs(6 * 3600));
-        let e = err("[server]\ndegraded_after = \"0s\"\n");
-        assert!(e.contains("[server] degraded_after must be above 0"), "{e}");
+        for short in ["0s", "500ms"] {
+            let e = err(&format!("[server]\ndegraded_after = \"{short}\"\n"));
+            assert!(
+                e.contains("[server] degraded_after must be at least 1s"),
+                "{e}"
+            );
+        }
+        let e = err("[fetch]\ntimeout = \"1ns\"\n");
+        assert!(
+            e.starts_with("cfg/x.toml:2:1: [fetch] timeout must be at least 100ms"),
+            "{e}"
+        );
+        let e = err("[fetch]\nhost_gap = \"1d\"\n");
+        assert!(
+            e.starts_with("cfg/x.toml:2:1: [fetch] host_gap must be at most 1h"),
+            "{e}"
+        );
+        assert!(
+            parse_feed_url("file://otherhost/x.xml")
+                .unwrap_err()
+                .contains("not on host `otherhost`")
+        );
+        assert!(parse_feed_url("file://localhost/x.xml").is_ok());
         let c = parse(
             "[server]\nmax_connections = 8\nheader_timeout = \"2s\"\nidle_timeout = \"5s\"\n",
             Path::new("x.toml"),

@@ -374,8 +374,17 @@ async fn a_reload_changing_listen_keeps_the_outputs_links_on_the_served_address(
     let mut d = Daemon::start(&cfg);
     let atom = || std::fs::read_to_string(env.path("out/all.atom")).unwrap_or_default();
     assert!(until(10, || atom().contains("First")).await, "{}", d.log());
+    // `listen = "127.0.0.1:0"`: the links name the port the system picked
+    // (they said port 0), and that port serves them.
     let served = atom();
-    assert!(served.contains("http://127.0.0.1:0/all.atom"), "{served}");
+    let link = self_link(&served);
+    assert!(
+        link.starts_with("http://127.0.0.1:") && !link.starts_with("http://127.0.0.1:0/"),
+        "{served}"
+    );
+    let (status, body) = get(&link).await;
+    assert_eq!(status, 200, "{link}");
+    assert!(body.contains("First"), "{body}");
     std::fs::write(
         &cfg,
         std::fs::read_to_string(&cfg)
@@ -389,7 +398,7 @@ async fn a_reload_changing_listen_keeps_the_outputs_links_on_the_served_address(
     assert!(d.log_has("[server] listen changed"), "{}", d.log());
     let now = atom();
     assert!(
-        now.contains("http://127.0.0.1:0/all.atom") && !now.contains("127.0.0.1:9"),
+        self_link(&now) == link && !now.contains("127.0.0.1:9"),
         "{now}"
     );
     d.signal("TERM");
@@ -426,4 +435,18 @@ async fn a_reload_waits_out_a_brief_write_lock() {
     assert!(!d.log_has("reload failed"), "{}", d.log());
     d.signal("TERM");
     assert_eq!(d.wait(10).and_then(|s| s.code()), Some(0));
+}
+
+/// The `rel="self"` link of an Atom document.
+fn self_link(atom: &str) -> String {
+    let at = atom.find("rel=\"self\"").expect("a self link");
+    let tag_start = atom[..at].rfind('<').unwrap();
+    let tag = &atom[tag_start..atom[at..].find('>').unwrap() + at];
+    let href = tag.split("href=\"").nth(1).unwrap();
+    href[..href.find('"').unwrap()].to_string()
+}
+
+async fn get(url: &str) -> (u16, String) {
+    let r = reqwest::get(url).await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
 }
