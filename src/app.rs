@@ -1115,7 +1115,20 @@ pub fn describe(cfg: &Config) -> String {
     let _ = writeln!(s, "feeds: {}", cfg.feeds.len());
     for f in &cfg.feeds {
         let when = match (&f.cron, f.every) {
-            (Some(_), _) => "on its cron schedule".to_string(),
+            // The expression and its next times (UTC), so that a day of
+            // the week read otherwise than meant shows.
+            (Some(c), _) => {
+                let next: Vec<String> =
+                    c.0.upcoming(chrono::Utc)
+                        .take(2)
+                        .map(|t| t.format("%a %Y-%m-%d %H:%M:%S").to_string())
+                        .collect();
+                format!(
+                    "on cron \"{}\" (next {} UTC)",
+                    c.0.source(),
+                    next.join(", then ")
+                )
+            }
             (None, Some(e)) => format!("every {}", humantime::format_duration(e.0)),
             (None, None) => format!("every {}", humantime::format_duration(cfg.defaults.every.0)),
         };

@@ -779,6 +779,38 @@ pub fn cron_has_ended(schedule: &cron::Schedule, now: chrono::DateTime<chrono::U
 /// What a bad cron expression's error says: the parser's complaint, the expected
 /// shape (six fields, seconds first) and an example; for a five-field crontab
 /// line, the same schedule written with a seconds field.
+/// A crontab day-of-week field in the cron crate's terms: crontab counts
+/// 0 (or 7) as Sunday and 1 as Monday, the cron crate 1 as Sunday, so the
+/// days are written as names (`1-5` is `Mon-Fri`; as numbers it meant Sunday
+/// to Thursday). A field it cannot read is left as written.
+fn crontab_days(field: &str) -> String {
+    const NAMES: [&str; 8] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    let name = |n: &str| n.parse::<usize>().ok().and_then(|i| NAMES.get(i).copied());
+    let items: Option<Vec<String>> = field
+        .split(',')
+        .map(|item| {
+            let (range, step) = match item.split_once('/') {
+                Some((r, s)) => (r, Some(s)),
+                None => (item, None),
+            };
+            let range = match range.split_once('-') {
+                _ if range == "*" || range == "?" => Some(range.to_string()),
+                // (`5-7`: the cron crate's week ends on Saturday.)
+                Some((a, "7")) if step.is_none() && a != "0" => {
+                    Some(format!("{}-Sat,Sun", name(a)?))
+                }
+                Some((a, b)) => Some(format!("{}-{}", name(a)?, name(b)?)),
+                None => name(range).map(str::to_string),
+            }?;
+            Some(match step {
+                Some(s) => format!("{range}/{s}"),
+                None => range,
+            })
+        })
+        .collect();
+    items.map_or_else(|| field.to_string(), |i| i.join(","))
+}
+
 fn cron_error(expr: &str, err: &str) -> String {
     let fields: Vec<&str> = expr.split_whitespace().collect();
     // The cron crate repeats the expression and a caret line before its message.
@@ -793,9 +825,11 @@ fn cron_error(expr: &str, err: &str) -> String {
         None => "not a schedule the cron crate reads".to_string(),
     };
     let hint = if fields.len() == 5 {
+        let mut six: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
+        six[4] = crontab_days(fields[4]);
         format!(
             "; for a five-field crontab line, put a seconds field first: \"0 {}\"",
-            fields.join(" ")
+            six.join(" ")
         )
     } else {
         String::new()
@@ -2045,6 +2079,26 @@ mod tests {
             e.contains("five-field crontab line, put a seconds field first: \"0 */15 * * * *\""),
             "{e}"
         );
+        // Crontab counts days from 0 = Sunday, the cron crate from 1 =
+        // Sunday: the hint names them (it moved Mon-Fri to Sun-Thu).
+        for (crontab, six) in [
+            ("0 9 * * 1-5", "0 0 9 * * Mon-Fri"),
+            ("0 9 * * 0", "0 0 9 * * Sun"),
+            ("0 9 * * 5-7", "0 0 9 * * Fri-Sat,Sun"),
+            ("0 9 * * 1,3", "0 0 9 * * Mon,Wed"),
+            ("0 9 * * *", "0 0 9 * * *"),
+        ] {
+            let e = err(&format!(
+                "[[feed]]\nurl = \"https://a.example/f\"\ncron = \"{crontab}\"\n"
+            ));
+            assert!(e.contains(&format!("first: \"{six}\"")), "{e}");
+            assert!(parse_cron(six, chrono::Utc::now()).is_ok(), "{six}");
+        }
+        let monday_to_friday = parse_cron("0 0 9 * * Mon-Fri", chrono::Utc::now()).unwrap();
+        for t in monday_to_friday.0.upcoming(chrono::Utc).take(10) {
+            use chrono::Datelike;
+            assert!(t.weekday().number_from_monday() <= 5, "{t}");
+        }
         let e = err("[[feed]]\nurl = \"https://a.example/f\"\ncron = \"whenever\"\n");
         assert!(
             e.contains("six fields, seconds first") && !e.contains("crontab"),

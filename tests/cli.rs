@@ -171,6 +171,31 @@ fn check_says_what_it_would_do() {
     assert!(s.contains("local.rss"), "{s}");
 }
 
+/// A cron feed is shown with its expression and next times, so that a day of
+/// the week read otherwise than meant (the cron crate counts 1 as Sunday)
+/// shows before it fires.
+#[test]
+fn check_shows_a_cron_feeds_next_times() {
+    let (_dir, cfg) = setup("");
+    let text_of = std::fs::read_to_string(&cfg).unwrap().replace(
+        "title = \"My local feed\"\n",
+        "title = \"My local feed\"\ncron = \"0 0 9 * * Mon-Fri\"\n",
+    );
+    std::fs::write(&cfg, text_of).unwrap();
+    let out = feedloom(&cfg, &["check"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let s = text(&out.stdout);
+    let line = s.lines().find(|l| l.contains("local.rss")).unwrap_or("");
+    assert!(line.contains("on cron \"0 0 9 * * Mon-Fri\" (next "), "{s}");
+    for day in ["Sat ", "Sun "] {
+        assert!(!line.contains(day), "{line}");
+    }
+    assert!(
+        line.contains(" 09:00:00, then ") && line.ends_with(" 09:00:00 UTC)"),
+        "{line}"
+    );
+}
+
 #[test]
 fn bad_arguments_and_unknown_outputs_exit_2() {
     let (_dir, cfg) = setup("");
