@@ -127,28 +127,46 @@ impl Slots {
             .acquire_owned()
             .await
             .expect("never closed");
-        if url.scheme() != "file" {
+        loop {
+            if url.scheme() != "file" {
+                // The host's turn, not taken yet...
+                let turn = host.pace.lock().await.next_start;
+                tokio::time::sleep_until(turn).await;
+            }
+            let global = self
+                .global
+                .clone()
+                .acquire_owned()
+                .await
+                .expect("never closed");
+            if url.scheme() == "file" {
+                return Slot {
+                    _permits: Some((host_permit, global)),
+                };
+            }
+            // ... is taken once a global slot is there, if it is still
+            // this request's: the gap counts from when requests start. (It
+            // was booked before the wait for a global slot, and three
+            // requests to one host went out within 45 ms once a slow host
+            // freed the only slot.)
             let mut pace = host.pace.lock().await;
-            let start = pace.next_start.max(Instant::now());
+            let now = Instant::now();
+            if pace.next_start > now {
+                // Another request of the host started meanwhile.
+                continue;
+            }
             let recent = pace
                 .last_start
-                .is_some_and(|last| start.duration_since(last) <= super::IDLE_CONNECTION);
-            pace.next_start = start + self.host_gap;
-            pace.last_start = Some(start);
+                .is_some_and(|last| now.duration_since(last) <= super::IDLE_CONNECTION);
+            pace.next_start = now + self.host_gap;
+            pace.last_start = Some(now);
             drop(pace);
             // (The table holds one reference, this request another.)
             let others = Arc::strong_count(&host) > 2;
             host.busy.store(recent || others, Ordering::Relaxed);
-            tokio::time::sleep_until(start).await;
-        }
-        let global = self
-            .global
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("never closed");
-        Slot {
-            _permits: Some((host_permit, global)),
+            return Slot {
+                _permits: Some((host_permit, global)),
+            };
         }
     }
 
@@ -184,5 +202,43 @@ fn host_key(url: &Url) -> std::borrow::Cow<'_, str> {
         host.to_ascii_lowercase().into()
     } else {
         host.into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The gap between two requests to a host holds however long they
+    /// waited for a global slot: here the only one is held by a slow host
+    /// while three requests to another host are due.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_host_gap_holds_after_a_wait_for_a_global_slot() {
+        let gap = Duration::from_millis(300);
+        let slots = Arc::new(Slots::new(1, 2, gap));
+        let slow = Url::parse("http://slow.example/f").unwrap();
+        let held = slots.acquire(&slow).await;
+        let mut tasks = Vec::new();
+        for i in 0..3 {
+            let slots = slots.clone();
+            let url = Url::parse(&format!("http://busy.example/{i}")).unwrap();
+            tasks.push(tokio::spawn(async move {
+                let slot = slots.acquire(&url).await;
+                let started = Instant::now();
+                drop(slot);
+                started
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        drop(held);
+        let mut starts = Vec::new();
+        for t in tasks {
+            starts.push(t.await.unwrap());
+        }
+        starts.sort();
+        for pair in starts.windows(2) {
+            let apart = pair[1].duration_since(pair[0]);
+            assert!(apart >= gap - Duration::from_millis(5), "{apart:?} apart");
+        }
     }
 }
