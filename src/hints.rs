@@ -29,6 +29,7 @@ pub fn scan(body: &[u8]) -> DocHints {
     let mut period: Option<u64> = None;
     let mut frequency: u64 = 1;
     let mut skip = Vec::new();
+    let mut last_error_at = u64::MAX;
     // Bounded. Items are skipped whole (hints belong to the channel, which may
     // carry them before or after its items).
     for _ in 0..100_000 {
@@ -37,10 +38,21 @@ pub fn scan(body: &[u8]) -> DocHints {
                 let name = e.local_name().into_inner().to_ascii_lowercase();
                 if name == "item" || name == "entry" {
                     let qname = e.name().0.to_string();
-                    if reader
-                        .read_to_end_into(quick_xml::name::QName(&qname), &mut skip)
-                        .is_err()
-                    {
+                    // (An error inside, a bare `&`, is passed over: the
+                    // item ends at its end tag all the same.)
+                    let mut ended = false;
+                    let mut at = reader.buffer_position();
+                    while !ended {
+                        skip.clear();
+                        match reader.read_to_end_into(quick_xml::name::QName(&qname), &mut skip) {
+                            Ok(_) => ended = true,
+                            Err(_) if reader.buffer_position() > at => {
+                                at = reader.buffer_position();
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    if !ended {
                         break;
                     }
                     skip.clear();
@@ -62,8 +74,11 @@ pub fn scan(body: &[u8]) -> DocHints {
                 let parent = path.len().checked_sub(2).map(|i| path[i].as_str());
                 match (parent, leaf) {
                     (Some("skiphours"), Some("hour")) => {
-                        if let Ok(h) = text.parse::<u32>() {
-                            // RSS says 0–23; some feeds write 24 for midnight.
+                        // RSS says 0–23; some feeds write 24 for midnight.
+                        // Other numbers name no hour (25 skipped 1 o'clock).
+                        if let Ok(h) = text.parse::<u32>()
+                            && h <= 24
+                        {
                             hints.skip_hours |= 1 << (h % 24);
                         }
                     }
@@ -90,7 +105,17 @@ pub fn scan(body: &[u8]) -> DocHints {
                     _ => {}
                 }
             }
-            Ok(Event::Eof) | Err(_) => break,
+            Ok(Event::Eof) => break,
+            // A bare `&` (`Tom & Jerry`), or the like, is one error: the scan
+            // goes on after it (it stopped, and every hint after it was lost
+            // without a word), unless the reader cannot move past it.
+            Err(_) => {
+                let at = reader.buffer_position();
+                if at == last_error_at {
+                    break;
+                }
+                last_error_at = at;
+            }
             _ => {}
         }
         buf.clear();
@@ -123,6 +148,30 @@ fn weekday(s: &str) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A bare `&` before the hints (in the channel's title, or in an item
+    /// when the hints come after the items) does not lose them; an hour
+    /// past 24 names none.
+    #[test]
+    fn hints_survive_a_bare_ampersand_and_odd_hours_are_ignored() {
+        for (title, item) in [("Tom & Jerry", "x"), ("AT&T news", "x"), ("t", "R&D")] {
+            let doc = format!(
+                "<rss version=\"2.0\" xmlns:sy=\"http://purl.org/rss/1.0/modules/syndication/\"><channel>\
+                 <title>{title}</title><item><title>{item}</title><description>a & b</description></item>\
+                 <skipHours><hour>3</hour><hour>25</hour><hour>24</hour></skipHours>\
+                 <skipDays><day>Sunday</day></skipDays><sy:updatePeriod>daily</sy:updatePeriod>\
+                 </channel></rss>"
+            );
+            let h = scan(doc.as_bytes());
+            assert_eq!(h.skip_hours, (1 << 3) | 1, "{title}/{item}");
+            assert_eq!(h.skip_days, 1 << 6, "{title}/{item}");
+            assert_eq!(
+                h.update_interval,
+                Some(Duration::from_secs(86_400)),
+                "{title}/{item}"
+            );
+        }
+    }
 
     #[test]
     fn reads_skip_hours_days_and_sy() {
