@@ -340,8 +340,26 @@ fn text_type(ty: Option<&str>, mode: Option<&str>, content: bool, legacy: bool) 
         Some(other) => {
             let media = other.parse::<mediatype::MediaTypeBuf>().ok();
             return match media {
-                // Content may carry any media type (binary ones as base64,
-                // which feedloom keeps as it is).
+                // Content of an XML type is an XML document inline (or,
+                // escaped, its text), read as markup; of another text type,
+                // text. (feed-rs refused both, and the whole feed with
+                // them: "unsupported content type", "missing content.inline".)
+                Some(m)
+                    if content
+                        && (m.suffix().is_some_and(|s| s == mediatype::names::XML)
+                            || m.subty() == mediatype::names::XML) =>
+                {
+                    TextType {
+                        ty: Some("xhtml".to_string()),
+                        base64: false,
+                    }
+                }
+                Some(m) if content && m.ty() == mediatype::names::TEXT => TextType {
+                    ty: None,
+                    base64: false,
+                },
+                // Content may carry any other media type (binary ones as
+                // base64, which feedloom keeps as it is).
                 Some(_) if content => TextType {
                     ty: Some(other.to_string()),
                     base64: false,

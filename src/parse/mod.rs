@@ -833,6 +833,42 @@ mod tests {
         .unwrap()
     }
 
+    /// Atom content of an XML media type (RFC 4287 allows any: inline XML,
+    /// or escaped text) is read as markup or text; the whole feed failed
+    /// ("unsupported content type", "missing content.inline").
+    #[test]
+    fn atom_content_of_an_xml_or_text_media_type_is_read() {
+        for (content, shown) in [
+            (
+                r#"<content type="application/xml"><data xmlns="urn:x">payload</data></content>"#,
+                "payload",
+            ),
+            (
+                r#"<content type="text/xml">&lt;data&gt;payload&lt;/data&gt;</content>"#,
+                "payload",
+            ),
+            (
+                r#"<content type="image/svg+xml"><svg xmlns="http://www.w3.org/2000/svg"><text>hi</text></svg></content>"#,
+                "hi",
+            ),
+            (
+                r#"<content type="text/markdown"># Title and *words*</content>"#,
+                "*words*",
+            ),
+        ] {
+            let doc = format!(
+                r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><id>urn:f</id>
+                <entry><title>good</title><id>urn:1</id><content>fine</content></entry>
+                <entry><title>odd</title><id>urn:2</id>{content}</entry></feed>"#
+            );
+            let d = parse(doc.as_bytes(), None, &base(), Limits::default())
+                .unwrap_or_else(|e| panic!("{content}: {e}"));
+            assert_eq!(d.entries.len(), 2, "{content}");
+            let odd = d.entries[1].content.as_deref().unwrap_or("");
+            assert!(odd.contains(shown), "{content}: {odd:?}");
+        }
+    }
+
     #[test]
     fn invented_ids_are_refused() {
         let xml = br#"<rss version="2.0"><channel><title>t</title>
