@@ -691,6 +691,17 @@ fn map_entry(e: model::Entry, base: &Url, max: usize, loose: bool, rdf: bool) ->
         .map(|t| html_of(&t.content, rdf || is_html(&t.content_type)))
         .filter(|s| !s.trim().is_empty())
         .map(|s| bound(s, max));
+    // Content that shows no words (`<p></p>`, `&nbsp;`, a lone image) beside
+    // a summary that has some: the summary is what a reader reads, after
+    // the content's picture if it had one (it was stored, and shown
+    // nowhere: outputs publish the content).
+    let content = match content {
+        Some(c) if !has_words(&c) && summary.as_deref().is_some_and(has_words) => {
+            let summary = summary.as_deref().unwrap_or("");
+            shows_media(&c).then(|| bound(format!("{c}\n{summary}"), max))
+        }
+        c => c,
+    };
     Entry {
         guid: guid.map(|g| bound(g, 2048)),
         link: link.map(|l| bound(l, 8192)),
@@ -709,10 +720,28 @@ fn map_entry(e: model::Entry, base: &Url, max: usize, loose: bool, rdf: bool) ->
 }
 
 /// A date a feed can mean: years 1-9999 (RFC 822 and RFC 3339 write no other).
-/// Beyond them it is a typo ("20022"): the entry counts as undated.
+/// Beyond them it is a typo ("20022"): the entry counts as undated. So is a
+/// placeholder for "no date": Go's zero time (1 January of year 1, Hugo's
+/// undated pages) and the Unix epoch itself, which were published as dates.
 fn plausible(d: &DateTime<Utc>) -> bool {
     use chrono::Datelike;
-    (1..=9999).contains(&d.year())
+    let zero_time = d.year() == 1 && d.ordinal() == 1;
+    (1..=9999).contains(&d.year()) && !zero_time && d.timestamp() != 0
+}
+
+/// Whether an HTML fragment shows any words.
+fn has_words(html: &str) -> bool {
+    text::strip_tags(html).chars().any(|c| !c.is_whitespace())
+}
+
+/// Whether an HTML fragment shows a picture, a video, a sound or a frame.
+fn shows_media(html: &str) -> bool {
+    let lower = html.to_ascii_lowercase();
+    [
+        "<img", "<video", "<audio", "<iframe", "<picture", "<svg", "<object", "<embed",
+    ]
+    .iter()
+    .any(|t| lower.contains(t))
 }
 
 /// Links other than the placeholder legacy.rs gives RSS 1.0 items without one.
@@ -831,6 +860,55 @@ mod tests {
             known.contains(&h)
         })
         .unwrap()
+    }
+
+    /// Content that shows no words beside a summary that has some: the
+    /// summary is read (it was stored and published nowhere), after the
+    /// content's picture.
+    #[test]
+    fn empty_content_gives_way_to_the_summary() {
+        let words = "word0 word1 word2";
+        for (content, body) in [
+            ("<p></p>", None),
+            ("&nbsp; ", None),
+            ("<img src=\"https://e.org/a.png\"/>", Some("<img")),
+            ("<p>Real text</p>", Some("Real text")),
+        ] {
+            let doc = format!(
+                "<rss version=\"2.0\" xmlns:content=\"http://purl.org/rss/1.0/modules/content/\"><channel><title>t</title>\
+                 <item><guid>1</guid><description>{words}</description>\
+                 <content:encoded><![CDATA[{content}]]></content:encoded></item></channel></rss>"
+            );
+            let d = parse(doc.as_bytes(), None, &base(), Limits::default()).unwrap();
+            let e = &d.entries[0];
+            match body {
+                None => assert_eq!(e.content, None, "{content}"),
+                Some(b) => {
+                    let c = e.content.as_deref().unwrap_or("");
+                    assert!(c.contains(b), "{content}: {c}");
+                    assert_eq!(c.contains(words), b == "<img", "{content}: {c}");
+                }
+            }
+            assert_eq!(e.summary.as_deref(), Some(words));
+        }
+    }
+
+    /// Placeholders for "no date" (Go's zero time, the Unix epoch) are no
+    /// dates: they were published as 1 January 0001 and 1970.
+    #[test]
+    fn placeholder_dates_are_no_dates() {
+        for date in [
+            "Mon, 01 Jan 0001 00:00:00 +0000",
+            "Thu, 01 Jan 1970 00:00:00 GMT",
+        ] {
+            let doc = format!(
+                "<rss version=\"2.0\"><channel><title>t</title><item><guid>1</guid><pubDate>{date}</pubDate></item>\
+                 <item><guid>2</guid><pubDate>Sat, 05 Dec 2026 00:00:00 GMT</pubDate></item></channel></rss>"
+            );
+            let d = parse(doc.as_bytes(), None, &base(), Limits::default()).unwrap();
+            assert_eq!(d.entries[0].published, None, "{date}");
+            assert!(d.entries[1].published.is_some());
+        }
     }
 
     /// Atom content of an XML media type (RFC 4287 allows any: inline XML,
