@@ -1862,6 +1862,41 @@ async fn a_links_tracking_parameters_are_not_an_edit_alike() {
     assert!(polled[1].contains("0 new, 1 updated"), "{}", polled[1]);
 }
 
+/// An entry whose dates alone change is neither new nor updated, and its
+/// stored dates follow it, on both backends alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entrys_new_dates_are_stored_alike() {
+    let server = FeedServer::start().await;
+    let serve = |date: &str| {
+        server.set(
+            "/d.xml",
+            Resource::feed(format!(
+                "<rss version=\"2.0\"><channel><title>D</title><item><guid>g1</guid><title>One</title>\
+                 <description>one</description><pubDate>{date}</pubDate></item></channel></rss>"
+            ))
+            .no_etag(),
+        );
+    };
+    serve("Tue, 01 Dec 2026 07:00:00 GMT");
+    let body = common::feeds_toml(&[server.url("/d.xml")]);
+    let Some(pair) = Pair::new("new_dates", &body).await else {
+        return;
+    };
+    let polled = pair.run(&["poll"]).await;
+    assert_eq!(polled[0], polled[1]);
+    serve("Fri, 04 Dec 2026 23:00:00 GMT");
+    let polled = pair.run(&["poll"]).await;
+    assert_eq!(polled[0], polled[1]);
+    assert!(polled[1].contains("0 new, 0 updated"), "{}", polled[1]);
+    let exported = pair.run(&["export", "--format", "json"]).await;
+    assert_eq!(exported[0], exported[1]);
+    let v: Value = serde_json::from_str(&exported[1]).unwrap();
+    assert_eq!(
+        v["items"][0]["date_published"], "2026-12-04T23:00:00Z",
+        "{v}"
+    );
+}
+
 /// Articles that share a guid, each with its own link, listed together then
 /// alone in turn: none takes another's place, and a third one is new, on
 /// both backends alike.

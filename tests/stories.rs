@@ -232,6 +232,40 @@ async fn duplicate_guid_with_distinct_links() {
     assert_eq!(t, ["Item A", "Item B", "Item C"]);
 }
 
+/// An entry whose dates alone change (a feed correcting or moving them)
+/// is not new nor updated, and its stored and published dates follow it
+/// (they stayed as first stored), with or without a guid.
+#[tokio::test]
+async fn an_entry_whose_dates_alone_change_shows_the_new_dates() {
+    let s = Scenario::new(&["/d"], "").await;
+    let serve = |date: &str| {
+        s.srv.set(
+            "/d",
+            Resource::feed(format!(
+                "<rss version=\"2.0\"><channel><title>D</title>\
+                 <item><guid>g1</guid><title>With guid</title><description>one</description><pubDate>{date}</pubDate></item>\
+                 <item><title>Without guid</title><description>two</description><pubDate>{date}</pubDate></item>\
+                 </channel></rss>"
+            ))
+            .no_etag(),
+        );
+    };
+    serve("Tue, 01 Dec 2026 07:00:00 GMT");
+    assert_eq!(s.poll().await.new, 2);
+    serve("Fri, 04 Dec 2026 23:00:00 GMT");
+    let p = s.poll().await;
+    assert_eq!((p.new, p.updated), (0, 0));
+    let stories = s.stories();
+    assert_eq!(stories.len(), 2);
+    for st in &stories {
+        assert_eq!(st["date_published"], "2026-12-04T23:00:00Z", "{st}");
+    }
+    let stored = s
+        .env
+        .count("SELECT count(*) FROM items WHERE published_at = 1796425200");
+    assert_eq!(stored, 2);
+}
+
 #[tokio::test]
 async fn title_edit_and_content_edit_update_in_place() {
     let s = Scenario::new(&["/f"], "").await;

@@ -331,6 +331,27 @@ impl Store {
                 // (a signed link's new token, a corrected size): stored,
                 // not announced.
                 Some(e) => {
+                    // Read again (entries whose bytes are as sealed last
+                    // time never come here) with the same text: its
+                    // dates follow the entry's (a feed correcting or moving
+                    // them), stored, not announced. (They stayed as first
+                    // stored, and outputs showed the old dates.)
+                    let redated = tx
+                            .prepare_cached(
+                                "UPDATE items SET published_at = ?2, updated_at = ?3, last_seen_at = ?4
+                                 WHERE id = ?1 AND (published_at IS NOT ?2 OR updated_at IS NOT ?3)",
+                            )
+                            .and_then(|mut s| {
+                                s.execute(params![
+                                    e.id,
+                                    it.entry.published.map(|d| d.timestamp()),
+                                    it.entry.updated.map(|d| d.timestamp()),
+                                    now
+                                ])
+                            })
+                            .map_err(ctx("updating dates"))?
+                            > 0;
+                    applied.filled += usize::from(redated);
                     let files = crate::parse::enclosures::encode(&it.entry.enclosures);
                     if files != e.enclosures {
                         tx.prepare_cached(
@@ -339,7 +360,7 @@ impl Store {
                         .and_then(|mut s| s.execute(params![e.id, files, now]))
                         .map_err(ctx("updating files"))?;
                         applied.filled += 1;
-                    } else if e.last_seen_at <= now - SEEN_REFRESH {
+                    } else if !redated && e.last_seen_at <= now - SEEN_REFRESH {
                         tx.prepare_cached("UPDATE items SET last_seen_at = ?2 WHERE id = ?1")
                             .and_then(|mut s| s.execute(params![e.id, now]))
                             .map_err(ctx("updating items"))?;

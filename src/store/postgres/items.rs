@@ -392,6 +392,24 @@ impl PgStore {
                 // Files that read otherwise with the same addresses (a
                 // signed link's new token): stored, not announced.
                 Some(e) => {
+                    // Read again with the same text: its dates follow the
+                    // entry's (see SQLite's).
+                    let redated = tx
+                            .exec(
+                                "updating dates",
+                                "UPDATE items SET published_at = $2, updated_at = $3, last_seen_at = $4
+                                 WHERE id = $1
+                                   AND (published_at IS DISTINCT FROM $2 OR updated_at IS DISTINCT FROM $3)",
+                                &[
+                                    &e.id,
+                                    &it.entry.published.map(|d| d.timestamp()),
+                                    &it.entry.updated.map(|d| d.timestamp()),
+                                    &now,
+                                ],
+                            )
+                            .await?
+                            > 0;
+                    applied.filled += usize::from(redated);
                     let files = crate::parse::enclosures::encode(&it.entry.enclosures);
                     if files != e.enclosures {
                         tx.exec(
@@ -401,7 +419,7 @@ impl PgStore {
                         )
                         .await?;
                         applied.filled += 1;
-                    } else if e.last_seen_at <= now - SEEN_REFRESH {
+                    } else if !redated && e.last_seen_at <= now - SEEN_REFRESH {
                         unchanged.push(e.id);
                     }
                 }
