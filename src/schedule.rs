@@ -146,9 +146,12 @@ pub fn after_failure(
     max_backoff: Duration,
     jitter: f64,
 ) -> Option<i64> {
-    let base = every.period(now).clamp(1, 3600) as f64;
+    let period = every.period(now);
+    let base = period.clamp(1, 3600) as f64;
     let exp = 2f64.powi(failures.saturating_sub(1).min(30) as i32);
-    let cap = max_backoff.as_secs_f64().max(1.0);
+    // Up to max_backoff, or the feed's own interval when that is longer: a
+    // weekly feed failing was asked for daily, seven times its usual pace.
+    let cap = max_backoff.as_secs_f64().max(period as f64).max(1.0);
     let backoff = (base * exp).min(cap);
     // Up to +25% so that feeds failing together do not retry together.
     let backoff = (backoff * (1.0 + 0.25 * jitter)).min(cap) as i64;
@@ -158,7 +161,7 @@ pub fn after_failure(
         Disposition::Backoff => Some(backoff),
         // Honoured, up to the backoff cap.
         Disposition::RetryAfter(d) => {
-            Some(backoff.max(now.saturating_add(secs(d).min(secs(max_backoff)))))
+            Some(backoff.max(now.saturating_add(secs(d).min(cap as i64))))
         }
     }
 }
@@ -278,6 +281,21 @@ mod tests {
         assert_eq!(
             after_failure(0, &every, 1, Disposition::Gone, 24 * H, 0.0),
             None
+        );
+        // A weekly feed is not asked for more often failing than working:
+        // the cap is its own interval when longer than max_backoff, for the
+        // backoff and for a Retry-After.
+        let weekly = Every::Interval(Duration::from_secs(7 * 86_400));
+        let at = |n| after_failure(0, &weekly, n, Disposition::Backoff, 24 * H, 0.0).unwrap();
+        assert_eq!((at(1), at(2), at(9)), (3600, 7200, 7 * 86_400));
+        let three_days = Disposition::RetryAfter(Duration::from_secs(3 * 86_400));
+        assert_eq!(
+            after_failure(0, &weekly, 1, three_days, 24 * H, 0.0),
+            Some(3 * 86_400)
+        );
+        assert_eq!(
+            after_failure(0, &every, 1, three_days, 24 * H, 0.0),
+            Some(86_400)
         );
     }
 

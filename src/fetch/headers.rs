@@ -49,6 +49,14 @@ pub fn cache_hints(h: &HeaderMap) -> CacheHints {
             .unwrap_or_else(chrono::Utc::now);
         (expires - now).to_std().ok()
     });
+    // What a cache in between (a CDN) already spent of it (RFC 9111, 4.2.3):
+    // `max-age=3600` with `Age: 3500` is fresh for 100 s more, not an hour.
+    let age = h
+        .get(header::AGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(Duration::ZERO, Duration::from_secs);
+    let fresh_for = fresh_for.map(|f| f.saturating_sub(age));
     CacheHints { fresh_for }
 }
 
@@ -111,6 +119,11 @@ mod tests {
         ]);
         assert_eq!(cache_hints(&h).fresh_for, Some(Duration::from_secs(3600)));
         assert_eq!(cache_hints(&HeaderMap::new()).fresh_for, None);
+        // A cache in between spent 3500 s of an hour: 100 s are left.
+        let h = headers(&[("cache-control", "max-age=3600"), ("age", "3500")]);
+        assert_eq!(cache_hints(&h).fresh_for, Some(Duration::from_secs(100)));
+        let h = headers(&[("cache-control", "max-age=60"), ("age", "3500")]);
+        assert_eq!(cache_hints(&h).fresh_for, Some(Duration::ZERO));
     }
 
     #[test]
