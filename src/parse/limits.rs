@@ -196,7 +196,10 @@ pub(super) fn cap_json_lists(text: &[u8], max: usize) -> Option<Vec<u8>> {
 /// document.
 pub(super) fn with_json_fields_repaired(text: &[u8]) -> Option<Vec<u8>> {
     use serde_json::Value;
-    let mut doc: serde_json::Map<String, Value> = serde_json::from_slice(text).ok()?;
+    let numbers = with_json_numbers_read_safely(text);
+    let mut doc: serde_json::Map<String, Value> =
+        serde_json::from_slice(numbers.as_deref().unwrap_or(text)).ok()?;
+    let mut changed = numbers.is_some();
     let version = doc
         .get("version")
         .and_then(Value::as_str)?
@@ -222,7 +225,6 @@ pub(super) fn with_json_fields_repaired(text: &[u8]) -> Option<Vec<u8>> {
     if !doc.get("items").is_some_and(Value::is_array) {
         return None;
     }
-    let mut changed = false;
     if !version.starts_with("https://jsonfeed.org/version/1") {
         let fixed = if v11 {
             "https://jsonfeed.org/version/1.1"
@@ -248,6 +250,11 @@ pub(super) fn with_json_fields_repaired(text: &[u8]) -> Option<Vec<u8>> {
         "date_modified",
     ];
     if let Some(Value::Array(items)) = doc.get_mut("items") {
+        // An item that is no object (`null`, a string) is no item: the
+        // others stay (the whole feed failed with it).
+        let before = items.len();
+        items.retain(Value::is_object);
+        changed |= items.len() != before;
         for item in items.iter_mut() {
             let Value::Object(item) = item else { continue };
             match item.get("id") {
@@ -289,6 +296,74 @@ pub(super) fn with_json_fields_repaired(text: &[u8]) -> Option<Vec<u8>> {
         }
     }
     changed.then(|| Value::Object(doc).to_string().into_bytes())
+}
+
+/// JSON text with every number written as an `"id"` member's value quoted
+/// (`"id": 100000000000000000000001` is that id, not the float `1e+23` that
+/// it and its neighbours all read as), and every other number past what a
+/// float holds (`1e400`, which failed the whole document) made `null`.
+/// `None` when there is no such number.
+fn with_json_numbers_read_safely(text: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() + 16);
+    let mut changed = false;
+    let mut i = 0;
+    // The last string read, and whether a `:` followed it (a member's name).
+    let mut last_string: (usize, usize) = (0, 0);
+    let mut after_colon_of_id = false;
+    while i < text.len() {
+        let b = text[i];
+        match b {
+            b'"' => {
+                let start = i;
+                i += 1;
+                while i < text.len() && text[i] != b'"' {
+                    i += if text[i] == b'\\' { 2 } else { 1 };
+                }
+                i = (i + 1).min(text.len());
+                out.extend_from_slice(&text[start..i]);
+                last_string = (start, i);
+                after_colon_of_id = false;
+                continue;
+            }
+            b':' => {
+                after_colon_of_id = &text[last_string.0..last_string.1] == b"\"id\"";
+                out.push(b);
+            }
+            b'-' | b'0'..=b'9' => {
+                let start = i;
+                while i < text.len()
+                    && matches!(text[i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
+                {
+                    i += 1;
+                }
+                let number = &text[start..i];
+                let huge = std::str::from_utf8(number)
+                    .ok()
+                    .and_then(|n| n.parse::<f64>().ok())
+                    .is_some_and(|f| !f.is_finite());
+                if after_colon_of_id {
+                    out.push(b'"');
+                    out.extend_from_slice(number);
+                    out.push(b'"');
+                    changed = true;
+                } else if huge {
+                    out.extend_from_slice(b"null");
+                    changed = true;
+                } else {
+                    out.extend_from_slice(number);
+                }
+                after_colon_of_id = false;
+                continue;
+            }
+            b' ' | b'\t' | b'\r' | b'\n' => out.push(b),
+            _ => {
+                after_colon_of_id = false;
+                out.push(b);
+            }
+        }
+        i += 1;
+    }
+    changed.then_some(out)
 }
 
 /// `author` (an object) and `authors` (a list of objects) as JSON Feed

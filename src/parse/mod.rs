@@ -893,6 +893,29 @@ mod tests {
         }
     }
 
+    /// One item of a JSON Feed that is no object, or a number no float
+    /// holds, costs that item at most (the whole feed failed); ids past
+    /// 2^64 stay themselves (they all read as `1e+23`).
+    #[test]
+    fn one_bad_json_item_costs_only_itself() {
+        let doc = br#"{"version":"https://jsonfeed.org/version/1.1","title":"j","items":[
+            {"id":"good","title":"Good","content_text":"fine"}, null, "oops",
+            {"id":1e400,"title":"Huge id","content_text":"x","_ext":{"n":2e999}},
+            {"id":100000000000000000000001,"title":"Big one"},
+            {"id":100000000000000000000002,"title":"Big two"}]}"#;
+        let d = parse(doc, None, &base(), Limits::default()).unwrap();
+        let guids: Vec<Option<&str>> = d.entries.iter().map(|e| e.guid.as_deref()).collect();
+        assert_eq!(
+            guids,
+            [
+                Some("good"),
+                Some("1e400"),
+                Some("100000000000000000000001"),
+                Some("100000000000000000000002")
+            ]
+        );
+    }
+
     /// Placeholders for "no date" (Go's zero time, the Unix epoch) are no
     /// dates: they were published as 1 January 0001 and 1970.
     #[test]
