@@ -893,15 +893,45 @@ pub fn read_text(path: &Path) -> Result<String, ConfigError> {
     Ok(text)
 }
 
+/// A TOML reader's message, with what to write instead where its words
+/// alone do not say it.
+fn with_hint(text: &str, span: Option<std::ops::Range<usize>>, message: &str) -> String {
+    let line = span
+        .and_then(|sp| {
+            let start = text[..sp.start.min(text.len())]
+                .rfind('\n')
+                .map_or(0, |i| i + 1);
+            text[start..].lines().next()
+        })
+        .unwrap_or("")
+        .trim();
+    let hint = if message.contains("expected a sequence") && matches!(line, "[feed]" | "[output]") {
+        format!(
+            "; each {0} is a block of its own: write [[{0}]], with two brackets",
+            &line[1..line.len() - 1]
+        )
+    } else if message.contains("invalid socket address") && line.starts_with("listen") {
+        "; write an IP address and a port, e.g. \"127.0.0.1:8080\" or \"[::1]:8080\" (not a host name)".to_string()
+    } else if message.contains("wanted exactly 1 element") && line.starts_with("auth") {
+        "; auth is one of basic or bearer, not both".to_string()
+    } else {
+        String::new()
+    };
+    format!("{message}{hint}")
+}
+
 /// Validates config text; `path` names it in errors and anchors relative paths.
 pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     let at = |span: std::ops::Range<usize>, message: String| invalid(text, path, span, message);
-    let raw: RawConfig = toml::from_str(text).map_err(|e| match e.span() {
-        Some(span) => at(span, e.message().to_string()),
-        None => ConfigError::Whole {
-            path: path.to_path_buf(),
-            message: e.message().to_string(),
-        },
+    let raw: RawConfig = toml::from_str(text).map_err(|e| {
+        let message = with_hint(text, e.span(), e.message());
+        match e.span() {
+            Some(span) => at(span, message),
+            None => ConfigError::Whole {
+                path: path.to_path_buf(),
+                message,
+            },
+        }
     })?;
 
     // The span of a key, for errors found after deserializing (else `fallback`).
@@ -1588,6 +1618,20 @@ mod tests {
             base("[server]\nlisten = \"[fe80::1%1]:9000\"\n"),
             "http://[fe80::1]:9000/"
         );
+    }
+
+    #[test]
+    fn toml_errors_say_what_to_write() {
+        let e = err("[feed]\nurl = \"https://a.example/f\"\n");
+        assert!(e.contains("write [[feed]], with two brackets"), "{e}");
+        for listen in ["localhost:8080", "127.0.0.1"] {
+            let e = err(&format!("[server]\nlisten = \"{listen}\"\n"));
+            assert!(e.contains("an IP address and a port"), "{e}");
+        }
+        let e = err(
+            "[[feed]]\nurl = \"https://a.example/f\"\nauth = { basic = { user = \"a\", password = \"b\" }, bearer = \"t\" }\n",
+        );
+        assert!(e.contains("auth is one of basic or bearer"), "{e}");
     }
 
     #[test]
