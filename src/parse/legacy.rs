@@ -767,38 +767,81 @@ pub(super) fn item_links(text: &[u8]) -> Option<Vec<Option<String>>> {
     Some(out)
 }
 
-/// For each entry of an Atom document (an `entry` child of the root), in
-/// document order: whether it has a `source` child, i.e. was copied from
-/// another feed (Atom's `<source>`, whose authors are the entry's when it
-/// names none). Markup in CDATA or deeper in the entry (an HTML `<source>` of
-/// a video) does not count. `None` when the document is not well-formed
-/// enough to tell.
-pub(super) fn copied_entries(text: &[u8]) -> Option<Vec<bool>> {
+/// How an Atom entry stands to a `<source>` child (an entry copied from
+/// another feed, as a planet publishes it): not copied, or copied, with the
+/// name of the source's first author if it names one (RFC 4287 4.2.1: an
+/// entry without authors has its source's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Copied {
+    No,
+    From { author: Option<String> },
+}
+
+/// For each entry of an Atom document (children of its root, as feed-rs
+/// reads them), whether it has a `<source>` child, and that source's
+/// author's name. `None` when the document does not read to its end.
+pub(super) fn copied_entries(text: &[u8]) -> Option<Vec<Copied>> {
     let mut reader = reader(text);
     let mut depth = 0usize;
     let mut out = Vec::new();
-    // Inside an entry (always at depth 2): whether a child was `source`.
-    let mut open: Option<bool> = None;
+    // Inside an entry (always at depth 2): whether a child was `source`,
+    // and its author's name so far.
+    let mut open: Option<Copied> = None;
+    // Where the reader is inside the source: its author (depth 4), that
+    // author's name (depth 5).
+    let (mut in_author, mut in_name) = (false, false);
+    let mut name = String::new();
     loop {
         match reader.read_event().ok()? {
             Event::Start(e) => {
                 depth += 1;
-                match (depth, e.name().local_name().as_ref()) {
-                    (2, "entry") => open = Some(false),
-                    (3, "source") => open = open.map(|_| true),
+                let local = e.name().local_name();
+                match (depth, local.as_ref()) {
+                    (2, "entry") => open = Some(Copied::No),
+                    (3, "source") if open.is_some() => {
+                        open = Some(Copied::From { author: None });
+                    }
+                    (4, "author") => {
+                        in_author = matches!(open, Some(Copied::From { author: None }));
+                    }
+                    (5, "name") if in_author => {
+                        in_name = true;
+                        name.clear();
+                    }
                     _ => {}
                 }
             }
             Event::Empty(e) => match (depth + 1, e.name().local_name().as_ref()) {
-                (2, "entry") => out.push(false),
-                (3, "source") => open = open.map(|_| true),
+                (2, "entry") => out.push(Copied::No),
+                (3, "source") if open.is_some() => {
+                    open = Some(Copied::From { author: None });
+                }
                 _ => {}
             },
+            Event::Text(t) if in_name => name.push_str(&super::decode_entities(&t)),
+            Event::GeneralRef(r) if in_name => {
+                name.push_str(&super::decode_entities(&format!("&{};", &*r)));
+            }
+            Event::CData(t) if in_name => name.push_str(&t.into_inner()),
             Event::End(_) => {
-                if depth == 2
-                    && let Some(copied) = open.take()
-                {
-                    out.push(copied);
+                match depth {
+                    5 if in_name => {
+                        in_name = false;
+                        let n = name.trim();
+                        if !n.is_empty()
+                            && let Some(Copied::From { author }) = &mut open
+                            && author.is_none()
+                        {
+                            *author = Some(n.to_string());
+                        }
+                    }
+                    4 => in_author = false,
+                    2 => {
+                        if let Some(copied) = open.take() {
+                            out.push(copied);
+                        }
+                    }
+                    _ => {}
                 }
                 depth = depth.saturating_sub(1);
             }
@@ -1156,16 +1199,33 @@ mod tests {
             <entry><content type="xhtml"><div><source/></div></content></entry>
             <entry><a:source xmlns:a="http://www.w3.org/2005/Atom"><a:id>x</a:id></a:source></entry>
             <entry><content><![CDATA[<source>]]></content></entry></feed>"#;
-        assert_eq!(
-            copied_entries(doc.as_bytes()).unwrap(),
-            [true, false, false, true, false]
-        );
+        let copied = |doc: &str| -> Vec<bool> {
+            copied_entries(doc.as_bytes())
+                .unwrap()
+                .iter()
+                .map(|c| *c != Copied::No)
+                .collect()
+        };
+        assert_eq!(copied(doc), [true, false, false, true, false]);
         // Only the root's entries count, as feed-rs reads them; an entry
         // inside a source is part of the entry around it.
         let doc = r#"<feed><x:list xmlns:x="urn:x"><x:item/><x:entry/></x:list>
             <entry><source><entry><id>inner</id></entry></source></entry><entry/></feed>"#;
-        assert_eq!(copied_entries(doc.as_bytes()).unwrap(), [true, false]);
-        assert_eq!(copied_entries(b"<feed><entry/></feed>").unwrap(), [false]);
+        assert_eq!(copied(doc), [true, false]);
+        assert_eq!(copied("<feed><entry/></feed>"), [false]);
+        // The source's first author's name, entities and all.
+        let doc = r#"<feed><entry><source><id>s</id><author><name> Ann &amp; Bo </name></author>
+            <author><name>Cy</name></author></source></entry>
+            <entry><source><title>t</title></source></entry></feed>"#;
+        assert_eq!(
+            copied_entries(doc.as_bytes()).unwrap(),
+            [
+                Copied::From {
+                    author: Some("Ann & Bo".into())
+                },
+                Copied::From { author: None }
+            ]
+        );
     }
 
     #[test]

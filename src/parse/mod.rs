@@ -367,15 +367,15 @@ fn parse_prepared(
         false => fallback_links,
     };
     // RFC 4287 4.2.1: an Atom entry without an author has its `<source>`'s
-    // authors, else the feed's. feed-rs reads no `<source>`: for an entry
-    // that has one (copied from another feed, as a planet publishes it) the
-    // feed's author would be the wrong guess, and none is made.
+    // authors, else the feed's. feed-rs reads no `<source>`: it is read
+    // here (a planet's entries showed no author).
     // (Without `source` anywhere in the document no entry was copied: the
     // scan is left out, 13 % of the parse of such a feed.)
-    let copied = (feed.feed_type == model::FeedType::Atom && !feed.authors.is_empty())
+    let copied = (feed.feed_type == model::FeedType::Atom
+        && (!feed.authors.is_empty() || root.mentions_source))
         .then(|| match root.mentions_source {
             true => legacy::copied_entries(&bytes),
-            false => Some(vec![false; feed.entries.len()]),
+            false => Some(vec![legacy::Copied::No; feed.entries.len()]),
         })
         .flatten();
     // An `<rss>` or `rdf:RDF` root holding no channel is no feed (a FOAF
@@ -507,7 +507,7 @@ fn map_feed(
     limits: Limits,
     cut: usize,
     fallback_links: Option<Vec<Option<String>>>,
-    copied: Option<Vec<bool>>,
+    copied: Option<Vec<legacy::Copied>>,
 ) -> Document {
     let total = feed.entries.len();
     let site_url = alternate_link(&feed.links, base);
@@ -531,18 +531,27 @@ fn map_feed(
             }
         }
     }
-    // An Atom entry without an author and not copied from another feed has
-    // the feed's (see `parse_prepared`; the marks line up with feed-rs's
-    // entries only when both saw as many, else no entry gets one). feed-rs
+    // An Atom entry without an author has its source's, else the feed's
+    // (see `parse_prepared`; the marks line up with feed-rs's entries only
+    // when both saw as many, else no entry gets one). feed-rs
     // applies JSON Feed's top-level authors itself; RSS has no such rule: a
     // channel's managingEditor is not every item's author.
     // Only the one author an entry shows is copied (a hostile feed names
     // thousands, for thousands of entries).
     let feed_author = feed.authors.iter().find(|p| person_name(p).is_some());
-    if let (Some(copied), Some(author)) = (copied.filter(|c| c.len() == total), feed_author) {
+    if let Some(copied) = copied.filter(|c| c.len() == total) {
         for (e, copied) in feed.entries.iter_mut().zip(copied) {
-            if !copied && e.authors.is_empty() {
-                e.authors.push(author.clone());
+            if !e.authors.is_empty() {
+                continue;
+            }
+            match copied {
+                legacy::Copied::From { author: Some(name) } => e.authors.push(model::Person {
+                    name: Some(name),
+                    uri: None,
+                    email: None,
+                    role: None,
+                }),
+                _ => e.authors.extend(feed_author.cloned()),
             }
         }
     }
@@ -1635,9 +1644,10 @@ mod tests {
     }
 
     #[test]
-    fn atom_entries_copied_from_other_feeds_do_not_take_the_feeds_author() {
-        // feed-rs does not read <source>: whose a copied entry is cannot be
-        // told. Decided per entry: an HTML <source> in an entry's content
+    fn atom_entries_copied_from_other_feeds_take_their_sources_author() {
+        // RFC 4287 4.2.1: the source's author, else the feed's (a planet's
+        // copied entries showed none). feed-rs does not read <source>: it
+        // is decided per entry, and an HTML <source> in an entry's content
         // (escaped, CDATA or XHTML) is no atom:source.
         let entry = |id: &str, inside: &str| {
             format!(
@@ -1673,8 +1683,8 @@ mod tests {
             .collect();
         let keeper = Some("Planet Keeper");
         for want in [
-            ("copied", None),
-            ("prefixed", None),
+            ("copied", Some("Origin")),
+            ("prefixed", keeper),
             ("own", keeper),
             ("cdata", keeper),
             ("xhtml", keeper),
@@ -1688,6 +1698,11 @@ mod tests {
         assert_eq!(p.skipped.len(), 5);
         assert_eq!(p.doc.entries.len(), 1);
         assert_eq!(p.doc.entries[0].author.as_deref(), keeper);
+        // A feed with no author of its own: the source's still counts.
+        let alone = xml.replace("<author><name>Planet Keeper</name></author>", "");
+        let d = parse(alone.as_bytes(), None, &base(), Limits::default()).unwrap();
+        assert_eq!(d.entries[0].author.as_deref(), Some("Origin"));
+        assert_eq!(d.entries[2].author, None);
     }
 
     #[test]
