@@ -851,8 +851,46 @@ fn html_of(body: &str, html: bool) -> String {
     if html {
         body.into_owned()
     } else {
-        escape_html(&body)
+        text_as_html(&body)
     }
+}
+
+/// Plain text as HTML that reads the same: escaped, and, when it has lines,
+/// its paragraphs (parted by a blank line) in `<p>` and its other line
+/// breaks as `<br>` (HTML runs lines together: a JSON Feed `content_text`
+/// or an Atom `type="text"` body read as one paragraph).
+fn text_as_html(text: &str) -> String {
+    let text = text.trim();
+    if !text.contains('\n') {
+        return escape_html(text);
+    }
+    let text = text.replace("\r\n", "\n");
+    let mut out = String::with_capacity(text.len() + 32);
+    let mut paragraph: Vec<&str> = Vec::new();
+    let flush = |lines: &mut Vec<&str>, out: &mut String| {
+        if lines.is_empty() {
+            return;
+        }
+        out.push_str("<p>");
+        for (i, line) in lines.iter().enumerate() {
+            if i > 0 {
+                out.push_str("<br>\n");
+            }
+            out.push_str(&escape_html(line.trim_end()));
+        }
+        out.push_str("</p>\n");
+        lines.clear();
+    };
+    for line in text.split('\n') {
+        if line.trim().is_empty() {
+            flush(&mut paragraph, &mut out);
+        } else {
+            paragraph.push(line);
+        }
+    }
+    flush(&mut paragraph, &mut out);
+    out.truncate(out.trim_end().len());
+    out
 }
 
 #[cfg(test)]
@@ -869,6 +907,24 @@ mod tests {
             known.contains(&h)
         })
         .unwrap()
+    }
+
+    /// Plain text keeps its paragraphs and line breaks as HTML; one line
+    /// stays as it was.
+    #[test]
+    fn plain_text_keeps_its_paragraphs() {
+        assert_eq!(text_as_html("a < b"), "a &lt; b");
+        assert_eq!(
+            text_as_html("First para\r\nsame para\n\n\nSecond <para>\n"),
+            "<p>First para<br>\nsame para</p>\n<p>Second &lt;para&gt;</p>"
+        );
+        let doc = br#"{"version":"https://jsonfeed.org/version/1.1","title":"j","items":[
+            {"id":"1","content_text":"One.\n\nTwo."}]}"#;
+        let d = parse(doc, None, &base(), Limits::default()).unwrap();
+        assert_eq!(
+            d.entries[0].content.as_deref(),
+            Some("<p>One.</p>\n<p>Two.</p>")
+        );
     }
 
     /// Content that shows no words beside a summary that has some: the
