@@ -1287,7 +1287,11 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     // whose `path` made `out/x.json` when the store was `out/x.json` replaced
     // the store with the feed; two outputs of one path overwrote each other.
     let plain = |p: &Path| {
-        // Absolute, `.` and `..` taken out (the files may not exist yet).
+        // Absolute, each part that exists as the system resolves it (a
+        // link), then `.` and `..` taken out where they stand: `x/lnk/..` is
+        // the folder above where `lnk` leads, as the system reads it (a
+        // symbolic link to another output's folder, or to the config's,
+        // hid that two wrote one file). The files may not exist yet.
         let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
         let mut out = PathBuf::new();
         for c in abs.components() {
@@ -1296,27 +1300,15 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
                     out.pop();
                 }
                 std::path::Component::CurDir => {}
-                other => out.push(other),
+                other => {
+                    out.push(other);
+                    if let Ok(real) = std::fs::canonicalize(&out) {
+                        out = real;
+                    }
+                }
             }
         }
-        // The folders that exist as the system resolves them (a symbolic
-        // link to another output's folder hid that both wrote one file).
-        let mut existing = out.as_path();
-        let mut rest = Vec::new();
-        while !existing.exists() {
-            let (Some(parent), Some(name)) = (existing.parent(), existing.file_name()) else {
-                break;
-            };
-            rest.push(name.to_os_string());
-            existing = parent;
-        }
-        match std::fs::canonicalize(existing) {
-            Ok(mut real) => {
-                real.extend(rest.iter().rev());
-                real
-            }
-            Err(_) => out,
-        }
+        out
     };
     let store_files: Vec<PathBuf> = crate::store::lock::store_files(&cfg.store.path)
         .iter()
@@ -1723,6 +1715,19 @@ mod tests {
         std::os::unix::fs::symlink(dir.path().join("real"), dir.path().join("link")).unwrap();
         let e = in_dir(
             "[[output]]\nname = \"a\"\npath = \"real/feed\"\n[[output]]\nname = \"b\"\npath = \"link/feed\"\n",
+        );
+        assert!(e.contains("outputs `a` and `b` would both write"), "{e}");
+        // `..` after a link goes up from where the link leads, as the
+        // system reads it: `x/lnk/../feeds` is the config when `x/lnk`
+        // leads to a folder beside it.
+        std::fs::create_dir_all(dir.path().join("x")).unwrap();
+        std::fs::create_dir_all(dir.path().join("q")).unwrap();
+        std::os::unix::fs::symlink("../q", dir.path().join("x/lnk")).unwrap();
+        let e =
+            in_dir("[[output]]\nname = \"a\"\npath = \"x/lnk/../feeds\"\nformats = [\"json\"]\n");
+        assert!(e.contains("the config file itself"), "{e}");
+        let e = in_dir(
+            "[[output]]\nname = \"a\"\npath = \"f\"\n[[output]]\nname = \"b\"\npath = \"x/lnk/../f\"\n",
         );
         assert!(e.contains("outputs `a` and `b` would both write"), "{e}");
         let e = err("[[output]]\nname = \"a\"\nformats = [\"rss\", \"atom\", \"rss\"]\n");

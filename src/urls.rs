@@ -41,8 +41,22 @@ pub fn publishable_feed_url(url: &str) -> Option<String> {
     if !u.username().is_empty() || u.password().is_some() {
         return None;
     }
-    let secret = u.query_pairs().any(|(name, _)| secret_name(&name));
+    let secret = query_pairs(u.query().unwrap_or("")).any(|(name, _)| secret_name(&name));
     (!secret).then(|| u.into())
+}
+
+/// A query's parameters as servers may read them: parted by `&`, `;` or a
+/// second `?` (`?page=1;token=X`, `?a=1?token=X`), each as its raw text and
+/// its name decoded (`+` a space, `%5F` a `_`).
+fn query_pairs(query: &str) -> impl Iterator<Item = (String, &str)> {
+    query.split(['&', ';', '?']).map(|pair| {
+        let name = &pair[..pair.find('=').unwrap_or(pair.len())];
+        let decoded = url::form_urlencoded::parse(name.as_bytes())
+            .next()
+            .map(|(n, _)| n.into_owned())
+            .unwrap_or_default();
+        (decoded, pair)
+    })
 }
 
 /// Whether a query parameter's name says its value is a secret. The name is
@@ -93,10 +107,14 @@ fn secret_name(name: &str) -> bool {
         "sessionkey",
         "authorization",
         "jwt",
+        // Private trackers' feeds.
+        "passkey",
+        "torrentpass",
+        "rsskey",
     ];
     let squashed: String = name
         .chars()
-        .filter(|c| !matches!(c, '_' | '-' | '.' | '[' | ']'))
+        .filter(|c| !matches!(c, '_' | '-' | '.' | '[' | ']' | ' '))
         .map(|c| c.to_ascii_lowercase())
         .collect();
     WHOLE.contains(&squashed.as_str()) || ENDS.iter().any(|e| squashed.ends_with(e))
@@ -117,20 +135,22 @@ pub fn shown_feed_url(url: &str) -> String {
     let (query, fragment) = rest.split_at(rest.find('#').unwrap_or(rest.len()));
     let mut out = String::with_capacity(url.len());
     out.push_str(head);
-    for (i, pair) in query.split('&').enumerate() {
-        if i > 0 {
-            out.push('&');
+    let mut at = 0;
+    for (name, pair) in query_pairs(query) {
+        // (The separator before this pair, as written.)
+        if at > 0 {
+            out.push_str(&query[at - 1..at]);
         }
-        let (name, value) = pair.split_at(pair.find('=').unwrap_or(pair.len()));
-        let decoded = url::form_urlencoded::parse(name.as_bytes())
-            .next()
-            .map(|(n, _)| n.into_owned())
-            .unwrap_or_default();
-        if secret_name(&decoded) && value.len() > 1 {
-            out.push_str(name);
-            out.push_str("=***");
-        } else {
-            out.push_str(pair);
+        at += pair.len() + 1;
+        match pair.split_once('=') {
+            Some((raw_name, value)) if secret_name(&name) && !value.is_empty() => {
+                out.push_str(raw_name);
+                out.push_str("=***");
+                // Feeds that differ only in the secret stay apart (one
+                // series each in /metrics), by a short hash of it.
+                out.push_str(&crate::identity::short_hash(&[value])[..4]);
+            }
+            _ => out.push_str(pair),
         }
     }
     out.push_str(fragment);
@@ -138,21 +158,25 @@ pub fn shown_feed_url(url: &str) -> String {
 }
 
 /// `text` (a feed's last error) with [`shown_feed_url`] applied to every
-/// `scheme://…` URL in it, which ends at white space or a quote: errors quote
-/// the feed's URL and the addresses it redirected to.
+/// `scheme://…` URL in it: errors quote the feed's URL and the addresses it
+/// redirected to. A URL ends at white space, `"`, `` ` ``, `<` or `>`, less
+/// what punctuation ends it (`…?token=x: HTTP 404`, `'…'`).
 pub fn shown_urls_in(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(i) = rest.find("://") {
         let start = rest[..i]
-            .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
-            .map_or(0, |p| p + 1);
+            .char_indices()
+            .rev()
+            .find(|(_, c)| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
+            .map_or(0, |(p, c)| p + c.len_utf8());
         let end = rest[i..]
-            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '`' | '<' | '>'))
+            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '`' | '<' | '>'))
             .map_or(rest.len(), |e| i + e);
+        let url = rest[start..end].trim_end_matches([':', ',', '.', ';', ')', ']', '\'']);
         out.push_str(&rest[..start]);
-        out.push_str(&shown_feed_url(&rest[start..end]));
-        rest = &rest[end..];
+        out.push_str(&shown_feed_url(url));
+        rest = &rest[start + url.len()..];
     }
     out.push_str(rest);
     out
@@ -191,13 +215,34 @@ pub(crate) mod tests {
     #[test]
     fn operator_pages_hide_secret_query_values_only() {
         let s = shown_feed_url;
+        let h = |v: &str| crate::identity::short_hash(&[v])[..4].to_string();
         assert_eq!(
             s("https://e.org/feed?token=abc123&page=2#top"),
-            "https://e.org/feed?token=***&page=2#top"
+            format!("https://e.org/feed?token=***{}&page=2#top", h("abc123"))
         );
         assert_eq!(
             s("https://e.org/f?access%5Ftoken=x&X-Amz-Signature=y&author=me"),
-            "https://e.org/f?access%5Ftoken=***&X-Amz-Signature=***&author=me"
+            format!(
+                "https://e.org/f?access%5Ftoken=***{}&X-Amz-Signature=***{}&author=me",
+                h("x"),
+                h("y")
+            )
+        );
+        // Other separators, names with `+`, trackers' keys.
+        assert_eq!(
+            s("https://e.org/f?page=1;token=X?api+key=Y&passkey=Z&torrent_pass=W"),
+            format!(
+                "https://e.org/f?page=1;token=***{}?api+key=***{}&passkey=***{}&torrent_pass=***{}",
+                h("X"),
+                h("Y"),
+                h("Z"),
+                h("W")
+            )
+        );
+        // Two feeds that differ only in the secret are told apart.
+        assert_ne!(
+            s("https://e.org/f?token=alice"),
+            s("https://e.org/f?token=bob")
         );
         assert_eq!(
             s("https://me:pw@e.org/f?a=1&&b"),
@@ -206,8 +251,29 @@ pub(crate) mod tests {
         assert_eq!(s("https://e.org/f?key="), "https://e.org/f?key=");
         assert_eq!(s("file:///srv/feed.xml"), "file:///srv/feed.xml");
         assert_eq!(
-            shown_urls_in("https://e.org/f?sig=1 moved to 'http://x.org/g?token=2&a=b': HTTP 404"),
-            "https://e.org/f?sig=*** moved to 'http://x.org/g?token=***&a=b': HTTP 404"
+            shown_urls_in("https://e.org/f?sig=1 moved to 'http://x.org/g?a=b&token=2': HTTP 404"),
+            format!(
+                "https://e.org/f?sig=***{} moved to 'http://x.org/g?a=b&token=***{}': HTTP 404",
+                h("1"),
+                h("2")
+            )
+        );
+        // A URL after a character of several bytes (it panicked), one with
+        // a `'` in its path, and the `:` after a URL kept.
+        assert_eq!(shown_urls_in("é://x"), "é://x");
+        assert_eq!(
+            shown_urls_in("http://e.org/rock'n'roll/f?token=T answered HTTP 404"),
+            format!(
+                "http://e.org/rock'n'roll/f?token=***{} answered HTTP 404",
+                h("T")
+            )
+        );
+        assert_eq!(
+            shown_urls_in("http://e.org/f?session=S: more than 5 redirects"),
+            format!(
+                "http://e.org/f?session=***{}: more than 5 redirects",
+                h("S")
+            )
         );
         assert_eq!(
             shown_urls_in("timed out after 30 s"),

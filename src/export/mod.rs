@@ -121,6 +121,80 @@ impl Prepared {
     }
 }
 
+/// The body a reader reads, and the summary beside it, from a story's
+/// sanitised content (else summary) and summary (when it has content too):
+///
+/// * content that shows no words (`<p></p>`, `&nbsp;`, a lone picture) beside
+///   a summary that has some gives way to the summary, after the content's
+///   picture when the summary shows none (the summary was shown nowhere);
+/// * text without any markup (a plain-text body, escaped) keeps its
+///   paragraphs and line breaks as `<p>` and `<br>` (HTML runs lines
+///   together: a JSON Feed `content_text` read as one paragraph).
+///
+/// At output time, so that what is stored (and every key and hash) is as
+/// the feed gave it.
+fn readable(html: Option<String>, summary: Option<String>) -> (Option<String>, Option<String>) {
+    let (html, summary) = match (html, summary) {
+        (Some(c), Some(s)) if !has_words(&c) && has_words(&s) => {
+            let body = if shows_media(&c) && !shows_media(&s) {
+                format!("{c}\n{s}")
+            } else {
+                s
+            };
+            (Some(body), None)
+        }
+        other => other,
+    };
+    (html.map(text_paragraphs), summary.map(text_paragraphs))
+}
+
+/// Whether an HTML fragment shows any words.
+fn has_words(html: &str) -> bool {
+    crate::parse::strip_tags(html)
+        .chars()
+        .any(|c| !c.is_whitespace())
+}
+
+/// Whether an HTML fragment shows a picture, a video, a sound or a frame.
+fn shows_media(html: &str) -> bool {
+    let lower = html.to_ascii_lowercase();
+    [
+        "<img", "<video", "<audio", "<iframe", "<picture", "<svg", "<object", "<embed",
+    ]
+    .iter()
+    .any(|t| lower.contains(t))
+}
+
+/// HTML without any markup and with line breaks (a plain-text body) as
+/// paragraphs (parted by a blank line) and `<br>`; anything else as it is.
+fn text_paragraphs(html: String) -> String {
+    if html.contains('<') || !html.trim().contains('\n') {
+        return html;
+    }
+    let mut out = String::with_capacity(html.len() + 32);
+    let mut lines: Vec<&str> = Vec::new();
+    let mut flush = |lines: &mut Vec<&str>| {
+        if lines.is_empty() {
+            return;
+        }
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str("<p>");
+        out.push_str(&lines.join("<br>\n"));
+        out.push_str("</p>");
+        lines.clear();
+    };
+    for line in html.lines() {
+        match line.trim() {
+            "" => flush(&mut lines),
+            _ => lines.push(line.trim_end()),
+        }
+    }
+    flush(&mut lines);
+    out
+}
+
 /// Readies stories for every format: links checked and HTML sanitised once (see
 /// [`clean`]: no scripts, event handlers or script URLs; relative URLs resolved
 /// against the story's link only when it is http(s)).
@@ -150,6 +224,7 @@ impl HtmlCache {
                     .summary
                     .as_ref()
                     .map(|raw| self.clean(&story.link, raw));
+                let (html, summary) = readable(html, summary);
                 Prepared {
                     story,
                     html,
@@ -772,6 +847,34 @@ fn title_text(p: &Prepared) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::readable;
+
+    /// Content that shows no words gives way to a summary with some, after
+    /// its picture unless the summary shows one; plain text keeps its
+    /// paragraphs; anything else is as it was.
+    #[test]
+    fn the_body_a_reader_reads() {
+        let r = |c: &str, s: Option<&str>| readable(Some(c.into()), s.map(String::from));
+        let words = "<p>A caption in words.</p>";
+        assert_eq!(r("<p></p>", Some(words)), (Some(words.into()), None));
+        assert_eq!(r("&nbsp; ", Some(words)), (Some(words.into()), None));
+        let img = "<img src=\"https://e.org/p.jpg\">";
+        assert_eq!(r(img, Some(words)), (Some(format!("{img}\n{words}")), None));
+        let both = format!("{img}{words}");
+        assert_eq!(r(img, Some(&both)), (Some(both.clone()), None));
+        assert_eq!(r(img, None), (Some(img.into()), None));
+        assert_eq!(
+            r("<p>Real</p>", Some(words)),
+            (Some("<p>Real</p>".into()), Some(words.into()))
+        );
+        assert_eq!(
+            r("One.\nsame &lt;para&gt;\n\n \nTwo.\n", None).0.as_deref(),
+            Some("<p>One.<br>\nsame &lt;para&gt;</p>\n<p>Two.</p>")
+        );
+        assert_eq!(r("One line", None).0.as_deref(), Some("One line"));
+        assert_eq!(r("<b>a</b>\n\nb", None).0.as_deref(), Some("<b>a</b>\n\nb"));
+    }
+
     use super::*;
 
     #[test]

@@ -700,17 +700,6 @@ fn map_entry(e: model::Entry, base: &Url, max: usize, loose: bool, rdf: bool) ->
         .map(|t| html_of(&t.content, rdf || is_html(&t.content_type)))
         .filter(|s| !s.trim().is_empty())
         .map(|s| bound(s, max));
-    // Content that shows no words (`<p></p>`, `&nbsp;`, a lone image) beside
-    // a summary that has some: the summary is what a reader reads, after
-    // the content's picture if it had one (it was stored, and shown
-    // nowhere: outputs publish the content).
-    let content = match content {
-        Some(c) if !has_words(&c) && summary.as_deref().is_some_and(has_words) => {
-            let summary = summary.as_deref().unwrap_or("");
-            shows_media(&c).then(|| bound(format!("{c}\n{summary}"), max))
-        }
-        c => c,
-    };
     Entry {
         guid: guid.map(|g| bound(g, 2048)),
         link: link.map(|l| bound(l, 8192)),
@@ -736,21 +725,6 @@ fn plausible(d: &DateTime<Utc>) -> bool {
     use chrono::Datelike;
     let zero_time = d.year() == 1 && d.ordinal() == 1;
     (1..=9999).contains(&d.year()) && !zero_time && d.timestamp() != 0
-}
-
-/// Whether an HTML fragment shows any words.
-fn has_words(html: &str) -> bool {
-    text::strip_tags(html).chars().any(|c| !c.is_whitespace())
-}
-
-/// Whether an HTML fragment shows a picture, a video, a sound or a frame.
-fn shows_media(html: &str) -> bool {
-    let lower = html.to_ascii_lowercase();
-    [
-        "<img", "<video", "<audio", "<iframe", "<picture", "<svg", "<object", "<embed",
-    ]
-    .iter()
-    .any(|t| lower.contains(t))
 }
 
 /// Links other than the placeholder legacy.rs gives RSS 1.0 items without one.
@@ -851,46 +825,8 @@ fn html_of(body: &str, html: bool) -> String {
     if html {
         body.into_owned()
     } else {
-        text_as_html(&body)
+        escape_html(&body)
     }
-}
-
-/// Plain text as HTML that reads the same: escaped, and, when it has lines,
-/// its paragraphs (parted by a blank line) in `<p>` and its other line
-/// breaks as `<br>` (HTML runs lines together: a JSON Feed `content_text`
-/// or an Atom `type="text"` body read as one paragraph).
-fn text_as_html(text: &str) -> String {
-    let text = text.trim();
-    if !text.contains('\n') {
-        return escape_html(text);
-    }
-    let text = text.replace("\r\n", "\n");
-    let mut out = String::with_capacity(text.len() + 32);
-    let mut paragraph: Vec<&str> = Vec::new();
-    let flush = |lines: &mut Vec<&str>, out: &mut String| {
-        if lines.is_empty() {
-            return;
-        }
-        out.push_str("<p>");
-        for (i, line) in lines.iter().enumerate() {
-            if i > 0 {
-                out.push_str("<br>\n");
-            }
-            out.push_str(&escape_html(line.trim_end()));
-        }
-        out.push_str("</p>\n");
-        lines.clear();
-    };
-    for line in text.split('\n') {
-        if line.trim().is_empty() {
-            flush(&mut paragraph, &mut out);
-        } else {
-            paragraph.push(line);
-        }
-    }
-    flush(&mut paragraph, &mut out);
-    out.truncate(out.trim_end().len());
-    out
 }
 
 #[cfg(test)]
@@ -907,55 +843,6 @@ mod tests {
             known.contains(&h)
         })
         .unwrap()
-    }
-
-    /// Plain text keeps its paragraphs and line breaks as HTML; one line
-    /// stays as it was.
-    #[test]
-    fn plain_text_keeps_its_paragraphs() {
-        assert_eq!(text_as_html("a < b"), "a &lt; b");
-        assert_eq!(
-            text_as_html("First para\r\nsame para\n\n\nSecond <para>\n"),
-            "<p>First para<br>\nsame para</p>\n<p>Second &lt;para&gt;</p>"
-        );
-        let doc = br#"{"version":"https://jsonfeed.org/version/1.1","title":"j","items":[
-            {"id":"1","content_text":"One.\n\nTwo."}]}"#;
-        let d = parse(doc, None, &base(), Limits::default()).unwrap();
-        assert_eq!(
-            d.entries[0].content.as_deref(),
-            Some("<p>One.</p>\n<p>Two.</p>")
-        );
-    }
-
-    /// Content that shows no words beside a summary that has some: the
-    /// summary is read (it was stored and published nowhere), after the
-    /// content's picture.
-    #[test]
-    fn empty_content_gives_way_to_the_summary() {
-        let words = "word0 word1 word2";
-        for (content, body) in [
-            ("<p></p>", None),
-            ("&nbsp; ", None),
-            ("<img src=\"https://e.org/a.png\"/>", Some("<img")),
-            ("<p>Real text</p>", Some("Real text")),
-        ] {
-            let doc = format!(
-                "<rss version=\"2.0\" xmlns:content=\"http://purl.org/rss/1.0/modules/content/\"><channel><title>t</title>\
-                 <item><guid>1</guid><description>{words}</description>\
-                 <content:encoded><![CDATA[{content}]]></content:encoded></item></channel></rss>"
-            );
-            let d = parse(doc.as_bytes(), None, &base(), Limits::default()).unwrap();
-            let e = &d.entries[0];
-            match body {
-                None => assert_eq!(e.content, None, "{content}"),
-                Some(b) => {
-                    let c = e.content.as_deref().unwrap_or("");
-                    assert!(c.contains(b), "{content}: {c}");
-                    assert_eq!(c.contains(words), b == "<img", "{content}: {c}");
-                }
-            }
-            assert_eq!(e.summary.as_deref(), Some(words));
-        }
     }
 
     /// One item of a JSON Feed that is no object, or a number no float
