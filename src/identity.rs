@@ -310,6 +310,15 @@ pub fn another_entry(it: &Identified, stored: &StoredItem) -> bool {
     other_files && unlike(it.entry.title.as_deref(), stored.title) && unlike(body, stored.body)
 }
 
+/// Whether `it` reads as another article than the stored item: its title
+/// and its text each share less than half their words with the stored ones
+/// (both there). A slug, a link or a date moved under one guid is the same
+/// article; two articles a feed listed under one guid read otherwise.
+pub fn reads_otherwise(it: &Identified, stored: &StoredItem) -> bool {
+    let body = Some(body_of(&it.entry)).filter(|b| !b.is_empty());
+    unlike(it.entry.title.as_deref(), stored.title) && unlike(body, stored.body)
+}
+
 /// Whether two texts (plain or HTML) are both there and share less than half
 /// of their words (Jaccard of the lower-cased word sets, tags left out; in
 /// scripts written without spaces each character is a word).

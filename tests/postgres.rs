@@ -1862,6 +1862,44 @@ async fn a_links_tracking_parameters_are_not_an_edit_alike() {
     assert!(polled[1].contains("0 new, 1 updated"), "{}", polled[1]);
 }
 
+/// A guid once shared by two articles: the one left, its slug edited (same
+/// title and text), is updated, not new, on both backends alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_once_shared_guid_whose_link_moves_is_updated_alike() {
+    let server = FeedServer::start().await;
+    let item = |guid: &str, link: &str, title: &str| {
+        format!(
+            "<item><guid>{guid}</guid><title>{title}</title><link>https://e.org/{link}</link>\
+             <description>Text of {title}.</description></item>"
+        )
+    };
+    let serve = |items: &[String]| {
+        server.set(
+            "/g.xml",
+            Resource::feed(format!(
+                "<rss version=\"2.0\"><channel><title>G</title>{}</channel></rss>",
+                items.concat()
+            ))
+            .no_etag(),
+        );
+    };
+    let a = |link: &str| item("G", link, "Harbours reopen");
+    serve(&[a("a"), item("G", "b", "Railway strike ends")]);
+    let body = common::feeds_toml(&[server.url("/g.xml")]);
+    let Some(pair) = Pair::new("shared_guid_moves", &body).await else {
+        return;
+    };
+    let polled = pair.run(&["poll"]).await;
+    assert_eq!(polled[0], polled[1]);
+    serve(&[a("a"), item("c", "c", "Other")]);
+    let polled = pair.run(&["poll"]).await;
+    assert_eq!(polled[0], polled[1]);
+    serve(&[a("a-renamed"), item("c", "c", "Other")]);
+    let polled = pair.run(&["poll"]).await;
+    assert_eq!(polled[0], polled[1]);
+    assert!(polled[1].contains("0 new, 1 updated"), "{}", polled[1]);
+}
+
 /// An entry whose dates alone change is neither new nor updated, and its
 /// stored dates follow it, on both backends alike.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

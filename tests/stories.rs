@@ -230,6 +230,17 @@ async fn duplicate_guid_with_distinct_links() {
     let mut t = s.titles();
     t.sort();
     assert_eq!(t, ["Item A", "Item B", "Item C"]);
+    // A's slug edited (same title and text): the same article, updated,
+    // though the feed once listed two articles under its guid.
+    s.serve(
+        "/f",
+        &[(Some("dup"), Some("https://e.org/a-renamed"), "Item A", "a")],
+    );
+    let p = s.poll().await;
+    assert_eq!((p.new, p.updated), (0, 1), "{:?}", s.titles());
+    let mut t = s.titles();
+    t.sort();
+    assert_eq!(t, ["Item A", "Item B", "Item C"]);
 }
 
 /// An entry whose dates alone change (a feed correcting or moving them)
@@ -264,6 +275,37 @@ async fn an_entry_whose_dates_alone_change_shows_the_new_dates() {
         .env
         .count("SELECT count(*) FROM items WHERE published_at = 1796425200");
     assert_eq!(stored, 2);
+}
+
+/// A feed that once listed two articles under one guid, then one of them
+/// alone: its slug edited later (same title and text) is an update, not a
+/// new story (the rule that tells a third article apart took it for one).
+#[tokio::test]
+async fn a_once_shared_guid_whose_link_moves_is_updated() {
+    let s = Scenario::new(&["/f"], "").await;
+    let a = |link| {
+        (
+            Some("G"),
+            Some(link),
+            "Story A about harbours",
+            "Harbour text of story A.",
+        )
+    };
+    let b = (
+        Some("G"),
+        Some("https://e.org/b"),
+        "Story B on railways",
+        "Railway text of story B.",
+    );
+    let c = (Some("c"), Some("https://e.org/c"), "Story C", "Other text.");
+    s.serve("/f", &[a("https://e.org/a"), b]);
+    assert_eq!(s.poll().await.new, 2);
+    s.serve("/f", &[a("https://e.org/a"), c]);
+    assert_eq!(s.poll().await.new, 1);
+    s.serve("/f", &[a("https://e.org/a-renamed"), c]);
+    let p = s.poll().await;
+    assert_eq!((p.new, p.updated), (0, 1), "{:?}", s.titles());
+    assert_eq!(s.titles().len(), 3);
 }
 
 #[tokio::test]

@@ -532,9 +532,11 @@ fn stored_before_enclosures(tx: &Connection, id: i64) -> Result<bool, StoreError
 }
 
 /// Whether `it`, keyed by its guid alone (`guid:G`) and found as item
-/// `found`, is another article: `found` has another link, and an item of the
-/// feed is still keyed `guid:G link:…` (the feed listed two articles under
-/// that guid).
+/// `found`, is another article: an item of the feed is still keyed
+/// `guid:G link:…` (the feed listed two articles under that guid), `found`
+/// has another link, and `it` reads otherwise (its title and its text each
+/// share less than half their words with `found`'s: a slug edited under the
+/// guid is the same article).
 fn another_article_of_a_shared_guid(
     tx: &Connection,
     feed_id: i64,
@@ -545,12 +547,21 @@ fn another_article_of_a_shared_guid(
     let end = format!("{prefix}{}", char::MAX);
     tx.prepare_cached(
         "SELECT (SELECT canonical_url FROM items WHERE id = ?1) IS NOT ?2
-            AND EXISTS (SELECT 1 FROM items WHERE feed_id = ?3 AND key >= ?4 AND key < ?5)",
+            AND EXISTS (SELECT 1 FROM items WHERE feed_id = ?3 AND key >= ?4 AND key < ?5),
+            title, coalesce(content, summary), enclosures
+         FROM items WHERE id = ?1",
     )
     .and_then(|mut s| {
         s.query_row(
             params![found, it.canonical_url, feed_id, prefix, end],
-            |r| r.get(0),
+            |r| {
+                let stored = crate::identity::StoredItem {
+                    title: r.get_ref(1)?.as_str_or_null()?,
+                    body: r.get_ref(2)?.as_str_or_null()?,
+                    enclosures: r.get_ref(3)?.as_str_or_null()?,
+                };
+                Ok(r.get::<_, bool>(0)? && crate::identity::reads_otherwise(it, &stored))
+            },
         )
     })
     .map_err(StoreError::ctx("looking up a shared guid"))

@@ -566,15 +566,24 @@ async fn another_article_of_a_shared_guid(
     it: &crate::identity::Identified,
 ) -> Result<bool, StoreError> {
     let prefix = format!("{} link:", it.key);
-    Ok(tx
+    let row = tx
         .one(
             "looking up a shared guid",
-            "SELECT (SELECT canonical_url FROM items WHERE id = $1) IS DISTINCT FROM $2
-                AND EXISTS (SELECT 1 FROM items WHERE feed_id = $3 AND starts_with(key, $4))",
+            "SELECT canonical_url IS DISTINCT FROM $2
+                AND EXISTS (SELECT 1 FROM items WHERE feed_id = $3 AND starts_with(key, $4)),
+                title, coalesce(content, summary), enclosures
+             FROM items WHERE id = $1",
             &[&found, &it.canonical_url, &feed_id, &prefix],
         )
-        .await?
-        .get(0))
+        .await?;
+    let (title, body, enclosures): (Option<String>, Option<String>, Option<String>) =
+        (row.get(1), row.get(2), row.get(3));
+    let stored = crate::identity::StoredItem {
+        title: title.as_deref(),
+        body: body.as_deref(),
+        enclosures: enclosures.as_deref(),
+    };
+    Ok(row.get::<_, bool>(0) && crate::identity::reads_otherwise(it, &stored))
 }
 
 async fn find_by_key(
