@@ -326,7 +326,16 @@ struct TextType {
 /// Atom 1.0's `type` for an element whose `type` (and, in Atom 0.3, `mode`)
 /// say `ty` and `mode`.
 fn text_type(ty: Option<&str>, mode: Option<&str>, content: bool, legacy: bool) -> TextType {
-    let ty = ty.map(|t| t.trim().to_ascii_lowercase());
+    // (Parameters say nothing of the kind: `text/html; charset=utf-8` is
+    // HTML. It fell to the text arm, and flipped between markup and text
+    // with the other entries of the document.)
+    let ty = ty.map(|t| {
+        let t = t.trim().to_ascii_lowercase();
+        match t.split_once(';') {
+            Some((essence, _)) => essence.trim().to_string(),
+            None => t,
+        }
+    });
     let mode = mode.map(|m| m.trim().to_ascii_lowercase());
     let base64 = mode.as_deref() == Some("base64");
     // In Atom 0.3 markup is inline unless the mode says it is escaped.
@@ -1353,6 +1362,14 @@ mod tests {
             (Some("image/png".into()), false)
         );
         assert_eq!(t("HTML", "", false, false), (Some("html".into()), false));
+        assert_eq!(
+            t("text/html; charset=utf-8", "", true, false),
+            (Some("html".into()), false)
+        );
+        assert_eq!(
+            t("text/html;charset=UTF-8", "escaped", false, true),
+            (Some("html".into()), false)
+        );
     }
 
     #[test]
