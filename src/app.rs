@@ -179,8 +179,16 @@ impl Plan {
             // One "stopping" for fetches dispatched before and after a reload.
             refresher.stop = old.refresher.stop.clone();
         }
-        if let Some(old) = previous.filter(|p| p.cfg.fetch == cfg.fetch) {
-            refresher.fetcher = old.refresher.fetcher.clone();
+        if let Some(old) = previous {
+            if old.cfg.fetch == cfg.fetch {
+                refresher.fetcher = old.refresher.fetcher.clone();
+            } else {
+                // (A server that asked for time is still owed it: a reload
+                // that changed `host_gap` forgot its hold.)
+                refresher.fetcher.keep_holds_of(&old.refresher.fetcher);
+            }
+            // The cap of holds follows `max_backoff` either way.
+            refresher.fetcher.set_max_hold(cfg.defaults.max_backoff.0);
         }
         Ok(Plan {
             refresher,

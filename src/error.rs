@@ -28,7 +28,7 @@ pub enum FetchError {
     /// Not requested: another feed of the host was answered 429 or 503 with
     /// a Retry-After that is not over.
     #[error(
-        "{url}: not requested: {host} answered another feed 429 or 503 and asked for no requests for {} more (Retry-After)",
+        "{url}: not requested: {host} answered 429 or 503 with a Retry-After, and asks for no requests for {} more",
         humantime::format_duration(Duration::from_secs(left.as_secs()))
     )]
     HostHeld {
@@ -272,6 +272,10 @@ pub enum Disposition {
     Backoff,
     /// The server said when: not before this long (and at least the backoff).
     RetryAfter(Duration),
+    /// Not requested: the server asked for time on another feed's request.
+    /// Exactly when that is over (no backoff: this feed's server did not
+    /// fail it).
+    Held(Duration),
     /// 410 Gone: stop polling until the config or an operator re-enables it.
     Gone,
 }
@@ -292,7 +296,7 @@ impl FeedError {
                 retry_after: Some(d),
                 ..
             }) => Disposition::RetryAfter(*d),
-            FeedError::Fetch(FetchError::HostHeld { left, .. }) => Disposition::RetryAfter(*left),
+            FeedError::Fetch(FetchError::HostHeld { left, .. }) => Disposition::Held(*left),
             _ => Disposition::Backoff,
         }
     }

@@ -158,6 +158,7 @@ pub fn after_failure(
     let backoff = now.saturating_add(backoff.max(1));
     match disposition {
         Disposition::Gone => None,
+        Disposition::Held(d) => Some(now.saturating_add(secs(d).min(cap as i64)).max(now + 1)),
         Disposition::Backoff => Some(backoff),
         // Honoured, up to the backoff cap.
         Disposition::RetryAfter(d) => {
@@ -297,6 +298,10 @@ mod tests {
             after_failure(0, &every, 1, three_days, 24 * H, 0.0),
             Some(86_400)
         );
+        // Held by another feed's Retry-After: exactly until it is over,
+        // whatever the failures so far.
+        let held = Disposition::Held(Duration::from_secs(57));
+        assert_eq!(after_failure(0, &every, 5, held, 24 * H, 0.9), Some(57));
     }
 
     #[test]

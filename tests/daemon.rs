@@ -202,8 +202,65 @@ async fn retry_after_holds_the_hosts_other_feeds() {
         assert!(next_gap(&env, p) >= 3000, "{p}: {}s", next_gap(&env, p));
     }
     let e = error_of(&env, "/other.xml");
-    assert!(e.contains("answered another feed 429 or 503"), "{e}");
+    assert!(e.contains("answered 429 or 503 with a Retry-After"), "{e}");
     assert!(error_of(&env, "/busy.xml").contains("503"));
+}
+
+/// A server's hold outlives a reload that changes `[fetch]` (a feed of it
+/// added then is not requested either), and a reload that lowers
+/// `max_backoff` ends it by the new cap: its feeds are asked again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_keeps_a_servers_hold_and_caps_it_anew() {
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/busy.xml",
+        Resource::status(503).header("retry-after", "3600"),
+    );
+    for p in ["/other.xml", "/third.xml"] {
+        srv.set(p, Resource::feed(rss("F", &[(Some("1"), None, "x", "d")])));
+    }
+    let feeds = |paths: &[&str]| -> String {
+        paths
+            .iter()
+            .map(|p| feed_block(&srv.url(p), "every = \"1s\""))
+            .collect()
+    };
+    let app = spawn_app(&format!("{FAST}{}", feeds(&["/busy.xml", "/other.xml"]))).await;
+    assert!(wait_for(10, || hits(&srv, "/busy.xml") == 1).await);
+    let not_requested = |path: &str| {
+        app.env
+            .try_count(&format!(
+                "SELECT count(*) FROM feeds WHERE url LIKE '%{path}' AND last_error LIKE '%not requested%'"
+            ))
+            .unwrap_or(0)
+            == 1
+    };
+    assert!(wait_for(10, || not_requested("/other.xml")).await);
+    // `[fetch]` changes (a new fetcher) and a feed of the server is added.
+    app.env.config(&format!(
+        "[fetch]\nhost_gap = \"10ms\"\n\n{}",
+        feeds(&["/busy.xml", "/other.xml", "/third.xml"])
+    ));
+    app.reload.send(()).await.unwrap();
+    assert!(wait_for(10, || not_requested("/third.xml")).await);
+    assert_eq!(hits(&srv, "/third.xml"), 0, "the hold was forgotten");
+    // `max_backoff` lowered (`[fetch]` as it was: the same fetcher): the
+    // hold ends by it, and a feed of the server added then is asked. (The
+    // held feeds keep their stored next attempts.)
+    srv.set(
+        "/fourth.xml",
+        Resource::feed(rss("F", &[(Some("1"), None, "x", "d")])),
+    );
+    app.env.config(&format!(
+        "[fetch]\nhost_gap = \"10ms\"\n\n[defaults]\nmax_backoff = \"1s\"\n\n{}",
+        feeds(&["/busy.xml", "/other.xml", "/third.xml", "/fourth.xml"])
+    ));
+    app.reload.send(()).await.unwrap();
+    assert!(
+        wait_for(15, || hits(&srv, "/fourth.xml") > 0).await,
+        "still held"
+    );
+    app.stop().await;
 }
 
 fn error_of(env: &TestEnv, path: &str) -> String {

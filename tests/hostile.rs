@@ -520,6 +520,20 @@ async fn every_hostile_server_fails_only_its_own_feed_with_a_clear_error() {
             )),
             expect: Expect::Stored(3),
         },
+        // A document under a deflate label, not compressed at all, reads as
+        // sent (as before feedloom decoded deflate itself).
+        Row {
+            name: "deflate-label-on-plain",
+            act: Act::Raw(http(
+                200,
+                &[
+                    ("Content-Type", "application/rss+xml"),
+                    ("Content-Encoding", "identity, Deflate"),
+                ],
+                good.as_bytes(),
+            )),
+            expect: Expect::Stored(3),
+        },
         Row {
             name: "deflate-zlib",
             act: Act::Raw(http(

@@ -229,6 +229,17 @@ impl Fetcher {
         self
     }
 
+    /// [`Fetcher::with_max_hold`] on a fetcher in use (a reload).
+    pub fn set_max_hold(&self, max: Duration) {
+        self.slots.set_max_hold(max);
+    }
+
+    /// Takes over `old`'s holds (servers that asked for time), for a fetcher
+    /// that replaces it.
+    pub fn keep_holds_of(&self, old: &Fetcher) {
+        self.slots.keep_holds_of(&old.slots);
+    }
+
     /// Waits for a slot on the URL's host (per-host cap and gap), then a global one.
     pub async fn acquire(&self, url: &Url) -> Slot {
         self.slots.acquire(url).await
@@ -584,61 +595,112 @@ enum Layers {
 /// HTTP client refused it), told apart by the first two bytes as browsers do.
 /// Bytes after the end of the data are ignored, up to [`MAX_AFTER_GZIP`].
 enum Inflate<W: std::io::Write> {
-    /// Nothing decided yet: the writer and the first byte, once it came.
-    Start(W, Option<u8>),
+    /// Nothing decided yet: the writer and the first bytes.
+    Start(W, Vec<u8>),
     Zlib(flate2::write::ZlibDecoder<W>, usize),
     Raw(flate2::write::DeflateDecoder<W>, usize),
+    /// Not compressed at all: a document under a wrong label (`Deflate`,
+    /// `identity, deflate`), read as sent, as it was before feedloom
+    /// decoded deflate itself.
+    Plain(W),
     /// The writer went with a failed write.
     Lost,
 }
 
+/// Bytes looked at before deciding how `deflate` data is sent.
+const INFLATE_HEAD: usize = 16;
+
 impl<W: std::io::Write> Inflate<W> {
     fn get_mut(&mut self) -> Option<&mut W> {
         match self {
-            Inflate::Start(w, _) => Some(w),
+            Inflate::Start(w, _) | Inflate::Plain(w) => Some(w),
             Inflate::Zlib(d, _) => Some(d.get_mut()),
             Inflate::Raw(d, _) => Some(d.get_mut()),
             Inflate::Lost => None,
         }
     }
 
-    fn finish(self) -> std::io::Result<W> {
+    fn finish(mut self) -> std::io::Result<W> {
+        if matches!(self, Inflate::Start(..)) {
+            self.decide()?;
+        }
         match self {
-            Inflate::Start(w, None) => Ok(w),
-            Inflate::Start(_, Some(_)) => Err(std::io::Error::other("deflate data of one byte")),
+            Inflate::Start(w, _) | Inflate::Plain(w) => Ok(w),
             Inflate::Zlib(d, _) => d.finish(),
             Inflate::Raw(d, _) => d.finish(),
             Inflate::Lost => Err(writer_lost()),
         }
     }
+
+    /// Decides from the first bytes: a document as sent, zlib (its header:
+    /// method 8, and the two bytes a multiple of 31), or raw deflate, as
+    /// browsers tell them apart.
+    fn decide(&mut self) -> std::io::Result<()> {
+        use std::io::Write;
+        let Inflate::Start(w, head) = std::mem::replace(self, Inflate::Lost) else {
+            return Ok(());
+        };
+        if head.is_empty() {
+            *self = Inflate::Start(w, head);
+            return Ok(());
+        }
+        *self = if plain_document(&head) {
+            let mut w = w;
+            w.write_all(&head)?;
+            Inflate::Plain(w)
+        } else if head.len() >= 2
+            && head[0] & 0x0f == 8
+            && (u16::from(head[0]) << 8 | u16::from(head[1])) % 31 == 0
+        {
+            let mut d = flate2::write::ZlibDecoder::new(w);
+            d.write_all(&head)?;
+            Inflate::Zlib(d, 0)
+        } else {
+            let mut d = flate2::write::DeflateDecoder::new(w);
+            d.write_all(&head)?;
+            Inflate::Raw(d, 0)
+        };
+        Ok(())
+    }
+}
+
+/// Whether the first bytes of a body are a feed document as written (after
+/// a byte-order mark and white space: an XML declaration, a comment, a
+/// doctype, an `rss`, `feed` or `rdf` root, or a JSON object's first member)
+/// rather than compressed data, which may start with `<` or `{` too.
+fn plain_document(head: &[u8]) -> bool {
+    let head = head.strip_prefix(&[0xef, 0xbb, 0xbf]).unwrap_or(head);
+    let head = head.trim_ascii_start().to_ascii_lowercase();
+    [
+        &b"<?xml"[..],
+        b"<!--",
+        b"<!doctype",
+        b"<rss",
+        b"<feed",
+        b"<rdf",
+    ]
+    .iter()
+    .any(|p| head.starts_with(p))
+        || head
+            .strip_prefix(b"{")
+            .is_some_and(|rest| rest.trim_ascii_start().starts_with(b"\""))
 }
 
 impl<W: std::io::Write> std::io::Write for Inflate<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let Some(&b1) = buf.first() else {
+        if buf.is_empty() {
             return Ok(0);
-        };
-        if let Inflate::Start(_, first) = self {
-            let Some(b0) = *first else {
-                *first = Some(b1);
-                return Ok(1);
-            };
-            let Inflate::Start(w, _) = std::mem::replace(self, Inflate::Lost) else {
-                unreachable!("matched above")
-            };
-            // A zlib header: method 8, and the two bytes a multiple of 31.
-            let zlib = b0 & 0x0f == 8 && (u16::from(b0) << 8 | u16::from(b1)) % 31 == 0;
-            *self = if zlib {
-                let mut d = flate2::write::ZlibDecoder::new(w);
-                d.write_all(&[b0])?;
-                Inflate::Zlib(d, 0)
-            } else {
-                let mut d = flate2::write::DeflateDecoder::new(w);
-                d.write_all(&[b0])?;
-                Inflate::Raw(d, 0)
-            };
+        }
+        if let Inflate::Start(_, head) = self {
+            let take = (INFLATE_HEAD - head.len()).min(buf.len());
+            head.extend_from_slice(&buf[..take]);
+            if head.len() == INFLATE_HEAD {
+                self.decide()?;
+            }
+            return Ok(take);
         }
         let (n, ignored) = match self {
+            Inflate::Plain(w) => return w.write(buf),
             Inflate::Zlib(d, ignored) => (d.write(buf)?, ignored),
             Inflate::Raw(d, ignored) => (d.write(buf)?, ignored),
             _ => return Err(writer_lost()),
@@ -660,6 +722,7 @@ impl<W: std::io::Write> std::io::Write for Inflate<W> {
         match self {
             Inflate::Zlib(d, _) => d.flush(),
             Inflate::Raw(d, _) => d.flush(),
+            Inflate::Plain(w) => w.flush(),
             _ => Ok(()),
         }
     }
@@ -809,7 +872,7 @@ impl Gunzip {
         };
         match layers? {
             Layers::Deflate => Some(Gunzip::Deflate(
-                Box::new(Inflate::Start(capped, None)),
+                Box::new(Inflate::Start(capped, Vec::new())),
                 over,
             )),
             Layers::Gzip(0) => None,
@@ -1177,6 +1240,22 @@ mod tests {
                 }
                 got.extend(g.finish().unwrap());
                 assert_eq!(got, doc, "{name}, {step} bytes at a time");
+            }
+        }
+        // A document under the label, not compressed at all, is read as
+        // sent (it was before feedloom decoded deflate itself).
+        let json =
+            b"\xef\xbb\xbf { \"version\": \"https://jsonfeed.org/version/1\", \"items\": []}"
+                .to_vec();
+        for plain in [doc.clone(), json, b"<?xml version=\"1.0\"?><rss/>".to_vec()] {
+            for step in [1, 3, plain.len()] {
+                let mut g = Gunzip::new(Some(Layers::Deflate), 1 << 20).unwrap();
+                let mut got = Vec::new();
+                for piece in plain.chunks(step) {
+                    got.extend(g.feed(piece).unwrap());
+                }
+                got.extend(g.finish().unwrap());
+                assert_eq!(got, plain, "{step} bytes at a time");
             }
         }
         let mut bomb = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());

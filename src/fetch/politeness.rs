@@ -64,6 +64,21 @@ impl Slots {
     pub(super) fn set_max_hold(&self, max: Duration) {
         let ms = u64::try_from(max.as_millis()).unwrap_or(u64::MAX);
         self.max_hold_ms.store(ms, Ordering::Relaxed);
+        // Holds set under a longer cap end by the new one.
+        if let Some(latest) = Instant::now().checked_add(max) {
+            let mut holds = self.holds.lock().unwrap_or_else(|e| e.into_inner());
+            for until in holds.values_mut() {
+                *until = (*until).min(latest);
+            }
+        }
+    }
+
+    /// Takes over `old`'s holds that are not over.
+    pub(super) fn keep_holds_of(&self, old: &Slots) {
+        let now = Instant::now();
+        let old = old.holds.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let mut holds = self.holds.lock().unwrap_or_else(|e| e.into_inner());
+        holds.extend(old.into_iter().filter(|(_, until)| *until > now));
     }
 
     /// The server answered 429 or 503 with a Retry-After of `wait`: none of
@@ -120,6 +135,13 @@ impl Slots {
     /// The host slot comes first so that feeds queued behind a slow host never hold
     /// global slots that other hosts could use.
     pub(super) async fn acquire(&self, url: &Url) -> Slot {
+        // A server that asked for time: no turn and no slot are taken for a
+        // request that will not be sent (the fetch says why at once; each
+        // held feed waited a whole `host_gap`, and its host's other servers
+        // behind it).
+        if self.held(url).is_some() {
+            return Slot { _permits: None };
+        }
         let host = self.host(url);
         let host_permit = host
             .slots
@@ -128,6 +150,9 @@ impl Slots {
             .await
             .expect("never closed");
         loop {
+            if self.held(url).is_some() {
+                return Slot { _permits: None };
+            }
             if url.scheme() != "file" {
                 // The host's turn, not taken yet...
                 let turn = host.pace.lock().await.next_start;
@@ -208,6 +233,27 @@ fn host_key(url: &Url) -> std::borrow::Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A request to a server that asked for time takes no turn of its
+    /// host (nor a slot): it is not sent, and the host's other requests
+    /// are not kept waiting behind it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_held_server_takes_no_turn() {
+        let slots = Slots::new(4, 1, Duration::from_secs(60));
+        let held = Url::parse("http://busy.example:81/f").unwrap();
+        let first = slots.acquire(&held).await;
+        drop(first);
+        slots.hold(&held, Duration::from_secs(600));
+        // The host's next turn is a minute away; a held request does not
+        // wait for it.
+        let slot = tokio::time::timeout(Duration::from_secs(10), slots.acquire(&held))
+            .await
+            .expect("no turn waited for");
+        assert!(slot._permits.is_none());
+        assert!(slots.held(&held).is_some());
+        let other_port = Url::parse("http://busy.example:82/f").unwrap();
+        assert!(slots.held(&other_port).is_none());
+    }
 
     /// The gap between two requests to a host holds however long they
     /// waited for a global slot: here the only one is held by a slow host
