@@ -310,6 +310,37 @@ pub fn another_entry(it: &Identified, stored: &StoredItem) -> bool {
     other_files && unlike(it.entry.title.as_deref(), stored.title) && unlike(body, stored.body)
 }
 
+/// Whether a document's entries all carry one date (two or more of them):
+/// a feed that stamps the time it was generated into every entry, whose
+/// dates are not followed (every story's date moved on every poll).
+pub fn dates_stamped(items: &[Identified]) -> bool {
+    let date = |i: &Identified| i.entry.published.or(i.entry.updated);
+    let Some(first) = items.first().and_then(date) else {
+        return false;
+    };
+    items.len() >= 2 && items.iter().all(|i| date(i) == Some(first))
+}
+
+/// The dates an item read again with the same text stores: what the entry
+/// says now, except a date moved forward to within ten minutes of the
+/// fetch (`now`), which is a feed stamping the time it was generated, not a
+/// correction (every story's date moved on every poll): that one stays as
+/// stored. `stored` and the result are (published, updated), Unix seconds.
+pub fn dates_to_keep(
+    it: &Identified,
+    stored: (Option<i64>, Option<i64>),
+    now: i64,
+) -> (Option<i64>, Option<i64>) {
+    let follow = |new: Option<i64>, old: Option<i64>| match (new, old) {
+        (Some(n), Some(o)) if n > o && (n - now).abs() <= 600 => Some(o),
+        _ => new,
+    };
+    (
+        follow(it.entry.published.map(|d| d.timestamp()), stored.0),
+        follow(it.entry.updated.map(|d| d.timestamp()), stored.1),
+    )
+}
+
 /// Whether `it` reads as another article than the stored item: its title
 /// and its text each share less than half their words with the stored ones
 /// (both there). A slug, a link or a date moved under one guid is the same

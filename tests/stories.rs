@@ -245,36 +245,85 @@ async fn duplicate_guid_with_distinct_links() {
 
 /// An entry whose dates alone change (a feed correcting or moving them)
 /// is not new nor updated, and its stored and published dates follow it
-/// (they stayed as first stored), with or without a guid.
+/// (they stayed as first stored), with or without a guid, and when its
+/// link's tracking parameters rotate as well. A feed that stamps one date
+/// into all its entries, or moves a date to the time of the fetch, is not
+/// followed (every story's date moved on every poll).
 #[tokio::test]
 async fn an_entry_whose_dates_alone_change_shows_the_new_dates() {
     let s = Scenario::new(&["/d"], "").await;
-    let serve = |date: &str| {
+    let serve = |one: &str, two: &str, campaign: &str| {
         s.srv.set(
             "/d",
             Resource::feed(format!(
                 "<rss version=\"2.0\"><channel><title>D</title>\
-                 <item><guid>g1</guid><title>With guid</title><description>one</description><pubDate>{date}</pubDate></item>\
-                 <item><title>Without guid</title><description>two</description><pubDate>{date}</pubDate></item>\
+                 <item><guid>g1</guid><title>With guid</title><description>one</description><pubDate>{one}</pubDate></item>\
+                 <item><title>Without guid</title><description>two</description><pubDate>{two}</pubDate></item>\
+                 <item><guid>g3</guid><title>Rotating</title><link>https://e.org/3?utm_campaign={campaign}</link>\
+                 <description>three</description><pubDate>{two}</pubDate></item>\
                  </channel></rss>"
             ))
             .no_etag(),
         );
     };
-    serve("Tue, 01 Dec 2026 07:00:00 GMT");
-    assert_eq!(s.poll().await.new, 2);
-    serve("Fri, 04 Dec 2026 23:00:00 GMT");
+    let dates = |s: &Scenario| -> Vec<String> {
+        let mut v: Vec<String> = s
+            .stories()
+            .iter()
+            .map(|st| {
+                format!(
+                    "{} {}",
+                    st["title"].as_str().unwrap(),
+                    st["date_published"].as_str().unwrap()
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    serve(
+        "Tue, 01 Dec 2026 07:00:00 GMT",
+        "Tue, 01 Dec 2026 06:00:00 GMT",
+        "a",
+    );
+    assert_eq!(s.poll().await.new, 3);
+    serve(
+        "Fri, 04 Dec 2026 23:00:00 GMT",
+        "Fri, 04 Dec 2026 22:00:00 GMT",
+        "b",
+    );
     let p = s.poll().await;
     assert_eq!((p.new, p.updated), (0, 0));
-    let stories = s.stories();
-    assert_eq!(stories.len(), 2);
-    for st in &stories {
-        assert_eq!(st["date_published"], "2026-12-04T23:00:00Z", "{st}");
-    }
-    let stored = s
-        .env
-        .count("SELECT count(*) FROM items WHERE published_at = 1796425200");
-    assert_eq!(stored, 2);
+    assert_eq!(
+        dates(&s),
+        [
+            "Rotating 2026-12-04T22:00:00Z",
+            "With guid 2026-12-04T23:00:00Z",
+            "Without guid 2026-12-04T22:00:00Z"
+        ]
+    );
+    // Every entry stamped with one date: not followed.
+    serve(
+        "Sat, 05 Dec 2026 01:00:00 GMT",
+        "Sat, 05 Dec 2026 01:00:00 GMT",
+        "b",
+    );
+    let p = s.poll().await;
+    assert_eq!((p.new, p.updated), (0, 0));
+    assert!(
+        dates(&s).iter().all(|d| d.contains("2026-12-04")),
+        "{:?}",
+        dates(&s)
+    );
+    // A date moved to the time of the fetch: not followed either.
+    let now = chrono::Utc::now().to_rfc2822();
+    serve(&now, "Fri, 04 Dec 2026 22:00:00 GMT", "b");
+    s.poll().await;
+    assert!(
+        dates(&s).contains(&"With guid 2026-12-04T23:00:00Z".to_string()),
+        "{:?}",
+        dates(&s)
+    );
 }
 
 /// A feed that once listed two articles under one guid, then one of them

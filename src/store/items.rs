@@ -137,6 +137,9 @@ impl Store {
             }
         }
         let story_links = crate::identity::story_links(items);
+        // Dates of items read again follow the feed's, unless it stamps one
+        // date into all of them (see `redate`).
+        let stamped = crate::identity::dates_stamped(items);
         let mut churned = 0usize;
         // In a group commit, new items are indexed for search at its COMMIT
         // (see `PendingSearch`); alone, right here.
@@ -288,6 +291,9 @@ impl Store {
                     }
                 }
                 Some(e) if gains_files_it_had => {
+                    if !stamped {
+                        redate(&tx, e.id, it, now)?;
+                    }
                     tx.prepare_cached(
                         "UPDATE items SET enclosures = ?2, content_hash = ?3, last_seen_at = ?4
                          WHERE id = ?1",
@@ -304,6 +310,9 @@ impl Store {
                     applied.filled += 1;
                 }
                 Some(e) if link_spelling_only => {
+                    if !stamped {
+                        redate(&tx, e.id, it, now)?;
+                    }
                     tx.prepare_cached(
                         "UPDATE items SET url = ?2, content_hash = ?3, last_seen_at = ?4
                          WHERE id = ?1",
@@ -336,21 +345,7 @@ impl Store {
                     // dates follow the entry's (a feed correcting or moving
                     // them), stored, not announced. (They stayed as first
                     // stored, and outputs showed the old dates.)
-                    let redated = tx
-                            .prepare_cached(
-                                "UPDATE items SET published_at = ?2, updated_at = ?3, last_seen_at = ?4
-                                 WHERE id = ?1 AND (published_at IS NOT ?2 OR updated_at IS NOT ?3)",
-                            )
-                            .and_then(|mut s| {
-                                s.execute(params![
-                                    e.id,
-                                    it.entry.published.map(|d| d.timestamp()),
-                                    it.entry.updated.map(|d| d.timestamp()),
-                                    now
-                                ])
-                            })
-                            .map_err(ctx("updating dates"))?
-                            > 0;
+                    let redated = !stamped && redate(&tx, e.id, it, now)?;
                     applied.filled += usize::from(redated);
                     let files = crate::parse::enclosures::encode(&it.entry.enclosures);
                     if files != e.enclosures {
@@ -529,6 +524,28 @@ fn stored_before_enclosures(tx: &Connection, id: i64) -> Result<bool, StoreError
     )
     .and_then(|mut s| s.query_row([id], |r| r.get(0)))
     .map_err(StoreError::ctx("reading store tasks"))
+}
+
+/// Item `id`, read again with the same text: its dates follow the entry's
+/// (a feed correcting or moving them; they stayed as first stored, and
+/// outputs showed the old dates), as [`crate::identity::dates_to_keep`]
+/// says; stored, not announced. Whether they changed.
+fn redate(tx: &Connection, id: i64, it: &Identified, now: i64) -> Result<bool, StoreError> {
+    let ctx = StoreError::ctx("updating dates");
+    let stored: (Option<i64>, Option<i64>) = tx
+        .prepare_cached("SELECT published_at, updated_at FROM items WHERE id = ?1")
+        .and_then(|mut s| s.query_row([id], |r| Ok((r.get(0)?, r.get(1)?))))
+        .map_err(ctx)?;
+    let dates = crate::identity::dates_to_keep(it, stored, now);
+    if dates == stored {
+        return Ok(false);
+    }
+    tx.prepare_cached(
+        "UPDATE items SET published_at = ?2, updated_at = ?3, last_seen_at = ?4 WHERE id = ?1",
+    )
+    .and_then(|mut s| s.execute(params![id, dates.0, dates.1, now]))
+    .map_err(StoreError::ctx("updating dates"))?;
+    Ok(true)
 }
 
 /// Whether `it`, keyed by its guid alone (`guid:G`) and found as item

@@ -128,6 +128,7 @@ impl PgStore {
             }
         }
         let story_links = crate::identity::story_links(items);
+        let stamped = crate::identity::dates_stamped(items);
         // Every known key of the document in one query.
         let keys: Vec<&str> = doc_keys.iter().copied().collect();
         let mut known: HashMap<String, Existing> = tx
@@ -351,6 +352,9 @@ impl PgStore {
                     applied.joined += usize::from(joined);
                 }
                 Some(e) if gains_files_it_had => {
+                    if !stamped {
+                        redate(&mut tx, e.id, it, now).await?;
+                    }
                     tx.exec(
                         "adding enclosures",
                         "UPDATE items SET enclosures = $2, content_hash = $3, last_seen_at = $4
@@ -366,6 +370,9 @@ impl PgStore {
                     applied.filled += 1;
                 }
                 Some(e) if link_spelling_only => {
+                    if !stamped {
+                        redate(&mut tx, e.id, it, now).await?;
+                    }
                     tx.exec(
                         "updating item link",
                         "UPDATE items SET url = $2, content_hash = $3, last_seen_at = $4
@@ -394,21 +401,7 @@ impl PgStore {
                 Some(e) => {
                     // Read again with the same text: its dates follow the
                     // entry's (see SQLite's).
-                    let redated = tx
-                            .exec(
-                                "updating dates",
-                                "UPDATE items SET published_at = $2, updated_at = $3, last_seen_at = $4
-                                 WHERE id = $1
-                                   AND (published_at IS DISTINCT FROM $2 OR updated_at IS DISTINCT FROM $3)",
-                                &[
-                                    &e.id,
-                                    &it.entry.published.map(|d| d.timestamp()),
-                                    &it.entry.updated.map(|d| d.timestamp()),
-                                    &now,
-                                ],
-                            )
-                            .await?
-                            > 0;
+                    let redated = !stamped && redate(&mut tx, e.id, it, now).await?;
                     applied.filled += usize::from(redated);
                     let files = crate::parse::enclosures::encode(&it.entry.enclosures);
                     if files != e.enclosures {
@@ -557,6 +550,35 @@ async fn find_requalified_sibling(
 }
 
 /// The item of `feed_id` stored under `key`.
+/// Item `id`, read again with the same text: its dates follow the entry's
+/// (see SQLite's `redate`). Whether they changed.
+async fn redate(
+    tx: &mut Tx<'_>,
+    id: i64,
+    it: &crate::identity::Identified,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let row = tx
+        .one(
+            "updating dates",
+            "SELECT published_at, updated_at FROM items WHERE id = $1",
+            &[&id],
+        )
+        .await?;
+    let stored: (Option<i64>, Option<i64>) = (row.get(0), row.get(1));
+    let dates = crate::identity::dates_to_keep(it, stored, now);
+    if dates == stored {
+        return Ok(false);
+    }
+    tx.exec(
+        "updating dates",
+        "UPDATE items SET published_at = $2, updated_at = $3, last_seen_at = $4 WHERE id = $1",
+        &[&id, &dates.0, &dates.1, &now],
+    )
+    .await?;
+    Ok(true)
+}
+
 /// Whether `it`, keyed by its guid alone and found as item `found`, is
 /// another article (see SQLite's).
 async fn another_article_of_a_shared_guid(
