@@ -174,6 +174,7 @@ fn is_block(name: &[u8]) -> bool {
 
 /// Characters of a text, normalised: tags become `\n` (block-level) or a space,
 /// entities are decoded (when `html`), full-width and half-width forms folded.
+#[derive(Clone)]
 pub(super) struct Chars<'a> {
     s: &'a [u8],
     text: &'a str,

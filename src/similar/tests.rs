@@ -71,6 +71,16 @@ fn boilerplate_datelines_and_link_lines_do_not_count() {
         format!("Київ, 14 жовтня /Укрінформ/. {lede}"),
         format!("<p>By Dana Whitfield</p><p>WASHINGTON, Nov 5 (Newswire) - {lede}</p>"),
         format!("{lede} Read more on our site."),
+        // A byline or a time line of eight words or more.
+        format!("<p>By RICK CALLAHAN and SARA BURNETT Associated Press</p><p>{lede}</p>"),
+        format!("<p>By Rick Callahan and Sara Burnett, The Associated Press</p><p>{lede}</p>"),
+        format!(
+            "<p>Updated 8:42 AM CST, December 29, 2025 | Originally published 6:10 AM</p><p>{lede}</p>"
+        ),
+        // Two hyphens for the dash, as the wires write it.
+        format!("PITTSBURGH, Dec. 29, 2025 /PRNewswire/ -- {lede}"),
+        format!("LONDON, Dec. 29 (Reuters) -- {lede}"),
+        format!("NEW YORK, Dec. 29, 2025 (GLOBE NEWSWIRE) -- {lede}"),
         format!("<p>By Staff Reporter | Updated 07:42</p><p>{lede}</p><p>Read more</p>"),
     ] {
         let fb = fp(title, &b);

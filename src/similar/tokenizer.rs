@@ -308,7 +308,14 @@ impl Tokenizer<'_> {
             ')' | ']' | '）' | '］' | '}' => self.gap |= CLOSE,
             c if is_dash(c) || c == '=' => {
                 let before = self.prev_ws || matches!(self.last_sig, '.' | ')') && self.gap_len > 0;
-                let after = chars.peek().is_none_or(char::is_whitespace);
+                // (A run of dashes is one: the wires' " -- ", "PITTSBURGH
+                // /PRNewswire/ -- ", was no separator, and a copy under it
+                // missed its original.)
+                let mut ahead = chars.clone();
+                while ahead.peek() == Some(c) {
+                    ahead.next();
+                }
+                let after = ahead.peek().is_none_or(char::is_whitespace);
                 if before && after {
                     self.gap |= if c == '=' { EQ_SEP } else { DASH_SEP };
                 }
