@@ -1131,11 +1131,17 @@ pub fn describe(cfg: &Config) -> String {
                         .take(2)
                         .map(|t| t.format("%a %Y-%m-%d %H:%M:%S").to_string())
                         .collect();
-                format!(
-                    "on cron \"{}\" (next {} UTC)",
-                    c.0.source(),
-                    next.join(", then ")
-                )
+                match next.is_empty() {
+                    true => format!(
+                        "on cron \"{}\" (no next time: its dates have passed)",
+                        c.0.source()
+                    ),
+                    false => format!(
+                        "on cron \"{}\" (next {} UTC)",
+                        c.0.source(),
+                        next.join(", then ")
+                    ),
+                }
             }
             (None, Some(e)) => format!("every {}", humantime::format_duration(e.0)),
             (None, None) => format!("every {}", humantime::format_duration(cfg.defaults.every.0)),

@@ -676,6 +676,13 @@ fn percent_decode(s: &str) -> String {
 fn web_link<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Url>, D::Error> {
     let s = String::deserialize(d)?;
     match Url::parse(s.trim()) {
+        // (It is published in every format, credentials and all.)
+        Ok(u) if !u.username().is_empty() || u.password().is_some() => {
+            Err(serde::de::Error::custom(format!(
+                "invalid link `{}`: a user or password would be published in the merged feed",
+                access::redact_userinfo(s.trim())
+            )))
+        }
         Ok(u) if crate::urls::is_web(&u) => Ok(Some(u)),
         Ok(u) => Err(serde::de::Error::custom(format!(
             "invalid link `{s}`: scheme `{}` is not published (use http or https)",
@@ -781,34 +788,51 @@ pub fn cron_has_ended(schedule: &cron::Schedule, now: chrono::DateTime<chrono::U
 /// line, the same schedule written with a seconds field.
 /// A crontab day-of-week field in the cron crate's terms: crontab counts
 /// 0 (or 7) as Sunday and 1 as Monday, the cron crate 1 as Sunday, so the
-/// days are written as names (`1-5` is `Mon-Fri`; as numbers it meant Sunday
-/// to Thursday). A field it cannot read is left as written.
+/// days are written as names (`1-5` is `Mon-Fri` as a list; as numbers it
+/// meant Sunday to Thursday). Ranges, steps and lists are read as crontab
+/// reads them (0–7), and the days named one by one (`*` for all seven). A
+/// field it cannot read (names already) is left as written.
 fn crontab_days(field: &str) -> String {
-    const NAMES: [&str; 8] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-    let name = |n: &str| n.parse::<usize>().ok().and_then(|i| NAMES.get(i).copied());
-    let items: Option<Vec<String>> = field
-        .split(',')
-        .map(|item| {
-            let (range, step) = match item.split_once('/') {
-                Some((r, s)) => (r, Some(s)),
-                None => (item, None),
-            };
-            let range = match range.split_once('-') {
-                _ if range == "*" || range == "?" => Some(range.to_string()),
-                // (`5-7`: the cron crate's week ends on Saturday.)
-                Some((a, "7")) if step.is_none() && a != "0" => {
-                    Some(format!("{}-Sat,Sun", name(a)?))
-                }
-                Some((a, b)) => Some(format!("{}-{}", name(a)?, name(b)?)),
-                None => name(range).map(str::to_string),
-            }?;
-            Some(match step {
-                Some(s) => format!("{range}/{s}"),
-                None => range,
-            })
-        })
-        .collect();
-    items.map_or_else(|| field.to_string(), |i| i.join(","))
+    const NAMES: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+    let num = |n: &str| n.trim().parse::<u32>().ok().filter(|&d| d <= 7);
+    let mut days = [false; 7];
+    for item in field.split(',') {
+        let (range, step) = match item.split_once('/') {
+            Some((r, st)) => match st.trim().parse::<u32>().ok().filter(|&st| st > 0) {
+                Some(st) => (r, st),
+                None => return field.to_string(),
+            },
+            None => (item, 1),
+        };
+        let (from, to) = match range.trim() {
+            "*" | "?" => (0, 7),
+            r => match r.split_once('-') {
+                Some((a, b)) => match (num(a), num(b)) {
+                    (Some(a), Some(b)) if a <= b => (a, b),
+                    _ => return field.to_string(),
+                },
+                None => match num(r) {
+                    // `A/S`: from A to the end of the week.
+                    Some(a) if item.contains('/') => (a, 7),
+                    Some(a) => (a, a),
+                    None => return field.to_string(),
+                },
+            },
+        };
+        for d in (from..=to).step_by(step as usize) {
+            days[(d % 7) as usize] = true;
+        }
+    }
+    if days.iter().all(|&d| d) {
+        return "*".to_string();
+    }
+    // Monday first, as weeks are read.
+    (1..=7)
+        .map(|d| d % 7)
+        .filter(|&d| days[d])
+        .map(|d| NAMES[d])
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn cron_error(expr: &str, err: &str) -> String {
@@ -827,9 +851,18 @@ fn cron_error(expr: &str, err: &str) -> String {
     let hint = if fields.len() == 5 {
         let mut six: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
         six[4] = crontab_days(fields[4]);
+        // Crontab fires on either a day of the month or a day of the week
+        // when both are given; a cron expression needs both.
+        let either = !matches!(fields[2], "*" | "?") && !matches!(fields[4], "*" | "?");
         format!(
-            "; for a five-field crontab line, put a seconds field first: \"0 {}\"",
-            six.join(" ")
+            "; for a five-field crontab line, put a seconds field first: \"0 {}\"{}",
+            six.join(" "),
+            if either {
+                " (crontab fires when the day of the month or the day of the week matches, \
+                 this only when both do: for either, write two feeds' schedules)"
+            } else {
+                ""
+            }
         )
     } else {
         String::new()
@@ -903,17 +936,27 @@ fn with_hint(text: &str, span: Option<std::ops::Range<usize>>, message: &str) ->
                 .map_or(0, |i| i + 1);
             text[start..].lines().next()
         })
-        .unwrap_or("")
-        .trim();
-    let hint = if message.contains("expected a sequence") && matches!(line, "[feed]" | "[output]") {
+        .unwrap_or("");
+    // The line without its comment and spaces: `[ feed ] # x` is `[feed]`.
+    let bare: String = line[..line.find('#').unwrap_or(line.len())]
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let hint = if (message.contains("expected a sequence") || message.contains("duplicate key"))
+        && matches!(bare.as_str(), "[feed]" | "[output]")
+    {
         format!(
             "; each {0} is a block of its own: write [[{0}]], with two brackets",
-            &line[1..line.len() - 1]
+            &bare[1..bare.len() - 1]
         )
-    } else if message.contains("invalid socket address") && line.starts_with("listen") {
-        "; write an IP address and a port, e.g. \"127.0.0.1:8080\" or \"[::1]:8080\" (not a host name)".to_string()
-    } else if message.contains("wanted exactly 1 element") && line.starts_with("auth") {
+    } else if message.contains("invalid socket address") && bare.starts_with("listen") {
+        "; write an IP address and a port from 1 to 65535, e.g. \"127.0.0.1:8080\" or \"[::1]:8080\" \
+         (not a host name; an IPv6 scope as a number, \"[fe80::1%2]:8080\")"
+            .to_string()
+    } else if message.contains("more than 1 element") && bare.starts_with("auth") {
         "; auth is one of basic or bearer, not both".to_string()
+    } else if message.contains("found 0 elements") && bare.starts_with("auth") {
+        "; auth names one of basic or bearer".to_string()
     } else {
         String::new()
     };
@@ -1624,6 +1667,13 @@ mod tests {
             "[[feed]]\nurl = \"https://a.example/f\"\nauth = { basic = { user = \"a\", password = \"b\" }, bearer = \"t\" }\n",
         );
         assert!(e.contains("auth is one of basic or bearer"), "{e}");
+        let e = err("[[feed]]\nurl = \"https://a.example/f\"\nauth = { }\n");
+        assert!(
+            e.contains("auth names one of basic or bearer") && !e.contains("not both"),
+            "{e}"
+        );
+        let e = err("[ feed ] # the news\nurl = \"https://a.example/f\"\n");
+        assert!(e.contains("write [[feed]], with two brackets"), "{e}");
     }
 
     #[test]
@@ -2106,6 +2156,11 @@ mod tests {
             e.starts_with("cfg/x.toml:3:") && e.contains("javascript"),
             "{e}"
         );
+        let e = err("[[output]]\nname = \"all\"\nlink = \"https://admin:S3CRET@example.org/\"\n");
+        assert!(
+            e.contains("would be published") && !e.contains("S3CRET"),
+            "{e}"
+        );
         let c = parse(
             "[[output]]\nname = \"all\"\nlink = \"https://example.org/\"\n",
             Path::new("x.toml"),
@@ -2131,11 +2186,16 @@ mod tests {
         // Crontab counts days from 0 = Sunday, the cron crate from 1 =
         // Sunday: the hint names them (it moved Mon-Fri to Sun-Thu).
         for (crontab, six) in [
-            ("0 9 * * 1-5", "0 0 9 * * Mon-Fri"),
+            ("0 9 * * 1-5", "0 0 9 * * Mon,Tue,Wed,Thu,Fri"),
             ("0 9 * * 0", "0 0 9 * * Sun"),
-            ("0 9 * * 5-7", "0 0 9 * * Fri-Sat,Sun"),
+            ("0 9 * * 5-7", "0 0 9 * * Fri,Sat,Sun"),
             ("0 9 * * 1,3", "0 0 9 * * Mon,Wed"),
             ("0 9 * * *", "0 0 9 * * *"),
+            ("0 9 * * 0-7", "0 0 9 * * *"),
+            ("0 9 * * 7-7", "0 0 9 * * Sun"),
+            ("0 9 * * 5-7/2", "0 0 9 * * Fri,Sun"),
+            ("0 9 * * 1/2", "0 0 9 * * Mon,Wed,Fri,Sun"),
+            ("0 9 * * */2", "0 0 9 * * Tue,Thu,Sat,Sun"),
         ] {
             let e = err(&format!(
                 "[[feed]]\nurl = \"https://a.example/f\"\ncron = \"{crontab}\"\n"
@@ -2143,6 +2203,8 @@ mod tests {
             assert!(e.contains(&format!("first: \"{six}\"")), "{e}");
             assert!(parse_cron(six, chrono::Utc::now()).is_ok(), "{six}");
         }
+        let e = err("[[feed]]\nurl = \"https://a.example/f\"\ncron = \"0 9 1 * 1\"\n");
+        assert!(e.contains("day of the month or the day of the week"), "{e}");
         let monday_to_friday = parse_cron("0 0 9 * * Mon-Fri", chrono::Utc::now()).unwrap();
         for t in monday_to_friday.0.upcoming(chrono::Utc).take(10) {
             use chrono::Datelike;
