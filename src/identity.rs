@@ -306,48 +306,72 @@ pub fn another_entry(it: &Identified, stored: &StoredItem) -> bool {
                 .iter()
                 .any(|s| file_address(&s.url) == file_address(&e.url))
         });
+    other_files && reads_otherwise_both(it, stored)
+}
+
+/// Whether `it`'s title and its text each share less than half their words
+/// with the stored ones.
+fn reads_otherwise_both(it: &Identified, stored: &StoredItem) -> bool {
     let body = Some(body_of(&it.entry)).filter(|b| !b.is_empty());
-    other_files && unlike(it.entry.title.as_deref(), stored.title) && unlike(body, stored.body)
+    unlike(it.entry.title.as_deref(), stored.title) && unlike(body, stored.body)
 }
 
-/// Whether a document's entries all carry one date (two or more of them):
-/// a feed that stamps the time it was generated into every entry, whose
-/// dates are not followed (every story's date moved on every poll).
-pub fn dates_stamped(items: &[Identified]) -> bool {
-    let date = |i: &Identified| i.entry.published.or(i.entry.updated);
-    let Some(first) = items.first().and_then(date) else {
-        return false;
-    };
-    items.len() >= 2 && items.iter().all(|i| date(i) == Some(first))
-}
-
-/// The dates an item read again with the same text stores: what the entry
-/// says now, except a date moved forward to within ten minutes of the
-/// fetch (`now`), which is a feed stamping the time it was generated, not a
-/// correction (every story's date moved on every poll): that one stays as
-/// stored. `stored` and the result are (published, updated), Unix seconds.
-pub fn dates_to_keep(
-    it: &Identified,
-    stored: (Option<i64>, Option<i64>),
-    now: i64,
-) -> (Option<i64>, Option<i64>) {
-    let follow = |new: Option<i64>, old: Option<i64>| match (new, old) {
-        (Some(n), Some(o)) if n > o && (n - now).abs() <= 600 => Some(o),
-        _ => new,
+/// Which of a document's dates (published, updated) its entries all carry
+/// one of (two or more of them): a feed that stamps the time it was built
+/// into every entry, whose dates of that kind are not followed (every
+/// story's date moved on every poll). Told apart per kind: entries with
+/// their own publication dates may all carry the build time as updated.
+pub fn dates_stamped(items: &[Identified]) -> (bool, bool) {
+    let one = |date: fn(&Identified) -> Option<i64>| {
+        let first = items.first().and_then(date);
+        items.len() >= 2 && first.is_some() && items.iter().all(|i| date(i) == first)
     };
     (
-        follow(it.entry.published.map(|d| d.timestamp()), stored.0),
-        follow(it.entry.updated.map(|d| d.timestamp()), stored.1),
+        one(|i| i.entry.published.map(|d| d.timestamp())),
+        one(|i| i.entry.updated.map(|d| d.timestamp())),
     )
 }
 
-/// Whether `it` reads as another article than the stored item: its title
-/// and its text each share less than half their words with the stored ones
-/// (both there). A slug, a link or a date moved under one guid is the same
-/// article; two articles a feed listed under one guid read otherwise.
+/// The dates an item read again with the same text stores, (published,
+/// updated) in Unix seconds: what the entry says now, except
+/// * a kind of date the document stamps into every entry
+///   ([`dates_stamped`]), and a date moved forward to within ten minutes of
+///   the fetch (`now`): a feed stamping the time it was built, not a
+///   correction;
+/// * a date the entry no longer gives: one fetch without it made a
+///   year-old story read as published when first seen.
+///
+/// Those stay as stored.
+pub fn dates_to_keep(
+    it: &Identified,
+    stored: (Option<i64>, Option<i64>),
+    stamped: (bool, bool),
+    now: i64,
+) -> (Option<i64>, Option<i64>) {
+    let follow = |new: Option<i64>, old: Option<i64>, stamped: bool| match (new, old) {
+        _ if stamped => old,
+        (None, old) => old,
+        (Some(n), Some(o)) if n > o && (n - now).abs() <= 600 => Some(o),
+        (new, _) => new,
+    };
+    (
+        follow(
+            it.entry.published.map(|d| d.timestamp()),
+            stored.0,
+            stamped.0,
+        ),
+        follow(it.entry.updated.map(|d| d.timestamp()), stored.1, stamped.1),
+    )
+}
+
+/// Whether `it` reads as another article than the stored item: its title or
+/// its text shares less than half its words with the stored one (both
+/// there). A slug, a link or a date moved under one guid is the same
+/// article; two articles a feed listed under one guid read otherwise (a
+/// daily digest's title may stay nearly the same: its text does not).
 pub fn reads_otherwise(it: &Identified, stored: &StoredItem) -> bool {
     let body = Some(body_of(&it.entry)).filter(|b| !b.is_empty());
-    unlike(it.entry.title.as_deref(), stored.title) && unlike(body, stored.body)
+    unlike(it.entry.title.as_deref(), stored.title) || unlike(body, stored.body)
 }
 
 /// Whether two texts (plain or HTML) are both there and share less than half

@@ -122,19 +122,22 @@ fn secret_name(name: &str) -> bool {
 
 /// `url` as the operator's pages show it (the index page, `/metrics`): the
 /// URL as configured, but with the value of every query parameter named like a
-/// secret ([`secret_name`]) replaced by `***`, and any `user:password@` by
-/// `***@`. Everything else is kept as written, so the operator still tells
-/// the feeds apart: `https://e.org/feed?token=abc&page=2` is shown as
-/// `https://e.org/feed?token=***&page=2`.
+/// secret ([`secret_name`]) replaced by `***` and four hex digits that tell
+/// such values apart within this process ([`secret_tag`]), and any
+/// `user:password@` by `***@`. Everything else is kept as written:
+/// `https://e.org/feed?token=abc&page=2` is shown as
+/// `https://e.org/feed?token=***3f2a&page=2`.
 pub fn shown_feed_url(url: &str) -> String {
-    let url = crate::config::access::redact_userinfo(url);
+    // (The credentials of the part before the query only: the query's
+    // secrets are told apart below. Hidden first, `?password=` became one
+    // `***` for every feed.)
     let Some(q) = url.find('?') else {
-        return url;
+        return crate::config::access::redact_userinfo(url);
     };
     let (head, rest) = url.split_at(q + 1);
     let (query, fragment) = rest.split_at(rest.find('#').unwrap_or(rest.len()));
     let mut out = String::with_capacity(url.len());
-    out.push_str(head);
+    out.push_str(&crate::config::access::redact_userinfo(head));
     let mut at = 0;
     for (name, pair) in query_pairs(query) {
         // (The separator before this pair, as written.)
@@ -147,14 +150,25 @@ pub fn shown_feed_url(url: &str) -> String {
                 out.push_str(raw_name);
                 out.push_str("=***");
                 // Feeds that differ only in the secret stay apart (one
-                // series each in /metrics), by a short hash of it.
-                out.push_str(&crate::identity::short_hash(&[value])[..4]);
+                // series each in /metrics), by a short hash of it, keyed
+                // anew by each process: an unkeyed hash let anyone check
+                // guesses of a short secret (a PIN) against it.
+                out.push_str(&secret_tag(value));
             }
             _ => out.push_str(pair),
         }
     }
     out.push_str(fragment);
     out
+}
+
+/// Four hex digits that tell secrets apart within this process (a keyed
+/// hash whose key each process draws anew).
+fn secret_tag(value: &str) -> String {
+    use std::hash::BuildHasher;
+    static KEY: std::sync::LazyLock<std::collections::hash_map::RandomState> =
+        std::sync::LazyLock::new(std::collections::hash_map::RandomState::new);
+    format!("{:04x}", KEY.hash_one(value) & 0xffff)
 }
 
 /// `text` (a feed's last error) with [`shown_feed_url`] applied to every
@@ -215,7 +229,7 @@ pub(crate) mod tests {
     #[test]
     fn operator_pages_hide_secret_query_values_only() {
         let s = shown_feed_url;
-        let h = |v: &str| crate::identity::short_hash(&[v])[..4].to_string();
+        let h = |v: &str| secret_tag(v);
         assert_eq!(
             s("https://e.org/feed?token=abc123&page=2#top"),
             format!("https://e.org/feed?token=***{}&page=2#top", h("abc123"))
@@ -238,6 +252,11 @@ pub(crate) mod tests {
                 h("Z"),
                 h("W")
             )
+        );
+        // A password parameter too (it was hidden before the tagging).
+        assert_ne!(
+            s("https://e.org/f?password=alice"),
+            s("https://e.org/f?password=bob")
         );
         // Two feeds that differ only in the secret are told apart.
         assert_ne!(

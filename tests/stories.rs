@@ -326,6 +326,60 @@ async fn an_entry_whose_dates_alone_change_shows_the_new_dates() {
     );
 }
 
+/// An Atom feed whose entries keep their own publication dates but all carry
+/// the time the feed was built as `updated`: the updated dates are not
+/// followed (every story changed on every poll), and a fetch that leaves a
+/// date out keeps the stored one (a year-old story read as new).
+#[tokio::test]
+async fn build_time_stamps_and_dropped_dates_are_not_followed() {
+    let s = Scenario::new(&["/a"], "").await;
+    let serve = |built: &str, second_published: bool| {
+        let entry = |n: u32, published: bool| {
+            format!(
+                "<entry><id>urn:{n}</id><title>Entry {n}</title><content>text {n}</content>{}<updated>{built}</updated></entry>",
+                if published {
+                    format!("<published>2026-11-0{n}T10:00:00Z</published>")
+                } else {
+                    String::new()
+                }
+            )
+        };
+        s.srv.set(
+            "/a",
+            Resource::feed(format!(
+                "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>A</title><id>urn:a</id><updated>{built}</updated>{}{}{}</feed>",
+                entry(1, true),
+                entry(2, second_published),
+                entry(3, true)
+            ))
+            .no_etag(),
+        );
+    };
+    let modified = |s: &Scenario| -> Vec<String> {
+        let mut v: Vec<String> = s
+            .stories()
+            .iter()
+            .map(|st| {
+                format!(
+                    "{} {} {}",
+                    st["title"].as_str().unwrap(),
+                    st["date_published"],
+                    st["date_modified"]
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    serve("2026-12-04T20:00:00Z", true);
+    assert_eq!(s.poll().await.new, 3);
+    let before = modified(&s);
+    serve("2026-12-04T22:00:00Z", false);
+    let p = s.poll().await;
+    assert_eq!((p.new, p.updated), (0, 0));
+    assert_eq!(modified(&s), before);
+}
+
 /// A feed that once listed two articles under one guid, then one of them
 /// alone: its slug edited later (same title and text) is an update, not a
 /// new story (the rule that tells a third article apart took it for one).
@@ -354,6 +408,53 @@ async fn a_once_shared_guid_whose_link_moves_is_updated() {
     s.serve("/f", &[a("https://e.org/a-renamed"), c]);
     let p = s.poll().await;
     assert_eq!((p.new, p.updated), (0, 1), "{:?}", s.titles());
+    assert_eq!(s.titles().len(), 3);
+}
+
+/// A feed that gives every item one guid: daily digests whose titles
+/// differ by their date and whose texts differ wholly, one a day after two
+/// listed together, are each a story (the next day's overwrote the last).
+#[tokio::test]
+async fn daily_digests_under_one_guid_are_each_kept() {
+    let s = Scenario::new(&["/d"], "").await;
+    let digest = |day: u32, text: &'static str| {
+        (
+            Some("digest"),
+            Some(
+                [
+                    "https://e.org/d/12",
+                    "https://e.org/d/13",
+                    "https://e.org/d/14",
+                ][(day - 12) as usize],
+            ),
+            [
+                "Morning Digest for January 12, 2025",
+                "Morning Digest for January 13, 2025",
+                "Morning Digest for January 14, 2025",
+            ][(day - 12) as usize],
+            text,
+        )
+    };
+    let d12 = digest(
+        12,
+        "Harbour cranes idle as the dock strike enters its third week.",
+    );
+    let d13 = digest(
+        13,
+        "A late frost threatens the orchard blossoms across the valley.",
+    );
+    let d14 = digest(
+        14,
+        "The city council approves a new tram line to the airport.",
+    );
+    s.serve("/d", &[d13, d12]);
+    assert_eq!(s.poll().await.new, 2);
+    s.serve("/d", &[d13]);
+    let p = s.poll().await;
+    assert_eq!((p.new, p.updated), (0, 0));
+    s.serve("/d", &[d14]);
+    let p = s.poll().await;
+    assert_eq!((p.new, p.updated), (1, 0), "{:?}", s.titles());
     assert_eq!(s.titles().len(), 3);
 }
 

@@ -310,7 +310,13 @@ impl Fetcher {
                 self.slots.reacquire(slot, &current).await;
                 deadline.at += waited.elapsed();
             }
-            if let Some(left) = self.slots.held(&current) {
+            // (Also when the hold ended a moment after the slot was handed
+            // out empty: the request would go without a slot.)
+            let held = self
+                .slots
+                .held(&current)
+                .or_else(|| slot.is_held().then_some(Duration::from_secs(1)));
+            if let Some(left) = held {
                 return Err(FetchError::HostHeld {
                     url: current.to_string(),
                     host: current[url::Position::BeforeHost..url::Position::AfterPort].to_string(),
@@ -569,7 +575,8 @@ fn location_text(raw: &[u8]) -> String {
     text.trim().to_string()
 }
 
-/// Gzip layers the HTTP client left on a body, decoded as the body arrives
+/// Gzip layers or deflate data the HTTP client left on a body, decoded as
+/// the body arrives
 /// (see [`undecoded`]): the encoded bytes are never held, and the
 /// decoded ones go into the body under `max_body` and the budget.
 enum Gunzip {

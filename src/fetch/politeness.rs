@@ -43,9 +43,17 @@ struct Pace {
 }
 
 /// Held while a request is in flight; releases the host and global slots on drop.
+/// Empty (no permits) for a request to a held server, which is not sent.
 pub struct Slot {
     /// The host and global permits (`None` only while moving to another).
     _permits: Option<(OwnedSemaphorePermit, OwnedSemaphorePermit)>,
+}
+
+impl Slot {
+    /// Whether this is the empty slot of a held server ([`Slots::acquire`]).
+    pub(super) fn is_held(&self) -> bool {
+        self._permits.is_none()
+    }
 }
 
 impl Slots {

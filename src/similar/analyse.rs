@@ -115,35 +115,6 @@ fn dateline_end(units: &[Unit]) -> usize {
     start
 }
 
-/// Whether a paragraph starting with `u` (`rest` from it on) is a byline or
-/// a time line: "By" and a capitalised word, or "Updated", "Published", "Posted" or "Last
-/// updated" followed by a number within its first few words.
-fn starts_a_byline(u: &Unit, rest: &[Unit]) -> bool {
-    static WORDS: std::sync::LazyLock<[u64; 5]> = std::sync::LazyLock::new(|| {
-        ["by", "updated", "published", "posted", "last"].map(|w| {
-            let mut v = Vec::new();
-            text::units(w, false, 1, &mut v);
-            v.first().map_or(0, |u| u.hash)
-        })
-    });
-    let words = &*WORDS;
-    if u.kind != Kind::Word {
-        return false;
-    }
-    // ("By" and a name: "By the time crews arrived, …" is prose.)
-    if u.hash == words[0] {
-        return rest
-            .get(1)
-            .is_some_and(|n| n.para == u.para && n.flags & (CAP | UPPER) != 0);
-    }
-    words[1..].contains(&u.hash)
-        && rest
-            .iter()
-            .take(6)
-            .take_while(|n| n.para == u.para)
-            .any(|n| n.kind == Kind::Number)
-}
-
 pub(super) fn analyse(title: &str, body_html: &str, s: &mut Scratch) -> Option<Fingerprint> {
     s.title.clear();
     s.body.clear();
@@ -170,36 +141,13 @@ pub(super) fn analyse(title: &str, body_html: &str, s: &mut Scratch) -> Option<F
             }
         }
     }
-    // A byline or a time line among the first paragraphs ("By Rick
-    // Callahan and Sara Burnett, The Associated Press", "Updated 8:42 AM
-    // CST, December 29, 2025 | Originally published 6:10 AM"), however
-    // long, is no prose: a copy under one missed its original, its names
-    // and numbers taken for the story's. Left out as bracketed paragraphs
-    // are.
-    {
-        let mut p = 0;
-        let mut first = true;
-        for (i, u) in body.iter().enumerate() {
-            if i > 0 && u.para != body[i - 1].para {
-                p += 1;
-                first = true;
-            }
-            if first && p < 3 && starts_a_byline(u, &body[i..]) {
-                let (size, _) = s.sizes[p];
-                if size < 24 * 6 {
-                    s.sizes[p].1 = true;
-                }
-            }
-            first = false;
-        }
-    }
     let long = |size: u32| size >= MIN_PARAGRAPH_WORDS * 6;
     // A wire dateline at the start of the first paragraph of prose (after a
     // byline, say) is left out, and what follows it starts a sentence.
     let first_para = s
         .sizes
         .iter()
-        .position(|(size, left_out)| long(*size) && !left_out)
+        .position(|(size, _)| long(*size))
         .unwrap_or(0);
     let i0 = body
         .iter()
@@ -220,7 +168,6 @@ pub(super) fn analyse(title: &str, body_html: &str, s: &mut Scratch) -> Option<F
     }
     let body = &s.body[..];
     let mut p = 0;
-    // Paragraphs flagged as left out (bracketed, or a byline) are not prose.
     for (i, u) in body.iter().enumerate() {
         if i > 0 && u.para != body[i - 1].para {
             p += 1;

@@ -310,12 +310,15 @@ impl Tokenizer<'_> {
                 let before = self.prev_ws || matches!(self.last_sig, '.' | ')') && self.gap_len > 0;
                 // (A run of dashes is one: the wires' " -- ", "PITTSBURGH
                 // /PRNewswire/ -- ", was no separator, and a copy under it
-                // missed its original.)
-                let mut ahead = chars.clone();
-                while ahead.peek() == Some(c) {
-                    ahead.next();
-                }
-                let after = ahead.peek().is_none_or(char::is_whitespace);
+                // missed its original. Looked past only from its first dash:
+                // a run of 256 KiB of them cost a scan per dash.)
+                let after = before && {
+                    let mut ahead = chars.clone();
+                    while ahead.peek() == Some(c) {
+                        ahead.next();
+                    }
+                    ahead.peek().is_none_or(char::is_whitespace)
+                };
                 if before && after {
                     self.gap |= if c == '=' { EQ_SEP } else { DASH_SEP };
                 }

@@ -103,6 +103,8 @@ struct Existing {
     last_seen_at: i64,
     /// `items.enclosures` as stored.
     enclosures: Option<String>,
+    /// `items.published_at` and `updated_at` as stored.
+    dates: (Option<i64>, Option<i64>),
 }
 
 impl Store {
@@ -291,9 +293,7 @@ impl Store {
                     }
                 }
                 Some(e) if gains_files_it_had => {
-                    if !stamped {
-                        redate(&tx, e.id, it, now)?;
-                    }
+                    redate(&tx, &e, it, stamped, now)?;
                     tx.prepare_cached(
                         "UPDATE items SET enclosures = ?2, content_hash = ?3, last_seen_at = ?4
                          WHERE id = ?1",
@@ -310,9 +310,7 @@ impl Store {
                     applied.filled += 1;
                 }
                 Some(e) if link_spelling_only => {
-                    if !stamped {
-                        redate(&tx, e.id, it, now)?;
-                    }
+                    redate(&tx, &e, it, stamped, now)?;
                     tx.prepare_cached(
                         "UPDATE items SET url = ?2, content_hash = ?3, last_seen_at = ?4
                          WHERE id = ?1",
@@ -340,12 +338,13 @@ impl Store {
                 // (a signed link's new token, a corrected size): stored,
                 // not announced.
                 Some(e) => {
-                    // Read again (entries whose bytes are as sealed last
-                    // time never come here) with the same text: its
+                    // Read again with the same text (an entry whose bytes
+                    // are as sealed comes here only when the whole
+                    // document is read): its
                     // dates follow the entry's (a feed correcting or moving
                     // them), stored, not announced. (They stayed as first
                     // stored, and outputs showed the old dates.)
-                    let redated = !stamped && redate(&tx, e.id, it, now)?;
+                    let redated = redate(&tx, &e, it, stamped, now)?;
                     applied.filled += usize::from(redated);
                     let files = crate::parse::enclosures::encode(&it.entry.enclosures);
                     if files != e.enclosures {
@@ -458,7 +457,7 @@ fn find_requalified_sibling(
     let mut stmt = tx
         .prepare_cached(
             "SELECT id, content_hash, story_id, last_seen_at, enclosures, key, title,
-                    coalesce(content, summary)
+                    coalesce(content, summary), published_at, updated_at
              FROM items WHERE feed_id = ?1 AND key > ?2 AND key < ?3
              ORDER BY id DESC LIMIT 64",
         )
@@ -526,24 +525,25 @@ fn stored_before_enclosures(tx: &Connection, id: i64) -> Result<bool, StoreError
     .map_err(StoreError::ctx("reading store tasks"))
 }
 
-/// Item `id`, read again with the same text: its dates follow the entry's
+/// An item read again with the same text: its dates follow the entry's
 /// (a feed correcting or moving them; they stayed as first stored, and
 /// outputs showed the old dates), as [`crate::identity::dates_to_keep`]
 /// says; stored, not announced. Whether they changed.
-fn redate(tx: &Connection, id: i64, it: &Identified, now: i64) -> Result<bool, StoreError> {
-    let ctx = StoreError::ctx("updating dates");
-    let stored: (Option<i64>, Option<i64>) = tx
-        .prepare_cached("SELECT published_at, updated_at FROM items WHERE id = ?1")
-        .and_then(|mut s| s.query_row([id], |r| Ok((r.get(0)?, r.get(1)?))))
-        .map_err(ctx)?;
-    let dates = crate::identity::dates_to_keep(it, stored, now);
-    if dates == stored {
+fn redate(
+    tx: &Connection,
+    e: &Existing,
+    it: &Identified,
+    stamped: (bool, bool),
+    now: i64,
+) -> Result<bool, StoreError> {
+    let dates = crate::identity::dates_to_keep(it, e.dates, stamped, now);
+    if dates == e.dates {
         return Ok(false);
     }
     tx.prepare_cached(
         "UPDATE items SET published_at = ?2, updated_at = ?3, last_seen_at = ?4 WHERE id = ?1",
     )
-    .and_then(|mut s| s.execute(params![id, dates.0, dates.1, now]))
+    .and_then(|mut s| s.execute(params![e.id, dates.0, dates.1, now]))
     .map_err(StoreError::ctx("updating dates"))?;
     Ok(true)
 }
@@ -586,7 +586,7 @@ fn another_article_of_a_shared_guid(
 
 fn find_by_key(tx: &Connection, feed_id: i64, key: &str) -> Result<Option<Existing>, StoreError> {
     tx.prepare_cached(
-        "SELECT id, content_hash, story_id, last_seen_at, enclosures FROM items
+        "SELECT id, content_hash, story_id, last_seen_at, enclosures, published_at, updated_at FROM items
          WHERE feed_id = ?1 AND key = ?2",
     )
     .and_then(|mut s| s.query_row(params![feed_id, key], existing_of).optional())
@@ -602,6 +602,7 @@ fn existing_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<Existing> {
         story_id: r.get(2)?,
         last_seen_at: r.get(3)?,
         enclosures: r.get_ref(4)?.as_str().ok().map(str::to_string),
+        dates: (r.get("published_at")?, r.get("updated_at")?),
     })
 }
 
@@ -627,10 +628,10 @@ fn find_churned(
     // link of their own (none, or their guid as it: a link that changes with
     // the guid), so that an entry that gained a link, or whose permalink guid
     // moved, is still recognised.
-    const BY_LINK: &str = "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures
+    const BY_LINK: &str = "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures, published_at, updated_at
          FROM items WHERE feed_id = ?1 AND canonical_url = ?2 LIMIT 2";
     // (On the partial index items_feed_text_hash.)
-    const BY_TEXT: &str = "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures
+    const BY_TEXT: &str = "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures, published_at, updated_at
          FROM items WHERE feed_id = ?1 AND text_hash = ?2 AND canonical_url IS NULL LIMIT 2";
     // (The feed's newest items, twice as many as the document has entries
     // and at least 256, filtered: asked only for an entry whose link was
@@ -638,7 +639,7 @@ fn find_churned(
     // the entries the feed carries now, its newest, and the ones stored again
     // meanwhile are at most as many as the document's.)
     const BY_TEXT_GUID_LINK: &str =
-        "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures
+        "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures, published_at, updated_at
          FROM items WHERE id IN (SELECT id FROM items WHERE feed_id = ?1
                                   ORDER BY first_seen_at DESC, id DESC LIMIT ?3)
            AND text_hash = ?2 AND url = guid LIMIT 2";
@@ -654,6 +655,7 @@ fn find_churned(
                             story_id: r.get(2)?,
                             last_seen_at: r.get(5)?,
                             enclosures: r.get_ref(6)?.as_str().ok().map(str::to_string),
+                            dates: (r.get("published_at")?, r.get("updated_at")?),
                         },
                         r.get(3)?,
                         r.get(4)?,
@@ -683,7 +685,7 @@ fn find_churned(
         let mut rows: Vec<Other> = tx
             .prepare_cached(
                 "SELECT id, content_hash, story_id, last_seen_at, enclosures,
-                        key, title, canonical_url, text_hash
+                        key, title, canonical_url, text_hash, published_at, updated_at
                  FROM items WHERE feed_id = ?1 AND key IN (?2, ?3, ?4)",
             )
             .and_then(|mut s| {

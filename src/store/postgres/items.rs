@@ -34,6 +34,8 @@ struct Existing {
     last_seen_at: i64,
     /// `items.enclosures` as stored.
     enclosures: Option<String>,
+    /// `items.published_at` and `updated_at` as stored.
+    dates: (Option<i64>, Option<i64>),
 }
 
 impl PgStore {
@@ -134,8 +136,9 @@ impl PgStore {
         let mut known: HashMap<String, Existing> = tx
             .query(
                 c,
-                "SELECT key, id, content_hash, story_id, last_seen_at, enclosures FROM items
-                 WHERE feed_id = $1 AND key = ANY($2)",
+                "SELECT key, id, content_hash, story_id, last_seen_at, enclosures, published_at,
+                        updated_at
+                 FROM items WHERE feed_id = $1 AND key = ANY($2)",
                 &[&feed.id, &keys],
             )
             .await?
@@ -149,6 +152,7 @@ impl PgStore {
                         story_id: r.get(3),
                         last_seen_at: r.get(4),
                         enclosures: r.get(5),
+                        dates: (r.get("published_at"), r.get("updated_at")),
                     },
                 )
             })
@@ -162,7 +166,13 @@ impl PgStore {
         // see `identity::requalified`.)
         let may_be_new = |it: &Identified| match known.get(&it.key) {
             None => true,
-            Some(e) => e.content_hash != it.content_hash && crate::identity::may_be_requalified(it),
+            // (And one keyed by a guid alone may be another article under a
+            // guid the feed once gave two: `another_article_of_a_shared_guid`.)
+            Some(e) => {
+                e.content_hash != it.content_hash
+                    && (crate::identity::may_be_requalified(it)
+                        || crate::identity::guid_link_key(it).is_some())
+            }
         };
         for it in items.iter().filter(|it| may_be_new(it)) {
             if let Some(cu) = it.canonical_url.as_deref().filter(|c| specific(c)) {
@@ -352,9 +362,7 @@ impl PgStore {
                     applied.joined += usize::from(joined);
                 }
                 Some(e) if gains_files_it_had => {
-                    if !stamped {
-                        redate(&mut tx, e.id, it, now).await?;
-                    }
+                    redate(&mut tx, &e, it, stamped, now).await?;
                     tx.exec(
                         "adding enclosures",
                         "UPDATE items SET enclosures = $2, content_hash = $3, last_seen_at = $4
@@ -370,9 +378,7 @@ impl PgStore {
                     applied.filled += 1;
                 }
                 Some(e) if link_spelling_only => {
-                    if !stamped {
-                        redate(&mut tx, e.id, it, now).await?;
-                    }
+                    redate(&mut tx, &e, it, stamped, now).await?;
                     tx.exec(
                         "updating item link",
                         "UPDATE items SET url = $2, content_hash = $3, last_seen_at = $4
@@ -401,7 +407,7 @@ impl PgStore {
                 Some(e) => {
                     // Read again with the same text: its dates follow the
                     // entry's (see SQLite's).
-                    let redated = !stamped && redate(&mut tx, e.id, it, now).await?;
+                    let redated = redate(&mut tx, &e, it, stamped, now).await?;
                     applied.filled += usize::from(redated);
                     let files = crate::parse::enclosures::encode(&it.entry.enclosures);
                     if files != e.enclosures {
@@ -518,7 +524,7 @@ async fn find_requalified_sibling(
         .query(
             "looking up requalified items",
             "SELECT id, content_hash, story_id, last_seen_at, enclosures, key, title,
-                    coalesce(content, summary)
+                    coalesce(content, summary), published_at, updated_at
              FROM items WHERE feed_id = $1 AND key COLLATE \"C\" > $2 AND key COLLATE \"C\" < $3
              ORDER BY id DESC LIMIT 64",
             &[&feed_id, &from, &to],
@@ -543,37 +549,30 @@ async fn find_requalified_sibling(
                 story_id: r.get(2),
                 last_seen_at: r.get(3),
                 enclosures,
+                dates: (r.get("published_at"), r.get("updated_at")),
             }));
         }
     }
     Ok(None)
 }
 
-/// The item of `feed_id` stored under `key`.
-/// Item `id`, read again with the same text: its dates follow the entry's
+/// An item read again with the same text: its dates follow the entry's
 /// (see SQLite's `redate`). Whether they changed.
 async fn redate(
     tx: &mut Tx<'_>,
-    id: i64,
+    e: &Existing,
     it: &crate::identity::Identified,
+    stamped: (bool, bool),
     now: i64,
 ) -> Result<bool, StoreError> {
-    let row = tx
-        .one(
-            "updating dates",
-            "SELECT published_at, updated_at FROM items WHERE id = $1",
-            &[&id],
-        )
-        .await?;
-    let stored: (Option<i64>, Option<i64>) = (row.get(0), row.get(1));
-    let dates = crate::identity::dates_to_keep(it, stored, now);
-    if dates == stored {
+    let dates = crate::identity::dates_to_keep(it, e.dates, stamped, now);
+    if dates == e.dates {
         return Ok(false);
     }
     tx.exec(
         "updating dates",
         "UPDATE items SET published_at = $2, updated_at = $3, last_seen_at = $4 WHERE id = $1",
-        &[&id, &dates.0, &dates.1, &now],
+        &[&e.id, &dates.0, &dates.1, &now],
     )
     .await?;
     Ok(true)
@@ -608,6 +607,7 @@ async fn another_article_of_a_shared_guid(
     Ok(row.get::<_, bool>(0) && crate::identity::reads_otherwise(it, &stored))
 }
 
+/// The item of `feed_id` stored under `key`.
 async fn find_by_key(
     tx: &mut Tx<'_>,
     feed_id: i64,
@@ -616,7 +616,7 @@ async fn find_by_key(
     Ok(tx
         .query(
             "looking up item",
-            "SELECT id, content_hash, story_id, last_seen_at, enclosures FROM items
+            "SELECT id, content_hash, story_id, last_seen_at, enclosures, published_at, updated_at FROM items
              WHERE feed_id = $1 AND key = $2",
             &[&feed_id, &key],
         )
@@ -628,6 +628,7 @@ async fn find_by_key(
             story_id: r.get(2),
             last_seen_at: r.get(3),
             enclosures: r.get(4),
+            dates: (r.get("published_at"), r.get("updated_at")),
         }))
 }
 
@@ -641,10 +642,10 @@ async fn find_churned(
 ) -> Result<Option<Existing>, StoreError> {
     let c = "looking up churned item";
     // By link, then by title and text (see SQLite's).
-    const BY_TEXT: &str = "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures
+    const BY_TEXT: &str = "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures, published_at, updated_at
          FROM items WHERE feed_id = $1 AND text_hash = $2 AND canonical_url IS NULL LIMIT 2";
     const BY_TEXT_GUID_LINK: &str =
-        "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures
+        "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures, published_at, updated_at
          FROM items WHERE id IN (SELECT id FROM items WHERE feed_id = $1
                                   ORDER BY first_seen_at DESC, id DESC LIMIT $3)
            AND text_hash = $2 AND url = guid LIMIT 2";
@@ -661,7 +662,7 @@ async fn find_churned(
             .query(
                 c,
                 "SELECT id, content_hash, story_id, last_seen_at, enclosures,
-                        key, title, canonical_url, text_hash
+                        key, title, canonical_url, text_hash, published_at, updated_at
                  FROM items WHERE feed_id = $1 AND key = ANY($2)",
                 &[&feed_id, &keys],
             )
@@ -678,6 +679,7 @@ async fn find_churned(
                 story_id: r.get(2),
                 last_seen_at: r.get(3),
                 enclosures: r.get(4),
+                dates: (r.get("published_at"), r.get("updated_at")),
             }));
         }
     }
@@ -686,7 +688,7 @@ async fn find_churned(
             let rows = tx
                 .query(
                     c,
-                    "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures FROM items
+                    "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures, published_at, updated_at FROM items
                      WHERE feed_id = $1 AND canonical_url = $2 LIMIT 2",
                     &[&feed_id, cu],
                 )
@@ -722,6 +724,7 @@ async fn find_churned(
         story_id: r.get(2),
         last_seen_at: r.get(5),
         enclosures: r.get(6),
+        dates: (r.get("published_at"), r.get("updated_at")),
     }))
 }
 
