@@ -678,10 +678,11 @@ fn web_link<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Url>, D::Error> {
     match Url::parse(s.trim()) {
         // (It is published in every format, credentials and all.)
         Ok(u) if !u.username().is_empty() || u.password().is_some() => {
-            Err(serde::de::Error::custom(format!(
-                "invalid link `{}`: a user or password would be published in the merged feed",
-                access::redact_userinfo(s.trim())
-            )))
+            // (Not quoted: `https:/a:SECRET@host` is such a URL too, and
+            // escapes the redaction of `://…@`.)
+            Err(serde::de::Error::custom(
+                "invalid link: a user or password would be published in the merged feed",
+            ))
         }
         Ok(u) if crate::urls::is_web(&u) => Ok(Some(u)),
         Ok(u) => Err(serde::de::Error::custom(format!(
@@ -853,7 +854,9 @@ fn cron_error(expr: &str, err: &str) -> String {
         six[4] = crontab_days(fields[4]);
         // Crontab fires on either a day of the month or a day of the week
         // when both are given; a cron expression needs both.
-        let either = !matches!(fields[2], "*" | "?") && !matches!(fields[4], "*" | "?");
+        // (A field that starts with `*`, `*/2`, restricts nothing to cron.)
+        let restricted = |f: &str| !f.starts_with('*') && f != "?";
+        let either = restricted(fields[2]) && restricted(fields[4]);
         format!(
             "; for a five-field crontab line, put a seconds field first: \"0 {}\"{}",
             six.join(" "),

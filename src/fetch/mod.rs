@@ -234,10 +234,12 @@ impl Fetcher {
         self.slots.set_max_hold(max);
     }
 
-    /// Takes over `old`'s holds (servers that asked for time), for a fetcher
-    /// that replaces it.
-    pub fn keep_holds_of(&self, old: &Fetcher) {
-        self.slots.keep_holds_of(&old.slots);
+    /// Shares `old`'s holds (servers that asked for time), for a fetcher
+    /// that replaces it and that nothing uses yet (else they are left).
+    pub fn keep_holds_of(&mut self, old: &Fetcher) {
+        if let Some(slots) = Arc::get_mut(&mut self.slots) {
+            slots.share_holds_of(&old.slots);
+        }
     }
 
     /// Waits for a slot on the URL's host (per-host cap and gap), then a global one.
@@ -616,6 +618,9 @@ enum Inflate<W: std::io::Write> {
 
 /// Bytes looked at before deciding how `deflate` data is sent.
 const INFLATE_HEAD: usize = 16;
+/// The most bytes looked at, white space before the first included (a PHP
+/// page's blank lines before `<?xml` used the 16 up).
+const INFLATE_HEAD_MAX: usize = 1024;
 
 impl<W: std::io::Write> Inflate<W> {
     fn get_mut(&mut self) -> Option<&mut W> {
@@ -652,22 +657,18 @@ impl<W: std::io::Write> Inflate<W> {
             return Ok(());
         }
         *self = if plain_document(&head) {
-            let mut w = w;
-            w.write_all(&head)?;
             Inflate::Plain(w)
         } else if head.len() >= 2
             && head[0] & 0x0f == 8
             && (u16::from(head[0]) << 8 | u16::from(head[1])) % 31 == 0
         {
-            let mut d = flate2::write::ZlibDecoder::new(w);
-            d.write_all(&head)?;
-            Inflate::Zlib(d, 0)
+            Inflate::Zlib(flate2::write::ZlibDecoder::new(w), 0)
         } else {
-            let mut d = flate2::write::DeflateDecoder::new(w);
-            d.write_all(&head)?;
-            Inflate::Raw(d, 0)
+            Inflate::Raw(flate2::write::DeflateDecoder::new(w), 0)
         };
-        Ok(())
+        // (Through `write`: the head may hold the end of the data and
+        // bytes after it, which are ignored as any others.)
+        self.write_all(&head)
     }
 }
 
@@ -678,16 +679,19 @@ impl<W: std::io::Write> Inflate<W> {
 fn plain_document(head: &[u8]) -> bool {
     let head = head.strip_prefix(&[0xef, 0xbb, 0xbf]).unwrap_or(head);
     let head = head.trim_ascii_start().to_ascii_lowercase();
-    [
-        &b"<?xml"[..],
-        b"<!--",
-        b"<!doctype",
-        b"<rss",
-        b"<feed",
-        b"<rdf",
-    ]
-    .iter()
-    .any(|p| head.starts_with(p))
+    // A root with a prefix too: `<atom:feed`, `<rdf:RDF`.
+    let root = head.strip_prefix(b"<").map(|r| {
+        let end = r
+            .iter()
+            .position(|b| !(b.is_ascii_alphanumeric() || matches!(b, b':' | b'_' | b'-' | b'.')))
+            .unwrap_or(r.len());
+        let name = &r[..end];
+        name.rsplit(|&b| b == b':').next().unwrap_or(name).to_vec()
+    });
+    [&b"<?xml"[..], b"<!--", b"<!doctype"]
+        .iter()
+        .any(|p| head.starts_with(p))
+        || root.is_some_and(|n| matches!(n.as_slice(), b"rss" | b"feed" | b"rdf"))
         || head
             .strip_prefix(b"{")
             .is_some_and(|rest| rest.trim_ascii_start().starts_with(b"\""))
@@ -699,9 +703,14 @@ impl<W: std::io::Write> std::io::Write for Inflate<W> {
             return Ok(0);
         }
         if let Inflate::Start(_, head) = self {
-            let take = (INFLATE_HEAD - head.len()).min(buf.len());
+            let take = (INFLATE_HEAD_MAX - head.len()).min(buf.len());
             head.extend_from_slice(&buf[..take]);
-            if head.len() == INFLATE_HEAD {
+            // (White space waits for more, wherever it stands: a PHP
+            // page's blank lines before `<?xml`, a JSON object's spaces
+            // before its first member. Compressed data has enough other
+            // bytes to be decided after 16 of them.)
+            let significant = head.iter().filter(|b| !b.is_ascii_whitespace()).count();
+            if significant >= INFLATE_HEAD || head.len() >= INFLATE_HEAD_MAX {
                 self.decide()?;
             }
             return Ok(take);
@@ -1254,7 +1263,19 @@ mod tests {
         let json =
             b"\xef\xbb\xbf { \"version\": \"https://jsonfeed.org/version/1\", \"items\": []}"
                 .to_vec();
-        for plain in [doc.clone(), json, b"<?xml version=\"1.0\"?><rss/>".to_vec()] {
+        let mut blank_lines = b"\xef\xbb\xbf".to_vec();
+        blank_lines.extend(b"\r\n".repeat(6));
+        blank_lines.extend(b"            <?xml version=\"1.0\"?><rss/>");
+        let spaced_json = format!("{{{}\"version\": 1}}", " ".repeat(20)).into_bytes();
+        let prefixed = b"<atom:feed xmlns:atom=\"http://www.w3.org/2005/Atom\"/>".to_vec();
+        for plain in [
+            doc.clone(),
+            json,
+            b"<?xml version=\"1.0\"?><rss/>".to_vec(),
+            blank_lines,
+            spaced_json,
+            prefixed,
+        ] {
             for step in [1, 3, plain.len()] {
                 let mut g = Gunzip::new(Some(Layers::Deflate), 1 << 20).unwrap();
                 let mut got = Vec::new();
@@ -1273,6 +1294,20 @@ mod tests {
             over && steps.iter().sum::<usize>() <= 256 << 10,
             "{steps:?}"
         );
+    }
+
+    /// A fetcher that replaces another on a reload shares its holds: a
+    /// Retry-After that a fetch still running on the old one brings holds
+    /// the server for the new one too.
+    #[test]
+    fn a_new_fetcher_shares_the_old_ones_holds() {
+        let cfg = FetchConfig::default();
+        let old = Fetcher::new(&cfg).unwrap();
+        let mut new = Fetcher::new(&cfg).unwrap();
+        new.keep_holds_of(&old);
+        let url = Url::parse("http://busy.example/f").unwrap();
+        old.slots.hold(&url, Duration::from_secs(60));
+        assert!(new.slots.held(&url).is_some());
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub(super) struct Slots {
     /// Servers that answered 429 or 503 with a Retry-After, by origin
     /// (`scheme://host:port`): no request to them before then (see
     /// [`Slots::hold`]).
-    holds: Mutex<HashMap<String, Instant>>,
+    holds: Arc<Mutex<HashMap<String, Instant>>>,
     /// The longest such a hold lasts, in ms (`[defaults] max_backoff`).
     max_hold_ms: AtomicU64,
 }
@@ -63,7 +63,7 @@ impl Slots {
             host_gap,
             global: Arc::new(Semaphore::new(concurrency)),
             hosts: Mutex::default(),
-            holds: Mutex::default(),
+            holds: Arc::default(),
             max_hold_ms: AtomicU64::new(24 * 3600 * 1000),
         }
     }
@@ -81,12 +81,11 @@ impl Slots {
         }
     }
 
-    /// Takes over `old`'s holds that are not over.
-    pub(super) fn keep_holds_of(&self, old: &Slots) {
-        let now = Instant::now();
-        let old = old.holds.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let mut holds = self.holds.lock().unwrap_or_else(|e| e.into_inner());
-        holds.extend(old.into_iter().filter(|(_, until)| *until > now));
+    /// Shares `old`'s holds (a fetcher that replaces it on a reload): a
+    /// Retry-After that a fetch still running on `old` brings holds the
+    /// server for this one too (a copy missed it).
+    pub(super) fn share_holds_of(&mut self, old: &Slots) {
+        self.holds = old.holds.clone();
     }
 
     /// The server answered 429 or 503 with a Retry-After of `wait`: none of
