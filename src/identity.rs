@@ -364,14 +364,21 @@ pub fn dates_to_keep(
     )
 }
 
-/// Whether `it` reads as another article than the stored item: its title or
-/// its text shares less than half its words with the stored one (both
-/// there). A slug, a link or a date moved under one guid is the same
-/// article; two articles a feed listed under one guid read otherwise (a
-/// daily digest's title may stay nearly the same: its text does not).
+/// Whether `it` reads as another article than the stored item: its text
+/// shares less than half its words with the stored one (both there), and
+/// its title is not the stored one. A slug, a link or a date moved under
+/// one guid is the same article, and so is a headline rewritten over the
+/// same text, or a text rewritten under the same headline (a live story);
+/// two articles a feed listed under one guid read otherwise (a daily
+/// digest: its title changes by its date, its text wholly).
 pub fn reads_otherwise(it: &Identified, stored: &StoredItem) -> bool {
     let body = Some(body_of(&it.entry)).filter(|b| !b.is_empty());
-    unlike(it.entry.title.as_deref(), stored.title) || unlike(body, stored.body)
+    unlike(body, stored.body) && plain_title(it.entry.title.as_deref()) != plain_title(stored.title)
+}
+
+/// A title trimmed, `None` when there is none.
+fn plain_title(t: Option<&str>) -> Option<&str> {
+    t.map(str::trim).filter(|t| !t.is_empty())
 }
 
 /// Whether two texts (plain or HTML) are both there and share less than half

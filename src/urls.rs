@@ -155,7 +155,9 @@ pub fn shown_feed_url(url: &str) -> String {
                 // guesses of a short secret (a PIN) against it.
                 out.push_str(&secret_tag(value));
             }
-            _ => out.push_str(pair),
+            // (A URL in a value, `?url=http://u:pw@h/feed`, keeps its
+            // credentials out too.)
+            _ => out.push_str(&crate::config::access::redact_userinfo(pair)),
         }
     }
     out.push_str(fragment);
@@ -252,6 +254,10 @@ pub(crate) mod tests {
                 h("Z"),
                 h("W")
             )
+        );
+        assert_eq!(
+            s("http://h/n?url=http://u:SECRETPW@h2/feed"),
+            "http://h/n?url=http://***@h2/feed"
         );
         // A password parameter too (it was hidden before the tagging).
         assert_ne!(

@@ -409,6 +409,28 @@ async fn a_once_shared_guid_whose_link_moves_is_updated() {
     let p = s.poll().await;
     assert_eq!((p.new, p.updated), (0, 1), "{:?}", s.titles());
     assert_eq!(s.titles().len(), 3);
+    // A headline rewritten over the same text, under yet another slug; then
+    // a text rewritten under the first headline (a live story): the same
+    // article both times.
+    let rewritten = (
+        Some("G"),
+        Some("https://e.org/a-three-dead"),
+        "Harbours reopen as the storm passes, three dead after rivers burst their banks",
+        "Harbour text of story A.",
+    );
+    s.serve("/f", &[rewritten, c]);
+    let p = s.poll().await;
+    assert_eq!((p.new, p.updated), (0, 1), "{:?}", s.titles());
+    let live = (
+        Some("G"),
+        Some("https://e.org/a-live"),
+        "Harbours reopen as the storm passes, three dead after rivers burst their banks",
+        "Live: cranes restart at dawn while crews clear debris from the quays.",
+    );
+    s.serve("/f", &[live, c]);
+    let p = s.poll().await;
+    assert_eq!((p.new, p.updated), (0, 1), "{:?}", s.titles());
+    assert_eq!(s.titles().len(), 3);
 }
 
 /// A feed that gives every item one guid: daily digests whose titles
