@@ -5,6 +5,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// Ends the stored error of a response with a Retry-After (`poll` on a timer
+/// finds the servers that asked for time by it).
+pub const ASKED_FOR_TIME: &str = "Retry-After";
+
 /// A fetch that produced no usable body.
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
@@ -15,7 +19,14 @@ pub enum FetchError {
     /// The whole fetch (connect, headers, body) took longer than `fetch.timeout`.
     #[error("{url}: timeout after {}", humantime::format_duration(*after))]
     Timeout { url: String, after: Duration },
-    #[error("{url} answered HTTP {status}{}", if *moved_for_now { " (reached through a temporary redirect)" } else { "" })]
+    #[error(
+        "{url} answered HTTP {status}{}{}",
+        if *moved_for_now { " (reached through a temporary redirect)" } else { "" },
+        retry_after.map_or(String::new(), |d| format!(
+            ", and asks for no requests for {} ({ASKED_FOR_TIME})",
+            humantime::format_duration(Duration::from_secs(d.as_secs()))
+        ))
+    )]
     Status {
         url: String,
         status: u16,

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tracing::{error, info, instrument, warn};
 
@@ -100,6 +100,12 @@ pub enum Outcome {
     /// Not fetched: the daemon began to stop before the fetch's turn came.
     /// Nothing was requested or recorded.
     NotStarted,
+    /// Not requested: its server answered another feed 429 or 503 with a
+    /// Retry-After that is not over. Not a failure of this feed: only its
+    /// next attempt was stored (at the hold's end).
+    Held {
+        reason: String,
+    },
     /// The feed's failure, as stored on its row.
     Failed {
         error: String,
@@ -458,6 +464,30 @@ async fn refresh_one(r: &Refresher, feed: &FeedRef, every: &Every) -> Result<Rep
             }
             let failures = feed.consecutive_failures + 1;
             let disposition = err.disposition();
+            if let Disposition::Held(left) = disposition {
+                // Not requested, so not a failure of this feed: only its next
+                // attempt moves, to exactly when its server's hold is over.
+                let next = schedule::after_failure(
+                    crate::now_unix_ceil(),
+                    every,
+                    failures,
+                    Disposition::Held(left),
+                    r.defaults.max_backoff.0,
+                    0.0,
+                );
+                r.store.record_held(feed.id, next).await?;
+                let outcome = Outcome::Held {
+                    reason: chain(&err),
+                };
+                log_report(feed.url.as_str(), &outcome, 0);
+                return Ok(Report {
+                    feed_url: feed.url.to_string(),
+                    outcome,
+                    duration_ms: 0,
+                    next_fetch_at: next,
+                    store_error: None,
+                });
+            }
             // From when the failure came (a Retry-After counts from the
             // response), not from the second the fetch started.
             let next = schedule::after_failure(
@@ -627,6 +657,11 @@ fn log_report(feed_url: &str, outcome: &Outcome, ms: i64) {
         ),
         Outcome::NotModified => info!(status = %"not_modified", new = 0, ms, "fetched"),
         Outcome::NotStarted => tracing::debug!("not fetched: the daemon is stopping"),
+        Outcome::Held { reason } => info!(
+            status = %"held",
+            reason = %without_url(reason, feed_url),
+            "not fetched"
+        ),
         Outcome::Failed {
             error,
             status,
@@ -706,6 +741,9 @@ pub struct Summary {
     pub backing_off: usize,
     /// Feeds left to the PostgreSQL nodes that were fetching them.
     pub held_elsewhere: usize,
+    /// Feeds not requested: their server's Retry-After (given to another
+    /// of its feeds) was not over.
+    pub held: usize,
 }
 
 /// How far a poll has got, for a progress display: reported once before the
@@ -729,6 +767,7 @@ impl Summary {
             }
             Outcome::NotModified => self.not_modified += 1,
             Outcome::Failed { .. } => self.failed += 1,
+            Outcome::Held { .. } => self.held += 1,
             Outcome::NotStarted => {}
         }
     }
@@ -743,6 +782,13 @@ impl std::fmt::Display for Summary {
         )?;
         if self.backing_off > 0 {
             write!(f, ", {} backing off", self.backing_off)?;
+        }
+        if self.held > 0 {
+            write!(
+                f,
+                ", {} not requested (their server asked for time)",
+                self.held
+            )?;
         }
         if self.held_elsewhere > 0 {
             write!(
@@ -813,6 +859,14 @@ async fn poll_inner(
             if f.enabled && f.consecutive_failures > 0 && waits {
                 f.id = -1;
                 backing_off += 1;
+                // Its server asked for time: its other feeds are not
+                // requested before that is over either (the daemon that
+                // got the answer held them; this process must learn it).
+                if f.asked_for_time
+                    && let Some(t) = f.next_fetch_at
+                {
+                    fetcher.hold_server(&f.fetch_url, Duration::from_secs((t - now) as u64));
+                }
             }
         }
         if backing_off > 0 {

@@ -112,6 +112,8 @@ pub struct Metrics {
     pub fetch_ok: AtomicU64,
     pub fetch_not_modified: AtomicU64,
     pub fetch_error: AtomicU64,
+    /// Feeds not requested while their server's Retry-After was not over.
+    pub held: AtomicU64,
     /// Cumulative counts per bucket of [`DURATION_BUCKETS`], plus +Inf.
     pub duration_buckets: Mutex<Vec<u64>>,
     pub duration_sum_ms: AtomicU64,
@@ -127,6 +129,10 @@ impl Metrics {
             Outcome::Stored(_) => &self.fetch_ok,
             Outcome::NotModified => &self.fetch_not_modified,
             Outcome::Failed { .. } => &self.fetch_error,
+            Outcome::Held { .. } => {
+                self.held.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
             Outcome::NotStarted => return,
         }
         .fetch_add(1, Ordering::Relaxed);
@@ -979,6 +985,11 @@ async fn metrics(State(state): State<Arc<ServerState>>) -> Response {
             c.load(Ordering::Relaxed)
         );
     }
+    let _ = writeln!(
+        out,
+        "# HELP feedloom_requests_held_total Feeds not requested since start because their server's Retry-After was not over.\n# TYPE feedloom_requests_held_total counter\nfeedloom_requests_held_total {}",
+        m.held.load(Ordering::Relaxed)
+    );
     let _ = writeln!(
         out,
         "# HELP feedloom_items_stored Items in the store.\n# TYPE feedloom_items_stored gauge\nfeedloom_items_stored {}",

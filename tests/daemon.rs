@@ -157,7 +157,8 @@ async fn schedules_fire_and_server_hints_push_the_next_fetch_out() {
 
 /// A 429 or 503 with a Retry-After asks the client for time, not one URL:
 /// the host's other feeds are not requested until it is over (at most
-/// `max_backoff`), and say why.
+/// `max_backoff`). They did not fail: no failure is counted on them, and
+/// `/healthz` does not call every feed failing (only the one that was).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retry_after_holds_the_hosts_other_feeds() {
     let srv = FeedServer::start().await;
@@ -165,45 +166,129 @@ async fn retry_after_holds_the_hosts_other_feeds() {
         "/busy.xml",
         Resource::status(503).header("retry-after", "3600"),
     );
+    for p in ["/other.xml", "/third.xml"] {
+        srv.set(
+            p,
+            Resource::feed(rss("Other", &[(Some("1"), None, "x", "d")])),
+        );
+    }
+    let body = format!(
+        "{FAST}{}{}{}",
+        feed_block(&srv.url("/busy.xml"), "every = \"1s\""),
+        feed_block(&srv.url("/other.xml"), "every = \"1s\""),
+        feed_block(&srv.url("/third.xml"), "every = \"1s\"")
+    );
+    let app = spawn_app(&body).await;
+    assert!(wait_for(10, || hits(&srv, "/busy.xml") == 1).await);
+    // (One request of each other feed may have been in flight already.)
+    let other = hits(&srv, "/other.xml") + hits(&srv, "/third.xml");
+    assert!(
+        wait_for(10, || held_for(&app.env, "/other.xml") > 3000
+            && held_for(&app.env, "/third.xml") > 3000)
+        .await,
+        "not held"
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let metrics = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let health = app.http.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200, "{}", health.text().await.unwrap());
+    let env = app.stop().await;
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("feedloom_requests_held_total ") && !l.ends_with(" 0")),
+        "{metrics}"
+    );
+    assert!(
+        hits(&srv, "/other.xml") + hits(&srv, "/third.xml") <= other + 2,
+        "the host was held"
+    );
+    assert_eq!(hits(&srv, "/busy.xml"), 1);
+    assert!(next_gap(&env, "/busy.xml") >= 3000);
+    for p in ["/other.xml", "/third.xml"] {
+        assert!(held_for(&env, p) >= 3000, "{p}: {}s", held_for(&env, p));
+    }
+    assert!(error_of(&env, "/busy.xml").contains("503"));
+}
+
+/// `poll` on a timer learns from the store that a server asked for time: its
+/// feed that got the Retry-After is backing off, and its other feeds are not
+/// requested either until it is over (a poll process does not share the
+/// daemon's memory); they are counted as not requested, not as failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timer_poll_holds_a_server_that_asked_for_time() {
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/busy.xml",
+        Resource::status(429).header("retry-after", "3600"),
+    );
     srv.set(
         "/other.xml",
         Resource::feed(rss("Other", &[(Some("1"), None, "x", "d")])),
     );
-    let body = format!(
-        "{FAST}{}{}",
-        feed_block(&srv.url("/busy.xml"), "every = \"1s\""),
-        feed_block(&srv.url("/other.xml"), "every = \"1s\"")
-    );
-    let app = spawn_app(&body).await;
-    assert!(wait_for(10, || hits(&srv, "/busy.xml") == 1).await);
-    // (One request of the other feed may have been in flight already.)
-    let other = hits(&srv, "/other.xml");
-    let error = || {
-        app.env
-            .reader()
-            .query_row(
-                "SELECT last_error FROM feeds WHERE url LIKE '%/other.xml'",
-                [],
-                |r| r.get::<_, Option<String>>(0),
-            )
-            .unwrap()
-            .unwrap_or_default()
+    // Another server (the same address under another name) is not held.
+    let elsewhere = format!("http://localhost:{}/other.xml", srv.addr.port());
+    let env = TestEnv::new();
+    let cfg = env.config(&format!(
+        "{FAST}{}",
+        feeds_toml(&[srv.url("/busy.xml"), srv.url("/other.xml"), elsewhere])
+    ));
+    let polite = |cfg| {
+        let store = env.open_store();
+        async move {
+            feedloom::refresh::poll_with_progress(cfg, store, None, true)
+                .await
+                .unwrap()
+                .0
+        }
     };
+    let first = polite(&cfg).await;
+    assert_eq!(first.failed, 1, "{first}");
     assert!(
-        wait_for(10, || error().contains("not requested")).await,
+        error_of(&env, "/busy.xml").ends_with("asks for no requests for 1h (Retry-After)"),
         "{}",
-        error()
+        error_of(&env, "/busy.xml")
     );
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let env = app.stop().await;
-    assert!(hits(&srv, "/other.xml") <= other + 1, "the host was held");
+    let before = hits(&srv, "/other.xml");
+    let second = polite(&cfg).await;
     assert_eq!(hits(&srv, "/busy.xml"), 1);
-    for p in ["/busy.xml", "/other.xml"] {
-        assert!(next_gap(&env, p) >= 3000, "{p}: {}s", next_gap(&env, p));
-    }
-    let e = error_of(&env, "/other.xml");
-    assert!(e.contains("answered 429 or 503 with a Retry-After"), "{e}");
-    assert!(error_of(&env, "/busy.xml").contains("503"));
+    assert_eq!(
+        hits(&srv, "/other.xml"),
+        before + 1,
+        "only the other server's feed was requested"
+    );
+    assert_eq!(
+        second.to_string(),
+        "feeds: 0 ok, 1 not modified, 0 failed, 0 disabled, 1 backing off, \
+         1 not requested (their server asked for time); items: 0 new, 0 updated"
+    );
+    // (Its next attempt: when the hold is over.)
+    assert!(held_for(&env, &srv.url("/other.xml")) > 3000);
+}
+
+/// Seconds until a feed's next attempt, if it has no failure stored (-1
+/// otherwise).
+fn held_for(env: &TestEnv, path: &str) -> i64 {
+    env.reader()
+        .query_row(
+            "SELECT CASE WHEN consecutive_failures = 0 AND last_error IS NULL
+                      AND (last_status IS NULL OR last_status <> 'error')
+                 THEN next_fetch_at - CAST(strftime('%s', 'now') AS INTEGER) ELSE -1 END
+             FROM feeds WHERE url LIKE '%' || ?1",
+            [path],
+            |r| r.get::<_, Option<i64>>(0),
+        )
+        .ok()
+        .flatten()
+        .unwrap_or(-1)
 }
 
 /// A server's hold outlives a reload that changes `[fetch]` (a feed of it
@@ -227,14 +312,7 @@ async fn a_reload_keeps_a_servers_hold_and_caps_it_anew() {
     };
     let app = spawn_app(&format!("{FAST}{}", feeds(&["/busy.xml", "/other.xml"]))).await;
     assert!(wait_for(10, || hits(&srv, "/busy.xml") == 1).await);
-    let not_requested = |path: &str| {
-        app.env
-            .try_count(&format!(
-                "SELECT count(*) FROM feeds WHERE url LIKE '%{path}' AND last_error LIKE '%not requested%'"
-            ))
-            .unwrap_or(0)
-            == 1
-    };
+    let not_requested = |path: &str| held_for(&app.env, path) > 3000;
     assert!(wait_for(10, || not_requested("/other.xml")).await);
     // `[fetch]` changes (a new fetcher) and a feed of the server is added.
     app.env.config(&format!(

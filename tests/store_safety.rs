@@ -111,6 +111,7 @@ async fn poll_counts_only_what_was_committed_when_the_disk_fills_up() {
             }
             Outcome::NotModified => panic!("first poll"),
             Outcome::NotStarted => panic!("a poll starts every fetch"),
+            Outcome::Held { reason } => panic!("no server asked for time: {reason}"),
         }
     }
 }

@@ -408,6 +408,22 @@ impl Backend {
         }
     }
 
+    /// A feed not requested while its server's Retry-After is not over:
+    /// only its next attempt is stored (not a fetch, not a failure).
+    pub async fn record_held(
+        &self,
+        feed_id: i64,
+        next_fetch_at: Option<i64>,
+    ) -> Result<(), StoreError> {
+        match self {
+            Backend::Sqlite(s) => {
+                s.call_batched(move |st| st.record_held(feed_id, next_fetch_at))
+                    .await
+            }
+            Backend::Postgres(p) => p.record_held(feed_id, next_fetch_at).await,
+        }
+    }
+
     /// Re-enables a feed disabled after 410 Gone (see [`Store::enable_feed`]).
     pub async fn enable_feed(&self, url: String) -> Result<Option<bool>, StoreError> {
         match self {

@@ -30,6 +30,9 @@ pub struct FeedRef {
     /// when it was last parsed and stored.
     pub body_hash: Option<String>,
     pub body_stored_at: Option<i64>,
+    /// The last fetch failed with a 429 or 503 whose Retry-After asked for
+    /// time (until `next_fetch_at`): its server's other feeds wait too.
+    pub asked_for_time: bool,
 }
 
 /// Facts about one fetch, for the `fetches` log and the feed row.
@@ -310,6 +313,22 @@ impl Store {
         tx.commit().map_err(StoreError::ctx("recording failure"))
     }
 
+    /// A feed not requested while its server's Retry-After is not over: its
+    /// next attempt, and nothing else (no fetch row, no failure counted).
+    pub fn record_held(
+        &mut self,
+        feed_id: i64,
+        next_fetch_at: Option<i64>,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "UPDATE feeds SET next_fetch_at = ?2 WHERE id = ?1",
+                params![feed_id, next_fetch_at],
+            )
+            .map_err(StoreError::ctx("recording a held feed"))?;
+        Ok(())
+    }
+
     /// Sets the first fetch time of feeds that are due now or were never fetched
     /// (`(feed id, time)`, computed by the scheduler so that a start with many
     /// feeds does not fire them all in the same second). A feed whose stored time
@@ -465,11 +484,13 @@ pub(super) fn load_ref(conn: &rusqlite::Connection, id: i64) -> Result<FeedRef, 
     conn.prepare_cached(
         "SELECT url, COALESCE(fetch_url, url), etag, last_modified, enabled,
                 consecutive_failures, next_fetch_at, redirect_url, redirect_count,
-                ttl_minutes, skip_hours, skip_days, update_interval, body_hash, body_stored_at
+                ttl_minutes, skip_hours, skip_days, update_interval, body_hash, body_stored_at,
+                last_status = 'error' AND last_http_status IN (429, 503)
+                    AND last_error LIKE '%(' || ?2 || ')'
          FROM feeds WHERE id = ?1",
     )
     .and_then(|mut s| {
-        s.query_row([id], |r| {
+        s.query_row(params![id, crate::error::ASKED_FOR_TIME], |r| {
             Ok(FeedRef {
                 id,
                 url: parse(r.get(0)?)?,
@@ -493,6 +514,7 @@ pub(super) fn load_ref(conn: &rusqlite::Connection, id: i64) -> Result<FeedRef, 
                 },
                 body_hash: r.get(13)?,
                 body_stored_at: r.get(14)?,
+                asked_for_time: r.get::<_, Option<bool>>(15)?.unwrap_or(false),
             })
         })
     })

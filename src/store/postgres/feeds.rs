@@ -24,10 +24,12 @@ const CLAIM_BATCH: i64 = 500;
 
 pub(super) const REF_COLS: &str = "id, url, COALESCE(fetch_url, url), etag, last_modified, enabled,
     consecutive_failures, next_fetch_at, redirect_url, redirect_count, ttl_minutes,
-    skip_hours, skip_days, update_interval, body_hash, body_stored_at";
+    skip_hours, skip_days, update_interval, body_hash, body_stored_at,
+    COALESCE(last_status = 'error' AND last_http_status IN (429, 503)
+        AND last_error LIKE '%(Retry-After)', FALSE)";
 
 /// The column after [`REF_COLS`].
-const HOST_COL: usize = 16;
+const HOST_COL: usize = 17;
 
 pub(super) fn feed_ref(r: &Row) -> Result<FeedRef, StoreError> {
     let parse = |s: String| {
@@ -58,6 +60,7 @@ pub(super) fn feed_ref(r: &Row) -> Result<FeedRef, StoreError> {
         },
         body_hash: r.get(14),
         body_stored_at: r.get(15),
+        asked_for_time: r.get(16),
     })
 }
 
@@ -603,6 +606,31 @@ impl PgStore {
                     &next_fetch_at,
                     &disable,
                 ],
+            )
+            .await?;
+            tx.exec(c, RELEASE, &[&feed_id, &self.inner.node]).await?;
+            tx.commit(c).await
+        }
+        .await;
+        self.note_commit(&r);
+        r
+    }
+
+    /// A feed not requested while its server's Retry-After is not over: its
+    /// next attempt (no fetch row, no failure counted), the claim released.
+    pub async fn record_held(
+        &self,
+        feed_id: i64,
+        next_fetch_at: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let r = async {
+            let c = "recording a held feed";
+            let mut conn = self.pool().get().await?;
+            let mut tx = conn.tx().await?;
+            tx.exec(
+                c,
+                "UPDATE feeds SET next_fetch_at = $2 WHERE id = $1",
+                &[&feed_id, &next_fetch_at],
             )
             .await?;
             tx.exec(c, RELEASE, &[&feed_id, &self.inner.node]).await?;
