@@ -170,18 +170,47 @@ fn checked_url<'v>(value: &'v str, schemes: &[&str]) -> Option<Cow<'v, str>> {
 }
 
 /// A `srcset` whose every candidate URL passes [`checked_url`] (resolved), else `None`.
+/// Read as the HTML standard reads it: a URL runs to white space (image CDNs
+/// put commas in theirs: `/fetch/w_424,c_limit/x.png 424w`), commas at its
+/// end close the candidate, and its descriptors run to the next comma
+/// outside parentheses.
 fn checked_srcset(value: &str) -> Option<Cow<'_, str>> {
     let mut out = Vec::new();
-    for candidate in value.split(',').map(str::trim).filter(|c| !c.is_empty()) {
-        let (url, descriptor) = candidate
-            .split_once(char::is_whitespace)
-            .unwrap_or((candidate, ""));
+    let mut rest = value;
+    loop {
+        rest = rest.trim_start_matches(|c: char| c.is_ascii_whitespace() || c == ',');
+        if rest.is_empty() {
+            break;
+        }
+        let end = rest
+            .find(|c: char| c.is_ascii_whitespace())
+            .unwrap_or(rest.len());
+        let (raw, after) = rest.split_at(end);
+        let url = raw.trim_end_matches(',');
+        let descriptor;
+        if url.len() < raw.len() {
+            // Commas right after the URL: no descriptors.
+            descriptor = "";
+            rest = after;
+        } else {
+            let mut depth = 0usize;
+            let stop = after
+                .char_indices()
+                .find(|&(_, c)| {
+                    match c {
+                        '(' => depth += 1,
+                        ')' => depth = depth.saturating_sub(1),
+                        ',' if depth == 0 => return true,
+                        _ => {}
+                    }
+                    false
+                })
+                .map_or(after.len(), |(i, _)| i);
+            descriptor = after[..stop].trim();
+            rest = &after[stop..];
+        }
         let url = checked_url(url, RESOURCE_SCHEMES)?;
-        out.push(
-            format!("{url} {}", descriptor.trim())
-                .trim_end()
-                .to_string(),
-        );
+        out.push(format!("{url} {descriptor}").trim_end().to_string());
     }
     (!out.is_empty()).then(|| Cow::Owned(out.join(", ")))
 }
@@ -392,6 +421,24 @@ mod tests {
             "{clean}"
         );
         assert!(!clean.contains(['\u{1b}', '\u{7}']), "{clean}");
+    }
+
+    #[test]
+    fn srcset_urls_keep_their_commas() {
+        // An image CDN's URLs (Substack, Cloudinary, imgix), a candidate
+        // closed by a comma right after its URL, descriptors with a comma in
+        // parentheses, and an unsafe candidate dropping the attribute.
+        let dirty = r#"<img srcset="https://cdn.example/fetch/w_424,c_limit,f_webp/c.png 424w,https://cdn.example/fetch/w_848,c_limit/c.png   848w"><img srcset="a.png,, b.png 2x"><img srcset="x.png 1x (a, b), y.png 2x"><img srcset="ok.png 1x, javascript:alert(1),x 2x">"#;
+        let clean = sanitize(dirty, Some("https://example.org/post/1"));
+        for want in [
+            r#"srcset="https://cdn.example/fetch/w_424,c_limit,f_webp/c.png 424w, https://cdn.example/fetch/w_848,c_limit/c.png 848w""#,
+            r#"srcset="https://example.org/post/a.png, https://example.org/post/b.png 2x""#,
+            r#"srcset="https://example.org/post/x.png 1x (a, b), https://example.org/post/y.png 2x""#,
+        ] {
+            assert!(clean.contains(want), "{want} not in {clean}");
+        }
+        assert!(!clean.contains("javascript"), "{clean}");
+        assert_eq!(clean.matches("srcset").count(), 3, "{clean}");
     }
 
     #[test]
