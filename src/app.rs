@@ -1034,6 +1034,7 @@ pub async fn render_outputs(
         format,
         bytes,
         served,
+        path,
         ..
     } in rendered
     {
@@ -1042,12 +1043,36 @@ pub async fn render_outputs(
         }
         let r = match map.get(&key) {
             Some(old) if old.body.as_ref() == bytes.as_slice() => old.clone(),
+            // The first render since the start: bytes its file already held
+            // date from when the file was written (it is written only when
+            // they change), so a restart does not make every client that
+            // asks with If-Modified-Since download them again.
+            None => match path.as_deref().and_then(|p| written_at(p, &bytes)) {
+                Some(at) if at <= now => Rendered::new(format, bytes, at),
+                _ => Rendered::new(format, bytes, now).after(None, now),
+            },
             old => Rendered::new(format, bytes, now).after(old, now),
         };
         next.insert(key, r);
     }
     *map = next;
     Ok(())
+}
+
+/// When the file at `path` was last written (Unix seconds), if it holds
+/// exactly `bytes`.
+fn written_at(path: &std::path::Path, bytes: &[u8]) -> Option<i64> {
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    if !meta.is_file() || meta.len() != bytes.len() as u64 {
+        return None;
+    }
+    let at = meta
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs();
+    (std::fs::read(path).ok()? == bytes).then_some(i64::try_from(at).ok()?)
 }
 
 /// Sends a message to systemd when run under `Type=notify` (NOTIFY_SOCKET set).

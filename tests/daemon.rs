@@ -557,6 +557,76 @@ async fn a_hung_host_does_not_delay_other_hosts() {
     app.handle.abort();
 }
 
+/// An output's file holds the bytes it served before a restart: they keep
+/// their Last-Modified (when the file was written), so a client that asks
+/// with If-Modified-Since is told it is current, not sent them again. Bytes
+/// that changed while it was down are newer than any date it holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_keeps_the_last_modified_of_unchanged_outputs() {
+    let srv = FeedServer::start().await;
+    let story = |title: &str| {
+        Resource::feed(rss(
+            "Feed",
+            &[(Some("1"), Some("https://e.org/1"), title, "d")],
+        ))
+    };
+    srv.set("/f.xml", story("First story"));
+    let body = format!(
+        "{FAST}{}[[output]]\nname = \"all\"\npath = \"out/all\"\nformats = [\"atom\", \"rss\"]\n",
+        feed_block(&srv.url("/f.xml"), "every = \"1s\"")
+    );
+    async fn served(app: &TestApp, want: &str) -> (String, String) {
+        let end = Instant::now() + Duration::from_secs(10);
+        loop {
+            let r = app.http.get(app.url("/all.atom")).send().await.unwrap();
+            let lm = r.headers()["last-modified"].to_str().unwrap().to_string();
+            let etag = r.headers()["etag"].to_str().unwrap().to_string();
+            let text = r.text().await.unwrap();
+            if text.contains(want) {
+                return (lm, etag);
+            }
+            assert!(
+                Instant::now() < end,
+                "{want} never served: {lm} {etag} {text}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    let app = spawn_app(&body).await;
+    let (lm, etag) = served(&app, "First story").await;
+    let env = app.stop().await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let app = spawn_app_in(env, &body).await;
+    let (lm2, etag2) = served(&app, "First story").await;
+    assert_eq!((&lm2, &etag2), (&lm, &etag));
+    let r = app
+        .http
+        .get(app.url("/all.atom"))
+        .header("if-modified-since", &lm)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 304);
+    // Changed while it was down: a later date, and the new bytes.
+    let env = app.stop().await;
+    std::fs::write(env.path("out/all.atom"), "tampered").unwrap();
+    srv.set("/f.xml", story("Second story"));
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let app = spawn_app_in(env, &body).await;
+    let (lm3, _) = served(&app, "Second story").await;
+    let date = |s: &str| feedloom::fetch::parse_http_date(s).unwrap();
+    assert!(date(&lm3) > date(&lm), "{lm3} after {lm}");
+    let r = app
+        .http
+        .get(app.url("/all.atom"))
+        .header("if-modified-since", &lm)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    app.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outputs_are_served_with_etag_304_gzip_and_head() {
     let srv = FeedServer::start().await;
@@ -719,7 +789,7 @@ async fn healthz_and_metrics_answer_with_the_expected_fields() {
     srv.set("/bad.xml", Resource::status(404));
     let body = format!(
         "{FAST}[defaults]\nspread = \"1s\"\n\n{}{}",
-        feed_block(&srv.url("/f.xml"), "every = \"1h\""),
+        feed_block(&srv.url("/f.xml"), "every = \"1s\""),
         // A private feed's token: the operator's pages name the feed
         // without it.
         feed_block(&srv.url("/bad.xml?token=sekrit42&page=2"), "every = \"1h\"")
