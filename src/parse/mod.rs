@@ -453,6 +453,18 @@ fn read(bytes: &[u8], root: &legacy::Root, base: &Url) -> Result<(model::Feed, b
             }
         };
         let err = match attempt(current.as_ref()) {
+            // Fewer entries than entry tags: some sat inside an element left
+            // open (a stray `<br>`, a missing `</item>`), and feed-rs read
+            // none of them. Read unnested, if that reads more.
+            Ok(feed) if feed.entries.len() < repair::entry_tags(&current) => {
+                let more = repair::with_entries_unnested(&current, balance)
+                    .and_then(|fixed| attempt(&fixed).ok().map(|f| (f, fixed)))
+                    .filter(|(f, _)| f.entries.len() > feed.entries.len());
+                match more {
+                    Some((more, _)) => return Ok((more, true)),
+                    None => return Ok((feed, matches!(current, Cow::Owned(_)))),
+                }
+            }
             Ok(feed) => return Ok((feed, matches!(current, Cow::Owned(_)))),
             Err(e) => e,
         };
@@ -865,6 +877,75 @@ mod tests {
                 Some("100000000000000000000001"),
                 Some("100000000000000000000002")
             ]
+        );
+    }
+
+    /// An element left open between entries (a stray `<br>` or `<p>`, a PHP
+    /// warning's markup, a missing `</item>` or `</entry>`) costs no entry:
+    /// feed-rs took every later entry for its child and read none of them,
+    /// and the fetch was an `ok` with nothing stored.
+    #[test]
+    fn an_element_left_open_between_entries_costs_no_entry() {
+        let item = |i: usize| {
+            format!(
+                "<item><title>T{i}</title><guid>g{i}</guid><description>b{i}</description></item>"
+            )
+        };
+        let items = |from: usize| (from..6).map(item).collect::<String>();
+        let rss = |middle: String| {
+            format!(
+                "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>t</title>{middle}</channel></rss>"
+            )
+        };
+        let entry = |i: usize| format!("<entry><id>e{i}</id><title>A{i}</title></entry>");
+        let cases = [
+            rss(format!("<br>{}", items(0))),
+            rss(format!("<p>Powered by x{}", items(0))),
+            rss(format!("{}<br /><b>Warning</b>: x in <b>y.php</b><br>{}", item(0), items(1))),
+            rss(format!(
+                "{}<item><title>T2</title><guid>g2</guid><description>b2</description>{}",
+                items(0).replace(&item(2), "").replace(&items(3), ""),
+                items(3)
+            )),
+            format!(
+                "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>a</title><br>{}</feed>",
+                (0..6).map(entry).collect::<String>()
+            ),
+            format!(
+                "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>a</title>{}<entry><id>e5</id><title>A5</title></feed>",
+                (0..5).map(entry).collect::<String>()
+            ),
+            format!(
+                "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" xmlns=\"http://purl.org/rss/1.0/\">\
+                 <channel rdf:about=\"x\"><title>r</title></channel><br>{}</rdf:RDF>",
+                (0..6)
+                    .map(|i| format!("<item rdf:about=\"u{i}\"><title>R{i}</title><link>http://e.org/{i}</link></item>"))
+                    .collect::<String>()
+            ),
+        ];
+        for doc in &cases {
+            let d = parse(doc.as_bytes(), None, &base(), Limits::default())
+                .unwrap_or_else(|e| panic!("{e}: {doc}"));
+            assert_eq!(d.entries.len(), 6, "{doc}");
+            let titles: Vec<_> = d.entries.iter().map(|e| e.title.clone().unwrap()).collect();
+            assert!(titles[5].ends_with('5'), "{titles:?}");
+            for (i, t) in titles.iter().enumerate() {
+                assert!(t.ends_with(&i.to_string()), "{titles:?} {doc}");
+            }
+        }
+        // A raw `<item>` inside CDATA is text: nothing moves.
+        let doc = rss(
+            "<item><title>How</title><guid>h</guid><description><![CDATA[write <item> twice <item>]]></description></item>"
+                .to_string(),
+        );
+        let d = parse(doc.as_bytes(), None, &base(), Limits::default()).unwrap();
+        assert_eq!(d.entries.len(), 1);
+        assert!(
+            d.entries[0]
+                .summary
+                .as_deref()
+                .unwrap()
+                .contains("<item> twice")
         );
     }
 

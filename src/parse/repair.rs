@@ -290,6 +290,130 @@ pub(super) fn with_tags_balanced(text: &[u8]) -> Option<Vec<u8>> {
     changed.then_some(out)
 }
 
+/// How many entry start tags (`<item>`, `<entry …>`, unprefixed) the text
+/// holds: more than feed-rs read means some sat inside an element left open
+/// (see [`with_entries_unnested`]). A raw `<item>` inside a CDATA section
+/// counts too; the repair then finds nothing to do.
+pub(super) fn entry_tags(text: &[u8]) -> usize {
+    let mut n = 0;
+    for needle in [&b"<item"[..], b"<entry"] {
+        for at in memchr::memmem::find_iter(text, needle) {
+            if matches!(
+                text.get(at + needle.len()),
+                Some(b'>' | b' ' | b'\t' | b'\r' | b'\n' | b'/')
+            ) {
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+/// The document with every entry (`item`, `entry`) moved out of an element
+/// left open before it, as an HTML parser reads a new list item: the elements
+/// opened inside its channel, feed or root since (a stray `<br>` or `<p>`, a
+/// PHP warning's markup, an entry whose end tag is missing) are closed just
+/// before it. Also balances the end tags as [`with_tags_balanced`] does.
+/// feed-rs took every later entry for a child of that element and read none
+/// of them, and the fetch was an `ok`. `None` when no entry is inside another
+/// element, for a document cut short, and for one whose tags balance (unless
+/// `balanced`: they were balanced by [`with_tags_balanced`]): there an entry
+/// inside another element was written so (an Atom `<source>` may hold one),
+/// not left there by a fault.
+pub(super) fn with_entries_unnested(text: &[u8], balanced: bool) -> Option<Vec<u8>> {
+    use quick_xml::events::Event;
+    if !balanced {
+        with_tags_balanced(text)?;
+    }
+    fn local(name: &[u8]) -> &[u8] {
+        name.rsplit(|b| *b == b':').next().unwrap_or(name)
+    }
+    let is_entry = |name: &[u8]| matches!(local(name), b"item" | b"entry");
+    let is_container = |name: &[u8]| matches!(local(name), b"channel" | b"feed" | b"RDF" | b"rss");
+    let mut reader = quick_xml::Reader::from_reader(text);
+    let config = reader.config_mut();
+    config.check_end_names = false;
+    config.allow_unmatched_ends = true;
+    config.allow_dangling_amp = true;
+    let mut out = Vec::with_capacity(text.len() + 64);
+    let mut copied = 0;
+    let mut open: Vec<(usize, usize)> = Vec::new();
+    let mut moved = false;
+    let close = |out: &mut Vec<u8>, (from, to): (usize, usize)| {
+        out.extend_from_slice(b"</");
+        out.extend_from_slice(&text[from..to]);
+        out.push(b'>');
+    };
+    let offset = |s: &[u8]| super::defuse::offset_in(text, s);
+    loop {
+        let start = reader.buffer_position() as usize;
+        match reader.read_event() {
+            Ok(Event::Start(e)) => {
+                let name = e.name();
+                let name: &str = name.as_ref();
+                let name = name.as_bytes();
+                if is_entry(name) {
+                    // The innermost open entry or container: an entry closes
+                    // with whatever it holds; a container keeps the entry.
+                    let keep = open
+                        .iter()
+                        .rposition(|&(f, t)| is_entry(&text[f..t]) || is_container(&text[f..t]));
+                    if let Some(k) = keep {
+                        let (f, t) = open[k];
+                        let upto = if is_entry(&text[f..t]) { k } else { k + 1 };
+                        if upto < open.len() {
+                            out.extend_from_slice(&text[copied..start]);
+                            for inner in open.drain(upto..).rev() {
+                                close(&mut out, inner);
+                            }
+                            copied = start;
+                            moved = true;
+                        }
+                    }
+                }
+                let from = offset(name)?;
+                open.push((from, from + name.len()));
+                if open.len() > MAX_DEPTH {
+                    return None;
+                }
+            }
+            Ok(Event::End(e)) => {
+                let name = e.name();
+                let name: &str = name.as_ref();
+                let name = name.as_bytes();
+                let found = open
+                    .iter()
+                    .rev()
+                    .take(64)
+                    .position(|&(from, to)| &text[from..to] == name)
+                    .map(|back| open.len() - 1 - back);
+                match found {
+                    Some(i) if i + 1 == open.len() => {
+                        open.pop();
+                    }
+                    Some(i) => {
+                        out.extend_from_slice(&text[copied..start]);
+                        for inner in open.drain(i + 1..).rev() {
+                            close(&mut out, inner);
+                        }
+                        open.pop();
+                        copied = start;
+                    }
+                    None => {
+                        out.extend_from_slice(&text[copied..start]);
+                        copied = reader.buffer_position() as usize;
+                    }
+                }
+            }
+            Ok(Event::Eof) if open.is_empty() => break,
+            Ok(Event::Eof) | Err(_) => return None,
+            Ok(_) => {}
+        }
+    }
+    out.extend_from_slice(&text[copied..]);
+    moved.then_some(out)
+}
+
 /// Runs feed-rs on `doc`, never letting it panic. feed-rs 3.0 panics (a byte
 /// index inside a character) on a person field (RSS author, managingEditor,
 /// webMaster, dc:creator; a JSON Feed author name) whose e-mail address touches
