@@ -142,9 +142,10 @@ impl Refresher {
         // after the upgrade; migration 12 clears the validators, so a server
         // that answered 304 sends the body too). v3: the readings of the
         // parser's raw entries v7 (guid links, titles' references, charset
-        // labels): a body stored before is read once more.
+        // labels): a body stored before is read once more. v4: raw entries
+        // v8 (xml:base of content, entries inside an element left open).
         let body_tag = format!(
-            "v3 entries={} field={} strip={}",
+            "v4 entries={} field={} strip={}",
             cfg.fetch.max_entries,
             cfg.fetch.max_field.0,
             canon.tag()

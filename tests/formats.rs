@@ -1060,3 +1060,79 @@ fn rss_author_and_source_title_are_escaped_like_the_title() {
         "{rss}"
     );
 }
+
+/// Relative URLs in a story's HTML resolve against the base `xml:base` sets
+/// for it (on the feed, the entry or the content itself), not the story's
+/// link (a proxy's link put a CDN's pictures under the proxy's host); a story
+/// without a link resolves them against its feed's URL (they were dropped).
+/// Every format shows the same.
+#[test]
+fn relative_urls_follow_xml_base_and_a_linkless_story_its_feed() {
+    let doc = br#"<feed xmlns="http://www.w3.org/2005/Atom" xml:base="http://blog.example/">
+      <title>b</title>
+      <entry><id>1</id><title>One</title><link href="http://feedproxy.example/~r/blog/1"/>
+        <content type="html" xml:base="http://cdn.example/media/">&lt;img src="pic.png"&gt;</content>
+        <summary type="html">&lt;a href="2026/12/chart.png"&gt;c&lt;/a&gt;</summary></entry>
+      <entry xml:base="/2026/"><id>2</id><title>Two</title><link href="http://feedproxy.example/~r/blog/2"/>
+        <content type="html">&lt;a href="x.html"&gt;x&lt;/a&gt;</content></entry>
+      <entry><id>3</id><title>Three</title><link href="http://blog.example/"/>
+        <content type="html">&lt;img src="same.png"&gt;</content></entry>
+    </feed>"#;
+    let base = url::Url::parse("http://feedproxy.example/feed.atom").unwrap();
+    let d = feedloom::parse::parse(doc, None, &base, feedloom::parse::Limits::default()).unwrap();
+    assert_eq!(d.entries.len(), 3);
+    // Where the base is the link itself, nothing is added.
+    assert_eq!(
+        d.entries[2].content.as_deref(),
+        Some(r#"<img src="same.png">"#)
+    );
+    let mut stories = Vec::new();
+    for (i, e) in d.entries.iter().enumerate() {
+        let mut s = story(
+            &format!("s{i}"),
+            e.title.as_deref(),
+            e.link.as_deref(),
+            e.content.as_deref(),
+        );
+        s.summary = e.summary.clone();
+        stories.push(s);
+    }
+    // A story without a link, from a feed at a web address.
+    stories.push(story(
+        "s3",
+        Some("Four"),
+        None,
+        Some(r#"<img src="/images/graph.png" alt="g"><a href="//cdn.example/x">x</a>"#),
+    ));
+    let out = output("[[output]]\nname = \"all\"\n");
+    for format in [Format::Atom, Format::Rss, Format::Json, Format::Html] {
+        let (_, text) = render(&out, stories.clone(), format);
+        let text = text
+            .replace("\\/", "/")
+            .replace("&quot;", "\"")
+            .replace("\\\"", "\"");
+        for want in [
+            "http://cdn.example/media/pic.png",
+            "http://blog.example/2026/x.html",
+            "http://blog.example/same.png",
+            "https://feeds.example.org/images/graph.png",
+            "https://cdn.example/x",
+        ] {
+            assert!(text.contains(want), "{format:?}: {want} not in {text}");
+        }
+        if matches!(format, Format::Html) {
+            assert!(
+                text.contains("http://blog.example/2026/12/chart.png"),
+                "{text}"
+            );
+        }
+        assert!(
+            !text.contains("feedproxy.example/~r/blog/pic.png"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("<base") && !text.contains("&lt;base"),
+            "{text}"
+        );
+    }
+}

@@ -281,13 +281,16 @@ async fn no_output_publishes_a_script_url_and_no_story_is_lost() {
     ] {
         assert!(atom.contains(title) && rss.contains(title), "{title}");
     }
-    // Relative URLs: resolved against an http(s) link, dropped against a script
-    // or data base (their text stays).
+    // Relative URLs: resolved against an http(s) link, never against a
+    // script or data base (their text stays); a story whose link was
+    // refused has them resolved against its feed's URL.
     assert!(atom.contains("https://cdn.example/x"), "{atom}");
     assert!(atom.contains("https://good.example/post/rel/8"), "{atom}");
     assert!(atom.contains("https://good.example/post/7#note"), "{atom}");
     assert!(atom.contains("six foo") && atom.contains("script-based baz"));
-    assert!(!atom.contains("href=\"foo\"") && !atom.contains("bar.png"));
+    assert!(!atom.contains("href=\"foo\""), "{atom}");
+    assert!(atom.contains(&srv.url("/bar.png")), "{atom}");
+    assert!(atom.contains(&srv.url("/baz")), "{atom}");
     // Against the good link a relative image resolves; the shared story names both feeds.
     let j2 = json["items"]
         .as_array()

@@ -99,7 +99,13 @@ static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
 /// Sanitises an HTML fragment for readers; relative URLs resolve against `base`
 /// when it is an `http`/`https` URL.
 pub fn sanitize(html: &str, base: Option<&str>) -> String {
-    let base = base.and_then(urls::web_base);
+    // A leading `<base href>` (what `xml:base` set for this HTML, written by
+    // the parser; or the feed's own) is its base, as in a browser.
+    let (html, own) = leading_base(html);
+    let base = own
+        .as_deref()
+        .and_then(urls::web_base)
+        .or_else(|| base.and_then(urls::web_base));
     BASE.with(|b| *b.borrow_mut() = base);
     let clean = SANITIZER.clean(html).to_string();
     BASE.with(|b| *b.borrow_mut() = None);
@@ -109,6 +115,30 @@ pub fn sanitize(html: &str, base: Option<&str>) -> String {
         Cow::Borrowed(_) => clean,
         Cow::Owned(o) => o,
     }
+}
+
+/// `html` without a `<base href="…">` it starts with, and that base.
+fn leading_base(html: &str) -> (&str, Option<String>) {
+    let none = (html, None);
+    let t = html.trim_start();
+    let Some(rest) = t
+        .get(..11)
+        .filter(|p| p.eq_ignore_ascii_case("<base href="))
+        .map(|_| &t[11..])
+    else {
+        return none;
+    };
+    let (quote, rest) = match rest.chars().next() {
+        Some(q @ ('"' | '\'')) => (q, &rest[1..]),
+        _ => return none,
+    };
+    let Some(end) = rest.find(quote) else {
+        return none;
+    };
+    let Some(after) = rest[end + 1..].trim_start().strip_prefix('>') else {
+        return none;
+    };
+    (after, Some(crate::parse::decode_entities(&rest[..end])))
 }
 
 /// How an attribute carries URLs.

@@ -218,12 +218,18 @@ impl HtmlCache {
         stories
             .into_iter()
             .map(|mut story| {
+                let had_link = story.link.is_some();
                 clean::check_story(&mut story);
-                let html = story.html.as_ref().map(|raw| self.clean(&story.link, raw));
-                let summary = story
-                    .summary
-                    .as_ref()
-                    .map(|raw| self.clean(&story.link, raw));
+                // Relative URLs resolve against the story's link, else (a
+                // story without one) against the feed's own URL: they were
+                // dropped, and readers got `<img alt="graph">`. (Not when
+                // its link was refused: a script URL names no base.)
+                let base = match had_link {
+                    true => story.link.clone(),
+                    false => Some(story.source.feed_url.clone()),
+                };
+                let html = story.html.as_ref().map(|raw| self.clean(&base, raw));
+                let summary = story.summary.as_ref().map(|raw| self.clean(&base, raw));
                 let (html, summary) = readable(html, summary);
                 Prepared {
                     story,

@@ -308,7 +308,7 @@ fn url_len(value: &[u8]) -> usize {
 /// the bases in force summed over every element would pass
 /// [`MAX_BASE_COPIES`] (feed-rs copies the base in force into each). `None`
 /// when nothing is dropped.
-fn bounded_bases(text: &[u8]) -> Option<Vec<u8>> {
+pub(super) fn bounded_bases(text: &[u8]) -> Option<Vec<u8>> {
     memchr::memmem::find(text, b"xml:base")?;
     let mut reader = super::legacy::reader(text);
     // URL bytes of xml:base in force at each open element.

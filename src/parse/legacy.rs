@@ -786,6 +786,73 @@ pub(super) enum Copied {
     From { author: Option<String> },
 }
 
+/// The bases `xml:base` sets for each Atom entry's `<content>` and
+/// `<summary>` (on the feed, the entry or the element itself, resolved
+/// against `doc`), in document order: `None` where no `xml:base` is in force.
+/// feed-rs resolves links by them, not the relative URLs inside the HTML
+/// (a CDN's pictures were published under the proxy's host). `None` when the
+/// document cannot be read to its end.
+pub(super) fn content_bases(
+    text: &[u8],
+    doc: &url::Url,
+) -> Option<Vec<(Option<url::Url>, Option<url::Url>)>> {
+    use std::rc::Rc;
+    // (Past the bytes of bases feed-rs is shown, none: see defuse.)
+    let bounded = super::defuse::bounded_bases(text);
+    let mut reader = reader(bounded.as_deref().unwrap_or(text));
+    // The base in force inside each open element (shared, not copied, by the
+    // elements inside it).
+    let mut stack: Vec<Option<Rc<url::Url>>> = Vec::new();
+    let mut out = Vec::new();
+    let mut in_entry = false;
+    loop {
+        match reader.read_event().ok()? {
+            Event::Start(e) => {
+                let parent = stack.last().cloned().flatten();
+                let base = match attr(&e, "xml:base") {
+                    Some(b) => parent
+                        .as_deref()
+                        .unwrap_or(doc)
+                        .join(super::decode_entities(&b).trim())
+                        .ok()
+                        .map(Rc::new)
+                        .or(parent),
+                    None => parent,
+                };
+                let local = e.name().local_name();
+                let here = || base.as_deref().cloned();
+                match (stack.len(), local.as_ref()) {
+                    (1, "entry") => {
+                        in_entry = true;
+                        out.push((None, None));
+                    }
+                    (2, "content") if in_entry => {
+                        if let Some(last) = out.last_mut() {
+                            last.0 = here();
+                        }
+                    }
+                    (2, "summary") if in_entry => {
+                        if let Some(last) = out.last_mut() {
+                            last.1 = here();
+                        }
+                    }
+                    _ => {}
+                }
+                stack.push(base);
+            }
+            Event::End(_) => {
+                stack.pop();
+                if stack.len() == 1 {
+                    in_entry = false;
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    Some(out)
+}
+
 /// For each entry of an Atom document (children of its root, as feed-rs
 /// reads them), whether it has a `<source>` child, and that source's
 /// author's name. `None` when the document does not read to its end.

@@ -157,7 +157,10 @@ fn if_compressed(body: &[u8], e: ParseError) -> ParseError {
 /// (feed-rs kept the text before it); a
 /// single-byte charset label on valid UTF-8 is not believed. Entries that
 /// read differently are reported updated, once.
-const RAW_VERSION: &str = "feedloom raw entries v7";
+/// v8: an Atom entry's content and summary under an `xml:base` other than
+/// its link start with `<base href>` (their relative URLs resolved against
+/// the link before); entries that sat inside an element left open are read.
+const RAW_VERSION: &str = "feedloom raw entries v8";
 
 /// A document parsed by [`parse_known`].
 #[derive(Debug)]
@@ -388,8 +391,14 @@ fn parse_prepared(
         )
         && memchr::memmem::find(&bytes, b"<channel").is_none()
         && memchr::memmem::find(&bytes, b":channel").is_none();
+    // Bases for the HTML of Atom entries (scanned only when the document
+    // names one).
+    let bases = (feed.feed_type == model::FeedType::Atom
+        && memchr::memmem::find(&bytes, b"xml:base").is_some())
+    .then(|| legacy::content_bases(&bytes, base))
+    .flatten();
     drop(bytes);
-    let mut doc = map_feed(feed, base, limits, cut, fallback_links, copied);
+    let mut doc = map_feed(feed, base, limits, cut, fallback_links, copied, bases);
     doc.unread = unread;
     if doc.entries.is_empty()
         && doc.title.is_none()
@@ -520,8 +529,13 @@ fn map_feed(
     cut: usize,
     fallback_links: Option<Vec<Option<String>>>,
     copied: Option<Vec<legacy::Copied>>,
+    bases: Option<Vec<ContentBases>>,
 ) -> Document {
     let total = feed.entries.len();
+    // (Lined up with feed-rs's entries only when both saw as many.)
+    let bases = bases
+        .filter(|b| b.len() == total)
+        .unwrap_or_else(|| vec![(None, None); total]);
     let site_url = alternate_link(&feed.links, base);
     // The extension links line up with feed-rs's entries only when both saw the
     // same number of entries.
@@ -575,13 +589,16 @@ fn map_feed(
         model::FeedType::RSS0 | model::FeedType::RSS1
     );
     let entries = newest(
-        feed.entries.into_iter().zip(elsewhere).collect(),
+        feed.entries
+            .into_iter()
+            .zip(elsewhere.into_iter().zip(bases))
+            .collect(),
         limits.max_entries,
     )
     .into_iter()
-    .map(|(e, elsewhere)| Entry {
+    .map(|(e, (elsewhere, bases))| Entry {
         link_found_elsewhere: elsewhere,
-        ..map_entry(e, base, limits.max_field, loose, rdf)
+        ..with_content_bases(map_entry(e, base, limits.max_field, loose, rdf), bases)
     })
     .collect();
     Document {
@@ -727,6 +744,75 @@ fn map_entry(e: model::Entry, base: &Url, max: usize, loose: bool, rdf: bool) ->
         enclosures,
         link_found_elsewhere: false,
     }
+}
+
+/// The bases `xml:base` sets for an entry's content and summary.
+type ContentBases = (Option<Url>, Option<Url>);
+
+/// The entry with the base `xml:base` sets for its content and its summary
+/// written before each as `<base href="…">`, where it is not the entry's link
+/// (outputs resolve relative URLs in them against the link otherwise: a
+/// proxy's link put a CDN's pictures under the proxy's host). Only http(s)
+/// bases.
+fn with_content_bases(mut e: Entry, (content, summary): ContentBases) -> Entry {
+    let prefix = |html: &mut Option<String>, base: Option<Url>| {
+        let Some(base) = base.filter(|b| matches!(b.scheme(), "http" | "https")) else {
+            return;
+        };
+        if e.link.as_deref() == Some(base.as_str()) {
+            return;
+        }
+        if let Some(h) = html.as_mut().filter(|h| has_relative_url(h)) {
+            *h = format!(
+                "<base href=\"{}\">{h}",
+                base.as_str().replace('&', "&amp;").replace('"', "%22")
+            );
+        }
+    };
+    let mut content_html = e.content.take();
+    prefix(&mut content_html, content);
+    let mut summary_html = e.summary.take();
+    prefix(&mut summary_html, summary);
+    e.content = content_html;
+    e.summary = summary_html;
+    e
+}
+
+/// Whether HTML has a URL attribute (`href`, `src`, `srcset`, `poster`, …)
+/// whose value is relative (no scheme): only then does its base matter.
+fn has_relative_url(html: &str) -> bool {
+    const NAMES: &[&str] = &[
+        "href",
+        "src",
+        "srcset",
+        "poster",
+        "cite",
+        "background",
+        "data",
+    ];
+    let bytes = html.as_bytes();
+    let lower = html.to_ascii_lowercase();
+    memchr::memchr_iter(b'=', bytes).any(|at| {
+        let before = lower[..at].trim_end();
+        let named = NAMES.iter().any(|n| {
+            before.ends_with(n)
+                && before[..before.len() - n.len()]
+                    .chars()
+                    .next_back()
+                    .is_some_and(|c| c.is_ascii_whitespace() || c == '"' || c == '\'')
+        });
+        if !named {
+            return false;
+        }
+        let value = html[at + 1..].trim_start();
+        let value = value.trim_start_matches(['"', '\'']).trim_start();
+        let scheme = value.find(':').map(|i| &value[..i]).filter(|s| {
+            s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+        });
+        scheme.is_none() && !value.starts_with('#')
+    })
 }
 
 /// A date a feed can mean: years 1-9999 (RFC 822 and RFC 3339 write no other).
