@@ -1136,3 +1136,36 @@ fn relative_urls_follow_xml_base_and_a_linkless_story_its_feed() {
         );
     }
 }
+
+/// A story's own summary beside its content reaches the feeds too (it was on
+/// the river page only): Atom `<summary type="html">`, JSON Feed `summary` as
+/// plain text.
+#[test]
+fn a_summary_beside_content_reaches_atom_and_json() {
+    let mut s = story(
+        "s",
+        Some("T"),
+        Some("https://e.example/1"),
+        Some("<p>The whole text.</p>"),
+    );
+    s.summary = Some("<p>In <b>short</b> &amp; sweet</p>".into());
+    let plain = story(
+        "p",
+        Some("P"),
+        Some("https://e.example/2"),
+        Some("<p>No summary.</p>"),
+    );
+    let out = output("[[output]]\nname = \"all\"\n");
+    let (_, atom) = render(&out, vec![s.clone(), plain.clone()], Format::Atom);
+    assert_valid(Format::Atom, &atom, "atom with a summary");
+    assert_eq!(atom.matches("<summary type=\"html\">").count(), 1, "{atom}");
+    assert!(
+        atom.contains("&lt;b&gt;short&lt;/b&gt; &amp;amp; sweet"),
+        "{atom}"
+    );
+    let (_, json) = render(&out, vec![s, plain], Format::Json);
+    assert_valid(Format::Json, &json, "json with a summary");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["items"][0]["summary"], "In short & sweet", "{json}");
+    assert!(v["items"][1].get("summary").is_none(), "{json}");
+}

@@ -116,6 +116,12 @@ fn entry(w: &mut Writer<Vec<u8>>, p: &Prepared) -> io::Result<()> {
                 .with_attribute(("type", "text"))
                 .write_empty()?;
         }
+        // The feed's own summary beside its content (the river page's lead).
+        if let Some(h) = p.summary.as_deref().filter(|h| !h.trim().is_empty()) {
+            w.create_element("summary")
+                .with_attribute(("type", "html"))
+                .write_text_content(BytesText::new(&xml_safe(h)))?;
+        }
         w.create_element("source").write_inner_content(|w| {
             // (No URL: a `file:` feed, or one whose query holds a secret.)
             let url = Some(s.source.feed_url.as_str()).filter(|u| !u.is_empty());

@@ -39,6 +39,15 @@ fn item(p: &Prepared) -> Value {
         "content_html".into(),
         json!(p.html.as_deref().unwrap_or("")),
     );
+    // The feed's own summary beside its content, as JSON Feed's plain text.
+    if let Some(text) = p
+        .summary
+        .as_deref()
+        .map(|h| crate::parse::strip_tags(h).trim().to_string())
+        .filter(|t| !t.is_empty())
+    {
+        m.insert("summary".into(), json!(text));
+    }
     m.insert("date_published".into(), json!(rfc3339(p.published())));
     m.insert("date_modified".into(), json!(rfc3339(p.updated())));
     if let Some(a) = &s.author {
