@@ -22,8 +22,9 @@ pub fn relative(t: i64, now: i64) -> (String, Option<i64>) {
         a if a < DAY => (a / HOUR, HOUR, "hour"),
         a => (a / DAY, DAY, "day"),
     };
+    // ("1 day ago", not "yesterday": a story of 47 hours ago was two
+    // calendar days back.)
     let label = match (n, one) {
-        (1, "day") => "yesterday".to_string(),
         (1, _) => format!("1 {one} ago"),
         _ => format!("{n} {one}s ago"),
     };
@@ -61,7 +62,8 @@ mod tests {
             (5 * 60 + 7, "5 minutes ago", Some(53)),
             (3600, "1 hour ago", Some(3600)),
             (3 * 3600 + 1, "3 hours ago", Some(3599)),
-            (86_400, "yesterday", Some(86_400)),
+            (86_400, "1 day ago", Some(86_400)),
+            (47 * 3600, "1 day ago", Some(3600)),
             (2 * 86_400, "2 days ago", Some(86_400)),
             (59 * 86_400 + 5, "59 days ago", Some(86_395)),
         ];
