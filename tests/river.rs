@@ -140,6 +140,8 @@ async fn river_page_shows_each_story_with_link_time_sources_and_more() {
     assert!(page.contains("<h1>Everything &amp; more</h1>"));
     // The title links to the story; both feeds are named on the shared story.
     let shared = story_html(&page, "Shared story");
+    // Each story takes its direction from its own text (Hebrew, Arabic).
+    assert!(shared.contains("dir=\"auto\""), "{shared}");
     assert!(
         shared.contains(
             r#"<h2><a href="https://shared.example/story" rel="noreferrer">Shared story</a></h2>"#

@@ -134,7 +134,7 @@ fn story(p: &Prepared, now: Option<i64>, stale_at: &mut Option<i64>) -> Markup {
     let sources: Vec<&Source> = std::iter::once(&s.source).chain(&s.also).collect();
     let anchor = format!("s-{}", s.uid.rsplit(':').next().unwrap_or(&s.uid));
     html! {
-        article.story id=(anchor) {
+        article.story id=(anchor) dir="auto" {
             h2 {
                 @if let Some(link) = &s.link { a href=(link) rel="noreferrer" { (title) } } @else { (title) }
             }

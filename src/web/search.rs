@@ -118,7 +118,7 @@ fn hit(h: &Hit, now: i64) -> Markup {
     let link = s.link.as_deref().and_then(crate::urls::safe_link);
     let untitled = h.title.iter().all(|t| t.text.trim().is_empty());
     html! {
-        article.story.hit {
+        article.story.hit dir="auto" {
             h2 {
                 @if let Some(l) = link {
                     a href=(l) rel="noreferrer" { @if untitled { "(untitled)" } @else { (marks(&h.title)) } }
