@@ -155,6 +155,25 @@ impl StoreLock {
             }
             Err(TryLockError::Error(e)) => return Err(io(e)),
         }
+        // A store with other names (hard links) has a lock, a WAL and a
+        // shared-memory file per name: a writer through another name saw
+        // none of this one's commits, and its WAL, replayed later, threw
+        // them away without an error.
+        use std::os::unix::fs::MetadataExt;
+        if let Ok(meta) = std::fs::metadata(db)
+            && meta.nlink() > 1
+        {
+            return Err(io(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!(
+                    "the store file has {} names (hard links); each name would get its own lock \
+                     and write-ahead log, and one writer's commits would be lost: remove the \
+                     other names (find them with `find / -xdev -samefile {}`)",
+                    meta.nlink(),
+                    db.display()
+                ),
+            )));
+        }
         file.set_len(0).map_err(io)?;
         file.rewind().map_err(io)?;
         writeln!(file, "feedloom {command} (pid {})", std::process::id()).map_err(io)?;
@@ -262,6 +281,23 @@ mod tests {
         let again = StoreLock::acquire(&db, "poll").unwrap();
         let text = std::fs::read_to_string(again.path()).unwrap();
         assert!(text.starts_with("feedloom poll (pid "), "{text}");
+    }
+
+    #[test]
+    fn a_store_with_another_name_is_refused_to_writers() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("s.db");
+        std::fs::write(&db, b"").unwrap();
+        std::fs::hard_link(&db, dir.path().join("hard.db")).unwrap();
+        for name in ["s.db", "hard.db"] {
+            let e = StoreLock::acquire(&dir.path().join(name), "poll")
+                .err()
+                .unwrap()
+                .to_string();
+            assert!(e.contains("2 names (hard links)"), "{e}");
+        }
+        std::fs::remove_file(dir.path().join("hard.db")).unwrap();
+        assert!(StoreLock::acquire(&db, "poll").is_ok());
     }
 
     #[test]
