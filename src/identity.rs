@@ -348,7 +348,11 @@ pub fn dates_to_keep(
     stamped: (bool, bool),
     now: i64,
 ) -> (Option<i64>, Option<i64>) {
+    // A placeholder stored before placeholders were read as no date (Go's
+    // zero time, the epoch itself) is no date either: it stayed for good.
+    let placeholder = |t: i64| t == 0 || (-62_135_596_800..-62_135_510_400).contains(&t);
     let follow = |new: Option<i64>, old: Option<i64>, stamped: bool| match (new, old) {
+        (_, Some(o)) if placeholder(o) => new,
         _ if stamped => old,
         (None, old) => old,
         (Some(n), Some(o)) if n > o && (n - now).abs() <= 600 => Some(o),
@@ -1008,6 +1012,28 @@ mod tests {
             title: Some(title.to_string()),
             ..Entry::default()
         }
+    }
+
+    /// A placeholder date stored before placeholders were no dates (Go's
+    /// zero time, the epoch) goes when the entry is read again without a
+    /// date; a real stored date stays.
+    #[test]
+    fn stored_placeholder_dates_are_dropped() {
+        let it = identify_document(vec![entry(Some("g"), None, "t")]).remove(0);
+        let now = 1_780_000_000;
+        let zero = -62_135_596_800;
+        assert_eq!(
+            dates_to_keep(&it, (Some(zero), Some(0)), (false, false), now),
+            (None, None)
+        );
+        assert_eq!(
+            dates_to_keep(&it, (Some(zero + 3600), Some(0)), (true, true), now),
+            (None, None)
+        );
+        assert_eq!(
+            dates_to_keep(&it, (Some(5), Some(now)), (false, false), now),
+            (Some(5), Some(now))
+        );
     }
 
     #[test]

@@ -301,6 +301,17 @@ fn prepare<'a>(body: &'a [u8], charset: Option<&str>) -> (Cow<'a, [u8]>, legacy:
         }
         _ => bytes,
     };
+    // A `<` that starts no markup (`a < b`): the reader took it for a tag,
+    // and the rest of the item with it. (Before
+    // the Dublin Core scan: it stopped at such a `<`, and another item's
+    // dc:title went unread.)
+    let bytes = match root.dialect {
+        legacy::Dialect::NotXml => bytes,
+        _ => match repair::with_bare_lt_escaped(&bytes) {
+            Some(fixed) => Cow::Owned(fixed),
+            None => bytes,
+        },
+    };
     // Titles and descriptions given only as Dublin Core's (feed-rs reads
     // none: the item had neither).
     let bytes = match root.dialect {
@@ -311,15 +322,6 @@ fn prepare<'a>(body: &'a [u8], charset: Option<&str>) -> (Cow<'a, [u8]>, legacy:
             }
         }
         _ => bytes,
-    };
-    // A `<` that starts no markup (`a < b`): the reader took it for a tag,
-    // and the rest of the item with it.
-    let bytes = match root.dialect {
-        legacy::Dialect::NotXml => bytes,
-        _ => match repair::with_bare_lt_escaped(&bytes) {
-            Some(fixed) => Cow::Owned(fixed),
-            None => bytes,
-        },
     };
     // Markup left unescaped inside a title or description (feed-rs would
     // keep only the text before it).
@@ -1033,6 +1035,21 @@ mod tests {
                 .unwrap()
                 .contains("<item> twice")
         );
+    }
+
+    /// A bare `<` in one item does not stop another item's Dublin Core
+    /// title and text from being read (it was stored untitled, then once
+    /// more when the `<` item left the document).
+    #[test]
+    fn a_bare_lt_does_not_hide_another_items_dublin_core() {
+        let doc = br#"<?xml version="1.0"?><rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>t</title>
+            <item><title>Why a < b matters</title><guid>lt</guid><description>x</description></item>
+            <item><dc:title>Only dublin core</dc:title><dc:description>Its text.</dc:description></item>
+            </channel></rss>"#;
+        let d = parse(doc, None, &base(), Limits::default()).unwrap();
+        assert_eq!(d.entries[0].title.as_deref(), Some("Why a < b matters"));
+        assert_eq!(d.entries[1].title.as_deref(), Some("Only dublin core"));
+        assert_eq!(d.entries[1].summary.as_deref(), Some("Its text."));
     }
 
     /// Placeholders for "no date" (Go's zero time, the Unix epoch) are no
