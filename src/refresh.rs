@@ -145,7 +145,7 @@ impl Refresher {
         // labels): a body stored before is read once more. v4: raw entries
         // v8 (xml:base of content, entries inside an element left open).
         let body_tag = format!(
-            "v4 entries={} field={} strip={}",
+            "{BODY_TAG} entries={} field={} strip={}",
             cfg.fetch.max_entries,
             cfg.fetch.max_field.0,
             canon.tag()
@@ -183,6 +183,12 @@ impl Refresher {
         }
     }
 }
+
+/// The version of [`Refresher::body_tag`] (see there), and the one before it:
+/// a body whose hash under the tag before is the one stored is the body
+/// stored, read again by a newer parser ([`FetchRecord::same_body`]).
+const BODY_TAG: &str = "v4";
+const EARLIER_BODY_TAG: &str = "v3";
 
 /// Bodies up to this size are hashed on the async worker to find out whether
 /// they are the body stored last time (XXH3 reads ~10 GB/s: ≤ 0.1 ms).
@@ -312,7 +318,8 @@ async fn refresh_one(r: &Refresher, feed: &FeedRef, every: &Every) -> Result<Rep
                 && feed
                     .body_stored_at
                     .is_some_and(|t| started_at - t < SEEN_REFRESH);
-            let stored_body = feed.body_hash.clone().filter(|_| fresh);
+            let last_body = feed.body_hash.clone();
+            let stored_body = last_body.clone().filter(|_| fresh);
             // A body that may be the one stored is hashed here when hashing it
             // costs less than handing it to a blocking thread (XXH3: ~10 µs for
             // 100 KB); the same body as before then needs no blocking thread.
@@ -332,6 +339,17 @@ async fn refresh_one(r: &Refresher, feed: &FeedRef, every: &Every) -> Result<Rep
                     if stored_body.as_deref() == Some(body_hash.as_str()) {
                         return Ok(Read::Unchanged(f.validators, f.hints, f.redirect));
                     }
+                    // The body stored last, read again (its items' last_seen_at
+                    // were due, or the parser is newer than the one that read it).
+                    let same_body = last_body.as_deref().is_some_and(|last| {
+                        last == body_hash
+                            || body_tag.strip_prefix(BODY_TAG).is_some_and(|rest| {
+                                last == crate::identity::body_hash(
+                                    &f.body,
+                                    &format!("{EARLIER_BODY_TAG}{rest}"),
+                                )
+                            })
+                    });
                     // The entries of the last document stored, to leave out the
                     // same ones before parsing.
                     let known = fresh
@@ -360,6 +378,7 @@ async fn refresh_one(r: &Refresher, feed: &FeedRef, every: &Every) -> Result<Rep
                         f.hints,
                         f.redirect,
                         body_hash,
+                        same_body,
                     ))))
                 })
                 .await
@@ -396,7 +415,9 @@ async fn refresh_one(r: &Refresher, feed: &FeedRef, every: &Every) -> Result<Rep
                         hints,
                         redirect,
                         body_hash,
+                        same_body,
                     ) = *parsed;
+                    rec.same_body = same_body;
                     if doc.truncated > 0 {
                         warn!(
                             dropped = doc.truncated,
@@ -556,6 +577,7 @@ type ParsedBody = (
     CacheHints,
     Option<Redirect>,
     String,
+    bool,
 );
 
 /// Identifies a document's entries for the store: keys and hashes for all;

@@ -1079,6 +1079,63 @@ async fn a_moved_feed_whose_new_address_is_gone_goes_back_to_its_own() {
     assert_eq!(env.count("SELECT count(*) FROM items"), 4);
 }
 
+/// A body byte-identical to the one stored, read again by a newer parser
+/// (the one before tagged its hash otherwise) or because its items were due,
+/// is the feed's same document: an item that reads otherwise in it is
+/// stored, not announced as updated (an upgrade put old stories back on top).
+/// A body the feed changed is announced as before.
+#[tokio::test]
+async fn a_body_read_again_by_a_newer_parser_announces_no_update() {
+    let srv = FeedServer::start().await;
+    let doc = rss("t", &[(Some("1"), None, "The real title", "d")]);
+    srv.set("/f.xml", Resource::feed(doc.clone()).no_etag());
+    let env = TestEnv::new();
+    let cfg = env.config(&feeds_toml(&[srv.url("/f.xml")]));
+    let poll = || async {
+        feedloom::refresh::poll(&cfg, env.open_store())
+            .await
+            .unwrap()
+            .0
+    };
+    assert_eq!(poll().await.new, 1);
+    // As a parser before this one stored it: another reading, and the
+    // body's hash under that parser's tag.
+    let tag = feedloom::refresh::Refresher::new(&cfg, env.open_store())
+        .unwrap()
+        .body_tag
+        .replacen("v4", "v3", 1);
+    let old_hash = feedloom::identity::body_hash(doc.as_bytes(), &tag);
+    let w = rusqlite::Connection::open(env.path("feedloom.db")).unwrap();
+    w.execute_batch(&format!(
+        "UPDATE items SET title = 'An old reading', content_hash = 'old', changed_at = 1;
+         UPDATE stories SET changed_at = 1;
+         UPDATE feeds SET body_hash = '{old_hash}', entry_seals = NULL;"
+    ))
+    .unwrap();
+    drop(w);
+    let s = poll().await;
+    assert_eq!((s.new, s.updated), (0, 0), "{s}");
+    assert_eq!(
+        env.count("SELECT count(*) FROM items WHERE title = 'The real title' AND changed_at = 1"),
+        1
+    );
+    assert_eq!(
+        env.count("SELECT count(*) FROM stories WHERE changed_at = 1"),
+        1
+    );
+    // The feed edits its entry: an update, announced.
+    srv.set(
+        "/f.xml",
+        Resource::feed(rss("t", &[(Some("1"), None, "The edited title", "d")])).no_etag(),
+    );
+    let s = poll().await;
+    assert_eq!((s.new, s.updated), (0, 1), "{s}");
+    assert_eq!(
+        env.count("SELECT count(*) FROM stories WHERE changed_at = 1"),
+        0
+    );
+}
+
 #[tokio::test]
 async fn permanent_redirects_move_the_feed_after_n_fetches_temporary_never() {
     let srv = FeedServer::start().await;

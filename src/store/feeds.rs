@@ -44,6 +44,11 @@ pub struct FetchRecord {
     pub bytes: Option<u64>,
     /// A 200 whose body was byte-identical to the last one stored (not parsed).
     pub unchanged: bool,
+    /// A body byte-identical to the last one stored, parsed all the same
+    /// (by a newer reading, or because its items' `last_seen_at` were due):
+    /// what reads otherwise in it is the parser's doing, not the feed's, so
+    /// it is stored without being announced as an update.
+    pub same_body: bool,
 }
 
 /// How the feed row changes after a fetch, besides its status.

@@ -324,13 +324,20 @@ impl Store {
                     // indexed with its new text now, and not again at COMMIT.
                     to_index.retain(|p| *p != e.id);
                     indexed_now.push(e.id);
-                    update_item(&tx, &e, it, now, rules, &mut window)?;
-                    if let Some(story) = e.story_id {
-                        tx.prepare_cached("UPDATE stories SET changed_at = ?2 WHERE id = ?1")
-                            .and_then(|mut s| s.execute(params![story, now]))
-                            .map_err(ctx("updating story"))?;
+                    // The same body as stored, read otherwise (a newer
+                    // parser): stored, not announced.
+                    let quiet = rec.same_body;
+                    update_item(&tx, &e, it, now, rules, &mut window, quiet)?;
+                    if quiet {
+                        applied.filled += 1;
+                    } else {
+                        if let Some(story) = e.story_id {
+                            tx.prepare_cached("UPDATE stories SET changed_at = ?2 WHERE id = ?1")
+                                .and_then(|mut s| s.execute(params![story, now]))
+                                .map_err(ctx("updating story"))?;
+                        }
+                        applied.updated += 1;
                     }
-                    applied.updated += 1;
                 }
                 // Known and unchanged: the common case, no write at all unless
                 // last_seen_at is older than SEEN_REFRESH, or its files read
@@ -828,16 +835,22 @@ fn update_item(
     now: i64,
     rules: &StoryRules,
     window: &mut near::Window,
+    quiet: bool,
 ) -> Result<(), StoreError> {
     let id = old.id;
     let cols = Columns::of(it);
     let mut p = cols.params();
-    p.extend([(":id", &id as &dyn ToSql), (":now", &now)]);
+    p.extend([
+        (":id", &id as &dyn ToSql),
+        (":now", &now),
+        (":quiet", &quiet),
+    ]);
     tx.prepare_cached(
         "UPDATE items SET guid = :guid, url = :url, canonical_url = :canonical_url,
              title = :title, author = :author, summary = :summary, content = :content,
              content_hash = :content_hash, published_at = :published_at,
-             updated_at = :updated_at, last_seen_at = :now, changed_at = :now,
+             updated_at = :updated_at, last_seen_at = :now,
+             changed_at = CASE WHEN :quiet THEN changed_at ELSE :now END,
              text_hash = :text_hash, fingerprint = NULL, fingerprint_keys = NULL,
              enclosures = :enclosures
          WHERE id = :id",

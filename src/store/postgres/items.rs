@@ -389,16 +389,23 @@ impl PgStore {
                     applied.filled += 1;
                 }
                 Some(e) if e.content_hash != it.content_hash => {
-                    update_item(&mut tx, &e, it, now, rules).await?;
-                    if let Some(story) = e.story_id {
-                        tx.exec(
-                            "updating story",
-                            "UPDATE stories SET changed_at = $2 WHERE id = $1",
-                            &[&story, &now],
-                        )
-                        .await?;
+                    // The same body as stored, read otherwise (a newer
+                    // parser): stored, not announced (as on SQLite).
+                    let quiet = rec.same_body;
+                    update_item(&mut tx, &e, it, now, rules, quiet).await?;
+                    if quiet {
+                        applied.filled += 1;
+                    } else {
+                        if let Some(story) = e.story_id {
+                            tx.exec(
+                                "updating story",
+                                "UPDATE stories SET changed_at = $2 WHERE id = $1",
+                                &[&story, &now],
+                            )
+                            .await?;
+                        }
+                        applied.updated += 1;
                     }
-                    applied.updated += 1;
                 }
                 // Known and unchanged: no write unless last_seen_at is older
                 // than SEEN_REFRESH (as on SQLite).
@@ -826,13 +833,15 @@ async fn update_item(
     it: &Identified,
     now: i64,
     rules: &StoryRules,
+    quiet: bool,
 ) -> Result<(), StoreError> {
     let e = &it.entry;
     tx.exec(
         "updating item",
         "UPDATE items SET guid = $2, url = $3, canonical_url = $4, title = $5, author = $6,
              summary = $7, content = $8, content_hash = $9, published_at = $10,
-             updated_at = $11, last_seen_at = $12, changed_at = $12, text_hash = $13,
+             updated_at = $11, last_seen_at = $12,
+             changed_at = CASE WHEN $15 THEN changed_at ELSE $12 END, text_hash = $13,
              fingerprint = NULL, fingerprint_keys = NULL, enclosures = $14
          WHERE id = $1",
         &[
@@ -850,6 +859,7 @@ async fn update_item(
             &now,
             &it.text_hash,
             &crate::parse::enclosures::encode(&e.enclosures),
+            &quiet,
         ],
     )
     .await?;
