@@ -277,9 +277,57 @@ fn parse_known_inner(
     })
 }
 
+/// The document without what a server printed before it (PHP's `<br />
+/// <b>Warning</b>: … on line <b>8</b><br />`, a notice in plain text): in the
+/// first 4 KiB, the text before an XML declaration, or before a feed's root
+/// when there is no declaration, unless it holds a feed's root itself (then
+/// the declaration is an inner one) or is only white space. Such a feed
+/// failed as "not a feed" on every poll while the warning lasted.
+fn without_leading_warning(body: &[u8]) -> &[u8] {
+    use memchr::memmem::find;
+    let head = &body[..body.len().min(4096)];
+    let roots: [&[u8]; 4] = [b"<rss", b"<feed", b"<rdf:RDF", b"<RDF"];
+    let at = match find(head, b"<?xml") {
+        Some(at) => at,
+        None => match roots.iter().filter_map(|r| find(head, r)).min() {
+            Some(at) => at,
+            None => return body,
+        },
+    };
+    let prefix = &body[..at];
+    let blank = prefix
+        .iter()
+        .all(|b| b.is_ascii_whitespace() || matches!(b, 0xEF | 0xBB | 0xBF));
+    if blank || roots.iter().any(|r| find(prefix, r).is_some()) {
+        return body;
+    }
+    // (A document in another format — JSON, or HTML naming a feed — is not
+    // cut: a JSON Feed starts with `{`, and an HTML page has its own root.)
+    let text = String::from_utf8_lossy(prefix);
+    let lower = text.to_ascii_lowercase();
+    let warned = [
+        "warning",
+        "notice",
+        "deprecated",
+        "error",
+        "strict standards",
+    ]
+    .iter()
+    .any(|w| lower.contains(w));
+    if warned
+        && !lower.contains("<html")
+        && !lower.contains("<!doctype")
+        && !text.trim_start().starts_with('{')
+    {
+        &body[at..]
+    } else {
+        body
+    }
+}
+
 /// The bytes feed-rs will see (UTF-8, legacy dialects mapped), and the root.
 fn prepare<'a>(body: &'a [u8], charset: Option<&str>) -> (Cow<'a, [u8]>, legacy::Root) {
-    let bytes = to_parser_bytes(body, charset);
+    let bytes = to_parser_bytes(without_leading_warning(body), charset);
     let mut root = legacy::sniff(&bytes);
     // Decided on the whole document, so that a read with known entries left
     // out decides the same (see `parse_prepared`).
@@ -1050,6 +1098,38 @@ mod tests {
         assert_eq!(d.entries[0].title.as_deref(), Some("Why a < b matters"));
         assert_eq!(d.entries[1].title.as_deref(), Some("Only dublin core"));
         assert_eq!(d.entries[1].summary.as_deref(), Some("Its text."));
+    }
+
+    /// A server's warning printed before the document (PHP's, with or
+    /// without markup, before the declaration or the root) does not make it
+    /// "not a feed"; an inner declaration after a root stays as it was.
+    #[test]
+    fn a_warning_printed_before_the_document_is_left_out() {
+        let feed = r#"<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title><item><guid>1</guid><title>One</title></item></channel></rss>"#;
+        let nodecl = feed.split_once("?>").unwrap().1;
+        for doc in [
+            format!(
+                "<br />\n<b>Warning</b>:  Cannot modify header information in <b>/var/www/feed-rss2.php</b> on line <b>8</b><br />\n{feed}"
+            ),
+            format!(
+                "<br />\n<b>Notice</b>:  Undefined index: x in <b>/var/www/feed.php</b> on line <b>3</b><br />\n{nodecl}"
+            ),
+            format!(
+                "\nWarning: session_start(): Cannot send session cookie in /var/www/feed.php on line 2\n{feed}"
+            ),
+            format!("\n\n  {feed}"),
+        ] {
+            let d = parse(doc.as_bytes(), None, &base(), Limits::default())
+                .unwrap_or_else(|e| panic!("{e}: {doc}"));
+            assert_eq!(d.entries.len(), 1, "{doc}");
+            assert_eq!(d.entries[0].title.as_deref(), Some("One"));
+        }
+        // An HTML page is still no feed.
+        let page = format!(
+            "<!DOCTYPE html><html><body><p>Warning: our feed moved</p><pre>{}</pre></body></html>",
+            escape_html(feed)
+        );
+        assert!(parse(page.as_bytes(), None, &base(), Limits::default()).is_err());
     }
 
     /// Placeholders for "no date" (Go's zero time, the Unix epoch) are no
