@@ -1751,6 +1751,43 @@ mod tests {
         );
     }
 
+    /// UTF-16 without a byte-order mark that does not start with `<` (a
+    /// blank line first, a JSON Feed's `{`), and a document labelled with an
+    /// encoding that decodes to one U+FFFD (ISO-2022-KR, HZ-GB-2312) were
+    /// "not a feed".
+    #[test]
+    fn unmarked_utf16_and_replacement_labels_are_read() {
+        let feed = "\n<rss version=\"2.0\"><channel><title>Ça va</title><item><guid>1</guid><title>One</title></item></channel></rss>";
+        let json = r#"{"version":"https://jsonfeed.org/version/1.1","title":"Ça va","items":[{"id":"1","title":"One","content_text":"x"}]}"#;
+        for text in [feed, json] {
+            let le: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+            let be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+            for (bytes, charset) in [
+                (&le, Some("utf-16le")),
+                (&le, None),
+                (&be, Some("utf-16be")),
+                (&be, None),
+            ] {
+                let d = parse(bytes, charset, &base(), Limits::default())
+                    .unwrap_or_else(|e| panic!("{e}: {charset:?} {text}"));
+                assert_eq!(d.title.as_deref(), Some("Ça va"));
+                assert_eq!(d.entries.len(), 1);
+            }
+        }
+        let ascii = "<rss version=\"2.0\"><channel><title>Plain</title><item><guid>1</guid><title>One</title></item></channel></rss>";
+        let declared = format!("<?xml version=\"1.0\" encoding=\"ISO-2022-KR\"?>{ascii}");
+        let d = parse(declared.as_bytes(), None, &base(), Limits::default()).unwrap();
+        assert_eq!(d.title.as_deref(), Some("Plain"));
+        let d = parse(
+            ascii.as_bytes(),
+            Some("hz-gb-2312"),
+            &base(),
+            Limits::default(),
+        )
+        .unwrap();
+        assert_eq!(d.title.as_deref(), Some("Plain"));
+    }
+
     #[test]
     fn declarations_quick_xml_would_panic_on() {
         let item = "<rss version=\"2.0\"><channel><title>t</title><item><guid>1</guid>\

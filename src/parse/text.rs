@@ -155,7 +155,11 @@ pub fn bound(mut s: String, max: usize) -> String {
 /// (UTF-16 documents, long declarations) or disagrees with the BOM.
 pub fn to_parser_bytes<'a>(body: &'a [u8], http_charset: Option<&str>) -> Cow<'a, [u8]> {
     use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE};
-    let label = |l: &str| Encoding::for_label(l.trim().as_bytes());
+    // (A label of encoding_rs's "replacement" encoding, ISO-2022-KR or
+    // HZ-GB-2312, decodes the whole document to one U+FFFD: no label.)
+    let label = |l: &str| {
+        Encoding::for_label(l.trim().as_bytes()).filter(|e| *e != encoding_rs::REPLACEMENT)
+    };
     let not_utf16 = |e: &&'static Encoding| *e != UTF_16LE && *e != UTF_16BE;
     let declared = declared_encoding(body);
     let (encoding, bom) = match Encoding::for_bom(body) {
@@ -164,6 +168,10 @@ pub fn to_parser_bytes<'a>(body: &'a [u8], http_charset: Option<&str>) -> Cow<'a
             match body {
                 [b'<', 0, c, 0, ..] if *c != 0 => Some(UTF_16LE),
                 [0, b'<', 0, c, ..] if *c != 0 => Some(UTF_16BE),
+                // UTF-16 without a mark that starts with white space, or a
+                // JSON Feed's `{`: ASCII with every other byte 0.
+                _ if utf16_ascii_start(body, 1) => Some(UTF_16LE),
+                _ if utf16_ascii_start(body, 0) => Some(UTF_16BE),
                 _ => declared
                     .as_deref()
                     .and_then(label)
@@ -221,6 +229,18 @@ pub fn to_parser_bytes<'a>(body: &'a [u8], http_charset: Option<&str>) -> Cow<'a
         Some(fixed) => Cow::Owned(fixed),
         None => text,
     }
+}
+
+/// Whether `body` starts as ASCII in UTF-16 would: in its first 16 bytes (at
+/// least 8), the byte at `high % 2` of every pair is 0 and the other a
+/// printable ASCII character or white space.
+fn utf16_ascii_start(body: &[u8], high: usize) -> bool {
+    let head = &body[..body.len().min(16) & !1];
+    head.len() >= 8
+        && head.chunks_exact(2).all(|pair| {
+            let (zero, c) = (pair[high], pair[1 - high]);
+            zero == 0 && (c.is_ascii_graphic() || matches!(c, b' ' | b'\t' | b'\r' | b'\n'))
+        })
 }
 
 /// Whether `body`'s non-ASCII is mostly UTF-8: more characters of two or
