@@ -305,6 +305,12 @@ async fn refresh_one(r: &Refresher, feed: &FeedRef, every: &Every) -> Result<Rep
             let limits = r.limits;
             let canon = r.canon.clone();
             let body_tag = r.body_tag.clone();
+            // The body is read by its HTTP charset too: a corrected charset is
+            // another body (it was ignored while the bytes stayed the same).
+            let hash_tag: Arc<str> = match f.charset.as_deref() {
+                Some(cs) => format!("{body_tag} charset={}", cs.trim().to_ascii_lowercase()).into(),
+                None => body_tag.clone(),
+            };
             let store = r.store.clone();
             let feed_id = feed.id;
             // A feed that has not stored a document since body hashes exist
@@ -324,7 +330,7 @@ async fn refresh_one(r: &Refresher, feed: &FeedRef, every: &Every) -> Result<Rep
             // costs less than handing it to a blocking thread (XXH3: ~10 µs for
             // 100 KB); the same body as before then needs no blocking thread.
             let hashed = (stored_body.is_some() && f.body.len() <= INLINE_HASH_MAX)
-                .then(|| crate::identity::body_hash(&f.body, &body_tag));
+                .then(|| crate::identity::body_hash(&f.body, &hash_tag));
             let parsed = if hashed.is_some() && hashed == stored_body {
                 // The body goes now, not after the group commit this fetch
                 // waits for: at 10,000 feeds, hundreds of them waited at once.
@@ -335,7 +341,7 @@ async fn refresh_one(r: &Refresher, feed: &FeedRef, every: &Every) -> Result<Rep
                 tokio::task::spawn_blocking(move || {
                     let _slot = parse_slot;
                     let body_hash =
-                        hashed.unwrap_or_else(|| crate::identity::body_hash(&f.body, &body_tag));
+                        hashed.unwrap_or_else(|| crate::identity::body_hash(&f.body, &hash_tag));
                     if stored_body.as_deref() == Some(body_hash.as_str()) {
                         return Ok(Read::Unchanged(f.validators, f.hints, f.redirect));
                     }

@@ -1079,6 +1079,44 @@ async fn a_moved_feed_whose_new_address_is_gone_goes_back_to_its_own() {
     assert_eq!(env.count("SELECT count(*) FROM items"), 4);
 }
 
+/// A server that corrects its charset (the same bytes, now labelled right)
+/// gets them read again at once: the body's hash counts its charset (the
+/// mojibake stayed up to 12 hours, the bytes being the same).
+#[tokio::test]
+async fn a_corrected_charset_is_read_at_once() {
+    let srv = FeedServer::start().await;
+    let (title, _, _) = encoding_rs::WINDOWS_1251.encode("Привет");
+    let mut body =
+        b"<rss version=\"2.0\"><channel><title>t</title><item><guid>1</guid><title>".to_vec();
+    body.extend_from_slice(&title);
+    body.extend_from_slice(b"</title></item></channel></rss>");
+    let served = |cs: &str| {
+        Resource::feed(body.clone())
+            .content_type(&format!("application/rss+xml; charset={cs}"))
+            .no_etag()
+    };
+    srv.set("/f.xml", served("iso-8859-1"));
+    let env = TestEnv::new();
+    let cfg = env.config(&feeds_toml(&[srv.url("/f.xml")]));
+    let poll = || async {
+        feedloom::refresh::poll(&cfg, env.open_store())
+            .await
+            .unwrap()
+            .0
+    };
+    assert_eq!(poll().await.new, 1);
+    assert_eq!(
+        env.count("SELECT count(*) FROM items WHERE title = 'Привет'"),
+        0
+    );
+    srv.set("/f.xml", served("windows-1251"));
+    assert_eq!(poll().await.updated, 1);
+    assert_eq!(
+        env.count("SELECT count(*) FROM items WHERE title = 'Привет'"),
+        1
+    );
+}
+
 /// A body byte-identical to the one stored, read again by a newer parser
 /// (the one before tagged its hash otherwise) or because its items were due,
 /// is the feed's same document: an item that reads otherwise in it is
