@@ -575,10 +575,41 @@ fn tls_reason(e: &rustls::Error) -> String {
             CertificateError::NotValidForName => "certificate not valid for this host name".into(),
             CertificateError::BadSignature => "certificate has a bad signature".into(),
             CertificateError::Revoked => "certificate revoked".into(),
-            other => other.to_string(),
+            other => certificate_words(&other.to_string()),
         },
         other => other.to_string(),
     }
+}
+
+/// A certificate error rustls words as a Rust value (`Other(OtherError(
+/// CaUsedAsEndEntity))`: a self-signed certificate made with `openssl req
+/// -x509`), in words.
+fn certificate_words(text: &str) -> String {
+    if !text.contains('(') {
+        return text.to_string();
+    }
+    let name = text
+        .trim_end_matches(')')
+        .rsplit('(')
+        .next()
+        .unwrap_or(text)
+        .trim();
+    if name == "CaUsedAsEndEntity" {
+        return "certificate is a CA's, used as the server's own (a self-signed certificate \
+                made with CA:TRUE, as `openssl req -x509` makes it?)"
+            .into();
+    }
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return text.to_string();
+    }
+    let mut words = String::from("certificate refused:");
+    for c in name.chars() {
+        if c.is_ascii_uppercase() {
+            words.push(' ');
+        }
+        words.push(c.to_ascii_lowercase());
+    }
+    words
 }
 
 /// An error's own text, without the "(os error N)" suffix, first letter lower.
@@ -607,6 +638,20 @@ fn lower_first(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn certificate_errors_rustls_words_as_values_read_as_words() {
+        assert_eq!(
+            certificate_words("Other(OtherError(CaUsedAsEndEntity))"),
+            "certificate is a CA's, used as the server's own (a self-signed certificate made with CA:TRUE, as `openssl req -x509` makes it?)"
+        );
+        assert_eq!(
+            certificate_words("Other(OtherError(UnsupportedCriticalExtension))"),
+            "certificate refused: unsupported critical extension"
+        );
+        assert_eq!(certificate_words("plain words"), "plain words");
+        assert_eq!(certificate_words("Other(x y)"), "Other(x y)");
+    }
     use crate::fetch::guard::DnsError;
     use std::io;
 
