@@ -124,14 +124,15 @@ pub enum ParseError {
 /// The SQLite store failed. These are the daemon's own errors, not a feed's.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot open store {}: {source}", path.display())]
+    #[error("cannot open store {}: {}", path.display(), open_failure(source))]
     Open {
         path: PathBuf,
         #[source]
         source: rusqlite::Error,
     },
-    #[error("migration {version} ({name}) failed: {source}")]
+    #[error("store {store}: migration {version} ({name}) failed: {source}")]
     Migration {
+        store: String,
         version: u32,
         name: &'static str,
         #[source]
@@ -233,6 +234,23 @@ pub enum StoreError {
     /// A command that this backend does not do (with what to do instead).
     #[error("{0}")]
     Unsupported(String),
+}
+
+/// Why SQLite could not open a store, in words where its own are misleading:
+/// a folder it cannot create the `-wal` and `-shm` files in reads "attempt to
+/// write a readonly database (1544)" of a file that is writable, and a full
+/// disk when the `-shm` file grows "disk I/O error (4874)".
+fn open_failure(e: &rusqlite::Error) -> String {
+    match e.sqlite_error().map(|f| f.extended_code) {
+        // SQLITE_READONLY_DIRECTORY
+        Some(1544) => {
+            "its folder is not writable (SQLite creates the -wal and -shm files beside the store)"
+                .into()
+        }
+        // SQLITE_IOERR_SHMSIZE
+        Some(4874) => "cannot grow its shared-memory (-shm) file: is the disk full?".into(),
+        _ => e.to_string(),
+    }
 }
 
 impl StoreError {
@@ -638,6 +656,29 @@ fn lower_first(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn open_failures_sqlite_words_misleadingly_are_worded() {
+        let failure = |extended_code| StoreError::Open {
+            path: "data/f.db".into(),
+            source: rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error {
+                    code: rusqlite::ErrorCode::ReadOnly,
+                    extended_code,
+                },
+                None,
+            ),
+        };
+        let e = failure(1544).to_string();
+        assert!(
+            e.starts_with("cannot open store data/f.db: its folder is not writable"),
+            "{e}"
+        );
+        let e = failure(4874).to_string();
+        assert!(e.contains("is the disk full?"), "{e}");
+        let e = failure(8).to_string();
+        assert!(e.contains("readonly database"), "{e}");
+    }
 
     #[test]
     fn certificate_errors_rustls_words_as_values_read_as_words() {

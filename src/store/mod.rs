@@ -286,7 +286,7 @@ impl Store {
         )));
         store.health = Some(Arc::new(Readers::new(path, 1, open_page_reader)));
         store.configure().map_err(open_err)?;
-        store.migrate()?;
+        store.migrate(&path.display().to_string())?;
         store.backfill_near()?;
         store.backfill_search()?;
         Ok(store)
@@ -338,7 +338,7 @@ impl Store {
         store
             .configure()
             .map_err(StoreError::ctx("configuring memory store"))?;
-        store.migrate()?;
+        store.migrate(":memory:")?;
         store.backfill_near()?;
         store.backfill_search()?;
         Ok(store)
@@ -530,12 +530,13 @@ impl Store {
 
     /// Applies every migration newer than `PRAGMA user_version`, each in its own
     /// transaction together with the version bump.
-    fn migrate(&mut self) -> Result<(), StoreError> {
+    fn migrate(&mut self, store: &str) -> Result<(), StoreError> {
         // (A file's version was checked when it opened: this is for memory.)
         let current = self.refuse_newer(StoreError::ctx("reading schema version"), ":memory:")?;
         for (i, (name, sql)) in MIGRATIONS.iter().enumerate().skip(current as usize) {
             let version = i as u32 + 1;
             let fail = |source| StoreError::Migration {
+                store: store.to_string(),
                 version,
                 name,
                 source,
