@@ -137,7 +137,19 @@ impl ConfigFile {
                     .filter(|d| !d.as_os_str().is_empty())
                     .unwrap_or(Path::new("."));
                 if !dir.is_dir() {
-                    return Err(io(e));
+                    // (Said as such: "cannot read config …: No such file"
+                    // named the file to be made, not the folder missing.)
+                    return Err(EditError::Io {
+                        action: "create",
+                        path: path.to_path_buf(),
+                        source: std::io::Error::new(
+                            std::io::ErrorKind::NotFound,
+                            format!(
+                                "its folder {} does not exist (create it first)",
+                                dir.display()
+                            ),
+                        ),
+                    });
                 }
                 Ok(ConfigFile {
                     path: path.to_path_buf(),
@@ -1082,6 +1094,12 @@ mod tests {
         assert!(ConfigFile::read(&new, false).is_err());
         let file = ConfigFile::read(&new, true).unwrap();
         assert!(!file.existed && file.text.is_empty());
-        assert!(ConfigFile::read(&dir.path().join("no/such/dir.toml"), true).is_err());
+        let e = ConfigFile::read(&dir.path().join("no/such/dir.toml"), true)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("its folder") && e.contains("no/such does not exist"),
+            "{e}"
+        );
     }
 }
