@@ -632,3 +632,34 @@ fn xmltree_ok(xml: &str) {
         }
     }
 }
+
+/// An output path that is a symbolic link is replaced by the file, never
+/// written through, and the log says so (the file it named kept its old
+/// contents without a word).
+#[test]
+fn an_output_that_is_a_link_is_replaced_and_said() {
+    let (dir, cfg) = setup("");
+    std::fs::create_dir_all(dir.path().join("out")).unwrap();
+    std::fs::write(dir.path().join("published.atom"), "old").unwrap();
+    std::os::unix::fs::symlink(
+        dir.path().join("published.atom"),
+        dir.path().join("out/all.atom"),
+    )
+    .unwrap();
+    let out = feedloom(&cfg, &["poll"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("symbolic link") && err.contains("all.atom"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("published.atom")).unwrap(),
+        "old"
+    );
+    assert!(
+        !std::fs::symlink_metadata(dir.path().join("out/all.atom"))
+            .unwrap()
+            .is_symlink()
+    );
+}

@@ -531,6 +531,13 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
     if !is_link && std::fs::read(path).is_ok_and(|old| old == bytes) {
         return Ok(false);
     }
+    if is_link {
+        // (Said: the file the link named keeps its old contents.)
+        tracing::warn!(
+            path = %path.display(),
+            "output path is a symbolic link: replaced by the file (a link is never written through; point the output's path at the target instead)"
+        );
+    }
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
