@@ -2247,3 +2247,70 @@ async fn poll_counts_the_feeds_other_nodes_hold() {
         "{said}"
     );
 }
+
+/// A host whose politeness keeps hundreds of feeds overdue does not starve
+/// another host's: a node claims the first due feeds of each host, not the
+/// first 500 due overall (the quiet host's feeds, behind the busy host's,
+/// were never fetched).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_host_does_not_starve_a_quiet_one() {
+    let server = FeedServer::start().await;
+    let mut urls = Vec::new();
+    // The busy host, named `localhost`; the quiet one, `127.0.0.1`.
+    for i in 0..600 {
+        let path = format!("/busy/{i}.xml");
+        server.set(
+            &path,
+            Resource::feed(rss("B", &[(Some("1"), None, "b", "x")])),
+        );
+        urls.push(format!("http://localhost:{}{path}", server.addr.port()));
+    }
+    for i in 0..3 {
+        let path = format!("/quiet/{i}.xml");
+        server.set(
+            &path,
+            Resource::feed(rss("Q", &[(Some("1"), None, "q", "x")])),
+        );
+        urls.push(server.url(&path));
+    }
+    let Some(url) = pg::fresh_db("busy_host").await else {
+        return;
+    };
+    let env = TestEnv::new();
+    let port = free_port();
+    let cfg = env.path("node.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[store]\nurl = \"{url}\"\n\n[server]\nlisten = \"127.0.0.1:{port}\"\nshutdown_timeout = \"1s\"\n\n\
+             [fetch]\nper_host = 1\nhost_gap = \"1s\"\n\n[defaults]\nevery = \"1h\"\nspread = \"0s\"\n\n{}",
+            common::feeds_toml(&urls)
+        ),
+    )
+    .unwrap();
+    let _node = Daemon(
+        Command::new(env!("CARGO_BIN_EXE_feedloom"))
+            .arg("--config")
+            .arg(&cfg)
+            .arg("run")
+            .env("FEEDLOOM_LOG", "off")
+            .spawn()
+            .unwrap(),
+    );
+    let quiet = || {
+        server
+            .seen()
+            .iter()
+            .filter(|s| s.path.starts_with("/quiet/"))
+            .count()
+    };
+    let mut fetched = 0;
+    for _ in 0..150 {
+        fetched = quiet();
+        if fetched == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(fetched, 3, "the quiet host's feeds were fetched");
+}

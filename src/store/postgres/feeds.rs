@@ -297,14 +297,29 @@ impl PgStore {
             }
         }
         let limit = (limit.min(CLAIM_BATCH as usize) as i64).max(1);
+        // The first due feeds of each host only (as many as its `per_host`
+        // may take, and a few more for feeds this node leaves to others):
+        // a host whose politeness keeps hundreds of feeds overdue filled
+        // the whole batch, and a quiet host's feeds behind them were never
+        // claimed. (Feeds without a host, `file:`, are each their own.)
+        let per_host_rows = per_host.saturating_add(4).min(CLAIM_BATCH as usize) as i64;
         let sql = format!(
             "SELECT {REF_COLS}, COALESCE(host, '') FROM feeds
-             WHERE in_config = 1 AND enabled = 1 AND COALESCE(next_fetch_at, 0) <= $1
-               AND (claimed_until IS NULL OR claimed_until <= $1)
-             ORDER BY next_fetch_at NULLS FIRST, id LIMIT $2
+             WHERE id IN (
+                 SELECT id FROM (
+                     SELECT id, next_fetch_at, ROW_NUMBER() OVER (
+                         PARTITION BY CASE WHEN COALESCE(host, '') = '' THEN id::text ELSE host END
+                         ORDER BY next_fetch_at NULLS FIRST, id) AS rank
+                     FROM feeds
+                     WHERE in_config = 1 AND enabled = 1 AND COALESCE(next_fetch_at, 0) <= $1
+                       AND (claimed_until IS NULL OR claimed_until <= $1)
+                 ) due
+                 WHERE rank <= $3
+                 ORDER BY next_fetch_at NULLS FIRST, id LIMIT $2)
+             ORDER BY next_fetch_at NULLS FIRST, id
              FOR UPDATE SKIP LOCKED"
         );
-        let rows = tx.query(c, &sql, &[&now, &limit]).await?;
+        let rows = tx.query(c, &sql, &[&now, &limit, &per_host_rows]).await?;
         if rows.is_empty() {
             tx.commit(c).await?;
             return Ok(Vec::new());
