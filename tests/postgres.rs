@@ -2314,3 +2314,57 @@ async fn a_busy_host_does_not_starve_a_quiet_one() {
     }
     assert_eq!(fetched, 3, "the quiet host's feeds were fetched");
 }
+
+/// A word written with punctuation (`e-mail`, `1.2`, `covid-19`) is found as
+/// FTS5 finds it, its words in order, on both backends (PostgreSQL found
+/// them anywhere, in any order).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn punctuated_words_are_searched_alike() {
+    let server = FeedServer::start().await;
+    server.set(
+        "/p.xml",
+        Resource::feed(rss(
+            "P",
+            &[
+                (
+                    Some("1"),
+                    None,
+                    "Release 1.2 is out",
+                    "The e-mail client handles covid-19 notices",
+                ),
+                (
+                    Some("2"),
+                    None,
+                    "Version 2 fixes 1 bug",
+                    "mail, e.g. a notice about covid from 19 labs",
+                ),
+            ],
+        )),
+    );
+    let body = common::feeds_toml(&[server.url("/p.xml")]);
+    let Some(pair) = Pair::new("punctuated", &body).await else {
+        return;
+    };
+    pair.run(&["poll"]).await;
+    for (q, want) in [
+        ("1.2", vec!["Release 1.2 is out"]),
+        ("e-mail", vec!["Release 1.2 is out"]),
+        ("mail-e", vec!["Version 2 fixes 1 bug"]),
+        ("covid-19", vec!["Release 1.2 is out"]),
+        ("covid-1*", vec!["Release 1.2 is out"]),
+        ("mail", vec!["Release 1.2 is out", "Version 2 fixes 1 bug"]),
+    ] {
+        let found = pair.run(&["search", "--json", q]).await;
+        for (backend, json) in ["sqlite", "postgres"].iter().zip(&found) {
+            let v: Value = serde_json::from_str(json).unwrap();
+            let mut titles: Vec<String> = v
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| h["title"].as_str().unwrap_or("").to_string())
+                .collect();
+            titles.sort();
+            assert_eq!(titles, want, "{backend}: {q}");
+        }
+    }
+}

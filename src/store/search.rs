@@ -185,7 +185,12 @@ pub struct Term {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParsedQuery {
     pub fts: String,
+    /// Its words, one by one (what pages mark).
     pub terms: Vec<Term>,
+    /// Its parts as FTS5 matches them: a word written with punctuation
+    /// (`e-mail`, `node.js`, `1.2`) or a `"phrase"` is one part, its words
+    /// in order (what PostgreSQL looks for).
+    pub parts: Vec<Term>,
     /// bm25 would be slow for this query: it has a `"phrase"` of two or more
     /// words, or a prefix of at most three letters (`ab*`), whose matches
     /// bm25 counts throughout the index first. See [`Store::search`] for how
@@ -241,6 +246,7 @@ pub fn parse_query(q: &str) -> Result<ParsedQuery, String> {
     }
     let mut fts: Vec<String> = Vec::new();
     let mut terms: Vec<Term> = Vec::new();
+    let mut groups: Vec<Term> = Vec::new();
     let mut by_place = false;
     let mut words = 0usize;
     for (text, phrase) in parts {
@@ -299,12 +305,16 @@ pub fn parse_query(q: &str) -> Result<ParsedQuery, String> {
                     "the query has more than {MAX_QUERY_WORDS} words; search for fewer"
                 ));
             }
+            let whole = Term {
+                text: seg.to_lowercase(),
+                cjk,
+                prefix: prefix && last,
+            };
+            if !groups.contains(&whole) {
+                groups.push(whole.clone());
+            }
             if cjk || phrase {
-                terms.push(Term {
-                    text: seg.to_lowercase(),
-                    cjk,
-                    prefix: prefix && last,
-                });
+                terms.push(whole);
             } else {
                 for w in seg.split(|c: char| !c.is_alphanumeric()) {
                     let term = Term {
@@ -329,6 +339,7 @@ pub fn parse_query(q: &str) -> Result<ParsedQuery, String> {
     Ok(ParsedQuery {
         fts: fts.join(" AND "),
         terms,
+        parts: groups,
         by_place,
     })
 }

@@ -130,11 +130,14 @@ pub fn tsquery(terms: &[Term]) -> String {
             0 => {}
             1 if t.prefix => parts.push(form(words[0], ":*")),
             1 => parts.push(form(words[0], "")),
-            _ => parts.push(format!(
+            // A word written with punctuation, or a phrase: its words in
+            // order, as FTS5 matches it (the last one a prefix with `*`).
+            n => parts.push(format!(
                 "({})",
                 words
                     .iter()
-                    .map(|w| form(w, ""))
+                    .enumerate()
+                    .map(|(i, w)| form(w, if t.prefix && i + 1 == n { ":*" } else { "" }))
                     .collect::<Vec<_>>()
                     .join(" <-> ")
             )),
@@ -265,7 +268,7 @@ impl PgStore {
         keep: &dyn Fn(&Story) -> bool,
     ) -> Result<Vec<Hit>, SearchError> {
         let parsed = parse_query(&q.query).map_err(SearchError::Query)?;
-        let tsq = tsquery(&parsed.terms);
+        let tsq = tsquery(&parsed.parts);
         if tsq.is_empty() {
             return Err(SearchError::Query(format!(
                 "the query {:?} has no words to search for",
@@ -547,11 +550,11 @@ mod tests {
     fn tsqueries_quote_every_lexeme() {
         let q = parse_query("Rust \"new release\" wasm* 北京大学 学 it's").unwrap();
         assert_eq!(
-            tsquery(&q.terms),
-            "'rust' & ('new' <-> 'release') & 'wasm':* & ('北京' <-> '京大' <-> '大学') & '学':* & 'it' & 's'"
+            tsquery(&q.parts),
+            "'rust' & ('new' <-> 'release') & 'wasm':* & ('北京' <-> '京大' <-> '大学') & '学':* & ('it' <-> 's')"
         );
         let q = parse_query("a' | b & !c:*").unwrap();
-        let t = tsquery(&q.terms);
+        let t = tsquery(&q.parts);
         assert!(!t.contains('|') && !t.contains('!'), "{t}");
     }
 }
