@@ -446,11 +446,28 @@ pub async fn run(
     // What a reload cannot change: compared with what the daemon started
     // with, at every reload (not with the last config read).
     let (opened_store, bound) = (plan.cfg.store.clone(), plan.cfg.server.listen);
+    // Reloads, and the retries of a reload the store failed (PostgreSQL out
+    // of reach: the reload was lost, and the nodes kept the old config until
+    // someone reloaded again).
+    let (again, mut reloads) = mpsc::channel::<()>(4);
+    {
+        let again = again.clone();
+        tokio::spawn(async move {
+            while reload.recv().await.is_some() {
+                if again.send(()).await.is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    let mut retry_in = RELOAD_RETRY;
+    // (One retry waiting at a time, however many reloads fail meanwhile.)
+    let retrying = Arc::new(std::sync::atomic::AtomicBool::new(false));
 
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
-            Some(()) = reload.recv() => {
+            Some(()) = reloads.recv() => {
                 // A config read from a pipe (`--config <(...)`) cannot be read
                 // again: what a second read gives is nothing, every feed gone.
                 let reloadable = std::fs::metadata(&plan.cfg.source).map(|m| m.is_file());
@@ -506,6 +523,7 @@ pub async fn run(
                         match Plan::build(new_cfg, &store, Some(&plan)).await {
                             Ok(p) => {
                                 plan = p;
+                                retry_in = RELOAD_RETRY;
                                 state.health.degraded_after_secs.store(
                                     plan.cfg.server.degraded_after.0.as_secs(),
                                     Ordering::Relaxed,
@@ -518,7 +536,23 @@ pub async fn run(
                                     warn!("{w}");
                                 }
                             }
-                            Err(e) => error!(error = %chain(&e), "reload failed; keeping the old config"),
+                            Err(e) => {
+                                error!(
+                                    error = %chain(&e),
+                                    retry_in = ?retry_in,
+                                    "reload failed; keeping the old config, and trying again"
+                                );
+                                if !retrying.swap(true, Ordering::Relaxed) {
+                                    let (again, wait) = (again.clone(), retry_in);
+                                    let retrying = retrying.clone();
+                                    retry_in = (retry_in * 2).min(RELOAD_RETRY_MAX);
+                                    tokio::spawn(async move {
+                                        tokio::time::sleep(wait).await;
+                                        retrying.store(false, Ordering::Relaxed);
+                                        let _ = again.send(()).await;
+                                    });
+                                }
+                            }
                         }
                     }
                     Err(e) => error!(error = %e, "config rejected; keeping the old one"),
@@ -698,6 +732,11 @@ pub async fn run(
     info!("stopped");
     Ok(())
 }
+
+/// The first wait before a reload the store failed is tried again (then
+/// doubling, up to [`RELOAD_RETRY_MAX`]).
+const RELOAD_RETRY: Duration = Duration::from_secs(5);
+const RELOAD_RETRY_MAX: Duration = Duration::from_secs(300);
 
 /// How long the daemon's last store calls (the final render, the
 /// checkpoint) may wait once it stops.

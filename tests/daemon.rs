@@ -291,6 +291,41 @@ fn held_for(env: &TestEnv, path: &str) -> i64 {
         .unwrap_or(-1)
 }
 
+/// A reload the store could not take (its write lock held past the busy
+/// timeout; PostgreSQL out of reach) is tried again by itself: it was lost,
+/// and the daemon kept the old config until someone reloaded again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_the_store_failed_is_tried_again() {
+    let srv = FeedServer::start().await;
+    for p in ["/a.xml", "/b.xml"] {
+        srv.set(p, Resource::feed(rss("F", &[(Some("1"), None, "x", "d")])));
+    }
+    let app = spawn_app(&format!(
+        "{FAST}{}",
+        feed_block(&srv.url("/a.xml"), "every = \"1s\"")
+    ))
+    .await;
+    assert!(wait_for(10, || hits(&srv, "/a.xml") >= 1).await);
+    // Another process holds the store's write lock for 7 s.
+    let blocker = rusqlite::Connection::open(app.env.path("feedloom.db")).unwrap();
+    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    app.env.config(&format!(
+        "{FAST}{}{}",
+        feed_block(&srv.url("/a.xml"), "every = \"1s\""),
+        feed_block(&srv.url("/b.xml"), "every = \"1s\"")
+    ));
+    app.reload.send(()).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    blocker.execute_batch("COMMIT").unwrap();
+    drop(blocker);
+    assert_eq!(hits(&srv, "/b.xml"), 0);
+    assert!(
+        wait_for(15, || hits(&srv, "/b.xml") >= 1).await,
+        "the reload was not tried again"
+    );
+    app.stop().await;
+}
+
 /// A server's hold outlives a reload that changes `[fetch]` (a feed of it
 /// added then is not requested either), and a reload that lowers
 /// `max_backoff` ends it by the new cap: its feeds are asked again.
