@@ -83,6 +83,15 @@ pub fn warnings(cfg: &Config) -> Vec<String> {
             ));
         }
     }
+    // PostgreSQL: a claim must outlast a fetch (and its store), else another
+    // node takes the feed while it is fetched, and it is fetched twice.
+    if cfg.store.url.is_some() && cfg.store.lease.0 <= cfg.fetch.timeout.0 {
+        out.push(format!(
+            "[store] lease ({}) is not longer than [fetch] timeout ({}): another node may claim              a feed while its fetch still runs, and fetch it twice; make the lease longer than a              fetch and its store (e.g. twice the timeout)",
+            humantime::format_duration(cfg.store.lease.0),
+            humantime::format_duration(cfg.fetch.timeout.0),
+        ));
+    }
     if cfg.server.public_url.is_none() && cfg.server.listen.ip().is_unspecified() {
         out.push(format!(
             "[server] listen = \"{}\" is an unspecified address, and the outputs' self links \
@@ -151,6 +160,32 @@ mod tests {
             w[0].contains("`https://a.example/feed`")
                 && w[0].contains("`https://A.example/feed/?utm_source=x`"),
             "{w:?}"
+        );
+    }
+
+    #[test]
+    fn a_lease_no_longer_than_a_fetch_is_warned_about() {
+        let feed = "[[feed]]\nurl = \"https://a.example/f\"\n";
+        let w = warnings(&cfg(&format!(
+            "[store]\nurl = \"postgres://u@h/db\"\nlease = \"5s\"\n[fetch]\ntimeout = \"60s\"\n{feed}"
+        )));
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(
+            w[0].contains("lease (5s)") && w[0].contains("timeout (1m)"),
+            "{w:?}"
+        );
+        // The defaults (2 minutes against 30 s), and SQLite, say nothing.
+        assert!(
+            warnings(&cfg(&format!(
+                "[store]\nurl = \"postgres://u@h/db\"\n{feed}"
+            )))
+            .is_empty()
+        );
+        assert!(
+            warnings(&cfg(&format!(
+                "[store]\nlease = \"5s\"\n[fetch]\ntimeout = \"60s\"\n{feed}"
+            )))
+            .is_empty()
         );
     }
 
