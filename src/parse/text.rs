@@ -193,14 +193,10 @@ pub fn to_parser_bytes<'a>(body: &'a [u8], http_charset: Option<&str>) -> Cow<'a
     // label too, when the HTTP charset names another encoding (RFC 7303: it
     // takes precedence): "Привет" in windows-1251 declared utf-8 was stored
     // as "������". Text that is UTF-8 but for a stray byte stays UTF-8.
-    // Without an HTTP charset the encoding is guessed, as for undeclared
-    // bytes: "Café crème" in windows-1252 declared utf-8 lost every accent
-    // for good.
     let encoding = match encoding {
         Some(e) if e == UTF_8 && bom == 0 && !utf8 && !mostly_utf8(body) => http_charset
             .and_then(label)
             .filter(not_utf16)
-            .or_else(|| Some(guess_encoding(body)).filter(|g| *g != UTF_8))
             .or(Some(UTF_8)),
         other => other,
     };
