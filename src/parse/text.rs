@@ -155,11 +155,7 @@ pub fn bound(mut s: String, max: usize) -> String {
 /// (UTF-16 documents, long declarations) or disagrees with the BOM.
 pub fn to_parser_bytes<'a>(body: &'a [u8], http_charset: Option<&str>) -> Cow<'a, [u8]> {
     use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE};
-    // (A label of encoding_rs's "replacement" encoding, ISO-2022-KR or
-    // HZ-GB-2312, decodes the whole document to one U+FFFD: no label.)
-    let label = |l: &str| {
-        Encoding::for_label(l.trim().as_bytes()).filter(|e| *e != encoding_rs::REPLACEMENT)
-    };
+    let label = |l: &str| Encoding::for_label(l.trim().as_bytes());
     let not_utf16 = |e: &&'static Encoding| *e != UTF_16LE && *e != UTF_16BE;
     let declared = declared_encoding(body);
     let (encoding, bom) = match Encoding::for_bom(body) {
