@@ -223,14 +223,15 @@ fn checked_srcset(value: &str) -> Option<Cow<'_, str>> {
             descriptor = "";
             rest = after;
         } else {
-            let mut depth = 0usize;
+            // (Parentheses do not nest: the first `)` closes them.)
+            let mut in_parens = false;
             let stop = after
                 .char_indices()
                 .find(|&(_, c)| {
                     match c {
-                        '(' => depth += 1,
-                        ')' => depth = depth.saturating_sub(1),
-                        ',' if depth == 0 => return true,
+                        '(' => in_parens = true,
+                        ')' => in_parens = false,
+                        ',' if !in_parens => return true,
                         _ => {}
                     }
                     false
@@ -238,6 +239,17 @@ fn checked_srcset(value: &str) -> Option<Cow<'_, str>> {
                 .map_or(after.len(), |(i, _)| i);
             descriptor = after[..stop].trim();
             rest = &after[stop..];
+        }
+        // Only width, density and height descriptors (`424w`, `1.5x`): any
+        // other text is what a browser might read otherwise, as another
+        // candidate (`1x ((), javascript:… 2x`).
+        let plain = |d: &str| {
+            d.strip_suffix(['w', 'x', 'h']).is_some_and(|n| {
+                !n.is_empty() && n.parse::<f64>().is_ok_and(|v| v >= 0.0 && v.is_finite())
+            })
+        };
+        if !descriptor.split_ascii_whitespace().all(plain) {
+            return None;
         }
         let url = checked_url(url, RESOURCE_SCHEMES)?;
         out.push(format!("{url} {descriptor}").trim_end().to_string());
@@ -458,16 +470,19 @@ mod tests {
         // An image CDN's URLs (Substack, Cloudinary, imgix), a candidate
         // closed by a comma right after its URL, descriptors with a comma in
         // parentheses, and an unsafe candidate dropping the attribute.
-        let dirty = r#"<img srcset="https://cdn.example/fetch/w_424,c_limit,f_webp/c.png 424w,https://cdn.example/fetch/w_848,c_limit/c.png   848w"><img srcset="a.png,, b.png 2x"><img srcset="x.png 1x (a, b), y.png 2x"><img srcset="ok.png 1x, javascript:alert(1),x 2x">"#;
+        let dirty = r#"<img srcset="https://cdn.example/fetch/w_424,c_limit,f_webp/c.png 424w,https://cdn.example/fetch/w_848,c_limit/c.png   848w"><img srcset="a.png,, b.png 2x"><img srcset="x.png 1.5x, y.png 2x"><img srcset="ok.png 1x, javascript:alert(1),x 2x"><img srcset="a.png 1x ((), javascript:alert(1) 2x"><img srcset="a.png 1x (x, data:image/svg+xml;base64,PHN2Zz4= 2x)">"#;
         let clean = sanitize(dirty, Some("https://example.org/post/1"));
         for want in [
             r#"srcset="https://cdn.example/fetch/w_424,c_limit,f_webp/c.png 424w, https://cdn.example/fetch/w_848,c_limit/c.png 848w""#,
             r#"srcset="https://example.org/post/a.png, https://example.org/post/b.png 2x""#,
-            r#"srcset="https://example.org/post/x.png 1x (a, b), https://example.org/post/y.png 2x""#,
+            r#"srcset="https://example.org/post/x.png 1.5x, https://example.org/post/y.png 2x""#,
         ] {
             assert!(clean.contains(want), "{want} not in {clean}");
         }
-        assert!(!clean.contains("javascript"), "{clean}");
+        assert!(
+            !clean.contains("javascript") && !clean.contains("data:"),
+            "{clean}"
+        );
         assert_eq!(clean.matches("srcset").count(), 3, "{clean}");
     }
 
