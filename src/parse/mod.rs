@@ -1085,6 +1085,49 @@ mod tests {
         );
     }
 
+    /// The unnesting repair moves entries out of HTML left open only: an
+    /// entry written inside another element (GData's `gd:entryLink`, XML
+    /// content, a `<source>`) stays there beside a stray end tag, and RSS
+    /// 1.0's `content:item` is no entry (its item lost author, text and date).
+    #[test]
+    fn entries_written_inside_other_elements_stay_there() {
+        let atom = |inner: &str| {
+            format!(
+                "<feed xmlns=\"http://www.w3.org/2005/Atom\" xmlns:gd=\"http://schemas.google.com/g/2005\"><title>a</title>\
+                 <entry><id>e0</id><title>E0</title>{inner}</entry></div>\
+                 <entry><id>e1</id><title>E1</title><content type=\"html\">one</content></entry></feed>"
+            )
+        };
+        for inner in [
+            "<gd:entryLink><entry><id>in</id><title>INNER</title></entry></gd:entryLink><content type=\"html\">zero</content>",
+            "<content type=\"application/atom+xml\"><entry><id>emb</id><title>EMB</title></entry></content>",
+            "<source><id>s</id><entry><id>src</id><title>SRC</title></entry></source><content type=\"html\">zero</content>",
+        ] {
+            let doc = atom(inner);
+            let d = parse(doc.as_bytes(), None, &base(), Limits::default()).unwrap();
+            let titles: Vec<_> = d
+                .entries
+                .iter()
+                .map(|e| e.title.as_deref().unwrap_or(""))
+                .collect();
+            assert_eq!(titles, ["E0", "E1"], "{doc}");
+        }
+        let rdf = "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" xmlns=\"http://purl.org/rss/1.0/\" \
+            xmlns:dc=\"http://purl.org/dc/elements/1.1/\" xmlns:content=\"http://purl.org/rss/1.0/modules/content/\">\
+            <channel rdf:about=\"c\"><title>r</title></channel>\
+            <item rdf:about=\"http://e.org/0\"><title>R0</title><link>http://e.org/0</link>\
+            <content:items><rdf:Bag><rdf:li><content:item><content:format rdf:resource=\"http://www.w3.org/1999/xhtml\"/></content:item></rdf:li></rdf:Bag></content:items>\
+            <dc:creator>Ann</dc:creator><description>Text 0</description><dc:date>2026-12-01T10:00:00Z</dc:date></item><br>\
+            <item rdf:about=\"http://e.org/1\"><title>R1</title><link>http://e.org/1</link><dc:creator>Bob</dc:creator><description>Text 1</description></item>\
+            </rdf:RDF>";
+        let d = parse(rdf.as_bytes(), None, &base(), Limits::default()).unwrap();
+        assert_eq!(d.entries.len(), 2, "{:?}", d.entries);
+        assert_eq!(d.entries[0].author.as_deref(), Some("Ann"));
+        assert_eq!(d.entries[0].summary.as_deref(), Some("Text 0"));
+        assert!(d.entries[0].published.is_some());
+        assert_eq!(d.entries[1].author.as_deref(), Some("Bob"));
+    }
+
     /// A bare `<` in one item does not stop another item's Dublin Core
     /// title and text from being read (it was stored untitled, then once
     /// more when the `<` item left the document).

@@ -328,7 +328,55 @@ pub(super) fn with_entries_unnested(text: &[u8], balanced: bool) -> Option<Vec<u
     fn local(name: &[u8]) -> &[u8] {
         name.rsplit(|b| *b == b':').next().unwrap_or(name)
     }
-    let is_entry = |name: &[u8]| matches!(local(name), b"item" | b"entry");
+    // (Unprefixed, or Atom's: `content:item` of RSS 1.0's mod_content is
+    // no entry.)
+    let is_entry = |name: &[u8]| {
+        matches!(local(name), b"item" | b"entry")
+            && (!name.contains(&b':') || name.starts_with(b"atom:"))
+    };
+    // What a server or a template leaves open between entries: HTML (a
+    // PHP warning's `<br /><b>`, a stray `<p>`). An entry inside anything
+    // else (a `<source>`, GData's `<gd:entryLink>`, XML content) was
+    // written there, and stays.
+    let is_stray = |name: &[u8]| {
+        matches!(
+            name,
+            b"br"
+                | b"p"
+                | b"b"
+                | b"i"
+                | b"u"
+                | b"em"
+                | b"strong"
+                | b"font"
+                | b"span"
+                | b"div"
+                | b"a"
+                | b"hr"
+                | b"img"
+                | b"table"
+                | b"tbody"
+                | b"tr"
+                | b"td"
+                | b"th"
+                | b"center"
+                | b"small"
+                | b"big"
+                | b"pre"
+                | b"code"
+                | b"ul"
+                | b"ol"
+                | b"li"
+                | b"h1"
+                | b"h2"
+                | b"h3"
+                | b"h4"
+                | b"h5"
+                | b"h6"
+                | b"blockquote"
+                | b"br/"
+        )
+    };
     let is_container = |name: &[u8]| matches!(local(name), b"channel" | b"feed" | b"RDF" | b"rss");
     let mut reader = quick_xml::Reader::from_reader(text);
     let config = reader.config_mut();
@@ -360,8 +408,11 @@ pub(super) fn with_entries_unnested(text: &[u8], balanced: bool) -> Option<Vec<u
                         .rposition(|&(f, t)| is_entry(&text[f..t]) || is_container(&text[f..t]));
                     if let Some(k) = keep {
                         let (f, t) = open[k];
+                        let strays = open[k + 1..].iter().all(|&(f, t)| is_stray(&text[f..t]));
+                        // An entry whose end tag is missing closes; a
+                        // container keeps the entry, past the strays.
                         let upto = if is_entry(&text[f..t]) { k } else { k + 1 };
-                        if upto < open.len() {
+                        if strays && upto < open.len() {
                             out.extend_from_slice(&text[copied..start]);
                             for inner in open.drain(upto..).rev() {
                                 close(&mut out, inner);
