@@ -956,7 +956,7 @@ fn finish(
             ..Default::default()
         };
         if let Err(e) = store
-            .record_failure(feed_id, rec, problem, next, false, false)
+            .record_failure(feed_id, rec, problem, next, false)
             .await
         {
             error!(feed = %feed_url, feed_id, error = %chain(&e), "cannot record the failure either");

@@ -518,7 +518,7 @@ async fn refresh_one(r: &Refresher, feed: &FeedRef, every: &Every) -> Result<Rep
             }
             // From when the failure came (a Retry-After counts from the
             // response), not from the second the fetch started.
-            let mut next = schedule::after_failure(
+            let next = schedule::after_failure(
                 crate::now_unix_ceil(),
                 every,
                 failures,
@@ -526,28 +526,13 @@ async fn refresh_one(r: &Refresher, feed: &FeedRef, every: &Every) -> Result<Rep
                 r.defaults.max_backoff.0,
                 schedule::jitter_of(feed.url.as_str(), u64::from(failures)),
             );
-            let mut message = chain(&err);
-            // The address a permanent redirect moved the feed to is missing
-            // (404) or gone (410): the configured one is asked again, next
-            // (a site that moved back answered only there, and nothing else
-            // could ever bring the feed back to it).
-            let moved_away = feed.fetch_url.as_str() != feed.url.as_str()
-                && matches!(err.http_status(), Some(404 | 410));
-            if moved_away {
-                message.push_str(&format!(
-                    "; it was moved there by a permanent redirect: the configured {} is fetched again",
-                    feed.url
-                ));
-                next = Some(crate::now_unix_ceil() + 1);
-            }
-            let gone = disposition == Disposition::Gone && !moved_away;
+            let message = chain(&err);
+            let gone = disposition == Disposition::Gone;
             rec.http_status = err.http_status().or(rec.http_status);
             rec.duration_ms = duration_ms;
             let id = feed.id;
             let msg = message.clone();
-            r.store
-                .record_failure(id, rec, msg, next, gone, moved_away)
-                .await?;
+            r.store.record_failure(id, rec, msg, next, gone).await?;
             (
                 Outcome::Failed {
                     error: message,

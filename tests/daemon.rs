@@ -1052,68 +1052,6 @@ async fn reload_applies_a_shorter_schedule_at_once() {
     app.stop().await;
 }
 
-/// The address a permanent redirect moved a feed to answers 404 or 410 (the
-/// site moved back, or dropped the new address): the configured URL is asked
-/// again at once, and the feed is not disabled by a 410 that its configured
-/// address never gave. (Nothing else brought it back: `enable`, `remove` and
-/// `add` all kept the dead address.)
-#[tokio::test]
-async fn a_moved_feed_whose_new_address_is_gone_goes_back_to_its_own() {
-    let srv = FeedServer::start().await;
-    let doc = |ids: &[&'static str]| {
-        rss(
-            "t",
-            &ids.iter()
-                .map(|i| (Some(*i), None, "x", "d"))
-                .collect::<Vec<_>>(),
-        )
-    };
-    let env = TestEnv::new();
-    let cfg = env.config(&format!(
-        "[fetch]\nhost_gap = \"0s\"\n\n[defaults]\nredirect_after = 1\n\n{}",
-        feeds_toml(&[srv.url("/a.xml"), srv.url("/b.xml")])
-    ));
-    let fetch_url = |p: &str| -> Option<String> {
-        env.reader()
-            .query_row(
-                "SELECT fetch_url FROM feeds WHERE url LIKE '%' || ?1",
-                [p],
-                |r| r.get(0),
-            )
-            .unwrap()
-    };
-    let poll = || async {
-        feedloom::refresh::poll(&cfg, env.open_store())
-            .await
-            .unwrap()
-            .0
-    };
-    for (old, new) in [("/a.xml", "/a2.xml"), ("/b.xml", "/b2.xml")] {
-        srv.set(old, Resource::status(301).header("location", new));
-        srv.set(new, Resource::feed(doc(&["1"])));
-    }
-    poll().await;
-    assert_eq!(fetch_url("/a.xml"), Some(srv.url("/a2.xml")));
-    assert_eq!(fetch_url("/b.xml"), Some(srv.url("/b2.xml")));
-    // The sites move back.
-    srv.set("/a.xml", Resource::feed(doc(&["1", "2"])));
-    srv.set("/a2.xml", Resource::status(404));
-    srv.set("/b.xml", Resource::feed(doc(&["1", "3"])));
-    srv.set("/b2.xml", Resource::status(410));
-    let s = poll().await;
-    assert_eq!((s.failed, s.disabled), (2, 0), "{s}");
-    assert!(
-        error_of(&env, "/a.xml").contains("the configured"),
-        "{}",
-        error_of(&env, "/a.xml")
-    );
-    assert_eq!((fetch_url("/a.xml"), fetch_url("/b.xml")), (None, None));
-    let s = poll().await;
-    assert_eq!((s.ok, s.new), (2, 2), "{s}");
-    assert_eq!(env.count("SELECT count(*) FROM feeds WHERE enabled = 1"), 2);
-    assert_eq!(env.count("SELECT count(*) FROM items"), 4);
-}
-
 /// A server that corrects its charset (the same bytes, now labelled right)
 /// gets them read again at once: the body's hash counts its charset (the
 /// mojibake stayed up to 12 hours, the bytes being the same).

@@ -385,9 +385,7 @@ impl Backend {
         }
     }
 
-    /// A failed fetch, stored on the feed; returns once durable. `unmove`:
-    /// the feed is fetched at its configured URL again (see
-    /// [`Store::record_failure`]).
+    /// A failed fetch, stored on the feed; returns once durable.
     pub async fn record_failure(
         &self,
         feed_id: i64,
@@ -395,17 +393,16 @@ impl Backend {
         error: String,
         next_fetch_at: Option<i64>,
         disable: bool,
-        unmove: bool,
     ) -> Result<(), StoreError> {
         match self {
             Backend::Sqlite(s) => {
                 s.call_batched(move |st| {
-                    st.record_failure(feed_id, &rec, &error, next_fetch_at, disable, unmove)
+                    st.record_failure(feed_id, &rec, &error, next_fetch_at, disable)
                 })
                 .await
             }
             Backend::Postgres(p) => {
-                p.record_failure(feed_id, &rec, &error, next_fetch_at, disable, unmove)
+                p.record_failure(feed_id, &rec, &error, next_fetch_at, disable)
                     .await
             }
         }

@@ -286,8 +286,6 @@ impl Store {
 
     /// A failed fetch: logged, and stored on the feed (message, consecutive
     /// failures, next attempt). Validators and items are left as they were.
-    /// `unmove`: the address a permanent redirect moved it to failed for good
-    /// (404, 410): it is fetched at its configured URL again.
     pub fn record_failure(
         &mut self,
         feed_id: i64,
@@ -295,7 +293,6 @@ impl Store {
         error: &str,
         next_fetch_at: Option<i64>,
         disable: bool,
-        unmove: bool,
     ) -> Result<(), StoreError> {
         let tx = self
             .conn
@@ -318,15 +315,6 @@ impl Store {
             ],
         )
         .map_err(StoreError::ctx("recording failure"))?;
-        if unmove {
-            tx.execute(
-                "UPDATE feeds SET fetch_url = NULL, redirect_url = NULL, redirect_count = 0,
-                     etag = NULL, last_modified = NULL
-                 WHERE id = ?1",
-                [feed_id],
-            )
-            .map_err(StoreError::ctx("recording failure"))?;
-        }
         tx.commit().map_err(StoreError::ctx("recording failure"))
     }
 

@@ -600,7 +600,6 @@ impl PgStore {
         error: &str,
         next_fetch_at: Option<i64>,
         disable: bool,
-        unmove: bool,
     ) -> Result<(), StoreError> {
         let r = async {
             let c = "recording failure";
@@ -624,16 +623,6 @@ impl PgStore {
                 ],
             )
             .await?;
-            if unmove {
-                tx.exec(
-                    c,
-                    "UPDATE feeds SET fetch_url = NULL, redirect_url = NULL, redirect_count = 0,
-                         etag = NULL, last_modified = NULL
-                     WHERE id = $1",
-                    &[&feed_id],
-                )
-                .await?;
-            }
             tx.exec(c, RELEASE, &[&feed_id, &self.inner.node]).await?;
             tx.commit(c).await
         }
