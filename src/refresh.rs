@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tracing::{error, info, instrument, warn};
 
@@ -503,10 +503,9 @@ async fn refresh_one(r: &Refresher, feed: &FeedRef, every: &Every) -> Result<Rep
                     r.defaults.max_backoff.0,
                     0.0,
                 );
-                r.store.record_held(feed.id, next).await?;
-                let outcome = Outcome::Held {
-                    reason: chain(&err),
-                };
+                let reason = chain(&err);
+                r.store.record_held(feed.id, next, reason.clone()).await?;
+                let outcome = Outcome::Held { reason };
                 log_report(feed.url.as_str(), &outcome, 0);
                 return Ok(Report {
                     feed_url: feed.url.to_string(),
@@ -876,7 +875,7 @@ async fn poll_inner(
 ) -> Result<(Summary, Vec<Report>), StoreError> {
     let mut refs = store.sync_config(&cfg.feeds).await?;
     let now = crate::now_unix();
-    let mut backing_off = 0;
+    let (mut backing_off, mut held) = (0, 0);
     if polite {
         // (sync_config gives the feeds in the config's order.)
         for (f, c) in refs.iter_mut().zip(&cfg.feeds) {
@@ -888,14 +887,11 @@ async fn poll_inner(
             if f.enabled && f.consecutive_failures > 0 && waits {
                 f.id = -1;
                 backing_off += 1;
-                // Its server asked for time: its other feeds are not
-                // requested before that is over either (the daemon that
-                // got the answer held them; this process must learn it).
-                if f.asked_for_time
-                    && let Some(t) = f.next_fetch_at
-                {
-                    fetcher.hold_server(&f.fetch_url, Duration::from_secs((t - now) as u64));
-                }
+            } else if f.enabled && f.held && waits {
+                // Held by its server's Retry-After (the daemon or the last
+                // poll that got it held this feed until then): not requested.
+                f.id = -1;
+                held += 1;
             }
         }
         if backing_off > 0 {
@@ -957,6 +953,7 @@ async fn poll_inner(
         disabled,
         backing_off,
         held_elsewhere,
+        held,
         ..Summary::default()
     };
     let mut reports = Vec::with_capacity(total);

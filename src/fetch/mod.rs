@@ -229,13 +229,6 @@ impl Fetcher {
         self
     }
 
-    /// Holds `url`'s server (its origin) for `wait` (at most the max hold),
-    /// as a 429 or 503 with that Retry-After does: a `poll` on a timer learns
-    /// so from the store.
-    pub fn hold_server(&self, url: &Url, wait: Duration) {
-        self.slots.hold(url, wait);
-    }
-
     /// [`Fetcher::with_max_hold`] on a fetcher in use (a reload).
     pub fn set_max_hold(&self, max: Duration) {
         self.slots.set_max_hold(max);

@@ -414,13 +414,14 @@ impl Backend {
         &self,
         feed_id: i64,
         next_fetch_at: Option<i64>,
+        reason: String,
     ) -> Result<(), StoreError> {
         match self {
             Backend::Sqlite(s) => {
-                s.call_batched(move |st| st.record_held(feed_id, next_fetch_at))
+                s.call_batched(move |st| st.record_held(feed_id, next_fetch_at, &reason))
                     .await
             }
-            Backend::Postgres(p) => p.record_held(feed_id, next_fetch_at).await,
+            Backend::Postgres(p) => p.record_held(feed_id, next_fetch_at, &reason).await,
         }
     }
 

@@ -30,9 +30,10 @@ pub struct FeedRef {
     /// when it was last parsed and stored.
     pub body_hash: Option<String>,
     pub body_stored_at: Option<i64>,
-    /// The last fetch failed with a 429 or 503 whose Retry-After asked for
-    /// time (until `next_fetch_at`): its server's other feeds wait too.
-    pub asked_for_time: bool,
+    /// Not requested last time: its server had asked for time on another
+    /// feed's request (429 or 503 with a Retry-After), until `next_fetch_at`.
+    /// No failure; `poll` on a timer leaves it out until then too.
+    pub held: bool,
 }
 
 /// Facts about one fetch, for the `fetches` log and the feed row.
@@ -319,16 +320,17 @@ impl Store {
     }
 
     /// A feed not requested while its server's Retry-After is not over: its
-    /// next attempt, and nothing else (no fetch row, no failure counted).
+    /// next attempt and why (`last_error`); no fetch row, no failure counted.
     pub fn record_held(
         &mut self,
         feed_id: i64,
         next_fetch_at: Option<i64>,
+        reason: &str,
     ) -> Result<(), StoreError> {
         self.conn
             .execute(
-                "UPDATE feeds SET next_fetch_at = ?2 WHERE id = ?1",
-                params![feed_id, next_fetch_at],
+                "UPDATE feeds SET next_fetch_at = ?2, last_error = ?3 WHERE id = ?1",
+                params![feed_id, next_fetch_at, reason],
             )
             .map_err(StoreError::ctx("recording a held feed"))?;
         Ok(())
@@ -490,12 +492,11 @@ pub(super) fn load_ref(conn: &rusqlite::Connection, id: i64) -> Result<FeedRef, 
         "SELECT url, COALESCE(fetch_url, url), etag, last_modified, enabled,
                 consecutive_failures, next_fetch_at, redirect_url, redirect_count,
                 ttl_minutes, skip_hours, skip_days, update_interval, body_hash, body_stored_at,
-                last_status = 'error' AND last_http_status IN (429, 503)
-                    AND last_error LIKE '%(' || ?2 || ')'
+                COALESCE(last_error LIKE '%: not requested: % answered 429 or 503 with a Retry-After%', 0)
          FROM feeds WHERE id = ?1",
     )
     .and_then(|mut s| {
-        s.query_row(params![id, crate::error::ASKED_FOR_TIME], |r| {
+        s.query_row([id], |r| {
             Ok(FeedRef {
                 id,
                 url: parse(r.get(0)?)?,
@@ -519,7 +520,7 @@ pub(super) fn load_ref(conn: &rusqlite::Connection, id: i64) -> Result<FeedRef, 
                 },
                 body_hash: r.get(13)?,
                 body_stored_at: r.get(14)?,
-                asked_for_time: r.get::<_, Option<bool>>(15)?.unwrap_or(false),
+                held: r.get(15)?,
             })
         })
     })

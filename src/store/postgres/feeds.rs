@@ -25,8 +25,7 @@ const CLAIM_BATCH: i64 = 500;
 pub(super) const REF_COLS: &str = "id, url, COALESCE(fetch_url, url), etag, last_modified, enabled,
     consecutive_failures, next_fetch_at, redirect_url, redirect_count, ttl_minutes,
     skip_hours, skip_days, update_interval, body_hash, body_stored_at,
-    COALESCE(last_status = 'error' AND last_http_status IN (429, 503)
-        AND last_error LIKE '%(Retry-After)', FALSE)";
+    COALESCE(last_error LIKE '%: not requested: % answered 429 or 503 with a Retry-After%', FALSE)";
 
 /// The column after [`REF_COLS`].
 const HOST_COL: usize = 17;
@@ -60,7 +59,7 @@ pub(super) fn feed_ref(r: &Row) -> Result<FeedRef, StoreError> {
         },
         body_hash: r.get(14),
         body_stored_at: r.get(15),
-        asked_for_time: r.get(16),
+        held: r.get(16),
     })
 }
 
@@ -637,6 +636,7 @@ impl PgStore {
         &self,
         feed_id: i64,
         next_fetch_at: Option<i64>,
+        reason: &str,
     ) -> Result<(), StoreError> {
         let r = async {
             let c = "recording a held feed";
@@ -644,8 +644,8 @@ impl PgStore {
             let mut tx = conn.tx().await?;
             tx.exec(
                 c,
-                "UPDATE feeds SET next_fetch_at = $2 WHERE id = $1",
-                &[&feed_id, &next_fetch_at],
+                "UPDATE feeds SET next_fetch_at = $2, last_error = $3 WHERE id = $1",
+                &[&feed_id, &next_fetch_at, &reason],
             )
             .await?;
             tx.exec(c, RELEASE, &[&feed_id, &self.inner.node]).await?;
