@@ -1089,6 +1089,8 @@ pub async fn render_outputs(
         if !served {
             continue;
         }
+        let fresh = !matches!(map.get(&key), Some(old) if old.body.as_ref() == bytes.as_slice());
+        let file = path.clone();
         let r = match map.get(&key) {
             Some(old) if old.body.as_ref() == bytes.as_slice() => old.clone(),
             // The first render since the start: bytes its file already held
@@ -1101,10 +1103,37 @@ pub async fn render_outputs(
             },
             old => Rendered::new(format, bytes, now).after(old, now),
         };
+        if fresh && let Some(file) = file {
+            date_file(&file, &r);
+        }
         next.insert(key, r);
     }
     *map = next;
     Ok(())
+}
+
+/// Dates an output's file with the Last-Modified its bytes are served with
+/// (content rendered twice in one second is dated the next second), so that
+/// after a restart [`written_at`] gives that date back: the file's own time
+/// was the first second, and a client holding the first content got a 304
+/// for the second.
+fn date_file(path: &std::path::Path, r: &Rendered) {
+    let Ok(secs) = u64::try_from(r.modified) else {
+        return;
+    };
+    use std::os::unix::fs::OpenOptionsExt;
+    let at = std::time::UNIX_EPOCH + Duration::from_secs(secs);
+    // (Only the file holding these bytes; never through a link.)
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+    {
+        Ok(f) if f.metadata().is_ok_and(|m| m.len() == r.body.len() as u64) => {
+            let _ = f.set_modified(at);
+        }
+        _ => {}
+    }
 }
 
 /// When the file at `path` was last written (Unix seconds), if it holds
@@ -1114,6 +1143,8 @@ fn written_at(path: &std::path::Path, bytes: &[u8]) -> Option<i64> {
     if !meta.is_file() || meta.len() != bytes.len() as u64 {
         return None;
     }
+    // (The file is dated with its Last-Modified when it is published: see
+    // `date_file`.)
     let at = meta
         .modified()
         .ok()?
@@ -1289,6 +1320,29 @@ fn describe_access(a: &config::Access) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An output's file is dated with the Last-Modified it is served with,
+    /// so that a restart gives that date back: content rendered a second
+    /// time in one second is dated the next second (its file's own time was
+    /// the first, and a client holding the first content got a 304).
+    #[test]
+    fn an_output_file_keeps_the_date_it_is_served_with() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("all.atom");
+        let now = crate::now_unix();
+        std::fs::write(&path, b"first").unwrap();
+        let first =
+            Rendered::new(crate::config::Format::Atom, b"first".to_vec(), now).after(None, now);
+        date_file(&path, &first);
+        assert_eq!(written_at(&path, b"first"), Some(now));
+        std::fs::write(&path, b"second").unwrap();
+        let second = Rendered::new(crate::config::Format::Atom, b"second".to_vec(), now)
+            .after(Some(&first), now);
+        assert_eq!(second.modified, now + 1);
+        date_file(&path, &second);
+        assert_eq!(written_at(&path, b"second"), Some(now + 1));
+        assert_eq!(written_at(&path, b"other!"), None);
+    }
 
     #[test]
     fn only_ended_processes_of_this_machine_and_namespace_are_dead_nodes() {

@@ -159,9 +159,12 @@ impl StoreLock {
         // shared-memory file per name: a writer through another name saw
         // none of this one's commits, and its WAL, replayed later, threw
         // them away without an error.
+        // (Not a backup's target: the copy is renamed over it, whatever
+        // names the old file has, as an rsnapshot rotation gives it.)
         use std::os::unix::fs::MetadataExt;
         if let Ok(meta) = std::fs::metadata(db)
             && meta.nlink() > 1
+            && command != "backup"
         {
             return Err(io(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
@@ -296,6 +299,8 @@ mod tests {
                 .to_string();
             assert!(e.contains("2 names (hard links)"), "{e}");
         }
+        // A backup's target may have other names: it is replaced.
+        assert!(StoreLock::acquire(&db, "backup").is_ok());
         std::fs::remove_file(dir.path().join("hard.db")).unwrap();
         assert!(StoreLock::acquire(&db, "poll").is_ok());
     }
