@@ -277,52 +277,77 @@ fn parse_known_inner(
     })
 }
 
-/// The document without what a server printed before it (PHP's `<br />
-/// <b>Warning</b>: … on line <b>8</b><br />`, a notice in plain text): in the
-/// first 4 KiB, the text before an XML declaration, or before a feed's root
-/// when there is no declaration, unless it holds a feed's root itself (then
-/// the declaration is an inner one) or is only white space. Such a feed
-/// failed as "not a feed" on every poll while the warning lasted.
+/// The document without what a server printed before it: PHP's `<br />
+/// <b>Warning</b>:  … on line <b>8</b><br />`, or the same in plain text, in
+/// the first 4 KiB, before an XML declaration or a feed's root. Only such a
+/// warning is cut: text made of PHP's markup (`br`, `b`, `font`, …) that
+/// names a PHP message ("Warning:", "Notice:", "Deprecated:", "Fatal
+/// error:" …). Such a feed failed as "not a feed" on every poll while the
+/// warning lasted.
 fn without_leading_warning(body: &[u8]) -> &[u8] {
-    use memchr::memmem::find;
-    let head = &body[..body.len().min(4096)];
-    let roots: [&[u8]; 4] = [b"<rss", b"<feed", b"<rdf:RDF", b"<RDF"];
-    let at = match find(head, b"<?xml") {
-        Some(at) => at,
-        None => match roots.iter().filter_map(|r| find(head, r)).min() {
-            Some(at) => at,
-            None => return body,
-        },
-    };
-    let prefix = &body[..at];
-    let blank = prefix
-        .iter()
-        .all(|b| b.is_ascii_whitespace() || matches!(b, 0xEF | 0xBB | 0xBF));
-    if blank || roots.iter().any(|r| find(prefix, r).is_some()) {
-        return body;
-    }
-    // (A document in another format — JSON, or HTML naming a feed — is not
-    // cut: a JSON Feed starts with `{`, and an HTML page has its own root.)
-    let text = String::from_utf8_lossy(prefix);
-    let lower = text.to_ascii_lowercase();
-    let warned = [
-        "warning",
-        "notice",
-        "deprecated",
-        "error",
-        "strict standards",
-    ]
-    .iter()
-    .any(|w| lower.contains(w));
-    if warned
-        && !lower.contains("<html")
-        && !lower.contains("<!doctype")
-        && !text.trim_start().starts_with('{')
-    {
-        &body[at..]
+    const ALLOWED: &[&[u8]] = &[
+        b"br", b"b", b"i", b"u", b"p", b"font", b"strong", b"em", b"small", b"span", b"div",
+        b"table", b"tr", b"td", b"th", b"tbody", b"pre", b"code", b"hr",
+    ];
+    const MARKERS: &[&[u8]] = &[
+        b"Warning",
+        b"Notice",
+        b"Deprecated",
+        b"Fatal error",
+        b"Strict Standards",
+        b"Parse error",
+        b"Catchable fatal error",
+        b"Recoverable fatal error",
+    ];
+    let skip = if body.starts_with(b"\xEF\xBB\xBF") {
+        3
     } else {
-        body
+        0
+    };
+    let text = &body[skip..body.len().min(4096)];
+    match text.iter().find(|b| !b.is_ascii_whitespace()) {
+        // A JSON document, or one that starts with markup as it should.
+        Some(b'{' | b'[') | None => return body,
+        _ => {}
     }
+    let name_at = |i: usize| -> &[u8] {
+        let from = i + 1 + usize::from(text.get(i + 1) == Some(&b'/'));
+        let end = text[from..]
+            .iter()
+            .position(|b| !(b.is_ascii_alphanumeric() || matches!(b, b':' | b'-' | b'_')))
+            .map_or(text.len(), |n| from + n);
+        &text[from..end]
+    };
+    let mut at = 0;
+    let cut = loop {
+        let Some(lt) = memchr::memchr(b'<', &text[at..]).map(|n| at + n) else {
+            return body;
+        };
+        if text[lt..].starts_with(b"<?xml") {
+            break lt;
+        }
+        let name = name_at(lt);
+        let local = name.rsplit(|b| *b == b':').next().unwrap_or(name);
+        if matches!(local, b"rss" | b"feed" | b"RDF") {
+            break lt;
+        }
+        if !ALLOWED.iter().any(|a| a.eq_ignore_ascii_case(name)) {
+            return body;
+        }
+        let Some(gt) = memchr::memchr(b'>', &text[lt..]) else {
+            return body;
+        };
+        at = lt + gt + 1;
+    };
+    let prefix = &text[..cut];
+    let named = MARKERS.iter().any(|m| {
+        memchr::memmem::find_iter(prefix, m).any(|i| {
+            let after = &prefix[i + m.len()..];
+            let after = after.strip_prefix(b"</b>").unwrap_or(after);
+            after.starts_with(b":")
+        })
+    });
+    if named { &body[skip + cut..] } else { body }
 }
 
 /// The bytes feed-rs will see (UTF-8, legacy dialects mapped), and the root.
@@ -1167,6 +1192,18 @@ mod tests {
             assert_eq!(d.entries.len(), 1, "{doc}");
             assert_eq!(d.entries[0].title.as_deref(), Some("One"));
         }
+        // What is no warning stays: a JSON Feed after a BOM whose text holds
+        // an SVG's declaration, and a prefixed Atom root before such text.
+        let svg = "<?xml version=\\\"1.0\\\"?><svg/>";
+        let json = format!(
+            "\u{feff}{{\"version\":\"https://jsonfeed.org/version/1.1\",\"title\":\"Error budgets\",\"items\":[{{\"id\":\"1\",\"content_html\":\"{svg}\"}}]}}"
+        );
+        let d = parse(json.as_bytes(), None, &base(), Limits::default()).unwrap();
+        assert_eq!(d.entries.len(), 1);
+        let atom = "<atom:feed xmlns:atom=\"http://www.w3.org/2005/Atom\"><atom:title>Error: none</atom:title>\
+            <atom:entry><atom:id>1</atom:id><atom:title>T</atom:title><atom:content type=\"html\"><![CDATA[<?xml version=\"1.0\"?><svg/>]]></atom:content></atom:entry></atom:feed>";
+        let d = parse(atom.as_bytes(), None, &base(), Limits::default()).unwrap();
+        assert_eq!(d.entries.len(), 1);
         // An HTML page is still no feed.
         let page = format!(
             "<!DOCTYPE html><html><body><p>Warning: our feed moved</p><pre>{}</pre></body></html>",
