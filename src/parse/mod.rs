@@ -428,7 +428,8 @@ fn parse_prepared(
     };
     let fallback_links = legacy::fallback_links(&bytes);
     let unread = limits::unread_channel_items(&bytes);
-    let (feed, repaired) = read(&bytes, root, base)?;
+    let (feed, repaired_text) = read(&bytes, root, base)?;
+    let repaired = repaired_text.is_some();
     // An RSS item without `<link>` may give one as its guid or an Atom link
     // (scanned only then: most documents give every item a link).
     let rss = matches!(
@@ -470,7 +471,9 @@ fn parse_prepared(
     // names one).
     let bases = (feed.feed_type == model::FeedType::Atom
         && memchr::memmem::find(&bytes, b"xml:base").is_some())
-    .then(|| legacy::content_bases(&bytes, base))
+    // (In the text feed-rs read: a repair that moved entries changed their
+    // count, and every base was dropped while it lasted.)
+    .then(|| legacy::content_bases(repaired_text.as_deref().unwrap_or(&bytes), base))
     .flatten();
     drop(bytes);
     let mut doc = map_feed(feed, base, limits, cut, fallback_links, copied, bases);
@@ -502,12 +505,24 @@ fn merge_links(
     }
 }
 
+/// The text a repair made, if any.
+fn owned(text: Cow<'_, [u8]>) -> Option<Vec<u8>> {
+    match text {
+        Cow::Owned(v) => Some(v),
+        Cow::Borrowed(_) => None,
+    }
+}
+
 /// feed-rs over the bytes, with one repaired retry per fault it refuses that
 /// feedloom can repair: an `<rss>` root whose version it does not know or
 /// without `<channel>`, bare `&` in the XML, end tags that do not match, an
-/// Atom field whose `type` or `src` it refuses. Also says whether a repair
-/// was needed.
-fn read(bytes: &[u8], root: &legacy::Root, base: &Url) -> Result<(model::Feed, bool), ParseError> {
+/// Atom field whose `type` or `src` it refuses. Also gives the text a repair
+/// made, when one was needed.
+fn read(
+    bytes: &[u8],
+    root: &legacy::Root,
+    base: &Url,
+) -> Result<(model::Feed, Option<Vec<u8>>), ParseError> {
     use feed_rs::parser::{ParseErrorKind as K, ParseFeedError as E};
     // A fresh parser per attempt: feed-rs keeps per-item state in its parser, and
     // reusing one after an error inside an item panics.
@@ -545,11 +560,11 @@ fn read(bytes: &[u8], root: &legacy::Root, base: &Url) -> Result<(model::Feed, b
                     .and_then(|fixed| attempt(&fixed).ok().map(|f| (f, fixed)))
                     .filter(|(f, _)| f.entries.len() > feed.entries.len());
                 match more {
-                    Some((more, _)) => return Ok((more, true)),
-                    None => return Ok((feed, matches!(current, Cow::Owned(_)))),
+                    Some((more, fixed)) => return Ok((more, Some(fixed))),
+                    None => return Ok((feed, owned(current))),
                 }
             }
-            Ok(feed) => return Ok((feed, matches!(current, Cow::Owned(_)))),
+            Ok(feed) => return Ok((feed, owned(current))),
             Err(e) => e,
         };
         let fixed = match &err {
@@ -1108,6 +1123,37 @@ mod tests {
                 .unwrap()
                 .contains("<item> twice")
         );
+    }
+
+    /// An Atom feed's xml:base still applies to every entry's content when a
+    /// stray `<br>` before an entry was repaired (the bases were dropped while
+    /// it lasted, and every entry read otherwise, twice).
+    #[test]
+    fn xml_base_survives_the_unnesting_repair() {
+        let entry = |i: usize| {
+            format!(
+                "<entry><id>e{i}</id><title>E{i}</title><link href=\"http://www.example/post/{i}\"/><content type=\"html\">&lt;img src=\"pic{i}.png\"&gt;</content></entry>"
+            )
+        };
+        let doc = |stray: &str| {
+            format!(
+                "<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:base=\"http://cdn.example/media/\"><title>a</title>{}{stray}{}</feed>",
+                entry(0),
+                entry(1)
+            )
+        };
+        let clean = parse(doc("").as_bytes(), None, &base(), Limits::default()).unwrap();
+        let broken = parse(doc("<br>").as_bytes(), None, &base(), Limits::default()).unwrap();
+        assert_eq!(broken.entries.len(), 2);
+        for (a, b) in clean.entries.iter().zip(&broken.entries) {
+            assert!(
+                a.content
+                    .as_deref()
+                    .unwrap()
+                    .starts_with("<base href=\"http://cdn.example/media/\">")
+            );
+            assert_eq!(a.content, b.content);
+        }
     }
 
     /// The unnesting repair moves entries out of HTML left open only: an
