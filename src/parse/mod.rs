@@ -279,7 +279,7 @@ fn parse_known_inner(
 
 /// The document without what a server printed before it: PHP's `<br />
 /// <b>Warning</b>:  … on line <b>8</b><br />`, or the same in plain text, in
-/// the first 4 KiB, before an XML declaration or a feed's root. Only such a
+/// the first 16 KiB, before an XML declaration or a feed's root. Only such a
 /// warning is cut: text made of PHP's markup (`br`, `b`, `font`, …) that
 /// names a PHP message ("Warning:", "Notice:", "Deprecated:", "Fatal
 /// error:" …). Such a feed failed as "not a feed" on every poll while the
@@ -287,7 +287,7 @@ fn parse_known_inner(
 fn without_leading_warning(body: &[u8]) -> &[u8] {
     const ALLOWED: &[&[u8]] = &[
         b"br", b"b", b"i", b"u", b"p", b"font", b"strong", b"em", b"small", b"span", b"div",
-        b"table", b"tr", b"td", b"th", b"tbody", b"pre", b"code", b"hr",
+        b"table", b"tr", b"td", b"th", b"tbody", b"pre", b"code", b"hr", b"a",
     ];
     const MARKERS: &[&[u8]] = &[
         b"Warning",
@@ -304,7 +304,7 @@ fn without_leading_warning(body: &[u8]) -> &[u8] {
     } else {
         0
     };
-    let text = &body[skip..body.len().min(4096)];
+    let text = &body[skip..body.len().min(16 << 10)];
     match text.iter().find(|b| !b.is_ascii_whitespace()) {
         // A JSON document, or one that starts with markup as it should.
         Some(b'{' | b'[') | None => return body,
@@ -326,6 +326,14 @@ fn without_leading_warning(body: &[u8]) -> &[u8] {
         if text[lt..].starts_with(b"<?xml") {
             break lt;
         }
+        // A `<` that starts no tag is the message's text ("'<' not found").
+        if !text
+            .get(lt + 1)
+            .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'/')
+        {
+            at = lt + 1;
+            continue;
+        }
         let name = name_at(lt);
         let local = name.rsplit(|b| *b == b':').next().unwrap_or(name);
         if matches!(local, b"rss" | b"feed" | b"RDF") {
@@ -343,7 +351,10 @@ fn without_leading_warning(body: &[u8]) -> &[u8] {
     let named = MARKERS.iter().any(|m| {
         memchr::memmem::find_iter(prefix, m).any(|i| {
             let after = &prefix[i + m.len()..];
-            let after = after.strip_prefix(b"</b>").unwrap_or(after);
+            let after = match after.get(..4) {
+                Some(tag) if tag.eq_ignore_ascii_case(b"</b>") => &after[4..],
+                _ => after,
+            };
             after.starts_with(b":")
         })
     });
@@ -1156,6 +1167,37 @@ mod tests {
         }
     }
 
+    /// HTML left open is any case and any common element (`<BR>`,
+    /// `<section>`, Word's `<o:p>`), and a prefixed Atom feed's entries are
+    /// counted too (1 of 4 was stored, with an ok).
+    #[test]
+    fn html_left_open_in_any_case_and_prefixed_atom_cost_no_entry() {
+        let items: String = (0..4)
+            .map(|i| format!("<item><guid>g{i}</guid><title>T{i}</title></item>"))
+            .collect();
+        for stray in ["<BR><B>Warning</B>: x", "<section>", "<o:p>", "<nobr>"] {
+            let doc = format!(
+                "<rss version=\"2.0\"><channel><title>t</title>{}{stray}{}</channel></rss>",
+                &items[..items.find("<item><guid>g1").unwrap()],
+                &items[items.find("<item><guid>g1").unwrap()..]
+            );
+            let d = parse(doc.as_bytes(), None, &base(), Limits::default()).unwrap();
+            assert_eq!(d.entries.len(), 4, "{doc}");
+        }
+        let entries: String = (0..4)
+            .map(|i| {
+                format!(
+                    "<atom:entry><atom:id>e{i}</atom:id><atom:title>E{i}</atom:title></atom:entry>"
+                )
+            })
+            .collect();
+        let doc = format!(
+            "<atom:feed xmlns:atom=\"http://www.w3.org/2005/Atom\"><atom:title>a</atom:title><br>{entries}</atom:feed>"
+        );
+        let d = parse(doc.as_bytes(), None, &base(), Limits::default()).unwrap();
+        assert_eq!(d.entries.len(), 4, "{doc}");
+    }
+
     /// The unnesting repair moves entries out of HTML left open only: an
     /// entry written inside another element (GData's `gd:entryLink`, XML
     /// content, a `<source>`) stays there beside a stray end tag, and RSS
@@ -1232,6 +1274,9 @@ mod tests {
                 "\nWarning: session_start(): Cannot send session cookie in /var/www/feed.php on line 2\n{feed}"
             ),
             format!("\n\n  {feed}"),
+            format!(
+                "<br />\n<B>Notice</B>:  simplexml_load_string(): Entity: line 1: parser error : '<' not found [<a href='function.simplexml-load-string'>function.simplexml-load-string</a>] in <b>/x.php</b> on line <b>9</b><br />\n{feed}"
+            ),
         ] {
             let d = parse(doc.as_bytes(), None, &base(), Limits::default())
                 .unwrap_or_else(|e| panic!("{e}: {doc}"));

@@ -296,7 +296,7 @@ pub(super) fn with_tags_balanced(text: &[u8]) -> Option<Vec<u8>> {
 /// counts too; the repair then finds nothing to do.
 pub(super) fn entry_tags(text: &[u8]) -> usize {
     let mut n = 0;
-    for needle in [&b"<item"[..], b"<entry"] {
+    for needle in [&b"<item"[..], b"<entry", b"<atom:entry"] {
         for at in memchr::memmem::find_iter(text, needle) {
             if matches!(
                 text.get(at + needle.len()),
@@ -339,43 +339,81 @@ pub(super) fn with_entries_unnested(text: &[u8], balanced: bool) -> Option<Vec<u
     // else (a `<source>`, GData's `<gd:entryLink>`, XML content) was
     // written there, and stays.
     let is_stray = |name: &[u8]| {
-        matches!(
-            name,
-            b"br"
-                | b"p"
-                | b"b"
-                | b"i"
-                | b"u"
-                | b"em"
-                | b"strong"
-                | b"font"
-                | b"span"
-                | b"div"
-                | b"a"
-                | b"hr"
-                | b"img"
-                | b"table"
-                | b"tbody"
-                | b"tr"
-                | b"td"
-                | b"th"
-                | b"center"
-                | b"small"
-                | b"big"
-                | b"pre"
-                | b"code"
-                | b"ul"
-                | b"ol"
-                | b"li"
-                | b"h1"
-                | b"h2"
-                | b"h3"
-                | b"h4"
-                | b"h5"
-                | b"h6"
-                | b"blockquote"
-                | b"br/"
-        )
+        const HTML: &[&[u8]] = &[
+            b"br",
+            b"p",
+            b"b",
+            b"i",
+            b"u",
+            b"s",
+            b"em",
+            b"strong",
+            b"font",
+            b"span",
+            b"div",
+            b"a",
+            b"hr",
+            b"img",
+            b"table",
+            b"thead",
+            b"tbody",
+            b"tfoot",
+            b"tr",
+            b"td",
+            b"th",
+            b"center",
+            b"small",
+            b"big",
+            b"pre",
+            b"code",
+            b"ul",
+            b"ol",
+            b"li",
+            b"dl",
+            b"dt",
+            b"dd",
+            b"h1",
+            b"h2",
+            b"h3",
+            b"h4",
+            b"h5",
+            b"h6",
+            b"blockquote",
+            b"section",
+            b"article",
+            b"figure",
+            b"figcaption",
+            b"header",
+            b"footer",
+            b"main",
+            b"nav",
+            b"aside",
+            b"nobr",
+            b"sup",
+            b"sub",
+            b"abbr",
+            b"label",
+            b"html",
+            b"body",
+            b"head",
+            b"meta",
+            b"form",
+            b"input",
+            b"button",
+            b"select",
+            b"option",
+            b"tt",
+            b"kbd",
+            b"mark",
+            b"o:p",
+            b"wbr",
+            b"q",
+            b"cite",
+            b"del",
+            b"ins",
+            b"strike",
+        ];
+        HTML.iter().any(|h| h.eq_ignore_ascii_case(name))
     };
     let is_container = |name: &[u8]| matches!(local(name), b"channel" | b"feed" | b"RDF" | b"rss");
     let mut reader = quick_xml::Reader::from_reader(text);
