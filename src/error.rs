@@ -185,6 +185,16 @@ pub enum StoreError {
         path.join("feedloom.db").display()
     )]
     Folder { path: PathBuf },
+    /// The store file has other names (hard links): each would get its own
+    /// lock and write-ahead log, and one writer's commits would be lost.
+    #[error(
+        "store {}: the file has {count} names (hard links); each name would get its own lock and \
+         write-ahead log, and one writer's commits would be lost: remove the other names (find \
+         them with `find / -xdev -samefile {}`)",
+        path.display(),
+        path.display()
+    )]
+    OtherNames { path: PathBuf, count: u64 },
     /// `[store] path` names a device, a pipe or a socket, or lies under a file.
     #[error("store {}: {why}; set [store] path to a file", path.display())]
     NotAFile { path: PathBuf, why: String },

@@ -663,3 +663,21 @@ fn an_output_that_is_a_link_is_replaced_and_said() {
             .is_symlink()
     );
 }
+
+/// `enable` (which may run beside the daemon, without the lock) refuses a
+/// store file with other names too: through a hard link it said "enabled"
+/// while its write went to a WAL of its own and was lost.
+#[test]
+fn enable_refuses_a_store_with_other_names() {
+    let (dir, cfg) = setup("");
+    assert!(feedloom(&cfg, &["poll"]).status.success());
+    std::fs::hard_link(
+        dir.path().join("state/f.db"),
+        dir.path().join("state/link.db"),
+    )
+    .unwrap();
+    let out = feedloom(&cfg, &["enable", "file:feeds/local.rss"]);
+    assert!(!out.status.success(), "{}", text(&out.stdout));
+    let err = text(&out.stderr);
+    assert!(err.contains("2 names (hard links)"), "{err}");
+}

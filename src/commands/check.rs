@@ -87,7 +87,7 @@ pub fn warnings(cfg: &Config) -> Vec<String> {
     // node takes the feed while it is fetched, and it is fetched twice.
     if cfg.store.url.is_some() && cfg.store.lease.0 <= cfg.fetch.timeout.0 {
         out.push(format!(
-            "[store] lease ({}) is not longer than [fetch] timeout ({}): another node may claim              a feed while its fetch still runs, and fetch it twice; make the lease longer than a              fetch and its store (e.g. twice the timeout)",
+            "[store] lease ({}) is not longer than [fetch] timeout ({}): another node may claim a feed while its fetch still runs, and fetch it twice; make the lease longer than a fetch and its store (e.g. twice the timeout)",
             humantime::format_duration(cfg.store.lease.0),
             humantime::format_duration(cfg.fetch.timeout.0),
         ));

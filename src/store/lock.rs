@@ -161,21 +161,8 @@ impl StoreLock {
         // them away without an error.
         // (Not a backup's target: the copy is renamed over it, whatever
         // names the old file has, as an rsnapshot rotation gives it.)
-        use std::os::unix::fs::MetadataExt;
-        if let Ok(meta) = std::fs::metadata(db)
-            && meta.nlink() > 1
-            && command != "backup"
-        {
-            return Err(io(std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                format!(
-                    "the store file has {} names (hard links); each name would get its own lock \
-                     and write-ahead log, and one writer's commits would be lost: remove the \
-                     other names (find them with `find / -xdev -samefile {}`)",
-                    meta.nlink(),
-                    db.display()
-                ),
-            )));
+        if command != "backup" {
+            super::refuse_other_names(db)?;
         }
         file.set_len(0).map_err(io)?;
         file.rewind().map_err(io)?;
@@ -297,7 +284,7 @@ mod tests {
                 .err()
                 .unwrap()
                 .to_string();
-            assert!(e.contains("2 names (hard links)"), "{e}");
+            assert!(e.contains("has 2 names (hard links)"), "{e}");
         }
         // A backup's target may have other names: it is replaced.
         assert!(StoreLock::acquire(&db, "backup").is_ok());

@@ -254,6 +254,21 @@ pub(crate) type PendingSearch = i64;
 /// Most fetches committed together in one group commit.
 pub const MAX_BATCH: usize = 64;
 
+/// A store file with other names (hard links) is refused to writers: each
+/// name has its own lock, write-ahead log and shared memory, so a writer
+/// through another name saw none of this one's commits, and its WAL, replayed
+/// later, threw them away without an error.
+pub fn refuse_other_names(path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::MetadataExt;
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_file() && meta.nlink() > 1 => Err(StoreError::OtherNames {
+            path: path.to_path_buf(),
+            count: meta.nlink(),
+        }),
+        _ => Ok(()),
+    }
+}
+
 impl Store {
     /// Opens (creating if needed) the store at `path` and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
@@ -273,6 +288,8 @@ impl Store {
                 path: path.to_path_buf(),
             });
         }
+        // (Every writer opens here, `enable` too, which takes no lock.)
+        refuse_other_names(path)?;
         let conn = Connection::open(path).map_err(open_err)?;
         let mut store = Store::from_conn(conn);
         // A store of a newer feedloom is refused before anything is set on
