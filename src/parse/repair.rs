@@ -220,73 +220,7 @@ const MAX_DEPTH: usize = 65_535;
 /// Also `None` past [`MAX_DEPTH`] open elements: feed-rs refuses such a
 /// document however its tags balance.
 pub(super) fn with_tags_balanced(text: &[u8]) -> Option<Vec<u8>> {
-    use quick_xml::events::Event;
-    let mut reader = quick_xml::Reader::from_reader(text);
-    let config = reader.config_mut();
-    config.check_end_names = false;
-    config.allow_unmatched_ends = true;
-    config.allow_dangling_amp = true;
-    let mut out = Vec::with_capacity(text.len() + 64);
-    let mut copied = 0;
-    // The open elements' names, as ranges of `text` (two words each, however
-    // long the name).
-    let mut open: Vec<(usize, usize)> = Vec::new();
-    let mut changed = false;
-    let close = |out: &mut Vec<u8>, (from, to): (usize, usize)| {
-        out.extend_from_slice(b"</");
-        out.extend_from_slice(&text[from..to]);
-        out.push(b'>');
-    };
-    let offset = |s: &[u8]| super::defuse::offset_in(text, s);
-    loop {
-        let start = reader.buffer_position() as usize;
-        match reader.read_event() {
-            Ok(Event::Start(e)) => {
-                let name = e.name();
-                let name: &str = name.as_ref();
-                let from = offset(name.as_bytes())?;
-                open.push((from, from + name.len()));
-                if open.len() > MAX_DEPTH {
-                    return None;
-                }
-            }
-            Ok(Event::End(e)) => {
-                let name = e.name();
-                let name: &str = name.as_ref();
-                // Looked for among the innermost 64 only: keeps hostile
-                // nesting linear.
-                let found = open
-                    .iter()
-                    .rev()
-                    .take(64)
-                    .position(|&(from, to)| &text[from..to] == name.as_bytes())
-                    .map(|back| open.len() - 1 - back);
-                match found {
-                    Some(i) if i + 1 == open.len() => {
-                        open.pop();
-                    }
-                    Some(i) => {
-                        out.extend_from_slice(&text[copied..start]);
-                        for inner in open.drain(i + 1..).rev() {
-                            close(&mut out, inner);
-                        }
-                        open.pop();
-                        copied = start;
-                        changed = true;
-                    }
-                    None => {
-                        out.extend_from_slice(&text[copied..start]);
-                        copied = reader.buffer_position() as usize;
-                        changed = true;
-                    }
-                }
-            }
-            Ok(Event::Eof) if open.is_empty() => break,
-            Ok(Event::Eof) | Err(_) => return None,
-            Ok(_) => {}
-        }
-    }
-    out.extend_from_slice(&text[copied..]);
+    let (out, changed, _) = rebalanced(text, false)?;
     changed.then_some(out)
 }
 
@@ -321,10 +255,19 @@ pub(super) fn entry_tags(text: &[u8]) -> usize {
 /// inside another element was written so (an Atom `<source>` may hold one),
 /// not left there by a fault.
 pub(super) fn with_entries_unnested(text: &[u8], balanced: bool) -> Option<Vec<u8>> {
-    use quick_xml::events::Event;
     if !balanced {
         with_tags_balanced(text)?;
     }
+    let (out, _, moved) = rebalanced(text, true)?;
+    moved.then_some(out)
+}
+
+/// The document with its end tags balanced ([`with_tags_balanced`]) and,
+/// with `unnest`, its entries moved out of HTML left open
+/// ([`with_entries_unnested`]); whether either changed it. `None` for a
+/// document cut short or nested past [`MAX_DEPTH`].
+fn rebalanced(text: &[u8], unnest: bool) -> Option<(Vec<u8>, bool, bool)> {
+    use quick_xml::events::Event;
     fn local(name: &[u8]) -> &[u8] {
         name.rsplit(|b| *b == b':').next().unwrap_or(name)
     }
@@ -423,8 +366,10 @@ pub(super) fn with_entries_unnested(text: &[u8], balanced: bool) -> Option<Vec<u
     config.allow_dangling_amp = true;
     let mut out = Vec::with_capacity(text.len() + 64);
     let mut copied = 0;
+    // The open elements' names, as ranges of `text` (two words each, however
+    // long the name).
     let mut open: Vec<(usize, usize)> = Vec::new();
-    let mut moved = false;
+    let (mut moved, mut changed) = (false, false);
     let close = |out: &mut Vec<u8>, (from, to): (usize, usize)| {
         out.extend_from_slice(b"</");
         out.extend_from_slice(&text[from..to]);
@@ -438,7 +383,7 @@ pub(super) fn with_entries_unnested(text: &[u8], balanced: bool) -> Option<Vec<u
                 let name = e.name();
                 let name: &str = name.as_ref();
                 let name = name.as_bytes();
-                if is_entry(name) {
+                if unnest && is_entry(name) {
                     // The innermost open entry or container: an entry closes
                     // with whatever it holds; a container keeps the entry.
                     let keep = open
@@ -470,6 +415,8 @@ pub(super) fn with_entries_unnested(text: &[u8], balanced: bool) -> Option<Vec<u
                 let name = e.name();
                 let name: &str = name.as_ref();
                 let name = name.as_bytes();
+                // Looked for among the innermost 64 only: keeps hostile
+                // nesting linear.
                 let found = open
                     .iter()
                     .rev()
@@ -487,10 +434,12 @@ pub(super) fn with_entries_unnested(text: &[u8], balanced: bool) -> Option<Vec<u
                         }
                         open.pop();
                         copied = start;
+                        changed = true;
                     }
                     None => {
                         out.extend_from_slice(&text[copied..start]);
                         copied = reader.buffer_position() as usize;
+                        changed = true;
                     }
                 }
             }
@@ -500,7 +449,7 @@ pub(super) fn with_entries_unnested(text: &[u8], balanced: bool) -> Option<Vec<u
         }
     }
     out.extend_from_slice(&text[copied..]);
-    moved.then_some(out)
+    Some((out, changed, moved))
 }
 
 /// Runs feed-rs on `doc`, never letting it panic. feed-rs 3.0 panics (a byte
