@@ -101,8 +101,8 @@ pub enum Outcome {
     /// Nothing was requested or recorded.
     NotStarted,
     /// Not requested: its server answered another feed 429 or 503 with a
-    /// Retry-After that is not over. Not a failure of this feed: only its
-    /// next attempt was stored (at the hold's end).
+    /// Retry-After that is not over. Not a failure of this feed: its next
+    /// attempt (the hold's end) and why (`last_error`) were stored.
     Held {
         reason: String,
     },
@@ -493,8 +493,9 @@ async fn refresh_one(r: &Refresher, feed: &FeedRef, every: &Every) -> Result<Rep
             let failures = feed.consecutive_failures + 1;
             let disposition = err.disposition();
             if let Disposition::Held(left) = disposition {
-                // Not requested, so not a failure of this feed: only its next
-                // attempt moves, to exactly when its server's hold is over.
+                // Not requested, so not a failure of this feed: its next
+                // attempt moves to exactly when its server's hold is over,
+                // and its last error says why.
                 let next = schedule::after_failure(
                     crate::now_unix_ceil(),
                     every,
