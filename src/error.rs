@@ -666,6 +666,8 @@ fn lower_first(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fetch::guard::DnsError;
+    use std::io;
 
     #[test]
     fn open_failures_sqlite_words_misleadingly_are_worded() {
@@ -703,8 +705,6 @@ mod tests {
         assert_eq!(certificate_words("plain words"), "plain words");
         assert_eq!(certificate_words("Other(x y)"), "Other(x y)");
     }
-    use crate::fetch::guard::DnsError;
-    use std::io;
 
     const LIMITS: Timeouts = Timeouts {
         total: Duration::from_secs(30),
