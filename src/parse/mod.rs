@@ -283,8 +283,10 @@ fn parse_known_inner(
 /// warning is cut: text made of PHP's markup (`br`, `b`, `font`, …) that
 /// names a PHP message ("Warning:", "Notice:", "Deprecated:", "Fatal
 /// error:" …). Such a feed failed as "not a feed" on every poll while the
-/// warning lasted.
-fn without_leading_warning(body: &[u8]) -> &[u8] {
+/// warning lasted. A warning printed after the XML declaration (the script
+/// wrote the declaration, then failed) is cut the same way, and the
+/// declaration kept.
+fn without_leading_warning(body: &[u8]) -> Cow<'_, [u8]> {
     const ALLOWED: &[&[u8]] = &[
         b"br", b"b", b"i", b"u", b"p", b"font", b"strong", b"em", b"small", b"span", b"div",
         b"table", b"tr", b"td", b"th", b"tbody", b"pre", b"code", b"hr", b"a",
@@ -305,11 +307,21 @@ fn without_leading_warning(body: &[u8]) -> &[u8] {
         0
     };
     let text = &body[skip..body.len().min(16 << 10)];
-    match text.iter().find(|b| !b.is_ascii_whitespace()) {
-        // A JSON document, or one that starts with markup as it should.
-        Some(b'{' | b'[') | None => return body,
+    let first = text.iter().position(|b| !b.is_ascii_whitespace());
+    match first.map(|i| text[i]) {
+        // A JSON document.
+        Some(b'{' | b'[') | None => return Cow::Borrowed(body),
         _ => {}
     }
+    // Where the search for a warning starts: after the XML declaration, when
+    // the document starts with one.
+    let after_declaration = first.and_then(|i| {
+        let rest = &text[i..];
+        (rest.starts_with(b"<?xml") && rest.get(5).is_some_and(|c| c.is_ascii_whitespace()))
+            .then(|| memchr::memmem::find(&rest[..rest.len().min(512)], b"?>"))
+            .flatten()
+            .map(|end| i + end + 2)
+    });
     let name_at = |i: usize| -> &[u8] {
         let from = i + 1 + usize::from(text.get(i + 1) == Some(&b'/'));
         let end = text[from..]
@@ -318,12 +330,15 @@ fn without_leading_warning(body: &[u8]) -> &[u8] {
             .map_or(text.len(), |n| from + n);
         &text[from..end]
     };
-    let mut at = 0;
+    let from = after_declaration.unwrap_or(0);
+    let mut at = from;
     let cut = loop {
         let Some(lt) = memchr::memchr(b'<', &text[at..]).map(|n| at + n) else {
-            return body;
+            return Cow::Borrowed(body);
         };
-        if text[lt..].starts_with(b"<?xml") {
+        // (After the declaration, a style sheet's `<?xml-stylesheet …?>` is
+        // passed over like any `<` that starts no tag.)
+        if after_declaration.is_none() && text[lt..].starts_with(b"<?xml") {
             break lt;
         }
         // A `<` that starts no tag is the message's text ("'<' not found").
@@ -340,14 +355,14 @@ fn without_leading_warning(body: &[u8]) -> &[u8] {
             break lt;
         }
         if !ALLOWED.iter().any(|a| a.eq_ignore_ascii_case(name)) {
-            return body;
+            return Cow::Borrowed(body);
         }
         let Some(gt) = memchr::memchr(b'>', &text[lt..]) else {
-            return body;
+            return Cow::Borrowed(body);
         };
         at = lt + gt + 1;
     };
-    let prefix = &text[..cut];
+    let prefix = &text[from..cut];
     let named = MARKERS.iter().any(|m| {
         memchr::memmem::find_iter(prefix, m).any(|i| {
             let after = &prefix[i + m.len()..];
@@ -358,12 +373,24 @@ fn without_leading_warning(body: &[u8]) -> &[u8] {
             after.starts_with(b":")
         })
     });
-    if named { &body[skip + cut..] } else { body }
+    match (named, after_declaration) {
+        (false, _) => Cow::Borrowed(body),
+        (true, None) => Cow::Borrowed(&body[skip + cut..]),
+        (true, Some(end)) => {
+            let mut kept = Vec::with_capacity(body.len() - (cut - end));
+            kept.extend_from_slice(&body[..skip + end]);
+            kept.extend_from_slice(&body[skip + cut..]);
+            Cow::Owned(kept)
+        }
+    }
 }
 
 /// The bytes feed-rs will see (UTF-8, legacy dialects mapped), and the root.
 fn prepare<'a>(body: &'a [u8], charset: Option<&str>) -> (Cow<'a, [u8]>, legacy::Root) {
-    let bytes = to_parser_bytes(without_leading_warning(body), charset);
+    let bytes = match without_leading_warning(body) {
+        Cow::Borrowed(b) => to_parser_bytes(b, charset),
+        Cow::Owned(b) => Cow::Owned(to_parser_bytes(&b, charset).into_owned()),
+    };
     let mut root = legacy::sniff(&bytes);
     // Decided on the whole document, so that a read with known entries left
     // out decides the same (see `parse_prepared`).
@@ -1272,6 +1299,16 @@ mod tests {
             ),
             format!(
                 "\nWarning: session_start(): Cannot send session cookie in /var/www/feed.php on line 2\n{feed}"
+            ),
+            // After the declaration (the script wrote it, then failed).
+            format!(
+                "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<br />\n<b>Deprecated</b>:  Function create_function() is deprecated in <b>/var/www/feed.php</b> on line <b>5</b><br />\n{nodecl}"
+            ),
+            format!(
+                "\u{feff}<?xml version=\"1.0\"?>\nNotice: Undefined variable: x in /var/www/feed.php on line 7\n{nodecl}"
+            ),
+            format!(
+                "<?xml version=\"1.0\"?>\n<?xml-stylesheet href=\"/rss.xsl\" type=\"text/xsl\"?><br />\n<b>Warning</b>:  x in <b>/y.php</b> on line <b>2</b><br />\n{nodecl}"
             ),
             format!("\n\n  {feed}"),
             format!(
