@@ -619,7 +619,10 @@ fn read(
                 ampersands = true;
                 escaped.or_else(|| {
                     balance = true;
+                    // (With 64 or more entries left open, the end tags only
+                    // balance once each entry ends where the next begins.)
                     repair::with_tags_balanced(&current)
+                        .or_else(|| repair::with_entries_unnested(&current, true))
                 })
             }
             E::JsonSerde(_) | E::JsonUnsupportedVersion(_) if !attachments => {
@@ -1146,6 +1149,18 @@ mod tests {
             for (i, t) in titles.iter().enumerate() {
                 assert!(t.ends_with(&i.to_string()), "{titles:?} {doc}");
             }
+        }
+        // Every `</item>` missing, past the 64 open elements end tags are
+        // matched among: each item still ends where the next begins.
+        for n in [3, 70, 300] {
+            let doc = rss((0..n).map(|i| item(i).replace("</item>", "")).collect());
+            let d = parse(doc.as_bytes(), None, &base(), Limits::default())
+                .unwrap_or_else(|e| panic!("{n}: {e}"));
+            assert_eq!(d.entries.len(), n);
+            assert_eq!(
+                d.entries[n - 1].title.as_deref(),
+                Some(&*format!("T{}", n - 1))
+            );
         }
         // A raw `<item>` inside CDATA is text: nothing moves.
         let doc = rss(
