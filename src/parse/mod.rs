@@ -464,10 +464,14 @@ fn parse_prepared(
         },
         false => (bytes, 0),
     };
-    let fallback_links = legacy::fallback_links(&bytes);
     let unread = limits::unread_channel_items(&bytes);
     let (feed, repaired_text) = read(&bytes, root, base)?;
     let repaired = repaired_text.is_some();
+    // Links are scanned in the text feed-rs read: a repair that moved
+    // entries out of an element left open changed their count, and every
+    // link an item gave only as its guid or an Atom link was dropped.
+    let read_text = repaired_text.as_deref().unwrap_or(&bytes);
+    let fallback_links = legacy::fallback_links(read_text);
     // An RSS item without `<link>` may give one as its guid or an Atom link
     // (scanned only then: most documents give every item a link).
     let rss = matches!(
@@ -480,7 +484,7 @@ fn parse_prepared(
             .iter()
             .any(|e| usable_links(&e.links).next().is_none())
     {
-        true => merge_links(fallback_links, legacy::item_links(&bytes)),
+        true => merge_links(fallback_links, legacy::item_links(read_text)),
         false => fallback_links,
     };
     // RFC 4287 4.2.1: an Atom entry without an author has its `<source>`'s
@@ -511,7 +515,7 @@ fn parse_prepared(
         && memchr::memmem::find(&bytes, b"xml:base").is_some())
     // (In the text feed-rs read: a repair that moved entries changed their
     // count, and every base was dropped while it lasted.)
-    .then(|| legacy::content_bases(repaired_text.as_deref().unwrap_or(&bytes), base))
+    .then(|| legacy::content_bases(read_text, base))
     .flatten();
     drop(bytes);
     let mut doc = map_feed(feed, base, limits, cut, fallback_links, copied, bases);
@@ -1150,6 +1154,29 @@ mod tests {
                 assert!(t.ends_with(&i.to_string()), "{titles:?} {doc}");
             }
         }
+        // Items whose link is their guid or an Atom link keep it through
+        // the repair (they lost it while it was needed).
+        let linked = |i: usize| {
+            format!(
+                "<item><title>T{i}</title><guid>https://e.org/p/{i}</guid></item><item><title>U{i}</title><guid isPermaLink=\"false\">u{i}</guid><atom:link xmlns:atom=\"http://www.w3.org/2005/Atom\" href=\"https://e.org/a/{i}\"/></item>"
+            )
+        };
+        let doc = rss(format!(
+            "{}<br>{}",
+            linked(0).replacen("</item>", "", 1),
+            linked(1)
+        ));
+        let d = parse(doc.as_bytes(), None, &base(), Limits::default()).unwrap();
+        let links: Vec<_> = d.entries.iter().map(|e| e.link.as_deref()).collect();
+        assert_eq!(
+            links,
+            [
+                Some("https://e.org/p/0"),
+                Some("https://e.org/a/0"),
+                Some("https://e.org/p/1"),
+                Some("https://e.org/a/1")
+            ]
+        );
         // Every `</item>` missing, past the 64 open elements end tags are
         // matched among: each item still ends where the next begins.
         for n in [3, 70, 300] {
