@@ -1177,6 +1177,15 @@ mod tests {
                 Some("https://e.org/a/1")
             ]
         );
+        // An item left open with a Media RSS group open in it.
+        let doc = rss(format!(
+            "{}<item><title>T2</title><guid>g2</guid><media:group xmlns:media=\"http://search.yahoo.com/mrss/\"><media:content url=\"https://e.org/v.mp4\"/>{}",
+            items(0).replace(&items(2), ""),
+            items(3)
+        ));
+        let d = parse(doc.as_bytes(), None, &base(), Limits::default()).unwrap();
+        let titles: Vec<_> = d.entries.iter().map(|e| e.title.clone().unwrap()).collect();
+        assert_eq!(titles, ["T0", "T1", "T2", "T3", "T4", "T5"]);
         // Every `</item>` missing, past the 64 open elements end tags are
         // matched among: each item still ends where the next begins.
         for n in [3, 70, 300] {

@@ -391,7 +391,12 @@ fn rebalanced(text: &[u8], unnest: bool) -> Option<(Vec<u8>, bool, bool)> {
                         .rposition(|&(f, t)| is_entry(&text[f..t]) || is_container(&text[f..t]));
                     if let Some(k) = keep {
                         let (f, t) = open[k];
-                        let strays = open[k + 1..].iter().all(|&(f, t)| is_stray(&text[f..t]));
+                        // (An RSS item never holds another: one left open
+                        // closes with whatever it holds, a `<media:group>`
+                        // left open too.)
+                        let items = name == b"item" && &text[f..t] == b"item";
+                        let strays =
+                            items || open[k + 1..].iter().all(|&(f, t)| is_stray(&text[f..t]));
                         // An entry whose end tag is missing closes; a
                         // container keeps the entry, past the strays.
                         let upto = if is_entry(&text[f..t]) { k } else { k + 1 };
