@@ -274,6 +274,15 @@ url = "https://tokyo.example.jp/rss"
 title = "東京ニュース"
 
 [[feed]]
+url = "https://amp.example.net/feed"
+title = "Tom &amp; Jerry &lt;3, two  spaces"
+tags = ["/r/rust", "b"]
+
+[[feed]]
+url = "https://self.example.net/feed"
+title = "https://self.example.net/feed"
+
+[[feed]]
 url = "file:samples/local.xml"
 tags = ["local", "c/c++"]
 "#,
@@ -304,7 +313,7 @@ tags = ["local", "c/c++"]
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
         text(&out.stdout).starts_with(
-            "imported 4 feeds, skipped 0 duplicates, 0 outlines without a feed URL, \
+            "imported 6 feeds, skipped 0 duplicates, 0 outlines without a feed URL, \
              1 on this machine or a private address (--allow-local)"
         ),
         "{}",
@@ -323,7 +332,7 @@ tags = ["local", "c/c++"]
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
         text(&out.stdout)
-            .starts_with("imported 5 feeds, skipped 0 duplicates, 0 outlines without a feed URL"),
+            .starts_with("imported 7 feeds, skipped 0 duplicates, 0 outlines without a feed URL"),
         "{}",
         text(&out.stdout)
     );
@@ -395,6 +404,13 @@ fn an_opml_file_does_not_subscribe_local_files_or_private_addresses_unasked() {
             "{stderr}"
         );
     }
+    for why in [
+        "it names a cloud metadata address (169.254.169.254)",
+        "it names a loopback address (127.0.0.1)",
+        "it names a unique local address (fd00::1)",
+    ] {
+        assert!(stderr.contains(why), "{why}: {stderr}");
+    }
     let feeds = feeds_of(&cfg);
     assert_eq!(feeds.len(), 1, "{feeds:?}");
     // A host name is only checked when the daemon connects: the feed is
@@ -426,7 +442,8 @@ fn exported_opml_is_well_formed_whatever_the_titles_hold() {
     let cfg = dir.path().join("feedloom.toml");
     std::fs::write(
         &cfg,
-        "[[feed]]\nurl = \"https://a.example/f\"\ntitle = \"T\\u0001itle \\u001b[31m red\\uFFFE\"\ntags = [\"t\\u0002ag\"]\n",
+        "[[feed]]\nurl = \"https://a.example/f\"\ntitle = \"T\\u0001itle \\u001b[31m red\\uFFFE\"\ntags = [\"t\\u0002ag\"]\n\
+         [[feed]]\nurl = \"https://a.example/a\\u0001b\"\n",
     )
     .unwrap();
     let out = feedloom(&cfg, &["export-opml"]);
@@ -438,6 +455,11 @@ fn exported_opml_is_well_formed_whatever_the_titles_hold() {
     );
     assert!(opml.contains("title=\"Title [31m red\""), "{opml}");
     assert!(opml.contains("<outline text=\"tag\""), "{opml}");
+    // A URL with one is given percent-encoded (it was written raw).
+    assert!(
+        opml.contains("xmlUrl=\"https://a.example/a%01b\""),
+        "{opml}"
+    );
 }
 
 #[test]
@@ -518,4 +540,31 @@ fn files_written_whole_replace_links_and_refuse_pipes_and_devices() {
         text(&out.stderr)
     );
     assert!(is_fifo(&fifo));
+}
+
+/// A folder name longer than a tag may be is cut, and the cut tag loses the
+/// space at its new end: the config refused it and nothing was imported.
+#[test]
+fn a_long_folder_name_is_cut_to_a_tag_the_config_takes() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("feedloom.toml");
+    let opml = dir.path().join("in.opml");
+    let long = format!("{} tail", "a".repeat(255));
+    std::fs::write(
+        &opml,
+        format!(
+            "<opml version=\"2.0\"><body><outline text=\"{long}\">\
+             <outline text=\"one\" xmlUrl=\"https://one.example.org/feed\"/>\
+             <outline text=\"two\" xmlUrl=\"https://two.example.org/feed\" category=\"{long}\"/>\
+             </outline></body></opml>"
+        ),
+    )
+    .unwrap();
+    let out = feedloom(&cfg, &["import-opml", opml.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let feeds = feeds_of(&cfg);
+    assert_eq!(feeds.len(), 2, "{feeds:?}");
+    for (_, tags) in feeds.values() {
+        assert_eq!(tags, &vec!["a".repeat(255)]);
+    }
 }

@@ -61,6 +61,10 @@ pub const MAX_TAGS: usize = 16;
 /// Bytes of one tag from an OPML folder name or category (cut beyond).
 pub const MAX_TAG_BYTES: usize = 256;
 
+/// The title of the files `export-opml` writes, by which `import-opml`
+/// knows one.
+const OWN_TITLE: &str = "feedloom subscriptions";
+
 /// A file that is not OPML feedloom can read, and the line at fault.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpmlError {
@@ -84,13 +88,15 @@ struct Open {
     tags: std::rc::Rc<Vec<String>>,
 }
 
-/// `name` cut to at most [`MAX_TAG_BYTES`] bytes, at a character boundary.
+/// `name` cut to at most [`MAX_TAG_BYTES`] bytes, at a character boundary,
+/// without white space at its new end (the config refuses a tag with spaces
+/// around it, and the whole import failed).
 fn cut_tag(name: &str) -> &str {
     let mut cut = name.len().min(MAX_TAG_BYTES);
     while !name.is_char_boundary(cut) {
         cut -= 1;
     }
-    &name[..cut]
+    name[..cut].trim_end()
 }
 
 /// Reads the outlines of an OPML document, in the encoding it declares or
@@ -115,6 +121,7 @@ pub fn read_opml(raw: &[u8]) -> Result<Outlines, OpmlError> {
     let mut out = Outlines::default();
     let mut seen_root = false;
     let mut in_body = false;
+    let mut own = false;
     loop {
         let at = reader.buffer_position();
         let event = reader.read_event().map_err(|e| OpmlError {
@@ -136,6 +143,19 @@ pub fn read_opml(raw: &[u8]) -> Result<Outlines, OpmlError> {
                     && let Some(name) = open.folder
                 {
                     out.without_url.push((open.line, name));
+                }
+                continue;
+            }
+            Event::Text(t) => {
+                // A file `export-opml` wrote (its head's title says so):
+                // read back exactly as written, so that exporting and
+                // importing gives the same titles and tags.
+                if stack.len() == 3
+                    && stack[1].name == "head"
+                    && stack[2].name == "title"
+                    && t.as_ref().trim_ascii() == OWN_TITLE
+                {
+                    own = true;
                 }
                 continue;
             }
@@ -175,7 +195,11 @@ pub fn read_opml(raw: &[u8]) -> Result<Outlines, OpmlError> {
                     .map(|(_, v)| v.trim())
                     .filter(|v| !v.is_empty())
             };
-            let label = get("title").or(get("text")).map(title_text);
+            let label = match own {
+                // (Entities decoded once: the XML's own escaping.)
+                true => get("title").map(|t| decode_entities(t).into_owned()),
+                false => get("title").or(get("text")).map(title_text),
+            };
             open.is_outline = true;
             match get("xmlurl") {
                 Some(url) => {
@@ -183,7 +207,11 @@ pub fn read_opml(raw: &[u8]) -> Result<Outlines, OpmlError> {
                     let mut tags: Vec<String> = open.tags.to_vec();
                     if let Some(cats) = get("category") {
                         for c in decode_entities(cats).split(',') {
-                            let c = c.trim().trim_start_matches('/').trim();
+                            // (Other readers write a folder path, `/a/b`.)
+                            let c = match own {
+                                true => c.trim(),
+                                false => c.trim().trim_start_matches('/').trim(),
+                            };
                             if !c.is_empty() {
                                 tags.push(c.to_string());
                             }
@@ -201,7 +229,7 @@ pub fn read_opml(raw: &[u8]) -> Result<Outlines, OpmlError> {
                         tags.truncate(MAX_TAGS);
                         out.many_tags.push(line);
                     }
-                    let title = label.filter(|t| !t.is_empty() && *t != url);
+                    let title = label.filter(|t| !t.is_empty() && (own || *t != url));
                     out.feeds.push(OpmlFeed {
                         url,
                         title,
@@ -365,7 +393,14 @@ fn local_reason(url: &url::Url) -> Option<String> {
         return Some("a file on this machine".to_string());
     }
     if let Some(ip) = crate::fetch::guard::literal_ip(url) {
-        return crate::fetch::guard::non_public(ip).map(|kind| format!("a {kind}"));
+        return crate::fetch::guard::non_public(ip).map(|kind| {
+            let article = match kind.as_bytes().first() {
+                Some(b'u') if kind.starts_with("uni") => "a",
+                Some(b'a' | b'e' | b'i' | b'o' | b'u' | b'I') => "an",
+                _ => "a",
+            };
+            format!("{article} {kind} address ({ip})")
+        });
     }
     let host = url.host_str()?.trim_end_matches('.').to_ascii_lowercase();
     (host == "localhost" || host.ends_with(".localhost")).then(|| "this machine".to_string())
@@ -555,7 +590,7 @@ pub fn write_opml(cfg: &Config) -> Vec<u8> {
         w.write_event(Event::Start(opml))?;
         w.write_event(Event::Start(BytesStart::new("head")))?;
         w.write_event(Event::Start(BytesStart::new("title")))?;
-        w.write_event(Event::Text(BytesText::new("feedloom subscriptions")))?;
+        w.write_event(Event::Text(BytesText::new(OWN_TITLE)))?;
         w.write_event(Event::End(BytesEnd::new("title")))?;
         w.write_event(Event::End(BytesEnd::new("head")))?;
         w.write_event(Event::Start(BytesStart::new("body")))?;
@@ -586,9 +621,13 @@ pub fn write_opml(cfg: &Config) -> Vec<u8> {
 
 fn feed_outline(f: &crate::config::FeedConfig) -> BytesStart<'static> {
     // http(s) URLs as the config writes them; file: URLs resolved (absolute).
+    // (A URL written with a control character XML cannot carry is given as
+    // parsed: percent-encoded.)
+    let written = &f.url.get_ref().1;
     let url = match f.url().scheme() {
         "file" => f.url().to_string(),
-        _ => f.url.get_ref().1.clone(),
+        _ if matches!(xml_safe(written), Cow::Owned(_)) => f.url().to_string(),
+        _ => written.clone(),
     };
     let title = f.title.as_deref().map(xml_safe);
     let mut o = BytesStart::new("outline");
