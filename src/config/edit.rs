@@ -118,6 +118,18 @@ impl ConfigFile {
                             .to_string(),
                     });
                 }
+                // Nor one with other names (hard links): the edit replaces
+                // the file, and they would keep the old text, unsaid.
+                if std::os::unix::fs::MetadataExt::nlink(&meta) > 1 {
+                    return Err(EditError::Unsupported {
+                        path: path.to_path_buf(),
+                        message: format!(
+                            "the file has {} other name(s) (hard links), which an edit would \
+                             leave with the old text; make them symbolic links (nothing written)",
+                            std::os::unix::fs::MetadataExt::nlink(&meta) - 1
+                        ),
+                    });
+                }
                 Ok(ConfigFile {
                     path: path.to_path_buf(),
                     target: std::fs::canonicalize(path).map_err(io)?,
@@ -128,10 +140,14 @@ impl ConfigFile {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
                 // A link to a file not made yet: the file is made where the
                 // link points (the link was replaced by a plain file).
-                let target = match std::fs::read_link(path) {
-                    Ok(to) => path.parent().unwrap_or(Path::new("")).join(to),
-                    Err(_) => path.to_path_buf(),
-                };
+                // (Through a chain of links too, as the kernel follows one.)
+                let mut target = path.to_path_buf();
+                for _ in 0..40 {
+                    match std::fs::read_link(&target) {
+                        Ok(to) => target = target.parent().unwrap_or(Path::new("")).join(to),
+                        Err(_) => break,
+                    }
+                }
                 let dir = target
                     .parent()
                     .filter(|d| !d.as_os_str().is_empty())
@@ -1005,6 +1021,31 @@ mod tests {
             std::fs::read_to_string(dir.path().join("real.toml"))
                 .unwrap()
                 .contains("a.example")
+        );
+        // Through a chain of links (into another folder): made at its end
+        // (it was "changed while feedloom was editing it" on every try).
+        std::fs::create_dir(dir.path().join("etc")).unwrap();
+        std::fs::create_dir(dir.path().join("real")).unwrap();
+        let first = dir.path().join("etc/feedloom.toml");
+        std::os::unix::fs::symlink("link2.toml", &first).unwrap();
+        std::os::unix::fs::symlink("../real/chained.toml", dir.path().join("etc/link2.toml"))
+            .unwrap();
+        let file = ConfigFile::read(&first, true).unwrap();
+        file.write("[[feed]]\nurl = \"https://b.example/f\"\n", |_| Ok(()))
+            .unwrap();
+        assert!(
+            std::fs::read_to_string(dir.path().join("real/chained.toml"))
+                .unwrap()
+                .contains("b.example")
+        );
+        // A file with another name (a hard link) is not edited: the other
+        // name would keep the old text.
+        let twin = dir.path().join("twin.toml");
+        std::fs::hard_link(dir.path().join("real.toml"), &twin).unwrap();
+        let e = ConfigFile::read(&link, false).unwrap_err();
+        assert!(
+            e.to_string().contains("1 other name(s) (hard links)"),
+            "{e}"
         );
     }
 
