@@ -51,17 +51,19 @@ pub struct Candidate {
 /// Whether a response looks like an HTML page (by its Content-Type, else by its
 /// first bytes).
 pub fn looks_like_html(content_type: Option<&str>, body: &[u8]) -> bool {
+    let head = String::from_utf8_lossy(&body[..body.len().min(1024)]).to_ascii_lowercase();
+    let head = head.trim_start_matches('\u{feff}').trim_start();
     if let Some(ct) = content_type {
         let ct = ct.to_ascii_lowercase();
         if ct.contains("html") {
             return true;
         }
+        // (XHTML served as plain XML has its `<html>` root.)
         if ct.contains("xml") || ct.contains("json") {
-            return false;
+            let essence = ct.split(';').next().unwrap_or("").trim();
+            return matches!(essence, "application/xml" | "text/xml") && head.contains("<html");
         }
     }
-    let head = String::from_utf8_lossy(&body[..body.len().min(1024)]).to_ascii_lowercase();
-    let head = head.trim_start_matches('\u{feff}').trim_start();
     head.starts_with("<!doctype html") || head.starts_with("<html") || head.contains("<head")
 }
 
@@ -342,5 +344,16 @@ mod tests {
         assert!(looks_like_html(None, b"\n  <!DOCTYPE html><html>"));
         assert!(looks_like_html(Some("text/plain"), b"<html><head>"));
         assert!(!looks_like_html(None, b"<?xml version=\"1.0\"?><rss>"));
+        // XHTML served as XML; a text file that shows a tag is no page.
+        let xhtml = b"<?xml version=\"1.0\"?><html xmlns=\"http://www.w3.org/1999/xhtml\"><head>";
+        assert!(looks_like_html(Some("application/xml"), xhtml));
+        assert!(!looks_like_html(
+            Some("application/xml"),
+            b"<?xml version=\"1.0\"?><rss>"
+        ));
+        assert!(!looks_like_html(
+            Some("text/plain"),
+            b"add <link rel=\"alternate\"> to it"
+        ));
     }
 }

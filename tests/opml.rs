@@ -350,6 +350,16 @@ tags = ["local", "c/c++"]
         text(&out.stderr)
     );
     assert_eq!(std::fs::read(&cfg).unwrap(), before);
+    // Nor into a folder that does not exist (a typo made folders).
+    let typo = dir.path().join("typo/sub/x.opml");
+    let out = feedloom(&cfg, &["export-opml", "--output", typo.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("its folder does not exist"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!dir.path().join("typo").exists());
     // Nor over the store or its files (the store was lost, unsaid).
     for name in ["f.db", "f.db-wal"] {
         let store = cfg.with_file_name(name);

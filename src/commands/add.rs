@@ -387,6 +387,13 @@ impl Found<'_> {
             access,
             limits,
         } = *self;
+        // (Only an HTML page is searched: a text file that shows a `<link>`
+        // declares nothing.)
+        if !discover::looks_like_html(page.content_type.as_deref(), &page.body) {
+            return Err(Failure::Usage(format!(
+                "{given} is neither a feed nor an HTML page to look for feeds in: {not_feed}"
+            )));
+        }
         let declared = discover::alternates(&page.body, page.charset.as_deref(), &page.final_url);
         if !declared.is_empty() {
             let i = choose(&declared, given, args.pick, interactive, out)?;
@@ -401,11 +408,6 @@ impl Found<'_> {
                 ))
             })?;
             return Ok((c.url.clone(), doc, f.final_url));
-        }
-        if !discover::looks_like_html(page.content_type.as_deref(), &page.body) {
-            return Err(Failure::Usage(format!(
-                "{given} is neither a feed nor an HTML page to look for feeds in: {not_feed}"
-            )));
         }
         if args.pick.is_some_and(|p| p > 1) {
             return Err(Failure::Usage(format!(

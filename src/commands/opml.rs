@@ -661,6 +661,18 @@ pub fn export(cfg: &Config, output: Option<&Path>, out: &mut dyn Write) -> Resul
                 cfg.store.path.display()
             )))
         }
+        // (A folder missing is a typo, not one to make.)
+        Some(path)
+            if !path
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .is_none_or(Path::is_dir) =>
+        {
+            Err(Failure::Usage(format!(
+                "--output {}: its folder does not exist (create it first)",
+                path.display()
+            )))
+        }
         Some(path) => {
             crate::export::write_if_changed(path, &bytes)
                 .map_err(|e| Failure::Runtime(format!("cannot write {}: {e}", path.display())))?;
