@@ -919,6 +919,37 @@ async fn items_of_a_feed_unchanged_for_longer_than_keep_do_not_come_back() {
     assert_eq!(pg::count(&c, "SELECT count(*) FROM items").await, 1);
 }
 
+/// As on SQLite (tests/retention.rs): an item a feed drops after days of 304s
+/// counts as carried until it dropped; carried again, it is not new.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_item_dropped_after_days_of_304_is_kept_for_keep_after_the_drop() {
+    let Some((server, _env, cfg, c)) = polled_keeping_two_days("dropped_keep").await else {
+        return;
+    };
+    c.batch_execute(
+        "UPDATE items SET first_seen_at = first_seen_at - 259200,
+                          last_seen_at = last_seen_at - 259200, changed_at = changed_at - 259200;
+         UPDATE stories SET first_seen_at = first_seen_at - 259200, changed_at = changed_at - 259200;
+         UPDATE feeds SET body_stored_at = body_stored_at - 259200",
+    )
+    .await
+    .unwrap();
+    let whole = String::from_utf8(match_body(&server, "/a.xml")).unwrap();
+    let (start, end) = (
+        whole.find("<item>").unwrap(),
+        whole.find("</item>").unwrap(),
+    );
+    let dropped = format!("{}{}", &whole[..start], &whole[end + "</item>".len()..]);
+    server.set("/a.xml", Resource::feed(dropped));
+    let polled = ok(&cfg, &["poll"]).await;
+    assert!(polled.contains("0 new"), "{polled}");
+    // Its first item is back: still carried within `keep`, not new.
+    server.set("/a.xml", Resource::feed(whole));
+    let polled = ok(&cfg, &["poll"]).await;
+    assert!(polled.contains("0 new"), "{polled}");
+    assert_eq!(pg::count(&c, "SELECT count(*) FROM items").await, 0);
+}
+
 /// As on SQLite (tests/retention.rs): an item back after pruning, whose old id
 /// still names the story another feed's item keeps alive, gets another id;
 /// before, its story's insert failed, and with it every fetch of the feed.

@@ -323,6 +323,56 @@ async fn items_of_a_feed_unchanged_for_longer_than_keep_do_not_come_back() {
     );
 }
 
+/// An item the feed drops after answering 304 for days counts as carried
+/// until it dropped, not until the last 200 that held it: pruned the next
+/// moment without a tombstone, it came back as a new story when the feed
+/// carried it again (a post unpublished, a CDN serving an older copy).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_item_dropped_after_days_of_304_is_kept_for_keep_after_the_drop() {
+    let srv = FeedServer::start().await;
+    let a = items("d", 3);
+    srv.set("/a.xml", Resource::feed(doc(&a)));
+    let env = TestEnv::new();
+    let cfg = env.config(&format!(
+        "keep = \"2d\"\n\n[fetch]\nhost_gap = \"0s\"\n\n{}",
+        feeds_toml(&[srv.url("/a.xml")])
+    ));
+    let config_path = env.path("feedloom.toml");
+    poll(&cfg, env.open_store()).await.unwrap();
+    // Three days of 304s.
+    let conn = rusqlite::Connection::open(env.path("feedloom.db")).unwrap();
+    conn.execute_batch(&format!(
+        "UPDATE items SET first_seen_at = first_seen_at - {d}, last_seen_at = last_seen_at - {d},
+                          changed_at = changed_at - {d};
+         UPDATE stories SET first_seen_at = first_seen_at - {d}, changed_at = changed_at - {d};
+         UPDATE feeds SET body_stored_at = body_stored_at - {d};",
+        d = 3 * DAY
+    ))
+    .unwrap();
+    drop(conn);
+    let (summary, _) = poll(&cfg, env.open_store()).await.unwrap();
+    assert_eq!(summary.not_modified, 1, "{summary}");
+    // A new post pushes the oldest out.
+    let mut next = items("d", 4);
+    next.rotate_right(1);
+    next.truncate(3);
+    srv.set("/a.xml", Resource::feed(doc(&next)));
+    let (summary, _) = poll(&cfg, env.open_store()).await.unwrap();
+    assert_eq!(summary.new, 1, "{summary}");
+    let out = feedloom(&config_path, &["prune"]);
+    assert!(
+        text(&out.stdout)
+            .contains("removed 3 items, 3 stories, 0 fetch-log rows; tombstones: 3 added"),
+        "{}",
+        text(&out.stdout)
+    );
+    // The post is unpublished: the feed is as it was.
+    srv.set("/a.xml", Resource::feed(doc(&a)));
+    let (summary, _) = poll(&cfg, env.open_store()).await.unwrap();
+    assert_eq!(summary.new, 0, "{summary}");
+    assert_eq!(env.count("SELECT count(*) FROM items"), 1);
+}
+
 /// A story keeps the id of the item that started it after that item is pruned.
 /// When the item comes back as new (its tombstone gone) and does not join that
 /// story, it needs another id: before, its story's insert failed on the

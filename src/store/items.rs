@@ -71,6 +71,28 @@ pub struct DocumentMeta {
     pub skipped: Skipped,
 }
 
+/// What the feed's previous document held and this one (read whole at `now`)
+/// does not: that document was the feed's until now (the 304s since said
+/// so), so those items and tombstones count as carried until half a day
+/// before `now` ([`SEEN_REFRESH`]: just out of the new document's reach, see
+/// `prune::IN_LAST_DOCUMENT`). Their `last_seen_at` was the last 200 that
+/// held them, days ago for a feed that answered 304 since: pruning took them
+/// at once, and an item the feed carried again was a new story. Runs after
+/// the document's own items were stored (they were refreshed, or are new).
+fn carried_until_replaced(tx: &Connection, feed_id: i64, now: i64) -> Result<(), StoreError> {
+    let until = now - SEEN_REFRESH;
+    for table in ["items", "item_tombstones"] {
+        tx.prepare_cached(&format!(
+            "UPDATE {table} SET last_seen_at = ?2
+             WHERE feed_id = ?1 AND last_seen_at < ?2
+               AND last_seen_at > (SELECT body_stored_at FROM feeds WHERE id = ?1) - {SEEN_REFRESH}"
+        ))
+        .and_then(|mut s| s.execute(params![feed_id, until]))
+        .map_err(StoreError::ctx("keeping what the last document held"))?;
+    }
+    Ok(())
+}
+
 /// A known item's `last_seen_at` is refreshed when a document that contains it is
 /// stored and the stored time is older than this: unchanged items cost no write
 /// on every poll. A feed's document is also read whole (every entry, none left
@@ -373,6 +395,9 @@ impl Store {
             info!(feed = %feed.url, items = churned, "feed changed the guids of items it had already published");
         }
         insert_fetch(&tx, feed.id, rec, "ok", applied.new, applied.updated, None)?;
+        if meta.skipped.is_empty() && feed.body_stored_at.is_some() {
+            carried_until_replaced(&tx, feed.id, now)?;
+        }
         tx.prepare_cached(
             "UPDATE feeds SET etag = ?2, last_modified = ?3, feed_title = COALESCE(?4, feed_title),
                  site_url = COALESCE(?5, site_url), ttl_minutes = ?6, last_fetch_at = ?7,

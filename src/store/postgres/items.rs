@@ -452,6 +452,24 @@ impl PgStore {
             None,
         )
         .await?;
+        // What the previous document held and this one does not counts as
+        // carried until half a day ago (see the SQLite store's
+        // `carried_until_replaced`).
+        if feed.body_stored_at.is_some() {
+            let until = rec.started_at - SEEN_REFRESH;
+            for table in ["items", "item_tombstones"] {
+                tx.exec(
+                    "keeping what the last document held",
+                    &format!(
+                        "UPDATE {table} SET last_seen_at = $2
+                         WHERE feed_id = $1 AND last_seen_at < $2
+                           AND last_seen_at > (SELECT body_stored_at FROM feeds WHERE id = $1) - {SEEN_REFRESH}"
+                    ),
+                    &[&feed.id, &until],
+                )
+                .await?;
+            }
+        }
         tx.exec(
             "saving validators",
             "UPDATE feeds SET etag = $2, last_modified = $3, feed_title = COALESCE($4, feed_title),
