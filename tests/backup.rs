@@ -171,6 +171,9 @@ fn an_existing_file_is_kept_without_force() {
     let out = feedloom(&config, &["backup", "--force", dest.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(feedloom::store::Store::open_read_only(&dest).is_ok());
+    // The lock that held it while it was replaced goes with the copy in
+    // place (rotated backups collected one each).
+    assert!(!env.path("precious.db.lock").exists());
     // A folder that does not exist, and a store that does not.
     let out = feedloom(
         &config,
@@ -207,6 +210,14 @@ fn an_existing_file_is_kept_without_force() {
         std::path::PathBuf::from("/dev/null"),
     ];
     for t in &targets {
+        // Without --force too: "pass --force", then refused with it.
+        let out = feedloom(&config, &["backup", t.to_str().unwrap()]);
+        assert!(
+            !text(&out.stderr).contains("--force"),
+            "{}: {}",
+            t.display(),
+            text(&out.stderr)
+        );
         let out = feedloom(&config, &["backup", "--force", t.to_str().unwrap()]);
         assert_eq!(
             out.status.code(),

@@ -71,6 +71,14 @@ pub fn backup(store: &Path, dest: &Path, force: bool) -> Result<BackupReport, Ba
         path: dest.to_path_buf(),
         why,
     };
+    // (Before "already exists": `--force` would then be refused all the same.)
+    if is_store_file(store, dest) {
+        // The copy renamed over the live store (or its -wal, or its lock)
+        // lost what the daemon wrote after it, or broke the store.
+        return Err(refused(
+            "it is the store itself or one of its files (-wal, -shm, -journal, .lock)",
+        ));
+    }
     if let Ok(meta) = std::fs::symlink_metadata(dest) {
         if !meta.file_type().is_file() {
             // `--force` replaced a device (`/dev/null`) or a link with a
@@ -89,17 +97,14 @@ pub fn backup(store: &Path, dest: &Path, force: bool) -> Result<BackupReport, Ba
             });
         }
     }
-    if is_store_file(store, dest) {
-        // The copy renamed over the live store (or its -wal, or its lock)
-        // lost what the daemon wrote after it, or broke the store.
-        return Err(refused(
-            "it is the store itself or one of its files (-wal, -shm, -journal, .lock)",
-        ));
-    }
     // A file replaced (`--force`) is held for the copy's whole time, as a
     // store is: a `run` or `poll` started on it meanwhile is refused, not
     // renamed over. (A new backup file gets no lock file beside it.)
-    let _held = match std::fs::symlink_metadata(dest).is_ok() {
+    // (The lock file made for that goes when the copy is in place, while
+    // still held: rotated backups collected one each.)
+    let lock_file = crate::store::lock::lock_path(dest);
+    let made_lock = std::fs::symlink_metadata(&lock_file).is_err();
+    let held = match std::fs::symlink_metadata(dest).is_ok() {
         true => Some(
             crate::store::lock::StoreLock::acquire(dest, "backup").map_err(|e| match e {
                 crate::error::StoreError::Locked { holder, .. } => BackupError::InUse {
@@ -167,6 +172,10 @@ pub fn backup(store: &Path, dest: &Path, force: bool) -> Result<BackupReport, Ba
             source,
         }
     })?;
+    if held.is_some() && made_lock {
+        let _ = std::fs::remove_file(&lock_file);
+    }
+    drop(held);
     let bytes = std::fs::metadata(dest).map(|m| m.len()).unwrap_or(0);
     Ok(BackupReport {
         path: dest.to_path_buf(),
