@@ -168,6 +168,17 @@ fn open_store(cfg: &Config) -> anyhow::Result<SharedStore> {
 
 /// Opens `cfg`'s store for writing: SQLite (with its lock file, held by the
 /// returned guard) or PostgreSQL (no lock: nodes claim feeds).
+/// After pruning by hand: which output files were written again.
+fn say_outputs_rewritten(cfg: &Config, failed: usize) {
+    let files = cfg.outputs.iter().filter(|o| o.path.is_some()).count();
+    if files > 0 {
+        outln!(
+            "wrote the output files again ({} of {files}; failures are logged above)",
+            files - failed.min(files)
+        );
+    }
+}
+
 fn open_writer(
     cfg: &Config,
     rt: &tokio::runtime::Runtime,
@@ -354,6 +365,12 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                     commands::prune::report(&p, false),
                     started.elapsed().as_secs_f64()
                 );
+                // The output files list what is left (they listed pruned
+                // stories until the next poll).
+                if p.items > 0 {
+                    let failed = rt.block_on(feedloom::refresh::write_outputs(&cfg, &store))?;
+                    say_outputs_rewritten(&cfg, failed.len());
+                }
                 outln!(
                     "PostgreSQL reuses the space itself (autovacuum){}",
                     if vacuum {
@@ -398,6 +415,18 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                     "merged the search index in {:.1}s",
                     started.elapsed().as_secs_f64()
                 );
+                // The output files list what is left (they listed pruned
+                // stories until the next poll).
+                let mut cache = feedloom::export::HtmlCache::default();
+                let rendered = feedloom::export::render_all(
+                    &store,
+                    &cfg.outputs,
+                    feedloom::now_unix(),
+                    &mut cache,
+                    true,
+                )?;
+                let failed = feedloom::export::write_files(&rendered);
+                say_outputs_rewritten(&cfg, failed.len());
             }
             let page: i64 = store
                 .conn()

@@ -334,7 +334,7 @@ async fn an_item_dropped_after_days_of_304_is_kept_for_keep_after_the_drop() {
     srv.set("/a.xml", Resource::feed(doc(&a)));
     let env = TestEnv::new();
     let cfg = env.config(&format!(
-        "keep = \"2d\"\n\n[fetch]\nhost_gap = \"0s\"\n\n{}",
+        "keep = \"2d\"\n\n[fetch]\nhost_gap = \"0s\"\n\n{}\n[[output]]\nname = \"all\"\npath = \"out/all\"\nformats = [\"rss\"]\n",
         feeds_toml(&[srv.url("/a.xml")])
     ));
     let config_path = env.path("feedloom.toml");
@@ -359,6 +359,8 @@ async fn an_item_dropped_after_days_of_304_is_kept_for_keep_after_the_drop() {
     srv.set("/a.xml", Resource::feed(doc(&next)));
     let (summary, _) = poll(&cfg, env.open_store()).await.unwrap();
     assert_eq!(summary.new, 1, "{summary}");
+    let rss = std::fs::read_to_string(env.path("out/all.rss")).unwrap();
+    assert!(rss.contains("Story d number 0"), "{rss}");
     let out = feedloom(&config_path, &["prune"]);
     assert!(
         text(&out.stdout)
@@ -366,6 +368,16 @@ async fn an_item_dropped_after_days_of_304_is_kept_for_keep_after_the_drop() {
         "{}",
         text(&out.stdout)
     );
+    // The output files list what is left (pruned stories stayed in them
+    // until the next poll).
+    assert!(
+        text(&out.stdout).contains("wrote the output files again (1 of 1"),
+        "{}",
+        text(&out.stdout)
+    );
+    let rss = std::fs::read_to_string(env.path("out/all.rss")).unwrap();
+    assert!(!rss.contains("Story d number 0"), "{rss}");
+    assert!(rss.contains("Story d number 3"), "{rss}");
     // The post is unpublished: the feed is as it was.
     srv.set("/a.xml", Resource::feed(doc(&a)));
     let (summary, _) = poll(&cfg, env.open_store()).await.unwrap();
