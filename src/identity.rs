@@ -237,7 +237,15 @@ pub fn other_keys(it: &Identified) -> Vec<(String, KeyMatch)> {
             };
             vec![(indexable(plain), how)]
         }
-        KeyKind::Hash => Vec::new(),
+        // Stored by a build before `xml:base` bases were written into the
+        // content (2026-12-05): keyed by the text without them.
+        KeyKind::Hash => match without_bases(&it.entry) {
+            Some(plain) => vec![(
+                indexable(format!("hash:{}", fallback_hash(&plain))),
+                KeyMatch::Exact,
+            )],
+            None => Vec::new(),
+        },
     }
 }
 
@@ -764,6 +772,37 @@ fn text_parts(e: &Entry) -> [&str; 5] {
 /// changed.
 pub fn hash_before_enclosures(e: &Entry) -> Option<String> {
     (!e.enclosures.is_empty()).then(|| short_hash(&text_parts(e)))
+}
+
+/// The content hash feedloom gave this entry before it wrote the bases
+/// `xml:base` sets into its content and summary (`<base href="…">`, see
+/// `parse::with_content_bases`); `None` when it has none. A stored item
+/// whose hash is this one is the entry as stored by an earlier build: its
+/// text gains the base without the item being changed.
+pub fn hash_before_bases(e: &Entry) -> Option<String> {
+    without_bases(e).map(|plain| content_hash(&plain))
+}
+
+/// The entry without the `<base href="…">` written before its content and
+/// summary; `None` when neither starts with one.
+fn without_bases(e: &Entry) -> Option<Entry> {
+    let strip = |html: &Option<String>| {
+        html.as_deref()
+            .and_then(crate::parse::without_base_prefix)
+            .map(str::to_string)
+    };
+    let (content, summary) = (strip(&e.content), strip(&e.summary));
+    if content.is_none() && summary.is_none() {
+        return None;
+    }
+    let mut plain = e.clone();
+    if content.is_some() {
+        plain.content = content;
+    }
+    if summary.is_some() {
+        plain.summary = summary;
+    }
+    Some(plain)
 }
 
 /// Whether the entry `it` differs from the stored item (its `url`,

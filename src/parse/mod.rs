@@ -881,6 +881,14 @@ fn map_entry(e: model::Entry, base: &Url, max: usize, loose: bool, rdf: bool) ->
     }
 }
 
+/// `html` without the `<base href="…">` [`with_content_bases`] wrote before
+/// it; `None` when it starts with none.
+pub fn without_base_prefix(html: &str) -> Option<&str> {
+    let rest = html.strip_prefix("<base href=\"")?;
+    let end = rest.find('"')?;
+    rest[end..].strip_prefix("\">")
+}
+
 /// The bases `xml:base` sets for an entry's content and summary.
 type ContentBases = (Option<Url>, Option<Url>);
 

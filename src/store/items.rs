@@ -348,7 +348,11 @@ impl Store {
                     indexed_now.push(e.id);
                     // The same body as stored, read otherwise (a newer
                     // parser): stored, not announced.
-                    let quiet = rec.same_body;
+                    // Or as stored by a build before `xml:base` bases were
+                    // written into the text (it gains them).
+                    let quiet = rec.same_body
+                        || crate::identity::hash_before_bases(&it.entry).as_ref()
+                            == Some(&e.content_hash);
                     update_item(&tx, &e, it, now, rules, &mut window, quiet)?;
                     if quiet {
                         applied.filled += 1;
@@ -1203,6 +1207,71 @@ mod tests {
     /// An item stored before feedloom read enclosures gets them without being
     /// reported (or dated) as changed; one stored since that gains files, and
     /// a change of files, are changes.
+    /// An entry stored by a build before `xml:base` bases were written into
+    /// the text is the same entry with them: not a new item (an entry
+    /// without guid or link was stored twice), not an update.
+    #[test]
+    fn entries_stored_before_bases_gain_them_quietly() {
+        let mut store = Store::open_in_memory().unwrap();
+        let f = feed(&mut store);
+        let apply = |store: &mut Store, items: &[Identified], at: i64| {
+            let rec = FetchRecord {
+                started_at: at,
+                ..FetchRecord::default()
+            };
+            let (meta, rs) = (DocumentMeta::default(), Reschedule::default());
+            store
+                .apply_document(
+                    &f,
+                    &rec,
+                    &validators(),
+                    &meta,
+                    items,
+                    &rs,
+                    &StoryRules::default(),
+                )
+                .unwrap()
+        };
+        let old = |guid: Option<&str>| Entry {
+            guid: guid.map(str::to_string),
+            title: Some(format!("Pictures {guid:?}")),
+            content: Some("<p><img src=\"pic.png\"> A harbour.</p>".into()),
+            ..Entry::default()
+        };
+        let based = |e: Entry| Entry {
+            content: e
+                .content
+                .as_ref()
+                .map(|c| format!("<base href=\"http://cdn.example/media/\">{c}")),
+            ..e
+        };
+        let before = identify_document(vec![old(Some("g0")), old(None)]);
+        assert_eq!(apply(&mut store, &before, 1_000).new, 2);
+        let now = identify_document(vec![based(old(Some("g0"))), based(old(None))]);
+        let applied = apply(&mut store, &now, 2_000);
+        assert_eq!((applied.new, applied.updated), (0, 0), "{applied:?}");
+        assert_eq!(applied.filled, 2);
+        let (items, changed): (i64, i64) = store
+            .conn()
+            .query_row(
+                "SELECT count(*), max(changed_at) FROM items WHERE content LIKE '<base href=%'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((items, changed), (2, 1_000));
+        // Seen again: nothing to do; the base itself changed: an update.
+        assert_eq!(apply(&mut store, &now, 3_000).filled, 0);
+        let moved = identify_document(vec![Entry {
+            content: Some(
+                "<base href=\"http://cdn2.example/\"><p><img src=\"pic.png\"> A harbour.</p>"
+                    .into(),
+            ),
+            ..old(Some("g0"))
+        }]);
+        assert_eq!(apply(&mut store, &moved, 4_000).updated, 1);
+    }
+
     #[test]
     fn enclosures_are_filled_in_quietly_and_their_changes_count() {
         let mut store = Store::open_in_memory().unwrap();

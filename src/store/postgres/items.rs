@@ -391,7 +391,11 @@ impl PgStore {
                 Some(e) if e.content_hash != it.content_hash => {
                     // The same body as stored, read otherwise (a newer
                     // parser): stored, not announced (as on SQLite).
-                    let quiet = rec.same_body;
+                    // Or as stored by a build before `xml:base` bases were
+                    // written into the text (it gains them).
+                    let quiet = rec.same_body
+                        || crate::identity::hash_before_bases(&it.entry).as_ref()
+                            == Some(&e.content_hash);
                     update_item(&mut tx, &e, it, now, rules, quiet).await?;
                     if quiet {
                         applied.filled += 1;
