@@ -144,6 +144,9 @@ pub fn story_links(items: &[Identified]) -> HashSet<&str> {
     titles.into_keys().filter(|c| !mixed.contains(c)).collect()
 }
 
+/// The most keys [`other_keys`] gives an entry.
+pub const MAX_OTHER_KEYS: usize = 6;
+
 /// How a stored item under another key form is known to be this entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyMatch {
@@ -206,36 +209,58 @@ pub fn other_keys(it: &Identified) -> Vec<(String, KeyMatch)> {
                 return Vec::new();
             };
             let plain = format!("guid:{g}");
-            if it.key == indexable(plain.clone()) {
-                let mut v = Vec::with_capacity(3);
-                if let Some(c) = it.canonical_url.as_deref() {
-                    v.push((indexable(format!("{plain} link:{c}")), KeyMatch::Exact));
-                }
-                v.push((
-                    indexable(format!("{plain} title:{}", short_hash(&[title]))),
-                    KeyMatch::Exact,
-                ));
-                // (The text key's hash is `text_hash`, when computed.)
-                let text = match it.text_hash.is_empty() {
-                    true => short_hash(&[title, body_of(&it.entry)]),
-                    false => it.text_hash.clone(),
-                };
-                v.push((indexable(format!("{plain} text:{text}")), KeyMatch::Exact));
-                return v;
-            }
-            let how = match it.key.strip_prefix(plain.as_str()) {
-                Some(rest)
-                    if rest.starts_with(" link:")
-                        && !rest.contains(" title:")
-                        && !rest.contains(" text:") =>
-                {
-                    KeyMatch::Link
-                }
-                Some(rest) if rest.starts_with(" title:") => KeyMatch::Title,
-                Some(rest) if rest.starts_with(" text:") => KeyMatch::Text,
-                _ => return Vec::new(),
+            let link = it
+                .canonical_url
+                .as_deref()
+                .map(|c| format!("{plain} link:{c}"));
+            let own = it.key.as_str();
+            let is_plain = own == indexable(plain.clone());
+            let is_link = link.as_ref().is_some_and(|l| own == indexable(l.clone()));
+            // (The text key's hash is `text_hash`, when computed.)
+            let text = match it.text_hash.is_empty() {
+                true => short_hash(&[title, body_of(&it.entry)]),
+                false => it.text_hash.clone(),
             };
-            vec![(indexable(plain), how)]
+            let titled = short_hash(&[title]);
+            let mut v: Vec<(String, KeyMatch)> = Vec::with_capacity(MAX_OTHER_KEYS);
+            let mut push = |k: String, how: KeyMatch| {
+                let k = indexable(k);
+                if k != own && !v.iter().any(|(o, _)| *o == k) {
+                    v.push((k, how));
+                }
+            };
+            // The forms that name the title (and text) say it all, with the
+            // link or without: a guid several entries shared, with one link
+            // or several, is qualified so (and not once the entries sharing
+            // it left).
+            push(format!("{plain} title:{titled}"), KeyMatch::Exact);
+            if let Some(l) = &link {
+                push(format!("{l} title:{titled}"), KeyMatch::Exact);
+            }
+            push(format!("{plain} text:{text}"), KeyMatch::Exact);
+            if let Some(l) = &link {
+                push(format!("{l} text:{text}"), KeyMatch::Exact);
+            }
+            // The forms that do not: told by what this entry's key adds.
+            let by_text = own.contains(" text:");
+            let qualified = if by_text {
+                KeyMatch::Text
+            } else {
+                KeyMatch::Title
+            };
+            if is_plain {
+                if let Some(l) = &link {
+                    push(l.clone(), KeyMatch::Exact);
+                }
+            } else if is_link {
+                push(plain, KeyMatch::Link);
+            } else {
+                if let Some(l) = &link {
+                    push(l.clone(), qualified);
+                }
+                push(plain, qualified);
+            }
+            v
         }
         // Stored by a build before `xml:base` bases were written into the
         // content (2026-12-05): keyed by the text without them.
