@@ -2694,6 +2694,15 @@ mod tests {
             "a <b> éA&bogus;"
         );
         assert_eq!(strip_tags("AT&amp;T < Verizon > 3"), "AT&T < Verizon > 3");
+        // Lines and blocks keep their words apart; inline tags join none.
+        assert_eq!(
+            strip_tags("First line<br>second line<p>Third paragraph</p><p>Fourth</p>"),
+            "First line second line Third paragraph Fourth"
+        );
+        assert_eq!(
+            strip_tags("<li>One</li>\n<LI>Two</LI><b>Bo</b>ld<br/> end"),
+            "One\nTwo Bold end"
+        );
         // An entity-like run cut at 12 bytes inside a multi-byte character.
         assert_eq!(strip_tags("&nbsp;то качаем"), "\u{a0}то качаем");
         assert_eq!(strip_tags("&amp   привет;"), "&amp   привет;");

@@ -48,8 +48,47 @@ pub fn escape_html(s: &str) -> String {
 /// HTML, `<` opens a tag only before a letter, `/`, `!` or `?` (so "1 < 2" stays
 /// text), and a `>` inside a quoted attribute value does not close the tag.
 pub fn strip_tags(s: &str) -> String {
+    // Tags that end a line or a block: a space where one stood, so that
+    // words on either side do not run together ("line<br>next").
+    const BREAKS: &[&str] = &[
+        "br",
+        "p",
+        "div",
+        "li",
+        "ul",
+        "ol",
+        "dl",
+        "dt",
+        "dd",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "tr",
+        "td",
+        "th",
+        "table",
+        "blockquote",
+        "pre",
+        "hr",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "figure",
+        "figcaption",
+        "aside",
+        "nav",
+        "main",
+    ];
     let mut text = String::with_capacity(s.len());
     let (mut in_tag, mut quote, mut after_eq) = (false, None, false);
+    // The tag's name as far as read (`/` aside), and whether it is done.
+    let (mut name, mut named) = (String::new(), false);
+    // A line or block ended: a space before the next text.
+    let mut pending_space = false;
     let mut chars = s.chars().peekable();
     while let Some(c) = chars.next() {
         if !in_tag {
@@ -59,16 +98,37 @@ pub fn strip_tags(s: &str) -> String {
                     .is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, '/' | '!' | '?'));
             if opens {
                 in_tag = true;
+                name.clear();
+                named = false;
             } else {
+                if pending_space
+                    && !c.is_whitespace()
+                    && text.chars().next_back().is_some_and(|l| !l.is_whitespace())
+                {
+                    text.push(' ');
+                }
+                pending_space = false;
                 text.push(c);
             }
             continue;
+        }
+        if !named {
+            if c.is_ascii_alphanumeric() {
+                if name.len() < 16 {
+                    name.push(c.to_ascii_lowercase());
+                }
+            } else if !(c == '/' && name.is_empty()) {
+                named = true;
+            }
         }
         match (quote, c) {
             (Some(q), _) if c == q => quote = None,
             (Some(_), _) => {}
             (None, '"' | '\'') if after_eq => quote = Some(c),
-            (None, '>') => in_tag = false,
+            (None, '>') => {
+                in_tag = false;
+                pending_space |= BREAKS.contains(&name.as_str());
+            }
             _ => {}
         }
         if !c.is_whitespace() {
