@@ -6,8 +6,9 @@
 //! [`serve`] is the accept loop: at most `max_connections` connections at once,
 //! each with a header-read timeout and an idle timeout, so no client can hold
 //! the server. When all are taken, a new client takes the place of the
-//! connection quiet longest (no request in progress, nothing left to send, no
-//! bytes for 250 ms: half a request's headers, or idle between requests); only
+//! connection that has waited longest for a request (none in progress,
+//! nothing left to send, for 250 ms or more: half a request's headers, however
+//! they trickle in, or idle between requests); only
 //! while every one is busy do new connections wait in the kernel's backlog. Every response carries [`CONTENT_SECURITY_POLICY`] and
 //! `X-Content-Type-Options: nosniff` ([`security_headers`]).
 
@@ -441,8 +442,9 @@ struct OpenConn {
 /// What a connection's stream did last ([`IdleTimeout`] keeps it).
 #[derive(Debug)]
 pub struct Activity {
-    /// When bytes last moved either way (ms since [`clock_ms`]'s start).
-    last_io_ms: std::sync::atomic::AtomicU64,
+    /// When the connection began waiting for its next request: accepted,
+    /// or its last response sent (ms since [`clock_ms`]'s start).
+    waiting_since_ms: std::sync::atomic::AtomicU64,
     /// A write waits for the client to read (a response still being sent).
     write_pending: std::sync::atomic::AtomicBool,
 }
@@ -450,15 +452,18 @@ pub struct Activity {
 impl Activity {
     pub fn new() -> Activity {
         Activity {
-            last_io_ms: clock_ms().into(),
+            waiting_since_ms: clock_ms().into(),
             write_pending: false.into(),
         }
     }
 
-    /// How long since bytes last moved, if nothing waits to be sent.
-    fn quiet_for(&self) -> Option<u64> {
+    /// How long the connection has waited for a request, if nothing waits
+    /// to be sent: bytes trickling in (a header line every 100 ms) are no
+    /// request until the headers end. Such a client was never the one
+    /// quiet longest, and a flood of them held /healthz for 18 s.
+    fn waiting_for(&self) -> Option<u64> {
         (!self.write_pending.load(Ordering::SeqCst))
-            .then(|| clock_ms().saturating_sub(self.last_io_ms.load(Ordering::SeqCst)))
+            .then(|| clock_ms().saturating_sub(self.waiting_since_ms.load(Ordering::SeqCst)))
     }
 }
 
@@ -477,20 +482,22 @@ fn clock_ms() -> u64 {
         .as_millis() as u64
 }
 
-/// How long a connection must have moved no bytes (and have no request in
-/// progress, nothing left to send) before it may be closed to make room.
+/// How long a connection must have waited for a request (with none in
+/// progress, nothing left to send) before it may be closed to make room: a
+/// client's headers arrive at once, far sooner.
 const EVICT_AFTER: Duration = Duration::from_millis(250);
 
-/// Closes the connection quiet longest (see [`EVICT_AFTER`]); whether there
-/// was one (its slot comes back as its task ends).
+/// Closes the connection that has waited longest for a request (see
+/// [`EVICT_AFTER`]); whether there was one (its slot comes back as its task
+/// ends).
 fn evict_idlest(open: &Mutex<HashMap<u64, OpenConn>>) -> bool {
     let mut open = open.lock().unwrap_or_else(|e| e.into_inner());
     let idlest = open
         .iter()
         .filter(|(_, c)| c.busy.load(Ordering::SeqCst) == 0)
-        .filter_map(|(id, c)| Some((*id, c.activity.quiet_for()?)))
-        .filter(|(_, quiet)| *quiet >= EVICT_AFTER.as_millis() as u64)
-        .max_by_key(|(_, quiet)| *quiet)
+        .filter_map(|(id, c)| Some((*id, c.activity.waiting_for()?)))
+        .filter(|(_, waiting)| *waiting >= EVICT_AFTER.as_millis() as u64)
+        .max_by_key(|(_, waiting)| *waiting)
         .map(|(id, _)| id);
     match idlest.and_then(|id| open.remove(&id)) {
         Some(c) => {
@@ -505,13 +512,16 @@ fn evict_idlest(open: &Mutex<HashMap<u64, OpenConn>>) -> bool {
 struct Counted<S> {
     inner: S,
     busy: Arc<std::sync::atomic::AtomicUsize>,
+    activity: Arc<Activity>,
 }
 
-/// One request in progress, until its response body is sent (or dropped).
-struct Busy(Arc<std::sync::atomic::AtomicUsize>);
+/// One request in progress, until its response body is sent (or dropped);
+/// the last one's end starts the wait for the next request.
+struct Busy(Arc<std::sync::atomic::AtomicUsize>, Arc<Activity>);
 
 impl Drop for Busy {
     fn drop(&mut self) {
+        self.1.waiting_since_ms.store(clock_ms(), Ordering::SeqCst);
         self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
@@ -556,7 +566,7 @@ where
 
     fn call(&self, req: R) -> Self::Future {
         self.busy.fetch_add(1, Ordering::SeqCst);
-        let busy = Busy(self.busy.clone());
+        let busy = Busy(self.busy.clone(), self.activity.clone());
         let fut = self.inner.call(req);
         Box::pin(async move {
             let resp = fut.await?;
@@ -577,10 +587,11 @@ async fn serve_connection(
 ) {
     use hyper_util::rt::{TokioIo, TokioTimer};
     let _ = stream.set_nodelay(true);
-    let io = TokioIo::new(IdleTimeout::new(stream, limits.idle_timeout).watched(activity));
+    let io = TokioIo::new(IdleTimeout::new(stream, limits.idle_timeout).watched(activity.clone()));
     let service = Counted {
         inner: hyper_util::service::TowerToHyperService::new(app),
         busy,
+        activity,
     };
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
@@ -626,7 +637,7 @@ impl<S> IdleTimeout<S> {
         }
     }
 
-    /// Also records what the stream does in `activity`.
+    /// Also records in `activity` whether a write waits for the client.
     pub fn watched(mut self, activity: Arc<Activity>) -> IdleTimeout<S> {
         self.activity = Some(activity);
         self
@@ -634,9 +645,6 @@ impl<S> IdleTimeout<S> {
 
     fn progress(&mut self) {
         self.deadline = tokio::time::Instant::now() + self.timeout;
-        if let Some(a) = &self.activity {
-            a.last_io_ms.store(clock_ms(), Ordering::SeqCst);
-        }
     }
 
     /// Whether a write waits for the client (its poll was not ready).

@@ -220,6 +220,58 @@ async fn half_open_connections_neither_stall_healthz_nor_stay_open() {
     app.stop().await;
 }
 
+/// Clients that trickle their headers in (a line every 100 ms, never quiet
+/// for 250 ms) are no requests either: one that waited longest makes room.
+/// They were never evicted, and a flood of them held /healthz for 18 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trickling_headers_do_not_stall_healthz() {
+    let app = spawn_app(
+        TestEnv::new(),
+        "[server]\nmax_connections = 8\nheader_timeout = \"20s\"\nidle_timeout = \"30s\"\n",
+    )
+    .await;
+    let client = http();
+    assert!(wait_for_body(&client, &app.url("/healthz"), "ok", 10).await);
+    drop(client);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut tricklers = Vec::new();
+    for _ in 0..24 {
+        let mut s = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+        let mut stop = stop_rx.clone();
+        tricklers.push(tokio::spawn(async move {
+            let _ = s
+                .write_all(b"GET /healthz HTTP/1.1\r\nHost: feedloom\r\n")
+                .await;
+            let mut n = 0;
+            while !*stop.borrow() {
+                n += 1;
+                if s.write_all(format!("X-Slow-{n}: 1\r\n").as_bytes())
+                    .await
+                    .is_err()
+                {
+                    break;
+                }
+                let _ = tokio::time::timeout(Duration::from_millis(100), stop.changed()).await;
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let client = http();
+    let r = tokio::time::timeout(
+        Duration::from_secs(5),
+        client.get(app.url("/healthz")).send(),
+    )
+    .await
+    .expect("healthz answers while the headers trickle in")
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let _ = stop_tx.send(true);
+    for t in tricklers {
+        let _ = t.await;
+    }
+    app.stop().await;
+}
+
 /// A client with a small receive buffer that has asked for `/big`.
 async fn slow_reader_of_big(addr: std::net::SocketAddr) -> tokio::net::TcpStream {
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
