@@ -152,6 +152,7 @@ fn main() {
             now: Some(now),
             older: None,
             paged: false,
+            scan_stopped: None,
         };
         let page = time(&mut || {
             std::hint::black_box(feedloom::web::river::render(&river(now)));

@@ -17,6 +17,7 @@ pub fn render(info: &FeedInfo, feeds: &[Format], base: &str, stories: &[Prepared
         now: None,
         older: None,
         paged: false,
+        scan_stopped: None,
     })
     .html
     .into_bytes()

@@ -291,8 +291,22 @@ pub fn select_stories(
     q: &StoryQuery,
     sel: &crate::filter::Selection,
 ) -> Result<Vec<Story>, StoreError> {
+    Ok(select_stories_scanned(store, q, sel)?.0)
+}
+
+/// Where a scan of candidate stories stopped at [`MAX_SCAN`] with older
+/// ones left, and how many it looked at.
+pub type ScanStop = (crate::store::queries::Cursor, usize);
+
+/// [`select_stories`], and where the scan stopped when it stopped at
+/// [`MAX_SCAN`] candidates with older ones left (a page links on from there).
+pub fn select_stories_scanned(
+    store: &dyn Reader,
+    q: &StoryQuery,
+    sel: &crate::filter::Selection,
+) -> Result<(Vec<Story>, Option<ScanStop>), StoreError> {
     if !sel.has_rules() {
-        return store.stories(q);
+        return Ok((store.stories(q)?, None));
     }
     let mut out = Vec::with_capacity(q.limit.min(1024));
     let mut chunk = q.clone();
@@ -309,15 +323,16 @@ pub fn select_stories(
             if sel.keeps(&s) {
                 out.push(s);
                 if out.len() >= q.limit {
-                    return Ok(out);
+                    return Ok((out, None));
                 }
             }
         }
         if n < chunk.limit || scanned >= MAX_SCAN {
             if n == chunk.limit {
                 tracing::debug!(scanned, "output rules: candidate limit reached");
+                return Ok((out, chunk.before.map(|c| (c, scanned))));
             }
-            return Ok(out);
+            return Ok((out, None));
         }
         chunk.limit = (chunk.limit * 2).min(2000);
     }
@@ -417,7 +432,8 @@ pub fn render_all(
             // One more than shown: whether the page links to older stories.
             query.limit = query.limit.saturating_add(1);
         }
-        let mut stories = cache.prepare(select_stories(store, &query, &out.selection)?);
+        let (selected, scan_stopped) = select_stories_scanned(store, &query, &out.selection)?;
+        let mut stories = cache.prepare(selected);
         let older = stories.len() > out.max_items;
         stories.truncate(out.max_items);
         let mut info = info_for(out, &stories);
@@ -465,7 +481,9 @@ pub fn render_all(
                     older: stories
                         .last()
                         .filter(|_| older)
-                        .map(|p| crate::store::queries::Cursor::after(&p.story, out.updates)),
+                        .map(|p| crate::store::queries::Cursor::after(&p.story, out.updates))
+                        .or(scan_stopped.map(|(c, _)| c)),
+                    scan_stopped: scan_stopped.filter(|_| !older).map(|(_, n)| n),
                     paged: false,
                 });
                 all.push(RenderedFile {
@@ -1080,5 +1098,129 @@ mod tests {
             );
             assert!(b.contains(" 9999 ") || b.contains(" 0000 "), "{b}");
         }
+    }
+}
+
+#[cfg(test)]
+mod scan_tests {
+    use super::*;
+    use crate::store::queries::{Cursor, FeedHealth, FeedProblem, FeedSummary, Source};
+
+    /// 13,000 stories, newest first; only the five oldest pass `zebra`.
+    struct Many;
+
+    impl Reader for Many {
+        fn stories(&self, q: &StoryQuery) -> Result<Vec<Story>, StoreError> {
+            let before = q.before.map_or(i64::MAX, |c| c.id);
+            Ok((1..=13_000i64)
+                .rev()
+                .filter(|&id| id < before)
+                .take(q.limit)
+                .map(|id| Story {
+                    id,
+                    uid: format!("u{id}"),
+                    link: Some(format!("https://e.org/{id}")),
+                    title: Some(match id <= 5 {
+                        true => format!("Zebra sighting {id}"),
+                        false => format!("Common story {id}"),
+                    }),
+                    author: None,
+                    html: Some("<p>x</p>".into()),
+                    summary: None,
+                    published_at: None,
+                    updated_at: None,
+                    first_seen_at: id,
+                    changed_at: id,
+                    source: Source {
+                        feed_url: "https://e.org/f".into(),
+                        title: None,
+                        site_url: None,
+                        link: None,
+                    },
+                    also: Vec::new(),
+                    enclosures: Vec::new(),
+                })
+                .collect())
+        }
+        fn search(
+            &self,
+            _: &crate::store::search::SearchQuery,
+            _: &dyn Fn(&Story) -> bool,
+        ) -> Result<Vec<crate::store::search::Hit>, crate::store::search::SearchError> {
+            unreachable!("not asked")
+        }
+        fn feed_summaries(&self) -> Result<Vec<FeedSummary>, StoreError> {
+            unreachable!("not asked")
+        }
+        fn feed_health(&self) -> Result<FeedHealth, StoreError> {
+            unreachable!("not asked")
+        }
+        fn feeds_in_trouble(&self, _: usize) -> Result<Vec<FeedProblem>, StoreError> {
+            unreachable!("not asked")
+        }
+        fn metrics_snapshot(
+            &self,
+            _: i64,
+        ) -> Result<crate::store::queries::MetricsSnapshot, StoreError> {
+            unreachable!("not asked")
+        }
+        fn prune_preview(
+            &self,
+            _: i64,
+            _: &crate::store::prune::Retention,
+        ) -> Result<crate::store::prune::Pruned, StoreError> {
+            unreachable!("not asked")
+        }
+    }
+
+    /// An output whose rules pass nothing among the newest 10,000 stories
+    /// says so and links on to the older ones; its page said "No stories
+    /// yet." with no way on, while search found five.
+    #[test]
+    fn a_scan_that_stops_at_its_limit_says_so_and_links_on() {
+        let cfg = crate::config::parse(
+            "[[feed]]\nurl = \"https://e.org/f\"\n\n[[output]]\nname = \"rare\"\ninclude = [\"zebra\"]\n",
+            std::path::Path::new("x.toml"),
+        )
+        .unwrap();
+        let out = &cfg.outputs[0];
+        let q = query_for(out, 20_000, None);
+        let (stories, stopped) = select_stories_scanned(&Many, &q, &out.selection).unwrap();
+        assert!(stories.is_empty());
+        let at = stopped.expect("the scan stopped with older candidates left");
+        let rendered = render_all(
+            &Many,
+            &cfg.outputs,
+            20_000,
+            &mut HtmlCache::default(),
+            false,
+        )
+        .unwrap();
+        let page = rendered
+            .iter()
+            .find(|r| r.format == Format::Html && r.served)
+            .unwrap();
+        let html = String::from_utf8_lossy(&page.bytes);
+        assert!(!html.contains("No stories yet."), "{html}");
+        assert!(html.contains("None of the newest 1"), "{html}");
+        assert!(html.contains("stories pass this output's rules"), "{html}");
+        assert!(at.1 >= MAX_SCAN);
+        // From the page's link on, the older page finds them.
+        let link = html
+            .split("?before=")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
+        let (t, id) = link.split_once('-').unwrap();
+        let mut older = q.clone();
+        older.before = Some(Cursor {
+            at: t.parse().unwrap(),
+            id: id.parse().unwrap(),
+        });
+        let (found, stopped) = select_stories_scanned(&Many, &older, &out.selection).unwrap();
+        assert_eq!(found.len(), 5);
+        assert_eq!(stopped, None);
     }
 }

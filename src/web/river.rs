@@ -41,6 +41,10 @@ pub struct River<'a> {
     pub older: Option<Cursor>,
     /// A page after the first: it links back to the newest.
     pub paged: bool,
+    /// The output's rules passed fewer stories than a page holds among the
+    /// candidates looked at (this many, [`crate::export::MAX_SCAN`] or a few
+    /// more); `older` goes on from the last of them.
+    pub scan_stopped: Option<usize>,
 }
 
 /// A rendered river page.
@@ -90,11 +94,18 @@ pub fn render(r: &River) -> Page {
             }
         }
         main {
-            @if r.stories.is_empty() {
+            @if r.stories.is_empty() && r.scan_stopped.is_none() {
                 p.muted { @if r.paged { "No older stories." } @else { "No stories yet." } }
             }
             @for p in r.stories {
                 (story(p, r.now, &mut stale_at))
+            }
+            @if let Some(scanned) = r.scan_stopped {
+                p.muted {
+                    (format!("{} of the newest {scanned} stories {} this output's rules; older ones are on the next page.",
+                        if r.stories.is_empty() { "None".to_string() } else { r.stories.len().to_string() },
+                        if r.stories.len() == 1 { "passes" } else { "pass" }))
+                }
             }
         }
         @if r.now.is_some() && (r.paged || r.older.is_some()) {
@@ -345,9 +356,9 @@ async fn older(state: Arc<ServerState>, name: String, before: &str) -> Response 
     q.before = Some(cursor);
     q.limit = out.max_items.saturating_add(1);
     let sel = out.selection.clone();
-    let stories = match state
+    let (stories, scan_stopped) = match state
         .store
-        .read_try(move |s| crate::export::select_stories(s, &q, &sel))
+        .read_try(move |s| crate::export::select_stories_scanned(s, &q, &sel))
         .await
     {
         Ok(s) => s,
@@ -365,8 +376,10 @@ async fn older(state: Arc<ServerState>, name: String, before: &str) -> Response 
         let older = prepared
             .last()
             .filter(|_| more)
-            .map(|p| Cursor::after(&p.story, out.updates));
+            .map(|p| Cursor::after(&p.story, out.updates))
+            .or(scan_stopped.map(|(c, _)| c));
         render(&River {
+            scan_stopped: scan_stopped.filter(|_| !more).map(|(_, n)| n),
             info: &crate::export::info_for(&out, &prepared),
             feeds: &out.formats,
             base: out.name(),
@@ -475,6 +488,7 @@ mod tests {
             now: Some(1_000_000),
             older: Some(Cursor { at: 5, id: 6 }),
             paged: false,
+            scan_stopped: None,
         };
         let page = render(&r);
         let h = &page.html;
@@ -492,6 +506,7 @@ mod tests {
         assert_eq!(page.stale_at, Some(1_000_000 - 600 + 660));
         // A file: absolute times, no pager, nothing that expires.
         let file = render(&River {
+            scan_stopped: None,
             now: None,
             older: None,
             ..r
