@@ -170,6 +170,12 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Replace the store with a backup FILE (the daemon stopped); the store it
+    /// replaces is kept beside it
+    Restore {
+        /// The backup to restore (made by `feedloom backup`).
+        file: PathBuf,
+    },
     /// Print the config's feeds as OPML 2.0 (tags as folders and categories).
     ExportOpml {
         /// Write to this file instead of stdout.

@@ -461,6 +461,9 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
         Command::Backup { file, force } => Ok(commands::finish(
             commands::backup::run(&cfg, &file, force).map(|line| outln!("{line}")),
         )),
+        Command::Restore { file } => Ok(commands::finish(
+            commands::backup::restore(&cfg, &file).map(|line| outln!("{line}")),
+        )),
         Command::ExportOpml { output } => Ok(commands::finish(commands::opml::export(
             &cfg,
             output.as_deref(),

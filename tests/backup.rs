@@ -310,3 +310,121 @@ fn force_replaces_an_old_copy_whole_and_never_a_running_store() {
     );
     assert_eq!(std::fs::read(&other).unwrap(), before);
 }
+
+/// `restore FILE` puts a backup in the store's place: a killed daemon's
+/// `-wal` beside the store is not replayed onto it (copied over by hand, the
+/// store came out malformed), the store it replaces is kept beside it, and
+/// polling goes on from the backup. Refused while the daemon runs, and for
+/// what is no backup.
+#[test]
+fn restore_replaces_the_store_and_keeps_the_old_one() {
+    let env = TestEnv::new();
+    std::fs::write(env.path("busy.xml"), doc(0)).unwrap();
+    let cfg = env.config("[[feed]]\nurl = \"file:busy.xml\"\n");
+    let config = env.path("feedloom.toml");
+    let out = feedloom(&config, &["poll"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let backup = env.path("b.db");
+    let out = feedloom(&config, &["backup", backup.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    std::fs::write(env.path("busy.xml"), doc(1)).unwrap();
+    assert!(feedloom(&config, &["poll"]).status.success());
+    assert_eq!(env.count("SELECT count(*) FROM items"), 40);
+    // A daemon killed with commits in its -wal.
+    {
+        let live = rusqlite::Connection::open(&cfg.store.path).unwrap();
+        live.execute_batch(
+            "PRAGMA wal_autocheckpoint = 0; UPDATE feeds SET title = 'late' WHERE 1; DELETE FROM items WHERE guid LIKE 'r0-%';",
+        )
+        .unwrap();
+        std::mem::forget(live);
+    }
+    assert!(env.path("feedloom.db-wal").exists());
+
+    let out = feedloom(&config, &["restore", backup.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = text(&out.stdout);
+    assert!(
+        said.contains("20 items") && said.contains("kept as"),
+        "{said}"
+    );
+    assert!(
+        !env.path("feedloom.db-wal").exists() || {
+            std::fs::metadata(env.path("feedloom.db-wal"))
+                .unwrap()
+                .len()
+                == 0
+        }
+    );
+    let store = rusqlite::Connection::open(&cfg.store.path).unwrap();
+    let check: String = store
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    let (items, late): (i64, i64) = store
+        .query_row(
+            "SELECT (SELECT count(*) FROM items), (SELECT count(*) FROM feeds WHERE title = 'late')",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((items, late), (20, 0));
+    drop(store);
+    // The store it replaced, its last commits in it.
+    let aside = std::fs::read_dir(env.path("."))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains("feedloom.db.before-restore-"))
+        .expect("the replaced store is kept");
+    let old = rusqlite::Connection::open(&aside).unwrap();
+    let (items, late): (i64, i64) = old
+        .query_row(
+            "SELECT (SELECT count(*) FROM items), (SELECT count(*) FROM feeds WHERE title = 'late')",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        (items, late),
+        (20, 1),
+        "the killed daemon's commits are in it"
+    );
+    drop(old);
+    // Polling goes on from the backup.
+    let out = feedloom(&config, &["poll"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("20 new"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // Not while the daemon runs; not the store itself; not a file that is
+    // no store; the store unchanged each time.
+    let before = std::fs::read(&cfg.store.path).unwrap();
+    {
+        let _lock = feedloom::store::lock::StoreLock::acquire(&cfg.store.path, "run").unwrap();
+        let out = feedloom(&config, &["restore", backup.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains("in use by feedloom run"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+    std::fs::write(env.path("notes.txt"), "not a store").unwrap();
+    for (file, why) in [
+        (cfg.store.path.clone(), "is the store itself"),
+        (env.path("notes.txt"), "cannot restore"),
+        (env.path("missing.db"), "no such file"),
+    ] {
+        let out = feedloom(&config, &["restore", file.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains(why),
+            "{why}: {}",
+            text(&out.stderr)
+        );
+    }
+    assert_eq!(std::fs::read(&cfg.store.path).unwrap(), before);
+}
