@@ -286,3 +286,93 @@ fn bad_rules_are_config_errors_at_their_line() {
         assert!(String::from_utf8_lossy(&out.stderr).contains(says));
     }
 }
+
+/// An output of one tag's feeds (or of stories with two sources) shows a
+/// story when it comes into the output: a story feed A had carried for a
+/// while, published by feed B (tag `b`) after four stories of its own, is
+/// the newest of output `b`, and a story whose second source arrives last is
+/// the newest of `min_sources = 2`. By the story's first-seen time it stood
+/// below them, past `max_items`, and never reached their subscribers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_story_comes_into_a_tagged_or_shared_output_when_its_item_arrives() {
+    let srv = FeedServer::start().await;
+    let item = |g: &str, link: &str, title: &str| {
+        (
+            g.to_string(),
+            format!("https://n.example/{link}"),
+            title.to_string(),
+        )
+    };
+    let doc = |items: &[(String, String, String)]| {
+        let v: Vec<(Option<&str>, Option<&str>, &str, &str)> = items
+            .iter()
+            .map(|(g, l, t)| (Some(g.as_str()), Some(l.as_str()), t.as_str(), "<p>x</p>"))
+            .collect();
+        Resource::feed(rss("F", &v)).no_etag()
+    };
+    let x = item("a-x", "x", "Story X");
+    let y = item("a-y", "y", "Story Y");
+    srv.set("/a.xml", doc(&[x.clone(), y.clone()]));
+    srv.set("/b.xml", doc(&[]));
+    let env = TestEnv::new();
+    let body = format!(
+        "[[feed]]\nurl = \"{}\"\ntags = [\"a\"]\n\n[[feed]]\nurl = \"{}\"\ntags = [\"b\"]\n\n\
+         [[output]]\nname = \"b\"\ntags = [\"b\"]\nmax_items = 3\n\n\
+         [[output]]\nname = \"shared\"\nmin_sources = 2\nmax_items = 1\n\n\
+         [[output]]\nname = \"shared-b\"\ntags = [\"b\"]\nmin_sources = 2\nmax_items = 1\n",
+        srv.url("/a.xml"),
+        srv.url("/b.xml")
+    );
+    let cfg = config_at(&env, &body);
+    poll(&cfg, env.open_store()).await.unwrap();
+    // B publishes four stories of its own; A and B then both carry Z.
+    let own: Vec<_> = (1..=4)
+        .map(|i| item(&format!("b{i}"), &format!("b{i}"), &format!("B story {i}")))
+        .collect();
+    srv.set("/b.xml", doc(&own));
+    poll(&cfg, env.open_store()).await.unwrap();
+    let z = item("z", "z", "Story Z");
+    srv.set("/a.xml", doc(&[x.clone(), y.clone(), z.clone()]));
+    let mut with_z = own.clone();
+    with_z.push(item("b-z", "z", "Story Z"));
+    srv.set("/b.xml", doc(&with_z));
+    poll(&cfg, env.open_store()).await.unwrap();
+    assert_eq!(titles(&env, &cfg, "shared"), ["Story Z"]);
+    // Then B carries X too: the newest of `b` and of `shared`.
+    let mut with_x = with_z.clone();
+    with_x.push(item("b-x", "x", "Story X"));
+    srv.set("/b.xml", doc(&with_x));
+    poll(&cfg, env.open_store()).await.unwrap();
+    // (A document lists its newest first: B story 1.)
+    assert_eq!(titles(&env, &cfg, "b"), ["Story X", "Story Z", "B story 1"]);
+    assert_eq!(titles(&env, &cfg, "shared"), ["Story X"]);
+    assert_eq!(titles(&env, &cfg, "shared-b"), ["Story X"]);
+    // Every story once, paging on from the first page.
+    let out = cfg.outputs.iter().find(|o| o.name() == "b").unwrap();
+    let mut q = export::query_for(out, feedloom::now_unix(), Some(2));
+    let mut seen = Vec::new();
+    loop {
+        let page = env
+            .open_store()
+            .with(|s| export::select_stories(s, &q, &out.selection))
+            .unwrap();
+        if page.is_empty() {
+            break;
+        }
+        q.before = page
+            .last()
+            .map(|s| feedloom::store::queries::Cursor::after(s, out.updates));
+        seen.extend(page.into_iter().map(|s| s.title.unwrap_or_default()));
+    }
+    assert_eq!(
+        seen,
+        [
+            "Story X",
+            "Story Z",
+            "B story 1",
+            "B story 2",
+            "B story 3",
+            "B story 4"
+        ]
+    );
+}

@@ -2412,3 +2412,67 @@ async fn punctuated_words_are_searched_alike() {
         }
     }
 }
+
+/// As on SQLite (tests/filters.rs): a story comes into an output of some
+/// tags' feeds, or of `min_sources = 2`, when its item arrives; both backends
+/// list the same stories in the same order, page after page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stories_come_into_tagged_and_shared_outputs_when_their_item_arrives() {
+    let server = FeedServer::start().await;
+    let item = |g: &str, link: &str, title: &str| {
+        (
+            g.to_string(),
+            format!("https://n.example/{link}"),
+            title.to_string(),
+        )
+    };
+    let doc = |items: &[(String, String, String)]| {
+        let v: Vec<(Option<&str>, Option<&str>, &str, &str)> = items
+            .iter()
+            .map(|(g, l, t)| (Some(g.as_str()), Some(l.as_str()), t.as_str(), "<p>x</p>"))
+            .collect();
+        Resource::feed(rss("F", &v)).no_etag()
+    };
+    let x = item("a-x", "x", "Story X");
+    server.set("/a.xml", doc(std::slice::from_ref(&x)));
+    server.set("/b.xml", doc(&[]));
+    let body = format!(
+        "[fetch]\nhost_gap = \"0s\"\n\n[[feed]]\nurl = \"{}\"\ntags = [\"a\"]\n\n[[feed]]\nurl = \"{}\"\ntags = [\"b\"]\n\n\
+         [[output]]\nname = \"b\"\ntags = [\"b\"]\nmax_items = 3\n\n\
+         [[output]]\nname = \"shared\"\nmin_sources = 2\nmax_items = 1\n",
+        server.url("/a.xml"),
+        server.url("/b.xml")
+    );
+    let Some(pair) = Pair::new("arrival", &body).await else {
+        return;
+    };
+    pair.run(&["poll"]).await;
+    let own: Vec<_> = (1..=4)
+        .map(|i| item(&format!("b{i}"), &format!("b{i}"), &format!("B story {i}")))
+        .collect();
+    server.set("/b.xml", doc(&own));
+    pair.run(&["poll"]).await;
+    let mut with_x = own.clone();
+    with_x.push(item("b-x", "x", "Story X"));
+    server.set("/b.xml", doc(&with_x));
+    pair.run(&["poll"]).await;
+    let titles = |json: &str| -> Vec<String> {
+        let v: Value = serde_json::from_str(json).unwrap();
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["title"].as_str().unwrap().to_string())
+            .collect()
+    };
+    for (output, expected) in [
+        ("b", vec!["Story X", "B story 1", "B story 2"]),
+        ("shared", vec!["Story X"]),
+    ] {
+        let [s, p] = pair
+            .run(&["export", "--format", "json", "--output", output])
+            .await;
+        assert_eq!(titles(&s), expected, "SQLite, {output}");
+        assert_eq!(titles(&p), expected, "PostgreSQL, {output}");
+    }
+}

@@ -119,6 +119,45 @@ pub(crate) fn sources_sql(story: &str) -> String {
     )
 }
 
+/// Whether `q` orders its stories by when each came into the output rather
+/// than by when feedloom first saw it: an output of some tags' feeds, or of
+/// stories carried by `min_sources` feeds or more, shows a story when an item
+/// of one of its feeds (or the item of its last needed source) arrives. By
+/// the story's own first-seen time, a story another feed had carried for
+/// days came in below the output's newest stories, past `max_items`, and
+/// its subscribers never saw it. (With `updates = "reannounce"` the story's
+/// changed time orders, as before.)
+pub(crate) fn arrival_ordered(q: &StoryQuery) -> bool {
+    q.dedup == Dedup::Story
+        && q.updates == Updates::Ignore
+        && (!q.tags.is_empty() || q.min_sources >= 2)
+}
+
+/// SQL (both backends): the id of the item that brought story `i.story_id`
+/// into an output, given the test that a feed `af` has one of the output's
+/// tags (`tagged`), its `min_sources` (`n`, an SQL expression) and the
+/// backend's two-value maximum (`max`, `GREATEST`): the later of its first
+/// item from a tagged feed and the first item of its `n`-th feed the config
+/// names (by id, the order items are stored in); NULL while it has neither.
+pub(crate) fn arrival_sql(min_sources: usize, tagged: &str, n: &str, max: &str) -> String {
+    let first_tagged = format!(
+        "(SELECT min(a.id) FROM items a JOIN feeds af ON af.id = a.feed_id
+          WHERE a.story_id = i.story_id AND af.in_config = 1 AND {tagged})"
+    );
+    if min_sources < 2 {
+        return first_tagged;
+    }
+    let nth = format!(
+        "(SELECT m FROM (SELECT min(b.id) AS m FROM items b JOIN feeds bf ON bf.id = b.feed_id
+                         WHERE b.story_id = i.story_id AND bf.in_config = 1 GROUP BY b.feed_id) firsts
+          ORDER BY m LIMIT 1 OFFSET ({n} - 1))"
+    );
+    format!(
+        "(CASE WHEN {first_tagged} IS NULL OR {nth} IS NULL THEN NULL
+               ELSE {max}({first_tagged}, {nth}) END)"
+    )
+}
+
 /// A place in an output's order, newest first: a story's first-seen time (or,
 /// with `reannounce`, its changed time) and its row id ([`Story::id`]), which
 /// orders stories of the same second.
@@ -212,6 +251,77 @@ impl Store {
                     .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
                     .map_err(StoreError::ctx("querying stories"))?;
                 Ok(rows)
+            }
+            Dedup::Story if arrival_ordered(q) => {
+                // Each story at the moment it came into this output (see
+                // `arrival_ordered`): the item that brought it in, newest
+                // first; a story whose every item came in before is left
+                // to the page it came in on.
+                let sql = format!(
+                    "SELECT i.story_id, s.uid, i.first_seen_at, s.changed_at, i.id
+                     FROM items i JOIN feeds f ON f.id = i.feed_id JOIN stories s ON s.id = i.story_id
+                     WHERE i.first_seen_at >= ?1 AND (i.first_seen_at, i.id) < (?4, ?5)
+                       AND f.in_config = 1 {only_selected} AND s.item_count >= ?6
+                       AND i.id = {arrival}
+                     ORDER BY i.first_seen_at DESC, i.id DESC LIMIT ?3",
+                    only_selected = if q.min_sources >= 2 {
+                        String::new()
+                    } else {
+                        format!("AND {feed_filter}")
+                    },
+                    arrival = arrival_sql(
+                        q.min_sources,
+                        "(?2 = '[]' OR af.id IN (SELECT feed_id FROM feed_tags
+                                                  WHERE tag IN (SELECT value FROM json_each(?2))))",
+                        "?6",
+                        "max"
+                    ),
+                );
+                let heads: Vec<(i64, String, i64, i64, i64)> = self
+                    .conn
+                    .prepare_cached(&sql)
+                    .and_then(|mut stmt| {
+                        let p = params![
+                            since,
+                            tags,
+                            q.limit as i64,
+                            before.at,
+                            before.id,
+                            q.min_sources.max(1) as i64
+                        ];
+                        stmt.query_map(p, |r| {
+                            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                        })?
+                        .collect()
+                    })
+                    .map_err(StoreError::ctx("querying stories"))?;
+                let mut members = self
+                    .conn
+                    .prepare_cached(&format!(
+                        "SELECT {item_cols} FROM items i JOIN feeds f ON f.id = i.feed_id
+                         WHERE i.story_id = ?1 AND f.in_config = 1
+                         ORDER BY CASE WHEN {feed_filter} THEN 0 ELSE 1 END,
+                                  i.first_seen_at, i.id"
+                    ))
+                    .map_err(StoreError::ctx("querying stories"))?;
+                let mut out = Vec::with_capacity(heads.len());
+                for (story_id, uid, arrived_at, changed_at, arrival) in heads {
+                    let items: Vec<Story> = members
+                        .query_map(params![story_id, tags], story_row)
+                        .and_then(|rows| rows.collect())
+                        .map_err(StoreError::ctx("querying stories"))?;
+                    let mut items = items.into_iter();
+                    let Some(mut story) = items.next() else {
+                        continue;
+                    };
+                    story.id = arrival;
+                    story.uid = uid;
+                    story.first_seen_at = arrived_at;
+                    story.changed_at = changed_at.max(arrived_at);
+                    story.join(items);
+                    out.push(story);
+                }
+                Ok(out)
             }
             Dedup::Story => {
                 // Lets the partial indexes stories_shared(_changed) serve it.
