@@ -402,6 +402,14 @@ fn prepare<'a>(body: &'a [u8], charset: Option<&str>) -> (Cow<'a, [u8]>, legacy:
         }
         None => bytes,
     };
+    // An Atom feed of `<item>`s: read as its entries.
+    let bytes = match root.is_atom() && root.name == "feed" {
+        true => match repair::with_items_as_entries(&bytes) {
+            Some(fixed) => Cow::Owned(fixed),
+            None => bytes,
+        },
+        false => bytes,
+    };
     // Items after the channel's end (`</channel><item>…`): read as its own.
     let bytes = match root.dialect {
         legacy::Dialect::Plain | legacy::Dialect::Rss2Namespaced if root.name == "rss" => {
@@ -1397,6 +1405,24 @@ mod tests {
             escape_html(feed)
         );
         assert!(parse(page.as_bytes(), None, &base(), Limits::default()).is_err());
+    }
+
+    /// An Atom feed whose entries are written `<item>` reads them as its
+    /// entries (feedparser does): it was an `ok` with nothing stored. One
+    /// with entries keeps an `<item>` inside one as it was.
+    #[test]
+    fn an_atom_feed_of_items_reads_them_as_entries() {
+        for doc in [
+            "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>t</title><item><title>target</title></item><item><title>two</title><link href=\"http://e.org/2\"/></item></feed>",
+            "<feed version=\"0.3\" xmlns=\"http://purl.org/atom/ns#\"><item><title>target</title></item><item><title>two</title></item></feed>",
+        ] {
+            let d = parse(doc.as_bytes(), None, &base(), Limits::default()).unwrap();
+            let titles: Vec<_> = d.entries.iter().map(|e| e.title.clone().unwrap()).collect();
+            assert_eq!(titles, ["target", "two"], "{doc}");
+        }
+        let doc = "<feed xmlns=\"http://www.w3.org/2005/Atom\"><entry><id>1</id><title>one</title><content type=\"xhtml\"><div xmlns=\"http://www.w3.org/1999/xhtml\"><item>x</item></div></content></entry></feed>";
+        let d = parse(doc.as_bytes(), None, &base(), Limits::default()).unwrap();
+        assert_eq!(d.entries.len(), 1);
     }
 
     /// Placeholders for "no date" (Go's zero time, the Unix epoch) are no

@@ -224,6 +224,37 @@ pub(super) fn with_tags_balanced(text: &[u8]) -> Option<Vec<u8>> {
     changed.then_some(out)
 }
 
+/// An Atom feed whose entries are written as RSS items (`<item>…</item>`
+/// under `<feed>`, no `<entry>` anywhere) with the items renamed entries, as
+/// feedparser reads it: it was an `ok` fetch that read nothing. `None` when
+/// the text has an `<entry` or no `<item`.
+pub(super) fn with_items_as_entries(text: &[u8]) -> Option<Vec<u8>> {
+    let tag_end = |b: Option<&u8>| matches!(b, Some(b'>' | b' ' | b'\t' | b'\r' | b'\n' | b'/'));
+    if memchr::memmem::find_iter(text, b"<entry").any(|at| tag_end(text.get(at + 6))) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(text.len() + 64);
+    let mut from = 0;
+    for at in memchr::memchr_iter(b'<', text) {
+        let rest = &text[at..];
+        let (len, with) = if rest.starts_with(b"<item") && tag_end(rest.get(5)) {
+            (5, &b"<entry"[..])
+        } else if rest.starts_with(b"</item") && tag_end(rest.get(6)) {
+            (6, &b"</entry"[..])
+        } else {
+            continue;
+        };
+        out.extend_from_slice(&text[from..at]);
+        out.extend_from_slice(with);
+        from = at + len;
+    }
+    if from == 0 {
+        return None;
+    }
+    out.extend_from_slice(&text[from..]);
+    Some(out)
+}
+
 /// How many entry start tags (`<item>`, `<entry …>`, unprefixed) the text
 /// holds: more than feed-rs read means some sat inside an element left open
 /// (see [`with_entries_unnested`]). A raw `<item>` inside a CDATA section
