@@ -910,7 +910,8 @@ async fn poll_inner(
             .filter(|f| f.enabled && f.id >= 0)
             .map(|f| f.id)
             .collect();
-        let mine = pg.claim_ids(&ids).await?;
+        let gap_ms = cfg.fetch.host_gap.0.as_millis().min(i64::MAX as u128) as i64;
+        let mine = pg.claim_ids(&ids, gap_ms).await?;
         let held = ids.len() - mine.len();
         held_elsewhere = held;
         if held > 0 {

@@ -2476,3 +2476,75 @@ async fn stories_come_into_tagged_and_shared_outputs_when_their_item_arrives() {
         assert_eq!(titles(&p), expected, "PostgreSQL, {output}");
     }
 }
+
+/// `poll` beside running nodes takes its turns at each host as they do
+/// (the shared `hosts` table and `host_gap`): it asked a host the nodes had
+/// just asked, at once, and booked nothing for them to wait on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poll_beside_nodes_keeps_the_shared_host_gap() {
+    let server = FeedServer::start().await;
+    for i in 0..3 {
+        server.set(
+            &format!("/g{i}.xml"),
+            Resource::feed(rss("G", &[(Some("g"), None, "One story", "Text.")])),
+        );
+    }
+    let Some(url) = pg::fresh_db("host_gap_poll").await else {
+        return;
+    };
+    let env = TestEnv::new();
+    let cfg = env.path("postgres.toml");
+    let feeds: Vec<String> = (0..3).map(|i| server.url(&format!("/g{i}.xml"))).collect();
+    std::fs::write(
+        &cfg,
+        format!(
+            "[store]\nurl = \"{url}\"\n\n[fetch]\nhost_gap = \"1s\"\n\n{}",
+            feeds
+                .iter()
+                .map(|f| format!("[[feed]]\nurl = \"{f}\"\n\n"))
+                .collect::<String>()
+        ),
+    )
+    .unwrap();
+    // A first poll makes the store; then a node books the host's next turn
+    // 1.5 s ahead, and the feeds are due again.
+    ok(&cfg, &["poll"]).await;
+    let c = pg::client(&url).await;
+    let booked = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+        + 1_500;
+    c.execute(
+        "UPDATE feeds SET next_fetch_at = 0, etag = NULL, last_modified = NULL",
+        &[],
+    )
+    .await
+    .unwrap();
+    c.execute(
+        "INSERT INTO hosts (host, next_start_ms) VALUES ('127.0.0.1', $1)
+         ON CONFLICT (host) DO UPDATE SET next_start_ms = excluded.next_start_ms",
+        &[&booked],
+    )
+    .await
+    .unwrap();
+    let started = std::time::Instant::now();
+    ok(&cfg, &["poll", "--all"]).await;
+    let took = started.elapsed();
+    let next: i64 = c
+        .query_one(
+            "SELECT next_start_ms FROM hosts WHERE host = '127.0.0.1'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(
+        next >= booked + 3 * 1_000,
+        "poll booked its three turns after the node's: {next} vs {booked}"
+    );
+    assert!(
+        took >= std::time::Duration::from_millis(3_000),
+        "three requests, the first 1.5 s ahead, a second apart: {took:?}"
+    );
+}

@@ -401,8 +401,15 @@ impl PgStore {
         Ok(claimed)
     }
 
-    /// Claims the given feeds for a `poll`, unless another node holds them.
-    pub async fn claim_ids(&self, ids: &[i64]) -> Result<HashSet<i64>, StoreError> {
+    /// Claims the given feeds for a `poll`, unless another node holds them,
+    /// and books each its turn at its host as the nodes do (`hosts`, every
+    /// `host_gap_ms`): a `poll` beside running nodes asked a host the nodes
+    /// had just asked, and as often as it liked ([`Self::wait_turn`]).
+    pub async fn claim_ids(
+        &self,
+        ids: &[i64],
+        host_gap_ms: i64,
+    ) -> Result<HashSet<i64>, StoreError> {
         let c = "claiming feeds";
         let now = crate::now_unix();
         let until = now + self.inner.lease_secs;
@@ -416,12 +423,56 @@ impl PgStore {
                 "UPDATE feeds SET claimed_by = $2, claimed_until = $3
                  WHERE id = ANY($1) AND (claimed_until IS NULL OR claimed_until <= $4
                                          OR claimed_by = $2)
-                 RETURNING id",
+                 RETURNING id, COALESCE(host, '')",
                 &[&ids.to_vec(), &self.inner.node, &until, &now],
             )
             .await?;
+        let mut claimed: Vec<(i64, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        // (In the order asked for: the config's.)
+        let order: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        claimed.sort_by_key(|(id, _)| order.get(id).copied().unwrap_or(usize::MAX));
+        let mut hosts: Vec<String> = claimed
+            .iter()
+            .map(|(_, h)| h.clone())
+            .filter(|h| !h.is_empty())
+            .collect();
+        hosts.sort();
+        hosts.dedup();
+        let mut next_start: HashMap<String, i64> = tx
+            .query(
+                c,
+                "SELECT host, next_start_ms FROM hosts WHERE host = ANY($1)",
+                &[&hosts],
+            )
+            .await?
+            .iter()
+            .map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1)))
+            .collect();
+        let now_ms = now_ms();
+        let mut turns = Vec::with_capacity(claimed.len());
+        for (id, host) in &claimed {
+            if host.is_empty() {
+                continue;
+            }
+            let start = next_start.get(host).copied().unwrap_or(0).max(now_ms);
+            next_start.insert(host.clone(), start + host_gap_ms);
+            turns.push((*id, start));
+        }
+        let (hs, starts): (Vec<String>, Vec<i64>) = next_start.into_iter().unzip();
+        tx.exec(
+            c,
+            "INSERT INTO hosts (host, next_start_ms) SELECT * FROM unnest($1::text[], $2::bigint[])
+             ON CONFLICT (host) DO UPDATE SET next_start_ms = excluded.next_start_ms",
+            &[&hs, &starts],
+        )
+        .await?;
         tx.commit(c).await?;
-        Ok(rows.iter().map(|r| r.get(0)).collect())
+        self.inner
+            .turns
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(turns);
+        Ok(claimed.into_iter().map(|(id, _)| id).collect())
     }
 
     /// Waits until this node's turn for a claimed feed's host (the shared gap).
