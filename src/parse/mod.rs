@@ -341,6 +341,16 @@ fn without_leading_warning(body: &[u8]) -> Cow<'_, [u8]> {
         if after_declaration.is_none() && text[lt..].starts_with(b"<?xml") {
             break lt;
         }
+        // A comment is passed over whole (a `<rss>` named in it is no root).
+        if text[lt..].starts_with(b"<!--") {
+            match memchr::memmem::find(&text[lt + 4..], b"-->") {
+                Some(end) => {
+                    at = lt + 4 + end + 3;
+                    continue;
+                }
+                None => return Cow::Borrowed(body),
+            }
+        }
         // A `<` that starts no tag is the message's text ("'<' not found").
         if !text
             .get(lt + 1)
@@ -1050,7 +1060,7 @@ fn alternate_link(links: &[model::Link], base: &Url) -> Option<String> {
 /// character). Markup in it stays text, as written.
 fn text_of(t: &model::Text, loose: bool) -> String {
     let s = if is_html(&t.content_type) {
-        strip_tags(&t.content)
+        text::strip_tags_as_stored(&t.content)
     } else if loose {
         decode_entities(&t.content)
     } else {
@@ -1399,12 +1409,33 @@ mod tests {
             <atom:entry><atom:id>1</atom:id><atom:title>T</atom:title><atom:content type=\"html\"><![CDATA[<?xml version=\"1.0\"?><svg/>]]></atom:content></atom:entry></atom:feed>";
         let d = parse(atom.as_bytes(), None, &base(), Limits::default()).unwrap();
         assert_eq!(d.entries.len(), 1);
+        // A comment after the declaration that names a message and a root
+        // is a comment: the feed reads as it is.
+        for comment in [
+            "<!-- Notice: subscribe to the <rss> feed at https://e.org/ -->",
+            "<!-- Warning: the <rss> below is generated -->\n<!-- second -->",
+        ] {
+            let doc = format!("<?xml version=\"1.0\"?>\n{comment}\n{nodecl}");
+            let d = parse(doc.as_bytes(), None, &base(), Limits::default())
+                .unwrap_or_else(|e| panic!("{e}: {doc}"));
+            assert_eq!(d.entries.len(), 1, "{doc}");
+        }
         // An HTML page is still no feed.
         let page = format!(
             "<!DOCTYPE html><html><body><p>Warning: our feed moved</p><pre>{}</pre></body></html>",
             escape_html(feed)
         );
         assert!(parse(page.as_bytes(), None, &base(), Limits::default()).is_err());
+    }
+
+    /// A title's line and block tags are read as before (no space): the
+    /// title is part of the entry's key and hash, and read otherwise an
+    /// entry stored before was stored again.
+    #[test]
+    fn titles_read_their_tags_as_stored_before() {
+        let doc = "<feed xmlns=\"http://www.w3.org/2005/Atom\"><entry><id>1</id><title type=\"html\">Live:&lt;br&gt;Polls close</title></entry></feed>";
+        let d = parse(doc.as_bytes(), None, &base(), Limits::default()).unwrap();
+        assert_eq!(d.entries[0].title.as_deref(), Some("Live:Polls close"));
     }
 
     /// An Atom feed whose entries are written `<item>` reads them as its

@@ -48,6 +48,17 @@ pub fn escape_html(s: &str) -> String {
 /// HTML, `<` opens a tag only before a letter, `/`, `!` or `?` (so "1 < 2" stays
 /// text), and a `>` inside a quoted attribute value does not close the tag.
 pub fn strip_tags(s: &str) -> String {
+    stripped(s, true)
+}
+
+/// [`strip_tags`] as feedloom read titles before 2026-12-05: no space
+/// where a line or block tag stood. Titles are part of items' keys and
+/// hashes: read otherwise, a title with a `<br>` stored its entry again.
+pub(crate) fn strip_tags_as_stored(s: &str) -> String {
+    stripped(s, false)
+}
+
+fn stripped(s: &str, spaced: bool) -> String {
     // Tags that end a line or a block: a space where one stood, so that
     // words on either side do not run together ("line<br>next").
     const BREAKS: &[&str] = &[
@@ -127,7 +138,7 @@ pub fn strip_tags(s: &str) -> String {
             (None, '"' | '\'') if after_eq => quote = Some(c),
             (None, '>') => {
                 in_tag = false;
-                pending_space |= BREAKS.contains(&name.as_str());
+                pending_space |= spaced && BREAKS.contains(&name.as_str());
             }
             _ => {}
         }
