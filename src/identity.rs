@@ -229,19 +229,21 @@ pub fn other_keys(it: &Identified) -> Vec<(String, KeyMatch)> {
                     v.push((k, how));
                 }
             };
-            // The forms that name the title (and text) say it all, with the
-            // link or without: a guid several entries shared, with one link
-            // or several, is qualified so (and not once the entries sharing
-            // it left).
-            push(format!("{plain} title:{titled}"), KeyMatch::Exact);
+            // The forms that name the link come first, and say it all with
+            // the title (or text): a guid several entries shared, with one
+            // link or several, is qualified so (and not once the entries
+            // sharing it left).
             if let Some(l) = &link {
                 push(format!("{l} title:{titled}"), KeyMatch::Exact);
-            }
-            push(format!("{plain} text:{text}"), KeyMatch::Exact);
-            if let Some(l) = &link {
                 push(format!("{l} text:{text}"), KeyMatch::Exact);
             }
-            // The forms that do not: told by what this entry's key adds.
+            // The forms without the link: for an entry with a link, only a
+            // stored item with the same link is it (a sibling under the
+            // guid with the same title and no link, or another, is not).
+            let unlinked = match &link {
+                Some(_) => KeyMatch::Link,
+                None => KeyMatch::Exact,
+            };
             let by_text = own.contains(" text:");
             let qualified = if by_text {
                 KeyMatch::Text
@@ -253,11 +255,13 @@ pub fn other_keys(it: &Identified) -> Vec<(String, KeyMatch)> {
                     push(l.clone(), KeyMatch::Exact);
                 }
             } else if is_link {
-                push(plain, KeyMatch::Link);
-            } else {
-                if let Some(l) = &link {
-                    push(l.clone(), qualified);
-                }
+                push(plain.clone(), KeyMatch::Link);
+            } else if let Some(l) = &link {
+                push(l.clone(), qualified);
+            }
+            push(format!("{plain} title:{titled}"), unlinked);
+            push(format!("{plain} text:{text}"), unlinked);
+            if !is_plain && !is_link {
                 push(plain, qualified);
             }
             v
@@ -833,7 +837,8 @@ fn without_bases(e: &Entry) -> Option<Entry> {
 /// Whether the entry `it` differs from the stored item (its `url`,
 /// `canonical_url` and `content_hash`) only by how its link is spelled: the
 /// same canonical link (tracking parameters, scheme, host case aside) and,
-/// with the stored link in its place, the stored hash. Such an entry is not
+/// with the stored link in its place, the stored hash; or by a link the item
+/// was stored without. Such an entry is not
 /// changed: a `utm_campaign` rotated on every fetch announced the story again
 /// (`updates = "reannounce"`).
 pub fn only_link_spelling_changed(
@@ -842,8 +847,14 @@ pub fn only_link_spelling_changed(
     stored_canonical: Option<&str>,
     stored_hash: &str,
 ) -> bool {
-    let (Some(url), Some(link)) = (stored_url, it.entry.link.as_deref()) else {
+    let Some(link) = it.entry.link.as_deref() else {
         return false;
+    };
+    let Some(url) = stored_url else {
+        // Stored without a link that it gives now (read since from its
+        // guid or an Atom link that a repair of its document had lost):
+        // the same text gains it.
+        return stored_canonical.is_none() && content_hash_with_link(&it.entry, "") == stored_hash;
     };
     if url == link || stored_canonical != it.canonical_url.as_deref() {
         return false;

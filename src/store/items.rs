@@ -334,10 +334,19 @@ impl Store {
                 Some(e) if link_spelling_only => {
                     redate(&tx, &e, it, stamped, now)?;
                     tx.prepare_cached(
-                        "UPDATE items SET url = ?2, content_hash = ?3, last_seen_at = ?4
+                        "UPDATE items SET url = ?2, content_hash = ?3, last_seen_at = ?4,
+                                          canonical_url = ?5
                          WHERE id = ?1",
                     )
-                    .and_then(|mut s| s.execute(params![e.id, it.entry.link, it.content_hash, now]))
+                    .and_then(|mut s| {
+                        s.execute(params![
+                            e.id,
+                            it.entry.link,
+                            it.content_hash,
+                            now,
+                            it.canonical_url
+                        ])
+                    })
                     .map_err(ctx("updating item link"))?;
                     applied.filled += 1;
                 }
@@ -1266,6 +1275,123 @@ mod tests {
             .query_row("SELECT count(*) FROM items", [], |r| r.get(0))
             .unwrap();
         assert_eq!(n, 3);
+        // A sibling with the same title and no link is not this entry: C
+        // alone took A's row (its text and link over A's) on every poll.
+        let mut store = Store::open_in_memory().unwrap();
+        let f = feed(&mut store);
+        let apply = |store: &mut Store, items: &[Identified], at: i64| {
+            let rec = FetchRecord {
+                started_at: at,
+                ..FetchRecord::default()
+            };
+            let (meta, rs) = (DocumentMeta::default(), Reschedule::default());
+            store
+                .apply_document(
+                    &f,
+                    &rec,
+                    &validators(),
+                    &meta,
+                    items,
+                    &rs,
+                    &StoryRules::default(),
+                )
+                .unwrap()
+        };
+        let same = |link: Option<&str>, text: &str| Entry {
+            guid: Some("g".into()),
+            title: Some("Scheduled maintenance".into()),
+            link: link.map(|l| format!("https://example.org/{l}")),
+            summary: Some(text.into()),
+            ..Entry::default()
+        };
+        let a = same(None, "Database upgrade tonight");
+        let b = Entry {
+            title: Some("Other news".into()),
+            ..same(None, "Other text")
+        };
+        let c = same(Some("m/42"), "Mail servers restart");
+        apply(&mut store, &doc(&[&a, &b, &c]), 1_000);
+        apply(&mut store, &doc(&[&c]), 1_100);
+        for (at, shown) in [(1_200, vec![&a, &b, &c]), (1_300, vec![&c])] {
+            let applied = apply(&mut store, &doc(&shown), at);
+            assert_eq!(applied.updated, 0, "{at}");
+        }
+        let texts: Vec<String> = store
+            .conn()
+            .prepare("SELECT summary FROM items ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            texts.iter().any(|t| t == "Database upgrade tonight"),
+            "{texts:?}"
+        );
+    }
+
+    /// An item stored without a link that its entry gives now (read from
+    /// its guid or an Atom link that a repair of its document had lost)
+    /// gains it quietly: every item of such a feed was reported updated once.
+    #[test]
+    fn an_item_stored_without_its_link_gains_it_quietly() {
+        let mut store = Store::open_in_memory().unwrap();
+        let f = feed(&mut store);
+        let apply = |store: &mut Store, items: &[Identified], at: i64| {
+            let rec = FetchRecord {
+                started_at: at,
+                ..FetchRecord::default()
+            };
+            let (meta, rs) = (DocumentMeta::default(), Reschedule::default());
+            store
+                .apply_document(
+                    &f,
+                    &rec,
+                    &validators(),
+                    &meta,
+                    items,
+                    &rs,
+                    &StoryRules::default(),
+                )
+                .unwrap()
+        };
+        let bare = Entry {
+            guid: Some("https://example.org/p/1".into()),
+            title: Some("A post".into()),
+            summary: Some("Its text.".into()),
+            ..Entry::default()
+        };
+        assert_eq!(
+            apply(&mut store, &identify_document(vec![bare.clone()]), 1_000).new,
+            1
+        );
+        let linked = Entry {
+            link: Some("https://example.org/p/1".into()),
+            ..bare.clone()
+        };
+        let applied = apply(&mut store, &identify_document(vec![linked]), 2_000);
+        assert_eq!((applied.new, applied.updated, applied.filled), (0, 0, 1));
+        let (url, canonical, changed): (Option<String>, Option<String>, i64) = store
+            .conn()
+            .query_row(
+                "SELECT url, canonical_url, changed_at FROM items",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!(url.as_deref(), Some("https://example.org/p/1"));
+        assert!(canonical.is_some());
+        assert_eq!(changed, 1_000);
+        // Its text changed as well: an update like any other.
+        let edited = Entry {
+            link: Some("https://example.org/p/1".into()),
+            summary: Some("Its text, corrected.".into()),
+            ..bare
+        };
+        assert_eq!(
+            apply(&mut store, &identify_document(vec![edited]), 3_000).updated,
+            1
+        );
     }
 
     /// An entry stored by a build before `xml:base` bases were written into

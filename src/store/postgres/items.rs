@@ -381,9 +381,16 @@ impl PgStore {
                     redate(&mut tx, &e, it, stamped, now).await?;
                     tx.exec(
                         "updating item link",
-                        "UPDATE items SET url = $2, content_hash = $3, last_seen_at = $4
+                        "UPDATE items SET url = $2, content_hash = $3, last_seen_at = $4,
+                                          canonical_url = $5
                          WHERE id = $1",
-                        &[&e.id, &it.entry.link, &it.content_hash, &now],
+                        &[
+                            &e.id,
+                            &it.entry.link,
+                            &it.content_hash,
+                            &now,
+                            &it.canonical_url,
+                        ],
                     )
                     .await?;
                     applied.filled += 1;
