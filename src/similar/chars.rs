@@ -128,8 +128,9 @@ fn latin_entity(name: &[u8]) -> Option<char> {
     })
 }
 
-/// Whether HTML marks paragraphs or lines with tags (`<p>`, `<br>`,
-/// `<div>`, `<li>`, headings): then its raw line breaks are only white space.
+/// Whether HTML marks paragraphs with tags (`<p>`, `<div>`, `<li>`,
+/// headings): then its raw line breaks are only white space. (Not `<br>`:
+/// text whose lines are its paragraphs writes one now and then.)
 fn marks_paragraphs(html: &[u8]) -> bool {
     memchr::memchr_iter(b'<', html).any(|at| {
         let rest = &html[at + 1..];
@@ -146,7 +147,7 @@ fn marks_paragraphs(html: &[u8]) -> bool {
         }
         matches!(
             &name[..name_len],
-            b"p" | b"br" | b"div" | b"li" | b"h1" | b"h2" | b"h3" | b"h4" | b"h5" | b"h6"
+            b"p" | b"div" | b"li" | b"h1" | b"h2" | b"h3" | b"h4" | b"h5" | b"h6"
         )
     })
 }
@@ -210,6 +211,8 @@ pub(super) struct Chars<'a> {
     html: bool,
     /// A raw line break reads as a space.
     breaks_are_spaces: bool,
+    /// Inside `<pre>`: line breaks are lines, as a browser shows them.
+    in_pre: bool,
     peeked: Option<Option<char>>,
 }
 
@@ -221,6 +224,7 @@ impl<'a> Chars<'a> {
             i: 0,
             html,
             breaks_are_spaces: html && marks_paragraphs(text.as_bytes()),
+            in_pre: false,
             peeked: None,
         }
     }
@@ -269,7 +273,7 @@ impl<'a> Chars<'a> {
             b'<' if self.html => return Some(self.tag()),
             b'&' if self.html => fold(self.entity()),
             // (A blank line still ends a paragraph.)
-            b'\n' | b'\r' if self.breaks_are_spaces => {
+            b'\n' | b'\r' if self.breaks_are_spaces && !self.in_pre => {
                 let rest = &self.s[self.i..];
                 let next = rest
                     .iter()
@@ -342,6 +346,9 @@ impl<'a> Chars<'a> {
             }
         }
         self.i += end;
+        if &name[..n] == b"pre" && name_len == 3 {
+            self.in_pre = start == 0;
+        }
         if name_len <= name.len() && is_block(&name[..n]) {
             '\n'
         } else {

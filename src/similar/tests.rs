@@ -199,6 +199,15 @@ fn hard_wrapped_html_is_the_story_its_unwrapped_copy_is() {
     let joined = wrapped.replace('\n', " ");
     assert!(same((title, wrapped), (title, &joined)));
     assert_eq!(fp(title, wrapped).bins, fp(title, &joined).bins);
+    // Inside <pre>, line breaks stay lines.
+    let pre = "<p>Output:</p><pre>line one\nline two</pre>";
+    let mut u = Vec::new();
+    text::units(pre, true, usize::MAX, &mut u);
+    assert!(
+        u.iter().any(|x| x.para >= 2),
+        "{:?}",
+        u.iter().map(|x| x.para).collect::<Vec<_>>()
+    );
     // Without paragraph tags, line breaks are paragraphs as before.
     let plain = "First paragraph of the report about the harbour.\nSecond paragraph about ships.";
     let mut a = Vec::new();
