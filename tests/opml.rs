@@ -355,11 +355,22 @@ tags = ["local", "c/c++"]
     let out = feedloom(&cfg, &["export-opml", "--output", typo.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert!(
-        text(&out.stderr).contains("its folder does not exist"),
+        text(&out.stderr).contains("sub does not exist (create it first)"),
         "{}",
         text(&out.stderr)
     );
     assert!(!dir.path().join("typo").exists());
+    for (output, says) in [
+        (
+            dir.path().join("nodir/"),
+            "is a folder; name the file to write",
+        ),
+        (dir.path().join("subs.opml/x.opml"), "is not a folder"),
+    ] {
+        let out = feedloom(&cfg, &["export-opml", "--output", output.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+        assert!(text(&out.stderr).contains(says), "{}", text(&out.stderr));
+    }
     // Nor over the store or its files (the store was lost, unsaid).
     for name in ["f.db", "f.db-wal"] {
         let store = cfg.with_file_name(name);
@@ -521,8 +532,8 @@ fn files_written_whole_replace_links_and_refuse_pipes_and_devices() {
     );
     assert!(is_fifo(&fifo));
 
-    // A link is replaced by the file, never written through (one planted in
-    // an output's folder could name the store), even a link to a pipe.
+    // A link to a file is replaced by the file, never written through (one
+    // planted in an output's folder could name the store).
     let real = dir.path().join("real.opml");
     std::fs::write(&real, "precious").unwrap();
     let link = dir.path().join("link.opml");
@@ -534,11 +545,20 @@ fn files_written_whole_replace_links_and_refuse_pipes_and_devices() {
     assert_eq!(read_to(&real), "precious");
     let to_pipe = dir.path().join("to-pipe.opml");
     std::os::unix::fs::symlink("pipe", &to_pipe).unwrap();
+    // A link to a pipe or a device (`/dev/stdout` is one) is neither
+    // written through nor replaced: as root, the system's /dev/stdout was
+    // made a plain file.
     let out = feedloom(
         &cfg,
         &["export-opml", "--output", to_pipe.to_str().unwrap()],
     );
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("is a link to something that is not a plain file"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(std::fs::symlink_metadata(&to_pipe).unwrap().is_symlink());
     assert!(is_fifo(&fifo));
 
     // A config that is a pipe: refused at once, still a pipe.
@@ -550,6 +570,36 @@ fn files_written_whole_replace_links_and_refuse_pipes_and_devices() {
         text(&out.stderr)
     );
     assert!(is_fifo(&fifo));
+}
+
+/// A file that says it is feedloom's but was edited since (by hand, or by
+/// a tool that writes `text` only) keeps its titles and folders, and a title
+/// that decodes to blank is no title: they were dropped, or the whole import
+/// failed.
+#[test]
+fn an_edited_feedloom_export_keeps_its_text_titles_and_folders() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("feedloom.toml");
+    let opml = dir.path().join("edited.opml");
+    std::fs::write(
+        &opml,
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<opml version="2.0"><head><title>feedloom subscriptions</title></head><body>
+<outline text="Tech">
+  <outline text="Rust Blog" xmlUrl="https://blog.example.org/feed.xml"/>
+  <outline type="rss" text="https://blank.example.org/feed" title="&#32;" xmlUrl="https://blank.example.org/feed"/>
+</outline>
+</body></opml>"#,
+    )
+    .unwrap();
+    let out = feedloom(&cfg, &["import-opml", opml.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let feeds = feeds_of(&cfg);
+    assert_eq!(
+        feeds["https://blog.example.org/feed.xml"],
+        (Some("Rust Blog".to_string()), vec!["Tech".to_string()])
+    );
+    assert_eq!(feeds["https://blank.example.org/feed"].0, None);
 }
 
 /// A folder name longer than a tag may be is cut, and the cut tag loses the

@@ -196,8 +196,12 @@ pub fn read_opml(raw: &[u8]) -> Result<Outlines, OpmlError> {
                     .filter(|v| !v.is_empty())
             };
             let label = match own {
-                // (Entities decoded once: the XML's own escaping.)
-                true => get("title").map(|t| decode_entities(t).into_owned()),
+                // (Entities decoded once: the XML's own escaping; a file
+                // edited since may give only `text`.)
+                true => get("title")
+                    .or(get("text"))
+                    .map(|t| decode_entities(t).trim().to_string())
+                    .filter(|t| !t.is_empty()),
                 false => get("title").or(get("text")).map(title_text),
             };
             open.is_outline = true;
@@ -229,7 +233,10 @@ pub fn read_opml(raw: &[u8]) -> Result<Outlines, OpmlError> {
                         tags.truncate(MAX_TAGS);
                         out.many_tags.push(line);
                     }
-                    let title = label.filter(|t| !t.is_empty() && (own || *t != url));
+                    // (Its own file names a title equal to the URL only as
+                    // `title`; `text` is the URL when it has none.)
+                    let titled = own && get("title").is_some();
+                    let title = label.filter(|t| !t.is_empty() && (titled || *t != url));
                     out.feeds.push(OpmlFeed {
                         url,
                         title,
@@ -662,15 +669,28 @@ pub fn export(cfg: &Config, output: Option<&Path>, out: &mut dyn Write) -> Resul
             )))
         }
         // (A folder missing is a typo, not one to make.)
+        Some(path) if path.is_dir() || path.as_os_str().to_string_lossy().ends_with('/') => {
+            Err(Failure::Usage(format!(
+                "--output {} is a folder; name the file to write",
+                path.display()
+            )))
+        }
         Some(path)
             if !path
                 .parent()
                 .filter(|d| !d.as_os_str().is_empty())
                 .is_none_or(Path::is_dir) =>
         {
+            let folder = path.parent().unwrap_or(Path::new("."));
             Err(Failure::Usage(format!(
-                "--output {}: its folder does not exist (create it first)",
-                path.display()
+                "--output {}: its folder {} {}",
+                path.display(),
+                folder.display(),
+                if folder.exists() {
+                    "is not a folder"
+                } else {
+                    "does not exist (create it first)"
+                }
             )))
         }
         Some(path) => {

@@ -632,6 +632,21 @@ mod write_tests {
 /// link (the link is what is replaced).
 pub fn check_replaceable(path: &Path) -> std::io::Result<bool> {
     match std::fs::symlink_metadata(path) {
+        // A link to a device or a pipe (`/dev/stdout`) is not replaced
+        // either: the system's own link was made a plain file.
+        Ok(m)
+            if m.file_type().is_symlink()
+                && std::fs::metadata(path).is_ok_and(|t| !t.is_file()) =>
+        {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!(
+                    "{} is a link to something that is not a plain file (a device, a pipe or a \
+                     folder: /dev/stdout?); name a file, or leave out --output to print",
+                    path.display()
+                ),
+            ))
+        }
         Ok(m) if m.file_type().is_symlink() => Ok(true),
         Ok(m) if !m.file_type().is_file() => Err(std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
