@@ -119,7 +119,17 @@ impl ConfigFile {
                     });
                 }
                 // Nor one with other names (hard links): the edit replaces
-                // the file, and they would keep the old text, unsaid.
+                // the file, and they would keep the old text, unsaid. (An
+                // editor killed while it made the file left its temporary
+                // name as another: that goes first, as the write would.)
+                let meta = match std::os::unix::fs::MetadataExt::nlink(&meta) > 1
+                    && crate::export::remove_stale_temps_beside(
+                        &std::fs::canonicalize(path).map_err(io)?,
+                    ) > 0
+                {
+                    true => std::fs::metadata(path).map_err(io)?,
+                    false => meta,
+                };
                 if std::os::unix::fs::MetadataExt::nlink(&meta) > 1 {
                     return Err(EditError::Unsupported {
                         path: path.to_path_buf(),
@@ -1047,6 +1057,14 @@ mod tests {
             e.to_string().contains("1 other name(s) (hard links)"),
             "{e}"
         );
+        // Unless the other name is what a killed editor left (its temporary
+        // file, linked as the new config and never unlinked).
+        std::fs::remove_file(&twin).unwrap();
+        let dead = dir.path().join(".real.toml.999999999.tmp");
+        std::fs::hard_link(dir.path().join("real.toml"), &dead).unwrap();
+        let file = ConfigFile::read(&link, false).unwrap();
+        assert!(file.text.contains("a.example"));
+        assert!(!dead.exists());
     }
 
     #[test]
