@@ -379,6 +379,19 @@ async fn no_feed_anywhere_lists_what_was_tried_and_exits_2() {
         text(&out.stderr)
     );
     assert_eq!(read(&cfg), before);
+    // A page served as anything else (or that leaves out <html> and <head>
+    // after a long banner) is still searched for the feed it declares.
+    let banner = format!("<!-- {} -->\n", "=".repeat(2000));
+    srv.set(
+        "/bare",
+        Resource::feed(format!(
+            "{banner}<title>Bare</title><link rel=\"alternate\" type=\"application/rss+xml\" href=\"/real.rss\">"
+        ))
+        .content_type("application/octet-stream"),
+    );
+    let out = feedloom(&cfg, &["add", &srv.url("/bare")]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(read(&cfg).contains("/real.rss"), "{}", read(&cfg));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -387,9 +387,10 @@ impl Found<'_> {
             access,
             limits,
         } = *self;
-        // (Only an HTML page is searched: a text file that shows a `<link>`
-        // declares nothing.)
-        if !discover::looks_like_html(page.content_type.as_deref(), &page.body) {
+        // (A text file that shows a `<link>` declares nothing; a page served
+        // as anything else, or as nothing, is searched.)
+        let looks_like_html = discover::looks_like_html(page.content_type.as_deref(), &page.body);
+        if !looks_like_html && discover::is_plain_text(page.content_type.as_deref()) {
             return Err(Failure::Usage(format!(
                 "{given} is neither a feed nor an HTML page to look for feeds in: {not_feed}"
             )));
@@ -408,6 +409,11 @@ impl Found<'_> {
                 ))
             })?;
             return Ok((c.url.clone(), doc, f.final_url));
+        }
+        if !looks_like_html {
+            return Err(Failure::Usage(format!(
+                "{given} is neither a feed nor an HTML page to look for feeds in: {not_feed}"
+            )));
         }
         if args.pick.is_some_and(|p| p > 1) {
             return Err(Failure::Usage(format!(
