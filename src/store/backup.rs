@@ -100,10 +100,8 @@ pub fn backup(store: &Path, dest: &Path, force: bool) -> Result<BackupReport, Ba
     // A file replaced (`--force`) is held for the copy's whole time, as a
     // store is: a `run` or `poll` started on it meanwhile is refused, not
     // renamed over. (A new backup file gets no lock file beside it.)
-    // (The lock file made for that goes when the copy is in place, while
-    // still held: rotated backups collected one each.)
-    let lock_file = crate::store::lock::lock_path(dest);
-    let made_lock = std::fs::symlink_metadata(&lock_file).is_err();
+    // (The lock file stays: removed while held, a writer that had opened it
+    // would lock the removed file and a third one a new file, both at once.)
     let held = match std::fs::symlink_metadata(dest).is_ok() {
         true => Some(
             crate::store::lock::StoreLock::acquire(dest, "backup").map_err(|e| match e {
@@ -172,9 +170,6 @@ pub fn backup(store: &Path, dest: &Path, force: bool) -> Result<BackupReport, Ba
             source,
         }
     })?;
-    if held.is_some() && made_lock {
-        let _ = std::fs::remove_file(&lock_file);
-    }
     drop(held);
     let bytes = std::fs::metadata(dest).map(|m| m.len()).unwrap_or(0);
     Ok(BackupReport {
