@@ -367,9 +367,11 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                 );
                 // The output files list what is left (they listed pruned
                 // stories until the next poll).
+                let mut outputs_failed = 0;
                 if p.items > 0 {
                     let failed = rt.block_on(feedloom::refresh::write_outputs(&cfg, &store))?;
-                    say_outputs_rewritten(&cfg, failed.len());
+                    outputs_failed = failed.len();
+                    say_outputs_rewritten(&cfg, outputs_failed);
                 }
                 outln!(
                     "PostgreSQL reuses the space itself (autovacuum){}",
@@ -379,7 +381,13 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                         ""
                     }
                 );
-                return Ok(ExitCode::SUCCESS);
+                // (As `poll`: an output file that could not be written is a
+                // failure, each logged above.)
+                return Ok(if outputs_failed > 0 {
+                    ExitCode::FAILURE
+                } else {
+                    ExitCode::SUCCESS
+                });
             }
             // No store: nothing to prune, and none is made (a typo in the
             // path made an empty store and said "removed 0 items").
@@ -396,6 +404,7 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
             outln!("{}", commands::prune::describe(&cfg, now));
             let started = std::time::Instant::now();
             let p = store.prune_all(now, &retention)?;
+            let mut outputs_failed = 0;
             outln!(
                 "{} in {:.1}s",
                 commands::prune::report(&p, false),
@@ -426,7 +435,8 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                     true,
                 )?;
                 let failed = feedloom::export::write_files(&rendered);
-                say_outputs_rewritten(&cfg, failed.len());
+                outputs_failed = failed.len();
+                say_outputs_rewritten(&cfg, outputs_failed);
             }
             let page: i64 = store
                 .conn()
@@ -456,7 +466,11 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                     (free * page) as f64 / 1e6
                 );
             }
-            Ok(ExitCode::SUCCESS)
+            Ok(if outputs_failed > 0 {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
         }
         Command::Backup { file, force } => Ok(commands::finish(
             commands::backup::run(&cfg, &file, force).map(|line| outln!("{line}")),

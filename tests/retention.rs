@@ -805,3 +805,31 @@ async fn pruned_entries_stay_pruned_when_their_guid_is_no_longer_shared() {
     let s = poll(&cfg, env.open_store()).await.unwrap().0;
     assert_eq!(s.new, 1, "a new entry is stored: {s:?}");
 }
+
+/// `prune` whose output files cannot be written again says so and exits 1,
+/// as `poll` does (it exited 0, and the next prune, removing nothing, did
+/// not try again).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prune_that_cannot_write_the_outputs_again_fails() {
+    let srv = FeedServer::start().await;
+    let a = items("w", 3);
+    srv.set("/a.xml", Resource::feed(doc(&a)));
+    let env = TestEnv::new();
+    let cfg = env.config(&format!(
+        "keep = \"2d\"\n\n[fetch]\nhost_gap = \"0s\"\n\n{}\n[[output]]\nname = \"all\"\npath = \"out/all\"\nformats = [\"rss\"]\n",
+        feeds_toml(&[srv.url("/a.xml")])
+    ));
+    poll(&cfg, env.open_store()).await.unwrap();
+    age(&env, &["w0", "w1", "w2"], 10, 0, 0);
+    // The output's file cannot be replaced: a folder stands in its place.
+    std::fs::remove_file(env.path("out/all.rss")).unwrap();
+    std::fs::create_dir(env.path("out/all.rss")).unwrap();
+    std::fs::write(env.path("out/all.rss/keep"), "x").unwrap();
+    let out = feedloom(&env.path("feedloom.toml"), &["prune"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("wrote the output files again (0 of 1"),
+        "{}",
+        text(&out.stdout)
+    );
+}
