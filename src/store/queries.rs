@@ -252,31 +252,56 @@ impl Store {
                     .map_err(StoreError::ctx("querying stories"))?;
                 Ok(rows)
             }
-            Dedup::Story if arrival_ordered(q) => {
-                // Each story at the moment it came into this output (see
-                // `arrival_ordered`): the item that brought it in, newest
-                // first; a story whose every item came in before is left
-                // to the page it came in on.
-                let sql = format!(
-                    "SELECT i.story_id, s.uid, i.first_seen_at, s.changed_at, i.id
-                     FROM items i JOIN feeds f ON f.id = i.feed_id JOIN stories s ON s.id = i.story_id
-                     WHERE i.first_seen_at >= ?1 AND (i.first_seen_at, i.id) < (?4, ?5)
-                       AND f.in_config = 1 {only_selected} AND s.item_count >= ?6
-                       AND i.id = {arrival}
-                     ORDER BY i.first_seen_at DESC, i.id DESC LIMIT ?3",
-                    only_selected = if q.min_sources >= 2 {
-                        String::new()
+            Dedup::Story => {
+                let arrival = arrival_ordered(q);
+                let sql = if arrival {
+                    // Each story at the moment it came into this output (see
+                    // `arrival_ordered`): the item that brought it in, newest
+                    // first; a story whose every item came in before is left
+                    // to the page it came in on.
+                    format!(
+                        "SELECT i.story_id, s.uid, i.first_seen_at, s.changed_at, i.id
+                         FROM items i JOIN feeds f ON f.id = i.feed_id JOIN stories s ON s.id = i.story_id
+                         WHERE i.first_seen_at >= ?1 AND (i.first_seen_at, i.id) < (?4, ?5)
+                           AND f.in_config = 1 {only_selected} AND s.item_count >= ?6
+                           AND i.id = {arrival}
+                         ORDER BY i.first_seen_at DESC, i.id DESC LIMIT ?3",
+                        only_selected = if q.min_sources >= 2 {
+                            String::new()
+                        } else {
+                            format!("AND {feed_filter}")
+                        },
+                        arrival = arrival_sql(
+                            q.min_sources,
+                            "(?2 = '[]' OR af.id IN (SELECT feed_id FROM feed_tags
+                                                      WHERE tag IN (SELECT value FROM json_each(?2))))",
+                            "?6",
+                            "max"
+                        ),
+                    )
+                } else {
+                    // Lets the partial indexes stories_shared(_changed) serve it.
+                    let shared = if q.min_sources >= 2 {
+                        "AND s.item_count >= 2"
                     } else {
-                        format!("AND {feed_filter}")
-                    },
-                    arrival = arrival_sql(
-                        q.min_sources,
-                        "(?2 = '[]' OR af.id IN (SELECT feed_id FROM feed_tags
-                                                  WHERE tag IN (SELECT value FROM json_each(?2))))",
-                        "?6",
-                        "max"
-                    ),
-                );
+                        ""
+                    };
+                    format!(
+                        "SELECT s.id, s.uid, s.first_seen_at, s.changed_at, s.id FROM stories s
+                         WHERE s.{order} >= ?1 AND (s.{order}, s.id) < (?4, ?5)
+                           AND s.item_count >= ?6 {shared} AND (?6 <= 1 OR {} >= ?6) AND EXISTS (
+                             SELECT 1 FROM items i JOIN feeds f ON f.id = i.feed_id
+                             WHERE i.story_id = s.id AND {feed_filter})
+                         ORDER BY s.{order} DESC, s.id DESC LIMIT ?3",
+                        sources_sql("s.id")
+                    )
+                };
+                let min_sources = match arrival {
+                    true => q.min_sources.max(1),
+                    false => q.min_sources,
+                };
+                // (Story id, uid, first-seen time in this output, changed
+                // time, the row id that orders it.)
                 let heads: Vec<(i64, String, i64, i64, i64)> = self
                     .conn
                     .prepare_cached(&sql)
@@ -287,7 +312,7 @@ impl Store {
                             q.limit as i64,
                             before.at,
                             before.id,
-                            q.min_sources.max(1) as i64
+                            min_sources as i64
                         ];
                         stmt.query_map(p, |r| {
                             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
@@ -305,7 +330,8 @@ impl Store {
                     ))
                     .map_err(StoreError::ctx("querying stories"))?;
                 let mut out = Vec::with_capacity(heads.len());
-                for (story_id, uid, arrived_at, changed_at, arrival) in heads {
+                for (story_id, uid, first_seen_at, changed_at, order_id) in heads {
+                    // Headline: the first item from a feed the output selects.
                     let items: Vec<Story> = members
                         .query_map(params![story_id, tags], story_row)
                         .and_then(|rows| rows.collect())
@@ -314,71 +340,13 @@ impl Store {
                     let Some(mut story) = items.next() else {
                         continue;
                     };
-                    story.id = arrival;
-                    story.uid = uid;
-                    story.first_seen_at = arrived_at;
-                    story.changed_at = changed_at.max(arrived_at);
-                    story.join(items);
-                    out.push(story);
-                }
-                Ok(out)
-            }
-            Dedup::Story => {
-                // Lets the partial indexes stories_shared(_changed) serve it.
-                let shared = if q.min_sources >= 2 {
-                    "AND s.item_count >= 2"
-                } else {
-                    ""
-                };
-                let sql = format!(
-                    "SELECT s.id, s.uid, s.first_seen_at, s.changed_at FROM stories s
-                     WHERE s.{order} >= ?1 AND (s.{order}, s.id) < (?4, ?5)
-                       AND s.item_count >= ?6 {shared} AND (?6 <= 1 OR {} >= ?6) AND EXISTS (
-                         SELECT 1 FROM items i JOIN feeds f ON f.id = i.feed_id
-                         WHERE i.story_id = s.id AND {feed_filter})
-                     ORDER BY s.{order} DESC, s.id DESC LIMIT ?3",
-                    sources_sql("s.id")
-                );
-                let heads: Vec<(i64, String, i64, i64)> = self
-                    .conn
-                    .prepare_cached(&sql)
-                    .and_then(|mut stmt| {
-                        let p = params![
-                            since,
-                            tags,
-                            q.limit as i64,
-                            before.at,
-                            before.id,
-                            q.min_sources as i64
-                        ];
-                        stmt.query_map(p, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-                            .collect()
-                    })
-                    .map_err(StoreError::ctx("querying stories"))?;
-                let mut members = self
-                    .conn
-                    .prepare_cached(&format!(
-                        "SELECT {item_cols} FROM items i JOIN feeds f ON f.id = i.feed_id
-                         WHERE i.story_id = ?1 AND f.in_config = 1
-                         ORDER BY CASE WHEN {feed_filter} THEN 0 ELSE 1 END,
-                                  i.first_seen_at, i.id"
-                    ))
-                    .map_err(StoreError::ctx("querying stories"))?;
-                let mut out = Vec::with_capacity(heads.len());
-                for (id, uid, first_seen_at, changed_at) in heads {
-                    // Headline: the first item from a feed the output selects.
-                    let items: Vec<Story> = members
-                        .query_map(params![id, tags], story_row)
-                        .and_then(|rows| rows.collect())
-                        .map_err(StoreError::ctx("querying stories"))?;
-                    let mut items = items.into_iter();
-                    let Some(mut story) = items.next() else {
-                        continue;
-                    };
-                    story.id = id;
+                    story.id = order_id;
                     story.uid = uid;
                     story.first_seen_at = first_seen_at;
-                    story.changed_at = changed_at;
+                    story.changed_at = match arrival {
+                        true => changed_at.max(first_seen_at),
+                        false => changed_at,
+                    };
                     story.join(items);
                     out.push(story);
                 }

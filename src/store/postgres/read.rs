@@ -195,93 +195,58 @@ impl PgStore {
                     .await?;
                 Ok(rows.iter().map(story_row).collect())
             }
-            Dedup::Story if crate::store::queries::arrival_ordered(q) => {
-                // Each story when it came into the output (see SQLite's).
-                let sql = format!(
-                    "SELECT i.story_id, s.uid, i.first_seen_at, s.changed_at, i.id
-                     FROM items i JOIN feeds f ON f.id = i.feed_id JOIN stories s ON s.id = i.story_id
-                     WHERE i.first_seen_at >= $1 AND (i.first_seen_at, i.id) < ($4, $5)
-                       AND f.in_config = 1 {only_selected} AND s.item_count >= $6::bigint
-                       AND i.id = {arrival}
-                     ORDER BY i.first_seen_at DESC, i.id DESC LIMIT $3",
-                    only_selected = if q.min_sources >= 2 {
-                        String::new()
+            Dedup::Story => {
+                let arrival = crate::store::queries::arrival_ordered(q);
+                let sql = if arrival {
+                    // Each story when it came into the output (see SQLite's).
+                    format!(
+                        "SELECT i.story_id, s.uid, i.first_seen_at, s.changed_at, i.id
+                         FROM items i JOIN feeds f ON f.id = i.feed_id JOIN stories s ON s.id = i.story_id
+                         WHERE i.first_seen_at >= $1 AND (i.first_seen_at, i.id) < ($4, $5)
+                           AND f.in_config = 1 {only_selected} AND s.item_count >= $6::bigint
+                           AND i.id = {arrival}
+                         ORDER BY i.first_seen_at DESC, i.id DESC LIMIT $3",
+                        only_selected = if q.min_sources >= 2 {
+                            String::new()
+                        } else {
+                            format!("AND {feed_filter}")
+                        },
+                        arrival = crate::store::queries::arrival_sql(
+                            q.min_sources,
+                            "(cardinality($2::text[]) = 0 OR af.id IN
+                              (SELECT feed_id FROM feed_tags WHERE tag = ANY($2)))",
+                            "$6::bigint",
+                            "GREATEST"
+                        ),
+                    )
+                } else {
+                    let shared = if q.min_sources >= 2 {
+                        "AND s.item_count >= 2"
                     } else {
-                        format!("AND {feed_filter}")
-                    },
-                    arrival = crate::store::queries::arrival_sql(
-                        q.min_sources,
-                        "(cardinality($2::text[]) = 0 OR af.id IN
-                          (SELECT feed_id FROM feed_tags WHERE tag = ANY($2)))",
-                        "$6::bigint",
-                        "GREATEST"
-                    ),
-                );
-                let min = min_sources.max(1);
+                        ""
+                    };
+                    format!(
+                        "SELECT s.id, s.uid, s.first_seen_at, s.changed_at, s.id FROM stories s
+                         WHERE s.{order} >= $1 AND (s.{order}, s.id) < ($4, $5)
+                           AND s.item_count >= $6::bigint {shared}
+                           AND ($6::bigint <= 1 OR {} >= $6::bigint) AND EXISTS (
+                             SELECT 1 FROM items i JOIN feeds f ON f.id = i.feed_id
+                             WHERE i.story_id = s.id AND {feed_filter})
+                         ORDER BY s.{order} DESC, s.id DESC LIMIT $3",
+                        crate::store::queries::sources_sql("s.id")
+                    )
+                };
+                let min = match arrival {
+                    true => min_sources.max(1),
+                    false => min_sources,
+                };
+                // (Story id, uid, first-seen time in this output, changed
+                // time, the row id that orders it.)
                 let heads = tx
                     .query(
                         c,
                         &sql,
                         &[&since, &tags, &limit, &before.at, &before.id, &min],
-                    )
-                    .await?;
-                if heads.is_empty() {
-                    return Ok(Vec::new());
-                }
-                let ids: Vec<i64> = heads.iter().map(|r| r.get(0)).collect();
-                let members_sql = format!(
-                    "SELECT {ITEM_COLS}, i.story_id FROM items i JOIN feeds f ON f.id = i.feed_id
-                     WHERE i.story_id = ANY($1) AND f.in_config = 1
-                     ORDER BY i.story_id,
-                              CASE WHEN {} THEN 0 ELSE 1 END, i.first_seen_at, i.id",
-                    feed_filter
-                );
-                let rows = tx.query(c, &members_sql, &[&ids, &tags]).await?;
-                let mut by_story: std::collections::HashMap<i64, Vec<Story>> =
-                    std::collections::HashMap::new();
-                for r in &rows {
-                    by_story.entry(r.get(15)).or_default().push(story_row(r));
-                }
-                let mut out = Vec::with_capacity(heads.len());
-                for h in heads {
-                    let Some(items) = by_story.remove(&h.get::<_, i64>(0)) else {
-                        continue;
-                    };
-                    let mut items = items.into_iter();
-                    let Some(mut story) = items.next() else {
-                        continue;
-                    };
-                    let arrived_at: i64 = h.get(2);
-                    story.id = h.get(4);
-                    story.uid = h.get(1);
-                    story.first_seen_at = arrived_at;
-                    story.changed_at = h.get::<_, i64>(3).max(arrived_at);
-                    story.join(items);
-                    out.push(story);
-                }
-                Ok(out)
-            }
-            Dedup::Story => {
-                let shared = if q.min_sources >= 2 {
-                    "AND s.item_count >= 2"
-                } else {
-                    ""
-                };
-                let sql = format!(
-                    "SELECT s.id, s.uid, s.first_seen_at, s.changed_at FROM stories s
-                     WHERE s.{order} >= $1 AND (s.{order}, s.id) < ($4, $5)
-                       AND s.item_count >= $6::bigint {shared}
-                       AND ($6::bigint <= 1 OR {} >= $6::bigint) AND EXISTS (
-                         SELECT 1 FROM items i JOIN feeds f ON f.id = i.feed_id
-                         WHERE i.story_id = s.id AND {feed_filter})
-                     ORDER BY s.{order} DESC, s.id DESC LIMIT $3",
-                    crate::store::queries::sources_sql("s.id")
-                );
-                let heads = tx
-                    .query(
-                        c,
-                        &sql,
-                        &[&since, &tags, &limit, &before.at, &before.id, &min_sources],
                     )
                     .await?;
                 if heads.is_empty() {
@@ -304,18 +269,21 @@ impl PgStore {
                 }
                 let mut out = Vec::with_capacity(heads.len());
                 for h in heads {
-                    let id: i64 = h.get(0);
-                    let Some(items) = by_story.remove(&id) else {
+                    let Some(items) = by_story.remove(&h.get::<_, i64>(0)) else {
                         continue;
                     };
                     let mut items = items.into_iter();
                     let Some(mut story) = items.next() else {
                         continue;
                     };
-                    story.id = id;
+                    let (first_seen_at, changed_at): (i64, i64) = (h.get(2), h.get(3));
+                    story.id = h.get(4);
                     story.uid = h.get(1);
-                    story.first_seen_at = h.get(2);
-                    story.changed_at = h.get(3);
+                    story.first_seen_at = first_seen_at;
+                    story.changed_at = match arrival {
+                        true => changed_at.max(first_seen_at),
+                        false => changed_at,
+                    };
                     story.join(items);
                     out.push(story);
                 }
