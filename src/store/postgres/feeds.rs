@@ -337,16 +337,7 @@ impl PgStore {
             .iter()
             .map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1)))
             .collect();
-        let mut next_start: HashMap<String, i64> = tx
-            .query(
-                c,
-                "SELECT host, next_start_ms FROM hosts WHERE host = ANY($1)",
-                &[&hosts],
-            )
-            .await?
-            .iter()
-            .map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1)))
-            .collect();
+        let mut next_start = next_starts(&mut tx, &hosts).await?;
         let now_ms = now_ms();
         let mut claimed = Vec::new();
         let mut turns = Vec::new();
@@ -381,17 +372,7 @@ impl PgStore {
             &[&ids, &self.inner.node, &until],
         )
         .await?;
-        let (hs, starts): (Vec<String>, Vec<i64>) = next_start
-            .into_iter()
-            .filter(|(h, _)| !h.is_empty())
-            .unzip();
-        tx.exec(
-            c,
-            "INSERT INTO hosts (host, next_start_ms) SELECT * FROM unnest($1::text[], $2::bigint[])
-             ON CONFLICT (host) DO UPDATE SET next_start_ms = excluded.next_start_ms",
-            &[&hs, &starts],
-        )
-        .await?;
+        save_next_starts(&mut tx, next_start).await?;
         tx.commit(c).await?;
         self.inner
             .turns
@@ -438,16 +419,7 @@ impl PgStore {
             .collect();
         hosts.sort();
         hosts.dedup();
-        let mut next_start: HashMap<String, i64> = tx
-            .query(
-                c,
-                "SELECT host, next_start_ms FROM hosts WHERE host = ANY($1)",
-                &[&hosts],
-            )
-            .await?
-            .iter()
-            .map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1)))
-            .collect();
+        let mut next_start = next_starts(&mut tx, &hosts).await?;
         let now_ms = now_ms();
         let mut turns = Vec::with_capacity(claimed.len());
         for (id, host) in &claimed {
@@ -458,14 +430,7 @@ impl PgStore {
             next_start.insert(host.clone(), start + host_gap_ms);
             turns.push((*id, start));
         }
-        let (hs, starts): (Vec<String>, Vec<i64>) = next_start.into_iter().unzip();
-        tx.exec(
-            c,
-            "INSERT INTO hosts (host, next_start_ms) SELECT * FROM unnest($1::text[], $2::bigint[])
-             ON CONFLICT (host) DO UPDATE SET next_start_ms = excluded.next_start_ms",
-            &[&hs, &starts],
-        )
-        .await?;
+        save_next_starts(&mut tx, next_start).await?;
         tx.commit(c).await?;
         self.inner
             .turns
@@ -853,5 +818,37 @@ pub(super) async fn apply_redirect(
         )
         .await?;
     }
+    Ok(())
+}
+
+/// When the next request to each of `hosts` may start (`hosts`, milliseconds
+/// since the epoch); hosts without a row are absent.
+async fn next_starts(
+    tx: &mut Tx<'_>,
+    hosts: &[String],
+) -> Result<HashMap<String, i64>, StoreError> {
+    Ok(tx
+        .query(
+            "claiming feeds",
+            "SELECT host, next_start_ms FROM hosts WHERE host = ANY($1)",
+            &[&hosts],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1)))
+        .collect())
+}
+
+/// Saves each host's next start (`file:` feeds' empty host aside).
+async fn save_next_starts(tx: &mut Tx<'_>, next: HashMap<String, i64>) -> Result<(), StoreError> {
+    let (hs, starts): (Vec<String>, Vec<i64>) =
+        next.into_iter().filter(|(h, _)| !h.is_empty()).unzip();
+    tx.exec(
+        "claiming feeds",
+        "INSERT INTO hosts (host, next_start_ms) SELECT * FROM unnest($1::text[], $2::bigint[])
+         ON CONFLICT (host) DO UPDATE SET next_start_ms = excluded.next_start_ms",
+        &[&hs, &starts],
+    )
+    .await?;
     Ok(())
 }
