@@ -387,6 +387,22 @@ fn restore_replaces_the_store_and_keeps_the_old_one() {
         "the killed daemon's commits are in it"
     );
     drop(old);
+    // Restored again at once: the store it replaces is kept under a name of
+    // its own (the first one kept was replaced by it), and no copy is left.
+    let out = feedloom(&config, &["restore", backup.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let kept: Vec<_> = std::fs::read_dir(env.path("."))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("feedloom.db.before-restore-") && !n.ends_with("-wal"))
+        .collect();
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    let leftovers: Vec<_> = std::fs::read_dir(env.path("."))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".restore-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
     // Polling goes on from the backup.
     let out = feedloom(&config, &["poll"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -414,6 +430,7 @@ fn restore_replaces_the_store_and_keeps_the_old_one() {
         (cfg.store.path.clone(), "is the store itself"),
         (env.path("notes.txt"), "cannot restore"),
         (env.path("missing.db"), "no such file"),
+        (env.path("."), "not a plain file"),
     ] {
         let out = feedloom(&config, &["restore", file.to_str().unwrap()]);
         assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));

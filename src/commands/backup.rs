@@ -55,10 +55,18 @@ pub fn restore(cfg: &Config, file: &Path) -> Result<String, Failure> {
     }
     let store = &cfg.store.path;
     let usage = |why: String| Failure::Usage(format!("cannot restore {}: {why}", file.display()));
-    if !std::fs::metadata(file).is_ok_and(|m| m.is_file()) {
-        return Err(usage(
-            "no such file (name the backup to restore)".to_string(),
-        ));
+    match std::fs::metadata(file) {
+        Ok(m) if m.is_file() => {}
+        Ok(_) => {
+            return Err(usage(
+                "it is not a plain file (a folder?); name the backup to restore".to_string(),
+            ));
+        }
+        Err(_) => {
+            return Err(usage(
+                "no such file (name the backup to restore)".to_string(),
+            ));
+        }
     }
     if crate::store::backup::is_store_file(store, file) {
         return Err(usage(format!(
@@ -96,14 +104,10 @@ pub fn restore(cfg: &Config, file: &Path) -> Result<String, Failure> {
     }
     let _lock = StoreLock::acquire(store, "restore")
         .map_err(|e| Failure::Runtime(crate::error::chain(&e)))?;
-    let aside = store.with_file_name(format!(
-        "{}.before-restore-{}",
-        store
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        crate::now_unix()
-    ));
+    let name = store
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let beside = |p: &Path, suffix: &str| {
         let mut s = p.as_os_str().to_owned();
         s.push(suffix);
@@ -112,10 +116,37 @@ pub fn restore(cfg: &Config, file: &Path) -> Result<String, Failure> {
     let io = |what: &str, p: &Path, e: std::io::Error| {
         Failure::Runtime(format!("cannot {what} {}: {e}", p.display()))
     };
+    let failed = |e: BackupError| {
+        let why = crate::error::chain(&e);
+        match e {
+            BackupError::Exists(_) | BackupError::NoFolder(_) | BackupError::Refused { .. } => {
+                usage(why)
+            }
+            _ => Failure::Runtime(format!("cannot restore {}: {why}", file.display())),
+        }
+    };
+    // The copy first, checked, beside the store under another name: the
+    // store stays in its place until the copy is renamed over it (killed
+    // while it copied, the store was gone and the next poll made an empty
+    // one, announcing everything again).
+    let copy = store.with_file_name(format!(".{name}.restore-{}", std::process::id()));
+    let _ = std::fs::remove_file(&copy);
+    let r = backup(file, &copy, false).map_err(failed)?;
     let replaced = store.exists();
+    let mut aside = None;
     if replaced {
-        // Its last commits into the file itself, if it opens; else its
-        // `-wal` goes aside with it.
+        // Kept under a name of its own (a second restore in the same second
+        // replaced the first one's), its last commits checkpointed into it,
+        // else its `-wal` kept beside it.
+        let stamp = crate::now_unix();
+        let name_of = |n: u32| match n {
+            0 => store.with_file_name(format!("{name}.before-restore-{stamp}")),
+            n => store.with_file_name(format!("{name}.before-restore-{stamp}-{n}")),
+        };
+        let kept = (0..1000)
+            .map(name_of)
+            .find(|p| std::fs::symlink_metadata(p).is_err())
+            .unwrap_or_else(|| name_of(1000));
         let checkpointed = rusqlite::Connection::open(store)
             .and_then(|c| {
                 c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
@@ -123,37 +154,37 @@ pub fn restore(cfg: &Config, file: &Path) -> Result<String, Failure> {
                 })
             })
             .is_ok_and(|busy| busy == 0);
-        std::fs::rename(store, &aside).map_err(|e| io("move aside", store, e))?;
+        // (A second name, not a move: the store stays where it is.)
+        std::fs::hard_link(store, &kept).map_err(|e| {
+            let _ = std::fs::remove_file(&copy);
+            io("keep", store, e)
+        })?;
         let wal = beside(store, "-wal");
-        if wal.exists() {
-            if checkpointed {
-                std::fs::remove_file(&wal).map_err(|e| io("remove", &wal, e))?;
-            } else {
-                std::fs::rename(&wal, beside(&aside, "-wal"))
-                    .map_err(|e| io("move aside", &wal, e))?;
-            }
+        if wal.exists() && !checkpointed {
+            std::fs::copy(&wal, beside(&kept, "-wal")).map_err(|e| {
+                let _ = std::fs::remove_file(&copy);
+                io("keep", &wal, e)
+            })?;
         }
-        let shm = beside(store, "-shm");
-        if shm.exists() {
-            std::fs::remove_file(&shm).map_err(|e| io("remove", &shm, e))?;
+        aside = Some(kept);
+    }
+    // The old store's `-wal` and `-shm` go (replayed onto the copy, they
+    // made it malformed), then the copy takes its place at once.
+    for suffix in ["-wal", "-shm"] {
+        let f = beside(store, suffix);
+        match std::fs::remove_file(&f) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                let _ = std::fs::remove_file(&copy);
+                return Err(io("remove", &f, e));
+            }
         }
     }
-    let r = match backup(file, store, false) {
-        Ok(r) => r,
-        Err(e) => {
-            // The store as it was, back in its place.
-            if replaced {
-                let _ = std::fs::rename(&aside, store);
-                let _ = std::fs::rename(beside(&aside, "-wal"), beside(store, "-wal"));
-            }
-            return Err(match e {
-                BackupError::Exists(_) | BackupError::NoFolder(_) | BackupError::Refused { .. } => {
-                    Failure::Usage(e.to_string())
-                }
-                other => Failure::Runtime(crate::error::chain(&other)),
-            });
-        }
-    };
+    std::fs::rename(&copy, store).map_err(|e| {
+        let _ = std::fs::remove_file(&copy);
+        io("replace", store, e)
+    })?;
     let mut line = format!(
         "restored {} to {}: {} items, schema version {}, {:.1} MB (integrity check ok)",
         file.display(),
@@ -162,10 +193,10 @@ pub fn restore(cfg: &Config, file: &Path) -> Result<String, Failure> {
         r.schema_version,
         r.bytes as f64 / 1e6,
     );
-    if replaced {
+    if let Some(kept) = aside {
         line.push_str(&format!(
             "; the store it replaced is kept as {}",
-            aside.display()
+            kept.display()
         ));
     }
     Ok(line)
