@@ -1218,7 +1218,10 @@ mod scan_tests {
         let html = String::from_utf8_lossy(&page.bytes);
         assert!(!html.contains("No stories yet."), "{html}");
         assert!(html.contains("None of the newest 1"), "{html}");
-        assert!(html.contains("stories pass this output's rules"), "{html}");
+        assert!(
+            html.contains("stories looked at pass this output's rules"),
+            "{html}"
+        );
         assert!(at.1 >= MAX_SCAN);
         // From the page's link on, the older page finds them.
         let link = html

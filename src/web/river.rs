@@ -102,8 +102,9 @@ pub fn render(r: &River) -> Page {
             }
             @if let Some(scanned) = r.scan_stopped {
                 p.muted {
-                    (format!("{} of the newest {scanned} stories {} this output's rules; older ones are on the next page.",
+                    (format!("{} of the {} {scanned} stories looked at {} this output's rules; older ones are on the next page.",
                         if r.stories.is_empty() { "None".to_string() } else { r.stories.len().to_string() },
+                        if r.paged { "next" } else { "newest" },
                         if r.stories.len() == 1 { "passes" } else { "pass" }))
                 }
             }

@@ -203,8 +203,8 @@ impl PgStore {
                         "SELECT i.story_id, s.uid, i.first_seen_at, s.changed_at, i.id
                          FROM items i JOIN feeds f ON f.id = i.feed_id JOIN stories s ON s.id = i.story_id
                          WHERE i.first_seen_at >= $1 AND (i.first_seen_at, i.id) < ($4, $5)
-                           AND f.in_config = 1 {only_selected} AND s.item_count >= $6::bigint
-                           AND i.id = {arrival}
+                           AND f.in_config = 1 {only_selected}
+                           AND CASE WHEN s.item_count >= $6::bigint THEN i.id = {arrival} ELSE false END
                          ORDER BY i.first_seen_at DESC, i.id DESC LIMIT $3",
                         only_selected = if q.min_sources >= 2 {
                             String::new()
