@@ -128,30 +128,6 @@ fn latin_entity(name: &[u8]) -> Option<char> {
     })
 }
 
-/// Whether HTML marks paragraphs with tags (`<p>`, `<div>`, `<li>`,
-/// headings): then its raw line breaks are only white space. (Not `<br>`:
-/// text whose lines are its paragraphs writes one now and then.)
-fn marks_paragraphs(html: &[u8]) -> bool {
-    memchr::memchr_iter(b'<', html).any(|at| {
-        let rest = &html[at + 1..];
-        let name_len = rest
-            .iter()
-            .take_while(|b| b.is_ascii_alphanumeric())
-            .count();
-        let mut name = [0u8; 3];
-        if name_len == 0 || name_len > name.len() {
-            return false;
-        }
-        for (d, s) in name.iter_mut().zip(rest) {
-            *d = s.to_ascii_lowercase();
-        }
-        matches!(
-            &name[..name_len],
-            b"p" | b"div" | b"li" | b"h1" | b"h2" | b"h3" | b"h4" | b"h5" | b"h6"
-        )
-    })
-}
-
 /// Block-level tags: they end a paragraph.
 fn is_block(name: &[u8]) -> bool {
     matches!(
@@ -198,21 +174,12 @@ fn is_block(name: &[u8]) -> bool {
 
 /// Characters of a text, normalised: tags become `\n` (block-level) or a space,
 /// entities are decoded (when `html`), full-width and half-width forms folded.
-/// In HTML that marks its paragraphs with tags, a line break in the source is
-/// a space, as a browser shows it (a hard-wrapped post's every line was a
-/// paragraph, and its copy without the wrapping missed it), unless a blank
-/// line follows; in HTML without such tags (plain text escaped into HTML)
-/// every line break still ends a paragraph.
 #[derive(Clone)]
 pub(super) struct Chars<'a> {
     s: &'a [u8],
     text: &'a str,
     i: usize,
     html: bool,
-    /// A raw line break reads as a space.
-    breaks_are_spaces: bool,
-    /// Inside `<pre>`: line breaks are lines, as a browser shows them.
-    in_pre: bool,
     peeked: Option<Option<char>>,
 }
 
@@ -223,8 +190,6 @@ impl<'a> Chars<'a> {
             text,
             i: 0,
             html,
-            breaks_are_spaces: html && marks_paragraphs(text.as_bytes()),
-            in_pre: false,
             peeked: None,
         }
     }
@@ -272,19 +237,6 @@ impl<'a> Chars<'a> {
         let c = match b {
             b'<' if self.html => return Some(self.tag()),
             b'&' if self.html => fold(self.entity()),
-            // (A blank line still ends a paragraph.)
-            b'\n' | b'\r' if self.breaks_are_spaces && !self.in_pre => {
-                let rest = &self.s[self.i..];
-                let next = rest
-                    .iter()
-                    .position(|b| !matches!(b, b' ' | b'\t' | b'\r'))
-                    .map(|n| rest[n]);
-                return Some(if next == Some(b'\n') && b == b'\n' {
-                    '\n'
-                } else {
-                    ' '
-                });
-            }
             0..0x80 => return Some(b as char),
             _ => {
                 self.i -= 1;
@@ -346,9 +298,6 @@ impl<'a> Chars<'a> {
             }
         }
         self.i += end;
-        if &name[..n] == b"pre" && name_len == 3 {
-            self.in_pre = start == 0;
-        }
         if name_len <= name.len() && is_block(&name[..n]) {
             '\n'
         } else {

@@ -185,32 +185,3 @@ fn a_shared_standard_block_does_not_make_one_story() {
     );
     assert!(same((a.0, &a.1), (c.0, &c.1)));
 }
-
-/// A post whose HTML source is hard-wrapped (a line break every sixty-odd
-/// characters inside its paragraphs) is the same story as its copy without
-/// the wrapping: a browser shows the breaks as spaces. Each line was read as
-/// a paragraph, the short ones dropped as boilerplate, and the copy under
-/// another link missed it. Plain text escaped into HTML (no paragraph tags)
-/// still reads its line breaks as paragraphs.
-#[test]
-fn hard_wrapped_html_is_the_story_its_unwrapped_copy_is() {
-    let title = "Harbour release ships with faster tide tables";
-    let wrapped = "<p>The harbour software team released\nversion <code>0.9.0</code>, codename \"Blue Heron\",\non Tuesday after six months of work on the tide\ntables and the berth scheduler.</p>\n<p>Pilots say the new berth planner\ncuts waiting times for the larger ships, and the\nharbour master expects fewer delays\nduring the winter storms.</p>\n<p>The next release is planned\nfor the spring.</p>";
-    let joined = wrapped.replace('\n', " ");
-    assert!(same((title, wrapped), (title, &joined)));
-    assert_eq!(fp(title, wrapped).bins, fp(title, &joined).bins);
-    // Inside <pre>, line breaks stay lines.
-    let pre = "<p>Output:</p><pre>line one\nline two</pre>";
-    let mut u = Vec::new();
-    text::units(pre, true, usize::MAX, &mut u);
-    assert!(
-        u.iter().any(|x| x.para >= 2),
-        "{:?}",
-        u.iter().map(|x| x.para).collect::<Vec<_>>()
-    );
-    // Without paragraph tags, line breaks are paragraphs as before.
-    let plain = "First paragraph of the report about the harbour.\nSecond paragraph about ships.";
-    let mut a = Vec::new();
-    text::units(plain, true, usize::MAX, &mut a);
-    assert!(a.iter().any(|u| u.para == 1));
-}
