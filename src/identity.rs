@@ -145,7 +145,7 @@ pub fn story_links(items: &[Identified]) -> HashSet<&str> {
 }
 
 /// The most keys [`other_keys`] gives an entry.
-pub const MAX_OTHER_KEYS: usize = 6;
+pub const MAX_OTHER_KEYS: usize = 3;
 
 /// How a stored item under another key form is known to be this entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -209,62 +209,36 @@ pub fn other_keys(it: &Identified) -> Vec<(String, KeyMatch)> {
                 return Vec::new();
             };
             let plain = format!("guid:{g}");
-            let link = it
-                .canonical_url
-                .as_deref()
-                .map(|c| format!("{plain} link:{c}"));
-            let own = it.key.as_str();
-            let is_plain = own == indexable(plain.clone());
-            let is_link = link.as_ref().is_some_and(|l| own == indexable(l.clone()));
-            // (The text key's hash is `text_hash`, when computed.)
-            let text = match it.text_hash.is_empty() {
-                true => short_hash(&[title, body_of(&it.entry)]),
-                false => it.text_hash.clone(),
-            };
-            let titled = short_hash(&[title]);
-            let mut v: Vec<(String, KeyMatch)> = Vec::with_capacity(MAX_OTHER_KEYS);
-            let mut push = |k: String, how: KeyMatch| {
-                let k = indexable(k);
-                if k != own && !v.iter().any(|(o, _)| *o == k) {
-                    v.push((k, how));
+            if it.key == indexable(plain.clone()) {
+                let mut v = Vec::with_capacity(3);
+                if let Some(c) = it.canonical_url.as_deref() {
+                    v.push((indexable(format!("{plain} link:{c}")), KeyMatch::Exact));
                 }
-            };
-            // The forms that name the link come first, and say it all with
-            // the title (or text): a guid several entries shared, with one
-            // link or several, is qualified so (and not once the entries
-            // sharing it left).
-            if let Some(l) = &link {
-                push(format!("{l} title:{titled}"), KeyMatch::Exact);
-                push(format!("{l} text:{text}"), KeyMatch::Exact);
+                v.push((
+                    indexable(format!("{plain} title:{}", short_hash(&[title]))),
+                    KeyMatch::Exact,
+                ));
+                // (The text key's hash is `text_hash`, when computed.)
+                let text = match it.text_hash.is_empty() {
+                    true => short_hash(&[title, body_of(&it.entry)]),
+                    false => it.text_hash.clone(),
+                };
+                v.push((indexable(format!("{plain} text:{text}")), KeyMatch::Exact));
+                return v;
             }
-            // The forms without the link: for an entry with a link, only a
-            // stored item with the same link is it (a sibling under the
-            // guid with the same title and no link, or another, is not).
-            let unlinked = match &link {
-                Some(_) => KeyMatch::Link,
-                None => KeyMatch::Exact,
-            };
-            let by_text = own.contains(" text:");
-            let qualified = if by_text {
-                KeyMatch::Text
-            } else {
-                KeyMatch::Title
-            };
-            if is_plain {
-                if let Some(l) = &link {
-                    push(l.clone(), KeyMatch::Exact);
+            let how = match it.key.strip_prefix(plain.as_str()) {
+                Some(rest)
+                    if rest.starts_with(" link:")
+                        && !rest.contains(" title:")
+                        && !rest.contains(" text:") =>
+                {
+                    KeyMatch::Link
                 }
-            } else if is_link {
-                push(plain.clone(), KeyMatch::Link);
-            } else if let Some(l) = &link {
-                push(l.clone(), qualified);
-            }
-            push(format!("{plain} title:{titled}"), unlinked);
-            push(format!("{plain} text:{text}"), unlinked);
-            if !is_plain && !is_link {
-                push(plain, qualified);
-            }
-            v
+                Some(rest) if rest.starts_with(" title:") => KeyMatch::Title,
+                Some(rest) if rest.starts_with(" text:") => KeyMatch::Text,
+                _ => return Vec::new(),
+            };
+            vec![(indexable(plain), how)]
         }
         // Stored by a build before `xml:base` bases were written into the
         // content (2026-12-05): keyed by the text without them.
