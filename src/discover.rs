@@ -67,21 +67,6 @@ pub fn looks_like_html(content_type: Option<&str>, body: &[u8]) -> bool {
     head.starts_with("<!doctype html") || head.starts_with("<html") || head.contains("<head")
 }
 
-/// Whether a Content-Type names plain text (`text/plain`, `text/markdown`,
-/// …: a `text/` type other than HTML and XML), whose `<link>`s are text.
-pub fn is_plain_text(content_type: Option<&str>) -> bool {
-    let Some(ct) = content_type else {
-        return false;
-    };
-    let essence = ct
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    essence.starts_with("text/") && !essence.contains("html") && !essence.contains("xml")
-}
-
 /// The feeds `html` declares, in document order, without repeats. `charset` is
 /// the HTTP Content-Type charset, if any; `page` is the page's final URL.
 pub fn alternates(html: &[u8], charset: Option<&str>, page: &Url) -> Vec<Candidate> {
@@ -370,8 +355,5 @@ mod tests {
             Some("text/plain"),
             b"add <link rel=\"alternate\"> to it"
         ));
-        assert!(is_plain_text(Some("text/plain; charset=utf-8")));
-        assert!(!is_plain_text(Some("text/html")) && !is_plain_text(Some("text/xml")));
-        assert!(!is_plain_text(None) && !is_plain_text(Some("application/octet-stream")));
     }
 }

@@ -387,14 +387,9 @@ impl Found<'_> {
             access,
             limits,
         } = *self;
-        // (A text file that shows a `<link>` declares nothing; a page served
-        // as anything else, or as nothing, is searched.)
+        // (Whatever its Content-Type says: pages are served as text/plain,
+        // octet-stream or nothing, in UTF-16, after long banners.)
         let looks_like_html = discover::looks_like_html(page.content_type.as_deref(), &page.body);
-        if !looks_like_html && discover::is_plain_text(page.content_type.as_deref()) {
-            return Err(Failure::Usage(format!(
-                "{given} is neither a feed nor an HTML page to look for feeds in: {not_feed}"
-            )));
-        }
         let declared = discover::alternates(&page.body, page.charset.as_deref(), &page.final_url);
         if !declared.is_empty() {
             let i = choose(&declared, given, args.pick, interactive, out)?;
