@@ -1037,6 +1037,26 @@ mod tests {
         )
     }
 
+    /// `items` stored as a 200 response of feed `f` at `at`.
+    fn apply_at(store: &mut Store, f: &FeedRef, items: &[Identified], at: i64) -> Applied {
+        let rec = FetchRecord {
+            started_at: at,
+            ..FetchRecord::default()
+        };
+        let (meta, rs) = (DocumentMeta::default(), Reschedule::default());
+        store
+            .apply_document(
+                f,
+                &rec,
+                &validators(),
+                &meta,
+                items,
+                &rs,
+                &StoryRules::default(),
+            )
+            .unwrap()
+    }
+
     fn validators() -> Validators {
         Validators {
             etag: Some("\"v2\"".into()),
@@ -1227,24 +1247,8 @@ mod tests {
         let doc = |es: &[&Entry]| identify_document(es.iter().map(|e| (*e).clone()).collect());
         let mut store = Store::open_in_memory().unwrap();
         let f = feed(&mut store);
-        let apply = |store: &mut Store, items: &[Identified], at: i64| {
-            let rec = FetchRecord {
-                started_at: at,
-                ..FetchRecord::default()
-            };
-            let (meta, rs) = (DocumentMeta::default(), Reschedule::default());
-            store
-                .apply_document(
-                    &f,
-                    &rec,
-                    &validators(),
-                    &meta,
-                    items,
-                    &rs,
-                    &StoryRules::default(),
-                )
-                .unwrap()
-        };
+        let apply =
+            |store: &mut Store, items: &[Identified], at: i64| apply_at(store, &f, items, at);
         let same = |link: Option<&str>, text: &str| Entry {
             guid: Some("g".into()),
             title: Some("Scheduled maintenance".into()),
@@ -1285,24 +1289,8 @@ mod tests {
     fn an_item_stored_without_its_link_gains_it_quietly() {
         let mut store = Store::open_in_memory().unwrap();
         let f = feed(&mut store);
-        let apply = |store: &mut Store, items: &[Identified], at: i64| {
-            let rec = FetchRecord {
-                started_at: at,
-                ..FetchRecord::default()
-            };
-            let (meta, rs) = (DocumentMeta::default(), Reschedule::default());
-            store
-                .apply_document(
-                    &f,
-                    &rec,
-                    &validators(),
-                    &meta,
-                    items,
-                    &rs,
-                    &StoryRules::default(),
-                )
-                .unwrap()
-        };
+        let apply =
+            |store: &mut Store, items: &[Identified], at: i64| apply_at(store, &f, items, at);
         let bare = Entry {
             guid: Some("https://example.org/p/1".into()),
             title: Some("A post".into()),
@@ -1349,24 +1337,8 @@ mod tests {
     fn entries_stored_before_bases_gain_them_quietly() {
         let mut store = Store::open_in_memory().unwrap();
         let f = feed(&mut store);
-        let apply = |store: &mut Store, items: &[Identified], at: i64| {
-            let rec = FetchRecord {
-                started_at: at,
-                ..FetchRecord::default()
-            };
-            let (meta, rs) = (DocumentMeta::default(), Reschedule::default());
-            store
-                .apply_document(
-                    &f,
-                    &rec,
-                    &validators(),
-                    &meta,
-                    items,
-                    &rs,
-                    &StoryRules::default(),
-                )
-                .unwrap()
-        };
+        let apply =
+            |store: &mut Store, items: &[Identified], at: i64| apply_at(store, &f, items, at);
         let old = |guid: Option<&str>| Entry {
             guid: guid.map(str::to_string),
             title: Some(format!("Pictures {guid:?}")),
@@ -1411,17 +1383,8 @@ mod tests {
     fn enclosures_are_filled_in_quietly_and_their_changes_count() {
         let mut store = Store::open_in_memory().unwrap();
         let f = feed(&mut store);
-        let apply = |store: &mut Store, items: &[Identified], at: i64| {
-            let rec = FetchRecord {
-                started_at: at,
-                ..FetchRecord::default()
-            };
-            let (meta, rs) = (DocumentMeta::default(), Reschedule::default());
-            let rules = StoryRules::default();
-            store
-                .apply_document(&f, &rec, &validators(), &meta, items, &rs, &rules)
-                .unwrap()
-        };
+        let apply =
+            |store: &mut Store, items: &[Identified], at: i64| apply_at(store, &f, items, at);
         let row = |store: &Store, guid: &str| -> (Option<String>, i64) {
             store
                 .conn()
