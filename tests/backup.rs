@@ -338,8 +338,13 @@ fn restore_replaces_the_store_and_keeps_the_old_one() {
     }
     assert!(env.path("feedloom.db-wal").exists());
 
+    // What a restore killed while it copied left: its copy and the copy's
+    // temporary files (cleared by the next restore).
+    std::fs::write(env.path(".feedloom.db.restore"), "half a copy").unwrap();
+    std::fs::write(env.path("..feedloom.db.restore.999999999.tmp"), "half").unwrap();
     let out = feedloom(&config, &["restore", backup.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!env.path("..feedloom.db.restore.999999999.tmp").exists());
     let said = text(&out.stdout);
     assert!(
         said.contains("20 items") && said.contains("kept as"),
@@ -400,7 +405,7 @@ fn restore_replaces_the_store_and_keeps_the_old_one() {
     let leftovers: Vec<_> = std::fs::read_dir(env.path("."))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains(".restore-"))
+        .filter(|n| n.starts_with(".feedloom.db.restore") || n.starts_with("..feedloom.db.restore"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
     // Polling goes on from the backup.

@@ -129,7 +129,10 @@ pub fn restore(cfg: &Config, file: &Path) -> Result<String, Failure> {
     // store stays in its place until the copy is renamed over it (killed
     // while it copied, the store was gone and the next poll made an empty
     // one, announcing everything again).
-    let copy = store.with_file_name(format!(".{name}.restore-{}", std::process::id()));
+    // (One name, whichever process: with the store's lock held no other
+    // restore runs, and what a killed one left is removed here and, its
+    // temporary files, by the copy.)
+    let copy = store.with_file_name(format!(".{name}.restore"));
     let _ = std::fs::remove_file(&copy);
     let r = backup(file, &copy, false).map_err(failed)?;
     let replaced = store.exists();
