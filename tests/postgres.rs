@@ -784,6 +784,13 @@ async fn read_only_commands_never_write() {
     );
 }
 
+/// Every time in the store three days back, as if each fetch since the
+/// first had been answered 304 (which moves no `last_seen_at`).
+const THREE_DAYS_OF_304: &str = "UPDATE items SET first_seen_at = first_seen_at - 259200,
+                      last_seen_at = last_seen_at - 259200, changed_at = changed_at - 259200;
+     UPDATE stories SET first_seen_at = first_seen_at - 259200, changed_at = changed_at - 259200;
+     UPDATE feeds SET body_stored_at = body_stored_at - 259200";
+
 /// The server's feeds in a fresh database named `name`, with `keep = "2d"`,
 /// polled once: the server, the folder, the config and a client of the
 /// database (`None`: no PostgreSQL here).
@@ -889,14 +896,7 @@ async fn items_of_a_feed_unchanged_for_longer_than_keep_do_not_come_back() {
         return;
     };
     // Three days pass; every fetch since the first was answered 304.
-    c.batch_execute(
-        "UPDATE items SET first_seen_at = first_seen_at - 259200,
-                          last_seen_at = last_seen_at - 259200, changed_at = changed_at - 259200;
-         UPDATE stories SET first_seen_at = first_seen_at - 259200, changed_at = changed_at - 259200;
-         UPDATE feeds SET body_stored_at = body_stored_at - 259200",
-    )
-    .await
-    .unwrap();
+    c.batch_execute(THREE_DAYS_OF_304).await.unwrap();
     // `poll` prunes before it fetches (as the daemon does daily).
     let polled = ok(&cfg, &["poll"]).await;
     assert!(polled.contains("0 ok, 3 not modified"), "{polled}");
@@ -926,14 +926,7 @@ async fn an_item_dropped_after_days_of_304_is_kept_for_keep_after_the_drop() {
     let Some((server, _env, cfg, c)) = polled_keeping_two_days("dropped_keep").await else {
         return;
     };
-    c.batch_execute(
-        "UPDATE items SET first_seen_at = first_seen_at - 259200,
-                          last_seen_at = last_seen_at - 259200, changed_at = changed_at - 259200;
-         UPDATE stories SET first_seen_at = first_seen_at - 259200, changed_at = changed_at - 259200;
-         UPDATE feeds SET body_stored_at = body_stored_at - 259200",
-    )
-    .await
-    .unwrap();
+    c.batch_execute(THREE_DAYS_OF_304).await.unwrap();
     let whole = String::from_utf8(match_body(&server, "/a.xml")).unwrap();
     let (start, end) = (
         whole.find("<item>").unwrap(),

@@ -83,6 +83,20 @@ fn age(env: &TestEnv, guids: &[&str], days: i64, log_days: i64, log_rows: usize)
     }
 }
 
+/// Moves every time in the store three days back, as if each poll since
+/// the first had been answered 304 (which moves no `last_seen_at`).
+fn three_days_of_304(env: &TestEnv) {
+    let conn = rusqlite::Connection::open(env.path("feedloom.db")).unwrap();
+    conn.execute_batch(&format!(
+        "UPDATE items SET first_seen_at = first_seen_at - {d}, last_seen_at = last_seen_at - {d},
+                          changed_at = changed_at - {d};
+         UPDATE stories SET first_seen_at = first_seen_at - {d}, changed_at = changed_at - {d};
+         UPDATE feeds SET body_stored_at = body_stored_at - {d};",
+        d = 3 * DAY
+    ))
+    .unwrap();
+}
+
 fn files(dir: &Path) -> Vec<(String, u64, std::time::SystemTime)> {
     let mut v: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
@@ -272,16 +286,7 @@ async fn items_of_a_feed_unchanged_for_longer_than_keep_do_not_come_back() {
     poll(&cfg, env.open_store()).await.unwrap();
     assert_eq!(env.count("SELECT count(*) FROM items"), 3);
     // Three days pass; every poll since the first was answered 304.
-    let conn = rusqlite::Connection::open(env.path("feedloom.db")).unwrap();
-    conn.execute_batch(&format!(
-        "UPDATE items SET first_seen_at = first_seen_at - {d}, last_seen_at = last_seen_at - {d},
-                          changed_at = changed_at - {d};
-         UPDATE stories SET first_seen_at = first_seen_at - {d}, changed_at = changed_at - {d};
-         UPDATE feeds SET body_stored_at = body_stored_at - {d};",
-        d = 3 * DAY
-    ))
-    .unwrap();
-    drop(conn);
+    three_days_of_304(&env);
     let (summary, _) = poll(&cfg, env.open_store()).await.unwrap();
     assert_eq!(summary.not_modified, 1, "{summary}");
 
@@ -340,16 +345,7 @@ async fn an_item_dropped_after_days_of_304_is_kept_for_keep_after_the_drop() {
     let config_path = env.path("feedloom.toml");
     poll(&cfg, env.open_store()).await.unwrap();
     // Three days of 304s.
-    let conn = rusqlite::Connection::open(env.path("feedloom.db")).unwrap();
-    conn.execute_batch(&format!(
-        "UPDATE items SET first_seen_at = first_seen_at - {d}, last_seen_at = last_seen_at - {d},
-                          changed_at = changed_at - {d};
-         UPDATE stories SET first_seen_at = first_seen_at - {d}, changed_at = changed_at - {d};
-         UPDATE feeds SET body_stored_at = body_stored_at - {d};",
-        d = 3 * DAY
-    ))
-    .unwrap();
-    drop(conn);
+    three_days_of_304(&env);
     let (summary, _) = poll(&cfg, env.open_store()).await.unwrap();
     assert_eq!(summary.not_modified, 1, "{summary}");
     // A new post pushes the oldest out.

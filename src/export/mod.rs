@@ -933,7 +933,7 @@ mod tests {
         assert!(clean.contains("https://example.org/i.png"), "{clean}");
     }
 
-    fn story(uid: &str, html: &str) -> Story {
+    pub(super) fn story(uid: &str, html: &str) -> Story {
         use crate::store::queries::Source;
         Story {
             id: 1,
@@ -1119,7 +1119,7 @@ mod tests {
 #[cfg(test)]
 mod scan_tests {
     use super::*;
-    use crate::store::queries::{Cursor, FeedHealth, FeedProblem, FeedSummary, Source};
+    use crate::store::queries::{Cursor, FeedHealth, FeedProblem, FeedSummary};
 
     /// 13,000 stories, newest first; only the five oldest pass `zebra`.
     struct Many;
@@ -1131,29 +1131,16 @@ mod scan_tests {
                 .rev()
                 .filter(|&id| id < before)
                 .take(q.limit)
-                .map(|id| Story {
-                    id,
-                    uid: format!("u{id}"),
-                    link: Some(format!("https://e.org/{id}")),
-                    title: Some(match id <= 5 {
+                .map(|id| {
+                    let mut s = super::tests::story(&format!("u{id}"), "<p>x</p>");
+                    s.id = id;
+                    s.link = Some(format!("https://e.org/{id}"));
+                    s.title = Some(match id <= 5 {
                         true => format!("Zebra sighting {id}"),
                         false => format!("Common story {id}"),
-                    }),
-                    author: None,
-                    html: Some("<p>x</p>".into()),
-                    summary: None,
-                    published_at: None,
-                    updated_at: None,
-                    first_seen_at: id,
-                    changed_at: id,
-                    source: Source {
-                        feed_url: "https://e.org/f".into(),
-                        title: None,
-                        site_url: None,
-                        link: None,
-                    },
-                    also: Vec::new(),
-                    enclosures: Vec::new(),
+                    });
+                    (s.first_seen_at, s.changed_at) = (id, id);
+                    s
                 })
                 .collect())
         }
