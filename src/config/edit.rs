@@ -69,6 +69,23 @@ impl ConfigFile {
     /// Reads the config at `path`. A missing file reads as empty when `create` is
     /// set (a new config), and is an error otherwise.
     pub fn read(path: &Path, create: bool) -> Result<ConfigFile, EditError> {
+        // Another editor making the config has it under two names for a
+        // moment (its temporary file is linked as the config, then
+        // removed): wait for that to end rather than call it a hard link.
+        // (Read again after the look: it may have ended in between.)
+        for _ in 0..400 {
+            match Self::read_once(path, create) {
+                Err(EditError::Unsupported { .. }) if being_created(path) => {
+                    std::thread::sleep(std::time::Duration::from_millis(5))
+                }
+                Err(EditError::Unsupported { .. }) => break,
+                r => return r,
+            }
+        }
+        Self::read_once(path, create)
+    }
+
+    fn read_once(path: &Path, create: bool) -> Result<ConfigFile, EditError> {
         let io = |source| EditError::Io {
             action: "read",
             path: path.to_path_buf(),
@@ -262,6 +279,37 @@ impl ConfigFile {
         drop(lock);
         Ok(cfg)
     }
+}
+
+/// Whether the file at `path` is also another editor's temporary file
+/// (`.NAME.PID.tmp` beside it, the same inode): a config being created.
+fn being_created(path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(path) = std::fs::canonicalize(path) else {
+        return false;
+    };
+    let (Some(dir), Some(name), Ok(meta)) = (
+        path.parent(),
+        path.file_name().and_then(|n| n.to_str()),
+        std::fs::metadata(&path),
+    ) else {
+        return false;
+    };
+    if meta.nlink() < 2 {
+        return false;
+    }
+    let prefix = format!(".{name}.");
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries.flatten().any(|e| {
+            let file = e.file_name();
+            file.to_str().is_some_and(|f| {
+                f.strip_prefix(&prefix)
+                    .and_then(|rest| rest.strip_suffix(".tmp"))
+                    .is_some_and(|pid| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
+            }) && std::fs::metadata(e.path())
+                .is_ok_and(|m| (m.dev(), m.ino()) == (meta.dev(), meta.ino()))
+        })
+    })
 }
 
 /// Replaces `path` with `bytes`: temp file beside it with the old file's mode
@@ -1065,6 +1113,23 @@ mod tests {
         let file = ConfigFile::read(&link, false).unwrap();
         assert!(file.text.contains("a.example"));
         assert!(!dead.exists());
+        // A running editor's, which is making the config (linked, not yet
+        // unlinked): read once it is done. Two `add`s at once on a config
+        // not made yet had the second refused for a hard link.
+        let live = dir
+            .path()
+            .join(format!(".real.toml.{}.tmp", std::process::id()));
+        std::fs::hard_link(dir.path().join("real.toml"), &live).unwrap();
+        let unlink = {
+            let live = live.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                std::fs::remove_file(live).unwrap();
+            })
+        };
+        let file = ConfigFile::read(&link, false).unwrap();
+        assert!(file.text.contains("a.example"));
+        unlink.join().unwrap();
     }
 
     #[test]
