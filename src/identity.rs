@@ -810,7 +810,8 @@ fn without_bases(e: &Entry) -> Option<Entry> {
 
 /// Whether the entry `it` differs from the stored item (its `url`,
 /// `canonical_url` and `content_hash`) only by how its link is spelled: the
-/// same canonical link (tracking parameters, scheme, host case aside) and,
+/// same canonical link (tracking parameters, scheme, host case aside),
+/// or its [`www_twin`] and,
 /// with the stored link in its place, the stored hash; or by a link the item
 /// was stored without. Such an entry is not
 /// changed: a `utm_campaign` rotated on every fetch announced the story again
@@ -830,10 +831,39 @@ pub fn only_link_spelling_changed(
         // the same text gains it.
         return stored_canonical.is_none() && content_hash_with_link(&it.entry, "") == stored_hash;
     };
-    if url == link || stored_canonical != it.canonical_url.as_deref() {
+    // (The host's `www.` is spelling too: the item was found by its twin.)
+    let same_canonical = stored_canonical == it.canonical_url.as_deref()
+        || it
+            .canonical_url
+            .as_deref()
+            .and_then(www_twin)
+            .is_some_and(|t| stored_canonical == Some(t.as_str()));
+    if url == link || !same_canonical {
         return false;
     }
     content_hash_with_link(&it.entry, url) == stored_hash
+}
+
+/// The same canonical link (as [`canonical_url`] writes it) on the other
+/// spelling of its host, with `www.` or without: a site that moves to `www.`
+/// (or off it) serves the same pages. `None` for a link without a host name
+/// of at least two labels (an address, `localhost`, `www.com`).
+pub fn www_twin(canonical: &str) -> Option<String> {
+    let rest = canonical.strip_prefix("//")?;
+    let end = rest.find(['/', ':', '?']).unwrap_or(rest.len());
+    let host = &rest[..end];
+    let named = |h: &str| {
+        h.contains('.')
+            && !h.starts_with('[')
+            && !h.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+            && !h.split('.').any(str::is_empty)
+    };
+    match host.strip_prefix("www.") {
+        Some(bare) if named(bare) => Some(format!("//{}", &rest[4..])),
+        Some(_) => None,
+        None if named(host) => Some(format!("//www.{rest}")),
+        None => None,
+    }
 }
 
 /// Key material for an entry with neither guid nor link: title, date and
@@ -1066,6 +1096,32 @@ mod tests {
     /// A placeholder date stored before placeholders were no dates (Go's
     /// zero time, the epoch) goes when the entry is read again without a
     /// date; a real stored date stays.
+
+    #[test]
+    fn www_twins() {
+        assert_eq!(www_twin("//e.org/a").as_deref(), Some("//www.e.org/a"));
+        assert_eq!(
+            www_twin("//www.e.org/a?x=1").as_deref(),
+            Some("//e.org/a?x=1")
+        );
+        assert_eq!(
+            www_twin("//www.e.org:8080").as_deref(),
+            Some("//e.org:8080")
+        );
+        assert_eq!(www_twin("//e.org").as_deref(), Some("//www.e.org"));
+        // No twin for an address, a one-label name or `www.` of a top
+        // level domain, nor for what has no host.
+        for none in [
+            "//10.0.0.1/a",
+            "//localhost/a",
+            "//www.com/a",
+            "//[::1]/a",
+            "mailto:a@e.org",
+            "//www./a",
+        ] {
+            assert_eq!(www_twin(none), None, "{none}");
+        }
+    }
     #[test]
     fn stored_placeholder_dates_are_dropped() {
         let it = identify_document(vec![entry(Some("g"), None, "t")]).remove(0);

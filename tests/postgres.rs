@@ -1914,6 +1914,40 @@ async fn a_links_tracking_parameters_are_not_an_edit_alike() {
     assert!(polled[1].contains("0 new, 1 updated"), "{}", polled[1]);
 }
 
+/// A site that moves to `www.` keeps its guid-less items, and a copy of one
+/// of them from another feed at the other spelling joins its story, on both
+/// backends alike (every item was stored again, each story published twice).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_site_moving_to_www_keeps_its_items_alike() {
+    let server = FeedServer::start().await;
+    let serve = |path: &str, host: &str, title: &str| {
+        server.set(
+            path,
+            Resource::feed(format!(
+                "<rss version=\"2.0\"><channel><title>W</title><item><title>{title}</title>\
+                 <link>https://{host}/news/1</link><description>Words of {title}.</description>\
+                 </item></channel></rss>"
+            ))
+            .no_etag(),
+        );
+    };
+    serve("/w.xml", "e.org", "Harbour reopens");
+    serve("/x.xml", "www.e.org", "Port traffic resumes");
+    let body = common::feeds_toml(&[server.url("/w.xml"), server.url("/x.xml")]);
+    let Some(pair) = Pair::new("moving_to_www", &body).await else {
+        return;
+    };
+    let polled = pair.run(&["poll"]).await;
+    assert_eq!(polled[0], polled[1]);
+    serve("/w.xml", "www.e.org", "Harbour reopens");
+    let polled = pair.run(&["poll"]).await;
+    assert_eq!(polled[0], polled[1]);
+    assert!(polled[1].contains("0 new, 0 updated"), "{}", polled[1]);
+    let exported = pair.run(&["export", "--format", "json"]).await;
+    assert_eq!(exported[0], exported[1]);
+    assert_eq!(stories(&exported[1]).len(), 1, "{}", exported[1]);
+}
+
 /// A guid once shared by two articles: the one left, its slug edited (same
 /// title and text), is updated, not new, on both backends alike.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

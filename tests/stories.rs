@@ -179,6 +179,75 @@ async fn trailing_slash_and_utm_variants_of_one_link() {
     assert_eq!(s.stories().len(), 1);
 }
 
+/// A site that moves to `www.` (its feed's items have no guid) keeps its
+/// items: none is new or updated, each keeps the link it has now; an edit
+/// after is still an update. Before, every item was stored again: each
+/// story was published twice.
+#[tokio::test]
+async fn a_site_moving_to_www_keeps_its_items() {
+    let s = Scenario::new(&["/f"], "").await;
+    let serve = |host: &str, text: &str| {
+        let (one, two) = (format!("https://{host}/one"), format!("https://{host}/two"));
+        s.serve(
+            "/f",
+            &[
+                (None, Some(one.as_str()), "One", "First text"),
+                (None, Some(two.as_str()), "Two", text),
+            ],
+        );
+    };
+    serve("e.org", "Second text");
+    assert_eq!(s.poll().await.new, 2);
+    serve("www.e.org", "Second text");
+    let moved = s.poll().await;
+    assert_eq!((moved.new, moved.updated), (0, 0));
+    assert_eq!(s.stories().len(), 2);
+    let url: String = s
+        .env
+        .reader()
+        .query_row("SELECT url FROM items WHERE title = 'One'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(url, "https://www.e.org/one", "the link as published now");
+    serve("www.e.org", "Second text, corrected");
+    let edited = s.poll().await;
+    assert_eq!((edited.new, edited.updated), (0, 1));
+    // And back off `www.`.
+    serve("e.org", "Second text, corrected");
+    let back = s.poll().await;
+    assert_eq!((back.new, back.updated), (0, 0));
+    assert_eq!(s.env.count("SELECT count(*) FROM items"), 2);
+}
+
+/// Two feeds linking one article, one at `www.` and one without, with their
+/// own titles and words: one story (the same page), as two spellings of the
+/// scheme already were.
+#[tokio::test]
+async fn copies_linking_one_page_with_and_without_www_are_one_story() {
+    let s = Scenario::new(&["/a", "/b"], "").await;
+    s.serve(
+        "/a",
+        &[(
+            None,
+            Some("https://e.org/news/1"),
+            "Harbour reopens",
+            "Ships sail again.",
+        )],
+    );
+    s.serve(
+        "/b",
+        &[(
+            Some("b-1"),
+            Some("https://www.e.org/news/1"),
+            "Port traffic resumes after storm",
+            "A digest of the week's transport news.",
+        )],
+    );
+    assert_eq!(s.poll().await.new, 2);
+    assert_eq!(s.stories().len(), 1, "{:?}", s.titles());
+}
+
 #[tokio::test]
 async fn duplicate_guid_with_distinct_links() {
     let s = Scenario::new(&["/f"], "").await;

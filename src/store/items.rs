@@ -675,6 +675,8 @@ fn find_churned(
     // moved, is still recognised.
     const BY_LINK: &str = "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures, published_at, updated_at
          FROM items WHERE feed_id = ?1 AND canonical_url = ?2 LIMIT 2";
+    const BY_TWIN: &str = "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures, published_at, updated_at
+         FROM items WHERE feed_id = ?1 AND canonical_url = ?2 AND text_hash = ?3 LIMIT 2";
     // (On the partial index items_feed_text_hash.)
     const BY_TEXT: &str = "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures, published_at, updated_at
          FROM items WHERE feed_id = ?1 AND text_hash = ?2 AND canonical_url IS NULL LIMIT 2";
@@ -756,6 +758,14 @@ fn find_churned(
         // (A front page is where many entries point: it identifies none.)
         Some(c) if unique_link && specific(c) => {
             let mut rows = query(BY_LINK, &[&feed_id, c])?;
+            // The same title and text at the link's `www.` twin: the site
+            // moved to (or off) `www.`; its items were stored again.
+            if rows.is_empty()
+                && !it.text_hash.is_empty()
+                && let Some(twin) = crate::identity::www_twin(c)
+            {
+                rows = query(BY_TWIN, &[&feed_id, &twin, &it.text_hash])?;
+            }
             if rows.is_empty() && !it.text_hash.is_empty() {
                 rows = query(BY_TEXT, &[&feed_id, &it.text_hash])?;
                 if rows.is_empty() && link_is_guid(it) {
@@ -809,7 +819,14 @@ fn insert_item(
     let uid = free_uid(tx, feed, &it.key)?;
     let mut hubs = Vec::new();
     let link = it.canonical_url.as_deref().filter(|_| story_link);
+    // (Or at its `www.` twin: the same page.)
+    let twin = link.and_then(crate::identity::www_twin);
     let story = match story_by_url(tx, feed.id, link)? {
+        Some(s) => Some(s),
+        None if twin.is_some() => story_by_url(tx, feed.id, twin.as_deref())?,
+        None => None,
+    };
+    let story = match story {
         Some(s) => Some(s),
         None if rules.near_duplicates => match &it.fingerprint {
             Some(fp) => {

@@ -729,6 +729,19 @@ async fn find_churned(
                     &[&feed_id, cu],
                 )
                 .await?;
+            // (At the link's `www.` twin, with the same text: see SQLite's.)
+            let rows = match crate::identity::www_twin(cu) {
+                Some(twin) if rows.is_empty() && !it.text_hash.is_empty() => {
+                    tx.query(
+                        c,
+                        "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures, published_at, updated_at FROM items
+                         WHERE feed_id = $1 AND canonical_url = $2 AND text_hash = $3 LIMIT 2",
+                        &[&feed_id, &twin, &it.text_hash],
+                    )
+                    .await?
+                }
+                _ => rows,
+            };
             if rows.is_empty() && !it.text_hash.is_empty() {
                 let rows = tx.query(c, BY_TEXT, &[&feed_id, &it.text_hash]).await?;
                 if rows.is_empty() && crate::store::items::link_is_guid(it) {
@@ -775,7 +788,14 @@ async fn insert_item(
     let uid = free_uid(tx, feed, &it.key).await?;
     let mut hubs = Vec::new();
     let link = it.canonical_url.as_deref().filter(|_| story_link);
+    // (Or at its `www.` twin: see SQLite's.)
+    let twin = link.and_then(crate::identity::www_twin);
     let story = match story_by_url(tx, feed.id, link).await? {
+        Some(s) => Some(s),
+        None if twin.is_some() => story_by_url(tx, feed.id, twin.as_deref()).await?,
+        None => None,
+    };
+    let story = match story {
         Some(s) => Some(s),
         None if rules.near_duplicates => match &it.fingerprint {
             Some(fp) => {
