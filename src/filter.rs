@@ -270,6 +270,9 @@ pub struct Selection {
     pub output: Arc<Rules>,
     /// Stories carried by at least this many feeds (0 or 1: any).
     pub min_sources: usize,
+    /// The output's tags: its stories come from feeds with one of them
+    /// (empty: any feed). `feeds` then holds every feed.
+    pub tags: Vec<String>,
 }
 
 impl Selection {
@@ -278,7 +281,7 @@ impl Selection {
         Selection {
             feeds: feeds
                 .iter()
-                .filter(|f| !f.rules.is_empty() || !out.rules.is_empty())
+                .filter(|f| !f.rules.is_empty() || !out.rules.is_empty() || !out.tags.is_empty())
                 .map(|f| {
                     (
                         f.url().as_str().to_string(),
@@ -291,6 +294,7 @@ impl Selection {
                 .collect(),
             output: out.rules.clone(),
             min_sources: out.min_sources,
+            tags: out.tags.clone(),
         }
     }
 
@@ -307,6 +311,7 @@ impl Selection {
                 .collect(),
             output: Arc::default(),
             min_sources: 0,
+            tags: Vec::new(),
         }
     }
 
@@ -319,16 +324,80 @@ impl Selection {
     /// Whether the output shows this story: the item it shows (its first item
     /// from a feed the output selects) passes that feed's rules and the output's.
     pub fn keeps(&self, story: &Story) -> bool {
-        let feed = self.feeds.get(&story.source.feed_url);
+        self.own_rules_keep(story) && self.output.keeps(&self.view(story))
+    }
+
+    /// The story as the output shows it, or `None`: its items that their own
+    /// feeds' rules hide are no part of it (not a source either), and its
+    /// headline is the first item left from a feed the output selects, which
+    /// must pass the output's rules. One feed hiding its copy of a story hid
+    /// the story another feed carried, or was listed as one of its sources.
+    pub fn shown(&self, mut story: Story) -> Option<Story> {
+        let rest = std::mem::take(&mut story.rest);
+        let before = 1 + rest.len();
+        let mut items: Vec<Story> = std::iter::once(story.clone())
+            .chain(rest)
+            .filter(|s| self.own_rules_keep(s))
+            .collect();
+        if items.is_empty() || !self.selects(&items[0].source.feed_url) {
+            return None;
+        }
+        if items.len() < before && self.min_sources >= 2 {
+            let feeds: std::collections::HashSet<&str> =
+                items.iter().map(|s| s.source.feed_url.as_str()).collect();
+            if feeds.len() < self.min_sources {
+                return None;
+            }
+        }
+        let mut head = items.remove(0);
+        if items.len() + 1 < before {
+            // (The story's own place in the output stays.)
+            head.id = story.id;
+            head.uid = story.uid;
+            head.first_seen_at = story.first_seen_at;
+            head.changed_at = story.changed_at;
+            head.also.clear();
+            head.rest.clear();
+            head.join(items.into_iter().map(|mut s| {
+                s.also.clear();
+                s.rest.clear();
+                s
+            }));
+            story = head;
+        } else {
+            story.rest = std::iter::once(head).chain(items).skip(1).collect();
+        }
+        self.output.keeps(&self.view(&story)).then_some(story)
+    }
+
+    /// Whether the item `story` shows passes its own feed's rules.
+    fn own_rules_keep(&self, story: &Story) -> bool {
+        self.feeds
+            .get(&story.source.feed_url)
+            .is_none_or(|f| f.rules.keeps(&self.view(story)))
+    }
+
+    /// Whether the output takes stories from the feed at `url` (its tags).
+    fn selects(&self, url: &str) -> bool {
+        self.tags.is_empty()
+            || self
+                .feeds
+                .get(url)
+                .is_some_and(|f| f.tags.iter().any(|t| self.tags.contains(t)))
+    }
+
+    fn view<'a>(&'a self, story: &'a Story) -> ItemView<'a> {
         let no_tags: &[String] = &[];
-        let item = ItemView::new(
+        ItemView::new(
             story.title.as_deref().unwrap_or(""),
             story.html.as_deref().unwrap_or(""),
             story.author.as_deref().unwrap_or(""),
             story.link.as_deref().unwrap_or(""),
-            feed.map(|f| f.tags.as_slice()).unwrap_or(no_tags),
-        );
-        feed.is_none_or(|f| f.rules.keeps(&item)) && self.output.keeps(&item)
+            self.feeds
+                .get(&story.source.feed_url)
+                .map(|f| f.tags.as_slice())
+                .unwrap_or(no_tags),
+        )
     }
 }
 

@@ -376,3 +376,85 @@ async fn a_story_comes_into_a_tagged_or_shared_output_when_its_item_arrives() {
         ]
     );
 }
+
+/// A feed's rule hides its own copy of a story, never the story another feed
+/// carries: the story is shown by the other feed's item (whichever copy came
+/// first), the hidden copy is not one of its sources, and `min_sources`
+/// does not count it. Before, a story whose first copy a feed hid was in no
+/// output, and one whose first copy passed listed the hidden feed as a source.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_feeds_rule_hides_its_copy_not_another_feeds_story() {
+    for hidden_first in [true, false] {
+        let srv = FeedServer::start().await;
+        let a = Resource::feed(rss(
+            "Feed A",
+            &[(
+                Some("a1"),
+                Some("https://n.example/volcano"),
+                "Volcano erupts near airport",
+                "<p>Flights are cancelled.</p>",
+            )],
+        ))
+        .no_etag();
+        let b = Resource::feed(rss(
+            "Feed B",
+            &[
+                (
+                    Some("b1"),
+                    Some("https://n.example/volcano"),
+                    "SPONSORED: Volcano erupts near airport",
+                    "<p>Book a trip.</p>",
+                ),
+                (
+                    Some("b2"),
+                    Some("https://n.example/cruise"),
+                    "SPONSORED: Cruise deals",
+                    "<p>Sail away.</p>",
+                ),
+            ],
+        ))
+        .no_etag();
+        let empty = Resource::feed(rss("Empty", &[])).no_etag();
+        let (first, second) = if hidden_first {
+            ("/b.xml", "/a.xml")
+        } else {
+            ("/a.xml", "/b.xml")
+        };
+        srv.set(first, if hidden_first { b.clone() } else { a.clone() });
+        srv.set(second, empty);
+        let env = TestEnv::new();
+        let body = format!(
+            "[[feed]]\nurl = \"{}\"\n\n[[feed]]\nurl = \"{}\"\nexclude = [\"sponsored\"]\n\n\
+             [[output]]\nname = \"all\"\n\n[[output]]\nname = \"shared\"\nmin_sources = 2\n",
+            srv.url("/a.xml"),
+            srv.url("/b.xml")
+        );
+        let cfg = config_at(&env, &body);
+        poll(&cfg, env.open_store()).await.unwrap();
+        srv.set(second, if hidden_first { a } else { b });
+        poll(&cfg, env.open_store()).await.unwrap();
+        assert_eq!(
+            titles(&env, &cfg, "all"),
+            ["Volcano erupts near airport"],
+            "hidden copy first: {hidden_first}"
+        );
+        let out = cfg.outputs.iter().find(|o| o.name() == "all").unwrap();
+        let bytes = env
+            .open_store()
+            .with(|s| export::render_output(s, out, Format::Json, feedloom::now_unix(), None))
+            .unwrap();
+        let v: Value = serde_json::from_slice(&bytes).unwrap();
+        let sources = v["items"][0]["_feedloom"]["sources"].as_array().unwrap();
+        assert_eq!(
+            sources.len(),
+            1,
+            "hidden copy first: {hidden_first}: {sources:?}"
+        );
+        assert!(sources[0].to_string().contains("Feed A"), "{sources:?}");
+        assert_eq!(
+            titles(&env, &cfg, "shared"),
+            Vec::<String>::new(),
+            "hidden copy first: {hidden_first}"
+        );
+    }
+}

@@ -514,6 +514,7 @@ fn story(uid: &str, title: Option<&str>, link: Option<&str>, html: Option<&str>)
             None,
         ),
         also: Vec::new(),
+        rest: Vec::new(),
         enclosures: Vec::new(),
     }
 }

@@ -572,6 +572,7 @@ mod tests {
                 changed_at: 0,
                 source: src(h),
                 also: vec![src(h), src("https://ok.example/x")],
+                rest: vec![],
                 enclosures: Vec::new(),
             };
             check_story(&mut s);

@@ -320,7 +320,7 @@ pub fn select_stories_scanned(
             .map(|s| crate::store::queries::Cursor::after(s, q.updates));
         scanned += n;
         for s in batch {
-            if sel.keeps(&s) {
+            if let Some(s) = sel.shown(s) {
                 out.push(s);
                 if out.len() >= q.limit {
                     return Ok((out, None));
@@ -954,6 +954,7 @@ mod tests {
                 link: None,
             },
             also: Vec::new(),
+            rest: Vec::new(),
             enclosures: Vec::new(),
         }
     }

@@ -34,6 +34,10 @@ pub struct Story {
     pub also: Vec<Source>,
     /// The files its first item carries (`items.enclosures`), checked again.
     pub enclosures: Vec<crate::parse::Enclosure>,
+    /// Its other items, as [`Story::join`] took them (their feeds are
+    /// `also`): an output whose rules hide the headline shows the story by
+    /// the next one they keep ([`crate::filter::Selection::shown`]).
+    pub rest: Vec<Story>,
 }
 
 impl Story {
@@ -62,6 +66,7 @@ impl Story {
             },
             also: Vec::new(),
             enclosures: Vec::new(),
+            rest: Vec::new(),
             ..story.clone()
         }
     }
@@ -399,9 +404,10 @@ impl Story {
     pub(crate) fn join(&mut self, others: impl Iterator<Item = Story>) {
         for other in others {
             if self.enclosures.is_empty() {
-                self.enclosures = other.enclosures;
+                self.enclosures = other.enclosures.clone();
             }
-            self.also.push(other.source);
+            self.also.push(other.source.clone());
+            self.rest.push(other);
         }
     }
 }
@@ -425,6 +431,7 @@ fn story_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Story> {
             link,
         },
         also: Vec::new(),
+        rest: Vec::new(),
         id: r.get(12)?,
         summary: r.get(13)?,
         // (Anything but text, written by another program, reads as none.)

@@ -796,6 +796,7 @@ impl Store {
                                 link,
                             },
                             also: Vec::new(),
+                            rest: Vec::new(),
                             enclosures: Vec::new(),
                         })
                     })

@@ -435,6 +435,7 @@ mod tests {
                 changed_at: 1_000_000 - i,
                 source: src("a"),
                 also: vec![src("b")],
+                rest: vec![],
                 enclosures: Vec::new(),
             },
             html: Some(html.into()),

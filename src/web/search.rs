@@ -384,6 +384,7 @@ mod tests {
                     link: None,
                 },
                 also: vec![],
+                rest: vec![],
                 enclosures: Vec::new(),
             },
             score: -1.0,

@@ -76,6 +76,7 @@ fn story_row(r: &Row) -> Story {
             link,
         },
         also: Vec::new(),
+        rest: Vec::new(),
         id: r.get(12),
         summary: r.get(13),
         enclosures: crate::parse::enclosures::decode(
@@ -390,6 +391,7 @@ impl PgStore {
                     link,
                 },
                 also: Vec::new(),
+                rest: Vec::new(),
                 enclosures: Vec::new(),
             };
             let kept = if q.headline {
