@@ -103,7 +103,7 @@ impl Plan {
         let spread = cfg.defaults.spread.0;
         let defaults = cfg.defaults.clone();
         let every_list: Vec<Every> = cfg.feeds.iter().map(|f| Every::of(f, &defaults)).collect();
-        let refs = store.sync_config(&cfg.feeds).await?;
+        let mut refs = store.sync_config(&cfg.feeds).await?;
         let now = crate::now_unix();
         // A reload that changed a feed's `every` or `cron`, or brought back a
         // feed removed before (its row keeps the old schedule's time): its
@@ -136,6 +136,14 @@ impl Plan {
                     feeds = earlier.len(),
                     "schedule changed: next fetches moved to the new schedule"
                 );
+                // (Their next fetches as they are now: the old, far one was
+                // taken for a clock that had been ahead, and made due now.)
+                let moved: HashMap<i64, i64> = earlier.iter().copied().collect();
+                for f in &mut refs {
+                    if let Some(at) = moved.get(&f.id) {
+                        f.next_fetch_at = Some(*at);
+                    }
+                }
                 store.fetch_earlier(earlier).await?;
             }
         }
@@ -476,7 +484,13 @@ pub async fn run(
                         path: plan.cfg.source.clone(),
                         source: std::io::Error::new(
                             std::io::ErrorKind::InvalidInput,
-                            "not a plain file (a pipe?): it cannot be read again; restart to change the config",
+                            // (A folder put in its place is said as such: it
+                            // reloads once the file is back.)
+                            if plan.cfg.source.is_dir() {
+                                "a folder, not the config file; put the file back and reload again"
+                            } else {
+                                "not a plain file (a pipe?): it cannot be read again; restart to change the config"
+                            },
                         ),
                     }),
                     // An empty file while the running config names feeds is

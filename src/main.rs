@@ -120,7 +120,9 @@ fn init_tracing(format: LogFormat) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(commands::poll::LogWriter);
+        .with_writer(commands::poll::LogWriter)
+        // (A failed write is not reported on stderr, which just failed.)
+        .log_internal_errors(false);
     match format {
         LogFormat::Human => builder.init(),
         LogFormat::Json => builder.json().init(),

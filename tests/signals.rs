@@ -450,3 +450,98 @@ async fn get(url: &str) -> (u16, String) {
     let r = reqwest::get(url).await.unwrap();
     (r.status().as_u16(), r.text().await.unwrap())
 }
+
+/// A daemon whose stderr cannot be written (a pipe whose reader is gone, as
+/// `run 2>&1 | head`, or a log on a full disk) goes on fetching: its log
+/// lines are lost, not the daemon. It exited 101 at its first log line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_daemon_whose_log_cannot_be_written_keeps_running() {
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/a.xml",
+        Resource::feed(rss("A", &[(Some("a"), None, "a", "d")])).no_etag(),
+    );
+    let env = TestEnv::new();
+    let cfg = write_config(&env, &feed_every_second(&srv, "/a.xml"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_feedloom"))
+        .arg("--config")
+        .arg(&cfg)
+        .arg("run")
+        .env("FEEDLOOM_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    let fetches = || srv.seen().iter().filter(|s| s.path == "/a.xml").count();
+    let fetched = until(20, || fetches() >= 3).await;
+    let exited = child.try_wait().unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        fetched && exited.is_none(),
+        "exited: {exited:?}, fetches: {}",
+        fetches()
+    );
+}
+
+/// A reload that shortens a feed's long schedule moves its next fetch to the
+/// new schedule's next time, and says only that: the old, far time was taken
+/// for one a clock ahead had set ("the clock was ahead", a warning) and the
+/// feed fetched at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_shortening_a_schedule_blames_no_clock() {
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/a.xml",
+        Resource::feed(rss("A", &[(Some("a"), None, "a", "d")])).no_etag(),
+    );
+    let env = TestEnv::new();
+    let feed = |every: &str| {
+        format!(
+            "[defaults]\nspread = \"0s\"\n\n[[feed]]\nurl = \"{}\"\nevery = \"{every}\"\n",
+            srv.url("/a.xml")
+        )
+    };
+    let cfg = write_config(&env, &feed("7d"));
+    let d = Daemon::start(&cfg);
+    let fetches = || srv.seen().iter().filter(|s| s.path == "/a.xml").count();
+    // (Its first fetch stored: its next is a week away.)
+    let stored = || fetches() == 1 && d.log_has("fetched status=ok");
+    assert!(until(20, stored).await, "{}", d.log());
+    let cfg2 = write_config(&env, &feed("1h"));
+    assert_eq!(cfg, cfg2);
+    d.signal("HUP");
+    assert!(
+        until(10, || d.log_has("config reloaded")).await,
+        "{}",
+        d.log()
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let log = d.log();
+    assert!(log.contains("schedule changed"), "{log}");
+    assert!(!log.contains("clock was ahead"), "{log}");
+    assert_eq!(fetches(), 1, "fetched at once: {log}");
+}
+
+/// A config path that became a folder is said to be one on reload (it was
+/// "not a plain file (a pipe?) ... restart"), and the file put back reloads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_config_replaced_by_a_folder_is_named_as_one_and_reloads_once_back() {
+    let (srv, _env, cfg, d) = daemon_fetching_a().await;
+    let saved = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::remove_file(&cfg).unwrap();
+    std::fs::create_dir(&cfg).unwrap();
+    d.signal("HUP");
+    assert!(
+        until(10, || d.log_has("a folder, not the config file")).await,
+        "{}",
+        d.log()
+    );
+    assert!(!d.log_has("a pipe?"), "{}", d.log());
+    std::fs::remove_dir(&cfg).unwrap();
+    std::fs::write(&cfg, saved.replace("/a.xml", "/b.xml")).unwrap();
+    d.signal("HUP");
+    let fetched_b = || srv.seen().iter().any(|s| s.path == "/b.xml");
+    assert!(until(10, fetched_b).await, "{}", d.log());
+}

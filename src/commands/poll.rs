@@ -79,18 +79,23 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogWriter {
     }
 }
 
+/// A log line that cannot be written (stderr on a full disk, a pipe whose
+/// reader is gone) is lost, and the program goes on: the daemon died of it
+/// (tracing reports a failed write on stderr, which failed too, and
+/// panicked) while a full store alone left it serving `/healthz`.
 impl Write for LogWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let bar = ACTIVE.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        match bar {
-            Some(bar) => bar.suspend(|| std::io::stderr().write_all(buf))?,
-            None => std::io::stderr().write_all(buf)?,
-        }
+        let _ = match bar {
+            Some(bar) => bar.suspend(|| std::io::stderr().write_all(buf)),
+            None => std::io::stderr().write_all(buf),
+        };
         Ok(buf.len())
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        std::io::stderr().flush()
+        let _ = std::io::stderr().flush();
+        Ok(())
     }
 }
 
