@@ -1202,3 +1202,67 @@ fn integrity(env: &TestEnv) -> String {
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap()
 }
+
+/// A server that closes a kept-alive connection as the next request arrives
+/// on it, unanswered (its idle timeout firing just then): the request is
+/// asked once more on a new connection, as curl and browsers do, and every
+/// feed of that host is fetched. Every second feed had failed with
+/// "connection closed".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kept_alive_connection_closed_unanswered_is_asked_again() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut answered = 0;
+                let mut chunk = [0u8; 4096];
+                loop {
+                    let Ok(n) = sock.read(&mut chunk).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let request = String::from_utf8_lossy(&buf[..end]).to_string();
+                        buf.drain(..end + 4);
+                        if answered == 1 {
+                            // The second request on this connection: closed.
+                            return;
+                        }
+                        answered += 1;
+                        let path = request.split(' ').nth(1).unwrap_or("/").to_string();
+                        let body = rss(
+                            &format!("Feed {path}"),
+                            &[(Some(path.as_str()), None, "An item", "Text.")],
+                        );
+                        let head = format!(
+                            "HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n\
+                             Content-Length: {}\r\nConnection: keep-alive\r\n\r\n",
+                            body.len()
+                        );
+                        if sock.write_all(head.as_bytes()).await.is_err()
+                            || sock.write_all(body.as_bytes()).await.is_err()
+                        {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    let env = TestEnv::new();
+    let mut body = "[fetch]\nper_host = 1\nhost_gap = \"0s\"\n\n".to_string();
+    for i in 0..4 {
+        body.push_str(&format!("[[feed]]\nurl = \"http://{addr}/k{i}.xml\"\n\n"));
+    }
+    let cfg = env.config(&body);
+    let (summary, _) = poll(&cfg, env.open_store()).await.unwrap();
+    assert_eq!((summary.ok, summary.failed), (4, 0), "{}", all_text(&env));
+}

@@ -355,10 +355,19 @@ impl Fetcher {
                 // Not to be reused soon: closed after the response, not pooled.
                 req = req.header(header::CONNECTION, "close");
             }
-            let resp = deadline
-                .run(&current, req.send())
-                .await?
-                .map_err(|e| self.request_error(&current, home, e, None))?;
+            // A connection the server closed or reset before answering (a
+            // kept-alive one it had just timed out, as it reused it) is asked
+            // once more on another, as browsers and curl do: a GET may be.
+            let again = req.try_clone();
+            let sent = match (deadline.run(&current, req.send()).await?, again) {
+                (Err(e), Some(again)) if self.closed_unanswered(&e) => {
+                    tracing::debug!(url = %current, error = %crate::error::chain(&e),
+                        "connection closed before an answer: asking again");
+                    deadline.run(&current, again.send()).await?
+                }
+                (sent, _) => sent,
+            };
+            let resp = sent.map_err(|e| self.request_error(&current, home, e, None))?;
             let status = resp.status().as_u16();
             if matches!(status, 301 | 302 | 303 | 307 | 308) {
                 let location = resp
@@ -525,6 +534,23 @@ impl Fetcher {
     /// A failed request as the feed's error: refused by the network guard, or
     /// the root cause ([`NetFailure::of`]). The client's whole chain of causes
     /// goes to the debug log.
+    /// Whether a request failed as the server closed or reset its
+    /// connection before any answer.
+    fn closed_unanswered(&self, e: &reqwest::Error) -> bool {
+        guard::find_blocked(e).is_none()
+            && matches!(
+                NetFailure::of(e, self.limits(), None),
+                NetFailure::Closed | NetFailure::Reset
+            )
+    }
+
+    fn limits(&self) -> Timeouts {
+        Timeouts {
+            total: self.cfg.timeout.0,
+            connect: connect_timeout(&self.cfg),
+        }
+    }
+
     fn request_error(
         &self,
         url: &Url,
@@ -543,11 +569,7 @@ impl Fetcher {
             };
         }
         tracing::debug!(url = %url, error = %crate::error::chain(&e), "request failed");
-        let limits = Timeouts {
-            total: self.cfg.timeout.0,
-            connect: connect_timeout(&self.cfg),
-        };
-        match NetFailure::of(&e, limits, body) {
+        match NetFailure::of(&e, self.limits(), body) {
             NetFailure::Timeout(after) => FetchError::Timeout {
                 url: url.to_string(),
                 after,
