@@ -36,7 +36,7 @@ pub fn cache_hints(h: &HeaderMap) -> CacheHints {
                 let (k, v) = d.split_once('=')?;
                 let k = k.trim().to_ascii_lowercase();
                 (k == "max-age" || k == "s-maxage")
-                    .then(|| v.trim().trim_matches('"').parse::<u64>().ok())
+                    .then(|| delta_seconds(v.trim().trim_matches('"')))
                     .flatten()
             })
         })
@@ -54,17 +54,27 @@ pub fn cache_hints(h: &HeaderMap) -> CacheHints {
     let age = h
         .get(header::AGE)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
+        .and_then(|v| delta_seconds(v.trim()))
         .map_or(Duration::ZERO, Duration::from_secs);
     let fresh_for = fresh_for.map(|f| f.saturating_sub(age));
     CacheHints { fresh_for }
+}
+
+/// A count of seconds (RFC 9111 §1.2.2: digits only), one too large to
+/// hold read as 2^31 as the RFC asks (`Retry-After:
+/// 99999999999999999999` had been no wait at all, `max-age` of as many
+/// digits no hint).
+fn delta_seconds(s: &str) -> Option<u64> {
+    const MOST: u64 = 1 << 31;
+    (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| s.parse::<u64>().map_or(MOST, |n| n.min(MOST)))
 }
 
 /// Retry-After in seconds or as an HTTP date.
 pub fn retry_after(h: &HeaderMap) -> Option<Duration> {
     let v = h.get(header::RETRY_AFTER)?;
     let s = v.to_str().ok()?.trim();
-    if let Ok(secs) = s.parse::<u64>() {
+    if let Some(secs) = delta_seconds(s) {
         return Some(Duration::from_secs(secs));
     }
     let at = http_date(v)?;
@@ -133,6 +143,29 @@ mod tests {
         let h = headers(&[("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT")]);
         assert_eq!(retry_after(&h), Some(Duration::ZERO));
         assert_eq!(retry_after(&headers(&[("retry-after", "soon")])), None);
+        // Past what a u64 holds, or beyond 2^31: 2^31 seconds; a fraction
+        // or a sign is no count of seconds.
+        let most = Some(Duration::from_secs(1 << 31));
+        for huge in [
+            "18446744073709551616",
+            "99999999999999999999",
+            "18446744073709551615",
+        ] {
+            assert_eq!(
+                retry_after(&headers(&[("retry-after", huge)])),
+                most,
+                "{huge}"
+            );
+        }
+        assert_eq!(retry_after(&headers(&[("retry-after", "120.5")])), None);
+        assert_eq!(retry_after(&headers(&[("retry-after", "+5")])), None);
+        let h = headers(&[("cache-control", "max-age=999999999999999999999")]);
+        assert_eq!(cache_hints(&h).fresh_for, most);
+        let h = headers(&[
+            ("cache-control", "max-age=3600"),
+            ("age", "99999999999999999999"),
+        ]);
+        assert_eq!(cache_hints(&h).fresh_for, Some(Duration::ZERO));
         // A date in the future, in each of the three forms (RFC 9110 5.6.7).
         let at = chrono::Utc::now() + chrono::Duration::days(2 * 366);
         for form in [
