@@ -107,7 +107,7 @@ pub fn sanitize(html: &str, base: Option<&str>) -> String {
         .and_then(urls::web_base)
         .or_else(|| base.and_then(urls::web_base));
     BASE.with(|b| *b.borrow_mut() = base);
-    let clean = SANITIZER.clean(html).to_string();
+    let clean = SANITIZER.clean(&void_end_tags_dropped(html)).to_string();
     BASE.with(|b| *b.borrow_mut() = None);
     // Nor the control characters HTML and XML forbid (an ESC or BEL in a
     // story reached the river page as it was).
@@ -115,6 +115,47 @@ pub fn sanitize(html: &str, base: Option<&str>) -> String {
         Cow::Borrowed(_) => clean,
         Cow::Owned(o) => o,
     }
+}
+
+/// Elements HTML writes without an end tag.
+const VOID: &[&str] = &[
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
+    "track", "wbr",
+];
+
+/// `html` without the end tag of an empty element written right after its
+/// start tag (`<br></br>`, as Atom XHTML content is stored): HTML reads such
+/// a `</br>` as a second line break, and every break was doubled. A `</br>`
+/// alone (a line break as some authors write it) stays one.
+fn void_end_tags_dropped(html: &str) -> Cow<'_, str> {
+    if !html.contains("></") {
+        return Cow::Borrowed(html);
+    }
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(at) = rest.find("></") {
+        let (before, after) = rest.split_at(at + 1);
+        out.push_str(before);
+        rest = after;
+        let name_end = rest[2..]
+            .find(|c: char| !c.is_ascii_alphanumeric())
+            .map_or(rest.len(), |i| i + 2);
+        let name = &rest[2..name_end];
+        let closes = rest[name_end..].trim_start().starts_with('>');
+        let start = out.rfind('<').map(|i| &out[i + 1..]).unwrap_or("");
+        let opened = start
+            .get(..name.len())
+            .is_some_and(|n| n.eq_ignore_ascii_case(name))
+            && start[name.len()..].starts_with(['>', ' ', '/', '\t', '\n', '\r']);
+        if closes && opened && VOID.iter().any(|v| v.eq_ignore_ascii_case(name)) {
+            let gt = rest[name_end..]
+                .find('>')
+                .map_or(rest.len(), |i| name_end + i + 1);
+            rest = &rest[gt..];
+        }
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
 }
 
 /// `html` without a `<base href="…">` it starts with, and that base.
@@ -340,7 +381,13 @@ pub fn check_story(story: &mut Story) {
     let uid = story.uid.as_str();
     story.link = checked_link(story.link.take(), uid, "link");
     story.title = story.title.take().map(plain);
-    story.author = story.author.take().map(plain);
+    // (One made only of such characters is no author: it was published as
+    // an empty name.)
+    story.author = story
+        .author
+        .take()
+        .map(plain)
+        .filter(|a| !a.trim().is_empty());
     check_source(&mut story.source, uid);
     for s in &mut story.also {
         check_source(s, uid);
@@ -550,6 +597,21 @@ mod tests {
     }
 
     #[test]
+    fn empty_elements_written_with_end_tags_are_one() {
+        let html = "<p>one<br></br>two<BR class=\"x\"></Br >three</br>four<hr></hr><p></p></p><img src=\"https://e.org/a.png\"></img>";
+        assert_eq!(
+            void_end_tags_dropped(html),
+            "<p>one<br>two<BR class=\"x\">three</br>four<hr><p></p></p><img src=\"https://e.org/a.png\">"
+        );
+        let out = sanitize("<p>line one<br></br>line two</p>", None);
+        assert_eq!(out.matches("<br>").count(), 1, "{out}");
+        // A `</br>` written alone is a break still.
+        let out = sanitize("<p>a</br>b</p>", None);
+        assert_eq!(out.matches("<br>").count(), 1, "{out}");
+        assert_eq!(void_end_tags_dropped("plain <b></b>"), "plain <b></b>");
+    }
+
+    #[test]
     fn story_links_are_checked_everywhere() {
         let src = |link: &str| Source {
             feed_url: "https://e.org/f".into(),
@@ -563,7 +625,7 @@ mod tests {
                 uid: "u".into(),
                 link: Some(h.to_string()),
                 title: Some("t\u{2066}".into()),
-                author: None,
+                author: Some("\u{1}\u{7} \u{202E}".into()),
                 html: None,
                 summary: None,
                 published_at: None,
@@ -581,6 +643,8 @@ mod tests {
             assert_eq!((&s.also[0].link, &s.also[0].site_url), (&None, &None));
             assert_eq!(s.also[1].link.as_deref(), Some("https://ok.example/x"));
             assert_eq!(s.title.as_deref(), Some("t"));
+            // An author of control characters alone is none.
+            assert_eq!(s.author, None);
             assert_eq!(s.source.title.as_deref(), Some("Feedname"));
         }
     }
