@@ -1111,6 +1111,17 @@ async fn adding_the_address_a_feed_moved_to_is_refused() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let out = feedloom(&cfg, &["add", &new]).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
+    // Both written in the config by hand (or both imported before the
+    // move): each poll says so, naming the old address.
+    std::fs::write(&cfg, format!("{}\n[[feed]]\nurl = \"{old}\"\n", read(&cfg))).unwrap();
+    let out = feedloom(&cfg, &["poll"]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("moved to an address the config names too")
+            && text(&out.stderr).contains(&old),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 /// A config that is not UTF-8 is the config's fault for every command (exit

@@ -212,10 +212,12 @@ impl Backend {
         feeds: &[F],
     ) -> Result<Vec<FeedRef>, StoreError> {
         let specs: Vec<FeedSpec> = feeds.iter().map(AsFeedSpec::feed_spec).collect();
-        match self {
+        let refs = match self {
             Backend::Sqlite(s) => s.call(move |st| st.sync_config(&specs)).await,
             Backend::Postgres(p) => p.sync_config(&specs).await,
-        }
+        }?;
+        warn_fetched_twice(&refs);
+        Ok(refs)
     }
 
     /// Sets first fetch times of due feeds (see [`Store::spread_due`]).
@@ -471,6 +473,26 @@ impl Backend {
         match self {
             Backend::Sqlite(_) => std::future::pending().await,
             Backend::Postgres(p) => p.changed_elsewhere().await,
+        }
+    }
+}
+
+/// Warns of each configured feed that permanent redirects moved to an
+/// address the config names too (an OPML import of the old and the new
+/// address): both rows fetch it on every round, and each story of it has
+/// two sources. (Said on every start, reload and poll until the old one
+/// leaves the config.)
+fn warn_fetched_twice(refs: &[FeedRef]) {
+    let named: std::collections::HashMap<&str, &FeedRef> =
+        refs.iter().map(|f| (f.url.as_str(), f)).collect();
+    for f in refs.iter().filter(|f| f.enabled && f.fetch_url != f.url) {
+        if let Some(other) = named.get(f.fetch_url.as_str()).filter(|o| o.id != f.id) {
+            tracing::warn!(
+                feed = %crate::urls::shown_feed_url(f.url.as_str()),
+                moved_to = %crate::urls::shown_feed_url(other.url.as_str()),
+                "this feed moved to an address the config names too: both fetch it and \
+                 every story of it has two sources; remove the old address from the config"
+            );
         }
     }
 }
