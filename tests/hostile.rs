@@ -1207,16 +1207,20 @@ fn integrity(env: &TestEnv) -> String {
 /// on it, unanswered (its idle timeout firing just then): the request is
 /// asked once more on a new connection, as curl and browsers do, and every
 /// feed of that host is fetched. Every second feed had failed with
-/// "connection closed".
+/// "connection closed". Asked again in the host's turn: `host_gap` holds
+/// between every two requests the server sees.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kept_alive_connection_closed_unanswered_is_asked_again() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let arrivals = Arc::new(Mutex::new(Vec::<std::time::Instant>::new()));
+    let seen = arrivals.clone();
     tokio::spawn(async move {
         loop {
             let Ok((mut sock, _)) = listener.accept().await else {
                 return;
             };
+            let seen = seen.clone();
             tokio::spawn(async move {
                 let mut buf = Vec::new();
                 let mut answered = 0;
@@ -1232,6 +1236,7 @@ async fn a_kept_alive_connection_closed_unanswered_is_asked_again() {
                     while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
                         let request = String::from_utf8_lossy(&buf[..end]).to_string();
                         buf.drain(..end + 4);
+                        seen.lock().unwrap().push(std::time::Instant::now());
                         if answered == 1 {
                             // The second request on this connection: closed.
                             return;
@@ -1258,11 +1263,28 @@ async fn a_kept_alive_connection_closed_unanswered_is_asked_again() {
         }
     });
     let env = TestEnv::new();
-    let mut body = "[fetch]\nper_host = 1\nhost_gap = \"0s\"\n\n".to_string();
+    let mut body = "[fetch]\nper_host = 1\nhost_gap = \"300ms\"\n\n".to_string();
     for i in 0..4 {
         body.push_str(&format!("[[feed]]\nurl = \"http://{addr}/k{i}.xml\"\n\n"));
     }
     let cfg = env.config(&body);
     let (summary, _) = poll(&cfg, env.open_store()).await.unwrap();
-    assert_eq!((summary.ok, summary.failed), (4, 0), "{}", all_text(&env));
+    let errors: Vec<String> = env
+        .reader()
+        .prepare("SELECT url || ': ' || last_error FROM feeds WHERE last_error IS NOT NULL")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!((summary.ok, summary.failed), (4, 0), "{errors:?}");
+    let arrivals = arrivals.lock().unwrap().clone();
+    assert!(arrivals.len() > 4, "{}", arrivals.len());
+    for pair in arrivals.windows(2) {
+        let gap = pair[1] - pair[0];
+        assert!(
+            gap >= Duration::from_millis(250),
+            "{gap:?} between two requests"
+        );
+    }
 }

@@ -148,6 +148,10 @@ pub struct Fetcher {
     home: reqwest::Client,
     /// For every other hop: resolved addresses checked by the guard.
     guarded: reqwest::Client,
+    /// The two without idle connections: a request asked again goes on a
+    /// new one (another kept-alive one may be as stale as the first).
+    home_fresh: reqwest::Client,
+    guarded_fresh: reqwest::Client,
     policy: Arc<Policy>,
     cfg: Arc<FetchConfig>,
     slots: Arc<politeness::Slots>,
@@ -177,7 +181,7 @@ impl Fetcher {
             allow_private: cfg.allow_private_networks,
             treat_as_public: net.treat_as_public.clone(),
         });
-        let client = |check: bool| {
+        let client = |check: bool, idle: usize| {
             reqwest::Client::builder()
                 .user_agent(cfg.user_agent.clone())
                 // (The whole request's time, `fetch.timeout`, is kept by
@@ -194,7 +198,7 @@ impl Fetcher {
                     header::ACCEPT_ENCODING,
                     header::HeaderValue::from_static("gzip, br, deflate"),
                 )]))
-                .pool_max_idle_per_host(cfg.per_host)
+                .pool_max_idle_per_host(idle)
                 .pool_idle_timeout(IDLE_CONNECTION)
                 .dns_resolver(Arc::new(GuardedResolver {
                     lookup: net.lookup.clone(),
@@ -204,8 +208,10 @@ impl Fetcher {
                 .build()
         };
         Ok(Fetcher {
-            home: client(false)?,
-            guarded: client(!cfg.allow_private_networks)?,
+            home: client(false, cfg.per_host)?,
+            guarded: client(!cfg.allow_private_networks, cfg.per_host)?,
+            home_fresh: client(false, 0)?,
+            guarded_fresh: client(!cfg.allow_private_networks, 0)?,
             policy,
             budget: Arc::new(Budget::new(
                 cfg.max_buffered(),
@@ -306,8 +312,10 @@ impl Fetcher {
         let mut current = url.clone();
         let mut permanent = true;
         let mut hops = 0usize;
+        // The failure of a request asked once more (see below).
+        let mut first_failure: Option<reqwest::Error> = None;
         loop {
-            if hops > 0 {
+            if hops > 0 || first_failure.is_some() {
                 let waited = tokio::time::Instant::now();
                 self.slots.reacquire(slot, &current).await;
                 deadline.at += waited.elapsed();
@@ -340,7 +348,12 @@ impl Fetcher {
                     own_host: home,
                 });
             }
-            let client = if trusted { &self.home } else { &self.guarded };
+            let client = match (trusted, first_failure.is_some()) {
+                (true, false) => &self.home,
+                (false, false) => &self.guarded,
+                (true, true) => &self.home_fresh,
+                (false, true) => &self.guarded_fresh,
+            };
             let mut req = client.get(current.clone());
             if let Some(etag) = &v.etag {
                 req = req.header(header::IF_NONE_MATCH, etag);
@@ -357,17 +370,31 @@ impl Fetcher {
             }
             // A connection the server closed or reset before answering (a
             // kept-alive one it had just timed out, as it reused it) is asked
-            // once more on another, as browsers and curl do: a GET may be.
-            let again = req.try_clone();
-            let sent = match (deadline.run(&current, req.send()).await?, again) {
-                (Err(e), Some(again)) if self.closed_unanswered(&e) => {
+            // once more, as browsers and curl do (a GET may be): in the host's
+            // turn again, unless the host asked for time meanwhile. Should
+            // that fail too, the first failure is what is said.
+            let sent = match deadline.run(&current, req.send()).await {
+                Ok(sent) => sent,
+                Err(late) => {
+                    return Err(match first_failure {
+                        Some(e) => self.request_error(&current, home, e, None),
+                        None => late,
+                    });
+                }
+            };
+            let resp = match sent {
+                Ok(resp) => resp,
+                Err(e) if first_failure.is_none() && self.closed_unanswered(&e) => {
                     tracing::debug!(url = %current, error = %crate::error::chain(&e),
                         "connection closed before an answer: asking again");
-                    deadline.run(&current, again.send()).await?
+                    first_failure = Some(e);
+                    continue;
                 }
-                (sent, _) => sent,
+                Err(e) => {
+                    let e = first_failure.take().unwrap_or(e);
+                    return Err(self.request_error(&current, home, e, None));
+                }
             };
-            let resp = sent.map_err(|e| self.request_error(&current, home, e, None))?;
             let status = resp.status().as_u16();
             if matches!(status, 301 | 302 | 303 | 307 | 308) {
                 let location = resp
