@@ -465,6 +465,17 @@ pub fn titled_link_key(key: &str, title: Option<&str>) -> Option<String> {
     })
 }
 
+/// For an entry keyed by its link alone (`link:URL`), the key it had at the
+/// link's [`www_twin`]: a pruned item of a site that moved to `www.` (or off
+/// it) since is tombstoned under that one.
+pub fn twin_link_key(it: &Identified) -> Option<String> {
+    let c = it.canonical_url.as_deref()?;
+    (it.kind == KeyKind::Link && it.key == indexable(format!("link:{c}")))
+        .then(|| www_twin(c))
+        .flatten()
+        .map(|t| indexable(format!("link:{t}")))
+}
+
 /// Identifies every entry of one document. Entries that are the same item twice
 /// (same key) are kept once, the first time. Entries sharing a guid but carrying
 /// different links are distinct items, and so are entries sharing a guid (and

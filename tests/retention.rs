@@ -829,3 +829,42 @@ async fn prune_that_cannot_write_the_outputs_again_fails() {
         text(&out.stdout)
     );
 }
+
+/// A pruned item of a site that then moves to `www.` (its items without
+/// guid, keyed by their links) does not come back as new at its `www.` link:
+/// its tombstone is found under the link's twin too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pruned_item_does_not_come_back_when_its_site_moves_to_www() {
+    let srv = FeedServer::start().await;
+    let serve = |host: &str, n: usize| {
+        let links: Vec<String> = (0..n).map(|i| format!("https://{host}/post/{i}")).collect();
+        let titles: Vec<String> = (0..n).map(|i| format!("Harbour story {i}")).collect();
+        let v: Vec<(Option<&str>, Option<&str>, &str, &str)> = links
+            .iter()
+            .zip(&titles)
+            .rev()
+            .map(|(l, t)| (None, Some(l.as_str()), t.as_str(), "Calm seas today."))
+            .collect();
+        srv.set("/a.xml", Resource::feed(rss("F", &v)));
+    };
+    serve("w.example", 3);
+    let env = TestEnv::new();
+    let cfg = env.config(&format!(
+        "keep = \"2d\"\n\n[fetch]\nhost_gap = \"0s\"\n\n{}",
+        feeds_toml(&[srv.url("/a.xml")])
+    ));
+    let config_path = env.path("feedloom.toml");
+    poll(&cfg, env.open_store()).await.unwrap();
+    three_days_of_304(&env);
+    let out = feedloom(&config_path, &["prune"]);
+    assert!(
+        text(&out.stdout).contains("removed 3 items"),
+        "{}",
+        text(&out.stdout)
+    );
+    // The site moves to www. and posts one more entry: one new item.
+    serve("www.w.example", 4);
+    let (summary, _) = poll(&cfg, env.open_store()).await.unwrap();
+    assert_eq!(summary.new, 1, "{summary}");
+    assert_eq!(env.count("SELECT count(*) FROM items"), 1);
+}

@@ -296,6 +296,10 @@ impl Store {
                     || crate::identity::guid_link_key(it)
                         .map(|k| super::prune::tombstoned(&tx, feed.id, &k, now))
                         .transpose()?
+                        .unwrap_or(false)
+                    || crate::identity::twin_link_key(it)
+                        .map(|k| super::prune::tombstoned(&tx, feed.id, &k, now))
+                        .transpose()?
                         .unwrap_or(false) => {}
                 None => {
                     let (joined, id) =

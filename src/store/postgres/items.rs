@@ -355,6 +355,10 @@ impl PgStore {
                     || match crate::identity::guid_link_key(it) {
                         Some(k) => tombstoned(&mut tx, feed.id, &k, now).await?,
                         None => false,
+                    }
+                    || match crate::identity::twin_link_key(it) {
+                        Some(k) => tombstoned(&mut tx, feed.id, &k, now).await?,
+                        None => false,
                     } => {}
                 None => {
                     let joined = insert_item(&mut tx, feed, it, story_link, now, rules).await?;
