@@ -335,6 +335,13 @@ impl Selection {
     pub fn shown(&self, mut story: Story) -> Option<Story> {
         let rest = std::mem::take(&mut story.rest);
         let before = 1 + rest.len();
+        let joined = story.files_joined;
+        if joined {
+            // (Its own files are none; another item's are joined again
+            // below from the items kept only.)
+            story.enclosures.clear();
+            story.files_joined = false;
+        }
         let mut items: Vec<Story> = std::iter::once(story.clone())
             .chain(rest)
             .filter(|s| self.own_rules_keep(s))
@@ -350,7 +357,7 @@ impl Selection {
             }
         }
         let mut head = items.remove(0);
-        if items.len() + 1 < before {
+        if items.len() + 1 < before || joined {
             // (The story's own place in the output stays.)
             head.id = story.id;
             head.uid = story.uid;

@@ -412,6 +412,11 @@ async fn a_feeds_rule_hides_its_copy_not_another_feeds_story() {
                     "<p>Sail away.</p>",
                 ),
             ],
+        )
+        // (Its files are its own: not the story's either.)
+        .replace(
+            "</item>",
+            "<enclosure url=\"https://cdn.example/ad.mp3\" type=\"audio/mpeg\" length=\"9\"/></item>",
         ))
         .no_etag();
         let empty = Resource::feed(rss("Empty", &[])).no_etag();
@@ -449,6 +454,11 @@ async fn a_feeds_rule_hides_its_copy_not_another_feeds_story() {
             sources.len(),
             1,
             "hidden copy first: {hidden_first}: {sources:?}"
+        );
+        assert!(
+            v["items"][0].get("attachments").is_none(),
+            "hidden copy first: {hidden_first}: {}",
+            v["items"][0]
         );
         assert!(sources[0].to_string().contains("Feed A"), "{sources:?}");
         assert_eq!(

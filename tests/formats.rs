@@ -515,6 +515,7 @@ fn story(uid: &str, title: Option<&str>, link: Option<&str>, html: Option<&str>)
         ),
         also: Vec::new(),
         rest: Vec::new(),
+        files_joined: false,
         enclosures: Vec::new(),
     }
 }

@@ -635,6 +635,7 @@ mod tests {
                 source: src(h),
                 also: vec![src(h), src("https://ok.example/x")],
                 rest: vec![],
+                files_joined: false,
                 enclosures: Vec::new(),
             };
             check_story(&mut s);

@@ -955,6 +955,7 @@ mod tests {
             },
             also: Vec::new(),
             rest: Vec::new(),
+            files_joined: false,
             enclosures: Vec::new(),
         }
     }

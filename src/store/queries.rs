@@ -38,6 +38,9 @@ pub struct Story {
     /// `also`): an output whose rules hide the headline shows the story by
     /// the next one they keep ([`crate::filter::Selection::shown`]).
     pub rest: Vec<Story>,
+    /// Whether `enclosures` are another item's, taken by [`Story::join`]
+    /// (the headline carried none).
+    pub files_joined: bool,
 }
 
 impl Story {
@@ -67,6 +70,7 @@ impl Story {
             also: Vec::new(),
             enclosures: Vec::new(),
             rest: Vec::new(),
+            files_joined: false,
             ..story.clone()
         }
     }
@@ -403,8 +407,9 @@ impl Story {
     /// without the audio does not hide the episode's).
     pub(crate) fn join(&mut self, others: impl Iterator<Item = Story>) {
         for other in others {
-            if self.enclosures.is_empty() {
+            if self.enclosures.is_empty() && !other.enclosures.is_empty() {
                 self.enclosures = other.enclosures.clone();
+                self.files_joined = true;
             }
             self.also.push(other.source.clone());
             self.rest.push(other);
@@ -432,6 +437,7 @@ fn story_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Story> {
         },
         also: Vec::new(),
         rest: Vec::new(),
+        files_joined: false,
         id: r.get(12)?,
         summary: r.get(13)?,
         // (Anything but text, written by another program, reads as none.)

@@ -797,6 +797,7 @@ impl Store {
                             },
                             also: Vec::new(),
                             rest: Vec::new(),
+                            files_joined: false,
                             enclosures: Vec::new(),
                         })
                     })

@@ -436,6 +436,7 @@ mod tests {
                 source: src("a"),
                 also: vec![src("b")],
                 rest: vec![],
+                files_joined: false,
                 enclosures: Vec::new(),
             },
             html: Some(html.into()),

@@ -385,6 +385,7 @@ mod tests {
                 },
                 also: vec![],
                 rest: vec![],
+                files_joined: false,
                 enclosures: Vec::new(),
             },
             score: -1.0,

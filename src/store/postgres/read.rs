@@ -77,6 +77,7 @@ fn story_row(r: &Row) -> Story {
         },
         also: Vec::new(),
         rest: Vec::new(),
+        files_joined: false,
         id: r.get(12),
         summary: r.get(13),
         enclosures: crate::parse::enclosures::decode(
@@ -392,6 +393,7 @@ impl PgStore {
                 },
                 also: Vec::new(),
                 rest: Vec::new(),
+                files_joined: false,
                 enclosures: Vec::new(),
             };
             let kept = if q.headline {
