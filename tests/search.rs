@@ -1191,3 +1191,59 @@ async fn words_of_a_teaser_above_the_full_text_are_found() {
         );
     }
 }
+
+/// A story whose first copy its own feed hides is found by its other copy,
+/// as the outputs show it, with and without `--output` (search said "no
+/// stories match" while every output listed it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_story_whose_first_copy_is_hidden_is_found_by_the_other() {
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/b.xml",
+        Resource::feed(doc(
+            "B",
+            &[(
+                "b1",
+                "https://n.example/volcano",
+                "SPONSORED: Volcano tours",
+                "<p>Book a volcano trip.</p>",
+            )],
+        )),
+    );
+    srv.set("/a.xml", Resource::feed(doc("A", &[])).no_etag());
+    let env = TestEnv::new();
+    env.config(&format!(
+        "[fetch]\nhost_gap = \"0s\"\n\n[[feed]]\nurl = \"{}\"\n\n[[feed]]\nurl = \"{}\"\nexclude = [\"sponsored\"]\n\n\
+         [[output]]\nname = \"all\"\n",
+        srv.url("/a.xml"),
+        srv.url("/b.xml")
+    ));
+    let config = env.path("feedloom.toml");
+    assert!(feedloom(&config, &["poll"]).status.success());
+    srv.set(
+        "/a.xml",
+        Resource::feed(doc(
+            "A",
+            &[(
+                "a1",
+                "https://n.example/volcano",
+                "Volcano erupts near airport",
+                "<p>Flights to the volcano region are cancelled.</p>",
+            )],
+        )),
+    );
+    assert!(feedloom(&config, &["poll"]).status.success());
+    for args in [
+        &["search", "volcano"][..],
+        &["search", "volcano", "--output", "all"],
+    ] {
+        let out = feedloom(&config, args);
+        let listed = text(&out.stdout);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        assert!(
+            listed.contains("Volcano erupts near airport"),
+            "{args:?}: {listed}"
+        );
+        assert!(!listed.contains("SPONSORED"), "{args:?}: {listed}");
+    }
+}

@@ -74,7 +74,9 @@ pub fn run(cfg: &Config, args: &SearchArgs, now: i64) -> Result<Vec<Hit>, Failur
         }
     }
     let found = super::read_store(cfg, move |s| {
-        let keep = |st: &crate::store::queries::Story| sel.as_ref().is_none_or(|x| x.keeps(st));
+        let keep = |st: &crate::store::queries::Story| {
+            sel.as_ref().is_none_or(|x| x.shown(st.clone()).is_some())
+        };
         Ok(s.search(&q, &keep))
     })
     .map_err(|e| Failure::Runtime(e.to_string()))?;

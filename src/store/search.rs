@@ -731,9 +731,9 @@ impl Store {
                 "SELECT i.url, i.title, i.author, COALESCE(i.content, i.summary), f.url
                  FROM items i JOIN feeds f ON f.id = i.feed_id
                  WHERE i.story_id = ?1 AND f.in_config = 1
-                   AND (?2 = '[]' OR i.feed_id IN (SELECT feed_id FROM feed_tags
-                        WHERE tag IN (SELECT value FROM json_each(?2))))
-                 ORDER BY i.first_seen_at, i.id LIMIT 1",
+                 ORDER BY CASE WHEN ?2 = '[]' OR i.feed_id IN (SELECT feed_id FROM feed_tags
+                               WHERE tag IN (SELECT value FROM json_each(?2))) THEN 0 ELSE 1 END,
+                          i.first_seen_at, i.id",
             )
             .map_err(ctx())?;
         let mut hits = Vec::new();
@@ -803,22 +803,25 @@ impl Store {
                     })
                     .optional()
                     .map_err(ctx())?;
-                let Some(story) = row else { continue };
+                let Some(mut story) = row else { continue };
                 let kept = if q.headline {
-                    headline
-                        .query_row(params![story_id, tags], |r| {
-                            Ok(keep(&Story::headline(
+                    // The story's items, those of the output's feeds first:
+                    // judged as the output shows it (its headline, the first
+                    // item its own feed's rules keep).
+                    let members: Vec<Story> = headline
+                        .query_map(params![story_id, tags], |r| {
+                            Ok(Story::headline(
                                 &story,
                                 r.get(0)?,
                                 r.get(1)?,
                                 r.get(2)?,
                                 r.get(3)?,
                                 r.get(4)?,
-                            )))
+                            ))
                         })
-                        .optional()
-                        .map_err(ctx())?
-                        .unwrap_or(false)
+                        .and_then(|rows| rows.collect())
+                        .map_err(ctx())?;
+                    shown_hit(&mut story, members, keep)
                 } else {
                     keep(&story)
                 };
@@ -911,6 +914,35 @@ impl Store {
             tx.commit().map_err(ctx())?;
         }
     }
+}
+
+/// Whether the output shows the story whose items (those of the output's
+/// feeds first) are `members`, judged as it shows it (its headline: the first
+/// item its own feed's rules keep). A hit item that the rules hide is shown
+/// by the first item they keep instead (the story's other copy), not by its
+/// hidden text.
+pub(crate) fn shown_hit(
+    hit: &mut Story,
+    members: Vec<Story>,
+    keep: &dyn Fn(&Story) -> bool,
+) -> bool {
+    let mut all = members.into_iter();
+    let Some(mut head) = all.next() else {
+        return false;
+    };
+    head.rest = all.collect();
+    if !keep(&head) {
+        return false;
+    }
+    if !keep(hit) {
+        let rest = std::mem::take(&mut head.rest);
+        if let Some(shown) = std::iter::once(head).chain(rest).find(|m| keep(m)) {
+            // (Members are made by `Story::headline` from the hit: its
+            // story's id, uid and times.)
+            *hit = shown;
+        }
+    }
+    true
 }
 
 #[cfg(test)]

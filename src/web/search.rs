@@ -264,8 +264,9 @@ pub async fn route(
         let found = state
             .store
             .read_try(move |s| {
-                let keep =
-                    |st: &crate::store::queries::Story| sel.as_ref().is_none_or(|x| x.keeps(st));
+                let keep = |st: &crate::store::queries::Story| {
+                    sel.as_ref().is_none_or(|x| x.shown(st.clone()).is_some())
+                };
                 Ok(s.search(&sq, &keep))
             })
             .await;

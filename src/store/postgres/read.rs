@@ -340,13 +340,19 @@ impl PgStore {
                      FROM best b JOIN stories s ON s.id = b.story_id
                      JOIN items i ON i.id = b.id JOIN feeds f ON f.id = i.feed_id
                      LEFT JOIN LATERAL (
-                         SELECT hi.url, hi.title, hi.author,
-                                COALESCE(hi.content, hi.summary) AS html, hf.url AS feed_url
-                         FROM items hi JOIN feeds hf ON hf.id = hi.feed_id
-                         WHERE $6::bool AND hi.story_id = b.story_id AND hf.in_config = 1
-                           AND (cardinality($4::text[]) = 0 OR hi.feed_id IN
-                                (SELECT feed_id FROM feed_tags WHERE tag = ANY($4)))
-                         ORDER BY hi.first_seen_at, hi.id LIMIT 1) hl ON true
+                         SELECT array_agg(m.url ORDER BY m.o, m.t, m.id) AS url,
+                                array_agg(m.title ORDER BY m.o, m.t, m.id) AS title,
+                                array_agg(m.author ORDER BY m.o, m.t, m.id) AS author,
+                                array_agg(m.html ORDER BY m.o, m.t, m.id) AS html,
+                                array_agg(m.feed_url ORDER BY m.o, m.t, m.id) AS feed_url
+                         FROM (SELECT hi.url, hi.title, hi.author, hi.id, hi.first_seen_at AS t,
+                                      COALESCE(hi.content, hi.summary) AS html, hf.url AS feed_url,
+                                      CASE WHEN cardinality($4::text[]) = 0 OR hi.feed_id IN
+                                           (SELECT feed_id FROM feed_tags WHERE tag = ANY($4))
+                                           THEN 0 ELSE 1 END AS o
+                               FROM items hi JOIN feeds hf ON hf.id = hi.feed_id
+                               WHERE $6::bool AND hi.story_id = b.story_id AND hf.in_config = 1) m
+                         ) hl ON true
                      WHERE s.first_seen_at >= $2 AND s.item_count >= $3::bigint
                        AND ($3::bigint <= 1 OR {sources} >= $3::bigint)
                      ORDER BY b.score, s.first_seen_at DESC, s.id DESC
@@ -372,7 +378,7 @@ impl PgStore {
         let mut hits = Vec::new();
         for r in rows {
             let link: Option<String> = r.get(6);
-            let story = Story {
+            let mut story = Story {
                 id: r.get(0),
                 uid: r.get(2),
                 link: link.clone(),
@@ -397,17 +403,22 @@ impl PgStore {
                 enclosures: Vec::new(),
             };
             let kept = if q.headline {
-                // (No headline: no item of the story from the output's feeds.)
-                r.get::<_, Option<String>>(19).is_some_and(|feed_url| {
-                    keep(&Story::headline(
-                        &story,
-                        r.get(15),
-                        r.get(16),
-                        r.get(17),
-                        r.get(18),
-                        feed_url,
-                    ))
-                })
+                // The story's items, those of the output's feeds first (see
+                // SQLite's).
+                type Texts = Option<Vec<Option<String>>>;
+                let (urls, titles, authors, htmls): (Texts, Texts, Texts, Texts) =
+                    (r.get(15), r.get(16), r.get(17), r.get(18));
+                let feeds: Option<Vec<String>> = r.get(19);
+                let members = feeds
+                    .unwrap_or_default()
+                    .into_iter()
+                    .enumerate()
+                    .map(|(n, f)| {
+                        let at = |v: &Texts| v.as_ref().and_then(|v| v.get(n).cloned().flatten());
+                        Story::headline(&story, at(&urls), at(&titles), at(&authors), at(&htmls), f)
+                    });
+                let members: Vec<Story> = members.collect();
+                crate::store::search::shown_hit(&mut story, members, keep)
             } else {
                 keep(&story)
             };
