@@ -126,35 +126,66 @@ const VOID: &[&str] = &[
 /// `html` without the end tag of an empty element written right after its
 /// start tag (`<br></br>`, as Atom XHTML content is stored): HTML reads such
 /// a `</br>` as a second line break, and every break was doubled. A `</br>`
-/// alone (a line break as some authors write it) stays one.
+/// alone (a line break as some authors write it) stays one; text inside
+/// attribute values and comments is left as it is.
 fn void_end_tags_dropped(html: &str) -> Cow<'_, str> {
     if !html.contains("></") {
         return Cow::Borrowed(html);
     }
+    let b = html.as_bytes();
     let mut out = String::with_capacity(html.len());
-    let mut rest = html;
-    while let Some(at) = rest.find("></") {
-        let (before, after) = rest.split_at(at + 1);
-        out.push_str(before);
-        rest = after;
-        let name_end = rest[2..]
+    let mut copied = 0;
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'<' {
+            i += 1;
+            continue;
+        }
+        if html[i..].starts_with("<!--") {
+            i = html[i + 4..].find("-->").map_or(b.len(), |e| i + 4 + e + 3);
+            continue;
+        }
+        if !b.get(i + 1).is_some_and(u8::is_ascii_alphabetic) {
+            i += 1;
+            continue;
+        }
+        // A start tag: its name, then its end outside quoted values.
+        let name_end = html[i + 1..]
             .find(|c: char| !c.is_ascii_alphanumeric())
-            .map_or(rest.len(), |i| i + 2);
-        let name = &rest[2..name_end];
-        let closes = rest[name_end..].trim_start().starts_with('>');
-        let start = out.rfind('<').map(|i| &out[i + 1..]).unwrap_or("");
-        let opened = start
-            .get(..name.len())
-            .is_some_and(|n| n.eq_ignore_ascii_case(name))
-            && start[name.len()..].starts_with(['>', ' ', '/', '\t', '\n', '\r']);
-        if closes && opened && VOID.iter().any(|v| v.eq_ignore_ascii_case(name)) {
-            let gt = rest[name_end..]
-                .find('>')
-                .map_or(rest.len(), |i| name_end + i + 1);
-            rest = &rest[gt..];
+            .map_or(b.len(), |e| i + 1 + e);
+        let name = &html[i + 1..name_end];
+        let mut j = name_end;
+        let mut quote = None;
+        while j < b.len() {
+            match (quote, b[j]) {
+                (None, b'"' | b'\'') => quote = Some(b[j]),
+                (Some(q), c) if c == q => quote = None,
+                (None, b'>') => break,
+                _ => {}
+            }
+            j += 1;
+        }
+        if j >= b.len() {
+            break;
+        }
+        i = j + 1;
+        // Its end tag right after it, for an element HTML keeps empty.
+        let rest = &html[i..];
+        if VOID.iter().any(|v| v.eq_ignore_ascii_case(name))
+            && rest.len() > name.len() + 2
+            && rest.starts_with("</")
+            && rest[2..]
+                .get(..name.len())
+                .is_some_and(|n| n.eq_ignore_ascii_case(name))
+            && rest[2 + name.len()..].trim_start().starts_with('>')
+        {
+            out.push_str(&html[copied..i]);
+            let gt = rest[2 + name.len()..].find('>').expect("checked") + 2 + name.len();
+            i += gt + 1;
+            copied = i;
         }
     }
-    out.push_str(rest);
+    out.push_str(&html[copied..]);
     Cow::Owned(out)
 }
 
@@ -383,11 +414,15 @@ pub fn check_story(story: &mut Story) {
     story.title = story.title.take().map(plain);
     // (One made only of such characters is no author: it was published as
     // an empty name.)
-    story.author = story
-        .author
-        .take()
-        .map(plain)
-        .filter(|a| !a.trim().is_empty());
+    // (Nor one of spaces and invisible characters: zero-width ones, marks,
+    // a soft hyphen, a byte-order mark.)
+    story.author = story.author.take().map(plain).filter(|a| {
+        !a.chars().all(|c| {
+            c.is_whitespace()
+                || matches!(c, '\u{AD}' | '\u{34F}' | '\u{180E}' | '\u{200B}'..='\u{200F}'
+                    | '\u{2060}'..='\u{2064}' | '\u{FEFF}')
+        })
+    });
     check_source(&mut story.source, uid);
     for s in &mut story.also {
         check_source(s, uid);
@@ -609,6 +644,19 @@ mod tests {
         let out = sanitize("<p>a</br>b</p>", None);
         assert_eq!(out.matches("<br>").count(), 1, "{out}");
         assert_eq!(void_end_tags_dropped("plain <b></b>"), "plain <b></b>");
+        // Attribute values and comments are text, left as they are.
+        for kept in [
+            "<img alt=\"a></img>b\">",
+            "<img alt=\"x<br></br>y\">",
+            "<br title='a></br>b'>",
+            "<!-- <br></br> --><p>x</p>",
+        ] {
+            assert_eq!(void_end_tags_dropped(kept), kept);
+        }
+        assert_eq!(
+            void_end_tags_dropped("<img alt=\"a>b\"></img><br/></br>"),
+            "<img alt=\"a>b\"><br/>"
+        );
     }
 
     #[test]
@@ -625,7 +673,7 @@ mod tests {
                 uid: "u".into(),
                 link: Some(h.to_string()),
                 title: Some("t\u{2066}".into()),
-                author: Some("\u{1}\u{7} \u{202E}".into()),
+                author: Some("\u{1}\u{7} \u{202E}\u{200B}\u{FEFF}\u{AD}\u{200E}".into()),
                 html: None,
                 summary: None,
                 published_at: None,
