@@ -536,6 +536,7 @@ pub async fn run(
                         }
                         match Plan::build(new_cfg, &store, Some(&plan)).await {
                             Ok(p) => {
+                                warn_files_left(&plan.cfg.outputs, &p.cfg.outputs);
                                 plan = p;
                                 retry_in = RELOAD_RETRY;
                                 state.health.degraded_after_secs.store(
@@ -1329,6 +1330,36 @@ fn describe_access(a: &config::Access) -> String {
         parts.push(format!("headers {}", names.join(", ")));
     }
     format!(" ({})", parts.join("; "))
+}
+
+/// Warns of the files of outputs (or formats) a reload removed that are still
+/// there: nothing writes them any more, and a web server publishing their
+/// folder serves a feed that no longer changes (they are not removed: a
+/// path may name what another program reads). Returns them.
+pub fn warn_files_left(
+    before: &[crate::config::OutputConfig],
+    after: &[crate::config::OutputConfig],
+) -> Vec<std::path::PathBuf> {
+    use crate::export::file_path;
+    let written: HashSet<std::path::PathBuf> = after
+        .iter()
+        .filter_map(|o| Some((o.path.as_ref()?, o)))
+        .flat_map(|(base, o)| o.formats.iter().map(|f| file_path(base, *f)))
+        .collect();
+    let left: Vec<std::path::PathBuf> = before
+        .iter()
+        .filter_map(|o| Some((o.path.as_ref()?, o)))
+        .flat_map(|(base, o)| o.formats.iter().map(|f| file_path(base, *f)))
+        .filter(|p| !written.contains(p) && p.is_file())
+        .collect();
+    for path in &left {
+        warn!(
+            path = %path.display(),
+            "no output writes this file any more (removed, renamed or its format dropped); \
+             it stays as it is: remove it if it is published"
+        );
+    }
+    left
 }
 
 #[cfg(test)]

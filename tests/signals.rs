@@ -545,3 +545,50 @@ async fn a_config_replaced_by_a_folder_is_named_as_one_and_reloads_once_back() {
     let fetched_b = || srv.seen().iter().any(|s| s.path == "/b.xml");
     assert!(until(10, fetched_b).await, "{}", d.log());
 }
+
+/// A reload that renames an output says which of the old output's files
+/// stay behind, unwritten (a web server publishing the folder kept serving
+/// a feed that no longer changed, and nothing said so).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_renaming_an_output_names_the_files_left_behind() {
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/a.xml",
+        Resource::feed(rss("A", &[(Some("a"), None, "a", "d")])),
+    );
+    let env = TestEnv::new();
+    let out = |name: &str| {
+        format!(
+            "{}[[output]]\nname = \"{name}\"\npath = \"out/{name}\"\nformats = [\"atom\", \"json\"]\n",
+            feed_every_second(&srv, "/a.xml")
+        )
+    };
+    std::fs::create_dir(env.path("out")).unwrap();
+    let cfg = write_config(&env, &out("news"));
+    let d = Daemon::start(&cfg);
+    let old = env.path("out/news.atom");
+    assert!(until(20, || old.is_file()).await, "{}", d.log());
+    write_config(&env, &out("headlines"));
+    d.signal("HUP");
+    assert!(
+        until(20, || env.path("out/headlines.atom").is_file()).await,
+        "{}",
+        d.log()
+    );
+    assert!(
+        until(10, || d.log_has("no output writes this file any more")).await,
+        "{}",
+        d.log()
+    );
+    let log = d.log();
+    assert!(
+        log.contains("news.atom") && log.contains("news.json"),
+        "{log}"
+    );
+    let said: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("no output writes this file"))
+        .collect();
+    assert_eq!(said.len(), 2, "{log}");
+    assert!(said.iter().all(|l| l.contains("out/news.")), "{log}");
+}
