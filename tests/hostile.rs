@@ -1288,3 +1288,47 @@ async fn a_kept_alive_connection_closed_unanswered_is_asked_again() {
         );
     }
 }
+
+/// A request asked again after its connection closed unanswered, then sent
+/// on by a redirect to a port nothing listens on, fails for what the last
+/// hop met ("refused"), not for the first hop's closed connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hop_after_a_request_asked_again_fails_for_its_own_reason() {
+    let dead = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dead_port = dead.local_addr().unwrap().port();
+    drop(dead);
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut n = 0;
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            n += 1;
+            let mut buf = [0u8; 4096];
+            let _ = sock.read(&mut buf).await;
+            if n > 1 {
+                let reply = format!(
+                    "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:{dead_port}/x.xml\r\n\
+                     Content-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+                let _ = sock.write_all(reply.as_bytes()).await;
+            }
+        }
+    });
+    let env = TestEnv::new();
+    let cfg = env.config(&format!(
+        "[fetch]\nhost_gap = \"0s\"\n\n[[feed]]\nurl = \"http://{addr}/f.xml\"\n"
+    ));
+    let (summary, _) = poll(&cfg, env.open_store()).await.unwrap();
+    assert_eq!(summary.failed, 1);
+    let error: String = env
+        .reader()
+        .query_row("SELECT last_error FROM feeds", [], |r| r.get(0))
+        .unwrap();
+    assert!(
+        error.contains(&format!("127.0.0.1:{dead_port}")) && error.contains("refused"),
+        "{error}"
+    );
+}

@@ -312,8 +312,10 @@ impl Fetcher {
         let mut current = url.clone();
         let mut permanent = true;
         let mut hops = 0usize;
-        // The failure of a request asked once more (see below).
+        // The failure of a request being asked once more (see below), and
+        // whether one was.
         let mut first_failure: Option<reqwest::Error> = None;
+        let mut asked_again = false;
         loop {
             if hops > 0 || first_failure.is_some() {
                 let waited = tokio::time::Instant::now();
@@ -327,6 +329,11 @@ impl Fetcher {
                 .held(&current)
                 .or_else(|| slot.is_held().then_some(Duration::from_secs(1)));
             if let Some(left) = held {
+                // (A request the server closed unanswered went out: its
+                // failure is what happened, not "not requested".)
+                if let Some(e) = first_failure.take() {
+                    return Err(self.request_error(&current, origin.is_home(&current), e, None));
+                }
                 return Err(FetchError::HostHeld {
                     url: current.to_string(),
                     host: current[url::Position::BeforeHost..url::Position::AfterPort].to_string(),
@@ -383,8 +390,13 @@ impl Fetcher {
                 }
             };
             let resp = match sent {
-                Ok(resp) => resp,
-                Err(e) if first_failure.is_none() && self.closed_unanswered(&e) => {
+                Ok(resp) => {
+                    // (Answered: a later hop's failure is its own.)
+                    first_failure = None;
+                    resp
+                }
+                Err(e) if !asked_again && self.closed_unanswered(&e) => {
+                    asked_again = true;
                     tracing::debug!(url = %current, error = %crate::error::chain(&e),
                         "connection closed before an answer: asking again");
                     first_failure = Some(e);
