@@ -1194,7 +1194,8 @@ async fn words_of_a_teaser_above_the_full_text_are_found() {
 
 /// A story whose first copy its own feed hides is found by its other copy,
 /// as the outputs show it, with and without `--output` (search said "no
-/// stories match" while every output listed it).
+/// stories match" while every output listed it); words that only the hidden
+/// copy holds find nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_story_whose_first_copy_is_hidden_is_found_by_the_other() {
     let srv = FeedServer::start().await;
@@ -1205,8 +1206,8 @@ async fn a_story_whose_first_copy_is_hidden_is_found_by_the_other() {
             &[(
                 "b1",
                 "https://n.example/volcano",
-                "SPONSORED: Volcano tours",
-                "<p>Book a volcano trip.</p>",
+                "SPONSORED: Island tours",
+                "<p>Book a trip to see the volcano.</p>",
             )],
         )),
     );
@@ -1245,5 +1246,16 @@ async fn a_story_whose_first_copy_is_hidden_is_found_by_the_other() {
             "{args:?}: {listed}"
         );
         assert!(!listed.contains("SPONSORED"), "{args:?}: {listed}");
+    }
+    for args in [
+        &["search", "island"][..],
+        &["search", "sponsored", "--output", "all"],
+    ] {
+        let out = feedloom(&config, args);
+        assert!(
+            text(&out.stdout).contains("no stories match"),
+            "{args:?}: {}",
+            text(&out.stdout)
+        );
     }
 }

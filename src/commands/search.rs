@@ -75,7 +75,8 @@ pub fn run(cfg: &Config, args: &SearchArgs, now: i64) -> Result<Vec<Hit>, Failur
     }
     let found = super::read_store(cfg, move |s| {
         let keep = |st: &crate::store::queries::Story| {
-            sel.as_ref().is_none_or(|x| x.shown(st.clone()).is_some())
+            sel.as_ref()
+                .map_or(Some(st.clone()), |x| x.shown(st.clone()))
         };
         Ok(s.search(&q, &keep))
     })

@@ -1149,7 +1149,7 @@ mod scan_tests {
         fn search(
             &self,
             _: &crate::store::search::SearchQuery,
-            _: &dyn Fn(&Story) -> bool,
+            _: &dyn Fn(&Story) -> Option<Story>,
         ) -> Result<Vec<crate::store::search::Hit>, crate::store::search::SearchError> {
             unreachable!("not asked")
         }

@@ -30,7 +30,7 @@ pub trait Reader {
     fn search(
         &self,
         q: &SearchQuery,
-        keep: &dyn Fn(&Story) -> bool,
+        keep: &dyn Fn(&Story) -> Option<Story>,
     ) -> Result<Vec<Hit>, SearchError>;
     fn feed_summaries(&self) -> Result<Vec<FeedSummary>, StoreError>;
     fn feed_health(&self) -> Result<FeedHealth, StoreError>;
@@ -46,7 +46,7 @@ impl Reader for Store {
     fn search(
         &self,
         q: &SearchQuery,
-        keep: &dyn Fn(&Story) -> bool,
+        keep: &dyn Fn(&Story) -> Option<Story>,
     ) -> Result<Vec<Hit>, SearchError> {
         Store::search(self, q, keep)
     }

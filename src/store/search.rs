@@ -664,7 +664,7 @@ impl Store {
     pub fn search(
         &self,
         q: &SearchQuery,
-        keep: &dyn Fn(&Story) -> bool,
+        keep: &dyn Fn(&Story) -> Option<Story>,
     ) -> Result<Vec<Hit>, SearchError> {
         let parsed = parse_query(&q.query).map_err(SearchError::Query)?;
         let ctx = || StoreError::ctx("searching");
@@ -803,7 +803,7 @@ impl Store {
                     })
                     .optional()
                     .map_err(ctx())?;
-                let Some(mut story) = row else { continue };
+                let Some(story) = row else { continue };
                 let kept = if q.headline {
                     // The story's items, those of the output's feeds first:
                     // judged as the output shows it (its headline, the first
@@ -821,9 +821,9 @@ impl Store {
                         })
                         .and_then(|rows| rows.collect())
                         .map_err(ctx())?;
-                    shown_hit(&mut story, members, keep)
+                    shown_hit(&story, members, keep)
                 } else {
-                    keep(&story)
+                    keep(&story).is_some()
                 };
                 if !kept {
                     continue;
@@ -918,31 +918,26 @@ impl Store {
 
 /// Whether the output shows the story whose items (those of the output's
 /// feeds first) are `members`, judged as it shows it (its headline: the first
-/// item its own feed's rules keep). A hit item that the rules hide is shown
-/// by the first item they keep instead (the story's other copy), not by its
-/// hidden text.
+/// item its own feed's rules keep), and whether the hit item is one of the
+/// items it keeps: a hit on a copy its feed hides finds nothing (its words
+/// are in no output).
 pub(crate) fn shown_hit(
-    hit: &mut Story,
+    hit: &Story,
     members: Vec<Story>,
-    keep: &dyn Fn(&Story) -> bool,
+    keep: &dyn Fn(&Story) -> Option<Story>,
 ) -> bool {
     let mut all = members.into_iter();
     let Some(mut head) = all.next() else {
         return false;
     };
     head.rest = all.collect();
-    if !keep(&head) {
+    let Some(shown) = keep(&head) else {
         return false;
-    }
-    if !keep(hit) {
-        let rest = std::mem::take(&mut head.rest);
-        if let Some(shown) = std::iter::once(head).chain(rest).find(|m| keep(m)) {
-            // (Members are made by `Story::headline` from the hit: its
-            // story's id, uid and times.)
-            *hit = shown;
-        }
-    }
-    true
+    };
+    let same = |m: &Story| {
+        m.source.feed_url == hit.source.feed_url && m.link == hit.link && m.title == hit.title
+    };
+    same(&shown) || shown.rest.iter().any(same)
 }
 
 #[cfg(test)]

@@ -265,7 +265,8 @@ pub async fn route(
             .store
             .read_try(move |s| {
                 let keep = |st: &crate::store::queries::Story| {
-                    sel.as_ref().is_none_or(|x| x.shown(st.clone()).is_some())
+                    sel.as_ref()
+                        .map_or(Some(st.clone()), |x| x.shown(st.clone()))
                 };
                 Ok(s.search(&sq, &keep))
             })

@@ -31,7 +31,7 @@ impl Reader for PgReader {
     fn search(
         &self,
         q: &SearchQuery,
-        keep: &dyn Fn(&Story) -> bool,
+        keep: &dyn Fn(&Story) -> Option<Story>,
     ) -> Result<Vec<Hit>, SearchError> {
         self.handle.block_on(self.store.search(q, keep))
     }
@@ -301,7 +301,7 @@ impl PgStore {
     pub async fn search(
         &self,
         q: &SearchQuery,
-        keep: &dyn Fn(&Story) -> bool,
+        keep: &dyn Fn(&Story) -> Option<Story>,
     ) -> Result<Vec<Hit>, SearchError> {
         let parsed = parse_query(&q.query).map_err(SearchError::Query)?;
         let tsq = tsquery(&parsed.parts);
@@ -378,7 +378,7 @@ impl PgStore {
         let mut hits = Vec::new();
         for r in rows {
             let link: Option<String> = r.get(6);
-            let mut story = Story {
+            let story = Story {
                 id: r.get(0),
                 uid: r.get(2),
                 link: link.clone(),
@@ -418,9 +418,9 @@ impl PgStore {
                         Story::headline(&story, at(&urls), at(&titles), at(&authors), at(&htmls), f)
                     });
                 let members: Vec<Story> = members.collect();
-                crate::store::search::shown_hit(&mut story, members, keep)
+                crate::store::search::shown_hit(&story, members, keep)
             } else {
-                keep(&story)
+                keep(&story).is_some()
             };
             if !kept {
                 continue;
