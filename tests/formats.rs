@@ -1044,7 +1044,8 @@ async fn offline_example_outputs_meet_their_specs() {
 #[test]
 fn rss_author_and_source_title_are_escaped_like_the_title() {
     let mut s = story("x", Some("T"), Some("https://x.example.org/1"), None);
-    s.author = Some("evil (<script>alert(1)</script>)".into());
+    // (Text, not HTML: HTML is published as its text.)
+    s.author = Some("evil <3 (<script>alert(1)".into());
     s.source.title = Some("Hostile <b>Feed</b>".into());
     let (_, rss) = render(
         &output("[[output]]\nname = \"all\"\n"),
@@ -1052,9 +1053,7 @@ fn rss_author_and_source_title_are_escaped_like_the_title() {
         Format::Rss,
     );
     assert!(
-        rss.contains(
-            "<dc:creator>evil (&amp;lt;script&amp;gt;alert(1)&amp;lt;/script&amp;gt;)</dc:creator>"
-        ),
+        rss.contains("<dc:creator>evil &amp;lt;3 (&amp;lt;script&amp;gt;alert(1)</dc:creator>"),
         "{rss}"
     );
     assert!(

@@ -107,7 +107,7 @@ pub fn sanitize(html: &str, base: Option<&str>) -> String {
         .and_then(urls::web_base)
         .or_else(|| base.and_then(urls::web_base));
     BASE.with(|b| *b.borrow_mut() = base);
-    let clean = SANITIZER.clean(&void_end_tags_dropped(html)).to_string();
+    let clean = SANITIZER.clean(&readable_html(html)).to_string();
     BASE.with(|b| *b.borrow_mut() = None);
     // Nor the control characters HTML and XML forbid (an ESC or BEL in a
     // story reached the river page as it was).
@@ -123,13 +123,112 @@ const VOID: &[&str] = &[
     "track", "wbr",
 ];
 
-/// `html` without the end tag of an empty element written right after its
-/// start tag (`<br></br>`, as Atom XHTML content is stored): HTML reads such
-/// a `</br>` as a second line break, and every break was doubled. A `</br>`
-/// alone (a line break as some authors write it) stays one; text inside
-/// attribute values and comments is left as it is.
-fn void_end_tags_dropped(html: &str) -> Cow<'_, str> {
-    if !html.contains("></") {
+/// One tag read from HTML text: its name (lowercase), whether it is an end
+/// tag, its attributes (raw values) and where it ends (past its `>`).
+struct Tag<'a> {
+    name: String,
+    end_tag: bool,
+    attrs: Vec<(&'a str, &'a str)>,
+    end: usize,
+}
+
+/// Reads the tag starting at `html[i]` (a `<`), as HTML's tokenizer does
+/// for the parts that matter here: a quote delimits a value only after `=`.
+fn read_tag(html: &str, i: usize) -> Option<Tag<'_>> {
+    let b = html.as_bytes();
+    if b.get(i) != Some(&b'<') {
+        return None;
+    }
+    let end_tag = b.get(i + 1) == Some(&b'/');
+    let at = i + 1 + usize::from(end_tag);
+    if !b.get(at).is_some_and(u8::is_ascii_alphabetic) {
+        return None;
+    }
+    let name_end = html[at..]
+        .find(|c: char| c.is_ascii_whitespace() || c == '/' || c == '>')
+        .map_or(b.len(), |e| at + e);
+    let name = html[at..name_end].to_ascii_lowercase();
+    let mut attrs = Vec::new();
+    let mut j = name_end;
+    loop {
+        while j < b.len() && (b[j].is_ascii_whitespace() || b[j] == b'/') {
+            j += 1;
+        }
+        match b.get(j) {
+            None => return None,
+            Some(b'>') => break,
+            _ => {}
+        }
+        let a = j;
+        while j < b.len() && !b[j].is_ascii_whitespace() && !matches!(b[j], b'=' | b'>' | b'/') {
+            j += 1;
+        }
+        // (An attribute name starting with `=` or `/` is one character.)
+        if j == a {
+            j += 1;
+        }
+        let key = &html[a..j];
+        while j < b.len() && b[j].is_ascii_whitespace() {
+            j += 1;
+        }
+        if b.get(j) != Some(&b'=') {
+            attrs.push((key, ""));
+            continue;
+        }
+        j += 1;
+        while j < b.len() && b[j].is_ascii_whitespace() {
+            j += 1;
+        }
+        let value = match b.get(j) {
+            Some(&q @ (b'"' | b'\'')) => {
+                let close = html[j + 1..].find(q as char)? + j + 1;
+                let v = &html[j + 1..close];
+                j = close + 1;
+                v
+            }
+            _ => {
+                let v0 = j;
+                while j < b.len() && !b[j].is_ascii_whitespace() && b[j] != b'>' {
+                    j += 1;
+                }
+                &html[v0..j]
+            }
+        };
+        attrs.push((key, value));
+    }
+    Some(Tag {
+        name,
+        end_tag,
+        attrs,
+        end: j + 1,
+    })
+}
+
+/// `html` as a feed reader should show it, before sanitising:
+/// - an empty element's end tag written right after its start tag is gone
+///   (`<br></br>`, as Atom XHTML content is stored: HTML reads such a
+///   `</br>` as a second line break, and every break was doubled); a
+///   `</br>` alone stays one;
+/// - `<noscript>`, `<noembed>` and `<noframes>` are unwrapped: no script,
+///   embed or frame runs in a reader, so their fallback is what it shows (a
+///   lazy-loading plugin's real `<img>`; it was published as escaped text);
+/// - an `<iframe>` (an embedded video) is a link to what it embeds, its
+///   contents gone (it vanished, or its fallback showed as text).
+///
+/// Text in attribute values and comments is left as it is.
+fn readable_html(html: &str) -> Cow<'_, str> {
+    const UNWRAPPED: &[&str] = &["noscript", "noembed", "noframes"];
+    let lower_has = |needle: &str| {
+        html.as_bytes()
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+    };
+    if !html.contains("></")
+        && !lower_has("<noscript")
+        && !lower_has("<noembed")
+        && !lower_has("<noframes")
+        && !lower_has("<iframe")
+    {
         return Cow::Borrowed(html);
     }
     let b = html.as_bytes();
@@ -142,51 +241,84 @@ fn void_end_tags_dropped(html: &str) -> Cow<'_, str> {
             continue;
         }
         if html[i..].starts_with("<!--") {
-            i = html[i + 4..].find("-->").map_or(b.len(), |e| i + 4 + e + 3);
+            // (`<!-->` and `<!--->` are whole, empty comments.)
+            i = if html[i..].starts_with("<!-->") {
+                i + 5
+            } else if html[i..].starts_with("<!--->") {
+                i + 6
+            } else {
+                html[i + 4..].find("-->").map_or(b.len(), |e| i + 4 + e + 3)
+            };
             continue;
         }
-        if !b.get(i + 1).is_some_and(u8::is_ascii_alphabetic) {
+        let Some(tag) = read_tag(html, i) else {
             i += 1;
             continue;
+        };
+        let start = i;
+        i = tag.end;
+        if UNWRAPPED.contains(&tag.name.as_str()) {
+            out.push_str(&html[copied..start]);
+            copied = i;
+            continue;
         }
-        // A start tag: its name, then its end outside quoted values.
-        let name_end = html[i + 1..]
-            .find(|c: char| !c.is_ascii_alphanumeric())
-            .map_or(b.len(), |e| i + 1 + e);
-        let name = &html[i + 1..name_end];
-        let mut j = name_end;
-        let mut quote = None;
-        while j < b.len() {
-            match (quote, b[j]) {
-                (None, b'"' | b'\'') => quote = Some(b[j]),
-                (Some(q), c) if c == q => quote = None,
-                (None, b'>') => break,
-                _ => {}
+        if tag.end_tag {
+            continue;
+        }
+        if tag.name == "iframe" {
+            out.push_str(&html[copied..start]);
+            let close = (i..b.len())
+                .find(|&k| {
+                    b[k] == b'<'
+                        && html[k..].len() >= 8
+                        && html[k..k + 8].eq_ignore_ascii_case("</iframe")
+                })
+                .and_then(|k| html[k..].find('>').map(|e| k + e + 1))
+                .unwrap_or(b.len());
+            if let Some((_, src)) = tag
+                .attrs
+                .iter()
+                .find(|(k, v)| k.eq_ignore_ascii_case("src") && !v.trim().is_empty())
+                .filter(|(_, v)| web_or_relative(v.trim()))
+            {
+                let src = escape_attr(src.trim());
+                out.push_str(&format!("<p><a href=\"{src}\">{src}</a></p>"));
             }
-            j += 1;
+            i = close;
+            copied = i;
+            continue;
         }
-        if j >= b.len() {
-            break;
-        }
-        i = j + 1;
         // Its end tag right after it, for an element HTML keeps empty.
-        let rest = &html[i..];
-        if VOID.iter().any(|v| v.eq_ignore_ascii_case(name))
-            && rest.len() > name.len() + 2
-            && rest.starts_with("</")
-            && rest[2..]
-                .get(..name.len())
-                .is_some_and(|n| n.eq_ignore_ascii_case(name))
-            && rest[2 + name.len()..].trim_start().starts_with('>')
+        if VOID.contains(&tag.name.as_str())
+            && let Some(close) = read_tag(html, i).filter(|t| t.end_tag && t.name == tag.name)
         {
             out.push_str(&html[copied..i]);
-            let gt = rest[2 + name.len()..].find('>').expect("checked") + 2 + name.len();
-            i += gt + 1;
+            i = close.end;
             copied = i;
         }
     }
     out.push_str(&html[copied..]);
     Cow::Owned(out)
+}
+
+/// Whether a URL is http(s), protocol-relative or relative: what an
+/// iframe's link may be (its text shows the address).
+fn web_or_relative(url: &str) -> bool {
+    match url.find([':', '/', '?', '#']) {
+        Some(at) if url.as_bytes()[at] == b':' => {
+            let scheme = &url[..at];
+            scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")
+        }
+        _ => true,
+    }
+}
+
+/// A raw attribute value (its references as written) between double quotes:
+/// `"`, `<` and `>` as references.
+fn escape_attr(s: &str) -> String {
+    s.replace('"', "&quot;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// `html` without a `<base href="…">` it starts with, and that base.
@@ -416,17 +548,48 @@ pub fn check_story(story: &mut Story) {
     // an empty name.)
     // (Nor one of spaces and invisible characters: zero-width ones, marks,
     // a soft hyphen, a byte-order mark.)
-    story.author = story.author.take().map(plain).filter(|a| {
-        !a.chars().all(|c| {
-            c.is_whitespace()
-                || matches!(c, '\u{AD}' | '\u{34F}' | '\u{180E}' | '\u{200B}'..='\u{200F}'
-                    | '\u{2060}'..='\u{2064}' | '\u{FEFF}')
+    // An author written as HTML (arXiv's `<a href=…>Jane Doe</a>, …`) is its
+    // text: the markup showed as text.
+    story.author = story
+        .author
+        .take()
+        .map(|a| match markup_in(&a) {
+            true => crate::store::search::plain_text(&a)
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .replace(" ,", ","),
+            false => a,
         })
-    });
+        .map(plain)
+        .filter(|a| !a.chars().all(invisible));
     check_source(&mut story.source, uid);
     for s in &mut story.also {
         check_source(s, uid);
     }
+}
+
+/// Whether text is HTML: an end tag (`</a>`) in it. (A name such as
+/// `Ann <ann@e.org>` or `A <3 B` is text.)
+fn markup_in(s: &str) -> bool {
+    s.match_indices("</")
+        .any(|(i, _)| s[i + 2..].starts_with(|c: char| c.is_ascii_alphabetic()))
+}
+
+/// Characters that show nothing on their own: spaces, Unicode's default
+/// ignorable code points (zero-width ones, joiners, marks of direction,
+/// variation selectors, tags, fillers, a soft hyphen, a byte-order mark),
+/// the braille blank, and combining marks (with no letter to mark).
+fn invisible(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(c,
+            '\u{AD}' | '\u{34F}' | '\u{61C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+            | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}' | '\u{2800}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FEFF}' | '\u{FFA0}' | '\u{FFF0}'..='\u{FFF8}' | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}' | '\u{E0000}'..='\u{E0FFF}'
+            | '\u{300}'..='\u{36F}' | '\u{1AB0}'..='\u{1AFF}' | '\u{1DC0}'..='\u{1DFF}'
+            | '\u{20D0}'..='\u{20FF}' | '\u{FE20}'..='\u{FE2F}')
 }
 
 fn check_source(src: &mut Source, uid: &str) {
@@ -635,7 +798,7 @@ mod tests {
     fn empty_elements_written_with_end_tags_are_one() {
         let html = "<p>one<br></br>two<BR class=\"x\"></Br >three</br>four<hr></hr><p></p></p><img src=\"https://e.org/a.png\"></img>";
         assert_eq!(
-            void_end_tags_dropped(html),
+            readable_html(html),
             "<p>one<br>two<BR class=\"x\">three</br>four<hr><p></p></p><img src=\"https://e.org/a.png\">"
         );
         let out = sanitize("<p>line one<br></br>line two</p>", None);
@@ -643,7 +806,7 @@ mod tests {
         // A `</br>` written alone is a break still.
         let out = sanitize("<p>a</br>b</p>", None);
         assert_eq!(out.matches("<br>").count(), 1, "{out}");
-        assert_eq!(void_end_tags_dropped("plain <b></b>"), "plain <b></b>");
+        assert_eq!(readable_html("plain <b></b>"), "plain <b></b>");
         // Attribute values and comments are text, left as they are.
         for kept in [
             "<img alt=\"a></img>b\">",
@@ -651,12 +814,83 @@ mod tests {
             "<br title='a></br>b'>",
             "<!-- <br></br> --><p>x</p>",
         ] {
-            assert_eq!(void_end_tags_dropped(kept), kept);
+            assert_eq!(readable_html(kept), kept);
         }
         assert_eq!(
-            void_end_tags_dropped("<img alt=\"a>b\"></img><br/></br>"),
+            readable_html("<img alt=\"a>b\"></img><br/></br>"),
             "<img alt=\"a>b\"><br/>"
         );
+        // As HTML reads them: an empty comment, a quote in an attribute's name.
+        assert_eq!(readable_html("<!-->a<br></br>b -->"), "<!-->a<br>b -->");
+        assert_eq!(readable_html("a<br x\"y></br>b"), "a<br x\"y>b");
+    }
+
+    #[test]
+    fn an_author_written_as_html_is_its_text() {
+        let mut s = Story {
+            id: 1,
+            uid: "u".into(),
+            link: None,
+            title: None,
+            author: Some(
+                "<a href=\"http://arxiv.org/find/a\">Jane Doe</a>, <a href=\"http://arxiv.org/find/b\">Richard Roe</a>"
+                    .into(),
+            ),
+            html: None,
+            summary: None,
+            published_at: None,
+            updated_at: None,
+            first_seen_at: 0,
+            changed_at: 0,
+            source: Source {
+                feed_url: "https://e.org/f".into(),
+                title: None,
+                site_url: None,
+                link: None,
+            },
+            also: vec![],
+            rest: vec![],
+            files_joined: false,
+            enclosures: Vec::new(),
+        };
+        check_story(&mut s);
+        assert_eq!(s.author.as_deref(), Some("Jane Doe, Richard Roe"));
+        // A name with a `<` that ends no element is kept as written.
+        for name in ["A <3 B", "Ann <ann@e.org>"] {
+            s.author = Some(name.into());
+            check_story(&mut s);
+            assert_eq!(s.author.as_deref(), Some(name));
+        }
+    }
+
+    #[test]
+    fn fallbacks_show_and_frames_are_links() {
+        // A lazy-loading plugin's real image, inside <noscript>: shown as an
+        // image, not as escaped text.
+        let out = sanitize(
+            "<p><img src=\"data:image/gif;base64,R0l\" data-src=\"https://e.org/a.jpg\" alt=\"photo\"><NoScript><img src=\"https://e.org/a.jpg\" alt=\"photo\"></noscript></p>",
+            None,
+        );
+        assert!(out.contains("<img src=\"https://e.org/a.jpg\""), "{out}");
+        assert!(!out.contains("&lt;"), "{out}");
+        // An embedded video: a link to it, its fallback gone.
+        let out = sanitize(
+            "<figure><iframe width=\"560\" src=\"https://www.youtube.com/embed/x1?a=1&amp;b=2\"><a href=\"https://e.org\">Watch</a></iframe></figure>",
+            None,
+        );
+        assert!(
+            out.contains("<a href=\"https://www.youtube.com/embed/x1?a=1&amp;b=2\""),
+            "{out}"
+        );
+        assert!(!out.contains("Watch") && !out.contains("&lt;"), "{out}");
+        // One whose address is no web link is gone, and a <noembed>'s
+        // fallback shows.
+        let out = sanitize(
+            "<iframe src=\"javascript:alert(1)\"></iframe><noembed><b>no video</b></noembed>",
+            None,
+        );
+        assert!(!out.contains("javascript"), "{out}");
+        assert!(out.contains("<b>no video</b>"), "{out}");
     }
 
     #[test]
@@ -673,7 +907,10 @@ mod tests {
                 uid: "u".into(),
                 link: Some(h.to_string()),
                 title: Some("t\u{2066}".into()),
-                author: Some("\u{1}\u{7} \u{202E}\u{200B}\u{FEFF}\u{AD}\u{200E}".into()),
+                author: Some(
+                    "\u{1}\u{7} \u{202E}\u{200B}\u{FEFF}\u{AD}\u{200E}\u{3164}\u{FE0F}\u{E0020}\u{2800}\u{301}"
+                        .into(),
+                ),
                 html: None,
                 summary: None,
                 published_at: None,
