@@ -1332,3 +1332,47 @@ async fn a_hop_after_a_request_asked_again_fails_for_its_own_reason() {
         "{error}"
     );
 }
+
+/// Each hop's request may be asked again once: a redirect target that
+/// closes its first connection unanswered, after the first hop was asked
+/// again too, is asked again and the feed is fetched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_hop_may_be_asked_again() {
+    async fn closing_first(then: String) -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut n = 0;
+            loop {
+                let Ok((mut sock, _)) = listener.accept().await else {
+                    return;
+                };
+                n += 1;
+                let mut buf = [0u8; 4096];
+                let _ = sock.read(&mut buf).await;
+                if n > 1 {
+                    let _ = sock.write_all(then.as_bytes()).await;
+                }
+            }
+        });
+        addr
+    }
+    let body = rss("F", &[(Some("g"), None, "An item", "Text.")]);
+    let target = closing_first(format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        body.len()
+    ))
+    .await;
+    let first = closing_first(format!(
+        "HTTP/1.1 302 Found\r\nLocation: http://{target}/f.xml\r\nContent-Length: 0\r\n\
+         Connection: close\r\n\r\n"
+    ))
+    .await;
+    let env = TestEnv::new();
+    let cfg = env.config(&format!(
+        "[fetch]\nhost_gap = \"0s\"\n\n[[feed]]\nurl = \"http://{first}/f.xml\"\n"
+    ));
+    let (summary, _) = poll(&cfg, env.open_store()).await.unwrap();
+    assert_eq!((summary.ok, summary.new), (1, 1), "{summary:?}");
+}

@@ -391,8 +391,10 @@ impl Fetcher {
             };
             let resp = match sent {
                 Ok(resp) => {
-                    // (Answered: a later hop's failure is its own.)
+                    // (Answered: a later hop's failure is its own, and its
+                    // request may be asked again too.)
                     first_failure = None;
+                    asked_again = false;
                     resp
                 }
                 Err(e) if !asked_again && self.closed_unanswered(&e) => {
