@@ -1341,16 +1341,32 @@ pub fn warn_files_left(
     after: &[crate::config::OutputConfig],
 ) -> Vec<std::path::PathBuf> {
     use crate::export::file_path;
+    // (Compared as the files they are: `out/all`, `./out/all`, its absolute
+    // path or one through a link to its folder name the same file.)
+    let real = |p: std::path::PathBuf| -> std::path::PathBuf {
+        match (p.parent(), p.file_name()) {
+            (Some(dir), Some(name)) => {
+                let dir = if dir.as_os_str().is_empty() {
+                    std::path::Path::new(".")
+                } else {
+                    dir
+                };
+                std::fs::canonicalize(dir).map_or(p.clone(), |d| d.join(name))
+            }
+            _ => p,
+        }
+    };
     let written: HashSet<std::path::PathBuf> = after
         .iter()
         .filter_map(|o| Some((o.path.as_ref()?, o)))
         .flat_map(|(base, o)| o.formats.iter().map(|f| file_path(base, *f)))
+        .map(real)
         .collect();
     let left: Vec<std::path::PathBuf> = before
         .iter()
         .filter_map(|o| Some((o.path.as_ref()?, o)))
         .flat_map(|(base, o)| o.formats.iter().map(|f| file_path(base, *f)))
-        .filter(|p| !written.contains(p) && p.is_file())
+        .filter(|p| !written.contains(&real(p.clone())) && p.is_file())
         .collect();
     for path in &left {
         warn!(
@@ -1365,6 +1381,46 @@ pub fn warn_files_left(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Only files no output writes any more are named: the same file under
+    /// another spelling of its path (absolute, `..`, a link to its folder)
+    /// is still written.
+    #[test]
+    fn files_left_are_those_no_output_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir(d.join("out")).unwrap();
+        std::os::unix::fs::symlink(d.join("out"), d.join("lnk")).unwrap();
+        for f in ["all.atom", "all.json"] {
+            std::fs::write(d.join("out").join(f), "x").unwrap();
+        }
+        let outputs = |path: &str, formats: &str| {
+            crate::config::parse(
+                &format!("[[output]]\nname = \"all\"\npath = \"{path}\"\nformats = [{formats}]\n"),
+                std::path::Path::new("x.toml"),
+            )
+            .unwrap()
+            .outputs
+        };
+        let at = |p: &str| d.join(p).display().to_string();
+        let before = outputs(&at("out/all"), "\"atom\", \"json\"");
+        for same in [at("out/../out/all"), at("lnk/all"), at("out/./all")] {
+            let after = outputs(&same, "\"json\", \"atom\"");
+            assert_eq!(
+                warn_files_left(&before, &after),
+                Vec::<std::path::PathBuf>::new(),
+                "{same}"
+            );
+        }
+        let after = outputs(&at("out/news"), "\"atom\"");
+        assert_eq!(warn_files_left(&before, &after).len(), 2);
+        let after = outputs(&at("lnk/all"), "\"atom\"");
+        assert_eq!(
+            warn_files_left(&before, &after),
+            vec![d.join("out/all.json")]
+        );
+        assert!(d.join("out/all.json").exists(), "nothing is removed");
+    }
 
     /// An output's file is dated with the Last-Modified it is served with,
     /// so that a restart gives that date back: content rendered a second
