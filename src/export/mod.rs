@@ -136,7 +136,9 @@ impl Prepared {
 fn readable(html: Option<String>, summary: Option<String>) -> (Option<String>, Option<String>) {
     let (html, summary) = match (html, summary) {
         (Some(c), Some(s)) if !has_words(&c) && has_words(&s) => {
-            let body = if shows_media(&c) && !shows_media(&s) {
+            // (A bare link, an embedded video's, stays above the words.)
+            let bare_link = matches!(without_bare_links(&c), std::borrow::Cow::Owned(_));
+            let body = if (shows_media(&c) || bare_link) && !shows_media(&s) {
                 format!("{c}\n{s}")
             } else {
                 s
@@ -148,11 +150,42 @@ fn readable(html: Option<String>, summary: Option<String>) -> (Option<String>, O
     (html.map(text_paragraphs), summary.map(text_paragraphs))
 }
 
-/// Whether an HTML fragment shows any words.
+/// Whether an HTML fragment shows any words: a bare link (its text its
+/// address, as an embedded video's becomes) is none, so that a video's
+/// description still stands in for a body that is only the video (RSS, with
+/// one field, lost it).
 fn has_words(html: &str) -> bool {
-    crate::parse::strip_tags(html)
+    crate::parse::strip_tags(&without_bare_links(html))
         .chars()
         .any(|c| !c.is_whitespace())
+}
+
+/// `html` without the text of links whose text is their address.
+fn without_bare_links(html: &str) -> std::borrow::Cow<'_, str> {
+    let mut out = String::new();
+    let mut copied = 0;
+    let mut from = 0;
+    while let Some(at) = html[from..].find("<a href=\"").map(|i| from + i) {
+        let value = at + "<a href=\"".len();
+        from = value;
+        let Some(end) = html[value..].find('"').map(|i| value + i) else {
+            break;
+        };
+        let href = &html[value..end];
+        let Some(gt) = html[end..].find('>').map(|i| end + i + 1) else {
+            break;
+        };
+        if html[gt..].starts_with(href) && html[gt + href.len()..].starts_with("</a>") {
+            out.push_str(&html[copied..gt]);
+            copied = gt + href.len();
+            from = copied;
+        }
+    }
+    if copied == 0 {
+        return std::borrow::Cow::Borrowed(html);
+    }
+    out.push_str(&html[copied..]);
+    std::borrow::Cow::Owned(out)
 }
 
 /// Whether an HTML fragment shows a picture, a video, a sound or a frame.
@@ -909,6 +942,14 @@ mod tests {
         let both = format!("{img}{words}");
         assert_eq!(r(img, Some(&both)), (Some(both.clone()), None));
         assert_eq!(r(img, None), (Some(img.into()), None));
+        // A body that is an embedded video's link: its description too.
+        let video = "<p><a href=\"https://v.example/e/1\" rel=\"noopener noreferrer\">https://v.example/e/1</a></p>";
+        assert_eq!(
+            r(video, Some(words)),
+            (Some(format!("{video}\n{words}")), None)
+        );
+        let named = "<p><a href=\"https://v.example/e/1\">Watch the video</a></p>";
+        assert_eq!(r(named, Some(words)).1.as_deref(), Some(words));
         assert_eq!(
             r("<p>Real</p>", Some(words)),
             (Some("<p>Real</p>".into()), Some(words.into()))
