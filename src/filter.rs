@@ -321,12 +321,6 @@ impl Selection {
         !self.output.is_empty() || self.feeds.values().any(|f| !f.rules.is_empty())
     }
 
-    /// Whether the output shows this story: the item it shows (its first item
-    /// from a feed the output selects) passes that feed's rules and the output's.
-    pub fn keeps(&self, story: &Story) -> bool {
-        self.own_rules_keep(story) && self.output.keeps(&self.view(story))
-    }
-
     /// The story as the output shows it, or `None`: its items that their own
     /// feeds' rules hide are no part of it (not a source either), and its
     /// headline is the first item left from a feed the output selects, which
@@ -372,7 +366,8 @@ impl Selection {
             }));
             story = head;
         } else {
-            story.rest = std::iter::once(head).chain(items).skip(1).collect();
+            // (The head is the story itself: nothing was left out.)
+            story.rest = items;
         }
         self.output.keeps(&self.view(&story)).then_some(story)
     }

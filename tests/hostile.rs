@@ -1289,14 +1289,9 @@ async fn a_kept_alive_connection_closed_unanswered_is_asked_again() {
     }
 }
 
-/// A request asked again after its connection closed unanswered, then sent
-/// on by a redirect to a port nothing listens on, fails for what the last
-/// hop met ("refused"), not for the first hop's closed connection.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_hop_after_a_request_asked_again_fails_for_its_own_reason() {
-    let dead = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let dead_port = dead.local_addr().unwrap().port();
-    drop(dead);
+/// A server on 127.0.0.1 that closes its first connection unanswered (once
+/// the request is read) and answers every later one with `then`.
+async fn closing_first(then: String) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -1309,14 +1304,26 @@ async fn a_hop_after_a_request_asked_again_fails_for_its_own_reason() {
             let mut buf = [0u8; 4096];
             let _ = sock.read(&mut buf).await;
             if n > 1 {
-                let reply = format!(
-                    "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:{dead_port}/x.xml\r\n\
-                     Content-Length: 0\r\nConnection: close\r\n\r\n"
-                );
-                let _ = sock.write_all(reply.as_bytes()).await;
+                let _ = sock.write_all(then.as_bytes()).await;
             }
         }
     });
+    addr
+}
+
+/// A request asked again after its connection closed unanswered, then sent
+/// on by a redirect to a port nothing listens on, fails for what the last
+/// hop met ("refused"), not for the first hop's closed connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hop_after_a_request_asked_again_fails_for_its_own_reason() {
+    let dead = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dead_port = dead.local_addr().unwrap().port();
+    drop(dead);
+    let addr = closing_first(format!(
+        "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:{dead_port}/x.xml\r\n\
+         Content-Length: 0\r\nConnection: close\r\n\r\n"
+    ))
+    .await;
     let env = TestEnv::new();
     let cfg = env.config(&format!(
         "[fetch]\nhost_gap = \"0s\"\n\n[[feed]]\nurl = \"http://{addr}/f.xml\"\n"
@@ -1338,25 +1345,6 @@ async fn a_hop_after_a_request_asked_again_fails_for_its_own_reason() {
 /// again too, is asked again and the feed is fetched.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_hop_may_be_asked_again() {
-    async fn closing_first(then: String) -> SocketAddr {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            let mut n = 0;
-            loop {
-                let Ok((mut sock, _)) = listener.accept().await else {
-                    return;
-                };
-                n += 1;
-                let mut buf = [0u8; 4096];
-                let _ = sock.read(&mut buf).await;
-                if n > 1 {
-                    let _ = sock.write_all(then.as_bytes()).await;
-                }
-            }
-        });
-        addr
-    }
     let body = rss("F", &[(Some("g"), None, "An item", "Text.")]);
     let target = closing_first(format!(
         "HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nContent-Length: {}\r\n\

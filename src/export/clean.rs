@@ -862,32 +862,11 @@ mod tests {
 
     #[test]
     fn an_author_written_as_html_is_its_text() {
-        let mut s = Story {
-            id: 1,
-            uid: "u".into(),
-            link: None,
-            title: None,
-            author: Some(
-                "<a href=\"http://arxiv.org/find/a\">Jane Doe</a>, <a href=\"http://arxiv.org/find/b\">Richard Roe</a>"
-                    .into(),
-            ),
-            html: None,
-            summary: None,
-            published_at: None,
-            updated_at: None,
-            first_seen_at: 0,
-            changed_at: 0,
-            source: Source {
-                feed_url: "https://e.org/f".into(),
-                title: None,
-                site_url: None,
-                link: None,
-            },
-            also: vec![],
-            rest: vec![],
-            files_joined: false,
-            enclosures: Vec::new(),
-        };
+        let mut s = super::super::tests::story("u", "");
+        s.author = Some(
+            "<a href=\"http://arxiv.org/find/a\">Jane Doe</a>, <a href=\"http://arxiv.org/find/b\">Richard Roe</a>"
+                .into(),
+        );
         check_story(&mut s);
         assert_eq!(s.author.as_deref(), Some("Jane Doe, Richard Roe"));
         // A name with a `<` that ends no element is kept as written.
