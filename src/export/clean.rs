@@ -258,6 +258,9 @@ fn readable_html(html: &str) -> Cow<'_, str> {
     let mut out = String::with_capacity(html.len());
     let mut copied = 0;
     let mut i = 0;
+    // Where the next `</iframe` is (at or after `i`), once looked for: each
+    // unclosed `<iframe` searched to the end again (quadratic).
+    let mut next_close: Option<Option<usize>> = None;
     while i < b.len() {
         if b[i] != b'<' {
             i += 1;
@@ -299,12 +302,17 @@ fn readable_html(html: &str) -> Cow<'_, str> {
             // Its contents up to `</iframe>`; none when it is written
             // `<iframe …/>` or never closed (what follows is the story's).
             let self_closed = html[start..i].ends_with("/>");
-            let close = (i..b.len())
-                .find(|&k| {
+            if next_close.is_some_and(|at| at.is_some_and(|k| k < i)) {
+                next_close = None;
+            }
+            let found = *next_close.get_or_insert_with(|| {
+                (i..b.len()).find(|&k| {
                     b[k] == b'<'
                         && html[k..].len() >= 8
                         && html[k..k + 8].eq_ignore_ascii_case("</iframe")
                 })
+            });
+            let close = found
                 .and_then(|k| html[k..].find('>').map(|e| k + e + 1))
                 .filter(|_| !self_closed)
                 .unwrap_or(i);
@@ -930,6 +938,14 @@ mod tests {
         let out = readable_html(&html);
         assert!(out.starts_with("<p>Hello</p><br><b x="), "{}", &out[..40]);
         assert!(out.ends_with("<b x=\"<b x=\""), "the rest as it was");
+        // Unclosed iframes (each looked for its end once, not to the end
+        // of the text each): each gone, what follows them kept.
+        let mut html = String::from("<p>x</p>");
+        for _ in 0..20_000 {
+            html.push_str("<iframe>");
+        }
+        html.push_str("<p>after</p>");
+        assert_eq!(readable_html(&html), "<p>x</p><p>after</p>");
     }
 
     #[test]

@@ -136,9 +136,10 @@ impl Prepared {
 fn readable(html: Option<String>, summary: Option<String>) -> (Option<String>, Option<String>) {
     let (html, summary) = match (html, summary) {
         (Some(c), Some(s)) if !has_words(&c) && has_words(&s) => {
-            // (A bare link, an embedded video's, stays above the words.)
+            // (A bare link, an embedded video's, stays above the words,
+            // whatever they show: nothing of the content is dropped.)
             let bare_link = matches!(without_bare_links(&c), std::borrow::Cow::Owned(_));
-            let body = if (shows_media(&c) || bare_link) && !shows_media(&s) {
+            let body = if bare_link || (shows_media(&c) && !shows_media(&s)) {
                 format!("{c}\n{s}")
             } else {
                 s
@@ -947,6 +948,13 @@ mod tests {
         assert_eq!(
             r(video, Some(words)),
             (Some(format!("{video}\n{words}")), None)
+        );
+        // Nor does a summary with a picture replace a video and its link.
+        let clip = format!("<video src=\"https://v.example/c.mp4\"></video>{video}");
+        let thumb = "<img src=\"https://v.example/t.jpg\"> Our trailer";
+        assert_eq!(
+            r(&clip, Some(thumb)),
+            (Some(format!("{clip}\n{thumb}")), None)
         );
         let named = "<p><a href=\"https://v.example/e/1\">Watch the video</a></p>";
         assert_eq!(r(named, Some(words)).1.as_deref(), Some(words));
