@@ -10,6 +10,7 @@ pub mod atom;
 pub mod clean;
 pub mod html;
 pub mod json;
+mod nesting;
 pub mod rss;
 
 use std::borrow::Cow;
