@@ -26,7 +26,6 @@ use axum::routing::get;
 
 use crate::config::Format;
 use crate::error::StoreError;
-use crate::fetch::parse_http_date;
 use crate::store::Backend;
 use crate::store::queries::FeedHealth;
 
@@ -762,10 +761,16 @@ pub(crate) async fn output(
         return (StatusCode::NOT_FOUND, "no such output\n").into_response();
     };
     let last_modified = httpdate(r.last_modified(now));
-    let gzip = headers
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(accepts_gzip);
+    // (A field sent on several lines is one list, RFC 9110 §5.3.)
+    let field = |name: header::HeaderName| {
+        let lines: Vec<&str> = headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        (!lines.is_empty()).then(|| lines.join(","))
+    };
+    let gzip = field(header::ACCEPT_ENCODING).is_some_and(|v| accepts_gzip(&v));
     // Each encoding is its own representation, with its own strong tag.
     let etag = if gzip { &r.gzip_etag } else { &r.etag };
     let mut h = HeaderMap::new();
@@ -780,12 +785,11 @@ pub(crate) async fn output(
     );
     h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    let inm = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok());
     // Either encoding's tag names the same content: what the client holds is
-    // current.
-    let not_modified = match inm {
+    // current. A date that is no HTTP-date, or later than now, is ignored
+    // (RFC 9110 §13.1.3): a client whose clock runs ahead was told "not
+    // modified" until the content changed again after its date.
+    let not_modified = match field(header::IF_NONE_MATCH) {
         Some(tags) => tags
             .split(',')
             .map(|t| t.trim().trim_start_matches("W/"))
@@ -793,8 +797,8 @@ pub(crate) async fn output(
         None => headers
             .get(header::IF_MODIFIED_SINCE)
             .and_then(|v| v.to_str().ok())
-            .and_then(parse_http_date)
-            .is_some_and(|since| r.unchanged_since(since)),
+            .and_then(http_date)
+            .is_some_and(|since| since <= now && r.unchanged_since(since)),
     };
     if not_modified {
         return (StatusCode::NOT_MODIFIED, h).into_response();
@@ -805,6 +809,22 @@ pub(crate) async fn output(
     } else {
         (StatusCode::OK, h, r.body).into_response()
     }
+}
+
+/// An HTTP-date as a client sends it (RFC 9110 §5.6.7): IMF-fixdate, or one
+/// of the two obsolete forms; anything else (a zone other than GMT, a
+/// five-digit year) is none.
+fn http_date(s: &str) -> Option<i64> {
+    let s = s.trim();
+    [
+        "%a, %d %b %Y %H:%M:%S GMT",
+        "%A, %d-%b-%y %H:%M:%S GMT",
+        "%a %b %e %H:%M:%S %Y",
+    ]
+    .iter()
+    .find_map(|f| chrono::NaiveDateTime::parse_from_str(s, f).ok())
+    .filter(|t| (1970..10_000).contains(&chrono::Datelike::year(t)))
+    .map(|t| t.and_utc().timestamp())
 }
 
 /// The tag of the gzip encoding of the output tagged `etag` (`"…"`).
@@ -1115,11 +1135,20 @@ mod tests {
     #[test]
     fn http_dates_in_all_three_forms() {
         let t = 784_111_777;
-        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), Some(t));
-        assert_eq!(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT"), Some(t));
-        assert_eq!(parse_http_date("Sun Nov  6 08:49:37 1994"), Some(t));
-        assert_eq!(parse_http_date(&httpdate(t)), Some(t));
-        assert_eq!(parse_http_date("yesterday"), None);
+        assert_eq!(http_date("Sun, 06 Nov 1994 08:49:37 GMT"), Some(t));
+        assert_eq!(http_date("Sunday, 06-Nov-94 08:49:37 GMT"), Some(t));
+        assert_eq!(http_date("Sun Nov  6 08:49:37 1994"), Some(t));
+        assert_eq!(http_date(&httpdate(t)), Some(t));
+        // No HTTP-date: ignored, as RFC 9110 says.
+        for bad in [
+            "yesterday",
+            "Sun, 06 Nov 1994 08:49:37 +0100",
+            "Sun, 06 Nov 1994 08:49:37 PST",
+            "Fri, 01 Jan 99999 00:00:00 GMT",
+            "06 Nov 1994 08:49:37 GMT",
+        ] {
+            assert_eq!(http_date(bad), None, "{bad}");
+        }
     }
 
     #[test]

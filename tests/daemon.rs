@@ -795,6 +795,36 @@ async fn outputs_are_served_with_etag_304_gzip_and_head() {
             .unwrap();
         assert_eq!(r.status(), 304, "{old_form}");
     }
+    // A date later than now (a client whose clock runs ahead), or no
+    // HTTP-date at all, is ignored: the content is sent.
+    let ahead = (chrono::Utc::now() + chrono::Duration::hours(1))
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string();
+    for date in [
+        ahead.as_str(),
+        &since.to_rfc2822(),
+        "Fri, 01 Jan 99999 00:00:00 GMT",
+    ] {
+        let r = get("/all.atom", &[("if-modified-since", date)])
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{date}");
+    }
+    // A field sent on two lines is one list.
+    let r = get(
+        "/all.atom",
+        &[("accept-encoding", "br"), ("accept-encoding", "gzip")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.headers()["content-encoding"], "gzip");
+    let r = get(
+        "/all.atom",
+        &[("if-none-match", "\"other\""), ("if-none-match", &etag)],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 304);
 
     let r = app.http.head(app.url("/all.rss")).send().await.unwrap();
     assert_eq!(r.status(), 200);
