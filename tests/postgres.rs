@@ -709,6 +709,64 @@ async fn search_judges_a_story_by_the_item_its_output_shows() {
     }
 }
 
+/// A story one feed's rule hides a copy of is found by the copy shown, even
+/// when the hidden one matches better, and counts one feed, on both backends
+/// (the story was not found at all).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_finds_a_story_by_its_shown_copy_when_a_hidden_one_matches_better() {
+    let server = FeedServer::start().await;
+    let link = Some("https://n.example/volcano");
+    server.set(
+        "/a.xml",
+        Resource::feed(rss(
+            "A",
+            &[(
+                Some("a1"),
+                link,
+                "Volcano erupts near airport",
+                "<p>Flights to the volcano region are cancelled. Airlines say the ash cloud \
+                 may close the airport for days, and travellers should check with their \
+                 carrier before they leave home.</p>",
+            )],
+        )),
+    );
+    server.set(
+        "/b.xml",
+        Resource::feed(rss(
+            "B",
+            &[(
+                Some("b1"),
+                link,
+                "SPONSORED: Island tours to the volcano",
+                "<p>Volcano, volcano, volcano: book a trip to see the volcano.</p>",
+            )],
+        )),
+    );
+    let body = format!(
+        "[fetch]\nhost_gap = \"0s\"\n\n[[feed]]\nurl = \"{}\"\n\n[[feed]]\nurl = \"{}\"\nexclude = [\"sponsored\"]\n\n\
+         [[output]]\nname = \"all\"\n",
+        server.url("/a.xml"),
+        server.url("/b.xml")
+    );
+    let Some(pair) = Pair::new("search_hidden_best", &body).await else {
+        return;
+    };
+    pair.run(&["poll"]).await;
+    for args in [
+        &["search", "--json", "volcano"][..],
+        &["search", "--json", "--output", "all", "volcano"],
+    ] {
+        for found in pair.run(args).await {
+            let v: Value = serde_json::from_str(&found).unwrap();
+            let hits = v.as_array().unwrap();
+            assert_eq!(hits.len(), 1, "{args:?}: {found}");
+            assert!(found.contains("Volcano erupts"), "{args:?}: {found}");
+            assert!(!found.contains("SPONSORED"), "{args:?}: {found}");
+            assert_eq!(hits[0]["sources"], 1, "{args:?}: {found}");
+        }
+    }
+}
+
 /// A digest of everything a command could change.
 async fn digest(c: &tokio_postgres::Client) -> String {
     let mut s = String::new();

@@ -1194,8 +1194,9 @@ async fn words_of_a_teaser_above_the_full_text_are_found() {
 
 /// A story whose first copy its own feed hides is found by its other copy,
 /// as the outputs show it, with and without `--output` (search said "no
-/// stories match" while every output listed it); words that only the hidden
-/// copy holds find nothing.
+/// stories match" while every output listed it), even when the hidden copy
+/// matches better, and counts one feed; words that only the hidden copy
+/// holds find nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_story_whose_first_copy_is_hidden_is_found_by_the_other() {
     let srv = FeedServer::start().await;
@@ -1206,8 +1207,8 @@ async fn a_story_whose_first_copy_is_hidden_is_found_by_the_other() {
             &[(
                 "b1",
                 "https://n.example/volcano",
-                "SPONSORED: Island tours",
-                "<p>Book a trip to see the volcano.</p>",
+                "SPONSORED: Island tours to the volcano",
+                "<p>Volcano, volcano, volcano: book a trip to see the volcano.</p>",
             )],
         )),
     );
@@ -1229,7 +1230,9 @@ async fn a_story_whose_first_copy_is_hidden_is_found_by_the_other() {
                 "a1",
                 "https://n.example/volcano",
                 "Volcano erupts near airport",
-                "<p>Flights to the volcano region are cancelled.</p>",
+                "<p>Flights to the volcano region are cancelled. Airlines say the ash cloud \
+                 may close the airport for days, and travellers should check with their \
+                 carrier before they leave home.</p>",
             )],
         )),
     );
@@ -1246,6 +1249,8 @@ async fn a_story_whose_first_copy_is_hidden_is_found_by_the_other() {
             "{args:?}: {listed}"
         );
         assert!(!listed.contains("SPONSORED"), "{args:?}: {listed}");
+        // The hidden copy's feed is no source.
+        assert!(!listed.contains("2 feeds"), "{args:?}: {listed}");
     }
     for args in [
         &["search", "island"][..],

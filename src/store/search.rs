@@ -621,11 +621,13 @@ pub fn hit_snippet(story: &Story, terms: &[Term]) -> Vec<Segment> {
 /// One story found.
 #[derive(Debug, Clone)]
 pub struct Hit {
-    /// The story, as its best-matching item shows it (`html`: unsanitised).
+    /// The story, as its best-matching item that the outputs keep shows it
+    /// (`html`: unsanitised).
     pub story: Story,
     /// bm25 of the best-matching item (lower is better).
     pub score: f64,
-    /// Feeds carrying the story.
+    /// Feeds carrying the story (judged as an output shows it: those whose
+    /// copies its rules keep).
     pub sources: i64,
     pub title: Vec<Segment>,
     pub snippet: Vec<Segment>,
@@ -697,7 +699,8 @@ impl Store {
             .conn
             .prepare_cached(&format!(
                 "WITH {ranked}
-                 SELECT i.story_id, min(h.score) AS best, i.id, s.uid, s.first_seen_at,
+                 SELECT i.story_id, min(h.score) AS best,
+                        group_concat(i.id, ',' ORDER BY h.score, i.id), s.uid, s.first_seen_at,
                         s.changed_at
                  FROM h
                  JOIN items i ON i.id = h.id
@@ -741,7 +744,7 @@ impl Store {
         loop {
             let want = q.limit.saturating_sub(hits.len());
             let chunk = want.max(CHUNK.min(q.limit.saturating_mul(4)).max(want));
-            type Head = (i64, f64, i64, String, i64, i64);
+            type Head = (i64, f64, String, String, i64, i64);
             let heads: Vec<Head> = stmt
                 .query_map(
                     params![
@@ -772,77 +775,92 @@ impl Store {
                 .and_then(|rows| rows.collect())
                 .map_err(ctx())?;
             let n = heads.len();
-            for (story_id, score, item_id, uid, first_seen_at, changed_at) in heads {
-                let row = item
-                    .query_row([item_id], |r| {
-                        let link: Option<String> = r.get(0)?;
-                        Ok(Story {
-                            id: story_id,
-                            uid: uid.clone(),
-                            link: link.clone(),
-                            title: r.get(1)?,
-                            author: r.get(2)?,
-                            html: r.get(3)?,
-                            // (The teaser, when the text shown is the content.)
-                            summary: r.get(9)?,
-                            published_at: r.get(4)?,
-                            updated_at: r.get(5)?,
-                            first_seen_at,
-                            changed_at,
-                            source: Source {
-                                feed_url: r.get(6)?,
-                                title: r.get(7)?,
-                                site_url: r.get(8)?,
-                                link,
-                            },
-                            also: Vec::new(),
-                            rest: Vec::new(),
-                            files_joined: false,
-                            enclosures: Vec::new(),
+            'stories: for (story_id, score, matching, uid, first_seen_at, changed_at) in heads {
+                // The story's matching items, best first: it is found by the
+                // best one its outputs keep (a copy its own feed hides
+                // matching better had hidden it).
+                let mut members = None;
+                for item_id in matching.split(',').filter_map(|id| id.parse::<i64>().ok()) {
+                    let row = item
+                        .query_row([item_id], |r| {
+                            let link: Option<String> = r.get(0)?;
+                            Ok(Story {
+                                id: story_id,
+                                uid: uid.clone(),
+                                link: link.clone(),
+                                title: r.get(1)?,
+                                author: r.get(2)?,
+                                html: r.get(3)?,
+                                // (The teaser, when the text shown is the content.)
+                                summary: r.get(9)?,
+                                published_at: r.get(4)?,
+                                updated_at: r.get(5)?,
+                                first_seen_at,
+                                changed_at,
+                                source: Source {
+                                    feed_url: r.get(6)?,
+                                    title: r.get(7)?,
+                                    site_url: r.get(8)?,
+                                    link,
+                                },
+                                also: Vec::new(),
+                                rest: Vec::new(),
+                                files_joined: false,
+                                enclosures: Vec::new(),
+                            })
                         })
-                    })
-                    .optional()
-                    .map_err(ctx())?;
-                let Some(story) = row else { continue };
-                let kept = if q.headline {
-                    // The story's items, those of the output's feeds first:
-                    // judged as the output shows it (its headline, the first
-                    // item its own feed's rules keep).
-                    let members: Vec<Story> = headline
-                        .query_map(params![story_id, tags], |r| {
-                            Ok(Story::headline(
-                                &story,
-                                r.get(0)?,
-                                r.get(1)?,
-                                r.get(2)?,
-                                r.get(3)?,
-                                r.get(4)?,
-                            ))
-                        })
-                        .and_then(|rows| rows.collect())
+                        .optional()
                         .map_err(ctx())?;
-                    shown_hit(&story, members, keep)
-                } else {
-                    keep(&story).is_some()
-                };
-                if !kept {
-                    continue;
-                }
-                // (Counted for the hits shown only.)
-                let sources: i64 = count_sources
-                    .query_row([story_id], |r| r.get(0))
-                    .map_err(ctx())?;
-                let title = highlight(&hit_title(&story), &parsed.terms);
-                let snippet = hit_snippet(&story, &parsed.terms);
-                hits.push(Hit {
-                    story,
-                    score,
-                    sources,
-                    title,
-                    snippet,
-                });
-                if hits.len() >= q.limit {
-                    return Ok(hits);
+                    let Some(story) = row else { continue };
+                    let sources = if q.headline {
+                        // The story's items, those of the output's feeds first:
+                        // judged as the output shows it (its headline, the first
+                        // item its own feed's rules keep).
+                        if members.is_none() {
+                            let all: Vec<Story> = headline
+                                .query_map(params![story_id, tags], |r| {
+                                    Ok(Story::headline(
+                                        &story,
+                                        r.get(0)?,
+                                        r.get(1)?,
+                                        r.get(2)?,
+                                        r.get(3)?,
+                                        r.get(4)?,
+                                    ))
+                                })
+                                .and_then(|rows| rows.collect())
+                                .map_err(ctx())?;
+                            members = Some(shown_story(all, keep));
+                        }
+                        match members.as_ref().and_then(|m| m.as_ref()) {
+                            None => continue 'stories,
+                            Some(shown) => match kept_sources(shown, &story) {
+                                Some(n) => n,
+                                None => continue,
+                            },
+                        }
+                    } else {
+                        if keep(&story).is_none() {
+                            continue;
+                        }
+                        // (Counted for the hits shown only.)
+                        count_sources
+                            .query_row([story_id], |r| r.get::<_, i64>(0))
+                            .map_err(ctx())?
+                    };
+                    let title = highlight(&hit_title(&story), &parsed.terms);
+                    let snippet = hit_snippet(&story, &parsed.terms);
+                    hits.push(Hit {
+                        story,
+                        score,
+                        sources,
+                        title,
+                        snippet,
+                    });
+                    if hits.len() >= q.limit {
+                        return Ok(hits);
+                    }
+                    continue 'stories;
                 }
             }
             offset += n;
@@ -916,28 +934,35 @@ impl Store {
     }
 }
 
-/// Whether the output shows the story whose items (those of the output's
-/// feeds first) are `members`, judged as it shows it (its headline: the first
-/// item its own feed's rules keep), and whether the hit item is one of the
-/// items it keeps: a hit on a copy its feed hides finds nothing (its words
-/// are in no output).
-pub(crate) fn shown_hit(
-    hit: &Story,
+/// The story whose items (those of the output's feeds first) are `members`,
+/// as the output shows it (its headline: the first item its own feed's rules
+/// keep, the others it keeps as `rest`), if it does.
+pub(crate) fn shown_story(
     members: Vec<Story>,
     keep: &dyn Fn(&Story) -> Option<Story>,
-) -> bool {
+) -> Option<Story> {
     let mut all = members.into_iter();
-    let Some(mut head) = all.next() else {
-        return false;
-    };
+    let mut head = all.next()?;
     head.rest = all.collect();
-    let Some(shown) = keep(&head) else {
-        return false;
-    };
+    keep(&head)
+}
+
+/// Whether the `hit` item is one of the items the `shown` story keeps (a hit
+/// on a copy its feed hides finds nothing: its words are in no output), and
+/// then how many feeds carry the kept ones (a hidden copy's feed is no
+/// source).
+pub(crate) fn kept_sources(shown: &Story, hit: &Story) -> Option<i64> {
+    let kept = || std::iter::once(shown).chain(&shown.rest);
     let same = |m: &Story| {
         m.source.feed_url == hit.source.feed_url && m.link == hit.link && m.title == hit.title
     };
-    same(&shown) || shown.rest.iter().any(same)
+    if !kept().any(same) {
+        return None;
+    }
+    let mut feeds: Vec<&str> = kept().map(|m| m.source.feed_url.as_str()).collect();
+    feeds.sort_unstable();
+    feeds.dedup();
+    Some(feeds.len() as i64)
 }
 
 #[cfg(test)]

@@ -324,21 +324,22 @@ impl PgStore {
                          FROM search WHERE doc @@ to_tsquery('simple', $1::text)
                          ORDER BY item_id DESC LIMIT $5),
                      best AS (
-                         SELECT DISTINCT ON (i.story_id) i.story_id, h.score, i.id
+                         SELECT i.story_id, min(h.score) AS score,
+                                array_agg(i.id ORDER BY h.score, i.id) AS ids
                          FROM h JOIN items i ON i.id = h.id
                          JOIN feeds f ON f.id = i.feed_id
                          WHERE f.in_config = 1
                            AND (cardinality($4::text[]) = 0 OR i.feed_id IN
                                 (SELECT feed_id FROM feed_tags WHERE tag = ANY($4)))
-                         ORDER BY i.story_id, h.score, i.id)
+                         GROUP BY i.story_id)
                      SELECT b.story_id, b.score, s.uid, s.first_seen_at, s.changed_at,
                             s.item_count, i.url, i.title, i.author,
                             COALESCE(i.content, i.summary), i.published_at, i.updated_at,
                             f.url, COALESCE(f.title, f.feed_title), f.site_url,
                             hl.url, hl.title, hl.author, hl.html, hl.feed_url,
-                            CASE WHEN i.content IS NOT NULL THEN i.summary END
+                            CASE WHEN i.content IS NOT NULL THEN i.summary END, b.ids
                      FROM best b JOIN stories s ON s.id = b.story_id
-                     JOIN items i ON i.id = b.id JOIN feeds f ON f.id = i.feed_id
+                     JOIN items i ON i.id = b.ids[1] JOIN feeds f ON f.id = i.feed_id
                      LEFT JOIN LATERAL (
                          SELECT array_agg(m.url ORDER BY m.o, m.t, m.id) AS url,
                                 array_agg(m.title ORDER BY m.o, m.t, m.id) AS title,
@@ -375,10 +376,28 @@ impl PgStore {
                 .await
             })
             .await?;
+        // Another matching item of a story, when its best is not kept.
+        let other_item = async |id: i64| {
+            self.read_tx(async |tx| {
+                tx.opt(
+                    c,
+                    "SELECT i.url, i.title, i.author, COALESCE(i.content, i.summary),
+                            i.published_at, i.updated_at, f.url, COALESCE(f.title, f.feed_title),
+                            f.site_url, CASE WHEN i.content IS NOT NULL THEN i.summary END
+                     FROM items i JOIN feeds f ON f.id = i.feed_id WHERE i.id = $1",
+                    &[&id],
+                )
+                .await
+            })
+            .await
+        };
         let mut hits = Vec::new();
+        // Stories whose sources are counted below (those judged by their
+        // kept items are counted already).
+        let mut count = Vec::new();
         for r in rows {
             let link: Option<String> = r.get(6);
-            let story = Story {
+            let mut story = Story {
                 id: r.get(0),
                 uid: r.get(2),
                 link: link.clone(),
@@ -402,7 +421,7 @@ impl PgStore {
                 files_joined: false,
                 enclosures: Vec::new(),
             };
-            let kept = if q.headline {
+            let shown = if q.headline {
                 // The story's items, those of the output's feeds first (see
                 // SQLite's).
                 type Texts = Option<Vec<Option<String>>>;
@@ -417,19 +436,57 @@ impl PgStore {
                         let at = |v: &Texts| v.as_ref().and_then(|v| v.get(n).cloned().flatten());
                         Story::headline(&story, at(&urls), at(&titles), at(&authors), at(&htmls), f)
                     });
-                let members: Vec<Story> = members.collect();
-                crate::store::search::shown_hit(&story, members, keep)
+                match crate::store::search::shown_story(members.collect(), keep) {
+                    Some(shown) => Some(shown),
+                    None => continue,
+                }
             } else {
-                keep(&story).is_some()
+                None
             };
-            if !kept {
+            let judge = |story: &Story| match &shown {
+                Some(shown) => crate::store::search::kept_sources(shown, story),
+                None => keep(story).map(|_| 0),
+            };
+            // The best matching item the outputs keep (see SQLite's).
+            let ids: Vec<i64> = r.get(21);
+            let mut sources = judge(&story);
+            for &id in ids.iter().skip(1) {
+                if sources.is_some() {
+                    break;
+                }
+                let Some(o) = other_item(id).await? else {
+                    continue;
+                };
+                let link: Option<String> = o.get(0);
+                story = Story {
+                    link: link.clone(),
+                    title: o.get(1),
+                    author: o.get(2),
+                    html: o.get(3),
+                    summary: o.get(9),
+                    published_at: o.get(4),
+                    updated_at: o.get(5),
+                    source: Source {
+                        feed_url: o.get(6),
+                        title: o.get(7),
+                        site_url: o.get(8),
+                        link,
+                    },
+                    ..story
+                };
+                sources = judge(&story);
+            }
+            let Some(sources) = sources else {
                 continue;
+            };
+            if shown.is_none() {
+                count.push(story.id);
             }
             let score: f32 = r.get(1);
             let title = highlight(&crate::store::search::hit_title(&story), &parsed.terms);
             let snippet = crate::store::search::hit_snippet(&story, &parsed.terms);
             hits.push(Hit {
-                sources: r.get(5),
+                sources,
                 score: f64::from(score),
                 story,
                 title,
@@ -440,10 +497,10 @@ impl PgStore {
             }
         }
         // The feeds carrying each story shown, counted for those only.
-        if hits.is_empty() {
+        if count.is_empty() {
             return Ok(hits);
         }
-        let ids: Vec<i64> = hits.iter().map(|h| h.story.id).collect();
+        let ids = count;
         let counts = self
             .read_tx(async |tx| {
                 tx.query(
