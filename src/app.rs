@@ -341,6 +341,7 @@ pub async fn run(
     let lock = match &location {
         Location::Sqlite(path) => {
             let mut lock = crate::store::lock::StoreLock::acquire(path, "run")?;
+            crate::commands::backup::remove_restore_leftovers(path);
             // (`--reload` from another config of this store signalled this
             // daemon, which re-read its own config and took nothing in.)
             if let Err(e) = lock.name_config(&cfg.source) {

@@ -189,6 +189,7 @@ fn open_writer(
     match Location::of(&cfg.store) {
         Location::Sqlite(path) => {
             let lock = StoreLock::acquire(&path, command)?;
+            commands::backup::remove_restore_leftovers(&path);
             Ok((open_store(cfg)?.into(), Some(lock)))
         }
         loc => Ok((rt.block_on(Backend::open(&loc, &app::node_name()))?, None)),

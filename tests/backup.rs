@@ -408,7 +408,10 @@ fn restore_replaces_the_store_and_keeps_the_old_one() {
         .filter(|n| n.starts_with(".feedloom.db.restore") || n.starts_with("..feedloom.db.restore"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
-    // Polling goes on from the backup.
+    // Polling goes on from the backup, and clears what a killed restore
+    // left (a full-size copy that only another restore removed).
+    std::fs::write(env.path(".feedloom.db.restore"), "half a copy").unwrap();
+    std::fs::write(env.path("..feedloom.db.restore.999999999.tmp"), "half").unwrap();
     let out = feedloom(&config, &["poll"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
@@ -416,6 +419,8 @@ fn restore_replaces_the_store_and_keeps_the_old_one() {
         "{}",
         text(&out.stdout)
     );
+    assert!(!env.path(".feedloom.db.restore").exists());
+    assert!(!env.path("..feedloom.db.restore.999999999.tmp").exists());
 
     // Not while the daemon runs; not the store itself; not a file that is
     // no store; the store unchanged each time.

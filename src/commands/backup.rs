@@ -132,7 +132,7 @@ pub fn restore(cfg: &Config, file: &Path) -> Result<String, Failure> {
     // (One name, whichever process: with the store's lock held no other
     // restore runs, and what a killed one left is removed here and, its
     // temporary files, by the copy.)
-    let copy = store.with_file_name(format!(".{name}.restore"));
+    let copy = restore_copy(store);
     let _ = std::fs::remove_file(&copy);
     let r = backup(file, &copy, false).map_err(failed)?;
     let replaced = store.exists();
@@ -203,4 +203,26 @@ pub fn restore(cfg: &Config, file: &Path) -> Result<String, Failure> {
         ));
     }
     Ok(line)
+}
+
+/// Where `restore` copies a backup before it renames it over `store`.
+fn restore_copy(store: &Path) -> std::path::PathBuf {
+    let name = store.file_name().unwrap_or_default().to_string_lossy();
+    store.with_file_name(format!(".{name}.restore"))
+}
+
+/// Removes what a killed `restore` left beside `store` (its copy of the
+/// backup, the copy's temporary files), which only the next `restore`
+/// removed: a full-size file an unattended daemon kept forever. Called with
+/// the store's lock held, so no `restore` is running. Returns how many.
+pub fn remove_restore_leftovers(store: &Path) -> usize {
+    let copy = restore_copy(store);
+    let mut removed = crate::export::remove_stale_temps_beside(&copy);
+    if std::fs::symlink_metadata(&copy).is_ok_and(|m| m.is_file())
+        && std::fs::remove_file(&copy).is_ok()
+    {
+        tracing::info!(path = %copy.display(), "removed the copy a killed `restore` left");
+        removed += 1;
+    }
+    removed
 }
