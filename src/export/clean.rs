@@ -340,13 +340,16 @@ fn readable_html(html: &str) -> Cow<'_, str> {
                 .and_then(|k| html[k..].find('>').map(|e| k + e + 1))
                 .filter(|_| !self_closed)
                 .unwrap_or(i);
-            if let Some((_, src)) = tag
+            // (Judged as the browser reads it: `&#106;avascript:` is
+            // `javascript:`.)
+            if let Some(src) = tag
                 .attrs
                 .iter()
                 .find(|(k, v)| k.eq_ignore_ascii_case("src") && !v.trim().is_empty())
-                .filter(|(_, v)| web_or_relative(v.trim()))
+                .map(|(_, v)| crate::parse::text::decode_entities(v.trim()))
+                .filter(|v| web_or_relative(v.trim()))
             {
-                let src = escape_attr(src.trim());
+                let src = escape_attr(&src.trim().replace('&', "&amp;"));
                 out.push_str(&format!("<p><a href=\"{src}\">{src}</a></p>"));
             }
             i = close;
@@ -942,6 +945,15 @@ mod tests {
         );
         assert!(!out.contains("javascript"), "{out}");
         assert!(out.contains("<b>no video</b>"), "{out}");
+        // (Nor written with a character reference: no dead link showing it.)
+        let out = sanitize(
+            "<iframe src=\"&#106;avascript:alert(1)\"></iframe><iframe src=\"java&Tab;script:x\"></iframe>",
+            Some("https://e.org/post"),
+        );
+        assert!(
+            !out.contains("avascript") && !out.contains("script:"),
+            "{out}"
+        );
         // Written as XML (`/>`) or never closed: what follows stays.
         for html in [
             "<p>Intro</p><iframe src=\"https://v.example/e/1\" /><p>Body after</p>",

@@ -33,7 +33,7 @@ mod entries;
 mod legacy;
 mod limits;
 mod repair;
-mod text;
+pub(crate) mod text;
 
 use std::borrow::Cow;
 
