@@ -140,7 +140,12 @@ fn readable(html: Option<String>, summary: Option<String>) -> (Option<String>, O
             // (A bare link, an embedded video's, stays above the words,
             // whatever they show: nothing of the content is dropped.)
             let bare_link = matches!(without_bare_links(&c), std::borrow::Cow::Owned(_));
-            let body = if bare_link || (shows_media(&c) && !shows_media(&s)) {
+            // (A summary that is the same address, as text, says it again.)
+            let same_text =
+                || crate::parse::strip_tags(&c).trim() == crate::parse::strip_tags(&s).trim();
+            let body = if bare_link && same_text() {
+                c
+            } else if bare_link || (shows_media(&c) && !shows_media(&s)) {
                 format!("{c}\n{s}")
             } else {
                 s
@@ -956,6 +961,11 @@ mod tests {
         assert_eq!(
             r(&clip, Some(thumb)),
             (Some(format!("{clip}\n{thumb}")), None)
+        );
+        // Nor shown twice, when its description is the same address.
+        assert_eq!(
+            r(video, Some("https://v.example/e/1")),
+            (Some(video.into()), None)
         );
         let named = "<p><a href=\"https://v.example/e/1\">Watch the video</a></p>";
         assert_eq!(r(named, Some(words)).1.as_deref(), Some(words));
