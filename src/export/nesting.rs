@@ -7,29 +7,26 @@
 //! open, every tag pays that walk: 20,000 nested `<div>`s cost 1.7 s of CPU
 //! per item per format, 50,000 cost 12 s.
 //!
-//! [`Nesting`] follows that stack from the tags alone, erring deep: it closes
-//! an element only where the parser surely does (its end tag, found before a
-//! scope boundary; a `<p>`, `<li>`, `<dd>`, `<dt>`, `<td>`, `<tr>` or
-//! `<option>` that the next such start tag closes), and a formatting element
-//! that a parser may reopen (`<p><b>x</p>y` reopens `<b>` around `y`) stays
-//! counted until its own end tag. A start tag that would open an element
+//! [`Nesting`] follows that stack from the tags alone, by the rules of HTML's
+//! tree construction that open and close elements (scopes, implied end tags,
+//! the formatting elements a parser reopens, markers, foreign content),
+//! erring deep where it cannot tell. A start tag that would open an element
 //! deeper than [`MAX_DEPTH`] is dropped, its text kept, as browsers flatten
 //! such nesting (Chromium at 512); its end tag goes with it.
 
 use std::collections::HashMap;
 
-/// The deepest nesting kept. Stories nest a few dozen elements at most.
-pub const MAX_DEPTH: usize = 256;
+/// The deepest nesting kept (Chromium's parser flattens at the same depth).
+pub const MAX_DEPTH: usize = 512;
 
 /// HTML's formatting elements: the ones a parser reopens after a misnested
 /// end tag closed them.
-const FORMATTING: &[&str] = &[
+pub const FORMATTING: &[&str] = &[
     "a", "b", "big", "code", "em", "font", "i", "nobr", "s", "small", "strike", "strong", "tt", "u",
 ];
 
-/// Elements a search for an element "in scope" stops at: every one of HTML's
-/// scopes, and more (stopping early only leaves more counted open).
-const BOUNDARY: &[&str] = &[
+/// What a search "in scope" stops at (HTML's default scope).
+const SCOPE: &[&str] = &[
     "applet",
     "caption",
     "html",
@@ -39,12 +36,6 @@ const BOUNDARY: &[&str] = &[
     "marquee",
     "object",
     "template",
-    "button",
-    "ol",
-    "ul",
-    "select",
-    "svg",
-    "math",
     "mi",
     "mo",
     "mn",
@@ -56,10 +47,109 @@ const BOUNDARY: &[&str] = &[
     "title",
 ];
 
-/// The scope a table's own end tags search in.
-const TABLE_BOUNDARY: &[&str] = &["html", "table", "template"];
+/// Elements that put a marker in the list of formatting elements: what is
+/// opened inside them is not reopened outside.
+const MARKERS: &[&str] = &[
+    "applet", "caption", "marquee", "object", "template", "td", "th",
+];
 
-/// Start tags that close an open `<p>` first.
+/// HTML's "special" elements (a `<li>` looks past the others for the `<li>`
+/// it closes; a misnested formatting end tag above one moves, not closes).
+const SPECIAL: &[&str] = &[
+    "address",
+    "applet",
+    "area",
+    "article",
+    "aside",
+    "base",
+    "basefont",
+    "bgsound",
+    "blockquote",
+    "body",
+    "br",
+    "button",
+    "caption",
+    "center",
+    "col",
+    "colgroup",
+    "dd",
+    "details",
+    "dir",
+    "div",
+    "dl",
+    "dt",
+    "embed",
+    "fieldset",
+    "figcaption",
+    "figure",
+    "footer",
+    "form",
+    "frame",
+    "frameset",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "head",
+    "header",
+    "hgroup",
+    "hr",
+    "html",
+    "iframe",
+    "img",
+    "input",
+    "keygen",
+    "li",
+    "link",
+    "listing",
+    "main",
+    "marquee",
+    "menu",
+    "meta",
+    "nav",
+    "noembed",
+    "noframes",
+    "noscript",
+    "object",
+    "ol",
+    "p",
+    "param",
+    "plaintext",
+    "pre",
+    "script",
+    "search",
+    "section",
+    "select",
+    "source",
+    "style",
+    "summary",
+    "table",
+    "tbody",
+    "td",
+    "template",
+    "textarea",
+    "tfoot",
+    "th",
+    "thead",
+    "title",
+    "tr",
+    "track",
+    "ul",
+    "wbr",
+    "xmp",
+    "mi",
+    "mo",
+    "mn",
+    "ms",
+    "mtext",
+    "annotation-xml",
+    "foreignobject",
+    "desc",
+];
+
+/// Start tags that close an open `<p>` (in button scope) first.
 const CLOSES_P: &[&str] = &[
     "address",
     "article",
@@ -100,16 +190,69 @@ const CLOSES_P: &[&str] = &[
     "dt",
     "xmp",
     "hr",
+    "plaintext",
+    "table",
 ];
 
-/// Elements a `<li>` (or `<dd>`, `<dt>`) looks past for the one it closes;
-/// the parser looks past more, and stops at the others.
-const LOOKED_PAST: &[&str] = &["address", "div", "p", "span"];
+/// Start tags before which a parser does not reopen formatting elements.
+const NO_REOPEN: &[&str] = &[
+    "caption", "col", "colgroup", "table", "tbody", "td", "tfoot", "th", "thead", "tr",
+];
+
+const HEADINGS: &[&str] = &["h1", "h2", "h3", "h4", "h5", "h6"];
 
 /// Elements that never have content (nothing to close).
 const VOID: &[&str] = &[
-    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
-    "track", "wbr", "keygen", "basefont", "bgsound", "frame",
+    "area", "base", "br", "col", "embed", "hr", "img", "image", "input", "link", "meta", "param",
+    "source", "track", "wbr", "keygen", "basefont", "bgsound", "frame",
+];
+
+/// Start tags that leave SVG or MathML for HTML.
+const BREAKOUT: &[&str] = &[
+    "b",
+    "big",
+    "blockquote",
+    "body",
+    "br",
+    "center",
+    "code",
+    "dd",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "embed",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "head",
+    "hr",
+    "i",
+    "img",
+    "li",
+    "listing",
+    "menu",
+    "meta",
+    "nobr",
+    "ol",
+    "p",
+    "pre",
+    "ruby",
+    "s",
+    "small",
+    "span",
+    "strong",
+    "strike",
+    "sub",
+    "sup",
+    "table",
+    "tt",
+    "u",
+    "ul",
+    "var",
 ];
 
 /// An open element, as the parser's stack holds it.
@@ -122,6 +265,10 @@ struct Element<'a> {
     /// A formatting element the parser would reopen once closed by another's
     /// end tag.
     active: bool,
+    /// SVG or MathML (or inside them).
+    foreign: bool,
+    /// How many markers were open when it was opened.
+    markers: usize,
 }
 
 /// The parser's stack of open elements, as far as tags tell it.
@@ -144,56 +291,100 @@ impl<'a> Nesting<'a> {
         self.open.last().map(|e| e.name.as_str())
     }
 
-    /// Text other than white space: the parser reopens formatting elements.
-    pub fn text(&mut self) {
-        self.open.append(&mut self.reopen);
+    fn markers(&self) -> usize {
+        self.open
+            .iter()
+            .filter(|e| !e.foreign && MARKERS.contains(&e.name.as_str()))
+            .count()
     }
 
-    /// A start tag (`tag` as written): whether it is kept.
-    pub fn start(&mut self, name: &str, tag: &'a str) -> bool {
+    pub fn in_foreign(&self) -> bool {
+        self.open.last().is_some_and(|e| {
+            e.foreign && !matches!(e.name.as_str(), "foreignobject" | "desc" | "title")
+        })
+    }
+
+    /// Text other than white space: the parser reopens the formatting
+    /// elements opened since the last marker.
+    pub fn text(&mut self) {
+        let markers = self.markers();
+        let (now, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.reopen)
+            .into_iter()
+            .partition(|e| e.markers >= markers);
+        self.reopen = later;
+        self.open.extend(now);
+    }
+
+    /// A start tag (`tag` as written; `closed` when written `<x/>`): whether
+    /// it is kept.
+    pub fn start(&mut self, name: &str, tag: &'a str, closed: bool) -> bool {
+        let name = if name == "image" { "img" } else { name };
+        if self.in_foreign() {
+            if !BREAKOUT.contains(&name) {
+                return self.push(name, tag, closed, true);
+            }
+            // Back to HTML: what is foreign closes.
+            while self.open.last().is_some_and(|e| e.foreign) {
+                self.open.pop();
+            }
+        }
         match name {
-            "li" => self.close_list_item(&["li"]),
-            "dd" | "dt" => self.close_list_item(&["dd", "dt"]),
+            "li" => self.close_item(&["li"]),
+            "dd" | "dt" => self.close_item(&["dd", "dt"]),
             "td" | "th" | "tr" => {
-                if !self.close_within("td", BOUNDARY) {
-                    self.close_within("th", BOUNDARY);
+                if !self.close_within("td", &["html", "table", "template"]) {
+                    self.close_within("th", &["html", "table", "template"]);
                 }
                 if name == "tr" && self.top() == Some("tr") {
-                    self.open.pop();
+                    self.pop_to(self.open.len() - 1);
                 }
             }
             "option" | "optgroup" => {
                 if self.top() == Some("option") {
-                    self.open.pop();
+                    self.pop_to(self.open.len() - 1);
                 }
                 if name == "optgroup" && self.top() == Some("optgroup") {
-                    self.open.pop();
+                    self.pop_to(self.open.len() - 1);
                 }
             }
+            // An `<a>` inside an open one closes it first.
+            "a" => self.end_formatting("a"),
             _ => {}
         }
-        let block = CLOSES_P.contains(&name) || name == "table";
         if CLOSES_P.contains(&name) {
-            self.close_within("p", BOUNDARY);
+            self.close_within("p", &[SCOPE, &["button"]].concat());
         }
-        if !block {
+        if HEADINGS.contains(&name) && self.top().is_some_and(|t| HEADINGS.contains(&t)) {
+            self.pop_to(self.open.len() - 1);
+        }
+        if !CLOSES_P.contains(&name) && !NO_REOPEN.contains(&name) {
             self.text();
         }
-        if VOID.contains(&name) {
+        let foreign = matches!(name, "svg" | "math");
+        self.push(name, tag, closed && foreign, foreign)
+    }
+
+    /// Opens an element (none when void, or a foreign one written `<x/>`):
+    /// whether it is kept.
+    fn push(&mut self, name: &str, tag: &'a str, closed: bool, foreign: bool) -> bool {
+        if (!foreign && VOID.contains(&name)) || closed {
             return true;
         }
         if self.depth() >= MAX_DEPTH {
             *self.dropped.entry(name.to_owned()).or_default() += 1;
             return false;
         }
-        let active = FORMATTING.contains(&name);
+        let active = !foreign && FORMATTING.contains(&name);
         if active {
             self.forget_fourth_alike(name, tag);
         }
+        let markers = self.markers();
         self.open.push(Element {
             name: name.to_owned(),
             tag,
             active,
+            foreign,
+            markers,
         });
         true
     }
@@ -205,23 +396,85 @@ impl<'a> Nesting<'a> {
             return false;
         }
         if self.top() == Some(name) {
-            self.open.pop();
-        } else if FORMATTING.contains(&name) {
-            // Misnested: the parser may move it (same depth); closed but
-            // not yet reopened, it is forgotten.
-            if !self.open.iter().any(|e| e.name == name)
-                && let Some(k) = self.reopen.iter().rposition(|e| e.name == name)
-            {
-                self.reopen.remove(k);
+            self.pop_to(self.open.len() - 1);
+            return true;
+        }
+        if self.in_foreign() {
+            // The nearest foreign element of that name, else HTML's rules
+            // for what is below them.
+            let found = self
+                .open
+                .iter()
+                .rposition(|e| !e.foreign || e.name == name)
+                .filter(|&k| self.open[k].foreign);
+            if let Some(k) = found {
+                self.pop_to(k);
+                return true;
             }
-        } else {
-            let scope = match name {
-                "table" | "tbody" | "thead" | "tfoot" | "tr" | "td" | "th" => TABLE_BOUNDARY,
-                _ => BOUNDARY,
-            };
-            self.close_within(name, scope);
+        }
+        if FORMATTING.contains(&name) {
+            self.end_formatting(name);
+            return true;
+        }
+        match name {
+            // Only the form closes, whatever is open inside it.
+            "form" => {
+                if let Some(k) = self.find_within("form", SCOPE) {
+                    self.open.remove(k);
+                }
+            }
+            "p" => {
+                self.close_within("p", &[SCOPE, &["button"]].concat());
+            }
+            "li" => {
+                self.close_within("li", &[SCOPE, &["ol", "ul"]].concat());
+            }
+            "table" | "tbody" | "thead" | "tfoot" | "tr" | "td" | "th" | "caption" => {
+                self.close_within(name, &["html", "table", "template"]);
+            }
+            h if HEADINGS.contains(&h) => {
+                let k = self
+                    .open
+                    .iter()
+                    .rposition(|e| {
+                        HEADINGS.contains(&e.name.as_str()) || SCOPE.contains(&e.name.as_str())
+                    })
+                    .filter(|&k| HEADINGS.contains(&self.open[k].name.as_str()));
+                if let Some(k) = k {
+                    self.pop_to(k);
+                }
+            }
+            _ => {
+                self.close_within(name, SCOPE);
+            }
         }
         true
+    }
+
+    /// A formatting element's end tag (HTML's "adoption agency"): closed with
+    /// what is open above it when none of that is special; moved (the same
+    /// depth) otherwise; forgotten when it was closed already.
+    fn end_formatting(&mut self, name: &str) {
+        let found = self
+            .open
+            .iter()
+            .rposition(|e| (e.active && e.name == name) || SCOPE.contains(&e.name.as_str()));
+        match found.filter(|&k| self.open[k].name == name) {
+            Some(k) => {
+                let above_special = self.open[k + 1..]
+                    .iter()
+                    .any(|e| SPECIAL.contains(&e.name.as_str()));
+                if !above_special {
+                    self.open[k].active = false;
+                    self.pop_to(k);
+                }
+            }
+            None => {
+                if let Some(k) = self.reopen.iter().rposition(|e| e.name == name) {
+                    self.reopen.remove(k);
+                }
+            }
+        }
     }
 
     /// With three formatting elements alike already, the earliest is no
@@ -240,32 +493,45 @@ impl<'a> Nesting<'a> {
         }
     }
 
-    /// Closes `name` and everything open above it, if it is open above
-    /// every element of `boundary`: whether it was.
-    fn close_within(&mut self, name: &str, boundary: &[&str]) -> bool {
-        let Some(k) = self
-            .open
+    /// Where `name` is open above every element of `boundary`.
+    fn find_within(&self, name: &str, boundary: &[&str]) -> Option<usize> {
+        self.open
             .iter()
             .rposition(|e| e.name == name || boundary.contains(&e.name.as_str()))
             .filter(|&k| self.open[k].name == name)
-        else {
-            return false;
-        };
-        let closed = self.open.drain(k..).skip(1).filter(|e| e.active);
-        self.reopen.extend(closed);
-        true
+    }
+
+    /// Closes `name` and everything open above it, if it is open above
+    /// every element of `boundary`: whether it was.
+    fn close_within(&mut self, name: &str, boundary: &[&str]) -> bool {
+        match self.find_within(name, boundary) {
+            Some(k) => {
+                self.pop_to(k);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Closes the element at `k` and everything above it: the formatting
+    /// elements among those above wait to be reopened, unless a marker
+    /// closed (a table cell's formatting stays in it).
+    fn pop_to(&mut self, k: usize) {
+        let closed: Vec<Element<'a>> = self.open.drain(k..).skip(1).collect();
+        let markers = self.markers();
+        self.reopen.extend(closed.into_iter().filter(|e| e.active));
+        self.reopen.retain(|e| e.markers <= markers);
     }
 
     /// What a `<li>` (`<dd>`, `<dt>`) closes: the nearest one, looking past
-    /// formatting elements and [`LOOKED_PAST`] only.
-    fn close_list_item(&mut self, items: &[&str]) {
+    /// elements that are not special, and `address`, `div` and `p`.
+    fn close_item(&mut self, items: &[&str]) {
         let found = self.open.iter().rposition(|e| {
             let n = e.name.as_str();
-            items.contains(&n) || !(FORMATTING.contains(&n) || LOOKED_PAST.contains(&n))
+            items.contains(&n) || (SPECIAL.contains(&n) && !matches!(n, "address" | "div" | "p"))
         });
         if let Some(k) = found.filter(|&k| items.contains(&self.open[k].name.as_str())) {
-            let name = self.open[k].name.clone();
-            self.close_within(&name, &[]);
+            self.pop_to(k);
         }
     }
 }
