@@ -102,10 +102,14 @@ pub(super) fn keep_newest(text: &[u8], max: usize) -> Option<(Vec<u8>, usize)> {
     if is_json(text) {
         return keep_newest_json(text, max);
     }
-    let entries = scan(text)?;
-    if entries.len() <= max {
-        return None;
-    }
+    // A document the scan cannot read (an end tag nothing opened), or in
+    // which entries sit inside an element left open, is cut by its entry
+    // tags alone: read whole, a 16 MB feed of tiny entries took 1 GB.
+    let entries = match scan(text) {
+        Some((entries, _)) if entries.len() > max => entries,
+        Some((_, true)) => return None,
+        _ => return keep_first_by_tags(text, max),
+    };
     let mut order: Vec<usize> = (0..entries.len()).collect();
     order.sort_by(|a, b| entries[*b].date.cmp(&entries[*a].date).then(a.cmp(b)));
     let mut keep = vec![false; entries.len()];
@@ -122,6 +126,49 @@ pub(super) fn keep_newest(text: &[u8], max: usize) -> Option<(Vec<u8>, usize)> {
     }
     out.extend_from_slice(&text[copied..]);
     Some((out, entries.len() - max))
+}
+
+/// The document without its entries after the first `max`, found by their
+/// tags alone (`<item` or `<entry`, unprefixed or `atom:`, and the last end
+/// tag of either): for a document [`scan`] cannot read. `None` when it has
+/// no more than `max` entry tags.
+fn keep_first_by_tags(text: &[u8], max: usize) -> Option<(Vec<u8>, usize)> {
+    let mut starts = Vec::new();
+    for needle in [&b"<item"[..], b"<entry", b"<atom:entry"] {
+        for at in memchr::memmem::find_iter(text, needle) {
+            let next = text.get(at + needle.len()).copied().unwrap_or(b'>');
+            if matches!(next, b'>' | b'/' | b' ' | b'\t' | b'\n' | b'\r') {
+                starts.push(at);
+            }
+        }
+    }
+    if starts.len() <= max {
+        return None;
+    }
+    starts.sort_unstable();
+    let from = starts[max];
+    // Past the last entry's end tag; without one (none were closed), up to
+    // the container's.
+    let last = |tags: &[&[u8]], past: bool| {
+        tags.iter()
+            .filter_map(|t| {
+                memchr::memmem::rfind(text, t).map(|at| at + if past { t.len() } else { 0 })
+            })
+            .max()
+            .filter(|&end| end > from)
+    };
+    let end = last(&[b"</item>", b"</entry>", b"</atom:entry>"], true)
+        .or_else(|| {
+            last(
+                &[b"</channel", b"</feed", b"</rdf:RDF", b"</RDF", b"</rss"],
+                false,
+            )
+        })
+        .unwrap_or(text.len());
+    let mut out = Vec::with_capacity(text.len() - (end - from));
+    out.extend_from_slice(&text[..from]);
+    out.extend_from_slice(&text[end..]);
+    Some((out, starts.len() - max))
 }
 
 /// As feed-rs decides: JSON when `{` comes before any `<`.
@@ -603,11 +650,13 @@ fn keep_newest_json(text: &[u8], max: usize) -> Option<(Vec<u8>, usize)> {
 /// the root (RSS, RDF), `entry` under the root (Atom), with the date of each.
 /// Items of a second `channel`, or of one nested deeper, are not entries:
 /// feed-rs reads the first channel only, so they must neither count toward
-/// `max_entries` nor push that channel's own entries out.
-fn scan(text: &[u8]) -> Option<Vec<Span>> {
+/// `max_entries` nor push that channel's own entries out. And whether its
+/// tags balance (else entries may sit inside an element left open).
+fn scan(text: &[u8]) -> Option<(Vec<Span>, bool)> {
     let mut reader = Reader::from_reader(text);
     let config = reader.config_mut();
     config.check_end_names = false;
+    config.allow_unmatched_ends = true;
     config.allow_dangling_amp = true;
     let mut depth = 0usize;
     let mut entries = Vec::new();
@@ -618,6 +667,7 @@ fn scan(text: &[u8]) -> Option<Vec<Span>> {
     let mut in_date: Option<bool> = None;
     let mut parent_is_container = Vec::<bool>::new();
     let mut channel_seen = false;
+    let mut balanced = true;
     loop {
         let start = reader.buffer_position() as usize;
         let event = reader.read_event().ok()?;
@@ -674,6 +724,7 @@ fn scan(text: &[u8]) -> Option<Vec<Span>> {
             }
             Event::End(_) => {
                 in_date = None;
+                balanced &= depth > 0;
                 parent_is_container.pop();
                 if let Some((d, s, published, updated)) = open
                     && d == depth
@@ -691,7 +742,7 @@ fn scan(text: &[u8]) -> Option<Vec<Span>> {
             _ => {}
         }
     }
-    Some(entries)
+    Some((entries, balanced && depth == 0))
 }
 
 #[cfg(test)]
@@ -826,6 +877,53 @@ mod tests {
             .collect();
         assert_eq!(ids, ["2", "4"]);
         assert_eq!(v["after"], 1);
+    }
+
+    /// A document whose tags do not balance (an end tag nothing opened, an
+    /// element left open between entries, a missing `</item>`) is cut too:
+    /// read whole, 540,000 tiny entries took 1 GB.
+    #[test]
+    fn documents_that_do_not_balance_are_cut_by_their_tags() {
+        let entries = |n: usize, between: &str| -> String {
+            (0..n)
+                .map(|i| format!("<entry><id>{i}</id></entry>{between}"))
+                .collect()
+        };
+        for (doc, what) in [
+            (
+                format!(
+                    "<feed xmlns=\"http://www.w3.org/2005/Atom\">{}</b></feed>",
+                    entries(30, "")
+                ),
+                "a stray end tag",
+            ),
+            (
+                format!(
+                    "<feed xmlns=\"http://www.w3.org/2005/Atom\">{}</feed>",
+                    entries(30, "<br>")
+                ),
+                "elements left open",
+            ),
+            (
+                format!(
+                    "<rss version=\"2.0\"><channel>{}</channel></rss>",
+                    (0..30)
+                        .map(|i| format!("<item><guid>{i}</guid>"))
+                        .collect::<String>()
+                ),
+                "missing end tags",
+            ),
+        ] {
+            let (out, cut) = keep_newest(doc.as_bytes(), 10).unwrap_or_else(|| panic!("{what}"));
+            let out = String::from_utf8(out).unwrap();
+            assert_eq!(cut, 20, "{what}");
+            let kept = out.matches("<entry>").count() + out.matches("<item>").count();
+            assert_eq!(kept, 10, "{what}: {out}");
+            assert!(
+                out.contains(">0<") && out.contains(">9<") && !out.contains(">10<"),
+                "{what}"
+            );
+        }
     }
 
     #[test]
