@@ -794,10 +794,10 @@ pub(crate) async fn output(
             .split(',')
             .map(|t| t.trim().trim_start_matches("W/"))
             .any(|t| t == r.etag || t == r.gzip_etag || t == "*"),
-        None => headers
-            .get(header::IF_MODIFIED_SINCE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(http_date)
+        // (Sent twice, it is no one date: ignored too.)
+        None => field(header::IF_MODIFIED_SINCE)
+            .filter(|_| headers.get_all(header::IF_MODIFIED_SINCE).iter().count() == 1)
+            .and_then(|v| http_date(&v))
             .is_some_and(|since| since <= now && r.unchanged_since(since)),
     };
     if not_modified {

@@ -810,6 +810,14 @@ async fn outputs_are_served_with_etag_304_gzip_and_head() {
             .unwrap();
         assert_eq!(r.status(), 200, "{date}");
     }
+    // If-Modified-Since sent twice is no one date: ignored.
+    let r = get(
+        "/all.atom",
+        &[("if-modified-since", &lm), ("if-modified-since", "garbage")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
     // A field sent on two lines is one list.
     let r = get(
         "/all.atom",
