@@ -80,8 +80,12 @@ pub fn set_by_a_clock_ahead(next: i64, now: i64, every: &Every, defaults: &Defau
 }
 
 /// Whole seconds of a duration, bounded so that sums with a time cannot overflow.
+/// Whole seconds, rounded up: a schedule of `1s 999ms` (or a server asking
+/// for 1.5 s) is never fetched sooner than it says (it was fetched every
+/// second).
 fn secs(d: Duration) -> i64 {
-    d.as_secs().min(i64::MAX as u64 / 4) as i64
+    let whole = d.as_secs() + u64::from(d.subsec_nanos() > 0);
+    whole.min(i64::MAX as u64 / 4) as i64
 }
 
 /// Hints that can only push a fetch later.
@@ -187,6 +191,14 @@ pub fn first_fetch(now: i64, every: &Every, url: &str, spread: Duration) -> i64 
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn parts_of_a_second_are_waited_for() {
+        let every = Every::Interval(Duration::from_millis(1999));
+        assert_eq!(every.next_after(100), 102);
+        assert_eq!(Every::Interval(Duration::from_secs(2)).next_after(100), 102);
+        assert_eq!(Every::Interval(Duration::from_millis(2900)).next_after(100), 103);
+    }
+
     use super::*;
     use std::str::FromStr;
 
