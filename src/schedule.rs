@@ -196,7 +196,10 @@ mod tests {
         let every = Every::Interval(Duration::from_millis(1999));
         assert_eq!(every.next_after(100), 102);
         assert_eq!(Every::Interval(Duration::from_secs(2)).next_after(100), 102);
-        assert_eq!(Every::Interval(Duration::from_millis(2900)).next_after(100), 103);
+        assert_eq!(
+            Every::Interval(Duration::from_millis(2900)).next_after(100),
+            103
+        );
     }
 
     use super::*;

@@ -767,6 +767,85 @@ async fn search_finds_a_story_by_its_shown_copy_when_a_hidden_one_matches_better
     }
 }
 
+/// Hidden copies neither rank nor count a story, on both backends: ranked
+/// by the copies the outputs show, counted by the feeds whose copies an
+/// output of items keeps.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hidden_copies_neither_rank_nor_count_on_both_backends() {
+    let server = FeedServer::start().await;
+    let long = "Lorem ipsum dolor sit amet, consectetur adipiscing elit. ".repeat(30);
+    let (mut shown, mut hidden) = (Vec::new(), Vec::new());
+    for k in 0..5 {
+        shown.push((
+            format!("t{k}"),
+            format!("https://n.example/title/{k}"),
+            format!("Comet sighted over town {k}"),
+            format!("<p>Seen at night from town {k}.</p>"),
+        ));
+        shown.push((
+            format!("w{k}"),
+            format!("https://n.example/weather/{k}"),
+            format!("Weather report {k}"),
+            format!("<p>{long} Also a comet, {k}.</p>"),
+        ));
+        hidden.push((
+            format!("h{k}"),
+            format!("https://n.example/weather/{k}"),
+            format!("Comet comet comet {k}"),
+            "<p>hideme: comet, comet, comet.</p>".to_string(),
+        ));
+    }
+    let feed = |v: &[(String, String, String, String)]| {
+        let items: Vec<(Option<&str>, Option<&str>, &str, &str)> = v
+            .iter()
+            .map(|(a, b, c, d)| (Some(a.as_str()), Some(b.as_str()), c.as_str(), d.as_str()))
+            .collect();
+        Resource::feed(rss("F", &items))
+    };
+    server.set("/v.xml", feed(&shown));
+    server.set("/h.xml", feed(&hidden));
+    let body = format!(
+        "[fetch]\nhost_gap = \"0s\"\n\n[[feed]]\nurl = \"{}\"\n\n[[feed]]\nurl = \"{}\"\nexclude = [\"hideme\"]\n\n\
+         [[output]]\nname = \"all\"\n\n[[output]]\nname = \"items\"\ndedup = \"item\"\n",
+        server.url("/v.xml"),
+        server.url("/h.xml")
+    );
+    let Some(pair) = Pair::new("search_hidden_rank", &body).await else {
+        return;
+    };
+    pair.run(&["poll"]).await;
+    for args in [
+        &["search", "--json", "--limit", "5", "comet"][..],
+        &[
+            "search", "--json", "--limit", "5", "--output", "items", "comet",
+        ],
+    ] {
+        for found in pair.run(args).await {
+            let v: Value = serde_json::from_str(&found).unwrap();
+            let titles: Vec<&str> = v
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| h["title"].as_str().unwrap_or(""))
+                .collect();
+            assert_eq!(titles.len(), 5, "{args:?}: {found}");
+            assert!(
+                titles.iter().all(|t| t.starts_with("Comet sighted")),
+                "{args:?}: {titles:?}"
+            );
+        }
+    }
+    for found in pair
+        .run(&["search", "--json", "--output", "items", "weather"])
+        .await
+    {
+        let v: Value = serde_json::from_str(&found).unwrap();
+        let hits = v.as_array().unwrap();
+        assert_eq!(hits.len(), 5, "{found}");
+        assert!(hits.iter().all(|h| h["sources"] == 1), "{found}");
+    }
+}
+
 /// A digest of everything a command could change.
 async fn digest(c: &tokio_postgres::Client) -> String {
     let mut s = String::new();

@@ -1264,3 +1264,81 @@ async fn a_story_whose_first_copy_is_hidden_is_found_by_the_other() {
         );
     }
 }
+
+/// A copy its own feed hides neither ranks nor counts its story: stories
+/// are ranked by the copies the outputs show (five whose shown copy
+/// mentions the word once, deep in its text, came before five titled by it
+/// and pushed them past `--limit`), and an output of items counts only the
+/// feeds whose copies it keeps.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hidden_copies_neither_rank_nor_count() {
+    let srv = FeedServer::start().await;
+    let long = "Lorem ipsum dolor sit amet, consectetur adipiscing elit. ".repeat(30);
+    let (mut shown, mut hidden) = (Vec::new(), Vec::new());
+    for k in 0..5 {
+        shown.push((
+            format!("t{k}"),
+            format!("https://n.example/title/{k}"),
+            format!("Comet sighted over town {k}"),
+            format!("<p>Seen at night from town {k}.</p>"),
+        ));
+        shown.push((
+            format!("w{k}"),
+            format!("https://n.example/weather/{k}"),
+            format!("Weather report {k}"),
+            format!("<p>{long} Also a comet, {k}.</p>"),
+        ));
+        hidden.push((
+            format!("h{k}"),
+            format!("https://n.example/weather/{k}"),
+            format!("Comet comet comet {k}"),
+            "<p>hideme: comet, comet, comet.</p>".to_string(),
+        ));
+    }
+    let refs = |v: &[(String, String, String, String)]| -> String {
+        let items: Vec<(&str, &str, &str, &str)> = v
+            .iter()
+            .map(|(a, b, c, d)| (a.as_str(), b.as_str(), c.as_str(), d.as_str()))
+            .collect();
+        doc("F", &items)
+    };
+    srv.set("/v.xml", Resource::feed(refs(&shown)));
+    srv.set("/h.xml", Resource::feed(refs(&hidden)));
+    let env = TestEnv::new();
+    env.config(&format!(
+        "[fetch]\nhost_gap = \"0s\"\n\n[[feed]]\nurl = \"{}\"\n\n[[feed]]\nurl = \"{}\"\nexclude = [\"hideme\"]\n\n\
+         [[output]]\nname = \"all\"\n\n[[output]]\nname = \"items\"\ndedup = \"item\"\n",
+        srv.url("/v.xml"),
+        srv.url("/h.xml")
+    ));
+    let config = env.path("feedloom.toml");
+    assert!(feedloom(&config, &["poll"]).status.success());
+    for args in [
+        &["search", "comet", "--limit", "5"][..],
+        &["search", "comet", "--limit", "5", "--output", "all"],
+        &["search", "comet", "--limit", "5", "--output", "items"],
+    ] {
+        let out = feedloom(&config, args);
+        let listed = text(&out.stdout);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        assert_eq!(
+            listed.matches("Comet sighted over town").count(),
+            5,
+            "{args:?}: {listed}"
+        );
+        assert!(!listed.contains("Weather report"), "{args:?}: {listed}");
+    }
+    for args in [
+        &["search", "weather"][..],
+        &["search", "weather", "--output", "all"],
+        &["search", "weather", "--output", "items"],
+    ] {
+        let listed = text(&feedloom(&config, args).stdout);
+        assert_eq!(
+            listed.matches("Weather report").count(),
+            5,
+            "{args:?}: {listed}"
+        );
+        assert!(!listed.contains("2 feeds"), "{args:?}: {listed}");
+    }
+}

@@ -624,7 +624,7 @@ pub struct Hit {
     /// The story, as its best-matching item that the outputs keep shows it
     /// (`html`: unsanitised).
     pub story: Story,
-    /// bm25 of the best-matching item (lower is better).
+    /// bm25 of that item (lower is better).
     pub score: f64,
     /// Feeds carrying the story (judged as an output shows it: those whose
     /// copies its rules keep).
@@ -700,8 +700,8 @@ impl Store {
             .prepare_cached(&format!(
                 "WITH {ranked}
                  SELECT i.story_id, min(h.score) AS best,
-                        group_concat(i.id, ',' ORDER BY h.score, i.id), s.uid, s.first_seen_at,
-                        s.changed_at
+                        group_concat(i.id || ':' || h.score, ',' ORDER BY h.score, i.id), s.uid,
+                        s.first_seen_at, s.changed_at
                  FROM h
                  JOIN items i ON i.id = h.id
                  JOIN stories s ON s.id = i.story_id
@@ -724,10 +724,6 @@ impl Store {
                  FROM items i JOIN feeds f ON f.id = i.feed_id WHERE i.id = ?1",
             )
             .map_err(ctx())?;
-        let mut count_sources = self
-            .conn
-            .prepare_cached(&format!("SELECT {}", super::queries::sources_sql("?1")))
-            .map_err(ctx())?;
         let mut headline = self
             .conn
             .prepare_cached(
@@ -739,11 +735,10 @@ impl Store {
                           i.first_seen_at, i.id",
             )
             .map_err(ctx())?;
-        let mut hits = Vec::new();
+        let mut hits: Vec<Hit> = Vec::new();
         let mut offset = 0usize;
+        let chunk = CHUNK.min(q.limit.saturating_mul(4)).max(q.limit);
         loop {
-            let want = q.limit.saturating_sub(hits.len());
-            let chunk = want.max(CHUNK.min(q.limit.saturating_mul(4)).max(want));
             type Head = (i64, f64, String, String, i64, i64);
             let heads: Vec<Head> = stmt
                 .query_map(
@@ -775,12 +770,40 @@ impl Store {
                 .and_then(|rows| rows.collect())
                 .map_err(ctx())?;
             let n = heads.len();
-            'stories: for (story_id, score, matching, uid, first_seen_at, changed_at) in heads {
-                // The story's matching items, best first: it is found by the
-                // best one its outputs keep (a copy its own feed hides
-                // matching better had hidden it).
-                let mut members = None;
-                for item_id in matching.split(',').filter_map(|id| id.parse::<i64>().ok()) {
+            for (story_id, best, matching, uid, first_seen_at, changed_at) in heads {
+                if ranked_past(&hits, q.limit, best) {
+                    return Ok(hits);
+                }
+                // The story's items (those of the output's feeds first), read
+                // once it has a hit.
+                let mut members: Option<Vec<Story>> = None;
+                let mut read_members = |story: &Story| -> Result<Vec<Story>, StoreError> {
+                    if members.is_none() {
+                        let all = headline
+                            .query_map(params![story_id, tags], |r| {
+                                Ok(Story::headline(
+                                    story,
+                                    r.get(0)?,
+                                    r.get(1)?,
+                                    r.get(2)?,
+                                    r.get(3)?,
+                                    r.get(4)?,
+                                ))
+                            })
+                            .and_then(|rows| rows.collect())
+                            .map_err(ctx())?;
+                        members = Some(all);
+                    }
+                    Ok(members.clone().unwrap_or_default())
+                };
+                let mut shown: Option<Option<Story>> = None;
+                // Its matching items, best first: it is found, and ranked, by
+                // the best one its outputs keep (a copy its own feed hides that
+                // matched better had hidden it, then ranked it).
+                for (item_id, score) in matching.split(',').filter_map(|pair| {
+                    let (id, score) = pair.split_once(':')?;
+                    Some((id.parse::<i64>().ok()?, score.parse::<f64>().ok()?))
+                }) {
                     let row = item
                         .query_row([item_id], |r| {
                             let link: Option<String> = r.get(0)?;
@@ -813,40 +836,21 @@ impl Store {
                         .map_err(ctx())?;
                     let Some(story) = row else { continue };
                     let sources = if q.headline {
-                        // The story's items, those of the output's feeds first:
-                        // judged as the output shows it (its headline, the first
-                        // item its own feed's rules keep).
-                        if members.is_none() {
-                            let all: Vec<Story> = headline
-                                .query_map(params![story_id, tags], |r| {
-                                    Ok(Story::headline(
-                                        &story,
-                                        r.get(0)?,
-                                        r.get(1)?,
-                                        r.get(2)?,
-                                        r.get(3)?,
-                                        r.get(4)?,
-                                    ))
-                                })
-                                .and_then(|rows| rows.collect())
-                                .map_err(ctx())?;
-                            members = Some(shown_story(all, keep));
+                        // Judged as the output shows it (its headline, the
+                        // first item its own feed's rules keep).
+                        if shown.is_none() {
+                            shown = Some(shown_story(read_members(&story)?, keep));
                         }
-                        match members.as_ref().and_then(|m| m.as_ref()) {
-                            None => continue 'stories,
-                            Some(shown) => match kept_sources(shown, &story) {
-                                Some(n) => n,
-                                None => continue,
-                            },
+                        let Some(Some(shown)) = &shown else { break };
+                        match kept_sources(shown, &story) {
+                            Some(n) => n,
+                            None => continue,
                         }
                     } else {
                         if keep(&story).is_none() {
                             continue;
                         }
-                        // (Counted for the hits shown only.)
-                        count_sources
-                            .query_row([story_id], |r| r.get::<_, i64>(0))
-                            .map_err(ctx())?
+                        kept_feeds(&read_members(&story)?, keep)
                     };
                     let title = highlight(&hit_title(&story), &parsed.terms);
                     let snippet = hit_snippet(&story, &parsed.terms);
@@ -857,10 +861,8 @@ impl Store {
                         title,
                         snippet,
                     });
-                    if hits.len() >= q.limit {
-                        return Ok(hits);
-                    }
-                    continue 'stories;
+                    rank(&mut hits, q.limit);
+                    break;
                 }
             }
             offset += n;
@@ -945,6 +947,37 @@ pub(crate) fn shown_story(
     let mut head = all.next()?;
     head.rest = all.collect();
     keep(&head)
+}
+
+/// Hits best first (lower scores), then the newest, at most `limit`.
+pub(crate) fn rank(hits: &mut Vec<Hit>, limit: usize) {
+    hits.sort_by(|a, b| {
+        a.score
+            .total_cmp(&b.score)
+            .then(b.story.first_seen_at.cmp(&a.story.first_seen_at))
+            .then(b.story.id.cmp(&a.story.id))
+    });
+    hits.truncate(limit);
+}
+
+/// Whether the hits, [`rank`]ed, are final before a story whose best match
+/// scores `best`: it and every later one (candidates come best first) can
+/// rank no better than the last hit kept.
+pub(crate) fn ranked_past(hits: &[Hit], limit: usize, best: f64) -> bool {
+    hits.len() >= limit && hits.last().is_some_and(|h| best > h.score)
+}
+
+/// How many feeds carry the items of `members` that an output keeps, judged
+/// item by item (an output with `dedup = "item"`).
+pub(crate) fn kept_feeds(members: &[Story], keep: &dyn Fn(&Story) -> Option<Story>) -> i64 {
+    let mut feeds: Vec<&str> = members
+        .iter()
+        .filter(|m| keep(m).is_some())
+        .map(|m| m.source.feed_url.as_str())
+        .collect();
+    feeds.sort_unstable();
+    feeds.dedup();
+    feeds.len() as i64
 }
 
 /// Whether the `hit` item is one of the items the `shown` story keeps (a hit

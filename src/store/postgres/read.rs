@@ -325,7 +325,8 @@ impl PgStore {
                          ORDER BY item_id DESC LIMIT $5),
                      best AS (
                          SELECT i.story_id, min(h.score) AS score,
-                                array_agg(i.id ORDER BY h.score, i.id) AS ids
+                                array_agg(i.id ORDER BY h.score, i.id) AS ids,
+                                array_agg(h.score ORDER BY h.score, i.id) AS scores
                          FROM h JOIN items i ON i.id = h.id
                          JOIN feeds f ON f.id = i.feed_id
                          WHERE f.in_config = 1
@@ -337,7 +338,7 @@ impl PgStore {
                             COALESCE(i.content, i.summary), i.published_at, i.updated_at,
                             f.url, COALESCE(f.title, f.feed_title), f.site_url,
                             hl.url, hl.title, hl.author, hl.html, hl.feed_url,
-                            CASE WHEN i.content IS NOT NULL THEN i.summary END, b.ids
+                            CASE WHEN i.content IS NOT NULL THEN i.summary END, b.ids, b.scores
                      FROM best b JOIN stories s ON s.id = b.story_id
                      JOIN items i ON i.id = b.ids[1] JOIN feeds f ON f.id = i.feed_id
                      LEFT JOIN LATERAL (
@@ -396,6 +397,10 @@ impl PgStore {
         // kept items are counted already).
         let mut count = Vec::new();
         for r in rows {
+            let best: f32 = r.get(1);
+            if crate::store::search::ranked_past(&hits, q.limit, f64::from(best)) {
+                break;
+            }
             let link: Option<String> = r.get(6);
             let mut story = Story {
                 id: r.get(0),
@@ -447,13 +452,17 @@ impl PgStore {
                 Some(shown) => crate::store::search::kept_sources(shown, story),
                 None => keep(story).map(|_| 0),
             };
-            // The best matching item the outputs keep (see SQLite's).
+            // The best matching item the outputs keep, which ranks it (see
+            // SQLite's).
             let ids: Vec<i64> = r.get(21);
+            let scores: Vec<f32> = r.get(22);
             let mut sources = judge(&story);
-            for &id in ids.iter().skip(1) {
+            let mut at = 0;
+            for (k, &id) in ids.iter().enumerate().skip(1) {
                 if sources.is_some() {
                     break;
                 }
+                at = k;
                 let Some(o) = other_item(id).await? else {
                     continue;
                 };
@@ -482,7 +491,7 @@ impl PgStore {
             if shown.is_none() {
                 count.push(story.id);
             }
-            let score: f32 = r.get(1);
+            let score = scores.get(at).copied().unwrap_or(best);
             let title = highlight(&crate::store::search::hit_title(&story), &parsed.terms);
             let snippet = crate::store::search::hit_snippet(&story, &parsed.terms);
             hits.push(Hit {
@@ -492,32 +501,36 @@ impl PgStore {
                 title,
                 snippet,
             });
-            if hits.len() >= q.limit {
-                break;
-            }
+            crate::store::search::rank(&mut hits, q.limit);
         }
-        // The feeds carrying each story shown, counted for those only.
+        count.retain(|id| hits.iter().any(|h| h.story.id == *id));
+        // The feeds carrying each story shown whose items the output keeps,
+        // counted for those only (judged item by item).
         if count.is_empty() {
             return Ok(hits);
         }
         let ids = count;
-        let counts = self
+        let rows = self
             .read_tx(async |tx| {
                 tx.query(
                     c,
-                    "SELECT i.story_id, count(DISTINCT i.feed_id) FROM items i
-                     JOIN feeds f ON f.id = i.feed_id
-                     WHERE i.story_id = ANY($1) AND f.in_config = 1 GROUP BY i.story_id",
+                    "SELECT i.story_id, i.url, i.title, i.author, COALESCE(i.content, i.summary), f.url
+                     FROM items i JOIN feeds f ON f.id = i.feed_id
+                     WHERE i.story_id = ANY($1) AND f.in_config = 1",
                     &[&ids],
                 )
                 .await
             })
             .await?;
-        for r in counts {
-            let (id, n): (i64, i64) = (r.get(0), r.get(1));
-            for h in hits.iter_mut().filter(|h| h.story.id == id) {
-                h.sources = n;
-            }
+        for h in hits.iter_mut().filter(|h| ids.contains(&h.story.id)) {
+            let members: Vec<Story> = rows
+                .iter()
+                .filter(|r| r.get::<_, i64>(0) == h.story.id)
+                .map(|r| {
+                    Story::headline(&h.story, r.get(1), r.get(2), r.get(3), r.get(4), r.get(5))
+                })
+                .collect();
+            h.sources = crate::store::search::kept_feeds(&members, keep);
         }
         Ok(hits)
     }
