@@ -191,9 +191,11 @@ impl Plan {
             if old.cfg.fetch == cfg.fetch {
                 refresher.fetcher = old.refresher.fetcher.clone();
             } else {
-                // (A server that asked for time is still owed it: a reload
-                // that changed `host_gap` forgot its hold.)
-                refresher.fetcher.keep_holds_of(&old.refresher.fetcher);
+                // (A host's requests in flight and waiting, and its turns,
+                // are still counted with the new limits: a new table let a
+                // host take requests from both. A server that asked for
+                // time is still owed it.)
+                refresher.fetcher.keep_slots_of(&old.refresher.fetcher);
             }
             // The cap of holds follows `max_backoff` either way.
             refresher.fetcher.set_max_hold(cfg.defaults.max_backoff.0);

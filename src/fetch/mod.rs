@@ -240,12 +240,14 @@ impl Fetcher {
         self.slots.set_max_hold(max);
     }
 
-    /// Shares `old`'s holds (servers that asked for time), for a fetcher
-    /// that replaces it and that nothing uses yet (else they are left).
-    pub fn keep_holds_of(&mut self, old: &Fetcher) {
-        if let Some(slots) = Arc::get_mut(&mut self.slots) {
-            slots.share_holds_of(&old.slots);
-        }
+    /// Takes over `old`'s politeness (a fetcher that replaces it on a
+    /// reload), with this one's limits: its hosts' requests in flight and
+    /// waiting, their turns, and the servers that asked for time (a
+    /// Retry-After that a fetch still running on `old` brings holds the
+    /// server for this one too).
+    pub fn keep_slots_of(&mut self, old: &Fetcher) {
+        old.slots.reconfigure(&self.slots);
+        self.slots = old.slots.clone();
     }
 
     /// Waits for a slot on the URL's host (per-host cap and gap), then a global one.
@@ -1367,10 +1369,59 @@ mod tests {
         let cfg = FetchConfig::default();
         let old = Fetcher::new(&cfg).unwrap();
         let mut new = Fetcher::new(&cfg).unwrap();
-        new.keep_holds_of(&old);
+        new.keep_slots_of(&old);
         let url = Url::parse("http://busy.example/f").unwrap();
         old.slots.hold(&url, Duration::from_secs(60));
         assert!(new.slots.held(&url).is_some());
+    }
+
+    /// A reload that changes `[fetch]` keeps counting the requests in flight
+    /// and waiting on the old fetcher: a host with `per_host = 1` took one
+    /// request from each at once (and twice as often as `host_gap` allows).
+    #[tokio::test]
+    async fn a_reload_keeps_each_hosts_requests_in_flight() {
+        let cfg = FetchConfig {
+            per_host: 1,
+            host_gap: crate::config::Dur(Duration::ZERO),
+            ..FetchConfig::default()
+        };
+        let old = Fetcher::new(&cfg).unwrap();
+        let url = Url::parse("http://one.example/a").unwrap();
+        let first = old.acquire(&url).await;
+        let mut new = Fetcher::new(&FetchConfig {
+            timeout: crate::config::Dur(Duration::from_secs(11)),
+            ..cfg.clone()
+        })
+        .unwrap();
+        new.keep_slots_of(&old);
+        let (tx, mut rx) = tokio::sync::oneshot::channel();
+        let second = tokio::spawn({
+            let new = new.clone();
+            let url = url.clone();
+            async move {
+                let slot = new.acquire(&url).await;
+                let _ = tx.send(());
+                slot
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(
+            rx.try_recv().is_err(),
+            "the old fetcher's request still counts"
+        );
+        drop(first);
+        let slot = second.await.unwrap();
+        assert!(!slot.is_held());
+        // A larger cap lets a second request in at once.
+        let mut wider = Fetcher::new(&FetchConfig {
+            per_host: 2,
+            ..cfg.clone()
+        })
+        .unwrap();
+        wider.keep_slots_of(&new);
+        let third = tokio::time::timeout(Duration::from_secs(10), wider.acquire(&url)).await;
+        assert!(third.is_ok());
+        drop(slot);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! host is busy enough for its connection to be kept for the next request.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -13,8 +13,10 @@ use url::Url;
 
 /// The host and global slots of one [`super::Fetcher`].
 pub(super) struct Slots {
-    per_host: usize,
-    host_gap: Duration,
+    /// The limits, which a reload may change ([`Slots::reconfigure`]).
+    per_host: AtomicUsize,
+    host_gap_ms: AtomicU64,
+    concurrency: AtomicUsize,
     global: Arc<Semaphore>,
     hosts: Mutex<HashMap<String, Arc<Host>>>,
     /// Servers that answered 429 or 503 with a Retry-After, by origin
@@ -59,8 +61,9 @@ impl Slot {
 impl Slots {
     pub(super) fn new(concurrency: usize, per_host: usize, host_gap: Duration) -> Slots {
         Slots {
-            per_host,
-            host_gap,
+            per_host: AtomicUsize::new(per_host),
+            host_gap_ms: AtomicU64::new(u64::try_from(host_gap.as_millis()).unwrap_or(u64::MAX)),
+            concurrency: AtomicUsize::new(concurrency),
             global: Arc::new(Semaphore::new(concurrency)),
             hosts: Mutex::default(),
             holds: Arc::default(),
@@ -81,11 +84,51 @@ impl Slots {
         }
     }
 
-    /// Shares `old`'s holds (a fetcher that replaces it on a reload): a
-    /// Retry-After that a fetch still running on `old` brings holds the
-    /// server for this one too (a copy missed it).
-    pub(super) fn share_holds_of(&mut self, old: &Slots) {
-        self.holds = old.holds.clone();
+    /// The limits of `new` (a reload's), for these slots, which requests
+    /// in flight and waiting hold: a reload that changed any `[fetch]` key
+    /// had made a second table, and a host took requests from both at once
+    /// (twice `per_host`, half `host_gap`) until the old queue was empty.
+    /// A cap made smaller takes effect as requests in flight end.
+    pub(super) fn reconfigure(&self, new: &Slots) {
+        let resize = |sem: &Arc<Semaphore>, from: usize, to: usize| {
+            if to > from {
+                sem.add_permits(to - from);
+            } else if to < from {
+                let left = (from - to) - sem.forget_permits(from - to);
+                if left > 0
+                    && let Ok(rt) = tokio::runtime::Handle::try_current()
+                {
+                    let sem = sem.clone();
+                    rt.spawn(async move {
+                        if let Ok(p) = sem.acquire_many_owned(left as u32).await {
+                            p.forget();
+                        }
+                    });
+                }
+            }
+        };
+        let hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
+        let (from, to) = (
+            self.per_host.load(Ordering::Relaxed),
+            new.per_host.load(Ordering::Relaxed),
+        );
+        for host in hosts.values() {
+            resize(&host.slots, from, to);
+        }
+        self.per_host.store(to, Ordering::Relaxed);
+        drop(hosts);
+        let (from, to) = (
+            self.concurrency.load(Ordering::Relaxed),
+            new.concurrency.load(Ordering::Relaxed),
+        );
+        resize(&self.global, from, to);
+        self.concurrency.store(to, Ordering::Relaxed);
+        self.host_gap_ms
+            .store(new.host_gap_ms.load(Ordering::Relaxed), Ordering::Relaxed);
+    }
+
+    fn host_gap(&self) -> Duration {
+        Duration::from_millis(self.host_gap_ms.load(Ordering::Relaxed))
     }
 
     /// The server answered 429 or 503 with a Retry-After of `wait`: none of
@@ -127,7 +170,7 @@ impl Slots {
             .entry(key)
             .or_insert_with(|| {
                 Arc::new(Host {
-                    slots: Arc::new(Semaphore::new(self.per_host)),
+                    slots: Arc::new(Semaphore::new(self.per_host.load(Ordering::Relaxed))),
                     pace: tokio::sync::Mutex::new(Pace {
                         next_start: Instant::now(),
                         last_start: None,
@@ -190,7 +233,7 @@ impl Slots {
             let recent = pace
                 .last_start
                 .is_some_and(|last| now.duration_since(last) <= super::IDLE_CONNECTION);
-            pace.next_start = now + self.host_gap;
+            pace.next_start = now + self.host_gap();
             pace.last_start = Some(now);
             drop(pace);
             // (The table holds one reference, this request another.)
