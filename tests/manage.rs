@@ -1216,3 +1216,46 @@ async fn removing_the_last_feed_leaves_a_config_a_reload_takes() {
     let out = feedloom(&cfg, &["check"]).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
+
+/// `add` of an address that moved for good (301 or 308) subscribes where
+/// the feed is now, and says so: adding the new address later was taken for
+/// a second feed, fetched twice. A temporary redirect keeps the address given.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn add_subscribes_where_a_feed_moved_for_good() {
+    let srv = FeedServer::start().await;
+    srv.set("/new.xml", Resource::feed(three_items("Moved")));
+    srv.set(
+        "/old.xml",
+        Resource::status(301).header("location", "/new.xml"),
+    );
+    srv.set("/other.xml", Resource::feed(three_items("Other")));
+    srv.set(
+        "/for-now.xml",
+        Resource::status(302).header("location", "/other.xml"),
+    );
+    let (_dir, cfg) = setup("");
+    let out = feedloom(&cfg, &["add", &srv.url("/old.xml")]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains(&format!(
+            "{} moved to {} (a permanent redirect)",
+            srv.url("/old.xml"),
+            srv.url("/new.xml")
+        )),
+        "{}",
+        text(&out.stdout)
+    );
+    let written = read(&cfg);
+    assert!(
+        written.contains(&format!("url = \"{}\"", srv.url("/new.xml"))),
+        "{written}"
+    );
+    assert!(!written.contains("/old.xml"), "{written}");
+    let out = feedloom(&cfg, &["add", &srv.url("/new.xml")]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    assert!(text(&out.stderr).contains("already subscribed"));
+    assert_eq!(read(&cfg), written);
+    let out = feedloom(&cfg, &["add", &srv.url("/for-now.xml")]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(read(&cfg).contains(&format!("url = \"{}\"", srv.url("/for-now.xml"))));
+}

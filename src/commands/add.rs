@@ -72,7 +72,24 @@ pub async fn add(
             if args.pick.is_some() {
                 say(out, &format!("{} is a feed itself: --pick ignored", given))?;
             }
-            (args.url.trim().to_string(), given, doc)
+            match &page.redirect {
+                // Moved for good (every hop 301 or 308): the feed is
+                // subscribed where it is now (at the old address, adding the
+                // new one later was taken for a second feed, and the feed was
+                // fetched twice).
+                Some(r) if r.permanent && r.final_url != given => {
+                    say(
+                        out,
+                        &format!(
+                            "{given} moved to {} (a permanent redirect): subscribing there",
+                            r.final_url
+                        ),
+                    )?;
+                    let text = with_userinfo_of(&args.url, &given, &r.final_url);
+                    (text, r.final_url.clone(), doc)
+                }
+                _ => (args.url.trim().to_string(), given, doc),
+            }
         }
         Err(not_feed) => {
             let found = Found {
