@@ -1147,6 +1147,8 @@ mod tests {
         let entry = |i: usize| format!("<entry><id>e{i}</id><title>A{i}</title></entry>");
         let cases = [
             rss(format!("<br>{}", items(0))),
+            // Many left open after each (64 failed the whole document).
+            rss((0..6).map(|i| format!("{}{}", item(i), "<b>".repeat(100))).collect()),
             rss(format!("<p>Powered by x{}", items(0))),
             rss(format!("{}<br /><b>Warning</b>: x in <b>y.php</b><br>{}", item(0), items(1))),
             rss(format!(

@@ -400,6 +400,9 @@ fn rebalanced(text: &[u8], unnest: bool) -> Option<(Vec<u8>, bool, bool)> {
     // The open elements' names, as ranges of `text` (two words each, however
     // long the name).
     let mut open: Vec<(usize, usize)> = Vec::new();
+    // Where entries and containers are in `open` (ascending): their end tags
+    // are looked for there too, past any number of elements left open.
+    let mut marks: Vec<usize> = Vec::new();
     let (mut moved, mut changed) = (false, false);
     let close = |out: &mut Vec<u8>, (from, to): (usize, usize)| {
         out.extend_from_slice(b"</");
@@ -442,6 +445,12 @@ fn rebalanced(text: &[u8], unnest: bool) -> Option<(Vec<u8>, bool, bool)> {
                     }
                 }
                 let from = offset(name)?;
+                while marks.last().is_some_and(|&m| m >= open.len()) {
+                    marks.pop();
+                }
+                if is_entry(name) || is_container(name) {
+                    marks.push(open.len());
+                }
                 open.push((from, from + name.len()));
                 if open.len() > MAX_DEPTH {
                     return None;
@@ -453,12 +462,25 @@ fn rebalanced(text: &[u8], unnest: bool) -> Option<(Vec<u8>, bool, bool)> {
                 let name = name.as_bytes();
                 // Looked for among the innermost 64 only: keeps hostile
                 // nesting linear.
+                // (An entry's or a container's anywhere: 64 stray `<b>`s
+                // left open after an entry failed the whole document.)
+                while marks.last().is_some_and(|&m| m >= open.len()) {
+                    marks.pop();
+                }
                 let found = open
                     .iter()
                     .rev()
                     .take(64)
                     .position(|&(from, to)| &text[from..to] == name)
-                    .map(|back| open.len() - 1 - back);
+                    .map(|back| open.len() - 1 - back)
+                    .or_else(|| {
+                        marks
+                            .iter()
+                            .rev()
+                            .take(64)
+                            .find(|&&m| &text[open[m].0..open[m].1] == name)
+                            .copied()
+                    });
                 match found {
                     Some(i) if i + 1 == open.len() => {
                         open.pop();
