@@ -22,7 +22,8 @@ pub enum FetchError {
     #[error(
         "{url} answered HTTP {status}{}{}",
         if *moved_for_now { " (reached through a temporary redirect)" } else { "" },
-        retry_after.map_or(String::new(), |d| format!(
+        // (One already over, a date past, asks for nothing.)
+        retry_after.filter(|d| d.as_secs() > 0).map_or(String::new(), |d| format!(
             ", and asks for no requests for {} ({ASKED_FOR_TIME})",
             humantime::format_duration(Duration::from_secs(d.as_secs()))
         ))
@@ -668,6 +669,24 @@ mod tests {
     use super::*;
     use crate::fetch::guard::DnsError;
     use std::io;
+
+    /// A Retry-After already over (a date in the past) asks for nothing: the
+    /// error said "asks for no requests for 0s".
+    #[test]
+    fn a_retry_after_already_over_is_not_mentioned() {
+        let err = |secs| FetchError::Status {
+            url: "https://e.org/f".into(),
+            status: 503,
+            retry_after: Some(Duration::from_secs(secs)),
+            moved_for_now: false,
+        };
+        assert_eq!(err(0).to_string(), "https://e.org/f answered HTTP 503");
+        assert!(
+            err(90)
+                .to_string()
+                .ends_with("asks for no requests for 1m 30s (Retry-After)")
+        );
+    }
 
     #[test]
     fn open_failures_sqlite_words_misleadingly_are_worded() {
