@@ -320,15 +320,26 @@ fn readable_html(html: &str) -> Cow<'_, str> {
         // every paragraph reopened every one of them (`<b i=1><p>x<b i=2><p>x…`
         // made a 100 KB story 150 MB in each format); as are all of a tag
         // with more than a few dozen (each compared with every other).
+        // (A `<font>` with a colour, face or size leaves SVG and MathML, and
+        // keeps them there: its text was lost.)
+        let font_attrs = tag.name == "font"
+            && tag.attrs.iter().any(|(k, _)| {
+                ["color", "face", "size"]
+                    .iter()
+                    .any(|a| k.eq_ignore_ascii_case(a))
+            });
         let bare = !tag.end_tag
-            && ((tag.name != "a" && nesting::FORMATTING.contains(&tag.name.as_str()))
+            && ((tag.name != "a"
+                && nesting::FORMATTING.contains(&tag.name.as_str())
+                && !(font_attrs && open.in_foreign()))
                 || tag.attrs.len() > MAX_ATTRIBUTES)
             && !tag.attrs.is_empty();
         let written = if bare { "" } else { &html[start..i] };
         let kept = match tag.end_tag {
             true => open.end(&tag.name),
             false => {
-                tag.name == "iframe" || open.start(&tag.name, written, written.ends_with("/>"))
+                tag.name == "iframe"
+                    || open.start(&tag.name, written, written.ends_with("/>"), font_attrs)
             }
         };
         if !kept {
@@ -1143,6 +1154,22 @@ mod tests {
                 ),
             ),
             ("forms", format!("{}deep", "<form><q></form>".repeat(n / 2))),
+            (
+                "lists in quotes",
+                format!("{}deep", "<q><ul></q>".repeat(n / 2)),
+            ),
+            (
+                "divs in unknowns",
+                format!("{}deep", "<x><div></x>".repeat(n / 2)),
+            ),
+            (
+                "divs in html",
+                format!("{}deep", "<html><div></html>".repeat(n / 2)),
+            ),
+            (
+                "divs in a select",
+                format!("<select>{}deep", "<div><option>a".repeat(n / 2)),
+            ),
         ];
         for (what, html) in shapes {
             let out = sanitize(&html, None);
@@ -1156,6 +1183,17 @@ mod tests {
                 "{what}: text lost"
             );
         }
+    }
+
+    /// A `<font>` with a colour leaves SVG with its text (the text was lost
+    /// once its attributes were dropped).
+    #[test]
+    fn a_coloured_font_leaves_svg_with_its_text() {
+        let html = format!(
+            "<p>a</p><svg><font color=\"red\">Hello world</font></svg>{}",
+            "<p>b</p>".repeat(70)
+        );
+        assert!(sanitize(&html, None).contains("Hello world"));
     }
 
     /// Formatting elements written differently each time are not copied
@@ -1217,6 +1255,12 @@ mod tests {
                 "<pre><code>{}</code></pre>",
                 many("<span>fn</span> <span>x</span>\n")
             ),
+            many("<b><p>x</b>y</p>"),
+            many("<b><i><u><s><p>x</b></i></u></s></p>"),
+            many("<font face=\"Arial\"><span><p>para</font></span></p>"),
+            many("<strong><div>x</strong>y</div>"),
+            many("<html><body><p>x</p>"),
+            many("<button>a<button>b"),
         ] {
             let direct = SANITIZER.clean(&html).to_string();
             assert!(depth_of(&direct) < 50, "{}", &html[..40]);

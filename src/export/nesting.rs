@@ -204,7 +204,7 @@ const HEADINGS: &[&str] = &["h1", "h2", "h3", "h4", "h5", "h6"];
 /// Elements that never have content (nothing to close).
 const VOID: &[&str] = &[
     "area", "base", "br", "col", "embed", "hr", "img", "image", "input", "link", "meta", "param",
-    "source", "track", "wbr", "keygen", "basefont", "bgsound", "frame",
+    "source", "track", "wbr", "keygen", "basefont", "bgsound", "frame", "isindex",
 ];
 
 /// Start tags that leave SVG or MathML for HTML.
@@ -298,6 +298,11 @@ impl<'a> Nesting<'a> {
             .count()
     }
 
+    /// Whether a table is open (its parts are read only in one).
+    fn in_table(&self) -> bool {
+        self.open.iter().any(|e| !e.foreign && e.name == "table")
+    }
+
     pub fn in_foreign(&self) -> bool {
         self.open.last().is_some_and(|e| {
             e.foreign && !matches!(e.name.as_str(), "foreignobject" | "desc" | "title")
@@ -315,12 +320,13 @@ impl<'a> Nesting<'a> {
         self.open.extend(now);
     }
 
-    /// A start tag (`tag` as written; `closed` when written `<x/>`): whether
-    /// it is kept.
-    pub fn start(&mut self, name: &str, tag: &'a str, closed: bool) -> bool {
+    /// A start tag (`tag` as written; `closed` when written `<x/>`; `font`
+    /// with a colour, face or size leaves SVG and MathML): whether it is kept.
+    pub fn start(&mut self, name: &str, tag: &'a str, closed: bool, font_attrs: bool) -> bool {
         let name = if name == "image" { "img" } else { name };
         if self.in_foreign() {
-            if !BREAKOUT.contains(&name) {
+            let breaks_out = BREAKOUT.contains(&name) || (name == "font" && font_attrs);
+            if !breaks_out {
                 return self.push(name, tag, closed, true);
             }
             // Back to HTML: what is foreign closes.
@@ -331,6 +337,7 @@ impl<'a> Nesting<'a> {
         match name {
             "li" => self.close_item(&["li"]),
             "dd" | "dt" => self.close_item(&["dd", "dt"]),
+            "td" | "th" | "tr" if !self.in_table() => return true,
             "td" | "th" | "tr" => {
                 if !self.close_within("td", &["html", "table", "template"]) {
                     self.close_within("th", &["html", "table", "template"]);
@@ -347,9 +354,29 @@ impl<'a> Nesting<'a> {
                     self.pop_to(self.open.len() - 1);
                 }
             }
-            // An `<a>` inside an open one closes it first.
-            "a" => self.end_formatting("a"),
+            // An `<a>` (`<nobr>`) inside an open one closes it first.
+            "a" | "nobr" => self.end_formatting(name),
+            "button" => {
+                self.close_within("button", SCOPE);
+            }
+            "rb" | "rtc" | "rp" | "rt" => {
+                while self.top().is_some_and(|t| {
+                    matches!(t, "rb" | "rp" | "rt") || (t == "rtc" && matches!(name, "rb" | "rtc"))
+                }) {
+                    self.pop_to(self.open.len() - 1);
+                }
+            }
+            // What a fragment's parser ignores: the document's own elements,
+            // a form inside a form, a table's parts outside a table.
+            "html" | "body" | "head" | "frameset" | "frame" => return true,
+            "form" if self.open.iter().any(|e| e.name == "form") => return true,
+            "caption" | "col" | "colgroup" | "tbody" | "thead" | "tfoot" if !self.in_table() => {
+                return true;
+            }
             _ => {}
+        }
+        if name != "col" && self.top() == Some("colgroup") {
+            self.pop_to(self.open.len() - 1);
         }
         if CLOSES_P.contains(&name) {
             self.close_within("p", &[SCOPE, &["button"]].concat());
@@ -444,8 +471,13 @@ impl<'a> Nesting<'a> {
                     self.pop_to(k);
                 }
             }
-            _ => {
+            n if SPECIAL.contains(&n) => {
                 self.close_within(name, SCOPE);
+            }
+            // Any other: closed when found before a special element, else
+            // ignored (`<x><div></x>` keeps the div open).
+            _ => {
+                self.close_within(name, SPECIAL);
             }
         }
         true
@@ -461,19 +493,50 @@ impl<'a> Nesting<'a> {
             .rposition(|e| (e.active && e.name == name) || SCOPE.contains(&e.name.as_str()));
         match found.filter(|&k| self.open[k].name == name) {
             Some(k) => {
-                let above_special = self.open[k + 1..]
+                let block = self.open[k + 1..]
                     .iter()
-                    .any(|e| SPECIAL.contains(&e.name.as_str()));
-                if !above_special {
-                    self.open[k].active = false;
-                    self.pop_to(k);
+                    .position(|e| SPECIAL.contains(&e.name.as_str()))
+                    .map(|p| k + 1 + p);
+                match block {
+                    None => {
+                        self.open[k].active = false;
+                        self.pop_to(k);
+                    }
+                    // A special element above it: it closes, the special
+                    // elements move out from under it, and what is open
+                    // above the last of them closes too (HTML's adoption
+                    // agency, its copies closed by its outer loop); the
+                    // formatting elements among those wait to be reopened.
+                    Some(_) => {
+                        self.open.remove(k);
+                        if let Some(last) = self.open[k..]
+                            .iter()
+                            .rposition(|e| SPECIAL.contains(&e.name.as_str()))
+                            .map(|p| k + p)
+                        {
+                            let closed: Vec<Element<'a>> = self.open.drain(last + 1..).collect();
+                            self.reopen.extend(closed.into_iter().filter(|e| e.active));
+                            // (Between, what is neither special nor reopened
+                            // is taken off the stack.)
+                            let between = self.open.split_off(k);
+                            self.open.extend(
+                                between
+                                    .into_iter()
+                                    .filter(|e| e.active || SPECIAL.contains(&e.name.as_str())),
+                            );
+                        }
+                    }
                 }
             }
-            None => {
-                if let Some(k) = self.reopen.iter().rposition(|e| e.name == name) {
+            None => match self.reopen.iter().rposition(|e| e.name == name) {
+                Some(k) => {
                     self.reopen.remove(k);
                 }
-            }
+                // Not one a parser would reopen: as any other end tag.
+                None => {
+                    self.close_within(name, SPECIAL);
+                }
+            },
         }
     }
 
