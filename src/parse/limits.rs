@@ -129,41 +129,53 @@ pub(super) fn keep_newest(text: &[u8], max: usize) -> Option<(Vec<u8>, usize)> {
 }
 
 /// The document without its entries after the first `max`, found by their
-/// tags alone (`<item` or `<entry`, unprefixed or `atom:`, and the last end
-/// tag of either): for a document [`scan`] cannot read. `None` when it has
-/// no more than `max` entry tags.
+/// tags alone (`<item` or `<entry`, unprefixed or `atom:`; none inside a
+/// comment or CDATA, where a description may quote one): cut from the
+/// first entry past `max` to the container's end tag (`</channel`,
+/// `</feed`, `</rdf:RDF`…; else the end). For a document [`scan`] cannot
+/// read. `None` when it has no more than `max` entries.
 fn keep_first_by_tags(text: &[u8], max: usize) -> Option<(Vec<u8>, usize)> {
+    const ENTRIES: [&[u8]; 3] = [b"<item", b"<entry", b"<atom:entry"];
+    const CONTAINERS: [&[u8]; 5] = [b"</channel", b"</feed", b"</rdf:RDF", b"</RDF", b"</rss"];
     let mut starts = Vec::new();
-    for needle in [&b"<item"[..], b"<entry", b"<atom:entry"] {
-        for at in memchr::memmem::find_iter(text, needle) {
-            let next = text.get(at + needle.len()).copied().unwrap_or(b'>');
+    let mut container_ends = Vec::new();
+    let mut i = 0;
+    while let Some(at) = memchr::memchr(b'<', &text[i..]).map(|k| i + k) {
+        let rest = &text[at..];
+        // (Comments and CDATA are skipped whole.)
+        let skip = if rest.starts_with(b"<!--") {
+            Some((b"-->" as &[u8], 4))
+        } else if rest.starts_with(b"<![CDATA[") {
+            Some((b"]]>" as &[u8], 9))
+        } else {
+            None
+        };
+        if let Some((close, open)) = skip {
+            match memchr::memmem::find(&text[at + open..], close) {
+                Some(e) => {
+                    i = at + open + e + close.len();
+                    continue;
+                }
+                None => break,
+            }
+        }
+        if let Some(tag) = ENTRIES.iter().find(|t| rest.starts_with(t)) {
+            let next = rest.get(tag.len()).copied().unwrap_or(b'>');
             if matches!(next, b'>' | b'/' | b' ' | b'\t' | b'\n' | b'\r') {
                 starts.push(at);
             }
+        } else if CONTAINERS.iter().any(|t| rest.starts_with(t)) {
+            container_ends.push(at);
         }
+        i = at + 1;
     }
     if starts.len() <= max {
         return None;
     }
-    starts.sort_unstable();
     let from = starts[max];
-    // Past the last entry's end tag; without one (none were closed), up to
-    // the container's.
-    let last = |tags: &[&[u8]], past: bool| {
-        tags.iter()
-            .filter_map(|t| {
-                memchr::memmem::rfind(text, t).map(|at| at + if past { t.len() } else { 0 })
-            })
-            .max()
-            .filter(|&end| end > from)
-    };
-    let end = last(&[b"</item>", b"</entry>", b"</atom:entry>"], true)
-        .or_else(|| {
-            last(
-                &[b"</channel", b"</feed", b"</rdf:RDF", b"</RDF", b"</rss"],
-                false,
-            )
-        })
+    let end = container_ends
+        .into_iter()
+        .find(|&e| e > from)
         .unwrap_or(text.len());
     let mut out = Vec::with_capacity(text.len() - (end - from));
     out.extend_from_slice(&text[..from]);
@@ -924,6 +936,31 @@ mod tests {
                 "{what}"
             );
         }
+        // Entries a description quotes (CDATA) or a comment holds are no
+        // entries: under the limit, nothing is cut (the cut began inside
+        // the CDATA, and the feed failed).
+        let quoted = format!(
+            "<rss version=\"2.0\"><channel>{}<br><!-- <item>old</item> <item>old</item> --></channel></rss>",
+            (0..4)
+                .map(|i| format!("<item><guid>{i}</guid><description><![CDATA[<item>a</item><item>b</item>]]></description></item>"))
+                .collect::<String>()
+        );
+        assert!(keep_newest(quoted.as_bytes(), 5).is_none());
+        // One end tag far down does not end the cut early: everything up to
+        // the container's end goes.
+        let one_end = format!(
+            "<rss version=\"2.0\"><channel>{}</item>{}</channel></rss>",
+            (0..12)
+                .map(|i| format!("<item><guid>{i}</guid>"))
+                .collect::<String>(),
+            (12..40)
+                .map(|i| format!("<item><guid>{i}</guid>"))
+                .collect::<String>()
+        );
+        let (out, cut) = keep_newest(one_end.as_bytes(), 10).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!((cut, out.matches("<item>").count()), (30, 10), "{out}");
+        assert!(out.ends_with("</channel></rss>"), "{out}");
     }
 
     #[test]
