@@ -421,6 +421,12 @@ fn restore_replaces_the_store_and_keeps_the_old_one() {
     );
     assert!(!env.path(".feedloom.db.restore").exists());
     assert!(!env.path("..feedloom.db.restore.999999999.tmp").exists());
+    // A store of that name that feedloom opened (its lock file beside it)
+    // is another daemon's, and stays.
+    std::fs::write(env.path(".feedloom.db.restore"), "a store").unwrap();
+    std::fs::write(env.path(".feedloom.db.restore.lock"), "").unwrap();
+    assert!(feedloom(&config, &["poll"]).status.success());
+    assert!(env.path(".feedloom.db.restore").exists());
 
     // Not while the daemon runs; not the store itself; not a file that is
     // no store; the store unchanged each time.

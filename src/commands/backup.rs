@@ -218,7 +218,19 @@ fn restore_copy(store: &Path) -> std::path::PathBuf {
 pub fn remove_restore_leftovers(store: &Path) -> usize {
     let copy = restore_copy(store);
     let mut removed = crate::export::remove_stale_temps_beside(&copy);
-    if std::fs::symlink_metadata(&copy).is_ok_and(|m| m.is_file())
+    // Only a copy no feedloom ever opened as a store (a restore's has no
+    // lock file and no `-wal` beside it): another daemon's store may be
+    // named so (it was deleted while that daemon ran).
+    let beside = |suffix: &str| {
+        let mut p = copy.as_os_str().to_owned();
+        p.push(suffix);
+        std::path::PathBuf::from(p)
+    };
+    let opened = [".lock", "-wal", "-shm", "-journal"]
+        .iter()
+        .any(|s| std::fs::symlink_metadata(beside(s)).is_ok());
+    if !opened
+        && std::fs::symlink_metadata(&copy).is_ok_and(|m| m.is_file())
         && std::fs::remove_file(&copy).is_ok()
     {
         tracing::info!(path = %copy.display(), "removed the copy a killed `restore` left");
