@@ -1424,6 +1424,51 @@ mod tests {
         drop(slot);
     }
 
+    /// Reloads that lower `per_host` and raise it again while requests are
+    /// in flight and waiting never let more than the cap in (7 of 4 went).
+    #[tokio::test]
+    async fn reloads_in_a_row_never_exceed_the_cap() {
+        let cfg = |per_host| FetchConfig {
+            per_host,
+            host_gap: crate::config::Dur(Duration::ZERO),
+            ..FetchConfig::default()
+        };
+        let old = Fetcher::new(&cfg(4)).unwrap();
+        let url = Url::parse("http://one.example/a").unwrap();
+        let mut held = Vec::new();
+        for _ in 0..4 {
+            held.push(old.acquire(&url).await);
+        }
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let waiting: Vec<_> = (0..2)
+            .map(|_| {
+                let (f, url, tx) = (old.clone(), url.clone(), tx.clone());
+                tokio::spawn(async move {
+                    let slot = f.acquire(&url).await;
+                    let _ = tx.send(());
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                    drop(slot);
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut lower = Fetcher::new(&cfg(1)).unwrap();
+        lower.keep_slots_of(&old);
+        let mut again = Fetcher::new(&cfg(4)).unwrap();
+        again.keep_slots_of(&lower);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(rx.try_recv().is_err(), "a fifth request went in");
+        held.pop();
+        tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .expect("the freed slot is taken");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(rx.try_recv().is_err(), "a fifth request went in");
+        for w in waiting {
+            w.abort();
+        }
+    }
+
     #[test]
     fn codings_feedloom_decodes() {
         let h = |values: &[&str]| {

@@ -18,6 +18,8 @@ pub(super) struct Slots {
     host_gap_ms: AtomicU64,
     concurrency: AtomicUsize,
     global: Arc<Semaphore>,
+    /// Permits a smaller `concurrency` still takes back, as requests end.
+    global_debt: Arc<AtomicUsize>,
     hosts: Mutex<HashMap<String, Arc<Host>>>,
     /// Servers that answered 429 or 503 with a Retry-After, by origin
     /// (`scheme://host:port`): no request to them before then (see
@@ -30,6 +32,8 @@ pub(super) struct Slots {
 /// Politeness towards one host: a cap on requests in flight and a minimum gap.
 struct Host {
     slots: Arc<Semaphore>,
+    /// Permits a smaller `per_host` still takes back, as requests end.
+    debt: Arc<AtomicUsize>,
     pace: tokio::sync::Mutex<Pace>,
     /// Another request to the host is waiting or in flight, or the last one
     /// started less than [`super::IDLE_CONNECTION`] before the latest: the
@@ -47,14 +51,48 @@ struct Pace {
 /// Held while a request is in flight; releases the host and global slots on drop.
 /// Empty (no permits) for a request to a held server, which is not sent.
 pub struct Slot {
-    /// The host and global permits (`None` only while moving to another).
+    /// The host and global permits (`None` only while moving to another),
+    /// with the debts each pays first when released.
     _permits: Option<(OwnedSemaphorePermit, OwnedSemaphorePermit)>,
+    debts: Option<(Arc<AtomicUsize>, Arc<AtomicUsize>)>,
 }
 
 impl Slot {
     /// Whether this is the empty slot of a held server ([`Slots::acquire`]).
     pub(super) fn is_held(&self) -> bool {
         self._permits.is_none()
+    }
+
+    fn empty() -> Slot {
+        Slot {
+            _permits: None,
+            debts: None,
+        }
+    }
+
+    /// Gives the permits back, or to a smaller cap that still takes some
+    /// back ([`Slots::reconfigure`]).
+    fn release(&mut self) {
+        let pay = |debt: &AtomicUsize| {
+            debt.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |d| d.checked_sub(1))
+                .is_ok()
+        };
+        if let (Some((host, global)), Some((host_debt, global_debt))) =
+            (self._permits.take(), self.debts.as_ref())
+        {
+            if pay(host_debt) {
+                host.forget();
+            }
+            if pay(global_debt) {
+                global.forget();
+            }
+        }
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.release();
     }
 }
 
@@ -65,6 +103,7 @@ impl Slots {
             host_gap_ms: AtomicU64::new(u64::try_from(host_gap.as_millis()).unwrap_or(u64::MAX)),
             concurrency: AtomicUsize::new(concurrency),
             global: Arc::new(Semaphore::new(concurrency)),
+            global_debt: Arc::default(),
             hosts: Mutex::default(),
             holds: Arc::default(),
             max_hold_ms: AtomicU64::new(24 * 3600 * 1000),
@@ -90,21 +129,21 @@ impl Slots {
     /// (twice `per_host`, half `host_gap`) until the old queue was empty.
     /// A cap made smaller takes effect as requests in flight end.
     pub(super) fn reconfigure(&self, new: &Slots) {
-        let resize = |sem: &Arc<Semaphore>, from: usize, to: usize| {
+        // A larger cap first forgives what a smaller one still takes back;
+        // a smaller one takes back the permits free now, and the rest as
+        // requests in flight end (before any waiting request gets one).
+        let resize = |sem: &Arc<Semaphore>, debt: &AtomicUsize, from: usize, to: usize| {
             if to > from {
-                sem.add_permits(to - from);
+                let more = to - from;
+                let forgiven = debt
+                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |d| {
+                        Some(d.saturating_sub(more))
+                    })
+                    .map_or(0, |d| d.min(more));
+                sem.add_permits(more - forgiven);
             } else if to < from {
                 let left = (from - to) - sem.forget_permits(from - to);
-                if left > 0
-                    && let Ok(rt) = tokio::runtime::Handle::try_current()
-                {
-                    let sem = sem.clone();
-                    rt.spawn(async move {
-                        if let Ok(p) = sem.acquire_many_owned(left as u32).await {
-                            p.forget();
-                        }
-                    });
-                }
+                debt.fetch_add(left, Ordering::Relaxed);
             }
         };
         let hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
@@ -113,7 +152,7 @@ impl Slots {
             new.per_host.load(Ordering::Relaxed),
         );
         for host in hosts.values() {
-            resize(&host.slots, from, to);
+            resize(&host.slots, &host.debt, from, to);
         }
         self.per_host.store(to, Ordering::Relaxed);
         drop(hosts);
@@ -121,7 +160,7 @@ impl Slots {
             self.concurrency.load(Ordering::Relaxed),
             new.concurrency.load(Ordering::Relaxed),
         );
-        resize(&self.global, from, to);
+        resize(&self.global, &self.global_debt, from, to);
         self.concurrency.store(to, Ordering::Relaxed);
         self.host_gap_ms
             .store(new.host_gap_ms.load(Ordering::Relaxed), Ordering::Relaxed);
@@ -171,6 +210,7 @@ impl Slots {
             .or_insert_with(|| {
                 Arc::new(Host {
                     slots: Arc::new(Semaphore::new(self.per_host.load(Ordering::Relaxed))),
+                    debt: Arc::default(),
                     pace: tokio::sync::Mutex::new(Pace {
                         next_start: Instant::now(),
                         last_start: None,
@@ -190,7 +230,7 @@ impl Slots {
         // held feed waited a whole `host_gap`, and its host's other servers
         // behind it).
         if self.held(url).is_some() {
-            return Slot { _permits: None };
+            return Slot::empty();
         }
         let host = self.host(url);
         let host_permit = host
@@ -201,7 +241,7 @@ impl Slots {
             .expect("never closed");
         loop {
             if self.held(url).is_some() {
-                return Slot { _permits: None };
+                return Slot::empty();
             }
             if url.scheme() != "file" {
                 // The host's turn, not taken yet...
@@ -217,6 +257,7 @@ impl Slots {
             if url.scheme() == "file" {
                 return Slot {
                     _permits: Some((host_permit, global)),
+                    debts: Some((host.debt.clone(), self.global_debt.clone())),
                 };
             }
             // ... is taken once a global slot is there, if it is still
@@ -241,6 +282,7 @@ impl Slots {
             host.busy.store(recent || others, Ordering::Relaxed);
             return Slot {
                 _permits: Some((host_permit, global)),
+                debts: Some((host.debt.clone(), self.global_debt.clone())),
             };
         }
     }
@@ -250,7 +292,7 @@ impl Slots {
     /// too: the gap goes between the hops). Nothing is held while waiting, so
     /// that requests waiting for each other's hosts cannot deadlock.
     pub(super) async fn reacquire(&self, slot: &mut Slot, url: &Url) {
-        slot._permits = None;
+        slot.release();
         *slot = self.acquire(url).await;
     }
 
