@@ -1258,4 +1258,25 @@ async fn add_subscribes_where_a_feed_moved_for_good() {
     let out = feedloom(&cfg, &["add", &srv.url("/for-now.xml")]).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(read(&cfg).contains(&format!("url = \"{}\"", srv.url("/for-now.xml"))));
+    // Found through a page that declares the old address: the same.
+    srv.set("/third.xml", Resource::feed(three_items("Third")));
+    srv.set(
+        "/old-third.xml",
+        Resource::status(308).header("location", "/third.xml"),
+    );
+    srv.set(
+        "/page",
+        html(&format!(
+            "<link rel=\"alternate\" type=\"application/rss+xml\" href=\"{}\">",
+            srv.url("/old-third.xml")
+        )),
+    );
+    let out = feedloom(&cfg, &["add", &srv.url("/page")]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let written = read(&cfg);
+    assert!(
+        written.contains(&format!("url = \"{}\"", srv.url("/third.xml"))),
+        "{written}"
+    );
+    assert!(!written.contains("/old-third.xml"), "{written}");
 }

@@ -103,9 +103,24 @@ pub async fn add(
             refuse_duplicate(&file.text, &cfg, &chosen.0, &canon)?;
             refuse_moved_target(&file.text, &cfg, &moved, &chosen.0, &canon)?;
             refuse_redirected(&file.text, &cfg, &moved, &chosen.0, &chosen.2, &canon)?;
+            // Moved for good: subscribed where it is now (as a feed given
+            // directly).
+            let (chosen_url, doc) = match chosen.3 && chosen.2 != chosen.0 {
+                true => {
+                    say(
+                        out,
+                        &format!(
+                            "{} moved to {} (a permanent redirect): subscribing there",
+                            chosen.0, chosen.2
+                        ),
+                    )?;
+                    (chosen.2, chosen.1)
+                }
+                false => (chosen.0, chosen.1),
+            };
             // A feed on the page's host needs the credentials the page did.
-            let text = with_userinfo_of(&args.url, &given, &chosen.0);
-            (text, chosen.0, chosen.1)
+            let text = with_userinfo_of(&args.url, &given, &chosen_url);
+            (text, chosen_url, doc)
         }
     };
 
@@ -396,7 +411,7 @@ impl Found<'_> {
         args: &AddArgs,
         interactive: bool,
         out: &mut dyn Write,
-    ) -> Result<(Url, Document, Url), Failure> {
+    ) -> Result<(Url, Document, Url, bool), Failure> {
         let Found {
             fetcher,
             page,
@@ -420,7 +435,8 @@ impl Found<'_> {
                     c.url
                 ))
             })?;
-            return Ok((c.url.clone(), doc, f.final_url));
+            let moved = f.redirect.as_ref().is_some_and(|r| r.permanent);
+            return Ok((c.url.clone(), doc, f.final_url, moved));
         }
         if !looks_like_html {
             return Err(Failure::Usage(format!(
@@ -442,7 +458,8 @@ impl Found<'_> {
                             out,
                             &format!("{given} declares no feed; found one at {url}"),
                         )?;
-                        return Ok((url, doc, f.final_url));
+                        let moved = f.redirect.as_ref().is_some_and(|r| r.permanent);
+                        return Ok((url, doc, f.final_url, moved));
                     }
                     Err(e) => tried.push(format!("  {url}: {e}")),
                 },
