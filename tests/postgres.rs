@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::{FeedServer, Resource, TestEnv, rss};
+use common::{FeedServer, Resource, TestEnv, comet_feeds, rss};
 use serde_json::Value;
 
 /// Runs the binary; (exit code, stdout, stderr).
@@ -773,37 +773,9 @@ async fn search_finds_a_story_by_its_shown_copy_when_a_hidden_one_matches_better
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hidden_copies_neither_rank_nor_count_on_both_backends() {
     let server = FeedServer::start().await;
-    let long = "Lorem ipsum dolor sit amet, consectetur adipiscing elit. ".repeat(30);
-    let (mut shown, mut hidden) = (Vec::new(), Vec::new());
-    for k in 0..5 {
-        shown.push((
-            format!("t{k}"),
-            format!("https://n.example/title/{k}"),
-            format!("Comet sighted over town {k}"),
-            format!("<p>Seen at night from town {k}.</p>"),
-        ));
-        shown.push((
-            format!("w{k}"),
-            format!("https://n.example/weather/{k}"),
-            format!("Weather report {k}"),
-            format!("<p>{long} Also a comet, {k}.</p>"),
-        ));
-        hidden.push((
-            format!("h{k}"),
-            format!("https://n.example/weather/{k}"),
-            format!("Comet comet comet {k}"),
-            "<p>hideme: comet, comet, comet.</p>".to_string(),
-        ));
-    }
-    let feed = |v: &[(String, String, String, String)]| {
-        let items: Vec<(Option<&str>, Option<&str>, &str, &str)> = v
-            .iter()
-            .map(|(a, b, c, d)| (Some(a.as_str()), Some(b.as_str()), c.as_str(), d.as_str()))
-            .collect();
-        Resource::feed(rss("F", &items))
-    };
-    server.set("/v.xml", feed(&shown));
-    server.set("/h.xml", feed(&hidden));
+    let (shown, hidden) = comet_feeds();
+    server.set("/v.xml", Resource::feed(shown));
+    server.set("/h.xml", Resource::feed(hidden));
     let body = format!(
         "[fetch]\nhost_gap = \"0s\"\n\n[[feed]]\nurl = \"{}\"\n\n[[feed]]\nurl = \"{}\"\nexclude = [\"hideme\"]\n\n\
          [[output]]\nname = \"all\"\n\n[[output]]\nname = \"items\"\ndedup = \"item\"\n",

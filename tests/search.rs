@@ -1273,37 +1273,9 @@ async fn a_story_whose_first_copy_is_hidden_is_found_by_the_other() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hidden_copies_neither_rank_nor_count() {
     let srv = FeedServer::start().await;
-    let long = "Lorem ipsum dolor sit amet, consectetur adipiscing elit. ".repeat(30);
-    let (mut shown, mut hidden) = (Vec::new(), Vec::new());
-    for k in 0..5 {
-        shown.push((
-            format!("t{k}"),
-            format!("https://n.example/title/{k}"),
-            format!("Comet sighted over town {k}"),
-            format!("<p>Seen at night from town {k}.</p>"),
-        ));
-        shown.push((
-            format!("w{k}"),
-            format!("https://n.example/weather/{k}"),
-            format!("Weather report {k}"),
-            format!("<p>{long} Also a comet, {k}.</p>"),
-        ));
-        hidden.push((
-            format!("h{k}"),
-            format!("https://n.example/weather/{k}"),
-            format!("Comet comet comet {k}"),
-            "<p>hideme: comet, comet, comet.</p>".to_string(),
-        ));
-    }
-    let refs = |v: &[(String, String, String, String)]| -> String {
-        let items: Vec<(&str, &str, &str, &str)> = v
-            .iter()
-            .map(|(a, b, c, d)| (a.as_str(), b.as_str(), c.as_str(), d.as_str()))
-            .collect();
-        doc("F", &items)
-    };
-    srv.set("/v.xml", Resource::feed(refs(&shown)));
-    srv.set("/h.xml", Resource::feed(refs(&hidden)));
+    let (shown, hidden) = comet_feeds();
+    srv.set("/v.xml", Resource::feed(shown));
+    srv.set("/h.xml", Resource::feed(hidden));
     let env = TestEnv::new();
     env.config(&format!(
         "[fetch]\nhost_gap = \"0s\"\n\n[[feed]]\nurl = \"{}\"\n\n[[feed]]\nurl = \"{}\"\nexclude = [\"hideme\"]\n\n\

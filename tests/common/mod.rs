@@ -267,6 +267,44 @@ pub fn feeds_toml(urls: &[String]) -> String {
         .collect()
 }
 
+/// Two feeds for judging hidden copies: the first carries five stories
+/// titled "Comet sighted over town N" and five "Weather report N" that name
+/// a comet once, deep in a long text; the second carries copies of the
+/// weather reports titled "Comet comet comet N", each with the word
+/// `hideme` (for an `exclude` rule to hide).
+pub fn comet_feeds() -> (String, String) {
+    let long = "Lorem ipsum dolor sit amet, consectetur adipiscing elit. ".repeat(30);
+    let (mut shown, mut hidden) = (Vec::new(), Vec::new());
+    for k in 0..5 {
+        shown.push((
+            format!("t{k}"),
+            format!("https://n.example/title/{k}"),
+            format!("Comet sighted over town {k}"),
+            format!("<p>Seen at night from town {k}.</p>"),
+        ));
+        shown.push((
+            format!("w{k}"),
+            format!("https://n.example/weather/{k}"),
+            format!("Weather report {k}"),
+            format!("<p>{long} Also a comet, {k}.</p>"),
+        ));
+        hidden.push((
+            format!("h{k}"),
+            format!("https://n.example/weather/{k}"),
+            format!("Comet comet comet {k}"),
+            "<p>hideme: comet, comet, comet.</p>".to_string(),
+        ));
+    }
+    let feed = |v: &[(String, String, String, String)]| {
+        let items: Vec<(Option<&str>, Option<&str>, &str, &str)> = v
+            .iter()
+            .map(|(a, b, c, d)| (Some(a.as_str()), Some(b.as_str()), c.as_str(), d.as_str()))
+            .collect();
+        rss("F", &items)
+    };
+    (feed(&shown), feed(&hidden))
+}
+
 /// An RSS document with items `(guid, link, title, description)`.
 pub fn rss(title: &str, items: &[(Option<&str>, Option<&str>, &str, &str)]) -> String {
     let mut s = format!(
