@@ -136,7 +136,19 @@ pub(super) fn keep_newest(text: &[u8], max: usize) -> Option<(Vec<u8>, usize)> {
 /// read. `None` when it has no more than `max` entries.
 fn keep_first_by_tags(text: &[u8], max: usize) -> Option<(Vec<u8>, usize)> {
     const ENTRIES: [&[u8]; 3] = [b"<item", b"<entry", b"<atom:entry"];
-    const CONTAINERS: [&[u8]; 5] = [b"</channel", b"</feed", b"</rdf:RDF", b"</RDF", b"</rss"];
+    // A container's end tag: `</` then its name (any prefix), then white
+    // space or `>` (`</feedburner:origLink>` and `</channelId>` are not).
+    let container_end = |rest: &[u8]| {
+        let Some(name) = rest.strip_prefix(b"</") else {
+            return false;
+        };
+        let len = name
+            .iter()
+            .position(|c| c.is_ascii_whitespace() || *c == b'>')
+            .unwrap_or(name.len());
+        let local = name[..len].rsplit(|c| *c == b':').next().unwrap_or(b"");
+        len < name.len() && matches!(local, b"channel" | b"feed" | b"RDF" | b"rss")
+    };
     let mut starts = Vec::new();
     let mut container_ends = Vec::new();
     let mut i = 0;
@@ -164,7 +176,7 @@ fn keep_first_by_tags(text: &[u8], max: usize) -> Option<(Vec<u8>, usize)> {
             if matches!(next, b'>' | b'/' | b' ' | b'\t' | b'\n' | b'\r') {
                 starts.push(at);
             }
-        } else if CONTAINERS.iter().any(|t| rest.starts_with(t)) {
+        } else if container_end(rest) {
             container_ends.push(at);
         }
         i = at + 1;
@@ -961,6 +973,27 @@ mod tests {
         let out = String::from_utf8(out).unwrap();
         assert_eq!((cut, out.matches("<item>").count()), (30, 10), "{out}");
         assert!(out.ends_with("</channel></rss>"), "{out}");
+        // End tags that start like a container's (FeedBurner's origLink, a
+        // channelId) end nothing; a prefixed Atom root does.
+        let burner = format!(
+            "<rss version=\"2.0\"><channel>{}</channel></rss>",
+            (0..30)
+                .map(|i| format!("<item><guid>{i}</guid><feedburner:origLink>u</feedburner:origLink><channelId>c</channelId></item><br>"))
+                .collect::<String>()
+        );
+        let (out, cut) = keep_newest(burner.as_bytes(), 10).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!((cut, out.matches("<item>").count()), (20, 10), "{out}");
+        assert!(out.ends_with("</channel></rss>"), "{out}");
+        let prefixed = format!(
+            "<atom:feed xmlns:atom=\"http://www.w3.org/2005/Atom\">{}</atom:feed>",
+            (0..30)
+                .map(|i| format!("<atom:entry><atom:id>{i}</atom:id></atom:entry><br>"))
+                .collect::<String>()
+        );
+        let (out, _) = keep_newest(prefixed.as_bytes(), 10).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert!(out.ends_with("</atom:feed>"), "{out}");
     }
 
     #[test]
