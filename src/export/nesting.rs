@@ -267,6 +267,8 @@ struct Element<'a> {
     active: bool,
     /// SVG or MathML (or inside them).
     foreign: bool,
+    /// MathML (or inside it), where `title` and `desc` are not HTML's.
+    math: bool,
     /// How many markers were open when it was opened.
     markers: usize,
 }
@@ -305,8 +307,14 @@ impl<'a> Nesting<'a> {
 
     pub fn in_foreign(&self) -> bool {
         self.open.last().is_some_and(|e| {
-            e.foreign && !matches!(e.name.as_str(), "foreignobject" | "desc" | "title")
+            e.foreign && (e.math || !matches!(e.name.as_str(), "foreignobject" | "desc" | "title"))
         })
+    }
+
+    /// Whether the element opened last is SVG or MathML (its `<title>` or
+    /// `<style>` holds tags, not raw text).
+    pub fn top_is_foreign(&self) -> bool {
+        self.open.last().is_some_and(|e| e.foreign)
     }
 
     /// Text other than white space: the parser reopens the formatting
@@ -406,11 +414,13 @@ impl<'a> Nesting<'a> {
             self.forget_fourth_alike(name, tag);
         }
         let markers = self.markers();
+        let math = foreign && (name == "math" || self.open.last().is_some_and(|e| e.math));
         self.open.push(Element {
             name: name.to_owned(),
             tag,
             active,
             foreign,
+            math,
             markers,
         });
         true
