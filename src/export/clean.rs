@@ -1204,6 +1204,13 @@ mod tests {
                 format!("<svg>{}{}", "<g a=x/>".repeat(n), "</q>".repeat(n)),
                 "<g",
             ),
+            // Tags in MathML's text and SVG's HTML integration points are
+            // HTML, which a breakout tag does not close.
+            (
+                format!("<math><mi>{}<p>", "<x>".repeat(50)).repeat(n / 50),
+                "<x",
+            ),
+            ("<svg><desc><svg><p>".repeat(n / 2), "<p"),
         ] {
             let kept = readable_html(&html).matches(tag).count();
             assert!(kept <= nesting::MAX_DEPTH, "{}: {kept}", &html[..20]);

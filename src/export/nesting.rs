@@ -305,9 +305,16 @@ impl<'a> Nesting<'a> {
         self.open.iter().any(|e| !e.foreign && e.name == "table")
     }
 
+    /// Whether tags are read as SVG or MathML: inside them, except in their
+    /// integration points (SVG's `foreignObject`, `desc` and `title`,
+    /// MathML's `mi`, `mo`, `mn`, `ms` and `mtext`), which hold HTML.
     pub fn in_foreign(&self) -> bool {
         self.open.last().is_some_and(|e| {
-            e.foreign && (e.math || !matches!(e.name.as_str(), "foreignobject" | "desc" | "title"))
+            let point = match e.math {
+                true => matches!(e.name.as_str(), "mi" | "mo" | "mn" | "ms" | "mtext"),
+                false => matches!(e.name.as_str(), "foreignobject" | "desc" | "title"),
+            };
+            e.foreign && !point
         })
     }
 
@@ -337,8 +344,9 @@ impl<'a> Nesting<'a> {
             if !breaks_out {
                 return self.push(name, tag, closed, true);
             }
-            // Back to HTML: what is foreign closes.
-            while self.open.last().is_some_and(|e| e.foreign) {
+            // Back to HTML: what is foreign closes, down to HTML or an
+            // integration point.
+            while self.in_foreign() {
                 self.open.pop();
             }
         }
