@@ -118,12 +118,6 @@ pub fn sanitize(html: &str, base: Option<&str>) -> String {
     }
 }
 
-/// Elements HTML writes without an end tag.
-const VOID: &[&str] = &[
-    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
-    "track", "wbr",
-];
-
 /// One tag read from HTML text: its name (lowercase), whether it is an end
 /// tag, its attributes (raw values) and where it ends (past its `>`).
 struct Tag<'a> {
@@ -408,7 +402,7 @@ fn readable_html(html: &str) -> Cow<'_, str> {
             continue;
         }
         // Its end tag right after it, for an element HTML keeps empty.
-        if VOID.contains(&tag.name.as_str())
+        if nesting::VOID.contains(&tag.name.as_str())
             && let Read::Tag(close) = read_tag(html, i)
             && close.end_tag
             && close.name == tag.name
@@ -1099,7 +1093,7 @@ mod tests {
                 Read::Tag(t) => {
                     if t.end_tag {
                         depth = depth.saturating_sub(1);
-                    } else if !VOID.contains(&t.name.as_str()) {
+                    } else if !nesting::VOID.contains(&t.name.as_str()) {
                         depth += 1;
                         max = max.max(depth);
                     }

@@ -201,8 +201,8 @@ const NO_REOPEN: &[&str] = &[
 
 const HEADINGS: &[&str] = &["h1", "h2", "h3", "h4", "h5", "h6"];
 
-/// Elements that never have content (nothing to close).
-const VOID: &[&str] = &[
+/// Elements that never have content (HTML writes them without an end tag).
+pub const VOID: &[&str] = &[
     "area", "base", "br", "col", "embed", "hr", "img", "image", "input", "link", "meta", "param",
     "source", "track", "wbr", "keygen", "basefont", "bgsound", "frame", "isindex",
 ];
