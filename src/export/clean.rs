@@ -21,7 +21,7 @@ use std::sync::LazyLock;
 
 use url::Url;
 
-use super::nesting;
+use super::{budget, nesting};
 use crate::store::queries::{Source, Story};
 use crate::urls;
 
@@ -108,7 +108,18 @@ pub fn sanitize(html: &str, base: Option<&str>) -> String {
         .and_then(urls::web_base)
         .or_else(|| base.and_then(urls::web_base));
     BASE.with(|b| *b.borrow_mut() = base);
-    let clean = SANITIZER.clean(&readable_html(html)).to_string();
+    let readable = readable_html(html);
+    let clean = match budget::affordable(&readable) {
+        true => SANITIZER.clean(&readable).to_string(),
+        // (What the nesting model missed: the story's text, as text.)
+        false => {
+            tracing::warn!(
+                start = %readable.chars().take(60).collect::<String>(),
+                "a story's HTML would cost the sanitiser too much; published as plain text"
+            );
+            as_text(&readable)
+        }
+    };
     BASE.with(|b| *b.borrow_mut() = None);
     // Nor the control characters HTML and XML forbid (an ESC or BEL in a
     // story reached the river page as it was).
@@ -116,6 +127,13 @@ pub fn sanitize(html: &str, base: Option<&str>) -> String {
         Cow::Borrowed(_) => clean,
         Cow::Owned(o) => o,
     }
+}
+
+/// `html`'s text, escaped, as one paragraph: no tag of it reaches the
+/// sanitiser's parser.
+fn as_text(html: &str) -> String {
+    let text = crate::parse::text::strip_tags(html);
+    format!("<p>{}</p>", crate::parse::text::escape_html(text.trim()))
 }
 
 /// One tag read from HTML text: its name (lowercase), whether it is an end
@@ -321,20 +339,27 @@ fn readable_html(html: &str) -> Cow<'_, str> {
         // made a 100 KB story 150 MB in each format); as are all of a tag
         // with more than a few dozen (each compared with every other).
         // (A `<font>` with a colour, face or size leaves SVG and MathML, and
-        // keeps them there: its text was lost.)
+        // is written `<font color>` there, to leave them too: its text was
+        // lost. Not with its own values: a reader is shown no `<font>`, and
+        // each value differing, `<svg><font color=K><p>x` × 4,000 made every
+        // paragraph reopen all of them, 1 s per export.)
         let font_attrs = tag.name == "font"
             && tag.attrs.iter().any(|(k, _)| {
                 ["color", "face", "size"]
                     .iter()
                     .any(|a| k.eq_ignore_ascii_case(a))
             });
+        let breakout = !tag.end_tag && font_attrs && open.in_foreign();
         let bare = !tag.end_tag
-            && ((tag.name != "a"
-                && nesting::FORMATTING.contains(&tag.name.as_str())
-                && !(font_attrs && open.in_foreign()))
+            && !breakout
+            && ((tag.name != "a" && nesting::FORMATTING.contains(&tag.name.as_str()))
                 || tag.attrs.len() > MAX_ATTRIBUTES)
             && !tag.attrs.is_empty();
-        let written = if bare { "" } else { &html[start..i] };
+        let written = match (bare, breakout) {
+            (true, _) => "",
+            (_, true) => "<font color>",
+            _ => &html[start..i],
+        };
         let kept = match tag.end_tag {
             true => open.end(&tag.name),
             false => {
@@ -349,11 +374,16 @@ fn readable_html(html: &str) -> Cow<'_, str> {
         if tag.end_tag {
             continue;
         }
-        if bare {
+        if bare || breakout {
             out.push_str(&html[copied..start]);
-            out.push('<');
-            out.push_str(&tag.name);
-            out.push('>');
+            match breakout {
+                true => out.push_str(written),
+                false => {
+                    out.push('<');
+                    out.push_str(&tag.name);
+                    out.push('>');
+                }
+            }
             copied = i;
         }
         // What raw text holds is no tag (outside SVG and MathML).
@@ -1209,6 +1239,30 @@ mod tests {
             let kept = readable_html(&html).matches(tag).count();
             assert!(kept <= nesting::MAX_DEPTH, "{}: {kept}", &html[..20]);
         }
+    }
+
+    /// A `<font>` with a colour leaves SVG as one: written with a value of
+    /// its own each time, every paragraph reopened every one of them (4,000
+    /// stories' worth of elements, 1 s per export).
+    #[test]
+    fn fonts_leaving_svg_are_reopened_as_few_times_as_bold() {
+        let html: String = (0..4_000)
+            .map(|k| format!("<svg><font color={k}><p>x"))
+            .collect();
+        let readable = readable_html(&html);
+        let tags = html.matches('<').count() as u64;
+        let steps = budget::steps_until(&readable, u64::MAX);
+        assert!(steps < 64 * tags, "{steps} parser steps for {tags} tags");
+        assert!(sanitize(&html, None).starts_with("<p>x</p>"));
+    }
+
+    /// What the sanitiser's parser would pay too much for is published as
+    /// its text, escaped.
+    #[test]
+    fn text_stands_in_for_html_too_costly_to_parse() {
+        let html = format!("<p>a &lt;b&gt; <i>c</i></p>{}", "<div>".repeat(5_000));
+        assert!(!budget::affordable(&html));
+        assert_eq!(as_text(&html), "<p>a &lt;b&gt; c</p>");
     }
 
     /// A `<font>` with a colour leaves SVG with its text (the text was lost

@@ -7,6 +7,7 @@
 //! needs "now": [`RenderedFile::stale_at`] says when to render it again.
 
 pub mod atom;
+mod budget;
 pub mod clean;
 pub mod html;
 pub mod json;
