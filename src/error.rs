@@ -111,6 +111,10 @@ pub enum ParseError {
         root: String,
         namespace: Option<String>,
     },
+    /// An `<rss>` or `rdf:RDF` root with no channel in it (an error page,
+    /// a FOAF profile): the format's root, but no feed.
+    #[error("no feed in it: its root `{root}` holds no channel")]
+    NoChannel { root: String },
     #[error(
         "the body is gzip-compressed data that its Content-Encoding does not announce (none, or fewer layers than were sent): not a feed as sent"
     )]

@@ -760,6 +760,12 @@ mod tests {
         let o = read_opml(&utf16).unwrap();
         assert_eq!(o.feeds[0].line, 3);
         assert_eq!(title(o), "東京");
+        // UTF-32 (its error had shown the root's name with NULs in it).
+        let utf32: Vec<u8> = doc("UTF-32", "東京")
+            .chars()
+            .flat_map(|c| u32::from(c).to_be_bytes())
+            .collect();
+        assert_eq!(title(read_opml(&utf32).unwrap()), "東京");
     }
 
     #[test]

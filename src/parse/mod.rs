@@ -538,10 +538,12 @@ fn parse_prepared(
     drop(bytes);
     let mut doc = map_feed(feed, base, limits, cut, fallback_links, copied, bases);
     doc.unread = unread;
-    if doc.entries.is_empty()
-        && doc.title.is_none()
-        && (root.dialect == legacy::Dialect::Foreign || no_channel)
-    {
+    if doc.entries.is_empty() && doc.title.is_none() && no_channel {
+        return Err(ParseError::NoChannel {
+            root: root.name.clone(),
+        });
+    }
+    if doc.entries.is_empty() && doc.title.is_none() && root.dialect == legacy::Dialect::Foreign {
         return Err(ParseError::NoFeedElements {
             root: root.name.clone(),
             namespace: root.namespace.clone(),
@@ -2086,6 +2088,32 @@ mod tests {
         }
     }
 
+    /// UTF-32, with or without a byte-order mark, and a declaration naming
+    /// it, was "not a feed".
+    #[test]
+    fn utf32_is_read() {
+        let feed = "<?xml version=\"1.0\" encoding=\"utf-32\"?>\n<rss version=\"2.0\"><channel><title>Ça va 😀</title><item><guid>1</guid><title>One</title></item></channel></rss>";
+        let json = r#"{"version":"https://jsonfeed.org/version/1.1","title":"Ça va 😀","items":[{"id":"1","title":"One","content_text":"x"}]}"#;
+        for text in [feed, json] {
+            let le: Vec<u8> = text
+                .chars()
+                .flat_map(|c| u32::from(c).to_le_bytes())
+                .collect();
+            let be: Vec<u8> = text
+                .chars()
+                .flat_map(|c| u32::from(c).to_be_bytes())
+                .collect();
+            let le_bom = [&[0xFF, 0xFE, 0, 0][..], &le].concat();
+            let be_bom = [&[0, 0, 0xFE, 0xFF][..], &be].concat();
+            for bytes in [le, be, le_bom, be_bom] {
+                let d = parse(&bytes, None, &base(), Limits::default())
+                    .unwrap_or_else(|e| panic!("{e}: {text}"));
+                assert_eq!(d.title.as_deref(), Some("Ça va 😀"));
+                assert_eq!(d.entries.len(), 1);
+            }
+        }
+    }
+
     #[test]
     fn declarations_quick_xml_would_panic_on() {
         let item = "<rss version=\"2.0\"><channel><title>t</title><item><guid>1</guid>\
@@ -2531,7 +2559,7 @@ mod tests {
         ] {
             let e = parse(doc, None, &base(), Limits::default()).unwrap_err();
             assert!(
-                e.to_string().starts_with("no RSS/Atom/JSON Feed elements found"),
+                e.to_string().starts_with("no feed in it: its root `"),
                 "{e}"
             );
         }

@@ -226,6 +226,10 @@ pub fn bound(mut s: String, max: usize) -> String {
 /// (UTF-16 documents, long declarations) or disagrees with the BOM.
 pub fn to_parser_bytes<'a>(body: &'a [u8], http_charset: Option<&str>) -> Cow<'a, [u8]> {
     use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE};
+    // UTF-32 (which the Encoding Standard leaves out): decoded here.
+    if let Some((big_endian, bom)) = utf32_start(body) {
+        return declarations_dropped(Cow::Owned(utf32_decoded(&body[bom..], big_endian)));
+    }
     let label = |l: &str| Encoding::for_label(l.trim().as_bytes());
     let not_utf16 = |e: &&'static Encoding| *e != UTF_16LE && *e != UTF_16BE;
     let declared = declared_encoding(body);
@@ -286,12 +290,57 @@ pub fn to_parser_bytes<'a>(body: &'a [u8], http_charset: Option<&str>) -> Cow<'a
         ),
         _ => utf8_lossy(body),
     };
-    // The text is UTF-8 now, whatever a declaration says: feed-rs gets none.
+    declarations_dropped(text)
+}
+
+/// UTF-8 `text` without its XML declarations: it is UTF-8 now, whatever
+/// they say, and feed-rs gets none.
+fn declarations_dropped(text: Cow<'_, [u8]>) -> Cow<'_, [u8]> {
     let text = without_declaration(text);
     match without_inner_declarations(&text) {
         Some(fixed) => Cow::Owned(fixed),
         None => text,
     }
+}
+
+/// Whether `body` is UTF-32, and big-endian, and how long its byte order
+/// mark is: by the mark, or by its first characters being ASCII with three
+/// zero bytes each (`<`, `{`, white space).
+fn utf32_start(body: &[u8]) -> Option<(bool, usize)> {
+    match body {
+        [0xFF, 0xFE, 0, 0, ..] => return Some((false, 4)),
+        [0, 0, 0xFE, 0xFF, ..] => return Some((true, 4)),
+        _ => {}
+    }
+    let head = &body[..body.len().min(16) & !3];
+    let ascii_at = |k: usize| {
+        head.len() >= 8
+            && head.chunks_exact(4).all(|c| {
+                (0..4).all(|j| (j == k) == (c[j] != 0))
+                    && (c[k].is_ascii_graphic() || matches!(c[k], b' ' | b'\t' | b'\r' | b'\n'))
+            })
+    };
+    match (ascii_at(0), ascii_at(3)) {
+        (true, _) => Some((false, 0)),
+        (_, true) => Some((true, 0)),
+        _ => None,
+    }
+}
+
+/// UTF-32 as UTF-8 bytes; what is no character (a surrogate, past
+/// U+10FFFF, a last partial unit) is U+FFFD.
+fn utf32_decoded(body: &[u8], big_endian: bool) -> Vec<u8> {
+    let mut text = String::with_capacity(body.len() / 4 + 3);
+    for unit in body.chunks(4) {
+        let c = <[u8; 4]>::try_from(unit).ok().and_then(|u| {
+            char::from_u32(match big_endian {
+                true => u32::from_be_bytes(u),
+                false => u32::from_le_bytes(u),
+            })
+        });
+        text.push(c.unwrap_or(char::REPLACEMENT_CHARACTER));
+    }
+    text.into_bytes()
 }
 
 /// Whether `body` starts as ASCII in UTF-16 would: in its first 16 bytes (at
