@@ -978,6 +978,50 @@ async fn credentials_in_the_url_reach_the_feed_and_the_config() {
         read(&cfg2)
     );
 
+    // Credentials the page writes in the URL of a feed on its host, which
+    // moved for good: they go to where it moved, and into the config there.
+    srv.clear_seen();
+    srv.set(
+        "/old-private.xml",
+        Resource::status(301).header("location", "/private.xml"),
+    );
+    srv.set(
+        "/open/",
+        html(&format!(
+            "<link rel=\"alternate\" type=\"application/rss+xml\" href=\"{}\">",
+            with_user("/old-private.xml")
+        )),
+    );
+    let (_dir4, cfg4) = setup("");
+    let out = feedloom(&cfg4, &["add", &srv.url("/open/")]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        auth_of(&srv),
+        [None, Some(basic.to_string()), Some(basic.to_string())]
+    );
+    assert!(
+        read(&cfg4).contains(&format!("url = \"{}\"", with_user("/private.xml"))),
+        "{}",
+        read(&cfg4)
+    );
+
+    // And written in the URL of a feed that did not move.
+    srv.set(
+        "/open2/",
+        html(&format!(
+            "<link rel=\"alternate\" type=\"application/rss+xml\" href=\"{}\">",
+            with_user("/private.xml")
+        )),
+    );
+    let (_dir5, cfg5) = setup("");
+    let out = feedloom(&cfg5, &["add", &srv.url("/open2/")]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        read(&cfg5).contains(&format!("url = \"{}\"", with_user("/private.xml"))),
+        "{}",
+        read(&cfg5)
+    );
+
     srv.clear_seen();
     let comment = format!("<!-- {} -->", "x".repeat(2_000));
     srv.set(

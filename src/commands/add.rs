@@ -120,7 +120,8 @@ pub async fn add(
             };
             // A feed on the page's host needs the credentials the page did.
             let text = with_userinfo_of(&args.url, &given, &chosen_url);
-            (text, chosen_url, doc)
+            // (The feed's URL as the config reads it: without them.)
+            (text, config::split_credentials(&chosen_url).0, doc)
         }
     };
 
@@ -251,14 +252,17 @@ fn resolve_with_access(url: &str, cfg: &Config) -> Result<(Url, Arc<Access>), Fa
 }
 
 /// `found` as written in the config: with the user and password written in
-/// `written` (the URL `add` was given) when it is on the same host.
+/// `written` (the URL `add` was given) when it is on the same host as `given`
+/// and has none of its own.
 fn with_userinfo_of(written: &str, given: &Url, found: &Url) -> String {
     let Ok(w) = Url::parse(written.trim()) else {
         return found.to_string();
     };
     // (The same scheme, host and port only: never a password sent in clear
     // to an http:// feed that an https:// page declares.)
-    if w.username().is_empty() && w.password().is_none() || found.origin() != given.origin() {
+    let own = !found.username().is_empty() || found.password().is_some();
+    if own || w.username().is_empty() && w.password().is_none() || found.origin() != given.origin()
+    {
         return found.to_string();
     }
     let mut out = found.clone();
@@ -426,7 +430,21 @@ impl Found<'_> {
         if !declared.is_empty() {
             let i = choose(&declared, given, args.pick, interactive, out)?;
             let c = &declared[i];
-            let f = get(fetcher, &c.url, given, access).await.map_err(|e| {
+            // Credentials the page writes in the feed's URL on its own host
+            // go with every request there, as a configured feed's do (they
+            // went with the first only: a feed that moved answered 401).
+            let (clean, own) = config::split_credentials(&c.url);
+            let (url, access) = match own {
+                Some(auth) if clean.origin() == given.origin() => {
+                    let own = Access {
+                        headers: access.headers.clone(),
+                        auth: Some(auth),
+                    };
+                    (clean, Arc::new(own))
+                }
+                _ => (c.url.clone(), access.clone()),
+            };
+            let f = get(fetcher, &url, given, &access).await.map_err(|e| {
                 Failure::Runtime(format!("{given} declares the feed {}, but {e}", c.url))
             })?;
             let doc = parse_feed(&f, limits).map_err(|e| {
@@ -436,7 +454,10 @@ impl Found<'_> {
                 ))
             })?;
             let moved = f.redirect.as_ref().is_some_and(|r| r.permanent);
-            return Ok((c.url.clone(), doc, f.final_url, moved));
+            // (And where it moved to on that host is written with them.)
+            let at = Url::parse(&with_userinfo_of(c.url.as_str(), &url, &f.final_url))
+                .unwrap_or(f.final_url);
+            return Ok((c.url.clone(), doc, at, moved));
         }
         if !looks_like_html {
             return Err(Failure::Usage(format!(
