@@ -403,6 +403,17 @@ async fn duplicates_http_errors_and_bad_arguments_change_nothing() {
         srv.seen().is_empty(),
         "a duplicate is refused before any fetch"
     );
+    // And with letters percent-encoded (`%66` is `f`).
+    let encoded = srv.url("/%66.xml");
+    let out = feedloom(&cfg, &["add", &encoded]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr).contains(&format!(
+            "already subscribed: {encoded} is the feed `{url}`"
+        )),
+        "{}",
+        text(&out.stderr)
+    );
 
     let out = feedloom(&cfg, &["add", &srv.url("/broken.xml")]).await;
     assert_eq!(

@@ -275,10 +275,47 @@ fn with_userinfo_of(written: &str, given: &Url, found: &Url) -> String {
 /// canonical URL: scheme, host case, default port, trailing slash and tracking
 /// parameters aside).
 pub fn same_feed<'c>(cfg: &'c Config, url: &Url, canon: &Canon) -> Option<&'c config::FeedConfig> {
-    let key = crate::identity::canonical_url(url.as_str(), canon);
+    let wanted = feed_key(url.as_str(), canon);
     cfg.feeds
         .iter()
-        .find(|f| f.url() == url || crate::identity::canonical_url(f.url().as_str(), canon) == key)
+        .find(|f| f.url() == url || feed_key(f.url().as_str(), canon) == wanted)
+}
+
+/// What two addresses of one feed have in common: the canonical URL, with
+/// escapes of unreserved characters decoded.
+pub fn feed_key(url: &str, canon: &Canon) -> String {
+    unreserved_decoded(&crate::identity::canonical_url(url, canon))
+}
+
+/// `url` with percent-encoded unreserved characters decoded and other
+/// escapes in upper case (RFC 3986's normalisation: `/%6Fne` and `/one`, `%2f`
+/// and `%2F` are each one address). For comparing only; stored keys keep
+/// the encoding they were written with.
+fn unreserved_decoded(url: &str) -> String {
+    let b = url.as_bytes();
+    let mut out = String::with_capacity(url.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%'
+            && let (Some(h), Some(l)) = (
+                b.get(i + 1).copied().and_then(hex),
+                b.get(i + 2).copied().and_then(hex),
+            )
+        {
+            let c = (h * 16 + l) as u8;
+            match c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~') {
+                true => out.push(c as char),
+                false => out.push_str(&url[i..i + 3].to_ascii_uppercase()),
+            }
+            i += 3;
+            continue;
+        }
+        let len = url[i..].chars().next().map_or(1, char::len_utf8);
+        out.push_str(&url[i..i + len]);
+        i += len;
+    }
+    out
 }
 
 /// A feed fetched at `asked` that answered from `fetched` (after redirects):
@@ -330,7 +367,7 @@ pub fn moved_targets<'c>(cfg: &'c Config, canon: &Canon) -> Vec<Moved<'c>> {
             let to = row.moved_to?;
             let from = Url::parse(&row.url).ok()?;
             let f = same_feed(cfg, &from, canon)?;
-            let key = crate::identity::canonical_url(&to, canon);
+            let key = feed_key(&to, canon);
             Some((to, key, f))
         })
         .collect()
@@ -345,7 +382,7 @@ fn refuse_moved_target(
     url: &Url,
     canon: &Canon,
 ) -> Result<(), Failure> {
-    let key = crate::identity::canonical_url(url.as_str(), canon);
+    let key = feed_key(url.as_str(), canon);
     match moved.iter().find(|(_, k, _)| *k == key) {
         Some((to, _, f)) => Err(Failure::Usage(format!(
             "already subscribed: the feed `{}` at {}:{} moved to {to} (a permanent \
@@ -568,6 +605,15 @@ pub fn interactive() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escapes_of_unreserved_characters_are_the_characters() {
+        assert_eq!(
+            unreserved_decoded("https://e.org/feed/%6Fne%2fx%7E?q=%41%20b"),
+            "https://e.org/feed/one%2Fx~?q=A%20b"
+        );
+        assert_eq!(unreserved_decoded("https://e.org/é%4"), "https://e.org/é%4");
+    }
 
     #[test]
     fn credentials_go_only_to_the_same_scheme_host_and_port() {

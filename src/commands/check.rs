@@ -75,7 +75,7 @@ pub fn warnings(cfg: &Config) -> Vec<String> {
     let mut seen: std::collections::HashMap<String, &str> = std::collections::HashMap::new();
     for f in &cfg.feeds {
         let written = f.url.get_ref().1.as_str();
-        let key = crate::identity::canonical_url(f.url().as_str(), &canon);
+        let key = super::add::feed_key(f.url().as_str(), &canon);
         if let Some(first) = seen.insert(key, written) {
             out.push(format!(
                 "feeds `{first}` and `{written}` are the same feed written two ways: \

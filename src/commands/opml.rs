@@ -29,7 +29,7 @@ use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use super::{Failure, say};
 use crate::config::Config;
 use crate::config::edit::{self, ConfigFile, NewFeed};
-use crate::identity::{Canon, canonical_url};
+use crate::identity::Canon;
 
 /// A feed outline.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -445,7 +445,7 @@ pub fn import(
     let configured: HashSet<String> = cfg
         .feeds
         .iter()
-        .map(|f| canonical_url(f.url().as_str(), &canon))
+        .map(|f| super::add::feed_key(f.url().as_str(), &canon))
         .chain(
             super::add::moved_targets(&cfg, &canon)
                 .into_iter()
@@ -482,7 +482,7 @@ pub fn import(
             ));
             continue;
         }
-        let key = canonical_url(url.as_str(), &canon);
+        let key = super::add::feed_key(url.as_str(), &canon);
         if configured.contains(&key) {
             duplicates += 1;
             continue;

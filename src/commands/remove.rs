@@ -9,7 +9,7 @@ use std::path::Path;
 
 use super::Failure;
 use crate::config::edit::{self, ConfigFile};
-use crate::identity::{Canon, canonical_url};
+use crate::identity::Canon;
 
 #[derive(Debug, Clone, Default)]
 pub struct RemoveArgs {
@@ -29,9 +29,11 @@ pub fn remove(path: &Path, args: &RemoveArgs, out: &mut dyn Write) -> Result<(),
                 Some(i) => i,
                 None => {
                     let canon = Canon::new(&cfg.identity.strip_params);
-                    let key = canonical_url(url.as_str(), &canon);
+                    let key = super::add::feed_key(url.as_str(), &canon);
                     let same: Vec<usize> = (0..cfg.feeds.len())
-                        .filter(|&i| canonical_url(cfg.feeds[i].url().as_str(), &canon) == key)
+                        .filter(|&i| {
+                            super::add::feed_key(cfg.feeds[i].url().as_str(), &canon) == key
+                        })
                         .collect();
                     match same.as_slice() {
                         [i] => *i,
