@@ -1235,6 +1235,14 @@ mod tests {
                 "<x",
             ),
             ("<svg><desc><svg><p>".repeat(n / 2), "<p"),
+            // `</p>` leaves SVG: what follows is no CDATA section.
+            (format!("<svg></p><![CDATA[>{}", "<q>".repeat(n)), "<q"),
+            (format!("<math></br><![CDATA[>{}", "<q>".repeat(n)), "<q"),
+            // An `<mglyph>` in an `<mi>` is MathML: the title in it holds tags.
+            (
+                format!("<math><mi><mglyph><title>{}", "<q>".repeat(n)),
+                "<q",
+            ),
         ] {
             let kept = readable_html(&html).matches(tag).count();
             assert!(kept <= nesting::MAX_DEPTH, "{}: {kept}", &html[..20]);
