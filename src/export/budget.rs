@@ -5,18 +5,28 @@
 //! open elements; the model caps that stack by HTML's rules, but each of
 //! four rounds of attacks found a rule it lacked (40,000 elements let
 //! through, 2.5–8.5 s per export). This is the backstop: before a body with
-//! many tags is sanitised, the same parser runs over it once with a sink
-//! that builds no tree and counts the parser's look-ups of elements (every
-//! step of every walk names an element or compares two) and the elements
-//! it makes (formatting elements reopened in every paragraph). Past a
-//! budget the parse stops, and the story is published as text.
+//! many tags (or a long link, that a parser may reopen in every paragraph)
+//! is sanitised, the same parser runs over it once with a sink that builds
+//! no tree and counts:
+//! - its steps: look-ups of elements (every step of every walk names an
+//!   element or compares two), and what the sanitiser's tree pays that this
+//!   one does not (placing an element before a table scans its siblings;
+//!   `<html>` attributes are merged; formatting elements with attributes
+//!   are compared with each other, "Noah's Ark");
+//! - what it makes: elements and their attributes' bytes (a formatting
+//!   element reopened in every paragraph is copied, attributes and all).
+//!
+//! Past a budget of either the parse stops, and the story is published as
+//! text.
 //!
 //! The parser's stack does not depend on the tree its sink builds (only on
 //! element names and identities), so the count is the sanitiser's own.
 
 use std::borrow::Cow;
-use std::cell::Cell;
-use std::rc::Rc;
+use std::cell::{Cell, RefCell};
+use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
+use std::rc::{Rc, Weak};
 
 use html5ever::interface::{ElementFlags, NodeOrText, QuirksMode, TreeSink};
 use html5ever::tendril::{StrTendril, TendrilSink};
@@ -31,34 +41,53 @@ const FEW_TAGS: usize = 2048;
 const STEPS_PER_TAG: u64 = 1024;
 const MIN_STEPS: u64 = 4_000_000;
 
+/// What the parser may make: bytes per byte of the body (an element counts
+/// [`ELEMENT_BYTES`]), and in all.
+const MADE_PER_BYTE: u64 = 16;
+const MIN_MADE: u64 = 1 << 20;
+const ELEMENT_BYTES: u64 = 4;
+
 /// The body is fed in pieces of this size; the budget is checked between
 /// them, so one piece's tags are all the parse can overrun by.
 const PIECE: usize = 1024;
 
-/// Whether sanitising `html` stays within the budget (at most
-/// [`STEPS_PER_TAG`] parser steps per `<`). Bodies with few tags always do.
+/// The budget of one body: steps and bytes made.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) struct Cost {
+    pub steps: u64,
+    pub made: u64,
+}
+
+impl Cost {
+    fn over(self, budget: Cost) -> bool {
+        self.steps > budget.steps || self.made > budget.made
+    }
+}
+
+/// Whether sanitising `html` stays within the budget: at most
+/// [`STEPS_PER_TAG`] parser steps per `<`, and [`MADE_PER_BYTE`] bytes
+/// made per byte. Bodies with few tags and no long link always do.
 pub fn affordable(html: &str) -> bool {
     let tags = html.bytes().filter(|&c| c == b'<').count();
-    if tags <= FEW_TAGS {
+    // (At most every tag reopens the longest link.)
+    if tags <= FEW_TAGS && tags * super::clean::longest_link_tag(html) <= MIN_MADE as usize {
         return true;
     }
-    let budget = MIN_STEPS.max(tags as u64 * STEPS_PER_TAG);
-    steps_within(html, budget)
+    let budget = Cost {
+        steps: MIN_STEPS.max(tags as u64 * STEPS_PER_TAG),
+        made: MIN_MADE.max(html.len() as u64 * MADE_PER_BYTE),
+    };
+    !cost_until(html, budget).over(budget)
 }
 
-/// Whether html5ever, parsing `html` as the sanitiser does (a fragment in a
-/// `<div>`), takes at most `budget` steps; it stops soon after it has not.
-fn steps_within(html: &str, budget: u64) -> bool {
-    steps_until(html, budget) <= budget
-}
-
-/// The steps html5ever takes over `html`, counted until they pass `budget`
-/// (checked after each piece).
-pub(super) fn steps_until(html: &str, budget: u64) -> u64 {
-    let steps = Rc::new(Cell::new(0));
+/// What html5ever costs parsing `html` as the sanitiser does (a fragment in
+/// a `<div>`), counted until it passes `budget` (checked after each piece).
+pub(super) fn cost_until(html: &str, budget: Cost) -> Cost {
+    let steps = Rc::new(Cell::new(Cost { steps: 0, made: 0 }));
     let sink = Counter {
         steps: Rc::clone(&steps),
         document: Rc::new(Node::other()),
+        ways: RefCell::new(HashSet::new()),
     };
     let mut parser = parse_fragment(
         sink,
@@ -75,7 +104,7 @@ pub(super) fn steps_until(html: &str, budget: u64) -> u64 {
         }
         parser.process(StrTendril::from_slice(&rest[..cut]));
         rest = &rest[cut..];
-        if steps.get() > budget {
+        if steps.get().over(budget) {
             return steps.get();
         }
     }
@@ -84,32 +113,65 @@ pub(super) fn steps_until(html: &str, budget: u64) -> u64 {
 }
 
 /// An element as the parser asks about it: its name, and whether it is a
-/// MathML `annotation-xml` that holds HTML.
+/// MathML `annotation-xml` that holds HTML; and, for the costs of the
+/// sanitiser's tree, its parent, how many children and attributes it has.
 struct Node {
     name: QualName,
     html_point: bool,
+    parent: RefCell<Weak<Node>>,
+    children: Cell<u64>,
+    attrs: Cell<u64>,
 }
 
 impl Node {
     /// The document, a comment, a template's contents: never asked for a
     /// name by the parser, given none.
     fn other() -> Node {
+        Node::new(QualName::new(None, ns!(), local_name!("")), false, 0)
+    }
+
+    fn new(name: QualName, html_point: bool, attrs: u64) -> Node {
         Node {
-            name: QualName::new(None, ns!(), local_name!("")),
-            html_point: false,
+            name,
+            html_point,
+            parent: RefCell::new(Weak::new()),
+            children: Cell::new(0),
+            attrs: Cell::new(attrs),
         }
     }
 }
 
 /// A sink that keeps only what the parser asks back, and counts the asking.
 struct Counter {
-    steps: Rc<Cell<u64>>,
+    steps: Rc<Cell<Cost>>,
     document: Rc<Node>,
+    /// The ways formatting elements (but links) were written with
+    /// attributes: each new one is compared with those the parser keeps
+    /// since the last marker, attributes sorted.
+    ways: RefCell<HashSet<u64>>,
 }
 
 impl Counter {
     fn step(&self) {
-        self.steps.set(self.steps.get() + 1);
+        self.add(1, 0);
+    }
+
+    fn add(&self, steps: u64, made: u64) {
+        let c = self.steps.get();
+        self.steps.set(Cost {
+            steps: c.steps.saturating_add(steps),
+            made: c.made.saturating_add(made),
+        });
+    }
+
+    /// `child` placed in `parent`, after the `before` children that the
+    /// sanitiser's tree scans to find where.
+    fn place(&self, parent: &Rc<Node>, child: &NodeOrText<Rc<Node>>, before: u64) {
+        self.add(before, 0);
+        parent.children.set(parent.children.get() + 1);
+        if let NodeOrText::AppendNode(node) = child {
+            *node.parent.borrow_mut() = Rc::downgrade(parent);
+        }
     }
 }
 
@@ -134,14 +196,34 @@ impl TreeSink for Counter {
     fn create_element(
         &self,
         name: QualName,
-        _attrs: Vec<Attribute>,
+        attrs: Vec<Attribute>,
         flags: ElementFlags,
     ) -> Rc<Node> {
-        self.step();
-        Rc::new(Node {
+        let bytes: usize = attrs
+            .iter()
+            .map(|a| a.name.local.len() + a.value.len())
+            .sum();
+        self.add(1, ELEMENT_BYTES + bytes as u64);
+        let formatting = name.ns == ns!(html)
+            && name.local != local_name!("a")
+            && super::nesting::FORMATTING.contains(&&*name.local);
+        if formatting && !attrs.is_empty() {
+            // (At most three alike are kept: the list holds three of each
+            // way the element is written.)
+            let mut written: Vec<(&str, &str)> =
+                attrs.iter().map(|a| (&*a.name.local, &*a.value)).collect();
+            written.sort_unstable();
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            (&*name.local, written).hash(&mut h);
+            let mut ways = self.ways.borrow_mut();
+            ways.insert(h.finish());
+            self.add(3 * ways.len() as u64 * attrs.len() as u64, 0);
+        }
+        Rc::new(Node::new(
             name,
-            html_point: flags.mathml_annotation_xml_integration_point,
-        })
+            flags.mathml_annotation_xml_integration_point,
+            attrs.len() as u64,
+        ))
     }
 
     fn create_comment(&self, _text: StrTendril) -> Rc<Node> {
@@ -152,14 +234,20 @@ impl TreeSink for Counter {
         Rc::new(Node::other())
     }
 
-    fn append(&self, _parent: &Rc<Node>, _child: NodeOrText<Rc<Node>>) {}
+    fn append(&self, parent: &Rc<Node>, child: NodeOrText<Rc<Node>>) {
+        self.place(parent, &child, 0);
+    }
 
     fn append_based_on_parent_node(
         &self,
-        _element: &Rc<Node>,
-        _prev_element: &Rc<Node>,
-        _child: NodeOrText<Rc<Node>>,
+        element: &Rc<Node>,
+        prev_element: &Rc<Node>,
+        child: NodeOrText<Rc<Node>>,
     ) {
+        match element.parent.borrow().upgrade() {
+            Some(parent) => self.place(&parent, &child, parent.children.get()),
+            None => self.place(prev_element, &child, 0),
+        }
     }
 
     fn append_doctype_to_document(&self, _: StrTendril, _: StrTendril, _: StrTendril) {}
@@ -175,13 +263,32 @@ impl TreeSink for Counter {
 
     fn set_quirks_mode(&self, _mode: QuirksMode) {}
 
-    fn append_before_sibling(&self, _sibling: &Rc<Node>, _new_node: NodeOrText<Rc<Node>>) {}
+    fn append_before_sibling(&self, sibling: &Rc<Node>, new_node: NodeOrText<Rc<Node>>) {
+        if let Some(parent) = sibling.parent.borrow().upgrade() {
+            self.place(&parent, &new_node, parent.children.get());
+        }
+    }
 
-    fn add_attrs_if_missing(&self, _target: &Rc<Node>, _attrs: Vec<Attribute>) {}
+    fn add_attrs_if_missing(&self, target: &Rc<Node>, attrs: Vec<Attribute>) {
+        // (The sanitiser's tree gathers the names it has, then looks up each.)
+        let (had, more) = (target.attrs.get(), attrs.len() as u64);
+        self.add(had + more, 0);
+        target.attrs.set(had + more);
+    }
 
-    fn remove_from_parent(&self, _target: &Rc<Node>) {}
+    fn remove_from_parent(&self, target: &Rc<Node>) {
+        let parent = std::mem::take(&mut *target.parent.borrow_mut());
+        if let Some(parent) = parent.upgrade() {
+            self.add(parent.children.get(), 0);
+            parent.children.set(parent.children.get().saturating_sub(1));
+        }
+    }
 
-    fn reparent_children(&self, _node: &Rc<Node>, _new_parent: &Rc<Node>) {}
+    fn reparent_children(&self, node: &Rc<Node>, new_parent: &Rc<Node>) {
+        let moved = node.children.replace(0);
+        self.add(moved, 0);
+        new_parent.children.set(new_parent.children.get() + moved);
+    }
 
     fn is_mathml_annotation_xml_integration_point(&self, handle: &Rc<Node>) -> bool {
         handle.html_point
@@ -191,6 +298,11 @@ impl TreeSink for Counter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const UNLIMITED: Cost = Cost {
+        steps: u64::MAX,
+        made: u64::MAX,
+    };
 
     #[test]
     fn deep_nesting_is_over_budget_and_ordinary_html_within() {
@@ -210,10 +322,45 @@ mod tests {
     fn the_budget_stops_the_parse_early() {
         // 1,000 steps allowed: a deep stack stops within a piece or two.
         let deep = "<div>".repeat(5_000);
-        let all = steps_until(&deep, u64::MAX);
+        let all = cost_until(&deep, UNLIMITED).steps;
         assert!(all > 10_000_000, "{all}");
-        let stopped = steps_until(&deep, 1_000);
+        let budget = Cost {
+            steps: 1_000,
+            made: u64::MAX,
+        };
+        let stopped = cost_until(&deep, budget).steps;
         assert!((1_000..100_000).contains(&stopped), "{stopped}");
-        assert!(steps_within("<p>x</p>", 1_000));
+        assert!(!cost_until("<p>x</p>", budget).over(budget));
+    }
+
+    /// What the sanitiser's tree pays and this sink does not build is
+    /// counted too: each is over budget, where the same number of ordinary
+    /// tags is not.
+    #[test]
+    fn costs_of_the_sanitisers_tree_are_counted() {
+        let names = |n: usize| (0..n).map(|k| format!("a{k}")).collect::<Vec<_>>();
+        let quadratic = [
+            // A link reopened in every paragraph, attributes and all.
+            format!(
+                "<p><a href=/x title=\"{}\">{}",
+                "t".repeat(100_000),
+                "<p>x".repeat(1_000)
+            ),
+            // The document's attributes, merged one by one.
+            names(5_000).iter().map(|a| format!("<html {a}>")).collect(),
+            // Elements placed before a table, each after all the others.
+            format!("<table>{}", "<br>x".repeat(5_000)),
+            // Formatting elements each written differently.
+            names(5_000).iter().map(|a| format!("<b {a}>")).collect(),
+        ];
+        for html in quadratic {
+            assert!(!affordable(&html), "{}", &html[..40]);
+        }
+        let ordinary = format!("<table>{}</table>", "<tr><td>x</td></tr>".repeat(3_000));
+        assert!(affordable(&ordinary));
+        let links: String = (0..3_000)
+            .map(|k| format!("<p><a href=\"https://e.org/{k}\" title=\"Post {k}\">post</a></p>"))
+            .collect();
+        assert!(affordable(&links));
     }
 }
