@@ -52,6 +52,12 @@ const CLAIM_AGAIN: Duration = Duration::from_millis(100);
 /// config from its file.
 pub async fn run_from_signals(cfg: Config) -> Result<(), AppError> {
     use tokio::signal::unix::{SignalKind, signal};
+    // Signals are caught before the lock names this process: `add --reload`
+    // sends SIGHUP to the pid it finds there, and a SIGHUP before its
+    // handler killed the daemon that was starting.
+    let mut term = signal(SignalKind::terminate()).map_err(AppError::Signals)?;
+    let mut int = signal(SignalKind::interrupt()).map_err(AppError::Signals)?;
+    let mut hup = signal(SignalKind::hangup()).map_err(AppError::Signals)?;
     // A second daemon on this store hears so, by name, before it tries the
     // listen address the first one holds ("Address already in use" said
     // nothing of the store). `run` takes the lock for good.
@@ -64,9 +70,6 @@ pub async fn run_from_signals(cfg: Config) -> Result<(), AppError> {
             addr: cfg.server.listen,
             source,
         })?;
-    let mut term = signal(SignalKind::terminate()).map_err(AppError::Signals)?;
-    let mut int = signal(SignalKind::interrupt()).map_err(AppError::Signals)?;
-    let mut hup = signal(SignalKind::hangup()).map_err(AppError::Signals)?;
     let (reload_tx, reload_rx) = mpsc::channel(4);
     tokio::spawn(async move {
         while hup.recv().await.is_some() {
