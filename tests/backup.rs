@@ -306,6 +306,17 @@ fn force_replaces_an_old_copy_whole_and_never_a_running_store() {
         text(&out.stderr)
     );
     assert_eq!(std::fs::read(&other).unwrap(), before);
+
+    // Nor the config file (it became a database).
+    let config_before = std::fs::read(&config).unwrap();
+    let out = feedloom(&config, &["backup", "--force", config.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("is the config file itself"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(std::fs::read(&config).unwrap(), config_before);
 }
 
 /// `restore FILE` puts a backup in the store's place: a killed daemon's
@@ -457,4 +468,52 @@ fn restore_replaces_the_store_and_keeps_the_old_one() {
         );
     }
     assert_eq!(std::fs::read(&cfg.store.path).unwrap(), before);
+}
+
+/// A store that is a symbolic link (to a file on another disk) is restored
+/// into the file the link names; the link stays (it was replaced by the
+/// restored file, and the store moved off that disk).
+#[test]
+fn restore_through_a_link_keeps_the_link() {
+    let env = TestEnv::new();
+    std::fs::write(env.path("busy.xml"), doc(0)).unwrap();
+    std::fs::create_dir(env.path("data")).unwrap();
+    std::os::unix::fs::symlink("data/real.db", env.path("feedloom.db")).unwrap();
+    env.config("[[feed]]\nurl = \"file:busy.xml\"\n");
+    let config = env.path("feedloom.toml");
+    assert!(feedloom(&config, &["poll"]).status.success());
+    let backup = env.path("b.db");
+    let out = feedloom(&config, &["backup", backup.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    std::fs::write(env.path("busy.xml"), doc(1)).unwrap();
+    assert!(feedloom(&config, &["poll"]).status.success());
+    let out = feedloom(&config, &["restore", backup.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let link = std::fs::symlink_metadata(env.path("feedloom.db")).unwrap();
+    assert!(link.file_type().is_symlink(), "the link was replaced");
+    let real = rusqlite::Connection::open(env.path("data/real.db")).unwrap();
+    let items: i64 = real
+        .query_row("SELECT count(*) FROM items", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(items, 20, "the restored store is where the link points");
+}
+
+/// A folder nothing can be written in is named, with why (SQLite's
+/// "unable to open database: ./.b.db.PID.tmp" named a temporary file).
+#[test]
+fn a_folder_that_cannot_be_written_is_named() {
+    let env = TestEnv::new();
+    let cfg = env.config("[[feed]]\nurl = \"https://a.example/f\"\n");
+    drop(feedloom::store::Store::open(&cfg.store.path).unwrap());
+    let config = env.path("feedloom.toml");
+    // (Not even root writes in /proc.)
+    let out = feedloom(&config, &["backup", "/proc/self/b.db"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr)
+            .contains("cannot back up to /proc/self/b.db: cannot write in its folder /proc/self:"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!text(&out.stderr).contains(".tmp"), "{}", text(&out.stderr));
 }

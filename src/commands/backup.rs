@@ -20,6 +20,13 @@ pub fn run(cfg: &Config, dest: &Path, force: bool) -> Result<String, Failure> {
             crate::store::postgres::redact(url)
         )));
     }
+    // (With `--force` it replaced the config with a database.)
+    if crate::same_file(dest, &cfg.source) {
+        return Err(Failure::Usage(format!(
+            "{} is the config file itself; write the backup elsewhere",
+            dest.display()
+        )));
+    }
     let r = backup(&cfg.store.path, dest, force).map_err(|e| match e {
         BackupError::Exists(_) | BackupError::NoFolder(_) | BackupError::Refused { .. } => {
             Failure::Usage(e.to_string())
@@ -53,7 +60,9 @@ pub fn restore(cfg: &Config, file: &Path) -> Result<String, Failure> {
                 .to_string(),
         ));
     }
-    let store = &cfg.store.path;
+    // (The file a link names: a link in the store's place stays one; the
+    // restored store had replaced the link, off the disk it pointed to.)
+    let store = &crate::store::lock::real_path(&cfg.store.path);
     let usage = |why: String| Failure::Usage(format!("cannot restore {}: {why}", file.display()));
     match std::fs::metadata(file) {
         Ok(m) if m.is_file() => {}

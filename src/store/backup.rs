@@ -36,6 +36,15 @@ pub enum BackupError {
     /// would lose everything that feedloom writes after.
     #[error("cannot back up to {}: it is the store of {holder}, which is running", path.display())]
     InUse { path: PathBuf, holder: String },
+    /// Nothing can be written in the destination's folder (SQLite said
+    /// "unable to open database: .NAME.PID.tmp", naming its temporary file).
+    #[error("cannot back up to {}: cannot write in its folder {}: {source}", path.display(), folder.display())]
+    Unwritable {
+        path: PathBuf,
+        folder: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Store(#[from] crate::error::StoreError),
     /// The store could not be read (not a SQLite file, unreadable).
@@ -126,6 +135,14 @@ pub fn backup(store: &Path, dest: &Path, force: bool) -> Result<BackupReport, Ba
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "backup".into());
     let tmp = folder.join(format!(".{name}.{}.tmp", std::process::id()));
+    if let Err(source) = std::fs::File::create(&tmp) {
+        return Err(BackupError::Unwritable {
+            path: dest.to_path_buf(),
+            folder: folder.to_path_buf(),
+            source,
+        });
+    }
+    let _ = std::fs::remove_file(&tmp);
     // What a killed backup to the same file left (copies of the whole store).
     crate::export::remove_stale_temps_beside(dest);
     let journal = folder.join(format!(".{name}.{}.tmp-journal", std::process::id()));

@@ -46,17 +46,20 @@ pub fn store_files(db: &Path) -> Vec<PathBuf> {
 /// symbolic links (a link to the store is the same store: one writer), or
 /// beside `db` as written while it does not exist yet.
 pub fn lock_path(db: &Path) -> PathBuf {
-    let real = std::fs::canonicalize(db).unwrap_or_else(|_| {
-        // A link to a store not made yet: beside the file it names.
-        match std::fs::read_link(db) {
-            Ok(target) if target.is_absolute() => target,
-            Ok(target) => db.parent().unwrap_or(Path::new("")).join(target),
-            Err(_) => db.to_path_buf(),
-        }
-    });
-    let mut p = real.into_os_string();
+    let mut p = real_path(db).into_os_string();
     p.push(".lock");
     PathBuf::from(p)
+}
+
+/// The file `db` names, after symbolic links; `db` as written while it
+/// does not exist yet (or, for a link to a store not made yet, the file it
+/// names).
+pub fn real_path(db: &Path) -> PathBuf {
+    std::fs::canonicalize(db).unwrap_or_else(|_| match std::fs::read_link(db) {
+        Ok(target) if target.is_absolute() => target,
+        Ok(target) => db.parent().unwrap_or(Path::new("")).join(target),
+        Err(_) => db.to_path_buf(),
+    })
 }
 
 /// Who holds the lock of the store at `db` now (`feedloom run (pid 1234)`),
