@@ -536,6 +536,12 @@ async fn remove_takes_the_block_and_keeps_the_items() {
         "{}",
         text(&out.stdout)
     );
+    // (No poll fetches what was removed.)
+    assert!(
+        !text(&out.stdout).contains("fetches now"),
+        "{}",
+        text(&out.stdout)
+    );
     let after = read(&cfg);
     assert_eq!(
         after,
@@ -553,6 +559,12 @@ async fn remove_takes_the_block_and_keeps_the_items() {
         )
         .unwrap();
     assert_eq!(items, 3, "the store keeps the removed feed's items");
+
+    // A config that is not there: a usage error, as for other commands.
+    let missing = dir.path().join("missing.toml");
+    let out = feedloom(&missing, &["remove", &a]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(!missing.exists());
 
     let out = feedloom(&cfg, &["remove", &a]).await;
     assert_eq!(out.status.code(), Some(2));
@@ -861,6 +873,15 @@ async fn check_warns_about_no_feeds_and_tags_no_feed_carries() {
         "{s}"
     );
     assert!(!s.contains("has no feeds"), "{s}");
+    // A file marked untrusted is never read.
+    let (_dir, cfg) = setup("[[feed]]\nurl = \"file:f.xml\"\nuntrusted = true\n");
+    let out = feedloom(&cfg, &["check"]).await;
+    assert!(out.status.success());
+    assert!(
+        text(&out.stdout).contains("`file:f.xml` is a file marked `untrusted = true`"),
+        "{}",
+        text(&out.stdout)
+    );
 }
 
 /// With a PostgreSQL store there is no pid file, and any number of nodes:

@@ -628,3 +628,28 @@ fn a_long_folder_name_is_cut_to_a_tag_the_config_takes() {
         assert_eq!(tags, &vec!["a".repeat(255)]);
     }
 }
+
+/// Credentials and headers are not written to the OPML file (a secret in a
+/// file made to be shared), and a note on stderr says how many feeds have
+/// them (re-imported, they answered 401 without a word).
+#[test]
+fn export_leaves_credentials_out_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("feedloom.toml");
+    std::fs::write(
+        &cfg,
+        "[[feed]]\nurl = \"https://ann:s3cret@private.example.net/feed\"\n\n\
+         [[feed]]\nurl = \"https://open.example.net/feed\"\n",
+    )
+    .unwrap();
+    let out = feedloom(&cfg, &["export-opml"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let opml = text(&out.stdout);
+    assert!(!opml.contains("s3cret") && !opml.contains("ann"), "{opml}");
+    assert!(opml.contains("https://private.example.net/feed"), "{opml}");
+    assert!(
+        text(&out.stderr).contains("1 feed has credentials or headers"),
+        "{}",
+        text(&out.stderr)
+    );
+}

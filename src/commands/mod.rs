@@ -57,6 +57,13 @@ impl From<crate::config::edit::EditError> for Failure {
     fn from(e: crate::config::edit::EditError) -> Failure {
         use crate::config::edit::EditError;
         match e {
+            // A config that is not there is a usage error, as for every
+            // other command (`remove` exited 1).
+            EditError::Io {
+                action: "read",
+                ref source,
+                ..
+            } if source.kind() == std::io::ErrorKind::NotFound => Failure::Usage(e.to_string()),
             EditError::Io { .. } | EditError::Changed { .. } => Failure::Runtime(e.to_string()),
             _ => Failure::Usage(e.to_string()),
         }

@@ -374,6 +374,10 @@ fn normalise_url(url: &str) -> String {
     let lower = url.to_ascii_lowercase();
     if lower.starts_with("feed:http://") || lower.starts_with("feed:https://") {
         url[5..].to_string()
+    } else if lower.starts_with("feed://http://") || lower.starts_with("feed://https://") {
+        // (`feed://https://host/…`: the address after it; read as written,
+        // its host was `https`.)
+        url[7..].to_string()
     } else if lower.starts_with("feed://") {
         format!("http://{}", &url[7..])
     } else {
@@ -653,6 +657,16 @@ fn feed_outline(f: &crate::config::FeedConfig) -> BytesStart<'static> {
 /// `export-opml`: to `output` (atomically) or to `out`.
 pub fn export(cfg: &Config, output: Option<&Path>, out: &mut dyn Write) -> Result<(), Failure> {
     let bytes = write_opml(cfg);
+    // (Secrets stay out of the file; said, so that a feed imported from it
+    // answering 401 is no surprise.)
+    let secret = cfg.feeds.iter().filter(|f| !f.access.is_empty()).count();
+    if secret > 0 && !matches!(output, Some(p) if crate::same_file(p, &cfg.source)) {
+        eprintln!(
+            "feedloom: note: {secret} feed{} credentials or headers, which OPML does not \
+             carry: not written (add them again after importing the file)",
+            if secret == 1 { " has" } else { "s have" }
+        );
+    }
     match output {
         Some(path) if crate::same_file(path, &cfg.source) => Err(Failure::Usage(format!(
             "--output {} is the config file itself; write the OPML elsewhere",
@@ -732,6 +746,10 @@ mod tests {
         );
         assert_eq!(
             normalise_url("feed:https://example.org/rss"),
+            "https://example.org/rss"
+        );
+        assert_eq!(
+            normalise_url("FEED://https://example.org/rss"),
             "https://example.org/rss"
         );
     }

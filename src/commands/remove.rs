@@ -106,6 +106,7 @@ pub fn remove(path: &Path, args: &RemoveArgs, out: &mut dyn Write) -> Result<(),
             path.display()
         ),
     )?;
-    let hint = super::after_edit(&new_cfg, args.reload)?;
+    // (No poll fetches a feed removed.)
+    let hint = super::after_edit_of(&new_cfg, args.reload, false)?;
     super::say(out, &hint)
 }
