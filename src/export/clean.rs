@@ -100,6 +100,76 @@ static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
 /// Sanitises an HTML fragment for readers; relative URLs resolve against `base`
 /// when it is an `http`/`https` URL.
 pub fn sanitize(html: &str, base: Option<&str>) -> String {
+    // Bodies with many tags are remembered: the river's older pages
+    // sanitise what they show at every request (a story costing a parser's
+    // budget, 0.3 s, paid by every reader's every click).
+    if html.len() < MEMO_MIN || memchr::memchr_iter(b'<', html.as_bytes()).count() <= MEMO_TAGS {
+        return sanitized(html, base);
+    }
+    let key = (base.map(str::to_string), html.to_string());
+    if let Some(clean) = MEMO.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return clean;
+    }
+    let clean = sanitized(html, base);
+    MEMO.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .put(key, clean.clone());
+    clean
+}
+
+/// Bodies at least this long, with more than this many `<` (as many as
+/// [`budget`] probes), are remembered once sanitised, up to [`MEMO_BYTES`]
+/// of them and their results.
+const MEMO_MIN: usize = 16 * 1024;
+const MEMO_TAGS: usize = 2048;
+const MEMO_BYTES: usize = 8 << 20;
+
+static MEMO: std::sync::Mutex<Memo> = std::sync::Mutex::new(Memo {
+    map: None,
+    order: std::collections::VecDeque::new(),
+    bytes: 0,
+});
+
+/// Sanitised bodies by (base, body), the oldest forgotten first.
+struct Memo {
+    map: Option<std::collections::HashMap<MemoKey, String>>,
+    order: std::collections::VecDeque<MemoKey>,
+    bytes: usize,
+}
+
+type MemoKey = (Option<String>, String);
+
+impl Memo {
+    fn get(&self, key: &MemoKey) -> Option<String> {
+        self.map.as_ref()?.get(key).cloned()
+    }
+
+    fn put(&mut self, key: MemoKey, clean: String) {
+        let size = |k: &MemoKey, v: &str| k.1.len() + k.0.as_ref().map_or(0, String::len) + v.len();
+        let add = size(&key, &clean);
+        if add > MEMO_BYTES {
+            return;
+        }
+        let map = self.map.get_or_insert_with(Default::default);
+        if map.contains_key(&key) {
+            return;
+        }
+        while self.bytes + add > MEMO_BYTES {
+            let Some(old) = self.order.pop_front() else {
+                break;
+            };
+            if let Some(v) = map.remove(&old) {
+                self.bytes -= size(&old, &v);
+            }
+        }
+        self.bytes += add;
+        self.order.push_back(key.clone());
+        map.insert(key, clean);
+    }
+}
+
+/// [`sanitize`], done.
+fn sanitized(html: &str, base: Option<&str>) -> String {
     // A leading `<base href>` (what `xml:base` set for this HTML, written by
     // the parser; or the feed's own) is its base, as in a browser.
     let (html, own) = leading_base(html);
@@ -1321,6 +1391,31 @@ mod tests {
         let steps = budget::cost_until(&readable, all).steps;
         assert!(steps < 64 * tags, "{steps} parser steps for {tags} tags");
         assert!(sanitize(&html, None).starts_with("<p>x</p>"));
+    }
+
+    /// The memory of sanitised bodies stays within its bytes, forgetting the
+    /// oldest first, and gives back what it was given.
+    #[test]
+    fn the_memo_is_bounded_and_exact() {
+        let mut memo = Memo {
+            map: None,
+            order: Default::default(),
+            bytes: 0,
+        };
+        let body = |k: usize| format!("{k:09}").repeat(MEMO_BYTES / 30);
+        for k in 0..4 {
+            memo.put((None, body(k)), format!("clean {k}"));
+        }
+        assert!(memo.bytes <= MEMO_BYTES);
+        assert_eq!(memo.get(&(None, body(0))), None, "the oldest went first");
+        assert_eq!(memo.get(&(None, body(3))).as_deref(), Some("clean 3"));
+        assert_eq!(memo.get(&(Some("https://e.org/".into()), body(3))), None);
+        // A body longer than the whole memory is not kept.
+        memo.put((None, "x".repeat(MEMO_BYTES + 1)), String::new());
+        assert_eq!(memo.get(&(None, body(3))).as_deref(), Some("clean 3"));
+        // A long body with many tags, sanitised twice: the same.
+        let html = "<p>Some <b>bold</b> and <a href=\"/x\">a link</a>.</p>\n".repeat(2_000);
+        assert_eq!(sanitize(&html, None), sanitize(&html, None));
     }
 
     /// What the sanitiser's parser would pay too much for is published as
