@@ -62,6 +62,11 @@ thread_local! {
     /// The base of the fragment [`sanitize`] is cleaning on this thread (the
     /// attribute filter is built once and cannot carry it).
     static BASE: RefCell<Option<Url>> = const { RefCell::new(None) };
+    /// How many more bytes resolving relative URLs may add to the body being
+    /// sanitised: each costs a byte or two and becomes the whole base (an
+    /// 8 KiB link and 261 KB of `srcset="x, x, …"` made 698 MB, and a link
+    /// reopened in every paragraph as much).
+    static GROWTH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
@@ -178,6 +183,7 @@ fn sanitized(html: &str, base: Option<&str>) -> String {
         .and_then(urls::web_base)
         .or_else(|| base.and_then(urls::web_base));
     BASE.with(|b| *b.borrow_mut() = base);
+    GROWTH.with(|g| g.set((4 * html.len()).max(1 << 20)));
     let readable = readable_html(html);
     let clean = match budget::affordable(&readable) {
         true => SANITIZER.clean(&readable).to_string(),
@@ -441,7 +447,12 @@ fn readable_html(html: &str) -> Cow<'_, str> {
                 i += 1;
                 continue;
             }
-            Read::Unterminated => break,
+            // (Which the parser drops: so is it here, before its attributes,
+            // 63,000 of them, cost the parser's tokenizer quadratic time.)
+            Read::Unterminated => {
+                out.push_str(&html[copied..i]);
+                return Cow::Owned(out);
+            }
         };
         let start = i;
         i = tag.end;
@@ -709,15 +720,25 @@ fn filter_attribute<'v>(element: &str, attr: &str, value: &'v str) -> Option<Cow
 }
 
 /// `value` if it is an absolute URL with an allowed scheme; a relative URL
-/// resolved against the current base (only an http(s) one) and checked again;
-/// a bare `#fragment` as it is when there is no base; otherwise `None`.
+/// resolved against the current base (only an http(s) one) and checked again,
+/// while the body's allowance of growth lasts ([`GROWTH`]); a bare
+/// `#fragment` as it is when there is no base; otherwise `None`.
 fn checked_url<'v>(value: &'v str, schemes: &[&str]) -> Option<Cow<'v, str>> {
     match Url::parse(value) {
         Ok(u) => schemes
             .contains(&u.scheme())
             .then_some(Cow::Borrowed(value)),
         Err(url::ParseError::RelativeUrlWithoutBase) => BASE.with(|b| match &*b.borrow() {
-            Some(base) => urls::resolve(Some(base), value).map(Cow::Owned),
+            // (Past the body's allowance of growth, a relative URL is
+            // dropped.)
+            Some(base) => urls::resolve(Some(base), value).and_then(|url| {
+                let added = url.len().saturating_sub(value.len());
+                GROWTH.with(|g| {
+                    let left = g.get().checked_sub(added)?;
+                    g.set(left);
+                    Some(Cow::Owned(url))
+                })
+            }),
             None => value
                 .trim()
                 .starts_with('#')
@@ -1225,9 +1246,13 @@ mod tests {
         for _ in 0..40_000 {
             html.push_str("<b x=\"");
         }
-        let out = readable_html(&html);
-        assert!(out.starts_with("<p>Hello</p><br><b x="), "{}", &out[..40]);
-        assert!(out.ends_with("<b x=\"<b x=\""), "the rest as it was");
+        // (The parser drops a tag that reaches the end: so is it here, with
+        // its attributes, which cost the tokenizer quadratic time.)
+        assert_eq!(readable_html(&html), "<p>Hello</p><br>");
+        assert_eq!(sanitize(&html, None), "<p>Hello</p><br>");
+        let attrs: Vec<String> = (0..5_000).map(|k| format!("a{k}")).collect();
+        let html = format!("<p>x</p><p {}", attrs.join(" "));
+        assert_eq!(readable_html(&html), "<p>x</p>");
         // Unclosed iframes (each looked for its end once, not to the end
         // of the text each): each gone, what follows them kept.
         let mut html = String::from("<p>x</p>");
@@ -1368,6 +1393,8 @@ mod tests {
                 format!("<math><mi><mglyph><title>{}", "<q>".repeat(n)),
                 "<q",
             ),
+            // Ruby's parts outside a ruby nest.
+            ("<rt>x".repeat(n), "<rt"),
         ] {
             let kept = readable_html(&html).matches(tag).count();
             assert!(kept <= nesting::MAX_DEPTH, "{}: {kept}", &html[..20]);
@@ -1391,6 +1418,39 @@ mod tests {
         let steps = budget::cost_until(&readable, all).steps;
         assert!(steps < 64 * tags, "{steps} parser steps for {tags} tags");
         assert!(sanitize(&html, None).starts_with("<p>x</p>"));
+    }
+
+    /// Relative URLs become the whole base, as long as the body's allowance
+    /// of growth lasts: 261 KB of `srcset="x, x, …"` under an 8 KiB link made
+    /// 698 MB; a `<base href>` of 100 KB and a link reopened in every
+    /// paragraph the same.
+    #[test]
+    fn relative_urls_grow_a_body_within_bounds() {
+        let base = format!("https://e.org/{}", "p".repeat(8_000));
+        let srcset = format!("<img srcset=\"{}\">", "x, ".repeat(30_000));
+        let reopened = format!("<p><a href=#>{}", "<p>x".repeat(30_000));
+        let own_base = format!(
+            "<base href=\"https://e.org/{}\">{}",
+            "b".repeat(100_000),
+            "<a href=x>y</a>".repeat(5_000)
+        );
+        for html in [srcset, reopened, own_base] {
+            let out = sanitize(&html, Some(&base));
+            assert!(
+                out.len() <= 5 * html.len() + (2 << 20),
+                "{} bytes from {}",
+                out.len(),
+                html.len()
+            );
+        }
+        // Ordinary relative links all resolve.
+        let links = "<p><a href=\"/post/1\">one</a> <img src=\"a.png\"></p>".repeat(3_000);
+        let out = sanitize(&links, Some("https://e.org/blog/"));
+        assert_eq!(out.matches("href=\"https://e.org/post/1\"").count(), 3_000);
+        assert_eq!(
+            out.matches("src=\"https://e.org/blog/a.png\"").count(),
+            3_000
+        );
     }
 
     /// The memory of sanitised bodies stays within its bytes, forgetting the

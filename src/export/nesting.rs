@@ -354,7 +354,11 @@ impl<'a> Nesting<'a> {
     }
 
     /// Text other than white space: the parser reopens the formatting
-    /// elements opened since the last marker.
+    /// elements opened since the last marker. (White space does too, but
+    /// counted, forum posts with a `<font>` left open on every line lost
+    /// their paragraphs and bold past the 500th; html5ever nests those
+    /// copies, and the sanitiser drops `<font>`. The parser's budget bounds
+    /// what that costs.)
     pub fn text(&mut self) {
         let markers = self.markers();
         let (now, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.reopen)
@@ -413,7 +417,10 @@ impl<'a> Nesting<'a> {
             "button" => {
                 self.close_within("button", Within::Scope(&[]));
             }
-            "rb" | "rtc" | "rp" | "rt" => {
+            // (Only in a ruby: elsewhere they nest.)
+            "rb" | "rtc" | "rp" | "rt"
+                if self.find_within("ruby", Within::Scope(&[])).is_some() =>
+            {
                 while self.top().is_some_and(|t| {
                     matches!(t, "rb" | "rp" | "rt") || (t == "rtc" && matches!(name, "rb" | "rtc"))
                 }) {
