@@ -82,7 +82,7 @@ pub async fn add(
                         out,
                         &format!(
                             "{given} moved to {} (a permanent redirect): subscribing there",
-                            r.final_url
+                            config::access::redact_userinfo(r.final_url.as_str())
                         ),
                     )?;
                     let text = with_userinfo_of(&args.url, &given, &r.final_url);
@@ -111,7 +111,8 @@ pub async fn add(
                         out,
                         &format!(
                             "{} moved to {} (a permanent redirect): subscribing there",
-                            chosen.0, chosen.2
+                            config::access::redact_userinfo(chosen.0.as_str()),
+                            config::access::redact_userinfo(chosen.2.as_str())
                         ),
                     )?;
                     (chosen.2, chosen.1)
@@ -482,12 +483,15 @@ impl Found<'_> {
                 _ => (c.url.clone(), access.clone()),
             };
             let f = get(fetcher, &url, given, &access).await.map_err(|e| {
-                Failure::Runtime(format!("{given} declares the feed {}, but {e}", c.url))
+                Failure::Runtime(format!(
+                    "{given} declares the feed {}, but {e}",
+                    config::access::redact_userinfo(c.url.as_str())
+                ))
             })?;
             let doc = parse_feed(&f, limits).map_err(|e| {
                 Failure::Usage(format!(
                     "{given} declares {} as its feed, but it is not one: {e}",
-                    c.url
+                    config::access::redact_userinfo(c.url.as_str())
                 ))
             })?;
             let moved = f.redirect.as_ref().is_some_and(|r| r.permanent);

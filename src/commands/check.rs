@@ -76,7 +76,7 @@ pub fn warnings(cfg: &Config) -> Vec<String> {
         .filter(|f| f.untrusted && f.url().scheme() == "file")
     {
         out.push(format!(
-            "feed `{}` is a file marked `untrusted = true`: an untrusted feed is never read              from a file, so every fetch fails; remove `untrusted = true` to read it",
+            "feed `{}` is a file marked `untrusted = true`: an untrusted feed is never read from a file, so every fetch fails; remove `untrusted = true` to read it",
             f.url.get_ref().1
         ));
     }

@@ -55,11 +55,20 @@ pub fn lock_path(db: &Path) -> PathBuf {
 /// does not exist yet (or, for a link to a store not made yet, the file it
 /// names).
 pub fn real_path(db: &Path) -> PathBuf {
-    std::fs::canonicalize(db).unwrap_or_else(|_| match std::fs::read_link(db) {
-        Ok(target) if target.is_absolute() => target,
-        Ok(target) => db.parent().unwrap_or(Path::new("")).join(target),
-        Err(_) => db.to_path_buf(),
-    })
+    if let Ok(real) = std::fs::canonicalize(db) {
+        return real;
+    }
+    // (Every link of a chain: stopping at the first, `poll` and `restore`
+    // named different lock files, and a restore replaced the middle link.)
+    let mut at = db.to_path_buf();
+    for _ in 0..40 {
+        match std::fs::read_link(&at) {
+            Ok(target) if target.is_absolute() => at = target,
+            Ok(target) => at = at.parent().unwrap_or(Path::new("")).join(target),
+            Err(_) => break,
+        }
+    }
+    at
 }
 
 /// Who holds the lock of the store at `db` now (`feedloom run (pid 1234)`),
@@ -313,5 +322,21 @@ mod tests {
         let _second = StoreLock::acquire(&early, "run").unwrap();
         let err = StoreLock::acquire(&new, "poll").unwrap_err().to_string();
         assert!(err.contains("in use by feedloom run"), "{err}");
+        // Through a chain of links to a store not made yet: the lock beside
+        // the file at its end, as once it is made.
+        let last = dir.path().join("data/last.db");
+        std::os::unix::fs::symlink("data/last.db", dir.path().join("middle.db")).unwrap();
+        std::os::unix::fs::symlink("middle.db", dir.path().join("chain.db")).unwrap();
+        assert_eq!(
+            lock_path(&dir.path().join("chain.db")),
+            dir.path().join("data/last.db.lock")
+        );
+        std::fs::write(&last, b"").unwrap();
+        assert_eq!(
+            lock_path(&dir.path().join("chain.db")),
+            std::fs::canonicalize(&last)
+                .unwrap()
+                .with_extension("db.lock")
+        );
     }
 }
