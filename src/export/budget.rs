@@ -54,6 +54,25 @@ const ELEMENT_BYTES: u64 = 16;
 /// `<br>` after every line, each placed before it, stays within budget.
 const SCAN_STEPS: u64 = 4;
 
+/// Bytes the serialiser may scan again (see [`written_rescans`]): about a
+/// tenth of a second.
+const MAX_RESCANS: u64 = 1 << 32;
+
+/// How many bytes html5ever's serialiser scans writing `html` out, about:
+/// at each character it escapes (`&`, and those after a 0xC2 byte: a
+/// no-break space, `©`, `«`…) it searches the rest of the text (or value)
+/// for the next `<`, `>` (or `"`). 256 KiB of `&` took 0.6 s per format, a
+/// MiB 9 s. Counted from the body as written (an entity is one `&`), text
+/// runs ending at `<` or `>`.
+fn written_rescans(html: &str) -> u64 {
+    let mut total = 0u64;
+    for run in html.as_bytes().split(|&c| c == b'<' || c == b'>') {
+        let special = memchr::memchr2_iter(b'&', 0xC2, run).count() as u64;
+        total = total.saturating_add(special * run.len() as u64);
+    }
+    total
+}
+
 /// The body is fed in pieces of this size; the budget is checked between
 /// them, so one piece's tags are all the parse can overrun by.
 const PIECE: usize = 1024;
@@ -75,6 +94,9 @@ impl Cost {
 /// [`STEPS_PER_TAG`] parser steps per `<`, and [`MADE_PER_BYTE`] bytes
 /// made per byte. Bodies with few tags and no long link always do.
 pub fn affordable(html: &str) -> bool {
+    if html.len() > 16 * 1024 && written_rescans(html) > MAX_RESCANS {
+        return false;
+    }
     let tags = html.bytes().filter(|&c| c == b'<').count();
     // (At most every tag reopens the longest link.)
     if tags <= FEW_TAGS && tags * super::clean::longest_link_tag(html) <= MIN_MADE as usize {
@@ -383,6 +405,12 @@ mod tests {
             "<p>A short paragraph of the letter.</p>".repeat(1_500)
         );
         assert!(affordable(&html));
+        // Text that the serialiser rescans at each `&`.
+        assert!(!affordable(&"&amp;".repeat(50_000)));
+        assert!(!affordable(&format!("<p>{}</p>", "\u{a0}".repeat(100_000))));
+        assert!(affordable(
+            &"<p>Fish &amp; chips&nbsp;— «quoted» ©</p>\n".repeat(5_000)
+        ));
         let links: String = (0..3_000)
             .map(|k| format!("<p><a href=\"https://e.org/{k}\" title=\"Post {k}\">post</a></p>"))
             .collect();
