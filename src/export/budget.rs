@@ -54,23 +54,48 @@ const ELEMENT_BYTES: u64 = 16;
 /// `<br>` after every line, each placed before it, stays within budget.
 const SCAN_STEPS: u64 = 4;
 
-/// Bytes the serialiser may scan again (see [`written_rescans`]): about a
-/// tenth of a second.
-const MAX_RESCANS: u64 = 1 << 32;
+/// Bytes the serialiser may scan again (see [`written_rescans`]): about
+/// 0.15 s. (A 207 KB paragraph of French, a no-break space every few words,
+/// stays within.)
+const MAX_RESCANS: u64 = 1 << 33;
 
 /// How many bytes html5ever's serialiser scans writing `html` out, about:
 /// at each character it escapes (`&`, and those after a 0xC2 byte: a
 /// no-break space, `©`, `«`…) it searches the rest of the text (or value)
 /// for the next `<`, `>` (or `"`). 256 KiB of `&` took 0.6 s per format, a
 /// MiB 9 s. Counted from the body as written (an entity is one `&`), text
-/// runs ending at `<` or `>`.
+/// runs ending at `<` or `>`, written or as `&lt;` and `&gt;` (a code
+/// listing's, which stop the search: counted as `&`s, a 241 KB `<pre>` of
+/// escaped XML was published as text).
 fn written_rescans(html: &str) -> u64 {
-    let mut total = 0u64;
-    for run in html.as_bytes().split(|&c| c == b'<' || c == b'>') {
-        let special = memchr::memchr2_iter(b'&', 0xC2, run).count() as u64;
-        total = total.saturating_add(special * run.len() as u64);
+    let b = html.as_bytes();
+    let (mut total, mut start, mut special) = (0u64, 0usize, 0u64);
+    let mut i = 0;
+    while i < b.len() {
+        let boundary = match b[i] {
+            b'<' | b'>' => Some(1),
+            b'&' if [b"lt;", b"gt;"].iter().any(|e| {
+                b.get(i + 1..i + 4)
+                    .is_some_and(|x| x.eq_ignore_ascii_case(*e))
+            }) =>
+            {
+                Some(4)
+            }
+            b'&' | 0xC2 => {
+                special += 1;
+                None
+            }
+            _ => None,
+        };
+        if let Some(len) = boundary {
+            total = total.saturating_add(special * i.saturating_sub(start) as u64);
+            (start, special) = (i + len, 0);
+            i += len;
+        } else {
+            i += 1;
+        }
     }
-    total
+    total.saturating_add(special * b.len().saturating_sub(start) as u64)
 }
 
 /// The body is fed in pieces of this size; the budget is checked between
@@ -411,6 +436,12 @@ mod tests {
         assert!(affordable(
             &"<p>Fish &amp; chips&nbsp;— «quoted» ©</p>\n".repeat(5_000)
         ));
+        // A code listing's escaped markup ends the serialiser's searches.
+        let listing = "&lt;item&gt;&lt;title&gt;Fish &amp;amp; chips&lt;/title&gt;&lt;/item&gt;\n";
+        assert!(affordable(&format!(
+            "<pre><code>{}</code></pre>",
+            listing.repeat(3_500)
+        )));
         let links: String = (0..3_000)
             .map(|k| format!("<p><a href=\"https://e.org/{k}\" title=\"Post {k}\">post</a></p>"))
             .collect();

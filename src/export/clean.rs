@@ -186,7 +186,7 @@ fn sanitized(html: &str, base: Option<&str>) -> String {
         .and_then(urls::web_base)
         .or_else(|| base.and_then(urls::web_base));
     BASE.with(|b| *b.borrow_mut() = base);
-    GROWTH.with(|g| g.set((4 * html.len()).max(64 * 1024)));
+    GROWTH.with(|g| g.set((8 * html.len()).max(256 * 1024)));
     let readable = readable_html(html);
     let clean = match budget::affordable(&readable) {
         true => SANITIZER.clean(&readable).to_string(),
@@ -1463,6 +1463,26 @@ mod tests {
             Some(&amps),
         );
         assert!(out.len() < 64 * 1024, "{} bytes", out.len());
+        // A gallery's relative images under a news link all resolve.
+        let link = format!(
+            "https://news.example.org/{}/story.html",
+            "section".repeat(25)
+        );
+        let gallery: String = (0..48)
+            .map(|k| {
+                let set: Vec<String> = [320, 480, 640, 800, 960, 1200, 1600, 2000]
+                    .iter()
+                    .map(|w| format!("img/photo-{k}-{w}.jpg {w}w"))
+                    .collect();
+                format!(
+                    "<figure><img src=\"img/photo-{k}-640.jpg\" srcset=\"{}\"></figure>",
+                    set.join(", ")
+                )
+            })
+            .collect();
+        let out = sanitize(&gallery, Some(&link));
+        assert_eq!(out.matches(" src=\"https://").count(), 48);
+        assert_eq!(out.matches(" srcset=\"https://").count(), 48);
         // Ordinary relative links all resolve.
         let links = "<p><a href=\"/post/1\">one</a> <img src=\"a.png\"></p>".repeat(3_000);
         let out = sanitize(&links, Some("https://e.org/blog/"));
