@@ -873,15 +873,24 @@ async fn check_warns_about_no_feeds_and_tags_no_feed_carries() {
         "{s}"
     );
     assert!(!s.contains("has no feeds"), "{s}");
-    // A file marked untrusted is never read.
-    let (_dir, cfg) = setup("[[feed]]\nurl = \"file:f.xml\"\nuntrusted = true\n");
+    // A file or a loopback address marked untrusted is never fetched.
+    let (_dir, cfg) = setup(
+        "[[feed]]\nurl = \"file:f.xml\"\nuntrusted = true\n\n\
+         [[feed]]\nurl = \"http://127.0.0.1:9/f.xml\"\nuntrusted = true\n\n\
+         [[feed]]\nurl = \"https://a.example/f\"\nuntrusted = true\n",
+    );
     let out = feedloom(&cfg, &["check"]).await;
     assert!(out.status.success());
+    let s = text(&out.stdout);
     assert!(
-        text(&out.stdout).contains("`file:f.xml` is a file marked `untrusted = true`"),
-        "{}",
-        text(&out.stdout)
+        s.contains("`file:f.xml` is marked `untrusted = true` and names a file on this machine: an untrusted feed is never fetched from there"),
+        "{s}"
     );
+    assert!(
+        s.contains("`http://127.0.0.1:9/f.xml` is marked `untrusted = true` and names a loopback address (127.0.0.1)"),
+        "{s}"
+    );
+    assert!(!s.contains("a.example/f` is marked"), "{s}");
 }
 
 /// With a PostgreSQL store there is no pid file, and any number of nodes:

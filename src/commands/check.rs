@@ -69,16 +69,17 @@ pub fn warnings(cfg: &Config) -> Vec<String> {
             ));
         }
     }
-    // (A file an untrusted feed names is never read: every poll fails.)
-    for f in cfg
-        .feeds
-        .iter()
-        .filter(|f| f.untrusted && f.url().scheme() == "file")
-    {
-        out.push(format!(
-            "feed `{}` is a file marked `untrusted = true`: an untrusted feed is never read from a file, so every fetch fails; remove `untrusted = true` to read it",
-            f.url.get_ref().1
-        ));
+    // (An untrusted feed is never read from a file, nor fetched from this
+    // machine or a private address: every poll fails.)
+    for f in cfg.feeds.iter().filter(|f| f.untrusted) {
+        if let Some(why) = super::opml::local_reason(f.url()) {
+            out.push(format!(
+                "feed `{}` is marked `untrusted = true` and names {why}: an untrusted feed is \
+                 never fetched from there, so every fetch fails; remove `untrusted = true` to \
+                 fetch it",
+                f.url.get_ref().1
+            ));
+        }
     }
     // Feeds the config names twice under spellings that `add` takes for one
     // (a trailing slash, host case, tracking parameters): fetched twice.

@@ -399,7 +399,7 @@ pub struct ImportArgs {
 /// is fetched without address checks (its host is trusted), so an OPML file
 /// from elsewhere must not put such a feed there unasked (its files, or cloud
 /// metadata, would be fetched and, when they parse, published).
-fn local_reason(url: &url::Url) -> Option<String> {
+pub(super) fn local_reason(url: &url::Url) -> Option<String> {
     if url.scheme() == "file" {
         return Some("a file on this machine".to_string());
     }
