@@ -34,7 +34,7 @@ use html5ever::{Attribute, ParseOpts, QualName, local_name, ns, parse_fragment};
 
 /// Bodies with at most this many `<` are not probed: their parse costs at
 /// most (tags × tags) steps, a few million.
-const FEW_TAGS: usize = 2048;
+pub(super) const FEW_TAGS: usize = 2048;
 
 /// Steps allowed per `<` of the body (the model keeps the stack within
 /// 512, so an honest body costs a few hundred at most), and in all.

@@ -111,7 +111,9 @@ pub fn sanitize(html: &str, base: Option<&str>) -> String {
     // Bodies with many tags are remembered: the river's older pages
     // sanitise what they show at every request (a story costing a parser's
     // budget, 0.3 s, paid by every reader's every click).
-    if html.len() < MEMO_MIN || memchr::memchr_iter(b'<', html.as_bytes()).count() <= MEMO_TAGS {
+    if html.len() < MEMO_MIN
+        || memchr::memchr_iter(b'<', html.as_bytes()).count() <= budget::FEW_TAGS
+    {
         return sanitized(html, base);
     }
     let key = (base.map(str::to_string), html.to_string());
@@ -125,11 +127,10 @@ pub fn sanitize(html: &str, base: Option<&str>) -> String {
     clean
 }
 
-/// Bodies at least this long, with more than this many `<` (as many as
-/// [`budget`] probes), are remembered once sanitised, up to [`MEMO_BYTES`]
-/// of them and their results.
+/// Bodies at least this long, with more `<` than [`budget::FEW_TAGS`] (the
+/// ones it probes), are remembered once sanitised, up to [`MEMO_BYTES`] of
+/// them and their results.
 const MEMO_MIN: usize = 16 * 1024;
-const MEMO_TAGS: usize = 2048;
 const MEMO_BYTES: usize = 8 << 20;
 
 static MEMO: std::sync::Mutex<Memo> = std::sync::Mutex::new(Memo {
