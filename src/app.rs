@@ -517,6 +517,31 @@ pub async fn run(
                         }
                     }),
                 };
+                // An output of the new config may not write the store this
+                // daemon keeps open, whatever store the new config names (a
+                // reload that moved `[store] path` replaced the open store
+                // with the feed).
+                let loaded = loaded.and_then(|new_cfg| {
+                    let open = crate::store::lock::store_files(&opened_store.path)
+                        .iter()
+                        .map(|f| config::plain_path(f))
+                        .collect::<Vec<_>>();
+                    match opened_store.url.is_none()
+                        .then(|| config::output_writing(&new_cfg, &open))
+                        .flatten()
+                    {
+                        Some((name, file)) => Err(config::ConfigError::Whole {
+                            path: new_cfg.source.clone(),
+                            message: format!(
+                                "output `{name}` would write {}, a file of the store this daemon \
+                                 has open ({}): give the output another `path`",
+                                file.display(),
+                                opened_store.path.display()
+                            ),
+                        }),
+                        None => Ok(new_cfg),
+                    }
+                });
                 match loaded {
                     Ok(mut new_cfg) => {
                         if new_cfg.server.listen != configured_listen {

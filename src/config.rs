@@ -966,6 +966,84 @@ fn with_hint(text: &str, span: Option<std::ops::Range<usize>>, message: &str) ->
     format!("{message}{hint}")
 }
 
+/// A path as the system reads it, for telling whether two paths name one
+/// file: absolute, each part that exists as the system resolves it (a
+/// link), then `.` and `..` taken out where they stand: `x/lnk/..` is the
+/// folder above where `lnk` leads, as the system reads it (a symbolic link
+/// to another output's folder, or to the config's, hid that two wrote one
+/// file). The file may not exist yet.
+pub(crate) fn plain_path(p: &Path) -> PathBuf {
+    let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let mut out = PathBuf::new();
+    for c in abs.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => {
+                out.push(other);
+                if let Ok(real) = std::fs::canonicalize(&out) {
+                    out = real;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The files the config reads secrets from (as [`plain_path`] gives them),
+/// each with the key that names it: no output may write one.
+fn secret_files(cfg: &Config, base: &Path) -> Vec<(PathBuf, String)> {
+    let mut files = Vec::new();
+    let mut add = |src: &access::SecretSource, what: String| {
+        if let access::SecretSource::File(p) = src {
+            files.push((plain_path(&base.join(p)), what));
+        }
+    };
+    for feed in &cfg.feeds {
+        // (Without the URL's own user:password@, if it has one.)
+        let url = split_credentials(feed.url()).0;
+        if let Some(h) = &feed.headers {
+            for (name, src) in h.get_ref() {
+                add(src, format!("feed `{url}` (headers.{name})"));
+            }
+        }
+        match feed.auth.as_ref().map(|a| a.get_ref()) {
+            Some(access::AuthConfig::Bearer(src)) => {
+                add(src, format!("feed `{url}` (auth.bearer)"))
+            }
+            Some(access::AuthConfig::Basic(b)) => {
+                add(&b.user, format!("feed `{url}` (auth.basic.user)"));
+                if let Some(pw) = &b.password {
+                    add(pw, format!("feed `{url}` (auth.basic.password)"));
+                }
+            }
+            None => {}
+        }
+    }
+    if let Some(p) = &cfg.store.password_file {
+        files.push((plain_path(p), "[store] password_file".to_string()));
+    }
+    files
+}
+
+/// The first output of `cfg` that would write one of `files` (paths as
+/// [`plain_path`] gives them): its name and the file. A reload asks this of
+/// the store the daemon has open, which the new config may no longer name.
+pub fn output_writing(cfg: &Config, files: &[PathBuf]) -> Option<(String, PathBuf)> {
+    for out in &cfg.outputs {
+        let Some(p) = &out.path else { continue };
+        for format in &out.formats {
+            let file = plain_path(&crate::export::file_path(p, *format));
+            if files.contains(&file) {
+                return Some((out.name().to_string(), file));
+            }
+        }
+    }
+    None
+}
+
 /// Validates config text; `path` names it in errors and anchors relative paths.
 pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     let at = |span: std::ops::Range<usize>, message: String| invalid(text, path, span, message);
@@ -1332,36 +1410,12 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     // No output file may be the store's, or another output's: an output
     // whose `path` made `out/x.json` when the store was `out/x.json` replaced
     // the store with the feed; two outputs of one path overwrote each other.
-    let plain = |p: &Path| {
-        // Absolute, each part that exists as the system resolves it (a
-        // link), then `.` and `..` taken out where they stand: `x/lnk/..` is
-        // the folder above where `lnk` leads, as the system reads it (a
-        // symbolic link to another output's folder, or to the config's,
-        // hid that two wrote one file). The files may not exist yet.
-        let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
-        let mut out = PathBuf::new();
-        for c in abs.components() {
-            match c {
-                std::path::Component::ParentDir => {
-                    out.pop();
-                }
-                std::path::Component::CurDir => {}
-                other => {
-                    out.push(other);
-                    if let Ok(real) = std::fs::canonicalize(&out) {
-                        out = real;
-                    }
-                }
-            }
-        }
-        out
-    };
     let store_files: Vec<PathBuf> = crate::store::lock::store_files(&cfg.store.path)
         .iter()
-        .map(|f| plain(f))
+        .map(|f| plain_path(f))
         .collect();
     // (A store or an output on the config file replaced the config.)
-    let config_file = plain(path);
+    let config_file = plain_path(path);
     if cfg.store.url.is_none() && store_files.contains(&config_file) {
         return Err(whole(
             "store",
@@ -1372,11 +1426,12 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             ),
         ));
     }
+    let secret_files = secret_files(&cfg, base);
     let mut written: HashMap<PathBuf, &str> = HashMap::new();
     for out in &cfg.outputs {
         let Some(p) = &out.path else { continue };
         for format in &out.formats {
-            let file = plain(&crate::export::file_path(p, *format));
+            let file = plain_path(&crate::export::file_path(p, *format));
             if file == config_file {
                 return Err(at(
                     out.name.span(),
@@ -1392,6 +1447,23 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
                     out.name.span(),
                     format!(
                         "output `{}` would write {}, a file of the store ([store] path): \
+                         give the output another `path`",
+                        out.name(),
+                        file.display()
+                    ),
+                ));
+            }
+            if let Some(what) = secret_files
+                .iter()
+                .find(|(f, _)| *f == file)
+                .map(|(_, w)| w)
+            {
+                // (The output replaced a token file with the feed, and every
+                // command then failed on the token.)
+                return Err(at(
+                    out.name.span(),
+                    format!(
+                        "output `{}` would write {}, the secret file of {what}: \
                          give the output another `path`",
                         out.name(),
                         file.display()
@@ -1752,6 +1824,55 @@ mod tests {
         );
         assert!(e.starts_with("cfg/x.toml:5:"), "{e}");
         assert!(e.contains("outputs `a` and `b` would both write"), "{e}");
+        // A file the config reads a secret from (a token file was replaced
+        // by the feed, and every command then failed on it).
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("secrets")).unwrap();
+        std::fs::write(dir.path().join("secrets/token.json"), "tok").unwrap();
+        std::fs::write(dir.path().join("pw"), "pw").unwrap();
+        for (secret, key) in [
+            (
+                "auth = { bearer = { file = \"secrets/token.json\" } }",
+                "(auth.bearer)",
+            ),
+            (
+                "headers = { X-Key = { file = \"./secrets/token.json\" } }",
+                "(headers.X-Key)",
+            ),
+            (
+                "auth = { basic = { user = \"u\", password = { file = \"secrets/token.json\" } } }",
+                "(auth.basic.password)",
+            ),
+        ] {
+            let text = format!(
+                "[[feed]]\nurl = \"https://u:p@a.example/f\"\n{secret}\n[[output]]\nname = \"all\"\npath = \"secrets/token\"\nformats = [\"json\"]\n"
+            );
+            let e = parse(&text, &dir.path().join("c.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("c.toml:4:") || e.contains("c.toml:5:"), "{e}");
+            assert!(
+                e.contains("the secret file of feed `https://a.example/f` ") && e.contains(key),
+                "{e}"
+            );
+        }
+        let e = parse(
+            "[store]\nurl = \"postgres://f@localhost/f\"\npassword_file = \"pw\"\n[[output]]\nname = \"all\"\npath = \"pw\"\nformats = [\"json\"]\n",
+            &dir.path().join("c.toml"),
+        );
+        // (`pw.json` is not `pw`: allowed.)
+        assert!(e.is_ok(), "{e:?}");
+        std::fs::rename(dir.path().join("pw"), dir.path().join("pw.json")).unwrap();
+        let e = parse(
+            "[store]\nurl = \"postgres://f@localhost/f\"\npassword_file = \"pw.json\"\n[[output]]\nname = \"all\"\npath = \"pw\"\nformats = [\"json\"]\n",
+            &dir.path().join("c.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("the secret file of [store] password_file"),
+            "{e}"
+        );
         // The config file itself (it was replaced by a JSON feed), and one
         // file reached through a link to another output's folder.
         let dir = tempfile::tempdir().unwrap();

@@ -592,3 +592,59 @@ async fn a_reload_renaming_an_output_names_the_files_left_behind() {
     assert_eq!(said.len(), 2, "{log}");
     assert!(said.iter().all(|l| l.contains("out/news.")), "{log}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_whose_output_would_write_the_open_store_is_rejected() {
+    // The daemon's store is `feeds.json`; the new config names another
+    // store, and an output writing `feeds.json`: it replaced the open store
+    // with the merged feed (checked only against the store the config named).
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/a.xml",
+        Resource::feed(rss("A", &[(Some("a"), None, "a", "d")])),
+    );
+    let env = TestEnv::new();
+    let store_named = |path: &str, extra: &str| {
+        let cfg = write_config(
+            &env,
+            &format!("{}{extra}", feed_every_second(&srv, "/a.xml")),
+        );
+        let text = std::fs::read_to_string(&cfg).unwrap();
+        std::fs::write(
+            &cfg,
+            text.replace("path = \"feedloom.db\"", &format!("path = \"{path}\"")),
+        )
+        .unwrap();
+        cfg
+    };
+    let cfg = store_named("feeds.json", "");
+    let mut d = Daemon::start(&cfg);
+    let fetched = || srv.seen().iter().any(|s| s.path == "/a.xml");
+    assert!(until(10, fetched).await, "{}", d.log());
+    store_named(
+        "other.db",
+        "[[output]]\nname = \"feeds\"\npath = \"feeds\"\nformats = [\"json\"]\n",
+    );
+    d.signal("HUP");
+    assert!(
+        until(10, || d.log_has("config rejected")).await,
+        "{}",
+        d.log()
+    );
+    assert!(
+        d.log_has("output `feeds` would write")
+            && d.log_has("a file of the store this daemon has open"),
+        "{}",
+        d.log()
+    );
+    let n = srv.seen().len();
+    assert!(
+        until(10, || srv.seen().len() > n + 1).await,
+        "still polling"
+    );
+    let head = std::fs::read(env.path("feeds.json")).unwrap();
+    assert!(head.starts_with(b"SQLite format 3\0"), "the store is whole");
+    d.signal("TERM");
+    assert_eq!(d.wait(10).and_then(|s| s.code()), Some(0));
+    assert!(!env.path("other.db").exists(), "the daemon keeps its store");
+}
