@@ -517,3 +517,37 @@ fn a_folder_that_cannot_be_written_is_named() {
     );
     assert!(!text(&out.stderr).contains(".tmp"), "{}", text(&out.stderr));
 }
+
+/// The restored store has the replaced one's mode and owner: run as root, a
+/// restore left a `root 0644` store that the daemon's user could not write
+/// (and that anyone could read).
+#[test]
+fn restore_keeps_the_stores_mode_and_owner() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let env = TestEnv::new();
+    std::fs::write(env.path("busy.xml"), doc(0)).unwrap();
+    let cfg = env.config("[[feed]]\nurl = \"file:busy.xml\"\n");
+    let config = env.path("feedloom.toml");
+    assert!(feedloom(&config, &["poll"]).status.success());
+    let backup = env.path("b.db");
+    assert!(
+        feedloom(&config, &["backup", backup.to_str().unwrap()])
+            .status
+            .success()
+    );
+    std::fs::set_permissions(&backup, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::set_permissions(&cfg.store.path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    // As root, the store belongs to another user first (the service's).
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    if root {
+        std::os::unix::fs::chown(&cfg.store.path, Some(65534), Some(65534)).unwrap();
+    }
+    let out = feedloom(&config, &["restore", backup.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let m = std::fs::metadata(&cfg.store.path).unwrap();
+    assert_eq!(m.permissions().mode() & 0o777, 0o600);
+    if root {
+        assert_eq!((m.uid(), m.gid()), (65534, 65534));
+    }
+}

@@ -145,6 +145,14 @@ pub fn restore(cfg: &Config, file: &Path) -> Result<String, Failure> {
     let _ = std::fs::remove_file(&copy);
     let r = backup(file, &copy, false).map_err(failed)?;
     let replaced = store.exists();
+    // The restored store is the replaced one's owner's, with its mode: a
+    // restore run as root left a store the daemon's user could not write.
+    if let Ok(m) = std::fs::metadata(store) {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let _ = std::os::unix::fs::chown(&copy, Some(m.uid()), Some(m.gid()));
+        let mode = std::fs::Permissions::from_mode(m.permissions().mode() & 0o7777);
+        let _ = std::fs::set_permissions(&copy, mode);
+    }
     let mut aside = None;
     if replaced {
         // Kept under a name of its own (a second restore in the same second

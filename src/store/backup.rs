@@ -88,6 +88,11 @@ pub fn backup(store: &Path, dest: &Path, force: bool) -> Result<BackupReport, Ba
             "it is the store itself or one of its files (-wal, -shm, -journal, .lock)",
         ));
     }
+    if dest.as_os_str().as_encoded_bytes().ends_with(b"/") {
+        // (It copied the whole store, then failed to move it: "Not a
+        // directory".)
+        return Err(refused("it names a folder (it ends in /); name a file"));
+    }
     if let Ok(meta) = std::fs::symlink_metadata(dest) {
         if !meta.file_type().is_file() {
             // `--force` replaced a device (`/dev/null`) or a link with a
@@ -135,7 +140,9 @@ pub fn backup(store: &Path, dest: &Path, force: bool) -> Result<BackupReport, Ba
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "backup".into());
     let tmp = folder.join(format!(".{name}.{}.tmp", std::process::id()));
-    if let Err(source) = std::fs::File::create(&tmp) {
+    // Made new, never opened where found: a link planted under this name
+    // (the pid is guessable) had the probe truncate the file it names.
+    if let Err(source) = crate::fresh_file(&tmp, 0o600) {
         return Err(BackupError::Unwritable {
             path: dest.to_path_buf(),
             folder: folder.to_path_buf(),
@@ -180,13 +187,41 @@ pub fn backup(store: &Path, dest: &Path, force: bool) -> Result<BackupReport, Ba
             }
         }
     }
-    std::fs::rename(&tmp, dest).map_err(|source| {
+    // A store's copy is as private as the store (root's backup of a 0600
+    // store was 0644).
+    if let Ok(m) = std::fs::metadata(store) {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = m.permissions().mode() & 0o777;
+        let _ = std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode));
+    }
+    let io = |source| {
         let _ = std::fs::remove_file(&tmp);
         BackupError::Io {
             path: dest.to_path_buf(),
             source,
         }
-    })?;
+    };
+    match force || held.is_some() {
+        true => std::fs::rename(&tmp, dest).map_err(io)?,
+        // Without `--force`, never over a file made while the copy was
+        // written (another job's, or a second backup's): a second name for
+        // the copy, which fails where one exists, then the temporary name
+        // goes. (Where the file system has no hard links, a rename after
+        // looking once more.)
+        false => match std::fs::hard_link(&tmp, dest) {
+            Ok(()) => {
+                let _ = std::fs::remove_file(&tmp);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(BackupError::Exists(dest.to_path_buf()));
+            }
+            Err(_) if std::fs::symlink_metadata(dest).is_err() => {
+                std::fs::rename(&tmp, dest).map_err(io)?
+            }
+            Err(source) => return Err(io(source)),
+        },
+    }
     drop(held);
     let bytes = std::fs::metadata(dest).map(|m| m.len()).unwrap_or(0);
     Ok(BackupReport {
@@ -261,6 +296,50 @@ fn copy_and_check(store: &Path, tmp: &Path, dest: &Path) -> Result<(i64, u32), B
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A store of one table, for copying.
+    fn small_store(path: &Path) {
+        let c = Connection::open(path).unwrap();
+        c.execute_batch(
+            "CREATE TABLE items (id INTEGER PRIMARY KEY); INSERT INTO items DEFAULT VALUES;",
+        )
+        .unwrap();
+    }
+
+    /// The temporary name is guessable (the pid): a link planted under it
+    /// had the backup truncate (or create, as root) the file it named.
+    #[test]
+    fn a_link_planted_as_the_temporary_file_is_not_followed() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("s.db");
+        small_store(&store);
+        std::fs::set_permissions(&store, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let victim = dir.path().join("victim.txt");
+        std::fs::write(&victim, "precious").unwrap();
+        let shared = dir.path().join("shared");
+        std::fs::create_dir(&shared).unwrap();
+        let pid = std::process::id();
+        std::os::unix::fs::symlink(&victim, shared.join(format!(".b.db.{pid}.tmp"))).unwrap();
+        let made = dir.path().join("made-by-the-backup.txt");
+        std::os::unix::fs::symlink(&made, shared.join(format!(".c.db.{pid}.tmp"))).unwrap();
+        for name in ["b.db", "c.db"] {
+            let r = backup(&store, &shared.join(name), false).unwrap();
+            assert_eq!(r.items, 1);
+        }
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+        assert!(!made.exists());
+        // As private as the store (it was 0644 whatever the store's mode).
+        let mode = std::fs::metadata(shared.join("b.db"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        // A name ending in `/` is a folder: refused before copying.
+        let e = backup(&store, &dir.path().join("newdir/"), false).unwrap_err();
+        assert!(e.to_string().contains("it names a folder"), "{e}");
+        assert!(!dir.path().join("newdir").exists());
+    }
 
     /// The store's files, whichever way it or the destination is named: a
     /// store path that is a link has its lock and its `-wal` beside the file
