@@ -320,6 +320,14 @@ pub fn another_entry(it: &Identified, stored: &StoredItem) -> bool {
     other_files && reads_otherwise_both(it, stored)
 }
 
+/// Whether the stored item keeps `it`'s title or its text as they are: what
+/// a feed that only changed an entry's guid keeps (see
+/// `store::items::find_churned`).
+pub fn same_title_or_text(it: &Identified, stored: &StoredItem) -> bool {
+    let body = body_of(&it.entry);
+    stored.title == it.entry.title.as_deref() || (!body.is_empty() && stored.body == Some(body))
+}
+
 /// Whether `it`'s title and its text each share less than half their words
 /// with the stored ones.
 fn reads_otherwise_both(it: &Identified, stored: &StoredItem) -> bool {

@@ -1305,6 +1305,48 @@ async fn new_guids_on_a_front_page_link_are_new_items() {
     assert_eq!(s.stories().len(), 3, "{:?}", s.titles());
 }
 
+/// A show's page (not a front page) that each new episode links to, under a
+/// new guid, with its own title and text: a new item each time. (Taken for
+/// the feed changing its guids, each replaced the one before, unannounced,
+/// under its id.) A guid changed with the title or text kept is the same item.
+#[tokio::test]
+async fn a_new_entry_at_the_last_ones_page_is_new_and_a_changed_guid_is_not() {
+    let s = Scenario::new(&["/show"], "").await;
+    let page = "https://radio.example.org/shows/morning-show";
+    let episodes = [
+        (
+            "ep-1",
+            "Monday: the new tram line opens",
+            "Our reporter rides the first tram.",
+        ),
+        (
+            "ep-2",
+            "Tuesday: a chef on seasonal cooking",
+            "A chef shares three recipes.",
+        ),
+    ];
+    for (guid, title, text) in episodes {
+        s.serve("/show", &[(Some(guid), Some(page), title, text)]);
+        let sum = s.poll().await;
+        assert_eq!((sum.new, sum.updated), (1, 0), "{title}");
+    }
+    assert_eq!(s.stories().len(), 2, "{:?}", s.titles());
+    // The feed changes the guid of the entry it carries: the same item.
+    let (_, title, text) = episodes[1];
+    s.serve(
+        "/show",
+        &[(Some("tag:radio,2024:ep-2"), Some(page), title, text)],
+    );
+    let sum = s.poll().await;
+    assert_eq!((sum.new, sum.updated), (0, 0));
+    s.serve(
+        "/show",
+        &[(Some("ep-2-again"), Some(page), "Tuesday, corrected", text)],
+    );
+    assert_eq!(s.poll().await.new, 0, "the same text under a new guid");
+    assert_eq!(s.env.count("SELECT count(*) FROM items"), 2);
+}
+
 /// Entries without guid that all link to the site's front page, the feed
 /// showing only its latest: the front page names none of them, so each is
 /// known by its title (under the link alone each replaced the one before:

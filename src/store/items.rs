@@ -677,8 +677,10 @@ fn find_churned(
     // link of their own (none, or their guid as it: a link that changes with
     // the guid), so that an entry that gained a link, or whose permalink guid
     // moved, is still recognised.
+    // (Several, when the link is a page each new entry of the feed takes in
+    // turn: those that read otherwise are left out below.)
     const BY_LINK: &str = "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures, published_at, updated_at
-         FROM items WHERE feed_id = ?1 AND canonical_url = ?2 LIMIT 2";
+         FROM items WHERE feed_id = ?1 AND canonical_url = ?2 ORDER BY id DESC LIMIT 64";
     const BY_TWIN: &str = "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures, published_at, updated_at
          FROM items WHERE feed_id = ?1 AND canonical_url = ?2 AND text_hash = ?3 LIMIT 2";
     // (On the partial index items_feed_text_hash.)
@@ -762,6 +764,15 @@ fn find_churned(
         // (A front page is where many entries point: it identifies none.)
         Some(c) if unique_link && specific(c) => {
             let mut rows = query(BY_LINK, &[&feed_id, c])?;
+            // The link may be a page the feed gives each new entry in turn
+            // (a show's latest episode, a weekly bulletin's address).
+            let mut kept = Vec::with_capacity(rows.len());
+            for row in rows {
+                if !another_at_the_link(tx, row.0.id, it)? {
+                    kept.push(row);
+                }
+            }
+            rows = kept;
             // The same title and text at the link's `www.` twin: the site
             // moved to (or off) `www.`; its items were stored again.
             if rows.is_empty()
@@ -792,6 +803,26 @@ fn find_churned(
             .as_deref()
             .is_some_and(|g| doc.guids.contains(g) || doc.skipped.has_guid(g));
     Ok((!still_present).then_some(e))
+}
+
+/// Whether the item `id`, stored at `it`'s link under a guid the document no
+/// longer holds, is another entry: its title and its text both differ. A
+/// feed that changes its guids keeps at least one of them (a new episode,
+/// or this week's bulletin, at the address of the last one had replaced it,
+/// and was not announced).
+fn another_at_the_link(tx: &Connection, id: i64, it: &Identified) -> Result<bool, StoreError> {
+    tx.prepare_cached("SELECT title, coalesce(content, summary) FROM items WHERE id = ?1")
+        .and_then(|mut s| {
+            s.query_row([id], |r| {
+                let stored = crate::identity::StoredItem {
+                    title: r.get_ref(0)?.as_str_or_null()?,
+                    body: r.get_ref(1)?.as_str_or_null()?,
+                    enclosures: None,
+                };
+                Ok(!crate::identity::same_title_or_text(it, &stored))
+            })
+        })
+        .map_err(StoreError::ctx("reading the item at a link"))
 }
 
 /// Whether an entry's link is its guid, taken from it for want of a `<link>`

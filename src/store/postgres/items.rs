@@ -725,14 +725,26 @@ async fn find_churned(
     }
     let rows = match &it.canonical_url {
         Some(cu) if unique_link && specific(cu) => {
-            let rows = tx
+            // (Those that read otherwise left out: see SQLite's.)
+            let rows: Vec<_> = tx
                 .query(
                     c,
-                    "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures, published_at, updated_at FROM items
-                     WHERE feed_id = $1 AND canonical_url = $2 LIMIT 2",
+                    "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures, published_at, updated_at,
+                            title, coalesce(content, summary) AS body FROM items
+                     WHERE feed_id = $1 AND canonical_url = $2 ORDER BY id DESC LIMIT 64",
                     &[&feed_id, cu],
                 )
-                .await?;
+                .await?
+                .into_iter()
+                .filter(|r| {
+                    let stored = crate::identity::StoredItem {
+                        title: r.get("title"),
+                        body: r.get("body"),
+                        enclosures: None,
+                    };
+                    crate::identity::same_title_or_text(it, &stored)
+                })
+                .collect();
             // (At the link's `www.` twin, with the same text: see SQLite's.)
             let rows = match crate::identity::www_twin(cu) {
                 Some(twin) if rows.is_empty() && !it.text_hash.is_empty() => {
