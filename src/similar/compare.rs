@@ -183,7 +183,7 @@ pub fn same_story(new: &Fingerprint, new_tokens: &Tokens, old: &Fingerprint) -> 
     keys_agree(new, new_tokens, old).then_some(s)
 }
 
-/// Two texts whose ledes are mostly their own, each with a topic word (see
+/// Two texts whose ledes are mostly their own, one with a topic word (see
 /// [`KeyKind::Topic`]) the other lacks: two stories that end in the same
 /// long block (a company's "About us" and disclaimers under two press
 /// releases, a network's show notes under two episodes). Their text is
@@ -204,5 +204,13 @@ fn topics_differ(new: &Fingerprint, new_tokens: &Tokens, old: &Fingerprint) -> b
         .iter()
         .filter(topic)
         .any(|k| !old.keys.iter().any(|o| o.hash == k.hash));
-    old_dropped && new_own
+    // (Either way: one text's topic word that the other lacks is enough
+    // when the ledes are their own; a show's episode with a topic word
+    // joined one without any, under the network's notes.)
+    let new_dropped = new
+        .keys
+        .iter()
+        .filter(topic)
+        .any(|k| !old.keys.iter().any(|o| o.hash == k.hash));
+    old_dropped || new_own || new_dropped
 }

@@ -40,10 +40,10 @@
 //! a name of one first sentence is not replaced by another ("beat Poland" /
 //! "lost to Italy"); a first sentence of its own brings no new names; the
 //! headlines' numbers are checked apart; and when the ledes are mostly their
-//! own (less than [`OWN_LEDE`] of the shorter found in the other), neither drops
+//! own (less than [`OWN_LEDE`] of the shorter found in the other), neither has
 //! a topic word (a longer lower-case word of its headline in its first
-//! sentence) while the other brings its own: two press releases, or two
-//! episodes, ending in the same long standard block. A copy may add a dateline,
+//! sentence) that the other lacks: two press releases, or two episodes,
+//! ending in the same long standard block. A copy may add a dateline,
 //! a figure or a sentence; a template story swaps a value for another, and
 //! fails.
 //!

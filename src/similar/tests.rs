@@ -185,3 +185,53 @@ fn a_shared_standard_block_does_not_make_one_story() {
     );
     assert!(same((a.0, &a.1), (c.0, &c.1)));
 }
+
+/// Episodes of two shows of one network, each a sentence or two of its own
+/// above the network's long notes: six stories. (Only an episode with a
+/// topic word against one with another was told apart; "Pruning roses"
+/// joined "Vikings in the east", whose title has no topic word.)
+#[test]
+fn episodes_ending_in_one_networks_notes_stay_apart() {
+    let notes = "<p>This episode is brought to you by Acme Mattress. Visit acme-mattress.example and use \
+        code LISTEN for fifteen percent off your first order.</p><p>Our show is part of the \
+        Brightwave Podcast Network. Find all of our shows, transcripts and bonus episodes at \
+        brightwave.example and follow us wherever you get your podcasts.</p><p>Produced by the \
+        Brightwave team. Music by the Night Owls. Send us your questions and feedback at \
+        hello@brightwave.example and we may answer them on a future episode.</p>";
+    let episodes = [
+        (
+            "The fall of Constantinople",
+            "In this episode we talk about the long siege of the city, the great chain across the Golden Horn and the cannons that finally broke its walls.",
+        ),
+        (
+            "Vikings in the east",
+            "We follow the Varangian traders down the rivers of the east to the markets of the caliphate and the court of the emperor.",
+        ),
+        (
+            "The printing press",
+            "How movable type spread across Europe within a few decades, and what the first printers chose to print for their customers.",
+        ),
+        (
+            "Tomatoes in pots",
+            "Growing tomatoes on a small balcony is easier than you think: pick a compact variety, a deep pot and a sunny corner, and water every morning.",
+        ),
+        (
+            "Compost without smell",
+            "Our listener questions about composting in a flat, from worm bins to bokashi buckets, and why your heap smells like vinegar.",
+        ),
+        (
+            "Pruning roses",
+            "When and how to prune climbing and bush roses, which tools you need and the three mistakes almost every beginner makes with them.",
+        ),
+    ];
+    let body = |text: &str| format!("<p>{text}</p>{notes}");
+    for (i, a) in episodes.iter().enumerate() {
+        for b in &episodes[i + 1..] {
+            let (ba, bb) = (body(a.1), body(b.1));
+            assert!(!same((a.0, &ba), (b.0, &bb)), "{} / {}", a.0, b.0);
+        }
+        // The same episode, with a byline added, is one story.
+        let bylined = format!("<p>By the Brightwave team</p>{}", body(a.1));
+        assert!(same((a.0, &body(a.1)), (a.0, &bylined)), "{}", a.0);
+    }
+}
