@@ -117,7 +117,36 @@ pub struct Identified {
     /// The store already holds this entry with this content hash (as a reader
     /// saw it): its fingerprint was not computed, and storing it changes nothing.
     pub known: bool,
+    /// Another entry of the document, with another title, has this text (a
+    /// paywall's teaser, a placeholder): it tells no story, and joins none
+    /// by it ([`mark_shared_texts`]).
+    pub shared_text: bool,
     pub entry: Entry,
+}
+
+/// Marks the entries whose text (the prose their fingerprints read) another
+/// entry of the document has under another title: one teaser under every
+/// article of a paper joined another paper's article with that teaser, and
+/// that story hid the new one.
+pub fn mark_shared_texts(items: &mut [Identified]) {
+    let prose = |it: &Identified| it.fingerprint.as_ref().map(|f| (f.bins, f.lede.clone()));
+    let mut order: Vec<usize> = (0..items.len())
+        .filter(|&i| items[i].fingerprint.is_some())
+        .collect();
+    if order.len() < 2 {
+        return;
+    }
+    order.sort_by_key(|&i| prose(&items[i]));
+    let mut shared = Vec::new();
+    for run in order.chunk_by(|&a, &b| prose(&items[a]) == prose(&items[b])) {
+        let first = &items[run[0]].entry.title;
+        if run.iter().any(|&i| items[i].entry.title != *first) {
+            shared.extend_from_slice(run);
+        }
+    }
+    for i in shared {
+        items[i].shared_text = true;
+    }
 }
 
 /// The canonical links of a document that name one story each: every entry
@@ -500,6 +529,7 @@ pub fn identify_document_with(entries: Vec<Entry>, rules: &Canon) -> Vec<Identif
         it.add_text_hash();
         it.add_fingerprint();
     }
+    mark_shared_texts(&mut out);
     out
 }
 
@@ -631,6 +661,7 @@ pub fn identify_keys_alone(entries: Vec<Entry>, rules: &Canon) -> (Vec<Identifie
             text_hash: String::new(),
             fingerprint: None,
             known: false,
+            shared_text: false,
             key,
             kind,
             canonical_url,

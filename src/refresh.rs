@@ -597,6 +597,7 @@ fn complete_new(store: Option<(&Backend, i64)>, items: &mut [Identified]) {
         it.add_text_hash();
         it.add_fingerprint();
     }
+    crate::identity::mark_shared_texts(items);
 }
 
 /// A 200 body read for storing.

@@ -1305,6 +1305,73 @@ async fn new_guids_on_a_front_page_link_are_new_items() {
     assert_eq!(s.stories().len(), 3, "{:?}", s.titles());
 }
 
+/// Two papers of one chain put the same paywall teaser under every article:
+/// five articles, five stories, whichever paper is read first. (The one
+/// paper's article joined the first of the other's with the teaser: the
+/// story hid it.)
+#[tokio::test]
+async fn articles_under_one_paywall_teaser_stay_apart() {
+    let teaser = "This article is available to subscribers only. Log in or subscribe today to \
+                  get unlimited access to all of our local news coverage.";
+    for first in ["/valley", "/hill"] {
+        let s = Scenario::new(&["/valley", "/hill"], "").await;
+        let valley = [
+            "City council approves new bike lanes",
+            "Library extends weekend hours",
+            "Police investigate downtown break-ins",
+        ];
+        let entries: Vec<(String, String)> = valley
+            .iter()
+            .enumerate()
+            .map(|(i, _)| {
+                (
+                    format!("vt-{i}"),
+                    format!("https://valley.example/news/{i}"),
+                )
+            })
+            .collect();
+        let valley_doc: Vec<(Option<&str>, Option<&str>, &str, &str)> = entries
+            .iter()
+            .zip(valley)
+            .map(|((g, l), t)| (Some(g.as_str()), Some(l.as_str()), t, teaser))
+            .collect();
+        let hill_doc = [(
+            Some("hc-0"),
+            Some("https://hill.example/local/0"),
+            "Farmers market returns to the square",
+            teaser,
+        )];
+        let serve = |path: &str| match path {
+            "/valley" => s.serve("/valley", &valley_doc),
+            _ => s.serve("/hill", &hill_doc),
+        };
+        serve(first);
+        s.poll().await;
+        serve(if first == "/valley" {
+            "/hill"
+        } else {
+            "/valley"
+        });
+        s.poll().await;
+        assert_eq!(s.stories().len(), 4, "{first} first: {:?}", s.titles());
+        // A fourth article later, alone among known ones: its paper's
+        // stored articles have the teaser under other titles.
+        let mut more = valley_doc.clone();
+        more.insert(
+            0,
+            (
+                Some("vt-9"),
+                Some("https://valley.example/news/9"),
+                "High school wins state robotics title",
+                teaser,
+            ),
+        );
+        s.serve("/valley", &more);
+        assert_eq!(s.poll().await.new, 1);
+        assert_eq!(s.stories().len(), 5, "{first} first: {:?}", s.titles());
+    }
+}
+
 /// A show's page (not a front page) that each new episode links to, under a
 /// new guid, with its own title and text: a new item each time. (Taken for
 /// the feed changing its guids, each replaced the one before, unannounced,

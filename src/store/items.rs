@@ -863,7 +863,8 @@ fn insert_item(
     };
     let story = match story {
         Some(s) => Some(s),
-        None if rules.near_duplicates => match &it.fingerprint {
+        // (Not by a text the document has under other titles too.)
+        None if rules.near_duplicates && !it.shared_text => match &it.fingerprint {
             Some(fp) => {
                 let found = near::find_story(tx, feed.id, it, fp, window)?;
                 hubs = found.hubs;

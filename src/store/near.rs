@@ -27,6 +27,12 @@ pub(super) const HUB: i64 = 24;
 /// anchors first).
 pub(super) const MAX_CANDIDATES: usize = 8;
 
+/// Items of the new item's own feed compared besides (see [`Candidates::best`]).
+const OWN_CANDIDATES: usize = 2;
+
+/// Similarity from which an item of the new item's own feed has its text.
+const OWN_COPY: f32 = 0.9;
+
 /// Items fingerprinted per transaction after an upgrade.
 const BACKFILL_BATCH: i64 = 500;
 
@@ -155,11 +161,19 @@ impl Candidates {
 
     /// The items to compare: other feeds' items first, then those sharing the
     /// most anchors, then the most recent; at most [`MAX_CANDIDATES`].
+    ///
+    /// Plus the [`OWN_CANDIDATES`] items of the new item's own feed listed
+    /// under the most anchors, if they were cut: a text that feed carries
+    /// under other titles too is its boilerplate (see [`Judge::own_copies`]).
     pub(super) fn best(mut self) -> Vec<i64> {
         self.0
             .sort_unstable_by(|a, b| b.2.cmp(&a.2).then(b.1.cmp(&a.1)).then(b.0.cmp(&a.0)));
-        self.0.truncate(MAX_CANDIDATES);
-        self.0.into_iter().map(|c| c.0).collect()
+        let cut = self.0.split_off(self.0.len().min(MAX_CANDIDATES));
+        self.0
+            .into_iter()
+            .chain(cut.into_iter().filter(|c| !c.2).take(OWN_CANDIDATES))
+            .map(|c| c.0)
+            .collect()
     }
 }
 
@@ -173,6 +187,8 @@ pub(super) struct Judge<'a> {
     tokens: Option<Tokens>,
     /// (score, item, its feed).
     matches: Vec<(f32, i64, i64)>,
+    /// Items of the new item's own feed, within the window, with its text.
+    own: Vec<i64>,
 }
 
 /// Two matches of one feed scoring within this of each other are the same
@@ -189,13 +205,24 @@ impl<'a> Judge<'a> {
             since,
             tokens: None,
             matches: Vec::new(),
+            own: Vec::new(),
         }
+    }
+
+    /// The items of the new item's own feed, first seen within the window,
+    /// whose text is the new item's (as similar as [`OWN_COPY`]). When one of
+    /// them has another title, the text is that feed's boilerplate (a
+    /// paywall's teaser under every article): the new item joins no story
+    /// by it (it joined another paper's article with the same teaser, and
+    /// that story hid the new one).
+    pub(super) fn own_copies(&self) -> &[i64] {
+        &self.own
     }
 
     /// One stored candidate: another feed's item, first seen within the
     /// window, as similar as a copy, whose key tokens agree.
     pub(super) fn consider(&mut self, item: i64, other_feed: i64, seen: i64, stored: &[u8]) {
-        if other_feed == self.feed_id || seen < self.since {
+        if seen < self.since {
             return;
         }
         let Some(old) = Fingerprint::from_bytes(stored) else {
@@ -204,6 +231,12 @@ impl<'a> Judge<'a> {
         let Some(score) = similar::similarity(self.fp, &old) else {
             return;
         };
+        if other_feed == self.feed_id {
+            if score >= OWN_COPY {
+                self.own.push(item);
+            }
+            return;
+        }
         let it = self.it;
         let toks = self.tokens.get_or_insert_with(|| {
             let (title, body) = text_of(it);
@@ -485,6 +518,21 @@ pub(super) fn find_story(
                 .map_err(ctx(what))?;
             if let Some((other_feed, seen, blob)) = row {
                 judge.consider(item, other_feed, seen, &blob);
+            }
+        }
+    }
+    if !judge.own_copies().is_empty() {
+        let mut title = tx
+            .prepare_cached("SELECT title FROM items WHERE id = ?1")
+            .map_err(ctx(what))?;
+        for item in judge.own_copies() {
+            let t: Option<String> = title
+                .query_row([item], |r| r.get(0))
+                .optional()
+                .map_err(ctx(what))?
+                .flatten();
+            if t.as_deref() != it.entry.title.as_deref() {
+                return Ok(found);
             }
         }
     }

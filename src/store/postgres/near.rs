@@ -111,6 +111,19 @@ pub(super) async fn find_story(
     for r in &stored {
         judge.consider(r.get(0), r.get(1), r.get(2), r.get::<_, &[u8]>(3));
     }
+    // (A text its own feed carries under another title: see SQLite's.)
+    if !judge.own_copies().is_empty() {
+        let ids = judge.own_copies().to_vec();
+        let titles = tx
+            .query(what, "SELECT title FROM items WHERE id = ANY($1)", &[&ids])
+            .await?;
+        if titles
+            .iter()
+            .any(|r| r.get::<_, Option<&str>>(0) != it.entry.title.as_deref())
+        {
+            return Ok(found);
+        }
+    }
     for item in judge.best_first() {
         let row = tx
             .opt(
