@@ -1115,6 +1115,22 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
                 format!("tag {tag:?} is blank or has spaces around it"),
             ));
         }
+        // (PostgreSQL's text holds no NUL: every command failed to sync the
+        // feeds, naming neither the feed nor the key.)
+        for (k, nul) in [
+            (
+                "title",
+                feed.title.as_deref().is_some_and(|t| t.contains('\0')),
+            ),
+            ("tags", feed.tags.iter().any(|t| t.contains('\0'))),
+        ] {
+            if nul {
+                return Err(at(
+                    key(k),
+                    format!("a feed's `{k}` holds a NUL character (\\u0000)"),
+                ));
+            }
+        }
         // (Indexed on PostgreSQL, which refuses an entry over ~2,700 bytes:
         // every poll failed, not only this feed's.)
         if let Some(tag) = feed.tags.iter().find(|t| t.len() > MAX_TAG_BYTES) {
@@ -2028,6 +2044,18 @@ mod tests {
             e.starts_with("cfg/x.toml:2:1: [defaults] max_backoff must be at least 1s"),
             "{e}"
         );
+        for (line, key) in [
+            ("title = \"T\\u0000\"", "title"),
+            ("tags = [\"a\\u0000b\"]", "tags"),
+        ] {
+            let e = err(&format!(
+                "[[feed]]\nurl = \"https://a.example/f\"\n{line}\n"
+            ));
+            assert!(
+                e.starts_with("cfg/x.toml:3:1:") && e.contains(&format!("`{key}` holds a NUL")),
+                "{e}"
+            );
+        }
         let e = err("[[feed]]\nurl = \"https://a.example/f\"\ntitle = \" \"\n");
         assert!(
             e.starts_with("cfg/x.toml:3:1: a feed's `title` is blank"),

@@ -2690,3 +2690,44 @@ async fn poll_beside_nodes_keeps_the_shared_host_gap() {
         "three requests, the first 1.5 s ahead, a second apart: {took:?}"
     );
 }
+
+/// A feed whose error quotes a NUL from its own bytes (a JSON Feed version
+/// ending in `\u0000`): its failure is recorded on both stores, and the
+/// other feeds are stored. PostgreSQL's text holds no NUL: the failure was
+/// taken for the store's ("feed not stored, nor its failure"), and `poll`
+/// exited 1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_error_quoting_a_nul_is_recorded_on_both_stores() {
+    let server = FeedServer::start().await;
+    server.set(
+        "/bad.json",
+        Resource::feed(
+            r#"{"version":"https://jsonfeed.org/version/9\u0000","title":"x","items":[]}"#,
+        )
+        .content_type("application/feed+json"),
+    );
+    server.set(
+        "/good.xml",
+        Resource::feed(rss(
+            "Good",
+            &[(Some("g1"), Some("https://g.example.org/1"), "One", "First.")],
+        )),
+    );
+    let body = common::feeds_toml(&[server.url("/bad.json"), server.url("/good.xml")]);
+    let Some(pair) = Pair::new("nul_error", &body).await else {
+        return;
+    };
+    for config in pair.both() {
+        let (code, out, err) = feedloom(config, &["poll"]).await;
+        assert!(
+            out.contains("1 ok") && out.contains("1 failed"),
+            "{out}{err}"
+        );
+        assert!(!err.contains("not stored"), "{err}");
+        assert_eq!(code, 0, "{out}{err}");
+    }
+    let feeds = pair.run(&["feeds", "--json"]).await;
+    for f in &feeds {
+        assert!(f.contains("\\\\0"), "{f}");
+    }
+}

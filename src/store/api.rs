@@ -396,6 +396,7 @@ impl Backend {
         next_fetch_at: Option<i64>,
         disable: bool,
     ) -> Result<(), StoreError> {
+        let error = without_nul(error);
         match self {
             Backend::Sqlite(s) => {
                 s.call_batched(move |st| {
@@ -418,6 +419,7 @@ impl Backend {
         next_fetch_at: Option<i64>,
         reason: String,
     ) -> Result<(), StoreError> {
+        let reason = without_nul(reason);
         match self {
             Backend::Sqlite(s) => {
                 s.call_batched(move |st| st.record_held(feed_id, next_fetch_at, &reason))
@@ -494,5 +496,15 @@ fn warn_fetched_twice(refs: &[FeedRef]) {
                  every story of it has two sources; remove the old address from the config"
             );
         }
+    }
+}
+
+/// A message as both stores can keep it: PostgreSQL's text holds no NUL (a
+/// feed whose error quoted one, from its own bytes, was recorded as the
+/// store failing, and every `poll` exited 1). Shown as `\0`.
+fn without_nul(s: String) -> String {
+    match s.contains('\0') {
+        true => s.replace('\0', "\\0"),
+        false => s,
     }
 }
