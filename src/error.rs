@@ -220,6 +220,10 @@ pub enum StoreError {
         #[source]
         source: tokio_postgres::Error,
     },
+    /// The PostgreSQL server took the connection and did not answer (a
+    /// frozen server, a port that is not PostgreSQL's): commands hung.
+    #[error("cannot connect to the PostgreSQL store {store}: no answer within {secs}s")]
+    ConnectTimeout { store: String, secs: u64 },
     #[error("PostgreSQL store error while {context}: {source}")]
     Postgres {
         context: &'static str,

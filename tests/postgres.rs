@@ -2670,7 +2670,6 @@ async fn poll_beside_nodes_keeps_the_shared_host_gap() {
     )
     .await
     .unwrap();
-    let started = std::time::Instant::now();
     ok(&cfg, &["poll", "--all"]).await;
     let took = started.elapsed();
     let next: i64 = c
@@ -2730,4 +2729,36 @@ async fn an_error_quoting_a_nul_is_recorded_on_both_stores() {
     for f in &feeds {
         assert!(f.contains("\\\\0"), "{f}");
     }
+}
+
+/// A store address that takes the connection and never answers (a frozen
+/// server, another service's port): commands fail within the connect
+/// timeout, naming the store (they hung until killed). Needs no PostgreSQL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_that_never_answers_fails_within_the_connect_timeout() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let held = std::thread::spawn(move || {
+        // Accept and hold every connection, saying nothing.
+        let mut open = Vec::new();
+        for c in listener.incoming().take(4) {
+            open.push(c);
+        }
+        std::thread::sleep(std::time::Duration::from_secs(30));
+    });
+    let env = TestEnv::new();
+    let config = env.path("c.toml");
+    std::fs::write(
+        &config,
+        format!("[store]\nurl = \"postgres://feedloom@127.0.0.1:{port}/feedloom\"\n"),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let (code, _, err) = feedloom(&config, &["feeds"]).await;
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("no answer within 10s") && err.contains(&port.to_string()),
+        "{err}"
+    );
+    drop(held);
 }

@@ -61,6 +61,9 @@ impl Drop for Lease<'_> {
     }
 }
 
+/// How long a connection's handshake may take.
+pub(super) const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 impl Pool {
     pub fn new(config: tokio_postgres::Config, name: String, size: usize, read_only: bool) -> Pool {
         Pool {
@@ -77,11 +80,17 @@ impl Pool {
     }
 
     /// A new connection, outside the pool (LISTEN, the migration lock).
+    /// (Bounded by [`CONNECT_TIMEOUT`].)
     pub async fn connect(&self) -> Result<Client, StoreError> {
+        // The whole handshake is bounded, not only the TCP connect (a port
+        // that takes the connection and never answers hung every command).
         let (client, connection) =
-            self.config
-                .connect(NoTls)
+            tokio::time::timeout(CONNECT_TIMEOUT, self.config.connect(NoTls))
                 .await
+                .map_err(|_| StoreError::ConnectTimeout {
+                    store: self.name.clone(),
+                    secs: CONNECT_TIMEOUT.as_secs(),
+                })?
                 .map_err(|source| StoreError::Connect {
                     store: self.name.clone(),
                     source,
