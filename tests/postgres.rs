@@ -2670,6 +2670,7 @@ async fn poll_beside_nodes_keeps_the_shared_host_gap() {
     )
     .await
     .unwrap();
+    let started = std::time::Instant::now();
     ok(&cfg, &["poll", "--all"]).await;
     let took = started.elapsed();
     let next: i64 = c
@@ -2753,7 +2754,6 @@ async fn a_store_that_never_answers_fails_within_the_connect_timeout() {
         format!("[store]\nurl = \"postgres://feedloom@127.0.0.1:{port}/feedloom\"\n"),
     )
     .unwrap();
-    let started = std::time::Instant::now();
     let (code, _, err) = feedloom(&config, &["feeds"]).await;
     assert_eq!(code, 1, "{err}");
     assert!(
