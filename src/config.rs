@@ -1283,6 +1283,20 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             "[fetch] timeout must be at least 100ms (no request is answered sooner)",
         ));
     }
+    // (One server that took the connection and never answered held a
+    // `poll` for ever at "100y"; a daemon's stop waits for it too.)
+    for (table, key, d) in [
+        ("fetch", "timeout", raw.fetch.timeout.0),
+        ("server", "shutdown_timeout", raw.server.shutdown_timeout.0),
+    ] {
+        if d > MAX_HOST_GAP {
+            return Err(whole(
+                table,
+                key,
+                &format!("[{table}] {key} must be at most 1h"),
+            ));
+        }
+    }
     // (A `poll` waits it between two requests to one host: at "1d", a poll
     // of two feeds on one host took a day, and at "100y" it never ended.)
     if raw.fetch.host_gap.0 > MAX_HOST_GAP {
@@ -2277,6 +2291,15 @@ mod tests {
             e.starts_with("cfg/x.toml:2:1: [fetch] timeout must be at least 100ms"),
             "{e}"
         );
+        for (table, key) in [("fetch", "timeout"), ("server", "shutdown_timeout")] {
+            let e = err(&format!("[{table}]\n{key} = \"100y\"\n"));
+            assert!(
+                e.starts_with(&format!(
+                    "cfg/x.toml:2:1: [{table}] {key} must be at most 1h"
+                )),
+                "{e}"
+            );
+        }
         let e = err("[fetch]\nhost_gap = \"1d\"\n");
         assert!(
             e.starts_with("cfg/x.toml:2:1: [fetch] host_gap must be at most 1h"),

@@ -294,6 +294,7 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
             // every other command refuses it: `check` names it too.
             if cfg.store.url.is_none() {
                 feedloom::store::check_store_path(&cfg.store.path)?;
+                feedloom::store::check_store_file(&cfg.store.path)?;
             }
             out!("{}", commands::terminal_safe(&app::describe(&cfg)));
             for w in commands::check::warnings(&cfg) {

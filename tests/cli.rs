@@ -171,6 +171,26 @@ fn check_says_what_it_would_do() {
     assert!(s.contains("local.rss"), "{s}");
 }
 
+/// A store file that is not a SQLite database (a feed saved over it, a
+/// typo naming another file): `check` says so, as every other command does
+/// (it said the config was valid). An empty file is a store not begun.
+#[test]
+fn check_names_a_store_file_that_is_not_a_database() {
+    let (dir, cfg) = setup("");
+    std::fs::create_dir_all(dir.path().join("state")).unwrap();
+    std::fs::write(dir.path().join("state/f.db"), "<rss>not a store</rss>").unwrap();
+    let out = feedloom(&cfg, &["check"]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("state/f.db") && err.contains("not a SQLite database"),
+        "{err}"
+    );
+    std::fs::write(dir.path().join("state/f.db"), "").unwrap();
+    let out = feedloom(&cfg, &["check"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
 /// A cron feed is shown with its expression and next times, so that a day of
 /// the week read otherwise than meant (the cron crate counts 1 as Sunday)
 /// shows before it fires.

@@ -120,6 +120,37 @@ pub fn check_store_path(path: &Path) -> Result<(), StoreError> {
     }
 }
 
+/// What `check` says of an existing store file that is not a SQLite
+/// database (it called the config valid, and every other command then said
+/// "file is not a database"). An empty file is a store not begun.
+pub fn check_store_file(path: &Path) -> Result<(), StoreError> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() && m.len() > 0 && !starts_as_sqlite(path) => {
+            Err(StoreError::NotAFile {
+                path: path.to_path_buf(),
+                why: "it is not a SQLite database (it does not start as one): name the \
+                      store's file, or a new one"
+                    .to_string(),
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Whether the file at `path` starts with SQLite's header (or cannot be read
+/// to tell: opening it says why).
+fn starts_as_sqlite(path: &Path) -> bool {
+    use std::io::Read;
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return true;
+    };
+    let mut head = [0u8; 16];
+    match f.read_exact(&mut head) {
+        Ok(()) => &head == b"SQLite format 3\0",
+        Err(_) => false,
+    }
+}
+
 /// What a store file looked like when a reader opened it without a `-wal`
 /// file beside it ([`open_reader`] then reads it as immutable, without
 /// SQLite's locks): its size, modification time and inode. `None` when the
