@@ -109,7 +109,11 @@ fn init_tracing(format: LogFormat) {
     // parenting not implemented"), naming no feed, on every render and every
     // request for an older river page: noise any client could turn into a
     // flood. Off unless FEEDLOOM_LOG names it.
-    let spec = std::env::var("FEEDLOOM_LOG").unwrap_or_else(|_| "info".into());
+    // Empty is unset (systemd's `Environment=FEEDLOOM_LOG=`); a value that
+    // turns on none of feedloom's lines (`warning`, a typo, another
+    // program's target) or that cannot be read is said, and `info` used: it
+    // silenced every line, errors and rejected reloads included.
+    let (spec, note) = log_spec(std::env::var("FEEDLOOM_LOG").ok());
     let spec = match spec.contains("html5ever") {
         true => spec,
         false => format!("{spec},html5ever=off"),
@@ -126,6 +130,41 @@ fn init_tracing(format: LogFormat) {
     match format {
         LogFormat::Human => builder.init(),
         LogFormat::Json => builder.json().init(),
+    }
+    if let Some(note) = note {
+        tracing::warn!("{note}");
+    }
+}
+
+/// The log filter for `FEEDLOOM_LOG`'s value, and what to say of a value not
+/// taken as it is.
+fn log_spec(value: Option<String>) -> (String, Option<String>) {
+    let Some(v) = value.filter(|v| !v.trim().is_empty()) else {
+        return ("info".into(), None);
+    };
+    const LEVELS: &[&str] = &["error", "warn", "info", "debug", "trace", "off"];
+    let reaches_feedloom = v.split(',').map(str::trim).any(|d| {
+        let d = d.to_ascii_lowercase();
+        LEVELS.contains(&d.as_str()) || d.starts_with("feedloom") || d.starts_with('[')
+    });
+    let readable = tracing_subscriber::EnvFilter::try_new(&v).is_ok();
+    match (reaches_feedloom, readable) {
+        (true, true) => (v, None),
+        _ => {
+            let shown: String = v.chars().take(80).collect();
+            (
+                "info".into(),
+                Some(format!(
+                    "FEEDLOOM_LOG={shown:?} {}: logging at info; write a level (error, warn, \
+                     info, debug, trace, off) or feedloom=LEVEL",
+                    if readable {
+                        "turns on none of feedloom's log lines"
+                    } else {
+                        "cannot be read"
+                    }
+                )),
+            )
+        }
     }
 }
 

@@ -371,3 +371,46 @@ fn a_fatal_error_is_one_json_line_in_json_logs() {
         );
     }
 }
+
+/// `FEEDLOOM_LOG` set to what turns on no feedloom line (`warning`, another
+/// program's target), to nothing (systemd's `Environment=FEEDLOOM_LOG=`),
+/// or to what cannot be read: feedloom logs at info and says why (it logged
+/// nothing at all, errors included). `off` still silences it.
+#[test]
+fn a_log_filter_that_silences_feedloom_by_mistake_is_said() {
+    let env = TestEnv::new();
+    let refused = format!("http://127.0.0.1:{}/down.xml", closed_port());
+    env.config(&feeds_toml(&[refused]));
+    let cfg = env.path("feedloom.toml");
+    let poll = |value: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_feedloom"))
+            .arg("--config")
+            .arg(&cfg)
+            .args(["poll", "--all"])
+            .env("FEEDLOOM_LOG", value)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    for value in ["warning", "tower_http=debug", "", "[", "=x"] {
+        let err = poll(value);
+        assert!(
+            err.contains("fetch failed"),
+            "{value:?}: the failing feed is logged\n{err}"
+        );
+        if !value.is_empty() {
+            assert!(
+                err.contains("FEEDLOOM_LOG=") && err.contains("logging at info"),
+                "{value:?}\n{err}"
+            );
+        }
+    }
+    for value in ["warn", "feedloom=debug"] {
+        let err = poll(value);
+        assert!(
+            err.contains("fetch failed") && !err.contains("FEEDLOOM_LOG="),
+            "{value}\n{err}"
+        );
+    }
+    assert!(!poll("off").contains("fetch failed"));
+}
