@@ -647,7 +647,14 @@ pub async fn run(
                 // late: SIGTERM is heard meanwhile, and stops the daemon.)
                 // (PostgreSQL: a claim cut off after its commit would hold
                 // the feeds for the lease; its statements are bounded.)
-                let due = store.due_feeds(now, busy, &mine, put_back, per_host, gap);
+                // (PostgreSQL: no more than the fetches this node can start
+                // now; it claims again as they end.)
+                let room = plan.cfg.fetch.concurrency.saturating_sub(in_flight.len());
+                if store.is_postgres() && room == 0 {
+                    more_due = true;
+                    continue;
+                }
+                let due = store.due_feeds(now, busy, &mine, put_back, per_host, gap, room);
                 let due = match store.is_postgres() {
                     true => due.await,
                     false => tokio::select! {

@@ -472,3 +472,63 @@ async fn three_nodes_share_500_feeds_and_survive_a_sigkill() {
         t0.elapsed().as_secs_f64()
     );
 }
+
+/// Nodes claim only the feeds they can start: with `concurrency = 1` and
+/// slow feeds, two nodes share them and none is fetched twice. (One node
+/// claimed every due feed; the leases of those it queued ran out before it
+/// fetched them, and the other node fetched them again.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_claims_no_more_than_it_can_start() {
+    use common::{FeedServer, Resource, rss};
+    let Some(url) = pg::fresh_db("claim_room").await else {
+        return;
+    };
+    let srv = FeedServer::start().await;
+    const SLOW: usize = 6;
+    let mut feeds = String::new();
+    for f in 0..SLOW {
+        let path = format!("/slow{f}.xml");
+        srv.set(
+            &path,
+            Resource::feed(rss("Slow", &[(Some("1"), None, "one", "d")]))
+                .delay(Duration::from_millis(1500)),
+        );
+        feeds.push_str(&format!("[[feed]]\nurl = \"{}\"\n", srv.url(&path)));
+    }
+    let env = TestEnv::new();
+    let nodes: Vec<Node> = (0..2)
+        .map(|n| {
+            let dir = env.path(&format!("node{n}"));
+            std::fs::create_dir_all(&dir).unwrap();
+            let port = free_port();
+            let cfg = dir.join("feedloom.toml");
+            std::fs::write(
+                &cfg,
+                format!(
+                    "[store]\nurl = \"{url}\"\nlease = \"2s\"\n\n\
+                     [server]\nlisten = \"127.0.0.1:{port}\"\nshutdown_timeout = \"2s\"\n\n\
+                     [fetch]\nconcurrency = 1\nhost_gap = \"0s\"\ntimeout = \"1900ms\"\n\n\
+                     [defaults]\nevery = \"1h\"\nspread = \"0s\"\n\n{feeds}"
+                ),
+            )
+            .unwrap();
+            Node::start(&cfg, port)
+        })
+        .collect();
+    let hits = |f: usize| {
+        let path = format!("/slow{f}.xml");
+        srv.seen().iter().filter(|s| s.path == path).count()
+    };
+    let end = Instant::now() + Duration::from_secs(40);
+    while Instant::now() < end && (0..SLOW).any(|f| hits(f) == 0) {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Time for a lease to run out and another node to fetch a feed again.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let counts: Vec<usize> = (0..SLOW).map(hits).collect();
+    assert!(
+        counts.iter().all(|&n| n == 1),
+        "requests per feed: {counts:?}"
+    );
+    drop(nodes);
+}

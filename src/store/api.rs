@@ -252,20 +252,17 @@ impl Backend {
         put_back: impl FnOnce() -> Option<Vec<i64>>,
         per_host: usize,
         host_gap_ms: i64,
+        room: usize,
     ) -> Result<Vec<FeedRef>, StoreError> {
         match self {
             Backend::Sqlite(s) => s.call(move |st| st.due_feeds(now, &busy)).await,
+            // At most `room` (what this node can start now): a node claimed
+            // every due feed, the others stood idle, and the leases of the
+            // feeds it queued ran out before it fetched them, so other nodes
+            // fetched them too.
             Backend::Postgres(p) => {
-                p.claim_due(
-                    now,
-                    &busy,
-                    mine,
-                    put_back(),
-                    per_host,
-                    host_gap_ms,
-                    usize::MAX,
-                )
-                .await
+                p.claim_due(now, &busy, mine, put_back(), per_host, host_gap_ms, room)
+                    .await
             }
         }
     }
