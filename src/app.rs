@@ -293,9 +293,19 @@ pub async fn prune_once(
     r: crate::store::prune::Retention,
     then: &str,
 ) -> crate::store::prune::Pruned {
+    prune_once_said(store, r, then).await.0
+}
+
+/// [`prune_once`], and the error that stopped it, if one did.
+pub async fn prune_once_said(
+    store: &Backend,
+    r: crate::store::prune::Retention,
+    then: &str,
+) -> (crate::store::prune::Pruned, Option<String>) {
     let started = std::time::Instant::now();
     let now = crate::now_unix();
     let mut total = crate::store::prune::Pruned::default();
+    let mut failed = None;
     loop {
         match store.prune_step(now, r).await {
             Ok(step) => {
@@ -306,6 +316,7 @@ pub async fn prune_once(
             }
             Err(e) => {
                 error!(error = %chain(&e), "pruning failed; {then}");
+                failed = Some(chain(&e).to_string());
                 break;
             }
         }
@@ -328,7 +339,7 @@ pub async fn prune_once(
             "pruned the store"
         );
     }
-    total
+    (total, failed)
 }
 
 /// Runs the daemon until `shutdown` completes. Each message on `reload` re-reads

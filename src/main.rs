@@ -266,7 +266,7 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
             let polled = rt.block_on(commands::poll::poll(&cfg, store, all));
             // (As `run`: nothing abandoned keeps the process, or its lock.)
             rt.shutdown_timeout(EXIT_GRACE);
-            let (summary, reports) = polled?;
+            let (summary, reports, prune_error) = polled?;
             outln!("{summary}");
             if summary.store_errors > 0 {
                 let first = reports
@@ -285,6 +285,13 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                     "feedloom: {} output file(s) could not be written (see the errors above); \
                      the items are stored, and the next poll writes the files again",
                     summary.output_errors
+                );
+                return Ok(ExitCode::from(1));
+            }
+            if let Some(e) = prune_error {
+                eprintln!(
+                    "feedloom: pruning the store ([store] keep) failed: {e}; the items are \
+                     stored, and the next poll prunes again"
                 );
                 return Ok(ExitCode::from(1));
             }

@@ -2762,3 +2762,40 @@ async fn a_store_that_never_answers_fails_within_the_connect_timeout() {
     );
     drop(held);
 }
+
+/// A `poll` killed while it held claims (SIGKILL, or `timeout`'s SIGTERM):
+/// the next `poll` on this machine releases them, as `run` does, and fetches
+/// the feeds (they were "left to the nodes fetching them" for the lease,
+/// with no node running).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poll_releases_the_claims_of_a_killed_poll_of_this_machine() {
+    let server = FeedServer::start().await;
+    server.set(
+        "/a.xml",
+        Resource::feed(rss(
+            "A",
+            &[(Some("a1"), Some("https://a.example.org/1"), "One", "First.")],
+        ))
+        .no_etag(),
+    );
+    let body = common::feeds_toml(&[server.url("/a.xml")]);
+    let Some(pair) = Pair::new("dead_poll_claims", &body).await else {
+        return;
+    };
+    ok(&pair.postgres, &["poll"]).await;
+    let c = pg::client(&pair.url).await;
+    // (A pid above any pid_max: that process has ended.)
+    let dead = feedloom::app::node_name_of(4_194_305);
+    c.execute(
+        "UPDATE feeds SET claimed_by = $1, claimed_until = $2",
+        &[&dead, &(feedloom::now_unix() + 3600)],
+    )
+    .await
+    .unwrap();
+    let (code, out, err) = feedloom(&pair.postgres, &["poll", "--all"]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("1 ok") && !out.contains("left to"),
+        "{out}{err}"
+    );
+}

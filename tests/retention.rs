@@ -674,6 +674,44 @@ async fn poll_on_a_timer_prunes_before_it_fetches() {
     );
 }
 
+/// A retention round that fails (a full disk; here a trigger refuses the
+/// deletes) makes `poll` exit 1 and say so, after storing what it fetched:
+/// it exited 0, and a store polled on a timer was never pruned unnoticed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poll_exits_1_when_pruning_fails() {
+    let srv = FeedServer::start().await;
+    srv.set("/a.xml", Resource::feed(doc(&items("a", 4))).no_etag());
+    let env = TestEnv::new();
+    let feeds = format!(
+        "[fetch]\nhost_gap = \"0s\"\n\n{}",
+        feeds_toml(&[srv.url("/a.xml")])
+    );
+    let cfg = env.config(&feeds);
+    poll(&cfg, env.open_store()).await.unwrap();
+    age(&env, &["a0", "a1"], 10, 40, 0);
+    rusqlite::Connection::open(env.path("feedloom.db"))
+        .unwrap()
+        .execute_batch(
+            "CREATE TRIGGER no_prune BEFORE DELETE ON items BEGIN SELECT RAISE(ABORT, 'the disk is full'); END;",
+        )
+        .unwrap();
+    env.config(&format!("keep = \"2d\"\n\n{feeds}"));
+    srv.set("/a.xml", Resource::feed(doc(&items("a", 5))).no_etag());
+    let out = feedloom(&env.path("feedloom.toml"), &["poll"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("pruning the store") && err.contains("the disk is full"),
+        "{err}"
+    );
+    assert!(text(&out.stdout).contains("1 new"), "{}", text(&out.stdout));
+    assert_eq!(
+        env.count("SELECT count(*) FROM items"),
+        5,
+        "stored all the same"
+    );
+}
+
 /// An entry without guid known by its link, pruned while its feed still
 /// carries it, stays pruned when a second entry with another title comes to
 /// share its link (its key gains the title: it came back as a new story), and

@@ -19,19 +19,46 @@ static ACTIVE: Mutex<Option<ProgressBar>> = Mutex::new(None);
 
 /// [`refresh::poll`] with a progress bar when stderr is a terminal; feeds
 /// backing off after failures are left out unless `all`.
+/// What a `poll` did: its totals, each feed's report, and why the retention
+/// round before it failed, if it did (said by the exit code: a failure seen
+/// only in the log left a store polled on a timer unpruned for ever).
+pub type Polled = (Summary, Vec<Report>, Option<String>);
+
 pub async fn poll(
     cfg: &Config,
     store: impl Into<Backend>,
     all: bool,
-) -> Result<(Summary, Vec<Report>), StoreError> {
+) -> Result<Polled, StoreError> {
     let store = store.into();
+    // A `poll` of this machine killed while it held claims (PostgreSQL):
+    // released, as `run` does, not left to hold its feeds for the lease.
+    if store.is_postgres() {
+        match store
+            .release_dead_claims(&crate::app::is_dead_local_node)
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                feeds = n,
+                "claims of an ended feedloom process of this machine released"
+            ),
+            Err(e) => tracing::warn!(
+                error = %crate::error::chain(&e),
+                "cannot release the claims of ended processes"
+            ),
+        }
+    }
     // The daemon's daily retention, for a store polled on a timer instead:
     // before fetching, so that the outputs written after show what is kept.
     // (Cheap when nothing is due: indexed look-ups.)
     let r = super::prune::retention(cfg);
-    crate::app::prune_once(&store, r, "the next poll tries again").await;
+    let (_, prune_error) =
+        crate::app::prune_once_said(&store, r, "the next poll tries again").await;
+    let with = |r: Result<(Summary, Vec<Report>), StoreError>| {
+        r.map(|(s, reports)| (s, reports, prune_error.clone()))
+    };
     if !std::io::stderr().is_terminal() {
-        return refresh::poll_with_progress(cfg, store, None, !all).await;
+        return with(refresh::poll_with_progress(cfg, store, None, !all).await);
     }
     // Hidden until the first report, when the number of feeds is known.
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
@@ -52,7 +79,7 @@ pub async fn poll(
     let result = refresh::poll_with_progress(cfg, store, Some(&update), !all).await;
     set_active(None);
     bar.finish_and_clear();
-    result
+    with(result)
 }
 
 /// The bar's message: new items, and failures once there are some.
