@@ -1236,6 +1236,32 @@ async fn the_daemon_serves_outputs_health_and_search_from_postgres() {
     assert!(found.contains("<mark>Ferry</mark>"), "{found}");
     let page = http.get(format!("{base}/all.html")).send().await.unwrap();
     assert_eq!(page.status(), 200);
+    // The database turns read-only (a standby after a failover): the claims
+    // fail, and /healthz says the store is at fault (it said ok while no
+    // feed was fetched).
+    let db = url.rsplit('/').next().unwrap().to_string();
+    let c = pg::client(&url).await;
+    c.batch_execute(&format!(
+        "ALTER DATABASE {db} SET default_transaction_read_only = on;
+         SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+          WHERE datname = '{db}' AND pid <> pg_backend_pid();"
+    ))
+    .await
+    .unwrap();
+    let mut said = String::new();
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        if let Ok(r) = http.get(format!("{base}/healthz")).send().await
+            && r.status() == 503
+        {
+            said = r.text().await.unwrap_or_default();
+            break;
+        }
+    }
+    assert!(
+        said.contains("\"store\":\"error\"") && said.contains("read-only"),
+        "{said}"
+    );
     unsafe { libc::kill(child.0.id() as i32, libc::SIGTERM) };
     let status = child.0.wait().unwrap();
     assert!(status.success(), "{status:?}");

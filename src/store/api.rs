@@ -260,9 +260,15 @@ impl Backend {
             // every due feed, the others stood idle, and the leases of the
             // feeds it queued ran out before it fetched them, so other nodes
             // fetched them too.
+            // (A claim is a write: one refused, by a read-only database say,
+            // is the store's error on /healthz, which said ok while no feed
+            // was fetched.)
             Backend::Postgres(p) => {
-                p.claim_due(now, &busy, mine, put_back(), per_host, host_gap_ms, room)
-                    .await
+                let r = p
+                    .claim_due(now, &busy, mine, put_back(), per_host, host_gap_ms, room)
+                    .await;
+                p.note_commit(&r);
+                r
             }
         }
     }
