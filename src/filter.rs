@@ -419,6 +419,18 @@ mod tests {
     }
 
     #[test]
+    fn soft_hyphens_do_not_split_the_words_rules_match() {
+        let tags = Vec::new();
+        let item = view(
+            "Neuer Flughafen",
+            "<p>Der Flug&shy;hafen Ber<wbr>lin öffnet</p>",
+            &tags,
+        );
+        assert!(rules(&["content:Flughafen"], &[]).keeps(&item));
+        assert!(rules(&["content:Berlin"], &[]).keeps(&item));
+    }
+
+    #[test]
     fn words_match_whole_words_ignoring_case() {
         let r = rules(&["rust"], &[]);
         assert!(r.keeps(&view("Why Rust?", "", &[])));

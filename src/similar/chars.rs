@@ -230,8 +230,21 @@ impl<'a> Chars<'a> {
         &s[start..j]
     }
 
+    /// The next character; soft hyphens (`&shy;`, U+00AD) and `<wbr>`,
+    /// which only say where a word may break, are not read (a copy with
+    /// "Cali&shy;for&shy;nia" in its lede was another story).
     #[inline]
     fn read(&mut self) -> Option<char> {
+        loop {
+            match self.read_one()? {
+                '\u{ad}' => continue,
+                c => return Some(c),
+            }
+        }
+    }
+
+    #[inline]
+    fn read_one(&mut self) -> Option<char> {
         let b = *self.s.get(self.i)?;
         self.i += 1;
         let c = match b {
@@ -300,6 +313,9 @@ impl<'a> Chars<'a> {
         self.i += end;
         if name_len <= name.len() && is_block(&name[..n]) {
             '\n'
+        } else if &name[..n] == b"wbr" {
+            // (A break opportunity inside a word: read as a soft hyphen.)
+            '\u{ad}'
         } else {
             ' '
         }

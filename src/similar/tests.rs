@@ -235,3 +235,19 @@ fn episodes_ending_in_one_networks_notes_stay_apart() {
         assert!(same((a.0, &body(a.1)), (a.0, &bylined)), "{}", a.0);
     }
 }
+
+/// Soft hyphens and `<wbr>` only say where a word may break: a copy that
+/// carries them in its lede (German and Dutch sites do) is the same story.
+#[test]
+fn soft_hyphens_and_wbr_change_no_word() {
+    let title = "Earthquake shakes Southern California";
+    let plain = "<p>A magnitude 5.1 earthquake shook Southern California on Tuesday, \
+                 rattling buildings from Los Angeles to San Diego, the survey said.</p>\
+                 <p>No damage was reported in the first hours after the quake, officials said.</p>";
+    let shy = plain
+        .replace("California", "Cali&shy;for&shy;nia")
+        .replace("buildings", "build\u{ad}ings")
+        .replace("Angeles", "Ange<wbr>les");
+    assert_eq!(fp(title, plain), fp(title, &shy));
+    assert!(same((title, plain), (title, &shy)));
+}

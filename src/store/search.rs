@@ -42,13 +42,16 @@ pub fn plain_text(html: &str) -> String {
             continue;
         }
         push_text(&mut out, &html[start..lt]);
-        push_text(&mut out, " ");
         let end = tag_end(b, lt);
         let name_len = b[lt + 1..end.min(b.len())]
             .iter()
             .take_while(|c| c.is_ascii_alphanumeric())
             .count();
         let name = &b[lt + 1..lt + 1 + name_len];
+        // (`<wbr>`, a break opportunity inside a word, joins its parts.)
+        if !name.eq_ignore_ascii_case(b"wbr") {
+            push_text(&mut out, " ");
+        }
         i = end.saturating_add(1).min(b.len());
         if [&b"script"[..], b"style", b"template", b"noscript"]
             .iter()
@@ -93,7 +96,9 @@ fn push_text(out: &mut String, text: &str) {
             if !out.is_empty() && !out.ends_with(' ') {
                 out.push(' ');
             }
-        } else {
+        } else if c != '\u{ad}' {
+            // (A soft hyphen only says where a word may break: "Flug&shy;hafen"
+            // is found, and matched by rules, as "Flughafen".)
             out.push(c);
         }
     }
@@ -134,9 +139,10 @@ pub(crate) fn cut(s: &str, max: usize) -> &str {
 /// characters becomes its overlapping pairs and its last character, as
 /// separate words (`東京都` → `東京 京都 都`); everything else is unchanged.
 pub fn index_text(text: &str) -> String {
-    // (`&#0;` decodes to NUL, which PostgreSQL refuses: the feed failed.)
-    let text = &*match text.contains('\0') {
-        true => std::borrow::Cow::Owned(text.replace('\0', " ")),
+    // (`&#0;` decodes to NUL, which PostgreSQL refuses: the feed failed.
+    // A soft hyphen splits a word for the tokenizers: it goes.)
+    let text = &*match text.contains(['\0', '\u{ad}']) {
+        true => std::borrow::Cow::Owned(text.replace('\0', " ").replace('\u{ad}', "")),
         false => std::borrow::Cow::Borrowed(text),
     };
     if !text.chars().any(is_cjk) {
@@ -1001,6 +1007,20 @@ pub(crate) fn kept_sources(shown: &Story, hit: &Story) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn soft_hyphens_and_wbr_do_not_split_words() {
+        assert_eq!(
+            plain_text("<p>Der Flug&shy;hafen Ber<wbr>lin, Stra\u{ad}ßen\u{ad}bahn</p>"),
+            "Der Flughafen Berlin, Straßenbahn"
+        );
+        assert_eq!(
+            index_text("Ober\u{ad}bürger\u{ad}meisterin"),
+            "Oberbürgermeisterin"
+        );
+        // Other tags still part words.
+        assert_eq!(plain_text("a<br>b<span>c</span>"), "a b c");
+    }
 
     #[test]
     fn plain_text_drops_markup_scripts_and_styles() {
