@@ -26,6 +26,11 @@ use axum::response::{IntoResponse, Response};
 
 use common::TestEnv;
 
+/// The tests of this file run one at a time: each starts nodes whose leases
+/// are short, and two at once on a 2-core machine made a node's fetch take
+/// longer than its lease (a double fetch the first test counts).
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 const FEEDS: usize = 500;
 /// `every` of each feed, in seconds.
 const EVERY: f64 = 10.0;
@@ -264,6 +269,7 @@ async fn atom(http: &reqwest::Client, port: u16) -> Option<(String, Vec<u8>)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_nodes_share_500_feeds_and_survive_a_sigkill() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let Some(url) = pg::fresh_db("multinode").await else {
         return;
     };
@@ -480,6 +486,7 @@ async fn three_nodes_share_500_feeds_and_survive_a_sigkill() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_claims_no_more_than_it_can_start() {
     use common::{FeedServer, Resource, rss};
+    let _one = ONE_AT_A_TIME.lock().await;
     let Some(url) = pg::fresh_db("claim_room").await else {
         return;
     };
