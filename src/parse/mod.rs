@@ -420,6 +420,16 @@ fn prepare<'a>(body: &'a [u8], charset: Option<&str>) -> (Cow<'a, [u8]>, legacy:
         },
         false => bytes,
     };
+    // Items in an `<items>` wrapper inside the channel: read as its own.
+    let bytes = match root.dialect {
+        legacy::Dialect::Plain | legacy::Dialect::Rss2Namespaced if root.name == "rss" => {
+            match repair::without_items_wrapper(&bytes) {
+                Some(fixed) => Cow::Owned(fixed),
+                None => bytes,
+            }
+        }
+        _ => bytes,
+    };
     // Items after the channel's end (`</channel><item>…`): read as its own.
     let bytes = match root.dialect {
         legacy::Dialect::Plain | legacy::Dialect::Rss2Namespaced if root.name == "rss" => {
@@ -1771,6 +1781,28 @@ mod tests {
         let titles: Vec<_> = d.entries.iter().map(|e| e.title.as_deref()).collect();
         assert_eq!(titles, [Some("Hello"), Some("Again")]);
         assert_eq!(d.title.as_deref(), Some("T"));
+    }
+
+    /// `<item>`s in an `<items>` wrapper inside the channel are the
+    /// channel's (an `ok` fetch that yielded nothing); RSS 1.0's `<items>`
+    /// (an `rdf:Seq` beside items outside the channel) reads as before.
+    #[test]
+    fn items_in_an_items_wrapper_are_read() {
+        let xml = br#"<?xml version="1.0"?><rss version="2.0"><channel><title>Shop news</title>
+            <link>https://shop.example/</link><description>d</description>
+            <items><item><title>Summer sale</title><link>https://shop.example/news/sale</link><guid>s1</guid></item>
+            <item><title>New store</title><link>https://shop.example/news/leeds</link><guid>s2</guid></item></items>
+            </channel></rss>"#;
+        let d = parse(xml, None, &base(), Limits::default()).unwrap();
+        let titles: Vec<_> = d.entries.iter().map(|e| e.title.as_deref()).collect();
+        assert_eq!(titles, [Some("Summer sale"), Some("New store")]);
+        let rdf = br#"<?xml version="1.0"?><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/">
+            <channel rdf:about="https://e.example/"><title>T</title><link>https://e.example/</link><description>d</description>
+            <items><rdf:Seq><rdf:li resource="https://e.example/1"/></rdf:Seq></items></channel>
+            <item rdf:about="https://e.example/1"><title>One</title><link>https://e.example/1</link></item></rdf:RDF>"#;
+        let d = parse(rdf, None, &base(), Limits::default()).unwrap();
+        assert_eq!(d.entries.len(), 1);
+        assert_eq!(d.entries[0].title.as_deref(), Some("One"));
     }
 
     /// An RSS item's `<comments>` is not its link: one without `<link>` takes

@@ -207,6 +207,46 @@ pub(super) fn with_items_after_channel_moved_in(text: &[u8]) -> Option<Vec<u8>> 
     Some(out)
 }
 
+/// An RSS 2.0 document whose `<item>`s are wrapped in an `<items>` element
+/// inside the channel (`<channel>…<items><item>…</item></items>`), with the
+/// wrapper's tags taken out, so they are the channel's items: feed-rs read
+/// none, and the fetch was an `ok` that yielded nothing. `None` when no
+/// `<items>` comes before the first `<item>`. (RSS 1.0's `<items>` is an
+/// `rdf:Seq` of references beside items outside the channel: not asked.)
+pub(super) fn without_items_wrapper(text: &[u8]) -> Option<Vec<u8>> {
+    const OPEN: &[u8] = b"<items>";
+    const CLOSE: &[u8] = b"</items>";
+    let wrapper = memchr::memmem::find(text, OPEN)?;
+    let item = memchr::memmem::find_iter(text, b"<item").find(|&at| {
+        matches!(
+            text.get(at + 5),
+            Some(b'>' | b' ' | b'\t' | b'\r' | b'\n' | b'/')
+        )
+    })?;
+    if item < wrapper {
+        return None;
+    }
+    let mut out = Vec::with_capacity(text.len());
+    let mut from = 0;
+    for at in memchr::memmem::find_iter(text, OPEN)
+        .chain(memchr::memmem::find_iter(text, CLOSE))
+        .collect::<std::collections::BTreeSet<_>>()
+    {
+        if at < from {
+            continue;
+        }
+        out.extend_from_slice(&text[from..at]);
+        from = at
+            + if text[at..].starts_with(OPEN) {
+                OPEN.len()
+            } else {
+                CLOSE.len()
+            };
+    }
+    out.extend_from_slice(&text[from..]);
+    Some(out)
+}
+
 /// How deep elements may nest in a document feed-rs reads (its XML reader
 /// refuses one nested deeper).
 const MAX_DEPTH: usize = 65_535;
