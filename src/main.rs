@@ -235,6 +235,16 @@ fn open_writer(
     }
 }
 
+/// PostgreSQL: `prune` and `enable` refuse a database feedloom never set up,
+/// as they refuse a SQLite store that does not exist (they created every
+/// table, and said "removed 0 items"), making nothing.
+fn pg_set_up(cfg: &Config, rt: &tokio::runtime::Runtime) -> anyhow::Result<()> {
+    match rt.block_on(Backend::open_read_only(&Location::of(&cfg.store))) {
+        Err(e @ feedloom::error::StoreError::PgNeedsUpgrade { found: 0, .. }) => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
 /// How long a finished `run` or `poll` waits for blocking work it abandoned
 /// (a file read past its deadline) before it exits anyway.
 const EXIT_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
@@ -399,6 +409,7 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
             }
             if cfg.store.url.is_some() {
                 let rt = runtime()?;
+                pg_set_up(&cfg, &rt)?;
                 let (store, _) = open_writer(&cfg, &rt, "prune")?;
                 outln!("{}", commands::prune::describe(&cfg, now));
                 let started = std::time::Instant::now();
@@ -561,6 +572,7 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                 None => open_store(&cfg)?.with(|s| s.enable_feed(&url))?,
                 Some(_) => {
                     let rt = runtime()?;
+                    pg_set_up(&cfg, &rt)?;
                     let (store, _) = open_writer(&cfg, &rt, "enable")?;
                     rt.block_on(store.enable_feed(url.clone()))?
                 }

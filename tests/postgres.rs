@@ -2825,3 +2825,35 @@ async fn poll_releases_the_claims_of_a_killed_poll_of_this_machine() {
         "{out}{err}"
     );
 }
+
+/// `prune` and `enable` on a database feedloom never set up refuse, making
+/// nothing, as on SQLite (they created every table, and `prune` said
+/// "removed 0 items").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prune_and_enable_set_up_no_empty_database() {
+    let Some(url) = pg::fresh_db("never_set_up").await else {
+        return;
+    };
+    let env = TestEnv::new();
+    let cfg = env.path("c.toml");
+    std::fs::write(
+        &cfg,
+        format!("[store]\nurl = \"{url}\"\nkeep = \"30d\"\n\n[[feed]]\nurl = \"https://a.example.org/f.xml\"\n"),
+    )
+    .unwrap();
+    let c = pg::client(&url).await;
+    for args in [&["prune"][..], &["enable", "https://a.example.org/f.xml"]] {
+        let (code, out, err) = feedloom(&cfg, args).await;
+        assert_eq!(code, 1, "{args:?}: {out}{err}");
+        assert!(
+            err.contains("schema version 0") && err.contains("feedloom poll"),
+            "{err}"
+        );
+        let tables = pg::count(
+            &c,
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'",
+        )
+        .await;
+        assert_eq!(tables, 0, "{args:?} made nothing");
+    }
+}
