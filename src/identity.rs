@@ -349,12 +349,42 @@ pub fn another_entry(it: &Identified, stored: &StoredItem) -> bool {
     other_files && reads_otherwise_both(it, stored)
 }
 
-/// Whether the stored item keeps `it`'s title or its text as they are: what
-/// a feed that only changed an entry's guid keeps (see
-/// `store::items::find_churned`).
-pub fn same_title_or_text(it: &Identified, stored: &StoredItem) -> bool {
+/// Whether the stored item, found at `it`'s link under a guid the document no
+/// longer holds, is another entry than `it` (see `store::items::find_churned`):
+/// they carry other files, or were published more than an hour apart, or
+/// neither their titles nor their texts are the same (letter case,
+/// punctuation and white space aside). A feed that only changed an entry's
+/// guid (a CMS moved) keeps its files and dates, and its title or its text; a
+/// new episode at the show's page, or this week's bulletin at last week's
+/// address, does not (it replaced the one before, unannounced).
+pub fn another_at_link(
+    it: &Identified,
+    stored: &StoredItem,
+    stored_published: Option<i64>,
+) -> bool {
+    let stored_files = crate::parse::enclosures::decode(stored.enclosures);
+    let other_files = !it.entry.enclosures.is_empty()
+        && !stored_files.is_empty()
+        && !it.entry.enclosures.iter().any(|e| {
+            stored_files
+                .iter()
+                .any(|s| file_address(&s.url) == file_address(&e.url))
+        });
+    let other_date = match (it.entry.published, stored_published) {
+        (Some(a), Some(b)) => (a.timestamp() - b).abs() > 3600,
+        _ => false,
+    };
+    let folded = |s: Option<&str>| -> String {
+        s.unwrap_or("")
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
     let body = body_of(&it.entry);
-    stored.title == it.entry.title.as_deref() || (!body.is_empty() && stored.body == Some(body))
+    let same_title = folded(stored.title) == folded(it.entry.title.as_deref());
+    let same_text = !body.is_empty() && folded(stored.body) == folded(Some(body));
+    other_files || other_date || !(same_title || same_text)
 }
 
 /// Whether `it`'s title and its text each share less than half their words

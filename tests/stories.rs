@@ -1411,6 +1411,44 @@ async fn a_new_entry_at_the_last_ones_page_is_new_and_a_changed_guid_is_not() {
         &[(Some("ep-2-again"), Some(page), "Tuesday, corrected", text)],
     );
     assert_eq!(s.poll().await.new, 0, "the same text under a new guid");
+    // A CMS moved: a new guid, the headline's letter case and quotes
+    // changed, a footer added to the text. The same item.
+    s.serve(
+        "/show",
+        &[(
+            Some("https://radio.example.org/?p=2"),
+            Some(page),
+            "TUESDAY, CORRECTED!",
+            "A chef shares three recipes. The post appeared first on Radio.",
+        )],
+    );
+    assert_eq!(s.poll().await.new, 0, "letter case and punctuation aside");
+    assert_eq!(s.env.count("SELECT count(*) FROM items"), 2);
+
+    // Episodes under one standard description, each with its own file (and
+    // date): new items, though the text is the same.
+    let s = Scenario::new(&["/pod"], "").await;
+    let episode = |n: u32, day: u32| {
+        format!(
+            r#"<?xml version="1.0"?><rss version="2.0"><channel><title>Movie talk</title>
+            <item><title>Ep {n}: a film</title><link>https://pod.example.org/show</link><guid>mt-{n}</guid>
+            <pubDate>{day} Jun 2024 09:00:00 GMT</pubDate>
+            <description>Two friends talk about the movies they saw this week.</description>
+            <enclosure url="https://cdn.example.org/mt-{n}.mp3" length="1000" type="audio/mpeg"/></item>
+            </channel></rss>"#
+        )
+    };
+    for (n, day) in [(41, 3), (42, 10)] {
+        s.srv.set("/pod", Resource::feed(episode(n, day)).no_etag());
+        assert_eq!(s.poll().await.new, 1, "episode {n}");
+    }
+    // The same file and date under a new guid: the guid changed.
+    s.srv.set(
+        "/pod",
+        Resource::feed(episode(42, 10).replace("<guid>mt-42</guid>", "<guid>tag:mt:42</guid>"))
+            .no_etag(),
+    );
+    assert_eq!(s.poll().await.new, 0);
     assert_eq!(s.env.count("SELECT count(*) FROM items"), 2);
 }
 

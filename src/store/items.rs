@@ -806,23 +806,22 @@ fn find_churned(
 }
 
 /// Whether the item `id`, stored at `it`'s link under a guid the document no
-/// longer holds, is another entry: its title and its text both differ. A
-/// feed that changes its guids keeps at least one of them (a new episode,
-/// or this week's bulletin, at the address of the last one had replaced it,
-/// and was not announced).
+/// longer holds, is another entry ([`crate::identity::another_at_link`]).
 fn another_at_the_link(tx: &Connection, id: i64, it: &Identified) -> Result<bool, StoreError> {
-    tx.prepare_cached("SELECT title, coalesce(content, summary) FROM items WHERE id = ?1")
-        .and_then(|mut s| {
-            s.query_row([id], |r| {
-                let stored = crate::identity::StoredItem {
-                    title: r.get_ref(0)?.as_str_or_null()?,
-                    body: r.get_ref(1)?.as_str_or_null()?,
-                    enclosures: None,
-                };
-                Ok(!crate::identity::same_title_or_text(it, &stored))
-            })
+    tx.prepare_cached(
+        "SELECT title, coalesce(content, summary), enclosures, published_at FROM items WHERE id = ?1",
+    )
+    .and_then(|mut s| {
+        s.query_row([id], |r| {
+            let stored = crate::identity::StoredItem {
+                title: r.get_ref(0)?.as_str_or_null()?,
+                body: r.get_ref(1)?.as_str_or_null()?,
+                enclosures: r.get_ref(2)?.as_str_or_null()?,
+            };
+            Ok(crate::identity::another_at_link(it, &stored, r.get(3)?))
         })
-        .map_err(StoreError::ctx("reading the item at a link"))
+    })
+    .map_err(StoreError::ctx("reading the item at a link"))
 }
 
 /// Whether an entry's link is its guid, taken from it for want of a `<link>`

@@ -740,9 +740,9 @@ async fn find_churned(
                     let stored = crate::identity::StoredItem {
                         title: r.get("title"),
                         body: r.get("body"),
-                        enclosures: None,
+                        enclosures: r.get("enclosures"),
                     };
-                    crate::identity::same_title_or_text(it, &stored)
+                    !crate::identity::another_at_link(it, &stored, r.get("published_at"))
                 })
                 .collect();
             // (At the link's `www.` twin, with the same text: see SQLite's.)
