@@ -353,7 +353,8 @@ pub fn another_entry(it: &Identified, stored: &StoredItem) -> bool {
 /// longer holds, is another entry than `it` (see `store::items::find_churned`):
 /// they carry other files, or were published more than an hour apart, or
 /// neither their titles nor their texts are the same (letter case,
-/// punctuation and white space aside). A feed that only changed an entry's
+/// punctuation and white space aside), or their texts share less than half
+/// their words. A feed that only changed an entry's
 /// guid (a CMS moved) keeps its files and dates, and its title or its text; a
 /// new episode at the show's page, or this week's bulletin at last week's
 /// address, does not (it replaced the one before, unannounced).
@@ -384,7 +385,10 @@ pub fn another_at_link(
     let body = body_of(&it.entry);
     let same_title = folded(stored.title) == folded(it.entry.title.as_deref());
     let same_text = !body.is_empty() && folded(stored.body) == folded(Some(body));
-    other_files || other_date || !(same_title || same_text)
+    // (Under the same title, a text of its own: this week's bulletin under
+    // the title of every week's.)
+    let other_text = !same_text && unlike(Some(body).filter(|b| !b.is_empty()), stored.body);
+    other_files || other_date || !(same_title || same_text) || other_text
 }
 
 /// Whether `it`'s title and its text each share less than half their words

@@ -1389,7 +1389,7 @@ async fn a_new_entry_at_the_last_ones_page_is_new_and_a_changed_guid_is_not() {
         (
             "ep-2",
             "Tuesday: a chef on seasonal cooking",
-            "A chef shares three recipes.",
+            "A chef shares three recipes for early summer vegetables from the market, with tips on buying, storing and cooking them.",
         ),
     ];
     for (guid, title, text) in episodes {
@@ -1419,11 +1419,30 @@ async fn a_new_entry_at_the_last_ones_page_is_new_and_a_changed_guid_is_not() {
             Some("https://radio.example.org/?p=2"),
             Some(page),
             "TUESDAY, CORRECTED!",
-            "A chef shares three recipes. The post appeared first on Radio.",
+            &format!("{text} The post appeared first on Radio."),
         )],
     );
     assert_eq!(s.poll().await.new, 0, "letter case and punctuation aside");
     assert_eq!(s.env.count("SELECT count(*) FROM items"), 2);
+    // Every week's bulletin under one title at one address, each with its
+    // own text: a new item.
+    let bulletin = "https://city.example.org/roadworks";
+    for (guid, text) in [
+        (
+            "rw-23",
+            "Crews resurface Mill Road and close the bridge on Sunday.",
+        ),
+        (
+            "rw-24",
+            "Queen Street gets new drains; buses divert via the station.",
+        ),
+    ] {
+        s.serve(
+            "/show",
+            &[(Some(guid), Some(bulletin), "This week's road works", text)],
+        );
+        assert_eq!(s.poll().await.new, 1, "{guid}");
+    }
 
     // Episodes under one standard description, each with its own file (and
     // date): new items, though the text is the same.
