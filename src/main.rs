@@ -143,9 +143,14 @@ fn log_spec(value: Option<String>) -> (String, Option<String>) {
         return ("info".into(), None);
     };
     const LEVELS: &[&str] = &["error", "warn", "info", "debug", "trace", "off"];
+    // (Targets are matched as written: `Feedloom=info` or `feedloom:warn`
+    // turn on nothing.)
     let reaches_feedloom = v.split(',').map(str::trim).any(|d| {
-        let d = d.to_ascii_lowercase();
-        LEVELS.contains(&d.as_str()) || d.starts_with("feedloom") || d.starts_with('[')
+        let target = d.split(['=', '[']).next().unwrap_or("");
+        LEVELS.contains(&d.to_ascii_lowercase().as_str())
+            || target == "feedloom"
+            || target.starts_with("feedloom::")
+            || d.starts_with('[')
     });
     let readable = tracing_subscriber::EnvFilter::try_new(&v).is_ok();
     match (reaches_feedloom, readable) {

@@ -392,7 +392,16 @@ fn a_log_filter_that_silences_feedloom_by_mistake_is_said() {
             .unwrap();
         String::from_utf8_lossy(&out.stderr).into_owned()
     };
-    for value in ["warning", "tower_http=debug", "", "[", "=x"] {
+    for value in [
+        "warning",
+        "tower_http=debug",
+        "",
+        "[",
+        "=x",
+        "Feedloom=info",
+        "FEEDLOOM=debug",
+        "feedloom:warn",
+    ] {
         let err = poll(value);
         assert!(
             err.contains("fetch failed"),
@@ -405,7 +414,14 @@ fn a_log_filter_that_silences_feedloom_by_mistake_is_said() {
             );
         }
     }
-    for value in ["warn", "feedloom=debug"] {
+    for value in [
+        "warn",
+        "feedloom=debug",
+        "WARN",
+        "feedloom::refresh=warn",
+        "feedloom",
+        "feedloom::refresh",
+    ] {
         let err = poll(value);
         assert!(
             err.contains("fetch failed") && !err.contains("FEEDLOOM_LOG="),
