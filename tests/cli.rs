@@ -189,6 +189,31 @@ fn check_names_a_store_file_that_is_not_a_database() {
     std::fs::write(dir.path().join("state/f.db"), "").unwrap();
     let out = feedloom(&cfg, &["check"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
+    // Another program's database (a browser's places.sqlite): refused by
+    // `check` and by `poll`, which added feedloom's tables to it.
+    std::fs::remove_file(dir.path().join("state/f.db")).unwrap();
+    rusqlite::Connection::open(dir.path().join("state/f.db"))
+        .unwrap()
+        .execute_batch("CREATE TABLE moz_places (id INTEGER PRIMARY KEY, url TEXT);")
+        .unwrap();
+    for cmd in ["check", "poll"] {
+        let out = feedloom(&cfg, &[cmd]);
+        assert!(!out.status.success(), "{cmd}");
+        let err = text(&out.stderr);
+        assert!(
+            err.contains("another program's SQLite database (tables moz_places)"),
+            "{cmd}: {err}"
+        );
+    }
+    let tables: i64 = rusqlite::Connection::open(dir.path().join("state/f.db"))
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(tables, 1, "nothing added");
 }
 
 /// A cron feed is shown with its expression and next times, so that a day of

@@ -125,6 +125,20 @@ pub fn check_store_path(path: &Path) -> Result<(), StoreError> {
 /// "file is not a database"). An empty file is a store not begun.
 pub fn check_store_file(path: &Path) -> Result<(), StoreError> {
     match std::fs::metadata(path) {
+        Ok(m) if m.is_file() && m.len() > 0 && starts_as_sqlite(path) => {
+            // (A database without feedloom's version that holds tables;
+            // read as readers read, creating nothing.)
+            match open_reader(path) {
+                Ok(c)
+                    if c.query_row("PRAGMA user_version", [], |r| r.get::<_, u32>(0))
+                        .ok()
+                        == Some(0) =>
+                {
+                    refuse_foreign(&c, path)
+                }
+                _ => Ok(()),
+            }
+        }
         Ok(m) if m.is_file() && m.len() > 0 && !starts_as_sqlite(path) => {
             Err(StoreError::NotAFile {
                 path: path.to_path_buf(),
@@ -135,6 +149,26 @@ pub fn check_store_file(path: &Path) -> Result<(), StoreError> {
         }
         _ => Ok(()),
     }
+}
+
+/// Refuses a SQLite database without feedloom's schema version that holds
+/// tables: another program's, not a store (names a few of them).
+fn refuse_foreign(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name LIMIT 4")
+        .and_then(|mut st| st.query_map([], |r| r.get(0))?.collect())
+        .unwrap_or_default();
+    if tables.is_empty() {
+        return Ok(());
+    }
+    Err(StoreError::NotAFile {
+        path: path.to_path_buf(),
+        why: format!(
+            "it is another program's SQLite database (tables {}), not a feedloom store: \
+             name another file",
+            tables.join(", ")
+        ),
+    })
 }
 
 /// Whether the file at `path` starts with SQLite's header (or cannot be read
@@ -325,7 +359,12 @@ impl Store {
         let mut store = Store::from_conn(conn);
         // A store of a newer feedloom is refused before anything is set on
         // it (its journal mode was switched to WAL first).
-        store.refuse_newer(open_err, &path.display().to_string())?;
+        let version = store.refuse_newer(open_err, &path.display().to_string())?;
+        // Another program's database (a `places.sqlite`): refused before
+        // anything is set on it (feedloom's tables were added to it).
+        if version == 0 {
+            refuse_foreign(&store.conn, path)?;
+        }
         store.readers = Some(Arc::new(Readers::new(path, MAX_READERS, open_known_reader)));
         store.pages = Some(Arc::new(Readers::new(
             path,
