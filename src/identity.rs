@@ -338,14 +338,7 @@ pub fn another_entry(it: &Identified, stored: &StoredItem) -> bool {
     if it.kind != KeyKind::Link {
         return false;
     }
-    let stored_files = crate::parse::enclosures::decode(stored.enclosures);
-    let other_files = !it.entry.enclosures.is_empty()
-        && !stored_files.is_empty()
-        && !it.entry.enclosures.iter().any(|e| {
-            stored_files
-                .iter()
-                .any(|s| file_address(&s.url) == file_address(&e.url))
-        });
+    let other_files = other_files(it, stored);
     other_files && reads_otherwise_both(it, stored)
 }
 
@@ -363,14 +356,7 @@ pub fn another_at_link(
     stored: &StoredItem,
     stored_published: Option<i64>,
 ) -> bool {
-    let stored_files = crate::parse::enclosures::decode(stored.enclosures);
-    let other_files = !it.entry.enclosures.is_empty()
-        && !stored_files.is_empty()
-        && !it.entry.enclosures.iter().any(|e| {
-            stored_files
-                .iter()
-                .any(|s| file_address(&s.url) == file_address(&e.url))
-        });
+    let other_files = other_files(it, stored);
     let other_date = match (it.entry.published, stored_published) {
         (Some(a), Some(b)) => (a.timestamp() - b).abs() > 3600,
         _ => false,
@@ -389,6 +375,19 @@ pub fn another_at_link(
     // the title of every week's.)
     let other_text = !same_text && unlike(Some(body).filter(|b| !b.is_empty()), stored.body);
     other_files || other_date || !(same_title || same_text) || other_text
+}
+
+/// Whether `it` and the stored item both carry files and share none (their
+/// addresses, queries aside: a signed link's renewed token is the same file).
+fn other_files(it: &Identified, stored: &StoredItem) -> bool {
+    let stored_files = crate::parse::enclosures::decode(stored.enclosures);
+    !it.entry.enclosures.is_empty()
+        && !stored_files.is_empty()
+        && !it.entry.enclosures.iter().any(|e| {
+            stored_files
+                .iter()
+                .any(|s| file_address(&s.url) == file_address(&e.url))
+        })
 }
 
 /// Whether `it`'s title and its text each share less than half their words

@@ -491,19 +491,7 @@ impl PgStore {
         StoreError,
     > {
         use futures_util::StreamExt;
-        let pool = self.pool();
-        let timeout = pool::CONNECT_TIMEOUT;
-        let (client, mut connection) =
-            tokio::time::timeout(timeout, pool_config(pool).connect(tokio_postgres::NoTls))
-                .await
-                .map_err(|_| StoreError::ConnectTimeout {
-                    store: pool.name.clone(),
-                    secs: timeout.as_secs(),
-                })?
-                .map_err(|source| StoreError::Connect {
-                    store: pool.name.clone(),
-                    source,
-                })?;
+        let (client, mut connection) = self.pool().handshake().await?;
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(async move {
             let mut stream = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
@@ -551,10 +539,6 @@ impl PgStore {
             handle: tokio::runtime::Handle::current(),
         }
     }
-}
-
-fn pool_config(pool: &Pool) -> tokio_postgres::Config {
-    pool.config().clone()
 }
 
 fn tokio_stream_from<T: Send + 'static>(

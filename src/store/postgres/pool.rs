@@ -62,7 +62,7 @@ impl Drop for Lease<'_> {
 }
 
 /// How long a connection's handshake may take.
-pub(super) const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl Pool {
     pub fn new(config: tokio_postgres::Config, name: String, size: usize, read_only: bool) -> Pool {
@@ -79,22 +79,33 @@ impl Pool {
         &self.config
     }
 
+    /// A client and its connection (for the caller to drive), the whole
+    /// handshake bounded by [`CONNECT_TIMEOUT`], not only the TCP connect: a
+    /// port that takes the connection and never answers hung every command.
+    pub async fn handshake(
+        &self,
+    ) -> Result<
+        (
+            Client,
+            tokio_postgres::Connection<tokio_postgres::Socket, tokio_postgres::tls::NoTlsStream>,
+        ),
+        StoreError,
+    > {
+        tokio::time::timeout(CONNECT_TIMEOUT, self.config.connect(NoTls))
+            .await
+            .map_err(|_| StoreError::ConnectTimeout {
+                store: self.name.clone(),
+                secs: CONNECT_TIMEOUT.as_secs(),
+            })?
+            .map_err(|source| StoreError::Connect {
+                store: self.name.clone(),
+                source,
+            })
+    }
+
     /// A new connection, outside the pool (LISTEN, the migration lock).
-    /// (Bounded by [`CONNECT_TIMEOUT`].)
     pub async fn connect(&self) -> Result<Client, StoreError> {
-        // The whole handshake is bounded, not only the TCP connect (a port
-        // that takes the connection and never answers hung every command).
-        let (client, connection) =
-            tokio::time::timeout(CONNECT_TIMEOUT, self.config.connect(NoTls))
-                .await
-                .map_err(|_| StoreError::ConnectTimeout {
-                    store: self.name.clone(),
-                    secs: CONNECT_TIMEOUT.as_secs(),
-                })?
-                .map_err(|source| StoreError::Connect {
-                    store: self.name.clone(),
-                    source,
-                })?;
+        let (client, connection) = self.handshake().await?;
         tokio::spawn(async move {
             if let Err(e) = connection.await {
                 tracing::debug!(error = %e, "PostgreSQL connection closed");
