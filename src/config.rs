@@ -2262,6 +2262,27 @@ mod tests {
         assert!(!e.contains("hunter2"), "{e}");
         let e = err("[[feed]]\nurl = \"gopher://bob:hunter2@a.example/f\"\n");
         assert!(e.contains("gopher") && !e.contains("hunter2"), "{e}");
+        // Empty credentials written in the config (a bearer token sent as
+        // `Authorization: Bearer `).
+        for (auth, says) in [
+            (
+                "auth = { bearer = \"\" }",
+                "auth.bearer: the token is empty",
+            ),
+            (
+                "auth = { bearer = \" \" }",
+                "auth.bearer: the token is empty",
+            ),
+            (
+                "auth = { basic = { user = \"\" } }",
+                "auth.basic.user: the user name is empty",
+            ),
+        ] {
+            let e = err(&format!(
+                "[[feed]]\nurl = \"https://a.example/f\"\n{auth}\n"
+            ));
+            assert!(e.contains(says) && e.starts_with("cfg/x.toml:3:"), "{e}");
+        }
         // Two feeds differing only in credentials are the same feed.
         let e = err(
             "[[feed]]\nurl = \"https://a:1@x.example/f\"\n[[feed]]\nurl = \"https://b:2@x.example/f\"\n",

@@ -285,6 +285,11 @@ pub fn resolve(
         None => None,
         Some(AuthConfig::Bearer(src)) => {
             let t = src.resolve(base).map_err(|e| format!("auth.bearer: {e}"))?;
+            // (Written empty in the config, it sent `Authorization: Bearer `;
+            // an empty variable or file was refused already.)
+            if t.expose().trim().is_empty() {
+                return Err("auth.bearer: the token is empty".to_string());
+            }
             if reqwest::header::HeaderValue::from_str(t.expose()).is_err() {
                 return Err(format!(
                     "auth.bearer: the token (from {}) is not a valid header value",
@@ -300,6 +305,9 @@ pub fn resolve(
                 .map_err(|e| format!("auth.basic.user: {e}"))?;
             if user.expose().contains(':') {
                 return Err("auth.basic.user: a user name may not contain `:`".to_string());
+            }
+            if user.expose().is_empty() {
+                return Err("auth.basic.user: the user name is empty".to_string());
             }
             let password = b
                 .password
