@@ -129,14 +129,19 @@ pub struct Identified {
 /// article of a paper joined another paper's article with that teaser, and
 /// that story hid the new one.
 pub fn mark_shared_texts(items: &mut [Identified]) {
-    let prose = |it: &Identified| it.fingerprint.as_ref().map(|f| (f.bins, f.lede.clone()));
+    // (Borrowed: sorting compares keys O(n log n) times, per document.)
+    fn prose(it: &Identified) -> Option<(&[u8; crate::similar::BINS], &[u16])> {
+        it.fingerprint
+            .as_ref()
+            .map(|f| (&f.bins, f.lede.as_slice()))
+    }
     let mut order: Vec<usize> = (0..items.len())
         .filter(|&i| items[i].fingerprint.is_some())
         .collect();
     if order.len() < 2 {
         return;
     }
-    order.sort_by_key(|&i| prose(&items[i]));
+    order.sort_by(|&a, &b| prose(&items[a]).cmp(&prose(&items[b])));
     let mut shared = Vec::new();
     for run in order.chunk_by(|&a, &b| prose(&items[a]) == prose(&items[b])) {
         let first = &items[run[0]].entry.title;

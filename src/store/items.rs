@@ -475,8 +475,24 @@ fn requalified_key(
     if !crate::identity::may_be_requalified(it) {
         return Ok(None);
     }
+    read_stored(
+        tx,
+        id,
+        "reading the item under a reused key",
+        |stored, _| crate::identity::requalified(it, stored),
+    )
+}
+
+/// Reads the item `id` as [`crate::identity::StoredItem`] (and its
+/// `published_at`) for `judge`.
+fn read_stored<T>(
+    tx: &Connection,
+    id: i64,
+    what: &'static str,
+    judge: impl FnOnce(&crate::identity::StoredItem, Option<i64>) -> T,
+) -> Result<T, StoreError> {
     tx.prepare_cached(
-        "SELECT title, coalesce(content, summary), enclosures FROM items WHERE id = ?1",
+        "SELECT title, coalesce(content, summary), enclosures, published_at FROM items WHERE id = ?1",
     )
     .and_then(|mut s| {
         s.query_row([id], |r| {
@@ -485,10 +501,10 @@ fn requalified_key(
                 body: r.get_ref(1)?.as_str_or_null()?,
                 enclosures: r.get_ref(2)?.as_str_or_null()?,
             };
-            Ok(crate::identity::requalified(it, &stored))
+            Ok(judge(&stored, r.get(3)?))
         })
     })
-    .map_err(StoreError::ctx("reading the item under a reused key"))
+    .map_err(StoreError::ctx(what))
 }
 
 /// An item stored under a requalified key sharing `it`'s link
@@ -808,20 +824,9 @@ fn find_churned(
 /// Whether the item `id`, stored at `it`'s link under a guid the document no
 /// longer holds, is another entry ([`crate::identity::another_at_link`]).
 fn another_at_the_link(tx: &Connection, id: i64, it: &Identified) -> Result<bool, StoreError> {
-    tx.prepare_cached(
-        "SELECT title, coalesce(content, summary), enclosures, published_at FROM items WHERE id = ?1",
-    )
-    .and_then(|mut s| {
-        s.query_row([id], |r| {
-            let stored = crate::identity::StoredItem {
-                title: r.get_ref(0)?.as_str_or_null()?,
-                body: r.get_ref(1)?.as_str_or_null()?,
-                enclosures: r.get_ref(2)?.as_str_or_null()?,
-            };
-            Ok(crate::identity::another_at_link(it, &stored, r.get(3)?))
-        })
+    read_stored(tx, id, "reading the item at a link", |stored, published| {
+        crate::identity::another_at_link(it, stored, published)
     })
-    .map_err(StoreError::ctx("reading the item at a link"))
 }
 
 /// Whether an entry's link is its guid, taken from it for want of a `<link>`
