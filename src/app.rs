@@ -214,6 +214,9 @@ impl Plan {
 /// How often the daemon prunes (the first time right after start).
 pub const PRUNE_EVERY: Duration = Duration::from_secs(24 * 3600);
 
+/// How soon the daemon prunes again after a round that failed.
+pub const PRUNE_RETRY: Duration = Duration::from_secs(3600);
+
 /// Merges the search index after pruning (when items went) and returns free
 /// pages to the file system, each in small steps with the store free for
 /// fetches in between. Returns the merge steps taken and the pages freed.
@@ -271,15 +274,32 @@ async fn return_space(store: &crate::store::SharedStore, items_pruned: bool) -> 
 /// system in steps. Outputs re-render when stories went.
 async fn pruner(
     store: Backend,
+    state: Arc<ServerState>,
     retention: watch::Receiver<crate::store::prune::Retention>,
     changed: Arc<Notify>,
 ) {
     loop {
         let r = *retention.borrow();
-        if prune_once(&store, r, "trying again tomorrow").await.items > 0 {
+        let again = humantime::format_duration(PRUNE_RETRY);
+        let (pruned, failed) =
+            prune_once_said(&store, r, &format!("trying again in {again}")).await;
+        if pruned.items > 0 {
             changed.notify_one();
         }
-        tokio::time::sleep(PRUNE_EVERY).await;
+        // Said by /healthz (degraded) until a round succeeds: a store that
+        // is never pruned grows unnoticed.
+        let wait = if failed.is_some() {
+            PRUNE_RETRY
+        } else {
+            PRUNE_EVERY
+        };
+        *state
+            .health
+            .retention_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = failed
+            .map(|e| format!("retention: the last prune failed ({e}); trying again in {again}"));
+        tokio::time::sleep(wait).await;
     }
 }
 
@@ -421,7 +441,12 @@ pub async fn run(
 
     // Retention: once at start, then daily, in small steps between fetches.
     let (retention_tx, retention_rx) = watch::channel(crate::commands::prune::retention(&plan.cfg));
-    let pruner = tokio::spawn(pruner(store.clone(), retention_rx, changed.clone()));
+    let pruner = tokio::spawn(pruner(
+        store.clone(),
+        state.clone(),
+        retention_rx,
+        changed.clone(),
+    ));
 
     let addr = listener.local_addr().ok();
     let (server_stop_tx, mut server_stop_rx) = watch::channel(false);

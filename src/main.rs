@@ -432,9 +432,11 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                     started.elapsed().as_secs_f64()
                 );
                 // The output files list what is left (they listed pruned
-                // stories until the next poll).
+                // stories until the next poll). Written even when nothing went
+                // now: an earlier prune may have been stopped before it wrote
+                // them.
                 let mut outputs_failed = 0;
-                if p.items > 0 {
+                if cfg.outputs.iter().any(|o| o.path.is_some()) {
                     let failed = rt.block_on(feedloom::refresh::write_outputs(&cfg, &store))?;
                     outputs_failed = failed.len();
                     say_outputs_rewritten(&cfg, outputs_failed);
@@ -490,8 +492,11 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                     "merged the search index in {:.1}s",
                     started.elapsed().as_secs_f64()
                 );
-                // The output files list what is left (they listed pruned
-                // stories until the next poll).
+            }
+            // The output files list what is left (they listed pruned stories
+            // until the next poll). Written even when nothing went now: an
+            // earlier prune may have been stopped before it wrote them.
+            if cfg.outputs.iter().any(|o| o.path.is_some()) {
                 let mut cache = feedloom::export::HtmlCache::default();
                 let rendered = feedloom::export::render_all(
                     &store,

@@ -184,6 +184,9 @@ pub struct HealthWindow {
     /// The feeds' counts and when they were read: reused for [`HEALTH_REUSE`],
     /// so a flood of health checks costs the store one query a second.
     recent: Mutex<Option<(std::time::Instant, FeedHealth)>>,
+    /// Why the last retention round failed, worded for `/healthz`; `None`
+    /// once a round succeeds (or none has failed).
+    pub retention_error: Mutex<Option<String>>,
 }
 
 /// How long `/healthz` reuses the feeds' counts.
@@ -195,6 +198,7 @@ impl HealthWindow {
             started_at,
             degraded_after_secs: AtomicU64::new(degraded_after.as_secs()),
             recent: Mutex::new(None),
+            retention_error: Mutex::new(None),
         }
     }
 
@@ -901,6 +905,15 @@ async fn healthz(State(state): State<Arc<ServerState>>) -> Response {
             state.health.started_at,
             degraded_after,
         ));
+    }
+    if let Some(e) = state
+        .health
+        .retention_error
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_ref()
+    {
+        reasons.push(e.clone());
     }
     {
         let files = state

@@ -22,7 +22,11 @@ struct Daemon {
 
 impl Daemon {
     async fn start(body: &str) -> Daemon {
-        let env = TestEnv::new();
+        Daemon::start_in(TestEnv::new(), body).await
+    }
+
+    /// [`Daemon::start`] on a store made beforehand in `env`.
+    async fn start_in(env: TestEnv, body: &str) -> Daemon {
         let cfg = env.config(body);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -287,6 +291,53 @@ async fn output_files_that_cannot_be_written_are_retried_and_said() {
     );
     assert_eq!(v["status"], "ok", "{v}");
     assert!(std::fs::read_to_string(&blocker).unwrap().contains("<feed"));
+    d.stop().await;
+}
+
+/// A retention round that fails (a full disk; here a trigger refuses the
+/// deletes) is said by `/healthz` (degraded, naming the cause) until a round
+/// succeeds: it said "ok", and a store never pruned grew unnoticed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_prune_is_degraded() {
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/feed.xml",
+        Resource::feed(rss("F", &[(Some("1"), None, "one", "d")])),
+    );
+    let body = format!(
+        "keep = \"2d\"\n{}",
+        config("", &[(srv.url("/feed.xml"), "")])
+    );
+    let env = TestEnv::new();
+    let cfg = env.config(&body);
+    feedloom::refresh::poll(&cfg, env.open_store())
+        .await
+        .unwrap();
+    rusqlite::Connection::open(env.path("feedloom.db"))
+        .unwrap()
+        .execute_batch(
+            "UPDATE items SET first_seen_at = first_seen_at - 864000, last_seen_at = last_seen_at - 864000, changed_at = changed_at - 864000;
+             UPDATE fetches SET started_at = started_at - 864000;
+             CREATE TRIGGER no_prune BEFORE DELETE ON items BEGIN SELECT RAISE(ABORT, 'the disk is full'); END;",
+        )
+        .unwrap();
+    srv.set(
+        "/feed.xml",
+        Resource::feed(rss("F", &[(Some("2"), None, "two", "d")])),
+    );
+    let d = Daemon::start_in(env, &body).await;
+    let (code, v) = d
+        .health_until(15, |v| {
+            v["feeds"]["ok"] == 1 && reasons(v).iter().any(|r| r.contains("prune"))
+        })
+        .await;
+    assert_eq!((code, v["status"].as_str()), (200, Some("degraded")), "{v}");
+    assert!(
+        reasons(&v)
+            .iter()
+            .any(|r| r.contains("the last prune failed") && r.contains("the disk is full")),
+        "{v}"
+    );
     d.stop().await;
 }
 

@@ -381,6 +381,56 @@ async fn an_item_dropped_after_days_of_304_is_kept_for_keep_after_the_drop() {
     assert_eq!(env.count("SELECT count(*) FROM items"), 1);
 }
 
+/// A `prune` stopped after its deletes committed and before it wrote the
+/// output files (SIGKILL, a power cut): run again, it removes nothing more
+/// and still writes them, so they stop listing the pruned stories. Before, a
+/// re-run left them as they were until the next poll.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prune_run_again_after_an_interrupted_one_writes_the_outputs() {
+    let srv = FeedServer::start().await;
+    srv.set("/a.xml", Resource::feed(doc(&items("p", 3))).no_etag());
+    let env = TestEnv::new();
+    let cfg = env.config(&format!(
+        "keep = \"2d\"\n\n[fetch]\nhost_gap = \"0s\"\n\n{}\n[[output]]\nname = \"all\"\npath = \"out/all\"\nformats = [\"rss\"]\n",
+        feeds_toml(&[srv.url("/a.xml")])
+    ));
+    poll(&cfg, env.open_store()).await.unwrap();
+    // The feed no longer carries it.
+    srv.set("/a.xml", Resource::feed(doc(&items("p", 3)[1..])).no_etag());
+    poll(&cfg, env.open_store()).await.unwrap();
+    // ... for ten days now.
+    rusqlite::Connection::open(env.path("feedloom.db"))
+        .unwrap()
+        .execute(
+            "UPDATE items SET first_seen_at = first_seen_at - ?1, last_seen_at = last_seen_at - ?1, changed_at = changed_at - ?1 WHERE guid = 'p0'",
+            [10 * DAY],
+        )
+        .unwrap();
+    age(&env, &["p0"], 10, 0, 0);
+    let rss = std::fs::read_to_string(env.path("out/all.rss")).unwrap();
+    assert!(rss.contains("Story p number 0"), "{rss}");
+    // The interrupted prune: its deletes went through, nothing else.
+    let pruned = feedloom::store::Store::open(&env.path("feedloom.db"))
+        .unwrap()
+        .prune_all(
+            feedloom::now_unix(),
+            &feedloom::commands::prune::retention(&cfg),
+        )
+        .unwrap();
+    assert_eq!(pruned.items, 1);
+    let out = feedloom(&env.path("feedloom.toml"), &["prune"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("removed 0 items")
+            && text(&out.stdout).contains("wrote the output files again (1 of 1"),
+        "{}",
+        text(&out.stdout)
+    );
+    let rss = std::fs::read_to_string(env.path("out/all.rss")).unwrap();
+    assert!(!rss.contains("Story p number 0"), "{rss}");
+    assert!(rss.contains("Story p number 1"), "{rss}");
+}
+
 /// A story keeps the id of the item that started it after that item is pruned.
 /// When the item comes back as new (its tombstone gone) and does not join that
 /// story, it needs another id: before, its story's insert failed on the
