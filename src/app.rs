@@ -691,10 +691,23 @@ pub async fn run(
                     continue;
                 }
                 let due = store.due_feeds(now, busy, &mine, put_back, per_host, gap, room);
+                tokio::pin!(due);
                 let due = match store.is_postgres() {
-                    true => due.await,
+                    // (PostgreSQL: a claim under way gets a moment to end,
+                    // and what it claimed is released at once; a server that
+                    // stopped answering held SIGTERM until it came back.)
+                    true => tokio::select! {
+                        due = &mut due => due,
+                        _ = &mut shutdown => {
+                            if let Ok(Ok(claimed)) = tokio::time::timeout(Duration::from_secs(3), due).await {
+                                let ids: Vec<i64> = claimed.iter().map(|f| f.id).collect();
+                                let _ = tokio::time::timeout(Duration::from_secs(2), store.release_all(&ids)).await;
+                            }
+                            break;
+                        }
+                    },
                     false => tokio::select! {
-                        due = due => due,
+                        due = &mut due => due,
                         _ = &mut shutdown => break,
                     },
                 };

@@ -224,6 +224,12 @@ pub enum StoreError {
     /// frozen server, a port that is not PostgreSQL's): commands hung.
     #[error("cannot connect to the PostgreSQL store {store}: no answer within {secs}s")]
     ConnectTimeout { store: String, secs: u64 },
+    /// A statement the PostgreSQL server did not answer in time (stopped,
+    /// cut off by the network): the connection is dropped.
+    #[error(
+        "PostgreSQL store error while {context}: no answer within {secs}s (is the server stopped, or cut off?)"
+    )]
+    NoAnswer { context: &'static str, secs: u64 },
     #[error("PostgreSQL store error while {context}: {source}")]
     Postgres {
         context: &'static str,

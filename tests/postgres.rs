@@ -2857,3 +2857,122 @@ async fn prune_and_enable_set_up_no_empty_database() {
         assert_eq!(tables, 0, "{args:?} made nothing");
     }
 }
+
+/// A TCP relay to the test cluster that can stop passing bytes (a server
+/// stopped with SIGSTOP, a network cut): its connections stay open and
+/// nothing more goes through until it thaws. Returns its port.
+async fn freezable_relay(to: String, frozen: std::sync::Arc<std::sync::atomic::AtomicBool>) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    async fn pipe(
+        mut r: tokio::net::tcp::OwnedReadHalf,
+        mut w: tokio::net::tcp::OwnedWriteHalf,
+        frozen: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ) {
+        let mut buf = vec![0u8; 16384];
+        loop {
+            let n = match r.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            };
+            while frozen.load(std::sync::atomic::Ordering::SeqCst) {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            if w.write_all(&buf[..n]).await.is_err() {
+                return;
+            }
+        }
+    }
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((c, _)) = l.accept().await {
+            let Ok(s) = tokio::net::TcpStream::connect(&to).await else {
+                continue;
+            };
+            let (cr, cw) = c.into_split();
+            let (sr, sw) = s.into_split();
+            tokio::spawn(pipe(cr, sw, frozen.clone()));
+            tokio::spawn(pipe(sr, cw, frozen.clone()));
+        }
+    });
+    port
+}
+
+/// The PostgreSQL server stops answering mid-statement (SIGSTOP, a network
+/// cut) while the daemon claims feeds: SIGTERM still stops it, at once, and
+/// a statement left unanswered fails within its deadline, naming the store
+/// as the fault (the daemon hung until the server came back).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_stops_answering_does_not_hold_the_daemon() {
+    let server = FeedServer::start().await;
+    server.set(
+        "/f.xml",
+        Resource::feed(rss("F", &[(Some("1"), None, "One", "First.")])),
+    );
+    let Some(url) = pg::fresh_db("frozen_server").await else {
+        return;
+    };
+    let (head, db) = url.rsplit_once('/').unwrap();
+    let (user, addr) = head
+        .trim_start_matches("postgres://")
+        .rsplit_once('@')
+        .unwrap();
+    let frozen = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let relay = freezable_relay(addr.to_string(), frozen.clone()).await;
+    let env = TestEnv::new();
+    let port = free_port();
+    let cfg = env.path("node.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[store]\nurl = \"postgres://{user}@127.0.0.1:{relay}/{db}\"\n\n[server]\nlisten = \"127.0.0.1:{port}\"\nshutdown_timeout = \"1s\"\n\n\
+             [fetch]\nhost_gap = \"0s\"\n\n[defaults]\nevery = \"1s\"\nspread = \"0s\"\n\n{}",
+            common::feeds_toml(&[server.url("/f.xml")])
+        ),
+    )
+    .unwrap();
+    let log = env.path("node.log");
+    let mut node = Daemon(
+        Command::new(env!("CARGO_BIN_EXE_feedloom"))
+            .arg("--config")
+            .arg(&cfg)
+            .arg("run")
+            .env("FEEDLOOM_LOG", "warn")
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let fetched = || server.seen().iter().filter(|s| s.path == "/f.xml").count();
+    for _ in 0..100 {
+        if fetched() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(fetched() >= 2, "the node polls every second");
+    frozen.store(true, std::sync::atomic::Ordering::SeqCst);
+    // A statement is sent and never answered: it fails after its deadline,
+    // and the node goes on trying (each try failing the same way).
+    let deadline = feedloom::store::postgres::pool::STATEMENT_DEADLINE;
+    tokio::time::sleep(deadline + Duration::from_secs(4)).await;
+    let said = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        said.contains(&format!("no answer within {}s", deadline.as_secs())),
+        "{said}"
+    );
+    unsafe { libc::kill(node.0.id() as i32, libc::SIGTERM) };
+    let mut status = None;
+    for _ in 0..200 {
+        if let Some(s) = node.0.try_wait().unwrap() {
+            status = Some(s);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    frozen.store(false, std::sync::atomic::Ordering::SeqCst);
+    let said = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        status.is_some(),
+        "SIGTERM stops the node while the server is frozen: {said}"
+    );
+}

@@ -301,6 +301,17 @@ impl PgStore {
         }
         cfg.application_name("feedloom");
         cfg.connect_timeout(Duration::from_secs(10));
+        // A server cut off by the network is noticed within about a minute,
+        // idle (LISTEN) or waiting for an answer, not after the kernel's two
+        // hours (unless the URL sets its own keepalives).
+        if cfg.get_keepalives_idle() == Duration::from_secs(2 * 3600) {
+            cfg.keepalives_idle(Duration::from_secs(30))
+                .keepalives_interval(Duration::from_secs(10))
+                .keepalives_retries(3);
+        }
+        if cfg.get_tcp_user_timeout().is_none() {
+            cfg.tcp_user_timeout(Duration::from_secs(60));
+        }
         let store = PgStore {
             inner: Arc::new(Inner {
                 pool: Pool::new(cfg, name.clone(), POOL_SIZE, read_only),
@@ -346,10 +357,10 @@ impl PgStore {
 
     /// The schema version (0: feedloom never set this database up).
     pub async fn schema_version(&self) -> Result<u32, StoreError> {
-        let conn = self.pool().get().await?;
+        let mut conn = self.pool().get().await?;
         let row = conn
-            .client
             .query_one(
+                "reading schema version",
                 "SELECT CASE WHEN to_regclass('feedloom_schema') IS NULL THEN 0
                         ELSE (SELECT COALESCE(max(version), 0) FROM feedloom_schema) END",
                 &[],
@@ -358,8 +369,12 @@ impl PgStore {
         // (The subquery is planned even when the table is missing.)
         match row {
             Ok(r) => Ok(r.get::<_, i32>(0) as u32),
-            Err(e) if e.code() == Some(&SqlState::UNDEFINED_TABLE) => Ok(0),
-            Err(e) => Err(ctx("reading schema version")(e)),
+            Err(StoreError::Postgres { source, .. })
+                if source.code() == Some(&SqlState::UNDEFINED_TABLE) =>
+            {
+                Ok(0)
+            }
+            Err(e) => Err(e),
         }
     }
 

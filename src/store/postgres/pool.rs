@@ -16,6 +16,9 @@ use crate::error::StoreError;
 pub struct PgConn {
     pub client: Client,
     stmts: HashMap<String, Statement>,
+    /// A statement got no answer in time: the connection is not reused (its
+    /// answer may still come, to the wrong statement).
+    broken: bool,
 }
 
 pub struct Pool {
@@ -51,6 +54,7 @@ impl Drop for Lease<'_> {
     fn drop(&mut self) {
         if let Some(c) = self.conn.take()
             && !c.client.is_closed()
+            && !c.broken
         {
             self.pool
                 .idle
@@ -63,6 +67,35 @@ impl Drop for Lease<'_> {
 
 /// How long a connection's handshake may take.
 const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// How long one statement may go unanswered. A server stopped mid-statement
+/// (SIGSTOP, a network cut) held the daemon's loop, and its SIGTERM, until
+/// it came back; on a live server each statement takes milliseconds.
+pub const STATEMENT_DEADLINE: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// What each session sets: a transaction left open by a node that stopped
+/// answering (frozen, cut off) is ended by the server after a minute, so its
+/// row locks do not hold the other nodes' writes.
+const SESSION: &str = "SET idle_in_transaction_session_timeout = '60s'";
+
+/// Waits for `fut` at most [`STATEMENT_DEADLINE`]; `broken` is set when it
+/// did not answer in time.
+async fn bounded<T>(
+    broken: &mut bool,
+    context: &'static str,
+    fut: impl std::future::Future<Output = Result<T, tokio_postgres::Error>>,
+) -> Result<T, StoreError> {
+    match tokio::time::timeout(STATEMENT_DEADLINE, fut).await {
+        Ok(r) => r.map_err(super::ctx(context)),
+        Err(_) => {
+            *broken = true;
+            Err(StoreError::NoAnswer {
+                context,
+                secs: STATEMENT_DEADLINE.as_secs(),
+            })
+        }
+    }
+}
 
 impl Pool {
     pub fn new(config: tokio_postgres::Config, name: String, size: usize, read_only: bool) -> Pool {
@@ -111,12 +144,16 @@ impl Pool {
                 tracing::debug!(error = %e, "PostgreSQL connection closed");
             }
         });
-        if self.read_only {
-            client
-                .batch_execute("SET default_transaction_read_only = on")
-                .await
-                .map_err(super::ctx("starting a read-only session"))?;
-        }
+        let session = match self.read_only {
+            true => format!("{SESSION}; SET default_transaction_read_only = on"),
+            false => SESSION.to_string(),
+        };
+        bounded(
+            &mut false,
+            "starting a session",
+            client.batch_execute(&session),
+        )
+        .await?;
         Ok(client)
     }
 
@@ -141,6 +178,7 @@ impl Pool {
             None => PgConn {
                 client: self.connect().await?,
                 stmts: HashMap::new(),
+                broken: false,
             },
         };
         Ok(Lease {
@@ -154,15 +192,27 @@ impl Pool {
 impl PgConn {
     /// A transaction with this client's statement cache.
     pub async fn tx(&mut self) -> Result<Tx<'_>, StoreError> {
-        let tx = self
-            .client
-            .transaction()
-            .await
-            .map_err(super::ctx("starting a transaction"))?;
+        let tx = bounded(
+            &mut self.broken,
+            "starting a transaction",
+            self.client.transaction(),
+        )
+        .await?;
         Ok(Tx {
             tx,
             stmts: &mut self.stmts,
+            broken: &mut self.broken,
         })
+    }
+
+    /// One statement outside a transaction, bounded as those in one are.
+    pub async fn query_one(
+        &mut self,
+        ctx: Ctx,
+        sql: &str,
+        p: &[&(dyn ToSql + Sync)],
+    ) -> Result<Row, StoreError> {
+        bounded(&mut self.broken, ctx, self.client.query_one(sql, p)).await
     }
 }
 
@@ -170,6 +220,7 @@ impl PgConn {
 pub struct Tx<'a> {
     pub tx: Transaction<'a>,
     stmts: &'a mut HashMap<String, Statement>,
+    broken: &'a mut bool,
 }
 
 type Ctx = &'static str;
@@ -179,7 +230,7 @@ impl Tx<'_> {
         if let Some(s) = self.stmts.get(sql) {
             return Ok(s.clone());
         }
-        let s = self.tx.prepare(sql).await.map_err(super::ctx(ctx))?;
+        let s = bounded(self.broken, ctx, self.tx.prepare(sql)).await?;
         self.stmts.insert(sql.to_string(), s.clone());
         Ok(s)
     }
@@ -191,7 +242,7 @@ impl Tx<'_> {
         p: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<Row>, StoreError> {
         let s = self.stmt(sql, ctx).await?;
-        self.tx.query(&s, p).await.map_err(super::ctx(ctx))
+        bounded(self.broken, ctx, self.tx.query(&s, p)).await
     }
 
     pub async fn opt(
@@ -201,7 +252,7 @@ impl Tx<'_> {
         p: &[&(dyn ToSql + Sync)],
     ) -> Result<Option<Row>, StoreError> {
         let s = self.stmt(sql, ctx).await?;
-        self.tx.query_opt(&s, p).await.map_err(super::ctx(ctx))
+        bounded(self.broken, ctx, self.tx.query_opt(&s, p)).await
     }
 
     pub async fn one(
@@ -211,7 +262,7 @@ impl Tx<'_> {
         p: &[&(dyn ToSql + Sync)],
     ) -> Result<Row, StoreError> {
         let s = self.stmt(sql, ctx).await?;
-        self.tx.query_one(&s, p).await.map_err(super::ctx(ctx))
+        bounded(self.broken, ctx, self.tx.query_one(&s, p)).await
     }
 
     pub async fn exec(
@@ -221,10 +272,10 @@ impl Tx<'_> {
         p: &[&(dyn ToSql + Sync)],
     ) -> Result<u64, StoreError> {
         let s = self.stmt(sql, ctx).await?;
-        self.tx.execute(&s, p).await.map_err(super::ctx(ctx))
+        bounded(self.broken, ctx, self.tx.execute(&s, p)).await
     }
 
     pub async fn commit(self, ctx: Ctx) -> Result<(), StoreError> {
-        self.tx.commit().await.map_err(super::ctx(ctx))
+        bounded(self.broken, ctx, self.tx.commit()).await
     }
 }
