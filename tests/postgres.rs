@@ -2976,3 +2976,70 @@ async fn a_server_that_stops_answering_does_not_hold_the_daemon() {
         "SIGTERM stops the node while the server is frozen: {said}"
     );
 }
+
+/// An entry with neither guid nor link, pruned while its feed carries it,
+/// stays pruned when the feed re-stamps its date (its key holds the date),
+/// on both stores.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_undated_key_entry_stays_pruned_when_re_stamped_on_both() {
+    let doc = |date: &str| {
+        format!(
+            "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>N</title><link>https://n.example/</link><description>d</description>
+<item><title>Notice one</title><description>The harbour office closes early on Friday for the regatta.</description><pubDate>{date}</pubDate></item>
+<item><title>Notice two</title><description>Mooring fees for the winter season are due by the end of the month.</description><pubDate>{date}</pubDate></item>
+</channel></rss>"
+        )
+    };
+    let server = FeedServer::start().await;
+    server.set(
+        "/n.xml",
+        Resource::feed(doc("Mon, 02 Nov 2026 08:00:00 GMT")).no_etag(),
+    );
+    let body = format!(
+        "[fetch]\nhost_gap = \"0s\"\n\n{}",
+        common::feeds_toml(&[server.url("/n.xml")])
+    );
+    let Some(pair) = Pair::new("undated_key_pruned", &body).await else {
+        return;
+    };
+    // (`keep` is a `[store]` setting.)
+    for cfg in pair.both() {
+        let text = std::fs::read_to_string(cfg).unwrap();
+        std::fs::write(
+            cfg,
+            text.replacen("[store]\n", "[store]\nkeep = \"2d\"\n", 1),
+        )
+        .unwrap();
+    }
+    pair.run(&["poll"]).await;
+    let aged = "UPDATE items SET first_seen_at = first_seen_at - 864000 WHERE title = 'Notice one'";
+    rusqlite::Connection::open(pair.sqlite.parent().unwrap().join("feedloom.db"))
+        .unwrap()
+        .execute(aged, [])
+        .unwrap();
+    let c = pg::client(&pair.url).await;
+    c.execute(aged, &[]).await.unwrap();
+    for out in pair.run(&["prune"]).await {
+        assert!(out.contains("removed 1 items"), "{out}");
+    }
+    server.set(
+        "/n.xml",
+        Resource::feed(doc("Thu, 03 Dec 2026 08:00:00 GMT")).no_etag(),
+    );
+    pair.run(&["poll"]).await;
+    let left: i64 = c
+        .query_one("SELECT count(*) FROM items WHERE title = 'Notice one'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0, "the pruned entry came back on PostgreSQL");
+    let left: i64 = rusqlite::Connection::open(pair.sqlite.parent().unwrap().join("feedloom.db"))
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM items WHERE title = 'Notice one'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(left, 0, "the pruned entry came back on SQLite");
+}
