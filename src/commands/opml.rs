@@ -352,13 +352,7 @@ fn entity(name: &str) -> Option<String> {
         };
         return char::from_u32(n).filter(|&c| c != '\0').map(String::from);
     }
-    let key = format!("{name};");
-    let &(a, b) = html5ever::data::NAMED_ENTITIES.get(key.as_str())?;
-    let mut s: String = char::from_u32(a).into_iter().collect();
-    if b != 0 {
-        s.extend(char::from_u32(b));
-    }
-    (!s.is_empty()).then_some(s)
+    crate::parse::text::named_entity(name)
 }
 
 fn line_of_bytes(bytes: &[u8], pos: usize) -> usize {

@@ -2833,6 +2833,25 @@ mod tests {
         );
     }
 
+    /// HTML's named entities beyond Latin-1 (Latin Extended-A, Greek,
+    /// Cyrillic, spacing accents): each its own character. quick-xml's table
+    /// read `&alpha;` as `;` and `&Scaron;` as a control character that was
+    /// dropped, so a title "Škoda zdražuje" was stored, published and
+    /// searched as "koda zdrauje".
+    #[test]
+    fn named_entities_beyond_latin_1_are_their_characters() {
+        let doc = "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>c</title>\
+            <item><guid>1</guid><title>&amp;Scaron;koda zdra&amp;zcaron;uje, &amp;alpha;-&amp;beta; &amp;Omega; &amp;oelig;uvres &amp;circ; &amp;ZHcy; &amp;fnof;</title></item>\
+            </channel></rss>";
+        let d = parse(doc.as_bytes(), None, &base(), Limits::default()).unwrap();
+        assert_eq!(
+            d.entries[0].title.as_deref(),
+            Some("Škoda zdražuje, α-β Ω œuvres ˆ Ж ƒ")
+        );
+        assert_eq!(decode_entities("&Scaron;&bogus;&amp"), "Š&bogus;&amp");
+        assert_eq!(decode_entities("&NotEqualTilde;"), "\u{2242}\u{338}");
+    }
+
     #[test]
     fn a_declaration_inside_the_document_is_dropped_not_a_panic() {
         // Found by the `pipeline` fuzz target: quick-xml panicked ("set_encoding()

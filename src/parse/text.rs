@@ -149,6 +149,23 @@ fn stripped(s: &str, spaced: bool) -> String {
     decode_entities(&text)
 }
 
+/// The text of the HTML named entity `&name;` (`name` without `&` and `;`),
+/// from html5ever's table. (quick-xml's own table gives wrong characters for
+/// about 440 names: `&alpha;` read `;`, `&Scaron;` a control character that
+/// was then dropped, so "Škoda" read "koda".)
+pub fn named_entity(name: &str) -> Option<String> {
+    if name.is_empty() || name.len() > 32 {
+        return None;
+    }
+    let key = format!("{name};");
+    let &(a, b) = html5ever::data::NAMED_ENTITIES.get(key.as_str())?;
+    let mut s: String = char::from_u32(a).into_iter().collect();
+    if b != 0 {
+        s.extend(char::from_u32(b));
+    }
+    (!s.is_empty()).then_some(s)
+}
+
 /// HTML character references decoded: every HTML5 named reference (quick-xml's
 /// table), decimal and hexadecimal ones. Anything else stays as written.
 pub fn decode_entities(s: &str) -> String {
@@ -174,9 +191,7 @@ pub fn decode_entities(s: &str) -> String {
                 .or_else(|| name.strip_prefix('#').and_then(|d| d.parse().ok()));
             match numeric {
                 Some(n) => char::from_u32(n).map(|c| (Cow::Owned(c.to_string()), end)),
-                None => {
-                    quick_xml::escape::resolve_html5_entity(name).map(|v| (Cow::Borrowed(v), end))
-                }
+                None => named_entity(name).map(|v| (Cow::Owned(v), end)),
             }
         });
         match decoded {
