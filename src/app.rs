@@ -1058,7 +1058,13 @@ fn finish(
             ..Default::default()
         };
         if let Err(e) = store
-            .record_failure(feed_id, rec, problem, next, false)
+            .record_failure(
+                feed_id,
+                rec,
+                problem,
+                next,
+                crate::store::feeds::AfterFailure::Keep,
+            )
             .await
         {
             error!(feed = %feed_url, feed_id, error = %chain(&e), "cannot record the failure either");

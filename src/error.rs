@@ -315,6 +315,14 @@ pub enum FeedError {
     Fetch(#[from] FetchError),
     #[error(transparent)]
     Parse(#[from] ParseError),
+    /// A body that could not be read, from the address a redirect led to (a
+    /// login page): named, or the operator saw only "not a feed".
+    #[error("{final_url} (reached through a redirect) answered: {source}")]
+    Redirected {
+        final_url: String,
+        #[source]
+        source: ParseError,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
 }

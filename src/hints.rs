@@ -1,4 +1,4 @@
-//! Scheduling hints a feed document carries besides `<ttl>` (which feed-rs reads):
+//! Scheduling hints a feed document carries (`<ttl>` too, which feed-rs reads only bare):
 //! RSS `<skipHours>` and `<skipDays>`, and the syndication module's
 //! `sy:updatePeriod` / `sy:updateFrequency`. Pure; reads raw bytes (the element
 //! names are ASCII in every encoding feeds use) and skips over items.
@@ -17,6 +17,10 @@ pub struct DocHints {
     pub skip_days: u8,
     /// updatePeriod / updateFrequency: the feed changes at most this often.
     pub update_interval: Option<Duration>,
+    /// The channel's `<ttl>` in minutes, read with the whitespace around it
+    /// (feed-rs reads only a bare number: a pretty-printed `<ttl>` was lost),
+    /// a number too large for minutes read as the largest.
+    pub ttl_minutes: Option<u32>,
 }
 
 /// Reads the hints from a document; anything malformed is ignored.
@@ -95,6 +99,13 @@ pub fn scan(body: &[u8]) -> DocHints {
                             "monthly" => Some(30 * 86_400),
                             "yearly" => Some(365 * 86_400),
                             _ => period,
+                        }
+                    }
+                    (Some("channel"), Some("ttl")) => {
+                        if let Ok(m) = text.parse::<u64>() {
+                            hints.ttl_minutes = Some(m.min(u64::from(u32::MAX)) as u32);
+                        } else if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+                            hints.ttl_minutes = Some(u32::MAX);
                         }
                     }
                     (_, Some("updatefrequency")) => {
@@ -194,6 +205,27 @@ mod tests {
         assert_eq!(h.skip_hours, (1 << 0) | (1 << 1) | (1 << 23));
         assert_eq!(h.skip_days, (1 << 5) | (1 << 6));
         assert_eq!(h.update_interval, Some(Duration::from_secs(6 * 3600)));
+    }
+
+    #[test]
+    fn ttl_is_read_with_whitespace_and_huge_is_the_largest() {
+        let doc = |ttl: &str| {
+            format!(
+                "<rss version=\"2.0\"><channel><title>t</title><ttl>{ttl}</ttl><item><ttl>5</ttl></item></channel></rss>"
+            )
+        };
+        assert_eq!(scan(doc(" 120 ").as_bytes()).ttl_minutes, Some(120));
+        assert_eq!(scan(doc("\n\t90\n").as_bytes()).ttl_minutes, Some(90));
+        assert_eq!(
+            scan(doc("99999999999").as_bytes()).ttl_minutes,
+            Some(u32::MAX)
+        );
+        assert_eq!(
+            scan(doc("99999999999999999999999").as_bytes()).ttl_minutes,
+            Some(u32::MAX)
+        );
+        assert_eq!(scan(doc("soon").as_bytes()).ttl_minutes, None);
+        assert_eq!(scan(doc("-5").as_bytes()).ttl_minutes, None);
     }
 
     #[test]

@@ -20,7 +20,7 @@ use crate::identity::{
 use crate::parse::{self, Limits};
 use crate::schedule::{self, Every, Hints};
 use crate::store::Backend;
-use crate::store::feeds::{FeedRef, FetchRecord, Reschedule};
+use crate::store::feeds::{AfterFailure, FeedRef, FetchRecord, Reschedule};
 use crate::store::items::{Applied, DocumentMeta, SEEN_REFRESH, StoryRules};
 
 /// Bodies at least this large are parsed at most [`LARGE_PARSES`] at a time.
@@ -285,12 +285,16 @@ async fn refresh_one(r: &Refresher, feed: &FeedRef, every: &Every) -> Result<Rep
             status,
             hints,
             redirect,
+            validators,
         }) => {
             rec.http_status = (feed.fetch_url.scheme() != "file").then_some(status);
             rec.duration_ms = t0.elapsed().as_millis() as i64;
             let (next, resched) = same_document(hints.fresh_for, redirect.as_ref());
             let id = feed.id;
-            let written = r.store.record_not_modified(id, rec, resched).await;
+            let written = r
+                .store
+                .record_not_modified(id, rec, validators, resched)
+                .await;
             slot = None;
             match written {
                 Ok(w) => w.committed().await,
@@ -369,7 +373,14 @@ async fn refresh_one(r: &Refresher, feed: &FeedRef, every: &Every) -> Result<Rep
                         (limits, &body_tag),
                         &canon,
                         known.as_deref(),
-                    )?;
+                    )
+                    .map_err(|e| match &f.redirect {
+                        Some(r) => FeedError::Redirected {
+                            final_url: r.final_url.to_string(),
+                            source: e,
+                        },
+                        None => FeedError::Parse(e),
+                    })?;
                     // Hints belong to the feed, not its entries: read from the
                     // document without them when it could be cut (a few hundred
                     // bytes instead of the whole body).
@@ -439,7 +450,7 @@ async fn refresh_one(r: &Refresher, feed: &FeedRef, every: &Every) -> Result<Rep
                     let meta = DocumentMeta {
                         title: doc.title,
                         site_url: doc.site_url,
-                        ttl_minutes: doc.ttl_minutes,
+                        ttl_minutes: doc.ttl_minutes.or(doc_hints.ttl_minutes),
                         hints: doc_hints,
                         body_hash: Some(body_hash),
                         seals,
@@ -526,17 +537,37 @@ async fn refresh_one(r: &Refresher, feed: &FeedRef, every: &Every) -> Result<Rep
                 r.defaults.max_backoff.0,
                 schedule::jitter_of(feed.url.as_str(), u64::from(failures)),
             );
-            let message = chain(&err);
-            let gone = disposition == Disposition::Gone;
+            let mut message = chain(&err);
+            // The address a permanent redirect moved the feed to is gone (a
+            // site reorganised again): the configured URL is asked again,
+            // not the feed disabled for good (`enable` asked the dead address
+            // again).
+            let forget_move =
+                feed.fetch_url != feed.url && matches!(err.http_status(), Some(404 | 410));
+            let gone = disposition == Disposition::Gone && !forget_move;
+            let then = match (gone, forget_move) {
+                (true, _) => AfterFailure::Disable,
+                (_, true) => AfterFailure::ForgetMove,
+                _ => AfterFailure::Keep,
+            };
+            if forget_move {
+                message.push_str(&format!(
+                    " (the address {} moved to for good; {} is asked again next time)",
+                    feed.url, feed.url
+                ));
+            }
             rec.http_status = err.http_status().or(rec.http_status);
             rec.duration_ms = duration_ms;
+            // (The log says the status the store records: a body that is not
+            // a feed came with a 200.)
+            let status = rec.http_status;
             let id = feed.id;
             let msg = message.clone();
-            r.store.record_failure(id, rec, msg, next, gone).await?;
+            r.store.record_failure(id, rec, msg, next, then).await?;
             (
                 Outcome::Failed {
                     error: message,
-                    status: err.http_status(),
+                    status,
                     gone,
                 },
                 next,

@@ -111,6 +111,8 @@ async fn schedules_fire_and_server_hints_push_the_next_fetch_out() {
         Resource::feed(doc("")).header("cache-control", "max-age=3600"),
     );
     srv.set("/ttl.xml", Resource::feed(doc("<ttl>60</ttl>")));
+    // (Pretty-printed: feed-rs reads only a bare number.)
+    srv.set("/ttl-lines.xml", Resource::feed(doc("<ttl>\n  60\n</ttl>")));
     let hour = (feedloom::now_unix() / 3600) % 24;
     let skip = format!(
         "<skipHours><hour>{hour}</hour><hour>{}</hour></skipHours>",
@@ -122,7 +124,7 @@ async fn schedules_fire_and_server_hints_push_the_next_fetch_out() {
     let mut body = String::from(FAST);
     body += &feed_block(&srv.url("/fast.xml"), "every = \"1s\"");
     body += &feed_block(&srv.url("/cron.xml"), "cron = \"*/2 * * * * *\"");
-    for p in ["/cached.xml", "/ttl.xml", "/skip.xml"] {
+    for p in ["/cached.xml", "/ttl.xml", "/ttl-lines.xml", "/skip.xml"] {
         body += &feed_block(&srv.url(p), "every = \"1s\"");
     }
     let app = spawn_app(&body).await;
@@ -135,7 +137,7 @@ async fn schedules_fire_and_server_hints_push_the_next_fetch_out() {
         "cron feed polled repeatedly"
     );
     let env = app.stop().await;
-    for p in ["/cached.xml", "/ttl.xml", "/skip.xml"] {
+    for p in ["/cached.xml", "/ttl.xml", "/ttl-lines.xml", "/skip.xml"] {
         assert_eq!(hits(&srv, p), 1, "{p} polled once, then pushed out");
         assert!(
             next_gap(&env, p) >= 3000,
@@ -1397,6 +1399,112 @@ async fn gone_disables_the_feed_until_enabled() {
     assert_eq!(hits(&srv, "/gone.xml"), 2);
 }
 
+/// A feed moved for good (301s) whose new address later answers 410 (the
+/// site reorganised again, its configured URL now redirecting elsewhere) is
+/// not disabled: the move is forgotten and the configured URL asked again.
+/// It was disabled for good, and `enable` asked the dead address again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_moved_feed_whose_new_address_is_gone_goes_back_to_its_configured_url() {
+    let srv = FeedServer::start().await;
+    let doc = rss("t", &[(Some("1"), None, "x", "d")]);
+    srv.set(
+        "/orig.xml",
+        Resource::status(301).header("location", "/new.xml"),
+    );
+    srv.set("/new.xml", Resource::feed(doc.clone()).no_etag());
+    let env = TestEnv::new();
+    let cfg = env.config(&format!(
+        "[fetch]\nhost_gap = \"0s\"\n\n[defaults]\nredirect_after = 2\n\n{}",
+        feeds_toml(&[srv.url("/orig.xml")])
+    ));
+    for _ in 0..2 {
+        feedloom::refresh::poll(&cfg, env.open_store())
+            .await
+            .unwrap();
+    }
+    let fetch_url = || -> Option<String> {
+        env.reader()
+            .query_row("SELECT fetch_url FROM feeds", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(fetch_url(), Some(srv.url("/new.xml")));
+    srv.set("/new.xml", Resource::status(410));
+    srv.set(
+        "/orig.xml",
+        Resource::status(301).header("location", "/newer.xml"),
+    );
+    srv.set("/newer.xml", Resource::feed(doc).no_etag());
+    let (s, _) = feedloom::refresh::poll(&cfg, env.open_store())
+        .await
+        .unwrap();
+    assert_eq!(s.failed, 1, "{s}");
+    assert_eq!(env.count("SELECT enabled FROM feeds"), 1, "not disabled");
+    assert_eq!(fetch_url(), None, "the move is forgotten");
+    let error: String = env
+        .reader()
+        .query_row("SELECT last_error FROM feeds", [], |r| r.get(0))
+        .unwrap();
+    assert!(
+        error.contains("410") && error.contains("is asked again"),
+        "{error}"
+    );
+    srv.clear_seen();
+    feedloom::refresh::poll(&cfg, env.open_store())
+        .await
+        .unwrap();
+    assert_eq!(hits(&srv, "/orig.xml"), 1, "the configured URL is asked");
+    assert_eq!(hits(&srv, "/newer.xml"), 1);
+    assert_eq!(
+        env.count("SELECT count(*) FROM feeds WHERE last_status = 'ok'"),
+        1
+    );
+}
+
+/// A feed redirected to a page that is not a feed (a login page): the
+/// error names the page it was sent to, and the 200 it answered is the
+/// fetch's status (the operator saw only "not a feed").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn not_a_feed_behind_a_redirect_names_the_page() {
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/feed.xml",
+        Resource::status(302).header("location", "/login?next=/feed.xml"),
+    );
+    let mut login = Resource::feed("<html><body><form>Sign in</form></body></html>");
+    login.content_type = "text/html".into();
+    srv.set("/login", login);
+    let env = TestEnv::new();
+    let cfg = env.config(&feeds_toml(&[srv.url("/feed.xml")]));
+    let (s, reports) = feedloom::refresh::poll(&cfg, env.open_store())
+        .await
+        .unwrap();
+    assert_eq!(s.failed, 1, "{s}");
+    let (error, status): (String, Option<i64>) = env
+        .reader()
+        .query_row("SELECT last_error, last_http_status FROM feeds", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert!(
+        error.contains(&srv.url("/login?next=/feed.xml"))
+            && error.contains("reached through a redirect")
+            && error.contains("not a feed"),
+        "{error}"
+    );
+    assert_eq!(status, Some(200));
+    assert!(
+        matches!(
+            reports[0].outcome,
+            feedloom::refresh::Outcome::Failed {
+                status: Some(200),
+                ..
+            }
+        ),
+        "{:?}",
+        reports[0].outcome
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_neither_repolls_everything_nor_forgets_retry_after() {
     let srv = FeedServer::start().await;
@@ -1429,6 +1537,53 @@ async fn a_restart_neither_repolls_everything_nor_forgets_retry_after() {
         "a feed fetched recently is not fetched again"
     );
     app.stop().await;
+}
+
+/// A 304 that carries a new ETag (a server that rotates it, and answers
+/// 304 only to the one it sent last) has it stored and sent next time: the
+/// old one was sent again, and every other poll downloaded the whole feed.
+/// A 304 without validators keeps the stored ones.
+#[tokio::test]
+async fn a_304_with_a_new_etag_stores_it() {
+    let srv = FeedServer::start().await;
+    let mut first = Resource::feed(rss("t", &[(Some("1"), None, "x", "d")]));
+    first.etag = Some("\"e1\"".into());
+    srv.set("/r.xml", first);
+    let env = TestEnv::new();
+    let cfg = env.config(&feeds_toml(&[srv.url("/r.xml")]));
+    let stored = |env: &TestEnv| -> (Option<String>, Option<String>) {
+        env.reader()
+            .query_row("SELECT etag, last_status FROM feeds", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap()
+    };
+    feedloom::refresh::poll(&cfg, env.open_store())
+        .await
+        .unwrap();
+    assert_eq!(stored(&env).0.as_deref(), Some("\"e1\""));
+    srv.set("/r.xml", Resource::status(304).header("etag", "\"e2\""));
+    feedloom::refresh::poll(&cfg, env.open_store())
+        .await
+        .unwrap();
+    assert_eq!(
+        stored(&env),
+        (Some("\"e2\"".into()), Some("not_modified".into()))
+    );
+    srv.set("/r.xml", Resource::status(304));
+    feedloom::refresh::poll(&cfg, env.open_store())
+        .await
+        .unwrap();
+    assert_eq!(
+        stored(&env),
+        (Some("\"e2\"".into()), Some("not_modified".into()))
+    );
+    let last = srv.seen();
+    assert_eq!(
+        last.last().unwrap().if_none_match.as_deref(),
+        Some("\"e2\""),
+        "the new ETag is sent"
+    );
 }
 
 #[tokio::test]

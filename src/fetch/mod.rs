@@ -52,6 +52,10 @@ pub enum FetchOutcome {
         status: u16,
         hints: CacheHints,
         redirect: Option<Redirect>,
+        /// The validators the 304 carried, each `None` when it carried none
+        /// (the stored one stays): a server that rotates its ETag answers
+        /// 304 only to the one it sent last.
+        validators: Validators,
     },
     Fetched(Box<Fetched>),
 }
@@ -465,6 +469,10 @@ impl Fetcher {
                     status,
                     hints,
                     redirect,
+                    validators: Validators {
+                        etag: header_string(resp.headers(), header::ETAG),
+                        last_modified: header_string(resp.headers(), header::LAST_MODIFIED),
+                    },
                 });
             }
             if !resp.status().is_success() {
@@ -1182,6 +1190,7 @@ async fn fetch_file(
             status: 304,
             hints: CacheHints::default(),
             redirect: None,
+            validators: Validators::default(),
         });
     }
     let mut body = BodyBuf::new(budget, Some(meta.len()));

@@ -307,15 +307,18 @@ impl Backend {
         &self,
         feed_id: i64,
         rec: FetchRecord,
+        validators: Validators,
         resched: Reschedule,
     ) -> Result<Uncommitted<()>, StoreError> {
         match self {
             Backend::Sqlite(s) => {
-                s.write_batched(move |st| st.record_not_modified(feed_id, &rec, &resched))
-                    .await
+                s.write_batched(move |st| {
+                    st.record_not_modified(feed_id, &rec, &validators, &resched)
+                })
+                .await
             }
             Backend::Postgres(p) => p
-                .record_not_modified(feed_id, &rec, &resched)
+                .record_not_modified(feed_id, &rec, &validators, &resched)
                 .await
                 .map(Uncommitted::done),
         }
@@ -397,18 +400,18 @@ impl Backend {
         rec: FetchRecord,
         error: String,
         next_fetch_at: Option<i64>,
-        disable: bool,
+        then: super::feeds::AfterFailure,
     ) -> Result<(), StoreError> {
         let error = without_nul(error);
         match self {
             Backend::Sqlite(s) => {
                 s.call_batched(move |st| {
-                    st.record_failure(feed_id, &rec, &error, next_fetch_at, disable)
+                    st.record_failure(feed_id, &rec, &error, next_fetch_at, then)
                 })
                 .await
             }
             Backend::Postgres(p) => {
-                p.record_failure(feed_id, &rec, &error, next_fetch_at, disable)
+                p.record_failure(feed_id, &rec, &error, next_fetch_at, then)
                     .await
             }
         }

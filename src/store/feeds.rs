@@ -218,6 +218,7 @@ impl Store {
         &mut self,
         feed_id: i64,
         rec: &FetchRecord,
+        validators: &Validators,
         resched: &Reschedule,
     ) -> Result<(), StoreError> {
         let tx = self
@@ -225,10 +226,12 @@ impl Store {
             .savepoint()
             .map_err(StoreError::ctx("recording 304"))?;
         insert_fetch(&tx, feed_id, rec, "not_modified", 0, 0, None)?;
+        // (A validator the 304 carried replaces the stored one.)
         tx.prepare_cached(
             "UPDATE feeds SET last_fetch_at = ?2, last_success_at = ?2,
                  last_status = 'not_modified', last_http_status = ?3, last_error = NULL,
-                 consecutive_failures = 0, next_fetch_at = ?4
+                 consecutive_failures = 0, next_fetch_at = ?4,
+                 etag = COALESCE(?5, etag), last_modified = COALESCE(?6, last_modified)
              WHERE id = ?1",
         )
         .and_then(|mut s| {
@@ -236,7 +239,9 @@ impl Store {
                 feed_id,
                 rec.started_at,
                 rec.http_status,
-                resched.next_fetch_at
+                resched.next_fetch_at,
+                validators.etag,
+                validators.last_modified
             ])
         })
         .map_err(StoreError::ctx("recording 304"))?;
@@ -293,8 +298,12 @@ impl Store {
         rec: &FetchRecord,
         error: &str,
         next_fetch_at: Option<i64>,
-        disable: bool,
+        then: AfterFailure,
     ) -> Result<(), StoreError> {
+        let (disable, forget_move) = (
+            then == AfterFailure::Disable,
+            then == AfterFailure::ForgetMove,
+        );
         let tx = self
             .conn
             .savepoint()
@@ -304,7 +313,10 @@ impl Store {
             "UPDATE feeds SET last_fetch_at = ?2, last_status = 'error',
                  last_http_status = ?3, last_error = ?4,
                  consecutive_failures = consecutive_failures + 1, next_fetch_at = ?5,
-                 enabled = CASE WHEN ?6 THEN 0 ELSE enabled END
+                 enabled = CASE WHEN ?6 THEN 0 ELSE enabled END,
+                 fetch_url = CASE WHEN ?7 THEN NULL ELSE fetch_url END,
+                 redirect_url = CASE WHEN ?7 THEN NULL ELSE redirect_url END,
+                 redirect_count = CASE WHEN ?7 THEN 0 ELSE redirect_count END
              WHERE id = ?1",
             params![
                 feed_id,
@@ -312,7 +324,8 @@ impl Store {
                 rec.http_status,
                 error,
                 next_fetch_at,
-                disable
+                disable,
+                forget_move
             ],
         )
         .map_err(StoreError::ctx("recording failure"))?;
@@ -409,7 +422,8 @@ impl Store {
         let n = self
             .conn
             .execute(
-                "UPDATE feeds SET enabled = 1, next_fetch_at = NULL, consecutive_failures = 0
+                "UPDATE feeds SET enabled = 1, next_fetch_at = NULL, consecutive_failures = 0,
+                     fetch_url = NULL, redirect_url = NULL, redirect_count = 0
                  WHERE url = ?1 AND enabled = 0",
                 [url],
             )
@@ -427,6 +441,18 @@ impl Store {
             .map_err(StoreError::ctx("enabling feed"))?;
         Ok(known.then_some(false))
     }
+}
+
+/// What a failed fetch does to its feed besides counting the failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterFailure {
+    /// Nothing more (it is tried again after its backoff).
+    Keep,
+    /// Disabled (410 Gone at the feed's own address).
+    Disable,
+    /// Its permanent redirect forgotten: the address it moved to answered
+    /// 404 or 410, and the configured URL is asked again.
+    ForgetMove,
 }
 
 /// Renames a feed row stored under `old` (a URL with `user:password@`) to
@@ -517,7 +543,8 @@ pub(super) fn load_ref(conn: &rusqlite::Connection, id: i64) -> Result<FeedRef, 
                     update_interval: r
                         .get::<_, Option<i64>>(12)?
                         .map(|s| std::time::Duration::from_secs(s.max(0) as u64)),
-                },
+                   ttl_minutes: None,
+               },
                 body_hash: r.get(13)?,
                 body_stored_at: r.get(14)?,
                 held: r.get(15)?,

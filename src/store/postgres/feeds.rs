@@ -56,6 +56,7 @@ pub(super) fn feed_ref(r: &Row) -> Result<FeedRef, StoreError> {
             update_interval: r
                 .get::<_, Option<i64>>(13)
                 .map(|s| std::time::Duration::from_secs(s.max(0) as u64)),
+            ttl_minutes: None,
         },
         body_hash: r.get(14),
         body_stored_at: r.get(15),
@@ -532,6 +533,7 @@ impl PgStore {
         &self,
         feed_id: i64,
         rec: &FetchRecord,
+        validators: &crate::store::model::Validators,
         resched: &Reschedule,
     ) -> Result<(), StoreError> {
         let r = async {
@@ -543,13 +545,16 @@ impl PgStore {
                 c,
                 "UPDATE feeds SET last_fetch_at = $2, last_success_at = $2,
                      last_status = 'not_modified', last_http_status = $3, last_error = NULL,
-                     consecutive_failures = 0, next_fetch_at = $4
+                     consecutive_failures = 0, next_fetch_at = $4,
+                     etag = COALESCE($5, etag), last_modified = COALESCE($6, last_modified)
                  WHERE id = $1",
                 &[
                     &feed_id,
                     &rec.started_at,
                     &rec.http_status.map(i64::from),
                     &resched.next_fetch_at,
+                    &validators.etag,
+                    &validators.last_modified,
                 ],
             )
             .await?;
@@ -614,8 +619,13 @@ impl PgStore {
         rec: &FetchRecord,
         error: &str,
         next_fetch_at: Option<i64>,
-        disable: bool,
+        then: crate::store::feeds::AfterFailure,
     ) -> Result<(), StoreError> {
+        use crate::store::feeds::AfterFailure;
+        let (disable, forget_move) = (
+            then == AfterFailure::Disable,
+            then == AfterFailure::ForgetMove,
+        );
         let r = async {
             let c = "recording failure";
             let mut conn = self.pool().get().await?;
@@ -626,7 +636,10 @@ impl PgStore {
                 "UPDATE feeds SET last_fetch_at = $2, last_status = 'error',
                      last_http_status = $3, last_error = $4,
                      consecutive_failures = consecutive_failures + 1, next_fetch_at = $5,
-                     enabled = CASE WHEN $6 THEN 0 ELSE enabled END
+                     enabled = CASE WHEN $6 THEN 0 ELSE enabled END,
+                     fetch_url = CASE WHEN $7 THEN NULL ELSE fetch_url END,
+                     redirect_url = CASE WHEN $7 THEN NULL ELSE redirect_url END,
+                     redirect_count = CASE WHEN $7 THEN 0 ELSE redirect_count END
                  WHERE id = $1",
                 &[
                     &feed_id,
@@ -635,6 +648,7 @@ impl PgStore {
                     &error,
                     &next_fetch_at,
                     &disable,
+                    &forget_move,
                 ],
             )
             .await?;
@@ -680,7 +694,8 @@ impl PgStore {
         let n = tx
             .exec(
                 "enabling feed",
-                "UPDATE feeds SET enabled = 1, next_fetch_at = NULL, consecutive_failures = 0
+                "UPDATE feeds SET enabled = 1, next_fetch_at = NULL, consecutive_failures = 0,
+                     fetch_url = NULL, redirect_url = NULL, redirect_count = 0
                  WHERE url = $1 AND enabled = 0",
                 &[&url],
             )
