@@ -791,6 +791,9 @@ fn front_page(canonical: &str) -> bool {
 /// host lowercased and the scheme dropped (http and https are the same story),
 /// default port, fragment and tracking parameters dropped, remaining query
 /// parameters sorted, trailing slash dropped. Unparseable links are kept trimmed.
+/// A comment's anchor ([`comment_anchor`]) is kept: a comment feed's entries
+/// link to their post's page with it, and each comment joined its post's
+/// story (the comment's text was lost from every story output).
 pub fn canonical_url(link: &str, rules: &Canon) -> String {
     let Ok(url) = Url::parse(link.trim()) else {
         return link.trim().to_string();
@@ -827,7 +830,29 @@ pub fn canonical_url(link: &str, rules: &Canon) -> String {
         out.push('?');
         out.push_str(&q);
     }
+    if let Some(f) = url.fragment().filter(|f| comment_anchor(f)) {
+        out.push('#');
+        out.push_str(f);
+    }
     out
+}
+
+/// Whether a URL's fragment names one comment on the page: `comment-123`,
+/// `comment_123`, `comment123`, `li-comment-123`, `div-comment-123`
+/// (WordPress), `c123456` (Blogger); any letter case.
+pub fn comment_anchor(fragment: &str) -> bool {
+    let f = fragment.to_ascii_lowercase();
+    let f = f
+        .strip_prefix("li-")
+        .or_else(|| f.strip_prefix("div-"))
+        .unwrap_or(&f);
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    match f.strip_prefix("comment") {
+        Some(rest) => digits(rest.strip_prefix(['-', '_']).unwrap_or(rest)),
+        None => f
+            .strip_prefix('c')
+            .is_some_and(|d| d.len() >= 3 && digits(d)),
+    }
 }
 
 /// Hash of everything a reader sees of an entry. Its enclosures count only
@@ -1262,6 +1287,30 @@ mod tests {
         assert_eq!(c("https://example.com/"), "//example.com");
         assert_ne!(c("https://example.com/a"), c("https://example.com/b"));
         assert_eq!(c(" not a url "), "not a url");
+        // A comment's anchor stays: the comment is not its post.
+        assert_eq!(
+            c("https://jane.example/2026/moving/#comment-5512"),
+            "//jane.example/2026/moving#comment-5512"
+        );
+        assert_eq!(
+            c("https://b.example/p.html?showComment=1#c8812345"),
+            "//b.example/p.html?showComment=1#c8812345"
+        );
+        assert_eq!(c("https://e.org/a#Comment_7"), "//e.org/a#Comment_7");
+        for other in [
+            "#more-12",
+            "#comments",
+            "#respond",
+            "#c1",
+            "#section-2",
+            "#commentary",
+        ] {
+            assert_eq!(
+                c(&format!("https://e.org/a{other}")),
+                "//e.org/a",
+                "{other}"
+            );
+        }
         let custom = Canon::new(&["ref", "src_*"]);
         assert_eq!(
             canonical_url("https://e.org/x?ref=a&src_feed=b&utm_source=c", &custom),

@@ -654,6 +654,44 @@ async fn one_story_in_three_feeds_under_url_variants() {
     assert_eq!(s.atom().matches("rel=\"via\"").count(), 2);
 }
 
+/// A blog's comment feed links each comment to its post's page with the
+/// comment's anchor (`#comment-5512`): a comment is not its post. Each one
+/// joined the post's story (once first, as its headline), and its text was
+/// lost from every story output. Other anchors (`#comments`, above) still
+/// name the page.
+#[tokio::test]
+async fn a_comment_linked_by_its_anchor_is_not_its_posts_story() {
+    let s = Scenario::new(&["/posts", "/comments"], "").await;
+    s.serve(
+        "/comments",
+        &[(
+            Some("https://jane.example/?p=88#comment-5512"),
+            Some("https://jane.example/2026/moving-to-berlin/#comment-5512"),
+            "Comment on Moving to Berlin by Tom",
+            "Good luck with the move, and do try the bakery on the corner.",
+        )],
+    );
+    s.poll().await;
+    s.serve(
+        "/posts",
+        &[(
+            Some("https://jane.example/?p=88"),
+            Some("https://jane.example/2026/moving-to-berlin/"),
+            "Moving to Berlin",
+            "After ten years in Lisbon we are packing up for Berlin next month.",
+        )],
+    );
+    s.poll().await;
+    let mut titles = s.titles();
+    titles.sort();
+    assert_eq!(
+        titles,
+        ["Comment on Moving to Berlin by Tom", "Moving to Berlin"],
+        "{:#?}",
+        s.stories()
+    );
+}
+
 /// A wire story as three sites print it: same copy, lightly edited.
 const WIRE: [(&str, &str); 3] = [
     (
