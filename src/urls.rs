@@ -210,9 +210,27 @@ pub fn is_script_like(link: &str) -> bool {
     Url::parse(link).is_ok_and(|u| matches!(u.scheme(), "javascript" | "vbscript" | "data"))
 }
 
+/// Whether `url`'s query has a parameter named like a secret
+/// ([`secret_name`]): a private feed's `?token=`.
+pub fn has_secret_query(url: &Url) -> bool {
+    url.query_pairs().any(|(name, _)| secret_name(&name))
+}
+
+/// Whether `href` keeps its base's query when resolved: empty, or only a
+/// fragment (`#x`).
+pub fn keeps_the_query(href: &str) -> bool {
+    let h = href.trim();
+    h.is_empty() || h.starts_with('#')
+}
+
 /// `href` resolved against `base` (when it is relative and `base` is usable) and
-/// checked: `Some` only for an `http`/`https` result.
+/// checked: `Some` only for an `http`/`https` result. Never an empty `href` or
+/// one of only a fragment (`#x`) against a base with a secret in its query:
+/// resolved against a private feed's URL, they published its `?token=`.
 pub fn resolve(base: Option<&Url>, href: &str) -> Option<String> {
+    if keeps_the_query(href) && base.is_some_and(has_secret_query) {
+        return None;
+    }
     match Url::parse(href) {
         Ok(u) => Some(u).filter(is_web).map(String::from),
         Err(url::ParseError::RelativeUrlWithoutBase) => base

@@ -880,3 +880,55 @@ async fn a_304_to_a_request_without_validators_is_an_error() {
         .unwrap();
     assert!(matches!(got, FetchOutcome::NotModified { .. }), "{got:?}");
 }
+
+/// A private feed (`?token=` in its URL) whose entries, channel or stories
+/// link to `#comments`, `#home` or `#sec`: nothing published carries the
+/// token. Such links were resolved against the feed's URL, query and all,
+/// and the token was in every output's links.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fragment_link_does_not_publish_a_private_feeds_token() {
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/f.rss",
+        Resource::feed(
+            "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Private</title><link>#home</link><description>d</description>\
+             <item><guid isPermaLink=\"false\">p1</guid><title>Members' news</title><link>#comments</link>\
+             <description>&lt;p&gt;See &lt;a href=\"#sec\"&gt;the section&lt;/a&gt; and &lt;a href=\"\"&gt;here&lt;/a&gt;.&lt;/p&gt;</description></item>\
+             </channel></rss>",
+        ),
+    );
+    let env = TestEnv::new();
+    let port = srv.addr.port();
+    std::fs::write(
+        env.path("feedloom.toml"),
+        format!(
+            "[store]\npath = \"feedloom.db\"\n\n[fetch]\nhost_gap = \"0s\"\n\n\
+             [[feed]]\nurl = \"http://127.0.0.1:{port}/f.rss?token=TOPSECRET\"\n\n\
+             [[output]]\nname = \"all\"\npath = \"out/all\"\nformats = [\"atom\", \"rss\", \"json\", \"html\"]\n"
+        ),
+    )
+    .unwrap();
+    let out = run(&env.path("feedloom.toml"), &["poll"], &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for ext in ["atom", "rss", "json", "html"] {
+        let text = std::fs::read_to_string(env.path(&format!("out/all.{ext}"))).unwrap();
+        assert!(text.contains("Members"), "{ext}: {text}");
+        assert!(!text.contains("TOPSECRET"), "{ext}: {text}");
+    }
+    let html = std::fs::read_to_string(env.path("out/all.html")).unwrap();
+    assert!(html.contains("href=\"#sec\""), "{html}");
+    let urls: (Option<String>, Option<String>) =
+        rusqlite::Connection::open(env.path("feedloom.db"))
+            .unwrap()
+            .query_row(
+                "SELECT i.url, f.site_url FROM items i JOIN feeds f ON f.id = i.feed_id",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+    assert_eq!(urls, (None, None), "stored as no link");
+}

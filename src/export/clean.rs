@@ -726,13 +726,20 @@ fn filter_attribute<'v>(element: &str, attr: &str, value: &'v str) -> Option<Cow
 /// `value` if it is an absolute URL with an allowed scheme; a relative URL
 /// resolved against the current base (only an http(s) one) and checked again,
 /// while the body's allowance of growth lasts ([`GROWTH`]); a bare
-/// `#fragment` as it is when there is no base; otherwise `None`.
+/// `#fragment` as it is when there is no base, or the base's query holds a
+/// secret; otherwise `None`.
 fn checked_url<'v>(value: &'v str, schemes: &[&str]) -> Option<Cow<'v, str>> {
     match Url::parse(value) {
         Ok(u) => schemes
             .contains(&u.scheme())
             .then_some(Cow::Borrowed(value)),
         Err(url::ParseError::RelativeUrlWithoutBase) => BASE.with(|b| match &*b.borrow() {
+            // An anchor against a private feed's URL (a story without a
+            // link) stays as written: resolved, it published the feed's
+            // `?token=`.
+            Some(base) if value.trim().starts_with('#') && urls::has_secret_query(base) => {
+                Some(Cow::Borrowed(value))
+            }
             // (Past the body's allowance of growth, a relative URL is
             // dropped.)
             Some(base) => urls::resolve(Some(base), value).and_then(|url| {

@@ -701,7 +701,7 @@ fn map_feed(
     let bases = bases
         .filter(|b| b.len() == total)
         .unwrap_or_else(|| vec![(None, None); total]);
-    let site_url = alternate_link(&feed.links, base);
+    let site_url = alternate_link(&feed.links, base, base);
     // The extension links line up with feed-rs's entries only when both saw the
     // same number of entries.
     let fallback = fallback_links.filter(|f| f.len() == total);
@@ -857,7 +857,7 @@ fn map_entry(e: model::Entry, base: &Url, max: usize, loose: bool, rdf: bool) ->
     let guid = Some(e.id.trim().to_string()).filter(|s| !s.is_empty());
     // (Its comments page only when nothing else names a page: such an
     // item was keyed by it, and keeps its key.)
-    let link = alternate_link(&e.links, &entry_base).or_else(|| {
+    let link = alternate_link(&e.links, &entry_base, base).or_else(|| {
         let comments = e
             .links
             .iter()
@@ -870,7 +870,7 @@ fn map_entry(e: model::Entry, base: &Url, max: usize, loose: bool, rdf: bool) ->
             .cloned()
             .map(|l| model::Link { target: None, ..l })
             .collect::<Vec<_>>();
-        alternate_link(&comments, &entry_base)
+        alternate_link(&comments, &entry_base, base)
     });
     let enclosures = enclosures::of_entry(&e, &entry_base, base);
     let author = e
@@ -1004,9 +1004,16 @@ fn usable_links(links: &[model::Link]) -> impl Iterator<Item = &model::Link> {
     // (An RSS `<comments>` or `wfw:commentRss` is the discussion, never the
     // entry's page: a link-less item with a permalink guid was published
     // under its comments URL, and missed its copies elsewhere.)
-    links
-        .iter()
-        .filter(|l| l.href != legacy::NO_LINK && !matches!(l.target, Some(Comments | CommentsFeed)))
+    // (Nor a link of only a fragment, `#comments`, or an empty one: it names
+    // the document it is in, and resolved against the feed's URL it
+    // published the feed's `?token=` as the entry's or the site's link.)
+    links.iter().filter(|l| {
+        let href = l.href.trim();
+        l.href != legacy::NO_LINK
+            && !href.is_empty()
+            && !href.starts_with('#')
+            && !matches!(l.target, Some(Comments | CommentsFeed))
+    })
 }
 
 /// Whether an Atom link's `rel` is the registered relation `name`, written
@@ -1023,7 +1030,10 @@ pub(crate) fn rel_is(rel: &str, name: &str) -> bool {
 /// link of a relation that may name the entry's page or what it is about
 /// (`related`, `via`; not `enclosure`, `self`, `edit`, `replies` and the like:
 /// a file, the feed, its comments), resolved.
-fn alternate_link(links: &[model::Link], base: &Url) -> Option<String> {
+/// Never one that names the document itself (`doc`) by a fragment
+/// (`#comments`, which feed-rs resolves against the feed's URL): that is no
+/// entry's page, and it published a private feed's `?token=`.
+fn alternate_link(links: &[model::Link], base: &Url, doc: &Url) -> Option<String> {
     const NOT_THE_PAGE: &[&str] = &[
         "enclosure",
         "self",
@@ -1063,6 +1073,17 @@ fn alternate_link(links: &[model::Link], base: &Url) -> Option<String> {
         // A script or document URL (also what a `javascript:` xml:base makes of a
         // relative link) is never an entry's link.
         .filter(|l| !crate::urls::is_script_like(l))
+        .filter(|l| !names_by_fragment(l, doc))
+}
+
+/// Whether `link` is `doc` itself with a fragment (`doc#x`).
+fn names_by_fragment(link: &str, doc: &Url) -> bool {
+    let Some((before, _)) = link.split_once('#') else {
+        return false;
+    };
+    let mut d = doc.clone();
+    d.set_fragment(None);
+    Url::parse(before).is_ok_and(|u| u == d)
 }
 
 /// Text content of a `Text`, tags stripped when it is HTML. `loose`: the

@@ -81,6 +81,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0012_enclosures",
         include_str!("../../migrations/0012_enclosures.sql"),
     ),
+    (
+        "0013_fragment_links",
+        include_str!("../../migrations/0013_fragment_links.sql"),
+    ),
 ];
 
 /// Pages of WAL after which a commit checkpoints (32 MiB at `PAGE_SIZE`).
@@ -1954,6 +1958,66 @@ mod tests {
         assert_eq!(found, 7);
     }
 
+    /// A version-12 store's links of only a fragment to its feed's own URL
+    /// (`?token=…#comments`, published in every output) are cleared on
+    /// upgrade; other links stay.
+    #[test]
+    fn a_version_12_store_loses_its_fragment_links_to_the_feed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for (_, sql) in &MIGRATIONS[..12] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.execute_batch(
+                "PRAGMA user_version = 12;
+                 INSERT INTO feeds (id, url, created_at, site_url)
+                 VALUES (1, 'https://p.example/f?token=S', 0, 'https://p.example/f?token=S#home'),
+                        (2, 'https://q.example/f', 0, 'https://q.example/');
+                 INSERT INTO stories (id, uid, first_seen_at, changed_at)
+                 VALUES (1, 'urn:feedloom:1', 10, 10);",
+            )
+            .unwrap();
+            for (feed, key, url) in [
+                (1, "guid:a", "https://p.example/f?token=S#comments"),
+                (1, "guid:b", "https://p.example/post/2#comments"),
+                (2, "guid:c", "https://q.example/f#x"),
+            ] {
+                conn.execute(
+                    "INSERT INTO items (feed_id, key, key_kind, uid, guid, url, title, content_hash,
+                         first_seen_at, last_seen_at, changed_at, story_id, text_hash)
+                     VALUES (?1, ?2, 'guid', ?2, ?2, ?3, 't', 'h', 10, 10, 10, 1, 't')",
+                    rusqlite::params![feed, key, url],
+                )
+                .unwrap();
+            }
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), 13);
+        let urls: Vec<Option<String>> = store
+            .conn()
+            .prepare("SELECT url FROM items ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            urls,
+            [None, Some("https://p.example/post/2#comments".into()), None]
+        );
+        let sites: Vec<Option<String>> = store
+            .conn()
+            .prepare("SELECT site_url FROM feeds ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(sites, [None, Some("https://q.example/".into())]);
+    }
+
     /// A version-11 store's items get `enclosures` (NULL) on upgrade; an item
     /// whose feed now shows its file gets it, not reported as updated.
     #[test]
@@ -1998,7 +2062,7 @@ mod tests {
             .unwrap();
         }
         let mut store = Store::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 12);
+        assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len() as u32);
         let row = |store: &Store| -> (Option<String>, i64) {
             store
                 .conn()

@@ -84,6 +84,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0012_enclosures",
         include_str!("../../../migrations/postgres/0012_enclosures.sql"),
     ),
+    (
+        "0013_fragment_links",
+        include_str!("../../../migrations/postgres/0013_fragment_links.sql"),
+    ),
 ];
 
 /// The channel nodes tell each other about store changes on.
