@@ -601,6 +601,10 @@ impl<'de> Deserialize<'de> for FeedUrl {
 /// Bytes of a tag written in the config.
 pub const MAX_TAG_BYTES: usize = 256;
 
+/// The longest `title` a `[[feed]]` may have, in bytes (`import-opml` cuts
+/// longer ones).
+pub const MAX_TITLE_BYTES: usize = 1024;
+
 /// Bytes of a feed URL (indexed on PostgreSQL, which refuses an entry over
 /// ~2,700 bytes: every poll failed, not only this feed's).
 pub const MAX_FEED_URL_BYTES: usize = 2_000;
@@ -992,6 +996,17 @@ pub(crate) fn plain_path(p: &Path) -> PathBuf {
     out
 }
 
+/// What config key reads a secret from `path` (the same file, through any
+/// link), if one does: `export-opml --output` may not write it.
+pub fn secret_file_key(cfg: &Config, path: &Path) -> Option<String> {
+    let base = cfg.source.parent().unwrap_or(Path::new("."));
+    let wanted = plain_path(path);
+    secret_files(cfg, base)
+        .into_iter()
+        .find(|(f, _)| *f == wanted || crate::same_file(f, path))
+        .map(|(_, what)| what)
+}
+
 /// The files the config reads secrets from (as [`plain_path`] gives them),
 /// each with the key that names it: no output may write one.
 fn secret_files(cfg: &Config, base: &Path) -> Vec<(PathBuf, String)> {
@@ -1099,10 +1114,25 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
                 feed.url.span(),
             )
         };
-        if feed.title.as_deref().is_some_and(|t| t.trim().is_empty()) {
+        // (Blank also when it shows nothing: zero-width characters, marks of
+        // direction, controls. It replaced the feed's name everywhere.)
+        let blank = |t: &str| {
+            t.chars()
+                .all(|c| c.is_control() || crate::parse::text::invisible(c))
+        };
+        if feed.title.as_deref().is_some_and(blank) {
             return Err(at(
                 key("title"),
-                "a feed's `title` is blank: leave it out to show the feed's own title".to_string(),
+                "a feed's `title` is blank (or shows nothing): leave it out to show the feed's own title".to_string(),
+            ));
+        }
+        // (Repeated in every story of the feed, in every output: a 1 MB
+        // title imported from an OPML file made 480 MB of outputs.)
+        if let Some(t) = feed.title.as_deref().filter(|t| t.len() > MAX_TITLE_BYTES) {
+            let start: String = t.chars().take(40).collect();
+            return Err(at(
+                key("title"),
+                format!("a feed's `title` ({start:?}…) is longer than {MAX_TITLE_BYTES} bytes"),
             ));
         }
         if let Some(tag) = feed
@@ -2073,6 +2103,25 @@ mod tests {
         let e = err("[[feed]]\nurl = \"https://a.example/f\"\ntitle = \" \"\n");
         assert!(
             e.starts_with("cfg/x.toml:3:1: a feed's `title` is blank"),
+            "{e}"
+        );
+        // Nor one that shows nothing; nor one over 1 KiB.
+        for title in ["\\u200B\\u202E\\u0001", "\\u2060\\uFEFF"] {
+            let e = err(&format!(
+                "[[feed]]\nurl = \"https://a.example/f\"\ntitle = \"{title}\"\n"
+            ));
+            assert!(
+                e.starts_with("cfg/x.toml:3:1: a feed's `title` is blank"),
+                "{e}"
+            );
+        }
+        let e = err(&format!(
+            "[[feed]]\nurl = \"https://a.example/f\"\ntitle = \"{}\"\n",
+            "x".repeat(1025)
+        ));
+        assert!(
+            e.starts_with("cfg/x.toml:3:1: a feed's `title` (")
+                && e.contains("longer than 1024 bytes"),
             "{e}"
         );
         for tags in ["[\"\"]", "[\"ok\", \" x \"]"] {

@@ -653,3 +653,70 @@ fn export_leaves_credentials_out_and_says_so() {
         text(&out.stderr)
     );
 }
+
+/// Titles and folders from another service's file as the config can take
+/// them: a raw NUL or other control character dropped (the whole import
+/// failed, naming a config line that did not exist), a title showing
+/// nothing left out (it blanked the feed's name everywhere), a long title
+/// cut to 1 KiB (a 1 MB title was repeated in every story of every output).
+#[test]
+fn titles_the_config_cannot_take_are_cleaned_on_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("feedloom.toml");
+    let opml = dir.path().join("in.opml");
+    let long = "Long title ".repeat(500);
+    let mut body = format!(
+        "<opml version=\"2.0\"><body><outline text=\"News\0Desk\">\
+         <outline text=\"bad\0ti\x1btle\" xmlUrl=\"https://one.example.org/feed\" category=\"x\0y\"/>\
+         <outline text=\"&#x200B;&#x202E;&#x2060;\" xmlUrl=\"https://two.example.org/feed\"/>\
+         <outline text=\"{long}\" xmlUrl=\"https://three.example.org/feed\"/>\
+         </outline></body></opml>"
+    )
+    .into_bytes();
+    body.push(b'\n');
+    std::fs::write(&opml, body).unwrap();
+    let out = feedloom(&cfg, &["import-opml", opml.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let feeds = feeds_of(&cfg);
+    assert_eq!(
+        feeds["https://one.example.org/feed"],
+        (s("badtitle"), tags(&["NewsDesk", "xy"]))
+    );
+    assert_eq!(feeds["https://two.example.org/feed"].0, None);
+    let three = feeds["https://three.example.org/feed"].0.clone().unwrap();
+    assert!(
+        three.len() <= 1024 && three.starts_with("Long title Long"),
+        "{three}"
+    );
+}
+
+/// `export-opml --output` never replaces a file the config reads a secret
+/// from (it replaced a token file with the OPML, and the feed then sent the
+/// OPML as its token).
+#[test]
+fn export_opml_does_not_write_a_secret_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("feedloom.toml");
+    std::fs::write(dir.path().join("feed.token"), "s3cret\n").unwrap();
+    std::fs::write(
+        &cfg,
+        "[[feed]]\nurl = \"https://a.example.org/feed\"\nauth = { bearer = { file = \"feed.token\" } }\n",
+    )
+    .unwrap();
+    let out = feedloom(
+        &cfg,
+        &[
+            "export-opml",
+            "--output",
+            dir.path().join("feed.token").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr)
+            .contains("secret file of feed `https://a.example.org/feed` (auth.bearer)"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(read_to(&dir.path().join("feed.token")), "s3cret\n");
+}

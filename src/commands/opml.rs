@@ -92,11 +92,29 @@ struct Open {
 /// without white space at its new end (the config refuses a tag with spaces
 /// around it, and the whole import failed).
 fn cut_tag(name: &str) -> &str {
-    let mut cut = name.len().min(MAX_TAG_BYTES);
-    while !name.is_char_boundary(cut) {
+    cut_at(name, MAX_TAG_BYTES)
+}
+
+/// `text` cut to at most `max` bytes, at a character boundary, without white
+/// space at its new end.
+fn cut_at(text: &str, max: usize) -> &str {
+    let mut cut = text.len().min(max);
+    while !text.is_char_boundary(cut) {
         cut -= 1;
     }
-    name[..cut].trim_end()
+    text[..cut].trim_end()
+}
+
+/// `text` without control characters (NUL, ESC, …; tabs and line breaks
+/// become spaces).
+fn without_controls(text: &str) -> String {
+    text.chars()
+        .filter_map(|c| match c {
+            '\t' | '\n' | '\r' => Some(' '),
+            c if c.is_control() => None,
+            c => Some(c),
+        })
+        .collect()
 }
 
 /// Reads the outlines of an OPML document, in the encoding it declares or
@@ -204,6 +222,13 @@ pub fn read_opml(raw: &[u8]) -> Result<Outlines, OpmlError> {
                     .filter(|t| !t.is_empty()),
                 false => get("title").or(get("text")).map(title_text),
             };
+            // Without control characters (a raw NUL made the edit one that
+            // would not load, and the whole import failed naming a config
+            // line), and none that shows nothing (zero-width characters,
+            // marks of direction: it blanked the feed's name everywhere).
+            let label = label
+                .map(|t| without_controls(&t))
+                .filter(|t| !t.chars().all(crate::parse::text::invisible));
             open.is_outline = true;
             match get("xmlurl") {
                 Some(url) => {
@@ -216,7 +241,9 @@ pub fn read_opml(raw: &[u8]) -> Result<Outlines, OpmlError> {
                                 true => c.trim(),
                                 false => c.trim().trim_start_matches('/').trim(),
                             };
-                            if !c.is_empty() {
+                            let c = without_controls(c);
+                            let c = c.trim();
+                            if !c.is_empty() && !c.chars().all(crate::parse::text::invisible) {
                                 tags.push(c.to_string());
                             }
                         }
@@ -236,7 +263,11 @@ pub fn read_opml(raw: &[u8]) -> Result<Outlines, OpmlError> {
                     // (Its own file names a title equal to the URL only as
                     // `title`; `text` is the URL when it has none.)
                     let titled = own && get("title").is_some();
-                    let title = label.filter(|t| !t.is_empty() && (titled || *t != url));
+                    // (Cut as the config allows: a 1 MB title was repeated
+                    // in every story of the feed, in every output.)
+                    let title = label
+                        .filter(|t| !t.is_empty() && (titled || *t != url))
+                        .map(|t| cut_at(&t, crate::config::MAX_TITLE_BYTES).to_string());
                     out.feeds.push(OpmlFeed {
                         url,
                         title,
@@ -674,6 +705,14 @@ pub fn export(cfg: &Config, output: Option<&Path>, out: &mut dyn Write) -> Resul
                 "--output {} is the store ({}) or one of its files; write the OPML elsewhere",
                 path.display(),
                 cfg.store.path.display()
+            )))
+        }
+        // (It replaced a token file with the OPML, and the feed's requests
+        // then carried the OPML as their token.)
+        Some(path) if let Some(what) = crate::config::secret_file_key(cfg, path) => {
+            Err(Failure::Usage(format!(
+                "--output {} is the secret file of {what}; write the OPML elsewhere",
+                path.display()
             )))
         }
         // (A folder missing is a typo, not one to make.)

@@ -22,6 +22,7 @@ use std::sync::LazyLock;
 use url::Url;
 
 use super::{budget, nesting};
+use crate::parse::text::invisible;
 use crate::store::queries::{Source, Story};
 use crate::urls;
 
@@ -908,7 +909,14 @@ const LEGACY_REFERENCES: &[&str] = &[
 pub fn check_story(story: &mut Story) {
     let uid = story.uid.as_str();
     story.link = checked_link(story.link.take(), uid, "link");
-    story.title = story.title.take().map(plain);
+    // (A title of invisible characters alone, zero-width spaces, is none:
+    // the story's text stands in for it. It was published as an invisible
+    // link in the river and an empty title in every format.)
+    story.title = story
+        .title
+        .take()
+        .map(plain)
+        .filter(|t| !t.chars().all(invisible));
     // (One made only of such characters is no author: it was published as
     // an empty name.)
     // (Nor one of spaces and invisible characters: zero-width ones, marks,
@@ -941,22 +949,6 @@ fn markup_in(s: &str) -> bool {
         .any(|(i, _)| s[i + 2..].starts_with(|c: char| c.is_ascii_alphabetic()))
 }
 
-/// Characters that show nothing on their own: spaces, Unicode's default
-/// ignorable code points (zero-width ones, joiners, marks of direction,
-/// variation selectors, tags, fillers, a soft hyphen, a byte-order mark),
-/// the braille blank, and combining marks (with no letter to mark).
-fn invisible(c: char) -> bool {
-    c.is_whitespace()
-        || matches!(c,
-            '\u{AD}' | '\u{34F}' | '\u{61C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
-            | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
-            | '\u{2060}'..='\u{206F}' | '\u{2800}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}'
-            | '\u{FEFF}' | '\u{FFA0}' | '\u{FFF0}'..='\u{FFF8}' | '\u{1BCA0}'..='\u{1BCA3}'
-            | '\u{1D173}'..='\u{1D17A}' | '\u{E0000}'..='\u{E0FFF}'
-            | '\u{300}'..='\u{36F}' | '\u{1AB0}'..='\u{1AFF}' | '\u{1DC0}'..='\u{1DFF}'
-            | '\u{20D0}'..='\u{20FF}' | '\u{FE20}'..='\u{FE2F}')
-}
-
 fn check_source(src: &mut Source, uid: &str) {
     // (Empty: not named. A `file:` feed's path on this machine, and a
     // private feed's `?token=`, were published.)
@@ -971,7 +963,11 @@ fn check_source(src: &mut Source, uid: &str) {
     }
     src.link = checked_link(src.link.take(), uid, "source link");
     src.site_url = checked_link(src.site_url.take(), uid, "source home page");
-    src.title = src.title.take().map(plain);
+    src.title = src
+        .title
+        .take()
+        .map(plain)
+        .filter(|t| !t.chars().all(invisible));
 }
 
 fn plain(s: String) -> String {
@@ -1667,6 +1663,11 @@ mod tests {
             // An author of control characters alone is none.
             assert_eq!(s.author, None);
             assert_eq!(s.source.title.as_deref(), Some("Feedname"));
+            // Nor is a title of zero-width characters a title.
+            s.title = Some("\u{200B}\u{200B}\u{FEFF}".into());
+            s.source.title = Some("\u{200B}\u{2060}".into());
+            check_story(&mut s);
+            assert_eq!((s.title, s.source.title), (None, None));
         }
     }
 }

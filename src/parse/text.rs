@@ -486,3 +486,19 @@ fn declared_encoding(body: &[u8]) -> Option<String> {
     let close = value.find(quote)?;
     Some(value[..close].trim().to_string())
 }
+
+/// Characters that show nothing on their own: spaces, Unicode's default
+/// ignorable code points (zero-width ones, joiners, marks of direction,
+/// variation selectors, tags, fillers, a soft hyphen, a byte-order mark),
+/// the braille blank, and combining marks (with no letter to mark).
+pub fn invisible(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(c,
+            '\u{AD}' | '\u{34F}' | '\u{61C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+            | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}' | '\u{2800}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FEFF}' | '\u{FFA0}' | '\u{FFF0}'..='\u{FFF8}' | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}' | '\u{E0000}'..='\u{E0FFF}'
+            | '\u{300}'..='\u{36F}' | '\u{1AB0}'..='\u{1AFF}' | '\u{1DC0}'..='\u{1DFF}'
+            | '\u{20D0}'..='\u{20FF}' | '\u{FE20}'..='\u{FE2F}')
+}
