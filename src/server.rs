@@ -450,6 +450,9 @@ pub struct Activity {
     waiting_since_ms: std::sync::atomic::AtomicU64,
     /// A write waits for the client to read (a response still being sent).
     write_pending: std::sync::atomic::AtomicBool,
+    /// Since when writes have waited for the client without any going
+    /// through (ms since [`clock_ms`]'s start; 0: one went through last).
+    stalled_since_ms: std::sync::atomic::AtomicU64,
 }
 
 impl Activity {
@@ -457,6 +460,7 @@ impl Activity {
         Activity {
             waiting_since_ms: clock_ms().into(),
             write_pending: false.into(),
+            stalled_since_ms: 0.into(),
         }
     }
 
@@ -467,6 +471,14 @@ impl Activity {
     fn waiting_for(&self) -> Option<u64> {
         (!self.write_pending.load(Ordering::SeqCst))
             .then(|| clock_ms().saturating_sub(self.waiting_since_ms.load(Ordering::SeqCst)))
+    }
+
+    /// How long the client has read nothing of what waits to be sent, if
+    /// something does.
+    fn stalled_for(&self) -> Option<u64> {
+        let since = self.stalled_since_ms.load(Ordering::SeqCst);
+        (self.write_pending.load(Ordering::SeqCst) && since > 0)
+            .then(|| clock_ms().saturating_sub(since))
     }
 }
 
@@ -490,9 +502,16 @@ fn clock_ms() -> u64 {
 /// client's headers arrive at once, far sooner.
 const EVICT_AFTER: Duration = Duration::from_millis(250);
 
+/// How long a client must have read nothing of a response waiting for it
+/// before its connection may be closed to make room (when no connection
+/// waits for a request): clients that sent many requests and read none of
+/// the answers held every slot until `idle_timeout`, `/healthz` included.
+const EVICT_STALLED_AFTER: Duration = Duration::from_secs(2);
+
 /// Closes the connection that has waited longest for a request (see
-/// [`EVICT_AFTER`]); whether there was one (its slot comes back as its task
-/// ends).
+/// [`EVICT_AFTER`]), else the one whose client has read nothing longest (see
+/// [`EVICT_STALLED_AFTER`]); whether there was one (its slot comes back as
+/// its task ends).
 fn evict_idlest(open: &Mutex<HashMap<u64, OpenConn>>) -> bool {
     let mut open = open.lock().unwrap_or_else(|e| e.into_inner());
     let idlest = open
@@ -501,7 +520,14 @@ fn evict_idlest(open: &Mutex<HashMap<u64, OpenConn>>) -> bool {
         .filter_map(|(id, c)| Some((*id, c.activity.waiting_for()?)))
         .filter(|(_, waiting)| *waiting >= EVICT_AFTER.as_millis() as u64)
         .max_by_key(|(_, waiting)| *waiting)
-        .map(|(id, _)| id);
+        .map(|(id, _)| id)
+        .or_else(|| {
+            open.iter()
+                .filter_map(|(id, c)| Some((*id, c.activity.stalled_for()?)))
+                .filter(|(_, stalled)| *stalled >= EVICT_STALLED_AFTER.as_millis() as u64)
+                .max_by_key(|(_, stalled)| *stalled)
+                .map(|(id, _)| id)
+        });
     match idlest.and_then(|id| open.remove(&id)) {
         Some(c) => {
             c.task.abort();
@@ -654,6 +680,17 @@ impl<S> IdleTimeout<S> {
     fn writing<T>(&self, poll: &std::task::Poll<T>) {
         if let Some(a) = &self.activity {
             a.write_pending.store(poll.is_pending(), Ordering::SeqCst);
+            match poll.is_pending() {
+                true => {
+                    let _ = a.stalled_since_ms.compare_exchange(
+                        0,
+                        clock_ms().max(1),
+                        Ordering::SeqCst,
+                        Ordering::SeqCst,
+                    );
+                }
+                false => a.stalled_since_ms.store(0, Ordering::SeqCst),
+            }
         }
     }
 

@@ -407,6 +407,46 @@ async fn a_client_that_stops_reading_is_disconnected_after_idle_timeout() {
     );
 }
 
+/// Clients that send requests and never read the answers (every slot then
+/// holds a response waiting to be sent): when all are taken, the one whose
+/// client has read nothing longest makes room. They held every slot until
+/// `idle_timeout`, /healthz included, and reconnecting kept the server
+/// unavailable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_that_never_read_do_not_lock_out_others() {
+    const BIG: usize = 8 << 20;
+    let body = bytes::Bytes::from(vec![b'x'; BIG]);
+    let app = Router::new()
+        .route("/big", get(move || async move { body.clone() }))
+        .route("/healthz", get(|| async { "ok" }));
+    let addr = serve_until_the_end(
+        app,
+        ConnLimits {
+            max_connections: 4,
+            header_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(120),
+        },
+    )
+    .await;
+    // Every slot: a client that asks and never reads.
+    let mut hogs = Vec::new();
+    for _ in 0..4 {
+        hogs.push(slow_reader_of_big(addr).await);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let client = http();
+    let r = tokio::time::timeout(
+        Duration::from_secs(20),
+        client.get(format!("http://{addr}/healthz")).send(),
+    )
+    .await
+    .expect("answered long before idle_timeout (120 s)")
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.text().await.unwrap(), "ok");
+    drop(hogs);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_removes_temp_files_a_killed_run_left() {
     let env = TestEnv::new();
