@@ -335,6 +335,76 @@ async fn older_pages_by_cursor_walk_every_story_once() {
 /// with no change in the store: its served feed and its files are rendered
 /// again when the oldest story shown leaves. Before, the daemon kept
 /// publishing it until something else changed (never, while feeds answered 304).
+/// A page after the first holds at most 2 MiB of story text: long stories
+/// go on to the next page, and walking the pages still shows each story
+/// once. (A page of long stories was 50 MB, and a few requests for one
+/// took seconds of CPU each.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn older_pages_of_long_stories_are_cut_by_size() {
+    // Words of its own for each story (identical texts would be one story).
+    let text = |seed: u64| -> String {
+        const WORDS: [&str; 16] = [
+            "harbour", "ferry", "council", "budget", "river", "school", "bridge", "market",
+            "railway", "festival", "library", "museum", "garden", "station", "tower", "square",
+        ];
+        let mut x = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let mut out = String::new();
+        while out.len() < 240 * 1024 {
+            out.push_str("<p>");
+            for _ in 0..12 {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                out.push_str(WORDS[(x >> 60) as usize]);
+                out.push_str(&format!("{} ", (x >> 40) % 1000));
+            }
+            out.push_str("</p>");
+        }
+        out
+    };
+    let items: Vec<String> = (0..18)
+        .map(|i| {
+            item(
+                &format!("g{i}"),
+                &format!("https://e.example/{i}"),
+                &format!("Long story {i}"),
+                1000 - i,
+                "<p>x</p>",
+                Some(&text(i as u64)),
+            )
+        })
+        .collect();
+    let srv = FeedServer::start().await;
+    srv.set("/f.xml", Resource::feed(channel("Feed", &items)));
+    let app = Daemon::start(&format!(
+        "{FAST}[[feed]]\nurl = \"{}\"\n[[output]]\nname = \"all\"\nmax_items = 9\n",
+        srv.url("/f.xml")
+    ))
+    .await;
+    let first = app
+        .wait_for_page("/all.html", 30, |b| story_count(b) == 9)
+        .await;
+    let mut seen = story_ids(&first);
+    let mut link = older_link(&first);
+    let mut counts = Vec::new();
+    while let Some(l) = link {
+        let (status, _, page) = app.get(&format!("/all.html{l}"), &[]).await;
+        assert_eq!(status, 200, "{l}");
+        counts.push(story_count(&page));
+        seen.extend(story_ids(&page));
+        link = older_link(&page);
+        assert!(counts.len() < 10, "pages never end");
+    }
+    // 240 KB each: eight fit in 2 MiB.
+    assert_eq!(counts, [8, 1], "stories per page after the first");
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!((seen.len(), unique.len()), (18, 18), "each story once");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_story_leaves_an_output_when_it_leaves_its_window() {
     let srv = FeedServer::start().await;

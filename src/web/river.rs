@@ -335,6 +335,32 @@ pub async fn route(
     }
 }
 
+/// Pages after the first rendered at once; other requests wait their turn
+/// (up to [`OLDER_WAIT`]). Each costs the sanitiser's time over its stories:
+/// six at once of long stories took 30 s of CPU and 1 GB.
+static OLDER_RENDERS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// How long a page after the first waits for its turn before a 503.
+const OLDER_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The story text a page after the first shows at most, in bytes of stored
+/// HTML; the stories past it go to the next page (one story at least). A
+/// page of long stories was 50 MB.
+pub const PAGE_TEXT_BYTES: usize = 2 << 20;
+
+/// How many of `stories` (in order) fit on one page: at most
+/// [`PAGE_TEXT_BYTES`] of text, one at least.
+pub fn fitting(stories: &[crate::store::queries::Story]) -> usize {
+    let mut bytes = 0usize;
+    for (i, s) in stories.iter().enumerate() {
+        bytes += s.html.as_ref().map_or(0, String::len) + s.summary.as_ref().map_or(0, String::len);
+        if bytes > PAGE_TEXT_BYTES && i > 0 {
+            return i;
+        }
+    }
+    stories.len()
+}
+
 /// A page of the stories older than `before`, from the store.
 async fn older(state: Arc<ServerState>, name: String, before: &str) -> Response {
     let out = state
@@ -351,6 +377,14 @@ async fn older(state: Arc<ServerState>, name: String, before: &str) -> Response 
     let cursor = match parse_cursor(before) {
         Ok(c) => c,
         Err(msg) => return (StatusCode::BAD_REQUEST, format!("{msg}\n")).into_response(),
+    };
+    let Ok(Ok(_turn)) = tokio::time::timeout(OLDER_WAIT, OLDER_RENDERS.acquire()).await else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "2")],
+            "busy rendering other pages; try again in a moment\n",
+        )
+            .into_response();
     };
     let now = crate::now_unix();
     let mut q = crate::export::query_for(&out, now, None);
@@ -371,8 +405,9 @@ async fn older(state: Arc<ServerState>, name: String, before: &str) -> Response 
     // Sanitising takes a while: off the async threads, and outside the store's lock.
     let page = tokio::task::spawn_blocking(move || {
         let mut stories = stories;
-        let more = stories.len() > out.max_items;
-        stories.truncate(out.max_items);
+        let keep = fitting(&stories[..stories.len().min(out.max_items)]);
+        let more = stories.len() > keep;
+        stories.truncate(keep);
         let prepared = crate::export::prepare(stories);
         let older = prepared
             .last()
