@@ -564,6 +564,30 @@ async fn every_hostile_server_fails_only_its_own_feed_with_a_clear_error() {
             )),
             expect: Expect::Stored(3),
         },
+        {
+            // Cut off mid-body: the bytes received against Content-Length,
+            // both as sent (it read the decoded length against the
+            // compressed one: "after 9297 of 2140 bytes").
+            let whole = gzip(good.as_bytes());
+            let half = whole.len() / 2;
+            let said: &'static str = Box::leak(
+                format!("body: connection closed after {half} of {} bytes", whole.len())
+                    .into_boxed_str(),
+            );
+            Row {
+                name: "gzip-cut-off",
+                act: Act::Raw(http(
+                    200,
+                    &[
+                        ("Content-Type", "application/rss+xml"),
+                        ("Content-Encoding", "gzip"),
+                        ("Content-Length", &whole.len().to_string()),
+                    ],
+                    &whole[..half],
+                )),
+                expect: Expect::Failed(Box::leak(Box::new([said]))),
+            }
+        },
         Row {
             name: "gzip-upper-case",
             act: Act::Raw(http(

@@ -78,7 +78,14 @@ pub fn retry_after(h: &HeaderMap) -> Option<Duration> {
         return Some(Duration::from_secs(secs));
     }
     let at = http_date(v)?;
-    Some((at - chrono::Utc::now()).to_std().unwrap_or(Duration::ZERO))
+    // Against the server's own clock (its `Date`), as Expires is: a server
+    // whose clock is an hour behind asked for ten minutes, and it read as a
+    // date past.
+    let now = h
+        .get(header::DATE)
+        .and_then(http_date)
+        .unwrap_or_else(chrono::Utc::now);
+    Some((at - now).to_std().unwrap_or(Duration::ZERO))
 }
 
 fn http_date(v: &HeaderValue) -> Option<chrono::DateTime<chrono::Utc>> {
@@ -143,6 +150,12 @@ mod tests {
         let h = headers(&[("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT")]);
         assert_eq!(retry_after(&h), Some(Duration::ZERO));
         assert_eq!(retry_after(&headers(&[("retry-after", "soon")])), None);
+        // A date is read against the server's `Date`: its clock may be off.
+        let h = headers(&[
+            ("retry-after", "Wed, 21 Oct 2015 07:38:00 GMT"),
+            ("date", "Wed, 21 Oct 2015 07:28:00 GMT"),
+        ]);
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(600)));
         // Past what a u64 holds, or beyond 2^31: 2^31 seconds; a fraction
         // or a sign is no count of seconds.
         let most = Some(Duration::from_secs(1 << 31));

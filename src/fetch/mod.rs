@@ -517,16 +517,21 @@ impl Fetcher {
                 url: current.to_string(),
                 failure: NetFailure::Other(format!("body: invalid compressed data ({e})")),
             };
+            // Bytes as sent (compressed when feedloom decodes), which is what
+            // Content-Length counts: the decoded length read "closed after
+            // 9297 of 2140 bytes".
+            let mut sent: u64 = 0;
             loop {
                 let chunk = deadline.run(&current, stream.next()).await?;
                 let Some(chunk) = chunk else { break };
                 let chunk = chunk.map_err(|e| {
                     let progress = BodyProgress {
-                        received: body.len() as u64,
+                        received: sent,
                         expected,
                     };
                     self.request_error(&current, home, e, Some(progress))
                 })?;
+                sent += chunk.len() as u64;
                 // Decoded a little at a time, so that a bomb never holds more
                 // than a step's output outside the budget.
                 for piece in chunk.chunks(if gunzip.is_some() {
