@@ -587,7 +587,18 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                     rt.block_on(store.enable_feed(url.clone()))?
                 }
             };
-            if enabled == Some(true) {
+            // (A feed the config no longer names is enabled in the store, but
+            // nothing fetches it: said, not "enabled" alone.)
+            let configured = cfg
+                .feeds
+                .iter()
+                .any(|f| config::split_credentials(f.url()).0.as_str() == url);
+            if enabled == Some(true) && !configured {
+                outln!(
+                    "enabled {url} in the store, but the config does not name it: nothing fetches it until it is added back (`feedloom add {url}`)"
+                );
+                Ok(ExitCode::SUCCESS)
+            } else if enabled == Some(true) {
                 outln!("enabled {url}");
                 Ok(ExitCode::SUCCESS)
             } else if enabled == Some(false) {

@@ -400,6 +400,24 @@ fn enable_says_what_it_did_and_creates_no_store() {
     let out = feedloom(&cfg, &["enable", "https://nowhere.example/f.xml"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("no feed with url"));
+    // A disabled feed the config no longer names: enabled in the store, and
+    // said that nothing fetches it (it said "enabled" alone).
+    rusqlite::Connection::open(dir.path().join("state/f.db"))
+        .unwrap()
+        .execute("UPDATE feeds SET enabled = 0", [])
+        .unwrap();
+    let without = std::fs::read_to_string(&cfg).unwrap().replace(
+        "[[feed]]\nurl = \"file:feeds/local.rss\"\ntitle = \"My local feed\"\n\n",
+        "",
+    );
+    std::fs::write(&cfg, without).unwrap();
+    let out = feedloom(&cfg, &["enable", url]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("the config does not name it"),
+        "{}",
+        text(&out.stdout)
+    );
 }
 
 #[test]
