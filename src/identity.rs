@@ -275,14 +275,19 @@ pub fn other_keys(it: &Identified) -> Vec<(String, KeyMatch)> {
             vec![(indexable(plain), how)]
         }
         // Stored by a build before `xml:base` bases were written into the
-        // content (2026-12-05): keyed by the text without them.
-        KeyKind::Hash => match without_bases(&it.entry) {
-            Some(plain) => vec![(
-                indexable(format!("hash:{}", fallback_hash(&plain))),
-                KeyMatch::Exact,
-            )],
-            None => Vec::new(),
-        },
+        // content (2026-12-05): keyed by the text without them. Or by one
+        // before line ends were normalised (2026-12-06), from a document
+        // with Windows line ends: keyed by the text with them.
+        KeyKind::Hash => without_bases(&it.entry)
+            .into_iter()
+            .chain(with_windows_line_ends(&it.entry))
+            .map(|e| {
+                (
+                    indexable(format!("hash:{}", fallback_hash(&e))),
+                    KeyMatch::Exact,
+                )
+            })
+            .collect(),
     }
 }
 
@@ -914,6 +919,26 @@ pub fn hash_before_bases(e: &Entry) -> Option<String> {
 
 /// The entry without the `<base href="…">` written before its content and
 /// summary; `None` when neither starts with one.
+/// `e` with its title and text's line ends written `\r\n`, when they have
+/// any (as read from a document with Windows line ends before they were
+/// normalised).
+fn with_windows_line_ends(e: &Entry) -> Option<Entry> {
+    let crlf = |s: &Option<String>| {
+        s.as_deref()
+            .filter(|s| s.contains('\n'))
+            .map(|s| s.replace('\n', "\r\n"))
+    };
+    let (title, content, summary) = (crlf(&e.title), crlf(&e.content), crlf(&e.summary));
+    if title.is_none() && content.is_none() && summary.is_none() {
+        return None;
+    }
+    let mut old = e.clone();
+    old.title = title.or(old.title);
+    old.content = content.or(old.content);
+    old.summary = summary.or(old.summary);
+    Some(old)
+}
+
 fn without_bases(e: &Entry) -> Option<Entry> {
     let strip = |html: &Option<String>| {
         html.as_deref()
@@ -1217,6 +1242,28 @@ mod tests {
             title: Some(title.to_string()),
             ..Entry::default()
         }
+    }
+
+    /// An entry without guid or link stored from a document with Windows
+    /// line ends before they were normalised is found under the key its
+    /// text had then (it was stored again).
+    #[test]
+    fn a_hash_key_from_windows_line_ends_is_another_key_form() {
+        let text = |nl: &str| Entry {
+            content: Some(format!(
+                "<p>Water outage</p>{nl}<p>Main street, until noon.</p>"
+            )),
+            ..entry(None, None, "Water outage")
+        };
+        let old = identify_document(vec![text("\r\n")]);
+        let new = identify_document(vec![text("\n")]);
+        assert_eq!(new[0].kind, KeyKind::Hash);
+        assert_ne!(old[0].key, new[0].key);
+        assert!(
+            other_keys(&new[0]).iter().any(|(k, _)| *k == old[0].key),
+            "{:?}",
+            other_keys(&new[0])
+        );
     }
 
     /// A placeholder date stored before placeholders were no dates (Go's

@@ -187,8 +187,8 @@ impl Refresher {
 /// The version of [`Refresher::body_tag`] (see there), and the one before it:
 /// a body whose hash under the tag before is the one stored is the body
 /// stored, read again by a newer parser ([`FetchRecord::same_body`]).
-const BODY_TAG: &str = "v4";
-const EARLIER_BODY_TAG: &str = "v3";
+const BODY_TAG: &str = "v5";
+const EARLIER_BODY_TAG: &str = "v4";
 
 /// Bodies up to this size are hashed on the async worker to find out whether
 /// they are the body stored last time (XXH3 reads ~10 GB/s: ≤ 0.1 ms).

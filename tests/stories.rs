@@ -692,6 +692,35 @@ async fn a_comment_linked_by_its_anchor_is_not_its_posts_story() {
     );
 }
 
+/// The same document served with Windows line ends (a second server behind
+/// the same name, a CMS moved): nothing new, nothing updated. An entry
+/// without guid or link was stored twice, and every entry with lines in its
+/// text was "updated".
+#[tokio::test]
+async fn the_same_feed_with_windows_line_ends_is_the_same_feed() {
+    let s = Scenario::new(&["/f"], "").await;
+    let doc = "<?xml version=\"1.0\"?>\n<rss version=\"2.0\"><channel><title>Town</title><link>https://town.example/</link><description>d</description>\n\
+        <item><title>Water outage</title><description><![CDATA[<p>Main street</p>\n<p>Until noon.</p>\n]]></description></item>\n\
+        <item><guid>2</guid><title>Council meets</title><description><![CDATA[<p>Agenda:</p>\n<ul>\n<li>Budget</li>\n</ul>]]></description></item>\n\
+        </channel></rss>\n";
+    for (i, body) in [doc.to_string(), doc.replace('\n', "\r\n"), doc.to_string()]
+        .into_iter()
+        .enumerate()
+    {
+        s.srv.set("/f", Resource::feed(body).no_etag());
+        let summary = s.poll().await;
+        match i {
+            0 => assert_eq!(summary.new, 2, "{summary}"),
+            _ => assert_eq!(
+                (summary.new, summary.updated),
+                (0, 0),
+                "poll {i}: {summary}"
+            ),
+        }
+    }
+    assert_eq!(s.env.count("SELECT count(*) FROM items"), 2);
+}
+
 /// A wire story as three sites print it: same copy, lightly edited.
 const WIRE: [(&str, &str); 3] = [
     (

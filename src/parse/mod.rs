@@ -2862,6 +2862,28 @@ mod tests {
         );
     }
 
+    /// Line ends are read as XML reads them: `\r\n` and `\r` alone are
+    /// `\n`, so the same feed served with Windows line ends reads the same.
+    #[test]
+    fn windows_line_ends_read_as_unix_ones() {
+        let doc = "<?xml version=\"1.0\"?>\n<rss version=\"2.0\"><channel><title>t</title>\n\
+            <item><title>Water outage</title><description><![CDATA[<p>One</p>\n<p>Two</p>\n]]></description></item>\n\
+            <item><guid>2</guid><title>Mac\nline</title><description>a&#13;b</description></item></channel></rss>\n";
+        let unix = parse(doc.as_bytes(), None, &base(), Limits::default()).unwrap();
+        let crlf = doc.replace('\n', "\r\n");
+        let windows = parse(crlf.as_bytes(), None, &base(), Limits::default()).unwrap();
+        let mac = doc.replace('\n', "\r");
+        let old_mac = parse(mac.as_bytes(), None, &base(), Limits::default()).unwrap();
+        for d in [&windows, &old_mac] {
+            assert_eq!(d.entries.len(), 2);
+            for (a, b) in d.entries.iter().zip(&unix.entries) {
+                assert_eq!((&a.title, &a.summary), (&b.title, &b.summary));
+            }
+        }
+        // A carriage return written as a reference is one.
+        assert_eq!(unix.entries[1].summary.as_deref(), Some("a\rb"));
+    }
+
     /// A feed's own title is cut to a config title's length (it is repeated
     /// in every story of the feed, in every output).
     #[test]

@@ -309,13 +309,38 @@ pub fn to_parser_bytes<'a>(body: &'a [u8], http_charset: Option<&str>) -> Cow<'a
 }
 
 /// UTF-8 `text` without its XML declarations: it is UTF-8 now, whatever
-/// they say, and feed-rs gets none.
+/// they say, and feed-rs gets none. Its line ends normalised too.
 fn declarations_dropped(text: Cow<'_, [u8]>) -> Cow<'_, [u8]> {
     let text = without_declaration(text);
-    match without_inner_declarations(&text) {
+    let text = match without_inner_declarations(&text) {
         Some(fixed) => Cow::Owned(fixed),
         None => text,
+    };
+    lines_normalised(text)
+}
+
+/// `text` with each `\r\n`, and each `\r` alone, read as `\n`, as XML 1.0
+/// reads a document before parsing it (§2.11; quick-xml does not): the same
+/// feed served with Windows line ends gave its entries other texts, so each
+/// was "updated" and one without guid or link stored twice. (A `&#13;`
+/// written as a reference stays a carriage return.)
+pub(crate) fn lines_normalised(text: Cow<'_, [u8]>) -> Cow<'_, [u8]> {
+    let Some(first) = memchr::memchr(b'\r', &text) else {
+        return text;
+    };
+    let mut out = Vec::with_capacity(text.len());
+    out.extend_from_slice(&text[..first]);
+    let mut rest = &text[first..];
+    while let Some(i) = memchr::memchr(b'\r', rest) {
+        out.extend_from_slice(&rest[..i]);
+        out.push(b'\n');
+        rest = match rest.get(i + 1) {
+            Some(b'\n') => &rest[i + 2..],
+            _ => &rest[i + 1..],
+        };
     }
+    out.extend_from_slice(rest);
+    Cow::Owned(out)
 }
 
 /// Whether `body` is UTF-32, and big-endian, and how long its byte order
