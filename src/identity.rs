@@ -545,19 +545,6 @@ pub fn titled_link_key(key: &str, title: Option<&str>) -> Option<String> {
     })
 }
 
-/// The second key retention tombstones an item under, besides its own, so
-/// that the same entry does not come back as new under it: for `link:URL`,
-/// [`titled_link_key`]; for an entry with neither guid nor link
-/// (`hash:HASH`, which holds its date), `hash-text:` and the hash of its title
-/// and text (`text_hash`): a feed that re-stamps its entries' dates gave a
-/// pruned one a new key, and it came back as a new story.
-pub fn other_tombstone_key(key: &str, title: Option<&str>, text_hash: &str) -> Option<String> {
-    match key.starts_with("hash:") {
-        true => (!text_hash.is_empty()).then(|| format!("hash-text:{text_hash}")),
-        false => titled_link_key(key, title),
-    }
-}
-
 /// For an entry keyed by its link alone (`link:URL`), the key it had at the
 /// link's [`www_twin`]: a pruned item of a site that moved to `www.` (or off
 /// it) since is tombstoned under that one.

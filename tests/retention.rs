@@ -431,57 +431,6 @@ async fn prune_run_again_after_an_interrupted_one_writes_the_outputs() {
     assert!(rss.contains("Story p number 1"), "{rss}");
 }
 
-/// An entry with neither guid nor link is known by a hash that holds its
-/// date. Pruned while its feed still carries it, it stays pruned when the
-/// feed re-stamps every entry's date (a generator that dates entries at
-/// build time): it came back as a new story, its tombstone holding only the
-/// dated key.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_entry_without_guid_or_link_stays_pruned_when_its_date_is_re_stamped() {
-    let doc = |date: &str| {
-        format!(
-            "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>N</title><link>https://n.example/</link><description>d</description>
-<item><title>Notice one</title><description>The harbour office closes early on Friday for the regatta.</description><pubDate>{date}</pubDate></item>
-<item><title>Notice two</title><description>Mooring fees for the winter season are due by the end of the month.</description><pubDate>{date}</pubDate></item>
-</channel></rss>"
-        )
-    };
-    let srv = FeedServer::start().await;
-    srv.set(
-        "/n.xml",
-        Resource::feed(doc("Mon, 02 Nov 2026 08:00:00 GMT")).no_etag(),
-    );
-    let env = TestEnv::new();
-    let cfg = env.config(&format!(
-        "keep = \"2d\"\n\n[fetch]\nhost_gap = \"0s\"\n\n{}",
-        feeds_toml(&[srv.url("/n.xml")])
-    ));
-    poll(&cfg, env.open_store()).await.unwrap();
-    rusqlite::Connection::open(env.path("feedloom.db"))
-        .unwrap()
-        .execute(
-            "UPDATE items SET first_seen_at = first_seen_at - ?1 WHERE title = 'Notice one'",
-            [10 * DAY],
-        )
-        .unwrap();
-    let out = feedloom(&env.path("feedloom.toml"), &["prune"]);
-    assert!(
-        text(&out.stdout).contains("removed 1 items"),
-        "{}",
-        text(&out.stdout)
-    );
-    srv.set(
-        "/n.xml",
-        Resource::feed(doc("Thu, 03 Dec 2026 08:00:00 GMT")).no_etag(),
-    );
-    poll(&cfg, env.open_store()).await.unwrap();
-    assert_eq!(
-        env.count("SELECT count(*) FROM items WHERE title = 'Notice one'"),
-        0,
-        "the pruned entry came back"
-    );
-}
-
 /// A story keeps the id of the item that started it after that item is pruned.
 /// When the item comes back as new (its tombstone gone) and does not join that
 /// story, it needs another id: before, its story's insert failed on the

@@ -289,14 +289,10 @@ impl Store {
                 // (Pruned under its other key forms too: see `titled_link_key`,
                 // `guid_link_key`.)
                 None if super::prune::tombstoned(&tx, feed.id, &it.key, now)?
-                    || crate::identity::other_tombstone_key(
-                        &it.key,
-                        it.entry.title.as_deref(),
-                        &it.text_hash,
-                    )
-                    .map(|k| super::prune::tombstoned(&tx, feed.id, &k, now))
-                    .transpose()?
-                    .unwrap_or(false)
+                    || crate::identity::titled_link_key(&it.key, it.entry.title.as_deref())
+                        .map(|k| super::prune::tombstoned(&tx, feed.id, &k, now))
+                        .transpose()?
+                        .unwrap_or(false)
                     || crate::identity::guid_link_key(it)
                         .map(|k| super::prune::tombstoned(&tx, feed.id, &k, now))
                         .transpose()?

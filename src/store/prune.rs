@@ -185,20 +185,11 @@ impl Store {
         let tx = self.conn.transaction().map_err(ctx())?;
         let mut p = Pruned::default();
         if let Some(cut) = items_before {
-            type Row = (
-                i64,
-                i64,
-                String,
-                i64,
-                Option<i64>,
-                bool,
-                Option<String>,
-                Option<String>,
-            );
+            type Row = (i64, i64, String, i64, Option<i64>, bool, Option<String>);
             let rows: Vec<Row> = tx
                 .prepare_cached(&format!(
                     "SELECT x.id, x.feed_id, x.key, x.last_seen_at, x.story_id,
-                            x.last_seen_at >= ?1 OR {IN_LAST_DOCUMENT}, x.title, x.text_hash
+                            x.last_seen_at >= ?1 OR {IN_LAST_DOCUMENT}, x.title
                      FROM items x LEFT JOIN feeds f ON f.id = x.feed_id
                      WHERE x.first_seen_at < ?1 ORDER BY x.first_seen_at, x.id LIMIT ?2"
                 ))
@@ -212,21 +203,16 @@ impl Store {
                             r.get(4)?,
                             r.get(5)?,
                             r.get(6)?,
-                            r.get::<_, Option<String>>(7)?,
                         ))
                     })?
                     .collect()
                 })
                 .map_err(ctx())?;
             let mut stories = Vec::new();
-            for (id, feed_id, key, last_seen, story, carried, title, text) in rows {
+            for (id, feed_id, key, last_seen, story, carried, title) in rows {
                 if carried {
-                    // (And under its other key form.)
-                    let other = crate::identity::other_tombstone_key(
-                        &key,
-                        title.as_deref(),
-                        text.as_deref().unwrap_or(""),
-                    );
+                    // (And under its other key form: `titled_link_key`.)
+                    let other = crate::identity::titled_link_key(&key, title.as_deref());
                     for k in std::iter::once(key.as_str()).chain(other.as_deref()) {
                         tx.prepare_cached(
                             "INSERT INTO item_tombstones (feed_id, key_hash, last_seen_at)

@@ -348,11 +348,7 @@ impl PgStore {
             };
             match existing {
                 None if tombstoned(&mut tx, feed.id, &it.key, now).await?
-                    || match crate::identity::other_tombstone_key(
-                        &it.key,
-                        it.entry.title.as_deref(),
-                        &it.text_hash,
-                    ) {
+                    || match crate::identity::titled_link_key(&it.key, it.entry.title.as_deref()) {
                         Some(k) => tombstoned(&mut tx, feed.id, &k, now).await?,
                         None => false,
                     }

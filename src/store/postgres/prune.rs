@@ -96,7 +96,7 @@ impl PgStore {
                     c,
                     &format!(
                         "SELECT x.id, x.feed_id, x.key, x.last_seen_at, x.story_id,
-                                x.last_seen_at >= $1 OR {IN_LAST_DOCUMENT}, x.title, x.text_hash
+                                x.last_seen_at >= $1 OR {IN_LAST_DOCUMENT}, x.title
                          FROM items x LEFT JOIN feeds f ON f.id = x.feed_id
                          WHERE x.first_seen_at < $1 ORDER BY x.first_seen_at, x.id LIMIT $2"
                     ),
@@ -113,12 +113,8 @@ impl PgStore {
                 if r.get::<_, bool>(5) {
                     carried += 1;
                     let key: &str = r.get(2);
-                    // (And under its other key form.)
-                    let other = crate::identity::other_tombstone_key(
-                        key,
-                        r.get(6),
-                        r.get::<_, Option<&str>>(7).unwrap_or(""),
-                    );
+                    // (And under its other key form: `titled_link_key`.)
+                    let other = crate::identity::titled_link_key(key, r.get(6));
                     for k in std::iter::once(key).chain(other.as_deref()) {
                         t_feed.push(r.get::<_, i64>(1));
                         t_hash.push(key_hash(k));
