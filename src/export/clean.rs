@@ -189,7 +189,8 @@ fn sanitized(html: &str, base: Option<&str>) -> String {
         .or_else(|| base.and_then(urls::web_base));
     BASE.with(|b| *b.borrow_mut() = base);
     GROWTH.with(|g| g.set((8 * html.len()).max(256 * 1024)));
-    let readable = readable_html(html);
+    let foreign = foreign_as_text(html);
+    let readable = readable_html(&foreign);
     let clean = match budget::affordable(&readable) {
         true => SANITIZER.clean(&readable).to_string(),
         // (What the nesting model missed: the story's text, as text.)
@@ -394,6 +395,144 @@ fn read_tag_at(html: &str, i: usize) -> Option<Tag<'_>> {
 ///   on every tag ([`nesting`]).
 ///
 /// Text in attribute values and comments is left as it is.
+/// `html` with each MathML `<math>` and SVG `<svg>` element replaced by its
+/// text, escaped (a formula by its `alttext`, else its TeX annotation, else
+/// the text of its parts): the sanitiser drops those elements with all they
+/// hold, and "We know that a²+b²=c² holds" was published as "We know that
+/// holds".
+fn foreign_as_text(html: &str) -> Cow<'_, str> {
+    let b = html.as_bytes();
+    let opens = |at: usize, name: &[u8]| {
+        b.get(at + 1..at + 1 + name.len())
+            .is_some_and(|n| n.eq_ignore_ascii_case(name))
+            && b.get(at + 1 + name.len())
+                .is_none_or(|c| c.is_ascii_whitespace() || matches!(c, b'>' | b'/'))
+    };
+    let mut out: Option<String> = None;
+    let mut copied = 0;
+    let mut i = 0;
+    while let Some(at) = memchr::memchr(b'<', &b[i..]).map(|k| i + k) {
+        let name: &[u8] = if opens(at, b"math") {
+            b"math"
+        } else if opens(at, b"svg") {
+            b"svg"
+        } else {
+            i = at + 1;
+            continue;
+        };
+        // Its end: the matching end tag (same-named elements inside
+        // counted). One never closed is left to the sanitiser: HTML after
+        // it leaves it, and the story's markup is not all made text.
+        let mut depth = 0usize;
+        let mut j = at;
+        let end = loop {
+            let Some(k) = memchr::memchr(b'<', &b[j..]).map(|k| j + k) else {
+                break None;
+            };
+            if opens(k, name) {
+                depth += 1;
+            } else if b.get(k + 1) == Some(&b'/')
+                && b.get(k + 2..k + 2 + name.len())
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
+            {
+                depth -= 1;
+                if depth == 0 {
+                    break Some(memchr::memchr(b'>', &b[k..]).map_or(b.len(), |g| k + g + 1));
+                }
+            }
+            j = k + 1;
+        };
+        let Some(end) = end else {
+            // (Nor any after it: each would be looked for to the end again.)
+            break;
+        };
+        let element = &html[at..end];
+        let text = match name {
+            b"math" => attribute(element, "alttext")
+                .or_else(|| tex_annotation(element))
+                .unwrap_or_else(|| parts_text(element)),
+            _ => parts_text(element),
+        };
+        let o = out.get_or_insert_with(|| String::with_capacity(html.len()));
+        o.push_str(&html[copied..at]);
+        o.push_str(&crate::parse::escape_html(text.trim()));
+        copied = end;
+        i = end;
+    }
+    match out {
+        Some(mut o) => {
+            o.push_str(&html[copied..]);
+            Cow::Owned(o)
+        }
+        None => Cow::Borrowed(html),
+    }
+}
+
+/// The value of the first `name="…"` (or `'…'`) in `element`'s start tag.
+fn attribute(element: &str, name: &str) -> Option<String> {
+    let start = &element[..element.find('>').unwrap_or(element.len())];
+    let lower = start.to_ascii_lowercase();
+    let at = lower.find(&format!("{name}="))? + name.len() + 1;
+    let rest = &start[at..];
+    let quote = rest.chars().next().filter(|c| matches!(c, '"' | '\''))?;
+    let value = &rest[1..];
+    let value = &value[..value.find(quote)?];
+    Some(crate::parse::decode_entities(value)).filter(|v| !v.trim().is_empty())
+}
+
+/// The TeX of a formula's `<annotation encoding="application/x-tex">`.
+fn tex_annotation(element: &str) -> Option<String> {
+    let lower = element.to_ascii_lowercase();
+    let at = lower.find("<annotation")?;
+    let tag_end = at + lower[at..].find('>')?;
+    if !lower[at..tag_end].contains("tex") {
+        return None;
+    }
+    let body = &element[tag_end + 1..];
+    let body = &body[..body.to_ascii_lowercase().find("</annotation")?];
+    Some(crate::parse::decode_entities(body)).filter(|t| !t.trim().is_empty())
+}
+
+/// The text of an element's parts, one space between parts (a script's or
+/// style's text is none).
+fn parts_text(element: &str) -> String {
+    // (Lower case once: ASCII case changes keep every byte where it is.)
+    let lower = element.to_ascii_lowercase();
+    // Every start and end of a script or style, in order (one pass each).
+    let mut marks: Vec<(usize, bool)> = Vec::new();
+    for (needle, start) in [
+        ("<script", true),
+        ("<style", true),
+        ("</script", false),
+        ("</style", false),
+    ] {
+        marks.extend(memchr::memmem::find_iter(lower.as_bytes(), needle).map(|i| (i, start)));
+    }
+    marks.sort_unstable();
+    let mut kept = String::with_capacity(element.len());
+    let mut from = 0;
+    let mut marks = marks.into_iter();
+    while let Some((at, start)) = marks.next() {
+        if !start || at < from {
+            continue;
+        }
+        kept.push_str(&element[from..at]);
+        // To the end of the next end tag (any of the two), else the end.
+        from = marks
+            .by_ref()
+            .find(|(_, start)| !start)
+            .and_then(|(end, _)| lower[end..].find('>').map(|g| end + g + 1))
+            .unwrap_or(element.len());
+    }
+    if from < element.len() {
+        kept.push_str(&element[from..]);
+    }
+    crate::parse::strip_tags(&kept.replace('<', " <"))
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn readable_html(html: &str) -> Cow<'_, str> {
     const UNWRAPPED: &[&str] = &["noscript", "noembed", "noframes"];
     let lower_has = |needle: &str| {
@@ -1617,11 +1756,47 @@ mod tests {
             many("<html><body><p>x</p>"),
             many("<button>a<button>b"),
         ] {
-            let direct = SANITIZER.clean(&html).to_string();
+            // (Formulas and drawings are their text first.)
+            let direct = SANITIZER.clean(&foreign_as_text(&html)).to_string();
             assert!(depth_of(&direct) < 50, "{}", &html[..40]);
             let out = sanitize(&html, None);
             assert!(out == direct, "{}", &html[..40]);
         }
+    }
+
+    /// MathML and SVG keep their text: a formula as its `alttext` or TeX,
+    /// else its parts; a chart as its labels. The sanitiser dropped both with
+    /// all they held ("We know that  holds"). Nothing of them runs.
+    #[test]
+    fn formulas_and_drawings_keep_their_text() {
+        let clean = sanitize(
+            r#"<p>We know that <math alttext="a^2+b^2=c^2"><msup><mi>a</mi><mn>2</mn></msup></math> holds.</p>"#,
+            None,
+        );
+        assert_eq!(clean, "<p>We know that a^2+b^2=c^2 holds.</p>");
+        let clean = sanitize(
+            r#"<p>So <MATH><semantics><mi>x</mi><annotation encoding="application/x-tex">\frac{1}{x}</annotation></semantics></MATH>.</p>"#,
+            None,
+        );
+        assert_eq!(clean, "<p>So \\frac{1}{x}.</p>");
+        let clean = sanitize(
+            r#"<p>Chart: <svg viewBox="0 0 10 10" onload="alert(1)"><title>Turnout</title><svg><text>42%</text></svg><script>alert(2)</script></svg> of voters.</p>"#,
+            None,
+        );
+        assert_eq!(clean, "<p>Chart: Turnout 42% of voters.</p>");
+        let clean = sanitize(
+            r#"<p><math><mi>&lt;img src=x onerror=alert(1)&gt;</mi></math></p>"#,
+            None,
+        );
+        assert!(!clean.contains("<img"), "{clean}");
+        // Not a tag of that name.
+        assert_eq!(
+            sanitize("<p><mathx>y</mathx> <svgs>z</svgs></p>", None),
+            "<p>y z</p>"
+        );
+        // One never closed is left to the sanitiser: the HTML after it stays.
+        let clean = sanitize("<p>a<svg><path d=\"M0\"/></p><p><b>b</b></p>", None);
+        assert!(clean.contains("<b>b</b>"), "{clean}");
     }
 
     #[test]
