@@ -217,10 +217,28 @@ pub fn has_secret_query(url: &Url) -> bool {
 }
 
 /// Whether `href` keeps its base's query when resolved: empty, or only a
-/// fragment (`#x`).
+/// fragment (`#x`), as a URL parser reads it (control characters and spaces
+/// around it, tabs and line breaks in it, ignored: `\u{1}#s` is `#s`).
 pub fn keeps_the_query(href: &str) -> bool {
-    let h = href.trim();
-    h.is_empty() || h.starts_with('#')
+    let h = href.trim_matches(|c: char| c <= ' ');
+    h.chars()
+        .find(|c| !matches!(c, '\t' | '\n' | '\r'))
+        .is_none_or(|c| c == '#')
+}
+
+/// Whether `link` names the document at `doc` itself: `doc#x`, or `doc` when
+/// its query holds a secret (a private feed's `?token=`). Such a link is an
+/// empty or fragment-only one that feed-rs resolved against the feed's URL:
+/// no entry's page, and published it gave the token away.
+pub fn names_the_document(link: &str, doc: &Url) -> bool {
+    let Ok(mut u) = Url::parse(link) else {
+        return false;
+    };
+    let fragment = u.fragment().is_some();
+    u.set_fragment(None);
+    let mut d = doc.clone();
+    d.set_fragment(None);
+    u == d && (fragment || has_secret_query(doc))
 }
 
 /// `href` resolved against `base` (when it is relative and `base` is usable) and
@@ -229,6 +247,13 @@ pub fn keeps_the_query(href: &str) -> bool {
 /// resolved against a private feed's URL, they published its `?token=`.
 pub fn resolve(base: Option<&Url>, href: &str) -> Option<String> {
     if keeps_the_query(href) && base.is_some_and(has_secret_query) {
+        return None;
+    }
+    // (Nor what resolves to the base itself by any other spelling.)
+    if base.is_some_and(|b| {
+        has_secret_query(b)
+            && names_the_document(&b.join(href).map(String::from).unwrap_or_default(), b)
+    }) {
         return None;
     }
     match Url::parse(href) {

@@ -932,3 +932,88 @@ async fn a_fragment_link_does_not_publish_a_private_feeds_token() {
             .unwrap();
     assert_eq!(urls, (None, None), "stored as no link");
 }
+
+/// The same through other spellings of "this document": an empty link
+/// (Atom `href=""`, an RSS `<link> </link>`), a JSON Feed `url` of a control
+/// character, an anchor with a control character before its `#`, and links
+/// stored before (the feed's URL, or a signed redirect's, with `#…`): no
+/// output, page or search carries the secret.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_spellings_of_the_document_do_not_publish_a_token() {
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/a.xml",
+        Resource::feed(
+            "<?xml version=\"1.0\"?><feed xmlns=\"http://www.w3.org/2005/Atom\"><title>A</title><id>urn:a</id><link href=\"\"/>\
+             <entry><id>urn:a:1</id><title>Empty href entry</title><link href=\"  \"/><updated>2026-12-01T00:00:00Z</updated>\
+             <content type=\"html\">&lt;a href=\"&amp;#1;#s\"&gt;anchor&lt;/a&gt;</content></entry></feed>",
+        ),
+    );
+    srv.set(
+        "/r.xml",
+        Resource::feed(
+            "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>R</title><link> </link><description>d</description>\
+             <item><guid>r1</guid><title>RSS blank link</title><link> </link><description>x</description></item></channel></rss>",
+        ),
+    );
+    let mut json = Resource::feed(
+        "{\"version\":\"https://jsonfeed.org/version/1.1\",\"title\":\"J\",\"home_page_url\":\"\\u001f\",\
+         \"items\":[{\"id\":\"j1\",\"title\":\"JSON control url\",\"url\":\"\\u001f\",\"content_text\":\"x\"}]}",
+    );
+    json.content_type = "application/feed+json".into();
+    srv.set("/j.json", json);
+    let env = TestEnv::new();
+    let port = srv.addr.port();
+    std::fs::write(
+        env.path("feedloom.toml"),
+        format!(
+            "[store]\npath = \"feedloom.db\"\n\n[fetch]\nhost_gap = \"0s\"\n\n\
+             [[feed]]\nurl = \"http://127.0.0.1:{port}/a.xml?token=SECRET_A\"\n\n\
+             [[feed]]\nurl = \"http://127.0.0.1:{port}/r.xml?token=SECRET_R\"\n\n\
+             [[feed]]\nurl = \"http://127.0.0.1:{port}/j.json?api_key=SECRET_J\"\n\n\
+             [[output]]\nname = \"all\"\npath = \"out/all\"\nformats = [\"atom\", \"rss\", \"json\", \"html\"]\n"
+        ),
+    )
+    .unwrap();
+    let out = run(&env.path("feedloom.toml"), &["poll"], &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let published = || {
+        ["atom", "rss", "json", "html"]
+            .map(|ext| std::fs::read_to_string(env.path(&format!("out/all.{ext}"))).unwrap())
+    };
+    for text in published() {
+        assert!(
+            text.contains("RSS blank link") && text.contains("JSON control url"),
+            "{text}"
+        );
+        assert!(!text.contains("SECRET"), "{text}");
+    }
+    // Links a feedloom before this one stored: the feed's URL, and a signed
+    // redirect target, each with a fragment.
+    let db = rusqlite::Connection::open(env.path("feedloom.db")).unwrap();
+    db.execute_batch(&format!(
+        "UPDATE items SET url = 'http://127.0.0.1:{port}/r.xml?token=SECRET_R#comments' WHERE title = 'RSS blank link';
+         UPDATE items SET url = 'http://s3.example/feed.xml?X-Amz-Signature=SECRET_S#c' WHERE title = 'Empty href entry';
+         UPDATE feeds SET site_url = 'http://s3.example/feed.xml?X-Amz-Signature=SECRET_S#home';
+         UPDATE feeds SET body_hash = NULL, entry_seals = NULL;"
+    ))
+    .unwrap();
+    drop(db);
+    let out = run(
+        &env.path("feedloom.toml"),
+        &["export", "--format", "json"],
+        &[],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let exported = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(exported.contains("RSS blank link"), "{exported}");
+    assert!(!exported.contains("SECRET"), "{exported}");
+}

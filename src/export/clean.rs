@@ -877,8 +877,9 @@ fn checked_url<'v>(value: &'v str, schemes: &[&str]) -> Option<Cow<'v, str>> {
             // An anchor against a private feed's URL (a story without a
             // link) stays as written: resolved, it published the feed's
             // `?token=`.
-            Some(base) if value.trim().starts_with('#') && urls::has_secret_query(base) => {
-                Some(Cow::Borrowed(value))
+            Some(base) if urls::keeps_the_query(value) && urls::has_secret_query(base) => {
+                let fragment = value.trim_matches(|c: char| c <= ' ');
+                fragment.starts_with('#').then_some(Cow::Borrowed(fragment))
             }
             // (Past the body's allowance of growth, a relative URL is
             // dropped.)
@@ -1047,7 +1048,11 @@ const LEGACY_REFERENCES: &[&str] = &[
 /// plain source titles and author.
 pub fn check_story(story: &mut Story) {
     let uid = story.uid.as_str();
-    story.link = checked_link(story.link.take(), uid, "link");
+    // (A link that names a private feed's own document, stored before such
+    // links were no links: it gives the feed's `?token=` away.)
+    let feed_url = story.source.feed_url.clone();
+    story.link = checked_link(story.link.take(), uid, "link")
+        .filter(|l| !names_a_private_document(l, &feed_url));
     // (A title of invisible characters alone, zero-width spaces, is none:
     // the story's text stands in for it. It was published as an invisible
     // link in the river and an empty title in every format.)
@@ -1089,6 +1094,8 @@ fn markup_in(s: &str) -> bool {
 }
 
 fn check_source(src: &mut Source, uid: &str) {
+    // (Before the URL may be cleared below.)
+    let feed_url = src.feed_url.clone();
     // (Empty: not named. A `file:` feed's path on this machine, and a
     // private feed's `?token=`, were published.)
     // Named by its host then, at least (the URL gone, `Source::name` could
@@ -1100,8 +1107,10 @@ fn check_source(src: &mut Source, uid: &str) {
         }
         src.feed_url.clear();
     }
-    src.link = checked_link(src.link.take(), uid, "source link");
-    src.site_url = checked_link(src.site_url.take(), uid, "source home page");
+    src.link = checked_link(src.link.take(), uid, "source link")
+        .filter(|l| !names_a_private_document(l, &feed_url));
+    src.site_url = checked_link(src.site_url.take(), uid, "source home page")
+        .filter(|l| !names_a_private_document(l, &feed_url));
     src.title = src
         .title
         .take()
@@ -1114,6 +1123,19 @@ fn plain(s: String) -> String {
         Cow::Borrowed(_) => s,
         Cow::Owned(o) => o,
     }
+}
+
+/// Whether `link` names a private feed's document (the feed's URL itself, or
+/// any URL with a secret in its query, by a fragment): what a link of only a
+/// fragment, resolved against the feed's (or its redirect's) URL, was stored
+/// as before such links were no links.
+fn names_a_private_document(link: &str, feed_url: &str) -> bool {
+    let Ok(u) = Url::parse(link) else {
+        return false;
+    };
+    (u.fragment().is_some() && urls::has_secret_query(&u))
+        || Url::parse(feed_url)
+            .is_ok_and(|f| urls::has_secret_query(&f) && urls::names_the_document(link, &f))
 }
 
 fn checked_link(link: Option<String>, uid: &str, what: &str) -> Option<String> {

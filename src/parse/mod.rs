@@ -1081,17 +1081,7 @@ fn alternate_link(links: &[model::Link], base: &Url, doc: &Url) -> Option<String
         // A script or document URL (also what a `javascript:` xml:base makes of a
         // relative link) is never an entry's link.
         .filter(|l| !crate::urls::is_script_like(l))
-        .filter(|l| !names_by_fragment(l, doc))
-}
-
-/// Whether `link` is `doc` itself with a fragment (`doc#x`).
-fn names_by_fragment(link: &str, doc: &Url) -> bool {
-    let Some((before, _)) = link.split_once('#') else {
-        return false;
-    };
-    let mut d = doc.clone();
-    d.set_fragment(None);
-    Url::parse(before).is_ok_and(|u| u == d)
+        .filter(|l| !crate::urls::names_the_document(l, doc))
 }
 
 /// Text content of a `Text`, tags stripped when it is HTML. `loose`: the
