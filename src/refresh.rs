@@ -190,6 +190,10 @@ impl Refresher {
 const BODY_TAG: &str = "v5";
 const EARLIER_BODY_TAG: &str = "v4";
 
+/// 404s in a row at the address a feed moved to after which the move is
+/// forgotten (a 410 forgets it at once).
+const FORGET_MOVE_AFTER_404S: u32 = 3;
+
 /// Bodies up to this size are hashed on the async worker to find out whether
 /// they are the body stored last time (XXH3 reads ~10 GB/s: ≤ 0.1 ms).
 const INLINE_HASH_MAX: usize = 1 << 20;
@@ -542,8 +546,14 @@ async fn refresh_one(r: &Refresher, feed: &FeedRef, every: &Every) -> Result<Rep
             // site reorganised again): the configured URL is asked again,
             // not the feed disabled for good (`enable` asked the dead address
             // again).
-            let forget_move =
-                feed.fetch_url != feed.url && matches!(err.http_status(), Some(404 | 410));
+            // (A 404 only the third time in a row: one during a redeploy
+            // threw a good move away, and the old host was gone.)
+            let forget_move = feed.fetch_url != feed.url
+                && match err.http_status() {
+                    Some(410) => true,
+                    Some(404) => feed.consecutive_failures >= FORGET_MOVE_AFTER_404S - 1,
+                    _ => false,
+                };
             let gone = disposition == Disposition::Gone && !forget_move;
             let then = match (gone, forget_move) {
                 (true, _) => AfterFailure::Disable,
@@ -552,8 +562,8 @@ async fn refresh_one(r: &Refresher, feed: &FeedRef, every: &Every) -> Result<Rep
             };
             if forget_move {
                 message.push_str(&format!(
-                    " (the address {} moved to for good; {} is asked again next time)",
-                    feed.url, feed.url
+                    " (fetched at {}, where {} moved for good: the move is forgotten, and {} is asked again next time)",
+                    feed.fetch_url, feed.url, feed.url
                 ));
             }
             rec.http_status = err.http_status().or(rec.http_status);

@@ -1430,6 +1430,23 @@ async fn a_moved_feed_whose_new_address_is_gone_goes_back_to_its_configured_url(
             .unwrap()
     };
     assert_eq!(fetch_url(), Some(srv.url("/new.xml")));
+    // One 404 there (a redeploy) keeps the move: it serves again after.
+    srv.set("/new.xml", Resource::status(404));
+    let (s, _) = feedloom::refresh::poll(&cfg, env.open_store())
+        .await
+        .unwrap();
+    assert_eq!(s.failed, 1, "{s}");
+    assert_eq!(
+        fetch_url(),
+        Some(srv.url("/new.xml")),
+        "one 404 keeps the move"
+    );
+    srv.set("/new.xml", Resource::feed(doc.clone()).no_etag());
+    let (s, _) = feedloom::refresh::poll(&cfg, env.open_store())
+        .await
+        .unwrap();
+    assert_eq!(s.failed, 0, "{s}");
+    assert_eq!(fetch_url(), Some(srv.url("/new.xml")));
     srv.set("/new.xml", Resource::status(410));
     srv.set(
         "/orig.xml",
