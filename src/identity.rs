@@ -232,11 +232,25 @@ pub fn other_keys(it: &Identified) -> Vec<(String, KeyMatch)> {
             let plain = format!("link:{c}");
             let titled = indexable(format!("{plain} title:{}", short_hash(&[title])));
             let plain = indexable(plain);
-            if it.key == plain {
+            let mut v = if it.key == plain {
                 vec![(titled, KeyMatch::Exact)]
             } else {
                 vec![(plain, KeyMatch::Title)]
+            };
+            // Stored before a comment's anchor was part of its link
+            // (2026-12-06): under its post's page, by its title (it was
+            // stored again, and announced).
+            if let Some((page, anchor)) = c.split_once('#')
+                && comment_anchor(anchor)
+            {
+                let page = format!("link:{page}");
+                v.push((
+                    indexable(format!("{page} title:{}", short_hash(&[title]))),
+                    KeyMatch::Exact,
+                ));
+                v.push((indexable(page), KeyMatch::Title));
             }
+            v
         }
         KeyKind::Guid => {
             let Some(g) = it.entry.guid.as_deref() else {
@@ -830,8 +844,10 @@ pub fn canonical_url(link: &str, rules: &Canon) -> String {
 }
 
 /// Whether a URL's fragment names one comment on the page: `comment-123`,
-/// `comment_123`, `comment123`, `li-comment-123`, `div-comment-123`
-/// (WordPress), `c123456` (Blogger); any letter case.
+/// `comment_123`, `comment123`, `comment-3f2a9c…` (an id with a digit),
+/// `li-comment-123`, `div-comment-123` (WordPress), `c123456` (Blogger),
+/// `issuecomment-123` (GitHub, Gitea), `note_123` (GitLab), `c_x0y0z0`
+/// (Lobsters), `isso-12` (Isso); any letter case.
 pub fn comment_anchor(fragment: &str) -> bool {
     let f = fragment.to_ascii_lowercase();
     let f = f
@@ -839,12 +855,27 @@ pub fn comment_anchor(fragment: &str) -> bool {
         .or_else(|| f.strip_prefix("div-"))
         .unwrap_or(&f);
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    match f.strip_prefix("comment") {
-        Some(rest) => digits(rest.strip_prefix(['-', '_']).unwrap_or(rest)),
-        None => f
-            .strip_prefix('c')
-            .is_some_and(|d| d.len() >= 3 && digits(d)),
+    // An id: letters, digits and dashes, with a digit (not `comment-form`).
+    let id = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            && s.bytes().any(|b| b.is_ascii_digit())
+    };
+    if let Some(rest) = f
+        .strip_prefix("issuecomment")
+        .or_else(|| f.strip_prefix("comment"))
+    {
+        return id(rest.strip_prefix(['-', '_']).unwrap_or(rest));
     }
+    if let Some(rest) = f.strip_prefix("note_").or_else(|| f.strip_prefix("isso-")) {
+        return digits(rest);
+    }
+    if let Some(rest) = f.strip_prefix("c_") {
+        return rest.len() >= 3 && id(rest);
+    }
+    f.strip_prefix('c')
+        .is_some_and(|d| d.len() >= 3 && digits(d))
 }
 
 /// Hash of everything a reader sees of an entry. Its enclosures count only
@@ -1331,6 +1362,19 @@ mod tests {
             "//b.example/p.html?showComment=1#c8812345"
         );
         assert_eq!(c("https://e.org/a#Comment_7"), "//e.org/a#Comment_7");
+        for anchor in [
+            "#issuecomment-1234567",
+            "#note_98765",
+            "#c_x0y0z0",
+            "#isso-42",
+            "#comment-3f2a9c1e-77aa-4b1c-9d0e-1234567890ab",
+        ] {
+            assert_eq!(
+                c(&format!("https://e.org/a{anchor}")),
+                format!("//e.org/a{anchor}"),
+                "{anchor}"
+            );
+        }
         for other in [
             "#more-12",
             "#comments",
@@ -1338,6 +1382,8 @@ mod tests {
             "#c1",
             "#section-2",
             "#commentary",
+            "#comment-form",
+            "#c_top",
         ] {
             assert_eq!(
                 c(&format!("https://e.org/a{other}")),

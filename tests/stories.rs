@@ -721,6 +721,58 @@ async fn the_same_feed_with_windows_line_ends_is_the_same_feed() {
     assert_eq!(s.env.count("SELECT count(*) FROM items"), 2);
 }
 
+/// Comments without guid stored before their anchors were part of their
+/// links (keyed by their post's page and their title) are found again, not
+/// stored and announced a second time, and other anchor styles (GitHub's
+/// `#issuecomment-N`, GitLab's `#note_N`) keep a comment apart from its post.
+#[tokio::test]
+async fn comments_stored_under_their_posts_page_are_found_again() {
+    let s = Scenario::new(&["/comments"], "").await;
+    let comments = [
+        (
+            "https://git.example/org/repo/issues/7#issuecomment-1001",
+            "Reply by ann",
+            "I see the same crash on the arm build.",
+        ),
+        (
+            "https://git.example/org/repo/issues/7#note_2002",
+            "Reply by bob",
+            "Fixed in the next release, thanks for the report.",
+        ),
+    ];
+    let items: Vec<(Option<&str>, Option<&str>, &str, &str)> = comments
+        .iter()
+        .map(|(l, t, d)| (None, Some(*l), *t, *d))
+        .collect();
+    s.serve("/comments", &items);
+    assert_eq!(s.poll().await.new, 2);
+    // As a feedloom before stored them: keyed by the page without anchor.
+    let old_keys = feedloom::identity::identify_document(
+        comments
+            .iter()
+            .map(|(_, t, _)| feedloom::parse::Entry {
+                link: Some("https://git.example/org/repo/issues/7".into()),
+                title: Some(t.to_string()),
+                ..Default::default()
+            })
+            .collect(),
+    );
+    let db = rusqlite::Connection::open(s.env.path("feedloom.db")).unwrap();
+    for (k, (_, t, _)) in old_keys.iter().zip(&comments) {
+        db.execute(
+            "UPDATE items SET key = ?1, canonical_url = '//git.example/org/repo/issues/7' WHERE title = ?2",
+            rusqlite::params![k.key, t],
+        )
+        .unwrap();
+    }
+    db.execute_batch("UPDATE feeds SET body_hash = NULL, entry_seals = NULL")
+        .unwrap();
+    drop(db);
+    let summary = s.poll().await;
+    assert_eq!(summary.new, 0, "{summary}");
+    assert_eq!(s.env.count("SELECT count(*) FROM items"), 2);
+}
+
 /// A wire story as three sites print it: same copy, lightly edited.
 const WIRE: [(&str, &str); 3] = [
     (
