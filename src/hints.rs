@@ -71,8 +71,13 @@ pub fn scan(body: &[u8]) -> DocHints {
             Ok(Event::End(_)) => {
                 path.pop();
             }
-            Ok(Event::Text(t)) => {
-                let text: &str = t.as_ref();
+            // (A value in CDATA, `<ttl><![CDATA[ 300 ]]></ttl>`, is text too.)
+            Ok(ev @ (Event::Text(_) | Event::CData(_))) => {
+                let text: &str = match &ev {
+                    Event::Text(t) => t.as_ref(),
+                    Event::CData(c) => c.as_ref(),
+                    _ => "",
+                };
                 let text = text.trim();
                 let leaf = path.last().map(String::as_str);
                 let parent = path.len().checked_sub(2).map(|i| path[i].as_str());
@@ -215,6 +220,10 @@ mod tests {
             )
         };
         assert_eq!(scan(doc(" 120 ").as_bytes()).ttl_minutes, Some(120));
+        assert_eq!(
+            scan(doc("<![CDATA[ 300 ]]>").as_bytes()).ttl_minutes,
+            Some(300)
+        );
         assert_eq!(scan(doc("\n\t90\n").as_bytes()).ttl_minutes, Some(90));
         assert_eq!(
             scan(doc("99999999999").as_bytes()).ttl_minutes,

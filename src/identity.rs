@@ -992,7 +992,11 @@ pub fn only_link_spelling_changed(
     stored_hash: &str,
 ) -> bool {
     let Some(link) = it.entry.link.as_deref() else {
-        return false;
+        // Stored with a link it no longer has, its text the same: a link
+        // of only a fragment, which feedloom stopped reading as the entry's
+        // link (it named the feed's own document), or one the feed dropped.
+        // Not an update to announce.
+        return stored_url.is_some_and(|url| content_hash_with_link(&it.entry, url) == stored_hash);
     };
     let Some(url) = stored_url else {
         // Stored without a link that it gives now (read since from its

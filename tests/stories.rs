@@ -773,6 +773,49 @@ async fn comments_stored_under_their_posts_page_are_found_again() {
     assert_eq!(s.env.count("SELECT count(*) FROM items"), 2);
 }
 
+/// An item stored with a link feedloom no longer reads (one of only a
+/// fragment, which named the feed's own document) is stored without it,
+/// not announced as updated: with `updates = "reannounce"` an old story
+/// jumped back to the top after the upgrade.
+#[tokio::test]
+async fn a_link_no_longer_read_is_no_update() {
+    let s = Scenario::new(&["/f"], "").await;
+    s.serve(
+        "/f",
+        &[(Some("g1"), Some("#comments"), "Members' news", "Text.")],
+    );
+    assert_eq!(s.poll().await.new, 1);
+    let db = rusqlite::Connection::open(s.env.path("feedloom.db")).unwrap();
+    let feed: String = db
+        .query_row("SELECT url FROM feeds", [], |r| r.get(0))
+        .unwrap();
+    // As a feedloom before stored it: the link resolved against the feed's URL.
+    let old = format!("{feed}#comments");
+    let hash = feedloom::identity::content_hash(&feedloom::parse::Entry {
+        guid: Some("g1".into()),
+        link: Some(old.clone()),
+        title: Some("Members' news".into()),
+        summary: Some("Text.".into()),
+        ..Default::default()
+    });
+    db.execute(
+        "UPDATE items SET url = ?1, content_hash = ?2",
+        rusqlite::params![old, hash],
+    )
+    .unwrap();
+    db.execute_batch("UPDATE feeds SET body_hash = NULL, entry_seals = NULL")
+        .unwrap();
+    drop(db);
+    let summary = s.poll().await;
+    assert_eq!((summary.new, summary.updated), (0, 0), "{summary}");
+    let url: Option<String> = s
+        .env
+        .reader()
+        .query_row("SELECT url FROM items", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(url, None, "stored without the link");
+}
+
 /// A wire story as three sites print it: same copy, lightly edited.
 const WIRE: [(&str, &str); 3] = [
     (
