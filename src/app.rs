@@ -852,10 +852,25 @@ pub fn node_name() -> String {
 /// The name [`node_name`] gives the process `pid` of this machine and PID
 /// namespace.
 pub fn node_name_of(pid: u32) -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "node".into());
-    format!("{host}:{pid}:{}", pid_namespace())
+    format!("{}:{pid}:{}", host_name(), pid_namespace())
+}
+
+/// This machine's host name, from the kernel (`uname`), not from `/proc`: a
+/// service unit with `ProcSubset=pid` hides `/proc/sys`, and every node was
+/// called "node", each taking the others' live claims for an ended process
+/// of its own machine's.
+fn host_name() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname writes at most
+    // that many bytes.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    match rc == 0 && end > 0 {
+        true => String::from_utf8_lossy(&buf[..end]).trim().to_string(),
+        false => std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_else(|_| "node".into()),
+    }
 }
 
 /// The PID namespace's inode number and the first 8 hex digits of this boot's
@@ -1474,6 +1489,15 @@ pub fn warn_files_left(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The node's host name is the kernel's (`uname`), read without `/proc`
+    /// (which a hardened unit hides): the name the machine has.
+    #[test]
+    fn a_node_is_named_by_the_kernels_host_name() {
+        let kernel = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+        assert_eq!(host_name(), kernel.trim());
+        assert!(node_name().starts_with(&format!("{}:{}:", kernel.trim(), std::process::id())));
+    }
 
     /// Only files no output writes any more are named: the same file under
     /// another spelling of its path (absolute, `..`, a link to its folder)
