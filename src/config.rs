@@ -1698,6 +1698,45 @@ fn invalid(text: &str, path: &Path, span: std::ops::Range<usize>, message: Strin
     let column = text[line_start..start].chars().count() + 1;
     let snippet =
         access::redact_userinfo(text[line_start..].lines().next().unwrap_or("").trim_end());
+    // A line that may hold a secret (a key or table named for one) is quoted
+    // with its strings hidden: a bearer token, a header's value, a password
+    // under a misspelt or quoted key reached the journal in full.
+    let table = before
+        .lines()
+        .rev()
+        .map(str::trim_start)
+        .find(|l| l.starts_with('['))
+        .unwrap_or("");
+    let secret = |s: &str| {
+        let s = s.to_ascii_lowercase();
+        [
+            "auth",
+            "bearer",
+            "pas",
+            "word",
+            "pwd",
+            "token",
+            "secret",
+            "key",
+            "header",
+            "cookie",
+            "credential",
+        ]
+        .iter()
+        .any(|k| s.contains(k))
+    };
+    let (snippet, message) = match secret(&snippet) || secret(table) {
+        true => {
+            let (hidden, values) = strings_hidden(&snippet);
+            // (And the message's quotes of them.)
+            let message = values
+                .iter()
+                .filter(|v| v.trim().len() >= 4)
+                .fold(message, |m, v| m.replace(v.as_str(), "***"));
+            (hidden, message)
+        }
+        false => (snippet, message),
+    };
     ConfigError::Invalid {
         path: path.to_path_buf(),
         line,
@@ -1705,6 +1744,61 @@ fn invalid(text: &str, path: &Path, span: std::ops::Range<usize>, message: Strin
         message,
         snippet,
     }
+}
+
+/// `line` with the text of every TOML string in it (`"…"`, `'…'`, and their
+/// triple forms) replaced by `***`; and those texts.
+fn strings_hidden(line: &str) -> (String, Vec<String>) {
+    let mut values = Vec::new();
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(i) = rest.find(['"', '\'']) {
+        let q = &rest[i..i + 1];
+        let triple = rest[i..].starts_with(&q.repeat(3));
+        let open = if triple { 3 } else { 1 };
+        // (Where a secret is read from, `{ env = "VAR" }` or `{ file = "…" }`,
+        // is no secret: shown.)
+        let key = rest[..i].trim_end().trim_end_matches('=').trim_end();
+        let reference = key.ends_with("env") || key.ends_with("file");
+        out.push_str(&rest[..i + open]);
+        let body = &rest[i + open..];
+        let close = q.repeat(open);
+        // (A basic string's `\"` is no end.)
+        let mut end = None;
+        let mut escaped = false;
+        for (k, c) in body.char_indices() {
+            if q == "\"" && !triple && c == '\\' && !escaped {
+                escaped = true;
+                continue;
+            }
+            if !escaped && body[k..].starts_with(&close) {
+                end = Some(k);
+                break;
+            }
+            escaped = false;
+        }
+        match (end, reference) {
+            (Some(k), true) => {
+                out.push_str(&body[..k + close.len()]);
+                rest = &body[k + close.len()..];
+                continue;
+            }
+            _ => out.push_str("***"),
+        }
+        match end {
+            Some(k) => {
+                values.push(body[..k].to_string());
+                out.push_str(&close);
+                rest = &body[k + close.len()..];
+            }
+            None => {
+                values.push(body.to_string());
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    (out, values)
 }
 
 impl crate::store::model::AsFeedSpec for FeedConfig {
@@ -1729,6 +1823,38 @@ mod tests {
         parse(text, Path::new("cfg/x.toml"))
             .unwrap_err()
             .to_string()
+    }
+
+    /// An error on a line that may hold a secret quotes it with its strings
+    /// hidden: tokens, header values and passwords under misspelt or quoted
+    /// keys reached `check`'s output and the daemon's journal in full.
+    #[test]
+    fn errors_never_quote_a_secret() {
+        let feed = "[[feed]]\nurl = \"https://a.example/f\"\n";
+        for (extra, secret) in [
+            ("auth = { bearer = \"TokA1\", typo = 1 }\n", "TokA1"),
+            (
+                "headers = { \"Authorization\" = \"Bearer TokB2\", \"X\" = 1 }\n",
+                "TokB2",
+            ),
+            ("[feed.headers]\n\"X-Api-Key\" = [\"TokC3\"]\n", "TokC3"),
+            (
+                "auth = { basic = { user = \"u\", \"password\" = \"PwD4\", x = 1 } }\n",
+                "PwD4",
+            ),
+            (
+                "auth = { basic = { user = \"u\", password = \"\"\"PwE5\"\"\", x = 1 } }\n",
+                "PwE5",
+            ),
+            ("pasword = \"PwF6\"\n", "PwF6"),
+        ] {
+            let e = err(&format!("{feed}{extra}"));
+            assert!(e.starts_with("cfg/x.toml:"), "{e}");
+            assert!(!e.contains(secret), "{extra}: {e}");
+        }
+        // Other lines are quoted as written.
+        let e = err("[[feed]]\nurl = \"https://a.example/f\"\ntitle = \" \"\n");
+        assert!(e.contains("title = \" \""), "{e}");
     }
 
     #[test]
