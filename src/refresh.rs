@@ -203,7 +203,7 @@ const INLINE_HASH_MAX: usize = 1 << 20;
 ///
 /// Every [`crate::TRIM_EVERY`] feeds, the memory freed meanwhile goes back to
 /// the system.
-#[instrument(skip_all, fields(feed = %feed.url))]
+#[instrument(skip_all, fields(feed = %crate::urls::shown_feed_url(feed.url.as_str())))]
 pub async fn refresh_feed(
     r: &Refresher,
     feed: &FeedRef,

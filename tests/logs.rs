@@ -430,3 +430,44 @@ fn a_log_filter_that_silences_feedloom_by_mistake_is_said() {
     }
     assert!(!poll("off").contains("fetch failed"));
 }
+
+/// A private feed's `?token=` never reaches the log: the feed's URL in each
+/// line's span is shown as `/metrics` shows it (the secret's value hidden).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_never_carries_a_feeds_token() {
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/p.xml",
+        Resource::feed(rss("P", &[(Some("1"), None, "one", "d")])),
+    );
+    srv.set("/gone.xml", Resource::status(404));
+    let env = TestEnv::new();
+    env.config(&format!(
+        "[fetch]\nhost_gap = \"0s\"\n\n{}",
+        feeds_toml(&[
+            format!("{}?token=SECRETTOKEN123", srv.url("/p.xml")),
+            format!("{}?api_key=SECRETKEY456", srv.url("/gone.xml")),
+        ])
+    ));
+    let cfg = env.path("feedloom.toml");
+    for format in ["json", "human"] {
+        let cfg = cfg.clone();
+        let out = tokio::task::spawn_blocking(move || {
+            Command::new(env!("CARGO_BIN_EXE_feedloom"))
+                .arg("--config")
+                .arg(&cfg)
+                .args(["--log-format", format, "poll", "--all"])
+                .env("FEEDLOOM_LOG", "debug")
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("p.xml?token=***"), "{stderr}");
+        assert!(
+            !stderr.contains("SECRETTOKEN123") && !stderr.contains("SECRETKEY456"),
+            "{stderr}"
+        );
+    }
+}
