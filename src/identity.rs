@@ -935,28 +935,27 @@ pub fn hash_before_bases(e: &Entry) -> Option<String> {
     without_bases(e).map(|plain| content_hash(&plain))
 }
 
-/// The entry without the `<base href="…">` written before its content and
-/// summary; `None` when neither starts with one.
-/// `e` with its title and text's line ends written `\r\n`, when they have
-/// any (as read from a document with Windows line ends before they were
-/// normalised).
+/// `e` with its text's line ends written `\r\n`, when it has any (as read
+/// from a document with Windows line ends before they were normalised).
+/// (Titles hold no line ends: white space in them is collapsed.)
 fn with_windows_line_ends(e: &Entry) -> Option<Entry> {
     let crlf = |s: &Option<String>| {
         s.as_deref()
             .filter(|s| s.contains('\n'))
             .map(|s| s.replace('\n', "\r\n"))
     };
-    let (title, content, summary) = (crlf(&e.title), crlf(&e.content), crlf(&e.summary));
-    if title.is_none() && content.is_none() && summary.is_none() {
+    let (content, summary) = (crlf(&e.content), crlf(&e.summary));
+    if content.is_none() && summary.is_none() {
         return None;
     }
     let mut old = e.clone();
-    old.title = title.or(old.title);
     old.content = content.or(old.content);
     old.summary = summary.or(old.summary);
     Some(old)
 }
 
+/// The entry without the `<base href="…">` written before its content and
+/// summary; `None` when neither starts with one.
 fn without_bases(e: &Entry) -> Option<Entry> {
     let strip = |html: &Option<String>| {
         html.as_deref()

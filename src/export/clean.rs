@@ -420,6 +420,15 @@ fn foreign_as_text(html: &str) -> Cow<'_, str> {
             i = at + 1;
             continue;
         };
+        // A self-closing one (`<svg/>`) holds nothing.
+        let tag_end = memchr::memchr(b'>', &b[at..]).map(|g| at + g);
+        if let Some(t) = tag_end.filter(|&t| t > at && b[t - 1] == b'/') {
+            let o = out.get_or_insert_with(|| String::with_capacity(html.len()));
+            o.push_str(&html[copied..at]);
+            copied = t + 1;
+            i = t + 1;
+            continue;
+        }
         // Its end: the matching end tag (same-named elements inside
         // counted). One never closed is left to the sanitiser: HTML after
         // it leaves it, and the story's markup is not all made text.
@@ -496,41 +505,7 @@ fn tex_annotation(element: &str) -> Option<String> {
 /// The text of an element's parts, one space between parts (a script's or
 /// style's text is none).
 fn parts_text(element: &str) -> String {
-    // (Lower case once: ASCII case changes keep every byte where it is.)
-    let lower = element.to_ascii_lowercase();
-    // Every start and end of a script or style, in order (one pass each).
-    let mut marks: Vec<(usize, bool)> = Vec::new();
-    for (needle, start) in [
-        ("<script", true),
-        ("<style", true),
-        ("</script", false),
-        ("</style", false),
-    ] {
-        marks.extend(memchr::memmem::find_iter(lower.as_bytes(), needle).map(|i| (i, start)));
-    }
-    marks.sort_unstable();
-    let mut kept = String::with_capacity(element.len());
-    let mut from = 0;
-    let mut marks = marks.into_iter();
-    while let Some((at, start)) = marks.next() {
-        if !start || at < from {
-            continue;
-        }
-        kept.push_str(&element[from..at]);
-        // To the end of the next end tag (any of the two), else the end.
-        from = marks
-            .by_ref()
-            .find(|(_, start)| !start)
-            .and_then(|(end, _)| lower[end..].find('>').map(|g| end + g + 1))
-            .unwrap_or(element.len());
-    }
-    if from < element.len() {
-        kept.push_str(&element[from..]);
-    }
-    crate::parse::strip_tags(&kept.replace('<', " <"))
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
+    crate::store::search::plain_text(element)
 }
 
 fn readable_html(html: &str) -> Cow<'_, str> {
@@ -1819,6 +1794,12 @@ mod tests {
         // One never closed is left to the sanitiser: the HTML after it stays.
         let clean = sanitize("<p>a<svg><path d=\"M0\"/></p><p><b>b</b></p>", None);
         assert!(clean.contains("<b>b</b>"), "{clean}");
+        // A self-closing one holds nothing, and the next is still its text.
+        let clean = sanitize(
+            r#"<p><svg/>a <math alttext="x^2"><mi>x</mi></math></p>"#,
+            None,
+        );
+        assert_eq!(clean, "<p>a x^2</p>");
     }
 
     #[test]

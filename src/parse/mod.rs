@@ -1016,10 +1016,8 @@ fn usable_links(links: &[model::Link]) -> impl Iterator<Item = &model::Link> {
     // the document it is in, and resolved against the feed's URL it
     // published the feed's `?token=` as the entry's or the site's link.)
     links.iter().filter(|l| {
-        let href = l.href.trim();
         l.href != legacy::NO_LINK
-            && !href.is_empty()
-            && !href.starts_with('#')
+            && !crate::urls::keeps_the_query(&l.href)
             && !matches!(l.target, Some(Comments | CommentsFeed))
     })
 }

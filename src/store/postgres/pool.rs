@@ -71,7 +71,9 @@ const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// How long one statement may go unanswered. A server stopped mid-statement
 /// (SIGSTOP, a network cut) held the daemon's loop, and its SIGTERM, until
 /// it came back; on a live server each statement takes milliseconds.
-pub const STATEMENT_DEADLINE: std::time::Duration = std::time::Duration::from_secs(15);
+/// (A minute: long reads of a large store, a search or a prune's count,
+/// must not be cut off.)
+pub const STATEMENT_DEADLINE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// What each session sets: a transaction left open by a node that stopped
 /// answering (frozen, cut off) is ended by the server after a minute, so its
