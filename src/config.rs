@@ -1116,11 +1116,11 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         };
         // (Blank also when it shows nothing: zero-width characters, marks of
         // direction, controls. It replaced the feed's name everywhere.)
-        let blank = |t: &str| {
-            t.chars()
-                .all(|c| c.is_control() || crate::parse::text::invisible(c))
-        };
-        if feed.title.as_deref().is_some_and(blank) {
+        if feed
+            .title
+            .as_deref()
+            .is_some_and(crate::parse::text::shows_nothing)
+        {
             return Err(at(
                 key("title"),
                 "a feed's `title` is blank (or shows nothing): leave it out to show the feed's own title".to_string(),

@@ -228,7 +228,7 @@ pub fn read_opml(raw: &[u8]) -> Result<Outlines, OpmlError> {
             // marks of direction: it blanked the feed's name everywhere).
             let label = label
                 .map(|t| without_controls(&t))
-                .filter(|t| !t.chars().all(crate::parse::text::invisible));
+                .filter(|t| !crate::parse::text::shows_nothing(t));
             open.is_outline = true;
             match get("xmlurl") {
                 Some(url) => {
@@ -243,7 +243,7 @@ pub fn read_opml(raw: &[u8]) -> Result<Outlines, OpmlError> {
                             };
                             let c = without_controls(c);
                             let c = c.trim();
-                            if !c.is_empty() && !c.chars().all(crate::parse::text::invisible) {
+                            if !crate::parse::text::shows_nothing(c) {
                                 tags.push(c.to_string());
                             }
                         }

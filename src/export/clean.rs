@@ -22,7 +22,7 @@ use std::sync::LazyLock;
 use url::Url;
 
 use super::{budget, nesting};
-use crate::parse::text::invisible;
+use crate::parse::text::shows_nothing;
 use crate::store::queries::{Source, Story};
 use crate::urls;
 
@@ -1031,11 +1031,7 @@ pub fn check_story(story: &mut Story) {
     // (A title of invisible characters alone, zero-width spaces, is none:
     // the story's text stands in for it. It was published as an invisible
     // link in the river and an empty title in every format.)
-    story.title = story
-        .title
-        .take()
-        .map(plain)
-        .filter(|t| !t.chars().all(invisible));
+    story.title = story.title.take().map(plain).filter(|t| !shows_nothing(t));
     // (One made only of such characters is no author: it was published as
     // an empty name.)
     // (Nor one of spaces and invisible characters: zero-width ones, marks,
@@ -1054,7 +1050,7 @@ pub fn check_story(story: &mut Story) {
             false => a,
         })
         .map(plain)
-        .filter(|a| !a.chars().all(invisible));
+        .filter(|a| !shows_nothing(a));
     check_source(&mut story.source, uid);
     for s in &mut story.also {
         check_source(s, uid);
@@ -1086,11 +1082,7 @@ fn check_source(src: &mut Source, uid: &str) {
         .filter(|l| !names_a_private_document(l, &feed_url));
     src.site_url = checked_link(src.site_url.take(), uid, "source home page")
         .filter(|l| !names_a_private_document(l, &feed_url));
-    src.title = src
-        .title
-        .take()
-        .map(plain)
-        .filter(|t| !t.chars().all(invisible));
+    src.title = src.title.take().map(plain).filter(|t| !shows_nothing(t));
 }
 
 fn plain(s: String) -> String {

@@ -512,6 +512,12 @@ fn declared_encoding(body: &[u8]) -> Option<String> {
     Some(value[..close].trim().to_string())
 }
 
+/// Whether `text` shows nothing: empty, or only control characters and
+/// [`invisible`] ones (a title, tag or author made of them is none).
+pub fn shows_nothing(text: &str) -> bool {
+    text.chars().all(|c| c.is_control() || invisible(c))
+}
+
 /// Characters that show nothing on their own: spaces, Unicode's default
 /// ignorable code points (zero-width ones, joiners, marks of direction,
 /// variation selectors, tags, fillers, a soft hyphen, a byte-order mark),
