@@ -39,6 +39,33 @@ pub enum AppError {
     Signals(#[source] std::io::Error),
     #[error("HTTP server failed: {0}")]
     Server(#[source] std::io::Error),
+    /// The store failed while the daemon started: named ("store error while
+    /// spreading first fetches: database or disk is full" said not which).
+    #[error("cannot start on store {store}: {source}")]
+    Starting {
+        store: String,
+        #[source]
+        source: StoreError,
+    },
+}
+
+impl AppError {
+    /// A start-up error with the store named, where the error does not name it.
+    fn at_start(self, location: &Location) -> AppError {
+        match self {
+            AppError::Store(
+                source @ (StoreError::Sqlite { .. }
+                | StoreError::Commit { .. }
+                | StoreError::Worker(_)
+                | StoreError::Postgres { .. }
+                | StoreError::NoAnswer { .. }),
+            ) => AppError::Starting {
+                store: location.describe(),
+                source,
+            },
+            other => other,
+        }
+    }
 }
 
 /// How often the scheduler looks for due feeds.
@@ -78,14 +105,31 @@ pub async fn run_from_signals(cfg: Config) -> Result<(), AppError> {
             }
         }
     });
-    let shutdown = async move {
+    // The first SIGTERM or SIGINT stops gracefully; a second one stops now
+    // (it waited out `shutdown_timeout` all the same).
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
         tokio::select! {
             _ = term.recv() => info!("SIGTERM: stopping"),
             _ = int.recv() => info!("SIGINT: stopping"),
         }
+        let _ = stop_tx.send(());
+        let again = tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        };
+        warn!("{again} again: stopping now, without waiting for fetches in flight");
+        HURRY.notify_one();
+    });
+    let shutdown = async move {
+        let _ = stop_rx.await;
     };
     run(cfg, listener, shutdown, reload_rx).await
 }
+
+/// Told by a second stop signal: the graceful stop waits no longer for the
+/// fetches in flight (they are abandoned, nothing half-stored).
+static HURRY: Notify = Notify::const_new();
 
 /// The scheduler's view of the configured feeds.
 struct Plan {
@@ -362,6 +406,60 @@ pub async fn prune_once_said(
     (total, failed)
 }
 
+/// How often a long start-up tells systemd to wait longer (`EXTEND_TIMEOUT_USEC`).
+const START_UP_NOTICE: Duration = Duration::from_secs(10);
+
+/// The daemon's start-up after its lock: opens (and migrates) the store, plans
+/// the feeds, and renders every output once.
+async fn start_up(
+    cfg: &mut Config,
+    location: &Location,
+    listener: &TcpListener,
+) -> Result<(Backend, Plan, Arc<ServerState>), AppError> {
+    let store = Backend::open(location, &node_name()).await?;
+    // (PostgreSQL: a node of this machine that was killed held its feeds, and
+    // every other feed of their hosts, until the lease ran out.)
+    match store.release_dead_claims(&is_dead_local_node).await {
+        Ok(0) => {}
+        Ok(n) => info!(
+            feeds = n,
+            "claims of an ended feedloom process of this machine released"
+        ),
+        Err(e) => warn!(error = %chain(&e), "cannot release the claims of ended processes"),
+    }
+    // `listen = "…:0"`: the system picks the port; the outputs' self links
+    // name the one it picked (they said port 0).
+    let configured_listen = cfg.server.listen;
+    if let Some(picked) = listener
+        .local_addr()
+        .ok()
+        .filter(|_| configured_listen.port() == 0)
+    {
+        cfg.server.listen = picked;
+        cfg.set_public_base();
+    }
+    let outputs = cfg.outputs.clone();
+    let _ = tokio::task::spawn_blocking(move || export::remove_stale_temp_files(&outputs)).await;
+    warn_if_few_open_files(cfg);
+    let plan = Plan::build(cfg.clone(), &store, None).await?;
+    let state = Arc::new(ServerState {
+        store: store.clone(),
+        outputs: Default::default(),
+        last_tick: crate::now_unix().into(),
+        tick_grace: TICK * 30,
+        metrics: Default::default(),
+        html_cache: Default::default(),
+        web: Default::default(),
+        health: crate::server::HealthWindow::new(
+            crate::now_unix(),
+            plan.cfg.server.degraded_after.0,
+        ),
+    });
+    let initial = plan.cfg.outputs.clone();
+    render_outputs(&store, &state, &initial).await?;
+    Ok((store, plan, state))
+}
+
 /// Runs the daemon until `shutdown` completes. Each message on `reload` re-reads
 /// the config file; a config that does not load is logged and the old one stays.
 /// Tests pass a listener bound to port 0 and their own shutdown future.
@@ -387,51 +485,37 @@ pub async fn run(
         }
         Location::Postgres { .. } => None,
     };
-    let store = Backend::open(&location, &node_name()).await?;
-    // (PostgreSQL: a node of this machine that was killed held its feeds, and
-    // every other feed of their hosts, until the lease ran out.)
-    match store.release_dead_claims(&is_dead_local_node).await {
-        Ok(0) => {}
-        Ok(n) => info!(
-            feeds = n,
-            "claims of an ended feedloom process of this machine released"
-        ),
-        Err(e) => warn!(error = %chain(&e), "cannot release the claims of ended processes"),
-    }
-    // `listen = "…:0"`: the system picks the port; the outputs' self links
-    // name the one it picked (they said port 0).
+    tokio::pin!(shutdown);
+    // Start-up can take long (migrations, rebuilding the search index of a
+    // large store, a store another process holds): SIGTERM is heard meanwhile
+    // (systemd's stop waited for it to end), and systemd is told to wait
+    // longer than its start timeout while it lasts.
     let configured_listen = cfg.server.listen;
-    if let Some(picked) = listener
-        .local_addr()
-        .ok()
-        .filter(|_| configured_listen.port() == 0)
-    {
-        cfg.server.listen = picked;
-        cfg.set_public_base();
-    }
-    let outputs = cfg.outputs.clone();
-    let _ = tokio::task::spawn_blocking(move || export::remove_stale_temp_files(&outputs)).await;
-    warn_if_few_open_files(&cfg);
-    let mut plan = Plan::build(cfg, &store, None).await?;
-    let state = Arc::new(ServerState {
-        store: store.clone(),
-        outputs: Default::default(),
-        last_tick: crate::now_unix().into(),
-        tick_grace: TICK * 30,
-        metrics: Default::default(),
-        html_cache: Default::default(),
-        web: Default::default(),
-        health: crate::server::HealthWindow::new(
-            crate::now_unix(),
-            plan.cfg.server.degraded_after.0,
-        ),
-    });
+    let (store, mut plan, state) = {
+        let started = start_up(&mut cfg, &location, &listener);
+        tokio::pin!(started);
+        let mut extend = tokio::time::interval_at(
+            tokio::time::Instant::now() + START_UP_NOTICE,
+            START_UP_NOTICE,
+        );
+        loop {
+            tokio::select! {
+                r = &mut started => break r.map_err(|e| e.at_start(&location))?,
+                _ = &mut shutdown => {
+                    info!("stopped while starting (nothing was fetched)");
+                    return Ok(());
+                }
+                _ = extend.tick() => sd_notify(&format!(
+                    "EXTEND_TIMEOUT_USEC={}",
+                    (START_UP_NOTICE * 3).as_micros()
+                )),
+            }
+        }
+    };
 
     // Exporter: renders every output once now and again after each change.
     let changed = Arc::new(Notify::new());
     let (outputs_tx, outputs_rx) = watch::channel(plan.cfg.outputs.clone());
-    let initial = plan.cfg.outputs.clone();
-    render_outputs(&store, &state, &initial).await?;
     let exporter = tokio::spawn(exporter(
         store.clone(),
         state.clone(),
@@ -492,7 +576,6 @@ pub async fn run(
     // The store's file deleted or replaced under the daemon: said once (and
     // by /healthz for as long as it lasts).
     let mut gone_said = false;
-    tokio::pin!(shutdown);
     // What a reload cannot change: compared with what the daemon started
     // with, at every reload (not with the last config read).
     let (opened_store, bound) = (plan.cfg.store.clone(), plan.cfg.server.listen);
@@ -760,11 +843,12 @@ pub async fn run(
     }
     loop {
         tokio::select! {
-            _ = &mut deadline => {
+            hurried = async { tokio::select! { _ = &mut deadline => false, _ = HURRY.notified() => true } } => {
                 // (Each named: which feeds are fetched again at the next start.)
                 let mut cut: Vec<&str> = task_feed.values().map(|(_, url)| url.as_str()).collect();
                 cut.sort_unstable();
-                warn!(aborted = tasks.len(), feeds = %cut.join(" "), "shutdown deadline reached; abandoning fetches (nothing half-stored)");
+                let why = if hurried { "stopping now" } else { "shutdown deadline reached" };
+                warn!(aborted = tasks.len(), feeds = %cut.join(" "), "{why}; abandoning fetches (nothing half-stored)");
                 tasks.abort_all();
                 while tasks.join_next().await.is_some() {}
                 // Their claims go (PostgreSQL): the feeds are due again at
@@ -1296,8 +1380,12 @@ pub fn sd_notify(msg: &str) {
     } else {
         sock.send_to(msg.as_bytes(), std::path::Path::new(&path))
     };
-    if let Err(e) = result {
-        warn!(error = %e, "cannot notify systemd");
+    // (Said once: a socket that is gone made it a line every second.)
+    static SAID: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if let Err(e) = result
+        && !SAID.swap(true, std::sync::atomic::Ordering::Relaxed)
+    {
+        warn!(error = %e, socket = %path.to_string_lossy(), "cannot notify systemd (said once)");
     }
 }
 

@@ -16,11 +16,16 @@ struct Daemon {
 
 impl Daemon {
     fn start(config: &std::path::Path) -> Daemon {
+        Daemon::start_with(config, &[])
+    }
+
+    fn start_with(config: &std::path::Path, env: &[(&str, &str)]) -> Daemon {
         let mut child = Command::new(env!("CARGO_BIN_EXE_feedloom"))
             .arg("--config")
             .arg(config)
             .arg("run")
             .env("FEEDLOOM_LOG", "info")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -647,4 +652,183 @@ async fn a_reload_whose_output_would_write_the_open_store_is_rejected() {
     d.signal("TERM");
     assert_eq!(d.wait(10).and_then(|s| s.code()), Some(0));
     assert!(!env.path("other.db").exists(), "the daemon keeps its store");
+}
+
+/// A second SIGTERM stops now: the first waits for fetches in flight up to
+/// `shutdown_timeout` (an hour here), the second no longer (it was ignored,
+/// and an operator's Ctrl-C twice did nothing).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_sigterm_stops_now() {
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/hung.xml",
+        Resource::feed(rss("hung", &[(Some("a"), None, "a", "d")])).delay(Duration::from_secs(90)),
+    );
+    srv.set(
+        "/ok.xml",
+        Resource::feed(rss("ok", &[(Some("b"), None, "b", "d")])),
+    );
+    let env = TestEnv::new();
+    let cfg = env.path("feedloom.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[store]\npath = \"feedloom.db\"\n\n[server]\nlisten = \"127.0.0.1:0\"\nshutdown_timeout = \"1h\"\n\n[fetch]\nhost_gap = \"0s\"\n\n{}{}",
+            feed_every_second(&srv, "/hung.xml"),
+            feed_every_second(&srv, "/ok.xml")
+        ),
+    )
+    .unwrap();
+    let mut d = Daemon::start(&cfg);
+    assert!(
+        until(10, || env.try_count("SELECT count(*) FROM items")
+            == Some(1)
+            && srv
+                .state
+                .in_flight
+                .load(std::sync::atomic::Ordering::SeqCst)
+                >= 1)
+        .await,
+        "one feed stored, the other in flight\n{}",
+        d.log()
+    );
+    d.signal("TERM");
+    assert!(
+        until(10, || d.log_has("waiting for in-flight fetches")).await,
+        "{}",
+        d.log()
+    );
+    assert!(d.wait(1).is_none(), "the first SIGTERM waits\n{}", d.log());
+    d.signal("TERM");
+    let status = d.wait(30).expect("exits after the second SIGTERM");
+    assert_eq!(status.code(), Some(0), "{}", d.log());
+    assert!(d.log_has("SIGTERM again: stopping now"), "{}", d.log());
+    assert!(
+        d.log()
+            .lines()
+            .any(|l| l.contains("stopping now; abandoning fetches")
+                && l.contains(&srv.url("/hung.xml"))),
+        "{}",
+        d.log()
+    );
+    assert_eq!(integrity(&env), "ok");
+    assert_eq!(env.count("SELECT count(*) FROM items"), 1);
+}
+
+/// SIGTERM while the daemon is still starting (here: another process holds
+/// the store's write lock) stops it, exit 0: it waited for start-up to end,
+/// and then failed or ran.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_start_up_stops_it() {
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/f.xml",
+        Resource::feed(rss("f", &[(Some("a"), None, "a", "d")])),
+    );
+    let env = TestEnv::new();
+    let cfg = write_config(&env, &feed_every_second(&srv, "/f.xml"));
+    let mut first = Daemon::start(&cfg);
+    assert!(
+        until(10, || env.try_count("SELECT count(*) FROM items")
+            == Some(1))
+        .await,
+        "{}",
+        first.log()
+    );
+    first.signal("TERM");
+    assert_eq!(first.wait(10).and_then(|s| s.code()), Some(0));
+    let holder = rusqlite::Connection::open(env.path("feedloom.db")).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let mut d = Daemon::start(&cfg);
+    // (Long enough for the signal handlers; shorter than the store's 5 s
+    // busy wait that start-up is in.)
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(d.wait(0).is_none(), "still starting\n{}", d.log());
+    d.signal("TERM");
+    let status = d.wait(30).expect("exits after SIGTERM");
+    holder.execute_batch("ROLLBACK").unwrap();
+    assert_eq!(status.code(), Some(0), "{}", d.log());
+    assert!(d.log_has("stopped while starting"), "{}", d.log());
+    assert!(!d.log_has("feedloom running"), "{}", d.log());
+    assert_eq!(integrity(&env), "ok");
+    assert_eq!(env.count("SELECT count(*) FROM items"), 1);
+}
+
+/// A store that fails while the daemon starts (a full disk) is named in the
+/// one line the daemon exits with ("store error while spreading first
+/// fetches: database or disk is full" said not which store).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_failing_at_start_up_is_named() {
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/f.xml",
+        Resource::feed(rss("f", &[(Some("a"), None, "a", "d")])),
+    );
+    let env = TestEnv::new();
+    let cfg = write_config(&env, &feed_every_second(&srv, "/f.xml"));
+    let mut first = Daemon::start(&cfg);
+    assert!(
+        until(10, || env.try_count("SELECT count(*) FROM items")
+            == Some(1))
+        .await,
+        "{}",
+        first.log()
+    );
+    first.signal("TERM");
+    assert_eq!(first.wait(10).and_then(|s| s.code()), Some(0));
+    rusqlite::Connection::open(env.path("feedloom.db"))
+        .unwrap()
+        .execute_batch(
+            "UPDATE feeds SET next_fetch_at = 0;
+             CREATE TRIGGER full BEFORE UPDATE ON feeds BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;",
+        )
+        .unwrap();
+    let mut d = Daemon::start(&cfg);
+    let status = d.wait(30).expect("exits");
+    assert_eq!(status.code(), Some(1), "{}", d.log());
+    let store = env.path("feedloom.db");
+    assert!(
+        d.log().lines().any(|l| l.contains("cannot start on store")
+            && l.contains(&store.display().to_string())
+            && l.contains("disk is full")),
+        "{}",
+        d.log()
+    );
+}
+
+/// A systemd notify socket that is gone is said once, not at every watchdog
+/// ping (a line every second filled the journal).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notify_socket_that_is_gone_is_said_once() {
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/f.xml",
+        Resource::feed(rss("f", &[(Some("a"), None, "a", "d")])),
+    );
+    let env = TestEnv::new();
+    let cfg = write_config(&env, &feed_every_second(&srv, "/f.xml"));
+    let gone = env.path("gone.sock");
+    let mut d = Daemon::start_with(
+        &cfg,
+        &[
+            ("NOTIFY_SOCKET", gone.to_str().unwrap()),
+            ("WATCHDOG_USEC", "400000"),
+        ],
+    );
+    assert!(
+        until(10, || d.log_has("feedloom running")).await,
+        "{}",
+        d.log()
+    );
+    // READY, and a watchdog ping every second, later.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    d.signal("TERM");
+    assert_eq!(d.wait(10).and_then(|s| s.code()), Some(0), "{}", d.log());
+    let said = d
+        .log()
+        .lines()
+        .filter(|l| l.contains("cannot notify systemd"))
+        .count();
+    assert_eq!(said, 1, "{}", d.log());
+    assert!(d.log_has("gone.sock"), "{}", d.log());
 }
