@@ -1116,7 +1116,7 @@ fn finish(
         Err(e) if e.is_cancelled() => return,
         Err(e) => format!("internal error: {e}"),
     };
-    error!(feed = %feed_url, feed_id, error = %problem, "refresh failed");
+    error!(feed = %crate::urls::shown_feed_url(&feed_url), feed_id, error = %crate::urls::shown_urls_in(&problem.to_string()), "refresh failed");
     if store.is_postgres() {
         unreleased.insert(feed_id);
     }
@@ -1166,7 +1166,7 @@ fn finish(
             )
             .await
         {
-            error!(feed = %feed_url, feed_id, error = %chain(&e), "cannot record the failure either");
+            error!(feed = %crate::urls::shown_feed_url(&feed_url), feed_id, error = %crate::urls::shown_urls_in(&chain(&e)), "cannot record the failure either");
         }
     });
 }

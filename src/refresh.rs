@@ -730,7 +730,7 @@ fn log_report(feed_url: &str, outcome: &Outcome, ms: i64) {
         Outcome::NotStarted => tracing::debug!("not fetched: the daemon is stopping"),
         Outcome::Held { reason } => info!(
             status = %"held",
-            reason = %without_url(reason, feed_url),
+            reason = %crate::urls::shown_urls_in(without_url(reason, feed_url)),
             "not fetched"
         ),
         Outcome::Failed {
@@ -743,7 +743,7 @@ fn log_report(feed_url: &str, outcome: &Outcome, ms: i64) {
                 http_status = *status,
                 gone,
                 ms,
-                error = %without_url(error, feed_url),
+                error = %crate::urls::shown_urls_in(without_url(error, feed_url)),
                 "fetch failed"
             )
         }
@@ -782,7 +782,7 @@ fn reschedule(
             1
         };
         if count >= threshold.max(1) {
-            info!(to = %target, count, "following permanent redirect");
+            info!(to = %crate::urls::shown_feed_url(&target), count, "following permanent redirect");
             out.new_url = Some(target);
         } else {
             out.redirect = Some((target, count));
@@ -1028,7 +1028,11 @@ async fn poll_inner(
             Ok((id, Err(e))) => {
                 let feed = urls.remove(&id).unwrap_or_default();
                 let message = chain(&e);
-                error!(feed = %feed, error = %message, "feed not stored, nor its failure");
+                error!(
+                    feed = %crate::urls::shown_feed_url(&feed),
+                    error = %crate::urls::shown_urls_in(&message),
+                    "feed not stored, nor its failure"
+                );
                 summary.failed += 1;
                 summary.store_errors += 1;
                 reports.push(Report {
@@ -1045,7 +1049,10 @@ async fn poll_inner(
             }
             Err(e) => {
                 summary.failed += 1;
-                error!(feed = urls.get(&e.id()).map(String::as_str).unwrap_or("?"), error = %e, "refresh failed");
+                let feed = urls
+                    .get(&e.id())
+                    .map_or_else(|| "?".into(), |u| crate::urls::shown_feed_url(u));
+                error!(feed = %feed, error = %e, "refresh failed");
             }
         }
         report_progress(&summary, &mut done);

@@ -441,12 +441,25 @@ async fn the_log_never_carries_a_feeds_token() {
         Resource::feed(rss("P", &[(Some("1"), None, "one", "d")])),
     );
     srv.set("/gone.xml", Resource::status(404));
+    // A redirect to a signed address that is no feed: the error names it.
+    srv.set(
+        "/moved.xml",
+        Resource::status(302).header(
+            "location",
+            &srv.url("/login?next=/feed&sig=SIGNEDSECRET789"),
+        ),
+    );
+    srv.set(
+        "/login",
+        Resource::feed("<html><body>log in</body></html>").content_type("text/html"),
+    );
     let env = TestEnv::new();
     env.config(&format!(
         "[fetch]\nhost_gap = \"0s\"\n\n{}",
         feeds_toml(&[
             format!("{}?token=SECRETTOKEN123", srv.url("/p.xml")),
             format!("{}?api_key=SECRETKEY456", srv.url("/gone.xml")),
+            srv.url("/moved.xml"),
         ])
     ));
     let cfg = env.path("feedloom.toml");
@@ -465,8 +478,11 @@ async fn the_log_never_carries_a_feeds_token() {
         .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains("p.xml?token=***"), "{stderr}");
+        assert!(stderr.contains("login?next=/feed&sig=***"), "{stderr}");
         assert!(
-            !stderr.contains("SECRETTOKEN123") && !stderr.contains("SECRETKEY456"),
+            !stderr.contains("SECRETTOKEN123")
+                && !stderr.contains("SECRETKEY456")
+                && !stderr.contains("SIGNEDSECRET789"),
             "{stderr}"
         );
     }

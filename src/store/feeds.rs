@@ -152,7 +152,7 @@ impl Store {
                                 take_over
                                     .execute(params![id, f.url, f.title])
                                     .map_err(ctx("syncing feeds"))?;
-                                tracing::info!(feed = %f.url, was = %old_url, "the config names a moved feed by its new address: it keeps its items");
+                                tracing::info!(feed = %crate::urls::shown_feed_url(&f.url), was = %crate::urls::shown_feed_url(&old_url), "the config names a moved feed by its new address: it keeps its items");
                                 id
                             }
                             None => insert

@@ -409,7 +409,7 @@ impl Store {
             }
         }
         if churned > 0 {
-            info!(feed = %feed.url, items = churned, "feed changed the guids of items it had already published");
+            info!(feed = %crate::urls::shown_feed_url(feed.url.as_str()), items = churned, "feed changed the guids of items it had already published");
         }
         insert_fetch(&tx, feed.id, rec, "ok", applied.new, applied.updated, None)?;
         if meta.skipped.is_empty() && feed.body_stored_at.is_some() {

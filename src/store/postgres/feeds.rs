@@ -116,7 +116,7 @@ impl PgStore {
                     )
                     .await?;
                 if let Some(row) = moved.first() {
-                    tracing::info!(feed = %f.url, "the config names a moved feed by its new address: it keeps its items");
+                    tracing::info!(feed = %crate::urls::shown_feed_url(&f.url), "the config names a moved feed by its new address: it keeps its items");
                     id_of.insert(f.url.clone(), row.get(0));
                     continue;
                 }

@@ -455,7 +455,7 @@ impl PgStore {
             .await?;
         }
         if churned > 0 {
-            tracing::info!(feed = %feed.url, items = churned, "feed changed the guids of items it had already published");
+            tracing::info!(feed = %crate::urls::shown_feed_url(feed.url.as_str()), items = churned, "feed changed the guids of items it had already published");
         }
         insert_fetch(
             &mut tx,
