@@ -8,7 +8,7 @@
 //! canonical URL is already there. Nothing is written to the store: the daemon
 //! (after a reload) or the next `poll` fetches the feed for real.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -571,7 +571,7 @@ fn choose(
     say(out, &list)?;
     let i = match pick {
         Some(p) => p - 1,
-        None if interactive => prompt(found.len())?,
+        None if interactive => prompt(found.len(), &mut std::io::stdin().lock())?,
         None => {
             say(out, "taking 1 (pass --pick N to take another)")?;
             0
@@ -580,18 +580,23 @@ fn choose(
     Ok(i)
 }
 
-/// Asks on stderr which of `n` feeds to take; Enter or end of input takes 1.
-fn prompt(n: usize) -> Result<usize, Failure> {
-    let stdin = std::io::stdin();
+/// Asks on stderr which of `n` feeds to take; Enter takes 1, end of input
+/// (Ctrl-D) takes none: nothing is added (it subscribed feed 1).
+fn prompt(n: usize, input: &mut dyn std::io::BufRead) -> Result<usize, Failure> {
     loop {
         eprint!("which one? [1-{n}, Enter for 1] ");
         let mut line = String::new();
-        let read = stdin
-            .lock()
+        let read = input
             .read_line(&mut line)
             .map_err(|e| Failure::Runtime(format!("cannot read the answer: {e}")))?;
+        if read == 0 {
+            eprintln!();
+            return Err(Failure::Usage(
+                "no feed chosen (end of input): nothing added; pass --pick N to choose one".into(),
+            ));
+        }
         let answer = line.trim();
-        if read == 0 || answer.is_empty() {
+        if answer.is_empty() {
             return Ok(0);
         }
         match answer.parse::<usize>() {
@@ -609,6 +614,19 @@ pub fn interactive() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_prompt_takes_a_number_or_enter_and_end_of_input_takes_nothing() {
+        let answer = |text: &str| prompt(3, &mut std::io::Cursor::new(text.to_string()));
+        assert_eq!(answer("2\n").ok(), Some(1));
+        assert_eq!(answer("\n").ok(), Some(0));
+        assert_eq!(answer("9\nx\n3\n").ok(), Some(2));
+        match answer("") {
+            Err(Failure::Usage(m)) => assert!(m.contains("nothing added"), "{m}"),
+            other => panic!("end of input chose {:?}", other.ok()),
+        }
+        assert!(answer("7\n").is_err(), "a wrong answer then end of input");
+    }
 
     #[test]
     fn escapes_of_unreserved_characters_are_the_characters() {
