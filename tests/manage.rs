@@ -636,6 +636,21 @@ async fn reload_signals_the_daemon_named_by_the_pid_file() {
         .unwrap();
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(status.signal(), Some(libc::SIGHUP), "the child got SIGHUP");
+
+    // A `poll` holding the store is named as what holds it: no daemon to
+    // reload (it said "no live pid in" the lock file).
+    std::fs::write(
+        &lock,
+        format!("feedloom poll (pid {})\n", std::process::id()),
+    )
+    .unwrap();
+    let out = feedloom(&cfg, &["remove", &srv.url("/f.xml"), "--reload"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("held by feedloom poll (pid"),
+        "{}",
+        text(&out.stderr)
+    );
     drop(held);
 }
 

@@ -257,6 +257,14 @@ fn process_alive(pid: u32) -> bool {
 pub fn reload_daemon(store_path: &Path, config: &Path) -> Result<u32, Failure> {
     let file = pid_file(store_path);
     let Some((pid, theirs)) = daemon(store_path) else {
+        // (A `poll` or `prune` holding the store is no daemon: said as such,
+        // not as a lock file without a live pid.)
+        if let Some(holder) = crate::store::lock::holder(store_path) {
+            return Err(Failure::Runtime(format!(
+                "--reload: no daemon runs on store {}: it is held by {holder}, which does                  not reload; the config is changed, and the next `poll` or daemon reads it",
+                store_path.display()
+            )));
+        }
         return Err(Failure::Runtime(format!(
             "--reload: no running daemon found for store {} (no live pid in {}); \
              reload it yourself: `systemctl reload feedloom` or `kill -HUP <pid>`",
