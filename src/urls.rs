@@ -211,9 +211,12 @@ pub fn is_script_like(link: &str) -> bool {
 }
 
 /// Whether `url`'s query has a parameter named like a secret
-/// ([`secret_name`]): a private feed's `?token=`.
+/// ([`secret_name`]): a private feed's `?token=`. Parameters are split on
+/// `;` and a second `?` too, as [`shown_feed_url`] splits them (`?a=1;token=`
+/// was no secret here, and published, while the log hid it).
 pub fn has_secret_query(url: &Url) -> bool {
-    url.query_pairs().any(|(name, _)| secret_name(&name))
+    url.query()
+        .is_some_and(|q| query_pairs(q).any(|(name, _)| secret_name(&name)))
 }
 
 /// Whether `href` keeps its base's query when resolved: empty, or only a

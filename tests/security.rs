@@ -1017,3 +1017,57 @@ async fn other_spellings_of_the_document_do_not_publish_a_token() {
     assert!(exported.contains("RSS blank link"), "{exported}");
     assert!(!exported.contains("SECRET"), "{exported}");
 }
+
+/// The same with the secret behind `;` or a second `?` in the query
+/// (`?a=1;token=…`): the links that name the document were published whole,
+/// the token in every output, while the log hid it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_after_a_semicolon_or_a_second_question_mark_is_not_published() {
+    let srv = FeedServer::start().await;
+    for path in ["/s.xml", "/q.xml"] {
+        srv.set(
+            path,
+            Resource::feed(format!(
+                "<?xml version=\"1.0\"?><feed xmlns=\"http://www.w3.org/2005/Atom\"><title>T{path}</title><id>urn:{path}</id><link href=\"\"/>\
+                 <entry><id>urn:{path}:1</id><title>Entry of {path}</title><link href=\"\"/><updated>2026-12-01T00:00:00Z</updated>\
+                 <content type=\"html\">&lt;a href=\"#x\"&gt;anchor&lt;/a&gt;</content></entry></feed>"
+            )),
+        );
+    }
+    let env = TestEnv::new();
+    let port = srv.addr.port();
+    std::fs::write(
+        env.path("feedloom.toml"),
+        format!(
+            "[store]\npath = \"feedloom.db\"\n\n[fetch]\nhost_gap = \"0s\"\n\n\
+             [[feed]]\nurl = \"http://127.0.0.1:{port}/s.xml?a=1;token=SECRET_SEMI\"\n\n\
+             [[feed]]\nurl = \"http://127.0.0.1:{port}/q.xml?a=1?api_key=SECRET_QMARK\"\n\n\
+             [[output]]\nname = \"all\"\npath = \"out/all\"\nformats = [\"atom\", \"rss\", \"json\", \"html\"]\n"
+        ),
+    )
+    .unwrap();
+    let out = run(&env.path("feedloom.toml"), &["poll"], &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for ext in ["atom", "rss", "json", "html"] {
+        let text = std::fs::read_to_string(env.path(&format!("out/all.{ext}"))).unwrap();
+        assert!(
+            text.contains("Entry of /s.xml") && text.contains("Entry of /q.xml"),
+            "{ext}: {text}"
+        );
+        assert!(!text.contains("SECRET"), "{ext}: {text}");
+    }
+    let stored: i64 = rusqlite::Connection::open(env.path("feedloom.db"))
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM items i JOIN feeds f ON f.id = i.feed_id
+             WHERE i.url LIKE '%SECRET%' OR f.site_url LIKE '%SECRET%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(stored, 0, "stored as no link");
+}
