@@ -441,6 +441,12 @@ async fn the_log_never_carries_a_feeds_token() {
         Resource::feed(rss("P", &[(Some("1"), None, "one", "d")])),
     );
     srv.set("/gone.xml", Resource::status(404));
+    // A port nothing listens on: the request fails (logged at debug).
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     // A redirect to a signed address that is no feed: the error names it.
     srv.set(
         "/moved.xml",
@@ -460,6 +466,7 @@ async fn the_log_never_carries_a_feeds_token() {
             format!("{}?token=SECRETTOKEN123", srv.url("/p.xml")),
             format!("{}?api_key=SECRETKEY456", srv.url("/gone.xml")),
             srv.url("/moved.xml"),
+            format!("http://127.0.0.1:{closed}/down.xml?token=SECRETDOWN000"),
         ])
     ));
     let cfg = env.path("feedloom.toml");
@@ -482,7 +489,8 @@ async fn the_log_never_carries_a_feeds_token() {
         assert!(
             !stderr.contains("SECRETTOKEN123")
                 && !stderr.contains("SECRETKEY456")
-                && !stderr.contains("SIGNEDSECRET789"),
+                && !stderr.contains("SIGNEDSECRET789")
+                && !stderr.contains("SECRETDOWN000"),
             "{stderr}"
         );
     }

@@ -1072,7 +1072,7 @@ fn check_source(src: &mut Source, uid: &str) {
     // Named by its host then, at least (the URL gone, `Source::name` could
     // not tell it).
     if urls::publishable_feed_url(&src.feed_url).is_none() {
-        tracing::debug!(story = uid, feed = %src.feed_url, "feed URL not published");
+        tracing::debug!(story = uid, feed = %crate::urls::shown_feed_url(&src.feed_url), "feed URL not published");
         if src.title.as_deref().is_none_or(|t| t.trim().is_empty()) {
             src.title = Some(src.name());
         }

@@ -405,7 +405,8 @@ impl Fetcher {
                 }
                 Err(e) if !asked_again && self.closed_unanswered(&e) => {
                     asked_again = true;
-                    tracing::debug!(url = %current, error = %crate::error::chain(&e),
+                    tracing::debug!(url = %crate::urls::shown_feed_url(current.as_str()),
+                        error = %crate::urls::shown_urls_in(&crate::error::chain(&e)),
                         "connection closed before an answer: asking again");
                     first_failure = Some(e);
                     continue;
@@ -624,7 +625,7 @@ impl Fetcher {
                 own_host: home,
             };
         }
-        tracing::debug!(url = %url, error = %crate::error::chain(&e), "request failed");
+        tracing::debug!(url = %crate::urls::shown_feed_url(url.as_str()), error = %crate::urls::shown_urls_in(&crate::error::chain(&e)), "request failed");
         match NetFailure::of(&e, self.limits(), body) {
             NetFailure::Timeout(after) => FetchError::Timeout {
                 url: url.to_string(),
