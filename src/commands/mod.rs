@@ -259,7 +259,9 @@ pub fn reload_daemon(store_path: &Path, config: &Path) -> Result<u32, Failure> {
     let Some((pid, theirs)) = daemon(store_path) else {
         // (A `poll` or `prune` holding the store is no daemon: said as such,
         // not as a lock file without a live pid.)
-        if let Some(holder) = crate::store::lock::holder(store_path) {
+        if let Some(holder) =
+            crate::store::lock::holder(store_path).filter(|h| !h.starts_with("feedloom run"))
+        {
             return Err(Failure::Runtime(format!(
                 "--reload: no daemon runs on store {}: it is held by {holder}, which does                  not reload; the config is changed, and the next `poll` or daemon reads it",
                 store_path.display()

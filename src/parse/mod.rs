@@ -82,8 +82,9 @@ pub struct Document {
     pub entries: Vec<Entry>,
     /// Entries dropped because the document had more than `max_entries`.
     pub truncated: usize,
-    /// `<item>`s in `<channel>`s after the first, which are not read (feed-rs
-    /// reads the first channel of an RSS document only).
+    /// `<item>`s in `<channel>`s after the first that are not read (feed-rs
+    /// reads the first channel of an RSS document only; their items are moved
+    /// into it, and this is 0, unless that failed).
     pub unread: usize,
 }
 
@@ -492,8 +493,10 @@ fn parse_prepared(
         },
         false => (bytes, 0),
     };
-    let unread = limits::unread_channel_items(&bytes);
     let (feed, repaired_text) = read(&bytes, root, base)?;
+    // (Of the text read: a second channel's items are moved into the first
+    // when that reads more, see `repair::with_items_lifted`.)
+    let unread = limits::unread_channel_items(repaired_text.as_deref().unwrap_or(&bytes));
     let repaired = repaired_text.is_some();
     // Links are scanned in the text feed-rs read: a repair that moved
     // entries out of an element left open changed their count, and every
@@ -630,7 +633,17 @@ fn read(
             Ok(feed) if feed.entries.len() < repair::entry_tags(&current) => {
                 let more = repair::with_entries_unnested(&current, balance)
                     .and_then(|fixed| attempt(&fixed).ok().map(|f| (f, fixed)))
-                    .filter(|(f, _)| f.entries.len() > feed.entries.len());
+                    .filter(|(f, _)| f.entries.len() > feed.entries.len())
+                    // (Items where their dialect reads none: inside an RDF
+                    // channel, an `<items>` wrapper, a second channel.)
+                    .or_else(|| {
+                        let rdf = root.name == "RDF";
+                        (rdf || root.name == "rss")
+                            .then(|| repair::with_items_lifted(&current, rdf))
+                            .flatten()
+                            .and_then(|fixed| attempt(&fixed).ok().map(|f| (f, fixed)))
+                            .filter(|(f, _)| f.entries.len() > feed.entries.len())
+                    });
                 match more {
                     Some((more, fixed)) => return Ok((more, Some(fixed))),
                     None => return Ok((feed, owned(current))),
@@ -1820,6 +1833,64 @@ mod tests {
         let d = parse(rdf, None, &base(), Limits::default()).unwrap();
         assert_eq!(d.entries.len(), 1);
         assert_eq!(d.entries[0].title.as_deref(), Some("One"));
+    }
+
+    /// RSS 1.0 and 0.90 items written inside the `<channel>` (with or without
+    /// its `rdf:Seq`), or in an `<items>` wrapper after it, and RSS 2.0 items
+    /// of a second `<channel>`: read, in order (each was an `ok` fetch with
+    /// no stories, or fewer).
+    #[test]
+    fn items_where_their_dialect_reads_none_are_read() {
+        let head = |ns: &str| {
+            format!(
+                "<?xml version=\"1.0\"?><rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" xmlns=\"{ns}\">\
+                 <channel rdf:about=\"https://s.example/\"><title>T</title><link>https://s.example/</link><description>d</description>"
+            )
+        };
+        let item = |n: u32| {
+            format!(
+                "<item rdf:about=\"https://s.example/{n}\"><title>Item {n}</title><link>https://s.example/{n}</link></item>"
+            )
+        };
+        let rss10 = "http://purl.org/rss/1.0/";
+        let seq = "<items><rdf:Seq><rdf:li resource=\"https://s.example/1\"/></rdf:Seq></items>";
+        for doc in [
+            format!("{}{}{}</channel></rdf:RDF>", head(rss10), item(1), item(2)),
+            format!(
+                "{}{seq}{}{}</channel></rdf:RDF>",
+                head(rss10),
+                item(1),
+                item(2)
+            ),
+            format!(
+                "{}</channel><items>{}{}</items></rdf:RDF>",
+                head(rss10),
+                item(1),
+                item(2)
+            ),
+            format!(
+                "{}{}{}</channel></rdf:RDF>",
+                head("http://my.netscape.com/rdf/simple/0.9/"),
+                item(1),
+                item(2)
+            ),
+            format!(
+                "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>T</title><link>https://s.example/</link>\
+                 <description>d</description>{}</channel><channel><title>U</title>{}</channel></rss>",
+                item(1),
+                item(2)
+            ),
+        ] {
+            let d = parse(doc.as_bytes(), None, &base(), Limits::default()).unwrap();
+            let titles: Vec<_> = d.entries.iter().map(|e| e.title.as_deref()).collect();
+            assert_eq!(titles, [Some("Item 1"), Some("Item 2")], "{doc}");
+            assert_eq!(d.title.as_deref(), Some("T"), "{doc}");
+            assert_eq!(
+                d.entries[1].link.as_deref(),
+                Some("https://s.example/2"),
+                "{doc}"
+            );
+        }
     }
 
     /// An RSS item's `<comments>` is not its link: one without `<link>` takes

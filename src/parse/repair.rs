@@ -247,6 +247,70 @@ pub(super) fn without_items_wrapper(text: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// The document with every `<item>…</item>` moved to where its dialect reads
+/// items: before the end of the root (RSS 1.0 and 0.90, `rdf:RDF`) or of the
+/// first channel (RSS 2.0). Items written inside an RDF `<channel>`, in an
+/// `<items>` wrapper, or in a second `<channel>` were read by no one, and
+/// the fetch was an `ok` with fewer stories (none). `None` when no item has
+/// its end tag, or when moving changes nothing. Callers keep the result only
+/// when feed-rs reads more entries from it.
+pub(super) fn with_items_lifted(text: &[u8], rdf: bool) -> Option<Vec<u8>> {
+    const END: &[u8] = b"</item>";
+    let mut spans = Vec::new();
+    let mut from = 0;
+    while let Some(at) = memchr::memmem::find(&text[from..], b"<item").map(|i| from + i) {
+        if !matches!(
+            text.get(at + 5),
+            Some(b'>' | b' ' | b'\t' | b'\r' | b'\n' | b'/')
+        ) {
+            from = at + 5;
+            continue;
+        }
+        let Some(end) = memchr::memmem::find(&text[at..], END).map(|i| at + i + END.len()) else {
+            break;
+        };
+        spans.push((at, end));
+        from = end;
+    }
+    // Where they go: before the root's end tag (every item, in order), or
+    // before the first channel's end (the items after it).
+    let (to, moved): (usize, Vec<&(usize, usize)>) = if rdf {
+        let to = memchr::memmem::rfind(text, b"</")?;
+        (to, spans.iter().filter(|(_, e)| *e <= to).collect())
+    } else {
+        let to = memchr::memmem::find(text, b"</channel")?;
+        (to, spans.iter().filter(|(a, _)| *a > to).collect())
+    };
+    if moved.is_empty() || spans.iter().any(|(a, e)| *a < to && *e > to) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(text.len());
+    let mut copied = 0;
+    if rdf {
+        for (a, e) in &moved {
+            out.extend_from_slice(&text[copied..*a]);
+            copied = *e;
+        }
+        out.extend_from_slice(&text[copied..to]);
+        for (a, e) in &moved {
+            out.extend_from_slice(&text[*a..*e]);
+        }
+        out.extend_from_slice(&text[to..]);
+    } else {
+        out.extend_from_slice(&text[..to]);
+        for (a, e) in &moved {
+            out.extend_from_slice(&text[*a..*e]);
+        }
+        copied = to;
+        for (a, e) in &moved {
+            out.extend_from_slice(&text[copied..*a]);
+            copied = *e;
+        }
+        out.extend_from_slice(&text[copied..]);
+    }
+    (out != text).then_some(out)
+}
+
 /// How deep elements may nest in a document feed-rs reads (its XML reader
 /// refuses one nested deeper).
 const MAX_DEPTH: usize = 65_535;
