@@ -413,6 +413,14 @@ fn prepare<'a>(body: &'a [u8], charset: Option<&str>) -> (Cow<'a, [u8]>, legacy:
         }
         None => bytes,
     };
+    // HTML's named references written raw (`&Scaron;`): as their numbers.
+    let bytes = match root.dialect {
+        legacy::Dialect::NotXml => bytes,
+        _ => match repair::with_html_entities_numbered(&bytes) {
+            Some(fixed) => Cow::Owned(fixed),
+            None => bytes,
+        },
+    };
     // An Atom feed of `<item>`s: read as its entries.
     let bytes = match root.is_atom() && root.name == "feed" {
         true => match repair::with_items_as_entries(&bytes) {
@@ -894,11 +902,17 @@ fn map_entry(e: model::Entry, base: &Url, max: usize, loose: bool, rdf: bool) ->
         alternate_link(&comments, &entry_base, base)
     });
     let enclosures = enclosures::of_entry(&e, &entry_base, base);
+    // (Decoded as a title is: `Ren&amp;eacute;` in RSS is René.)
     let author = e
         .authors
         .iter()
         .find_map(person_name)
-        .map(|s| bound(s.to_string(), max));
+        .map(|s| match loose {
+            true => decode_entities(s),
+            false => s.to_string(),
+        })
+        .filter(|s| !text::shows_nothing(s))
+        .map(|s| bound(s, max));
     let content = e
         .content
         .as_ref()
@@ -2978,6 +2992,55 @@ mod tests {
         );
         assert_eq!(decode_entities("&Scaron;&bogus;&amp"), "Š&bogus;&amp");
         assert_eq!(decode_entities("&NotEqualTilde;"), "\u{2242}\u{338}");
+    }
+
+    /// The same references written raw (`&Scaron;`, not `&amp;Scaron;`: not
+    /// XML, but common in feeds), in titles, the feed's title, bodies, Atom
+    /// text and attributes; inside CDATA they are the body's HTML; and RSS
+    /// authors are decoded as titles are (`Ren&amp;eacute;` was published).
+    #[test]
+    fn raw_html_references_and_escaped_authors_are_their_characters() {
+        let rss = "<?xml version=\"1.0\"?><rss version=\"2.0\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><channel><title>Raw &Scaron;koda</title>\
+            <item><guid>1</guid><title>&Scaron;koda zdra&zcaron;uje, &alpha;-&beta; &Omega; &hellip; &amp; &#233;</title>\
+            <description>&Scaron;kodaraw &lt;b&gt;x&lt;/b&gt;</description><dc:creator>Ren&amp;eacute; Ond&amp;rcaron;ej</dc:creator></item>\
+            <item><guid>2</guid><title><![CDATA[Cdata &amp;Scaron; &Scaron;]]></title><description><![CDATA[<p>&Scaron;c</p>]]></description></item>\
+            </channel></rss>";
+        let d = parse(rss.as_bytes(), None, &base(), Limits::default()).unwrap();
+        assert_eq!(d.title.as_deref(), Some("Raw Škoda"));
+        assert_eq!(
+            d.entries[0].title.as_deref(),
+            Some("Škoda zdražuje, α-β Ω … & é")
+        );
+        assert!(
+            d.entries[0]
+                .summary
+                .as_deref()
+                .unwrap()
+                .contains("Škodaraw"),
+            "{:?}",
+            d.entries[0].summary
+        );
+        assert_eq!(d.entries[0].author.as_deref(), Some("René Ondřej"));
+        assert_eq!(d.entries[1].title.as_deref(), Some("Cdata &Scaron; Š"));
+        assert!(
+            d.entries[1]
+                .summary
+                .as_deref()
+                .unwrap()
+                .contains("&Scaron;c"),
+            "the body's HTML as written: {:?}",
+            d.entries[1].summary
+        );
+        let atom = "<?xml version=\"1.0\"?><feed xmlns=\"http://www.w3.org/2005/Atom\"><title>A</title><id>urn:a</id>\
+            <entry><id>urn:a:1</id><title type=\"text\">&Omega; &mdash; fine</title><updated>2026-12-01T00:00:00Z</updated>\
+            <link href=\"https://e.example/&aacute;\"/><author><name>&Scaron;imon</name></author></entry></feed>";
+        let d = parse(atom.as_bytes(), None, &base(), Limits::default()).unwrap();
+        assert_eq!(d.entries[0].title.as_deref(), Some("Ω — fine"));
+        assert_eq!(d.entries[0].author.as_deref(), Some("Šimon"));
+        assert_eq!(
+            d.entries[0].link.as_deref(),
+            Some("https://e.example/%C3%A1")
+        );
     }
 
     #[test]

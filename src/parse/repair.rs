@@ -311,6 +311,64 @@ pub(super) fn with_items_lifted(text: &[u8], rdf: bool) -> Option<Vec<u8>> {
     (out != text).then_some(out)
 }
 
+/// The document with each HTML named reference written raw in it (`&Scaron;`,
+/// `&hellip;`: not XML's, but common in feeds) replaced by its numeric one
+/// (`&#x160;`), from html5ever's table; outside CDATA sections and comments,
+/// where `&` is text. The XML reader resolved them from quick-xml's table,
+/// which gives wrong characters for ~440 names ("&Scaron;koda" read "koda").
+/// `None` when there is none (XML's five and numeric references stay).
+pub(super) fn with_html_entities_numbered(text: &[u8]) -> Option<Vec<u8>> {
+    // (The name of the reference at `at`, when it is one to replace.)
+    let named = |at: usize| -> Option<(usize, String)> {
+        let rest = &text[at + 1..text.len().min(at + 34)];
+        let end = memchr::memchr(b';', rest)?;
+        let name = std::str::from_utf8(&rest[..end]).ok()?;
+        if name.is_empty()
+            || !name.bytes().all(|b| b.is_ascii_alphanumeric())
+            || matches!(name, "amp" | "lt" | "gt" | "quot" | "apos")
+        {
+            return None;
+        }
+        let value = super::text::named_entity(name)?;
+        let mut refs = String::new();
+        for c in value.chars() {
+            refs.push_str(&format!("&#x{:X};", c as u32));
+        }
+        Some((end + 2, refs))
+    };
+    let first = memchr::memchr_iter(b'&', text).find(|&at| named(at).is_some())?;
+    // Where `&` is text: CDATA sections and comments (a section left open
+    // runs to the end).
+    let mut literal: Vec<(usize, usize)> = Vec::new();
+    for (open, close) in [(&b"<![CDATA["[..], &b"]]>"[..]), (b"<!--", b"-->")] {
+        let mut from = 0;
+        while let Some(a) = memchr::memmem::find(&text[from..], open).map(|i| from + i) {
+            let e = memchr::memmem::find(&text[a + open.len()..], close)
+                .map_or(text.len(), |i| a + open.len() + i + close.len());
+            literal.push((a, e));
+            from = e;
+        }
+    }
+    let is_literal = |at: usize| literal.iter().any(|&(a, e)| a <= at && at < e);
+    let mut out = Vec::with_capacity(text.len() + 64);
+    let mut copied = 0;
+    for at in memchr::memchr_iter(b'&', &text[first..]).map(|i| first + i) {
+        if at < copied || is_literal(at) {
+            continue;
+        }
+        if let Some((len, refs)) = named(at) {
+            out.extend_from_slice(&text[copied..at]);
+            out.extend_from_slice(refs.as_bytes());
+            copied = at + len;
+        }
+    }
+    if copied == 0 {
+        return None;
+    }
+    out.extend_from_slice(&text[copied..]);
+    Some(out)
+}
+
 /// How deep elements may nest in a document feed-rs reads (its XML reader
 /// refuses one nested deeper).
 const MAX_DEPTH: usize = 65_535;
