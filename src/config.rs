@@ -1555,6 +1555,40 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
                 .map_err(|_| at(span, format!("cannot resolve `{}`", url.1)))?;
         }
     }
+    // No output writes a `file:` feed's document (the first poll replaced the
+    // hand-written source with the merged feed, and then read that).
+    let documents: Vec<(PathBuf, String)> = cfg
+        .feeds
+        .iter()
+        .filter(|f| f.url().scheme() == "file")
+        .filter_map(|f| {
+            Some((
+                plain_path(&f.url().to_file_path().ok()?),
+                f.url().to_string(),
+            ))
+        })
+        .collect();
+    for out in cfg.outputs.iter().filter(|_| !documents.is_empty()) {
+        let Some(p) = &out.path else { continue };
+        for format in &out.formats {
+            let path = crate::export::file_path(p, *format);
+            let file = plain_path(&path);
+            if let Some((_, feed)) = documents
+                .iter()
+                .find(|(d, _)| *d == file || crate::same_file(d, &path))
+            {
+                return Err(at(
+                    out.name.span(),
+                    format!(
+                        "output `{}` would write {}, the document of feed `{feed}`: \
+                         give the output another `path`",
+                        out.name(),
+                        file.display()
+                    ),
+                ));
+            }
+        }
+    }
     for feed in &mut cfg.feeds {
         let span = feed.url.span();
         let (clean, url_auth) = split_credentials(&feed.url.get_ref().0);
@@ -2041,6 +2075,28 @@ mod tests {
                 e.contains("the secret file of feed `https://a.example/f` ") && e.contains(key),
                 "{e}"
             );
+        }
+        // A `file:` feed's own document, relative or absolute (the first
+        // poll replaced it with the merged feed, and the feed read that).
+        std::fs::create_dir(dir.path().join("samples")).unwrap();
+        std::fs::write(dir.path().join("samples/news.rss"), "<rss/>").unwrap();
+        let abs = dir.path().join("samples/news.rss");
+        for url in [
+            "file:samples/news.rss".to_string(),
+            url::Url::from_file_path(&abs).unwrap().to_string(),
+        ] {
+            let text = format!(
+                "[[feed]]\nurl = \"{url}\"\n[[output]]\nname = \"all\"\npath = \"samples/news\"\n"
+            );
+            let e = parse(&text, &dir.path().join("c.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("c.toml:4:") && e.contains("the document of feed `file:///"),
+                "{e}"
+            );
+            let ok = text.replace("path = \"samples/news\"", "path = \"samples/merged\"");
+            assert!(parse(&ok, &dir.path().join("c.toml")).is_ok());
         }
         let e = parse(
             "[store]\nurl = \"postgres://f@localhost/f\"\npassword_file = \"pw\"\n[[output]]\nname = \"all\"\npath = \"pw\"\nformats = [\"json\"]\n",
