@@ -2039,6 +2039,20 @@ mod tests {
             "[store]\npath = \"d/x.rss\"\n[[output]]\nname = \"a\"\npath = \"./d/../d/x\"\nformats = [\"rss\"]\n",
         );
         assert!(e.contains("a file of the store"), "{e}");
+        // A store that is a link (or a chain) to a file not made yet, which
+        // an output would write: the first poll made the output there, and
+        // the store became the feed.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("out")).unwrap();
+        std::os::unix::fs::symlink("out/all.json", dir.path().join("mid.db")).unwrap();
+        std::os::unix::fs::symlink("mid.db", dir.path().join("store.db")).unwrap();
+        let e = parse(
+            "[store]\npath = \"store.db\"\n[[output]]\nname = \"all\"\npath = \"out/all\"\n",
+            &dir.path().join("c.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("a file of the store"), "{e}");
         let e = err(
             "[[output]]\nname = \"a\"\npath = \"o/x\"\n[[output]]\nname = \"b\"\npath = \"o/./x\"\nformats = [\"atom\"]\n",
         );

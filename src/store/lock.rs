@@ -31,7 +31,9 @@ pub fn store_files(db: &Path) -> Vec<PathBuf> {
         PathBuf::from(p)
     };
     let mut files = vec![db.to_path_buf(), lock_path(db)];
-    let real = std::fs::canonicalize(db).unwrap_or_else(|_| db.to_path_buf());
+    // (After every link, also of a chain to a store not made yet: an output
+    // at the file a dangling link named replaced the store it became.)
+    let real = real_path(db);
     for base in [db, real.as_path()] {
         // (".lock" beside the link too: where a feedloom before 2026-12-03
         // took it.)
