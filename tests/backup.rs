@@ -551,3 +551,62 @@ fn restore_keeps_the_stores_mode_and_owner() {
         assert_eq!((m.uid(), m.gid()), (65534, 65534));
     }
 }
+
+/// A `restore` killed (or failed on a full disk) after it gave the store a
+/// second name (`STORE.before-restore-TIME`) and before it replaced it: the
+/// next writer takes that name back, the commits its `-wal` copy holds go
+/// back beside the store, and it runs (every writer refused a store "of 2
+/// names", `restore` too, and systemd restarted the daemon in a loop).
+#[test]
+fn a_second_name_left_by_a_killed_restore_is_taken_back() {
+    let env = TestEnv::new();
+    std::fs::write(env.path("busy.xml"), doc(0)).unwrap();
+    let cfg = env.config("[[feed]]\nurl = \"file:busy.xml\"\n");
+    let config = env.path("feedloom.toml");
+    assert!(feedloom(&config, &["poll"]).status.success());
+    // Killed after the second name and the copy of the -wal, and after the
+    // store's own -wal went.
+    {
+        let live = rusqlite::Connection::open(&cfg.store.path).unwrap();
+        live.execute_batch(
+            "PRAGMA wal_autocheckpoint = 0; UPDATE feeds SET title = 'late' WHERE 1;",
+        )
+        .unwrap();
+        std::mem::forget(live);
+    }
+    let kept = env.path("feedloom.db.before-restore-1700000000");
+    std::fs::hard_link(&cfg.store.path, &kept).unwrap();
+    std::fs::rename(
+        env.path("feedloom.db-wal"),
+        env.path("feedloom.db.before-restore-1700000000-wal"),
+    )
+    .unwrap();
+    let _ = std::fs::remove_file(env.path("feedloom.db-shm"));
+    // Another file of that name pattern that is not the store stays.
+    let other = env.path("feedloom.db.before-restore-1600000000");
+    std::fs::write(&other, "an older store").unwrap();
+    let out = feedloom(&config, &["poll"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!kept.exists());
+    assert!(
+        !env.path("feedloom.db.before-restore-1700000000-wal")
+            .exists()
+    );
+    assert!(other.exists());
+    assert_eq!(env.count("SELECT count(*) FROM items"), 20);
+    assert_eq!(
+        env.count("SELECT count(*) FROM feeds WHERE title = 'late'"),
+        1,
+        "the -wal's commit came back"
+    );
+    // `restore` itself takes such a name back too.
+    let backup = env.path("b.db");
+    assert!(
+        feedloom(&config, &["backup", backup.to_str().unwrap()])
+            .status
+            .success()
+    );
+    std::fs::hard_link(&cfg.store.path, &kept).unwrap();
+    let out = feedloom(&config, &["restore", backup.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}

@@ -183,11 +183,21 @@ pub fn restore(cfg: &Config, file: &Path) -> Result<String, Failure> {
         if wal.exists() && !checkpointed {
             std::fs::copy(&wal, beside(&kept, "-wal")).map_err(|e| {
                 let _ = std::fs::remove_file(&copy);
+                crate::store::lock::forget_kept_name(store, &kept);
                 io("keep", &wal, e)
             })?;
         }
         aside = Some(kept);
     }
+    // From here a failure takes back the second name (every writer refused
+    // a store of two names, `restore` too, until someone found it).
+    let undo = |e: Failure| {
+        let _ = std::fs::remove_file(&copy);
+        if let Some(kept) = &aside {
+            crate::store::lock::forget_kept_name(store, kept);
+        }
+        e
+    };
     // The old store's `-wal` and `-shm` go (replayed onto the copy, they
     // made it malformed), then the copy takes its place at once.
     for suffix in ["-wal", "-shm"] {
@@ -195,16 +205,10 @@ pub fn restore(cfg: &Config, file: &Path) -> Result<String, Failure> {
         match std::fs::remove_file(&f) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => {
-                let _ = std::fs::remove_file(&copy);
-                return Err(io("remove", &f, e));
-            }
+            Err(e) => return Err(undo(io("remove", &f, e))),
         }
     }
-    std::fs::rename(&copy, store).map_err(|e| {
-        let _ = std::fs::remove_file(&copy);
-        io("replace", store, e)
-    })?;
+    std::fs::rename(&copy, store).map_err(|e| undo(io("replace", store, e)))?;
     let mut line = format!(
         "restored {} to {}: {} items, schema version {}, {:.1} MB (integrity check ok)",
         file.display(),
@@ -231,10 +235,13 @@ fn restore_copy(store: &Path) -> std::path::PathBuf {
 /// Removes what a killed `restore` left beside `store` (its copy of the
 /// backup, the copy's temporary files), which only the next `restore`
 /// removed: a full-size file an unattended daemon kept forever. Called with
-/// the store's lock held, so no `restore` is running. Returns how many.
+/// the store's lock held, so no `restore` is running. Returns how many. (A
+/// second name it gave the store is taken back with the lock, see
+/// [`crate::store::lock::StoreLock::acquire`].)
 pub fn remove_restore_leftovers(store: &Path) -> usize {
     let copy = restore_copy(store);
     let mut removed = crate::export::remove_stale_temps_beside(&copy);
+
     // Only a copy no feedloom ever opened as a store (a restore's has no
     // lock file and no `-wal` beside it): another daemon's store may be
     // named so (it was deleted while that daemon ran).

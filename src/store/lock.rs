@@ -176,6 +176,12 @@ impl StoreLock {
         // (Not a backup's target: the copy is renamed over it, whatever
         // names the old file has, as an rsnapshot rotation gives it.)
         if command != "backup" {
+            // (Those a `restore` killed before its last step gave it are
+            // taken back first.)
+            for kept in stale_kept_names(db) {
+                forget_kept_name(db, &kept);
+                tracing::info!(path = %kept.display(), "removed the second name of the store a killed `restore` left");
+            }
             super::refuse_other_names(db)?;
         }
         file.set_len(0).map_err(io)?;
@@ -224,6 +230,64 @@ impl StoreLock {
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// Takes back the name `restore` gave the store it was about to replace
+/// (`STORE.before-restore-TIME`, a second name of the same file) when the
+/// store was not replaced after all. The commits a `-wal` copied beside it
+/// holds go back beside the store when the store's own is gone.
+pub(crate) fn forget_kept_name(store: &Path, kept: &Path) {
+    let beside = |p: &Path, suffix: &str| {
+        let mut s = p.as_os_str().to_owned();
+        s.push(suffix);
+        std::path::PathBuf::from(s)
+    };
+    let (kept_wal, wal) = (beside(kept, "-wal"), beside(store, "-wal"));
+    if std::fs::symlink_metadata(&kept_wal).is_ok() {
+        match std::fs::symlink_metadata(&wal) {
+            Ok(_) => {
+                let _ = std::fs::remove_file(&kept_wal);
+            }
+            Err(_) => {
+                let _ = std::fs::rename(&kept_wal, &wal);
+            }
+        }
+    }
+    let _ = std::fs::remove_file(kept);
+}
+
+/// The names a `restore` killed before its last step left for the store
+/// itself (`STORE.before-restore-TIME`, hard links to it: the store was not
+/// replaced), which made every writer refuse a store "of 2 names".
+fn stale_kept_names(store: &Path) -> Vec<std::path::PathBuf> {
+    use std::os::unix::fs::MetadataExt;
+    let (Some(name), Ok(me)) = (store.file_name(), std::fs::metadata(store)) else {
+        return Vec::new();
+    };
+    if me.nlink() < 2 {
+        return Vec::new();
+    }
+    let prefix = format!("{}.before-restore-", name.to_string_lossy());
+    let dir = match store.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter(|e| {
+            let n = e.file_name();
+            let n = n.to_string_lossy();
+            n.starts_with(&prefix) && !n.ends_with("-wal")
+        })
+        .map(|e| e.path())
+        .filter(|p| {
+            std::fs::symlink_metadata(p)
+                .is_ok_and(|m| m.is_file() && m.dev() == me.dev() && m.ino() == me.ino())
+        })
+        .collect()
 }
 
 #[cfg(test)]
