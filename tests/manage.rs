@@ -610,10 +610,47 @@ async fn reload_signals_the_daemon_named_by_the_pid_file() {
     );
     feedloom(&cfg, &["add", &srv.url("/f.xml")]).await;
 
-    // A stand-in daemon: the lock held (here by the test), a child process's
-    // pid in the lock file.
+    // The lock held by another process than the one the file names (a
+    // daemon in another pid namespace: its `pid 1` is systemd here): not
+    // signalled.
     let held = std::fs::OpenOptions::new().write(true).open(&lock).unwrap();
     held.lock().unwrap();
+    let out = feedloom(&cfg, &["remove", &srv.url("/f.xml"), "--reload"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains(&format!(
+            "names pid {}, but its lock is held by pid {}",
+            child.id(),
+            std::process::id()
+        )),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(child.try_wait().unwrap().is_none(), "not signalled");
+    feedloom(&cfg, &["add", &srv.url("/f.xml")]).await;
+    drop(held);
+    let _ = child.kill();
+    let _ = child.wait();
+    // A stand-in daemon: a child process holding the lock (flock(1)), its
+    // pid in the lock file.
+    // (`-o`: the lock is flock's own, not also its `sleep`'s.)
+    let mut child = Command::new("flock")
+        .arg("-o")
+        .arg(&lock)
+        .args(["sleep", "30"])
+        .spawn()
+        .unwrap();
+    let probe = std::fs::File::open(&lock).unwrap();
+    for _ in 0..500 {
+        match probe.try_lock_shared() {
+            Ok(()) => {
+                probe.unlock().unwrap();
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(_) => break,
+        }
+    }
+    std::fs::write(&lock, format!("feedloom run (pid {})\n", child.id())).unwrap();
     let out = feedloom(&cfg, &["remove", &srv.url("/f.xml")]).await;
     assert!(
         text(&out.stdout).contains(&format!("the daemon (pid {}) picks this up", child.id())),
@@ -639,6 +676,8 @@ async fn reload_signals_the_daemon_named_by_the_pid_file() {
 
     // A `poll` holding the store is named as what holds it: no daemon to
     // reload (it said "no live pid in" the lock file).
+    let held = std::fs::OpenOptions::new().write(true).open(&lock).unwrap();
+    held.lock().unwrap();
     std::fs::write(
         &lock,
         format!("feedloom poll (pid {})\n", std::process::id()),

@@ -252,6 +252,34 @@ fn process_alive(pid: u32) -> bool {
     rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
+/// The pids (as this process's pid namespace numbers them; 0 or none for a
+/// process it cannot see) holding a `flock` on `file`, from `/proc/locks`;
+/// `None` when that cannot be read.
+fn lock_holders(file: &Path) -> Option<Vec<u32>> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(file).ok()?;
+    let locks = std::fs::read_to_string("/proc/locks").ok()?;
+    let dev = format!(
+        "{:02x}:{:02x}:{}",
+        libc::major(meta.dev()),
+        libc::minor(meta.dev()),
+        meta.ino()
+    );
+    Some(
+        locks
+            .lines()
+            .filter_map(|l| {
+                // "1: FLOCK  ADVISORY  WRITE 15594 fe:00:10010810 0 EOF"
+                // ("1: -> FLOCK …" for a waiter, which holds nothing).
+                let f: Vec<&str> = l.split_whitespace().collect();
+                (f.get(1) == Some(&"FLOCK") && f.get(5) == Some(&dev.as_str()))
+                    .then(|| f.get(4)?.parse().ok())
+                    .flatten()
+            })
+            .collect(),
+    )
+}
+
 /// Sends SIGHUP to the daemon of this store, so it re-reads its config.
 /// Returns the pid it signalled.
 pub fn reload_daemon(store_path: &Path, config: &Path) -> Result<u32, Failure> {
@@ -283,7 +311,36 @@ pub fn reload_daemon(store_path: &Path, config: &Path) -> Result<u32, Failure> {
             theirs.display()
         )));
     }
-    // SAFETY: plain kill(2) on a pid read from the daemon's pid file.
+    // The pid the lock file names is the daemon's as its own pid namespace
+    // numbers it: from another one (a container's `feedloom run (pid 1)`, a
+    // store in a shared folder) it is some other process here, pid 1 being
+    // systemd, which SIGHUP makes reload itself. Signalled only when that
+    // process holds the lock.
+    match lock_holders(&file) {
+        Some(holders) if holders.contains(&pid) => {}
+        Some(holders) => {
+            return Err(Failure::Runtime(format!(
+                "--reload: {} names pid {pid}, but {}: the daemon runs in another pid \
+                 namespace (a container) or on another machine; not signalled. The config is \
+                 changed; reload the daemon where it runs",
+                file.display(),
+                match holders.as_slice() {
+                    [] => "no process seen from here holds its lock".to_string(),
+                    [one] => format!("its lock is held by pid {one}"),
+                    more => format!("its lock is held by pids {more:?}"),
+                }
+            )));
+        }
+        None => {
+            return Err(Failure::Runtime(format!(
+                "--reload: cannot tell which process holds the lock of {} (/proc/locks \
+                 cannot be read), so pid {pid} is not signalled; reload it yourself: \
+                 `systemctl reload feedloom` or `kill -HUP <pid>`",
+                file.display()
+            )));
+        }
+    }
+    // SAFETY: plain kill(2) on the pid holding the store's lock.
     let rc = unsafe { libc::kill(pid as libc::pid_t, libc::SIGHUP) };
     if rc != 0 {
         let e = std::io::Error::last_os_error();
