@@ -88,6 +88,10 @@ pub struct Document {
     pub unread: usize,
 }
 
+/// The longest site link (`<channel><link>`, Atom's alternate) a feed may
+/// give; a longer one is none.
+pub const MAX_SITE_LINK_BYTES: usize = 8 * 1024;
+
 /// Limits applied while mapping.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -722,7 +726,10 @@ fn map_feed(
     let bases = bases
         .filter(|b| b.len() == total)
         .unwrap_or_else(|| vec![(None, None); total]);
-    let site_url = alternate_link(&feed.links, base, base);
+    // (One published with every story: a 250 KB `<link>` made 100 tiny
+    // items a 50 MB JSON Feed. No site's address is that long.)
+    let site_url =
+        alternate_link(&feed.links, base, base).filter(|l| l.len() <= MAX_SITE_LINK_BYTES);
     // The extension links line up with feed-rs's entries only when both saw the
     // same number of entries.
     let fallback = fallback_links.filter(|f| f.len() == total);
@@ -912,7 +919,9 @@ fn map_entry(e: model::Entry, base: &Url, max: usize, loose: bool, rdf: bool) ->
             false => s.to_string(),
         })
         .filter(|s| !text::shows_nothing(s))
-        .map(|s| bound(s, max));
+        // (A name, cut as a config title is: a feed's 250 KB author, given
+        // to each entry, made a 25 MB store and four 25 MB outputs.)
+        .map(|s| bound(s, max.min(crate::config::MAX_TITLE_BYTES)));
     let content = e
         .content
         .as_ref()
@@ -2973,6 +2982,34 @@ mod tests {
             t.len()
         );
         assert!(t.starts_with("Wide é Wide"));
+    }
+
+    /// Feed-level fields given to every story are bounded too: a 250 KB site
+    /// link is none, a 250 KB feed author (copied into each Atom entry) is cut
+    /// to 1 KiB. (100 tiny items made a 50 MB JSON Feed, or a 25 MB store.)
+    #[test]
+    fn feed_level_fields_every_story_carries_are_bounded() {
+        let long = "x".repeat(250_000);
+        let rss = format!(
+            "<rss version=\"2.0\"><channel><title>t</title><link>https://e.example/{long}</link>\
+             <item><guid>1</guid><title>x</title></item></channel></rss>"
+        );
+        let d = parse(rss.as_bytes(), None, &base(), Limits::default()).unwrap();
+        assert_eq!(d.site_url, None);
+        let rss = rss.replace(&long, "about");
+        let d = parse(rss.as_bytes(), None, &base(), Limits::default()).unwrap();
+        assert_eq!(d.site_url.as_deref(), Some("https://e.example/about"));
+        let atom = format!(
+            "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>a</title><id>urn:a</id><author><name>{long}</name></author>\
+             <entry><id>urn:a:1</id><title>one</title><updated>2026-12-01T00:00:00Z</updated></entry></feed>"
+        );
+        let d = parse(atom.as_bytes(), None, &base(), Limits::default()).unwrap();
+        let author = d.entries[0].author.as_deref().unwrap();
+        assert!(
+            author.len() <= crate::config::MAX_TITLE_BYTES && author.len() > 1000,
+            "{}",
+            author.len()
+        );
     }
 
     /// HTML's named entities beyond Latin-1 (Latin Extended-A, Greek,
