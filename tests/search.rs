@@ -1314,3 +1314,70 @@ async fn hidden_copies_neither_rank_nor_count() {
         assert!(!listed.contains("2 feeds"), "{args:?}: {listed}");
     }
 }
+
+/// Another feed's newer matches (more than the 2,000 places ranked) do not
+/// hide an output's story: neither those of a feed outside the output's tags
+/// nor those of a feed removed from the config. (`search --output sport
+/// marmot` said "no stories match" while the output showed the story.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_feeds_newer_matches_do_not_hide_a_story() {
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/s.xml",
+        Resource::feed(doc(
+            "S",
+            &[(
+                "s1",
+                "https://s.example/1",
+                "Sport story with marmot",
+                "<p>The marmot played.</p>",
+            )],
+        )),
+    );
+    let many: Vec<(String, String, String)> = (0..2100)
+        .map(|i| {
+            (
+                format!("t{i}"),
+                format!("https://t.example/{i}"),
+                format!("Tech story {i} marmot"),
+            )
+        })
+        .collect();
+    let items: Vec<(&str, &str, &str, &str)> = many
+        .iter()
+        .map(|(g, l, t)| (g.as_str(), l.as_str(), t.as_str(), "<p>marmot</p>"))
+        .collect();
+    srv.set("/t.xml", Resource::feed(doc("T", &items)));
+    let env = TestEnv::new();
+    let feeds = |with_tech: bool| {
+        format!(
+            "[fetch]\nhost_gap = \"0s\"\nmax_entries = 5000\n\n[[feed]]\nurl = \"{}\"\ntags = [\"sport\"]\n\n{}\
+             [[output]]\nname = \"all\"\n\n[[output]]\nname = \"sport\"\ntags = [\"sport\"]\n",
+            srv.url("/s.xml"),
+            if with_tech {
+                format!("[[feed]]\nurl = \"{}\"\n\n", srv.url("/t.xml"))
+            } else {
+                String::new()
+            }
+        )
+    };
+    let cfg = env.config(&feeds(true));
+    let s = poll(&cfg, env.open_store()).await.unwrap().0;
+    assert_eq!(s.new, 2101);
+    let config = env.path("feedloom.toml");
+    let out = feedloom(&config, &["search", "--output", "sport", "marmot"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("Sport story with marmot"),
+        "{}",
+        text(&out.stdout)
+    );
+    // The tech feed removed from the config: its items stay in the store.
+    let cfg = env.config(&feeds(false));
+    poll(&cfg, env.open_store()).await.unwrap();
+    let out = feedloom(&config, &["search", "marmot"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let listed = text(&out.stdout);
+    assert!(listed.contains("Sport story with marmot"), "{listed}");
+    assert!(!listed.contains("Tech story"), "{listed}");
+}

@@ -661,6 +661,10 @@ pub const MAX_MATCHES: usize = 2_000;
 /// positions of its words in every item it walks past.
 pub const MAX_BY_PLACE_MATCHES: usize = 1_000;
 
+/// Of how many of the newest matches (times the places ranked) those of
+/// feeds the config names, and of the output's tags, are taken.
+const SCAN_FACTOR: usize = 10;
+
 /// Candidates read per round when a `keep` filter drops some.
 const CHUNK: usize = 200;
 /// Most candidates looked at for one search with filters.
@@ -683,8 +687,19 @@ impl Store {
         // words at a million items), for `ab*` the ~800,000 items holding a
         // word that starts so (15 ms). Their newest matches are ranked by where
         // they match instead: the title, then the text; newest first.
+        // Only items of feeds the config names (and of the output's tags)
+        // take the places ranked: another feed's (or a removed feed's) 2,000
+        // newer matches hid an output's story. Among the newest
+        // `SCAN_FACTOR` times as many matches, so that the cost stays bounded.
         let ranked = if parsed.by_place {
             "p AS MATERIALIZED (SELECT rowid AS id FROM search WHERE search MATCH ?1
+                                AND rowid >= (SELECT coalesce(min(rowid), 0) FROM
+                                    (SELECT rowid FROM search WHERE search MATCH ?1
+                                     ORDER BY rowid DESC LIMIT ?9))
+                                AND EXISTS (SELECT 1 FROM items fi JOIN feeds ff ON ff.id = fi.feed_id
+                                    WHERE fi.id = search.rowid AND ff.in_config = 1
+                                      AND (?4 = '[]' OR fi.feed_id IN (SELECT feed_id FROM feed_tags
+                                           WHERE tag IN (SELECT value FROM json_each(?4)))))
                                 ORDER BY rowid DESC LIMIT ?7),
              t AS MATERIALIZED (SELECT rowid AS id FROM search WHERE search MATCH ?8
                                 AND rowid >= (SELECT min(id) FROM p)),
@@ -693,6 +708,13 @@ impl Store {
         } else {
             "h AS MATERIALIZED (SELECT rowid AS id, bm25(search, 4.0, 1.0) AS score
                                 FROM search WHERE search MATCH ?1 AND ?8 = ''
+                                AND rowid >= (SELECT coalesce(min(rowid), 0) FROM
+                                    (SELECT rowid FROM search WHERE search MATCH ?1
+                                     ORDER BY rowid DESC LIMIT ?9))
+                                AND EXISTS (SELECT 1 FROM items fi JOIN feeds ff ON ff.id = fi.feed_id
+                                    WHERE fi.id = search.rowid AND ff.in_config = 1
+                                      AND (?4 = '[]' OR fi.feed_id IN (SELECT feed_id FROM feed_tags
+                                           WHERE tag IN (SELECT value FROM json_each(?4)))))
                                 ORDER BY rowid DESC LIMIT ?7)"
         };
         let title_fts = if parsed.by_place {
@@ -743,7 +765,9 @@ impl Store {
             .map_err(ctx())?;
         let mut hits: Vec<Hit> = Vec::new();
         let mut offset = 0usize;
-        let chunk = CHUNK.min(q.limit.saturating_mul(4)).max(q.limit);
+        // (Each round ranks the matches again: rounds of a few stories, for
+        // `limit=1`, made a search of tied scores walk 1,250 of them, 3 s.)
+        let chunk = CHUNK.max(q.limit);
         loop {
             type Head = (i64, f64, String, String, i64, i64);
             let heads: Vec<Head> = stmt
@@ -760,7 +784,13 @@ impl Store {
                         } else {
                             MAX_MATCHES
                         } as i64,
-                        title_fts
+                        title_fts,
+                        (SCAN_FACTOR
+                            * if parsed.by_place {
+                                MAX_BY_PLACE_MATCHES
+                            } else {
+                                MAX_MATCHES
+                            }) as i64
                     ],
                     |r| {
                         Ok((

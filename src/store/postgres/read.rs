@@ -322,6 +322,10 @@ impl PgStore {
                          SELECT item_id AS id,
                                 -ts_rank('{{0.25, 0.25, 0.25, 1.0}}', doc, to_tsquery('simple', $1::text)) AS score
                          FROM search WHERE doc @@ to_tsquery('simple', $1::text)
+                           AND EXISTS (SELECT 1 FROM items fi JOIN feeds ff ON ff.id = fi.feed_id
+                                       WHERE fi.id = search.item_id AND ff.in_config = 1
+                                         AND (cardinality($4::text[]) = 0 OR fi.feed_id IN
+                                              (SELECT feed_id FROM feed_tags WHERE tag = ANY($4))))
                          ORDER BY item_id DESC LIMIT $5),
                      best AS (
                          SELECT i.story_id, min(h.score) AS score,
