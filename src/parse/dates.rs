@@ -31,7 +31,8 @@
 //! Zones: numeric offsets `+0000`, `+00:00`, `-05`, `GMT-07:00` (hours up to 23, minutes up to
 //! 59); the names of RFC 2822 (`UT GMT Z EST EDT CST CDT MST MDT PST PDT`), single military
 //! letters (read as UTC, as RFC 2822 recommends and chrono does), and a small table of common
-//! abbreviations and IANA names (the latter with US or EU daylight saving rules). When a numeric
+//! abbreviations (`IST` is India's, `CST` US Central's; `DST` after a name adds its summer hour)
+//! and IANA names (the latter with US or EU daylight saving rules). When a numeric
 //! offset and a name are both present, the number wins. An *unknown* zone name (upper-case
 //! letters or `Region/City`, last in the text, after the time) counts as UTC rather than failing
 //! the whole date. Without any zone the time is UTC.
@@ -341,6 +342,9 @@ impl<'a> Fields<'a> {
                         if f.month.replace(m).is_some() {
                             return None;
                         }
+                    } else if let (true, Some(Zone::Fixed(o))) = (w == "dst", f.zone) {
+                        // "MET DST": the zone's summer time (it was read as UTC).
+                        f.zone = Some(Zone::Fixed(o + 3600));
                     } else if let Some(zone) =
                         zone(w, f.time.is_some() && last && token.spaced).filter(|_| !leading)
                     {
@@ -350,8 +354,8 @@ impl<'a> Fields<'a> {
                         after_gmt = matches!(w, "gmt" | "utc" | "ut");
                     } else if f.time.is_some() && last && token.spaced && looks_like_zone(raw) {
                         // An unknown zone name after a complete date-time: read as UTC rather
-                        // than losing the whole date.
-                        f.zone = Some(Zone::Fixed(0));
+                        // than losing the whole date (after a known one: that one).
+                        f.zone.get_or_insert(Zone::Fixed(0));
                     } else {
                         return None;
                     }
@@ -560,7 +564,23 @@ fn zone(word: &str, military: bool) -> Option<Zone> {
         "aedt" => fixed(11.0),
         "nzst" => fixed(12.0),
         "nzdt" => fixed(13.0),
-        // IST (India, Ireland or Israel) and the like are ambiguous and left out.
+        // Names of one zone each that feeds write (they read as UTC: an
+        // Indonesian feed's dates were seven hours off).
+        "brt" | "art" => fixed(-3.0),
+        "clt" => fixed(-4.0),
+        "wat" => fixed(1.0),
+        "cat" | "sast" => fixed(2.0),
+        "eat" | "idt" => fixed(3.0),
+        "pkt" => fixed(5.0),
+        "npt" => fixed(5.75),
+        "ict" | "wib" => fixed(7.0),
+        "pht" | "wita" | "myt" => fixed(8.0),
+        "wit" => fixed(9.0),
+        "chst" => fixed(10.0),
+        // IST: India's in feeds by far (Ireland's and Israel's are an hour
+        // or two from UTC; India's read as UTC was five and a half off).
+        "ist" => fixed(5.5),
+        // CST stays US Central (China's is written CST too, less often).
         "america/new_york" | "america/toronto" | "america/detroit" => {
             Some(Zone::Rules(-5 * H, Dst::Us))
         }
@@ -766,6 +786,15 @@ mod tests {
             ),
             // Unknown names count as UTC.
             ("Sun, 17 Dec 2017 13:55:00 XYZ", "2017-12-17T13:55:00Z"),
+            // Names of one zone each, India's IST, and a zone's DST.
+            ("Sun, 17 Dec 2017 13:55:00 WIB", "2017-12-17T06:55:00Z"),
+            ("Sun, 17 Dec 2017 13:55:00 IST", "2017-12-17T08:25:00Z"),
+            ("Sun, 17 Dec 2017 13:55:00 PHT", "2017-12-17T05:55:00Z"),
+            ("Sun, 17 Dec 2017 13:55:00 SAST", "2017-12-17T11:55:00Z"),
+            ("Sun, 17 Dec 2017 13:55:00 BRT", "2017-12-17T16:55:00Z"),
+            ("Sun, 17 Dec 2017 13:55:00 NPT", "2017-12-17T08:10:00Z"),
+            ("Sun, 17 Dec 2017 13:55:00 ChST", "2017-12-17T03:55:00Z"),
+            ("Sun, 17 Jun 2017 13:55:00 MET DST", "2017-06-17T11:55:00Z"),
             (
                 "Mon, 01 Jan 2018 00:00:00 Asia/Kathmandu",
                 "2018-01-01T00:00:00Z",
