@@ -551,7 +551,11 @@ async fn refresh_one(r: &Refresher, feed: &FeedRef, every: &Every) -> Result<Rep
             let forget_move = feed.fetch_url != feed.url
                 && match err.http_status() {
                     Some(410) => true,
-                    Some(404) => feed.consecutive_failures >= FORGET_MOVE_AFTER_404S - 1,
+                    // (Two 404s in a row, the third failure in a row: a
+                    // redeploy's 503s and then one 404 forgot a good move.)
+                    Some(404) => {
+                        feed.consecutive_failures >= FORGET_MOVE_AFTER_404S - 1 && feed.last_was_404
+                    }
                     _ => false,
                 };
             let gone = disposition == Disposition::Gone && !forget_move;

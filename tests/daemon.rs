@@ -1447,6 +1447,24 @@ async fn a_moved_feed_whose_new_address_is_gone_goes_back_to_its_configured_url(
         .unwrap();
     assert_eq!(s.failed, 0, "{s}");
     assert_eq!(fetch_url(), Some(srv.url("/new.xml")));
+    // A redeploy's 503s and then one 404 keep it too (any third failure that
+    // was a 404 forgot it); a second 404 in a row forgets it.
+    for (status, kept) in [(503, true), (503, true), (404, true), (404, false)] {
+        srv.set("/new.xml", Resource::status(status));
+        let (s, _) = feedloom::refresh::poll(&cfg, env.open_store())
+            .await
+            .unwrap();
+        assert_eq!(s.failed, 1, "{s}");
+        let want = kept.then(|| srv.url("/new.xml"));
+        assert_eq!(fetch_url(), want, "after {status}");
+    }
+    srv.set("/new.xml", Resource::feed(doc.clone()).no_etag());
+    for _ in 0..2 {
+        feedloom::refresh::poll(&cfg, env.open_store())
+            .await
+            .unwrap();
+    }
+    assert_eq!(fetch_url(), Some(srv.url("/new.xml")), "moved again");
     srv.set("/new.xml", Resource::status(410));
     srv.set(
         "/orig.xml",

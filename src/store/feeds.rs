@@ -34,6 +34,9 @@ pub struct FeedRef {
     /// feed's request (429 or 503 with a Retry-After), until `next_fetch_at`.
     /// No failure; `poll` on a timer leaves it out until then too.
     pub held: bool,
+    /// The last fetch failed with HTTP 404 (see the moved-feed rule in
+    /// `refresh`).
+    pub last_was_404: bool,
 }
 
 /// Facts about one fetch, for the `fetches` log and the feed row.
@@ -518,7 +521,8 @@ pub(super) fn load_ref(conn: &rusqlite::Connection, id: i64) -> Result<FeedRef, 
         "SELECT url, COALESCE(fetch_url, url), etag, last_modified, enabled,
                 consecutive_failures, next_fetch_at, redirect_url, redirect_count,
                 ttl_minutes, skip_hours, skip_days, update_interval, body_hash, body_stored_at,
-                COALESCE(last_error LIKE '%: not requested: % answered 429 or 503 with a Retry-After%', 0)
+                COALESCE(last_error LIKE '%: not requested: % answered 429 or 503 with a Retry-After%', 0),
+                COALESCE(last_status = 'error' AND last_http_status = 404, 0)
          FROM feeds WHERE id = ?1",
     )
     .and_then(|mut s| {
@@ -548,6 +552,7 @@ pub(super) fn load_ref(conn: &rusqlite::Connection, id: i64) -> Result<FeedRef, 
                 body_hash: r.get(13)?,
                 body_stored_at: r.get(14)?,
                 held: r.get(15)?,
+                last_was_404: r.get(16)?,
             })
         })
     })

@@ -25,10 +25,11 @@ const CLAIM_BATCH: i64 = 500;
 pub(super) const REF_COLS: &str = "id, url, COALESCE(fetch_url, url), etag, last_modified, enabled,
     consecutive_failures, next_fetch_at, redirect_url, redirect_count, ttl_minutes,
     skip_hours, skip_days, update_interval, body_hash, body_stored_at,
-    COALESCE(last_error LIKE '%: not requested: % answered 429 or 503 with a Retry-After%', FALSE)";
+    COALESCE(last_error LIKE '%: not requested: % answered 429 or 503 with a Retry-After%', FALSE),
+    COALESCE(last_status = 'error' AND last_http_status = 404, FALSE)";
 
 /// The column after [`REF_COLS`].
-const HOST_COL: usize = 17;
+const HOST_COL: usize = 18;
 
 pub(super) fn feed_ref(r: &Row) -> Result<FeedRef, StoreError> {
     let parse = |s: String| {
@@ -61,6 +62,7 @@ pub(super) fn feed_ref(r: &Row) -> Result<FeedRef, StoreError> {
         body_hash: r.get(14),
         body_stored_at: r.get(15),
         held: r.get(16),
+        last_was_404: r.get(17),
     })
 }
 
