@@ -1469,7 +1469,8 @@ pub fn describe(cfg: &Config) -> String {
         let _ = writeln!(
             s,
             "  {} {when}{tags}{}",
-            f.url(),
+            // (Its secret query values hidden, as `/metrics` shows it.)
+            crate::urls::shown_feed_url(f.url().as_str()),
             describe_access(&f.access)
         );
     }

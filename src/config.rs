@@ -1633,6 +1633,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         if seen.insert(feed.url(), ()).is_some() {
             return Err(at(
                 feed.url.span(),
+                // (Its secret query values hidden where errors are made.)
                 format!("duplicate feed url `{}`", feed.url()),
             ));
         }
@@ -1730,8 +1731,18 @@ fn invalid(text: &str, path: &Path, span: std::ops::Range<usize>, message: Strin
     let line = before.matches('\n').count() + 1;
     let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
     let column = text[line_start..start].chars().count() + 1;
-    let snippet =
-        access::redact_userinfo(text[line_start..].lines().next().unwrap_or("").trim_end());
+    // (A URL's secret query values hidden, as `/metrics` shows them: a
+    // duplicate signed URL was quoted whole.)
+    let snippet = crate::urls::shown_urls_in(&access::redact_userinfo(
+        text[line_start..].lines().next().unwrap_or("").trim_end(),
+    ));
+    let message = crate::urls::shown_urls_in(&message);
+    // A line inside a multi-line string (`"""` or `'''` opened on an
+    // earlier line) may be any part of a secret: not quoted at all.
+    let raw_line = text[line_start..].lines().next().unwrap_or("");
+    let inside_multiline = ["\"\"\"", "'''"]
+        .iter()
+        .any(|q| before[..line_start].matches(q).count() % 2 == 1);
     // A line that may hold a secret (a key or table named for one) is quoted
     // with its strings hidden: a bearer token, a header's value, a password
     // under a misspelt or quoted key reached the journal in full.
@@ -1759,9 +1770,40 @@ fn invalid(text: &str, path: &Path, span: std::ops::Range<usize>, message: Strin
         .iter()
         .any(|k| s.contains(k))
     };
-    let (snippet, message) = match secret(&snippet) || secret(table) {
+    let (snippet, message) = match secret(&snippet) || secret(table) || inside_multiline {
+        true if inside_multiline => {
+            let hidden = text[line_start..].lines().next().unwrap_or("").trim();
+            let message = match hidden.len() >= 4 {
+                true => message.replace(hidden, "***"),
+                false => message,
+            };
+            (
+                "*** (a line inside a multi-line string)".to_string(),
+                message,
+            )
+        }
         true => {
-            let (hidden, values) = strings_hidden(&snippet);
+            let (hidden, mut values) = strings_hidden(&snippet);
+            // Values that are no strings (`bearer = 84467213`), as the
+            // message quotes them: hidden in both.
+            values.extend(
+                message
+                    .split('`')
+                    .skip(1)
+                    .step_by(2)
+                    .filter(|v| {
+                        // (Bare values only, after `=`: strings were judged
+                        // above; a key, a `{ env = "VAR" }` name is no secret.)
+                        v.len() >= 4
+                            && (raw_line.contains(&format!("= {v}"))
+                                || raw_line.contains(&format!("={v}")))
+                    })
+                    .map(str::to_string),
+            );
+            let hidden = values
+                .iter()
+                .filter(|v| v.trim().len() >= 4)
+                .fold(hidden, |h, v| h.replace(v.as_str(), "***"));
             // (And the message's quotes of them.)
             let message = values
                 .iter()
@@ -1881,6 +1923,21 @@ mod tests {
                 "PwE5",
             ),
             ("pasword = \"PwF6\"\n", "PwF6"),
+            // A value that is no string, as the message quotes it too.
+            ("auth = { bearer = 84467213 }\n", "84467213"),
+            (
+                "auth = { basic = { user = \"u\", password = 84467214, x = 1 } }\n",
+                "84467214",
+            ),
+            // A line inside a multi-line string.
+            (
+                "auth = { bearer = \"\"\"\nZq9xWv8Lm\\q\"\"\" }\n",
+                "Zq9xWv8Lm",
+            ),
+            (
+                "headers = { \"X-Api-Key\" = '''\nZq9xWv8Ln''', \"Y\" = 1 }\n",
+                "Zq9xWv8Ln",
+            ),
         ] {
             let e = err(&format!("{feed}{extra}"));
             assert!(e.starts_with("cfg/x.toml:"), "{e}");
@@ -1889,6 +1946,14 @@ mod tests {
         // Other lines are quoted as written.
         let e = err("[[feed]]\nurl = \"https://a.example/f\"\ntitle = \" \"\n");
         assert!(e.contains("title = \" \""), "{e}");
+        // A URL's secret query values, as `/metrics` shows them.
+        let signed = "[[feed]]\nurl = \"https://a.example/f?X-Amz-Signature=SiG7\"\n";
+        let e = err(&format!("{signed}{signed}"));
+        assert!(
+            e.contains("duplicate feed url") && e.contains("X-Amz-Signature=***"),
+            "{e}"
+        );
+        assert!(!e.contains("SiG7"), "{e}");
     }
 
     #[test]

@@ -169,6 +169,13 @@ fn check_says_what_it_would_do() {
     assert!(s.contains("feeds: 2"), "{s}");
     assert!(s.contains("all: up to 100 stories"), "{s}");
     assert!(s.contains("local.rss"), "{s}");
+    // A private feed's token is not printed (its output goes into reports).
+    let (_dir, cfg) = setup("\n[[feed]]\nurl = \"https://p.example/f.xml?token=TOKCHECK9\"\n");
+    let out = feedloom(&cfg, &["check"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let s = text(&out.stdout);
+    assert!(s.contains("https://p.example/f.xml?token=***"), "{s}");
+    assert!(!s.contains("TOKCHECK9"), "{s}");
 }
 
 /// A store file that is not a SQLite database (a feed saved over it, a
