@@ -468,79 +468,89 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
             }
             // The plan after the lock: not printed above a refusal.
             let _lock = StoreLock::acquire(&cfg.store.path, "prune")?;
-            let mut store = Store::open(&cfg.store.path)?;
-            outln!("{}", commands::prune::describe(&cfg, now));
-            let started = std::time::Instant::now();
-            let p = store.prune_all(now, &retention)?;
-            let mut outputs_failed = 0;
-            outln!(
-                "{} in {:.1}s",
-                commands::prune::report(&p, false),
-                started.elapsed().as_secs_f64()
-            );
-            if p.items > 0 {
+            // (A store error names the store: "store error while pruning:
+            // database or disk is full" said not which.)
+            let pruned = || -> anyhow::Result<ExitCode> {
+                let mut store = Store::open(&cfg.store.path)?;
+                outln!("{}", commands::prune::describe(&cfg, now));
                 let started = std::time::Instant::now();
-                let mut steps = 0;
-                while steps < feedloom::store::prune::MAX_MERGE_STEPS
-                    && store.merge_search_step()?
-                {
-                    steps += 1;
-                    store.checkpoint();
-                }
-                store.checkpoint();
+                let p = store.prune_all(now, &retention)?;
+                let mut outputs_failed = 0;
                 outln!(
-                    "merged the search index in {:.1}s",
+                    "{} in {:.1}s",
+                    commands::prune::report(&p, false),
                     started.elapsed().as_secs_f64()
                 );
-            }
-            // The output files list what is left (they listed pruned stories
-            // until the next poll). Written even when nothing went now: an
-            // earlier prune may have been stopped before it wrote them.
-            if cfg.outputs.iter().any(|o| o.path.is_some()) {
-                let mut cache = feedloom::export::HtmlCache::default();
-                let rendered = feedloom::export::render_all(
-                    &store,
-                    &cfg.outputs,
-                    feedloom::now_unix(),
-                    &mut cache,
-                    true,
-                )?;
-                let failed = feedloom::export::write_files(&rendered);
-                outputs_failed = failed.len();
-                say_outputs_rewritten(&cfg, outputs_failed);
-            }
-            let page: i64 = store
-                .conn()
-                .query_row("PRAGMA page_size", [], |r| r.get(0))
-                .unwrap_or(4096);
-            if vacuum {
-                let started = std::time::Instant::now();
-                store.vacuum()?;
-                outln!(
-                    "vacuumed the store in {:.1}s (incremental auto-vacuum from now on)",
-                    started.elapsed().as_secs_f64()
-                );
-            } else if store.incremental_vacuum()? {
-                let before = store.free_pages()?;
-                while store.reclaim_step()? > 0 {
+                if p.items > 0 {
+                    let started = std::time::Instant::now();
+                    let mut steps = 0;
+                    while steps < feedloom::store::prune::MAX_MERGE_STEPS
+                        && store.merge_search_step()?
+                    {
+                        steps += 1;
+                        store.checkpoint();
+                    }
                     store.checkpoint();
+                    outln!(
+                        "merged the search index in {:.1}s",
+                        started.elapsed().as_secs_f64()
+                    );
                 }
-                store.checkpoint();
-                outln!(
-                    "returned {:.1} MB to the file system",
-                    (before * page) as f64 / 1e6
-                );
-            } else {
-                let free = store.free_pages()?;
-                outln!(
-                    "{:.1} MB of free pages stay in the file for new items (run `feedloom prune --vacuum` with the daemon stopped to return them and switch to incremental auto-vacuum)",
-                    (free * page) as f64 / 1e6
-                );
-            }
-            Ok(if outputs_failed > 0 {
-                ExitCode::FAILURE
-            } else {
-                ExitCode::SUCCESS
+                // The output files list what is left (they listed pruned stories
+                // until the next poll). Written even when nothing went now: an
+                // earlier prune may have been stopped before it wrote them.
+                if cfg.outputs.iter().any(|o| o.path.is_some()) {
+                    let mut cache = feedloom::export::HtmlCache::default();
+                    let rendered = feedloom::export::render_all(
+                        &store,
+                        &cfg.outputs,
+                        feedloom::now_unix(),
+                        &mut cache,
+                        true,
+                    )?;
+                    let failed = feedloom::export::write_files(&rendered);
+                    outputs_failed = failed.len();
+                    say_outputs_rewritten(&cfg, outputs_failed);
+                }
+                let page: i64 = store
+                    .conn()
+                    .query_row("PRAGMA page_size", [], |r| r.get(0))
+                    .unwrap_or(4096);
+                if vacuum {
+                    let started = std::time::Instant::now();
+                    store.vacuum()?;
+                    outln!(
+                        "vacuumed the store in {:.1}s (incremental auto-vacuum from now on)",
+                        started.elapsed().as_secs_f64()
+                    );
+                } else if store.incremental_vacuum()? {
+                    let before = store.free_pages()?;
+                    while store.reclaim_step()? > 0 {
+                        store.checkpoint();
+                    }
+                    store.checkpoint();
+                    outln!(
+                        "returned {:.1} MB to the file system",
+                        (before * page) as f64 / 1e6
+                    );
+                } else {
+                    let free = store.free_pages()?;
+                    outln!(
+                        "{:.1} MB of free pages stay in the file for new items (run `feedloom prune --vacuum` with the daemon stopped to return them and switch to incremental auto-vacuum)",
+                        (free * page) as f64 / 1e6
+                    );
+                }
+                Ok(if outputs_failed > 0 {
+                    ExitCode::FAILURE
+                } else {
+                    ExitCode::SUCCESS
+                })
+            };
+            pruned().map_err(|e| match e.downcast_ref::<feedloom::error::StoreError>() {
+                Some(feedloom::error::StoreError::Sqlite { .. }) => {
+                    e.context(format!("store {}", cfg.store.path.display()))
+                }
+                _ => e,
             })
         }
         Command::Backup { file, force } => Ok(commands::finish(

@@ -760,6 +760,15 @@ async fn poll_exits_1_when_pruning_fails() {
         5,
         "stored all the same"
     );
+    // `prune` names the store too.
+    let out = feedloom(&env.path("feedloom.toml"), &["prune"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("store {}", env.path("feedloom.db").display()))
+            && err.contains("the disk is full"),
+        "{err}"
+    );
 }
 
 /// An entry without guid known by its link, pruned while its feed still
