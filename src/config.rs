@@ -1198,6 +1198,28 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
                 format!("output `{name}` has no formats"),
             ));
         }
+        // The title every reader shows for the output: not blank, no control
+        // characters or direction overrides (published raw: an ESC colour
+        // sequence, a NUL, a U+202E in the JSON Feed and the page's heading).
+        if let Some(t) = out.title.as_deref() {
+            let why = if crate::parse::text::shows_nothing(t) {
+                Some("is blank (or shows nothing): leave it out for the default")
+            } else if t.chars().any(|c| {
+                c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+            }) {
+                Some("holds a control character or a direction override")
+            } else if t.len() > MAX_TITLE_BYTES {
+                Some("is longer than 1024 bytes")
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                return Err(at(
+                    out.name.span(),
+                    format!("output `{name}`: its `title` {why}"),
+                ));
+            }
+        }
         // The files are the path's text + `.atom` etc.: its last part must
         // be a name (`out/`, `out/.` made hidden `out/.atom`, `out/..atom`).
         if let Some(p) = &out.path
@@ -2096,6 +2118,30 @@ mod tests {
         let e = err("[[output]]\nname = \"all\"\n[[output]]\nname = \"all\"\n");
         assert!(e.starts_with("cfg/x.toml:4:"), "{e}");
         assert!(e.contains("duplicate output name"), "{e}");
+        // An output title that is blank, or holds controls or overrides.
+        for title in [
+            "",
+            " ",
+            "\\u200b",
+            "x\\u001b[31mRED",
+            "a\\u0000b",
+            "evil\\u202etxt.exe",
+        ] {
+            let e = err(&format!(
+                "[[output]]\nname = \"all\"\ntitle = \"{title}\"\n"
+            ));
+            assert!(
+                e.starts_with("cfg/x.toml:2:") && e.contains("its `title`"),
+                "{title}: {e}"
+            );
+        }
+        assert!(
+            parse(
+                "[[output]]\nname = \"all\"\ntitle = \"Morning news\"\n",
+                Path::new("x.toml")
+            )
+            .is_ok()
+        );
         // An output file that is the store's, or another output's.
         let e = err("[store]\npath = \"out/x.json\"\n[[output]]\nname = \"a\"\npath = \"out/x\"\n");
         assert!(e.starts_with("cfg/x.toml:4:"), "{e}");
