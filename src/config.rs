@@ -1446,6 +1446,24 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             "[store] path is empty: name the store's file",
         ));
     }
+    // (`newdir/` passed `check`, and `poll` then said "cannot lock it
+    // (./newdir/.lock)".)
+    if cfg.store.url.is_none()
+        && matches!(
+            cfg.store.path.to_string_lossy().rsplit('/').next(),
+            None | Some("" | "." | "..")
+        )
+    {
+        return Err(whole(
+            "store",
+            "path",
+            &format!(
+                "[store] path {:?} names a folder, not a file: name the store's file, e.g. {:?}",
+                cfg.store.path.display().to_string(),
+                cfg.store.path.join("feedloom.db").display().to_string()
+            ),
+        ));
+    }
     cfg.store.path = base.join(&cfg.store.path);
     if let Some(p) = &cfg.store.password_file {
         cfg.store.password_file = Some(base.join(p));
@@ -1792,49 +1810,54 @@ fn invalid(text: &str, path: &Path, span: std::ops::Range<usize>, message: Strin
         .iter()
         .any(|k| s.contains(k))
     };
-    let (snippet, message) = match secret(&snippet) || secret(table) || inside_multiline {
-        true if inside_multiline => {
-            let hidden = text[line_start..].lines().next().unwrap_or("").trim();
-            let message = match hidden.len() >= 4 {
-                true => message.replace(hidden, "***"),
-                false => message,
-            };
-            (
-                "*** (a line inside a multi-line string)".to_string(),
-                message,
-            )
-        }
-        true => {
-            let (hidden, mut values) = strings_hidden(&snippet);
-            // Values that are no strings (`bearer = 84467213`), as the
-            // message quotes them: hidden in both.
-            values.extend(
-                message
-                    .split('`')
-                    .skip(1)
-                    .step_by(2)
-                    .filter(|v| {
-                        // (Bare values only, after `=`: strings were judged
-                        // above; a key, a `{ env = "VAR" }` name is no secret.)
-                        v.len() >= 4
-                            && (raw_line.contains(&format!("= {v}"))
-                                || raw_line.contains(&format!("={v}")))
-                    })
-                    .map(str::to_string),
-            );
-            let hidden = values
-                .iter()
-                .filter(|v| v.trim().len() >= 4)
-                .fold(hidden, |h, v| h.replace(v.as_str(), "***"));
-            // (And the message's quotes of them.)
-            let message = values
-                .iter()
-                .filter(|v| v.trim().len() >= 4)
-                .fold(message, |m, v| m.replace(v.as_str(), "***"));
-            (hidden, message)
-        }
-        false => (snippet, message),
-    };
+    // (Keys that only look like one: `header_timeout = "0s"` was quoted
+    // as `"***"`.)
+    let key = snippet.split('=').next().unwrap_or("").trim();
+    let harmless = key == "header_timeout";
+    let (snippet, message) =
+        match (!harmless && secret(&snippet)) || secret(table) || inside_multiline {
+            true if inside_multiline => {
+                let hidden = text[line_start..].lines().next().unwrap_or("").trim();
+                let message = match hidden.len() >= 4 {
+                    true => message.replace(hidden, "***"),
+                    false => message,
+                };
+                (
+                    "*** (a line inside a multi-line string)".to_string(),
+                    message,
+                )
+            }
+            true => {
+                let (hidden, mut values) = strings_hidden(&snippet);
+                // Values that are no strings (`bearer = 84467213`), as the
+                // message quotes them: hidden in both.
+                values.extend(
+                    message
+                        .split('`')
+                        .skip(1)
+                        .step_by(2)
+                        .filter(|v| {
+                            // (Bare values only, after `=`: strings were judged
+                            // above; a key, a `{ env = "VAR" }` name is no secret.)
+                            v.len() >= 4
+                                && (raw_line.contains(&format!("= {v}"))
+                                    || raw_line.contains(&format!("={v}")))
+                        })
+                        .map(str::to_string),
+                );
+                let hidden = values
+                    .iter()
+                    .filter(|v| v.trim().len() >= 4)
+                    .fold(hidden, |h, v| h.replace(v.as_str(), "***"));
+                // (And the message's quotes of them.)
+                let message = values
+                    .iter()
+                    .filter(|v| v.trim().len() >= 4)
+                    .fold(message, |m, v| m.replace(v.as_str(), "***"));
+                (hidden, message)
+            }
+            false => (snippet, message),
+        };
     ConfigError::Invalid {
         path: path.to_path_buf(),
         line,
@@ -1968,6 +1991,13 @@ mod tests {
         // Other lines are quoted as written.
         let e = err("[[feed]]\nurl = \"https://a.example/f\"\ntitle = \" \"\n");
         assert!(e.contains("title = \" \""), "{e}");
+        let e = err("[server]\nheader_timeout = \"0s\"\n");
+        assert!(e.contains("header_timeout = \"0s\""), "{e}");
+        let e = err("[store]\npath = \"newdir/\"\n");
+        assert!(
+            e.contains("names a folder") && e.contains("newdir/feedloom.db"),
+            "{e}"
+        );
         // A URL's secret query values, as `/metrics` shows them.
         let signed = "[[feed]]\nurl = \"https://a.example/f?X-Amz-Signature=SiG7\"\n";
         let e = err(&format!("{signed}{signed}"));
