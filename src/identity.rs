@@ -241,7 +241,7 @@ pub fn other_keys(it: &Identified) -> Vec<(String, KeyMatch)> {
             // (2026-12-06): under its post's page, by its title (it was
             // stored again, and announced).
             if let Some((page, anchor)) = c.split_once('#')
-                && comment_anchor(anchor)
+                && kept_fragment(anchor)
             {
                 let page = format!("link:{page}");
                 v.push((
@@ -836,11 +836,38 @@ pub fn canonical_url(link: &str, rules: &Canon) -> String {
         out.push('?');
         out.push_str(&q);
     }
-    if let Some(f) = url.fragment().filter(|f| comment_anchor(f)) {
+    if let Some(f) = url.fragment().filter(|f| kept_fragment(f)) {
         out.push('#');
         out.push_str(f);
     }
     out
+}
+
+/// Whether a link's fragment is part of what the link names: a comment's
+/// anchor ([`comment_anchor`]), or a single-page app's route (`#!/topic/1`,
+/// `#/post/12`: two topics of one forum were one story).
+pub fn kept_fragment(fragment: &str) -> bool {
+    comment_anchor(fragment) || route_fragment(fragment)
+}
+
+/// `#!…` (a "hash-bang") or `#/…`, with something after it.
+fn route_fragment(fragment: &str) -> bool {
+    fragment
+        .strip_prefix('!')
+        .or_else(|| fragment.strip_prefix('/'))
+        .is_some_and(|rest| !rest.trim_start_matches(['/', '!']).is_empty())
+}
+
+/// The fragment of `link` that names a place in its page (`#v2-4-0`), when
+/// it has one: none that is kept in the canonical URL ([`kept_fragment`]),
+/// nor one of `key=value` parts (a tracking code, `#xtor=RSS-3`). Another
+/// feed's item at the same page under another such fragment is another
+/// story (two releases of one changelog page were one).
+pub fn place_fragment(link: &str) -> Option<String> {
+    let url = Url::parse(link.trim()).ok()?;
+    url.fragment()
+        .filter(|f| !f.is_empty() && !f.contains('=') && !kept_fragment(f))
+        .map(str::to_string)
 }
 
 /// Whether a URL's fragment names one comment on the page: `comment-123`,

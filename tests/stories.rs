@@ -223,6 +223,106 @@ async fn a_site_moving_to_www_keeps_its_items() {
 /// Two feeds linking one article, one at `www.` and one without, with their
 /// own titles and words: one story (the same page), as two spellings of the
 /// scheme already were.
+/// Links that differ only after `#`: a single-page app's routes (`#!/topic/…`,
+/// `#/post/…`) and two places of one page (`changelog#v2-4-0`, `#v2-5-0`) are
+/// other stories (each pair was one, the second story gone from every
+/// output); the same page under tracking codes (`#xtor=RSS-3`), or once with
+/// a place and once without, is one story still.
+#[tokio::test]
+async fn links_naming_other_routes_or_places_of_a_page_are_other_stories() {
+    let s = Scenario::new(&["/a", "/b"], "").await;
+    s.serve(
+        "/a",
+        &[
+            (
+                Some("a1"),
+                Some("https://g.example/forum/#!topic/rust-dev/aBcD123"),
+                "Proposal: async closures",
+                "The lang team proposes it.",
+            ),
+            (
+                Some("a2"),
+                Some("https://d.example/changelog#v2-4-0"),
+                "Release notes 2.4",
+                "Adds streaming uploads.",
+            ),
+            (
+                Some("a3"),
+                Some("https://n.example/story/9#xtor=RSS-1"),
+                "Harbour reopens",
+                "Ships sail again.",
+            ),
+            (
+                Some("a4"),
+                Some("https://s.example/app/#/post/12"),
+                "Post twelve",
+                "The twelfth post.",
+            ),
+            (
+                Some("a5"),
+                Some("https://m.example/report#summary"),
+                "Annual report",
+                "Figures of the year.",
+            ),
+        ],
+    );
+    s.serve(
+        "/b",
+        &[
+            (
+                Some("b1"),
+                Some("https://g.example/forum/#!topic/rust-dev/XyZ987"),
+                "Meeting minutes",
+                "Attendees discussed the budget.",
+            ),
+            (
+                Some("b2"),
+                Some("https://d.example/changelog#v2-5-0"),
+                "Release notes 2.5",
+                "Fixes a crash on Windows.",
+            ),
+            (
+                Some("b3"),
+                Some("https://n.example/story/9#xtor=RSS-2"),
+                "Port traffic resumes",
+                "A digest of the week.",
+            ),
+            (
+                Some("b4"),
+                Some("https://s.example/app/#/post/13"),
+                "Post thirteen",
+                "The thirteenth post.",
+            ),
+            (
+                Some("b5"),
+                Some("https://m.example/report"),
+                "The annual report is out",
+                "A digest.",
+            ),
+        ],
+    );
+    assert_eq!(s.poll().await.new, 10);
+    let mut titles = s.titles();
+    titles.sort();
+    assert_eq!(titles.len(), 8, "{titles:?}");
+    for t in [
+        "Meeting minutes",
+        "Proposal: async closures",
+        "Release notes 2.4",
+        "Release notes 2.5",
+        "Post twelve",
+        "Post thirteen",
+    ] {
+        assert!(titles.iter().any(|x| x == t), "{t}: {titles:?}");
+    }
+    let joined: Vec<usize> = s.stories().iter().map(sources).filter(|n| *n > 1).collect();
+    assert_eq!(
+        joined,
+        [2, 2],
+        "the tracking codes' page and the report are one story each"
+    );
+}
+
 #[tokio::test]
 async fn copies_linking_one_page_with_and_without_www_are_one_story() {
     let s = Scenario::new(&["/a", "/b"], "").await;

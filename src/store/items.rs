@@ -860,9 +860,15 @@ fn insert_item(
     let link = it.canonical_url.as_deref().filter(|_| story_link);
     // (Or at its `www.` twin: the same page.)
     let twin = link.and_then(crate::identity::www_twin);
-    let story = match story_by_url(tx, feed.id, link)? {
+    let place = it
+        .entry
+        .link
+        .as_deref()
+        .and_then(crate::identity::place_fragment);
+    let place = place.as_deref();
+    let story = match story_by_url(tx, feed.id, link, place)? {
         Some(s) => Some(s),
-        None if twin.is_some() => story_by_url(tx, feed.id, twin.as_deref())?,
+        None if twin.is_some() => story_by_url(tx, feed.id, twin.as_deref(), place)?,
         None => None,
     };
     let story = match story {
@@ -1044,25 +1050,49 @@ impl<'a> Columns<'a> {
 /// the link names no one story there; the same article listed twice does).
 /// The caller passes a URL only when its own document uses it so too
 /// ([`crate::identity::story_links`]).
+/// Nor one whose link names another place in the page (`page#v2-4-0`
+/// against this one's `place`, `page#v2-5-0`; see
+/// [`crate::identity::place_fragment`]).
 fn story_by_url(
     tx: &Connection,
     feed_id: i64,
     canonical: Option<&str>,
+    place: Option<&str>,
 ) -> Result<Option<i64>, StoreError> {
     let Some(c) = canonical.filter(|c| specific(c)) else {
         return Ok(None);
     };
     tx.prepare_cached(
-        "SELECT i.story_id FROM items i
+        "SELECT i.story_id, i.url FROM items i
          WHERE i.canonical_url = ?1 AND i.feed_id != ?2 AND i.story_id IS NOT NULL
            AND NOT EXISTS (SELECT 1 FROM items j WHERE j.story_id = i.story_id AND j.feed_id = ?2)
            AND NOT EXISTS (SELECT 1 FROM items k
                            WHERE k.canonical_url = ?1 AND k.feed_id = i.feed_id AND k.id != i.id
                              AND k.title IS NOT i.title)
-         ORDER BY i.id LIMIT 1",
+         ORDER BY i.id LIMIT 8",
     )
-    .and_then(|mut s| s.query_row(params![c, feed_id], |r| r.get(0)).optional())
+    .and_then(|mut s| {
+        s.query_map(params![c, feed_id], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
+        })?
+        .collect::<Result<Vec<_>, _>>()
+    })
+    .map(|found| {
+        found
+            .into_iter()
+            .find(|(_, url)| other_place(place, url.as_deref()))
+            .map(|(story, _)| story)
+    })
     .map_err(StoreError::ctx("matching stories by URL"))
+}
+
+/// Whether an item at `url` may be the story of one whose link names
+/// `place`: unless both name places in the page, and not the same.
+pub(crate) fn other_place(place: Option<&str>, url: Option<&str>) -> bool {
+    match (place, url.and_then(crate::identity::place_fragment)) {
+        (Some(a), Some(b)) => a == b,
+        _ => true,
+    }
 }
 
 #[cfg(test)]

@@ -806,9 +806,15 @@ async fn insert_item(
     let link = it.canonical_url.as_deref().filter(|_| story_link);
     // (Or at its `www.` twin: see SQLite's.)
     let twin = link.and_then(crate::identity::www_twin);
-    let story = match story_by_url(tx, feed.id, link).await? {
+    let place = it
+        .entry
+        .link
+        .as_deref()
+        .and_then(crate::identity::place_fragment);
+    let place = place.as_deref();
+    let story = match story_by_url(tx, feed.id, link, place).await? {
         Some(s) => Some(s),
-        None if twin.is_some() => story_by_url(tx, feed.id, twin.as_deref()).await?,
+        None if twin.is_some() => story_by_url(tx, feed.id, twin.as_deref(), place).await?,
         None => None,
     };
     let story = match story {
@@ -1006,25 +1012,29 @@ async fn story_by_url(
     tx: &mut Tx<'_>,
     feed_id: i64,
     canonical: Option<&str>,
+    place: Option<&str>,
 ) -> Result<Option<i64>, StoreError> {
     let Some(cu) = canonical.filter(|c| specific(c)) else {
         return Ok(None);
     };
     Ok(tx
-        .opt(
+        .query(
             "matching stories by URL",
             // The items with this link first (few share one): a generic plan
             // made while the table was small walked `items` in id order instead.
             "WITH same AS MATERIALIZED (
-                 SELECT id, feed_id, story_id, title FROM items WHERE canonical_url = $1)
-             SELECT i.story_id FROM same i
+                 SELECT id, feed_id, story_id, title, url FROM items WHERE canonical_url = $1)
+             SELECT i.story_id, i.url FROM same i
              WHERE i.feed_id <> $2 AND i.story_id IS NOT NULL
                AND NOT EXISTS (SELECT 1 FROM items j WHERE j.story_id = i.story_id AND j.feed_id = $2)
                AND NOT EXISTS (SELECT 1 FROM same k WHERE k.feed_id = i.feed_id AND k.id <> i.id
                                                      AND k.title IS DISTINCT FROM i.title)
-             ORDER BY i.id LIMIT 1",
+             ORDER BY i.id LIMIT 8",
             &[&cu, &feed_id],
         )
         .await?
-        .map(|r| r.get(0)))
+        .into_iter()
+        .map(|r| (r.get::<_, i64>(0), r.get::<_, Option<String>>(1)))
+        .find(|(_, url)| crate::store::items::other_place(place, url.as_deref()))
+        .map(|(story, _)| story))
 }
