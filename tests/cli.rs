@@ -124,7 +124,13 @@ fn a_store_of_a_newer_feedloom_is_refused_by_name() {
         .unwrap()
         .pragma_update(None, "user_version", 99)
         .unwrap();
-    for args in [&["feeds"][..], &["poll"], &["export"], &["search", "hello"]] {
+    for args in [
+        &["feeds"][..],
+        &["poll"],
+        &["export"],
+        &["search", "hello"],
+        &["check"],
+    ] {
         let out = feedloom(&cfg, args);
         assert_eq!(out.status.code(), Some(1), "{args:?}");
         let err = text(&out.stderr);
@@ -221,6 +227,25 @@ fn check_names_a_store_file_that_is_not_a_database() {
         )
         .unwrap();
     assert_eq!(tables, 1, "nothing added");
+    // A store copied with `sqlite3 .dump` (no schema version): every command
+    // says so, and how to mend it (read-only ones said "run poll to upgrade
+    // it", and poll then "another program's database").
+    std::fs::remove_file(dir.path().join("state/f.db")).unwrap();
+    assert!(feedloom(&cfg, &["poll"]).status.success());
+    rusqlite::Connection::open(dir.path().join("state/f.db"))
+        .unwrap()
+        .pragma_update(None, "user_version", 0)
+        .unwrap();
+    for cmd in ["check", "poll", "feeds", "export"] {
+        let out = feedloom(&cfg, &[cmd]);
+        assert!(!out.status.success(), "{cmd}");
+        let err = text(&out.stderr);
+        assert!(
+            err.contains("has feedloom's tables but no schema version")
+                && err.contains("PRAGMA user_version = "),
+            "{cmd}: {err}"
+        );
+    }
 }
 
 /// A cron feed is shown with its expression and next times, so that a day of

@@ -132,14 +132,17 @@ pub fn check_store_file(path: &Path) -> Result<(), StoreError> {
         Ok(m) if m.is_file() && m.len() > 0 && starts_as_sqlite(path) => {
             // (A database without feedloom's version that holds tables;
             // read as readers read, creating nothing.)
-            match open_reader(path) {
-                Ok(c)
-                    if c.query_row("PRAGMA user_version", [], |r| r.get::<_, u32>(0))
-                        .ok()
-                        == Some(0) =>
-                {
-                    refuse_foreign(&c, path)
-                }
+            let Ok(c) = open_reader(path) else {
+                return Ok(());
+            };
+            match c.query_row("PRAGMA user_version", [], |r| r.get::<_, u32>(0)) {
+                Ok(0) => refuse_foreign(&c, path),
+                // (`check` said "valid" of a store every other command refused.)
+                Ok(found) if found > MIGRATIONS.len() as u32 => Err(StoreError::TooNew {
+                    store: path.display().to_string(),
+                    found,
+                    known: MIGRATIONS.len() as u32,
+                }),
                 _ => Ok(()),
             }
         }
@@ -164,6 +167,29 @@ fn refuse_foreign(conn: &Connection, path: &Path) -> Result<(), StoreError> {
         .unwrap_or_default();
     if tables.is_empty() {
         return Ok(());
+    }
+    // feedloom's own tables without its version: a copy made with `sqlite3
+    // .dump` (the usual mend of a damaged file), which does not keep it.
+    let ours = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('feeds', 'items', 'stories')",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .unwrap_or(0)
+        == 3;
+    if ours {
+        return Err(StoreError::NotAFile {
+            path: path.to_path_buf(),
+            why: format!(
+                "it has feedloom's tables but no schema version (a copy made with `sqlite3 .dump` \
+                 does not keep it): if this feedloom wrote it, set it with `sqlite3 {} 'PRAGMA \
+                 user_version = {}'`, else with the version of the feedloom that did; or restore a \
+                 backup (`feedloom restore FILE`)",
+                path.display(),
+                MIGRATIONS.len()
+            ),
+        });
     }
     Err(StoreError::NotAFile {
         path: path.to_path_buf(),
@@ -411,6 +437,11 @@ impl Store {
                 found,
                 known,
             });
+        }
+        if found == 0 {
+            // (No version, with tables: a copy made with `sqlite3 .dump`,
+            // or another program's file; `poll` refuses it, so is it named.)
+            refuse_foreign(&store.conn, path)?;
         }
         if found < known {
             return Err(StoreError::NeedsUpgrade {
