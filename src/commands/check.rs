@@ -42,6 +42,43 @@ pub fn warnings(cfg: &Config) -> Vec<String> {
             ));
         }
     }
+    // An output's `tags:` include rule that no feed's tag matches (as the
+    // output's `tags` naming none is warned of above).
+    for o in cfg.outputs.iter().filter(|_| !cfg.feeds.is_empty()) {
+        let tag_rules: Vec<&crate::filter::Rule> = o
+            .rules
+            .include
+            .iter()
+            .filter(|r| r.field == crate::filter::Field::Tags)
+            .collect();
+        let dead: Vec<&str> = tag_rules
+            .iter()
+            .filter(|r| {
+                !cfg.feeds
+                    .iter()
+                    .any(|f| f.tags.iter().any(|t| r.pattern.is_match(t)))
+            })
+            .map(|r| r.source.as_str())
+            .collect();
+        if dead.is_empty() {
+            continue;
+        }
+        let list = dead
+            .iter()
+            .map(|r| format!("`{r}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        out.push(match dead.len() == o.rules.include.len() {
+            true => format!(
+                "output `{}` includes only {list}, which no feed's tag matches: it will stay empty",
+                o.name()
+            ),
+            false => format!(
+                "output `{}` includes {list}, which no feed's tag matches (a typo?)",
+                o.name()
+            ),
+        });
+    }
     for o in &cfg.outputs {
         if !cfg.feeds.is_empty() && o.min_sources > cfg.feeds.len() {
             out.push(format!(
@@ -145,6 +182,29 @@ mod tests {
         );
         assert!(
             w[1].contains("output `mixed`") && w[1].contains("`rsut`") && !w[1].contains("`rust`"),
+            "{w:?}"
+        );
+    }
+
+    /// An output's `tags:` include rule that no feed's tag matches, as an
+    /// output's `tags` naming none: it was said of one and not the other.
+    #[test]
+    fn tag_rules_no_feed_matches() {
+        let w = warnings(&cfg(
+            "[[feed]]\nurl = \"https://a.example/f\"\ntags = [\"rust\"]\n\
+             [[output]]\nname = \"none\"\ninclude = [\"tags:nosuch\"]\n\
+             [[output]]\nname = \"some\"\ninclude = [\"tags:nosuch\", \"title:rust\"]\n\
+             [[output]]\nname = \"ok\"\ninclude = [\"tags:rust\"]\n",
+        ));
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(
+            w[0].contains("output `none`")
+                && w[0].contains("`tags:nosuch`")
+                && w[0].contains("stay empty"),
+            "{w:?}"
+        );
+        assert!(
+            w[1].contains("output `some`") && w[1].contains("a typo?"),
             "{w:?}"
         );
     }
