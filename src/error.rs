@@ -253,6 +253,14 @@ pub enum StoreError {
         found: u32,
         known: u32,
     },
+    /// A PostgreSQL database (or schema) with tables of another program and
+    /// no feedloom schema: not made a store.
+    #[error(
+        "PostgreSQL store {store} holds other tables ({tables}) and no feedloom schema: it is \
+         another program's database, not made a feedloom store; name an empty database (or \
+         schema: add `?options=-csearch_path%3Dfeedloom` to the URL after `CREATE SCHEMA feedloom`)"
+    )]
+    Foreign { store: String, tables: String },
     /// The PostgreSQL password could not be read.
     #[error("PostgreSQL store {store}: {message}")]
     Password { store: String, message: String },

@@ -2976,3 +2976,64 @@ async fn a_server_that_stops_answering_does_not_hold_the_daemon() {
         "SIGTERM stops the node while the server is frozen: {said}"
     );
 }
+
+/// Another program's database (tables of its own, no feedloom schema) is
+/// not made a store: nothing is created in it, and the error says why
+/// (feedloom's tables went in beside a `customers` table, or stopped half-way
+/// on a `hosts` table of its own, and every later start failed). A role
+/// without CREATE on the schema writes a store that is set up (every writer
+/// created the version table first, and failed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_programs_database_is_not_made_a_store_and_a_role_without_create_writes() {
+    use feedloom::store::Backend;
+    let Some(url) = pg::fresh_db("another_programs_database").await else {
+        return;
+    };
+    let c = pg::client(&url).await;
+    c.batch_execute("CREATE TABLE hosts (id int); CREATE TABLE customers (id int)")
+        .await
+        .unwrap();
+    let err = match Backend::open(&pg::location(&url), "test-node").await {
+        Ok(_) => panic!("opened another program's database as a store"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        err.contains("holds other tables (customers, hosts)") && err.contains("no feedloom schema"),
+        "{err}"
+    );
+    assert_eq!(
+        pg::count(
+            &c,
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
+        )
+        .await,
+        2,
+        "nothing created"
+    );
+    // A store set up by its owner, written by a role that may only use it.
+    let Some(url) = pg::fresh_db("a_role_without_create").await else {
+        return;
+    };
+    drop(Backend::open(&pg::location(&url), "owner").await.unwrap());
+    let c = pg::client(&url).await;
+    let db: String = c
+        .query_one("SELECT current_database()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    c.batch_execute(&format!(
+        "DROP ROLE IF EXISTS {db}_app; CREATE ROLE {db}_app LOGIN;
+         REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+         GRANT USAGE ON SCHEMA public TO {db}_app;
+         GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {db}_app;
+         GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {db}_app;"
+    ))
+    .await
+    .unwrap();
+    let (base, _) = url.rsplit_once('/').unwrap();
+    let (scheme_user, host) = base.split_once('@').unwrap();
+    let scheme = scheme_user.split("//").next().unwrap();
+    let app_url = format!("{scheme}//{db}_app@{host}/{db}");
+    let store = Backend::open(&pg::location(&app_url), "app-node").await;
+    assert!(store.is_ok(), "{:?}", store.err().map(|e| e.to_string()));
+}

@@ -221,7 +221,8 @@ fn pgpass_lookup(text: &str, want: &[&str; 4]) -> Option<String> {
 }
 
 /// Whether a failed transaction should simply run again: it lost a race with
-/// another node (serialisation failure, deadlock, a unique key taken meanwhile).
+/// another node (serialisation failure, deadlock, a unique key taken meanwhile,
+/// a story deleted by a prune under the item it added).
 pub(crate) fn retryable(e: &StoreError) -> bool {
     let source = match e {
         StoreError::Postgres { source, .. } => source,
@@ -232,6 +233,7 @@ pub(crate) fn retryable(e: &StoreError) -> bool {
         Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE
             || *c == SqlState::T_R_DEADLOCK_DETECTED
             || *c == SqlState::UNIQUE_VIOLATION
+            || *c == SqlState::FOREIGN_KEY_VIOLATION
     )
 }
 
@@ -395,19 +397,52 @@ impl PgStore {
             .await
             .map_err(ctx("waiting for the migration lock"))?;
         let result = async {
-            client
-                .batch_execute(
-                    // (Quietly: PostgreSQL's NOTICE that it exists was noise on
-                    // every cron poll's stderr.)
-                    "SET client_min_messages = warning;
-                     CREATE TABLE IF NOT EXISTS feedloom_schema (
-                         version    integer PRIMARY KEY,
-                         name       text    NOT NULL,
-                         applied_at bigint  NOT NULL
-                     )",
-                )
+            // (Created only when missing: a role without CREATE on the schema
+            // could not write a store it could use.)
+            let set_up: bool = client
+                .query_one("SELECT to_regclass('feedloom_schema') IS NOT NULL", &[])
                 .await
-                .map_err(ctx("creating feedloom_schema"))?;
+                .map_err(ctx("reading schema version"))?
+                .get(0);
+            if !set_up {
+                // Another program's database (tables of its own, no
+                // feedloom schema) is not made a store: feedloom's tables
+                // went in beside its own, or stopped half-way on a name both
+                // use, and every later start failed.
+                let others: Vec<String> = client
+                    .query(
+                        "SELECT c.relname::text FROM pg_class c
+                         JOIN pg_namespace n ON n.oid = c.relnamespace
+                         WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+                           AND n.nspname = current_schema()
+                         ORDER BY 1 LIMIT 4",
+                        &[],
+                    )
+                    .await
+                    .map_err(ctx("reading the database's tables"))?
+                    .iter()
+                    .map(|r| r.get(0))
+                    .collect();
+                if !others.is_empty() {
+                    return Err(StoreError::Foreign {
+                        store: self.pool().name.clone(),
+                        tables: others.join(", "),
+                    });
+                }
+                client
+                    .batch_execute(
+                        // (Quietly: PostgreSQL's NOTICE that it exists was noise on
+                        // every cron poll's stderr.)
+                        "SET client_min_messages = warning;
+                         CREATE TABLE IF NOT EXISTS feedloom_schema (
+                             version    integer PRIMARY KEY,
+                             name       text    NOT NULL,
+                             applied_at bigint  NOT NULL
+                         )",
+                    )
+                    .await
+                    .map_err(ctx("creating feedloom_schema"))?;
+            }
             self.migrate_locked(&client).await
         }
         .await;

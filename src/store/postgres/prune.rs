@@ -73,6 +73,22 @@ impl PgStore {
 
     /// One bounded step (as [`crate::store::Store::prune_step`]).
     pub async fn prune_step(&self, now: i64, r: &Retention) -> Result<Step, StoreError> {
+        // (A node storing into the same stories meanwhile: a deadlock, or a
+        // story deleted under an item just added, ran again, as writers do.
+        // It failed `prune`, and the daemon's prune waited an hour.)
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.prune_step_once(now, r).await {
+                Err(e) if attempt < 4 && super::retryable(&e) => {
+                    tokio::time::sleep(std::time::Duration::from_millis(50 * attempt)).await;
+                }
+                done => return done,
+            }
+        }
+    }
+
+    async fn prune_step_once(&self, now: i64, r: &Retention) -> Result<Step, StoreError> {
         let (items_before, fetches_before) = cutoffs(now, r);
         let c = "pruning";
         let mut conn = self.pool().get().await?;
@@ -144,6 +160,17 @@ impl PgStore {
             stories.sort_unstable();
             stories.dedup();
             if !stories.is_empty() {
+                // The stories locked first, in order: a writer adding an item
+                // to one (its `item_count + 1`, its key share) is waited for,
+                // and the statements below see its item. (Counted from the
+                // statement's snapshot, a count missed an item added
+                // meanwhile; deleted as empty, a story lost one.)
+                tx.query(
+                    c,
+                    "SELECT id FROM stories WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+                    &[&stories],
+                )
+                .await?;
                 p.stories = tx
                     .exec(
                         c,
