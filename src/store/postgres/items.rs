@@ -118,6 +118,26 @@ impl PgStore {
         let mut conn = self.pool().get().await?;
         let mut tx = conn.tx().await?;
         let mut applied = Applied::default();
+        // A fetch that started before the one stored last (this node was
+        // frozen past its lease, and another fetched the feed meanwhile) is
+        // older news: dropped (it wrote the older document over the newer
+        // one, and moved `changed_at` back). The row is locked until commit.
+        let stored_at: Option<i64> = tx
+            .one(
+                c,
+                "SELECT last_fetch_at FROM feeds WHERE id = $1 FOR UPDATE",
+                &[&feed.id],
+            )
+            .await?
+            .get(0);
+        if stored_at.is_some_and(|t| t > now) {
+            tx.commit(c).await?;
+            tracing::info!(
+                feed = %crate::urls::shown_feed_url(feed.url.as_str()),
+                "a newer fetch of this feed was stored meanwhile (by another node, after this one's claim ran out): this one is dropped"
+            );
+            return Ok(applied);
+        }
         let doc_keys: HashSet<&str> = items.iter().map(|i| i.key.as_str()).collect();
         let doc_guids: HashSet<&str> = items
             .iter()
