@@ -3037,3 +3037,30 @@ async fn another_programs_database_is_not_made_a_store_and_a_role_without_create
     let store = Backend::open(&pg::location(&app_url), "app-node").await;
     assert!(store.is_ok(), "{:?}", store.err().map(|e| e.to_string()));
 }
+
+/// `search` says why the database refused it, as `feeds` does (it said only
+/// "db error").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_names_why_the_database_refused() {
+    let Some(admin) = pg::admin_url("search_names_why") else {
+        return;
+    };
+    let (base, _) = admin.rsplit_once('/').unwrap();
+    let env = TestEnv::new();
+    let cfg = env.path("pg.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[store]\nurl = \"{base}/no_such_db_here\"\n\n[[feed]]\nurl = \"https://a.example/f\"\n"
+        ),
+    )
+    .unwrap();
+    for args in [&["search", "word"][..], &["feeds"]] {
+        let (code, _, err) = feedloom(&cfg, args).await;
+        assert_eq!(code, 1, "{args:?}: {err}");
+        assert!(
+            err.contains("no_such_db_here") && err.contains("does not exist"),
+            "{args:?}: {err}"
+        );
+    }
+}

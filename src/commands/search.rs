@@ -80,7 +80,8 @@ pub fn run(cfg: &Config, args: &SearchArgs, now: i64) -> Result<Vec<Hit>, Failur
         };
         Ok(s.search(&q, &keep))
     })
-    .map_err(|e| Failure::Runtime(e.to_string()))?;
+    // (With its causes: "db error" alone said not why the database refused.)
+    .map_err(|e| Failure::Runtime(crate::error::chain(&e)))?;
     found.map_err(|e| match e {
         SearchError::Query(m) => Failure::Usage(format!("search: {m}")),
         SearchError::Store(e) => Failure::Runtime(crate::error::chain(&e)),
