@@ -1876,6 +1876,27 @@ mod tests {
             )
         };
         let rss10 = "http://purl.org/rss/1.0/";
+        // An item its author commented out stays out; a `</item>` quoted in
+        // CDATA ends nothing.
+        let doc = format!(
+            "{}<!-- <item rdf:about=\"https://s.example/9\"><title>DRAFT</title></item> -->{}\
+             <item rdf:about=\"https://s.example/2\"><title>Item 2</title><link>https://s.example/2</link>\
+             <description><![CDATA[a </item> b]]></description></item></channel></rdf:RDF>",
+            head(rss10),
+            item(1)
+        );
+        let d = parse(doc.as_bytes(), None, &base(), Limits::default()).unwrap();
+        let titles: Vec<_> = d.entries.iter().map(|e| e.title.as_deref()).collect();
+        assert_eq!(titles, [Some("Item 1"), Some("Item 2")]);
+        assert_eq!(
+            d.entries[1]
+                .summary
+                .as_deref()
+                .map(|s| s.contains("a </item> b") || s.contains("a &lt;/item&gt; b")),
+            Some(true),
+            "{:?}",
+            d.entries[1].summary
+        );
         let seq = "<items><rdf:Seq><rdf:li resource=\"https://s.example/1\"/></rdf:Seq></items>";
         for doc in [
             format!("{}{}{}</channel></rdf:RDF>", head(rss10), item(1), item(2)),
@@ -3059,6 +3080,12 @@ mod tests {
         );
         assert_eq!(d.entries[0].author.as_deref(), Some("René Ondřej"));
         assert_eq!(d.entries[1].title.as_deref(), Some("Cdata &Scaron; Š"));
+        // A comment's start quoted in CDATA does not hide what follows it.
+        let quoted = "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>c</title>\
+            <item><guid>1</guid><title>one</title><description><![CDATA[<script><!-- var a=1;</script>]]></description></item>\
+            <item><guid>2</guid><title>&Scaron;koda</title></item></channel></rss>";
+        let q = parse(quoted.as_bytes(), None, &base(), Limits::default()).unwrap();
+        assert_eq!(q.entries[1].title.as_deref(), Some("Škoda"));
         assert!(
             d.entries[1]
                 .summary

@@ -255,30 +255,37 @@ pub(super) fn without_items_wrapper(text: &[u8]) -> Option<Vec<u8>> {
 /// its end tag, or when moving changes nothing. Callers keep the result only
 /// when feed-rs reads more entries from it.
 pub(super) fn with_items_lifted(text: &[u8], rdf: bool) -> Option<Vec<u8>> {
-    const END: &[u8] = b"</item>";
+    // (Tags outside comments and CDATA only: an item a feed's author
+    // commented out was published, and a `</item>` quoted in CDATA ended one.)
     let mut spans = Vec::new();
-    let mut from = 0;
-    while let Some(at) = memchr::memmem::find(&text[from..], b"<item").map(|i| from + i) {
-        if !matches!(
-            text.get(at + 5),
-            Some(b'>' | b' ' | b'\t' | b'\r' | b'\n' | b'/')
-        ) {
-            from = at + 5;
-            continue;
+    let (mut open, mut first_channel_end, mut last_end_tag) = (None, None, None);
+    for at in markup_starts(text) {
+        let rest = &text[at..];
+        if rest.starts_with(b"</") {
+            last_end_tag = Some(at);
         }
-        let Some(end) = memchr::memmem::find(&text[at..], END).map(|i| at + i + END.len()) else {
-            break;
-        };
-        spans.push((at, end));
-        from = end;
+        if open.is_none()
+            && rest.starts_with(b"<item")
+            && matches!(
+                rest.get(5),
+                Some(b'>' | b' ' | b'\t' | b'\r' | b'\n' | b'/')
+            )
+        {
+            open = Some(at);
+        } else if let Some(start) = open.filter(|_| rest.starts_with(b"</item>")) {
+            spans.push((start, at + b"</item>".len()));
+            open = None;
+        } else if first_channel_end.is_none() && rest.starts_with(b"</channel") {
+            first_channel_end = Some(at);
+        }
     }
     // Where they go: before the root's end tag (every item, in order), or
     // before the first channel's end (the items after it).
     let (to, moved): (usize, Vec<&(usize, usize)>) = if rdf {
-        let to = memchr::memmem::rfind(text, b"</")?;
+        let to = last_end_tag?;
         (to, spans.iter().filter(|(_, e)| *e <= to).collect())
     } else {
-        let to = memchr::memmem::find(text, b"</channel")?;
+        let to = first_channel_end?;
         (to, spans.iter().filter(|(a, _)| *a > to).collect())
     };
     if moved.is_empty() || spans.iter().any(|(a, e)| *a < to && *e > to) {
@@ -311,6 +318,34 @@ pub(super) fn with_items_lifted(text: &[u8], rdf: bool) -> Option<Vec<u8>> {
     (out != text).then_some(out)
 }
 
+/// Where each `<` that starts markup is: outside CDATA sections and comments
+/// (one left open runs to the end).
+fn markup_starts(text: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        loop {
+            let i = at + memchr::memchr(b'<', text.get(at..)?)?;
+            let skip = if text[i..].starts_with(b"<![CDATA[") {
+                Some((9, &b"]]>"[..]))
+            } else if text[i..].starts_with(b"<!--") {
+                Some((4, &b"-->"[..]))
+            } else {
+                None
+            };
+            match skip {
+                Some((n, close)) => {
+                    at = memchr::memmem::find(&text[i + n..], close)
+                        .map_or(text.len(), |j| i + n + j + close.len());
+                }
+                None => {
+                    at = i + 1;
+                    return Some(i);
+                }
+            }
+        }
+    })
+}
+
 /// The document with each HTML named reference written raw in it (`&Scaron;`,
 /// `&hellip;`: not XML's, but common in feeds) replaced by its numeric one
 /// (`&#x160;`), from html5ever's table; outside CDATA sections and comments,
@@ -336,35 +371,41 @@ pub(super) fn with_html_entities_numbered(text: &[u8]) -> Option<Vec<u8>> {
         }
         Some((end + 2, refs))
     };
-    let first = memchr::memchr_iter(b'&', text).find(|&at| named(at).is_some())?;
-    // Where `&` is text: CDATA sections and comments (a section left open
-    // runs to the end).
-    let mut literal: Vec<(usize, usize)> = Vec::new();
-    for (open, close) in [(&b"<![CDATA["[..], &b"]]>"[..]), (b"<!--", b"-->")] {
-        let mut from = 0;
-        while let Some(a) = memchr::memmem::find(&text[from..], open).map(|i| from + i) {
-            let e = memchr::memmem::find(&text[a + open.len()..], close)
-                .map_or(text.len(), |i| a + open.len() + i + close.len());
-            literal.push((a, e));
-            from = e;
-        }
-    }
-    let is_literal = |at: usize| literal.iter().any(|&(a, e)| a <= at && at < e);
-    let mut out = Vec::with_capacity(text.len() + 64);
+    // (Most bodies have none: one look at each `&` says so.)
+    memchr::memchr_iter(b'&', text).find(|&at| named(at).is_some())?;
+    // One pass, skipping CDATA sections and comments, where `&` is text (a
+    // section left open runs to the end).
+    let mut out: Option<Vec<u8>> = None;
     let mut copied = 0;
-    for at in memchr::memchr_iter(b'&', &text[first..]).map(|i| first + i) {
-        if at < copied || is_literal(at) {
+    let mut at = 0;
+    while let Some(i) = memchr::memchr2(b'&', b'<', &text[at..]).map(|i| at + i) {
+        if text[i] == b'<' {
+            let skip = if text[i..].starts_with(b"<![CDATA[") {
+                Some((9, &b"]]>"[..]))
+            } else if text[i..].starts_with(b"<!--") {
+                Some((4, &b"-->"[..]))
+            } else {
+                None
+            };
+            at = match skip {
+                Some((n, close)) => memchr::memmem::find(&text[i + n..], close)
+                    .map_or(text.len(), |j| i + n + j + close.len()),
+                None => i + 1,
+            };
             continue;
         }
-        if let Some((len, refs)) = named(at) {
-            out.extend_from_slice(&text[copied..at]);
-            out.extend_from_slice(refs.as_bytes());
-            copied = at + len;
+        match named(i) {
+            Some((len, refs)) => {
+                let o = out.get_or_insert_with(|| Vec::with_capacity(text.len() + 64));
+                o.extend_from_slice(&text[copied..i]);
+                o.extend_from_slice(refs.as_bytes());
+                copied = i + len;
+                at = i + len;
+            }
+            None => at = i + 1,
         }
     }
-    if copied == 0 {
-        return None;
-    }
+    let mut out = out?;
     out.extend_from_slice(&text[copied..]);
     Some(out)
 }
