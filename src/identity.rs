@@ -836,11 +836,38 @@ pub fn canonical_url(link: &str, rules: &Canon) -> String {
         out.push('?');
         out.push_str(&q);
     }
-    if let Some(f) = url.fragment().filter(|f| kept_fragment(f)) {
+    if let Some(f) = url.fragment().and_then(|f| kept_fragment_of(f, rules)) {
         out.push('#');
-        out.push_str(f);
+        out.push_str(&f);
     }
     out
+}
+
+/// The fragment as the canonical URL keeps it: a comment's anchor as it is;
+/// a route with its own query's tracking parameters dropped and the rest
+/// sorted, as the URL's (`#/news/1?utm_campaign=rss3` is `#/news/1`, and
+/// `#/?utm_source=rss` no route: every poll stored the item again, and two
+/// copies of one page were two stories). `None` for any other fragment.
+fn kept_fragment_of(fragment: &str, rules: &Canon) -> Option<String> {
+    if comment_anchor(fragment) {
+        return Some(fragment.to_string());
+    }
+    let (route, query) = fragment.split_once('?').unwrap_or((fragment, ""));
+    if !route_fragment(route) {
+        return None;
+    }
+    let mut params: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .filter(|(k, _)| !k.is_empty() && !rules.strips(k))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    if params.is_empty() {
+        return Some(route.to_string());
+    }
+    params.sort();
+    let q = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params)
+        .finish();
+    Some(format!("{route}?{q}"))
 }
 
 /// Whether a link's fragment is part of what the link names: a comment's
@@ -850,8 +877,10 @@ pub fn kept_fragment(fragment: &str) -> bool {
     comment_anchor(fragment) || route_fragment(fragment)
 }
 
-/// `#!…` (a "hash-bang") or `#/…`, with something after it.
+/// `#!…` (a "hash-bang") or `#/…`, with something after it (its own query
+/// aside).
 fn route_fragment(fragment: &str) -> bool {
+    let fragment = fragment.split('?').next().unwrap_or("");
     fragment
         .strip_prefix('!')
         .or_else(|| fragment.strip_prefix('/'))
@@ -866,8 +895,20 @@ fn route_fragment(fragment: &str) -> bool {
 pub fn place_fragment(link: &str) -> Option<String> {
     let url = Url::parse(link.trim()).ok()?;
     url.fragment()
-        .filter(|f| !f.is_empty() && !f.contains('=') && !kept_fragment(f))
-        .map(str::to_string)
+        .filter(|f| {
+            let lower = f.to_ascii_lowercase();
+            // (A place numbered as releases, sections and episodes are;
+            // `#main`, `#content` name parts of every page. Share widgets'
+            // codes, `#sthash.…`, `#.Vx…`, `#ixzz…`, name nothing.)
+            f.bytes().any(|b| b.is_ascii_digit())
+                && !f.contains('=')
+                && !f.starts_with('.')
+                && !lower.starts_with("sthash.")
+                && !lower.starts_with("ixzz")
+                && !route_fragment(f)
+                && !kept_fragment(f)
+        })
+        .map(str::to_ascii_lowercase)
 }
 
 /// Whether a URL's fragment names one comment on the page: `comment-123`,
@@ -1426,6 +1467,46 @@ mod tests {
             canonical_url("https://e.org/x?ref=a&src_feed=b&utm_source=c", &custom),
             "//e.org/x?utm_source=c"
         );
+        // A single-page app's route is kept, without its own tracking
+        // parameters (every poll stored an item again under a new
+        // `utm_campaign`); a route of nothing but them is no route.
+        assert_eq!(
+            c("https://s.example/#!topic/rust/aB1"),
+            "//s.example#!topic/rust/aB1"
+        );
+        assert_eq!(
+            c("http://s.example/#/news/1?utm_campaign=rss3&b=2&a=1"),
+            "//s.example#/news/1?a=1&b=2"
+        );
+        assert_eq!(
+            c("http://s.example/#/news/1?utm_campaign=rss3"),
+            "//s.example#/news/1"
+        );
+        assert_eq!(
+            c("https://e.org/story-1#/?utm_source=rss"),
+            "//e.org/story-1"
+        );
+        // A place in a page: numbered, not a share widget's code nor a
+        // tracking one, compared without case.
+        assert_eq!(
+            place_fragment("https://d.example/changelog#V2-4-0").as_deref(),
+            Some("v2-4-0")
+        );
+        for none in [
+            "#main",
+            "#Main",
+            "#sthash.X1z.dpuf",
+            "#.Vx1Yz",
+            "#ixzz4abc",
+            "#xtor=RSS-3",
+            "#!topic/1",
+        ] {
+            assert_eq!(
+                place_fragment(&format!("https://e.org/a{none}")),
+                None,
+                "{none}"
+            );
+        }
     }
 
     #[test]
