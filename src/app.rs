@@ -412,7 +412,7 @@ const START_UP_NOTICE: Duration = Duration::from_secs(10);
 /// The daemon's start-up after its lock: opens (and migrates) the store, plans
 /// the feeds, and renders every output once.
 async fn start_up(
-    cfg: &mut Config,
+    mut cfg: Config,
     location: &Location,
     listener: &TcpListener,
 ) -> Result<(Backend, Plan, Arc<ServerState>), AppError> {
@@ -440,8 +440,8 @@ async fn start_up(
     }
     let outputs = cfg.outputs.clone();
     let _ = tokio::task::spawn_blocking(move || export::remove_stale_temp_files(&outputs)).await;
-    warn_if_few_open_files(cfg);
-    let plan = Plan::build(cfg.clone(), &store, None).await?;
+    warn_if_few_open_files(&cfg);
+    let plan = Plan::build(cfg, &store, None).await?;
     let state = Arc::new(ServerState {
         store: store.clone(),
         outputs: Default::default(),
@@ -464,7 +464,7 @@ async fn start_up(
 /// the config file; a config that does not load is logged and the old one stays.
 /// Tests pass a listener bound to port 0 and their own shutdown future.
 pub async fn run(
-    mut cfg: Config,
+    cfg: Config,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
     mut reload: mpsc::Receiver<()>,
@@ -492,7 +492,7 @@ pub async fn run(
     // longer than its start timeout while it lasts.
     let configured_listen = cfg.server.listen;
     let (store, mut plan, state) = {
-        let started = start_up(&mut cfg, &location, &listener);
+        let started = start_up(cfg, &location, &listener);
         tokio::pin!(started);
         let mut extend = tokio::time::interval_at(
             tokio::time::Instant::now() + START_UP_NOTICE,
@@ -845,7 +845,8 @@ pub async fn run(
         tokio::select! {
             hurried = async { tokio::select! { _ = &mut deadline => false, _ = HURRY.notified() => true } } => {
                 // (Each named: which feeds are fetched again at the next start.)
-                let mut cut: Vec<&str> = task_feed.values().map(|(_, url)| url.as_str()).collect();
+                // (As `/metrics` shows them: a private feed's token was here.)
+                let mut cut: Vec<String> = task_feed.values().map(|(_, url)| crate::urls::shown_feed_url(url)).collect();
                 cut.sort_unstable();
                 let why = if hurried { "stopping now" } else { "shutdown deadline reached" };
                 warn!(aborted = tasks.len(), feeds = %cut.join(" "), "{why}; abandoning fetches (nothing half-stored)");

@@ -198,7 +198,7 @@ impl PgStore {
             // whose config names them puts them back (`claim_due`).
             tracing::warn!(
                 feeds = left.len(),
-                first = %first,
+                first = %crate::urls::shown_feed_url(&first.to_string()),
                 "this config no longer names feeds the store had in config: they are not fetched and leave the outputs of every node (give all nodes the same config; a node whose config names them puts them back within seconds)"
             );
         }
@@ -293,7 +293,7 @@ impl PgStore {
             if let Some(first) = back.first() {
                 tracing::warn!(
                     feeds = back.len(),
-                    first = %first,
+                    first = %crate::urls::shown_feed_url(&first.to_string()),
                     "feeds this node's config names were taken out of the store's config by a node whose config lacks them: put back (give all nodes the same config)"
                 );
             }
