@@ -1204,9 +1204,10 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         if let Some(t) = out.title.as_deref() {
             let why = if crate::parse::text::shows_nothing(t) {
                 Some("is blank (or shows nothing): leave it out for the default")
-            } else if t.chars().any(|c| {
-                c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-            }) {
+            } else if t
+                .chars()
+                .any(|c| c.is_control() || crate::export::clean::is_bidi_control(c))
+            {
                 Some("holds a control character or a direction override")
             } else if t.len() > MAX_TITLE_BYTES {
                 Some("is longer than 1024 bytes")
@@ -1451,7 +1452,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     if cfg.store.url.is_none()
         && matches!(
             cfg.store.path.to_string_lossy().rsplit('/').next(),
-            None | Some("" | "." | "..")
+            Some("" | "." | "..")
         )
     {
         return Err(whole(

@@ -190,8 +190,8 @@ impl Refresher {
 const BODY_TAG: &str = "v5";
 const EARLIER_BODY_TAG: &str = "v4";
 
-/// Failures in a row, the last a 404 at the address a feed moved to, after
-/// which the move is forgotten (a 410 forgets it at once).
+/// Failures in a row, the last two of them 404s at the address a feed moved
+/// to, after which the move is forgotten (a 410 forgets it at once).
 const FORGET_MOVE_AFTER_404S: u32 = 3;
 
 /// Bodies up to this size are hashed on the async worker to find out whether

@@ -259,12 +259,11 @@ fn lock_holders(file: &Path) -> Option<Vec<u32>> {
     use std::os::unix::fs::MetadataExt;
     let meta = std::fs::metadata(file).ok()?;
     let locks = std::fs::read_to_string("/proc/locks").ok()?;
-    let dev = format!(
-        "{:02x}:{:02x}:{}",
-        libc::major(meta.dev()),
-        libc::minor(meta.dev()),
-        meta.ino()
-    );
+    // (By inode only: on btrfs subvolumes and overlay file systems the device
+    // `stat` gives is not the one the kernel prints here. With the pid it
+    // must match too, another file of that inode number elsewhere does not
+    // matter.)
+    let ino = format!(":{}", meta.ino());
     Some(
         locks
             .lines()
@@ -272,7 +271,7 @@ fn lock_holders(file: &Path) -> Option<Vec<u32>> {
                 // "1: FLOCK  ADVISORY  WRITE 15594 fe:00:10010810 0 EOF"
                 // ("1: -> FLOCK …" for a waiter, which holds nothing).
                 let f: Vec<&str> = l.split_whitespace().collect();
-                (f.get(1) == Some(&"FLOCK") && f.get(5) == Some(&dev.as_str()))
+                (f.get(1) == Some(&"FLOCK") && f.get(5).is_some_and(|d| d.ends_with(&ino)))
                     .then(|| f.get(4)?.parse().ok())
                     .flatten()
             })
@@ -291,7 +290,8 @@ pub fn reload_daemon(store_path: &Path, config: &Path) -> Result<u32, Failure> {
             crate::store::lock::holder(store_path).filter(|h| !h.starts_with("feedloom run"))
         {
             return Err(Failure::Runtime(format!(
-                "--reload: no daemon runs on store {}: it is held by {holder}, which does                  not reload; the config is changed, and the next `poll` or daemon reads it",
+                "--reload: no daemon runs on store {}: it is held by {holder}, which does \
+                 not reload; the config is changed, and the next `poll` or daemon reads it",
                 store_path.display()
             )));
         }

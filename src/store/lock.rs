@@ -178,8 +178,10 @@ impl StoreLock {
         if command != "backup" {
             // (Those a `restore` killed before its last step gave it are
             // taken back first.)
-            for kept in stale_kept_names(db) {
-                forget_kept_name(db, &kept);
+            // (Beside the file the store is: `restore` names them so.)
+            let real = real_path(db);
+            for kept in stale_kept_names(&real) {
+                forget_kept_name(&real, &kept);
                 tracing::info!(path = %kept.display(), "removed the second name of the store a killed `restore` left");
             }
             super::refuse_other_names(db)?;

@@ -663,7 +663,7 @@ pub const MAX_BY_PLACE_MATCHES: usize = 1_000;
 
 /// Of how many of the newest matches (times the places ranked) those of
 /// feeds the config names, and of the output's tags, are taken.
-const SCAN_FACTOR: usize = 10;
+pub const SCAN_FACTOR: usize = 10;
 
 /// Candidates read per round when a `keep` filter drops some.
 const CHUNK: usize = 200;

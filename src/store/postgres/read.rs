@@ -322,6 +322,9 @@ impl PgStore {
                          SELECT item_id AS id,
                                 -ts_rank('{{0.25, 0.25, 0.25, 1.0}}', doc, to_tsquery('simple', $1::text)) AS score
                          FROM search WHERE doc @@ to_tsquery('simple', $1::text)
+                           AND item_id >= (SELECT coalesce(min(w.item_id), 0) FROM
+                               (SELECT item_id FROM search WHERE doc @@ to_tsquery('simple', $1::text)
+                                ORDER BY item_id DESC LIMIT $7) w)
                            AND EXISTS (SELECT 1 FROM items fi JOIN feeds ff ON ff.id = fi.feed_id
                                        WHERE fi.id = search.item_id AND ff.in_config = 1
                                          AND (cardinality($4::text[]) = 0 OR fi.feed_id IN
@@ -376,6 +379,8 @@ impl PgStore {
                         &tags,
                         &(MAX_MATCHES as i64),
                         &headline,
+                        // (Among the newest matches, as on SQLite.)
+                        &((crate::store::search::SCAN_FACTOR * MAX_MATCHES) as i64),
                     ],
                 )
                 .await
