@@ -325,18 +325,8 @@ fn markup_starts(text: &[u8]) -> impl Iterator<Item = usize> + '_ {
     std::iter::from_fn(move || {
         loop {
             let i = at + memchr::memchr(b'<', text.get(at..)?)?;
-            let skip = if text[i..].starts_with(b"<![CDATA[") {
-                Some((9, &b"]]>"[..]))
-            } else if text[i..].starts_with(b"<!--") {
-                Some((4, &b"-->"[..]))
-            } else {
-                None
-            };
-            match skip {
-                Some((n, close)) => {
-                    at = memchr::memmem::find(&text[i + n..], close)
-                        .map_or(text.len(), |j| i + n + j + close.len());
-                }
+            match literal_end(text, i) {
+                Some(end) => at = end,
                 None => {
                     at = i + 1;
                     return Some(i);
@@ -344,6 +334,21 @@ fn markup_starts(text: &[u8]) -> impl Iterator<Item = usize> + '_ {
             }
         }
     })
+}
+
+/// Where the CDATA section or comment that starts at `i` ends (the end of
+/// the text for one left open); `None` when none starts there.
+fn literal_end(text: &[u8], i: usize) -> Option<usize> {
+    let (n, close) = if text[i..].starts_with(b"<![CDATA[") {
+        (9, &b"]]>"[..])
+    } else if text[i..].starts_with(b"<!--") {
+        (4, &b"-->"[..])
+    } else {
+        return None;
+    };
+    Some(
+        memchr::memmem::find(&text[i + n..], close).map_or(text.len(), |j| i + n + j + close.len()),
+    )
 }
 
 /// The document with each HTML named reference written raw in it (`&Scaron;`,
@@ -380,18 +385,7 @@ pub(super) fn with_html_entities_numbered(text: &[u8]) -> Option<Vec<u8>> {
     let mut at = 0;
     while let Some(i) = memchr::memchr2(b'&', b'<', &text[at..]).map(|i| at + i) {
         if text[i] == b'<' {
-            let skip = if text[i..].starts_with(b"<![CDATA[") {
-                Some((9, &b"]]>"[..]))
-            } else if text[i..].starts_with(b"<!--") {
-                Some((4, &b"-->"[..]))
-            } else {
-                None
-            };
-            at = match skip {
-                Some((n, close)) => memchr::memmem::find(&text[i + n..], close)
-                    .map_or(text.len(), |j| i + n + j + close.len()),
-                None => i + 1,
-            };
+            at = literal_end(text, i).unwrap_or(i + 1);
             continue;
         }
         match named(i) {

@@ -691,31 +691,36 @@ impl Store {
         // take the places ranked: another feed's (or a removed feed's) 2,000
         // newer matches hid an output's story. Among the newest
         // `SCAN_FACTOR` times as many matches, so that the cost stays bounded.
-        let ranked = if parsed.by_place {
-            "p AS MATERIALIZED (SELECT rowid AS id FROM search WHERE search MATCH ?1
-                                AND rowid >= (SELECT coalesce(min(rowid), 0) FROM
+        let taken = "rowid >= (SELECT coalesce(min(rowid), 0) FROM
                                     (SELECT rowid FROM search WHERE search MATCH ?1
                                      ORDER BY rowid DESC LIMIT ?9))
                                 AND EXISTS (SELECT 1 FROM items fi JOIN feeds ff ON ff.id = fi.feed_id
                                     WHERE fi.id = search.rowid AND ff.in_config = 1
                                       AND (?4 = '[]' OR fi.feed_id IN (SELECT feed_id FROM feed_tags
-                                           WHERE tag IN (SELECT value FROM json_each(?4)))))
+                                           WHERE tag IN (SELECT value FROM json_each(?4)))))";
+        let ranked = if parsed.by_place {
+            format!(
+                "p AS MATERIALIZED (SELECT rowid AS id FROM search WHERE search MATCH ?1
+                                AND {taken}
                                 ORDER BY rowid DESC LIMIT ?7),
              t AS MATERIALIZED (SELECT rowid AS id FROM search WHERE search MATCH ?8
                                 AND rowid >= (SELECT min(id) FROM p)),
              h AS (SELECT p.id, CASE WHEN t.id IS NULL THEN -1.0 ELSE -2.0 END AS score
                    FROM p LEFT JOIN t ON t.id = p.id)"
+            )
         } else {
-            "h AS MATERIALIZED (SELECT rowid AS id, bm25(search, 4.0, 1.0) AS score
+            format!(
+                "h AS MATERIALIZED (SELECT rowid AS id, bm25(search, 4.0, 1.0) AS score
                                 FROM search WHERE search MATCH ?1 AND ?8 = ''
-                                AND rowid >= (SELECT coalesce(min(rowid), 0) FROM
-                                    (SELECT rowid FROM search WHERE search MATCH ?1
-                                     ORDER BY rowid DESC LIMIT ?9))
-                                AND EXISTS (SELECT 1 FROM items fi JOIN feeds ff ON ff.id = fi.feed_id
-                                    WHERE fi.id = search.rowid AND ff.in_config = 1
-                                      AND (?4 = '[]' OR fi.feed_id IN (SELECT feed_id FROM feed_tags
-                                           WHERE tag IN (SELECT value FROM json_each(?4)))))
+                                AND {taken}
                                 ORDER BY rowid DESC LIMIT ?7)"
+            )
+        };
+        // (How many matches take places in the ranking.)
+        let places = if parsed.by_place {
+            MAX_BY_PLACE_MATCHES
+        } else {
+            MAX_MATCHES
         };
         let title_fts = if parsed.by_place {
             format!("{{title}} : ({})", parsed.fts)
@@ -779,18 +784,9 @@ impl Store {
                         tags,
                         chunk as i64,
                         offset as i64,
-                        if parsed.by_place {
-                            MAX_BY_PLACE_MATCHES
-                        } else {
-                            MAX_MATCHES
-                        } as i64,
+                        places as i64,
                         title_fts,
-                        (SCAN_FACTOR
-                            * if parsed.by_place {
-                                MAX_BY_PLACE_MATCHES
-                            } else {
-                                MAX_MATCHES
-                            }) as i64
+                        (SCAN_FACTOR * places) as i64
                     ],
                     |r| {
                         Ok((
