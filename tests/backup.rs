@@ -496,6 +496,15 @@ fn restore_through_a_link_keeps_the_link() {
         .query_row("SELECT count(*) FROM items", [], |r| r.get(0))
         .unwrap();
     assert_eq!(items, 20, "the restored store is where the link points");
+    // A restore killed after it gave the store behind the link its second
+    // name (beside the real file): the next writer through the link takes
+    // it back (it looked beside the link, and every writer kept refusing).
+    drop(real);
+    let kept = env.path("data/real.db.before-restore-1700000000");
+    std::fs::hard_link(env.path("data/real.db"), &kept).unwrap();
+    let out = feedloom(&config, &["poll"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!kept.exists());
 }
 
 /// A folder nothing can be written in is named, with why (SQLite's
