@@ -729,6 +729,11 @@ pub fn identify_keys_alone(entries: Vec<Entry>, rules: &Canon) -> (Vec<Identifie
 }
 
 impl Identified {
+    /// The place in its page this entry's link names ([`place_fragment`]).
+    pub fn place(&self) -> Option<String> {
+        self.entry.link.as_deref().and_then(place_fragment)
+    }
+
     /// Computes `text_hash` (empty until then).
     pub fn add_text_hash(&mut self) {
         self.text_hash = short_hash(&[

@@ -117,11 +117,7 @@ pub fn restore(cfg: &Config, file: &Path) -> Result<String, Failure> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let beside = |p: &Path, suffix: &str| {
-        let mut s = p.as_os_str().to_owned();
-        s.push(suffix);
-        std::path::PathBuf::from(s)
-    };
+    use crate::store::lock::beside;
     let io = |what: &str, p: &Path, e: std::io::Error| {
         Failure::Runtime(format!("cannot {what} {}: {e}", p.display()))
     };
@@ -245,14 +241,9 @@ pub fn remove_restore_leftovers(store: &Path) -> usize {
     // Only a copy no feedloom ever opened as a store (a restore's has no
     // lock file and no `-wal` beside it): another daemon's store may be
     // named so (it was deleted while that daemon ran).
-    let beside = |suffix: &str| {
-        let mut p = copy.as_os_str().to_owned();
-        p.push(suffix);
-        std::path::PathBuf::from(p)
-    };
     let opened = [".lock", "-wal", "-shm", "-journal"]
         .iter()
-        .any(|s| std::fs::symlink_metadata(beside(s)).is_ok());
+        .any(|s| std::fs::symlink_metadata(crate::store::lock::beside(&copy, s)).is_ok());
     if !opened
         && std::fs::symlink_metadata(&copy).is_ok_and(|m| m.is_file())
         && std::fs::remove_file(&copy).is_ok()

@@ -860,11 +860,7 @@ fn insert_item(
     let link = it.canonical_url.as_deref().filter(|_| story_link);
     // (Or at its `www.` twin: the same page.)
     let twin = link.and_then(crate::identity::www_twin);
-    let place = it
-        .entry
-        .link
-        .as_deref()
-        .and_then(crate::identity::place_fragment);
+    let place = it.place();
     let place = place.as_deref();
     let story = match story_by_url(tx, feed.id, link, place)? {
         Some(s) => Some(s),

@@ -25,11 +25,6 @@ pub struct StoreLock {
 /// and the lock file (beside the file `db` names, and beside `db` as written).
 /// Nothing else may write them.
 pub fn store_files(db: &Path) -> Vec<PathBuf> {
-    let beside = |base: &Path, suffix: &str| {
-        let mut p = base.as_os_str().to_owned();
-        p.push(suffix);
-        PathBuf::from(p)
-    };
     let mut files = vec![db.to_path_buf(), lock_path(db)];
     // (After every link, also of a chain to a store not made yet: an output
     // at the file a dangling link named replaced the store it became.)
@@ -44,13 +39,18 @@ pub fn store_files(db: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// `path` with `suffix` added to its name (`x.db` and `-wal`: `x.db-wal`).
+pub(crate) fn beside(path: &Path, suffix: &str) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(suffix);
+    PathBuf::from(p)
+}
+
 /// The lock file of the store at `db`: beside the file `db` names, after
 /// symbolic links (a link to the store is the same store: one writer), or
 /// beside `db` as written while it does not exist yet.
 pub fn lock_path(db: &Path) -> PathBuf {
-    let mut p = real_path(db).into_os_string();
-    p.push(".lock");
-    PathBuf::from(p)
+    beside(&real_path(db), ".lock")
 }
 
 /// The file `db` names, after symbolic links; `db` as written while it
@@ -239,11 +239,6 @@ impl StoreLock {
 /// store was not replaced after all. The commits a `-wal` copied beside it
 /// holds go back beside the store when the store's own is gone.
 pub(crate) fn forget_kept_name(store: &Path, kept: &Path) {
-    let beside = |p: &Path, suffix: &str| {
-        let mut s = p.as_os_str().to_owned();
-        s.push(suffix);
-        std::path::PathBuf::from(s)
-    };
     let (kept_wal, wal) = (beside(kept, "-wal"), beside(store, "-wal"));
     if std::fs::symlink_metadata(&kept_wal).is_ok() {
         match std::fs::symlink_metadata(&wal) {
