@@ -256,11 +256,16 @@ async fn every_hostile_server_fails_only_its_own_feed_with_a_clear_error() {
     let srv = Hostile::default();
     let addr = srv.start().await;
     // The rows whose server asks for time with a Retry-After have a server
-    // of their own: such an answer holds its server's other feeds.
+    // each: such an answer holds its server's other feeds (the 500's and
+    // the 429's shared one, and whichever answered first held the other).
     let waiting = Hostile::default();
     let waiting_addr = waiting.start().await;
+    let waiting_429 = Hostile::default();
+    let waiting_429_addr = waiting_429.start().await;
     let url = |p: &str| {
-        if p.contains("retry-after") {
+        if p.contains("retry-after") && p.contains("429") {
+            format!("http://{waiting_429_addr}{p}")
+        } else if p.contains("retry-after") {
             format!("http://{waiting_addr}{p}")
         } else {
             format!("http://{addr}{p}")
@@ -1067,7 +1072,9 @@ async fn every_hostile_server_fails_only_its_own_feed_with_a_clear_error() {
     srv.set("/short-2", redirect(307, "/short-3"));
     srv.set("/short-3", Act::Raw(ok_xml(&good)));
     for r in &rows {
-        let on = if r.name.contains("retry-after") {
+        let on = if r.name.contains("retry-after") && r.name.contains("429") {
+            &waiting_429
+        } else if r.name.contains("retry-after") {
             &waiting
         } else {
             &srv
