@@ -303,6 +303,11 @@ async fn since_output_rules_and_errors() {
     // Errors name what is wrong and exit 2.
     for (args, says) in [
         (&["search", "--since", "soon", "x"][..], "--since \"soon\""),
+        (&["search", "--since", "0s", "x"], "shorter than one second"),
+        (
+            &["search", "--since", "500ms", "x"],
+            "shorter than one second",
+        ),
         (
             &["search", "--output", "nope", "x"],
             "no output named `nope`",

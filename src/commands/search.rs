@@ -90,13 +90,20 @@ pub fn run(cfg: &Config, args: &SearchArgs, now: i64) -> Result<Vec<Hit>, Failur
 
 /// A `--since` value: a duration such as `7d`, `36h`, `90m`.
 pub fn parse_since(s: &str) -> Result<i64, Failure> {
-    humantime::parse_duration(s.trim())
-        .map(|d| d.as_secs().min(i64::MAX as u64) as i64)
-        .map_err(|e| {
-            Failure::Usage(format!(
-                "--since {s:?}: {e} (a duration such as `7d`, `36h` or `90m`)"
-            ))
-        })
+    let d = humantime::parse_duration(s.trim()).map_err(|e| {
+        Failure::Usage(format!(
+            "--since {s:?}: {e} (a duration such as `7d`, `36h` or `90m`)"
+        ))
+    })?;
+    // Stories are first seen on whole seconds: a window shorter than one
+    // second matches nothing, which would read as "no stories match".
+    if d.as_secs() == 0 {
+        return Err(Failure::Usage(format!(
+            "--since {s:?}: a window shorter than one second matches no story \
+             (a duration such as `7d`, `36h` or `90m`)"
+        )));
+    }
+    Ok(d.as_secs().min(i64::MAX as u64) as i64)
 }
 
 /// Segments as text; marks in ANSI reverse video when `ansi`.
