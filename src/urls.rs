@@ -120,6 +120,28 @@ fn secret_name(name: &str) -> bool {
     WHOLE.contains(&squashed.as_str()) || ENDS.iter().any(|e| squashed.ends_with(e))
 }
 
+/// Whether a parameter's value holds, percent-encoded (once or more), a query
+/// whose parameter is named like a secret: a login page's
+/// `?return_to=%2Ffeed%3Bapi_key%3DX` carries the feed's key onwards.
+fn value_hides_secret(value: &str) -> bool {
+    let mut v = std::borrow::Cow::Borrowed(value);
+    // (Encoded up to three times over; each round must decode something.)
+    for _ in 0..3 {
+        let decoded: String = percent_encoding::percent_decode_str(&v)
+            .decode_utf8_lossy()
+            .into_owned();
+        if decoded == *v {
+            return false;
+        }
+        let query = decoded.split_once('?').map_or(decoded.as_str(), |(_, q)| q);
+        if query_pairs(query).any(|(name, pair)| pair.contains('=') && secret_name(&name)) {
+            return true;
+        }
+        v = std::borrow::Cow::Owned(decoded);
+    }
+    false
+}
+
 /// `url` as the operator's pages show it (the index page, `/metrics`): the
 /// URL as configured, but with the value of every query parameter named like a
 /// secret ([`secret_name`]) replaced by `***` and four hex digits that tell
@@ -146,7 +168,9 @@ pub fn shown_feed_url(url: &str) -> String {
         }
         at += pair.len() + 1;
         match pair.split_once('=') {
-            Some((raw_name, value)) if secret_name(&name) && !value.is_empty() => {
+            Some((raw_name, value))
+                if (secret_name(&name) && !value.is_empty()) || value_hides_secret(value) =>
+            {
                 out.push_str(raw_name);
                 out.push_str("=***");
                 // Feeds that differ only in the secret stay apart (one
@@ -215,8 +239,14 @@ pub fn is_script_like(link: &str) -> bool {
 /// `;` and a second `?` too, as [`shown_feed_url`] splits them (`?a=1;token=`
 /// was no secret here, and published, while the log hid it).
 pub fn has_secret_query(url: &Url) -> bool {
-    url.query()
-        .is_some_and(|q| query_pairs(q).any(|(name, _)| secret_name(&name)))
+    url.query().is_some_and(|q| {
+        query_pairs(q).any(|(name, pair)| {
+            secret_name(&name)
+                || pair
+                    .split_once('=')
+                    .is_some_and(|(_, value)| value_hides_secret(value))
+        })
+    })
 }
 
 /// Whether `href` keeps its base's query when resolved: empty, or only a
@@ -320,6 +350,23 @@ pub(crate) mod tests {
             "https://***@e.org/f?a=1&&b"
         );
         assert_eq!(s("https://e.org/f?key="), "https://e.org/f?key=");
+        // A secret inside an encoded parameter (a login page's return
+        // address), encoded once or twice; an encoded value without one kept.
+        for v in [
+            "%2Ffeed%3Fa%3D1%3Bapi_key%3DSECRET",
+            "%252Ffeed%253Ftoken%253DSECRET",
+            "https%3A%2F%2Fe.org%2Ff%3Fsig%3DSECRET",
+        ] {
+            let url = format!("https://e.org/login?return_to={v}&x=1");
+            assert_eq!(
+                s(&url),
+                format!("https://e.org/login?return_to=***{}&x=1", h(v))
+            );
+            assert!(has_secret_query(&Url::parse(&url).unwrap()), "{url}");
+        }
+        let plain = "https://e.org/login?return_to=%2Ffeed%3Fpage%3D2&q=a%20b";
+        assert_eq!(s(plain), plain);
+        assert!(!has_secret_query(&Url::parse(plain).unwrap()));
         assert_eq!(s("file:///srv/feed.xml"), "file:///srv/feed.xml");
         assert_eq!(
             shown_urls_in("https://e.org/f?sig=1 moved to 'http://x.org/g?a=b&token=2': HTTP 404"),
