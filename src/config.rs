@@ -1447,6 +1447,15 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             "[store] path is empty: name the store's file",
         ));
     }
+    // (A NUL passed `check`, shown as nothing, and `poll` then said "file
+    // name contained an unexpected NUL byte".)
+    if cfg.store.url.is_none() && cfg.store.path.as_os_str().as_encoded_bytes().contains(&0) {
+        return Err(whole(
+            "store",
+            "path",
+            "[store] path holds a NUL character (`\\u0000`), which no file name can hold",
+        ));
+    }
     // (`newdir/` passed `check`, and `poll` then said "cannot lock it
     // (./newdir/.lock)".)
     if cfg.store.url.is_none()
@@ -1994,6 +2003,8 @@ mod tests {
         assert!(e.contains("title = \" \""), "{e}");
         let e = err("[server]\nheader_timeout = \"0s\"\n");
         assert!(e.contains("header_timeout = \"0s\""), "{e}");
+        let e = err("[store]\npath = \"a\\u0000b\"\n");
+        assert!(e.starts_with("cfg/x.toml:2:") && e.contains("NUL"), "{e}");
         let e = err("[store]\npath = \"newdir/\"\n");
         assert!(
             e.contains("names a folder") && e.contains("newdir/feedloom.db"),

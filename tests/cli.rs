@@ -301,6 +301,20 @@ fn an_unusable_store_is_one_clear_line_and_exit_1() {
         "{err}"
     );
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    // A store path that is a loop of links: named so by `check` and by a
+    // reading command (it said "does not exist (nothing polled yet)").
+    std::os::unix::fs::symlink("loop2", dir.path().join("loop1")).unwrap();
+    std::os::unix::fs::symlink("loop1", dir.path().join("loop2")).unwrap();
+    std::fs::write(&cfg, "[store]\npath = \"loop1\"\n").unwrap();
+    for cmd in ["check", "feeds", "poll"] {
+        let out = feedloom(&cfg, &[cmd]);
+        assert_ne!(out.status.code(), Some(0), "{cmd}");
+        let err = text(&out.stderr);
+        assert!(
+            err.contains("loop1") && err.contains("loop of symbolic links"),
+            "{cmd}: {err}"
+        );
+    }
 }
 
 #[test]

@@ -109,6 +109,10 @@ pub fn check_store_path(path: &Path) -> Result<(), StoreError> {
             "it is not a plain file (a device, a pipe or a socket)".to_string()
         )),
         Ok(_) => Ok(()),
+        // (A loop of links read as "does not exist (nothing polled yet)".)
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => Err(not(
+            "it is a loop of symbolic links (or a chain of more than 40)".to_string(),
+        )),
         Err(_) => {
             // The nearest existing folder above must be a folder.
             let mut up = path.parent();
