@@ -589,13 +589,15 @@ fn prompt(n: usize, input: &mut dyn std::io::BufRead) -> Result<usize, Failure> 
         let read = input
             .read_line(&mut line)
             .map_err(|e| Failure::Runtime(format!("cannot read the answer: {e}")))?;
-        if read == 0 {
+        let answer = line.trim();
+        // (Blank text ended by end of input, not by Enter: ` ` then Ctrl-D
+        // twice took feed 1.)
+        if read == 0 || (answer.is_empty() && !line.ends_with('\n')) {
             eprintln!();
             return Err(Failure::Usage(
                 "no feed chosen (end of input): nothing added; pass --pick N to choose one".into(),
             ));
         }
-        let answer = line.trim();
         if answer.is_empty() {
             return Ok(0);
         }
@@ -626,6 +628,9 @@ mod tests {
             other => panic!("end of input chose {:?}", other.ok()),
         }
         assert!(answer("7\n").is_err(), "a wrong answer then end of input");
+        assert!(answer(" ").is_err(), "a space then end of input");
+        assert!(answer("x\n \t").is_err(), "blanks then end of input");
+        assert_eq!(answer("2").ok(), Some(1), "a number then end of input");
     }
 
     #[test]
