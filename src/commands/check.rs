@@ -141,7 +141,18 @@ pub fn warnings(cfg: &Config) -> Vec<String> {
             humantime::format_duration(cfg.fetch.timeout.0),
         ));
     }
-    if cfg.server.public_url.is_none() && cfg.server.listen.ip().is_unspecified() {
+    // Port 0: the daemon links to the port it was given, but `poll` and
+    // `prune` write files linking to port 0.
+    if cfg.server.public_url.is_none() && cfg.server.listen.port() == 0 {
+        out.push(format!(
+            "[server] listen = \"{}\" asks for any free port: the daemon's self links name \
+             the port it gets, but the files `poll` and `prune` write link to port 0 \
+             ({}{}.atom, ...); set [server] public_url to the address readers use",
+            cfg.server.listen,
+            cfg.server.public_base(),
+            cfg.outputs.first().map(|o| o.name()).unwrap_or("all"),
+        ));
+    } else if cfg.server.public_url.is_none() && cfg.server.listen.ip().is_unspecified() {
         out.push(format!(
             "[server] listen = \"{}\" is an unspecified address, and the outputs' self links \
              ({}{}.atom, ...) use it: readers cannot follow them; set [server] public_url to \
@@ -279,6 +290,12 @@ mod tests {
         )));
         assert!(w.is_empty(), "{w:?}");
         assert!(warnings(&cfg(feed)).is_empty());
+        let w = warnings(&cfg(&format!("[server]\nlisten = \"127.0.0.1:0\"\n{feed}")));
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(
+            w[0].contains("port 0") && w[0].contains("public_url"),
+            "{w:?}"
+        );
         let w = warnings(&cfg(&format!(
             "{feed}[[feed]]\nurl = \"https://b.example/feed\"\n\
              [[output]]\nname = \"wide\"\nmin_sources = 3\n\
