@@ -122,6 +122,30 @@ pub fn fresh_file(path: &std::path::Path, mode: u32) -> std::io::Result<std::fs:
     }
 }
 
+/// Writes to stderr like `eprintln!`, but a stderr that cannot be written
+/// (a full disk, a closed pipe) is no panic: the message is lost and the
+/// command ends with its own exit code (it ended with 101, a panic's).
+#[macro_export]
+macro_rules! errln {
+    () => { $crate::write_stderr(format_args!("\n")) };
+    ($($arg:tt)*) => {
+        $crate::write_stderr(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// [`errln!`] without a newline, like `eprint!`.
+#[macro_export]
+macro_rules! err {
+    ($($arg:tt)*) => { $crate::write_stderr(format_args!($($arg)*)) };
+}
+
+#[doc(hidden)]
+pub fn write_stderr(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut stderr = std::io::stderr().lock();
+    let _ = stderr.write_fmt(args).and_then(|()| stderr.flush());
+}
+
 /// Ends the process as a program killed by SIGPIPE does when `e` says the
 /// reader of stdout has gone (`feedloom check | head -1`): quietly, not with
 /// a panic or an error. Any other error returns.

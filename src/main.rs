@@ -42,7 +42,7 @@ fn written(result: std::io::Result<()>) {
         return;
     };
     feedloom::end_if_reader_gone(&e);
-    eprintln!("feedloom: cannot write to stdout: {e}");
+    feedloom::errln!("feedloom: cannot write to stdout: {e}");
     std::process::exit(1);
 }
 
@@ -98,9 +98,9 @@ fn fatal(json: bool, message: &str) {
             "fields": { "message": "feedloom stopped", "error": message },
             "target": "feedloom",
         });
-        eprintln!("{line}");
+        feedloom::errln!("{line}");
     } else {
-        eprintln!("feedloom: {message}");
+        feedloom::errln!("feedloom: {message}");
     }
 }
 
@@ -288,7 +288,7 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                     .iter()
                     .find_map(|r| r.store_error.as_deref())
                     .unwrap_or("unknown error");
-                eprintln!(
+                feedloom::errln!(
                     "feedloom: the store {} could not write the results of {} feed(s): {first}",
                     Location::of(&cfg.store).describe(),
                     summary.store_errors
@@ -296,7 +296,7 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(1));
             }
             if summary.output_errors > 0 {
-                eprintln!(
+                feedloom::errln!(
                     "feedloom: {} output file(s) could not be written (see the errors above); \
                      the items are stored, and the next poll writes the files again",
                     summary.output_errors
@@ -304,7 +304,7 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(1));
             }
             if let Some(e) = prune_error {
-                eprintln!(
+                feedloom::errln!(
                     "feedloom: pruning the store ([store] keep) failed: {e}; the items are \
                      stored, and the next poll prunes again"
                 );
@@ -322,7 +322,7 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                     Some(o) => o.clone(),
                     None => {
                         let names: Vec<&str> = cfg.outputs.iter().map(|o| o.name()).collect();
-                        eprintln!(
+                        feedloom::errln!(
                             "feedloom: no output named `{name}` in {} (outputs: {})",
                             cfg.source.display(),
                             if names.is_empty() {
@@ -615,7 +615,7 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                 outln!("{url} is not disabled; nothing to do");
                 Ok(ExitCode::SUCCESS)
             } else {
-                eprintln!(
+                feedloom::errln!(
                     "feedloom: no feed with url {url} in {}",
                     Location::of(&cfg.store).describe()
                 );

@@ -318,6 +318,28 @@ fn an_unusable_store_is_one_clear_line_and_exit_1() {
 }
 
 #[test]
+fn a_stderr_that_cannot_be_written_keeps_the_exit_code() {
+    // Errors to a full disk (`2>/dev/full`): the message is lost, but the
+    // exit code says what happened (it was 101, a panic's).
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("feedloom.toml");
+    for (text, args, code) in [
+        ("bogus = 1\n", &["check"][..], 2),
+        ("[store]\npath = \"none.db\"\n", &["feeds"], 1),
+    ] {
+        std::fs::write(&cfg, text).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_feedloom"))
+            .arg("--config")
+            .arg(&cfg)
+            .args(args)
+            .stderr(std::fs::File::create("/dev/full").unwrap())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(code), "{args:?}");
+    }
+}
+
+#[test]
 fn a_feed_the_parser_panics_on_is_stored_without_a_panic_on_stderr() {
     // feed-rs 3.0 panics on an address beside a non-ASCII character; feedloom
     // reads the feed again with the address spaced out. A daemon's journal

@@ -584,7 +584,7 @@ fn choose(
 /// (Ctrl-D) takes none: nothing is added (it subscribed feed 1).
 fn prompt(n: usize, input: &mut dyn std::io::BufRead) -> Result<usize, Failure> {
     loop {
-        eprint!("which one? [1-{n}, Enter for 1] ");
+        crate::err!("which one? [1-{n}, Enter for 1] ");
         let mut line = String::new();
         let read = input
             .read_line(&mut line)
@@ -593,7 +593,7 @@ fn prompt(n: usize, input: &mut dyn std::io::BufRead) -> Result<usize, Failure> 
         // (Blank text ended by end of input, not by Enter: ` ` then Ctrl-D
         // twice took feed 1.)
         if read == 0 || (answer.is_empty() && !line.ends_with('\n')) {
-            eprintln!();
+            crate::errln!();
             return Err(Failure::Usage(
                 "no feed chosen (end of input): nothing added; pass --pick N to choose one".into(),
             ));
@@ -603,7 +603,7 @@ fn prompt(n: usize, input: &mut dyn std::io::BufRead) -> Result<usize, Failure> 
         }
         match answer.parse::<usize>() {
             Ok(k) if (1..=n).contains(&k) => return Ok(k - 1),
-            _ => eprintln!("answer a number from 1 to {n}"),
+            _ => crate::errln!("answer a number from 1 to {n}"),
         }
     }
 }

@@ -187,7 +187,7 @@ pub fn finish(result: Result<(), Failure>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
-            eprintln!("feedloom: {}", f.message());
+            crate::errln!("feedloom: {}", f.message());
             ExitCode::from(f.exit_code())
         }
     }

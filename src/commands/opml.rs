@@ -686,7 +686,7 @@ pub fn export(cfg: &Config, output: Option<&Path>, out: &mut dyn Write) -> Resul
     // answering 401 is no surprise.)
     let secret = cfg.feeds.iter().filter(|f| !f.access.is_empty()).count();
     if secret > 0 && !matches!(output, Some(p) if crate::same_file(p, &cfg.source)) {
-        eprintln!(
+        crate::errln!(
             "feedloom: note: {secret} feed{} credentials or headers, which OPML does not \
              carry: not written (add them again after importing the file)",
             if secret == 1 { " has" } else { "s have" }
@@ -743,7 +743,7 @@ pub fn export(cfg: &Config, output: Option<&Path>, out: &mut dyn Write) -> Resul
         Some(path) => {
             crate::export::write_if_changed(path, &bytes)
                 .map_err(|e| Failure::Runtime(format!("cannot write {}: {e}", path.display())))?;
-            eprintln!(
+            crate::errln!(
                 "feedloom: wrote {} feeds to {}",
                 cfg.feeds.len(),
                 path.display()

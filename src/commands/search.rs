@@ -66,7 +66,7 @@ pub fn run(cfg: &Config, args: &SearchArgs, now: i64) -> Result<Vec<Hit>, Failur
         if let Ok(store) = Store::open_read_only(&path)
             && let Ok(Some((done, last))) = store.search_backfill_progress()
         {
-            eprintln!(
+            crate::errln!(
                 "feedloom: note: the search index of {} is being rebuilt (items up to id {done} of {last} \
                  indexed; the next `feedloom poll` or `run` finishes it): results cover those only",
                 path.display()
