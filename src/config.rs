@@ -1612,10 +1612,10 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         .iter()
         .filter(|f| f.url().scheme() == "file")
         .filter_map(|f| {
-            Some((
-                plain_path(&f.url().to_file_path().ok()?),
-                f.url().to_string(),
-            ))
+            // (Through links, dangling ones too: a link to a file an output
+            // will write passed, and the first poll replaced it.)
+            let doc = crate::store::lock::real_path(&f.url().to_file_path().ok()?);
+            Some((plain_path(&doc), f.url().to_string()))
         })
         .collect();
     for out in cfg.outputs.iter().filter(|_| !documents.is_empty()) {
@@ -2265,6 +2265,16 @@ mod tests {
             let ok = text.replace("path = \"samples/news\"", "path = \"samples/merged\"");
             assert!(parse(&ok, &dir.path().join("c.toml")).is_ok());
         }
+        // A feed's document that is a link, dangling until the output
+        // writes the file it names.
+        std::os::unix::fs::symlink("future.atom", dir.path().join("samples/linked.xml")).unwrap();
+        let e = parse(
+            "[[feed]]\nurl = \"file:samples/linked.xml\"\n[[output]]\nname = \"all\"\npath = \"samples/future\"\nformats = [\"atom\"]\n",
+            &dir.path().join("c.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("the document of feed `file:///"), "{e}");
         let e = parse(
             "[store]\nurl = \"postgres://f@localhost/f\"\npassword_file = \"pw\"\n[[output]]\nname = \"all\"\npath = \"pw\"\nformats = [\"json\"]\n",
             &dir.path().join("c.toml"),
