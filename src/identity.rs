@@ -1049,6 +1049,41 @@ fn without_bases(e: &Entry) -> Option<Entry> {
     Some(plain)
 }
 
+/// An item's text as stored: what [`reads_the_same`] compares an entry with.
+pub struct StoredText {
+    pub url: Option<String>,
+    pub title: Option<String>,
+    pub author: Option<String>,
+    pub summary: Option<String>,
+    pub content: Option<String>,
+    /// `items.enclosures` as stored.
+    pub enclosures: Option<String>,
+}
+
+/// Whether `e` reads to a reader as the stored item does, though its content
+/// hash differs: the same link, title, author and files, and a summary and
+/// content that differ only in how their markup is spelled
+/// ([`crate::visible`]: `<br>` for `<br />`, attributes reordered, a signed
+/// image address's new token). Such an entry is stored, not announced: a
+/// server that spells a body anew at every fetch announced the story as
+/// updated at every poll.
+pub fn reads_the_same(e: &Entry, stored: &StoredText) -> bool {
+    let files = |list: &[crate::parse::enclosures::Enclosure]| -> Vec<String> {
+        list.iter()
+            .map(|f| file_address(&f.url).to_string())
+            .collect()
+    };
+    e.link == stored.url
+        && e.title == stored.title
+        && e.author == stored.author
+        && files(&e.enclosures)
+            == files(&crate::parse::enclosures::decode(
+                stored.enclosures.as_deref(),
+            ))
+        && crate::visible::same_optional(e.summary.as_deref(), stored.summary.as_deref())
+        && crate::visible::same_optional(e.content.as_deref(), stored.content.as_deref())
+}
+
 /// Whether the entry `it` differs from the stored item (its `url`,
 /// `canonical_url` and `content_hash`) only by how its link is spelled: the
 /// same canonical link (tracking parameters, scheme, host case aside),

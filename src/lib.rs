@@ -46,6 +46,7 @@
 //! * [`app`]: the long-running daemon: scheduler loop, HTTP server, lifecycle.
 //! * [`server`]: the HTTP routes (outputs, health, metrics).
 //! * [`urls`]: which URLs may be published or used as a base (pure).
+//! * [`visible`]: whether two spellings of an HTML body read the same (pure).
 //! * [`web`]: the pages a browser reads: each output's river and the index.
 
 pub mod app;
@@ -67,6 +68,7 @@ pub mod server;
 pub mod similar;
 pub mod store;
 pub mod urls;
+pub mod visible;
 pub mod web;
 
 /// `feedloom/<version> (+<repository>)`: how feedloom names itself to servers.

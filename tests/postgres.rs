@@ -2043,6 +2043,15 @@ async fn a_links_tracking_parameters_are_not_an_edit_alike() {
     let polled = pair.run(&["poll"]).await;
     assert_eq!(polled[0], polled[1]);
     assert!(polled[1].contains("0 new, 0 updated"), "{}", polled[1]);
+    // Nor is a body spelled otherwise (`<br>` for `<br/>`, an entity).
+    serve("tuesday", "&lt;p&gt;v1&lt;br&gt;&lt;/p&gt;");
+    let polled = pair.run(&["poll"]).await;
+    assert_eq!(polled[0], polled[1]);
+    assert!(polled[1].contains("0 new, 1 updated"), "{}", polled[1]);
+    serve("tuesday", "&lt;p&gt;&amp;#118;1&lt;br /&gt;&lt;/p&gt;");
+    let polled = pair.run(&["poll"]).await;
+    assert_eq!(polled[0], polled[1]);
+    assert!(polled[1].contains("0 new, 0 updated"), "{}", polled[1]);
     serve("wednesday", "v2");
     let polled = pair.run(&["poll"]).await;
     assert_eq!(polled[0], polled[1]);

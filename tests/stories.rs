@@ -2321,6 +2321,46 @@ async fn releases_ending_in_the_same_standard_block_stay_apart() {
     );
 }
 
+/// A body spelled anew at every fetch (`<br>` for `<br />`, attributes
+/// reordered, an entity for a letter, a signed image address's new token) is
+/// the same version: it was counted updated and announced again at every poll.
+/// The text as published now is stored; a changed word is still an edit.
+#[tokio::test]
+async fn a_body_spelled_otherwise_is_not_an_edit() {
+    let s = Scenario::new(
+        &["/a"],
+        "[[output]]\nname = \"re\"\nupdates = \"reannounce\"\n",
+    )
+    .await;
+    let serve = |text: &str| {
+        s.serve(
+            "/a",
+            &[
+                (Some("2"), Some("https://e.org/2"), "Two", "v1"),
+                (Some("1"), Some("https://e.org/1"), "One", text),
+            ],
+        );
+    };
+    serve(r#"<p>a dog<br>b <img src="https://c.e.org/p.jpg?sig=1" alt="x"></p>"#);
+    assert_eq!(s.poll().await.new, 2);
+    serve(r#"<p>a &#100;og<br />b <img alt="x" src="https://c.e.org/p.jpg?sig=2"/></p>"#);
+    let second = s.poll().await;
+    assert_eq!((second.new, second.updated), (0, 0));
+    let stored: String = s
+        .env
+        .reader()
+        .query_row("SELECT summary FROM items WHERE guid = '1'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert!(
+        stored.contains("sig=2"),
+        "the text as published now: {stored}"
+    );
+    serve(r#"<p>a cat<br />b <img alt="x" src="https://c.e.org/p.jpg?sig=2"/></p>"#);
+    assert_eq!(s.poll().await.updated, 1, "a real edit");
+}
+
 /// A link whose tracking parameters change on every fetch (`utm_campaign`)
 /// is the same item, unchanged: it was counted updated and announced again
 /// by `updates = "reannounce"`. An edit of the text still is a change.

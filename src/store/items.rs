@@ -363,9 +363,11 @@ impl Store {
                     // parser): stored, not announced.
                     // Or as stored by a build before `xml:base` bases were
                     // written into the text (it gains them).
+                    // Or spelled otherwise, reading the same.
                     let quiet = rec.same_body
                         || crate::identity::hash_before_bases(&it.entry).as_ref()
-                            == Some(&e.content_hash);
+                            == Some(&e.content_hash)
+                        || crate::identity::reads_the_same(&it.entry, &stored_text(&tx, e.id)?);
                     update_item(&tx, &e, it, now, rules, &mut window, quiet)?;
                     if quiet {
                         applied.filled += 1;
@@ -972,6 +974,26 @@ fn update_item(
         window.built_index(),
     )?;
     Ok(())
+}
+
+/// An item's text as stored, for [`crate::identity::reads_the_same`].
+fn stored_text(tx: &Connection, id: i64) -> Result<crate::identity::StoredText, StoreError> {
+    tx.prepare_cached(
+        "SELECT url, title, author, summary, content, enclosures FROM items WHERE id = ?1",
+    )
+    .and_then(|mut s| {
+        s.query_row([id], |r| {
+            Ok(crate::identity::StoredText {
+                url: r.get(0)?,
+                title: r.get(1)?,
+                author: r.get(2)?,
+                summary: r.get(3)?,
+                content: r.get(4)?,
+                enclosures: r.get(5)?,
+            })
+        })
+    })
+    .map_err(StoreError::ctx("reading item text"))
 }
 
 /// The item's output id: derived from feed and key, unless the id of this key is

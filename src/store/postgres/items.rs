@@ -424,9 +424,31 @@ impl PgStore {
                     // parser): stored, not announced (as on SQLite).
                     // Or as stored by a build before `xml:base` bases were
                     // written into the text (it gains them).
+                    // Or spelled otherwise, reading the same.
                     let quiet = rec.same_body
                         || crate::identity::hash_before_bases(&it.entry).as_ref()
-                            == Some(&e.content_hash);
+                            == Some(&e.content_hash)
+                        || {
+                            let r = tx
+                                .one(
+                                    "reading item text",
+                                    "SELECT url, title, author, summary, content, enclosures
+                                     FROM items WHERE id = $1",
+                                    &[&e.id],
+                                )
+                                .await?;
+                            crate::identity::reads_the_same(
+                                &it.entry,
+                                &crate::identity::StoredText {
+                                    url: r.get(0),
+                                    title: r.get(1),
+                                    author: r.get(2),
+                                    summary: r.get(3),
+                                    content: r.get(4),
+                                    enclosures: r.get(5),
+                                },
+                            )
+                        };
                     update_item(&mut tx, &e, it, now, rules, quiet).await?;
                     if quiet {
                         applied.filled += 1;
