@@ -1321,6 +1321,43 @@ async fn bad_store_settings_are_named() {
     assert_eq!(code, 2, "{err}");
 }
 
+/// A story carried by more feeds than a near-duplicate hub holds (25) stays
+/// one story, on both backends alike: every copy past the 25th was a story
+/// of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_story_carried_by_thirty_feeds_is_one_story_alike() {
+    let server = FeedServer::start().await;
+    let text = wire_text(7);
+    let mut urls = Vec::new();
+    for n in 0..30 {
+        let path = format!("/w{n}.xml");
+        server.set(
+            &path,
+            Resource::feed(format!(
+                "<rss version=\"2.0\"><channel><title>W{n}</title><item><guid>w{n}</guid>\
+                 <title>Harbour council approves budget</title>\
+                 <link>https://paper{n}.example/story</link>\
+                 <description>{text}</description></item></channel></rss>"
+            )),
+        );
+        urls.push(server.url(&path));
+    }
+    // (One host: no gap between its requests.)
+    let body = format!(
+        "[fetch]\nhost_gap = \"0s\"\nper_host = 8\n{}",
+        common::feeds_toml(&urls)
+    );
+    let Some(pair) = Pair::new("thirty_feeds", &body).await else {
+        return;
+    };
+    let polled = pair.run(&["poll"]).await;
+    assert_eq!(polled[0], polled[1]);
+    let exported = pair.run(&["export", "--format", "json"]).await;
+    assert_eq!(stories(&exported[0]), stories(&exported[1]));
+    let s = stories(&exported[1]);
+    assert_eq!(s.len(), 1, "{s:?}");
+}
+
 /// A wire story of its own for each `seed`: sentences of words drawn from a
 /// vocabulary, so that two seeds share no more than common words.
 fn wire_text(seed: usize) -> String {

@@ -20,7 +20,8 @@ use crate::similar::{self, Fingerprint, Tokens};
 
 /// An anchor shared by more items first seen within the near window is a *hub*
 /// (a feature too common to tell stories apart): its items are not candidates,
-/// and new items are not added to it. Bounds the work of every lookup.
+/// and new items are not added to it. Bounds the work of every lookup. Unless
+/// the items listed are all of one story (see [`one_story`]).
 pub(super) const HUB: i64 = 24;
 
 /// Stored fingerprints compared per lookup at most (those sharing the most
@@ -470,6 +471,31 @@ fn entry_low(offset: i64, feed_id: i64) -> Option<u64> {
     Some(u64::from(feed_id as u8) << 24 | offset)
 }
 
+/// Whether `items` (those listed under an anchor past [`HUB`]) are all of one
+/// story: then the anchor is that story's, not a feature too common to tell
+/// stories apart, and its items are candidates. (A story carried by more than
+/// `HUB` feeds split: every copy past the 25th was a story of its own.)
+fn one_story(tx: &Connection, items: impl Iterator<Item = i64>) -> Result<bool, StoreError> {
+    let mut read = tx
+        .prepare_cached("SELECT story_id FROM items WHERE id = ?1")
+        .map_err(ctx("matching near-duplicate stories"))?;
+    let mut first = None;
+    for item in items {
+        let story: Option<i64> = read
+            .query_row([item], |r| r.get(0))
+            .optional()
+            .map_err(ctx("matching near-duplicate stories"))?
+            .flatten();
+        match (story, first) {
+            (None, _) => return Ok(false),
+            (Some(s), None) => first = Some(s),
+            (Some(s), Some(f)) if s != f => return Ok(false),
+            _ => {}
+        }
+    }
+    Ok(first.is_some())
+}
+
 /// The story of another feed's item that is a copy of `it` (the most similar
 /// one), first seen within the window, that has no item of this feed yet.
 pub(super) fn find_story(
@@ -493,7 +519,7 @@ pub(super) fn find_story(
     for a in &fp.anchors {
         list.clear();
         index.items(*a, first_id, &mut list, HUB as usize + 1);
-        if list.len() as i64 > HUB {
+        if list.len() as i64 > HUB && !one_story(tx, list.iter().map(|(item, _)| *item))? {
             found.hubs.push(*a);
             continue;
         }
@@ -708,6 +734,39 @@ mod tests {
 
     fn count(store: &Store, sql: &str) -> i64 {
         store.conn().query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
+    /// A story carried by more feeds than [`HUB`]: its anchors list only its
+    /// own copies, so they are still candidates (every copy past the 25th was
+    /// a story of its own). Another story sharing a hub of many stories
+    /// still does not join through it.
+    #[test]
+    fn a_story_carried_by_more_feeds_than_a_hub_holds_stays_one() {
+        let mut store = Store::open_in_memory().unwrap();
+        let cfg = config::parse(
+            &(0..60)
+                .map(|i| format!("[[feed]]\nurl = \"https://f{i}.example/f\"\n"))
+                .collect::<String>(),
+            Path::new("x.toml"),
+        )
+        .unwrap();
+        let f = store.sync_config(&cfg.feeds).unwrap();
+        let full = format!("<p>{LEDE}</p><p>{MORE}</p><p>{LAST}</p>");
+        for (n, feed) in f.iter().enumerate() {
+            store_one(
+                &mut store,
+                feed,
+                &format!("w{n}"),
+                "Storm cuts power",
+                &full,
+                true,
+            );
+        }
+        assert_eq!(count(&store, "SELECT count(*) FROM items"), 60);
+        assert_eq!(
+            count(&store, "SELECT count(DISTINCT story_id) FROM items"),
+            1
+        );
     }
 
     #[test]

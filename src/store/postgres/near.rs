@@ -87,9 +87,22 @@ pub(super) async fn find_story(
             .filter(|r| r.get::<_, i64>(0) == i64::from(*a))
             .map(|r| (r.get(1), r.get(2)))
             .collect();
+        // (Unless its items are all of one story: see SQLite's `one_story`.)
         if list.len() as i64 > HUB {
-            found.hubs.push(*a);
-            continue;
+            let ids: Vec<i64> = list.iter().map(|(item, _)| *item).collect();
+            let one: bool = tx
+                .one(
+                    what,
+                    "SELECT count(DISTINCT story_id) = 1 AND count(story_id) = cardinality($1::bigint[])
+                     FROM items WHERE id = ANY($1)",
+                    &[&ids],
+                )
+                .await?
+                .get(0);
+            if !one {
+                found.hubs.push(*a);
+                continue;
+            }
         }
         for (item, feed) in list {
             candidates.add(item, feed != feed_id);
