@@ -35,6 +35,16 @@ pub const TRACKING_PARAMS: &[&str] = &[
     "vero_id",
     "__s",
     "s_cid",
+    // Session ids some sites write into every link (PHP, Java servlets,
+    // ColdFusion, osCommerce, Zen Cart): a new one at every fetch stored
+    // every entry without a guid again at every poll. `jsessionid` is read
+    // as a path parameter too (`/news/1;jsessionid=…`).
+    "phpsessid",
+    "jsessionid",
+    "cfid",
+    "cftoken",
+    "oscsid",
+    "zenid",
 ];
 
 /// Where an item's key came from.
@@ -826,8 +836,8 @@ pub fn canonical_url(link: &str, rules: &Canon) -> String {
             out.push_str(&port.to_string());
         }
     }
-    let path = url.path().trim_end_matches('/');
-    out.push_str(path);
+    let path = without_path_params(url.path(), rules);
+    out.push_str(path.trim_end_matches('/'));
     let mut params: Vec<(String, String)> = url
         .query_pairs()
         .filter(|(k, _)| !rules.strips(k))
@@ -846,6 +856,30 @@ pub fn canonical_url(link: &str, rules: &Canon) -> String {
         out.push_str(&f);
     }
     out
+}
+
+/// `path` without the path parameters (`;name=value`, up to the next `/`
+/// or `;`) whose names `rules` strip: `/news/1;jsessionid=AB12` is `/news/1`.
+fn without_path_params<'a>(path: &'a str, rules: &Canon) -> std::borrow::Cow<'a, str> {
+    if !path.contains(';') {
+        return std::borrow::Cow::Borrowed(path);
+    }
+    let mut out = String::with_capacity(path.len());
+    for (n, segment) in path.split('/').enumerate() {
+        if n > 0 {
+            out.push('/');
+        }
+        let mut parts = segment.split(';');
+        out.push_str(parts.next().unwrap_or(""));
+        for param in parts {
+            let name = param.split('=').next().unwrap_or("");
+            if !rules.strips(name) {
+                out.push(';');
+                out.push_str(param);
+            }
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// The fragment as the canonical URL keeps it: a comment's anchor as it is;
@@ -1460,6 +1494,21 @@ mod tests {
             "//example.com/x?id=7"
         );
         assert_eq!(c("https://example.com:8443/x"), "//example.com:8443/x");
+        // Session ids, in the query or as a path parameter; other path
+        // parameters stay.
+        assert_eq!(
+            c("https://example.com/news.php?id=3&PHPSESSID=0af1b2"),
+            "//example.com/news.php?id=3"
+        );
+        assert_eq!(
+            c("https://example.com/news/3;jsessionid=A1B2C3?x=1"),
+            "//example.com/news/3?x=1"
+        );
+        assert_eq!(
+            c("https://example.com/a;JSESSIONID=Z/b;v=2;jsessionid=Y"),
+            "//example.com/a/b;v=2"
+        );
+        assert_eq!(c("https://example.com/a;v=1"), "//example.com/a;v=1");
         assert_eq!(c("https://example.com/"), "//example.com");
         assert_ne!(c("https://example.com/a"), c("https://example.com/b"));
         assert_eq!(c(" not a url "), "not a url");
