@@ -1126,6 +1126,53 @@ async fn a_feeds_own_rules_apply_to_search_outside_outputs() {
     d.stop().await;
 }
 
+/// The public search page outside any output finds what some output
+/// publishes only: not the stories of a feed no output takes by its tags, nor
+/// what every output's rules hide. (It listed a private feed's memo.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_public_search_finds_only_what_some_output_publishes() {
+    let srv = FeedServer::start().await;
+    let public = [
+        (
+            "p1",
+            "https://pub.example/1",
+            "Public story zebra",
+            "<p>Zebra text.</p>",
+        ),
+        (
+            "p2",
+            "https://pub.example/2",
+            "Zebra advert",
+            "<p>Zebra advert text.</p>",
+        ),
+    ];
+    let private = [(
+        "s1",
+        "https://priv.example/1",
+        "Confidential memo zebra",
+        "<p>Confidential zebra text.</p>",
+    )];
+    srv.set("/pub.xml", Resource::feed(doc("Pub", &public)));
+    srv.set("/priv.xml", Resource::feed(doc("Priv", &private)));
+    let body = format!(
+        "[fetch]\nhost_gap = \"0s\"\n[defaults]\nspread = \"0s\"\n\n\
+         [[feed]]\nurl = \"{}\"\ntags = [\"public\"]\n\n[[feed]]\nurl = \"{}\"\ntags = [\"private\"]\n\n\
+         [[output]]\nname = \"news\"\ntags = [\"public\"]\nexclude = [\"title:advert\"]\n",
+        srv.url("/pub.xml"),
+        srv.url("/priv.xml")
+    );
+    let d = daemon::Daemon::start(&body).await;
+    let page = d
+        .wait_for_page("/search?q=zebra", 20, |b| b.contains("Public story"))
+        .await;
+    assert!(!page.contains("Confidential"), "{page}");
+    assert!(!page.contains("advert"), "{page}");
+    // The operator's own command still searches every feed.
+    let out = feedloom(&d.env.path("feedloom.toml"), &["search", "zebra"]);
+    assert!(text(&out.stdout).contains("Confidential memo zebra"));
+    d.stop().await;
+}
+
 /// An item without a title is titled in search as in every output, by the
 /// start of its text (search said "(untitled)", its JSON `null`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -225,18 +225,44 @@ pub async fn route(
         }
         None => None,
     };
-    // Outside any output, the feeds' own rules still apply (the public page
-    // listed what a feed's `exclude` hides everywhere else).
-    let sel = match &out {
-        Some(o) => Some(o.selection.clone()),
-        None => state
-            .web
-            .outputs
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .first()
-            .map(|o| Arc::new(o.selection.feeds_only()))
-            .filter(|s| s.has_rules()),
+    // Outside any output: what some output publishes. (The public page
+    // listed the stories of feeds no output takes, by their tags, and what
+    // every output's rules hide, or a feed's `exclude` hides everywhere.)
+    // `None`: every story of the config's feeds is published somewhere.
+    let sel: Option<Vec<Arc<crate::filter::Selection>>> = match &out {
+        Some(o) => Some(vec![o.selection.clone()]),
+        None => {
+            let outputs = state.web.outputs.read().unwrap_or_else(|e| e.into_inner());
+            let all = outputs
+                .iter()
+                .any(|o| o.tags.is_empty() && !o.selection.has_rules());
+            match (all, outputs.is_empty()) {
+                (true, _) => None,
+                // (No output at all: the feeds' own rules still apply.)
+                (false, true) => None,
+                (false, false) => Some(outputs.iter().map(|o| o.selection.clone()).collect()),
+            }
+        }
+    };
+    // The feeds searched: those of the output's tags; outside any output,
+    // those of every output's tags, unless one takes every feed.
+    let tags: Vec<String> = match &out {
+        Some(o) => o.tags.clone(),
+        None => {
+            let outputs = state.web.outputs.read().unwrap_or_else(|e| e.into_inner());
+            match outputs.iter().any(|o| o.tags.is_empty()) || outputs.is_empty() {
+                true => Vec::new(),
+                false => {
+                    let mut tags: Vec<String> = outputs
+                        .iter()
+                        .flat_map(|o| o.tags.iter().cloned())
+                        .collect();
+                    tags.sort();
+                    tags.dedup();
+                    tags
+                }
+            }
+        }
     };
     let now = crate::now_unix();
     let (hits, error) = if q.trim().is_empty() && json {
@@ -253,7 +279,7 @@ pub async fn route(
             query: q.clone(),
             limit,
             since: None,
-            tags: out.as_ref().map(|o| o.tags.clone()).unwrap_or_default(),
+            tags,
             min_sources: out.as_ref().map_or(0, |o| o.min_sources),
             headline: match &out {
                 Some(o) => o.dedup == crate::config::Dedup::Story && o.selection.has_rules(),
@@ -264,9 +290,10 @@ pub async fn route(
         let found = state
             .store
             .read_try(move |s| {
-                let keep = |st: &crate::store::queries::Story| {
-                    sel.as_ref()
-                        .map_or(Some(st.clone()), |x| x.shown(st.clone()))
+                // (Shown as the first output that shows it shows it.)
+                let keep = |st: &crate::store::queries::Story| match &sel {
+                    None => Some(st.clone()),
+                    Some(list) => list.iter().find_map(|x| x.shown(st.clone())),
                 };
                 Ok(s.search(&sq, &keep))
             })
