@@ -223,6 +223,8 @@ impl<'a> Fields<'a> {
         let mut previous_separator = None;
         // Whether the previous token was GMT/UTC/UT, after which `-07:00` is an offset.
         let mut after_gmt = false;
+        // Whether the zone was named GMT/UTC/UT.
+        let mut gmt_named = false;
         if matches!(kind(0), Some(Kind::Punct(_))) {
             return None; // "-0312", ", 2003"...
         }
@@ -348,10 +350,18 @@ impl<'a> Fields<'a> {
                     } else if let Some(zone) =
                         zone(w, f.time.is_some() && last && token.spaced).filter(|_| !leading)
                     {
+                        // `GMT+0700 WIB`: the name after an offset from GMT
+                        // names the zone the offset is (the offset stands;
+                        // the date was lost since WIB became a known name).
+                        if f.offset.is_some() && gmt_named {
+                            i += 1;
+                            continue;
+                        }
                         if f.zone.replace(zone).is_some() {
                             return None;
                         }
                         after_gmt = matches!(w, "gmt" | "utc" | "ut");
+                        gmt_named = after_gmt;
                     } else if f.time.is_some() && last && token.spaced && looks_like_zone(raw) {
                         // An unknown zone name after a complete date-time: read as UTC rather
                         // than losing the whole date (after a known one: that one).
@@ -795,6 +805,23 @@ mod tests {
             ("Sun, 17 Dec 2017 13:55:00 NPT", "2017-12-17T08:10:00Z"),
             ("Sun, 17 Dec 2017 13:55:00 ChST", "2017-12-17T03:55:00Z"),
             ("Sun, 17 Jun 2017 13:55:00 MET DST", "2017-06-17T11:55:00Z"),
+            // An offset from GMT, then the name of the zone it is.
+            (
+                "Sun, 17 Dec 2017 13:55:00 GMT+0700 WIB",
+                "2017-12-17T06:55:00Z",
+            ),
+            (
+                "Sun, 17 Dec 2017 13:55:00 GMT+0530 IST",
+                "2017-12-17T08:25:00Z",
+            ),
+            (
+                "Sun, 17 Dec 2017 13:55:00 UTC+8 PHT",
+                "2017-12-17T05:55:00Z",
+            ),
+            (
+                "Sun, 17 Dec 2017 13:55:00 +0700 WIB",
+                "2017-12-17T06:55:00Z",
+            ),
             (
                 "Mon, 01 Jan 2018 00:00:00 Asia/Kathmandu",
                 "2018-01-01T00:00:00Z",
