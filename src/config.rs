@@ -1839,6 +1839,11 @@ fn invalid(text: &str, path: &Path, span: std::ops::Range<usize>, message: Strin
             }
             true => {
                 let (hidden, mut values) = strings_hidden(&snippet);
+                // Bare values too (`bearer = abc123`, a slip TOML refuses;
+                // `0x5EC4E7`): anything after `=` that is no string, table or
+                // list.
+                let (hidden, bare) = bare_values_hidden(&hidden);
+                values.extend(bare);
                 // Values that are no strings (`bearer = 84467213`), as the
                 // message quotes them: hidden in both.
                 values.extend(
@@ -1848,10 +1853,13 @@ fn invalid(text: &str, path: &Path, span: std::ops::Range<usize>, message: Strin
                         .step_by(2)
                         .filter(|v| {
                             // (Bare values only, after `=`: strings were judged
-                            // above; a key, a `{ env = "VAR" }` name is no secret.)
+                            // above; a key, a `{ env = "VAR" }` name is no secret.
+                            // A number as TOML read it: `0x…`, `1_234`, `+98765`
+                            // are quoted as plain decimals.)
                             v.len() >= 4
                                 && (raw_line.contains(&format!("= {v}"))
-                                    || raw_line.contains(&format!("={v}")))
+                                    || raw_line.contains(&format!("={v}"))
+                                    || v.parse::<f64>().is_ok())
                         })
                         .map(str::to_string),
                 );
@@ -1875,6 +1883,47 @@ fn invalid(text: &str, path: &Path, span: std::ops::Range<usize>, message: Strin
         message,
         snippet,
     }
+}
+
+/// `line` (its strings hidden already) with every bare value after a `=`
+/// (no string, table or list: `abc123`, `0x5EC4E7`, a date) replaced by
+/// `***`; and those values.
+fn bare_values_hidden(line: &str) -> (String, Vec<String>) {
+    let mut values = Vec::new();
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(i) = rest.find(['=', '"', '\'']) {
+        let c = rest.as_bytes()[i];
+        if c != b'=' {
+            // (A string: `***` between its quotes, kept as it is.)
+            let q = c as char;
+            let after = &rest[i + 1..];
+            let end = after.find(q).map_or(after.len(), |e| e + 1);
+            out.push_str(&rest[..i + 1 + end]);
+            rest = &after[end..];
+            continue;
+        }
+        out.push_str(&rest[..=i]);
+        let value = &rest[i + 1..];
+        let lead = value.len() - value.trim_start().len();
+        out.push_str(&value[..lead]);
+        let value = &value[lead..];
+        if value.starts_with(['"', '\'', '{', '[']) || value.is_empty() {
+            rest = value;
+            continue;
+        }
+        let end = value.find([',', '}', ']', '#']).unwrap_or(value.len());
+        let bare = value[..end].trim_end();
+        if bare.is_empty() || bare == "***" {
+            rest = value;
+            continue;
+        }
+        values.push(bare.to_string());
+        out.push_str("***");
+        rest = &value[bare.len()..];
+    }
+    out.push_str(rest);
+    (out, values)
 }
 
 /// `line` with the text of every TOML string in it (`"…"`, `'…'`, and their
@@ -1980,6 +2029,22 @@ mod tests {
             ("pasword = \"PwF6\"\n", "PwF6"),
             // A value that is no string, as the message quotes it too.
             ("auth = { bearer = 84467213 }\n", "84467213"),
+            // Written without quotes (TOML refuses it), or as another
+            // spelling of a number.
+            ("auth = { bearer = abc123SECRET }\n", "abc123SECRET"),
+            ("auth.bearer = abc123SECRET\n", "abc123SECRET"),
+            (
+                "headers = { \"X-Api-Key\" = abc123SECRET }\n",
+                "abc123SECRET",
+            ),
+            (
+                "[feed.headers]\nAuthorization = Bearer-abc123SECRET\n",
+                "abc123SECRET",
+            ),
+            ("auth = { bearer = 0x5EC4E7 }\n", "5EC4E7"),
+            ("auth = { bearer = 0x5EC4E7 }\n", "6210791"),
+            ("auth = { bearer = 1_234_567 }\n", "1234567"),
+            ("auth = { bearer = 1_234_567 }\n", "1_234_567"),
             (
                 "auth = { basic = { user = \"u\", password = 84467214, x = 1 } }\n",
                 "84467214",
