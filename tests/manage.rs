@@ -1419,3 +1419,97 @@ async fn add_subscribes_where_a_feed_moved_for_good() {
     );
     assert!(!written.contains("/old-third.xml"), "{written}");
 }
+
+/// Sets the extended attribute `name` of `path`; false where the file system
+/// keeps none.
+fn set_xattr(path: &Path, name: &str, value: &[u8]) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let p = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    let n = std::ffi::CString::new(name).unwrap();
+    // SAFETY: valid NUL-terminated strings and a buffer of `value.len()` bytes.
+    unsafe {
+        libc::setxattr(
+            p.as_ptr(),
+            n.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            0,
+        ) == 0
+    }
+}
+
+fn get_xattr(path: &Path, name: &str) -> Option<Vec<u8>> {
+    use std::os::unix::ffi::OsStrExt;
+    let p = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    let n = std::ffi::CString::new(name).unwrap();
+    let mut buf = vec![0u8; 256];
+    // SAFETY: as above, `buf` has `buf.len()` writable bytes.
+    let len = unsafe { libc::getxattr(p.as_ptr(), n.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    (len >= 0).then(|| buf[..len as usize].to_vec())
+}
+
+/// An edit keeps the config's extended attributes (its ACL among them) and,
+/// for an editor in the file's group but not its owner, the group: the
+/// daemon's user, reading the config through either, could no longer read
+/// it after an `add` that said "added". A group the editor may not give the
+/// new file is refused, the file unchanged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_keeps_the_group_and_extended_attributes() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("feedloom.toml");
+    let feeds: String = ["a", "b", "c"]
+        .iter()
+        .map(|h| format!("[[feed]]\nurl = \"https://{h}.example/f.xml\"\n"))
+        .collect();
+    std::fs::write(&cfg, &feeds).unwrap();
+    if set_xattr(&cfg, "user.feedloom-test", b"kept") {
+        let out = feedloom(&cfg, &["remove", "https://a.example/f.xml"]).await;
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert_eq!(
+            get_xattr(&cfg, "user.feedloom-test").as_deref(),
+            Some(&b"kept"[..])
+        );
+    }
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return; // (Playing another user needs root.)
+    }
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let as_member = |args: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_feedloom"));
+        c.arg("--config").arg(&cfg).args(args).stdin(Stdio::null());
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            c.pre_exec(|| {
+                let groups = [64_000 as libc::gid_t];
+                if libc::setgroups(1, groups.as_ptr()) != 0
+                    || libc::setgid(64_001) != 0
+                    || libc::setuid(64_001) != 0
+                {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            })
+        };
+        c.output().unwrap()
+    };
+    // Owned by root, group 64000 (the editor's, not its first), mode 0660.
+    std::os::unix::fs::chown(&cfg, Some(0), Some(64_000)).unwrap();
+    std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o660)).unwrap();
+    let out = as_member(&["remove", "https://b.example/f.xml"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let m = std::fs::metadata(&cfg).unwrap();
+    assert_eq!((m.gid(), m.mode() & 0o777), (64_000, 0o660));
+    // A group the editor is not in, which may read the file: refused.
+    std::os::unix::fs::chown(&cfg, Some(0), Some(64_002)).unwrap();
+    std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let before = read(&cfg);
+    let out = as_member(&["remove", "https://c.example/f.xml"]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("cannot keep the group (gid 64002)"), "{err}");
+    assert_eq!(read(&cfg), before);
+    assert_eq!(std::fs::metadata(&cfg).unwrap().gid(), 64_002);
+}

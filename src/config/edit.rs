@@ -332,6 +332,106 @@ fn may_write(path: &Path) -> std::io::Result<()> {
     }
 }
 
+/// Gives the new file `f` that replaces `path` the old file's owner, group,
+/// ACL and other extended attributes, as far as this user may. The owner
+/// when we may (root editing someone's file), else ours; the group when we
+/// are in it. A group the file grants access to that cannot be kept, or an
+/// ACL that cannot be copied, is an error: the new file would lock out
+/// those the old one let read it (the daemon's user, through the group or
+/// the ACL, could no longer read its config).
+fn keep_owner_and_acl(
+    path: &Path,
+    meta: &std::fs::Metadata,
+    f: &std::fs::File,
+) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    if std::os::unix::fs::fchown(f, Some(meta.uid()), Some(meta.gid())).is_err() {
+        // (Owner and group in one call: a user who may not give the file
+        // away failed to keep its group too.)
+        let _ = std::os::unix::fs::fchown(f, None, Some(meta.gid()));
+    }
+    let now = f.metadata()?;
+    if now.gid() != meta.gid() && meta.mode() & 0o070 != 0 {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            format!(
+                "cannot keep the group (gid {}) of {}, which may read it: this user is \
+                 not in that group; edit it as its owner, a member of the group or root",
+                meta.gid(),
+                path.display()
+            ),
+        ));
+    }
+    copy_xattrs(path, f)
+}
+
+/// Copies the extended attributes of `from` (its POSIX ACL among them) to
+/// `to`. One this user may not set is skipped, unless it is the ACL.
+fn copy_xattrs(from: &Path, to: &std::fs::File) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(from.as_os_str().as_bytes())
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    // SAFETY: `c` is NUL-terminated; a null buffer of size 0 asks the size.
+    let size = unsafe { libc::listxattr(c.as_ptr(), std::ptr::null_mut(), 0) };
+    if size <= 0 {
+        // (None, or a file system without them.)
+        return Ok(());
+    }
+    let mut names = vec![0u8; size as usize];
+    // SAFETY: `names` has `names.len()` writable bytes.
+    let size = unsafe { libc::listxattr(c.as_ptr(), names.as_mut_ptr().cast(), names.len()) };
+    if size <= 0 {
+        return Ok(());
+    }
+    names.truncate(size as usize);
+    for name in names.split(|b| *b == 0).filter(|n| !n.is_empty()) {
+        let Ok(cname) = std::ffi::CString::new(name) else {
+            continue;
+        };
+        // SAFETY: as above, for the value of one attribute.
+        let len = unsafe { libc::getxattr(c.as_ptr(), cname.as_ptr(), std::ptr::null_mut(), 0) };
+        if len < 0 {
+            continue;
+        }
+        let mut value = vec![0u8; len as usize];
+        // SAFETY: `value` has `value.len()` writable bytes.
+        let len = unsafe {
+            libc::getxattr(
+                c.as_ptr(),
+                cname.as_ptr(),
+                value.as_mut_ptr().cast(),
+                value.len(),
+            )
+        };
+        if len < 0 {
+            continue;
+        }
+        value.truncate(len as usize);
+        // SAFETY: `to` is an open file; `value` holds `value.len()` bytes.
+        let set = unsafe {
+            libc::fsetxattr(
+                to.as_raw_fd(),
+                cname.as_ptr(),
+                value.as_ptr().cast(),
+                value.len(),
+                0,
+            )
+        };
+        if set != 0 && name.starts_with(b"system.posix_acl") {
+            let e = std::io::Error::last_os_error();
+            return Err(std::io::Error::new(
+                e.kind(),
+                format!(
+                    "cannot keep the ACL of {} (who may read it): {e}",
+                    from.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn write_file(path: &Path, bytes: &[u8], replace: bool) -> std::io::Result<()> {
     let dir = path
         .parent()
@@ -361,10 +461,8 @@ fn write_file(path: &Path, bytes: &[u8], replace: bool) -> std::io::Result<()> {
             })?;
         f.write_all(bytes)?;
         if let Some(meta) = &old {
-            use std::os::unix::fs::MetadataExt;
             f.set_permissions(meta.permissions())?;
-            // Keep the owner when we may (root editing someone's file); else ours.
-            let _ = std::os::unix::fs::fchown(&f, Some(meta.uid()), Some(meta.gid()));
+            keep_owner_and_acl(path, meta, &f)?;
         }
         f.sync_all()?;
         drop(f);
