@@ -41,8 +41,7 @@ pub fn publishable_feed_url(url: &str) -> Option<String> {
     if !u.username().is_empty() || u.password().is_some() {
         return None;
     }
-    let secret = query_pairs(u.query().unwrap_or("")).any(|(name, _)| secret_name(&name));
-    (!secret).then(|| u.into())
+    (!has_secret_query(&u)).then(|| u.into())
 }
 
 /// A query's parameters as servers may read them: parted by `&`, `;` or a
@@ -120,6 +119,26 @@ fn secret_name(name: &str) -> bool {
     WHOLE.contains(&squashed.as_str()) || ENDS.iter().any(|e| squashed.ends_with(e))
 }
 
+/// Whether a parameter's value looks like a credential whatever its name:
+/// 32 or more hex digits (Reddit's private feeds, `?feed=<40 hex>&user=…`;
+/// a tracker's `tp=<32 hex>`), or 32 or more characters of a token alphabet
+/// mixing upper case, lower case and digits (a random key). A content hash
+/// taken for one costs only the source's published URL.
+fn token_like(value: &str) -> bool {
+    let b = value.as_bytes();
+    if b.len() < 32 {
+        return false;
+    }
+    if b.iter().all(u8::is_ascii_hexdigit) {
+        return true;
+    }
+    b.iter()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b'~' | b'%'))
+        && b.iter().any(u8::is_ascii_digit)
+        && b.iter().any(u8::is_ascii_uppercase)
+        && b.iter().any(u8::is_ascii_lowercase)
+}
+
 /// Whether a parameter's value holds, percent-encoded (once or more), a query
 /// whose parameter is named like a secret: a login page's
 /// `?return_to=%2Ffeed%3Bapi_key%3DX` carries the feed's key onwards.
@@ -169,7 +188,9 @@ pub fn shown_feed_url(url: &str) -> String {
         at += pair.len() + 1;
         match pair.split_once('=') {
             Some((raw_name, value))
-                if (secret_name(&name) && !value.is_empty()) || value_hides_secret(value) =>
+                if (secret_name(&name) && !value.is_empty())
+                    || token_like(value)
+                    || value_hides_secret(value) =>
             {
                 out.push_str(raw_name);
                 out.push_str("=***");
@@ -235,7 +256,8 @@ pub fn is_script_like(link: &str) -> bool {
 }
 
 /// Whether `url`'s query has a parameter named like a secret
-/// ([`secret_name`]): a private feed's `?token=`. Parameters are split on
+/// ([`secret_name`]): a private feed's `?token=`; or a value that looks like
+/// a credential ([`token_like`]), or holds an encoded query with a secret. Parameters are split on
 /// `;` and a second `?` too, as [`shown_feed_url`] splits them (`?a=1;token=`
 /// was no secret here, and published, while the log hid it).
 pub fn has_secret_query(url: &Url) -> bool {
@@ -244,7 +266,7 @@ pub fn has_secret_query(url: &Url) -> bool {
             secret_name(&name)
                 || pair
                     .split_once('=')
-                    .is_some_and(|(_, value)| value_hides_secret(value))
+                    .is_some_and(|(_, value)| token_like(value) || value_hides_secret(value))
         })
     })
 }
@@ -364,6 +386,31 @@ pub(crate) mod tests {
             );
             assert!(has_secret_query(&Url::parse(&url).unwrap()), "{url}");
         }
+        // Values that look like credentials, whatever their names.
+        for (url, token) in [
+            (
+                "https://www.reddit.com/.rss?feed=9f86d081884c7d659a2feaa0c55ad015a3bf4f1b&user=ann",
+                "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b",
+            ),
+            (
+                "https://t.example/rss?u=12;tp=5e884898da28047151d0e56f8dc62927",
+                "5e884898da28047151d0e56f8dc62927",
+            ),
+            (
+                "https://e.org/f?k2=Xq7Lm2Pz9Rt4Wv8Yb3Nc6Hd1Jf5Gk0Sa",
+                "Xq7Lm2Pz9Rt4Wv8Yb3Nc6Hd1Jf5Gk0Sa",
+            ),
+        ] {
+            assert!(!s(url).contains(token), "{url}");
+            assert!(has_secret_query(&Url::parse(url).unwrap()), "{url}");
+        }
+        for url in [
+            "https://e.org/f?id=5f3c9a1b2c3d4e5f6a7b8c9d&page=2",
+            "https://e.org/f?q=the-very-long-slug-of-an-article-title-here",
+        ] {
+            assert_eq!(s(url), url);
+            assert!(!has_secret_query(&Url::parse(url).unwrap()), "{url}");
+        }
         let plain = "https://e.org/login?return_to=%2Ffeed%3Fpage%3D2&q=a%20b";
         assert_eq!(s(plain), plain);
         assert!(!has_secret_query(&Url::parse(plain).unwrap()));
@@ -428,6 +475,9 @@ pub(crate) mod tests {
             "https://e.org/f.rss?authorization=x",
             "https://e.org/f.rss?apisecret=x",
             "https://e.org/f.rss?xauth=x",
+            // Values that look like credentials, whatever their names.
+            "https://www.reddit.com/.rss?feed=9f86d081884c7d659a2feaa0c55ad015a3bf4f1b&user=ann",
+            "https://t.example/rss?u=12;tp=5e884898da28047151d0e56f8dc62927",
         ] {
             assert_eq!(p(private), None, "{private}");
         }
