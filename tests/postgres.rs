@@ -1321,6 +1321,50 @@ async fn bad_store_settings_are_named() {
     assert_eq!(code, 2, "{err}");
 }
 
+/// A link without a place (`/changelog`) does not bridge two places of the
+/// page (`#v2-4-0`, `#v2-5-0`) into one story, on both backends alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_without_a_place_bridges_nothing_alike() {
+    let server = FeedServer::start().await;
+    let serve = |path: &str, item: &str| {
+        server.set(
+            path,
+            Resource::feed(format!(
+                "<rss version=\"2.0\"><channel><title>C</title>{item}</channel></rss>"
+            ))
+            .no_etag(),
+        );
+    };
+    let item = |guid: &str, link: &str, title: &str| {
+        format!(
+            "<item><guid>{guid}</guid><title>{title}</title><link>https://d.example/{link}</link>\
+             <description>Notes of {title}.</description></item>"
+        )
+    };
+    serve("/x.xml", &item("x", "changelog", "Changelog"));
+    serve("/a.xml", "");
+    serve("/b.xml", "");
+    let body = format!(
+        "[fetch]\nhost_gap = \"0s\"\n{}",
+        common::feeds_toml(&[
+            server.url("/x.xml"),
+            server.url("/a.xml"),
+            server.url("/b.xml"),
+        ])
+    );
+    let Some(pair) = Pair::new("place_bridge", &body).await else {
+        return;
+    };
+    pair.run(&["poll"]).await;
+    serve("/a.xml", &item("a", "changelog#v2-4-0", "Release 2.4"));
+    pair.run(&["poll"]).await;
+    serve("/b.xml", &item("b", "changelog#v2-5-0", "Release 2.5"));
+    pair.run(&["poll"]).await;
+    let exported = pair.run(&["export", "--format", "json"]).await;
+    assert_eq!(stories(&exported[0]), stories(&exported[1]));
+    assert_eq!(stories(&exported[1]).len(), 2, "{}", exported[1]);
+}
+
 /// A story carried by more feeds than a near-duplicate hub holds (25) stays
 /// one story, on both backends alike: every copy past the 25th was a story
 /// of its own.

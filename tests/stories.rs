@@ -323,6 +323,47 @@ async fn links_naming_other_routes_or_places_of_a_page_are_other_stories() {
     );
 }
 
+/// A story joined by a link without a place (`/changelog`) and one naming
+/// a place (`#v2-4-0`) is not joined by a link naming another place
+/// (`#v2-5-0`): the bare link bridged them, and release 2.5 was never a
+/// story of its own.
+#[tokio::test]
+async fn a_link_without_a_place_does_not_bridge_two_places() {
+    let s = Scenario::new(&["/x", "/a", "/b"], "").await;
+    let one = |path: &str, link: &str, title: &str, text: &str| {
+        s.serve(path, &[(Some(path), Some(link), title, text)]);
+    };
+    s.serve("/a", &[]);
+    s.serve("/b", &[]);
+    one(
+        "/x",
+        "https://d.example/changelog",
+        "Changelog",
+        "All releases.",
+    );
+    assert_eq!(s.poll().await.new, 1);
+    one(
+        "/a",
+        "https://d.example/changelog#v2-4-0",
+        "Release notes 2.4",
+        "Adds streaming uploads.",
+    );
+    assert_eq!(s.poll().await.new, 1);
+    one(
+        "/b",
+        "https://d.example/changelog#v2-5-0",
+        "Release notes 2.5",
+        "Fixes a crash on Windows.",
+    );
+    assert_eq!(s.poll().await.new, 1);
+    let titles = s.titles();
+    assert_eq!(titles.len(), 2, "{titles:?}");
+    assert!(
+        titles.iter().any(|t| t == "Release notes 2.5"),
+        "{titles:?}"
+    );
+}
+
 #[tokio::test]
 async fn copies_linking_one_page_with_and_without_www_are_one_story() {
     let s = Scenario::new(&["/a", "/b"], "").await;

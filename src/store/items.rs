@@ -1081,7 +1081,10 @@ fn story_by_url(
         return Ok(None);
     };
     tx.prepare_cached(
-        "SELECT i.story_id, i.url FROM items i
+        "SELECT i.story_id,
+                (SELECT group_concat(s.url, char(10)) FROM items s
+                 WHERE s.story_id = i.story_id AND s.canonical_url = ?1)
+         FROM items i
          WHERE i.canonical_url = ?1 AND i.feed_id != ?2 AND i.story_id IS NOT NULL
            AND NOT EXISTS (SELECT 1 FROM items j WHERE j.story_id = i.story_id AND j.feed_id = ?2)
            AND NOT EXISTS (SELECT 1 FROM items k
@@ -1098,14 +1101,21 @@ fn story_by_url(
     .map(|found| {
         found
             .into_iter()
-            .find(|(_, url)| other_place(place, url.as_deref()))
+            .find(|(_, urls)| {
+                urls.as_deref()
+                    .unwrap_or("")
+                    .split('\n')
+                    .all(|url| other_place(place, Some(url)))
+            })
             .map(|(story, _)| story)
     })
     .map_err(StoreError::ctx("matching stories by URL"))
 }
 
 /// Whether an item at `url` may be the story of one whose link names
-/// `place`: unless both name places in the page, and not the same.
+/// `place`: unless both name places in the page, and not the same. (Asked
+/// of every item of a story at the same page: a story joined by a link
+/// without a place, `/changelog`, and one to `#v2-4-0`, took `#v2-5-0` too.)
 pub(crate) fn other_place(place: Option<&str>, url: Option<&str>) -> bool {
     match (place, url.and_then(crate::identity::place_fragment)) {
         (Some(a), Some(b)) => a == b,

@@ -1062,7 +1062,9 @@ async fn story_by_url(
             // made while the table was small walked `items` in id order instead.
             "WITH same AS MATERIALIZED (
                  SELECT id, feed_id, story_id, title, url FROM items WHERE canonical_url = $1)
-             SELECT i.story_id, i.url FROM same i
+             SELECT i.story_id,
+                    (SELECT array_agg(s.url) FROM same s WHERE s.story_id = i.story_id)
+             FROM same i
              WHERE i.feed_id <> $2 AND i.story_id IS NOT NULL
                AND NOT EXISTS (SELECT 1 FROM items j WHERE j.story_id = i.story_id AND j.feed_id = $2)
                AND NOT EXISTS (SELECT 1 FROM same k WHERE k.feed_id = i.feed_id AND k.id <> i.id
@@ -1072,7 +1074,12 @@ async fn story_by_url(
         )
         .await?
         .into_iter()
-        .map(|r| (r.get::<_, i64>(0), r.get::<_, Option<String>>(1)))
-        .find(|(_, url)| crate::store::items::other_place(place, url.as_deref()))
+        .map(|r| (r.get::<_, i64>(0), r.get::<_, Option<Vec<Option<String>>>>(1)))
+        .find(|(_, urls)| {
+            // (Every item of the story at this page: see SQLite's.)
+            urls.iter()
+                .flatten()
+                .all(|url| crate::store::items::other_place(place, url.as_deref()))
+        })
         .map(|(story, _)| story))
 }
