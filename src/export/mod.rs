@@ -105,12 +105,13 @@ impl Prepared {
         // when the feed's own date did not move (RSS has no updated date:
         // feed readers keyed on id and updated never saw a correction).
         let seen = (s.changed_at > s.first_seen_at).then_some(s.changed_at);
-        match (s.updated_at, seen) {
+        let t = match (s.updated_at, seen) {
             (Some(own), Some(seen)) => own.max(seen),
             (Some(own), None) => own,
             (None, Some(seen)) => seen,
             (None, None) => s.published_at.unwrap_or(s.changed_at),
-        }
+        };
+        t.min(self.latest_true())
     }
 
     /// The story's published time: its own, else its updated time, else when
@@ -120,6 +121,20 @@ impl Prepared {
             .published_at
             .or(self.story.updated_at)
             .unwrap_or(self.story.first_seen_at)
+            .min(self.latest_true())
+    }
+
+    /// The latest time a story's dates can truly say: when feedloom last saw
+    /// it new or changed. A feed's date past it (`31 Dec 9999`, next year)
+    /// is published as that time: readers that sort by date kept such a
+    /// story above every other for good.
+    fn latest_true(&self) -> i64 {
+        let s = &self.story;
+        // (A story never seen, as tests build them: no bound.)
+        match s.first_seen_at.max(s.changed_at) {
+            0 => i64::MAX,
+            t => t,
+        }
     }
 }
 
@@ -1036,9 +1051,21 @@ mod tests {
         // An RSS item's own "updated" is its pubDate: a correction feedloom
         // stored later is later than it.
         assert_eq!(at(Some(1_000), Some(2_000), 6_000), 6_000, "seen to change");
-        assert_eq!(at(Some(1_000), Some(7_000), 6_000), 7_000, "its own, later");
+        assert_eq!(
+            at(Some(1_000), Some(5_500), 6_000),
+            6_000,
+            "seen to change later"
+        );
         assert_eq!(at(Some(1_000), Some(2_000), 5_000), 2_000, "its own");
         assert_eq!(at(None, None, 5_000), 5_000);
+        // A time past when feedloom last saw it new or changed is that time
+        // (a story dated 31 Dec 9999 stayed on top of every reader).
+        assert_eq!(at(Some(1_000), Some(7_000), 6_000), 6_000, "its own, later");
+        let mut s = story("a", "x");
+        (s.published_at, s.updated_at) = (Some(253_402_300_799), None);
+        (s.first_seen_at, s.changed_at) = (5_000, 5_000);
+        let p = prepare(vec![s]);
+        assert_eq!((p[0].published(), p[0].updated()), (5_000, 5_000));
     }
 
     #[test]
