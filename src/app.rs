@@ -849,7 +849,9 @@ pub async fn run(
                 let mut cut: Vec<String> = task_feed.values().map(|(_, url)| crate::urls::shown_feed_url(url)).collect();
                 cut.sort_unstable();
                 let why = if hurried { "stopping now" } else { "shutdown deadline reached" };
-                warn!(aborted = tasks.len(), feeds = %cut.join(" "), "{why}; abandoning fetches (nothing half-stored)");
+                // (A fetch whose result the store had begun to write is
+                // stored whole: "abandoned" said of stored feeds misled.)
+                warn!(aborted = tasks.len(), feeds = %cut.join(" "), "{why}; abandoning fetches (a result the store was writing is stored whole, nothing half-stored; the others are fetched again at the next start)");
                 tasks.abort_all();
                 while tasks.join_next().await.is_some() {}
                 // Their claims go (PostgreSQL): the feeds are due again at
