@@ -1897,6 +1897,61 @@ mod tests {
             "{:?}",
             d.entries[1].summary
         );
+        // Items nowhere a reader reads (a processing instruction, the
+        // DOCTYPE's entity values, after the root) are invented by no repair.
+        for doc in [
+            format!(
+                "{}</channel><?note {} ?>{}</rdf:RDF>",
+                head(rss10),
+                item(9),
+                item(1)
+            ),
+            format!("{}</channel>{}</rdf:RDF>", head(rss10), item(1)).replacen(
+                "?>",
+                &format!("?><!DOCTYPE rdf:RDF [ <!ENTITY x '{}'> ]>", item(8)),
+                1,
+            ),
+            format!(
+                "<rss version=\"2.0\"><channel><title>T</title>{}</channel></rss>\
+                 <item><title>After</title></item>",
+                item(1)
+            ),
+            format!(
+                "<rss version=\"2.0\"><channel><title>T</title>{}</channel></rss>\
+                 <channel><item><title>After</title></item></channel>",
+                item(1)
+            ),
+        ] {
+            let titles: Vec<String> = parse(doc.as_bytes(), None, &base(), Limits::default())
+                .map(|d| d.entries.iter().filter_map(|e| e.title.clone()).collect())
+                .unwrap_or_else(|e| panic!("{doc}: {e}"));
+            assert_eq!(titles, ["Item 1"], "{doc}");
+        }
+        // End tags with white space before their `>`, and RSS 1.0's own
+        // prefix, inside an RDF channel.
+        for doc in [
+            format!(
+                "{}{}{}</channel></rdf:RDF>",
+                head(rss10),
+                item(1).replace("</item>", "</item >"),
+                item(2).replace("</item>", "</item\n>")
+            ),
+            format!(
+                "{}{}{}</channel></rdf:RDF>",
+                head(rss10),
+                item(1)
+                    .replace("<item", "<rss:item")
+                    .replace("</item>", "</rss:item>"),
+                item(2)
+                    .replace("<item", "<rss:item")
+                    .replace("</item>", "</rss:item>")
+            )
+            .replace("<rdf:RDF ", &format!("<rdf:RDF xmlns:rss=\"{rss10}\" ")),
+        ] {
+            let d = parse(doc.as_bytes(), None, &base(), Limits::default()).unwrap();
+            let titles: Vec<_> = d.entries.iter().map(|e| e.title.as_deref()).collect();
+            assert_eq!(titles, [Some("Item 1"), Some("Item 2")], "{doc}");
+        }
         let seq = "<items><rdf:Seq><rdf:li resource=\"https://s.example/1\"/></rdf:Seq></items>";
         for doc in [
             format!("{}{}{}</channel></rdf:RDF>", head(rss10), item(1), item(2)),

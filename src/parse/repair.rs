@@ -257,36 +257,57 @@ pub(super) fn without_items_wrapper(text: &[u8]) -> Option<Vec<u8>> {
 pub(super) fn with_items_lifted(text: &[u8], rdf: bool) -> Option<Vec<u8>> {
     // (Tags outside comments and CDATA only: an item a feed's author
     // commented out was published, and a `</item>` quoted in CDATA ended one.)
+    // (Also outside processing instructions and the DOCTYPE, and before the
+    // root's end: items written there were invented into stories. An end
+    // tag with white space before its `>`, and RSS 1.0's `rss:` prefix, are
+    // end tags and items too: such items stayed unread.)
     let mut spans = Vec::new();
-    let (mut open, mut first_channel_end, mut last_end_tag) = (None, None, None);
+    let (mut open, mut first_channel_end, mut last_end_tag, mut root_end) =
+        (None, None, None, None);
     for at in markup_starts(text) {
         let rest = &text[at..];
         if rest.starts_with(b"</") {
             last_end_tag = Some(at);
+            if end_tag(rest, b"rss")
+                .or(end_tag(rest, b"rdf:RDF"))
+                .is_some()
+            {
+                root_end = Some(at);
+            }
         }
-        if open.is_none()
-            && rest.starts_with(b"<item")
-            && matches!(
-                rest.get(5),
-                Some(b'>' | b' ' | b'\t' | b'\r' | b'\n' | b'/')
-            )
-        {
+        let item_start = [&b"<item"[..], b"<rss:item"].into_iter().any(|t| {
+            rest.starts_with(t)
+                && matches!(
+                    rest.get(t.len()),
+                    Some(b'>' | b' ' | b'\t' | b'\r' | b'\n' | b'/')
+                )
+        });
+        let item_end = end_tag(rest, b"item").or(end_tag(rest, b"rss:item"));
+        if open.is_none() && item_start {
             open = Some(at);
-        } else if let Some(start) = open.filter(|_| rest.starts_with(b"</item>")) {
-            spans.push((start, at + b"</item>".len()));
+        } else if let (Some(start), Some(len)) = (open, item_end) {
+            spans.push((start, at + len));
             open = None;
         } else if first_channel_end.is_none() && rest.starts_with(b"</channel") {
             first_channel_end = Some(at);
         }
     }
+    let root_end = root_end.or(last_end_tag)?;
     // Where they go: before the root's end tag (every item, in order), or
-    // before the first channel's end (the items after it).
+    // before the first channel's end (the items after it, before the root's
+    // end).
     let (to, moved): (usize, Vec<&(usize, usize)>) = if rdf {
-        let to = last_end_tag?;
+        let to = root_end;
         (to, spans.iter().filter(|(_, e)| *e <= to).collect())
     } else {
         let to = first_channel_end?;
-        (to, spans.iter().filter(|(a, _)| *a > to).collect())
+        (
+            to,
+            spans
+                .iter()
+                .filter(|(a, e)| *a > to && *e <= root_end)
+                .collect(),
+        )
     };
     if moved.is_empty() || spans.iter().any(|(a, e)| *a < to && *e > to) {
         return None;
@@ -336,13 +357,34 @@ fn markup_starts(text: &[u8]) -> impl Iterator<Item = usize> + '_ {
     })
 }
 
-/// Where the CDATA section or comment that starts at `i` ends (the end of
-/// the text for one left open); `None` when none starts there.
+/// The length of the end tag `</NAME>` at the start of `rest`, white space
+/// before its `>` allowed (`</item >`, `</item\n>`); `None` for any other.
+fn end_tag(rest: &[u8], name: &[u8]) -> Option<usize> {
+    let after = rest.strip_prefix(b"</")?.strip_prefix(name)?;
+    let spaces = after
+        .iter()
+        .take_while(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+        .count();
+    (after.get(spaces) == Some(&b'>')).then_some(2 + name.len() + spaces + 1)
+}
+
+/// Where the CDATA section, comment, processing instruction or DOCTYPE
+/// (its internal subset with it) that starts at `i` ends (the end of the
+/// text for one left open); `None` when none starts there.
 fn literal_end(text: &[u8], i: usize) -> Option<usize> {
     let (n, close) = if text[i..].starts_with(b"<![CDATA[") {
         (9, &b"]]>"[..])
     } else if text[i..].starts_with(b"<!--") {
         (4, &b"-->"[..])
+    } else if text[i..].starts_with(b"<?") {
+        (2, &b"?>"[..])
+    } else if text[i..].len() >= 9 && text[i..i + 9].eq_ignore_ascii_case(b"<!DOCTYPE") {
+        // (An internal subset's entity values may hold any markup.)
+        let head_end = memchr::memchr(b'>', &text[i..]).map_or(text.len(), |j| i + j);
+        match memchr::memchr(b'[', &text[i..head_end]) {
+            Some(_) => (9, &b"]>"[..]),
+            None => return Some((head_end + 1).min(text.len())),
+        }
     } else {
         return None;
     };
@@ -458,7 +500,7 @@ pub(super) fn with_items_as_entries(text: &[u8]) -> Option<Vec<u8>> {
 /// counts too; the repair then finds nothing to do.
 pub(super) fn entry_tags(text: &[u8]) -> usize {
     let mut n = 0;
-    for needle in [&b"<item"[..], b"<entry", b"<atom:entry"] {
+    for needle in [&b"<item"[..], b"<rss:item", b"<entry", b"<atom:entry"] {
         for at in memchr::memmem::find_iter(text, needle) {
             if matches!(
                 text.get(at + needle.len()),
