@@ -1163,6 +1163,29 @@ async fn adding_again_a_feed_the_store_disabled_says_how_to_enable_it() {
         !said.contains("`feedloom poll` fetches now"),
         "a poll does not fetch it: {said}"
     );
+    // So does an import of it from OPML (it said the next poll fetched it).
+    let out = feedloom(&cfg, &["remove", &url]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let opml = cfg.with_file_name("subs.opml");
+    std::fs::write(
+        &opml,
+        format!(
+            "<opml version=\"2.0\"><body><outline type=\"rss\" xmlUrl=\"{url}\"/></body></opml>"
+        ),
+    )
+    .unwrap();
+    let out = feedloom(
+        &cfg,
+        &["import-opml", "--allow-local", opml.to_str().unwrap()],
+    )
+    .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = text(&out.stdout);
+    assert!(
+        said.contains("disabled (HTTP 410)") && said.contains(&format!("feedloom enable {url}")),
+        "{said}"
+    );
+    assert!(!said.contains("`feedloom poll` fetches now"), "{said}");
     let out = feedloom(&cfg, &["enable", &url]).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     let out = feedloom(&cfg, &["poll"]).await;

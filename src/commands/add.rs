@@ -185,20 +185,36 @@ pub async fn add(
 /// Why the store (a SQLite file that exists) has the feed at `url` disabled;
 /// `None` when it is not, or cannot tell. Reads only.
 fn disabled_in_store(cfg: &Config, url: &str) -> Option<String> {
+    disabled_of(cfg, &[url]).pop().map(|(_, why)| why)
+}
+
+/// Which of `urls` the store (a SQLite file that exists) has disabled, each
+/// with why, in the order given. Reads only.
+pub(super) fn disabled_of(cfg: &Config, urls: &[&str]) -> Vec<(String, String)> {
     if cfg.store.url.is_some() || !cfg.store.path.is_file() {
-        return None;
+        return Vec::new();
     }
-    let store = crate::store::Store::open_read_only(&cfg.store.path).ok()?;
-    let feed = store
-        .feed_summaries()
-        .ok()?
-        .into_iter()
-        .find(|f| f.url == url && !f.enabled)?;
-    Some(match (feed.last_http_status, feed.last_error) {
-        (Some(status), _) => format!("HTTP {status}"),
-        (None, Some(e)) => e,
-        (None, None) => "disabled".to_string(),
-    })
+    let Ok(store) = crate::store::Store::open_read_only(&cfg.store.path) else {
+        return Vec::new();
+    };
+    let Ok(feeds) = store.feed_summaries() else {
+        return Vec::new();
+    };
+    let disabled: std::collections::HashMap<&str, String> = feeds
+        .iter()
+        .filter(|f| !f.enabled)
+        .map(|f| {
+            let why = match (f.last_http_status, &f.last_error) {
+                (Some(status), _) => format!("HTTP {status}"),
+                (None, Some(e)) => e.clone(),
+                (None, None) => "disabled".to_string(),
+            };
+            (f.url.as_str(), why)
+        })
+        .collect();
+    urls.iter()
+        .filter_map(|u| Some((u.to_string(), disabled.get(u)?.clone())))
+        .collect()
 }
 
 /// Refuses arguments that would not load as config values, before any fetch.

@@ -598,7 +598,24 @@ pub fn import(
             config_path.display(),
         ),
     )?;
-    let hint = super::after_edit(&new_cfg, args.reload)?;
+    // (A feed the store disabled, removed and imported again, is not
+    // fetched: the import said the next poll would fetch it, as `add` did.)
+    let urls: Vec<String> = new
+        .iter()
+        .filter_map(|f| url::Url::parse(&f.url).ok().map(String::from))
+        .collect();
+    let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
+    let disabled = super::add::disabled_of(&new_cfg, &urls);
+    for (url, why) in &disabled {
+        say(
+            out,
+            &format!(
+                "note: the store has {url} disabled ({why}); it is not fetched until \
+                 `feedloom enable {url}`"
+            ),
+        )?;
+    }
+    let hint = super::after_edit_of(&new_cfg, args.reload, disabled.len() < new.len())?;
     say(out, &hint)
 }
 
