@@ -293,6 +293,40 @@ async fn on_a_terminal_add_asks_which_feed_to_take() {
     assert!(seen.contains("answer a number from 1 to 2"), "{seen:?}");
     assert!(seen.contains("added \"Feed B\""), "{seen:?}");
     assert!(read(&cfg).contains(&format!("url = \"{}\"", srv.url("/b.xml"))));
+    // With stdout sent to a file, the list is shown where the question is
+    // asked (it asked blind).
+    let saved = cfg.with_file_name("add.out");
+    let cmd = format!(
+        "{} --config {} add {} > {}",
+        env!("CARGO_BIN_EXE_feedloom"),
+        cfg.display(),
+        srv.url("/"),
+        saved.display()
+    );
+    let out = tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut child = Command::new("script")
+            .args(["-qefc", &cmd, "/dev/null"])
+            .env("FEEDLOOM_LOG", "warn")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(b"1\n").unwrap();
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    let seen = text(&out.stdout);
+    assert!(
+        seen.contains("declares 2 feeds") && seen.contains("2. B (RSS)"),
+        "{seen:?}"
+    );
+    assert!(
+        read(&saved).contains("added \"Feed A\""),
+        "{}",
+        read(&saved)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -587,7 +587,14 @@ fn choose(
     say(out, &list)?;
     let i = match pick {
         Some(p) => p - 1,
-        None if interactive => prompt(found.len(), &mut std::io::stdin().lock())?,
+        None if interactive => {
+            // (The question is asked on the terminal: the list too, when
+            // stdout goes elsewhere, else the prompt asked blind.)
+            if !std::io::stdout().is_terminal() {
+                crate::errln!("{}", super::terminal_safe(&list));
+            }
+            prompt(found.len(), &mut std::io::stdin().lock())?
+        }
         None => {
             say(out, "taking 1 (pass --pick N to take another)")?;
             0
