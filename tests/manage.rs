@@ -608,6 +608,15 @@ async fn remove_takes_the_block_and_keeps_the_items() {
         text(&out.stderr)
     );
     assert_eq!(read(&cfg), after);
+    // A password typed in the URL is not quoted back.
+    let out = feedloom(&cfg, &["remove", "https://ann:PASSWORD1@z.example/zzz.xml"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("no feed with url https://***@z.example/zzz.xml"),
+        "{err}"
+    );
+    assert!(!err.contains("PASSWORD1"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

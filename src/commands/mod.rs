@@ -187,7 +187,12 @@ pub fn finish(result: Result<(), Failure>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
-            crate::errln!("feedloom: {}", f.message());
+            // (A URL's password as the user typed it, quoted back by an
+            // error: `remove https://ann:PW@…` said "no feed with url" and it.)
+            crate::errln!(
+                "feedloom: {}",
+                crate::config::access::redact_userinfo(f.message())
+            );
             ExitCode::from(f.exit_code())
         }
     }
