@@ -453,7 +453,14 @@ fn restore_replaces_the_store_and_keeps_the_old_one() {
         );
     }
     std::fs::write(env.path("notes.txt"), "not a store").unwrap();
+    // A copy made with `sqlite3 .dump` (feedloom's tables, no version).
+    std::fs::copy(&backup, env.path("dumped.db")).unwrap();
+    rusqlite::Connection::open(env.path("dumped.db"))
+        .unwrap()
+        .pragma_update(None, "user_version", 0)
+        .unwrap();
     for (file, why) in [
+        (env.path("dumped.db"), "no schema version"),
         (cfg.store.path.clone(), "is the store itself"),
         (env.path("notes.txt"), "cannot restore"),
         (env.path("missing.db"), "no such file"),

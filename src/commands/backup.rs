@@ -111,6 +111,17 @@ pub fn restore(cfg: &Config, file: &Path) -> Result<String, Failure> {
             "it was written by a newer feedloom (schema version {version}; this one knows {known})"
         )));
     }
+    // (A copy made with `sqlite3 .dump` keeps the tables, not the version:
+    // it was restored, "schema version 0 … ok", and every command then
+    // refused the store.)
+    if version == 0 {
+        return Err(usage(format!(
+            "it has feedloom's tables but no schema version (a copy made with `sqlite3 .dump` \
+             does not keep it): if this feedloom wrote it, set it first with `sqlite3 {} \
+             'PRAGMA user_version = {known}'`, else with the version of the feedloom that did",
+            file.display()
+        )));
+    }
     let _lock = StoreLock::acquire(store, "restore")
         .map_err(|e| Failure::Runtime(crate::error::chain(&e)))?;
     let name = store
