@@ -512,6 +512,13 @@ fn restore_through_a_link_keeps_the_link() {
     let out = feedloom(&config, &["poll"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(!kept.exists());
+    // The full-size copy a restore killed while copying left beside the
+    // real file is removed by the next writer through the link.
+    let copy = env.path("data/.real.db.restore");
+    std::fs::copy(&backup, &copy).unwrap();
+    let out = feedloom(&config, &["poll"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!copy.exists(), "the killed restore's copy stayed");
 }
 
 /// A folder nothing can be written in is named, with why (SQLite's

@@ -246,7 +246,9 @@ fn restore_copy(store: &Path) -> std::path::PathBuf {
 /// second name it gave the store is taken back with the lock, see
 /// [`crate::store::lock::StoreLock::acquire`].)
 pub fn remove_restore_leftovers(store: &Path) -> usize {
-    let copy = restore_copy(store);
+    // (Beside the file the store is, where `restore` copies: through a
+    // symlinked store path it was looked for beside the link, never found.)
+    let copy = restore_copy(&crate::store::lock::real_path(store));
     let mut removed = crate::export::remove_stale_temps_beside(&copy);
 
     // Only a copy no feedloom ever opened as a store (a restore's has no
