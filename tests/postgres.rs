@@ -1321,6 +1321,41 @@ async fn bad_store_settings_are_named() {
     assert_eq!(code, 2, "{err}");
 }
 
+/// Rotating guids on a shared link, and a domain move with the same title,
+/// text and date, store nothing again, on both backends alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotating_guids_and_a_domain_move_store_nothing_again_alike() {
+    let server = FeedServer::start().await;
+    let serve = |round: u32, domain: &str| {
+        let date = "Mon, 02 Nov 2026 10:00:00 GMT";
+        server.set(
+            "/r.xml",
+            Resource::feed(format!(
+                "<rss version=\"2.0\"><channel><title>R</title>\
+                 <item><guid>r{round}</guid><link>https://e.example/</link><title>Harbour</title>\
+                 <pubDate>{date}</pubDate><description>Ships.</description></item>\
+                 <item><guid>https://{domain}/p/1</guid><link>https://{domain}/p/1</link><title>Post</title>\
+                 <pubDate>{date}</pubDate><description>Words.</description></item></channel></rss>"
+            ))
+            .no_etag(),
+        );
+    };
+    serve(1, "old.example");
+    let body = format!(
+        "[fetch]\nhost_gap = \"0s\"\n{}",
+        common::feeds_toml(&[server.url("/r.xml")])
+    );
+    let Some(pair) = Pair::new("rotating_guids", &body).await else {
+        return;
+    };
+    let polled = pair.run(&["poll"]).await;
+    assert_eq!(polled[0], polled[1]);
+    serve(2, "new.example");
+    let polled = pair.run(&["poll"]).await;
+    assert_eq!(polled[0], polled[1]);
+    assert!(polled[1].contains("0 new"), "{}", polled[1]);
+}
+
 /// A link without a place (`/changelog`) does not bridge two places of the
 /// page (`#v2-4-0`, `#v2-5-0`) into one story, on both backends alike.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -323,6 +323,92 @@ async fn links_naming_other_routes_or_places_of_a_page_are_other_stories() {
     );
 }
 
+/// Entries whose guids change at every fetch while their link is one many
+/// entries share (the front page, a section), and entries whose guid and link
+/// both moved to another domain with the same title, text and date, are the
+/// items stored before: each was stored again at every poll, or announced
+/// again. Two posts of one text on other dates stay two.
+#[tokio::test]
+async fn rotating_guids_on_shared_links_and_a_domain_move_store_nothing_again() {
+    let s = Scenario::new(&["/front", "/moved"], "").await;
+    let item = |guid: &str, link: &str, title: &str, date: &str| {
+        format!(
+            "<item><guid>{guid}</guid><link>{link}</link><title>{title}</title>\
+             <pubDate>{date}</pubDate><description>Text of {title}.</description></item>"
+        )
+    };
+    let doc = |items: &[String]| {
+        format!(
+            "<rss version=\"2.0\"><channel><title>C</title><link>https://e.example/</link>{}</channel></rss>",
+            items.concat()
+        )
+    };
+    let serve = |round: u32, domain: &str| {
+        let date = "Mon, 02 Nov 2026 10:00:00 GMT";
+        s.srv.set(
+            "/front",
+            Resource::feed(doc(&[
+                item(
+                    &format!("r{round}-1"),
+                    "https://e.example/",
+                    "Harbour reopens",
+                    date,
+                ),
+                item(
+                    &format!("r{round}-2"),
+                    "https://e.example/news",
+                    "Ferry resumes",
+                    date,
+                ),
+            ]))
+            .no_etag(),
+        );
+        s.srv.set(
+            "/moved",
+            Resource::feed(doc(&[
+                item(
+                    &format!("https://{domain}/p/1"),
+                    &format!("https://{domain}/p/1"),
+                    "First post",
+                    date,
+                ),
+                item(
+                    &format!("https://{domain}/p/2"),
+                    &format!("https://{domain}/p/2"),
+                    "Second post",
+                    "Tue, 03 Nov 2026 10:00:00 GMT",
+                ),
+            ]))
+            .no_etag(),
+        );
+    };
+    serve(1, "old.example");
+    assert_eq!(s.poll().await.new, 4);
+    serve(2, "new.example");
+    assert_eq!(s.poll().await.new, 0);
+    serve(3, "new.example");
+    assert_eq!(s.poll().await.new, 0);
+    assert_eq!(s.titles().len(), 4);
+    let items: i64 = s
+        .env
+        .reader()
+        .query_row("SELECT count(*) FROM items", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(items, 4);
+    // The same text on another date (a recurring post) is a new item.
+    s.srv.set(
+        "/front",
+        Resource::feed(doc(&[item(
+            "r4-1",
+            "https://e.example/",
+            "Harbour reopens",
+            "Wed, 04 Nov 2026 10:00:00 GMT",
+        )]))
+        .no_etag(),
+    );
+    assert_eq!(s.poll().await.new, 1);
+}
+
 /// A story joined by a link without a place (`/changelog`) and one naming
 /// a place (`#v2-4-0`) is not joined by a link naming another place
 /// (`#v2-5-0`): the bare link bridged them, and release 2.5 was never a

@@ -778,6 +778,18 @@ fn find_churned(
             return Ok(Some(rows.swap_remove(i).4));
         }
     }
+    // (The feed's newest items, as for BY_TEXT_GUID_LINK, with the same
+    // title, text and published date: an entry whose guid changes at every
+    // fetch while its link is one many entries share (the front page, a
+    // section), or whose guid and link both moved (the site moved to
+    // another domain), was stored again at every poll, or announced again.)
+    const BY_TEXT_DATE: &str =
+        "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures, published_at, updated_at
+         FROM items WHERE id IN (SELECT id FROM items WHERE feed_id = ?1
+                                  ORDER BY first_seen_at DESC, id DESC LIMIT ?3)
+           AND text_hash = ?2 AND published_at IS ?4 LIMIT 2";
+    let published = it.entry.published.map(|d| d.timestamp());
+    let window = (2 * doc.keys.len()).max(256) as i64;
     let rows = match &it.canonical_url {
         // (A front page is where many entries point: it identifies none.)
         Some(c) if unique_link && specific(c) => {
@@ -802,12 +814,22 @@ fn find_churned(
             if rows.is_empty() && !it.text_hash.is_empty() {
                 rows = query(BY_TEXT, &[&feed_id, &it.text_hash])?;
                 if rows.is_empty() && link_is_guid(it) {
-                    let window = (2 * doc.keys.len()).max(256) as i64;
                     rows = query(BY_TEXT_GUID_LINK, &[&feed_id, &it.text_hash, &window])?;
+                }
+                // (A link of its own: only with a date to match.)
+                if rows.is_empty() && published.is_some() {
+                    rows = query(
+                        BY_TEXT_DATE,
+                        &[&feed_id, &it.text_hash, &window, &published],
+                    )?;
                 }
             }
             rows
         }
+        Some(_) if !it.text_hash.is_empty() => query(
+            BY_TEXT_DATE,
+            &[&feed_id, &it.text_hash, &window, &published],
+        )?,
         Some(_) => return Ok(None),
         None => query(BY_TEXT, &[&feed_id, &it.text_hash])?,
     };

@@ -765,6 +765,14 @@ async fn find_churned(
             }));
         }
     }
+    // (The newest items with the same title, text and date: see SQLite's.)
+    const BY_TEXT_DATE: &str =
+        "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures, published_at, updated_at
+         FROM items WHERE id IN (SELECT id FROM items WHERE feed_id = $1
+                                  ORDER BY first_seen_at DESC, id DESC LIMIT $3)
+           AND text_hash = $2 AND published_at IS NOT DISTINCT FROM $4 LIMIT 2";
+    let published = it.entry.published.map(|d| d.timestamp());
+    let window = (2 * doc_keys.len()).max(256) as i64;
     let rows = match &it.canonical_url {
         Some(cu) if unique_link && specific(cu) => {
             // (Those that read otherwise left out: see SQLite's.)
@@ -801,18 +809,35 @@ async fn find_churned(
                 _ => rows,
             };
             if rows.is_empty() && !it.text_hash.is_empty() {
-                let rows = tx.query(c, BY_TEXT, &[&feed_id, &it.text_hash]).await?;
+                let mut rows = tx.query(c, BY_TEXT, &[&feed_id, &it.text_hash]).await?;
                 if rows.is_empty() && crate::store::items::link_is_guid(it) {
                     // (As many as SQLite's: see there.)
-                    let window = (2 * doc_keys.len()).max(256) as i64;
-                    tx.query(c, BY_TEXT_GUID_LINK, &[&feed_id, &it.text_hash, &window])
-                        .await?
-                } else {
-                    rows
+                    rows = tx
+                        .query(c, BY_TEXT_GUID_LINK, &[&feed_id, &it.text_hash, &window])
+                        .await?;
                 }
+                // (A link of its own: only with a date to match.)
+                if rows.is_empty() && published.is_some() {
+                    rows = tx
+                        .query(
+                            c,
+                            BY_TEXT_DATE,
+                            &[&feed_id, &it.text_hash, &window, &published],
+                        )
+                        .await?;
+                }
+                rows
             } else {
                 rows
             }
+        }
+        Some(_) if !it.text_hash.is_empty() => {
+            tx.query(
+                c,
+                BY_TEXT_DATE,
+                &[&feed_id, &it.text_hash, &window, &published],
+            )
+            .await?
         }
         Some(_) => return Ok(None),
         None => tx.query(c, BY_TEXT, &[&feed_id, &it.text_hash]).await?,
