@@ -1597,7 +1597,15 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     for feed in &mut cfg.feeds {
         let span = feed.url.span();
         let url = feed.url.get_mut();
-        if let Some(rel) = url.1.strip_prefix("file:").filter(|r| !r.starts_with('/')) {
+        // (The scheme in any case, as URLs read it: `File:x.xml` was read
+        // as `/x.xml`.)
+        let rel = url
+            .1
+            .get(..5)
+            .filter(|s| s.eq_ignore_ascii_case("file:"))
+            .map(|_| &url.1[5..])
+            .filter(|r| !r.starts_with('/'));
+        if let Some(rel) = rel {
             // `file:samples/x.xml` is relative to the config file's folder.
             let abs = std::path::absolute(base.join(rel))
                 .map_err(|e| at(span.clone(), format!("cannot resolve `{}`: {e}", url.1)))?;
@@ -2315,6 +2323,7 @@ mod tests {
         let abs = dir.path().join("samples/news.rss");
         for url in [
             "file:samples/news.rss".to_string(),
+            "File:samples/news.rss".to_string(),
             url::Url::from_file_path(&abs).unwrap().to_string(),
         ] {
             let text = format!(
