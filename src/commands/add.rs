@@ -278,7 +278,17 @@ fn with_userinfo_of(written: &str, given: &Url, found: &Url) -> String {
     // (The same scheme, host and port only: never a password sent in clear
     // to an http:// feed that an https:// page declares.)
     let own = !found.username().is_empty() || found.password().is_some();
-    if own || w.username().is_empty() && w.password().is_none() || found.origin() != given.origin()
+    // (Or the same host upgraded from http to https, as the fetch sends
+    // them: the feed was read with them, and written without.)
+    let upgrade = given.scheme() == "http"
+        && given.port_or_known_default() == Some(80)
+        && found.scheme() == "https"
+        && found.port_or_known_default() == Some(443)
+        && given.host_str().map(str::to_ascii_lowercase)
+            == found.host_str().map(str::to_ascii_lowercase);
+    if own
+        || w.username().is_empty() && w.password().is_none()
+        || (found.origin() != given.origin() && !upgrade)
     {
         return found.to_string();
     }
@@ -682,5 +692,19 @@ mod tests {
             let url = Url::parse(other).unwrap();
             assert_eq!(with_userinfo_of(written, &given, &url), other);
         }
+        // An http address redirected to https on the same host: the fetch
+        // sent them, and the config keeps them.
+        let given = Url::parse("http://site.example/feed").unwrap();
+        let written = "http://ann:pw@site.example/feed";
+        let upgraded = Url::parse("https://site.example/feed").unwrap();
+        assert_eq!(
+            with_userinfo_of(written, &given, &upgraded),
+            "https://ann:pw@site.example/feed"
+        );
+        let elsewhere = Url::parse("https://cdn.example/feed").unwrap();
+        assert_eq!(
+            with_userinfo_of(written, &given, &elsewhere),
+            "https://cdn.example/feed"
+        );
     }
 }
