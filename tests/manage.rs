@@ -1101,6 +1101,17 @@ async fn credentials_in_the_url_reach_the_feed_and_the_config() {
     let out = feedloom(&cfg, &["add", &with_user("/private.xml")]).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(auth_of(&srv), [Some(basic.to_string())]);
+    // A config that `add` creates to hold a password is its owner's only
+    // (it was readable by everyone).
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let fresh = cfg.with_file_name("fresh.toml");
+        let out = feedloom(&fresh, &["add", &with_user("/private.xml")]).await;
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let mode = std::fs::metadata(&fresh).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{mode:o}");
+    }
+    srv.clear_seen();
 
     srv.clear_seen();
     let (_dir2, cfg2) = setup("");

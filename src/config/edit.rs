@@ -450,15 +450,25 @@ fn write_file(path: &Path, bytes: &[u8], replace: bool) -> std::io::Result<()> {
         // folder others may write would have been followed, and the file it
         // names overwritten and handed over), and readable by no one else
         // until it holds the old file's mode: the text may hold passwords.
-        let mut f =
-            crate::fresh_file(&tmp, if old.is_some() { 0o600 } else { 0o666 }).map_err(|e| {
-                // (The file is replaced by a new one beside it: the folder
-                // must be writable, not only the file.)
-                std::io::Error::new(
-                    e.kind(),
-                    format!("cannot create a file in the folder {}: {e}", dir.display()),
-                )
-            })?;
+        // A new file that holds a password (a URL's `user:pass@`, an
+        // `auth` table) is its owner's only: it was made readable by all.
+        let text = String::from_utf8_lossy(bytes);
+        let secret = super::access::redact_userinfo(&text) != text
+            || ["password", "bearer", "auth"]
+                .iter()
+                .any(|k| text.to_ascii_lowercase().contains(k));
+        let mode = match (&old, secret) {
+            (Some(_), _) | (None, true) => 0o600,
+            (None, false) => 0o666,
+        };
+        let mut f = crate::fresh_file(&tmp, mode).map_err(|e| {
+            // (The file is replaced by a new one beside it: the folder
+            // must be writable, not only the file.)
+            std::io::Error::new(
+                e.kind(),
+                format!("cannot create a file in the folder {}: {e}", dir.display()),
+            )
+        })?;
         f.write_all(bytes)?;
         if let Some(meta) = &old {
             f.set_permissions(meta.permissions())?;
