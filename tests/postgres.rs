@@ -1321,6 +1321,49 @@ async fn bad_store_settings_are_named() {
     assert_eq!(code, 2, "{err}");
 }
 
+/// Newer matches that a feed's rule hides (more than the 2,000 places
+/// ranked) do not hide the story shown, on both backends alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn matches_the_rules_hide_do_not_hide_a_story_alike() {
+    let server = FeedServer::start().await;
+    let rss = |items: &str| {
+        format!("<rss version=\"2.0\"><channel><title>C</title>{items}</channel></rss>")
+    };
+    server.set(
+        "/s.xml",
+        Resource::feed(rss(
+            "<item><guid>s1</guid><link>https://s.example/1</link><title>Real widget news</title>\
+             <description>The widget works.</description></item>",
+        )),
+    );
+    server.set("/t.xml", Resource::feed(rss("")).no_etag());
+    let body = format!(
+        "[fetch]\nhost_gap = \"0s\"\nmax_entries = 5000\n\n[[feed]]\nurl = \"{}\"\n\n\
+         [[feed]]\nurl = \"{}\"\nexclude = [\"title:sponsored\"]\n",
+        server.url("/s.xml"),
+        server.url("/t.xml")
+    );
+    let Some(pair) = Pair::new("rules_hide", &body).await else {
+        return;
+    };
+    pair.run(&["poll"]).await;
+    let ads: String = (0..2100)
+        .map(|i| {
+            format!(
+                "<item><guid>t{i}</guid><link>https://t.example/{i}</link>\
+                 <title>Sponsored widget {i}</title><description>widget</description></item>"
+            )
+        })
+        .collect();
+    server.set("/t.xml", Resource::feed(rss(&ads)).no_etag());
+    pair.run(&["poll"]).await;
+    let found = pair.run(&["search", "widget"]).await;
+    for listed in &found {
+        assert!(listed.contains("Real widget news"), "{listed}");
+        assert!(!listed.contains("Sponsored"), "{listed}");
+    }
+}
+
 /// Rotating guids on a shared link, and a domain move with the same title,
 /// text and date, store nothing again, on both backends alike.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1367,6 +1367,69 @@ async fn hidden_copies_neither_rank_nor_count() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn matches_the_rules_hide_do_not_hide_a_story() {
+    // 2,100 newer matches that a feed's rule hides took every ranked place,
+    // and the one story shown was not found ("no stories match").
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/s.xml",
+        Resource::feed(doc(
+            "S",
+            &[(
+                "s1",
+                "https://s.example/1",
+                "Real widget news",
+                "<p>The widget works.</p>",
+            )],
+        )),
+    );
+    let many: Vec<(String, String, String)> = (0..2100)
+        .map(|i| {
+            (
+                format!("t{i}"),
+                format!("https://t.example/{i}"),
+                format!("Sponsored widget {i}"),
+            )
+        })
+        .collect();
+    let items: Vec<(&str, &str, &str, &str)> = many
+        .iter()
+        .map(|(g, l, t)| (g.as_str(), l.as_str(), t.as_str(), "<p>widget</p>"))
+        .collect();
+    srv.set("/t.xml", Resource::feed(doc("T", &items)));
+    let env = TestEnv::new();
+    let feeds = |with_ads: bool| {
+        format!(
+            "[fetch]\nhost_gap = \"0s\"\nmax_entries = 5000\n\n[[feed]]\nurl = \"{}\"\n\n{}",
+            srv.url("/s.xml"),
+            if with_ads {
+                format!(
+                    "[[feed]]\nurl = \"{}\"\nexclude = [\"title:sponsored\"]\n\n",
+                    srv.url("/t.xml")
+                )
+            } else {
+                String::new()
+            }
+        )
+    };
+    // The story first, the hidden matches after it (newer).
+    poll(&env.config(&feeds(false)), env.open_store())
+        .await
+        .unwrap();
+    let s = poll(&env.config(&feeds(true)), env.open_store())
+        .await
+        .unwrap()
+        .0;
+    assert_eq!(s.new, 2100);
+    let config = env.path("feedloom.toml");
+    let out = feedloom(&config, &["search", "widget"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let listed = text(&out.stdout);
+    assert!(listed.contains("Real widget news"), "{listed}");
+    assert!(!listed.contains("Sponsored"), "{listed}");
+}
+
 /// Another feed's newer matches (more than the 2,000 places ranked) do not
 /// hide an output's story: neither those of a feed outside the output's tags
 /// nor those of a feed removed from the config. (`search --output sport

@@ -701,7 +701,7 @@ impl Store {
         let ranked = if parsed.by_place {
             format!(
                 "p AS MATERIALIZED (SELECT rowid AS id FROM search WHERE search MATCH ?1
-                                AND {taken}
+                                AND {taken} AND rowid < ?10
                                 ORDER BY rowid DESC LIMIT ?7),
              t AS MATERIALIZED (SELECT rowid AS id FROM search WHERE search MATCH ?8
                                 AND rowid >= (SELECT min(id) FROM p)),
@@ -712,7 +712,7 @@ impl Store {
             format!(
                 "h AS MATERIALIZED (SELECT rowid AS id, bm25(search, 4.0, 1.0) AS score
                                 FROM search WHERE search MATCH ?1 AND ?8 = ''
-                                AND {taken}
+                                AND {taken} AND rowid < ?10
                                 ORDER BY rowid DESC LIMIT ?7)"
             )
         };
@@ -768,138 +768,194 @@ impl Store {
                           i.first_seen_at, i.id",
             )
             .map_err(ctx())?;
+        // Where the places ranked end: how many, and the oldest (see below).
+        let mut window = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT count(*), min(rowid) FROM
+                     (SELECT rowid FROM search WHERE search MATCH ?1 AND {taken}
+                      AND rowid < ?10 ORDER BY rowid DESC LIMIT ?7)"
+            ))
+            .map_err(ctx())?;
         let mut hits: Vec<Hit> = Vec::new();
-        let mut offset = 0usize;
         // (Each round ranks the matches again: rounds of a few stories, for
         // `limit=1`, made a search of tied scores walk 1,250 of them, 3 s.)
         let chunk = CHUNK.max(q.limit);
+        // The places ranked, `places` of the newest matches at a time: when
+        // the outputs' rules hide so many of them that fewer than `limit`
+        // stories are left, the next older ones (2,100 hidden "sponsored"
+        // matches hid the one story shown), within the newest
+        // `SCAN_FACTOR * places` and `MAX_CANDIDATES` stories in all.
+        let mut below = i64::MAX;
+        let mut looked = 0usize;
         loop {
-            type Head = (i64, f64, String, String, i64, i64);
-            let heads: Vec<Head> = stmt
-                .query_map(
-                    params![
-                        parsed.fts,
-                        q.since.unwrap_or(i64::MIN),
-                        q.min_sources as i64,
-                        tags,
-                        chunk as i64,
-                        offset as i64,
-                        places as i64,
-                        title_fts,
-                        (SCAN_FACTOR * places) as i64
-                    ],
-                    |r| {
-                        Ok((
-                            r.get(0)?,
-                            r.get(1)?,
-                            r.get(2)?,
-                            r.get(3)?,
-                            r.get(4)?,
-                            r.get(5)?,
-                        ))
-                    },
-                )
-                .and_then(|rows| rows.collect())
-                .map_err(ctx())?;
-            let n = heads.len();
-            for (story_id, best, matching, uid, first_seen_at, changed_at) in heads {
-                if ranked_past(&hits, q.limit, best) {
-                    return Ok(hits);
-                }
-                // The story's items (those of the output's feeds first), read
-                // once it has a hit.
-                let mut members: Option<Vec<Story>> = None;
-                let mut read_members = |story: &Story| -> Result<Vec<Story>, StoreError> {
-                    if members.is_none() {
-                        let all = headline
-                            .query_map(params![story_id, tags], |r| {
-                                Ok(Story::headline(
-                                    story,
-                                    r.get(0)?,
-                                    r.get(1)?,
-                                    r.get(2)?,
-                                    r.get(3)?,
-                                    r.get(4)?,
-                                ))
-                            })
-                            .and_then(|rows| rows.collect())
-                            .map_err(ctx())?;
-                        members = Some(all);
+            let mut hidden = false;
+            let mut offset = 0usize;
+            loop {
+                type Head = (i64, f64, String, String, i64, i64);
+                let heads: Vec<Head> = stmt
+                    .query_map(
+                        params![
+                            parsed.fts,
+                            q.since.unwrap_or(i64::MIN),
+                            q.min_sources as i64,
+                            tags,
+                            chunk as i64,
+                            offset as i64,
+                            places as i64,
+                            title_fts,
+                            (SCAN_FACTOR * places) as i64,
+                            below
+                        ],
+                        |r| {
+                            Ok((
+                                r.get(0)?,
+                                r.get(1)?,
+                                r.get(2)?,
+                                r.get(3)?,
+                                r.get(4)?,
+                                r.get(5)?,
+                            ))
+                        },
+                    )
+                    .and_then(|rows| rows.collect())
+                    .map_err(ctx())?;
+                let n = heads.len();
+                for (story_id, best, matching, uid, first_seen_at, changed_at) in heads {
+                    if ranked_past(&hits, q.limit, best) {
+                        return Ok(hits);
                     }
-                    Ok(members.clone().unwrap_or_default())
-                };
-                let mut shown: Option<Option<Story>> = None;
-                // Its matching items, best first: it is found, and ranked, by
-                // the best one its outputs keep (a copy its own feed hides that
-                // matched better had hidden it, then ranked it).
-                for (item_id, score) in matching.split(',').filter_map(|pair| {
-                    let (id, score) = pair.split_once(':')?;
-                    Some((id.parse::<i64>().ok()?, score.parse::<f64>().ok()?))
-                }) {
-                    let row = item
-                        .query_row([item_id], |r| {
-                            let link: Option<String> = r.get(0)?;
-                            Ok(Story {
-                                id: story_id,
-                                uid: uid.clone(),
-                                link: link.clone(),
-                                title: r.get(1)?,
-                                author: r.get(2)?,
-                                html: r.get(3)?,
-                                // (The teaser, when the text shown is the content.)
-                                summary: r.get(9)?,
-                                published_at: r.get(4)?,
-                                updated_at: r.get(5)?,
-                                first_seen_at,
-                                changed_at,
-                                source: Source {
-                                    feed_url: r.get(6)?,
-                                    title: r.get(7)?,
-                                    site_url: r.get(8)?,
-                                    link,
-                                },
-                                also: Vec::new(),
-                                rest: Vec::new(),
-                                files_joined: false,
-                                enclosures: Vec::new(),
-                            })
-                        })
-                        .optional()
-                        .map_err(ctx())?;
-                    let Some(story) = row else { continue };
-                    let sources = if q.headline {
-                        // Judged as the output shows it (its headline, the
-                        // first item its own feed's rules keep).
-                        if shown.is_none() {
-                            shown = Some(shown_story(read_members(&story)?, keep));
+                    // (Found in a newer window already.)
+                    if hits.iter().any(|h| h.story.id == story_id) {
+                        continue;
+                    }
+                    // (Until it is taken below: hidden by the outputs' rules.)
+                    let taken_before = hits.len();
+                    // The story's items (those of the output's feeds first), read
+                    // once it has a hit.
+                    let mut members: Option<Vec<Story>> = None;
+                    let mut read_members = |story: &Story| -> Result<Vec<Story>, StoreError> {
+                        if members.is_none() {
+                            let all = headline
+                                .query_map(params![story_id, tags], |r| {
+                                    Ok(Story::headline(
+                                        story,
+                                        r.get(0)?,
+                                        r.get(1)?,
+                                        r.get(2)?,
+                                        r.get(3)?,
+                                        r.get(4)?,
+                                    ))
+                                })
+                                .and_then(|rows| rows.collect())
+                                .map_err(ctx())?;
+                            members = Some(all);
                         }
-                        let Some(Some(shown)) = &shown else { break };
-                        match kept_sources(shown, &story) {
-                            Some(n) => n,
-                            None => continue,
-                        }
-                    } else {
-                        if keep(&story).is_none() {
-                            continue;
-                        }
-                        kept_feeds(&read_members(&story)?, keep)
+                        Ok(members.clone().unwrap_or_default())
                     };
-                    let title = highlight(&hit_title(&story), &parsed.terms);
-                    let snippet = hit_snippet(&story, &parsed.terms);
-                    hits.push(Hit {
-                        story,
-                        score,
-                        sources,
-                        title,
-                        snippet,
-                    });
-                    rank(&mut hits, q.limit);
+                    let mut shown: Option<Option<Story>> = None;
+                    // Its matching items, best first: it is found, and ranked, by
+                    // the best one its outputs keep (a copy its own feed hides that
+                    // matched better had hidden it, then ranked it).
+                    for (item_id, score) in matching.split(',').filter_map(|pair| {
+                        let (id, score) = pair.split_once(':')?;
+                        Some((id.parse::<i64>().ok()?, score.parse::<f64>().ok()?))
+                    }) {
+                        let row = item
+                            .query_row([item_id], |r| {
+                                let link: Option<String> = r.get(0)?;
+                                Ok(Story {
+                                    id: story_id,
+                                    uid: uid.clone(),
+                                    link: link.clone(),
+                                    title: r.get(1)?,
+                                    author: r.get(2)?,
+                                    html: r.get(3)?,
+                                    // (The teaser, when the text shown is the content.)
+                                    summary: r.get(9)?,
+                                    published_at: r.get(4)?,
+                                    updated_at: r.get(5)?,
+                                    first_seen_at,
+                                    changed_at,
+                                    source: Source {
+                                        feed_url: r.get(6)?,
+                                        title: r.get(7)?,
+                                        site_url: r.get(8)?,
+                                        link,
+                                    },
+                                    also: Vec::new(),
+                                    rest: Vec::new(),
+                                    files_joined: false,
+                                    enclosures: Vec::new(),
+                                })
+                            })
+                            .optional()
+                            .map_err(ctx())?;
+                        let Some(story) = row else { continue };
+                        let sources = if q.headline {
+                            // Judged as the output shows it (its headline, the
+                            // first item its own feed's rules keep).
+                            if shown.is_none() {
+                                shown = Some(shown_story(read_members(&story)?, keep));
+                            }
+                            let Some(Some(shown)) = &shown else { break };
+                            match kept_sources(shown, &story) {
+                                Some(n) => n,
+                                None => continue,
+                            }
+                        } else {
+                            if keep(&story).is_none() {
+                                continue;
+                            }
+                            kept_feeds(&read_members(&story)?, keep)
+                        };
+                        let title = highlight(&hit_title(&story), &parsed.terms);
+                        let snippet = hit_snippet(&story, &parsed.terms);
+                        hits.push(Hit {
+                            story,
+                            score,
+                            sources,
+                            title,
+                            snippet,
+                        });
+                        rank(&mut hits, q.limit);
+                        break;
+                    }
+                    // (`rank` keeps at most `limit`: one pushed out was taken.)
+                    if hits.len() == taken_before && hits.len() < q.limit {
+                        hidden = true;
+                    }
+                }
+                offset += n;
+                looked += n;
+                if n < chunk || looked >= MAX_CANDIDATES {
                     break;
                 }
             }
-            offset += n;
-            if n < chunk || offset >= MAX_CANDIDATES {
+            if hits.len() >= q.limit || !hidden || looked >= MAX_CANDIDATES {
                 return Ok(hits);
+            }
+            // The window was full: the next one, below its oldest match.
+            let (count, oldest): (i64, Option<i64>) = window
+                .query_row(
+                    params![
+                        parsed.fts,
+                        Option::<i64>::None,
+                        Option::<i64>::None,
+                        tags,
+                        Option::<i64>::None,
+                        Option::<i64>::None,
+                        places as i64,
+                        Option::<String>::None,
+                        (SCAN_FACTOR * places) as i64,
+                        below
+                    ],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .map_err(ctx())?;
+            match oldest {
+                Some(oldest) if count as usize >= places => below = oldest,
+                _ => return Ok(hits),
             }
         }
     }

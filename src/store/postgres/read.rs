@@ -329,6 +329,7 @@ impl PgStore {
                                        WHERE fi.id = search.item_id AND ff.in_config = 1
                                          AND (cardinality($4::text[]) = 0 OR fi.feed_id IN
                                               (SELECT feed_id FROM feed_tags WHERE tag = ANY($4))))
+                           AND item_id < $8
                          ORDER BY item_id DESC LIMIT $5),
                      best AS (
                          SELECT i.story_id, min(h.score) AS score,
@@ -367,150 +368,206 @@ impl PgStore {
                      ORDER BY b.score, s.first_seen_at DESC, s.id DESC
                      LIMIT 5000"
         );
-        let rows = self
-            .read_tx(async |tx| {
-                tx.query(
-                    c,
-                    &sql,
-                    &[
-                        &tsq,
-                        &since,
-                        &min_sources,
-                        &tags,
-                        &(MAX_MATCHES as i64),
-                        &headline,
-                        // (Among the newest matches, as on SQLite.)
-                        &((crate::store::search::SCAN_FACTOR * MAX_MATCHES) as i64),
-                    ],
-                )
-                .await
-            })
-            .await?;
-        // Another matching item of a story, when its best is not kept.
-        let other_item = async |id: i64| {
-            self.read_tx(async |tx| {
-                tx.opt(
-                    c,
-                    "SELECT i.url, i.title, i.author, COALESCE(i.content, i.summary),
-                            i.published_at, i.updated_at, f.url, COALESCE(f.title, f.feed_title),
-                            f.site_url, CASE WHEN i.content IS NOT NULL THEN i.summary END
-                     FROM items i JOIN feeds f ON f.id = i.feed_id WHERE i.id = $1",
-                    &[&id],
-                )
-                .await
-            })
-            .await
-        };
+        // The places ranked, a window of the newest matches at a time, the
+        // next older one when the rules hid so many that fewer than `limit`
+        // stories are left (see SQLite's).
+        let window_sql = "SELECT count(*), min(w.item_id) FROM
+                (SELECT item_id FROM search WHERE doc @@ to_tsquery('simple', $1::text)
+                   AND item_id >= (SELECT coalesce(min(v.item_id), 0) FROM
+                       (SELECT item_id FROM search WHERE doc @@ to_tsquery('simple', $1::text)
+                        ORDER BY item_id DESC LIMIT $4) v)
+                   AND EXISTS (SELECT 1 FROM items fi JOIN feeds ff ON ff.id = fi.feed_id
+                               WHERE fi.id = search.item_id AND ff.in_config = 1
+                                 AND (cardinality($2::text[]) = 0 OR fi.feed_id IN
+                                      (SELECT feed_id FROM feed_tags WHERE tag = ANY($2))))
+                   AND item_id < $5
+                 ORDER BY item_id DESC LIMIT $3) w";
+        let scan = (crate::store::search::SCAN_FACTOR * MAX_MATCHES) as i64;
+        let mut below = i64::MAX;
         let mut hits = Vec::new();
         // Stories whose sources are counted below (those judged by their
         // kept items are counted already).
         let mut count = Vec::new();
-        for r in rows {
-            let best: f32 = r.get(1);
-            if crate::store::search::ranked_past(&hits, q.limit, f64::from(best)) {
-                break;
-            }
-            let link: Option<String> = r.get(6);
-            let mut story = Story {
-                id: r.get(0),
-                uid: r.get(2),
-                link: link.clone(),
-                title: r.get(7),
-                author: r.get(8),
-                html: r.get(9),
-                // (The teaser, when the text shown is the content.)
-                summary: r.get(20),
-                published_at: r.get(10),
-                updated_at: r.get(11),
-                first_seen_at: r.get(3),
-                changed_at: r.get(4),
-                source: Source {
-                    feed_url: r.get(12),
-                    title: r.get(13),
-                    site_url: r.get(14),
-                    link,
-                },
-                also: Vec::new(),
-                rest: Vec::new(),
-                files_joined: false,
-                enclosures: Vec::new(),
+        'windows: loop {
+            let rows = self
+                .read_tx(async |tx| {
+                    tx.query(
+                        c,
+                        &sql,
+                        &[
+                            &tsq,
+                            &since,
+                            &min_sources,
+                            &tags,
+                            &(MAX_MATCHES as i64),
+                            &headline,
+                            // (Among the newest matches, as on SQLite.)
+                            &scan,
+                            &below,
+                        ],
+                    )
+                    .await
+                })
+                .await?;
+            let mut hidden = false;
+            // Another matching item of a story, when its best is not kept.
+            let other_item = async |id: i64| {
+                self.read_tx(async |tx| {
+                    tx.opt(
+                        c,
+                        "SELECT i.url, i.title, i.author, COALESCE(i.content, i.summary),
+                            i.published_at, i.updated_at, f.url, COALESCE(f.title, f.feed_title),
+                            f.site_url, CASE WHEN i.content IS NOT NULL THEN i.summary END
+                     FROM items i JOIN feeds f ON f.id = i.feed_id WHERE i.id = $1",
+                        &[&id],
+                    )
+                    .await
+                })
+                .await
             };
-            let shown = if q.headline {
-                // The story's items, those of the output's feeds first (see
-                // SQLite's).
-                type Texts = Option<Vec<Option<String>>>;
-                let (urls, titles, authors, htmls): (Texts, Texts, Texts, Texts) =
-                    (r.get(15), r.get(16), r.get(17), r.get(18));
-                let feeds: Option<Vec<String>> = r.get(19);
-                let members = feeds
-                    .unwrap_or_default()
-                    .into_iter()
-                    .enumerate()
-                    .map(|(n, f)| {
-                        let at = |v: &Texts| v.as_ref().and_then(|v| v.get(n).cloned().flatten());
-                        Story::headline(&story, at(&urls), at(&titles), at(&authors), at(&htmls), f)
-                    });
-                match crate::store::search::shown_story(members.collect(), keep) {
-                    Some(shown) => Some(shown),
-                    None => continue,
+            for r in rows {
+                let best: f32 = r.get(1);
+                if crate::store::search::ranked_past(&hits, q.limit, f64::from(best)) {
+                    break 'windows;
                 }
-            } else {
-                None
-            };
-            let judge = |story: &Story| match &shown {
-                Some(shown) => crate::store::search::kept_sources(shown, story),
-                None => keep(story).map(|_| 0),
-            };
-            // The best matching item the outputs keep, which ranks it (see
-            // SQLite's).
-            let ids: Vec<i64> = r.get(21);
-            let scores: Vec<f32> = r.get(22);
-            let mut sources = judge(&story);
-            let mut at = 0;
-            for (k, &id) in ids.iter().enumerate().skip(1) {
-                if sources.is_some() {
-                    break;
-                }
-                at = k;
-                let Some(o) = other_item(id).await? else {
+                // (Found in a newer window already.)
+                if hits.iter().any(|h: &Hit| h.story.id == r.get::<_, i64>(0)) {
                     continue;
-                };
-                let link: Option<String> = o.get(0);
-                story = Story {
+                }
+                let link: Option<String> = r.get(6);
+                let mut story = Story {
+                    id: r.get(0),
+                    uid: r.get(2),
                     link: link.clone(),
-                    title: o.get(1),
-                    author: o.get(2),
-                    html: o.get(3),
-                    summary: o.get(9),
-                    published_at: o.get(4),
-                    updated_at: o.get(5),
+                    title: r.get(7),
+                    author: r.get(8),
+                    html: r.get(9),
+                    // (The teaser, when the text shown is the content.)
+                    summary: r.get(20),
+                    published_at: r.get(10),
+                    updated_at: r.get(11),
+                    first_seen_at: r.get(3),
+                    changed_at: r.get(4),
                     source: Source {
-                        feed_url: o.get(6),
-                        title: o.get(7),
-                        site_url: o.get(8),
+                        feed_url: r.get(12),
+                        title: r.get(13),
+                        site_url: r.get(14),
                         link,
                     },
-                    ..story
+                    also: Vec::new(),
+                    rest: Vec::new(),
+                    files_joined: false,
+                    enclosures: Vec::new(),
                 };
-                sources = judge(&story);
+                let shown = if q.headline {
+                    // The story's items, those of the output's feeds first (see
+                    // SQLite's).
+                    type Texts = Option<Vec<Option<String>>>;
+                    let (urls, titles, authors, htmls): (Texts, Texts, Texts, Texts) =
+                        (r.get(15), r.get(16), r.get(17), r.get(18));
+                    let feeds: Option<Vec<String>> = r.get(19);
+                    let members =
+                        feeds
+                            .unwrap_or_default()
+                            .into_iter()
+                            .enumerate()
+                            .map(|(n, f)| {
+                                let at = |v: &Texts| {
+                                    v.as_ref().and_then(|v| v.get(n).cloned().flatten())
+                                };
+                                Story::headline(
+                                    &story,
+                                    at(&urls),
+                                    at(&titles),
+                                    at(&authors),
+                                    at(&htmls),
+                                    f,
+                                )
+                            });
+                    match crate::store::search::shown_story(members.collect(), keep) {
+                        Some(shown) => Some(shown),
+                        None => {
+                            hidden = true;
+                            continue;
+                        }
+                    }
+                } else {
+                    None
+                };
+                let judge = |story: &Story| match &shown {
+                    Some(shown) => crate::store::search::kept_sources(shown, story),
+                    None => keep(story).map(|_| 0),
+                };
+                // The best matching item the outputs keep, which ranks it (see
+                // SQLite's).
+                let ids: Vec<i64> = r.get(21);
+                let scores: Vec<f32> = r.get(22);
+                let mut sources = judge(&story);
+                let mut at = 0;
+                for (k, &id) in ids.iter().enumerate().skip(1) {
+                    if sources.is_some() {
+                        break;
+                    }
+                    at = k;
+                    let Some(o) = other_item(id).await? else {
+                        continue;
+                    };
+                    let link: Option<String> = o.get(0);
+                    story = Story {
+                        link: link.clone(),
+                        title: o.get(1),
+                        author: o.get(2),
+                        html: o.get(3),
+                        summary: o.get(9),
+                        published_at: o.get(4),
+                        updated_at: o.get(5),
+                        source: Source {
+                            feed_url: o.get(6),
+                            title: o.get(7),
+                            site_url: o.get(8),
+                            link,
+                        },
+                        ..story
+                    };
+                    sources = judge(&story);
+                }
+                let Some(sources) = sources else {
+                    hidden = true;
+                    continue;
+                };
+                if shown.is_none() {
+                    count.push(story.id);
+                }
+                let score = scores.get(at).copied().unwrap_or(best);
+                let title = highlight(&crate::store::search::hit_title(&story), &parsed.terms);
+                let snippet = crate::store::search::hit_snippet(&story, &parsed.terms);
+                hits.push(Hit {
+                    sources,
+                    score: f64::from(score),
+                    story,
+                    title,
+                    snippet,
+                });
+                crate::store::search::rank(&mut hits, q.limit);
             }
-            let Some(sources) = sources else {
-                continue;
-            };
-            if shown.is_none() {
-                count.push(story.id);
+            if hits.len() >= q.limit || !hidden {
+                break;
             }
-            let score = scores.get(at).copied().unwrap_or(best);
-            let title = highlight(&crate::store::search::hit_title(&story), &parsed.terms);
-            let snippet = crate::store::search::hit_snippet(&story, &parsed.terms);
-            hits.push(Hit {
-                sources,
-                score: f64::from(score),
-                story,
-                title,
-                snippet,
-            });
-            crate::store::search::rank(&mut hits, q.limit);
+            // The window was full: the next one, below its oldest match.
+            let next = self
+                .read_tx(async |tx| {
+                    tx.one(
+                        c,
+                        window_sql,
+                        &[&tsq, &tags, &(MAX_MATCHES as i64), &scan, &below],
+                    )
+                    .await
+                })
+                .await?;
+            match next.get::<_, Option<i64>>(1) {
+                Some(oldest) if next.get::<_, i64>(0) >= MAX_MATCHES as i64 => below = oldest,
+                _ => break,
+            }
         }
         count.retain(|id| hits.iter().any(|h| h.story.id == *id));
         // The feeds carrying each story shown whose items the output keeps,
