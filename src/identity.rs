@@ -500,6 +500,12 @@ fn plain_title(t: Option<&str>) -> Option<&str> {
     t.map(str::trim).filter(|t| !t.is_empty())
 }
 
+/// Whether two titles are both there and share at least half of their
+/// words (see [`unlike`]).
+pub(crate) fn titles_alike(a: Option<&str>, b: Option<&str>) -> bool {
+    plain_title(a).is_some() && plain_title(b).is_some() && !unlike(a, b)
+}
+
 /// Whether two texts (plain or HTML) are both there and share less than half
 /// of their words (Jaccard of the lower-cased word sets, tags left out; in
 /// scripts written without spaces each character is a word).
@@ -1086,6 +1092,7 @@ fn without_bases(e: &Entry) -> Option<Entry> {
 /// An item's text as stored: what [`reads_the_same`] compares an entry with.
 pub struct StoredText {
     pub url: Option<String>,
+    pub canonical_url: Option<String>,
     pub title: Option<String>,
     pub author: Option<String>,
     pub summary: Option<String>,
@@ -1094,20 +1101,24 @@ pub struct StoredText {
     pub enclosures: Option<String>,
 }
 
-/// Whether `e` reads to a reader as the stored item does, though its content
-/// hash differs: the same link, title, author and files, and a summary and
+/// Whether `it` reads to a reader as the stored item does, though its content
+/// hash differs: the same link (or canonical link), title, author and files, and a summary and
 /// content that differ only in how their markup is spelled
 /// ([`crate::visible`]: `<br>` for `<br />`, attributes reordered, a signed
 /// image address's new token). Such an entry is stored, not announced: a
 /// server that spells a body anew at every fetch announced the story as
 /// updated at every poll.
-pub fn reads_the_same(e: &Entry, stored: &StoredText) -> bool {
+pub fn reads_the_same(it: &Identified, stored: &StoredText) -> bool {
+    let e = &it.entry;
     let files = |list: &[crate::parse::enclosures::Enclosure]| -> Vec<String> {
         list.iter()
             .map(|f| file_address(&f.url).to_string())
             .collect()
     };
-    e.link == stored.url
+    // (The link as written, or only its spelling changed: a rotated
+    // `utm_campaign` with a new spelling of the body was announced.)
+    (e.link == stored.url
+        || (it.canonical_url.is_some() && it.canonical_url == stored.canonical_url))
         && e.title == stored.title
         && e.author == stored.author
         && files(&e.enclosures)

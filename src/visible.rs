@@ -17,9 +17,13 @@ use html5ever::tokenizer::{
     BufferQueue, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts,
 };
 
-/// Bodies longer than this together are compared as written (the tokenizer's
-/// cost grows faster than the length for elements with many attributes).
-const MAX_COMPARED: usize = 512 * 1024;
+/// Bodies longer than this together are compared as written.
+const MAX_COMPARED: usize = 256 * 1024;
+
+/// A body with a tag longer than this is compared as written: the
+/// tokenizer's cost grows with the square of one element's attributes (a tag
+/// of 55,000 attribute names cost 1.5 s, inside the store's transaction).
+const MAX_TAG: usize = 2048;
 
 /// Whether `a` and `b` differ only in how their markup is spelled (see the
 /// module's doc). Equal strings are the same; bodies over [`MAX_COMPARED`]
@@ -28,10 +32,26 @@ pub fn same_to_a_reader(a: &str, b: &str) -> bool {
     if a == b {
         return true;
     }
-    if a.len() + b.len() > MAX_COMPARED {
+    if a.len() + b.len() > MAX_COMPARED || !short_tags(a) || !short_tags(b) {
         return false;
     }
     read(a) == read(b)
+}
+
+/// Whether every tag of `html` (from a `<` to the next `>`) is at most
+/// [`MAX_TAG`] bytes long.
+fn short_tags(html: &str) -> bool {
+    let b = html.as_bytes();
+    let mut at = 0;
+    while let Some(lt) = memchr::memchr(b'<', &b[at..]) {
+        let start = at + lt;
+        match memchr::memchr(b'>', &b[start..]) {
+            Some(len) if len <= MAX_TAG => at = start + len + 1,
+            Some(_) => return false,
+            None => return b.len() - start <= MAX_TAG,
+        }
+    }
+    true
 }
 
 /// [`same_to_a_reader`] of two optional bodies (none and an empty one alike).
@@ -50,6 +70,9 @@ enum Part {
 
 struct Sink {
     parts: RefCell<Vec<Part>>,
+    /// How deep inside `<pre>` (or `<textarea>`, `<listing>`) the text is:
+    /// there white space is what a reader sees, kept as it is.
+    pre: std::cell::Cell<usize>,
 }
 
 impl Sink {
@@ -61,6 +84,10 @@ impl Sink {
         let Some(Part::Text(t)) = parts.last_mut() else {
             return;
         };
+        if self.pre.get() > 0 {
+            t.push_str(s);
+            return;
+        }
         for c in s.chars() {
             if c.is_whitespace() {
                 if !t.ends_with(' ') {
@@ -73,6 +100,50 @@ impl Sink {
     }
 }
 
+/// Elements that start a block of their own: white space beside their tags
+/// is no space a reader sees.
+fn is_block(name: &str) -> bool {
+    matches!(
+        name,
+        "p" | "div"
+            | "br"
+            | "hr"
+            | "li"
+            | "ul"
+            | "ol"
+            | "dl"
+            | "dt"
+            | "dd"
+            | "h1"
+            | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+            | "table"
+            | "thead"
+            | "tbody"
+            | "tfoot"
+            | "tr"
+            | "td"
+            | "th"
+            | "blockquote"
+            | "section"
+            | "article"
+            | "aside"
+            | "header"
+            | "footer"
+            | "nav"
+            | "figure"
+            | "figcaption"
+            | "pre"
+            | "main"
+            | "address"
+            | "details"
+            | "summary"
+    )
+}
+
 impl TokenSink for Sink {
     type Handle = ();
 
@@ -81,6 +152,7 @@ impl TokenSink for Sink {
             Token::CharacterTokens(s) => self.text(&s),
             Token::TagToken(tag) => {
                 let name = tag.name.to_string();
+                let pre = matches!(name.as_str(), "pre" | "textarea" | "listing");
                 let part = match tag.kind {
                     TagKind::StartTag => {
                         let mut attrs: Vec<(String, String)> = tag
@@ -88,14 +160,22 @@ impl TokenSink for Sink {
                             .iter()
                             .map(|a| {
                                 let n = a.name.local.to_string();
-                                let v = resource_address(&n, a.value.trim());
+                                let v = resource_address(&name, &n, a.value.trim());
                                 (n, v)
                             })
                             .collect();
                         attrs.sort();
+                        if pre && !tag.self_closing {
+                            self.pre.set(self.pre.get() + 1);
+                        }
                         Part::Start(name.clone(), attrs)
                     }
-                    TagKind::EndTag => Part::End(name.clone()),
+                    TagKind::EndTag => {
+                        if pre {
+                            self.pre.set(self.pre.get().saturating_sub(1));
+                        }
+                        Part::End(name.clone())
+                    }
                 };
                 self.parts.borrow_mut().push(part);
                 if tag.kind == TagKind::StartTag {
@@ -121,12 +201,19 @@ impl TokenSink for Sink {
 }
 
 /// An attribute's value as it names what a reader sees: the address of an
-/// image or a medium without its query and fragment (a signed address's new
-/// token is the same picture, as an enclosure's is the same file); any other
-/// value as written.
-fn resource_address(name: &str, value: &str) -> String {
+/// image or a medium (`img`, `picture`'s `source`, `video`, `audio`) without
+/// its query and fragment (a signed address's new token is the same
+/// picture, as an enclosure's is the same file); any other value as written
+/// (an `<iframe>` or `<embed>` address's query names what it shows:
+/// `watch?v=…`).
+fn resource_address(element: &str, name: &str, value: &str) -> String {
     let bare = |u: &str| u.split(['?', '#']).next().unwrap_or(u).to_string();
+    let media = matches!(
+        element,
+        "img" | "source" | "video" | "audio" | "picture" | "track"
+    );
     match name {
+        _ if !media => value.to_string(),
         "src" | "poster" | "data-src" => bare(value),
         "srcset" | "data-srcset" => value
             .split(',')
@@ -141,19 +228,40 @@ fn resource_address(name: &str, value: &str) -> String {
     }
 }
 
-/// `html` as the parts a reader sees, white space between elements left out.
+/// `html` as the parts a reader sees: white space beside a block's tags
+/// (between paragraphs) left out, and at its ends; between inline elements
+/// (`<b>New</b> <i>York</i>`) a space.
 fn read(html: &str) -> Vec<Part> {
     let sink = Sink {
         parts: RefCell::new(Vec::new()),
+        pre: std::cell::Cell::new(0),
     };
     let input = BufferQueue::default();
     input.push_back(StrTendril::from_slice(html));
     let tok = Tokenizer::new(sink, TokenizerOpts::default());
     let _ = tok.feed(&input);
     tok.end();
-    let mut parts = tok.sink.parts.into_inner();
-    parts.retain(|p| !matches!(p, Part::Text(t) if t.trim().is_empty()));
-    parts
+    let parts = tok.sink.parts.into_inner();
+    let block = |p: Option<&Part>| match p {
+        None => true,
+        Some(Part::Start(n, _) | Part::End(n)) => is_block(n),
+        Some(Part::Text(_)) => false,
+    };
+    let mut kept: Vec<Part> = Vec::with_capacity(parts.len());
+    for (i, p) in parts.iter().enumerate() {
+        if let Part::Text(t) = p
+            && t.chars().all(char::is_whitespace)
+            && (block(kept.last()) || block(parts.get(i + 1)))
+        {
+            continue;
+        }
+        kept.push(match p {
+            Part::Start(n, a) => Part::Start(n.clone(), a.clone()),
+            Part::End(n) => Part::End(n.clone()),
+            Part::Text(t) => Part::Text(t.clone()),
+        });
+    }
+    kept
 }
 
 #[cfg(test)]
@@ -207,8 +315,23 @@ mod tests {
         );
         differ("<script>var a = 1</script>", "<script>var a = 2</script>");
         differ("x", "");
-        // Long bodies are compared as written.
+        // Long bodies, and tags of thousands of attributes, are compared as
+        // written (the tokenizer's cost).
         let long = "<br>".repeat(MAX_COMPARED / 4);
         differ(&long, &long.replace("<br>", "<br/>"));
+        let many: String = (0..3000).map(|i| format!(" a{i}")).collect();
+        differ(&format!("<p{many}>x</p>"), &format!("<p{many} >x</p>"));
+        // What an embedded page shows, white space in preformatted text,
+        // the space between two inline elements.
+        differ(
+            r#"<iframe src="https://y.example/watch?v=AAAA"></iframe>"#,
+            r#"<iframe src="https://y.example/watch?v=BBBB"></iframe>"#,
+        );
+        differ(
+            r#"<embed src="https://y.example/p?list=A">"#,
+            r#"<embed src="https://y.example/p?list=B">"#,
+        );
+        differ("<pre>if x:\n    y()</pre>", "<pre>if x:\n  y()</pre>");
+        differ("<b>New</b> <i>York</i>", "<b>New</b><i>York</i>");
     }
 }

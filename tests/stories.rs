@@ -2484,6 +2484,22 @@ async fn a_body_spelled_otherwise_is_not_an_edit() {
         stored.contains("sig=2"),
         "the text as published now: {stored}"
     );
+    // A rotated tracking parameter in the link together with a new spelling
+    // of the body: still no edit.
+    s.serve(
+        "/a",
+        &[
+            (Some("2"), Some("https://e.org/2"), "Two", "v1"),
+            (
+                Some("1"),
+                Some("https://e.org/1?utm_campaign=w"),
+                "One",
+                r#"<p>a &#100;og<br>b <img alt="x" src="https://c.e.org/p.jpg?sig=3"></p>"#,
+            ),
+        ],
+    );
+    let third = s.poll().await;
+    assert_eq!((third.new, third.updated), (0, 0));
     serve(r#"<p>a cat<br />b <img alt="x" src="https://c.e.org/p.jpg?sig=2"/></p>"#);
     assert_eq!(s.poll().await.updated, 1, "a real edit");
 }

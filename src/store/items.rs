@@ -367,7 +367,7 @@ impl Store {
                     let quiet = rec.same_body
                         || crate::identity::hash_before_bases(&it.entry).as_ref()
                             == Some(&e.content_hash)
-                        || crate::identity::reads_the_same(&it.entry, &stored_text(&tx, e.id)?);
+                        || crate::identity::reads_the_same(it, &stored_text(&tx, e.id)?);
                     update_item(&tx, &e, it, now, rules, &mut window, quiet)?;
                     if quiet {
                         applied.filled += 1;
@@ -1001,12 +1001,14 @@ fn update_item(
 /// An item's text as stored, for [`crate::identity::reads_the_same`].
 fn stored_text(tx: &Connection, id: i64) -> Result<crate::identity::StoredText, StoreError> {
     tx.prepare_cached(
-        "SELECT url, title, author, summary, content, enclosures FROM items WHERE id = ?1",
+        "SELECT url, title, author, summary, content, enclosures, canonical_url
+         FROM items WHERE id = ?1",
     )
     .and_then(|mut s| {
         s.query_row([id], |r| {
             Ok(crate::identity::StoredText {
                 url: r.get(0)?,
+                canonical_url: r.get(6)?,
                 title: r.get(1)?,
                 author: r.get(2)?,
                 summary: r.get(3)?,

@@ -432,15 +432,17 @@ impl PgStore {
                             let r = tx
                                 .one(
                                     "reading item text",
-                                    "SELECT url, title, author, summary, content, enclosures
+                                    "SELECT url, title, author, summary, content, enclosures,
+                                            canonical_url
                                      FROM items WHERE id = $1",
                                     &[&e.id],
                                 )
                                 .await?;
                             crate::identity::reads_the_same(
-                                &it.entry,
+                                it,
                                 &crate::identity::StoredText {
                                     url: r.get(0),
+                                    canonical_url: r.get(6),
                                     title: r.get(1),
                                     author: r.get(2),
                                     summary: r.get(3),

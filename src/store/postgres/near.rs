@@ -90,15 +90,21 @@ pub(super) async fn find_story(
         // (Unless its items are all of one story: see SQLite's `one_story`.)
         if list.len() as i64 > HUB {
             let ids: Vec<i64> = list.iter().map(|(item, _)| *item).collect();
-            let one: bool = tx
-                .one(
+            let rows = tx
+                .query(
                     what,
-                    "SELECT count(DISTINCT story_id) = 1 AND count(story_id) = cardinality($1::bigint[])
-                     FROM items WHERE id = ANY($1)",
+                    "SELECT story_id, title FROM items WHERE id = ANY($1)",
                     &[&ids],
                 )
-                .await?
-                .get(0);
+                .await?;
+            let stories: std::collections::HashSet<Option<i64>> =
+                rows.iter().map(|r| r.get::<_, Option<i64>>(0)).collect();
+            let one = rows.len() == ids.len()
+                && stories.len() == 1
+                && !stories.contains(&None)
+                && rows
+                    .iter()
+                    .any(|r| crate::identity::titles_alike(it.entry.title.as_deref(), r.get(1)));
             if !one {
                 found.hubs.push(*a);
                 continue;
