@@ -1167,6 +1167,22 @@ async fn the_public_search_finds_only_what_some_output_publishes() {
         .await;
     assert!(!page.contains("Confidential"), "{page}");
     assert!(!page.contains("advert"), "{page}");
+    d.stop().await;
+    // An output that shows only stories of two feeds or more: a story of
+    // one feed is found nowhere.
+    let body = body.replace(
+        "exclude = [\"title:advert\"]",
+        "exclude = [\"title:advert\"]\nmin_sources = 2",
+    );
+    let d = daemon::Daemon::start(&body).await;
+    // (Both feeds fetched first.)
+    d.wait_for_page("/metrics", 20, |b| {
+        b.contains("feedloom_fetches_total{outcome=\"ok\"} 2")
+    })
+    .await;
+    let (status, _, page) = d.get("/search?q=zebra", &[]).await;
+    assert_eq!(status, 200);
+    assert!(!page.contains("Public story"), "{page}");
     // The operator's own command still searches every feed.
     let out = feedloom(&d.env.path("feedloom.toml"), &["search", "zebra"]);
     assert!(text(&out.stdout).contains("Confidential memo zebra"));

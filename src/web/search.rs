@@ -235,7 +235,7 @@ pub async fn route(
             let outputs = state.web.outputs.read().unwrap_or_else(|e| e.into_inner());
             let all = outputs
                 .iter()
-                .any(|o| o.tags.is_empty() && !o.selection.has_rules());
+                .any(|o| o.tags.is_empty() && !o.selection.has_rules() && o.min_sources <= 1);
             match (all, outputs.is_empty()) {
                 (true, _) => None,
                 // (No output at all: the feeds' own rules still apply.)
@@ -286,6 +286,10 @@ pub async fn route(
                 None => sel.is_some(),
             },
         };
+        // (Outside any output, each hit as some output shows it, with as
+        // many feeds as that output asks for: a story of one feed was found
+        // while the one output showed only stories of two.)
+        let union = sel.clone().filter(|_| out.is_none());
         let sel = sel.clone();
         let found = state
             .store
@@ -299,7 +303,17 @@ pub async fn route(
             })
             .await;
         match found {
-            Ok(Ok(hits)) => (hits, None),
+            Ok(Ok(mut hits)) => {
+                if let Some(list) = &union {
+                    hits.retain(|h| {
+                        list.iter().any(|x| {
+                            (x.min_sources <= 1 || h.sources >= x.min_sources as i64)
+                                && x.shown(h.story.clone()).is_some()
+                        })
+                    });
+                }
+                (hits, None)
+            }
             Ok(Err(SearchError::Query(m))) => (Vec::new(), Some(m)),
             Ok(Err(SearchError::Store(e))) | Err(e) => {
                 tracing::error!(error = %crate::error::chain(&e), "search failed");
