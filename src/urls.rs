@@ -120,23 +120,16 @@ fn secret_name(name: &str) -> bool {
 }
 
 /// Whether a parameter's value looks like a credential whatever its name:
-/// 32 or more hex digits (Reddit's private feeds, `?feed=<40 hex>&user=…`;
-/// a tracker's `tp=<32 hex>`), or 32 or more characters of a token alphabet
-/// mixing upper case, lower case and digits (a random key). A content hash
-/// taken for one costs only the source's published URL.
+/// 32 or more hex digits, letters and digits both (Reddit's private feeds,
+/// `?feed=<40 hex>&user=…`; a tracker's `tp=<32 hex>`). A content hash taken
+/// for one costs only the source's published URL. (Mixed-case tokens are not
+/// judged: public ids look alike, a YouTube playlist's `PL…`.)
 fn token_like(value: &str) -> bool {
     let b = value.as_bytes();
-    if b.len() < 32 {
-        return false;
-    }
-    if b.iter().all(u8::is_ascii_hexdigit) {
-        return true;
-    }
-    b.iter()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b'~' | b'%'))
+    b.len() >= 32
+        && b.iter().all(u8::is_ascii_hexdigit)
         && b.iter().any(u8::is_ascii_digit)
-        && b.iter().any(u8::is_ascii_uppercase)
-        && b.iter().any(u8::is_ascii_lowercase)
+        && b.iter().any(u8::is_ascii_alphabetic)
 }
 
 /// Whether a parameter's value holds, percent-encoded (once or more), a query
@@ -153,7 +146,10 @@ fn value_hides_secret(value: &str) -> bool {
             return false;
         }
         let query = decoded.split_once('?').map_or(decoded.as_str(), |(_, q)| q);
-        if query_pairs(query).any(|(name, pair)| pair.contains('=') && secret_name(&name)) {
+        if query_pairs(query).any(|(name, pair)| {
+            pair.split_once('=')
+                .is_some_and(|(_, v)| secret_name(&name) || token_like(v))
+        }) {
             return true;
         }
         v = std::borrow::Cow::Owned(decoded);
@@ -397,8 +393,8 @@ pub(crate) mod tests {
                 "5e884898da28047151d0e56f8dc62927",
             ),
             (
-                "https://e.org/f?k2=Xq7Lm2Pz9Rt4Wv8Yb3Nc6Hd1Jf5Gk0Sa",
-                "Xq7Lm2Pz9Rt4Wv8Yb3Nc6Hd1Jf5Gk0Sa",
+                "https://e.org/f?next=/x%3Ffeed%3D9f86d081884c7d659a2feaa0c55ad015a3bf4f1b",
+                "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b",
             ),
         ] {
             assert!(!s(url).contains(token), "{url}");
@@ -407,6 +403,7 @@ pub(crate) mod tests {
         for url in [
             "https://e.org/f?id=5f3c9a1b2c3d4e5f6a7b8c9d&page=2",
             "https://e.org/f?q=the-very-long-slug-of-an-article-title-here",
+            "https://www.youtube.com/feeds/videos.xml?playlist_id=PLrAXtmErZgOeiKm4sgNOknGvNjby9efdf",
         ] {
             assert_eq!(s(url), url);
             assert!(!has_secret_query(&Url::parse(url).unwrap()), "{url}");

@@ -1078,10 +1078,14 @@ fn check_source(src: &mut Source, uid: &str) {
         }
         src.feed_url.clear();
     }
+    // (Nor a link with a secret in its query: a private feed's channel
+    // link repeats its token, `https://www.reddit.com/?feed=<hex>&user=…`,
+    // and was published as the source's home page.)
+    let secret = |l: &str| Url::parse(l).is_ok_and(|u| urls::has_secret_query(&u));
     src.link = checked_link(src.link.take(), uid, "source link")
-        .filter(|l| !names_a_private_document(l, &feed_url));
+        .filter(|l| !names_a_private_document(l, &feed_url) && !secret(l));
     src.site_url = checked_link(src.site_url.take(), uid, "source home page")
-        .filter(|l| !names_a_private_document(l, &feed_url));
+        .filter(|l| !names_a_private_document(l, &feed_url) && !secret(l));
     src.title = src.title.take().map(plain).filter(|t| !shows_nothing(t));
 }
 
@@ -1839,5 +1843,19 @@ mod tests {
             check_story(&mut s);
             assert_eq!((s.title, s.source.title), (None, None));
         }
+        // A private feed's channel link repeating its token is no home page.
+        let mut source =
+            src("https://www.reddit.com/?feed=9f86d081884c7d659a2feaa0c55ad015a3bf4f1b&user=bob");
+        check_source(&mut source, "u");
+        assert_eq!((source.link, source.site_url), (None, None));
+        let mut source = src("https://github.com/user?token=abc123");
+        check_source(&mut source, "u");
+        assert_eq!(source.site_url, None);
+        let mut source = src("https://news.example/?page=2");
+        check_source(&mut source, "u");
+        assert_eq!(
+            source.site_url.as_deref(),
+            Some("https://news.example/?page=2")
+        );
     }
 }
