@@ -1514,6 +1514,17 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     }
     for out in &mut cfg.outputs {
         if let Some(p) = &out.path {
+            // (A NUL passed `check`, and every write failed.)
+            if p.as_os_str().as_encoded_bytes().contains(&0) {
+                return Err(at(
+                    out.name.span(),
+                    format!(
+                        "output `{}`: its path holds a NUL character (`\\u0000`), which no \
+                         file name can hold",
+                        out.name()
+                    ),
+                ));
+            }
             out.path = Some(base.join(p));
         }
     }
@@ -2078,6 +2089,8 @@ mod tests {
         assert!(e.contains("header_timeout = \"0s\""), "{e}");
         let e = err("[store]\npath = \"a\\u0000b\"\n");
         assert!(e.starts_with("cfg/x.toml:2:") && e.contains("NUL"), "{e}");
+        let e = err("[[output]]\nname = \"all\"\npath = \"out/a\\u0000b\"\n");
+        assert!(e.contains("output `all`") && e.contains("NUL"), "{e}");
         let e = err("[store]\npath = \"newdir/\"\n");
         assert!(
             e.contains("names a folder") && e.contains("newdir/feedloom.db"),
