@@ -1918,6 +1918,11 @@ mod tests {
             ),
             format!(
                 "<rss version=\"2.0\"><channel><title>T</title>{}</channel></rss>\
+                 <rss version=\"2.0\"><channel><title>U</title><item><title>After</title></item></channel></rss>",
+                item(1)
+            ),
+            format!(
+                "<rss version=\"2.0\"><channel><title>T</title>{}</channel></rss>\
                  <channel><item><title>After</title></item></channel>",
                 item(1)
             ),

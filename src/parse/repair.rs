@@ -268,9 +268,12 @@ pub(super) fn with_items_lifted(text: &[u8], rdf: bool) -> Option<Vec<u8>> {
         let rest = &text[at..];
         if rest.starts_with(b"</") {
             last_end_tag = Some(at);
-            if end_tag(rest, b"rss")
-                .or(end_tag(rest, b"rdf:RDF"))
-                .is_some()
+            // (The first: a second document after the first's end, two
+            // concatenated, is no part of it.)
+            if root_end.is_none()
+                && end_tag(rest, b"rss")
+                    .or(end_tag(rest, b"rdf:RDF"))
+                    .is_some()
             {
                 root_end = Some(at);
             }
