@@ -1589,4 +1589,14 @@ async fn an_edit_keeps_the_group_and_extended_attributes() {
     assert!(err.contains("cannot keep the group (gid 64002)"), "{err}");
     assert_eq!(read(&cfg), before);
     assert_eq!(std::fs::metadata(&cfg).unwrap().gid(), 64_002);
+    // An owner (no root, in no group the user database names) who could no
+    // longer read the file the editor would make its own: refused.
+    std::os::unix::fs::chown(&cfg, Some(64_003), Some(64_000)).unwrap();
+    std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o660)).unwrap();
+    let out = as_member(&["remove", "https://c.example/f.xml"]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("cannot keep the owner (uid 64003)"), "{err}");
+    assert_eq!(read(&cfg), before);
+    assert_eq!(std::fs::metadata(&cfg).unwrap().uid(), 64_003);
 }

@@ -351,6 +351,28 @@ fn keep_owner_and_acl(
         let _ = std::os::unix::fs::fchown(f, None, Some(meta.gid()));
     }
     let now = f.metadata()?;
+    // The owner lost (an editor in the group, not the owner): the old owner
+    // must still read the new file, through the others' bits or the group
+    // (it said "added", and the daemon's user could no longer read its
+    // config). Root reads anything.
+    if now.uid() != meta.uid()
+        && meta.uid() != 0
+        && meta.mode() & 0o400 != 0
+        && meta.mode() & 0o004 == 0
+        && !(meta.mode() & 0o040 != 0
+            && now.gid() == meta.gid()
+            && user_in_group(meta.uid(), meta.gid()) == Some(true))
+    {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            format!(
+                "cannot keep the owner (uid {}) of {}, who could then no longer read it: \
+                 edit it as that user or root",
+                meta.uid(),
+                path.display()
+            ),
+        ));
+    }
     if now.gid() != meta.gid() && meta.mode() & 0o070 != 0 {
         return Err(std::io::Error::new(
             std::io::ErrorKind::PermissionDenied,
@@ -363,6 +385,32 @@ fn keep_owner_and_acl(
         ));
     }
     copy_xattrs(path, f)
+}
+
+/// Whether the user `uid` is a member of the group `gid` (its first group
+/// or another); `None` when the user database does not say (no such user).
+fn user_in_group(uid: u32, gid: u32) -> Option<bool> {
+    // SAFETY: a zeroed `passwd` is a valid out-parameter; `buf` outlives the
+    // calls that read the strings it holds.
+    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut buf = vec![0 as libc::c_char; 16 * 1024];
+    let mut found: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: every pointer is valid for the sizes given.
+    let rc = unsafe { libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr(), buf.len(), &mut found) };
+    if rc != 0 || found.is_null() {
+        return None;
+    }
+    if pwd.pw_gid == gid {
+        return Some(true);
+    }
+    let mut n: libc::c_int = 1024;
+    let mut groups = vec![0 as libc::gid_t; 1024];
+    // SAFETY: `groups` holds `n` entries; `pw_name` points into `buf`.
+    let rc = unsafe { libc::getgrouplist(pwd.pw_name, pwd.pw_gid, groups.as_mut_ptr(), &mut n) };
+    if rc < 0 {
+        return None;
+    }
+    Some(groups[..n.max(0) as usize].contains(&gid))
 }
 
 /// Copies the extended attributes of `from` (its POSIX ACL among them) to
