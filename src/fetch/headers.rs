@@ -70,6 +70,26 @@ fn delta_seconds(s: &str) -> Option<u64> {
         .then(|| s.parse::<u64>().map_or(MOST, |n| n.min(MOST)))
 }
 
+/// The response's Last-Modified, unless it says a time after the response's
+/// own `Date` (or now), a minute of skew allowed: a date in the future (a
+/// CMS's clock, once) sent back as If-Modified-Since made servers answer 304
+/// for good, and the feed's new items were never fetched (RFC 9110 §8.8.2.1:
+/// an origin sends no Last-Modified later than its Date). A value that reads
+/// as no date is kept as it is.
+pub fn last_modified(h: &HeaderMap) -> Option<String> {
+    let v = h.get(header::LAST_MODIFIED)?;
+    let s = v.to_str().ok()?.trim().to_string();
+    let now = h
+        .get(header::DATE)
+        .and_then(http_date)
+        .unwrap_or_else(chrono::Utc::now)
+        .max(chrono::Utc::now());
+    match parse_http_date(&s) {
+        Some(t) if t > now.timestamp() + 60 => None,
+        _ => Some(s),
+    }
+}
+
 /// Retry-After in seconds or as an HTTP date.
 pub fn retry_after(h: &HeaderMap) -> Option<Duration> {
     let v = h.get(header::RETRY_AFTER)?;
@@ -101,6 +121,14 @@ pub fn parse_http_date(s: &str) -> Option<i64> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc2822(s) {
         return Some(t.timestamp());
     }
+    // (Written with `UTC` for `GMT`, or in ISO 8601, as some servers do: a
+    // Retry-After so written was ignored, and the server asked again.)
+    if let Some(gmt) = s.strip_suffix(" UTC") {
+        return parse_http_date(&format!("{gmt} GMT"));
+    }
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Some(t.timestamp());
+    }
     let naive = |fmt: &str| chrono::NaiveDateTime::parse_from_str(s, fmt).ok();
     naive("%A, %d-%b-%y %H:%M:%S GMT")
         .or_else(|| naive("%a %b %e %H:%M:%S %Y"))
@@ -117,6 +145,31 @@ mod tests {
             h.insert(*k, HeaderValue::from_str(v).unwrap());
         }
         h
+    }
+
+    #[test]
+    fn a_last_modified_in_the_future_is_not_kept() {
+        let h = headers(&[
+            ("date", "Wed, 21 Oct 2015 07:28:00 GMT"),
+            ("last-modified", "Fri, 01 Jan 2100 00:00:00 GMT"),
+        ]);
+        assert_eq!(last_modified(&h), None);
+        let h = headers(&[("last-modified", "Wed, 21 Oct 2015 07:28:00 GMT")]);
+        assert_eq!(
+            last_modified(&h).as_deref(),
+            Some("Wed, 21 Oct 2015 07:28:00 GMT")
+        );
+        let h = headers(&[("last-modified", "opaque-v7")]);
+        assert_eq!(last_modified(&h).as_deref(), Some("opaque-v7"));
+        // Dates written with UTC, or in ISO 8601.
+        assert_eq!(
+            parse_http_date("Sun, 06 Dec 2026 07:55:12 UTC"),
+            parse_http_date("Sun, 06 Dec 2026 07:55:12 GMT")
+        );
+        assert_eq!(
+            parse_http_date("2026-12-06T07:55:12Z"),
+            parse_http_date("Sun, 06 Dec 2026 07:55:12 GMT")
+        );
     }
 
     #[test]

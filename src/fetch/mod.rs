@@ -472,7 +472,7 @@ impl Fetcher {
                     redirect,
                     validators: Validators {
                         etag: header_string(resp.headers(), header::ETAG),
-                        last_modified: header_string(resp.headers(), header::LAST_MODIFIED),
+                        last_modified: headers::last_modified(resp.headers()),
                     },
                 });
             }
@@ -496,7 +496,7 @@ impl Fetcher {
             let undecodable = undecodable_coding(resp.headers()).filter(|_| layers.is_none());
             let validators = Validators {
                 etag: header_string(resp.headers(), header::ETAG),
-                last_modified: header_string(resp.headers(), header::LAST_MODIFIED),
+                last_modified: headers::last_modified(resp.headers()),
             };
             let max = self.cfg.max_body.0;
             let expected = resp.content_length();
