@@ -472,7 +472,10 @@ impl Fetcher {
                     redirect,
                     validators: Validators {
                         etag: header_string(resp.headers(), header::ETAG),
-                        last_modified: headers::last_modified(resp.headers()),
+                        last_modified: headers::last_modified(
+                            resp.headers(),
+                            header_string(resp.headers(), header::LAST_MODIFIED),
+                        ),
                     },
                 });
             }
@@ -496,7 +499,10 @@ impl Fetcher {
             let undecodable = undecodable_coding(resp.headers()).filter(|_| layers.is_none());
             let validators = Validators {
                 etag: header_string(resp.headers(), header::ETAG),
-                last_modified: headers::last_modified(resp.headers()),
+                last_modified: headers::last_modified(
+                    resp.headers(),
+                    header_string(resp.headers(), header::LAST_MODIFIED),
+                ),
             };
             let max = self.cfg.max_body.0;
             let expected = resp.content_length();
