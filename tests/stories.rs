@@ -385,9 +385,12 @@ async fn rotating_guids_on_shared_links_and_a_domain_move_store_nothing_again() 
     serve(1, "old.example");
     assert_eq!(s.poll().await.new, 4);
     serve(2, "new.example");
-    assert_eq!(s.poll().await.new, 0);
+    // (The moved posts' links changed: updated, in place.)
+    let moved = s.poll().await;
+    assert_eq!((moved.new, moved.updated), (0, 2));
     serve(3, "new.example");
-    assert_eq!(s.poll().await.new, 0);
+    let again = s.poll().await;
+    assert_eq!((again.new, again.updated), (0, 0));
     assert_eq!(s.titles().len(), 4);
     let items: i64 = s
         .env
@@ -407,6 +410,52 @@ async fn rotating_guids_on_shared_links_and_a_domain_move_store_nothing_again() 
         .no_etag(),
     );
     assert_eq!(s.poll().await.new, 1);
+}
+
+/// A Last-Modified in the future (a CMS's clock, once) is not kept, nor a
+/// stored one sent back: as If-Modified-Since it made servers answer 304 for
+/// good, and the feed's new items were never fetched.
+#[tokio::test]
+async fn a_last_modified_in_the_future_is_never_sent_back() {
+    let s = Scenario::new(&["/a"], "").await;
+    let serve = |items: &[(Option<&str>, Option<&str>, &str, &str)]| {
+        s.srv.set(
+            "/a",
+            Resource::feed(rss("/a", items))
+                .no_etag()
+                .header("last-modified", "Fri, 01 Jan 2100 00:00:00 GMT"),
+        );
+    };
+    serve(&[(Some("1"), Some("https://e.org/1"), "One", "x")]);
+    assert_eq!(s.poll().await.new, 1);
+    let stored: Option<String> = s
+        .env
+        .reader()
+        .query_row("SELECT last_modified FROM feeds", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(stored, None);
+    // One stored by an earlier build is not sent either.
+    rusqlite::Connection::open(s.env.path("feedloom.db"))
+        .unwrap()
+        .execute(
+            "UPDATE feeds SET last_modified = 'Fri, 01 Jan 2100 00:00:00 GMT'",
+            [],
+        )
+        .unwrap();
+    s.srv.clear_seen();
+    serve(&[
+        (Some("2"), Some("https://e.org/2"), "Two", "y"),
+        (Some("1"), Some("https://e.org/1"), "One", "x"),
+    ]);
+    assert_eq!(s.poll().await.new, 1);
+    let asked = s.srv.seen();
+    assert!(
+        asked
+            .iter()
+            .all(|r| r.headers.get("if-modified-since").is_none()),
+        "{:?}",
+        asked.iter().map(|r| &r.headers).collect::<Vec<_>>()
+    );
 }
 
 /// A story joined by a link without a place (`/changelog`) and one naming

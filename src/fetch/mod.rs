@@ -371,7 +371,13 @@ impl Fetcher {
             if let Some(etag) = &v.etag {
                 req = req.header(header::IF_NONE_MATCH, etag);
             }
-            if let Some(lm) = &v.last_modified {
+            // (Not one stored before such dates were dropped, that says a
+            // time to come: the server answered 304 for good.)
+            if let Some(lm) = v
+                .last_modified
+                .as_ref()
+                .filter(|lm| parse_http_date(lm).is_none_or(|t| t <= crate::now_unix() + 60))
+            {
                 req = req.header(header::IF_MODIFIED_SINCE, lm);
             }
             if home && origin.gets_access(&current) {

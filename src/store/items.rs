@@ -243,7 +243,14 @@ impl Store {
                     guids: &doc_guids,
                     skipped: &meta.skipped,
                 };
-                existing = find_churned(&tx, feed.id, it, unique_link, &doc)?;
+                existing = find_churned(
+                    &tx,
+                    feed.id,
+                    it,
+                    unique_link,
+                    &doc,
+                    feed.body_stored_at.is_some(),
+                )?;
                 if let Some(e) = &existing {
                     churned += 1;
                     tx.prepare_cached(
@@ -690,6 +697,7 @@ fn find_churned(
     it: &Identified,
     unique_link: bool,
     doc: &InDocument,
+    stored_before: bool,
 ) -> Result<Option<Existing>, StoreError> {
     // By link first; then by title and text among the items that had no
     // link of their own (none, or their guid as it: a link that changes with
@@ -790,6 +798,10 @@ fn find_churned(
            AND text_hash = ?2 AND published_at IS ?4 LIMIT 2";
     let published = it.entry.published.map(|d| d.timestamp());
     let window = (2 * doc.keys.len()).max(256) as i64;
+    // (Only for a feed that stored a document before: a feed's first has
+    // nothing to find, and a cold poll read the feed's newest items again
+    // for every new item.)
+    let by_text_date = stored_before && !it.text_hash.is_empty();
     let rows = match &it.canonical_url {
         // (A front page is where many entries point: it identifies none.)
         Some(c) if unique_link && specific(c) => {
@@ -817,7 +829,7 @@ fn find_churned(
                     rows = query(BY_TEXT_GUID_LINK, &[&feed_id, &it.text_hash, &window])?;
                 }
                 // (A link of its own: only with a date to match.)
-                if rows.is_empty() && published.is_some() {
+                if rows.is_empty() && by_text_date && published.is_some() {
                     rows = query(
                         BY_TEXT_DATE,
                         &[&feed_id, &it.text_hash, &window, &published],
@@ -826,7 +838,7 @@ fn find_churned(
             }
             rows
         }
-        Some(_) if !it.text_hash.is_empty() => query(
+        Some(_) if by_text_date => query(
             BY_TEXT_DATE,
             &[&feed_id, &it.text_hash, &window, &published],
         )?,

@@ -316,8 +316,15 @@ impl PgStore {
                 .as_deref()
                 .is_some_and(|c| story_links.contains(c));
             if existing.is_none() {
-                existing =
-                    find_churned(&mut tx, feed.id, it, unique_link, &doc_keys, &doc_guids).await?;
+                existing = find_churned(
+                    &mut tx,
+                    feed.id,
+                    it,
+                    unique_link,
+                    (&doc_keys, &doc_guids),
+                    feed.body_stored_at.is_some(),
+                )
+                .await?;
                 if let Some(e) = &existing {
                     churned += 1;
                     tx.exec(
@@ -721,8 +728,8 @@ async fn find_churned(
     feed_id: i64,
     it: &Identified,
     unique_link: bool,
-    doc_keys: &HashSet<&str>,
-    doc_guids: &HashSet<&str>,
+    (doc_keys, doc_guids): (&HashSet<&str>, &HashSet<&str>),
+    stored_before: bool,
 ) -> Result<Option<Existing>, StoreError> {
     let c = "looking up churned item";
     // By link, then by title and text (see SQLite's).
@@ -775,6 +782,8 @@ async fn find_churned(
            AND text_hash = $2 AND published_at IS NOT DISTINCT FROM $4 LIMIT 2";
     let published = it.entry.published.map(|d| d.timestamp());
     let window = (2 * doc_keys.len()).max(256) as i64;
+    // (Only for a feed that stored a document before: see SQLite's.)
+    let by_text_date = stored_before && !it.text_hash.is_empty();
     let rows = match &it.canonical_url {
         Some(cu) if unique_link && specific(cu) => {
             // (Those that read otherwise left out: see SQLite's.)
@@ -819,7 +828,7 @@ async fn find_churned(
                         .await?;
                 }
                 // (A link of its own: only with a date to match.)
-                if rows.is_empty() && published.is_some() {
+                if rows.is_empty() && by_text_date && published.is_some() {
                     rows = tx
                         .query(
                             c,
@@ -833,7 +842,7 @@ async fn find_churned(
                 rows
             }
         }
-        Some(_) if !it.text_hash.is_empty() => {
+        Some(_) if by_text_date => {
             tx.query(
                 c,
                 BY_TEXT_DATE,
