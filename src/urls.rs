@@ -267,6 +267,14 @@ pub fn has_secret_query(url: &Url) -> bool {
     })
 }
 
+/// Whether `url`'s query has a parameter whose name says it is a secret
+/// ([`secret_name`]), values not judged: for a story's own link, where a
+/// commit's hash or an md5 id in the query is no credential.
+pub fn has_secret_name_query(url: &Url) -> bool {
+    url.query()
+        .is_some_and(|q| query_pairs(q).any(|(name, _)| secret_name(&name)))
+}
+
 /// Whether `href` keeps its base's query when resolved: empty, or only a
 /// fragment (`#x`), as a URL parser reads it (control characters and spaces
 /// around it, tabs and line breaks in it, ignored: `\u{1}#s` is `#s`).

@@ -1104,7 +1104,9 @@ fn names_a_private_document(link: &str, feed_url: &str) -> bool {
     let Ok(u) = Url::parse(link) else {
         return false;
     };
-    (u.fragment().is_some() && urls::has_secret_query(&u))
+    // (A story's link with a fragment: by the names of its parameters only;
+    // a commit's hash in it is no credential.)
+    (u.fragment().is_some() && urls::has_secret_name_query(&u))
         || Url::parse(feed_url)
             .is_ok_and(|f| urls::has_secret_query(&f) && urls::names_the_document(link, &f))
 }
@@ -1851,6 +1853,15 @@ mod tests {
         let mut source = src("https://github.com/user?token=abc123");
         check_source(&mut source, "u");
         assert_eq!(source.site_url, None);
+        // A story's link with a fragment and a commit's hash in its query
+        // is published (the hash is no credential).
+        let commit = "https://git.example/c/?id=9f86d081884c7d659a2feaa0c55ad015a3bf4f1b#n1";
+        let mut s = Story {
+            link: Some(commit.into()),
+            ..crate::export::tests::story("c", "x")
+        };
+        check_story(&mut s);
+        assert_eq!(s.link.as_deref(), Some(commit));
         let mut source = src("https://news.example/?page=2");
         check_source(&mut source, "u");
         assert_eq!(
