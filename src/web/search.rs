@@ -165,7 +165,11 @@ pub fn json(hits: &[Hit], served: bool) -> String {
                 },
                 "feed_title": st.source.title.as_deref().map(plain_title),
                 "first_seen_at": st.first_seen_at,
-                "published_at": st.published_at,
+                // (No later than it was seen, as the outputs publish it.)
+                "published_at": st.published_at.map(|t| match st.first_seen_at.max(st.changed_at) {
+                    0 => t,
+                    seen => t.min(seen),
+                }),
                 "sources": h.sources,
                 "score": h.score,
                 "title_html": segments_html(&h.title),
@@ -280,7 +284,19 @@ pub async fn route(
             limit,
             since: None,
             tags,
-            min_sources: out.as_ref().map_or(0, |o| o.min_sources),
+            // (Outside any output: the fewest feeds any output asks for.)
+            min_sources: match &out {
+                Some(o) => o.min_sources,
+                None => state
+                    .web
+                    .outputs
+                    .read()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .iter()
+                    .map(|o| o.min_sources)
+                    .min()
+                    .unwrap_or(0),
+            },
             headline: match &out {
                 Some(o) => o.dedup == crate::config::Dedup::Story && o.selection.has_rules(),
                 None => sel.is_some(),

@@ -384,6 +384,8 @@ impl PgStore {
                  ORDER BY item_id DESC LIMIT $3) w";
         let scan = (crate::store::search::SCAN_FACTOR * MAX_MATCHES) as i64;
         let mut below = i64::MAX;
+        // (Stories looked at in all windows: at most 5,000, as on SQLite.)
+        let mut looked = 0usize;
         let mut hits = Vec::new();
         // Stories whose sources are counted below (those judged by their
         // kept items are counted already).
@@ -425,6 +427,7 @@ impl PgStore {
                 })
                 .await
             };
+            looked += rows.len();
             for r in rows {
                 let best: f32 = r.get(1);
                 if crate::store::search::ranked_past(&hits, q.limit, f64::from(best)) {
@@ -550,7 +553,7 @@ impl PgStore {
                 });
                 crate::store::search::rank(&mut hits, q.limit);
             }
-            if hits.len() >= q.limit || !hidden {
+            if hits.len() >= q.limit || !hidden || looked >= 5_000 {
                 break;
             }
             // The window was full: the next one, below its oldest match.
