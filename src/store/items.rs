@@ -175,6 +175,9 @@ impl Store {
         // An entry keyed otherwise than the document says: the seals would
         // name the wrong item next time (see `identity::seal`).
         let mut requalified = false;
+        // (Whether the document holds no entry the feed holds unchanged: a
+        // site that moved, every guid and link with it.)
+        let all_new = items.iter().all(|i| !i.known);
         for it in in_order_of_age(items) {
             let mut existing = find_by_key(&tx, feed.id, &it.key)?;
             // Two articles that shared a guid (a CMS bug) were keyed with
@@ -249,7 +252,7 @@ impl Store {
                     it,
                     unique_link,
                     &doc,
-                    feed.body_stored_at.is_some(),
+                    (feed.body_stored_at.is_some(), all_new),
                 )?;
                 if let Some(e) = &existing {
                     churned += 1;
@@ -697,7 +700,7 @@ fn find_churned(
     it: &Identified,
     unique_link: bool,
     doc: &InDocument,
-    stored_before: bool,
+    (stored_before, all_new): (bool, bool),
 ) -> Result<Option<Existing>, StoreError> {
     // By link first; then by title and text among the items that had no
     // link of their own (none, or their guid as it: a link that changes with
@@ -829,7 +832,10 @@ fn find_churned(
                     rows = query(BY_TEXT_GUID_LINK, &[&feed_id, &it.text_hash, &window])?;
                 }
                 // (A link of its own: only with a date to match.)
-                if rows.is_empty() && by_text_date && published.is_some() {
+                // (Only when the document holds nothing the feed holds
+                // unchanged, a move: a poll of 5 new items read the feed's
+                // newest items again for each.)
+                if rows.is_empty() && by_text_date && all_new && published.is_some() {
                     rows = query(
                         BY_TEXT_DATE,
                         &[&feed_id, &it.text_hash, &window, &published],

@@ -226,6 +226,9 @@ impl PgStore {
         }
         let mut unchanged: Vec<i64> = Vec::new();
         let mut churned = 0usize;
+        // (Whether the document holds no entry the feed holds unchanged:
+        // see SQLite's.)
+        let all_new = items.iter().all(|i| !i.known);
         for it in crate::store::items::in_order_of_age(items) {
             let mut existing = known.remove(&it.key);
             // Two articles that shared a guid, each listed alone now: the
@@ -322,7 +325,7 @@ impl PgStore {
                     it,
                     unique_link,
                     (&doc_keys, &doc_guids),
-                    feed.body_stored_at.is_some(),
+                    (feed.body_stored_at.is_some(), all_new),
                 )
                 .await?;
                 if let Some(e) = &existing {
@@ -729,7 +732,7 @@ async fn find_churned(
     it: &Identified,
     unique_link: bool,
     (doc_keys, doc_guids): (&HashSet<&str>, &HashSet<&str>),
-    stored_before: bool,
+    (stored_before, all_new): (bool, bool),
 ) -> Result<Option<Existing>, StoreError> {
     let c = "looking up churned item";
     // By link, then by title and text (see SQLite's).
@@ -828,7 +831,7 @@ async fn find_churned(
                         .await?;
                 }
                 // (A link of its own: only with a date to match.)
-                if rows.is_empty() && by_text_date && published.is_some() {
+                if rows.is_empty() && by_text_date && all_new && published.is_some() {
                     rows = tx
                         .query(
                             c,
