@@ -1015,7 +1015,7 @@ fn content_hash_with_link(e: &Entry, link: &str) -> String {
 }
 
 /// An enclosure's URL without its query and fragment: what names the file.
-fn file_address(url: &str) -> &str {
+pub(crate) fn file_address(url: &str) -> &str {
     url.split(['?', '#']).next().unwrap_or(url)
 }
 

@@ -207,7 +207,7 @@ impl TokenSink for Sink {
 /// (an `<iframe>` or `<embed>` address's query names what it shows:
 /// `watch?v=…`).
 fn resource_address(element: &str, name: &str, value: &str) -> String {
-    let bare = |u: &str| u.split(['?', '#']).next().unwrap_or(u).to_string();
+    let bare = |u: &str| crate::identity::file_address(u).to_string();
     let media = matches!(
         element,
         "img" | "source" | "video" | "audio" | "picture" | "track"

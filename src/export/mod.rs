@@ -77,11 +77,7 @@ impl FeedInfo {
 /// the stories, never from the clock, so rendering stays deterministic; a
 /// story's own claimed dates do not count (a feed may claim any date).
 pub fn last_change(stories: &[Prepared]) -> i64 {
-    stories
-        .iter()
-        .map(|p| p.story.first_seen_at.max(p.story.changed_at))
-        .max()
-        .unwrap_or(0)
+    stories.iter().map(Prepared::seen_at).max().unwrap_or(0)
 }
 
 /// A story ready for rendering: its links checked, its HTML sanitised (see
@@ -124,14 +120,18 @@ impl Prepared {
             .min(self.latest_true())
     }
 
+    /// When feedloom last saw the story new or changed.
+    pub fn seen_at(&self) -> i64 {
+        self.story.first_seen_at.max(self.story.changed_at)
+    }
+
     /// The latest time a story's dates can truly say: when feedloom last saw
     /// it new or changed. A feed's date past it (`31 Dec 9999`, next year)
     /// is published as that time: readers that sort by date kept such a
     /// story above every other for good.
     fn latest_true(&self) -> i64 {
-        let s = &self.story;
         // (A story never seen, as tests build them: no bound.)
-        match s.first_seen_at.max(s.changed_at) {
+        match self.seen_at() {
             0 => i64::MAX,
             t => t,
         }

@@ -317,19 +317,26 @@ impl PgStore {
         let headline = q.headline;
         let c = "searching";
         let sources = crate::store::queries::sources_sql("s.id");
+        // The matches that take ranked places (one window of them): written
+        // once for the ranking and for the window's extent below.
+        let taken = |tags: &str, scan: &str, below: &str| {
+            format!(
+                "doc @@ to_tsquery('simple', $1::text)
+                 AND item_id >= (SELECT coalesce(min(w.item_id), 0) FROM
+                     (SELECT item_id FROM search WHERE doc @@ to_tsquery('simple', $1::text)
+                      ORDER BY item_id DESC LIMIT {scan}) w)
+                 AND EXISTS (SELECT 1 FROM items fi JOIN feeds ff ON ff.id = fi.feed_id
+                             WHERE fi.id = search.item_id AND ff.in_config = 1
+                               AND (cardinality({tags}::text[]) = 0 OR fi.feed_id IN
+                                    (SELECT feed_id FROM feed_tags WHERE tag = ANY({tags}))))
+                 AND item_id < {below}"
+            )
+        };
         let sql = format!(
             "WITH h AS MATERIALIZED (
                          SELECT item_id AS id,
                                 -ts_rank('{{0.25, 0.25, 0.25, 1.0}}', doc, to_tsquery('simple', $1::text)) AS score
-                         FROM search WHERE doc @@ to_tsquery('simple', $1::text)
-                           AND item_id >= (SELECT coalesce(min(w.item_id), 0) FROM
-                               (SELECT item_id FROM search WHERE doc @@ to_tsquery('simple', $1::text)
-                                ORDER BY item_id DESC LIMIT $7) w)
-                           AND EXISTS (SELECT 1 FROM items fi JOIN feeds ff ON ff.id = fi.feed_id
-                                       WHERE fi.id = search.item_id AND ff.in_config = 1
-                                         AND (cardinality($4::text[]) = 0 OR fi.feed_id IN
-                                              (SELECT feed_id FROM feed_tags WHERE tag = ANY($4))))
-                           AND item_id < $8
+                         FROM search WHERE {}
                          ORDER BY item_id DESC LIMIT $5),
                      best AS (
                          SELECT i.story_id, min(h.score) AS score,
@@ -366,22 +373,17 @@ impl PgStore {
                      WHERE s.first_seen_at >= $2 AND s.item_count >= $3::bigint
                        AND ($3::bigint <= 1 OR {sources} >= $3::bigint)
                      ORDER BY b.score, s.first_seen_at DESC, s.id DESC
-                     LIMIT 5000"
+                     LIMIT 5000",
+            taken("$4", "$7", "$8")
         );
         // The places ranked, a window of the newest matches at a time, the
         // next older one when the rules hid so many that fewer than `limit`
         // stories are left (see SQLite's).
-        let window_sql = "SELECT count(*), min(w.item_id) FROM
-                (SELECT item_id FROM search WHERE doc @@ to_tsquery('simple', $1::text)
-                   AND item_id >= (SELECT coalesce(min(v.item_id), 0) FROM
-                       (SELECT item_id FROM search WHERE doc @@ to_tsquery('simple', $1::text)
-                        ORDER BY item_id DESC LIMIT $4) v)
-                   AND EXISTS (SELECT 1 FROM items fi JOIN feeds ff ON ff.id = fi.feed_id
-                               WHERE fi.id = search.item_id AND ff.in_config = 1
-                                 AND (cardinality($2::text[]) = 0 OR fi.feed_id IN
-                                      (SELECT feed_id FROM feed_tags WHERE tag = ANY($2))))
-                   AND item_id < $5
-                 ORDER BY item_id DESC LIMIT $3) w";
+        let window_sql = format!(
+            "SELECT count(*), min(x.item_id) FROM
+                (SELECT item_id FROM search WHERE {} ORDER BY item_id DESC LIMIT $3) x",
+            taken("$2", "$4", "$5")
+        );
         let scan = (crate::store::search::SCAN_FACTOR * MAX_MATCHES) as i64;
         let mut below = i64::MAX;
         // (Stories looked at in all windows: at most 5,000, as on SQLite.)
@@ -561,7 +563,7 @@ impl PgStore {
                 .read_tx(async |tx| {
                     tx.one(
                         c,
-                        window_sql,
+                        &window_sql,
                         &[&tsq, &tags, &(MAX_MATCHES as i64), &scan, &below],
                     )
                     .await
