@@ -178,7 +178,7 @@ pub enum Command {
     },
     /// Print the config's feeds as OPML 2.0 (tags as folders and categories).
     ExportOpml {
-        /// Write to this file instead of stdout.
+        /// Write to this file instead of stdout (`-`: stdout).
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
     },

@@ -561,7 +561,8 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
         )),
         Command::ExportOpml { output } => Ok(commands::finish(commands::opml::export(
             &cfg,
-            output.as_deref(),
+            // (`-` is stdout, as everywhere: a file named `-` was written.)
+            output.as_deref().filter(|p| p.as_os_str() != "-"),
             &mut std::io::stdout().lock(),
         ))),
         command @ (Command::Add { .. } | Command::Remove { .. } | Command::ImportOpml { .. }) => {

@@ -305,6 +305,22 @@ tags = ["local", "c/c++"]
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(out.stdout.is_empty());
     assert_eq!(std::fs::read_to_string(&file).unwrap(), opml);
+    // `-` is stdout, not a file named `-`.
+    let out = Command::new(env!("CARGO_BIN_EXE_feedloom"))
+        .current_dir(dir.path())
+        .args([
+            "--config",
+            cfg.to_str().unwrap(),
+            "export-opml",
+            "--output",
+            "-",
+        ])
+        .env("FEEDLOOM_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), opml);
+    assert!(!dir.path().join("-").exists(), "a file named - was written");
     let other = tempfile::tempdir().unwrap();
     let cfg2 = other.path().join("feedloom.toml");
     std::fs::write(&cfg2, "").unwrap();
