@@ -597,7 +597,6 @@ impl<'de> Deserialize<'de> for FeedUrl {
     }
 }
 
-/// Parses and checks a feed URL (scheme http, https or file; a host for http(s)).
 /// Bytes of a tag written in the config.
 pub const MAX_TAG_BYTES: usize = 256;
 
@@ -609,6 +608,7 @@ pub const MAX_TITLE_BYTES: usize = 1024;
 /// ~2,700 bytes: every poll failed, not only this feed's).
 pub const MAX_FEED_URL_BYTES: usize = 2_000;
 
+/// Parses and checks a feed URL (scheme http, https or file; a host for http(s)).
 pub fn parse_feed_url(s: &str) -> Result<Url, String> {
     let shown = access::redact_userinfo(s);
     if s.trim().len() > MAX_FEED_URL_BYTES {
@@ -618,7 +618,19 @@ pub fn parse_feed_url(s: &str) -> Result<Url, String> {
         ));
     }
     let url = Url::parse(s.trim()).map_err(|e| format!("invalid URL `{shown}`: {e}"))?;
+    // (The URL parser forgives `http:///x`, `http:/x`, `http:x` and
+    // `http:\\x` as `http://x/`: a typo's first path segment was fetched as a
+    // host.)
+    let after_scheme = s.trim().split_once(':').map_or("", |(_, rest)| rest);
+    let mut host_start = after_scheme.chars();
+    let spelled = host_start.next() == Some('/')
+        && host_start.next() == Some('/')
+        && !matches!(host_start.next(), Some('/' | '\\') | None);
     match url.scheme() {
+        "http" | "https" if !spelled => Err(format!(
+            "invalid URL `{shown}`: write the host right after `{}://`",
+            url.scheme()
+        )),
         "http" | "https" if url.host_str().is_some_and(|h| !h.is_empty()) => Ok(url),
         "http" | "https" => Err(format!("invalid URL `{shown}`: no host")),
         // (`file://otherhost/x.xml` failed at each fetch with "cannot read
@@ -2827,6 +2839,19 @@ mod tests {
                 .contains("not on host `otherhost`")
         );
         assert!(parse_feed_url("file://localhost/x.xml").is_ok());
+        // A typo is not a host: `http:///x` was fetched as `http://x/`.
+        for typo in [
+            "http:///x/feed",
+            "https:/x/feed",
+            "http:x",
+            "http:\\\\x/feed",
+        ] {
+            let e = parse_feed_url(typo).unwrap_err();
+            assert!(e.contains("write the host right after"), "{typo}: {e}");
+        }
+        for fine in ["HTTPS://Example.org/f", " http://[::1]:8/f ", "http://u@h/"] {
+            assert!(parse_feed_url(fine).is_ok(), "{fine}");
+        }
         let c = parse(
             "[server]\nmax_connections = 8\nheader_timeout = \"2s\"\nidle_timeout = \"5s\"\n",
             Path::new("x.toml"),
