@@ -290,7 +290,8 @@ fn parse_known_inner(
 /// error:" …). Such a feed failed as "not a feed" on every poll while the
 /// warning lasted. A warning printed after the XML declaration (the script
 /// wrote the declaration, then failed) is cut the same way, and the
-/// declaration kept.
+/// declaration kept. A JSON Feed after such a warning is cut out the same
+/// way.
 fn without_leading_warning(body: &[u8]) -> Cow<'_, [u8]> {
     const ALLOWED: &[&[u8]] = &[
         b"br", b"b", b"i", b"u", b"p", b"font", b"strong", b"em", b"small", b"span", b"div",
@@ -306,6 +307,18 @@ fn without_leading_warning(body: &[u8]) -> Cow<'_, [u8]> {
         b"Catchable fatal error",
         b"Recoverable fatal error",
     ];
+    let names_message = |prefix: &[u8]| {
+        MARKERS.iter().any(|m| {
+            memchr::memmem::find_iter(prefix, m).any(|i| {
+                let after = &prefix[i + m.len()..];
+                let after = match after.get(..4) {
+                    Some(tag) if tag.eq_ignore_ascii_case(b"</b>") => &after[4..],
+                    _ => after,
+                };
+                after.starts_with(b":")
+            })
+        })
+    };
     let skip = if body.starts_with(b"\xEF\xBB\xBF") {
         3
     } else {
@@ -317,6 +330,26 @@ fn without_leading_warning(body: &[u8]) -> Cow<'_, [u8]> {
         // A JSON document.
         Some(b'{' | b'[') | None => return Cow::Borrowed(body),
         _ => {}
+    }
+    // A JSON Feed after a warning: its first `{` whose first member is
+    // `"version"`, before any XML root or declaration.
+    let json = memchr::memchr_iter(b'{', text).find(|&i| {
+        let rest = &text[i + 1..];
+        let member = rest.iter().position(|b| !b.is_ascii_whitespace());
+        member.is_some_and(|m| rest[m..].starts_with(b"\"version\""))
+    });
+    if let Some(at) = json {
+        let prefix = &text[..at];
+        let xml = [&b"<?xml"[..], b"<rss", b"<feed", b"<rdf:", b"<RDF"]
+            .iter()
+            .any(|m| memchr::memmem::find(prefix, m).is_some());
+        if !xml {
+            return if names_message(prefix) {
+                Cow::Borrowed(&body[skip + at..])
+            } else {
+                Cow::Borrowed(body)
+            };
+        }
     }
     // Where the search for a warning starts: after the XML declaration, when
     // the document starts with one.
@@ -377,18 +410,7 @@ fn without_leading_warning(body: &[u8]) -> Cow<'_, [u8]> {
         };
         at = lt + gt + 1;
     };
-    let prefix = &text[from..cut];
-    let named = MARKERS.iter().any(|m| {
-        memchr::memmem::find_iter(prefix, m).any(|i| {
-            let after = &prefix[i + m.len()..];
-            let after = match after.get(..4) {
-                Some(tag) if tag.eq_ignore_ascii_case(b"</b>") => &after[4..],
-                _ => after,
-            };
-            after.starts_with(b":")
-        })
-    });
-    match (named, after_declaration) {
+    match (names_message(&text[from..cut]), after_declaration) {
         (false, _) => Cow::Borrowed(body),
         (true, None) => Cow::Borrowed(&body[skip + cut..]),
         (true, Some(end)) => {
@@ -1464,6 +1486,22 @@ mod tests {
             assert_eq!(d.entries.len(), 1, "{doc}");
             assert_eq!(d.entries[0].title.as_deref(), Some("One"));
         }
+        // The same before a JSON Feed (it failed as "not a feed").
+        let json = r#"{ "version": "https://jsonfeed.org/version/1.1", "title": "j", "items": [{"id": "1", "title": "One", "content_text": "x"}]}"#;
+        for doc in [
+            format!(
+                "<br />\n<b>Warning</b>:  Cannot modify header information in <b>/var/www/feed.php</b> on line <b>8</b><br />\n{json}"
+            ),
+            format!("Deprecated: Creation of dynamic property in /srv/feed.php on line 4\n{json}"),
+        ] {
+            let d = parse(doc.as_bytes(), None, &base(), Limits::default())
+                .unwrap_or_else(|e| panic!("{e}: {doc}"));
+            assert_eq!(d.entries.len(), 1, "{doc}");
+            assert_eq!(d.entries[0].title.as_deref(), Some("One"));
+        }
+        // What is no warning before JSON is not cut: still no feed.
+        let page = format!("<html><body>Our feed: {json}</body></html>");
+        assert!(parse(page.as_bytes(), None, &base(), Limits::default()).is_err());
         // What is no warning stays: a JSON Feed after a BOM whose text holds
         // an SVG's declaration, and a prefixed Atom root before such text.
         let svg = "<?xml version=\\\"1.0\\\"?><svg/>";
