@@ -1445,23 +1445,36 @@ async fn a_link_without_a_place_bridges_nothing_alike() {
 
 /// A story carried by more feeds than a near-duplicate hub holds (25) stays
 /// one story, on both backends alike: every copy past the 25th was a story
-/// of its own.
+/// of its own. So does its follow-up that every feed posts under a new
+/// headline, and the story's late copies after one feed re-posted it (the
+/// hub's items were of two stories, and each late copy split off).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_story_carried_by_thirty_feeds_is_one_story_alike() {
     let server = FeedServer::start().await;
     let text = wire_text(7);
+    let item = |n: usize, guid: &str, title: &str, text: &str| {
+        format!(
+            "<item><guid>{guid}</guid><title>{title}</title>\
+             <link>https://paper{n}.example/{guid}</link>\
+             <description>{text}</description></item>"
+        )
+    };
+    let doc = |n: usize, items: &str| {
+        Resource::feed(format!(
+            "<rss version=\"2.0\"><channel><title>W{n}</title>{items}</channel></rss>"
+        ))
+    };
+    let title = "Harbour council approves budget";
     let mut urls = Vec::new();
-    for n in 0..30 {
+    for n in 0..35 {
         let path = format!("/w{n}.xml");
-        server.set(
-            &path,
-            Resource::feed(format!(
-                "<rss version=\"2.0\"><channel><title>W{n}</title><item><guid>w{n}</guid>\
-                 <title>Harbour council approves budget</title>\
-                 <link>https://paper{n}.example/story</link>\
-                 <description>{text}</description></item></channel></rss>"
-            )),
-        );
+        // (The last five carry it late.)
+        let items = if n < 30 {
+            item(n, &format!("w{n}"), title, &text)
+        } else {
+            String::new()
+        };
+        server.set(&path, doc(n, &items));
         urls.push(server.url(&path));
     }
     // (One host: no gap between its requests.)
@@ -1478,6 +1491,38 @@ async fn a_story_carried_by_thirty_feeds_is_one_story_alike() {
     assert_eq!(stories(&exported[0]), stories(&exported[1]));
     let s = stories(&exported[1]);
     assert_eq!(s.len(), 1, "{s:?}");
+    // Every feed posts a follow-up; one re-posts the story in another section.
+    let update = format!("{text} {}", wire_text(8));
+    for n in 0..30 {
+        let mut items = item(n, &format!("w{n}"), title, &text);
+        items.push_str(&item(
+            n,
+            &format!("u{n}"),
+            "Budget vote delayed a week",
+            &update,
+        ));
+        if n == 2 {
+            items.push_str(&item(n, "moved", title, &text));
+        }
+        server.set(&format!("/w{n}.xml"), doc(n, &items));
+    }
+    pair.run(&["poll"]).await;
+    for n in 30..35 {
+        server.set(
+            &format!("/w{n}.xml"),
+            doc(n, &item(n, &format!("w{n}"), title, &text)),
+        );
+    }
+    pair.run(&["poll"]).await;
+    let exported = pair.run(&["export", "--format", "json"]).await;
+    assert_eq!(stories(&exported[0]), stories(&exported[1]));
+    let mut sizes: Vec<usize> = stories(&exported[1]).iter().map(|s| s.1).collect();
+    sizes.sort_unstable();
+    assert_eq!(
+        sizes,
+        [1, 30, 35],
+        "the moved copy, the follow-up, the story"
+    );
 }
 
 /// A wire story of its own for each `seed`: sentences of words drawn from a

@@ -898,7 +898,6 @@ fn insert_item(
 ) -> Result<(bool, i64), StoreError> {
     let ctx = StoreError::ctx;
     let uid = free_uid(tx, feed, &it.key)?;
-    let mut hubs = Vec::new();
     let link = it.canonical_url.as_deref().filter(|_| story_link);
     // (Or at its `www.` twin: the same page.)
     let twin = link.and_then(crate::identity::www_twin);
@@ -913,11 +912,7 @@ fn insert_item(
         Some(s) => Some(s),
         // (Not by a text the document has under other titles too.)
         None if rules.near_duplicates && !it.shared_text => match &it.fingerprint {
-            Some(fp) => {
-                let found = near::find_story(tx, feed.id, it, fp, window)?;
-                hubs = found.hubs;
-                found.story
-            }
+            Some(fp) => near::find_story(tx, feed.id, it, fp, window)?.story,
             None => None,
         },
         None => None,
@@ -965,7 +960,7 @@ fn insert_item(
     let item_id = tx.last_insert_rowid();
     // With near-duplicates off, no fingerprint is stored (nor looked up).
     if let (Some(fp), true) = (&it.fingerprint, rules.near_duplicates) {
-        near::insert(tx, item_id, feed.id, now, fp, &hubs, window.built_index())?;
+        near::insert(tx, item_id, feed.id, now, fp, window.built_index())?;
     }
     Ok((joined, item_id))
 }

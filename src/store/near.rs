@@ -21,7 +21,7 @@ use crate::similar::{self, Fingerprint, Tokens};
 /// An anchor shared by more items first seen within the near window is a *hub*
 /// (a feature too common to tell stories apart): its items are not candidates,
 /// and new items are not added to it. Bounds the work of every lookup. Unless
-/// the items listed are all of one story (see [`one_story`]).
+/// some items listed are titled as the new item (see [`hub_story`]).
 pub(super) const HUB: i64 = 24;
 
 /// Stored fingerprints compared per lookup at most (those sharing the most
@@ -43,15 +43,15 @@ fn ctx(what: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
     StoreError::ctx(what)
 }
 
-/// Stores a new item's fingerprint, and adds its anchors (but not the `hubs`
-/// among them) to the index when there is one.
+/// Stores a new item's fingerprint, and adds its anchors to the index when
+/// there is one (hubs too: a story's follow-up that no copy listed was titled
+/// as is found by the next one, see [`hub_story`]).
 pub(super) fn insert(
     tx: &Connection,
     item_id: i64,
     feed_id: i64,
     first_seen_at: i64,
     fp: &Fingerprint,
-    hubs: &[u32],
     index: Option<&mut Index>,
 ) -> Result<(), StoreError> {
     let bytes = fp.to_bytes();
@@ -82,11 +82,7 @@ pub(super) fn insert(
         }
     }
     if let Some(index) = index {
-        index.add(
-            fp.anchors.iter().filter(|a| !hubs.contains(a)),
-            item_id,
-            feed_id,
-        );
+        index.add(fp.anchors.iter(), item_id, feed_id);
     }
     Ok(())
 }
@@ -123,7 +119,7 @@ pub(super) fn replace(
                     .and_then(|mut s| s.query_row([item_id], |r| Ok((r.get(0)?, r.get(1)?))))
                     .map_err(ctx("updating fingerprint"))?,
             };
-            insert(tx, item_id, feed_id, first_seen_at, fp, &[], index)
+            insert(tx, item_id, feed_id, first_seen_at, fp, index)
         }
         None => tx
             .prepare_cached("DELETE FROM near_items WHERE item_id = ?1")
@@ -276,11 +272,10 @@ impl<'a> Judge<'a> {
     }
 }
 
-/// What a lookup found: the story to join, and the anchors that are hubs.
+/// What a lookup found: the story to join.
 #[derive(Debug, Default)]
 pub(super) struct Found {
     pub story: Option<i64>,
-    pub hubs: Vec<u32>,
 }
 
 /// What a [`Store`] keeps between documents: the index, and where the window
@@ -464,6 +459,26 @@ impl Index {
     }
 }
 
+impl Index {
+    /// The items a lookup judges a hub anchor by (see [`hub_story`]): the
+    /// oldest half and the newest half of the `HUB + 1` read, of the first
+    /// [`HUB_SCAN`] items it lists. (Its first `HUB + 1` in the index's order
+    /// were of the oldest copies: a follow-up never saw the one before it.)
+    fn hub_sample(&self, anchor: u32, first_id: i64, out: &mut Vec<(i64, u8)>) {
+        out.clear();
+        self.items(anchor, first_id, out, HUB_SCAN);
+        out.sort_unstable_by_key(|(id, _)| *id);
+        let keep = HUB as usize + 1;
+        if out.len() > keep {
+            let old = keep / 2;
+            out.drain(old..out.len() - (keep - old));
+        }
+    }
+}
+
+/// Items of a hub anchor looked at in memory for its [`Index::hub_sample`].
+const HUB_SCAN: usize = 4096;
+
 /// The low 32 bits of an index entry: the feed tag and the item's offset from
 /// the index's base (24 bits: `None` beyond, or below the base).
 fn entry_low(offset: i64, feed_id: i64) -> Option<u64> {
@@ -471,39 +486,63 @@ fn entry_low(offset: i64, feed_id: i64) -> Option<u64> {
     Some(u64::from(feed_id as u8) << 24 | offset)
 }
 
-/// Whether `items` (those listed under an anchor past [`HUB`]) are all of one
-/// story, one of them titled as the new item (`title`): then the anchor is that story's, not a feature too common to tell
-/// stories apart, and its items are candidates. (A story carried by more than
-/// `HUB` feeds split: every copy past the 25th was a story of its own.)
-fn one_story(
-    tx: &Connection,
-    items: impl Iterator<Item = i64>,
+/// The story whose items listed under an anchor past [`HUB`] (`listed`: their
+/// stories and titles) are candidates for a new item titled `title`: of the
+/// items titled as it, the story holding the most (the oldest of a tie). Then
+/// the anchor is that story's, not a feature too common to tell stories
+/// apart. (A story carried by more than `HUB` feeds split: every copy past the
+/// 25th was a story of its own; and once one feed re-posted it, or posted its
+/// follow-up, the listed items were of two stories and it split again.) None
+/// when no item listed is titled as the new one: a footer 60 feeds' posts
+/// share, one story of them once merged, joined every post to it.
+pub(super) fn hub_story<'a>(
     title: Option<&str>,
-) -> Result<bool, StoreError> {
+    listed: impl Iterator<Item = (Option<i64>, Option<&'a str>)>,
+) -> Option<i64> {
+    let mut counts: Vec<(i64, usize)> = Vec::new();
+    for (story, other) in listed {
+        let Some(story) = story else { continue };
+        if !crate::identity::titles_alike(title, other) {
+            continue;
+        }
+        match counts.iter_mut().find(|(s, _)| *s == story) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((story, 1)),
+        }
+    }
+    counts
+        .into_iter()
+        .max_by(|(s1, n1), (s2, n2)| n1.cmp(n2).then(s2.cmp(s1)))
+        .map(|(s, _)| s)
+}
+
+/// [`hub_story`] for the items `list` names, and the items of that story.
+fn hub_story_items(
+    tx: &Connection,
+    list: &[(i64, u8)],
+    title: Option<&str>,
+) -> Result<Vec<(i64, u8)>, StoreError> {
     let mut read = tx
         .prepare_cached("SELECT story_id, title FROM items WHERE id = ?1")
         .map_err(ctx("matching near-duplicate stories"))?;
-    let (mut first, mut alike) = (None, false);
-    for item in items {
+    let mut rows = Vec::with_capacity(list.len());
+    for (item, tag) in list {
         let row: Option<(Option<i64>, Option<String>)> = read
             .query_row([item], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()
             .map_err(ctx("matching near-duplicate stories"))?;
-        let Some((story, other)) = row else {
-            return Ok(false);
-        };
-        alike |= crate::identity::titles_alike(title, other.as_deref());
-        match (story, first) {
-            (None, _) => return Ok(false),
-            (Some(s), None) => first = Some(s),
-            (Some(s), Some(f)) if s != f => return Ok(false),
-            _ => {}
+        if let Some((story, other)) = row {
+            rows.push((*item, *tag, story, other));
         }
     }
-    // (And the new item titled as one of them: a footer 60 feeds' posts
-    // share, one story of them once merged, was never a hub again, and
-    // every post joined it.)
-    Ok(first.is_some() && alike)
+    let Some(story) = hub_story(title, rows.iter().map(|r| (r.2, r.3.as_deref()))) else {
+        return Ok(Vec::new());
+    };
+    Ok(rows
+        .into_iter()
+        .filter(|r| r.2 == Some(story))
+        .map(|r| (r.0, r.1))
+        .collect())
 }
 
 /// The story of another feed's item that is a copy of `it` (the most similar
@@ -529,15 +568,12 @@ pub(super) fn find_story(
     for a in &fp.anchors {
         list.clear();
         index.items(*a, first_id, &mut list, HUB as usize + 1);
-        if list.len() as i64 > HUB
-            && !one_story(
-                tx,
-                list.iter().map(|(item, _)| *item),
-                it.entry.title.as_deref(),
-            )?
-        {
-            found.hubs.push(*a);
-            continue;
+        if list.len() as i64 > HUB {
+            index.hub_sample(*a, first_id, &mut list);
+            list = hub_story_items(tx, &list, it.entry.title.as_deref())?;
+            if list.is_empty() {
+                continue;
+            }
         }
         for (item, tag) in &list {
             candidates.add(*item, *tag != feed_id as u8);
@@ -667,7 +703,7 @@ impl Store {
                         .map_err(ctx(what))?;
                 }
                 if let Some(fp) = similar::fingerprint(&title, &body) {
-                    insert(&tx, id, feed_id, first_seen_at, &fp, &[], None)?;
+                    insert(&tx, id, feed_id, first_seen_at, &fp, None)?;
                 }
             }
             tx.execute(
@@ -822,6 +858,73 @@ mod tests {
         );
     }
 
+    /// Past the hub limit, a story re-posted by one of its feeds (a new guid
+    /// and link), or followed up by each feed under a new headline, stays
+    /// one story, and so does its follow-up: the listed items were of two
+    /// stories, and every later copy split into a story of its own.
+    #[test]
+    fn a_repost_or_follow_up_past_the_hub_limit_splits_no_story() {
+        let mut store = Store::open_in_memory().unwrap();
+        let cfg = config::parse(
+            &(0..50)
+                .map(|i| format!("[[feed]]\nurl = \"https://f{i}.example/f\"\n"))
+                .collect::<String>(),
+            Path::new("x.toml"),
+        )
+        .unwrap();
+        let f = store.sync_config(&cfg.feeds).unwrap();
+        let full = format!("<p>{LEDE}</p><p>{MORE}</p><p>{LAST}</p>");
+        for (n, feed) in f[..30].iter().enumerate() {
+            store_one(
+                &mut store,
+                feed,
+                &format!("w{n}"),
+                "Storm cuts power",
+                &full,
+                true,
+            );
+        }
+        // One feed of the first listed moves the story to another section.
+        store_one(&mut store, &f[2], "moved", "Storm cuts power", &full, true);
+        // Each of the first 30 posts a follow-up: the story and a paragraph.
+        let update = format!(
+            "{full}<p>By evening the utility said power was back for most homes, \
+             though a few hundred households on the islands would wait until \
+             the weekend for ferries to bring crews across.</p>"
+        );
+        for (n, feed) in f[..30].iter().enumerate() {
+            store_one(
+                &mut store,
+                feed,
+                &format!("u{n}"),
+                "Power back for most homes",
+                &update,
+                true,
+            );
+        }
+        // Then feeds that carry the story late.
+        for (n, feed) in f[30..].iter().enumerate() {
+            store_one(
+                &mut store,
+                feed,
+                &format!("l{n}"),
+                "Storm cuts power",
+                &full,
+                true,
+            );
+        }
+        let sizes: Vec<i64> = store
+            .conn()
+            .prepare("SELECT count(*) FROM items GROUP BY story_id ORDER BY 1 DESC")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        // The story with its late copies, the follow-up, the moved copy.
+        assert_eq!(sizes, [50, 30, 1], "items per story");
+    }
+
     #[test]
     fn a_cut_copy_in_another_feed_joins_and_off_stores_nothing() {
         let mut store = Store::open_in_memory().unwrap();
@@ -888,7 +991,7 @@ mod tests {
     }
 
     #[test]
-    fn hub_anchors_are_skipped_and_not_extended() {
+    fn hub_anchors_are_skipped_and_still_listed() {
         let mut store = Store::open_in_memory().unwrap();
         let f = feeds(&mut store);
         let full = format!("<p>{LEDE}</p><p>{MORE}</p><p>{LAST}</p>");
@@ -923,7 +1026,8 @@ mod tests {
             ),
             1
         );
-        // ...and is not added to the hub lists.
+        // ...and is added to the hub lists too (a follow-up's next copy finds
+        // it there, see `hub_story`).
         let copy_id: i64 = store
             .conn()
             .query_row("SELECT id FROM items WHERE guid = '2'", [], |r| r.get(0))
@@ -934,8 +1038,8 @@ mod tests {
             out.clear();
             index.items(*a, 0, &mut out, usize::MAX);
             assert!(
-                !out.iter().any(|(id, _)| *id == copy_id),
-                "the copy joined a hub list"
+                out.iter().any(|(id, _)| *id == copy_id),
+                "the copy is not in a hub list"
             );
         }
         out.clear();

@@ -179,7 +179,10 @@ impl PgStore {
             .collect();
         // Locks on what new items could be matched by, sorted: no deadlock
         // between two nodes taking overlapping sets.
-        // Anchors that are hubs are skipped by lookups: no lock for them.
+        // Hubs too: a copy is found through a hub's items titled as it (see
+        // `near::hub_story`), and unlocked, a story's follow-ups stored at
+        // once on two nodes (or two tasks) each became a story of its own.
+        // (Documents sharing a common feature wait for each other's commit.)
         let mut locks: Vec<i64> = Vec::new();
         let mut anchors: Vec<u32> = Vec::new();
         // (An entry whose key another item holds may be stored as new too:
@@ -206,13 +209,7 @@ impl PgStore {
         }
         anchors.sort_unstable();
         anchors.dedup();
-        let hubs = near::hubs(&mut tx, &anchors, now - rules.near_window).await?;
-        locks.extend(
-            anchors
-                .iter()
-                .filter(|a| !hubs.contains(a))
-                .map(|a| near::lock_key(*a)),
-        );
+        locks.extend(anchors.iter().map(|a| near::lock_key(*a)));
         if !locks.is_empty() {
             locks.sort_unstable();
             locks.dedup();
@@ -883,7 +880,6 @@ async fn insert_item(
     rules: &StoryRules,
 ) -> Result<bool, StoreError> {
     let uid = free_uid(tx, feed, &it.key).await?;
-    let mut hubs = Vec::new();
     let link = it.canonical_url.as_deref().filter(|_| story_link);
     // (Or at its `www.` twin: see SQLite's.)
     let twin = link.and_then(crate::identity::www_twin);
@@ -898,11 +894,7 @@ async fn insert_item(
         Some(s) => Some(s),
         // (Not by a text the document has under other titles too.)
         None if rules.near_duplicates && !it.shared_text => match &it.fingerprint {
-            Some(fp) => {
-                let found = near::find_story(tx, feed.id, it, fp, now - rules.near_window).await?;
-                hubs = found.hubs;
-                found.story
-            }
+            Some(fp) => near::find_story(tx, feed.id, it, fp, now - rules.near_window).await?,
             None => None,
         },
         None => None,
@@ -964,7 +956,7 @@ async fn insert_item(
         .get(0);
     // With near-duplicates off, no fingerprint is stored (nor looked up).
     if let (Some(fp), true) = (&it.fingerprint, rules.near_duplicates) {
-        near::insert(tx, item_id, feed.id, now, fp, &hubs).await?;
+        near::insert(tx, item_id, feed.id, now, fp).await?;
     }
     index_item(
         tx,

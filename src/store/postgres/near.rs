@@ -2,7 +2,8 @@
 //! (`crate::store::near`), but the anchor lookup is SQL over `near_anchors`
 //! instead of an in-memory index: every node stores items, and an index in one
 //! node's memory would not see what the others stored. Each lookup reads at most
-//! `HUB + 1` rows per anchor of the new item (about three anchors) through the
+//! `HUB + 1` newest and half as many oldest rows per anchor of the new item
+//! (about three anchors) through the
 //! `(anchor, first_seen_at, item_id)` primary key, then the candidates'
 //! fingerprints from `near_items`: candidates are judged by their stored
 //! fingerprint, never their text, as on SQLite.
@@ -17,43 +18,11 @@ use crate::similar::Fingerprint;
 // lookup: the SQLite side's rules, and its code for judging candidates.
 use crate::store::near::{Candidates, HUB, Judge};
 
-/// What a lookup found: the story to join, and the anchors that are hubs.
-#[derive(Debug, Default)]
-pub(super) struct Found {
-    pub story: Option<i64>,
-    pub hubs: Vec<u32>,
-}
-
 /// The advisory-lock key of an anchor. Two nodes storing copies of one story
 /// share an anchor (that is how they find each other), so the second waits for
 /// the first one's COMMIT and then finds its story.
 pub(super) fn lock_key(anchor: u32) -> i64 {
     crate::store::prune::key_hash(&format!("anchor {anchor}"))
-}
-
-/// Which of `anchors` are hubs now (more than [`HUB`] items of the window):
-/// lookups skip them, so they need no lock; locking them would make every
-/// document that contains a common feature wait for the others.
-pub(super) async fn hubs(
-    tx: &mut Tx<'_>,
-    anchors: &[u32],
-    since: i64,
-) -> Result<std::collections::HashSet<u32>, StoreError> {
-    if anchors.is_empty() {
-        return Ok(Default::default());
-    }
-    let list: Vec<i64> = anchors.iter().map(|a| i64::from(*a)).collect();
-    let rows = tx
-        .query(
-            "matching near-duplicate stories",
-            "SELECT a FROM unnest($1::bigint[]) AS a
-             WHERE (SELECT count(*) FROM (SELECT 1 FROM near_anchors n
-                                          WHERE n.anchor = a AND n.first_seen_at >= $2
-                                          LIMIT $3) AS x) >= $3",
-            &[&list, &since, &(HUB + 1)],
-        )
-        .await?;
-    Ok(rows.iter().map(|r| r.get::<_, i64>(0) as u32).collect())
 }
 
 /// The story of another feed's item that is a copy of `it` (the most similar
@@ -64,58 +33,76 @@ pub(super) async fn find_story(
     it: &Identified,
     fp: &Fingerprint,
     since: i64,
-) -> Result<Found, StoreError> {
+) -> Result<Option<i64>, StoreError> {
     let what = "matching near-duplicate stories";
-    let mut found = Found::default();
     let anchors: Vec<i64> = fp.anchors.iter().map(|a| i64::from(*a)).collect();
+    // The newest `HUB + 1` of each anchor, and its oldest half as many (a
+    // hub is judged by both, as SQLite's `Index::hub_sample`).
+    let old = (HUB + 1) / 2;
     let rows = tx
         .query(
             what,
-            "SELECT a.anchor, c.item_id, c.feed_id FROM unnest($1::bigint[]) AS a(anchor)
-             CROSS JOIN LATERAL (SELECT item_id, feed_id FROM near_anchors n
-                                 WHERE n.anchor = a.anchor AND n.first_seen_at >= $2
-                                 ORDER BY n.first_seen_at DESC, n.item_id DESC
-                                 LIMIT $3) AS c",
-            &[&anchors, &since, &(HUB + 1)],
+            "SELECT a.anchor, c.item_id, c.feed_id, c.newest FROM unnest($1::bigint[]) AS a(anchor)
+             CROSS JOIN LATERAL (
+                 (SELECT item_id, feed_id, true AS newest FROM near_anchors n
+                  WHERE n.anchor = a.anchor AND n.first_seen_at >= $2
+                  ORDER BY n.first_seen_at DESC, n.item_id DESC
+                  LIMIT $3)
+                 UNION ALL
+                 (SELECT item_id, feed_id, false FROM near_anchors n
+                  WHERE n.anchor = a.anchor AND n.first_seen_at >= $2
+                  ORDER BY n.first_seen_at, n.item_id
+                  LIMIT $4)) AS c",
+            &[&anchors, &since, &(HUB + 1), &old],
         )
         .await?;
     // Candidates: items listed under the anchors, of another feed or not.
     let mut candidates = Candidates::default();
     for a in &fp.anchors {
-        let list: Vec<(i64, i64)> = rows
-            .iter()
-            .filter(|r| r.get::<_, i64>(0) == i64::from(*a))
+        let of_anchor = || rows.iter().filter(|r| r.get::<_, i64>(0) == i64::from(*a));
+        let mut list: Vec<(i64, i64)> = of_anchor()
+            .filter(|r| r.get::<_, bool>(3))
             .map(|r| (r.get(1), r.get(2)))
             .collect();
-        // (Unless its items are all of one story: see SQLite's `one_story`.)
+        // (Unless some are titled as the new item: then the items of their
+        // story are candidates, see SQLite's `hub_story`.)
         if list.len() as i64 > HUB {
+            list.truncate((HUB + 1 - old) as usize);
+            for r in of_anchor().filter(|r| !r.get::<_, bool>(3)) {
+                let item: i64 = r.get(1);
+                if !list.iter().any(|(i, _)| *i == item) {
+                    list.push((item, r.get(2)));
+                }
+            }
             let ids: Vec<i64> = list.iter().map(|(item, _)| *item).collect();
             let rows = tx
                 .query(
                     what,
-                    "SELECT story_id, title FROM items WHERE id = ANY($1)",
+                    "SELECT id, story_id, title FROM items WHERE id = ANY($1) ORDER BY id",
                     &[&ids],
                 )
                 .await?;
-            let stories: std::collections::HashSet<Option<i64>> =
-                rows.iter().map(|r| r.get::<_, Option<i64>>(0)).collect();
-            let one = rows.len() == ids.len()
-                && stories.len() == 1
-                && !stories.contains(&None)
-                && rows
-                    .iter()
-                    .any(|r| crate::identity::titles_alike(it.entry.title.as_deref(), r.get(1)));
-            if !one {
-                found.hubs.push(*a);
+            let story = crate::store::near::hub_story(
+                it.entry.title.as_deref(),
+                rows.iter()
+                    .map(|r| (r.get::<_, Option<i64>>(1), r.get::<_, Option<&str>>(2))),
+            );
+            let Some(story) = story else {
                 continue;
-            }
+            };
+            let of_story: std::collections::HashSet<i64> = rows
+                .iter()
+                .filter(|r| r.get::<_, Option<i64>>(1) == Some(story))
+                .map(|r| r.get(0))
+                .collect();
+            list.retain(|(item, _)| of_story.contains(item));
         }
         for (item, feed) in list {
             candidates.add(item, feed != feed_id);
         }
     }
     if candidates.is_empty() {
-        return Ok(found);
+        return Ok(None);
     }
     let ids = candidates.best();
     let stored = tx
@@ -140,7 +127,7 @@ pub(super) async fn find_story(
             .iter()
             .any(|r| r.get::<_, Option<&str>>(0) != it.entry.title.as_deref())
         {
-            return Ok(found);
+            return Ok(None);
         }
     }
     for item in judge.best_first() {
@@ -156,23 +143,21 @@ pub(super) async fn find_story(
         if let Some(r) = row {
             let (story, first_seen, own): (i64, i64, bool) = (r.get(0), r.get(1), r.get(2));
             if !own && first_seen >= since {
-                found.story = Some(story);
-                return Ok(found);
+                return Ok(Some(story));
             }
         }
     }
-    Ok(found)
+    Ok(None)
 }
 
-/// Stores an item's fingerprint and lists it under its anchors (but not the
-/// `hubs` among them).
+/// Stores an item's fingerprint and lists it under its anchors (hubs too, as
+/// on SQLite).
 pub(super) async fn insert(
     tx: &mut Tx<'_>,
     item_id: i64,
     feed_id: i64,
     first_seen_at: i64,
     fp: &Fingerprint,
-    hubs: &[u32],
 ) -> Result<(), StoreError> {
     let what = "storing fingerprint";
     tx.exec(
@@ -183,12 +168,7 @@ pub(super) async fn insert(
         &[&item_id, &feed_id, &first_seen_at, &fp.to_bytes()],
     )
     .await?;
-    let anchors: Vec<i64> = fp
-        .anchors
-        .iter()
-        .filter(|a| !hubs.contains(a))
-        .map(|a| i64::from(*a))
-        .collect();
+    let anchors: Vec<i64> = fp.anchors.iter().map(|a| i64::from(*a)).collect();
     if !anchors.is_empty() {
         tx.exec(
             what,
@@ -220,7 +200,7 @@ pub(super) async fn replace(
                     &[&item_id],
                 )
                 .await?;
-            insert(tx, item_id, row.get(0), row.get(1), fp, &[]).await
+            insert(tx, item_id, row.get(0), row.get(1), fp).await
         }
         None => tx
             .exec(
