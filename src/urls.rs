@@ -61,14 +61,15 @@ fn query_pairs(query: &str) -> impl Iterator<Item = (String, &str)> {
 /// Whether a query parameter's name says its value is a secret. The name is
 /// read without case and without `_`, `-`, `.`, `[`, `]`: it is a secret when
 /// it is one of the short names (`key`, `sig`, `sid`, `auth`, `pass`, `pwd`,
-/// `sess`, `session`, `otp`…), or ends in a longer one (`token`, `secret`,
+/// `pw`, `sess`, `session`, `otp`…), or ends in a longer
+/// one (`token`, `secret`, `hmac`, `ticket`,
 /// `password`, `passcode`, `sessionid`, `signature`, `apikey`,
 /// `accesskey`, `privatekey`, `authorization`, `jwt`…): `access_token`,
 /// `accessToken`, `X-Amz-Signature`, `user[token]`, `ASP.NET_SessionId`.
 /// Not a word that merely contains one (`author`, `design`, `keywords`), nor
 /// names of public keys, codes and hashes (`public_key`, `country_code`,
 /// `commitHash`): a false alarm costs only the source's published URL.
-fn secret_name(name: &str) -> bool {
+pub(crate) fn secret_name(name: &str) -> bool {
     const WHOLE: &[&str] = &[
         "key",
         "sig",
@@ -77,6 +78,8 @@ fn secret_name(name: &str) -> bool {
         "xauth",
         "pass",
         "pwd",
+        "pw",
+        "passw",
         "sess",
         "session",
         "otp",
@@ -106,6 +109,8 @@ fn secret_name(name: &str) -> bool {
         "sessionkey",
         "authorization",
         "jwt",
+        "hmac",
+        "ticket",
         // Private trackers' feeds.
         "passkey",
         "torrentpass",
@@ -124,12 +129,43 @@ fn secret_name(name: &str) -> bool {
 /// `?feed=<40 hex>&user=…`; a tracker's `tp=<32 hex>`). A content hash taken
 /// for one costs only the source's published URL. (Mixed-case tokens are not
 /// judged: public ids look alike, a YouTube playlist's `PL…`.)
-fn token_like(value: &str) -> bool {
+pub(crate) fn token_like(value: &str) -> bool {
     let b = value.as_bytes();
-    b.len() >= 32
+    (b.len() >= 32
         && b.iter().all(u8::is_ascii_hexdigit)
         && b.iter().any(u8::is_ascii_digit)
+        && b.iter().any(u8::is_ascii_alphabetic))
+        || jwt_like(value)
+}
+
+/// A JSON Web Token: `eyJ…` (base64url of `{"`), three parts.
+fn jwt_like(value: &str) -> bool {
+    value.len() >= 24
+        && value.starts_with("eyJ")
+        && value.split('.').count() == 3
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'%'))
+}
+
+/// Whether a parameter whose name may mean a credential or not (`?p=`, `?k=`,
+/// a password or key by its initial; `?code=`, `?access=`) holds a value of
+/// letters and digits both, 6 or more: a credential more likely than a page
+/// number, a language or a word (`?p=12`, `?code=en`, `?access=public`).
+fn short_name_secret(name: &str, value: &str) -> bool {
+    let b = value.as_bytes();
+    ["p", "k", "pk", "code", "access", "pin"]
+        .iter()
+        .any(|n| name.eq_ignore_ascii_case(n))
+        && b.len() >= 6
+        && b.iter().any(u8::is_ascii_digit)
         && b.iter().any(u8::is_ascii_alphabetic)
+}
+
+/// Whether a parameter (`name`, `value` as written) is judged a secret by
+/// its value ([`token_like`], [`short_name_secret`], [`value_hides_secret`]).
+fn secret_value(name: &str, value: &str) -> bool {
+    token_like(value) || short_name_secret(name, value) || value_hides_secret(value)
 }
 
 /// Whether a parameter's value holds, percent-encoded (once or more), a query
@@ -144,6 +180,13 @@ fn value_hides_secret(value: &str) -> bool {
             .into_owned();
         if decoded == *v {
             return false;
+        }
+        // (A URL with `user:password@` in it: `?next=https%3A%2F%2Fu%3APW%40h`.)
+        if let Some((_, rest)) = decoded.split_once("://") {
+            let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+            if authority.contains('@') {
+                return true;
+            }
         }
         let query = decoded.split_once('?').map_or(decoded.as_str(), |(_, q)| q);
         if query_pairs(query).any(|(name, pair)| {
@@ -184,9 +227,7 @@ pub fn shown_feed_url(url: &str) -> String {
         at += pair.len() + 1;
         match pair.split_once('=') {
             Some((raw_name, value))
-                if (secret_name(&name) && !value.is_empty())
-                    || token_like(value)
-                    || value_hides_secret(value) =>
+                if (secret_name(&name) && !value.is_empty()) || secret_value(&name, value) =>
             {
                 out.push_str(raw_name);
                 out.push_str("=***");
@@ -262,9 +303,37 @@ pub fn has_secret_query(url: &Url) -> bool {
             secret_name(&name)
                 || pair
                     .split_once('=')
-                    .is_some_and(|(_, value)| token_like(value) || value_hides_secret(value))
+                    .is_some_and(|(_, value)| secret_value(&name, value))
         })
     })
+}
+
+/// The secrets in `url`'s query (the values [`has_secret_query`] judges, as
+/// written and decoded) of 6 characters or more: a private feed's token that
+/// its items' links repeat (a premium podcast's media URLs) is found there.
+pub fn secret_values(url: &str) -> Vec<String> {
+    let Some(query) = url.split_once('?').map(|(_, q)| q) else {
+        return Vec::new();
+    };
+    let query = query.split('#').next().unwrap_or(query);
+    let mut out = Vec::new();
+    for (name, pair) in query_pairs(query) {
+        let Some((_, value)) = pair.split_once('=') else {
+            continue;
+        };
+        if !(secret_name(&name) || secret_value(&name, value)) {
+            continue;
+        }
+        let decoded = percent_encoding::percent_decode_str(value)
+            .decode_utf8_lossy()
+            .into_owned();
+        for v in [value.to_string(), decoded] {
+            if v.chars().count() >= 6 && !out.contains(&v) {
+                out.push(v);
+            }
+        }
+    }
+    out
 }
 
 /// Whether `url`'s query has a parameter whose name says it is a secret
@@ -404,6 +473,29 @@ pub(crate) mod tests {
                 "https://e.org/f?next=/x%3Ffeed%3D9f86d081884c7d659a2feaa0c55ad015a3bf4f1b",
                 "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b",
             ),
+            // Passwords and keys by short names, a signature, a ticket,
+            // a JSON Web Token under any name, a URL with a password in a
+            // value.
+            ("https://e.org/f?user=bob&pw=Hunter2pw", "Hunter2pw"),
+            ("https://e.org/f?u=bob&p=Hunter2p", "Hunter2p"),
+            ("https://e.org/f?k=abc123XYZ", "abc123XYZ"),
+            (
+                "https://e.org/f?expires=9&hmac=9f86d081884c7d65",
+                "9f86d081884c7d65",
+            ),
+            (
+                "https://e.org/f?ticket=ST-12345-abcdefXYZ",
+                "ST-12345-abcdefXYZ",
+            ),
+            ("https://e.org/f?code=Xyzzy42", "Xyzzy42"),
+            (
+                "https://e.org/f?x=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbm4ifQ.c2lnbmF0dXJl",
+                "eyJzdWIiOiJhbm4ifQ",
+            ),
+            (
+                "https://e.org/f?next=https%3A%2F%2Fu%3APW%40h.example%2F",
+                "PW",
+            ),
         ] {
             assert!(!s(url).contains(token), "{url}");
             assert!(has_secret_query(&Url::parse(url).unwrap()), "{url}");
@@ -412,6 +504,9 @@ pub(crate) mod tests {
             "https://e.org/f?id=5f3c9a1b2c3d4e5f6a7b8c9d&page=2",
             "https://e.org/f?q=the-very-long-slug-of-an-article-title-here",
             "https://www.youtube.com/feeds/videos.xml?playlist_id=PLrAXtmErZgOeiKm4sgNOknGvNjby9efdf",
+            // A page, a search, a version by a short name.
+            "https://blog.example/?p=12345&s=storms&v=2",
+            "https://e.org/f?next=https%3A%2F%2Fh.example%2Fa%40b",
         ] {
             assert_eq!(s(url), url);
             assert!(!has_secret_query(&Url::parse(url).unwrap()), "{url}");

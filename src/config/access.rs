@@ -359,7 +359,50 @@ pub fn redact_userinfo(s: &str) -> String {
         rest = &tail[end..];
     }
     out.push_str(rest);
-    redact_password_params(&out)
+    redact_password_params(&without_bare_userinfo(&out))
+}
+
+/// `s` with the `user:password` of a URL written without its scheme
+/// (`//ann:pw@host/f`, `ann:pw@host/f`) replaced by `***`: such a typo's
+/// error quoted the password.
+fn without_bare_userinfo(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut word_start = 0;
+    let ends_word = |c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '`' | '<' | '>');
+    for (i, c) in s.char_indices().chain(std::iter::once((s.len(), ' '))) {
+        if !ends_word(c) {
+            continue;
+        }
+        let word = &s[word_start..i];
+        let core = word.strip_prefix("//").unwrap_or(word);
+        let lead = word.len() - core.len();
+        let userinfo = (!word.contains("://"))
+            .then(|| core.rfind('@'))
+            .flatten()
+            .map(|at| &core[..at])
+            .filter(|u| u.contains(':') && !u.contains('/') && *u != "***")
+            // (`mailto:ann@e.org` and its kind name an address, not a login.)
+            .filter(|u| {
+                let scheme = u.split(':').next().unwrap_or("").to_ascii_lowercase();
+                !matches!(
+                    scheme.as_str(),
+                    "mailto" | "xmpp" | "sip" | "sips" | "acct" | "news" | "im" | "tel"
+                )
+            });
+        match userinfo {
+            Some(u) => {
+                out.push_str(&word[..lead]);
+                out.push_str("***");
+                out.push_str(&core[u.len()..]);
+            }
+            None => out.push_str(word),
+        }
+        if i < s.len() {
+            out.push(c);
+        }
+        word_start = i + c.len_utf8();
+    }
+    out
 }
 
 /// `password=…` (a connection URL's query, with its key percent-encoded or
@@ -464,11 +507,23 @@ mod tests {
             redact_userinfo("a passwordless line"),
             "a passwordless line"
         );
+        // A URL typed without its scheme.
+        for (typed, shown) in [
+            (
+                "invalid URL `//alice:Summer2024@host/f`: relative URL without a base",
+                "invalid URL `//***@host/f`: relative URL without a base",
+            ),
+            ("url = \"alice:Summer2024@host/f\"", "url = \"***@host/f\""),
+        ] {
+            assert_eq!(redact_userinfo(typed), shown);
+        }
         // Not user information: an `@` in a path, after a host and port.
         for url in [
             "https://mastodon.example/@ann.rss",
             "https://h.example:8080/@ann.rss",
             "https://h.example/feed and mail ann@example.org",
+            "mastodon.example/@ann.rss, at 12:30 with ann@example.org",
+            "invalid URL `mailto:news@example.jp`",
         ] {
             assert_eq!(redact_userinfo(url), url);
         }

@@ -1026,8 +1026,29 @@ pub fn check_story(story: &mut Story) {
     // (A link that names a private feed's own document, stored before such
     // links were no links: it gives the feed's `?token=` away.)
     let feed_url = story.source.feed_url.clone();
+    // (Nor one that repeats a private feed's secret: a premium podcast's
+    // items carry its `?token=` in their links and media. Dropped, and in
+    // the text hidden.)
+    let secrets: Vec<String> = std::iter::once(&story.source)
+        .chain(&story.also)
+        .flat_map(|s| urls::secret_values(&s.feed_url))
+        .collect();
+    let repeats = |l: &str| secrets.iter().any(|s| l.contains(s.as_str()));
     story.link = checked_link(story.link.take(), uid, "link")
-        .filter(|l| !names_a_private_document(l, &feed_url));
+        .filter(|l| !names_a_private_document(l, &feed_url) && !repeats(l));
+    if !secrets.is_empty() {
+        story.enclosures.retain(|e| !repeats(&e.url));
+        for text in [&mut story.html, &mut story.summary].into_iter().flatten() {
+            for s in &secrets {
+                if text.contains(s.as_str()) {
+                    *text = text.replace(s.as_str(), "***");
+                }
+            }
+        }
+        for src in std::iter::once(&mut story.source).chain(&mut story.also) {
+            src.link = src.link.take().filter(|l| !repeats(l));
+        }
+    }
     // (A title of invisible characters alone, zero-width spaces, is none:
     // the story's text stands in for it. It was published as an invisible
     // link in the river and an empty title in every format.)
@@ -1868,5 +1889,36 @@ mod tests {
             source.site_url.as_deref(),
             Some("https://news.example/?page=2")
         );
+        // A private feed's token repeated in its items' links, media and
+        // text: not published.
+        let mut s = Story {
+            link: Some("https://pod.example/ep/1?token=Tk9xq2ZZ".into()),
+            html: Some(r#"<a href="https://pod.example/dl?token=Tk9xq2ZZ">get</a>"#.into()),
+            source: Source {
+                feed_url: "https://pod.example/feed?token=Tk9xq2ZZ".into(),
+                ..src("https://pod.example/ep/1?token=Tk9xq2ZZ")
+            },
+            enclosures: vec![
+                crate::parse::Enclosure {
+                    url: "https://cdn.example/1.mp3?token=Tk9xq2ZZ".into(),
+                    ..Default::default()
+                },
+                crate::parse::Enclosure {
+                    url: "https://cdn.example/trailer.mp3".into(),
+                    ..Default::default()
+                },
+            ],
+            ..crate::export::tests::story("p", "x")
+        };
+        check_story(&mut s);
+        assert_eq!(s.link, None);
+        assert_eq!(s.enclosures.len(), 1);
+        assert_eq!(s.enclosures[0].url, "https://cdn.example/trailer.mp3");
+        assert!(
+            !s.html.as_deref().unwrap().contains("Tk9xq2ZZ"),
+            "{:?}",
+            s.html
+        );
+        assert_eq!(s.source.link, None);
     }
 }
