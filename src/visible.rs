@@ -73,10 +73,16 @@ struct Sink {
     /// How deep inside `<pre>` (or `<textarea>`, `<listing>`) the text is:
     /// there white space is what a reader sees, kept as it is.
     pre: std::cell::Cell<usize>,
+    /// Inside a `<script>` or `<style>`: nothing a reader sees (no output
+    /// publishes them).
+    hidden: std::cell::Cell<bool>,
 }
 
 impl Sink {
     fn text(&self, s: &str) {
+        if self.hidden.get() {
+            return;
+        }
         let mut parts = self.parts.borrow_mut();
         if !matches!(parts.last(), Some(Part::Text(_))) {
             parts.push(Part::Text(String::new()));
@@ -88,8 +94,9 @@ impl Sink {
             t.push_str(s);
             return;
         }
+        // (HTML's white space: a run of no-break spaces is as many spaces.)
         for c in s.chars() {
-            if c.is_whitespace() {
+            if c.is_ascii_whitespace() {
                 if !t.ends_with(' ') {
                     t.push(' ');
                 }
@@ -98,6 +105,36 @@ impl Sink {
             }
         }
     }
+}
+
+/// Attributes no output publishes (the sanitizer drops them) and no reader
+/// sees: a WordPress gallery's `id="gallery-2"`, renumbered in every older
+/// post when a new one has a gallery, announced them all.
+fn unpublished_attribute(name: &str) -> bool {
+    matches!(
+        name,
+        "class"
+            | "id"
+            | "style"
+            | "nonce"
+            | "target"
+            | "rel"
+            | "loading"
+            | "decoding"
+            | "fetchpriority"
+            | "tabindex"
+            | "role"
+            | "itemprop"
+            | "itemscope"
+            | "itemtype"
+            | "itemid"
+            | "draggable"
+            | "contenteditable"
+            | "spellcheck"
+            | "translate"
+    ) || name.starts_with("on")
+        || name.starts_with("aria-")
+        || (name.starts_with("data-") && !matches!(name, "data-src" | "data-srcset"))
 }
 
 /// Elements that start a block of their own: white space beside their tags
@@ -152,12 +189,22 @@ impl TokenSink for Sink {
             Token::CharacterTokens(s) => self.text(&s),
             Token::TagToken(tag) => {
                 let name = tag.name.to_string();
+                if matches!(name.as_str(), "script" | "style") {
+                    let start = tag.kind == TagKind::StartTag;
+                    self.hidden.set(start && !tag.self_closing);
+                    return match start && !tag.self_closing {
+                        true if name == "script" => TokenSinkResult::RawData(RawKind::ScriptData),
+                        true => TokenSinkResult::RawData(RawKind::Rawtext),
+                        false => TokenSinkResult::Continue,
+                    };
+                }
                 let pre = matches!(name.as_str(), "pre" | "textarea" | "listing");
                 let part = match tag.kind {
                     TagKind::StartTag => {
                         let mut attrs: Vec<(String, String)> = tag
                             .attrs
                             .iter()
+                            .filter(|a| !unpublished_attribute(&a.name.local))
                             .map(|a| {
                                 let n = a.name.local.to_string();
                                 let v = resource_address(&name, &n, a.value.trim());
@@ -200,19 +247,22 @@ impl TokenSink for Sink {
     }
 }
 
-/// An attribute's value as it names what a reader sees: the address of an
-/// image or a medium (`img`, `picture`'s `source`, `video`, `audio`) without
-/// its query and fragment (a signed address's new token is the same
-/// picture, as an enclosure's is the same file); any other value as written
-/// (an `<iframe>` or `<embed>` address's query names what it shows:
-/// `watch?v=…`).
+/// An attribute's value as it names what a reader sees: a URL without the
+/// parameters that sign it or let it expire (a signed address's new token is
+/// the same picture, as an enclosure's is the same file, and the same page
+/// behind a link), and an image's or a medium's (`img`, `picture`'s
+/// `source`, `video`, `audio`) without those that only defeat caches
+/// (`?v=3`, `?t=…`) nor its fragment. Its other parameters name what it
+/// shows (`show.php?id=456`, a formula's `svg.image?x^3`, an embedded
+/// page's `watch?v=…`); any other value as written.
 fn resource_address(element: &str, name: &str, value: &str) -> String {
-    let bare = |u: &str| crate::identity::file_address(u).to_string();
     let media = matches!(
         element,
         "img" | "source" | "video" | "audio" | "picture" | "track"
     );
+    let bare = |u: &str| stable_address(u, media);
     match name {
+        "href" | "src" | "data" if !media => stable_address(value, false),
         _ if !media => value.to_string(),
         "src" | "poster" | "data-src" => bare(value),
         "srcset" | "data-srcset" => value
@@ -228,6 +278,84 @@ fn resource_address(element: &str, name: &str, value: &str) -> String {
     }
 }
 
+/// `url` without the query parameters that sign it or let it expire (named
+/// as secrets, `X-Amz-…`, `Expires`, a SAS's `se`, or valued as a token),
+/// and for a medium (`media`) those that only defeat caches and the
+/// fragment.
+fn stable_address(url: &str, media: bool) -> String {
+    let Some((file, rest)) = url.split_once('?') else {
+        return match media {
+            true => crate::identity::file_address(url).to_string(),
+            false => url.to_string(),
+        };
+    };
+    let (query, fragment) = rest.split_at(rest.find('#').unwrap_or(rest.len()));
+    let volatile = |pair: &str| {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let n = name.to_ascii_lowercase();
+        crate::urls::secret_name(name)
+            || crate::urls::token_like(value)
+            || n.starts_with("x-amz-")
+            || n.starts_with("x-goog-")
+            || n.starts_with("utm_")
+            || matches!(
+                n.as_str(),
+                "exp"
+                    | "expires"
+                    | "expiry"
+                    | "policy"
+                    | "key-pair-id"
+                    | "itok"
+                    | "se"
+                    | "st"
+                    | "sp"
+                    | "sv"
+                    | "sr"
+                    | "skoid"
+                    | "sktid"
+                    | "skt"
+                    | "ske"
+                    | "sks"
+                    | "skv"
+                    | "hdnts"
+                    | "hdnea"
+            )
+            || (media
+                && matches!(
+                    n.as_str(),
+                    "t" | "ts"
+                        | "v"
+                        | "ver"
+                        | "version"
+                        | "cb"
+                        | "_"
+                        | "rand"
+                        | "r"
+                        | "nocache"
+                        | "timestamp"
+                        | "time"
+                        | "w"
+                        | "h"
+                        | "resize"
+                        | "fit"
+                        | "quality"
+                ))
+    };
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|p| !p.is_empty() && !volatile(p))
+        .collect();
+    let mut out = file.to_string();
+    if !kept.is_empty() {
+        out.push('?');
+        out.push_str(&kept.join("&"));
+    }
+    if !media {
+        out.push_str(fragment);
+    }
+    out
+}
+
 /// `html` as the parts a reader sees: white space beside a block's tags
 /// (between paragraphs) left out, and at its ends; between inline elements
 /// (`<b>New</b> <i>York</i>`) a space.
@@ -235,6 +363,7 @@ fn read(html: &str) -> Vec<Part> {
     let sink = Sink {
         parts: RefCell::new(Vec::new()),
         pre: std::cell::Cell::new(0),
+        hidden: std::cell::Cell::new(false),
     };
     let input = BufferQueue::default();
     input.push_back(StrTendril::from_slice(html));
@@ -248,9 +377,18 @@ fn read(html: &str) -> Vec<Part> {
         Some(Part::Text(_)) => false,
     };
     let mut kept: Vec<Part> = Vec::with_capacity(parts.len());
+    // (Inside `<pre>` every space is seen, beside a `<br>` too.)
+    let mut pre = 0usize;
+    let preformatted = |n: &str| matches!(n, "pre" | "textarea" | "listing");
     for (i, p) in parts.iter().enumerate() {
+        match p {
+            Part::Start(n, _) if preformatted(n) => pre += 1,
+            Part::End(n) if preformatted(n) => pre = pre.saturating_sub(1),
+            _ => {}
+        }
         if let Part::Text(t) = p
-            && t.chars().all(char::is_whitespace)
+            && pre == 0
+            && t.chars().all(|c| c.is_ascii_whitespace())
             && (block(kept.last()) || block(parts.get(i + 1)))
         {
             continue;
@@ -292,6 +430,26 @@ mod tests {
             r#"<img srcset="https://c.org/a.jpg?t=1 1x, https://c.org/b.jpg?t=1 2x">"#,
             r#"<img srcset="https://c.org/a.jpg?t=2 1x,https://c.org/b.jpg?t=2 2x">"#,
         );
+        // A link's or a picture's new signature or expiry; a picture's
+        // cache buster.
+        same(
+            r#"<a href="https://s3.example/f.png?X-Amz-Signature=ab12&X-Amz-Date=1&id=7">f</a>"#,
+            r#"<a href="https://s3.example/f.png?X-Amz-Signature=cd34&X-Amz-Date=2&id=7">f</a>"#,
+        );
+        same(
+            r#"<img src="https://c.org/a.jpg?v=1&id=7">"#,
+            r#"<img src="https://c.org/a.jpg?v=2&id=7">"#,
+        );
+        // What no output publishes: scripts, styles, a gallery's ids and
+        // classes, handlers, lazy loading.
+        same(
+            "<p>a</p><script>var a = 1</script><style>p{}</style>",
+            "<p>a</p><script>var a = 2</script><style>b{}</style>",
+        );
+        same(
+            r#"<div id="gallery-1" class="gallery g-1" style="x" data-n="1"><img src="https://c.org/a.jpg" loading="lazy" onclick="f()"></div>"#,
+            r#"<div id="gallery-2" class="gallery g-2" style="y" data-n="2"><img src="https://c.org/a.jpg"></div>"#,
+        );
         assert!(same_optional(None, Some("")));
     }
 
@@ -313,7 +471,20 @@ mod tests {
             r#"<img src="https://c.org/a.jpg">"#,
             r#"<img src="https://c.org/b.jpg">"#,
         );
-        differ("<script>var a = 1</script>", "<script>var a = 2</script>");
+
+        // A picture named by its query: another one.
+        differ(
+            r#"<img src="https://c.org/show.php?id=123">"#,
+            r#"<img src="https://c.org/show.php?id=456">"#,
+        );
+        differ(
+            r#"<img src="https://latex.example/svg.image?x^2">"#,
+            r#"<img src="https://latex.example/svg.image?x^3">"#,
+        );
+        differ(
+            r#"<video poster="https://c.org/p.php?id=1"></video>"#,
+            r#"<video poster="https://c.org/p.php?id=2"></video>"#,
+        );
         differ("x", "");
         // Long bodies, and tags of thousands of attributes, are compared as
         // written (the tokenizer's cost).
@@ -333,5 +504,8 @@ mod tests {
         );
         differ("<pre>if x:\n    y()</pre>", "<pre>if x:\n  y()</pre>");
         differ("<b>New</b> <i>York</i>", "<b>New</b><i>York</i>");
+        differ("<pre>    <b>return</b></pre>", "<pre><b>return</b></pre>");
+        differ("<pre>x<br>  <b>y</b></pre>", "<pre>x<br><b>y</b></pre>");
+        differ("<p>a&nbsp;&nbsp;&nbsp;b</p>", "<p>a b</p>");
     }
 }
