@@ -813,7 +813,11 @@ fn map_feed(
     .into_iter()
     .map(|(e, (elsewhere, bases))| Entry {
         link_found_elsewhere: elsewhere,
-        ..with_content_bases(map_entry(e, base, limits.max_field, loose, rdf), bases)
+        ..with_content_bases(
+            map_entry(e, base, limits.max_field, loose, rdf),
+            bases,
+            base,
+        )
     })
     .collect();
     Document {
@@ -992,8 +996,13 @@ type ContentBases = (Option<Url>, Option<Url>);
 /// written before each as `<base href="…">`, where it is not the entry's link
 /// (outputs resolve relative URLs in them against the link otherwise: a
 /// proxy's link put a CDN's pictures under the proxy's host). Only http(s)
-/// bases.
-fn with_content_bases(mut e: Entry, (content, summary): ContentBases) -> Entry {
+/// bases. An entry without a link has the document's address (`doc`, where
+/// its fetch ended) as the base of HTML without one: outputs resolved its
+/// relative URLs against the configured address, which a redirect had left
+/// (`/feed` → `/feeds/2025/feed.rss`: every such link was broken).
+fn with_content_bases(mut e: Entry, (content, summary): ContentBases, doc: &Url) -> Entry {
+    let own = || e.link.is_none().then(|| doc.clone());
+    let (content, summary) = (content.or_else(own), summary.or_else(own));
     let prefix = |html: &mut Option<String>, base: Option<Url>| {
         let Some(base) = base.filter(|b| matches!(b.scheme(), "http" | "https")) else {
             return;
@@ -1118,8 +1127,17 @@ fn alternate_link(links: &[model::Link], base: &Url, doc: &Url) -> Option<String
         "icon",
         "search",
     ];
+    let alternate = |l: &&model::Link| l.rel.as_deref().is_none_or(|r| rel_is(r, "alternate"));
+    // (A page before another representation: an entry whose first alternate
+    // was its ActivityPub JSON was published under it.)
+    let page = |l: &&model::Link| {
+        l.media_type
+            .as_deref()
+            .is_none_or(|t| t.trim().is_empty() || t.to_ascii_lowercase().contains("html"))
+    };
     usable_links(links)
-        .find(|l| l.rel.as_deref().is_none_or(|r| rel_is(r, "alternate")))
+        .find(|l| alternate(l) && page(l))
+        .or_else(|| usable_links(links).find(alternate))
         .or_else(|| {
             usable_links(links).find(|l| {
                 l.rel
@@ -2059,6 +2077,52 @@ mod tests {
         assert_eq!(
             d.entries[2].link.as_deref(),
             Some("https://e.example/d/feed")
+        );
+    }
+
+    /// An item without a link has the document's address as the base of its
+    /// HTML's relative URLs (a redirect's end, not the configured address);
+    /// one with a link keeps it as their base; HTML without relative URLs
+    /// is left as it is.
+    #[test]
+    fn a_linkless_items_html_is_based_at_the_documents_address() {
+        let xml = br#"<rss version="2.0"><channel><title>t</title>
+            <item><guid isPermaLink="false">1</guid><description>&lt;a href="pic.html"&gt;p&lt;/a&gt;</description></item>
+            <item><guid isPermaLink="false">2</guid><link>https://e.example/p/2</link><description>&lt;a href="pic.html"&gt;p&lt;/a&gt;</description></item>
+            <item><guid isPermaLink="false">3</guid><description>&lt;a href="https://o.example/x"&gt;p&lt;/a&gt;</description></item>
+        </channel></rss>"#;
+        let doc = Url::parse("https://e.example/feeds/2025/feed.rss").unwrap();
+        let d = parse(xml, None, &doc, Limits::default()).unwrap();
+        let html = |i: usize| {
+            let e = &d.entries[i];
+            e.content.clone().or(e.summary.clone()).unwrap()
+        };
+        assert!(
+            html(0).starts_with(r#"<base href="https://e.example/feeds/2025/feed.rss">"#),
+            "{}",
+            html(0)
+        );
+        assert!(!html(1).contains("<base"), "{}", html(1));
+        assert!(!html(2).contains("<base"), "{}", html(2));
+    }
+
+    /// Of an Atom entry's alternates, its page comes before its other
+    /// representations (it was published under its ActivityPub JSON).
+    #[test]
+    fn an_entrys_page_is_its_link_before_other_alternates() {
+        let xml = br#"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>
+            <entry><id>1</id><title>A</title>
+              <link rel="alternate" type="application/activity+json" href="https://e.example/api/7.json"/>
+              <link rel="alternate" type="text/html" href="https://e.example/7"/></entry>
+            <entry><id>2</id><title>B</title>
+              <link rel="alternate" type="application/activity+json" href="https://e.example/api/8.json"/></entry>
+        </feed>"#;
+        let d = parse(xml, None, &base(), Limits::default()).unwrap();
+        assert_eq!(d.entries[0].link.as_deref(), Some("https://e.example/7"));
+        // The only one there is, still.
+        assert_eq!(
+            d.entries[1].link.as_deref(),
+            Some("https://e.example/api/8.json")
         );
     }
 
