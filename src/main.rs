@@ -48,6 +48,13 @@ fn written(result: std::io::Result<()>) {
 
 fn main() -> ExitCode {
     feedloom::tune_malloc();
+    // A file size limit (`ulimit -f`, systemd's `LimitFSIZE=`) fails the
+    // write that passes it (EFBIG), said as any failed write is: by default
+    // its signal killed the process without a word, after commits it never
+    // reported (exit 153; the daemon in a restart loop).
+    // SAFETY: setting a signal's disposition to "ignore", before any other
+    // thread exists.
+    unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
     // An empty FEEDLOOM_CONFIG (`FEEDLOOM_CONFIG= feedloom check`) is unset,
     // as an empty variable is to most programs: it read as "a value is
     // required for '--config'", naming a flag nobody had passed.

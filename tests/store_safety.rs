@@ -116,8 +116,9 @@ async fn poll_counts_only_what_was_committed_when_the_disk_fills_up() {
     }
 }
 
-/// Starts the binary with SIGXFSZ ignored (as a file size limit must fail the
-/// write, not kill the process), its stderr collected.
+/// Starts the binary (as a service manager does: SIGXFSZ at its default, so
+/// that a file size limit killed it until it ignored the signal itself), its
+/// stderr collected.
 struct Proc {
     child: Child,
     log: Arc<Mutex<Vec<String>>>,
@@ -125,10 +126,7 @@ struct Proc {
 
 impl Proc {
     fn start(config: &Path, args: &[&str]) -> Proc {
-        let mut child = Command::new("sh")
-            .arg("-c")
-            .arg("trap '' XFSZ; exec \"$0\" \"$@\"")
-            .arg(bin())
+        let mut child = Command::new(bin())
             .arg("--config")
             .arg(config)
             .args(args)
@@ -279,6 +277,44 @@ async fn poll_exits_1_when_the_store_cannot_write() {
         "{log}"
     );
     assert_eq!(env.count("SELECT count(*) FROM items"), 0);
+}
+
+/// A poll whose commits fit but whose closing checkpoint cannot grow the
+/// store (a file size limit at its size, as a disk the poll filled): it
+/// exits 0, as every result is committed (in the -wal file), and says the
+/// checkpoint failed and what follows (the next poll could not open the
+/// store, and nothing had said why).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poll_says_when_its_closing_checkpoint_fails() {
+    let srv = FeedServer::start().await;
+    srv.set("/f.xml", Resource::feed(doc("first", 200, 2000)));
+    let env = TestEnv::new();
+    let cfg = write_config(&env, &feeds_toml(&[srv.url("/f.xml")]));
+    let out = feedloom(&cfg, &["poll"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let size = std::fs::metadata(env.path("feedloom.db")).unwrap().len();
+    srv.set("/f.xml", Resource::feed(doc("second", 20, 2000)));
+    let out = Command::new("prlimit")
+        .arg(format!("--fsize={size}:"))
+        .arg(bin())
+        .arg("--config")
+        .arg(&cfg)
+        .arg("poll")
+        .env("FEEDLOOM_LOG", "warn")
+        .output()
+        .expect("prlimit (util-linux) runs");
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        text(&out.stdout).contains("20 new"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(
+        err.contains("checkpoint failed at the end of the poll"),
+        "{err}"
+    );
+    assert_eq!(env.count("SELECT count(*) FROM items"), 220);
 }
 
 async fn get(url: &str) -> (u16, String) {

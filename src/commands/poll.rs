@@ -54,11 +54,14 @@ pub async fn poll(
     let r = super::prune::retention(cfg);
     let (_, prune_error) =
         crate::app::prune_once_said(&store, r, "the next poll tries again").await;
+    let kept = store.clone();
     let with = |r: Result<(Summary, Vec<Report>), StoreError>| {
         r.map(|(s, reports)| (s, reports, prune_error.clone()))
     };
     if !std::io::stderr().is_terminal() {
-        return with(refresh::poll_with_progress(cfg, store, None, !all).await);
+        let result = refresh::poll_with_progress(cfg, store, None, !all).await;
+        checkpoint_said(&kept, cfg).await;
+        return with(result);
     }
     // Hidden until the first report, when the number of feeds is known.
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
@@ -79,7 +82,32 @@ pub async fn poll(
     let result = refresh::poll_with_progress(cfg, store, Some(&update), !all).await;
     set_active(None);
     bar.finish_and_clear();
+    checkpoint_said(&kept, cfg).await;
     with(result)
+}
+
+/// Copies the write-ahead log into the store before the poll ends, saying so
+/// when it cannot: on a disk it filled, the next poll could then not open the
+/// store ("database or disk is full"), and nothing had said why.
+async fn checkpoint_said(store: &Backend, cfg: &Config) {
+    let Some(sqlite) = store.sqlite() else {
+        return;
+    };
+    let done = sqlite
+        .call(|s| {
+            s.conn()
+                .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+                .map_err(StoreError::ctx("checkpointing"))
+        })
+        .await;
+    if let Err(e) = done {
+        tracing::warn!(
+            store = %crate::store::Location::of(&cfg.store).describe(),
+            error = %crate::error::chain(&e),
+            "checkpoint failed at the end of the poll: every commit is in the store's -wal \
+             file; free some space, or the next poll may not open the store"
+        );
+    }
 }
 
 /// The bar's message: new items, and failures once there are some.
