@@ -1098,9 +1098,20 @@ async fn credentials_in_the_url_reach_the_feed_and_the_config() {
     };
 
     let (_dir, cfg) = setup("");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
     let out = feedloom(&cfg, &["add", &with_user("/private.xml")]).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(auth_of(&srv), [Some(basic.to_string())]);
+    // The config others may read keeps its mode, and the password it now
+    // holds is said (nothing was).
+    assert!(
+        text(&out.stderr).contains("is readable by every user and now holds a password"),
+        "{}",
+        text(&out.stderr)
+    );
     // A config that `add` creates to hold a password is its owner's only
     // (it was readable by everyone).
     {
@@ -1110,6 +1121,7 @@ async fn credentials_in_the_url_reach_the_feed_and_the_config() {
         assert!(out.status.success(), "{}", text(&out.stderr));
         let mode = std::fs::metadata(&fresh).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{mode:o}");
+        assert!(!text(&out.stderr).contains("readable by every user"));
     }
     srv.clear_seen();
 

@@ -277,8 +277,37 @@ impl ConfigFile {
         }
         write_atomic(&self.target, new_text.as_bytes()).map_err(|e| io("write", e))?;
         drop(lock);
+        // (The file keeps its mode: one every user may read that now holds a
+        // password it did not is said, with what to do.)
+        if secret_lines(new_text) > secret_lines(&self.text) && readable_by_all(&self.target) {
+            crate::errln!(
+                "feedloom: warning: {} is readable by every user and now holds a password \
+                 or token: make it its owner's (chmod 600 {}), or its group's (chmod 640)",
+                self.path.display(),
+                self.path.display()
+            );
+        }
         Ok(cfg)
     }
+}
+
+/// Lines of a config's text that hold a credential: a URL's `user:pass@`, or
+/// a password, bearer token or auth table.
+fn secret_lines(text: &str) -> usize {
+    text.lines()
+        .filter(|l| {
+            let lower = l.to_ascii_lowercase();
+            super::access::redact_userinfo(l) != *l
+                || ["password", "bearer", "[feed.auth]", "auth ="]
+                    .iter()
+                    .any(|k| lower.contains(k))
+        })
+        .count()
+}
+
+fn readable_by_all(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o004 != 0)
 }
 
 /// Whether the file at `path` is also another editor's temporary file
