@@ -736,3 +736,43 @@ fn export_opml_does_not_write_a_secret_file() {
     );
     assert_eq!(read_to(&dir.path().join("feed.token")), "s3cret\n");
 }
+
+/// `export-opml --output` never replaces a file an output publishes (its
+/// subscribers read the OPML until the next render), and removes what a
+/// killed run left beside the file it writes.
+#[test]
+fn export_opml_does_not_write_an_output_and_cleans_after_a_killed_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("feedloom.toml");
+    std::fs::create_dir(dir.path().join("out")).unwrap();
+    std::fs::write(
+        &cfg,
+        "[[output]]\nname = \"all\"\npath = \"out/all\"\nformats = [\"atom\", \"json\"]\n\n\
+         [[feed]]\nurl = \"https://a.example.org/feed\"\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("out/all.atom"), "<feed/>").unwrap();
+    let out = feedloom(
+        &cfg,
+        &[
+            "export-opml",
+            "--output",
+            dir.path().join("out/all.atom").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("is the atom file of output `all`"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(read_to(&dir.path().join("out/all.atom")), "<feed/>");
+    // A killed run's temporary file (its process gone) is removed.
+    let stale = dir.path().join(".subs.opml.999999999.tmp");
+    std::fs::write(&stale, "<opml").unwrap();
+    let file = dir.path().join("subs.opml");
+    let out = feedloom(&cfg, &["export-opml", "--output", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(read_to(&file).contains("https://a.example.org/feed"));
+    assert!(!stale.exists(), "the killed run's file is left");
+}

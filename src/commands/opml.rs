@@ -696,6 +696,21 @@ fn feed_outline(f: &crate::config::FeedConfig) -> BytesStart<'static> {
     o
 }
 
+/// What `path` is among the files the config's outputs write ("output
+/// `all`'s Atom feed"), if it is one.
+fn output_file(cfg: &Config, path: &Path) -> Option<String> {
+    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let wanted = absolute(path);
+    cfg.outputs.iter().find_map(|o| {
+        let base = o.path.as_ref()?;
+        o.formats.iter().find_map(|f| {
+            let file = crate::export::file_path(base, *f);
+            (absolute(&file) == wanted || crate::same_file(&file, path))
+                .then(|| format!("the {} file of output `{}`", f.extension(), o.name()))
+        })
+    })
+}
+
 /// `export-opml`: to `output` (atomically) or to `out`.
 pub fn export(cfg: &Config, output: Option<&Path>, out: &mut dyn Write) -> Result<(), Failure> {
     let bytes = write_opml(cfg);
@@ -732,6 +747,12 @@ pub fn export(cfg: &Config, output: Option<&Path>, out: &mut dyn Write) -> Resul
                 path.display()
             )))
         }
+        // (The next render put the feed back: until then its subscribers
+        // read the OPML.)
+        Some(path) if let Some(file) = output_file(cfg, path) => Err(Failure::Usage(format!(
+            "--output {} is {file}; write the OPML elsewhere",
+            path.display()
+        ))),
         // (A folder missing is a typo, not one to make.)
         Some(path) if path.is_dir() || path.as_os_str().to_string_lossy().ends_with('/') => {
             Err(Failure::Usage(format!(
@@ -758,6 +779,8 @@ pub fn export(cfg: &Config, output: Option<&Path>, out: &mut dyn Write) -> Resul
             )))
         }
         Some(path) => {
+            // (What a killed run left beside it.)
+            crate::export::remove_stale_temps_beside(path);
             crate::export::write_if_changed(path, &bytes)
                 .map_err(|e| Failure::Runtime(format!("cannot write {}: {e}", path.display())))?;
             crate::errln!(
