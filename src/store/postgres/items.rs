@@ -179,10 +179,8 @@ impl PgStore {
             .collect();
         // Locks on what new items could be matched by, sorted: no deadlock
         // between two nodes taking overlapping sets.
-        // Hubs too: a copy is found through a hub's items titled as it (see
-        // `near::hub_story`), and unlocked, a story's follow-ups stored at
-        // once on two nodes (or two tasks) each became a story of its own.
-        // (Documents sharing a common feature wait for each other's commit.)
+        // Not common features (see `near::common_features`); hubs of one
+        // story are locked, a copy is found through them (`near::hub_story`).
         let mut locks: Vec<i64> = Vec::new();
         let mut anchors: Vec<u32> = Vec::new();
         // (An entry whose key another item holds may be stored as new too:
@@ -209,7 +207,13 @@ impl PgStore {
         }
         anchors.sort_unstable();
         anchors.dedup();
-        locks.extend(anchors.iter().map(|a| near::lock_key(*a)));
+        let common = near::common_features(&mut tx, &anchors, now - rules.near_window).await?;
+        locks.extend(
+            anchors
+                .iter()
+                .filter(|a| !common.contains(a))
+                .map(|a| near::lock_key(*a)),
+        );
         if !locks.is_empty() {
             locks.sort_unstable();
             locks.dedup();

@@ -25,6 +25,42 @@ pub(super) fn lock_key(anchor: u32) -> i64 {
     crate::store::prune::key_hash(&format!("anchor {anchor}"))
 }
 
+/// Which of `anchors` are common features now: hubs (more than [`HUB`] items
+/// of the window) whose newest items are of many stories (none holds half).
+/// They need no lock: a lookup finds nothing through them but a story
+/// titled as the new item, and locking them made every document that
+/// contains such a feature wait for the others (111 ms per document at 500
+/// feeds). A hub of one story (a wire story's, its follow-up's) is locked:
+/// copies stored at once each became a story of their own.
+pub(super) async fn common_features(
+    tx: &mut Tx<'_>,
+    anchors: &[u32],
+    since: i64,
+) -> Result<std::collections::HashSet<u32>, StoreError> {
+    if anchors.is_empty() {
+        return Ok(Default::default());
+    }
+    let list: Vec<i64> = anchors.iter().map(|a| i64::from(*a)).collect();
+    let rows = tx
+        .query(
+            "matching near-duplicate stories",
+            "SELECT a FROM unnest($1::bigint[]) AS a
+             WHERE (SELECT count(*) FROM (SELECT 1 FROM near_anchors n
+                                          WHERE n.anchor = a AND n.first_seen_at >= $2
+                                          LIMIT $3) AS x) >= $3
+               AND NOT EXISTS (
+                   SELECT 1 FROM (SELECT i.story_id FROM near_anchors n
+                                  JOIN items i ON i.id = n.item_id
+                                  WHERE n.anchor = a AND n.first_seen_at >= $2
+                                  ORDER BY n.first_seen_at DESC, n.item_id DESC
+                                  LIMIT $3) AS s
+                   GROUP BY s.story_id HAVING count(*) * 2 >= $3)",
+            &[&list, &since, &(HUB + 1)],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| r.get::<_, i64>(0) as u32).collect())
+}
+
 /// The story of another feed's item that is a copy of `it` (the most similar
 /// one), first seen since `since`, that has no item of this feed yet.
 pub(super) async fn find_story(
