@@ -467,11 +467,15 @@ impl Index {
     fn hub_sample(&self, anchor: u32, first_id: i64, out: &mut Vec<(i64, u8)>) {
         out.clear();
         self.items(anchor, first_id, out, HUB_SCAN);
-        out.sort_unstable_by_key(|(id, _)| *id);
         let keep = HUB as usize + 1;
         if out.len() > keep {
+            // (Selected, not sorted: a common feature lists thousands.)
             let old = keep / 2;
-            out.drain(old..out.len() - (keep - old));
+            let newest = keep - old;
+            let cut = out.len() - newest;
+            out.select_nth_unstable_by_key(cut, |(id, _)| *id);
+            out[..cut].select_nth_unstable_by_key(old, |(id, _)| *id);
+            out.drain(old..cut);
         }
     }
 }
