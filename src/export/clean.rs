@@ -505,7 +505,22 @@ fn tex_annotation(element: &str) -> Option<String> {
 /// The text of an element's parts, one space between parts (a script's or
 /// style's text is none).
 fn parts_text(element: &str) -> String {
-    crate::store::search::plain_text(element)
+    // (A CDATA section in SVG or MathML is text: read as a tag, `<![CDATA[ A
+    // <b> B ]]>` was published as "B ]]>", and a `<desc>`'s text was lost.)
+    if !element.contains("<![CDATA[") {
+        return crate::store::search::plain_text(element);
+    }
+    let mut text = String::with_capacity(element.len());
+    let mut rest = element;
+    while let Some(at) = rest.find("<![CDATA[") {
+        text.push_str(&rest[..at]);
+        let inner = &rest[at + 9..];
+        let end = inner.find("]]>").unwrap_or(inner.len());
+        text.push_str(&crate::parse::escape_html(&inner[..end]));
+        rest = inner.get(end + 3..).unwrap_or("");
+    }
+    text.push_str(rest);
+    crate::store::search::plain_text(&text)
 }
 
 fn readable_html(html: &str) -> Cow<'_, str> {
@@ -1819,6 +1834,17 @@ mod tests {
             None,
         );
         assert_eq!(clean, "<p>a x^2</p>");
+        // A CDATA section inside is text, markup in it too.
+        let clean = sanitize(
+            "<p>See <svg><desc><![CDATA[chart of sales]]></desc><text><![CDATA[ A <b> B ]]></text></svg>.</p>",
+            None,
+        );
+        assert_eq!(clean, "<p>See chart of sales A &lt;b&gt; B.</p>");
+        let clean = sanitize(
+            "<p>We know that <math><mi><![CDATA[x<y]]></mi></math> holds.</p>",
+            None,
+        );
+        assert_eq!(clean, "<p>We know that x&lt;y holds.</p>");
     }
 
     #[test]
