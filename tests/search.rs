@@ -1512,3 +1512,40 @@ async fn other_feeds_newer_matches_do_not_hide_a_story() {
     assert!(listed.contains("Sport story with marmot"), "{listed}");
     assert!(!listed.contains("Tech story"), "{listed}");
 }
+
+/// A private feed whose items repeat its token (in their links and text):
+/// `/search`, its JSON and the command's show neither, as no output does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_shows_no_private_feeds_token_its_items_repeat() {
+    let srv = FeedServer::start().await;
+    let token = "Sup3rS3cretTok42";
+    srv.set(
+        "/priv.xml",
+        Resource::feed(doc(
+            "Members",
+            &[(
+                "p1",
+                &format!("https://pod.example/ep1?token={token}"),
+                "Alpha episode",
+                &format!(
+                    "<p>Alpha notes. <a href=\"https://pod.example/dl?token={token}\">Download</a> with key {token}.</p>"
+                ),
+            )],
+        )),
+    );
+    let d = daemon::Daemon::start(&format!(
+        "[fetch]\nhost_gap = \"0s\"\n[defaults]\nspread = \"0s\"\n\n[[feed]]\nurl = \"{}?token={token}\"\n\n\
+         [[output]]\nname = \"all\"\n",
+        srv.url("/priv.xml")
+    ))
+    .await;
+    d.wait_for_page("/all.html", 20, |b| b.contains("Alpha episode"))
+        .await;
+    for accept in ["application/json", "text/html"] {
+        let (status, _, body) = d.get("/search?q=alpha", &[("accept", accept)]).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains("Alpha"), "{body}");
+        assert!(!body.contains(token), "{accept}: {body}");
+    }
+    d.stop().await;
+}

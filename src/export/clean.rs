@@ -1044,21 +1044,22 @@ pub fn check_story(story: &mut Story) {
     // (Nor one that repeats a private feed's secret: a premium podcast's
     // items carry its `?token=` in their links and media. Dropped, and in
     // the text hidden.)
-    let secrets: Vec<String> = std::iter::once(&story.source)
-        .chain(&story.also)
-        .flat_map(|s| urls::secret_values(&s.feed_url))
-        .collect();
+    let secrets = story_secrets(story);
     let repeats = |l: &str| secrets.iter().any(|s| l.contains(s.as_str()));
     story.link = checked_link(story.link.take(), uid, "link")
         .filter(|l| !names_a_private_document(l, &feed_url) && !repeats(l));
     if !secrets.is_empty() {
         story.enclosures.retain(|e| !repeats(&e.url));
-        for text in [&mut story.html, &mut story.summary].into_iter().flatten() {
-            for s in &secrets {
-                if text.contains(s.as_str()) {
-                    *text = text.replace(s.as_str(), "***");
-                }
-            }
+        for text in [
+            &mut story.html,
+            &mut story.summary,
+            &mut story.title,
+            &mut story.author,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            hide_in(text, &secrets);
         }
         for src in std::iter::once(&mut story.source).chain(&mut story.also) {
             src.link = src.link.take().filter(|l| !repeats(l));
@@ -1090,6 +1091,46 @@ pub fn check_story(story: &mut Story) {
     check_source(&mut story.source, uid);
     for s in &mut story.also {
         check_source(s, uid);
+    }
+}
+
+/// The secrets of the private feeds a story comes from that its items may
+/// repeat: the values [`urls::secret_values`] finds in their URLs, of 8
+/// characters or more with letters and digits both (a token, a password),
+/// never a word (`?sid=sports`: every "sports" in the text was hidden).
+fn story_secrets(story: &Story) -> Vec<String> {
+    std::iter::once(&story.source)
+        .chain(&story.also)
+        .flat_map(|s| urls::secret_values(&s.feed_url))
+        .filter(|v| {
+            v.len() >= 8
+                && v.bytes().any(|b| b.is_ascii_digit())
+                && v.bytes().any(|b| b.is_ascii_alphabetic())
+        })
+        .collect()
+}
+
+/// `text` with each of `secrets` in it as `***`.
+fn hide_in(text: &mut String, secrets: &[String]) {
+    for s in secrets {
+        if text.contains(s.as_str()) {
+            *text = text.replace(s.as_str(), "***");
+        }
+    }
+}
+
+/// A search hit as the outputs publish its story: a private feed's token
+/// that its item repeats is neither its link nor in its title or snippet
+/// (`/search` showed what every output hid).
+pub fn hide_feed_secrets(hit: &mut crate::store::search::Hit) {
+    let secrets = story_secrets(&hit.story);
+    if secrets.is_empty() {
+        return;
+    }
+    let repeats = |l: &str| secrets.iter().any(|s| l.contains(s.as_str()));
+    hit.story.link = hit.story.link.take().filter(|l| !repeats(l));
+    for seg in hit.title.iter_mut().chain(hit.snippet.iter_mut()) {
+        hide_in(&mut seg.text, &secrets);
     }
 }
 
@@ -1946,5 +1987,21 @@ mod tests {
             s.html
         );
         assert_eq!(s.source.link, None);
+        // A word under a secret's name is no token: nothing is hidden.
+        let mut s = Story {
+            link: Some("https://news.example/sports/cup-final".into()),
+            html: Some("<p>More sports news</p>".into()),
+            source: Source {
+                feed_url: "https://news.example/feed.xml?sid=sports".into(),
+                ..src("https://news.example/sports/cup-final")
+            },
+            ..crate::export::tests::story("w", "x")
+        };
+        check_story(&mut s);
+        assert_eq!(
+            s.link.as_deref(),
+            Some("https://news.example/sports/cup-final")
+        );
+        assert_eq!(s.html.as_deref(), Some("<p>More sports news</p>"));
     }
 }

@@ -328,6 +328,9 @@ pub async fn route(
                         })
                     });
                 }
+                for h in &mut hits {
+                    crate::export::clean::hide_feed_secrets(h);
+                }
                 (hits, None)
             }
             Ok(Err(SearchError::Query(m))) => (Vec::new(), Some(m)),
