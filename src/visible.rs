@@ -278,10 +278,10 @@ fn resource_address(element: &str, name: &str, value: &str) -> String {
     }
 }
 
-/// `url` without the query parameters that sign it or let it expire (named
-/// as secrets, `X-Amz-…`, `Expires`, a SAS's `se`, or valued as a token),
-/// and for a medium (`media`) those that only defeat caches and the
-/// fragment.
+/// `url` without its `utm_` parameters and, when it is signed (a signature
+/// among its parameters), those that sign it or let it expire (`X-Amz-…`,
+/// `Expires`, a SAS's `se`); for a medium (`media`) also those named or
+/// valued as secrets, those that only defeat caches, and the fragment.
 fn stable_address(url: &str, media: bool) -> String {
     let Some((file, rest)) = url.split_once('?') else {
         return match media {
@@ -290,27 +290,36 @@ fn stable_address(url: &str, media: bool) -> String {
         };
     };
     let (query, fragment) = rest.split_at(rest.find('#').unwrap_or(rest.len()));
+    let name_of = |pair: &str| pair.split('=').next().unwrap_or("").to_ascii_lowercase();
+    // A signed address (a signature among its parameters): its signing
+    // family goes. (Unsigned, those names may be what a link names: a
+    // forum's `?st=40`, a ticket, a commit's `?id=<hash>`.)
+    let signed = query.split('&').any(|p| {
+        matches!(
+            name_of(p).as_str(),
+            "x-amz-signature" | "x-goog-signature" | "signature" | "sig" | "hdnts" | "hdnea"
+        )
+    });
     let volatile = |pair: &str| {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
         let n = name.to_ascii_lowercase();
-        crate::urls::secret_name(name)
-            || crate::urls::token_like(value)
-            || n.starts_with("x-amz-")
+        let signing = n.starts_with("x-amz-")
             || n.starts_with("x-goog-")
-            || n.starts_with("utm_")
             || matches!(
                 n.as_str(),
-                "exp"
+                "signature"
+                    | "sig"
+                    | "exp"
                     | "expires"
                     | "expiry"
                     | "policy"
                     | "key-pair-id"
-                    | "itok"
                     | "se"
                     | "st"
                     | "sp"
                     | "sv"
                     | "sr"
+                    | "spr"
                     | "skoid"
                     | "sktid"
                     | "skt"
@@ -319,27 +328,30 @@ fn stable_address(url: &str, media: bool) -> String {
                     | "skv"
                     | "hdnts"
                     | "hdnea"
-            )
+            );
+        n.starts_with("utm_")
+            || (signed && signing)
             || (media
-                && matches!(
-                    n.as_str(),
-                    "t" | "ts"
-                        | "v"
-                        | "ver"
-                        | "version"
-                        | "cb"
-                        | "_"
-                        | "rand"
-                        | "r"
-                        | "nocache"
-                        | "timestamp"
-                        | "time"
-                        | "w"
-                        | "h"
-                        | "resize"
-                        | "fit"
-                        | "quality"
-                ))
+                && (crate::urls::secret_name(name)
+                    || crate::urls::token_like(value)
+                    || n == "itok"
+                    || matches!(
+                        n.as_str(),
+                        "t" | "ts"
+                            | "v"
+                            | "ver"
+                            | "version"
+                            | "cb"
+                            | "_"
+                            | "rand"
+                            | "nocache"
+                            | "timestamp"
+                            | "w"
+                            | "h"
+                            | "resize"
+                            | "fit"
+                            | "quality"
+                    )))
     };
     let kept: Vec<&str> = query
         .split('&')
@@ -485,6 +497,23 @@ mod tests {
             r#"<video poster="https://c.org/p.php?id=1"></video>"#,
             r#"<video poster="https://c.org/p.php?id=2"></video>"#,
         );
+        // A link's parameters are what it names, unless it is signed.
+        for (a, b) in [
+            ("https://f.example/t?st=20", "https://f.example/t?st=40"),
+            (
+                "https://f.example/t?ticket=1",
+                "https://f.example/t?ticket=2",
+            ),
+            (
+                "https://git.example/commit/?id=9f86d081884c7d659a2feaa0c55ad015a3bf4f1b",
+                "https://git.example/commit/?id=5e884898da28047151d0e56f8dc62927a3bf4f1b",
+            ),
+        ] {
+            differ(
+                &format!(r#"<a href="{a}">x</a>"#),
+                &format!(r#"<a href="{b}">x</a>"#),
+            );
+        }
         differ("x", "");
         // Long bodies, and tags of thousands of attributes, are compared as
         // written (the tokenizer's cost).
