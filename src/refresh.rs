@@ -143,7 +143,8 @@ impl Refresher {
         // that answered 304 sends the body too). v3: the readings of the
         // parser's raw entries v7 (guid links, titles' references, charset
         // labels): a body stored before is read once more. v4: raw entries
-        // v8 (xml:base of content, entries inside an element left open).
+        // v8 (xml:base of content, entries inside an element left open). v6:
+        // raw entries v9 (a link-less entry's base, an Atom entry's page).
         let body_tag = format!(
             "{BODY_TAG} entries={} field={} strip={}",
             cfg.fetch.max_entries,
@@ -187,8 +188,8 @@ impl Refresher {
 /// The version of [`Refresher::body_tag`] (see there), and the one before it:
 /// a body whose hash under the tag before is the one stored is the body
 /// stored, read again by a newer parser ([`FetchRecord::same_body`]).
-const BODY_TAG: &str = "v5";
-const EARLIER_BODY_TAG: &str = "v4";
+const BODY_TAG: &str = "v6";
+const EARLIER_BODY_TAG: &str = "v5";
 
 /// Failures in a row, the last two of them 404s at the address a feed moved
 /// to, after which the move is forgotten (a 410 forgets it at once).

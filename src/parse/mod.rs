@@ -165,7 +165,9 @@ fn if_compressed(body: &[u8], e: ParseError) -> ParseError {
 /// v8: an Atom entry's content and summary under an `xml:base` other than
 /// its link start with `<base href>` (their relative URLs resolved against
 /// the link before); entries that sat inside an element left open are read.
-const RAW_VERSION: &str = "feedloom raw entries v8";
+/// v9: an entry without a link has its document's address as its HTML's
+/// base; an Atom entry's page comes before its other alternates.
+const RAW_VERSION: &str = "feedloom raw entries v9";
 
 /// A document parsed by [`parse_known`].
 #[derive(Debug)]
@@ -1001,16 +1003,37 @@ type ContentBases = (Option<Url>, Option<Url>);
 /// relative URLs against the configured address, which a redirect had left
 /// (`/feed` → `/feeds/2025/feed.rss`: every such link was broken).
 fn with_content_bases(mut e: Entry, (content, summary): ContentBases, doc: &Url) -> Entry {
-    let own = || e.link.is_none().then(|| doc.clone());
-    let (content, summary) = (content.or_else(own), summary.or_else(own));
-    let prefix = |html: &mut Option<String>, base: Option<Url>| {
-        let Some(base) = base.filter(|b| matches!(b.scheme(), "http" | "https")) else {
+    // (The document's address without its query and fragment: a redirect
+    // to `feed.xml?ts=N`, new at each fetch, made every such item updated.)
+    let own = || {
+        e.link.is_none().then(|| {
+            let mut d = doc.clone();
+            d.set_query(None);
+            d.set_fragment(None);
+            (d, true)
+        })
+    };
+    let written = |b: Option<Url>| b.map(|b| (b, false));
+    let (content, summary) = (written(content).or_else(own), written(summary).or_else(own));
+    let prefix = |html: &mut Option<String>, base: Option<(Url, bool)>| {
+        let Some((base, from_doc)) = base.filter(|b| matches!(b.0.scheme(), "http" | "https"))
+        else {
             return;
         };
         if e.link.as_deref() == Some(base.as_str()) {
             return;
         }
-        if let Some(h) = html.as_mut().filter(|h| has_relative_url(h)) {
+        // (Nor over the text's own `<base href>`: its pictures were taken
+        // from the feed's host.)
+        let own_base = |h: &str| {
+            h.trim_start()
+                .get(..5)
+                .is_some_and(|t| t.eq_ignore_ascii_case("<base"))
+        };
+        if let Some(h) = html
+            .as_mut()
+            .filter(|h| has_relative_url(h) && !(from_doc && own_base(h)))
+        {
             *h = format!(
                 "<base href=\"{}\">{h}",
                 base.as_str().replace('&', "&amp;").replace('"', "%22")
