@@ -28,6 +28,11 @@ pub(super) const HUB: i64 = 24;
 /// anchors first).
 pub(super) const MAX_CANDIDATES: usize = 8;
 
+/// How alike a candidate found only through a hub (by its title) must be:
+/// a copy, not a post of the same generic title ("Weekly update") sharing a
+/// long footer with it (60 such posts were merged into stories of 33).
+pub(crate) const HUB_COPY: f32 = 0.8;
+
 /// Items of the new item's own feed compared besides (see [`Candidates::best`]).
 const OWN_CANDIDATES: usize = 2;
 
@@ -218,7 +223,17 @@ impl<'a> Judge<'a> {
 
     /// One stored candidate: another feed's item, first seen within the
     /// window, as similar as a copy, whose key tokens agree.
-    pub(super) fn consider(&mut self, item: i64, other_feed: i64, seen: i64, stored: &[u8]) {
+    /// Another feed's item is a match only when at least `min` alike (0: as
+    /// similar as a copy): [`HUB_COPY`] for a candidate found only through a
+    /// hub's items titled as the new one.
+    pub(super) fn consider_at_least(
+        &mut self,
+        item: i64,
+        other_feed: i64,
+        seen: i64,
+        stored: &[u8],
+        min: f32,
+    ) {
         if seen < self.since {
             return;
         }
@@ -232,6 +247,9 @@ impl<'a> Judge<'a> {
             if score >= OWN_COPY {
                 self.own.push(item);
             }
+            return;
+        }
+        if score < min {
             return;
         }
         let it = self.it;
@@ -569,10 +587,14 @@ pub(super) fn find_story(
     // another feed).
     let mut candidates = Candidates::default();
     let mut list = Vec::new();
+    // (Items listed only under hubs, and those listed under an anchor that
+    // is none.)
+    let (mut by_hub, mut plain) = (Vec::new(), Vec::new());
     for a in &fp.anchors {
         list.clear();
         index.items(*a, first_id, &mut list, HUB as usize + 1);
-        if list.len() as i64 > HUB {
+        let hub = list.len() as i64 > HUB;
+        if hub {
             index.hub_sample(*a, first_id, &mut list);
             list = hub_story_items(tx, &list, it.entry.title.as_deref())?;
             if list.is_empty() {
@@ -581,6 +603,10 @@ pub(super) fn find_story(
         }
         for (item, tag) in &list {
             candidates.add(*item, *tag != feed_id as u8);
+            match hub {
+                true => by_hub.push(*item),
+                false => plain.push(*item),
+            }
         }
     }
     if candidates.is_empty() {
@@ -599,7 +625,11 @@ pub(super) fn find_story(
                 .optional()
                 .map_err(ctx(what))?;
             if let Some((other_feed, seen, blob)) = row {
-                judge.consider(item, other_feed, seen, &blob);
+                let min = match by_hub.contains(&item) && !plain.contains(&item) {
+                    true => HUB_COPY,
+                    false => 0.0,
+                };
+                judge.consider_at_least(item, other_feed, seen, &blob, min);
             }
         }
     }
@@ -859,6 +889,38 @@ mod tests {
         assert!(
             largest <= HUB + 1,
             "{largest} posts in one story of {stories}"
+        );
+        let short_footer: Vec<String> = (0..90).map(|_| word()).collect();
+        let short_footer = format!(
+            "<p>Subscribe to our newsletter. {}.</p>",
+            short_footer.join(" ")
+        );
+        // The same with one generic title for every post ("Weekly update"):
+        // a hub's items of that title are no copies (they were merged into
+        // stories of 33).
+        let mut store = Store::open_in_memory().unwrap();
+        let f = store.sync_config(&cfg.feeds).unwrap();
+        for (n, feed) in f.iter().enumerate() {
+            let own: Vec<String> = (0..70).map(|_| word()).collect();
+            let body = format!("<p>{}.</p>{short_footer}", own.join(" "));
+            store_one(
+                &mut store,
+                feed,
+                &format!("g{n}"),
+                "Weekly update",
+                &body,
+                true,
+            );
+        }
+        let largest = count(
+            &store,
+            "SELECT max(c) FROM (SELECT count(*) AS c FROM items GROUP BY story_id)",
+        );
+        // (Below the hub limit such posts still merge by their footer, as
+        // before: a few each.)
+        assert!(
+            largest <= 12,
+            "{largest} posts of one generic title in one story"
         );
     }
 
