@@ -26,6 +26,10 @@ pub const ALLOWANCE: usize = 256 * 1024;
 
 const KIB: usize = 1024;
 
+/// How far ahead of the bytes that arrived a body's announced length is
+/// allocated at once (beyond, the buffer doubles as bytes come).
+const AHEAD_OF_ARRIVED: usize = 16 * 1024 * KIB;
+
 /// The shared budget. One per [`super::Fetcher`].
 #[derive(Debug)]
 pub struct Budget {
@@ -160,8 +164,12 @@ impl BodyBuf {
         let cap = self.buf.capacity();
         let mut target = need.max(cap.saturating_mul(2)).max(8 * KIB);
         if let Some(n) = self.expected.filter(|n| *n >= need) {
-            // The server said how long the body is: allocate it once.
-            target = n;
+            // The server said how long the body is: allocate it once, up to
+            // what a feed's body plausibly is ahead of what arrived. (A
+            // Content-Length of 100 GB under a large `max_body`, then 400 KB
+            // sent, aborted the whole process: "memory allocation of
+            // 100000000000 bytes failed".)
+            target = n.min(need.saturating_add(AHEAD_OF_ARRIVED).max(target));
         }
         let announced = self.expected.filter(|n| *n >= need);
         if self.hold.claim.is_none() {
@@ -202,7 +210,10 @@ impl BodyBuf {
             }
             target = target.min(self.hold.claimed()).max(need);
         }
-        self.buf.reserve_exact(target - self.buf.len());
+        // (Room for `need` at least; more only if the allocator has it.)
+        if self.buf.try_reserve_exact(target - self.buf.len()).is_err() {
+            self.buf.reserve(need - self.buf.len());
+        }
         self.recount();
     }
 
@@ -309,6 +320,16 @@ mod tests {
         b.extend(&[1; 1000]).await;
         assert_eq!(b.buf.capacity(), 300_000);
         assert_eq!(b.hold.claimed(), 300_000usize.div_ceil(KIB) * KIB);
+        // A length no body reaches (100 GB announced under a 150 GiB
+        // `max_body`) is not allocated at once: the process aborted.
+        let budget = Arc::new(Budget::new(200 << 30, 150 << 30, 4));
+        let mut b = BodyBuf::new(&budget, Some(100_000_000_000));
+        b.extend(&[1; 1000]).await;
+        assert!(
+            b.buf.capacity() <= AHEAD_OF_ARRIVED + 1000,
+            "{}",
+            b.buf.capacity()
+        );
     }
 
     #[test]
