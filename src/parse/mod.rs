@@ -2127,6 +2127,28 @@ mod tests {
         );
         assert!(!html(1).contains("<base"), "{}", html(1));
         assert!(!html(2).contains("<base"), "{}", html(2));
+        // The address without its query (a redirect's `?ts=N`, new each
+        // time); never over the HTML's own base.
+        let xml = br#"<rss version="2.0"><channel><title>t</title>
+            <item><guid isPermaLink="false">1</guid><description>&lt;a href="pic.html"&gt;p&lt;/a&gt;</description></item>
+            <item><guid isPermaLink="false">2</guid><description>&lt;base href="https://cdn.example/media/"&gt;&lt;img src="pic.png"&gt;</description></item>
+        </channel></rss>"#;
+        let doc = Url::parse("https://e.example/feed.xml?ts=123").unwrap();
+        let d = parse(xml, None, &doc, Limits::default()).unwrap();
+        let html = |i: usize| {
+            let e = &d.entries[i];
+            e.content.clone().or(e.summary.clone()).unwrap()
+        };
+        assert!(
+            html(0).starts_with(r#"<base href="https://e.example/feed.xml">"#),
+            "{}",
+            html(0)
+        );
+        assert!(
+            html(1).starts_with(r#"<base href="https://cdn.example/media/">"#),
+            "{}",
+            html(1)
+        );
     }
 
     /// Of an Atom entry's alternates, its page comes before its other
