@@ -608,6 +608,17 @@ pub const MAX_TITLE_BYTES: usize = 1024;
 /// ~2,700 bytes: every poll failed, not only this feed's).
 pub const MAX_FEED_URL_BYTES: usize = 2_000;
 
+/// Whether a URL's text has its host right after `scheme://`. (The URL
+/// parser forgives `http:///x`, `http:/x`, `http:x` and `http:\\x` as
+/// `http://x/`: a typo's first path segment was fetched as a host.)
+fn host_spelled(s: &str) -> bool {
+    let after_scheme = s.trim().split_once(':').map_or("", |(_, rest)| rest);
+    let mut host_start = after_scheme.chars();
+    host_start.next() == Some('/')
+        && host_start.next() == Some('/')
+        && !matches!(host_start.next(), Some('/' | '\\') | None)
+}
+
 /// Parses and checks a feed URL (scheme http, https or file; a host for http(s)).
 pub fn parse_feed_url(s: &str) -> Result<Url, String> {
     let shown = access::redact_userinfo(s);
@@ -618,14 +629,7 @@ pub fn parse_feed_url(s: &str) -> Result<Url, String> {
         ));
     }
     let url = Url::parse(s.trim()).map_err(|e| format!("invalid URL `{shown}`: {e}"))?;
-    // (The URL parser forgives `http:///x`, `http:/x`, `http:x` and
-    // `http:\\x` as `http://x/`: a typo's first path segment was fetched as a
-    // host.)
-    let after_scheme = s.trim().split_once(':').map_or("", |(_, rest)| rest);
-    let mut host_start = after_scheme.chars();
-    let spelled = host_start.next() == Some('/')
-        && host_start.next() == Some('/')
-        && !matches!(host_start.next(), Some('/' | '\\') | None);
+    let spelled = host_spelled(s);
     match url.scheme() {
         "http" | "https" if !spelled => Err(format!(
             "invalid URL `{shown}`: write the host right after `{}://`",
@@ -715,6 +719,14 @@ fn public_url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Url>, D::Error> 
     let s = String::deserialize(d)?;
     let err = |why: String| serde::de::Error::custom(format!("invalid public_url `{s}`: {why}"));
     let mut u = Url::parse(s.trim()).map_err(|e| err(e.to_string()))?;
+    // (Not quoted: such a typo escapes the redaction of `://…@`.)
+    if crate::urls::is_web(&u) && !host_spelled(&s) {
+        return Err(serde::de::Error::custom(format!(
+            "invalid public_url: write the host right after `{}://` (every output's self link named the host `{}`)",
+            u.scheme(),
+            u.host_str().unwrap_or("")
+        )));
+    }
     if !crate::urls::is_web(&u) {
         return Err(err(format!(
             "scheme `{}` cannot be published (use http or https)",
@@ -1410,9 +1422,12 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             &format!("[server] max_connections must be at most {MAX_CONNECTIONS}"),
         ));
     }
+    // (`"1ms"` for `"1m"` passed, and every client that sent its request
+    // 20 ms after connecting was cut off without an answer, /healthz too.)
+    let floor = Duration::from_millis(100);
     for (key, zero) in [
-        ("header_timeout", raw.server.header_timeout.0.is_zero()),
-        ("idle_timeout", raw.server.idle_timeout.0.is_zero()),
+        ("header_timeout", raw.server.header_timeout.0 < floor),
+        ("idle_timeout", raw.server.idle_timeout.0 < floor),
         // (Counted in whole seconds: "500ms" was 0 s, and /healthz said
         // "degraded" right after a success.)
         (
@@ -1427,7 +1442,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
                 &if key == "degraded_after" {
                     "[server] degraded_after must be at least 1s".to_string()
                 } else {
-                    format!("[server] {key} must be above 0")
+                    format!("[server] {key} must be at least 100ms")
                 },
             ));
         }
@@ -1674,6 +1689,21 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         let span = feed.url.span();
         let (clean, url_auth) = split_credentials(&feed.url.get_ref().0);
         if let Some(url_auth) = url_auth {
+            // (Both were sent: two Authorization headers, a request servers
+            // refuse or read either way.)
+            let header = feed.headers.as_ref().is_some_and(|h| {
+                h.get_ref()
+                    .keys()
+                    .any(|k| k.trim().eq_ignore_ascii_case("authorization"))
+            });
+            if header {
+                return Err(at(
+                    span,
+                    format!(
+                        "feed `{clean}`: the URL carries user:password@ and `headers` set Authorization too; use one"
+                    ),
+                ));
+            }
             if feed.auth.is_some() {
                 return Err(at(
                     span,
@@ -1791,7 +1821,7 @@ fn compile_rules(
         rules
             .iter()
             .map(|r| {
-                crate::filter::Rule::parse(r.get_ref()).map_err(|e| {
+                crate::filter::Rule::parse_shared(r.get_ref()).map_err(|e| {
                     at(
                         r.span(),
                         format!("{what}: `{key}` rule {:?}: {e}", r.get_ref()),
@@ -2099,6 +2129,8 @@ mod tests {
         assert!(e.contains("title = \" \""), "{e}");
         let e = err("[server]\nheader_timeout = \"0s\"\n");
         assert!(e.contains("header_timeout = \"0s\""), "{e}");
+        let e = err("[server]\nidle_timeout = \"1ms\"\n");
+        assert!(e.contains("idle_timeout must be at least 100ms"), "{e}");
         let e = err("[store]\npath = \"a\\u0000b\"\n");
         assert!(e.starts_with("cfg/x.toml:2:") && e.contains("NUL"), "{e}");
         let e = err("[[output]]\nname = \"all\"\npath = \"out/a\\u0000b\"\n");
@@ -2165,6 +2197,14 @@ mod tests {
         assert!(e.contains("query or fragment"), "{e}");
         let e = err("[server]\npublic_url = \"news.example.org\"\n");
         assert!(e.contains("invalid public_url `news.example.org`"), "{e}");
+        let e = err("[server]\npublic_url = \"http:///feeds\"\n");
+        assert!(e.contains("write the host right after `http://`"), "{e}");
+        // Credentials in the URL and an Authorization header: one of them.
+        let e = err(
+            "[[feed]]\nurl = \"https://ann:pw1@e.org/f\"\nheaders = { authorization = \"Bearer x\" }\n",
+        );
+        assert!(e.contains("`headers` set Authorization too"), "{e}");
+        assert!(!e.contains("pw1"), "{e}");
         let e = err("[server]\npublic_url = \"https://me:hunter2@news.example.org/\"\n");
         assert!(
             e.contains("would be published") && !e.contains("hunter2"),

@@ -46,6 +46,28 @@ pub struct Rule {
 const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
 impl Rule {
+    /// [`Rule::parse`], compiled once per text in this process: a rule
+    /// written for each of 10,000 feeds was compiled 10,000 times (`check`
+    /// took 5.6 s and 396 MB; a `\b…\w*` regex on 1,000 feeds, 804 MB).
+    /// Clones of a compiled regex share its program.
+    pub fn parse_shared(s: &str) -> Result<Rule, String> {
+        use std::collections::HashMap;
+        use std::sync::{LazyLock, Mutex};
+        static COMPILED: LazyLock<Mutex<HashMap<String, Rule>>> =
+            LazyLock::new(|| Mutex::new(HashMap::new()));
+        if let Some(r) = COMPILED.lock().unwrap_or_else(|e| e.into_inner()).get(s) {
+            return Ok(r.clone());
+        }
+        let rule = Rule::parse(s)?;
+        let mut compiled = COMPILED.lock().unwrap_or_else(|e| e.into_inner());
+        // (Bounded: configs reloaded with ever new rules.)
+        if compiled.len() >= 4096 {
+            compiled.clear();
+        }
+        compiled.insert(s.to_string(), rule.clone());
+        Ok(rule)
+    }
+
     /// Parses a rule as written in the config; the error says what is wrong.
     pub fn parse(s: &str) -> Result<Rule, String> {
         /// The field names, for telling a misspelt one.
