@@ -642,3 +642,36 @@ fn a_second_name_left_by_a_killed_restore_is_taken_back() {
     let out = feedloom(&config, &["restore", backup.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
+
+/// `backup --force` never replaces a file the config reads a secret from, a
+/// `file:` feed's document or a published output (each was replaced by a
+/// database; then every command failed on the token).
+#[test]
+fn backup_never_replaces_a_secret_a_feeds_document_or_an_output() {
+    let env = TestEnv::new();
+    std::fs::write(env.path("feed.token"), "s3cret\n").unwrap();
+    std::fs::write(env.path("news.rss"), "<rss/>").unwrap();
+    std::fs::create_dir(env.path("out")).unwrap();
+    std::fs::write(env.path("out/all.atom"), "<feed/>").unwrap();
+    let cfg = env.config(
+        "[[feed]]\nurl = \"https://a.example/f\"\nauth = { bearer = { file = \"feed.token\" } }\n\n\
+         [[feed]]\nurl = \"file:news.rss\"\n\n[[output]]\nname = \"all\"\npath = \"out/all\"\nformats = [\"atom\"]\n",
+    );
+    drop(feedloom::store::Store::open(&cfg.store.path).unwrap());
+    let config = env.path("feedloom.toml");
+    for (file, said, kept) in [
+        ("feed.token", "is the secret file of", "s3cret\n"),
+        ("news.rss", "is the document of feed", "<rss/>"),
+        (
+            "out/all.atom",
+            "is the atom file of output `all`",
+            "<feed/>",
+        ),
+    ] {
+        let dest = env.path(file);
+        let out = feedloom(&config, &["backup", "--force", dest.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "{file}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains(said), "{}", text(&out.stderr));
+        assert_eq!(std::fs::read_to_string(&dest).unwrap(), kept);
+    }
+}

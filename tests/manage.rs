@@ -1122,6 +1122,17 @@ async fn credentials_in_the_url_reach_the_feed_and_the_config() {
         let mode = std::fs::metadata(&fresh).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{mode:o}");
         assert!(!text(&out.stderr).contains("readable by every user"));
+        // A token in a feed's query is said too.
+        let shared = cfg.with_file_name("shared.toml");
+        std::fs::write(&shared, "").unwrap();
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let url = format!("{}?token=Abc123secret", srv.url("/private.xml"));
+        let out = feedloom(&shared, &["add", &url]).await;
+        assert!(
+            text(&out.stderr).contains("now holds a password or token"),
+            "{}",
+            text(&out.stderr)
+        );
     }
     srv.clear_seen();
 

@@ -748,9 +748,26 @@ fn export_opml_does_not_write_an_output_and_cleans_after_a_killed_run() {
     std::fs::write(
         &cfg,
         "[[output]]\nname = \"all\"\npath = \"out/all\"\nformats = [\"atom\", \"json\"]\n\n\
-         [[feed]]\nurl = \"https://a.example.org/feed\"\n",
+         [[feed]]\nurl = \"https://a.example.org/feed\"\n\n[[feed]]\nurl = \"file:news.rss\"\n",
     )
     .unwrap();
+    // Nor a `file:` feed's document (the next poll read the OPML).
+    std::fs::write(dir.path().join("news.rss"), "<rss/>").unwrap();
+    let out = feedloom(
+        &cfg,
+        &[
+            "export-opml",
+            "--output",
+            dir.path().join("news.rss").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("is the document of feed `file:"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(read_to(&dir.path().join("news.rss")), "<rss/>");
     std::fs::write(dir.path().join("out/all.atom"), "<feed/>").unwrap();
     let out = feedloom(
         &cfg,

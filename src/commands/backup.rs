@@ -27,6 +27,21 @@ pub fn run(cfg: &Config, dest: &Path, force: bool) -> Result<String, Failure> {
             dest.display()
         )));
     }
+    // (Nor, with `--force`, a file the config reads a secret from, a `file:`
+    // feed's document or a published output: each was replaced by a
+    // database, and every command then failed on the token.)
+    if let Some(what) = crate::config::secret_file_key(cfg, dest) {
+        return Err(Failure::Usage(format!(
+            "{} is the secret file of {what}; write the backup elsewhere",
+            dest.display()
+        )));
+    }
+    if let Some(what) = super::opml::output_file(cfg, dest) {
+        return Err(Failure::Usage(format!(
+            "{} is {what}; write the backup elsewhere",
+            dest.display()
+        )));
+    }
     let r = backup(&cfg.store.path, dest, force).map_err(|e| match e {
         BackupError::Exists(_) | BackupError::NoFolder(_) | BackupError::Refused { .. } => {
             Failure::Usage(e.to_string())

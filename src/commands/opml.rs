@@ -698,15 +698,23 @@ fn feed_outline(f: &crate::config::FeedConfig) -> BytesStart<'static> {
 
 /// What `path` is among the files the config's outputs write ("output
 /// `all`'s Atom feed"), if it is one.
-fn output_file(cfg: &Config, path: &Path) -> Option<String> {
+pub(super) fn output_file(cfg: &Config, path: &Path) -> Option<String> {
     let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
     let wanted = absolute(path);
-    cfg.outputs.iter().find_map(|o| {
-        let base = o.path.as_ref()?;
-        o.formats.iter().find_map(|f| {
-            let file = crate::export::file_path(base, *f);
-            (absolute(&file) == wanted || crate::same_file(&file, path))
-                .then(|| format!("the {} file of output `{}`", f.extension(), o.name()))
+    // (A `file:` feed's document: the next poll read the OPML, and failed.)
+    let document = cfg.feeds.iter().find_map(|f| {
+        let doc = f.url().to_file_path().ok()?;
+        (absolute(&doc) == wanted || crate::same_file(&doc, path))
+            .then(|| format!("the document of feed `{}`", f.url()))
+    });
+    document.or_else(|| {
+        cfg.outputs.iter().find_map(|o| {
+            let base = o.path.as_ref()?;
+            o.formats.iter().find_map(|f| {
+                let file = crate::export::file_path(base, *f);
+                (absolute(&file) == wanted || crate::same_file(&file, path))
+                    .then(|| format!("the {} file of output `{}`", f.extension(), o.name()))
+            })
         })
     })
 }

@@ -298,6 +298,8 @@ fn secret_lines(text: &str) -> usize {
         .filter(|l| {
             let lower = l.to_ascii_lowercase();
             super::access::redact_userinfo(l) != *l
+                || l.split('"')
+                    .any(|v| url::Url::parse(v).is_ok_and(|u| crate::urls::has_secret_query(&u)))
                 || ["password", "bearer", "[feed.auth]", "auth ="]
                     .iter()
                     .any(|k| lower.contains(k))
