@@ -190,8 +190,9 @@ fn value_hides_secret(value: &str) -> bool {
         }
         let query = decoded.split_once('?').map_or(decoded.as_str(), |(_, q)| q);
         if query_pairs(query).any(|(name, pair)| {
-            pair.split_once('=')
-                .is_some_and(|(_, v)| secret_name(&name) || token_like(v))
+            pair.split_once('=').is_some_and(|(_, v)| {
+                secret_name(&name) || token_like(v) || short_name_secret(&name, v)
+            })
         }) {
             return true;
         }
@@ -496,6 +497,7 @@ pub(crate) mod tests {
                 "https://e.org/f?next=https%3A%2F%2Fu%3APW%40h.example%2F",
                 "PW",
             ),
+            ("https://e.org/login?next=%2Ff%3Fp%3DHunter2p", "Hunter2p"),
         ] {
             assert!(!s(url).contains(token), "{url}");
             assert!(has_secret_query(&Url::parse(url).unwrap()), "{url}");

@@ -784,6 +784,17 @@ fn export_opml_does_not_write_an_output_and_cleans_after_a_killed_run() {
         text(&out.stderr)
     );
     assert_eq!(read_to(&dir.path().join("out/all.atom")), "<feed/>");
+    // Also named another way, before it is first written.
+    let out = feedloom(
+        &cfg,
+        &[
+            "export-opml",
+            "--output",
+            dir.path().join("out/../out/all.json").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(!dir.path().join("out/all.json").exists());
     // A killed run's temporary file (its process gone) is removed.
     let stale = dir.path().join(".subs.opml.999999999.tmp");
     std::fs::write(&stale, "<opml").unwrap();

@@ -699,7 +699,8 @@ fn feed_outline(f: &crate::config::FeedConfig) -> BytesStart<'static> {
 /// What `path` is among the files the config's outputs write ("output
 /// `all`'s Atom feed"), if it is one.
 pub(super) fn output_file(cfg: &Config, path: &Path) -> Option<String> {
-    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    // (Resolved as the config resolves its own paths: `..` and links.)
+    let absolute = |p: &Path| crate::config::plain_path(p);
     let wanted = absolute(path);
     // (A `file:` feed's document: the next poll read the OPML, and failed.)
     let document = cfg.feeds.iter().find_map(|f| {

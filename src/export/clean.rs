@@ -1129,8 +1129,51 @@ pub fn hide_feed_secrets(hit: &mut crate::store::search::Hit) {
     }
     let repeats = |l: &str| secrets.iter().any(|s| l.contains(s.as_str()));
     hit.story.link = hit.story.link.take().filter(|l| !repeats(l));
-    for seg in hit.title.iter_mut().chain(hit.snippet.iter_mut()) {
-        hide_in(&mut seg.text, &secrets);
+    hide_in_segments(&mut hit.title, &secrets);
+    hide_in_segments(&mut hit.snippet, &secrets);
+}
+
+/// [`hide_in`] for a title or snippet cut into matches: on their text as a
+/// whole (a match inside a token, `ST-12345-abc` searched for `12345`,
+/// parted it over three pieces, none holding it whole), and on a token the
+/// snippet's cut leaves at either end (6 characters of it or more). Such a
+/// text is one piece again, unmarked.
+fn hide_in_segments(segs: &mut Vec<crate::store::search::Segment>, secrets: &[String]) {
+    let joined: String = segs.iter().map(|s| s.text.as_str()).collect();
+    let mut text = joined.clone();
+    hide_in(&mut text, secrets);
+    for s in secrets {
+        let cuts: Vec<usize> = s.char_indices().map(|(i, _)| i).collect();
+        // The token's end at the text's start (after an ellipsis).
+        if let Some(i) = cuts.iter().find(|&&i| s[i..].chars().count() >= 6).copied() {
+            for &c in cuts.iter().filter(|&&c| c >= i) {
+                let tail = &s[c..];
+                if tail.chars().count() < 6 {
+                    break;
+                }
+                if let Some(at) = text.find(tail).filter(|&at| at <= 3) {
+                    text.replace_range(at..at + tail.len(), "***");
+                    break;
+                }
+            }
+        }
+        // Its start at the text's end (before an ellipsis).
+        for &c in cuts.iter().rev() {
+            let head = &s[..c];
+            if head.chars().count() < 6 {
+                break;
+            }
+            if let Some(at) = text
+                .rfind(head)
+                .filter(|&at| at + head.len() + 3 >= text.len())
+            {
+                text.replace_range(at..at + head.len(), "***");
+                break;
+            }
+        }
+    }
+    if text != joined {
+        *segs = vec![crate::store::search::Segment { text, mark: false }];
     }
 }
 
@@ -2003,5 +2046,37 @@ mod tests {
             Some("https://news.example/sports/cup-final")
         );
         assert_eq!(s.html.as_deref(), Some("<p>More sports news</p>"));
+        // A search hit whose match parts the token, and whose snippet's cut
+        // leaves its end.
+        use crate::store::search::{Hit, Segment};
+        let seg = |t: &str, mark: bool| Segment {
+            text: t.into(),
+            mark,
+        };
+        let mut hit = Hit {
+            story: Story {
+                source: Source {
+                    feed_url: "https://t.example/f?ticket=ST-12345-abcdefXYZ".into(),
+                    ..src("https://t.example/x")
+                },
+                ..crate::export::tests::story("h", "x")
+            },
+            score: 0.0,
+            sources: 1,
+            title: vec![
+                seg("Ticket ST-", false),
+                seg("12345", true),
+                seg("-abcdefXYZ", false),
+            ],
+            snippet: vec![seg("…5-abcdefXYZ opens the ", false), seg("12345", true)],
+        };
+        hide_feed_secrets(&mut hit);
+        let text = |s: &[Segment]| s.iter().map(|x| x.text.clone()).collect::<String>();
+        assert_eq!(text(&hit.title), "Ticket ***");
+        assert!(
+            !text(&hit.snippet).contains("abcdefXYZ"),
+            "{}",
+            text(&hit.snippet)
+        );
     }
 }

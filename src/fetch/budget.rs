@@ -212,7 +212,7 @@ impl BodyBuf {
         }
         // (Room for `need` at least; more only if the allocator has it.)
         if self.buf.try_reserve_exact(target - self.buf.len()).is_err() {
-            self.buf.reserve(need - self.buf.len());
+            self.buf.reserve_exact(need - self.buf.len());
         }
         self.recount();
     }

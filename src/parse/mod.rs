@@ -342,9 +342,19 @@ fn without_leading_warning(body: &[u8]) -> Cow<'_, [u8]> {
     });
     if let Some(at) = json {
         let prefix = &text[..at];
-        let xml = [&b"<?xml"[..], b"<rss", b"<feed", b"<rdf:", b"<RDF"]
-            .iter()
-            .any(|m| memchr::memmem::find(prefix, m).is_some());
+        // (A root with a prefix too: `<atom:feed`.)
+        let xml = [
+            &b"<?xml"[..],
+            b"<rss",
+            b"<feed",
+            b"<rdf:",
+            b"<RDF",
+            b":rss",
+            b":feed",
+            b":RDF",
+        ]
+        .iter()
+        .any(|m| memchr::memmem::find(prefix, m).is_some());
         if !xml {
             return if names_message(prefix) {
                 Cow::Borrowed(&body[skip + at..])
@@ -1025,10 +1035,11 @@ fn with_content_bases(mut e: Entry, (content, summary): ContentBases, doc: &Url)
         }
         // (Nor over the text's own `<base href>`: its pictures were taken
         // from the feed's host.)
+        // (As outputs read one: `<base href=` first.)
         let own_base = |h: &str| {
             h.trim_start()
-                .get(..5)
-                .is_some_and(|t| t.eq_ignore_ascii_case("<base"))
+                .get(..11)
+                .is_some_and(|t| t.eq_ignore_ascii_case("<base href="))
         };
         if let Some(h) = html
             .as_mut()
@@ -1540,6 +1551,13 @@ mod tests {
             assert_eq!(d.entries.len(), 1, "{doc}");
             assert_eq!(d.entries[0].title.as_deref(), Some("One"));
         }
+        // A prefixed root's entry quoting a JSON Feed is no JSON Feed.
+        let atom = "Warning: cache stale in /x.php on line 2\n<atom:feed xmlns:atom=\"http://www.w3.org/2005/Atom\"><atom:title>t</atom:title>\
+            <atom:entry><atom:id>1</atom:id><atom:title>One</atom:title><atom:content type=\"text\">{\"version\": \"x\"}</atom:content></atom:entry></atom:feed>";
+        let d = parse(atom.as_bytes(), None, &base(), Limits::default())
+            .unwrap_or_else(|e| panic!("{e}: {atom}"));
+        assert_eq!(d.entries.len(), 1);
+        assert_eq!(d.entries[0].title.as_deref(), Some("One"));
         // What is no warning before JSON is not cut: still no feed.
         let page = format!("<html><body>Our feed: {json}</body></html>");
         assert!(parse(page.as_bytes(), None, &base(), Limits::default()).is_err());
