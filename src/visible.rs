@@ -227,9 +227,9 @@ impl TokenSink for Sink {
                 self.parts.borrow_mut().push(part);
                 if tag.kind == TagKind::StartTag {
                     // Their contents are text, as a browser reads them.
+                    // (`script` and `style` are read above, as nothing.)
                     match name.as_str() {
-                        "script" => return TokenSinkResult::RawData(RawKind::ScriptData),
-                        "style" | "xmp" | "iframe" | "noembed" | "noframes" => {
+                        "xmp" | "iframe" | "noembed" | "noframes" => {
                             return TokenSinkResult::RawData(RawKind::Rawtext);
                         }
                         "title" | "textarea" => {

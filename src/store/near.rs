@@ -20,8 +20,9 @@ use crate::similar::{self, Fingerprint, Tokens};
 
 /// An anchor shared by more items first seen within the near window is a *hub*
 /// (a feature too common to tell stories apart): its items are not candidates,
-/// and new items are not added to it. Bounds the work of every lookup. Unless
-/// some items listed are titled as the new item (see [`hub_story`]).
+/// unless some of them are titled as the new item, and then only the copies
+/// among those of one story (see [`hub_story`], [`HUB_COPY`]). A lookup reads
+/// the story and title of at most `HUB + 1` of a hub's items.
 pub(super) const HUB: i64 = 24;
 
 /// Stored fingerprints compared per lookup at most (those sharing the most
@@ -484,7 +485,23 @@ impl Index {
     /// were of the oldest copies: a follow-up never saw the one before it.)
     fn hub_sample(&self, anchor: u32, first_id: i64, out: &mut Vec<(i64, u8)>) {
         out.clear();
-        self.items(anchor, first_id, out, HUB_SCAN);
+        // (The recent additions whole, then the sorted part: listed in that
+        // order, the newest were cut off past `HUB_SCAN`.)
+        let (lo, hi) = (u64::from(anchor) << 32, (u64::from(anchor) + 1) << 32);
+        for (list, limit) in [(&self.recent, usize::MAX), (&self.sorted, HUB_SCAN)] {
+            let from = list.partition_point(|&x| x < lo);
+            let mut taken = 0;
+            for &e in list[from..].iter().take_while(|&&x| x < hi) {
+                let id = self.base + (e & 0xff_ffff) as i64;
+                if id >= first_id {
+                    if taken >= limit {
+                        break;
+                    }
+                    taken += 1;
+                    out.push((id, (e >> 24) as u8));
+                }
+            }
+        }
         let keep = HUB as usize + 1;
         if out.len() > keep {
             // (Selected, not sorted: a common feature lists thousands.)
