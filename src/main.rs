@@ -285,9 +285,35 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
             let rt = runtime()?;
             let (store, _lock) = open_writer(&cfg, &rt, "poll")?;
             export::remove_stale_temp_files(&cfg.outputs);
-            let polled = rt.block_on(commands::poll::poll(&cfg, store, all));
+            // SIGTERM or SIGINT stop it, saying so: it was killed without a
+            // word (exit 143). What each feed stored before is stored; the
+            // feed being stored is stored whole or not at all.
+            let polled = rt.block_on(async {
+                use tokio::signal::unix::{SignalKind, signal};
+                let (Ok(mut term), Ok(mut int)) = (
+                    signal(SignalKind::terminate()),
+                    signal(SignalKind::interrupt()),
+                ) else {
+                    return Ok(commands::poll::poll(&cfg, store, all).await);
+                };
+                tokio::select! {
+                    r = commands::poll::poll(&cfg, store, all) => Ok(r),
+                    _ = term.recv() => Err(("SIGTERM", 143u8)),
+                    _ = int.recv() => Err(("SIGINT", 130u8)),
+                }
+            });
             // (As `run`: nothing abandoned keeps the process, or its lock.)
             rt.shutdown_timeout(EXIT_GRACE);
+            let polled = match polled {
+                Ok(polled) => polled,
+                Err((name, code)) => {
+                    feedloom::errln!(
+                        "feedloom: poll stopped by {name}: the feeds stored before it stay \
+                         stored, each whole; `feedloom poll` fetches the rest"
+                    );
+                    return Ok(ExitCode::from(code));
+                }
+            };
             let (summary, reports, prune_error) = polled?;
             outln!("{summary}");
             if summary.store_errors > 0 {

@@ -834,3 +834,62 @@ async fn a_notify_socket_that_is_gone_is_said_once() {
     assert_eq!(said, 1, "{}", d.log());
     assert!(d.log_has("gone.sock"), "{}", d.log());
 }
+
+/// `feedloom poll` (a timer's) stopped by SIGTERM while a feed is still
+/// being fetched: it says so and exits 143; what it stored stays, and the
+/// store is sound. (It was killed without a word.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poll_stopped_by_sigterm_says_so() {
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/fast.xml",
+        Resource::feed(rss("Fast", &[(Some("1"), None, "Fast one", "d")])),
+    );
+    srv.set(
+        "/slow.xml",
+        Resource::feed(rss("Slow", &[(Some("1"), None, "Slow one", "d")]))
+            .delay(Duration::from_secs(30)),
+    );
+    let env = TestEnv::new();
+    let cfg = write_config(
+        &env,
+        &feeds_toml(&[srv.url("/fast.xml"), srv.url("/slow.xml")]),
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_feedloom"))
+        .arg("--config")
+        .arg(&cfg)
+        .arg("poll")
+        .env("FEEDLOOM_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(
+        until(20, || env
+            .try_count("SELECT count(*) FROM items")
+            .is_some_and(|n| n == 1)
+            && srv
+                .state
+                .in_flight
+                .load(std::sync::atomic::Ordering::SeqCst)
+                == 1)
+        .await,
+        "the fast feed stored, the slow one in flight"
+    );
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let end = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < end, "poll did not stop");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(143), "{err}");
+    assert!(err.contains("poll stopped by SIGTERM"), "{err}");
+    assert_eq!(integrity(&env), "ok");
+    assert_eq!(env.count("SELECT count(*) FROM items"), 1);
+}
