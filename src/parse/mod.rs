@@ -329,8 +329,9 @@ fn without_leading_warning(body: &[u8]) -> Cow<'_, [u8]> {
     let text = &body[skip..body.len().min(16 << 10)];
     let first = text.iter().position(|b| !b.is_ascii_whitespace());
     match first.map(|i| text[i]) {
-        // A JSON document.
-        Some(b'{' | b'[') | None => return Cow::Borrowed(body),
+        // A JSON document: a warning printed after it is cut off.
+        Some(b'{') => return without_trailing_warning(body, names_message),
+        Some(b'[') | None => return Cow::Borrowed(body),
         _ => {}
     }
     // A JSON Feed after a warning: its first `{` whose first member is
@@ -432,6 +433,43 @@ fn without_leading_warning(body: &[u8]) -> Cow<'_, [u8]> {
             Cow::Owned(kept)
         }
     }
+}
+
+/// A JSON document without what a server printed after it, when that names
+/// a PHP message (`names_message`): "trailing characters" failed the feed
+/// while the warning lasted. Looked for only when the body does not end
+/// with the object's `}`.
+fn without_trailing_warning(body: &[u8], names_message: impl Fn(&[u8]) -> bool) -> Cow<'_, [u8]> {
+    if body.trim_ascii_end().ends_with(b"}") {
+        return Cow::Borrowed(body);
+    }
+    // The end of the first top-level value: braces outside strings.
+    let Some(start) = body.iter().position(|b| *b == b'{') else {
+        return Cow::Borrowed(body);
+    };
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for (i, &b) in body.iter().enumerate().skip(start) {
+        match (in_string, escaped, b) {
+            (true, true, _) => escaped = false,
+            (true, false, b'\\') => escaped = true,
+            (true, false, b'"') => in_string = false,
+            (true, false, _) => {}
+            (false, _, b'"') => in_string = true,
+            (false, _, b'{' | b'[') => depth += 1,
+            (false, _, b'}' | b']') => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    let rest = &body[i + 1..];
+                    return match names_message(&rest[..rest.len().min(16 << 10)]) {
+                        true => Cow::Borrowed(&body[..=i]),
+                        false => Cow::Borrowed(body),
+                    };
+                }
+            }
+            _ => {}
+        }
+    }
+    Cow::Borrowed(body)
 }
 
 /// The bytes feed-rs will see (UTF-8, legacy dialects mapped), and the root.
@@ -1551,6 +1589,13 @@ mod tests {
             assert_eq!(d.entries.len(), 1, "{doc}");
             assert_eq!(d.entries[0].title.as_deref(), Some("One"));
         }
+        // Or after it.
+        let after = format!(
+            "{json}\n<br />\n<b>Warning</b>:  Unknown: write failed in <b>Unknown</b> on line <b>0</b><br />\n"
+        );
+        let d = parse(after.as_bytes(), None, &base(), Limits::default())
+            .unwrap_or_else(|e| panic!("{e}: {after}"));
+        assert_eq!(d.entries.len(), 1, "{after}");
         // A prefixed root's entry quoting a JSON Feed is no JSON Feed.
         let atom = "Warning: cache stale in /x.php on line 2\n<atom:feed xmlns:atom=\"http://www.w3.org/2005/Atom\"><atom:title>t</atom:title>\
             <atom:entry><atom:id>1</atom:id><atom:title>One</atom:title><atom:content type=\"text\">{\"version\": \"x\"}</atom:content></atom:entry></atom:feed>";
