@@ -895,11 +895,7 @@ pub async fn run(
     // Checkpoint the WAL so the file is complete on its own (else the next
     // open does: nothing committed is lost either way).
     if let Some(sqlite) = store.sqlite() {
-        let checkpoint = sqlite.call(|s| {
-            s.conn()
-                .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
-                .map_err(StoreError::ctx("checkpointing"))
-        });
+        let checkpoint = sqlite.call(|s| s.try_checkpoint());
         match tokio::time::timeout(LAST_CALL, checkpoint).await {
             Ok(Ok(())) => {}
             // Everything committed is in the write-ahead log beside the

@@ -58,11 +58,20 @@ pub async fn poll(
     let with = |r: Result<(Summary, Vec<Report>), StoreError>| {
         r.map(|(s, reports)| (s, reports, prune_error.clone()))
     };
-    if !std::io::stderr().is_terminal() {
-        let result = refresh::poll_with_progress(cfg, store, None, !all).await;
-        checkpoint_said(&kept, cfg).await;
-        return with(result);
-    }
+    let result = match std::io::stderr().is_terminal() {
+        true => poll_with_bar(cfg, store, all).await,
+        false => refresh::poll_with_progress(cfg, store, None, !all).await,
+    };
+    checkpoint_said(&kept, cfg).await;
+    with(result)
+}
+
+/// The poll with a progress bar on the terminal.
+async fn poll_with_bar(
+    cfg: &Config,
+    store: Backend,
+    all: bool,
+) -> Result<(Summary, Vec<Report>), StoreError> {
     // Hidden until the first report, when the number of feeds is known.
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
     bar.set_style(
@@ -82,8 +91,7 @@ pub async fn poll(
     let result = refresh::poll_with_progress(cfg, store, Some(&update), !all).await;
     set_active(None);
     bar.finish_and_clear();
-    checkpoint_said(&kept, cfg).await;
-    with(result)
+    result
 }
 
 /// Copies the write-ahead log into the store before the poll ends, saying so
@@ -93,13 +101,7 @@ async fn checkpoint_said(store: &Backend, cfg: &Config) {
     let Some(sqlite) = store.sqlite() else {
         return;
     };
-    let done = sqlite
-        .call(|s| {
-            s.conn()
-                .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
-                .map_err(StoreError::ctx("checkpointing"))
-        })
-        .await;
+    let done = sqlite.call(|s| s.try_checkpoint()).await;
     if let Err(e) = done {
         tracing::warn!(
             store = %crate::store::Location::of(&cfg.store).describe(),

@@ -912,7 +912,7 @@ fn insert_item(
         Some(s) => Some(s),
         // (Not by a text the document has under other titles too.)
         None if rules.near_duplicates && !it.shared_text => match &it.fingerprint {
-            Some(fp) => near::find_story(tx, feed.id, it, fp, window)?.story,
+            Some(fp) => near::find_story(tx, feed.id, it, fp, window)?,
             None => None,
         },
         None => None,

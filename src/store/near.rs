@@ -32,7 +32,7 @@ pub(super) const MAX_CANDIDATES: usize = 8;
 /// How alike a candidate found only through a hub (by its title) must be:
 /// a copy, not a post of the same generic title ("Weekly update") sharing a
 /// long footer with it (60 such posts were merged into stories of 33).
-pub(crate) const HUB_COPY: f32 = 0.8;
+const HUB_COPY: f32 = 0.8;
 
 /// Items of the new item's own feed compared besides (see [`Candidates::best`]).
 const OWN_CANDIDATES: usize = 2;
@@ -148,13 +148,18 @@ pub(super) fn text_of(it: &Identified) -> (&str, &str) {
 /// item's anchors: each item listed, how many of the anchors list it, and
 /// whether it is (probably) of another feed.
 #[derive(Debug, Default)]
-pub(super) struct Candidates(Vec<(i64, u32, bool)>);
+pub(super) struct Candidates(Vec<(i64, u32, bool, bool)>);
 
 impl Candidates {
-    pub(super) fn add(&mut self, item: i64, other_feed: bool) {
+    /// Counts `item` as listed under one more anchor: a hub (`hub`), whose
+    /// items are candidates only by their title (see [`hub_story`]), or not.
+    pub(super) fn add(&mut self, item: i64, other_feed: bool, hub: bool) {
         match self.0.iter_mut().find(|(i, ..)| *i == item) {
-            Some((_, n, _)) => *n += 1,
-            None => self.0.push((item, 1, other_feed)),
+            Some((_, n, _, plain)) => {
+                *n += 1;
+                *plain |= !hub;
+            }
+            None => self.0.push((item, 1, other_feed, !hub)),
         }
     }
 
@@ -168,14 +173,17 @@ impl Candidates {
     /// Plus the [`OWN_CANDIDATES`] items of the new item's own feed listed
     /// under the most anchors, if they were cut: a text that feed carries
     /// under other titles too is its boilerplate (see [`Judge::own_copies`]).
-    pub(super) fn best(mut self) -> Vec<i64> {
+    ///
+    /// Each with how alike it must be to match: [`HUB_COPY`] for one listed
+    /// only under hubs, else 0 (as similar as a copy).
+    pub(super) fn best(mut self) -> Vec<(i64, f32)> {
         self.0
             .sort_unstable_by(|a, b| b.2.cmp(&a.2).then(b.1.cmp(&a.1)).then(b.0.cmp(&a.0)));
         let cut = self.0.split_off(self.0.len().min(MAX_CANDIDATES));
         self.0
             .into_iter()
             .chain(cut.into_iter().filter(|c| !c.2).take(OWN_CANDIDATES))
-            .map(|c| c.0)
+            .map(|c| (c.0, if c.3 { 0.0 } else { HUB_COPY }))
             .collect()
     }
 }
@@ -289,12 +297,6 @@ impl<'a> Judge<'a> {
             .map(|m| m.1)
             .collect()
     }
-}
-
-/// What a lookup found: the story to join.
-#[derive(Debug, Default)]
-pub(super) struct Found {
-    pub story: Option<i64>,
 }
 
 /// What a [`Store`] keeps between documents: the index, and where the window
@@ -592,21 +594,17 @@ pub(super) fn find_story(
     it: &Identified,
     fp: &Fingerprint,
     window: &mut Window,
-) -> Result<Found, StoreError> {
+) -> Result<Option<i64>, StoreError> {
     let what = "matching near-duplicate stories";
-    let mut found = Found::default();
     let since = window.since;
     let Some(first_id) = window.first_id(tx)? else {
-        return Ok(found);
+        return Ok(None);
     };
     let index = window.index(tx)?;
     // Candidates: items listed under the anchors (the tag: probably of
     // another feed).
     let mut candidates = Candidates::default();
     let mut list = Vec::new();
-    // (Items listed only under hubs, and those listed under an anchor that
-    // is none.)
-    let (mut by_hub, mut plain) = (Vec::new(), Vec::new());
     for a in &fp.anchors {
         list.clear();
         index.items(*a, first_id, &mut list, HUB as usize + 1);
@@ -619,15 +617,11 @@ pub(super) fn find_story(
             }
         }
         for (item, tag) in &list {
-            candidates.add(*item, *tag != feed_id as u8);
-            match hub {
-                true => by_hub.push(*item),
-                false => plain.push(*item),
-            }
+            candidates.add(*item, *tag != feed_id as u8, hub);
         }
     }
     if candidates.is_empty() {
-        return Ok(found);
+        return Ok(None);
     }
     let mut judge = Judge::new(it, fp, feed_id, since);
     {
@@ -636,16 +630,12 @@ pub(super) fn find_story(
                 "SELECT feed_id, first_seen_at, fingerprint FROM near_items WHERE item_id = ?1",
             )
             .map_err(ctx(what))?;
-        for item in candidates.best() {
+        for (item, min) in candidates.best() {
             let row: Option<(i64, i64, Vec<u8>)> = read
                 .query_row([item], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                 .optional()
                 .map_err(ctx(what))?;
             if let Some((other_feed, seen, blob)) = row {
-                let min = match by_hub.contains(&item) && !plain.contains(&item) {
-                    true => HUB_COPY,
-                    false => 0.0,
-                };
                 judge.consider_at_least(item, other_feed, seen, &blob, min);
             }
         }
@@ -661,7 +651,7 @@ pub(super) fn find_story(
                 .map_err(ctx(what))?
                 .flatten();
             if t.as_deref() != it.entry.title.as_deref() {
-                return Ok(found);
+                return Ok(None);
             }
         }
     }
@@ -682,11 +672,10 @@ pub(super) fn find_story(
         if let Some((story_id, first_seen, false)) = row
             && first_seen >= since
         {
-            found.story = Some(story_id);
-            return Ok(found);
+            return Ok(Some(story_id));
         }
     }
-    Ok(found)
+    Ok(None)
 }
 
 impl Store {

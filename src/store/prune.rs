@@ -311,9 +311,15 @@ impl Store {
     /// nearly full disk that was the difference between pruning and
     /// "database or disk is full".
     pub fn checkpoint(&self) {
-        let _ = self
-            .conn
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        let _ = self.try_checkpoint();
+    }
+
+    /// [`Store::checkpoint`], with its error: the end of a poll and of the
+    /// daemon say when it fails (a full disk).
+    pub fn try_checkpoint(&self) -> Result<(), StoreError> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .map_err(StoreError::ctx("checkpointing"))
     }
 
     /// One step of merging the search index (about [`MERGE_PAGES`] pages of

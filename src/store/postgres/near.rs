@@ -16,7 +16,7 @@ use crate::similar::Fingerprint;
 // An anchor shared by more than `HUB` items first seen within the near window
 // is a hub, and at most `MAX_CANDIDATES` stored fingerprints are compared per
 // lookup: the SQLite side's rules, and its code for judging candidates.
-use crate::store::near::{Candidates, HUB, HUB_COPY, Judge};
+use crate::store::near::{Candidates, HUB, Judge};
 
 /// The advisory-lock key of an anchor. Two nodes storing copies of one story
 /// share an anchor (that is how they find each other), so the second waits for
@@ -94,9 +94,6 @@ pub(super) async fn find_story(
         .await?;
     // Candidates: items listed under the anchors, of another feed or not.
     let mut candidates = Candidates::default();
-    // (Items listed only under hubs, and those listed under an anchor that
-    // is none: see SQLite's.)
-    let (mut by_hub, mut plain) = (Vec::new(), Vec::new());
     for a in &fp.anchors {
         let of_anchor = || rows.iter().filter(|r| r.get::<_, i64>(0) == i64::from(*a));
         let mut list: Vec<(i64, i64)> = of_anchor()
@@ -138,17 +135,14 @@ pub(super) async fn find_story(
             list.retain(|(item, _)| of_story.contains(item));
         }
         for (item, feed) in list {
-            candidates.add(item, feed != feed_id);
-            match hub {
-                true => by_hub.push(item),
-                false => plain.push(item),
-            }
+            candidates.add(item, feed != feed_id, hub);
         }
     }
     if candidates.is_empty() {
         return Ok(None);
     }
-    let ids = candidates.best();
+    let best = candidates.best();
+    let ids: Vec<i64> = best.iter().map(|c| c.0).collect();
     let stored = tx
         .query(
             what,
@@ -160,10 +154,7 @@ pub(super) async fn find_story(
     let mut judge = Judge::new(it, fp, feed_id, since);
     for r in &stored {
         let item: i64 = r.get(0);
-        let min = match by_hub.contains(&item) && !plain.contains(&item) {
-            true => HUB_COPY,
-            false => 0.0,
-        };
+        let min = best.iter().find(|c| c.0 == item).map_or(0.0, |c| c.1);
         judge.consider_at_least(item, r.get(1), r.get(2), r.get::<_, &[u8]>(3), min);
     }
     // (A text its own feed carries under another title: see SQLite's.)
