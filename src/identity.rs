@@ -500,52 +500,90 @@ fn plain_title(t: Option<&str>) -> Option<&str> {
     t.map(str::trim).filter(|t| !t.is_empty())
 }
 
-/// Whether two titles are both there and share at least half of their
-/// words (see [`unlike`]).
-pub(crate) fn titles_alike(a: Option<&str>, b: Option<&str>) -> bool {
-    plain_title(a).is_some() && plain_title(b).is_some() && !unlike(a, b)
+/// A title's words, read once to be compared with many others' (a hub's
+/// items, see `store::near`).
+pub(crate) struct TitleWords(Option<Vec<u64>>);
+
+impl TitleWords {
+    pub(crate) fn new(title: Option<&str>) -> TitleWords {
+        TitleWords(plain_title(title).map(words))
+    }
+
+    /// Whether both titles are there and share at least half of their words
+    /// (see [`unlike`]).
+    pub(crate) fn alike(&self, other: Option<&str>) -> bool {
+        match (&self.0, plain_title(other)) {
+            (Some(a), Some(b)) => !unlike_words(a, &words(b)),
+            _ => false,
+        }
+    }
+}
+
+/// The lower-cased words of a text (plain or HTML), tags left out; in
+/// scripts written without spaces each character is a word. As a sorted set
+/// of their 64-bit hashes (XXH3): compared by the million in a poll, where a
+/// set of strings cost an allocation per word.
+fn words(s: &str) -> Vec<u64> {
+    let mut out = Vec::new();
+    let mut in_tag = false;
+    let mut word = String::new();
+    let mut char_buf = [0u8; 4];
+    for c in s.chars() {
+        let letter = !in_tag && c.is_alphanumeric();
+        if letter && u32::from(c) < 0x2E80 {
+            word.extend(c.to_lowercase());
+            continue;
+        }
+        if !word.is_empty() {
+            out.push(xxhash_rust::xxh3::xxh3_64(word.as_bytes()));
+            word.clear();
+        }
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            // (CJK and the like: one character, one word.)
+            c if letter => {
+                out.push(xxhash_rust::xxh3::xxh3_64(
+                    c.encode_utf8(&mut char_buf).as_bytes(),
+                ));
+            }
+            _ => {}
+        }
+    }
+    if !word.is_empty() {
+        out.push(xxhash_rust::xxh3::xxh3_64(word.as_bytes()));
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 /// Whether two texts (plain or HTML) are both there and share less than half
-/// of their words (Jaccard of the lower-cased word sets, tags left out; in
-/// scripts written without spaces each character is a word).
+/// of their words (Jaccard of the lower-cased word sets, see [`words`]).
 fn unlike(a: Option<&str>, b: Option<&str>) -> bool {
-    fn words(s: &str) -> HashSet<String> {
-        let mut out = HashSet::new();
-        let mut in_tag = false;
-        let mut word = String::new();
-        for c in s.chars() {
-            let letter = !in_tag && c.is_alphanumeric();
-            if letter && u32::from(c) < 0x2E80 {
-                word.extend(c.to_lowercase());
-                continue;
-            }
-            if !word.is_empty() {
-                out.insert(std::mem::take(&mut word));
-            }
-            match c {
-                '<' => in_tag = true,
-                '>' => in_tag = false,
-                // (CJK and the like: one character, one word.)
-                c if letter => {
-                    out.insert(c.to_string());
-                }
-                _ => {}
-            }
-        }
-        if !word.is_empty() {
-            out.insert(word);
-        }
-        out
-    }
     let (Some(a), Some(b)) = (a, b) else {
         return false;
     };
-    let (a, b) = (words(a), words(b));
+    unlike_words(&words(a), &words(b))
+}
+
+/// [`unlike`] of two word sets ([`words`]): false when either is empty.
+fn unlike_words(a: &[u64], b: &[u64]) -> bool {
     if a.is_empty() || b.is_empty() {
         return false;
     }
-    let shared = a.intersection(&b).count();
+    let (mut i, mut j, mut shared) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                shared += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
     2 * shared < a.len() + b.len() - shared
 }
 

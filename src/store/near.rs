@@ -11,18 +11,21 @@
 //! same story. Its memory grows with the items of the window (8 bytes per
 //! anchor, about 3 anchors per item), not with the store.
 
+use std::collections::HashSet;
+
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::Store;
 use crate::error::StoreError;
-use crate::identity::Identified;
+use crate::identity::{Identified, TitleWords};
 use crate::similar::{self, Fingerprint, Tokens};
 
 /// An anchor shared by more items first seen within the near window is a *hub*
 /// (a feature too common to tell stories apart): its items are not candidates,
 /// unless some of them are titled as the new item, and then only the copies
 /// among those of one story (see [`hub_story`], [`HUB_COPY`]). A lookup reads
-/// the story and title of at most `HUB + 1` of a hub's items.
+/// the story and title of at most `HUB + 1` of a hub's items, and none of a
+/// [`common_feature`]'s.
 pub(super) const HUB: i64 = 24;
 
 /// Stored fingerprints compared per lookup at most (those sharing the most
@@ -389,6 +392,8 @@ pub(crate) struct Index {
     base: i64,
     sorted: Vec<u64>,
     recent: Vec<u64>,
+    /// Hub anchors found to be [`common_feature`]s since it was built.
+    common: HashSet<u32>,
 }
 
 impl Index {
@@ -428,6 +433,7 @@ impl Index {
             base,
             sorted,
             recent: Vec::new(),
+            common: HashSet::new(),
         })
     }
 
@@ -537,13 +543,13 @@ fn entry_low(offset: i64, feed_id: i64) -> Option<u64> {
 /// when no item listed is titled as the new one: a footer 60 feeds' posts
 /// share, one story of them once merged, joined every post to it.
 pub(super) fn hub_story<'a>(
-    title: Option<&str>,
+    title: &TitleWords,
     listed: impl Iterator<Item = (Option<i64>, Option<&'a str>)>,
 ) -> Option<i64> {
     let mut counts: Vec<(i64, usize)> = Vec::new();
     for (story, other) in listed {
         let Some(story) = story else { continue };
-        if !crate::identity::titles_alike(title, other) {
+        if !title.alike(other) {
             continue;
         }
         match counts.iter_mut().find(|(s, _)| *s == story) {
@@ -557,12 +563,38 @@ pub(super) fn hub_story<'a>(
         .map(|(s, _)| s)
 }
 
-/// [`hub_story`] for the items `list` names, and the items of that story.
+/// Whether a hub's items sampled (their stories) are of so many stories
+/// that the anchor is a feature common to unrelated posts (a phrase, a
+/// footer): no story holds more than [`COMMON_MOST`] of them. Such an
+/// anchor lists no candidates, not even by title, and SQLite's index
+/// remembers it as such until it is rebuilt: judging it again for every new
+/// item (25 reads and title comparisons) made a cold poll 2.5 times as
+/// costly. A hub of one story (a wire story's, its follow-up's) is judged
+/// each time (see [`hub_story`]).
+pub(super) fn common_feature(stories: impl Iterator<Item = Option<i64>>) -> bool {
+    let mut counts: Vec<(i64, usize)> = Vec::new();
+    let mut sampled = 0;
+    for story in stories {
+        sampled += 1;
+        let Some(story) = story else { continue };
+        match counts.iter_mut().find(|(s, _)| *s == story) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((story, 1)),
+        }
+    }
+    sampled > HUB && counts.iter().all(|(_, n)| *n <= COMMON_MOST)
+}
+
+/// Items of one story a [`common_feature`]'s sample holds at most.
+const COMMON_MOST: usize = 2;
+
+/// [`hub_story`] for the items `list` names, and the items of that story;
+/// `None` when they are a [`common_feature`].
 fn hub_story_items(
     tx: &Connection,
     list: &[(i64, u8)],
-    title: Option<&str>,
-) -> Result<Vec<(i64, u8)>, StoreError> {
+    title: &TitleWords,
+) -> Result<Option<Vec<(i64, u8)>>, StoreError> {
     let mut read = tx
         .prepare_cached("SELECT story_id, title FROM items WHERE id = ?1")
         .map_err(ctx("matching near-duplicate stories"))?;
@@ -576,14 +608,18 @@ fn hub_story_items(
             rows.push((*item, *tag, story, other));
         }
     }
+    if common_feature(rows.iter().map(|r| r.2)) {
+        return Ok(None);
+    }
     let Some(story) = hub_story(title, rows.iter().map(|r| (r.2, r.3.as_deref()))) else {
-        return Ok(Vec::new());
+        return Ok(Some(Vec::new()));
     };
-    Ok(rows
-        .into_iter()
-        .filter(|r| r.2 == Some(story))
-        .map(|r| (r.0, r.1))
-        .collect())
+    Ok(Some(
+        rows.into_iter()
+            .filter(|r| r.2 == Some(story))
+            .map(|r| (r.0, r.1))
+            .collect(),
+    ))
 }
 
 /// The story of another feed's item that is a copy of `it` (the most similar
@@ -605,13 +641,22 @@ pub(super) fn find_story(
     // another feed).
     let mut candidates = Candidates::default();
     let mut list = Vec::new();
+    let mut title = None;
     for a in &fp.anchors {
+        if index.common.contains(a) {
+            continue;
+        }
         list.clear();
         index.items(*a, first_id, &mut list, HUB as usize + 1);
         let hub = list.len() as i64 > HUB;
         if hub {
             index.hub_sample(*a, first_id, &mut list);
-            list = hub_story_items(tx, &list, it.entry.title.as_deref())?;
+            let title = title.get_or_insert_with(|| TitleWords::new(it.entry.title.as_deref()));
+            let Some(of_story) = hub_story_items(tx, &list, title)? else {
+                index.common.insert(*a);
+                continue;
+            };
+            list = of_story;
             if list.is_empty() {
                 continue;
             }
@@ -863,22 +908,7 @@ mod tests {
         // story they made its anchors no hub, and every post joined it.
         let mut store = Store::open_in_memory().unwrap();
         let f = store.sync_config(&cfg.feeds).unwrap();
-        // (Words drawn from a made-up vocabulary, as in prose.)
-        let syllables = [
-            "ka", "lo", "mi", "ter", "ban", "dor", "sel", "vin", "pra", "gus", "tem", "ril", "xo",
-            "nef", "qua", "bri", "sto", "len",
-        ];
-        let mut seed = 7u64;
-        let mut word = move || {
-            let mut w = String::new();
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            for k in 0..(2 + (seed >> 60) % 3) {
-                w.push_str(syllables[((seed >> (8 * k + 8)) % 18) as usize]);
-            }
-            w
-        };
+        let mut word = made_up_words(7);
         let footer: Vec<String> = (0..200).map(|_| word()).collect();
         let footer = format!("<p>Subscribe to our newsletter. {}.</p>", footer.join(" "));
         for (n, feed) in f.iter().enumerate() {
@@ -927,6 +957,91 @@ mod tests {
         assert!(
             largest <= 12,
             "{largest} posts of one generic title in one story"
+        );
+    }
+
+    /// Words drawn from a made-up vocabulary, as in prose.
+    fn made_up_words(mut seed: u64) -> impl FnMut() -> String {
+        let syllables = [
+            "ka", "lo", "mi", "ter", "ban", "dor", "sel", "vin", "pra", "gus", "tem", "ril", "xo",
+            "nef", "qua", "bri", "sto", "len",
+        ];
+        move || {
+            let mut w = String::new();
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            for k in 0..(2 + (seed >> 60) % 3) {
+                w.push_str(syllables[((seed >> (8 * k + 8)) % 18) as usize]);
+            }
+            w
+        }
+    }
+
+    /// A footer unrelated posts share is remembered as a common feature
+    /// (its items are not read again for every new post), and a copy of one
+    /// of those posts still joins its story; the anchors of a story carried
+    /// by more feeds than a hub holds are never taken for one.
+    #[test]
+    fn common_features_are_remembered_and_story_hubs_are_not() {
+        let cfg = config::parse(
+            &(0..60)
+                .map(|i| format!("[[feed]]\nurl = \"https://f{i}.example/f\"\n"))
+                .collect::<String>(),
+            Path::new("x.toml"),
+        )
+        .unwrap();
+        let mut store = Store::open_in_memory().unwrap();
+        let f = store.sync_config(&cfg.feeds).unwrap();
+        let mut word = made_up_words(11);
+        let footer: Vec<String> = (0..200).map(|_| word()).collect();
+        let footer = format!("<p>Subscribe to our newsletter. {}.</p>", footer.join(" "));
+        let mut posts = Vec::new();
+        for (n, feed) in f[..59].iter().enumerate() {
+            let own: Vec<String> = (0..120).map(|_| word()).collect();
+            let title = own[..4].join(" ");
+            let body = format!("<p>{}.</p>{footer}", own.join(" "));
+            store_one(&mut store, feed, &format!("p{n}"), &title, &body, true);
+            posts.push((title, body));
+        }
+        let common = |store: &Store| store.near.index.as_ref().map_or(0, |i| i.common.len());
+        assert!(
+            common(&store) > 0,
+            "the footer's anchors are no common feature"
+        );
+        let stories = count(&store, "SELECT count(DISTINCT story_id) FROM items");
+        // A copy of the 40th post, in the last feed: it joins that post's story.
+        let (title, body) = &posts[40];
+        assert_eq!(store_one(&mut store, &f[59], "copy", title, body, true), 1);
+        assert_eq!(
+            count(&store, "SELECT count(DISTINCT story_id) FROM items"),
+            stories
+        );
+        assert_eq!(
+            count(
+                &store,
+                "SELECT count(DISTINCT story_id) FROM items WHERE guid IN ('p40', 'copy')"
+            ),
+            1
+        );
+
+        let mut store = Store::open_in_memory().unwrap();
+        let f = store.sync_config(&cfg.feeds).unwrap();
+        let full = format!("<p>{LEDE}</p><p>{MORE}</p><p>{LAST}</p>");
+        for (n, feed) in f.iter().enumerate() {
+            store_one(
+                &mut store,
+                feed,
+                &format!("w{n}"),
+                "Storm cuts power",
+                &full,
+                true,
+            );
+        }
+        assert_eq!(common(&store), 0);
+        assert_eq!(
+            count(&store, "SELECT count(DISTINCT story_id) FROM items"),
+            1
         );
     }
 
@@ -1037,6 +1152,7 @@ mod tests {
             base: 100,
             sorted: Vec::new(),
             recent: Vec::new(),
+            common: HashSet::new(),
         };
         for id in 100..100 + RECENT as i64 * 2 {
             index.add([7u32, (id % 5) as u32].iter(), id, id % 3);

@@ -10,7 +10,7 @@
 
 use super::pool::Tx;
 use crate::error::StoreError;
-use crate::identity::Identified;
+use crate::identity::{Identified, TitleWords};
 use crate::similar::Fingerprint;
 
 // An anchor shared by more than `HUB` items first seen within the near window
@@ -94,6 +94,7 @@ pub(super) async fn find_story(
         .await?;
     // Candidates: items listed under the anchors, of another feed or not.
     let mut candidates = Candidates::default();
+    let mut title = None;
     for a in &fp.anchors {
         let of_anchor = || rows.iter().filter(|r| r.get::<_, i64>(0) == i64::from(*a));
         let mut list: Vec<(i64, i64)> = of_anchor()
@@ -104,6 +105,7 @@ pub(super) async fn find_story(
         // story are candidates, see SQLite's `hub_story`.)
         let hub = list.len() as i64 > HUB;
         if hub {
+            let title = title.get_or_insert_with(|| TitleWords::new(it.entry.title.as_deref()));
             list.truncate((HUB + 1 - old) as usize);
             for r in of_anchor().filter(|r| !r.get::<_, bool>(3)) {
                 let item: i64 = r.get(1);
@@ -119,8 +121,11 @@ pub(super) async fn find_story(
                     &[&ids],
                 )
                 .await?;
+            if crate::store::near::common_feature(rows.iter().map(|r| r.get::<_, Option<i64>>(1))) {
+                continue;
+            }
             let story = crate::store::near::hub_story(
-                it.entry.title.as_deref(),
+                title,
                 rows.iter()
                     .map(|r| (r.get::<_, Option<i64>>(1), r.get::<_, Option<&str>>(2))),
             );
