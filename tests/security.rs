@@ -1077,3 +1077,61 @@ async fn a_token_after_a_semicolon_or_a_second_question_mark_is_not_published() 
         .unwrap();
     assert_eq!(stored, 0, "stored as no link");
 }
+
+/// A private feed's token that an item repeats in another spelling is not
+/// published either: through a character reference or a comment inside it
+/// (the sanitiser decoded and joined what had been looked for as written),
+/// across tags, in another letter case, or percent-encoded in a link or a
+/// file's address. The rest of the story is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_an_item_spells_otherwise_is_not_published() {
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/p.xml",
+        Resource::feed(
+            "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Premium show</title><link>https://show.example/</link>\
+             <item><title>Ep3</title><link>https://show.example/ep3</link><guid>g3</guid>\
+             <description>&lt;p&gt;Episode words. A Sup3rS3cret&amp;#84;ok42 B Sup3rS3cret&amp;#x54;ok42 C Sup3rS3cret&lt;!-- x --&gt;Tok42&lt;/p&gt;</description>\
+             <enclosure url=\"https://cdn.example/e3.mp3?token=Sup3rS3cret%54ok42\" length=\"1\" type=\"audio/mpeg\"/></item>\
+             <item><title>Ep4</title><link>https://show.example/ep4?t=sup3rs3crettok42</link><guid>g4</guid>\
+             <description>&lt;p&gt;Listen: Sup3rS3cret&lt;b&gt;Tok42&lt;/b&gt; now, &lt;a href=\"https://show.example/x?k=Sup3rS3cret%54ok42\"&gt;here&lt;/a&gt;.&lt;/p&gt;</description></item>\
+             </channel></rss>"
+                .to_string(),
+        ),
+    );
+    let env = TestEnv::new();
+    let port = srv.addr.port();
+    std::fs::write(
+        env.path("feedloom.toml"),
+        format!(
+            "[store]\npath = \"feedloom.db\"\n\n\
+             [[feed]]\nurl = \"http://127.0.0.1:{port}/p.xml?token=Sup3rS3cretTok42\"\n\n\
+             [[output]]\nname = \"all\"\npath = \"out/all\"\nformats = [\"atom\", \"rss\", \"json\", \"html\"]\n"
+        ),
+    )
+    .unwrap();
+    let out = run(&env.path("feedloom.toml"), &["poll"], &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for ext in ["atom", "rss", "json", "html"] {
+        let text = std::fs::read_to_string(env.path(&format!("out/all.{ext}"))).unwrap();
+        assert!(
+            text.contains("Episode words") && text.contains("Listen:"),
+            "{ext}: {text}"
+        );
+        let lower = text.to_ascii_lowercase();
+        for spelled in ["sup3rs3crettok42", "sup3rs3cret%54ok42"] {
+            assert!(!lower.contains(spelled), "{ext} has {spelled}: {text}");
+        }
+        let joined: String = text
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .split('<')
+            .map(|part| part.split_once('>').map_or(part, |(_, rest)| rest))
+            .collect();
+        assert!(!joined.contains("Sup3rS3cretTok42"), "{ext}: {text}");
+    }
+}

@@ -1035,8 +1035,10 @@ const LEGACY_REFERENCES: &[&str] = &[
 ];
 
 /// A story with only publishable links (others dropped, logged at debug) and
-/// plain source titles and author.
-pub fn check_story(story: &mut Story) {
+/// plain source titles and author. Gives the secrets of its private feeds
+/// that its items may repeat, for [`hide_in_clean`] once its HTML is
+/// sanitised.
+pub fn check_story(story: &mut Story) -> Vec<String> {
     let uid = story.uid.as_str();
     // (A link that names a private feed's own document, stored before such
     // links were no links: it gives the feed's `?token=` away.)
@@ -1045,7 +1047,7 @@ pub fn check_story(story: &mut Story) {
     // items carry its `?token=` in their links and media. Dropped, and in
     // the text hidden.)
     let secrets = story_secrets(story);
-    let repeats = |l: &str| secrets.iter().any(|s| l.contains(s.as_str()));
+    let repeats = |l: &str| repeats_secret(l, &secrets);
     story.link = checked_link(story.link.take(), uid, "link")
         .filter(|l| !names_a_private_document(l, &feed_url) && !repeats(l));
     if !secrets.is_empty() {
@@ -1092,8 +1094,63 @@ pub fn check_story(story: &mut Story) {
     for s in &mut story.also {
         check_source(s, uid);
     }
+    secrets
 }
 
+/// Whether a URL carries one of `secrets`, in any letter case, as written or
+/// percent-encoded (`?token=Sup3r%53ecret42`).
+fn repeats_secret(url: &str, secrets: &[String]) -> bool {
+    if secrets.is_empty() {
+        return false;
+    }
+    let decoded = percent_encoding::percent_decode_str(url).decode_utf8_lossy();
+    secrets
+        .iter()
+        .any(|s| contains_ignoring_case(url, s) || contains_ignoring_case(&decoded, s))
+}
+
+/// Whether `text` contains `s`, ASCII letters in any case.
+fn contains_ignoring_case(text: &str, s: &str) -> bool {
+    !s.is_empty()
+        && text
+            .as_bytes()
+            .windows(s.len())
+            .any(|w| w.eq_ignore_ascii_case(s.as_bytes()))
+}
+
+/// A story's sanitised HTML (`html`) without its private feeds' `secrets`
+/// ([`check_story`]'s): hidden as `***` where the sanitised HTML spells
+/// them (a character reference, `Sup3r&#83;ecret42`, and a comment inside
+/// one were hidden only as written, and published decoded); and where
+/// only its text spells them, across tags (`Sup3r<b>Secret42</b>`), or a
+/// URL percent-encodes one, the HTML is published as its text, the secret
+/// hidden.
+pub fn hide_in_clean(html: &mut String, secrets: &[String]) {
+    if secrets.is_empty() {
+        return;
+    }
+    hide_in(html, secrets);
+    let joined = crate::parse::text::strip_tags_as_stored(html);
+    let decoded = percent_encoding::percent_decode_str(html).decode_utf8_lossy();
+    let spelled = secrets
+        .iter()
+        .any(|s| contains_ignoring_case(&joined, s) || contains_ignoring_case(&decoded, s));
+    if !spelled {
+        return;
+    }
+    let mut text = crate::parse::text::strip_tags(html);
+    for s in secrets {
+        // (Each character of it, white space allowed between them.)
+        let pattern: Vec<String> = s.chars().map(|c| regex::escape(&c.to_string())).collect();
+        if let Ok(re) = regex::RegexBuilder::new(&pattern.join(r"\s*"))
+            .case_insensitive(true)
+            .build()
+        {
+            text = re.replace_all(&text, "***").into_owned();
+        }
+    }
+    *html = format!("<p>{}</p>", crate::parse::text::escape_html(text.trim()));
+}
 /// The secrets of the private feeds a story comes from that its items may
 /// repeat: the values [`urls::secret_values`] finds in their URLs, of 8
 /// characters or more with letters and digits both (a token, a password),
@@ -1110,12 +1167,27 @@ fn story_secrets(story: &Story) -> Vec<String> {
         .collect()
 }
 
-/// `text` with each of `secrets` in it as `***`.
+/// `text` with each of `secrets` in it as `***` (ASCII letters in any case).
 fn hide_in(text: &mut String, secrets: &[String]) {
     for s in secrets {
-        if text.contains(s.as_str()) {
-            *text = text.replace(s.as_str(), "***");
+        if s.is_empty() || !contains_ignoring_case(text, s) {
+            continue;
         }
+        // (ASCII lower-casing keeps every byte where it was.)
+        let lower = text.to_ascii_lowercase();
+        let needle = s.to_ascii_lowercase();
+        let mut out = String::with_capacity(text.len());
+        let mut from = 0;
+        for (at, _) in lower.match_indices(needle.as_str()) {
+            if at < from {
+                continue;
+            }
+            out.push_str(&text[from..at]);
+            out.push_str("***");
+            from = at + needle.len();
+        }
+        out.push_str(&text[from..]);
+        *text = out;
     }
 }
 
@@ -1127,8 +1199,11 @@ pub fn hide_feed_secrets(hit: &mut crate::store::search::Hit) {
     if secrets.is_empty() {
         return;
     }
-    let repeats = |l: &str| secrets.iter().any(|s| l.contains(s.as_str()));
-    hit.story.link = hit.story.link.take().filter(|l| !repeats(l));
+    hit.story.link = hit
+        .story
+        .link
+        .take()
+        .filter(|l| !repeats_secret(l, &secrets));
     hide_in_segments(&mut hit.title, &secrets);
     hide_in_segments(&mut hit.snippet, &secrets);
 }

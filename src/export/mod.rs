@@ -275,7 +275,7 @@ impl HtmlCache {
             .into_iter()
             .map(|mut story| {
                 let had_link = story.link.is_some();
-                clean::check_story(&mut story);
+                let secrets = clean::check_story(&mut story);
                 // Relative URLs resolve against the story's link, else (a
                 // story without one) against the feed's own URL: they were
                 // dropped, and readers got `<img alt="graph">`. (Not when
@@ -284,8 +284,11 @@ impl HtmlCache {
                     true => story.link.clone(),
                     false => Some(story.source.feed_url.clone()),
                 };
-                let html = story.html.as_ref().map(|raw| self.clean(&base, raw));
-                let summary = story.summary.as_ref().map(|raw| self.clean(&base, raw));
+                let mut html = story.html.as_ref().map(|raw| self.clean(&base, raw));
+                let mut summary = story.summary.as_ref().map(|raw| self.clean(&base, raw));
+                for h in html.iter_mut().chain(summary.iter_mut()) {
+                    clean::hide_in_clean(h, &secrets);
+                }
                 let (html, summary) = readable(html, summary);
                 Prepared {
                     story,
