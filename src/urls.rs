@@ -110,6 +110,7 @@ pub(crate) fn secret_name(name: &str) -> bool {
         "authorization",
         "jwt",
         "hmac",
+        "bearer",
         "ticket",
         // Private trackers' feeds.
         "passkey",
@@ -172,6 +173,16 @@ fn secret_value(name: &str, value: &str) -> bool {
 /// whose parameter is named like a secret: a login page's
 /// `?return_to=%2Ffeed%3Bapi_key%3DX` carries the feed's key onwards.
 fn value_hides_secret(value: &str) -> bool {
+    // (A URL with `user:password@` in it, as written: `?next=https://u:PW@h/`;
+    // the published feed URL carried the password the log hid.)
+    let has_userinfo = |v: &str| {
+        v.split_once("://").is_some_and(|(_, rest)| {
+            rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())].contains('@')
+        })
+    };
+    if has_userinfo(value) {
+        return true;
+    }
     let mut v = std::borrow::Cow::Borrowed(value);
     // (Encoded up to three times over; each round must decode something.)
     for _ in 0..3 {
@@ -182,11 +193,8 @@ fn value_hides_secret(value: &str) -> bool {
             return false;
         }
         // (A URL with `user:password@` in it: `?next=https%3A%2F%2Fu%3APW%40h`.)
-        if let Some((_, rest)) = decoded.split_once("://") {
-            let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
-            if authority.contains('@') {
-                return true;
-            }
+        if has_userinfo(&decoded) {
+            return true;
         }
         let query = decoded.split_once('?').map_or(decoded.as_str(), |(_, q)| q);
         if query_pairs(query).any(|(name, pair)| {
@@ -577,6 +585,9 @@ pub(crate) mod tests {
             "https://e.org/f.rss?authorization=x",
             "https://e.org/f.rss?apisecret=x",
             "https://e.org/f.rss?xauth=x",
+            "https://e.org/f.rss?bearer=x",
+            // A URL with a password in a parameter, as written.
+            "https://e.org/f.rss?next=https://ann:Pw34raw@h.example/f",
             // Values that look like credentials, whatever their names.
             "https://www.reddit.com/.rss?feed=9f86d081884c7d659a2feaa0c55ad015a3bf4f1b&user=ann",
             "https://t.example/rss?u=12;tp=5e884898da28047151d0e56f8dc62927",
@@ -592,6 +603,7 @@ pub(crate) mod tests {
             "https://e.org/f?code=en&hash=1",
             "https://e.org/f?country_code=de&commitHash=1&public_key=x&sort_key=d",
             "https://e.org/f?page=2&format=rss&cat=3&lang=en&id=4&q=x&s=y&p=1&geohash=u&bypass=1",
+            "https://e.org/f?next=https://h.example/f&mail=ann@h.example",
         ] {
             assert_eq!(p(public).as_deref(), Some(public), "{public}");
         }

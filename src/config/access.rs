@@ -329,6 +329,11 @@ pub fn redact_userinfo(s: &str) -> String {
     while let Some(i) = rest.find("://") {
         let (head, tail) = rest.split_at(i + 3);
         out.push_str(head);
+        // (Slashes past the two, `http:///ann:pw@host/f`: a typo whose
+        // refusal quoted the password.)
+        let typed = tail.len() - tail.trim_start_matches(['/', '\\']).len();
+        out.push_str(&tail[..typed]);
+        let tail = &tail[typed..];
         // The user information ends at the last `@` before the end of the
         // URL as quoted (not at a space, nor at a `/`: a password may hold
         // either; a message redacted too far loses words, not secrets)...
@@ -375,6 +380,18 @@ fn without_bare_userinfo(s: &str) -> String {
         }
         let word = &s[word_start..i];
         let core = word.strip_prefix("//").unwrap_or(word);
+        // (A web scheme typed with one slash or a backslash, `http:/ann:pw@h`.)
+        let core = match core.split_once(':') {
+            Some((scheme, rest))
+                if ["http", "https"]
+                    .iter()
+                    .any(|w| scheme.eq_ignore_ascii_case(w))
+                    && rest.starts_with(['/', '\\']) =>
+            {
+                rest.trim_start_matches(['/', '\\'])
+            }
+            _ => core,
+        };
         let lead = word.len() - core.len();
         let userinfo = (!word.contains("://"))
             .then(|| core.rfind('@'))
@@ -540,6 +557,15 @@ mod tests {
             "a http://x.org/p@q and ftp://***@h"
         );
         assert_eq!(redact_userinfo("no url here"), "no url here");
+        // Typed with a slash too many or too few, or a backslash.
+        for (typo, shown) in [
+            ("http:///ann:Sekr1tPw@host/f", "http:///***@host/f"),
+            ("`http:/ann:Sekr1tPw@host/f`", "`http:/***@host/f`"),
+            ("HTTPS:\\ann:Sekr1tPw@host/f", "HTTPS:\\***@host/f"),
+            ("https:////ann:Sekr1tPw@host/f", "https:////***@host/f"),
+        ] {
+            assert_eq!(redact_userinfo(typo), shown);
+        }
     }
 
     #[test]
