@@ -1133,6 +1133,13 @@ async fn credentials_in_the_url_reach_the_feed_and_the_config() {
             "{}",
             text(&out.stderr)
         );
+        // And a config `add` creates to hold a token is its owner's only
+        // (it was readable by everyone, and nothing was said).
+        let fresh = cfg.with_file_name("fresh-token.toml");
+        let out = feedloom(&fresh, &["add", &url]).await;
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let mode = std::fs::metadata(&fresh).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{mode:o}");
     }
     srv.clear_seen();
 

@@ -532,7 +532,9 @@ fn write_file(path: &Path, bytes: &[u8], replace: bool) -> std::io::Result<()> {
         // A new file that holds a password (a URL's `user:pass@`, an
         // `auth` table) is its owner's only: it was made readable by all.
         let text = String::from_utf8_lossy(bytes);
-        let secret = super::access::redact_userinfo(&text) != text
+        // (Or a token in a feed URL's query: `?token=`, `?api_key=`.)
+        let secret = secret_lines(&text) > 0
+            || super::access::redact_userinfo(&text) != text
             || ["password", "bearer", "auth"]
                 .iter()
                 .any(|k| text.to_ascii_lowercase().contains(k));
