@@ -357,8 +357,9 @@ fn without_leading_warning(body: &[u8]) -> Cow<'_, [u8]> {
         .iter()
         .any(|m| memchr::memmem::find(prefix, m).is_some());
         if !xml {
+            // (And one printed after it too, as the script went on.)
             return if names_message(prefix) {
-                Cow::Borrowed(&body[skip + at..])
+                without_trailing_warning(&body[skip + at..], names_message)
             } else {
                 Cow::Borrowed(body)
             };
@@ -1596,6 +1597,11 @@ mod tests {
         let d = parse(after.as_bytes(), None, &base(), Limits::default())
             .unwrap_or_else(|e| panic!("{e}: {after}"));
         assert_eq!(d.entries.len(), 1, "{after}");
+        // Or both (it failed as "trailing characters").
+        let both = format!("Warning: cache stale in /x.php on line 2\n{after}");
+        let d = parse(both.as_bytes(), None, &base(), Limits::default())
+            .unwrap_or_else(|e| panic!("{e}: {both}"));
+        assert_eq!(d.entries.len(), 1, "{both}");
         // A prefixed root's entry quoting a JSON Feed is no JSON Feed.
         let atom = "Warning: cache stale in /x.php on line 2\n<atom:feed xmlns:atom=\"http://www.w3.org/2005/Atom\"><atom:title>t</atom:title>\
             <atom:entry><atom:id>1</atom:id><atom:title>One</atom:title><atom:content type=\"text\">{\"version\": \"x\"}</atom:content></atom:entry></atom:feed>";
