@@ -285,14 +285,16 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
             let rt = runtime()?;
             let (store, _lock) = open_writer(&cfg, &rt, "poll")?;
             export::remove_stale_temp_files(&cfg.outputs);
-            // SIGTERM or SIGINT stop it, saying so: it was killed without a
-            // word (exit 143). What each feed stored before is stored; the
+            // SIGTERM, SIGINT or SIGHUP (the terminal closed, an ssh session
+            // dropped) stop it, saying so: it was killed without a word (exit
+            // 143, 129). What each feed stored before is stored; the
             // feed being stored is stored whole or not at all.
             let polled = rt.block_on(async {
                 use tokio::signal::unix::{SignalKind, signal};
-                let (Ok(mut term), Ok(mut int)) = (
+                let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
                     signal(SignalKind::terminate()),
                     signal(SignalKind::interrupt()),
+                    signal(SignalKind::hangup()),
                 ) else {
                     return Ok(commands::poll::poll(&cfg, store, all).await);
                 };
@@ -300,6 +302,7 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                     r = commands::poll::poll(&cfg, store, all) => Ok(r),
                     _ = term.recv() => Err(("SIGTERM", 143u8)),
                     _ = int.recv() => Err(("SIGINT", 130u8)),
+                    _ = hup.recv() => Err(("SIGHUP", 129u8)),
                 }
             });
             // (As `run`: nothing abandoned keeps the process, or its lock.)

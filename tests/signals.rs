@@ -840,6 +840,16 @@ async fn a_notify_socket_that_is_gone_is_said_once() {
 /// store is sound. (It was killed without a word.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_poll_stopped_by_sigterm_says_so() {
+    // (And SIGHUP, the terminal closed: it died without a word, exit 129.)
+    for (signal, name, code) in [
+        (libc::SIGTERM, "SIGTERM", 143),
+        (libc::SIGHUP, "SIGHUP", 129),
+    ] {
+        poll_stopped_by(signal, name, code).await;
+    }
+}
+
+async fn poll_stopped_by(signal: i32, name: &str, code: i32) {
     let srv = FeedServer::start().await;
     srv.set(
         "/fast.xml",
@@ -877,7 +887,7 @@ async fn a_poll_stopped_by_sigterm_says_so() {
         "the fast feed stored, the slow one in flight"
     );
     // SAFETY: signalling our own child.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    unsafe { libc::kill(child.id() as i32, signal) };
     let end = Instant::now() + Duration::from_secs(15);
     let status = loop {
         if let Some(s) = child.try_wait().unwrap() {
@@ -888,8 +898,8 @@ async fn a_poll_stopped_by_sigterm_says_so() {
     };
     let mut err = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
-    assert_eq!(status.code(), Some(143), "{err}");
-    assert!(err.contains("poll stopped by SIGTERM"), "{err}");
+    assert_eq!(status.code(), Some(code), "{err}");
+    assert!(err.contains(&format!("poll stopped by {name}")), "{err}");
     assert_eq!(integrity(&env), "ok");
     assert_eq!(env.count("SELECT count(*) FROM items"), 1);
 }
