@@ -175,11 +175,7 @@ fn secret_value(name: &str, value: &str) -> bool {
 fn value_hides_secret(value: &str) -> bool {
     // (A URL with `user:password@` in it, as written: `?next=https://u:PW@h/`;
     // the published feed URL carried the password the log hid.)
-    let has_userinfo = |v: &str| {
-        v.split_once("://").is_some_and(|(_, rest)| {
-            rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())].contains('@')
-        })
-    };
+    let has_userinfo = url_with_userinfo;
     if has_userinfo(value) {
         return true;
     }
@@ -209,6 +205,13 @@ fn value_hides_secret(value: &str) -> bool {
     false
 }
 
+/// Whether `v` holds a URL with `user:password@` (or `user@`) as written.
+fn url_with_userinfo(v: &str) -> bool {
+    v.split_once("://").is_some_and(|(_, rest)| {
+        rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())].contains('@')
+    })
+}
+
 /// `url` as the operator's pages show it (the index page, `/metrics`): the
 /// URL as configured, but with the value of every query parameter named like a
 /// secret ([`secret_name`]) replaced by `***` and four hex digits that tell
@@ -235,8 +238,11 @@ pub fn shown_feed_url(url: &str) -> String {
         }
         at += pair.len() + 1;
         match pair.split_once('=') {
+            // (A URL in a value, `?url=http://u:pw@h/feed`, is shown with
+            // its credentials hidden, below.)
             Some((raw_name, value))
-                if (secret_name(&name) && !value.is_empty()) || secret_value(&name, value) =>
+                if (secret_name(&name) && !value.is_empty())
+                    || (secret_value(&name, value) && !url_with_userinfo(value)) =>
             {
                 out.push_str(raw_name);
                 out.push_str("=***");

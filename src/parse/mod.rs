@@ -1072,13 +1072,22 @@ fn with_content_bases(mut e: Entry, (content, summary): ContentBases, doc: &Url)
         if e.link.as_deref() == Some(base.as_str()) {
             return;
         }
-        // (Nor over the text's own `<base href>`: its pictures were taken
-        // from the feed's host.)
+        // (Nor over the text's own `<base href>` to a web address: its
+        // pictures were taken from the feed's host. A relative one, `media/`,
+        // is read against the document's address: outputs read one base
+        // after the other.)
         // (As outputs read one: `<base href=` first.)
         let own_base = |h: &str| {
-            h.trim_start()
-                .get(..11)
-                .is_some_and(|t| t.eq_ignore_ascii_case("<base href="))
+            let t = h.trim_start();
+            t.get(..11)
+                .is_some_and(|p| p.eq_ignore_ascii_case("<base href="))
+                && t[11..]
+                    .trim_start_matches(['"', '\''])
+                    .get(..8)
+                    .is_some_and(|s| {
+                        s.to_ascii_lowercase().starts_with("http://")
+                            || s.eq_ignore_ascii_case("https://")
+                    })
         };
         if let Some(h) = html
             .as_mut()
@@ -2201,6 +2210,7 @@ mod tests {
         let xml = br#"<rss version="2.0"><channel><title>t</title>
             <item><guid isPermaLink="false">1</guid><description>&lt;a href="pic.html"&gt;p&lt;/a&gt;</description></item>
             <item><guid isPermaLink="false">2</guid><description>&lt;base href="https://cdn.example/media/"&gt;&lt;img src="pic.png"&gt;</description></item>
+            <item><guid isPermaLink="false">3</guid><description>&lt;base href="media/"&gt;&lt;img src="pic.png"&gt;</description></item>
         </channel></rss>"#;
         let doc = Url::parse("https://e.example/feed.xml?ts=123").unwrap();
         let d = parse(xml, None, &doc, Limits::default()).unwrap();
@@ -2218,6 +2228,27 @@ mod tests {
             "{}",
             html(1)
         );
+        // A relative one of its own is read after the document's address
+        // (it was read against the configured address).
+        assert!(
+            html(2).starts_with(r#"<base href="https://e.example/feed.xml"><base href="media/">"#),
+            "{}",
+            html(2)
+        );
+        let clean = crate::export::sanitize(&html(2), Some("https://e.example/feed"));
+        assert!(
+            clean.contains(r#"src="https://e.example/media/pic.png""#),
+            "{clean}"
+        );
+        // So is a scheme-relative one; one naming no web address is none.
+        for (own, src) in [
+            ("//cdn.example/m/", "https://cdn.example/m/pic.png"),
+            ("javascript:x//", "https://e.example/pic.png"),
+        ] {
+            let html = format!(r#"<base href="https://e.example/feed.xml"><base href="{own}"><img src="pic.png">"#);
+            let clean = crate::export::sanitize(&html, Some("https://e.example/feed"));
+            assert!(clean.contains(&format!(r#"src="{src}""#)), "{own}: {clean}");
+        }
     }
 
     /// Of an Atom entry's alternates, its page comes before its other
