@@ -180,13 +180,24 @@ impl Memo {
 
 /// [`sanitize`], done.
 fn sanitized(html: &str, base: Option<&str>) -> String {
-    // A leading `<base href>` (what `xml:base` set for this HTML, written by
-    // the parser; or the feed's own) is its base, as in a browser.
-    let (html, own) = leading_base(html);
-    let base = own
-        .as_deref()
-        .and_then(urls::web_base)
-        .or_else(|| base.and_then(urls::web_base));
+    // A leading `<base href>` (what `xml:base` set for this HTML, or the
+    // document's address, written by the parser; or the feed's own) is its
+    // base, as in a browser; the feed's own after the parser's, or a
+    // relative one (`media/`, `//cdn.example/m/`), resolved against what
+    // comes before it (a relative one was dropped for the link or the
+    // configured address). One that resolves to no web address is none.
+    let mut base = base.and_then(urls::web_base);
+    let mut html = html;
+    while let (rest, Some(own)) = leading_base(html) {
+        html = rest;
+        let resolved = match &base {
+            Some(b) => b.join(own.trim()).ok(),
+            None => url::Url::parse(own.trim()).ok(),
+        };
+        if let Some(r) = resolved.filter(|r| urls::web_base(r.as_str()).is_some()) {
+            base = Some(r);
+        }
+    }
     BASE.with(|b| *b.borrow_mut() = base);
     GROWTH.with(|g| g.set((8 * html.len()).max(256 * 1024)));
     let foreign = foreign_as_text(html);

@@ -2245,7 +2245,9 @@ mod tests {
             ("//cdn.example/m/", "https://cdn.example/m/pic.png"),
             ("javascript:x//", "https://e.example/pic.png"),
         ] {
-            let html = format!(r#"<base href="https://e.example/feed.xml"><base href="{own}"><img src="pic.png">"#);
+            let html = format!(
+                r#"<base href="https://e.example/feed.xml"><base href="{own}"><img src="pic.png">"#
+            );
             let clean = crate::export::sanitize(&html, Some("https://e.example/feed"));
             assert!(clean.contains(&format!(r#"src="{src}""#)), "{own}: {clean}");
         }
