@@ -512,8 +512,13 @@ impl TitleWords {
     /// Whether both titles are there and share at least half of their words
     /// (see [`unlike`]).
     pub(crate) fn alike(&self, other: Option<&str>) -> bool {
-        match (&self.0, plain_title(other)) {
-            (Some(a), Some(b)) => !unlike_words(a, &words(b)),
+        self.alike_words(&TitleWords::new(other))
+    }
+
+    /// [`TitleWords::alike`] of two titles read.
+    pub(crate) fn alike_words(&self, other: &TitleWords) -> bool {
+        match (&self.0, &other.0) {
+            (Some(a), Some(b)) => !unlike_words(a, b),
             _ => false,
         }
     }

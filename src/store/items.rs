@@ -145,6 +145,26 @@ impl Store {
         resched: &Reschedule,
         rules: &StoryRules,
     ) -> Result<Applied, StoreError> {
+        let applied = self.apply_document_in(feed, rec, validators, meta, items, resched, rules);
+        if applied.is_err() {
+            // The near-duplicate index listed items its savepoint took back
+            // (their ids are used again): built anew when next needed.
+            self.near = Default::default();
+        }
+        applied
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn apply_document_in(
+        &mut self,
+        feed: &FeedRef,
+        rec: &FetchRecord,
+        validators: &Validators,
+        meta: &DocumentMeta,
+        items: &[Identified],
+        resched: &Reschedule,
+        rules: &StoryRules,
+    ) -> Result<Applied, StoreError> {
         let now = rec.started_at;
         let ctx = StoreError::ctx;
         let tx = self.conn.savepoint().map_err(ctx("storing items"))?;

@@ -569,6 +569,9 @@ impl Store {
         self.in_batch = false;
         self.batch_docs = 0;
         self.pending_search.clear();
+        // (The near-duplicate index listed the batch's items, whose ids are
+        // used again: built anew when next needed.)
+        self.near = Default::default();
         // (Remembered first: a write told it failed sees the store's error.)
         *self.commit_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(message.to_string());
         let n = self.waiting.len();

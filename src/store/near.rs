@@ -11,7 +11,7 @@
 //! same story. Its memory grows with the items of the window (8 bytes per
 //! anchor, about 3 anchors per item), not with the store.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -34,8 +34,11 @@ pub(super) const MAX_CANDIDATES: usize = 8;
 
 /// How alike a candidate found only through a hub (by its title) must be:
 /// a copy, not a post of the same generic title ("Weekly update") sharing a
-/// long footer with it (60 such posts were merged into stories of 33).
-const HUB_COPY: f32 = 0.8;
+/// long footer with it (60 such posts were merged into stories of 33; they
+/// merge from 0.5 on). A copy carrying a site's paragraph of its own is
+/// less alike than 0.8 (0.75 for a 55-word paragraph under 170 words: each
+/// such copy was a story of its own).
+const HUB_COPY: f32 = 0.7;
 
 /// Items of the new item's own feed compared besides (see [`Candidates::best`]).
 const OWN_CANDIDATES: usize = 2;
@@ -92,6 +95,8 @@ pub(super) fn insert(
     }
     if let Some(index) = index {
         index.add(fp.anchors.iter(), item_id, feed_id);
+        // (An id a rolled-back write had used, and its title since.)
+        index.rows.remove(&item_id);
     }
     Ok(())
 }
@@ -103,8 +108,12 @@ pub(super) fn replace(
     tx: &Connection,
     item_id: i64,
     fp: Option<&Fingerprint>,
-    index: Option<&mut Index>,
+    mut index: Option<&mut Index>,
 ) -> Result<(), StoreError> {
+    // (Its title may have changed: read again when a hub's sample names it.)
+    if let Some(index) = index.as_deref_mut() {
+        index.rows.remove(&item_id);
+    }
     let old: Option<(i64, i64, Vec<u8>)> = tx
         .prepare_cached(
             "SELECT feed_id, first_seen_at, fingerprint FROM near_items WHERE item_id = ?1",
@@ -177,15 +186,24 @@ impl Candidates {
     /// under the most anchors, if they were cut: a text that feed carries
     /// under other titles too is its boilerplate (see [`Judge::own_copies`]).
     ///
+    /// Plus, up to `HUB + 1` in all, other feeds' items listed only under
+    /// hubs (the copies of a story carried by more feeds than a hub holds,
+    /// see [`hub_story`]) if they were cut: they are listed under as many
+    /// anchors, and the newest alone were judged (copies without a site's
+    /// footer, when the new copy and its older twins carry one: each such
+    /// copy was a story of its own).
+    ///
     /// Each with how alike it must be to match: [`HUB_COPY`] for one listed
     /// only under hubs, else 0 (as similar as a copy).
     pub(super) fn best(mut self) -> Vec<(i64, f32)> {
         self.0
             .sort_unstable_by(|a, b| b.2.cmp(&a.2).then(b.1.cmp(&a.1)).then(b.0.cmp(&a.0)));
         let cut = self.0.split_off(self.0.len().min(MAX_CANDIDATES));
+        let hub_only = (HUB as usize + 1).saturating_sub(self.0.len());
         self.0
             .into_iter()
-            .chain(cut.into_iter().filter(|c| !c.2).take(OWN_CANDIDATES))
+            .chain(cut.iter().filter(|c| !c.2).take(OWN_CANDIDATES).copied())
+            .chain(cut.iter().filter(|c| c.2 && !c.3).take(hub_only).copied())
             .map(|c| (c.0, if c.3 { 0.0 } else { HUB_COPY }))
             .collect()
     }
@@ -392,8 +410,36 @@ pub(crate) struct Index {
     base: i64,
     sorted: Vec<u64>,
     recent: Vec<u64>,
-    /// Hub anchors found to be [`common_feature`]s since it was built.
-    common: HashSet<u32>,
+    /// The story and title of items a hub's sample named, or stored since
+    /// it was built (see [`hub_story_items`]): at most [`ROWS`].
+    rows: HashMap<i64, HubRow>,
+}
+
+/// An item's story and title words, kept by the [`Index`] (an item's story
+/// never changes; its title may, and [`replace`] forgets it then).
+struct HubRow {
+    story: Option<i64>,
+    title: TitleWords,
+}
+
+/// Items whose [`HubRow`] the index keeps at most (about 100 bytes each): past
+/// it, it forgets them all and reads them again as needed.
+const ROWS: usize = 32_768;
+
+impl Index {
+    /// Keeps `item`'s story and title (see [`HubRow`]).
+    fn remember(&mut self, item: i64, story: Option<i64>, title: Option<&str>) {
+        if self.rows.len() >= ROWS {
+            self.rows.clear();
+        }
+        self.rows.insert(
+            item,
+            HubRow {
+                story,
+                title: TitleWords::new(title),
+            },
+        );
+    }
 }
 
 impl Index {
@@ -433,7 +479,7 @@ impl Index {
             base,
             sorted,
             recent: Vec::new(),
-            common: HashSet::new(),
+            rows: HashMap::new(),
         })
     }
 
@@ -534,22 +580,19 @@ fn entry_low(offset: i64, feed_id: i64) -> Option<u64> {
 }
 
 /// The story whose items listed under an anchor past [`HUB`] (`listed`: their
-/// stories and titles) are candidates for a new item titled `title`: of the
-/// items titled as it, the story holding the most (the oldest of a tie). Then
+/// stories, and whether each is titled as the new item) are candidates for
+/// the new item: of the items titled as it, the story holding the most (the oldest of a tie). Then
 /// the anchor is that story's, not a feature too common to tell stories
 /// apart. (A story carried by more than `HUB` feeds split: every copy past the
 /// 25th was a story of its own; and once one feed re-posted it, or posted its
 /// follow-up, the listed items were of two stories and it split again.) None
 /// when no item listed is titled as the new one: a footer 60 feeds' posts
 /// share, one story of them once merged, joined every post to it.
-pub(super) fn hub_story<'a>(
-    title: &TitleWords,
-    listed: impl Iterator<Item = (Option<i64>, Option<&'a str>)>,
-) -> Option<i64> {
+pub(super) fn hub_story(listed: impl Iterator<Item = (Option<i64>, bool)>) -> Option<i64> {
     let mut counts: Vec<(i64, usize)> = Vec::new();
-    for (story, other) in listed {
+    for (story, alike) in listed {
         let Some(story) = story else { continue };
-        if !title.alike(other) {
+        if !alike {
             continue;
         }
         match counts.iter_mut().find(|(s, _)| *s == story) {
@@ -566,11 +609,11 @@ pub(super) fn hub_story<'a>(
 /// Whether a hub's items sampled (their stories) are of so many stories
 /// that the anchor is a feature common to unrelated posts (a phrase, a
 /// footer): no story holds more than [`COMMON_MOST`] of them. Such an
-/// anchor lists no candidates, not even by title, and SQLite's index
-/// remembers it as such until it is rebuilt: judging it again for every new
-/// item (25 reads and title comparisons) made a cold poll 2.5 times as
-/// costly. A hub of one story (a wire story's, its follow-up's) is judged
-/// each time (see [`hub_story`]).
+/// anchor lists no candidates, not even by title. Judged at every lookup
+/// (a footer first seen on unrelated posts may become a story's, its
+/// copies carrying it), from SQLite's index and the stories and titles it
+/// keeps ([`HubRow`]): reading them for every new item (25 rows and title
+/// comparisons per hub anchor) made a cold poll 2.5 times as costly.
 pub(super) fn common_feature(stories: impl Iterator<Item = Option<i64>>) -> bool {
     let mut counts: Vec<(i64, usize)> = Vec::new();
     let mut sampled = 0;
@@ -588,38 +631,43 @@ pub(super) fn common_feature(stories: impl Iterator<Item = Option<i64>>) -> bool
 /// Items of one story a [`common_feature`]'s sample holds at most.
 const COMMON_MOST: usize = 2;
 
-/// [`hub_story`] for the items `list` names, and the items of that story;
-/// `None` when they are a [`common_feature`].
+/// [`hub_story`] for the items `list` names (their stories and titles read
+/// once and kept by `index`), and the items of that story; none when they
+/// are a [`common_feature`].
 fn hub_story_items(
     tx: &Connection,
+    index: &mut Index,
     list: &[(i64, u8)],
     title: &TitleWords,
-) -> Result<Option<Vec<(i64, u8)>>, StoreError> {
+) -> Result<Vec<(i64, u8)>, StoreError> {
     let mut read = tx
         .prepare_cached("SELECT story_id, title FROM items WHERE id = ?1")
         .map_err(ctx("matching near-duplicate stories"))?;
     let mut rows = Vec::with_capacity(list.len());
     for (item, tag) in list {
-        let row: Option<(Option<i64>, Option<String>)> = read
-            .query_row([item], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()
-            .map_err(ctx("matching near-duplicate stories"))?;
-        if let Some((story, other)) = row {
-            rows.push((*item, *tag, story, other));
+        if !index.rows.contains_key(item) {
+            let row: Option<(Option<i64>, Option<String>)> = read
+                .query_row([item], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+                .map_err(ctx("matching near-duplicate stories"))?;
+            let Some((story, other)) = row else { continue };
+            index.remember(*item, story, other.as_deref());
+        }
+        if let Some(row) = index.rows.get(item) {
+            rows.push((*item, *tag, row.story, title.alike_words(&row.title)));
         }
     }
     if common_feature(rows.iter().map(|r| r.2)) {
-        return Ok(None);
+        return Ok(Vec::new());
     }
-    let Some(story) = hub_story(title, rows.iter().map(|r| (r.2, r.3.as_deref()))) else {
-        return Ok(Some(Vec::new()));
+    let Some(story) = hub_story(rows.iter().map(|r| (r.2, r.3))) else {
+        return Ok(Vec::new());
     };
-    Ok(Some(
-        rows.into_iter()
-            .filter(|r| r.2 == Some(story))
-            .map(|r| (r.0, r.1))
-            .collect(),
-    ))
+    Ok(rows
+        .into_iter()
+        .filter(|r| r.2 == Some(story))
+        .map(|r| (r.0, r.1))
+        .collect())
 }
 
 /// The story of another feed's item that is a copy of `it` (the most similar
@@ -643,20 +691,13 @@ pub(super) fn find_story(
     let mut list = Vec::new();
     let mut title = None;
     for a in &fp.anchors {
-        if index.common.contains(a) {
-            continue;
-        }
         list.clear();
         index.items(*a, first_id, &mut list, HUB as usize + 1);
         let hub = list.len() as i64 > HUB;
         if hub {
             index.hub_sample(*a, first_id, &mut list);
             let title = title.get_or_insert_with(|| TitleWords::new(it.entry.title.as_deref()));
-            let Some(of_story) = hub_story_items(tx, &list, title)? else {
-                index.common.insert(*a);
-                continue;
-            };
-            list = of_story;
+            list = hub_story_items(tx, index, &list, title)?;
             if list.is_empty() {
                 continue;
             }
@@ -978,14 +1019,17 @@ mod tests {
         }
     }
 
-    /// A footer unrelated posts share is remembered as a common feature
-    /// (its items are not read again for every new post), and a copy of one
-    /// of those posts still joins its story; the anchors of a story carried
-    /// by more feeds than a hub holds are never taken for one.
+    /// A footer unrelated posts share gives no candidates while their many
+    /// stories hold it, and a copy of one of those posts still joins its
+    /// story by its own text. Once the copies of a wire story carrying the
+    /// footer hold it too, late copies with the footer join through it:
+    /// remembered as common for the index's life, each split off (the
+    /// copies without the footer are less alike than a hub's candidate
+    /// must be). A story carried by more feeds than a hub holds stays one.
     #[test]
-    fn common_features_are_remembered_and_story_hubs_are_not() {
+    fn a_footer_taken_over_by_a_story_finds_its_late_copies() {
         let cfg = config::parse(
-            &(0..60)
+            &(0..70)
                 .map(|i| format!("[[feed]]\nurl = \"https://f{i}.example/f\"\n"))
                 .collect::<String>(),
             Path::new("x.toml"),
@@ -994,54 +1038,53 @@ mod tests {
         let mut store = Store::open_in_memory().unwrap();
         let f = store.sync_config(&cfg.feeds).unwrap();
         let mut word = made_up_words(11);
-        let footer: Vec<String> = (0..200).map(|_| word()).collect();
-        let footer = format!("<p>Subscribe to our newsletter. {}.</p>", footer.join(" "));
+        let mut text = |n: usize| (0..n).map(|_| word()).collect::<Vec<_>>().join(" ");
+        let footer = format!("<p>Support our journalism. {}.</p>", text(110));
         let mut posts = Vec::new();
-        for (n, feed) in f[..59].iter().enumerate() {
-            let own: Vec<String> = (0..120).map(|_| word()).collect();
-            let title = own[..4].join(" ");
-            let body = format!("<p>{}.</p>{footer}", own.join(" "));
+        for (n, feed) in f[..30].iter().enumerate() {
+            let own = text(60);
+            let title = own.split(' ').take(4).collect::<Vec<_>>().join(" ");
+            let body = format!("<p>{own}.</p>{footer}");
             store_one(&mut store, feed, &format!("p{n}"), &title, &body, true);
             posts.push((title, body));
         }
-        let common = |store: &Store| store.near.index.as_ref().map_or(0, |i| i.common.len());
-        assert!(
-            common(&store) > 0,
-            "the footer's anchors are no common feature"
-        );
         let stories = count(&store, "SELECT count(DISTINCT story_id) FROM items");
-        // A copy of the 40th post, in the last feed: it joins that post's story.
-        let (title, body) = &posts[40];
-        assert_eq!(store_one(&mut store, &f[59], "copy", title, body, true), 1);
+        // A copy of the 20th post, in another feed: it joins that post's story.
+        let (title, body) = &posts[20];
+        assert_eq!(store_one(&mut store, &f[69], "copy", title, body, true), 1);
         assert_eq!(
             count(&store, "SELECT count(DISTINCT story_id) FROM items"),
             stories
         );
+        // The wire story: 20 copies (5 with the footer), 12 without, 6 late
+        // ones with it.
+        let wire = format!(
+            "<p>{}.</p><p>{}.</p><p>{}.</p>",
+            text(60),
+            text(60),
+            text(50)
+        );
+        let with_footer = format!("{wire}{footer}");
+        let title = "Ferry crossings suspended after hull damage";
+        for (k, feed) in f[30..68].iter().enumerate() {
+            let footed = (k < 20 && k % 4 == 1) || k >= 32;
+            let body = if footed { &with_footer } else { &wire };
+            store_one(&mut store, feed, &format!("w{k}"), title, body, true);
+        }
         assert_eq!(
             count(
                 &store,
-                "SELECT count(DISTINCT story_id) FROM items WHERE guid IN ('p40', 'copy')"
+                "SELECT count(DISTINCT story_id) FROM items WHERE guid LIKE 'w%'"
             ),
             1
         );
-
-        let mut store = Store::open_in_memory().unwrap();
-        let f = store.sync_config(&cfg.feeds).unwrap();
-        let full = format!("<p>{LEDE}</p><p>{MORE}</p><p>{LAST}</p>");
-        for (n, feed) in f.iter().enumerate() {
-            store_one(
-                &mut store,
-                feed,
-                &format!("w{n}"),
-                "Storm cuts power",
-                &full,
-                true,
-            );
-        }
-        assert_eq!(common(&store), 0);
         assert_eq!(
-            count(&store, "SELECT count(DISTINCT story_id) FROM items"),
-            1
+            count(
+                &store,
+                "SELECT count(*) FROM items WHERE guid LIKE 'p%' AND story_id IN
+                     (SELECT story_id FROM items WHERE guid = 'w0')"
+            ),
+            0
         );
     }
 
@@ -1152,7 +1195,7 @@ mod tests {
             base: 100,
             sorted: Vec::new(),
             recent: Vec::new(),
-            common: HashSet::new(),
+            rows: HashMap::new(),
         };
         for id in 100..100 + RECENT as i64 * 2 {
             index.add([7u32, (id % 5) as u32].iter(), id, id % 3);

@@ -124,11 +124,12 @@ pub(super) async fn find_story(
             if crate::store::near::common_feature(rows.iter().map(|r| r.get::<_, Option<i64>>(1))) {
                 continue;
             }
-            let story = crate::store::near::hub_story(
-                title,
-                rows.iter()
-                    .map(|r| (r.get::<_, Option<i64>>(1), r.get::<_, Option<&str>>(2))),
-            );
+            let story = crate::store::near::hub_story(rows.iter().map(|r| {
+                (
+                    r.get::<_, Option<i64>>(1),
+                    title.alike(r.get::<_, Option<&str>>(2)),
+                )
+            }));
             let Some(story) = story else {
                 continue;
             };
