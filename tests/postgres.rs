@@ -3277,3 +3277,40 @@ async fn search_names_why_the_database_refused() {
         );
     }
 }
+
+/// Two nodes spreading the first fetches of the same feeds at once (a
+/// cluster's nodes started together), each listing them in its own order,
+/// never deadlock: each locks the rows in the order of their ids (one node
+/// died at start-up with "deadlock detected").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_spreading_first_fetches_at_once_never_deadlock() {
+    use feedloom::store::Backend;
+    let body: String = (0..400)
+        .map(|i| format!("[[feed]]\nurl = \"https://f{i}.example/f\"\n\n"))
+        .collect();
+    let Some(pair) = Pair::new("spread", &body).await else {
+        return;
+    };
+    let cfg = feedloom::config::parse(
+        &std::fs::read_to_string(&pair.postgres).unwrap(),
+        &pair.postgres,
+    )
+    .unwrap();
+    let location = pg::location(&pair.url);
+    let first = Backend::open(&location, "node-a").await.unwrap();
+    let second = Backend::open(&location, "node-b").await.unwrap();
+    let feeds = first.sync_config(&cfg.feeds).await.unwrap();
+    let ids: Vec<i64> = feeds.iter().map(|f| f.id).collect();
+    for round in 0..15i64 {
+        let now = 1_000_000 + round * 10_000;
+        let forward: Vec<(i64, i64)> = ids.iter().map(|&id| (id, now + id)).collect();
+        let backward: Vec<(i64, i64)> =
+            forward.iter().rev().map(|&(id, at)| (id, at + 1)).collect();
+        let (a, b) = tokio::join!(
+            first.spread_due(now + 5_000, forward),
+            second.spread_due(now + 5_000, backward),
+        );
+        a.unwrap();
+        b.unwrap();
+    }
+}

@@ -230,6 +230,7 @@ impl PgStore {
         let mut tx = conn.tx().await?;
         let ids: Vec<i64> = first.iter().map(|f| f.0).collect();
         let ats: Vec<i64> = first.iter().map(|f| f.1).collect();
+        lock_in_order(&mut tx, "spreading first fetches", &ids).await?;
         tx.exec(
             "spreading first fetches",
             "UPDATE feeds f SET next_fetch_at = s.at
@@ -247,6 +248,7 @@ impl PgStore {
         let mut tx = conn.tx().await?;
         let ids: Vec<i64> = at.iter().map(|f| f.0).collect();
         let ats: Vec<i64> = at.iter().map(|f| f.1).collect();
+        lock_in_order(&mut tx, "rescheduling feeds", &ids).await?;
         tx.exec(
             "rescheduling feeds",
             "UPDATE feeds f SET next_fetch_at = s.at
@@ -865,6 +867,20 @@ async fn save_next_starts(tx: &mut Tx<'_>, next: HashMap<String, i64>) -> Result
         "INSERT INTO hosts (host, next_start_ms) SELECT * FROM unnest($1::text[], $2::bigint[])
          ON CONFLICT (host) DO UPDATE SET next_start_ms = excluded.next_start_ms",
         &[&hs, &starts],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Locks the rows of `ids` in `feeds` in the order of their ids, before a
+/// statement updates them all: two nodes starting at once each updated the
+/// same feeds in the order its join took, and one died at start-up with
+/// "deadlock detected".
+async fn lock_in_order(tx: &mut Tx<'_>, what: &'static str, ids: &[i64]) -> Result<(), StoreError> {
+    tx.query(
+        what,
+        "SELECT id FROM feeds WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+        &[&ids],
     )
     .await?;
     Ok(())
