@@ -400,9 +400,10 @@ const REBUILD_AFTER: i64 = 86_400;
 const RECENT: usize = 4096;
 
 /// The anchors of the fingerprints of items first seen within a near window:
-/// entries `anchor << 32 | feed tag << 24 | (item_id - base)`, sorted, and
-/// recent additions. The feed tag (the feed id's low 8 bits) lets candidates of
-/// other feeds be judged first.
+/// entries `anchor << 32 | (item_id - base) << 8 | feed tag`, sorted (an
+/// anchor's items by id: its oldest and newest are found without reading the
+/// others), and recent additions. The feed tag (the feed id's low 8 bits) lets
+/// candidates of other feeds be judged first.
 pub(crate) struct Index {
     /// Start of the window it was built for.
     since: i64,
@@ -413,7 +414,17 @@ pub(crate) struct Index {
     /// The story and title of items a hub's sample named, or stored since
     /// it was built (see [`hub_story_items`]): at most [`ROWS`].
     rows: HashMap<i64, HubRow>,
+    /// Hub anchors last judged [`common_feature`]s, with how many items they
+    /// listed then: judged again once they list [`REJUDGE`] more.
+    common: HashMap<u32, usize>,
 }
+
+/// Items a [`common_feature`] gains before it is judged again (a footer first
+/// seen on unrelated posts may become a wire story's, its copies carrying
+/// it): judging one at every lookup (25 items' stories and titles) made a
+/// cold poll a fifth more costly, and remembering the verdict until the index
+/// was rebuilt split a long-running daemon's late copies of such a story.
+const REJUDGE: usize = 6;
 
 /// An item's story and title words, kept by the [`Index`] (an item's story
 /// never changes; its title may, and [`replace`] forgets it then).
@@ -422,9 +433,9 @@ struct HubRow {
     title: TitleWords,
 }
 
-/// Items whose [`HubRow`] the index keeps at most (about 100 bytes each): past
+/// Items whose [`HubRow`] the index keeps at most (about 150 bytes each): past
 /// it, it forgets them all and reads them again as needed.
-const ROWS: usize = 32_768;
+const ROWS: usize = 8192;
 
 impl Index {
     /// Keeps `item`'s story and title (see [`HubRow`]).
@@ -480,6 +491,7 @@ impl Index {
             sorted,
             recent: Vec::new(),
             rows: HashMap::new(),
+            common: HashMap::new(),
         })
     }
 
@@ -516,67 +528,105 @@ impl Index {
     /// [`HUB`] to know a hub; the index is rebuilt from every stored
     /// fingerprint, so a common anchor can list thousands).
     fn items(&self, anchor: u32, first_id: i64, out: &mut Vec<(i64, u8)>, limit: usize) {
-        let (lo, hi) = (u64::from(anchor) << 32, (u64::from(anchor) + 1) << 32);
         for list in [&self.sorted, &self.recent] {
-            let from = list.partition_point(|&x| x < lo);
-            for &e in list[from..].iter().take_while(|&&x| x < hi) {
-                let id = self.base + (e & 0xff_ffff) as i64;
-                if id >= first_id {
-                    if out.len() >= limit {
-                        return;
-                    }
-                    out.push((id, (e >> 24) as u8));
+            for &e in self.range(list, anchor, first_id) {
+                if out.len() >= limit {
+                    return;
                 }
+                out.push(self.item_of(e));
             }
         }
+    }
+
+    /// The entries of `list` of `anchor` with ids at least `first_id`.
+    fn range<'l>(&self, list: &'l [u64], anchor: u32, first_id: i64) -> &'l [u64] {
+        let lo = u64::from(anchor) << 32;
+        let from = (first_id - self.base).clamp(0, 1 << 24) as u64;
+        let start = list.partition_point(|&x| x < lo | from << 8);
+        let end = list.partition_point(|&x| x < (u64::from(anchor) + 1) << 32);
+        &list[start..end.max(start)]
+    }
+
+    /// How many items of `anchor` have ids at least `first_id`.
+    fn count(&self, anchor: u32, first_id: i64) -> usize {
+        self.range(&self.sorted, anchor, first_id).len()
+            + self.range(&self.recent, anchor, first_id).len()
+    }
+
+    /// An entry's item id and feed tag.
+    fn item_of(&self, e: u64) -> (i64, u8) {
+        (self.base + ((e >> 8) & 0xff_ffff) as i64, e as u8)
     }
 }
 
 impl Index {
-    /// The items a lookup judges a hub anchor by (see [`hub_story`]): the
-    /// oldest half and the newest half of the `HUB + 1` read, of the first
-    /// [`HUB_SCAN`] items it lists. (Its first `HUB + 1` in the index's order
-    /// were of the oldest copies: a follow-up never saw the one before it.)
+    /// The items a lookup judges a hub anchor by (see [`hub_story`]): its
+    /// oldest 12 and newest 13 (of `HUB + 1`) with ids at least `first_id`.
+    /// (Its first `HUB + 1` in the index's order were of the oldest copies:
+    /// a follow-up never saw the one before it.) Found by their ids, both
+    /// lists being sorted so: a common feature lists thousands, and reading
+    /// them all for every lookup made a poll a third more costly.
     fn hub_sample(&self, anchor: u32, first_id: i64, out: &mut Vec<(i64, u8)>) {
         out.clear();
-        // (The recent additions whole, then the sorted part: listed in that
-        // order, the newest were cut off past `HUB_SCAN`.)
-        let (lo, hi) = (u64::from(anchor) << 32, (u64::from(anchor) + 1) << 32);
-        for (list, limit) in [(&self.recent, usize::MAX), (&self.sorted, HUB_SCAN)] {
-            let from = list.partition_point(|&x| x < lo);
-            let mut taken = 0;
-            for &e in list[from..].iter().take_while(|&&x| x < hi) {
-                let id = self.base + (e & 0xff_ffff) as i64;
-                if id >= first_id {
-                    if taken >= limit {
-                        break;
-                    }
-                    taken += 1;
-                    out.push((id, (e >> 24) as u8));
-                }
-            }
-        }
+        let (a, b) = (
+            self.range(&self.sorted, anchor, first_id),
+            self.range(&self.recent, anchor, first_id),
+        );
         let keep = HUB as usize + 1;
-        if out.len() > keep {
-            // (Selected, not sorted: a common feature lists thousands.)
-            let old = keep / 2;
-            let newest = keep - old;
-            let cut = out.len() - newest;
-            out.select_nth_unstable_by_key(cut, |(id, _)| *id);
-            out[..cut].select_nth_unstable_by_key(old, |(id, _)| *id);
-            out.drain(old..cut);
+        if a.len() + b.len() <= keep {
+            out.extend(a.iter().chain(b).map(|&e| self.item_of(e)));
+            return;
+        }
+        let old = keep / 2;
+        let (mut i, mut j) = (0, 0);
+        while out.len() < old {
+            let e = match (a.get(i), b.get(j)) {
+                (Some(&x), Some(&y)) if x <= y => {
+                    i += 1;
+                    x
+                }
+                (_, Some(&y)) => {
+                    j += 1;
+                    y
+                }
+                (Some(&x), None) => {
+                    i += 1;
+                    x
+                }
+                (None, None) => break,
+            };
+            out.push(self.item_of(e));
+        }
+        let (mut i, mut j) = (a.len(), b.len());
+        while out.len() < keep {
+            let e = match (
+                i.checked_sub(1).map(|k| a[k]),
+                j.checked_sub(1).map(|k| b[k]),
+            ) {
+                (Some(x), Some(y)) if x >= y => {
+                    i -= 1;
+                    x
+                }
+                (_, Some(y)) => {
+                    j -= 1;
+                    y
+                }
+                (Some(x), None) => {
+                    i -= 1;
+                    x
+                }
+                (None, None) => break,
+            };
+            out.push(self.item_of(e));
         }
     }
 }
 
-/// Items of a hub anchor looked at in memory for its [`Index::hub_sample`].
-const HUB_SCAN: usize = 4096;
-
-/// The low 32 bits of an index entry: the feed tag and the item's offset from
-/// the index's base (24 bits: `None` beyond, or below the base).
+/// The low 32 bits of an index entry: the item's offset from the index's base
+/// (24 bits: `None` beyond, or below the base) and the feed tag.
 fn entry_low(offset: i64, feed_id: i64) -> Option<u64> {
     let offset = u64::try_from(offset).ok().filter(|o| *o < 1 << 24)?;
-    Some(u64::from(feed_id as u8) << 24 | offset)
+    Some(offset << 8 | u64::from(feed_id as u8))
 }
 
 /// The story whose items listed under an anchor past [`HUB`] (`listed`: their
@@ -609,11 +659,10 @@ pub(super) fn hub_story(listed: impl Iterator<Item = (Option<i64>, bool)>) -> Op
 /// Whether a hub's items sampled (their stories) are of so many stories
 /// that the anchor is a feature common to unrelated posts (a phrase, a
 /// footer): no story holds more than [`COMMON_MOST`] of them. Such an
-/// anchor lists no candidates, not even by title. Judged at every lookup
-/// (a footer first seen on unrelated posts may become a story's, its
-/// copies carrying it), from SQLite's index and the stories and titles it
-/// keeps ([`HubRow`]): reading them for every new item (25 rows and title
-/// comparisons per hub anchor) made a cold poll 2.5 times as costly.
+/// anchor lists no candidates, not even by title. SQLite's index judges one
+/// again once it lists [`REJUDGE`] more items, from the stories and titles
+/// it keeps ([`HubRow`]): reading them for every new item (25 rows and
+/// title comparisons per hub anchor) made a cold poll 2.5 times as costly.
 pub(super) fn common_feature(stories: impl Iterator<Item = Option<i64>>) -> bool {
     let mut counts: Vec<(i64, usize)> = Vec::new();
     let mut sampled = 0;
@@ -632,14 +681,14 @@ pub(super) fn common_feature(stories: impl Iterator<Item = Option<i64>>) -> bool
 const COMMON_MOST: usize = 2;
 
 /// [`hub_story`] for the items `list` names (their stories and titles read
-/// once and kept by `index`), and the items of that story; none when they
+/// once and kept by `index`), and the items of that story; `None` when they
 /// are a [`common_feature`].
 fn hub_story_items(
     tx: &Connection,
     index: &mut Index,
     list: &[(i64, u8)],
     title: &TitleWords,
-) -> Result<Vec<(i64, u8)>, StoreError> {
+) -> Result<Option<Vec<(i64, u8)>>, StoreError> {
     let mut read = tx
         .prepare_cached("SELECT story_id, title FROM items WHERE id = ?1")
         .map_err(ctx("matching near-duplicate stories"))?;
@@ -658,16 +707,17 @@ fn hub_story_items(
         }
     }
     if common_feature(rows.iter().map(|r| r.2)) {
-        return Ok(Vec::new());
+        return Ok(None);
     }
     let Some(story) = hub_story(rows.iter().map(|r| (r.2, r.3))) else {
-        return Ok(Vec::new());
+        return Ok(Some(Vec::new()));
     };
-    Ok(rows
-        .into_iter()
-        .filter(|r| r.2 == Some(story))
-        .map(|r| (r.0, r.1))
-        .collect())
+    Ok(Some(
+        rows.into_iter()
+            .filter(|r| r.2 == Some(story))
+            .map(|r| (r.0, r.1))
+            .collect(),
+    ))
 }
 
 /// The story of another feed's item that is a copy of `it` (the most similar
@@ -695,9 +745,18 @@ pub(super) fn find_story(
         index.items(*a, first_id, &mut list, HUB as usize + 1);
         let hub = list.len() as i64 > HUB;
         if hub {
+            let listed = index.count(*a, first_id);
+            if index.common.get(a).is_some_and(|n| listed < n + REJUDGE) {
+                continue;
+            }
             index.hub_sample(*a, first_id, &mut list);
             let title = title.get_or_insert_with(|| TitleWords::new(it.entry.title.as_deref()));
-            list = hub_story_items(tx, index, &list, title)?;
+            let Some(of_story) = hub_story_items(tx, index, &list, title)? else {
+                index.common.insert(*a, listed);
+                continue;
+            };
+            index.common.remove(a);
+            list = of_story;
             if list.is_empty() {
                 continue;
             }
@@ -1196,6 +1255,7 @@ mod tests {
             sorted: Vec::new(),
             recent: Vec::new(),
             rows: HashMap::new(),
+            common: HashMap::new(),
         };
         for id in 100..100 + RECENT as i64 * 2 {
             index.add([7u32, (id % 5) as u32].iter(), id, id % 3);
@@ -1213,6 +1273,15 @@ mod tests {
         out.clear();
         index.items(3, 0, &mut out, usize::MAX);
         assert!(out.iter().all(|(id, _)| id % 5 == 3));
+        // A hub's sample: its oldest 12 and newest 13 from `first_id` on,
+        // across the sorted entries and the recent ones.
+        index.hub_sample(7, 150, &mut out);
+        let last = 100 + RECENT as i64 * 2;
+        let mut ids: Vec<i64> = out.iter().map(|(id, _)| *id).collect();
+        ids.sort_unstable();
+        let expected: Vec<i64> = (150..162).chain(last - 13..last).collect();
+        assert_eq!(ids, expected);
+        assert!(out.iter().all(|(id, tag)| i64::from(*tag) == id % 3));
         // Ids below the index's base or too far above it are not indexed.
         index.add([9u32].iter(), 99, 1);
         index.add([9u32].iter(), 100 + (1 << 24), 1);
