@@ -932,6 +932,18 @@ mod tests {
         store.sync_config(&cfg.feeds).unwrap()
     }
 
+    /// `n` feeds, `https://f{i}.example/f`, in `store`.
+    fn many_feeds(store: &mut Store, n: usize) -> Vec<FeedRef> {
+        let cfg = config::parse(
+            &(0..n)
+                .map(|i| format!("[[feed]]\nurl = \"https://f{i}.example/f\"\n"))
+                .collect::<String>(),
+            Path::new("x.toml"),
+        )
+        .unwrap();
+        store.sync_config(&cfg.feeds).unwrap()
+    }
+
     fn store_one(
         store: &mut Store,
         feed: &FeedRef,
@@ -980,14 +992,7 @@ mod tests {
     #[test]
     fn a_story_carried_by_more_feeds_than_a_hub_holds_stays_one() {
         let mut store = Store::open_in_memory().unwrap();
-        let cfg = config::parse(
-            &(0..60)
-                .map(|i| format!("[[feed]]\nurl = \"https://f{i}.example/f\"\n"))
-                .collect::<String>(),
-            Path::new("x.toml"),
-        )
-        .unwrap();
-        let f = store.sync_config(&cfg.feeds).unwrap();
+        let f = many_feeds(&mut store, 60);
         let full = format!("<p>{LEDE}</p><p>{MORE}</p><p>{LAST}</p>");
         for (n, feed) in f.iter().enumerate() {
             store_one(
@@ -1007,7 +1012,7 @@ mod tests {
         // Posts of other titles sharing a long footer: once merged into one
         // story they made its anchors no hub, and every post joined it.
         let mut store = Store::open_in_memory().unwrap();
-        let f = store.sync_config(&cfg.feeds).unwrap();
+        let f = many_feeds(&mut store, 60);
         let mut word = made_up_words(7);
         let footer: Vec<String> = (0..200).map(|_| word()).collect();
         let footer = format!("<p>Subscribe to our newsletter. {}.</p>", footer.join(" "));
@@ -1035,7 +1040,7 @@ mod tests {
         // a hub's items of that title are no copies (they were merged into
         // stories of 33).
         let mut store = Store::open_in_memory().unwrap();
-        let f = store.sync_config(&cfg.feeds).unwrap();
+        let f = many_feeds(&mut store, 60);
         for (n, feed) in f.iter().enumerate() {
             let own: Vec<String> = (0..70).map(|_| word()).collect();
             let body = format!("<p>{}.</p>{short_footer}", own.join(" "));
@@ -1087,15 +1092,8 @@ mod tests {
     /// must be). A story carried by more feeds than a hub holds stays one.
     #[test]
     fn a_footer_taken_over_by_a_story_finds_its_late_copies() {
-        let cfg = config::parse(
-            &(0..70)
-                .map(|i| format!("[[feed]]\nurl = \"https://f{i}.example/f\"\n"))
-                .collect::<String>(),
-            Path::new("x.toml"),
-        )
-        .unwrap();
         let mut store = Store::open_in_memory().unwrap();
-        let f = store.sync_config(&cfg.feeds).unwrap();
+        let f = many_feeds(&mut store, 70);
         let mut word = made_up_words(11);
         let mut text = |n: usize| (0..n).map(|_| word()).collect::<Vec<_>>().join(" ");
         let footer = format!("<p>Support our journalism. {}.</p>", text(110));
@@ -1154,14 +1152,7 @@ mod tests {
     #[test]
     fn a_repost_or_follow_up_past_the_hub_limit_splits_no_story() {
         let mut store = Store::open_in_memory().unwrap();
-        let cfg = config::parse(
-            &(0..50)
-                .map(|i| format!("[[feed]]\nurl = \"https://f{i}.example/f\"\n"))
-                .collect::<String>(),
-            Path::new("x.toml"),
-        )
-        .unwrap();
-        let f = store.sync_config(&cfg.feeds).unwrap();
+        let f = many_feeds(&mut store, 50);
         let full = format!("<p>{LEDE}</p><p>{MORE}</p><p>{LAST}</p>");
         for (n, feed) in f[..30].iter().enumerate() {
             store_one(
