@@ -1522,7 +1522,7 @@ async fn search_shows_no_private_feeds_token_its_items_repeat() {
     srv.set(
         "/priv.xml",
         Resource::feed(doc(
-            "Members",
+            &format!("Members of {token}"),
             &[(
                 "p1",
                 &format!("https://pod.example/ep1?token={token}"),
@@ -1546,6 +1546,15 @@ async fn search_shows_no_private_feeds_token_its_items_repeat() {
         assert_eq!(status, 200, "{body}");
         assert!(body.contains("Alpha"), "{body}");
         assert!(!body.contains(token), "{accept}: {body}");
+    }
+    // Nor is it found by the token, whole or by a prefix: counting the hits
+    // of `s*`, `su*`, … spelled it out while every page showed `***`.
+    for q in ["sup3rs3crettok42", "sup3*", "alpha%20sup3rs*", "alpha%20s*"] {
+        let (status, _, body) = d
+            .get(&format!("/search?q={q}"), &[("accept", "application/json")])
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert!(!body.contains("Alpha"), "{q}: {body}");
     }
     d.stop().await;
 }

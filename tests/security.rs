@@ -1135,3 +1135,76 @@ async fn a_token_an_item_spells_otherwise_is_not_published() {
         assert!(!joined.contains("Sup3rS3cretTok42"), "{ext}: {text}");
     }
 }
+
+/// A private feed's token spelled as a reader reads it is not published
+/// either: with invisible characters inside it (a zero-width space, a soft
+/// hyphen, a word joiner), a tab inside a URL (a browser drops it: an
+/// `<img>` sent the token with no click), in full-width letters in a host
+/// (a browser maps them to ASCII), as a file's media type; nor in the
+/// channel's title or its home page under another name. The rest of the
+/// story is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_spelled_for_a_reader_or_in_the_channel_is_not_published() {
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/p.xml",
+        Resource::feed(
+            "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Premium feed for Sup3rS3cretTok42</title>\
+             <link>https://show.example/?ref=Sup3rS3cretTok42</link>\
+             <item><title>Ep5 Sup3r&#x200B;S3cretTok42</title><link>https://show.example/ep5</link><guid>g5</guid>\
+             <author>Sup3r&#xAD;S3cret&#x2060;Tok42</author>\
+             <description>&lt;p&gt;Episode five. &lt;img src=\"https://other.example/?q=Sup3rS3cret&amp;#9;Tok42\"&gt; \
+             &lt;a href=\"https://&#xFF53;&#xFF55;&#xFF50;&#xFF13;&#xFF52;&#xFF53;&#xFF13;&#xFF43;&#xFF52;&#xFF45;&#xFF54;&#xFF54;&#xFF4F;&#xFF4B;&#xFF14;&#xFF12;.other.example/\"&gt;there&lt;/a&gt;&lt;/p&gt;</description>\
+             <enclosure url=\"https://cdn.example/e5.mp3\" length=\"1\" type=\"audio/Sup3rS3cretTok42\"/></item>\
+             </channel></rss>"
+                .to_string(),
+        ),
+    );
+    let env = TestEnv::new();
+    let port = srv.addr.port();
+    std::fs::write(
+        env.path("feedloom.toml"),
+        format!(
+            "[store]\npath = \"feedloom.db\"\n\n\
+             [[feed]]\nurl = \"http://127.0.0.1:{port}/p.xml?token=Sup3rS3cretTok42\"\n\n\
+             [[output]]\nname = \"all\"\npath = \"out/all\"\nformats = [\"atom\", \"rss\", \"json\", \"html\"]\n"
+        ),
+    )
+    .unwrap();
+    let out = run(&env.path("feedloom.toml"), &["poll"], &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for ext in ["atom", "rss", "json", "html"] {
+        let text = std::fs::read_to_string(env.path(&format!("out/all.{ext}"))).unwrap();
+        assert!(text.contains("Episode five"), "{ext}: {text}");
+        // As a reader reads it: references decoded, what shows nothing and
+        // white space gone, full-width letters as ASCII.
+        let mut read = text.clone();
+        for _ in 0..2 {
+            read = read.replace("&amp;", "&");
+            for (r, c) in [
+                ("&#9;", ""),
+                ("&#x9;", ""),
+                ("\\t", ""),
+                ("\\u200b", ""),
+                ("\\u00ad", ""),
+                ("\\u2060", ""),
+            ] {
+                read = read.replace(r, c);
+            }
+        }
+        let read: String = read
+            .chars()
+            .filter(|c| !c.is_whitespace() && !matches!(c, '\u{200B}' | '\u{AD}' | '\u{2060}'))
+            .map(|c| match c {
+                '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap(),
+                _ => c,
+            })
+            .collect::<String>()
+            .to_ascii_lowercase();
+        assert!(!read.contains("sup3rs3crettok42"), "{ext}: {text}");
+    }
+}

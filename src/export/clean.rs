@@ -1062,7 +1062,10 @@ pub fn check_story(story: &mut Story) -> Vec<String> {
     story.link = checked_link(story.link.take(), uid, "link")
         .filter(|l| !names_a_private_document(l, &feed_url) && !repeats(l));
     if !secrets.is_empty() {
-        story.enclosures.retain(|e| !repeats(&e.url));
+        // (Nor a file whose media type spells one: `audio/<token>`.)
+        story
+            .enclosures
+            .retain(|e| !repeats(&e.url) && !e.media_type.as_deref().is_some_and(&repeats));
         for text in [
             &mut story.html,
             &mut story.summary,
@@ -1074,8 +1077,15 @@ pub fn check_story(story: &mut Story) -> Vec<String> {
         {
             hide_in(text, &secrets);
         }
+        // (A source's home page and title too: the channel's `<link>`
+        // repeating the token under another name, in its path or as
+        // `user@`, and a title naming it, were published.)
         for src in std::iter::once(&mut story.source).chain(&mut story.also) {
             src.link = src.link.take().filter(|l| !repeats(l));
+            src.site_url = src.site_url.take().filter(|l| !repeats(l));
+            if let Some(t) = &mut src.title {
+                hide_in(t, &secrets);
+            }
         }
     }
     // (A title of invisible characters alone, zero-width spaces, is none:
@@ -1109,7 +1119,9 @@ pub fn check_story(story: &mut Story) -> Vec<String> {
 }
 
 /// Whether a URL carries one of `secrets`, in any letter case, as written or
-/// percent-encoded (`?token=Sup3r%53ecret42`).
+/// percent-encoded (`?token=Sup3r%53ecret42`), or as a browser reads it
+/// ([`as_read`]: a tab or line break inside it, which browsers drop, a
+/// zero-width space, full-width letters in its host).
 fn repeats_secret(url: &str, secrets: &[String]) -> bool {
     if secrets.is_empty() {
         return false;
@@ -1118,6 +1130,65 @@ fn repeats_secret(url: &str, secrets: &[String]) -> bool {
     secrets
         .iter()
         .any(|s| contains_ignoring_case(url, s) || contains_ignoring_case(&decoded, s))
+        || spelled_as_read(url, secrets)
+}
+
+/// `text` as a reader sees it, for finding a secret in it: without
+/// white space and the characters that show nothing
+/// ([`crate::parse::text::invisible`]: zero-width ones, a soft hyphen, a
+/// word joiner, a byte-order mark), full-width letters and digits as ASCII
+/// (`ｓｕｐ３ｒ`, which a browser maps so in a host).
+fn as_read(text: &str) -> String {
+    text.chars()
+        .filter(|c| !crate::parse::text::invisible(*c))
+        .map(narrow)
+        .collect()
+}
+
+/// A full-width ASCII character (U+FF01–U+FF5E) as ASCII.
+fn narrow(c: char) -> char {
+    match c {
+        '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+        _ => c,
+    }
+}
+
+/// Whether `text` read as [`as_read`] reads it, or percent-decoded then,
+/// spells one of `secrets`.
+fn spelled_as_read(text: &str, secrets: &[String]) -> bool {
+    let read = as_read(text);
+    let decoded = percent_encoding::percent_decode_str(&read).decode_utf8_lossy();
+    secrets
+        .iter()
+        .any(|s| contains_ignoring_case(&read, s) || contains_ignoring_case(&decoded, s))
+}
+
+/// `text` with each of `secrets` as `***` wherever a reader would read it
+/// ([`as_read`]): its characters with white space or invisible ones between
+/// them, in any case, full-width letters as ASCII, and percent-decoded.
+fn hide_loosely(text: &str, secrets: &[String]) -> String {
+    let mut text: String = text.chars().map(narrow).collect();
+    for round in 0..2 {
+        if round == 1 {
+            if !spelled_as_read(&text, secrets) {
+                break;
+            }
+            text = percent_encoding::percent_decode_str(&text)
+                .decode_utf8_lossy()
+                .into_owned();
+        }
+        for s in secrets {
+            let pattern: Vec<String> = s.chars().map(|c| regex::escape(&c.to_string())).collect();
+            let between = r"[\s\p{Default_Ignorable_Code_Point}\p{M}\x{2800}]*";
+            if let Ok(re) = regex::RegexBuilder::new(&pattern.join(between))
+                .case_insensitive(true)
+                .build()
+            {
+                text = re.replace_all(&text, "***").into_owned();
+            }
+        }
+    }
+    text
 }
 
 /// Whether `text` contains `s`, ASCII letters in any case.
@@ -1140,26 +1211,16 @@ pub fn hide_in_clean(html: &mut String, secrets: &[String]) {
     if secrets.is_empty() {
         return;
     }
-    hide_in(html, secrets);
+    // (As written only: sanitised HTML percent-decoded could hold markup.)
+    hide_as_written(html, secrets);
     let joined = crate::parse::text::strip_tags_as_stored(html);
-    let decoded = percent_encoding::percent_decode_str(html).decode_utf8_lossy();
-    let spelled = secrets
-        .iter()
-        .any(|s| contains_ignoring_case(&joined, s) || contains_ignoring_case(&decoded, s));
+    // (An attribute's URL with a tab or line break inside the token: a
+    // browser drops them, and an `<img>` sent it with no click.)
+    let spelled = spelled_as_read(&joined, secrets) || spelled_as_read(html, secrets);
     if !spelled {
         return;
     }
-    let mut text = crate::parse::text::strip_tags(html);
-    for s in secrets {
-        // (Each character of it, white space allowed between them.)
-        let pattern: Vec<String> = s.chars().map(|c| regex::escape(&c.to_string())).collect();
-        if let Ok(re) = regex::RegexBuilder::new(&pattern.join(r"\s*"))
-            .case_insensitive(true)
-            .build()
-        {
-            text = re.replace_all(&text, "***").into_owned();
-        }
-    }
+    let text = hide_loosely(&crate::parse::text::strip_tags(html), secrets);
     *html = format!("<p>{}</p>", crate::parse::text::escape_html(text.trim()));
 }
 /// The secrets of the private feeds a story comes from that its items may
@@ -1178,8 +1239,19 @@ fn story_secrets(story: &Story) -> Vec<String> {
         .collect()
 }
 
-/// `text` with each of `secrets` in it as `***` (ASCII letters in any case).
+/// `text` with each of `secrets` in it as `***` (ASCII letters in any case;
+/// where only a reader would read one, [`as_read`], the text as
+/// [`hide_loosely`] leaves it).
 fn hide_in(text: &mut String, secrets: &[String]) {
+    hide_as_written(text, secrets);
+    if spelled_as_read(text, secrets) {
+        *text = hide_loosely(text, secrets);
+    }
+}
+
+/// `text` with each of `secrets` in it as written as `***` (ASCII letters
+/// in any case).
+fn hide_as_written(text: &mut String, secrets: &[String]) {
     for s in secrets {
         if s.is_empty() || !contains_ignoring_case(text, s) {
             continue;
@@ -1204,11 +1276,18 @@ fn hide_in(text: &mut String, secrets: &[String]) {
 
 /// A search hit as the outputs publish its story: a private feed's token
 /// that its item repeats is neither its link nor in its title or snippet
-/// (`/search` showed what every output hid).
-pub fn hide_feed_secrets(hit: &mut crate::store::search::Hit) {
+/// (`/search` showed what every output hid), nor in its sources' titles and
+/// home pages. Whether the hit is still one: each of the query's `terms` is
+/// found in what it shows, the secrets hidden. (The search index holds the
+/// token as the item wrote it: counting the hits of `k*`, `k7*`, … spelled
+/// it out a character at a time, while every page showed `***`.)
+pub fn hide_feed_secrets(
+    hit: &mut crate::store::search::Hit,
+    terms: &[crate::store::search::Term],
+) -> bool {
     let secrets = story_secrets(&hit.story);
     if secrets.is_empty() {
-        return;
+        return true;
     }
     hit.story.link = hit
         .story
@@ -1217,6 +1296,22 @@ pub fn hide_feed_secrets(hit: &mut crate::store::search::Hit) {
         .filter(|l| !repeats_secret(l, &secrets));
     hide_in_segments(&mut hit.title, &secrets);
     hide_in_segments(&mut hit.snippet, &secrets);
+    for src in std::iter::once(&mut hit.story.source).chain(&mut hit.story.also) {
+        src.link = src.link.take().filter(|l| !repeats_secret(l, &secrets));
+        src.site_url = src.site_url.take().filter(|l| !repeats_secret(l, &secrets));
+        if let Some(t) = &mut src.title {
+            hide_in(t, &secrets);
+        }
+    }
+    let plain = |h: &Option<String>| crate::store::search::plain_text(h.as_deref().unwrap_or(""));
+    let mut shown = [
+        hit.story.title.clone().unwrap_or_default(),
+        plain(&hit.story.html),
+        plain(&hit.story.summary),
+    ]
+    .join("\n");
+    hide_in(&mut shown, &secrets);
+    crate::store::search::finds_every(&shown, terms)
 }
 
 /// [`hide_in`] for a title or snippet cut into matches: on their text as a
@@ -2156,7 +2251,7 @@ mod tests {
             ],
             snippet: vec![seg("…5-abcdefXYZ opens the ", false), seg("12345", true)],
         };
-        hide_feed_secrets(&mut hit);
+        hide_feed_secrets(&mut hit, &[]);
         let text = |s: &[Segment]| s.iter().map(|x| x.text.clone()).collect::<String>();
         assert_eq!(text(&hit.title), "Ticket ***");
         assert!(

@@ -401,6 +401,13 @@ pub fn fold(c: char) -> char {
 
 /// Byte ranges of `text` where a term matches: CJK terms anywhere; other terms
 /// as whole words (or word starts, for a prefix), ignoring case and accents.
+/// Whether each of `terms` is found in `text` (as the highlighter finds it).
+pub(crate) fn finds_every(text: &str, terms: &[Term]) -> bool {
+    terms
+        .iter()
+        .all(|t| !matches(text, std::slice::from_ref(t)).is_empty())
+}
+
 fn matches(text: &str, terms: &[Term]) -> Vec<(usize, usize)> {
     let mut found = Vec::new();
     let lower: Vec<(usize, char)> = text.char_indices().map(|(i, c)| (i, fold(c))).collect();

@@ -328,9 +328,10 @@ pub async fn route(
                         })
                     });
                 }
-                for h in &mut hits {
-                    crate::export::clean::hide_feed_secrets(h);
-                }
+                let terms = crate::store::search::parse_query(&q)
+                    .map(|p| p.terms)
+                    .unwrap_or_default();
+                hits.retain_mut(|h| crate::export::clean::hide_feed_secrets(h, &terms));
                 (hits, None)
             }
             Ok(Err(SearchError::Query(m))) => (Vec::new(), Some(m)),
