@@ -131,11 +131,18 @@ pub(crate) fn secret_name(name: &str) -> bool {
 /// for one costs only the source's published URL. (Mixed-case tokens are not
 /// judged: public ids look alike, a YouTube playlist's `PL…`.)
 pub(crate) fn token_like(value: &str) -> bool {
+    // (A UUID's 32 hex digits written with its four dashes are as much a
+    // credential: `?private=` or `?subscription=` holding one was published
+    // whole, the same digits without dashes hidden.)
     let b = value.as_bytes();
-    (b.len() >= 32
-        && b.iter().all(u8::is_ascii_hexdigit)
+    let uuid = b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        });
+    ((b.len() >= 32 && b.iter().all(u8::is_ascii_hexdigit)) || uuid)
         && b.iter().any(u8::is_ascii_digit)
-        && b.iter().any(u8::is_ascii_alphabetic))
+        && b.iter().any(u8::is_ascii_alphabetic)
         || jwt_like(value)
 }
 
@@ -429,6 +436,20 @@ pub(crate) mod tests {
                 h("x"),
                 h("y")
             )
+        );
+        // A UUID with its dashes, as its 32 hex digits without them.
+        let uuid = "5f0c3a2e-8b1d-4c6e-9a7f-2d4b6e8f0a1c";
+        assert_eq!(
+            s(&format!("https://e.org/f?subscription={uuid}&page=2")),
+            format!("https://e.org/f?subscription=***{}&page=2", h(uuid))
+        );
+        assert_eq!(
+            secret_values(&format!("https://e.org/f?private={uuid}")),
+            [uuid]
+        );
+        assert_eq!(
+            s("https://e.org/f?id=5f0c3a2e-8b1d-4c6e-9a7f"),
+            "https://e.org/f?id=5f0c3a2e-8b1d-4c6e-9a7f"
         );
         // Other separators, names with `+`, trackers' keys.
         assert_eq!(
