@@ -382,6 +382,32 @@ impl FeedError {
 }
 
 /// An error and its causes on one line: "a: b: c".
+/// `s` as a message may quote it, when a remote party wrote it: control
+/// characters shown escaped (`\u{1b}`: a terminal's escape sequences
+/// reached the operator's screen, clearing it), and at most `max` bytes of
+/// it, cut at a character's boundary with `…` and the length it had (a 15
+/// MB namespace was quoted whole, in every fetch's row, the feed's last
+/// error and each log line).
+pub fn quoted(s: &str, max: usize) -> String {
+    let mut out = String::with_capacity(s.len().min(max) + 16);
+    for c in s.chars() {
+        if out.len() >= max {
+            out.push_str(&format!("… ({} bytes)", s.len()));
+            break;
+        }
+        if c.is_control() {
+            out.push_str(&c.escape_unicode().to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The most bytes of a fetch's error kept (in its row, the feed's last
+/// error, the log): see [`quoted`].
+pub const MAX_ERROR_BYTES: usize = 2_000;
+
 pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
     let mut out = err.to_string();
     let mut cur = err.source();

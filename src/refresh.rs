@@ -542,7 +542,9 @@ async fn refresh_one(r: &Refresher, feed: &FeedRef, every: &Every) -> Result<Rep
                 r.defaults.max_backoff.0,
                 schedule::jitter_of(feed.url.as_str(), u64::from(failures)),
             );
-            let mut message = chain(&err);
+            // (What a server wrote, quoted in it: bounded, its control
+            // characters escaped.)
+            let mut message = crate::error::quoted(&chain(&err), crate::error::MAX_ERROR_BYTES);
             // The address a permanent redirect moved the feed to is gone (a
             // site reorganised again): the configured URL is asked again,
             // not the feed disabled for good (`enable` asked the dead address

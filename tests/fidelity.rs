@@ -239,6 +239,42 @@ async fn the_feed_of_a_foreign_document_shows_the_error() {
     );
 }
 
+/// What a server writes into an error (a foreign root's namespace) is
+/// quoted bounded and with its control characters escaped: a 15 MB
+/// namespace was stored whole in every fetch's row and the feed's last
+/// error, and its escape sequences reached the operator's terminal.
+#[tokio::test]
+async fn an_error_quoting_the_document_is_bounded_and_escaped() {
+    let srv = FeedServer::start().await;
+    let env = TestEnv::new();
+    let huge = format!("http://x/\u{1b}[2J{}", "A".repeat(1_000_000));
+    srv.set(
+        "/foreign.xml",
+        Resource::feed(format!("<feed xmlns=\"{huge}\"><x/></feed>")),
+    );
+    let cfg = env.config(&format!(
+        "[[feed]]\nurl = \"{}\"\n",
+        srv.url("/foreign.xml")
+    ));
+    let (summary, _) = feedloom::refresh::poll(&cfg, env.open_store())
+        .await
+        .unwrap();
+    assert_eq!(summary.failed, 1);
+    let (last, logged): (String, String) = env
+        .reader()
+        .query_row(
+            "SELECT f.last_error, x.error FROM feeds f JOIN fetches x ON x.feed_id = f.id",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    for e in [&last, &logged] {
+        assert!(e.starts_with("no RSS/Atom/JSON Feed elements found: root `feed` in namespace `http://x/\\u{1b}[2JAAA"), "{}", &e[..200]);
+        assert!(e.len() < 1_000, "{} bytes", e.len());
+        assert!(!e.contains('\u{1b}'));
+    }
+}
+
 #[test]
 fn undeclared_legacy_encodings_are_detected() {
     let item = |title: &str| {

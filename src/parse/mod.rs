@@ -638,13 +638,16 @@ fn parse_prepared(
     doc.unread = unread;
     if doc.entries.is_empty() && doc.title.is_none() && no_channel {
         return Err(ParseError::NoChannel {
-            root: root.name.clone(),
+            root: crate::error::quoted(&root.name, 200),
         });
     }
     if doc.entries.is_empty() && doc.title.is_none() && root.dialect == legacy::Dialect::Foreign {
         return Err(ParseError::NoFeedElements {
-            root: root.name.clone(),
-            namespace: root.namespace.clone(),
+            root: crate::error::quoted(&root.name, 200),
+            namespace: root
+                .namespace
+                .as_deref()
+                .map(|n| crate::error::quoted(n, 200)),
         });
     }
     Ok((doc, repaired))
