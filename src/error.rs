@@ -115,6 +115,13 @@ pub enum ParseError {
     /// a FOAF profile): the format's root, but no feed.
     #[error("no feed in it: its root `{root}` holds no channel")]
     NoChannel { root: String },
+    /// No entry read, while the document holds elements named like entries
+    /// in another letter case or namespace (`<Item>`, `<atom:entry>` in an
+    /// RSS channel).
+    #[error(
+        "no entry read, but the document holds {count} element(s) named like entries, the first `<{name}>`: RSS items are `<item>` (lower case) in a `<channel>`, Atom entries `<entry>` in the Atom 1.0 namespace"
+    )]
+    EntriesNotRead { name: String, count: usize },
     #[error(
         "the body is gzip-compressed data that its Content-Encoding does not announce (none, or fewer layers than were sent): not a feed as sent"
     )]

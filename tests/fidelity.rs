@@ -239,6 +239,49 @@ async fn the_feed_of_a_foreign_document_shows_the_error() {
     );
 }
 
+/// A document whose entries are named otherwise than its format names them
+/// (`<Item>`, `<ITEM>`, an Atom entry in an RSS channel, Atom 0.3's in an
+/// Atom 1.0 feed) is an error that says so: it was an `ok` fetch of
+/// nothing, for ever.
+#[test]
+fn entries_named_otherwise_are_an_error_not_an_empty_feed() {
+    for (doc, name) in [
+        (
+            "<rss version=\"2.0\"><channel><title>t</title><Item><title>a</title><link>https://e.example/a</link></Item><Item><title>b</title></Item></channel></rss>",
+            "Item",
+        ),
+        (
+            "<rss version=\"2.0\"><channel><title>t</title><ITEM><TITLE>a</TITLE></ITEM></channel></rss>",
+            "ITEM",
+        ),
+        (
+            "<rss version=\"2.0\" xmlns:atom=\"http://www.w3.org/2005/Atom\"><channel><title>t</title><atom:entry><atom:title>a</atom:title></atom:entry></channel></rss>",
+            "atom:entry",
+        ),
+        (
+            "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>t</title><entry xmlns=\"http://purl.org/atom/ns#\"><title>a</title></entry></feed>",
+            "entry",
+        ),
+    ] {
+        let err = parse(doc.as_bytes(), None, &base(), Limits::default()).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            matches!(err, ParseError::EntriesNotRead { .. }),
+            "{doc}: {err:?}"
+        );
+        assert!(text.contains(&format!("`<{name}>`")), "{text}");
+    }
+    // A feed that holds no entry at all stays an empty feed.
+    let empty = parse(
+        br#"<rss version="2.0"><channel><title>quiet</title><description>an item list</description></channel></rss>"#,
+        None,
+        &base(),
+        Limits::default(),
+    )
+    .unwrap();
+    assert!(empty.entries.is_empty());
+}
+
 /// What a server writes into an error (a foreign root's namespace) is
 /// quoted bounded and with its control characters escaped: a 15 MB
 /// namespace was stored whole in every fetch's row and the feed's last

@@ -87,6 +87,37 @@ pub(super) fn unread_channel_items(text: &[u8]) -> usize {
     }
 }
 
+/// The elements of an XML document named like entries (`item`, `entry`, in
+/// any letter case and namespace: `<Item>`, `<ITEM>`, `<atom:entry>` in an
+/// RSS channel, Atom 0.3's entries in an Atom 1.0 feed, items inside an
+/// `<entries>` wrapper): the first one's name as written, and how many.
+/// Looked for only when none was read as an entry: such a document was an
+/// `ok` fetch of nothing, for ever.
+pub(super) fn entry_like_elements(text: &[u8]) -> Option<(String, usize)> {
+    let mut reader = Reader::from_reader(text);
+    let config = reader.config_mut();
+    config.check_end_names = false;
+    config.allow_dangling_amp = true;
+    let mut first: Option<String> = None;
+    let mut count = 0usize;
+    loop {
+        let e = match reader.read_event() {
+            Ok(Event::Start(e)) | Ok(Event::Empty(e)) => e,
+            Ok(Event::Eof) | Err(_) => break,
+            Ok(_) => continue,
+        };
+        let local = e.local_name();
+        let local = local.into_inner();
+        if local.eq_ignore_ascii_case("item") || local.eq_ignore_ascii_case("entry") {
+            count += 1;
+            if first.is_none() {
+                first = Some(e.name().into_inner().to_string());
+            }
+        }
+    }
+    first.map(|f| (f, count))
+}
+
 /// One entry element found by the scan.
 struct Span {
     start: usize,

@@ -582,6 +582,18 @@ fn parse_prepared(
     // (Of the text read: a second channel's items are moved into the first
     // when that reads more, see `repair::with_items_lifted`.)
     let unread = limits::unread_channel_items(repaired_text.as_deref().unwrap_or(&bytes));
+    // (Nothing read, while the document holds elements named like entries:
+    // said, not an `ok` fetch of nothing.)
+    if feed.entries.is_empty()
+        && feed.feed_type != model::FeedType::JSON
+        && let Some((name, count)) =
+            limits::entry_like_elements(repaired_text.as_deref().unwrap_or(&bytes))
+    {
+        return Err(ParseError::EntriesNotRead {
+            name: crate::error::quoted(&name, 200),
+            count,
+        });
+    }
     let repaired = repaired_text.is_some();
     // Links are scanned in the text feed-rs read: a repair that moved
     // entries out of an element left open changed their count, and every
