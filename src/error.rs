@@ -402,7 +402,9 @@ pub fn quoted(s: &str, max: usize) -> String {
             out.push_str(&format!("… ({} bytes)", s.len()));
             break;
         }
-        if c.is_control() {
+        if c == '\0' {
+            out.push_str("\\0");
+        } else if c.is_control() {
             out.push_str(&c.escape_unicode().to_string());
         } else {
             out.push(c);
