@@ -187,6 +187,13 @@ pub enum Command {
 impl Command {
     /// Whether the command edits the config (and so loads it itself; a missing
     /// config file is created by `add` and `import-opml`).
+    /// Whether the command sends requests to feeds (and so needs their
+    /// `headers` and `auth`): `run`, `poll`, and `check`, which reads them
+    /// to check them.
+    pub fn sends_requests(&self) -> bool {
+        matches!(self, Command::Run | Command::Poll { .. } | Command::Check)
+    }
+
     pub fn edits_config(&self) -> bool {
         matches!(
             self,

@@ -69,6 +69,8 @@ fn main() -> ExitCode {
         return commands::edit(cli.command, &path);
     }
     let json = matches!(cli.log_format, LogFormat::Json);
+    // (A command that sends no request needs no feed's secret.)
+    let _unread = (!cli.command.sends_requests()).then(config::access::leave_feed_secrets_unread);
     let cfg = match config::load(&path) {
         Ok(cfg) => cfg,
         Err(e) => {

@@ -1630,3 +1630,59 @@ async fn an_edit_keeps_the_group_and_extended_attributes() {
     assert_eq!(read(&cfg), before);
     assert_eq!(std::fs::metadata(&cfg).unwrap().uid(), 64_003);
 }
+
+/// Commands that send no request do not need the feeds' secrets: a bearer
+/// token in a file only the service can read (`/run/secrets/…`), a header
+/// from a variable only its unit sets. `feeds`, `export`, `search` and
+/// `remove` (of the very feed whose secret is gone) work; `check` and `poll`,
+/// which need them, say which is missing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_that_send_no_request_do_not_read_the_feeds_secrets() {
+    let srv = FeedServer::start().await;
+    srv.set("/a.xml", Resource::feed(three_items("A")));
+    srv.set("/b.xml", Resource::feed(three_items("B")));
+    let (a, b) = (srv.url("/a.xml"), srv.url("/b.xml"));
+    let (dir, cfg) = setup(&format!(
+        "[[feed]]\nurl = \"{a}\"\n\n[[feed]]\nurl = \"{b}\"\n"
+    ));
+    let out = feedloom(&cfg, &["poll"]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let secret = dir.path().join("gone").join("token");
+    let text_cfg = read(&cfg).replace(
+        &format!("url = \"{b}\"\n"),
+        &format!(
+            "url = \"{b}\"\nauth = {{ bearer = {{ file = \"{}\" }} }}\nheaders = {{ X-Key = {{ env = \"FEEDLOOM_TEST_UNSET_KEY\" }} }}\n",
+            secret.display()
+        ),
+    );
+    std::fs::write(&cfg, &text_cfg).unwrap();
+    for args in [
+        &["feeds"][..],
+        &["export", "--output", "all"],
+        &["search", "A"],
+        &["export-opml"],
+    ] {
+        let out = feedloom(&cfg, args).await;
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+    }
+    for args in [&["check"][..], &["poll"]] {
+        let out = feedloom(&cfg, args).await;
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            text(&out.stderr).contains(&secret.display().to_string())
+                || text(&out.stderr).contains("FEEDLOOM_TEST_UNSET_KEY"),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    let out = feedloom(&cfg, &["remove", &b]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!read(&cfg).contains("bearer"), "{}", read(&cfg));
+    let out = feedloom(&cfg, &["check"]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}

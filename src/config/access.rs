@@ -245,6 +245,37 @@ const RESERVED: &[&str] = &[
     "user-agent",
 ];
 
+thread_local! {
+    static LEAVE_UNREAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// While the guard lives, configs loaded on this thread do not read the
+/// feeds' `headers` and `auth` values kept in files or in the environment:
+/// each stands in as `(not read)`. For commands that send no request
+/// (`feeds`, `export`, `search`, `remove`…): the operator's shell may not
+/// have what the service has (`/run/secrets/…`, a variable its unit sets),
+/// and every one of them failed, `remove` of the very feed whose secret was
+/// gone too. (Not the PostgreSQL password: the store needs it.)
+pub fn leave_feed_secrets_unread() -> impl Drop {
+    struct Guard(bool);
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            LEAVE_UNREAD.with(|c| c.set(self.0));
+        }
+    }
+    Guard(LEAVE_UNREAD.with(|c| c.replace(true)))
+}
+
+/// [`SecretSource::resolve`], unless [`leave_feed_secrets_unread`] holds.
+fn read(src: &SecretSource, base: &Path) -> Result<Secret, String> {
+    match src {
+        SecretSource::Env(_) | SecretSource::File(_) if LEAVE_UNREAD.with(|c| c.get()) => {
+            Ok(Secret::new("(not read)".to_string(), "nowhere: not read"))
+        }
+        _ => src.resolve(base),
+    }
+}
+
 /// Resolves a feed's `headers` and `auth`. Errors name the key at fault.
 pub fn resolve(
     headers: &std::collections::BTreeMap<String, SecretSource>,
@@ -270,9 +301,7 @@ pub fn resolve(
         if lower == "authorization" && auth.is_some() {
             return Err("headers: `Authorization` and `auth` both set; use one".to_string());
         }
-        let value = src
-            .resolve(base)
-            .map_err(|e| format!("headers.{name}: {e}"))?;
+        let value = read(src, base).map_err(|e| format!("headers.{name}: {e}"))?;
         if reqwest::header::HeaderValue::from_str(value.expose()).is_err() {
             return Err(format!(
                 "headers.{name}: the value (from {}) is not a valid header value",
@@ -284,7 +313,7 @@ pub fn resolve(
     out.auth = match auth {
         None => None,
         Some(AuthConfig::Bearer(src)) => {
-            let t = src.resolve(base).map_err(|e| format!("auth.bearer: {e}"))?;
+            let t = read(src, base).map_err(|e| format!("auth.bearer: {e}"))?;
             // (Written empty in the config, it sent `Authorization: Bearer `;
             // an empty variable or file was refused already.)
             if t.expose().trim().is_empty() {
@@ -299,10 +328,7 @@ pub fn resolve(
             Some(Auth::Bearer(t))
         }
         Some(AuthConfig::Basic(b)) => {
-            let user = b
-                .user
-                .resolve(base)
-                .map_err(|e| format!("auth.basic.user: {e}"))?;
+            let user = read(&b.user, base).map_err(|e| format!("auth.basic.user: {e}"))?;
             if user.expose().contains(':') {
                 return Err("auth.basic.user: a user name may not contain `:`".to_string());
             }
@@ -312,7 +338,7 @@ pub fn resolve(
             let password = b
                 .password
                 .as_ref()
-                .map(|p| p.resolve(base))
+                .map(|p| read(p, base))
                 .transpose()
                 .map_err(|e| format!("auth.basic.password: {e}"))?;
             Some(Auth::Basic { user, password })

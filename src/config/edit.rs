@@ -213,6 +213,9 @@ impl ConfigFile {
 
     /// The config as it is now.
     pub fn config(&self) -> Result<Config, EditError> {
+        // (An edit sends no feed's request: their secrets need not be
+        // readable here.)
+        let _unread = super::access::leave_feed_secrets_unread();
         super::parse(&self.text, &self.path).map_err(EditError::Invalid)
     }
 
@@ -235,8 +238,10 @@ impl ConfigFile {
             path: self.path.clone(),
             message,
         };
+        let unread = super::access::leave_feed_secrets_unread();
         let cfg = super::parse(new_text, &self.path)
             .map_err(|e| refused(format!("would not load ({e})")))?;
+        drop(unread);
         expect(&cfg).map_err(refused)?;
         let io = |action, source| EditError::Io {
             action,
@@ -282,7 +287,9 @@ impl ConfigFile {
         if secret_lines(new_text) > secret_lines(&self.text) && readable_by_all(&self.target) {
             crate::errln!(
                 "feedloom: warning: {} is readable by every user and now holds a password \
-                 or token: make it its owner's (chmod 600 {}), or its group's (chmod 640)",
+                 or token: make it its owner's (chmod 600 {}), or, when the daemon runs as \
+                 another user, its owner's and that user's group's (chgrp, chmod 640): a \
+                 daemon that may not read it keeps its old config, and does not start again",
                 self.path.display(),
                 self.path.display()
             );
