@@ -345,6 +345,15 @@ pub fn reload_daemon(store_path: &Path, config: &Path) -> Result<u32, Failure> {
             )));
         }
     }
+    // (A daemon that may not read the config keeps its old one, and does
+    // not start again: told, not "reloaded". An operator who followed the
+    // advice to chmod 600 a config a service user reads locked it out.)
+    if let Some((false, uid)) = may_read(pid, config) {
+        return Err(Failure::Runtime(format!(
+            "--reload: the daemon (pid {pid}) runs as uid {uid}, which may not read {}: not              signalled (it would keep its old config, and not start again). The config is              changed; make it readable to that user (its owner, or its group with chmod 640)",
+            config.display()
+        )));
+    }
     // SAFETY: plain kill(2) on the pid holding the store's lock.
     let rc = unsafe { libc::kill(pid as libc::pid_t, libc::SIGHUP) };
     if rc != 0 {
@@ -355,6 +364,37 @@ pub fn reload_daemon(store_path: &Path, config: &Path) -> Result<u32, Failure> {
         )));
     }
     Ok(pid)
+}
+
+/// Whether process `pid` may read `path` by the file's mode, owner and
+/// group and the process's effective user and groups (from `/proc`), and
+/// that user; `None` when either cannot be read. (Not the folders on the
+/// way, nor access lists.)
+fn may_read(pid: u32, path: &Path) -> Option<(bool, u32)> {
+    use std::os::unix::fs::MetadataExt;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| {
+        status.lines().find_map(|l| l.strip_prefix(name)).map(|v| {
+            v.split_whitespace()
+                .filter_map(|x| x.parse::<u32>().ok())
+                .collect::<Vec<u32>>()
+        })
+    };
+    let uid = *field("Uid:")?.get(1)?;
+    let gid = *field("Gid:")?.get(1)?;
+    let groups = field("Groups:").unwrap_or_default();
+    let m = std::fs::metadata(path).ok()?;
+    let mode = m.mode();
+    let may = if uid == 0 {
+        true
+    } else if m.uid() == uid {
+        mode & 0o400 != 0
+    } else if m.gid() == gid || groups.contains(&m.gid()) {
+        mode & 0o040 != 0
+    } else {
+        mode & 0o004 != 0
+    };
+    Some((may, uid))
 }
 
 /// What to tell the user after the config changed: how a running daemon picks
@@ -386,7 +426,8 @@ pub fn after_edit_of(
     if reload {
         let pid = reload_daemon(store_path, &cfg.source)?;
         return Ok(format!(
-            "reloaded the daemon (pid {pid}): it re-reads the config now"
+            "reloaded the daemon (pid {pid}): it re-reads the config now (one it rejects, \
+             its log says so, and it keeps the old one)"
         ));
     }
     Ok(match daemon(store_path) {
@@ -447,6 +488,46 @@ pub fn short_duration(secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `--reload` tells whether the daemon's user may read the config: a
+    /// process running as `nobody` may not read a root-owned 0600 file, and
+    /// may read a 0644 one. (Run as root only: it starts a process as
+    /// another user.)
+    #[test]
+    fn may_read_judges_the_daemons_user() {
+        use std::os::unix::fs::PermissionsExt;
+        use std::os::unix::process::CommandExt;
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let cfg = dir.path().join("feedloom.toml");
+        std::fs::write(&cfg, "").unwrap();
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .uid(65534)
+            .gid(65534)
+            .spawn()
+            .unwrap();
+        // (The child's credentials are set once it has exec'd.)
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while may_read(child.id(), &cfg).is_none_or(|(_, uid)| uid != 65534)
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(may_read(child.id(), &cfg), Some((false, 65534)));
+        std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert_eq!(may_read(child.id(), &cfg), Some((true, 65534)));
+        // This process (root) may read either.
+        std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(may_read(std::process::id(), &cfg), Some((true, 0)));
+        let _ = child.kill();
+        let _ = child.wait();
+    }
 
     #[test]
     fn short_durations() {
