@@ -573,6 +573,10 @@ async fn refresh_one(r: &Refresher, feed: &FeedRef, every: &Every) -> Result<Rep
                     feed.fetch_url, feed.url, feed.url
                 ));
             }
+            crate::export::clean::hide_feed_secrets_in_error(
+                &mut message,
+                &[feed.url.as_str(), feed.fetch_url.as_str()],
+            );
             rec.http_status = err.http_status().or(rec.http_status);
             rec.duration_ms = duration_ms;
             // (The log says the status the store records: a body that is not

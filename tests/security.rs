@@ -1208,3 +1208,57 @@ async fn a_token_spelled_for_a_reader_or_in_the_channel_is_not_published() {
         assert!(!read.contains("sup3rs3crettok42"), "{ext}: {text}");
     }
 }
+
+/// A private feed redirected to an address that repeats its token in
+/// another place (its path, another parameter, the fragment), which then
+/// fails: the error does not quote the token, not in the store, the log
+/// or `feeds`. (Only parameters named like secrets were hidden.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_redirect_repeating_the_token_does_not_quote_it() {
+    let srv = FeedServer::start().await;
+    let token = "Sup3rS3cretTok42";
+    srv.set(
+        "/p.xml",
+        Resource::status(302).header("location", &format!("/x/{token}/feed?t={token}")),
+    );
+    let env = TestEnv::new();
+    let port = srv.addr.port();
+    std::fs::write(
+        env.path("feedloom.toml"),
+        format!(
+            "[store]\npath = \"feedloom.db\"\n\n\
+             [[feed]]\nurl = \"http://127.0.0.1:{port}/p.xml?token={token}\"\n"
+        ),
+    )
+    .unwrap();
+    let out = run(
+        &env.path("feedloom.toml"),
+        &["poll"],
+        &[("FEEDLOOM_LOG", "info")],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        stderr.contains("404") || stderr.contains("not found"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(token), "{stderr}");
+    let conn = rusqlite::Connection::open(env.path("feedloom.db")).unwrap();
+    let (last, logged): (String, String) = conn
+        .query_row(
+            "SELECT f.last_error, x.error FROM feeds f JOIN fetches x ON x.feed_id = f.id",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert!(last.contains("/x/***/feed"), "{last}");
+    assert!(
+        !last.contains(token) && !logged.contains(token),
+        "{last}\n{logged}"
+    );
+    let out = run(&env.path("feedloom.toml"), &["feeds"], &[]);
+    // (The operator's own listing names the feed as configured; its last
+    // error hides the token.)
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(listed.contains("/x/***/feed"), "{listed}");
+    assert_eq!(listed.matches(token).count(), 1, "{listed}");
+}

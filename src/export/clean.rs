@@ -1228,15 +1228,36 @@ pub fn hide_in_clean(html: &mut String, secrets: &[String]) {
 /// characters or more with letters and digits both (a token, a password),
 /// never a word (`?sid=sports`: every "sports" in the text was hidden).
 fn story_secrets(story: &Story) -> Vec<String> {
-    std::iter::once(&story.source)
-        .chain(&story.also)
-        .flat_map(|s| urls::secret_values(&s.feed_url))
+    secrets_of(
+        std::iter::once(&story.source)
+            .chain(&story.also)
+            .map(|s| s.feed_url.as_str()),
+    )
+}
+
+/// The secrets of feeds at `urls` that other text may repeat (see
+/// [`story_secrets`]).
+fn secrets_of<'a>(urls: impl Iterator<Item = &'a str>) -> Vec<String> {
+    urls.flat_map(urls::secret_values)
         .filter(|v| {
             v.len() >= 8
                 && v.bytes().any(|b| b.is_ascii_digit())
                 && v.bytes().any(|b| b.is_ascii_alphabetic())
         })
         .collect()
+}
+
+/// A private feed's error (`text`) with its token hidden wherever it
+/// repeats it: a redirect's target that carries it in its path, under
+/// another name (`?t=`) or in its fragment was quoted whole in the log, the
+/// feed's last error and the index page, where only parameters named like
+/// secrets were hidden. `urls`: the feed's configured address and the one
+/// it is fetched at.
+pub fn hide_feed_secrets_in_error(text: &mut String, urls: &[&str]) {
+    let secrets = secrets_of(urls.iter().copied());
+    if !secrets.is_empty() {
+        hide_in(text, &secrets);
+    }
 }
 
 /// `text` with each of `secrets` in it as `***` (ASCII letters in any case;
