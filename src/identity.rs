@@ -985,10 +985,12 @@ pub fn place_fragment(link: &str) -> Option<String> {
     url.fragment()
         .filter(|f| {
             let lower = f.to_ascii_lowercase();
-            // (A place numbered as releases, sections and episodes are;
-            // `#main`, `#content` name parts of every page. Share widgets'
-            // codes, `#sthash.…`, `#.Vx…`, `#ixzz…`, name nothing.)
-            f.bytes().any(|b| b.is_ascii_digit())
+            // (A place numbered as releases, sections and episodes are, or
+            // a heading's anchor, `#installation`, `#ferry_suspended`;
+            // `#main`, `#content`, `#comments` name parts of every page.
+            // Share widgets' codes, `#sthash.…`, `#.Vx…`, `#ixzz…`, name
+            // nothing.)
+            (f.bytes().any(|b| b.is_ascii_digit()) || heading_anchor(&lower))
                 && !f.contains('=')
                 && !f.starts_with('.')
                 && !lower.starts_with("sthash.")
@@ -997,6 +999,88 @@ pub fn place_fragment(link: &str) -> Option<String> {
                 && !kept_fragment(f)
         })
         .map(str::to_ascii_lowercase)
+}
+
+/// Whether a fragment (lower case, no digit) reads as a heading's anchor
+/// (`installation`, `rust-lifetimes`, `ferry_suspended`): three letters or
+/// more, of letters, `-` and `_`, and not a part every page has (`main`,
+/// `content`, `comments`, `top`…).
+fn heading_anchor(f: &str) -> bool {
+    const PAGE_PARTS: &[&str] = &[
+        "main",
+        "content",
+        "contents",
+        "maincontent",
+        "main-content",
+        "main_content",
+        "site-content",
+        "primary",
+        "top",
+        "page",
+        "body",
+        "article",
+        "post",
+        "entry",
+        "story",
+        "text",
+        "comments",
+        "comment",
+        "respond",
+        "reply",
+        "replies",
+        "more",
+        "read-more",
+        "readmore",
+        "continue",
+        "full",
+        "full-story",
+        "fullstory",
+        "start",
+        "skip",
+        "nav",
+        "menu",
+        "header",
+        "footer",
+        "sidebar",
+        "disqus_thread",
+        "disqus",
+        "share",
+        "sharing",
+        "social",
+        "related",
+        "intro",
+        "summary",
+        "abstract",
+        "media",
+        "video",
+        "audio",
+        "player",
+        "gallery",
+        "photos",
+        "image",
+        "images",
+        "home",
+        "index",
+        "feed",
+        "rss",
+        "subscribe",
+        "newsletter",
+        "comment-form",
+        "commentform",
+        "discussion",
+        "toc",
+        "footnotes",
+        "references",
+        "bottom",
+        "end",
+        "title",
+        "headline",
+    ];
+    f.len() >= 3
+        && f.bytes()
+            .all(|b| b.is_ascii_lowercase() || b == b'-' || b == b'_')
+        && f.bytes().any(|b| b.is_ascii_lowercase())
+        && !PAGE_PARTS.contains(&f)
 }
 
 /// Whether a URL's fragment names one comment on the page: `comment-123`,
@@ -1635,9 +1719,22 @@ mod tests {
             place_fragment("https://d.example/changelog#V2-4-0").as_deref(),
             Some("v2-4-0")
         );
+        // A heading's anchor too (two posts on one page, at its sections).
+        for (link, place) in [
+            ("https://d.example/guide#installation", "installation"),
+            ("https://d.example/news#Ferry_suspended", "ferry_suspended"),
+            ("https://d.example/blog#rust-lifetimes", "rust-lifetimes"),
+        ] {
+            assert_eq!(place_fragment(link).as_deref(), Some(place), "{link}");
+        }
         for none in [
             "#main",
             "#Main",
+            "#comments",
+            "#respond",
+            "#disqus_thread",
+            "#top",
+            "#ab",
             "#sthash.X1z.dpuf",
             "#.Vx1Yz",
             "#ixzz4abc",

@@ -225,7 +225,8 @@ async fn a_site_moving_to_www_keeps_its_items() {
 /// scheme already were.
 /// Links that differ only after `#`: a single-page app's routes (`#!/topic/…`,
 /// `#/post/…`) and two places of one page (`changelog#v2-4-0`, `#v2-5-0`) are
-/// other stories (each pair was one, the second story gone from every
+/// other stories, as are two sections of one page (`guide#installation`,
+/// `#usage`) (each pair was one, the second story gone from every
 /// output); the same page under tracking codes (`#xtor=RSS-3`), or once with
 /// a place and once without, is one story still.
 #[tokio::test]
@@ -264,6 +265,12 @@ async fn links_naming_other_routes_or_places_of_a_page_are_other_stories() {
                 "Annual report",
                 "Figures of the year.",
             ),
+            (
+                Some("a6"),
+                Some("https://w.example/guide#installation"),
+                "Installing the tool",
+                "Download it and unpack.",
+            ),
         ],
     );
     s.serve(
@@ -299,13 +306,21 @@ async fn links_naming_other_routes_or_places_of_a_page_are_other_stories() {
                 "The annual report is out",
                 "A digest.",
             ),
+            (
+                Some("b6"),
+                Some("https://w.example/guide#usage"),
+                "Using the tool",
+                "Run it with a file.",
+            ),
         ],
     );
-    assert_eq!(s.poll().await.new, 10);
+    assert_eq!(s.poll().await.new, 12);
     let mut titles = s.titles();
     titles.sort();
-    assert_eq!(titles.len(), 8, "{titles:?}");
+    assert_eq!(titles.len(), 10, "{titles:?}");
     for t in [
+        "Installing the tool",
+        "Using the tool",
         "Meeting minutes",
         "Proposal: async closures",
         "Release notes 2.4",
