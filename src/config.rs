@@ -872,6 +872,12 @@ fn cron_error(expr: &str, err: &str) -> String {
         .map(str::trim)
         .rfind(|l| !l.is_empty() && *l != expr.trim() && !l.chars().all(|c| c == '^'))
         .map(|l| l.trim_end_matches('.').to_string());
+    // (The cron crate says "Seconds must be less than 59. ('60'
+    // specified.)" while it takes 59: its bounds, as they are, inclusive.)
+    let said = said.map(|s| {
+        s.replace("must be less than 59", "must be at most 59")
+            .replace("must be less than 23", "must be at most 23")
+    });
     let err = match said {
         Some(s) => s,
         None if !(6..=7).contains(&fields.len()) => format!("it has {} fields", fields.len()),
@@ -2926,6 +2932,15 @@ mod tests {
             c.outputs[0].link.as_ref().unwrap().as_str(),
             "https://example.org/"
         );
+    }
+
+    #[test]
+    fn cron_errors_name_the_bounds_as_they_are() {
+        let e = err("[[feed]]\nurl = \"https://a.example/f\"\ncron = \"60 0 * * * *\"\n");
+        assert!(e.contains("at most 59"), "{e}");
+        assert!(!e.contains("less than 59"), "{e}");
+        let cfg = "[[feed]]\nurl = \"https://a.example/f\"\ncron = \"59 59 23 * * *\"\n";
+        assert!(parse(cfg, std::path::Path::new("x.toml")).is_ok());
     }
 
     #[test]
