@@ -124,7 +124,7 @@ pub enum Command {
     },
     /// Add the feeds of an OPML file (from another reader) to the config.
     ImportOpml {
-        /// The OPML file.
+        /// The OPML file (`-`: standard input).
         file: PathBuf,
         /// Then send SIGHUP to the running daemon.
         #[arg(long)]

@@ -353,6 +353,33 @@ tags = ["local", "c/c++"]
         text(&out.stdout)
     );
     assert_eq!(feeds_of(&cfg2), feeds_of(&cfg));
+    // `-` is standard input (a pipe from `export-opml --output -`).
+    let third = tempfile::tempdir().unwrap();
+    let cfg3 = third.path().join("feedloom.toml");
+    std::fs::write(&cfg3, "").unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_feedloom"))
+        .args([
+            "--config",
+            cfg3.to_str().unwrap(),
+            "import-opml",
+            "-",
+            "--allow-local",
+        ])
+        .current_dir(dir.path())
+        .env("FEEDLOOM_LOG", "warn")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), opml.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("imported 7 feeds"),
+        "{}",
+        text(&out.stdout)
+    );
     // Exporting the imported config gives the same document.
     let again = feedloom(&cfg2, &["export-opml"]);
     assert_eq!(text(&again.stdout), opml);

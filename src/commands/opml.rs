@@ -453,11 +453,29 @@ pub fn import(
     // (Read from a pipe too, but never without end.)
     const MAX_OPML: u64 = 64 << 20;
     let mut bytes = Vec::new();
-    std::fs::File::open(opml_path)
-        .and_then(|f| {
-            std::io::Read::read_to_end(&mut std::io::Read::take(f, MAX_OPML + 1), &mut bytes)
-        })
-        .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", opml_path.display())))?;
+    // (`-` is standard input, as `export-opml --output -` is standard
+    // output: it failed as "cannot read -: No such file".)
+    let opml_path = match opml_path == Path::new("-") {
+        true => {
+            std::io::Read::read_to_end(
+                &mut std::io::Read::take(std::io::stdin().lock(), MAX_OPML + 1),
+                &mut bytes,
+            )
+            .map_err(|e| Failure::Usage(format!("cannot read standard input: {e}")))?;
+            Path::new("standard input")
+        }
+        false => {
+            std::fs::File::open(opml_path)
+                .and_then(|f| {
+                    std::io::Read::read_to_end(
+                        &mut std::io::Read::take(f, MAX_OPML + 1),
+                        &mut bytes,
+                    )
+                })
+                .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", opml_path.display())))?;
+            opml_path
+        }
+    };
     if bytes.len() as u64 > MAX_OPML {
         return Err(Failure::Usage(format!(
             "{} is larger than 64 MiB: not an OPML file of feeds",
