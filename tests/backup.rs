@@ -675,3 +675,40 @@ fn backup_never_replaces_a_secret_a_feeds_document_or_an_output() {
         assert_eq!(std::fs::read_to_string(&dest).unwrap(), kept);
     }
 }
+
+/// A backup file this user may not read is said so (SQLite said "unable to
+/// open database file: file:///…?immutable=1", an address nobody wrote).
+/// Run as root only: the command runs as `nobody`.
+#[test]
+fn a_backup_that_cannot_be_read_is_said_so() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return;
+    }
+    let env = TestEnv::new();
+    std::fs::set_permissions(env.path(""), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let _cfg = env.config("[[feed]]\nurl = \"https://a.example/f\"\n");
+    let config = env.path("feedloom.toml");
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let backup = env.path("b.db");
+    drop(feedloom::store::Store::open(&backup).unwrap());
+    std::fs::set_permissions(&backup, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_feedloom"))
+        .args([
+            "--config",
+            config.to_str().unwrap(),
+            "restore",
+            backup.to_str().unwrap(),
+        ])
+        .env("FEEDLOOM_LOG", "warn")
+        .uid(65534)
+        .gid(65534)
+        .output()
+        .unwrap();
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("Permission denied"), "{err}");
+    assert!(!err.contains("immutable"), "{err}");
+}

@@ -288,6 +288,14 @@ pub fn open_reader(path: &Path) -> Result<Connection, StoreError> {
             path: path.to_path_buf(),
         });
     }
+    // (A file this user may not read: said so. SQLite said "unable to open
+    // database file: file:///…?immutable=1", an address nobody wrote.)
+    if let Err(e) = std::fs::File::open(path) {
+        return Err(open_err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
+            Some(format!("cannot read the file: {e}")),
+        )));
+    }
     let mut wal = path.as_os_str().to_owned();
     wal.push("-wal");
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
