@@ -376,15 +376,21 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
             };
             // Reads only: a missing store is an error, not created.
             let format = format.into();
-            let bytes = commands::read_store(&cfg, move |s| {
-                export::render_output(
-                    s,
-                    &out,
-                    format,
-                    feedloom::now_unix(),
-                    limit.map(|l| l as usize),
-                )
+            let (bytes, synced) = commands::read_store(&cfg, move |s| {
+                Ok((
+                    export::render_output(
+                        s,
+                        &out,
+                        format,
+                        feedloom::now_unix(),
+                        limit.map(|l| l as usize),
+                    )?,
+                    s.synced_feeds()?,
+                ))
             })?;
+            if let Some(w) = commands::unsynced_config(&cfg, &synced) {
+                feedloom::errln!("feedloom: warning: {w}");
+            }
             emit_bytes(&bytes);
             Ok(ExitCode::SUCCESS)
         }

@@ -1686,3 +1686,58 @@ async fn commands_that_send_no_request_do_not_read_the_feeds_secrets() {
     let out = feedloom(&cfg, &["check"]).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
+
+/// `export` and `search` select by the feed list and tags the last `poll`
+/// synced into the store, and never write it: when the config says
+/// otherwise (a feed removed, one added, tags changed), they say so, and
+/// the next `poll` applies it. (They listed a removed feed's stories, and
+/// left out an added or retagged feed's, without a word.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_and_search_say_when_the_store_has_not_synced_the_config() {
+    let srv = FeedServer::start().await;
+    srv.set("/a.xml", Resource::feed(three_items("A")));
+    srv.set("/b.xml", Resource::feed(three_items("B")));
+    let (a, b) = (srv.url("/a.xml"), srv.url("/b.xml"));
+    let (_dir, cfg) = setup(&format!(
+        "[[feed]]\nurl = \"{a}\"\n\n[[feed]]\nurl = \"{b}\"\n"
+    ));
+    let out = feedloom(&cfg, &["poll"]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let quiet = |out: &Output| !text(&out.stderr).contains("warning");
+    let out = feedloom(&cfg, &["export"]).await;
+    assert!(out.status.success() && quiet(&out), "{}", text(&out.stderr));
+    let out = feedloom(&cfg, &["remove", &b]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    std::fs::write(
+        &cfg,
+        read(&cfg).replace(
+            &format!("url = \"{a}\"\n"),
+            &format!("url = \"{a}\"\ntags = [\"x\"]\n"),
+        ),
+    )
+    .unwrap();
+    for args in [&["export"][..], &["search", "A"]] {
+        let out = feedloom(&cfg, args).await;
+        let err = text(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {err}");
+        assert!(
+            err.contains("1 feed(s) the config no longer names still count"),
+            "{args:?}: {err}"
+        );
+        assert!(
+            err.contains(&b) && err.contains("keep their old tags"),
+            "{args:?}: {err}"
+        );
+        assert!(err.contains("`feedloom poll`"), "{args:?}: {err}");
+    }
+    let out = feedloom(&cfg, &["poll"]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for args in [&["export"][..], &["search", "A"]] {
+        let out = feedloom(&cfg, args).await;
+        assert!(
+            out.status.success() && quiet(&out),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+}

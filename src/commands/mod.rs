@@ -183,6 +183,89 @@ pub fn read_store<R: Send + 'static>(
     }
 }
 
+/// What a read command (`export`, `search`) says when the store selects
+/// stories by other feeds or tags than `cfg` names: the outputs and search
+/// take the feed list and tags the last `poll` or daemon (re)load synced
+/// into the store (`feeds.in_config`, `feed_tags`), and a command that reads
+/// never writes them. `None` when they agree. (After `remove`, `export`
+/// still listed the removed feed's stories, and a feed added or tagged
+/// since was missing, without a word.)
+pub fn unsynced_config(
+    cfg: &crate::config::Config,
+    synced: &[(String, Vec<String>)],
+) -> Option<String> {
+    use crate::store::model::AsFeedSpec;
+    use std::collections::HashMap;
+    let norm = |tags: &[String]| {
+        let mut t = tags.to_vec();
+        t.sort();
+        t.dedup();
+        t
+    };
+    let stored: HashMap<&str, Vec<String>> =
+        synced.iter().map(|(u, t)| (u.as_str(), norm(t))).collect();
+    let specs: Vec<_> = cfg.feeds.iter().map(|f| f.feed_spec()).collect();
+    let named: HashMap<&str, Vec<String>> = specs
+        .iter()
+        .map(|f| (f.url.as_str(), norm(&f.tags)))
+        .collect();
+    let shown = |u: &str| crate::urls::shown_feed_url(u);
+    let mut gone: Vec<String> = stored
+        .keys()
+        .filter(|u| !named.contains_key(*u))
+        .map(|u| shown(u))
+        .collect();
+    let mut new: Vec<String> = named
+        .keys()
+        .filter(|u| !stored.contains_key(*u))
+        .map(|u| shown(u))
+        .collect();
+    let mut retagged: Vec<String> = named
+        .iter()
+        .filter(|(u, t)| stored.get(*u).is_some_and(|s| s != *t))
+        .map(|(u, _)| shown(u))
+        .collect();
+    if gone.is_empty() && new.is_empty() && retagged.is_empty() {
+        return None;
+    }
+    let list = |v: &mut Vec<String>| {
+        v.sort();
+        let more = v.len().saturating_sub(3);
+        let mut s = v.iter().take(3).cloned().collect::<Vec<_>>().join(", ");
+        if more > 0 {
+            s.push_str(&format!(" and {more} more"));
+        }
+        s
+    };
+    let mut parts = Vec::new();
+    if !gone.is_empty() {
+        parts.push(format!(
+            "{} feed(s) the config no longer names still count ({})",
+            gone.len(),
+            list(&mut gone)
+        ));
+    }
+    if !new.is_empty() {
+        parts.push(format!(
+            "{} it names do not yet ({})",
+            new.len(),
+            list(&mut new)
+        ));
+    }
+    if !retagged.is_empty() {
+        parts.push(format!(
+            "{} feed(s) keep their old tags ({})",
+            retagged.len(),
+            list(&mut retagged)
+        ));
+    }
+    Some(format!(
+        "the store selects stories by the feeds and tags the last `poll` or daemon (re)load          synced, not yet by {}: {}; `feedloom poll` or a reload of the daemon applies it",
+        cfg.source.display(),
+        parts.join("; ")
+    ))
+}
+
 pub fn finish(result: Result<(), Failure>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -78,10 +78,16 @@ pub fn run(cfg: &Config, args: &SearchArgs, now: i64) -> Result<Vec<Hit>, Failur
             sel.as_ref()
                 .map_or(Some(st.clone()), |x| x.shown(st.clone()))
         };
-        Ok(s.search(&q, &keep))
+        Ok((s.search(&q, &keep), s.synced_feeds()?))
     })
     // (With its causes: "db error" alone said not why the database refused.)
-    .map_err(|e| Failure::Runtime(crate::error::chain(&e)))?;
+    .map_err(|e| Failure::Runtime(crate::error::chain(&e)))
+    .map(|(found, synced)| {
+        if let Some(w) = super::unsynced_config(cfg, &synced) {
+            crate::errln!("feedloom: warning: {w}");
+        }
+        found
+    })?;
     found.map_err(|e| match e {
         SearchError::Query(m) => Failure::Usage(format!("search: {m}")),
         SearchError::Store(e) => Failure::Runtime(crate::error::chain(&e)),

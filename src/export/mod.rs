@@ -1247,6 +1247,9 @@ mod scan_tests {
         fn feed_summaries(&self) -> Result<Vec<FeedSummary>, StoreError> {
             unreachable!("not asked")
         }
+        fn synced_feeds(&self) -> Result<Vec<(String, Vec<String>)>, StoreError> {
+            unreachable!("not asked")
+        }
         fn feed_health(&self) -> Result<FeedHealth, StoreError> {
             unreachable!("not asked")
         }

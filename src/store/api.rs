@@ -33,6 +33,8 @@ pub trait Reader {
         keep: &dyn Fn(&Story) -> Option<Story>,
     ) -> Result<Vec<Hit>, SearchError>;
     fn feed_summaries(&self) -> Result<Vec<FeedSummary>, StoreError>;
+    /// See [`Store::synced_feeds`].
+    fn synced_feeds(&self) -> Result<Vec<(String, Vec<String>)>, StoreError>;
     fn feed_health(&self) -> Result<FeedHealth, StoreError>;
     fn feeds_in_trouble(&self, worst: usize) -> Result<Vec<FeedProblem>, StoreError>;
     fn metrics_snapshot(&self, now: i64) -> Result<MetricsSnapshot, StoreError>;
@@ -52,6 +54,9 @@ impl Reader for Store {
     }
     fn feed_summaries(&self) -> Result<Vec<FeedSummary>, StoreError> {
         Store::feed_summaries(self)
+    }
+    fn synced_feeds(&self) -> Result<Vec<(String, Vec<String>)>, StoreError> {
+        Store::synced_feeds(self)
     }
     fn feed_health(&self) -> Result<FeedHealth, StoreError> {
         Store::feed_health(self)

@@ -365,6 +365,32 @@ impl Store {
     }
 
     /// One row per feed in the store (configured or not), in URL order.
+    /// The feeds the store counts as configured, with their tags (sorted),
+    /// as the last `poll` or daemon load synced them: what the outputs and
+    /// search select by.
+    pub fn synced_feeds(&self) -> Result<Vec<(String, Vec<String>)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT f.url, (SELECT group_concat(tag, char(10)) FROM
+                                 (SELECT tag FROM feed_tags t WHERE t.feed_id = f.id ORDER BY tag))
+                 FROM feeds f WHERE f.in_config = 1",
+            )
+            .map_err(StoreError::ctx("listing configured feeds"))?;
+        let rows = stmt
+            .query_map([], |r| {
+                let tags: Option<String> = r.get(1)?;
+                Ok((
+                    r.get(0)?,
+                    tags.map(|t| t.split('\n').map(str::to_string).collect())
+                        .unwrap_or_default(),
+                ))
+            })
+            .map_err(StoreError::ctx("listing configured feeds"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(StoreError::ctx("listing configured feeds"))
+    }
+
     pub fn feed_summaries(&self) -> Result<Vec<FeedSummary>, StoreError> {
         let mut stmt = self
             .conn

@@ -38,6 +38,9 @@ impl Reader for PgReader {
     fn feed_summaries(&self) -> Result<Vec<FeedSummary>, StoreError> {
         self.handle.block_on(self.store.feed_summaries())
     }
+    fn synced_feeds(&self) -> Result<Vec<(String, Vec<String>)>, StoreError> {
+        self.handle.block_on(self.store.synced_feeds())
+    }
     fn feed_health(&self) -> Result<FeedHealth, StoreError> {
         self.handle.block_on(self.store.feed_health())
     }
@@ -604,6 +607,23 @@ impl PgStore {
             h.sources = crate::store::search::kept_feeds(&members, keep);
         }
         Ok(hits)
+    }
+
+    /// See [`crate::store::Store::synced_feeds`].
+    pub async fn synced_feeds(&self) -> Result<Vec<(String, Vec<String>)>, StoreError> {
+        let rows = self
+            .read_tx(async |tx| {
+                tx.query(
+                    "listing configured feeds",
+                    "SELECT f.url, COALESCE((SELECT array_agg(t.tag ORDER BY t.tag COLLATE \"C\")
+                                             FROM feed_tags t WHERE t.feed_id = f.id), '{}')
+                     FROM feeds f WHERE f.in_config = 1",
+                    &[],
+                )
+                .await
+            })
+            .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
     pub async fn feed_summaries(&self) -> Result<Vec<FeedSummary>, StoreError> {
