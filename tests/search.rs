@@ -1513,6 +1513,74 @@ async fn other_feeds_newer_matches_do_not_hide_a_story() {
     assert!(!listed.contains("Tech story"), "{listed}");
 }
 
+/// A private story found only by its hidden token does not take a public
+/// hit's place under `limit=1` (judged after the limit, the empty page told
+/// the token a character at a time); a private story is still found by a
+/// phrase whose words its text parts with punctuation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hidden_token_takes_no_public_hits_place() {
+    let srv = FeedServer::start().await;
+    let token = "k7q2zr9mx4";
+    srv.set(
+        "/priv.xml",
+        Resource::feed(doc(
+            "Members",
+            &[(
+                "p1",
+                "https://pod.example/ep1",
+                "Members episode",
+                &format!("<p>Hello, world. Your key is {token} for now.</p>"),
+            )],
+        )),
+    );
+    srv.set(
+        "/pub.xml",
+        Resource::feed(doc(
+            "Public",
+            &[(
+                "q1",
+                "https://pub.example/1",
+                "Public post",
+                &format!(
+                    "<p>Codes such as k7q2zz and k7q3zz appear here.</p>{}",
+                    "<p>A long public post with many other words in it, so that it ranks below a short one.</p>".repeat(30)
+                ),
+            )],
+        )),
+    );
+    let d = daemon::Daemon::start(&format!(
+        "[fetch]\nhost_gap = \"0s\"\n[defaults]\nspread = \"0s\"\n\n\
+         [[feed]]\nurl = \"{}?key={token}\"\n\n[[feed]]\nurl = \"{}\"\n\n\
+         [[output]]\nname = \"all\"\n",
+        srv.url("/priv.xml"),
+        srv.url("/pub.xml")
+    ))
+    .await;
+    d.wait_for_page("/all.html", 20, |b| {
+        b.contains("Members episode") && b.contains("Public post")
+    })
+    .await;
+    for q in ["k7q2*", "k7q2z*", "k7*"] {
+        let (status, _, body) = d
+            .get(
+                &format!("/search?q={q}&limit=1"),
+                &[("accept", "application/json")],
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains("Public post"), "{q}: {body}");
+        assert!(!body.contains("Members episode"), "{q}: {body}");
+    }
+    let (_, _, body) = d
+        .get(
+            "/search?q=%22hello%20world%22",
+            &[("accept", "application/json")],
+        )
+        .await;
+    assert!(body.contains("Members episode"), "{body}");
+    d.stop().await;
+}
+
 /// A private feed whose items repeat its token (in their links and text):
 /// `/search`, its JSON and the command's show neither, as no output does.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

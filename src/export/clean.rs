@@ -1211,6 +1211,10 @@ pub fn hide_in_clean(html: &mut String, secrets: &[String]) {
     if secrets.is_empty() {
         return;
     }
+    // (An attribute that carries one, `href="…?token=…"`, goes whole: hidden
+    // inside it, the link was a broken `…?q=***`. The sanitiser writes every
+    // attribute as `name="value"`.)
+    drop_attributes_with(html, secrets);
     // (As written only: sanitised HTML percent-decoded could hold markup.)
     hide_as_written(html, secrets);
     let joined = crate::parse::text::strip_tags_as_stored(html);
@@ -1223,6 +1227,28 @@ pub fn hide_in_clean(html: &mut String, secrets: &[String]) {
     let text = hide_loosely(&crate::parse::text::strip_tags(html), secrets);
     *html = format!("<p>{}</p>", crate::parse::text::escape_html(text.trim()));
 }
+/// `html` (sanitised) without the attributes whose value carries one of
+/// `secrets` (in any case, as written or percent-encoded).
+fn drop_attributes_with(html: &mut String, secrets: &[String]) {
+    static ATTR: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r#"\s[A-Za-z][A-Za-z0-9_:.-]*="[^"<>]*""#).expect("valid")
+    });
+    if !ATTR
+        .find_iter(html)
+        .any(|m| repeats_secret(m.as_str(), secrets))
+    {
+        return;
+    }
+    *html = ATTR
+        .replace_all(html, |c: &regex::Captures<'_>| {
+            match repeats_secret(&c[0], secrets) {
+                true => String::new(),
+                false => c[0].to_string(),
+            }
+        })
+        .into_owned();
+}
+
 /// The secrets of the private feeds a story comes from that its items may
 /// repeat: the values [`urls::secret_values`] finds in their URLs, of 8
 /// characters or more with letters and digits both (a token, a password),
@@ -1324,15 +1350,53 @@ pub fn hide_feed_secrets(
             hide_in(t, &secrets);
         }
     }
+    found_as_shown(&hit.story, terms)
+}
+
+/// Whether each of the query's `terms` is found in what `story` shows, its
+/// private feeds' secrets hidden (always, for a story of no private feed).
+/// Judged inside the search, before its limit: judged after it, a private
+/// story found by its token alone took the place of a public one at
+/// `limit=1`, and the empty page told the token a character at a time. A
+/// phrase's words are looked for one by one (punctuation between them, as
+/// the index reads it).
+pub fn found_as_shown(story: &Story, terms: &[crate::store::search::Term]) -> bool {
+    let secrets = story_secrets(story);
+    if secrets.is_empty() {
+        return true;
+    }
     let plain = |h: &Option<String>| crate::store::search::plain_text(h.as_deref().unwrap_or(""));
     let mut shown = [
-        hit.story.title.clone().unwrap_or_default(),
-        plain(&hit.story.html),
-        plain(&hit.story.summary),
+        story.title.clone().unwrap_or_default(),
+        plain(&story.html),
+        plain(&story.summary),
     ]
     .join("\n");
     hide_in(&mut shown, &secrets);
-    crate::store::search::finds_every(&shown, terms)
+    let words: Vec<crate::store::search::Term> = terms
+        .iter()
+        .flat_map(|t| match t.cjk {
+            true => vec![t.clone()],
+            false => {
+                let parts: Vec<&str> = t
+                    .text
+                    .split(|c: char| !c.is_alphanumeric())
+                    .filter(|w| !w.is_empty())
+                    .collect();
+                let n = parts.len();
+                parts
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, w)| crate::store::search::Term {
+                        text: w.to_string(),
+                        cjk: false,
+                        prefix: t.prefix && i + 1 == n,
+                    })
+                    .collect()
+            }
+        })
+        .collect();
+    crate::store::search::finds_every(&shown, &words)
 }
 
 /// [`hide_in`] for a title or snippet cut into matches: on their text as a
@@ -1445,6 +1509,24 @@ fn checked_link(link: Option<String>, uid: &str, what: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A link or picture whose address carries a private feed's token loses
+    /// that attribute, not its text: hidden inside it, the link was a broken
+    /// `…?category=***`. The token in the text is hidden; the rest stays.
+    #[test]
+    fn attributes_carrying_a_secret_go_whole() {
+        let secrets = vec!["Sup3rS3cretTok42".to_string()];
+        let mut html = "<p>See <a href=\"https://e.example/c?category=sup3rs3crettok42\" rel=\"noopener\">the category</a>, \
+             <img src=\"https://e.example/i.png?k=Sup3rS3cretTok42\" alt=\"chart\"> and \
+             <a href=\"https://e.example/about\">about</a> (key Sup3rS3cretTok42).</p>"
+            .to_string();
+        hide_in_clean(&mut html, &secrets);
+        assert_eq!(
+            html,
+            "<p>See <a rel=\"noopener\">the category</a>, <img alt=\"chart\"> and \
+             <a href=\"https://e.example/about\">about</a> (key ***).</p>"
+        );
+    }
     use crate::urls::tests::HOSTILE;
 
     /// Every URL in the attributes of sanitised HTML (ammonia writes `name="value"`).

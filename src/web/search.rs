@@ -307,13 +307,20 @@ pub async fn route(
         // while the one output showed only stories of two.)
         let union = sel.clone().filter(|_| out.is_none());
         let sel = sel.clone();
+        let terms = crate::store::search::parse_query(&q)
+            .map(|p| p.terms)
+            .unwrap_or_default();
         let found = state
             .store
             .read_try(move |s| {
-                // (Shown as the first output that shows it shows it.)
-                let keep = |st: &crate::store::queries::Story| match &sel {
-                    None => Some(st.clone()),
-                    Some(list) => list.iter().find_map(|x| x.shown(st.clone())),
+                // (Shown as the first output that shows it shows it; and
+                // found by what it shows, a private feed's token hidden.)
+                let keep = |st: &crate::store::queries::Story| {
+                    match &sel {
+                        None => Some(st.clone()),
+                        Some(list) => list.iter().find_map(|x| x.shown(st.clone())),
+                    }
+                    .filter(|shown| crate::export::clean::found_as_shown(shown, &terms))
                 };
                 Ok(s.search(&sq, &keep))
             })
