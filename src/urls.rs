@@ -131,19 +131,56 @@ pub(crate) fn secret_name(name: &str) -> bool {
 /// for one costs only the source's published URL. (Mixed-case tokens are not
 /// judged: public ids look alike, a YouTube playlist's `PL…`.)
 pub(crate) fn token_like(value: &str) -> bool {
-    // (A UUID's 32 hex digits written with its four dashes are as much a
-    // credential: `?private=` or `?subscription=` holding one was published
-    // whole, the same digits without dashes hidden.)
+    let b = value.as_bytes();
+    (b.len() >= 32
+        && b.iter().all(u8::is_ascii_hexdigit)
+        && b.iter().any(u8::is_ascii_digit)
+        && b.iter().any(u8::is_ascii_alphabetic))
+        || jwt_like(value)
+}
+
+/// Whether a parameter whose name says it is someone's (`private`,
+/// `subscription`, `uid`, `user`, `member`, `account`…) holds a UUID
+/// (`5f0c3a2e-8b1d-4c6e-9a7f-2d4b6e8f0a1c`): a private feed's key, published
+/// whole while the same 32 hex digits without dashes were hidden. (Under
+/// any other name a UUID is a public id more often, a forum category's or a
+/// list's: judged a secret there, every item repeating it lost its link.)
+fn uuid_name_secret(name: &str, value: &str) -> bool {
     let b = value.as_bytes();
     let uuid = b.len() == 36
         && b.iter().enumerate().all(|(i, c)| match i {
             8 | 13 | 18 | 23 => *c == b'-',
             _ => c.is_ascii_hexdigit(),
         });
-    ((b.len() >= 32 && b.iter().all(u8::is_ascii_hexdigit)) || uuid)
-        && b.iter().any(u8::is_ascii_digit)
-        && b.iter().any(u8::is_ascii_alphabetic)
-        || jwt_like(value)
+    let squashed: String = name
+        .chars()
+        .filter(|c| !matches!(c, '_' | '-' | '.'))
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    uuid && [
+        "private",
+        "priv",
+        "subscription",
+        "subscriber",
+        "sub",
+        "subid",
+        "uid",
+        "user",
+        "userid",
+        "uuid",
+        "member",
+        "memberid",
+        "account",
+        "accountid",
+        "personal",
+        "customer",
+        "customerid",
+        "listener",
+        "listenerid",
+        "owner",
+        "ownerid",
+    ]
+    .contains(&squashed.as_str())
 }
 
 /// A JSON Web Token: `eyJ…` (base64url of `{"`), three parts.
@@ -173,7 +210,10 @@ fn short_name_secret(name: &str, value: &str) -> bool {
 /// Whether a parameter (`name`, `value` as written) is judged a secret by
 /// its value ([`token_like`], [`short_name_secret`], [`value_hides_secret`]).
 fn secret_value(name: &str, value: &str) -> bool {
-    token_like(value) || short_name_secret(name, value) || value_hides_secret(value)
+    token_like(value)
+        || short_name_secret(name, value)
+        || uuid_name_secret(name, value)
+        || value_hides_secret(value)
 }
 
 /// Whether a parameter's value holds, percent-encoded (once or more), a query
@@ -437,7 +477,8 @@ pub(crate) mod tests {
                 h("y")
             )
         );
-        // A UUID with its dashes, as its 32 hex digits without them.
+        // A UUID under a name that says it is someone's; not under another
+        // (a forum category's id).
         let uuid = "5f0c3a2e-8b1d-4c6e-9a7f-2d4b6e8f0a1c";
         assert_eq!(
             s(&format!("https://e.org/f?subscription={uuid}&page=2")),
@@ -448,9 +489,16 @@ pub(crate) mod tests {
             [uuid]
         );
         assert_eq!(
-            s("https://e.org/f?id=5f0c3a2e-8b1d-4c6e-9a7f"),
-            "https://e.org/f?id=5f0c3a2e-8b1d-4c6e-9a7f"
+            secret_values(&format!("https://e.org/f?User_Id={uuid}")),
+            [uuid]
         );
+        for public in [
+            format!("https://e.org/f?category={uuid}"),
+            "https://e.org/f?uid=5f0c3a2e-8b1d-4c6e-9a7f".to_string(),
+        ] {
+            assert_eq!(s(&public), public);
+            assert!(secret_values(&public).is_empty(), "{public}");
+        }
         // Other separators, names with `+`, trackers' keys.
         assert_eq!(
             s("https://e.org/f?page=1;token=X?api+key=Y&passkey=Z&torrent_pass=W"),
