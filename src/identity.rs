@@ -1004,8 +1004,51 @@ pub fn place_fragment(link: &str) -> Option<String> {
 /// Whether a fragment (lower case, no digit) reads as a heading's anchor
 /// (`installation`, `rust-lifetimes`, `ferry_suspended`): three letters or
 /// more, of letters, `-` and `_`, and not a part every page has (`main`,
-/// `content`, `comments`, `top`…).
+/// `content`, `comments`, `top`…), nor named with one (`article-body`,
+/// `story-top`, `continue-reading`, `content-start`).
 fn heading_anchor(f: &str) -> bool {
+    const PAGE_WORDS: &[&str] = &[
+        "main",
+        "content",
+        "body",
+        "top",
+        "start",
+        "begin",
+        "end",
+        "bottom",
+        "read",
+        "reading",
+        "continue",
+        "more",
+        "comment",
+        "comments",
+        "story",
+        "article",
+        "post",
+        "entry",
+        "page",
+        "skip",
+        "jump",
+        "nav",
+        "header",
+        "footer",
+        "sidebar",
+        "text",
+        "full",
+        "share",
+        "reply",
+        "respond",
+        "section",
+        "wrapper",
+        "container",
+        "inner",
+        "primary",
+        "site",
+        "anchor",
+    ];
+    if f.split(['-', '_']).any(|w| PAGE_WORDS.contains(&w)) {
+        return false;
+    }
     const PAGE_PARTS: &[&str] = &[
         "main",
         "content",
@@ -1734,6 +1777,10 @@ mod tests {
             "#respond",
             "#disqus_thread",
             "#top",
+            "#article-body",
+            "#story-top",
+            "#continue-reading",
+            "#content-start",
             "#ab",
             "#sthash.X1z.dpuf",
             "#.Vx1Yz",

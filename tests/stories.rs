@@ -227,7 +227,8 @@ async fn a_site_moving_to_www_keeps_its_items() {
 /// `#/post/…`) and two places of one page (`changelog#v2-4-0`, `#v2-5-0`) are
 /// other stories, as are two sections of one page (`guide#installation`,
 /// `#usage`) (each pair was one, the second story gone from every
-/// output); the same page under tracking codes (`#xtor=RSS-3`), or once with
+/// output); a post's number and a part of its page (`#post-123`,
+/// `#story-top`) are one; the same page under tracking codes (`#xtor=RSS-3`), or once with
 /// a place and once without, is one story still.
 #[tokio::test]
 async fn links_naming_other_routes_or_places_of_a_page_are_other_stories() {
@@ -271,6 +272,12 @@ async fn links_naming_other_routes_or_places_of_a_page_are_other_stories() {
                 "Installing the tool",
                 "Download it and unpack.",
             ),
+            (
+                Some("a7"),
+                Some("https://v.example/budget#post-123"),
+                "Council approves the budget",
+                "The council voted.",
+            ),
         ],
     );
     s.serve(
@@ -312,12 +319,18 @@ async fn links_naming_other_routes_or_places_of_a_page_are_other_stories() {
                 "Using the tool",
                 "Run it with a file.",
             ),
+            (
+                Some("b7"),
+                Some("https://v.example/budget#story-top"),
+                "Council approves the budget",
+                "After a long debate, the council voted on Tuesday.",
+            ),
         ],
     );
-    assert_eq!(s.poll().await.new, 12);
+    assert_eq!(s.poll().await.new, 14);
     let mut titles = s.titles();
     titles.sort();
-    assert_eq!(titles.len(), 10, "{titles:?}");
+    assert_eq!(titles.len(), 11, "{titles:?}");
     for t in [
         "Installing the tool",
         "Using the tool",
@@ -333,8 +346,9 @@ async fn links_naming_other_routes_or_places_of_a_page_are_other_stories() {
     let joined: Vec<usize> = s.stories().iter().map(sources).filter(|n| *n > 1).collect();
     assert_eq!(
         joined,
-        [2, 2],
-        "the tracking codes' page and the report are one story each"
+        [2, 2, 2],
+        "the tracking codes' page, the report and the budget (a post's number \
+         and a part of its page) are one story each"
     );
 }
 

@@ -1174,8 +1174,11 @@ fn story_by_url(
 /// of every item of a story at the same page: a story joined by a link
 /// without a place, `/changelog`, and one to `#v2-4-0`, took `#v2-5-0` too.)
 pub(crate) fn other_place(place: Option<&str>, url: Option<&str>) -> bool {
+    // (A numbered place and a heading's anchor are not told apart: one site
+    // links a post as `#post-123`, another the same one as `#story-top`.)
+    let numbered = |p: &str| p.bytes().any(|b| b.is_ascii_digit());
     match (place, url.and_then(crate::identity::place_fragment)) {
-        (Some(a), Some(b)) => a == b,
+        (Some(a), Some(b)) => a == b || numbered(a) != numbered(&b),
         _ => true,
     }
 }
