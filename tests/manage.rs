@@ -146,6 +146,34 @@ async fn titles_reach_the_terminal_without_control_sequences() {
     assert!(stdout.contains("added \"Mine[2J\""), "{stdout}");
 }
 
+/// A feed's error that quotes what its server wrote (a JSON Feed's
+/// `version` holding escape sequences and 20,000 more characters) reaches
+/// the terminal from `add` escaped and bounded, as it is stored: it set the
+/// terminal's title and cleared its screen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn add_quotes_a_feeds_error_escaped_and_bounded() {
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/f.json",
+        Resource::feed(format!(
+            "{{\"version\":\"https://jsonfeed.org/version/9\\u001b]0;PWNED\\u0007\\u001b[2J{}\",\"title\":\"x\",\"items\":[]}}",
+            "A".repeat(20_000)
+        ))
+        .content_type("application/feed+json"),
+    );
+    let (_dir, cfg) = setup("");
+    let out = feedloom(&cfg, &["add", &srv.url("/f.json")]).await;
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("version/9\\u{1b}]0;PWNED\\u{7}"),
+        "{}",
+        &err[..err.len().min(400)]
+    );
+    assert!(!err.contains(['\u{1b}', '\u{7}']), "{err:?}");
+    assert!(err.len() < 3_000, "{} bytes", err.len());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn add_a_site_url_discovers_its_declared_feeds() {
     let srv = FeedServer::start().await;

@@ -19,7 +19,14 @@ use super::{Failure, say};
 use crate::config::edit::{self, ConfigFile, NewFeed};
 use crate::config::{self, Access, Config};
 use crate::discover::{self, Candidate};
-use crate::error::chain;
+
+/// An error as `add` prints it: its causes, bounded and with its control
+/// characters escaped ([`crate::error::quoted`]), as a fetch's error is
+/// stored: a feed's JSON `version` holding escape sequences set the
+/// terminal's title and cleared it, 20 KB long.
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    crate::error::quoted(&crate::error::chain(e), crate::error::MAX_ERROR_BYTES)
+}
 use crate::fetch::{FetchOutcome, Fetched, Fetcher, Origin, Validators};
 use crate::identity::Canon;
 use crate::parse::{self, Document, Limits};
