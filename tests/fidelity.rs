@@ -271,15 +271,18 @@ fn entries_named_otherwise_are_an_error_not_an_empty_feed() {
         );
         assert!(text.contains(&format!("`<{name}>`")), "{text}");
     }
-    // A feed that holds no entry at all stays an empty feed.
-    let empty = parse(
-        br#"<rss version="2.0"><channel><title>quiet</title><description>an item list</description></channel></rss>"#,
-        None,
-        &base(),
-        Limits::default(),
-    )
-    .unwrap();
-    assert!(empty.entries.is_empty());
+    // A feed that holds no entry at all stays an empty feed; so does one
+    // whose only such names are an extension's or inside text.
+    for doc in [
+        r#"<rss version="2.0"><channel><title>quiet</title><description>an item list</description></channel></rss>"#,
+        r#"<rss version="2.0" xmlns:wp="http://wordpress.org/export/1.2/"><channel><title>quiet</title><wp:item>x</wp:item></channel></rss>"#,
+        r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>quiet</title><x:entry xmlns:x="urn:ext">x</x:entry></feed>"#,
+        r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>quiet</title><rights type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><Item>x</Item></div></rights></feed>"#,
+    ] {
+        let empty = parse(doc.as_bytes(), None, &base(), Limits::default())
+            .unwrap_or_else(|e| panic!("{doc}: {e}"));
+        assert!(empty.entries.is_empty());
+    }
 }
 
 /// What a server writes into an error (a foreign root's namespace) is

@@ -100,18 +100,52 @@ pub(super) fn entry_like_elements(text: &[u8]) -> Option<(String, usize)> {
     config.allow_dangling_amp = true;
     let mut first: Option<String> = None;
     let mut count = 0usize;
+    // (Elements inside text, an Atom `type="xhtml"` title or rights, name
+    // nothing of the feed's; nor does an extension's `<wp:item>` or
+    // `<x:entry>`: only unprefixed names and Atom's prefix count.)
+    const TEXT: &[&str] = &[
+        "title",
+        "subtitle",
+        "rights",
+        "summary",
+        "content",
+        "description",
+        "encoded",
+        "div",
+    ];
+    let mut depth = 0usize;
+    let mut in_text: Option<usize> = None;
     loop {
-        let e = match reader.read_event() {
-            Ok(Event::Start(e)) | Ok(Event::Empty(e)) => e,
+        let (e, empty) = match reader.read_event() {
+            Ok(Event::Start(e)) => (e, false),
+            Ok(Event::Empty(e)) => (e, true),
+            Ok(Event::End(_)) => {
+                if in_text == Some(depth) {
+                    in_text = None;
+                }
+                depth = depth.saturating_sub(1);
+                continue;
+            }
             Ok(Event::Eof) | Err(_) => break,
             Ok(_) => continue,
         };
+        let name = e.name().into_inner().to_string();
         let local = e.local_name();
         let local = local.into_inner();
-        if local.eq_ignore_ascii_case("item") || local.eq_ignore_ascii_case("entry") {
+        let prefix = name.split_once(':').map(|(p, _)| p);
+        if in_text.is_none()
+            && prefix.is_none_or(|p| p.eq_ignore_ascii_case("atom"))
+            && (local.eq_ignore_ascii_case("item") || local.eq_ignore_ascii_case("entry"))
+        {
             count += 1;
             if first.is_none() {
-                first = Some(e.name().into_inner().to_string());
+                first = Some(name.clone());
+            }
+        }
+        if !empty {
+            depth += 1;
+            if in_text.is_none() && TEXT.iter().any(|t| local.eq_ignore_ascii_case(t)) {
+                in_text = Some(depth);
             }
         }
     }
