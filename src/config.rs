@@ -874,9 +874,12 @@ fn cron_error(expr: &str, err: &str) -> String {
         .map(|l| l.trim_end_matches('.').to_string());
     // (The cron crate says "Seconds must be less than 59. ('60'
     // specified.)" while it takes 59: its bounds, as they are, inclusive.)
+    // (And so for every field: "Days of Month must be less than 31" takes 31.)
     let said = said.map(|s| {
-        s.replace("must be less than 59", "must be at most 59")
-            .replace("must be less than 23", "must be at most 23")
+        static LESS: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+            regex::Regex::new(r"must be less than (\d+)").expect("valid")
+        });
+        LESS.replace_all(&s, "must be at most $1").into_owned()
     });
     let err = match said {
         Some(s) => s,
@@ -2939,6 +2942,15 @@ mod tests {
         let e = err("[[feed]]\nurl = \"https://a.example/f\"\ncron = \"60 0 * * * *\"\n");
         assert!(e.contains("at most 59"), "{e}");
         assert!(!e.contains("less than 59"), "{e}");
+        for (expr, bound) in [
+            ("0 0 0 32 * *", "at most 31"),
+            ("0 0 0 * 13 *", "at most 12"),
+        ] {
+            let e = err(&format!(
+                "[[feed]]\nurl = \"https://a.example/f\"\ncron = \"{expr}\"\n"
+            ));
+            assert!(e.contains(bound), "{e}");
+        }
         let cfg = "[[feed]]\nurl = \"https://a.example/f\"\ncron = \"59 59 23 * * *\"\n";
         assert!(parse(cfg, std::path::Path::new("x.toml")).is_ok());
     }
