@@ -433,7 +433,10 @@ pub fn reload_daemon(store_path: &Path, config: &Path) -> Result<u32, Failure> {
     // advice to chmod 600 a config a service user reads locked it out.)
     if let Some((false, uid)) = may_read(pid, config) {
         return Err(Failure::Runtime(format!(
-            "--reload: the daemon (pid {pid}) runs as uid {uid}, which may not read {}: not              signalled (it would keep its old config, and not start again). The config is              changed; make it readable to that user (its owner, or its group with chmod 640)",
+            "--reload: the daemon (pid {pid}) runs as uid {uid}, which may not read {} (by the \
+             modes of the file and its folders): not signalled (it would keep its old config, \
+             and not start again). The config is changed; make it readable to that user (its \
+             owner, or its group with chmod 640, and the folders on its way searchable)",
             config.display()
         )));
     }
@@ -449,10 +452,12 @@ pub fn reload_daemon(store_path: &Path, config: &Path) -> Result<u32, Failure> {
     Ok(pid)
 }
 
-/// Whether process `pid` may read `path` by the file's mode, owner and
-/// group and the process's effective user and groups (from `/proc`), and
-/// that user; `None` when either cannot be read. (Not the folders on the
-/// way, nor access lists.)
+/// Whether process `pid` may read `path`, judged by the modes, owners and
+/// groups of the file and of the folders on its way against the process's
+/// effective user and groups (from `/proc`), and that user; `None` when
+/// that cannot be judged: `/proc` or a file unreadable, or an access list
+/// (ACL) on the file or a folder, which may grant or deny what the mode
+/// does not say.
 fn may_read(pid: u32, path: &Path) -> Option<(bool, u32)> {
     use std::os::unix::fs::MetadataExt;
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -466,18 +471,52 @@ fn may_read(pid: u32, path: &Path) -> Option<(bool, u32)> {
     let uid = *field("Uid:")?.get(1)?;
     let gid = *field("Gid:")?.get(1)?;
     let groups = field("Groups:").unwrap_or_default();
-    let m = std::fs::metadata(path).ok()?;
-    let mode = m.mode();
-    let may = if uid == 0 {
-        true
-    } else if m.uid() == uid {
-        mode & 0o400 != 0
-    } else if m.gid() == gid || groups.contains(&m.gid()) {
-        mode & 0o040 != 0
-    } else {
-        mode & 0o004 != 0
+    if uid == 0 {
+        return Some((true, uid));
+    }
+    let has_acl = |p: &Path| {
+        use std::os::unix::ffi::OsStrExt;
+        let Ok(c) = std::ffi::CString::new(p.as_os_str().as_bytes()) else {
+            return true;
+        };
+        // SAFETY: a NUL-terminated path and attribute name; a size of 0
+        // asks only whether the attribute exists.
+        let n = unsafe {
+            libc::getxattr(
+                c.as_ptr(),
+                c"system.posix_acl_access".as_ptr(),
+                std::ptr::null_mut(),
+                0,
+            )
+        };
+        n >= 0
     };
-    Some((may, uid))
+    // The permission bit `bits` (4: read, 1: search) for this user.
+    let allowed = |m: &std::fs::Metadata, bits: u32| {
+        let mode = m.mode();
+        if m.uid() == uid {
+            mode & (bits << 6) != 0
+        } else if m.gid() == gid || groups.contains(&m.gid()) {
+            mode & (bits << 3) != 0
+        } else {
+            mode & bits != 0
+        }
+    };
+    let abs = std::path::absolute(path).ok()?;
+    let file = std::fs::canonicalize(&abs).unwrap_or(abs);
+    let mut may = true;
+    for dir in file.ancestors().skip(1) {
+        let m = std::fs::metadata(dir).ok()?;
+        if has_acl(dir) {
+            return None;
+        }
+        may &= allowed(&m, 1);
+    }
+    let m = std::fs::metadata(&file).ok()?;
+    if has_acl(&file) {
+        return None;
+    }
+    Some((may && allowed(&m, 4), uid))
 }
 
 /// What to tell the user after the config changed: how a running daemon picks
@@ -605,6 +644,39 @@ mod tests {
         assert_eq!(may_read(child.id(), &cfg), Some((false, 65534)));
         std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o644)).unwrap();
         assert_eq!(may_read(child.id(), &cfg), Some((true, 65534)));
+        // A folder on its way it may not search.
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+        assert_eq!(may_read(child.id(), &cfg), Some((false, 65534)));
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        // An access list granting it what the mode does not (`setfacl -m
+        // u:nobody:r`, written as the kernel stores it): not judged.
+        std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let mut acl = 2u32.to_le_bytes().to_vec();
+        for (tag, perm, id) in [
+            (0x01u16, 6u16, u32::MAX),
+            (0x02, 4, 65534),
+            (0x04, 0, u32::MAX),
+            (0x10, 4, u32::MAX),
+            (0x20, 0, u32::MAX),
+        ] {
+            acl.extend(tag.to_le_bytes());
+            acl.extend(perm.to_le_bytes());
+            acl.extend(id.to_le_bytes());
+        }
+        let c = std::ffi::CString::new(cfg.to_str().unwrap()).unwrap();
+        // SAFETY: NUL-terminated path and name, a buffer of `acl.len()` bytes.
+        let set = unsafe {
+            libc::setxattr(
+                c.as_ptr(),
+                c"system.posix_acl_access".as_ptr(),
+                acl.as_ptr().cast(),
+                acl.len(),
+                0,
+            )
+        };
+        if set == 0 {
+            assert_eq!(may_read(child.id(), &cfg), None);
+        }
         // This process (root) may read either.
         std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o600)).unwrap();
         assert_eq!(may_read(std::process::id(), &cfg), Some((true, 0)));
