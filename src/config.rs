@@ -1747,6 +1747,30 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         if resolved.auth.is_some() {
             feed.access.auth = resolved.auth;
         }
+        // (What it sends as secrets, for the outputs to hide where its items
+        // repeat them: a header named like one, a token, a password.)
+        let mut sent: Vec<String> = feed
+            .access
+            .headers
+            .iter()
+            .filter(|(name, _)| {
+                matches!(name.as_str(), "authorization" | "cookie")
+                    || crate::urls::secret_name(name)
+                    || ["key", "token", "auth", "secret", "session", "sig"]
+                        .iter()
+                        .any(|w| name.contains(w))
+            })
+            .map(|(_, v)| v.expose().to_string())
+            .collect();
+        match &feed.access.auth {
+            Some(access::Auth::Bearer(t)) => sent.push(t.expose().to_string()),
+            Some(access::Auth::Basic {
+                password: Some(p), ..
+            }) => sent.push(p.expose().to_string()),
+            _ => {}
+        }
+        sent.retain(|v| v != access::NOT_READ);
+        crate::urls::note_sent_secrets(feed.url().as_str(), sent);
     }
     let mut seen: HashMap<&Url, ()> = HashMap::new();
     for feed in &cfg.feeds {

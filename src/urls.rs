@@ -398,6 +398,40 @@ pub fn secret_values(url: &str) -> Vec<String> {
     out
 }
 
+/// The secrets each configured feed sends outside its URL (a header named
+/// like one, a bearer token, a password), by the feed's URL: its items may
+/// repeat them (a premium podcast's media URLs carrying the key its feed
+/// is fetched with), and the outputs hide them as they hide a `?token=`.
+/// Added to as configs load (the daemon's reloads too); never emptied while
+/// the process runs: hiding a removed feed's old key costs nothing.
+static SENT_SECRETS: std::sync::LazyLock<
+    std::sync::RwLock<std::collections::HashMap<String, Vec<String>>>,
+> = std::sync::LazyLock::new(Default::default);
+
+/// Records what the feed at `url` sends as secrets ([`SENT_SECRETS`]).
+pub fn note_sent_secrets(url: &str, values: Vec<String>) {
+    if values.is_empty() {
+        return;
+    }
+    let mut map = SENT_SECRETS.write().unwrap_or_else(|e| e.into_inner());
+    let known = map.entry(url.to_string()).or_default();
+    for v in values {
+        if !known.contains(&v) {
+            known.push(v);
+        }
+    }
+}
+
+/// What the feed at `url` sends as secrets ([`note_sent_secrets`]).
+pub fn sent_secrets(url: &str) -> Vec<String> {
+    SENT_SECRETS
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(url)
+        .cloned()
+        .unwrap_or_default()
+}
+
 /// Whether `url`'s query has a parameter whose name says it is a secret
 /// ([`secret_name`]), values not judged: for a story's own link, where a
 /// commit's hash or an md5 id in the query is no credential.

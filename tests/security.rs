@@ -1262,3 +1262,56 @@ async fn a_failed_redirect_repeating_the_token_does_not_quote_it() {
     assert!(listed.contains("/x/***/feed"), "{listed}");
     assert_eq!(listed.matches(token).count(), 1, "{listed}");
 }
+
+/// A key a feed sends as a header, a bearer token or a password, repeated
+/// by its items (a premium podcast's media URLs, its show notes), is not
+/// published, as a `?token=` in its URL is not. A header named like no
+/// secret (`Accept-Language`) hides nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_sent_in_a_header_or_as_a_token_is_not_published() {
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/p.xml",
+        Resource::feed(
+            "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Premium show</title><link>https://show.example/</link>\
+             <item><title>Ep6</title><link>https://show.example/ep6</link><guid>g6</guid>\
+             <description>&lt;p&gt;Episode six, for K3yHeader77x and Be4rerTok99zz, in en-GB2024x.&lt;/p&gt;</description>\
+             <enclosure url=\"https://cdn.example/e6.mp3?key=K3yHeader77x\" length=\"1\" type=\"audio/mpeg\"/></item>\
+             <item><title>Ep7 Be4rerTok99zz</title><link>https://show.example/ep7?t=Be4rerTok99zz</link><guid>g7</guid>\
+             <description>Episode seven.</description></item>\
+             </channel></rss>"
+                .to_string(),
+        ),
+    );
+    let env = TestEnv::new();
+    let port = srv.addr.port();
+    std::fs::write(env.path("token"), "Be4rerTok99zz\n").unwrap();
+    std::fs::write(
+        env.path("feedloom.toml"),
+        format!(
+            "[store]\npath = \"feedloom.db\"\n\n\
+             [[feed]]\nurl = \"http://127.0.0.1:{port}/p.xml\"\n\
+             headers = {{ X-Api-Key = \"K3yHeader77x\", Accept-Language = \"en-GB2024x\" }}\n\
+             auth = {{ bearer = {{ file = \"token\" }} }}\n\n\
+             [[output]]\nname = \"all\"\npath = \"out/all\"\nformats = [\"atom\", \"rss\", \"json\", \"html\"]\n"
+        ),
+    )
+    .unwrap();
+    let out = run(&env.path("feedloom.toml"), &["poll"], &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for ext in ["atom", "rss", "json", "html"] {
+        let text = std::fs::read_to_string(env.path(&format!("out/all.{ext}"))).unwrap();
+        assert!(
+            text.contains("Episode six") && text.contains("Episode seven"),
+            "{ext}: {text}"
+        );
+        assert!(text.contains("en-GB2024x"), "{ext}: {text}");
+        for secret in ["K3yHeader77x", "Be4rerTok99zz"] {
+            assert!(!text.contains(secret), "{ext} has {secret}: {text}");
+        }
+    }
+}

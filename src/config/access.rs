@@ -266,11 +266,14 @@ pub fn leave_feed_secrets_unread() -> impl Drop {
     Guard(LEAVE_UNREAD.with(|c| c.replace(true)))
 }
 
+/// What stands in for a secret not read ([`leave_feed_secrets_unread`]).
+pub const NOT_READ: &str = "(not read)";
+
 /// [`SecretSource::resolve`], unless [`leave_feed_secrets_unread`] holds.
 fn read(src: &SecretSource, base: &Path) -> Result<Secret, String> {
     match src {
         SecretSource::Env(_) | SecretSource::File(_) if LEAVE_UNREAD.with(|c| c.get()) => {
-            Ok(Secret::new("(not read)".to_string(), "nowhere: not read"))
+            Ok(Secret::new(NOT_READ.to_string(), "nowhere: not read"))
         }
         _ => src.resolve(base),
     }

@@ -1262,15 +1262,20 @@ fn story_secrets(story: &Story) -> Vec<String> {
 }
 
 /// The secrets of feeds at `urls` that other text may repeat (see
-/// [`story_secrets`]).
+/// [`story_secrets`]): in their URLs, and what they send otherwise
+/// ([`urls::sent_secrets`]: a header's key, a bearer token, a password).
 fn secrets_of<'a>(urls: impl Iterator<Item = &'a str>) -> Vec<String> {
-    urls.flat_map(urls::secret_values)
-        .filter(|v| {
-            v.len() >= 8
-                && v.bytes().any(|b| b.is_ascii_digit())
-                && v.bytes().any(|b| b.is_ascii_alphabetic())
-        })
-        .collect()
+    urls.flat_map(|u| {
+        let mut v = urls::secret_values(u);
+        v.extend(urls::sent_secrets(u));
+        v
+    })
+    .filter(|v| {
+        v.len() >= 8
+            && v.bytes().any(|b| b.is_ascii_digit())
+            && v.bytes().any(|b| b.is_ascii_alphabetic())
+    })
+    .collect()
 }
 
 /// A private feed's error (`text`) with its token hidden wherever it
