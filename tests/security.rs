@@ -1315,3 +1315,69 @@ async fn a_key_sent_in_a_header_or_as_a_token_is_not_published() {
         }
     }
 }
+
+/// A feed moved for good (a permanent redirect, three times in a row) to an
+/// address with a token: its items repeating that token are published
+/// without it, as they are for the configured URL's (the log hid it, the
+/// outputs published it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_token_of_the_address_a_feed_moved_to_is_not_published() {
+    let srv = FeedServer::start().await;
+    let token = "Mv5cretTok88";
+    srv.set(
+        "/pub.xml",
+        Resource::status(301).header("location", &format!("/f.xml?token={token}")),
+    );
+    srv.set(
+        "/f.xml",
+        Resource::feed(format!(
+            "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Show</title><link>https://show.example/</link>\
+             <item><title>Ep1</title><link>https://show.example/ep1</link><guid>m1</guid>\
+             <description>Episode one, key {token}.</description>\
+             <enclosure url=\"https://cdn.example/m1.mp3?token={token}\" length=\"1\" type=\"audio/mpeg\"/></item>\
+             </channel></rss>"
+        )),
+    );
+    let env = TestEnv::new();
+    let port = srv.addr.port();
+    std::fs::write(
+        env.path("feedloom.toml"),
+        format!(
+            "[store]\npath = \"feedloom.db\"\n\n\
+             [[feed]]\nurl = \"http://127.0.0.1:{port}/pub.xml\"\n\n\
+             [[output]]\nname = \"all\"\npath = \"out/all\"\nformats = [\"atom\", \"json\"]\n"
+        ),
+    )
+    .unwrap();
+    for _ in 0..4 {
+        let out = run(&env.path("feedloom.toml"), &["poll"], &[]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let conn = rusqlite::Connection::open(env.path("feedloom.db")).unwrap();
+    let moved: Option<String> = conn
+        .query_row("SELECT fetch_url FROM feeds", [], |r| r.get(0))
+        .unwrap();
+    assert!(
+        moved.is_some_and(|m| m.contains(token)),
+        "the feed did not move"
+    );
+    for ext in ["atom", "json"] {
+        let text = std::fs::read_to_string(env.path(&format!("out/all.{ext}"))).unwrap();
+        assert!(text.contains("Episode one"), "{ext}: {text}");
+        assert!(!text.contains(token), "{ext}: {text}");
+    }
+    let out = run(
+        &env.path("feedloom.toml"),
+        &["export", "--format", "json"],
+        &[],
+    );
+    let exported = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        exported.contains("Episode one") && !exported.contains(token),
+        "{exported}"
+    );
+}

@@ -398,6 +398,17 @@ pub fn select_stories_scanned(
 }
 
 /// Renders one output in one format from the store.
+/// Notes the tokens of the addresses feeds moved to for good (a permanent
+/// redirect to `…?token=…`): the outputs hide them where items repeat them,
+/// as they hide the configured URL's (they published them, while the log
+/// hid the moved address's).
+fn note_moved_feeds(store: &dyn Reader) -> Result<(), StoreError> {
+    for (url, moved) in store.moved_feeds()? {
+        crate::urls::note_sent_secrets(&url, crate::urls::secret_values(&moved));
+    }
+    Ok(())
+}
+
 pub fn render_output(
     store: &dyn Reader,
     out: &OutputConfig,
@@ -405,6 +416,7 @@ pub fn render_output(
     now: i64,
     limit: Option<usize>,
 ) -> Result<Vec<u8>, StoreError> {
+    note_moved_feeds(store)?;
     let stories = prepare(select_stories(
         store,
         &query_for(out, now, limit),
@@ -483,6 +495,7 @@ pub fn render_all(
     cache: &mut HtmlCache,
     only_files: bool,
 ) -> Result<Vec<RenderedFile>, StoreError> {
+    note_moved_feeds(store)?;
     let mut all = Vec::new();
     for out in outputs.iter().filter(|o| !only_files || o.path.is_some()) {
         let page = out.formats.contains(&Format::Html);
@@ -1249,6 +1262,10 @@ mod scan_tests {
         }
         fn synced_feeds(&self) -> Result<Vec<(String, Vec<String>)>, StoreError> {
             unreachable!("not asked")
+        }
+        fn moved_feeds(&self) -> Result<Vec<(String, String)>, StoreError> {
+            // (No feed of this fixture moved.)
+            Ok(Vec::new())
         }
         fn feed_health(&self) -> Result<FeedHealth, StoreError> {
             unreachable!("not asked")

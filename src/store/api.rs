@@ -35,6 +35,8 @@ pub trait Reader {
     fn feed_summaries(&self) -> Result<Vec<FeedSummary>, StoreError>;
     /// See [`Store::synced_feeds`].
     fn synced_feeds(&self) -> Result<Vec<(String, Vec<String>)>, StoreError>;
+    /// See [`Store::moved_feeds`].
+    fn moved_feeds(&self) -> Result<Vec<(String, String)>, StoreError>;
     fn feed_health(&self) -> Result<FeedHealth, StoreError>;
     fn feeds_in_trouble(&self, worst: usize) -> Result<Vec<FeedProblem>, StoreError>;
     fn metrics_snapshot(&self, now: i64) -> Result<MetricsSnapshot, StoreError>;
@@ -57,6 +59,9 @@ impl Reader for Store {
     }
     fn synced_feeds(&self) -> Result<Vec<(String, Vec<String>)>, StoreError> {
         Store::synced_feeds(self)
+    }
+    fn moved_feeds(&self) -> Result<Vec<(String, String)>, StoreError> {
+        Store::moved_feeds(self)
     }
     fn feed_health(&self) -> Result<FeedHealth, StoreError> {
         Store::feed_health(self)

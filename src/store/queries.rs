@@ -391,6 +391,22 @@ impl Store {
             .map_err(StoreError::ctx("listing configured feeds"))
     }
 
+    /// The feeds fetched at another address than their own (a permanent
+    /// redirect followed): `(url, fetch_url)`.
+    pub fn moved_feeds(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT url, fetch_url FROM feeds WHERE fetch_url IS NOT NULL AND fetch_url != url",
+            )
+            .map_err(StoreError::ctx("listing moved feeds"))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(StoreError::ctx("listing moved feeds"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(StoreError::ctx("listing moved feeds"))
+    }
+
     pub fn feed_summaries(&self) -> Result<Vec<FeedSummary>, StoreError> {
         let mut stmt = self
             .conn

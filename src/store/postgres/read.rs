@@ -41,6 +41,9 @@ impl Reader for PgReader {
     fn synced_feeds(&self) -> Result<Vec<(String, Vec<String>)>, StoreError> {
         self.handle.block_on(self.store.synced_feeds())
     }
+    fn moved_feeds(&self) -> Result<Vec<(String, String)>, StoreError> {
+        self.handle.block_on(self.store.moved_feeds())
+    }
     fn feed_health(&self) -> Result<FeedHealth, StoreError> {
         self.handle.block_on(self.store.feed_health())
     }
@@ -607,6 +610,21 @@ impl PgStore {
             h.sources = crate::store::search::kept_feeds(&members, keep);
         }
         Ok(hits)
+    }
+
+    /// See [`crate::store::Store::moved_feeds`].
+    pub async fn moved_feeds(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = self
+            .read_tx(async |tx| {
+                tx.query(
+                    "listing moved feeds",
+                    "SELECT url, fetch_url FROM feeds WHERE fetch_url IS NOT NULL AND fetch_url <> url",
+                    &[],
+                )
+                .await
+            })
+            .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
     /// See [`crate::store::Store::synced_feeds`].
