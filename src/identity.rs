@@ -241,17 +241,34 @@ pub fn other_keys(it: &Identified) -> Vec<(String, KeyMatch)> {
             };
             let plain = format!("link:{c}");
             let titled = indexable(format!("{plain} title:{}", short_hash(&[title])));
+            // (The text key's hash is `text_hash`, when computed.)
+            let texted = indexable(format!(
+                "{plain} text:{}",
+                match it.text_hash.is_empty() {
+                    true => short_hash(&[title, body_of(&it.entry)]),
+                    false => it.text_hash.clone(),
+                }
+            ));
             let plain = indexable(plain);
-            let mut v = if it.key == plain {
+            let fragment = c
+                .split_once('#')
+                .filter(|(_, anchor)| kept_fragment(anchor));
+            let mut v = if it.key == plain && fragment.is_some() {
                 vec![(titled, KeyMatch::Exact)]
+            } else if it.key == plain {
+                vec![(titled, KeyMatch::Exact), (texted, KeyMatch::Exact)]
+            } else if it.key == texted {
+                // (Stored while it was alone at its link, or while others
+                // of other titles shared it.)
+                vec![(plain, KeyMatch::Text), (titled, KeyMatch::Text)]
             } else {
                 vec![(plain, KeyMatch::Title)]
             };
             // Stored before a comment's anchor was part of its link
             // (2026-12-06): under its post's page, by its title (it was
             // stored again, and announced).
-            if let Some((page, anchor)) = c.split_once('#')
-                && kept_fragment(anchor)
+            if let Some((page, _)) = fragment
+                && v.len() < 2
             {
                 let page = format!("link:{page}");
                 v.push((
@@ -332,7 +349,7 @@ pub fn may_be_requalified(it: &Identified) -> bool {
     if it.entry.enclosures.is_empty() {
         return false;
     }
-    it.kind == KeyKind::Link && !it.key.contains(" title:")
+    it.kind == KeyKind::Link && !it.key.contains(" title:") && !it.key.contains(" text:")
 }
 
 /// The keys [`requalified`] gives entries sharing `key`'s link: the range
@@ -610,7 +627,7 @@ pub fn guid_link_key(it: &Identified) -> Option<String> {
 /// `link:URL title:HASH` for `title`. Retention tombstones both, so that a
 /// pruned item does not come back as new under the other.
 pub fn titled_link_key(key: &str, title: Option<&str>) -> Option<String> {
-    (key.starts_with("link:") && !key.contains(" title:")).then(|| {
+    (key.starts_with("link:") && !key.contains(" title:") && !key.contains(" text:")).then(|| {
         indexable(format!(
             "{key} title:{}",
             short_hash(&[title.unwrap_or("")])
@@ -673,6 +690,7 @@ pub fn identify_keys_alone(entries: Vec<Entry>, rules: &Canon) -> (Vec<Identifie
     // Guids that carry more than one distinct link in this document.
     let mut links_per_guid: HashMap<&str, HashSet<Option<&str>>> = HashMap::new();
     let mut titles_per_link: HashMap<&str, HashSet<Option<&str>>> = HashMap::new();
+    let mut texts_per_link: HashMap<&str, HashSet<&str>> = HashMap::new();
     for (e, c) in entries.iter().zip(&canon) {
         match (&e.guid, c) {
             (Some(g), c) => {
@@ -683,10 +701,22 @@ pub fn identify_keys_alone(entries: Vec<Entry>, rules: &Canon) -> (Vec<Identifie
                     .entry(c)
                     .or_default()
                     .insert(e.title.as_deref());
+                texts_per_link.entry(c).or_default().insert(body_of(e));
             }
             (None, None) => {}
         }
     }
+    // Links that entries without guid share under one title but with other
+    // texts (a club's "Weekly update" posts at its one page): each entry is
+    // its own item, keyed by its title and text (under the link alone, all
+    // but one were dropped, without a word).
+    let text_link: HashSet<String> = texts_per_link
+        .into_iter()
+        .filter(|(l, texts)| {
+            texts.len() > 1 && titles_per_link.get(l).is_some_and(|t| t.len() == 1)
+        })
+        .map(|(l, _)| l.to_string())
+        .collect();
     let shared_guid: HashSet<String> = links_per_guid
         .into_iter()
         .filter(|(_, links)| links.len() > 1)
@@ -741,7 +771,10 @@ pub fn identify_keys_alone(entries: Vec<Entry>, rules: &Canon) -> (Vec<Identifie
         })
         .collect();
 
-    let mut alone = shared_guid.is_empty() && shared_link.is_empty() && reused.is_empty();
+    let mut alone = shared_guid.is_empty()
+        && shared_link.is_empty()
+        && reused.is_empty()
+        && text_link.is_empty();
     let mut seen = HashSet::new();
     let mut out = Vec::with_capacity(entries.len());
     for ((entry, canonical_url), base) in entries.into_iter().zip(canon).zip(bases) {
@@ -763,6 +796,10 @@ pub fn identify_keys_alone(entries: Vec<Entry>, rules: &Canon) -> (Vec<Identifie
             (None, Some(c)) if shared_link.contains(c) || front_page(c) => (
                 KeyKind::Link,
                 format!("link:{c} title:{}", short_hash(&[title])),
+            ),
+            (None, Some(c)) if text_link.contains(c) => (
+                KeyKind::Link,
+                format!("link:{c} text:{}", short_hash(&[title, body_of(&entry)])),
             ),
             (None, Some(c)) => (KeyKind::Link, format!("link:{c}")),
             (None, None) => (KeyKind::Hash, format!("hash:{}", fallback_hash(&entry))),

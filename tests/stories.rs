@@ -2619,3 +2619,54 @@ async fn a_link_whose_tracking_parameters_change_is_not_an_edit() {
     serve("wednesday", "v2 corrected");
     assert_eq!(s.poll().await.updated, 1, "a real edit");
 }
+
+/// Entries without guid at one page under one title but with other texts
+/// (a club's "Weekly update" posts, all at its `/weekly` page) are each an
+/// item: all five of one document were one, the other four dropped without
+/// a word. Across polls each is recognised whether the document carries it
+/// alone or beside the others: none is stored twice or updated.
+#[tokio::test]
+async fn entries_sharing_a_link_and_a_title_with_other_texts_are_each_kept() {
+    let s = Scenario::new(&["/club"], "").await;
+    let link = Some("https://club.example/weekly");
+    let week = |n: usize| {
+        format!(
+            "This week number {n} the club met on the green, and {n} members played until dusk."
+        )
+    };
+    let texts: Vec<String> = (1..=5).map(week).collect();
+    let serve = |from: usize, to: usize| {
+        let items: Vec<(Option<&str>, Option<&str>, &str, &str)> = (from..to)
+            .rev()
+            .map(|i| (None, link, "Weekly update", texts[i].as_str()))
+            .collect();
+        s.serve("/club", &items);
+    };
+    serve(0, 1);
+    let first = s.poll().await;
+    assert_eq!((first.new, first.updated), (1, 0));
+    serve(0, 2);
+    let second = s.poll().await;
+    assert_eq!(
+        (second.new, second.updated),
+        (1, 0),
+        "the first week is known"
+    );
+    serve(0, 5);
+    let third = s.poll().await;
+    assert_eq!((third.new, third.updated), (3, 0));
+    let count: i64 = s
+        .env
+        .reader()
+        .query_row("SELECT count(*) FROM items", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(count, 5);
+    // The newest alone again, then the newest two.
+    serve(4, 5);
+    let alone = s.poll().await;
+    assert_eq!((alone.new, alone.updated), (0, 0));
+    serve(3, 5);
+    let two = s.poll().await;
+    assert_eq!((two.new, two.updated), (0, 0));
+    assert_eq!(s.stories().len(), 5);
+}
