@@ -872,7 +872,7 @@ enum Reuse {
 }
 
 /// The text a reader reads: content, else summary.
-fn body_of(e: &Entry) -> &str {
+pub(crate) fn body_of(e: &Entry) -> &str {
     e.content.as_deref().or(e.summary.as_deref()).unwrap_or("")
 }
 

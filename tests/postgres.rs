@@ -1399,6 +1399,41 @@ async fn rotating_guids_and_a_domain_move_store_nothing_again_alike() {
     assert!(polled[1].contains("0 new"), "{}", polled[1]);
 }
 
+/// A domain move whose new site writes the markup otherwise (a `class` on
+/// its paragraphs, line breaks between them) stores nothing again, on both
+/// backends alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_domain_move_with_markup_written_otherwise_stores_nothing_again_alike() {
+    let server = FeedServer::start().await;
+    let serve = |domain: &str, p: &str, sep: &str| {
+        server.set(
+            "/m.xml",
+            Resource::feed(format!(
+                "<rss version=\"2.0\"><channel><title>M</title>\
+                 <item><guid>https://{domain}/p/1</guid><link>https://{domain}/p/1</link><title>Post</title>\
+                 <pubDate>Mon, 02 Nov 2026 10:00:00 GMT</pubDate>\
+                 <description>&lt;{p}&gt;Words of the post.&lt;/p&gt;{sep}&lt;{p}&gt;More words.&lt;/p&gt;</description></item>\
+                 </channel></rss>"
+            ))
+            .no_etag(),
+        );
+    };
+    serve("old.example", "p", "");
+    let body = format!(
+        "[fetch]\nhost_gap = \"0s\"\n{}",
+        common::feeds_toml(&[server.url("/m.xml")])
+    );
+    let Some(pair) = Pair::new("move_markup", &body).await else {
+        return;
+    };
+    let polled = pair.run(&["poll"]).await;
+    assert_eq!(polled[0], polled[1]);
+    serve("new.example", "p class=\"entry\"", "\n");
+    let polled = pair.run(&["poll"]).await;
+    assert_eq!(polled[0], polled[1]);
+    assert!(polled[1].contains("0 new"), "{}", polled[1]);
+}
+
 /// A link without a place (`/changelog`) does not bridge two places of the
 /// page (`#v2-4-0`, `#v2-5-0`) into one story, on both backends alike.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2670,3 +2670,55 @@ async fn entries_sharing_a_link_and_a_title_with_other_texts_are_each_kept() {
     assert_eq!((two.new, two.updated), (0, 0));
     assert_eq!(s.stories().len(), 5);
 }
+
+/// A site that moved to another domain and writes its posts' markup
+/// otherwise there (a line break between paragraphs, a `class` on them):
+/// its posts are the items stored before, by their title, date and a text
+/// that reads the same (every post was stored and announced again).
+#[tokio::test]
+async fn a_domain_move_with_markup_written_otherwise_stores_nothing_again() {
+    let s = Scenario::new(&["/moved"], "").await;
+    let serve = |domain: &str, p: &str, sep: &str| {
+        let items: String = (1..=3)
+            .map(|n| {
+                format!(
+                    "<item><guid>https://{domain}/p/{n}</guid><link>https://{domain}/p/{n}</link>\
+                     <title>Post {n}</title><pubDate>Mon, 0{n} Nov 2026 10:00:00 GMT</pubDate>\
+                     <description>&lt;{p}&gt;The first paragraph of post {n}, long enough.&lt;/p&gt;{sep}\
+                     &lt;{p}&gt;The second paragraph.&lt;/p&gt;</description></item>"
+                )
+            })
+            .collect();
+        s.srv.set(
+            "/moved",
+            Resource::feed(format!(
+                "<rss version=\"2.0\"><channel><title>C</title><link>https://{domain}/</link>{items}</channel></rss>"
+            ))
+            .no_etag(),
+        );
+    };
+    serve("old.example", "p", "");
+    assert_eq!(s.poll().await.new, 3);
+    serve("new.example", "p class=\"entry\"", "\n");
+    assert_eq!(s.poll().await.new, 0);
+    let items: i64 = s
+        .env
+        .reader()
+        .query_row("SELECT count(*) FROM items", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(items, 3);
+    // Another post of the same title on the same date, with another text,
+    // is new.
+    s.srv.set(
+        "/moved",
+        Resource::feed(
+            "<rss version=\"2.0\"><channel><title>C</title><link>https://x.example/</link>\
+             <item><guid>https://x.example/p/9</guid><link>https://x.example/p/9</link>\
+             <title>Post 1</title><pubDate>Mon, 01 Nov 2026 10:00:00 GMT</pubDate>\
+             <description>An entirely different text.</description></item></channel></rss>"
+                .to_string(),
+        )
+        .no_etag(),
+    );
+    assert_eq!(s.poll().await.new, 1);
+}

@@ -819,8 +819,32 @@ fn find_churned(
          FROM items WHERE id IN (SELECT id FROM items WHERE feed_id = ?1
                                   ORDER BY first_seen_at DESC, id DESC LIMIT ?3)
            AND text_hash = ?2 AND published_at IS ?4 LIMIT 2";
+    // (Nor when the new site writes the same text's markup otherwise, a
+    // line break between paragraphs, a `class` on them: the same title and
+    // date, and a text that reads the same. Every post was announced again.)
+    const BY_TITLE_DATE: &str =
+        "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures, published_at, updated_at
+         FROM items WHERE id IN (SELECT id FROM items WHERE feed_id = ?1
+                                  ORDER BY first_seen_at DESC, id DESC LIMIT ?3)
+           AND title IS ?2 AND published_at IS ?4 LIMIT 2";
     let published = it.entry.published.map(|d| d.timestamp());
     let window = (2 * doc.keys.len()).max(256) as i64;
+    let moved_otherwise_written = || -> Result<Vec<Row>, StoreError> {
+        let rows = query(
+            BY_TITLE_DATE,
+            &[&feed_id, &it.entry.title, &window, &published],
+        )?;
+        let body = crate::identity::body_of(&it.entry);
+        let mut kept = Vec::with_capacity(rows.len());
+        for row in rows {
+            if read_stored(tx, row.0.id, "reading a moved item", |stored, _| {
+                crate::visible::same_to_a_reader(stored.body.unwrap_or(""), body)
+            })? {
+                kept.push(row);
+            }
+        }
+        Ok(kept)
+    };
     // (Only for a feed that stored a document before: a feed's first has
     // nothing to find, and a cold poll read the feed's newest items again
     // for every new item.)
@@ -860,14 +884,23 @@ fn find_churned(
                         BY_TEXT_DATE,
                         &[&feed_id, &it.text_hash, &window, &published],
                     )?;
+                    if rows.is_empty() {
+                        rows = moved_otherwise_written()?;
+                    }
                 }
             }
             rows
         }
-        Some(_) if by_text_date => query(
-            BY_TEXT_DATE,
-            &[&feed_id, &it.text_hash, &window, &published],
-        )?,
+        Some(_) if by_text_date => {
+            let rows = query(
+                BY_TEXT_DATE,
+                &[&feed_id, &it.text_hash, &window, &published],
+            )?;
+            match rows.is_empty() && all_new && published.is_some() {
+                true => moved_otherwise_written()?,
+                false => rows,
+            }
+        }
         Some(_) => return Ok(None),
         None => query(BY_TEXT, &[&feed_id, &it.text_hash])?,
     };

@@ -784,8 +784,27 @@ async fn find_churned(
          FROM items WHERE id IN (SELECT id FROM items WHERE feed_id = $1
                                   ORDER BY first_seen_at DESC, id DESC LIMIT $3)
            AND text_hash = $2 AND published_at IS NOT DISTINCT FROM $4 LIMIT 2";
+    // (The same title and date, and a text that reads the same, the markup
+    // written otherwise: see SQLite's.)
+    const BY_TITLE_DATE: &str =
+        "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures, published_at, updated_at,
+                coalesce(content, summary) AS body
+         FROM items WHERE id IN (SELECT id FROM items WHERE feed_id = $1
+                                  ORDER BY first_seen_at DESC, id DESC LIMIT $3)
+           AND title IS NOT DISTINCT FROM $2 AND published_at IS NOT DISTINCT FROM $4 LIMIT 2";
     let published = it.entry.published.map(|d| d.timestamp());
     let window = (2 * doc_keys.len()).max(256) as i64;
+    let body = crate::identity::body_of(&it.entry);
+    let written_otherwise = |rows: Vec<tokio_postgres::Row>| -> Vec<tokio_postgres::Row> {
+        rows.into_iter()
+            .filter(|r| {
+                crate::visible::same_to_a_reader(
+                    r.get::<_, Option<String>>("body").as_deref().unwrap_or(""),
+                    body,
+                )
+            })
+            .collect()
+    };
     // (Only for a feed that stored a document before: see SQLite's.)
     let by_text_date = stored_before && !it.text_hash.is_empty();
     let rows = match &it.canonical_url {
@@ -840,6 +859,16 @@ async fn find_churned(
                             &[&feed_id, &it.text_hash, &window, &published],
                         )
                         .await?;
+                    if rows.is_empty() {
+                        rows = written_otherwise(
+                            tx.query(
+                                c,
+                                BY_TITLE_DATE,
+                                &[&feed_id, &it.entry.title, &window, &published],
+                            )
+                            .await?,
+                        );
+                    }
                 }
                 rows
             } else {
@@ -847,12 +876,24 @@ async fn find_churned(
             }
         }
         Some(_) if by_text_date => {
-            tx.query(
-                c,
-                BY_TEXT_DATE,
-                &[&feed_id, &it.text_hash, &window, &published],
-            )
-            .await?
+            let rows = tx
+                .query(
+                    c,
+                    BY_TEXT_DATE,
+                    &[&feed_id, &it.text_hash, &window, &published],
+                )
+                .await?;
+            match rows.is_empty() && all_new && published.is_some() {
+                true => written_otherwise(
+                    tx.query(
+                        c,
+                        BY_TITLE_DATE,
+                        &[&feed_id, &it.entry.title, &window, &published],
+                    )
+                    .await?,
+                ),
+                false => rows,
+            }
         }
         Some(_) => return Ok(None),
         None => tx.query(c, BY_TEXT, &[&feed_id, &it.text_hash]).await?,
