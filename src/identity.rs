@@ -1041,8 +1041,10 @@ pub fn place_fragment(link: &str) -> Option<String> {
 /// Whether a fragment (lower case, no digit) reads as a heading's anchor
 /// (`installation`, `rust-lifetimes`, `ferry_suspended`): three letters or
 /// more, of letters, `-` and `_`, and not a part every page has (`main`,
-/// `content`, `comments`, `top`…), nor named with one (`article-body`,
-/// `story-top`, `continue-reading`, `content-start`).
+/// `content`, `comments`, `top`…), nor named only with such words
+/// (`article-body`, `story-top`, `continue-reading`, `content-start`; a
+/// heading with one among its words, `main-features`, `top_court_ruling`,
+/// is a heading).
 fn heading_anchor(f: &str) -> bool {
     const PAGE_WORDS: &[&str] = &[
         "main",
@@ -1083,7 +1085,10 @@ fn heading_anchor(f: &str) -> bool {
         "site",
         "anchor",
     ];
-    if f.split(['-', '_']).any(|w| PAGE_WORDS.contains(&w)) {
+    if f.split(['-', '_'])
+        .filter(|w| !w.is_empty())
+        .all(|w| PAGE_WORDS.contains(&w))
+    {
         return false;
     }
     const PAGE_PARTS: &[&str] = &[
@@ -1799,11 +1804,17 @@ mod tests {
             place_fragment("https://d.example/changelog#V2-4-0").as_deref(),
             Some("v2-4-0")
         );
-        // A heading's anchor too (two posts on one page, at its sections).
+        // A heading's anchor too (two posts on one page, at its sections),
+        // one with a page's word among its words as well.
         for (link, place) in [
             ("https://d.example/guide#installation", "installation"),
             ("https://d.example/news#Ferry_suspended", "ferry_suspended"),
             ("https://d.example/blog#rust-lifetimes", "rust-lifetimes"),
+            ("https://d.example/guide#main-features", "main-features"),
+            (
+                "https://d.example/news#Top_court_ruling",
+                "top_court_ruling",
+            ),
         ] {
             assert_eq!(place_fragment(link).as_deref(), Some(place), "{link}");
         }
