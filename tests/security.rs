@@ -1078,6 +1078,37 @@ async fn a_token_after_a_semicolon_or_a_second_question_mark_is_not_published() 
     assert_eq!(stored, 0, "stored as no link");
 }
 
+/// A fresh store polled once with `feeds` (`[[feed]]` blocks, after `files`
+/// written beside the config: a token file) and an output `all` written in
+/// the four formats: each format and its file's text.
+fn poll_to_files(feeds: &str, files: &[(&str, &str)]) -> Vec<(&'static str, String)> {
+    let env = TestEnv::new();
+    for (name, text) in files {
+        std::fs::write(env.path(name), text).unwrap();
+    }
+    std::fs::write(
+        env.path("feedloom.toml"),
+        format!(
+            "[store]\npath = \"feedloom.db\"\n\n{feeds}\n\
+             [[output]]\nname = \"all\"\npath = \"out/all\"\nformats = [\"atom\", \"rss\", \"json\", \"html\"]\n"
+        ),
+    )
+    .unwrap();
+    let out = run(&env.path("feedloom.toml"), &["poll"], &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    ["atom", "rss", "json", "html"]
+        .into_iter()
+        .map(|ext| {
+            let text = std::fs::read_to_string(env.path(&format!("out/all.{ext}"))).unwrap();
+            (ext, text)
+        })
+        .collect()
+}
+
 /// A private feed's token that an item repeats in another spelling is not
 /// published either: through a character reference or a comment inside it
 /// (the sanitiser decoded and joined what had been looked for as written),
@@ -1099,25 +1130,11 @@ async fn a_token_an_item_spells_otherwise_is_not_published() {
                 .to_string(),
         ),
     );
-    let env = TestEnv::new();
     let port = srv.addr.port();
-    std::fs::write(
-        env.path("feedloom.toml"),
-        format!(
-            "[store]\npath = \"feedloom.db\"\n\n\
-             [[feed]]\nurl = \"http://127.0.0.1:{port}/p.xml?token=Sup3rS3cretTok42\"\n\n\
-             [[output]]\nname = \"all\"\npath = \"out/all\"\nformats = [\"atom\", \"rss\", \"json\", \"html\"]\n"
-        ),
-    )
-    .unwrap();
-    let out = run(&env.path("feedloom.toml"), &["poll"], &[]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    for ext in ["atom", "rss", "json", "html"] {
-        let text = std::fs::read_to_string(env.path(&format!("out/all.{ext}"))).unwrap();
+    for (ext, text) in poll_to_files(
+        &format!("[[feed]]\nurl = \"http://127.0.0.1:{port}/p.xml?token=Sup3rS3cretTok42\"\n"),
+        &[],
+    ) {
         assert!(
             text.contains("Episode words") && text.contains("Listen:"),
             "{ext}: {text}"
@@ -1160,25 +1177,11 @@ async fn a_token_spelled_for_a_reader_or_in_the_channel_is_not_published() {
                 .to_string(),
         ),
     );
-    let env = TestEnv::new();
     let port = srv.addr.port();
-    std::fs::write(
-        env.path("feedloom.toml"),
-        format!(
-            "[store]\npath = \"feedloom.db\"\n\n\
-             [[feed]]\nurl = \"http://127.0.0.1:{port}/p.xml?token=Sup3rS3cretTok42\"\n\n\
-             [[output]]\nname = \"all\"\npath = \"out/all\"\nformats = [\"atom\", \"rss\", \"json\", \"html\"]\n"
-        ),
-    )
-    .unwrap();
-    let out = run(&env.path("feedloom.toml"), &["poll"], &[]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    for ext in ["atom", "rss", "json", "html"] {
-        let text = std::fs::read_to_string(env.path(&format!("out/all.{ext}"))).unwrap();
+    for (ext, text) in poll_to_files(
+        &format!("[[feed]]\nurl = \"http://127.0.0.1:{port}/p.xml?token=Sup3rS3cretTok42\"\n"),
+        &[],
+    ) {
         assert!(text.contains("Episode five"), "{ext}: {text}");
         // As a reader reads it: references decoded, what shows nothing and
         // white space gone, full-width letters as ASCII.
@@ -1283,28 +1286,15 @@ async fn a_key_sent_in_a_header_or_as_a_token_is_not_published() {
                 .to_string(),
         ),
     );
-    let env = TestEnv::new();
     let port = srv.addr.port();
-    std::fs::write(env.path("token"), "Be4rerTok99zz\n").unwrap();
-    std::fs::write(
-        env.path("feedloom.toml"),
-        format!(
-            "[store]\npath = \"feedloom.db\"\n\n\
-             [[feed]]\nurl = \"http://127.0.0.1:{port}/p.xml\"\n\
+    for (ext, text) in poll_to_files(
+        &format!(
+            "[[feed]]\nurl = \"http://127.0.0.1:{port}/p.xml\"\n\
              headers = {{ X-Api-Key = \"K3yHeader77x\", Accept-Language = \"en-GB2024x\" }}\n\
-             auth = {{ bearer = {{ file = \"token\" }} }}\n\n\
-             [[output]]\nname = \"all\"\npath = \"out/all\"\nformats = [\"atom\", \"rss\", \"json\", \"html\"]\n"
+             auth = {{ bearer = {{ file = \"token\" }} }}\n"
         ),
-    )
-    .unwrap();
-    let out = run(&env.path("feedloom.toml"), &["poll"], &[]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    for ext in ["atom", "rss", "json", "html"] {
-        let text = std::fs::read_to_string(env.path(&format!("out/all.{ext}"))).unwrap();
+        &[("token", "Be4rerTok99zz\n")],
+    ) {
         assert!(
             text.contains("Episode six") && text.contains("Episode seven"),
             "{ext}: {text}"
