@@ -1329,17 +1329,12 @@ fn hide_as_written(text: &mut String, secrets: &[String]) {
 /// A search hit as the outputs publish its story: a private feed's token
 /// that its item repeats is neither its link nor in its title or snippet
 /// (`/search` showed what every output hid), nor in its sources' titles and
-/// home pages. Whether the hit is still one: each of the query's `terms` is
-/// found in what it shows, the secrets hidden. (The search index holds the
-/// token as the item wrote it: counting the hits of `k*`, `k7*`, … spelled
-/// it out a character at a time, while every page showed `***`.)
-pub fn hide_feed_secrets(
-    hit: &mut crate::store::search::Hit,
-    terms: &[crate::store::search::Term],
-) -> bool {
+/// home pages. (Whether it is a hit at all, the search judged with
+/// [`found_as_shown`].)
+pub fn hide_feed_secrets(hit: &mut crate::store::search::Hit) {
     let secrets = story_secrets(&hit.story);
     if secrets.is_empty() {
-        return true;
+        return;
     }
     hit.story.link = hit
         .story
@@ -1355,12 +1350,13 @@ pub fn hide_feed_secrets(
             hide_in(t, &secrets);
         }
     }
-    found_as_shown(&hit.story, terms)
 }
 
 /// Whether each of the query's `terms` is found in what `story` shows, its
 /// private feeds' secrets hidden (always, for a story of no private feed).
-/// Judged inside the search, before its limit: judged after it, a private
+/// (The search index holds the token as the item wrote it: counting the
+/// hits of `k*`, `k7*`, … spelled it out a character at a time, while every
+/// page showed `***`.) Judged inside the search, before its limit: judged after it, a private
 /// story found by its token alone took the place of a public one at
 /// `limit=1`, and the empty page told the token a character at a time. A
 /// phrase's words are looked for one by one (punctuation between them, as
@@ -2359,7 +2355,7 @@ mod tests {
             ],
             snippet: vec![seg("…5-abcdefXYZ opens the ", false), seg("12345", true)],
         };
-        hide_feed_secrets(&mut hit, &[]);
+        hide_feed_secrets(&mut hit);
         let text = |s: &[Segment]| s.iter().map(|x| x.text.clone()).collect::<String>();
         assert_eq!(text(&hit.title), "Ticket ***");
         assert!(
