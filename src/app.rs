@@ -568,6 +568,11 @@ pub async fn run(
     let mut tasks: JoinSet<Refreshed> = JoinSet::new();
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // systemd's watchdog, pinged from this loop (a loop that hangs stops
+    // pinging): every half of its timeout, however short.
+    let watchdog_every = watchdog_interval();
+    let mut watchdog = tokio::time::interval(watchdog_every.unwrap_or(TICK));
+    watchdog.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // PostgreSQL: the per-host limit counts claims, so a node claims again soon
     // after a fetch ends while feeds were left due, not only at the next tick.
     let mut more_due = false;
@@ -600,6 +605,7 @@ pub async fn run(
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
+            _ = watchdog.tick(), if watchdog_every.is_some() => sd_notify("WATCHDOG=1"),
             Some(()) = reloads.recv() => {
                 // A config read from a pipe (`--config <(...)`) cannot be read
                 // again: what a second read gives is nothing, every feed gone.
@@ -729,7 +735,6 @@ pub async fn run(
                     tick.reset();
                 }
                 state.last_tick.store(crate::now_unix(), Ordering::Relaxed);
-                sd_notify("WATCHDOG=1");
                 let gone = store
                     .sqlite()
                     .and_then(|s| s.file_gone())
@@ -1360,14 +1365,32 @@ fn written_at(path: &std::path::Path, bytes: &[u8]) -> Option<i64> {
     (std::fs::read(path).ok()? == bytes).then_some(i64::try_from(at).ok()?)
 }
 
+/// How often to ping systemd's watchdog (`WatchdogSec=`): half the timeout
+/// it set in WATCHDOG_USEC, when that is meant for this process
+/// (WATCHDOG_PID unset or this process's id, as `sd_watchdog_enabled` reads
+/// them); `None`: no watchdog. (Pinged every second before, whatever the
+/// timeout: `WatchdogSec=500ms` had the daemon killed as hung.)
+fn watchdog_interval() -> Option<Duration> {
+    let env = |name| std::env::var(name).ok();
+    std::env::var_os("NOTIFY_SOCKET")?;
+    if let Some(pid) = env("WATCHDOG_PID")
+        && pid.trim().parse::<u32>().ok() != Some(std::process::id())
+    {
+        return None;
+    }
+    let usec: u64 = env("WATCHDOG_USEC")?
+        .trim()
+        .parse()
+        .ok()
+        .filter(|&u| u > 0)?;
+    Some(Duration::from_micros(usec / 2).clamp(Duration::from_millis(1), TICK))
+}
+
 /// Sends a message to systemd when run under `Type=notify` (NOTIFY_SOCKET set).
 pub fn sd_notify(msg: &str) {
     let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
         return;
     };
-    if msg.starts_with("WATCHDOG") && std::env::var_os("WATCHDOG_USEC").is_none() {
-        return;
-    }
     let Ok(sock) = std::os::unix::net::UnixDatagram::unbound() else {
         return;
     };

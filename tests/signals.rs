@@ -835,6 +835,57 @@ async fn a_notify_socket_that_is_gone_is_said_once() {
     assert!(d.log_has("gone.sock"), "{}", d.log());
 }
 
+/// systemd's watchdog is pinged every half of its timeout: with
+/// `WatchdogSec=400ms` feedloom pinged every second, and systemd killed it
+/// as hung. A watchdog meant for another process (WATCHDOG_PID) is not
+/// pinged at all, as `sd_watchdog_enabled` reads it; READY is still said.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_watchdog_is_pinged_within_its_timeout() {
+    use std::os::unix::net::UnixDatagram;
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/f.xml",
+        Resource::feed(rss("f", &[(Some("a"), None, "a", "d")])),
+    );
+    let env = TestEnv::new();
+    let cfg = write_config(&env, &feed_every_second(&srv, "/f.xml"));
+    for (name, pid) in [("ours", None), ("another's", Some("1"))] {
+        let path = env.path(&format!("notify-{}.sock", pid.unwrap_or("0")));
+        let sock = UnixDatagram::bind(&path).unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
+        let mut vars = vec![
+            ("NOTIFY_SOCKET", path.to_str().unwrap()),
+            ("WATCHDOG_USEC", "400000"),
+        ];
+        vars.extend(pid.map(|p| ("WATCHDOG_PID", p)));
+        let mut d = Daemon::start_with(&cfg, &vars);
+        // The messages of READY and of the 2 s after it.
+        let mut got = Vec::new();
+        let mut buf = [0u8; 512];
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let mut window_ends = None;
+        while std::time::Instant::now() < window_ends.unwrap_or(deadline) {
+            if let Ok(n) = sock.recv(&mut buf) {
+                let msg = String::from_utf8_lossy(&buf[..n]).to_string();
+                if msg.contains("READY=1") {
+                    window_ends = Some(std::time::Instant::now() + Duration::from_secs(2));
+                }
+                got.push(msg);
+            }
+        }
+        d.signal("TERM");
+        assert_eq!(d.wait(10).and_then(|s| s.code()), Some(0), "{}", d.log());
+        assert!(got.iter().any(|m| m.contains("READY=1")), "{name}: {got:?}");
+        let pings = got.iter().filter(|m| m.contains("WATCHDOG=1")).count();
+        match pid {
+            // Every 200 ms: about 10 in 2 s (it was 2, once a second).
+            None => assert!(pings >= 5, "{name}: {pings} pings in 2 s: {got:?}"),
+            Some(_) => assert_eq!(pings, 0, "{name}: {got:?}"),
+        }
+    }
+}
+
 /// `feedloom poll` (a timer's) stopped by SIGTERM while a feed is still
 /// being fetched: it says so and exits 143; what it stored stays, and the
 /// store is sound. (It was killed without a word.)
