@@ -450,9 +450,10 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
             let now = feedloom::now_unix();
             let retention = commands::prune::retention(&cfg);
             if dry_run {
-                outln!("{}", commands::prune::describe(&cfg, now));
-                // Reads only.
+                // Reads only. (The rules are said once the store answered: a
+                // store that cannot be read printed them above its error.)
                 let p = commands::read_store(&cfg, move |s| s.prune_preview(now, &retention))?;
+                outln!("{}", commands::prune::describe(&cfg, now));
                 outln!("{}", commands::prune::report(&p, true));
                 return Ok(ExitCode::SUCCESS);
             }

@@ -505,6 +505,9 @@ fn prune_of_a_store_that_does_not_exist_says_so_and_makes_none() {
             "{args:?}: {}",
             text(&out.stderr)
         );
+        // (Nor its retention rules above the error, as if it had read them
+        // against a store.)
+        assert_eq!(text(&out.stdout), "", "{args:?}");
     }
     assert!(
         !dir.path().join("state").exists(),
