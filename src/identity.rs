@@ -343,6 +343,14 @@ pub struct StoredItem<'a> {
     pub enclosures: Option<&'a str>,
 }
 
+/// Whether a key is a guid-less entry's at a link that entries of one title
+/// but other texts share (`link:URL text:HASH`, a club's "Weekly update"
+/// posts at its one page): its text is part of it, so an edit gives it
+/// another.
+pub fn is_text_link_key(key: &str) -> bool {
+    key.starts_with("link:") && key.contains(" text:") && !key.contains(" title:")
+}
+
 /// Whether `it`'s key is one [`requalified`] may move (a plain link key of
 /// an entry with files): asked before reading the stored item.
 pub fn may_be_requalified(it: &Identified) -> bool {

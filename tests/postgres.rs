@@ -1434,6 +1434,52 @@ async fn a_domain_move_with_markup_written_otherwise_stores_nothing_again_alike(
     assert!(polled[1].contains("0 new"), "{}", polled[1]);
 }
 
+/// One of a link's text-keyed posts of one title corrected (its date as
+/// before) updates the item stored before, on both backends alike (it was
+/// stored anew beside the old text).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_text_keyed_post_corrected_is_updated_alike() {
+    let server = FeedServer::start().await;
+    let serve = |second: &str| {
+        let items: String = [(2, second), (1, "")]
+            .iter()
+            .map(|(n, extra)| {
+                format!(
+                    "<item><link>https://club.example/weekly</link><title>Weekly update</title>\
+                     <pubDate>Mon, 0{n} Nov 2026 10:00:00 GMT</pubDate>\
+                     <description>Week {n}: the club met on the green.{extra}</description></item>"
+                )
+            })
+            .collect();
+        server.set(
+            "/w.xml",
+            Resource::feed(format!(
+                "<rss version=\"2.0\"><channel><title>W</title>{items}</channel></rss>"
+            ))
+            .no_etag(),
+        );
+    };
+    serve("");
+    let body = format!(
+        "[fetch]\nhost_gap = \"0s\"\n{}",
+        common::feeds_toml(&[server.url("/w.xml")])
+    );
+    let Some(pair) = Pair::new("text_keyed_fix", &body).await else {
+        return;
+    };
+    let polled = pair.run(&["poll"]).await;
+    assert_eq!(polled[0], polled[1]);
+    assert!(polled[1].contains("2 new"), "{}", polled[1]);
+    serve(" (Corrected: it rained.)");
+    let polled = pair.run(&["poll"]).await;
+    assert_eq!(polled[0], polled[1]);
+    assert!(
+        polled[1].contains("0 new") && polled[1].contains("1 updated"),
+        "{}",
+        polled[1]
+    );
+}
+
 /// A link without a place (`/changelog`) does not bridge two places of the
 /// page (`#v2-4-0`, `#v2-5-0`) into one story, on both backends alike.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

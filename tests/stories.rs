@@ -2671,6 +2671,78 @@ async fn entries_sharing_a_link_and_a_title_with_other_texts_are_each_kept() {
     assert_eq!(s.stories().len(), 5);
 }
 
+/// One of those text-keyed posts corrected (its date as before) is the item
+/// stored before, updated: it was stored anew beside the old text, and a
+/// reader saw the post twice. A change to all of them (the site's template)
+/// updates each. A new week's post, of another date, is still new.
+#[tokio::test]
+async fn a_text_keyed_post_corrected_is_updated_not_stored_again() {
+    let s = Scenario::new(&["/club"], "").await;
+    let serve = |weeks: &[(usize, &str)]| {
+        let items: String = weeks
+            .iter()
+            .rev()
+            .map(|(n, extra)| {
+                format!(
+                    "<item><link>https://club.example/weekly</link><title>Weekly update</title>\
+                     <pubDate>Mon, 0{n} Nov 2026 10:00:00 GMT</pubDate>\
+                     <description>This week number {n} the club met on the green, and \
+                     {n} members played until dusk.{extra}</description></item>"
+                )
+            })
+            .collect();
+        s.srv.set(
+            "/club",
+            Resource::feed(format!(
+                "<rss version=\"2.0\"><channel><title>Club</title>\
+                 <link>https://club.example/</link>{items}</channel></rss>"
+            ))
+            .no_etag(),
+        );
+    };
+    serve(&[(1, ""), (2, ""), (3, "")]);
+    assert_eq!(s.poll().await.new, 3);
+    serve(&[(1, ""), (2, " (Corrected: it rained.)"), (3, "")]);
+    let corrected = s.poll().await;
+    assert_eq!((corrected.new, corrected.updated), (0, 1));
+    let items = |s: &Scenario| -> i64 {
+        s.env
+            .reader()
+            .query_row("SELECT count(*) FROM items", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(items(&s), 3);
+    let text: String = s
+        .env
+        .reader()
+        .query_row(
+            "SELECT summary FROM items WHERE published_at = unixepoch('2026-11-02 10:00:00')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(text.contains("Corrected"), "{text}");
+    // The template: a line under every post.
+    let footer = " Join us next week.";
+    serve(&[
+        (1, footer),
+        (2, " (Corrected: it rained.) Join us next week."),
+        (3, footer),
+    ]);
+    let template = s.poll().await;
+    assert_eq!((template.new, template.updated), (0, 3));
+    // The next week's post, the first week's gone from the feed.
+    serve(&[
+        (2, " (Corrected: it rained.) Join us next week."),
+        (3, footer),
+        (4, footer),
+    ]);
+    let next = s.poll().await;
+    assert_eq!((next.new, next.updated), (1, 0));
+    assert_eq!(items(&s), 4);
+    assert_eq!(s.stories().len(), 4);
+}
+
 /// A site that moved to another domain and writes its posts' markup
 /// otherwise there (a line break between paragraphs, a `class` on them):
 /// its posts are the items stored before, by their title, date and a text

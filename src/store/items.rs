@@ -198,6 +198,16 @@ impl Store {
         // (Whether the document holds no entry the feed holds unchanged: a
         // site that moved, every guid and link with it.)
         let all_new = items.iter().all(|i| !i.known);
+        // Text-keyed entries (`identity::is_text_link_key`) by link, title
+        // and date: one alone so in the document may be a stored one
+        // corrected (see `find_churned`).
+        let mut dated_text_keyed: std::collections::HashMap<_, usize> = Default::default();
+        for it in items
+            .iter()
+            .filter(|i| crate::identity::is_text_link_key(&i.key))
+        {
+            *dated_text_keyed.entry(text_keyed_slot(it)).or_default() += 1;
+        }
         for it in in_order_of_age(items) {
             let mut existing = find_by_key(&tx, feed.id, &it.key)?;
             // Two articles that shared a guid (a CMS bug) were keyed with
@@ -265,6 +275,7 @@ impl Store {
                     keys: &doc_keys,
                     guids: &doc_guids,
                     skipped: &meta.skipped,
+                    alone_by_date: dated_text_keyed.get(&text_keyed_slot(it)) == Some(&1),
                 };
                 existing = find_churned(
                     &tx,
@@ -712,6 +723,18 @@ struct InDocument<'a> {
     keys: &'a HashSet<&'a str>,
     guids: &'a HashSet<&'a str>,
     skipped: &'a Skipped,
+    /// The entry asked about is the document's only text-keyed entry at its
+    /// link with its title and published date.
+    alone_by_date: bool,
+}
+
+/// A text-keyed entry's link, title and published date.
+pub(crate) fn text_keyed_slot(it: &Identified) -> (Option<&str>, Option<&str>, Option<i64>) {
+    (
+        it.canonical_url.as_deref(),
+        it.entry.title.as_deref(),
+        it.entry.published.map(|d| d.timestamp()),
+    )
 }
 
 fn find_churned(
@@ -827,6 +850,12 @@ fn find_churned(
          FROM items WHERE id IN (SELECT id FROM items WHERE feed_id = ?1
                                   ORDER BY first_seen_at DESC, id DESC LIMIT ?3)
            AND title IS ?2 AND published_at IS ?4 LIMIT 2";
+    // (On items_canonical.)
+    const BY_LINK_TITLE_DATE: &str =
+        "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures, published_at, updated_at
+         FROM items WHERE canonical_url = ?2 AND feed_id = ?1 AND title IS ?3 AND published_at IS ?4
+           AND key LIKE 'link:%' AND instr(key, ' text:') > 0 AND instr(key, ' title:') = 0
+         LIMIT 2";
     let published = it.entry.published.map(|d| d.timestamp());
     let window = (2 * doc.keys.len()).max(256) as i64;
     let moved_otherwise_written = || -> Result<Vec<Row>, StoreError> {
@@ -891,14 +920,32 @@ fn find_churned(
             }
             rows
         }
-        Some(_) if by_text_date => {
+        Some(c) if by_text_date => {
             let rows = query(
                 BY_TEXT_DATE,
                 &[&feed_id, &it.text_hash, &window, &published],
             )?;
-            match rows.is_empty() && all_new && published.is_some() {
+            let rows = match rows.is_empty() && all_new && published.is_some() {
                 true => moved_otherwise_written()?,
                 false => rows,
+            };
+            match rows.is_empty() {
+                // One of the entries of one title at one link, each keyed
+                // by its text, corrected: the stored one of its title and
+                // date at its link (there is one), no longer in the
+                // document. (Stored anew before, beside the old text, and
+                // announced again; the posts of other dates, a weekly
+                // bulletin's, are each their own.)
+                true if doc.alone_by_date
+                    && published.is_some()
+                    && crate::identity::is_text_link_key(&it.key) =>
+                {
+                    query(
+                        BY_LINK_TITLE_DATE,
+                        &[&feed_id, c, &it.entry.title, &published],
+                    )?
+                }
+                _ => rows,
             }
         }
         Some(_) => return Ok(None),

@@ -230,6 +230,16 @@ impl PgStore {
         // (Whether the document holds no entry the feed holds unchanged:
         // see SQLite's.)
         let all_new = items.iter().all(|i| !i.known);
+        // Text-keyed entries by link, title and date (see SQLite's).
+        let mut dated_text_keyed: HashMap<_, usize> = HashMap::new();
+        for it in items
+            .iter()
+            .filter(|i| crate::identity::is_text_link_key(&i.key))
+        {
+            *dated_text_keyed
+                .entry(crate::store::items::text_keyed_slot(it))
+                .or_default() += 1;
+        }
         for it in crate::store::items::in_order_of_age(items) {
             let mut existing = known.remove(&it.key);
             // Two articles that shared a guid, each listed alone now: the
@@ -326,7 +336,11 @@ impl PgStore {
                     it,
                     unique_link,
                     (&doc_keys, &doc_guids),
-                    (feed.body_stored_at.is_some(), all_new),
+                    (
+                        feed.body_stored_at.is_some(),
+                        all_new,
+                        dated_text_keyed.get(&crate::store::items::text_keyed_slot(it)) == Some(&1),
+                    ),
                 )
                 .await?;
                 if let Some(e) = &existing {
@@ -733,7 +747,7 @@ async fn find_churned(
     it: &Identified,
     unique_link: bool,
     (doc_keys, doc_guids): (&HashSet<&str>, &HashSet<&str>),
-    (stored_before, all_new): (bool, bool),
+    (stored_before, all_new, alone_by_date): (bool, bool, bool),
 ) -> Result<Option<Existing>, StoreError> {
     let c = "looking up churned item";
     // By link, then by title and text (see SQLite's).
@@ -792,6 +806,13 @@ async fn find_churned(
          FROM items WHERE id IN (SELECT id FROM items WHERE feed_id = $1
                                   ORDER BY first_seen_at DESC, id DESC LIMIT $3)
            AND title IS NOT DISTINCT FROM $2 AND published_at IS NOT DISTINCT FROM $4 LIMIT 2";
+    // (A link's text-keyed entries of one title, by date: see SQLite's.)
+    const BY_LINK_TITLE_DATE: &str =
+        "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures, published_at, updated_at
+         FROM items WHERE canonical_url = $2 AND feed_id = $1
+           AND title IS NOT DISTINCT FROM $3 AND published_at IS NOT DISTINCT FROM $4
+           AND key LIKE 'link:%' AND strpos(key, ' text:') > 0 AND strpos(key, ' title:') = 0
+         LIMIT 2";
     let published = it.entry.published.map(|d| d.timestamp());
     let window = (2 * doc_keys.len()).max(256) as i64;
     let body = crate::identity::body_of(&it.entry);
@@ -875,7 +896,7 @@ async fn find_churned(
                 rows
             }
         }
-        Some(_) if by_text_date => {
+        Some(link) if by_text_date => {
             let rows = tx
                 .query(
                     c,
@@ -883,7 +904,7 @@ async fn find_churned(
                     &[&feed_id, &it.text_hash, &window, &published],
                 )
                 .await?;
-            match rows.is_empty() && all_new && published.is_some() {
+            let rows = match rows.is_empty() && all_new && published.is_some() {
                 true => written_otherwise(
                     tx.query(
                         c,
@@ -892,6 +913,23 @@ async fn find_churned(
                     )
                     .await?,
                 ),
+                false => rows,
+            };
+            // One of a link's text-keyed entries of one title, corrected:
+            // the stored one of its date (see SQLite's).
+            match rows.is_empty()
+                && alone_by_date
+                && published.is_some()
+                && crate::identity::is_text_link_key(&it.key)
+            {
+                true => {
+                    tx.query(
+                        c,
+                        BY_LINK_TITLE_DATE,
+                        &[&feed_id, link, &it.entry.title, &published],
+                    )
+                    .await?
+                }
                 false => rows,
             }
         }
