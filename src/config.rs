@@ -1756,9 +1756,12 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             .filter(|(name, _)| {
                 matches!(name.as_str(), "authorization" | "cookie")
                     || crate::urls::secret_name(name)
-                    || ["key", "token", "auth", "secret", "session", "sig"]
-                        .iter()
-                        .any(|w| name.contains(w))
+                    || [
+                        "key", "token", "auth", "secret", "session", "sig", "pass", "access",
+                        "cred", "private",
+                    ]
+                    .iter()
+                    .any(|w| name.contains(w))
             })
             .map(|(_, v)| v.expose().to_string())
             .collect();

@@ -287,6 +287,11 @@ pub fn shown_feed_url(url: &str) -> String {
         match pair.split_once('=') {
             // (A URL in a value, `?url=http://u:pw@h/feed`, is shown with
             // its credentials hidden, below.)
+            // (Hidden before, in a stored error: as it is, not tagged as
+            // if `***` were the secret, one tag for every feed.)
+            Some(_) if pair.split_once('=').is_some_and(|(_, v)| already_hidden(v)) => {
+                out.push_str(pair)
+            }
             Some((raw_name, value))
                 if (secret_name(&name) && !value.is_empty())
                     || (secret_value(&name, value) && !url_with_userinfo(value)) =>
@@ -308,9 +313,17 @@ pub fn shown_feed_url(url: &str) -> String {
     out
 }
 
+/// Whether a query value is a secret hidden already: `***`, or `***` and
+/// its [`secret_tag`].
+fn already_hidden(value: &str) -> bool {
+    value
+        .strip_prefix("***")
+        .is_some_and(|t| t.is_empty() || (t.len() == 4 && t.bytes().all(|b| b.is_ascii_hexdigit())))
+}
+
 /// Four hex digits that tell secrets apart within this process (a keyed
 /// hash whose key each process draws anew).
-fn secret_tag(value: &str) -> String {
+pub(crate) fn secret_tag(value: &str) -> String {
     use std::hash::BuildHasher;
     static KEY: std::sync::LazyLock<std::collections::hash_map::RandomState> =
         std::sync::LazyLock::new(std::collections::hash_map::RandomState::new);

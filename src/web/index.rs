@@ -92,7 +92,7 @@ pub fn html(outputs: &[OutputConfig], health: &IndexHealth) -> String {
                         @for f in &health.worst {
                             tr {
                                 td {
-                                    (f.title.as_deref().map_or_else(|| shown_feed_url(&f.url), |t| plain_title(t).into_owned()))
+                                    (shown_title(f).unwrap_or_else(|| shown_feed_url(&f.url)))
                                     @if f.title.is_some() { br; span.muted { (shown_feed_url(&f.url)) } }
                                 }
                                 td { (f.consecutive_failures) }
@@ -113,6 +113,17 @@ pub fn html(outputs: &[OutputConfig], health: &IndexHealth) -> String {
         footer { p { "JSON: the same with " code { "Accept: application/json" } ". Times are UTC." } }
     };
     layout("feedloom", html! {}, body).into_string()
+}
+
+/// A failing feed's title as the index shows it: plain, and without the
+/// feed's token where the title repeats it (it was shown whole beside the
+/// URL that hid it).
+fn shown_title(f: &FeedProblem) -> Option<String> {
+    f.title.as_deref().map(|t| {
+        let mut t = plain_title(t).into_owned();
+        crate::export::clean::hide_feed_secrets_in_error(&mut t, &[&f.url]);
+        t
+    })
 }
 
 /// The index as JSON.
@@ -142,7 +153,7 @@ pub fn json(outputs: &[OutputConfig], health: &IndexHealth) -> String {
         .map(|f| {
             json!({
                 "url": shown_feed_url(&f.url),
-                "title": f.title.as_deref().map(plain_title),
+                "title": shown_title(f),
                 "state": if f.enabled { "failing" } else { "disabled" },
                 "consecutive_failures": f.consecutive_failures,
                 "last_http_status": f.last_http_status,
@@ -261,5 +272,56 @@ mod tests {
         ] {
             assert_eq!(wants_json(accept), json, "{accept}");
         }
+    }
+
+    /// Failing private feeds on the index: a title that repeats the token
+    /// hides it (it was shown whole beside the URL that hid it), and each
+    /// error's tag is its own feed's, as in its URL (every error showed the
+    /// tag of `***`, one for all feeds).
+    #[test]
+    fn failing_private_feeds_hide_their_tokens_and_keep_their_tags() {
+        let feed = |token: &str| {
+            let url = format!("http://127.0.0.1:9/p.xml?token={token}");
+            let mut error = format!("{url} answered HTTP 404");
+            crate::export::clean::hide_feed_secrets_in_error(&mut error, &[&url]);
+            FeedProblem {
+                url,
+                title: Some(format!("Private {token} feed")),
+                enabled: true,
+                last_error: Some(error),
+                last_http_status: Some(404),
+                consecutive_failures: 1,
+                last_fetch_at: None,
+                last_success_at: None,
+                next_fetch_at: None,
+            }
+        };
+        let (a, b) = ("SECRETtok3n99", "0therT0ken777");
+        let health = IndexHealth::new(FeedHealth::default(), vec![feed(a), feed(b)]);
+        let json = json(&[], &health);
+        let page = html(&[], &health);
+        for shown in [&json, &page] {
+            assert!(!shown.contains(a) && !shown.contains(b), "{shown}");
+        }
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        for w in v["worst"].as_array().unwrap() {
+            let tag = |s: &str| s.split("token=***").nth(1).map(|t| t[..4].to_string());
+            let url = tag(w["url"].as_str().unwrap()).unwrap();
+            assert_eq!(tag(w["last_error"].as_str().unwrap()), Some(url), "{w}");
+            assert!(
+                w["title"].as_str().unwrap().starts_with("Private ***"),
+                "{w}"
+            );
+        }
+        let tags: Vec<&str> = v["worst"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w["last_error"].as_str().unwrap())
+            .collect();
+        assert_ne!(
+            tags[0].replace("127.0.0.1:9", ""),
+            tags[1].replace("127.0.0.1:9", "")
+        );
     }
 }
