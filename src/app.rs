@@ -568,11 +568,27 @@ pub async fn run(
     let mut tasks: JoinSet<Refreshed> = JoinSet::new();
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    // systemd's watchdog, pinged from this loop (a loop that hangs stops
-    // pinging): every half of its timeout, however short.
-    let watchdog_every = watchdog_interval();
-    let mut watchdog = tokio::time::interval(watchdog_every.unwrap_or(TICK));
-    watchdog.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // systemd's watchdog: pinged every half of its timeout, however short,
+    // from a task of its own while this loop ticks as `/healthz` judges it
+    // (within `tick_grace`), and throughout a stop. (Pinged from the loop,
+    // a wait on the store or a heavy first poll left gaps of seconds, and
+    // systemd killed a daemon that was busy, not hung; nor was it pinged
+    // while it stopped.)
+    let stopping = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    if let Some(every) = watchdog_interval() {
+        let (state, stopping) = (state.clone(), stopping.clone());
+        tokio::spawn(async move {
+            let mut watchdog = tokio::time::interval(every);
+            watchdog.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                watchdog.tick().await;
+                let age = crate::now_unix() - state.last_tick.load(Ordering::Relaxed);
+                if age <= state.tick_grace.as_secs() as i64 || stopping.load(Ordering::Relaxed) {
+                    sd_notify("WATCHDOG=1");
+                }
+            }
+        });
+    }
     // PostgreSQL: the per-host limit counts claims, so a node claims again soon
     // after a fetch ends while feeds were left due, not only at the next tick.
     let mut more_due = false;
@@ -605,7 +621,6 @@ pub async fn run(
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
-            _ = watchdog.tick(), if watchdog_every.is_some() => sd_notify("WATCHDOG=1"),
             Some(()) = reloads.recv() => {
                 // A config read from a pipe (`--config <(...)`) cannot be read
                 // again: what a second read gives is nothing, every feed gone.
@@ -839,6 +854,7 @@ pub async fn run(
     // Graceful stop: no new dispatches, and those still waiting for their
     // host's turn do not start; requests made get until the deadline.
     plan.refresher.stop.stop();
+    stopping.store(true, Ordering::Relaxed);
     sd_notify("STOPPING=1");
     let deadline = tokio::time::sleep(plan.cfg.server.shutdown_timeout.0);
     tokio::pin!(deadline);
@@ -1393,6 +1409,13 @@ pub fn sd_notify(msg: &str) {
     };
     let Ok(sock) = std::os::unix::net::UnixDatagram::unbound() else {
         return;
+    };
+    // (Never held up by a receiver that reads slowly or not at all: a ping is
+    // dropped when its queue is full, another message waits at most a
+    // second. A blocking send stopped the scheduler, and a SIGTERM after it.)
+    let _ = match msg.starts_with("WATCHDOG") {
+        true => sock.set_nonblocking(true),
+        false => sock.set_write_timeout(Some(Duration::from_secs(1))),
     };
     let bytes = path.as_encoded_bytes();
     let result = if let Some(name) = bytes.strip_prefix(b"@") {

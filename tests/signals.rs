@@ -886,6 +886,83 @@ async fn the_watchdog_is_pinged_within_its_timeout() {
     }
 }
 
+/// The watchdog is pinged while the scheduler waits on the store (another
+/// process holds its write lock) and while the daemon stops: a busy daemon
+/// is not a hung one. (Pinged from the scheduler loop, it went silent for
+/// seconds, and systemd killed it under a short `WatchdogSec`.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_watchdog_is_pinged_while_the_store_is_busy_and_while_stopping() {
+    use std::os::unix::net::UnixDatagram;
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/f.xml",
+        Resource::feed(rss("f", &[(Some("a"), None, "a", "d")])),
+    );
+    // (A feed whose answer takes long: the stop waits for it.)
+    srv.set(
+        "/slow.xml",
+        Resource::feed(rss("s", &[(Some("s"), None, "s", "d")])).delay(Duration::from_secs(60)),
+    );
+    let env = TestEnv::new();
+    let cfg = write_config(
+        &env,
+        &format!(
+            "{}{}",
+            feed_every_second(&srv, "/f.xml"),
+            feed_every_second(&srv, "/slow.xml")
+        ),
+    );
+    let path = env.path("notify.sock");
+    let sock = UnixDatagram::bind(&path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(50)))
+        .unwrap();
+    let mut d = Daemon::start_with(
+        &cfg,
+        &[
+            ("NOTIFY_SOCKET", path.to_str().unwrap()),
+            ("WATCHDOG_USEC", "400000"),
+        ],
+    );
+    assert!(
+        until(10, || env.try_count("SELECT count(*) FROM items")
+            == Some(1))
+        .await,
+        "{}",
+        d.log()
+    );
+    let pings_for = |secs: u64| {
+        let end = Instant::now() + Duration::from_secs(secs);
+        let mut buf = [0u8; 512];
+        let mut pings = 0;
+        while Instant::now() < end {
+            if let Ok(n) = sock.recv(&mut buf) {
+                pings += usize::from(buf[..n].starts_with(b"WATCHDOG=1"));
+            }
+        }
+        pings
+    };
+    let _ = pings_for(0);
+    let holder = rusqlite::Connection::open(env.path("feedloom.db")).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    // (Every 200 ms: about 15 in 3 s.)
+    let busy = pings_for(3);
+    holder.execute_batch("ROLLBACK").unwrap();
+    d.signal("TERM");
+    // The stop waits up to `shutdown_timeout` (2 s) for the slow fetch.
+    let stopping = pings_for(2);
+    assert_eq!(d.wait(20).and_then(|s| s.code()), Some(0), "{}", d.log());
+    assert!(
+        busy >= 7,
+        "{busy} pings in 3 s with the store busy\n{}",
+        d.log()
+    );
+    assert!(
+        stopping >= 4,
+        "{stopping} pings in 2 s of the stop\n{}",
+        d.log()
+    );
+}
+
 /// `feedloom poll` (a timer's) stopped by SIGTERM while a feed is still
 /// being fetched: it says so and exits 143; what it stored stays, and the
 /// store is sound. (It was killed without a word.)
