@@ -676,6 +676,30 @@ fn backup_never_replaces_a_secret_a_feeds_document_or_an_output() {
     }
 }
 
+/// `backup -` is refused (exit 2): `-` is standard output everywhere, and a
+/// file named `-` was written beside the user while `backup - | gzip`
+/// compressed only the message.
+#[test]
+fn backup_to_standard_output_is_refused() {
+    let env = TestEnv::new();
+    let cfg = env.config("[[feed]]\nurl = \"https://a.example/f\"\n");
+    drop(feedloom::store::Store::open(&cfg.store.path).unwrap());
+    let out = Command::new(env!("CARGO_BIN_EXE_feedloom"))
+        .current_dir(env.path(""))
+        .args(["--config", "feedloom.toml", "backup", "-"])
+        .env("FEEDLOOM_LOG", "warn")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("not standard output"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(text(&out.stdout), "");
+    assert!(!env.path("-").exists());
+}
+
 /// A backup file this user may not read is said so (SQLite said "unable to
 /// open database file: file:///…?immutable=1", an address nobody wrote).
 /// Run as root only: the command runs as `nobody`.

@@ -20,6 +20,15 @@ pub fn run(cfg: &Config, dest: &Path, force: bool) -> Result<String, Failure> {
             crate::store::postgres::redact(url)
         )));
     }
+    // (`-` is standard output everywhere else: a file named `-` was written,
+    // and `backup - | gzip` compressed the message.)
+    if dest.as_os_str() == "-" {
+        return Err(Failure::Usage(
+            "backup writes a file, not standard output: name the copy's file (e.g. \
+             `feedloom backup feedloom-backup.db`; compress that file afterwards)"
+                .to_string(),
+        ));
+    }
     // (With `--force` it replaced the config with a database.)
     if crate::same_file(dest, &cfg.source) {
         return Err(Failure::Usage(format!(
