@@ -166,12 +166,18 @@ pub fn mark_shared_texts(items: &mut [Identified]) {
 
 /// The canonical links of a document that name one story each: every entry
 /// with the link has the same title (one entry, or one article listed twice),
-/// unlike a podcast's page or a live blog that several entries point to.
+/// unlike a podcast's page or a live blog that several entries point to, or
+/// a club's page its "Weekly update" posts all link to (keyed by their
+/// texts, [`is_text_link_key`]: the oldest of them joined another feed's
+/// copy of the newest).
 pub fn story_links(items: &[Identified]) -> HashSet<&str> {
     let mut titles: HashMap<&str, Option<&str>> = HashMap::new();
     let mut mixed = HashSet::new();
     for it in items {
         if let Some(c) = &it.canonical_url {
+            if is_text_link_key(&it.key) {
+                mixed.insert(c.as_str());
+            }
             let title = it.entry.title.as_deref();
             match titles.entry(c.as_str()) {
                 std::collections::hash_map::Entry::Vacant(v) => {

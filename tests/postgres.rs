@@ -1480,6 +1480,61 @@ async fn a_text_keyed_post_corrected_is_updated_alike() {
     );
 }
 
+/// Another feed's copy of one of a link's text-keyed posts joins that
+/// post's story, not the oldest at the link, on both backends alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copy_of_one_text_keyed_post_joins_that_post_alike() {
+    let server = FeedServer::start().await;
+    let news = [
+        "The pool reopens on Saturday after the winter repairs to its roof, heating and changing rooms were finished early.",
+        "Our library extends its opening hours on weekday evenings so that members who work late can borrow books.",
+    ];
+    let item = |text: &str| {
+        format!(
+            "<item><link>https://club.example/weekly</link><title>Weekly update</title>\
+             <description>{text}</description></item>"
+        )
+    };
+    let feed = |items: String| {
+        Resource::feed(format!(
+            "<rss version=\"2.0\"><channel><title>F</title>{items}</channel></rss>"
+        ))
+        .no_etag()
+    };
+    server.set(
+        "/club.xml",
+        feed(format!("{}{}", item(news[1]), item(news[0]))),
+    );
+    server.set("/planet.xml", feed(String::new()));
+    let body = format!(
+        "[fetch]\nhost_gap = \"0s\"\n{}",
+        common::feeds_toml(&[server.url("/club.xml"), server.url("/planet.xml")])
+    );
+    let Some(pair) = Pair::new("text_keyed_copy", &body).await else {
+        return;
+    };
+    let polled = pair.run(&["poll"]).await;
+    assert_eq!(polled[0], polled[1]);
+    server.set("/planet.xml", feed(item(news[1])));
+    let polled = pair.run(&["poll"]).await;
+    assert_eq!(polled[0], polled[1]);
+    let listed = pair.run(&["export", "--format", "json"]).await;
+    let v: Value = serde_json::from_str(&listed[1]).unwrap();
+    let library = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["content_html"].as_str().unwrap_or("").contains("library"))
+        .unwrap();
+    assert_eq!(
+        library["_feedloom"]["sources"].as_array().unwrap().len(),
+        2,
+        "{}",
+        listed[1]
+    );
+    assert_eq!(undated(&listed[0]), undated(&listed[1]));
+}
+
 /// A link without a place (`/changelog`) does not bridge two places of the
 /// page (`#v2-4-0`, `#v2-5-0`) into one story, on both backends alike.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

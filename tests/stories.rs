@@ -2743,6 +2743,70 @@ async fn a_text_keyed_post_corrected_is_updated_not_stored_again() {
     assert_eq!(s.stories().len(), 4);
 }
 
+/// Another feed's copy of one of those posts (a planet carrying the club's
+/// newest "Weekly update") is that post's story, whichever feed is read
+/// first: the link, which all of them share, names none of them (the copy
+/// joined the club's oldest post; read first, the oldest post joined it,
+/// and the newest was listed twice).
+#[tokio::test]
+async fn a_copy_of_one_text_keyed_post_joins_that_post() {
+    let news = [
+        "The pool reopens on Saturday after the winter repairs to its roof, heating and changing rooms were finished early.",
+        "Our library extends its opening hours on weekday evenings so that members who work late can borrow books.",
+        "The annual chess tournament drew forty players from six neighbouring towns, and a twelve year old won the cup.",
+    ];
+    let club = |n: usize| -> Vec<(Option<&str>, Option<&str>, &str, &str)> {
+        (0..n)
+            .rev()
+            .map(|i| {
+                (
+                    None,
+                    Some("https://club.example/weekly"),
+                    "Weekly update",
+                    news[i],
+                )
+            })
+            .collect()
+    };
+    for planet_first in [false, true] {
+        let s = Scenario::new(&["/club", "/planet"], "").await;
+        let newest = &club(3)[..1];
+        match planet_first {
+            false => {
+                s.serve("/club", &club(3));
+                s.serve("/planet", &[]);
+            }
+            true => {
+                s.serve("/club", &[]);
+                s.serve("/planet", newest);
+            }
+        }
+        s.poll().await;
+        s.serve("/club", &club(3));
+        s.serve("/planet", newest);
+        s.poll().await;
+        let count = |sql: &str| -> i64 { s.env.reader().query_row(sql, [], |r| r.get(0)).unwrap() };
+        assert_eq!(
+            count("SELECT count(*) FROM items"),
+            4,
+            "planet first: {planet_first}"
+        );
+        let joined = "SELECT count(*) FROM items p JOIN items c
+                      ON c.story_id = p.story_id AND c.feed_id != p.feed_id";
+        assert_eq!(
+            count(&format!("{joined} WHERE p.summary = c.summary")),
+            2,
+            "planet first: {planet_first}: the copy is the newest post's story"
+        );
+        assert_eq!(
+            count(&format!("{joined} WHERE p.summary != c.summary")),
+            0,
+            "planet first: {planet_first}: and no other's"
+        );
+        assert_eq!(s.stories().len(), 3, "planet first: {planet_first}");
+    }
+}
+
 /// A site that moved to another domain and writes its posts' markup
 /// otherwise there (a line break between paragraphs, a `class` on them):
 /// its posts are the items stored before, by their title, date and a text

@@ -1226,7 +1226,8 @@ fn story_by_url(
            AND NOT EXISTS (SELECT 1 FROM items j WHERE j.story_id = i.story_id AND j.feed_id = ?2)
            AND NOT EXISTS (SELECT 1 FROM items k
                            WHERE k.canonical_url = ?1 AND k.feed_id = i.feed_id AND k.id != i.id
-                             AND k.title IS NOT i.title)
+                             AND (k.title IS NOT i.title
+                                  OR (k.key LIKE 'link:%' AND instr(k.key, ' text:') > 0)))
          ORDER BY i.id LIMIT 8",
     )
     .and_then(|mut s| {

@@ -1175,14 +1175,15 @@ async fn story_by_url(
             // The items with this link first (few share one): a generic plan
             // made while the table was small walked `items` in id order instead.
             "WITH same AS MATERIALIZED (
-                 SELECT id, feed_id, story_id, title, url FROM items WHERE canonical_url = $1)
+                 SELECT id, feed_id, story_id, title, url, key FROM items WHERE canonical_url = $1)
              SELECT i.story_id,
                     (SELECT array_agg(s.url) FROM same s WHERE s.story_id = i.story_id)
              FROM same i
              WHERE i.feed_id <> $2 AND i.story_id IS NOT NULL
                AND NOT EXISTS (SELECT 1 FROM items j WHERE j.story_id = i.story_id AND j.feed_id = $2)
                AND NOT EXISTS (SELECT 1 FROM same k WHERE k.feed_id = i.feed_id AND k.id <> i.id
-                                                     AND k.title IS DISTINCT FROM i.title)
+                                                     AND (k.title IS DISTINCT FROM i.title
+                                                          OR (k.key LIKE 'link:%' AND strpos(k.key, ' text:') > 0)))
              ORDER BY i.id LIMIT 8",
             &[&cu, &feed_id],
         )
