@@ -38,6 +38,19 @@ pub fn same_to_a_reader(a: &str, b: &str) -> bool {
     read(a) == read(b)
 }
 
+/// Whether two bodies read as the same words, their markup aside (a
+/// wrapping `<div>`, white space inside a paragraph): for an item found again
+/// by its title and date in another place (a site that moved, and writes its
+/// markup otherwise there), where [`same_to_a_reader`] judges an item's own
+/// edits.
+pub fn same_words(a: &str, b: &str) -> bool {
+    use crate::store::search::plain_text;
+    a == b
+        || plain_text(a)
+            .split_whitespace()
+            .eq(plain_text(b).split_whitespace())
+}
+
 /// Whether every tag of `html` (from a `<` to the next `>`) is at most
 /// [`MAX_TAG`] bytes long.
 fn short_tags(html: &str) -> bool {

@@ -2858,3 +2858,51 @@ async fn a_domain_move_with_markup_written_otherwise_stores_nothing_again() {
     );
     assert_eq!(s.poll().await.new, 1);
 }
+
+/// The same with the new site wrapping the text in an element of its own
+/// (`<div class="entry-content">`) or writing a space inside each paragraph:
+/// the words read the same, nothing is stored again (every post was).
+#[tokio::test]
+async fn a_domain_move_that_wraps_the_text_stores_nothing_again() {
+    for (open, close) in [("<div class=\"entry-content\">", "</div>"), (" ", "")] {
+        let s = Scenario::new(&["/moved"], "").await;
+        let serve = |domain: &str, wrap: (&str, &str), inner: &str| {
+            let items: String = (1..=3)
+                .map(|n| {
+                    let text = format!(
+                        "{}<p>{inner}The first paragraph of post {n}, long enough.</p>\
+                         <p>{inner}The second paragraph.</p>{}",
+                        wrap.0, wrap.1
+                    );
+                    format!(
+                        "<item><guid>https://{domain}/p/{n}</guid><link>https://{domain}/p/{n}</link>\
+                         <title>Post {n}</title><pubDate>Mon, 0{n} Nov 2026 10:00:00 GMT</pubDate>\
+                         <description>{}</description></item>",
+                        text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+                    )
+                })
+                .collect();
+            s.srv.set(
+                "/moved",
+                Resource::feed(format!(
+                    "<rss version=\"2.0\"><channel><title>C</title><link>https://{domain}/</link>{items}</channel></rss>"
+                ))
+                .no_etag(),
+            );
+        };
+        serve("old.example", ("", ""), "");
+        assert_eq!(s.poll().await.new, 3);
+        let (wrap, inner) = match close {
+            "" => (("", ""), open),
+            _ => ((open, close), ""),
+        };
+        serve("new.example", wrap, inner);
+        assert_eq!(s.poll().await.new, 0, "{open:?}");
+        let items: i64 = s
+            .env
+            .reader()
+            .query_row("SELECT count(*) FROM items", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(items, 3, "{open:?}");
+    }
+}

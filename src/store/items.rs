@@ -867,7 +867,7 @@ fn find_churned(
         let mut kept = Vec::with_capacity(rows.len());
         for row in rows {
             if read_stored(tx, row.0.id, "reading a moved item", |stored, _| {
-                crate::visible::same_to_a_reader(stored.body.unwrap_or(""), body)
+                crate::visible::same_words(stored.body.unwrap_or(""), body)
             })? {
                 kept.push(row);
             }

@@ -819,7 +819,7 @@ async fn find_churned(
     let written_otherwise = |rows: Vec<tokio_postgres::Row>| -> Vec<tokio_postgres::Row> {
         rows.into_iter()
             .filter(|r| {
-                crate::visible::same_to_a_reader(
+                crate::visible::same_words(
                     r.get::<_, Option<String>>("body").as_deref().unwrap_or(""),
                     body,
                 )
