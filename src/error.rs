@@ -122,6 +122,12 @@ pub enum ParseError {
         "no entry read, but the document holds {count} element(s) named like entries, the first `<{name}>`: RSS items are `<item>` (lower case) in a `<channel>`, Atom entries `<entry>` in the Atom 1.0 namespace"
     )]
     EntriesNotRead { name: String, count: usize },
+    /// No entry read from a JSON Feed whose `items` holds values (a list of
+    /// lists, strings): none is an item object.
+    #[error(
+        "no entry read, but the JSON Feed's `items` holds {count} value(s), none an item object (each item is an object with an `id`, in the `items` list itself)"
+    )]
+    JsonItemsNotRead { count: usize },
     #[error(
         "the body is gzip-compressed data that its Content-Encoding does not announce (none, or fewer layers than were sent): not a feed as sent"
     )]

@@ -594,6 +594,19 @@ fn parse_prepared(
             count,
         });
     }
+    // (Nor from a JSON Feed whose `items` holds values that are no item
+    // objects: `[[{…}, {…}]]`, `["a", "b"]`.)
+    if feed.entries.is_empty()
+        && feed.feed_type == model::FeedType::JSON
+        // (As sent: the repair that reads fields of the wrong shape drops
+        // such items.)
+        && let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes)
+        && let Some(items) = v.get("items").and_then(|i| i.as_array())
+        && !items.is_empty()
+        && items.iter().all(|i| !i.is_object())
+    {
+        return Err(ParseError::JsonItemsNotRead { count: items.len() });
+    }
     let repaired = repaired_text.is_some();
     // Links are scanned in the text feed-rs read: a repair that moved
     // entries out of an element left open changed their count, and every
@@ -1898,6 +1911,31 @@ mod tests {
             <entry><id>1</id><title type="text">AT&amp;amp;T &lt;b&gt;bold&lt;/b&gt;</title></entry></feed>"#;
         let d = parse(atom.as_bytes(), None, &base(), Limits::default()).unwrap();
         assert_eq!(d.entries[0].title.as_deref(), Some("AT&amp;T <b>bold</b>"));
+    }
+
+    #[test]
+    fn a_json_feed_whose_items_are_no_objects_is_an_error() {
+        let read = |items: &str| {
+            let json = format!(
+                r#"{{"version": "https://jsonfeed.org/version/1.1", "title": "j", "items": {items}}}"#
+            );
+            parse(json.as_bytes(), None, &base(), Limits::default())
+        };
+        for items in [
+            r#"[[{"id": "1", "content_text": "x"}, {"id": "2", "content_text": "y"}]]"#,
+            r#"["a", "b"]"#,
+        ] {
+            let err = read(items).unwrap_err().to_string();
+            assert!(err.contains("none an item object"), "{items}: {err}");
+        }
+        assert_eq!(read("[]").unwrap().entries.len(), 0, "an empty feed is one");
+        assert_eq!(
+            read(r#"[{"id": "1", "content_text": "x"}]"#)
+                .unwrap()
+                .entries
+                .len(),
+            1
+        );
     }
 
     #[test]
