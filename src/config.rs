@@ -2054,7 +2054,11 @@ fn strings_hidden(line: &str) -> (String, Vec<String>) {
             }
             escaped = false;
         }
-        match (end, reference) {
+        // (Nor a quoted key, `"X-Api-Key" = …`: a header's name. Hidden, the
+        // error about it read "`***` is not a valid header name".)
+        let is_key =
+            end.is_some_and(|k| !triple && body[k + close.len()..].trim_start().starts_with('='));
+        match (end, reference || is_key) {
             (Some(k), true) => {
                 out.push_str(&body[..k + close.len()]);
                 rest = &body[k + close.len()..];
@@ -2159,6 +2163,27 @@ mod tests {
             let e = err(&format!("{feed}{extra}"));
             assert!(e.starts_with("cfg/x.toml:"), "{e}");
             assert!(!e.contains(secret), "{extra}: {e}");
+        }
+        // A header's name is no secret: the error names it, and the line
+        // quoted shows it (both read "`***`", and the hint spoke of the user
+        // agent for every header feedloom sets).
+        for (name, said) in [
+            (
+                "Content-Length",
+                "`Content-Length` is set by feedloom itself for each request",
+            ),
+            (
+                "User-Agent",
+                "`User-Agent` is set by feedloom itself: set [fetch] user_agent",
+            ),
+            ("Bad Name", "`Bad Name` is not a valid header name"),
+        ] {
+            let e = err(&format!(
+                "{feed}headers = {{ \"{name}\" = \"Sup3rVal9\", \"X-Api-Key\" = \"K3yVal77\" }}\n"
+            ));
+            assert!(e.contains(said), "{e}");
+            assert!(e.contains(&format!("\"{name}\" = \"***\"")), "{e}");
+            assert!(!e.contains("Sup3rVal9") && !e.contains("K3yVal77"), "{e}");
         }
         // Other lines are quoted as written.
         let e = err("[[feed]]\nurl = \"https://a.example/f\"\ntitle = \" \"\n");

@@ -292,9 +292,14 @@ pub fn resolve(
             return Err(format!("headers: `{name}` is not a valid header name"));
         }
         if RESERVED.contains(&lower.as_str()) {
-            return Err(format!(
-                "headers: `{name}` is set by feedloom itself (user agent: [fetch] user_agent)"
-            ));
+            return Err(match lower.as_str() {
+                "user-agent" => {
+                    format!("headers: `{name}` is set by feedloom itself: set [fetch] user_agent")
+                }
+                _ => format!(
+                    "headers: `{name}` is set by feedloom itself for each request; leave it out"
+                ),
+            });
         }
         if out.headers.iter().any(|(n, _)| *n == lower) {
             return Err(format!(
