@@ -1535,6 +1535,46 @@ async fn a_copy_of_one_text_keyed_post_joins_that_post_alike() {
     assert_eq!(undated(&listed[0]), undated(&listed[1]));
 }
 
+/// An Atom feed dated only by `<updated>` that moved to another domain
+/// stores nothing again, on both backends alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_atom_move_dated_only_by_updated_stores_nothing_again_alike() {
+    let server = FeedServer::start().await;
+    let serve = |domain: &str| {
+        let entries: String = (1..=2)
+            .map(|n| {
+                format!(
+                    "<entry><id>https://{domain}/p/{n}</id><link href=\"https://{domain}/p/{n}\"/>\
+                     <title>Post {n}</title><updated>2026-11-0{n}T10:00:00Z</updated>\
+                     <content type=\"html\">&lt;p&gt;The text of post {n}, long enough to read.&lt;/p&gt;</content></entry>"
+                )
+            })
+            .collect();
+        server.set(
+            "/a.xml",
+            Resource::feed(format!(
+                "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>A</title><id>urn:a</id>\
+                 <updated>2026-11-02T10:00:00Z</updated>{entries}</feed>"
+            ))
+            .no_etag(),
+        );
+    };
+    serve("old.example");
+    let body = format!(
+        "[fetch]\nhost_gap = \"0s\"\n{}",
+        common::feeds_toml(&[server.url("/a.xml")])
+    );
+    let Some(pair) = Pair::new("atom_updated_move", &body).await else {
+        return;
+    };
+    let polled = pair.run(&["poll"]).await;
+    assert_eq!(polled[0], polled[1]);
+    serve("new.example");
+    let polled = pair.run(&["poll"]).await;
+    assert_eq!(polled[0], polled[1]);
+    assert!(polled[1].contains("0 new"), "{}", polled[1]);
+}
+
 /// A link without a place (`/changelog`) does not bridge two places of the
 /// page (`#v2-4-0`, `#v2-5-0`) into one story, on both backends alike.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2859,6 +2859,44 @@ async fn a_domain_move_with_markup_written_otherwise_stores_nothing_again() {
     assert_eq!(s.poll().await.new, 1);
 }
 
+/// An Atom feed whose entries carry only `<updated>` (Atom's required date;
+/// `<published>` is optional) moved to another domain: its entries are the
+/// items stored before, found by that date (every one was stored and
+/// announced again).
+#[tokio::test]
+async fn an_atom_move_dated_only_by_updated_stores_nothing_again() {
+    let s = Scenario::new(&["/atom"], "").await;
+    let serve = |domain: &str| {
+        let entries: String = (1..=3)
+            .map(|n| {
+                format!(
+                    "<entry><id>https://{domain}/p/{n}</id><link href=\"https://{domain}/p/{n}\"/>\
+                     <title>Post {n}</title><updated>2026-11-0{n}T10:00:00Z</updated>\
+                     <content type=\"html\">&lt;p&gt;The text of post {n}, long enough to read.&lt;/p&gt;</content></entry>"
+                )
+            })
+            .collect();
+        s.srv.set(
+            "/atom",
+            Resource::feed(format!(
+                "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>A</title><id>urn:a</id>\
+                 <updated>2026-11-03T10:00:00Z</updated>{entries}</feed>"
+            ))
+            .no_etag(),
+        );
+    };
+    serve("old.example");
+    assert_eq!(s.poll().await.new, 3);
+    serve("new.example");
+    assert_eq!(s.poll().await.new, 0);
+    let items: i64 = s
+        .env
+        .reader()
+        .query_row("SELECT count(*) FROM items", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(items, 3);
+}
+
 /// The same with the new site wrapping the text in an element of its own
 /// (`<div class="entry-content">`) or writing a space inside each paragraph:
 /// the words read the same, nothing is stored again (every post was).

@@ -841,7 +841,8 @@ fn find_churned(
         "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures, published_at, updated_at
          FROM items WHERE id IN (SELECT id FROM items WHERE feed_id = ?1
                                   ORDER BY first_seen_at DESC, id DESC LIMIT ?3)
-           AND text_hash = ?2 AND published_at IS ?4 LIMIT 2";
+           AND text_hash = ?2 AND published_at IS ?4 AND (?5 IS NULL OR updated_at IS ?5)
+         LIMIT 2";
     // (Nor when the new site writes the same text's markup otherwise, a
     // line break between paragraphs, a `class` on them: the same title and
     // date, and a text that reads the same. Every post was announced again.)
@@ -849,7 +850,8 @@ fn find_churned(
         "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures, published_at, updated_at
          FROM items WHERE id IN (SELECT id FROM items WHERE feed_id = ?1
                                   ORDER BY first_seen_at DESC, id DESC LIMIT ?3)
-           AND title IS ?2 AND published_at IS ?4 LIMIT 2";
+           AND title IS ?2 AND published_at IS ?4 AND (?5 IS NULL OR updated_at IS ?5)
+         LIMIT 2";
     // (On items_canonical.)
     const BY_LINK_TITLE_DATE: &str =
         "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures, published_at, updated_at
@@ -857,11 +859,26 @@ fn find_churned(
            AND key LIKE 'link:%' AND instr(key, ' text:') > 0 AND instr(key, ' title:') = 0
          LIMIT 2";
     let published = it.entry.published.map(|d| d.timestamp());
+    // A move of entries that carry no published date but an updated one
+    // (Atom's required date, `<published>` optional) is found by it: every
+    // such post was stored and announced again. (`None` with a published
+    // date, and for look-ups other than a move's.)
+    let moved_updated = match published {
+        None => it.entry.updated.map(|d| d.timestamp()),
+        Some(_) => None,
+    };
+    let moved_dated = published.is_some() || moved_updated.is_some();
     let window = (2 * doc.keys.len()).max(256) as i64;
     let moved_otherwise_written = || -> Result<Vec<Row>, StoreError> {
         let rows = query(
             BY_TITLE_DATE,
-            &[&feed_id, &it.entry.title, &window, &published],
+            &[
+                &feed_id,
+                &it.entry.title,
+                &window,
+                &published,
+                &moved_updated,
+            ],
         )?;
         let body = crate::identity::body_of(&it.entry);
         let mut kept = Vec::with_capacity(rows.len());
@@ -908,10 +925,10 @@ fn find_churned(
                 // (Only when the document holds nothing the feed holds
                 // unchanged, a move: a poll of 5 new items read the feed's
                 // newest items again for each.)
-                if rows.is_empty() && by_text_date && all_new && published.is_some() {
+                if rows.is_empty() && by_text_date && all_new && moved_dated {
                     rows = query(
                         BY_TEXT_DATE,
-                        &[&feed_id, &it.text_hash, &window, &published],
+                        &[&feed_id, &it.text_hash, &window, &published, &moved_updated],
                     )?;
                     if rows.is_empty() {
                         rows = moved_otherwise_written()?;
@@ -923,9 +940,9 @@ fn find_churned(
         Some(c) if by_text_date => {
             let rows = query(
                 BY_TEXT_DATE,
-                &[&feed_id, &it.text_hash, &window, &published],
+                &[&feed_id, &it.text_hash, &window, &published, &None::<i64>],
             )?;
-            let rows = match rows.is_empty() && all_new && published.is_some() {
+            let rows = match rows.is_empty() && all_new && moved_dated {
                 true => moved_otherwise_written()?,
                 false => rows,
             };

@@ -797,7 +797,8 @@ async fn find_churned(
         "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures, published_at, updated_at
          FROM items WHERE id IN (SELECT id FROM items WHERE feed_id = $1
                                   ORDER BY first_seen_at DESC, id DESC LIMIT $3)
-           AND text_hash = $2 AND published_at IS NOT DISTINCT FROM $4 LIMIT 2";
+           AND text_hash = $2 AND published_at IS NOT DISTINCT FROM $4
+           AND ($5::bigint IS NULL OR updated_at IS NOT DISTINCT FROM $5) LIMIT 2";
     // (The same title and date, and a text that reads the same, the markup
     // written otherwise: see SQLite's.)
     const BY_TITLE_DATE: &str =
@@ -805,7 +806,8 @@ async fn find_churned(
                 coalesce(content, summary) AS body
          FROM items WHERE id IN (SELECT id FROM items WHERE feed_id = $1
                                   ORDER BY first_seen_at DESC, id DESC LIMIT $3)
-           AND title IS NOT DISTINCT FROM $2 AND published_at IS NOT DISTINCT FROM $4 LIMIT 2";
+           AND title IS NOT DISTINCT FROM $2 AND published_at IS NOT DISTINCT FROM $4
+           AND ($5::bigint IS NULL OR updated_at IS NOT DISTINCT FROM $5) LIMIT 2";
     // (A link's text-keyed entries of one title, by date: see SQLite's.)
     const BY_LINK_TITLE_DATE: &str =
         "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures, published_at, updated_at
@@ -814,6 +816,14 @@ async fn find_churned(
            AND key LIKE 'link:%' AND strpos(key, ' text:') > 0 AND strpos(key, ' title:') = 0
          LIMIT 2";
     let published = it.entry.published.map(|d| d.timestamp());
+    // A move found by the updated date of entries without a published one
+    // (see SQLite's).
+    let moved_updated = match published {
+        None => it.entry.updated.map(|d| d.timestamp()),
+        Some(_) => None,
+    };
+    let moved_dated = published.is_some() || moved_updated.is_some();
+    let no_date: Option<i64> = None;
     let window = (2 * doc_keys.len()).max(256) as i64;
     let body = crate::identity::body_of(&it.entry);
     let written_otherwise = |rows: Vec<tokio_postgres::Row>| -> Vec<tokio_postgres::Row> {
@@ -872,12 +882,12 @@ async fn find_churned(
                         .await?;
                 }
                 // (A link of its own: only with a date to match.)
-                if rows.is_empty() && by_text_date && all_new && published.is_some() {
+                if rows.is_empty() && by_text_date && all_new && moved_dated {
                     rows = tx
                         .query(
                             c,
                             BY_TEXT_DATE,
-                            &[&feed_id, &it.text_hash, &window, &published],
+                            &[&feed_id, &it.text_hash, &window, &published, &moved_updated],
                         )
                         .await?;
                     if rows.is_empty() {
@@ -885,7 +895,13 @@ async fn find_churned(
                             tx.query(
                                 c,
                                 BY_TITLE_DATE,
-                                &[&feed_id, &it.entry.title, &window, &published],
+                                &[
+                                    &feed_id,
+                                    &it.entry.title,
+                                    &window,
+                                    &published,
+                                    &moved_updated,
+                                ],
                             )
                             .await?,
                         );
@@ -901,15 +917,21 @@ async fn find_churned(
                 .query(
                     c,
                     BY_TEXT_DATE,
-                    &[&feed_id, &it.text_hash, &window, &published],
+                    &[&feed_id, &it.text_hash, &window, &published, &no_date],
                 )
                 .await?;
-            let rows = match rows.is_empty() && all_new && published.is_some() {
+            let rows = match rows.is_empty() && all_new && moved_dated {
                 true => written_otherwise(
                     tx.query(
                         c,
                         BY_TITLE_DATE,
-                        &[&feed_id, &it.entry.title, &window, &published],
+                        &[
+                            &feed_id,
+                            &it.entry.title,
+                            &window,
+                            &published,
+                            &moved_updated,
+                        ],
                     )
                     .await?,
                 ),
