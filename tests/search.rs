@@ -517,6 +517,34 @@ async fn the_search_page_and_its_json() {
     let (status, _, body) = d.get("/search?q=volcano&limit=0", &[]).await;
     assert_eq!(status, 400);
     assert!(body.contains("bad `limit` value \"0\""), "{body}");
+    // `since`, as `feedloom search --since` reads it (it was read nowhere):
+    // one of the three first seen two days ago.
+    rusqlite::Connection::open(d.env.path("feedloom.db"))
+        .unwrap()
+        .execute(
+            "UPDATE stories SET first_seen_at = first_seen_at - 2 * 86400
+             WHERE id = (SELECT story_id FROM items WHERE title LIKE '%olcano%' LIMIT 1)",
+            [],
+        )
+        .unwrap();
+    for (since, hits) in [("1d", 2), ("3d", 3)] {
+        let (status, _, body) = d
+            .get(
+                &format!("/search?q=volcano&since={since}"),
+                &[("accept", "application/json")],
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v.as_array().unwrap().len(), hits, "{since}: {body}");
+    }
+    for since in ["abc", "0s"] {
+        let (status, _, body) = d
+            .get(&format!("/search?q=volcano&since={since}"), &[])
+            .await;
+        assert_eq!(status, 400, "{since}");
+        assert!(body.contains("bad `since` value"), "{body}");
+    }
     let (status, _, body) = d
         .get("/search?q=%22%22", &[("accept", "application/json")])
         .await;

@@ -190,12 +190,27 @@ pub async fn route(
     headers: HeaderMap,
 ) -> Response {
     let (mut q, mut output, mut limit) = (String::new(), None, DEFAULT_LIMIT);
+    // (As `feedloom search --since`: it was read nowhere, and a script's
+    // `since=1d` searched everything.)
+    let mut since = None;
     for (k, v) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
         match k.as_ref() {
             // Whole: `parse_query` says when it is too long, as on the
             // command line (a cut here searched for something else).
             "q" => q = v.into_owned(),
             "output" => output = Some(v.into_owned()),
+            "since" => match crate::commands::search::parse_since(&v) {
+                Ok(secs) => since = Some(secs),
+                Err(e) => {
+                    return bad(
+                        &headers,
+                        format!(
+                            "bad `since` value {v:?}: {}",
+                            e.message().trim_start_matches(&format!("--since {v:?}: "))
+                        ),
+                    );
+                }
+            },
             "limit" => match v.parse::<usize>() {
                 Ok(n) if (1..=MAX_LIMIT).contains(&n) => limit = n,
                 _ => {
@@ -282,7 +297,7 @@ pub async fn route(
         let sq = SearchQuery {
             query: q.clone(),
             limit,
-            since: None,
+            since: since.map(|s: i64| now.saturating_sub(s)),
             tags,
             // (Outside any output: the fewest feeds any output asks for.)
             min_sources: match &out {
