@@ -278,6 +278,9 @@ fn entries_named_otherwise_are_an_error_not_an_empty_feed() {
         r#"<rss version="2.0" xmlns:wp="http://wordpress.org/export/1.2/"><channel><title>quiet</title><wp:item>x</wp:item></channel></rss>"#,
         r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>quiet</title><x:entry xmlns:x="urn:ext">x</x:entry></feed>"#,
         r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>quiet</title><rights type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><Item>x</Item></div></rights></feed>"#,
+        // (An extension in a default namespace of its own.)
+        r#"<rss version="2.0"><channel><title>quiet</title><ext xmlns="http://example.com/ext"><item>x</item></ext></channel></rss>"#,
+        r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>quiet</title><ext xmlns="urn:ext"><entry>x</entry></ext></feed>"#,
     ] {
         let empty = parse(doc.as_bytes(), None, &base(), Limits::default())
             .unwrap_or_else(|e| panic!("{doc}: {e}"));

@@ -115,6 +115,18 @@ pub(super) fn entry_like_elements(text: &[u8]) -> Option<(String, usize)> {
     ];
     let mut depth = 0usize;
     let mut in_text: Option<usize> = None;
+    // (Nor an element of an extension that declares its own default
+    // namespace, `<ext xmlns="http://example.com/ext"><item>`, below the
+    // root and the channel: an empty feed with one was an error.)
+    const FEED_NAMESPACES: &[&str] = &[
+        "http://www.w3.org/2005/Atom",
+        "http://purl.org/atom/ns#",
+        "http://purl.org/rss/1.0/",
+        "http://my.netscape.com/rdf/simple/0.9/",
+        "http://backend.userland.com/rss2",
+        "",
+    ];
+    let mut in_foreign: Option<usize> = None;
     loop {
         let (e, empty) = match reader.read_event() {
             Ok(Event::Start(e)) => (e, false),
@@ -122,6 +134,9 @@ pub(super) fn entry_like_elements(text: &[u8]) -> Option<(String, usize)> {
             Ok(Event::End(_)) => {
                 if in_text == Some(depth) {
                     in_text = None;
+                }
+                if in_foreign == Some(depth) {
+                    in_foreign = None;
                 }
                 depth = depth.saturating_sub(1);
                 continue;
@@ -133,7 +148,15 @@ pub(super) fn entry_like_elements(text: &[u8]) -> Option<(String, usize)> {
         let local = e.local_name();
         let local = local.into_inner();
         let prefix = name.split_once(':').map(|(p, _)| p);
+        let foreign = in_foreign.is_some()
+            || (depth > 0
+                && !local.eq_ignore_ascii_case("channel")
+                && e.attributes().flatten().any(|a| {
+                    a.key.as_ref() == "xmlns"
+                        && !FEED_NAMESPACES.iter().any(|n| a.value.trim() == *n)
+                }));
         if in_text.is_none()
+            && !foreign
             && prefix.is_none_or(|p| p.eq_ignore_ascii_case("atom"))
             && (local.eq_ignore_ascii_case("item") || local.eq_ignore_ascii_case("entry"))
         {
@@ -146,6 +169,9 @@ pub(super) fn entry_like_elements(text: &[u8]) -> Option<(String, usize)> {
             depth += 1;
             if in_text.is_none() && TEXT.iter().any(|t| local.eq_ignore_ascii_case(t)) {
                 in_text = Some(depth);
+            }
+            if foreign && in_foreign.is_none() {
+                in_foreign = Some(depth);
             }
         }
     }
