@@ -521,6 +521,16 @@ pub fn dates_to_keep(
 /// same text, or a text rewritten under the same headline (a live story);
 /// two articles a feed listed under one guid read otherwise (a daily
 /// digest: its title changes by its date, its text wholly).
+/// Whether `it`'s text and a stored text (plain or HTML) are both there and
+/// share at least half of their words: a text-keyed post corrected, or under
+/// a new template, not another post of its date (which overwrote it).
+pub fn text_alike(it: &Identified, stored_body: Option<&str>) -> bool {
+    let body = body_of(&it.entry);
+    !body.is_empty()
+        && stored_body.is_some_and(|b| !b.is_empty())
+        && !unlike(Some(body), stored_body)
+}
+
 pub fn reads_otherwise(it: &Identified, stored: &StoredItem) -> bool {
     let body = Some(body_of(&it.entry)).filter(|b| !b.is_empty());
     unlike(body, stored.body) && plain_title(it.entry.title.as_deref()) != plain_title(stored.title)

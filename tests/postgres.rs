@@ -1478,6 +1478,24 @@ async fn a_text_keyed_post_corrected_is_updated_alike() {
         "{}",
         polled[1]
     );
+    // Another post of week 2's date, of other words, in its place: new.
+    server.set(
+        "/w.xml",
+        Resource::feed(
+            "<rss version=\"2.0\"><channel><title>W</title>\
+             <item><link>https://club.example/weekly</link><title>Weekly update</title>\
+             <pubDate>Mon, 02 Nov 2026 10:00:00 GMT</pubDate>\
+             <description>Allotment plots are open for applications until the end of the month.</description></item>\
+             <item><link>https://club.example/weekly</link><title>Weekly update</title>\
+             <pubDate>Mon, 01 Nov 2026 10:00:00 GMT</pubDate>\
+             <description>Week 1: the club met on the green.</description></item></channel></rss>"
+                .to_string(),
+        )
+        .no_etag(),
+    );
+    let polled = pair.run(&["poll"]).await;
+    assert_eq!(polled[0], polled[1]);
+    assert!(polled[1].contains("1 new"), "{}", polled[1]);
 }
 
 /// Another feed's copy of one of a link's text-keyed posts joins that

@@ -2741,6 +2741,36 @@ async fn a_text_keyed_post_corrected_is_updated_not_stored_again() {
     assert_eq!((next.new, next.updated), (1, 0));
     assert_eq!(items(&s), 4);
     assert_eq!(s.stories().len(), 4);
+    // Another post of week 3's date, of other words, in its place: new, and
+    // week 3's text stays (it overwrote it).
+    let week = |n: usize, text: &str| {
+        format!(
+            "<item><link>https://club.example/weekly</link><title>Weekly update</title>\
+             <pubDate>Mon, 0{n} Nov 2026 10:00:00 GMT</pubDate><description>{text}</description></item>"
+        )
+    };
+    s.srv.set(
+        "/club",
+        Resource::feed(format!(
+            "<rss version=\"2.0\"><channel><title>Club</title><link>https://club.example/</link>{}{}{}</channel></rss>",
+            week(
+                4,
+                "This week number 4 the club met on the green, and 4 members played until dusk. Join us next week."
+            ),
+            week(
+                3,
+                "Allotment plots are open for applications until the end of the month."
+            ),
+            week(
+                2,
+                "This week number 2 the club met on the green, and 2 members played until dusk. (Corrected: it rained.) Join us next week."
+            ),
+        ))
+        .no_etag(),
+    );
+    let other = s.poll().await;
+    assert_eq!((other.new, other.updated), (1, 0));
+    assert_eq!(items(&s), 5);
 }
 
 /// Another feed's copy of one of those posts (a planet carrying the club's

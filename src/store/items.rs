@@ -957,10 +957,21 @@ fn find_churned(
                     && published.is_some()
                     && crate::identity::is_text_link_key(&it.key) =>
                 {
-                    query(
+                    let rows = query(
                         BY_LINK_TITLE_DATE,
                         &[&feed_id, c, &it.entry.title, &published],
-                    )?
+                    )?;
+                    // (Its words, mostly: another post of that date, of
+                    // other words, overwrote the one stored.)
+                    let mut alike = Vec::with_capacity(rows.len());
+                    for row in rows {
+                        if read_stored(tx, row.0.id, "reading a corrected item", |stored, _| {
+                            crate::identity::text_alike(it, stored.body)
+                        })? {
+                            alike.push(row);
+                        }
+                    }
+                    alike
                 }
                 _ => rows,
             }

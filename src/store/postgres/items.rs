@@ -810,7 +810,8 @@ async fn find_churned(
            AND ($5::bigint IS NULL OR updated_at IS NOT DISTINCT FROM $5) LIMIT 2";
     // (A link's text-keyed entries of one title, by date: see SQLite's.)
     const BY_LINK_TITLE_DATE: &str =
-        "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures, published_at, updated_at
+        "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures, published_at, updated_at,
+                coalesce(content, summary) AS body
          FROM items WHERE canonical_url = $2 AND feed_id = $1
            AND title IS NOT DISTINCT FROM $3 AND published_at IS NOT DISTINCT FROM $4
            AND key LIKE 'link:%' AND strpos(key, ' text:') > 0 AND strpos(key, ' title:') = 0
@@ -944,14 +945,22 @@ async fn find_churned(
                 && published.is_some()
                 && crate::identity::is_text_link_key(&it.key)
             {
-                true => {
-                    tx.query(
+                true => tx
+                    .query(
                         c,
                         BY_LINK_TITLE_DATE,
                         &[&feed_id, link, &it.entry.title, &published],
                     )
                     .await?
-                }
+                    .into_iter()
+                    // (Its words, mostly: see SQLite's.)
+                    .filter(|r| {
+                        crate::identity::text_alike(
+                            it,
+                            r.get::<_, Option<String>>("body").as_deref(),
+                        )
+                    })
+                    .collect(),
                 false => rows,
             }
         }
