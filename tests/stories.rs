@@ -2889,6 +2889,46 @@ async fn a_domain_move_with_markup_written_otherwise_stores_nothing_again() {
     assert_eq!(s.poll().await.new, 1);
 }
 
+/// The same with four posts of one title and one date: each is told by its
+/// words (the look-up stopped at two, and two were stored again).
+#[tokio::test]
+async fn a_domain_move_of_posts_sharing_a_title_and_date_stores_nothing_again() {
+    let s = Scenario::new(&["/notes"], "").await;
+    let serve = |domain: &str, wrap: (&str, &str)| {
+        let items: String = (1..=4)
+            .map(|n| {
+                let text = format!(
+                    "{}<p>Note number {n} of the day, on topic {n}.</p>{}",
+                    wrap.0, wrap.1
+                );
+                format!(
+                    "<item><guid>https://{domain}/n/{n}</guid><link>https://{domain}/n/{n}</link>\
+                     <title>Notes</title><pubDate>Mon, 02 Nov 2026 00:00:00 GMT</pubDate>\
+                     <description>{}</description></item>",
+                    text.replace('<', "&lt;").replace('>', "&gt;")
+                )
+            })
+            .collect();
+        s.srv.set(
+            "/notes",
+            Resource::feed(format!(
+                "<rss version=\"2.0\"><channel><title>N</title><link>https://{domain}/</link>{items}</channel></rss>"
+            ))
+            .no_etag(),
+        );
+    };
+    serve("old.example", ("", ""));
+    assert_eq!(s.poll().await.new, 4);
+    serve("new.example", ("<div>", "</div>"));
+    assert_eq!(s.poll().await.new, 0);
+    let items: i64 = s
+        .env
+        .reader()
+        .query_row("SELECT count(*) FROM items", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(items, 4);
+}
+
 /// An Atom feed whose entries carry only `<updated>` (Atom's required date;
 /// `<published>` is optional) moved to another domain: its entries are the
 /// items stored before, found by that date (every one was stored and

@@ -843,6 +843,8 @@ fn find_churned(
                                   ORDER BY first_seen_at DESC, id DESC LIMIT ?3)
            AND text_hash = ?2 AND published_at IS ?4 AND (?5 IS NULL OR updated_at IS ?5)
          LIMIT 2";
+    // (Up to 16 of one title and date, told apart by their words below: a
+    // blog's four "Notes" of one day, cut at 2, were stored again.)
     // (Nor when the new site writes the same text's markup otherwise, a
     // line break between paragraphs, a `class` on them: the same title and
     // date, and a text that reads the same. Every post was announced again.)
@@ -851,7 +853,7 @@ fn find_churned(
          FROM items WHERE id IN (SELECT id FROM items WHERE feed_id = ?1
                                   ORDER BY first_seen_at DESC, id DESC LIMIT ?3)
            AND title IS ?2 AND published_at IS ?4 AND (?5 IS NULL OR updated_at IS ?5)
-         LIMIT 2";
+         LIMIT 16";
     // (On items_canonical.)
     const BY_LINK_TITLE_DATE: &str =
         "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures, published_at, updated_at

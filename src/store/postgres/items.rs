@@ -807,7 +807,7 @@ async fn find_churned(
          FROM items WHERE id IN (SELECT id FROM items WHERE feed_id = $1
                                   ORDER BY first_seen_at DESC, id DESC LIMIT $3)
            AND title IS NOT DISTINCT FROM $2 AND published_at IS NOT DISTINCT FROM $4
-           AND ($5::bigint IS NULL OR updated_at IS NOT DISTINCT FROM $5) LIMIT 2";
+           AND ($5::bigint IS NULL OR updated_at IS NOT DISTINCT FROM $5) LIMIT 16";
     // (A link's text-keyed entries of one title, by date: see SQLite's.)
     const BY_LINK_TITLE_DATE: &str =
         "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures, published_at, updated_at,
