@@ -1756,6 +1756,11 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             .filter(|(name, _)| {
                 matches!(name.as_str(), "authorization" | "cookie")
                     || crate::urls::secret_name(name)
+                    // (Each part, as the query's names are judged: `X-Pw`,
+                    // `X-Otp` as `?pw=`, `?otp=`; and a PIN or code.)
+                    || name.split(['-', '_']).any(|part| {
+                        crate::urls::secret_name(part) || matches!(part, "pin" | "code")
+                    })
                     || [
                         "key", "token", "auth", "secret", "session", "sig", "pass", "access",
                         "cred", "private",
@@ -1964,6 +1969,12 @@ fn invalid(text: &str, path: &Path, span: std::ops::Range<usize>, message: Strin
                     .iter()
                     .filter(|v| v.trim().len() >= 4)
                     .fold(hidden, |h, v| h.replace(v.as_str(), "***"));
+                // (A line without `=`, `X-Api-Key: abc123` written as YAML
+                // or curl writes it: no key and value to tell apart.)
+                let hidden = match hidden.contains('=') || hidden.trim().starts_with('[') {
+                    true => hidden,
+                    false => "*** (a line without `=`)".to_string(),
+                };
                 // (And the message's quotes of them.)
                 let message = values
                     .iter()
@@ -2056,8 +2067,16 @@ fn strings_hidden(line: &str) -> (String, Vec<String>) {
         }
         // (Nor a quoted key, `"X-Api-Key" = …`: a header's name. Hidden, the
         // error about it read "`***` is not a valid header name".)
-        let is_key =
-            end.is_some_and(|k| !triple && body[k + close.len()..].trim_start().starts_with('='));
+        // (Only a name as header names are written: `"Authorization: Bearer
+        // …"`, a header pasted whole as its name, holds the secret.)
+        let is_key = end.is_some_and(|k| {
+            !triple
+                && body[k + close.len()..].trim_start().starts_with('=')
+                && !body[..k].is_empty()
+                && body[..k]
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        });
         match (end, reference || is_key) {
             (Some(k), true) => {
                 out.push_str(&body[..k + close.len()]);
@@ -2176,7 +2195,6 @@ mod tests {
                 "User-Agent",
                 "`User-Agent` is set by feedloom itself: set [fetch] user_agent",
             ),
-            ("Bad Name", "`Bad Name` is not a valid header name"),
         ] {
             let e = err(&format!(
                 "{feed}headers = {{ \"{name}\" = \"Sup3rVal9\", \"X-Api-Key\" = \"K3yVal77\" }}\n"
@@ -2185,6 +2203,18 @@ mod tests {
             assert!(e.contains(&format!("\"{name}\" = \"***\"")), "{e}");
             assert!(!e.contains("Sup3rVal9") && !e.contains("K3yVal77"), "{e}");
         }
+        // But a header pasted whole as its name (`curl -H`'s form) holds
+        // the secret: not quoted.
+        for name in [
+            "Authorization: Bearer Sup3rSecretA2",
+            "X-Api-Key Sup3rSecretA2",
+        ] {
+            let e = err(&format!("{feed}headers = {{ \"{name}\" = \"\" }}\n"));
+            assert!(!e.contains("Sup3rSecretA2"), "{e}");
+            assert!(e.contains("is not a valid header name"), "{e}");
+        }
+        let e = err(&format!("{feed}[feed.headers]\nX-Api-Key: Sup3rSecretD1\n"));
+        assert!(!e.contains("Sup3rSecretD1"), "{e}");
         // Other lines are quoted as written.
         let e = err("[[feed]]\nurl = \"https://a.example/f\"\ntitle = \" \"\n");
         assert!(e.contains("title = \" \""), "{e}");

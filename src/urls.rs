@@ -323,7 +323,7 @@ fn already_hidden(value: &str) -> bool {
 
 /// Four hex digits that tell secrets apart within this process (a keyed
 /// hash whose key each process draws anew).
-pub(crate) fn secret_tag(value: &str) -> String {
+fn secret_tag(value: &str) -> String {
     use std::hash::BuildHasher;
     static KEY: std::sync::LazyLock<std::collections::hash_map::RandomState> =
         std::sync::LazyLock::new(std::collections::hash_map::RandomState::new);

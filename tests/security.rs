@@ -1253,10 +1253,7 @@ async fn a_failed_redirect_repeating_the_token_does_not_quote_it() {
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .unwrap();
-    // (Tagged as the feed's URL is, `***3f2a`: errors of feeds that
-    // differ only in the token stay apart.)
-    let hidden = regex::Regex::new(r"/x/\*\*\*[0-9a-f]{4}/feed").unwrap();
-    assert!(hidden.is_match(&last), "{last}");
+    assert!(last.contains("/x/***/feed"), "{last}");
     assert!(
         !last.contains(token) && !logged.contains(token),
         "{last}\n{logged}"
@@ -1265,7 +1262,7 @@ async fn a_failed_redirect_repeating_the_token_does_not_quote_it() {
     // (The operator's own listing names the feed as configured; its last
     // error hides the token.)
     let listed = String::from_utf8_lossy(&out.stdout);
-    assert!(hidden.is_match(&listed), "{listed}");
+    assert!(listed.contains("/x/***/feed"), "{listed}");
     assert_eq!(listed.matches(token).count(), 1, "{listed}");
 }
 
@@ -1281,7 +1278,7 @@ async fn a_key_sent_in_a_header_or_as_a_token_is_not_published() {
         Resource::feed(
             "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Premium show</title><link>https://show.example/</link>\
              <item><title>Ep6</title><link>https://show.example/ep6</link><guid>g6</guid>\
-             <description>&lt;p&gt;Episode six, for K3yHeader77x and Be4rerTok99zz, in en-GB2024x, P4ssHeader55 and Acc3ssHeader66.&lt;/p&gt;</description>\
+             <description>&lt;p&gt;Episode six, for K3yHeader77x and Be4rerTok99zz, in en-GB2024x, P4ssHeader55 and Acc3ssHeader66, PwH3ader44, 0tpHeader33, P1nHeader22.&lt;/p&gt;</description>\
              <enclosure url=\"https://cdn.example/e6.mp3?key=K3yHeader77x\" length=\"1\" type=\"audio/mpeg\"/></item>\
              <item><title>Ep7 Be4rerTok99zz</title><link>https://show.example/ep7?t=Be4rerTok99zz</link><guid>g7</guid>\
              <description>Episode seven.</description></item>\
@@ -1294,7 +1291,8 @@ async fn a_key_sent_in_a_header_or_as_a_token_is_not_published() {
         &format!(
             "[[feed]]\nurl = \"http://127.0.0.1:{port}/p.xml\"\n\
              headers = {{ X-Api-Key = \"K3yHeader77x\", Accept-Language = \"en-GB2024x\", \
-             X-Pass = \"P4ssHeader55\", X-Access = \"Acc3ssHeader66\" }}\n\
+             X-Pass = \"P4ssHeader55\", X-Access = \"Acc3ssHeader66\", X-Pw = \"PwH3ader44\", \
+             X-Otp = \"0tpHeader33\", X-Pin = \"P1nHeader22\" }}\n\
              auth = {{ bearer = {{ file = \"token\" }} }}\n"
         ),
         &[("token", "Be4rerTok99zz\n")],
@@ -1310,6 +1308,9 @@ async fn a_key_sent_in_a_header_or_as_a_token_is_not_published() {
             "Be4rerTok99zz",
             "P4ssHeader55",
             "Acc3ssHeader66",
+            "PwH3ader44",
+            "0tpHeader33",
+            "P1nHeader22",
         ] {
             assert!(!text.contains(secret), "{ext} has {secret}: {text}");
         }

@@ -275,11 +275,12 @@ mod tests {
     }
 
     /// Failing private feeds on the index: a title that repeats the token
-    /// hides it (it was shown whole beside the URL that hid it), and each
-    /// error's tag is its own feed's, as in its URL (every error showed the
-    /// tag of `***`, one for all feeds).
+    /// hides it (it was shown whole beside the URL that hid it), and an
+    /// error shows the token as the bare `***` it is stored as (every error
+    /// showed the tag of `***` itself, one for all feeds, as if it were each
+    /// feed's token).
     #[test]
-    fn failing_private_feeds_hide_their_tokens_and_keep_their_tags() {
+    fn failing_private_feeds_hide_their_tokens_in_titles_and_errors() {
         let feed = |token: &str| {
             let url = format!("http://127.0.0.1:9/p.xml?token={token}");
             let mut error = format!("{url} answered HTTP 404");
@@ -305,23 +306,17 @@ mod tests {
         }
         let v: serde_json::Value = serde_json::from_str(&json).unwrap();
         for w in v["worst"].as_array().unwrap() {
-            let tag = |s: &str| s.split("token=***").nth(1).map(|t| t[..4].to_string());
-            let url = tag(w["url"].as_str().unwrap()).unwrap();
-            assert_eq!(tag(w["last_error"].as_str().unwrap()), Some(url), "{w}");
+            assert!(
+                w["last_error"]
+                    .as_str()
+                    .unwrap()
+                    .contains("token=*** answered"),
+                "{w}"
+            );
             assert!(
                 w["title"].as_str().unwrap().starts_with("Private ***"),
                 "{w}"
             );
         }
-        let tags: Vec<&str> = v["worst"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|w| w["last_error"].as_str().unwrap())
-            .collect();
-        assert_ne!(
-            tags[0].replace("127.0.0.1:9", ""),
-            tags[1].replace("127.0.0.1:9", "")
-        );
     }
 }
