@@ -1122,10 +1122,31 @@ fn repeats_secret(url: &str, secrets: &[String]) -> bool {
         return false;
     }
     let decoded = percent_encoding::percent_decode_str(url).decode_utf8_lossy();
-    secrets
+    if secrets
         .iter()
         .any(|s| contains_ignoring_case(url, s) || contains_ignoring_case(&decoded, s))
         || spelled_as_read(url, secrets)
+    {
+        return true;
+    }
+    // Encoded twice or three times (`%2553…`), with a separator a reader
+    // does not see encoded inside it (`SECRET%E2%80%8Btok3n99`), or a `+`
+    // for a space: each decoding read as a reader reads it.
+    let mut text = decoded.into_owned();
+    for _ in 0..3 {
+        let read = as_read(&text.replace('+', " "));
+        if secrets.iter().any(|s| contains_ignoring_case(&read, s)) {
+            return true;
+        }
+        let next = percent_encoding::percent_decode_str(&text)
+            .decode_utf8_lossy()
+            .into_owned();
+        if next == text {
+            break;
+        }
+        text = next;
+    }
+    false
 }
 
 /// `text` as a reader sees it, for finding a secret in it: without
@@ -1525,6 +1546,20 @@ mod tests {
             "<p>See <a rel=\"noopener\">the category</a>, <img alt=\"chart\"> and \
              <a href=\"https://e.example/about\">about</a> (key ***).</p>"
         );
+        // Encoded twice, or with a separator a reader does not see, or a
+        // space, encoded inside it: the same.
+        for href in [
+            "https://e.example/c?x=Sup3rS3cret%E2%80%8BTok42",
+            "https://e.example/c?x=Sup3rS3cret%C2%ADTok42",
+            "https://e.example/c?x=Sup3rS3cret%20Tok42",
+            "https://e.example/c?x=Sup3rS3cret+Tok42",
+            "https://e.example/c?x=%2553up3rS3cretTok42",
+            "https://e.example/c?x=%252553up3rS3cretTok42",
+        ] {
+            let mut html = format!("<p><a href=\"{href}\">x</a></p>");
+            hide_in_clean(&mut html, &secrets);
+            assert_eq!(html, "<p><a>x</a></p>", "{href}");
+        }
     }
     use crate::urls::tests::HOSTILE;
 
