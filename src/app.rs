@@ -1389,17 +1389,29 @@ fn written_at(path: &std::path::Path, bytes: &[u8]) -> Option<i64> {
 fn watchdog_interval() -> Option<Duration> {
     let env = |name| std::env::var(name).ok();
     std::env::var_os("NOTIFY_SOCKET")?;
-    if let Some(pid) = env("WATCHDOG_PID")
-        && pid.trim().parse::<u32>().ok() != Some(std::process::id())
+    watchdog_every(
+        env("WATCHDOG_USEC").as_deref(),
+        env("WATCHDOG_PID").as_deref(),
+        std::process::id(),
+    )
+}
+
+/// [`watchdog_interval`] of the values systemd set: none for a timeout of
+/// zero or infinity (`USEC_INFINITY`, which systemd reads as no watchdog),
+/// nor for another process; at most every 10 ms (a timeout of 1 µs had the
+/// daemon ping a thousand times a second).
+fn watchdog_every(usec: Option<&str>, pid: Option<&str>, own: u32) -> Option<Duration> {
+    if let Some(pid) = pid
+        && pid.trim().parse::<u32>().ok() != Some(own)
     {
         return None;
     }
-    let usec: u64 = env("WATCHDOG_USEC")?
+    let usec: u64 = usec?
         .trim()
         .parse()
         .ok()
-        .filter(|&u| u > 0)?;
-    Some(Duration::from_micros(usec / 2).clamp(Duration::from_millis(1), TICK))
+        .filter(|&u| u > 0 && u != u64::MAX)?;
+    Some(Duration::from_micros(usec / 2).clamp(Duration::from_millis(10), TICK))
 }
 
 /// Sends a message to systemd when run under `Type=notify` (NOTIFY_SOCKET set).
@@ -1622,6 +1634,28 @@ pub fn warn_files_left(
 
 #[cfg(test)]
 mod tests {
+    /// The watchdog's interval from what systemd set: half the timeout, at
+    /// most a second, at least 10 ms; none for zero, infinity, junk or
+    /// another process.
+    #[test]
+    fn the_watchdog_interval_reads_systemds_values() {
+        let ms = |m| Some(Duration::from_millis(m));
+        for (usec, pid, every) in [
+            (Some("400000"), None, ms(200)),
+            (Some("60000000"), None, ms(1000)),
+            (Some("1"), None, ms(10)),
+            (Some("400000"), Some("7"), ms(200)),
+            (Some("400000"), Some("8"), None),
+            (Some("400000"), Some("abc"), None),
+            (Some("0"), None, None),
+            (Some("18446744073709551615"), None, None),
+            (Some("junk"), None, None),
+            (None, None, None),
+        ] {
+            assert_eq!(watchdog_every(usec, pid, 7), every, "{usec:?} {pid:?}");
+        }
+    }
+
     use super::*;
 
     /// The node's host name is the kernel's (`uname`), read without `/proc`
