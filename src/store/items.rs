@@ -883,15 +883,9 @@ fn find_churned(
             ],
         )?;
         let body = crate::identity::body_of(&it.entry);
-        let mut kept = Vec::with_capacity(rows.len());
-        for row in rows {
-            if read_stored(tx, row.0.id, "reading a moved item", |stored, _| {
-                crate::visible::same_words(stored.body.unwrap_or(""), body)
-            })? {
-                kept.push(row);
-            }
-        }
-        Ok(kept)
+        kept_as_stored(tx, rows, "reading a moved item", |stored, _| {
+            crate::visible::same_words(stored.body.unwrap_or(""), body)
+        })
     };
     // (Only for a feed that stored a document before: a feed's first has
     // nothing to find, and a cold poll read the feed's newest items again
@@ -903,13 +897,12 @@ fn find_churned(
             let mut rows = query(BY_LINK, &[&feed_id, c])?;
             // The link may be a page the feed gives each new entry in turn
             // (a show's latest episode, a weekly bulletin's address).
-            let mut kept = Vec::with_capacity(rows.len());
-            for row in rows {
-                if !another_at_the_link(tx, row.0.id, it)? {
-                    kept.push(row);
-                }
-            }
-            rows = kept;
+            rows = kept_as_stored(
+                tx,
+                rows,
+                "reading the item at a link",
+                |stored, published| !crate::identity::another_at_link(it, stored, published),
+            )?;
             // The same title and text at the link's `www.` twin: the site
             // moved to (or off) `www.`; its items were stored again.
             if rows.is_empty()
@@ -965,15 +958,9 @@ fn find_churned(
                     )?;
                     // (Its words, mostly: another post of that date, of
                     // other words, overwrote the one stored.)
-                    let mut alike = Vec::with_capacity(rows.len());
-                    for row in rows {
-                        if read_stored(tx, row.0.id, "reading a corrected item", |stored, _| {
-                            crate::identity::text_alike(it, stored.body)
-                        })? {
-                            alike.push(row);
-                        }
-                    }
-                    alike
+                    kept_as_stored(tx, rows, "reading a corrected item", |stored, _| {
+                        crate::identity::text_alike(it, stored.body)
+                    })?
                 }
                 _ => rows,
             }
@@ -993,12 +980,21 @@ fn find_churned(
     Ok((!still_present).then_some(e))
 }
 
-/// Whether the item `id`, stored at `it`'s link under a guid the document no
-/// longer holds, is another entry ([`crate::identity::another_at_link`]).
-fn another_at_the_link(tx: &Connection, id: i64, it: &Identified) -> Result<bool, StoreError> {
-    read_stored(tx, id, "reading the item at a link", |stored, published| {
-        crate::identity::another_at_link(it, stored, published)
-    })
+/// The rows of `find_churned` whose stored item `keep` judges (its text, its
+/// published date) to be the entry looked for.
+fn kept_as_stored<T>(
+    tx: &Connection,
+    rows: Vec<(Existing, T, Option<String>)>,
+    what: &'static str,
+    keep: impl Fn(&crate::identity::StoredItem, Option<i64>) -> bool,
+) -> Result<Vec<(Existing, T, Option<String>)>, StoreError> {
+    let mut kept = Vec::with_capacity(rows.len());
+    for row in rows {
+        if read_stored(tx, row.0.id, what, &keep)? {
+            kept.push(row);
+        }
+    }
+    Ok(kept)
 }
 
 /// Whether an entry's link is its guid, taken from it for want of a `<link>`
