@@ -827,6 +827,14 @@ async fn find_churned(
     let no_date: Option<i64> = None;
     let window = (2 * doc_keys.len()).max(256) as i64;
     let body = crate::identity::body_of(&it.entry);
+    // (A move's look-up by title and date, asked in two places below.)
+    let by_title_date: [&(dyn tokio_postgres::types::ToSql + Sync); 5] = [
+        &feed_id,
+        &it.entry.title,
+        &window,
+        &published,
+        &moved_updated,
+    ];
     let written_otherwise = |rows: Vec<tokio_postgres::Row>| -> Vec<tokio_postgres::Row> {
         rows.into_iter()
             .filter(|r| {
@@ -892,20 +900,7 @@ async fn find_churned(
                         )
                         .await?;
                     if rows.is_empty() {
-                        rows = written_otherwise(
-                            tx.query(
-                                c,
-                                BY_TITLE_DATE,
-                                &[
-                                    &feed_id,
-                                    &it.entry.title,
-                                    &window,
-                                    &published,
-                                    &moved_updated,
-                                ],
-                            )
-                            .await?,
-                        );
+                        rows = written_otherwise(tx.query(c, BY_TITLE_DATE, &by_title_date).await?);
                     }
                 }
                 rows
@@ -922,20 +917,7 @@ async fn find_churned(
                 )
                 .await?;
             let rows = match rows.is_empty() && all_new && moved_dated {
-                true => written_otherwise(
-                    tx.query(
-                        c,
-                        BY_TITLE_DATE,
-                        &[
-                            &feed_id,
-                            &it.entry.title,
-                            &window,
-                            &published,
-                            &moved_updated,
-                        ],
-                    )
-                    .await?,
-                ),
+                true => written_otherwise(tx.query(c, BY_TITLE_DATE, &by_title_date).await?),
                 false => rows,
             };
             // One of a link's text-keyed entries of one title, corrected:
