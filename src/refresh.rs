@@ -393,7 +393,7 @@ async fn refresh_one(r: &Refresher, feed: &FeedRef, every: &Every) -> Result<Rep
                     let mut items = read.items;
                     complete_new(may_know.then_some((&store, feed_id)), &mut items);
                     Ok::<_, FeedError>(Read::Parsed(Box::new((
-                        (read.doc, read.seals, read.skipped),
+                        (read.doc, read.seals, read.skipped, read.empty),
                         items,
                         doc_hints,
                         f.validators,
@@ -430,7 +430,7 @@ async fn refresh_one(r: &Refresher, feed: &FeedRef, every: &Every) -> Result<Rep
                 }
                 Ok(Read::Parsed(parsed)) => {
                     let (
-                        (doc, seals, skipped),
+                        (doc, seals, skipped, empty),
                         items,
                         doc_hints,
                         validators,
@@ -444,6 +444,12 @@ async fn refresh_one(r: &Refresher, feed: &FeedRef, every: &Every) -> Result<Rep
                         warn!(
                             dropped = doc.truncated,
                             "document has more entries than fetch.max_entries"
+                        );
+                    }
+                    if empty > 0 {
+                        warn!(
+                            empty,
+                            "entries with no title, link, text or file are not stored"
                         );
                     }
                     if doc.unread > 0 {
@@ -613,7 +619,7 @@ enum Read {
 }
 
 type ParsedBody = (
-    (parse::Document, Option<Vec<u8>>, Skipped),
+    (parse::Document, Option<Vec<u8>>, Skipped, usize),
     Vec<Identified>,
     crate::hints::DocHints,
     Validators,
@@ -665,6 +671,43 @@ pub struct ReadDocument {
     pub skipped: Skipped,
     /// The document without its entries, when it could be cut into entries.
     pub head: Option<Vec<u8>>,
+    /// Entries read and left out because they have nothing to show (see
+    /// [`without_empty`]).
+    pub empty: usize,
+}
+
+/// Leaves out of `p` the entries that have nothing a reader could be shown:
+/// no title, no link, no text and no file (`<item/>`, `{"id": "1"}` or
+/// `{}` in a JSON Feed's items). Each was stored and published as an
+/// "(untitled)" story without a word in it. Returns how many were left out;
+/// their raw hashes go with them (they are read again next time).
+fn without_empty(p: &mut parse::Partial) -> usize {
+    let blank = |s: &Option<String>| s.as_deref().is_none_or(|s| s.trim().is_empty());
+    let keep: Vec<bool> = p
+        .doc
+        .entries
+        .iter()
+        .map(|e| {
+            !(blank(&e.title)
+                && e.link.is_none()
+                && blank(&e.summary)
+                && blank(&e.content)
+                && e.enclosures.is_empty())
+        })
+        .collect();
+    let empty = keep.iter().filter(|k| !**k).count();
+    if empty == 0 {
+        return 0;
+    }
+    let mut kept = keep.iter();
+    p.doc.entries.retain(|_| *kept.next().unwrap_or(&true));
+    if let Some(raw) = p.raw.as_mut().filter(|r| r.len() == keep.len()) {
+        let mut kept = keep.iter();
+        raw.retain(|_| *kept.next().unwrap_or(&true));
+    } else {
+        p.raw = None;
+    }
+    empty
 }
 
 /// Parses a body and keys its entries, leaving out before feed-rs the entries
@@ -688,6 +731,7 @@ pub fn read_document(
         .map(|s| (s.raw, *s))
         .collect();
     let mut p = parse::parse_known(body, charset, base, limits, tag, |h| known.contains_key(&h))?;
+    let mut empty = without_empty(&mut p);
     let mut skipped: Vec<Seal> = p
         .skipped
         .iter()
@@ -696,8 +740,14 @@ pub fn read_document(
     let (mut items, mut alone) = identify_keys_alone(std::mem::take(&mut p.doc.entries), canon);
     if !skipped.is_empty() && !alone_with(&items, alone, &skipped) {
         p = parse::parse_known(body, charset, base, limits, tag, |_| false)?;
+        empty = without_empty(&mut p);
         skipped.clear();
         (items, alone) = identify_keys_alone(std::mem::take(&mut p.doc.entries), canon);
+    }
+    // (A document of nothing but such entries yields nothing: said, not an
+    // `ok` fetch of nothing.)
+    if items.is_empty() && skipped.is_empty() && empty > 0 {
+        return Err(crate::error::ParseError::EntriesEmpty { count: empty });
     }
     let seals = p
         .raw
@@ -713,6 +763,7 @@ pub fn read_document(
         seals,
         skipped: Skipped::new(&skipped),
         head: p.head,
+        empty,
     })
 }
 

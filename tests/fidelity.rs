@@ -239,6 +239,81 @@ async fn the_feed_of_a_foreign_document_shows_the_error() {
     );
 }
 
+/// Entries with nothing a reader could be shown (`<item/>`, `{}`,
+/// `{"id": "3"}`) are not stored: each was published as an "(untitled)"
+/// story without a word in it. The others of their documents are; a document
+/// of nothing else is its feed's error, not an `ok` fetch of nothing.
+#[tokio::test]
+async fn entries_with_nothing_to_show_are_not_stored_and_alone_are_an_error() {
+    let srv = FeedServer::start().await;
+    let env = TestEnv::new();
+    srv.set(
+        "/mixed.json",
+        Resource::feed(
+            r#"{"version":"https://jsonfeed.org/version/1.1","title":"J","items":[{},{"id":"2","title":"Real","content_text":"hello"},{"id":"3"}]}"#,
+        )
+        .content_type("application/feed+json"),
+    );
+    srv.set(
+        "/mixed.xml",
+        Resource::feed(
+            "<rss version=\"2.0\"><channel><title>R</title><item></item><item><guid>g</guid><title> </title></item><item><enclosure url=\"https://e.example/a.mp3\" type=\"audio/mpeg\" length=\"1\"/></item><item><title>T</title></item></channel></rss>",
+        ),
+    );
+    srv.set(
+        "/blank.json",
+        Resource::feed(
+            r#"{"version":"https://jsonfeed.org/version/1.1","title":"B","items":[{},{"id":"3"}]}"#,
+        )
+        .content_type("application/feed+json"),
+    );
+    let cfg = env.config(&format!(
+        "[[feed]]\nurl = \"{}\"\n\n[[feed]]\nurl = \"{}\"\n\n[[feed]]\nurl = \"{}\"\n",
+        srv.url("/mixed.json"),
+        srv.url("/mixed.xml"),
+        srv.url("/blank.json")
+    ));
+    let store = env.open_store();
+    let (summary, _) = feedloom::refresh::poll(&cfg, store).await.unwrap();
+    assert_eq!((summary.ok, summary.failed, summary.new), (2, 1, 3));
+    let read = env.reader();
+    let stored: Vec<(String, Option<String>)> = read
+        .prepare(
+            "SELECT f.url, i.title FROM items i JOIN feeds f ON f.id = i.feed_id ORDER BY i.id",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    let mut stored: Vec<(bool, Option<&str>)> = stored
+        .iter()
+        .map(|(u, t)| (u.ends_with(".json"), t.as_deref()))
+        .collect();
+    stored.sort();
+    // (The enclosure alone is something to show: a podcast episode.)
+    assert_eq!(
+        stored,
+        [(false, None), (false, Some("T")), (true, Some("Real"))]
+    );
+    let error: String = read
+        .query_row(
+            "SELECT last_error FROM feeds WHERE url LIKE '%/blank.json'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        error.contains("the 2 read have no title, link, text or file"),
+        "{error}"
+    );
+    // A second poll reads them again and stores nothing more.
+    let (summary, _) = feedloom::refresh::poll(&cfg, env.open_store())
+        .await
+        .unwrap();
+    assert_eq!((summary.failed, summary.new), (1, 0));
+}
+
 /// A document whose entries are named otherwise than its format names them
 /// (`<Item>`, `<ITEM>`, an Atom entry in an RSS channel, Atom 0.3's in an
 /// Atom 1.0 feed) is an error that says so: it was an `ok` fetch of
