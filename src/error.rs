@@ -24,8 +24,14 @@ pub enum FetchError {
         if *moved_for_now { " (reached through a temporary redirect)" } else { "" },
         // (One already over, a date past, asks for nothing.)
         retry_after.filter(|d| d.as_secs() > 0).map_or(String::new(), |d| format!(
-            ", and asks for no requests for {} ({ASKED_FOR_TIME})",
-            humantime::format_duration(Duration::from_secs(d.as_secs()))
+            ", and asks for no requests for {} ({ASKED_FOR_TIME}){}",
+            humantime::format_duration(Duration::from_secs(d.as_secs())),
+            // (A wait past the cap is not what is applied: "68years" beside
+            // a next fetch "in 1d".)
+            capped_at.filter(|c| *c < d).map_or(String::new(), |c| format!(
+                "; feedloom waits at most [defaults] max_backoff ({}), or the feed's own interval when longer",
+                humantime::format_duration(Duration::from_secs(c.as_secs()))
+            ))
         ))
     )]
     Status {
@@ -33,6 +39,9 @@ pub enum FetchError {
         status: u16,
         /// The server's Retry-After, when it sent one.
         retry_after: Option<Duration>,
+        /// The longest wait feedloom applies (`[defaults] max_backoff`), when
+        /// `retry_after` is longer.
+        capped_at: Option<Duration>,
         /// Reached through a temporary redirect (302, 303, 307): the
         /// configured address did not itself say it is gone.
         moved_for_now: bool,
@@ -633,7 +642,16 @@ fn root_cause(
         if h.is_incomplete_message() || h.is_closed() || h.is_canceled() {
             return NetFailure::Closed;
         }
-        if h.is_parse() || h.is_parse_status() || h.is_parse_too_large() {
+        // (hyper's "message head is too large" is also what more than 100
+        // header lines read as, in a head of 1 KB: the operator looked for
+        // something large.)
+        if h.is_parse_too_large() {
+            return NetFailure::Http(
+                "invalid response: its head has more than 100 header lines or is larger than 408 KiB"
+                    .into(),
+            );
+        }
+        if h.is_parse() || h.is_parse_status() {
             return NetFailure::Http(format!("invalid response: {h}"));
         }
     }
@@ -755,6 +773,7 @@ mod tests {
             url: "https://e.org/f".into(),
             status: 503,
             retry_after: Some(Duration::from_secs(secs)),
+            capped_at: None,
             moved_for_now: false,
         };
         assert_eq!(err(0).to_string(), "https://e.org/f answered HTTP 503");
@@ -762,6 +781,24 @@ mod tests {
             err(90)
                 .to_string()
                 .ends_with("asks for no requests for 1m 30s (Retry-After)")
+        );
+    }
+
+    /// A Retry-After longer than `max_backoff` says what is waited: the
+    /// error said "68years 18days …" beside a next fetch "in 1d".
+    #[test]
+    fn a_retry_after_past_the_cap_names_the_wait_applied() {
+        let err = FetchError::Status {
+            url: "https://e.org/f".into(),
+            status: 503,
+            retry_after: Some(Duration::from_secs(99_999_999_999)),
+            capped_at: Some(Duration::from_secs(86_400)),
+            moved_for_now: false,
+        };
+        let text = err.to_string();
+        assert!(
+            text.contains("(Retry-After); feedloom waits at most [defaults] max_backoff (1day)"),
+            "{text}"
         );
     }
 

@@ -164,12 +164,22 @@ pub fn after_failure(
         Disposition::Gone => None,
         Disposition::Held(d) => Some(now.saturating_add(secs(d).min(cap as i64)).max(now + 1)),
         Disposition::Backoff => Some(backoff),
-        // Honoured, up to the backoff cap.
-        Disposition::RetryAfter(d) => {
-            Some(backoff.max(now.saturating_add(secs(d).min(cap as i64))))
-        }
+        // Honoured, up to the backoff cap, and then [`AFTER_THE_HELD`] more.
+        Disposition::RetryAfter(d) => Some(
+            backoff.max(
+                now.saturating_add(secs(d).min(cap as i64))
+                    .saturating_add(AFTER_THE_HELD),
+            ),
+        ),
     }
 }
+
+/// Seconds a feed answered with a Retry-After waits past it: the feeds its
+/// server's hold kept waiting ([`Disposition::Held`], due the second the
+/// hold is over, rounded up) are asked first. A feed answered 429 on every
+/// request was asked at the end of each hold, before them, and held its
+/// server's other feeds for as long as it failed.
+pub const AFTER_THE_HELD: i64 = 2;
 
 /// A stable fraction in [0, 1) for a feed, for jitter and spreading.
 pub fn jitter_of(url: &str, salt: u64) -> f64 {
@@ -282,6 +292,40 @@ mod tests {
         assert_eq!(after_success(0, &every, h, 24 * H), 7200);
     }
 
+    /// A feed answered 429 with a Retry-After on every request is asked
+    /// after the feeds of its server the hold kept waiting, however the
+    /// seconds fall: it was asked first, held the server again, and the
+    /// others were never requested.
+    #[test]
+    fn a_feed_that_asked_for_time_goes_after_the_feeds_it_held() {
+        let every = Every::Interval(Duration::from_secs(1));
+        for wait_ms in [1_000u64, 4_000, 4_500, 3_600_000] {
+            let wait = Duration::from_millis(wait_ms);
+            // The 429 at 100 s (the fetch's own clock rounded up); the other
+            // feed found the hold at 100–103 s and waits what is left of it.
+            let asked =
+                after_failure(100, &every, 3, Disposition::RetryAfter(wait), 24 * H, 0.0).unwrap();
+            for found_at in 100..104u64 {
+                let Some(left) = wait.checked_sub(Duration::from_secs(found_at - 100)) else {
+                    continue;
+                };
+                let held = after_failure(
+                    found_at as i64 + 1,
+                    &every,
+                    1,
+                    Disposition::Held(left),
+                    24 * H,
+                    0.0,
+                )
+                .unwrap();
+                assert!(
+                    held < asked,
+                    "{wait:?}, found at {found_at}: {held} ≥ {asked}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn backoff_grows_is_capped_and_honours_retry_after() {
         let every = Every::Interval(Duration::from_secs(60));
@@ -293,7 +337,7 @@ mod tests {
         let jittered = after_failure(0, &every, 2, Disposition::Backoff, 24 * H, 0.5).unwrap();
         assert_eq!(jittered, 135);
         let ra = Disposition::RetryAfter(Duration::from_secs(7200));
-        assert_eq!(after_failure(0, &every, 1, ra, 24 * H, 0.0), Some(7200));
+        assert_eq!(after_failure(0, &every, 1, ra, 24 * H, 0.0), Some(7202));
         assert_eq!(
             after_failure(0, &every, 1, Disposition::Gone, 24 * H, 0.0),
             None
@@ -307,11 +351,11 @@ mod tests {
         let three_days = Disposition::RetryAfter(Duration::from_secs(3 * 86_400));
         assert_eq!(
             after_failure(0, &weekly, 1, three_days, 24 * H, 0.0),
-            Some(3 * 86_400)
+            Some(3 * 86_400 + 2)
         );
         assert_eq!(
             after_failure(0, &every, 1, three_days, 24 * H, 0.0),
-            Some(86_400)
+            Some(86_400 + 2)
         );
         // Held by another feed's Retry-After: exactly until it is over,
         // whatever the failures so far.

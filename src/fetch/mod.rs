@@ -438,6 +438,7 @@ impl Fetcher {
                         url: current.to_string(),
                         status,
                         retry_after: None,
+                        capped_at: None,
                         moved_for_now: !permanent,
                     });
                 };
@@ -490,10 +491,12 @@ impl Fetcher {
                 if let Some(wait) = retry_after.filter(|_| matches!(status, 429 | 503)) {
                     self.slots.hold(&current, wait);
                 }
+                let cap = self.slots.max_hold();
                 return Err(FetchError::Status {
                     url: current.to_string(),
                     status,
                     retry_after,
+                    capped_at: retry_after.filter(|d| *d > cap).map(|_| cap),
                     moved_for_now: !permanent,
                 });
             }

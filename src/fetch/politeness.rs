@@ -110,6 +110,11 @@ impl Slots {
         }
     }
 
+    /// How long [`Slots::hold`] holds a host at most.
+    pub(super) fn max_hold(&self) -> Duration {
+        Duration::from_millis(self.max_hold_ms.load(Ordering::Relaxed))
+    }
+
     /// Caps how long [`Slots::hold`] holds a host.
     pub(super) fn set_max_hold(&self, max: Duration) {
         let ms = u64::try_from(max.as_millis()).unwrap_or(u64::MAX);
