@@ -1748,13 +1748,33 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             feed.access.auth = resolved.auth;
         }
         // (What it sends as secrets, for the outputs to hide where its items
-        // repeat them: a header named like one, a token, a password.)
+        // repeat them: a header named like one or whose value looks like a
+        // credential, a token, a password. Any header but those that say
+        // only how to answer counts when its value has letters and digits:
+        // `X-Cookie`, `X-Totp`, `X-Uid`, `X-License` sent a key that was
+        // published whole.)
         let mut sent: Vec<String> = feed
             .access
             .headers
             .iter()
-            .filter(|(name, _)| {
+            .filter(|(name, value)| {
+                let value = value.expose();
                 matches!(name.as_str(), "authorization" | "cookie")
+                    || crate::urls::token_like(value)
+                    || (!matches!(
+                        name.as_str(),
+                        "accept"
+                            | "accept-language"
+                            | "accept-charset"
+                            | "cache-control"
+                            | "pragma"
+                            | "referer"
+                            | "from"
+                            | "dnt"
+                            | "origin"
+                            | "x-requested-with"
+                    ) && value.bytes().any(|b| b.is_ascii_digit())
+                        && value.bytes().any(|b| b.is_ascii_alphabetic()))
                     || crate::urls::secret_name(name)
                     // (Each part, as the query's names are judged: `X-Pw`,
                     // `X-Otp` as `?pw=`, `?otp=`; and a PIN or code.)
@@ -1763,7 +1783,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
                     })
                     || [
                         "key", "token", "auth", "secret", "session", "sig", "pass", "access",
-                        "cred", "private",
+                        "cred", "private", "cookie", "otp",
                     ]
                     .iter()
                     .any(|w| name.contains(w))

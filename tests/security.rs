@@ -1268,8 +1268,9 @@ async fn a_failed_redirect_repeating_the_token_does_not_quote_it() {
 
 /// A key a feed sends as a header, a bearer token or a password, repeated
 /// by its items (a premium podcast's media URLs, its show notes), is not
-/// published, as a `?token=` in its URL is not. A header named like no
-/// secret (`Accept-Language`) hides nothing.
+/// published, as a `?token=` in its URL is not; so is any header's value
+/// of letters and digits (`X-Uid`, `X-License`) but those of headers that
+/// say only how to answer: `Accept-Language` hides nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_sent_in_a_header_or_as_a_token_is_not_published() {
     let srv = FeedServer::start().await;
@@ -1278,7 +1279,7 @@ async fn a_key_sent_in_a_header_or_as_a_token_is_not_published() {
         Resource::feed(
             "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Premium show</title><link>https://show.example/</link>\
              <item><title>Ep6</title><link>https://show.example/ep6</link><guid>g6</guid>\
-             <description>&lt;p&gt;Episode six, for K3yHeader77x and Be4rerTok99zz, in en-GB2024x, P4ssHeader55 and Acc3ssHeader66, PwH3ader44, 0tpHeader33, P1nHeader22.&lt;/p&gt;</description>\
+             <description>&lt;p&gt;Episode six, for K3yHeader77x and Be4rerTok99zz, in en-GB2024x, P4ssHeader55 and Acc3ssHeader66, PwH3ader44, 0tpHeader33, P1nHeader22, C00kieHdr91, T0tpHdr5x, U1dHdr7788, L1cHdr4242.&lt;/p&gt;</description>\
              <enclosure url=\"https://cdn.example/e6.mp3?key=K3yHeader77x\" length=\"1\" type=\"audio/mpeg\"/></item>\
              <item><title>Ep7 Be4rerTok99zz</title><link>https://show.example/ep7?t=Be4rerTok99zz</link><guid>g7</guid>\
              <description>Episode seven.</description></item>\
@@ -1292,7 +1293,8 @@ async fn a_key_sent_in_a_header_or_as_a_token_is_not_published() {
             "[[feed]]\nurl = \"http://127.0.0.1:{port}/p.xml\"\n\
              headers = {{ X-Api-Key = \"K3yHeader77x\", Accept-Language = \"en-GB2024x\", \
              X-Pass = \"P4ssHeader55\", X-Access = \"Acc3ssHeader66\", X-Pw = \"PwH3ader44\", \
-             X-Otp = \"0tpHeader33\", X-Pin = \"P1nHeader22\" }}\n\
+             X-Otp = \"0tpHeader33\", X-Pin = \"P1nHeader22\", X-Cookie = \"C00kieHdr91\", \
+             X-Totp = \"T0tpHdr5x\", X-Uid = \"U1dHdr7788\", X-License = \"L1cHdr4242\" }}\n\
              auth = {{ bearer = {{ file = \"token\" }} }}\n"
         ),
         &[("token", "Be4rerTok99zz\n")],
@@ -1311,6 +1313,11 @@ async fn a_key_sent_in_a_header_or_as_a_token_is_not_published() {
             "PwH3ader44",
             "0tpHeader33",
             "P1nHeader22",
+            // (Named like no secret, but sending letters and digits: a key.)
+            "C00kieHdr91",
+            "T0tpHdr5x",
+            "U1dHdr7788",
+            "L1cHdr4242",
         ] {
             assert!(!text.contains(secret), "{ext} has {secret}: {text}");
         }

@@ -1129,11 +1129,13 @@ fn repeats_secret(url: &str, secrets: &[String]) -> bool {
     {
         return true;
     }
-    // Encoded twice or three times (`%2553…`), with a separator a reader
+    // Encoded twice or more (`%2553…`), with a separator a reader
     // does not see encoded inside it (`SECRET%E2%80%8Btok3n99`), or a `+`
     // for a space: each decoding read as a reader reads it.
+    // (Until nothing more decodes, at most eight times: a fixed three let a
+    // fourth encoding through.)
     let mut text = decoded.into_owned();
-    for _ in 0..3 {
+    for _ in 0..8 {
         let read = as_read(&text.replace('+', " "));
         if secrets.iter().any(|s| contains_ignoring_case(&read, s)) {
             return true;
@@ -1152,11 +1154,13 @@ fn repeats_secret(url: &str, secrets: &[String]) -> bool {
 /// `text` as a reader sees it, for finding a secret in it: without
 /// white space and the characters that show nothing
 /// ([`crate::parse::text::invisible`]: zero-width ones, a soft hyphen, a
-/// word joiner, a byte-order mark), full-width letters and digits as ASCII
-/// (`ｓｕｐ３ｒ`, which a browser maps so in a host).
+/// word joiner, a byte-order mark) or control characters (NUL, DEL, C1:
+/// `Zq7Kx%0092…` was published, and a DEL in an item's text), full-width
+/// letters and digits as ASCII (`ｓｕｐ３ｒ`, which a browser maps so in a
+/// host).
 fn as_read(text: &str) -> String {
     text.chars()
-        .filter(|c| !crate::parse::text::invisible(*c))
+        .filter(|c| !crate::parse::text::invisible(*c) && !c.is_control())
         .map(narrow)
         .collect()
 }
@@ -1195,7 +1199,7 @@ fn hide_loosely(text: &str, secrets: &[String]) -> String {
         }
         for s in secrets {
             let pattern: Vec<String> = s.chars().map(|c| regex::escape(&c.to_string())).collect();
-            let between = r"[\s\p{Default_Ignorable_Code_Point}\p{M}\x{2800}]*";
+            let between = r"[\s\p{Default_Ignorable_Code_Point}\p{M}\p{Cc}\x{2800}]*";
             if let Ok(re) = regex::RegexBuilder::new(&pattern.join(between))
                 .case_insensitive(true)
                 .build()
@@ -1317,6 +1321,33 @@ fn hide_in(text: &mut String, secrets: &[String]) {
     hide_as_written(text, secrets);
     if spelled_as_read(text, secrets) {
         *text = hide_loosely(text, secrets);
+    }
+    // (What only a URL's decodings spell, as the outputs judge a link:
+    // encoded twice, a `%2B` or `%E2%80%8B` inside it. A redirect's target
+    // quoted in an error carried it whole.) The word goes, but for the
+    // origin of a URL.
+    if text.split_whitespace().any(|w| repeats_secret(w, secrets)) {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text.as_str();
+        while let Some(start) = rest.find(|c: char| !c.is_whitespace()) {
+            out.push_str(&rest[..start]);
+            rest = &rest[start..];
+            let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+            let word = &rest[..end];
+            match repeats_secret(word, secrets) {
+                true => match url::Url::parse(word).ok().filter(urls::is_web) {
+                    Some(u) => {
+                        out.push_str(&u.origin().ascii_serialization());
+                        out.push_str("/***");
+                    }
+                    None => out.push_str("***"),
+                },
+                false => out.push_str(word),
+            }
+            rest = &rest[end..];
+        }
+        out.push_str(rest);
+        *text = out;
     }
 }
 
@@ -1555,10 +1586,45 @@ mod tests {
             "https://e.example/c?x=Sup3rS3cret+Tok42",
             "https://e.example/c?x=%2553up3rS3cretTok42",
             "https://e.example/c?x=%252553up3rS3cretTok42",
+            // (Encoded four times: three rounds let it through.)
+            "https://e.example/c?x=%2525252553up3rS3cretTok42",
+            // (A control character inside it, encoded: NUL, DEL, C1, and
+            // NUL encoded twice.)
+            "https://e.example/c?x=Sup3rS3cret%00Tok42",
+            "https://e.example/c?x=Sup3rS3cret%7FTok42",
+            "https://e.example/c?x=Sup3rS3cret%C2%80Tok42",
+            "https://e.example/c?x=Sup3rS3cret%2500Tok42",
         ] {
             let mut html = format!("<p><a href=\"{href}\">x</a></p>");
             hide_in_clean(&mut html, &secrets);
             assert_eq!(html, "<p><a>x</a></p>", "{href}");
+        }
+        // A DEL inside it in the text (`&#127;`, as the sanitiser keeps it).
+        let mut html = "<p>key Sup3rS3cret\u{7f}Tok42 here</p>".to_string();
+        hide_in_clean(&mut html, &secrets);
+        assert_eq!(html, "<p>key *** here</p>");
+    }
+
+    /// A private feed's error hides its token in every spelling the outputs
+    /// hide it in: a redirect's target repeating it encoded twice, with a
+    /// zero-width space, a soft hyphen, a `+` or a NUL encoded inside it,
+    /// was quoted whole in the log, `feeds` and the index page.
+    #[test]
+    fn an_error_hides_the_token_in_every_spelling_of_a_url() {
+        let feed = "https://e.example/feed?token=Zq7Kx92Pmw4Tn8Lr";
+        for target in [
+            "https://e.example/gone?x=%255A%2571%2537Kx92Pmw4Tn8Lr",
+            "https://e.example/gone?x=Zq7Kx%E2%80%8B92Pmw4Tn8Lr",
+            "https://e.example/gone?x=Zq7Kx%C2%AD92Pmw4Tn8Lr",
+            "https://e.example/gone?x=Zq7Kx%2B92Pmw4Tn8Lr",
+            "https://e.example/gone?x=Zq7Kx%0092Pmw4Tn8Lr",
+        ] {
+            let mut error = format!("{target} answered HTTP 404 (reached through a redirect)");
+            hide_feed_secrets_in_error(&mut error, &[feed]);
+            assert_eq!(
+                error, "https://e.example/*** answered HTTP 404 (reached through a redirect)",
+                "{target}"
+            );
         }
     }
     use crate::urls::tests::HOSTILE;
