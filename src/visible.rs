@@ -38,17 +38,26 @@ pub fn same_to_a_reader(a: &str, b: &str) -> bool {
     read(a) == read(b)
 }
 
-/// Whether two bodies read as the same words, their markup aside (a
-/// wrapping `<div>`, white space inside a paragraph): for an item found again
-/// by its title and date in another place (a site that moved, and writes its
-/// markup otherwise there), where [`same_to_a_reader`] judges an item's own
-/// edits.
+/// Whether two bodies (or titles) read as the same words, their markup,
+/// letter case and punctuation aside (a wrapping `<div>`, white space
+/// inside a paragraph, `"weekends"` curled to `“weekends”`, `,` written
+/// ` —`, Title Case): for an item found again by its date in another
+/// place (a site that moved, and writes its markup otherwise there, or
+/// through a filter that curls its quotes), where [`same_to_a_reader`]
+/// judges an item's own edits.
 pub fn same_words(a: &str, b: &str) -> bool {
     use crate::store::search::plain_text;
-    a == b
-        || plain_text(a)
-            .split_whitespace()
-            .eq(plain_text(b).split_whitespace())
+    fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+        text.split_whitespace()
+            .map(|w| {
+                w.chars()
+                    .filter(|c| c.is_alphanumeric())
+                    .flat_map(char::to_lowercase)
+                    .collect::<String>()
+            })
+            .filter(|w| !w.is_empty())
+    }
+    a == b || words(&plain_text(a)).eq(words(&plain_text(b)))
 }
 
 /// Whether every tag of `html` (from a `<` to the next `>`) is at most
@@ -430,6 +439,25 @@ fn read(html: &str) -> Vec<Part> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Words, not their markup, case or punctuation: a site that curls its
+    /// quotes, writes `,` as ` —` or titles in Title Case writes the same
+    /// words; other words, or more of them, are not.
+    #[test]
+    fn same_words_sets_aside_markup_case_and_punctuation() {
+        assert!(same_words(
+            "<p>Open on \"weekends\", from 9 o'clock.</p>",
+            "<div><p class=\"x\">Open on “weekends” — from 9 o’clock.</p></div>"
+        ));
+        assert!(same_words("Don't Miss The Mill", "Don’t miss the mill"));
+        assert!(!same_words("Weather for Monday", "Weather for Tuesday"));
+        assert!(!same_words("Open at 9", "Open at 10"));
+        assert!(!same_words(
+            "Open on weekends.",
+            "Open on weekends. Appeared first on X"
+        ));
+        assert!(!same_words("It's", "Its own"));
+    }
 
     #[test]
     fn markup_spellings_read_the_same() {

@@ -1400,19 +1400,23 @@ async fn rotating_guids_and_a_domain_move_store_nothing_again_alike() {
 }
 
 /// A domain move whose new site writes the markup otherwise (a `class` on
-/// its paragraphs, line breaks between them) stores nothing again, on both
-/// backends alike.
+/// its paragraphs, line breaks between them), curls its quotes and writes
+/// its titles in Title Case stores nothing again, on both backends alike.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_domain_move_with_markup_written_otherwise_stores_nothing_again_alike() {
     let server = FeedServer::start().await;
     let serve = |domain: &str, p: &str, sep: &str| {
+        let (title, quoted) = match sep {
+            "" => ("Don't panic", "&quot;Words&quot; of the post, and"),
+            _ => ("Don’t Panic", "“Words” of the post — and"),
+        };
         server.set(
             "/m.xml",
             Resource::feed(format!(
                 "<rss version=\"2.0\"><channel><title>M</title>\
-                 <item><guid>https://{domain}/p/1</guid><link>https://{domain}/p/1</link><title>Post</title>\
+                 <item><guid>https://{domain}/p/1</guid><link>https://{domain}/p/1</link><title>{title}</title>\
                  <pubDate>Mon, 02 Nov 2026 10:00:00 GMT</pubDate>\
-                 <description>&lt;{p}&gt;Words of the post.&lt;/p&gt;{sep}&lt;{p}&gt;More words.&lt;/p&gt;</description></item>\
+                 <description>&lt;{p}&gt;{quoted} more.&lt;/p&gt;{sep}&lt;{p}&gt;More words.&lt;/p&gt;</description></item>\
                  </channel></rss>"
             ))
             .no_etag(),

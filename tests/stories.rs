@@ -2889,6 +2889,60 @@ async fn a_domain_move_with_markup_written_otherwise_stores_nothing_again() {
     assert_eq!(s.poll().await.new, 1);
 }
 
+/// A site that moved to `www.` with new guids, through a filter that curls
+/// its quotes (`"weekends"` → `“weekends”`, `,` → ` —`) and writes its
+/// titles in Title Case: its posts are the items stored before, by their
+/// date and a title and text of the same words (every post was announced
+/// again). A post of that date whose words differ is new.
+#[tokio::test]
+async fn a_move_that_curls_quotes_and_retitles_stores_nothing_again() {
+    let s = Scenario::new(&["/mill"], "").await;
+    let serve = |moved: bool, extra: &str| {
+        let items: String = (1..=4)
+            .map(|n| {
+                let (guid, link, title, text) = match moved {
+                    false => (
+                        format!("http://mill.example/?p={n}"),
+                        format!("http://mill.example/?p={n}"),
+                        format!("Don't miss the mill, part {n}"),
+                        format!("Open on &quot;weekends&quot;, from {n} o'clock, all day."),
+                    ),
+                    true => (
+                        format!("100{n}@mill.example"),
+                        format!("https://www.mill.example/?p={n}"),
+                        format!("Don’t Miss The Mill, Part {n}"),
+                        format!("Open on “weekends” — from {n} o’clock, all day."),
+                    ),
+                };
+                format!(
+                    "<item><guid isPermaLink=\"false\">{guid}</guid><link>{link}</link>\
+                     <title>{title}</title><pubDate>Mon, 0{n} Nov 2026 10:00:00 GMT</pubDate>\
+                     <description>{text}</description></item>"
+                )
+            })
+            .collect();
+        s.srv.set(
+            "/mill",
+            Resource::feed(format!(
+                "<rss version=\"2.0\"><channel><title>Mill</title><link>http://mill.example/</link>{extra}{items}</channel></rss>"
+            ))
+            .no_etag(),
+        );
+    };
+    serve(false, "");
+    assert_eq!(s.poll().await.new, 4);
+    serve(true, "");
+    assert_eq!(s.poll().await.new, 0);
+    assert_eq!(s.stories().len(), 4);
+    serve(
+        true,
+        "<item><guid>new-1</guid><link>https://www.mill.example/?p=9</link>\
+         <title>Don’t Miss The Mill, Part 1</title><pubDate>Mon, 01 Nov 2026 10:00:00 GMT</pubDate>\
+         <description>Closed for repairs until spring.</description></item>",
+    );
+    assert_eq!(s.poll().await.new, 1);
+}
+
 /// The same with four posts of one title and one date: each is told by its
 /// words (the look-up stopped at two, and two were stored again).
 #[tokio::test]

@@ -843,17 +843,18 @@ fn find_churned(
                                   ORDER BY first_seen_at DESC, id DESC LIMIT ?3)
            AND text_hash = ?2 AND published_at IS ?4 AND (?5 IS NULL OR updated_at IS ?5)
          LIMIT 2";
-    // (Up to 16 of one title and date, told apart by their words below: a
+    // (Up to 64 of one date, told apart by their title and words below: a
     // blog's four "Notes" of one day, cut at 2, were stored again.)
     // (Nor when the new site writes the same text's markup otherwise, a
-    // line break between paragraphs, a `class` on them: the same title and
-    // date, and a text that reads the same. Every post was announced again.)
-    const BY_TITLE_DATE: &str =
+    // line break between paragraphs, a `class` on them, or curls its quotes:
+    // the same date, and a title and text that read the same words. Every
+    // post was announced again.)
+    const BY_DATE: &str =
         "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures, published_at, updated_at
          FROM items WHERE id IN (SELECT id FROM items WHERE feed_id = ?1
-                                  ORDER BY first_seen_at DESC, id DESC LIMIT ?3)
-           AND title IS ?2 AND published_at IS ?4 AND (?5 IS NULL OR updated_at IS ?5)
-         LIMIT 16";
+                                  ORDER BY first_seen_at DESC, id DESC LIMIT ?2)
+           AND published_at IS ?3 AND (?4 IS NULL OR updated_at IS ?4)
+         LIMIT 64";
     // (On items_canonical.)
     const BY_LINK_TITLE_DATE: &str =
         "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures, published_at, updated_at
@@ -872,19 +873,12 @@ fn find_churned(
     let moved_dated = published.is_some() || moved_updated.is_some();
     let window = (2 * doc.keys.len()).max(256) as i64;
     let moved_otherwise_written = || -> Result<Vec<Row>, StoreError> {
-        let rows = query(
-            BY_TITLE_DATE,
-            &[
-                &feed_id,
-                &it.entry.title,
-                &window,
-                &published,
-                &moved_updated,
-            ],
-        )?;
+        let rows = query(BY_DATE, &[&feed_id, &window, &published, &moved_updated])?;
         let body = crate::identity::body_of(&it.entry);
+        let title = it.entry.title.as_deref().unwrap_or("");
         kept_as_stored(tx, rows, "reading a moved item", |stored, _| {
-            crate::visible::same_words(stored.body.unwrap_or(""), body)
+            crate::visible::same_words(stored.title.unwrap_or(""), title)
+                && crate::visible::same_words(stored.body.unwrap_or(""), body)
         })
     };
     // (Only for a feed that stored a document before: a feed's first has

@@ -799,15 +799,15 @@ async fn find_churned(
                                   ORDER BY first_seen_at DESC, id DESC LIMIT $3)
            AND text_hash = $2 AND published_at IS NOT DISTINCT FROM $4
            AND ($5::bigint IS NULL OR updated_at IS NOT DISTINCT FROM $5) LIMIT 2";
-    // (The same title and date, and a text that reads the same, the markup
-    // written otherwise: see SQLite's.)
-    const BY_TITLE_DATE: &str =
+    // (The same date, and a title and text that read the same words, the
+    // markup written otherwise, the quotes curled: see SQLite's.)
+    const BY_DATE: &str =
         "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures, published_at, updated_at,
-                coalesce(content, summary) AS body
+                title, coalesce(content, summary) AS body
          FROM items WHERE id IN (SELECT id FROM items WHERE feed_id = $1
-                                  ORDER BY first_seen_at DESC, id DESC LIMIT $3)
-           AND title IS NOT DISTINCT FROM $2 AND published_at IS NOT DISTINCT FROM $4
-           AND ($5::bigint IS NULL OR updated_at IS NOT DISTINCT FROM $5) LIMIT 16";
+                                  ORDER BY first_seen_at DESC, id DESC LIMIT $2)
+           AND published_at IS NOT DISTINCT FROM $3
+           AND ($4::bigint IS NULL OR updated_at IS NOT DISTINCT FROM $4) LIMIT 64";
     // (A link's text-keyed entries of one title, by date: see SQLite's.)
     const BY_LINK_TITLE_DATE: &str =
         "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures, published_at, updated_at,
@@ -827,18 +827,17 @@ async fn find_churned(
     let no_date: Option<i64> = None;
     let window = (2 * doc_keys.len()).max(256) as i64;
     let body = crate::identity::body_of(&it.entry);
-    // (A move's look-up by title and date, asked in two places below.)
-    let by_title_date: [&(dyn tokio_postgres::types::ToSql + Sync); 5] = [
-        &feed_id,
-        &it.entry.title,
-        &window,
-        &published,
-        &moved_updated,
-    ];
+    // (A move's look-up by date, asked in two places below.)
+    let by_date: [&(dyn tokio_postgres::types::ToSql + Sync); 4] =
+        [&feed_id, &window, &published, &moved_updated];
+    let title = it.entry.title.as_deref().unwrap_or("");
     let written_otherwise = |rows: Vec<tokio_postgres::Row>| -> Vec<tokio_postgres::Row> {
         rows.into_iter()
             .filter(|r| {
                 crate::visible::same_words(
+                    r.get::<_, Option<String>>("title").as_deref().unwrap_or(""),
+                    title,
+                ) && crate::visible::same_words(
                     r.get::<_, Option<String>>("body").as_deref().unwrap_or(""),
                     body,
                 )
@@ -900,7 +899,7 @@ async fn find_churned(
                         )
                         .await?;
                     if rows.is_empty() {
-                        rows = written_otherwise(tx.query(c, BY_TITLE_DATE, &by_title_date).await?);
+                        rows = written_otherwise(tx.query(c, BY_DATE, &by_date).await?);
                     }
                 }
                 rows
@@ -917,7 +916,7 @@ async fn find_churned(
                 )
                 .await?;
             let rows = match rows.is_empty() && all_new && moved_dated {
-                true => written_otherwise(tx.query(c, BY_TITLE_DATE, &by_title_date).await?),
+                true => written_otherwise(tx.query(c, BY_DATE, &by_date).await?),
                 false => rows,
             };
             // One of a link's text-keyed entries of one title, corrected:
