@@ -1388,7 +1388,7 @@ fn written_at(path: &std::path::Path, bytes: &[u8]) -> Option<i64> {
 /// timeout: `WatchdogSec=500ms` had the daemon killed as hung.)
 fn watchdog_interval() -> Option<Duration> {
     let env = |name| std::env::var(name).ok();
-    std::env::var_os("NOTIFY_SOCKET")?;
+    notify_socket()?;
     watchdog_every(
         env("WATCHDOG_USEC").as_deref(),
         env("WATCHDOG_PID").as_deref(),
@@ -1414,9 +1414,15 @@ fn watchdog_every(usec: Option<&str>, pid: Option<&str>, own: u32) -> Option<Dur
     Some(Duration::from_micros(usec / 2).clamp(Duration::from_millis(10), TICK))
 }
 
+/// NOTIFY_SOCKET, when set and not empty (`sd_notify`'s rule: an empty one
+/// is none; it was warned about as a socket that cannot be reached).
+fn notify_socket() -> Option<std::ffi::OsString> {
+    std::env::var_os("NOTIFY_SOCKET").filter(|p| !p.is_empty())
+}
+
 /// Sends a message to systemd when run under `Type=notify` (NOTIFY_SOCKET set).
 pub fn sd_notify(msg: &str) {
-    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
+    let Some(path) = notify_socket() else {
         return;
     };
     let Ok(sock) = std::os::unix::net::UnixDatagram::unbound() else {

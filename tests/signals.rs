@@ -799,7 +799,8 @@ async fn a_store_failing_at_start_up_is_named() {
 }
 
 /// A systemd notify socket that is gone is said once, not at every watchdog
-/// ping (a line every second filled the journal).
+/// ping (a line every second filled the journal); an empty NOTIFY_SOCKET is
+/// none, and says nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_notify_socket_that_is_gone_is_said_once() {
     let srv = FeedServer::start().await;
@@ -833,6 +834,17 @@ async fn a_notify_socket_that_is_gone_is_said_once() {
         .count();
     assert_eq!(said, 1, "{}", d.log());
     assert!(d.log_has("gone.sock"), "{}", d.log());
+    // An empty one is none (sd_notify's rule): nothing to say.
+    let mut d = Daemon::start_with(&cfg, &[("NOTIFY_SOCKET", ""), ("WATCHDOG_USEC", "400000")]);
+    assert!(
+        until(10, || d.log_has("feedloom running")).await,
+        "{}",
+        d.log()
+    );
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    d.signal("TERM");
+    assert_eq!(d.wait(10).and_then(|s| s.code()), Some(0), "{}", d.log());
+    assert!(!d.log_has("cannot notify systemd"), "{}", d.log());
 }
 
 /// systemd's watchdog is pinged every half of its timeout: with
