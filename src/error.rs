@@ -128,9 +128,16 @@ pub enum ParseError {
     /// in another letter case or namespace (`<Item>`, `<atom:entry>` in an
     /// RSS channel).
     #[error(
-        "no entry read, but the document holds {count} element(s) named like entries, the first `<{name}>`: RSS items are `<item>` (lower case) in a `<channel>`, Atom entries `<entry>` in the Atom 1.0 namespace"
+        "no entry read, but the document holds {count} element(s) named like entries, the first `<{name}>`: {}",
+        why.as_deref().unwrap_or("RSS items are `<item>` (lower case) in a `<channel>`, Atom entries `<entry>` in the Atom 1.0 namespace")
     )]
-    EntriesNotRead { name: String, count: usize },
+    EntriesNotRead {
+        name: String,
+        count: usize,
+        /// What the document says otherwise than by their names (a root in
+        /// another namespace, a `<Channel>`), when it does.
+        why: Option<String>,
+    },
     /// No entry read from a JSON Feed whose `items` holds values (a list of
     /// lists, strings): none is an item object.
     #[error(

@@ -452,6 +452,9 @@ async fn refresh_one(r: &Refresher, feed: &FeedRef, every: &Every) -> Result<Rep
                             "entries with no title, link, text or file are not stored"
                         );
                     }
+                    if let Some(misnamed) = &doc.misnamed {
+                        warn!(entries = %misnamed, "entries not read");
+                    }
                     if doc.unread > 0 {
                         warn!(
                             unread = doc.unread,

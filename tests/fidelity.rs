@@ -346,6 +346,51 @@ fn entries_named_otherwise_are_an_error_not_an_empty_feed() {
         );
         assert!(text.contains(&format!("`<{name}>`")), "{text}");
     }
+    // Where the document names them rightly but says otherwise elsewhere,
+    // the error says where: a `<Channel>`, a root in another namespace (the
+    // error blamed the items' names, which were right).
+    for (doc, why) in [
+        (
+            r#"<rss version="2.0"><Channel><title>t</title><item><title>a</title></item></Channel></rss>"#,
+            "its channel is `<Channel>`, and RSS's is `<channel>`, in lower case",
+        ),
+        (
+            r#"<rss version="2.0" xmlns="http://example.com/rss"><channel><title>t</title><item><title>a</title></item></channel></rss>"#,
+            "the root `<rss>` puts every element in the namespace `http://example.com/rss`, and RSS's are in none",
+        ),
+    ] {
+        let err = parse(doc.as_bytes(), None, &base(), Limits::default()).unwrap_err();
+        assert!(err.to_string().ends_with(why), "{doc}: {err}");
+    }
+    // Some read, others named in another letter case beside them: the
+    // document says so (they were dropped without a word).
+    let d = parse(
+        br#"<rss version="2.0"><channel><title>t</title><item><title>a</title></item><Item><title>b</title></Item><ITEM><title>c</title></ITEM></channel></rss>"#,
+        None,
+        &base(),
+        Limits::default(),
+    )
+    .unwrap();
+    assert_eq!(titles(&d), ["a"]);
+    assert_eq!(
+        d.misnamed.as_deref(),
+        Some(
+            "2 of the document's 3 elements named like entries are not read (`<item>` ×1, `<Item>` ×1, `<ITEM>` ×1): RSS items are `<item>`, Atom entries `<entry>`, in lower case"
+        )
+    );
+    // (Nor is anything said of a document whose every entry was read, or
+    // of markup named so inside a text.)
+    for doc in [
+        r#"<rss version="2.0"><channel><title>t</title><item><title>a</title><description><![CDATA[<Item>x</Item>]]></description></item></channel></rss>"#,
+        r#"<rss version="2.0"><channel><title>t</title><Image><url>https://e.example/i.png</url></Image><item><title>a</title></item></channel></rss>"#,
+    ] {
+        let d = parse(doc.as_bytes(), None, &base(), Limits::default()).unwrap();
+        assert_eq!(
+            (titles(&d), d.misnamed.as_deref()),
+            (vec!["a"], None),
+            "{doc}"
+        );
+    }
     // A feed that holds no entry at all stays an empty feed; so does one
     // whose only such names are an extension's or inside text.
     for doc in [

@@ -87,19 +87,53 @@ pub(super) fn unread_channel_items(text: &[u8]) -> usize {
     }
 }
 
+/// What [`entry_like`] found.
+pub(super) struct EntryLike {
+    /// The first one's name, as written.
+    pub first: String,
+    pub count: usize,
+    /// Each name as written, and how many (the first four names).
+    pub names: Vec<(String, usize)>,
+    /// Why none of them was read, when the document says it otherwise than
+    /// by their names: its root puts every element in a namespace of no
+    /// feed format (`<rss xmlns="http://example.com/rss">`), or its channel
+    /// is `<Channel>`.
+    pub why: Option<String>,
+}
+
+/// Whether `text` may hold an entry named in another letter case (`<Item>`,
+/// `<ITEM>`, `<Entry>`): a quick look before [`entry_like`] reads it all,
+/// for a document whose other entries were read.
+pub(super) fn may_hold_misnamed_entries(text: &[u8]) -> bool {
+    memchr::memmem::find_iter(text, b"<I")
+        .chain(memchr::memmem::find_iter(text, b"<E"))
+        .any(|at| {
+            let rest = &text[at + 1..];
+            let like = |name: &[u8]| {
+                rest.len() > name.len()
+                    && rest[..name.len()].eq_ignore_ascii_case(name)
+                    && matches!(rest[name.len()], b'>' | b' ' | b'/' | b'\t' | b'\n' | b'\r')
+            };
+            like(b"item") || like(b"entry")
+        })
+}
+
 /// The elements of an XML document named like entries (`item`, `entry`, in
 /// any letter case and namespace: `<Item>`, `<ITEM>`, `<atom:entry>` in an
 /// RSS channel, Atom 0.3's entries in an Atom 1.0 feed, items inside an
 /// `<entries>` wrapper): the first one's name as written, and how many.
-/// Looked for only when none was read as an entry: such a document was an
-/// `ok` fetch of nothing, for ever.
-pub(super) fn entry_like_elements(text: &[u8]) -> Option<(String, usize)> {
+/// Looked for when none was read as an entry (such a document was an `ok`
+/// fetch of nothing, for ever), or some may be named in another letter
+/// case ([`may_hold_misnamed_entries`]).
+pub(super) fn entry_like(text: &[u8]) -> Option<EntryLike> {
     let mut reader = Reader::from_reader(text);
     let config = reader.config_mut();
     config.check_end_names = false;
     config.allow_dangling_amp = true;
     let mut first: Option<String> = None;
     let mut count = 0usize;
+    let mut names: Vec<(String, usize)> = Vec::new();
+    let mut why: Option<String> = None;
     // (Elements inside text, an Atom `type="xhtml"` title or rights, name
     // nothing of the feed's; nor does an extension's `<wp:item>` or
     // `<x:entry>`: only unprefixed names and Atom's prefix count.)
@@ -155,6 +189,31 @@ pub(super) fn entry_like_elements(text: &[u8]) -> Option<(String, usize)> {
                     a.key.as_ref() == "xmlns"
                         && !FEED_NAMESPACES.iter().any(|n| a.value.trim() == *n)
                 }));
+        if why.is_none() && depth == 0 && local == "rss" {
+            why = e
+                .attributes()
+                .flatten()
+                .find(|a| {
+                    a.key.as_ref() == "xmlns"
+                        && !FEED_NAMESPACES.iter().any(|n| a.value.trim() == *n)
+                })
+                .map(|a| {
+                    format!(
+                        "the root `<{name}>` puts every element in the namespace `{}`, and RSS's are in none",
+                        crate::error::quoted(a.value.trim(), 200)
+                    )
+                });
+        }
+        if why.is_none()
+            && prefix.is_none()
+            && local.eq_ignore_ascii_case("channel")
+            && local != "channel"
+        {
+            why = Some(format!(
+                "its channel is `<{}>`, and RSS's is `<channel>`, in lower case",
+                crate::error::quoted(&name, 200)
+            ));
+        }
         if in_text.is_none()
             && !foreign
             && prefix.is_none_or(|p| p.eq_ignore_ascii_case("atom"))
@@ -163,6 +222,11 @@ pub(super) fn entry_like_elements(text: &[u8]) -> Option<(String, usize)> {
             count += 1;
             if first.is_none() {
                 first = Some(name.clone());
+            }
+            match names.iter().position(|(n, _)| *n == name) {
+                Some(i) => names[i].1 += 1,
+                None if names.len() < 4 => names.push((name.clone(), 1)),
+                None => {}
             }
         }
         if !empty {
@@ -175,7 +239,12 @@ pub(super) fn entry_like_elements(text: &[u8]) -> Option<(String, usize)> {
             }
         }
     }
-    first.map(|f| (f, count))
+    first.map(|first| EntryLike {
+        first,
+        count,
+        names,
+        why,
+    })
 }
 
 /// One entry element found by the scan.

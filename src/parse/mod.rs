@@ -86,6 +86,9 @@ pub struct Document {
     /// reads the first channel of an RSS document only; their items are moved
     /// into it, and this is 0, unless that failed).
     pub unread: usize,
+    /// Elements named like entries in another letter case beside those read
+    /// (`<Item>` after `<item>`), not read: what to say of them.
+    pub misnamed: Option<String>,
 }
 
 /// The longest site link (`<channel><link>`, Atom's alternate) a feed may
@@ -586,14 +589,37 @@ fn parse_prepared(
     // said, not an `ok` fetch of nothing.)
     if feed.entries.is_empty()
         && feed.feed_type != model::FeedType::JSON
-        && let Some((name, count)) =
-            limits::entry_like_elements(repaired_text.as_deref().unwrap_or(&bytes))
+        && let Some(like) = limits::entry_like(repaired_text.as_deref().unwrap_or(&bytes))
     {
         return Err(ParseError::EntriesNotRead {
-            name: crate::error::quoted(&name, 200),
-            count,
+            name: crate::error::quoted(&like.first, 200),
+            count: like.count,
+            why: like.why,
         });
     }
+    // (Some read, and others named in another letter case beside them,
+    // `<Item>` after `<item>`: those were dropped without a word.)
+    let text = repaired_text.as_deref().unwrap_or(&bytes);
+    let misnamed = match feed.feed_type != model::FeedType::JSON
+        && limits::may_hold_misnamed_entries(text)
+    {
+        true => limits::entry_like(text)
+            .filter(|like| like.count > feed.entries.len())
+            .map(|like| {
+                let names: Vec<String> = like
+                    .names
+                    .iter()
+                    .map(|(n, k)| format!("`<{}>` ×{k}", crate::error::quoted(n, 100)))
+                    .collect();
+                format!(
+                    "{} of the document's {} elements named like entries are not read ({}): RSS items are `<item>`, Atom entries `<entry>`, in lower case",
+                    like.count - feed.entries.len(),
+                    like.count,
+                    names.join(", ")
+                )
+            }),
+        false => None,
+    };
     // (Nor from a JSON Feed whose `items` holds values that are no item
     // objects: `[[{…}, {…}]]`, `["a", "b"]`.)
     if feed.entries.is_empty()
@@ -661,6 +687,7 @@ fn parse_prepared(
     drop(bytes);
     let mut doc = map_feed(feed, base, limits, cut, fallback_links, copied, bases);
     doc.unread = unread;
+    doc.misnamed = misnamed;
     if doc.entries.is_empty() && doc.title.is_none() && no_channel {
         return Err(ParseError::NoChannel {
             root: crate::error::quoted(&root.name, 200),
@@ -917,6 +944,7 @@ fn map_feed(
         entries,
         truncated: cut + total.saturating_sub(limits.max_entries),
         unread: 0,
+        misnamed: None,
     }
 }
 
