@@ -538,6 +538,14 @@ async fn the_search_page_and_its_json() {
         let v: Value = serde_json::from_str(&body).unwrap();
         assert_eq!(v.as_array().unwrap().len(), hits, "{since}: {body}");
     }
+    // The page's form keeps them for the next search (it searched
+    // everything, 20 at a time).
+    let (_, _, body) = d.get("/search?q=volcano&since=1d&limit=5", &[]).await;
+    assert!(
+        body.contains(r#"<input type="hidden" name="since" value="1d">"#)
+            && body.contains(r#"<input type="hidden" name="limit" value="5">"#),
+        "{body}"
+    );
     for since in ["abc", "0s"] {
         let (status, _, body) = d
             .get(&format!("/search?q=volcano&since={since}"), &[])

@@ -60,6 +60,10 @@ pub struct SearchPage<'a> {
     /// Why the query could not run.
     pub error: Option<&'a str>,
     pub now: i64,
+    /// The `since` and `limit` asked for, as written (kept by the form: a
+    /// second search from the page searched everything, 20 at a time).
+    pub since: Option<&'a str>,
+    pub limit: Option<usize>,
 }
 
 /// The page.
@@ -76,6 +80,12 @@ pub fn render(p: &SearchPage) -> String {
                 input type="search" name="q" value=(p.query) aria-label="Search the stories" placeholder="words, \"a phrase\", prefix*";
                 @if let Some(o) = p.output {
                     input type="hidden" name="output" value=(o.name());
+                }
+                @if let Some(since) = p.since {
+                    input type="hidden" name="since" value=(since);
+                }
+                @if let Some(limit) = p.limit {
+                    input type="hidden" name="limit" value=(limit);
                 }
                 button type="submit" { "Search" }
             }
@@ -193,6 +203,7 @@ pub async fn route(
     // (As `feedloom search --since`: it was read nowhere, and a script's
     // `since=1d` searched everything.)
     let mut since = None;
+    let (mut since_asked, mut limit_asked) = (None, None);
     for (k, v) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
         match k.as_ref() {
             // Whole: `parse_query` says when it is too long, as on the
@@ -200,7 +211,10 @@ pub async fn route(
             "q" => q = v.into_owned(),
             "output" => output = Some(v.into_owned()),
             "since" => match crate::commands::search::parse_since(&v) {
-                Ok(secs) => since = Some(secs),
+                Ok(secs) => {
+                    since = Some(secs);
+                    since_asked = Some(v.into_owned());
+                }
                 Err(e) => {
                     return bad(
                         &headers,
@@ -212,7 +226,10 @@ pub async fn route(
                 }
             },
             "limit" => match v.parse::<usize>() {
-                Ok(n) if (1..=MAX_LIMIT).contains(&n) => limit = n,
+                Ok(n) if (1..=MAX_LIMIT).contains(&n) => {
+                    limit = n;
+                    limit_asked = Some(n);
+                }
                 _ => {
                     return bad(
                         &headers,
@@ -397,6 +414,8 @@ pub async fn route(
         hits: &hits,
         error: error.as_deref(),
         now,
+        since: since_asked.as_deref(),
+        limit: limit_asked,
     });
     (
         status,
@@ -483,6 +502,8 @@ mod tests {
             hits: std::slice::from_ref(&hit),
             error: None,
             now: 200,
+            since: Some("\"><script>"),
+            limit: Some(5),
         });
         assert!(!page.contains("<script>"), "{page}");
         assert!(!page.contains("javascript:"), "{page}");
