@@ -184,6 +184,65 @@ fn check_says_what_it_would_do() {
     assert!(!s.contains("TOKCHECK9"), "{s}");
 }
 
+/// A store this user cannot create or write (its folder read-only to it):
+/// `check` warns, naming the folder (it called the config valid, and the
+/// daemon failed with "unable to open database file"). As root the command
+/// runs as `nobody`, for whom the folder is as read-only.
+#[test]
+fn check_warns_of_a_store_this_user_cannot_write() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let (dir, cfg) = setup("");
+    let mode = |p: &Path, m| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m));
+    mode(dir.path(), 0o755).unwrap();
+    mode(&cfg, 0o644).unwrap();
+    let state = dir.path().join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    mode(&state, 0o555).unwrap();
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let check = || {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_feedloom"));
+        c.arg("--config")
+            .arg(&cfg)
+            .arg("check")
+            .env("FEEDLOOM_LOG", "warn");
+        if root {
+            c.uid(65534).gid(65534);
+        }
+        c.output().unwrap()
+    };
+    let out = check();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let s = text(&out.stdout);
+    assert!(
+        s.contains("warning: store ")
+            && s.contains(&format!(
+                "this user cannot create it in {}",
+                state.display()
+            )),
+        "{s}"
+    );
+    // A store it may write, in a folder it may not: its journal files.
+    mode(&state, 0o777).unwrap();
+    std::fs::write(state.join("f.db"), "").unwrap();
+    mode(&state.join("f.db"), 0o666).unwrap();
+    mode(&state, 0o555).unwrap();
+    let s = text(&check().stdout);
+    assert!(
+        s.contains("cannot create its -wal and -shm files in"),
+        "{s}"
+    );
+    // A folder it may write: nothing to say.
+    mode(&state, 0o777).unwrap();
+    let out = check();
+    assert!(
+        !text(&out.stdout).contains("warning: store"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
 /// A store file that is not a SQLite database (a feed saved over it, a
 /// typo naming another file): `check` says so, as every other command does
 /// (it said the config was valid). An empty file is a store not begun.

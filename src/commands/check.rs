@@ -7,6 +7,15 @@ use crate::config::Config;
 /// Warnings about a valid config, one sentence each.
 pub fn warnings(cfg: &Config) -> Vec<String> {
     let mut out = Vec::new();
+    if cfg.store.url.is_none()
+        && let Some(why) = store_out_of_reach(&cfg.store.path)
+    {
+        out.push(format!(
+            "store {}: {why}: this user's `poll` and daemon cannot use it (one run as another \
+             user may)",
+            cfg.store.path.display()
+        ));
+    }
     if cfg.feeds.is_empty() {
         out.push(format!(
             "{} has no feeds: nothing will be fetched (add one with `feedloom add URL` \
@@ -163,6 +172,70 @@ pub fn warnings(cfg: &Config) -> Vec<String> {
         ));
     }
     out
+}
+
+/// Why this user cannot open the store at `path` for writing, when it
+/// cannot: the file, or the folder it would be made in, is not readable and
+/// writable by it, or a folder above cannot be searched. (`check` called
+/// such a config valid, and the daemon then failed with "unable to open
+/// database file".)
+fn store_out_of_reach(path: &std::path::Path) -> Option<String> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let can = |p: &std::path::Path, mode| {
+        CString::new(p.as_os_str().as_bytes())
+            .is_ok_and(|c| unsafe { libc::access(c.as_ptr(), mode) } == 0)
+    };
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => {
+            if !can(path, libc::R_OK | libc::W_OK) {
+                return Some("this user cannot read and write the file".to_string());
+            }
+            // (A writer makes its `-wal` and `-shm` files beside it.)
+            let dir = path.parent().filter(|d| !d.as_os_str().is_empty())?;
+            let wal = |end: &str| {
+                let mut p = path.as_os_str().to_owned();
+                p.push(end);
+                std::path::PathBuf::from(p)
+            };
+            let made = wal("-wal").exists() && wal("-shm").exists();
+            (!made && !can(dir, libc::W_OK | libc::X_OK)).then(|| {
+                format!(
+                    "this user cannot create its -wal and -shm files in {}",
+                    dir.display()
+                )
+            })
+        }
+        Ok(_) => None,
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Some(format!(
+            "a folder above it cannot be searched by this user ({e})"
+        )),
+        Err(_) => {
+            // The nearest existing folder above is where it would be made
+            // (with the folders between).
+            let mut up = path.parent();
+            while let Some(dir) = up.filter(|d| !d.as_os_str().is_empty()) {
+                match std::fs::metadata(dir) {
+                    Ok(m) if m.is_dir() => {
+                        return (!can(dir, libc::W_OK | libc::X_OK)).then(|| {
+                            format!(
+                                "it does not exist yet, and this user cannot create it in {}",
+                                dir.display()
+                            )
+                        });
+                    }
+                    Ok(_) => return None,
+                    Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                        return Some(format!(
+                            "a folder above it cannot be searched by this user ({e})"
+                        ));
+                    }
+                    Err(_) => up = dir.parent(),
+                }
+            }
+            None
+        }
+    }
 }
 
 #[cfg(test)]
