@@ -695,6 +695,20 @@ mod write_tests {
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o640);
+        // A link into /proc (`/dev/stdout`'s target, standard output sent to
+        // a file) is refused, not replaced.
+        use std::os::fd::AsRawFd;
+        let sent_to = std::fs::File::create(dir.path().join("sent.opml")).unwrap();
+        let out = dir.path().join("stdout");
+        std::os::unix::fs::symlink(format!("/proc/self/fd/{}", sent_to.as_raw_fd()), &out).unwrap();
+        let err = super::write_if_changed(&out, b"new").unwrap_err();
+        assert!(err.to_string().contains("a link the system keeps"), "{err}");
+        assert!(
+            std::fs::symlink_metadata(&out)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
     }
 }
 
@@ -719,6 +733,19 @@ pub fn check_replaceable(path: &Path) -> std::io::Result<bool> {
                 ),
             ))
         }
+        // Nor a link the system keeps (in /dev, /proc, /sys) or one into
+        // /proc or /dev: `/dev/stdout` with standard output sent to a file
+        // names a plain file, and as root the system's own link was replaced
+        // (every program's /dev/stdout then wrote into that file), the export
+        // lost.
+        Ok(m) if m.file_type().is_symlink() && system_link(path) => Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!(
+                "{} is a link the system keeps (/dev/stdout?): never replaced; name a file, or \
+                 leave out --output to print",
+                path.display()
+            ),
+        )),
         Ok(m) if m.file_type().is_symlink() => Ok(true),
         Ok(m) if !m.file_type().is_file() => Err(std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
@@ -729,6 +756,19 @@ pub fn check_replaceable(path: &Path) -> std::io::Result<bool> {
         )),
         _ => Ok(false),
     }
+}
+
+/// Whether the link at `path` is in a folder of the system's (`/dev`,
+/// `/proc`, `/sys`) or points into `/proc` or `/dev`.
+fn system_link(path: &Path) -> bool {
+    const SYSTEM: [&str; 3] = ["/dev", "/proc", "/sys"];
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let in_system = |p: &Path| SYSTEM.iter().any(|s| p.starts_with(s));
+    std::fs::canonicalize(dir).is_ok_and(|d| in_system(&d))
+        || std::fs::read_link(path).is_ok_and(|t| t.is_absolute() && in_system(&t))
 }
 
 /// The temp file [`write_if_changed`] writes `name` through: `.NAME.PID.tmp`.
