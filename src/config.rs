@@ -1750,9 +1750,11 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         // (What it sends as secrets, for the outputs to hide where its items
         // repeat them: a header named like one or whose value looks like a
         // credential, a token, a password. Any header but those that say
-        // only how to answer counts when its value has letters and digits:
-        // `X-Cookie`, `X-Totp`, `X-Uid`, `X-License` sent a key that was
-        // published whole.)
+        // only how to answer counts when its value looks like a key: 16
+        // characters or more, letters and digits, nothing but `-` and `_`
+        // between them (`X-Uid`, `X-License` sent a key that was published
+        // whole; a region, `eu-west-1`, a locale or a client's name is no
+        // key, and was hidden from every title that named it).)
         let mut sent: Vec<String> = feed
             .access
             .headers
@@ -1773,7 +1775,11 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
                             | "dnt"
                             | "origin"
                             | "x-requested-with"
-                    ) && value.bytes().any(|b| b.is_ascii_digit())
+                    ) && value.len() >= 16
+                        && value
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                        && value.bytes().any(|b| b.is_ascii_digit())
                         && value.bytes().any(|b| b.is_ascii_alphabetic()))
                     || crate::urls::secret_name(name)
                     // (Each part, as the query's names are judged: `X-Pw`,

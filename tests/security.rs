@@ -1279,7 +1279,7 @@ async fn a_key_sent_in_a_header_or_as_a_token_is_not_published() {
         Resource::feed(
             "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Premium show</title><link>https://show.example/</link>\
              <item><title>Ep6</title><link>https://show.example/ep6</link><guid>g6</guid>\
-             <description>&lt;p&gt;Episode six, for K3yHeader77x and Be4rerTok99zz, in en-GB2024x, P4ssHeader55 and Acc3ssHeader66, PwH3ader44, 0tpHeader33, P1nHeader22, C00kieHdr91, T0tpHdr5x, U1dHdr7788, L1cHdr4242.&lt;/p&gt;</description>\
+             <description>&lt;p&gt;Episode six, for K3yHeader77x and Be4rerTok99zz, in en-GB2024x, P4ssHeader55 and Acc3ssHeader66, PwH3ader44, 0tpHeader33, P1nHeader22, C00kieHdr91, T0tpHdr5x, U1dHdr7788x9q2k1m3, L1c-Hdr4242-zz99k, in eu-west-12 for Firefox/120.0.&lt;/p&gt;</description>\
              <enclosure url=\"https://cdn.example/e6.mp3?key=K3yHeader77x\" length=\"1\" type=\"audio/mpeg\"/></item>\
              <item><title>Ep7 Be4rerTok99zz</title><link>https://show.example/ep7?t=Be4rerTok99zz</link><guid>g7</guid>\
              <description>Episode seven.</description></item>\
@@ -1294,7 +1294,8 @@ async fn a_key_sent_in_a_header_or_as_a_token_is_not_published() {
              headers = {{ X-Api-Key = \"K3yHeader77x\", Accept-Language = \"en-GB2024x\", \
              X-Pass = \"P4ssHeader55\", X-Access = \"Acc3ssHeader66\", X-Pw = \"PwH3ader44\", \
              X-Otp = \"0tpHeader33\", X-Pin = \"P1nHeader22\", X-Cookie = \"C00kieHdr91\", \
-             X-Totp = \"T0tpHdr5x\", X-Uid = \"U1dHdr7788\", X-License = \"L1cHdr4242\" }}\n\
+             X-Totp = \"T0tpHdr5x\", X-Uid = \"U1dHdr7788x9q2k1m3\", X-License = \"L1c-Hdr4242-zz99k\", \
+             X-Region = \"eu-west-12\", X-Client = \"Firefox/120.0\" }}\n\
              auth = {{ bearer = {{ file = \"token\" }} }}\n"
         ),
         &[("token", "Be4rerTok99zz\n")],
@@ -1304,6 +1305,12 @@ async fn a_key_sent_in_a_header_or_as_a_token_is_not_published() {
             "{ext}: {text}"
         );
         assert!(text.contains("en-GB2024x"), "{ext}: {text}");
+        // (A region or a client's name is no key: it was hidden from every
+        // title naming it.)
+        assert!(
+            text.contains("eu-west-12") && text.contains("Firefox/120.0"),
+            "{ext}: {text}"
+        );
         // (`X-Pass`, `X-Access`: named as a `?pass=` or `?access=` is.)
         for secret in [
             "K3yHeader77x",
@@ -1313,11 +1320,12 @@ async fn a_key_sent_in_a_header_or_as_a_token_is_not_published() {
             "PwH3ader44",
             "0tpHeader33",
             "P1nHeader22",
-            // (Named like no secret, but sending letters and digits: a key.)
+            // (Named like no secret, but sending a key: 16 letters and
+            // digits or more.)
             "C00kieHdr91",
             "T0tpHdr5x",
-            "U1dHdr7788",
-            "L1cHdr4242",
+            "U1dHdr7788x9q2k1m3",
+            "L1c-Hdr4242-zz99k",
         ] {
             assert!(!text.contains(secret), "{ext} has {secret}: {text}");
         }
