@@ -144,11 +144,8 @@ pub enum ParseError {
         "no entry read, but the JSON Feed's `items` holds {count} value(s), none an item object (each item is an object with an `id`, in the `items` list itself)"
     )]
     JsonItemsNotRead { count: usize },
-    /// Every entry read has nothing a reader could be shown: no title, link,
-    /// text or file.
-    #[error(
-        "no entry stored: the {count} read have no title, link, text or file (nothing a reader could be shown)"
-    )]
+    /// Every entry read holds nothing: no id, title, link, text or file.
+    #[error("no entry stored: the {count} read hold nothing (no id, title, link, text or file)")]
     EntriesEmpty { count: usize },
     #[error(
         "the body is gzip-compressed data that its Content-Encoding does not announce (none, or fewer layers than were sent): not a feed as sent"

@@ -449,7 +449,7 @@ async fn refresh_one(r: &Refresher, feed: &FeedRef, every: &Every) -> Result<Rep
                     if empty > 0 {
                         warn!(
                             empty,
-                            "entries with no title, link, text or file are not stored"
+                            "entries with nothing in them (no id, title, link, text or file) are not stored"
                         );
                     }
                     if let Some(misnamed) = &doc.misnamed {
@@ -679,11 +679,13 @@ pub struct ReadDocument {
     pub empty: usize,
 }
 
-/// Leaves out of `p` the entries that have nothing a reader could be shown:
-/// no title, no link, no text and no file (`<item/>`, `{"id": "1"}` or
-/// `{}` in a JSON Feed's items). Each was stored and published as an
-/// "(untitled)" story without a word in it. Returns how many were left out;
-/// their raw hashes go with them (they are read again next time).
+/// Leaves out of `p` the entries that hold nothing at all: no id, title,
+/// link, text or file, nor anything feedloom does not read (Media RSS,
+/// iTunes, a content `src`): `<item/>`, `{}` in a JSON Feed's items. Each
+/// was stored and published as an "(untitled)" story without a word in it.
+/// (An entry with an id alone is kept, as one with an image alone: dropped,
+/// a photo feed's entries made its feed an error.) Returns how many were
+/// left out; their raw hashes go with them (they are read again next time).
 fn without_empty(p: &mut parse::Partial) -> usize {
     let blank = |s: &Option<String>| s.as_deref().is_none_or(|s| s.trim().is_empty());
     let keep: Vec<bool> = p
@@ -691,11 +693,13 @@ fn without_empty(p: &mut parse::Partial) -> usize {
         .entries
         .iter()
         .map(|e| {
-            !(blank(&e.title)
+            !(e.guid.is_none()
+                && blank(&e.title)
                 && e.link.is_none()
                 && blank(&e.summary)
                 && blank(&e.content)
-                && e.enclosures.is_empty())
+                && e.enclosures.is_empty()
+                && !e.carries_unread)
         })
         .collect();
     let empty = keep.iter().filter(|k| !**k).count();

@@ -239,10 +239,12 @@ async fn the_feed_of_a_foreign_document_shows_the_error() {
     );
 }
 
-/// Entries with nothing a reader could be shown (`<item/>`, `{}`,
-/// `{"id": "3"}`) are not stored: each was published as an "(untitled)"
-/// story without a word in it. The others of their documents are; a document
-/// of nothing else is its feed's error, not an `ok` fetch of nothing.
+/// Entries with nothing in them (`<item/>`, `{}`, an item of a blank
+/// title) are not stored: each was published as an "(untitled)" story
+/// without a word in it. The others of their documents are, and so are
+/// entries of an id alone, or of what feedloom does not read (a Media RSS
+/// image: dropped, a photo feed was an error); a document of nothing else
+/// is its feed's error, not an `ok` fetch of nothing.
 #[tokio::test]
 async fn entries_with_nothing_to_show_are_not_stored_and_alone_are_an_error() {
     let srv = FeedServer::start().await;
@@ -257,13 +259,13 @@ async fn entries_with_nothing_to_show_are_not_stored_and_alone_are_an_error() {
     srv.set(
         "/mixed.xml",
         Resource::feed(
-            "<rss version=\"2.0\"><channel><title>R</title><item></item><item><guid>g</guid><title> </title></item><item><enclosure url=\"https://e.example/a.mp3\" type=\"audio/mpeg\" length=\"1\"/></item><item><title>T</title></item></channel></rss>",
+            "<rss version=\"2.0\" xmlns:media=\"http://search.yahoo.com/mrss/\"><channel><title>R</title><item></item><item><title> </title></item><item><enclosure url=\"https://e.example/a.mp3\" type=\"audio/mpeg\" length=\"1\"/></item><item><media:content url=\"https://e.example/p.jpg\" medium=\"image\"/></item><item><guid>g</guid></item><item><title>T</title></item></channel></rss>",
         ),
     );
     srv.set(
         "/blank.json",
         Resource::feed(
-            r#"{"version":"https://jsonfeed.org/version/1.1","title":"B","items":[{},{"id":"3"}]}"#,
+            r#"{"version":"https://jsonfeed.org/version/1.1","title":"B","items":[{},{"title":""}]}"#,
         )
         .content_type("application/feed+json"),
     );
@@ -275,7 +277,7 @@ async fn entries_with_nothing_to_show_are_not_stored_and_alone_are_an_error() {
     ));
     let store = env.open_store();
     let (summary, _) = feedloom::refresh::poll(&cfg, store).await.unwrap();
-    assert_eq!((summary.ok, summary.failed, summary.new), (2, 1, 3));
+    assert_eq!((summary.ok, summary.failed, summary.new), (2, 1, 6));
     let read = env.reader();
     let stored: Vec<(String, Option<String>)> = read
         .prepare(
@@ -291,10 +293,18 @@ async fn entries_with_nothing_to_show_are_not_stored_and_alone_are_an_error() {
         .map(|(u, t)| (u.ends_with(".json"), t.as_deref()))
         .collect();
     stored.sort();
-    // (The enclosure alone is something to show: a podcast episode.)
+    // (The enclosure alone is something to show: a podcast episode; so is
+    // an image feedloom does not read, and an id.)
     assert_eq!(
         stored,
-        [(false, None), (false, Some("T")), (true, Some("Real"))]
+        [
+            (false, None),
+            (false, None),
+            (false, None),
+            (false, Some("T")),
+            (true, None),
+            (true, Some("Real"))
+        ]
     );
     let error: String = read
         .query_row(
@@ -304,7 +314,7 @@ async fn entries_with_nothing_to_show_are_not_stored_and_alone_are_an_error() {
         )
         .unwrap();
     assert!(
-        error.contains("the 2 read have no title, link, text or file"),
+        error.contains("the 2 read hold nothing (no id, title, link, text or file)"),
         "{error}"
     );
     // A second poll reads them again and stores nothing more.

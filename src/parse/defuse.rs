@@ -252,16 +252,22 @@ fn attributes(text: &[u8], mut each: impl FnMut(&str, &[u8], usize)) {
     }
 }
 
+/// Whether `text` names an [`UNREAD`] namespace (Media RSS, iTunes,
+/// Podcasting 2.0) anywhere: its entries may carry what feedloom does not
+/// read.
+pub(super) fn names_unread(text: &[u8]) -> bool {
+    UNREAD
+        .iter()
+        .any(|ns| memchr::memmem::find(text, ns).is_some())
+}
+
 /// The document with every namespace declaration (`xmlns="…"`, `xmlns:p="…"`,
 /// even `xmlns:="…"`) of an [`UNREAD`] namespace renamed; `None` when there is
 /// none. feed-rs matches a namespace by its exact bytes, so a value written
 /// otherwise (with a character reference) was not its namespace anyway; text
 /// and other attributes are left as they are.
 fn unread_extensions(text: &[u8]) -> Option<Vec<u8>> {
-    if !UNREAD
-        .iter()
-        .any(|ns| memchr::memmem::find(text, ns).is_some())
-    {
+    if !names_unread(text) {
         return None;
     }
     let mut at = Vec::new();

@@ -69,6 +69,10 @@ pub struct Entry {
     /// `url`) but one found elsewhere for want of it: an RSS permalink
     /// `<guid>`, an `<atom:link>` inside the item, `feedburner:origLink`.
     pub link_found_elsewhere: bool,
+    /// It carries, or may carry, what feedloom does not read (an Atom
+    /// content `src`; in a document of Media RSS or iTunes elements, any
+    /// entry): not an entry of nothing, however little else it has.
+    pub carries_unread: bool,
 }
 
 /// A parsed document.
@@ -684,10 +688,23 @@ fn parse_prepared(
     // count, and every base was dropped while it lasted.)
     .then(|| legacy::content_bases(read_text, base))
     .flatten();
+    // (An entry of no title or link in a document of Media RSS or iTunes
+    // may be a photo or an episode feedloom does not read: not one of
+    // nothing. Looked for only then.)
+    let unread_elements = feed
+        .entries
+        .iter()
+        .any(|e| e.title.is_none() && e.links.is_empty())
+        && defuse::names_unread(&bytes);
     drop(bytes);
     let mut doc = map_feed(feed, base, limits, cut, fallback_links, copied, bases);
     doc.unread = unread;
     doc.misnamed = misnamed;
+    if unread_elements {
+        for e in &mut doc.entries {
+            e.carries_unread = true;
+        }
+    }
     if doc.entries.is_empty() && doc.title.is_none() && no_channel {
         return Err(ParseError::NoChannel {
             root: crate::error::quoted(&root.name, 200),
@@ -1085,6 +1102,7 @@ fn map_entry(e: model::Entry, base: &Url, max: usize, loose: bool, rdf: bool) ->
         updated: e.updated.filter(plausible),
         enclosures,
         link_found_elsewhere: false,
+        carries_unread: !e.media.is_empty() || e.content.as_ref().is_some_and(|c| c.src.is_some()),
     }
 }
 
