@@ -574,16 +574,17 @@ pub async fn run(
     // a wait on the store or a heavy first poll left gaps of seconds, and
     // systemd killed a daemon that was busy, not hung; nor was it pinged
     // while it stopped.)
-    let stopping = Arc::new(std::sync::atomic::AtomicBool::new(false));
     if let Some(every) = watchdog_interval() {
-        let (state, stopping) = (state.clone(), stopping.clone());
+        let state = state.clone();
         tokio::spawn(async move {
             let mut watchdog = tokio::time::interval(every);
             watchdog.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 watchdog.tick().await;
                 let age = crate::now_unix() - state.last_tick.load(Ordering::Relaxed);
-                if age <= state.tick_grace.as_secs() as i64 || stopping.load(Ordering::Relaxed) {
+                if age <= state.tick_grace.as_secs() as i64
+                    || state.health.stopping.load(Ordering::Relaxed)
+                {
                     sd_notify("WATCHDOG=1");
                 }
             }
@@ -854,7 +855,7 @@ pub async fn run(
     // Graceful stop: no new dispatches, and those still waiting for their
     // host's turn do not start; requests made get until the deadline.
     plan.refresher.stop.stop();
-    stopping.store(true, Ordering::Relaxed);
+    state.health.stopping.store(true, Ordering::Relaxed);
     sd_notify("STOPPING=1");
     let deadline = tokio::time::sleep(plan.cfg.server.shutdown_timeout.0);
     tokio::pin!(deadline);

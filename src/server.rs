@@ -187,6 +187,9 @@ pub struct HealthWindow {
     /// Why the last retention round failed, worded for `/healthz`; `None`
     /// once a round succeeds (or none has failed).
     pub retention_error: Mutex<Option<String>>,
+    /// The daemon is stopping (SIGTERM or SIGINT): `/healthz` says so, and
+    /// does not call its scheduler, which no longer ticks, stalled.
+    pub stopping: std::sync::atomic::AtomicBool,
 }
 
 /// How long `/healthz` reuses the feeds' counts.
@@ -198,6 +201,7 @@ impl HealthWindow {
             started_at,
             degraded_after_secs: AtomicU64::new(degraded_after.as_secs()),
             recent: Mutex::new(None),
+            stopping: std::sync::atomic::AtomicBool::new(false),
             retention_error: Mutex::new(None),
         }
     }
@@ -908,7 +912,8 @@ fn httpdate(t: i64) -> String {
         .to_string()
 }
 
-/// `/healthz`: `status` is `error` (HTTP 503) when the store does not answer,
+/// `/healthz`: `status` is `stopping` (HTTP 503) through a graceful stop;
+/// `error` (HTTP 503) when the store does not answer,
 /// its last commit failed or the scheduler stalled; `degraded` (HTTP 200) when
 /// the feeds are not doing their job ([`crate::health::degraded_reasons`]);
 /// else `ok`. The body counts the feeds and says why.
@@ -925,9 +930,19 @@ async fn healthz(State(state): State<Arc<ServerState>>) -> Response {
         Ok(Ok(c)) => (Some(c), state.store.store_error(now)),
     };
     let age = now - state.last_tick.load(Ordering::Relaxed);
-    let ticking = age <= state.tick_grace.as_secs() as i64;
+    let stopping = state.health.stopping.load(Ordering::Relaxed);
+    let ticking = age <= state.tick_grace.as_secs() as i64 || stopping;
     let degraded_after = state.health.degraded_after();
     let mut reasons = Vec::new();
+    // (A graceful stop said from its start, a 503 so that a load balancer
+    // drains: it answered "ok" while nothing was fetched, then "scheduler
+    // stalled", which sent the operator looking for a hang.)
+    if stopping {
+        reasons.push(
+            "stopping: no new fetches; those in flight get until [server] shutdown_timeout"
+                .to_string(),
+        );
+    }
     if let Some(e) = &store_error {
         reasons.push(format!("store: {e}"));
     }
@@ -965,7 +980,9 @@ async fn healthz(State(state): State<Arc<ServerState>>) -> Response {
             ));
         }
     }
-    let status = if failed {
+    let status = if stopping {
+        "stopping"
+    } else if failed {
         "error"
     } else if reasons.is_empty() {
         "ok"

@@ -402,3 +402,59 @@ async fn a_store_file_deleted_under_the_daemon_is_an_error() {
     );
     d.stop().await;
 }
+
+/// A graceful stop is said by `/healthz` from its start, a 503 (so that a
+/// load balancer drains): it answered "ok" while nothing was fetched any
+/// more, then "scheduler stalled", which sent the operator looking for a
+/// hang. A fetch in flight (a server that never answers) keeps the stop
+/// going until `shutdown_timeout` (1 s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_is_said_by_healthz_not_called_a_stall() {
+    let port = silent_server().await;
+    let d = Daemon::start(&config(
+        "",
+        &[(format!("http://127.0.0.1:{port}/f.xml"), "")],
+    ))
+    .await;
+    let (code, v) = d.health_until(10, |v| v["status"] == "ok").await;
+    assert_eq!((code, v["status"].as_str()), (200, Some("ok")), "{v}");
+    // (The fetch has started: the feed's host holds the request.)
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let Daemon {
+        addr,
+        env: _env,
+        stop,
+        reload: _reload,
+        handle,
+    } = d;
+    stop.send(()).unwrap();
+    let health = || async move {
+        let r = reqwest::get(format!("http://{addr}/healthz"))
+            .await
+            .unwrap();
+        let code = r.status().as_u16();
+        let v: Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
+        (code, v)
+    };
+    let mut seen = None;
+    for _ in 0..30 {
+        let (code, v) = health().await;
+        if v["status"] == "stopping" {
+            seen = Some((code, v));
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (code, v) = seen.expect("/healthz said stopping");
+    assert_eq!(code, 503, "{v}");
+    assert_eq!(v["scheduler"], "ok", "{v}");
+    assert!(
+        reasons(&v).iter().any(|r| r.starts_with("stopping:")),
+        "{v}"
+    );
+    tokio::time::timeout(Duration::from_secs(15), handle)
+        .await
+        .expect("daemon stops")
+        .unwrap()
+        .unwrap();
+}
