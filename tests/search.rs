@@ -538,6 +538,16 @@ async fn the_search_page_and_its_json() {
         let v: Value = serde_json::from_str(&body).unwrap();
         assert_eq!(v.as_array().unwrap().len(), hits, "{since}: {body}");
     }
+    // A parameter given twice is refused, naming it (the last one won).
+    for path in [
+        "/search?q=volcano&q=zzz",
+        "/search?q=volcano&limit=1&limit=50",
+        "/search?q=volcano&output=nope&output=all",
+    ] {
+        let (status, _, body) = d.get(path, &[]).await;
+        assert_eq!(status, 400, "{path}");
+        assert!(body.contains("given more than once"), "{path}: {body}");
+    }
     // The page's form keeps them for the next search (it searched
     // everything, 20 at a time).
     let (_, _, body) = d.get("/search?q=volcano&since=1d&limit=5", &[]).await;

@@ -204,7 +204,16 @@ pub async fn route(
     // `since=1d` searched everything.)
     let mut since = None;
     let (mut since_asked, mut limit_asked) = (None, None);
+    let mut seen: Vec<String> = Vec::new();
     for (k, v) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        // (A parameter given twice is refused, naming it: the last one won
+        // without a word, `q=story&q=zzz` searched for "zzz".)
+        if matches!(k.as_ref(), "q" | "output" | "since" | "limit") {
+            if seen.iter().any(|s| *s == k) {
+                return bad(&headers, format!("`{k}` given more than once"));
+            }
+            seen.push(k.to_string());
+        }
         match k.as_ref() {
             // Whole: `parse_query` says when it is too long, as on the
             // command line (a cut here searched for something else).
