@@ -47,12 +47,23 @@ pub fn same_to_a_reader(a: &str, b: &str) -> bool {
 /// judges an item's own edits.
 pub fn same_words(a: &str, b: &str) -> bool {
     use crate::store::search::plain_text;
+    // (A `.` or `,` between digits is part of the number: `1.0` is not
+    // `10`, nor `6.6` `66`.)
     fn words(text: &str) -> impl Iterator<Item = String> + '_ {
         text.split_whitespace()
             .map(|w| {
-                w.chars()
-                    .filter(|c| c.is_alphanumeric())
-                    .flat_map(char::to_lowercase)
+                let chars: Vec<char> = w.chars().collect();
+                chars
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, c)| {
+                        c.is_alphanumeric()
+                            || (matches!(c, '.' | ',')
+                                && *i > 0
+                                && chars[i - 1].is_ascii_digit()
+                                && chars.get(i + 1).is_some_and(char::is_ascii_digit))
+                    })
+                    .flat_map(|(_, c)| c.to_lowercase())
                     .collect::<String>()
             })
             .filter(|w| !w.is_empty())
@@ -452,6 +463,12 @@ mod tests {
         assert!(same_words("Don't Miss The Mill", "Don’t miss the mill"));
         assert!(!same_words("Weather for Monday", "Weather for Tuesday"));
         assert!(!same_words("Open at 9", "Open at 10"));
+        assert!(!same_words("Version 1.0 released", "Version 10 released"));
+        assert!(!same_words("Route 6.6 closed", "Route 66 closed"));
+        assert!(same_words(
+            "Version 1.0, released.",
+            "version 1.0 — released"
+        ));
         assert!(!same_words(
             "Open on weekends.",
             "Open on weekends. Appeared first on X"
