@@ -340,6 +340,35 @@ pub async fn route(
 /// six at once of long stories took 30 s of CPU and 1 GB.
 static OLDER_RENDERS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 
+/// The bytes of pages after the first held in memory until they are sent,
+/// in KiB, across all connections: a page is a 503 when it would go past
+/// it. (Each page is rendered whole, up to ~2 MB: 400 clients that asked
+/// for one and read nothing held 900 MB of the daemon's memory.)
+const HELD_PAGES_KIB: usize = 64 << 10;
+static HELD_PAGES: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(HELD_PAGES_KIB);
+
+/// `page` as a response body that holds `budget` (a KiB a permit) for as
+/// long as any of it is unsent, sent in chunks of 64 KiB; `None` when the
+/// budget has not that much left.
+fn held_body(page: String, budget: &'static tokio::sync::Semaphore) -> Option<axum::body::Body> {
+    use futures_util::StreamExt;
+    let kib = u32::try_from(page.len().div_ceil(1024).max(1)).ok()?;
+    let permit = budget.try_acquire_many(kib).ok()?;
+    let bytes = bytes::Bytes::from(page);
+    let chunks: Vec<bytes::Bytes> = (0..bytes.len())
+        .step_by(64 << 10)
+        .map(|at| bytes.slice(at..(at + (64 << 10)).min(bytes.len())))
+        .collect();
+    drop(bytes);
+    Some(axum::body::Body::from_stream(
+        futures_util::stream::iter(chunks).map(move |c| {
+            // (Held until the last chunk is taken and the body dropped.)
+            let _held = &permit;
+            Ok::<_, std::convert::Infallible>(c)
+        }),
+    ))
+}
+
 /// How long a page after the first waits for its turn before a 503.
 const OLDER_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -427,15 +456,23 @@ async fn older(state: Arc<ServerState>, name: String, before: &str) -> Response 
     })
     .await;
     match page {
-        Ok(page) => (
-            StatusCode::OK,
-            [
-                (header::CONTENT_TYPE, Format::Html.content_type()),
-                (header::CACHE_CONTROL, "no-cache"),
-            ],
-            page.html,
-        )
-            .into_response(),
+        Ok(page) => match held_body(page.html, &HELD_PAGES) {
+            Some(body) => (
+                StatusCode::OK,
+                [
+                    (header::CONTENT_TYPE, Format::Html.content_type()),
+                    (header::CACHE_CONTROL, "no-cache"),
+                ],
+                body,
+            )
+                .into_response(),
+            None => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::RETRY_AFTER, "10")],
+                "busy sending other pages; try again in a moment\n",
+            )
+                .into_response(),
+        },
         Err(e) => {
             tracing::error!(error = %e, "rendering a page failed");
             (StatusCode::INTERNAL_SERVER_ERROR, "rendering failed\n").into_response()
@@ -447,6 +484,24 @@ async fn older(state: Arc<ServerState>, name: String, before: &str) -> Response 
 mod tests {
     use super::*;
     use crate::store::queries::Story;
+
+    /// A page's bytes count against the budget until its body is done
+    /// with (sent, or its client gone); past the budget, none is made.
+    #[tokio::test]
+    async fn pages_held_unsent_count_against_their_budget() {
+        static BUDGET: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(300);
+        let page = || "x".repeat(200 << 10);
+        let first = held_body(page(), &BUDGET).expect("within the budget");
+        assert_eq!(BUDGET.available_permits(), 100);
+        assert!(held_body(page(), &BUDGET).is_none());
+        // Read whole: every byte, in chunks.
+        let bytes = axum::body::to_bytes(first, usize::MAX).await.unwrap();
+        assert_eq!(bytes.len(), 200 << 10);
+        assert_eq!(BUDGET.available_permits(), 300);
+        // A client gone: the body dropped unsent.
+        drop(held_body(page(), &BUDGET).unwrap());
+        assert_eq!(BUDGET.available_permits(), 300);
+    }
 
     fn prepared(i: i64, title: &str, html: &str) -> Prepared {
         let src = |n: &str| Source {
