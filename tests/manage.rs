@@ -1757,6 +1757,11 @@ async fn export_and_search_say_when_the_store_has_not_synced_the_config() {
             "{args:?}: {err}"
         );
         assert!(err.contains("`feedloom poll`"), "{args:?}: {err}");
+        // (Worded as one line: ten spaces stood in it.)
+        assert!(
+            err.contains("daemon (re)load synced, not yet by") && !err.contains("   "),
+            "{args:?}: {err}"
+        );
     }
     let out = feedloom(&cfg, &["poll"]).await;
     assert!(out.status.success(), "{}", text(&out.stderr));

@@ -260,7 +260,7 @@ pub fn unsynced_config(
         ));
     }
     Some(format!(
-        "the store selects stories by the feeds and tags the last `poll` or daemon (re)load          synced, not yet by {}: {}; `feedloom poll` or a reload of the daemon applies it",
+        "the store selects stories by the feeds and tags the last `poll` or daemon (re)load synced, not yet by {}: {}; `feedloom poll` or a reload of the daemon applies it",
         cfg.source.display(),
         parts.join("; ")
     ))
