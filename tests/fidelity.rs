@@ -393,6 +393,8 @@ fn entries_named_otherwise_are_an_error_not_an_empty_feed() {
     for doc in [
         r#"<rss version="2.0"><channel><title>t</title><item><title>a</title><description><![CDATA[<Item>x</Item>]]></description></item></channel></rss>"#,
         r#"<rss version="2.0"><channel><title>t</title><Image><url>https://e.example/i.png</url></Image><item><title>a</title></item></channel></rss>"#,
+        // (Nor of one that is not where entries are.)
+        r#"<rss version="2.0"><channel><title>t</title><image><Item>x</Item></image><item><title>a</title><extra><Item>y</Item></extra></item></channel></rss>"#,
     ] {
         let d = parse(doc.as_bytes(), None, &base(), Limits::default()).unwrap();
         assert_eq!(

@@ -92,7 +92,10 @@ pub(super) struct EntryLike {
     /// The first one's name, as written.
     pub first: String,
     pub count: usize,
-    /// Each name as written, and how many (the first four names).
+    /// How many are where entries are: children of a channel, a feed or an
+    /// RDF root.
+    pub placed: usize,
+    /// Each name of those as written, and how many (the first four names).
     pub names: Vec<(String, usize)>,
     /// Why none of them was read, when the document says it otherwise than
     /// by their names: its root puts every element in a namespace of no
@@ -133,6 +136,7 @@ pub(super) fn entry_like(text: &[u8]) -> Option<EntryLike> {
     let mut first: Option<String> = None;
     let mut count = 0usize;
     let mut names: Vec<(String, usize)> = Vec::new();
+    let mut placed = 0usize;
     let mut why: Option<String> = None;
     // (Elements inside text, an Atom `type="xhtml"` title or rights, name
     // nothing of the feed's; nor does an extension's `<wp:item>` or
@@ -161,6 +165,9 @@ pub(super) fn entry_like(text: &[u8]) -> Option<EntryLike> {
         "",
     ];
     let mut in_foreign: Option<usize> = None;
+    // (Whether each open element is where entries are: a channel, a feed,
+    // an RDF root.)
+    let mut holds_entries: Vec<bool> = Vec::new();
     loop {
         let (e, empty) = match reader.read_event() {
             Ok(Event::Start(e)) => (e, false),
@@ -173,6 +180,7 @@ pub(super) fn entry_like(text: &[u8]) -> Option<EntryLike> {
                     in_foreign = None;
                 }
                 depth = depth.saturating_sub(1);
+                holds_entries.pop();
                 continue;
             }
             Ok(Event::Eof) | Err(_) => break,
@@ -223,13 +231,23 @@ pub(super) fn entry_like(text: &[u8]) -> Option<EntryLike> {
             if first.is_none() {
                 first = Some(name.clone());
             }
-            match names.iter().position(|(n, _)| *n == name) {
-                Some(i) => names[i].1 += 1,
-                None if names.len() < 4 => names.push((name.clone(), 1)),
-                None => {}
+            // (Only where entries are: an `<Item>` inside `<image>` or an
+            // item's extension is none.)
+            if holds_entries.last() == Some(&true) {
+                placed += 1;
+                match names.iter().position(|(n, _)| *n == name) {
+                    Some(i) => names[i].1 += 1,
+                    None if names.len() < 4 => names.push((name.clone(), 1)),
+                    None => {}
+                }
             }
         }
         if !empty {
+            holds_entries.push(
+                ["channel", "feed", "rdf"]
+                    .iter()
+                    .any(|n| local.eq_ignore_ascii_case(n)),
+            );
             depth += 1;
             if in_text.is_none() && TEXT.iter().any(|t| local.eq_ignore_ascii_case(t)) {
                 in_text = Some(depth);
@@ -242,6 +260,7 @@ pub(super) fn entry_like(text: &[u8]) -> Option<EntryLike> {
     first.map(|first| EntryLike {
         first,
         count,
+        placed,
         names,
         why,
     })

@@ -608,7 +608,7 @@ fn parse_prepared(
         && limits::may_hold_misnamed_entries(text)
     {
         true => limits::entry_like(text)
-            .filter(|like| like.count > feed.entries.len())
+            .filter(|like| like.placed > feed.entries.len())
             .map(|like| {
                 let names: Vec<String> = like
                     .names
@@ -617,8 +617,8 @@ fn parse_prepared(
                     .collect();
                 format!(
                     "{} of the document's {} elements named like entries are not read ({}): RSS items are `<item>`, Atom entries `<entry>`, in lower case",
-                    like.count - feed.entries.len(),
-                    like.count,
+                    like.placed - feed.entries.len(),
+                    like.placed,
                     names.join(", ")
                 )
             }),
