@@ -999,17 +999,43 @@ fn has_naked_markup(text: &[u8]) -> bool {
 }
 
 /// An RSS document whose items give their title (or description) only as
+/// The prefixes a document binds to Dublin Core's namespace, and `dc`.
+fn dublin_core_prefixes(text: &[u8]) -> Vec<String> {
+    static DECLARED: std::sync::LazyLock<regex::bytes::Regex> = std::sync::LazyLock::new(|| {
+        regex::bytes::Regex::new(
+            r#"xmlns:([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*["']http://purl\.org/dc/elements/1\.1/?["']"#,
+        )
+        .expect("valid")
+    });
+    let mut out = vec!["dc".to_string()];
+    if memchr::memmem::find(text, b"purl.org/dc/elements").is_some() {
+        for c in DECLARED.captures_iter(text).take(8) {
+            let p = String::from_utf8_lossy(&c[1]).into_owned();
+            if !out.contains(&p) {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
 /// Dublin Core's `<dc:title>` (`<dc:description>`), with a `<title>`
 /// (`<description>`) of the same content added to each such item: feed-rs
 /// reads no Dublin Core title, and the item was stored without title or
 /// text (feedparser and gofeed read them). `None` when no item needs one;
 /// documents that do not mention `dc:title` or `dc:description` are not read.
 pub(super) fn with_dublin_core_text(text: &[u8]) -> Option<Vec<u8>> {
-    if memchr::memmem::find(text, b"<dc:title").is_none()
-        && memchr::memmem::find(text, b"<dc:description").is_none()
-    {
+    // (By its namespace: `xmlns:dublincore="…/dc/elements/1.1/"` names it
+    // as well as `dc`, and such an item was stored without title.)
+    let prefixes = dublin_core_prefixes(text);
+    if !prefixes.iter().any(|p| {
+        [":title", ":description"]
+            .iter()
+            .any(|name| memchr::memmem::find(text, format!("<{p}{name}").as_bytes()).is_some())
+    }) {
         return None;
     }
+    let dc = |p: Option<&str>| p.is_some_and(|p| prefixes.iter().any(|d| d == p));
     let mut reader = reader(text);
     // In an item: its depth, the end of its start tag, and what it has:
     // [title, description] as RSS gives them, and the raw content of
@@ -1049,10 +1075,10 @@ pub(super) fn with_dublin_core_text(text: &[u8]) -> Option<Vec<u8>> {
                     }
                     (Some(it), None, "title") if depth == it.depth + 1 => it.own[0] = true,
                     (Some(it), None, "description") if depth == it.depth + 1 => it.own[1] = true,
-                    (Some(it), Some("dc"), "title") if depth == it.depth + 1 => {
+                    (Some(it), p, "title") if dc(p) && depth == it.depth + 1 => {
                         reading = Some((0, after, depth))
                     }
-                    (Some(it), Some("dc"), "description") if depth == it.depth + 1 => {
+                    (Some(it), p, "description") if dc(p) && depth == it.depth + 1 => {
                         reading = Some((1, after, depth))
                     }
                     _ => {}

@@ -174,7 +174,10 @@ fn if_compressed(body: &[u8], e: ParseError) -> ParseError {
 /// the link before); entries that sat inside an element left open are read.
 /// v9: an entry without a link has its document's address as its HTML's
 /// base; an Atom entry's page comes before its other alternates.
-const RAW_VERSION: &str = "feedloom raw entries v9";
+/// v10: Dublin Core titles and descriptions under any prefix bound to its
+/// namespace, and in RSS 1.0, are read (such items were stored without
+/// them); those that read differently are reported updated, once.
+const RAW_VERSION: &str = "feedloom raw entries v10";
 
 /// A document parsed by [`parse_known`].
 #[derive(Debug)]
@@ -546,6 +549,7 @@ fn prepare<'a>(body: &'a [u8], charset: Option<&str>) -> (Cow<'a, [u8]>, legacy:
     };
     // Titles and descriptions given only as Dublin Core's (feed-rs reads
     // none: the item had neither).
+    // (RSS 1.0's too: its `dc:title` was read nowhere.)
     let bytes = match root.dialect {
         legacy::Dialect::Plain | legacy::Dialect::Rss2Namespaced if root.name == "rss" => {
             match legacy::with_dublin_core_text(&bytes) {
@@ -553,6 +557,10 @@ fn prepare<'a>(body: &'a [u8], charset: Option<&str>) -> (Cow<'a, [u8]>, legacy:
                 None => bytes,
             }
         }
+        legacy::Dialect::Rdf => match legacy::with_dublin_core_text(&bytes) {
+            Some(fixed) => Cow::Owned(fixed),
+            None => bytes,
+        },
         _ => bytes,
     };
     // Markup left unescaped inside a title or description (feed-rs would
@@ -2076,6 +2084,23 @@ mod tests {
                 (None, None)
             ]
         );
+        // Under another prefix bound to Dublin Core's namespace, and in RSS
+        // 1.0 (each item was stored without its title).
+        for xml in [
+            br#"<rss version="2.0" xmlns:dublincore="http://purl.org/dc/elements/1.1/"><channel><title>T</title>
+            <item><dublincore:title>Title</dublincore:title><dublincore:description>Text</dublincore:description></item></channel></rss>"#.as_slice(),
+            br#"<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/">
+            <channel><title>T</title><link>http://e.example/</link></channel>
+            <item><dc:title>Title</dc:title><link>http://e.example/1</link><description>Text</description></item></rdf:RDF>"#.as_slice(),
+        ] {
+            let d = parse(xml, None, &base(), Limits::default()).unwrap();
+            let got: Vec<_> = d
+                .entries
+                .iter()
+                .map(|e| (e.title.as_deref(), e.summary.as_deref()))
+                .collect();
+            assert_eq!(got, [(Some("Title"), Some("Text"))]);
+        }
     }
 
     /// `<item>`s after `</channel>` are the channel's (feed-rs read none:
