@@ -1744,6 +1744,28 @@ mod tests {
         assert_eq!(d.entries[0].title.as_deref(), Some("Live:Polls close"));
     }
 
+    /// What a `<script>` or `<style>` in an HTML title holds is not its
+    /// text: `safe<script>location.href=…</script> description` read
+    /// "safelocation.href=…; description".
+    #[test]
+    fn a_titles_script_and_style_are_not_its_text() {
+        for title in [
+            "safe&lt;script type=\"text/javascript\"&gt;location.href='http://evil.example/';&lt;/script&gt; description",
+            "safe&lt;STYLE&gt;b {{ color: red }}&lt;/Style &gt; description",
+            "safe description&lt;script&gt;never closed",
+        ] {
+            let doc = format!(
+                "<feed xmlns=\"http://www.w3.org/2005/Atom\"><entry><id>1</id><title type=\"html\">{title}</title></entry></feed>"
+            );
+            let d = parse(doc.as_bytes(), None, &base(), Limits::default()).unwrap();
+            assert_eq!(
+                d.entries[0].title.as_deref(),
+                Some("safe description"),
+                "{title}"
+            );
+        }
+    }
+
     /// An Atom feed whose entries are written `<item>` reads them as its
     /// entries (feedparser does): it was an `ok` with nothing stored. One
     /// with entries keeps an `<item>` inside one as it was.

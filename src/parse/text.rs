@@ -59,6 +59,27 @@ pub(crate) fn strip_tags_as_stored(s: &str) -> String {
 }
 
 fn stripped(s: &str, spaced: bool) -> String {
+    // What a `<script>` or `<style>` holds is never text a reader sees: a
+    // title `safe<script>location.href=…</script> description` read
+    // "safelocation.href=…; description". (Looked for only when named.)
+    static HIDDEN: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"(?is)<script\b[^>]*>.*?(?:</script\s*>|\z)|<style\b[^>]*>.*?(?:</style\s*>|\z)",
+        )
+        .expect("valid")
+    });
+    let b = s.as_bytes();
+    let hides = memchr::memchr_iter(b'<', b).any(|at| {
+        let rest = &b[at + 1..];
+        [&b"script"[..], b"style"]
+            .iter()
+            .any(|n| rest.len() >= n.len() && rest[..n.len()].eq_ignore_ascii_case(n))
+    });
+    let s: std::borrow::Cow<'_, str> = match hides {
+        true => HIDDEN.replace_all(s, ""),
+        false => std::borrow::Cow::Borrowed(s),
+    };
+    let s = s.as_ref();
     // Tags that end a line or a block: a space where one stood, so that
     // words on either side do not run together ("line<br>next").
     const BREAKS: &[&str] = &[
