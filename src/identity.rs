@@ -358,53 +358,6 @@ pub fn other_queries(url: &str) -> Option<(String, String)> {
     Some((format!("{page}?"), format!("{page}@")))
 }
 
-/// Whether `new` (an entry's canonical link) is `old` (a stored item's) with
-/// only the values of its query's parameters changed, each to one that
-/// every other entry of its document (`others`, their keys) carries too:
-/// `?ts=1700000001` stamped on every link by the fetch, not a value that
-/// names the page (`?id=102`, `?p=3`: a feed of one build at a time had each
-/// build overwrite the one before).
-pub fn only_stamped_params_changed<'a>(
-    new: &str,
-    old: &str,
-    others: impl Iterator<Item = &'a str>,
-) -> bool {
-    let (Some((page, query)), Some((old_page, old_query))) =
-        (new.split_once('?'), old.split_once('?'))
-    else {
-        return false;
-    };
-    if page != old_page || names_of(query) != names_of(old_query) {
-        return false;
-    }
-    let old_pairs: HashSet<&str> = old_query.split('&').collect();
-    let changed: Vec<&str> = query
-        .split('&')
-        .filter(|p| !old_pairs.contains(p))
-        .collect();
-    if changed.is_empty() {
-        return false;
-    }
-    let mut seen = false;
-    for k in others.filter(|k| k.contains('?')) {
-        if !changed.iter().all(|p| k.contains(p)) {
-            return false;
-        }
-        seen = true;
-    }
-    seen
-}
-
-/// The names of a query's parameters, sorted.
-fn names_of(query: &str) -> Vec<&str> {
-    let mut v: Vec<&str> = query
-        .split('&')
-        .map(|p| p.split('=').next().unwrap_or(p))
-        .collect();
-    v.sort_unstable();
-    v
-}
-
 /// Whether a key is a guid-less entry's at a link that entries of one title
 /// but other texts share (`link:URL text:HASH`, a club's "Weekly update"
 /// posts at its one page): its text is part of it, so an edit gives it
@@ -1700,52 +1653,6 @@ pub fn alone_with(items: &[Identified], alone: bool, skipped: &[Seal]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A query value stamped on every link of the document changed; a
-    /// value that names the page did not count.
-    #[test]
-    fn only_stamped_params_changed_tells_a_stamp_from_a_page() {
-        let keys = [
-            "link://r.example/news/2?ts=17",
-            "link://r.example/news/3?ts=17",
-        ];
-        let f = |new, old, keys: &[&'static str]| {
-            only_stamped_params_changed(new, old, keys.iter().copied())
-        };
-        assert!(f(
-            "https://r.example/news/1?ts=17",
-            "https://r.example/news/1?ts=16",
-            &keys
-        ));
-        // (Another page, other names, nothing changed, no other entry.)
-        assert!(!f(
-            "https://r.example/news/1?ts=17",
-            "https://r.example/news/9?ts=16",
-            &keys
-        ));
-        assert!(!f(
-            "https://r.example/news/1?ts=17",
-            "https://r.example/news/1?t=16",
-            &keys
-        ));
-        assert!(!f(
-            "https://r.example/news/1?ts=17",
-            "https://r.example/news/1?ts=17",
-            &keys
-        ));
-        assert!(!f(
-            "https://r.example/news/1?ts=17",
-            "https://r.example/news/1?ts=16",
-            &[]
-        ));
-        // A value each entry has its own of.
-        let builds = ["link://ci.example/build?id=104"];
-        assert!(!f(
-            "https://ci.example/build?id=105",
-            "https://ci.example/build?id=101",
-            &builds
-        ));
-    }
 
     fn entry(guid: Option<&str>, link: Option<&str>, title: &str) -> Entry {
         Entry {

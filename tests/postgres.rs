@@ -1479,22 +1479,6 @@ async fn undated_entries_whose_link_query_changes_are_stored_once_alike() {
         assert_eq!(polled[0], polled[1]);
         assert!(polled[1].contains("0 new"), "{}", polled[1]);
     }
-    // Builds at pages their query names (`?id=`), one at a time: each its
-    // own item (each overwrote the one before).
-    for id in 101..104 {
-        server.set(
-            "/h.xml",
-            Resource::feed(format!(
-                "<rss version=\"2.0\"><channel><title>H</title><item><title>Build passed</title>\
-                 <link>https://ci.example/build?id={id}</link><description>All tests passed.</description>\
-                 </item></channel></rss>"
-            ))
-            .no_etag(),
-        );
-        let polled = pair.run(&["poll"]).await;
-        assert_eq!(polled[0], polled[1]);
-        assert!(polled[1].contains("1 new"), "{id}: {}", polled[1]);
-    }
 }
 
 /// One of a link's text-keyed posts of one title corrected (its date as

@@ -2985,42 +2985,6 @@ async fn undated_entries_whose_link_query_changes_at_every_fetch_are_stored_once
     assert_eq!(s.stories().len(), 4);
 }
 
-/// A feed of builds, one or two at a time, each "Build passed" at its own
-/// page (`?id=101`, `?id=102`), no guid, no date: each build is its own
-/// item (with one at a time, each overwrote the one before; the id names
-/// the page, it is not stamped on every link by the fetch).
-#[tokio::test]
-async fn builds_at_pages_named_by_their_query_are_each_their_own_item() {
-    let s = Scenario::new(&["/ci"], "").await;
-    let serve = |builds: &[(u32, &str)]| {
-        let items: String = builds
-            .iter()
-            .map(|(id, result)| {
-                format!(
-                    "<item><title>Build {result}</title><link>https://ci.example/build?id={id}</link>\
-                     <description>All 240 tests {result}.</description></item>"
-                )
-            })
-            .collect();
-        s.srv.set(
-            "/ci",
-            Resource::feed(format!(
-                "<rss version=\"2.0\"><channel><title>CI</title>{items}</channel></rss>"
-            ))
-            .no_etag(),
-        );
-    };
-    for id in 101..104 {
-        serve(&[(id, "passed")]);
-        assert_eq!(s.poll().await.new, 1, "build {id}");
-    }
-    serve(&[(105, "passed"), (104, "failed")]);
-    assert_eq!(s.poll().await.new, 2);
-    serve(&[(107, "passed"), (106, "failed")]);
-    assert_eq!(s.poll().await.new, 2);
-    assert_eq!(s.stories().len(), 7);
-}
-
 /// The same with four posts of one title and one date: each is told by its
 /// words (the look-up stopped at two, and two were stored again).
 #[tokio::test]

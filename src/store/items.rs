@@ -863,7 +863,7 @@ fn find_churned(
          FROM items WHERE id IN (SELECT id FROM items WHERE feed_id = ?1
                                   ORDER BY first_seen_at DESC, id DESC LIMIT ?3)
            AND text_hash = ?2 AND canonical_url >= ?4 AND canonical_url < ?5
-         LIMIT 8";
+         LIMIT 2";
     // (On items_canonical.)
     const BY_LINK_TITLE_DATE: &str =
         "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures, published_at, updated_at
@@ -936,36 +936,16 @@ fn find_churned(
                 // cache buster or a signature (`?ts=…`): the same text at the
                 // same page under another query, the whole document new.
                 // Each was stored and announced again at every poll.)
-                // (Of a document of two entries or more: a feed of one
-                // build at a time, `?id=101` then `?id=102`, each "Build
-                // passed", had each build overwrite the one before.)
                 if rows.is_empty()
                     && by_text_date
                     && all_new
                     && !moved_dated
-                    && doc.keys.len() >= 2
                     && let Some((from, to)) = crate::identity::other_queries(c)
                 {
                     rows = query(
                         BY_TEXT_PAGE,
                         &[&feed_id, &it.text_hash, &window, &from, &to],
                     )?;
-                    let mut url = tx
-                        .prepare_cached("SELECT canonical_url FROM items WHERE id = ?1")
-                        .map_err(StoreError::ctx("looking up churned item"))?;
-                    let others = || doc.keys.iter().copied().filter(|k| *k != it.key);
-                    let mut kept = Vec::with_capacity(rows.len());
-                    for row in rows {
-                        let stored: Option<String> = url
-                            .query_row([row.0.id], |r| r.get(0))
-                            .map_err(StoreError::ctx("looking up churned item"))?;
-                        if stored.is_some_and(|s| {
-                            crate::identity::only_stamped_params_changed(c, &s, others())
-                        }) {
-                            kept.push(row);
-                        }
-                    }
-                    rows = kept;
                 }
             }
             rows

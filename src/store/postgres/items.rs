@@ -811,12 +811,11 @@ async fn find_churned(
     // (The same text at the same page under another query: see SQLite's.
     // `COLLATE "C"`: byte order, as SQLite's.)
     const BY_TEXT_PAGE: &str =
-        "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures, published_at, updated_at,
-                canonical_url
+        "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures, published_at, updated_at
          FROM items WHERE id IN (SELECT id FROM items WHERE feed_id = $1
                                   ORDER BY first_seen_at DESC, id DESC LIMIT $3)
            AND text_hash = $2 AND canonical_url COLLATE \"C\" >= $4 AND canonical_url COLLATE \"C\" < $5
-         LIMIT 8";
+         LIMIT 2";
     // (A link's text-keyed entries of one title, by date: see SQLite's.)
     const BY_LINK_TITLE_DATE: &str =
         "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures, published_at, updated_at,
@@ -917,7 +916,6 @@ async fn find_churned(
                     && by_text_date
                     && all_new
                     && !moved_dated
-                    && doc_keys.len() >= 2
                     && let Some((from, to)) = crate::identity::other_queries(cu)
                 {
                     rows = tx
@@ -926,19 +924,7 @@ async fn find_churned(
                             BY_TEXT_PAGE,
                             &[&feed_id, &it.text_hash, &window, &from, &to],
                         )
-                        .await?
-                        .into_iter()
-                        .filter(|r| {
-                            r.get::<_, Option<String>>("canonical_url")
-                                .is_some_and(|s| {
-                                    crate::identity::only_stamped_params_changed(
-                                        cu,
-                                        &s,
-                                        doc_keys.iter().copied().filter(|k| *k != it.key),
-                                    )
-                                })
-                        })
-                        .collect();
+                        .await?;
                 }
                 rows
             } else {
