@@ -349,15 +349,6 @@ pub struct StoredItem<'a> {
     pub enclosures: Option<&'a str>,
 }
 
-/// The bounds `[from, to)` of every URL of `url`'s page (all before its
-/// `?`) with a query, when `url` has one: for an entry whose link's query
-/// changes at every fetch (`?ts=…`), found again at its page by its text.
-pub fn other_queries(url: &str) -> Option<(String, String)> {
-    let (page, _) = url.split_once('?')?;
-    // (`@` is the character after `?`.)
-    Some((format!("{page}?"), format!("{page}@")))
-}
-
 /// Whether a key is a guid-less entry's at a link that entries of one title
 /// but other texts share (`link:URL text:HASH`, a club's "Weekly update"
 /// posts at its one page): its text is part of it, so an edit gives it

@@ -1438,49 +1438,6 @@ async fn a_domain_move_with_markup_written_otherwise_stores_nothing_again_alike(
     assert!(polled[1].contains("0 new"), "{}", polled[1]);
 }
 
-/// Undated entries whose link's query changes at every fetch (`?ts=…`) are
-/// stored once, on both backends alike (each was stored again at every
-/// poll).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn undated_entries_whose_link_query_changes_are_stored_once_alike() {
-    let server = FeedServer::start().await;
-    let serve = |ts: u32| {
-        let items: String = (1..=3)
-            .map(|n| {
-                format!(
-                    "<item><title>Harbour report {n}</title>\
-                     <link>https://r.example/news/{n}?ts={ts}</link>\
-                     <description>Report {n}: {} ships at dock {n}.</description></item>",
-                    n * 13
-                )
-            })
-            .collect();
-        server.set(
-            "/h.xml",
-            Resource::feed(format!(
-                "<rss version=\"2.0\"><channel><title>H</title>{items}</channel></rss>"
-            ))
-            .no_etag(),
-        );
-    };
-    serve(1);
-    let body = format!(
-        "[fetch]\nhost_gap = \"0s\"\n{}",
-        common::feeds_toml(&[server.url("/h.xml")])
-    );
-    let Some(pair) = Pair::new("rotating_query", &body).await else {
-        return;
-    };
-    let polled = pair.run(&["poll"]).await;
-    assert_eq!(polled[0], polled[1]);
-    for ts in 2..4 {
-        serve(ts);
-        let polled = pair.run(&["poll"]).await;
-        assert_eq!(polled[0], polled[1]);
-        assert!(polled[1].contains("0 new"), "{}", polled[1]);
-    }
-}
-
 /// One of a link's text-keyed posts of one title corrected (its date as
 /// before) updates the item stored before, on both backends alike (it was
 /// stored anew beside the old text).

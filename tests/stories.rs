@@ -2943,48 +2943,6 @@ async fn a_move_that_curls_quotes_and_retitles_stores_nothing_again() {
     assert_eq!(s.poll().await.new, 1);
 }
 
-/// Entries without a guid or a date whose links carry a query that changes
-/// at every fetch (a cache buster, `?ts=…`): each is the item stored before
-/// at its page, by its text (each was stored and announced again at every
-/// poll). Another text at one of those pages is new.
-#[tokio::test]
-async fn undated_entries_whose_link_query_changes_at_every_fetch_are_stored_once() {
-    let s = Scenario::new(&["/harbour"], "").await;
-    let serve = |ts: u32, extra: &str| {
-        let items: String = (1..=3)
-            .map(|n| {
-                format!(
-                    "<item><title>Harbour report {n}</title>\
-                     <link>https://r.example/news/{n}?ts={ts}</link>\
-                     <description>Report {n}: {} ships at dock {n} this week.</description></item>",
-                    n * 13
-                )
-            })
-            .collect();
-        s.srv.set(
-            "/harbour",
-            Resource::feed(format!(
-                "<rss version=\"2.0\"><channel><title>H</title>{extra}{items}</channel></rss>"
-            ))
-            .no_etag(),
-        );
-    };
-    serve(1700000000, "");
-    assert_eq!(s.poll().await.new, 3);
-    for ts in 1700000001..1700000004 {
-        serve(ts, "");
-        assert_eq!(s.poll().await.new, 0, "ts={ts}");
-    }
-    assert_eq!(s.stories().len(), 3);
-    serve(
-        1700000009,
-        "<item><title>Harbour report 1</title><link>https://r.example/news/1?ts=1700000009</link>\
-         <description>Report 1, corrected: the dock is closed.</description></item>",
-    );
-    let _ = s.poll().await;
-    assert_eq!(s.stories().len(), 4);
-}
-
 /// The same with four posts of one title and one date: each is told by its
 /// words (the look-up stopped at two, and two were stored again).
 #[tokio::test]

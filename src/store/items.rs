@@ -855,15 +855,6 @@ fn find_churned(
                                   ORDER BY first_seen_at DESC, id DESC LIMIT ?2)
            AND published_at IS ?3 AND (?4 IS NULL OR updated_at IS ?4)
          LIMIT 64";
-    // (The feed's newest items, as for BY_TEXT_GUID_LINK, with the same
-    // text at the same page under another query: `[?4, ?5)` is every URL
-    // that starts with the page and `?`.)
-    const BY_TEXT_PAGE: &str =
-        "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures, published_at, updated_at
-         FROM items WHERE id IN (SELECT id FROM items WHERE feed_id = ?1
-                                  ORDER BY first_seen_at DESC, id DESC LIMIT ?3)
-           AND text_hash = ?2 AND canonical_url >= ?4 AND canonical_url < ?5
-         LIMIT 2";
     // (On items_canonical.)
     const BY_LINK_TITLE_DATE: &str =
         "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures, published_at, updated_at
@@ -931,21 +922,6 @@ fn find_churned(
                     if rows.is_empty() {
                         rows = moved_otherwise_written()?;
                     }
-                }
-                // (Undated, at a link whose query changes at every fetch, a
-                // cache buster or a signature (`?ts=…`): the same text at the
-                // same page under another query, the whole document new.
-                // Each was stored and announced again at every poll.)
-                if rows.is_empty()
-                    && by_text_date
-                    && all_new
-                    && !moved_dated
-                    && let Some((from, to)) = crate::identity::other_queries(c)
-                {
-                    rows = query(
-                        BY_TEXT_PAGE,
-                        &[&feed_id, &it.text_hash, &window, &from, &to],
-                    )?;
                 }
             }
             rows

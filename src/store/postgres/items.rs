@@ -808,14 +808,6 @@ async fn find_churned(
                                   ORDER BY first_seen_at DESC, id DESC LIMIT $2)
            AND published_at IS NOT DISTINCT FROM $3
            AND ($4::bigint IS NULL OR updated_at IS NOT DISTINCT FROM $4) LIMIT 64";
-    // (The same text at the same page under another query: see SQLite's.
-    // `COLLATE "C"`: byte order, as SQLite's.)
-    const BY_TEXT_PAGE: &str =
-        "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures, published_at, updated_at
-         FROM items WHERE id IN (SELECT id FROM items WHERE feed_id = $1
-                                  ORDER BY first_seen_at DESC, id DESC LIMIT $3)
-           AND text_hash = $2 AND canonical_url COLLATE \"C\" >= $4 AND canonical_url COLLATE \"C\" < $5
-         LIMIT 2";
     // (A link's text-keyed entries of one title, by date: see SQLite's.)
     const BY_LINK_TITLE_DATE: &str =
         "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures, published_at, updated_at,
@@ -909,22 +901,6 @@ async fn find_churned(
                     if rows.is_empty() {
                         rows = written_otherwise(tx.query(c, BY_DATE, &by_date).await?);
                     }
-                }
-                // (Undated, at a link whose query changes at every fetch:
-                // see SQLite's.)
-                if rows.is_empty()
-                    && by_text_date
-                    && all_new
-                    && !moved_dated
-                    && let Some((from, to)) = crate::identity::other_queries(cu)
-                {
-                    rows = tx
-                        .query(
-                            c,
-                            BY_TEXT_PAGE,
-                            &[&feed_id, &it.text_hash, &window, &from, &to],
-                        )
-                        .await?;
                 }
                 rows
             } else {
