@@ -1751,10 +1751,12 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         // repeat them: a header named like one or whose value looks like a
         // credential, a token, a password. Any header but those that say
         // only how to answer counts when its value looks like a key: 16
-        // characters or more, letters and digits, nothing but `-` and `_`
-        // between them (`X-Uid`, `X-License` sent a key that was published
-        // whole; a region, `eu-west-1`, a locale or a client's name is no
-        // key, and was hidden from every title that named it).)
+        // characters or more without a space, letters and digits, nothing
+        // but `- _ + / = . : ~` between them (`X-Uid`, `X-License` sent a
+        // key that was published whole, and so were an AWS secret key and
+        // base64 with `/`, `+`, `=`; a region, `eu-west-1`, a locale or a
+        // client's name is no key, and was hidden from every title that
+        // named it).)
         let mut sent: Vec<String> = feed
             .access
             .headers
@@ -1776,9 +1778,10 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
                             | "origin"
                             | "x-requested-with"
                     ) && value.len() >= 16
-                        && value
-                            .bytes()
-                            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                        && value.bytes().all(|b| {
+                            b.is_ascii_alphanumeric()
+                                || matches!(b, b'-' | b'_' | b'+' | b'/' | b'=' | b'.' | b':' | b'~')
+                        })
                         && value.bytes().any(|b| b.is_ascii_digit())
                         && value.bytes().any(|b| b.is_ascii_alphabetic()))
                     || crate::urls::secret_name(name)

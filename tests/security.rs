@@ -1279,7 +1279,7 @@ async fn a_key_sent_in_a_header_or_as_a_token_is_not_published() {
         Resource::feed(
             "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Premium show</title><link>https://show.example/</link>\
              <item><title>Ep6</title><link>https://show.example/ep6</link><guid>g6</guid>\
-             <description>&lt;p&gt;Episode six, for K3yHeader77x and Be4rerTok99zz, in en-GB2024x, P4ssHeader55 and Acc3ssHeader66, PwH3ader44, 0tpHeader33, P1nHeader22, C00kieHdr91, T0tpHdr5x, U1dHdr7788x9q2k1m3, L1c-Hdr4242-zz99k, in eu-west-12 for Firefox/120.0.&lt;/p&gt;</description>\
+             <description>&lt;p&gt;Episode six, for K3yHeader77x and Be4rerTok99zz, in en-GB2024x, P4ssHeader55 and Acc3ssHeader66, PwH3ader44, 0tpHeader33, P1nHeader22, C00kieHdr91, T0tpHdr5x, U1dHdr7788x9q2k1m3, L1c-Hdr4242-zz99k, wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY, dGhpcyBpcyBhIHNlY3JldA1=, in eu-west-12 for Firefox/120.0.&lt;/p&gt;</description>\
              <enclosure url=\"https://cdn.example/e6.mp3?key=K3yHeader77x\" length=\"1\" type=\"audio/mpeg\"/></item>\
              <item><title>Ep7 Be4rerTok99zz</title><link>https://show.example/ep7?t=Be4rerTok99zz</link><guid>g7</guid>\
              <description>Episode seven.</description></item>\
@@ -1295,7 +1295,8 @@ async fn a_key_sent_in_a_header_or_as_a_token_is_not_published() {
              X-Pass = \"P4ssHeader55\", X-Access = \"Acc3ssHeader66\", X-Pw = \"PwH3ader44\", \
              X-Otp = \"0tpHeader33\", X-Pin = \"P1nHeader22\", X-Cookie = \"C00kieHdr91\", \
              X-Totp = \"T0tpHdr5x\", X-Uid = \"U1dHdr7788x9q2k1m3\", X-License = \"L1c-Hdr4242-zz99k\", \
-             X-Region = \"eu-west-12\", X-Client = \"Firefox/120.0\" }}\n\
+             X-Region = \"eu-west-12\", X-Client = \"Firefox/120.0\", \
+             X-Blob = \"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\", X-Data = \"dGhpcyBpcyBhIHNlY3JldA1=\" }}\n\
              auth = {{ bearer = {{ file = \"token\" }} }}\n"
         ),
         &[("token", "Be4rerTok99zz\n")],
@@ -1326,6 +1327,9 @@ async fn a_key_sent_in_a_header_or_as_a_token_is_not_published() {
             "T0tpHdr5x",
             "U1dHdr7788x9q2k1m3",
             "L1c-Hdr4242-zz99k",
+            // (An AWS secret key, base64: `/`, `+`, `=` in them.)
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "dGhpcyBpcyBhIHNlY3JldA1=",
         ] {
             assert!(!text.contains(secret), "{ext} has {secret}: {text}");
         }
