@@ -262,6 +262,14 @@ async fn entries_with_nothing_to_show_are_not_stored_and_alone_are_an_error() {
             "<rss version=\"2.0\" xmlns:media=\"http://search.yahoo.com/mrss/\"><channel><title>R</title><item></item><item><title> </title></item><item><enclosure url=\"https://e.example/a.mp3\" type=\"audio/mpeg\" length=\"1\"/></item><item><media:content url=\"https://e.example/p.jpg\" medium=\"image\"/></item><item><guid>g</guid></item><item><title>T</title></item></channel></rss>",
         ),
     );
+    // (Named in a text only, Media RSS's address declares nothing: the
+    // empty item kept every other empty item of its document.)
+    srv.set(
+        "/named.xml",
+        Resource::feed(
+            "<rss version=\"2.0\"><channel><title>N</title><item><title>a</title><description>see http://search.yahoo.com/mrss/</description></item><item/></channel></rss>",
+        ),
+    );
     srv.set(
         "/blank.json",
         Resource::feed(
@@ -269,15 +277,18 @@ async fn entries_with_nothing_to_show_are_not_stored_and_alone_are_an_error() {
         )
         .content_type("application/feed+json"),
     );
-    let cfg = env.config(&format!(
-        "[[feed]]\nurl = \"{}\"\n\n[[feed]]\nurl = \"{}\"\n\n[[feed]]\nurl = \"{}\"\n",
-        srv.url("/mixed.json"),
-        srv.url("/mixed.xml"),
-        srv.url("/blank.json")
-    ));
+    let cfg = env.config(
+        &format!(
+            "[[feed]]\nurl = \"{}\"\n\n[[feed]]\nurl = \"{}\"\n\n[[feed]]\nurl = \"{}\"\n\n[[feed]]\nurl = \"{}\"\n",
+            srv.url("/mixed.json"),
+            srv.url("/mixed.xml"),
+            srv.url("/blank.json"),
+            srv.url("/named.xml")
+        ),
+    );
     let store = env.open_store();
     let (summary, _) = feedloom::refresh::poll(&cfg, store).await.unwrap();
-    assert_eq!((summary.ok, summary.failed, summary.new), (2, 1, 6));
+    assert_eq!((summary.ok, summary.failed, summary.new), (3, 1, 7));
     let read = env.reader();
     let stored: Vec<(String, Option<String>)> = read
         .prepare(
@@ -302,6 +313,7 @@ async fn entries_with_nothing_to_show_are_not_stored_and_alone_are_an_error() {
             (false, None),
             (false, None),
             (false, Some("T")),
+            (false, Some("a")),
             (true, None),
             (true, Some("Real"))
         ]

@@ -252,10 +252,23 @@ fn attributes(text: &[u8], mut each: impl FnMut(&str, &[u8], usize)) {
     }
 }
 
-/// Whether `text` names an [`UNREAD`] namespace (Media RSS, iTunes,
-/// Podcasting 2.0) anywhere: its entries may carry what feedloom does not
-/// read.
-pub(super) fn names_unread(text: &[u8]) -> bool {
+/// Whether `text` declares an [`UNREAD`] namespace (Media RSS, iTunes,
+/// Podcasting 2.0): its entries may carry what feedloom does not read. (By
+/// its declarations: the address in an item's text, a comment or a
+/// category's `domain` made every empty item of the document kept.)
+pub(super) fn declares_unread(text: &[u8]) -> bool {
+    if !names_unread(text) {
+        return false;
+    }
+    let mut declared = false;
+    attributes(text, |name, value, _| {
+        declared |= (name == "xmlns" || name.starts_with("xmlns:")) && UNREAD.contains(&value);
+    });
+    declared
+}
+
+/// Whether `text` names an [`UNREAD`] namespace anywhere.
+fn names_unread(text: &[u8]) -> bool {
     UNREAD
         .iter()
         .any(|ns| memchr::memmem::find(text, ns).is_some())

@@ -703,7 +703,7 @@ fn parse_prepared(
         .entries
         .iter()
         .any(|e| e.title.is_none() && e.links.is_empty())
-        && defuse::names_unread(&bytes);
+        && defuse::declares_unread(&bytes);
     drop(bytes);
     let mut doc = map_feed(feed, base, limits, cut, fallback_links, copied, bases);
     doc.unread = unread;
