@@ -709,6 +709,23 @@ mod write_tests {
                 .file_type()
                 .is_symlink()
         );
+        // So is a link to it, and one spelled with `..`.
+        let chain = dir.path().join("chain");
+        std::os::unix::fs::symlink(&out, &chain).unwrap();
+        let dots = dir.path().join("dots");
+        let up = "../".repeat(dir.path().components().count());
+        std::os::unix::fs::symlink(format!("{up}proc/self/fd/{}", sent_to.as_raw_fd()), &dots)
+            .unwrap();
+        for link in [&chain, &dots] {
+            let err = super::write_if_changed(link, b"new").unwrap_err();
+            assert!(err.to_string().contains("a link the system keeps"), "{err}");
+            assert!(
+                std::fs::symlink_metadata(link)
+                    .unwrap()
+                    .file_type()
+                    .is_symlink()
+            );
+        }
     }
 }
 
@@ -741,8 +758,8 @@ pub fn check_replaceable(path: &Path) -> std::io::Result<bool> {
         Ok(m) if m.file_type().is_symlink() && system_link(path) => Err(std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
             format!(
-                "{} is a link the system keeps (/dev/stdout?): never replaced; name a file, or \
-                 leave out --output to print",
+                "{} is a link the system keeps, or one into /proc or /dev (/dev/stdout?): never \
+                 replaced; name a file (`export-opml`: or leave out --output to print)",
                 path.display()
             ),
         )),
@@ -762,13 +779,46 @@ pub fn check_replaceable(path: &Path) -> std::io::Result<bool> {
 /// `/proc`, `/sys`) or points into `/proc` or `/dev`.
 fn system_link(path: &Path) -> bool {
     const SYSTEM: [&str; 3] = ["/dev", "/proc", "/sys"];
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
     let in_system = |p: &Path| SYSTEM.iter().any(|s| p.starts_with(s));
-    std::fs::canonicalize(dir).is_ok_and(|d| in_system(&d))
-        || std::fs::read_link(path).is_ok_and(|t| t.is_absolute() && in_system(&t))
+    let dir_of = |p: &Path| {
+        p.parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf()
+    };
+    if std::fs::canonicalize(dir_of(path)).is_ok_and(|d| in_system(&d)) {
+        return true;
+    }
+    // Each link of the chain, relative ones against their folder, `..`
+    // read (a link to a link, `../../proc/self/fd/1` and `/tmp/../proc/…`
+    // were replaced).
+    let mut at = path.to_path_buf();
+    for _ in 0..40 {
+        let Ok(target) = std::fs::read_link(&at) else {
+            return false;
+        };
+        let joined = match target.is_absolute() {
+            true => target,
+            false => std::fs::canonicalize(dir_of(&at))
+                .unwrap_or_else(|_| dir_of(&at))
+                .join(target),
+        };
+        let mut plain = PathBuf::new();
+        for part in joined.components() {
+            match part {
+                std::path::Component::ParentDir => {
+                    plain.pop();
+                }
+                std::path::Component::CurDir => {}
+                other => plain.push(other),
+            }
+        }
+        if in_system(&plain) {
+            return true;
+        }
+        at = plain;
+    }
+    false
 }
 
 /// The temp file [`write_if_changed`] writes `name` through: `.NAME.PID.tmp`.
