@@ -233,6 +233,16 @@ fn check_warns_of_a_store_this_user_cannot_write() {
         s.contains("cannot create its -wal and -shm files in"),
         "{s}"
     );
+    // Its lock file, left by another user, that this one may not write.
+    mode(&state, 0o777).unwrap();
+    std::fs::write(state.join("f.db.lock"), "").unwrap();
+    mode(&state.join("f.db.lock"), 0o444).unwrap();
+    let s = text(&check().stdout);
+    assert!(
+        s.contains("cannot read and write its file") && s.contains("f.db.lock"),
+        "{s}"
+    );
+    std::fs::remove_file(state.join("f.db.lock")).unwrap();
     // A folder it may write: nothing to say.
     mode(&state, 0o777).unwrap();
     let out = check();

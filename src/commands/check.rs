@@ -191,6 +191,20 @@ fn store_out_of_reach(path: &std::path::Path) -> Option<String> {
             if !can(path, libc::R_OK | libc::W_OK) {
                 return Some("this user cannot read and write the file".to_string());
             }
+            // (Its lock, `-wal` and `-shm` files, when another user left
+            // them: `poll` then failed with "cannot lock it" or "attempt to
+            // write a readonly database".)
+            for end in [".lock", "-wal", "-shm"] {
+                let mut p = path.as_os_str().to_owned();
+                p.push(end);
+                let p = std::path::PathBuf::from(p);
+                if p.exists() && !can(&p, libc::R_OK | libc::W_OK) {
+                    return Some(format!(
+                        "this user cannot read and write its file {}",
+                        p.display()
+                    ));
+                }
+            }
             // (A writer makes its `-wal` and `-shm` files beside it.)
             let dir = path.parent().filter(|d| !d.as_os_str().is_empty())?;
             let wal = |end: &str| {

@@ -134,11 +134,27 @@ impl StoreLock {
                 )),
                 _ => io(e),
             })?;
-        if !file.metadata().map_err(io)?.is_file() {
+        let meta = file.metadata().map_err(io)?;
+        if !meta.is_file() {
             return Err(io(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
                 "it is not a plain file (refused: remove it)",
             )));
+        }
+        // Run as root on a store of the service's user, the lock file takes
+        // the store's owner, as SQLite gives its `-wal` and `-shm` files: a
+        // lock file root made (one `poll`) kept the service from its store
+        // ("cannot lock it: Permission denied").
+        {
+            use std::os::unix::fs::MetadataExt;
+            // SAFETY: geteuid has no preconditions.
+            if unsafe { libc::geteuid() } == 0
+                && meta.uid() == 0
+                && let Ok(store) = std::fs::metadata(db)
+                && store.uid() != 0
+            {
+                let _ = std::os::unix::fs::fchown(&file, Some(store.uid()), Some(store.gid()));
+            }
         }
         // `--reload` looks whether the lock is held by taking it shared for an
         // instant: a daemon starting then waits that instant out.
@@ -290,6 +306,31 @@ fn stale_kept_names(store: &Path) -> Vec<std::path::PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Run as root on a store of another user (the service's), the lock
+    /// file takes the store's owner: made by root, it kept the service from
+    /// its store. (Root only: as another user nothing is given away.)
+    #[test]
+    fn a_lock_file_made_by_root_takes_the_stores_owner() {
+        use std::os::unix::fs::MetadataExt;
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("f.db");
+        std::fs::write(&db, "").unwrap();
+        std::os::unix::fs::chown(&db, Some(65534), Some(65534)).unwrap();
+        let lock = StoreLock::acquire(&db, "poll").unwrap();
+        let m = std::fs::metadata(lock_path(&db)).unwrap();
+        assert_eq!((m.uid(), m.gid()), (65534, 65534));
+        drop(lock);
+        // A store of root's own: its lock stays root's.
+        let own = dir.path().join("g.db");
+        std::fs::write(&own, "").unwrap();
+        drop(StoreLock::acquire(&own, "poll").unwrap());
+        assert_eq!(std::fs::metadata(lock_path(&own)).unwrap().uid(), 0);
+    }
 
     #[test]
     fn a_lock_file_that_is_a_link_or_a_pipe_is_refused_and_nothing_written() {
