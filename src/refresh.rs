@@ -394,7 +394,7 @@ async fn refresh_one(r: &Refresher, feed: &FeedRef, every: &Every) -> Result<Rep
                     let mut items = read.items;
                     complete_new(may_know.then_some((&store, feed_id)), &mut items);
                     Ok::<_, FeedError>(Read::Parsed(Box::new((
-                        (read.doc, read.seals, read.skipped, read.empty),
+                        (read.doc, read.seals, read.skipped),
                         items,
                         doc_hints,
                         f.validators,
@@ -431,7 +431,7 @@ async fn refresh_one(r: &Refresher, feed: &FeedRef, every: &Every) -> Result<Rep
                 }
                 Ok(Read::Parsed(parsed)) => {
                     let (
-                        (doc, seals, skipped, empty),
+                        (doc, seals, skipped),
                         items,
                         doc_hints,
                         validators,
@@ -447,9 +447,9 @@ async fn refresh_one(r: &Refresher, feed: &FeedRef, every: &Every) -> Result<Rep
                             "document has more entries than fetch.max_entries"
                         );
                     }
-                    if empty > 0 {
+                    if doc.empty > 0 {
                         warn!(
-                            empty,
+                            empty = doc.empty,
                             "entries with nothing in them (no id, title, link, text or file) are not stored"
                         );
                     }
@@ -623,7 +623,7 @@ enum Read {
 }
 
 type ParsedBody = (
-    (parse::Document, Option<Vec<u8>>, Skipped, usize),
+    (parse::Document, Option<Vec<u8>>, Skipped),
     Vec<Identified>,
     crate::hints::DocHints,
     Validators,
@@ -675,9 +675,6 @@ pub struct ReadDocument {
     pub skipped: Skipped,
     /// The document without its entries, when it could be cut into entries.
     pub head: Option<Vec<u8>>,
-    /// Entries read and left out because they have nothing to show (see
-    /// [`without_empty`]).
-    pub empty: usize,
 }
 
 /// Leaves out of `p` the entries that hold nothing at all: no id, title,
@@ -685,9 +682,10 @@ pub struct ReadDocument {
 /// iTunes, a content `src`): `<item/>`, `{}` in a JSON Feed's items. Each
 /// was stored and published as an "(untitled)" story without a word in it.
 /// (An entry with an id alone is kept, as one with an image alone: dropped,
-/// a photo feed's entries made its feed an error.) Returns how many were
-/// left out; their raw hashes go with them (they are read again next time).
-fn without_empty(p: &mut parse::Partial) -> usize {
+/// a photo feed's entries made its feed an error.) How many were left out
+/// is `p.doc.empty`; their raw hashes go with them (they are read again next
+/// time).
+fn without_empty(p: &mut parse::Partial) {
     let blank = |s: &Option<String>| s.as_deref().is_none_or(|s| s.trim().is_empty());
     let keep: Vec<bool> = p
         .doc
@@ -704,8 +702,9 @@ fn without_empty(p: &mut parse::Partial) -> usize {
         })
         .collect();
     let empty = keep.iter().filter(|k| !**k).count();
+    p.doc.empty = empty;
     if empty == 0 {
-        return 0;
+        return;
     }
     let mut kept = keep.iter();
     p.doc.entries.retain(|_| *kept.next().unwrap_or(&true));
@@ -715,7 +714,6 @@ fn without_empty(p: &mut parse::Partial) -> usize {
     } else {
         p.raw = None;
     }
-    empty
 }
 
 /// Parses a body and keys its entries, leaving out before feed-rs the entries
@@ -739,7 +737,7 @@ pub fn read_document(
         .map(|s| (s.raw, *s))
         .collect();
     let mut p = parse::parse_known(body, charset, base, limits, tag, |h| known.contains_key(&h))?;
-    let mut empty = without_empty(&mut p);
+    without_empty(&mut p);
     let mut skipped: Vec<Seal> = p
         .skipped
         .iter()
@@ -748,14 +746,14 @@ pub fn read_document(
     let (mut items, mut alone) = identify_keys_alone(std::mem::take(&mut p.doc.entries), canon);
     if !skipped.is_empty() && !alone_with(&items, alone, &skipped) {
         p = parse::parse_known(body, charset, base, limits, tag, |_| false)?;
-        empty = without_empty(&mut p);
+        without_empty(&mut p);
         skipped.clear();
         (items, alone) = identify_keys_alone(std::mem::take(&mut p.doc.entries), canon);
     }
     // (A document of nothing but such entries yields nothing: said, not an
     // `ok` fetch of nothing.)
-    if items.is_empty() && skipped.is_empty() && empty > 0 {
-        return Err(crate::error::ParseError::EntriesEmpty { count: empty });
+    if items.is_empty() && skipped.is_empty() && p.doc.empty > 0 {
+        return Err(crate::error::ParseError::EntriesEmpty { count: p.doc.empty });
     }
     let seals = p
         .raw
@@ -771,7 +769,6 @@ pub fn read_document(
         seals,
         skipped: Skipped::new(&skipped),
         head: p.head,
-        empty,
     })
 }
 

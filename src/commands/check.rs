@@ -194,10 +194,9 @@ fn store_out_of_reach(path: &std::path::Path) -> Option<String> {
             // (Its lock, `-wal` and `-shm` files, when another user left
             // them: `poll` then failed with "cannot lock it" or "attempt to
             // write a readonly database".)
+            use crate::store::lock::beside;
             for end in [".lock", "-wal", "-shm"] {
-                let mut p = path.as_os_str().to_owned();
-                p.push(end);
-                let p = std::path::PathBuf::from(p);
+                let p = beside(path, end);
                 if p.exists() && !can(&p, libc::R_OK | libc::W_OK) {
                     return Some(format!(
                         "this user cannot read and write its file {}",
@@ -207,12 +206,7 @@ fn store_out_of_reach(path: &std::path::Path) -> Option<String> {
             }
             // (A writer makes its `-wal` and `-shm` files beside it.)
             let dir = path.parent().filter(|d| !d.as_os_str().is_empty())?;
-            let wal = |end: &str| {
-                let mut p = path.as_os_str().to_owned();
-                p.push(end);
-                std::path::PathBuf::from(p)
-            };
-            let made = wal("-wal").exists() && wal("-shm").exists();
+            let made = beside(path, "-wal").exists() && beside(path, "-shm").exists();
             (!made && !can(dir, libc::W_OK | libc::X_OK)).then(|| {
                 format!(
                     "this user cannot create its -wal and -shm files in {}",

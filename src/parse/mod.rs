@@ -93,6 +93,9 @@ pub struct Document {
     /// Elements named like entries in another letter case beside those read
     /// (`<Item>` after `<item>`), not read: what to say of them.
     pub misnamed: Option<String>,
+    /// Entries left out because they hold nothing (set by the reader that
+    /// leaves them out, `refresh::read_document`).
+    pub empty: usize,
 }
 
 /// The longest site link (`<channel><link>`, Atom's alternate) a feed may
@@ -550,18 +553,17 @@ fn prepare<'a>(body: &'a [u8], charset: Option<&str>) -> (Cow<'a, [u8]>, legacy:
     // Titles and descriptions given only as Dublin Core's (feed-rs reads
     // none: the item had neither).
     // (RSS 1.0's too: its `dc:title` was read nowhere.)
-    let bytes = match root.dialect {
-        legacy::Dialect::Plain | legacy::Dialect::Rss2Namespaced if root.name == "rss" => {
-            match legacy::with_dublin_core_text(&bytes) {
-                Some(fixed) => Cow::Owned(fixed),
-                None => bytes,
-            }
-        }
-        legacy::Dialect::Rdf => match legacy::with_dublin_core_text(&bytes) {
-            Some(fixed) => Cow::Owned(fixed),
-            None => bytes,
-        },
-        _ => bytes,
+    let dublin_core = match root.dialect {
+        legacy::Dialect::Plain | legacy::Dialect::Rss2Namespaced => root.name == "rss",
+        legacy::Dialect::Rdf => true,
+        _ => false,
+    };
+    let bytes = match dublin_core
+        .then(|| legacy::with_dublin_core_text(&bytes))
+        .flatten()
+    {
+        Some(fixed) => Cow::Owned(fixed),
+        None => bytes,
     };
     // Markup left unescaped inside a title or description (feed-rs would
     // keep only the text before it).
@@ -970,6 +972,7 @@ fn map_feed(
         truncated: cut + total.saturating_sub(limits.max_entries),
         unread: 0,
         misnamed: None,
+        empty: 0,
     }
 }
 
