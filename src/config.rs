@@ -611,6 +611,22 @@ pub const MAX_FEED_URL_BYTES: usize = 2_000;
 /// Whether a URL's text has its host right after `scheme://`. (The URL
 /// parser forgives `http:///x`, `http:/x`, `http:x` and `http:\\x` as
 /// `http://x/`: a typo's first path segment was fetched as a host.)
+/// Whether a header's value (or a part of one) looks like a key: a
+/// credential [`crate::urls::token_like`] judges so, or 16 characters or
+/// more of letters and digits both, with nothing but `- _ + / =` among them
+/// (base64, an AWS secret key). Not a host name, a URL, a date or a version
+/// (`news2.example.com`, `v1.2.3`): hidden as a key, such a host took every
+/// link and file of the feed's items with it.
+fn key_like(value: &str) -> bool {
+    crate::urls::token_like(value)
+        || (value.len() >= 16
+            && value.bytes().all(|b| {
+                b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'+' | b'/' | b'=')
+            })
+            && value.bytes().any(|b| b.is_ascii_digit())
+            && value.bytes().any(|b| b.is_ascii_alphabetic()))
+}
+
 fn host_spelled(s: &str) -> bool {
     let after_scheme = s.trim().split_once(':').map_or("", |(_, rest)| rest);
     let mut host_start = after_scheme.chars();
@@ -1748,57 +1764,53 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             feed.access.auth = resolved.auth;
         }
         // (What it sends as secrets, for the outputs to hide where its items
-        // repeat them: a header named like one or whose value looks like a
-        // credential, a token, a password. Any header but those that say
-        // only how to answer counts when its value looks like a key: 16
-        // characters or more without a space, letters and digits, nothing
-        // but `- _ + / = . : ~` between them (`X-Uid`, `X-License` sent a
-        // key that was published whole, and so were an AWS secret key and
-        // base64 with `/`, `+`, `=`; a region, `eu-west-1`, a locale or a
-        // client's name is no key, and was hidden from every title that
-        // named it).)
-        let mut sent: Vec<String> = feed
-            .access
-            .headers
-            .iter()
-            .filter(|(name, value)| {
-                let value = value.expose();
-                matches!(name.as_str(), "authorization" | "cookie")
-                    || crate::urls::token_like(value)
-                    || (!matches!(
-                        name.as_str(),
-                        "accept"
-                            | "accept-language"
-                            | "accept-charset"
-                            | "cache-control"
-                            | "pragma"
-                            | "referer"
-                            | "from"
-                            | "dnt"
-                            | "origin"
-                            | "x-requested-with"
-                    ) && value.len() >= 16
-                        && value.bytes().all(|b| {
-                            b.is_ascii_alphanumeric()
-                                || matches!(b, b'-' | b'_' | b'+' | b'/' | b'=' | b'.' | b':' | b'~')
-                        })
-                        && value.bytes().any(|b| b.is_ascii_digit())
-                        && value.bytes().any(|b| b.is_ascii_alphabetic()))
-                    || crate::urls::secret_name(name)
-                    // (Each part, as the query's names are judged: `X-Pw`,
-                    // `X-Otp` as `?pw=`, `?otp=`; and a PIN or code.)
-                    || name.split(['-', '_']).any(|part| {
-                        crate::urls::secret_name(part) || matches!(part, "pin" | "code")
-                    })
-                    || [
-                        "key", "token", "auth", "secret", "session", "sig", "pass", "access",
-                        "cred", "private", "cookie", "otp",
-                    ]
-                    .iter()
-                    .any(|w| name.contains(w))
-            })
-            .map(|(_, v)| v.expose().to_string())
-            .collect();
+        // repeat them: a header named like one, whole and each part of it
+        // (`Bearer KEY`: the key); in any other header, each part of its
+        // value that looks like a key ([`key_like`]: `X-Uid`, `X-License`
+        // sent keys that were published whole, and so were an AWS secret
+        // key and base64 behind a scheme word, `Token KEY`); a token, a
+        // password. Not in headers that say only how to answer.)
+        let mut sent: Vec<String> = Vec::new();
+        for (name, value) in &feed.access.headers {
+            let value = value.expose();
+            let named = matches!(name.as_str(), "authorization" | "cookie")
+                || crate::urls::secret_name(name)
+                // (Each part, as the query's names are judged: `X-Pw`,
+                // `X-Otp` as `?pw=`, `?otp=`; and a PIN or code.)
+                || name.split(['-', '_']).any(|part| {
+                    crate::urls::secret_name(part) || matches!(part, "pin" | "code")
+                })
+                || [
+                    "key", "token", "auth", "secret", "session", "sig", "pass", "access", "cred",
+                    "private", "cookie", "otp",
+                ]
+                .iter()
+                .any(|w| name.contains(w));
+            let answers_only = matches!(
+                name.as_str(),
+                "accept"
+                    | "accept-language"
+                    | "accept-charset"
+                    | "cache-control"
+                    | "pragma"
+                    | "referer"
+                    | "from"
+                    | "dnt"
+                    | "origin"
+                    | "x-requested-with"
+            );
+            if named {
+                sent.push(value.to_string());
+            }
+            for part in value.split([' ', ',', ';']).filter(|p| *p != value) {
+                if named || (!answers_only && key_like(part)) {
+                    sent.push(part.to_string());
+                }
+            }
+            if !named && !answers_only && key_like(value) {
+                sent.push(value.to_string());
+            }
+        }
         match &feed.access.auth {
             Some(access::Auth::Bearer(t)) => sent.push(t.expose().to_string()),
             Some(access::Auth::Basic {

@@ -1279,7 +1279,7 @@ async fn a_key_sent_in_a_header_or_as_a_token_is_not_published() {
         Resource::feed(
             "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Premium show</title><link>https://show.example/</link>\
              <item><title>Ep6</title><link>https://show.example/ep6</link><guid>g6</guid>\
-             <description>&lt;p&gt;Episode six, for K3yHeader77x and Be4rerTok99zz, in en-GB2024x, P4ssHeader55 and Acc3ssHeader66, PwH3ader44, 0tpHeader33, P1nHeader22, C00kieHdr91, T0tpHdr5x, U1dHdr7788x9q2k1m3, L1c-Hdr4242-zz99k, wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY, dGhpcyBpcyBhIHNlY3JldA1=, in eu-west-12 for Firefox/120.0.&lt;/p&gt;</description>\
+             <description>&lt;p&gt;Episode six, for K3yHeader77x and Be4rerTok99zz, in en-GB2024x, P4ssHeader55 and Acc3ssHeader66, PwH3ader44, 0tpHeader33, P1nHeader22, C00kieHdr91, T0tpHdr5x, U1dHdr7788x9q2k1m3, L1c-Hdr4242-zz99k, wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY, dGhpcyBpcyBhIHNlY3JldA1=, abcdef1234567890XYZ, in eu-west-12 for Firefox/120.0 &lt;a href=\"https://news2.example.com/p/1\"&gt;at news2.example.com&lt;/a&gt;.&lt;/p&gt;</description>\
              <enclosure url=\"https://cdn.example/e6.mp3?key=K3yHeader77x\" length=\"1\" type=\"audio/mpeg\"/></item>\
              <item><title>Ep7 Be4rerTok99zz</title><link>https://show.example/ep7?t=Be4rerTok99zz</link><guid>g7</guid>\
              <description>Episode seven.</description></item>\
@@ -1296,7 +1296,8 @@ async fn a_key_sent_in_a_header_or_as_a_token_is_not_published() {
              X-Otp = \"0tpHeader33\", X-Pin = \"P1nHeader22\", X-Cookie = \"C00kieHdr91\", \
              X-Totp = \"T0tpHdr5x\", X-Uid = \"U1dHdr7788x9q2k1m3\", X-License = \"L1c-Hdr4242-zz99k\", \
              X-Region = \"eu-west-12\", X-Client = \"Firefox/120.0\", \
-             X-Blob = \"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\", X-Data = \"dGhpcyBpcyBhIHNlY3JldA1=\" }}\n\
+             X-Blob = \"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\", X-Data = \"dGhpcyBpcyBhIHNlY3JldA1=\", \
+             X-Forwarded-Host = \"news2.example.com\", X-Upstream = \"Bearer abcdef1234567890XYZ\" }}\n\
              auth = {{ bearer = {{ file = \"token\" }} }}\n"
         ),
         &[("token", "Be4rerTok99zz\n")],
@@ -1310,6 +1311,11 @@ async fn a_key_sent_in_a_header_or_as_a_token_is_not_published() {
         // title naming it.)
         assert!(
             text.contains("eu-west-12") && text.contains("Firefox/120.0"),
+            "{ext}: {text}"
+        );
+        // (Nor a host name: hidden as a key, it took every link to it.)
+        assert!(
+            text.contains("https://news2.example.com/p/1") && text.contains("at news2.example.com"),
             "{ext}: {text}"
         );
         // (`X-Pass`, `X-Access`: named as a `?pass=` or `?access=` is.)
@@ -1330,6 +1336,9 @@ async fn a_key_sent_in_a_header_or_as_a_token_is_not_published() {
             // (An AWS secret key, base64: `/`, `+`, `=` in them.)
             "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
             "dGhpcyBpcyBhIHNlY3JldA1=",
+            // (The key behind a scheme word, in a header named like no
+            // secret.)
+            "abcdef1234567890XYZ",
         ] {
             assert!(!text.contains(secret), "{ext} has {secret}: {text}");
         }

@@ -716,7 +716,13 @@ mod write_tests {
         let up = "../".repeat(dir.path().components().count());
         std::os::unix::fs::symlink(format!("{up}proc/self/fd/{}", sent_to.as_raw_fd()), &dots)
             .unwrap();
-        for link in [&chain, &dots] {
+        // And one through a link to the folder (`procdir/self/fd/N`).
+        let procdir = dir.path().join("procdir");
+        std::os::unix::fs::symlink("/proc", &procdir).unwrap();
+        let via = dir.path().join("via");
+        std::os::unix::fs::symlink(format!("procdir/self/fd/{}", sent_to.as_raw_fd()), &via)
+            .unwrap();
+        for link in [&chain, &dots, &via] {
             let err = super::write_if_changed(link, b"new").unwrap_err();
             assert!(err.to_string().contains("a link the system keeps"), "{err}");
             assert!(
@@ -813,7 +819,9 @@ fn system_link(path: &Path) -> bool {
                 other => plain.push(other),
             }
         }
-        if in_system(&plain) {
+        // (Its folders read too: a link through a link to /proc,
+        // `procdir/self/fd/1`, was replaced.)
+        if in_system(&plain) || std::fs::canonicalize(dir_of(&plain)).is_ok_and(|d| in_system(&d)) {
             return true;
         }
         at = plain;

@@ -999,16 +999,17 @@ fn has_naked_markup(text: &[u8]) -> bool {
 }
 
 /// An RSS document whose items give their title (or description) only as
-/// The prefixes a document binds to Dublin Core's namespace, and `dc`.
+/// The prefixes a document binds to Dublin Core's namespaces (its elements
+/// and its terms, `dcterms:title`), and `dc`.
 fn dublin_core_prefixes(text: &[u8]) -> Vec<String> {
     static DECLARED: std::sync::LazyLock<regex::bytes::Regex> = std::sync::LazyLock::new(|| {
         regex::bytes::Regex::new(
-            r#"xmlns:([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*["']http://purl\.org/dc/elements/1\.1/?["']"#,
+            r#"xmlns:([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*["']http://purl\.org/dc/(?:elements/1\.1|terms)/?["']"#,
         )
         .expect("valid")
     });
     let mut out = vec!["dc".to_string()];
-    if memchr::memmem::find(text, b"purl.org/dc/elements").is_some() {
+    if memchr::memmem::find(text, b"purl.org/dc/").is_some() {
         for c in DECLARED.captures_iter(text).take(8) {
             let p = String::from_utf8_lossy(&c[1]).into_owned();
             if !out.contains(&p) {

@@ -2117,6 +2117,9 @@ mod tests {
             br#"<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/">
             <channel><title>T</title><link>http://e.example/</link></channel>
             <item><dc:title>Title</dc:title><link>http://e.example/1</link><description>Text</description></item></rdf:RDF>"#.as_slice(),
+            // (DC Terms' too: the item held "nothing", and its feed failed.)
+            br#"<rss version="2.0" xmlns:dcterms="http://purl.org/dc/terms/"><channel><title>T</title>
+            <item><dcterms:title>Title</dcterms:title><dcterms:description>Text</dcterms:description></item></channel></rss>"#.as_slice(),
         ] {
             let d = parse(xml, None, &base(), Limits::default()).unwrap();
             let got: Vec<_> = d
