@@ -2088,24 +2088,28 @@ mod tests {
     /// with its own title keeps it.
     #[test]
     fn dublin_core_titles_and_descriptions_are_read() {
+        // Each entry's title and text.
+        let read = |xml: &[u8]| -> Vec<(Option<String>, Option<String>)> {
+            parse(xml, None, &base(), Limits::default())
+                .unwrap()
+                .entries
+                .into_iter()
+                .map(|e| (e.title, e.summary))
+                .collect()
+        };
+        let some = |s: &str| Some(s.to_string());
         let xml = br#"<?xml version="1.0"?><rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>T</title>
             <item><dc:title>Example &amp; <b>bold</b> title</dc:title><dc:description>Example <p>one</p> text</dc:description><link>https://e.example/1</link><x><title/></x></item>
             <item><title>Own</title><dc:title>Other</dc:title><link>https://e.example/2</link></item>
             <item><link>https://e.example/3</link></item></channel></rss>"#;
-        let d = parse(xml, None, &base(), Limits::default()).unwrap();
-        let got: Vec<_> = d
-            .entries
-            .iter()
-            .map(|e| (e.title.as_deref(), e.summary.as_deref()))
-            .collect();
         assert_eq!(
-            got,
+            read(xml),
             [
                 (
-                    Some("Example & bold title"),
-                    Some("Example <p>one</p> text")
+                    some("Example & bold title"),
+                    some("Example <p>one</p> text")
                 ),
-                (Some("Own"), None),
+                (some("Own"), None),
                 (None, None)
             ]
         );
@@ -2121,13 +2125,7 @@ mod tests {
             br#"<rss version="2.0" xmlns:dcterms="http://purl.org/dc/terms/"><channel><title>T</title>
             <item><dcterms:title>Title</dcterms:title><dcterms:description>Text</dcterms:description></item></channel></rss>"#.as_slice(),
         ] {
-            let d = parse(xml, None, &base(), Limits::default()).unwrap();
-            let got: Vec<_> = d
-                .entries
-                .iter()
-                .map(|e| (e.title.as_deref(), e.summary.as_deref()))
-                .collect();
-            assert_eq!(got, [(Some("Title"), Some("Text"))]);
+            assert_eq!(read(xml), [(some("Title"), some("Text"))]);
         }
     }
 
