@@ -146,6 +146,7 @@ impl Refresher {
         // v8 (xml:base of content, entries inside an element left open). v6:
         // raw entries v9 (a link-less entry's base, an Atom entry's page).
         // v7: raw entries v10 (Dublin Core under any prefix, and RSS 1.0's).
+        // v8: raw entries v11 (blank titles give way to Dublin Core's; Atom's).
         let body_tag = format!(
             "{BODY_TAG} entries={} field={} strip={}",
             cfg.fetch.max_entries,
@@ -189,8 +190,8 @@ impl Refresher {
 /// The version of [`Refresher::body_tag`] (see there), and the one before it:
 /// a body whose hash under the tag before is the one stored is the body
 /// stored, read again by a newer parser ([`FetchRecord::same_body`]).
-const BODY_TAG: &str = "v7";
-const EARLIER_BODY_TAG: &str = "v6";
+const BODY_TAG: &str = "v8";
+const EARLIER_BODY_TAG: &str = "v7";
 
 /// Failures in a row, the last two of them 404s at the address a feed moved
 /// to, after which the move is forgotten (a 410 forgets it at once).

@@ -2765,6 +2765,53 @@ async fn a_moved_feed_named_by_its_new_address_keeps_its_items_alike() {
     }
 }
 
+/// A feed whose address the config spells otherwise (a `utm_source` added;
+/// `http:` for `https:`, a trailing slash) keeps its row and items on both
+/// stores: a new row fetched every item again as new, and the pruned ones
+/// came back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_feed_spelled_otherwise_keeps_its_items_alike() {
+    let server = FeedServer::start().await;
+    server.set(
+        "/r.xml",
+        Resource::feed(rss(
+            "Respelled",
+            &[
+                (Some("r1"), None, "One", "x"),
+                (Some("r2"), None, "Two", "y"),
+            ],
+        ))
+        .no_etag(),
+    );
+    let Some(pair) = Pair::new(
+        "respelled_feed",
+        &common::feeds_toml(&[server.url("/r.xml"), server.url("/other.xml")]),
+    )
+    .await
+    else {
+        return;
+    };
+    let polled = pair.run(&["poll"]).await;
+    assert!(polled.iter().all(|p| p.contains("2 new")), "{polled:?}");
+    for cfg in pair.both() {
+        let text = std::fs::read_to_string(cfg).unwrap();
+        std::fs::write(cfg, text.replace("/r.xml", "/r.xml?utm_source=feedloom")).unwrap();
+    }
+    let polled = pair.run(&["poll"]).await;
+    assert!(polled.iter().all(|p| p.contains("0 new")), "{polled:?}");
+    let feeds = pair.run(&["feeds", "--json"]).await;
+    for f in &feeds {
+        let rows: serde_json::Value = serde_json::from_str(f).unwrap();
+        let rows = rows.as_array().unwrap();
+        assert_eq!(rows.len(), 2, "{f}");
+        let respelled = rows
+            .iter()
+            .find(|r| r["url"] == server.url("/r.xml?utm_source=feedloom"))
+            .unwrap_or_else(|| panic!("{f}"));
+        assert_eq!(respelled["items"], 2, "{f}");
+    }
+}
+
 /// Search reads words alike on both stores: accents do not matter, and
 /// every character that is not a letter or digit separates words.
 /// PostgreSQL found none of these queries: its parser kept `node.js`,

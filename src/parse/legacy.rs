@@ -1023,9 +1023,12 @@ fn dublin_core_prefixes(text: &[u8]) -> Vec<String> {
 /// Dublin Core's `<dc:title>` (`<dc:description>`), with a `<title>`
 /// (`<description>`) of the same content added to each such item: feed-rs
 /// reads no Dublin Core title, and the item was stored without title or
-/// text (feedparser and gofeed read them). `None` when no item needs one;
+/// text (feedparser and gofeed read them). An own `<title>` that holds
+/// nothing but blanks gives way to the Dublin Core one (it won, and the
+/// headline was lost). With `atom`, an Atom `<entry>` the same way, its
+/// `dc:description` as its `<summary>`. `None` when no item needs one;
 /// documents that do not mention `dc:title` or `dc:description` are not read.
-pub(super) fn with_dublin_core_text(text: &[u8]) -> Option<Vec<u8>> {
+pub(super) fn with_dublin_core_text(text: &[u8], atom: bool) -> Option<Vec<u8>> {
     // (By its namespace: `xmlns:dublincore="…/dc/elements/1.1/"` names it
     // as well as `dc`, and such an item was stored without title.)
     let prefixes = dublin_core_prefixes(text);
@@ -1037,14 +1040,36 @@ pub(super) fn with_dublin_core_text(text: &[u8]) -> Option<Vec<u8>> {
         return None;
     }
     let dc = |p: Option<&str>| p.is_some_and(|p| prefixes.iter().any(|d| d == p));
+    let (entry, tags): (&str, [&str; 2]) = if atom {
+        ("entry", ["title", "summary"])
+    } else {
+        ("item", ["title", "description"])
+    };
+    // Which of the entry's own elements stands for its title (0) or text (1).
+    let own_kind = |local: &str| match local {
+        "title" => Some(0),
+        "description" if !atom => Some(1),
+        "summary" | "content" if atom => Some(1),
+        _ => None,
+    };
+    // Content that holds nothing but blanks (or an empty CDATA section).
+    let blank = |content: &[u8]| {
+        let c = content.trim_ascii();
+        c.is_empty()
+            || c.strip_prefix(b"<![CDATA[")
+                .and_then(|c| c.strip_suffix(b"]]>"))
+                .is_some_and(|c| c.trim_ascii().is_empty())
+    };
     let mut reader = reader(text);
     // In an item: its depth, the end of its start tag, and what it has:
-    // [title, description] as RSS gives them, and the raw content of
-    // `dc:title` / `dc:description`.
+    // [title, description] as RSS gives them (holding more than blanks),
+    // where its blank ones are, and the raw content of `dc:title` /
+    // `dc:description`.
     struct Item {
         depth: usize,
         at: usize,
         own: [bool; 2],
+        blanks: [Vec<(usize, usize)>; 2],
         dc: [Option<(usize, usize)>; 2],
     }
     let mut depth = 0usize;
@@ -1052,6 +1077,9 @@ pub(super) fn with_dublin_core_text(text: &[u8]) -> Option<Vec<u8>> {
     // The Dublin Core element being read: which, where its content starts,
     // and its depth (markup inside it ends before it does).
     let mut reading: Option<(usize, usize, usize)> = None;
+    // The item's own title or text being read: which, where its element
+    // starts, where its content starts, and its depth.
+    let mut reading_own: Option<(usize, usize, usize, usize)> = None;
     let mut inserts: Vec<(usize, usize, Vec<u8>)> = Vec::new();
     loop {
         let before = reader.buffer_position() as usize;
@@ -1066,16 +1094,22 @@ pub(super) fn with_dublin_core_text(text: &[u8]) -> Option<Vec<u8>> {
                     name.local_name().as_ref().to_string(),
                 );
                 match (&mut item, prefix.as_deref(), local.as_str()) {
-                    (None, None, "item") => {
+                    (None, None, l) if l == entry => {
                         item = Some(Item {
                             depth,
                             at: after,
                             own: [false; 2],
+                            blanks: [Vec::new(), Vec::new()],
                             dc: [None; 2],
                         })
                     }
-                    (Some(it), None, "title") if depth == it.depth + 1 => it.own[0] = true,
-                    (Some(it), None, "description") if depth == it.depth + 1 => it.own[1] = true,
+                    (Some(it), None, l) if depth == it.depth + 1 && own_kind(l).is_some() => {
+                        match own_kind(l) {
+                            // (An Atom `content src` holds its body elsewhere.)
+                            Some(which) if has_src(&e) => it.own[which] = true,
+                            which => reading_own = which.map(|which| (which, before, after, depth)),
+                        }
+                    }
                     (Some(it), p, "title") if dc(p) && depth == it.depth + 1 => {
                         reading = Some((0, after, depth))
                     }
@@ -1086,11 +1120,14 @@ pub(super) fn with_dublin_core_text(text: &[u8]) -> Option<Vec<u8>> {
                 }
             }
             Event::Empty(e) => {
-                if let Some(it) = item.as_mut().filter(|it| depth == it.depth) {
-                    match e.name().as_ref() {
-                        "title" => it.own[0] = true,
-                        "description" => it.own[1] = true,
-                        _ => {}
+                if let Some(it) = item.as_mut().filter(|it| depth == it.depth)
+                    && e.name().prefix().is_none()
+                    && let Some(which) = own_kind(e.name().as_ref())
+                {
+                    if has_src(&e) {
+                        it.own[which] = true;
+                    } else {
+                        it.blanks[which].push((before, after));
                     }
                 }
             }
@@ -1103,18 +1140,32 @@ pub(super) fn with_dublin_core_text(text: &[u8]) -> Option<Vec<u8>> {
                         it.dc[which] = Some((from, before));
                     }
                 }
+                if let Some((which, start, from, _)) = reading_own.filter(|r| r.3 == depth) {
+                    reading_own = None;
+                    if let Some(it) = &mut item {
+                        if blank(&text[from..before]) {
+                            it.blanks[which].push((start, after));
+                        } else {
+                            it.own[which] = true;
+                        }
+                    }
+                }
                 if item.as_ref().is_some_and(|it| depth == it.depth) {
                     let it = item.take().expect("open item");
                     let mut add = Vec::new();
-                    for (i, tag) in ["title", "description"].iter().enumerate() {
+                    let mut gone = Vec::new();
+                    for (i, tag) in tags.iter().enumerate() {
                         if let (false, Some((from, to))) = (it.own[i], it.dc[i]) {
                             add.extend_from_slice(format!("<{tag}>").as_bytes());
                             add.extend_from_slice(&text[from..to]);
                             add.extend_from_slice(format!("</{tag}>").as_bytes());
+                            gone.extend_from_slice(&it.blanks[i]);
                         }
                     }
                     if !add.is_empty() {
                         inserts.push((it.at, it.at, add));
+                        gone.sort_unstable();
+                        inserts.extend(gone.into_iter().map(|(from, to)| (from, to, Vec::new())));
                     }
                 }
                 depth = depth.saturating_sub(1);
@@ -1124,6 +1175,13 @@ pub(super) fn with_dublin_core_text(text: &[u8]) -> Option<Vec<u8>> {
         }
     }
     spliced(text, inserts)
+}
+
+/// Whether an element has a `src` attribute (an Atom `content src`).
+fn has_src(e: &quick_xml::events::BytesStart) -> bool {
+    e.attributes()
+        .flatten()
+        .any(|a| a.key.local_name().as_ref() == "src")
 }
 
 /// `text` with each `(from, to, with)` range (in order, not overlapping)

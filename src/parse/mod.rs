@@ -180,7 +180,9 @@ fn if_compressed(body: &[u8], e: ParseError) -> ParseError {
 /// v10: Dublin Core titles and descriptions under any prefix bound to its
 /// namespace, and in RSS 1.0, are read (such items were stored without
 /// them); those that read differently are reported updated, once.
-const RAW_VERSION: &str = "feedloom raw entries v10";
+/// v11: an own title or text of nothing but blanks gives way to the Dublin
+/// Core one, and an Atom entry reads its Dublin Core title and description.
+const RAW_VERSION: &str = "feedloom raw entries v11";
 
 /// A document parsed by [`parse_known`].
 #[derive(Debug)]
@@ -553,13 +555,16 @@ fn prepare<'a>(body: &'a [u8], charset: Option<&str>) -> (Cow<'a, [u8]>, legacy:
     // Titles and descriptions given only as Dublin Core's (feed-rs reads
     // none: the item had neither).
     // (RSS 1.0's too: its `dc:title` was read nowhere.)
+    // (An Atom entry's too: its `dc:title` was read nowhere.)
     let dublin_core = match root.dialect {
-        legacy::Dialect::Plain | legacy::Dialect::Rss2Namespaced => root.name == "rss",
+        legacy::Dialect::Plain | legacy::Dialect::Rss2Namespaced => {
+            root.name == "rss" || root.name == "feed"
+        }
         legacy::Dialect::Rdf => true,
         _ => false,
     };
     let bytes = match dublin_core
-        .then(|| legacy::with_dublin_core_text(&bytes))
+        .then(|| legacy::with_dublin_core_text(&bytes, root.name == "feed"))
         .flatten()
     {
         Some(fixed) => Cow::Owned(fixed),
@@ -2127,6 +2132,24 @@ mod tests {
         ] {
             assert_eq!(read(xml), [(some("Title"), some("Text"))]);
         }
+        // An own title or text of nothing but blanks gives way (the
+        // headline was lost); an Atom entry reads its Dublin Core too, and
+        // keeps a `content src`.
+        for xml in [
+            br#"<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>T</title>
+            <item><title> </title><dc:title>Title</dc:title><description/><dc:description>Text</dc:description><link>https://e.example/1</link></item></channel></rss>"#.as_slice(),
+            br#"<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>T</title>
+            <item><title/><dc:title>Title</dc:title><description><![CDATA[ ]]></description><dc:description>Text</dc:description></item></channel></rss>"#.as_slice(),
+            br#"<feed xmlns="http://www.w3.org/2005/Atom" xmlns:dc="http://purl.org/dc/elements/1.1/"><title>T</title><id>urn:t</id>
+            <entry><id>urn:1</id><title></title><dc:title>Title</dc:title><dc:description>Text</dc:description></entry></feed>"#.as_slice(),
+        ] {
+            assert_eq!(read(xml), [(some("Title"), some("Text"))]);
+        }
+        let xml = br#"<feed xmlns="http://www.w3.org/2005/Atom" xmlns:dc="http://purl.org/dc/elements/1.1/"><title>T</title><id>urn:t</id>
+            <entry><id>urn:1</id><title>Own</title><dc:title>Other</dc:title><content src="https://e.example/1.mp3" type="audio/mpeg"/><dc:description>Text</dc:description></entry></feed>"#;
+        let d = parse(xml, None, &base(), Limits::default()).unwrap();
+        assert_eq!(d.entries[0].title.as_deref(), Some("Own"));
+        assert_eq!(d.entries[0].summary, None);
     }
 
     /// `<item>`s after `</channel>` are the channel's (feed-rs read none:

@@ -135,6 +135,7 @@ impl Store {
                 )
                 .map_err(ctx("syncing feeds"))?;
             let mut configured = std::collections::HashSet::with_capacity(feeds.len());
+            let mut spellings = None;
             for f in &feeds {
                 let found: Option<(i64, Option<String>, bool)> = find
                     .query_row([&f.url], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
@@ -158,9 +159,24 @@ impl Store {
                                 tracing::info!(feed = %crate::urls::shown_feed_url(&f.url), was = %crate::urls::shown_feed_url(&old_url), "the config names a moved feed by its new address: it keeps its items");
                                 id
                             }
-                            None => insert
-                                .query_row(params![f.url, f.title, now], |r| r.get(0))
-                                .map_err(ctx("syncing feeds"))?,
+                            None => {
+                                match respelled(&tx, &mut spellings, &f.url, &named, &configured)? {
+                                    // The same feed's address spelled otherwise
+                                    // (`http:` for `https:`, a trailing slash, a
+                                    // `utm_source`): a new row fetched every
+                                    // item again and brought back the pruned.
+                                    Some((id, old_url)) => {
+                                        take_over
+                                            .execute(params![id, f.url, f.title])
+                                            .map_err(ctx("syncing feeds"))?;
+                                        tracing::info!(feed = %crate::urls::shown_feed_url(&f.url), was = %crate::urls::shown_feed_url(&old_url), "the config spells a known feed's address otherwise: it keeps its items");
+                                        id
+                                    }
+                                    None => insert
+                                        .query_row(params![f.url, f.title, now], |r| r.get(0))
+                                        .map_err(ctx("syncing feeds"))?,
+                                }
+                            }
                         }
                     }
                     Some((id, title, in_config)) => {
@@ -615,4 +631,49 @@ pub(super) fn apply_redirect(
         .map_err(StoreError::ctx("following permanent redirect"))?;
     }
     Ok(())
+}
+
+/// Every feed row's address by its [`spelling_key`], read once per sync, at
+/// the first configured feed without a row.
+type Spellings = std::collections::HashMap<String, Vec<(i64, String)>>;
+
+/// What two spellings of one feed's address share: the address as
+/// [`crate::identity::canonical_url`] reads it (scheme, default port,
+/// trailing slash, fragment and tracking parameters aside).
+pub(crate) fn spelling_key(url: &str) -> String {
+    crate::identity::canonical_url(url, &crate::identity::Canon::default())
+}
+
+/// The newest row whose address is `url` spelled otherwise, that the config
+/// names neither by its address nor through another feed of this sync.
+fn respelled(
+    tx: &Connection,
+    spellings: &mut Option<Spellings>,
+    url: &str,
+    named: &std::collections::HashSet<&str>,
+    configured: &std::collections::HashSet<i64>,
+) -> Result<Option<(i64, String)>, StoreError> {
+    if spellings.is_none() {
+        let mut all = Spellings::new();
+        let rows = tx
+            .prepare("SELECT id, url FROM feeds")
+            .and_then(|mut s| {
+                s.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .map_err(StoreError::ctx("syncing feeds"))?;
+        for (id, u) in rows {
+            all.entry(spelling_key(&u)).or_default().push((id, u));
+        }
+        *spellings = Some(all);
+    }
+    Ok(spellings
+        .as_ref()
+        .and_then(|all| all.get(&spelling_key(url)))
+        .and_then(|rows| {
+            rows.iter()
+                .filter(|(id, u)| !named.contains(u.as_str()) && !configured.contains(id))
+                .max_by_key(|(id, _)| *id)
+                .cloned()
+        }))
 }

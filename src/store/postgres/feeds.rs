@@ -102,6 +102,7 @@ impl PgStore {
             .iter()
             .map(|r| (r.get(0), r.get(1)))
             .collect();
+        let mut spellings: Option<HashMap<String, Vec<(i64, String)>>> = None;
         for f in feeds {
             if !id_of.contains_key(&f.url) {
                 let f = last[f.url.as_str()];
@@ -121,6 +122,43 @@ impl PgStore {
                     tracing::info!(feed = %crate::urls::shown_feed_url(&f.url), "the config names a moved feed by its new address: it keeps its items");
                     id_of.insert(f.url.clone(), row.get(0));
                     continue;
+                }
+                // The same feed's address spelled otherwise keeps its row (as
+                // in the SQLite store).
+                if spellings.is_none() {
+                    let mut all: HashMap<String, Vec<(i64, String)>> = HashMap::new();
+                    for r in tx.query(c, "SELECT id, url FROM feeds", &[]).await? {
+                        let u: String = r.get(1);
+                        all.entry(crate::store::feeds::spelling_key(&u))
+                            .or_default()
+                            .push((r.get(0), u));
+                    }
+                    spellings = Some(all);
+                }
+                let taken: std::collections::HashSet<i64> = id_of.values().copied().collect();
+                let old = spellings
+                    .as_ref()
+                    .and_then(|all| all.get(&crate::store::feeds::spelling_key(&f.url)))
+                    .and_then(|rows| {
+                        rows.iter()
+                            .filter(|(id, u)| !last.contains_key(u.as_str()) && !taken.contains(id))
+                            .max_by_key(|(id, _)| *id)
+                            .cloned()
+                    });
+                if let Some((id, old_url)) = old {
+                    let renamed = tx
+                        .query(
+                            c,
+                            "UPDATE feeds SET url = $2, fetch_url = NULL, title = $3, in_config = 1
+                             WHERE id = $1 AND url = $4 RETURNING id",
+                            &[&id, &f.url, &f.title, &old_url],
+                        )
+                        .await?;
+                    if !renamed.is_empty() {
+                        tracing::info!(feed = %crate::urls::shown_feed_url(&f.url), was = %crate::urls::shown_feed_url(&old_url), "the config spells a known feed's address otherwise: it keeps its items");
+                        id_of.insert(f.url.clone(), id);
+                        continue;
+                    }
                 }
                 // (Another node may have inserted it since: then it is updated.)
                 let id: i64 = tx
