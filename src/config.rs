@@ -617,14 +617,50 @@ pub const MAX_FEED_URL_BYTES: usize = 2_000;
 /// (base64, an AWS secret key). Not a host name, a URL, a date or a version
 /// (`news2.example.com`, `v1.2.3`): hidden as a key, such a host took every
 /// link and file of the feed's items with it.
+///
+/// Such a value is a key only if one of its parts between `-` and `_` mixes
+/// letters and digits as keys do: over 12 characters, or switching between
+/// letters and digits twice or more (`Pq1Wx2…`, a UUID's `550e8400`). A slug
+/// of words and a year (`acme-news-desk-2024`, `covid19-update-2021`) is no
+/// key: hidden, it took every title and link that named it.
 fn key_like(value: &str) -> bool {
+    let mixed = |part: &str| {
+        let b = part.as_bytes();
+        let switches = b
+            .windows(2)
+            .filter(|w| w[0].is_ascii_digit() != w[1].is_ascii_digit())
+            .count();
+        b.iter().any(u8::is_ascii_digit)
+            && b.iter().any(u8::is_ascii_alphabetic)
+            && (b.len() >= 12 || switches >= 2)
+    };
     crate::urls::token_like(value)
         || (value.len() >= 16
             && value.bytes().all(|b| {
                 b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'+' | b'/' | b'=')
             })
-            && value.bytes().any(|b| b.is_ascii_digit())
-            && value.bytes().any(|b| b.is_ascii_alphabetic()))
+            && value.split(['-', '_']).any(mixed))
+}
+
+/// The parts of a header's value a key may be: its words (between spaces,
+/// `,` and `;`), and the pieces of each between the marks that structure a
+/// value (`sid=KEY`, `client:KEY`, `token="KEY"`, `{"k":"KEY"}`): a key in
+/// such a value was published whole, as only the words were judged.
+fn value_parts(value: &str) -> Vec<&str> {
+    let mut out: Vec<&str> = Vec::new();
+    for word in value.split([' ', '\t', ',', ';']) {
+        if !word.is_empty() && word != value && !out.contains(&word) {
+            out.push(word);
+        }
+        for piece in word.split([
+            ':', '=', '"', '\'', '{', '}', '[', ']', '(', ')', '&', '|', '<', '>',
+        ]) {
+            if !piece.is_empty() && piece != word && piece != value && !out.contains(&piece) {
+                out.push(piece);
+            }
+        }
+    }
+    out
 }
 
 fn host_spelled(s: &str) -> bool {
@@ -1802,7 +1838,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             if named {
                 sent.push(value.to_string());
             }
-            for part in value.split([' ', ',', ';']).filter(|p| *p != value) {
+            for part in value_parts(value) {
                 if named || (!answers_only && key_like(part)) {
                     sent.push(part.to_string());
                 }

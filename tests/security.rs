@@ -1279,7 +1279,7 @@ async fn a_key_sent_in_a_header_or_as_a_token_is_not_published() {
         Resource::feed(
             "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Premium show</title><link>https://show.example/</link>\
              <item><title>Ep6</title><link>https://show.example/ep6</link><guid>g6</guid>\
-             <description>&lt;p&gt;Episode six, for K3yHeader77x and Be4rerTok99zz, in en-GB2024x, P4ssHeader55 and Acc3ssHeader66, PwH3ader44, 0tpHeader33, P1nHeader22, C00kieHdr91, T0tpHdr5x, U1dHdr7788x9q2k1m3, L1c-Hdr4242-zz99k, wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY, dGhpcyBpcyBhIHNlY3JldA1=, abcdef1234567890XYZ, in eu-west-12 for Firefox/120.0 &lt;a href=\"https://news2.example.com/p/1\"&gt;at news2.example.com&lt;/a&gt;.&lt;/p&gt;</description>\
+             <description>&lt;p&gt;Episode six, for K3yHeader77x and Be4rerTok99zz, in en-GB2024x, P4ssHeader55 and Acc3ssHeader66, PwH3ader44, 0tpHeader33, P1nHeader22, C00kieHdr91, T0tpHdr5x, U1dHdr7788x9q2k1m3, L1c-Hdr4242-zz99k, wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY, dGhpcyBpcyBhIHNlY3JldA1=, abcdef1234567890XYZ, in eu-west-12 for Firefox/120.0, Pq1Wx2Ec3Rv4Tb5Yn6Um7, Zk8Lp3Mq9Nr2Os7Pt4Qu, Cl13ntD4taKey5566 and S3ss1onKey9Abc8Def7, by acme-news-desk-2024 &lt;a href=\"https://news2.example.com/p/1\"&gt;at news2.example.com&lt;/a&gt;.&lt;/p&gt;</description>\
              <enclosure url=\"https://cdn.example/e6.mp3?key=K3yHeader77x\" length=\"1\" type=\"audio/mpeg\"/></item>\
              <item><title>Ep7 Be4rerTok99zz</title><link>https://show.example/ep7?t=Be4rerTok99zz</link><guid>g7</guid>\
              <description>Episode seven.</description></item>\
@@ -1297,7 +1297,10 @@ async fn a_key_sent_in_a_header_or_as_a_token_is_not_published() {
              X-Totp = \"T0tpHdr5x\", X-Uid = \"U1dHdr7788x9q2k1m3\", X-License = \"L1c-Hdr4242-zz99k\", \
              X-Region = \"eu-west-12\", X-Client = \"Firefox/120.0\", \
              X-Blob = \"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\", X-Data = \"dGhpcyBpcyBhIHNlY3JldA1=\", \
-             X-Forwarded-Host = \"news2.example.com\", X-Upstream = \"Bearer abcdef1234567890XYZ\" }}\n\
+             X-Forwarded-Host = \"news2.example.com\", X-Upstream = \"Bearer abcdef1234567890XYZ\", \
+             Cookie = \"sid=Pq1Wx2Ec3Rv4Tb5Yn6Um7; lang=en\", X-Client-Key = \"client42:Zk8Lp3Mq9Nr2Os7Pt4Qu\", \
+             X-Client-Data = '{{\"k\":\"Cl13ntD4taKey5566\"}}', X-Session-Info = \"sid=S3ss1onKey9Abc8Def7\", \
+             X-Workspace = \"acme-news-desk-2024\" }}\n\
              auth = {{ bearer = {{ file = \"token\" }} }}\n"
         ),
         &[("token", "Be4rerTok99zz\n")],
@@ -1313,6 +1316,9 @@ async fn a_key_sent_in_a_header_or_as_a_token_is_not_published() {
             text.contains("eu-west-12") && text.contains("Firefox/120.0"),
             "{ext}: {text}"
         );
+        // (Nor a slug of words and a year: hidden as a key, it took every
+        // title naming it.)
+        assert!(text.contains("acme-news-desk-2024"), "{ext}: {text}");
         // (Nor a host name: hidden as a key, it took every link to it.)
         assert!(
             text.contains("https://news2.example.com/p/1") && text.contains("at news2.example.com"),
@@ -1339,6 +1345,12 @@ async fn a_key_sent_in_a_header_or_as_a_token_is_not_published() {
             // (The key behind a scheme word, in a header named like no
             // secret.)
             "abcdef1234567890XYZ",
+            // (Keys inside a structured value: `sid=KEY`, `client:KEY`,
+            // JSON; each was published whole.)
+            "Pq1Wx2Ec3Rv4Tb5Yn6Um7",
+            "Zk8Lp3Mq9Nr2Os7Pt4Qu",
+            "Cl13ntD4taKey5566",
+            "S3ss1onKey9Abc8Def7",
         ] {
             assert!(!text.contains(secret), "{ext} has {secret}: {text}");
         }
