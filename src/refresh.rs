@@ -687,19 +687,34 @@ pub struct ReadDocument {
 /// is `p.doc.empty`; their raw hashes go with them (they are read again next
 /// time).
 fn without_empty(p: &mut parse::Partial) {
-    let blank = |s: &Option<String>| s.as_deref().is_none_or(|s| s.trim().is_empty());
+    // (A title of a zero-width space, a text of `<p>&nbsp;</p>` or `<br/>`
+    // shows nothing: each was published as an "(untitled)" story of
+    // nothing. A picture, a player or a link is something.)
+    let blank = |s: &Option<String>| s.as_deref().is_none_or(parse::text::shows_nothing);
+    let blank_html = |s: &Option<String>| {
+        s.as_deref().is_none_or(|html| {
+            let lower = html.to_ascii_lowercase();
+            ![
+                "<img", "<video", "<audio", "<iframe", "<embed", "<object", "<svg", "<picture",
+                "<source", "<math", "<canvas", "<a ",
+            ]
+            .iter()
+            .any(|tag| lower.contains(tag))
+                && parse::text::shows_nothing(&parse::text::strip_tags(html))
+        })
+    };
     let keep: Vec<bool> = p
         .doc
         .entries
         .iter()
         .map(|e| {
             !(e.guid.is_none()
-                && blank(&e.title)
                 && e.link.is_none()
-                && blank(&e.summary)
-                && blank(&e.content)
                 && e.enclosures.is_empty()
-                && !e.carries_unread)
+                && !e.carries_unread
+                && blank(&e.title)
+                && blank_html(&e.summary)
+                && blank_html(&e.content))
         })
         .collect();
     let empty = keep.iter().filter(|k| !**k).count();

@@ -277,18 +277,44 @@ async fn entries_with_nothing_to_show_are_not_stored_and_alone_are_an_error() {
         )
         .content_type("application/feed+json"),
     );
-    let cfg = env.config(
-        &format!(
-            "[[feed]]\nurl = \"{}\"\n\n[[feed]]\nurl = \"{}\"\n\n[[feed]]\nurl = \"{}\"\n\n[[feed]]\nurl = \"{}\"\n",
-            srv.url("/mixed.json"),
-            srv.url("/mixed.xml"),
-            srv.url("/blank.json"),
-            srv.url("/named.xml")
+    // (A podcast's document declares iTunes: an `<item/>` in it was kept
+    // all the same, and so were items whose text or title shows nothing;
+    // an episode's own iTunes fields, or a picture, are something.)
+    srv.set(
+        "/pod.xml",
+        Resource::feed(
+            "<rss version=\"2.0\" xmlns:itunes=\"http://www.itunes.com/dtds/podcast-1.0.dtd\" xmlns:media=\"http://search.yahoo.com/mrss/\"><channel><title>P</title>\
+             <item/><item><description><![CDATA[<p>&nbsp;</p>]]></description></item>\
+             <item><title>&#8203;</title><description>&lt;br/&gt;</description></item>\
+             <item><itunes:duration>12:00</itunes:duration></item>\
+             <item><description><![CDATA[<p><img src=\"https://e.example/i.jpg\"></p>]]></description></item>\
+             <item><title>Ep</title></item></channel></rss>",
         ),
+    );
+    // (A JSON Feed item of only an `image` is a photo: it was dropped.)
+    srv.set(
+        "/photo.json",
+        Resource::feed(
+            r#"{"version":"https://jsonfeed.org/version/1.1","title":"Ph","items":[{"image":"https://e.example/p.jpg"},{"title":"Hi"}]}"#,
+        )
+        .content_type("application/feed+json"),
+    );
+    let cfg = env.config(
+        &[
+            "/mixed.json",
+            "/mixed.xml",
+            "/blank.json",
+            "/named.xml",
+            "/pod.xml",
+            "/photo.json",
+        ]
+        .iter()
+        .map(|p| format!("[[feed]]\nurl = \"{}\"\n\n", srv.url(p)))
+        .collect::<String>(),
     );
     let store = env.open_store();
     let (summary, _) = feedloom::refresh::poll(&cfg, store).await.unwrap();
-    assert_eq!((summary.ok, summary.failed, summary.new), (3, 1, 7));
+    assert_eq!((summary.ok, summary.failed, summary.new), (5, 1, 12));
     let read = env.reader();
     let stored: Vec<(String, Option<String>)> = read
         .prepare(
@@ -312,9 +338,14 @@ async fn entries_with_nothing_to_show_are_not_stored_and_alone_are_an_error() {
             (false, None),
             (false, None),
             (false, None),
+            (false, None),
+            (false, None),
+            (false, Some("Ep")),
             (false, Some("T")),
             (false, Some("a")),
             (true, None),
+            (true, None),
+            (true, Some("Hi")),
             (true, Some("Real"))
         ]
     );

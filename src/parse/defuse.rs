@@ -267,6 +267,69 @@ pub(super) fn declares_unread(text: &[u8]) -> bool {
     declared
 }
 
+/// For each entry of the document (an unprefixed `item` or `entry`, the
+/// outermost), in document order, whether it holds an element of an
+/// [`UNREAD`] namespace (a Media RSS picture, an iTunes episode's fields):
+/// by a prefix the document binds to one, or a default namespace declared
+/// on the element. An `<item/>` of a podcast's feed holds none (every entry
+/// of such a document was kept, however empty). `None` when the document
+/// cannot be read to its end.
+pub(super) fn entries_carrying_unread(text: &[u8]) -> Option<Vec<bool>> {
+    let mut prefixes: Vec<String> = Vec::new();
+    attributes(text, |name, value, _| {
+        if let Some(p) = name.strip_prefix("xmlns:")
+            && UNREAD.contains(&value)
+            && !prefixes.iter().any(|q| q == p)
+        {
+            prefixes.push(p.to_string());
+        }
+    });
+    let unread = |e: &quick_xml::events::BytesStart| {
+        e.name()
+            .prefix()
+            .is_some_and(|p| prefixes.iter().any(|q| q == p.as_ref()))
+            || e.attributes()
+                .with_checks(false)
+                .flatten()
+                .any(|a| a.key.as_ref() == "xmlns" && UNREAD.contains(&a.value.as_bytes()))
+    };
+    let entry = |e: &quick_xml::events::BytesStart| {
+        e.name().prefix().is_none() && matches!(e.name().local_name().as_ref(), "item" | "entry")
+    };
+    let mut reader = super::legacy::reader(text);
+    let mut depth = 0usize;
+    // The entry open: its depth, and whether it holds such an element.
+    let mut open: Option<(usize, bool)> = None;
+    let mut out = Vec::new();
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(e)) => {
+                depth += 1;
+                match &mut open {
+                    None if entry(&e) => open = Some((depth, unread(&e))),
+                    Some(o) => o.1 |= unread(&e),
+                    None => {}
+                }
+            }
+            Ok(Event::Empty(e)) => match &mut open {
+                None if entry(&e) => out.push(unread(&e)),
+                Some(o) => o.1 |= unread(&e),
+                None => {}
+            },
+            Ok(Event::End(_)) => {
+                if let Some((_, carries)) = open.take_if(|o| o.0 == depth) {
+                    out.push(carries);
+                }
+                depth = depth.saturating_sub(1);
+            }
+            Ok(Event::Eof) => break,
+            Err(_) => return None,
+            Ok(_) => {}
+        }
+    }
+    Some(out)
+}
+
 /// Whether `text` names an [`UNREAD`] namespace anywhere.
 fn names_unread(text: &[u8]) -> bool {
     UNREAD

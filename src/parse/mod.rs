@@ -705,20 +705,47 @@ fn parse_prepared(
     .flatten();
     // (An entry of no title or link in a document of Media RSS or iTunes
     // may be a photo or an episode feedloom does not read: not one of
-    // nothing. Looked for only then.)
-    let unread_elements = feed
+    // nothing. Looked for only then: which entries hold such elements, else,
+    // when the entries cannot be lined up with feed-rs's, every entry.)
+    let unread_elements = (feed
         .entries
         .iter()
         .any(|e| e.title.is_none() && e.links.is_empty())
-        && defuse::declares_unread(&bytes);
+        && defuse::declares_unread(&bytes))
+    .then(|| {
+        repaired_text
+            .is_none()
+            .then(|| defuse::entries_carrying_unread(&bytes))
+            .flatten()
+            .filter(|each| each.len() == feed.entries.len())
+    });
+    // (A JSON Feed item of only an `image` or `banner_image` is a photo.)
+    let json_images = (feed.feed_type == model::FeedType::JSON
+        && feed
+            .entries
+            .iter()
+            .any(|e| e.title.is_none() && e.links.is_empty()))
+    .then(|| json_items_with_images(&bytes))
+    .flatten()
+    .filter(|each| each.len() == feed.entries.len());
+    let read = feed.entries.len();
     drop(bytes);
     let mut doc = map_feed(feed, base, limits, cut, fallback_links, copied, bases);
     doc.unread = unread;
     doc.misnamed = misnamed;
-    if unread_elements {
-        for e in &mut doc.entries {
-            e.carries_unread = true;
+    let lined_up = doc.entries.len() == read;
+    match (unread_elements, json_images) {
+        (Some(Some(each)), _) | (None, Some(each)) if lined_up => {
+            for (e, carries) in doc.entries.iter_mut().zip(each) {
+                e.carries_unread |= carries;
+            }
         }
+        (Some(_), _) => {
+            for e in &mut doc.entries {
+                e.carries_unread = true;
+            }
+        }
+        _ => {}
     }
     if doc.entries.is_empty() && doc.title.is_none() && no_channel {
         return Err(ParseError::NoChannel {
@@ -1120,6 +1147,27 @@ fn map_entry(e: model::Entry, base: &Url, max: usize, loose: bool, rdf: bool) ->
         link_found_elsewhere: false,
         carries_unread: !e.media.is_empty() || e.content.as_ref().is_some_and(|c| c.src.is_some()),
     }
+}
+
+/// For each item of a JSON Feed that is an object, in order, whether it
+/// has an `image` or `banner_image` (a photo post of nothing else). `None`
+/// when the document is no JSON object with an `items` list.
+fn json_items_with_images(bytes: &[u8]) -> Option<Vec<bool>> {
+    let v: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    let items = v.get("items")?.as_array()?;
+    Some(
+        items
+            .iter()
+            .filter(|i| i.is_object())
+            .map(|i| {
+                ["image", "banner_image"].iter().any(|k| {
+                    i.get(k)
+                        .and_then(|u| u.as_str())
+                        .is_some_and(|u| !u.trim().is_empty())
+                })
+            })
+            .collect(),
+    )
 }
 
 /// `html` without the `<base href="…">` [`with_content_bases`] wrote before
