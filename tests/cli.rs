@@ -251,6 +251,29 @@ fn check_warns_of_a_store_this_user_cannot_write() {
         "{}",
         text(&out.stdout)
     );
+    // Output files in a folder it may not write, or that are a folder or a
+    // pipe: `check` called the config valid, and every poll failed to write
+    // them.
+    let outdir = dir.path().join("out");
+    std::fs::create_dir_all(outdir.join("all.json")).unwrap();
+    std::fs::write(outdir.join("all.atom"), "").unwrap();
+    let s = text(&check().stdout);
+    assert!(
+        s.contains("output `all`")
+            && s.contains("all.json is not a plain file")
+            && s.contains(&format!(
+                "this user cannot write in its folder {}",
+                outdir.display()
+            )),
+        "{s}"
+    );
+    mode(&outdir, 0o777).unwrap();
+    let s = text(&check().stdout);
+    assert!(s.contains("all.json is not a plain file"), "{s}");
+    assert!(!s.contains("all.atom"), "{s}");
+    std::fs::remove_dir(outdir.join("all.json")).unwrap();
+    let s = text(&check().stdout);
+    assert!(!s.contains("warning: output"), "{s}");
 }
 
 /// A store file that is not a SQLite database (a feed saved over it, a

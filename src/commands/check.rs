@@ -16,6 +16,26 @@ pub fn warnings(cfg: &Config) -> Vec<String> {
             cfg.store.path.display()
         ));
     }
+    // (An output file that is a folder or a pipe, or in a folder this user
+    // cannot write: `check` called the config valid, and every poll failed
+    // to write it.)
+    for o in &cfg.outputs {
+        let Some(base) = &o.path else { continue };
+        for &format in &o.formats {
+            let file = crate::export::file_path(base, format);
+            let why = match crate::export::check_replaceable(&file) {
+                Err(e) => Some(e.to_string()),
+                Ok(_) => folder_out_of_reach(&file),
+            };
+            if let Some(why) = why {
+                out.push(format!(
+                    "output `{}`: {}: {why}: this user's `poll` and daemon cannot write it",
+                    o.name(),
+                    file.display()
+                ));
+            }
+        }
+    }
     if cfg.feeds.is_empty() {
         out.push(format!(
             "{} has no feeds: nothing will be fetched (add one with `feedloom add URL` \
@@ -218,32 +238,61 @@ fn store_out_of_reach(path: &std::path::Path) -> Option<String> {
         Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Some(format!(
             "a folder above it cannot be searched by this user ({e})"
         )),
-        Err(_) => {
-            // The nearest existing folder above is where it would be made
-            // (with the folders between).
-            let mut up = path.parent();
-            while let Some(dir) = up.filter(|d| !d.as_os_str().is_empty()) {
-                match std::fs::metadata(dir) {
-                    Ok(m) if m.is_dir() => {
-                        return (!can(dir, libc::W_OK | libc::X_OK)).then(|| {
-                            format!(
-                                "it does not exist yet, and this user cannot create it in {}",
-                                dir.display()
-                            )
-                        });
-                    }
-                    Ok(_) => return None,
-                    Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
-                        return Some(format!(
-                            "a folder above it cannot be searched by this user ({e})"
-                        ));
-                    }
-                    Err(_) => up = dir.parent(),
-                }
+        Err(_) => folder_out_of_reach(path),
+    }
+}
+
+/// Why this user cannot make a file at `path` (written beside and renamed
+/// into place), when it cannot: the folder it goes in (else the nearest
+/// existing folder above, where the folders between would be made) is not
+/// writable by it, or a folder above cannot be searched.
+fn folder_out_of_reach(path: &std::path::Path) -> Option<String> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let can = |p: &std::path::Path, mode| {
+        CString::new(p.as_os_str().as_bytes())
+            .is_ok_and(|c| unsafe { libc::access(c.as_ptr(), mode) } == 0)
+    };
+    match path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .map(std::fs::metadata)
+    {
+        Some(Ok(m)) if m.is_dir() && path.exists() => {
+            let dir = path.parent()?;
+            return (!can(dir, libc::W_OK | libc::X_OK))
+                .then(|| format!("this user cannot write in its folder {}", dir.display()));
+        }
+        Some(Err(e)) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            return Some(format!(
+                "a folder above it cannot be searched by this user ({e})"
+            ));
+        }
+        _ => {}
+    }
+    // The nearest existing folder above is where it would be made (with the
+    // folders between).
+    let mut up = path.parent();
+    while let Some(dir) = up.filter(|d| !d.as_os_str().is_empty()) {
+        match std::fs::metadata(dir) {
+            Ok(m) if m.is_dir() => {
+                return (!can(dir, libc::W_OK | libc::X_OK)).then(|| {
+                    format!(
+                        "it does not exist yet, and this user cannot create it in {}",
+                        dir.display()
+                    )
+                });
             }
-            None
+            Ok(_) => return None,
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                return Some(format!(
+                    "a folder above it cannot be searched by this user ({e})"
+                ));
+            }
+            Err(_) => up = dir.parent(),
         }
     }
+    None
 }
 
 #[cfg(test)]
