@@ -548,6 +548,31 @@ async fn the_search_page_and_its_json() {
         assert_eq!(status, 400, "{path}");
         assert!(body.contains("given more than once"), "{path}: {body}");
     }
+    // A misspelt one is refused, naming the one meant (`ouput=nope` searched
+    // every output); a link's tracking parameters are left alone.
+    for (path, meant) in [
+        ("/search?q=volcano&limt=1", "`limt` (did you mean `limit`?)"),
+        (
+            "/search?q=volcano&ouput=nope",
+            "`ouput` (did you mean `output`?)",
+        ),
+        (
+            "/search?q=volcano&snce=1d",
+            "`snce` (did you mean `since`?)",
+        ),
+    ] {
+        let (status, _, body) = d.get(path, &[]).await;
+        assert_eq!(status, 400, "{path}");
+        assert!(body.contains(meant), "{path}: {body}");
+    }
+    let (status, _, body) = d
+        .get("/search?q=volcano&utm_source=feed&fbclid=x1", &[])
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // A prefix of one letter is refused (it read nearly the whole index).
+    let (status, _, body) = d.get("/search?q=a*+b*", &[]).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("a prefix needs two letters"), "{body}");
     // The page's form keeps them for the next search (it searched
     // everything, 20 at a time).
     let (_, _, body) = d.get("/search?q=volcano&since=1d&limit=5", &[]).await;
@@ -1662,8 +1687,13 @@ async fn search_shows_no_private_feeds_token_its_items_repeat() {
         assert!(!body.contains(token), "{accept}: {body}");
     }
     // Nor is it found by the token, whole or by a prefix: counting the hits
-    // of `s*`, `su*`, … spelled it out while every page showed `***`.
-    for q in ["sup3rs3crettok42", "sup3*", "alpha%20sup3rs*", "alpha%20s*"] {
+    // of `su*`, `sup*`, … spelled it out while every page showed `***`.
+    for q in [
+        "sup3rs3crettok42",
+        "sup3*",
+        "alpha%20sup3rs*",
+        "alpha%20su*",
+    ] {
         let (status, _, body) = d
             .get(&format!("/search?q={q}"), &[("accept", "application/json")])
             .await;

@@ -246,7 +246,23 @@ pub async fn route(
                     );
                 }
             },
-            _ => {}
+            // (A misspelt parameter is refused, naming the one meant:
+            // `ouput=x` searched every output, `limt=1` gave 30 results.
+            // Others, a link's `utm_source` or `fbclid`, are left alone.)
+            other => {
+                if let Some(meant) = ["q", "output", "since", "limit"]
+                    .into_iter()
+                    .find(|known| known.len() > 1 && edits(other, known) <= 2)
+                {
+                    return bad(
+                        &headers,
+                        format!(
+                            "unknown parameter `{}` (did you mean `{meant}`?)",
+                            crate::error::quoted(other, 100)
+                        ),
+                    );
+                }
+            }
         }
     }
     let json = headers
@@ -453,6 +469,28 @@ fn bad(headers: &HeaderMap, msg: String) -> Response {
             .into_response();
     }
     (StatusCode::BAD_REQUEST, format!("{msg}\n")).into_response()
+}
+
+/// The edits (a character added, removed or replaced) that make `a` into
+/// `b`, counted up to 3 (Levenshtein's distance, over characters).
+fn edits(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().take(64).collect(), b.chars().collect());
+    if a.len().abs_diff(b.len()) > 2 {
+        return 3;
+    }
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut diag = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let next = (diag + usize::from(ca != cb))
+                .min(row[j] + 1)
+                .min(row[j + 1] + 1);
+            diag = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()].min(3)
 }
 
 #[cfg(test)]
