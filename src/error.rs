@@ -293,6 +293,14 @@ pub enum StoreError {
          schema: add `?options=-csearch_path%3Dfeedloom` to the URL after `CREATE SCHEMA feedloom`)"
     )]
     Foreign { store: String, tables: String },
+    /// A PostgreSQL database to set up whose encoding is not UTF-8.
+    #[error(
+        "PostgreSQL store {store}: the database's encoding is {encoding}, and feedloom stores \
+         text as UTF-8 (feeds with other characters would fail, and search would miss their \
+         words); not made a store: create one with `CREATE DATABASE … ENCODING 'UTF8' \
+         TEMPLATE template0`"
+    )]
+    PgEncoding { store: String, encoding: String },
     /// The PostgreSQL password could not be read.
     #[error("PostgreSQL store {store}: {message}")]
     Password { store: String, message: String },

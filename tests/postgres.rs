@@ -2828,7 +2828,7 @@ async fn search_reads_accents_and_punctuation_alike() {
                     Some("w1"),
                     Some("https://w.example/cafe"),
                     "Café crème in Zürich",
-                    "Then São Paulo.",
+                    "Then São Paulo and İstanbul.",
                 ),
                 (
                     Some("w2"),
@@ -2863,6 +2863,12 @@ async fn search_reads_accents_and_punctuation_alike() {
         ("usr", "/node"),
         ("3.14", "/node"),
         ("zür*", "/cafe"),
+        // (A capital dotted I lowers to `i` and a combining dot, which
+        // PostgreSQL's query split into two words, found nowhere.)
+        ("İstanbul", "/cafe"),
+        ("İSTANBUL", "/cafe"),
+        ("istanbul", "/cafe"),
+        ("İst*", "/cafe"),
     ] {
         let found = pair.run(&["search", "--json", q]).await;
         for (store, out) in ["sqlite", "postgres"].iter().zip(&found) {
@@ -3466,6 +3472,35 @@ async fn another_programs_database_is_not_made_a_store_and_a_role_without_create
         )
         .await,
         2,
+        "nothing created"
+    );
+    // A database not in UTF-8 is not made a store either (in LATIN1 every
+    // feed with another character failed at every poll, as if the feed
+    // were at fault; in SQL_ASCII search found no word but ASCII ones).
+    let Some(ascii) = pg::fresh_db_with(
+        "a_database_not_in_utf8",
+        "ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0",
+    )
+    .await
+    else {
+        return;
+    };
+    let err = match Backend::open(&pg::location(&ascii), "test-node").await {
+        Ok(_) => panic!("made a SQL_ASCII database a store"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        err.contains("the database's encoding is SQL_ASCII") && err.contains("ENCODING 'UTF8'"),
+        "{err}"
+    );
+    let a = pg::client(&ascii).await;
+    assert_eq!(
+        pg::count(
+            &a,
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
+        )
+        .await,
+        0,
         "nothing created"
     );
     // A store set up by its owner, written by a role that may only use it.

@@ -348,7 +348,7 @@ pub fn parse_query(q: &str) -> Result<ParsedQuery, String> {
                 ));
             }
             let whole = Term {
-                text: seg.to_lowercase(),
+                text: lower(&seg),
                 cjk,
                 prefix: prefix && last,
             };
@@ -360,7 +360,7 @@ pub fn parse_query(q: &str) -> Result<ParsedQuery, String> {
             } else {
                 for w in seg.split(|c: char| !c.is_alphanumeric()) {
                     let term = Term {
-                        text: w.to_lowercase(),
+                        text: lower(w),
                         cjk: false,
                         prefix: prefix && last,
                     };
@@ -415,6 +415,17 @@ pub fn search_words(text: &str) -> String {
             f if f.is_alphanumeric() => f,
             _ => ' ',
         })
+        .collect()
+}
+
+/// A query's word in lower case, without the combining accents lowering
+/// adds: `İstanbul` lowers to `i` + U+0307 + `stanbul`, which PostgreSQL's
+/// query split at the mark (`'i' <-> 'stanbul'`, found nowhere) while its
+/// index held `istanbul`.
+fn lower(word: &str) -> String {
+    word.to_lowercase()
+        .chars()
+        .filter(|c| !is_combining_accent(*c))
         .collect()
 }
 

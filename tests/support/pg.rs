@@ -30,6 +30,12 @@ pub fn admin_url(test: &str) -> Option<String> {
 
 /// A new empty database on the cluster: its URL.
 pub async fn fresh_db(test: &str) -> Option<String> {
+    fresh_db_with(test, "").await
+}
+
+/// [`fresh_db`], created with `options` after `CREATE DATABASE name`
+/// (`ENCODING 'SQL_ASCII' TEMPLATE template0`).
+pub async fn fresh_db_with(test: &str, options: &str) -> Option<String> {
     let admin = admin_url(test)?;
     static N: AtomicU32 = AtomicU32::new(0);
     let name = format!(
@@ -51,7 +57,7 @@ pub async fn fresh_db(test: &str) -> Option<String> {
         .await
         .unwrap();
     client
-        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .batch_execute(&format!("CREATE DATABASE {name} {options}"))
         .await
         .unwrap();
     let base = admin.rsplit_once('/').unwrap().0;

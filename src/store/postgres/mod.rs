@@ -429,6 +429,21 @@ impl PgStore {
                         tables: others.join(", "),
                     });
                 }
+                // A database not in UTF-8 is not made a store: in LATIN1,
+                // every feed with a character outside it failed at every
+                // poll, as if the feed were at fault; in SQL_ASCII, search
+                // found no word but ASCII ones.
+                let encoding: String = client
+                    .query_one("SELECT current_setting('server_encoding')", &[])
+                    .await
+                    .map_err(ctx("reading the database's encoding"))?
+                    .get(0);
+                if encoding != "UTF8" {
+                    return Err(StoreError::PgEncoding {
+                        store: self.pool().name.clone(),
+                        encoding: crate::error::quoted(&encoding, 100),
+                    });
+                }
                 client
                     .batch_execute(
                         // (Quietly: PostgreSQL's NOTICE that it exists was noise on
