@@ -781,7 +781,7 @@ mod tests {
             tsquery(&q.parts),
             "'rust' & ('new' <-> 'release') & 'wasm':* & ('北京' <-> '京大' <-> '大学') & '学':* & ('it' <-> 's')"
         );
-        let q = parse_query("a' | b & !c:*").unwrap();
+        let q = parse_query("a' | b & !cd:*").unwrap();
         let t = tsquery(&q.parts);
         assert!(!t.contains('|') && !t.contains('!'), "{t}");
     }
