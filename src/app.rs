@@ -902,7 +902,7 @@ pub async fn run(
         Ok(Err(e)) => error!(error = %chain(&e), "final render failed"),
         Err(_) => warn!(
             waited_secs = LAST_CALL.as_secs(),
-            "final render skipped: the store did not answer (another process holds its write lock?); the outputs stay as last written"
+            "final render not done in time (the store busy with this process's last write, or another process holding its write lock, or outputs this large); the outputs stay as last written, and the next start renders them"
         ),
     }
     let _ = server_stop_tx.send(true);
@@ -1266,10 +1266,25 @@ pub async fn render_outputs(
         })
         .await?;
     // Files are written outside the store's lock: fsyncs never delay fetches.
-    let (rendered, failed) = tokio::task::spawn_blocking(move || {
+    // What serving a changed output needs (its gzip encoding, its ETag) is
+    // made there too, not on a runtime thread under the outputs' lock.
+    let served = state.clone();
+    let (rendered, failed, prepared) = tokio::task::spawn_blocking(move || {
         // (Each failure is logged; the daemon serves the outputs all the same.)
         let failed = export::write_files(&rendered);
-        (rendered, failed)
+        let prepared: Vec<Option<crate::server::Prepared>> = rendered
+            .iter()
+            .map(|r| {
+                let same = served
+                    .outputs
+                    .read()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get(&r.name)
+                    .is_some_and(|old| old.body.as_ref() == r.bytes.as_slice());
+                (r.served && !same).then(|| crate::server::Prepared::of(r.bytes.clone()))
+            })
+            .collect();
+        (rendered, failed, prepared)
     })
     .await
     .map_err(|e| StoreError::Worker(e.to_string()))?;
@@ -1305,6 +1320,7 @@ pub async fn render_outputs(
     // time before, so the old content was never sent dated later than this.)
     let now = crate::now_unix();
     let mut next = HashMap::with_capacity(rendered.len());
+    let mut prepared = prepared.into_iter();
     for export::RenderedFile {
         name: key,
         format,
@@ -1314,11 +1330,15 @@ pub async fn render_outputs(
         ..
     } in rendered
     {
+        let ready = prepared.next().flatten();
         if !served {
             continue;
         }
         let fresh = !matches!(map.get(&key), Some(old) if old.body.as_ref() == bytes.as_slice());
         let file = path.clone();
+        // (Prepared above, unless the content served then was these bytes:
+        // made here only if another render replaced it since.)
+        let body = || ready.unwrap_or_else(|| crate::server::Prepared::of(bytes.clone()));
         let r = match map.get(&key) {
             Some(old) if old.body.as_ref() == bytes.as_slice() => old.clone(),
             // The first render since the start: bytes its file already held
@@ -1326,10 +1346,10 @@ pub async fn render_outputs(
             // they change), so a restart does not make every client that
             // asks with If-Modified-Since download them again.
             None => match path.as_deref().and_then(|p| written_at(p, &bytes)) {
-                Some(at) if at <= now => Rendered::new(format, bytes, at),
-                _ => Rendered::new(format, bytes, now).after(None, now),
+                Some(at) if at <= now => Rendered::prepared(format, body(), at),
+                _ => Rendered::prepared(format, body(), now).after(None, now),
             },
-            old => Rendered::new(format, bytes, now).after(old, now),
+            old => Rendered::prepared(format, body(), now).after(old, now),
         };
         if fresh && let Some(file) = file {
             date_file(&file, &r);

@@ -51,8 +51,19 @@ pub struct Rendered {
     pub content_type: &'static str,
 }
 
-impl Rendered {
-    pub fn new(format: Format, body: Vec<u8>, modified: i64) -> Rendered {
+/// An output's body with what serving it needs computed (its ETag, its gzip
+/// encoding): the costly part of a [`Rendered`], done on a blocking thread
+/// (compressing outputs of tens of megabytes took seconds, on a runtime
+/// thread, holding the outputs' lock, and past the stop's deadline).
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub body: bytes::Bytes,
+    gzip: bytes::Bytes,
+    etag: String,
+}
+
+impl Prepared {
+    pub fn of(body: Vec<u8>) -> Prepared {
         use std::io::Write;
         let etag = format!(
             "\"{}\"",
@@ -60,11 +71,26 @@ impl Rendered {
         );
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         gz.write_all(&body).expect("writing to a Vec");
-        Rendered {
+        Prepared {
             gzip: gz.finish().expect("writing to a Vec").into(),
             body: body.into(),
-            gzip_etag: gzip_etag(&etag),
             etag,
+        }
+    }
+}
+
+impl Rendered {
+    pub fn new(format: Format, body: Vec<u8>, modified: i64) -> Rendered {
+        Rendered::prepared(format, Prepared::of(body), modified)
+    }
+
+    /// [`Rendered::new`] of a body [`Prepared`] before.
+    pub fn prepared(format: Format, p: Prepared, modified: i64) -> Rendered {
+        Rendered {
+            gzip: p.gzip,
+            body: p.body,
+            gzip_etag: gzip_etag(&p.etag),
+            etag: p.etag,
             modified,
             same_second: false,
             rendered_at: modified,

@@ -291,11 +291,21 @@ async fn entries_with_nothing_to_show_are_not_stored_and_alone_are_an_error() {
              <item><title>Ep</title></item></channel></rss>",
         ),
     );
-    // (A JSON Feed item of only an `image` is a photo: it was dropped.)
+    // (iTunes' namespace as podcasts often write it: an episode of only
+    // iTunes fields under it was dropped as empty.)
+    srv.set(
+        "/pod2.xml",
+        Resource::feed(
+            "<rss version=\"2.0\" xmlns:itunes=\"http://www.itunes.com/DTDs/PodCast-1.0.dtd\"><channel><title>P2</title>\
+             <item><itunes:summary>Only iTunes</itunes:summary></item><item/></channel></rss>",
+        ),
+    );
+    // (A JSON Feed item of only an `image` is a photo, shown as its text: it
+    // was dropped; kept empty, every such item of a feed had one key.)
     srv.set(
         "/photo.json",
         Resource::feed(
-            r#"{"version":"https://jsonfeed.org/version/1.1","title":"Ph","items":[{"image":"https://e.example/p.jpg"},{"title":"Hi"}]}"#,
+            r#"{"version":"https://jsonfeed.org/version/1.1","title":"Ph","items":[{"image":"https://e.example/p.jpg"},{"image":"https://e.example/q.jpg"},{"title":"Hi"}]}"#,
         )
         .content_type("application/feed+json"),
     );
@@ -306,6 +316,7 @@ async fn entries_with_nothing_to_show_are_not_stored_and_alone_are_an_error() {
             "/blank.json",
             "/named.xml",
             "/pod.xml",
+            "/pod2.xml",
             "/photo.json",
         ]
         .iter()
@@ -314,7 +325,7 @@ async fn entries_with_nothing_to_show_are_not_stored_and_alone_are_an_error() {
     );
     let store = env.open_store();
     let (summary, _) = feedloom::refresh::poll(&cfg, store).await.unwrap();
-    assert_eq!((summary.ok, summary.failed, summary.new), (5, 1, 12));
+    assert_eq!((summary.ok, summary.failed, summary.new), (6, 1, 14));
     let read = env.reader();
     let stored: Vec<(String, Option<String>)> = read
         .prepare(
@@ -340,14 +351,28 @@ async fn entries_with_nothing_to_show_are_not_stored_and_alone_are_an_error() {
             (false, None),
             (false, None),
             (false, None),
+            (false, None),
             (false, Some("Ep")),
             (false, Some("T")),
             (false, Some("a")),
             (true, None),
             (true, None),
+            (true, None),
             (true, Some("Hi")),
             (true, Some("Real"))
         ]
+    );
+    let photos: Vec<String> = read
+        .prepare("SELECT content FROM items WHERE content LIKE '%<img%' ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert!(
+        photos.iter().any(|c| c.contains("https://e.example/p.jpg"))
+            && photos.iter().any(|c| c.contains("https://e.example/q.jpg")),
+        "{photos:?}"
     );
     let error: String = read
         .query_row(

@@ -262,9 +262,16 @@ pub(super) fn declares_unread(text: &[u8]) -> bool {
     }
     let mut declared = false;
     attributes(text, |name, value, _| {
-        declared |= (name == "xmlns" || name.starts_with("xmlns:")) && UNREAD.contains(&value);
+        declared |= (name == "xmlns" || name.starts_with("xmlns:")) && unread_namespace(value);
     });
     declared
+}
+
+/// Whether `value` names an [`UNREAD`] namespace, in any letter case:
+/// podcasts often write iTunes' as `http://www.itunes.com/DTDs/PodCast-1.0.dtd`,
+/// and an episode of only iTunes fields under it was dropped as empty.
+fn unread_namespace(value: &[u8]) -> bool {
+    UNREAD.iter().any(|ns| ns.eq_ignore_ascii_case(value))
 }
 
 /// For each entry of the document (an unprefixed `item` or `entry`, the
@@ -278,7 +285,7 @@ pub(super) fn entries_carrying_unread(text: &[u8]) -> Option<Vec<bool>> {
     let mut prefixes: Vec<String> = Vec::new();
     attributes(text, |name, value, _| {
         if let Some(p) = name.strip_prefix("xmlns:")
-            && UNREAD.contains(&value)
+            && unread_namespace(value)
             && !prefixes.iter().any(|q| q == p)
         {
             prefixes.push(p.to_string());
@@ -291,7 +298,7 @@ pub(super) fn entries_carrying_unread(text: &[u8]) -> Option<Vec<bool>> {
             || e.attributes()
                 .with_checks(false)
                 .flatten()
-                .any(|a| a.key.as_ref() == "xmlns" && UNREAD.contains(&a.value.as_bytes()))
+                .any(|a| a.key.as_ref() == "xmlns" && unread_namespace(a.value.as_bytes()))
     };
     let entry = |e: &quick_xml::events::BytesStart| {
         e.name().prefix().is_none() && matches!(e.name().local_name().as_ref(), "item" | "entry")
@@ -330,11 +337,16 @@ pub(super) fn entries_carrying_unread(text: &[u8]) -> Option<Vec<bool>> {
     Some(out)
 }
 
-/// Whether `text` names an [`UNREAD`] namespace anywhere.
+/// Whether `text` names an [`UNREAD`] namespace anywhere (by its host, as
+/// its path may be written in another letter case).
 fn names_unread(text: &[u8]) -> bool {
-    UNREAD
-        .iter()
-        .any(|ns| memchr::memmem::find(text, ns).is_some())
+    [
+        b"search.yahoo.com/mrss".as_slice(),
+        b"itunes.com/",
+        b"podcastindex.org/namespace",
+    ]
+    .iter()
+    .any(|host| memchr::memmem::find(text, host).is_some())
 }
 
 /// The document with every namespace declaration (`xmlns="…"`, `xmlns:p="…"`,

@@ -181,7 +181,8 @@ fn if_compressed(body: &[u8], e: ParseError) -> ParseError {
 /// namespace, and in RSS 1.0, are read (such items were stored without
 /// them); those that read differently are reported updated, once.
 /// v11: an own title or text of nothing but blanks gives way to the Dublin
-/// Core one, and an Atom entry reads its Dublin Core title and description.
+/// Core one, and an Atom entry reads its Dublin Core title and description;
+/// a JSON Feed item of only an `image` has it as its text.
 const RAW_VERSION: &str = "feedloom raw entries v11";
 
 /// A document parsed by [`parse_known`].
@@ -735,9 +736,24 @@ fn parse_prepared(
     doc.misnamed = misnamed;
     let lined_up = doc.entries.len() == read;
     match (unread_elements, json_images) {
-        (Some(Some(each)), _) | (None, Some(each)) if lined_up => {
+        (Some(Some(each)), _) if lined_up => {
             for (e, carries) in doc.entries.iter_mut().zip(each) {
                 e.carries_unread |= carries;
+            }
+        }
+        // (Shown as its text when it has none: kept as an "(untitled)"
+        // story of nothing, and every such item of a feed had one key.)
+        (None, Some(each)) if lined_up => {
+            for (e, image) in doc.entries.iter_mut().zip(each) {
+                if let Some(url) = image {
+                    e.carries_unread = true;
+                    if e.content.is_none() && e.summary.is_none() {
+                        e.content = Some(format!(
+                            "<p><img src=\"{}\" alt=\"\"></p>",
+                            text::escape_html(&bound(url, 8192))
+                        ));
+                    }
+                }
             }
         }
         (Some(_), _) => {
@@ -1149,10 +1165,10 @@ fn map_entry(e: model::Entry, base: &Url, max: usize, loose: bool, rdf: bool) ->
     }
 }
 
-/// For each item of a JSON Feed that is an object, in order, whether it
-/// has an `image` or `banner_image` (a photo post of nothing else). `None`
-/// when the document is no JSON object with an `items` list.
-fn json_items_with_images(bytes: &[u8]) -> Option<Vec<bool>> {
+/// For each item of a JSON Feed that is an object, in order, its `image`
+/// (else its `banner_image`), if it has one (a photo post of nothing else).
+/// `None` when the document is no JSON object with an `items` list.
+fn json_items_with_images(bytes: &[u8]) -> Option<Vec<Option<String>>> {
     let v: serde_json::Value = serde_json::from_slice(bytes).ok()?;
     let items = v.get("items")?.as_array()?;
     Some(
@@ -1160,10 +1176,12 @@ fn json_items_with_images(bytes: &[u8]) -> Option<Vec<bool>> {
             .iter()
             .filter(|i| i.is_object())
             .map(|i| {
-                ["image", "banner_image"].iter().any(|k| {
+                ["image", "banner_image"].iter().find_map(|k| {
                     i.get(k)
                         .and_then(|u| u.as_str())
-                        .is_some_and(|u| !u.trim().is_empty())
+                        .map(str::trim)
+                        .filter(|u| !u.is_empty())
+                        .map(String::from)
                 })
             })
             .collect(),
