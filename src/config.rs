@@ -644,16 +644,20 @@ fn key_like(value: &str) -> bool {
 
 /// The parts of a header's value a key may be: its words (between spaces,
 /// `,` and `;`), and the pieces of each between the marks that structure a
-/// value (`sid=KEY`, `client:KEY`, `token="KEY"`, `{"k":"KEY"}`): a key in
-/// such a value was published whole, as only the words were judged.
+/// value (`sid=KEY`, `client:KEY`, `token="KEY"`, `{"k":"KEY"}`, `v1.KEY`,
+/// `acct/KEY`, `KEY@tenant`): a key in such a value was published whole, as
+/// only the words were judged.
 fn value_parts(value: &str) -> Vec<&str> {
     let mut out: Vec<&str> = Vec::new();
     for word in value.split([' ', '\t', ',', ';']) {
         if !word.is_empty() && word != value && !out.contains(&word) {
             out.push(word);
         }
+        // (And `. / @ # ! ~ * \`: `Bearer v1.KEY`, `acct/KEY`, `KEY@tenant`
+        // published the key whole.)
         for piece in word.split([
-            ':', '=', '"', '\'', '{', '}', '[', ']', '(', ')', '&', '|', '<', '>',
+            ':', '=', '"', '\'', '{', '}', '[', ']', '(', ')', '&', '|', '<', '>', '.', '/', '@',
+            '#', '!', '~', '*', '\\',
         ]) {
             if !piece.is_empty() && piece != word && piece != value && !out.contains(&piece) {
                 out.push(piece);

@@ -560,13 +560,24 @@ async fn the_search_page_and_its_json() {
             "/search?q=volcano&snce=1d",
             "`snce` (did you mean `since`?)",
         ),
+        (
+            "/search?q=volcano&otuput=nope",
+            "`otuput` (did you mean `output`?)",
+        ),
+        (
+            "/search?q=volcano&LIMIT=5",
+            "`LIMIT` (did you mean `limit`?)",
+        ),
     ] {
         let (status, _, body) = d.get(path, &[]).await;
         assert_eq!(status, 400, "{path}");
         assert!(body.contains(meant), "{path}: {body}");
     }
     let (status, _, body) = d
-        .get("/search?q=volcano&utm_source=feed&fbclid=x1", &[])
+        .get(
+            "/search?q=volcano&utm_source=feed&fbclid=x1&site=blog&size=large&list=1",
+            &[],
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     // A prefix of one letter is refused (it read nearly the whole index).

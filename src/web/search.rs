@@ -247,12 +247,15 @@ pub async fn route(
                 }
             },
             // (A misspelt parameter is refused, naming the one meant:
-            // `ouput=x` searched every output, `limt=1` gave 30 results.
-            // Others, a link's `utm_source` or `fbclid`, are left alone.)
+            // `ouput=x` searched every output, `limt=1` gave 30 results;
+            // so is one in another letter case, `LIMIT=5`. One edit away,
+            // or two letters swapped: others, a link's `utm_source` or
+            // `fbclid`, a `site` or a `size`, are left alone.)
             other => {
+                let lower = other.to_lowercase();
                 if let Some(meant) = ["q", "output", "since", "limit"]
                     .into_iter()
-                    .find(|known| known.len() > 1 && edits(other, known) <= 2)
+                    .find(|known| lower == *known || (known.len() > 1 && edits(&lower, known) <= 1))
                 {
                     return bad(
                         &headers,
@@ -471,26 +474,33 @@ fn bad(headers: &HeaderMap, msg: String) -> Response {
     (StatusCode::BAD_REQUEST, format!("{msg}\n")).into_response()
 }
 
-/// The edits (a character added, removed or replaced) that make `a` into
-/// `b`, counted up to 3 (Levenshtein's distance, over characters).
+/// The edits (a character added, removed or replaced, or two neighbours
+/// swapped) that make `a` into `b`, counted up to 3.
 fn edits(a: &str, b: &str) -> usize {
     let (a, b): (Vec<char>, Vec<char>) = (a.chars().take(64).collect(), b.chars().collect());
     if a.len().abs_diff(b.len()) > 2 {
         return 3;
     }
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut diag = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let next = (diag + usize::from(ca != cb))
-                .min(row[j] + 1)
-                .min(row[j + 1] + 1);
-            diag = row[j + 1];
-            row[j + 1] = next;
+    // d[i][j]: the edits from a[..i] to b[..j].
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for j in 0..=b.len() {
+        d[0][j] = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let mut v = (d[i - 1][j - 1] + usize::from(a[i - 1] != b[j - 1]))
+                .min(d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = v;
         }
     }
-    row[b.len()].min(3)
+    d[a.len()][b.len()].min(3)
 }
 
 #[cfg(test)]
