@@ -274,6 +274,15 @@ fn check_warns_of_a_store_this_user_cannot_write() {
     std::fs::remove_dir(outdir.join("all.json")).unwrap();
     let s = text(&check().stdout);
     assert!(!s.contains("warning: output"), "{s}");
+    // A folder that is a plain file on the way ("Not a directory" at every
+    // write).
+    std::fs::remove_dir_all(&outdir).unwrap();
+    std::fs::write(&outdir, "").unwrap();
+    let s = text(&check().stdout);
+    assert!(
+        s.contains("output `all`") && s.contains(&format!("{} is not a folder", outdir.display())),
+        "{s}"
+    );
 }
 
 /// A store file that is not a SQLite database (a feed saved over it, a

@@ -2810,6 +2810,41 @@ async fn a_feed_spelled_otherwise_keeps_its_items_alike() {
             .unwrap_or_else(|| panic!("{f}"));
         assert_eq!(respelled["items"], 2, "{f}");
     }
+    // Written two ways for a while (a newer row of the same feed, with only
+    // the items of that while), then a third way: the oldest row is taken,
+    // its history with it (the newest was, and the older items left the
+    // outputs).
+    server.set(
+        "/r.xml",
+        Resource::feed(rss("Respelled", &[(Some("r3"), None, "Three", "z")])).no_etag(),
+    );
+    for cfg in pair.both() {
+        let text = std::fs::read_to_string(cfg).unwrap();
+        let other = common::feeds_toml(&[server.url("/r.xml?utm_source=other")]);
+        std::fs::write(cfg, format!("{text}\n{other}")).unwrap();
+    }
+    pair.run(&["poll"]).await;
+    for cfg in pair.both() {
+        let text = std::fs::read_to_string(cfg).unwrap();
+        let text = text
+            .replace("/r.xml?utm_source=feedloom", "/r.xml?utm_medium=third")
+            .replace(
+                &common::feeds_toml(&[server.url("/r.xml?utm_source=other")]),
+                "",
+            );
+        std::fs::write(cfg, text).unwrap();
+    }
+    pair.run(&["poll"]).await;
+    for f in &pair.run(&["feeds", "--json"]).await {
+        let rows: serde_json::Value = serde_json::from_str(f).unwrap();
+        let third = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["url"] == server.url("/r.xml?utm_medium=third"))
+            .unwrap_or_else(|| panic!("{f}"));
+        assert_eq!(third["items"], 3, "{f}");
+    }
 }
 
 /// Search reads words alike on both stores: accents do not matter, and

@@ -283,7 +283,9 @@ fn folder_out_of_reach(path: &std::path::Path) -> Option<String> {
                     )
                 });
             }
-            Ok(_) => return None,
+            // (A path through a plain file: every write failed, "Not a
+            // directory".)
+            Ok(_) => return Some(format!("{} is not a folder", dir.display())),
             Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
                 return Some(format!(
                     "a folder above it cannot be searched by this user ({e})"

@@ -751,7 +751,8 @@ pub fn check_replaceable(path: &Path) -> std::io::Result<bool> {
                 std::io::ErrorKind::InvalidInput,
                 format!(
                     "{} is a link to something that is not a plain file (a device, a pipe or a \
-                     folder: /dev/stdout?); name a file, or leave out --output to print",
+                     folder: /dev/stdout?); name a file (`export`, `export-opml`: or leave out \
+                     --output to print)",
                     path.display()
                 ),
             ))
@@ -765,7 +766,7 @@ pub fn check_replaceable(path: &Path) -> std::io::Result<bool> {
             std::io::ErrorKind::InvalidInput,
             format!(
                 "{} is a link the system keeps, or one into /proc or /dev (/dev/stdout?): never \
-                 replaced; name a file (`export-opml`: or leave out --output to print)",
+                 replaced; name a file (`export`, `export-opml`: or leave out --output to print)",
                 path.display()
             ),
         )),

@@ -1052,13 +1052,18 @@ pub(super) fn with_dublin_core_text(text: &[u8], atom: bool) -> Option<Vec<u8>> 
         "summary" | "content" if atom => Some(1),
         _ => None,
     };
-    // Content that holds nothing but blanks (or an empty CDATA section).
+    // Content that shows nothing: blanks, an empty CDATA section, a
+    // zero-width space (`&#8203;`), markup of no text (`&lt;p&gt;&lt;/p&gt;`,
+    // an XHTML `<div/>`).
     let blank = |content: &[u8]| {
         let c = content.trim_ascii();
-        c.is_empty()
-            || c.strip_prefix(b"<![CDATA[")
-                .and_then(|c| c.strip_suffix(b"]]>"))
-                .is_some_and(|c| c.trim_ascii().is_empty())
+        let c = c
+            .strip_prefix(b"<![CDATA[")
+            .and_then(|c| c.strip_suffix(b"]]>"))
+            .unwrap_or(c);
+        let c = String::from_utf8_lossy(c);
+        let decoded = super::text::decode_entities(&super::text::strip_tags(&c));
+        super::text::shows_nothing(&super::text::strip_tags(&decoded))
     };
     let mut reader = reader(text);
     // In an item: its depth, the end of its start tag, and what it has:

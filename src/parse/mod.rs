@@ -182,7 +182,8 @@ fn if_compressed(body: &[u8], e: ParseError) -> ParseError {
 /// them); those that read differently are reported updated, once.
 /// v11: an own title or text of nothing but blanks gives way to the Dublin
 /// Core one, and an Atom entry reads its Dublin Core title and description;
-/// a JSON Feed item of only an `image` has it as its text.
+/// a JSON Feed item of only an `image` has it as its text; an Atom entry
+/// with an id and no page of its own has its `content src` as its link.
 const RAW_VERSION: &str = "feedloom raw entries v11";
 
 /// A document parsed by [`parse_known`].
@@ -992,13 +993,16 @@ fn map_feed(
         limits.max_entries,
     )
     .into_iter()
-    .map(|(e, (elsewhere, bases))| Entry {
-        link_found_elsewhere: elsewhere,
-        ..with_content_bases(
+    .map(|(e, (elsewhere, bases))| {
+        let mapped = with_content_bases(
             map_entry(e, base, limits.max_field, loose, rdf),
             bases,
             base,
-        )
+        );
+        Entry {
+            link_found_elsewhere: elsewhere || mapped.link_found_elsewhere,
+            ..mapped
+        }
     })
     .collect();
     Document {
@@ -1117,6 +1121,25 @@ fn map_entry(e: model::Entry, base: &Url, max: usize, loose: bool, rdf: bool) ->
             .collect::<Vec<_>>();
         alternate_link(&comments, &entry_base, base)
     });
+    // (An Atom entry whose body is elsewhere, `<content src>`, and that names
+    // no page: its body's address is where a reader reaches it. It was
+    // published as an empty story with no link. Only for an entry with an
+    // id, which keys it, so that no stored entry gets another key.)
+    let src_link = match (&link, &guid) {
+        (None, Some(_)) => e
+            .content
+            .as_ref()
+            .and_then(|c| c.src.as_ref())
+            .map(|l| model::Link {
+                rel: None,
+                ..l.clone()
+            })
+            .and_then(|l| alternate_link(&[l], &entry_base, base))
+            .filter(|l| l.starts_with("http://") || l.starts_with("https://")),
+        _ => None,
+    };
+    let link_found_elsewhere = src_link.is_some();
+    let link = link.or(src_link);
     let enclosures = enclosures::of_entry(&e, &entry_base, base);
     // (Decoded as a title is: `Ren&amp;eacute;` in RSS is René.)
     let author = e
@@ -1160,7 +1183,7 @@ fn map_entry(e: model::Entry, base: &Url, max: usize, loose: bool, rdf: bool) ->
         published: e.published.filter(plausible),
         updated: e.updated.filter(plausible),
         enclosures,
-        link_found_elsewhere: false,
+        link_found_elsewhere,
         carries_unread: !e.media.is_empty() || e.content.as_ref().is_some_and(|c| c.src.is_some()),
     }
 }
@@ -2208,6 +2231,12 @@ mod tests {
             <item><title/><dc:title>Title</dc:title><description><![CDATA[ ]]></description><dc:description>Text</dc:description></item></channel></rss>"#.as_slice(),
             br#"<feed xmlns="http://www.w3.org/2005/Atom" xmlns:dc="http://purl.org/dc/elements/1.1/"><title>T</title><id>urn:t</id>
             <entry><id>urn:1</id><title></title><dc:title>Title</dc:title><dc:description>Text</dc:description></entry></feed>"#.as_slice(),
+            // (Nor one that shows nothing: a zero-width space, markup of no
+            // text.)
+            br#"<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>T</title>
+            <item><title>&#8203;</title><dc:title>Title</dc:title><description>&lt;p&gt;&lt;/p&gt;</description><dc:description>Text</dc:description></item></channel></rss>"#.as_slice(),
+            br#"<feed xmlns="http://www.w3.org/2005/Atom" xmlns:dc="http://purl.org/dc/elements/1.1/"><title>T</title><id>urn:t</id>
+            <entry><id>urn:1</id><title type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"/></title><dc:title>Title</dc:title><summary type="html">&lt;p&gt;&lt;/p&gt;</summary><dc:description>Text</dc:description></entry></feed>"#.as_slice(),
         ] {
             assert_eq!(read(xml), [(some("Title"), some("Text"))]);
         }
@@ -2216,6 +2245,13 @@ mod tests {
         let d = parse(xml, None, &base(), Limits::default()).unwrap();
         assert_eq!(d.entries[0].title.as_deref(), Some("Own"));
         assert_eq!(d.entries[0].summary, None);
+        // (Its body's address is its link, when it names no page: it was
+        // published with no link, its body out of every reader's reach.)
+        assert_eq!(
+            d.entries[0].link.as_deref(),
+            Some("https://e.example/1.mp3")
+        );
+        assert!(d.entries[0].link_found_elsewhere);
     }
 
     /// `<item>`s after `</channel>` are the channel's (feed-rs read none:

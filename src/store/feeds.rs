@@ -644,8 +644,10 @@ pub(crate) fn spelling_key(url: &str) -> String {
     crate::identity::canonical_url(url, &crate::identity::Canon::default())
 }
 
-/// The newest row whose address is `url` spelled otherwise, that the config
-/// names neither by its address nor through another feed of this sync.
+/// The oldest row whose address is `url` spelled otherwise (the longest
+/// history: a spelling briefly written beside it made a newer row of the
+/// same feed), that the config names neither by its address nor through
+/// another feed of this sync.
 fn respelled(
     tx: &Connection,
     spellings: &mut Option<Spellings>,
@@ -673,7 +675,7 @@ fn respelled(
         .and_then(|rows| {
             rows.iter()
                 .filter(|(id, u)| !named.contains(u.as_str()) && !configured.contains(id))
-                .max_by_key(|(id, _)| *id)
+                .min_by_key(|(id, _)| *id)
                 .cloned()
         }))
 }

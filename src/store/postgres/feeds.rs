@@ -142,7 +142,7 @@ impl PgStore {
                     .and_then(|rows| {
                         rows.iter()
                             .filter(|(id, u)| !last.contains_key(u.as_str()) && !taken.contains(id))
-                            .max_by_key(|(id, _)| *id)
+                            .min_by_key(|(id, _)| *id)
                             .cloned()
                     });
                 if let Some((id, old_url)) = old {
