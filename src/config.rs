@@ -2007,8 +2007,13 @@ fn invalid(text: &str, path: &Path, span: std::ops::Range<usize>, message: Strin
     // as `"***"`.)
     let key = snippet.split('=').next().unwrap_or("").trim();
     let harmless = key == "header_timeout";
+    // (Keys whose values are words, never secrets, are judged by the key
+    // alone: a misspelt rule `exclude = ["auther:ann"]` was quoted as
+    // `"***"`, its fix as `/(?i)***/`.)
+    let words_only = matches!(key, "include" | "exclude" | "title" | "tags" | "name");
+    let judged = if words_only { key } else { snippet.as_str() };
     let (snippet, message) =
-        match (!harmless && secret(&snippet)) || secret(table) || inside_multiline {
+        match (!harmless && secret(judged)) || secret(table) || inside_multiline {
             true if inside_multiline => {
                 let hidden = text[line_start..].lines().next().unwrap_or("").trim();
                 let message = match hidden.len() >= 4 {
@@ -2264,6 +2269,15 @@ mod tests {
             assert!(e.starts_with("cfg/x.toml:"), "{e}");
             assert!(!e.contains(secret), "{extra}: {e}");
         }
+        // A rule is words, never a secret: a misspelt field that looks like
+        // `auth` is quoted as written (it read `"***"`, and so did the fix
+        // suggested, `/(?i)***/`).
+        let e = err(&format!("{feed}exclude = [\"auther:ann smith\"]\n"));
+        assert!(
+            e.contains("rule \"auther:ann smith\"")
+                && e.contains("exclude = [\"auther:ann smith\"]"),
+            "{e}"
+        );
         // A header's name is no secret: the error names it, and the line
         // quoted shows it (both read "`***`", and the hint spoke of the user
         // agent for every header feedloom sets).
