@@ -436,6 +436,17 @@ fn entries_named_otherwise_are_an_error_not_an_empty_feed() {
             r#"<rss version="2.0" xmlns="http://example.com/rss"><channel><title>t</title><item><title>a</title></item></channel></rss>"#,
             "the root `<rss>` puts every element in the namespace `http://example.com/rss`, and RSS's are in none",
         ),
+        // (A channel, or items, in XHTML's namespace, as an XSLT writes
+        // them: the first blamed the items' names; the second was an ok
+        // fetch of nothing.)
+        (
+            r#"<rss version="2.0"><channel xmlns="http://www.w3.org/1999/xhtml"><title>t</title><item><title>a</title></item></channel></rss>"#,
+            "its `<channel>` puts every element in the namespace `http://www.w3.org/1999/xhtml`, and RSS's are in none",
+        ),
+        (
+            r#"<rss version="2.0"><channel><title>t</title><item xmlns="http://www.w3.org/1999/xhtml"><title>a</title></item></channel></rss>"#,
+            "its `<item>` puts itself in the namespace `http://www.w3.org/1999/xhtml`, and RSS's are in none",
+        ),
     ] {
         let err = parse(doc.as_bytes(), None, &base(), Limits::default()).unwrap_err();
         assert!(err.to_string().ends_with(why), "{doc}: {err}");
@@ -455,6 +466,21 @@ fn entries_named_otherwise_are_an_error_not_an_empty_feed() {
         Some(
             "2 of the document's 3 elements named like entries are not read (`<item>` ×1, `<Item>` ×1, `<ITEM>` ×1): RSS items are `<item>`, Atom entries `<entry>`, in lower case"
         )
+    );
+    // (And of one in another namespace beside them.)
+    let d = parse(
+        br#"<rss version="2.0"><channel><title>t</title><item><title>a</title></item><item xmlns="http://www.w3.org/1999/xhtml"><title>b</title></item></channel></rss>"#,
+        None,
+        &base(),
+        Limits::default(),
+    )
+    .unwrap();
+    assert_eq!(titles(&d), ["a"]);
+    assert!(
+        d.misnamed.as_deref().is_some_and(|m| m.starts_with("1 of the document's 2")
+            && m.ends_with("its `<item>` puts itself in the namespace `http://www.w3.org/1999/xhtml`, and RSS's are in none")),
+        "{:?}",
+        d.misnamed
     );
     // (Nor is anything said of a document whose every entry was read, or
     // of markup named so inside a text.)

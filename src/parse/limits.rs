@@ -119,6 +119,17 @@ pub(super) fn may_hold_misnamed_entries(text: &[u8]) -> bool {
             };
             like(b"item") || like(b"entry")
         })
+        // (Or an entry that declares a namespace of its own,
+        // `<item xmlns="http://www.w3.org/1999/xhtml">`.)
+        || [b"<item".as_slice(), b"<entry"].iter().any(|open| {
+            memchr::memmem::find_iter(text, open).any(|at| {
+                let tag = &text[at + open.len()..];
+                let tag = &tag[..tag.len().min(512)];
+                let tag = &tag[..memchr::memchr(b'>', tag).unwrap_or(tag.len())];
+                tag.first().is_some_and(u8::is_ascii_whitespace)
+                    && memchr::memmem::find(tag, b"xmlns=").is_some()
+            })
+        })
 }
 
 /// The elements of an XML document named like entries (`item`, `entry`, in
@@ -190,13 +201,42 @@ pub(super) fn entry_like(text: &[u8]) -> Option<EntryLike> {
         let local = e.local_name();
         let local = local.into_inner();
         let prefix = name.split_once(':').map(|(p, _)| p);
+        // The namespace an element puts itself in, when no feed format's.
+        let own_namespace = e
+            .attributes()
+            .flatten()
+            .find(|a| {
+                a.key.as_ref() == "xmlns" && !FEED_NAMESPACES.iter().any(|n| a.value.trim() == *n)
+            })
+            .map(|a| a.value.trim().to_string());
         let foreign = in_foreign.is_some()
-            || (depth > 0
-                && !local.eq_ignore_ascii_case("channel")
-                && e.attributes().flatten().any(|a| {
-                    a.key.as_ref() == "xmlns"
-                        && !FEED_NAMESPACES.iter().any(|n| a.value.trim() == *n)
-                }));
+            || (depth > 0 && !local.eq_ignore_ascii_case("channel") && own_namespace.is_some());
+        // (A channel, or an entry where entries are, in another namespace:
+        // said so. The channel's error blamed its items' names, which were
+        // right; `<item xmlns="http://www.w3.org/1999/xhtml">`, as an XSLT
+        // writes it, was dropped without a word.)
+        let entry_named = prefix.is_none()
+            && (local.eq_ignore_ascii_case("item") || local.eq_ignore_ascii_case("entry"));
+        let placed_foreign = in_foreign.is_none()
+            && in_text.is_none()
+            && entry_named
+            && holds_entries.last() == Some(&true);
+        if why.is_none()
+            && depth > 0
+            && prefix.is_none()
+            && (local == "channel" || placed_foreign)
+            && let Some(ns) = &own_namespace
+        {
+            why = Some(format!(
+                "its `<{name}>` puts {} in the namespace `{}`, and RSS's are in none",
+                if local == "channel" {
+                    "every element"
+                } else {
+                    "itself"
+                },
+                crate::error::quoted(ns, 200)
+            ));
+        }
         if why.is_none() && depth == 0 && local == "rss" {
             why = e
                 .attributes()
@@ -223,7 +263,7 @@ pub(super) fn entry_like(text: &[u8]) -> Option<EntryLike> {
             ));
         }
         if in_text.is_none()
-            && !foreign
+            && (!foreign || placed_foreign)
             && prefix.is_none_or(|p| p.eq_ignore_ascii_case("atom"))
             && (local.eq_ignore_ascii_case("item") || local.eq_ignore_ascii_case("entry"))
         {

@@ -621,26 +621,28 @@ fn parse_prepared(
     // (Some read, and others named in another letter case beside them,
     // `<Item>` after `<item>`: those were dropped without a word.)
     let text = repaired_text.as_deref().unwrap_or(&bytes);
-    let misnamed = match feed.feed_type != model::FeedType::JSON
-        && limits::may_hold_misnamed_entries(text)
-    {
-        true => limits::entry_like(text)
-            .filter(|like| like.placed > feed.entries.len())
-            .map(|like| {
-                let names: Vec<String> = like
-                    .names
-                    .iter()
-                    .map(|(n, k)| format!("`<{}>` ×{k}", crate::error::quoted(n, 100)))
-                    .collect();
-                format!(
-                    "{} of the document's {} elements named like entries are not read ({}): RSS items are `<item>`, Atom entries `<entry>`, in lower case",
-                    like.placed - feed.entries.len(),
-                    like.placed,
-                    names.join(", ")
-                )
-            }),
-        false => None,
-    };
+    let misnamed =
+        match feed.feed_type != model::FeedType::JSON && limits::may_hold_misnamed_entries(text) {
+            true => limits::entry_like(text)
+                .filter(|like| like.placed > feed.entries.len())
+                .map(|like| {
+                    let names: Vec<String> = like
+                        .names
+                        .iter()
+                        .map(|(n, k)| format!("`<{}>` ×{k}", crate::error::quoted(n, 100)))
+                        .collect();
+                    format!(
+                        "{} of the document's {} elements named like entries are not read ({}): {}",
+                        like.placed - feed.entries.len(),
+                        like.placed,
+                        names.join(", "),
+                        like.why.as_deref().unwrap_or(
+                            "RSS items are `<item>`, Atom entries `<entry>`, in lower case"
+                        )
+                    )
+                }),
+            false => None,
+        };
     // (Nor from a JSON Feed whose `items` holds values that are no item
     // objects: `[[{…}, {…}]]`, `["a", "b"]`.)
     if feed.entries.is_empty()
