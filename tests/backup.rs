@@ -676,6 +676,35 @@ fn backup_never_replaces_a_secret_a_feeds_document_or_an_output() {
     }
 }
 
+/// `backup --force` never replaces the `-wal`, `-shm`, `-journal` or lock
+/// file of another store (another config's daemon): onto its `-wal`, a
+/// crash after lost that whole store; onto its lock, a second writer ran
+/// beside its daemon. A file merely named so, beside no file, is a backup.
+#[test]
+fn backup_never_replaces_another_stores_side_files() {
+    let env = TestEnv::new();
+    let cfg = env.config("[[feed]]\nurl = \"https://a.example/f\"\n");
+    drop(feedloom::store::Store::open(&cfg.store.path).unwrap());
+    let config = env.path("feedloom.toml");
+    std::fs::create_dir(env.path("other")).unwrap();
+    std::fs::write(env.path("other/b.db"), "").unwrap();
+    for end in ["-wal", "-shm", "-journal", ".lock"] {
+        let dest = env.path(&format!("other/b.db{end}"));
+        std::fs::write(&dest, "kept").unwrap();
+        let out = feedloom(&config, &["backup", "--force", dest.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "{end}: {}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains("a file SQLite or feedloom keeps beside a store"),
+            "{}",
+            text(&out.stderr)
+        );
+        assert_eq!(std::fs::read_to_string(&dest).unwrap(), "kept");
+    }
+    let dest = env.path("nightly-wal");
+    let out = feedloom(&config, &["backup", dest.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
 /// `backup -` is refused (exit 2): `-` is standard output everywhere, and a
 /// file named `-` was written beside the user while `backup - | gzip`
 /// compressed only the message.

@@ -88,6 +88,26 @@ pub fn backup(store: &Path, dest: &Path, force: bool) -> Result<BackupReport, Ba
             "it is the store itself or one of its files (-wal, -shm, -journal, .lock)",
         ));
     }
+    // Nor another store's (another config's daemon): `--force` onto its
+    // `-wal` replaced the log that daemon was writing, and a crash after
+    // lost the whole store; onto its lock, a second writer ran beside it.
+    let side = dest.as_os_str().as_encoded_bytes();
+    if [b"-wal".as_slice(), b"-shm", b"-journal", b".lock"]
+        .iter()
+        .any(|end| {
+            side.strip_suffix(*end).is_some_and(|base| {
+                use std::os::unix::ffi::OsStrExt;
+                !base.is_empty()
+                    && std::fs::metadata(Path::new(std::ffi::OsStr::from_bytes(base)))
+                        .is_ok_and(|m| m.is_file())
+            })
+        })
+    {
+        return Err(refused(
+            "it is a file SQLite or feedloom keeps beside a store (-wal, -shm, -journal, .lock \
+             of the file it names without that ending); name a file of its own",
+        ));
+    }
     if dest.as_os_str().as_encoded_bytes().ends_with(b"/") {
         // (It copied the whole store, then failed to move it: "Not a
         // directory".)
