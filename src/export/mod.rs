@@ -647,9 +647,19 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
     let tmp = dir.join(temp_name(&name, std::process::id()));
     // The file it replaces keeps its mode (a 0600 file of `?token=` URLs
     // became 0644); a link is replaced by a file with its target's mode.
-    let keep_mode = std::fs::metadata(path).ok().map(|m| m.permissions());
+    // And its owner and group, where this process may give them (root's
+    // `poll` or `prune` made the service's 0640 files root's, and the web
+    // server reading them through the group was refused); else its group.
+    let old = std::fs::metadata(path).ok();
+    let keep_mode = old.as_ref().map(|m| m.permissions());
     let result = (|| {
         let mut f = crate::fresh_file(&tmp, 0o666)?;
+        if let Some(m) = &old {
+            use std::os::unix::fs::MetadataExt;
+            if std::os::unix::fs::fchown(&f, Some(m.uid()), Some(m.gid())).is_err() {
+                let _ = std::os::unix::fs::fchown(&f, None, Some(m.gid()));
+            }
+        }
         if let Some(mode) = keep_mode {
             f.set_permissions(mode)?;
         }
@@ -682,6 +692,15 @@ mod write_tests {
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
+        // Its owner and group too, as root (root's `poll` made the
+        // service's files root's).
+        if unsafe { libc::geteuid() } == 0 {
+            use std::os::unix::fs::MetadataExt;
+            std::os::unix::fs::chown(&path, Some(65534), Some(65534)).unwrap();
+            assert!(super::write_if_changed(&path, b"newer").unwrap());
+            let m = std::fs::metadata(&path).unwrap();
+            assert_eq!((m.uid(), m.gid(), m.mode() & 0o777), (65534, 65534, 0o600));
+        }
         // A link (replaced, never written through) gives its target's mode.
         let target = dir.path().join("target.opml");
         std::fs::write(&target, "t").unwrap();
