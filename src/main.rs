@@ -519,13 +519,49 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                 let mut store = Store::open(&cfg.store.path)?;
                 outln!("{}", commands::prune::describe(&cfg, now));
                 let started = std::time::Instant::now();
-                let p = store.prune_all(now, &retention)?;
+                // Step by step, so that what was committed before a failure
+                // (a full disk) is said, and the outputs no longer list it:
+                // the error alone hid the items removed.
+                let mut p = feedloom::store::prune::Pruned::default();
+                let failed = loop {
+                    match store.prune_step(now, &retention) {
+                        Ok(step) => {
+                            p.add(step.pruned);
+                            store.checkpoint();
+                            if step.done {
+                                break None;
+                            }
+                        }
+                        Err(e) => break Some(e),
+                    }
+                };
                 let mut outputs_failed = 0;
                 outln!(
-                    "{} in {:.1}s",
+                    "{}{} in {:.1}s",
                     commands::prune::report(&p, false),
+                    if failed.is_some() {
+                        " before the error below"
+                    } else {
+                        ""
+                    },
                     started.elapsed().as_secs_f64()
                 );
+                if let Some(e) = failed {
+                    if p.items > 0 && cfg.outputs.iter().any(|o| o.path.is_some()) {
+                        let mut cache = feedloom::export::HtmlCache::default();
+                        if let Ok(rendered) = feedloom::export::render_all(
+                            &store,
+                            &cfg.outputs,
+                            feedloom::now_unix(),
+                            &mut cache,
+                            true,
+                        ) {
+                            let failed = feedloom::export::write_files(&rendered);
+                            say_outputs_rewritten(&cfg, failed.len());
+                        }
+                    }
+                    return Err(e.into());
+                }
                 if p.items > 0 {
                     let started = std::time::Instant::now();
                     let mut steps = 0;

@@ -627,6 +627,63 @@ async fn space_returns_to_the_file_system() {
     assert!(after < before / 4, "{before} -> {after}");
 }
 
+/// A prune that fails part-way (a full disk) says what it removed before
+/// the error, and writes the outputs without it: the error alone hid the
+/// 500 items a first step had committed, and the outputs still listed them.
+#[tokio::test]
+async fn a_prune_that_fails_part_way_says_what_it_removed() {
+    let env = TestEnv::new();
+    let cfg = env.config(
+        "keep = \"30d\"\n\n[[feed]]\nurl = \"https://a.example/f\"\n\n\
+         [[output]]\nname = \"all\"\npath = \"out/all\"\nformats = [\"json\"]\ndedup = \"item\"\nmax_items = 2000\n",
+    );
+    drop(feedloom::store::Store::open(&cfg.store.path).unwrap());
+    {
+        let conn = rusqlite::Connection::open(env.path("feedloom.db")).unwrap();
+        conn.execute_batch(
+            "BEGIN; INSERT INTO feeds (id, url, created_at) VALUES (1, 'https://a.example/f', 0);",
+        )
+        .unwrap();
+        for i in 1..=800i64 {
+            conn.execute(
+                "INSERT INTO stories (id, uid, first_seen_at, changed_at) VALUES (?1, ?2, 1000, 1000)",
+                rusqlite::params![i, format!("u{i}")],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO items (id, feed_id, key, key_kind, uid, title, content, content_hash,
+                     first_seen_at, last_seen_at, changed_at, story_id)
+                 VALUES (?1, 1, ?2, 'guid', ?3, ?4, 'x', 'h', 1000, 1000, 1000, ?1)",
+                rusqlite::params![i, format!("k{i}"), format!("u{i}"), format!("Old {i}")],
+            )
+            .unwrap();
+        }
+        // The disk fills after the first step's deletions.
+        conn.execute_batch(
+            "CREATE TABLE test_deleted (n INTEGER); INSERT INTO test_deleted VALUES (0);
+             CREATE TRIGGER full_disk BEFORE DELETE ON items BEGIN
+               UPDATE test_deleted SET n = n + 1;
+               SELECT RAISE(ABORT, 'the disk is full') WHERE (SELECT n FROM test_deleted) > 500;
+             END;
+             COMMIT;",
+        )
+        .unwrap();
+    }
+    let out = feedloom(&env.path("feedloom.toml"), &["prune"]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("the disk is full"), "{stderr}");
+    assert!(
+        stdout.contains("removed 500 items") && stdout.contains("before the error below"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("wrote the output files again"), "{stdout}");
+    assert_eq!(env.count("SELECT count(*) FROM items"), 300);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(env.path("out/all.json")).unwrap()).unwrap();
+    assert_eq!(json["items"].as_array().unwrap().len(), 300);
+}
+
 /// The daemon prunes when it starts (and then daily), between its fetches; the
 /// feed still carries the pruned items, and they do not come back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
