@@ -117,6 +117,18 @@ async fn add_a_feed_url_appends_a_block_and_keeps_the_comments() {
     assert_eq!(loaded.feeds[1].tags, vec!["news", "daily"]);
     // Nothing but the config was written: no store yet.
     assert!(!cfg.with_file_name("feedloom.db").exists());
+    // `feed://host/x`, as a browser's "subscribe" link gives it, is added as
+    // `http://host/x`, as `import-opml` reads it (it was refused: "scheme
+    // `feed` is not supported").
+    srv.set("/other.xml", Resource::feed(three_items("Other News")));
+    let feed_url = srv.url("/other.xml").replacen("http://", "feed://", 1);
+    let out = feedloom(&cfg, &["add", &feed_url]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        read(&cfg).contains(&format!("url = \"{}\"", srv.url("/other.xml"))),
+        "{}",
+        read(&cfg)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -52,6 +52,13 @@ pub async fn add(
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
     check_args(args)?;
+    // (`feed://host/x`, as a browser's "subscribe" link gives it, as
+    // `import-opml` reads it: it was refused as an unknown scheme.)
+    let normalised = super::opml::normalise_url(args.url.trim());
+    let args = &AddArgs {
+        url: normalised,
+        ..args.clone()
+    };
     let file = ConfigFile::read(path, true)?;
     let cfg = file.config()?;
     let (given, access) = resolve_with_access(&args.url, &cfg)?;

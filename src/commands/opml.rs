@@ -399,7 +399,7 @@ fn line_of_bytes(bytes: &[u8], pos: usize) -> usize {
 }
 
 /// `feed://host/x` and `feed:https://host/x`, as some exporters write feed URLs.
-fn normalise_url(url: &str) -> String {
+pub(crate) fn normalise_url(url: &str) -> String {
     let lower = url.to_ascii_lowercase();
     if lower.starts_with("feed:http://") || lower.starts_with("feed:https://") {
         url[5..].to_string()
