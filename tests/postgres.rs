@@ -2847,6 +2847,71 @@ async fn a_feed_spelled_otherwise_keeps_its_items_alike() {
     }
 }
 
+/// PostgreSQL's notices are not logged: a word too long to index logged
+/// "NOTICE: word is too long to be indexed" at the default log level, at
+/// every poll that stored one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_notices_are_not_logged() {
+    let server = FeedServer::start().await;
+    let word = "w".repeat(3000);
+    server.set(
+        "/long.xml",
+        Resource::feed(rss("Long", &[(Some("l1"), None, "Long word", &word)])),
+    );
+    let Some(url) = pg::fresh_db("notices_not_logged").await else {
+        return;
+    };
+    let env = TestEnv::new();
+    let cfg = env.path("postgres.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[store]\nurl = \"{url}\"\n\n{}",
+            common::feeds_toml(&[server.url("/long.xml")])
+        ),
+    )
+    .unwrap();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_feedloom"))
+            .arg("--config")
+            .arg(&cfg)
+            .arg("poll")
+            .env_remove("FEEDLOOM_LOG")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 new"));
+    assert!(!err.contains("NOTICE"), "{err}");
+    // The URL's own `options` still apply (a schema of its own).
+    pg::client(&url)
+        .await
+        .batch_execute("CREATE SCHEMA fl")
+        .await
+        .unwrap();
+    std::fs::write(
+        env.path("schema.toml"),
+        format!(
+            "[store]\nurl = \"{url}?options=-csearch_path%3Dfl\"\n\n{}",
+            common::feeds_toml(&[server.url("/long.xml")])
+        ),
+    )
+    .unwrap();
+    let (code, _, err) = feedloom(&env.path("schema.toml"), &["poll"]).await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        pg::count(
+            &pg::client(&url).await,
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'fl' AND tablename = 'items'"
+        )
+        .await,
+        1
+    );
+}
+
 /// Search reads words alike on both stores: accents do not matter, and
 /// every character that is not a letter or digit separates words.
 /// PostgreSQL found none of these queries: its parser kept `node.js`,

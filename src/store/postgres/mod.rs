@@ -306,6 +306,15 @@ impl PgStore {
             cfg.password(pw);
         }
         cfg.application_name("feedloom");
+        // The server's notices are not logged (a word too long to index
+        // logged "NOTICE: word is too long to be indexed" at every poll;
+        // only warnings and errors say something worth a line). First, so
+        // that the URL's own `options` may set it otherwise.
+        let options = match cfg.get_options().filter(|o| !o.trim().is_empty()) {
+            Some(theirs) => format!("-c client_min_messages=warning {theirs}"),
+            None => "-c client_min_messages=warning".to_string(),
+        };
+        cfg.options(&options);
         cfg.connect_timeout(Duration::from_secs(10));
         // A server cut off by the network is noticed within about a minute,
         // idle (LISTEN) or waiting for an answer, not after the kernel's two
