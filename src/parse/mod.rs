@@ -180,15 +180,11 @@ fn if_compressed(body: &[u8], e: ParseError) -> ParseError {
 /// v10: Dublin Core titles and descriptions under any prefix bound to its
 /// namespace, and in RSS 1.0, are read (such items were stored without
 /// them); those that read differently are reported updated, once.
-/// v11 (also): a link over [`MAX_LINK_BYTES`] is left out, not cut.
 /// v11: an own title or text of nothing but blanks gives way to the Dublin
 /// Core one, and an Atom entry reads its Dublin Core title and description;
 /// a JSON Feed item of only an `image` has it as its text; an Atom entry
 /// with an id and no page of its own has its `content src` as its link.
 const RAW_VERSION: &str = "feedloom raw entries v11";
-
-/// The longest link an entry may have, in bytes (as an enclosure's address).
-const MAX_LINK_BYTES: usize = 8192;
 
 /// A document parsed by [`parse_known`].
 #[derive(Debug)]
@@ -1178,10 +1174,7 @@ fn map_entry(e: model::Entry, base: &Url, max: usize, loose: bool, rdf: bool) ->
         .map(|s| bound(s, max));
     Entry {
         guid: guid.map(|g| bound(g, 2048)),
-        // (Left out past 8 KiB, as an enclosure's address is: cut, it
-        // was published broken, often inside a `%` escape, and two
-        // stories whose links differ only past the cut became one.)
-        link: link.filter(|l| l.len() <= MAX_LINK_BYTES),
+        link: link.map(|l| bound(l, 8192)),
         title: e
             .title
             .map(|t| bound(text_of(&t, loose), max))
@@ -2261,30 +2254,6 @@ mod tests {
             Some("https://e.example/1.mp3")
         );
         assert!(d.entries[0].link_found_elsewhere);
-    }
-
-    /// A link over 8 KiB is left out, not cut: cut, it was published broken
-    /// (inside a `%` escape), and two stories whose links differ only past
-    /// the cut became one.
-    #[test]
-    fn a_link_past_8_kib_is_left_out_not_cut() {
-        let long = format!("https://e.example/{}", "%C3%A9".repeat(1500));
-        let kept = format!("https://e.example/{}", "a".repeat(8192 - 18));
-        let xml = format!(
-            r#"<rss version="2.0"><channel><title>T</title>
-            <item><title>One</title><link>{long}/story-one</link></item>
-            <item><title>Two</title><link>{long}/story-two</link></item>
-            <item><title>Three</title><link>{kept}</link></item></channel></rss>"#
-        );
-        let d = parse(xml.as_bytes(), None, &base(), Limits::default()).unwrap();
-        let links: Vec<Option<usize>> = d
-            .entries
-            .iter()
-            .map(|e| e.link.as_ref().map(String::len))
-            .collect();
-        assert_eq!(links, [None, None, Some(8192)]);
-        let titles: Vec<_> = d.entries.iter().map(|e| e.title.as_deref()).collect();
-        assert_eq!(titles, [Some("One"), Some("Two"), Some("Three")]);
     }
 
     /// `<item>`s after `</channel>` are the channel's (feed-rs read none:
