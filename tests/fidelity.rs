@@ -447,6 +447,10 @@ fn entries_named_otherwise_are_an_error_not_an_empty_feed() {
             r#"<rss version="2.0"><channel><title>t</title><item xmlns="http://www.w3.org/1999/xhtml"><title>a</title></item></channel></rss>"#,
             "its `<item>` puts itself in the namespace `http://www.w3.org/1999/xhtml`, and RSS's are in none",
         ),
+        (
+            r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><entry xmlns="http://www.w3.org/1999/xhtml"><title>a</title></entry></feed>"#,
+            "its `<entry>` puts itself in the namespace `http://www.w3.org/1999/xhtml`, and Atom's entries are in `http://www.w3.org/2005/Atom`",
+        ),
     ] {
         let err = parse(doc.as_bytes(), None, &base(), Limits::default()).unwrap_err();
         assert!(err.to_string().ends_with(why), "{doc}: {err}");

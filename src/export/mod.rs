@@ -650,8 +650,16 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
     // And its owner and group, where this process may give them (root's
     // `poll` or `prune` made the service's 0640 files root's, and the web
     // server reading them through the group was refused); else its group.
-    let old = std::fs::metadata(path).ok();
-    let keep_mode = old.as_ref().map(|m| m.permissions());
+    // Only a plain file's: a link's target (which whoever may write the
+    // folder chooses) gave a root-owned setuid file to root's `poll`. And
+    // never the setuid, setgid or sticky bits.
+    let old = std::fs::symlink_metadata(path)
+        .ok()
+        .filter(|m| m.file_type().is_file());
+    let keep_mode = std::fs::metadata(path).ok().map(|m| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::Permissions::from_mode(m.permissions().mode() & 0o777)
+    });
     let result = (|| {
         let mut f = crate::fresh_file(&tmp, 0o666)?;
         if let Some(m) = &old {
@@ -700,6 +708,19 @@ mod write_tests {
             assert!(super::write_if_changed(&path, b"newer").unwrap());
             let m = std::fs::metadata(&path).unwrap();
             assert_eq!((m.uid(), m.gid(), m.mode() & 0o777), (65534, 65534, 0o600));
+            // Not a link's target's: whoever may write the folder chooses
+            // it (a link to a root-owned setuid file made one of the
+            // output), and never a setuid bit.
+            let suid = dir.path().join("suid");
+            std::fs::write(&suid, "x").unwrap();
+            std::os::unix::fs::chown(&suid, Some(65534), Some(65534)).unwrap();
+            std::fs::set_permissions(&suid, std::fs::Permissions::from_mode(0o6755)).unwrap();
+            let via = dir.path().join("via.atom");
+            std::os::unix::fs::symlink(&suid, &via).unwrap();
+            assert!(super::write_if_changed(&via, b"new").unwrap());
+            let m = std::fs::symlink_metadata(&via).unwrap();
+            assert!(m.file_type().is_file());
+            assert_eq!((m.uid(), m.mode() & 0o7777), (0, 0o755));
         }
         // A link (replaced, never written through) gives its target's mode.
         let target = dir.path().join("target.opml");

@@ -228,13 +228,18 @@ pub(super) fn entry_like(text: &[u8]) -> Option<EntryLike> {
             && let Some(ns) = &own_namespace
         {
             why = Some(format!(
-                "its `<{name}>` puts {} in the namespace `{}`, and RSS's are in none",
+                "its `<{name}>` puts {} in the namespace `{}`, and {}",
                 if local == "channel" {
                     "every element"
                 } else {
                     "itself"
                 },
-                crate::error::quoted(ns, 200)
+                crate::error::quoted(ns, 200),
+                if local.eq_ignore_ascii_case("entry") {
+                    "Atom's entries are in `http://www.w3.org/2005/Atom`"
+                } else {
+                    "RSS's are in none"
+                }
             ));
         }
         if why.is_none() && depth == 0 && local == "rss" {
