@@ -76,33 +76,9 @@ impl Rule {
         /// dropped, or two swapped) from `field`, and not a short word of
         /// its own.
         fn close(word: &str, field: &str) -> bool {
-            let (a, b): (Vec<char>, Vec<char>) = (word.chars().collect(), field.chars().collect());
-            if a.len() < 3
-                || a.len().abs_diff(b.len()) > 2
-                || !a.iter().all(|c| c.is_ascii_alphabetic())
-            {
-                return false;
-            }
-            // Optimal string alignment distance, small inputs.
-            let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-            for (i, row) in d.iter_mut().enumerate() {
-                row[0] = i;
-            }
-            for (j, cell) in d[0].iter_mut().enumerate() {
-                *cell = j;
-            }
-            for i in 1..=a.len() {
-                for j in 1..=b.len() {
-                    let cost = usize::from(a[i - 1] != b[j - 1]);
-                    d[i][j] = (d[i - 1][j] + 1)
-                        .min(d[i][j - 1] + 1)
-                        .min(d[i - 1][j - 1] + cost);
-                    if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                        d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
-                    }
-                }
-            }
-            d[a.len()][b.len()] <= 2
+            word.chars().count() >= 3
+                && word.chars().all(|c| c.is_ascii_alphabetic())
+                && edits(word, field) <= 2
         }
         let (field, rest) = match s.split_once(':') {
             Some((f, rest)) => match f.to_ascii_lowercase().as_str() {
@@ -423,6 +399,37 @@ impl Selection {
                 .unwrap_or(no_tags),
         )
     }
+}
+
+/// The edits (a character added, removed or replaced, or two neighbours
+/// swapped: the optimal string alignment distance) that make `a` into `b`,
+/// counted up to 3. For telling a misspelt name from the one meant (a
+/// rule's field, a `/search` parameter); small inputs.
+pub(crate) fn edits(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().take(64).collect(), b.chars().collect());
+    if a.len().abs_diff(b.len()) > 2 {
+        return 3;
+    }
+    // d[i][j]: the edits from a[..i] to b[..j].
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let mut v = (d[i - 1][j - 1] + usize::from(a[i - 1] != b[j - 1]))
+                .min(d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = v;
+        }
+    }
+    d[a.len()][b.len()].min(3)
 }
 
 #[cfg(test)]

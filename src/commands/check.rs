@@ -194,18 +194,21 @@ pub fn warnings(cfg: &Config) -> Vec<String> {
     out
 }
 
+/// Whether this user may access `p` in `mode` (`libc::W_OK | libc::X_OK`…),
+/// as the kernel judges it (`access(2)`).
+fn can(p: &std::path::Path, mode: libc::c_int) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    std::ffi::CString::new(p.as_os_str().as_bytes())
+        // SAFETY: the string is NUL-terminated and outlives the call.
+        .is_ok_and(|c| unsafe { libc::access(c.as_ptr(), mode) } == 0)
+}
+
 /// Why this user cannot open the store at `path` for writing, when it
 /// cannot: the file, or the folder it would be made in, is not readable and
 /// writable by it, or a folder above cannot be searched. (`check` called
 /// such a config valid, and the daemon then failed with "unable to open
 /// database file".)
 fn store_out_of_reach(path: &std::path::Path) -> Option<String> {
-    use std::ffi::CString;
-    use std::os::unix::ffi::OsStrExt;
-    let can = |p: &std::path::Path, mode| {
-        CString::new(p.as_os_str().as_bytes())
-            .is_ok_and(|c| unsafe { libc::access(c.as_ptr(), mode) } == 0)
-    };
     match std::fs::metadata(path) {
         Ok(m) if m.is_file() => {
             if !can(path, libc::R_OK | libc::W_OK) {
@@ -247,12 +250,6 @@ fn store_out_of_reach(path: &std::path::Path) -> Option<String> {
 /// existing folder above, where the folders between would be made) is not
 /// writable by it, or a folder above cannot be searched.
 fn folder_out_of_reach(path: &std::path::Path) -> Option<String> {
-    use std::ffi::CString;
-    use std::os::unix::ffi::OsStrExt;
-    let can = |p: &std::path::Path, mode| {
-        CString::new(p.as_os_str().as_bytes())
-            .is_ok_and(|c| unsafe { libc::access(c.as_ptr(), mode) } == 0)
-    };
     match path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())

@@ -253,10 +253,9 @@ pub async fn route(
             // `fbclid`, a `site` or a `size`, are left alone.)
             other => {
                 let lower = other.to_lowercase();
-                if let Some(meant) = ["q", "output", "since", "limit"]
-                    .into_iter()
-                    .find(|known| lower == *known || (known.len() > 1 && edits(&lower, known) <= 1))
-                {
+                if let Some(meant) = ["q", "output", "since", "limit"].into_iter().find(|known| {
+                    lower == *known || (known.len() > 1 && crate::filter::edits(&lower, known) <= 1)
+                }) {
                     return bad(
                         &headers,
                         format!(
@@ -472,35 +471,6 @@ fn bad(headers: &HeaderMap, msg: String) -> Response {
             .into_response();
     }
     (StatusCode::BAD_REQUEST, format!("{msg}\n")).into_response()
-}
-
-/// The edits (a character added, removed or replaced, or two neighbours
-/// swapped) that make `a` into `b`, counted up to 3.
-fn edits(a: &str, b: &str) -> usize {
-    let (a, b): (Vec<char>, Vec<char>) = (a.chars().take(64).collect(), b.chars().collect());
-    if a.len().abs_diff(b.len()) > 2 {
-        return 3;
-    }
-    // d[i][j]: the edits from a[..i] to b[..j].
-    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, cell) in d[0].iter_mut().enumerate() {
-        *cell = j;
-    }
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let mut v = (d[i - 1][j - 1] + usize::from(a[i - 1] != b[j - 1]))
-                .min(d[i - 1][j] + 1)
-                .min(d[i][j - 1] + 1);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                v = v.min(d[i - 2][j - 2] + 1);
-            }
-            d[i][j] = v;
-        }
-    }
-    d[a.len()][b.len()].min(3)
 }
 
 #[cfg(test)]

@@ -135,13 +135,17 @@ impl PgStore {
                     }
                     spellings = Some(all);
                 }
-                let taken: std::collections::HashSet<i64> = id_of.values().copied().collect();
+                // (Taken rows looked for only among the candidates: a set of
+                // them built for every new feed cost the square of a first
+                // sync's feeds.)
                 let old = spellings
                     .as_ref()
                     .and_then(|all| all.get(&crate::store::feeds::spelling_key(&f.url)))
                     .and_then(|rows| {
                         rows.iter()
-                            .filter(|(id, u)| !last.contains_key(u.as_str()) && !taken.contains(id))
+                            .filter(|(id, u)| {
+                                !last.contains_key(u.as_str()) && !id_of.values().any(|v| v == id)
+                            })
                             .min_by_key(|(id, _)| *id)
                             .cloned()
                     });
