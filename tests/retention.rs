@@ -83,6 +83,34 @@ fn age(env: &TestEnv, guids: &[&str], days: i64, log_days: i64, log_rows: usize)
     }
 }
 
+/// `n` items of one feed (`https://a.example/f`), each its own story, first
+/// seen in 1970 (older than any `keep`), written straight into the store;
+/// `item(i)` gives the `i`th one's title and content.
+fn old_items(env: &TestEnv, n: i64, item: impl Fn(i64) -> (String, String)) {
+    let conn = rusqlite::Connection::open(env.path("feedloom.db")).unwrap();
+    conn.execute_batch(
+        "BEGIN; INSERT INTO feeds (id, url, created_at) VALUES (1, 'https://a.example/f', 0);",
+    )
+    .unwrap();
+    for i in 1..=n {
+        let (title, content) = item(i);
+        conn.execute(
+            "INSERT INTO stories (id, uid, first_seen_at, changed_at) VALUES (?1, ?2, 1000, 1000)",
+            rusqlite::params![i, format!("u{i}")],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO items (id, feed_id, key, key_kind, uid, title, content, content_hash,
+                 first_seen_at, last_seen_at, changed_at, story_id)
+             VALUES (?1, 1, ?2, 'guid', ?3, ?4, ?5, 'h', 1000, 1000, 1000, ?1)",
+            rusqlite::params![i, format!("k{i}"), format!("u{i}"), title, content],
+        )
+        .unwrap();
+    }
+    conn.execute_batch("COMMIT; PRAGMA wal_checkpoint(TRUNCATE);")
+        .unwrap();
+}
+
 /// Moves every time in the store three days back, as if each poll since
 /// the first had been answered 304 (which moves no `last_seen_at`).
 fn three_days_of_304(env: &TestEnv) {
@@ -585,29 +613,7 @@ async fn space_returns_to_the_file_system() {
     let store = feedloom::store::Store::open(&cfg.store.path).unwrap();
     assert!(store.incremental_vacuum().unwrap());
     drop(store);
-    {
-        let conn = rusqlite::Connection::open(env.path("feedloom.db")).unwrap();
-        conn.execute_batch(
-            "BEGIN; INSERT INTO feeds (id, url, created_at) VALUES (1, 'https://a.example/f', 0);",
-        )
-        .unwrap();
-        for i in 1..=2000i64 {
-            conn.execute(
-                "INSERT INTO stories (id, uid, first_seen_at, changed_at) VALUES (?1, ?2, 1000, 1000)",
-                rusqlite::params![i, format!("u{i}")],
-            )
-            .unwrap();
-            conn.execute(
-                "INSERT INTO items (id, feed_id, key, key_kind, uid, title, content, content_hash,
-                     first_seen_at, last_seen_at, changed_at, story_id)
-                 VALUES (?1, 1, ?2, 'guid', ?3, 't', ?4, 'h', 1000, 1000, 1000, ?1)",
-                rusqlite::params![i, format!("k{i}"), format!("u{i}"), big],
-            )
-            .unwrap();
-        }
-        conn.execute_batch("COMMIT; PRAGMA wal_checkpoint(TRUNCATE);")
-            .unwrap();
-    }
+    old_items(&env, 2000, |_| ("t".to_string(), big.clone()));
     let size = || std::fs::metadata(env.path("feedloom.db")).unwrap().len();
     let before = size();
     assert!(before > 15_000_000, "{before}");
@@ -638,37 +644,18 @@ async fn a_prune_that_fails_part_way_says_what_it_removed() {
          [[output]]\nname = \"all\"\npath = \"out/all\"\nformats = [\"json\"]\ndedup = \"item\"\nmax_items = 2000\n",
     );
     drop(feedloom::store::Store::open(&cfg.store.path).unwrap());
-    {
-        let conn = rusqlite::Connection::open(env.path("feedloom.db")).unwrap();
-        conn.execute_batch(
-            "BEGIN; INSERT INTO feeds (id, url, created_at) VALUES (1, 'https://a.example/f', 0);",
-        )
-        .unwrap();
-        for i in 1..=800i64 {
-            conn.execute(
-                "INSERT INTO stories (id, uid, first_seen_at, changed_at) VALUES (?1, ?2, 1000, 1000)",
-                rusqlite::params![i, format!("u{i}")],
-            )
-            .unwrap();
-            conn.execute(
-                "INSERT INTO items (id, feed_id, key, key_kind, uid, title, content, content_hash,
-                     first_seen_at, last_seen_at, changed_at, story_id)
-                 VALUES (?1, 1, ?2, 'guid', ?3, ?4, 'x', 'h', 1000, 1000, 1000, ?1)",
-                rusqlite::params![i, format!("k{i}"), format!("u{i}"), format!("Old {i}")],
-            )
-            .unwrap();
-        }
-        // The disk fills after the first step's deletions.
-        conn.execute_batch(
+    old_items(&env, 800, |i| (format!("Old {i}"), "x".to_string()));
+    // The disk fills after the first step's deletions.
+    rusqlite::Connection::open(env.path("feedloom.db"))
+        .unwrap()
+        .execute_batch(
             "CREATE TABLE test_deleted (n INTEGER); INSERT INTO test_deleted VALUES (0);
              CREATE TRIGGER full_disk BEFORE DELETE ON items BEGIN
                UPDATE test_deleted SET n = n + 1;
                SELECT RAISE(ABORT, 'the disk is full') WHERE (SELECT n FROM test_deleted) > 500;
-             END;
-             COMMIT;",
+             END;",
         )
         .unwrap();
-    }
     let out = feedloom(&env.path("feedloom.toml"), &["prune"]);
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(1), "{stderr}");
