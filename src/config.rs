@@ -1842,7 +1842,19 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             if named {
                 sent.push(value.to_string());
             }
-            for part in value_parts(value) {
+            // (And the parts of its `%`-decoded value: `app%3DKEY` was
+            // judged as one word, and its key published.)
+            let decoded = value
+                .contains('%')
+                .then(|| percent_encoding::percent_decode_str(value).decode_utf8_lossy())
+                .filter(|d| d != value);
+            if let Some(d) = decoded.as_deref().filter(|_| named) {
+                sent.push(d.to_string());
+            }
+            for part in value_parts(value)
+                .into_iter()
+                .chain(decoded.as_deref().map(value_parts).unwrap_or_default())
+            {
                 if named || (!answers_only && key_like(part)) {
                     sent.push(part.to_string());
                 }

@@ -1279,7 +1279,7 @@ async fn a_key_sent_in_a_header_or_as_a_token_is_not_published() {
         Resource::feed(
             "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Premium show</title><link>https://show.example/</link>\
              <item><title>Ep6</title><link>https://show.example/ep6</link><guid>g6</guid>\
-             <description>&lt;p&gt;Episode six, for K3yHeader77x and Be4rerTok99zz, in en-GB2024x, P4ssHeader55 and Acc3ssHeader66, PwH3ader44, 0tpHeader33, P1nHeader22, C00kieHdr91, T0tpHdr5x, U1dHdr7788x9q2k1m3, L1c-Hdr4242-zz99k, wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY, dGhpcyBpcyBhIHNlY3JldA1=, abcdef1234567890XYZ, in eu-west-12 for Firefox/120.0, Pq1Wx2Ec3Rv4Tb5Yn6Um7, Zk8Lp3Mq9Nr2Os7Pt4Qu, Cl13ntD4taKey5566 and S3ss1onKey9Abc8Def7, V1d0tK3yPart77 and Acct5lashK3y99xyz, by acme-news-desk-2024 &lt;a href=\"https://news2.example.com/p/1\"&gt;at news2.example.com&lt;/a&gt;.&lt;/p&gt;</description>\
+             <description>&lt;p&gt;Episode six, for K3yHeader77x and Be4rerTok99zz, in en-GB2024x, P4ssHeader55 and Acc3ssHeader66, PwH3ader44, 0tpHeader33, P1nHeader22, C00kieHdr91, T0tpHdr5x, U1dHdr7788x9q2k1m3, L1c-Hdr4242-zz99k, wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY, dGhpcyBpcyBhIHNlY3JldA1=, abcdef1234567890XYZ, in eu-west-12 for Firefox/120.0, Pq1Wx2Ec3Rv4Tb5Yn6Um7, Zk8Lp3Mq9Nr2Os7Pt4Qu, Cl13ntD4taKey5566 and S3ss1onKey9Abc8Def7, V1d0tK3yPart77 and Acct5lashK3y99xyz, by acme-news-desk-2024, 83749201938475610293, QwErTyUiOpAsDfGhJkLz, Pct3ncK3y88zz99xx and 12345678901234 &lt;a href=\"https://news2.example.com/p/1\"&gt;at news2.example.com&lt;/a&gt;.&lt;/p&gt;</description>\
              <enclosure url=\"https://cdn.example/e6.mp3?key=K3yHeader77x\" length=\"1\" type=\"audio/mpeg\"/></item>\
              <item><title>Ep7 Be4rerTok99zz</title><link>https://show.example/ep7?t=Be4rerTok99zz</link><guid>g7</guid>\
              <description>Episode seven.</description></item>\
@@ -1301,7 +1301,9 @@ async fn a_key_sent_in_a_header_or_as_a_token_is_not_published() {
              Cookie = \"sid=Pq1Wx2Ec3Rv4Tb5Yn6Um7; lang=en\", X-Client-Key = \"client42:Zk8Lp3Mq9Nr2Os7Pt4Qu\", \
              X-Client-Data = '{{\"k\":\"Cl13ntD4taKey5566\"}}', X-Session-Info = \"sid=S3ss1onKey9Abc8Def7\", X-Auth-Token = \"v1.V1d0tK3yPart77@tenant\", \
              X-Account = \"acct/Acct5lashK3y99xyz\", \
-             X-Workspace = \"acme-news-desk-2024\" }}\n\
+             X-Workspace = \"acme-news-desk-2024\", X-Api-Secret = \"83749201938475610293\", \
+             X-Session-Token = \"QwErTyUiOpAsDfGhJkLz\", X-Extra = \"app%3DPct3ncK3y88zz99xx\", \
+             X-Count = \"12345678901234\" }}\n\
              auth = {{ bearer = {{ file = \"token\" }} }}\n"
         ),
         &[("token", "Be4rerTok99zz\n")],
@@ -1320,6 +1322,8 @@ async fn a_key_sent_in_a_header_or_as_a_token_is_not_published() {
         // (Nor a slug of words and a year: hidden as a key, it took every
         // title naming it.)
         assert!(text.contains("acme-news-desk-2024"), "{ext}: {text}");
+        // (Nor a number under a header named like no secret.)
+        assert!(text.contains("12345678901234"), "{ext}: {text}");
         // (Nor a host name: hidden as a key, it took every link to it.)
         assert!(
             text.contains("https://news2.example.com/p/1") && text.contains("at news2.example.com"),
@@ -1356,6 +1360,11 @@ async fn a_key_sent_in_a_header_or_as_a_token_is_not_published() {
             // or an `@`.)
             "V1d0tK3yPart77",
             "Acct5lashK3y99",
+            // (Under a header named like a secret, digits only or letters
+            // only; and a key behind a `%`-encoded `=`.)
+            "83749201938475610293",
+            "QwErTyUiOpAsDfGhJkLz",
+            "Pct3ncK3y88zz99xx",
         ] {
             assert!(!text.contains(secret), "{ext} has {secret}: {text}");
         }

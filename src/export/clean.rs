@@ -1285,15 +1285,30 @@ fn story_secrets(story: &Story) -> Vec<String> {
 /// [`story_secrets`]): in their URLs, and what they send otherwise
 /// ([`urls::sent_secrets`]: a header's key, a bearer token, a password).
 fn secrets_of<'a>(urls: impl Iterator<Item = &'a str>) -> Vec<String> {
-    urls.flat_map(|u| {
-        let mut v = urls::secret_values(u);
-        v.extend(urls::sent_secrets(u));
-        v
-    })
-    .filter(|v| {
+    let mixed = |v: &String| {
         v.len() >= 8
             && v.bytes().any(|b| b.is_ascii_digit())
             && v.bytes().any(|b| b.is_ascii_alphabetic())
+    };
+    // (What a feed sends may also be a key of digits only, 12 or more, or of
+    // letters only in both cases, 16 or more: `X-Api-Key = "8374920193…"`
+    // was published whole. Not in a URL, where `?sid=sports` is a word.)
+    let uniform = |v: &String| {
+        let b = v.as_bytes();
+        (b.len() >= 12 && b.iter().all(u8::is_ascii_digit))
+            || (b.len() >= 16
+                && b.iter().all(u8::is_ascii_alphabetic)
+                && b.iter().any(u8::is_ascii_uppercase)
+                && b.iter().any(u8::is_ascii_lowercase))
+    };
+    urls.flat_map(|u| {
+        let mut v: Vec<String> = urls::secret_values(u).into_iter().filter(mixed).collect();
+        v.extend(
+            urls::sent_secrets(u)
+                .into_iter()
+                .filter(|s| mixed(s) || uniform(s)),
+        );
+        v
     })
     .collect()
 }
