@@ -562,6 +562,24 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                     }
                     return Err(e.into());
                 }
+                // The output files list what is left (they listed pruned stories
+                // until the next poll). Written even when nothing went now: an
+                // earlier prune may have been stopped before it wrote them. Before the
+                // search index's merge, which may fail (a full disk) after the
+                // items are gone.
+                if cfg.outputs.iter().any(|o| o.path.is_some()) {
+                    let mut cache = feedloom::export::HtmlCache::default();
+                    let rendered = feedloom::export::render_all(
+                        &store,
+                        &cfg.outputs,
+                        feedloom::now_unix(),
+                        &mut cache,
+                        true,
+                    )?;
+                    let failed = feedloom::export::write_files(&rendered);
+                    outputs_failed = failed.len();
+                    say_outputs_rewritten(&cfg, outputs_failed);
+                }
                 if p.items > 0 {
                     let started = std::time::Instant::now();
                     let mut steps = 0;
@@ -576,22 +594,6 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                         "merged the search index in {:.1}s",
                         started.elapsed().as_secs_f64()
                     );
-                }
-                // The output files list what is left (they listed pruned stories
-                // until the next poll). Written even when nothing went now: an
-                // earlier prune may have been stopped before it wrote them.
-                if cfg.outputs.iter().any(|o| o.path.is_some()) {
-                    let mut cache = feedloom::export::HtmlCache::default();
-                    let rendered = feedloom::export::render_all(
-                        &store,
-                        &cfg.outputs,
-                        feedloom::now_unix(),
-                        &mut cache,
-                        true,
-                    )?;
-                    let failed = feedloom::export::write_files(&rendered);
-                    outputs_failed = failed.len();
-                    say_outputs_rewritten(&cfg, outputs_failed);
                 }
                 let page: i64 = store
                     .conn()
