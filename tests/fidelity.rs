@@ -301,11 +301,12 @@ async fn entries_with_nothing_to_show_are_not_stored_and_alone_are_an_error() {
         ),
     );
     // (A JSON Feed item of only an `image` is a photo, shown as its text: it
-    // was dropped; kept empty, every such item of a feed had one key.)
+    // was dropped; kept empty, every such item of a feed had one key. Not
+    // one of a `javascript:` or `data:` picture, which shows nothing.)
     srv.set(
         "/photo.json",
         Resource::feed(
-            r#"{"version":"https://jsonfeed.org/version/1.1","title":"Ph","items":[{"image":"https://e.example/p.jpg"},{"image":"https://e.example/q.jpg"},{"title":"Hi"}]}"#,
+            r#"{"version":"https://jsonfeed.org/version/1.1","title":"Ph","items":[{"image":"https://e.example/p.jpg"},{"image":"https://e.example/q.jpg"},{"title":"Hi"},{"image":"javascript:alert(1)"},{"image":"data:image/png;base64,AAAA"}]}"#,
         )
         .content_type("application/feed+json"),
     );
@@ -659,4 +660,96 @@ fn items_of_a_second_channel_are_read_not_silently_lost() {
             .unread,
         0
     );
+}
+
+/// An entry whose only text is its media's shows it: a YouTube video's
+/// description and thumbnail, a podcast episode's `itunes:summary`, a
+/// photo's `media:content`, a titled JSON Feed item's `image` (each was
+/// published as its title alone). An entry's own text wins, and an entry
+/// keyed by its content keeps its key (no text added).
+#[test]
+fn an_entry_without_text_shows_its_media() {
+    let parsed = |xml: &str| {
+        parse(xml.as_bytes(), None, &base(), Limits::default())
+            .unwrap_or_else(|e| panic!("{e}: {xml}"))
+    };
+    let atom = parsed(
+        r#"<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom" xmlns:media="http://search.yahoo.com/mrss/" xmlns:yt="http://www.youtube.com/xml/schemas/2015"><title>Ch</title>
+        <entry><id>yt:video:v1</id><title>Video one</title><link rel="alternate" href="https://www.youtube.com/watch?v=v1"/>
+        <media:group><media:title>Video one</media:title><media:content url="https://www.youtube.com/v/v1" type="application/x-shockwave-flash"/>
+        <media:thumbnail url="https://i.ytimg.com/vi/v1/hqdefault.jpg" width="480" height="360"/>
+        <media:description>First line &amp; more.
+Second line &lt;b&gt;not bold&lt;/b&gt;</media:description></media:group></entry>
+        <entry><id>yt:video:v2</id><title>Video two</title><link rel="alternate" href="https://www.youtube.com/watch?v=v2"/><summary>Own words.</summary>
+        <media:group><media:description>Media words.</media:description></media:group></entry>
+        </feed>"#,
+    );
+    let v1 = atom.entries[0].content.as_deref().unwrap_or("");
+    assert!(
+        v1.starts_with(r#"<p><img src="https://i.ytimg.com/vi/v1/hqdefault.jpg" alt=""></p>"#),
+        "{v1}"
+    );
+    assert!(
+        v1.contains("First line &amp; more.<br>\nSecond line &lt;b&gt;not bold&lt;/b&gt;"),
+        "{v1}"
+    );
+    assert_eq!(atom.entries[1].summary.as_deref(), Some("Own words."));
+    assert_eq!(atom.entries[1].content, None);
+    let rss = parsed(
+        r#"<?xml version="1.0"?><rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd" xmlns:media="http://search.yahoo.com/mrss/"><channel><title>Pod</title><link>https://pod.example/</link>
+        <item><title>Ep1</title><guid>e1</guid><itunes:summary>Summary of episode one.</itunes:summary><enclosure url="https://pod.example/e1.mp3" length="1" type="audio/mpeg"/></item>
+        <item><title>Photo</title><link>https://pod.example/p1</link><media:content url="https://pod.example/p1.JPG"/></item>
+        <item><title>Styled</title><guid>s1</guid><media:description type="html">&lt;p&gt;In &lt;em&gt;bold&lt;/em&gt;&lt;/p&gt;</media:description></item>
+        <item><title>Blank</title><guid>b1</guid><itunes:summary>  &#8203; </itunes:summary></item>
+        <item><title>Unkeyed</title><itunes:summary>Kept as it was keyed.</itunes:summary></item>
+        <item><media:content url="https://pod.example/clip1.mp4" type="video/mp4"/></item>
+        <item><media:content url="https://pod.example/clip2.mp4"/></item>
+        <item><media:group><media:content url="https://pod.example/clip3.mp4"/></media:group></item>
+        </channel></rss>"#,
+    );
+    // (Entries of nothing but a `media:content` are three, with their
+    // files: they were one story of nothing.)
+    let files: Vec<Vec<&str>> = rss.entries[5..]
+        .iter()
+        .map(|e| e.enclosures.iter().map(|f| f.url.as_str()).collect())
+        .collect();
+    assert_eq!(
+        files,
+        [
+            ["https://pod.example/clip1.mp4"],
+            ["https://pod.example/clip2.mp4"],
+            ["https://pod.example/clip3.mp4"]
+        ]
+    );
+    assert_eq!(
+        rss.entries[5].enclosures[0].media_type.as_deref(),
+        Some("video/mp4")
+    );
+    let keys: std::collections::HashSet<String> = identify_document(rss.entries.clone())
+        .into_iter()
+        .map(|i| i.key)
+        .collect();
+    assert_eq!(keys.len(), 8, "{keys:?}");
+    let content: Vec<Option<&str>> = rss.entries.iter().map(|e| e.content.as_deref()).collect();
+    assert_eq!(
+        content,
+        [
+            Some("Summary of episode one."),
+            Some(r#"<p><img src="https://pod.example/p1.JPG" alt=""></p>"#),
+            Some("<p>In <em>bold</em></p>"),
+            None,
+            None,
+            None,
+            None,
+            None,
+        ]
+    );
+    let json = parsed(
+        r#"{"version":"https://jsonfeed.org/version/1.1","title":"Ph","items":[{"id":"1","title":"Sunset","url":"https://ph.example/1","image":"https://ph.example/1.jpg"},{"id":"2","title":"Text","content_text":"Words.","image":"https://ph.example/2.jpg"}]}"#,
+    );
+    assert_eq!(
+        json.entries[0].content.as_deref(),
+        Some(r#"<p><img src="https://ph.example/1.jpg" alt=""></p>"#)
+    );
+    assert_eq!(json.entries[1].content.as_deref(), Some("Words."));
 }

@@ -337,6 +337,180 @@ pub(super) fn entries_carrying_unread(text: &[u8]) -> Option<Vec<bool>> {
     Some(out)
 }
 
+/// What an entry's Media RSS and iTunes elements show ([`entries_media`]).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(super) struct Media {
+    /// Its first picture's address as written: an image `media:content`,
+    /// else the first `media:thumbnail` or `itunes:image`.
+    pub image: Option<String>,
+    /// Its first `media:description` or `itunes:summary` that holds
+    /// something, and whether it is HTML.
+    pub text: Option<(String, bool)>,
+    /// Its `media:content` files: address and media type as written.
+    pub files: Vec<(String, Option<String>)>,
+}
+
+/// For each entry of the document (as [`entries_carrying_unread`] counts
+/// them), what its Media RSS and iTunes elements show: feed-rs is kept
+/// from reading them ([`unread_extensions`]), and an entry whose only text
+/// they held (a YouTube video's description and thumbnail, an episode's
+/// `itunes:summary`) was published as its title alone. A text is cut at
+/// `max` bytes. `None` when the document cannot be read to its end.
+pub(super) fn entries_media(text: &[u8], max: usize) -> Option<Vec<Media>> {
+    // Each prefix bound to Media RSS (true) or iTunes (false).
+    let mut prefixes: Vec<(String, bool)> = Vec::new();
+    attributes(text, |name, value, _| {
+        if let Some(p) = name.strip_prefix("xmlns:")
+            && !prefixes.iter().any(|q| q.0 == p)
+        {
+            if UNREAD[0].eq_ignore_ascii_case(value) {
+                prefixes.push((p.to_string(), true));
+            } else if UNREAD[1].eq_ignore_ascii_case(value) {
+                prefixes.push((p.to_string(), false));
+            }
+        }
+    });
+    if prefixes.is_empty() {
+        return None;
+    }
+    let kind = |e: &quick_xml::events::BytesStart| -> Option<(bool, String)> {
+        let name = e.name();
+        let p = name.prefix()?;
+        let mrss = prefixes.iter().find(|q| q.0 == p.as_ref())?.1;
+        Some((mrss, name.local_name().as_ref().to_string()))
+    };
+    let attr = |e: &quick_xml::events::BytesStart, key: &str| {
+        e.attributes()
+            .with_checks(false)
+            .flatten()
+            .find(|a| a.key.as_ref() == key)
+            .map(|a| super::text::decode_entities(&a.value))
+    };
+    let image_like = |e: &quick_xml::events::BytesStart| {
+        let url = attr(e, "url").unwrap_or_default();
+        let path = url
+            .split(['?', '#'])
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        match (attr(e, "medium"), attr(e, "type")) {
+            (Some(m), _) => m.trim().eq_ignore_ascii_case("image"),
+            (None, Some(t)) => t.trim().to_ascii_lowercase().starts_with("image/"),
+            (None, None) => [".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif"]
+                .iter()
+                .any(|x| path.ends_with(x)),
+        }
+    };
+    let entry = |e: &quick_xml::events::BytesStart| {
+        e.name().prefix().is_none() && matches!(e.name().local_name().as_ref(), "item" | "entry")
+    };
+    let mut reader = super::legacy::reader(text);
+    let mut depth = 0usize;
+    // The entry open: its depth, and what it shows so far (`image` a
+    // picture of `media:content`; `thumb` a thumbnail).
+    let mut open: Option<(usize, Media)> = None;
+    let mut thumb: Option<String> = None;
+    // The text being read: its depth, whether HTML (`None`: to be judged by
+    // what it holds), and what it holds.
+    let mut reading: Option<(usize, Option<bool>, String)> = None;
+    let mut out = Vec::new();
+    loop {
+        let event = reader.read_event();
+        let (start, empty) = match &event {
+            Ok(Event::Start(e)) => (Some(e), false),
+            Ok(Event::Empty(e)) => (Some(e), true),
+            _ => (None, false),
+        };
+        if let Some(e) = start {
+            if !empty {
+                depth += 1;
+            }
+            match &mut open {
+                None if entry(e) => match empty {
+                    true => out.push(Media::default()),
+                    false => {
+                        open = Some((depth, Media::default()));
+                        thumb = None;
+                    }
+                },
+                Some((_, m)) => match kind(e).as_ref().map(|(m, l)| (*m, l.as_str())) {
+                    Some((true, "content")) if m.files.len() < 64 && attr(e, "url").is_some() => {
+                        m.files
+                            .push((attr(e, "url").unwrap_or_default(), attr(e, "type")));
+                        if m.image.is_none() && image_like(e) {
+                            m.image = attr(e, "url");
+                        }
+                    }
+                    Some((true, "thumbnail")) if thumb.is_none() => thumb = attr(e, "url"),
+                    Some((false, "image")) if thumb.is_none() => thumb = attr(e, "href"),
+                    Some((true, "description"))
+                        if !empty && m.text.is_none() && reading.is_none() =>
+                    {
+                        let html =
+                            attr(e, "type").is_some_and(|t| t.trim().eq_ignore_ascii_case("html"));
+                        reading = Some((depth, Some(html), String::new()));
+                    }
+                    Some((false, "summary")) if !empty && m.text.is_none() && reading.is_none() => {
+                        reading = Some((depth, None, String::new()))
+                    }
+                    _ => {}
+                },
+                None => {}
+            }
+            continue;
+        }
+        match event {
+            Ok(Event::Text(t)) => {
+                if let Some((_, _, into)) = &mut reading
+                    && into.len() < max
+                {
+                    into.push_str(&super::text::decode_entities(t.as_ref()));
+                }
+            }
+            Ok(Event::GeneralRef(r)) => {
+                if let Some((_, _, into)) = &mut reading
+                    && into.len() < max
+                {
+                    let raw = format!("&{};", r.as_ref() as &str);
+                    into.push_str(&super::text::decode_entities(&raw));
+                }
+            }
+            Ok(Event::CData(t)) => {
+                if let Some((_, _, into)) = &mut reading
+                    && into.len() < max
+                {
+                    into.push_str(t.as_ref());
+                }
+            }
+            Ok(Event::End(_)) => {
+                if let Some((_, html, got)) = reading.take_if(|r| r.0 == depth)
+                    && let Some((_, m)) = &mut open
+                {
+                    // (`itunes:summary` is plain text by Apple's word, but
+                    // many write HTML in it.)
+                    let html = html.unwrap_or_else(|| super::text::strip_tags(&got) != got);
+                    let shown = match html {
+                        true => super::text::decode_entities(&super::text::strip_tags(&got)),
+                        false => got.clone(),
+                    };
+                    if !super::text::shows_nothing(&shown) {
+                        m.text = Some((super::text::bound(got, max), html));
+                    }
+                }
+                if let Some((_, mut m)) = open.take_if(|o| o.0 == depth) {
+                    m.image = m.image.or(thumb.take());
+                    out.push(m);
+                }
+                depth = depth.saturating_sub(1);
+            }
+            Ok(Event::Eof) => break,
+            Err(_) => return None,
+            Ok(_) => {}
+        }
+    }
+    Some(out)
+}
+
 /// Whether `text` names an [`UNREAD`] namespace anywhere (by its host, as
 /// its path may be written in another letter case).
 fn names_unread(text: &[u8]) -> bool {

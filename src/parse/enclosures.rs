@@ -38,38 +38,17 @@ pub struct Enclosure {
 /// document's URL); a URL that is `base` or `document` itself is no file.
 pub(super) fn of_entry(e: &model::Entry, base: &Url, document: &Url) -> Vec<Enclosure> {
     let mut out: Vec<Enclosure> = Vec::new();
-    let mut push = |href: &str, media_type: Option<&str>, length: Option<u64>| {
-        if out.len() >= MAX_ENCLOSURES || href.len() > MAX_URL {
-            return;
-        }
-        let href = href.trim();
-        let Some(url) = crate::urls::resolve(Some(base), href) else {
-            return;
-        };
-        // An empty or fragment-only URL resolves to the document itself
-        // (feed-rs resolves RSS's `url=""` so before feedloom sees it): no file.
-        if href.is_empty()
-            || href.starts_with('#')
-            || same_document(&url, base)
-            || same_document(&url, document)
-        {
-            return;
-        }
-        if url.len() > MAX_URL || out.iter().any(|o| o.url == url) {
-            return;
-        }
-        out.push(Enclosure {
-            url,
-            media_type: media_type.and_then(media_type_of),
-            length,
-        });
-    };
     // RSS <enclosure> (feed-rs makes each a media object's content).
     for m in &e.media {
         for c in &m.content {
             if let Some(url) = &c.url {
                 let ty = c.content_type.as_ref().map(|t| t.to_string());
-                push(url.as_str(), ty.as_deref(), c.size);
+                push(
+                    &mut out,
+                    (url.as_str(), ty.as_deref(), c.size),
+                    base,
+                    document,
+                );
             }
         }
     }
@@ -81,10 +60,65 @@ pub(super) fn of_entry(e: &model::Entry, base: &Url, document: &Url) -> Vec<Encl
             None => l.media_type.is_some(),
         };
         if enclosure {
-            push(&l.href, l.media_type.as_deref(), l.length);
+            push(
+                &mut out,
+                (&l.href, l.media_type.as_deref(), l.length),
+                base,
+                document,
+            );
         }
     }
     out
+}
+
+/// The enclosures of an entry's `media:content` elements (address and
+/// media type as written), for one feed-rs was kept from reading them
+/// ([`super::defuse::entries_media`]).
+pub(super) fn of_media(
+    files: &[(String, Option<String>)],
+    base: &Url,
+    document: &Url,
+) -> Vec<Enclosure> {
+    let mut out: Vec<Enclosure> = Vec::new();
+    for (href, ty) in files {
+        push(&mut out, (href, ty.as_deref(), None), base, document);
+    }
+    out
+}
+
+/// Adds a file (its address, media type and length as written) to `out`,
+/// resolved against `base`, unless it is none: too long, past
+/// [`MAX_ENCLOSURES`], the document itself, or there already.
+fn push(
+    out: &mut Vec<Enclosure>,
+    (href, media_type, length): (&str, Option<&str>, Option<u64>),
+    base: &Url,
+    document: &Url,
+) {
+    if out.len() >= MAX_ENCLOSURES || href.len() > MAX_URL {
+        return;
+    }
+    let href = href.trim();
+    let Some(url) = crate::urls::resolve(Some(base), href) else {
+        return;
+    };
+    // An empty or fragment-only URL resolves to the document itself
+    // (feed-rs resolves RSS's `url=""` so before feedloom sees it): no file.
+    if href.is_empty()
+        || href.starts_with('#')
+        || same_document(&url, base)
+        || same_document(&url, document)
+    {
+        return;
+    }
+    if url.len() > MAX_URL || out.iter().any(|o| o.url == url) {
+        return;
+    }
+    out.push(Enclosure {
+        url,
+        media_type: media_type.and_then(media_type_of),
+        length,
+    });
 }
 
 /// Whether `url` is `base` itself, fragments aside.

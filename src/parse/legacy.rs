@@ -1062,8 +1062,9 @@ pub(super) fn with_dublin_core_text(text: &[u8], atom: bool) -> Option<Vec<u8>> 
             .and_then(|c| c.strip_suffix(b"]]>"))
             .unwrap_or(c);
         let c = String::from_utf8_lossy(c);
-        let decoded = super::text::decode_entities(&super::text::strip_tags(&c));
-        super::text::shows_nothing(&super::text::strip_tags(&decoded))
+        // (A picture or a player is something: a description of only an
+        // `<img>` gave way to a credit line in `dc:description`.)
+        super::text::html_shows_nothing(&super::text::decode_entities(&c))
     };
     let mut reader = reader(text);
     // In an item: its depth, the end of its start tag, and what it has:

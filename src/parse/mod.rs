@@ -184,7 +184,11 @@ fn if_compressed(body: &[u8], e: ParseError) -> ParseError {
 /// Core one, and an Atom entry reads its Dublin Core title and description;
 /// a JSON Feed item of only an `image` has it as its text; an Atom entry
 /// with an id and no page of its own has its `content src` as its link.
-const RAW_VERSION: &str = "feedloom raw entries v11";
+/// v12: an entry keyed by its guid or link that has no text of its own
+/// takes its media's (a picture, then `media:description` or
+/// `itunes:summary`), and a titled JSON Feed item its `image`: such
+/// entries are reported updated, once.
+const RAW_VERSION: &str = "feedloom raw entries v12";
 
 /// A document parsed by [`parse_known`].
 #[derive(Debug)]
@@ -723,13 +727,26 @@ fn parse_prepared(
             .flatten()
             .filter(|each| each.len() == feed.entries.len())
     });
-    // (A JSON Feed item of only an `image` or `banner_image` is a photo.)
+    // (A JSON Feed item of only an `image` or `banner_image` is a photo;
+    // one with a title and no text shows its picture too.)
     let json_images = (feed.feed_type == model::FeedType::JSON
         && feed
             .entries
             .iter()
-            .any(|e| e.title.is_none() && e.links.is_empty()))
-    .then(|| json_items_with_images(&bytes))
+            .any(|e| e.content.is_none() && e.summary.is_none()))
+    .then(|| json_items_with_images(&bytes, base))
+    .flatten()
+    .filter(|each| each.len() == feed.entries.len());
+    // (What an entry without text of its own shows of its media: a YouTube
+    // video, a podcast episode. feed-rs is kept from reading them.)
+    let media = (feed.feed_type != model::FeedType::JSON
+        && repaired_text.is_none()
+        && feed
+            .entries
+            .iter()
+            .any(|e| e.content.is_none() && e.summary.is_none())
+        && defuse::declares_unread(&bytes))
+    .then(|| defuse::entries_media(&bytes, limits.max_field))
     .flatten()
     .filter(|each| each.len() == feed.entries.len());
     let read = feed.entries.len();
@@ -750,7 +767,10 @@ fn parse_prepared(
             for (e, image) in doc.entries.iter_mut().zip(each) {
                 if let Some(url) = image {
                     e.carries_unread = true;
-                    if e.content.is_none() && e.summary.is_none() {
+                    // (Not for a titled item keyed by its content, whose
+                    // key would change.)
+                    let keyed = e.guid.is_some() || e.link.is_some() || e.title.is_none();
+                    if e.content.is_none() && e.summary.is_none() && keyed {
                         e.content = Some(format!(
                             "<p><img src=\"{}\" alt=\"\"></p>",
                             text::escape_html(&bound(url, 8192))
@@ -765,6 +785,23 @@ fn parse_prepared(
             }
         }
         _ => {}
+    }
+    // (Its `media:content` files too, as its enclosures when it has none:
+    // entries of nothing else were published without them, and those with
+    // neither guid nor link all had one key, so that they were one story.
+    // Only for an entry keyed by its guid or link, or of nothing else: the
+    // key of another keyed by its content would change.)
+    if let Some(each) = media.filter(|_| lined_up) {
+        for (e, m) in doc.entries.iter_mut().zip(each) {
+            let keyed = e.guid.is_some() || e.link.is_some();
+            let bare = e.title.is_none() && e.enclosures.is_empty();
+            if e.content.is_none() && e.summary.is_none() && (keyed || bare) {
+                if e.enclosures.is_empty() {
+                    e.enclosures = enclosures::of_media(&m.files, base, base);
+                }
+                e.content = media_html(m, base, limits.max_field);
+            }
+        }
     }
     if doc.entries.is_empty() && doc.title.is_none() && no_channel {
         return Err(ParseError::NoChannel {
@@ -1190,10 +1227,32 @@ fn map_entry(e: model::Entry, base: &Url, max: usize, loose: bool, rdf: bool) ->
     }
 }
 
+/// The HTML an entry's media show ([`defuse::entries_media`]), for an
+/// entry without text of its own: its picture, then its description (a
+/// plain one escaped, its line breaks kept). `None` when they show nothing.
+fn media_html(m: defuse::Media, base: &Url, max: usize) -> Option<String> {
+    let image = m
+        .image
+        .filter(|u| u.len() <= 8192)
+        .and_then(|u| crate::urls::resolve(Some(base), u.trim()))
+        .filter(|u| u.starts_with("http://") || u.starts_with("https://"));
+    let text = m.text.map(|(t, html)| match html {
+        true => html_of(&t, true),
+        false => escape_html(t.trim()).replace('\n', "<br>\n"),
+    });
+    if image.is_none() && text.is_none() {
+        return None;
+    }
+    let picture = image
+        .map(|u| format!("<p><img src=\"{}\" alt=\"\"></p>", escape_html(&u)))
+        .unwrap_or_default();
+    Some(bound(format!("{picture}{}", text.unwrap_or_default()), max))
+}
+
 /// For each item of a JSON Feed that is an object, in order, its `image`
 /// (else its `banner_image`), if it has one (a photo post of nothing else).
 /// `None` when the document is no JSON object with an `items` list.
-fn json_items_with_images(bytes: &[u8]) -> Option<Vec<Option<String>>> {
+fn json_items_with_images(bytes: &[u8], base: &Url) -> Option<Vec<Option<String>>> {
     let v: serde_json::Value = serde_json::from_slice(bytes).ok()?;
     let items = v.get("items")?.as_array()?;
     Some(
@@ -1206,6 +1265,13 @@ fn json_items_with_images(bytes: &[u8]) -> Option<Vec<Option<String>>> {
                         .and_then(|u| u.as_str())
                         .map(str::trim)
                         .filter(|u| !u.is_empty())
+                        // (A picture a reader can show: `javascript:` or
+                        // `data:` kept an item that showed nothing.)
+                        .filter(|u| {
+                            crate::urls::resolve(Some(base), u).is_some_and(|r| {
+                                r.starts_with("http://") || r.starts_with("https://")
+                            })
+                        })
                         .map(String::from)
                 })
             })
@@ -2241,6 +2307,24 @@ mod tests {
             <entry><id>urn:1</id><title type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"/></title><dc:title>Title</dc:title><summary type="html">&lt;p&gt;&lt;/p&gt;</summary><dc:description>Text</dc:description></entry></feed>"#.as_slice(),
         ] {
             assert_eq!(read(xml), [(some("Title"), some("Text"))]);
+        }
+        // (A text of only a picture or a player shows something: it gave
+        // way to a credit line.)
+        for (xml, want) in [
+            (
+                br#"<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>T</title>
+            <item><title>Sunset</title><description>&lt;img src="https://e.example/s.jpg"&gt;</description><dc:description>Photo by Ann</dc:description></item></channel></rss>"#.as_slice(),
+                r#"<img src="https://e.example/s.jpg">"#,
+            ),
+            (
+                br#"<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>T</title>
+            <item><title>Clip</title><description><![CDATA[<p><video src="https://e.example/c.mp4"></video></p>]]></description><dc:description>Video by Ann</dc:description></item></channel></rss>"#.as_slice(),
+                r#"<p><video src="https://e.example/c.mp4"></video></p>"#,
+            ),
+        ] {
+            let d = parse(xml, None, &base(), Limits::default()).unwrap();
+            let e = &d.entries[0];
+            assert_eq!(e.content.as_deref().or(e.summary.as_deref()), Some(want));
         }
         let xml = br#"<feed xmlns="http://www.w3.org/2005/Atom" xmlns:dc="http://purl.org/dc/elements/1.1/"><title>T</title><id>urn:t</id>
             <entry><id>urn:1</id><title>Own</title><dc:title>Other</dc:title><content src="https://e.example/1.mp3" type="audio/mpeg"/><dc:description>Text</dc:description></entry></feed>"#;

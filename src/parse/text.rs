@@ -533,6 +533,20 @@ fn declared_encoding(body: &[u8]) -> Option<String> {
     Some(value[..close].trim().to_string())
 }
 
+/// Whether HTML shows nothing: no picture, player, embedded page or link
+/// (`<img`, `<video`, `<iframe`, `<a `…), and a text that [`shows_nothing`]
+/// once its tags are gone (`<p>&nbsp;</p>`, `<br/>`).
+pub fn html_shows_nothing(html: &str) -> bool {
+    let lower = html.to_ascii_lowercase();
+    ![
+        "<img", "<video", "<audio", "<iframe", "<embed", "<object", "<svg", "<picture", "<source",
+        "<math", "<canvas", "<a ",
+    ]
+    .iter()
+    .any(|tag| lower.contains(tag))
+        && shows_nothing(&strip_tags(html))
+}
+
 /// Whether `text` shows nothing: empty, or only control characters and
 /// [`invisible`] ones (a title, tag or author made of them is none).
 pub fn shows_nothing(text: &str) -> bool {
