@@ -1497,6 +1497,70 @@ async fn a_moved_feed_whose_new_address_is_gone_goes_back_to_its_configured_url(
     );
 }
 
+/// A feed moved for good whose new address dies as lapsed domains do (a
+/// parked page that is no feed, a refused connection) goes back to its
+/// configured URL after five failures in a row there, and asks it at once:
+/// it was asked at the dead address for good, and no command got it back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_moved_feed_whose_new_address_keeps_failing_goes_back_to_its_configured_url() {
+    let srv = FeedServer::start().await;
+    let doc = rss("t", &[(Some("1"), None, "x", "d")]);
+    srv.set(
+        "/orig.xml",
+        Resource::status(301).header("location", "/new.xml"),
+    );
+    srv.set("/new.xml", Resource::feed(doc.clone()).no_etag());
+    let env = TestEnv::new();
+    let cfg = env.config(&format!(
+        "[fetch]\nhost_gap = \"0s\"\n\n[defaults]\nredirect_after = 2\n\n{}",
+        feeds_toml(&[srv.url("/orig.xml")])
+    ));
+    for _ in 0..2 {
+        feedloom::refresh::poll(&cfg, env.open_store())
+            .await
+            .unwrap();
+    }
+    let fetch_url = || -> Option<String> {
+        env.reader()
+            .query_row("SELECT fetch_url FROM feeds", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(fetch_url(), Some(srv.url("/new.xml")));
+    // The new address serves a parked page; the configured one the feed.
+    let mut parked = Resource::feed("<html><body>This domain is for sale</body></html>");
+    parked.content_type = "text/html".into();
+    srv.set("/new.xml", parked);
+    srv.set("/orig.xml", Resource::feed(doc).no_etag());
+    for n in 1..=5 {
+        let (s, _) = feedloom::refresh::poll(&cfg, env.open_store())
+            .await
+            .unwrap();
+        assert_eq!(s.failed, 1, "{s}");
+        let want = (n < 5).then(|| srv.url("/new.xml"));
+        assert_eq!(fetch_url(), want, "after failure {n}");
+    }
+    let (error, due): (String, bool) = env
+        .reader()
+        .query_row(
+            "SELECT last_error, next_fetch_at <= unixepoch() + 1 FROM feeds",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert!(
+        error.contains("not a feed") && error.contains("is asked again"),
+        "{error}"
+    );
+    assert!(due, "asked again at once, not after a backoff");
+    srv.clear_seen();
+    let (s, _) = feedloom::refresh::poll(&cfg, env.open_store())
+        .await
+        .unwrap();
+    assert_eq!((s.ok, s.failed), (1, 0), "{s}");
+    assert_eq!(hits(&srv, "/orig.xml"), 1, "the configured URL is asked");
+    assert_eq!(hits(&srv, "/new.xml"), 0);
+}
+
 /// A feed redirected to a page that is not a feed (a login page): the
 /// error names the page it was sent to, and the 200 it answered is the
 /// fetch's status (the operator saw only "not a feed").
