@@ -2845,6 +2845,37 @@ async fn a_feed_spelled_otherwise_keeps_its_items_alike() {
             .unwrap_or_else(|| panic!("{f}"));
         assert_eq!(third["items"], 3, "{f}");
     }
+    // A feed disabled by a 410, its address corrected by a respelling, is
+    // asked at once: it kept the old row's disabling, and the corrected
+    // address was never tried.
+    server.set("/gone.xml", Resource::status(410));
+    server.set(
+        "/gone.xml/",
+        Resource::feed(rss("Back", &[(Some("b1"), None, "Back", "b")])).no_etag(),
+    );
+    for cfg in pair.both() {
+        let text = std::fs::read_to_string(cfg).unwrap();
+        let gone = common::feeds_toml(&[server.url("/gone.xml")]);
+        std::fs::write(cfg, format!("{text}\n{gone}")).unwrap();
+    }
+    pair.run(&["poll"]).await;
+    for cfg in pair.both() {
+        let text = std::fs::read_to_string(cfg).unwrap();
+        std::fs::write(cfg, text.replace("/gone.xml\"", "/gone.xml/\"")).unwrap();
+    }
+    let polled = pair.run(&["poll"]).await;
+    assert!(polled.iter().all(|p| p.contains("1 new")), "{polled:?}");
+    for f in &pair.run(&["feeds", "--json"]).await {
+        let rows: serde_json::Value = serde_json::from_str(f).unwrap();
+        let back = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["url"] == server.url("/gone.xml/"))
+            .unwrap_or_else(|| panic!("{f}"));
+        assert_eq!(back["items"], 1, "{f}");
+        assert_eq!(back["status"], "ok", "{f}");
+    }
 }
 
 /// PostgreSQL's notices are not logged: a word too long to index logged

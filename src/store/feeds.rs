@@ -134,6 +134,18 @@ impl Store {
                     "UPDATE feeds SET url = ?2, fetch_url = NULL, title = ?3, in_config = 1 WHERE id = ?1",
                 )
                 .map_err(ctx("syncing feeds"))?;
+            // (A respelled feed is asked at once, its failures and a 410's
+            // disabling forgotten: correcting a failing feed's address is
+            // how it is mended, and the old row's state kept the new
+            // address from being tried.)
+            let mut respell = tx
+                .prepare_cached(
+                    "UPDATE feeds SET url = ?2, fetch_url = NULL, title = ?3, in_config = 1,
+                         enabled = 1, next_fetch_at = NULL, consecutive_failures = 0,
+                         redirect_url = NULL, redirect_count = 0
+                     WHERE id = ?1",
+                )
+                .map_err(ctx("syncing feeds"))?;
             let mut configured = std::collections::HashSet::with_capacity(feeds.len());
             let mut spellings = None;
             for f in &feeds {
@@ -166,7 +178,7 @@ impl Store {
                                     // `utm_source`): a new row fetched every
                                     // item again and brought back the pruned.
                                     Some((id, old_url)) => {
-                                        take_over
+                                        respell
                                             .execute(params![id, f.url, f.title])
                                             .map_err(ctx("syncing feeds"))?;
                                         tracing::info!(feed = %crate::urls::shown_feed_url(&f.url), was = %crate::urls::shown_feed_url(&old_url), "the config spells a known feed's address otherwise: it keeps its items");

@@ -153,7 +153,12 @@ impl PgStore {
                     let renamed = tx
                         .query(
                             c,
-                            "UPDATE feeds SET url = $2, fetch_url = NULL, title = $3, in_config = 1
+                            // (Asked at once, its failures and a 410's
+                            // disabling forgotten: correcting a failing
+                            // feed's address is how it is mended.)
+                            "UPDATE feeds SET url = $2, fetch_url = NULL, title = $3, in_config = 1,
+                                 enabled = 1, next_fetch_at = NULL, consecutive_failures = 0,
+                                 redirect_url = NULL, redirect_count = 0
                              WHERE id = $1 AND url = $4 RETURNING id",
                             &[&id, &f.url, &f.title, &old_url],
                         )
