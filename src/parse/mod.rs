@@ -186,8 +186,8 @@ fn if_compressed(body: &[u8], e: ParseError) -> ParseError {
 /// with an id and no page of its own has its `content src` as its link.
 /// v12: an entry keyed by its guid or link that has no text of its own
 /// takes its media's (a picture, then `media:description` or
-/// `itunes:summary`), and a titled JSON Feed item its `image`: such
-/// entries are reported updated, once.
+/// `itunes:summary`), and a titled JSON Feed item its `image` (stored
+/// anew; announced as updated only in a document the feed changed).
 const RAW_VERSION: &str = "feedloom raw entries v12";
 
 /// A document parsed by [`parse_known`].
