@@ -752,4 +752,27 @@ Second line &lt;b&gt;not bold&lt;/b&gt;</media:description></media:group></entry
         Some(r#"<p><img src="https://ph.example/1.jpg" alt=""></p>"#)
     );
     assert_eq!(json.entries[1].content.as_deref(), Some("Words."));
+    // (A text of its own that shows nothing counts as none, entry by entry:
+    // a blank description alone in its document, or beside entries with
+    // text, kept the media unread.)
+    let blank = parsed(
+        r#"<?xml version="1.0"?><rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"><channel><title>Pod</title>
+        <item><title>A</title><guid>a</guid><description>   </description><itunes:summary>Said in iTunes.</itunes:summary></item>
+        <item><title>B</title><guid>b</guid><description>&lt;p&gt;&lt;/p&gt;</description><itunes:summary>Also said.</itunes:summary></item>
+        <item><title>C</title><guid>c</guid><description>Own text.</description><itunes:summary>Not shown.</itunes:summary></item>
+        </channel></rss>"#,
+    );
+    let shown: Vec<Option<&str>> = blank
+        .entries
+        .iter()
+        .map(|e| e.content.as_deref().or(e.summary.as_deref()))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            Some("Said in iTunes."),
+            Some("Also said."),
+            Some("Own text.")
+        ]
+    );
 }

@@ -739,12 +739,17 @@ fn parse_prepared(
     .filter(|each| each.len() == feed.entries.len());
     // (What an entry without text of its own shows of its media: a YouTube
     // video, a podcast episode. feed-rs is kept from reading them.)
+    // (Judged entry by entry, a text that shows nothing as none: a blank
+    // `<description>` beside them kept its neighbours' media unread.)
     let media = (feed.feed_type != model::FeedType::JSON
         && repaired_text.is_none()
-        && feed
-            .entries
-            .iter()
-            .any(|e| e.content.is_none() && e.summary.is_none())
+        && feed.entries.iter().any(|e| {
+            e.content
+                .as_ref()
+                .and_then(|c| c.body.as_deref())
+                .is_none_or(shows_no_text)
+                && e.summary.as_ref().is_none_or(|t| shows_no_text(&t.content))
+        })
         && defuse::declares_unread(&bytes))
     .then(|| defuse::entries_media(&bytes, limits.max_field))
     .flatten()
@@ -795,11 +800,14 @@ fn parse_prepared(
         for (e, m) in doc.entries.iter_mut().zip(each) {
             let keyed = e.guid.is_some() || e.link.is_some();
             let bare = e.title.is_none() && e.enclosures.is_empty();
-            if e.content.is_none() && e.summary.is_none() && (keyed || bare) {
+            let none = |t: &Option<String>| t.as_deref().is_none_or(shows_no_text);
+            if none(&e.content) && none(&e.summary) && (keyed || bare) {
                 if e.enclosures.is_empty() {
                     e.enclosures = enclosures::of_media(&m.files, base, base);
                 }
-                e.content = media_html(m, base, limits.max_field);
+                if let Some(html) = media_html(m, base, limits.max_field) {
+                    e.content = Some(html);
+                }
             }
         }
     }
@@ -1225,6 +1233,12 @@ fn map_entry(e: model::Entry, base: &Url, max: usize, loose: bool, rdf: bool) ->
         link_found_elsewhere,
         carries_unread: !e.media.is_empty() || e.content.as_ref().is_some_and(|c| c.src.is_some()),
     }
+}
+
+/// Whether an entry's text (HTML, or escaped text) shows nothing: blank,
+/// `<p></p>`, `&#8203;`, an XHTML `<div/>`.
+fn shows_no_text(body: &str) -> bool {
+    text::html_shows_nothing(&decode_entities(body))
 }
 
 /// The HTML an entry's media show ([`defuse::entries_media`]), for an
