@@ -196,6 +196,19 @@ fn a_document_in_no_feed_format_is_an_error_that_names_its_root() {
         err.to_string(),
         "no RSS/Atom/JSON Feed elements found: root `feed` in namespace `http://example.com/newformat#`"
     );
+    // (So is one whose unprefixed title read as a feed's: an `ok` fetch of
+    // nothing.)
+    let err = parse(
+        br#"<x:feed xmlns:x="urn:ab"><title>t</title></x:feed>"#,
+        None,
+        &base(),
+        Limits::default(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "no RSS/Atom/JSON Feed elements found: root `feed` in namespace `urn:ab`"
+    );
     // An empty feed in a known format stays a feed.
     let empty = parse(
         br#"<rss version="2.0"><channel><title>quiet</title></channel></rss>"#,
@@ -451,6 +464,11 @@ fn entries_named_otherwise_are_an_error_not_an_empty_feed() {
         (
             r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><entry xmlns="http://www.w3.org/1999/xhtml"><title>a</title></entry></feed>"#,
             "its `<entry>` puts itself in the namespace `http://www.w3.org/1999/xhtml`, and Atom's entries are in `http://www.w3.org/2005/Atom`",
+        ),
+        // (RSS 1.0's items are in its namespace: the error said "in none".)
+        (
+            r#"<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/"><channel rdf:about="x"><title>t</title></channel><item xmlns="http://www.w3.org/1999/xhtml" rdf:about="a"><title>a</title></item></rdf:RDF>"#,
+            "its `<item>` puts itself in the namespace `http://www.w3.org/1999/xhtml`, and RSS 1.0's are in `http://purl.org/rss/1.0/`",
         ),
     ] {
         let err = parse(doc.as_bytes(), None, &base(), Limits::default()).unwrap_err();

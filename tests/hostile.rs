@@ -471,6 +471,13 @@ async fn every_hostile_server_fails_only_its_own_feed_with_a_clear_error() {
             },
             expect: Expect::Failed(&["max_body"]),
         },
+        // (A 204 No Content was "not a feed (no RSS, Atom or JSON Feed root
+        // found)", as if a document had been read.)
+        Row {
+            name: "no-content-204",
+            act: Act::Raw(http(204, &[("Content-Type", "application/rss+xml")], b"")),
+            expect: Expect::Failed(&["answered HTTP 204"]),
+        },
         Row {
             name: "gzip-bomb",
             act: Act::Raw(http(

@@ -486,7 +486,9 @@ impl Fetcher {
                     },
                 });
             }
-            if !resp.status().is_success() {
+            // (A 204 or 205 holds no document by definition: it was "not a
+            // feed", as if one had been read.)
+            if !resp.status().is_success() || matches!(status, 204 | 205) {
                 let retry_after = retry_after(resp.headers());
                 if let Some(wait) = retry_after.filter(|_| matches!(status, 429 | 503)) {
                     self.slots.hold(&current, wait);

@@ -179,6 +179,9 @@ pub(super) fn entry_like(text: &[u8]) -> Option<EntryLike> {
     // (Whether each open element is where entries are: a channel, a feed,
     // an RDF root.)
     let mut holds_entries: Vec<bool> = Vec::new();
+    // (Whether the root is RSS 1.0's `rdf:RDF`, whose items are in its
+    // namespace, not in none.)
+    let mut rdf = false;
     loop {
         let (e, empty) = match reader.read_event() {
             Ok(Event::Start(e)) => (e, false),
@@ -201,6 +204,9 @@ pub(super) fn entry_like(text: &[u8]) -> Option<EntryLike> {
         let local = e.local_name();
         let local = local.into_inner();
         let prefix = name.split_once(':').map(|(p, _)| p);
+        if depth == 0 {
+            rdf = local == "RDF";
+        }
         // The namespace an element puts itself in, when no feed format's.
         let own_namespace = e
             .attributes()
@@ -237,6 +243,8 @@ pub(super) fn entry_like(text: &[u8]) -> Option<EntryLike> {
                 crate::error::quoted(ns, 200),
                 if local.eq_ignore_ascii_case("entry") {
                     "Atom's entries are in `http://www.w3.org/2005/Atom`"
+                } else if rdf {
+                    "RSS 1.0's are in `http://purl.org/rss/1.0/`"
                 } else {
                     "RSS's are in none"
                 }

@@ -816,7 +816,13 @@ fn parse_prepared(
             root: crate::error::quoted(&root.name, 200),
         });
     }
-    if doc.entries.is_empty() && doc.title.is_none() && root.dialect == legacy::Dialect::Foreign {
+    // (A root in a namespace of no feed format that yields nothing is no
+    // feed, even when an unprefixed `<title>` beside it read as one: an `ok`
+    // fetch of nothing.)
+    if doc.entries.is_empty()
+        && root.dialect == legacy::Dialect::Foreign
+        && (doc.title.is_none() || root.namespace.is_some())
+    {
         return Err(ParseError::NoFeedElements {
             root: crate::error::quoted(&root.name, 200),
             namespace: root
