@@ -113,6 +113,12 @@ pub enum FetchError {
 pub enum ParseError {
     #[error("not a feed (no RSS, Atom or JSON Feed root found)")]
     NotAFeed,
+    /// An HTML page that names its feed (`<link rel="alternate"
+    /// type="application/rss+xml">`): the address to subscribe to.
+    #[error(
+        "not a feed but an HTML page, which names its feed at {feed}: write that address as the feed's `url` (`feedloom add PAGE` finds it)"
+    )]
+    PageOfFeed { feed: String },
     /// XML whose root (or its namespace) is no feed format's, and in which no
     /// title or entry was found.
     #[error("no RSS/Atom/JSON Feed elements found: root `{root}` in {}", namespace.as_deref().map_or("no namespace".to_string(), |n| format!("namespace `{n}`")))]

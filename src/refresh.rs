@@ -744,6 +744,27 @@ fn without_empty(p: &mut parse::Partial) {
 /// link shared, a key twice), the document is parsed whole and no seals are
 /// kept for it. `tag`: the limits and identity rules in force (part of every
 /// raw hash).
+/// `e`, or for an HTML page that names a feed, the error that names it
+/// (it said only "not a feed", though `add` would have found the feed).
+fn with_page_feed(
+    e: crate::error::ParseError,
+    body: &[u8],
+    charset: Option<&str>,
+    base: &url::Url,
+) -> crate::error::ParseError {
+    if !matches!(e, crate::error::ParseError::NotAFeed)
+        || !crate::discover::looks_like_html(None, body)
+    {
+        return e;
+    }
+    match crate::discover::alternates(body, charset, base).first() {
+        Some(c) => crate::error::ParseError::PageOfFeed {
+            feed: crate::error::quoted(c.url.as_str(), 1024),
+        },
+        None => e,
+    }
+}
+
 pub fn read_document(
     body: &[u8],
     charset: Option<&str>,
@@ -757,7 +778,8 @@ pub fn read_document(
         .iter()
         .map(|s| (s.raw, *s))
         .collect();
-    let mut p = parse::parse_known(body, charset, base, limits, tag, |h| known.contains_key(&h))?;
+    let mut p = parse::parse_known(body, charset, base, limits, tag, |h| known.contains_key(&h))
+        .map_err(|e| with_page_feed(e, body, charset, base))?;
     without_empty(&mut p);
     let mut skipped: Vec<Seal> = p
         .skipped

@@ -473,6 +473,17 @@ async fn every_hostile_server_fails_only_its_own_feed_with_a_clear_error() {
         },
         // (A 204 No Content was "not a feed (no RSS, Atom or JSON Feed root
         // found)", as if a document had been read.)
+        // (An HTML page that names its feed: the error said only "not a
+        // feed", though `add` would have found it.)
+        Row {
+            name: "page-naming-its-feed",
+            act: Act::Raw(http(
+                200,
+                &[("Content-Type", "text/html")],
+                b"<!doctype html><html><head><title>Blog</title><link rel=\"alternate\" type=\"application/rss+xml\" href=\"/blog/feed.xml\"></head><body>Hi</body></html>",
+            )),
+            expect: Expect::Failed(&["an HTML page, which names its feed at http://", "/blog/feed.xml"]),
+        },
         Row {
             name: "no-content-204",
             act: Act::Raw(http(204, &[("Content-Type", "application/rss+xml")], b"")),
