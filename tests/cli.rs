@@ -283,6 +283,20 @@ fn check_warns_of_a_store_this_user_cannot_write() {
         s.contains("output `all`") && s.contains(&format!("{} is not a folder", outdir.display())),
         "{s}"
     );
+    // A link to nothing on the way (`poll` failed with "cannot create the
+    // folder …: File exists").
+    std::fs::remove_file(&outdir).unwrap();
+    std::os::unix::fs::symlink(dir.path().join("nowhere"), &outdir).unwrap();
+    let s = text(&check().stdout);
+    assert!(
+        s.contains("output `all`")
+            && s.contains(&format!(
+                "{} is a link to {}, which does not exist",
+                outdir.display(),
+                dir.path().join("nowhere").display()
+            )),
+        "{s}"
+    );
 }
 
 /// A store file that is not a SQLite database (a feed saved over it, a

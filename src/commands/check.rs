@@ -288,6 +288,16 @@ fn folder_out_of_reach(path: &std::path::Path) -> Option<String> {
                     "a folder above it cannot be searched by this user ({e})"
                 ));
             }
+            // (A link to nothing: `poll` failed with "cannot create the
+            // folder …: File exists".)
+            Err(_) if dir.symlink_metadata().is_ok_and(|m| m.is_symlink()) => {
+                let to = std::fs::read_link(dir).unwrap_or_default();
+                return Some(format!(
+                    "{} is a link to {}, which does not exist",
+                    dir.display(),
+                    to.display()
+                ));
+            }
             Err(_) => up = dir.parent(),
         }
     }
