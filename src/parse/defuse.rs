@@ -274,6 +274,77 @@ fn unread_namespace(value: &[u8]) -> bool {
     UNREAD.iter().any(|ns| ns.eq_ignore_ascii_case(value))
 }
 
+/// What a prefix is bound to, as far as entries go ([`Bound`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ns {
+    Media,
+    Itunes,
+    Podcast,
+    /// A feed format's own (Atom, RSS 1.0 or 0.90): `<rss:item>` is an entry.
+    Feed,
+    Other,
+}
+
+/// The prefixes a document binds, each to the first namespace it names
+/// (looked up by hash: a document binding 80,000 prefixes, one per element,
+/// cost the square of them, 16 s for 4 MB).
+struct Bound(std::collections::HashMap<String, Ns>);
+
+impl Bound {
+    fn of(text: &[u8]) -> Bound {
+        let mut map = std::collections::HashMap::new();
+        attributes(text, |name, value, _| {
+            if let Some(p) = name.strip_prefix("xmlns:")
+                && !map.contains_key(p)
+            {
+                let ns = match () {
+                    _ if UNREAD[0].eq_ignore_ascii_case(value) => Ns::Media,
+                    _ if UNREAD[1].eq_ignore_ascii_case(value) => Ns::Itunes,
+                    _ if UNREAD[2].eq_ignore_ascii_case(value) => Ns::Podcast,
+                    _ if [
+                        b"http://www.w3.org/2005/Atom".as_slice(),
+                        b"http://purl.org/rss/1.0/",
+                        b"http://my.netscape.com/rdf/simple/0.9/",
+                    ]
+                    .contains(&value) =>
+                    {
+                        Ns::Feed
+                    }
+                    _ => Ns::Other,
+                };
+                map.insert(p.to_string(), ns);
+            }
+        });
+        Bound(map)
+    }
+
+    /// What `e`'s prefix is bound to (`None`: no prefix, or one not bound).
+    fn of_element(&self, e: &quick_xml::events::BytesStart) -> Option<Ns> {
+        let name = e.name();
+        self.0.get(name.prefix()?.as_ref() as &str).copied()
+    }
+
+    /// Whether `e` is an entry as feed-rs reads one: an `item` or `entry`,
+    /// unprefixed or in a feed format's namespace, right inside a channel, a
+    /// feed or an RDF root (`parent_holds`). Counted otherwise (an `<item>`
+    /// in a `<textinput>`, an `<rss:item>` not counted), a picture or a text
+    /// was given to its neighbour.
+    fn entry(&self, e: &quick_xml::events::BytesStart, parent_holds: bool) -> bool {
+        let name = e.name();
+        parent_holds
+            && matches!(name.local_name().as_ref() as &str, "item" | "entry")
+            && (name.prefix().is_none() || self.of_element(e) == Some(Ns::Feed))
+    }
+}
+
+/// Whether an element (by its local name) is where entries are.
+fn holds_entries(e: &quick_xml::events::BytesStart) -> bool {
+    matches!(
+        e.name().local_name().as_ref() as &str,
+        "channel" | "feed" | "RDF"
+    )
+}
+
 /// For each entry of the document (an unprefixed `item` or `entry`, the
 /// outermost), in document order, whether it holds an element of an
 /// [`UNREAD`] namespace (a Media RSS picture, an iTunes episode's fields):
@@ -282,29 +353,21 @@ fn unread_namespace(value: &[u8]) -> bool {
 /// of such a document was kept, however empty). `None` when the document
 /// cannot be read to its end.
 pub(super) fn entries_carrying_unread(text: &[u8]) -> Option<Vec<bool>> {
-    let mut prefixes: Vec<String> = Vec::new();
-    attributes(text, |name, value, _| {
-        if let Some(p) = name.strip_prefix("xmlns:")
-            && unread_namespace(value)
-            && !prefixes.iter().any(|q| q == p)
-        {
-            prefixes.push(p.to_string());
-        }
-    });
+    let bound = Bound::of(text);
     let unread = |e: &quick_xml::events::BytesStart| {
-        e.name()
-            .prefix()
-            .is_some_and(|p| prefixes.iter().any(|q| q == p.as_ref()))
-            || e.attributes()
-                .with_checks(false)
-                .flatten()
-                .any(|a| a.key.as_ref() == "xmlns" && unread_namespace(a.value.as_bytes()))
-    };
-    let entry = |e: &quick_xml::events::BytesStart| {
-        e.name().prefix().is_none() && matches!(e.name().local_name().as_ref(), "item" | "entry")
+        matches!(
+            bound.of_element(e),
+            Some(Ns::Media | Ns::Itunes | Ns::Podcast)
+        ) || e
+            .attributes()
+            .with_checks(false)
+            .flatten()
+            .any(|a| a.key.as_ref() == "xmlns" && unread_namespace(a.value.as_bytes()))
     };
     let mut reader = super::legacy::reader(text);
     let mut depth = 0usize;
+    // Whether each open element holds entries.
+    let mut holds: Vec<bool> = Vec::new();
     // The entry open: its depth, and whether it holds such an element.
     let mut open: Option<(usize, bool)> = None;
     let mut out = Vec::new();
@@ -313,13 +376,16 @@ pub(super) fn entries_carrying_unread(text: &[u8]) -> Option<Vec<bool>> {
             Ok(Event::Start(e)) => {
                 depth += 1;
                 match &mut open {
-                    None if entry(&e) => open = Some((depth, unread(&e))),
+                    None if bound.entry(&e, holds.last() == Some(&true)) => {
+                        open = Some((depth, unread(&e)))
+                    }
                     Some(o) => o.1 |= unread(&e),
                     None => {}
                 }
+                holds.push(holds_entries(&e));
             }
             Ok(Event::Empty(e)) => match &mut open {
-                None if entry(&e) => out.push(unread(&e)),
+                None if bound.entry(&e, holds.last() == Some(&true)) => out.push(unread(&e)),
                 Some(o) => o.1 |= unread(&e),
                 None => {}
             },
@@ -327,6 +393,7 @@ pub(super) fn entries_carrying_unread(text: &[u8]) -> Option<Vec<bool>> {
                 if let Some((_, carries)) = open.take_if(|o| o.0 == depth) {
                     out.push(carries);
                 }
+                holds.pop();
                 depth = depth.saturating_sub(1);
             }
             Ok(Event::Eof) => break,
@@ -357,27 +424,22 @@ pub(super) struct Media {
 /// `itunes:summary`) was published as its title alone. A text is cut at
 /// `max` bytes. `None` when the document cannot be read to its end.
 pub(super) fn entries_media(text: &[u8], max: usize) -> Option<Vec<Media>> {
-    // Each prefix bound to Media RSS (true) or iTunes (false).
-    let mut prefixes: Vec<(String, bool)> = Vec::new();
-    attributes(text, |name, value, _| {
-        if let Some(p) = name.strip_prefix("xmlns:")
-            && !prefixes.iter().any(|q| q.0 == p)
-        {
-            if UNREAD[0].eq_ignore_ascii_case(value) {
-                prefixes.push((p.to_string(), true));
-            } else if UNREAD[1].eq_ignore_ascii_case(value) {
-                prefixes.push((p.to_string(), false));
-            }
-        }
-    });
-    if prefixes.is_empty() {
+    let bound = Bound::of(text);
+    if !bound
+        .0
+        .values()
+        .any(|n| matches!(n, Ns::Media | Ns::Itunes))
+    {
         return None;
     }
+    // Media RSS (true) or iTunes (false), and the element's local name.
     let kind = |e: &quick_xml::events::BytesStart| -> Option<(bool, String)> {
-        let name = e.name();
-        let p = name.prefix()?;
-        let mrss = prefixes.iter().find(|q| q.0 == p.as_ref())?.1;
-        Some((mrss, name.local_name().as_ref().to_string()))
+        let mrss = match bound.of_element(e)? {
+            Ns::Media => true,
+            Ns::Itunes => false,
+            _ => return None,
+        };
+        Some((mrss, e.name().local_name().as_ref().to_string()))
     };
     let attr = |e: &quick_xml::events::BytesStart, key: &str| {
         e.attributes()
@@ -401,11 +463,10 @@ pub(super) fn entries_media(text: &[u8], max: usize) -> Option<Vec<Media>> {
                 .any(|x| path.ends_with(x)),
         }
     };
-    let entry = |e: &quick_xml::events::BytesStart| {
-        e.name().prefix().is_none() && matches!(e.name().local_name().as_ref(), "item" | "entry")
-    };
     let mut reader = super::legacy::reader(text);
     let mut depth = 0usize;
+    // Whether each open element holds entries.
+    let mut holds: Vec<bool> = Vec::new();
     // The entry open: its depth, and what it shows so far (`image` a
     // picture of `media:content`; `thumb` a thumbnail).
     let mut open: Option<(usize, Media)> = None;
@@ -422,11 +483,13 @@ pub(super) fn entries_media(text: &[u8], max: usize) -> Option<Vec<Media>> {
             _ => (None, false),
         };
         if let Some(e) = start {
+            let parent_holds = holds.last() == Some(&true);
             if !empty {
                 depth += 1;
+                holds.push(holds_entries(e));
             }
             match &mut open {
-                None if entry(e) => match empty {
+                None if bound.entry(e, parent_holds) => match empty {
                     true => out.push(Media::default()),
                     false => {
                         open = Some((depth, Media::default()));
@@ -501,6 +564,7 @@ pub(super) fn entries_media(text: &[u8], max: usize) -> Option<Vec<Media>> {
                     m.image = m.image.or(thumb.take());
                     out.push(m);
                 }
+                holds.pop();
                 depth = depth.saturating_sub(1);
             }
             Ok(Event::Eof) => break,
