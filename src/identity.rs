@@ -407,6 +407,31 @@ pub fn another_entry(it: &Identified, stored: &StoredItem) -> bool {
     other_files && reads_otherwise_both(it, stored)
 }
 
+/// Whether `it` is a link-and-title keyed entry (`link:URL title:…`: one of
+/// several the document gives one link, a live blog's posts) that a stored
+/// item of that link may be, its title corrected ([`retitled`]).
+pub fn may_be_retitled(it: &Identified) -> bool {
+    it.kind == KeyKind::Link && it.key.contains(" title:")
+}
+
+/// Whether the stored item, under another title key of `it`'s link and no
+/// longer in the document, is `it` with its title corrected: the same date
+/// (within an hour), no other files, a text of its own that shares at least
+/// half its words, and a title that does too. A live blog's post whose
+/// headline typo was fixed came back as a second post; a new post at the
+/// same page has a title and a text of its own.
+pub fn retitled(it: &Identified, stored: &StoredItem, stored_published: Option<i64>) -> bool {
+    let same_date = match (it.entry.published, stored_published) {
+        (Some(a), Some(b)) => (a.timestamp() - b).abs() <= 3600,
+        (None, None) => true,
+        _ => false,
+    };
+    same_date
+        && !other_files(it, stored)
+        && text_alike(it, stored.body)
+        && TitleWords::new(it.entry.title.as_deref()).alike(stored.title)
+}
+
 /// Whether the stored item, found at `it`'s link under a guid the document no
 /// longer holds, is another entry than `it` (see `store::items::find_churned`):
 /// they carry other files, or were published more than an hour apart, or

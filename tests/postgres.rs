@@ -2878,6 +2878,45 @@ async fn a_feed_spelled_otherwise_keeps_its_items_alike() {
     }
 }
 
+/// A live blog's post (one of several at one page, without guid) whose
+/// title typo is fixed is that post updated on both stores, not a second
+/// post.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_blog_post_retitled_is_updated_alike() {
+    let server = FeedServer::start().await;
+    let doc = |title: &str| {
+        format!(
+            "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Live</title><link>https://n.example/</link>\
+             <item><link>https://n.example/live#p1</link><title>Polls open across the country</title><description>Voting began at seven this morning.</description><pubDate>Tue, 05 Nov 2024 07:00:00 GMT</pubDate></item>\
+             <item><link>https://n.example/live#p2</link><title>{title}</title><description>Turnout at noon was the highest recorded in twenty years.</description><pubDate>Tue, 05 Nov 2024 08:00:00 GMT</pubDate></item>\
+             </channel></rss>"
+        )
+    };
+    server.set(
+        "/live.xml",
+        Resource::feed(doc("Turnout higher than 2020")).no_etag(),
+    );
+    let Some(pair) = Pair::new(
+        "live_blog_retitled",
+        &common::feeds_toml(&[server.url("/live.xml")]),
+    )
+    .await
+    else {
+        return;
+    };
+    let polled = pair.run(&["poll"]).await;
+    assert!(polled.iter().all(|p| p.contains("2 new")), "{polled:?}");
+    server.set(
+        "/live.xml",
+        Resource::feed(doc("Turnout higher than in 2020")).no_etag(),
+    );
+    let polled = pair.run(&["poll"]).await;
+    assert!(
+        polled.iter().all(|p| p.contains("0 new, 1 updated")),
+        "{polled:?}"
+    );
+}
+
 /// PostgreSQL's notices are not logged: a word too long to index logged
 /// "NOTICE: word is too long to be indexed" at the default log level, at
 /// every poll that stored one.

@@ -900,6 +900,80 @@ async fn title_edit_and_content_edit_update_in_place() {
     );
 }
 
+/// A live blog: dated posts at one page, without guid. A post whose title
+/// typo is fixed is that post updated (it came back as a second post); a
+/// new post at the page, with a title and text of its own, is new; and a
+/// post that left the document is not taken by a new one.
+#[tokio::test]
+async fn a_live_blog_post_with_its_title_corrected_is_updated_not_new() {
+    let s = Scenario::new(&["/live"], "").await;
+    let doc = |posts: &[(&str, &str, &str, &str)]| {
+        let mut x = String::from(
+            "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Live</title><link>https://n.example/</link>",
+        );
+        for (anchor, title, text, date) in posts {
+            x.push_str(&format!(
+                "<item><link>https://n.example/live/election#{anchor}</link><title>{title}</title><description>{text}</description><pubDate>{date}</pubDate></item>"
+            ));
+        }
+        x.push_str("</channel></rss>");
+        x
+    };
+    let p1 = (
+        "p1",
+        "Polls open across the country",
+        "Voting began at seven this morning in every district.",
+        "Tue, 05 Nov 2024 07:00:00 GMT",
+    );
+    let p3 = (
+        "p3",
+        "First results expected at ten",
+        "Officials say counting will be quick this year.",
+        "Tue, 05 Nov 2024 09:00:00 GMT",
+    );
+    let p2 = |title| {
+        (
+            "p2",
+            title,
+            "Turnout at noon was the highest recorded in twenty years, officials said.",
+            "Tue, 05 Nov 2024 08:00:00 GMT",
+        )
+    };
+    let serve = |posts: &[(&str, &str, &str, &str)]| {
+        s.srv.set("/live", Resource::feed(doc(posts)).no_etag());
+    };
+    serve(&[p3, p2("Turnout higher than 2020"), p1]);
+    assert_eq!(s.poll().await.new, 3);
+    serve(&[p3, p2("Turnout higher than in 2020"), p1]);
+    let polled = s.poll().await;
+    assert_eq!((polled.new, polled.updated), (0, 1), "{polled}");
+    let titles = s.titles();
+    assert_eq!(titles.len(), 3, "{titles:?}");
+    assert!(
+        titles.contains(&"Turnout higher than in 2020".to_string()),
+        "{titles:?}"
+    );
+    assert!(
+        !titles.contains(&"Turnout higher than 2020".to_string()),
+        "{titles:?}"
+    );
+    // A new post at the page, the corrected one gone from the document: new,
+    // and the old post stays.
+    serve(&[
+        (
+            "p4",
+            "Polls close in the east",
+            "Doors shut at eight; queues may still vote.",
+            "Tue, 05 Nov 2024 08:00:00 GMT",
+        ),
+        p3,
+        p1,
+    ]);
+    let polled = s.poll().await;
+    assert_eq!((polled.new, polled.updated), (1, 0), "{polled}");
+    assert_eq!(s.titles().len(), 4);
+}
+
 #[tokio::test]
 async fn an_item_leaving_and_reentering_the_feed_is_not_new_again() {
     let s = Scenario::new(&["/f"], "").await;

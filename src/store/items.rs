@@ -251,7 +251,9 @@ impl Store {
                 if existing.is_none() {
                     // Requalified before under another title: the
                     // same entry corrected since.
-                    existing = find_requalified_sibling(&tx, feed.id, &it, &doc_keys)?;
+                    existing = find_requalified_sibling(&tx, feed.id, &it, &doc_keys, |s, _| {
+                        !crate::identity::another_entry(&it, s)
+                    })?;
                     if let Some(e) = &existing {
                         tx.prepare_cached("UPDATE items SET key = ?2 WHERE id = ?1")
                             .and_then(|mut s| s.execute(params![e.id, it.key]))
@@ -270,6 +272,20 @@ impl Store {
                 .canonical_url
                 .as_deref()
                 .is_some_and(|c| story_links.contains(c) && !meta.skipped.has_link(c));
+            // One of several posts at one link (a live blog), its title
+            // corrected: the stored post under its old title (it came back
+            // as a second post).
+            if existing.is_none() && crate::identity::may_be_retitled(it) {
+                existing =
+                    find_requalified_sibling(&tx, feed.id, it, &doc_keys, |s, published| {
+                        crate::identity::retitled(it, s, published)
+                    })?;
+                if let Some(e) = &existing {
+                    tx.prepare_cached("UPDATE items SET key = ?2 WHERE id = ?1")
+                        .and_then(|mut s| s.execute(params![e.id, it.key]))
+                        .map_err(ctx("re-keying item"))?;
+                }
+            }
             if existing.is_none() {
                 let doc = InDocument {
                     keys: &doc_keys,
@@ -553,11 +569,13 @@ fn read_stored<T>(
 /// An item stored under a requalified key sharing `it`'s link
 /// ([`crate::identity::requalified_range`]) that is `it` (corrected since),
 /// whose key the document does not hold; the newest such.
+/// `judge`: whether the stored item (and its publication date) is `it`.
 fn find_requalified_sibling(
     tx: &Connection,
     feed_id: i64,
     it: &Identified,
     doc_keys: &HashSet<&str>,
+    judge: impl Fn(&crate::identity::StoredItem, Option<i64>) -> bool,
 ) -> Result<Option<Existing>, StoreError> {
     let Some((from, to)) = crate::identity::requalified_range(&it.key) else {
         return Ok(None);
@@ -587,9 +605,9 @@ fn find_requalified_sibling(
                 body: r.get_ref(7)?.as_str_or_null()?,
                 enclosures: r.get_ref(4)?.as_str_or_null()?,
             };
-            match crate::identity::another_entry(it, &stored) {
-                false => existing_of(r).map(Some),
-                true => Ok(None),
+            match judge(&stored, r.get(8)?) {
+                true => existing_of(r).map(Some),
+                false => Ok(None),
             }
         };
         if let Some(e) = read().map_err(StoreError::ctx("looking up requalified items"))? {

@@ -307,7 +307,10 @@ impl PgStore {
                         // Requalified before under another title
                         // (see SQLite's).
                         existing =
-                            find_requalified_sibling(&mut tx, feed.id, &it, &doc_keys).await?;
+                            find_requalified_sibling(&mut tx, feed.id, &it, &doc_keys, |s, _| {
+                                !crate::identity::another_entry(&it, s)
+                            })
+                            .await?;
                         if let Some(e) = &existing {
                             tx.exec(
                                 "re-keying item",
@@ -329,6 +332,21 @@ impl PgStore {
                 .canonical_url
                 .as_deref()
                 .is_some_and(|c| story_links.contains(c));
+            // A live blog's post, its title corrected (see SQLite's).
+            if existing.is_none() && crate::identity::may_be_retitled(it) {
+                existing = find_requalified_sibling(&mut tx, feed.id, it, &doc_keys, |s, p| {
+                    crate::identity::retitled(it, s, p)
+                })
+                .await?;
+                if let Some(e) = &existing {
+                    tx.exec(
+                        "re-keying item",
+                        "UPDATE items SET key = $2 WHERE id = $1",
+                        &[&e.id, &it.key],
+                    )
+                    .await?;
+                }
+            }
             if existing.is_none() {
                 existing = find_churned(
                     &mut tx,
@@ -622,6 +640,7 @@ async fn find_requalified_sibling(
     feed_id: i64,
     it: &Identified,
     doc_keys: &HashSet<&str>,
+    judge: impl Fn(&crate::identity::StoredItem, Option<i64>) -> bool,
 ) -> Result<Option<Existing>, StoreError> {
     let Some((from, to)) = crate::identity::requalified_range(&it.key) else {
         return Ok(None);
@@ -651,7 +670,7 @@ async fn find_requalified_sibling(
             body: body.as_deref(),
             enclosures: enclosures.as_deref(),
         };
-        if !crate::identity::another_entry(it, &stored) {
+        if judge(&stored, r.get("published_at")) {
             return Ok(Some(Existing {
                 id: r.get(0),
                 content_hash: r.get(1),
