@@ -89,7 +89,7 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Re-enable a feed that was disabled (after 410 Gone).
+    /// Re-enable a feed disabled after 410 Gone, or forget where it moved for good.
     Enable {
         /// The feed's URL as the config writes it.
         url: String,

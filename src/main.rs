@@ -687,16 +687,27 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                 .feeds
                 .iter()
                 .any(|f| config::split_credentials(f.url()).0.as_str() == url);
-            if enabled == Some(true) && !configured {
+            use feedloom::store::feeds::Enabled;
+            let done = match &enabled {
+                Some(Enabled::Enabled) => Some(format!("enabled {url}")),
+                // (The address it moved to died: it was asked there for
+                // good, and `enable` said "nothing to do".)
+                Some(Enabled::MoveForgotten(to)) => Some(format!(
+                    "forgot that {url} moved to {}: its configured URL is asked next",
+                    feedloom::urls::shown_feed_url(to)
+                )),
+                _ => None,
+            };
+            if let Some(done) = done.as_ref().filter(|_| !configured) {
                 outln!(
-                    "enabled {url} in the store, but the config does not name it: nothing fetches it until it is added back (`feedloom add {url}`)"
+                    "{done} in the store, but the config does not name it: nothing fetches it until it is added back (`feedloom add {url}`)"
                 );
                 Ok(ExitCode::SUCCESS)
-            } else if enabled == Some(true) {
-                outln!("enabled {url}");
+            } else if let Some(done) = done {
+                outln!("{done}");
                 Ok(ExitCode::SUCCESS)
-            } else if enabled == Some(false) {
-                outln!("{url} is not disabled; nothing to do");
+            } else if enabled == Some(Enabled::Nothing) {
+                outln!("{url} is neither disabled nor moved; nothing to do");
                 Ok(ExitCode::SUCCESS)
             } else {
                 feedloom::errln!(

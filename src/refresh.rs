@@ -197,13 +197,6 @@ const EARLIER_BODY_TAG: &str = "v8";
 /// to, after which the move is forgotten (a 410 forgets it at once).
 const FORGET_MOVE_AFTER_404S: u32 = 3;
 
-/// Failures in a row of any kind at the address a feed moved to after which
-/// the move is forgotten: a lapsed domain refuses connections, fails its
-/// name or TLS, or serves a parked page, and the feed was asked there for
-/// good while its configured URL served it again. (A move still in force
-/// is followed again: the configured URL redirects.)
-const FORGET_MOVE_AFTER_FAILURES: u32 = 5;
-
 /// Bodies up to this size are hashed on the async worker to find out whether
 /// they are the body stored last time (XXH3 reads ~10 GB/s: ≤ 0.1 ms).
 const INLINE_HASH_MAX: usize = 1 << 20;
@@ -574,13 +567,14 @@ async fn refresh_one(r: &Refresher, feed: &FeedRef, every: &Every) -> Result<Rep
                     Some(410) => true,
                     // (Two 404s in a row, the third failure in a row: a
                     // redeploy's 503s and then one 404 forgot a good move.)
-                    Some(404)
-                        if feed.consecutive_failures >= FORGET_MOVE_AFTER_404S - 1
-                            && feed.last_was_404 =>
-                    {
-                        true
+                    // (Not after failures of other kinds: a 502 outage of
+                    // the new address, the old domain now parked, left the
+                    // feed at a page that is no feed for good. `enable`
+                    // forgets a move on the operator's word.)
+                    Some(404) => {
+                        feed.consecutive_failures >= FORGET_MOVE_AFTER_404S - 1 && feed.last_was_404
                     }
-                    _ => feed.consecutive_failures >= FORGET_MOVE_AFTER_FAILURES - 1,
+                    _ => false,
                 };
             let gone = disposition == Disposition::Gone && !forget_move;
             let then = match (gone, forget_move) {

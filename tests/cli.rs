@@ -576,7 +576,7 @@ fn enable_says_what_it_did_and_creates_no_store() {
     let out = feedloom(&cfg, &["enable", url]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
-        text(&out.stdout).contains("is not disabled; nothing to do"),
+        text(&out.stdout).contains("is neither disabled nor moved; nothing to do"),
         "{}",
         text(&out.stdout)
     );

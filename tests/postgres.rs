@@ -500,7 +500,7 @@ async fn byte_identical_bodies_are_logged_unchanged() {
     let said = pair.run(&["enable", &url]).await;
     assert_eq!(said[0], said[1]);
     assert!(
-        said[1].contains("is not disabled; nothing to do"),
+        said[1].contains("is neither disabled nor moved; nothing to do"),
         "{}",
         said[1]
     );

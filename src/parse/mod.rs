@@ -715,11 +715,14 @@ fn parse_prepared(
     // may be a photo or an episode feedloom does not read: not one of
     // nothing. Looked for only then: which entries hold such elements, else,
     // when the entries cannot be lined up with feed-rs's, every entry.)
-    let unread_elements = (feed
-        .entries
-        .iter()
-        .any(|e| e.title.is_none() && e.links.is_empty())
-        && defuse::declares_unread(&bytes))
+    // (A title that shows nothing is none here too: an entry so titled was
+    // judged by whether a neighbour had no title.)
+    let unread_elements = (feed.entries.iter().any(|e| {
+        e.title
+            .as_ref()
+            .is_none_or(|t| text::shows_nothing(&t.content))
+            && e.links.is_empty()
+    }) && defuse::declares_unread(&bytes))
     .then(|| {
         repaired_text
             .is_none()
@@ -810,6 +813,16 @@ fn parse_prepared(
                 }
             }
         }
+    }
+    // (Whether an entry carries what feedloom does not read matters only to
+    // one that shows nothing else: for the others it is left unsaid, so that
+    // an entry reads the same whole and alone, whatever its neighbours made
+    // this document look for.)
+    for e in &mut doc.entries {
+        e.carries_unread &= e.guid.is_none()
+            && e.link.is_none()
+            && e.enclosures.is_empty()
+            && e.title.as_deref().is_none_or(text::shows_nothing);
     }
     if doc.entries.is_empty() && doc.title.is_none() && no_channel {
         return Err(ParseError::NoChannel {

@@ -445,8 +445,12 @@ impl Backend {
         }
     }
 
-    /// Re-enables a feed disabled after 410 Gone (see [`Store::enable_feed`]).
-    pub async fn enable_feed(&self, url: String) -> Result<Option<bool>, StoreError> {
+    /// Re-enables a feed disabled after 410 Gone, or forgets its move (see
+    /// [`Store::enable_feed`]).
+    pub async fn enable_feed(
+        &self,
+        url: String,
+    ) -> Result<Option<super::feeds::Enabled>, StoreError> {
         match self {
             Backend::Sqlite(s) => s.call(move |st| st.enable_feed(&url)).await,
             Backend::Postgres(p) => p.enable_feed(&url).await,

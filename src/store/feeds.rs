@@ -446,32 +446,51 @@ impl Store {
             .collect()
     }
 
-    /// Re-enables a feed disabled after 410 Gone, and makes it due now. `None`:
-    /// no such feed; `Some(false)`: it was not disabled (nothing written).
-    pub fn enable_feed(&mut self, url: &str) -> Result<Option<bool>, StoreError> {
+    /// Re-enables a feed disabled after 410 Gone, or forgets where it moved
+    /// for good (the address it moved to died: it was asked there for
+    /// good, and `enable` said "nothing to do"), and makes it due now.
+    /// `None`: no such feed.
+    pub fn enable_feed(&mut self, url: &str) -> Result<Option<Enabled>, StoreError> {
         let ctx = StoreError::ctx("enabling feed");
-        let n = self
-            .conn
-            .execute(
-                "UPDATE feeds SET enabled = 1, next_fetch_at = NULL, consecutive_failures = 0,
-                     fetch_url = NULL, redirect_url = NULL, redirect_count = 0
-                 WHERE url = ?1 AND enabled = 0",
-                [url],
-            )
-            .map_err(ctx)?;
-        if n > 0 {
-            return Ok(Some(true));
-        }
-        let known: bool = self
-            .conn
+        let tx = self.conn.transaction().map_err(ctx)?;
+        let found: Option<(bool, Option<String>)> = tx
             .query_row(
-                "SELECT EXISTS (SELECT 1 FROM feeds WHERE url = ?1)",
+                "SELECT enabled, fetch_url FROM feeds WHERE url = ?1",
                 [url],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
+            .optional()
             .map_err(StoreError::ctx("enabling feed"))?;
-        Ok(known.then_some(false))
+        let Some((enabled, moved)) = found else {
+            return Ok(None);
+        };
+        let what = match (enabled, moved) {
+            (false, _) => Enabled::Enabled,
+            (true, Some(to)) => Enabled::MoveForgotten(to),
+            (true, None) => return Ok(Some(Enabled::Nothing)),
+        };
+        tx.execute(
+            "UPDATE feeds SET enabled = 1, next_fetch_at = NULL, consecutive_failures = 0,
+                 fetch_url = NULL, redirect_url = NULL, redirect_count = 0
+             WHERE url = ?1",
+            [url],
+        )
+        .map_err(StoreError::ctx("enabling feed"))?;
+        tx.commit().map_err(StoreError::ctx("enabling feed"))?;
+        Ok(Some(what))
     }
+}
+
+/// What `enable` did to a feed ([`Store::enable_feed`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Enabled {
+    /// It was disabled (410 Gone): enabled, and due now.
+    Enabled,
+    /// It had moved for good to this address: the move is forgotten, and its
+    /// configured URL is due now.
+    MoveForgotten(String),
+    /// Neither: nothing written.
+    Nothing,
 }
 
 /// What a failed fetch does to its feed besides counting the failure.

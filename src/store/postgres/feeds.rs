@@ -737,31 +737,41 @@ impl PgStore {
         r
     }
 
-    /// Re-enables a feed disabled after 410 Gone, and makes it due now. `None`:
-    /// no such feed; `Some(false)`: it was not disabled (nothing written).
-    pub async fn enable_feed(&self, url: &str) -> Result<Option<bool>, StoreError> {
+    /// Re-enables a feed disabled after 410 Gone, or forgets where it moved
+    /// for good, and makes it due now (see SQLite's). `None`: no such feed.
+    pub async fn enable_feed(
+        &self,
+        url: &str,
+    ) -> Result<Option<crate::store::feeds::Enabled>, StoreError> {
+        use crate::store::feeds::Enabled;
         let mut conn = self.pool().get().await?;
         let mut tx = conn.tx().await?;
-        let n = tx
-            .exec(
+        let Some(row) = tx
+            .opt(
                 "enabling feed",
-                "UPDATE feeds SET enabled = 1, next_fetch_at = NULL, consecutive_failures = 0,
-                     fetch_url = NULL, redirect_url = NULL, redirect_count = 0
-                 WHERE url = $1 AND enabled = 0",
+                "SELECT enabled, fetch_url FROM feeds WHERE url = $1 FOR UPDATE",
                 &[&url],
             )
-            .await?;
-        let known = n > 0
-            || tx
-                .opt(
-                    "enabling feed",
-                    "SELECT 1 FROM feeds WHERE url = $1",
-                    &[&url],
-                )
-                .await?
-                .is_some();
+            .await?
+        else {
+            return Ok(None);
+        };
+        let (enabled, moved): (i64, Option<String>) = (row.get(0), row.get(1));
+        let what = match (enabled != 0, moved) {
+            (false, _) => Enabled::Enabled,
+            (true, Some(to)) => Enabled::MoveForgotten(to),
+            (true, None) => return Ok(Some(Enabled::Nothing)),
+        };
+        tx.exec(
+            "enabling feed",
+            "UPDATE feeds SET enabled = 1, next_fetch_at = NULL, consecutive_failures = 0,
+                 fetch_url = NULL, redirect_url = NULL, redirect_count = 0
+             WHERE url = $1",
+            &[&url],
+        )
+        .await?;
         tx.commit("enabling feed").await?;
-        Ok(known.then_some(n > 0))
+        Ok(Some(what))
     }
 }
 
