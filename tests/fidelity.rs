@@ -748,6 +748,17 @@ Second line &lt;b&gt;not bold&lt;/b&gt;</media:description></media:group></entry
         .map(|i| i.key)
         .collect();
     assert_eq!(keys.len(), 8, "{keys:?}");
+    // (Keyed by its file alone: a thumbnail's rotating signature, or an
+    // edited description, made a new item of the same clip.)
+    let clip = |thumb: &str, text: &str| {
+        let d = parsed(&format!(
+            r#"<?xml version="1.0"?><rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"><channel><title>C</title>
+            <item><media:content url="https://pod.example/clip9.mp4"/><media:thumbnail url="https://pod.example/t.jpg?sig={thumb}"/><media:description>{text}</media:description></item>
+            </channel></rss>"#
+        ));
+        identify_document(d.entries).remove(0).key
+    };
+    assert_eq!(clip("aaa", "A clip"), clip("bbb", "A clip, edited"));
     let content: Vec<Option<&str>> = rss.entries.iter().map(|e| e.content.as_deref()).collect();
     assert_eq!(
         content,

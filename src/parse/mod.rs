@@ -808,7 +808,12 @@ fn parse_prepared(
                 if e.enclosures.is_empty() {
                     e.enclosures = enclosures::of_media(&m.files, base, base);
                 }
-                if let Some(html) = media_html(m, base, limits.max_field) {
+                // (An entry of nothing else keyed by its files, when it has
+                // any, not by a text made of its media: a thumbnail's
+                // rotating signature or an edited description made a new
+                // item of the same clip at each change.)
+                let by_files = !keyed && !e.enclosures.is_empty();
+                if let Some(html) = media_html(m, base, limits.max_field).filter(|_| !by_files) {
                     e.content = Some(html);
                 }
             }
