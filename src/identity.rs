@@ -1534,7 +1534,17 @@ fn push_hex(s: &mut String, bytes: &[u8]) {
 /// whose body hashes the same as the last stored one needs no parsing. Not a
 /// cryptographic hash: only the feed's own server could make two bodies collide,
 /// and that would only hide its own change, for a day at most.
+///
+/// Written `vN:` and the hash, `vN` the tag's version (its first word), so
+/// that a body stored by an older reading is known for the same body with
+/// one hash (see `refresh::same_body`).
 pub fn body_hash(body: &[u8], tag: &str) -> String {
+    let version = tag.split(' ').next().unwrap_or("");
+    format!("{version}:{}", unversioned_body_hash(body, tag))
+}
+
+/// [`body_hash`] as written before it named its version: the hash alone.
+pub fn unversioned_body_hash(body: &[u8], tag: &str) -> String {
     let mut h = xxhash_rust::xxh3::Xxh3::new();
     h.update(&(tag.len() as u64).to_le_bytes());
     h.update(tag.as_bytes());
