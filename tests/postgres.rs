@@ -2917,6 +2917,57 @@ async fn a_live_blog_post_retitled_is_updated_alike() {
     );
 }
 
+/// An entry whose link was only a fragment (`<link>#comments</link>`),
+/// stored before schema version 13 under a key of the feed's own address
+/// (migration 13 cleared its `url`), is that entry when it is read again,
+/// keyed by its content now: it was stored again and announced as new.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entry_once_keyed_by_a_fragment_link_is_not_new_again_alike() {
+    let server = FeedServer::start().await;
+    let doc = |extra: &str| {
+        format!(
+            "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>F</title><link>https://f.example/</link>\
+             {extra}<item><title>Comments fragment item</title><link>#comments</link><description>Its text.</description><pubDate>Tue, 05 Nov 2024 07:00:00 GMT</pubDate></item>\
+             </channel></rss>"
+        )
+    };
+    server.set("/f.xml", Resource::feed(doc("")).no_etag());
+    let Some(pair) = Pair::new(
+        "fragment_keyed",
+        &common::feeds_toml(&[server.url("/f.xml")]),
+    )
+    .await
+    else {
+        return;
+    };
+    let polled = pair.run(&["poll"]).await;
+    assert!(polled.iter().all(|p| p.contains("1 new")), "{polled:?}");
+    // As a store before version 13 keeps it.
+    let old = format!(
+        "UPDATE items SET key = 'link:{}', key_kind = 'link', url = NULL, canonical_url = '{}'",
+        server.url("/f.xml").trim_start_matches("http:"),
+        server.url("/f.xml").trim_start_matches("http:")
+    );
+    pg::client(&pair.url)
+        .await
+        .batch_execute(&old)
+        .await
+        .unwrap();
+    rusqlite::Connection::open(pair.sqlite.parent().unwrap().join("feedloom.db"))
+        .unwrap()
+        .execute_batch(&old)
+        .unwrap();
+    server.set(
+        "/f.xml",
+        Resource::feed(doc(
+            "<item><guid>n1</guid><title>Newer</title><description>New.</description></item>",
+        ))
+        .no_etag(),
+    );
+    let polled = pair.run(&["poll"]).await;
+    assert!(polled.iter().all(|p| p.contains("1 new")), "{polled:?}");
+}
+
 /// PostgreSQL's notices are not logged: a word too long to index logged
 /// "NOTICE: word is too long to be indexed" at the default log level, at
 /// every poll that stored one.

@@ -286,6 +286,20 @@ impl Store {
                         .map_err(ctx("re-keying item"))?;
                 }
             }
+            // An entry whose link was only a fragment, stored before version
+            // 13 keyed by the feed's own address (which migration 13 cleared
+            // from its `url`), now keyed by its content: the same title and
+            // date (it was stored again, and announced as new).
+            if existing.is_none() && it.kind == crate::identity::KeyKind::Hash {
+                existing = find_fragment_keyed(&tx, feed.id, it)?;
+                if let Some(e) = &existing {
+                    tx.prepare_cached(
+                        "UPDATE items SET key = ?2, key_kind = 'hash', canonical_url = NULL WHERE id = ?1",
+                    )
+                    .and_then(|mut s| s.execute(params![e.id, it.key]))
+                    .map_err(ctx("re-keying item"))?;
+                }
+            }
             if existing.is_none() {
                 let doc = InDocument {
                     keys: &doc_keys,
@@ -716,6 +730,34 @@ fn find_by_key(tx: &Connection, feed_id: i64, key: &str) -> Result<Option<Existi
          WHERE feed_id = ?1 AND key = ?2",
     )
     .and_then(|mut s| s.query_row(params![feed_id, key], existing_of).optional())
+    .map_err(StoreError::ctx("looking up item"))
+}
+
+/// A stored item of this feed keyed by a link its `url` no longer has (an
+/// entry's link of only a fragment, keyed before version 13 by the feed's
+/// own address; migration 13 cleared the link) of `it`'s title and date: the
+/// newest such.
+fn find_fragment_keyed(
+    tx: &Connection,
+    feed_id: i64,
+    it: &Identified,
+) -> Result<Option<Existing>, StoreError> {
+    tx.prepare_cached(
+        "SELECT id, content_hash, story_id, last_seen_at, enclosures, published_at, updated_at FROM items
+         WHERE feed_id = ?1 AND url IS NULL AND key_kind = 'link' AND title IS ?2 AND published_at IS ?3
+         ORDER BY id DESC LIMIT 1",
+    )
+    .and_then(|mut s| {
+        s.query_row(
+            params![
+                feed_id,
+                it.entry.title,
+                it.entry.published.map(|d| d.timestamp())
+            ],
+            existing_of,
+        )
+        .optional()
+    })
     .map_err(StoreError::ctx("looking up item"))
 }
 

@@ -347,6 +347,37 @@ impl PgStore {
                     .await?;
                 }
             }
+            // An entry whose link was only a fragment, keyed before version
+            // 13 by the feed's own address (see SQLite's).
+            if existing.is_none() && it.kind == crate::identity::KeyKind::Hash {
+                let published = it.entry.published.map(|d| d.timestamp());
+                existing = tx
+                    .opt(
+                        "looking up item",
+                        "SELECT id, content_hash, story_id, last_seen_at, enclosures, published_at, updated_at
+                         FROM items WHERE feed_id = $1 AND url IS NULL AND key_kind = 'link'
+                           AND title IS NOT DISTINCT FROM $2 AND published_at IS NOT DISTINCT FROM $3
+                         ORDER BY id DESC LIMIT 1",
+                        &[&feed.id, &it.entry.title, &published],
+                    )
+                    .await?
+                    .map(|r| Existing {
+                        id: r.get(0),
+                        content_hash: r.get(1),
+                        story_id: r.get(2),
+                        last_seen_at: r.get(3),
+                        enclosures: r.get(4),
+                        dates: (r.get(5), r.get(6)),
+                    });
+                if let Some(e) = &existing {
+                    tx.exec(
+                        "re-keying item",
+                        "UPDATE items SET key = $2, key_kind = 'hash', canonical_url = NULL WHERE id = $1",
+                        &[&e.id, &it.key],
+                    )
+                    .await?;
+                }
+            }
             if existing.is_none() {
                 existing = find_churned(
                     &mut tx,
