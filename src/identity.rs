@@ -416,17 +416,27 @@ pub fn may_be_retitled(it: &Identified) -> bool {
 
 /// Whether the stored item, under another title key of `it`'s link and no
 /// longer in the document, is `it` with its title corrected: the same date
-/// (within an hour), no other files, a text of its own that shares at least
-/// half its words, and a title that does too. A live blog's post whose
+/// and link (its anchor too), no other files, a text of its own that shares
+/// at least half its words, and a title that does too. A live blog's post whose
 /// headline typo was fixed came back as a second post; a new post at the
 /// same page has a title and a text of its own.
-pub fn retitled(it: &Identified, stored: &StoredItem, stored_published: Option<i64>) -> bool {
-    let same_date = match (it.entry.published, stored_published) {
-        (Some(a), Some(b)) => (a.timestamp() - b).abs() <= 3600,
-        (None, None) => true,
-        _ => false,
-    };
+pub fn retitled(
+    it: &Identified,
+    stored: &StoredItem,
+    stored_published: Option<i64>,
+    stored_link: Option<&str>,
+) -> bool {
+    // (The same date to the second and the same link, its anchor too: the
+    // re-attack found a new post, "Results in district 6" at `#p2`, taking
+    // the row of "Results in district 5" at `#p1` twenty minutes before,
+    // which had left the document and was lost; and two undated posts.)
+    let same_date = matches!(
+        (it.entry.published, stored_published),
+        (Some(a), Some(b)) if a.timestamp() == b
+    );
     same_date
+        && stored_link.is_some()
+        && stored_link == it.entry.link.as_deref()
         && !other_files(it, stored)
         && text_alike(it, stored.body)
         && TitleWords::new(it.entry.title.as_deref()).alike(stored.title)

@@ -972,6 +972,52 @@ async fn a_live_blog_post_with_its_title_corrected_is_updated_not_new() {
     let polled = s.poll().await;
     assert_eq!((polled.new, polled.updated), (1, 0), "{polled}");
     assert_eq!(s.titles().len(), 4);
+    // A templated post at another anchor, twenty minutes later, the one
+    // before it gone from the document: new, and the one before kept (it
+    // took that post's row, which was lost). Undated, the same.
+    for (first, second) in [
+        (
+            "Tue, 05 Nov 2024 21:00:00 GMT",
+            "Tue, 05 Nov 2024 21:20:00 GMT",
+        ),
+        ("", ""),
+    ] {
+        let s = Scenario::new(&["/live"], "").await;
+        let post = |anchor: &str, n: &str, date: &str| {
+            format!(
+                "<item><link>https://n.example/live/results#{anchor}</link><title>Results in district {n}</title>\
+                 <description>Party A won district {n} with 52 percent of the vote, turnout 61 percent.</description>{}</item>",
+                if date.is_empty() {
+                    String::new()
+                } else {
+                    format!("<pubDate>{date}</pubDate>")
+                }
+            )
+        };
+        let doc = |posts: &[String]| {
+            format!(
+                "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Live</title><link>https://n.example/</link>{}</channel></rss>",
+                posts.concat()
+            )
+        };
+        let p0 = post("r0", "4", "");
+        s.srv.set(
+            "/live",
+            Resource::feed(doc(&[post("r1", "5", first), p0.clone()])).no_etag(),
+        );
+        assert_eq!(s.poll().await.new, 2);
+        s.srv.set(
+            "/live",
+            Resource::feed(doc(&[post("r2", "6", second), p0])).no_etag(),
+        );
+        let polled = s.poll().await;
+        assert_eq!((polled.new, polled.updated), (1, 0), "{first:?}: {polled}");
+        let titles = s.titles();
+        assert!(
+            titles.contains(&"Results in district 5".to_string()),
+            "{titles:?}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -251,9 +251,10 @@ impl Store {
                 if existing.is_none() {
                     // Requalified before under another title: the
                     // same entry corrected since.
-                    existing = find_requalified_sibling(&tx, feed.id, &it, &doc_keys, |s, _| {
-                        !crate::identity::another_entry(&it, s)
-                    })?;
+                    existing =
+                        find_requalified_sibling(&tx, feed.id, &it, &doc_keys, |s, _, _| {
+                            !crate::identity::another_entry(&it, s)
+                        })?;
                     if let Some(e) = &existing {
                         tx.prepare_cached("UPDATE items SET key = ?2 WHERE id = ?1")
                             .and_then(|mut s| s.execute(params![e.id, it.key]))
@@ -277,8 +278,8 @@ impl Store {
             // as a second post).
             if existing.is_none() && crate::identity::may_be_retitled(it) {
                 existing =
-                    find_requalified_sibling(&tx, feed.id, it, &doc_keys, |s, published| {
-                        crate::identity::retitled(it, s, published)
+                    find_requalified_sibling(&tx, feed.id, it, &doc_keys, |s, published, link| {
+                        crate::identity::retitled(it, s, published, link)
                     })?;
                 if let Some(e) = &existing {
                     tx.prepare_cached("UPDATE items SET key = ?2 WHERE id = ?1")
@@ -589,7 +590,7 @@ fn find_requalified_sibling(
     feed_id: i64,
     it: &Identified,
     doc_keys: &HashSet<&str>,
-    judge: impl Fn(&crate::identity::StoredItem, Option<i64>) -> bool,
+    judge: impl Fn(&crate::identity::StoredItem, Option<i64>, Option<&str>) -> bool,
 ) -> Result<Option<Existing>, StoreError> {
     let Some((from, to)) = crate::identity::requalified_range(&it.key) else {
         return Ok(None);
@@ -597,7 +598,7 @@ fn find_requalified_sibling(
     let mut stmt = tx
         .prepare_cached(
             "SELECT id, content_hash, story_id, last_seen_at, enclosures, key, title,
-                    coalesce(content, summary), published_at, updated_at
+                    coalesce(content, summary), published_at, updated_at, url
              FROM items WHERE feed_id = ?1 AND key > ?2 AND key < ?3
              ORDER BY id DESC LIMIT 64",
         )
@@ -619,7 +620,7 @@ fn find_requalified_sibling(
                 body: r.get_ref(7)?.as_str_or_null()?,
                 enclosures: r.get_ref(4)?.as_str_or_null()?,
             };
-            match judge(&stored, r.get(8)?) {
+            match judge(&stored, r.get(8)?, r.get_ref(10)?.as_str_or_null()?) {
                 true => existing_of(r).map(Some),
                 false => Ok(None),
             }

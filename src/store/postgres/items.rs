@@ -306,11 +306,14 @@ impl PgStore {
                     if existing.is_none() {
                         // Requalified before under another title
                         // (see SQLite's).
-                        existing =
-                            find_requalified_sibling(&mut tx, feed.id, &it, &doc_keys, |s, _| {
-                                !crate::identity::another_entry(&it, s)
-                            })
-                            .await?;
+                        existing = find_requalified_sibling(
+                            &mut tx,
+                            feed.id,
+                            &it,
+                            &doc_keys,
+                            |s, _, _| !crate::identity::another_entry(&it, s),
+                        )
+                        .await?;
                         if let Some(e) = &existing {
                             tx.exec(
                                 "re-keying item",
@@ -334,10 +337,11 @@ impl PgStore {
                 .is_some_and(|c| story_links.contains(c));
             // A live blog's post, its title corrected (see SQLite's).
             if existing.is_none() && crate::identity::may_be_retitled(it) {
-                existing = find_requalified_sibling(&mut tx, feed.id, it, &doc_keys, |s, p| {
-                    crate::identity::retitled(it, s, p)
-                })
-                .await?;
+                existing =
+                    find_requalified_sibling(&mut tx, feed.id, it, &doc_keys, |s, p, link| {
+                        crate::identity::retitled(it, s, p, link)
+                    })
+                    .await?;
                 if let Some(e) = &existing {
                     tx.exec(
                         "re-keying item",
@@ -671,7 +675,7 @@ async fn find_requalified_sibling(
     feed_id: i64,
     it: &Identified,
     doc_keys: &HashSet<&str>,
-    judge: impl Fn(&crate::identity::StoredItem, Option<i64>) -> bool,
+    judge: impl Fn(&crate::identity::StoredItem, Option<i64>, Option<&str>) -> bool,
 ) -> Result<Option<Existing>, StoreError> {
     let Some((from, to)) = crate::identity::requalified_range(&it.key) else {
         return Ok(None);
@@ -683,7 +687,7 @@ async fn find_requalified_sibling(
         .query(
             "looking up requalified items",
             "SELECT id, content_hash, story_id, last_seen_at, enclosures, key, title,
-                    coalesce(content, summary), published_at, updated_at
+                    coalesce(content, summary), published_at, updated_at, url
              FROM items WHERE feed_id = $1 AND key COLLATE \"C\" > $2 AND key COLLATE \"C\" < $3
              ORDER BY id DESC LIMIT 64",
             &[&feed_id, &from, &to],
@@ -701,7 +705,8 @@ async fn find_requalified_sibling(
             body: body.as_deref(),
             enclosures: enclosures.as_deref(),
         };
-        if judge(&stored, r.get("published_at")) {
+        let link: Option<String> = r.get("url");
+        if judge(&stored, r.get("published_at"), link.as_deref()) {
             return Ok(Some(Existing {
                 id: r.get(0),
                 content_hash: r.get(1),
