@@ -717,12 +717,13 @@ fn parse_prepared(
     // when the entries cannot be lined up with feed-rs's, every entry.)
     // (A title that shows nothing is none here too: an entry so titled was
     // judged by whether a neighbour had no title.)
-    let unread_elements = (feed.entries.iter().any(|e| {
-        e.title
-            .as_ref()
-            .is_none_or(|t| text::shows_nothing(&t.content))
-            && e.links.is_empty()
-    }) && defuse::declares_unread(&bytes))
+    let unread_elements = (defuse::declares_unread(&bytes)
+        && feed.entries.iter().any(|e| {
+            e.title
+                .as_ref()
+                .is_none_or(|t| text::shows_nothing(&t.content))
+                && e.links.is_empty()
+        }))
     .then(|| {
         repaired_text
             .is_none()
@@ -744,16 +745,18 @@ fn parse_prepared(
     // video, a podcast episode. feed-rs is kept from reading them.)
     // (Judged entry by entry, a text that shows nothing as none: a blank
     // `<description>` beside them kept its neighbours' media unread.)
+    // (The document's declarations first: most declare neither, and then
+    // no entry's text is looked at.)
     let media = (feed.feed_type != model::FeedType::JSON
         && repaired_text.is_none()
+        && (unread_elements.is_some() || defuse::declares_unread(&bytes))
         && feed.entries.iter().any(|e| {
             e.content
                 .as_ref()
                 .and_then(|c| c.body.as_deref())
                 .is_none_or(shows_no_text)
                 && e.summary.as_ref().is_none_or(|t| shows_no_text(&t.content))
-        })
-        && defuse::declares_unread(&bytes))
+        }))
     .then(|| defuse::entries_media(&bytes, limits.max_field))
     .flatten()
     .filter(|each| each.len() == feed.entries.len());
@@ -1262,7 +1265,10 @@ fn map_entry(e: model::Entry, base: &Url, max: usize, loose: bool, rdf: bool) ->
 /// Whether an entry's text (HTML, or escaped text) shows nothing: blank,
 /// `<p></p>`, `&#8203;`, an XHTML `<div/>`.
 fn shows_no_text(body: &str) -> bool {
-    text::html_shows_nothing(&decode_entities(body))
+    // (Markup that shows nothing is short: a longer text is not read, which
+    // kept every entry of a podcast's document from being lowercased and
+    // stripped for the look.)
+    body.len() <= 1024 && text::html_shows_nothing(&decode_entities(body))
 }
 
 /// The HTML an entry's media show ([`defuse::entries_media`]), for an
