@@ -2087,8 +2087,26 @@ fn invalid(text: &str, path: &Path, span: std::ops::Range<usize>, message: Strin
         line,
         column,
         message,
-        snippet,
+        snippet: around(&snippet, column),
     }
+}
+
+/// A line quoted in an error, cut to 160 characters around `column` when
+/// longer (a 400 KB line of nested lists was echoed whole on stderr).
+fn around(line: &str, column: usize) -> String {
+    const WIDTH: usize = 160;
+    let chars: Vec<char> = line.chars().collect();
+    if chars.len() <= WIDTH {
+        return line.to_string();
+    }
+    let start = column.saturating_sub(WIDTH / 2).min(chars.len() - WIDTH);
+    let end = start + WIDTH;
+    format!(
+        "{}{}{}",
+        if start > 0 { "…" } else { "" },
+        chars[start..end].iter().collect::<String>(),
+        if end < chars.len() { "…" } else { "" }
+    )
 }
 
 /// `line` (its strings hidden already) with every bare value after a `=`
@@ -2826,6 +2844,13 @@ mod tests {
             ));
             assert!(e.contains("is blank or has spaces around it"), "{e}");
         }
+        // (A long line is quoted around the error, not whole: 400 KB of
+        // nested lists were echoed on stderr.)
+        let e = err(&format!(
+            "[[feed]]\nurl = \"https://a.example/f\"\nx = {}\n",
+            "[".repeat(5000)
+        ));
+        assert!(e.len() < 2000, "{} bytes: {}", e.len(), &e[..300]);
         // Longer than PostgreSQL indexes: refused at their line, both backends.
         let e = err(&format!(
             "[[feed]]\nurl = \"https://a.example/f\"\ntags = [\"{}\"]\n",

@@ -540,6 +540,12 @@ async fn duplicates_http_errors_and_bad_arguments_change_nothing() {
         (vec!["add", &url, "--every", "0s"], "--every `0s`"),
         (vec!["add", &url, "--every", "soon"], "--every `soon`"),
         (vec!["add", &url, "--tag", " "], "--tag"),
+        // (A line break written into the config: `check` printed it as if
+        // config text.)
+        (
+            vec!["add", &url, "--tag", "x\"]\nevil = 1 #"],
+            "a tag cannot hold a control character",
+        ),
         (vec!["add", &url, "--pick", "0"], "--pick counts from 1"),
     ] {
         let out = feedloom(&cfg, &args).await;

@@ -248,6 +248,17 @@ fn check_args(args: &AddArgs) -> Result<(), Failure> {
     if args.tags.iter().any(|t| t.trim().is_empty()) {
         return Err(Failure::Usage("--tag: a tag cannot be empty".to_string()));
     }
+    // (A line break or a tab in a tag written into the config: `check`
+    // printed it over two lines, as if config text, and an OPML round trip
+    // made a tab a space, so that an output selecting the tag matched
+    // nothing. A title's are left out, as its escape sequences are.)
+    let control = |s: &str| s.chars().any(char::is_control);
+    if let Some(t) = args.tags.iter().find(|t| control(t)) {
+        return Err(Failure::Usage(format!(
+            "--tag {t:?}: a tag cannot hold a control character (a line break, a tab)"
+        )));
+    }
+
     if args.title.as_deref().is_some_and(|t| t.trim().is_empty()) {
         return Err(Failure::Usage(
             "--title: the title cannot be empty".to_string(),
