@@ -255,11 +255,6 @@ impl Store {
                         find_requalified_sibling(&tx, feed.id, &it, &doc_keys, |s, _, _| {
                             !crate::identity::another_entry(&it, s)
                         })?;
-                    if let Some(e) = &existing {
-                        tx.prepare_cached("UPDATE items SET key = ?2 WHERE id = ?1")
-                            .and_then(|mut s| s.execute(params![e.id, it.key]))
-                            .map_err(ctx("re-keying item"))?;
-                    }
                 }
             }
             let it = &*it;
@@ -281,11 +276,6 @@ impl Store {
                     find_requalified_sibling(&tx, feed.id, it, &doc_keys, |s, published, link| {
                         crate::identity::retitled(it, s, published, link)
                     })?;
-                if let Some(e) = &existing {
-                    tx.prepare_cached("UPDATE items SET key = ?2 WHERE id = ?1")
-                        .and_then(|mut s| s.execute(params![e.id, it.key]))
-                        .map_err(ctx("re-keying item"))?;
-                }
             }
             // An entry whose link was only a fragment, stored before version
             // 13 keyed by the feed's own address (which migration 13 cleared
@@ -584,7 +574,8 @@ fn read_stored<T>(
 /// An item stored under a requalified key sharing `it`'s link
 /// ([`crate::identity::requalified_range`]) that is `it` (corrected since),
 /// whose key the document does not hold; the newest such.
-/// `judge`: whether the stored item (and its publication date) is `it`.
+/// `judge`: whether the stored item (its publication date, its link) is
+/// `it`. The item found is re-keyed to `it`'s key.
 fn find_requalified_sibling(
     tx: &Connection,
     feed_id: i64,
@@ -626,6 +617,9 @@ fn find_requalified_sibling(
             }
         };
         if let Some(e) = read().map_err(StoreError::ctx("looking up requalified items"))? {
+            tx.prepare_cached("UPDATE items SET key = ?2 WHERE id = ?1")
+                .and_then(|mut s| s.execute(params![e.id, it.key]))
+                .map_err(StoreError::ctx("re-keying item"))?;
             return Ok(Some(e));
         }
     }

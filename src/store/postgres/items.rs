@@ -314,14 +314,6 @@ impl PgStore {
                             |s, _, _| !crate::identity::another_entry(&it, s),
                         )
                         .await?;
-                        if let Some(e) = &existing {
-                            tx.exec(
-                                "re-keying item",
-                                "UPDATE items SET key = $2 WHERE id = $1",
-                                &[&e.id, &it.key],
-                            )
-                            .await?;
-                        }
                     }
                 }
             }
@@ -342,14 +334,6 @@ impl PgStore {
                         crate::identity::retitled(it, s, p, link)
                     })
                     .await?;
-                if let Some(e) = &existing {
-                    tx.exec(
-                        "re-keying item",
-                        "UPDATE items SET key = $2 WHERE id = $1",
-                        &[&e.id, &it.key],
-                    )
-                    .await?;
-                }
             }
             // An entry whose link was only a fragment, keyed before version
             // 13 by the feed's own address (see SQLite's).
@@ -669,7 +653,7 @@ async fn tombstoned(
 }
 
 /// An item under a requalified key sharing `it`'s link that is `it`
-/// (see SQLite's `find_requalified_sibling`).
+/// (see SQLite's `find_requalified_sibling`), re-keyed to `it`'s key.
 async fn find_requalified_sibling(
     tx: &mut Tx<'_>,
     feed_id: i64,
@@ -707,6 +691,13 @@ async fn find_requalified_sibling(
         };
         let link: Option<String> = r.get("url");
         if judge(&stored, r.get("published_at"), link.as_deref()) {
+            let id: i64 = r.get(0);
+            tx.exec(
+                "re-keying item",
+                "UPDATE items SET key = $2 WHERE id = $1",
+                &[&id, &it.key],
+            )
+            .await?;
             return Ok(Some(Existing {
                 id: r.get(0),
                 content_hash: r.get(1),
