@@ -38,6 +38,21 @@ struct Existing {
     dates: (Option<i64>, Option<i64>),
 }
 
+impl Existing {
+    /// From a row that starts `id, content_hash, story_id, last_seen_at,
+    /// enclosures` and holds `published_at` and `updated_at`.
+    fn of(r: &tokio_postgres::Row) -> Existing {
+        Existing {
+            id: r.get(0),
+            content_hash: r.get(1),
+            story_id: r.get(2),
+            last_seen_at: r.get(3),
+            enclosures: r.get(4),
+            dates: (r.get("published_at"), r.get("updated_at")),
+        }
+    }
+}
+
 impl PgStore {
     /// Marks the entries this feed already holds unchanged (same key, same
     /// content hash), as [`crate::store::SharedStore::mark_known`] does on
@@ -349,14 +364,7 @@ impl PgStore {
                         &[&feed.id, &it.entry.title, &published],
                     )
                     .await?
-                    .map(|r| Existing {
-                        id: r.get(0),
-                        content_hash: r.get(1),
-                        story_id: r.get(2),
-                        last_seen_at: r.get(3),
-                        enclosures: r.get(4),
-                        dates: (r.get(5), r.get(6)),
-                    });
+                    .map(|r| Existing::of(&r));
                 if let Some(e) = &existing {
                     tx.exec(
                         "re-keying item",
@@ -777,14 +785,7 @@ async fn find_by_key(
         )
         .await?
         .first()
-        .map(|r| Existing {
-            id: r.get(0),
-            content_hash: r.get(1),
-            story_id: r.get(2),
-            last_seen_at: r.get(3),
-            enclosures: r.get(4),
-            dates: (r.get("published_at"), r.get("updated_at")),
-        }))
+        .map(Existing::of))
 }
 
 async fn find_churned(
