@@ -706,14 +706,7 @@ async fn find_requalified_sibling(
                 &[&id, &it.key],
             )
             .await?;
-            return Ok(Some(Existing {
-                id: r.get(0),
-                content_hash: r.get(1),
-                story_id: r.get(2),
-                last_seen_at: r.get(3),
-                enclosures,
-                dates: (r.get("published_at"), r.get("updated_at")),
-            }));
+            return Ok(Some(Existing::of(r)));
         }
     }
     Ok(None)
@@ -829,14 +822,7 @@ async fn find_churned(
             })
         });
         if let Some(r) = held {
-            return Ok(Some(Existing {
-                id: r.get(0),
-                content_hash: r.get(1),
-                story_id: r.get(2),
-                last_seen_at: r.get(3),
-                enclosures: r.get(4),
-                dates: (r.get("published_at"), r.get("updated_at")),
-            }));
+            return Ok(Some(Existing::of(r)));
         }
     }
     // (The newest items with the same title, text and date: see SQLite's.)
