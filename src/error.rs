@@ -47,15 +47,20 @@ pub enum FetchError {
         moved_for_now: bool,
     },
     /// Not requested: another feed of the host was answered 429 or 503 with
-    /// a Retry-After that is not over.
+    /// a Retry-After that is not over, or 429 without one a moment ago.
+    /// (Stores recognise both messages by "not requested: HOST answered
+    /// 429": keep that wording.)
     #[error(
-        "{url}: not requested: {host} answered 429 or 503 with a Retry-After, and asks for no requests for {} more",
-        humantime::format_duration(Duration::from_secs(left.as_secs()))
+        "{url}: not requested: {host} answered {}",
+        held_for(*asked, *left)
     )]
     HostHeld {
         url: String,
         host: String,
         left: Duration,
+        /// The server asked for the wait (a Retry-After); else feedloom
+        /// chose it (a 429 without one).
+        asked: bool,
     },
     /// A 304 to a request that sent no validators: nothing was stored that
     /// it could mean.
@@ -424,6 +429,18 @@ impl FeedError {
             FeedError::Fetch(FetchError::UnaskedNotModified { .. }) => Some(304),
             _ => None,
         }
+    }
+}
+
+/// What [`FetchError::HostHeld`] says of its server's hold.
+fn held_for(asked: bool, left: Duration) -> String {
+    let left = humantime::format_duration(Duration::from_secs(left.as_secs()));
+    if asked {
+        format!("429 or 503 with a Retry-After, and asks for no requests for {left} more")
+    } else {
+        format!(
+            "429 Too Many Requests without a Retry-After; feedloom asks it nothing for {left} more"
+        )
     }
 }
 

@@ -295,6 +295,72 @@ async fn a_timer_poll_holds_a_server_that_asked_for_time() {
     assert!(held_for(&env, &srv.url("/other.xml")) > 3000);
 }
 
+/// A 429 without a Retry-After asks the client, not the URL, to slow down:
+/// the server's other feeds wait a minute (they were asked at their own pace
+/// while the feed that got it backed off), and a timer `poll` knows it too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_without_retry_after_holds_the_server_a_minute() {
+    let srv = FeedServer::start().await;
+    srv.set("/busy.xml", Resource::status(429));
+    srv.set(
+        "/other.xml",
+        Resource::feed(rss("Other", &[(Some("1"), None, "x", "d")])),
+    );
+    srv.set(
+        "/third.xml",
+        Resource::feed(rss("Third", &[(Some("1"), None, "x", "d")])),
+    );
+    let elsewhere = format!("http://localhost:{}/third.xml", srv.addr.port());
+    let feeds = format!(
+        "{}{}{}",
+        feed_block(&srv.url("/busy.xml"), "every = \"1s\""),
+        feed_block(&srv.url("/other.xml"), "every = \"1s\""),
+        feed_block(&elsewhere, "every = \"1s\"")
+    );
+    let app = spawn_app(&format!("{FAST}{feeds}")).await;
+    assert!(
+        wait_for(10, || held_for(&app.env, &srv.url("/other.xml")) > 30).await,
+        "not held"
+    );
+    let held_at = hits(&srv, "/other.xml");
+    // The other server (the same address by another name) is asked on.
+    let elsewhere_at = hits(&srv, "/third.xml");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let env = app.stop().await;
+    assert!(
+        hits(&srv, "/other.xml") <= held_at + 1,
+        "the server was held"
+    );
+    assert!(
+        hits(&srv, "/third.xml") > elsewhere_at,
+        "the other server was held too"
+    );
+    let other = error_of(&env, "/other.xml");
+    assert!(
+        other.contains("not requested: ")
+            && other.contains("answered 429 Too Many Requests without a Retry-After; feedloom asks it nothing for "),
+        "{other}"
+    );
+    assert!(held_for(&env, &srv.url("/other.xml")) <= 60);
+    assert!(error_of(&env, "/busy.xml").contains("429"));
+    let cfg = env.config(&format!("{FAST}{feeds}"));
+    let before = (hits(&srv, "/busy.xml"), hits(&srv, "/other.xml"));
+    let second = feedloom::refresh::poll_with_progress(&cfg, env.open_store(), None, true)
+        .await
+        .unwrap()
+        .0;
+    assert_eq!(
+        (hits(&srv, "/busy.xml"), hits(&srv, "/other.xml")),
+        before,
+        "{second}"
+    );
+    assert_eq!(
+        (second.backing_off, second.held, second.failed),
+        (1, 1, 0),
+        "{second}"
+    );
+}
+
 /// Seconds until a feed's next attempt, if it has no failure stored (a
 /// hold's "not requested" is none; -1 otherwise).
 fn held_for(env: &TestEnv, path: &str) -> i64 {

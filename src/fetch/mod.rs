@@ -333,8 +333,8 @@ impl Fetcher {
             let held = self
                 .slots
                 .held(&current)
-                .or_else(|| slot.is_held().then_some(Duration::from_secs(1)));
-            if let Some(left) = held {
+                .or_else(|| slot.is_held().then_some((Duration::from_secs(1), true)));
+            if let Some((left, asked)) = held {
                 // (A request the server closed unanswered went out: its
                 // failure is what happened, not "not requested".)
                 if let Some(e) = first_failure.take() {
@@ -344,6 +344,7 @@ impl Fetcher {
                     url: current.to_string(),
                     host: current[url::Position::BeforeHost..url::Position::AfterPort].to_string(),
                     left,
+                    asked,
                 });
             }
             let home = origin.is_home(&current);
@@ -491,7 +492,12 @@ impl Fetcher {
             if !resp.status().is_success() || matches!(status, 204 | 205) {
                 let retry_after = retry_after(resp.headers());
                 if let Some(wait) = retry_after.filter(|_| matches!(status, 429 | 503)) {
-                    self.slots.hold(&current, wait);
+                    self.slots.hold(&current, wait, true);
+                } else if status == 429 {
+                    // Too many requests, without saying how long to wait:
+                    // from the client, not to this URL; its other feeds wait
+                    // a minute.
+                    self.slots.hold(&current, politeness::UNASKED_HOLD, false);
                 }
                 let cap = self.slots.max_hold();
                 return Err(FetchError::Status {
@@ -1403,7 +1409,7 @@ mod tests {
         let mut new = Fetcher::new(&cfg).unwrap();
         new.keep_slots_of(&old);
         let url = Url::parse("http://busy.example/f").unwrap();
-        old.slots.hold(&url, Duration::from_secs(60));
+        old.slots.hold(&url, Duration::from_secs(60), true);
         assert!(new.slots.held(&url).is_some());
     }
 

@@ -11,6 +11,12 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 use url::Url;
 
+/// How long a server that answered 429 Too Many Requests without a
+/// Retry-After is held: its other feeds are not requested for this long (at
+/// most `max_backoff`). The feed that got the 429 backs off as after any
+/// failure.
+pub(super) const UNASKED_HOLD: Duration = Duration::from_secs(60);
+
 /// The host and global slots of one [`super::Fetcher`].
 pub(super) struct Slots {
     /// The limits, which a reload may change ([`Slots::reconfigure`]).
@@ -21,10 +27,10 @@ pub(super) struct Slots {
     /// Permits a smaller `concurrency` still takes back, as requests end.
     global_debt: Arc<AtomicUsize>,
     hosts: Mutex<HashMap<String, Arc<Host>>>,
-    /// Servers that answered 429 or 503 with a Retry-After, by origin
-    /// (`scheme://host:port`): no request to them before then (see
-    /// [`Slots::hold`]).
-    holds: Arc<Mutex<HashMap<String, Instant>>>,
+    /// Servers that answered 429 or 503 with a Retry-After, or 429 without
+    /// one, by origin (`scheme://host:port`): no request to them before then
+    /// (see [`Slots::hold`]).
+    holds: Arc<Mutex<HashMap<String, Hold>>>,
     /// The longest such a hold lasts, in ms (`[defaults] max_backoff`).
     max_hold_ms: AtomicU64,
 }
@@ -39,6 +45,14 @@ struct Host {
     /// started less than [`super::IDLE_CONNECTION`] before the latest: the
     /// host's connection is worth keeping (see [`Slots::busy`]).
     busy: AtomicBool,
+}
+
+/// A server's hold: until when, and whether the server asked for it (a
+/// Retry-After) or feedloom chose it (a 429 without one).
+#[derive(Clone, Copy)]
+struct Hold {
+    until: Instant,
+    asked: bool,
 }
 
 struct Pace {
@@ -122,8 +136,8 @@ impl Slots {
         // Holds set under a longer cap end by the new one.
         if let Some(latest) = Instant::now().checked_add(max) {
             let mut holds = self.holds.lock().unwrap_or_else(|e| e.into_inner());
-            for until in holds.values_mut() {
-                *until = (*until).min(latest);
+            for hold in holds.values_mut() {
+                hold.until = hold.until.min(latest);
             }
         }
     }
@@ -179,7 +193,9 @@ impl Slots {
     /// its feeds is requested before then (at most `max_backoff` from now). A
     /// server that asks one feed for time is asking the client, not the URL.
     /// (By origin: another port of the host is another server.)
-    pub(super) fn hold(&self, url: &Url, wait: Duration) {
+    /// `asked`: the wait is the server's Retry-After; else feedloom chose it
+    /// (a 429 without one, [`UNASKED_HOLD`]).
+    pub(super) fn hold(&self, url: &Url, wait: Duration, asked: bool) {
         let max = Duration::from_millis(self.max_hold_ms.load(Ordering::Relaxed));
         let Some(until) = Instant::now().checked_add(wait.min(max)) else {
             return;
@@ -187,23 +203,25 @@ impl Slots {
         let mut holds = self.holds.lock().unwrap_or_else(|e| e.into_inner());
         // (Holds that are over go, so that the table stays small.)
         let now = Instant::now();
-        holds.retain(|_, u| *u > now);
+        holds.retain(|_, h| h.until > now);
         let held = holds
             .entry(url.origin().ascii_serialization())
-            .or_insert(until);
-        *held = (*held).max(until);
+            .or_insert(Hold { until, asked });
+        if until > held.until {
+            *held = Hold { until, asked };
+        }
     }
 
-    /// How long the URL's server is still held by a Retry-After
-    /// ([`Slots::hold`]), when it is (by a second or more).
-    pub(super) fn held(&self, url: &Url) -> Option<Duration> {
+    /// How long the URL's server is still held ([`Slots::hold`]), when it
+    /// is (by a second or more), and whether the server asked for it.
+    pub(super) fn held(&self, url: &Url) -> Option<(Duration, bool)> {
         let holds = self.holds.lock().unwrap_or_else(|e| e.into_inner());
         if holds.is_empty() {
             return None;
         }
-        let until = *holds.get(&url.origin().ascii_serialization())?;
-        let left = until.saturating_duration_since(Instant::now());
-        (left >= Duration::from_secs(1)).then_some(left)
+        let hold = *holds.get(&url.origin().ascii_serialization())?;
+        let left = hold.until.saturating_duration_since(Instant::now());
+        (left >= Duration::from_secs(1)).then_some((left, hold.asked))
     }
 
     /// The URL's host's entry, made on first use.
@@ -340,7 +358,7 @@ mod tests {
         let held = Url::parse("http://busy.example:81/f").unwrap();
         let first = slots.acquire(&held).await;
         drop(first);
-        slots.hold(&held, Duration::from_secs(600));
+        slots.hold(&held, Duration::from_secs(600), true);
         // The host's next turn is a minute away; a held request does not
         // wait for it.
         let slot = tokio::time::timeout(Duration::from_secs(10), slots.acquire(&held))

@@ -568,7 +568,7 @@ pub(super) fn load_ref(conn: &rusqlite::Connection, id: i64) -> Result<FeedRef, 
         "SELECT url, COALESCE(fetch_url, url), etag, last_modified, enabled,
                 consecutive_failures, next_fetch_at, redirect_url, redirect_count,
                 ttl_minutes, skip_hours, skip_days, update_interval, body_hash, body_stored_at,
-                COALESCE(last_error LIKE '%: not requested: % answered 429 or 503 with a Retry-After%', 0),
+                COALESCE(last_error LIKE '%: not requested: % answered 429%', 0),
                 COALESCE(last_status = 'error' AND last_http_status = 404, 0)
          FROM feeds WHERE id = ?1",
     )
@@ -594,8 +594,8 @@ pub(super) fn load_ref(conn: &rusqlite::Connection, id: i64) -> Result<FeedRef, 
                     update_interval: r
                         .get::<_, Option<i64>>(12)?
                         .map(|s| std::time::Duration::from_secs(s.max(0) as u64)),
-                   ttl_minutes: None,
-               },
+                    ttl_minutes: None,
+                },
                 body_hash: r.get(13)?,
                 body_stored_at: r.get(14)?,
                 held: r.get(15)?,

@@ -25,7 +25,7 @@ const CLAIM_BATCH: i64 = 500;
 pub(super) const REF_COLS: &str = "id, url, COALESCE(fetch_url, url), etag, last_modified, enabled,
     consecutive_failures, next_fetch_at, redirect_url, redirect_count, ttl_minutes,
     skip_hours, skip_days, update_interval, body_hash, body_stored_at,
-    COALESCE(last_error LIKE '%: not requested: % answered 429 or 503 with a Retry-After%', FALSE),
+    COALESCE(last_error LIKE '%: not requested: % answered 429%', FALSE),
     COALESCE(last_status = 'error' AND last_http_status = 404, FALSE)";
 
 /// The column after [`REF_COLS`].
