@@ -208,23 +208,34 @@ pub enum KeyMatch {
     Link,
     /// The same title and text (`text_hash`).
     Text,
+    /// The same files, named by [`file_name`] (a key made before a file's
+    /// naming query counted: `?episode=12` and `?episode=13` had one key).
+    Files,
 }
 
 impl KeyMatch {
     /// Whether a stored item with this `title`, `canonical_url` and
     /// `text_hash`, under the other key form, is `it`.
+    /// (`enclosures`: `items.enclosures` as stored.)
     pub fn holds(
         self,
         it: &Identified,
         title: Option<&str>,
         canonical_url: Option<&str>,
         text_hash: Option<&str>,
+        enclosures: Option<&str>,
     ) -> bool {
         match self {
             KeyMatch::Exact => true,
             KeyMatch::Title => title == it.entry.title.as_deref(),
             KeyMatch::Link => canonical_url == it.canonical_url.as_deref(),
             KeyMatch::Text => !it.text_hash.is_empty() && text_hash == Some(it.text_hash.as_str()),
+            KeyMatch::Files => {
+                let names = |files: &[crate::parse::enclosures::Enclosure]| -> Vec<String> {
+                    files.iter().map(|f| file_name(&f.url)).collect()
+                };
+                names(&it.entry.enclosures) == names(&crate::parse::enclosures::decode(enclosures))
+            }
         }
     }
 }
@@ -325,6 +336,21 @@ pub fn other_keys(it: &Identified) -> Vec<(String, KeyMatch)> {
         // content (2026-12-05): keyed by the text without them. Or by one
         // before line ends were normalised (2026-12-06), from a document
         // with Windows line ends: keyed by the text with them.
+        // Stored by a build before a file's naming query counted
+        // (2026-12-06): keyed by its files' addresses without any query, as
+        // another episode of the same `download.php` was; it is this entry
+        // if it holds its files.
+        KeyKind::Hash if named_by_query(&it.entry) => std::iter::once(it.entry.clone())
+            .chain(without_bases(&it.entry))
+            .chain(with_windows_line_ends(&it.entry))
+            .map(|e| {
+                let key = indexable(format!(
+                    "hash:{}",
+                    fallback_hash_by(&e, |u| file_address(u).into())
+                ));
+                (key, KeyMatch::Files)
+            })
+            .collect(),
         KeyKind::Hash => without_bases(&it.entry)
             .into_iter()
             .chain(with_windows_line_ends(&it.entry))
@@ -1285,9 +1311,26 @@ fn content_hash_with_link(e: &Entry, link: &str) -> String {
     short_hash(&parts)
 }
 
-/// An enclosure's URL without its query and fragment: what names the file.
+/// An enclosure's URL without its query and fragment: what names the file,
+/// for content hashes (a new query is no new version of the entry).
 pub(crate) fn file_address(url: &str) -> &str {
     url.split(['?', '#']).next().unwrap_or(url)
+}
+
+/// What names an enclosure's file, for keys: its URL without the fragment
+/// and without the parameters that sign it, let it expire or only defeat
+/// caches, but with those that name it (`download.php?episode=12`: every
+/// episode of a podcast of bare enclosures had one key, and each new one
+/// replaced the last).
+pub(crate) fn file_name(url: &str) -> String {
+    crate::visible::stable_address(url, true)
+}
+
+/// Whether one of the entry's files is named by its query ([`file_name`]).
+fn named_by_query(e: &Entry) -> bool {
+    e.enclosures
+        .iter()
+        .any(|f| file_name(&f.url) != file_address(&f.url))
 }
 
 /// What a reader sees of an entry besides its enclosures.
@@ -1467,15 +1510,24 @@ pub fn www_twin(canonical: &str) -> Option<String> {
 /// that are only an `<enclosure>` are told apart by it; an entry without
 /// files keeps the key it had before feedloom read them).
 fn fallback_hash(e: &Entry) -> String {
+    // Without the query's signature or cache buster: a signed link's
+    // rotating token must not make the episode a new item at every fetch.
+    fallback_hash_by(e, |u| file_name(u).into())
+}
+
+/// [`fallback_hash`] with the files named by `name`.
+fn fallback_hash_by<'a>(
+    e: &'a Entry,
+    name: impl Fn(&'a str) -> std::borrow::Cow<'a, str>,
+) -> String {
     let published = e.published.map(|d| d.timestamp().to_string());
+    let files: Vec<std::borrow::Cow<'a, str>> = e.enclosures.iter().map(|f| name(&f.url)).collect();
     let mut parts = vec![
         e.title.as_deref().unwrap_or(""),
         published.as_deref().unwrap_or(""),
         e.content.as_deref().or(e.summary.as_deref()).unwrap_or(""),
     ];
-    // Without the query: a signed link's rotating token must not make the
-    // episode a new item at every fetch.
-    parts.extend(e.enclosures.iter().map(|f| file_address(&f.url)));
+    parts.extend(files.iter().map(|f| f.as_ref()));
     short_hash(&parts)
 }
 

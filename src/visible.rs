@@ -315,7 +315,7 @@ fn resource_address(element: &str, name: &str, value: &str) -> String {
 /// among its parameters), those that sign it or let it expire (`X-Amz-…`,
 /// `Expires`, a SAS's `se`); for a medium (`media`) also those named or
 /// valued as secrets, those that only defeat caches, and the fragment.
-fn stable_address(url: &str, media: bool) -> String {
+pub(crate) fn stable_address(url: &str, media: bool) -> String {
     let Some((file, rest)) = url.split_once('?') else {
         return match media {
             true => crate::identity::file_address(url).to_string(),
@@ -362,18 +362,25 @@ fn stable_address(url: &str, media: bool) -> String {
                     | "hdnts"
                     | "hdnea"
             );
+        // (A file's or picture's expiry or signature names nothing, signed
+        // or not: `ep2.mp3?token=…&expires=…`.)
+        let expiring = n.starts_with("x-amz-")
+            || n.starts_with("x-goog-")
+            || matches!(
+                n.as_str(),
+                "signature" | "sig" | "exp" | "expires" | "expiry" | "policy" | "key-pair-id"
+            );
         n.starts_with("utm_")
             || (signed && signing)
             || (media
-                && (crate::urls::secret_name(name)
+                && (expiring
+                    || crate::urls::secret_name(name)
                     || crate::urls::token_like(value)
                     || n == "itok"
+                    || (matches!(n.as_str(), "v" | "ver" | "version") && version_like(value))
                     || matches!(
                         n.as_str(),
                         "t" | "ts"
-                            | "v"
-                            | "ver"
-                            | "version"
                             | "cb"
                             | "_"
                             | "rand"
@@ -399,6 +406,15 @@ fn stable_address(url: &str, media: bool) -> String {
         out.push_str(fragment);
     }
     out
+}
+
+/// A version or cache buster's value (`3`, `1.2.3`, `1699999999`, a hash
+/// `3f2a1b9c`), not a name (`watch?v=dQw4w9WgXcQ` names a video).
+fn version_like(value: &str) -> bool {
+    let b = value.as_bytes();
+    b.iter()
+        .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'-' | b'_'))
+        || (b.len() >= 8 && b.iter().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')))
 }
 
 /// `html` as the parts a reader sees: white space beside a block's tags

@@ -2968,6 +2968,71 @@ async fn an_entry_once_keyed_by_a_fragment_link_is_not_new_again_alike() {
     assert!(polled.iter().all(|p| p.contains("1 new")), "{polled:?}");
 }
 
+/// Bare episodes named by their query are each an item, and one stored
+/// before the query counted (keyed by the file's address alone) is found
+/// again and not announced, on both stores.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bare_episodes_named_by_their_query_are_each_kept_alike() {
+    let server = FeedServer::start().await;
+    // (Each fetch signs the files anew.)
+    let doc = |eps: &[u32]| {
+        let items: String = eps
+            .iter()
+            .map(|n| format!("<item><enclosure url=\"https://pod.example/download.php?episode={n}&amp;sig=t{}\" length=\"1\" type=\"audio/mpeg\"/></item>", eps.len()))
+            .collect();
+        format!(
+            "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Pod</title>{items}</channel></rss>"
+        )
+    };
+    server.set("/p.xml", Resource::feed(doc(&[12])).no_etag());
+    let Some(pair) = Pair::new("query_named", &common::feeds_toml(&[server.url("/p.xml")])).await
+    else {
+        return;
+    };
+    let polled = pair.run(&["poll"]).await;
+    assert!(polled.iter().all(|p| p.contains("1 new")), "{polled:?}");
+    server.set("/p.xml", Resource::feed(doc(&[13, 12])).no_etag());
+    let polled = pair.run(&["poll"]).await;
+    assert!(
+        polled.iter().all(|p| p.contains("1 new, 0 updated")),
+        "{polled:?}"
+    );
+    // As a store before keeps episode 12.
+    let old = feedloom::identity::identify_document(vec![feedloom::parse::Entry {
+        enclosures: vec![feedloom::parse::enclosures::Enclosure {
+            url: "https://pod.example/download.php".into(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }]);
+    let old = format!(
+        "UPDATE items SET key = '{}' WHERE enclosures LIKE '%episode=12&%';
+         UPDATE feeds SET body_hash = NULL, entry_seals = NULL",
+        old[0].key
+    );
+    pg::client(&pair.url)
+        .await
+        .batch_execute(&old)
+        .await
+        .unwrap();
+    rusqlite::Connection::open(pair.sqlite.parent().unwrap().join("feedloom.db"))
+        .unwrap()
+        .execute_batch(&old)
+        .unwrap();
+    server.set("/p.xml", Resource::feed(doc(&[14, 12, 0])).no_etag());
+    let polled = pair.run(&["poll"]).await;
+    assert!(
+        polled.iter().all(|p| p.contains("2 new, 0 updated")),
+        "{polled:?}"
+    );
+    server.set("/p.xml", Resource::feed(doc(&[12])).no_etag());
+    let polled = pair.run(&["poll"]).await;
+    assert!(
+        polled.iter().all(|p| p.contains("0 new, 0 updated")),
+        "{polled:?}"
+    );
+}
+
 /// PostgreSQL's notices are not logged: a word too long to index logged
 /// "NOTICE: word is too long to be indexed" at the default log level, at
 /// every poll that stored one.

@@ -2058,6 +2058,108 @@ async fn a_new_entry_at_the_last_ones_page_is_new_and_a_changed_guid_is_not() {
     assert_eq!(s.env.count("SELECT count(*) FROM items"), 2);
 }
 
+/// A podcast of bare enclosures, each episode named by its query
+/// (`download.php?episode=12`), one or two in the document at a time: each
+/// is an item of its own (each replaced the one before, which was lost, and
+/// two in one document were one), a signed file's new token or a cache
+/// buster is no new episode, a video named by `?v=` is not a cache buster,
+/// and an episode stored before the query counted (keyed by the file's
+/// address alone) is found again.
+#[tokio::test]
+async fn bare_episodes_named_by_their_query_are_each_kept() {
+    let s = Scenario::new(&["/pod"], "").await;
+    let serve = |files: &[String]| {
+        let items: String = files
+            .iter()
+            .map(|f| format!(r#"<item><enclosure url="{f}" length="1" type="audio/mpeg"/></item>"#))
+            .collect();
+        s.srv.set(
+            "/pod",
+            Resource::feed(format!(
+                r#"<?xml version="1.0"?><rss version="2.0"><channel><title>Pod</title>{items}</channel></rss>"#
+            ))
+            .no_etag(),
+        );
+    };
+    let ep = |n: u32, token: &str| {
+        format!("https://pod.example/download.php?episode={n}&amp;sig={token}")
+    };
+    serve(&[ep(12, "a1")]);
+    assert_eq!(s.poll().await.new, 1);
+    serve(&[ep(13, "b2"), ep(12, "b2")]);
+    let second = s.poll().await;
+    assert_eq!((second.new, second.updated), (1, 0), "{second}");
+    serve(&[ep(14, "c3")]);
+    assert_eq!(s.poll().await.new, 1);
+    let files = || {
+        let mut v: Vec<String> = s
+            .env
+            .reader()
+            .prepare("SELECT enclosures FROM items")
+            .unwrap()
+            .query_map([], |r| r.get::<_, String>(0))
+            .unwrap()
+            .map(|e| e.unwrap())
+            .collect();
+        v.sort();
+        v
+    };
+    let stored = files();
+    assert_eq!(stored.len(), 3, "{stored:?}");
+    for (f, n) in stored.iter().zip([12, 13, 14]) {
+        assert!(f.contains(&format!("episode={n}&")), "{f}");
+    }
+    // As a feedloom before stored episode 12: keyed by the file's address
+    // without its query.
+    let old = feedloom::identity::identify_document(vec![feedloom::parse::Entry {
+        enclosures: vec![feedloom::parse::enclosures::Enclosure {
+            url: "https://pod.example/download.php".into(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }]);
+    let db = rusqlite::Connection::open(s.env.path("feedloom.db")).unwrap();
+    let rekeyed = db
+        .execute(
+            "UPDATE items SET key = ?1 WHERE enclosures LIKE '%episode=12&%'",
+            [&old[0].key],
+        )
+        .unwrap();
+    assert_eq!(rekeyed, 1);
+    db.execute_batch("UPDATE feeds SET body_hash = NULL, entry_seals = NULL")
+        .unwrap();
+    drop(db);
+    serve(&[ep(15, "d4"), ep(12, "d4")]);
+    let upgraded = s.poll().await;
+    assert_eq!((upgraded.new, upgraded.updated), (1, 0), "{upgraded}");
+    assert_eq!(s.env.count("SELECT count(*) FROM items"), 4);
+    // Re-keyed: found at once the next time.
+    let rekeyed_to = s
+        .env
+        .reader()
+        .query_row(
+            "SELECT key FROM items WHERE enclosures LIKE '%episode=12&%'",
+            [],
+            |r| r.get::<_, String>(0),
+        )
+        .unwrap();
+    assert_ne!(rekeyed_to, old[0].key);
+    serve(&[ep(15, "e5"), ep(12, "e5")]);
+    let again = s.poll().await;
+    assert_eq!((again.new, again.updated), (0, 0), "{again}");
+    // Videos named by `?v=`, and a file's cache buster.
+    serve(&[
+        "https://v.example/watch?v=abc111".into(),
+        "https://v.example/watch?v=def222".into(),
+        "https://pod.example/talk.mp3?v=1699999999".into(),
+    ]);
+    assert_eq!(s.poll().await.new, 3);
+    serve(&["https://pod.example/talk.mp3?v=1700000000".into()]);
+    let busted = s.poll().await;
+    assert_eq!((busted.new, busted.updated), (0, 0), "{busted}");
+    assert_eq!(s.env.count("SELECT count(*) FROM items"), 7);
+}
+
 /// Entries without guid that all link to the site's front page, the feed
 /// showing only its latest: the front page names none of them, so each is
 /// known by its title (under the link alone each replaced the one before:

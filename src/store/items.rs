@@ -879,8 +879,15 @@ fn find_churned(
             })
             .map_err(StoreError::ctx("looking up churned item"))?;
         let held = others.iter().find_map(|(other, how)| {
-            rows.iter().position(|(k, title, canonical, text, _)| {
-                k == other && how.holds(it, title.as_deref(), canonical.as_deref(), text.as_deref())
+            rows.iter().position(|(k, title, canonical, text, e)| {
+                k == other
+                    && how.holds(
+                        it,
+                        title.as_deref(),
+                        canonical.as_deref(),
+                        text.as_deref(),
+                        e.enclosures.as_deref(),
+                    )
             })
         });
         if let Some(i) = held {

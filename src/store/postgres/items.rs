@@ -818,7 +818,8 @@ async fn find_churned(
             .await?;
         let held = others.iter().find_map(|(other, how)| {
             rows.iter().find(|r| {
-                r.get::<_, &str>(5) == other && how.holds(it, r.get(6), r.get(7), r.get(8))
+                r.get::<_, &str>(5) == other
+                    && how.holds(it, r.get(6), r.get(7), r.get(8), r.get(4))
             })
         });
         if let Some(r) = held {
