@@ -147,6 +147,9 @@ impl Refresher {
         // raw entries v9 (a link-less entry's base, an Atom entry's page).
         // v7: raw entries v10 (Dublin Core under any prefix, and RSS 1.0's).
         // v8: raw entries v11 (blank titles give way to Dublin Core's; Atom's).
+        // v9: raw entries v12 (media text). v10: raw entries v13 (a JSON
+        // item's blank text gives way to its image; files named by their
+        // query).
         let body_tag = format!(
             "{BODY_TAG} entries={} field={} strip={}",
             cfg.fetch.max_entries,
@@ -190,7 +193,7 @@ impl Refresher {
 /// The version of [`Refresher::body_tag`] (see there): a body whose hash
 /// under an older version is the one stored is the body stored, read again
 /// by a newer parser ([`FetchRecord::same_body`], [`same_body`]).
-const BODY_TAG: &str = "v9";
+const BODY_TAG: &str = "v10";
 
 /// Whether `last`, the hash stored of a feed's last body, is `body`'s under
 /// an older version of [`BODY_TAG`] (`tag` is this one's, with the rest of
@@ -768,9 +771,15 @@ fn with_page_feed(
     {
         return e;
     }
-    match crate::discover::alternates(body, charset, base).first() {
+    // (Its secrets hidden: the error is stored, and shown by `feeds`. Not
+    // the page's own address: a server that answers the feed's URL with the
+    // page that names it has no other address to give.)
+    match crate::discover::alternates(body, charset, base)
+        .iter()
+        .find(|c| c.url != *base)
+    {
         Some(c) => crate::error::ParseError::PageOfFeed {
-            feed: crate::error::quoted(c.url.as_str(), 1024),
+            feed: crate::error::quoted(&crate::urls::stored_url(c.url.as_str()), 1024),
         },
         None => e,
     }
@@ -1218,7 +1227,9 @@ mod body_tag_tests {
         assert!(same_body(&legacy("v1"), body, &tag));
         assert!(!same_body(&old("v8"), b"<rss>other</rss>", &tag));
         assert!(!same_body(&legacy("v5"), b"<rss>other</rss>", &tag));
+        assert!(same_body(&old("v9"), body, &tag));
         assert!(!same_body(&old("v10"), body, &tag));
+        assert!(!same_body(&old("v11"), body, &tag));
         assert!(!same_body(&legacy(BODY_TAG), body, &tag));
         assert!(!same_body("garbage:1234", body, &tag));
     }

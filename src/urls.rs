@@ -267,6 +267,18 @@ fn url_with_userinfo(v: &str) -> bool {
 /// `https://e.org/feed?token=abc&page=2` is shown as
 /// `https://e.org/feed?token=***3f2a&page=2`.
 pub fn shown_feed_url(url: &str) -> String {
+    shown_url(url, true)
+}
+
+/// `url` as a stored error quotes an address that is not the feed's own (a
+/// page's link to its feed): as [`shown_feed_url`], each secret a bare `***`
+/// (a tag, keyed anew by each process, would name another secret after a
+/// restart).
+pub fn stored_url(url: &str) -> String {
+    shown_url(url, false)
+}
+
+fn shown_url(url: &str, tagged: bool) -> String {
     // (The credentials of the part before the query only: the query's
     // secrets are told apart below. Hidden first, `?password=` became one
     // `***` for every feed.)
@@ -302,7 +314,9 @@ pub fn shown_feed_url(url: &str) -> String {
                 // series each in /metrics), by a short hash of it, keyed
                 // anew by each process: an unkeyed hash let anyone check
                 // guesses of a short secret (a PIN) against it.
-                out.push_str(&secret_tag(value));
+                if tagged {
+                    out.push_str(&secret_tag(value));
+                }
             }
             // (A URL in a value, `?url=http://u:pw@h/feed`, keeps its
             // credentials out too.)

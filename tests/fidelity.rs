@@ -781,6 +781,16 @@ Second line &lt;b&gt;not bold&lt;/b&gt;</media:description></media:group></entry
         Some(r#"<p><img src="https://ph.example/1.jpg" alt=""></p>"#)
     );
     assert_eq!(json.entries[1].content.as_deref(), Some("Words."));
+    // (A JSON text that shows nothing, as for the other formats: the
+    // picture was dropped.)
+    let json = parsed(
+        r#"{"version":"https://jsonfeed.org/version/1.1","title":"Ph","items":[{"id":"10","title":"Empty","content_html":"<p></p>&nbsp;","image":"https://ph.example/c.jpg"},{"title":"Keyed by its text","content_html":"<p></p>","image":"https://ph.example/d.jpg"}]}"#,
+    );
+    assert_eq!(
+        json.entries[0].content.as_deref(),
+        Some(r#"<p><img src="https://ph.example/c.jpg" alt=""></p>"#)
+    );
+    assert_eq!(json.entries[1].content.as_deref(), Some("<p></p>"));
     // (A text of its own that shows nothing counts as none, entry by entry:
     // a blank description alone in its document, or beside entries with
     // text, kept the media unread.)

@@ -484,6 +484,27 @@ async fn every_hostile_server_fails_only_its_own_feed_with_a_clear_error() {
             )),
             expect: Expect::Failed(&["an HTML page, which names its feed at http://", "/blog/feed.xml"]),
         },
+        // (A private feed's token in the page's link was stored whole in the
+        // error, which `feeds` shows; and a page naming its own address was
+        // told to write that same address.)
+        Row {
+            name: "page-naming-its-private-feed",
+            act: Act::Raw(http(
+                200,
+                &[("Content-Type", "text/html")],
+                b"<html><head><link rel=\"alternate\" type=\"application/rss+xml\" href=\"/blog/feed.xml?token=Pq7Rt5Yu3Io1Zx9C&amp;x=1\"></head></html>",
+            )),
+            expect: Expect::Failed(&["names its feed at http://", "/blog/feed.xml?token=***&x=1:"]),
+        },
+        Row {
+            name: "page-naming-itself",
+            act: Act::Raw(http(
+                200,
+                &[("Content-Type", "text/html")],
+                b"<html><head><link rel=\"alternate\" type=\"application/rss+xml\" href=\"/page-naming-itself\"></head></html>",
+            )),
+            expect: Expect::Failed(&["not a feed (no RSS, Atom or JSON Feed root found)"]),
+        },
         Row {
             name: "no-content-204",
             act: Act::Raw(http(204, &[("Content-Type", "application/rss+xml")], b"")),

@@ -188,7 +188,10 @@ fn if_compressed(body: &[u8], e: ParseError) -> ParseError {
 /// takes its media's (a picture, then `media:description` or
 /// `itunes:summary`), and a titled JSON Feed item its `image` (stored
 /// anew; announced as updated only in a document the feed changed).
-const RAW_VERSION: &str = "feedloom raw entries v12";
+/// v13: a JSON Feed item whose text shows nothing (`<p></p>&nbsp;`) takes
+/// its `image` too; an entry of nothing but files named by their query has
+/// a key of its own (the stored one found by its files).
+const RAW_VERSION: &str = "feedloom raw entries v13";
 
 /// A document parsed by [`parse_known`].
 #[derive(Debug)]
@@ -733,11 +736,16 @@ fn parse_prepared(
     });
     // (A JSON Feed item of only an `image` or `banner_image` is a photo;
     // one with a title and no text shows its picture too.)
+    // (A text that shows nothing, `<p></p>&nbsp;`, counts as none, as for
+    // the other formats' media.)
     let json_images = (feed.feed_type == model::FeedType::JSON
-        && feed
-            .entries
-            .iter()
-            .any(|e| e.content.is_none() && e.summary.is_none()))
+        && feed.entries.iter().any(|e| {
+            e.content
+                .as_ref()
+                .and_then(|c| c.body.as_deref())
+                .is_none_or(shows_no_text)
+                && e.summary.as_ref().is_none_or(|t| shows_no_text(&t.content))
+        }))
     .then(|| json_items_with_images(&bytes, base))
     .flatten()
     .filter(|each| each.len() == feed.entries.len());
@@ -781,7 +789,12 @@ fn parse_prepared(
                     // (Not for a titled item keyed by its content, whose
                     // key would change.)
                     let keyed = e.guid.is_some() || e.link.is_some() || e.title.is_none();
-                    if e.content.is_none() && e.summary.is_none() && keyed {
+                    // (Nor, for a blank text, one keyed by its content.)
+                    let blank = |t: &Option<String>| t.as_deref().is_none_or(shows_no_text);
+                    let textless = e.content.is_none() && e.summary.is_none();
+                    let keyed = keyed && (textless || e.guid.is_some() || e.link.is_some());
+                    if blank(&e.content) && blank(&e.summary) && keyed {
+                        e.summary = None;
                         e.content = Some(format!(
                             "<p><img src=\"{}\" alt=\"\"></p>",
                             text::escape_html(&bound(url, 8192))
