@@ -598,6 +598,7 @@ pub async fn run(
     // The store's file deleted or replaced under the daemon: said once (and
     // by /healthz for as long as it lasts).
     let mut gone_said = false;
+    let mut store_outage = Outage::default();
     // What a reload cannot change: compared with what the daemon started
     // with, at every reload (not with the last config read).
     let (opened_store, bound) = (plan.cfg.store.clone(), plan.cfg.server.listen);
@@ -821,10 +822,20 @@ pub async fn run(
                         due
                     }
                     Err(e) => {
-                        error!(error = %chain(&e), "cannot read due feeds");
+                        // (Once when it starts, then once a minute: an
+                        // unreachable store logged a line every second.)
+                        if let Some((attempts, lasted)) = store_outage.failed(std::time::Instant::now()) {
+                            match attempts {
+                                1 => error!(error = %chain(&e), "cannot read due feeds"),
+                                _ => error!(error = %chain(&e), attempts, lasted = %humantime::format_duration(lasted), "still cannot read due feeds"),
+                            }
+                        }
                         continue;
                     }
                 };
+                if let Some((attempts, lasted)) = store_outage.recovered(std::time::Instant::now()) {
+                    info!(attempts, lasted = %humantime::format_duration(lasted), "the store answers again; reading due feeds");
+                }
                 for feed in due {
                     let Some(every) = plan.every.get(&feed.id).cloned() else {
                         // Claimed but not in this node's config (PostgreSQL): leave it.
@@ -1070,6 +1081,39 @@ fn open_files_limit(limits: &str) -> Option<u64> {
 /// What a refresh task returns: its feed and how the refresh went.
 type Refreshed = (i64, Result<Report, StoreError>);
 
+/// A failure that repeats at every tick (the store unreachable): said when
+/// it starts, then at most once per [`Outage::EVERY`], and once when it
+/// ends, each time with the attempts failed and how long it has lasted.
+#[derive(Default)]
+struct Outage {
+    /// When it started, when it was last said, and the attempts failed.
+    since: Option<(std::time::Instant, std::time::Instant, u64)>,
+}
+
+impl Outage {
+    const EVERY: Duration = Duration::from_secs(60);
+
+    /// One more attempt failed at `now`: `Some((attempts, lasted))` when it
+    /// is to be said.
+    fn failed(&mut self, now: std::time::Instant) -> Option<(u64, Duration)> {
+        let (since, said, attempts) = self.since.get_or_insert((now, now, 0));
+        *attempts += 1;
+        let say = *attempts == 1 || now.duration_since(*said) >= Self::EVERY;
+        if say {
+            *said = now;
+        }
+        say.then(|| (*attempts, now.duration_since(*since)))
+    }
+
+    /// An attempt succeeded at `now`: `Some((attempts failed, lasted))`
+    /// when attempts had failed.
+    fn recovered(&mut self, now: std::time::Instant) -> Option<(u64, Duration)> {
+        self.since
+            .take()
+            .map(|(since, _, attempts)| (attempts, now.duration_since(since)))
+    }
+}
+
 /// Feeds whose failure could not be stored (the store cannot write): the
 /// scheduler skips them until their in-memory backoff has passed, since the
 /// store still says they are due.
@@ -1133,7 +1177,16 @@ fn finish(
             }
             return;
         }
-        Ok((_, (_, Err(e)))) => format!("store error: {}", chain(&e)),
+        // (Not "store error: store error while …": most store errors say so.)
+        Ok((_, (_, Err(e)))) => match chain(&e) {
+            c if c.starts_with("store ")
+                || c.starts_with("the store")
+                || c.starts_with("PostgreSQL store") =>
+            {
+                c
+            }
+            c => format!("store error: {c}"),
+        },
         Err(e) if e.is_cancelled() => return,
         Err(e) => format!("internal error: {e}"),
     };
@@ -1661,6 +1714,31 @@ pub fn warn_files_left(
 
 #[cfg(test)]
 mod tests {
+    /// An unreachable store is said when it starts, once a minute while it
+    /// lasts (not at every one-second tick), and once when it ends.
+    #[test]
+    fn an_outage_is_said_when_it_starts_each_minute_and_when_it_ends() {
+        use std::time::{Duration, Instant};
+        let t0 = Instant::now();
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        let mut o = super::Outage::default();
+        assert_eq!(o.recovered(at(0)), None);
+        let said: Vec<(u64, (u64, Duration))> = (0..150)
+            .filter_map(|s| o.failed(at(s)).map(|w| (s, w)))
+            .collect();
+        assert_eq!(
+            said,
+            [
+                (0, (1, Duration::ZERO)),
+                (60, (61, Duration::from_secs(60))),
+                (120, (121, Duration::from_secs(120)))
+            ]
+        );
+        assert_eq!(o.recovered(at(151)), Some((150, Duration::from_secs(151))));
+        assert_eq!(o.recovered(at(152)), None);
+        assert_eq!(o.failed(at(200)), Some((1, Duration::ZERO)));
+    }
+
     /// The watchdog's interval from what systemd set: half the timeout, at
     /// most a second, at least 10 ms; none for zero, infinity, junk or
     /// another process.

@@ -526,6 +526,8 @@ impl PgStore {
         let first = self.listen_once().await?;
         let task = tokio::spawn(async move {
             let mut conn = Some(first);
+            // Since when the connection is lost, and the attempts made.
+            let mut lost: Option<(std::time::Instant, u64)> = None;
             loop {
                 if let Some((client, mut messages)) = conn.take() {
                     while let Some(m) = messages.next().await {
@@ -539,10 +541,25 @@ impl PgStore {
                     drop(client);
                 }
                 let Some(inner) = weak.upgrade() else { return };
-                tracing::warn!("lost the PostgreSQL LISTEN connection; reconnecting");
+                // (Said once when lost and once when back: while the
+                // database was down, each second's attempt logged a line.)
+                if lost.is_none() {
+                    tracing::warn!("lost the PostgreSQL LISTEN connection; reconnecting");
+                    lost = Some((std::time::Instant::now(), 0u64));
+                }
                 let store = PgStore { inner };
                 tokio::time::sleep(Duration::from_secs(1)).await;
+                if let Some((_, attempts)) = lost.as_mut() {
+                    *attempts += 1;
+                }
                 if let Ok(c) = store.listen_once().await {
+                    if let Some((since, attempts)) = lost.take() {
+                        tracing::info!(
+                            attempts,
+                            lasted = %humantime::format_duration(Duration::from_secs(since.elapsed().as_secs())),
+                            "the PostgreSQL LISTEN connection is back"
+                        );
+                    }
                     store.inner.changed.notify_one();
                     conn = Some(c);
                 }
