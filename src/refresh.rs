@@ -778,9 +778,16 @@ fn with_page_feed(
         .iter()
         .find(|c| c.url != *base)
     {
-        Some(c) => crate::error::ParseError::PageOfFeed {
-            feed: crate::error::quoted(&crate::urls::stored_url(c.url.as_str()), 1024),
-        },
+        Some(c) => {
+            let shown = crate::urls::stored_url(c.url.as_str());
+            let hidden = match shown != c.url.as_str() {
+                true => " (its secrets hidden here: the page's link holds them)",
+                false => "",
+            };
+            crate::error::ParseError::PageOfFeed {
+                feed: format!("{}{hidden}", crate::error::quoted(&shown, 1024)),
+            }
+        }
         None => e,
     }
 }
