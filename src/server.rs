@@ -813,6 +813,28 @@ impl<S: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for IdleTimeout<S> 
     }
 }
 
+/// Why `file` is no output: "no such output", or the output it names is
+/// not published in that format (`news.rss` of an output of Atom and HTML
+/// was "no such output" too).
+pub(crate) fn not_an_output(state: &ServerState, file: &str) -> String {
+    let Some((name, ext)) = file.rsplit_once('.') else {
+        return "no such output\n".to_string();
+    };
+    let outputs = state.web.outputs.read().unwrap_or_else(|e| e.into_inner());
+    match outputs.iter().find(|o| o.name() == name) {
+        Some(o) => format!(
+            "output `{name}` is not published as {} (its formats: {})\n",
+            crate::error::quoted(ext, 40),
+            o.formats
+                .iter()
+                .map(|f| f.extension())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        None => "no such output\n".to_string(),
+    }
+}
+
 /// A rendered output from memory, with ETag/304, Last-Modified and gzip.
 pub(crate) async fn output(
     State(state): State<Arc<ServerState>>,
@@ -829,7 +851,7 @@ pub(crate) async fn output(
         .get(&file)
         .cloned()
     else {
-        return (StatusCode::NOT_FOUND, "no such output\n").into_response();
+        return (StatusCode::NOT_FOUND, not_an_output(&state, &file)).into_response();
     };
     let last_modified = httpdate(r.last_modified(now));
     // (A field sent on several lines is one list, RFC 9110 §5.3.)

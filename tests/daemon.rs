@@ -723,6 +723,23 @@ async fn a_restart_keeps_the_last_modified_of_unchanged_outputs() {
     }
     let app = spawn_app(&body).await;
     served(&app, "First story").await;
+    // A format the output is not published in is named (it was "no such
+    // output", as for an output that does not exist).
+    for (path, want) in [
+        (
+            "/all.json",
+            "output `all` is not published as json (its formats: atom, rss)",
+        ),
+        (
+            "/all.html?before=1-1",
+            "output `all` is not published as html (its formats: atom, rss)",
+        ),
+        ("/nope.rss", "no such output"),
+    ] {
+        let r = app.http.get(app.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), 404, "{path}");
+        assert_eq!(r.text().await.unwrap().trim_end(), want, "{path}");
+    }
     // (Content rendered in the second of the content before it is dated
     // the next second, and served with this one until then.)
     tokio::time::sleep(Duration::from_millis(1100)).await;

@@ -323,6 +323,24 @@ async fn older_pages_by_cursor_walk_every_story_once() {
         );
     }
     assert_eq!(app.get("/nope.html?before=1-1", &[]).await.0, 404);
+    // `before` twice or misspelt is refused, as `/search` refuses its own
+    // (the first won, or the first page came back); a link's other
+    // parameters are left alone.
+    for (query, want) in [
+        ("?before=1-1&before=2-2", "`before` given more than once"),
+        (
+            "?Before=1-1",
+            "unknown parameter `Before` (did you mean `before`?)",
+        ),
+        (
+            "?befor=1-1",
+            "unknown parameter `befor` (did you mean `before`?)",
+        ),
+    ] {
+        let (status, _, body) = app.get(&format!("/all.html{query}"), &[]).await;
+        assert_eq!((status, body.trim_end()), (400, want), "{query}");
+    }
+    assert_eq!(app.get("/all.html?utm_source=x", &[]).await.0, 200);
     let (status, h, _) = app.get("/all.atom?before=1-1", &[]).await;
     assert_eq!(
         (status, h["content-type"].to_str().unwrap()),

@@ -75,6 +75,17 @@ impl Default for WebState {
 
 /// The frame of every page: head (charset, viewport, policy, stylesheet, any
 /// `head` extras such as feed links) and `body` inside `.page`.
+/// The parameter of `known` that `name` misspells (another letter case, one
+/// edit away, or two letters swapped), if any. Others, a link's
+/// `utm_source` or `fbclid`, a `site` or a `size`, are not taken for one.
+pub(crate) fn misspelt<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
+    let lower = name.to_lowercase();
+    known
+        .iter()
+        .copied()
+        .find(|k| lower == *k || (k.len() > 1 && crate::filter::edits(&lower, k) <= 1))
+}
+
 pub(crate) fn layout(title: &str, head: Markup, body: Markup) -> Markup {
     layout_with(title, head, body, META_CSP)
 }

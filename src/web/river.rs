@@ -324,11 +324,31 @@ pub async fn route(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let before = query.as_deref().and_then(|q| {
-        url::form_urlencoded::parse(q.as_bytes())
-            .find(|(k, _)| k == "before")
-            .map(|(_, v)| v.into_owned())
-    });
+    let mut before = None;
+    // (A page's `before` given twice, or misspelt, is refused as `/search`
+    // refuses its own: the first one won, or the first page came back
+    // without a word. Other parameters, a link's `utm_source`, are left
+    // alone; so is a feed's query, a reader's cache buster.)
+    if file.ends_with(".html") {
+        for (k, v) in url::form_urlencoded::parse(query.as_deref().unwrap_or_default().as_bytes()) {
+            let refused = match k.as_ref() {
+                "before" if before.is_some() => Some("`before` given more than once".to_string()),
+                "before" => {
+                    before = Some(v.into_owned());
+                    None
+                }
+                other => super::misspelt(other, &["before"]).map(|meant| {
+                    format!(
+                        "unknown parameter `{}` (did you mean `{meant}`?)",
+                        crate::error::quoted(other, 100)
+                    )
+                }),
+            };
+            if let Some(msg) = refused {
+                return (StatusCode::BAD_REQUEST, format!("{msg}\n")).into_response();
+            }
+        }
+    }
     match (file.strip_suffix(".html"), before) {
         (Some(name), Some(before)) => older(state, name.to_string(), &before).await,
         _ => crate::server::output(State(state), Path(file), headers).await,
@@ -401,7 +421,8 @@ async fn older(state: Arc<ServerState>, name: String, before: &str) -> Response 
         .find(|o| o.name() == name && o.formats.contains(&Format::Html))
         .cloned();
     let Some(out) = out else {
-        return (StatusCode::NOT_FOUND, "no such output\n").into_response();
+        let why = crate::server::not_an_output(&state, &format!("{name}.html"));
+        return (StatusCode::NOT_FOUND, why).into_response();
     };
     let cursor = match parse_cursor(before) {
         Ok(c) => c,

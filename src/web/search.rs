@@ -252,10 +252,7 @@ pub async fn route(
             // or two letters swapped: others, a link's `utm_source` or
             // `fbclid`, a `site` or a `size`, are left alone.)
             other => {
-                let lower = other.to_lowercase();
-                if let Some(meant) = ["q", "output", "since", "limit"].into_iter().find(|known| {
-                    lower == *known || (known.len() > 1 && crate::filter::edits(&lower, known) <= 1)
-                }) {
+                if let Some(meant) = super::misspelt(other, &["q", "output", "since", "limit"]) {
                     return bad(
                         &headers,
                         format!(
