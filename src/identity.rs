@@ -506,14 +506,25 @@ pub fn another_at_link(
 /// Whether `it` and the stored item both carry files and share none (their
 /// addresses, queries aside: a signed link's renewed token is the same file).
 fn other_files(it: &Identified, stored: &StoredItem) -> bool {
-    let stored_files = crate::parse::enclosures::decode(stored.enclosures);
-    !it.entry.enclosures.is_empty()
-        && !stored_files.is_empty()
-        && !it.entry.enclosures.iter().any(|e| {
-            stored_files
-                .iter()
-                .any(|s| file_address(&s.url) == file_address(&e.url))
-        })
+    carries_other_files(it, stored.enclosures)
+}
+
+/// Whether `it` and an item stored with `enclosures` (`items.enclosures`)
+/// both carry files and share none, each named by [`file_name`] (its
+/// naming query counts: `download.php?episode=11` is not episode 12's file;
+/// a new token is the same file).
+pub fn carries_other_files(it: &Identified, enclosures: Option<&str>) -> bool {
+    if it.entry.enclosures.is_empty() || enclosures.is_none_or(|e| e.is_empty()) {
+        return false;
+    }
+    let stored_files = crate::parse::enclosures::decode(enclosures);
+    let stored: Vec<String> = stored_files.iter().map(|s| file_name(&s.url)).collect();
+    !stored.is_empty()
+        && !it
+            .entry
+            .enclosures
+            .iter()
+            .any(|e| stored.contains(&file_name(&e.url)))
 }
 
 /// Whether `it`'s title and its text each share less than half their words
@@ -1322,8 +1333,145 @@ pub(crate) fn file_address(url: &str) -> &str {
 /// caches, but with those that name it (`download.php?episode=12`: every
 /// episode of a podcast of bare enclosures had one key, and each new one
 /// replaced the last).
+/// A file served by a script (`download.php`, `/watch`, a path without a
+/// media file's extension) is named by its query's other parameters too:
+/// `play.php?v=12`, `?t=12`, `?id=<md5>` (each episode of such a feed had
+/// one key). A file's own name (`talk.mp3`) leaves only its naming
+/// parameters, not a version or a picture's size (`?v=3`, `?w=640`).
 pub(crate) fn file_name(url: &str) -> String {
-    crate::visible::stable_address(url, true)
+    let url = url.split('#').next().unwrap_or(url);
+    let Some((file, query)) = url.split_once('?') else {
+        return url.to_string();
+    };
+    let script = !named_file(file);
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|p| !p.is_empty() && names_the_file(p, script))
+        .collect();
+    match kept.is_empty() {
+        true => file.to_string(),
+        false => format!("{file}?{}", kept.join("&")),
+    }
+}
+
+/// Whether a path ends in a file's own name: an extension of a medium or a
+/// document (`.mp3`, `.jpg`, `.pdf`), not a script's (`.php`) or none.
+fn named_file(path: &str) -> bool {
+    let last = path.rsplit('/').next().unwrap_or("");
+    let Some((_, ext)) = last.rsplit_once('.') else {
+        return false;
+    };
+    let ext = ext.to_ascii_lowercase();
+    !ext.is_empty()
+        && ext.len() <= 5
+        && ext.bytes().all(|b| b.is_ascii_alphanumeric())
+        && !matches!(
+            ext.as_str(),
+            "php"
+                | "php5"
+                | "asp"
+                | "aspx"
+                | "jsp"
+                | "cgi"
+                | "pl"
+                | "py"
+                | "rb"
+                | "cfm"
+                | "do"
+                | "action"
+                | "ashx"
+                | "html"
+                | "htm"
+                | "shtml"
+                | "xhtml"
+        )
+}
+
+/// Whether a query parameter names the file (see [`file_name`]), or only
+/// signs it, lets it expire, keeps a secret, tracks or busts caches.
+fn names_the_file(pair: &str, script: bool) -> bool {
+    let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+    let n = name.to_ascii_lowercase();
+    let n = n.trim_start_matches("amp;");
+    let squashed: String = n.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    // An id: what names the file, whatever its value looks like
+    // (`id=<md5>`, `file_id=<sha1>`).
+    let id = squashed == "id"
+        || (squashed.ends_with("id") && !crate::urls::secret_name(n) && squashed != "requestid")
+        || matches!(
+            squashed.as_str(),
+            "episode" | "ep" | "file" | "f" | "track" | "clip" | "video" | "item" | "post" | "name"
+        );
+    let signing = n.starts_with("x-amz-")
+        || n.starts_with("x-goog-")
+        || matches!(
+            squashed.as_str(),
+            "signature"
+                | "sig"
+                | "exp"
+                | "expires"
+                | "expiry"
+                | "policy"
+                | "keypairid"
+                | "hdnts"
+                | "hdnea"
+                | "se"
+                | "sp"
+                | "sv"
+                | "sr"
+                | "spr"
+                | "st"
+        );
+    // A value that changes at every fetch: a time stamp, a date and time,
+    // a UUID.
+    let b = value.as_bytes();
+    let stamp = (b.len() >= 10 && b.iter().all(u8::is_ascii_digit))
+        || (b.len() >= 10
+            && b.iter().any(|c| matches!(c, b':' | b'T'))
+            && b.iter().filter(|c| c.is_ascii_digit()).count() >= 8)
+        || (b.len() == 36 && b.iter().filter(|c| **c == b'-').count() == 4);
+    if n.starts_with("utm_") || signing || crate::urls::secret_name(n) || stamp {
+        return false;
+    }
+    if id {
+        return true;
+    }
+    let busting = matches!(
+        squashed.as_str(),
+        "cb" | ""
+            | "rand"
+            | "rnd"
+            | "random"
+            | "r"
+            | "nocache"
+            | "cache"
+            | "nonce"
+            | "timestamp"
+            | "ts"
+            | "requestid"
+            | "reqid"
+            | "itok"
+    );
+    let sizing = matches!(
+        squashed.as_str(),
+        "w" | "h"
+            | "width"
+            | "height"
+            | "resize"
+            | "fit"
+            | "quality"
+            | "q"
+            | "crop"
+            | "fm"
+            | "format"
+            | "auto"
+    );
+    let versioning = matches!(squashed.as_str(), "v" | "ver" | "version" | "t");
+    if busting || crate::urls::token_like(value) {
+        return false;
+    }
+    // (A script's `v` or `t` names what it serves: `watch?v=…`, `play.php?v=12`.)
+    script || !(sizing || versioning)
 }
 
 /// Whether one of the entry's files is named by its query ([`file_name`]).
@@ -2070,6 +2218,70 @@ mod tests {
             entry(None, Some("https://e.org/"), "Tuesday"),
         ]);
         assert_eq!(ids.len(), 2);
+    }
+
+    /// What names a file, for keys: a script's query (`play.php?v=12`,
+    /// `?t=12`, `?id=<md5>`), a file's naming parameters; never a signature,
+    /// an expiry, a secret, a time stamp, a UUID or a cache buster.
+    #[test]
+    fn a_files_name_keeps_what_names_it() {
+        let md5 = "9e107d9d372bb6826bd81d3542a419d6";
+        for (url, name) in [
+            (
+                "https://p.example/play.php?v=12",
+                "https://p.example/play.php?v=12",
+            ),
+            (
+                "https://p.example/play.php?t=12&cb=99",
+                "https://p.example/play.php?t=12",
+            ),
+            (
+                "https://v.example/watch?v=dQw4w9WgXcQ#t=5",
+                "https://v.example/watch?v=dQw4w9WgXcQ",
+            ),
+            (
+                &format!("https://p.example/get?id={md5}&nonce=ab12"),
+                &format!("https://p.example/get?id={md5}"),
+            ),
+            (
+                "https://p.example/talk.mp3?v=3",
+                "https://p.example/talk.mp3",
+            ),
+            (
+                "https://p.example/talk.mp3?v=1699999999",
+                "https://p.example/talk.mp3",
+            ),
+            (
+                "https://p.example/pic.jpg?w=640&h=480",
+                "https://p.example/pic.jpg",
+            ),
+            (
+                "https://p.example/download.php?episode=12&sig=ab&Expires=1&token=x",
+                "https://p.example/download.php?episode=12",
+            ),
+            (
+                "https://p.example/dl?f=a.mp3&cache=7&r=0.123",
+                "https://p.example/dl?f=a.mp3",
+            ),
+            (
+                "https://p.example/dl.php?ep=4&ver=2024-12-06T10:00",
+                "https://p.example/dl.php?ep=4",
+            ),
+            (
+                "https://p.example/dl.php?ep=4&request_id=5f0c3a2e-8b1d-4c6e-9a7f-2d4b6e8f0a1c",
+                "https://p.example/dl.php?ep=4",
+            ),
+            (
+                "https://p.example/dl.php?ep=4&sid=abc",
+                "https://p.example/dl.php?ep=4",
+            ),
+            (
+                "https://p.example/a.mp3?X-Amz-Signature=1&X-Amz-Date=2",
+                "https://p.example/a.mp3",
+            ),
+        ] {
+            assert_eq!(file_name(url), name, "{url}");
+        }
     }
 
     #[test]

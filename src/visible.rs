@@ -293,7 +293,7 @@ fn resource_address(element: &str, name: &str, value: &str) -> String {
         element,
         "img" | "source" | "video" | "audio" | "picture" | "track"
     );
-    let bare = |u: &str| stable_address(u, media);
+    let bare = |u: &str| unsharded(&stable_address(u, media));
     match name {
         "href" | "src" | "data" if !media => stable_address(value, false),
         _ if !media => value.to_string(),
@@ -308,6 +308,31 @@ fn resource_address(element: &str, name: &str, value: &str) -> String {
             .collect::<Vec<_>>()
             .join(","),
         _ => value.to_string(),
+    }
+}
+
+/// A picture's address without the number of the server it is taken from
+/// (`i1.ytimg.com`, `i4.ytimg.com`: a video's thumbnail moved between them
+/// from one fetch to the next, and the video was announced updated at every
+/// poll).
+fn unsharded(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let host_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (host, path) = rest.split_at(host_end);
+    let Some((first, domain)) = host.split_once('.') else {
+        return url.to_string();
+    };
+    let letters = first.trim_end_matches(|c: char| c.is_ascii_digit());
+    let digits = first.len() - letters.len();
+    let shard = (1..=2).contains(&digits)
+        && letters.len() <= 4
+        && letters.bytes().all(|b| b.is_ascii_lowercase())
+        && domain.contains('.');
+    match shard {
+        true => format!("{scheme}://{letters}#.{domain}{path}"),
+        false => url.to_string(),
     }
 }
 
@@ -381,6 +406,8 @@ pub(crate) fn stable_address(url: &str, media: bool) -> String {
                     || matches!(
                         n.as_str(),
                         "t" | "ts"
+                            | "sqp"
+                            | "rs"
                             | "cb"
                             | "_"
                             | "rand"
@@ -526,6 +553,12 @@ mod tests {
             r#"<img src="https://c.org/a.jpg?v=1&id=7">"#,
             r#"<img src="https://c.org/a.jpg?v=2&id=7">"#,
         );
+        // A video's thumbnail from another of its servers, or signed anew
+        // (`sqp`, `rs`): it was announced updated at every poll.
+        same(
+            r#"<p><img src="https://i1.ytimg.com/vi/v1/hqdefault.jpg?sqp=-oaymw&rs=AOn4" alt=""></p>"#,
+            r#"<p><img src="https://i4.ytimg.com/vi/v1/hqdefault.jpg?sqp=-abcde&rs=BZx9" alt=""></p>"#,
+        );
         // What no output publishes: scripts, styles, a gallery's ids and
         // classes, handlers, lazy loading.
         same(
@@ -542,6 +575,15 @@ mod tests {
     #[test]
     fn what_a_reader_sees_still_counts() {
         let differ = |a: &str, b: &str| assert!(!same_to_a_reader(a, b), "{a:?} vs {b:?}");
+        // (Another video's thumbnail; a picture of another site.)
+        differ(
+            r#"<img src="https://i1.ytimg.com/vi/v1/hqdefault.jpg">"#,
+            r#"<img src="https://i1.ytimg.com/vi/v2/hqdefault.jpg">"#,
+        );
+        differ(
+            r#"<img src="https://i1.a.example/p.jpg">"#,
+            r#"<img src="https://i1.b.example/p.jpg">"#,
+        );
         differ("<p>12 comments</p>", "<p>13 comments</p>");
         differ("<p>a b</p>", "<p>ab</p>");
         differ("<p>a</p>", "<p><b>a</b></p>");

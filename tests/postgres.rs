@@ -3033,6 +3033,75 @@ async fn bare_episodes_named_by_their_query_are_each_kept_alike() {
     );
 }
 
+/// An episode stored before under the query-less key it shared with another
+/// (the document's first) keeps its row and its file; the other is new, on
+/// both stores (it took the stored row).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bare_episode_keeps_its_row_when_another_shared_its_old_key_alike() {
+    let server = FeedServer::start().await;
+    let doc = |eps: &[u32]| {
+        let items: String = eps
+            .iter()
+            .map(|n| format!("<item><enclosure url=\"https://pod.example/download.php?episode={n}\" length=\"1\" type=\"audio/mpeg\"/></item>"))
+            .collect();
+        format!(
+            "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Pod</title>{items}</channel></rss>"
+        )
+    };
+    server.set("/p.xml", Resource::feed(doc(&[12])).no_etag());
+    let Some(pair) = Pair::new(
+        "shared_old_key",
+        &common::feeds_toml(&[server.url("/p.xml")]),
+    )
+    .await
+    else {
+        return;
+    };
+    let polled = pair.run(&["poll"]).await;
+    assert!(polled.iter().all(|p| p.contains("1 new")), "{polled:?}");
+    let old = feedloom::identity::identify_document(vec![feedloom::parse::Entry {
+        enclosures: vec![feedloom::parse::enclosures::Enclosure {
+            url: "https://pod.example/download.php".into(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }]);
+    let old = format!(
+        "UPDATE items SET key = '{}'; UPDATE feeds SET body_hash = NULL, entry_seals = NULL",
+        old[0].key
+    );
+    pg::client(&pair.url)
+        .await
+        .batch_execute(&old)
+        .await
+        .unwrap();
+    let sqlite = pair.sqlite.parent().unwrap().join("feedloom.db");
+    rusqlite::Connection::open(&sqlite)
+        .unwrap()
+        .execute_batch(&old)
+        .unwrap();
+    server.set("/p.xml", Resource::feed(doc(&[12, 11])).no_etag());
+    let polled = pair.run(&["poll"]).await;
+    assert!(
+        polled.iter().all(|p| p.contains("1 new, 0 updated")),
+        "{polled:?}"
+    );
+    let first = "SELECT enclosures FROM items ORDER BY id LIMIT 1";
+    let pg_first: String = pg::client(&pair.url)
+        .await
+        .query_one(first, &[])
+        .await
+        .unwrap()
+        .get(0);
+    let sqlite_first: String = rusqlite::Connection::open(&sqlite)
+        .unwrap()
+        .query_row(first, [], |r| r.get(0))
+        .unwrap();
+    for f in [pg_first, sqlite_first] {
+        assert!(f.contains("episode=12\""), "{f}");
+    }
+}
+
 /// PostgreSQL's notices are not logged: a word too long to index logged
 /// "NOTICE: word is too long to be indexed" at the default log level, at
 /// every poll that stored one.

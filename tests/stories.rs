@@ -2147,6 +2147,45 @@ async fn bare_episodes_named_by_their_query_are_each_kept() {
     serve(&[ep(15, "e5"), ep(12, "e5")]);
     let again = s.poll().await;
     assert_eq!((again.new, again.updated), (0, 0), "{again}");
+    // Two episodes, one stored before under the query-less key they then
+    // shared (the document's first): that one keeps its row and its file,
+    // the other is new (it took the stored row, and the stored episode was
+    // announced again under a new id).
+    let s = Scenario::new(&["/pod"], "").await;
+    let serve = |files: &[String]| {
+        let items: String = files
+            .iter()
+            .map(|f| format!(r#"<item><enclosure url="{f}" length="1" type="audio/mpeg"/></item>"#))
+            .collect();
+        s.srv.set(
+            "/pod",
+            Resource::feed(format!(
+                r#"<?xml version="1.0"?><rss version="2.0"><channel><title>Pod</title>{items}</channel></rss>"#
+            ))
+            .no_etag(),
+        );
+    };
+    serve(&[ep(12, "f6")]);
+    assert_eq!(s.poll().await.new, 1);
+    let db = rusqlite::Connection::open(s.env.path("feedloom.db")).unwrap();
+    db.execute("UPDATE items SET key = ?1", [&old[0].key])
+        .unwrap();
+    db.execute_batch("UPDATE feeds SET body_hash = NULL, entry_seals = NULL")
+        .unwrap();
+    drop(db);
+    serve(&[ep(12, "g7"), ep(11, "g7")]);
+    let both = s.poll().await;
+    assert_eq!((both.new, both.updated), (1, 0), "{both}");
+    let first: String = s
+        .env
+        .reader()
+        .query_row(
+            "SELECT enclosures FROM items ORDER BY id LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(first.contains("episode=12&"), "{first}");
     // Videos named by `?v=`, and a file's cache buster.
     serve(&[
         "https://v.example/watch?v=abc111".into(),
@@ -2157,7 +2196,7 @@ async fn bare_episodes_named_by_their_query_are_each_kept() {
     serve(&["https://pod.example/talk.mp3?v=1700000000".into()]);
     let busted = s.poll().await;
     assert_eq!((busted.new, busted.updated), (0, 0), "{busted}");
-    assert_eq!(s.env.count("SELECT count(*) FROM items"), 7);
+    assert_eq!(s.env.count("SELECT count(*) FROM items"), 5);
 }
 
 /// Entries without guid that all link to the site's front page, the feed

@@ -1022,7 +1022,16 @@ fn find_churned(
             }
         }
         Some(_) => return Ok(None),
-        None => query(BY_TEXT, &[&feed_id, &it.text_hash])?,
+        // (Not one that carries other files: an episode of nothing but its
+        // file took the row of another stored under the key they shared
+        // before their files' naming query counted.)
+        None => {
+            let mut rows = query(BY_TEXT, &[&feed_id, &it.text_hash])?;
+            rows.retain(|(e, _, _)| {
+                !crate::identity::carries_other_files(it, e.enclosures.as_deref())
+            });
+            rows
+        }
     };
     if rows.len() != 1 {
         return Ok(None);

@@ -980,7 +980,12 @@ async fn find_churned(
             }
         }
         Some(_) => return Ok(None),
-        None => tx.query(c, BY_TEXT, &[&feed_id, &it.text_hash]).await?,
+        // (Not one that carries other files: see SQLite's.)
+        None => {
+            let mut rows = tx.query(c, BY_TEXT, &[&feed_id, &it.text_hash]).await?;
+            rows.retain(|r| !crate::identity::carries_other_files(it, r.get(6)));
+            rows
+        }
     };
     if rows.len() != 1 {
         return Ok(None);
