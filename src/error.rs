@@ -432,14 +432,18 @@ impl FeedError {
     }
 }
 
-/// What [`FetchError::HostHeld`] says of its server's hold.
+/// What [`FetchError::HostHeld`] says of its server's hold: until when, as
+/// a time (the message is stored and shown later: "for 55s more" still
+/// stood a minute on, beside "next in 22s").
 fn held_for(asked: bool, left: Duration) -> String {
-    let left = humantime::format_duration(Duration::from_secs(left.as_secs()));
+    let until = crate::export::rfc3339(
+        crate::now_unix().saturating_add(i64::try_from(left.as_secs()).unwrap_or(i64::MAX)),
+    );
     if asked {
-        format!("429 or 503 with a Retry-After, and asks for no requests for {left} more")
+        format!("429 or 503 with a Retry-After, and asks for no requests until {until}")
     } else {
         format!(
-            "429 Too Many Requests without a Retry-After; feedloom asks it nothing for {left} more"
+            "429 Too Many Requests without a Retry-After; feedloom asks it nothing until {until}"
         )
     }
 }

@@ -485,6 +485,41 @@ async fn gzip_of_several_members_is_one_body_and_is_asked_for() {
     assert!(asked.split(',').any(|c| c.trim() == "gzip"), "{asked}");
 }
 
+/// A feed is asked for as a feed (`Accept` names the feed formats first; it
+/// was `*/*`, and a server that negotiates content may send its page), and
+/// a feed's own `Accept` replaces it.
+#[tokio::test]
+async fn feeds_are_asked_for_as_feeds() {
+    let srv = FeedServer::start().await;
+    let env = TestEnv::new();
+    for p in ["/plain.xml", "/own.json"] {
+        srv.set(p, Resource::feed(rss("F", &[(Some("1"), None, "t", "d")])));
+    }
+    let cfg = env.config(&format!(
+        "[[feed]]\nurl = \"{}\"\n\n[[feed]]\nurl = \"{}\"\nheaders = {{ \"Accept\" = \"application/json\" }}\n",
+        srv.url("/plain.xml"),
+        srv.url("/own.json")
+    ));
+    let s = poll_once(&env, &cfg).await;
+    assert_eq!((s.ok, s.failed), (2, 0), "{s}");
+    let accept = |path: &str| -> Vec<String> {
+        let seen = srv.seen();
+        let one = seen.iter().find(|r| r.path == path).unwrap();
+        one.headers
+            .get_all("accept")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .collect()
+    };
+    let plain = accept("/plain.xml");
+    assert_eq!(plain.len(), 1, "{plain:?}");
+    assert!(
+        plain[0].starts_with("application/rss+xml, application/atom+xml, application/feed+json"),
+        "{plain:?}"
+    );
+    assert_eq!(accept("/own.json"), ["application/json"]);
+}
+
 #[tokio::test]
 async fn three_formats_parse_back_to_the_same_stories() {
     let srv = FeedServer::start().await;

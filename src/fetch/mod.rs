@@ -198,10 +198,16 @@ impl Fetcher {
                 // raw deflate too (see [`Gunzip`]); the client still decodes
                 // brotli.
                 .gzip(false)
-                .default_headers(reqwest::header::HeaderMap::from_iter([(
-                    header::ACCEPT_ENCODING,
-                    header::HeaderValue::from_static("gzip, br, deflate"),
-                )]))
+                // (A feed is asked for as one: a server that negotiates
+                // content was told `*/*`, and may have sent its HTML page.
+                // A feed's own `Accept` header replaces it.)
+                .default_headers(reqwest::header::HeaderMap::from_iter([
+                    (
+                        header::ACCEPT_ENCODING,
+                        header::HeaderValue::from_static("gzip, br, deflate"),
+                    ),
+                    (header::ACCEPT, header::HeaderValue::from_static(ACCEPT)),
+                ]))
                 .pool_max_idle_per_host(idle)
                 .pool_idle_timeout(IDLE_CONNECTION)
                 .dns_resolver(Arc::new(GuardedResolver {
@@ -1150,6 +1156,9 @@ impl Deadline {
             })
     }
 }
+
+/// The `Accept` header of every request: the feed formats first.
+pub const ACCEPT: &str = "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8";
 
 /// How long establishing a connection may take: `fetch.timeout`, at most 10 s.
 fn connect_timeout(cfg: &FetchConfig) -> Duration {

@@ -364,7 +364,9 @@ impl Store {
     }
 
     /// A feed not requested while its server's Retry-After is not over: its
-    /// next attempt and why (`last_error`); no fetch row, no failure counted.
+    /// next attempt and why (`last_error`, unless the feed is failing: its
+    /// own 429 was replaced by the message about its server); no fetch row,
+    /// no failure counted.
     pub fn record_held(
         &mut self,
         feed_id: i64,
@@ -373,7 +375,9 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.conn
             .execute(
-                "UPDATE feeds SET next_fetch_at = ?2, last_error = ?3 WHERE id = ?1",
+                "UPDATE feeds SET next_fetch_at = ?2,
+                        last_error = CASE WHEN last_status = 'error' THEN last_error ELSE ?3 END
+                 WHERE id = ?1",
                 params![feed_id, next_fetch_at, reason],
             )
             .map_err(StoreError::ctx("recording a held feed"))?;

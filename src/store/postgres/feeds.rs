@@ -725,7 +725,9 @@ impl PgStore {
             let mut tx = conn.tx().await?;
             tx.exec(
                 c,
-                "UPDATE feeds SET next_fetch_at = $2, last_error = $3 WHERE id = $1",
+                "UPDATE feeds SET next_fetch_at = $2,
+                        last_error = CASE WHEN last_status = 'error' THEN last_error ELSE $3 END
+                 WHERE id = $1",
                 &[&feed_id, &next_fetch_at, &reason],
             )
             .await?;
