@@ -689,7 +689,12 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                 .any(|f| config::split_credentials(f.url()).0.as_str() == url);
             use feedloom::store::feeds::Enabled;
             let done = match &enabled {
-                Some(Enabled::Enabled) => Some(format!("enabled {url}")),
+                Some(Enabled::Enabled(None)) => Some(format!("enabled {url}")),
+                // (Both: it said only "enabled".)
+                Some(Enabled::Enabled(Some(to))) => Some(format!(
+                    "enabled {url}, and forgot that it moved to {}: its configured URL is asked next",
+                    feedloom::urls::shown_feed_url(to)
+                )),
                 // (The address it moved to died: it was asked there for
                 // good, and `enable` said "nothing to do".)
                 Some(Enabled::MoveForgotten(to)) => Some(format!(

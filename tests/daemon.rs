@@ -1479,7 +1479,7 @@ async fn gone_disables_the_feed_until_enabled() {
     let store = env.open_store();
     let enable = |url: &str| store.with(|s| s.enable_feed(url)).unwrap();
     use feedloom::store::feeds::Enabled;
-    assert_eq!(enable(&srv.url("/gone.xml")), Some(Enabled::Enabled));
+    assert_eq!(enable(&srv.url("/gone.xml")), Some(Enabled::Enabled(None)));
     // Again: it is not disabled any more (nothing written); another URL is
     // not in the store at all.
     assert_eq!(enable(&srv.url("/gone.xml")), Some(Enabled::Nothing));
@@ -1653,6 +1653,30 @@ async fn enable_forgets_the_move_of_a_feed_whose_new_address_died() {
     assert_eq!((s.ok, s.failed), (1, 0), "{s}");
     assert_eq!(hits(&srv, "/orig.xml"), 1, "the configured URL is asked");
     assert_eq!(hits(&srv, "/new.xml"), 0);
+    // Disabled and moved: both undone, and both said (it said "enabled").
+    rusqlite::Connection::open(env.path("feedloom.db"))
+        .unwrap()
+        .execute(
+            "UPDATE feeds SET enabled = 0, fetch_url = ?1",
+            [srv.url("/new.xml")],
+        )
+        .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_feedloom"))
+        .arg("--config")
+        .arg(env.path("feedloom.toml"))
+        .args(["enable", &srv.url("/orig.xml")])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        said.trim(),
+        format!(
+            "enabled {}, and forgot that it moved to {}: its configured URL is asked next",
+            srv.url("/orig.xml"),
+            srv.url("/new.xml")
+        )
+    );
+    assert_eq!(fetch_url(), None);
 }
 
 /// A feed redirected to a page that is not a feed (a login page): the

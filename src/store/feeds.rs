@@ -469,7 +469,7 @@ impl Store {
             return Ok(None);
         };
         let what = match (enabled, moved) {
-            (false, _) => Enabled::Enabled,
+            (false, forgot) => Enabled::Enabled(forgot),
             (true, Some(to)) => Enabled::MoveForgotten(to),
             (true, None) => return Ok(Some(Enabled::Nothing)),
         };
@@ -488,8 +488,9 @@ impl Store {
 /// What `enable` did to a feed ([`Store::enable_feed`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Enabled {
-    /// It was disabled (410 Gone): enabled, and due now.
-    Enabled,
+    /// It was disabled (410 Gone): enabled, and due now; and the address it
+    /// had moved to for good, forgotten too.
+    Enabled(Option<String>),
     /// It had moved for good to this address: the move is forgotten, and its
     /// configured URL is due now.
     MoveForgotten(String),

@@ -760,7 +760,7 @@ impl PgStore {
         };
         let (enabled, moved): (i64, Option<String>) = (row.get(0), row.get(1));
         let what = match (enabled != 0, moved) {
-            (false, _) => Enabled::Enabled,
+            (false, forgot) => Enabled::Enabled(forgot),
             (true, Some(to)) => Enabled::MoveForgotten(to),
             (true, None) => return Ok(Some(Enabled::Nothing)),
         };
