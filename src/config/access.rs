@@ -503,6 +503,9 @@ fn redact_password_params(s: &str) -> String {
                 }
                 value + 1 + end
             }
+            // (Hidden already, in a stored error: what follows is the
+            // message's, not the value's; `***: write …` lost its colon.)
+            _ if s[value..].starts_with("***") => value + 3,
             _ => s[value..]
                 .find(['&', ' ', '"', '\'', '`', '\n'])
                 .map_or(s.len(), |e| value + e),
@@ -552,6 +555,10 @@ mod tests {
         assert_eq!(m, "host=db user=fl password = *** dbname=db");
         let m = redact_userinfo(r"password='it\'s Sup3r' x=1");
         assert_eq!(m, "password=*** x=1");
+        assert_eq!(
+            redact_userinfo("names its feed at http://h/f?password=***: write it"),
+            "names its feed at http://h/f?password=***: write it"
+        );
         let m = redact_userinfo("postgres://fl@h/db?pass%77ord=Sup3r");
         assert_eq!(m, "postgres://***@h/db?pass%77ord=***");
         assert_eq!(
