@@ -684,7 +684,21 @@ pub fn parse_feed_url(s: &str) -> Result<Url, String> {
             shown.chars().take(60).collect::<String>()
         ));
     }
-    let url = Url::parse(s.trim()).map_err(|e| format!("invalid URL `{shown}`: {e}"))?;
+    // (A line break or a tab inside it: the URL parser leaves them out, and
+    // another address than the one written was asked, and written to the
+    // config with them.)
+    if s.trim().contains(['\n', '\r', '\t']) {
+        return Err(format!(
+            "invalid URL `{}`: it holds a line break or a tab",
+            crate::error::quoted(&shown, 200)
+        ));
+    }
+    let url = Url::parse(s.trim()).map_err(|e| match e {
+        url::ParseError::RelativeUrlWithoutBase => format!(
+            "invalid URL `{shown}`: {e} (write it whole, with `https://` or `http://` first)"
+        ),
+        e => format!("invalid URL `{shown}`: {e}"),
+    })?;
     let spelled = host_spelled(s);
     match url.scheme() {
         "http" | "https" if !spelled => Err(format!(

@@ -1430,11 +1430,26 @@ fn names_the_file(pair: &str, script: bool) -> bool {
             && b.iter().any(|c| matches!(c, b':' | b'T'))
             && b.iter().filter(|c| c.is_ascii_digit()).count() >= 8)
         || (b.len() == 36 && b.iter().filter(|c| **c == b'-').count() == 4);
-    if n.starts_with("utm_") || signing || crate::urls::secret_name(n) || stamp {
+    if n.starts_with("utm_") || signing || crate::urls::secret_name(n) {
         return false;
     }
+    // (An id, or a script's parameter, whose value looks like a time stamp
+    // or a UUID is a name all the same: `id=1712345612`, `episode=<uuid>`,
+    // `aired=2024-12-12T06:00:00Z`; one that says it changes is not.)
     if id {
         return true;
+    }
+    let changing = [
+        "time", "stamp", "updated", "modified", "ver", "cache", "rand", "nonce",
+    ]
+    .iter()
+    .any(|w| squashed.contains(w))
+        || matches!(
+            squashed.as_str(),
+            "t" | "ts" | "v" | "" | "cb" | "r" | "now"
+        );
+    if stamp && (changing || !script) {
+        return false;
     }
     let busting = matches!(
         squashed.as_str(),
@@ -2274,6 +2289,27 @@ mod tests {
             (
                 "https://p.example/dl.php?ep=4&sid=abc",
                 "https://p.example/dl.php?ep=4",
+            ),
+            // Ids that look like time stamps or UUIDs are names all the same.
+            (
+                "https://p.example/download.php?id=1712345612",
+                "https://p.example/download.php?id=1712345612",
+            ),
+            (
+                "https://p.example/stream?track=9876543212&client_id=abc",
+                "https://p.example/stream?track=9876543212&client_id=abc",
+            ),
+            (
+                "https://p.example/dl.php?episode=5f0c3a2e-8b1d-4c6e-9a7f-2d4b6e8f0a1c",
+                "https://p.example/dl.php?episode=5f0c3a2e-8b1d-4c6e-9a7f-2d4b6e8f0a1c",
+            ),
+            (
+                "https://p.example/get?show=news&aired=2024-12-12T06:00:00Z&updated=1712345612",
+                "https://p.example/get?show=news&aired=2024-12-12T06:00:00Z",
+            ),
+            (
+                "https://p.example/a.mp3?aired=2024-12-12T06:00:00Z",
+                "https://p.example/a.mp3",
             ),
             (
                 "https://p.example/a.mp3?X-Amz-Signature=1&X-Amz-Date=2",

@@ -531,6 +531,8 @@ async fn duplicates_http_errors_and_bad_arguments_change_nothing() {
     }
 
     srv.clear_seen();
+    let bent = url.replacen("/f", "/\nf", 1);
+    assert_ne!(bent, url);
     for (args, needle) in [
         (
             vec!["add", "ftp://example.org/x"],
@@ -547,6 +549,18 @@ async fn duplicates_http_errors_and_bad_arguments_change_nothing() {
             "a tag cannot hold a control character",
         ),
         (vec!["add", &url, "--pick", "0"], "--pick counts from 1"),
+        // (A line break in a title was written as a multi-line string and
+        // published; one in a URL was left out by the parser, so another
+        // address was asked, and written with it.)
+        (
+            vec!["add", &url, "--title", "Line one\nfake"],
+            "a title cannot hold a line break or a tab",
+        ),
+        (vec!["add", &bent], "it holds a line break or a tab"),
+        (
+            vec!["add", "127.0.0.1/f.xml"],
+            "with `https://` or `http://` first",
+        ),
     ] {
         let out = feedloom(&cfg, &args).await;
         assert_eq!(out.status.code(), Some(2), "{args:?}");

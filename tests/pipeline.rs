@@ -518,6 +518,21 @@ async fn feeds_are_asked_for_as_feeds() {
         "{plain:?}"
     );
     assert_eq!(accept("/own.json"), ["application/json"]);
+    // (A generic JSON ranks no higher than a page: a server that negotiates
+    // sent its API's JSON for a page that names its feed.)
+    let q = |media: &str| -> Option<f32> {
+        plain[0].split(',').find_map(|m| {
+            let mut parts = m.trim().split(';');
+            (parts.next()? == media).then(|| {
+                parts
+                    .find_map(|p| p.trim().strip_prefix("q=")?.parse().ok())
+                    .unwrap_or(1.0)
+            })
+        })
+    };
+    assert_eq!(q("application/json"), None, "{plain:?}");
+    assert_eq!(q("text/html"), None, "{plain:?}");
+    assert!(q("*/*").is_some(), "{plain:?}");
 }
 
 #[tokio::test]

@@ -259,6 +259,18 @@ fn check_args(args: &AddArgs) -> Result<(), Failure> {
         )));
     }
 
+    // (A title's line break was written into the config as a multi-line
+    // string, and published; its other control characters are left out.)
+    if let Some(t) = args
+        .title
+        .as_deref()
+        .filter(|t| t.contains(['\n', '\r', '\t']))
+    {
+        return Err(Failure::Usage(format!(
+            "--title {:?}: a title cannot hold a line break or a tab",
+            crate::error::quoted(t, 200)
+        )));
+    }
     if args.title.as_deref().is_some_and(|t| t.trim().is_empty()) {
         return Err(Failure::Usage(
             "--title: the title cannot be empty".to_string(),

@@ -1157,8 +1157,11 @@ impl Deadline {
     }
 }
 
-/// The `Accept` header of every request: the feed formats first.
-pub const ACCEPT: &str = "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8";
+/// The `Accept` header of every request: the feed formats first. (Not
+/// `application/json` above the rest: a server that negotiates content sent
+/// its API's JSON for a page, where it had sent the page that names the
+/// feed; a JSON Feed served so comes through `*/*`.)
+pub const ACCEPT: &str = "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8";
 
 /// How long establishing a connection may take: `fetch.timeout`, at most 10 s.
 fn connect_timeout(cfg: &FetchConfig) -> Duration {
