@@ -459,8 +459,24 @@ fn restore_replaces_the_store_and_keeps_the_old_one() {
         .unwrap()
         .pragma_update(None, "user_version", 0)
         .unwrap();
+    // Another program's database with tables named `feeds` and `items`, a
+    // version stamped on it (as the message about a dump told): it was
+    // restored over the store.
+    let other = rusqlite::Connection::open(env.path("other.db")).unwrap();
+    other
+        .execute_batch(
+            "CREATE TABLE feeds (id INTEGER PRIMARY KEY, url TEXT);
+             CREATE TABLE items (id INTEGER PRIMARY KEY, feed_id INTEGER);
+             PRAGMA user_version = 13;",
+        )
+        .unwrap();
+    drop(other);
     for (file, why) in [
         (env.path("dumped.db"), "no schema version"),
+        (
+            env.path("other.db"),
+            "it is not a feedloom store (it lacks `feeds.enabled`, `feeds.etag`, `feeds.next_fetch_at`, `items.key` and 5 more)",
+        ),
         (cfg.store.path.clone(), "is the store itself"),
         (env.path("notes.txt"), "cannot restore"),
         (env.path("missing.db"), "no such file"),

@@ -110,25 +110,21 @@ pub fn restore(cfg: &Config, file: &Path) -> Result<String, Failure> {
     // A feedloom store this build reads (an older one is upgraded when next
     // opened).
     let known = crate::store::MIGRATIONS.len() as u32;
-    let (version, tables) = crate::store::open_reader(file)
+    let (version, lacks) = crate::store::open_reader(file)
         .and_then(|c| {
             let v: u32 = c
                 .query_row("PRAGMA user_version", [], |r| r.get(0))
                 .map_err(crate::error::StoreError::ctx("reading the backup"))?;
-            let t: i64 = c
-                .query_row(
-                    "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('feeds', 'items')",
-                    [],
-                    |r| r.get(0),
-                )
-                .map_err(crate::error::StoreError::ctx("reading the backup"))?;
-            Ok((v, t))
+            Ok((v, crate::store::lacks_store_schema(&c)))
         })
         .map_err(|e| usage(crate::error::chain(&e)))?;
-    if tables < 2 {
-        return Err(usage(
-            "it is not a feedloom store (no feeds and items tables)".to_string(),
-        ));
+    // (Whatever version it says: another program's database with tables
+    // named `feeds` and `items`, a version stamped on it as the message
+    // below told, was restored over the store.)
+    if let Some(lacks) = lacks {
+        return Err(usage(format!(
+            "it is not a feedloom store ({lacks}): another program's database, or a damaged copy"
+        )));
     }
     if version > known {
         return Err(usage(format!(

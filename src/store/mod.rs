@@ -162,6 +162,55 @@ pub fn check_store_file(path: &Path) -> Result<(), StoreError> {
     }
 }
 
+/// What a SQLite database lacks of a feedloom store's tables and columns
+/// (those every version has), if anything: `None` for a store. Another
+/// program's database with tables of the same names (`feeds`, `items`) was
+/// taken for a store without its version, and `restore` told the operator
+/// to stamp one on it.
+pub fn lacks_store_schema(conn: &Connection) -> Option<String> {
+    const NEEDED: [(&str, &[&str]); 3] = [
+        ("feeds", &["id", "url", "enabled", "etag", "next_fetch_at"]),
+        (
+            "items",
+            &[
+                "id",
+                "feed_id",
+                "key",
+                "key_kind",
+                "uid",
+                "content_hash",
+                "first_seen_at",
+            ],
+        ),
+        ("fetches", &["feed_id", "started_at", "outcome"]),
+    ];
+    let mut missing = Vec::new();
+    for (table, columns) in NEEDED {
+        let have: Vec<String> = conn
+            .prepare("SELECT name FROM pragma_table_info(?1)")
+            .and_then(|mut st| st.query_map([table], |r| r.get(0))?.collect())
+            .unwrap_or_default();
+        if have.is_empty() {
+            missing.push(format!("table `{table}`"));
+            continue;
+        }
+        missing.extend(
+            columns
+                .iter()
+                .filter(|c| !have.iter().any(|h| h == *c))
+                .map(|c| format!("`{table}.{c}`")),
+        );
+    }
+    (!missing.is_empty()).then(|| {
+        let shown = missing.len().min(4);
+        let more = match missing.len() - shown {
+            0 => String::new(),
+            n => format!(" and {n} more"),
+        };
+        format!("it lacks {}{more}", missing[..shown].join(", "))
+    })
+}
+
 /// Refuses a SQLite database without feedloom's schema version that holds
 /// tables: another program's, not a store (names a few of them).
 fn refuse_foreign(conn: &Connection, path: &Path) -> Result<(), StoreError> {
@@ -174,15 +223,7 @@ fn refuse_foreign(conn: &Connection, path: &Path) -> Result<(), StoreError> {
     }
     // feedloom's own tables without its version: a copy made with `sqlite3
     // .dump` (the usual mend of a damaged file), which does not keep it.
-    let ours = conn
-        .query_row(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('feeds', 'items', 'stories')",
-            [],
-            |r| r.get::<_, i64>(0),
-        )
-        .unwrap_or(0)
-        == 3;
-    if ours {
+    if lacks_store_schema(conn).is_none() {
         return Err(StoreError::NotAFile {
             path: path.to_path_buf(),
             why: format!(
