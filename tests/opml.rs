@@ -285,6 +285,10 @@ title = "https://self.example.net/feed"
 [[feed]]
 url = "file:samples/local.xml"
 tags = ["local", "c/c++"]
+
+[[feed]]
+url = "https://comma.example/feed"
+tags = ["News, Tech", "x", "a,b"]
 "#,
     )
     .unwrap();
@@ -297,6 +301,10 @@ tags = ["local", "c/c++"]
         "folders by first tag: {opml}"
     );
     assert!(opml.contains("category=\"rust,programming\""), "{opml}");
+    // (A tag with a comma is a folder of its own, not in `category`: it came
+    // back as three tags.)
+    assert!(opml.contains("category=\"x\""), "{opml}");
+    assert!(!opml.contains("News, Tech,"), "{opml}");
     assert!(opml.contains("xmlUrl=\"https://news.example.com/rss?id=1&amp;lang=en\""));
 
     // Into a file, then into an empty config in another folder.
@@ -329,7 +337,7 @@ tags = ["local", "c/c++"]
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
         text(&out.stdout).starts_with(
-            "imported 6 feeds, skipped 0 duplicates, 0 outlines without a feed URL, \
+            "imported 7 feeds, skipped 1 duplicates, 0 outlines without a feed URL, \
              1 on this machine or a private address (--allow-local)"
         ),
         "{}",
@@ -348,7 +356,7 @@ tags = ["local", "c/c++"]
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
         text(&out.stdout)
-            .starts_with("imported 7 feeds, skipped 0 duplicates, 0 outlines without a feed URL"),
+            .starts_with("imported 8 feeds, skipped 1 duplicates, 0 outlines without a feed URL"),
         "{}",
         text(&out.stdout)
     );
@@ -376,7 +384,7 @@ tags = ["local", "c/c++"]
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
-        text(&out.stdout).starts_with("imported 7 feeds"),
+        text(&out.stdout).starts_with("imported 8 feeds"),
         "{}",
         text(&out.stdout)
     );

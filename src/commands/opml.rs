@@ -12,8 +12,9 @@
 //! config in one edit.
 //!
 //! Export writes OPML 2.0 from the config alone: feeds grouped in a folder
-//! outline named by their first tag (what other readers show as folders), every
-//! tag in the `category` attribute (comma-separated), `title`/`text` from the
+//! outline named by their first tag (what other readers show as folders), and
+//! in the folder of each other tag holding a comma, every tag without one in
+//! the `category` attribute (comma-separated), `title`/`text` from the
 //! config's title (else `text` is the URL). Importing an export gives back the
 //! same feeds, titles and tags; schedules (`every`, `cron`) are not exported.
 
@@ -648,13 +649,26 @@ pub fn write_opml(cfg: &Config) -> Vec<u8> {
     let mut w = Writer::new_with_indent(Vec::new(), b' ', 2);
     let mut groups: Vec<(&str, Vec<&crate::config::FeedConfig>)> = Vec::new();
     let mut untagged = Vec::new();
+    // (A feed in the folder of its first tag, and in the folder of each
+    // other tag with a comma, which `category` cannot carry: "News, Tech"
+    // came back as three tags, "News, Tech", "News" and "Tech", and outputs
+    // selecting `News` took the feed.)
     for f in &cfg.feeds {
-        match f.tags.first() {
-            Some(tag) => match groups.iter_mut().find(|(t, _)| *t == tag.as_str()) {
+        let folders = f
+            .tags
+            .iter()
+            .enumerate()
+            .filter(|(i, t)| *i == 0 || t.contains(','));
+        let mut any = false;
+        for (_, tag) in folders {
+            any = true;
+            match groups.iter_mut().find(|(t, _)| *t == tag.as_str()) {
                 Some((_, list)) => list.push(f),
                 None => groups.push((tag.as_str(), vec![f])),
-            },
-            None => untagged.push(f),
+            }
+        }
+        if !any {
+            untagged.push(f);
         }
     }
     // Writing to a Vec cannot fail.
@@ -712,8 +726,15 @@ fn feed_outline(f: &crate::config::FeedConfig) -> BytesStart<'static> {
         o.push_attribute(("title", t.as_ref()));
     }
     o.push_attribute(("xmlUrl", url.as_str()));
-    if !f.tags.is_empty() {
-        o.push_attribute(("category", xml_safe(&f.tags.join(",")).as_ref()));
+    // (Its tags with a comma are its folders': see [`write_opml`].)
+    let listed: Vec<&str> = f
+        .tags
+        .iter()
+        .filter(|t| !t.contains(','))
+        .map(String::as_str)
+        .collect();
+    if !listed.is_empty() {
+        o.push_attribute(("category", xml_safe(&listed.join(",")).as_ref()));
     }
     o
 }
