@@ -435,6 +435,32 @@ tags = ["News, Tech", "x", "a,b"]
         );
         assert_eq!(std::fs::read(&store).unwrap(), b"the store");
     }
+    // Nor over a file of another kind (a backup of the store given by
+    // mistake became OPML); an OPML file written before is replaced.
+    let backup = dir.path().join("backup.db");
+    let mut db = b"SQLite format 3\0".to_vec();
+    db.extend([0u8; 100]);
+    std::fs::write(&backup, &db).unwrap();
+    let notes = dir.path().join("notes.txt");
+    std::fs::write(&notes, "my notes").unwrap();
+    for (file, kind) in [
+        (&backup, "a SQLite database"),
+        (&notes, "another kind of file"),
+    ] {
+        let out = feedloom(&cfg, &["export-opml", "--output", file.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains(&format!("exists and is {kind}, not an OPML file")),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+    assert_eq!(std::fs::read(&backup).unwrap(), db);
+    assert_eq!(std::fs::read(&notes).unwrap(), b"my notes");
+    std::fs::write(&file, "<?xml version=\"1.0\"?><opml/>").unwrap();
+    let out = feedloom(&cfg, &["export-opml", "--output", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), opml);
 }
 
 #[test]

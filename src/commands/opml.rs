@@ -830,6 +830,12 @@ pub fn export(cfg: &Config, output: Option<&Path>, out: &mut dyn Write) -> Resul
                 }
             )))
         }
+        // (A file of another kind is not replaced: a backup of the store
+        // given by mistake became OPML.)
+        Some(path) if let Some(kind) = not_xml(path) => Err(Failure::Usage(format!(
+            "--output {} exists and is {kind}, not an OPML file; remove it first, or write the OPML elsewhere",
+            path.display()
+        ))),
         Some(path) => {
             // (What a killed run left beside it.)
             crate::export::remove_stale_temps_beside(path);
@@ -846,6 +852,29 @@ pub fn export(cfg: &Config, output: Option<&Path>, out: &mut dyn Write) -> Resul
             crate::end_if_reader_gone(&e);
             Failure::Runtime(format!("cannot write output: {e}"))
         }),
+    }
+}
+
+/// What an existing file of another kind than XML is ("a SQLite database",
+/// "another kind of file"), judged by its first bytes; `None` for no file,
+/// an empty one, or one that starts as XML.
+fn not_xml(path: &Path) -> Option<&'static str> {
+    use std::io::Read;
+    // (A plain file only: a named pipe's reading waits for a writer, and a
+    // link is replaced, not written through.)
+    if !std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file()) {
+        return None;
+    }
+    let mut head = [0u8; 64];
+    let n = std::fs::File::open(path).ok()?.read(&mut head).ok()?;
+    let head = &head[..n];
+    let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let start = text.iter().position(|b| !b.is_ascii_whitespace());
+    match start {
+        None => None,
+        Some(_) if head.starts_with(b"SQLite format 3\0") => Some("a SQLite database"),
+        Some(i) if text[i] == b'<' => None,
+        Some(_) => Some("another kind of file"),
     }
 }
 
