@@ -820,8 +820,11 @@ pub(crate) fn not_an_output(state: &ServerState, file: &str) -> String {
     let Some((name, ext)) = file.rsplit_once('.') else {
         return "no such output\n".to_string();
     };
+    // (Only a format's own name: `news.RSS` or `news.xml` was "not
+    // published as RSS", of an output published as rss.)
+    let format = ["atom", "rss", "json", "html"].contains(&ext);
     let outputs = state.web.outputs.read().unwrap_or_else(|e| e.into_inner());
-    match outputs.iter().find(|o| o.name() == name) {
+    match outputs.iter().find(|o| o.name() == name).filter(|_| format) {
         Some(o) => format!(
             "output `{name}` is not published as {} (its formats: {})\n",
             crate::error::quoted(ext, 40),

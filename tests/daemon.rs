@@ -741,6 +741,8 @@ async fn a_restart_keeps_the_last_modified_of_unchanged_outputs() {
             "output `all` is not published as html (its formats: atom, rss)",
         ),
         ("/nope.rss", "no such output"),
+        ("/all.RSS", "no such output"),
+        ("/all.xml", "no such output"),
     ] {
         let r = app.http.get(app.url(path)).send().await.unwrap();
         assert_eq!(r.status(), 404, "{path}");
