@@ -1217,8 +1217,10 @@ fn map_entry(e: model::Entry, base: &Url, max: usize, loose: bool, rdf: bool) ->
             .content
             .as_ref()
             .and_then(|c| c.src.as_ref())
+            // (As the page it is: a link of a medium's type without a rel
+            // is a JSON Feed attachment, no page.)
             .map(|l| model::Link {
-                rel: None,
+                rel: Some("alternate".to_string()),
                 ..l.clone()
             })
             .and_then(|l| alternate_link(&[l], &entry_base, base))
@@ -1513,7 +1515,21 @@ fn alternate_link(links: &[model::Link], base: &Url, doc: &Url) -> Option<String
         "icon",
         "search",
     ];
-    let alternate = |l: &&model::Link| l.rel.as_deref().is_none_or(|r| rel_is(r, "alternate"));
+    // (A JSON Feed attachment, a link with a medium's type and no rel, is
+    // the entry's file, not its page: an item of only an attachment was
+    // keyed by its signed address, a new item at each new token.)
+    let medium = |l: &model::Link| {
+        l.rel.is_none()
+            && l.media_type.as_deref().is_some_and(|t| {
+                let t = t.trim().to_ascii_lowercase();
+                !t.is_empty()
+                    && !["html", "xml", "json", "text/"]
+                        .iter()
+                        .any(|d| t.contains(d))
+            })
+    };
+    let alternate =
+        |l: &&model::Link| !medium(l) && l.rel.as_deref().is_none_or(|r| rel_is(r, "alternate"));
     // (A page before another representation: an entry whose first alternate
     // was its ActivityPub JSON was published under it.)
     let page = |l: &&model::Link| {
@@ -1526,9 +1542,10 @@ fn alternate_link(links: &[model::Link], base: &Url, doc: &Url) -> Option<String
         .or_else(|| usable_links(links).find(alternate))
         .or_else(|| {
             usable_links(links).find(|l| {
-                l.rel
-                    .as_deref()
-                    .is_none_or(|r| !NOT_THE_PAGE.iter().any(|n| rel_is(r, n)))
+                !medium(l)
+                    && l.rel
+                        .as_deref()
+                        .is_none_or(|r| !NOT_THE_PAGE.iter().any(|n| rel_is(r, n)))
             })
         })
         .map(|l| l.href.trim())
@@ -3611,6 +3628,13 @@ mod tests {
             {"id": "3", "content_text": "three", "attachments": [
                 {"url": "https://example.org/3.ogg", "mime_type": "audio/ogg", "size_in_bytes": 7}]}]}"#;
         let d = parse(json, None, &base(), Limits::default()).unwrap();
+        // (An attachment is no item's page: an item of only an attachment
+        // was keyed by its signed address.)
+        assert!(
+            d.entries.iter().all(|e| e.link.is_none()),
+            "{:?}",
+            d.entries
+        );
         assert_eq!(
             files(&d),
             vec![
