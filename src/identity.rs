@@ -856,6 +856,21 @@ pub fn identify_keys_alone(entries: Vec<Entry>, rules: &Canon) -> (Vec<Identifie
     let reused: HashMap<String, Reuse> = variants
         .into_iter()
         .filter_map(|(b, (titles, texts))| {
+            // (One entry listed twice while its headline was edited, a CMS's
+            // passing state: the same text, a title of the same words. The
+            // first is the entry; the edit was a second story for good.)
+            let mut bodies = texts.iter().map(|(_, body)| *body);
+            let one_text = bodies
+                .next()
+                .is_some_and(|first| !first.trim().is_empty() && bodies.all(|b| b == first));
+            let all_titles: Vec<TitleWords> = titles.iter().map(|t| TitleWords::new(*t)).collect();
+            let retitled = one_text
+                && all_titles
+                    .iter()
+                    .all(|a| all_titles.iter().all(|b| a.alike_words(b)));
+            if retitled {
+                return None;
+            }
             let reuse = if titles.len() > 1 {
                 Reuse::Title
             } else if texts.len() > 1 {

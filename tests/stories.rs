@@ -854,6 +854,38 @@ async fn daily_digests_under_one_guid_are_each_kept() {
     assert_eq!(s.titles().len(), 3);
 }
 
+/// An entry listed twice under its guid while its headline is edited (the
+/// corrected one first, the old one after it, the same link and text: a
+/// CMS's passing state) is one item, updated; the edit was a second story
+/// for good. Entries of one guid with other texts are still each kept.
+#[tokio::test]
+async fn an_entry_listed_twice_while_its_headline_is_edited_is_updated() {
+    let s = Scenario::new(&["/f"], "").await;
+    let text = "The bridge on Route 30 reopens to traffic after six months of repairs.";
+    let link = Some("https://dot.example/news/bridge-reopens");
+    let old = (Some("b1"), link, "Route 30 bridge to reopen", text);
+    let new = (
+        Some("b1"),
+        link,
+        "Route 30 bridge to reopen next week",
+        text,
+    );
+    s.serve("/f", &[old]);
+    assert_eq!(s.poll().await.new, 1);
+    s.serve("/f", &[new, old]);
+    let both = s.poll().await;
+    assert_eq!((both.new, both.updated), (0, 1), "{both}");
+    s.serve("/f", &[new]);
+    let after = s.poll().await;
+    assert_eq!((after.new, after.updated), (0, 0), "{after}");
+    assert_eq!(s.titles(), ["Route 30 bridge to reopen next week"]);
+    // On a feed's first poll too.
+    let s = Scenario::new(&["/g"], "").await;
+    s.serve("/g", &[new, old]);
+    assert_eq!(s.poll().await.new, 1);
+    assert_eq!(s.titles(), ["Route 30 bridge to reopen next week"]);
+}
+
 #[tokio::test]
 async fn title_edit_and_content_edit_update_in_place() {
     let s = Scenario::new(&["/f"], "").await;
