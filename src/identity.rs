@@ -340,27 +340,43 @@ pub fn other_keys(it: &Identified) -> Vec<(String, KeyMatch)> {
         // (2026-12-06): keyed by its files' addresses without any query, as
         // another episode of the same `download.php` was; it is this entry
         // if it holds its files.
-        KeyKind::Hash if named_by_query(&it.entry) => std::iter::once(it.entry.clone())
-            .chain(without_bases(&it.entry))
-            .chain(with_windows_line_ends(&it.entry))
-            .map(|e| {
-                let key = indexable(format!(
-                    "hash:{}",
-                    fallback_hash_by(&e, |u| file_address(u).into())
-                ));
-                (key, KeyMatch::Files)
-            })
-            .collect(),
-        KeyKind::Hash => without_bases(&it.entry)
-            .into_iter()
-            .chain(with_windows_line_ends(&it.entry))
-            .map(|e| {
-                (
-                    indexable(format!("hash:{}", fallback_hash(&e))),
-                    KeyMatch::Exact,
-                )
-            })
-            .collect(),
+        KeyKind::Hash => {
+            let mut v: Vec<(String, KeyMatch)> = match named_by_query(&it.entry) {
+                true => std::iter::once(it.entry.clone())
+                    .chain(without_bases(&it.entry))
+                    .chain(with_windows_line_ends(&it.entry))
+                    .map(|e| {
+                        let key = indexable(format!(
+                            "hash:{}",
+                            fallback_hash_by(&e, |u| file_address(u).into())
+                        ));
+                        (key, KeyMatch::Files)
+                    })
+                    .collect(),
+                false => without_bases(&it.entry)
+                    .into_iter()
+                    .chain(with_windows_line_ends(&it.entry))
+                    .map(|e| {
+                        (
+                            indexable(format!("hash:{}", fallback_hash(&e))),
+                            KeyMatch::Exact,
+                        )
+                    })
+                    .collect(),
+            };
+            // Stored by a build before a JSON Feed attachment was no item's
+            // page (2026-12-06): an item of only an attachment, keyed by it
+            // as its link (it was stored again, beside the old one).
+            if it.entry.guid.is_none()
+                && it.entry.link.is_none()
+                && let Some(first) = it.entry.enclosures.first()
+            {
+                v.truncate(MAX_OTHER_KEYS - 1);
+                let link = canonical_url(&first.url, &Canon::default());
+                v.push((indexable(format!("link:{link}")), KeyMatch::Files));
+            }
+            v
+        }
     }
 }
 

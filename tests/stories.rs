@@ -2231,6 +2231,43 @@ async fn bare_episodes_named_by_their_query_are_each_kept() {
     assert_eq!(s.env.count("SELECT count(*) FROM items"), 5);
 }
 
+/// A JSON Feed item of only an attachment (no id, no url) is keyed by its
+/// file, not by the attachment as its link: a new token is no new item. One
+/// stored before, keyed by its attachment as a link, is found again when
+/// the document is read again (it was stored a second time).
+#[tokio::test]
+async fn a_json_item_of_only_an_attachment_is_one_item() {
+    let s = Scenario::new(&["/j"], "").await;
+    let serve = |title: &str, token: &str| {
+        s.srv.set(
+            "/j",
+            Resource::feed(format!(
+                r#"{{"version":"https://jsonfeed.org/version/1.1","title":"{title}","items":[{{"title":"Ep one","attachments":[{{"url":"https://cdn.example/dl.php?episode=6&token={token}","mime_type":"audio/mpeg"}}]}}]}}"#
+            ))
+            .no_etag(),
+        );
+    };
+    serve("Pod", "t1aaaa");
+    assert_eq!(s.poll().await.new, 1);
+    serve("Pod", "t2bbbb");
+    let rotated = s.poll().await;
+    assert_eq!(rotated.new, 0, "{rotated}");
+    // As a build before keyed it.
+    let db = rusqlite::Connection::open(s.env.path("feedloom.db")).unwrap();
+    db.execute_batch(
+        "UPDATE items SET key = 'link://cdn.example/dl.php?episode=6&token=t2bbbb', key_kind = 'link',
+                          url = 'https://cdn.example/dl.php?episode=6&token=t2bbbb',
+                          canonical_url = '//cdn.example/dl.php?episode=6&token=t2bbbb';
+         UPDATE feeds SET body_hash = NULL, entry_seals = NULL",
+    )
+    .unwrap();
+    drop(db);
+    serve("Pod feed", "t2bbbb");
+    let again = s.poll().await;
+    assert_eq!(again.new, 0, "{again}");
+    assert_eq!(s.env.count("SELECT count(*) FROM items"), 1);
+}
+
 /// Entries without guid that all link to the site's front page, the feed
 /// showing only its latest: the front page names none of them, so each is
 /// known by its title (under the link alone each replaced the one before:
