@@ -1433,26 +1433,7 @@ fn names_the_file(pair: &str, script: bool) -> bool {
             squashed.as_str(),
             "episode" | "ep" | "file" | "f" | "track" | "clip" | "video" | "item" | "post" | "name"
         );
-    let signing = n.starts_with("x-amz-")
-        || n.starts_with("x-goog-")
-        || matches!(
-            squashed.as_str(),
-            "signature"
-                | "sig"
-                | "exp"
-                | "expires"
-                | "expiry"
-                | "policy"
-                | "keypairid"
-                | "hdnts"
-                | "hdnea"
-                | "se"
-                | "sp"
-                | "sv"
-                | "sr"
-                | "spr"
-                | "st"
-        );
+    let signing = crate::visible::signing_name(n) || squashed == "keypairid";
     // A value that changes at every fetch: a time stamp, a date and time,
     // a UUID.
     let b = value.as_bytes();

@@ -361,32 +361,7 @@ pub(crate) fn stable_address(url: &str, media: bool) -> String {
     let volatile = |pair: &str| {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
         let n = name.to_ascii_lowercase();
-        let signing = n.starts_with("x-amz-")
-            || n.starts_with("x-goog-")
-            || matches!(
-                n.as_str(),
-                "signature"
-                    | "sig"
-                    | "exp"
-                    | "expires"
-                    | "expiry"
-                    | "policy"
-                    | "key-pair-id"
-                    | "se"
-                    | "st"
-                    | "sp"
-                    | "sv"
-                    | "sr"
-                    | "spr"
-                    | "skoid"
-                    | "sktid"
-                    | "skt"
-                    | "ske"
-                    | "sks"
-                    | "skv"
-                    | "hdnts"
-                    | "hdnea"
-            );
+        let signing = signing_name(&n);
         // (A file's or picture's expiry or signature names nothing, signed
         // or not: `ep2.mp3?token=…&expires=…`.)
         let expiring = n.starts_with("x-amz-")
@@ -433,6 +408,37 @@ pub(crate) fn stable_address(url: &str, media: bool) -> String {
         out.push_str(fragment);
     }
     out
+}
+
+/// Whether a query parameter's name (lower case) is one that signs an
+/// address or lets it expire (`X-Amz-…`, `Expires`, a SAS's `se`).
+pub(crate) fn signing_name(n: &str) -> bool {
+    n.starts_with("x-amz-")
+        || n.starts_with("x-goog-")
+        || matches!(
+            n,
+            "signature"
+                | "sig"
+                | "exp"
+                | "expires"
+                | "expiry"
+                | "policy"
+                | "key-pair-id"
+                | "se"
+                | "st"
+                | "sp"
+                | "sv"
+                | "sr"
+                | "spr"
+                | "skoid"
+                | "sktid"
+                | "skt"
+                | "ske"
+                | "sks"
+                | "skv"
+                | "hdnts"
+                | "hdnea"
+        )
 }
 
 /// A version or cache buster's value (`3`, `1.2.3`, `1699999999`, a hash

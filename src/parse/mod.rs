@@ -739,13 +739,7 @@ fn parse_prepared(
     // (A text that shows nothing, `<p></p>&nbsp;`, counts as none, as for
     // the other formats' media.)
     let json_images = (feed.feed_type == model::FeedType::JSON
-        && feed.entries.iter().any(|e| {
-            e.content
-                .as_ref()
-                .and_then(|c| c.body.as_deref())
-                .is_none_or(shows_no_text)
-                && e.summary.as_ref().is_none_or(|t| shows_no_text(&t.content))
-        }))
+        && feed.entries.iter().any(without_own_text))
     .then(|| json_items_with_images(&bytes, base))
     .flatten()
     .filter(|each| each.len() == feed.entries.len());
@@ -758,13 +752,7 @@ fn parse_prepared(
     let media = (feed.feed_type != model::FeedType::JSON
         && repaired_text.is_none()
         && (unread_elements.is_some() || defuse::declares_unread(&bytes))
-        && feed.entries.iter().any(|e| {
-            e.content
-                .as_ref()
-                .and_then(|c| c.body.as_deref())
-                .is_none_or(shows_no_text)
-                && e.summary.as_ref().is_none_or(|t| shows_no_text(&t.content))
-        }))
+        && feed.entries.iter().any(without_own_text))
     .then(|| defuse::entries_media(&bytes, limits.max_field))
     .flatten()
     .filter(|each| each.len() == feed.entries.len());
@@ -1275,6 +1263,16 @@ fn map_entry(e: model::Entry, base: &Url, max: usize, loose: bool, rdf: bool) ->
         link_found_elsewhere,
         carries_unread: !e.media.is_empty() || e.content.as_ref().is_some_and(|c| c.src.is_some()),
     }
+}
+
+/// Whether a feed-rs entry has no text of its own: none, or only text that
+/// shows nothing ([`shows_no_text`]).
+fn without_own_text(e: &model::Entry) -> bool {
+    e.content
+        .as_ref()
+        .and_then(|c| c.body.as_deref())
+        .is_none_or(shows_no_text)
+        && e.summary.as_ref().is_none_or(|t| shows_no_text(&t.content))
 }
 
 /// Whether an entry's text (HTML, or escaped text) shows nothing: blank,
