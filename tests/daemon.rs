@@ -1631,12 +1631,15 @@ async fn enable_forgets_the_move_of_a_feed_whose_new_address_died() {
         assert_eq!(s.failed, 1, "{s}");
         assert_eq!(fetch_url(), Some(srv.url("/new.xml")), "after failure {n}");
     }
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_feedloom"))
-        .arg("--config")
-        .arg(env.path("feedloom.toml"))
-        .args(["enable", &srv.url("/orig.xml")])
-        .output()
-        .unwrap();
+    let enable = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_feedloom"))
+            .arg("--config")
+            .arg(env.path("feedloom.toml"))
+            .args(["enable", &srv.url("/orig.xml")])
+            .output()
+            .unwrap()
+    };
+    let out = enable();
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{said}");
     assert!(
@@ -1663,12 +1666,7 @@ async fn enable_forgets_the_move_of_a_feed_whose_new_address_died() {
             [srv.url("/new.xml")],
         )
         .unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_feedloom"))
-        .arg("--config")
-        .arg(env.path("feedloom.toml"))
-        .args(["enable", &srv.url("/orig.xml")])
-        .output()
-        .unwrap();
+    let out = enable();
     let said = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         said.trim(),

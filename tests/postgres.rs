@@ -2968,6 +2968,19 @@ async fn an_entry_once_keyed_by_a_fragment_link_is_not_new_again_alike() {
     assert!(polled.iter().all(|p| p.contains("1 new")), "{polled:?}");
 }
 
+/// The key a build before file queries counted gave an entry of nothing but
+/// `https://pod.example/download.php?…`.
+fn key_before_file_queries() -> String {
+    let old = feedloom::identity::identify_document(vec![feedloom::parse::Entry {
+        enclosures: vec![feedloom::parse::enclosures::Enclosure {
+            url: "https://pod.example/download.php".into(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }]);
+    old[0].key.clone()
+}
+
 /// Bare episodes named by their query are each an item, and one stored
 /// before the query counted (keyed by the file's address alone) is found
 /// again and not announced, on both stores.
@@ -2998,17 +3011,11 @@ async fn bare_episodes_named_by_their_query_are_each_kept_alike() {
         "{polled:?}"
     );
     // As a store before keeps episode 12.
-    let old = feedloom::identity::identify_document(vec![feedloom::parse::Entry {
-        enclosures: vec![feedloom::parse::enclosures::Enclosure {
-            url: "https://pod.example/download.php".into(),
-            ..Default::default()
-        }],
-        ..Default::default()
-    }]);
+    let old = key_before_file_queries();
     let old = format!(
         "UPDATE items SET key = '{}' WHERE enclosures LIKE '%episode=12&%';
          UPDATE feeds SET body_hash = NULL, entry_seals = NULL",
-        old[0].key
+        old
     );
     pg::client(&pair.url)
         .await
@@ -3059,16 +3066,10 @@ async fn a_bare_episode_keeps_its_row_when_another_shared_its_old_key_alike() {
     };
     let polled = pair.run(&["poll"]).await;
     assert!(polled.iter().all(|p| p.contains("1 new")), "{polled:?}");
-    let old = feedloom::identity::identify_document(vec![feedloom::parse::Entry {
-        enclosures: vec![feedloom::parse::enclosures::Enclosure {
-            url: "https://pod.example/download.php".into(),
-            ..Default::default()
-        }],
-        ..Default::default()
-    }]);
+    let old = key_before_file_queries();
     let old = format!(
         "UPDATE items SET key = '{}'; UPDATE feeds SET body_hash = NULL, entry_seals = NULL",
-        old[0].key
+        old
     );
     pg::client(&pair.url)
         .await

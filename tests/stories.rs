@@ -2090,6 +2090,21 @@ async fn a_new_entry_at_the_last_ones_page_is_new_and_a_changed_guid_is_not() {
     assert_eq!(s.env.count("SELECT count(*) FROM items"), 2);
 }
 
+/// Serves at `path` an RSS document of entries of nothing but a file each.
+fn serve_files(s: &Scenario, path: &str, files: &[String]) {
+    let items: String = files
+        .iter()
+        .map(|f| format!(r#"<item><enclosure url="{f}" length="1" type="audio/mpeg"/></item>"#))
+        .collect();
+    s.srv.set(
+        path,
+        Resource::feed(format!(
+            r#"<?xml version="1.0"?><rss version="2.0"><channel><title>Pod</title>{items}</channel></rss>"#
+        ))
+        .no_etag(),
+    );
+}
+
 /// A podcast of bare enclosures, each episode named by its query
 /// (`download.php?episode=12`), one or two in the document at a time: each
 /// is an item of its own (each replaced the one before, which was lost, and
@@ -2100,19 +2115,7 @@ async fn a_new_entry_at_the_last_ones_page_is_new_and_a_changed_guid_is_not() {
 #[tokio::test]
 async fn bare_episodes_named_by_their_query_are_each_kept() {
     let s = Scenario::new(&["/pod"], "").await;
-    let serve = |files: &[String]| {
-        let items: String = files
-            .iter()
-            .map(|f| format!(r#"<item><enclosure url="{f}" length="1" type="audio/mpeg"/></item>"#))
-            .collect();
-        s.srv.set(
-            "/pod",
-            Resource::feed(format!(
-                r#"<?xml version="1.0"?><rss version="2.0"><channel><title>Pod</title>{items}</channel></rss>"#
-            ))
-            .no_etag(),
-        );
-    };
+    let serve = |files: &[String]| serve_files(&s, "/pod", files);
     let ep = |n: u32, token: &str| {
         format!("https://pod.example/download.php?episode={n}&amp;sig={token}")
     };
@@ -2184,19 +2187,7 @@ async fn bare_episodes_named_by_their_query_are_each_kept() {
     // the other is new (it took the stored row, and the stored episode was
     // announced again under a new id).
     let s = Scenario::new(&["/pod"], "").await;
-    let serve = |files: &[String]| {
-        let items: String = files
-            .iter()
-            .map(|f| format!(r#"<item><enclosure url="{f}" length="1" type="audio/mpeg"/></item>"#))
-            .collect();
-        s.srv.set(
-            "/pod",
-            Resource::feed(format!(
-                r#"<?xml version="1.0"?><rss version="2.0"><channel><title>Pod</title>{items}</channel></rss>"#
-            ))
-            .no_etag(),
-        );
-    };
+    let serve = |files: &[String]| serve_files(&s, "/pod", files);
     serve(&[ep(12, "f6")]);
     assert_eq!(s.poll().await.new, 1);
     let db = rusqlite::Connection::open(s.env.path("feedloom.db")).unwrap();
