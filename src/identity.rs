@@ -665,7 +665,12 @@ fn words(s: &str) -> Vec<u64> {
     for c in s.chars() {
         let letter = !in_tag && c.is_alphanumeric();
         if letter && u32::from(c) < 0x2E80 {
-            word.extend(c.to_lowercase());
+            // (ASCII without the Unicode case tables: most words of most feeds.)
+            if c.is_ascii() {
+                word.push(c.to_ascii_lowercase());
+            } else {
+                word.extend(c.to_lowercase());
+            }
             continue;
         }
         if !word.is_empty() {
