@@ -364,6 +364,19 @@ pub fn other_keys(it: &Identified) -> Vec<(String, KeyMatch)> {
                     })
                     .collect(),
             };
+            // Stored by a build of 2026-12-06 that read a file's naming
+            // query as written (`?show=b&episode=17`, not sorted nor
+            // decoded): first, the likeliest.
+            if named_by_query(&it.entry) {
+                let written = indexable(format!(
+                    "hash:{}",
+                    fallback_hash_by(&it.entry, |u| file_name_by(u, Naming::Written).into())
+                ));
+                if written != it.key && !v.iter().any(|(k, _)| *k == written) {
+                    v.insert(0, (written, KeyMatch::Files));
+                    v.truncate(MAX_OTHER_KEYS);
+                }
+            }
             // Stored by a build before a JSON Feed attachment was no item's
             // page (2026-12-06): an item of only an attachment, keyed by it
             // as its link (it was stored again, beside the old one).
@@ -1375,19 +1388,72 @@ pub(crate) fn file_address(url: &str) -> &str {
 /// one key). A file's own name (`talk.mp3`) leaves only its naming
 /// parameters, not a version or a picture's size (`?v=3`, `?w=640`).
 pub(crate) fn file_name(url: &str) -> String {
+    file_name_by(url, Naming::Now)
+}
+
+/// How [`file_name`] reads a query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Naming {
+    /// Its naming parameters decoded (`%31%32` is `12`, `+` a space),
+    /// sorted and each once: the same file however a feed orders or encodes
+    /// them (`?show=b&episode=17` became `?episode=17&show=b` and a second
+    /// item). Without the parameters that sign, expire or stamp it under
+    /// any name a signing scheme uses (nginx's `md5`/`st`/`e`, Cloudflare's
+    /// `verify`, Wowza's `wmsAuthSign`, Limelight's `h`), nor a Unix time on
+    /// a script under any name but an id's.
+    Now,
+    /// As the builds of 2026-12-06 wrote it: the parameters as written, in
+    /// their order, with fewer of them left out (keys of items they stored).
+    Written,
+}
+
+/// [`file_name`] by `naming`.
+fn file_name_by(url: &str, naming: Naming) -> String {
     let url = url.split('#').next().unwrap_or(url);
     let Some((file, query)) = url.split_once('?') else {
         return url.to_string();
     };
     let script = !named_file(file);
-    let kept: Vec<&str> = query
-        .split('&')
-        .filter(|p| !p.is_empty() && names_the_file(p, script))
-        .collect();
+    let mut kept: Vec<std::borrow::Cow<str>> = match naming {
+        Naming::Written => query
+            .split('&')
+            .filter(|p| !p.is_empty() && names_the_file(p, script, naming))
+            .map(std::borrow::Cow::Borrowed)
+            .collect(),
+        Naming::Now => query
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(decode_pair)
+            .filter(|p| names_the_file(p, script, naming))
+            .collect(),
+    };
+    if naming == Naming::Now {
+        kept.sort_unstable();
+        kept.dedup();
+    }
     match kept.is_empty() {
         true => file.to_string(),
         false => format!("{file}?{}", kept.join("&")),
     }
+}
+
+/// A query's `name=value` with both percent-decoded and `+` as a space.
+fn decode_pair(pair: &str) -> std::borrow::Cow<'_, str> {
+    if !pair.contains(['%', '+']) {
+        return std::borrow::Cow::Borrowed(pair);
+    }
+    let decode = |s: &str| -> String {
+        let spaced = s.replace('+', " ");
+        percent_encoding::percent_decode_str(&spaced)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    std::borrow::Cow::Owned(match pair.split_once('=') {
+        // (The `=` that splits kept as is: a decoded `%3D` in the name
+        // would move it.)
+        Some((n, v)) => format!("{}={}", decode(n).replace('=', "%3D"), decode(v)),
+        None => decode(pair),
+    })
 }
 
 /// Whether a path ends in a file's own name: an extension of a medium or a
@@ -1425,15 +1491,23 @@ fn named_file(path: &str) -> bool {
 
 /// Whether a query parameter names the file (see [`file_name`]), or only
 /// signs it, lets it expire, keeps a secret, tracks or busts caches.
-fn names_the_file(pair: &str, script: bool) -> bool {
+fn names_the_file(pair: &str, script: bool, naming: Naming) -> bool {
     let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
     let n = name.to_ascii_lowercase();
     let n = n.trim_start_matches("amp;");
     let squashed: String = n.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
     // An id: what names the file, whatever its value looks like
     // (`id=<md5>`, `file_id=<sha1>`).
+    // (Not a word that ends so: `valid=<time>` is a validity.)
+    let word = naming == Naming::Now
+        && ["valid", "invalid", "paid", "void", "avoid"]
+            .iter()
+            .any(|w| squashed.ends_with(w));
     let id = squashed == "id"
-        || (squashed.ends_with("id") && !crate::urls::secret_name(n) && squashed != "requestid")
+        || (squashed.ends_with("id")
+            && !word
+            && !crate::urls::secret_name(n)
+            && squashed != "requestid")
         || matches!(
             squashed.as_str(),
             "episode" | "ep" | "file" | "f" | "track" | "clip" | "video" | "item" | "post" | "name"
@@ -1448,6 +1522,9 @@ fn names_the_file(pair: &str, script: bool) -> bool {
             && b.iter().filter(|c| c.is_ascii_digit()).count() >= 8)
         || (b.len() == 36 && b.iter().filter(|c| **c == b'-').count() == 4);
     if n.starts_with("utm_") || signing || crate::urls::secret_name(n) {
+        return false;
+    }
+    if naming == Naming::Now && !id && (signs_a_file(&squashed, value) || unix_time(value)) {
         return false;
     }
     // (An id, or a script's parameter, whose value looks like a time stamp
@@ -1504,6 +1581,64 @@ fn names_the_file(pair: &str, script: bool) -> bool {
     }
     // (A script's `v` or `t` names what it serves: `watch?v=…`, `play.php?v=12`.)
     script || !(sizing || versioning)
+}
+
+/// Whether a parameter (its name squashed: lower case, letters and digits)
+/// is one a signing scheme of a file's address uses: a signature, a digest,
+/// a validity. A single letter only when its value is not a small number
+/// (`?s=3&e=12`, a season and an episode, name the file; Limelight's
+/// `e=<time>&h=<digest>` and nginx's `st=<digest>&e=<time>` do not).
+fn signs_a_file(squashed: &str, value: &str) -> bool {
+    const NAMES: &[&str] = &[
+        "md5",
+        "sha1",
+        "sha256",
+        "hash",
+        "hmac",
+        "digest",
+        "verify",
+        "verification",
+        "secure",
+        "acl",
+        "ttl",
+        "deadline",
+        "until",
+        "validuntil",
+        "validto",
+        "validfrom",
+        "notbefore",
+        "notafter",
+        "expire",
+        "expiration",
+        "expireat",
+        "expiresat",
+        "expiry",
+        "sign",
+        "signed",
+        "urlsig",
+        "urlsign",
+        "hashkey",
+        "lease",
+    ];
+    let small_number =
+        !value.is_empty() && value.len() <= 9 && value.bytes().all(|b| b.is_ascii_digit());
+    NAMES.contains(&squashed)
+        || squashed.ends_with("authsign")
+        || squashed.starts_with("expire")
+        || squashed.starts_with("hmac")
+        || (matches!(squashed, "e" | "s" | "k" | "h") && !small_number)
+}
+
+/// Whether a value is a Unix time, in seconds or milliseconds, between 2001
+/// and 2100: an expiry or a time stamp, whatever its parameter is called.
+fn unix_time(value: &str) -> bool {
+    let b = value.as_bytes();
+    (b.len() == 10 || b.len() == 13)
+        && b.iter().all(u8::is_ascii_digit)
+        && value.parse::<u64>().is_ok_and(|n| {
+            let secs = if b.len() == 13 { n / 1000 } else { n };
+            (1_000_000_000..=4_102_444_800).contains(&secs)
+        })
 }
 
 /// Whether one of the entry's files is named by its query ([`file_name`]).
@@ -2314,7 +2449,7 @@ mod tests {
             ),
             (
                 "https://p.example/stream?track=9876543212&client_id=abc",
-                "https://p.example/stream?track=9876543212&client_id=abc",
+                "https://p.example/stream?client_id=abc&track=9876543212",
             ),
             (
                 "https://p.example/dl.php?episode=5f0c3a2e-8b1d-4c6e-9a7f-2d4b6e8f0a1c",
@@ -2322,7 +2457,7 @@ mod tests {
             ),
             (
                 "https://p.example/get?show=news&aired=2024-12-12T06:00:00Z&updated=1712345612",
-                "https://p.example/get?show=news&aired=2024-12-12T06:00:00Z",
+                "https://p.example/get?aired=2024-12-12T06:00:00Z&show=news",
             ),
             (
                 "https://p.example/a.mp3?aired=2024-12-12T06:00:00Z",
@@ -2332,9 +2467,77 @@ mod tests {
                 "https://p.example/a.mp3?X-Amz-Signature=1&X-Amz-Date=2",
                 "https://p.example/a.mp3",
             ),
+            // The naming parameters in any order, encoding or repetition.
+            (
+                "https://p.example/download.php?show=b&episode=17",
+                "https://p.example/download.php?episode=17&show=b",
+            ),
+            (
+                "https://p.example/download.php?episode=17&show=b",
+                "https://p.example/download.php?episode=17&show=b",
+            ),
+            (
+                "https://p.example/download.php?episode=%31%32&name=my+ep",
+                "https://p.example/download.php?episode=12&name=my ep",
+            ),
+            (
+                "https://p.example/download.php?episode=12&name=my%20ep",
+                "https://p.example/download.php?episode=12&name=my ep",
+            ),
+            (
+                "https://p.example/play.php?v=15&v=15",
+                "https://p.example/play.php?v=15",
+            ),
+            // Signing schemes' parameters, whatever their values look like.
+            (
+                "https://p.example/dl.php?episode=418&st=XNfH4s3aQyQ9cDk2ZmY1OTEzZTQ1&e=1712345612",
+                "https://p.example/dl.php?episode=418",
+            ),
+            (
+                "https://p.example/dl.php?episode=412&verify=1712345612-q8Zx0b6JrLh3m9PqWkT2sVfYcAeNdGuH4iOoR7lE5yX",
+                "https://p.example/dl.php?episode=412",
+            ),
+            (
+                "https://p.example/dl.php?episode=414&e=1712345612&s=q8Zx0b6JrLh3m9PqWkT2sVfYcAeNdGuH4iOoR7lE5yX",
+                "https://p.example/dl.php?episode=414",
+            ),
+            (
+                "https://p.example/dl.php?episode=410&hash=3f2a1b9c",
+                "https://p.example/dl.php?episode=410",
+            ),
+            (
+                "https://p.example/dl.php?episode=409&h=3f2a1b9c",
+                "https://p.example/dl.php?episode=409",
+            ),
+            (
+                "https://p.example/dl.php?episode=406&md5=q8Zx0b6JrLh3m9Pq-kT2_w&expires=1712345612",
+                "https://p.example/dl.php?episode=406",
+            ),
+            (
+                "https://p.example/dl.php?episode=403&wmsAuthSign=c2VydmVyX3RpbWU9MTI%3D",
+                "https://p.example/dl.php?episode=403",
+            ),
+            // A Unix time under a name no list knows, on a script.
+            (
+                "https://p.example/dl.php?episode=5&valid=1712345612&dl=1712345612123",
+                "https://p.example/dl.php?episode=5",
+            ),
+            // A season and an episode by single letters are names.
+            (
+                "https://p.example/play.php?s=3&e=12",
+                "https://p.example/play.php?e=12&s=3",
+            ),
         ] {
             assert_eq!(file_name(url), name, "{url}");
         }
+        // As written by the builds of 2026-12-06 (their keys are looked up).
+        assert_eq!(
+            file_name_by(
+                "https://p.example/download.php?show=b&episode=%31%32&e=1712345612",
+                Naming::Written
+            ),
+            "https://p.example/download.php?show=b&episode=%31%32&e=1712345612"
+        );
     }
 
     #[test]

@@ -3040,6 +3040,79 @@ async fn bare_episodes_named_by_their_query_are_each_kept_alike() {
     );
 }
 
+/// Bare episodes signed anew at every fetch by a signing scheme's own
+/// parameters (`st`/`e`, `verify`), their naming parameters reordered, are
+/// the same items; one stored under its parameters as written (a build of
+/// 2026-12-06) is found again, on both stores.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_or_reordered_episode_files_are_the_same_items_alike() {
+    let server = FeedServer::start().await;
+    let doc = |round: u64, reordered: bool| {
+        let t = 1_712_345_600 + round;
+        let files = match reordered {
+            false => [
+                format!("show=c&amp;episode=20&amp;sig=x{round}"),
+                format!("show=b&amp;episode=17&amp;st=Zx0b6JrLh3m9{round}&amp;e={t}"),
+                format!("show=b&amp;episode=18&amp;verify={t}-Zx0b6JrLh3m9{round}"),
+            ],
+            true => [
+                format!("episode=20&amp;show=c&amp;sig=x{round}"),
+                format!("episode=17&amp;e={t}&amp;show=b&amp;st=Zx0b6JrLh3m9{round}"),
+                format!("episode=%31%38&amp;show=b&amp;verify={t}-Zx0b6JrLh3m9{round}"),
+            ],
+        };
+        let items: String = files
+            .iter()
+            .map(|q| format!("<item><enclosure url=\"https://pod.example/dl.php?{q}\" length=\"1\" type=\"audio/mpeg\"/></item>"))
+            .collect();
+        format!(
+            "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Pod</title>{items}</channel></rss>"
+        )
+    };
+    server.set("/p.xml", Resource::feed(doc(1, false)).no_etag());
+    let Some(pair) = Pair::new("signed_files", &common::feeds_toml(&[server.url("/p.xml")])).await
+    else {
+        return;
+    };
+    let polled = pair.run(&["poll"]).await;
+    assert!(polled.iter().all(|p| p.contains("3 new")), "{polled:?}");
+    for (round, reordered) in [(2, true), (3, false)] {
+        server.set("/p.xml", Resource::feed(doc(round, reordered)).no_etag());
+        let polled = pair.run(&["poll"]).await;
+        assert!(
+            polled.iter().all(|p| p.contains("0 new, 0 updated")),
+            "round {round}: {polled:?}"
+        );
+    }
+    let key = |file: &str| {
+        format!(
+            "hash:{}",
+            feedloom::identity::short_hash(&["", "", "", file])
+        )
+    };
+    let old = format!(
+        "UPDATE items SET key = '{}' WHERE key = '{}';
+         UPDATE feeds SET body_hash = NULL, entry_seals = NULL",
+        key("https://pod.example/dl.php?show=c&episode=20"),
+        key("https://pod.example/dl.php?episode=20&show=c"),
+    );
+    pg::client(&pair.url)
+        .await
+        .batch_execute(&old)
+        .await
+        .unwrap();
+    rusqlite::Connection::open(pair.sqlite.parent().unwrap().join("feedloom.db"))
+        .unwrap()
+        .execute_batch(&old)
+        .unwrap();
+    server.set("/p.xml", Resource::feed(doc(4, false)).no_etag());
+    let polled = pair.run(&["poll"]).await;
+    assert!(
+        polled.iter().all(|p| p.contains("0 new, 0 updated")),
+        "{polled:?}"
+    );
+}
+
 /// An episode stored before under the query-less key it shared with another
 /// (the document's first) keeps its row and its file; the other is new, on
 /// both stores (it took the stored row).

@@ -2222,6 +2222,93 @@ async fn bare_episodes_named_by_their_query_are_each_kept() {
     assert_eq!(s.env.count("SELECT count(*) FROM items"), 5);
 }
 
+/// Bare episodes whose files a signing scheme signs (nginx's `st`/`e` and
+/// `md5`/`expires`, Cloudflare's `verify`, Limelight's `h`) are the same
+/// items at every new signature, however the feed orders or encodes the
+/// naming parameters (each fetch stored them again, announced), while a
+/// season and an episode given by single letters still name the file. An
+/// episode stored by a build that kept the parameters as written is found
+/// under that key.
+#[tokio::test]
+async fn signed_or_reordered_episode_files_are_the_same_items() {
+    let s = Scenario::new(&["/pod"], "").await;
+    let serve = |files: &[String]| serve_files(&s, "/pod", files);
+    let poll_of = |round: u64, reordered: bool| {
+        let t = 1_712_345_600 + round;
+        let tok = format!("q8Zx0b6JrLh3m9PqWkT2sVfYcAeNdGu{round:012}");
+        let base = "https://pod.example/dl.php";
+        match reordered {
+            false => vec![
+                // (First: stored last, so that it is not among the first
+                // rows of its text, which a look-up by text reads.)
+                format!("{base}?show=c&amp;episode=20&amp;sig={tok}"),
+                format!("{base}?show=b&amp;episode=17&amp;st={tok}&amp;e={t}"),
+                format!("{base}?show=b&amp;episode=18&amp;verify={t}-{tok}"),
+                format!("{base}?s=3&amp;e=12&amp;h=3f2a{round:04x}"),
+                format!("{base}?episode=19&amp;md5={tok}&amp;expires={t}"),
+            ],
+            true => vec![
+                format!("{base}?episode=20&amp;sig={tok}&amp;show=c"),
+                format!("{base}?episode=17&amp;show=b&amp;e={t}&amp;st={tok}"),
+                format!("{base}?episode=%31%38&amp;show=b&amp;verify={t}-{tok}"),
+                format!("{base}?e=12&amp;s=3&amp;h=3f2a{round:04x}&amp;s=3"),
+                format!("{base}?md5={tok}&amp;episode=19&amp;expires={t}"),
+            ],
+        }
+    };
+    serve(&poll_of(1, false));
+    assert_eq!(s.poll().await.new, 5);
+    for (round, reordered) in [(2, false), (3, true), (4, false)] {
+        serve(&poll_of(round, reordered));
+        let again = s.poll().await;
+        assert_eq!((again.new, again.updated), (0, 0), "round {round}: {again}");
+    }
+    // Another season's episode 12 is another file.
+    let mut more = poll_of(5, false);
+    more.push("https://pod.example/dl.php?s=4&amp;e=12".into());
+    serve(&more);
+    assert_eq!(s.poll().await.new, 1);
+    assert_eq!(s.env.count("SELECT count(*) FROM items"), 6);
+    // As a build that kept the naming parameters as written stored
+    // episode 20 (`show=c&episode=20`): keyed by its title, date, text and
+    // that file name.
+    let before = format!(
+        "hash:{}",
+        feedloom::identity::short_hash(&[
+            "",
+            "",
+            "",
+            "https://pod.example/dl.php?show=c&episode=20"
+        ])
+    );
+    let now = format!(
+        "hash:{}",
+        feedloom::identity::short_hash(&[
+            "",
+            "",
+            "",
+            "https://pod.example/dl.php?episode=20&show=c"
+        ])
+    );
+    let db = rusqlite::Connection::open(s.env.path("feedloom.db")).unwrap();
+    let rekeyed = db
+        .execute("UPDATE items SET key = ?1 WHERE key = ?2", [&before, &now])
+        .unwrap();
+    assert_eq!(rekeyed, 1);
+    db.execute_batch("UPDATE feeds SET body_hash = NULL, entry_seals = NULL")
+        .unwrap();
+    drop(db);
+    serve(&poll_of(6, false));
+    let upgraded = s.poll().await;
+    assert_eq!((upgraded.new, upgraded.updated), (0, 0), "{upgraded}");
+    assert_eq!(
+        s.env
+            .count(&format!("SELECT count(*) FROM items WHERE key = '{now}'")),
+        1,
+        "re-keyed"
+    );
+}
+
 /// A JSON Feed item of only an attachment (no id, no url) is keyed by its
 /// file, not by the attachment as its link: a new token is no new item. One
 /// stored before, keyed by its attachment as a link, is found again when
