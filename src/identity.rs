@@ -887,21 +887,39 @@ pub fn identify_keys_alone(entries: Vec<Entry>, rules: &Canon) -> (Vec<Identifie
             v.1.insert((e.title.as_deref(), body_of(e)));
         }
     }
+    // (How many of the document's entries carry each text: only when a
+    // guid is repeated.)
+    let text_uses: HashMap<&str, usize> = match variants.is_empty() {
+        true => HashMap::new(),
+        false => {
+            let mut m = HashMap::new();
+            for e in &entries {
+                *m.entry(body_of(e)).or_default() += 1;
+            }
+            m
+        }
+    };
     let reused: HashMap<String, Reuse> = variants
         .into_iter()
         .filter_map(|(b, (titles, texts))| {
             // (One entry listed twice while its headline was edited, a CMS's
             // passing state: the same text, a title of the same words. The
             // first is the entry; the edit was a second story for good.)
+            // (Or a headline rewritten whole, "PM survives confidence vote"
+            // to "Prime minister wins confidence vote by narrow margin":
+            // listed twice, the text theirs alone in the document, not a
+            // feed's boilerplate under a guid it gives every entry.)
             let mut bodies = texts.iter().map(|(_, body)| *body);
             let one_text = bodies
                 .next()
-                .is_some_and(|first| !first.trim().is_empty() && bodies.all(|b| b == first));
+                .filter(|first| !first.trim().is_empty() && bodies.all(|b| b == *first));
             let all_titles: Vec<TitleWords> = titles.iter().map(|t| TitleWords::new(*t)).collect();
-            let retitled = one_text
-                && all_titles
-                    .iter()
-                    .all(|a| all_titles.iter().all(|b| a.alike_words(b)));
+            let retitled = one_text.is_some_and(|text| {
+                (uses[b] == 2 && text_uses.get(text) == Some(&2))
+                    || all_titles
+                        .iter()
+                        .all(|a| all_titles.iter().all(|b| a.alike_words(b)))
+            });
             if retitled {
                 return None;
             }

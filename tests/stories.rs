@@ -884,6 +884,53 @@ async fn an_entry_listed_twice_while_its_headline_is_edited_is_updated() {
     s.serve("/g", &[new, old]);
     assert_eq!(s.poll().await.new, 1);
     assert_eq!(s.titles(), ["Route 30 bridge to reopen next week"]);
+    // A headline rewritten whole over the same text and link.
+    let s = Scenario::new(&["/h"], "").await;
+    let text = "The government survived a confidence vote on Tuesday by 301 votes to 296.";
+    let link = Some("https://news.example/politics/vote");
+    let was = (
+        Some("story-5501"),
+        link,
+        "PM survives confidence vote",
+        text,
+    );
+    let now = (
+        Some("story-5501"),
+        link,
+        "Prime minister wins confidence vote by narrow margin",
+        text,
+    );
+    s.serve("/h", &[was]);
+    assert_eq!(s.poll().await.new, 1);
+    s.serve("/h", &[now, was]);
+    let both = s.poll().await;
+    assert_eq!((both.new, both.updated), (0, 1), "{both}");
+    assert_eq!(s.stories().len(), 1);
+    // A feed that gives one guid, link and text (its boilerplate) to
+    // entries of other titles: each is kept, listed twice or more, or when
+    // the text is also another guid's.
+    let s = Scenario::new(&["/i"], "").await;
+    let home = Some("https://club.example/");
+    let blurb = "News from the club. Read more on our website.";
+    s.serve(
+        "/i",
+        &[
+            (Some("news"), home, "Pool closed on Monday", blurb),
+            (Some("news"), home, "New coach for the juniors", blurb),
+            (Some("news"), home, "Summer party tickets", blurb),
+        ],
+    );
+    assert_eq!(s.poll().await.new, 3);
+    let s = Scenario::new(&["/j"], "").await;
+    s.serve(
+        "/j",
+        &[
+            (Some("news"), home, "Pool closed on Monday", blurb),
+            (Some("news"), home, "New coach for the juniors", blurb),
+            (Some("other"), home, "Summer party tickets", blurb),
+        ],
+    );
+    assert_eq!(s.poll().await.new, 3);
 }
 
 #[tokio::test]
