@@ -20,11 +20,14 @@ pub enum FetchError {
     #[error("{url}: timeout after {}", humantime::format_duration(*after))]
     Timeout { url: String, after: Duration },
     #[error(
-        "{url} answered HTTP {status}{}{}",
+        "{url} answered HTTP {status}{}{}{}",
         if *moved_for_now { " (reached through a temporary redirect)" } else { "" },
         // (One already over, a date past, asks for nothing.)
+        // (Until when, as a time: the message is shown later, and "for 2m"
+        // went stale.)
         retry_after.filter(|d| d.as_secs() > 0).map_or(String::new(), |d| format!(
-            ", and asks for no requests for {} ({ASKED_FOR_TIME}){}",
+            ", and asks for no requests until {}, for {} ({ASKED_FOR_TIME}){}",
+            crate::export::rfc3339(crate::now_unix().saturating_add(i64::try_from(d.as_secs()).unwrap_or(i64::MAX))),
             humantime::format_duration(Duration::from_secs(d.as_secs())),
             // (A wait past the cap is not what is applied: "68years" beside
             // a next fetch "in 1d".)
@@ -32,6 +35,10 @@ pub enum FetchError {
                 "; feedloom waits at most [defaults] max_backoff ({}), or the feed's own interval when longer",
                 humantime::format_duration(Duration::from_secs(c.as_secs()))
             ))
+        )),
+        unasked_hold.map_or(String::new(), |d| format!(
+            ", without a Retry-After: feedloom asks its server nothing until {}",
+            crate::export::rfc3339(crate::now_unix().saturating_add(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)))
         ))
     )]
     Status {
@@ -45,6 +52,10 @@ pub enum FetchError {
         /// Reached through a temporary redirect (302, 303, 307): the
         /// configured address did not itself say it is gone.
         moved_for_now: bool,
+        /// A 429 without a Retry-After: how long feedloom holds the server
+        /// (this feed is not asked before either: it was due again after a
+        /// few seconds' backoff, shown as such, while its server was held).
+        unasked_hold: Option<Duration>,
     },
     /// Not requested: another feed of the host was answered 429 or 503 with
     /// a Retry-After that is not over, or 429 without one a moment ago.
@@ -415,6 +426,10 @@ impl FeedError {
             }) => Disposition::Gone,
             FeedError::Fetch(FetchError::Status {
                 retry_after: Some(d),
+                ..
+            })
+            | FeedError::Fetch(FetchError::Status {
+                unasked_hold: Some(d),
                 ..
             }) => Disposition::RetryAfter(*d),
             FeedError::Fetch(FetchError::HostHeld { left, .. }) => Disposition::Held(*left),
@@ -814,13 +829,10 @@ mod tests {
             retry_after: Some(Duration::from_secs(secs)),
             capped_at: None,
             moved_for_now: false,
+            unasked_hold: None,
         };
         assert_eq!(err(0).to_string(), "https://e.org/f answered HTTP 503");
-        assert!(
-            err(90)
-                .to_string()
-                .ends_with("asks for no requests for 1m 30s (Retry-After)")
-        );
+        assert!(err(90).to_string().ends_with(", for 1m 30s (Retry-After)"));
     }
 
     /// A Retry-After longer than `max_backoff` says what is waited: the
@@ -833,6 +845,7 @@ mod tests {
             retry_after: Some(Duration::from_secs(99_999_999_999)),
             capped_at: Some(Duration::from_secs(86_400)),
             moved_for_now: false,
+            unasked_hold: None,
         };
         let text = err.to_string();
         assert!(

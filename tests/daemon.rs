@@ -263,7 +263,8 @@ async fn a_timer_poll_holds_a_server_that_asked_for_time() {
         }
     };
     assert!(
-        error_of(&env, "/busy.xml").ends_with("asks for no requests for 1h (Retry-After)"),
+        error_of(&env, "/busy.xml").contains(", and asks for no requests until 20")
+            && error_of(&env, "/busy.xml").ends_with(", for 1h (Retry-After)"),
         "{}",
         error_of(&env, "/busy.xml")
     );
@@ -346,7 +347,9 @@ async fn a_429_without_retry_after_holds_the_server_a_minute() {
     // read as if never asked.)
     let busy = error_of(&env, "/busy.xml");
     assert!(
-        busy.contains("answered HTTP 429") && !busy.contains("not requested"),
+        busy.contains(
+            "answered HTTP 429, without a Retry-After: feedloom asks its server nothing until 20"
+        ) && !busy.contains("not requested"),
         "{busy}"
     );
     let cfg = env.config(&format!("{FAST}{feeds}"));
@@ -365,6 +368,26 @@ async fn a_429_without_retry_after_holds_the_server_a_minute() {
         (1, 1, 0),
         "{second}"
     );
+    // Nor is the feed that got it asked before the hold is over: it was
+    // due again after a second's backoff, shown as such, while its server
+    // was held.
+    let env = TestEnv::new();
+    let cfg = env.config(&format!(
+        "{FAST}{}",
+        feed_block(&srv.url("/busy.xml"), "every = \"1s\"")
+    ));
+    feedloom::refresh::poll_with_progress(&cfg, env.open_store(), None, true)
+        .await
+        .unwrap();
+    let busy_next: i64 = env
+        .reader()
+        .query_row(
+            "SELECT next_fetch_at - CAST(strftime('%s', 'now') AS INTEGER) FROM feeds",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(busy_next > 30, "due again in {busy_next}s");
 }
 
 /// Seconds until a feed's next attempt, if it has no failure stored (a

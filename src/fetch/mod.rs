@@ -447,6 +447,7 @@ impl Fetcher {
                         retry_after: None,
                         capped_at: None,
                         moved_for_now: !permanent,
+                        unasked_hold: None,
                     });
                 };
                 // Credentials in a Location are neither sent nor kept.
@@ -497,21 +498,24 @@ impl Fetcher {
             // feed", as if one had been read.)
             if !resp.status().is_success() || matches!(status, 204 | 205) {
                 let retry_after = retry_after(resp.headers());
+                let cap = self.slots.max_hold();
+                let mut unasked_hold = None;
                 if let Some(wait) = retry_after.filter(|_| matches!(status, 429 | 503)) {
                     self.slots.hold(&current, wait, true);
                 } else if status == 429 {
                     // Too many requests, without saying how long to wait:
                     // from the client, not to this URL; its other feeds wait
-                    // a minute.
+                    // a minute, and so does this one.
                     self.slots.hold(&current, politeness::UNASKED_HOLD, false);
+                    unasked_hold = Some(politeness::UNASKED_HOLD.min(cap));
                 }
-                let cap = self.slots.max_hold();
                 return Err(FetchError::Status {
                     url: current.to_string(),
                     status,
                     retry_after,
                     capped_at: retry_after.filter(|d| *d > cap).map(|_| cap),
                     moved_for_now: !permanent,
+                    unasked_hold,
                 });
             }
             // What the headers say, taken before the body consumes the

@@ -13,8 +13,8 @@ use url::Url;
 
 /// How long a server that answered 429 Too Many Requests without a
 /// Retry-After is held: its other feeds are not requested for this long (at
-/// most `max_backoff`). The feed that got the 429 backs off as after any
-/// failure.
+/// most `max_backoff`). The feed that got the 429 is not asked before
+/// either (nor before its usual backoff).
 pub(super) const UNASKED_HOLD: Duration = Duration::from_secs(60);
 
 /// The host and global slots of one [`super::Fetcher`].
