@@ -705,6 +705,14 @@ fn root_cause(
                     .into(),
             );
         }
+        // (hyper does not say which header: what it can be, so that the
+        // operator knows what to look for.)
+        if h.is_parse() && h.to_string().contains("header") {
+            return NetFailure::Http(
+                "invalid response: a header line HTTP does not allow (a control character such as NUL or a vertical tab in a value, a name with a space or a character outside a token, or a line without a colon)"
+                    .into(),
+            );
+        }
         if h.is_parse() || h.is_parse_status() {
             return NetFailure::Http(format!("invalid response: {h}"));
         }

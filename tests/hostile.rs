@@ -965,6 +965,22 @@ async fn every_hostile_server_fails_only_its_own_feed_with_a_clear_error() {
             act: Act::Raw(Vec::new()),
             expect: Expect::Failed(&["connection closed before the response was complete"]),
         },
+        // An obsolete folded header (a continuation line): read as one
+        // with a space, as curl does (the feed failed).
+        Row {
+            name: "folded-header",
+            act: Act::Raw(http(200, &[("X-Fold", "a\r\n b")], good.as_bytes())),
+            expect: Expect::Stored(3),
+        },
+        // A header HTTP does not allow: the error says what to look for
+        // (it was "invalid HTTP header parsed").
+        Row {
+            name: "control-character-in-a-header",
+            act: Act::Raw(http(200, &[("ETag", "\"a1\u{b}X\"")], good.as_bytes())),
+            expect: Expect::Failed(&[
+                "http: invalid response: a header line HTTP does not allow (a control character",
+            ]),
+        },
         Row {
             name: "garbage-status-line",
             act: Act::Raw(b"SPDY/9 banana\r\n\r\n".to_vec()),

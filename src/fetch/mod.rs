@@ -208,6 +208,10 @@ impl Fetcher {
                     ),
                     (header::ACCEPT, header::HeaderValue::from_static(ACCEPT)),
                 ]))
+                // (A header folded over two lines, obsolete but still sent
+                // by old servers, is read as one with a space, as curl
+                // does: the feed failed on "invalid HTTP header parsed".)
+                .http1_allow_obsolete_multiline_headers_in_responses(true)
                 .pool_max_idle_per_host(idle)
                 .pool_idle_timeout(IDLE_CONNECTION)
                 .dns_resolver(Arc::new(GuardedResolver {
