@@ -2967,6 +2967,23 @@ mod tests {
             "{:?}",
             d.title
         );
+        // Latin-1 served as UTF-8 with nothing else to go by (no
+        // declaration, or one that says UTF-8 too): read as the bytes say,
+        // not as U+FFFD.
+        let (latin, _, _) = encoding_rs::WINDOWS_1252.encode("Café crème à la française");
+        for decl in ["", "<?xml version=\"1.0\" encoding=\"utf-8\"?>"] {
+            let mut doc = format!("{decl}<rss version=\"2.0\"><channel><title>").into_bytes();
+            doc.extend_from_slice(&latin);
+            doc.extend_from_slice(b"</title></channel></rss>");
+            for charset in [Some("utf-8"), None] {
+                let d = parse(&doc, charset, &base(), Limits::default()).unwrap();
+                assert_eq!(
+                    d.title.as_deref(),
+                    Some("Café crème à la française"),
+                    "{decl:?} {charset:?}"
+                );
+            }
+        }
     }
 
     /// UTF-16 without a byte-order mark that does not start with `<` (a

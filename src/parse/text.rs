@@ -250,7 +250,8 @@ pub fn bound(mut s: String, max: usize) -> String {
 /// Decides the bytes feed-rs sees: always UTF-8. The encoding is, in order, the
 /// byte order mark's; UTF-16 recognised by its zero bytes; the document's own
 /// declaration (a UTF-16 label on bytes that are not UTF-16 is ignored; a UTF-8
-/// one on bytes that are mostly not UTF-8 gives way to the HTTP charset); the HTTP
+/// one on bytes that are mostly not UTF-8 gives way to the HTTP charset, or
+/// without another one to a guess); the HTTP
 /// charset (but a single-byte one is not believed of bytes that are valid
 /// UTF-8 and not all ASCII); else UTF-8, and for bytes that are not UTF-8 the encoding `chardetng`
 /// guesses from them (windows-1252, windows-1251, EUC-KR, Shift_JIS, …). Invalid
@@ -300,11 +301,15 @@ pub fn to_parser_bytes<'a>(body: &'a [u8], http_charset: Option<&str>) -> Cow<'a
     // label too, when the HTTP charset names another encoding (RFC 7303: it
     // takes precedence): "Привет" in windows-1251 declared utf-8 was stored
     // as "������". Text that is UTF-8 but for a stray byte stays UTF-8.
+    // Without another label (the HTTP charset says UTF-8 too, or none), the
+    // encoding is guessed from the bytes as for undeclared ones: "café" in
+    // Latin-1 served as `charset=utf-8` was stored as "caf�", and the fetch
+    // was ok.
     let encoding = match encoding {
         Some(e) if e == UTF_8 && bom == 0 && !utf8 && !mostly_utf8(body) => http_charset
             .and_then(label)
             .filter(not_utf16)
-            .or(Some(UTF_8)),
+            .filter(|h| *h != UTF_8),
         other => other,
     };
     let text = match encoding {
