@@ -191,7 +191,11 @@ fn if_compressed(body: &[u8], e: ParseError) -> ParseError {
 /// v13: a JSON Feed item whose text shows nothing (`<p></p>&nbsp;`) takes
 /// its `image` too; an entry of nothing but files named by their query has
 /// a key of its own (the stored one found by its files).
-const RAW_VERSION: &str = "feedloom raw entries v13";
+/// v14: bytes that are not UTF-8 under a UTF-8 label and no other are read
+/// by a guess of their encoding; a file's naming query is read sorted and
+/// decoded, without signing schemes' parameters; a guid listed twice over
+/// one text of its own is one entry whatever its titles.
+const RAW_VERSION: &str = "feedloom raw entries v14";
 
 /// A document parsed by [`parse_known`].
 #[derive(Debug)]
