@@ -1023,17 +1023,54 @@ pub fn read_text(path: &Path) -> Result<String, ConfigError> {
         path: path.to_path_buf(),
         source,
     };
-    let mut text = String::new();
+    let mut bytes = Vec::new();
     std::fs::File::open(path)
-        .and_then(|f| f.take(MAX + 1).read_to_string(&mut text))
+        .and_then(|f| f.take(MAX + 1).read_to_end(&mut bytes))
         .map_err(read_err)?;
-    if text.len() as u64 > MAX {
+    if bytes.len() as u64 > MAX {
         return Err(read_err(std::io::Error::new(
             std::io::ErrorKind::InvalidData,
             "larger than 16 MiB; a config is a short text file",
         )));
     }
-    Ok(text)
+    String::from_utf8(bytes).map_err(|e| not_utf8(path, e.as_bytes(), e.utf8_error()))
+}
+
+/// A config that is not UTF-8, located: the line and column of its first
+/// byte that is not ("stream did not contain valid UTF-8" sent the operator
+/// hunting through a long file for one `é` saved in Latin-1).
+fn not_utf8(path: &Path, bytes: &[u8], e: std::str::Utf8Error) -> ConfigError {
+    let at = e.valid_up_to();
+    let line_start = bytes[..at]
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |i| i + 1);
+    let line_end = bytes[at..]
+        .iter()
+        .position(|b| *b == b'\n')
+        .map_or(bytes.len(), |i| at + i);
+    let line = 1 + bytes[..at].iter().filter(|b| **b == b'\n').count();
+    // (Counted in characters, as an editor shows it.)
+    let column = 1 + String::from_utf8_lossy(&bytes[line_start..at])
+        .chars()
+        .count();
+    let utf16 = bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]);
+    let message = match utf16 {
+        true => "the file is UTF-16 (it starts with a UTF-16 byte-order mark); a config is UTF-8 text: save it as UTF-8".to_string(),
+        false => format!(
+            "byte 0x{:02X} is not UTF-8 (a config is UTF-8 text: save it as UTF-8, or write the character as \\u{{…}} in a string)",
+            bytes[at]
+        ),
+    };
+    ConfigError::Invalid {
+        path: path.to_path_buf(),
+        line,
+        column,
+        message,
+        snippet: String::from_utf8_lossy(&bytes[line_start..line_end.min(line_start + 200)])
+            .trim_end_matches('\r')
+            .to_string(),
+    }
 }
 
 /// A TOML reader's message, with what to write instead where its words
@@ -2248,6 +2285,36 @@ impl crate::store::model::AsFeedSpec for FeedConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A config that is not UTF-8 is located to the byte: line, column, the
+    /// byte and its line (it said "stream did not contain valid UTF-8").
+    #[test]
+    fn a_config_that_is_not_utf8_names_line_and_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            b"[fetch]\ntimeout = \"30s\"\n# caf\xE9 au lait\n[[feed]]\n",
+        )
+        .unwrap();
+        let e = read_text(&path).unwrap_err().to_string();
+        assert!(
+            e.starts_with(&format!("{}:3:6: byte 0xE9 is not UTF-8", path.display())),
+            "{e}"
+        );
+        assert!(e.contains("| # caf\u{FFFD} au lait"), "{e}");
+        let mut utf16 = vec![0xFF, 0xFE];
+        utf16.extend("[fetch]\n".encode_utf16().flat_map(u16::to_le_bytes));
+        std::fs::write(&path, utf16).unwrap();
+        let e = read_text(&path).unwrap_err().to_string();
+        assert!(e.contains(":1:1: the file is UTF-16"), "{e}");
+        assert!(
+            load(&path)
+                .unwrap_err()
+                .to_string()
+                .contains("save it as UTF-8")
+        );
+    }
 
     fn err(text: &str) -> String {
         parse(text, Path::new("cfg/x.toml"))
