@@ -462,6 +462,51 @@ pub fn another_entry(it: &Identified, stored: &StoredItem) -> bool {
     other_files && reads_otherwise_both(it, stored)
 }
 
+/// Whether an item another feed stored at `it`'s link, with `title` and
+/// text `body`, tells another story: their titles share less than half
+/// their words, and neither text holds half of the other's (both have one).
+/// Two feeds linking one section page (`/news`) for an earthquake and an
+/// election were one story, and the merged feed showed only the election.
+/// (A teaser and the full text of one article, under other headlines, keep
+/// the teaser's words in the full text: one story.)
+/// Only at a link that looks like a section's page (one path segment of
+/// letters: `/news`, `/world`, `/index.php`), and between texts of some
+/// length (eight words or more each): an article's own address (a slug, a
+/// number, a deeper path) names one story whatever two feeds say of it.
+pub fn unrelated_at_link(it: &Identified, title: Option<&str>, body: Option<&str>) -> bool {
+    const SOME_WORDS: usize = 8;
+    if !it.canonical_url.as_deref().is_some_and(section_like) {
+        return false;
+    }
+    let mine = body_of(&it.entry);
+    let Some(theirs) = body.filter(|b| !b.trim().is_empty()) else {
+        return false;
+    };
+    if mine.trim().is_empty() || !unlike(it.entry.title.as_deref(), title) {
+        return false;
+    }
+    let (a, b) = (words(mine), words(theirs));
+    if a.len() < SOME_WORDS || b.len() < SOME_WORDS {
+        return false;
+    }
+    let shared = a.iter().filter(|w| b.binary_search(w).is_ok()).count();
+    2 * shared < a.len().min(b.len())
+}
+
+/// Whether a canonical URL (`//host/path?query`) looks like a section's
+/// page: no query, and at most one path segment, of letters (and a file
+/// extension) only.
+fn section_like(canonical: &str) -> bool {
+    let rest = canonical.trim_start_matches("//");
+    let Some((_, path)) = rest.split_once('/') else {
+        return false;
+    };
+    let path = path.split('#').next().unwrap_or(path);
+    !path.is_empty()
+        && !path.contains(['?', '/'])
+        && path.bytes().all(|b| b.is_ascii_alphabetic() || b == b'.')
+}
+
 /// Whether `it` is a link-and-title keyed entry (`link:URL title:…`: one of
 /// several the document gives one link, a live blog's posts) that a stored
 /// item of that link may be, its title corrected ([`retitled`]).

@@ -2968,6 +2968,49 @@ async fn an_entry_once_keyed_by_a_fragment_link_is_not_new_again_alike() {
     assert!(polled.iter().all(|p| p.contains("1 new")), "{polled:?}");
 }
 
+/// Two feeds giving one section page as the link of unrelated stories keep
+/// two stories on both stores (they were one, and one was lost from the
+/// merged feed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unrelated_stories_at_one_section_page_stay_apart_alike() {
+    let server = FeedServer::start().await;
+    let page = Some("https://n.example/news");
+    server.set(
+        "/a.xml",
+        Resource::feed(rss(
+            "A",
+            &[(
+                Some("a1"),
+                page,
+                "Earthquake of magnitude 6.1 hits northern Japan",
+                "A strong earthquake struck off the coast of Hokkaido early on Monday.",
+            )],
+        )),
+    );
+    server.set(
+        "/b.xml",
+        Resource::feed(rss(
+            "B",
+            &[(
+                Some("b1"),
+                page,
+                "France votes in snap parliamentary election",
+                "Voters across France went to the polls on Sunday after parliament was dissolved.",
+            )],
+        )),
+    );
+    let toml = common::feeds_toml(&[server.url("/a.xml"), server.url("/b.xml")]);
+    let Some(pair) = Pair::new("section_page", &toml).await else {
+        return;
+    };
+    let polled = pair.run(&["poll"]).await;
+    assert!(polled.iter().all(|p| p.contains("2 new")), "{polled:?}");
+    let exported = pair.run(&["export", "--format", "json"]).await;
+    let (s, p) = (stories(&exported[0]), stories(&exported[1]));
+    assert_eq!(s, p);
+    assert_eq!(p.len(), 2, "{p:?}");
+}
+
 /// The key a build before file queries counted gave an entry of nothing but
 /// `https://pod.example/download.php?…`.
 fn key_before_file_queries() -> String {

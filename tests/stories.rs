@@ -854,6 +854,66 @@ async fn daily_digests_under_one_guid_are_each_kept() {
     assert_eq!(s.titles().len(), 3);
 }
 
+/// Two feeds that give one section page (`/news`) as the link of stories
+/// that share nothing (an earthquake, an election) keep two stories: they
+/// were one, and the merged feed showed the election alone. The teaser and
+/// the full text of one article, under other headlines at its link, are
+/// still one story.
+#[tokio::test]
+async fn unrelated_stories_at_one_section_page_of_two_feeds_stay_apart() {
+    let s = Scenario::new(&["/a", "/b"], "").await;
+    let page = Some("https://n.example/news");
+    s.serve(
+        "/a",
+        &[(
+            Some("a1"),
+            page,
+            "Earthquake of magnitude 6.1 hits northern Japan",
+            "A strong earthquake struck off the coast of Hokkaido early on Monday, \
+             shaking buildings in Sapporo; no tsunami warning was issued.",
+        )],
+    );
+    s.serve(
+        "/b",
+        &[(
+            Some("b1"),
+            page,
+            "France votes in snap parliamentary election",
+            "Voters across France went to the polls on Sunday after the president \
+             dissolved parliament, with turnout expected to be high.",
+        )],
+    );
+    assert_eq!(s.poll().await.new, 2);
+    let mut titles = s.titles();
+    titles.sort();
+    assert_eq!(
+        titles,
+        [
+            "Earthquake of magnitude 6.1 hits northern Japan",
+            "France votes in snap parliamentary election"
+        ]
+    );
+    // One article: a teaser and its full text, under other headlines.
+    let s = Scenario::new(&["/a", "/b"], "").await;
+    let article = Some("https://n.example/world/2024/quake-japan");
+    let teaser = "A strong earthquake struck off Hokkaido on Monday.";
+    let full = "A strong earthquake struck off Hokkaido on Monday, the meteorological \
+                agency said. Buildings shook in Sapporo and trains were halted for an hour. \
+                No tsunami warning was issued, and no damage was reported by noon.";
+    s.serve("/a", &[(Some("a1"), article, "Quake hits Japan", teaser)]);
+    s.serve(
+        "/b",
+        &[(
+            Some("b9"),
+            article,
+            "Magnitude 6.1 tremor shakes Sapporo",
+            full,
+        )],
+    );
+    assert_eq!(s.poll().await.new, 2);
+    assert_eq!(s.stories().len(), 1);
+}
+
 /// An entry listed twice under its guid while its headline is edited (the
 /// corrected one first, the old one after it, the same link and text: a
 /// CMS's passing state) is one item, updated; the edit was a second story

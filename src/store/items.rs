@@ -1094,9 +1094,9 @@ fn insert_item(
     let twin = link.and_then(crate::identity::www_twin);
     let place = it.place();
     let place = place.as_deref();
-    let story = match story_by_url(tx, feed.id, link, place)? {
+    let story = match story_by_url(tx, feed.id, link, place, it)? {
         Some(s) => Some(s),
-        None if twin.is_some() => story_by_url(tx, feed.id, twin.as_deref(), place)?,
+        None if twin.is_some() => story_by_url(tx, feed.id, twin.as_deref(), place, it)?,
         None => None,
     };
     let story = match story {
@@ -1304,6 +1304,7 @@ fn story_by_url(
     feed_id: i64,
     canonical: Option<&str>,
     place: Option<&str>,
+    it: &Identified,
 ) -> Result<Option<i64>, StoreError> {
     let Some(c) = canonical.filter(|c| specific(c)) else {
         return Ok(None);
@@ -1311,7 +1312,8 @@ fn story_by_url(
     tx.prepare_cached(
         "SELECT i.story_id,
                 (SELECT group_concat(s.url, char(10)) FROM items s
-                 WHERE s.story_id = i.story_id AND s.canonical_url = ?1)
+                 WHERE s.story_id = i.story_id AND s.canonical_url = ?1),
+                i.title, coalesce(i.content, i.summary)
          FROM items i
          WHERE i.canonical_url = ?1 AND i.feed_id != ?2 AND i.story_id IS NOT NULL
            AND NOT EXISTS (SELECT 1 FROM items j WHERE j.story_id = i.story_id AND j.feed_id = ?2)
@@ -1323,20 +1325,26 @@ fn story_by_url(
     )
     .and_then(|mut s| {
         s.query_map(params![c, feed_id], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, Option<String>>(3)?,
+            ))
         })?
         .collect::<Result<Vec<_>, _>>()
     })
     .map(|found| {
         found
             .into_iter()
-            .find(|(_, urls)| {
+            .find(|(_, urls, title, body)| {
                 urls.as_deref()
                     .unwrap_or("")
                     .split('\n')
                     .all(|url| other_place(place, Some(url)))
+                    && !crate::identity::unrelated_at_link(it, title.as_deref(), body.as_deref())
             })
-            .map(|(story, _)| story)
+            .map(|(story, ..)| story)
     })
     .map_err(StoreError::ctx("matching stories by URL"))
 }

@@ -1019,9 +1019,9 @@ async fn insert_item(
     let twin = link.and_then(crate::identity::www_twin);
     let place = it.place();
     let place = place.as_deref();
-    let story = match story_by_url(tx, feed.id, link, place).await? {
+    let story = match story_by_url(tx, feed.id, link, place, it).await? {
         Some(s) => Some(s),
-        None if twin.is_some() => story_by_url(tx, feed.id, twin.as_deref(), place).await?,
+        None if twin.is_some() => story_by_url(tx, feed.id, twin.as_deref(), place, it).await?,
         None => None,
     };
     let story = match story {
@@ -1216,6 +1216,7 @@ async fn story_by_url(
     feed_id: i64,
     canonical: Option<&str>,
     place: Option<&str>,
+    it: &Identified,
 ) -> Result<Option<i64>, StoreError> {
     let Some(cu) = canonical.filter(|c| specific(c)) else {
         return Ok(None);
@@ -1226,9 +1227,11 @@ async fn story_by_url(
             // The items with this link first (few share one): a generic plan
             // made while the table was small walked `items` in id order instead.
             "WITH same AS MATERIALIZED (
-                 SELECT id, feed_id, story_id, title, url, key FROM items WHERE canonical_url = $1)
+                 SELECT id, feed_id, story_id, title, url, key, coalesce(content, summary) AS body
+                 FROM items WHERE canonical_url = $1)
              SELECT i.story_id,
-                    (SELECT array_agg(s.url) FROM same s WHERE s.story_id = i.story_id)
+                    (SELECT array_agg(s.url) FROM same s WHERE s.story_id = i.story_id),
+                    i.title, i.body
              FROM same i
              WHERE i.feed_id <> $2 AND i.story_id IS NOT NULL
                AND NOT EXISTS (SELECT 1 FROM items j WHERE j.story_id = i.story_id AND j.feed_id = $2)
@@ -1240,12 +1243,20 @@ async fn story_by_url(
         )
         .await?
         .into_iter()
-        .map(|r| (r.get::<_, i64>(0), r.get::<_, Option<Vec<Option<String>>>>(1)))
-        .find(|(_, urls)| {
+        .map(|r| {
+            (
+                r.get::<_, i64>(0),
+                r.get::<_, Option<Vec<Option<String>>>>(1),
+                r.get::<_, Option<String>>(2),
+                r.get::<_, Option<String>>(3),
+            )
+        })
+        .find(|(_, urls, title, body)| {
             // (Every item of the story at this page: see SQLite's.)
             urls.iter()
                 .flatten()
                 .all(|url| crate::store::items::other_place(place, url.as_deref()))
+                && !crate::identity::unrelated_at_link(it, title.as_deref(), body.as_deref())
         })
-        .map(|(story, _)| story))
+        .map(|(story, ..)| story))
 }
