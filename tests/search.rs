@@ -78,7 +78,7 @@ const NEWS: &[(&str, &str, &str, &str)] = &[
         "n4",
         "https://news.example/xss",
         "Payload <script>alert(1)</script> volcano",
-        "<p>volcano <img src=x onerror=alert(2)> text &lt;mark&gt;forged&lt;/mark&gt;</p><script>alert(3)</script>",
+        "<p>volcano <img src=x onerror=alert(2)> text &lt;mark&gt;forged&lt;/mark&gt;</p><script>alert(3)</script><!-- <p>DRAFT: layoffs > embargoed</p> -->",
     ),
 ];
 
@@ -247,6 +247,9 @@ async fn snippets_are_text_and_only_matches_are_marked() {
             .all(|t| t.starts_with("Payload"))
     );
     assert_eq!(w.search(&["onerror"]).len(), 0, "attributes are not text");
+    // Nor is what the publisher commented out (it was found, and quoted).
+    assert_eq!(w.search(&["layoffs"]).len(), 0, "comments are not text");
+    assert!(!snippet.contains("DRAFT"), "{snippet}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

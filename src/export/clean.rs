@@ -741,7 +741,7 @@ const RAW_TEXT: &[&str] = &["script", "style", "xmp", "textarea", "title", "plai
 /// Where the comment starting at `html[i]` (`<!--`) ends, as HTML's
 /// tokenizer ends it: past `-->` or `--!>` (`<!-->` and `<!--->` are whole,
 /// empty comments), else at the end.
-fn comment_end(html: &str, i: usize) -> usize {
+pub(crate) fn comment_end(html: &str, i: usize) -> usize {
     for empty in ["<!-->", "<!--->"] {
         if html[i..].starts_with(empty) {
             return i + empty.len();

@@ -26,9 +26,12 @@ use crate::filter::is_cjk;
 /// its first pages).
 pub const MAX_INDEXED: usize = 32 * 1024;
 
-/// Plain text of an HTML fragment: every tag becomes a space, the contents of
-/// `script`, `style`, `template` and `noscript` are dropped, entities decoded,
-/// runs of white space collapsed.
+/// Plain text of an HTML fragment, as the story shows it: every tag becomes
+/// a space, comments and the contents of `script`, `style`, `template` and
+/// a closed `iframe` are dropped, entities decoded, runs of white space
+/// collapsed. (A comment ended at its first `>`: the text a publisher had
+/// commented out, "DRAFT: layoffs … embargoed", was found and quoted in
+/// snippets; `noscript`'s text, which the story shows, was not found.)
 pub fn plain_text(html: &str) -> String {
     let mut out = String::with_capacity(html.len().min(MAX_INDEXED * 2));
     let b = html.as_bytes();
@@ -42,6 +45,12 @@ pub fn plain_text(html: &str) -> String {
             continue;
         }
         push_text(&mut out, &html[start..lt]);
+        if b[lt..].starts_with(b"<!--") {
+            push_text(&mut out, " ");
+            i = crate::export::clean::comment_end(html, lt).min(b.len());
+            start = i;
+            continue;
+        }
         let end = tag_end(b, lt);
         let name_len = b[lt + 1..end.min(b.len())]
             .iter()
@@ -53,12 +62,17 @@ pub fn plain_text(html: &str) -> String {
             push_text(&mut out, " ");
         }
         i = end.saturating_add(1).min(b.len());
-        if [&b"script"[..], b"style", b"template", b"noscript"]
+        let iframe = name.eq_ignore_ascii_case(b"iframe");
+        if [&b"script"[..], b"style", b"template", b"iframe"]
             .iter()
             .any(|n| n.eq_ignore_ascii_case(name))
         {
-            // Skip to the matching end tag.
+            // Skip to the matching end tag. (An iframe's only when it has
+            // one: never closed, or written `<iframe …/>`, what follows is
+            // the story's, as the page shows it.)
+            let self_closed = end > lt + 1 && b.get(end - 1) == Some(&b'/');
             let mut j = i;
+            let open_at = i;
             i = b.len();
             while let Some(off) = memchr::memchr(b'<', &b[j..]) {
                 let at = j + off;
@@ -71,6 +85,9 @@ pub fn plain_text(html: &str) -> String {
                     break;
                 }
                 j = at + 1;
+            }
+            if iframe && (self_closed || i == b.len()) {
+                i = open_at;
             }
         }
         start = i;
@@ -1231,6 +1248,27 @@ mod tests {
         );
         assert_eq!(plain_text("<SCRIPT>evil()</SCRIPT>ok"), "ok");
         assert_eq!(plain_text("<script>never closed"), "");
+        // Comments as HTML ends them (not at their first `>`): their text
+        // is no story's.
+        assert_eq!(
+            plain_text(
+                "<p>Revenue rose.</p><!-- <p>DRAFT: layoffs planned</p> --><p>More next week.</p>"
+            ),
+            "Revenue rose. More next week."
+        );
+        assert_eq!(
+            plain_text("<p>one <!-- a > b --> two</p><!-- x <p> hidden"),
+            "one two"
+        );
+        assert_eq!(plain_text("a<!-->b<!--->c"), "a b c");
+        // What the story shows: a noscript's text, not an iframe's fallback
+        // (unless it is never closed).
+        assert_eq!(
+            plain_text("<noscript>shown</noscript><iframe src=x>fallback</iframe>after"),
+            "shown after"
+        );
+        assert_eq!(plain_text("<iframe src=x>story text"), "story text");
+        assert_eq!(plain_text("<iframe src=x />kept</iframe>"), "kept");
     }
 
     #[test]
