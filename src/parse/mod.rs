@@ -194,7 +194,8 @@ fn if_compressed(body: &[u8], e: ParseError) -> ParseError {
 /// v14: bytes that are not UTF-8 under a UTF-8 label and no other are read
 /// by a guess of their encoding; a file's naming query is read sorted and
 /// decoded, without signing schemes' parameters; a guid listed twice over
-/// one text of its own is one entry whatever its titles.
+/// one text of its own is one entry whatever its titles; an RSS author's
+/// name keeps the brackets inside it ("Jane Doe (Editor)").
 const RAW_VERSION: &str = "feedloom raw entries v14";
 
 /// A document parsed by [`parse_known`].
@@ -1160,14 +1161,33 @@ const BRACKETS: [(char, char); 11] = [
 ];
 
 /// `s` without surrounding blanks, without one pair of brackets around it
-/// all (not "(Ann) (Bob)"), and without a bracket left open at its end or closed at its start;
-/// `None` when nothing is left.
+/// all (not "(Ann) (Bob)"; "(Jane Doe (Editor))" is "Jane Doe (Editor)",
+/// "(Bob :-))" is "Bob :-)"), and without a bracket left open at its end or
+/// closed at its start; `None` when nothing is left.
 fn bare_name(s: &str) -> Option<&str> {
     let s = s.trim();
+    // Whether the bracket that opens `s` is the one that closes it.
+    let wraps = |inner: &str, open: char, close: char| {
+        if !inner.contains(open) {
+            return true;
+        }
+        let mut depth = 1usize;
+        for c in inner.chars() {
+            if c == open {
+                depth += 1;
+            } else if c == close {
+                depth -= 1;
+                if depth == 0 {
+                    return false;
+                }
+            }
+        }
+        depth == 1
+    };
     let s = BRACKETS
         .iter()
         .find_map(|&(open, close)| {
-            Some(s.strip_prefix(open)?.strip_suffix(close)?).filter(|i| !i.contains(close))
+            Some(s.strip_prefix(open)?.strip_suffix(close)?).filter(|i| wraps(i, open, close))
         })
         .map_or(s, str::trim);
     let s = s
@@ -3389,6 +3409,19 @@ mod tests {
         </channel></rss>"#;
         let d = parse(xml, None, &base(), Limits::default()).unwrap();
         assert_eq!(d.entries[0].author.as_deref(), Some("Mara Quill"));
+        // Brackets inside the name stay; two names stay two.
+        for (written, name) in [
+            ("jane@x.com (Jane Doe (Editor))", "Jane Doe (Editor)"),
+            ("bob@x.com (Bob :-))", "Bob :-)"),
+            ("ann@x.com (Ann (she/her))", "Ann (she/her)"),
+            ("(Ann) (Bob)", "(Ann) (Bob)"),
+        ] {
+            let xml = format!(
+                r#"<rss version="2.0"><channel><title>t</title><item><guid>1</guid><author>{written}</author></item></channel></rss>"#
+            );
+            let d = parse(xml.as_bytes(), None, &base(), Limits::default()).unwrap();
+            assert_eq!(d.entries[0].author.as_deref(), Some(name), "{written}");
+        }
     }
 
     #[test]
