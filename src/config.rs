@@ -1039,7 +1039,7 @@ pub fn read_text(path: &Path) -> Result<String, ConfigError> {
 /// A config that is not UTF-8, located: the line and column of its first
 /// byte that is not ("stream did not contain valid UTF-8" sent the operator
 /// hunting through a long file for one `é` saved in Latin-1).
-fn not_utf8(path: &Path, bytes: &[u8], e: std::str::Utf8Error) -> ConfigError {
+pub(crate) fn not_utf8(path: &Path, bytes: &[u8], e: std::str::Utf8Error) -> ConfigError {
     let at = e.valid_up_to();
     let line_start = bytes[..at]
         .iter()

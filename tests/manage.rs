@@ -1014,6 +1014,14 @@ async fn check_warns_about_no_feeds_and_tags_no_feed_carries() {
         "{}",
         text(&out.stdout)
     );
+    // And `poll`, which said nothing of it.
+    let out = feedloom(&cfg, &["poll"]).await;
+    assert!(out.status.success());
+    assert!(
+        text(&out.stderr).contains(&format!("warning: {} has no feeds", cfg.display())),
+        "{}",
+        text(&out.stderr)
+    );
     let (_dir, cfg) = setup("[[feed]]\nurl = \"https://a.example/f\"\ntags = [\"rust\"]\n");
     std::fs::write(
         &cfg,
@@ -1445,8 +1453,9 @@ async fn a_config_that_is_not_utf8_is_a_config_error_for_edits_too() {
     ] {
         let out = feedloom(&cfg, args).await;
         assert_eq!(out.status.code(), Some(2), "{args:?}");
+        // (Located: line and column of the byte.)
         assert!(
-            text(&out.stderr).contains("valid UTF-8"),
+            text(&out.stderr).contains(":6: byte 0xE9 is not UTF-8"),
             "{args:?}: {}",
             text(&out.stderr)
         );

@@ -4,6 +4,18 @@
 
 use crate::config::Config;
 
+/// The warning of a config without feeds (`check`, `run`, and `poll`, which
+/// said nothing and fetched nothing).
+pub fn no_feeds(cfg: &Config) -> Option<String> {
+    cfg.feeds.is_empty().then(|| {
+        format!(
+            "{} has no feeds: nothing will be fetched (add one with `feedloom add URL` \
+             or `feedloom import-opml FILE`)",
+            cfg.source.display()
+        )
+    })
+}
+
 /// Warnings about a valid config, one sentence each.
 pub fn warnings(cfg: &Config) -> Vec<String> {
     let mut out = Vec::new();
@@ -36,12 +48,29 @@ pub fn warnings(cfg: &Config) -> Vec<String> {
             }
         }
     }
-    if cfg.feeds.is_empty() {
-        out.push(format!(
-            "{} has no feeds: nothing will be fetched (add one with `feedloom add URL` \
-             or `feedloom import-opml FILE`)",
-            cfg.source.display()
-        ));
+    out.extend(no_feeds(cfg));
+    // (A `file:` feed that cannot be read: `check` called the config valid,
+    // and every poll failed it.)
+    for f in &cfg.feeds {
+        let url = f.url();
+        if url.scheme() != "file" {
+            continue;
+        }
+        let why = match url.to_file_path() {
+            Err(()) => Some("not a local path".to_string()),
+            Ok(path) => match std::fs::metadata(&path) {
+                Err(e) => Some(e.to_string()),
+                Ok(m) if !m.is_file() => {
+                    Some("not a plain file (a pipe, a device or a folder)".to_string())
+                }
+                Ok(_) => std::fs::File::open(&path).err().map(|e| e.to_string()),
+            },
+        };
+        if let Some(why) = why {
+            out.push(format!(
+                "feed {url}: {why}: every poll will fail it until it can be read"
+            ));
+        }
     }
     let carried = |tag: &str| cfg.feeds.iter().any(|f| f.tags.iter().any(|t| t == tag));
     for o in &cfg.outputs {
@@ -334,6 +363,32 @@ mod tests {
             w[1].contains("output `mixed`") && w[1].contains("`rsut`") && !w[1].contains("`rust`"),
             "{w:?}"
         );
+    }
+
+    /// A `file:` feed that is missing or no plain file is warned of (`check`
+    /// called such a config valid, and every poll failed the feed).
+    #[test]
+    fn file_feeds_that_cannot_be_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let ok = dir.path().join("ok.xml");
+        std::fs::write(&ok, "<rss/>").unwrap();
+        let missing = dir.path().join("missing.xml");
+        let feeds: String = [ok.as_path(), missing.as_path(), dir.path()]
+            .iter()
+            .map(|p| {
+                format!(
+                    "[[feed]]\nurl = \"{}\"\n",
+                    url::Url::from_file_path(p).unwrap()
+                )
+            })
+            .collect();
+        let w = warnings(&cfg(&feeds));
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(
+            w[0].contains("missing.xml: No such file") && w[0].contains("every poll will fail it"),
+            "{w:?}"
+        );
+        assert!(w[1].contains("not a plain file"), "{w:?}");
     }
 
     /// An output's `tags:` include rule that no feed's tag matches, as an

@@ -203,10 +203,21 @@ impl ConfigFile {
             }
             // Bytes that are not UTF-8 are the config's fault, as `check`
             // says (exit 2); they read as a failed read (exit 1).
-            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => Err(EditError::Unsupported {
-                path: path.to_path_buf(),
-                message: format!("{e}: a config is TOML, which is UTF-8 (nothing written)"),
-            }),
+            // (Located, as `check` says it.)
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => Err(
+                match std::fs::read(target)
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).err())
+                {
+                    Some(bad) => {
+                        EditError::Invalid(super::not_utf8(path, bad.as_bytes(), bad.utf8_error()))
+                    }
+                    None => EditError::Unsupported {
+                        path: path.to_path_buf(),
+                        message: format!("{e}: a config is TOML, which is UTF-8 (nothing written)"),
+                    },
+                },
+            ),
             Err(e) => Err(io(e)),
         }
     }
