@@ -282,8 +282,9 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Poll { all } => {
+            // (A log line: `--log-format json` keeps every line JSON.)
             if let Some(w) = commands::check::no_feeds(&cfg) {
-                eprintln!("feedloom: warning: {w}");
+                tracing::warn!("{w}");
             }
             // One writer at a time on SQLite: a running daemon (or another
             // poll) keeps it. On PostgreSQL a poll claims feeds like a node.

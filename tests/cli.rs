@@ -407,7 +407,11 @@ fn an_unusable_store_is_one_clear_line_and_exit_1() {
     // The store's folder is a file: it cannot be created.
     std::fs::write(dir.path().join("blocker"), "x").unwrap();
     let cfg = dir.path().join("feedloom.toml");
-    std::fs::write(&cfg, "[store]\npath = \"blocker/f.db\"\n").unwrap();
+    std::fs::write(
+        &cfg,
+        "[store]\npath = \"blocker/f.db\"\n\n[[feed]]\nurl = \"http://127.0.0.1:9/f.xml\"\n",
+    )
+    .unwrap();
     let out = feedloom(&cfg, &["poll"]);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);

@@ -348,7 +348,11 @@ fn a_fatal_error_is_one_json_line_in_json_logs() {
         "not a database at all, not at all\n",
     )
     .unwrap();
-    std::fs::write(&notdb, "[store]\npath = \"s.db\"\n").unwrap();
+    std::fs::write(
+        &notdb,
+        "[store]\npath = \"s.db\"\n\n[[feed]]\nurl = \"http://127.0.0.1:9/f.xml\"\n",
+    )
+    .unwrap();
     for (cfg, code, says) in [(&bad, 2, "bad.toml:2:7"), (&notdb, 1, "cannot open store")] {
         let out = Command::new(env!("CARGO_BIN_EXE_feedloom"))
             .args(["--log-format", "json", "--config"])

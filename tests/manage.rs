@@ -1018,7 +1018,7 @@ async fn check_warns_about_no_feeds_and_tags_no_feed_carries() {
     let out = feedloom(&cfg, &["poll"]).await;
     assert!(out.status.success());
     assert!(
-        text(&out.stderr).contains(&format!("warning: {} has no feeds", cfg.display())),
+        text(&out.stderr).contains(&format!("{} has no feeds", cfg.display())),
         "{}",
         text(&out.stderr)
     );
