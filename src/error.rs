@@ -27,7 +27,8 @@ pub enum FetchError {
         // went stale.)
         retry_after.filter(|d| d.as_secs() > 0).map_or(String::new(), |d| format!(
             ", and asks for no requests until {}, for {} ({ASKED_FOR_TIME}){}",
-            crate::export::rfc3339(crate::now_unix().saturating_add(i64::try_from(d.as_secs()).unwrap_or(i64::MAX))),
+            // (Rounded up: a date's wait, counted from now, read a second early.)
+            crate::export::rfc3339(crate::now_unix().saturating_add(i64::try_from(d.as_secs() + u64::from(d.subsec_nanos() > 0)).unwrap_or(i64::MAX))),
             humantime::format_duration(Duration::from_secs(d.as_secs())),
             // (A wait past the cap is not what is applied: "68years" beside
             // a next fetch "in 1d".)

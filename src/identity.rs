@@ -463,48 +463,102 @@ pub fn another_entry(it: &Identified, stored: &StoredItem) -> bool {
 }
 
 /// Whether an item another feed stored at `it`'s link, with `title` and
-/// text `body`, tells another story: their titles share less than half
-/// their words, and neither text holds half of the other's (both have one).
-/// Two feeds linking one section page (`/news`) for an earthquake and an
-/// election were one story, and the merged feed showed only the election.
-/// (A teaser and the full text of one article, under other headlines, keep
-/// the teaser's words in the full text: one story.)
-/// Only at a link that looks like a section's page (one path segment of
-/// letters: `/news`, `/world`, `/index.php`), and between texts of some
-/// length (eight words or more each): an article's own address (a slug, a
-/// number, a deeper path) names one story whatever two feeds say of it.
+/// text `body`, tells another story, at a link that is a section's page
+/// (`/news`, `/world/`, `/index.php`, see [`section_like`]): their titles
+/// share less than half their words, and their texts do not hold half of
+/// each other's (or one is missing or short). Two feeds linking one
+/// section page for an earthquake and an election were one story, and the
+/// merged feed showed only the election. (An article's own address, a
+/// slug even of one word, `/announcing`, names one story whatever two
+/// feeds say of it: a teaser and its full text under other headlines.)
 pub fn unrelated_at_link(it: &Identified, title: Option<&str>, body: Option<&str>) -> bool {
-    const SOME_WORDS: usize = 8;
-    if !it.canonical_url.as_deref().is_some_and(section_like) {
+    if !it.canonical_url.as_deref().is_some_and(section_like)
+        || !unlike(it.entry.title.as_deref(), title)
+    {
         return false;
     }
-    let mine = body_of(&it.entry);
-    let Some(theirs) = body.filter(|b| !b.trim().is_empty()) else {
-        return false;
-    };
-    if mine.trim().is_empty() || !unlike(it.entry.title.as_deref(), title) {
-        return false;
-    }
-    let (a, b) = (words(mine), words(theirs));
-    if a.len() < SOME_WORDS || b.len() < SOME_WORDS {
-        return false;
+    let (a, b) = (words(body_of(&it.entry)), words(body.unwrap_or_default()));
+    if a.len() < 4 || b.len() < 4 {
+        return true;
     }
     let shared = a.iter().filter(|w| b.binary_search(w).is_ok()).count();
     2 * shared < a.len().min(b.len())
 }
 
-/// Whether a canonical URL (`//host/path?query`) looks like a section's
-/// page: no query, and at most one path segment, of letters (and a file
-/// extension) only.
+/// Whether a canonical URL (`//host/path?query`) is a section's page: no
+/// query, one path segment that is a section's usual name (`news`,
+/// `world`, `sport`, `index.php`, `default.aspx`…).
 fn section_like(canonical: &str) -> bool {
+    const SECTIONS: &[&str] = &[
+        "news",
+        "world",
+        "index",
+        "default",
+        "home",
+        "latest",
+        "politics",
+        "sport",
+        "sports",
+        "business",
+        "tech",
+        "technology",
+        "science",
+        "health",
+        "opinion",
+        "culture",
+        "entertainment",
+        "local",
+        "national",
+        "international",
+        "economy",
+        "markets",
+        "video",
+        "videos",
+        "podcasts",
+        "podcast",
+        "articles",
+        "posts",
+        "stories",
+        "updates",
+        "press",
+        "headlines",
+        "breaking",
+        "top",
+        "blog",
+        "feed",
+        "rss",
+        "front",
+        "main",
+        "section",
+        "category",
+        "topics",
+        "archive",
+        "archives",
+        "lifestyle",
+        "travel",
+        "weather",
+        "finance",
+        "money",
+        "arts",
+        "music",
+        "media",
+        "us",
+        "uk",
+        "europe",
+        "asia",
+        "africa",
+        "americas",
+    ];
     let rest = canonical.trim_start_matches("//");
     let Some((_, path)) = rest.split_once('/') else {
         return false;
     };
     let path = path.split('#').next().unwrap_or(path);
-    !path.is_empty()
-        && !path.contains(['?', '/'])
-        && path.bytes().all(|b| b.is_ascii_alphabetic() || b == b'.')
+    if path.is_empty() || path.contains(['?', '/']) {
+        return false;
+    }
+    let stem = path.split('.').next().unwrap_or(path).to_ascii_lowercase();
+    SECTIONS.contains(&stem.as_str())
 }
 
 /// Whether `it` is a link-and-title keyed entry (`link:URL title:…`: one of
@@ -923,6 +977,7 @@ pub fn identify_keys_alone(entries: Vec<Entry>, rules: &Canon) -> (Vec<Identifie
     type Variants<'a> = (
         HashSet<Option<&'a str>>,
         HashSet<(Option<&'a str>, &'a str)>,
+        HashSet<Option<i64>>,
     );
     let mut variants: HashMap<&str, Variants> = HashMap::new();
     for (e, b) in entries.iter().zip(&bases) {
@@ -930,6 +985,7 @@ pub fn identify_keys_alone(entries: Vec<Entry>, rules: &Canon) -> (Vec<Identifie
             let v = variants.entry(b).or_default();
             v.0.insert(e.title.as_deref());
             v.1.insert((e.title.as_deref(), body_of(e)));
+            v.2.insert(e.published.map(|d| d.timestamp()));
         }
     }
     // (How many of the document's entries carry each text: only when a
@@ -946,7 +1002,7 @@ pub fn identify_keys_alone(entries: Vec<Entry>, rules: &Canon) -> (Vec<Identifie
     };
     let reused: HashMap<String, Reuse> = variants
         .into_iter()
-        .filter_map(|(b, (titles, texts))| {
+        .filter_map(|(b, (titles, texts, dates))| {
             // (One entry listed twice while its headline was edited, a CMS's
             // passing state: the same text, a title of the same words. The
             // first is the entry; the edit was a second story for good.)
@@ -959,8 +1015,14 @@ pub fn identify_keys_alone(entries: Vec<Entry>, rules: &Canon) -> (Vec<Identifie
                 .next()
                 .filter(|first| !first.trim().is_empty() && bodies.all(|b| b == *first));
             let all_titles: Vec<TitleWords> = titles.iter().map(|t| TitleWords::new(*t)).collect();
+            // (Of one date, and a text longer than a line of boilerplate:
+            // "Subscribe to our newsletter" under one guid for an earthquake
+            // and an election a day apart lost the election.)
             let retitled = one_text.is_some_and(|text| {
-                (uses[b] == 2 && text_uses.get(text) == Some(&2))
+                (uses[b] == 2
+                    && text_uses.get(text) == Some(&2)
+                    && dates.len() == 1
+                    && words(text).len() >= 12)
                     || all_titles
                         .iter()
                         .all(|a| all_titles.iter().all(|b| a.alike_words(b)))
@@ -1480,15 +1542,21 @@ fn file_name_by(url: &str, naming: Naming) -> String {
     let mut kept: Vec<std::borrow::Cow<str>> = match naming {
         Naming::Written => query
             .split('&')
-            .filter(|p| !p.is_empty() && names_the_file(p, script, naming))
+            .filter(|p| !p.is_empty() && names_the_file(p, script, naming, false))
             .map(std::borrow::Cow::Borrowed)
             .collect(),
-        Naming::Now => query
-            .split('&')
-            .filter(|p| !p.is_empty())
-            .map(decode_pair)
-            .filter(|p| names_the_file(p, script, naming))
-            .collect(),
+        Naming::Now => {
+            let pairs: Vec<std::borrow::Cow<str>> = query
+                .split('&')
+                .filter(|p| !p.is_empty())
+                .map(decode_pair)
+                .collect();
+            let scheme = signing_scheme(&pairs);
+            pairs
+                .into_iter()
+                .filter(|p| names_the_file(p, script, Naming::Now, scheme))
+                .collect()
+        }
     };
     if naming == Naming::Now {
         kept.sort_unstable();
@@ -1554,7 +1622,9 @@ fn named_file(path: &str) -> bool {
 
 /// Whether a query parameter names the file (see [`file_name`]), or only
 /// signs it, lets it expire, keeps a secret, tracks or busts caches.
-fn names_the_file(pair: &str, script: bool, naming: Naming) -> bool {
+/// (`scheme`: the query carries a signing scheme, see [`signing_scheme`];
+/// read by [`Naming::Now`] only.)
+fn names_the_file(pair: &str, script: bool, naming: Naming, scheme: bool) -> bool {
     let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
     let n = name.to_ascii_lowercase();
     let n = n.trim_start_matches("amp;");
@@ -1584,10 +1654,20 @@ fn names_the_file(pair: &str, script: bool, naming: Naming) -> bool {
             && b.iter().any(|c| matches!(c, b':' | b'T'))
             && b.iter().filter(|c| c.is_ascii_digit()).count() >= 8)
         || (b.len() == 36 && b.iter().filter(|c| **c == b'-').count() == 4);
-    if n.starts_with("utm_") || signing || crate::urls::secret_name(n) {
-        return false;
-    }
-    if naming == Naming::Now && !id && (signs_a_file(&squashed, value) || unix_time(value)) {
+    if naming == Naming::Now && !n.starts_with("utm_") {
+        // (A value that cannot be a signature names the file under any such
+        // name: `?key=ep12`, `?st=12`, `?s=my-show`; each new episode
+        // replaced the last, unannounced.)
+        let signs = match signing_kind(n, &squashed) {
+            Some(Signing::Always) => true,
+            Some(Signing::ByValue) => rotating_value(value),
+            Some(Signing::InScheme) => scheme && rotating_value(value),
+            None => !id && scheme && time_value(value),
+        };
+        if signs {
+            return false;
+        }
+    } else if n.starts_with("utm_") || signing || crate::urls::secret_name(n) {
         return false;
     }
     // (An id, or a script's parameter, whose value looks like a time stamp
@@ -1646,50 +1726,128 @@ fn names_the_file(pair: &str, script: bool, naming: Naming) -> bool {
     script || !(sizing || versioning)
 }
 
-/// Whether a parameter (its name squashed: lower case, letters and digits)
-/// is one a signing scheme of a file's address uses: a signature, a digest,
-/// a validity. A single letter only when its value is not a small number
-/// (`?s=3&e=12`, a season and an episode, name the file; Limelight's
-/// `e=<time>&h=<digest>` and nginx's `st=<digest>&e=<time>` do not).
-fn signs_a_file(squashed: &str, value: &str) -> bool {
-    const NAMES: &[&str] = &[
-        "md5",
-        "sha1",
-        "sha256",
-        "hash",
-        "hmac",
-        "digest",
+/// How a parameter that may sign a file's address is judged
+/// ([`Naming::Now`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Signing {
+    /// Never a name (`Signature`, `X-Amz-…`, `token`, `expires`, `verify`,
+    /// Wowza's `wmsAuthSign`, an `hmac`).
+    Always,
+    /// Only with a value that may change at every fetch ([`rotating_value`]):
+    /// `st`, `key`, `sp`… also name files (`?key=ep12`).
+    ByValue,
+    /// Only with such a value, beside a time or a signature
+    /// ([`signing_scheme`]): a digest's or a single letter's (`md5`, `hash`,
+    /// `e`, `h`, `s`, `k`) names a file on its own as often (`?hash=<IPFS
+    /// id>`, `?e=12`).
+    InScheme,
+}
+
+/// How a parameter (`n` its name in lower case, `squashed` its letters and
+/// digits) may sign a file's address, if it may.
+fn signing_kind(n: &str, squashed: &str) -> Option<Signing> {
+    const BY_VALUE: &[&str] = &[
+        "st", "se", "sp", "sv", "sr", "spr", "key", "sign", "secure", "acl", "ttl", "until",
+        "deadline", "lease",
+    ];
+    const IN_SCHEME: &[&str] = &[
+        "md5", "sha1", "sha256", "hash", "digest", "hashkey", "e", "s", "k", "h",
+    ];
+    const ALWAYS: &[&str] = &[
         "verify",
         "verification",
-        "secure",
-        "acl",
-        "ttl",
-        "deadline",
-        "until",
+        "signed",
+        "urlsig",
+        "urlsign",
         "validuntil",
         "validto",
         "validfrom",
         "notbefore",
         "notafter",
-        "expire",
         "expiration",
-        "expireat",
-        "expiresat",
         "expiry",
-        "sign",
-        "signed",
-        "urlsig",
-        "urlsign",
-        "hashkey",
-        "lease",
+        "keypairid",
     ];
-    let small_number =
-        !value.is_empty() && value.len() <= 9 && value.bytes().all(|b| b.is_ascii_digit());
-    NAMES.contains(&squashed)
+    if IN_SCHEME.contains(&squashed) {
+        Some(Signing::InScheme)
+    } else if BY_VALUE.contains(&squashed) {
+        Some(Signing::ByValue)
+    } else if ALWAYS.contains(&squashed)
         || squashed.ends_with("authsign")
         || squashed.starts_with("expire")
         || squashed.starts_with("hmac")
-        || (matches!(squashed, "e" | "s" | "k" | "h") && !small_number)
+        || crate::visible::signing_name(n)
+        || crate::urls::secret_name(n)
+    {
+        Some(Signing::Always)
+    } else {
+        None
+    }
+}
+
+/// Whether a file's decoded query carries a signing scheme: a parameter that
+/// signs it ([`Signing::Always`], or [`Signing::ByValue`] with a value that
+/// may change at every fetch), or a time beside a digest (Limelight's
+/// `e=<time>&h=<digest>`).
+fn signing_scheme(pairs: &[std::borrow::Cow<str>]) -> bool {
+    let parts = || {
+        pairs.iter().map(|p| {
+            let (name, value) = p.split_once('=').unwrap_or((p, ""));
+            let n = name.to_ascii_lowercase();
+            let squashed: String = n.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+            (signing_kind(&n, &squashed), value.to_string())
+        })
+    };
+    let signed = parts().any(|(kind, v)| match kind {
+        Some(Signing::Always) => !v.is_empty(),
+        Some(Signing::ByValue) => rotating_value(&v),
+        _ => false,
+    });
+    signed
+        || (parts().any(|(_, v)| time_value(&v))
+            && parts().any(|(kind, v)| {
+                kind == Some(Signing::InScheme) && rotating_value(&v) && !time_value(&v)
+            }))
+}
+
+/// Whether a value may change at every fetch: a time ([`time_value`]), a
+/// token (8 or more hex digits with a letter and a digit, 16 or more
+/// characters of base64 with a digit). Not a small number, a word or a slug.
+fn rotating_value(v: &str) -> bool {
+    let b = v.as_bytes();
+    let digit = b.iter().any(u8::is_ascii_digit);
+    time_value(v)
+        || (b.len() >= 8
+            && b.iter().all(u8::is_ascii_hexdigit)
+            && digit
+            && b.iter().any(u8::is_ascii_alphabetic))
+        || (b.len() >= 16
+            && digit
+            && b.iter().all(|c| {
+                c.is_ascii_alphanumeric()
+                    || matches!(c, b'-' | b'_' | b'+' | b'/' | b'=' | b'.' | b'~')
+            }))
+}
+
+/// Whether a value is a time: a Unix time ([`unix_time`]), one followed by a
+/// token (`1712345612-<signature>`), or a date and time.
+fn time_value(v: &str) -> bool {
+    let b = v.as_bytes();
+    let digits =
+        |r: std::ops::Range<usize>| b.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    unix_time(v)
+        || v.split(['-', '_', '~'])
+            .next()
+            .is_some_and(|t| t.len() < v.len() && unix_time(t))
+        // (2024-12-12T06:00:00Z, 20241212T060000Z: a token may hold a `T`
+        // and eight digits.)
+        || (digits(0..4)
+            && b.get(4) == Some(&b'-')
+            && digits(5..7)
+            && b.get(7) == Some(&b'-')
+            && digits(8..10)
+            && b.len() > 10)
+        || (digits(0..8) && b.get(8) == Some(&b'T'))
 }
 
 /// Whether a value is a Unix time, in seconds or milliseconds, between 2001
@@ -2565,11 +2723,11 @@ mod tests {
                 "https://p.example/dl.php?episode=414",
             ),
             (
-                "https://p.example/dl.php?episode=410&hash=3f2a1b9c",
+                "https://p.example/dl.php?episode=410&hash=3f2a1b9c&expires=1712345612",
                 "https://p.example/dl.php?episode=410",
             ),
             (
-                "https://p.example/dl.php?episode=409&h=3f2a1b9c",
+                "https://p.example/dl.php?episode=409&h=3f2a1b9c&e=1712345612",
                 "https://p.example/dl.php?episode=409",
             ),
             (
@@ -2580,15 +2738,34 @@ mod tests {
                 "https://p.example/dl.php?episode=403&wmsAuthSign=c2VydmVyX3RpbWU9MTI%3D",
                 "https://p.example/dl.php?episode=403",
             ),
-            // A Unix time under a name no list knows, on a script.
+            // A Unix time under a name no list knows, on a script, beside a
+            // signature; alone it may be an episode's number.
             (
-                "https://p.example/dl.php?episode=5&valid=1712345612&dl=1712345612123",
+                "https://p.example/dl.php?episode=5&expires=1712345612&dl=1712345612123",
                 "https://p.example/dl.php?episode=5",
             ),
-            // A season and an episode by single letters are names.
+            (
+                "https://p.example/dl.php?show=b&e=1712345612",
+                "https://p.example/dl.php?e=1712345612&show=b",
+            ),
+            // A season and an episode by single letters are names, and so
+            // are words, slugs and small numbers under names that sign
+            // files elsewhere; a lone digest may be a content id.
             (
                 "https://p.example/play.php?s=3&e=12",
                 "https://p.example/play.php?e=12&s=3",
+            ),
+            (
+                "https://p.example/get?key=ep12",
+                "https://p.example/get?key=ep12",
+            ),
+            (
+                "https://p.example/get?st=12&s=my-first-show&e=ep12&h=ab12",
+                "https://p.example/get?e=ep12&h=ab12&s=my-first-show&st=12",
+            ),
+            (
+                "https://p.example/get?hash=QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG",
+                "https://p.example/get?hash=QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG",
             ),
         ] {
             assert_eq!(file_name(url), name, "{url}");

@@ -3095,13 +3095,13 @@ async fn signed_or_reordered_episode_files_are_the_same_items_alike() {
         let files = match reordered {
             false => [
                 format!("show=c&amp;episode=20&amp;sig=x{round}"),
-                format!("show=b&amp;episode=17&amp;st=Zx0b6JrLh3m9{round}&amp;e={t}"),
-                format!("show=b&amp;episode=18&amp;verify={t}-Zx0b6JrLh3m9{round}"),
+                format!("show=b&amp;episode=17&amp;st=Zx0b6JrLh3m9PqWkT2s{round}&amp;e={t}"),
+                format!("show=b&amp;episode=18&amp;verify={t}-Zx0b6JrLh3m9PqWkT2s{round}"),
             ],
             true => [
                 format!("episode=20&amp;show=c&amp;sig=x{round}"),
-                format!("episode=17&amp;e={t}&amp;show=b&amp;st=Zx0b6JrLh3m9{round}"),
-                format!("episode=%31%38&amp;show=b&amp;verify={t}-Zx0b6JrLh3m9{round}"),
+                format!("episode=17&amp;e={t}&amp;show=b&amp;st=Zx0b6JrLh3m9PqWkT2s{round}"),
+                format!("episode=%31%38&amp;show=b&amp;verify={t}-Zx0b6JrLh3m9PqWkT2s{round}"),
             ],
         };
         let items: String = files

@@ -912,6 +912,70 @@ async fn unrelated_stories_at_one_section_page_of_two_feeds_stay_apart() {
     );
     assert_eq!(s.poll().await.new, 2);
     assert_eq!(s.stories().len(), 1);
+    // Title-only entries at section pages, from two feeds: their titles
+    // alone tell them apart.
+    let s = Scenario::new(&["/a", "/b"], "").await;
+    s.serve(
+        "/a",
+        &[
+            (
+                Some("a1"),
+                Some("http://n.example/world/"),
+                "Storm closes airports",
+                "",
+            ),
+            (
+                Some("a2"),
+                Some("http://n.example/index.php"),
+                "Markets fall",
+                "",
+            ),
+        ],
+    );
+    s.serve(
+        "/b",
+        &[
+            (
+                Some("b1"),
+                Some("http://n.example/world/"),
+                "Football club wins cup final",
+                "",
+            ),
+            (
+                Some("b2"),
+                Some("http://n.example/index.php"),
+                "Pop star announces tour",
+                "",
+            ),
+        ],
+    );
+    assert_eq!(s.poll().await.new, 4);
+    assert_eq!(s.stories().len(), 4, "{:?}", s.titles());
+    // A post's own address, a slug of one word: one story.
+    let s = Scenario::new(&["/a", "/b"], "").await;
+    let post = Some("http://blog.example/announcing");
+    s.serve(
+        "/a",
+        &[(
+            Some("t1"),
+            post,
+            "Announcing Foo 2.0",
+            "Today we release Foo 2.0, with a new plugin system, faster builds, \
+             a rewritten manual and support for three more platforms. Thanks to \
+             everyone who tested the betas over the last months.",
+        )],
+    );
+    s.serve(
+        "/b",
+        &[(
+            Some("t2"),
+            post,
+            "Big day for the plugin crowd",
+            "Foo's maintainers shipped their long-awaited major release this week.",
+        )],
+    );
+    assert_eq!(s.poll().await.new, 2);
+    assert_eq!(s.stories().len(), 1);
 }
 
 /// An entry listed twice under its guid while its headline is edited (the
@@ -981,6 +1045,26 @@ async fn an_entry_listed_twice_while_its_headline_is_edited_is_updated() {
         ],
     );
     assert_eq!(s.poll().await.new, 3);
+    // Two of them only, the text short: still two.
+    let s = Scenario::new(&["/k"], "").await;
+    s.serve(
+        "/k",
+        &[
+            (
+                Some("same"),
+                home,
+                "Earthquake hits Chile",
+                "Subscribe to our newsletter for more.",
+            ),
+            (
+                Some("same"),
+                home,
+                "Election results announced in Spain",
+                "Subscribe to our newsletter for more.",
+            ),
+        ],
+    );
+    assert_eq!(s.poll().await.new, 2);
     let s = Scenario::new(&["/j"], "").await;
     s.serve(
         "/j",
@@ -2351,14 +2435,14 @@ async fn signed_or_reordered_episode_files_are_the_same_items() {
                 format!("{base}?show=c&amp;episode=20&amp;sig={tok}"),
                 format!("{base}?show=b&amp;episode=17&amp;st={tok}&amp;e={t}"),
                 format!("{base}?show=b&amp;episode=18&amp;verify={t}-{tok}"),
-                format!("{base}?s=3&amp;e=12&amp;h=3f2a{round:04x}"),
+                format!("{base}?s=3&amp;e=12&amp;h=3f2a{round:04x}&amp;expires={t}"),
                 format!("{base}?episode=19&amp;md5={tok}&amp;expires={t}"),
             ],
             true => vec![
                 format!("{base}?episode=20&amp;sig={tok}&amp;show=c"),
                 format!("{base}?episode=17&amp;show=b&amp;e={t}&amp;st={tok}"),
                 format!("{base}?episode=%31%38&amp;show=b&amp;verify={t}-{tok}"),
-                format!("{base}?e=12&amp;s=3&amp;h=3f2a{round:04x}&amp;s=3"),
+                format!("{base}?e=12&amp;s=3&amp;expires={t}&amp;h=3f2a{round:04x}&amp;s=3"),
                 format!("{base}?md5={tok}&amp;episode=19&amp;expires={t}"),
             ],
         }
@@ -2408,6 +2492,34 @@ async fn signed_or_reordered_episode_files_are_the_same_items() {
     serve(&poll_of(6, false));
     let upgraded = s.poll().await;
     assert_eq!((upgraded.new, upgraded.updated), (0, 0), "{upgraded}");
+    // Names that sign files elsewhere, holding what cannot be a signature
+    // (a word, a slug, a content id, a time alone), still name the file:
+    // each new episode replaced the last, unannounced.
+    for (one, two) in [
+        ("get?key=ep12", "get?key=ep13"),
+        ("get?e=ep12", "get?e=ep13"),
+        ("get?s=my-first-show", "get?s=my-second-show"),
+        ("get?st=12", "get?st=13"),
+        (
+            "get?hash=QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG",
+            "get?hash=QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o",
+        ),
+        (
+            "dl.php?show=b&amp;e=1712345612",
+            "dl.php?show=b&amp;e=1712345613",
+        ),
+    ] {
+        let s = Scenario::new(&["/pod"], "").await;
+        let file = |q: &str| format!("https://cdn.example/{q}");
+        serve_files(&s, "/pod", &[file(one)]);
+        assert_eq!(s.poll().await.new, 1, "{one}");
+        serve_files(&s, "/pod", &[file(two), file(one)]);
+        assert_eq!(s.poll().await.new, 1, "{two}");
+        serve_files(&s, "/pod", &[file(two)]);
+        let last = s.poll().await;
+        assert_eq!((last.new, last.updated), (0, 0), "{two}: {last}");
+        assert_eq!(s.env.count("SELECT count(*) FROM items"), 2, "{one} {two}");
+    }
     assert_eq!(
         s.env
             .count(&format!("SELECT count(*) FROM items WHERE key = '{now}'")),

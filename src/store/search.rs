@@ -73,6 +73,7 @@ pub fn plain_text(html: &str) -> String {
             let self_closed = end > lt + 1 && b.get(end - 1) == Some(&b'/');
             let mut j = i;
             let open_at = i;
+            let mut closed = false;
             i = b.len();
             while let Some(off) = memchr::memchr(b'<', &b[j..]) {
                 let at = j + off;
@@ -82,11 +83,12 @@ pub fn plain_text(html: &str) -> String {
                     && close[1..=name.len()].eq_ignore_ascii_case(name)
                 {
                     i = (tag_end(b, at) + 1).min(b.len());
+                    closed = true;
                     break;
                 }
                 j = at + 1;
             }
-            if iframe && (self_closed || i == b.len()) {
+            if iframe && (self_closed || !closed) {
                 i = open_at;
             }
         }
@@ -1268,6 +1270,10 @@ mod tests {
             "shown after"
         );
         assert_eq!(plain_text("<iframe src=x>story text"), "story text");
+        assert_eq!(
+            plain_text("<p>Visible</p><iframe src=x>zif2</iframe>"),
+            "Visible"
+        );
         assert_eq!(plain_text("<iframe src=x />kept</iframe>"), "kept");
     }
 
