@@ -549,16 +549,49 @@ fn section_like(canonical: &str) -> bool {
         "africa",
         "americas",
     ];
+    // (Other languages' and a site's structure: `/de/nachrichten`,
+    // `/category/world`, `/news/index.html`, `/en/`.)
+    const MORE: &[&str] = &[
+        "live",
+        "obituaries",
+        "nachrichten",
+        "aktuell",
+        "actualites",
+        "actualite",
+        "infos",
+        "noticias",
+        "ultimas",
+        "notizie",
+        "nieuws",
+        "wiadomosci",
+        "novosti",
+        "haber",
+        "category",
+        "categories",
+        "tag",
+        "tags",
+        "topic",
+    ];
     let rest = canonical.trim_start_matches("//");
     let Some((_, path)) = rest.split_once('/') else {
         return false;
     };
     let path = path.split('#').next().unwrap_or(path);
-    if path.is_empty() || path.contains(['?', '/']) {
+    if path.contains('?') {
         return false;
     }
-    let stem = path.split('.').next().unwrap_or(path).to_ascii_lowercase();
-    SECTIONS.contains(&stem.as_str())
+    let segments: Vec<String> = path
+        .split('/')
+        .filter(|p| !p.is_empty())
+        .map(|p| p.split('.').next().unwrap_or(p).to_ascii_lowercase())
+        .collect();
+    let language = |s: &str| s.len() == 2 && s.bytes().all(|b| b.is_ascii_lowercase());
+    (1..=3).contains(&segments.len())
+        && segments.iter().any(|s| !language(s))
+        && segments
+            .iter()
+            .all(|s| SECTIONS.contains(&s.as_str()) || MORE.contains(&s.as_str()) || language(s))
+        || (segments.len() == 1 && language(&segments[0]))
 }
 
 /// Whether `it` is a link-and-title keyed entry (`link:URL title:…`: one of
@@ -1658,14 +1691,13 @@ fn names_the_file(pair: &str, script: bool, naming: Naming, scheme: bool) -> boo
         // (A value that cannot be a signature names the file under any such
         // name: `?key=ep12`, `?st=12`, `?s=my-show`; each new episode
         // replaced the last, unannounced.)
-        let signs = match signing_kind(n, &squashed) {
-            Some(Signing::Always) => true,
-            Some(Signing::ByValue) => rotating_value(value),
-            Some(Signing::InScheme) => scheme && rotating_value(value),
-            None => !id && scheme && time_value(value),
-        };
-        if signs {
-            return false;
+        match signing_kind(n, &squashed) {
+            Some(Signing::Always) => return false,
+            Some(Signing::ByValue | Signing::InScheme) if scheme && rotating_value(value) => {
+                return false;
+            }
+            None if !id && scheme && time_value(value) => return false,
+            _ => {}
         }
     } else if n.starts_with("utm_") || signing || crate::urls::secret_name(n) {
         return false;
@@ -1719,7 +1751,14 @@ fn names_the_file(pair: &str, script: bool, naming: Naming, scheme: bool) -> boo
             | "auto"
     );
     let versioning = matches!(squashed.as_str(), "v" | "ver" | "version" | "t");
-    if busting || crate::urls::token_like(value) {
+    // (Outside a scheme, a digest's name holds a content id, not a token to
+    // drop: a lone `hash=<sha1>` names the file.)
+    let digest = naming == Naming::Now
+        && matches!(
+            signing_kind(n, &squashed),
+            Some(Signing::ByValue | Signing::InScheme)
+        );
+    if busting || (crate::urls::token_like(value) && !digest) {
         return false;
     }
     // (A script's `v` or `t` names what it serves: `watch?v=…`, `play.php?v=12`.)
@@ -1733,8 +1772,9 @@ enum Signing {
     /// Never a name (`Signature`, `X-Amz-…`, `token`, `expires`, `verify`,
     /// Wowza's `wmsAuthSign`, an `hmac`).
     Always,
-    /// Only with a value that may change at every fetch ([`rotating_value`]):
-    /// `st`, `key`, `sp`… also name files (`?key=ep12`).
+    /// Only with a value that may change at every fetch ([`rotating_value`]),
+    /// beside a time or a signature, as [`Signing::InScheme`]: `st`, `key`,
+    /// `sp`… also name files (`?key=ep12`, `?key=<a hex id>`).
     ByValue,
     /// Only with such a value, beside a time or a signature
     /// ([`signing_scheme`]): a digest's or a single letter's (`md5`, `hash`,
@@ -1786,9 +1826,9 @@ fn signing_kind(n: &str, squashed: &str) -> Option<Signing> {
 }
 
 /// Whether a file's decoded query carries a signing scheme: a parameter that
-/// signs it ([`Signing::Always`], or [`Signing::ByValue`] with a value that
-/// may change at every fetch), or a time beside a digest (Limelight's
-/// `e=<time>&h=<digest>`).
+/// signs it ([`Signing::Always`]) with a value that may change at every
+/// fetch (not `expires=0`), or a time beside a digest (Limelight's
+/// `e=<time>&h=<digest>`, nginx's `st=<digest>&e=<time>`).
 fn signing_scheme(pairs: &[std::borrow::Cow<str>]) -> bool {
     let parts = || {
         pairs.iter().map(|p| {
@@ -1798,15 +1838,13 @@ fn signing_scheme(pairs: &[std::borrow::Cow<str>]) -> bool {
             (signing_kind(&n, &squashed), value.to_string())
         })
     };
-    let signed = parts().any(|(kind, v)| match kind {
-        Some(Signing::Always) => !v.is_empty(),
-        Some(Signing::ByValue) => rotating_value(&v),
-        _ => false,
-    });
+    let signed = parts().any(|(kind, v)| kind == Some(Signing::Always) && rotating_value(&v));
     signed
         || (parts().any(|(_, v)| time_value(&v))
             && parts().any(|(kind, v)| {
-                kind == Some(Signing::InScheme) && rotating_value(&v) && !time_value(&v)
+                matches!(kind, Some(Signing::InScheme | Signing::ByValue))
+                    && rotating_value(&v)
+                    && !time_value(&v)
             }))
 }
 
@@ -2606,6 +2644,35 @@ mod tests {
             entry(None, Some("https://e.org/"), "Tuesday"),
         ]);
         assert_eq!(ids.len(), 2);
+    }
+
+    #[test]
+    fn section_pages_are_sections_usual_names() {
+        for c in [
+            "//n.example/news",
+            "//n.example/world",
+            "//n.example/index.php",
+            "//n.example/live",
+            "//n.example/nachrichten",
+            "//n.example/en/news",
+            "//n.example/en",
+            "//n.example/category/world",
+            "//n.example/news/index.html",
+            "//n.example/de/nachrichten",
+        ] {
+            assert!(section_like(c), "{c}");
+        }
+        for c in [
+            "//n.example/announcing",
+            "//n.example/world-cup",
+            "//n.example/12345",
+            "//n.example/p/123",
+            "//n.example/news/2024/quake",
+            "//n.example/news?p=12",
+            "//n.example",
+        ] {
+            assert!(!section_like(c), "{c}");
+        }
     }
 
     /// What names a file, for keys: a script's query (`play.php?v=12`,

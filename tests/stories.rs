@@ -2508,6 +2508,27 @@ async fn signed_or_reordered_episode_files_are_the_same_items() {
             "dl.php?show=b&amp;e=1712345612",
             "dl.php?show=b&amp;e=1712345613",
         ),
+        (
+            "get?key=the-return-of-the-king-episode-12",
+            "get?key=the-return-of-the-king-episode-13",
+        ),
+        (
+            "get?key=1f0c3e2a-1111-4a4a-8b8b-000000000012",
+            "get?key=1f0c3e2a-1111-4a4a-8b8b-000000000013",
+        ),
+        ("get?key=a1b2c3d4e5f60718", "get?key=a1b2c3d4e5f60719"),
+        (
+            "get?key=Episode12OfTheLongestShow",
+            "get?key=Episode13OfTheLongestShow",
+        ),
+        (
+            "file?hash=da39a3ee5e6b4b0d3255bfef95601890afd80712",
+            "file?hash=da39a3ee5e6b4b0d3255bfef95601890afd80713",
+        ),
+        (
+            "get?md5=9e107d9d372bb6826bd81d3542a419d6&amp;expires=0",
+            "get?md5=e4d909c290d0fb1ca068ffaddf22cbd0&amp;expires=0",
+        ),
     ] {
         let s = Scenario::new(&["/pod"], "").await;
         let file = |q: &str| format!("https://cdn.example/{q}");
