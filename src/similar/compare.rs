@@ -70,6 +70,11 @@ pub fn similarity(a: &Fingerprint, b: &Fingerprint) -> Option<f32> {
 
 /// Do the key tokens of a new text (its fingerprint and [`tokens`](super::tokens)) and of a
 /// stored one allow the same story? See the module docs.
+/// Estimated Jaccard similarity from which, when one text's first sentence
+/// is its own and the other's is not, one is the other without its first
+/// paragraph (a paper's cut of a wire story) or the text it was cut from.
+const CUT_LEDE_JACCARD: f32 = 0.8;
+
 pub fn keys_agree(new: &Fingerprint, new_tokens: &Tokens, old: &Fingerprint) -> bool {
     let min = new.units.min(old.units);
     let n = (min - min / 8).min(new.key_limit).min(old.key_limit);
@@ -112,7 +117,19 @@ pub fn keys_agree(new: &Fingerprint, new_tokens: &Tokens, old: &Fingerprint) -> 
     let in_opening = |x: &Fingerprint, k: &Key| {
         k.pos < u16::from(x.opening) && !matches!(k.kind, KeyKind::TitleWord | KeyKind::Topic)
     };
-    if own_opening(old, new)
+    let (own_old, own_new) = (own_opening(old, new), own_opening(new, old));
+    // (The text with an opening of its own is the longer: the other is it
+    // without its first paragraph. A sponsor's post and a later thank-you
+    // post, each opening with its own words, are not.)
+    let cut_lede = own_old != own_new
+        && (if own_old {
+            old.units > new.units
+        } else {
+            new.units > old.units
+        })
+        && jaccard(new, old) >= CUT_LEDE_JACCARD;
+    if own_old
+        && !cut_lede
         && !old
             .keys
             .iter()
@@ -121,7 +138,8 @@ pub fn keys_agree(new: &Fingerprint, new_tokens: &Tokens, old: &Fingerprint) -> 
     {
         return false;
     }
-    if own_opening(new, old)
+    if own_new
+        && !cut_lede
         && !new
             .keys
             .iter()
@@ -169,11 +187,13 @@ pub fn keys_agree(new: &Fingerprint, new_tokens: &Tokens, old: &Fingerprint) -> 
     let new_added = ln_new.iter().any(|h| !ln_old.contains(h));
     let old_added = ln_old.iter().any(|h| !ln_new.contains(h));
     let substituted = old_dropped && new_added || new_dropped && old_added;
-    lede_numbers_agree
-        && !substituted
+    // (A cut of the lede opens with the other's second paragraph: its first
+    // sentence's names and numbers, and its topic words, are not the
+    // other's first sentence's. The rest of the keys must agree.)
+    (cut_lede || (lede_numbers_agree && !substituted))
         && agree(&|k| k.pos == TITLE_POS)
         && agree(&|k| k.pos < n)
-        && !topics_differ(new, new_tokens, old)
+        && (cut_lede || !topics_differ(new, new_tokens, old))
 }
 
 /// Is a new text (its fingerprint and [`tokens`](super::tokens)) a copy of the
