@@ -571,6 +571,18 @@ fn section_like(canonical: &str) -> bool {
         "tag",
         "tags",
         "topic",
+        "nyheter",
+        "uutiset",
+        "newsroom",
+        "pressreleases",
+        "frontpage",
+        "topstories",
+        "latestnews",
+        "sections",
+        "edition",
+        "m",
+        "mobile",
+        "amp",
     ];
     let rest = canonical.trim_start_matches("//");
     let Some((_, path)) = rest.split_once('/') else {
@@ -580,18 +592,37 @@ fn section_like(canonical: &str) -> bool {
     if path.contains('?') {
         return false;
     }
+    // (`press-releases`, `top_stories` as one word.)
     let segments: Vec<String> = path
         .split('/')
         .filter(|p| !p.is_empty())
-        .map(|p| p.split('.').next().unwrap_or(p).to_ascii_lowercase())
+        .map(|p| {
+            p.split('.')
+                .next()
+                .unwrap_or(p)
+                .chars()
+                .filter(|c| !matches!(c, '-' | '_'))
+                .collect::<String>()
+                .to_ascii_lowercase()
+        })
         .collect();
-    let language = |s: &str| s.len() == 2 && s.bytes().all(|b| b.is_ascii_lowercase());
+    // (A language, with its region: `en`, `en-us`, `pt_BR`.)
+    let raw: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    let language = |i: usize| {
+        let b = raw[i].as_bytes();
+        b.len() >= 2
+            && b[..2].iter().all(u8::is_ascii_lowercase)
+            && (b.len() == 2
+                || (b.len() == 5
+                    && matches!(b[2], b'-' | b'_')
+                    && b[3..].iter().all(u8::is_ascii_alphabetic)))
+    };
+    let named =
+        |i: usize| SECTIONS.contains(&segments[i].as_str()) || MORE.contains(&segments[i].as_str());
     (1..=3).contains(&segments.len())
-        && segments.iter().any(|s| !language(s))
-        && segments
-            .iter()
-            .all(|s| SECTIONS.contains(&s.as_str()) || MORE.contains(&s.as_str()) || language(s))
-        || (segments.len() == 1 && language(&segments[0]))
+        && (0..segments.len()).any(named)
+        && (0..segments.len()).all(|i| named(i) || language(i))
+        || (segments.len() == 1 && language(0))
 }
 
 /// Whether `it` is a link-and-title keyed entry (`link:URL title:…`: one of
@@ -1693,7 +1724,9 @@ fn names_the_file(pair: &str, script: bool, naming: Naming, scheme: bool) -> boo
         // replaced the last, unannounced.)
         match signing_kind(n, &squashed) {
             Some(Signing::Always) => return false,
-            Some(Signing::ByValue | Signing::InScheme) if scheme && rotating_value(value) => {
+            Some(Signing::ByValue | Signing::InScheme)
+                if scheme && rotating_value(value, &squashed) =>
+            {
                 return false;
             }
             None if !id && scheme && time_value(value) => return false,
@@ -1835,32 +1868,62 @@ fn signing_scheme(pairs: &[std::borrow::Cow<str>]) -> bool {
             let (name, value) = p.split_once('=').unwrap_or((p, ""));
             let n = name.to_ascii_lowercase();
             let squashed: String = n.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
-            (signing_kind(&n, &squashed), value.to_string())
+            (signing_kind(&n, &squashed), squashed, value.to_string())
         })
     };
-    let signed = parts().any(|(kind, v)| kind == Some(Signing::Always) && rotating_value(&v));
+    // (A time under an expiry's or a start's name: `t=<upload time>` beside
+    // a content digest named every episode of `/get` alike.)
+    let expiry = |sq: &str| {
+        matches!(
+            sq,
+            "e" | "exp"
+                | "expires"
+                | "expiry"
+                | "expiration"
+                | "se"
+                | "st"
+                | "ttl"
+                | "deadline"
+                | "until"
+                | "notafter"
+                | "notbefore"
+                | "wmsservertime"
+                | "servertime"
+        ) || sq.starts_with("expire")
+            || sq.starts_with("valid")
+    };
+    let signed =
+        parts().any(|(kind, sq, v)| kind == Some(Signing::Always) && rotating_value(&v, &sq));
     signed
-        || (parts().any(|(_, v)| time_value(&v))
-            && parts().any(|(kind, v)| {
+        || (parts().any(|(_, sq, v)| expiry(&sq) && time_value(&v))
+            && parts().any(|(kind, sq, v)| {
                 matches!(kind, Some(Signing::InScheme | Signing::ByValue))
-                    && rotating_value(&v)
+                    && rotating_value(&v, &sq)
                     && !time_value(&v)
             }))
 }
 
-/// Whether a value may change at every fetch: a time ([`time_value`]), a
-/// token (8 or more hex digits with a letter and a digit, 16 or more
-/// characters of base64 with a digit). Not a small number, a word or a slug.
-fn rotating_value(v: &str) -> bool {
+/// Whether a value (its parameter's name `squashed`) may change at every
+/// fetch: a time ([`time_value`]), a token: 16 or more characters of base64
+/// in both cases (a digest's base64 has both; a slug, a path or a UUID has
+/// lower case only), or hex digits with a letter and a digit, 8 or more
+/// under a digest's or a single letter's name (Limelight's `h`), 32 or
+/// more under another (`key=<16 hex digits>` is an id). Not a small
+/// number, a word or a slug.
+fn rotating_value(v: &str, squashed: &str) -> bool {
     let b = v.as_bytes();
-    let digit = b.iter().any(u8::is_ascii_digit);
+    let hex_min = match signing_kind("", squashed) {
+        Some(Signing::InScheme) => 8,
+        _ => 32,
+    };
     time_value(v)
-        || (b.len() >= 8
+        || (b.len() >= hex_min
             && b.iter().all(u8::is_ascii_hexdigit)
-            && digit
+            && b.iter().any(u8::is_ascii_digit)
             && b.iter().any(u8::is_ascii_alphabetic))
         || (b.len() >= 16
-            && digit
+            && b.iter().any(u8::is_ascii_uppercase)
+            && b.iter().any(u8::is_ascii_lowercase)
             && b.iter().all(|c| {
                 c.is_ascii_alphanumeric()
                     || matches!(c, b'-' | b'_' | b'+' | b'/' | b'=' | b'.' | b'~')
@@ -2659,6 +2722,10 @@ mod tests {
             "//n.example/category/world",
             "//n.example/news/index.html",
             "//n.example/de/nachrichten",
+            "//n.example/en-us/news",
+            "//n.example/press-releases",
+            "//n.example/sv/nyheter",
+            "//n.example/mobile/news",
         ] {
             assert!(section_like(c), "{c}");
         }
@@ -2833,6 +2900,24 @@ mod tests {
             (
                 "https://p.example/get?hash=QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG",
                 "https://p.example/get?hash=QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG",
+            ),
+            // A signature without a digit; ids inside a scheme; a time
+            // that is no expiry beside a digest.
+            (
+                "https://p.example/media/ep1.mp3?st=jBgeqNTUqwuwWNLuHXWErQ&e=1712345612",
+                "https://p.example/media/ep1.mp3",
+            ),
+            (
+                "https://p.example/get?key=the-daily-show-ep12&Expires=1712345612&Signature=q8Zx0b6JrLh3m9PqWkT2sV",
+                "https://p.example/get?key=the-daily-show-ep12",
+            ),
+            (
+                "https://p.example/get?key=a1b2c3d4e5f60718&Expires=1712345612&Signature=q8Zx0b6JrLh3m9PqWkT2sV",
+                "https://p.example/get?key=a1b2c3d4e5f60718",
+            ),
+            (
+                "https://p.example/get?hash=da39a3ee5e6b4b0d3255bfef95601890afd80709&t=1712345612",
+                "https://p.example/get?hash=da39a3ee5e6b4b0d3255bfef95601890afd80709",
             ),
         ] {
             assert_eq!(file_name(url), name, "{url}");
