@@ -1816,15 +1816,17 @@ enum Signing {
     InScheme,
 }
 
+/// The names of a digest's or a single letter's ([`Signing::InScheme`]).
+const IN_SCHEME: &[&str] = &[
+    "md5", "sha1", "sha256", "hash", "digest", "hashkey", "e", "s", "k", "h",
+];
+
 /// How a parameter (`n` its name in lower case, `squashed` its letters and
 /// digits) may sign a file's address, if it may.
 fn signing_kind(n: &str, squashed: &str) -> Option<Signing> {
     const BY_VALUE: &[&str] = &[
         "st", "se", "sp", "sv", "sr", "spr", "key", "sign", "secure", "acl", "ttl", "until",
         "deadline", "lease",
-    ];
-    const IN_SCHEME: &[&str] = &[
-        "md5", "sha1", "sha256", "hash", "digest", "hashkey", "e", "s", "k", "h",
     ];
     const ALWAYS: &[&str] = &[
         "verify",
@@ -1912,10 +1914,7 @@ fn signing_scheme(pairs: &[std::borrow::Cow<str>]) -> bool {
 /// number, a word or a slug.
 fn rotating_value(v: &str, squashed: &str) -> bool {
     let b = v.as_bytes();
-    let hex_min = match signing_kind("", squashed) {
-        Some(Signing::InScheme) => 8,
-        _ => 32,
-    };
+    let hex_min = if IN_SCHEME.contains(&squashed) { 8 } else { 32 };
     time_value(v)
         || (b.len() >= hex_min
             && b.iter().all(u8::is_ascii_hexdigit)

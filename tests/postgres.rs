@@ -82,6 +82,19 @@ impl Pair {
     async fn run(&self, args: &[&str]) -> [String; 2] {
         [ok(&self.sqlite, args).await, ok(&self.postgres, args).await]
     }
+
+    /// Runs the same SQL on both stores (as an older feedloom left them).
+    async fn execute_both(&self, sql: &str) {
+        pg::client(&self.url)
+            .await
+            .batch_execute(sql)
+            .await
+            .unwrap();
+        rusqlite::Connection::open(self.sqlite.parent().unwrap().join("feedloom.db"))
+            .unwrap()
+            .execute_batch(sql)
+            .unwrap();
+    }
 }
 
 /// `export --format json` without its first-seen times.
@@ -2948,15 +2961,7 @@ async fn an_entry_once_keyed_by_a_fragment_link_is_not_new_again_alike() {
         server.url("/f.xml").trim_start_matches("http:"),
         server.url("/f.xml").trim_start_matches("http:")
     );
-    pg::client(&pair.url)
-        .await
-        .batch_execute(&old)
-        .await
-        .unwrap();
-    rusqlite::Connection::open(pair.sqlite.parent().unwrap().join("feedloom.db"))
-        .unwrap()
-        .execute_batch(&old)
-        .unwrap();
+    pair.execute_both(&old).await;
     server.set(
         "/f.xml",
         Resource::feed(doc(
@@ -3060,15 +3065,7 @@ async fn bare_episodes_named_by_their_query_are_each_kept_alike() {
          UPDATE feeds SET body_hash = NULL, entry_seals = NULL",
         old
     );
-    pg::client(&pair.url)
-        .await
-        .batch_execute(&old)
-        .await
-        .unwrap();
-    rusqlite::Connection::open(pair.sqlite.parent().unwrap().join("feedloom.db"))
-        .unwrap()
-        .execute_batch(&old)
-        .unwrap();
+    pair.execute_both(&old).await;
     server.set("/p.xml", Resource::feed(doc(&[14, 12, 0])).no_etag());
     let polled = pair.run(&["poll"]).await;
     assert!(
@@ -3139,15 +3136,7 @@ async fn signed_or_reordered_episode_files_are_the_same_items_alike() {
         key("https://pod.example/dl.php?show=c&episode=20"),
         key("https://pod.example/dl.php?episode=20&show=c"),
     );
-    pg::client(&pair.url)
-        .await
-        .batch_execute(&old)
-        .await
-        .unwrap();
-    rusqlite::Connection::open(pair.sqlite.parent().unwrap().join("feedloom.db"))
-        .unwrap()
-        .execute_batch(&old)
-        .unwrap();
+    pair.execute_both(&old).await;
     server.set("/p.xml", Resource::feed(doc(4, false)).no_etag());
     let polled = pair.run(&["poll"]).await;
     assert!(
