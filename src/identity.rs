@@ -472,9 +472,7 @@ pub fn another_entry(it: &Identified, stored: &StoredItem) -> bool {
 /// slug even of one word, `/announcing`, names one story whatever two
 /// feeds say of it: a teaser and its full text under other headlines.)
 pub fn unrelated_at_link(it: &Identified, title: Option<&str>, body: Option<&str>) -> bool {
-    if !it.canonical_url.as_deref().is_some_and(section_like)
-        || !unlike(it.entry.title.as_deref(), title)
-    {
+    if !at_section_page(it) || !unlike(it.entry.title.as_deref(), title) {
         return false;
     }
     let (a, b) = (words(body_of(&it.entry)), words(body.unwrap_or_default()));
@@ -483,6 +481,13 @@ pub fn unrelated_at_link(it: &Identified, title: Option<&str>, body: Option<&str
     }
     let shared = a.iter().filter(|w| b.binary_search(w).is_ok()).count();
     2 * shared < a.len().min(b.len())
+}
+
+/// Whether `it`'s link is a section's page ([`section_like`]): only then do
+/// stores read the text of another feed's item at it
+/// ([`unrelated_at_link`]).
+pub fn at_section_page(it: &Identified) -> bool {
+    it.canonical_url.as_deref().is_some_and(section_like)
 }
 
 /// Whether a canonical URL (`//host/path?query`) is a section's page: no

@@ -1309,44 +1309,50 @@ fn story_by_url(
     let Some(c) = canonical.filter(|c| specific(c)) else {
         return Ok(None);
     };
-    tx.prepare_cached(
-        "SELECT i.story_id,
-                (SELECT group_concat(s.url, char(10)) FROM items s
-                 WHERE s.story_id = i.story_id AND s.canonical_url = ?1),
-                i.title, coalesce(i.content, i.summary)
-         FROM items i
-         WHERE i.canonical_url = ?1 AND i.feed_id != ?2 AND i.story_id IS NOT NULL
-           AND NOT EXISTS (SELECT 1 FROM items j WHERE j.story_id = i.story_id AND j.feed_id = ?2)
-           AND NOT EXISTS (SELECT 1 FROM items k
-                           WHERE k.canonical_url = ?1 AND k.feed_id = i.feed_id AND k.id != i.id
-                             AND (k.title IS NOT i.title
-                                  OR (k.key LIKE 'link:%' AND instr(k.key, ' text:') > 0)))
-         ORDER BY i.id LIMIT 8",
-    )
-    .and_then(|mut s| {
-        s.query_map(params![c, feed_id], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, Option<String>>(1)?,
-                r.get::<_, Option<String>>(2)?,
-                r.get::<_, Option<String>>(3)?,
-            ))
-        })?
-        .collect::<Result<Vec<_>, _>>()
-    })
-    .map(|found| {
-        found
-            .into_iter()
-            .find(|(_, urls, title, body)| {
-                urls.as_deref()
-                    .unwrap_or("")
-                    .split('\n')
-                    .all(|url| other_place(place, Some(url)))
-                    && !crate::identity::unrelated_at_link(it, title.as_deref(), body.as_deref())
-            })
-            .map(|(story, ..)| story)
-    })
-    .map_err(StoreError::ctx("matching stories by URL"))
+    let found = tx
+        .prepare_cached(
+            "SELECT i.story_id,
+                    (SELECT group_concat(s.url, char(10)) FROM items s
+                     WHERE s.story_id = i.story_id AND s.canonical_url = ?1),
+                    i.id
+             FROM items i
+             WHERE i.canonical_url = ?1 AND i.feed_id != ?2 AND i.story_id IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM items j WHERE j.story_id = i.story_id AND j.feed_id = ?2)
+               AND NOT EXISTS (SELECT 1 FROM items k
+                               WHERE k.canonical_url = ?1 AND k.feed_id = i.feed_id AND k.id != i.id
+                                 AND (k.title IS NOT i.title
+                                      OR (k.key LIKE 'link:%' AND instr(k.key, ' text:') > 0)))
+             ORDER BY i.id LIMIT 8",
+        )
+        .and_then(|mut s| {
+            s.query_map(params![c, feed_id], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(StoreError::ctx("matching stories by URL"))?;
+    // (The other item's text is read only at a section's page.)
+    let section = crate::identity::at_section_page(it);
+    for (story, urls, item) in found {
+        let placed = urls
+            .as_deref()
+            .unwrap_or("")
+            .split('\n')
+            .all(|url| other_place(place, Some(url)));
+        if placed
+            && !(section
+                && read_stored(tx, item, "matching stories by URL", |s, _| {
+                    crate::identity::unrelated_at_link(it, s.title, s.body)
+                })?)
+        {
+            return Ok(Some(story));
+        }
+    }
+    Ok(None)
 }
 
 /// Whether an item at `url` may be the story of one whose link names

@@ -1221,17 +1221,18 @@ async fn story_by_url(
     let Some(cu) = canonical.filter(|c| specific(c)) else {
         return Ok(None);
     };
-    Ok(tx
+    // (Its story, the story's URLs at this link, the item.)
+    type Found = (i64, Option<Vec<Option<String>>>, i64);
+    let found: Vec<Found> = tx
         .query(
             "matching stories by URL",
             // The items with this link first (few share one): a generic plan
             // made while the table was small walked `items` in id order instead.
             "WITH same AS MATERIALIZED (
-                 SELECT id, feed_id, story_id, title, url, key, coalesce(content, summary) AS body
-                 FROM items WHERE canonical_url = $1)
+                 SELECT id, feed_id, story_id, title, url, key FROM items WHERE canonical_url = $1)
              SELECT i.story_id,
                     (SELECT array_agg(s.url) FROM same s WHERE s.story_id = i.story_id),
-                    i.title, i.body
+                    i.id
              FROM same i
              WHERE i.feed_id <> $2 AND i.story_id IS NOT NULL
                AND NOT EXISTS (SELECT 1 FROM items j WHERE j.story_id = i.story_id AND j.feed_id = $2)
@@ -1243,20 +1244,33 @@ async fn story_by_url(
         )
         .await?
         .into_iter()
-        .map(|r| {
-            (
-                r.get::<_, i64>(0),
-                r.get::<_, Option<Vec<Option<String>>>>(1),
-                r.get::<_, Option<String>>(2),
-                r.get::<_, Option<String>>(3),
-            )
-        })
-        .find(|(_, urls, title, body)| {
-            // (Every item of the story at this page: see SQLite's.)
-            urls.iter()
-                .flatten()
-                .all(|url| crate::store::items::other_place(place, url.as_deref()))
-                && !crate::identity::unrelated_at_link(it, title.as_deref(), body.as_deref())
-        })
-        .map(|(story, ..)| story))
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    // (The other item's text is read only at a section's page.)
+    let section = crate::identity::at_section_page(it);
+    for (story, urls, item) in found {
+        // (Every item of the story at this page: see SQLite's.)
+        let placed = urls
+            .iter()
+            .flatten()
+            .all(|url| crate::store::items::other_place(place, url.as_deref()));
+        if !placed {
+            continue;
+        }
+        if section {
+            let row = tx
+                .one(
+                    "matching stories by URL",
+                    "SELECT title, coalesce(content, summary) FROM items WHERE id = $1",
+                    &[&item],
+                )
+                .await?;
+            let (title, body): (Option<String>, Option<String>) = (row.get(0), row.get(1));
+            if crate::identity::unrelated_at_link(it, title.as_deref(), body.as_deref()) {
+                continue;
+            }
+        }
+        return Ok(Some(story));
+    }
+    Ok(None)
 }
