@@ -576,6 +576,28 @@ impl<'de> Deserialize<'de> for ByteSize {
     }
 }
 
+/// The path a relative `file:` URL names: percent escapes decoded, as in an
+/// absolute one (`file:./my%20feed.rss` is `my feed.rss`; it was read as a
+/// file named `my%20feed.rss`, and encoded again into `my%2520feed.rss`),
+/// unless a file of that very name is there and the decoded one is not
+/// (a file named `a%20b.xml` and none named `a b.xml`: `file:a%20b.xml` is it).
+fn relative_file_path<'a>(base: &Path, rel: &'a str) -> std::borrow::Cow<'a, str> {
+    use std::borrow::Cow;
+    if !rel.contains('%') {
+        return Cow::Borrowed(rel);
+    }
+    let Ok(decoded) = percent_encoding::percent_decode_str(rel).decode_utf8() else {
+        return Cow::Borrowed(rel);
+    };
+    if decoded == rel {
+        return Cow::Borrowed(rel);
+    }
+    if base.join(rel).exists() && !base.join(&*decoded).exists() {
+        return Cow::Borrowed(rel);
+    }
+    Cow::Owned(decoded.into_owned())
+}
+
 /// A feed URL: http, https or file, and the text it was written as. A `file:` URL
 /// without a leading slash (`file:samples/x.xml`) is relative to the config's folder.
 /// After loading, neither carries `user:password@` (see [`FeedConfig::access`]).
@@ -1073,6 +1095,20 @@ pub(crate) fn not_utf8(path: &Path, bytes: &[u8], e: std::str::Utf8Error) -> Con
     }
 }
 
+/// Whether text starts as ASCII written in UTF-16 (either byte order) with no
+/// byte-order mark: a NUL at every other byte of its first characters.
+fn utf16_without_bom(bytes: &[u8]) -> bool {
+    let head = &bytes[..bytes.len().min(64) & !1];
+    let nul_at = |parity: usize| {
+        head.len() >= 4
+            && head
+                .iter()
+                .enumerate()
+                .all(|(i, b)| (i % 2 == parity) == (*b == 0))
+    };
+    nul_at(0) || nul_at(1)
+}
+
 /// A TOML reader's message, with what to write instead where its words
 /// alone do not say it.
 fn with_hint(text: &str, span: Option<std::ops::Range<usize>>, message: &str) -> String {
@@ -1202,6 +1238,15 @@ pub fn output_writing(cfg: &Config, files: &[PathBuf]) -> Option<(String, PathBu
 /// Validates config text; `path` names it in errors and anchors relative paths.
 pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     let at = |span: std::ops::Range<usize>, message: String| invalid(text, path, span, message);
+    // UTF-16 without a byte-order mark reads as UTF-8 with a NUL beside every
+    // ASCII character: said as such (it was "key with no value, expected `=`"
+    // under a line of `^@[^@[^@f`).
+    if utf16_without_bom(text.as_bytes()) {
+        return Err(ConfigError::Whole {
+            path: path.to_path_buf(),
+            message: "the file looks like UTF-16 (every other byte is NUL); a config is UTF-8 text: save it as UTF-8".to_string(),
+        });
+    }
     let raw: RawConfig = toml::from_str(text).map_err(|e| {
         let message = with_hint(text, e.span(), e.message());
         match e.span() {
@@ -1761,7 +1806,8 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             .filter(|r| !r.starts_with('/'));
         if let Some(rel) = rel {
             // `file:samples/x.xml` is relative to the config file's folder.
-            let abs = std::path::absolute(base.join(rel))
+            let rel = relative_file_path(base, rel);
+            let abs = std::path::absolute(base.join(&*rel))
                 .map_err(|e| at(span.clone(), format!("cannot resolve `{}`: {e}", url.1)))?;
             url.0 = Url::from_file_path(&abs)
                 .map_err(|_| at(span, format!("cannot resolve `{}`", url.1)))?;
@@ -2314,6 +2360,29 @@ mod tests {
                 .to_string()
                 .contains("save it as UTF-8")
         );
+        // Without a byte-order mark (it read as UTF-8 with NULs).
+        for big_endian in [false, true] {
+            let utf16: Vec<u8> = "[[feed]]\nurl = \"https://a.example/f\"\n"
+                .encode_utf16()
+                .flat_map(|u| match big_endian {
+                    true => u.to_be_bytes(),
+                    false => u.to_le_bytes(),
+                })
+                .collect();
+            std::fs::write(&path, utf16).unwrap();
+            let e = load(&path).unwrap_err().to_string();
+            assert_eq!(
+                e,
+                format!(
+                    "{}: the file looks like UTF-16 (every other byte is NUL); a config is UTF-8 text: save it as UTF-8",
+                    path.display()
+                )
+            );
+        }
+        // One NUL is not UTF-16: TOML names where it is.
+        std::fs::write(&path, "[[feed]]\nurl = \"https://a.example/f\" # a\0b\n").unwrap();
+        let e = load(&path).unwrap_err().to_string();
+        assert!(e.contains("c.toml:2:"), "{e}");
     }
 
     fn err(text: &str) -> String {
@@ -2788,6 +2857,31 @@ mod tests {
         );
         assert_eq!(c.outputs[0].formats, Format::all());
         assert_eq!(c.outputs[0].max_items, 100);
+    }
+
+    #[test]
+    fn relative_file_urls_decode_their_escapes() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("my feed.rss"), "x").unwrap();
+        std::fs::write(dir.path().join("100%.xml"), "x").unwrap();
+        let cfg = dir.path().join("c.toml");
+        let url_of = |u: &str| {
+            let c = parse(&format!("[[feed]]\nurl = \"{u}\"\n"), &cfg).unwrap();
+            c.feeds[0].url().to_file_path().unwrap()
+        };
+        // Escapes read as in an absolute `file:` URL: one file, not `my%20feed.rss`.
+        assert_eq!(
+            url_of("file:./my%20feed.rss"),
+            dir.path().join("my feed.rss")
+        );
+        assert_eq!(url_of("file:my feed.rss"), dir.path().join("my feed.rss"));
+        let abs = Url::from_file_path(dir.path().join("my feed.rss")).unwrap();
+        assert_eq!(url_of(abs.as_str()), dir.path().join("my feed.rss"));
+        // A file whose name holds what reads as an escape stays itself.
+        assert_eq!(url_of("file:100%25.xml"), dir.path().join("100%.xml"));
+        assert_eq!(url_of("file:100%.xml"), dir.path().join("100%.xml"));
+        std::fs::write(dir.path().join("a%20b.xml"), "x").unwrap();
+        assert_eq!(url_of("file:a%20b.xml"), dir.path().join("a%20b.xml"));
     }
 
     #[test]
