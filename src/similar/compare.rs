@@ -68,13 +68,13 @@ pub fn similarity(a: &Fingerprint, b: &Fingerprint) -> Option<f32> {
     (c >= MIN_CONTAINMENT).then_some(c)
 }
 
-/// Do the key tokens of a new text (its fingerprint and [`tokens`](super::tokens)) and of a
-/// stored one allow the same story? See the module docs.
 /// Estimated Jaccard similarity from which, when one text's first sentence
 /// is its own and the other's is not, one is the other without its first
 /// paragraph (a paper's cut of a wire story) or the text it was cut from.
 const CUT_LEDE_JACCARD: f32 = 0.8;
 
+/// Do the key tokens of a new text (its fingerprint and [`tokens`](super::tokens)) and of a
+/// stored one allow the same story? See the module docs.
 pub fn keys_agree(new: &Fingerprint, new_tokens: &Tokens, old: &Fingerprint) -> bool {
     let min = new.units.min(old.units);
     let n = (min - min / 8).min(new.key_limit).min(old.key_limit);
