@@ -589,14 +589,26 @@ fn section_like(canonical: &str) -> bool {
         "mobile",
         "amp",
     ];
+    // A query of nothing but a page's language, number or section
+    // (`?lang=en`, `?page=1`, `?cat=news`) leaves it the section's page
+    // (the front page too); any other parameter may name an article
+    // (`?p=12`, `?id=5`).
+    const NAVIGATION: &[&str] = &[
+        "lang", "language", "hl", "locale", "page", "paged", "pg", "cat", "category", "section",
+        "edition", "region", "country", "tab", "sort", "order", "view",
+    ];
     let rest = canonical.trim_start_matches("//");
-    let Some((_, path)) = rest.split_once('/') else {
-        return false;
-    };
-    let path = path.split('#').next().unwrap_or(path);
-    if path.contains('?') {
+    let rest = rest.split('#').next().unwrap_or(rest);
+    let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let navigation = !query.is_empty()
+        && query.split('&').all(|pair| {
+            let name = pair.split('=').next().unwrap_or(pair);
+            NAVIGATION.contains(&name.to_ascii_lowercase().as_str())
+        });
+    if !query.is_empty() && !navigation {
         return false;
     }
+    let path = rest.split_once('/').map_or("", |(_, path)| path);
     // (`press-releases`, `top_stories` as one word.)
     let segments: Vec<String> = path
         .split('/')
@@ -624,10 +636,11 @@ fn section_like(canonical: &str) -> bool {
     };
     let named =
         |i: usize| SECTIONS.contains(&segments[i].as_str()) || MORE.contains(&segments[i].as_str());
-    (1..=3).contains(&segments.len())
+    (1..=4).contains(&segments.len())
         && (0..segments.len()).any(named)
         && (0..segments.len()).all(|i| named(i) || language(i))
         || (segments.len() == 1 && language(0))
+        || (segments.is_empty() && navigation)
 }
 
 /// Whether `it` is a link-and-title keyed entry (`link:URL title:…`: one of
@@ -1627,7 +1640,7 @@ fn file_name_by(url: &str, naming: Naming) -> String {
                 .collect()
         }
     };
-    if naming == Naming::Now {
+    if naming != Naming::Written {
         kept.sort_unstable();
         kept.dedup();
     }
@@ -1701,7 +1714,7 @@ fn names_the_file(pair: &str, script: bool, naming: Naming, scheme: bool) -> boo
     // An id: what names the file, whatever its value looks like
     // (`id=<md5>`, `file_id=<sha1>`).
     // (Not a word that ends so: `valid=<time>` is a validity.)
-    let word = naming == Naming::Now
+    let word = naming != Naming::Written
         && ["valid", "invalid", "paid", "void", "avoid"]
             .iter()
             .any(|w| squashed.ends_with(w));
@@ -1723,12 +1736,21 @@ fn names_the_file(pair: &str, script: bool, naming: Naming, scheme: bool) -> boo
             && b.iter().any(|c| matches!(c, b':' | b'T'))
             && b.iter().filter(|c| c.is_ascii_digit()).count() >= 8)
         || (b.len() == 36 && b.iter().filter(|c| **c == b'-').count() == 4);
-    if naming == Naming::Now && !n.starts_with("utm_") {
+    if naming != Naming::Written && !n.starts_with("utm_") {
         // (A value that cannot be a signature names the file under any such
-        // name: `?key=ep12`, `?st=12`, `?s=my-show`; each new episode
-        // replaced the last, unannounced.)
+        // name: `?key=ep12`, `?st=12`, `?s=my-show`, and on a script
+        // `?sig=12`, `?token=<uuid>`; each new episode replaced the last,
+        // unannounced. A file's own name, `ep12.mp3`, names it: a value
+        // under a signing name there is a signature's.)
         match signing_kind(n, &squashed) {
-            Some(Signing::Always) => return false,
+            Some(Signing::Always)
+                if !script
+                    || signature_value(value)
+                    || never_a_name(&squashed)
+                    || (expiry_name(&squashed) && value.bytes().all(|c| c.is_ascii_digit())) =>
+            {
+                return false;
+            }
             Some(Signing::ByValue | Signing::InScheme)
                 if scheme && rotating_value(value, &squashed) =>
             {
@@ -1791,7 +1813,7 @@ fn names_the_file(pair: &str, script: bool, naming: Naming, scheme: bool) -> boo
     let versioning = matches!(squashed.as_str(), "v" | "ver" | "version" | "t");
     // (Outside a scheme, a digest's name holds a content id, not a token to
     // drop: a lone `hash=<sha1>` names the file.)
-    let digest = naming == Naming::Now
+    let digest = naming != Naming::Written
         && matches!(
             signing_kind(n, &squashed),
             Some(Signing::ByValue | Signing::InScheme)
@@ -1932,6 +1954,66 @@ fn rotating_value(v: &str, squashed: &str) -> bool {
                 c.is_ascii_alphanumeric()
                     || matches!(c, b'-' | b'_' | b'+' | b'/' | b'=' | b'.' | b'~')
             }))
+}
+
+/// Whether a value under a name that always signs ([`Signing::Always`]) is
+/// a signature, a time or a token: what [`rotating_value`] calls one (hex of
+/// 8 or more digits), 16 or more characters of a token's with four letters
+/// and four digits or more (not a UUID), or 8 or more letters and digits
+/// that change case inside (`x7Kp2QaZ`: two capitals after the first
+/// character, two small letters, two digits). Not a small number, a word,
+/// a slug, a name (`Episode12`) or a UUID (`?sig=12`, `?token=ep12`,
+/// `?signature=episode-12`), which name the file.
+fn signature_value(v: &str) -> bool {
+    let b = v.as_bytes();
+    let count = |f: fn(&u8) -> bool| b.iter().filter(|c| f(c)).count();
+    let uuid = b.len() == 36 && count(|c| *c == b'-') == 4;
+    let mixed = b.len() >= 8
+        && b.iter().all(u8::is_ascii_alphanumeric)
+        && count(u8::is_ascii_digit) >= 2
+        && count(u8::is_ascii_lowercase) >= 2
+        && b[1..].iter().filter(|c| c.is_ascii_uppercase()).count() >= 2;
+    mixed
+        || rotating_value(v, "h")
+        || (b.len() >= 16
+            && !uuid
+            && count(u8::is_ascii_digit) >= 4
+            && count(u8::is_ascii_alphabetic) >= 4
+            && b.iter().all(|c| {
+                c.is_ascii_alphanumeric()
+                    || matches!(c, b'-' | b'_' | b'+' | b'/' | b'=' | b'.' | b'~')
+            }))
+}
+
+/// Whether a parameter's name (its letters and digits) is a session's, a
+/// password's or a secret's, whatever its value: never a file's name.
+fn never_a_name(squashed: &str) -> bool {
+    matches!(
+        squashed,
+        "sid" | "sess" | "pass" | "pwd" | "pw" | "passw" | "otp" | "jwt"
+    ) || [
+        "session",
+        "sessid",
+        "password",
+        "passwd",
+        "passcode",
+        "passphrase",
+        "secret",
+        "credential",
+        "credentials",
+        "authorization",
+    ]
+    .iter()
+    .any(|w| squashed.ends_with(w) || squashed.starts_with(w))
+}
+
+/// Whether a parameter's name (its letters and digits) says when a signed
+/// address expires or starts (`Expires`, `X-Amz-Expires`, `validuntil`):
+/// any number under it is a time or a duration, never a file's name.
+fn expiry_name(squashed: &str) -> bool {
+    squashed.contains("expir")
+        || squashed.starts_with("valid")
+        || matches!(squashed, "notbefore" | "notafter" | "xamzdate")
 }
 
 /// Whether a value is a time: a Unix time ([`unix_time`]), one followed by a
@@ -2730,6 +2812,13 @@ mod tests {
             "//n.example/press-releases",
             "//n.example/sv/nyheter",
             "//n.example/mobile/news",
+            // A page's language, number or section asked by its query; four
+            // segments of such names.
+            "//n.example/news?lang=en",
+            "//n.example/news?page=1",
+            "//n.example?lang=en",
+            "//n.example/index.php?cat=news",
+            "//n.example/en/us/news/world",
         ] {
             assert!(section_like(c), "{c}");
         }
@@ -2740,6 +2829,9 @@ mod tests {
             "//n.example/p/123",
             "//n.example/news/2024/quake",
             "//n.example/news?p=12",
+            "//n.example/news?lang=en&id=5",
+            "//n.example/index.php?page=article&id=5",
+            "//n.example?p=12",
             "//n.example",
         ] {
             assert!(!section_like(c), "{c}");
@@ -2782,7 +2874,7 @@ mod tests {
                 "https://p.example/pic.jpg",
             ),
             (
-                "https://p.example/download.php?episode=12&sig=ab&Expires=1&token=x",
+                "https://p.example/download.php?episode=12&sig=9f86d081884c7d65&Expires=1&token=Zx81KpQ0aLm2Nb7c",
                 "https://p.example/download.php?episode=12",
             ),
             (
@@ -2923,6 +3015,49 @@ mod tests {
                 "https://p.example/get?hash=da39a3ee5e6b4b0d3255bfef95601890afd80709&t=1712345612",
                 "https://p.example/get?hash=da39a3ee5e6b4b0d3255bfef95601890afd80709",
             ),
+            // Under a name that always signs, a value no signature has
+            // names the file: a small number, a word, a slug, a UUID.
+            (
+                "https://p.example/play?sig=12",
+                "https://p.example/play?sig=12",
+            ),
+            (
+                "https://p.example/play?token=ep12",
+                "https://p.example/play?token=ep12",
+            ),
+            (
+                "https://p.example/play?signature=episode-12&show=b",
+                "https://p.example/play?show=b&signature=episode-12",
+            ),
+            (
+                "https://p.example/play?token=1f0c3e2a-5b6d-4e7f-8a9b-000000000013",
+                "https://p.example/play?token=1f0c3e2a-5b6d-4e7f-8a9b-000000000013",
+            ),
+            (
+                "https://p.example/play?token=ep12&show=b",
+                "https://p.example/play?show=b&token=ep12",
+            ),
+            // A signature's value is left out: hex, base64, a token.
+            (
+                "https://p.example/play?id=7&sig=9f86d081",
+                "https://p.example/play?id=7",
+            ),
+            (
+                "https://p.example/play?id=7&token=x7Kp2QaZ",
+                "https://p.example/play?id=7",
+            ),
+            (
+                "https://p.example/play?token=Episode12",
+                "https://p.example/play?token=Episode12",
+            ),
+            (
+                "https://p.example/play?id=7&token=k3j4h5g6f7d8s9a0",
+                "https://p.example/play?id=7",
+            ),
+            (
+                "https://p.example/play?id=7&Signature=q8Zx0b6JrLh3m9PqWkT2sV",
+                "https://p.example/play?id=7",
+            ),
         ] {
             assert_eq!(file_name(url), name, "{url}");
         }
@@ -2958,8 +3093,12 @@ mod tests {
         assert!(ids.iter().all(|i| i.kind == KeyKind::Hash));
         assert_ne!(ids[0].key, ids[1].key);
         // A signed link's token changes at every fetch: the same item.
-        let again = identify_document(vec![episode(Some("ep2.mp3?token=9f&expires=1"))]);
-        let once = identify_document(vec![episode(Some("ep2.mp3?token=1a&expires=2"))]);
+        let again = identify_document(vec![episode(Some(
+            "ep2.mp3?token=9f86d081&expires=1712345612",
+        ))]);
+        let once = identify_document(vec![episode(Some(
+            "ep2.mp3?token=1a2b3c4d&expires=1712349999",
+        ))]);
         assert_eq!(again[0].key, once[0].key);
         // Without files, the key stores made before version 12 hold.
         assert_eq!(

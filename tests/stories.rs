@@ -861,38 +861,10 @@ async fn daily_digests_under_one_guid_are_each_kept() {
 /// still one story.
 #[tokio::test]
 async fn unrelated_stories_at_one_section_page_of_two_feeds_stay_apart() {
-    let s = Scenario::new(&["/a", "/b"], "").await;
-    let page = Some("https://n.example/news");
-    s.serve(
-        "/a",
-        &[(
-            Some("a1"),
-            page,
-            "Earthquake of magnitude 6.1 hits northern Japan",
-            "A strong earthquake struck off the coast of Hokkaido early on Monday, \
-             shaking buildings in Sapporo; no tsunami warning was issued.",
-        )],
-    );
-    s.serve(
-        "/b",
-        &[(
-            Some("b1"),
-            page,
-            "France votes in snap parliamentary election",
-            "Voters across France went to the polls on Sunday after the president \
-             dissolved parliament, with turnout expected to be high.",
-        )],
-    );
-    assert_eq!(s.poll().await.new, 2);
-    let mut titles = s.titles();
-    titles.sort();
-    assert_eq!(
-        titles,
-        [
-            "Earthquake of magnitude 6.1 hits northern Japan",
-            "France votes in snap parliamentary election"
-        ]
-    );
+    // (Also with a query naming only its language: `?lang=en`.)
+    for page in ["https://n.example/news", "https://n.example/news?lang=en"] {
+        unrelated_at(Some(page)).await;
+    }
     // One article: a teaser and its full text, under other headlines.
     let s = Scenario::new(&["/a", "/b"], "").await;
     let article = Some("https://n.example/world/2024/quake-japan");
@@ -976,6 +948,43 @@ async fn unrelated_stories_at_one_section_page_of_two_feeds_stay_apart() {
     );
     assert_eq!(s.poll().await.new, 2);
     assert_eq!(s.stories().len(), 1);
+}
+
+/// Two feeds give `page` as the links of an earthquake and an election:
+/// two stories, both in the merged feed.
+async fn unrelated_at(page: Option<&str>) {
+    let s = Scenario::new(&["/a", "/b"], "").await;
+    s.serve(
+        "/a",
+        &[(
+            Some("a1"),
+            page,
+            "Earthquake of magnitude 6.1 hits northern Japan",
+            "A strong earthquake struck off the coast of Hokkaido early on Monday, \
+             shaking buildings in Sapporo; no tsunami warning was issued.",
+        )],
+    );
+    s.serve(
+        "/b",
+        &[(
+            Some("b1"),
+            page,
+            "France votes in snap parliamentary election",
+            "Voters across France went to the polls on Sunday after the president \
+             dissolved parliament, with turnout expected to be high.",
+        )],
+    );
+    assert_eq!(s.poll().await.new, 2);
+    let mut titles = s.titles();
+    titles.sort();
+    assert_eq!(
+        titles,
+        [
+            "Earthquake of magnitude 6.1 hits northern Japan",
+            "France votes in snap parliamentary election"
+        ],
+        "{page:?}"
+    );
 }
 
 /// An entry listed twice under its guid while its headline is edited (the
@@ -2308,7 +2317,9 @@ async fn bare_episodes_named_by_their_query_are_each_kept() {
     let s = Scenario::new(&["/pod"], "").await;
     let serve = |files: &[String]| serve_files(&s, "/pod", files);
     let ep = |n: u32, token: &str| {
-        format!("https://pod.example/download.php?episode={n}&amp;sig={token}")
+        // (A signature's hex digits, other at each fetch.)
+        let hex: String = token.bytes().map(|b| format!("{b:02x}")).collect();
+        format!("https://pod.example/download.php?episode={n}&amp;sig=9f86d0{hex}")
     };
     serve(&[ep(12, "a1")]);
     assert_eq!(s.poll().await.new, 1);
@@ -2529,6 +2540,16 @@ async fn signed_or_reordered_episode_files_are_the_same_items() {
             "get?md5=9e107d9d372bb6826bd81d3542a419d6&amp;expires=0",
             "get?md5=e4d909c290d0fb1ca068ffaddf22cbd0&amp;expires=0",
         ),
+        // On a script, names that always sign, holding a number, a word, a
+        // slug or a UUID (not a signature's value).
+        ("play?sig=12", "play?sig=13"),
+        ("play?token=ep12", "play?token=ep13"),
+        ("play?Signature=episode-12", "play?Signature=episode-13"),
+        ("play?hmac=ep12&amp;show=b", "play?hmac=ep13&amp;show=b"),
+        (
+            "play?token=1f0c3e2a-5b6d-4e7f-8a9b-000000000012",
+            "play?token=1f0c3e2a-5b6d-4e7f-8a9b-000000000013",
+        ),
     ] {
         let s = Scenario::new(&["/pod"], "").await;
         let file = |q: &str| format!("https://cdn.example/{q}");
@@ -2541,6 +2562,45 @@ async fn signed_or_reordered_episode_files_are_the_same_items() {
         assert_eq!((last.new, last.updated), (0, 0), "{two}: {last}");
         assert_eq!(s.env.count("SELECT count(*) FROM items"), 2, "{one} {two}");
     }
+    assert_eq!(
+        s.env
+            .count(&format!("SELECT count(*) FROM items WHERE key = '{now}'")),
+        1,
+        "re-keyed"
+    );
+    // As a build that left out any value under a signing name stored an
+    // episode (`play?show=b&sig=ep12&ep=%31%32` keyed as `play?ep=12&show=b`):
+    // found by its date and words, and re-keyed.
+    // (Signed anew at each fetch: its address is another each time.)
+    let s = Scenario::new(&["/pod"], "").await;
+    let file = |t: u32| {
+        format!(
+            "https://cdn.example/play?show=b&amp;sig=ep12&amp;ep=%31%32&amp;Expires={t}&amp;Signature=q8Zx0b6JrLh3m9Pq{t}"
+        )
+    };
+    serve_files(&s, "/pod", &[file(1_712_345_612)]);
+    assert_eq!(s.poll().await.new, 1);
+    let key_of = |name: &str| {
+        format!(
+            "hash:{}",
+            feedloom::identity::short_hash(&["", "", "", name])
+        )
+    };
+    let (before, now) = (
+        key_of("https://cdn.example/play?ep=12&show=b"),
+        key_of("https://cdn.example/play?ep=12&show=b&sig=ep12"),
+    );
+    let db = rusqlite::Connection::open(s.env.path("feedloom.db")).unwrap();
+    let rekeyed = db
+        .execute("UPDATE items SET key = ?1 WHERE key = ?2", [&before, &now])
+        .unwrap();
+    assert_eq!(rekeyed, 1);
+    db.execute_batch("UPDATE feeds SET body_hash = NULL, entry_seals = NULL")
+        .unwrap();
+    drop(db);
+    serve_files(&s, "/pod", &[file(1_712_349_999)]);
+    let upgraded = s.poll().await;
+    assert_eq!((upgraded.new, upgraded.updated), (0, 0), "{upgraded}");
     assert_eq!(
         s.env
             .count(&format!("SELECT count(*) FROM items WHERE key = '{now}'")),
@@ -2565,22 +2625,22 @@ async fn a_json_item_of_only_an_attachment_is_one_item() {
             .no_etag(),
         );
     };
-    serve("Pod", "t1aaaa");
+    serve("Pod", "x7Kp2QaZ");
     assert_eq!(s.poll().await.new, 1);
-    serve("Pod", "t2bbbb");
+    serve("Pod", "R4mT9wLq");
     let rotated = s.poll().await;
     assert_eq!(rotated.new, 0, "{rotated}");
     // As a build before keyed it.
     let db = rusqlite::Connection::open(s.env.path("feedloom.db")).unwrap();
     db.execute_batch(
-        "UPDATE items SET key = 'link://cdn.example/dl.php?episode=6&token=t2bbbb', key_kind = 'link',
-                          url = 'https://cdn.example/dl.php?episode=6&token=t2bbbb',
-                          canonical_url = '//cdn.example/dl.php?episode=6&token=t2bbbb';
+        "UPDATE items SET key = 'link://cdn.example/dl.php?episode=6&token=R4mT9wLq', key_kind = 'link',
+                          url = 'https://cdn.example/dl.php?episode=6&token=R4mT9wLq',
+                          canonical_url = '//cdn.example/dl.php?episode=6&token=R4mT9wLq';
          UPDATE feeds SET body_hash = NULL, entry_seals = NULL",
     )
     .unwrap();
     drop(db);
-    serve("Pod feed", "t2bbbb");
+    serve("Pod feed", "R4mT9wLq");
     let again = s.poll().await;
     assert_eq!(again.new, 0, "{again}");
     assert_eq!(s.env.count("SELECT count(*) FROM items"), 1);

@@ -1134,11 +1134,54 @@ fn newest<T>(entries: Vec<(model::Entry, T)>, max: usize) -> Vec<(model::Entry, 
 
 /// What feedloom calls a person: the name, else the e-mail address; `None`
 /// when both are blank.
-fn person_name(p: &model::Person) -> Option<&str> {
+fn person_name(p: &model::Person) -> Option<Cow<'_, str>> {
+    if let (Some(name), Some(email)) = (p.name.as_deref(), p.email.as_deref())
+        && name.contains('@')
+        && let Some(names) = names_of_list(email, name)
+    {
+        return Some(Cow::Owned(names));
+    }
     p.name
         .as_deref()
         .and_then(bare_name)
         .or_else(|| p.email.as_deref().and_then(bare_name))
+        .map(Cow::Borrowed)
+}
+
+/// The names of an RSS author that lists several addresses
+/// ("a@x.com (Ann), b@x.com (Bob)" is "Ann, Bob"), which feed-rs cuts after
+/// the first address (its name was "(Ann), b@x.com (Bob)"); `None` unless
+/// the text is two or more parts, each with an address, split at commas or
+/// semicolons outside brackets.
+fn names_of_list(email: &str, rest: &str) -> Option<String> {
+    let whole = format!("{email} {rest}");
+    let mut parts = Vec::new();
+    let (mut depth, mut start) = (0i32, 0);
+    for (i, c) in whole.char_indices() {
+        if BRACKETS.iter().any(|b| b.0 == c) {
+            depth += 1;
+        } else if BRACKETS.iter().any(|b| b.1 == c) {
+            depth -= 1;
+        } else if depth == 0 && (c == ',' || c == ';') {
+            parts.push(&whole[start..i]);
+            start = i + 1;
+        }
+    }
+    parts.push(&whole[start..]);
+    if parts.len() < 2 || !parts.iter().all(|p| p.contains('@')) {
+        return None;
+    }
+    let names: Vec<String> = parts
+        .iter()
+        .filter_map(|part| {
+            let words: Vec<&str> = part
+                .split_whitespace()
+                .filter(|w| !w.contains('@'))
+                .collect();
+            bare_name(&words.join(" ")).map(str::to_string)
+        })
+        .collect();
+    (!names.is_empty()).then(|| names.join(", "))
 }
 
 /// Brackets a name comes wrapped in, or cut beside: RSS writes
@@ -1166,8 +1209,11 @@ const BRACKETS: [(char, char); 11] = [
 /// closed at its start; `None` when nothing is left.
 fn bare_name(s: &str) -> Option<&str> {
     let s = s.trim();
-    // Whether the bracket that opens `s` is the one that closes it.
+    // Whether the bracket that opens `s` is the one that closes it: it is
+    // not closed before (a bracket opened inside and left open is the
+    // name's own: "(:-( sad)" is ":-( sad").
     let wraps = |inner: &str, open: char, close: char| {
+        // (Only closed inside: "(Bob :-))" is "Bob :-)".)
         if !inner.contains(open) {
             return true;
         }
@@ -1182,12 +1228,18 @@ fn bare_name(s: &str) -> Option<&str> {
                 }
             }
         }
-        depth == 1
+        true
     };
     let s = BRACKETS
         .iter()
         .find_map(|&(open, close)| {
             Some(s.strip_prefix(open)?.strip_suffix(close)?).filter(|i| wraps(i, open, close))
+        })
+        // A bracket opened first and never closed ("(Jane Doe").
+        .or_else(|| {
+            BRACKETS
+                .iter()
+                .find_map(|&(open, close)| s.strip_prefix(open).filter(|i| !i.contains(close)))
         })
         .map_or(s, str::trim);
     let s = s
@@ -1248,8 +1300,8 @@ fn map_entry(e: model::Entry, base: &Url, max: usize, loose: bool, rdf: bool) ->
         .iter()
         .find_map(person_name)
         .map(|s| match loose {
-            true => decode_entities(s),
-            false => s.to_string(),
+            true => decode_entities(&s),
+            false => s.into_owned(),
         })
         .filter(|s| !text::shows_nothing(s))
         // (A name, cut as a config title is: a feed's 250 KB author, given
@@ -3415,6 +3467,13 @@ mod tests {
             ("bob@x.com (Bob :-))", "Bob :-)"),
             ("ann@x.com (Ann (she/her))", "Ann (she/her)"),
             ("(Ann) (Bob)", "(Ann) (Bob)"),
+            // Several addresses, each with its name; an unclosed bracket;
+            // a bracket opened inside the name.
+            ("a@x.com (Ann), b@x.com (Bob)", "Ann, Bob"),
+            ("a@x.com (Doe, Ann); b@x.com (Bob)", "Doe, Ann, Bob"),
+            ("a@x.com (Ann), b@x.com", "Ann"),
+            ("jane@x.com (Jane Doe", "Jane Doe"),
+            ("jane@x.com (:-( sad)", ":-( sad"),
         ] {
             let xml = format!(
                 r#"<rss version="2.0"><channel><title>t</title><item><guid>1</guid><author>{written}</author></item></channel></rss>"#
@@ -3981,7 +4040,7 @@ mod tests {
                 uri: None,
                 role: None,
             };
-            person_name(&p).map(String::from)
+            person_name(&p).map(Cow::into_owned)
         };
         let name = |n: &str| named(Some(n), None);
         assert_eq!(name(" (Ann Example) ").as_deref(), Some("Ann Example"));
