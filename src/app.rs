@@ -720,6 +720,7 @@ pub async fn run(
                                 let _ = retention_tx.send(crate::commands::prune::retention(&plan.cfg));
                                 changed.notify_one();
                                 info!(feeds = plan.every.len(), "config reloaded");
+                                *state.health.config_error.lock().unwrap_or_else(|e| e.into_inner()) = None;
                                 for w in crate::commands::check::warnings(&plan.cfg) {
                                     warn!("{w}");
                                 }
@@ -730,6 +731,7 @@ pub async fn run(
                                     retry_in = ?retry_in,
                                     "reload failed; keeping the old config, and trying again"
                                 );
+                                config_kept(&state, &chain(&e));
                                 if !retrying.swap(true, Ordering::Relaxed) {
                                     let (again, wait) = (again.clone(), retry_in);
                                     let retrying = retrying.clone();
@@ -743,7 +745,10 @@ pub async fn run(
                             }
                         }
                     }
-                    Err(e) => error!(error = %e, "config rejected; keeping the old one"),
+                    Err(e) => {
+                        error!(error = %e, "config rejected; keeping the old one");
+                        config_kept(&state, &e.to_string());
+                    }
                 }
             }
             _ = tick.tick() => {
@@ -1664,6 +1669,20 @@ fn describe_access(a: &config::Access) -> String {
         parts.push(format!("headers {}", names.join(", ")));
     }
     format!(" ({})", parts.join("; "))
+}
+
+/// Says on `/healthz` (degraded) that a reload kept the old config, until
+/// one succeeds: the log line alone went unseen, and the next restart
+/// failed on the file.
+fn config_kept(state: &crate::server::ServerState, error: &str) {
+    let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    *state
+        .health
+        .config_error
+        .lock()
+        .unwrap_or_else(|e| e.into_inner()) = Some(format!(
+        "config rejected at {at}, the daemon runs on the one it loaded before (a restart would fail): {error}"
+    ));
 }
 
 /// Warns of the files of outputs (or formats) a reload removed that are still

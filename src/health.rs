@@ -26,12 +26,14 @@ pub fn degraded_reasons(
     let mut reasons = Vec::new();
     let enabled = h.enabled();
     if enabled == 0 {
-        if h.disabled > 0 {
-            reasons.push(format!(
-                "every feed is disabled ({} after 410 Gone; `feedloom enable URL` brings one back)",
-                h.disabled
-            ));
-        }
+        // (No feed at all is said too: a daemon started on, or reloaded to,
+        // a config without feeds fetched nothing and said "ok".)
+        reasons.push(match h.disabled {
+            0 => "no feeds in the config: nothing is fetched".to_string(),
+            n => format!(
+                "every feed is disabled ({n} after 410 Gone; `feedloom enable URL` brings one back)"
+            ),
+        });
         return reasons;
     }
     if h.failing == enabled {
@@ -111,11 +113,14 @@ mod tests {
     }
 
     #[test]
-    fn all_disabled_is_degraded_and_no_feeds_is_not() {
+    fn all_disabled_or_no_feeds_is_degraded() {
         let r = degraded_reasons(&counts(0, 0, 2, 0, Some(5)), 1_000_000, 0, H6);
         assert_eq!(r.len(), 1);
         assert!(r[0].starts_with("every feed is disabled (2"), "{r:?}");
-        assert!(degraded_reasons(&FeedHealth::default(), 1_000_000, 0, H6).is_empty());
+        assert_eq!(
+            degraded_reasons(&FeedHealth::default(), 60, 0, H6),
+            ["no feeds in the config: nothing is fetched"]
+        );
     }
 
     #[test]

@@ -213,6 +213,10 @@ pub struct HealthWindow {
     /// Why the last retention round failed, worded for `/healthz`; `None`
     /// once a round succeeds (or none has failed).
     pub retention_error: Mutex<Option<String>>,
+    /// Why the last reload kept the old config (the file on disk does not
+    /// load: a restart would fail), worded for `/healthz`; `None` once a
+    /// reload succeeds.
+    pub config_error: Mutex<Option<String>>,
     /// The daemon is stopping (SIGTERM or SIGINT): `/healthz` says so, and
     /// does not call its scheduler, which no longer ticks, stalled.
     pub stopping: std::sync::atomic::AtomicBool,
@@ -229,6 +233,7 @@ impl HealthWindow {
             recent: Mutex::new(None),
             stopping: std::sync::atomic::AtomicBool::new(false),
             retention_error: Mutex::new(None),
+            config_error: Mutex::new(None),
         }
     }
 
@@ -1009,14 +1014,10 @@ async fn healthz(State(state): State<Arc<ServerState>>) -> Response {
             degraded_after,
         ));
     }
-    if let Some(e) = state
-        .health
-        .retention_error
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .as_ref()
-    {
-        reasons.push(e.clone());
+    for held in [&state.health.retention_error, &state.health.config_error] {
+        if let Some(e) = held.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            reasons.push(e.clone());
+        }
     }
     {
         let files = state

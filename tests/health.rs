@@ -458,3 +458,46 @@ async fn a_stop_is_said_by_healthz_not_called_a_stall() {
         .unwrap()
         .unwrap();
 }
+
+/// A reload that keeps the old config (the file on disk does not load) is
+/// said by `/healthz` (degraded, naming the error) until a reload succeeds:
+/// it said "ok", the log line went unseen, and the next restart failed on
+/// the file. A config without feeds is degraded too (it said "ok" while
+/// nothing was fetched).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_reload_and_a_config_without_feeds_are_said() {
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/feed.xml",
+        Resource::feed(rss("F", &[(Some("1"), None, "x", "d")])),
+    );
+    let body = config("", &[(srv.url("/feed.xml"), "")]);
+    let d = Daemon::start(&body).await;
+    let (_, v) = d.health_until(15, |v| v["status"] == "ok").await;
+    assert_eq!(v["status"], "ok", "{v}");
+    let file = d.env.path("feedloom.toml");
+    let good = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, format!("{good}\ngarbage = = [\n")).unwrap();
+    d.reload.send(()).await.unwrap();
+    let (code, v) = d.health_until(10, |v| v["status"] == "degraded").await;
+    assert_eq!((code, v["status"].as_str()), (200, Some("degraded")), "{v}");
+    let said = reasons(&v).join("\n");
+    assert!(said.contains("config rejected at "), "{said}");
+    assert!(said.contains("a restart would fail"), "{said}");
+    assert!(said.contains("feedloom.toml:"), "names the file: {said}");
+    // Mended: ok again.
+    std::fs::write(&file, &good).unwrap();
+    d.reload.send(()).await.unwrap();
+    let (_, v) = d.health_until(10, |v| v["status"] == "ok").await;
+    assert_eq!(v["status"], "ok", "{v}");
+    // Every feed removed by a reload: said.
+    std::fs::write(&file, "[store]\npath = \"feedloom.db\"\n").unwrap();
+    d.reload.send(()).await.unwrap();
+    let (_, v) = d.health_until(10, |v| v["status"] == "degraded").await;
+    assert_eq!(
+        reasons(&v),
+        ["no feeds in the config: nothing is fetched"],
+        "{v}"
+    );
+    d.stop().await;
+}
