@@ -731,7 +731,7 @@ pub async fn run(
                                     retry_in = ?retry_in,
                                     "reload failed; keeping the old config, and trying again"
                                 );
-                                config_kept(&state, &chain(&e));
+                                config_kept(&state, &chain(&e), false);
                                 if !retrying.swap(true, Ordering::Relaxed) {
                                     let (again, wait) = (again.clone(), retry_in);
                                     let retrying = retrying.clone();
@@ -747,7 +747,7 @@ pub async fn run(
                     }
                     Err(e) => {
                         error!(error = %e, "config rejected; keeping the old one");
-                        config_kept(&state, &e.to_string());
+                        config_kept(&state, &e.to_string(), true);
                     }
                 }
             }
@@ -1673,16 +1673,22 @@ fn describe_access(a: &config::Access) -> String {
 
 /// Says on `/healthz` (degraded) that a reload kept the old config, until
 /// one succeeds: the log line alone went unseen, and the next restart
-/// failed on the file.
-fn config_kept(state: &crate::server::ServerState, error: &str) {
+/// failed on the file (`rejected`: the file does not load; else applying it
+/// failed, and is tried again).
+fn config_kept(state: &crate::server::ServerState, error: &str, rejected: bool) {
     let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     *state
         .health
         .config_error
         .lock()
-        .unwrap_or_else(|e| e.into_inner()) = Some(format!(
-        "config rejected at {at}, the daemon runs on the one it loaded before (a restart would fail): {error}"
-    ));
+        .unwrap_or_else(|e| e.into_inner()) = Some(match rejected {
+        true => format!(
+            "config rejected at {at}, the daemon runs on the one it loaded before (a restart would fail): {error}"
+        ),
+        false => format!(
+            "reload failed at {at}, the daemon runs on the config it loaded before and tries again: {error}"
+        ),
+    });
 }
 
 /// Warns of the files of outputs (or formats) a reload removed that are still
