@@ -255,6 +255,14 @@ pub enum StoreError {
         path.display()
     )]
     OtherNames { path: PathBuf, count: u64 },
+    /// The store, or its `-wal` or `-shm` file, is not writable by this user.
+    #[error(
+        "cannot open store {}: this user cannot read and write {}{}; give the daemon's user write access (chown or chmod u+rw)",
+        path.display(),
+        file.display(),
+        crate::error::mode_of(file)
+    )]
+    NotWritable { path: PathBuf, file: PathBuf },
     /// `[store] path` names a device, a pipe or a socket, or lies under a file.
     #[error("store {}: {why}; set [store] path to a file", path.display())]
     NotAFile { path: PathBuf, why: String },
@@ -336,6 +344,14 @@ pub enum StoreError {
 /// a folder it cannot create the `-wal` and `-shm` files in reads "attempt to
 /// write a readonly database (1544)" of a file that is writable, and a full
 /// disk when the `-shm` file grows "disk I/O error (4874)".
+/// A file's owner and mode, for a message (" (owner uid 0, mode 0444)").
+pub(crate) fn mode_of(file: &std::path::Path) -> String {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(file)
+        .map(|m| format!(" (owner uid {}, mode {:04o})", m.uid(), m.mode() & 0o7777))
+        .unwrap_or_default()
+}
+
 fn open_failure(e: &rusqlite::Error) -> String {
     match e.sqlite_error().map(|f| f.extended_code) {
         // SQLITE_READONLY_DIRECTORY

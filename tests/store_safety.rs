@@ -678,3 +678,70 @@ async fn a_read_that_a_writer_changed_under_is_made_again() {
     let changed = Some("changed".to_string());
     assert_eq!(seen, (changed.clone(), changed));
 }
+
+/// A store this user cannot write (mode 0444, as a restore from a read-only
+/// medium leaves it): `poll` names the file, its owner and mode, and makes
+/// nothing beside it. SQLite opened it read-only and made its `-wal` and
+/// `-shm` files with the store's own mode; after `chmod 644` of the store,
+/// those kept it unusable ("attempt to write a readonly database", naming
+/// no file).
+#[test]
+fn a_store_this_user_cannot_write_is_named_and_left_as_it_was() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return; // (Playing another user needs root.)
+    }
+    let env = TestEnv::new();
+    std::fs::write(env.path("f.xml"), rss("F", &[(Some("1"), None, "x", "d")])).unwrap();
+    let cfg = write_config(&env, "[[feed]]\nurl = \"file:f.xml\"\n");
+    let out = feedloom(&cfg, &["poll"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let db = env.path("feedloom.db");
+    for end in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{end}", db.display()));
+    }
+    let dir = env.path("");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        std::os::unix::fs::chown(entry.unwrap().path(), Some(64_001), Some(64_001)).unwrap();
+    }
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let as_user = || {
+        let mut c = Command::new(bin());
+        c.arg("--config").arg(&cfg).arg("poll").stdin(Stdio::null());
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            c.pre_exec(|| {
+                if libc::setgroups(0, std::ptr::null()) != 0
+                    || libc::setgid(64_001) != 0
+                    || libc::setuid(64_001) != 0
+                {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            })
+        };
+        c.output().unwrap()
+    };
+    let out = as_user();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "this user cannot read and write {} (owner uid 64001, mode 0444)",
+            db.display()
+        )),
+        "{err}"
+    );
+    for end in ["-wal", "-shm"] {
+        assert!(
+            !Path::new(&format!("{}{end}", db.display())).exists(),
+            "{end} made"
+        );
+    }
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = as_user();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}

@@ -223,14 +223,7 @@ pub fn warnings(cfg: &Config) -> Vec<String> {
     out
 }
 
-/// Whether this user may access `p` in `mode` (`libc::W_OK | libc::X_OK`…),
-/// as the kernel judges it (`access(2)`).
-fn can(p: &std::path::Path, mode: libc::c_int) -> bool {
-    use std::os::unix::ffi::OsStrExt;
-    std::ffi::CString::new(p.as_os_str().as_bytes())
-        // SAFETY: the string is NUL-terminated and outlives the call.
-        .is_ok_and(|c| unsafe { libc::access(c.as_ptr(), mode) } == 0)
-}
+use crate::store::user_can as can;
 
 /// Why this user cannot open the store at `path` for writing, when it
 /// cannot: the file, or the folder it would be made in, is not readable and

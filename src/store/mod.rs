@@ -93,6 +93,36 @@ pub const WAL_AUTOCHECKPOINT: i64 = 4_096;
 /// Page size of a new store file.
 pub const PAGE_SIZE: i64 = 8_192;
 
+/// Whether this user may access `p` in `mode` (`libc::W_OK | libc::R_OK`…),
+/// as the kernel judges it (`access(2)`).
+pub(crate) fn user_can(p: &Path, mode: libc::c_int) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    std::ffi::CString::new(p.as_os_str().as_bytes())
+        // SAFETY: the string is NUL-terminated and outlives the call.
+        .is_ok_and(|c| unsafe { libc::access(c.as_ptr(), mode) } == 0)
+}
+
+/// Refuses a store (or its `-wal` or `-shm` file) this user cannot read and
+/// write, naming the file, before SQLite opens it: SQLite opened it
+/// read-only, made the `-wal` and `-shm` files with the store's own mode
+/// (0444) and failed with "attempt to write a readonly database"; those
+/// files then kept the store unusable once its own mode was mended.
+fn refuse_unwritable(path: &Path) -> Result<(), StoreError> {
+    for file in [
+        path.to_path_buf(),
+        lock::beside(path, "-wal"),
+        lock::beside(path, "-shm"),
+    ] {
+        if file.is_file() && !user_can(&file, libc::R_OK | libc::W_OK) {
+            return Err(StoreError::NotWritable {
+                path: path.to_path_buf(),
+                file,
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Refuses a store path that cannot be a SQLite file: a folder, a device
 /// (`/dev/null`: SQLite failed with "disk I/O error" and left
 /// `/dev/null-journal` behind), a pipe or a socket, or a path under a file.
@@ -447,6 +477,7 @@ impl Store {
         }
         // (Every writer opens here, `enable` too, which takes no lock.)
         refuse_other_names(path)?;
+        refuse_unwritable(path)?;
         let conn = Connection::open(path).map_err(open_err)?;
         let mut store = Store::from_conn(conn);
         // A store of a newer feedloom is refused before anything is set on
