@@ -156,6 +156,9 @@ async fn titles_reach_the_terminal_without_control_sequences() {
     assert!(!stdout.contains(['\u{1b}', '\u{202e}']), "{stdout:?}");
     assert!(stdout.contains("1. Red[31m one (RSS)"), "{stdout}");
     assert!(stdout.contains("added \"Mine[2J\""), "{stdout}");
+    // Nor into the config (it was written as `\u001B`).
+    let written = read(&cfg);
+    assert!(written.contains("title = \"Mine[2J\u{202e}\""), "{written}");
 }
 
 /// A feed's error that quotes what its server wrote (a JSON Feed's
@@ -532,6 +535,7 @@ async fn duplicates_http_errors_and_bad_arguments_change_nothing() {
 
     srv.clear_seen();
     let bent = url.replacen("/f", "/\nf", 1);
+    let long_title = "T".repeat(2000);
     assert_ne!(bent, url);
     for (args, needle) in [
         (
@@ -555,6 +559,12 @@ async fn duplicates_http_errors_and_bad_arguments_change_nothing() {
         (
             vec!["add", &url, "--title", "Line one\nfake"],
             "a title cannot hold a line break or a tab",
+        ),
+        // (An over-long title was refused after the fetch, as a line of an
+        // edit never written.)
+        (
+            vec!["add", &url, "--title", &long_title],
+            "--title: 2000 bytes, longer than 1024 bytes",
         ),
         (vec!["add", &bent], "it holds a line break or a tab"),
         (

@@ -865,3 +865,41 @@ fn export_opml_does_not_write_an_output_and_cleans_after_a_killed_run() {
     assert!(read_to(&file).contains("https://a.example.org/feed"));
     assert!(!stale.exists(), "the killed run's file is left");
 }
+
+/// A feed on this machine listed in two folders (as `export-opml` writes a
+/// feed of two tags) is one feed skipped, said once, and a duplicate: it was
+/// counted and said twice ("5 on this machine" for 4 feeds).
+#[test]
+fn a_local_feed_in_two_folders_is_skipped_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("feedloom.toml");
+    std::fs::write(&cfg, "").unwrap();
+    let opml = dir.path().join("subs.opml");
+    std::fs::write(
+        &opml,
+        r#"<?xml version="1.0"?><opml version="2.0"><head/><body>
+<outline text="a"><outline type="rss" text="L" xmlUrl="http://127.0.0.1:9/f.xml"/>
+<outline type="rss" text="P" xmlUrl="https://p.example/f.xml"/></outline>
+<outline text="b"><outline type="rss" text="L" xmlUrl="http://127.0.0.1:9/f.xml"/></outline>
+</body></opml>"#,
+    )
+    .unwrap();
+    let out = feedloom(&cfg, &["import-opml", opml.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with(
+            "imported 1 feeds, skipped 1 duplicates, 0 outlines without a feed URL, \
+             1 on this machine or a private address (--allow-local)"
+        ),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(
+        text(&out.stderr)
+            .matches("skipped http://127.0.0.1:9")
+            .count(),
+        1,
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -142,7 +142,12 @@ pub async fn add(
 
     let new = NewFeed {
         url: url_text,
-        title: args.title.clone(),
+        // (Without its control characters, as `import-opml` writes a title:
+        // an escape sequence was written into the config as `\u001B`.)
+        title: args
+            .title
+            .as_deref()
+            .map(|t| t.chars().filter(|c| !c.is_control()).collect()),
         // `--tag x --tag " x"` is one tag.
         tags: args.tags.iter().fold(Vec::new(), |mut tags, t| {
             let t = t.trim().to_string();
@@ -260,7 +265,8 @@ fn check_args(args: &AddArgs) -> Result<(), Failure> {
     }
 
     // (A title's line break was written into the config as a multi-line
-    // string, and published; its other control characters are left out.)
+    // string, and published; its other control characters are left out
+    // (see `run`).)
     if let Some(t) = args
         .title
         .as_deref()
@@ -269,6 +275,19 @@ fn check_args(args: &AddArgs) -> Result<(), Failure> {
         return Err(Failure::Usage(format!(
             "--title {:?}: a title cannot hold a line break or a tab",
             crate::error::quoted(t, 200)
+        )));
+    }
+    // (Said before the feed is fetched, naming the option: it was said
+    // after, as a line of an edit that was never written.)
+    if let Some(t) = args
+        .title
+        .as_deref()
+        .filter(|t| t.trim().len() > config::MAX_TITLE_BYTES)
+    {
+        return Err(Failure::Usage(format!(
+            "--title: {} bytes, longer than {} bytes",
+            t.trim().len(),
+            config::MAX_TITLE_BYTES
         )));
     }
     if args.title.as_deref().is_some_and(|t| t.trim().is_empty()) {

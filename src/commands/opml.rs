@@ -511,6 +511,7 @@ pub fn import(
     let mut duplicates = 0;
     let mut invalid = 0;
     let mut local = 0;
+    let mut local_keys = HashSet::new();
     let mut warnings = Vec::new();
     for f in outlines.feeds {
         let url_text = normalise_url(&f.url);
@@ -522,9 +523,16 @@ pub fn import(
                 continue;
             }
         };
+        let key = super::add::feed_key(url.as_str(), &canon);
         if !args.allow_local
             && let Some(why) = local_reason(&url)
         {
+            // (Listed in two folders: one feed skipped, said once; it was
+            // counted and said twice.)
+            if !local_keys.insert(key) {
+                duplicates += 1;
+                continue;
+            }
             local += 1;
             warnings.push(format!(
                 "{}:{}: skipped {}: it names {why} (pass --allow-local to import it)",
@@ -534,7 +542,6 @@ pub fn import(
             ));
             continue;
         }
-        let key = super::add::feed_key(url.as_str(), &canon);
         if configured.contains(&key) {
             duplicates += 1;
             continue;

@@ -955,6 +955,13 @@ pub fn inserted_lines(old: &str, new: &str) -> (usize, usize) {
         .zip(new.bytes())
         .take_while(|(a, b)| a == b)
         .count();
+    // Blocks go in at a line's start: a prefix that ends inside a line (the
+    // `[[` of `[[feed]]` matched that of the `[[output]]` after it) is cut
+    // back to it. The range named the next table's header too.
+    let prefix = match prefix < old.len() {
+        true => old[..prefix].rfind('\n').map_or(0, |i| i + 1),
+        false => prefix,
+    };
     let suffix = old[prefix..]
         .bytes()
         .rev()
@@ -1071,6 +1078,14 @@ mod tests {
         assert_eq!(inserted_lines("", &out), (1, 2));
         let two = append_feeds(&out, p(), &[feed("https://b.example/f")]).unwrap();
         assert_eq!(inserted_lines(&out, &two), (4, 5));
+        // Before a table of its own (`[[output]]`): the new block alone.
+        let old = "# lf\n[[feed]]\nurl = \"https://lf.example.com/a\"\ntitle = \"A\"\n\n[[output]]\nname = \"all\"\n";
+        let new = append_feeds(old, p(), &[feed("https://n.example/f")]).unwrap();
+        let (first, last) = inserted_lines(old, &new);
+        let lines: Vec<&str> = new.lines().collect();
+        assert_eq!(lines[first - 1], "[[feed]]", "{new}");
+        assert_eq!(lines[last - 1], "url = \"https://n.example/f\"", "{new}");
+        assert_eq!((first, last), (6, 7), "{new}");
         let out = append_feeds(
             "# mine\n[store]\npath = \"x.db\"",
             p(),
