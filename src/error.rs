@@ -255,6 +255,12 @@ pub enum StoreError {
         path.display()
     )]
     OtherNames { path: PathBuf, count: u64 },
+    /// The store's file is damaged (cut short).
+    #[error(
+        "store {} is damaged: {why}; restore a backup (`feedloom restore FILE`)",
+        path.display()
+    )]
+    Damaged { path: PathBuf, why: String },
     /// The store, or its `-wal` or `-shm` file, is not writable by this user.
     #[error(
         "cannot open store {}: this user cannot read and write {}{}; give the daemon's user write access (chown or chmod u+rw)",

@@ -555,6 +555,17 @@ fn a_folder_that_cannot_be_written_is_named() {
         text(&out.stderr)
     );
     assert!(!text(&out.stderr).contains(".tmp"), "{}", text(&out.stderr));
+    // A file there to replace (`--force`): the same words (it said "cannot
+    // open store /proc/self/status: cannot lock it", as if a store).
+    let out = feedloom(&config, &["backup", "--force", "/proc/self/status"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains(
+            "cannot back up to /proc/self/status: cannot write in its folder /proc/self:"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 /// The restored store has the replaced one's mode and owner: run as root, a

@@ -745,3 +745,46 @@ fn a_store_this_user_cannot_write_is_named_and_left_as_it_was() {
     let out = as_user();
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
+
+/// A store file cut short (a copy interrupted, a disk that filled while it
+/// was copied) is called damaged by every command, `check` too, and left as
+/// it is: readers said "schema version 0 … run `feedloom poll` to upgrade
+/// it", `check` called the config valid, and `poll` said "database disk
+/// image is malformed".
+#[test]
+fn a_store_cut_short_is_called_damaged_by_every_command() {
+    let env = TestEnv::new();
+    std::fs::write(env.path("f.xml"), doc("cut", 40, 600)).unwrap();
+    let cfg = write_config(&env, "[[feed]]\nurl = \"file:f.xml\"\n");
+    let out = feedloom(&cfg, &["poll"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let db = env.path("feedloom.db");
+    assert!(!Path::new(&format!("{}-wal", db.display())).exists());
+    let whole = std::fs::read(&db).unwrap();
+    for (len, why) in [
+        (50, "it ends inside SQLite's header (50 bytes)".to_string()),
+        (
+            whole.len() / 2,
+            format!(
+                "it is cut short ({} bytes of the {} its header declares)",
+                whole.len() / 2,
+                whole.len()
+            ),
+        ),
+    ] {
+        std::fs::write(&db, &whole[..len]).unwrap();
+        for args in [&["feeds"][..], &["export"], &["check"], &["poll"]] {
+            let out = feedloom(&cfg, args);
+            assert!(!out.status.success(), "{args:?}");
+            let err = text(&out.stderr);
+            assert!(
+                err.contains(&format!(
+                    "store {} is damaged: {why}; restore a backup",
+                    db.display()
+                )),
+                "{args:?}: {err}"
+            );
+            assert_eq!(std::fs::read(&db).unwrap(), &whole[..len], "{args:?} wrote");
+        }
+    }
+}

@@ -131,23 +131,9 @@ pub fn backup(store: &Path, dest: &Path, force: bool) -> Result<BackupReport, Ba
             });
         }
     }
-    // A file replaced (`--force`) is held for the copy's whole time, as a
-    // store is: a `run` or `poll` started on it meanwhile is refused, not
-    // renamed over. (A new backup file gets no lock file beside it.)
-    // (The lock file stays: removed while held, a writer that had opened it
-    // would lock the removed file and a third one a new file, both at once.)
-    let held = match std::fs::symlink_metadata(dest).is_ok() {
-        true => Some(
-            crate::store::lock::StoreLock::acquire(dest, "backup").map_err(|e| match e {
-                crate::error::StoreError::Locked { holder, .. } => BackupError::InUse {
-                    path: dest.to_path_buf(),
-                    holder,
-                },
-                other => BackupError::Store(other),
-            })?,
-        ),
-        false => None,
-    };
+    // (Its folder probed before its lock is taken: into a folder this user
+    // cannot write, `--force` said "cannot open store FILE: cannot lock it",
+    // as if FILE were a store.)
     let folder = dest
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -170,6 +156,23 @@ pub fn backup(store: &Path, dest: &Path, force: bool) -> Result<BackupReport, Ba
         });
     }
     let _ = std::fs::remove_file(&tmp);
+    // A file replaced (`--force`) is held for the copy's whole time, as a
+    // store is: a `run` or `poll` started on it meanwhile is refused, not
+    // renamed over. (A new backup file gets no lock file beside it.)
+    // (The lock file stays: removed while held, a writer that had opened it
+    // would lock the removed file and a third one a new file, both at once.)
+    let held = match std::fs::symlink_metadata(dest).is_ok() {
+        true => Some(
+            crate::store::lock::StoreLock::acquire(dest, "backup").map_err(|e| match e {
+                crate::error::StoreError::Locked { holder, .. } => BackupError::InUse {
+                    path: dest.to_path_buf(),
+                    holder,
+                },
+                other => BackupError::Store(other),
+            })?,
+        ),
+        false => None,
+    };
     // What a killed backup to the same file left (copies of the whole store).
     crate::export::remove_stale_temps_beside(dest);
     let journal = folder.join(format!(".{name}.{}.tmp-journal", std::process::id()));

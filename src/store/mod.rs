@@ -164,6 +164,7 @@ pub fn check_store_path(path: &Path) -> Result<(), StoreError> {
 pub fn check_store_file(path: &Path) -> Result<(), StoreError> {
     match std::fs::metadata(path) {
         Ok(m) if m.is_file() && m.len() > 0 && starts_as_sqlite(path) => {
+            refuse_cut_short(path)?;
             // (A database without feedloom's version that holds tables;
             // read as readers read, creating nothing.)
             let Ok(c) = open_reader(path) else {
@@ -274,6 +275,52 @@ fn refuse_foreign(conn: &Connection, path: &Path) -> Result<(), StoreError> {
             tables.join(", ")
         ),
     })
+}
+
+/// Why the SQLite file at `path` is damaged, when its size says so: it ends
+/// inside SQLite's 100-byte header, or before the last page its header
+/// declares (a copy cut short, a disk that filled while it was copied).
+/// Readers said "schema version 0, run `feedloom poll` to upgrade it", and
+/// `check` called the config valid; `poll` then said "database disk image
+/// is malformed". Judged only while no `-wal` file is beside it: a writer
+/// checkpointing may have written the header before the pages.
+fn cut_short(path: &Path) -> Option<String> {
+    use std::io::Read;
+    if lock::beside(path, "-wal").exists() {
+        return None;
+    }
+    let mut f = std::fs::File::open(path).ok()?;
+    let len = f.metadata().ok()?.len();
+    let mut head = Vec::with_capacity(100);
+    f.by_ref().take(100).read_to_end(&mut head).ok()?;
+    if !head.starts_with(b"SQLite format 3\0") {
+        return None;
+    }
+    if head.len() < 100 {
+        return Some(format!("it ends inside SQLite's header ({len} bytes)"));
+    }
+    let be32 = |at: usize| u32::from_be_bytes([head[at], head[at + 1], head[at + 2], head[at + 3]]);
+    let page_size = match u16::from_be_bytes([head[16], head[17]]) {
+        1 => 65_536,
+        n => u64::from(n),
+    };
+    // (The page count is valid when the change counter matches the
+    // version it was written at.)
+    let pages = u64::from(be32(28));
+    let declared = pages * page_size;
+    (be32(24) == be32(92) && declared > len)
+        .then(|| format!("it is cut short ({len} bytes of the {declared} its header declares)"))
+}
+
+/// Refuses a store [`cut_short`] finds damaged.
+fn refuse_cut_short(path: &Path) -> Result<(), StoreError> {
+    match cut_short(path) {
+        Some(why) => Err(StoreError::Damaged {
+            path: path.to_path_buf(),
+            why,
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Whether the file at `path` starts with SQLite's header (or cannot be read
@@ -478,6 +525,7 @@ impl Store {
         // (Every writer opens here, `enable` too, which takes no lock.)
         refuse_other_names(path)?;
         refuse_unwritable(path)?;
+        refuse_cut_short(path)?;
         let conn = Connection::open(path).map_err(open_err)?;
         let mut store = Store::from_conn(conn);
         // A store of a newer feedloom is refused before anything is set on
@@ -515,6 +563,7 @@ impl Store {
             path: path.to_path_buf(),
             source,
         };
+        refuse_cut_short(path)?;
         let conn = open_reader(path)?;
         conn.pragma_update(None, "query_only", true)
             .map_err(open_err)?;
