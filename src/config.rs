@@ -1077,6 +1077,14 @@ pub(crate) fn not_utf8(path: &Path, bytes: &[u8], e: std::str::Utf8Error) -> Con
         .chars()
         .count();
     let utf16 = bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]);
+    // (UTF-16 without a byte-order mark, past ASCII, is said as the ASCII
+    // kind is: "byte 0xDC is not UTF-8" quoted a line of NULs.)
+    if !utf16 && utf16_without_bom(bytes) {
+        return ConfigError::Whole {
+            path: path.to_path_buf(),
+            message: UTF16_WITHOUT_BOM.to_string(),
+        };
+    }
     let message = match utf16 {
         true => "the file is UTF-16 (it starts with a UTF-16 byte-order mark); a config is UTF-8 text: save it as UTF-8".to_string(),
         false => format!(
@@ -1089,24 +1097,39 @@ pub(crate) fn not_utf8(path: &Path, bytes: &[u8], e: std::str::Utf8Error) -> Con
         line,
         column,
         message,
+        // (Control bytes shown as such, not sent to the terminal.)
         snippet: String::from_utf8_lossy(&bytes[line_start..line_end.min(line_start + 200)])
             .trim_end_matches('\r')
-            .to_string(),
+            .chars()
+            .map(|c| match c.is_control() && c != '\t' {
+                true => '\u{FFFD}',
+                false => c,
+            })
+            .collect(),
     }
 }
+
+/// What is said of a config in UTF-16 without a byte-order mark.
+const UTF16_WITHOUT_BOM: &str = "the file looks like UTF-16 (every other byte is NUL); a config is UTF-8 text: save it as UTF-8";
 
 /// Whether text starts as ASCII written in UTF-16 (either byte order) with no
 /// byte-order mark: a NUL at every other byte of its first characters.
 fn utf16_without_bom(bytes: &[u8]) -> bool {
     let head = &bytes[..bytes.len().min(64) & !1];
-    let nul_at = |parity: usize| {
-        head.len() >= 4
-            && head
-                .iter()
-                .enumerate()
-                .all(|(i, b)| (i % 2 == parity) == (*b == 0))
+    let nuls = |parity: usize| {
+        head.iter()
+            .skip(parity)
+            .step_by(2)
+            .filter(|b| **b == 0)
+            .count()
     };
-    nul_at(0) || nul_at(1)
+    // (Most of one half NUL, hardly any of the other: a few characters
+    // past Latin-1, `☃` or a Japanese comment, have no NUL.)
+    let half = head.len() / 2;
+    head.len() >= 4
+        && [(0, 1), (1, 0)]
+            .iter()
+            .any(|&(nul, other)| 4 * nuls(nul) >= 3 * half && 8 * nuls(other) <= half)
 }
 
 /// A TOML reader's message, with what to write instead where its words
@@ -1244,7 +1267,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     if utf16_without_bom(text.as_bytes()) {
         return Err(ConfigError::Whole {
             path: path.to_path_buf(),
-            message: "the file looks like UTF-16 (every other byte is NUL); a config is UTF-8 text: save it as UTF-8".to_string(),
+            message: UTF16_WITHOUT_BOM.to_string(),
         });
     }
     let raw: RawConfig = toml::from_str(text).map_err(|e| {
@@ -2378,6 +2401,16 @@ mod tests {
                     path.display()
                 )
             );
+        }
+        // Past ASCII too (a name, a snowman, a Japanese comment first).
+        for text in [
+            "[[feed]]\nurl = \"https://a.example/f\"\ntitle = \"Ünïcode ☃\"\n",
+            "# 日本語のコメント\n[[feed]]\nurl = \"https://a.example/f\"\n",
+        ] {
+            let utf16: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+            std::fs::write(&path, utf16).unwrap();
+            let e = load(&path).unwrap_err().to_string();
+            assert!(e.contains("the file looks like UTF-16"), "{text}: {e}");
         }
         // One NUL is not UTF-16: TOML names where it is.
         std::fs::write(&path, "[[feed]]\nurl = \"https://a.example/f\" # a\0b\n").unwrap();

@@ -130,6 +130,10 @@ pub enum FetchError {
 pub enum ParseError {
     #[error("not a feed (no RSS, Atom or JSON Feed root found)")]
     NotAFeed,
+    /// A body of nothing, or of blanks only ("not a feed (no RSS, Atom or
+    /// JSON Feed root found)" sent the operator looking for a wrong format).
+    #[error("an empty body ({len} bytes{}): not a feed", if *.len > 0 { ", blanks only" } else { "" })]
+    Empty { len: usize },
     /// An HTML page that names its feed (`<link rel="alternate"
     /// type="application/rss+xml">`): the address to subscribe to.
     #[error(
@@ -502,7 +506,7 @@ pub fn quoted(s: &str, max: usize) -> String {
         }
         if c == '\0' {
             out.push_str("\\0");
-        } else if c.is_control() {
+        } else if c.is_control() || crate::export::clean::is_bidi_control(c) {
             out.push_str(&c.escape_unicode().to_string());
         } else {
             out.push(c);

@@ -593,18 +593,32 @@ fn section_like(canonical: &str) -> bool {
     // (`?lang=en`, `?page=1`, `?cat=news`) leaves it the section's page
     // (the front page too); any other parameter may name an article
     // (`?p=12`, `?id=5`).
-    const NAVIGATION: &[&str] = &[
-        "lang", "language", "hl", "locale", "page", "paged", "pg", "cat", "category", "section",
-        "edition", "region", "country", "tab", "sort", "order", "view",
-    ];
+    // Only with a value a navigation has: a page's small number, a
+    // language's code, a section's one word (`?page=mayor-resigns`,
+    // `?view=1234`, `?cat=mayor-resigns` name articles).
+    let navigation_pair = |pair: &str| {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let v = value.as_bytes();
+        let word =
+            |max: usize| !v.is_empty() && v.len() <= max && v.iter().all(u8::is_ascii_alphabetic);
+        match name.to_ascii_lowercase().as_str() {
+            "page" | "paged" | "pg" => {
+                !v.is_empty() && v.len() <= 3 && v.iter().all(u8::is_ascii_digit)
+            }
+            "lang" | "language" | "hl" | "locale" | "region" | "country" | "edition" => {
+                !v.is_empty()
+                    && v.len() <= 13
+                    && v.iter()
+                        .all(|c| c.is_ascii_alphabetic() || matches!(c, b'-' | b'_'))
+            }
+            "cat" | "category" | "section" | "tab" | "sort" | "order" | "view" => word(20),
+            _ => false,
+        }
+    };
     let rest = canonical.trim_start_matches("//");
     let rest = rest.split('#').next().unwrap_or(rest);
     let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
-    let navigation = !query.is_empty()
-        && query.split('&').all(|pair| {
-            let name = pair.split('=').next().unwrap_or(pair);
-            NAVIGATION.contains(&name.to_ascii_lowercase().as_str())
-        });
+    let navigation = !query.is_empty() && query.split('&').all(navigation_pair);
     if !query.is_empty() && !navigation {
         return false;
     }
@@ -1745,7 +1759,7 @@ fn names_the_file(pair: &str, script: bool, naming: Naming, scheme: bool) -> boo
         match signing_kind(n, &squashed) {
             Some(Signing::Always)
                 if !script
-                    || signature_value(value)
+                    || !names_value(value)
                     || never_a_name(&squashed)
                     || (expiry_name(&squashed) && value.bytes().all(|c| c.is_ascii_digit())) =>
             {
@@ -1956,33 +1970,34 @@ fn rotating_value(v: &str, squashed: &str) -> bool {
             }))
 }
 
-/// Whether a value under a name that always signs ([`Signing::Always`]) is
-/// a signature, a time or a token: what [`rotating_value`] calls one (hex of
-/// 8 or more digits), 16 or more characters of a token's with four letters
-/// and four digits or more (not a UUID), or 8 or more letters and digits
-/// that change case inside (`x7Kp2QaZ`: two capitals after the first
-/// character, two small letters, two digits). Not a small number, a word,
-/// a slug, a name (`Episode12`) or a UUID (`?sig=12`, `?token=ep12`,
-/// `?signature=episode-12`), which name the file.
-fn signature_value(v: &str) -> bool {
+/// Whether a value under a name that always signs ([`Signing::Always`])
+/// plainly names a file rather than signs it: a number of up to six digits
+/// (`?sig=12`), a UUID, a slug of words and numbers in small letters, each
+/// part letters then digits (`ep12`, `episode-12`, `the-show_ep-3`), or a
+/// capitalised name (`Episode12`). Anything else there is taken for a
+/// signature or a token (a signing scheme's values take every form: base64
+/// with `+` and `/`, `exp=…~acl=…~hmac=…`, `x7Kp2QaZ`, `kxCb2Xpn`), as
+/// before: a token read as a name made a new item at every fetch.
+fn names_value(v: &str) -> bool {
     let b = v.as_bytes();
-    let count = |f: fn(&u8) -> bool| b.iter().filter(|c| f(c)).count();
-    let uuid = b.len() == 36 && count(|c| *c == b'-') == 4;
-    let mixed = b.len() >= 8
-        && b.iter().all(u8::is_ascii_alphanumeric)
-        && count(u8::is_ascii_digit) >= 2
-        && count(u8::is_ascii_lowercase) >= 2
-        && b[1..].iter().filter(|c| c.is_ascii_uppercase()).count() >= 2;
-    mixed
-        || rotating_value(v, "h")
-        || (b.len() >= 16
-            && !uuid
-            && count(u8::is_ascii_digit) >= 4
-            && count(u8::is_ascii_alphabetic) >= 4
-            && b.iter().all(|c| {
-                c.is_ascii_alphanumeric()
-                    || matches!(c, b'-' | b'_' | b'+' | b'/' | b'=' | b'.' | b'~')
-            }))
+    if b.is_empty() {
+        return false;
+    }
+    let uuid = b.len() == 36
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| matches!(i, 8 | 13 | 18 | 23) == (*c == b'-'))
+        && b.iter().all(|c| *c == b'-' || c.is_ascii_hexdigit());
+    // A part of a slug: letters, then digits (`ep12`, `episode`, `12`).
+    let part = |p: &[u8]| {
+        let letters = p.iter().take_while(|c| c.is_ascii_lowercase()).count();
+        !p.is_empty() && p[letters..].iter().all(u8::is_ascii_digit)
+    };
+    let slug = b.iter().any(u8::is_ascii_lowercase)
+        && b.split(|c| matches!(c, b'-' | b'_' | b'.')).all(part);
+    // `Episode12`: a capital, small letters, digits at the end.
+    let capitalised = b[0].is_ascii_uppercase() && part(&b[1..]) && b.len() >= 4;
+    (b.len() <= 6 && b.iter().all(u8::is_ascii_digit)) || uuid || slug || capitalised
 }
 
 /// Whether a parameter's name (its letters and digits) is a session's, a
@@ -2832,6 +2847,13 @@ mod tests {
             "//n.example/news?lang=en&id=5",
             "//n.example/index.php?page=article&id=5",
             "//n.example?p=12",
+            // An article by its query: a slug or an id under such a name.
+            "//n.example/index.php?page=mayor-resigns-budget-scandal",
+            "//n.example/news?view=1234",
+            "//n.example/index.php?cat=mayor-resigns",
+            "//n.example?page=article-5512",
+            "//n.example/index.php?section=news&page=mayor-resigns",
+            "//n.example/index.php?tab=mayor-resigns",
             "//n.example",
         ] {
             assert!(!section_like(c), "{c}");
@@ -3045,6 +3067,32 @@ mod tests {
             (
                 "https://p.example/play?id=7&token=x7Kp2QaZ",
                 "https://p.example/play?id=7",
+            ),
+            // Tokens of every form: short without digits, base64 with `+`
+            // and `/`, Akamai's `exp=…~acl=…~hmac=…`.
+            (
+                "https://p.example/play?id=7&sig=kxCb2Xpn",
+                "https://p.example/play?id=7",
+            ),
+            (
+                "https://p.example/play?id=7&sig=QwErTyUi",
+                "https://p.example/play?id=7",
+            ),
+            (
+                "https://p.example/play?id=7&signature=PdsAfTkg9qkhmm+6kdFiQdkxfjUy7oZP",
+                "https://p.example/play?id=7",
+            ),
+            (
+                "https://p.example/play?id=7&signature=Mz4Kq8Rb1Tn7Wc/Xe2Yf9Ug3Vh6Ji0Lk",
+                "https://p.example/play?id=7",
+            ),
+            (
+                "https://p.example/ep.php?__token__=exp=1765000001~acl=%2F*~hmac=66a50e0f",
+                "https://p.example/ep.php",
+            ),
+            (
+                "https://p.example/get?hdnts=exp=1765000001~acl=/*~hmac=66a50e0f",
+                "https://p.example/get",
             ),
             (
                 "https://p.example/play?token=Episode12",

@@ -158,7 +158,22 @@ async fn titles_reach_the_terminal_without_control_sequences() {
     assert!(stdout.contains("added \"Mine[2J\""), "{stdout}");
     // Nor into the config (it was written as `\u001B`).
     let written = read(&cfg);
-    assert!(written.contains("title = \"Mine[2J\u{202e}\""), "{written}");
+    assert!(written.contains("title = \"Mine[2J\""), "{written}");
+    // A title of nothing else, or with a line separator: refused before
+    // any fetch.
+    srv.clear_seen();
+    for (title, said) in [
+        ("\u{1b}\u{1b}\u{1b}", "--title: the title cannot be empty"),
+        (
+            "One\u{2028}Two",
+            "a title cannot hold a line break or a tab",
+        ),
+    ] {
+        let out = feedloom(&cfg, &["add", &srv.url("/b.rss"), "--title", title]).await;
+        assert_eq!(out.status.code(), Some(2), "{title:?}");
+        assert!(text(&out.stderr).contains(said), "{}", text(&out.stderr));
+    }
+    assert!(srv.seen().is_empty(), "refused before any fetch");
 }
 
 /// A feed's error that quotes what its server wrote (a JSON Feed's

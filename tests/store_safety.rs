@@ -773,7 +773,15 @@ fn a_store_cut_short_is_called_damaged_by_every_command() {
         ),
     ] {
         std::fs::write(&db, &whole[..len]).unwrap();
-        for args in [&["feeds"][..], &["export"], &["check"], &["poll"]] {
+        let copy = env.path("copy.db");
+        let copy = copy.to_str().unwrap();
+        for args in [
+            &["feeds"][..],
+            &["export"],
+            &["check"],
+            &["poll"],
+            &["backup", copy],
+        ] {
             let out = feedloom(&cfg, args);
             assert!(!out.status.success(), "{args:?}");
             let err = text(&out.stderr);
@@ -786,5 +794,20 @@ fn a_store_cut_short_is_called_damaged_by_every_command() {
             );
             assert_eq!(std::fs::read(&db).unwrap(), &whole[..len], "{args:?} wrote");
         }
+        // Restored from, it is named as the backup at fault.
+        std::fs::write(env.path("cut.db"), &whole[..len]).unwrap();
+        std::fs::write(&db, &whole).unwrap();
+        let out = feedloom(&cfg, &["restore", env.path("cut.db").to_str().unwrap()]);
+        assert!(!out.status.success());
+        let err = text(&out.stderr);
+        assert!(
+            err.contains(&format!("the backup is damaged: {why}")),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::read(&db).unwrap(),
+            whole,
+            "restore replaced the store"
+        );
     }
 }

@@ -144,10 +144,7 @@ pub async fn add(
         url: url_text,
         // (Without its control characters, as `import-opml` writes a title:
         // an escape sequence was written into the config as `\u001B`.)
-        title: args
-            .title
-            .as_deref()
-            .map(|t| t.chars().filter(|c| !c.is_control()).collect()),
+        title: args.title.as_deref().map(shown_title),
         // `--tag x --tag " x"` is one tag.
         tags: args.tags.iter().fold(Vec::new(), |mut tags, t| {
             let t = t.trim().to_string();
@@ -270,7 +267,7 @@ fn check_args(args: &AddArgs) -> Result<(), Failure> {
     if let Some(t) = args
         .title
         .as_deref()
-        .filter(|t| t.contains(['\n', '\r', '\t']))
+        .filter(|t| t.contains(['\n', '\r', '\t', '\u{85}', '\u{2028}', '\u{2029}']))
     {
         return Err(Failure::Usage(format!(
             "--title {:?}: a title cannot hold a line break or a tab",
@@ -290,7 +287,13 @@ fn check_args(args: &AddArgs) -> Result<(), Failure> {
             config::MAX_TITLE_BYTES
         )));
     }
-    if args.title.as_deref().is_some_and(|t| t.trim().is_empty()) {
+    // (Blank once its control characters are left out, too: "\e\e\e" was
+    // refused after the fetch, naming a line never written.)
+    if args
+        .title
+        .as_deref()
+        .is_some_and(|t| shown_title(t).trim().is_empty())
+    {
         return Err(Failure::Usage(
             "--title: the title cannot be empty".to_string(),
         ));
@@ -299,6 +302,15 @@ fn check_args(args: &AddArgs) -> Result<(), Failure> {
         return Err(Failure::Usage("--pick counts from 1".to_string()));
     }
     Ok(())
+}
+
+/// A `--title` as written into the config: without control characters and
+/// bidi marks, as `import-opml` writes one (an escape sequence was written
+/// as `\u001B`; a right-to-left override turned the config's line around).
+fn shown_title(t: &str) -> String {
+    t.chars()
+        .filter(|c| !c.is_control() && !crate::export::clean::is_bidi_control(*c))
+        .collect()
 }
 
 /// The URL as the config would read it (a relative `file:` resolves against

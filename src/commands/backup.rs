@@ -110,6 +110,11 @@ pub fn restore(cfg: &Config, file: &Path) -> Result<String, Failure> {
     // A feedloom store this build reads (an older one is upgraded when next
     // opened).
     let known = crate::store::MIGRATIONS.len() as u32;
+    // (A backup cut short is said as such: "database disk image is
+    // malformed".)
+    if let Some(why) = crate::store::cut_short(file) {
+        return Err(usage(format!("the backup is damaged: {why}")));
+    }
     let (version, lacks) = crate::store::open_reader(file)
         .and_then(|c| {
             let v: u32 = c

@@ -138,6 +138,8 @@ pub fn parse(
 fn if_compressed(body: &[u8], e: ParseError) -> ParseError {
     if body.starts_with(&[0x1f, 0x8b]) {
         ParseError::Compressed
+    } else if body.trim_ascii().is_empty() {
+        ParseError::Empty { len: body.len() }
     } else {
         e
     }
@@ -1149,39 +1151,70 @@ fn person_name(p: &model::Person) -> Option<Cow<'_, str>> {
 }
 
 /// The names of an RSS author that lists several addresses
-/// ("a@x.com (Ann), b@x.com (Bob)" is "Ann, Bob"), which feed-rs cuts after
-/// the first address (its name was "(Ann), b@x.com (Bob)"); `None` unless
-/// the text is two or more parts, each with an address, split at commas or
-/// semicolons outside brackets.
+/// ("a@x.com (Ann), b@x.com (Bob)" is "Ann, Bob"), which feed-rs cuts after the first address (its name was "(Ann), b@x.com
+/// (Bob)"), each address's name when one is beside it, else the address;
+/// `None` unless two addresses or more are found. (feed-rs dropped the
+/// character after the first address: the text is read again with a
+/// space there.)
 fn names_of_list(email: &str, rest: &str) -> Option<String> {
     let whole = format!("{email} {rest}");
-    let mut parts = Vec::new();
-    let (mut depth, mut start) = (0i32, 0);
+    // Units: words, and bracketed groups kept whole.
+    let mut units: Vec<&str> = Vec::new();
+    let (mut depth, mut start) = (0i32, None::<usize>);
     for (i, c) in whole.char_indices() {
-        if BRACKETS.iter().any(|b| b.0 == c) {
+        let opens = BRACKETS.iter().any(|b| b.0 == c);
+        let closes = BRACKETS.iter().any(|b| b.1 == c);
+        if depth == 0 && (c.is_whitespace() || c == ',' || c == ';') {
+            if let Some(s) = start.take() {
+                units.push(&whole[s..i]);
+            }
+            if c != ' ' && !c.is_whitespace() {
+                units.push(&whole[i..i + 1]);
+            }
+            continue;
+        }
+        if opens {
             depth += 1;
-        } else if BRACKETS.iter().any(|b| b.1 == c) {
-            depth -= 1;
-        } else if depth == 0 && (c == ',' || c == ';') {
-            parts.push(&whole[start..i]);
-            start = i + 1;
+        } else if closes {
+            depth = (depth - 1).max(0);
+        }
+        start.get_or_insert(i);
+    }
+    if let Some(s) = start {
+        units.push(&whole[s..]);
+    }
+    let mut found: Vec<(String, Option<String>)> = Vec::new();
+    let mut pending: Vec<&str> = Vec::new();
+    let mut after_address = false;
+    for u in units {
+        if matches!(u, "," | ";") || u.eq_ignore_ascii_case("and") || u == "&" {
+            pending.clear();
+            after_address = false;
+        } else if u.contains('@') && !u.starts_with(['(', '（']) {
+            let address = u
+                .trim_matches(|c: char| BRACKETS.iter().any(|b| b.0 == c || b.1 == c))
+                .trim_start_matches("mailto:");
+            let name = (!pending.is_empty())
+                .then(|| pending.join(" "))
+                .and_then(|n| bare_name(&n).map(str::to_string));
+            found.push((address.to_string(), name));
+            pending.clear();
+            after_address = true;
+        } else if after_address && found.last().is_some_and(|f| f.1.is_none()) {
+            found.last_mut().unwrap().1 = bare_name(u).map(str::to_string);
+            after_address = false;
+        } else {
+            pending.push(u);
+            after_address = false;
         }
     }
-    parts.push(&whole[start..]);
-    if parts.len() < 2 || !parts.iter().all(|p| p.contains('@')) {
-        return None;
-    }
-    let names: Vec<String> = parts
-        .iter()
-        .filter_map(|part| {
-            let words: Vec<&str> = part
-                .split_whitespace()
-                .filter(|w| !w.contains('@'))
-                .collect();
-            bare_name(&words.join(" ")).map(str::to_string)
-        })
-        .collect();
-    (!names.is_empty()).then(|| names.join(", "))
+    (found.len() >= 2).then(|| {
+        found
+            .into_iter()
+            .map(|(address, name)| name.unwrap_or(address))
+            .collect::<Vec<_>>()
+            .join(", ")
+    })
 }
 
 /// Brackets a name comes wrapped in, or cut beside: RSS writes
@@ -1208,7 +1241,8 @@ const BRACKETS: [(char, char); 11] = [
 /// "(Bob :-))" is "Bob :-)"), and without a bracket left open at its end or
 /// closed at its start; `None` when nothing is left.
 fn bare_name(s: &str) -> Option<&str> {
-    let s = s.trim();
+    // (A list's separator left at its end: "(Ann),".)
+    let s = s.trim().trim_end_matches([',', ';']).trim_end();
     // Whether the bracket that opens `s` is the one that closes it: it is
     // not closed before (a bracket opened inside and left open is the
     // name's own: "(:-( sad)" is ":-( sad").
@@ -3471,7 +3505,11 @@ mod tests {
             // a bracket opened inside the name.
             ("a@x.com (Ann), b@x.com (Bob)", "Ann, Bob"),
             ("a@x.com (Doe, Ann); b@x.com (Bob)", "Doe, Ann, Bob"),
-            ("a@x.com (Ann), b@x.com", "Ann"),
+            ("a@x.com (Ann), b@x.com", "Ann, b@x.com"),
+            ("a@x.com, b@x.com", "a@x.com, b@x.com"),
+            ("a@x.com (Ann) and b@x.com (Bob)", "Ann, Bob"),
+            ("a@x.com (Ann) , , b@x.com (Bob)", "Ann, Bob"),
+            ("a@x.com (Ann),", "Ann"),
             ("jane@x.com (Jane Doe", "Jane Doe"),
             ("jane@x.com (:-( sad)", ":-( sad"),
         ] {
@@ -3501,6 +3539,20 @@ mod tests {
         let guids: Vec<_> = d.entries.iter().map(|e| e.guid.clone().unwrap()).collect();
         assert_eq!(guids, ["7", "8", "9"]);
         assert_eq!(d.truncated, 6);
+    }
+
+    #[test]
+    fn an_empty_body_is_said_as_such() {
+        for (body, said) in [
+            (&b""[..], "an empty body (0 bytes): not a feed"),
+            (
+                b" \r\n\t",
+                "an empty body (4 bytes, blanks only): not a feed",
+            ),
+        ] {
+            let e = parse(body, None, &base(), Limits::default()).unwrap_err();
+            assert_eq!(e.to_string(), said);
+        }
     }
 
     #[test]

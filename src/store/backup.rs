@@ -75,6 +75,9 @@ pub enum BackupError {
 /// Copies the store at `store` to `dest` (refusing to replace an existing file
 /// unless `force`).
 pub fn backup(store: &Path, dest: &Path, force: bool) -> Result<BackupReport, BackupError> {
+    // (A store cut short is said as such: "cannot read the store: database
+    // disk image is malformed".)
+    super::refuse_cut_short(store)?;
     let started = Instant::now();
     let refused = |why| BackupError::Refused {
         path: dest.to_path_buf(),

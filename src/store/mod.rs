@@ -284,9 +284,11 @@ fn refuse_foreign(conn: &Connection, path: &Path) -> Result<(), StoreError> {
 /// `check` called the config valid; `poll` then said "database disk image
 /// is malformed". Judged only while no `-wal` file is beside it: a writer
 /// checkpointing may have written the header before the pages.
-fn cut_short(path: &Path) -> Option<String> {
+pub fn cut_short(path: &Path) -> Option<String> {
     use std::io::Read;
-    if lock::beside(path, "-wal").exists() {
+    // (Only a plain file is opened: a pipe at the store's path blocked the
+    // reader until a writer came.)
+    if lock::beside(path, "-wal").exists() || !std::fs::metadata(path).ok()?.is_file() {
         return None;
     }
     let mut f = std::fs::File::open(path).ok()?;
@@ -526,6 +528,10 @@ impl Store {
         refuse_other_names(path)?;
         refuse_unwritable(path)?;
         refuse_cut_short(path)?;
+        // (Said: a store path whose volume was not mounted yet, or moved by
+        // a config edit, began an empty store without a word, and every
+        // item came back as new.)
+        let new = std::fs::metadata(path).map_or(true, |m| m.len() == 0);
         let conn = Connection::open(path).map_err(open_err)?;
         let mut store = Store::from_conn(conn);
         // A store of a newer feedloom is refused before anything is set on
@@ -547,6 +553,9 @@ impl Store {
         store.migrate(&path.display().to_string())?;
         store.backfill_near()?;
         store.backfill_search()?;
+        if new {
+            tracing::info!(store = %path.display(), "created a new, empty store");
+        }
         Ok(store)
     }
 

@@ -394,7 +394,12 @@ pub fn parse_query(q: &str) -> Result<ParsedQuery, String> {
         return Err(if q.trim().is_empty() {
             "the query is empty".to_string()
         } else {
-            format!("the query {q:?} has no words to search for")
+            // (Quoted as written, controls and bidi marks escaped: Rust's
+            // `"\"\""` showed the user escapes they never typed.)
+            format!(
+                "the query `{}` has no words to search for",
+                crate::error::quoted(q, 200)
+            )
         });
     }
     Ok(ParsedQuery {
@@ -1287,6 +1292,17 @@ mod tests {
             ["in", "서울", "울에", "에서", "서", "now"]
         );
         assert_eq!(index_text("plain words"), "plain words");
+    }
+
+    #[test]
+    fn a_query_without_words_is_quoted_as_written() {
+        let said = |q: &str| parse_query(q).err().unwrap();
+        assert_eq!(said("\"\""), "the query `\"\"` has no words to search for");
+        // (A bidi override escaped, not applied to the message.)
+        assert_eq!(
+            said("\u{202e}"),
+            "the query `\\u{202e}` has no words to search for"
+        );
     }
 
     #[test]

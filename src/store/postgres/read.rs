@@ -313,8 +313,8 @@ impl PgStore {
         let tsq = tsquery(&parsed.parts);
         if tsq.is_empty() {
             return Err(SearchError::Query(format!(
-                "the query {:?} has no words to search for",
-                q.query
+                "the query `{}` has no words to search for",
+                crate::error::quoted(&q.query, 200)
             )));
         }
         let since = q.since.unwrap_or(i64::MIN);
