@@ -39,7 +39,8 @@
 //!
 //! Other rules: a missing time is midnight; missing seconds are zero; two-digit years follow
 //! RFC 2822 (00-49: 20xx, 50-99: 19xx; three digits: +1900), as chrono and so feed-rs do; hour
-//! 24 is read as 00 of the same day (as feed-rs does); second 60 is a leap second (as chrono).
+//! 24 is read as 00 of the next day (ISO 8601's end of day; feed-rs reads the same day's, a day
+//! early); second 60 is a leap second (as chrono).
 //! Rejected: empty text, no year, impossible dates or times, written years outside 1..=9999,
 //! offsets of 24 hours or more, anything longer than 256 bytes after trimming.
 
@@ -411,7 +412,7 @@ impl<'a> Fields<'a> {
     }
 
     fn resolve(self) -> Option<DateTime<Utc>> {
-        let date = self.date()?;
+        let mut date = self.date()?;
         let (mut hour, minute, second, nano) = self.time.unwrap_or((0, 0, 0, 0));
         match self.pm {
             None => {}
@@ -420,8 +421,12 @@ impl<'a> Fields<'a> {
             Some(true) if (1..12).contains(&hour) => hour += 12,
             Some(_) => {} // "19:00 PM": the hour already says it
         }
+        // Hour 24 is the end of the day, 00 of the next (ISO 8601): feed-rs
+        // read "24:00" as 00:00 of the same day, a day early (2024-12-31
+        // 24:00 was the last day of 2024, not the first of 2025).
         if hour == 24 {
-            hour = 0; // feed-rs reads "24:05" as 00:05 of the same day
+            hour = 0;
+            date = date.succ_opt()?;
         }
         // Second 60 is a leap second, which chrono keeps as second 59 plus one more second.
         let (second, nano) = if second == 60 {
@@ -746,8 +751,10 @@ mod tests {
             ("Mon, 01 Jan 50 00:00:00 +0000", "1950-01-01T00:00:00Z"),
             ("Mon, 01 Jan 112 00:00:00 +0000", "2012-01-01T00:00:00Z"),
             ("Thu, 01 Jan 0100 00:00:01 +0100", "0099-12-31T23:00:01Z"),
-            // Hour 24 is 00 of the same day, as feed-rs reads it.
-            ("Sun, 16 Dec 2012 24:10:00 GMT", "2012-12-16T00:10:00Z"),
+            // Hour 24 is 00 of the next day (feed-rs read it as the same day's).
+            ("Sun, 16 Dec 2012 24:10:00 GMT", "2012-12-17T00:10:00Z"),
+            ("Tue, 31 Dec 2024 24:00:00 GMT", "2025-01-01T00:00:00Z"),
+            ("2024-12-31T24:00:00Z", "2025-01-01T00:00:00Z"),
         ]);
     }
 

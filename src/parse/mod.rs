@@ -568,6 +568,19 @@ fn prepare<'a>(body: &'a [u8], charset: Option<&str>) -> (Cow<'a, [u8]>, legacy:
             None => bytes,
         },
     };
+    // Date elements that hold no date (`<dc:date/>` after a good
+    // `<pubDate>`): left out, so that they do not undo the date read.
+    let bytes = match root.dialect {
+        legacy::Dialect::Plain | legacy::Dialect::Rss2Namespaced | legacy::Dialect::Rdf
+            if root.name != "feed" =>
+        {
+            match repair::without_empty_dates(&bytes) {
+                Some(fixed) => Cow::Owned(fixed),
+                None => bytes,
+            }
+        }
+        _ => bytes,
+    };
     // Titles and descriptions given only as Dublin Core's (feed-rs reads
     // none: the item had neither).
     // (RSS 1.0's too: its `dc:title` was read nowhere.)
@@ -1562,11 +1575,13 @@ fn has_relative_url(html: &str) -> bool {
 /// A date a feed can mean: years 1-9999 (RFC 822 and RFC 3339 write no other).
 /// Beyond them it is a typo ("20022"): the entry counts as undated. So is a
 /// placeholder for "no date": Go's zero time (1 January of year 1, Hugo's
-/// undated pages) and the Unix epoch itself, which were published as dates.
+/// undated pages), PHP's (30 November of year -1) and the Unix epoch itself,
+/// which were published as dates.
 fn plausible(d: &DateTime<Utc>) -> bool {
     use chrono::Datelike;
-    let zero_time = d.year() == 1 && d.ordinal() == 1;
-    (1..=9999).contains(&d.year()) && !zero_time && d.timestamp() != 0
+    // (Nor any date before the year 1000: PHP writes `0000-00-00` as
+    // "Wed, 30 Nov -0001", which was published as 30 November of year 1.)
+    (1000..=9999).contains(&d.year()) && d.timestamp() != 0
 }
 
 /// Links other than the placeholder legacy.rs gives RSS 1.0 items without one.
@@ -2138,6 +2153,8 @@ mod tests {
         for date in [
             "Mon, 01 Jan 0001 00:00:00 +0000",
             "Thu, 01 Jan 1970 00:00:00 GMT",
+            // PHP's `0000-00-00`.
+            "Wed, 30 Nov -0001 00:00:00 +0000",
         ] {
             let doc = format!(
                 "<rss version=\"2.0\"><channel><title>t</title><item><guid>1</guid><pubDate>{date}</pubDate></item>\
@@ -3552,6 +3569,30 @@ mod tests {
         ] {
             let e = parse(body, None, &base(), Limits::default()).unwrap_err();
             assert_eq!(e.to_string(), said);
+        }
+    }
+
+    /// An empty or unreadable date element after a good one leaves the good
+    /// one's date (the item was undated, published as first seen).
+    #[test]
+    fn a_date_element_without_a_date_undoes_no_date() {
+        for after in [
+            "<dc:date/>",
+            "<dc:date />",
+            "<dc:date>garbage</dc:date>",
+            "<pubDate></pubDate>",
+            "<dc:date>  </dc:date>",
+        ] {
+            let xml = format!(
+                r#"<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>t</title>
+                <item><guid>1</guid><pubDate>Wed, 01 May 2024 00:00:00 GMT</pubDate>{after}</item></channel></rss>"#
+            );
+            let d = parse(xml.as_bytes(), None, &base(), Limits::default()).unwrap();
+            assert_eq!(
+                d.entries[0].published.map(|t| t.to_rfc3339()).as_deref(),
+                Some("2024-05-01T00:00:00+00:00"),
+                "{after}"
+            );
         }
     }
 

@@ -858,6 +858,66 @@ fn with_addresses_spaced(text: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// The document without the date elements of RSS (`<pubDate>`, Dublin
+/// Core's `<dc:date>`) that hold no date: empty, or text no date reads
+/// from. feed-rs sets an item's date from each such element in turn, so an
+/// empty `<dc:date/>` or a `<dc:date>garbage</dc:date>` after a good
+/// `<pubDate>` left the item undated (published as first seen, today, for
+/// an article of 2024). `None` when none is found.
+pub(super) fn without_empty_dates(text: &[u8]) -> Option<Vec<u8>> {
+    let mut cut: Vec<(usize, usize)> = Vec::new();
+    for name in [&b"pubDate"[..], b"dc:date"] {
+        for at in memchr::memmem::find_iter(text, &[b"<", name].concat()) {
+            let after = at + 1 + name.len();
+            match text.get(after) {
+                // `<pubDate/>`, `<pubDate />`.
+                Some(b'/') => cut.push((at, after + 2)),
+                Some(b' ' | b'\t' | b'\r' | b'\n')
+                    if text[after..].iter().find(|c| !c.is_ascii_whitespace()) == Some(&b'/') =>
+                {
+                    let end = after + memchr::memchr(b'>', &text[after..]).map_or(0, |i| i + 1);
+                    cut.push((at, end));
+                }
+                Some(b'>') => {
+                    let close = [b"</", name, b">"].concat();
+                    let Some(len) = memchr::memmem::find(&text[after + 1..], &close) else {
+                        continue;
+                    };
+                    let inner = &text[after + 1..after + 1 + len];
+                    // (Only plain text: markup or a CDATA inside is left
+                    // to feed-rs.)
+                    if inner.contains(&b'<') || inner.contains(&b'&') {
+                        continue;
+                    }
+                    let readable = std::str::from_utf8(inner)
+                        .ok()
+                        .and_then(super::dates::parse)
+                        .is_some();
+                    if !readable {
+                        cut.push((at, after + 1 + len + close.len()));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    if cut.is_empty() {
+        return None;
+    }
+    cut.sort_unstable();
+    let mut out = Vec::with_capacity(text.len());
+    let mut from = 0;
+    for (start, end) in cut {
+        if start < from {
+            continue;
+        }
+        out.extend_from_slice(&text[from..start]);
+        from = end.min(text.len());
+    }
+    out.extend_from_slice(&text[from..]);
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
