@@ -132,6 +132,12 @@ pub fn parse_http_date(s: &str) -> Option<i64> {
     naive("%A, %d-%b-%y %H:%M:%S GMT")
         .or_else(|| naive("%a %b %e %H:%M:%S %Y"))
         .map(|t| t.and_utc().timestamp())
+        // (A date whose weekday is wrong, as a CMS whose clock ran ahead
+        // writes it, `Sun, 08 Dec 2026` for a Tuesday: servers compare dates
+        // and ignore the weekday. Read as no date, a Last-Modified in the
+        // future was kept as an opaque value, sent back, and answered 304
+        // for good.) Feeds' lenient reader ignores day names.
+        .or_else(|| crate::parse::dates::parse(s).map(|t| t.timestamp()))
 }
 
 #[cfg(test)]
@@ -163,6 +169,12 @@ mod tests {
         assert_eq!(lm(&h).as_deref(), Some("Wed, 21 Oct 2015 07:28:00 GMT"));
         let h = headers(&[("last-modified", "opaque-v7")]);
         assert_eq!(lm(&h).as_deref(), Some("opaque-v7"));
+        // In the future, with a wrong weekday (1 Jan 2100 is a Friday).
+        let h = headers(&[
+            ("date", "Wed, 21 Oct 2015 07:28:00 GMT"),
+            ("last-modified", "Sun, 01 Jan 2100 00:00:00 GMT"),
+        ]);
+        assert_eq!(lm(&h), None);
         // Dates written with UTC, or in ISO 8601.
         assert_eq!(
             parse_http_date("Sun, 06 Dec 2026 07:55:12 UTC"),

@@ -26,7 +26,7 @@
 //! It never does I/O, and never keys, stores or drops an entry for identity's
 //! sake (that is identity.rs).
 
-mod dates;
+pub(crate) mod dates;
 mod defuse;
 pub mod enclosures;
 mod entries;
