@@ -404,6 +404,16 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
             if cfg.store.url.is_none() {
                 feedloom::store::check_store_path(&cfg.store.path)?;
                 feedloom::store::check_store_file(&cfg.store.path)?;
+            } else {
+                // A PostgreSQL store is asked once, read-only: one it cannot
+                // use (no such database, a wrong password, another program's,
+                // a newer feedloom's) was called valid, and every node then
+                // failed. One feedloom has not set up yet (or must upgrade)
+                // is fine: `poll` and the daemon do that.
+                match commands::read_store(&cfg, |_| Ok(())) {
+                    Ok(()) | Err(feedloom::error::StoreError::PgNeedsUpgrade { .. }) => {}
+                    Err(e) => return Err(e.into()),
+                }
             }
             out!("{}", commands::terminal_safe(&app::describe(&cfg)));
             for w in commands::check::warnings(&cfg) {

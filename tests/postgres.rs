@@ -1310,14 +1310,17 @@ async fn bad_store_settings_are_named() {
         format!("[store]\nurl = \"postgres://feedloom@127.0.0.1:{port}/x\"\n"),
     )
     .unwrap();
-    let (code, _, err) = feedloom(&cfg, &["poll"]).await;
-    assert_eq!(code, 1);
-    assert!(
-        err.contains(&format!(
-            "cannot connect to the PostgreSQL store postgres://feedloom@127.0.0.1:{port}/x"
-        )),
-        "{err}"
-    );
+    // (`check` too: it called such a store valid, and every node failed.)
+    for command in ["poll", "check"] {
+        let (code, _, err) = feedloom(&cfg, &[command]).await;
+        assert_eq!(code, 1, "{command}");
+        assert!(
+            err.contains(&format!(
+                "cannot connect to the PostgreSQL store postgres://feedloom@127.0.0.1:{port}/x"
+            )),
+            "{command}: {err}"
+        );
+    }
     let missing = env.path("nope");
     std::fs::write(
         &cfg,
@@ -4054,4 +4057,50 @@ async fn nodes_spreading_first_fetches_at_once_never_deadlock() {
         a.unwrap();
         b.unwrap();
     }
+}
+
+/// `check` asks a PostgreSQL store once: another program's database is
+/// named (exit 1), as by the read commands (they said "schema version 0 …
+/// run `feedloom poll` to set it up", which then refused it); an empty
+/// database, which `poll` sets up, is fine.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_and_readers_name_another_programs_database() {
+    let Some(url) = pg::fresh_db("check_foreign").await else {
+        return;
+    };
+    let env = TestEnv::new();
+    let cfg = env.path("f.toml");
+    std::fs::write(
+        &cfg,
+        format!("[store]\nurl = \"{url}\"\n[[feed]]\nurl = \"https://a.example/f\"\n"),
+    )
+    .unwrap();
+    let (code, out, err) = feedloom(&cfg, &["check"]).await;
+    assert_eq!(code, 0, "an empty database: {err}");
+    assert!(out.contains("is valid"), "{out}");
+    pg::client(&url)
+        .await
+        .batch_execute("CREATE TABLE customers (id int); CREATE TABLE entries (id int)")
+        .await
+        .unwrap();
+    for command in [&["check"][..], &["feeds"], &["search", "x"]] {
+        let (code, _, err) = feedloom(&cfg, command).await;
+        assert_eq!(code, 1, "{command:?}: {err}");
+        assert!(
+            err.contains("holds other tables (customers, entries) and no feedloom schema"),
+            "{command:?}: {err}"
+        );
+    }
+    // `backup` names a `pg_dump` that runs as printed: the user as an option.
+    let (code, _, err) = feedloom(&cfg, &["backup", "b.dump"]).await;
+    assert_eq!(code, 2);
+    let u = url::Url::parse(&url).unwrap();
+    assert!(
+        err.contains(&format!(
+            "pg_dump --format=custom --file=b.dump -h 127.0.0.1 -p {} -U {} ",
+            u.port().unwrap(),
+            u.username()
+        )),
+        "{err}"
+    );
 }

@@ -8,16 +8,43 @@ use super::Failure;
 use crate::config::Config;
 use crate::store::backup::{BackupError, backup};
 
+/// What `pg_dump` is given to reach the store at `url`: its host, port,
+/// user and database as options (`-h 127.0.0.1 -p 5432 -U feedloom fl`),
+/// which messages print as they are (a URL's `user@` is masked in every
+/// message, and the command as printed failed: role "***" does not exist);
+/// the URL itself, quoted, when it says more (a socket, other options).
+fn pg_dump_target(url: &str) -> String {
+    let shown = format!("'{}'", crate::store::postgres::redact(url));
+    let Ok(u) = url::Url::parse(url) else {
+        return shown;
+    };
+    let db = u.path().trim_start_matches('/');
+    match (u.host_str(), u.query()) {
+        (Some(host), None) if !db.is_empty() && !db.contains(['/', '\'', ' ']) => {
+            let mut s = format!("-h {host}");
+            if let Some(port) = u.port() {
+                s.push_str(&format!(" -p {port}"));
+            }
+            if !u.username().is_empty() {
+                s.push_str(&format!(" -U {}", u.username()));
+            }
+            s.push_str(&format!(" {db}"));
+            s
+        }
+        _ => shown,
+    }
+}
+
 /// Makes the backup; the report line on success.
 pub fn run(cfg: &Config, dest: &Path, force: bool) -> Result<String, Failure> {
     if let Some(url) = &cfg.store.url {
         return Err(Failure::Usage(format!(
             "backup copies a SQLite store; this config's store is PostgreSQL ({}): back it up with \
-             PostgreSQL's own tools, e.g. `pg_dump --format=custom --file={} '{}'` \
+             PostgreSQL's own tools, e.g. `pg_dump --format=custom --file={} {}` \
              (consistent while the nodes write; restore with pg_restore)",
             crate::store::postgres::redact(url),
             dest.display(),
-            crate::store::postgres::redact(url)
+            pg_dump_target(url)
         )));
     }
     // (`-` is standard output everywhere else: a file named `-` was written,

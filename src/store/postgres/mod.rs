@@ -348,6 +348,31 @@ impl PgStore {
                     known,
                 });
             }
+            // Another program's database is named as such (readers said
+            // "schema version 0 … run `feedloom poll` to set it up", which
+            // then refused it).
+            if found == 0 {
+                let mut conn = store.pool().get().await?;
+                let tables: String = conn
+                    .query_one(
+                        "reading the database's tables",
+                        "SELECT COALESCE(string_agg(relname, ', ' ORDER BY relname), '') FROM (
+                           SELECT c.relname::text AS relname FROM pg_class c
+                           JOIN pg_namespace n ON n.oid = c.relnamespace
+                           WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+                             AND n.nspname = current_schema()
+                           ORDER BY 1 LIMIT 4) t",
+                        &[],
+                    )
+                    .await?
+                    .get(0);
+                if !tables.is_empty() {
+                    return Err(StoreError::Foreign {
+                        store: name,
+                        tables,
+                    });
+                }
+            }
             if found < known {
                 return Err(StoreError::PgNeedsUpgrade {
                     store: name,
