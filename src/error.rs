@@ -10,6 +10,28 @@ use std::time::Duration;
 pub const ASKED_FOR_TIME: &str = "Retry-After";
 
 /// A fetch that produced no usable body.
+/// How long a Retry-After asks for no requests, as said: until a time and
+/// for how long, rounded up (a date's wait, counted from now, read a second
+/// early); one of 2^31 seconds or more, the most HTTP reads (RFC 9111
+/// §1.2.2), as that (`99999999999999999999` was said as "until 2094 … for
+/// 68years", which the server never asked).
+fn asked_for(d: Duration) -> String {
+    const MOST: u64 = 1 << 31;
+    if d.as_secs() >= MOST {
+        return format!(
+            "for {} or more (the most a Retry-After is read as)",
+            humantime::format_duration(Duration::from_secs(MOST))
+        );
+    }
+    format!(
+        "until {}, for {}",
+        crate::export::rfc3339(crate::now_unix().saturating_add(
+            i64::try_from(d.as_secs() + u64::from(d.subsec_nanos() > 0)).unwrap_or(i64::MAX)
+        )),
+        humantime::format_duration(Duration::from_secs(d.as_secs()))
+    )
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
     /// The network failed: `<url>: <root cause>` ([`NetFailure`]). The client's
@@ -26,10 +48,8 @@ pub enum FetchError {
         // (Until when, as a time: the message is shown later, and "for 2m"
         // went stale.)
         retry_after.filter(|d| d.as_secs() > 0).map_or(String::new(), |d| format!(
-            ", and asks for no requests until {}, for {} ({ASKED_FOR_TIME}){}",
-            // (Rounded up: a date's wait, counted from now, read a second early.)
-            crate::export::rfc3339(crate::now_unix().saturating_add(i64::try_from(d.as_secs() + u64::from(d.subsec_nanos() > 0)).unwrap_or(i64::MAX))),
-            humantime::format_duration(Duration::from_secs(d.as_secs())),
+            ", and asks for no requests {} ({ASKED_FOR_TIME}){}",
+            asked_for(d),
             // (A wait past the cap is not what is applied: "68years" beside
             // a next fetch "in 1d".)
             capped_at.filter(|c| *c < d).map_or(String::new(), |c| format!(
@@ -885,6 +905,14 @@ mod tests {
         let text = err.to_string();
         assert!(
             text.contains("(Retry-After); feedloom waits at most [defaults] max_backoff (1day)"),
+            "{text}"
+        );
+        // (Past 2^31 seconds, the most HTTP reads, not a date it never
+        // asked for.)
+        assert!(
+            text.contains(", and asks for no requests for 68years ")
+                && text.contains(" or more (the most a Retry-After is read as) (Retry-After)")
+                && !text.contains("until"),
             "{text}"
         );
     }
