@@ -3042,7 +3042,7 @@ async fn bare_episodes_named_by_their_query_are_each_kept_alike() {
     let doc = |eps: &[u32]| {
         let items: String = eps
             .iter()
-            .map(|n| format!("<item><enclosure url=\"https://pod.example/download.php?episode={n}&amp;sig=t{}\" length=\"1\" type=\"audio/mpeg\"/></item>", eps.len()))
+            .map(|n| format!("<item><enclosure url=\"https://pod.example/download.php?episode={n}&amp;sig=9f86d0{:02x}\" length=\"1\" type=\"audio/mpeg\"/></item>", eps.len()))
             .collect();
         format!(
             "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Pod</title>{items}</channel></rss>"
@@ -3094,12 +3094,12 @@ async fn signed_or_reordered_episode_files_are_the_same_items_alike() {
         let t = 1_712_345_600 + round;
         let files = match reordered {
             false => [
-                format!("show=c&amp;episode=20&amp;sig=x{round}"),
+                format!("show=c&amp;episode=20&amp;sig=9f86d0{round:02x}"),
                 format!("show=b&amp;episode=17&amp;st=Zx0b6JrLh3m9PqWkT2s{round}&amp;e={t}"),
                 format!("show=b&amp;episode=18&amp;verify={t}-Zx0b6JrLh3m9PqWkT2s{round}"),
             ],
             true => [
-                format!("episode=20&amp;show=c&amp;sig=x{round}"),
+                format!("episode=20&amp;show=c&amp;sig=9f86d0{round:02x}"),
                 format!("episode=17&amp;e={t}&amp;show=b&amp;st=Zx0b6JrLh3m9PqWkT2s{round}"),
                 format!("episode=%31%38&amp;show=b&amp;verify={t}-Zx0b6JrLh3m9PqWkT2s{round}"),
             ],
