@@ -697,9 +697,12 @@ pub async fn run(
                         }
                         // The store stays the one opened (it was changed
                         // without a word).
-                        if new_cfg.store.path != opened_store.path
-                            || new_cfg.store.url != opened_store.url
-                        {
+                        // (The same file however spelled: `./store/../store/d.db`,
+                        // or through a link, was warned of as another.)
+                        let same_file = new_cfg.store.path == opened_store.path
+                            || crate::store::lock::real_path(&new_cfg.store.path)
+                                == crate::store::lock::real_path(&opened_store.path);
+                        if !same_file || new_cfg.store.url != opened_store.url {
                             warn!("[store] changed: takes effect after a restart; this daemon keeps its store");
                         }
                         new_cfg.store.path = opened_store.path.clone();

@@ -237,6 +237,22 @@ async fn sighup_adds_and_removes_feeds_and_a_broken_config_keeps_the_old_one() {
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(hits("/a.xml"), a, "removed feed no longer polled");
 
+    // The same store spelled otherwise: nothing to say (it was warned of as
+    // another).
+    std::fs::create_dir_all(env.path("sub")).unwrap();
+    let plain = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(
+        &cfg,
+        plain.replace("path = \"feedloom.db\"", "path = \"sub/../feedloom.db\""),
+    )
+    .unwrap();
+    let reloads = |d: &Daemon| d.log().matches("config reloaded").count();
+    let before = reloads(&d);
+    d.signal("HUP");
+    assert!(until(10, || reloads(&d) > before).await, "{}", d.log());
+    assert!(!d.log_has("[store] changed"), "{}", d.log());
+    std::fs::write(&cfg, plain).unwrap();
+
     // Another store: said to wait for a restart (it was kept without a word).
     std::fs::write(
         &cfg,
