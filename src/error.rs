@@ -354,6 +354,13 @@ pub enum StoreError {
          schema: add `?options=-csearch_path%3Dfeedloom` to the URL after `CREATE SCHEMA feedloom`)"
     )]
     Foreign { store: String, tables: String },
+    /// A PostgreSQL database whose search path names no schema that exists.
+    #[error(
+        "PostgreSQL store {store}: no schema of its search_path ({search_path}) exists, so \
+         feedloom's tables have nowhere to go: create it (`CREATE SCHEMA name`) or correct the \
+         URL's `options=-csearch_path%3D…`"
+    )]
+    PgNoSchema { store: String, search_path: String },
     /// A PostgreSQL database to set up whose encoding is not UTF-8.
     #[error(
         "PostgreSQL store {store}: the database's encoding is {encoding}, and feedloom stores \

@@ -4104,3 +4104,26 @@ async fn check_and_readers_name_another_programs_database() {
         "{err}"
     );
 }
+
+/// A URL whose search_path names no schema that exists is said as such
+/// ("no schema has been selected to create in" named neither).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_search_path_of_no_schema_is_named() {
+    let Some(url) = pg::fresh_db("no_schema").await else {
+        return;
+    };
+    let env = TestEnv::new();
+    let cfg = env.path("f.toml");
+    std::fs::write(
+        &cfg,
+        format!("[store]\nurl = \"{url}?options=-csearch_path%3Dnosuch\"\n"),
+    )
+    .unwrap();
+    let (code, _, err) = feedloom(&cfg, &["poll"]).await;
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("no schema of its search_path (nosuch) exists")
+            && err.contains("CREATE SCHEMA"),
+        "{err}"
+    );
+}

@@ -478,6 +478,22 @@ impl PgStore {
                         encoding: crate::error::quoted(&encoding, 100),
                     });
                 }
+                // A search_path of no schema that exists (a typo in the URL's
+                // `options=-csearch_path%3D…`): said as such ("no schema has
+                // been selected to create in" named neither).
+                let row = client
+                    .query_one(
+                        "SELECT current_schema()::text, current_setting('search_path')",
+                        &[],
+                    )
+                    .await
+                    .map_err(ctx("reading the search path"))?;
+                if row.get::<_, Option<String>>(0).is_none() {
+                    return Err(StoreError::PgNoSchema {
+                        store: self.pool().name.clone(),
+                        search_path: crate::error::quoted(&row.get::<_, String>(1), 200),
+                    });
+                }
                 client
                     .batch_execute(
                         // (Quietly: PostgreSQL's NOTICE that it exists was noise on
