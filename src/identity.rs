@@ -1988,16 +1988,38 @@ fn names_value(v: &str) -> bool {
             .enumerate()
             .all(|(i, c)| matches!(i, 8 | 13 | 18 | 23) == (*c == b'-'))
         && b.iter().all(|c| *c == b'-' || c.is_ascii_hexdigit());
-    // A part of a slug: letters, then digits (`ep12`, `episode`, `12`).
+    // A part of a slug: letters, then digits (`ep12`, `episode`, `12`),
+    // the letters small, capitalised or all capitals (`Episode`, `EP12`).
     let part = |p: &[u8]| {
-        let letters = p.iter().take_while(|c| c.is_ascii_lowercase()).count();
-        !p.is_empty() && p[letters..].iter().all(u8::is_ascii_digit)
+        let letters = p.iter().take_while(|c| c.is_ascii_alphabetic()).count();
+        let word = &p[..letters];
+        let cased = word.iter().skip(1).all(u8::is_ascii_lowercase)
+            || word.iter().all(u8::is_ascii_uppercase);
+        !p.is_empty() && cased && p[letters..].iter().all(u8::is_ascii_digit)
     };
-    let slug = b.iter().any(u8::is_ascii_lowercase)
+    let slug = b.iter().any(u8::is_ascii_alphabetic)
         && b.split(|c| matches!(c, b'-' | b'_' | b'.')).all(part);
+    // A date: `2024-01-15`, `20240115`.
+    let date = |d: &[u8]| {
+        let n = |r: std::ops::Range<usize>| {
+            std::str::from_utf8(&d[r])
+                .ok()
+                .and_then(|s| s.parse::<u32>().ok())
+        };
+        d.len() == 8
+            && d.iter().all(u8::is_ascii_digit)
+            && n(0..4).is_some_and(|y| (1900..2200).contains(&y))
+            && n(4..6).is_some_and(|m| (1..=12).contains(&m))
+            && n(6..8).is_some_and(|day| (1..=31).contains(&day))
+    };
+    let dated = date(b)
+        || (b.len() == 10
+            && b[4] == b'-'
+            && b[7] == b'-'
+            && date(&[&b[..4], &b[5..7], &b[8..]].concat()));
     // `Episode12`: a capital, small letters, digits at the end.
     let capitalised = b[0].is_ascii_uppercase() && part(&b[1..]) && b.len() >= 4;
-    (b.len() <= 6 && b.iter().all(u8::is_ascii_digit)) || uuid || slug || capitalised
+    (b.len() <= 6 && b.iter().all(u8::is_ascii_digit)) || uuid || slug || capitalised || dated
 }
 
 /// Whether a parameter's name (its letters and digits) is a session's, a
@@ -3046,6 +3068,22 @@ mod tests {
             (
                 "https://p.example/play?token=ep12",
                 "https://p.example/play?token=ep12",
+            ),
+            (
+                "https://p.example/play?token=EP12",
+                "https://p.example/play?token=EP12",
+            ),
+            (
+                "https://p.example/play?token=Episode-12",
+                "https://p.example/play?token=Episode-12",
+            ),
+            (
+                "https://p.example/play?sig=2024-01-15",
+                "https://p.example/play?sig=2024-01-15",
+            ),
+            (
+                "https://p.example/play?sig=20240115",
+                "https://p.example/play?sig=20240115",
             ),
             (
                 "https://p.example/play?signature=episode-12&show=b",

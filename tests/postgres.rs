@@ -4127,3 +4127,55 @@ async fn a_search_path_of_no_schema_is_named() {
         "{err}"
     );
 }
+
+/// Times a clock that was ahead wrote (a store polled "in 2027", the clock
+/// then corrected) are moved to now when a writer opens the store, on both
+/// stores: the stories first seen then stayed above every story seen since,
+/// in every output, for as long as the clock had been ahead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn times_a_clock_ahead_wrote_are_moved_to_now_alike() {
+    let server = FeedServer::start().await;
+    server.set(
+        "/p.xml",
+        Resource::feed(rss("P", &[(Some("a"), None, "Written ahead", "first")])),
+    );
+    let Some(pair) = Pair::new("clock_ahead", &common::feeds_toml(&[server.url("/p.xml")])).await
+    else {
+        return;
+    };
+    pair.run(&["poll"]).await;
+    let year = 365 * 86_400;
+    pair.execute_both(&format!(
+        "UPDATE items SET first_seen_at = first_seen_at + {year}, changed_at = changed_at + {year},
+                          last_seen_at = last_seen_at + {year};
+         UPDATE stories SET first_seen_at = first_seen_at + {year}, changed_at = changed_at + {year};
+         UPDATE near_items SET first_seen_at = first_seen_at + {year};"
+    ))
+    .await;
+    server.set(
+        "/p.xml",
+        Resource::feed(rss(
+            "P",
+            &[
+                (Some("b"), None, "Seen since", "second"),
+                (Some("a"), None, "Written ahead", "first"),
+            ],
+        )),
+    );
+    let polled = pair.run(&["poll"]).await;
+    assert!(polled.iter().all(|p| p.contains("1 new")), "{polled:?}");
+    let now = chrono::Utc::now().timestamp();
+    for json in pair.run(&["export", "--format", "json"]).await {
+        let v: Value = serde_json::from_str(&json).unwrap();
+        let items = v["items"].as_array().unwrap();
+        assert_eq!(items[0]["title"], "Seen since", "newest first: {json}");
+        for item in items {
+            let seen = chrono::DateTime::parse_from_rfc3339(
+                item["_feedloom"]["first_seen"].as_str().unwrap(),
+            )
+            .unwrap()
+            .timestamp();
+            assert!(seen <= now + 600, "{json}");
+        }
+    }
+}

@@ -1577,7 +1577,7 @@ fn has_relative_url(html: &str) -> bool {
 /// placeholder for "no date": Go's zero time (1 January of year 1, Hugo's
 /// undated pages), PHP's (30 November of year -1) and the Unix epoch itself,
 /// which were published as dates.
-fn plausible(d: &DateTime<Utc>) -> bool {
+pub(super) fn plausible(d: &DateTime<Utc>) -> bool {
     use chrono::Datelike;
     // (Nor any date before the year 1000: PHP writes `0000-00-00` as
     // "Wed, 30 Nov -0001", which was published as 30 November of year 1.)
@@ -3582,10 +3582,20 @@ mod tests {
             "<dc:date>garbage</dc:date>",
             "<pubDate></pubDate>",
             "<dc:date>  </dc:date>",
+            "<dc:date><![CDATA[]]></dc:date>",
+            "<dc:date>1970-01-01T00:00:00Z</dc:date>",
+            "<dc:date>0001-01-01T00:00:00Z</dc:date>",
+            "<dcx:date>garbage</dcx:date>",
+            "<dcx:date></dcx:date>",
         ] {
             let xml = format!(
-                r#"<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>t</title>
-                <item><guid>1</guid><pubDate>Wed, 01 May 2024 00:00:00 GMT</pubDate>{after}</item></channel></rss>"#
+                r#"<rss version="2.0" xmlns:{prefix}="http://purl.org/dc/elements/1.1/"><channel><title>t</title>
+                <item><guid>1</guid><pubDate>Wed, 01 May 2024 00:00:00 GMT</pubDate>{after}</item></channel></rss>"#,
+                prefix = if after.starts_with("<dcx") {
+                    "dcx"
+                } else {
+                    "dc"
+                }
             );
             let d = parse(xml.as_bytes(), None, &base(), Limits::default()).unwrap();
             assert_eq!(

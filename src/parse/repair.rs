@@ -858,6 +858,34 @@ fn with_addresses_spaced(text: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// The prefix a document binds Dublin Core's namespace to (`dc` when it
+/// binds none: feeds write `dc:` without declaring it too).
+fn dublin_core_prefix(text: &[u8]) -> Vec<u8> {
+    const NS: &[u8] = b"\"http://purl.org/dc/elements/1.1/\"";
+    let Some(at) = memchr::memmem::find(text, NS) else {
+        return b"dc".to_vec();
+    };
+    // `xmlns:PREFIX=` just before it.
+    let head = text[..at]
+        .trim_ascii_end()
+        .strip_suffix(b"=")
+        .unwrap_or(&[]);
+    let start = head
+        .iter()
+        .rposition(|c| c.is_ascii_whitespace())
+        .map_or(0, |i| i + 1);
+    match head[start..].strip_prefix(b"xmlns:") {
+        Some(p)
+            if !p.is_empty()
+                && p.iter()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-')) =>
+        {
+            p.to_vec()
+        }
+        _ => b"dc".to_vec(),
+    }
+}
+
 /// The document without the date elements of RSS (`<pubDate>`, Dublin
 /// Core's `<dc:date>`) that hold no date: empty, or text no date reads
 /// from. feed-rs sets an item's date from each such element in turn, so an
@@ -866,7 +894,10 @@ fn with_addresses_spaced(text: &[u8]) -> Option<Vec<u8>> {
 /// an article of 2024). `None` when none is found.
 pub(super) fn without_empty_dates(text: &[u8]) -> Option<Vec<u8>> {
     let mut cut: Vec<(usize, usize)> = Vec::new();
-    for name in [&b"pubDate"[..], b"dc:date"] {
+    // (Dublin Core under the prefix the document binds it to, `dcx:`, too.)
+    let dc = dublin_core_prefix(text);
+    let dc_date = [dc.as_slice(), b":date"].concat();
+    for name in [&b"pubDate"[..], &dc_date] {
         for at in memchr::memmem::find_iter(text, &[b"<", name].concat()) {
             let after = at + 1 + name.len();
             match text.get(after) {
@@ -884,15 +915,22 @@ pub(super) fn without_empty_dates(text: &[u8]) -> Option<Vec<u8>> {
                         continue;
                     };
                     let inner = &text[after + 1..after + 1 + len];
-                    // (Only plain text: markup or a CDATA inside is left
-                    // to feed-rs.)
+                    // (A CDATA section is read for its text; other markup
+                    // or a reference inside is left to feed-rs.)
+                    let trimmed = inner.trim_ascii();
+                    let inner = trimmed
+                        .strip_prefix(b"<![CDATA[")
+                        .and_then(|i| i.strip_suffix(b"]]>"))
+                        .unwrap_or(inner);
                     if inner.contains(&b'<') || inner.contains(&b'&') {
                         continue;
                     }
+                    // (A placeholder, the epoch or year 1, is no date either:
+                    // after a good one, it undid it.)
                     let readable = std::str::from_utf8(inner)
                         .ok()
                         .and_then(super::dates::parse)
-                        .is_some();
+                        .is_some_and(|d| super::plausible(&d));
                     if !readable {
                         cut.push((at, after + 1 + len + close.len()));
                     }

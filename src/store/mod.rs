@@ -553,10 +553,62 @@ impl Store {
         store.migrate(&path.display().to_string())?;
         store.backfill_near()?;
         store.backfill_search()?;
+        store.repair_times_ahead(crate::now_unix())?;
         if new {
             tracing::info!(store = %path.display(), "created a new, empty store");
         }
         Ok(store)
+    }
+
+    /// Moves to `now` the times a clock that was ahead wrote (items' and
+    /// stories' first seen, changed and last seen, more than ten minutes
+    /// ahead): stories first seen "in 2027" stayed above every story seen
+    /// since, in every output, for as long as the clock had been ahead, and
+    /// their items were kept from pruning as long. Asked through the
+    /// indexes (nothing to do costs four look-ups); said when done.
+    pub(crate) fn repair_times_ahead(&mut self, now: i64) -> Result<(), StoreError> {
+        let limit = now + 600;
+        let ahead: bool = self
+            .conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM items WHERE first_seen_at > ?1)
+                     OR EXISTS (SELECT 1 FROM items WHERE changed_at > ?1)
+                     OR EXISTS (SELECT 1 FROM stories WHERE first_seen_at > ?1)
+                     OR EXISTS (SELECT 1 FROM stories WHERE changed_at > ?1)",
+                [limit],
+                |r| r.get(0),
+            )
+            .map_err(StoreError::ctx("looking for times ahead of the clock"))?;
+        if !ahead {
+            return Ok(());
+        }
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(StoreError::ctx("moving times ahead of the clock"))?;
+        let mut moved = 0;
+        for sql in [
+            "UPDATE near_items SET first_seen_at = ?1 WHERE first_seen_at > ?2",
+            "UPDATE items SET first_seen_at = ?1 WHERE first_seen_at > ?2",
+            "UPDATE items SET changed_at = ?1 WHERE changed_at > ?2",
+            "UPDATE items SET last_seen_at = ?1 WHERE last_seen_at > ?2",
+            "UPDATE stories SET first_seen_at = ?1 WHERE first_seen_at > ?2",
+            "UPDATE stories SET changed_at = ?1 WHERE changed_at > ?2",
+        ] {
+            let n = tx
+                .execute(sql, [now, limit])
+                .map_err(StoreError::ctx("moving times ahead of the clock"))?;
+            if sql.starts_with("UPDATE stories SET first_seen_at") {
+                moved = n;
+            }
+        }
+        tx.commit()
+            .map_err(StoreError::ctx("moving times ahead of the clock"))?;
+        tracing::warn!(
+            stories = moved,
+            "times ahead of the clock (set while it was ahead) moved to now"
+        );
+        Ok(())
     }
 
     /// Opens an existing store for reading only: nothing in it or beside it is

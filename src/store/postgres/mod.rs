@@ -382,9 +382,54 @@ impl PgStore {
             }
         } else {
             store.migrate().await?;
+            store.repair_times_ahead(crate::now_unix()).await?;
             store.listen().await?;
         }
         Ok(store)
+    }
+
+    /// As the SQLite store's: times a clock that was ahead wrote (more than
+    /// ten minutes ahead) are moved to `now`, and said.
+    async fn repair_times_ahead(&self, now: i64) -> Result<(), StoreError> {
+        let limit = now + 600;
+        let mut conn = self.pool().get().await?;
+        let ahead: bool = conn
+            .query_one(
+                "looking for times ahead of the clock",
+                "SELECT EXISTS (SELECT 1 FROM items WHERE first_seen_at > $1)
+                     OR EXISTS (SELECT 1 FROM items WHERE changed_at > $1)
+                     OR EXISTS (SELECT 1 FROM stories WHERE first_seen_at > $1)
+                     OR EXISTS (SELECT 1 FROM stories WHERE changed_at > $1)",
+                &[&limit],
+            )
+            .await?
+            .get(0);
+        if !ahead {
+            return Ok(());
+        }
+        let mut tx = conn.tx().await?;
+        let mut moved = 0;
+        for sql in [
+            "UPDATE near_items SET first_seen_at = $1 WHERE first_seen_at > $2",
+            "UPDATE items SET first_seen_at = $1 WHERE first_seen_at > $2",
+            "UPDATE items SET changed_at = $1 WHERE changed_at > $2",
+            "UPDATE items SET last_seen_at = $1 WHERE last_seen_at > $2",
+            "UPDATE stories SET first_seen_at = $1 WHERE first_seen_at > $2",
+            "UPDATE stories SET changed_at = $1 WHERE changed_at > $2",
+        ] {
+            let n = tx
+                .exec("moving times ahead of the clock", sql, &[&now, &limit])
+                .await?;
+            if sql.starts_with("UPDATE stories SET first_seen_at") {
+                moved = n;
+            }
+        }
+        tx.commit("moving times ahead of the clock").await?;
+        tracing::warn!(
+            stories = moved,
+            "times ahead of the clock (set while it was ahead) moved to now"
+        );
+        Ok(())
     }
 
     pub(crate) fn pool(&self) -> &Pool {
