@@ -1115,7 +1115,9 @@ const UTF16_WITHOUT_BOM: &str = "the file looks like UTF-16 (every other byte is
 /// Whether text starts as ASCII written in UTF-16 (either byte order) with no
 /// byte-order mark: a NUL at every other byte of its first characters.
 fn utf16_without_bom(bytes: &[u8]) -> bool {
-    let head = &bytes[..bytes.len().min(64) & !1];
+    // (Its first 4 KiB: comment lines in Japanese or Russian first have
+    // few NULs among their first characters.)
+    let head = &bytes[..bytes.len().min(4096) & !1];
     let nuls = |parity: usize| {
         head.iter()
             .skip(parity)
@@ -1123,13 +1125,13 @@ fn utf16_without_bom(bytes: &[u8]) -> bool {
             .filter(|b| **b == 0)
             .count()
     };
-    // (Most of one half NUL, hardly any of the other: a few characters
-    // past Latin-1, `☃` or a Japanese comment, have no NUL.)
+    // (Half of one half NUL or more, hardly any of the other: characters
+    // past Latin-1, `☃` or a comment in Japanese, have no NUL.)
     let half = head.len() / 2;
     head.len() >= 4
         && [(0, 1), (1, 0)]
             .iter()
-            .any(|&(nul, other)| 4 * nuls(nul) >= 3 * half && 8 * nuls(other) <= half)
+            .any(|&(nul, other)| 2 * nuls(nul) >= half && 16 * nuls(other) <= half)
 }
 
 /// A TOML reader's message, with what to write instead where its words
@@ -2406,6 +2408,8 @@ mod tests {
         for text in [
             "[[feed]]\nurl = \"https://a.example/f\"\ntitle = \"Ünïcode ☃\"\n",
             "# 日本語のコメント\n[[feed]]\nurl = \"https://a.example/f\"\n",
+            "# 日本語のコメントです。設定ファイル\n# もう一行の説明文です\n[store]\npath = \"x.db\"\n[[feed]]\nurl = \"https://a.example/f\"\n",
+            "# Русский комментарий к файлу\n[store]\npath = \"x.db\"\n[[feed]]\nurl = \"https://a.example/f\"\n",
         ] {
             let utf16: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
             std::fs::write(&path, utf16).unwrap();

@@ -533,7 +533,10 @@ pub fn quoted(s: &str, max: usize) -> String {
         }
         if c == '\0' {
             out.push_str("\\0");
-        } else if c.is_control() || crate::export::clean::is_bidi_control(c) {
+        } else if c.is_control()
+            || crate::export::clean::is_bidi_control(c)
+            || matches!(c, '\u{2028}' | '\u{2029}')
+        {
             out.push_str(&c.escape_unicode().to_string());
         } else {
             out.push(c);

@@ -611,7 +611,10 @@ fn section_like(canonical: &str) -> bool {
                     && v.iter()
                         .all(|c| c.is_ascii_alphabetic() || matches!(c, b'-' | b'_'))
             }
-            "cat" | "category" | "section" | "tab" | "sort" | "order" | "view" => word(20),
+            // (A category's or a section's name or number, whatever it
+            // is: `?cat=12`, `?cat=world-news`, `?section=us-politics`.)
+            "cat" | "category" | "section" => !v.is_empty() && v.len() <= 40,
+            "tab" | "sort" | "order" | "view" => word(20),
             _ => false,
         }
     };
@@ -1770,7 +1773,7 @@ fn names_the_file(pair: &str, script: bool, naming: Naming, scheme: bool) -> boo
             {
                 return false;
             }
-            None if !id && scheme && time_value(value) => return false,
+            None if !id && scheme && (time_value(value) || hex_time(value)) => return false,
             _ => {}
         }
     } else if n.starts_with("utm_") || signing || crate::urls::secret_name(n) {
@@ -1890,6 +1893,8 @@ fn signing_kind(n: &str, squashed: &str) -> Option<Signing> {
         Some(Signing::ByValue)
     } else if ALWAYS.contains(&squashed)
         || squashed.ends_with("authsign")
+        // (Wowza's `wowzatokenhash`.)
+        || squashed.ends_with("tokenhash")
         || squashed.starts_with("expire")
         || squashed.starts_with("hmac")
         || crate::visible::signing_name(n)
@@ -1937,13 +1942,17 @@ fn signing_scheme(pairs: &[std::borrow::Cow<str>]) -> bool {
     };
     let signed =
         parts().any(|(kind, sq, v)| kind == Some(Signing::Always) && rotating_value(&v, &sq));
+    // (Tencent's and Qiniu's expiry is a Unix time in hex: `t=65f3a1b2`,
+    // `txTime=65f3a1b2`.)
     signed
-        || (parts().any(|(_, sq, v)| expiry(&sq) && time_value(&v))
-            && parts().any(|(kind, sq, v)| {
-                matches!(kind, Some(Signing::InScheme | Signing::ByValue))
-                    && rotating_value(&v, &sq)
-                    && !time_value(&v)
-            }))
+        || (parts().any(|(_, sq, v)| {
+            (expiry(&sq) && time_value(&v))
+                || (matches!(sq.as_str(), "t" | "txtime") && hex_time(&v))
+        }) && parts().any(|(kind, sq, v)| {
+            matches!(kind, Some(Signing::InScheme | Signing::ByValue))
+                && rotating_value(&v, &sq)
+                && !time_value(&v)
+        }))
 }
 
 /// Whether a value (its parameter's name `squashed`) may change at every
@@ -2072,6 +2081,14 @@ fn time_value(v: &str) -> bool {
             && digits(8..10)
             && b.len() > 10)
         || (digits(0..8) && b.get(8) == Some(&b'T'))
+}
+
+/// Whether a value is a Unix time written in 8 hex digits (Tencent's and
+/// Qiniu's signed addresses), between 2001 and 2100.
+fn hex_time(value: &str) -> bool {
+    value.len() == 8
+        && u32::from_str_radix(value, 16)
+            .is_ok_and(|n| (1_000_000_000..=4_102_444_800).contains(&u64::from(n)))
 }
 
 /// Whether a value is a Unix time, in seconds or milliseconds, between 2001
@@ -2855,6 +2872,9 @@ mod tests {
             "//n.example/news?page=1",
             "//n.example?lang=en",
             "//n.example/index.php?cat=news",
+            "//n.example/news?cat=world-news",
+            "//n.example?cat=12",
+            "//n.example?section=us-politics",
             "//n.example/en/us/news/world",
         ] {
             assert!(section_like(c), "{c}");
@@ -2872,7 +2892,6 @@ mod tests {
             // An article by its query: a slug or an id under such a name.
             "//n.example/index.php?page=mayor-resigns-budget-scandal",
             "//n.example/news?view=1234",
-            "//n.example/index.php?cat=mayor-resigns",
             "//n.example?page=article-5512",
             "//n.example/index.php?section=news&page=mayor-resigns",
             "//n.example/index.php?tab=mayor-resigns",
@@ -3131,6 +3150,20 @@ mod tests {
             (
                 "https://p.example/get?hdnts=exp=1765000001~acl=/*~hmac=66a50e0f",
                 "https://p.example/get",
+            ),
+            // Tencent's, Qiniu's and Wowza's: an expiry in hex, a hash by
+            // a name of its own.
+            (
+                "https://p.example/live.php?id=7&txSecret=9e107d9d372bb6826bd81d3542a419d6&txTime=65f3a1b2",
+                "https://p.example/live.php?id=7",
+            ),
+            (
+                "https://p.example/get.php?id=7&sign=9e107d9d372bb6826bd81d3542a419d6&t=65f3a1b2",
+                "https://p.example/get.php?id=7",
+            ),
+            (
+                "https://p.example/play?id=7&wowzatokenhash=Q8zx0b6JrLh3m9PqWkT2sV&wowzatokenendtime=1765000001",
+                "https://p.example/play?id=7",
             ),
             (
                 "https://p.example/play?token=Episode12",

@@ -165,8 +165,12 @@ async fn titles_reach_the_terminal_without_control_sequences() {
     for (title, said) in [
         ("\u{1b}\u{1b}\u{1b}", "--title: the title cannot be empty"),
         (
+            "\u{200e}\u{200f}\u{61c}",
+            "--title: the title cannot be empty",
+        ),
+        (
             "One\u{2028}Two",
-            "a title cannot hold a line break or a tab",
+            "--title \"One\\u{2028}Two\": a title cannot hold a line break or a tab",
         ),
     ] {
         let out = feedloom(&cfg, &["add", &srv.url("/b.rss"), "--title", title]).await;

@@ -270,7 +270,7 @@ fn check_args(args: &AddArgs) -> Result<(), Failure> {
         .filter(|t| t.contains(['\n', '\r', '\t', '\u{85}', '\u{2028}', '\u{2029}']))
     {
         return Err(Failure::Usage(format!(
-            "--title {:?}: a title cannot hold a line break or a tab",
+            "--title \"{}\": a title cannot hold a line break or a tab",
             crate::error::quoted(t, 200)
         )));
     }
@@ -308,8 +308,14 @@ fn check_args(args: &AddArgs) -> Result<(), Failure> {
 /// bidi marks, as `import-opml` writes one (an escape sequence was written
 /// as `\u001B`; a right-to-left override turned the config's line around).
 fn shown_title(t: &str) -> String {
+    // (Invisible format characters too: marks of direction, zero widths,
+    // a byte-order mark, interlinear annotations.)
+    let invisible = |c: char| {
+        matches!(c, '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{061C}' | '\u{180E}'
+            | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
+    };
     t.chars()
-        .filter(|c| !c.is_control() && !crate::export::clean::is_bidi_control(*c))
+        .filter(|c| !c.is_control() && !crate::export::clean::is_bidi_control(*c) && !invisible(*c))
         .collect()
 }
 
