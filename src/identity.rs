@@ -1921,25 +1921,7 @@ fn signing_scheme(pairs: &[std::borrow::Cow<str>]) -> bool {
     };
     // (A time under an expiry's or a start's name: `t=<upload time>` beside
     // a content digest named every episode of `/get` alike.)
-    let expiry = |sq: &str| {
-        matches!(
-            sq,
-            "e" | "exp"
-                | "expires"
-                | "expiry"
-                | "expiration"
-                | "se"
-                | "st"
-                | "ttl"
-                | "deadline"
-                | "until"
-                | "notafter"
-                | "notbefore"
-                | "wmsservertime"
-                | "servertime"
-        ) || sq.starts_with("expire")
-            || sq.starts_with("valid")
-    };
+    let expiry = expiry_name;
     let signed =
         parts().any(|(kind, sq, v)| kind == Some(Signing::Always) && rotating_value(&v, &sq));
     // (Tencent's and Qiniu's expiry is a Unix time in hex: `t=65f3a1b2`,
@@ -2027,8 +2009,7 @@ fn names_value(v: &str) -> bool {
             && b[7] == b'-'
             && date(&[&b[..4], &b[5..7], &b[8..]].concat()));
     // `Episode12`: a capital, small letters, digits at the end.
-    let capitalised = b[0].is_ascii_uppercase() && part(&b[1..]) && b.len() >= 4;
-    (b.len() <= 6 && b.iter().all(u8::is_ascii_digit)) || uuid || slug || capitalised || dated
+    (b.len() <= 6 && b.iter().all(u8::is_ascii_digit)) || uuid || slug || dated
 }
 
 /// Whether a parameter's name (its letters and digits) is a session's, a
@@ -2057,9 +2038,21 @@ fn never_a_name(squashed: &str) -> bool {
 /// address expires or starts (`Expires`, `X-Amz-Expires`, `validuntil`):
 /// any number under it is a time or a duration, never a file's name.
 fn expiry_name(squashed: &str) -> bool {
-    squashed.contains("expir")
+    matches!(
+        squashed,
+        "e" | "exp"
+            | "se"
+            | "st"
+            | "ttl"
+            | "deadline"
+            | "until"
+            | "notafter"
+            | "notbefore"
+            | "wmsservertime"
+            | "servertime"
+            | "xamzdate"
+    ) || squashed.contains("expir")
         || squashed.starts_with("valid")
-        || matches!(squashed, "notbefore" | "notafter" | "xamzdate")
 }
 
 /// Whether a value is a time: a Unix time ([`unix_time`]), one followed by a

@@ -93,6 +93,18 @@ pub const WAL_AUTOCHECKPOINT: i64 = 4_096;
 /// Page size of a new store file.
 pub const PAGE_SIZE: i64 = 8_192;
 
+/// The columns (table, column) a fetch writes its start time into, which a
+/// clock that was ahead left in the future: moved to now by both stores'
+/// writers when they open the store (`repair_times_ahead`).
+pub(crate) const TIMES_OF_FETCHES: &[(&str, &str)] = &[
+    ("near_items", "first_seen_at"),
+    ("items", "first_seen_at"),
+    ("items", "changed_at"),
+    ("items", "last_seen_at"),
+    ("stories", "first_seen_at"),
+    ("stories", "changed_at"),
+];
+
 /// Whether this user may access `p` in `mode` (`libc::W_OK | libc::R_OK`…),
 /// as the kernel judges it (`access(2)`).
 pub(crate) fn user_can(p: &Path, mode: libc::c_int) -> bool {
@@ -560,7 +572,7 @@ impl Store {
         Ok(store)
     }
 
-    /// Moves to `now` the times a clock that was ahead wrote (items' and
+    /// Moves to `now` the times a clock that was ahead wrote ([`TIMES_OF_FETCHES`]) (items' and
     /// stories' first seen, changed and last seen, more than ten minutes
     /// ahead): stories first seen "in 2027" stayed above every story seen
     /// since, in every output, for as long as the clock had been ahead, and
@@ -587,18 +599,14 @@ impl Store {
             .transaction()
             .map_err(StoreError::ctx("moving times ahead of the clock"))?;
         let mut moved = 0;
-        for sql in [
-            "UPDATE near_items SET first_seen_at = ?1 WHERE first_seen_at > ?2",
-            "UPDATE items SET first_seen_at = ?1 WHERE first_seen_at > ?2",
-            "UPDATE items SET changed_at = ?1 WHERE changed_at > ?2",
-            "UPDATE items SET last_seen_at = ?1 WHERE last_seen_at > ?2",
-            "UPDATE stories SET first_seen_at = ?1 WHERE first_seen_at > ?2",
-            "UPDATE stories SET changed_at = ?1 WHERE changed_at > ?2",
-        ] {
+        for &(table, column) in TIMES_OF_FETCHES {
             let n = tx
-                .execute(sql, [now, limit])
+                .execute(
+                    &format!("UPDATE {table} SET {column} = ?1 WHERE {column} > ?2"),
+                    [now, limit],
+                )
                 .map_err(StoreError::ctx("moving times ahead of the clock"))?;
-            if sql.starts_with("UPDATE stories SET first_seen_at") {
+            if (table, column) == ("stories", "first_seen_at") {
                 moved = n;
             }
         }

@@ -409,18 +409,15 @@ impl PgStore {
         }
         let mut tx = conn.tx().await?;
         let mut moved = 0;
-        for sql in [
-            "UPDATE near_items SET first_seen_at = $1 WHERE first_seen_at > $2",
-            "UPDATE items SET first_seen_at = $1 WHERE first_seen_at > $2",
-            "UPDATE items SET changed_at = $1 WHERE changed_at > $2",
-            "UPDATE items SET last_seen_at = $1 WHERE last_seen_at > $2",
-            "UPDATE stories SET first_seen_at = $1 WHERE first_seen_at > $2",
-            "UPDATE stories SET changed_at = $1 WHERE changed_at > $2",
-        ] {
+        for &(table, column) in crate::store::TIMES_OF_FETCHES {
             let n = tx
-                .exec("moving times ahead of the clock", sql, &[&now, &limit])
+                .exec(
+                    "moving times ahead of the clock",
+                    &format!("UPDATE {table} SET {column} = $1 WHERE {column} > $2"),
+                    &[&now, &limit],
+                )
                 .await?;
-            if sql.starts_with("UPDATE stories SET first_seen_at") {
+            if (table, column) == ("stories", "first_seen_at") {
                 moved = n;
             }
         }
