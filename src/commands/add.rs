@@ -314,8 +314,10 @@ fn shown_title(t: &str) -> String {
         matches!(c, '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{061C}' | '\u{180E}'
             | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
     };
-    t.chars()
-        .filter(|c| !c.is_control() && !crate::export::clean::is_bidi_control(*c) && !invisible(*c))
+    // (Line breaks and tabs, which `plain_title` keeps, are refused before.)
+    crate::export::clean::plain_title(t)
+        .chars()
+        .filter(|c| !invisible(*c))
         .collect()
 }
 
