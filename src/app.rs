@@ -686,8 +686,16 @@ pub async fn run(
                 });
                 match loaded {
                     Ok(mut new_cfg) => {
+                        // (What only a restart applies was a log line alone:
+                        // `/healthz` said ok while the daemon served and
+                        // stored elsewhere than its config says.)
+                        let mut pending = Vec::new();
                         if new_cfg.server.listen != configured_listen {
                             warn!("[server] listen changed: takes effect after a restart");
+                            pending.push(format!(
+                                "[server] listen = \"{}\" (the daemon listens on {bound})",
+                                new_cfg.server.listen
+                            ));
                         }
                         if new_cfg.server.listen != bound {
                             // (The outputs' own links named the new address,
@@ -704,11 +712,17 @@ pub async fn run(
                                 == crate::store::lock::real_path(&opened_store.path);
                         if !same_file || new_cfg.store.url != opened_store.url {
                             warn!("[store] changed: takes effect after a restart; this daemon keeps its store");
+                            pending.push(format!(
+                                "[store] names {} (the daemon keeps {})",
+                                store_named(&new_cfg.store),
+                                store_named(&opened_store)
+                            ));
                         }
                         new_cfg.store.path = opened_store.path.clone();
                         new_cfg.store.url = opened_store.url.clone();
                         if crate::server::ConnLimits::of(&new_cfg.server) != limits {
                             warn!("[server] connection limits changed: take effect after a restart");
+                            pending.push("[server] connection limits".to_string());
                         }
                         match Plan::build(new_cfg, &store, Some(&plan)).await {
                             Ok(p) => {
@@ -724,6 +738,13 @@ pub async fn run(
                                 changed.notify_one();
                                 info!(feeds = plan.every.len(), "config reloaded");
                                 *state.health.config_error.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                                *state.health.restart_needed.lock().unwrap_or_else(|e| e.into_inner()) =
+                                    (!pending.is_empty()).then(|| {
+                                        format!(
+                                            "the config changes what only a restart applies: {}",
+                                            pending.join("; ")
+                                        )
+                                    });
                                 for w in crate::commands::check::warnings(&plan.cfg) {
                                     warn!("{w}");
                                 }
@@ -1672,6 +1693,15 @@ fn describe_access(a: &config::Access) -> String {
         parts.push(format!("headers {}", names.join(", ")));
     }
     format!(" ({})", parts.join("; "))
+}
+
+/// A store as `/healthz` names it: its file, or its PostgreSQL URL without
+/// the password.
+fn store_named(store: &crate::config::StoreConfig) -> String {
+    match &store.url {
+        Some(url) => crate::store::postgres::redact(url),
+        None => store.path.display().to_string(),
+    }
 }
 
 /// Says on `/healthz` (degraded) that a reload kept the old config, until

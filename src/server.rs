@@ -217,6 +217,10 @@ pub struct HealthWindow {
     /// load: a restart would fail), worded for `/healthz`; `None` once a
     /// reload succeeds.
     pub config_error: Mutex<Option<String>>,
+    /// What the config on disk changes that only a restart applies (the
+    /// store, the listen address, connection limits), worded for `/healthz`;
+    /// `None` once a reload names what the daemon runs on again.
+    pub restart_needed: Mutex<Option<String>>,
     /// The daemon is stopping (SIGTERM or SIGINT): `/healthz` says so, and
     /// does not call its scheduler, which no longer ticks, stalled.
     pub stopping: std::sync::atomic::AtomicBool,
@@ -234,6 +238,7 @@ impl HealthWindow {
             stopping: std::sync::atomic::AtomicBool::new(false),
             retention_error: Mutex::new(None),
             config_error: Mutex::new(None),
+            restart_needed: Mutex::new(None),
         }
     }
 
@@ -1014,7 +1019,11 @@ async fn healthz(State(state): State<Arc<ServerState>>) -> Response {
             degraded_after,
         ));
     }
-    for held in [&state.health.retention_error, &state.health.config_error] {
+    for held in [
+        &state.health.retention_error,
+        &state.health.config_error,
+        &state.health.restart_needed,
+    ] {
         if let Some(e) = held.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
             reasons.push(e.clone());
         }

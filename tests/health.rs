@@ -501,3 +501,51 @@ async fn a_rejected_reload_and_a_config_without_feeds_are_said() {
     );
     d.stop().await;
 }
+
+/// A reload that changes what only a restart applies (the store, the listen
+/// address) is said by `/healthz` (degraded, naming both stores) until a
+/// reload names what the daemon runs on again: it was a log line alone, and
+/// the next restart opened another, empty store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_that_needs_a_restart_is_said() {
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/feed.xml",
+        Resource::feed(rss("F", &[(Some("1"), None, "x", "d")])),
+    );
+    let body = config("", &[(srv.url("/feed.xml"), "")]);
+    let d = Daemon::start(&body).await;
+    let (_, v) = d.health_until(15, |v| v["status"] == "ok").await;
+    assert_eq!(v["status"], "ok", "{v}");
+    let file = d.env.path("feedloom.toml");
+    let good = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        good.replacen("feedloom.db", "elsewhere.db", 1).replacen(
+            "[server]\n",
+            "[server]\nlisten = \"127.0.0.1:1\"\n",
+            1,
+        ),
+    )
+    .unwrap();
+    d.reload.send(()).await.unwrap();
+    let (code, v) = d.health_until(10, |v| v["status"] == "degraded").await;
+    assert_eq!((code, v["status"].as_str()), (200, Some("degraded")), "{v}");
+    let said = reasons(&v).join("\n");
+    assert!(said.contains("only a restart applies"), "{said}");
+    assert!(said.contains("elsewhere.db"), "names the new store: {said}");
+    assert!(
+        said.contains("127.0.0.1:1"),
+        "names the new address: {said}"
+    );
+    assert!(
+        !d.env.path("elsewhere.db").exists(),
+        "nothing written there"
+    );
+    // Put back: ok again.
+    std::fs::write(&file, &good).unwrap();
+    d.reload.send(()).await.unwrap();
+    let (_, v) = d.health_until(10, |v| v["status"] == "ok").await;
+    assert_eq!(v["status"], "ok", "{v}");
+    d.stop().await;
+}
