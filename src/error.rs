@@ -285,6 +285,15 @@ pub enum StoreError {
         path.display()
     )]
     Damaged { path: PathBuf, why: String },
+    /// The store's file is empty (0 bytes, no write-ahead log beside it): a
+    /// store not begun, or one emptied.
+    #[error(
+        "store {} is an empty file (0 bytes): nothing has been stored in it; `feedloom poll` \
+         or the daemon begins a new store in it (if it held a store before, restore a backup \
+         first: `feedloom restore FILE`)",
+        path.display()
+    )]
+    NotBegun { path: PathBuf },
     /// The store, or its `-wal` or `-shm` file, is not writable by this user.
     #[error(
         "cannot open store {}: this user cannot read and write {}{}; give the daemon's user write access (chown or chmod u+rw)",

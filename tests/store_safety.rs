@@ -773,6 +773,15 @@ fn a_store_cut_short_is_called_damaged_by_every_command() {
         ),
     ] {
         std::fs::write(&db, &whole[..len]).unwrap();
+        // (An empty -wal beside it, as a writer's checkpoint leaves one,
+        // changes nothing: it was read as "disk image is malformed".)
+        let wal = env.path("feedloom.db-wal");
+        match len {
+            50 => std::fs::write(&wal, b"").unwrap(),
+            _ => {
+                let _ = std::fs::remove_file(&wal);
+            }
+        }
         let copy = env.path("copy.db");
         let copy = copy.to_str().unwrap();
         for args in [
@@ -796,6 +805,7 @@ fn a_store_cut_short_is_called_damaged_by_every_command() {
         }
         // Restored from, it is named as the backup at fault.
         std::fs::write(env.path("cut.db"), &whole[..len]).unwrap();
+        std::fs::write(env.path("cut.db-wal"), b"").unwrap();
         std::fs::write(&db, &whole).unwrap();
         let out = feedloom(&cfg, &["restore", env.path("cut.db").to_str().unwrap()]);
         assert!(!out.status.success());
@@ -810,4 +820,68 @@ fn a_store_cut_short_is_called_damaged_by_every_command() {
             "restore replaced the store"
         );
     }
+}
+
+/// An empty store file (0 bytes: a `touch`, or a store emptied) is named as
+/// such by every command that reads, `backup` too, and `check` warns of it;
+/// nothing is written. Readers said "schema version 0 … run `feedloom poll`
+/// to upgrade it", and `backup` "no such table: items".
+#[test]
+fn an_empty_store_file_is_named_by_every_reader() {
+    let env = TestEnv::new();
+    std::fs::write(env.path("f.xml"), doc("e", 3, 100)).unwrap();
+    let cfg = write_config(&env, "[[feed]]\nurl = \"file:f.xml\"\n");
+    let db = env.path("feedloom.db");
+    std::fs::write(&db, b"").unwrap();
+    let said = format!(
+        "store {} is an empty file (0 bytes): nothing has been stored in it",
+        db.display()
+    );
+    let copy = env.path("copy.db");
+    for args in [
+        &["feeds"][..],
+        &["export"],
+        &["search", "e"],
+        &["backup", copy.to_str().unwrap()],
+    ] {
+        let out = feedloom(&cfg, args);
+        assert!(!out.status.success(), "{args:?}");
+        let err = text(&out.stderr);
+        assert!(err.contains(&said), "{args:?}: {err}");
+        assert!(!copy.exists(), "{args:?} made a copy");
+    }
+    let out = feedloom(&cfg, &["check"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains(&format!("warning: {said}")),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(std::fs::read(&db).unwrap().len(), 0, "a reader wrote");
+    for end in ["-wal", "-shm"] {
+        assert!(
+            !env.path(&format!("feedloom.db{end}")).exists(),
+            "{end} made"
+        );
+    }
+    // A writer begins a store in it.
+    let out = feedloom(&cfg, &["poll"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = feedloom(&cfg, &["feeds"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // An empty file given to `restore` is named as such; the store stays.
+    let before = std::fs::read(&db).unwrap();
+    std::fs::write(env.path("empty.db"), b"").unwrap();
+    let out = feedloom(&cfg, &["restore", env.path("empty.db").to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("it is an empty file (0 bytes), not a backup"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(&db).unwrap(),
+        before,
+        "restore replaced the store"
+    );
 }

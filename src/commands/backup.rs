@@ -142,6 +142,12 @@ pub fn restore(cfg: &Config, file: &Path) -> Result<String, Failure> {
     if let Some(why) = crate::store::cut_short(file) {
         return Err(usage(format!("the backup is damaged: {why}")));
     }
+    if crate::store::not_begun(file) {
+        return Err(usage(
+            "it is an empty file (0 bytes), not a backup: name the file `feedloom backup` wrote"
+                .to_string(),
+        ));
+    }
     let (version, lacks) = crate::store::open_reader(file)
         .and_then(|c| {
             let v: u32 = c

@@ -28,6 +28,16 @@ pub fn warnings(cfg: &Config) -> Vec<String> {
             cfg.store.path.display()
         ));
     }
+    // (An empty file was "valid" without a word, and every reader then said
+    // "schema version 0".)
+    if cfg.store.url.is_none() && crate::store::not_begun(&cfg.store.path) {
+        out.push(format!(
+            "store {} is an empty file (0 bytes): nothing has been stored in it; `poll` or the \
+             daemon begins a new store in it (if it held a store before, restore a backup \
+             first)",
+            cfg.store.path.display()
+        ));
+    }
     // (An output file that is a folder or a pipe, or in a folder this user
     // cannot write: `check` called the config valid, and every poll failed
     // to write it.)

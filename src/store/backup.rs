@@ -78,6 +78,7 @@ pub fn backup(store: &Path, dest: &Path, force: bool) -> Result<BackupReport, Ba
     // (A store cut short is said as such: "cannot read the store: database
     // disk image is malformed".)
     super::refuse_cut_short(store)?;
+    super::refuse_not_begun(store)?;
     let started = Instant::now();
     let refused = |why| BackupError::Refused {
         path: dest.to_path_buf(),

@@ -294,13 +294,13 @@ fn refuse_foreign(conn: &Connection, path: &Path) -> Result<(), StoreError> {
 /// declares (a copy cut short, a disk that filled while it was copied).
 /// Readers said "schema version 0, run `feedloom poll` to upgrade it", and
 /// `check` called the config valid; `poll` then said "database disk image
-/// is malformed". Judged only while no `-wal` file is beside it: a writer
-/// checkpointing may have written the header before the pages.
+/// is malformed". Judged only while no `-wal` file with frames is beside it:
+/// a writer checkpointing may have written the header before the pages.
 pub fn cut_short(path: &Path) -> Option<String> {
     use std::io::Read;
     // (Only a plain file is opened: a pipe at the store's path blocked the
     // reader until a writer came.)
-    if lock::beside(path, "-wal").exists() || !std::fs::metadata(path).ok()?.is_file() {
+    if wal_has_frames(path) || !std::fs::metadata(path).ok()?.is_file() {
         return None;
     }
     let mut f = std::fs::File::open(path).ok()?;
@@ -324,6 +324,33 @@ pub fn cut_short(path: &Path) -> Option<String> {
     let declared = pages * page_size;
     (be32(24) == be32(92) && declared > len)
         .then(|| format!("it is cut short ({len} bytes of the {declared} its header declares)"))
+}
+
+/// Whether the store at `path` is a plain file of 0 bytes with no (or an
+/// empty) `-wal` beside it: nothing was ever stored in it, or it was emptied.
+/// Readers said "schema version 0, run `feedloom poll` to upgrade it", and
+/// `backup` failed on "no such table: items".
+pub fn not_begun(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == 0) && !wal_has_frames(path)
+}
+
+/// Whether the store at `path` has a `-wal` file beside it that may hold
+/// frames (longer than the log's 32-byte header): then the main file alone
+/// does not say what the store holds. (A writer's checkpoint leaves an empty
+/// `-wal` behind; a copy of the folder carried it, and a store cut short
+/// beside it was read as "database disk image is malformed".)
+fn wal_has_frames(path: &Path) -> bool {
+    std::fs::metadata(lock::beside(path, "-wal")).is_ok_and(|m| !m.is_file() || m.len() > 32)
+}
+
+/// Refuses, for a command that reads, a store [`not_begun`].
+pub(crate) fn refuse_not_begun(path: &Path) -> Result<(), StoreError> {
+    match not_begun(path) {
+        true => Err(StoreError::NotBegun {
+            path: path.to_path_buf(),
+        }),
+        false => Ok(()),
+    }
 }
 
 /// Refuses a store [`cut_short`] finds damaged.
@@ -632,6 +659,7 @@ impl Store {
             path: path.to_path_buf(),
             source,
         };
+        refuse_not_begun(path)?;
         refuse_cut_short(path)?;
         let conn = open_reader(path)?;
         conn.pragma_update(None, "query_only", true)
