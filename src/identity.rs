@@ -1641,7 +1641,7 @@ fn file_name_by(url: &str, naming: Naming) -> String {
     let mut kept: Vec<std::borrow::Cow<str>> = match naming {
         Naming::Written => query
             .split('&')
-            .filter(|p| !p.is_empty() && names_the_file(p, script, naming, false))
+            .filter(|p| !p.is_empty() && names_the_file(p, script, naming, false, false))
             .map(std::borrow::Cow::Borrowed)
             .collect(),
         Naming::Now => {
@@ -1651,9 +1651,18 @@ fn file_name_by(url: &str, naming: Naming) -> String {
                 .map(decode_pair)
                 .collect();
             let scheme = signing_scheme(&pairs);
+            // (Beside an id that names the file, a digest's rotating value is
+            // a token's: `?id=12&key=<40 hex digits>` fresh at every fetch
+            // made a new item each time.)
+            let beside_id = pairs.iter().any(|p| {
+                let name = p.split_once('=').map_or(p.as_ref(), |(n, _)| n);
+                let n = name.to_ascii_lowercase();
+                let squashed: String = n.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+                id_name(&n, &squashed, Naming::Now)
+            });
             pairs
                 .into_iter()
-                .filter(|p| names_the_file(p, script, Naming::Now, scheme))
+                .filter(|p| names_the_file(p, script, Naming::Now, scheme || beside_id, scheme))
                 .collect()
         }
     };
@@ -1723,27 +1732,18 @@ fn named_file(path: &str) -> bool {
 /// signs it, lets it expire, keeps a secret, tracks or busts caches.
 /// (`scheme`: the query carries a signing scheme, see [`signing_scheme`];
 /// read by [`Naming::Now`] only.)
-fn names_the_file(pair: &str, script: bool, naming: Naming, scheme: bool) -> bool {
+fn names_the_file(
+    pair: &str,
+    script: bool,
+    naming: Naming,
+    digests_rotate: bool,
+    scheme: bool,
+) -> bool {
     let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
     let n = name.to_ascii_lowercase();
     let n = n.trim_start_matches("amp;");
     let squashed: String = n.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
-    // An id: what names the file, whatever its value looks like
-    // (`id=<md5>`, `file_id=<sha1>`).
-    // (Not a word that ends so: `valid=<time>` is a validity.)
-    let word = naming != Naming::Written
-        && ["valid", "invalid", "paid", "void", "avoid"]
-            .iter()
-            .any(|w| squashed.ends_with(w));
-    let id = squashed == "id"
-        || (squashed.ends_with("id")
-            && !word
-            && !crate::urls::secret_name(n)
-            && squashed != "requestid")
-        || matches!(
-            squashed.as_str(),
-            "episode" | "ep" | "file" | "f" | "track" | "clip" | "video" | "item" | "post" | "name"
-        );
+    let id = id_name(n, &squashed, naming);
     let signing = crate::visible::signing_name(n) || squashed == "keypairid";
     // A value that changes at every fetch: a time stamp, a date and time,
     // a UUID.
@@ -1756,7 +1756,7 @@ fn names_the_file(pair: &str, script: bool, naming: Naming, scheme: bool) -> boo
     if naming != Naming::Written && !n.starts_with("utm_") {
         // (A value that cannot be a signature names the file under any such
         // name: `?key=ep12`, `?st=12`, `?s=my-show`, and on a script
-        // `?sig=12`, `?token=<uuid>`; each new episode replaced the last,
+        // `?sig=12`, `?token=ep12`; each new episode replaced the last,
         // unannounced. A file's own name, `ep12.mp3`, names it: a value
         // under a signing name there is a signature's.)
         match signing_kind(n, &squashed) {
@@ -1769,7 +1769,7 @@ fn names_the_file(pair: &str, script: bool, naming: Naming, scheme: bool) -> boo
                 return false;
             }
             Some(Signing::ByValue | Signing::InScheme)
-                if scheme && rotating_value(value, &squashed) =>
+                if digests_rotate && rotating_value(value, &squashed) =>
             {
                 return false;
             }
@@ -1840,6 +1840,26 @@ fn names_the_file(pair: &str, script: bool, naming: Naming, scheme: bool) -> boo
     }
     // (A script's `v` or `t` names what it serves: `watch?v=…`, `play.php?v=12`.)
     script || !(sizing || versioning)
+}
+
+/// Whether a parameter's name (lower-cased `n`, its letters and digits
+/// `squashed`) is an id's: what names the file, whatever its value looks
+/// like (`id=<md5>`, `file_id=<sha1>`, `episode=12`). Not a word that ends
+/// so: `valid=<time>` is a validity.
+fn id_name(n: &str, squashed: &str, naming: Naming) -> bool {
+    let word = naming != Naming::Written
+        && ["valid", "invalid", "paid", "void", "avoid"]
+            .iter()
+            .any(|w| squashed.ends_with(w));
+    squashed == "id"
+        || (squashed.ends_with("id")
+            && !word
+            && !crate::urls::secret_name(n)
+            && squashed != "requestid")
+        || matches!(
+            squashed,
+            "episode" | "ep" | "file" | "f" | "track" | "clip" | "video" | "item" | "post" | "name"
+        )
 }
 
 /// How a parameter that may sign a file's address is judged
@@ -1963,22 +1983,18 @@ fn rotating_value(v: &str, squashed: &str) -> bool {
 
 /// Whether a value under a name that always signs ([`Signing::Always`])
 /// plainly names a file rather than signs it: a number of up to six digits
-/// (`?sig=12`), a UUID, a slug of words and numbers in small letters, each
+/// (`?sig=12`), a slug of words and numbers in small letters, each
 /// part letters then digits (`ep12`, `episode-12`, `the-show_ep-3`), or a
 /// capitalised name (`Episode12`). Anything else there is taken for a
 /// signature or a token (a signing scheme's values take every form: base64
-/// with `+` and `/`, `exp=…~acl=…~hmac=…`, `x7Kp2QaZ`, `kxCb2Xpn`), as
-/// before: a token read as a name made a new item at every fetch.
+/// with `+` and `/`, `exp=…~acl=…~hmac=…`, `x7Kp2QaZ`, `kxCb2Xpn`, a
+/// UUID made for each download), as before: a token read as a name made a
+/// new item at every fetch.
 fn names_value(v: &str) -> bool {
     let b = v.as_bytes();
     if b.is_empty() {
         return false;
     }
-    let uuid = b.len() == 36
-        && b.iter()
-            .enumerate()
-            .all(|(i, c)| matches!(i, 8 | 13 | 18 | 23) == (*c == b'-'))
-        && b.iter().all(|c| *c == b'-' || c.is_ascii_hexdigit());
     // A part of a slug: letters, then digits (`ep12`, `episode`, `12`),
     // the letters small, capitalised or all capitals (`Episode`, `EP12`).
     let part = |p: &[u8]| {
@@ -2009,7 +2025,7 @@ fn names_value(v: &str) -> bool {
             && b[7] == b'-'
             && date(&[&b[..4], &b[5..7], &b[8..]].concat()));
     // `Episode12`: a capital, small letters, digits at the end.
-    (b.len() <= 6 && b.iter().all(u8::is_ascii_digit)) || uuid || slug || dated
+    (b.len() <= 6 && b.iter().all(u8::is_ascii_digit)) || slug || dated
 }
 
 /// Whether a parameter's name (its letters and digits) is a session's, a
@@ -3101,9 +3117,24 @@ mod tests {
                 "https://p.example/play?signature=episode-12&show=b",
                 "https://p.example/play?show=b&signature=episode-12",
             ),
+            // (A UUID under a signing name is a token made for each
+            // download: read as a name, a new item at every fetch.)
             (
                 "https://p.example/play?token=1f0c3e2a-5b6d-4e7f-8a9b-000000000013",
-                "https://p.example/play?token=1f0c3e2a-5b6d-4e7f-8a9b-000000000013",
+                "https://p.example/play",
+            ),
+            (
+                "https://p.example/play?id=12&token=1f0c3e2a-5b6d-4e7f-8a9b-000000000013",
+                "https://p.example/play?id=12",
+            ),
+            // Beside an id, a digest's rotating value is a token's.
+            (
+                "https://cdn.example/dl?id=12&key=da39a3ee5e6b4b0d3255bfef95601890afd80709",
+                "https://cdn.example/dl?id=12",
+            ),
+            (
+                "https://cdn.example/dl?episode=12&hash=da39a3ee5e6b4b0d3255bfef95601890afd80709",
+                "https://cdn.example/dl?episode=12",
             ),
             (
                 "https://p.example/play?token=ep12&show=b",
