@@ -178,6 +178,16 @@ async fn titles_reach_the_terminal_without_control_sequences() {
         assert!(text(&out.stderr).contains(said), "{}", text(&out.stderr));
     }
     assert!(srv.seen().is_empty(), "refused before any fetch");
+    // The joiners belong to the text (a Persian word's non-joiner, an
+    // emoji's joiner): kept.
+    let title = "\u{67e}\u{6cc}\u{627}\u{645}\u{200c}\u{631}\u{633}\u{627}\u{646} \u{1f468}\u{200d}\u{1f469}";
+    let out = feedloom(&cfg, &["add", &srv.url("/b.rss"), "--title", title]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let written = read(&cfg);
+    assert!(
+        written.contains(&format!("title = \"{title}\"")),
+        "{written}"
+    );
 }
 
 /// A feed's error that quotes what its server wrote (a JSON Feed's

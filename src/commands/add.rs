@@ -308,11 +308,13 @@ fn check_args(args: &AddArgs) -> Result<(), Failure> {
 /// bidi marks, as `import-opml` writes one (an escape sequence was written
 /// as `\u001B`; a right-to-left override turned the config's line around).
 fn shown_title(t: &str) -> String {
-    // (Invisible format characters too: marks of direction, zero widths,
-    // a byte-order mark, interlinear annotations.)
+    // (Invisible format characters too: marks of direction, a zero-width
+    // space, a byte-order mark, interlinear annotations. Not the joiners,
+    // U+200C and U+200D, which belong to the text: Persian `پیام‌رسان`
+    // lost its non-joiner, and a family emoji fell apart into three.)
     let invisible = |c: char| {
-        matches!(c, '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{061C}' | '\u{180E}'
-            | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
+        matches!(c, '\u{200B}' | '\u{200E}' | '\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{061C}'
+            | '\u{180E}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
     };
     // (Line breaks and tabs, which `plain_title` keeps, are refused before.)
     crate::export::clean::plain_title(t)
