@@ -588,6 +588,8 @@ fn section_like(canonical: &str) -> bool {
         "m",
         "mobile",
         "amp",
+        "events",
+        "calendar",
     ];
     // A query of nothing but a page's language, number or section
     // (`?lang=en`, `?page=1`, `?cat=news`) leaves it the section's page
@@ -596,25 +598,27 @@ fn section_like(canonical: &str) -> bool {
     // Only with a value a navigation has: a page's small number, a
     // language's code, a section's one word (`?page=mayor-resigns`,
     // `?view=1234`, `?cat=mayor-resigns` name articles).
+    // (An empty value, `?lang=` or `?lang`, names nothing: it is the
+    // page's. A page's number of up to four digits, an offset's of up to
+    // five: `?page=1000`, `?start=20`, `?offset=20`. i18next's `lng`. A
+    // referrer's one word: `?ref=rss`.)
     let navigation_pair = |pair: &str| {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
         let v = value.as_bytes();
-        let word =
-            |max: usize| !v.is_empty() && v.len() <= max && v.iter().all(u8::is_ascii_alphabetic);
+        let word = |max: usize| v.len() <= max && v.iter().all(u8::is_ascii_alphabetic);
+        let number = |max: usize| v.len() <= max && v.iter().all(u8::is_ascii_digit);
         match name.to_ascii_lowercase().as_str() {
-            "page" | "paged" | "pg" => {
-                !v.is_empty() && v.len() <= 3 && v.iter().all(u8::is_ascii_digit)
-            }
-            "lang" | "language" | "hl" | "locale" | "region" | "country" | "edition" => {
-                !v.is_empty()
-                    && v.len() <= 13
+            "page" | "paged" | "pg" => number(4),
+            "start" | "offset" => number(5),
+            "lang" | "lng" | "language" | "hl" | "locale" | "region" | "country" | "edition" => {
+                v.len() <= 13
                     && v.iter()
                         .all(|c| c.is_ascii_alphabetic() || matches!(c, b'-' | b'_'))
             }
             // (A category's or a section's name or number, whatever it
             // is: `?cat=12`, `?cat=world-news`, `?section=us-politics`.)
-            "cat" | "category" | "section" => !v.is_empty() && v.len() <= 40,
-            "tab" | "sort" | "order" | "view" => word(20),
+            "cat" | "category" | "section" => v.len() <= 40,
+            "tab" | "sort" | "order" | "view" | "ref" => word(20),
             _ => false,
         }
     };
@@ -2885,6 +2889,18 @@ mod tests {
             "//n.example?cat=12",
             "//n.example?section=us-politics",
             "//n.example/en/us/news/world",
+            // Empty values, longer page numbers, offsets, `lng`, a
+            // referrer's word, events and calendars.
+            "//n.example/news?lang=",
+            "//n.example/news?lang",
+            "//n.example?lang=",
+            "//n.example/news?page=1000",
+            "//n.example/news?start=20",
+            "//n.example/news?offset=20",
+            "//n.example/news?lng=en",
+            "//n.example/news?ref=rss",
+            "//n.example/events?lang=de",
+            "//n.example/calendar?region=us",
         ] {
             assert!(section_like(c), "{c}");
         }
@@ -2904,6 +2920,9 @@ mod tests {
             "//n.example?page=article-5512",
             "//n.example/index.php?section=news&page=mayor-resigns",
             "//n.example/index.php?tab=mayor-resigns",
+            "//n.example/news?start=mayor-resigns",
+            "//n.example/news?page=12345",
+            "//n.example/news?ref=a1b2c3",
             "//n.example",
         ] {
             assert!(!section_like(c), "{c}");

@@ -862,7 +862,12 @@ async fn daily_digests_under_one_guid_are_each_kept() {
 #[tokio::test]
 async fn unrelated_stories_at_one_section_page_of_two_feeds_stay_apart() {
     // (Also with a query naming only its language: `?lang=en`.)
-    for page in ["https://n.example/news", "https://n.example/news?lang=en"] {
+    for page in [
+        "https://n.example/news",
+        "https://n.example/news?lang=en",
+        "https://n.example/news?lang=",
+        "https://n.example/news?start=20",
+    ] {
         unrelated_at(Some(page)).await;
     }
     // One article: a teaser and its full text, under other headlines.
