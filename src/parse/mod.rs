@@ -198,7 +198,10 @@ fn if_compressed(body: &[u8], e: ParseError) -> ParseError {
 /// decoded, without signing schemes' parameters; a guid listed twice over
 /// one text of its own is one entry whatever its titles; an RSS author's
 /// name keeps the brackets inside it ("Jane Doe (Editor)").
-const RAW_VERSION: &str = "feedloom raw entries v14";
+/// v15: a JSON Feed item's `content_text` beside its `content_html` is no
+/// summary; an RSS or JSON Feed title without the inline formatting tags
+/// that wrap part of it (`<em>Dune</em> review`).
+const RAW_VERSION: &str = "feedloom raw entries v15";
 
 /// A document parsed by [`parse_known`].
 #[derive(Debug)]
@@ -629,7 +632,7 @@ fn parse_prepared(
         },
         false => (bytes, 0),
     };
-    let (feed, repaired_text) = read(&bytes, root, base)?;
+    let (mut feed, repaired_text) = read(&bytes, root, base)?;
     // (Of the text read: a second channel's items are moved into the first
     // when that reads more, see `repair::with_items_lifted`.)
     let unread = limits::unread_channel_items(repaired_text.as_deref().unwrap_or(&bytes));
@@ -776,6 +779,23 @@ fn parse_prepared(
     .then(|| defuse::entries_media(&bytes, limits.max_field))
     .flatten()
     .filter(|each| each.len() == feed.entries.len());
+    // (A JSON Feed item's `content_text` beside its `content_html` is the
+    // same body in plain text, not a summary: feed-rs made it the summary,
+    // and every output and the river showed the whole text twice.)
+    if feed.feed_type == model::FeedType::JSON
+        && feed
+            .entries
+            .iter()
+            .any(|e| e.content.is_some() && e.summary.is_some())
+        && let Some(own) =
+            json_items_with_summaries(&bytes).filter(|each| each.len() == feed.entries.len())
+    {
+        for (e, own) in feed.entries.iter_mut().zip(own) {
+            if e.content.is_some() && !own {
+                e.summary = None;
+            }
+        }
+    }
     let read = feed.entries.len();
     drop(bytes);
     let mut doc = map_feed(feed, base, limits, cut, fallback_links, copied, bases);
@@ -1429,6 +1449,21 @@ fn media_html(m: defuse::Media, base: &Url, max: usize) -> Option<String> {
     Some(bound(format!("{picture}{}", text.unwrap_or_default()), max))
 }
 
+/// For each item of a JSON Feed that is an object, in order, whether it
+/// has a `summary` of its own. `None` when the document is no JSON object
+/// with an `items` list.
+fn json_items_with_summaries(bytes: &[u8]) -> Option<Vec<bool>> {
+    let v: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    let items = v.get("items")?.as_array()?;
+    Some(
+        items
+            .iter()
+            .filter(|i| i.is_object())
+            .map(|i| i.get("summary").is_some_and(serde_json::Value::is_string))
+            .collect(),
+    )
+}
+
 /// For each item of a JSON Feed that is an object, in order, its `image`
 /// (else its `banner_image`), if it has one (a photo post of nothing else).
 /// `None` when the document is no JSON object with an `items` list.
@@ -1693,7 +1728,10 @@ fn text_of(t: &model::Text, loose: bool) -> String {
     let s = if is_html(&t.content_type) {
         text::strip_tags_as_stored(&t.content)
     } else if loose {
-        decode_entities(&t.content)
+        // (Tags that wrap part of it, `<em>Dune</em> review`, are left
+        // out: its entities are read as HTML.)
+        let decoded = decode_entities(&t.content);
+        text::without_formatting_tags(&decoded).into_owned()
     } else {
         t.content.clone()
     };
@@ -2322,6 +2360,10 @@ mod tests {
             <item><guid>2</guid><title>&amp;#39;Text&amp;#39;</title></item>\
             <item><guid>3</guid><title><![CDATA[<b>Breaking:</b> news]]></title></item>\
             <item><guid>4</guid><title>Vec&lt;T&gt; &amp; slices</title></item>\
+            <item><guid>5</guid><title><![CDATA[<em>Dune: Part Two</em> review &amp; box office]]></title></item>\
+            <item><guid>6</guid><title>Q&amp;amp;A: &lt;i&gt;Oppenheimer&lt;/i&gt; director</title></item>\
+            <item><guid>7</guid><title>Why &lt;b&gt; is bold</title></item>\
+            <item><guid>8</guid><title><![CDATA[<span class=\"x\">Film</span> Club]]></title></item>\
             </channel></rss>";
         let d = parse(xml.as_bytes(), None, &base(), Limits::default()).unwrap();
         assert_eq!(d.title.as_deref(), Some("Jenny\u{2019}s Newsletter"));
@@ -2335,8 +2377,12 @@ mod tests {
             [
                 "Q&A: what\u{2019}s new",
                 "'Text'",
-                "<b>Breaking:</b> news",
-                "Vec<T> & slices"
+                "Breaking: news",
+                "Vec<T> & slices",
+                "Dune: Part Two review & box office",
+                "Q&A: Oppenheimer director",
+                "Why <b> is bold",
+                "Film Club"
             ]
         );
         let json = r#"{"version": "https://jsonfeed.org/version/1.1", "title": "J&amp;J",
@@ -3359,6 +3405,31 @@ mod tests {
         let p = read_knowing(renamed.as_bytes(), &known);
         assert!(p.skipped.is_empty());
         assert_eq!(p.doc.entries[0].author.as_deref(), Some("New Name"));
+    }
+
+    /// A JSON Feed item's `content_text` beside its `content_html` is the
+    /// same body as text, not a summary (every output showed it twice); one
+    /// alone is the item's text, and a `summary` of its own stays.
+    #[test]
+    fn json_content_text_beside_content_html_is_no_summary() {
+        let json = br#"{"version":"https://jsonfeed.org/version/1.1","title":"t","items":[
+            {"id":"1","content_html":"<p>The council voted.</p>","content_text":"The council voted."},
+            {"id":"2","content_html":"<p>Budget passed.</p>","content_text":"Budget passed.","summary":"In short"},
+            {"id":"3","content_text":"Only text."}]}"#;
+        let d = parse(json, None, &base(), Limits::default()).unwrap();
+        let got: Vec<(Option<&str>, Option<&str>)> = d
+            .entries
+            .iter()
+            .map(|e| (e.summary.as_deref(), e.content.as_deref()))
+            .collect();
+        assert_eq!(got[0], (None, Some("<p>The council voted.</p>")));
+        assert_eq!(got[1], (Some("In short"), Some("<p>Budget passed.</p>")));
+        assert!(
+            got[2].0.is_some_and(|t| t.contains("Only text."))
+                || got[2].1.is_some_and(|t| t.contains("Only text.")),
+            "{:?}",
+            got[2]
+        );
     }
 
     #[test]

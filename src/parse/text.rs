@@ -170,6 +170,77 @@ fn stripped(s: &str, spaced: bool) -> String {
     decode_entities(&text)
 }
 
+/// A plain-text title (RSS, JSON Feed) without the inline formatting tags
+/// that wrap part of it, `<em>Dune</em> review`, `Q&A: <i>Oppenheimer</i>`:
+/// a tag name of [`FORMATTING`] opened and closed in the title is left out,
+/// wherever it stands (its entities were read as HTML, its tags were shown
+/// as written: `<em>Dune: Part Two</em> review`). Anything else stays as
+/// written: `Vec<T> & slices`, `Why <b> is bold`, `<div>` alone.
+pub(crate) fn without_formatting_tags(s: &str) -> Cow<'_, str> {
+    if !s.contains("</") {
+        return Cow::Borrowed(s);
+    }
+    // Each tag of those names: (start, end, name, closing).
+    let mut tags: Vec<(usize, usize, &'static str, bool)> = Vec::new();
+    let bytes = s.as_bytes();
+    for (at, _) in s.match_indices('<') {
+        let rest = &s[at + 1..];
+        let (closing, rest) = match rest.strip_prefix('/') {
+            Some(r) => (true, r),
+            None => (false, rest),
+        };
+        let name_len = rest.bytes().take_while(u8::is_ascii_alphanumeric).count();
+        let name = rest[..name_len].to_ascii_lowercase();
+        let Some(known) = FORMATTING.iter().find(|f| **f == name) else {
+            continue;
+        };
+        let after = &rest[name_len..];
+        // `<em>`, `</em >`, `<span class="x">`: no other `<` before its `>`.
+        let Some(close) = after.find('>') else {
+            continue;
+        };
+        let inside = &after[..close];
+        let fits = match closing {
+            true => inside.trim().is_empty(),
+            false => {
+                (inside.is_empty() || inside.starts_with(|c: char| c.is_ascii_whitespace()))
+                    && !inside.contains('<')
+            }
+        };
+        if fits {
+            let end = at + 1 + usize::from(closing) + name_len + close + 1;
+            debug_assert_eq!(bytes[end - 1], b'>');
+            tags.push((at, end, known, closing));
+        }
+    }
+    let paired = |name: &str| {
+        tags.iter().any(|t| t.2 == name && !t.3) && tags.iter().any(|t| t.2 == name && t.3)
+    };
+    let cut: Vec<(usize, usize)> = tags
+        .iter()
+        .filter(|t| paired(t.2))
+        .map(|t| (t.0, t.1))
+        .collect();
+    if cut.is_empty() {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut from = 0;
+    for (start, end) in cut {
+        out.push_str(&s[from..start]);
+        from = end;
+    }
+    out.push_str(&s[from..]);
+    Cow::Owned(out)
+}
+
+/// Inline formatting tags a title's plain text may carry (see
+/// [`without_formatting_tags`]).
+const FORMATTING: &[&str] = &[
+    "b", "i", "em", "strong", "u", "s", "sub", "sup", "small", "mark", "span", "font", "cite",
+    "code", "q", "abbr", "del", "ins", "strike", "big", "tt",
+];
+
 /// The text of the HTML named entity `&name;` (`name` without `&` and `;`),
 /// from html5ever's table. (quick-xml's own table gives wrong characters for
 /// about 440 names: `&alpha;` read `;`, `&Scaron;` a control character that
