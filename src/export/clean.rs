@@ -102,6 +102,10 @@ static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
         )
         .add_tag_attributes("source", &["src", "srcset", "sizes", "type", "media"])
         .add_tag_attributes("track", &["src", "kind", "srclang", "label", "default"])
+        // A paragraph's direction (`<p dir="rtl" lang="ar">` quoted in an
+        // English story): without it, the quote was laid out left to right,
+        // its numbers and punctuation out of order.
+        .add_generic_attributes(&["dir"])
         .attribute_filter(filter_attribute);
     b
 });
@@ -179,6 +183,134 @@ impl Memo {
 }
 
 /// [`sanitize`], done.
+/// `html` with each lazily loaded picture's real address in `src` (and
+/// `srcset`): WordPress's and lazysizes' `<img src="data:…" data-src="…"
+/// data-srcset="…">`, `<img src="placeholder.svg" data-lazy-src="…">`. The
+/// script that swaps them never runs in a reader: the picture showed a
+/// placeholder, or nothing once its `data:` address was dropped. Only where
+/// `src` is missing, a `data:` address or a placeholder's (`placeholder`,
+/// `blank`, `spacer`, `pixel`, `lazy`, `loading` in its name), and `srcset`
+/// missing. The addresses are checked afterwards like any other.
+fn with_lazy_sources(html: &str) -> Cow<'_, str> {
+    const LAZY: &[&str] = &["data-src", "data-lazy-src", "data-original", "data-lazy"];
+    const LAZY_SET: &[&str] = &["data-srcset", "data-lazy-srcset"];
+    if memchr::memmem::find(html.as_bytes(), b"data-").is_none() {
+        return Cow::Borrowed(html);
+    }
+    let lower = html.to_ascii_lowercase();
+    let mut out = String::new();
+    let mut from = 0;
+    let mut at = 0;
+    while let Some(found) = lower[at..].find("<img") {
+        let start = at + found;
+        at = start + 4;
+        if !lower[at..].starts_with(|c: char| c.is_ascii_whitespace() || c == '/') {
+            continue;
+        }
+        let Some(attrs) = tag_attributes(&html[at..]) else {
+            continue;
+        };
+        let (list, len) = attrs;
+        let value = |names: &[&str]| {
+            list.iter()
+                .find(|(n, v)| names.contains(&n.as_str()) && !v.trim().is_empty())
+                .map(|(_, v)| v.clone())
+        };
+        let src = value(&["src"]);
+        let placeholder = src.as_deref().is_none_or(|s| {
+            let s = s.trim().to_ascii_lowercase();
+            s.starts_with("data:")
+                || ["placeholder", "blank", "spacer", "pixel", "lazy", "loading"]
+                    .iter()
+                    .any(|w| s.rsplit('/').next().unwrap_or(&s).contains(w))
+        });
+        let real = value(LAZY).filter(|_| placeholder);
+        let real_set = value(LAZY_SET).filter(|_| value(&["srcset"]).is_none());
+        if real.is_none() && real_set.is_none() {
+            continue;
+        }
+        let end = at + len;
+        let mut tag = String::from("<img");
+        for (n, v) in &list {
+            let replaced = (n == "src" && real.is_some()) || (n == "srcset" && real_set.is_some());
+            if !replaced {
+                tag.push_str(&format!(" {n}=\"{}\"", v.replace('"', "&quot;")));
+            }
+        }
+        if let Some(v) = &real {
+            tag.push_str(&format!(" src=\"{}\"", v.replace('"', "&quot;")));
+        }
+        if let Some(v) = &real_set {
+            tag.push_str(&format!(" srcset=\"{}\"", v.replace('"', "&quot;")));
+        }
+        tag.push('>');
+        out.push_str(&html[from..start]);
+        out.push_str(&tag);
+        from = end;
+        at = end;
+    }
+    match from {
+        0 => Cow::Borrowed(html),
+        _ => {
+            out.push_str(&html[from..]);
+            Cow::Owned(out)
+        }
+    }
+}
+
+/// The attributes of a tag whose name has been read (`rest` starts after
+/// it), names lower-cased, values as written (entities and all), and how
+/// many bytes up to and with its `>`; `None` when it does not end.
+fn tag_attributes(rest: &str) -> Option<(Vec<(String, String)>, usize)> {
+    let b = rest.as_bytes();
+    let mut i = 0;
+    let mut list = Vec::new();
+    loop {
+        while i < b.len() && (b[i].is_ascii_whitespace() || b[i] == b'/') {
+            i += 1;
+        }
+        if i >= b.len() {
+            return None;
+        }
+        if b[i] == b'>' {
+            return Some((list, i + 1));
+        }
+        let name_start = i;
+        while i < b.len() && !b[i].is_ascii_whitespace() && !matches!(b[i], b'=' | b'>' | b'/') {
+            i += 1;
+        }
+        let name = rest[name_start..i].to_ascii_lowercase();
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        let mut value = String::new();
+        if i < b.len() && b[i] == b'=' {
+            i += 1;
+            while i < b.len() && b[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            match b.get(i) {
+                Some(&q @ (b'"' | b'\'')) => {
+                    let end = rest[i + 1..].find(q as char)? + i + 1;
+                    value = rest[i + 1..end].to_string();
+                    i = end + 1;
+                }
+                Some(_) => {
+                    let s = i;
+                    while i < b.len() && !b[i].is_ascii_whitespace() && b[i] != b'>' {
+                        i += 1;
+                    }
+                    value = rest[s..i].to_string();
+                }
+                None => return None,
+            }
+        }
+        if !name.is_empty() {
+            list.push((name, value));
+        }
+    }
+}
+
 fn sanitized(html: &str, base: Option<&str>) -> String {
     // A leading `<base href>` (what `xml:base` set for this HTML, or the
     // document's address, written by the parser; or the feed's own) is its
@@ -201,7 +333,8 @@ fn sanitized(html: &str, base: Option<&str>) -> String {
     BASE.with(|b| *b.borrow_mut() = base);
     GROWTH.with(|g| g.set((8 * html.len()).max(256 * 1024)));
     let foreign = foreign_as_text(html);
-    let readable = readable_html(&foreign);
+    let lazy = with_lazy_sources(&foreign);
+    let readable = readable_html(&lazy);
     let clean = match budget::affordable(&readable) {
         true => SANITIZER.clean(&readable).to_string(),
         // (What the nesting model missed: the story's text, as text.)
@@ -855,6 +988,10 @@ fn url_attr(element: &str, attr: &str) -> UrlAttr {
 
 /// ammonia's attribute filter: every URL attribute resolved and checked.
 fn filter_attribute<'v>(element: &str, attr: &str, value: &'v str) -> Option<Cow<'v, str>> {
+    if attr == "dir" {
+        let v = value.trim().to_ascii_lowercase();
+        return matches!(v.as_str(), "ltr" | "rtl" | "auto").then_some(Cow::Owned(v));
+    }
     match url_attr(element, attr) {
         UrlAttr::No => Some(Cow::Borrowed(value)),
         UrlAttr::Link => checked_url(value, LINK_SCHEMES),
@@ -1575,6 +1712,32 @@ fn checked_link(link: Option<String>, uid: &str, what: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A lazily loaded picture shows its real address (`data-src`,
+    /// `data-lazy-src`, `data-srcset`) where `src` is missing, a `data:`
+    /// address or a placeholder's; a picture with its own `src` keeps it.
+    /// A paragraph keeps its direction (`dir`), and only a direction.
+    #[test]
+    fn lazy_pictures_and_directions_are_shown() {
+        let dirty = r#"<p><img class="lazyload" src="data:image/gif;base64,R0lGODlhAQABAAAAACw=" data-src="/img/harbour.jpg" data-srcset="/img/harbour-2x.jpg 2x" alt="Harbour at dawn"></p><p><img src="/img/placeholder.svg" data-lazy-src="/img/boats.jpg" alt="Boats"><img data-src='/img/net.jpg' alt=net><img src="/img/own.jpg" data-src="/img/other.jpg" alt="own"></p><p dir="RTL" lang="ar">قال</p><p dir="sideways">x</p>"#;
+        let clean = sanitize(dirty, Some("https://n.example/post/1"));
+        for want in [
+            r#"src="https://n.example/img/harbour.jpg""#,
+            r#"srcset="https://n.example/img/harbour-2x.jpg 2x""#,
+            r#"src="https://n.example/img/boats.jpg""#,
+            r#"src="https://n.example/img/net.jpg""#,
+            r#"src="https://n.example/img/own.jpg""#,
+            r#"<p dir="rtl" lang="ar">"#,
+        ] {
+            assert!(clean.contains(want), "{want}: {clean}");
+        }
+        for gone in ["placeholder.svg", "other.jpg", "data:", "sideways"] {
+            assert!(!clean.contains(gone), "{gone}: {clean}");
+        }
+        // Nothing lazy: as written.
+        let plain = "<p><img src=\"a.png\" alt=\"x\"> data-src in text</p>";
+        assert_eq!(with_lazy_sources(plain), plain);
+    }
 
     /// A link or picture whose address carries a private feed's token loses
     /// that attribute, not its text: hidden inside it, the link was a broken
