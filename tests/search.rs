@@ -202,6 +202,14 @@ async fn search_finds_words_in_every_language_best_first_one_per_story() {
     // A run that is not in the text does not match a text that has its pieces apart.
     assert!(w.titles(&["京大"]).iter().all(|t| t.contains("北京大学")));
     assert!(w.titles(&["都京"]).is_empty());
+    // A quoted phrase of such words: in order and adjacent, written
+    // together or apart (each word was found anywhere, in any order).
+    assert_eq!(w.titles(&["\"北京 大学\""]), ["北京大学发布新研究"]);
+    assert_eq!(w.titles(&["\"国际 회의\""]).len(), 0);
+    assert_eq!(w.titles(&["\"국제 회의\""]), ["서울에서 국제 회의 개최"]);
+    assert!(w.titles(&["\"大学 北京\""]).is_empty(), "order");
+    assert!(w.titles(&["\"北京 研究\""]).is_empty(), "adjacent");
+    assert!(w.titles(&["\"회의 국제\""]).is_empty(), "order, apart");
     // All words must occur; phrases keep their order; prefixes.
     assert_eq!(w.titles(&["volcano", "airport"]).len(), 1);
     assert!(w.titles(&["\"coast near\""]).is_empty());

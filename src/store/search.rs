@@ -301,6 +301,50 @@ pub fn parse_query(q: &str) -> Result<ParsedQuery, String> {
     let mut by_place = false;
     let mut words = 0usize;
     for (text, phrase) in parts {
+        // A quoted phrase of Korean, Japanese or Chinese words (`"经济 北京"`):
+        // its words in order and adjacent, written together (`经济北京`, as
+        // Chinese and Japanese write them) or apart (`경제 서울`). Each word
+        // was searched for on its own, anywhere, in any order.
+        if phrase && let Some(run) = cjk_phrase_words(&text) {
+            let joined: Vec<char> = run.concat();
+            let together: Vec<String> = joined.windows(2).map(|p| p.iter().collect()).collect();
+            let apart: Vec<String> = run
+                .iter()
+                .flat_map(|w| {
+                    let mut t: Vec<String> = w.windows(2).map(|p| p.iter().collect()).collect();
+                    t.push(w[w.len() - 1].to_string());
+                    t
+                })
+                .collect();
+            let part = format!("(\"{}\" OR \"{}\")", together.join(" "), apart.join(" "));
+            let folded = part.to_lowercase();
+            if fts.iter().any(|p| p.to_lowercase() == folded) {
+                continue;
+            }
+            fts.push(part);
+            words_counted(&mut words, together.len())?;
+            by_place = true;
+            let spelled: Vec<String> = run.iter().map(|w| w.iter().collect()).collect();
+            let whole = Term {
+                text: lower(&spelled.join(" ")),
+                cjk: true,
+                prefix: false,
+            };
+            if !groups.contains(&whole) {
+                groups.push(whole);
+            }
+            for w in spelled {
+                let term = Term {
+                    text: lower(&w),
+                    cjk: true,
+                    prefix: false,
+                };
+                if !terms.contains(&term) {
+                    terms.push(term);
+                }
+            }
+            continue;
+        }
         let (text, prefix) = match text.strip_suffix('*') {
             Some(t) if !phrase => (t.to_string(), true),
             _ => (text, false),
@@ -360,12 +404,7 @@ pub fn parse_query(q: &str) -> Result<ParsedQuery, String> {
                 continue;
             }
             fts.push(part);
-            words += count;
-            if words > MAX_QUERY_WORDS {
-                return Err(format!(
-                    "the query has more than {MAX_QUERY_WORDS} words; search for fewer"
-                ));
-            }
+            words_counted(&mut words, count)?;
             let whole = Term {
                 text: lower(&seg),
                 cjk,
@@ -408,6 +447,39 @@ pub fn parse_query(q: &str) -> Result<ParsedQuery, String> {
         parts: groups,
         by_place,
     })
+}
+
+/// Adds `count` to the words a query searches for; an error past
+/// [`MAX_QUERY_WORDS`].
+fn words_counted(words: &mut usize, count: usize) -> Result<(), String> {
+    *words += count;
+    match *words > MAX_QUERY_WORDS {
+        true => Err(format!(
+            "the query has more than {MAX_QUERY_WORDS} words; search for fewer"
+        )),
+        false => Ok(()),
+    }
+}
+
+/// The words of a quoted phrase that holds two or more words of Korean,
+/// Japanese or Chinese characters and no other letters or digits (what
+/// separates them is blanks or punctuation); `None` otherwise.
+fn cjk_phrase_words(text: &str) -> Option<Vec<Vec<char>>> {
+    let mut words: Vec<Vec<char>> = Vec::new();
+    let mut current: Vec<char> = Vec::new();
+    for c in text.chars() {
+        if is_cjk(c) {
+            current.push(c);
+        } else if c.is_alphanumeric() {
+            return None;
+        } else if !current.is_empty() {
+            words.push(std::mem::take(&mut current));
+        }
+    }
+    if !current.is_empty() {
+        words.push(current);
+    }
+    (words.len() >= 2).then_some(words)
 }
 
 /// A piece of a highlighted text.

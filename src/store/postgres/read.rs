@@ -103,6 +103,34 @@ pub fn tsquery(terms: &[Term]) -> String {
     let lexeme = |w: &str| format!("'{}'", w.replace('\\', "\\\\").replace('\'', "''"));
     let mut parts = Vec::new();
     for t in terms {
+        // A phrase of such words (`经济 北京`): in order and adjacent,
+        // written together or apart (see `parse_query`).
+        if t.cjk && t.text.contains(' ') {
+            let words: Vec<Vec<char>> = t.text.split(' ').map(|w| w.chars().collect()).collect();
+            let joined: Vec<char> = words.concat();
+            let together: Vec<String> = joined
+                .windows(2)
+                .map(|p| lexeme(&p.iter().collect::<String>()))
+                .collect();
+            let apart: Vec<String> = words
+                .iter()
+                .filter(|w| !w.is_empty())
+                .flat_map(|w| {
+                    let mut t: Vec<String> = w
+                        .windows(2)
+                        .map(|p| lexeme(&p.iter().collect::<String>()))
+                        .collect();
+                    t.push(lexeme(&w[w.len() - 1].to_string()));
+                    t
+                })
+                .collect();
+            parts.push(format!(
+                "(({}) | ({}))",
+                together.join(" <-> "),
+                apart.join(" <-> ")
+            ));
+            continue;
+        }
         if t.cjk {
             let chars: Vec<char> = t.text.chars().collect();
             if chars.len() == 1 {
