@@ -809,6 +809,12 @@ mod tests {
             tsquery(&q.parts),
             "'rust' & ('new' <-> 'release') & 'wasm':* & ('北京' <-> '京大' <-> '大学') & '学':* & ('it' <-> 's')"
         );
+        // A phrase of CJK words: together or apart, in order.
+        let q = parse_query("\"北京 大学\"").unwrap();
+        assert_eq!(
+            tsquery(&q.parts),
+            "(('北京' <-> '京大' <-> '大学') | ('北京' <-> '京' <-> '大学' <-> '学'))"
+        );
         let q = parse_query("a' | b & !cd:*").unwrap();
         let t = tsquery(&q.parts);
         assert!(!t.contains('|') && !t.contains('!'), "{t}");
