@@ -1724,3 +1724,90 @@ async fn search_shows_no_private_feeds_token_its_items_repeat() {
     }
     d.stop().await;
 }
+
+/// Letters SQLite's tokenizer keeps as they are are folded as readers fold
+/// them: `lodz` finds `Łódź`, `oresund` `Øresund`, `θεσσαλονικη`
+/// `Θεσσαλονίκη`, `ai` `ＡＩ技術`, `finance` `ﬁnance`; spelled as the text
+/// spells them, they are found too ("case and accents do not matter": they
+/// did for `Köln`, not for these). Matches are marked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn letters_of_their_own_and_full_width_forms_are_folded() {
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/f.xml",
+        Resource::feed(doc(
+            "F",
+            &[
+                (
+                    "p1",
+                    "https://f.example/1",
+                    "Festiwal w Łódź",
+                    "<p>Muzyka.</p>",
+                ),
+                (
+                    "p2",
+                    "https://f.example/2",
+                    "Bridge over Øresund",
+                    "<p>Trains.</p>",
+                ),
+                (
+                    "p3",
+                    "https://f.example/3",
+                    "Σεισμός στη Θεσσαλονίκη",
+                    "<p>Ελλάδα.</p>",
+                ),
+                (
+                    "p4",
+                    "https://f.example/4",
+                    "ＡＩ技術の新時代",
+                    "<p>研究。</p>",
+                ),
+                (
+                    "p5",
+                    "https://f.example/5",
+                    "Quarterly report",
+                    "<p>The ﬁnance oﬃce said.</p>",
+                ),
+            ],
+        )),
+    );
+    let env = TestEnv::new();
+    let cfg = env.config(&feeds_toml(&[srv.url("/f.xml")]));
+    poll(&cfg, env.open_store()).await.unwrap();
+    let config = env.path("feedloom.toml");
+    let titles = |q: &str| -> Vec<String> {
+        let out = feedloom(&config, &["search", "--json", q]);
+        assert!(out.status.success(), "{q}: {}", text(&out.stderr));
+        let hits: Value = serde_json::from_slice(&out.stdout).unwrap();
+        hits.as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["title"].as_str().unwrap().to_string())
+            .collect()
+    };
+    for (q, want) in [
+        ("lodz", "Festiwal w Łódź"),
+        ("Łódź", "Festiwal w Łódź"),
+        ("lod*", "Festiwal w Łódź"),
+        ("oresund", "Bridge over Øresund"),
+        ("øresund", "Bridge over Øresund"),
+        ("θεσσαλονικη", "Σεισμός στη Θεσσαλονίκη"),
+        ("Θεσσαλονίκη", "Σεισμός στη Θεσσαλονίκη"),
+        ("ελλαδα", "Σεισμός στη Θεσσαλονίκη"),
+        ("ai", "ＡＩ技術の新時代"),
+        ("ＡＩ", "ＡＩ技術の新時代"),
+        ("finance", "Quarterly report"),
+        ("\"finance office\"", "Quarterly report"),
+    ] {
+        assert_eq!(titles(q), [want], "{q}");
+    }
+    let out = feedloom(&config, &["search", "--json", "lodz"]);
+    let hits: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(hits[0]["title_html"], "Festiwal w <mark>Łódź</mark>");
+    let out = feedloom(&config, &["search", "--json", "θεσσαλονικη"]);
+    let hits: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        hits[0]["title_html"],
+        "Σεισμός στη <mark>Θεσσαλονίκη</mark>"
+    );
+}

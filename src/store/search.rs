@@ -398,6 +398,12 @@ pub fn parse_query(q: &str) -> Result<ParsedQuery, String> {
                 by_place |= place;
                 (part, seg_words.len())
             };
+            // As the index is written (`lodz` for `łódź`), and as items
+            // indexed before that were (`łodz`).
+            let part = match search_folded(&part) {
+                std::borrow::Cow::Owned(f) => format!("({f} OR {part})"),
+                std::borrow::Cow::Borrowed(_) => part,
+            };
             // The same word or phrase twice (in any case): searched for once.
             let folded = part.to_lowercase();
             if fts.iter().any(|p| p.to_lowercase() == folded) {
@@ -536,10 +542,80 @@ pub fn fold(c: char) -> char {
     if c.is_ascii() {
         return c;
     }
+    if let Some(one) = folded_letter(c) {
+        return one.to_ascii_lowercase();
+    }
     match ACCENTED.chars().position(|a| a == c) {
         Some(i) => PLAIN.as_bytes()[i] as char,
         None => c,
     }
+}
+
+/// What the search index takes a letter for that SQLite's tokenizer keeps
+/// as it is: a full-width letter or digit (`Ａ`, `１`) its ASCII one, a
+/// Greek vowel with its tonos or dialytika (`ί`, `Ώ`) the plain vowel, a
+/// final sigma `σ`, and `ł`, `ø`, `đ`, `ħ` (letters of their own to
+/// Unicode, accented letters to their readers) their plain letters.
+fn folded_letter(c: char) -> Option<char> {
+    Some(match c {
+        '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0)?,
+        'ά' => 'α',
+        'έ' => 'ε',
+        'ή' => 'η',
+        'ί' | 'ΐ' | 'ϊ' => 'ι',
+        'ό' => 'ο',
+        'ύ' | 'ΰ' | 'ϋ' => 'υ',
+        'ώ' => 'ω',
+        'Ά' => 'Α',
+        'Έ' => 'Ε',
+        'Ή' => 'Η',
+        'Ί' | 'Ϊ' => 'Ι',
+        'Ό' => 'Ο',
+        'Ύ' | 'Ϋ' => 'Υ',
+        'Ώ' => 'Ω',
+        'ς' => 'σ',
+        'ł' => 'l',
+        'Ł' => 'L',
+        'ø' => 'o',
+        'Ø' => 'O',
+        'đ' => 'd',
+        'Đ' => 'D',
+        'ħ' => 'h',
+        'Ħ' => 'H',
+        _ => return None,
+    })
+}
+
+/// Text as the search index is written and read (both backends): the
+/// letters of [`folded_letter`] folded, and ligatures spelled out (`ﬁ` is
+/// `fi`: text pasted from a PDF). `lodz` found no `Łódź`, `θεσσαλονικη` no
+/// `Θεσσαλονίκη`, `ai` no `ＡＩ技術`, `finance` no `ﬁnance`.
+pub fn search_folded(text: &str) -> std::borrow::Cow<'_, str> {
+    let ligature = |c: char| match c {
+        '\u{FB00}' => Some("ff"),
+        '\u{FB01}' => Some("fi"),
+        '\u{FB02}' => Some("fl"),
+        '\u{FB03}' => Some("ffi"),
+        '\u{FB04}' => Some("ffl"),
+        '\u{FB05}' | '\u{FB06}' => Some("st"),
+        _ => None,
+    };
+    if text.is_ascii()
+        || !text
+            .chars()
+            .any(|c| folded_letter(c).is_some() || ligature(c).is_some())
+    {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match (folded_letter(c), ligature(c)) {
+            (Some(f), _) => out.push(f),
+            (_, Some(l)) => out.push_str(l),
+            _ => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Byte ranges of `text` where a term matches: CJK terms anywhere; other terms
@@ -684,7 +760,7 @@ pub fn indexed_fields(
     content: Option<&str>,
     summary: Option<&str>,
 ) -> (String, String) {
-    let title = index_text(title.unwrap_or(""));
+    let title = index_text(&search_folded(title.unwrap_or("")));
     let content = content.map(plain_text).filter(|c| !c.trim().is_empty());
     let summary = summary.map(plain_text).filter(|s| !s.trim().is_empty());
     let text = match (content, summary) {
@@ -692,7 +768,7 @@ pub fn indexed_fields(
         (Some(c), _) => c,
         (None, s) => s.unwrap_or_default(),
     };
-    (title, index_text(cut(&text, MAX_INDEXED)))
+    (title, index_text(&search_folded(cut(&text, MAX_INDEXED))))
 }
 
 /// Indexes a new item (one call where an item is inserted).
