@@ -332,7 +332,10 @@ pub enum StoreError {
         "PostgreSQL store error while {context}: no answer within {secs}s (is the server stopped, or cut off?)"
     )]
     NoAnswer { context: &'static str, secs: u64 },
-    #[error("PostgreSQL store error while {context}: {source}")]
+    #[error(
+        "PostgreSQL store error while {context}: {source}{}",
+        crate::error::pg_privilege_hint(source)
+    )]
     Postgres {
         context: &'static str,
         #[source]
@@ -348,7 +351,7 @@ pub enum StoreError {
     /// A PostgreSQL read-only command found a database feedloom never set up,
     /// or one that needs migrations.
     #[error(
-        "PostgreSQL store {store} is at schema version {found}, this feedloom uses {known}: run `feedloom poll` or the daemon to set it up"
+        "PostgreSQL store {store} is at schema version {found}, this feedloom uses {known}: run `feedloom poll` or the daemon to set it up (or wait, if a node is setting it up now)"
     )]
     PgNeedsUpgrade {
         store: String,
@@ -378,6 +381,18 @@ pub enum StoreError {
          TEMPLATE template0`"
     )]
     PgEncoding { store: String, encoding: String },
+    /// A PostgreSQL database feedloom has not set up, whose role may not
+    /// create tables in its schema.
+    #[error(
+        "PostgreSQL store {store}: role {role} may not create tables in schema {schema}, and \
+         feedloom has not set this database up yet: the first node needs CREATE on it \
+         (`GRANT CREATE ON SCHEMA {schema} TO {role}`, or set it up once as the database's owner)"
+    )]
+    PgCannotCreate {
+        store: String,
+        role: String,
+        schema: String,
+    },
     /// The PostgreSQL password could not be read.
     #[error("PostgreSQL store {store}: {message}")]
     Password { store: String, message: String },
@@ -533,6 +548,20 @@ fn held_for(asked: bool, left: Duration) -> String {
 /// it, cut at a character's boundary with `…` and the length it had (a 15
 /// MB namespace was quoted whole, in every fetch's row, the feed's last
 /// error and each log line).
+/// What a PostgreSQL error of missing rights (`permission denied for table
+/// fetches`) adds: what the role needs. It named neither what to grant nor
+/// that the role, not the store, was at fault.
+pub fn pg_privilege_hint(e: &tokio_postgres::Error) -> &'static str {
+    match e.code() == Some(&tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE) {
+        true => {
+            " (the role in [store] url lacks the rights a node needs: SELECT, INSERT, UPDATE \
+             and DELETE on feedloom's tables, USAGE on its sequences; a read-only role serves \
+             `feeds`, `export`, `search` and `check` only)"
+        }
+        false => "",
+    }
+}
+
 pub fn quoted(s: &str, max: usize) -> String {
     let mut out = String::with_capacity(s.len().min(max) + 16);
     for c in s.chars() {

@@ -4179,3 +4179,111 @@ async fn times_a_clock_ahead_wrote_are_moved_to_now_alike() {
         }
     }
 }
+
+/// `check` and the readers on a database being set up (a node has made
+/// `feedloom_schema` and is filling it) do not call it another program's;
+/// `check` names, before any node fails on it, a database not in UTF-8
+/// and a role that may not create feedloom's tables in an empty one (it
+/// called both valid, and the first node failed on "permission denied for
+/// schema public", naming neither store nor role). A role that lacks the
+/// rights to write is told what it needs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_names_a_store_being_set_up_and_one_no_node_could_set_up() {
+    let Some(url) = pg::fresh_db("check_setting_up").await else {
+        return;
+    };
+    let env = TestEnv::new();
+    let cfg = env.path("f.toml");
+    let write = |url: &str| {
+        std::fs::write(
+            &cfg,
+            format!("[store]\nurl = \"{url}\"\n[[feed]]\nurl = \"https://a.example/f\"\n"),
+        )
+        .unwrap()
+    };
+    write(&url);
+    pg::client(&url)
+        .await
+        .batch_execute(
+            "CREATE TABLE feedloom_schema (version integer PRIMARY KEY, name text NOT NULL, \
+             applied_at bigint NOT NULL); CREATE TABLE feeds (id int)",
+        )
+        .await
+        .unwrap();
+    let (code, out, err) = feedloom(&cfg, &["check"]).await;
+    assert_eq!(code, 0, "being set up: {err}");
+    assert!(out.contains("is valid"), "{out}");
+    let (code, _, err) = feedloom(&cfg, &["feeds"]).await;
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("schema version 0") && err.contains("if a node is setting it up now"),
+        "{err}"
+    );
+    assert!(!err.contains("another program"), "{err}");
+    // Not in UTF-8: named by `check`, nothing created.
+    let Some(ascii) = pg::fresh_db_with(
+        "check_not_utf8",
+        "ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0",
+    )
+    .await
+    else {
+        return;
+    };
+    write(&ascii);
+    let (code, _, err) = feedloom(&cfg, &["check"]).await;
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("the database's encoding is SQL_ASCII"),
+        "{err}"
+    );
+    // A role that may not create tables in an empty database.
+    let Some(empty) = pg::fresh_db("check_no_create").await else {
+        return;
+    };
+    let c = pg::client(&empty).await;
+    let db: String = c
+        .query_one("SELECT current_database()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    c.batch_execute(&format!(
+        "DROP ROLE IF EXISTS {db}_ro; CREATE ROLE {db}_ro LOGIN;
+         REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+         GRANT USAGE ON SCHEMA public TO {db}_ro;"
+    ))
+    .await
+    .unwrap();
+    let (base, _) = empty.rsplit_once('/').unwrap();
+    let (scheme_user, host) = base.split_once('@').unwrap();
+    let scheme = scheme_user.split("//").next().unwrap();
+    let ro_url = format!("{scheme}//{db}_ro@{host}/{db}");
+    write(&ro_url);
+    for command in [&["check"][..], &["poll"]] {
+        let (code, _, err) = feedloom(&cfg, command).await;
+        assert_eq!(code, 1, "{command:?}: {err}");
+        assert!(
+            err.contains(&format!(
+                "role {db}_ro may not create tables in schema public"
+            )) && err.contains(&format!("GRANT CREATE ON SCHEMA public TO {db}_ro")),
+            "{command:?}: {err}"
+        );
+    }
+    // Set up by its owner; the role may read, not write.
+    write(&empty);
+    let (code, _, err) = feedloom(&cfg, &["poll"]).await;
+    assert_eq!(code, 0, "{err}");
+    c.batch_execute(&format!(
+        "GRANT SELECT ON ALL TABLES IN SCHEMA public TO {db}_ro;"
+    ))
+    .await
+    .unwrap();
+    write(&ro_url);
+    let (code, _, err) = feedloom(&cfg, &["feeds"]).await;
+    assert_eq!(code, 0, "a reader: {err}");
+    let (code, _, err) = feedloom(&cfg, &["poll"]).await;
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("permission denied") && err.contains("lacks the rights a node needs"),
+        "{err}"
+    );
+}

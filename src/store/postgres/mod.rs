@@ -353,6 +353,16 @@ impl PgStore {
             // then refused it).
             if found == 0 {
                 let mut conn = store.pool().get().await?;
+                // (A node setting the database up right now has made
+                // `feedloom_schema` and is filling it: not another program's.)
+                let setting_up: bool = conn
+                    .query_one(
+                        "reading schema version",
+                        "SELECT to_regclass('feedloom_schema') IS NOT NULL",
+                        &[],
+                    )
+                    .await?
+                    .get(0);
                 let tables: String = conn
                     .query_one(
                         "reading the database's tables",
@@ -366,11 +376,15 @@ impl PgStore {
                     )
                     .await?
                     .get(0);
-                if !tables.is_empty() {
+                if !tables.is_empty() && !setting_up {
                     return Err(StoreError::Foreign {
                         store: name,
                         tables,
                     });
+                }
+                if tables.is_empty() {
+                    let client = store.pool().connect().await?;
+                    refuse_unusable(&client, &name).await?;
                 }
             }
             if found < known {
@@ -505,37 +519,7 @@ impl PgStore {
                         tables: others.join(", "),
                     });
                 }
-                // A database not in UTF-8 is not made a store: in LATIN1,
-                // every feed with a character outside it failed at every
-                // poll, as if the feed were at fault; in SQL_ASCII, search
-                // found no word but ASCII ones.
-                let encoding: String = client
-                    .query_one("SELECT current_setting('server_encoding')", &[])
-                    .await
-                    .map_err(ctx("reading the database's encoding"))?
-                    .get(0);
-                if encoding != "UTF8" {
-                    return Err(StoreError::PgEncoding {
-                        store: self.pool().name.clone(),
-                        encoding: crate::error::quoted(&encoding, 100),
-                    });
-                }
-                // A search_path of no schema that exists (a typo in the URL's
-                // `options=-csearch_path%3D…`): said as such ("no schema has
-                // been selected to create in" named neither).
-                let row = client
-                    .query_one(
-                        "SELECT current_schema()::text, current_setting('search_path')",
-                        &[],
-                    )
-                    .await
-                    .map_err(ctx("reading the search path"))?;
-                if row.get::<_, Option<String>>(0).is_none() {
-                    return Err(StoreError::PgNoSchema {
-                        store: self.pool().name.clone(),
-                        search_path: crate::error::quoted(&row.get::<_, String>(1), 200),
-                    });
-                }
+                refuse_unusable(&client, &self.pool().name).await?;
                 client
                     .batch_execute(
                         // (Quietly: PostgreSQL's NOTICE that it exists was noise on
@@ -724,6 +708,61 @@ fn tokio_stream_from<T: Send + 'static>(
 ) -> futures_util::stream::BoxStream<'static, T> {
     use futures_util::StreamExt;
     futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)).boxed()
+}
+
+/// Refuses a database feedloom has not set up that it could not use: not in
+/// UTF-8, a search path naming no schema, or a role that may not create
+/// tables in its schema (said before anything is written, by `check` too:
+/// it called such a store valid, and the first node then failed on
+/// "permission denied for schema public", naming neither store nor role).
+async fn refuse_unusable(client: &tokio_postgres::Client, store: &str) -> Result<(), StoreError> {
+    // A database not in UTF-8 is not made a store: in LATIN1,
+    // every feed with a character outside it failed at every
+    // poll, as if the feed were at fault; in SQL_ASCII, search
+    // found no word but ASCII ones.
+    let encoding: String = client
+        .query_one("SELECT current_setting('server_encoding')", &[])
+        .await
+        .map_err(ctx("reading the database's encoding"))?
+        .get(0);
+    if encoding != "UTF8" {
+        return Err(StoreError::PgEncoding {
+            store: store.to_string(),
+            encoding: crate::error::quoted(&encoding, 100),
+        });
+    }
+    // A search_path of no schema that exists (a typo in the URL's
+    // `options=-csearch_path%3D…`): said as such ("no schema has
+    // been selected to create in" named neither).
+    let row = client
+        .query_one(
+            "SELECT current_schema()::text, current_setting('search_path')",
+            &[],
+        )
+        .await
+        .map_err(ctx("reading the search path"))?;
+    if row.get::<_, Option<String>>(0).is_none() {
+        return Err(StoreError::PgNoSchema {
+            store: store.to_string(),
+            search_path: crate::error::quoted(&row.get::<_, String>(1), 200),
+        });
+    }
+    let row = client
+        .query_one(
+            "SELECT current_user::text, current_schema()::text,
+                    has_schema_privilege(current_schema(), 'CREATE')",
+            &[],
+        )
+        .await
+        .map_err(ctx("reading the role's rights"))?;
+    if !row.get::<_, bool>(2) {
+        return Err(StoreError::PgCannotCreate {
+            store: store.to_string(),
+            role: crate::error::quoted(&row.get::<_, String>(0), 100),
+            schema: crate::error::quoted(&row.get::<_, String>(1), 100),
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]
