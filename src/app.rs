@@ -856,14 +856,14 @@ pub async fn run(
                         if let Some((attempts, lasted)) = store_outage.failed(std::time::Instant::now()) {
                             match attempts {
                                 1 => error!(error = %chain(&e), "cannot read due feeds"),
-                                _ => error!(error = %chain(&e), attempts, lasted = %humantime::format_duration(lasted), "still cannot read due feeds"),
+                                _ => error!(error = %chain(&e), attempts, lasted = %humantime::format_duration(std::time::Duration::from_secs(lasted.as_secs())), "still cannot read due feeds"),
                             }
                         }
                         continue;
                     }
                 };
                 if let Some((attempts, lasted)) = store_outage.recovered(std::time::Instant::now()) {
-                    info!(attempts, lasted = %humantime::format_duration(lasted), "the store answers again; reading due feeds");
+                    info!(attempts, lasted = %humantime::format_duration(std::time::Duration::from_secs(lasted.as_secs())), "the store answers again; reading due feeds");
                 }
                 for feed in due {
                     let Some(every) = plan.every.get(&feed.id).cloned() else {
