@@ -280,10 +280,6 @@ async fn refresh_one(r: &Refresher, feed: &FeedRef, every: &Every) -> Result<Rep
         });
     };
     let started_at = crate::now_unix();
-    // (The next fetch counts from the start rounded up: from the second
-    // it began in, a feed fetched at x.5 s was asked again at x + every,
-    // half a second early.)
-    let next_from = started_at + 1;
     let t0 = Instant::now();
     // (Most feeds have none: they share one empty value, no allocation per fetch.)
     static NONE: std::sync::LazyLock<Arc<Access>> = std::sync::LazyLock::new(Arc::default);
@@ -306,7 +302,7 @@ async fn refresh_one(r: &Refresher, feed: &FeedRef, every: &Every) -> Result<Rep
     // same, so its stored hints still apply.
     let same_document = |fresh_for, redirect: Option<&Redirect>| {
         let next = schedule::after_success(
-            next_from,
+            started_at,
             every,
             Hints {
                 fresh_for,
@@ -500,7 +496,7 @@ async fn refresh_one(r: &Refresher, feed: &FeedRef, every: &Every) -> Result<Rep
                         skipped,
                     };
                     let next = schedule::after_success(
-                        next_from,
+                        started_at,
                         every,
                         Hints {
                             fresh_for: hints.fresh_for,
