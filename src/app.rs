@@ -720,9 +720,22 @@ pub async fn run(
                         }
                         new_cfg.store.path = opened_store.path.clone();
                         new_cfg.store.url = opened_store.url.clone();
-                        if crate::server::ConnLimits::of(&new_cfg.server) != limits {
+                        let asked = crate::server::ConnLimits::of(&new_cfg.server);
+                        if asked != limits {
                             warn!("[server] connection limits changed: take effect after a restart");
-                            pending.push("[server] connection limits".to_string());
+                            let shown = |l: &crate::server::ConnLimits| {
+                                format!(
+                                    "max_connections = {}, header_timeout = \"{}\", idle_timeout = \"{}\"",
+                                    l.max_connections,
+                                    humantime::format_duration(l.header_timeout),
+                                    humantime::format_duration(l.idle_timeout)
+                                )
+                            };
+                            pending.push(format!(
+                                "[server] {} (the daemon keeps {})",
+                                shown(&asked),
+                                shown(&limits)
+                            ));
                         }
                         match Plan::build(new_cfg, &store, Some(&plan)).await {
                             Ok(p) => {

@@ -599,8 +599,9 @@ fn section_like(canonical: &str) -> bool {
     // language's code, a section's one word (`?page=mayor-resigns`,
     // `?view=1234`, `?cat=mayor-resigns` name articles).
     // (An empty value, `?lang=` or `?lang`, names nothing: it is the
-    // page's. A page's number of up to four digits, an offset's of up to
-    // five: `?page=1000`, `?start=20`, `?offset=20`. i18next's `lng`. A
+    // page's. A page's number of up to three digits (`?page=1234` names an
+    // article on many a CMS), an offset's of up to five: `?start=20`,
+    // `?offset=20`. i18next's `lng`. A
     // referrer's one word: `?ref=rss`.)
     let navigation_pair = |pair: &str| {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
@@ -608,7 +609,7 @@ fn section_like(canonical: &str) -> bool {
         let word = |max: usize| v.len() <= max && v.iter().all(u8::is_ascii_alphabetic);
         let number = |max: usize| v.len() <= max && v.iter().all(u8::is_ascii_digit);
         match name.to_ascii_lowercase().as_str() {
-            "page" | "paged" | "pg" => number(4),
+            "page" | "paged" | "pg" => number(3),
             "start" | "offset" => number(5),
             "lang" | "lng" | "language" | "hl" | "locale" | "region" | "country" | "edition" => {
                 v.len() <= 13
@@ -1645,7 +1646,7 @@ fn file_name_by(url: &str, naming: Naming) -> String {
     let mut kept: Vec<std::borrow::Cow<str>> = match naming {
         Naming::Written => query
             .split('&')
-            .filter(|p| !p.is_empty() && names_the_file(p, script, naming, false, false))
+            .filter(|p| !p.is_empty() && names_the_file(p, script, naming, false))
             .map(std::borrow::Cow::Borrowed)
             .collect(),
         Naming::Now => {
@@ -1655,18 +1656,9 @@ fn file_name_by(url: &str, naming: Naming) -> String {
                 .map(decode_pair)
                 .collect();
             let scheme = signing_scheme(&pairs);
-            // (Beside an id that names the file, a digest's rotating value is
-            // a token's: `?id=12&key=<40 hex digits>` fresh at every fetch
-            // made a new item each time.)
-            let beside_id = pairs.iter().any(|p| {
-                let name = p.split_once('=').map_or(p.as_ref(), |(n, _)| n);
-                let n = name.to_ascii_lowercase();
-                let squashed: String = n.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
-                id_name(&n, &squashed, Naming::Now)
-            });
             pairs
                 .into_iter()
-                .filter(|p| names_the_file(p, script, Naming::Now, scheme || beside_id, scheme))
+                .filter(|p| names_the_file(p, script, Naming::Now, scheme))
                 .collect()
         }
     };
@@ -1736,13 +1728,7 @@ fn named_file(path: &str) -> bool {
 /// signs it, lets it expire, keeps a secret, tracks or busts caches.
 /// (`scheme`: the query carries a signing scheme, see [`signing_scheme`];
 /// read by [`Naming::Now`] only.)
-fn names_the_file(
-    pair: &str,
-    script: bool,
-    naming: Naming,
-    digests_rotate: bool,
-    scheme: bool,
-) -> bool {
+fn names_the_file(pair: &str, script: bool, naming: Naming, scheme: bool) -> bool {
     let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
     let n = name.to_ascii_lowercase();
     let n = n.trim_start_matches("amp;");
@@ -1773,7 +1759,7 @@ fn names_the_file(
                 return false;
             }
             Some(Signing::ByValue | Signing::InScheme)
-                if digests_rotate && rotating_value(value, &squashed) =>
+                if scheme && rotating_value(value, &squashed) =>
             {
                 return false;
             }
@@ -2894,7 +2880,6 @@ mod tests {
             "//n.example/news?lang=",
             "//n.example/news?lang",
             "//n.example?lang=",
-            "//n.example/news?page=1000",
             "//n.example/news?start=20",
             "//n.example/news?offset=20",
             "//n.example/news?lng=en",
@@ -2922,6 +2907,7 @@ mod tests {
             "//n.example/index.php?tab=mayor-resigns",
             "//n.example/news?start=mayor-resigns",
             "//n.example/news?page=12345",
+            "//n.example/index.php?page=1234",
             "//n.example/news?ref=a1b2c3",
             "//n.example",
         ] {
@@ -3146,14 +3132,11 @@ mod tests {
                 "https://p.example/play?id=12&token=1f0c3e2a-5b6d-4e7f-8a9b-000000000013",
                 "https://p.example/play?id=12",
             ),
-            // Beside an id, a digest's rotating value is a token's.
+            // Beside an id, a digest's value may be the file's own (a show's
+            // id, each episode's hash): kept.
             (
-                "https://cdn.example/dl?id=12&key=da39a3ee5e6b4b0d3255bfef95601890afd80709",
-                "https://cdn.example/dl?id=12",
-            ),
-            (
-                "https://cdn.example/dl?episode=12&hash=da39a3ee5e6b4b0d3255bfef95601890afd80709",
-                "https://cdn.example/dl?episode=12",
+                "https://cdn.example/dl.php?showid=5&hash=da39a3ee5e6b4b0d3255bfef95601890afd80709",
+                "https://cdn.example/dl.php?hash=da39a3ee5e6b4b0d3255bfef95601890afd80709&showid=5",
             ),
             (
                 "https://p.example/play?token=ep12&show=b",

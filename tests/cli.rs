@@ -243,6 +243,8 @@ fn check_warns_of_a_store_this_user_cannot_write() {
         "{s}"
     );
     std::fs::remove_file(state.join("f.db.lock")).unwrap();
+    // (The empty file made above is warned of as such: gone.)
+    std::fs::remove_file(state.join("f.db")).unwrap();
     // A folder it may write: nothing to say.
     mode(&state, 0o777).unwrap();
     let out = check();

@@ -523,7 +523,7 @@ async fn a_reload_that_needs_a_restart_is_said() {
         &file,
         good.replacen("feedloom.db", "elsewhere.db", 1).replacen(
             "[server]\n",
-            "[server]\nlisten = \"127.0.0.1:1\"\n",
+            "[server]\nlisten = \"127.0.0.1:1\"\nmax_connections = 7\n",
             1,
         ),
     )
@@ -537,6 +537,11 @@ async fn a_reload_that_needs_a_restart_is_said() {
     assert!(
         said.contains("127.0.0.1:1"),
         "names the new address: {said}"
+    );
+    assert!(
+        said.contains("max_connections = 7,")
+            && said.contains("(the daemon keeps max_connections = 512,"),
+        "names the new and kept limits: {said}"
     );
     assert!(
         !d.env.path("elsewhere.db").exists(),

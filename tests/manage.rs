@@ -168,6 +168,8 @@ async fn titles_reach_the_terminal_without_control_sequences() {
             "\u{200e}\u{200f}\u{61c}",
             "--title: the title cannot be empty",
         ),
+        ("\u{200d}\u{200c}", "--title: the title cannot be empty"),
+        ("\u{ad}\u{fe0f}", "--title: the title cannot be empty"),
         (
             "One\u{2028}Two",
             "--title \"One\\u{2028}Two\": a title cannot hold a line break or a tab",

@@ -3779,18 +3779,14 @@ async fn a_domain_move_that_wraps_the_text_stores_nothing_again() {
 }
 
 /// A bare episode (only a file) whose address carries a token made for each
-/// download, a UUID under a signing name (`stream?token=<uuid>`) or a digest
-/// beside the id that names the file (`dl?id=12&key=<40 hex digits>`), is
-/// the same item at every fetch: each fetch made a new item, announced.
+/// download, a UUID under a signing name (`stream?token=<uuid>`), is the
+/// same item at every fetch: each fetch made a new item, announced.
 #[tokio::test]
 async fn download_tokens_made_for_each_fetch_are_not_new_episodes() {
     for file in [
         |n: u32| format!("https://cdn.example/stream?token=1f0c3e2a-5b6d-4e7f-8a9b-{n:012}"),
         |n: u32| {
             format!("https://cdn.example/play.php?ep=12&amp;token=9b2e4c1a-0d3f-4a5b-8c7d-{n:012}")
-        },
-        |n: u32| {
-            format!("https://cdn.example/dl?id=12&amp;key=da39a3ee5e6b4b0d3255bfef9560189{n:09x}")
         },
     ] {
         let s = Scenario::new(&["/pod"], "").await;

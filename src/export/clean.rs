@@ -217,19 +217,24 @@ fn with_lazy_sources(html: &str) -> Cow<'_, str> {
                 .map(|(_, v)| v.clone())
         };
         let src = value(&["src"]);
-        let placeholder = src.as_deref().is_none_or(|s| {
-            let s = s.trim().to_ascii_lowercase();
-            s.starts_with("data:")
-                || ["placeholder", "blank", "spacer", "pixel", "lazy", "loading"]
-                    .iter()
-                    .any(|w| s.rsplit('/').next().unwrap_or(&s).contains(w))
-        });
+        let placeholder = src.as_deref().is_none_or(placeholder_address);
         let real = value(LAZY).filter(|_| placeholder);
         let real_set = value(LAZY_SET).filter(|_| value(&["srcset"]).is_none());
         if real.is_none() && real_set.is_none() {
             continue;
         }
-        let end = at + len;
+        let mut end = at + len;
+        // (Its `<noscript>` twin, WordPress's fallback for readers without
+        // scripts, would show the picture a second time.)
+        let after = &lower[end..];
+        let gap = after.len() - after.trim_start().len();
+        if after[gap..].starts_with("<noscript>")
+            && let Some(close) = after[gap..].find("</noscript>")
+            && after[gap..gap + close].contains("<img")
+            && !after[gap + 10..gap + close].contains("<noscript")
+        {
+            end += gap + close + "</noscript>".len();
+        }
         let mut tag = String::from("<img");
         for (n, v) in &list {
             let replaced = (n == "src" && real.is_some()) || (n == "srcset" && real_set.is_some());
@@ -256,6 +261,56 @@ fn with_lazy_sources(html: &str) -> Cow<'_, str> {
             Cow::Owned(out)
         }
     }
+}
+
+/// Whether a picture's `src` is a lazy loader's stand-in: empty, `#`, a
+/// `data:` address, or a file whose name is only such words and sizes
+/// (`lazy_placeholder.gif`, `blank.gif`, `spacer.png`, `1x1.gif`,
+/// `trans.gif`); not a picture whose name merely holds one
+/// (`google-pixel-9-review.jpg`, `lazy-river-resort.jpg`).
+fn placeholder_address(src: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "placeholder",
+        "blank",
+        "spacer",
+        "pixel",
+        "lazy",
+        "loading",
+        "loader",
+        "trans",
+        "transparent",
+        "empty",
+        "grey",
+        "gray",
+        "dummy",
+        "image",
+        "img",
+        "load",
+        "lazyload",
+    ];
+    let s = src.trim().to_ascii_lowercase();
+    if s.is_empty() || s == "#" || s.starts_with("data:") {
+        return true;
+    }
+    let path = s.split(['?', '#']).next().unwrap_or(&s);
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let stem = name.rsplit_once('.').map_or(name, |(stem, _)| stem);
+    let mut words = stem
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty());
+    let size = |w: &str| {
+        w.split_once('x').is_some_and(|(a, b)| {
+            !a.is_empty()
+                && !b.is_empty()
+                && (a.bytes().chain(b.bytes())).all(|c| c.is_ascii_digit())
+        })
+    };
+    let mut any = false;
+    words.all(|w| {
+        let named = WORDS.contains(&w);
+        any |= named || size(w);
+        named || size(w) || w.bytes().all(|c| c.is_ascii_digit())
+    }) && any
 }
 
 /// The attributes of a tag whose name has been read (`rest` starts after
@@ -1719,7 +1774,7 @@ mod tests {
     /// A paragraph keeps its direction (`dir`), and only a direction.
     #[test]
     fn lazy_pictures_and_directions_are_shown() {
-        let dirty = r#"<p><img class="lazyload" src="data:image/gif;base64,R0lGODlhAQABAAAAACw=" data-src="/img/harbour.jpg" data-srcset="/img/harbour-2x.jpg 2x" alt="Harbour at dawn"></p><p><img src="/img/placeholder.svg" data-lazy-src="/img/boats.jpg" alt="Boats"><img data-src='/img/net.jpg' alt=net><img src="/img/own.jpg" data-src="/img/other.jpg" alt="own"></p><p dir="RTL" lang="ar">قال</p><p dir="sideways">x</p>"#;
+        let dirty = r#"<p><img class="lazyload" src="data:image/gif;base64,R0lGODlhAQABAAAAACw=" data-src="/img/harbour.jpg" data-srcset="/img/harbour-2x.jpg 2x" alt="Harbour at dawn"><noscript><img src="/img/harbour-fallback.jpg"></noscript></p><p><img src="/img/google-pixel-9-review.jpg" data-src="/img/beacon.gif"><img src="/img/lazy_placeholder.gif" data-src="/img/pier.jpg"><img src="/img/1x1.gif" data-original="/img/dock.jpg"></p><p><img src="/img/placeholder.svg" data-lazy-src="/img/boats.jpg" alt="Boats"><img data-src='/img/net.jpg' alt=net><img src="/img/own.jpg" data-src="/img/other.jpg" alt="own"></p><p dir="RTL" lang="ar">قال</p><p dir="sideways">x</p>"#;
         let clean = sanitize(dirty, Some("https://n.example/post/1"));
         for want in [
             r#"src="https://n.example/img/harbour.jpg""#,
@@ -1728,10 +1783,22 @@ mod tests {
             r#"src="https://n.example/img/net.jpg""#,
             r#"src="https://n.example/img/own.jpg""#,
             r#"<p dir="rtl" lang="ar">"#,
+            r#"src="https://n.example/img/google-pixel-9-review.jpg""#,
+            r#"src="https://n.example/img/pier.jpg""#,
+            r#"src="https://n.example/img/dock.jpg""#,
         ] {
             assert!(clean.contains(want), "{want}: {clean}");
         }
-        for gone in ["placeholder.svg", "other.jpg", "data:", "sideways"] {
+        for gone in [
+            "placeholder.svg",
+            "other.jpg",
+            "data:",
+            "sideways",
+            "harbour-fallback",
+            "beacon.gif",
+            "lazy_placeholder",
+            "1x1.gif",
+        ] {
             assert!(!clean.contains(gone), "{gone}: {clean}");
         }
         // Nothing lazy: as written.
@@ -2027,7 +2094,13 @@ mod tests {
             "<p><img src=\"data:image/gif;base64,R0l\" data-src=\"https://e.org/a.jpg\" alt=\"photo\"><NoScript><img src=\"https://e.org/a.jpg\" alt=\"photo\"></noscript></p>",
             None,
         );
-        assert!(out.contains("<img src=\"https://e.org/a.jpg\""), "{out}");
+        // (Once: the lazy picture is given its address, and its fallback
+        // goes.)
+        assert_eq!(
+            out.matches("src=\"https://e.org/a.jpg\"").count(),
+            1,
+            "{out}"
+        );
         assert!(!out.contains("&lt;"), "{out}");
         // An embedded video: a link to it, its fallback gone.
         let out = sanitize(

@@ -200,7 +200,8 @@ fn if_compressed(body: &[u8], e: ParseError) -> ParseError {
 /// name keeps the brackets inside it ("Jane Doe (Editor)").
 /// v15: a JSON Feed item's `content_text` beside its `content_html` is no
 /// summary; an RSS or JSON Feed title without the inline formatting tags
-/// that wrap part of it (`<em>Dune</em> review`).
+/// that wrap part of it (`<em>Dune</em> review`); every author of an entry
+/// (an Atom entry's second `<author>` was dropped).
 const RAW_VERSION: &str = "feedloom raw entries v15";
 
 /// A document parsed by [`parse_known`].
@@ -791,7 +792,12 @@ fn parse_prepared(
             json_items_with_summaries(&bytes).filter(|each| each.len() == feed.entries.len())
     {
         for (e, own) in feed.entries.iter_mut().zip(own) {
-            if e.content.is_some() && !own {
+            let html = e.content.as_ref().and_then(|c| c.body.as_deref());
+            let same = match (html, &e.summary) {
+                (Some(h), Some(t)) => same_words(h, &t.content),
+                _ => false,
+            };
+            if same && !own {
                 e.summary = None;
             }
         }
@@ -1093,6 +1099,22 @@ fn map_feed(
             }
         }
     }
+    // (An entry whose authors are the feed's, inherited: the feed's first,
+    // as before; only an entry's own authors are all named.)
+    if feed.authors.len() > 1 {
+        let names: Vec<Option<&str>> = feed.authors.iter().map(|p| p.name.as_deref()).collect();
+        let first = feed_author.cloned();
+        for e in feed.entries.iter_mut() {
+            let inherited = e.authors.len() == names.len()
+                && e.authors
+                    .iter()
+                    .zip(&names)
+                    .all(|(a, n)| a.name.as_deref() == *n);
+            if inherited {
+                e.authors = first.iter().cloned().collect();
+            }
+        }
+    }
     let loose = feed.feed_type != model::FeedType::Atom;
     // RSS 0.90 and 1.0 descriptions are HTML as RSS 2.0's are (feed-rs calls
     // them plain text: readers were shown `&lt;a href=…&gt;`).
@@ -1362,15 +1384,20 @@ fn map_entry(e: model::Entry, base: &Url, max: usize, loose: bool, rdf: bool) ->
     let link = link.or(src_link);
     let enclosures = enclosures::of_entry(&e, &entry_base, base);
     // (Decoded as a title is: `Ren&amp;eacute;` in RSS is René.)
-    let author = e
-        .authors
-        .iter()
-        .find_map(person_name)
-        .map(|s| match loose {
-            true => decode_entities(&s),
-            false => s.into_owned(),
-        })
-        .filter(|s| !text::shows_nothing(s))
+    // (Every author of an entry, each once: an Atom entry's second
+    // `<author>` was dropped.)
+    let mut names: Vec<String> = Vec::new();
+    for name in e.authors.iter().filter_map(person_name).take(MAX_AUTHORS) {
+        let name = match loose {
+            true => decode_entities(&name),
+            false => name.into_owned(),
+        };
+        if !text::shows_nothing(&name) && !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    let author = (!names.is_empty())
+        .then(|| names.join(", "))
         // (A name, cut as a config title is: a feed's 250 KB author, given
         // to each entry, made a 25 MB store and four 25 MB outputs.)
         .map(|s| bound(s, max.min(crate::config::MAX_TITLE_BYTES)));
@@ -1407,6 +1434,9 @@ fn map_entry(e: model::Entry, base: &Url, max: usize, loose: bool, rdf: bool) ->
         carries_unread: !e.media.is_empty() || e.content.as_ref().is_some_and(|c| c.src.is_some()),
     }
 }
+
+/// The most authors of one entry that are named (the rest are left out).
+const MAX_AUTHORS: usize = 20;
 
 /// Whether a feed-rs entry has no text of its own: none, or only text that
 /// shows nothing ([`shows_no_text`]).
@@ -1447,6 +1477,28 @@ fn media_html(m: defuse::Media, base: &Url, max: usize) -> Option<String> {
         .map(|u| format!("<p><img src=\"{}\" alt=\"\"></p>", escape_html(&u)))
         .unwrap_or_default();
     Some(bound(format!("{picture}{}", text.unwrap_or_default()), max))
+}
+
+/// Whether `text` says what `html` says: at least four in five of its words
+/// are words of the HTML's text, which has some (a JSON Feed item's
+/// `content_text` beside its `content_html`). Not when the HTML shows no
+/// text (`""`, `<p></p>`, a picture alone: then the text is all there is, or
+/// its caption).
+fn same_words(html: &str, text: &str) -> bool {
+    let words = |s: &str| -> Vec<String> {
+        s.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect()
+    };
+    let shown: std::collections::HashSet<String> =
+        words(&text::strip_tags(html)).into_iter().collect();
+    let said = words(text);
+    if shown.is_empty() || said.is_empty() {
+        return false;
+    }
+    let found = said.iter().filter(|w| shown.contains(*w)).count();
+    found * 5 >= said.len() * 4
 }
 
 /// For each item of a JSON Feed that is an object, in order, whether it
@@ -2364,6 +2416,9 @@ mod tests {
             <item><guid>6</guid><title>Q&amp;amp;A: &lt;i&gt;Oppenheimer&lt;/i&gt; director</title></item>\
             <item><guid>7</guid><title>Why &lt;b&gt; is bold</title></item>\
             <item><guid>8</guid><title><![CDATA[<span class=\"x\">Film</span> Club]]></title></item>\
+            <item><guid>9</guid><title>The &lt;b&gt; and &lt;/b&gt; tags explained</title></item>\
+            <item><guid>10</guid><title>Use &lt;code&gt;&lt;/code&gt; for inline code</title></item>\
+            <item><guid>11</guid><title><![CDATA[E=mc<sup>2</sup>, x<sup>n+1</sup> and <i>H<sub>2</sub>O</i>]]></title></item>\
             </channel></rss>";
         let d = parse(xml.as_bytes(), None, &base(), Limits::default()).unwrap();
         assert_eq!(d.title.as_deref(), Some("Jenny\u{2019}s Newsletter"));
@@ -2382,7 +2437,10 @@ mod tests {
                 "Dune: Part Two review & box office",
                 "Q&A: Oppenheimer director",
                 "Why <b> is bold",
-                "Film Club"
+                "Film Club",
+                "The <b> and </b> tags explained",
+                "Use <code></code> for inline code",
+                "E=mc², x^n+1 and H2O"
             ]
         );
         let json = r#"{"version": "https://jsonfeed.org/version/1.1", "title": "J&amp;J",
@@ -3415,7 +3473,11 @@ mod tests {
         let json = br#"{"version":"https://jsonfeed.org/version/1.1","title":"t","items":[
             {"id":"1","content_html":"<p>The council voted.</p>","content_text":"The council voted."},
             {"id":"2","content_html":"<p>Budget passed.</p>","content_text":"Budget passed.","summary":"In short"},
-            {"id":"3","content_text":"Only text."}]}"#;
+            {"id":"3","content_text":"Only text."},
+            {"id":"4","content_html":"","content_text":"Only real text four."},
+            {"id":"5","content_html":"<p></p>","content_text":"Only real text five."},
+            {"id":"6","content_html":"<img src=\"https://e.example/p.jpg\">","content_text":"A caption of the picture six."},
+            {"id":"7","content_html":"<p>Another text entirely.</p>","content_text":"A teaser of other words."}]}"#;
         let d = parse(json, None, &base(), Limits::default()).unwrap();
         let got: Vec<(Option<&str>, Option<&str>)> = d
             .entries
@@ -3424,12 +3486,38 @@ mod tests {
             .collect();
         assert_eq!(got[0], (None, Some("<p>The council voted.</p>")));
         assert_eq!(got[1], (Some("In short"), Some("<p>Budget passed.</p>")));
-        assert!(
-            got[2].0.is_some_and(|t| t.contains("Only text."))
-                || got[2].1.is_some_and(|t| t.contains("Only text.")),
-            "{:?}",
-            got[2]
-        );
+        // The text alone, or beside HTML that shows no text of its own
+        // (empty, a picture), or that says something else, stays.
+        for (i, words) in [
+            (2, "Only text."),
+            (3, "Only real text four."),
+            (4, "Only real text five."),
+            (5, "A caption of the picture six."),
+            (6, "A teaser of other words."),
+        ] {
+            assert!(
+                got[i].0.is_some_and(|t| t.contains(words))
+                    || got[i].1.is_some_and(|t| t.contains(words)),
+                "{:?}",
+                got[i]
+            );
+        }
+    }
+
+    /// Every author of an entry is named, each once (an Atom entry's second
+    /// `<author>` was dropped); one blank name is no author.
+    #[test]
+    fn every_author_of_an_entry_is_named() {
+        let atom = r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>
+            <entry><id>1</id><title>Two</title><author><name>Ann Lee</name></author><author><name>Bob Roy</name><email>b@x.example</email></author><author><name>Ann Lee</name></author></entry>
+            <entry><id>2</id><title>Blank</title><author><name> </name></author><author><name>Cy</name></author></entry></feed>"#;
+        let d = parse(atom.as_bytes(), None, &base(), Limits::default()).unwrap();
+        assert_eq!(d.entries[0].author.as_deref(), Some("Ann Lee, Bob Roy"));
+        assert_eq!(d.entries[1].author.as_deref(), Some("Cy"));
+        let json = br#"{"version":"https://jsonfeed.org/version/1.1","title":"t","items":[
+            {"id":"1","content_text":"x","authors":[{"name":"Ann"},{"name":"Bob"}]}]}"#;
+        let d = parse(json, None, &base(), Limits::default()).unwrap();
+        assert_eq!(d.entries[0].author.as_deref(), Some("Ann, Bob"));
     }
 
     #[test]

@@ -172,17 +172,18 @@ fn stripped(s: &str, spaced: bool) -> String {
 
 /// A plain-text title (RSS, JSON Feed) without the inline formatting tags
 /// that wrap part of it, `<em>Dune</em> review`, `Q&A: <i>Oppenheimer</i>`:
-/// a tag name of [`FORMATTING`] opened and closed in the title is left out,
-/// wherever it stands (its entities were read as HTML, its tags were shown
-/// as written: `<em>Dune: Part Two</em> review`). Anything else stays as
-/// written: `Vec<T> & slices`, `Why <b> is bold`, `<div>` alone.
+/// a tag of [`FORMATTING`] and its closing tag are left out when they
+/// enclose text that starts and ends right inside them (its entities were
+/// read as HTML, its tags were shown as written: `<em>Dune: Part Two</em>
+/// review`). `<sup>` is written `^`, or as superscript digits (`E=mc²`).
+/// Anything else stays as written: `Vec<T> & slices`, `Why <b> is bold`,
+/// `The <b> and </b> tags explained`, `Use <code></code>`.
 pub(crate) fn without_formatting_tags(s: &str) -> Cow<'_, str> {
     if !s.contains("</") {
         return Cow::Borrowed(s);
     }
     // Each tag of those names: (start, end, name, closing).
     let mut tags: Vec<(usize, usize, &'static str, bool)> = Vec::new();
-    let bytes = s.as_bytes();
     for (at, _) in s.match_indices('<') {
         let rest = &s[at + 1..];
         let (closing, rest) = match rest.strip_prefix('/') {
@@ -209,25 +210,60 @@ pub(crate) fn without_formatting_tags(s: &str) -> Cow<'_, str> {
         };
         if fits {
             let end = at + 1 + usize::from(closing) + name_len + close + 1;
-            debug_assert_eq!(bytes[end - 1], b'>');
             tags.push((at, end, known, closing));
         }
     }
-    let paired = |name: &str| {
-        tags.iter().any(|t| t.2 == name && !t.3) && tags.iter().any(|t| t.2 == name && t.3)
-    };
-    let cut: Vec<(usize, usize)> = tags
-        .iter()
-        .filter(|t| paired(t.2))
-        .map(|t| (t.0, t.1))
-        .collect();
-    if cut.is_empty() {
+    // Each closing tag with the last open one of its name before it.
+    let mut edits: Vec<(usize, usize, String)> = Vec::new();
+    let mut open: Vec<usize> = Vec::new();
+    for (i, t) in tags.iter().enumerate() {
+        if !t.3 {
+            open.push(i);
+            continue;
+        }
+        let Some(k) = open.iter().rposition(|&o| tags[o].2 == t.2) else {
+            continue;
+        };
+        let o = tags[open.remove(k)];
+        let inner = &s[o.1..t.0];
+        let tight = !inner.is_empty()
+            && !inner.starts_with(char::is_whitespace)
+            && !inner.ends_with(char::is_whitespace);
+        if !tight {
+            continue;
+        }
+        match t.2 {
+            "sup" if inner.chars().all(|c| c.is_ascii_digit()) => {
+                const SUPER: [char; 10] = ['⁰', '¹', '²', '³', '⁴', '⁵', '⁶', '⁷', '⁸', '⁹'];
+                let digits = inner
+                    .bytes()
+                    .map(|b| SUPER[usize::from(b - b'0')])
+                    .collect();
+                edits.push((o.0, t.1, digits));
+            }
+            "sup" => {
+                edits.push((o.0, o.1, "^".to_string()));
+                edits.push((t.0, t.1, String::new()));
+            }
+            _ => {
+                edits.push((o.0, o.1, String::new()));
+                edits.push((t.0, t.1, String::new()));
+            }
+        }
+    }
+    if edits.is_empty() {
         return Cow::Borrowed(s);
     }
+    edits.sort_by_key(|e| e.0);
     let mut out = String::with_capacity(s.len());
     let mut from = 0;
-    for (start, end) in cut {
+    for (start, end, with) in edits {
+        // (A digits-only `<sup>` taken whole holds no other tag.)
+        if start < from {
+            continue;
+        }
         out.push_str(&s[from..start]);
+        out.push_str(&with);
         from = end;
     }
     out.push_str(&s[from..]);
