@@ -249,6 +249,15 @@ fn with_lazy_sources(html: &str) -> Cow<'_, str> {
             tag.push_str(&format!(" srcset=\"{}\"", v.replace('"', "&quot;")));
         }
         tag.push('>');
+        // (Its `<noscript>` twin just before it, as Autoptimize writes it.)
+        let before = lower[from..start].trim_end();
+        let start = match before.strip_suffix("</noscript>") {
+            Some(rest) => match rest.rfind("<noscript") {
+                Some(ns) if rest[ns..].contains("<img") => from + ns,
+                _ => start,
+            },
+            None => start,
+        };
         out.push_str(&html[from..start]);
         out.push_str(&tag);
         from = end;
@@ -1776,6 +1785,17 @@ mod tests {
     fn lazy_pictures_and_directions_are_shown() {
         let dirty = r#"<p><img class="lazyload" src="data:image/gif;base64,R0lGODlhAQABAAAAACw=" data-src="/img/harbour.jpg" data-srcset="/img/harbour-2x.jpg 2x" alt="Harbour at dawn"><noscript><img src="/img/harbour-fallback.jpg"></noscript></p><p><img src="/img/google-pixel-9-review.jpg" data-src="/img/beacon.gif"><img src="/img/lazy_placeholder.gif" data-src="/img/pier.jpg"><img src="/img/1x1.gif" data-original="/img/dock.jpg"></p><p><img src="/img/placeholder.svg" data-lazy-src="/img/boats.jpg" alt="Boats"><img data-src='/img/net.jpg' alt=net><img src="/img/own.jpg" data-src="/img/other.jpg" alt="own"></p><p dir="RTL" lang="ar">قال</p><p dir="sideways">x</p>"#;
         let clean = sanitize(dirty, Some("https://n.example/post/1"));
+        // Its twin before it, and markup in capitals.
+        let twice = sanitize(
+            r#"<p><noscript><img src="/img/quay.jpg"></noscript><img src="data:image/gif;base64,R0l" data-src="/img/quay.jpg"></p><p><IMG SRC="data:image/gif;base64,R0l" DATA-SRC="/img/up.jpg" ALT="up"><NOSCRIPT><IMG SRC="/img/up.jpg"></NOSCRIPT></p>"#,
+            Some("https://n.example/post/1"),
+        );
+        assert_eq!(twice.matches("/img/quay.jpg").count(), 1, "{twice}");
+        assert_eq!(twice.matches("/img/up.jpg").count(), 1, "{twice}");
+        assert!(
+            twice.contains(r#"src="https://n.example/img/up.jpg""#),
+            "{twice}"
+        );
         for want in [
             r#"src="https://n.example/img/harbour.jpg""#,
             r#"srcset="https://n.example/img/harbour-2x.jpg 2x""#,

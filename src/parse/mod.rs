@@ -1387,17 +1387,40 @@ fn map_entry(e: model::Entry, base: &Url, max: usize, loose: bool, rdf: bool) ->
     // (Every author of an entry, each once: an Atom entry's second
     // `<author>` was dropped.)
     let mut names: Vec<String> = Vec::new();
-    for name in e.authors.iter().filter_map(person_name).take(MAX_AUTHORS) {
+    let mut more = false;
+    for name in e.authors.iter().filter_map(person_name) {
         let name = match loose {
             true => decode_entities(&name),
             false => name.into_owned(),
         };
-        if !text::shows_nothing(&name) && !names.contains(&name) {
-            names.push(name);
+        let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
+        if text::shows_nothing(&name)
+            || names
+                .iter()
+                .any(|n| n.to_lowercase() == name.to_lowercase())
+        {
+            continue;
         }
+        let long = names.iter().map(|n| n.len() + 2).sum::<usize>() + name.len() > AUTHORS_BYTES;
+        if names.len() == MAX_AUTHORS || (long && !names.is_empty()) {
+            more = true;
+            break;
+        }
+        names.push(name);
     }
+    // (`Doe, John` and `Roe, Jane` read as four people joined by commas.)
+    let separator = match names.iter().any(|n| n.contains(',')) {
+        true => "; ",
+        false => ", ",
+    };
     let author = (!names.is_empty())
-        .then(|| names.join(", "))
+        .then(|| {
+            let all = names.join(separator);
+            match more {
+                true => format!("{all} et al."),
+                false => all,
+            }
+        })
         // (A name, cut as a config title is: a feed's 250 KB author, given
         // to each entry, made a 25 MB store and four 25 MB outputs.)
         .map(|s| bound(s, max.min(crate::config::MAX_TITLE_BYTES)));
@@ -1435,8 +1458,11 @@ fn map_entry(e: model::Entry, base: &Url, max: usize, loose: bool, rdf: bool) ->
     }
 }
 
-/// The most authors of one entry that are named (the rest are left out).
+/// The most authors of one entry that are named, and the most bytes of
+/// their names; past either, the rest are "et al." (an arXiv collaboration
+/// of 3,000 was cut mid-list without a word).
 const MAX_AUTHORS: usize = 20;
+const AUTHORS_BYTES: usize = 200;
 
 /// Whether a feed-rs entry has no text of its own: none, or only text that
 /// shows nothing ([`shows_no_text`]).
@@ -1491,9 +1517,17 @@ fn same_words(html: &str, text: &str) -> bool {
             .map(str::to_lowercase)
             .collect()
     };
-    let shown: std::collections::HashSet<String> =
-        words(&text::strip_tags(html)).into_iter().collect();
-    let said = words(text);
+    let shown: std::collections::HashSet<String> = words(&decode_entities(&text::strip_tags(html)))
+        .into_iter()
+        .collect();
+    // (A template's `strip_html` leaves entities, `&ldquo;`; a Markdown
+    // source its links' addresses, `[this](https://…)`.)
+    let decoded = decode_entities(text);
+    let said: Vec<String> = decoded
+        .split_whitespace()
+        .filter(|w| !w.contains("://"))
+        .flat_map(words)
+        .collect();
     if shown.is_empty() || said.is_empty() {
         return false;
     }
@@ -1778,7 +1812,8 @@ fn alternate_link(links: &[model::Link], base: &Url, doc: &Url) -> Option<String
 /// character). Markup in it stays text, as written.
 fn text_of(t: &model::Text, loose: bool) -> String {
     let s = if is_html(&t.content_type) {
-        text::strip_tags_as_stored(&t.content)
+        // (`2<sup>10</sup>` read `210`: an exponent in superscript digits.)
+        text::strip_tags_as_stored(&text::without_formatting_tags(&t.content))
     } else if loose {
         // (Tags that wrap part of it, `<em>Dune</em> review`, are left
         // out: its entities are read as HTML.)
@@ -2419,6 +2454,9 @@ mod tests {
             <item><guid>9</guid><title>The &lt;b&gt; and &lt;/b&gt; tags explained</title></item>\
             <item><guid>10</guid><title>Use &lt;code&gt;&lt;/code&gt; for inline code</title></item>\
             <item><guid>11</guid><title><![CDATA[E=mc<sup>2</sup>, x<sup>n+1</sup> and <i>H<sub>2</sub>O</i>]]></title></item>\
+            <item><guid>12</guid><title><![CDATA[The 4<sup>th</sup> of July, 10<sup>-3</sup> and Brand<sup>®</sup>]]></title></item>\
+            <item><guid>13</guid><title><![CDATA[Why <s>Twitter</s> X is dying]]></title></item>\
+            <item><guid>14</guid><title><![CDATA[<strong>UPDATE </strong>Storm hits coast]]></title></item>\
             </channel></rss>";
         let d = parse(xml.as_bytes(), None, &base(), Limits::default()).unwrap();
         assert_eq!(d.title.as_deref(), Some("Jenny\u{2019}s Newsletter"));
@@ -2440,7 +2478,10 @@ mod tests {
                 "Film Club",
                 "The <b> and </b> tags explained",
                 "Use <code></code> for inline code",
-                "E=mc², x^n+1 and H2O"
+                "E=mc², xn+1 and H2O",
+                "The 4th of July, 10⁻³ and Brand®",
+                "Why <s>Twitter</s> X is dying",
+                "UPDATE Storm hits coast"
             ]
         );
         let json = r#"{"version": "https://jsonfeed.org/version/1.1", "title": "J&amp;J",
@@ -3477,7 +3518,8 @@ mod tests {
             {"id":"4","content_html":"","content_text":"Only real text four."},
             {"id":"5","content_html":"<p></p>","content_text":"Only real text five."},
             {"id":"6","content_html":"<img src=\"https://e.example/p.jpg\">","content_text":"A caption of the picture six."},
-            {"id":"7","content_html":"<p>Another text entirely.</p>","content_text":"A teaser of other words."}]}"#;
+            {"id":"7","content_html":"<p>Another text entirely.</p>","content_text":"A teaser of other words."},
+            {"id":"8","content_html":"<p>&ldquo;Are you coming?&rdquo; she asked. I read <a href=\"https://x.example/a\">this article</a>.</p>","content_text":"&ldquo;Are you coming?&rdquo; she asked. I read [this article](https://x.example/a)."}]}"#;
         let d = parse(json, None, &base(), Limits::default()).unwrap();
         let got: Vec<(Option<&str>, Option<&str>)> = d
             .entries
@@ -3486,6 +3528,10 @@ mod tests {
             .collect();
         assert_eq!(got[0], (None, Some("<p>The council voted.</p>")));
         assert_eq!(got[1], (Some("In short"), Some("<p>Budget passed.</p>")));
+        assert_eq!(
+            got[7].0, None,
+            "entities and a Markdown link: the same text"
+        );
         // The text alone, or beside HTML that shows no text of its own
         // (empty, a picture), or that says something else, stays.
         for (i, words) in [
@@ -3514,6 +3560,23 @@ mod tests {
         let d = parse(atom.as_bytes(), None, &base(), Limits::default()).unwrap();
         assert_eq!(d.entries[0].author.as_deref(), Some("Ann Lee, Bob Roy"));
         assert_eq!(d.entries[1].author.as_deref(), Some("Cy"));
+        // Names with commas: a semicolon between them; spellings of one
+        // name once; a long list says there are more.
+        let many: String = (0..3000)
+            .map(|i| format!("<author><name>Author Number{i}</name></author>"))
+            .collect();
+        let atom = format!(
+            r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>
+            <entry><id>1</id><title>C</title><author><name>Doe, John</name></author><author><name>Roe,  Jane</name></author><author><name>doe, john</name></author></entry>
+            <entry><id>2</id><title>M</title>{many}</entry></feed>"#
+        );
+        let d = parse(atom.as_bytes(), None, &base(), Limits::default()).unwrap();
+        assert_eq!(d.entries[0].author.as_deref(), Some("Doe, John; Roe, Jane"));
+        let long = d.entries[1].author.as_deref().unwrap();
+        assert!(
+            long.starts_with("Author Number0, Author Number1, ") && long.ends_with(" et al."),
+            "{long}"
+        );
         let json = br#"{"version":"https://jsonfeed.org/version/1.1","title":"t","items":[
             {"id":"1","content_text":"x","authors":[{"name":"Ann"},{"name":"Bob"}]}]}"#;
         let d = parse(json, None, &base(), Limits::default()).unwrap();

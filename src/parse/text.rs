@@ -175,7 +175,7 @@ fn stripped(s: &str, spaced: bool) -> String {
 /// a tag of [`FORMATTING`] and its closing tag are left out when they
 /// enclose text that starts and ends right inside them (its entities were
 /// read as HTML, its tags were shown as written: `<em>Dune: Part Two</em>
-/// review`). `<sup>` is written `^`, or as superscript digits (`E=mc²`).
+/// review`). A `<sup>` of digits is written in superscript digits (`E=mc²`).
 /// Anything else stays as written: `Vec<T> & slices`, `Why <b> is bold`,
 /// `The <b> and </b> tags explained`, `Use <code></code>`.
 pub(crate) fn without_formatting_tags(s: &str) -> Cow<'_, str> {
@@ -226,24 +226,32 @@ pub(crate) fn without_formatting_tags(s: &str) -> Cow<'_, str> {
         };
         let o = tags[open.remove(k)];
         let inner = &s[o.1..t.0];
-        let tight = !inner.is_empty()
-            && !inner.starts_with(char::is_whitespace)
-            && !inner.ends_with(char::is_whitespace);
+        // (Text right inside at one edge at least: `<strong>UPDATE </strong>`
+        // is an editor's; `The <b> and </b> tags` talks about them.)
+        let tight = !inner.trim().is_empty()
+            && (!inner.starts_with(char::is_whitespace) || !inner.ends_with(char::is_whitespace));
         if !tight {
             continue;
         }
-        match t.2 {
-            "sup" if inner.chars().all(|c| c.is_ascii_digit()) => {
-                const SUPER: [char; 10] = ['⁰', '¹', '²', '³', '⁴', '⁵', '⁶', '⁷', '⁸', '⁹'];
-                let digits = inner
-                    .bytes()
-                    .map(|b| SUPER[usize::from(b - b'0')])
-                    .collect();
-                edits.push((o.0, t.1, digits));
+        // An exponent of digits (and a sign) in superscript digits, `E=mc²`,
+        // `10⁻³`; any other `<sup>` (`4<sup>th</sup>`, `XIV<sup>e</sup>`,
+        // `Brand<sup>®</sup>`) only unwrapped.
+        let exponent = |c: char| {
+            const SUPER: [char; 10] = ['⁰', '¹', '²', '³', '⁴', '⁵', '⁶', '⁷', '⁸', '⁹'];
+            match c {
+                '0'..='9' => Some(SUPER[c as usize - '0' as usize]),
+                '-' => Some('⁻'),
+                '+' => Some('⁺'),
+                _ => None,
             }
-            "sup" => {
-                edits.push((o.0, o.1, "^".to_string()));
-                edits.push((t.0, t.1, String::new()));
+        };
+        match t.2 {
+            "sup"
+                if inner.chars().any(|c| c.is_ascii_digit())
+                    && inner.chars().all(|c| exponent(c).is_some()) =>
+            {
+                let raised = inner.chars().filter_map(exponent).collect();
+                edits.push((o.0, t.1, raised));
             }
             _ => {
                 edits.push((o.0, o.1, String::new()));
@@ -272,9 +280,11 @@ pub(crate) fn without_formatting_tags(s: &str) -> Cow<'_, str> {
 
 /// Inline formatting tags a title's plain text may carry (see
 /// [`without_formatting_tags`]).
+/// (Not `s`, `del`, `strike`: unwrapped, `<s>Twitter</s> X` said the
+/// opposite; nor `q`, whose quotation marks went.)
 const FORMATTING: &[&str] = &[
-    "b", "i", "em", "strong", "u", "s", "sub", "sup", "small", "mark", "span", "font", "cite",
-    "code", "q", "abbr", "del", "ins", "strike", "big", "tt",
+    "b", "i", "em", "strong", "u", "sub", "sup", "small", "mark", "span", "font", "cite", "code",
+    "abbr", "ins", "big", "tt",
 ];
 
 /// The text of the HTML named entity `&name;` (`name` without `&` and `;`),
