@@ -1768,6 +1768,12 @@ async fn letters_of_their_own_and_full_width_forms_are_folded() {
                     "Quarterly report",
                     "<p>The ﬁnance oﬃce said.</p>",
                 ),
+                (
+                    "p6",
+                    "https://f.example/6",
+                    "Why E=mc² matters",
+                    "<p>Physics.</p>",
+                ),
             ],
         )),
     );
@@ -1798,6 +1804,8 @@ async fn letters_of_their_own_and_full_width_forms_are_folded() {
         ("ＡＩ", "ＡＩ技術の新時代"),
         ("finance", "Quarterly report"),
         ("\"finance office\"", "Quarterly report"),
+        ("mc2", "Why E=mc² matters"),
+        ("mc²", "Why E=mc² matters"),
     ] {
         assert_eq!(titles(q), [want], "{q}");
     }

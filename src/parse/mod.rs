@@ -1440,12 +1440,16 @@ fn map_entry(e: model::Entry, base: &Url, max: usize, loose: bool, rdf: bool) ->
         .map(|t| html_of(&t.content, rdf || is_html(&t.content_type)))
         .filter(|s| !s.trim().is_empty())
         .map(|s| bound(s, max));
+    // (An entry of neither guid nor link is keyed by its title as it
+    // reads: its formatting tags stay, or every such item stored before was
+    // stored again.)
+    let keyed_apart = guid.is_some() || link.is_some();
     Entry {
         guid: guid.map(|g| bound(g, 2048)),
         link: link.map(|l| bound(l, 8192)),
         title: e
             .title
-            .map(|t| bound(text_of(&t, loose), max))
+            .map(|t| bound(text_of_formatted(&t, loose, keyed_apart), max))
             .filter(|t| !t.is_empty()),
         author,
         summary,
@@ -1460,8 +1464,10 @@ fn map_entry(e: model::Entry, base: &Url, max: usize, loose: bool, rdf: bool) ->
 
 /// The most authors of one entry that are named, and the most bytes of
 /// their names; past either, the rest are "et al." (an arXiv collaboration
-/// of 3,000 was cut mid-list without a word).
-const MAX_AUTHORS: usize = 20;
+/// of 3,000 was cut mid-list without a word). Below the 16 a document's
+/// lists are cut to before parsing (`defuse::MAX_JSON_LIST`, the XML
+/// lists alike): a 16th name may stand for more.
+const MAX_AUTHORS: usize = 15;
 const AUTHORS_BYTES: usize = 200;
 
 /// Whether a feed-rs entry has no text of its own: none, or only text that
@@ -1811,14 +1817,26 @@ fn alternate_link(links: &[model::Link], base: &Url, doc: &Url) -> Option<String
 /// decoded once more (a CDATA `Q&amp;A`, a double-escaped `&#8217;` mean the
 /// character). Markup in it stays text, as written.
 fn text_of(t: &model::Text, loose: bool) -> String {
+    text_of_formatted(t, loose, true)
+}
+
+/// [`text_of`], its formatting tags read as such (`formatting`: see
+/// [`text::without_formatting_tags`]) or left as they were read before.
+fn text_of_formatted(t: &model::Text, loose: bool, formatting: bool) -> String {
     let s = if is_html(&t.content_type) {
         // (`2<sup>10</sup>` read `210`: an exponent in superscript digits.)
-        text::strip_tags_as_stored(&text::without_formatting_tags(&t.content))
+        match formatting {
+            true => text::strip_tags_as_stored(&text::without_formatting_tags(&t.content)),
+            false => text::strip_tags_as_stored(&t.content),
+        }
     } else if loose {
         // (Tags that wrap part of it, `<em>Dune</em> review`, are left
         // out: its entities are read as HTML.)
         let decoded = decode_entities(&t.content);
-        text::without_formatting_tags(&decoded).into_owned()
+        match formatting {
+            true => text::without_formatting_tags(&decoded).into_owned(),
+            false => decoded,
+        }
     } else {
         t.content.clone()
     };
@@ -2457,6 +2475,7 @@ mod tests {
             <item><guid>12</guid><title><![CDATA[The 4<sup>th</sup> of July, 10<sup>-3</sup> and Brand<sup>®</sup>]]></title></item>\
             <item><guid>13</guid><title><![CDATA[Why <s>Twitter</s> X is dying]]></title></item>\
             <item><guid>14</guid><title><![CDATA[<strong>UPDATE </strong>Storm hits coast]]></title></item>\
+            <item><title><![CDATA[<em>Bare</em> entry]]></title><description>x</description></item>\
             </channel></rss>";
         let d = parse(xml.as_bytes(), None, &base(), Limits::default()).unwrap();
         assert_eq!(d.title.as_deref(), Some("Jenny\u{2019}s Newsletter"));
@@ -2478,10 +2497,12 @@ mod tests {
                 "Film Club",
                 "The <b> and </b> tags explained",
                 "Use <code></code> for inline code",
-                "E=mc², xn+1 and H2O",
+                "E=mc², x<sup>n+1</sup> and H2O",
                 "The 4th of July, 10⁻³ and Brand®",
                 "Why <s>Twitter</s> X is dying",
-                "UPDATE Storm hits coast"
+                "UPDATE Storm hits coast",
+                // (Neither guid nor link: keyed by its title as read before.)
+                "<em>Bare</em> entry"
             ]
         );
         let json = r#"{"version": "https://jsonfeed.org/version/1.1", "title": "J&amp;J",

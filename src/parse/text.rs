@@ -240,10 +240,38 @@ pub(crate) fn without_formatting_tags(s: &str) -> Cow<'_, str> {
             const SUPER: [char; 10] = ['⁰', '¹', '²', '³', '⁴', '⁵', '⁶', '⁷', '⁸', '⁹'];
             match c {
                 '0'..='9' => Some(SUPER[c as usize - '0' as usize]),
-                '-' => Some('⁻'),
+                '-' | '\u{2212}' => Some('⁻'),
                 '+' => Some('⁺'),
                 _ => None,
             }
+        };
+        // An ordinal's or an abbreviation's letters, a mark (`4<sup>th</sup>`,
+        // `XIV<sup>e</sup>`, `Brand<sup>®</sup>`) read unwrapped; any other
+        // `<sup>` (`2<sup>n+1</sup>`) stays as written: unwrapped, it read
+        // `2n+1`.
+        let plain_sup = |inner: &str| {
+            matches!(
+                inner.to_lowercase().as_str(),
+                "st" | "nd"
+                    | "rd"
+                    | "th"
+                    | "e"
+                    | "er"
+                    | "re"
+                    | "ère"
+                    | "ème"
+                    | "o"
+                    | "a"
+                    | "lle"
+                    | "me"
+                    | "mme"
+                    | "nd."
+                    | "®"
+                    | "™"
+                    | "*"
+                    | "†"
+                    | "‡"
+            ) || (inner.starts_with('[') && inner.ends_with(']'))
         };
         match t.2 {
             "sup"
@@ -253,6 +281,7 @@ pub(crate) fn without_formatting_tags(s: &str) -> Cow<'_, str> {
                 let raised = inner.chars().filter_map(exponent).collect();
                 edits.push((o.0, t.1, raised));
             }
+            "sup" if !plain_sup(inner) => {}
             _ => {
                 edits.push((o.0, o.1, String::new()));
                 edits.push((t.0, t.1, String::new()));
