@@ -1541,49 +1541,41 @@ fn same_words(html: &str, text: &str) -> bool {
     found * 5 >= said.len() * 4
 }
 
-/// For each item of a JSON Feed that is an object, in order, whether it
-/// has a `summary` of its own. `None` when the document is no JSON object
-/// with an `items` list.
-fn json_items_with_summaries(bytes: &[u8]) -> Option<Vec<bool>> {
+/// `each` of every item of a JSON Feed that is an object, in order (the
+/// entries feed-rs reads). `None` when the document is no JSON object with
+/// an `items` list.
+fn json_items<T>(bytes: &[u8], each: impl FnMut(&serde_json::Value) -> T) -> Option<Vec<T>> {
     let v: serde_json::Value = serde_json::from_slice(bytes).ok()?;
     let items = v.get("items")?.as_array()?;
-    Some(
-        items
-            .iter()
-            .filter(|i| i.is_object())
-            .map(|i| i.get("summary").is_some_and(serde_json::Value::is_string))
-            .collect(),
-    )
+    Some(items.iter().filter(|i| i.is_object()).map(each).collect())
 }
 
-/// For each item of a JSON Feed that is an object, in order, its `image`
-/// (else its `banner_image`), if it has one (a photo post of nothing else).
-/// `None` when the document is no JSON object with an `items` list.
+/// For each item of a JSON Feed ([`json_items`]), whether it has a
+/// `summary` of its own.
+fn json_items_with_summaries(bytes: &[u8]) -> Option<Vec<bool>> {
+    json_items(bytes, |i| {
+        i.get("summary").is_some_and(serde_json::Value::is_string)
+    })
+}
+
+/// For each item of a JSON Feed ([`json_items`]), its `image` (else its
+/// `banner_image`), if it has one (a photo post of nothing else).
 fn json_items_with_images(bytes: &[u8], base: &Url) -> Option<Vec<Option<String>>> {
-    let v: serde_json::Value = serde_json::from_slice(bytes).ok()?;
-    let items = v.get("items")?.as_array()?;
-    Some(
-        items
-            .iter()
-            .filter(|i| i.is_object())
-            .map(|i| {
-                ["image", "banner_image"].iter().find_map(|k| {
-                    i.get(k)
-                        .and_then(|u| u.as_str())
-                        .map(str::trim)
-                        .filter(|u| !u.is_empty())
-                        // (A picture a reader can show: `javascript:` or
-                        // `data:` kept an item that showed nothing.)
-                        .filter(|u| {
-                            crate::urls::resolve(Some(base), u).is_some_and(|r| {
-                                r.starts_with("http://") || r.starts_with("https://")
-                            })
-                        })
-                        .map(String::from)
+    json_items(bytes, |i| {
+        ["image", "banner_image"].iter().find_map(|k| {
+            i.get(k)
+                .and_then(|u| u.as_str())
+                .map(str::trim)
+                .filter(|u| !u.is_empty())
+                // (A picture a reader can show: `javascript:` or
+                // `data:` kept an item that showed nothing.)
+                .filter(|u| {
+                    crate::urls::resolve(Some(base), u)
+                        .is_some_and(|r| r.starts_with("http://") || r.starts_with("https://"))
                 })
-            })
-            .collect(),
-    )
+                .map(String::from)
+        })
+    })
 }
 
 /// `html` without the `<base href="…">` [`with_content_bases`] wrote before
