@@ -185,6 +185,7 @@ impl Store {
         // date into all of them (see `redate`).
         let stamped = crate::identity::dates_stamped(items);
         let mut churned = 0usize;
+        let mut rekeyed = 0usize;
         // In a group commit, new items are indexed for search at its COMMIT
         // (see `PendingSearch`); alone, right here.
         let defer_search = self.in_batch;
@@ -307,7 +308,13 @@ impl Store {
                     (feed.body_stored_at.is_some(), all_new),
                 )?;
                 if let Some(e) = &existing {
-                    churned += 1;
+                    // (Only a guid the feed changed says so: a bare episode
+                    // found under the key an older feedloom gave it was
+                    // logged as the feed's doing.)
+                    match it.kind {
+                        crate::identity::KeyKind::Guid => churned += 1,
+                        _ => rekeyed += 1,
+                    }
                     tx.prepare_cached(
                         "UPDATE items SET key = ?2, key_kind = ?3, guid = ?4 WHERE id = ?1",
                     )
@@ -474,6 +481,9 @@ impl Store {
         }
         if churned > 0 {
             info!(feed = %crate::urls::shown_feed_url(feed.url.as_str()), items = churned, "feed changed the guids of items it had already published");
+        }
+        if rekeyed > 0 {
+            info!(feed = %crate::urls::shown_feed_url(feed.url.as_str()), items = rekeyed, "items stored under the key an older reading gave them were found and re-keyed");
         }
         insert_fetch(&tx, feed.id, rec, "ok", applied.new, applied.updated, None)?;
         if meta.skipped.is_empty() && feed.body_stored_at.is_some() {

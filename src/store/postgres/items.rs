@@ -242,6 +242,7 @@ impl PgStore {
         }
         let mut unchanged: Vec<i64> = Vec::new();
         let mut churned = 0usize;
+        let mut rekeyed = 0usize;
         // (Whether the document holds no entry the feed holds unchanged:
         // see SQLite's.)
         let all_new = items.iter().all(|i| !i.known);
@@ -389,7 +390,13 @@ impl PgStore {
                 )
                 .await?;
                 if let Some(e) = &existing {
-                    churned += 1;
+                    // (Only a guid the feed changed says so: a bare episode
+                    // found under the key an older feedloom gave it was
+                    // logged as the feed's doing.)
+                    match it.kind {
+                        crate::identity::KeyKind::Guid => churned += 1,
+                        _ => rekeyed += 1,
+                    }
                     tx.exec(
                         "re-keying item",
                         "UPDATE items SET key = $2, key_kind = $3, guid = $4 WHERE id = $1",
@@ -570,6 +577,9 @@ impl PgStore {
         }
         if churned > 0 {
             tracing::info!(feed = %crate::urls::shown_feed_url(feed.url.as_str()), items = churned, "feed changed the guids of items it had already published");
+        }
+        if rekeyed > 0 {
+            tracing::info!(feed = %crate::urls::shown_feed_url(feed.url.as_str()), items = rekeyed, "items stored under the key an older reading gave them were found and re-keyed");
         }
         insert_fetch(
             &mut tx,
