@@ -714,8 +714,8 @@ pub async fn run(
                             warn!("[store] changed: takes effect after a restart; this daemon keeps its store");
                             pending.push(format!(
                                 "[store] names {} (the daemon keeps {})",
-                                store_named(&new_cfg.store),
-                                store_named(&opened_store)
+                                crate::store::Location::of(&new_cfg.store).describe(),
+                                crate::store::Location::of(&opened_store).describe()
                             ));
                         }
                         new_cfg.store.path = opened_store.path.clone();
@@ -1706,15 +1706,6 @@ fn describe_access(a: &config::Access) -> String {
         parts.push(format!("headers {}", names.join(", ")));
     }
     format!(" ({})", parts.join("; "))
-}
-
-/// A store as `/healthz` names it: its file, or its PostgreSQL URL without
-/// the password.
-fn store_named(store: &crate::config::StoreConfig) -> String {
-    match &store.url {
-        Some(url) => crate::store::postgres::redact(url),
-        None => store.path.display().to_string(),
-    }
 }
 
 /// Says on `/healthz` (degraded) that a reload kept the old config, until

@@ -289,13 +289,13 @@ fn check_args(args: &AddArgs) -> Result<(), Failure> {
     }
     // (Blank once its control characters are left out, too: "\e\e\e" was
     // refused after the fetch, naming a line never written.)
-    if args.title.as_deref().is_some_and(|t| {
-        let shown = shown_title(t);
-        // (Or only joiners, a soft hyphen, a variation selector: what
-        // the config refuses as a title that shows nothing, after the
-        // fetch, naming a line never written.)
-        shown.trim().is_empty() || crate::parse::text::shows_nothing(&shown)
-    }) {
+    // (Or only joiners, a soft hyphen, a variation selector: what the config
+    // refuses as a title that shows nothing.)
+    if args
+        .title
+        .as_deref()
+        .is_some_and(|t| crate::parse::text::shows_nothing(&shown_title(t)))
+    {
         return Err(Failure::Usage(
             "--title: the title cannot be empty".to_string(),
         ));

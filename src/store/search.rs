@@ -306,16 +306,7 @@ pub fn parse_query(q: &str) -> Result<ParsedQuery, String> {
         // Chinese and Japanese write them) or apart (`경제 서울`). Each word
         // was searched for on its own, anywhere, in any order.
         if phrase && let Some(run) = cjk_phrase_words(&text) {
-            let joined: Vec<char> = run.concat();
-            let together: Vec<String> = joined.windows(2).map(|p| p.iter().collect()).collect();
-            let apart: Vec<String> = run
-                .iter()
-                .flat_map(|w| {
-                    let mut t: Vec<String> = w.windows(2).map(|p| p.iter().collect()).collect();
-                    t.push(w[w.len() - 1].to_string());
-                    t
-                })
-                .collect();
+            let (together, apart) = cjk_phrase_forms(&run);
             let part = format!("(\"{}\" OR \"{}\")", together.join(" "), apart.join(" "));
             let folded = part.to_lowercase();
             if fts.iter().any(|p| p.to_lowercase() == folded) {
@@ -465,6 +456,24 @@ fn words_counted(words: &mut usize, count: usize) -> Result<(), String> {
         )),
         false => Ok(()),
     }
+}
+
+/// The words of a CJK phrase as the index holds them ([`index_text`]),
+/// written together (one run: its pairs) and written apart (each word's
+/// pairs and its last character), in order.
+pub(crate) fn cjk_phrase_forms(words: &[Vec<char>]) -> (Vec<String>, Vec<String>) {
+    let pairs = |w: &[char]| -> Vec<String> { w.windows(2).map(|p| p.iter().collect()).collect() };
+    let together = pairs(&words.concat());
+    let apart = words
+        .iter()
+        .filter(|w| !w.is_empty())
+        .flat_map(|w| {
+            let mut t = pairs(w);
+            t.push(w[w.len() - 1].to_string());
+            t
+        })
+        .collect();
+    (together, apart)
 }
 
 /// The words of a quoted phrase that holds two or more words of Korean,

@@ -107,28 +107,15 @@ pub fn tsquery(terms: &[Term]) -> String {
         // written together or apart (see `parse_query`).
         if t.cjk && t.text.contains(' ') {
             let words: Vec<Vec<char>> = t.text.split(' ').map(|w| w.chars().collect()).collect();
-            let joined: Vec<char> = words.concat();
-            let together: Vec<String> = joined
-                .windows(2)
-                .map(|p| lexeme(&p.iter().collect::<String>()))
-                .collect();
-            let apart: Vec<String> = words
-                .iter()
-                .filter(|w| !w.is_empty())
-                .flat_map(|w| {
-                    let mut t: Vec<String> = w
-                        .windows(2)
-                        .map(|p| lexeme(&p.iter().collect::<String>()))
-                        .collect();
-                    t.push(lexeme(&w[w.len() - 1].to_string()));
-                    t
-                })
-                .collect();
-            parts.push(format!(
-                "(({}) | ({}))",
-                together.join(" <-> "),
-                apart.join(" <-> ")
-            ));
+            let (together, apart) = crate::store::search::cjk_phrase_forms(&words);
+            let chain = |tokens: Vec<String>| {
+                tokens
+                    .iter()
+                    .map(|t| lexeme(t))
+                    .collect::<Vec<_>>()
+                    .join(" <-> ")
+            };
+            parts.push(format!("(({}) | ({}))", chain(together), chain(apart)));
             continue;
         }
         if t.cjk {
