@@ -1881,6 +1881,35 @@ async fn a_cut_copy_with_dateline_and_byline_is_one_story() {
     assert_eq!(stories.len(), 1, "{stories:#?}");
 }
 
+/// An outlet's copy of a wire story under its own long byline, with an
+/// editor's note on top, a photo caption, and contributor and copyright
+/// lines: one story with the agency's, in either order.
+#[tokio::test]
+async fn a_copy_under_an_outlets_own_lines_is_one_story() {
+    let full = fine(&[FINE_LEDE, FINE_MORE, FINE_LAST]);
+    let dressed = format!(
+        "<p>By Brian Okafor and Tim Rennard, Newswire Business Writers</p>\
+         <p>Editor’s note: This story has been updated to include the airline's response.</p>\
+         {}<figure><img src=\"https://cdn.example/jet.jpg\"><figcaption>A Skyward Air jet \
+         at the gate in Denver on Tuesday. (Newswire Photo/Ann Lee)</figcaption></figure>{}\
+         <p>Newswire writer Carla Mendes in Chicago contributed to this report.</p>\
+         <p>Copyright 2024 Newswire. All rights reserved. This material may not be \
+         published, broadcast, rewritten or redistributed.</p>",
+        fine(&[&format!("WASHINGTON (Newswire) — {FINE_LEDE}")]),
+        fine(&[FINE_MORE, FINE_LAST])
+    );
+    let agency = (
+        "U.S. regulator fines Skyward Air $4.2 million",
+        full.as_str(),
+    );
+    let outlet = ("Skyward Air fined over slow refunds", dressed.as_str());
+    for (a, b) in [(agency, outlet), (outlet, agency)] {
+        let stories = two_copies(a, b).await;
+        assert_eq!(stories.len(), 1, "{stories:#?}");
+        assert_eq!(sources(&stories[0]), 2);
+    }
+}
+
 #[tokio::test]
 async fn a_summary_and_the_full_text_are_one_story_whichever_comes_first() {
     let full = fine(&[FINE_LEDE, FINE_MORE, FINE_LAST]);

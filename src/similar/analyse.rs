@@ -1,5 +1,5 @@
-//! Text → [`Fingerprint`]: the prose of a body (a dateline, bylines and short
-//! lines left out), its features, the two sketches, the anchors and the key
+//! Text → [`Fingerprint`]: the prose of a body (a dateline, short lines and an
+//! outlet's own lines, [`boilerplate`], left out), its features, the two sketches, the anchors and the key
 //! tokens. Pure.
 
 use std::cell::RefCell;
@@ -115,6 +115,172 @@ fn dateline_end(units: &[Unit]) -> usize {
     start
 }
 
+/// Word hashes of the phrases that mark a paragraph as an outlet's own
+/// boilerplate (see [`boilerplate`]), as the tokenizer reads them.
+struct Phrases {
+    /// Words that open a byline ("By", "Von", "Par", "Por", "Door").
+    by: [u64; 5],
+    /// Lower-case words a byline may hold besides names ("writer").
+    roles: Vec<u64>,
+    /// Openings of a paragraph that is a note, a credit or a caption line.
+    opens: Vec<Vec<u64>>,
+    /// Phrases that make a paragraph a note, a credit or a copyright line
+    /// wherever they occur in it, and their first words.
+    holds: Vec<Vec<u64>>,
+    holds_first: Vec<u64>,
+    /// Words of a photo credit in brackets ("(AP Photo/Staff)").
+    photo: [u64; 4],
+    copyright: u64,
+}
+
+fn hashes(phrase: &str) -> Vec<u64> {
+    let mut v = Vec::new();
+    text::units(phrase, false, 16, &mut v);
+    v.iter().map(|u| u.hash).collect()
+}
+
+static PHRASES: std::sync::LazyLock<Phrases> = std::sync::LazyLock::new(|| {
+    let word = |w: &str| hashes(w).first().copied().unwrap_or(0);
+    Phrases {
+        by: ["by", "von", "par", "por", "door"].map(word),
+        roles: [
+            "writer",
+            "writers",
+            "reporter",
+            "reporters",
+            "correspondent",
+            "correspondents",
+            "staff",
+            "editor",
+            "editors",
+            "contributor",
+            "press",
+            "news",
+            "sports",
+            "wire",
+        ]
+        .map(word)
+        .to_vec(),
+        opens: [
+            "editor's note",
+            "editors note",
+            "editor's notes",
+            "note to readers",
+            "additional reporting",
+            "editing by",
+            "writing by",
+        ]
+        .iter()
+        .map(|p| hashes(p))
+        .collect(),
+        holds: [
+            "contributed to this report",
+            "contributed to this story",
+            "contributed to this article",
+            "contributed reporting",
+            "an earlier version of this story",
+            "an earlier version of this article",
+            "an earlier version of this report",
+            "this story has been updated",
+            "this article has been updated",
+            "this story was updated",
+            "this article was updated",
+            "this story originally appeared",
+            "this article originally appeared",
+            "this story was originally published",
+            "this article was originally published",
+            "all rights reserved",
+            "may not be published broadcast",
+        ]
+        .iter()
+        .map(|p| hashes(p))
+        .collect(),
+        photo: ["photo", "photos", "foto", "fotos"].map(word),
+        copyright: word("copyright"),
+        holds_first: Vec::new(),
+    }
+    .with_firsts()
+});
+
+impl Phrases {
+    fn with_firsts(mut self) -> Self {
+        self.holds_first = self.holds.iter().map(|p| p[0]).collect();
+        self.holds_first.sort_unstable();
+        self.holds_first.dedup();
+        self
+    }
+}
+
+/// Words in a paragraph (CJK characters count as a part of one).
+fn words(units: &[Unit]) -> u32 {
+    units.iter().map(Unit::weight).sum::<u32>() / 6
+}
+
+/// Whether a paragraph is an outlet's own line about the story rather than
+/// the story, which copies of one wire story add or drop: a byline ("By Brian
+/// Mahoney and Tim Reynolds, AP Sports Writers": "By", names and a role, no
+/// number and no other lower-case word, so "By Monday morning, Denver could
+/// see…" stays prose), an editor's note or a correction ("An earlier
+/// version of this story…"), a contributor or editing line, a copyright line,
+/// or a photo caption that ends on its credit in brackets ("(AP Photo/Staff)").
+/// `closed`: the paragraph ends with a closing bracket.
+fn boilerplate(para: &[Unit], closed: bool) -> bool {
+    let Some(first) = para.first() else {
+        return false;
+    };
+    let n = words(para);
+    if n > 60 {
+        return false;
+    }
+    let ph = &*PHRASES;
+    if ph.by.contains(&first.hash)
+        && n <= 24
+        && para
+            .get(1)
+            .is_some_and(|u| u.kind == Kind::Word && u.flags & (CAP | UPPER) != 0)
+        && para[1..].iter().all(|u| {
+            u.kind == Kind::Word
+                && u.flags & SENT_END == 0
+                && (u.flags & (CAP | UPPER) != 0 || u.len <= 3 || ph.roles.contains(&u.hash))
+        })
+    {
+        return true;
+    }
+    let starts_with = |p: &[u64], at: &[Unit]| {
+        !p.is_empty() && at.len() >= p.len() && at.iter().zip(p).all(|(u, h)| u.hash == *h)
+    };
+    if n <= 40 && ph.opens.iter().any(|p| starts_with(p, para)) {
+        return true;
+    }
+    // "Copyright 2024 …", "Copyright (c) 2024 …" ("Copyright lawsuits…" is
+    // prose).
+    if n <= 40
+        && first.hash == ph.copyright
+        && para[1..].iter().take(3).any(|u| u.kind == Kind::Number)
+    {
+        return true;
+    }
+    if para.iter().enumerate().any(|(i, u)| {
+        ph.holds_first.contains(&u.hash) && ph.holds.iter().any(|p| starts_with(p, &para[i..]))
+    }) {
+        return true;
+    }
+    // A caption: its last bracketed group is a photo credit, a photo word
+    // and a slash or "by" ("(AP Photo/Staff)", "(Photo by Ann Lee/Getty
+    // Images)"; "(Photo: police)" is not one).
+    if closed
+        && n <= 50
+        && let Some(open) = para.iter().rposition(|u| u.flags & OPEN != 0)
+    {
+        let group = &para[open..];
+        return group.iter().any(|u| ph.photo.contains(&u.hash))
+            && group
+                .iter()
+                .any(|u| u.flags & SLASH != 0 || u.hash == ph.by[0]);
+    }
+    false
+}
+
 pub(super) fn analyse(title: &str, body_html: &str, s: &mut Scratch) -> Option<Fingerprint> {
     s.title.clear();
     s.body.clear();
@@ -142,12 +308,29 @@ pub(super) fn analyse(title: &str, body_html: &str, s: &mut Scratch) -> Option<F
         }
     }
     let long = |size: u32| size >= MIN_PARAGRAPH_WORDS * 6;
+    // An outlet's own lines (bylines, notes, credits, captions) are left out
+    // as bracketed paragraphs are.
+    {
+        let mut start = 0;
+        for p in 0..s.sizes.len() {
+            let end = body[start..]
+                .iter()
+                .position(|u| u.para != body[start].para)
+                .map_or(body.len(), |k| start + k);
+            let (size, left_out) = s.sizes[p];
+            if long(size) && !left_out {
+                let closed = body.get(end).map_or(tail, |n| n.flags) & CLOSE != 0;
+                s.sizes[p].1 = boilerplate(&body[start..end], closed);
+            }
+            start = end;
+        }
+    }
     // A wire dateline at the start of the first paragraph of prose (after a
     // byline, say) is left out, and what follows it starts a sentence.
     let first_para = s
         .sizes
         .iter()
-        .position(|(size, _)| long(*size))
+        .position(|(size, left_out)| long(*size) && !left_out)
         .unwrap_or(0);
     let i0 = body
         .iter()

@@ -74,6 +74,93 @@ fn a_first_paragraph_opening_with_by_is_the_story() {
     ));
 }
 
+/// An outlet's own lines around a wire story, each long enough to pass for
+/// prose, are left out: a copy that adds them has the agency copy's
+/// fingerprint. (Each used to split the copy from its original: the
+/// byline's and credits' names were taken for the story's, and a note on top
+/// became the lede.)
+#[test]
+fn an_outlets_own_lines_do_not_count() {
+    let title = "Wind-driven wildfire forces thousands to flee";
+    let story = "<p>VENTURA, Calif. (AP) — A wind-driven wildfire tore through the foothills \
+        north of Los Angeles on Wednesday, destroying dozens of homes and forcing some \
+        12,000 people to flee.</p><p>The Mountain Fire had burned more than 9,000 acres \
+        by the evening, according to the state's fire agency, and was zero percent \
+        contained.</p><p>Gusts of up to 60 mph pushed embers more than a mile ahead of \
+        the main fire, igniting spot fires in neighborhoods near Camarillo and Somis.</p>";
+    let a = fp(title, story);
+    for (before, after) in [
+        (
+            "<p>By Dale Okafor and Ryan Pruitt, AP Sports Writers</p>",
+            "",
+        ),
+        (
+            "<p>By MARTA OLVERA and DEAN KOSTER Associated Press</p>",
+            "",
+        ),
+        (
+            "<p>Von Anna Brenner und Jonas Keller, dpa-Korrespondenten</p>",
+            "",
+        ),
+        (
+            "<p>Editor’s note: This story has been updated to include comments from \
+             officials.</p>",
+            "",
+        ),
+        (
+            "<figure><img src=x.jpg><figcaption>Firefighters watch the flames near Somis on \
+             Wednesday. (AP Photo/Noah Berger)</figcaption></figure>",
+            "",
+        ),
+        (
+            "",
+            "<p>Associated Press writer Nora Quill in San Diego contributed to this \
+             report.</p>",
+        ),
+        (
+            "",
+            "<p>Additional reporting by staff; editing by Simon Hale and Ana Ruiz.</p>",
+        ),
+        (
+            "",
+            "<p>CORRECTION: An earlier version of this story misstated the day of the \
+             week. It was Wednesday, not Tuesday.</p>",
+        ),
+        (
+            "",
+            "<p>Copyright 2024 The Associated Press. All rights reserved. This material \
+             may not be published, broadcast, rewritten or redistributed.</p>",
+        ),
+        (
+            "",
+            "<p>A firefighter watches the flames near Somis on Wednesday evening. (Photo \
+             by Ann Lee/Getty Images)</p>",
+        ),
+    ] {
+        let copy = format!("{before}{story}{after}");
+        let b = fp(title, &copy);
+        assert_eq!(a.bins, b.bins, "{copy}");
+        assert_eq!(a.lede, b.lede, "{copy}");
+        assert!(same((title, story), (title, &copy)), "{copy}");
+    }
+    // Prose that opens or ends like such a line stays prose.
+    for line in [
+        "<p>By Tuesday evening, crews had cut containment lines around 18 percent of the \
+         fire's edge near Somis.</p>",
+        "<p>Copyright lawsuits against the utility's contractors were filed in Ventura \
+         County on Thursday, records show.</p>",
+        "<p>Reporting by the Ventura Star found that three of the destroyed homes had been \
+         inspected last year.</p>",
+        "<p>Crews found the body of a man in a burned house near Somis on Thursday. \
+         (Photo: county fire department)</p>",
+        "<p>By Ann Lee and Ryan Pruitt, two residents who stayed behind, the flames were \
+         seen at 3 a.m.</p>",
+    ] {
+        let copy = format!("{story}{line}");
+        assert_ne!(a.bins, fp(title, &copy).bins, "{line}");
+    }
+}
+
 #[test]
 fn boilerplate_datelines_and_link_lines_do_not_count() {
     let lede = "A powerful overnight storm brought down trees and power lines along the \
