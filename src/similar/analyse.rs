@@ -219,12 +219,16 @@ fn words(units: &[Unit]) -> u32 {
 /// Whether a paragraph is an outlet's own line about the story rather than
 /// the story, which copies of one wire story add or drop: a byline ("By Brian
 /// Mahoney and Tim Reynolds, AP Sports Writers": "By", names and a role, no
-/// number and no other lower-case word, so "By Monday morning, Denver could
-/// see…" stays prose), an editor's note or a correction ("An earlier
-/// version of this story…"), a contributor or editing line, a copyright line,
-/// or a photo caption that ends on its credit in brackets ("(AP Photo/Staff)").
-/// `closed`: the paragraph ends with a closing bracket.
-fn boilerplate(para: &[Unit], closed: bool) -> bool {
+/// number, at most two other lower-case words, no full stop at the end, so
+/// "By Monday morning, Denver could see…" and "Von Norden her Regen und
+/// Sturm." stay prose), an editor's note or a correction ("An earlier
+/// version of this story…", no figure but a year: "… updated with the final
+/// score: Bucks 122, Celtics 119" is the story), a contributor or editing
+/// line, a copyright line, or a photo caption that ends on an agency's credit
+/// ("(AP Photo/Staff)"; "(Photo provided by Springfield Police)" under the
+/// missing teen it names is the story). `ends`: the separators after the
+/// paragraph.
+fn boilerplate(para: &[Unit], ends: u16) -> bool {
     let Some(first) = para.first() else {
         return false;
     };
@@ -233,16 +237,17 @@ fn boilerplate(para: &[Unit], closed: bool) -> bool {
         return false;
     }
     let ph = &*PHRASES;
+    let lower = |u: &Unit| u.flags & (CAP | UPPER) == 0 && !ph.roles.contains(&u.hash);
     if ph.by.contains(&first.hash)
         && n <= 24
+        && ends & SENT_END == 0
         && para
             .get(1)
             .is_some_and(|u| u.kind == Kind::Word && u.flags & (CAP | UPPER) != 0)
-        && para[1..].iter().all(|u| {
-            u.kind == Kind::Word
-                && u.flags & SENT_END == 0
-                && (u.flags & (CAP | UPPER) != 0 || u.len <= 3 || ph.roles.contains(&u.hash))
-        })
+        && para[1..]
+            .iter()
+            .all(|u| u.kind == Kind::Word && u.flags & SENT_END == 0 && (!lower(u) || u.len <= 3))
+        && para[1..].iter().filter(|u| lower(u)).count() <= 2
     {
         return true;
     }
@@ -260,23 +265,24 @@ fn boilerplate(para: &[Unit], closed: bool) -> bool {
     {
         return true;
     }
-    if para.iter().enumerate().any(|(i, u)| {
-        ph.holds_first.contains(&u.hash) && ph.holds.iter().any(|p| starts_with(p, &para[i..]))
-    }) {
+    let year = |u: &Unit| (1900..2100).contains(&u.raw);
+    if para.iter().all(|u| u.kind != Kind::Number || year(u))
+        && para.iter().enumerate().any(|(i, u)| {
+            ph.holds_first.contains(&u.hash) && ph.holds.iter().any(|p| starts_with(p, &para[i..]))
+        })
+    {
         return true;
     }
-    // A caption: its last bracketed group is a photo credit, a photo word
-    // and a slash or "by" ("(AP Photo/Staff)", "(Photo by Ann Lee/Getty
-    // Images)"; "(Photo: police)" is not one).
-    if closed
+    // A caption ending on an agency's credit: a photo word, then a slash
+    // and the photographer ("(AP Photo/Noah Berger)", "(dpa Foto/…)").
+    if ends & CLOSE != 0
         && n <= 50
         && let Some(open) = para.iter().rposition(|u| u.flags & OPEN != 0)
     {
         let group = &para[open..];
-        return group.iter().any(|u| ph.photo.contains(&u.hash))
-            && group
-                .iter()
-                .any(|u| u.flags & SLASH != 0 || u.hash == ph.by[0]);
+        return group
+            .windows(2)
+            .any(|w| ph.photo.contains(&w[0].hash) && w[1].flags & SLASH != 0);
     }
     false
 }
@@ -319,8 +325,8 @@ pub(super) fn analyse(title: &str, body_html: &str, s: &mut Scratch) -> Option<F
                 .map_or(body.len(), |k| start + k);
             let (size, left_out) = s.sizes[p];
             if long(size) && !left_out {
-                let closed = body.get(end).map_or(tail, |n| n.flags) & CLOSE != 0;
-                s.sizes[p].1 = boilerplate(&body[start..end], closed);
+                let ends = body.get(end).map_or(tail, |n| n.flags);
+                s.sizes[p].1 = boilerplate(&body[start..end], ends);
             }
             start = end;
         }
