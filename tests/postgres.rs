@@ -3306,6 +3306,12 @@ async fn search_reads_accents_and_punctuation_alike() {
                     "Nothing here",
                     "Plain words only.",
                 ),
+                (
+                    Some("w4"),
+                    Some("https://w.example/strasse"),
+                    "Die Straße bleibt gesperrt",
+                    "Das ﬁnanzamt sagt nichts.",
+                ),
             ],
         )),
     );
@@ -3333,6 +3339,12 @@ async fn search_reads_accents_and_punctuation_alike() {
         ("İSTANBUL", "/cafe"),
         ("istanbul", "/cafe"),
         ("İst*", "/cafe"),
+        // (`ß` is `ss`, a ligature its letters, in the query as in the index.)
+        ("strasse", "/strasse"),
+        ("Straße", "/strasse"),
+        ("STRAẞE", "/strasse"),
+        ("finanzamt", "/strasse"),
+        ("ﬁnanzamt", "/strasse"),
     ] {
         let found = pair.run(&["search", "--json", q]).await;
         for (store, out) in ["sqlite", "postgres"].iter().zip(&found) {

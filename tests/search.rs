@@ -1727,7 +1727,8 @@ async fn search_shows_no_private_feeds_token_its_items_repeat() {
 
 /// Letters SQLite's tokenizer keeps as they are are folded as readers fold
 /// them: `lodz` finds `Łódź`, `oresund` `Øresund`, `θεσσαλονικη`
-/// `Θεσσαλονίκη`, `ai` `ＡＩ技術`, `finance` `ﬁnance`; spelled as the text
+/// `Θεσσαλονίκη`, `ai` `ＡＩ技術`, `finance` `ﬁnance`, `strasse` `Straße` (and
+/// `große` the Swiss `Grosse`); spelled as the text
 /// spells them, they are found too ("case and accents do not matter": they
 /// did for `Köln`, not for these). Matches are marked.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1774,6 +1775,18 @@ async fn letters_of_their_own_and_full_width_forms_are_folded() {
                     "Why E=mc² matters",
                     "<p>Physics.</p>",
                 ),
+                (
+                    "p7",
+                    "https://f.example/7",
+                    "Die Straße bleibt gesperrt",
+                    "<p>Umleitung.</p>",
+                ),
+                (
+                    "p8",
+                    "https://f.example/8",
+                    "Grosse Pläne in Zürich",
+                    "<p>Bau.</p>",
+                ),
             ],
         )),
     );
@@ -1806,12 +1819,22 @@ async fn letters_of_their_own_and_full_width_forms_are_folded() {
         ("\"finance office\"", "Quarterly report"),
         ("mc2", "Why E=mc² matters"),
         ("mc²", "Why E=mc² matters"),
+        ("strasse", "Die Straße bleibt gesperrt"),
+        ("Straße", "Die Straße bleibt gesperrt"),
+        ("STRASSE", "Die Straße bleibt gesperrt"),
+        ("große", "Grosse Pläne in Zürich"),
     ] {
         assert_eq!(titles(q), [want], "{q}");
     }
     let out = feedloom(&config, &["search", "--json", "lodz"]);
     let hits: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(hits[0]["title_html"], "Festiwal w <mark>Łódź</mark>");
+    let out = feedloom(&config, &["search", "--json", "strasse"]);
+    let hits: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        hits[0]["title_html"],
+        "Die <mark>Straße</mark> bleibt gesperrt"
+    );
     let out = feedloom(&config, &["search", "--json", "θεσσαλονικη"]);
     let hits: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(

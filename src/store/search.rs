@@ -520,13 +520,19 @@ const PLAIN: &str =
 /// paths as one word, which no query of the words found, and accents as they
 /// were.
 pub fn search_words(text: &str) -> String {
-    text.chars()
-        .filter(|c| !is_combining_accent(*c))
-        .map(|c| match fold(c) {
-            f if f.is_alphanumeric() => f,
-            _ => ' ',
-        })
-        .collect()
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars().filter(|c| !is_combining_accent(*c)) {
+        // (`ß` and ligatures spelled out, as the index holds them: a query
+        // `Straße` or `ﬁnance` looked for words no item was indexed under.)
+        match spelled_out(c) {
+            Some(s) => out.push_str(s),
+            None => out.push(match fold(c) {
+                f if f.is_alphanumeric() => f,
+                _ => ' ',
+            }),
+        }
+    }
+    out
 }
 
 /// A query's word in lower case, without the combining accents lowering
@@ -608,20 +614,41 @@ fn folded_letter(c: char) -> Option<char> {
     })
 }
 
-/// Text as the search index is written and read (both backends): the
-/// letters of [`folded_letter`] folded, and ligatures spelled out (`ﬁ` is
-/// `fi`: text pasted from a PDF). `lodz` found no `Łódź`, `θεσσαλονικη` no
-/// `Θεσσαλονίκη`, `ai` no `ＡＩ技術`, `finance` no `ﬁnance`.
-pub fn search_folded(text: &str) -> std::borrow::Cow<'_, str> {
-    let ligature = |c: char| match c {
+/// A letter the search index spells out in two or three: a ligature (`ﬁ`
+/// is `fi`), and German `ß` (and capital `ẞ`) `ss`, as Swiss German writes it
+/// and as people type it without the key (`strasse` found no `Straße`).
+fn spelled_out(c: char) -> Option<&'static str> {
+    match c {
         '\u{FB00}' => Some("ff"),
         '\u{FB01}' => Some("fi"),
         '\u{FB02}' => Some("fl"),
         '\u{FB03}' => Some("ffi"),
         '\u{FB04}' => Some("ffl"),
         '\u{FB05}' | '\u{FB06}' => Some("st"),
+        'ß' | 'ẞ' => Some("ss"),
         _ => None,
-    };
+    }
+}
+
+/// `text`'s characters as [`fold`] reads them, each with the byte where the
+/// letter it comes from starts (a letter spelled out, `ß`, gives two).
+fn folded_chars(text: &str) -> Vec<(usize, char)> {
+    let mut out = Vec::with_capacity(text.len());
+    for (i, c) in text.char_indices() {
+        match spelled_out(c) {
+            Some(s) => out.extend(s.chars().map(|l| (i, l))),
+            None => out.push((i, fold(c))),
+        }
+    }
+    out
+}
+
+/// Text as the search index is written and read (both backends): the
+/// letters of [`folded_letter`] folded, and ligatures spelled out (`ﬁ` is
+/// `fi`: text pasted from a PDF). `lodz` found no `Łódź`, `θεσσαλονικη` no
+/// `Θεσσαλονίκη`, `ai` no `ＡＩ技術`, `finance` no `ﬁnance`.
+pub fn search_folded(text: &str) -> std::borrow::Cow<'_, str> {
+    let ligature = spelled_out;
     if text.is_ascii()
         || !text
             .chars()
@@ -651,9 +678,9 @@ pub(crate) fn finds_every(text: &str, terms: &[Term]) -> bool {
 
 fn matches(text: &str, terms: &[Term]) -> Vec<(usize, usize)> {
     let mut found = Vec::new();
-    let lower: Vec<(usize, char)> = text.char_indices().map(|(i, c)| (i, fold(c))).collect();
+    let lower = folded_chars(text);
     for term in terms {
-        let t: Vec<char> = term.text.chars().map(fold).collect();
+        let t: Vec<char> = folded_chars(&term.text).into_iter().map(|c| c.1).collect();
         if t.is_empty() || t.len() > lower.len() {
             continue;
         }
