@@ -19,8 +19,13 @@ pub(super) struct Scratch {
     pub body: Vec<Unit>,
     prose: Vec<Unit>,
     sizes: Vec<(u32, bool)>,
+    /// Paragraphs that are an outlet's own lines.
+    marked: Vec<usize>,
     small: Vec<u32>,
 }
+
+/// Fewest words of prose left for an outlet's own lines to be left out.
+const MIN_STORY_WORDS: u32 = 80;
 
 thread_local! {
     pub(super) static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
@@ -120,8 +125,10 @@ fn dateline_end(units: &[Unit]) -> usize {
 struct Phrases {
     /// Words that open a byline ("By", "Von", "Par", "Por", "Door").
     by: [u64; 5],
-    /// Lower-case words a byline may hold besides names ("writer").
+    /// Lower-case words a byline may hold besides names ("writer"), and
+    /// the words between names ("and", "of", "van").
     roles: Vec<u64>,
+    connectors: Vec<u64>,
     /// Openings of a paragraph that is a note, a credit or a caption line.
     opens: Vec<Vec<u64>>,
     /// Phrases that make a paragraph a note, a credit or a copyright line
@@ -130,6 +137,14 @@ struct Phrases {
     holds_first: Vec<u64>,
     /// Words of a photo credit in brackets ("(AP Photo/Staff)").
     photo: [u64; 4],
+    /// Agencies that credit a photo in capitals ("REUTERS/Daniel Cole").
+    agencies: Vec<u64>,
+    /// Words that open a time line ("Updated April 10, 2024 at 3:45 p.m.
+    /// ET"), and the longer lower-case words it may hold.
+    time_words: [u64; 4],
+    time_lower: [u64; 6],
+    /// "min read" after a number.
+    min_read: [u64; 2],
     copyright: u64,
 }
 
@@ -158,6 +173,14 @@ static PHRASES: std::sync::LazyLock<Phrases> = std::sync::LazyLock::new(|| {
             "news",
             "sports",
             "wire",
+            "special",
+            "dpa",
+        ]
+        .map(word)
+        .to_vec(),
+        connectors: [
+            "and", "und", "et", "y", "e", "of", "for", "the", "at", "in", "de", "du", "van", "von",
+            "der", "den", "di", "da", "del", "la", "le",
         ]
         .map(word)
         .to_vec(),
@@ -167,8 +190,6 @@ static PHRASES: std::sync::LazyLock<Phrases> = std::sync::LazyLock::new(|| {
             "editor's notes",
             "note to readers",
             "additional reporting",
-            "editing by",
-            "writing by",
         ]
         .iter()
         .map(|p| hashes(p))
@@ -197,6 +218,22 @@ static PHRASES: std::sync::LazyLock<Phrases> = std::sync::LazyLock::new(|| {
         .collect(),
         photo: ["photo", "photos", "foto", "fotos"].map(word),
         copyright: word("copyright"),
+        agencies: [
+            "reuters", "afp", "epa", "dpa", "ap", "anp", "ansa", "efe", "xinhua",
+        ]
+        .map(word)
+        .to_vec(),
+        time_words: ["updated", "published", "posted", "last"].map(word),
+        time_lower: [
+            "updated",
+            "published",
+            "posted",
+            "originally",
+            "last",
+            "modified",
+        ]
+        .map(word),
+        min_read: ["min", "read"].map(word),
         holds_first: Vec::new(),
     }
     .with_firsts()
@@ -237,19 +274,61 @@ fn boilerplate(para: &[Unit], ends: u16) -> bool {
         return false;
     }
     let ph = &*PHRASES;
-    let lower = |u: &Unit| u.flags & (CAP | UPPER) == 0 && !ph.roles.contains(&u.hash);
-    if ph.by.contains(&first.hash)
-        && n <= 24
-        && ends & SENT_END == 0
-        && para
-            .get(1)
-            .is_some_and(|u| u.kind == Kind::Word && u.flags & (CAP | UPPER) != 0)
-        && para[1..]
-            .iter()
-            .all(|u| u.kind == Kind::Word && u.flags & SENT_END == 0 && (!lower(u) || u.len <= 3))
-        && para[1..].iter().filter(|u| lower(u)).count() <= 2
-    {
+    // A time line: "Updated April 10, 2024 at 3:45 p.m. ET", "Published
+    // 6:10 AM | Last updated 8:42 AM": a figure, and no lower-case word of
+    // four letters or more but its own ("Published 12 May, the report
+    // found…" is prose).
+    let time_line = |t: &[Unit]| {
+        t.first().is_some_and(|u| ph.time_words.contains(&u.hash))
+            && t.len() <= 24
+            && t.iter().any(|u| u.kind == Kind::Number)
+            && t.iter().all(|u| {
+                u.kind == Kind::Number
+                    || u.flags & (CAP | UPPER) != 0
+                    || u.len <= 3
+                    || ph.time_lower.contains(&u.hash)
+            })
+    };
+    if time_line(para) {
         return true;
+    }
+    // A byline, perhaps followed by its time line or reading time ("By Jane
+    // Doe Updated Apr. 10, 2024, 3:45 p.m. ET", "By Jane Doe, Yahoo News · 3
+    // min read").
+    let lower = |u: &Unit| u.flags & (CAP | UPPER) == 0 && !ph.roles.contains(&u.hash);
+    if ph.by.contains(&first.hash) && n <= 24 {
+        let mut names = para;
+        let mut after = ends;
+        if let [rest @ .., num, min, read] = names
+            && num.kind == Kind::Number
+            && [min.hash, read.hash] == ph.min_read
+        {
+            names = rest;
+            after = num.flags;
+        }
+        if let Some(k) = names
+            .iter()
+            .skip(2)
+            .position(|u| ph.time_words.contains(&u.hash))
+            .map(|k| k + 2)
+            && time_line(&names[k..])
+        {
+            after = names[k].flags;
+            names = &names[..k];
+        }
+        if after & SENT_END == 0
+            && names
+                .get(1)
+                .is_some_and(|u| u.kind == Kind::Word && u.flags & (CAP | UPPER) != 0)
+            && names[1..].iter().all(|u| {
+                u.kind == Kind::Word
+                    && u.flags & SENT_END == 0
+                    && (!lower(u) || ph.connectors.contains(&u.hash))
+            })
+            && names[1..].iter().filter(|u| lower(u)).count() <= 2
+        {
+            return true;
+        }
     }
     let starts_with = |p: &[u64], at: &[Unit]| {
         !p.is_empty() && at.len() >= p.len() && at.iter().zip(p).all(|(u, h)| u.hash == *h)
@@ -261,7 +340,10 @@ fn boilerplate(para: &[Unit], ends: u16) -> bool {
     // prose).
     if n <= 40
         && first.hash == ph.copyright
-        && para[1..].iter().take(3).any(|u| u.kind == Kind::Number)
+        && para[1..]
+            .iter()
+            .take(2)
+            .any(|u| u.kind == Kind::Number && (1900..2100).contains(&u.raw))
     {
         return true;
     }
@@ -269,6 +351,18 @@ fn boilerplate(para: &[Unit], ends: u16) -> bool {
     if para.iter().all(|u| u.kind != Kind::Number || year(u))
         && para.iter().enumerate().any(|(i, u)| {
             ph.holds_first.contains(&u.hash) && ph.holds.iter().any(|p| starts_with(p, &para[i..]))
+        })
+    {
+        return true;
+    }
+    // A caption ending on an agency's credit in capitals, a slash and the
+    // photographer: "… on Wednesday. REUTERS/Daniel Cole".
+    if n <= 50
+        && para[para.len().saturating_sub(5)..].windows(2).any(|w| {
+            w[0].flags & UPPER != 0
+                && ph.agencies.contains(&w[0].hash)
+                && w[1].flags & SLASH != 0
+                && w[1].flags & CAP != 0
         })
     {
         return true;
@@ -315,9 +409,14 @@ pub(super) fn analyse(title: &str, body_html: &str, s: &mut Scratch) -> Option<F
     }
     let long = |size: u32| size >= MIN_PARAGRAPH_WORDS * 6;
     // An outlet's own lines (bylines, notes, credits, captions) are left out
-    // as bracketed paragraphs are.
+    // as bracketed paragraphs are, when what is left is a story's text: at
+    // least [`MIN_STORY_WORDS`] words, and they are at most 2/5 of the prose.
+    // (Else what is left may be an item's standard lines, "Check back later
+    // for updates", and two items whose own words are all such lines were
+    // one story.)
     {
-        let mut start = 0;
+        let (mut start, mut prose, mut own) = (0, 0, 0);
+        s.marked.clear();
         for p in 0..s.sizes.len() {
             let end = body[start..]
                 .iter()
@@ -325,10 +424,19 @@ pub(super) fn analyse(title: &str, body_html: &str, s: &mut Scratch) -> Option<F
                 .map_or(body.len(), |k| start + k);
             let (size, left_out) = s.sizes[p];
             if long(size) && !left_out {
+                prose += size;
                 let ends = body.get(end).map_or(tail, |n| n.flags);
-                s.sizes[p].1 = boilerplate(&body[start..end], ends);
+                if boilerplate(&body[start..end], ends) {
+                    own += size;
+                    s.marked.push(p);
+                }
             }
             start = end;
+        }
+        if prose - own >= MIN_STORY_WORDS * 6 && own * 5 <= prose * 2 {
+            for &p in &s.marked {
+                s.sizes[p].1 = true;
+            }
         }
     }
     // A wire dateline at the start of the first paragraph of prose (after a

@@ -87,7 +87,11 @@ fn an_outlets_own_lines_do_not_count() {
         12,000 people to flee.</p><p>The Mountain Fire had burned more than 9,000 acres \
         by the evening, according to the state's fire agency, and was zero percent \
         contained.</p><p>Gusts of up to 60 mph pushed embers more than a mile ahead of \
-        the main fire, igniting spot fires in neighborhoods near Camarillo and Somis.</p>";
+        the main fire, igniting spot fires in neighborhoods near Camarillo and Somis.</p>\
+        <p>At least 132 structures had been destroyed, fire officials said, though damage \
+        assessment teams had not yet reached many of the hardest-hit areas.</p><p>Southern \
+        California Edison said it had cut power to about 70,000 customers as a precaution \
+        to keep its equipment from sparking new fires.</p>";
     let a = fp(title, story);
     for (before, after) in [
         (
@@ -101,6 +105,14 @@ fn an_outlets_own_lines_do_not_count() {
         (
             "<p>Von Anna Brenner und Jonas Keller, dpa-Korrespondenten</p>",
             "",
+        ),
+        ("<p>Updated April 10, 2024 at 3:45 p.m. ET</p>", ""),
+        ("<p>By Jane Doe Updated Apr. 10, 2024, 3:45 p.m. ET</p>", ""),
+        ("<p>By Jane Doe, Yahoo News · 3 min read</p>", ""),
+        (
+            "",
+            "<p>Firefighters battle a blaze near homes during a heat wave on Wednesday. \
+             REUTERS/Daniel Cole</p>",
         ),
         (
             "<p>Editor’s note: This story has been updated to include comments from \
@@ -159,6 +171,9 @@ fn an_outlets_own_lines_do_not_count() {
          damaged.</p>",
         "<p>Crews found the body of a man in a burned house near Somis on Thursday. \
          (Photo provided by Ventura County Fire Department)</p>",
+        "<p>Published 12 May, the county's report found that 3 of the homes had no \
+         permits.</p>",
+        "<p>Updated figures show 216 homes destroyed and 14 damaged by Thursday.</p>",
     ] {
         let copy = format!("{story}{line}");
         assert_ne!(a.bins, fp(title, &copy).bins, "{line}");
@@ -220,6 +235,86 @@ fn template_stories_told_apart_by_a_line_like_an_outlets_stay_apart() {
             )
         ),
     ));
+}
+
+/// Items whose own words are all lines shaped like an outlet's (an update
+/// note naming the dead, a notice to readers, a "By Popular Demand" line,
+/// "Copyright on the 1928 cartoon…") beside a standard paragraph stay apart:
+/// such lines are left out only when 80 words of prose are left, and they
+/// are at most 2/5 of it. (Without that, what was left was the standard
+/// paragraph alone, and each pair was one story.)
+#[test]
+fn items_whose_own_words_are_such_lines_stay_apart() {
+    let p = |paras: &[&str]| -> String { paras.iter().map(|x| format!("<p>{x}</p>")).collect() };
+    let crash = "Deputies responded to reports of a crash involving a pickup truck and a \
+        motorcycle on Highway One near the county line early Saturday. The highway was closed \
+        in both directions for several hours while investigators worked the scene.";
+    let paper = "Breaking news will continue to be posted around the clock on our website and \
+        in our mobile app. Subscribers can read the complete digital replica of the print \
+        edition in the e-Edition.";
+    let tickets = "Tickets go on sale Friday at 10 a.m. local time through Ticketmaster. A \
+        presale for Citi cardmembers begins Tuesday. Fans are urged to buy only from official \
+        sellers to avoid counterfeit tickets.";
+    let domain = "Works published in the United States enter the public domain on the first \
+        day of the year after their copyright term of ninety-five years ends, meaning anyone \
+        can now copy, adapt, perform or sell them without permission or payment.";
+    for (title, a, b) in [
+        (
+            "Motorcyclist dies in crash on Highway One",
+            p(&[
+                crash,
+                "This story has been updated to include the name of the motorcyclist, \
+                identified by the coroner as Daniel Ortega Ramirez of Oxnard, and comments from \
+                his family.",
+            ]),
+            p(&[
+                crash,
+                "This story has been updated to include the name of the motorcyclist, \
+                identified by the coroner as Michael Jameson Lee of Camarillo, and a statement \
+                from the Highway Patrol.",
+            ]),
+        ),
+        (
+            "A note to our readers",
+            p(&[
+                "Note to readers: Because of the Memorial Day holiday, Monday's print edition \
+                will not include the TV listings or the stock tables. They will return Tuesday.",
+                paper,
+            ]),
+            p(&[
+                "Note to readers: A press breakdown delayed delivery of Sunday's print edition \
+                in parts of Dane and Rock counties. We apologize for the inconvenience.",
+                paper,
+            ]),
+        ),
+        (
+            "Second show added",
+            p(&[
+                "By Popular Demand: Taylor Swift Adds Second Show At Gillette Stadium In \
+                Foxborough",
+                tickets,
+            ]),
+            p(&[
+                "By Popular Demand: Coldplay Adds Another Night At The Rose Bowl In Pasadena",
+                tickets,
+            ]),
+        ),
+        (
+            "These works enter the public domain today",
+            p(&[
+                domain,
+                "Copyright on the 1928 cartoon Steamboat Willie, the first Mickey Mouse \
+                film released with synchronized sound, has expired.",
+            ]),
+            p(&[
+                domain,
+                "Copyright on the 1929 novel A Farewell to Arms by Ernest Hemingway and \
+                The Sound and the Fury by William Faulkner has expired.",
+            ]),
+        ),
+    ] {
+        assert!(!same((title, &a), (title, &b)), "{a}\n{b}");
+    }
 }
 
 #[test]
