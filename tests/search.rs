@@ -1787,6 +1787,30 @@ async fn letters_of_their_own_and_full_width_forms_are_folded() {
                     "Grosse Pläne in Zürich",
                     "<p>Bau.</p>",
                 ),
+                (
+                    "p9",
+                    "https://f.example/9",
+                    "Water (H₂O) found on the Moon",
+                    "<p>Ice.</p>",
+                ),
+                (
+                    "p10",
+                    "https://f.example/10",
+                    "Iğdır gets snow",
+                    "<p>Kar.</p>",
+                ),
+                (
+                    "p11",
+                    "https://f.example/11",
+                    "Verkehr in Ko\u{308}ln",
+                    "<p>Stau.</p>",
+                ),
+                (
+                    "p12",
+                    "https://f.example/12",
+                    "東京のBahnhof駅",
+                    "<p>新しい。</p>",
+                ),
             ],
         )),
     );
@@ -1823,6 +1847,11 @@ async fn letters_of_their_own_and_full_width_forms_are_folded() {
         ("Straße", "Die Straße bleibt gesperrt"),
         ("STRASSE", "Die Straße bleibt gesperrt"),
         ("große", "Grosse Pläne in Zürich"),
+        ("h2o", "Water (H₂O) found on the Moon"),
+        ("igdir", "Iğdır gets snow"),
+        ("IĞDIR", "Iğdır gets snow"),
+        ("köln", "Verkehr in Ko\u{308}ln"),
+        ("bahnhof", "東京のBahnhof駅"),
     ] {
         assert_eq!(titles(q), [want], "{q}");
     }
@@ -1835,6 +1864,20 @@ async fn letters_of_their_own_and_full_width_forms_are_folded() {
         hits[0]["title_html"],
         "Die <mark>Straße</mark> bleibt gesperrt"
     );
+    // A decomposed accent is inside the mark; a CJK character beside a
+    // word ends it. (Neither was marked.)
+    for (q, want) in [
+        ("koln", "Verkehr in <mark>Ko\u{308}ln</mark>"),
+        ("bahnhof", "東京の<mark>Bahnhof</mark>駅"),
+        ("h2o", "Water (<mark>H₂O</mark>) found on the Moon"),
+    ] {
+        let out = feedloom(&config, &["search", "--json", q]);
+        let hits: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(hits[0]["title_html"], want, "{q}");
+    }
+    // `ß*` is `ss*` to the index: two letters, a prefix it searches.
+    let out = feedloom(&config, &["search", "--json", "ß*"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
     let out = feedloom(&config, &["search", "--json", "θεσσαλονικη"]);
     let hits: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
