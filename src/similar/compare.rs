@@ -83,6 +83,32 @@ pub fn keys_agree(new: &Fingerprint, new_tokens: &Tokens, old: &Fingerprint) -> 
     // name from its text.
     // (Topic words are read only where the ledes differ: `same_story`.)
     let part_of = |part: &dyn Fn(&Key) -> bool, k: &Key| k.kind != KeyKind::Topic && part(k);
+    // The stored text's keys stop at its 32nd: a key of the new text may lie
+    // past that point in the stored one when the stored one holds
+    // paragraphs the new one lacks (a caption, an embedded post in an
+    // outlet's copy, the agency's copy coming second). Such a key is not
+    // asked of it. How far the stored text runs ahead: by as many units as
+    // it is longer, or (both cut at the same length) as far as the last key
+    // both hold lies further in it, at most 64 units.
+    let aligned = new
+        .keys
+        .iter()
+        .filter(|k| k.pos != TITLE_POS)
+        .filter_map(|k| {
+            let o = old
+                .keys
+                .iter()
+                .find(|o| o.hash == k.hash && o.pos != TITLE_POS)?;
+            Some((k.pos, o.pos.saturating_sub(k.pos)))
+        })
+        .max_by_key(|(pos, _)| *pos)
+        .map_or(0, |(_, d)| d.min(64));
+    let shift = old.units.saturating_sub(new.units).max(aligned);
+    let past_old_keys = |k: &Key| {
+        old.key_limit < old.units
+            && k.pos != TITLE_POS
+            && k.pos.saturating_add(shift) >= old.key_limit
+    };
     let agree = |part: &dyn Fn(&Key) -> bool| {
         old.keys.iter().filter(|k| part_of(part, k)).all(|k| {
             if k.kind == KeyKind::Number && k.pos != TITLE_POS {
@@ -102,7 +128,7 @@ pub fn keys_agree(new: &Fingerprint, new_tokens: &Tokens, old: &Fingerprint) -> 
                 .iter()
                 .filter(|o| part(o) && o.hash == k.hash)
                 .count();
-            theirs > 0 && (k.kind != KeyKind::Number || mine <= theirs)
+            theirs > 0 && (k.kind != KeyKind::Number || mine <= theirs) || past_old_keys(k)
         })
     };
     // A first sentence that the other text lacks altogether is an opening of
