@@ -1886,7 +1886,15 @@ async fn a_cut_copy_with_dateline_and_byline_is_one_story() {
 /// lines: one story with the agency's, in either order.
 #[tokio::test]
 async fn a_copy_under_an_outlets_own_lines_is_one_story() {
-    let full = fine(&[FINE_LEDE, FINE_MORE, FINE_LAST]);
+    // (A story of some length: such lines are left out when 80 words of
+    // prose are left and they are at most 2/5 of it.)
+    const MORE: &str = "The penalty follows a review of complaints filed by travellers whose \
+         trips over the December holidays were cancelled when ice storms closed airports \
+         across the Midwest and the Rocky Mountain region.";
+    const LAST: &str = "Consumer groups welcomed the fine but said regulators should require \
+         airlines to pay refunds automatically, without asking passengers to file claims or \
+         wait on hold for hours.";
+    let full = fine(&[FINE_LEDE, FINE_MORE, FINE_LAST, MORE, LAST]);
     let dressed = format!(
         "<p>By Brian Okafor and Tim Rennard, Newswire Business Writers</p>\
          <p>Editor’s note: This story has been updated to include the airline's response.</p>\
@@ -1896,7 +1904,7 @@ async fn a_copy_under_an_outlets_own_lines_is_one_story() {
          <p>Copyright 2024 Newswire. All rights reserved. This material may not be \
          published, broadcast, rewritten or redistributed.</p>",
         fine(&[&format!("WASHINGTON (Newswire) — {FINE_LEDE}")]),
-        fine(&[FINE_MORE, FINE_LAST])
+        fine(&[FINE_MORE, FINE_LAST, MORE, LAST])
     );
     let agency = (
         "U.S. regulator fines Skyward Air $4.2 million",

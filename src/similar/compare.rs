@@ -87,10 +87,12 @@ pub fn keys_agree(new: &Fingerprint, new_tokens: &Tokens, old: &Fingerprint) -> 
     // past that point in the stored one when the stored one holds
     // paragraphs the new one lacks (a caption, an embedded post in an
     // outlet's copy, the agency's copy coming second). Such a key is not
-    // asked of it. How far the stored text runs ahead: by as many units as
-    // it is longer, or (both cut at the same length) as far as the last key
-    // both hold lies further in it, at most 64 units.
-    let aligned = new
+    // asked of it when the two texts' keys agree up to there: the last key
+    // both hold is among the stored one's last four, and the new key comes
+    // after it, as far past the stored one's last as their positions say.
+    // (Two texts that share only an opening paragraph, a short day's log
+    // and a long one, share no key near the stored one's end.)
+    let last_shared = new
         .keys
         .iter()
         .filter(|k| k.pos != TITLE_POS)
@@ -99,15 +101,24 @@ pub fn keys_agree(new: &Fingerprint, new_tokens: &Tokens, old: &Fingerprint) -> 
                 .keys
                 .iter()
                 .find(|o| o.hash == k.hash && o.pos != TITLE_POS)?;
-            Some((k.pos, o.pos.saturating_sub(k.pos)))
+            Some((k.pos, o.pos))
         })
-        .max_by_key(|(pos, _)| *pos)
-        .map_or(0, |(_, d)| d.min(64));
-    let shift = old.units.saturating_sub(new.units).max(aligned);
-    let past_old_keys = |k: &Key| {
+        .max_by_key(|(pos, _)| *pos);
+    let at_old_end = last_shared.is_some_and(|(_, op)| {
         old.key_limit < old.units
+            && old
+                .keys
+                .iter()
+                .filter(|o| o.pos != TITLE_POS && o.pos > op)
+                .count()
+                <= 4
+    });
+    let past_old_keys = |k: &Key| {
+        at_old_end
             && k.pos != TITLE_POS
-            && k.pos.saturating_add(shift) >= old.key_limit
+            && last_shared.is_some_and(|(np, op)| {
+                k.pos > np && op.saturating_add(k.pos - np) >= old.key_limit
+            })
     };
     let agree = |part: &dyn Fn(&Key) -> bool| {
         old.keys.iter().filter(|k| part_of(part, k)).all(|k| {

@@ -317,6 +317,67 @@ fn items_whose_own_words_are_such_lines_stay_apart() {
     }
 }
 
+/// A long list under a standing opening paragraph (a market's closing
+/// prices, 40 companies) and a short one of another day (6 other prices)
+/// stay apart, whichever comes first. (A first version of the allowance for
+/// a stored text's keys ending early took the long text's extra length for
+/// a shift, and excused every key of the short one past the opening.)
+#[test]
+fn a_short_list_under_a_long_ones_opening_is_another_story() {
+    let opening = "<p>Here is how shares of the most widely held companies on the stock \
+        market performed during the trading session, according to closing figures compiled \
+        by the exchange and by market data providers for our readers.</p>";
+    let names = [
+        "Meta",
+        "Oracle",
+        "Target",
+        "Exxon",
+        "Microsoft",
+        "Alphabet",
+        "Starbucks",
+        "Walmart",
+        "Boeing",
+        "Pfizer",
+        "Visa",
+        "Nike",
+        "Tesla",
+        "Intel",
+        "Costco",
+        "Ford",
+        "Apple",
+        "Nvidia",
+        "Chevron",
+        "Disney",
+    ];
+    let mut seed = 7u32;
+    let mut price = || {
+        seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        (seed >> 8) % 90_000 + 1_000
+    };
+    let list = |n: usize, from: usize, price: &mut dyn FnMut() -> u32| {
+        let entries: Vec<String> = (0..n)
+            .map(|i| {
+                let (p, c) = (price(), price() % 1_000);
+                let dir = if c % 2 == 0 { "up" } else { "down" };
+                format!(
+                    "{} {}.{:02}, {dir} {}.{:02}",
+                    names[(from + i) % names.len()],
+                    p / 100,
+                    p % 100,
+                    c / 100,
+                    c % 100
+                )
+            })
+            .collect();
+        format!("{opening}<p>Closing prices: {}.</p>", entries.join("; "))
+    };
+    let long = list(40, 0, &mut price);
+    let short = list(6, 3, &mut price);
+    let title = "Stock market closing prices";
+    assert!(fp(title, &long).key_limit < fp(title, &long).units);
+    assert!(!same((title, &long), (title, &short)));
+}
+
 #[test]
 fn boilerplate_datelines_and_link_lines_do_not_count() {
     let lede = "A powerful overnight storm brought down trees and power lines along the \
