@@ -143,6 +143,9 @@ struct Phrases {
     /// ET"), and the longer lower-case words it may hold.
     time_words: [u64; 4],
     time_lower: [u64; 6],
+    /// What makes a figure a date or a time: a month, a clock's or a
+    /// zone's letters ("p.m.", "AM", "ET", "GMT").
+    time_marks: Vec<u64>,
     /// "min read" after a number.
     min_read: [u64; 2],
     copyright: u64,
@@ -233,6 +236,48 @@ static PHRASES: std::sync::LazyLock<Phrases> = std::sync::LazyLock::new(|| {
             "modified",
         ]
         .map(word),
+        time_marks: [
+            "jan",
+            "january",
+            "feb",
+            "february",
+            "mar",
+            "march",
+            "apr",
+            "april",
+            "may",
+            "jun",
+            "june",
+            "jul",
+            "july",
+            "aug",
+            "august",
+            "sep",
+            "sept",
+            "september",
+            "oct",
+            "october",
+            "nov",
+            "november",
+            "dec",
+            "december",
+            "am",
+            "pm",
+            "a",
+            "p",
+            "et",
+            "gmt",
+            "utc",
+            "est",
+            "edt",
+            "pst",
+            "pdt",
+            "cet",
+            "cest",
+            "bst",
+        ]
+        .map(word)
+        .to_vec(),
         min_read: ["min", "read"].map(word),
         holds_first: Vec::new(),
     }
@@ -275,11 +320,18 @@ fn boilerplate(para: &[Unit], ends: u16) -> bool {
     }
     let ph = &*PHRASES;
     // A time line: "Updated April 10, 2024 at 3:45 p.m. ET", "Published
-    // 6:10 AM | Last updated 8:42 AM": a figure, and no lower-case word of
-    // four letters or more but its own ("Published 12 May, the report
-    // found…" is prose).
+    // 6:10 AM | Last updated 8:42 AM": a date or a time (a year, a month, a
+    // clock's or a zone's letters), and no lower-case word of four letters
+    // or more but its own ("Published 12 May, the report found…" is prose;
+    // "Last Draw: 04 - 18 - 22" is a lottery's result).
     let time_line = |t: &[Unit]| {
         t.first().is_some_and(|u| ph.time_words.contains(&u.hash))
+            && (t[0].hash != ph.time_words[3]
+                || t.get(1).is_some_and(|u| ph.time_lower.contains(&u.hash)))
+            && t.iter().any(|u| {
+                u.kind == Kind::Number && (1900..2100).contains(&u.raw)
+                    || ph.time_marks.contains(&u.hash)
+            })
             && t.len() <= 24
             && t.iter().any(|u| u.kind == Kind::Number)
             && t.iter().all(|u| {
