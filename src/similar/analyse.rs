@@ -142,6 +142,8 @@ struct Phrases {
     /// Words that open a time line ("Updated April 10, 2024 at 3:45 p.m.
     /// ET"), and the longer lower-case words it may hold.
     time_words: [u64; 4],
+    /// "Last", which opens a time line only as "Last updated".
+    last: u64,
     time_lower: [u64; 6],
     /// What makes a figure a date or a time: a month, a clock's or a
     /// zone's letters ("p.m.", "AM", "ET", "GMT").
@@ -227,6 +229,7 @@ static PHRASES: std::sync::LazyLock<Phrases> = std::sync::LazyLock::new(|| {
         .map(word)
         .to_vec(),
         time_words: ["updated", "published", "posted", "last"].map(word),
+        last: word("last"),
         time_lower: [
             "updated",
             "published",
@@ -293,32 +296,35 @@ impl Phrases {
     }
 }
 
-/// Words in a paragraph (CJK characters count as a part of one).
-fn words(units: &[Unit]) -> u32 {
-    units.iter().map(Unit::weight).sum::<u32>() / 6
+/// Size of units in sixths of a word (see [`Unit::weight`]).
+fn weight(units: &[Unit]) -> u32 {
+    units.iter().map(Unit::weight).sum()
 }
 
 /// Whether a paragraph is an outlet's own line about the story rather than
-/// the story, which copies of one wire story add or drop: a byline ("By Brian
-/// Mahoney and Tim Reynolds, AP Sports Writers": "By", names and a role, no
-/// number, at most two other lower-case words, no full stop at the end, so
-/// "By Monday morning, Denver could see…" and "Von Norden her Regen und
-/// Sturm." stay prose), an editor's note or a correction ("An earlier
-/// version of this story…", no figure but a year: "… updated with the final
-/// score: Bucks 122, Celtics 119" is the story), a contributor or editing
-/// line, a copyright line, or a photo caption that ends on an agency's credit
-/// ("(AP Photo/Staff)"; "(Photo provided by Springfield Police)" under the
-/// missing teen it names is the story). `ends`: the separators after the
-/// paragraph.
+/// the story, which copies of one wire story add or drop: a time line
+/// ("Updated April 10, 2024 at 3:45 p.m. ET"); a byline ("By Brian Mahoney
+/// and Tim Reynolds, AP Sports Writers": "By", names, role words and at most
+/// two connectors, no number and no full stop at the end, so "By Monday
+/// morning, Denver could see…" and "Von Norden her Regen und Sturm." stay
+/// prose), perhaps with its time line or reading time; an editor's note or
+/// a correction ("An earlier version of this story…", no figure but a year:
+/// "… updated with the final score: Bucks 122, Celtics 119" is the story); a
+/// contributor line; a copyright line; or a photo caption that ends on an
+/// agency's credit ("(AP Photo/Staff)", "REUTERS/Daniel Cole"; "(Photo
+/// provided by Springfield Police)" under the missing teen it names is the
+/// story). `ends`: the separators after the paragraph. Whether such lines
+/// are left out at all is `analyse`'s to judge (`MIN_STORY_WORDS`).
 fn boilerplate(para: &[Unit], ends: u16) -> bool {
     let Some(first) = para.first() else {
         return false;
     };
-    let n = words(para);
+    let n = weight(para) / 6;
     if n > 60 {
         return false;
     }
     let ph = &*PHRASES;
+    let year = |u: &Unit| u.kind == Kind::Number && (1900..2100).contains(&u.raw);
     // A time line: "Updated April 10, 2024 at 3:45 p.m. ET", "Published
     // 6:10 AM | Last updated 8:42 AM": a date or a time (a year, a month, a
     // clock's or a zone's letters), and no lower-case word of four letters
@@ -326,12 +332,8 @@ fn boilerplate(para: &[Unit], ends: u16) -> bool {
     // "Last Draw: 04 - 18 - 22" is a lottery's result).
     let time_line = |t: &[Unit]| {
         t.first().is_some_and(|u| ph.time_words.contains(&u.hash))
-            && (t[0].hash != ph.time_words[3]
-                || t.get(1).is_some_and(|u| ph.time_lower.contains(&u.hash)))
-            && t.iter().any(|u| {
-                u.kind == Kind::Number && (1900..2100).contains(&u.raw)
-                    || ph.time_marks.contains(&u.hash)
-            })
+            && (t[0].hash != ph.last || t.get(1).is_some_and(|u| ph.time_lower.contains(&u.hash)))
+            && t.iter().any(|u| year(u) || ph.time_marks.contains(&u.hash))
             && t.len() <= 24
             && t.iter().any(|u| u.kind == Kind::Number)
             && t.iter().all(|u| {
@@ -390,16 +392,9 @@ fn boilerplate(para: &[Unit], ends: u16) -> bool {
     }
     // "Copyright 2024 …", "Copyright (c) 2024 …" ("Copyright lawsuits…" is
     // prose).
-    if n <= 40
-        && first.hash == ph.copyright
-        && para[1..]
-            .iter()
-            .take(2)
-            .any(|u| u.kind == Kind::Number && (1900..2100).contains(&u.raw))
-    {
+    if n <= 40 && first.hash == ph.copyright && para[1..].iter().take(2).any(year) {
         return true;
     }
-    let year = |u: &Unit| (1900..2100).contains(&u.raw);
     if para.iter().all(|u| u.kind != Kind::Number || year(u))
         && para.iter().enumerate().any(|(i, u)| {
             ph.holds_first.contains(&u.hash) && ph.holds.iter().any(|p| starts_with(p, &para[i..]))
@@ -526,7 +521,6 @@ pub(super) fn analyse(title: &str, body_html: &str, s: &mut Scratch) -> Option<F
             s.prose.push(*u);
         }
     }
-    let weight = |us: &[Unit]| us.iter().map(Unit::weight).sum::<u32>();
     if weight(&s.prose) < MIN_WORDS * 6 {
         s.prose.clear();
         s.prose.extend(
