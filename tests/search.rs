@@ -1708,6 +1708,17 @@ async fn search_shows_no_private_feeds_token_its_items_repeat() {
         assert!(body.contains("Alpha"), "{body}");
         assert!(!body.contains(token), "{accept}: {body}");
     }
+    // The snippet keeps its marks beside the hidden token (it lost them all).
+    let (_, _, body) = d
+        .get("/search?q=notes", &[("accept", "application/json")])
+        .await;
+    let hits: Value = serde_json::from_str(&body).unwrap();
+    let snippet = hits[0]["snippet_html"].as_str().unwrap_or_default();
+    assert!(snippet.contains("<mark>notes</mark>"), "{body}");
+    assert!(
+        snippet.contains("***") && !snippet.contains(token),
+        "{body}"
+    );
     // Nor is it found by the token, whole or by a prefix: counting the hits
     // of `su*`, `sup*`, … spelled it out while every page showed `***`.
     for q in [

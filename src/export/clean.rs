@@ -1706,7 +1706,24 @@ fn hide_in_segments(segs: &mut Vec<crate::store::search::Segment>, secrets: &[St
         }
     }
     if text != joined {
-        *segs = vec![crate::store::search::Segment { text, mark: false }];
+        // Each piece on its own, when that hides the same and no marked
+        // piece held a token (a mark on `***` would say the query matched
+        // it): the marks stay. (They were all dropped, so a snippet beside a
+        // token showed no match.)
+        let mut pieces = segs.clone();
+        for p in &mut pieces {
+            hide_in(&mut p.text, secrets);
+        }
+        let marks_untouched = pieces
+            .iter()
+            .zip(segs.iter())
+            .all(|(p, s)| !p.mark || p.text == s.text);
+        let rejoined: String = pieces.iter().map(|s| s.text.as_str()).collect();
+        *segs = if marks_untouched && rejoined == text {
+            pieces
+        } else {
+            vec![crate::store::search::Segment { text, mark: false }]
+        };
     }
 }
 
