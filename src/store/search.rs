@@ -672,17 +672,16 @@ fn folded_chars(text: &str) -> Vec<(usize, char)> {
 /// `fi`: text pasted from a PDF). `lodz` found no `Łódź`, `θεσσαλονικη` no
 /// `Θεσσαλονίκη`, `ai` no `ＡＩ技術`, `finance` no `ﬁnance`.
 pub fn search_folded(text: &str) -> std::borrow::Cow<'_, str> {
-    let ligature = spelled_out;
     if text.is_ascii()
         || !text
             .chars()
-            .any(|c| folded_letter(c).is_some() || ligature(c).is_some())
+            .any(|c| folded_letter(c).is_some() || spelled_out(c).is_some())
     {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        match (folded_letter(c), ligature(c)) {
+        match (folded_letter(c), spelled_out(c)) {
             (Some(f), _) => out.push(f),
             (_, Some(l)) => out.push_str(l),
             _ => out.push(c),
