@@ -77,15 +77,7 @@ const CUT_LEDE_JACCARD: f32 = 0.8;
 /// stored one allow the same story? See the module docs.
 pub fn keys_agree(new: &Fingerprint, new_tokens: &Tokens, old: &Fingerprint) -> bool {
     let min = new.units.min(old.units);
-    let limit = new.key_limit.min(old.key_limit);
-    let n = (min - min / 8).min(limit);
-    // The last eighth is left out for a copy cut short; two texts within an
-    // eighth of one length are not cuts of each other, and their figures
-    // there must agree too (two recaps of one matchup under one template,
-    // told apart by the result in their last line).
-    let equal_length =
-        u32::from(new.units.abs_diff(old.units)) * 8 < u32::from(new.units.max(old.units));
-    let n_numbers = if equal_length { min.min(limit) } else { n };
+    let n = (min - min / 8).min(new.key_limit).min(old.key_limit);
     // Numbers of the titles, and key tokens of the prose both texts cover, are
     // checked apart: a copy may add a figure to its headline and still drop a
     // name from its text.
@@ -237,7 +229,7 @@ pub fn keys_agree(new: &Fingerprint, new_tokens: &Tokens, old: &Fingerprint) -> 
     // other's first sentence's. The rest of the keys must agree.)
     (cut_lede || (lede_numbers_agree && !substituted))
         && agree(&|k| k.pos == TITLE_POS)
-        && agree(&|k| k.pos < n || k.kind == KeyKind::Number && k.pos < n_numbers)
+        && agree(&|k| k.pos < n)
         && (cut_lede || !topics_differ(new, new_tokens, old))
 }
 
