@@ -78,6 +78,25 @@ pub enum FetchError {
         /// few seconds' backoff, shown as such, while its server was held).
         unasked_hold: Option<Duration>,
     },
+    /// A redirect with nowhere to go: no Location header, an empty one, or
+    /// one that is no address. (It said only "answered HTTP 302", as if
+    /// redirects were not followed at all.)
+    #[error(
+        "{url} answered HTTP {status}, a redirect {}",
+        match location {
+            None => "without a Location header: nowhere to go".to_string(),
+            Some(l) if l.is_empty() => "with an empty Location header: nowhere to go".to_string(),
+            Some(l) => format!("to `{}`, which is no address{}", quoted(l, 300), why.as_deref().map_or(String::new(), |w| format!(" ({w})"))),
+        }
+    )]
+    NoRedirectTarget {
+        url: String,
+        status: u16,
+        /// The Location header as sent (trimmed), if there was one.
+        location: Option<String>,
+        /// Why it is no address.
+        why: Option<String>,
+    },
     /// Not requested: another feed of the host was answered 429 or 503 with
     /// a Retry-After that is not over, or 429 without one a moment ago.
     /// (Stores recognise both messages by "not requested: HOST answered
@@ -198,6 +217,15 @@ pub enum ParseError {
         "the body is gzip-compressed data that its Content-Encoding does not announce (none, or fewer layers than were sent): not a feed as sent"
     )]
     Compressed,
+    /// The document stops inside a tag, a string or a comment.
+    #[error(
+        "the document ends early, after {bytes} bytes, inside a tag, a string or a comment (cut short by the server or on the way?): {source}"
+    )]
+    EndsEarly {
+        bytes: usize,
+        #[source]
+        source: feed_rs::parser::ParseFeedError,
+    },
     #[error("malformed feed: {source}")]
     Malformed {
         #[source]
@@ -518,7 +546,9 @@ impl FeedError {
     /// HTTP status of the failed response, if there was one.
     pub fn http_status(&self) -> Option<u16> {
         match self {
-            FeedError::Fetch(FetchError::Status { status, .. }) => Some(*status),
+            FeedError::Fetch(
+                FetchError::Status { status, .. } | FetchError::NoRedirectTarget { status, .. },
+            ) => Some(*status),
             FeedError::Fetch(FetchError::UnaskedNotModified { .. }) => Some(304),
             _ => None,
         }
@@ -541,13 +571,6 @@ fn held_for(asked: bool, left: Duration) -> String {
     }
 }
 
-/// An error and its causes on one line: "a: b: c".
-/// `s` as a message may quote it, when a remote party wrote it: control
-/// characters shown escaped (`\u{1b}`: a terminal's escape sequences
-/// reached the operator's screen, clearing it), and at most `max` bytes of
-/// it, cut at a character's boundary with `…` and the length it had (a 15
-/// MB namespace was quoted whole, in every fetch's row, the feed's last
-/// error and each log line).
 /// What a PostgreSQL error of missing rights (`permission denied for table
 /// fetches`) adds: what the role needs. It named neither what to grant nor
 /// that the role, not the store, was at fault.
@@ -562,6 +585,12 @@ pub fn pg_privilege_hint(e: &tokio_postgres::Error) -> &'static str {
     }
 }
 
+/// `s` as a message may quote it, when a remote party wrote it: control
+/// characters shown escaped (`\u{1b}`: a terminal's escape sequences
+/// reached the operator's screen, clearing it), and at most `max` bytes of
+/// it, cut at a character's boundary with `…` and the length it had (a 15
+/// MB namespace was quoted whole, in every fetch's row, the feed's last
+/// error and each log line).
 pub fn quoted(s: &str, max: usize) -> String {
     let mut out = String::with_capacity(s.len().min(max) + 16);
     for c in s.chars() {
@@ -583,10 +612,36 @@ pub fn quoted(s: &str, max: usize) -> String {
     out
 }
 
+/// An error's message as [`quoted`], in about `max` bytes: a longer one keeps
+/// its first three quarters and its last quarter, the middle left out and
+/// counted. (Cut at its end, a message quoting a 2.5 KB address lost what
+/// went wrong there, said after it: "answered HTTP 404" and the like.)
+pub fn quoted_message(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return quoted(s, max);
+    }
+    let tail = max / 4;
+    let mut head_end = max - tail;
+    while !s.is_char_boundary(head_end) {
+        head_end -= 1;
+    }
+    let mut tail_start = s.len() - tail;
+    while !s.is_char_boundary(tail_start) {
+        tail_start += 1;
+    }
+    format!(
+        "{}… ({} bytes left out) …{}",
+        quoted(&s[..head_end], usize::MAX),
+        tail_start - head_end,
+        quoted(&s[tail_start..], usize::MAX)
+    )
+}
+
 /// The most bytes of a fetch's error kept (in its row, the feed's last
 /// error, the log): see [`quoted`].
 pub const MAX_ERROR_BYTES: usize = 2_000;
 
+/// An error and its causes on one line: "a: b: c".
 pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
     let mut out = err.to_string();
     let mut cur = err.source();
@@ -921,6 +976,27 @@ mod tests {
     use super::*;
     use crate::fetch::guard::DnsError;
     use std::io;
+
+    #[test]
+    fn a_long_message_keeps_its_end() {
+        let url = format!("http://example.org/{}", "é".repeat(2_000));
+        let m = format!("{url} answered HTTP 404 (reached through a temporary redirect)");
+        let q = quoted_message(&m, MAX_ERROR_BYTES);
+        assert!(q.len() < MAX_ERROR_BYTES + 64, "{}", q.len());
+        assert!(q.starts_with("http://example.org/éé"), "{q}");
+        assert!(
+            q.ends_with("éé answered HTTP 404 (reached through a temporary redirect)"),
+            "{q}"
+        );
+        assert!(q.contains("… ("), "{q}");
+        assert!(q.contains(" bytes left out) …"), "{q}");
+        let short = "a: b\u{1b}";
+        assert_eq!(
+            quoted_message(short, MAX_ERROR_BYTES),
+            quoted(short, MAX_ERROR_BYTES)
+        );
+        assert_eq!(quoted_message("x\u{1b}", 100), "x\\u{1b}");
+    }
 
     /// A Retry-After already over (a date in the past) asks for nothing: the
     /// error said "asks for no requests for 0s".

@@ -578,7 +578,8 @@ async fn refresh_one(r: &Refresher, feed: &FeedRef, every: &Every) -> Result<Rep
             );
             // (What a server wrote, quoted in it: bounded, its control
             // characters escaped.)
-            let mut message = crate::error::quoted(&chain(&err), crate::error::MAX_ERROR_BYTES);
+            let mut message =
+                crate::error::quoted_message(&chain(&err), crate::error::MAX_ERROR_BYTES);
             // The address a permanent redirect moved the feed to is gone (a
             // site reorganised again): the configured URL is asked again,
             // not the feed disabled for good (`enable` asked the dead address

@@ -852,15 +852,25 @@ async fn every_hostile_server_fails_only_its_own_feed_with_a_clear_error() {
             act: redirect(302, "/short-1"),
             expect: Expect::Stored(3),
         },
+        // A redirect with nowhere to go says so: "answered HTTP 301" alone
+        // read as if redirects were not followed.
         Row {
             name: "redirect-bad-location",
             act: redirect(301, "http://[::1"),
-            expect: Expect::Failed(&["301"]),
+            expect: Expect::Failed(&["answered HTTP 301", "to `http://[::1`, which is no address"]),
         },
         Row {
             name: "redirect-no-location",
             act: Act::Raw(http(302, &[], b"")),
-            expect: Expect::Failed(&["302"]),
+            expect: Expect::Failed(&["answered HTTP 302", "without a Location header"]),
+        },
+        // A 2.5 KB address (a login page's return_to, a signed CDN link)
+        // answering 404: the error keeps what went wrong, said after the
+        // address (cut at 2,000 bytes, it kept the address alone).
+        Row {
+            name: "redirect-to-a-long-address",
+            act: redirect(302, &format!("/long-{}", "z".repeat(2_500))),
+            expect: Expect::Failed(&["answered HTTP 404 (reached through a temporary redirect)", "bytes left out"]),
         },
         Row {
             name: "redirect-to-file",
@@ -935,6 +945,24 @@ async fn every_hostile_server_fails_only_its_own_feed_with_a_clear_error() {
                 "<rss version=\"2.0\"><channel><title>t</title><item><guid>t-1</guid><title>whole</title></item><item><guid>t-2</guid><title>cu",
             )),
             expect: Expect::Survives(1),
+        },
+        // A document cut inside a tag or a string says it ends early: "tag
+        // not closed: `>` not found before end of input" did not.
+        Row {
+            name: "cut-inside-a-tag",
+            act: Act::Raw(ok_xml(
+                "<rss version=\"2.0\"><channel><title>t</title><item><guid>c-1</guid><title>x</title></item></chann",
+            )),
+            expect: Expect::Failed(&["the document ends early, after 96 bytes"]),
+        },
+        Row {
+            name: "cut-inside-a-json-string",
+            act: Act::Raw(http(
+                200,
+                &[("Content-Type", "application/feed+json")],
+                b"{\"version\":\"https://jsonfeed.org/version/1.1\",\"title\":\"t\",\"items\":[{\"id\":\"1\",\"title\":\"x\"},{\"id\":\"2\",\"ti",
+            )),
+            expect: Expect::Failed(&["the document ends early", "EOF while parsing"]),
         },
         Row {
             name: "content-length-too-long",

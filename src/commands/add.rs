@@ -25,7 +25,7 @@ use crate::discover::{self, Candidate};
 /// stored: a feed's JSON `version` holding escape sequences set the
 /// terminal's title and cleared it, 20 KB long.
 fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    crate::error::quoted(&crate::error::chain(e), crate::error::MAX_ERROR_BYTES)
+    crate::error::quoted_message(&crate::error::chain(e), crate::error::MAX_ERROR_BYTES)
 }
 use crate::fetch::{FetchOutcome, Fetched, Fetcher, Origin, Validators};
 use crate::identity::Canon;

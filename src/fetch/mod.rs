@@ -441,17 +441,17 @@ impl Fetcher {
                     // (Raw UTF-8, `/feed/café`, is percent-encoded by the
                     // join, as browsers and curl follow it; `to_str` took
                     // visible ASCII only, and the feed failed on "HTTP 301".)
-                    .map(|l| location_text(l.as_bytes()))
+                    .map(|l| location_text(l.as_bytes()));
+                let joined = location
+                    .as_deref()
                     .filter(|l| !l.is_empty())
-                    .and_then(|l| current.join(&l).ok());
-                let Some(mut next) = location else {
-                    return Err(FetchError::Status {
+                    .map(|l| current.join(l));
+                let Some(Ok(mut next)) = joined else {
+                    return Err(FetchError::NoRedirectTarget {
                         url: current.to_string(),
                         status,
-                        retry_after: None,
-                        capped_at: None,
-                        moved_for_now: !permanent,
-                        unasked_hold: None,
+                        why: joined.and_then(|j| j.err()).map(|e| e.to_string()),
+                        location,
                     });
                 };
                 // Credentials in a Location are neither sent nor kept.

@@ -1025,8 +1025,20 @@ fn read(
         match fixed {
             Some(fixed) => current = Cow::Owned(fixed),
             None => {
+                // (A document cut inside a tag, a string or a comment: the
+                // parser's "not found before end of input" did not say the
+                // document was cut short.)
+                let ends_early = match &err {
+                    E::XmlReader(x) => x.to_string().contains("end of input"),
+                    E::JsonSerde(j) => j.is_eof(),
+                    _ => false,
+                };
                 return Err(match err {
                     E::ParseError(K::NoFeedRoot) => ParseError::NotAFeed,
+                    source if ends_early => ParseError::EndsEarly {
+                        bytes: bytes.len(),
+                        source,
+                    },
                     source => ParseError::Malformed { source },
                 });
             }
