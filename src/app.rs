@@ -568,6 +568,11 @@ pub async fn run(
     let mut tasks: JoinSet<Refreshed> = JoinSet::new();
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The wall clock at the last tick, and the monotonic clock then: a wall
+    // clock that stepped back (an NTP step, a virtual machine restored) left
+    // every next fetch that much later, and nothing was fetched for as long
+    // (up to a day) while `/healthz` said ok.
+    let mut wall_at = (crate::now_unix(), std::time::Instant::now());
     // systemd's watchdog: pinged every half of its timeout, however short,
     // from a task of its own while this loop ticks as `/healthz` judges it
     // (within `tick_grace`), and throughout a stop. (Pinged from the loop,
@@ -807,6 +812,28 @@ pub async fn run(
                     None => gone_said = false,
                 }
                 let now = crate::now_unix();
+                match crate::schedule::stepped_back(wall_at.0, wall_at.1.elapsed(), now) {
+                    None => wall_at = (now, std::time::Instant::now()),
+                    Some(by) => {
+                        // (Bounded, as below; on failure the step is
+                        // measured again at the next tick.)
+                        let moved = tokio::time::timeout(Duration::from_secs(2), store.clock_stepped_back(now, by)).await;
+                        match moved {
+                            Ok(Ok(_)) if store.is_postgres() => {
+                                warn!(seconds = by, "the wall clock stepped back: the store's schedule, shared with other nodes, is not moved; this node fetches the feeds due by its clock (keep the nodes' clocks in step)");
+                                held_back.step_back(by);
+                                wall_at = (now, std::time::Instant::now());
+                            }
+                            Ok(Ok(feeds)) => {
+                                warn!(seconds = by, feeds, "the wall clock stepped back: next fetches moved back as much");
+                                held_back.step_back(by);
+                                wall_at = (now, std::time::Instant::now());
+                            }
+                            Ok(Err(e)) => error!(seconds = by, error = %crate::error::chain(&e), "the wall clock stepped back, and the schedule could not be moved with it; trying again"),
+                            Err(_) => error!(seconds = by, "the wall clock stepped back, and the store did not answer in time to move the schedule with it; trying again"),
+                        }
+                    }
+                }
                 if !unreleased.is_empty() {
                     // One statement, bounded: a store that does not answer
                     // must not hold up the loop (the watchdog, SIGTERM).
@@ -1170,6 +1197,14 @@ impl HeldBack {
             .filter(|(_, (_, until))| *until > now)
             .map(|(id, _)| *id)
             .collect()
+    }
+
+    /// The wall clock stepped back `by` seconds: each hold ends as much
+    /// earlier, by the clock.
+    fn step_back(&mut self, by: i64) {
+        for (_, until) in self.0.values_mut() {
+            *until = until.saturating_sub(by);
+        }
     }
 
     /// Backs the feed off once more; returns its consecutive failures here.

@@ -79,6 +79,19 @@ pub fn set_by_a_clock_ahead(next: i64, now: i64, every: &Every, defaults: &Defau
     next > latest.saturating_add(60)
 }
 
+/// How far the wall clock stepped back between a reading `before` and one
+/// `now`, `elapsed` apart as the monotonic clock measured them, when by at
+/// least [`CLOCK_STEP`] seconds (an NTP step, a virtual machine restored).
+pub fn stepped_back(before: i64, elapsed: Duration, now: i64) -> Option<i64> {
+    let expected = before.saturating_add(i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX));
+    let by = expected.saturating_sub(now);
+    (by >= CLOCK_STEP).then_some(by)
+}
+
+/// The least step back of the wall clock the daemon moves its schedule for
+/// (seconds; less is the two clocks' rounding).
+pub const CLOCK_STEP: i64 = 5;
+
 /// Whole seconds of a duration, bounded so that sums with a time cannot overflow.
 /// Whole seconds, rounded up: a schedule of `1s 999ms` (or a server asking
 /// for 1.5 s) is never fetched sooner than it says (it was fetched every
@@ -216,6 +229,22 @@ mod tests {
     use std::str::FromStr;
 
     const H: Duration = Duration::from_secs(3600);
+
+    /// A wall clock that went back against the monotonic one is a step; a
+    /// second's rounding, or a clock that went forward, is not.
+    #[test]
+    fn a_wall_clock_step_back_is_measured() {
+        let t = 1_700_000_000;
+        assert_eq!(stepped_back(t, Duration::from_secs(1), t + 1), None);
+        assert_eq!(stepped_back(t, Duration::from_millis(1_900), t), None);
+        assert_eq!(
+            stepped_back(t, Duration::from_secs(2), t - 3_598),
+            Some(3_600)
+        );
+        assert_eq!(stepped_back(t, Duration::from_secs(1), t + 7_200), None);
+        assert_eq!(stepped_back(t, Duration::from_secs(60), t + 55), Some(5));
+        assert_eq!(stepped_back(t, Duration::from_secs(60), t + 56), None);
+    }
 
     #[test]
     fn interval_and_cron() {

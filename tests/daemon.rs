@@ -1960,6 +1960,48 @@ async fn a_stop_starts_no_request_that_was_waiting_for_its_turn() {
     );
 }
 
+/// A store last written before the clock stepped back three hours (a
+/// virtual machine restored, an NTP step at boot): less than `max_delay`, so
+/// no schedule could be told from it by its next fetch times alone. Each
+/// feed's last fetch, ahead of the clock, says so: it waits what it was to
+/// wait then, counted from now (the daemon fetched nothing for three hours,
+/// `/healthz` ok), and a long schedule still holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feeds_last_fetched_ahead_of_the_clock_wait_no_longer_than_they_were_to() {
+    let srv = FeedServer::start().await;
+    for p in ["/behind.xml", "/daily.xml"] {
+        srv.set(p, Resource::feed(rss("t", &[(Some("1"), None, "x", "d")])));
+    }
+    let env = TestEnv::new();
+    let body = format!(
+        "{FAST}[defaults]\nevery = \"1s\"\nspread = \"0s\"\n\n{}{}",
+        feed_block(&srv.url("/behind.xml"), ""),
+        feed_block(&srv.url("/daily.xml"), "every = \"10d\""),
+    );
+    let cfg = env.config(&body);
+    feedloom::refresh::poll(&cfg, env.open_store())
+        .await
+        .unwrap();
+    let then = feedloom::now_unix() + 3 * 3600;
+    let db = rusqlite::Connection::open(env.path("feedloom.db")).unwrap();
+    db.execute_batch(&format!(
+        "UPDATE feeds SET last_fetch_at = {then}, last_success_at = {then}, next_fetch_at = {then} + 1
+             WHERE url LIKE '%/behind.xml';
+         UPDATE feeds SET last_fetch_at = {then}, last_success_at = {then},
+             next_fetch_at = {then} + 10 * 86400 WHERE url LIKE '%/daily.xml';"
+    ))
+    .unwrap();
+    drop(db);
+    srv.clear_seen();
+    let app = spawn_app_in(env, &body).await;
+    assert!(
+        wait_for(10, || hits(&srv, "/behind.xml") >= 2).await,
+        "fetched every second again"
+    );
+    assert_eq!(hits(&srv, "/daily.xml"), 0);
+    app.stop().await;
+}
+
 /// A store written while the clock was 30 days ahead: once the clock is
 /// right, its feeds are due at once (the daemon fetched nothing for 30 days,
 /// and `poll` left a failing feed out as "backing off"), while a real backoff

@@ -689,6 +689,64 @@ async fn next_fetches_move_earlier_only() {
     assert_eq!(next, [1000, 5000, 5000]);
 }
 
+/// A store last written before the clock stepped back three hours: opened,
+/// each feed fetched ahead of the clock waits what it was to wait then,
+/// counted from now, on PostgreSQL as on SQLite; a feed never fetched keeps
+/// no time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feeds_fetched_ahead_of_the_clock_are_rescheduled_alike() {
+    use feedloom::store::Backend;
+    let server = FeedServer::start().await;
+    let body = server_feeds(&server);
+    let Some(pair) = Pair::new("clockback", &body).await else {
+        return;
+    };
+    pair.run(&["poll"]).await;
+    let now = feedloom::now_unix();
+    let then = now + 3 * 3600;
+    pair.execute_both(&format!(
+        "UPDATE feeds SET last_fetch_at = {then}, last_success_at = {then} - 5, next_fetch_at = {then} + 120
+             WHERE id = (SELECT min(id) FROM feeds);
+         UPDATE feeds SET last_fetch_at = NULL, last_success_at = NULL, next_fetch_at = NULL
+             WHERE id = (SELECT max(id) FROM feeds);"
+    ))
+    .await;
+    drop(
+        Backend::open(&pg::location(&pair.url), "test-node")
+            .await
+            .unwrap(),
+    );
+    drop(feedloom::store::Store::open(&pair.sqlite.parent().unwrap().join("feedloom.db")).unwrap());
+    let pg_rows: Vec<(Option<i64>, Option<i64>, Option<i64>)> = pg::client(&pair.url)
+        .await
+        .query(
+            "SELECT next_fetch_at, last_fetch_at, last_success_at FROM feeds ORDER BY id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    let db = rusqlite::Connection::open(pair.sqlite.parent().unwrap().join("feedloom.db")).unwrap();
+    let mut st = db
+        .prepare("SELECT next_fetch_at, last_fetch_at, last_success_at FROM feeds ORDER BY id")
+        .unwrap();
+    let sqlite_rows: Vec<(Option<i64>, Option<i64>, Option<i64>)> = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for rows in [&pg_rows, &sqlite_rows] {
+        let (next, last, success) = rows[0];
+        let opened = last.unwrap();
+        assert!((now..now + 60).contains(&opened), "{rows:?}");
+        assert_eq!(next, Some(opened + 120), "{rows:?}");
+        assert_eq!(success, Some(opened), "{rows:?}");
+        assert_eq!(*rows.last().unwrap(), (None, None, None), "{rows:?}");
+    }
+}
+
 /// `search --output` judges a story by the item the output shows (its
 /// headline, first seen first), not by the item that matched, on both
 /// backends: Beta's copy matches, the output excludes it, and shows Alpha's.

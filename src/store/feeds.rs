@@ -428,6 +428,30 @@ impl Store {
         tx.commit().map_err(StoreError::ctx("rescheduling feeds"))
     }
 
+    /// The wall clock stepped back `by` seconds while this process ran: the
+    /// schedule moves back as much (no earlier than `now`), and fetch times
+    /// ahead of `now` are `now`. Returns how many next fetches moved.
+    pub fn clock_stepped_back(&mut self, now: i64, by: i64) -> Result<usize, StoreError> {
+        let ctx = || StoreError::ctx("moving the schedule back with the clock");
+        let tx = self.conn.transaction().map_err(ctx())?;
+        let moved = tx
+            .execute(
+                "UPDATE feeds SET next_fetch_at = max(?1, next_fetch_at - ?2)
+                 WHERE next_fetch_at > ?1",
+                params![now, by],
+            )
+            .map_err(ctx())?;
+        for column in ["last_fetch_at", "last_success_at"] {
+            tx.execute(
+                &format!("UPDATE feeds SET {column} = ?1 WHERE {column} > ?1"),
+                [now],
+            )
+            .map_err(ctx())?;
+        }
+        tx.commit().map_err(ctx())?;
+        Ok(moved)
+    }
+
     /// Configured, enabled feeds whose next fetch time has come, soonest first.
     /// Feeds in `busy` (being fetched already) are left out before being read.
     pub fn due_feeds(

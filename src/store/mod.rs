@@ -96,6 +96,19 @@ pub const PAGE_SIZE: i64 = 8_192;
 /// The columns (table, column) a fetch writes its start time into, which a
 /// clock that was ahead left in the future: moved to now by both stores'
 /// writers when they open the store (`repair_times_ahead`).
+/// Feeds last fetched more than ten minutes ahead of `?1` (`?2` is that
+/// limit): the clock that fetched them was ahead, or has stepped back since
+/// (an NTP step, a virtual machine restored). Each one's next fetch is the
+/// wait it was given then, counted from now, and its fetch times are now:
+/// every feed waited for the clock to catch up, up to a day, `/healthz` ok.
+/// (The schedule a running daemon sees step back moves as a whole:
+/// [`Store::clock_stepped_back`].)
+pub(crate) const FEEDS_FETCHED_AHEAD: &str = "UPDATE feeds SET
+    next_fetch_at = max(?1, ?1 + next_fetch_at - last_fetch_at),
+    last_success_at = min(last_success_at, ?1),
+    last_fetch_at = ?1
+    WHERE last_fetch_at > ?2";
+
 pub(crate) const TIMES_OF_FETCHES: &[(&str, &str)] = &[
     ("near_items", "first_seen_at"),
     ("items", "first_seen_at"),
@@ -607,6 +620,16 @@ impl Store {
     /// indexes (nothing to do costs four look-ups); said when done.
     pub(crate) fn repair_times_ahead(&mut self, now: i64) -> Result<(), StoreError> {
         let limit = now + 600;
+        let feeds = self
+            .conn
+            .execute(FEEDS_FETCHED_AHEAD, [now, limit])
+            .map_err(StoreError::ctx("moving feeds' times ahead of the clock"))?;
+        if feeds > 0 {
+            tracing::warn!(
+                feeds,
+                "feeds last fetched ahead of the clock (it was ahead, or has stepped back): their next fetches are counted from now"
+            );
+        }
         let ahead: bool = self
             .conn
             .query_row(
@@ -1529,6 +1552,75 @@ impl SharedStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The wall clock stepped back an hour while the daemon ran: the
+    /// schedule moves back as much (no earlier than now), fetch times ahead
+    /// of now are now; a feed never fetched, or due already, keeps its time.
+    /// A store opened after such a step counts each feed's last wait from
+    /// now instead.
+    #[test]
+    fn the_schedule_follows_a_clock_that_stepped_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.db");
+        let cfg = crate::config::parse(
+            "[[feed]]\nurl = \"https://h.example/a\"\n[[feed]]\nurl = \"https://h.example/b\"\n\
+             [[feed]]\nurl = \"https://h.example/c\"\n[[feed]]\nurl = \"https://h.example/d\"\n",
+            Path::new("x.toml"),
+        )
+        .unwrap();
+        let now = 1_700_000_000;
+        let mut store = Store::open(&path).unwrap();
+        store.sync_config(&cfg.feeds).unwrap();
+        let set = |s: &Store, rows: &str| s.conn().execute_batch(rows).unwrap();
+        let times = |s: &Store, f: &str| -> (Option<i64>, Option<i64>, Option<i64>) {
+            s.conn()
+                .query_row(
+                    "SELECT next_fetch_at, last_fetch_at, last_success_at FROM feeds WHERE url LIKE ?1",
+                    [format!("%/{f}")],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .unwrap()
+        };
+        // a: fetched a second before the step, due a minute after it; b: due
+        // at the step's second; c: due in two hours; d: never fetched.
+        set(
+            &store,
+            &format!(
+                "UPDATE feeds SET last_fetch_at = {0} + 3599, last_success_at = {0} + 3599,
+                     next_fetch_at = {0} + 3660 WHERE url LIKE '%/a';
+                 UPDATE feeds SET last_fetch_at = {0} - 100, next_fetch_at = {0} + 3600 WHERE url LIKE '%/b';
+                 UPDATE feeds SET last_fetch_at = {0} - 100, next_fetch_at = {0} + 10800 WHERE url LIKE '%/c';",
+                now
+            ),
+        );
+        assert_eq!(store.clock_stepped_back(now, 3_600).unwrap(), 3);
+        assert_eq!(times(&store, "a"), (Some(now + 60), Some(now), Some(now)));
+        assert_eq!(times(&store, "b"), (Some(now), Some(now - 100), None));
+        assert_eq!(
+            times(&store, "c"),
+            (Some(now + 7_200), Some(now - 100), None)
+        );
+        assert_eq!(times(&store, "d"), (None, None, None));
+        // Opened after a step of three hours: a feed fetched ahead waits what
+        // it was to wait then, counted from now; one fetched in the last ten
+        // minutes, or before, keeps its times.
+        set(
+            &store,
+            &format!(
+                "UPDATE feeds SET last_fetch_at = {0} + 10800, last_success_at = {0} + 10000,
+                     next_fetch_at = {0} + 10900 WHERE url LIKE '%/a';
+                 UPDATE feeds SET last_fetch_at = {0} + 500, next_fetch_at = {0} + 600 WHERE url LIKE '%/b';",
+                now
+            ),
+        );
+        store.repair_times_ahead(now).unwrap();
+        assert_eq!(times(&store, "a"), (Some(now + 100), Some(now), Some(now)));
+        assert_eq!(times(&store, "b"), (Some(now + 600), Some(now + 500), None));
+        assert_eq!(
+            times(&store, "c"),
+            (Some(now + 7_200), Some(now - 100), None)
+        );
+    }
 
     #[test]
     fn syncing_the_same_config_writes_nothing_and_a_changed_one_its_changes() {

@@ -407,6 +407,28 @@ impl PgStore {
     async fn repair_times_ahead(&self, now: i64) -> Result<(), StoreError> {
         let limit = now + 600;
         let mut conn = self.pool().get().await?;
+        // (As `crate::store::FEEDS_FETCHED_AHEAD`.)
+        let mut tx = conn.tx().await?;
+        let feeds = tx
+            .exec(
+                "moving feeds' times ahead of the clock",
+                "UPDATE feeds SET
+                     next_fetch_at = CASE WHEN next_fetch_at IS NOT NULL
+                         THEN GREATEST($1, $1 + next_fetch_at - last_fetch_at) END,
+                     last_success_at = CASE WHEN last_success_at > $1
+                         THEN $1 ELSE last_success_at END,
+                     last_fetch_at = $1
+                 WHERE last_fetch_at > $2",
+                &[&now, &limit],
+            )
+            .await?;
+        tx.commit("moving feeds' times ahead of the clock").await?;
+        if feeds > 0 {
+            tracing::warn!(
+                feeds,
+                "feeds last fetched ahead of the clock (it was ahead, or has stepped back): their next fetches are counted from now"
+            );
+        }
         let ahead: bool = conn
             .query_one(
                 "looking for times ahead of the clock",
