@@ -194,6 +194,35 @@ impl Plan {
                 store.fetch_earlier(earlier).await?;
             }
         }
+        // A failing feed keeps its backoff, up to what the config allows now
+        // (`[defaults] max_backoff`, or its interval when longer): a feed
+        // failing under `every = "1h"` still waited most of an hour after a
+        // reload or a restart gave it `every = "2s"` and a backoff of 5 s.
+        let capped: Vec<(i64, i64)> = refs
+            .iter()
+            .zip(&every_list)
+            .filter(|(f, _)| f.consecutive_failures > 0)
+            .filter_map(|(f, e)| {
+                let cap = crate::schedule::backoff_cap(now, e, defaults.max_backoff.0);
+                let latest = now + cap + crate::schedule::AFTER_THE_HELD;
+                f.next_fetch_at
+                    .is_some_and(|n| n > latest)
+                    .then_some((f.id, now + cap))
+            })
+            .collect();
+        if !capped.is_empty() {
+            info!(
+                feeds = capped.len(),
+                "failing feeds' backoff cut to what the config allows now"
+            );
+            let moved: HashMap<i64, i64> = capped.iter().copied().collect();
+            for f in &mut refs {
+                if let Some(at) = moved.get(&f.id) {
+                    f.next_fetch_at = Some(*at);
+                }
+            }
+            store.fetch_earlier(capped).await?;
+        }
         // A next fetch a clock that was ahead set is moved to now.
         let ahead: Vec<(i64, i64)> = refs
             .iter()

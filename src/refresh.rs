@@ -1065,8 +1065,14 @@ async fn poll_inner(
         for (f, c) in refs.iter_mut().zip(&cfg.feeds) {
             // (A time set by a clock that was ahead is no backoff.)
             let every = crate::schedule::Every::of(c, &cfg.defaults);
+            // (Nor a backoff longer than the config allows now: its
+            // interval, or `max_backoff`, was cut since.)
+            let cap = crate::schedule::backoff_cap(now, &every, cfg.defaults.max_backoff.0);
             let waits = f.next_fetch_at.is_some_and(|t| {
-                t > now && !crate::schedule::set_by_a_clock_ahead(t, now, &every, &cfg.defaults)
+                t > now
+                    && !crate::schedule::set_by_a_clock_ahead(t, now, &every, &cfg.defaults)
+                    && (f.consecutive_failures == 0
+                        || t <= now + cap + crate::schedule::AFTER_THE_HELD)
             });
             if f.enabled && f.consecutive_failures > 0 && waits {
                 f.id = -1;

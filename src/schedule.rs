@@ -166,9 +166,7 @@ pub fn after_failure(
     let period = every.period(now);
     let base = period.clamp(1, 3600) as f64;
     let exp = 2f64.powi(failures.saturating_sub(1).min(30) as i32);
-    // Up to max_backoff, or the feed's own interval when that is longer: a
-    // weekly feed failing was asked for daily, seven times its usual pace.
-    let cap = max_backoff.as_secs_f64().max(period as f64).max(1.0);
+    let cap = backoff_cap(now, every, max_backoff) as f64;
     let backoff = (base * exp).min(cap);
     // Up to +25% so that feeds failing together do not retry together.
     let backoff = (backoff * (1.0 + 0.25 * jitter)).min(cap) as i64;
@@ -185,6 +183,17 @@ pub fn after_failure(
             ),
         ),
     }
+}
+
+/// The longest a failure puts a feed's next fetch off, in seconds: up to
+/// `max_backoff`, or the feed's own interval when that is longer (a weekly
+/// feed failing was asked for daily, seven times its usual pace); a
+/// Retry-After is honoured up to it, and [`AFTER_THE_HELD`] more.
+pub fn backoff_cap(now: i64, every: &Every, max_backoff: Duration) -> i64 {
+    (max_backoff
+        .as_secs_f64()
+        .max(every.period(now) as f64)
+        .max(1.0)) as i64
 }
 
 /// Seconds a feed answered with a Retry-After waits past it: the feeds its

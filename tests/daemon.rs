@@ -1960,6 +1960,58 @@ async fn a_stop_starts_no_request_that_was_waiting_for_its_turn() {
     );
 }
 
+/// A feed failing under `every = "1h"` keeps a backoff of an hour; a
+/// restart with `every = "2s"` and `max_backoff = "5s"` cuts it to what the
+/// config allows now, in the daemon and in `poll` (it waited most of the
+/// hour, through reloads and restarts).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backoff_longer_than_the_config_now_allows_is_cut() {
+    let srv = FeedServer::start().await;
+    srv.set("/down.xml", Resource::status(404));
+    let env = TestEnv::new();
+    let body = |every: &str, backoff: &str| {
+        format!(
+            "{FAST}[defaults]\nevery = \"{every}\"\nmax_backoff = \"{backoff}\"\nspread = \"0s\"\n\n{}",
+            feed_block(&srv.url("/down.xml"), ""),
+        )
+    };
+    let slow = body("1h", "6h");
+    let cfg = env.config(&slow);
+    feedloom::refresh::poll(&cfg, env.open_store())
+        .await
+        .unwrap();
+    let next: i64 = env
+        .reader()
+        .query_row("SELECT next_fetch_at FROM feeds", [], |r| r.get(0))
+        .unwrap();
+    assert!(next > feedloom::now_unix() + 3000, "backing off an hour");
+    srv.clear_seen();
+    let (s, _) = feedloom::refresh::poll_with_progress(&cfg, env.open_store(), None, true)
+        .await
+        .unwrap();
+    assert_eq!((hits(&srv, "/down.xml"), s.backing_off), (0, 1), "{s:?}");
+    let fast = body("2s", "5s");
+    let cfg = env.config(&fast);
+    let (s, _) = feedloom::refresh::poll_with_progress(&cfg, env.open_store(), None, true)
+        .await
+        .unwrap();
+    assert_eq!((hits(&srv, "/down.xml"), s.backing_off), (1, 0), "{s:?}");
+    rusqlite::Connection::open(env.path("feedloom.db"))
+        .unwrap()
+        .execute(
+            "UPDATE feeds SET next_fetch_at = ?1",
+            [feedloom::now_unix() + 3600],
+        )
+        .unwrap();
+    srv.clear_seen();
+    let app = spawn_app_in(env, &fast).await;
+    assert!(
+        wait_for(10, || hits(&srv, "/down.xml") >= 1).await,
+        "asked again within the backoff the config allows now"
+    );
+    app.stop().await;
+}
+
 /// A store last written before the clock stepped back three hours (a
 /// virtual machine restored, an NTP step at boot): less than `max_delay`, so
 /// no schedule could be told from it by its next fetch times alone. Each
