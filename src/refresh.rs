@@ -578,8 +578,14 @@ async fn refresh_one(r: &Refresher, feed: &FeedRef, every: &Every) -> Result<Rep
             );
             // (What a server wrote, quoted in it: bounded, its control
             // characters escaped.)
-            let mut message =
-                crate::error::quoted_message(&chain(&err), crate::error::MAX_ERROR_BYTES);
+            // (Its secrets hidden before it is cut: a token cut in two at
+            // the cut was no longer one, and half of it was kept.)
+            let mut whole = chain(&err);
+            crate::export::clean::hide_feed_secrets_in_error(
+                &mut whole,
+                &[feed.url.as_str(), feed.fetch_url.as_str()],
+            );
+            let mut message = crate::error::quoted_message(&whole, crate::error::MAX_ERROR_BYTES);
             // The address a permanent redirect moved the feed to is gone (a
             // site reorganised again): the configured URL is asked again,
             // not the feed disabled for good (`enable` asked the dead address

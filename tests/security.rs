@@ -1266,6 +1266,47 @@ async fn a_failed_redirect_repeating_the_token_does_not_quote_it() {
     assert_eq!(listed.matches(token).count(), 1, "{listed}");
 }
 
+/// The same with the redirect's target so long that the error is cut where
+/// the token stands: no part of it is kept (hidden after the cut, half a
+/// token was no longer the token, and stayed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_error_cut_inside_the_token_keeps_no_part_of_it() {
+    let srv = FeedServer::start().await;
+    let token = "Sup3rS3cretTok42";
+    let pad = "a".repeat(1_462);
+    let tail = "b".repeat(600);
+    srv.set(
+        "/p.xml",
+        Resource::status(302).header(
+            "location",
+            &format!("/x/{pad}{token}/feed?t={token}&pad={tail}"),
+        ),
+    );
+    let env = TestEnv::new();
+    let port = srv.addr.port();
+    std::fs::write(
+        env.path("feedloom.toml"),
+        format!(
+            "[store]\npath = \"feedloom.db\"\n\n\
+             [[feed]]\nurl = \"http://127.0.0.1:{port}/p.xml?token={token}\"\n"
+        ),
+    )
+    .unwrap();
+    let out = run(&env.path("feedloom.toml"), &["poll"], &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let conn = rusqlite::Connection::open(env.path("feedloom.db")).unwrap();
+    let last: String = conn
+        .query_row("SELECT last_error FROM feeds", [], |r| r.get(0))
+        .unwrap();
+    assert!(last.contains("bytes left out"), "{last}");
+    assert!(last.contains("answered HTTP 404"), "{last}");
+    for part in token.as_bytes().windows(6) {
+        let part = std::str::from_utf8(part).unwrap();
+        assert!(!last.contains(part), "{part} in {last}");
+        assert!(!stderr.contains(part), "{part} in {stderr}");
+    }
+}
+
 /// A key a feed sends as a header, a bearer token or a password, repeated
 /// by its items (a premium podcast's media URLs, its show notes), is not
 /// published, as a `?token=` in its URL is not; so is any header's value
