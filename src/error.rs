@@ -86,7 +86,7 @@ pub enum FetchError {
         match location {
             None => "without a Location header: nowhere to go".to_string(),
             Some(l) if l.is_empty() => "with an empty Location header: nowhere to go".to_string(),
-            Some(l) => format!("to `{}`, which is no address{}", quoted(l, 300), why.as_deref().map_or(String::new(), |w| format!(" ({w})"))),
+            Some(l) => format!("to `{}`, which is no address{}", quoted(&without_query(l), usize::MAX), why.as_deref().map_or(String::new(), |w| format!(" ({w})"))),
         }
     )]
     NoRedirectTarget {
@@ -217,12 +217,14 @@ pub enum ParseError {
         "the body is gzip-compressed data that its Content-Encoding does not announce (none, or fewer layers than were sent): not a feed as sent"
     )]
     Compressed,
-    /// The document stops inside a tag, a string or a comment.
+    /// The document stops inside a tag, a string or a comment, and not after
+    /// its root's end tag. (No length said: what the parser is given is the
+    /// text converted to UTF-8, without its declaration, not the bytes
+    /// received.)
     #[error(
-        "the document ends early, after {bytes} bytes, inside a tag, a string or a comment (cut short by the server or on the way?): {source}"
+        "the document ends early, inside a tag, a string or a comment (cut short by the server or on the way?): {source}"
     )]
     EndsEarly {
-        bytes: usize,
         #[source]
         source: feed_rs::parser::ParseFeedError,
     },
@@ -552,6 +554,18 @@ impl FeedError {
             FeedError::Fetch(FetchError::UnaskedNotModified { .. }) => Some(304),
             _ => None,
         }
+    }
+}
+
+/// A Location that is no address, as an error quotes it: without its query
+/// and fragment (`?…`), where a signed target's `sig=` or `token=` stands
+/// and, the text being no URL, no rule could find it to hide it. Whole
+/// otherwise: the message is cut only once the feed's own secrets in it are
+/// hidden (cut first, a secret standing at the cut was no longer one).
+fn without_query(location: &str) -> String {
+    match location.find(['?', '#']) {
+        Some(i) => format!("{}?…", &location[..i]),
+        None => location.to_string(),
     }
 }
 

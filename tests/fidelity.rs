@@ -652,10 +652,11 @@ fn end_tags_that_do_not_match_cost_nothing_but_a_cut_document_fails() {
         <entry><id>2</id><title>two</subtitle></title></entry></feed>"#;
     let d = parse(crossed, None, &base(), Limits::default()).unwrap();
     assert_eq!(titles(&d), ["one", "two"]);
+    // (Said to end early, since the twenty-first stop.)
     let cut = br#"<rss version="2.0"><channel><title>x</title><item><title>half"#;
     assert!(matches!(
         parse(cut, None, &base(), Limits::default()),
-        Err(ParseError::Malformed { .. })
+        Err(ParseError::EndsEarly { .. })
     ));
 }
 

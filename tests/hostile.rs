@@ -953,7 +953,16 @@ async fn every_hostile_server_fails_only_its_own_feed_with_a_clear_error() {
             act: Act::Raw(ok_xml(
                 "<rss version=\"2.0\"><channel><title>t</title><item><guid>c-1</guid><title>x</title></item></chann",
             )),
-            expect: Expect::Failed(&["the document ends early, after 96 bytes"]),
+            expect: Expect::Failed(&["the document ends early, inside a tag"]),
+        },
+        // Complete documents with a comment or an attribute left open in the
+        // middle are malformed, not cut short.
+        Row {
+            name: "unclosed-comment-inside",
+            act: Act::Raw(ok_xml(
+                "<rss version=\"2.0\"><channel><title>t</title><!-- note -><item><guid>u-1</guid><title>x</title></item></channel></rss>\n",
+            )),
+            expect: Expect::Failed(&["malformed feed", "comment not closed"]),
         },
         Row {
             name: "cut-inside-a-json-string",

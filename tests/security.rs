@@ -1307,6 +1307,67 @@ async fn a_long_error_cut_inside_the_token_keeps_no_part_of_it() {
     }
 }
 
+/// A private feed redirected to a Location that is no address, holding the
+/// feed's token far into it and a signed target's own `sig=`: the error
+/// names the bad Location without either (it quoted 300 bytes of it, the
+/// token cut in two at their end and kept, and the `sig=` whole, no rule
+/// finding a URL in it to hide).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirect_to_no_address_quotes_no_secret() {
+    let srv = FeedServer::start().await;
+    let token = "Zq7Kp9Wm3Xr5Tt2Ab";
+    let sig = "abcd1234efgh5678XYZW";
+    srv.set(
+        "/p.xml",
+        Resource::status(302).header(
+            "location",
+            &format!("http://[::1/{}{token}/f?sig={sig}", "b".repeat(280)),
+        ),
+    );
+    srv.set(
+        "/q.xml",
+        Resource::status(301).header("location", &format!("http://ex ample.com/?sig={sig}")),
+    );
+    let env = TestEnv::new();
+    let port = srv.addr.port();
+    std::fs::write(
+        env.path("feedloom.toml"),
+        format!(
+            "[store]\npath = \"feedloom.db\"\n\n\
+             [[feed]]\nurl = \"http://127.0.0.1:{port}/p.xml?token={token}\"\n\n\
+             [[feed]]\nurl = \"http://127.0.0.1:{port}/q.xml?token={token}\"\n"
+        ),
+    )
+    .unwrap();
+    let out = run(&env.path("feedloom.toml"), &["poll"], &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let conn = rusqlite::Connection::open(env.path("feedloom.db")).unwrap();
+    let mut st = conn
+        .prepare("SELECT last_error FROM feeds ORDER BY url")
+        .unwrap();
+    let errors: Vec<String> = st
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(
+        errors[0].contains("which is no address (invalid IPv6 address)"),
+        "{errors:?}"
+    );
+    assert!(errors[0].contains("b***/f?…`"), "{errors:?}");
+    assert!(
+        errors[1].contains("a redirect to `http://ex ample.com/?…`, which is no address"),
+        "{errors:?}"
+    );
+    for secret in [token, sig] {
+        for part in secret.as_bytes().windows(5) {
+            let part = std::str::from_utf8(part).unwrap();
+            assert!(!errors.concat().contains(part), "{part} in {errors:?}");
+            assert!(!stderr.contains(part), "{part} in {stderr}");
+        }
+    }
+}
+
 /// A key a feed sends as a header, a bearer token or a password, repeated
 /// by its items (a premium podcast's media URLs, its show notes), is not
 /// published, as a `?token=` in its URL is not; so is any header's value

@@ -1028,22 +1028,38 @@ fn read(
                 // (A document cut inside a tag, a string or a comment: the
                 // parser's "not found before end of input" did not say the
                 // document was cut short.)
+                // (Not one that ends in its root's end tag: a comment or an
+                // attribute left open in the middle runs to the end too.)
                 let ends_early = match &err {
-                    E::XmlReader(x) => x.to_string().contains("end of input"),
+                    E::XmlReader(x) => {
+                        !root_closed(&current, &root.name) && x.to_string().contains("end of input")
+                    }
                     E::JsonSerde(j) => j.is_eof(),
                     _ => false,
                 };
                 return Err(match err {
                     E::ParseError(K::NoFeedRoot) => ParseError::NotAFeed,
-                    source if ends_early => ParseError::EndsEarly {
-                        bytes: bytes.len(),
-                        source,
-                    },
+                    source if ends_early => ParseError::EndsEarly { source },
                     source => ParseError::Malformed { source },
                 });
             }
         }
     }
+}
+
+/// Whether `doc` ends in the end tag of its root, `name` (with or without a
+/// prefix: `</rdf:RDF>`).
+fn root_closed(doc: &[u8], name: &str) -> bool {
+    let doc = doc.trim_ascii_end();
+    let Some(inner) = doc.strip_suffix(b">") else {
+        return false;
+    };
+    let Some(at) = inner.windows(2).rposition(|w| w == b"</") else {
+        return false;
+    };
+    let tag = inner[at + 2..].trim_ascii();
+    let local = tag.rsplit(|&b| b == b':').next().unwrap_or(tag);
+    local == name.as_bytes()
 }
 
 /// feed-rs's model → feedloom's. `cut` entries were already dropped by the
