@@ -198,10 +198,12 @@ impl Plan {
         // (`[defaults] max_backoff`, or its interval when longer): a feed
         // failing under `every = "1h"` still waited most of an hour after a
         // reload or a restart gave it `every = "2s"` and a backoff of 5 s.
+        // So does a feed its server's Retry-After holds (the failing one
+        // was asked again after the cut, its host's other feeds not).
         let capped: Vec<(i64, i64)> = refs
             .iter()
             .zip(&every_list)
-            .filter(|(f, _)| f.consecutive_failures > 0)
+            .filter(|(f, _)| f.consecutive_failures > 0 || f.held)
             .filter_map(|(f, e)| {
                 let cap = crate::schedule::backoff_cap(now, e, defaults.max_backoff.0);
                 let latest = now + cap + crate::schedule::AFTER_THE_HELD;
@@ -602,6 +604,9 @@ pub async fn run(
     // every next fetch that much later, and nothing was fetched for as long
     // (up to a day) while `/healthz` said ok.
     let mut wall_at = (crate::now_unix(), std::time::Instant::now());
+    // A step back not yet applied to the store: how far, and the fetches
+    // under way when it came.
+    let mut step: Option<(i64, HashSet<i64>)> = None;
     // systemd's watchdog: pinged every half of its timeout, however short,
     // from a task of its own while this loop ticks as `/healthz` judges it
     // (within `tick_grace`), and throughout a stop. (Pinged from the loop,
@@ -841,25 +846,44 @@ pub async fn run(
                     None => gone_said = false,
                 }
                 let now = crate::now_unix();
-                match crate::schedule::stepped_back(wall_at.0, wall_at.1.elapsed(), now) {
-                    None => wall_at = (now, std::time::Instant::now()),
-                    Some(by) => {
-                        // (Bounded, as below; on failure the step is
-                        // measured again at the next tick.)
-                        let moved = tokio::time::timeout(Duration::from_secs(2), store.clock_stepped_back(now, by)).await;
-                        match moved {
-                            Ok(Ok(_)) if store.is_postgres() => {
-                                warn!(seconds = by, "the wall clock stepped back: the store's schedule, shared with other nodes, is not moved; this node fetches the feeds due by its clock (keep the nodes' clocks in step)");
-                                held_back.step_back(by);
-                                wall_at = (now, std::time::Instant::now());
-                            }
-                            Ok(Ok(feeds)) => {
-                                warn!(seconds = by, feeds, "the wall clock stepped back: next fetches moved back as much");
-                                held_back.step_back(by);
-                                wall_at = (now, std::time::Instant::now());
-                            }
-                            Ok(Err(e)) => error!(seconds = by, error = %crate::error::chain(&e), "the wall clock stepped back, and the schedule could not be moved with it; trying again"),
-                            Err(_) => error!(seconds = by, "the wall clock stepped back, and the store did not answer in time to move the schedule with it; trying again"),
+                if let Some(by) = crate::schedule::stepped_back(wall_at.0, wall_at.1.elapsed(), now) {
+                    // Moved once the fetches under way end: one that began
+                    // before the step stores times of the clock before it
+                    // (its feed waited the whole step).
+                    let (total, waiting) = step.get_or_insert_with(|| (0, HashSet::new()));
+                    *total += by;
+                    waiting.extend(in_flight.iter().copied());
+                }
+                wall_at = (now, std::time::Instant::now());
+                if let Some((by, waiting)) = &mut step {
+                    let by = *by;
+                    waiting.retain(|id| in_flight.contains(id));
+                    if !waiting.is_empty() {
+                        // (No fetch starts meanwhile: its times would be
+                        // moved too.)
+                        continue;
+                    }
+                    // (Bounded, as below; on failure, tried again at the
+                    // next tick.)
+                    let moved = tokio::time::timeout(Duration::from_secs(2), store.clock_stepped_back(now, by)).await;
+                    match moved {
+                        Ok(Ok(_)) if store.is_postgres() => {
+                            warn!(seconds = by, "the wall clock stepped back: the store's schedule, shared with other nodes, is not moved; this node fetches the feeds due by its clock (keep the nodes' clocks in step)");
+                            held_back.step_back(by);
+                            step = None;
+                        }
+                        Ok(Ok(feeds)) => {
+                            warn!(seconds = by, feeds, "the wall clock stepped back: next fetches, and the times stored since it was as far ahead, moved back as much");
+                            held_back.step_back(by);
+                            step = None;
+                        }
+                        Ok(Err(e)) => {
+                            error!(seconds = by, error = %crate::error::chain(&e), "the wall clock stepped back, and the schedule could not be moved with it; trying again");
+                            continue;
+                        }
+                        Err(_) => {
+                            error!(seconds = by, "the wall clock stepped back, and the store did not answer in time to move the schedule with it; trying again");
+                            continue;
                         }
                     }
                 }

@@ -1077,7 +1077,7 @@ async fn poll_inner(
             let waits = f.next_fetch_at.is_some_and(|t| {
                 t > now
                     && !crate::schedule::set_by_a_clock_ahead(t, now, &every, &cfg.defaults)
-                    && (f.consecutive_failures == 0
+                    && (f.consecutive_failures == 0 && !f.held
                         || t <= now + cap + crate::schedule::AFTER_THE_HELD)
             });
             if f.enabled && f.consecutive_failures > 0 && waits {

@@ -2012,6 +2012,48 @@ async fn a_backoff_longer_than_the_config_now_allows_is_cut() {
     app.stop().await;
 }
 
+/// A feed its server's Retry-After held (another feed of the server was
+/// answered 503 with `Retry-After: 3000`) is cut to the backoff the config
+/// allows now too: the failing feed was asked again after a restart with a
+/// shorter `max_backoff`, its host's other feed not for fifty minutes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hold_longer_than_the_config_now_allows_is_cut_too() {
+    let srv = FeedServer::start().await;
+    for p in ["/held.xml", "/failing.xml"] {
+        srv.set(p, Resource::feed(rss("t", &[(Some("1"), None, "x", "d")])));
+    }
+    let env = TestEnv::new();
+    let body = format!(
+        "{FAST}[defaults]\nevery = \"1s\"\nmax_backoff = \"5s\"\nspread = \"0s\"\n\n{}{}",
+        feed_block(&srv.url("/held.xml"), ""),
+        feed_block(&srv.url("/failing.xml"), ""),
+    );
+    let cfg = env.config(&body);
+    feedloom::refresh::poll(&cfg, env.open_store())
+        .await
+        .unwrap();
+    let later = feedloom::now_unix() + 3000;
+    rusqlite::Connection::open(env.path("feedloom.db"))
+        .unwrap()
+        .execute_batch(&format!(
+            "UPDATE feeds SET next_fetch_at = {later},
+                 last_error = url || ': not requested: 127.0.0.1 answered 429 or 503 with a Retry-After'
+                 WHERE url LIKE '%/held.xml';
+             UPDATE feeds SET next_fetch_at = {later}, consecutive_failures = 1,
+                 last_status = 'error', last_http_status = 503 WHERE url LIKE '%/failing.xml';"
+        ))
+        .unwrap();
+    srv.clear_seen();
+    let app = spawn_app_in(env, &body).await;
+    assert!(
+        wait_for(10, || hits(&srv, "/held.xml") >= 1
+            && hits(&srv, "/failing.xml") >= 1)
+        .await,
+        "both asked again within the backoff the config allows now"
+    );
+    app.stop().await;
+}
+
 /// A store last written before the clock stepped back three hours (a
 /// virtual machine restored, an NTP step at boot): less than `max_delay`, so
 /// no schedule could be told from it by its next fetch times alone. Each

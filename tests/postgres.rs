@@ -711,11 +711,29 @@ async fn feeds_fetched_ahead_of_the_clock_are_rescheduled_alike() {
              WHERE id = (SELECT max(id) FROM feeds);"
     ))
     .await;
+    // (And a host's next turn, booked by that clock.)
+    pg::client(&pair.url)
+        .await
+        .batch_execute(&format!(
+            "INSERT INTO hosts (host, next_start_ms) VALUES ('ahead.example:80', {then}::bigint * 1000)"
+        ))
+        .await
+        .unwrap();
     drop(
         Backend::open(&pg::location(&pair.url), "test-node")
             .await
             .unwrap(),
     );
+    let turn: i64 = pg::client(&pair.url)
+        .await
+        .query_one(
+            "SELECT next_start_ms FROM hosts WHERE host = 'ahead.example:80'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(turn < (now + 60) * 1000, "{turn}");
     drop(feedloom::store::Store::open(&pair.sqlite.parent().unwrap().join("feedloom.db")).unwrap());
     let pg_rows: Vec<(Option<i64>, Option<i64>, Option<i64>)> = pg::client(&pair.url)
         .await
@@ -745,6 +763,50 @@ async fn feeds_fetched_ahead_of_the_clock_are_rescheduled_alike() {
         assert_eq!(success, Some(opened), "{rows:?}");
         assert_eq!(*rows.last().unwrap(), (None, None, None), "{rows:?}");
     }
+}
+
+/// A node whose clock is a minute ahead of the database server's says so
+/// when it opens the store (nodes share claims, leases and hosts' turns by
+/// their own clocks: one ahead took every fetch, without a word); one in
+/// step says nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_whose_clock_is_not_the_servers_says_so() {
+    let server = FeedServer::start().await;
+    let body = server_feeds(&server);
+    let Some(pair) = Pair::new("skew", &body).await else {
+        return;
+    };
+    let lib = std::fs::read_dir("/usr/lib")
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|d| d.path().join("faketime/libfaketime.so.1"))
+        .find(|p| p.exists());
+    let Some(lib) = lib else {
+        assert!(std::env::var_os("CI").is_none(), "libfaketime is missing");
+        return;
+    };
+    let (code, _, err) = feedloom(&pair.postgres, &["poll"]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("clock is not the database server's"), "{err}");
+    let config = pair.postgres.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_feedloom"))
+            .arg("--config")
+            .arg(&config)
+            .arg("poll")
+            .env("FEEDLOOM_LOG", "warn")
+            .env("LD_PRELOAD", lib)
+            .env("FAKETIME", "+60s")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("this node's clock is not the database server's") && err.contains("+60"),
+        "{err}"
+    );
 }
 
 /// `search --output` judges a story by the item the output shows (its

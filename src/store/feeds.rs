@@ -448,6 +448,16 @@ impl Store {
             )
             .map_err(ctx())?;
         }
+        // Items and stories seen before the step, ahead of the clock now,
+        // move back as much: they stayed above every story seen after it
+        // (and, moved to now at the next start, for good).
+        for &(table, column) in super::TIMES_OF_FETCHES {
+            tx.execute(
+                &format!("UPDATE {table} SET {column} = max({column} - ?2, 0) WHERE {column} > ?1"),
+                params![now, by],
+            )
+            .map_err(ctx())?;
+        }
         tx.commit().map_err(ctx())?;
         Ok(moved)
     }

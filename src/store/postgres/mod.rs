@@ -278,6 +278,10 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// Seconds a node's clock may be from the database server's before it is
+/// said (a round trip and NTP's usual drift stay well within).
+const CLOCK_SKEW: f64 = 2.0;
+
 impl PgStore {
     /// Connects, and (unless `read_only`) brings the schema up to date under
     /// an advisory lock and starts listening for other nodes' changes. A
@@ -396,10 +400,39 @@ impl PgStore {
             }
         } else {
             store.migrate().await?;
+            store.check_clock().await?;
             store.repair_times_ahead(crate::now_unix()).await?;
             store.listen().await?;
         }
         Ok(store)
+    }
+
+    /// Says when this node's clock is more than [`CLOCK_SKEW`] seconds from
+    /// the database server's: nodes book claims, leases, hosts' turns and
+    /// next fetches by their own clocks, and one ahead of the others takes
+    /// every fetch (its claims outlast theirs), one behind has its claims
+    /// taken while its fetches run.
+    async fn check_clock(&self) -> Result<(), StoreError> {
+        let mut conn = self.pool().get().await?;
+        let server: f64 = conn
+            .query_one(
+                "reading the database server's clock",
+                "SELECT extract(epoch FROM clock_timestamp())::float8",
+                &[],
+            )
+            .await?
+            .get(0);
+        let mine = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        let off = mine - server;
+        if off.abs() > CLOCK_SKEW {
+            tracing::warn!(
+                seconds = format!("{off:+.1}"),
+                "this node's clock is not the database server's: nodes share claims, leases and hosts' turns by their clocks, so keep every node's clock in step (NTP); one ahead takes every fetch, one behind has its fetches taken over while they run"
+            );
+        }
+        Ok(())
     }
 
     /// As the SQLite store's: times a clock that was ahead wrote (more than
@@ -422,7 +455,23 @@ impl PgStore {
                 &[&now, &limit],
             )
             .await?;
+        // (And each host's next turn, booked by such a clock: a node whose
+        // clock ran an hour ahead, stopped, left its hosts unasked for the
+        // hour, their feeds "due".)
+        let hosts = tx
+            .exec(
+                "moving hosts' turns ahead of the clock",
+                "UPDATE hosts SET next_start_ms = $1 WHERE next_start_ms > $2",
+                &[&now.saturating_mul(1000), &limit.saturating_mul(1000)],
+            )
+            .await?;
         tx.commit("moving feeds' times ahead of the clock").await?;
+        if hosts > 0 {
+            tracing::warn!(
+                hosts,
+                "hosts' next turns booked ahead of the clock (it was ahead, or has stepped back) moved to now"
+            );
+        }
         if feeds > 0 {
             tracing::warn!(
                 feeds,
