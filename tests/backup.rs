@@ -792,3 +792,72 @@ fn a_backup_that_cannot_be_read_is_said_so() {
     assert!(err.contains("Permission denied"), "{err}");
     assert!(!err.contains("immutable"), "{err}");
 }
+
+/// A `[store] path` naming another program's SQLite database (a typo): as
+/// every other command, `backup` says so (it said "no such table: items")
+/// and `restore` refuses to replace it (it did, keeping it aside under
+/// another name while that program wrote on). And a backup with a damaged
+/// page is said to be damaged, the store untouched (it said "copying the
+/// store to …: database disk image is malformed").
+#[test]
+fn another_programs_database_and_a_damaged_backup_are_named() {
+    let env = TestEnv::new();
+    std::fs::write(env.path("busy.xml"), doc(0)).unwrap();
+    let _cfg = env.config("[[feed]]\nurl = \"file:busy.xml\"\n");
+    let config = env.path("feedloom.toml");
+    assert!(feedloom(&config, &["poll"]).status.success());
+    let backup = env.path("b.db");
+    let out = feedloom(&config, &["backup", backup.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let other = env.path("other.db");
+    rusqlite::Connection::open(&other)
+        .unwrap()
+        .execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);")
+        .unwrap();
+    let before = std::fs::read(&other).unwrap();
+    let other_cfg = env.path("other.toml");
+    std::fs::write(
+        &other_cfg,
+        "[store]\npath = \"other.db\"\n\n[[feed]]\nurl = \"file:busy.xml\"\n",
+    )
+    .unwrap();
+    let x = env.path("x.db");
+    for args in [
+        ["backup", x.to_str().unwrap()],
+        ["restore", backup.to_str().unwrap()],
+    ] {
+        let out = feedloom(&other_cfg, &args);
+        let err = text(&out.stderr);
+        assert!(!out.status.success(), "{args:?}: {err}");
+        assert!(
+            err.contains("another program's SQLite database (tables t)"),
+            "{args:?}: {err}"
+        );
+    }
+    assert_eq!(std::fs::read(&other).unwrap(), before, "left as it was");
+    assert!(!x.exists());
+    let aside = std::fs::read_dir(env.path(""))
+        .unwrap()
+        .filter_map(Result::ok)
+        .any(|e| e.file_name().to_string_lossy().contains("before-restore"));
+    assert!(!aside, "nothing set aside");
+
+    let damaged = env.path("damaged.db");
+    let mut bytes = std::fs::read(&backup).unwrap();
+    let page = 8192;
+    assert!(bytes.len() > 6 * page);
+    for b in &mut bytes[4 * page..5 * page] {
+        *b = 0xff;
+    }
+    std::fs::write(&damaged, bytes).unwrap();
+    let store_before = std::fs::read(env.path("feedloom.db")).unwrap();
+    let out = feedloom(&config, &["restore", damaged.to_str().unwrap()]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("the backup is damaged"), "{err}");
+    assert_eq!(
+        std::fs::read(env.path("feedloom.db")).unwrap(),
+        store_before
+    );
+}

@@ -180,6 +180,16 @@ pub fn restore(cfg: &Config, file: &Path) -> Result<String, Failure> {
             file.display()
         )));
     }
+    // Nor over another program's database (a typo in `[store] path`): every
+    // other command refuses it, and restore replaced it.
+    crate::store::refuse_other_programs(store).map_err(|e| {
+        Failure::Usage(format!(
+            "cannot restore {} over {}: {}",
+            file.display(),
+            store.display(),
+            crate::error::chain(&e)
+        ))
+    })?;
     let _lock = StoreLock::acquire(store, "restore")
         .map_err(|e| Failure::Runtime(crate::error::chain(&e)))?;
     let name = store
@@ -192,6 +202,20 @@ pub fn restore(cfg: &Config, file: &Path) -> Result<String, Failure> {
     };
     let failed = |e: BackupError| {
         let why = crate::error::chain(&e);
+        // (A damaged page in the backup is the backup's fault: it said
+        // "copying the store to …: database disk image is malformed".)
+        let damaged = match &e {
+            BackupError::Copy { source, .. } | BackupError::Read { source, .. } => matches!(
+                source.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+            )
+            .then(|| source.to_string()),
+            BackupError::Corrupt { message, .. } => Some(message.clone()),
+            _ => None,
+        };
+        if let Some(damage) = damaged {
+            return usage(format!("the backup is damaged: {damage}"));
+        }
         match e {
             BackupError::Exists(_) | BackupError::NoFolder(_) | BackupError::Refused { .. } => {
                 usage(why)

@@ -79,6 +79,7 @@ pub fn backup(store: &Path, dest: &Path, force: bool) -> Result<BackupReport, Ba
     // disk image is malformed".)
     super::refuse_cut_short(store)?;
     super::refuse_not_begun(store)?;
+    super::refuse_other_programs(store)?;
     let started = Instant::now();
     let refused = |why| BackupError::Refused {
         path: dest.to_path_buf(),

@@ -267,6 +267,31 @@ pub fn lacks_store_schema(conn: &Connection) -> Option<String> {
     })
 }
 
+/// Refuses the file at `path` when it is another program's SQLite database
+/// (see [`refuse_foreign`]; a feedloom store without its version, a missing
+/// file or one SQLite cannot read pass): `backup` said "no such table:
+/// items", and `restore` replaced it, where every other command refused it.
+/// Judged from the file's header first: one with a schema version is not
+/// opened (a reader beside a `-wal` makes a `-shm`).
+pub(crate) fn refuse_other_programs(path: &Path) -> Result<(), StoreError> {
+    use std::io::Read;
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return Ok(());
+    }
+    let mut header = [0u8; 64];
+    let read = std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut header));
+    if read.is_err() || !header.starts_with(b"SQLite format 3\0") || header[60..64] != [0; 4] {
+        return Ok(());
+    }
+    let Ok(conn) = open_reader(path) else {
+        return Ok(());
+    };
+    match lacks_store_schema(&conn) {
+        Some(_) => refuse_foreign(&conn, path),
+        None => Ok(()),
+    }
+}
+
 /// Refuses a SQLite database without feedloom's schema version that holds
 /// tables: another program's, not a store (names a few of them).
 fn refuse_foreign(conn: &Connection, path: &Path) -> Result<(), StoreError> {
