@@ -215,7 +215,7 @@ impl Plan {
         if !capped.is_empty() {
             info!(
                 feeds = capped.len(),
-                "failing feeds' backoff cut to what the config allows now"
+                "failing or held feeds' backoff cut to what the config allows now"
             );
             let moved: HashMap<i64, i64> = capped.iter().copied().collect();
             for f in &mut refs {
@@ -853,6 +853,10 @@ pub async fn run(
                     let (total, waiting) = step.get_or_insert_with(|| (0, HashSet::new()));
                     *total += by;
                     waiting.extend(in_flight.iter().copied());
+                    if !waiting.is_empty() {
+                        // (Said: every feed waits meanwhile, up to a fetch's timeout.)
+                        info!(seconds = by, fetches = waiting.len(), "the wall clock stepped back: the schedule moves back once the fetches under way end; none starts meanwhile");
+                    }
                 }
                 wall_at = (now, std::time::Instant::now());
                 if let Some((by, waiting)) = &mut step {
@@ -876,6 +880,9 @@ pub async fn run(
                             warn!(seconds = by, feeds, "the wall clock stepped back: next fetches, and the times stored since it was as far ahead, moved back as much");
                             held_back.step_back(by);
                             step = None;
+                            // (The outputs show the moved times: they showed
+                            // stories dated ahead until the next new one.)
+                            changed.notify_one();
                         }
                         Ok(Err(e)) => {
                             error!(seconds = by, error = %crate::error::chain(&e), "the wall clock stepped back, and the schedule could not be moved with it; trying again");
@@ -1022,6 +1029,27 @@ pub async fn run(
                 Some(done) => finish(done, &mut in_flight, &mut task_feed, (&mut held_back, &mut unreleased), &plan, &store, &state, &changed),
                 None => break,
             },
+        }
+    }
+    // A step back not yet applied (the fetches it waited for were cut off):
+    // applied now, or the next start found every feed waiting for the
+    // clock to catch up, as long as the step (under ten minutes, which the
+    // store's opening mends).
+    if let Some((by, _)) = step.take().filter(|_| !store.is_postgres()) {
+        let now = crate::now_unix();
+        match tokio::time::timeout(LAST_CALL, store.clock_stepped_back(now, by)).await {
+            Ok(Ok(feeds)) => warn!(
+                seconds = by,
+                feeds,
+                "the wall clock stepped back: next fetches, and the times stored since it was as far ahead, moved back as much"
+            ),
+            Ok(Err(e)) => {
+                error!(seconds = by, error = %chain(&e), "the wall clock stepped back, and the schedule could not be moved with it")
+            }
+            Err(_) => error!(
+                seconds = by,
+                "the wall clock stepped back, and the store did not answer in time to move the schedule with it"
+            ),
         }
     }
     exporter.abort();

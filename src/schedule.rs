@@ -83,7 +83,9 @@ pub fn set_by_a_clock_ahead(next: i64, now: i64, every: &Every, defaults: &Defau
 /// `now`, `elapsed` apart as the monotonic clock measured them, when by at
 /// least [`CLOCK_STEP`] seconds (an NTP step, a virtual machine restored).
 pub fn stepped_back(before: i64, elapsed: Duration, now: i64) -> Option<i64> {
-    let expected = before.saturating_add(i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX));
+    // (Rounded: whole seconds truncated measured every step a second short.)
+    let elapsed = (elapsed.as_millis() + 500) / 1000;
+    let expected = before.saturating_add(i64::try_from(elapsed).unwrap_or(i64::MAX));
     let by = expected.saturating_sub(now);
     (by >= CLOCK_STEP).then_some(by)
 }

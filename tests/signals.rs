@@ -1166,3 +1166,68 @@ async fn a_wall_clock_stepping_back_stalls_no_feed_and_keeps_the_order() {
         d.log()
     );
 }
+
+/// A step back of five minutes seen while a fetch was under way, and the
+/// daemon stopped before that fetch ended: the step is applied as it stops,
+/// and the next start (the clock still behind) fetches on schedule. It was
+/// lost: every feed waited five minutes after the restart (the store's
+/// opening mends only steps past ten minutes).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_back_pending_at_a_stop_is_applied() {
+    let Some(lib) = faketime() else {
+        return;
+    };
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/a.xml",
+        Resource::feed(rss("A", &[(Some("a0"), None, "a", "d")])).no_etag(),
+    );
+    let env = TestEnv::new();
+    let clock = env.path("clock");
+    std::fs::write(&clock, "+0").unwrap();
+    let cfg = write_config(
+        &env,
+        &format!(
+            "[defaults]\nevery = \"2s\"\nspread = \"0s\"\n\n\
+             [[feed]]\nurl = \"{}\"\n\n[[feed]]\nurl = \"{}\"\n",
+            srv.url("/a.xml"),
+            srv.url("/slow.xml")
+        ),
+    );
+    let faked = [
+        ("LD_PRELOAD", lib.to_str().unwrap()),
+        ("FAKETIME_DONT_FAKE_MONOTONIC", "1"),
+        ("FAKETIME_TIMESTAMP_FILE", clock.to_str().unwrap()),
+        ("FAKETIME_NO_CACHE", "1"),
+    ];
+    let hits = |p: &str| srv.seen().iter().filter(|s| s.path == p).count();
+    // (The slow feed answers after 40 s: under way at the step, cut off by
+    // the stop.)
+    srv.set(
+        "/slow.xml",
+        Resource::feed(rss("S", &[(Some("s0"), None, "s", "d")]))
+            .no_etag()
+            .delay(Duration::from_secs(40)),
+    );
+    let mut d = Daemon::start_with(&cfg, &faked);
+    assert!(until(20, || hits("/a.xml") >= 2).await, "{}", d.log());
+    std::fs::write(&clock, "-5m").unwrap();
+    assert!(
+        until(10, || d.log_has(
+            "the schedule moves back once the fetches under way end"
+        ))
+        .await,
+        "{}",
+        d.log()
+    );
+    d.signal("TERM");
+    assert!(d.wait(15).is_some(), "{}", d.log());
+    assert!(d.log_has("moved back as much"), "{}", d.log());
+    let a = hits("/a.xml");
+    let d = Daemon::start_with(&cfg, &faked);
+    assert!(
+        until(15, || hits("/a.xml") >= a + 2).await,
+        "fetched on schedule after the restart: {}",
+        d.log()
+    );
+}
