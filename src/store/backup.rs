@@ -325,11 +325,13 @@ fn copy_and_check(store: &Path, tmp: &Path, dest: &Path) -> Result<(i64, u32), B
 mod tests {
     use super::*;
 
-    /// A store of one table, for copying.
+    /// A store of one table, for copying (with a schema version: without
+    /// one, it is another program's database, refused).
     fn small_store(path: &Path) {
         let c = Connection::open(path).unwrap();
         c.execute_batch(
-            "CREATE TABLE items (id INTEGER PRIMARY KEY); INSERT INTO items DEFAULT VALUES;",
+            "CREATE TABLE items (id INTEGER PRIMARY KEY); INSERT INTO items DEFAULT VALUES;
+             PRAGMA user_version = 1;",
         )
         .unwrap();
     }
