@@ -127,6 +127,33 @@ pub async fn run_from_signals(cfg: Config) -> Result<(), AppError> {
     run(cfg, listener, shutdown, reload_rx).await
 }
 
+/// Moves the SQLite store's schedule, and the times stored ahead of `now`,
+/// back by a step of the wall clock (`Backend::clock_stepped_back`), waiting
+/// for the store at most `wait`; says what it did. Whether it was done.
+async fn move_schedule_back(store: &Backend, now: i64, by: i64, wait: Duration) -> bool {
+    match tokio::time::timeout(wait, store.clock_stepped_back(now, by)).await {
+        Ok(Ok(feeds)) => {
+            warn!(
+                seconds = by,
+                feeds,
+                "the wall clock stepped back: next fetches, and the times stored since it was as far ahead, moved back as much"
+            );
+            true
+        }
+        Ok(Err(e)) => {
+            error!(seconds = by, error = %chain(&e), "the wall clock stepped back, and the schedule could not be moved with it");
+            false
+        }
+        Err(_) => {
+            error!(
+                seconds = by,
+                "the wall clock stepped back, and the store did not answer in time to move the schedule with it"
+            );
+            false
+        }
+    }
+}
+
 /// Told by a second stop signal: the graceful stop waits no longer for the
 /// fetches in flight (they are abandoned, nothing half-stored).
 static HURRY: Notify = Notify::const_new();
@@ -847,52 +874,35 @@ pub async fn run(
                 }
                 let now = crate::now_unix();
                 if let Some(by) = crate::schedule::stepped_back(wall_at.0, wall_at.1.elapsed(), now) {
-                    // Moved once the fetches under way end: one that began
-                    // before the step stores times of the clock before it
-                    // (its feed waited the whole step).
-                    let (total, waiting) = step.get_or_insert_with(|| (0, HashSet::new()));
-                    *total += by;
-                    waiting.extend(in_flight.iter().copied());
-                    if !waiting.is_empty() {
-                        // (Said: every feed waits meanwhile, up to a fetch's timeout.)
-                        info!(seconds = by, fetches = waiting.len(), "the wall clock stepped back: the schedule moves back once the fetches under way end; none starts meanwhile");
+                    held_back.step_back(by);
+                    if store.is_postgres() {
+                        warn!(seconds = by, "the wall clock stepped back: the store's schedule, shared with other nodes, is not moved; this node fetches the feeds due by its clock (keep the nodes' clocks in step)");
+                    } else {
+                        // Moved once the fetches under way end: one that
+                        // began before the step stores times of the clock
+                        // before it (its feed waited the whole step).
+                        let (total, waiting) = step.get_or_insert_with(|| (0, HashSet::new()));
+                        *total += by;
+                        waiting.extend(in_flight.iter().copied());
+                        if !waiting.is_empty() {
+                            // (Said: every feed waits meanwhile, up to a fetch's timeout.)
+                            info!(seconds = by, fetches = waiting.len(), "the wall clock stepped back: the schedule moves back once the fetches under way end; none starts meanwhile");
+                        }
                     }
                 }
                 wall_at = (now, std::time::Instant::now());
                 if let Some((by, waiting)) = &mut step {
-                    let by = *by;
                     waiting.retain(|id| in_flight.contains(id));
-                    if !waiting.is_empty() {
-                        // (No fetch starts meanwhile: its times would be
-                        // moved too.)
+                    // (No fetch starts while one is waited for, nor while the
+                    // store could not move the schedule: its times would be
+                    // moved too; tried again at the next tick.)
+                    if !waiting.is_empty() || !move_schedule_back(&store, now, *by, Duration::from_secs(2)).await {
                         continue;
                     }
-                    // (Bounded, as below; on failure, tried again at the
-                    // next tick.)
-                    let moved = tokio::time::timeout(Duration::from_secs(2), store.clock_stepped_back(now, by)).await;
-                    match moved {
-                        Ok(Ok(_)) if store.is_postgres() => {
-                            warn!(seconds = by, "the wall clock stepped back: the store's schedule, shared with other nodes, is not moved; this node fetches the feeds due by its clock (keep the nodes' clocks in step)");
-                            held_back.step_back(by);
-                            step = None;
-                        }
-                        Ok(Ok(feeds)) => {
-                            warn!(seconds = by, feeds, "the wall clock stepped back: next fetches, and the times stored since it was as far ahead, moved back as much");
-                            held_back.step_back(by);
-                            step = None;
-                            // (The outputs show the moved times: they showed
-                            // stories dated ahead until the next new one.)
-                            changed.notify_one();
-                        }
-                        Ok(Err(e)) => {
-                            error!(seconds = by, error = %crate::error::chain(&e), "the wall clock stepped back, and the schedule could not be moved with it; trying again");
-                            continue;
-                        }
-                        Err(_) => {
-                            error!(seconds = by, "the wall clock stepped back, and the store did not answer in time to move the schedule with it; trying again");
-                            continue;
-                        }
-                    }
+                    step = None;
+                    // (The outputs show the moved times: they showed stories
+                    // dated ahead until the next new one.)
+                    changed.notify_one();
                 }
                 if !unreleased.is_empty() {
                     // One statement, bounded: a store that does not answer
@@ -1035,22 +1045,8 @@ pub async fn run(
     // applied now, or the next start found every feed waiting for the
     // clock to catch up, as long as the step (under ten minutes, which the
     // store's opening mends).
-    if let Some((by, _)) = step.take().filter(|_| !store.is_postgres()) {
-        let now = crate::now_unix();
-        match tokio::time::timeout(LAST_CALL, store.clock_stepped_back(now, by)).await {
-            Ok(Ok(feeds)) => warn!(
-                seconds = by,
-                feeds,
-                "the wall clock stepped back: next fetches, and the times stored since it was as far ahead, moved back as much"
-            ),
-            Ok(Err(e)) => {
-                error!(seconds = by, error = %chain(&e), "the wall clock stepped back, and the schedule could not be moved with it")
-            }
-            Err(_) => error!(
-                seconds = by,
-                "the wall clock stepped back, and the store did not answer in time to move the schedule with it"
-            ),
-        }
+    if let Some((by, _)) = step.take() {
+        move_schedule_back(&store, crate::now_unix(), by, LAST_CALL).await;
     }
     exporter.abort();
     pruner.abort();

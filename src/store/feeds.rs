@@ -429,8 +429,9 @@ impl Store {
     }
 
     /// The wall clock stepped back `by` seconds while this process ran: the
-    /// schedule moves back as much (no earlier than `now`), and fetch times
-    /// ahead of `now` are `now`. Returns how many next fetches moved.
+    /// schedule moves back as much (no earlier than `now`), fetch times
+    /// ahead of `now` are `now`, and items' and stories' times ahead of
+    /// `now` move back as much. Returns how many next fetches moved.
     pub fn clock_stepped_back(&mut self, now: i64, by: i64) -> Result<usize, StoreError> {
         let ctx = || StoreError::ctx("moving the schedule back with the clock");
         let tx = self.conn.transaction().map_err(ctx())?;

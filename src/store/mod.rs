@@ -93,9 +93,6 @@ pub const WAL_AUTOCHECKPOINT: i64 = 4_096;
 /// Page size of a new store file.
 pub const PAGE_SIZE: i64 = 8_192;
 
-/// The columns (table, column) a fetch writes its start time into, which a
-/// clock that was ahead left in the future: moved to now by both stores'
-/// writers when they open the store (`repair_times_ahead`).
 /// Feeds last fetched more than ten minutes ahead of `?1` (`?2` is that
 /// limit): the clock that fetched them was ahead, or has stepped back since
 /// (an NTP step, a virtual machine restored). Each one's next fetch is the
@@ -109,6 +106,10 @@ pub(crate) const FEEDS_FETCHED_AHEAD: &str = "UPDATE feeds SET
     last_fetch_at = ?1
     WHERE last_fetch_at > ?2";
 
+/// The columns (table, column) a fetch writes its start time into, which a
+/// clock that was ahead left in the future: moved to now by both stores'
+/// writers when they open the store (`repair_times_ahead`), and back by a
+/// step of the clock a running daemon sees (`Store::clock_stepped_back`).
 pub(crate) const TIMES_OF_FETCHES: &[(&str, &str)] = &[
     ("near_items", "first_seen_at"),
     ("items", "first_seen_at"),
