@@ -127,6 +127,25 @@ pub async fn run_from_signals(cfg: Config) -> Result<(), AppError> {
     run(cfg, listener, shutdown, reload_rx).await
 }
 
+/// Moves the next fetches of `moves` (feed id, time) earlier in the store
+/// and in `refs` too: the checks that follow read the next fetches as they
+/// are now (an old, far one was taken for a clock that had been ahead, and
+/// made due now).
+async fn move_earlier(
+    store: &Backend,
+    refs: &mut [crate::store::feeds::FeedRef],
+    moves: Vec<(i64, i64)>,
+) -> Result<(), AppError> {
+    let moved: HashMap<i64, i64> = moves.iter().copied().collect();
+    for f in refs.iter_mut() {
+        if let Some(at) = moved.get(&f.id) {
+            f.next_fetch_at = Some(*at);
+        }
+    }
+    store.fetch_earlier(moves).await?;
+    Ok(())
+}
+
 /// Moves the SQLite store's schedule, and the times stored ahead of `now`,
 /// back by a step of the wall clock (`Backend::clock_stepped_back`), waiting
 /// for the store at most `wait`; says what it did. Whether it was done.
@@ -210,15 +229,7 @@ impl Plan {
                     feeds = earlier.len(),
                     "schedule changed: next fetches moved to the new schedule"
                 );
-                // (Their next fetches as they are now: the old, far one was
-                // taken for a clock that had been ahead, and made due now.)
-                let moved: HashMap<i64, i64> = earlier.iter().copied().collect();
-                for f in &mut refs {
-                    if let Some(at) = moved.get(&f.id) {
-                        f.next_fetch_at = Some(*at);
-                    }
-                }
-                store.fetch_earlier(earlier).await?;
+                move_earlier(store, &mut refs, earlier).await?;
             }
         }
         // A failing feed keeps its backoff, up to what the config allows now
@@ -244,13 +255,7 @@ impl Plan {
                 feeds = capped.len(),
                 "failing or held feeds' backoff cut to what the config allows now"
             );
-            let moved: HashMap<i64, i64> = capped.iter().copied().collect();
-            for f in &mut refs {
-                if let Some(at) = moved.get(&f.id) {
-                    f.next_fetch_at = Some(*at);
-                }
-            }
-            store.fetch_earlier(capped).await?;
+            move_earlier(store, &mut refs, capped).await?;
         }
         // A next fetch a clock that was ahead set is moved to now.
         let ahead: Vec<(i64, i64)> = refs

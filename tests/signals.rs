@@ -1079,6 +1079,21 @@ fn faketime() -> Option<std::path::PathBuf> {
     found
 }
 
+/// The environment that has libfaketime (`lib`) read a process's wall clock
+/// from the offset in `clock` ("+0", "-1h"), read again at every call, its
+/// monotonic clock left alone.
+fn wall_clock_from<'a>(
+    lib: &'a std::path::Path,
+    clock: &'a std::path::Path,
+) -> [(&'a str, &'a str); 4] {
+    [
+        ("LD_PRELOAD", lib.to_str().unwrap()),
+        ("FAKETIME_DONT_FAKE_MONOTONIC", "1"),
+        ("FAKETIME_TIMESTAMP_FILE", clock.to_str().unwrap()),
+        ("FAKETIME_NO_CACHE", "1"),
+    ]
+}
+
 /// The wall clock stepping back an hour under a running daemon (an NTP
 /// step, a virtual machine restored; libfaketime steps only the wall clock):
 /// every feed is fetched on its schedule again, the one whose fetch was
@@ -1116,15 +1131,7 @@ async fn a_wall_clock_stepping_back_stalls_no_feed_and_keeps_the_order() {
             srv.url("/slow.xml")
         ),
     );
-    let d = Daemon::start_with(
-        &cfg,
-        &[
-            ("LD_PRELOAD", lib.to_str().unwrap()),
-            ("FAKETIME_DONT_FAKE_MONOTONIC", "1"),
-            ("FAKETIME_TIMESTAMP_FILE", clock.to_str().unwrap()),
-            ("FAKETIME_NO_CACHE", "1"),
-        ],
-    );
+    let d = Daemon::start_with(&cfg, &wall_clock_from(&lib, &clock));
     let hits = |p: &str| srv.seen().iter().filter(|s| s.path == p).count();
     // The slow feed's second fetch under way (each takes 3 s, every 2 s
     // from its end, about a second after it): the clock steps back an hour,
@@ -1194,12 +1201,7 @@ async fn a_step_back_pending_at_a_stop_is_applied() {
             srv.url("/slow.xml")
         ),
     );
-    let faked = [
-        ("LD_PRELOAD", lib.to_str().unwrap()),
-        ("FAKETIME_DONT_FAKE_MONOTONIC", "1"),
-        ("FAKETIME_TIMESTAMP_FILE", clock.to_str().unwrap()),
-        ("FAKETIME_NO_CACHE", "1"),
-    ];
+    let faked = wall_clock_from(&lib, &clock);
     let hits = |p: &str| srv.seen().iter().filter(|s| s.path == p).count();
     // (The slow feed answers after 40 s: under way at the step, cut off by
     // the stop.)
