@@ -243,11 +243,10 @@ impl Plan {
             .zip(&every_list)
             .filter(|(f, _)| f.consecutive_failures > 0 || f.held)
             .filter_map(|(f, e)| {
-                let cap = crate::schedule::backoff_cap(now, e, defaults.max_backoff.0);
-                let latest = now + cap + crate::schedule::AFTER_THE_HELD;
+                let max = defaults.max_backoff.0;
                 f.next_fetch_at
-                    .is_some_and(|n| n > latest)
-                    .then_some((f.id, now + cap))
+                    .is_some_and(|n| crate::schedule::beyond_backoff(n, now, e, max))
+                    .then(|| (f.id, now + crate::schedule::backoff_cap(now, e, max)))
             })
             .collect();
         if !capped.is_empty() {

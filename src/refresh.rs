@@ -1073,12 +1073,12 @@ async fn poll_inner(
             let every = crate::schedule::Every::of(c, &cfg.defaults);
             // (Nor a backoff longer than the config allows now: its
             // interval, or `max_backoff`, was cut since.)
-            let cap = crate::schedule::backoff_cap(now, &every, cfg.defaults.max_backoff.0);
+            let max = cfg.defaults.max_backoff.0;
             let waits = f.next_fetch_at.is_some_and(|t| {
                 t > now
                     && !crate::schedule::set_by_a_clock_ahead(t, now, &every, &cfg.defaults)
                     && (f.consecutive_failures == 0 && !f.held
-                        || t <= now + cap + crate::schedule::AFTER_THE_HELD)
+                        || !crate::schedule::beyond_backoff(t, now, &every, max))
             });
             if f.enabled && f.consecutive_failures > 0 && waits {
                 f.id = -1;

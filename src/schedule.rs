@@ -198,6 +198,15 @@ pub fn backoff_cap(now: i64, every: &Every, max_backoff: Duration) -> i64 {
         .max(1.0)) as i64
 }
 
+/// Whether a failing or held feed's next fetch `next` lies past what its
+/// backoff could be under the config now ([`backoff_cap`], and
+/// [`AFTER_THE_HELD`] more): set under a longer interval or `max_backoff`,
+/// it is cut to the cap (by the daemon at a start or reload; `poll` does not
+/// leave it out as backing off).
+pub fn beyond_backoff(next: i64, now: i64, every: &Every, max_backoff: Duration) -> bool {
+    next > now + backoff_cap(now, every, max_backoff) + AFTER_THE_HELD
+}
+
 /// Seconds a feed answered with a Retry-After waits past it: the feeds its
 /// server's hold kept waiting ([`Disposition::Held`], due the second the
 /// hold is over, rounded up) are asked first. A feed answered 429 on every
