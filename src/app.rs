@@ -878,10 +878,17 @@ pub async fn run(
                 }
                 let now = crate::now_unix();
                 if let Some(by) = crate::schedule::stepped_back(wall_at.0, wall_at.1.elapsed(), now) {
-                    held_back.step_back(by);
                     if store.is_postgres() {
-                        warn!(seconds = by, "the wall clock stepped back: the store's schedule, shared with other nodes, is not moved; this node fetches the feeds due by its clock (keep the nodes' clocks in step)");
+                        // The node keeps the server's time: measured again,
+                        // its times are the server's again (holds and the
+                        // shared schedule stay as they are).
+                        match tokio::time::timeout(Duration::from_secs(2), store.clock_stepped_back(now, by)).await {
+                            Ok(Ok(_)) => warn!(seconds = by, "the wall clock stepped back: this node keeps the database server's time, measured again"),
+                            Ok(Err(e)) => error!(seconds = by, error = %chain(&e), "the wall clock stepped back, and the database server's time could not be read again: this node's times are behind until it is"),
+                            Err(_) => error!(seconds = by, "the wall clock stepped back, and the database server did not answer in time to read its time again: this node's times are behind until it does"),
+                        }
                     } else {
+                        held_back.step_back(by);
                         // Moved once the fetches under way end: one that
                         // began before the step stores times of the clock
                         // before it (its feed waited the whole step).

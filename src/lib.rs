@@ -225,21 +225,52 @@ impl Countdown {
     }
 }
 
-/// Seconds since the Unix epoch, the unit of every timestamp in the store.
-pub fn now_unix() -> i64 {
+/// Milliseconds added to this machine's clock for every time feedloom takes:
+/// 0, except on a PostgreSQL node, which keeps the database server's time
+/// (measured at open and every minute after: see
+/// `store::postgres::PgStore`), so that nodes whose clocks differ book claims,
+/// leases, hosts' turns and fetch times alike.
+static CLOCK_OFFSET_MS: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
+/// Sets [`CLOCK_OFFSET_MS`]; returns the one it replaces.
+pub fn set_clock_offset_ms(ms: i64) -> i64 {
+    CLOCK_OFFSET_MS.swap(ms, std::sync::atomic::Ordering::Relaxed)
+}
+
+/// This machine's clock, in nanoseconds since the Unix epoch, uncorrected.
+fn local_now_nanos() -> i128 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
+        .map(|d| d.as_nanos() as i128)
         .unwrap_or(0)
+}
+
+/// This machine's clock in milliseconds since the Unix epoch, uncorrected
+/// (what a PostgreSQL node compares with the server's).
+pub fn local_now_ms() -> i64 {
+    (local_now_nanos() / 1_000_000) as i64
+}
+
+/// Now in nanoseconds since the Unix epoch, corrected by [`CLOCK_OFFSET_MS`].
+fn now_nanos() -> i128 {
+    local_now_nanos()
+        + i128::from(CLOCK_OFFSET_MS.load(std::sync::atomic::Ordering::Relaxed)) * 1_000_000
+}
+
+/// Milliseconds since the Unix epoch (hosts' turns on PostgreSQL).
+pub fn now_ms() -> i64 {
+    now_nanos().div_euclid(1_000_000) as i64
+}
+
+/// Seconds since the Unix epoch, the unit of every timestamp in the store.
+pub fn now_unix() -> i64 {
+    now_nanos().div_euclid(1_000_000_000) as i64
 }
 
 /// Now, in Unix seconds rounded up: a time counted from it (a server's
 /// Retry-After) is never reached early.
 pub fn now_unix_ceil() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64 + i64::from(d.subsec_nanos() > 0))
-        .unwrap_or(0)
+    (now_nanos() + 999_999_999).div_euclid(1_000_000_000) as i64
 }
 
 #[cfg(test)]

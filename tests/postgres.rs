@@ -765,12 +765,14 @@ async fn feeds_fetched_ahead_of_the_clock_are_rescheduled_alike() {
     }
 }
 
-/// A node whose clock is a minute ahead of the database server's says so
-/// when it opens the store (nodes share claims, leases and hosts' turns by
-/// their own clocks: one ahead took every fetch, without a word); one in
-/// step says nothing.
+/// A node whose clock is an hour ahead of the database server's says so
+/// when it opens the store, and keeps the server's time: its fetch, the
+/// feed's next fetch and its claim are booked by the server's clock (they
+/// were booked by the node's: one ahead took every fetch, its claims
+/// outlasting the others', and the feeds it fetched waited its hour more on
+/// every other node). One in step says nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_node_whose_clock_is_not_the_servers_says_so() {
+async fn a_node_whose_clock_is_not_the_servers_keeps_the_servers_time() {
     let server = FeedServer::start().await;
     let body = server_feeds(&server);
     let Some(pair) = Pair::new("skew", &body).await else {
@@ -788,6 +790,9 @@ async fn a_node_whose_clock_is_not_the_servers_says_so() {
     let (code, _, err) = feedloom(&pair.postgres, &["poll"]).await;
     assert_eq!(code, 0, "{err}");
     assert!(!err.contains("clock is not the database server's"), "{err}");
+    let c = pg::client(&pair.url).await;
+    let fetches = pg::count(&c, "SELECT count(*) FROM fetches").await;
+    let next_before = pg::count(&c, "SELECT max(next_fetch_at) FROM feeds").await;
     let config = pair.postgres.clone();
     let out = tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_feedloom"))
@@ -796,7 +801,7 @@ async fn a_node_whose_clock_is_not_the_servers_says_so() {
             .arg("poll")
             .env("FEEDLOOM_LOG", "warn")
             .env("LD_PRELOAD", lib)
-            .env("FAKETIME", "+60s")
+            .env("FAKETIME", "+3600s")
             .output()
             .unwrap()
     })
@@ -804,9 +809,25 @@ async fn a_node_whose_clock_is_not_the_servers_says_so() {
     .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("this node's clock is not the database server's") && err.contains("+60"),
+        err.contains("this node's clock is not the database server's") && err.contains("+3600"),
         "{err}"
     );
+    assert!(out.status.success(), "{err}");
+    let server = pg::count(&c, "SELECT extract(epoch FROM now())::bigint").await;
+    let latest = pg::count(&c, "SELECT max(started_at) FROM fetches").await;
+    let fetched = pg::count(&c, "SELECT max(last_fetch_at) FROM feeds").await;
+    let next = pg::count(&c, "SELECT max(next_fetch_at) FROM feeds").await;
+    assert_eq!(
+        pg::count(&c, "SELECT count(*) FROM fetches").await,
+        2 * fetches,
+        "the second poll fetched every feed"
+    );
+    assert!(
+        (server - 60..=server).contains(&latest),
+        "{latest} {server}"
+    );
+    assert_eq!(fetched, latest);
+    assert!(next <= next_before + 120, "{next} {next_before}");
 }
 
 /// `search --output` judges a story by the item the output shows (its

@@ -285,12 +285,13 @@ impl Backend {
 
     /// The wall clock stepped back `by` seconds while the daemon ran: on
     /// SQLite the schedule moves back as much ([`Store::clock_stepped_back`]);
-    /// on PostgreSQL nothing moves (the schedule is shared: other nodes'
-    /// clocks did not step). Returns how many next fetches moved.
+    /// on PostgreSQL nothing moves (the schedule is shared, and kept by the
+    /// server's clock): the node measures its clock against the server's
+    /// again. Returns how many next fetches moved.
     pub async fn clock_stepped_back(&self, now: i64, by: i64) -> Result<usize, StoreError> {
         match self {
             Backend::Sqlite(s) => s.call(move |st| st.clock_stepped_back(now, by)).await,
-            Backend::Postgres(_) => Ok(0),
+            Backend::Postgres(p) => p.sync_clock().await.map(|()| 0),
         }
     }
 

@@ -11,8 +11,9 @@ use tokio_postgres::Row;
 use url::Url;
 
 use super::pool::Tx;
-use super::{LOCK_CLAIM, PgStore, now_ms};
+use super::{LOCK_CLAIM, PgStore};
 use crate::error::StoreError;
+use crate::now_ms;
 use crate::store::feeds::{FeedRef, FetchRecord, Reschedule};
 use crate::store::model::{FeedSpec, Validators};
 
@@ -328,6 +329,7 @@ impl PgStore {
         limit: usize,
     ) -> Result<Vec<FeedRef>, StoreError> {
         let c = "claiming due feeds";
+        self.keep_clock().await?;
         let mut conn = self.pool().get().await?;
         let mut tx = conn.tx().await?;
         tx.exec(c, "SELECT pg_advisory_xact_lock($1)", &[&LOCK_CLAIM])

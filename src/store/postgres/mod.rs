@@ -254,6 +254,8 @@ struct Inner {
     /// When this node may start its claimed fetches (ms since the epoch), so
     /// that the host gap holds across nodes.
     turns: Mutex<HashMap<i64, i64>>,
+    /// When this node last measured its clock against the server's.
+    clock_synced: Mutex<Option<std::time::Instant>>,
     listener: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
@@ -270,17 +272,12 @@ impl Drop for Inner {
     }
 }
 
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
 /// Seconds a node's clock may be from the database server's before it is
 /// said (a round trip and NTP's usual drift stay well within).
 const CLOCK_SKEW: f64 = 2.0;
+
+/// How often a node measures its clock against the server's again.
+const CLOCK_REMEASURE: Duration = Duration::from_secs(60);
 
 impl PgStore {
     /// Connects, and (unless `read_only`) brings the schema up to date under
@@ -339,6 +336,7 @@ impl PgStore {
                 commit_error: Mutex::default(),
                 changed: Notify::new(),
                 turns: Mutex::default(),
+                clock_synced: Mutex::default(),
                 listener: Mutex::default(),
             }),
         };
@@ -398,22 +396,29 @@ impl PgStore {
                     known,
                 });
             }
+            store.sync_clock().await?;
         } else {
             store.migrate().await?;
-            store.check_clock().await?;
+            store.sync_clock().await?;
             store.repair_times_ahead(crate::now_unix()).await?;
             store.listen().await?;
         }
         Ok(store)
     }
 
-    /// Says when this node's clock is more than [`CLOCK_SKEW`] seconds from
-    /// the database server's: nodes book claims, leases, hosts' turns and
-    /// next fetches by their own clocks, and one ahead of the others takes
-    /// every fetch (its claims outlast theirs), one behind has its claims
-    /// taken while its fetches run.
-    async fn check_clock(&self) -> Result<(), StoreError> {
+    /// Keeps this node on the database server's time: measures how far its
+    /// clock is from the server's and sets [`crate::set_clock_offset_ms`],
+    /// so that every time it takes (claims, leases, hosts' turns, next
+    /// fetches, fetch and item times) is the server's, and nodes whose clocks
+    /// differ share the work alike (one ahead took every fetch, its claims
+    /// outlasting the others'; one behind had its claims taken while its
+    /// fetches ran). Says when the clock is more than [`CLOCK_SKEW`] seconds
+    /// off, and when it moved by as much since it was last measured. A
+    /// measure whose round trip took over a second is not taken (the
+    /// offset measured before stays).
+    pub(crate) async fn sync_clock(&self) -> Result<(), StoreError> {
         let mut conn = self.pool().get().await?;
+        let asked = std::time::Instant::now();
         let server: f64 = conn
             .query_one(
                 "reading the database server's clock",
@@ -422,15 +427,46 @@ impl PgStore {
             )
             .await?
             .get(0);
-        let mine = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0.0, |d| d.as_secs_f64());
-        let off = mine - server;
-        if off.abs() > CLOCK_SKEW {
+        let trip = asked.elapsed();
+        let first = self
+            .inner
+            .clock_synced
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .replace(std::time::Instant::now())
+            .is_none();
+        if !first && trip > Duration::from_secs(1) {
+            return Ok(());
+        }
+        // The server read its clock about half a round trip ago.
+        let mine = crate::local_now_ms() - (trip.as_millis() / 2) as i64;
+        let off = (server * 1000.0).round() as i64 - mine;
+        let before = crate::set_clock_offset_ms(off);
+        let skew = (CLOCK_SKEW * 1000.0) as i64;
+        if first && off.abs() > skew {
             tracing::warn!(
-                seconds = format!("{off:+.1}"),
-                "this node's clock is not the database server's: nodes share claims, leases and hosts' turns by their clocks, so keep every node's clock in step (NTP); one ahead takes every fetch, one behind has its fetches taken over while they run"
+                seconds = format!("{:+.1}", -(off as f64) / 1000.0),
+                "this node's clock is not the database server's: it keeps the server's time (claims, leases, hosts' turns, fetch and item times), but set its clock right (NTP): its logs and anything else on it keep its own"
             );
+        } else if !first && (off - before).abs() > skew {
+            tracing::warn!(
+                seconds = format!("{:+.1}", -((off - before) as f64) / 1000.0),
+                "this node's clock moved against the database server's: it keeps the server's time"
+            );
+        }
+        Ok(())
+    }
+
+    /// [`Self::sync_clock`] when the last measure is a minute old.
+    pub(crate) async fn keep_clock(&self) -> Result<(), StoreError> {
+        let due = self
+            .inner
+            .clock_synced
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_none_or(|at| at.elapsed() >= CLOCK_REMEASURE);
+        if due {
+            self.sync_clock().await?;
         }
         Ok(())
     }
