@@ -367,11 +367,13 @@ fn text_type(ty: Option<&str>, mode: Option<&str>, content: bool, legacy: bool) 
                     ty: None,
                     base64: false,
                 },
-                // Content may carry any other media type (binary ones as
-                // base64, which feedloom keeps as it is).
+                // Content may carry any other media type, a binary one as
+                // base64 (RFC 4287 4.1.3.3): text it decodes to is that
+                // text (it was kept, and shown, as base64; the headline of
+                // an untitled entry too); anything else is not shown.
                 Some(_) if content => TextType {
                     ty: Some(other.to_string()),
-                    base64: false,
+                    base64: true,
                 },
                 // A text construct may not: a binary type is base64 (as
                 // feedparser and gofeed read it), any other plain text.
@@ -395,16 +397,22 @@ fn text_type(ty: Option<&str>, mode: Option<&str>, content: bool, legacy: bool) 
 /// Text of a base64 body, XML-escaped; `None` when it is not base64 of UTF-8.
 fn decode_base64(inner: &[u8]) -> Option<Vec<u8>> {
     let text = quick_xml::escape::unescape(std::str::from_utf8(inner).ok()?.trim()).ok()?;
-    let compact: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(&compact)
-        .ok()?;
-    let decoded = String::from_utf8(bytes).ok()?;
+    let decoded = base64_text(&text)?;
     Some(
         quick_xml::escape::escape(decoded.as_str())
             .as_bytes()
             .to_vec(),
     )
+}
+
+/// The text `body` encodes in base64 (white space ignored); `None` when it
+/// is not base64, or not of UTF-8 text.
+pub(super) fn base64_text(body: &str) -> Option<String> {
+    let compact: Vec<u8> = body.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(&compact)
+        .ok()?;
+    String::from_utf8(bytes).ok()
 }
 
 /// Atom 0.3 → 1.0 (`legacy`), and repairs of odd text constructs and content in
@@ -503,6 +511,11 @@ fn rewrite_atom(text: &[u8], root: &Root, legacy: bool) -> Option<Vec<u8>> {
                 let decoded = (want.base64 && !blank)
                     .then(|| decode_base64(body))
                     .flatten();
+                // (Binary content decoded to text is plain text.)
+                let new_ty = match new_ty {
+                    Some(t) if decoded.is_some() && !matches!(t.as_str(), "html" | "xhtml") => None,
+                    t => t,
+                };
                 let unchanged = renamed.is_none()
                     && !drop_src
                     && decoded.is_none()
@@ -1517,7 +1530,7 @@ mod tests {
         assert_eq!(t("not a type", "", true, false), (None, false));
         assert_eq!(
             t("image/png", "", true, false),
-            (Some("image/png".into()), false)
+            (Some("image/png".into()), true)
         );
         assert_eq!(t("HTML", "", false, false), (Some("html".into()), false));
         assert_eq!(

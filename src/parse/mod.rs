@@ -1456,9 +1456,13 @@ fn map_entry(e: model::Entry, base: &Url, max: usize, loose: bool, rdf: bool) ->
         .content
         .as_ref()
         .and_then(|c| {
-            c.body
-                .as_deref()
-                .map(|b| html_of(b, is_html(&c.content_type)))
+            let body = c.body.as_deref()?;
+            match is_readable(&c.content_type) {
+                true => Some(html_of(body, is_html(&c.content_type))),
+                // Content of a binary type is base64 (Atom): the text it
+                // encodes, else nothing (both were shown as the base64).
+                false => legacy::base64_text(body).map(|t| html_of(&t, false)),
+            }
         })
         .filter(|s| !s.trim().is_empty())
         .map(|s| bound(s, max));
@@ -1870,6 +1874,15 @@ fn text_of_formatted(t: &model::Text, loose: bool, formatting: bool) -> String {
 
 fn is_html(ty: &mediatype::MediaTypeBuf) -> bool {
     ty.subty().as_str().contains("html")
+}
+
+/// Whether a body of type `ty` is read as text or markup: text, HTML or XML
+/// (not a binary type's base64).
+fn is_readable(ty: &mediatype::MediaTypeBuf) -> bool {
+    ty.ty() == mediatype::names::TEXT
+        || is_html(ty)
+        || ty.subty() == mediatype::names::XML
+        || ty.suffix().is_some_and(|s| s == mediatype::names::XML)
 }
 
 /// HTML for a body: HTML as is, anything else escaped.
@@ -4088,6 +4101,31 @@ mod tests {
                 Some(5)
             )]]
         );
+    }
+
+    /// Atom content of a binary media type is base64 (RFC 4287 4.1.3.3):
+    /// text it decodes to is shown as that text; anything else is not
+    /// shown. Both were shown as their base64 (and the first headed its
+    /// untitled entry).
+    #[test]
+    fn base64_content_is_read_as_what_it_encodes() {
+        let doc = br#"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><id>urn:f</id>
+<entry><id>urn:1</id><content type="application/octet-stream">
+  RXhhbXBsZSA8Yj5BdG9tPC9iPg==
+</content></entry>
+<entry><id>urn:2</id><title>Picture</title><summary>A dot.</summary>
+<content type="image/png">iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk</content></entry>
+<entry><id>urn:3</id><title>Page</title><content type="text/html; charset=utf-8">&lt;p&gt;Hi&lt;/p&gt;</content></entry>
+</feed>"#;
+        let d = parse(doc, None, &base(), Limits::default()).unwrap();
+        let e = &d.entries;
+        assert_eq!(
+            e[0].content.as_deref(),
+            Some("Example &lt;b&gt;Atom&lt;/b&gt;")
+        );
+        assert_eq!(e[1].content, None);
+        assert_eq!(e[1].summary.as_deref(), Some("A dot."));
+        assert_eq!(e[2].content.as_deref(), Some("<p>Hi</p>"));
     }
 
     /// feed-rs refuses a whole JSON Feed over one bad attachment; feedloom
