@@ -1353,6 +1353,49 @@ async fn words_of_a_teaser_above_the_full_text_are_found() {
     }
 }
 
+/// A word that inline tags cut (a drop cap, emphasis on a syllable, a
+/// subscript) is found whole, and matched whole by an output's rules, as
+/// the page shows it: it was indexed as two words (`washington` found
+/// nothing, `ashington` the story).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn words_that_inline_tags_cut_are_found_whole() {
+    let srv = FeedServer::start().await;
+    let items = [(
+        "d1",
+        "https://d.example/1",
+        "Vote",
+        "<p><span class=\"dropcap\">W</span>ashington lawmakers called it <em>un</em>believable: CO<sub>2</sub></p>",
+    )];
+    srv.set("/d.xml", Resource::feed(doc("D", &items)));
+    let env = TestEnv::new();
+    let body = format!(
+        "{}[[output]]\nname = \"picked\"\ninclude = [\"content:/unbelievable/i\"]\n",
+        feeds_toml(&[srv.url("/d.xml")])
+    );
+    let cfg = env.config(&body);
+    poll(&cfg, env.open_store()).await.unwrap();
+    let config = env.path("feedloom.toml");
+    for word in ["washington", "unbelievable", "co2"] {
+        let out = feedloom(&config, &["search", word]);
+        assert!(
+            text(&out.stdout).starts_with("1. Vote"),
+            "{word}: {}",
+            text(&out.stdout)
+        );
+    }
+    let out = feedloom(&config, &["search", "ashington"]);
+    assert!(!text(&out.stdout).contains("Vote"), "{}", text(&out.stdout));
+    let out = feedloom(
+        &config,
+        &["export", "--output", "picked", "--format", "json"],
+    );
+    assert!(
+        text(&out.stdout).contains("\"Vote\""),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
 /// A story whose first copy its own feed hides is found by its other copy,
 /// as the outputs show it, with and without `--output` (search said "no
 /// stories match" while every output listed it), even when the hidden copy

@@ -57,8 +57,23 @@ pub fn plain_text(html: &str) -> String {
             .take_while(|c| c.is_ascii_alphanumeric())
             .count();
         let name = &b[lt + 1..lt + 1 + name_len];
-        // (`<wbr>`, a break opportunity inside a word, joins its parts.)
-        if !name.eq_ignore_ascii_case(b"wbr") {
+        // (An end tag's name, for whether it parts words.)
+        let closing = match next {
+            b'/' => {
+                let from = (lt + 2).min(end).min(b.len());
+                let len = b[from..end.min(b.len())]
+                    .iter()
+                    .take_while(|c| c.is_ascii_alphanumeric())
+                    .count();
+                &b[from..from + len]
+            }
+            _ => name,
+        };
+        // (An inline element's tags part no word, as the page shows it: a
+        // drop cap's `<span>W</span>ashington`, `<em>un</em>believable`,
+        // `CO<sub>2</sub>`, `<wbr>`, were found, and matched by rules, as
+        // two words.)
+        if !INLINE.iter().any(|n| n.eq_ignore_ascii_case(closing)) {
             push_text(&mut out, " ");
         }
         i = end.saturating_add(1).min(b.len());
@@ -99,6 +114,14 @@ pub fn plain_text(html: &str) -> String {
     out.truncate(trimmed);
     out
 }
+
+/// Elements shown inside a line of text, whose tags part no word in
+/// [`plain_text`] (`br`, `img` and the block elements do).
+const INLINE: &[&[u8]] = &[
+    b"a", b"abbr", b"b", b"bdi", b"bdo", b"big", b"cite", b"code", b"data", b"del", b"dfn", b"em",
+    b"font", b"i", b"ins", b"kbd", b"mark", b"nobr", b"q", b"s", b"samp", b"small", b"span",
+    b"strike", b"strong", b"sub", b"sup", b"time", b"tt", b"u", b"var", b"wbr",
+];
 
 /// Appends text with its entities decoded and white space collapsed to single
 /// spaces (none at the start).
@@ -1425,8 +1448,16 @@ mod tests {
             index_text("Ober\u{ad}bürger\u{ad}meisterin"),
             "Oberbürgermeisterin"
         );
-        // Other tags still part words.
-        assert_eq!(plain_text("a<br>b<span>c</span>"), "a b c");
+        // So do inline elements' tags, as the page shows them; a line break,
+        // an image and block elements part words.
+        assert_eq!(
+            plain_text(
+                "<p><span class=\"dropcap\">W</span>ashington: <em>un</em>believable CO<sub>2</sub> \
+                 <a href=\"/x\">Micro</a><B>soft</B></p><p>next</p>"
+            ),
+            "Washington: unbelievable CO2 Microsoft next"
+        );
+        assert_eq!(plain_text("a<br>b<img src=x>c<div>d</div>"), "a b c d");
     }
 
     /// The text as the index takes it, character by character (what
