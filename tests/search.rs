@@ -1282,6 +1282,66 @@ async fn the_public_search_finds_only_what_some_output_publishes() {
     d.stop().await;
 }
 
+/// An output's `window` holds in search as in the output: a story older
+/// than every output's window is in none, and `/search` does not find it,
+/// nor `search --output` (it was found, `/search` listing what no output
+/// published); the operator's own `search` still finds it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_keeps_to_the_outputs_windows() {
+    let srv = FeedServer::start().await;
+    let items = [
+        (
+            "w1",
+            "https://w.example/1",
+            "Old walrus story",
+            "<p>Walrus text.</p>",
+        ),
+        (
+            "w2",
+            "https://w.example/2",
+            "New walrus story",
+            "<p>Walrus text too.</p>",
+        ),
+    ];
+    srv.set("/w.xml", Resource::feed(doc("W", &items)));
+    let env = TestEnv::new();
+    let body = format!(
+        "{}[[output]]\nname = \"recent\"\nwindow = \"1d\"\n",
+        feeds_toml(&[srv.url("/w.xml")])
+    );
+    let cfg = env.config(&body);
+    poll(&cfg, env.open_store()).await.unwrap();
+    let db = rusqlite::Connection::open(env.path("feedloom.db")).unwrap();
+    for sql in [
+        "UPDATE stories SET first_seen_at = first_seen_at - 259200, changed_at = changed_at - 259200
+         WHERE id = (SELECT story_id FROM items WHERE guid = 'w1')",
+        "UPDATE items SET first_seen_at = first_seen_at - 259200, changed_at = changed_at - 259200
+         WHERE guid = 'w1'",
+    ] {
+        assert_eq!(db.execute(sql, []).unwrap(), 1);
+    }
+    drop(db);
+    let config = env.path("feedloom.toml");
+    let out = text(&feedloom(&config, &["search", "--output", "recent", "walrus"]).stdout);
+    assert!(
+        out.contains("New walrus") && !out.contains("Old walrus"),
+        "{out}"
+    );
+    let out = text(&feedloom(&config, &["search", "walrus"]).stdout);
+    assert!(
+        out.contains("New walrus") && out.contains("Old walrus"),
+        "{out}"
+    );
+    let d = daemon::Daemon::start_in(env, &body).await;
+    for path in ["/search?q=walrus", "/search?q=walrus&output=recent"] {
+        let page = d
+            .wait_for_page(path, 20, |b| b.contains("w.example/2"))
+            .await;
+        assert!(!page.contains("w.example/1"), "{path}: {page}");
+    }
+    d.stop().await;
+}
+
 /// An item without a title is titled in search as in every output, by the
 /// start of its text (search said "(untitled)", its JSON `null`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -73,8 +73,16 @@ pub fn run(cfg: &Config, args: &SearchArgs, now: i64) -> Result<Vec<Hit>, Failur
             );
         }
     }
+    let windowed = out.filter(|o| o.window_secs().is_some()).cloned();
     let found = super::read_store(cfg, move |s| {
+        // (With `--output`, within its `window` too.)
         let keep = |st: &crate::store::queries::Story| {
+            if windowed
+                .as_ref()
+                .is_some_and(|o| !crate::export::in_window(o, st, now))
+            {
+                return None;
+            }
             sel.as_ref()
                 .map_or(Some(st.clone()), |x| x.shown(st.clone()))
         };

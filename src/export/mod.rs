@@ -334,6 +334,14 @@ pub fn query_for(out: &OutputConfig, now: i64, limit: Option<usize>) -> StoryQue
     }
 }
 
+/// Whether `story` is within `out`'s `window` at `now` (always, without one),
+/// by the time the output orders it by.
+pub fn in_window(out: &OutputConfig, story: &crate::store::queries::Story, now: i64) -> bool {
+    out.window_secs().is_none_or(|w| {
+        crate::store::queries::Cursor::after(story, out.updates).at >= now.saturating_sub(w)
+    })
+}
+
 /// Most candidate stories one rendering looks at when rules hide some: a
 /// filter that hides nearly everything costs a bounded scan, not the store.
 pub const MAX_SCAN: usize = 10_000;

@@ -289,18 +289,23 @@ pub async fn route(
     // listed the stories of feeds no output takes, by their tags, and what
     // every output's rules hide, or a feed's `exclude` hides everywhere.)
     // `None`: every story of the config's feeds is published somewhere.
-    let sel: Option<Vec<Arc<crate::filter::Selection>>> = match &out {
-        Some(o) => Some(vec![o.selection.clone()]),
+    // (And within its `window`: a story older than every output's window,
+    // in none of them, was found.)
+    let sel: Option<Vec<crate::config::OutputConfig>> = match &out {
+        Some(o) => Some(vec![o.clone()]),
         None => {
             let outputs = state.web.outputs.read().unwrap_or_else(|e| e.into_inner());
-            let all = outputs
-                .iter()
-                .any(|o| o.tags.is_empty() && !o.selection.has_rules() && o.min_sources <= 1);
+            let all = outputs.iter().any(|o| {
+                o.tags.is_empty()
+                    && !o.selection.has_rules()
+                    && o.min_sources <= 1
+                    && o.window_secs().is_none()
+            });
             match (all, outputs.is_empty()) {
                 (true, _) => None,
                 // (No output at all: the feeds' own rules still apply.)
                 (false, true) => None,
-                (false, false) => Some(outputs.iter().map(|o| o.selection.clone()).collect()),
+                (false, false) => Some(outputs.clone()),
             }
         }
     };
@@ -374,7 +379,10 @@ pub async fn route(
                 let keep = |st: &crate::store::queries::Story| {
                     match &sel {
                         None => Some(st.clone()),
-                        Some(list) => list.iter().find_map(|x| x.shown(st.clone())),
+                        Some(list) => list
+                            .iter()
+                            .filter(|o| crate::export::in_window(o, st, now))
+                            .find_map(|o| o.selection.shown(st.clone())),
                     }
                     .filter(|shown| crate::export::clean::found_as_shown(shown, &terms))
                 };
@@ -385,8 +393,10 @@ pub async fn route(
             Ok(Ok(mut hits)) => {
                 if let Some(list) = &union {
                     hits.retain(|h| {
-                        list.iter().any(|x| {
+                        list.iter().any(|o| {
+                            let x = &o.selection;
                             (x.min_sources <= 1 || h.sources >= x.min_sources as i64)
+                                && crate::export::in_window(o, &h.story, now)
                                 && x.shown(h.story.clone()).is_some()
                         })
                     });
