@@ -718,6 +718,25 @@ async fn remove_takes_the_block_and_keeps_the_items() {
         "{err}"
     );
     assert!(!err.contains("PASSWORD1"), "{err}");
+    // Two blocks naming one feed (a tracking parameter apart): both go, and
+    // are named (one stayed, and the feed was fetched on, while `remove`
+    // said "removed").
+    std::fs::write(
+        &cfg,
+        format!("{after}\n[[feed]]\nurl = \"{b}?utm_source=news\"\n"),
+    )
+    .unwrap();
+    let out = feedloom(&cfg, &["remove", &b]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with(&format!(
+            "removed {b} from {0}:12, and the same feed written another way: {b}?utm_source=news from {0}:21; its items",
+            cfg.display()
+        )),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(!read(&cfg).contains("[[feed]]"), "{}", read(&cfg));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1461,9 +1480,19 @@ async fn adding_the_address_a_feed_moved_to_is_refused() {
         text(&out.stderr)
     );
     assert_eq!(read(&cfg), before, "the config is not changed");
-    // Named by its new address instead, it is one feed still.
-    let out = feedloom(&cfg, &["remove", &old]).await;
+    // Removed by the address it moved to, as `feeds` lists it (it was "no
+    // feed with url …").
+    let out = feedloom(&cfg, &["remove", &new]).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with(&format!(
+            "removed {old} (which moved to {new}) from {}:11;",
+            cfg.display()
+        )),
+        "{}",
+        text(&out.stdout)
+    );
+    // Named by its new address instead, it is one feed still.
     let out = feedloom(&cfg, &["add", &new]).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     // Both written in the config by hand (or both imported before the
