@@ -67,9 +67,19 @@ pub fn looks_like_html(content_type: Option<&str>, body: &[u8]) -> bool {
     head.starts_with("<!doctype html") || head.starts_with("<html") || head.contains("<head")
 }
 
+/// What a page declares: its feeds, and the feed links it declares that
+/// cannot be fetched.
+#[derive(Debug, Default)]
+pub struct Declared {
+    /// In document order, without repeats.
+    pub found: Vec<Candidate>,
+    /// As written (at most ten): `javascript:`, `file:`, `ftp:`, no address.
+    pub left_out: Vec<String>,
+}
+
 /// The feeds `html` declares, in document order, without repeats. `charset` is
 /// the HTTP Content-Type charset, if any; `page` is the page's final URL.
-pub fn alternates(html: &[u8], charset: Option<&str>, page: &Url) -> Vec<Candidate> {
+pub fn alternates(html: &[u8], charset: Option<&str>, page: &Url) -> Declared {
     // Feeds are declared in the head: the first 512 KiB is plenty, and bounds
     // the tokenizer's cost (quadratic in the attributes of one element).
     // (Cut before a `<`: never inside a character, which would have made the
@@ -85,6 +95,7 @@ pub fn alternates(html: &[u8], charset: Option<&str>, page: &Url) -> Vec<Candida
         state: RefCell::new(SinkState {
             base: None,
             found: Vec::new(),
+            left_out: Vec::new(),
             seen: std::collections::HashSet::new(),
         }),
     };
@@ -93,7 +104,11 @@ pub fn alternates(html: &[u8], charset: Option<&str>, page: &Url) -> Vec<Candida
     let tok = Tokenizer::new(sink, TokenizerOpts::default());
     let _ = tok.feed(&input);
     tok.end();
-    tok.sink.state.into_inner().found
+    let st = tok.sink.state.into_inner();
+    Declared {
+        found: st.found,
+        left_out: st.left_out,
+    }
 }
 
 /// The [`COMMON_PATHS`] on the page's site (scheme, host and port of `page`).
@@ -120,6 +135,9 @@ struct SinkState {
     /// `<base href>`, resolved against the page.
     base: Option<Url>,
     found: Vec<Candidate>,
+    /// Feed links declared with an address feedloom cannot fetch (not http
+    /// or https, or no address), as written, at most [`MAX_LEFT_OUT`].
+    left_out: Vec<String>,
     /// The URLs in `found` (a page may declare thousands: a repeat is one
     /// look-up, not a pass over all so far).
     seen: std::collections::HashSet<Url>,
@@ -130,6 +148,9 @@ const MAX_PAGE: usize = 512 * 1024;
 
 /// No page declares more feeds than anyone would choose from.
 const MAX_CANDIDATES: usize = 1_000;
+
+/// Feed links left out that are named.
+const MAX_LEFT_OUT: usize = 10;
 
 struct LinkSink {
     page: Url,
@@ -162,14 +183,21 @@ impl TokenSink for LinkSink {
                     st.base = self.page.join(href.trim()).ok();
                 }
             }
-            "link" => {
-                if let Some(c) = self.candidate(&tag) {
+            "link" => match self.candidate(&tag) {
+                Some(Ok(c)) => {
                     let mut st = self.state.borrow_mut();
                     if st.found.len() < MAX_CANDIDATES && st.seen.insert(c.url.clone()) {
                         st.found.push(c);
                     }
                 }
-            }
+                Some(Err(href)) => {
+                    let mut st = self.state.borrow_mut();
+                    if st.left_out.len() < MAX_LEFT_OUT && !st.left_out.contains(&href) {
+                        st.left_out.push(href);
+                    }
+                }
+                None => {}
+            },
             _ => {}
         }
         TokenSinkResult::Continue
@@ -177,7 +205,9 @@ impl TokenSink for LinkSink {
 }
 
 impl LinkSink {
-    fn candidate(&self, tag: &Tag) -> Option<Candidate> {
+    /// The feed a `<link>` declares; `Err(href)` for one whose address
+    /// cannot be fetched (`javascript:`, `file:`, `ftp:`, no address).
+    fn candidate(&self, tag: &Tag) -> Option<Result<Candidate, String>> {
         let rel = attr(tag, "rel")?.to_ascii_lowercase();
         if !rel.split_ascii_whitespace().any(|r| r == "alternate") {
             return None;
@@ -196,15 +226,19 @@ impl LinkSink {
             "application/json" if href.to_ascii_lowercase().contains("feed") => Kind::Json,
             _ => return None,
         };
-        let st = self.state.borrow();
-        let url = st.base.as_ref().unwrap_or(&self.page).join(href).ok()?;
-        if !matches!(url.scheme(), "http" | "https") || href.is_empty() {
+        if href.is_empty() {
             return None;
         }
+        let st = self.state.borrow();
+        let url = st.base.as_ref().unwrap_or(&self.page).join(href).ok();
+        let Some(url) = url.filter(|u| matches!(u.scheme(), "http" | "https")) else {
+            let shown: String = href.chars().take(200).collect();
+            return Some(Err(shown));
+        };
         let title = attr(tag, "title")
             .map(|t| t.split_whitespace().collect::<Vec<_>>().join(" "))
             .filter(|t| !t.is_empty());
-        Some(Candidate { url, title, kind })
+        Some(Ok(Candidate { url, title, kind }))
     }
 }
 
@@ -225,6 +259,7 @@ mod tests {
 
     fn urls(html: &str) -> Vec<String> {
         alternates(html.as_bytes(), None, &page())
+            .found
             .into_iter()
             .map(|c| c.url.to_string())
             .collect()
@@ -240,7 +275,7 @@ mod tests {
                 ));
             }
         }
-        let found = alternates(html.as_bytes(), None, &page());
+        let found = alternates(html.as_bytes(), None, &page()).found;
         assert_eq!(found.len(), MAX_CANDIDATES);
         assert!(found[0].url.as_str().ends_with("/f0.xml"));
         assert!(found[999].url.as_str().ends_with("/f999.xml"));
@@ -262,8 +297,14 @@ mod tests {
             <link rel="alternate" type="application/atom+xml" href="atom.xml">
             <script>document.write('<link rel="alternate" type="application/rss+xml" href="/from-script">')</script>
             </head><body><a href="/feed">feed</a></body></html>"#;
-        let found = alternates(html.as_bytes(), None, &page());
-        let got: Vec<(String, Option<String>, Kind)> = found
+        let declared = alternates(html.as_bytes(), None, &page());
+        // (Named, for `add` to say why they were left out.)
+        assert_eq!(
+            declared.left_out,
+            vec!["javascript:alert(1)", "ftp://example.org/x.xml"]
+        );
+        let got: Vec<(String, Option<String>, Kind)> = declared
+            .found
             .into_iter()
             .map(|c| (c.url.to_string(), c.title, c.kind))
             .collect();
@@ -309,9 +350,9 @@ mod tests {
         let mut html = b"<link rel=alternate type=application/rss+xml href=/r title=\"".to_vec();
         html.extend_from_slice(&[0x43, 0x61, 0x66, 0xe9]); // "Café" in windows-1252
         html.extend_from_slice(b"\">");
-        let c = alternates(&html, Some("iso-8859-1"), &page());
+        let c = alternates(&html, Some("iso-8859-1"), &page()).found;
         assert_eq!(c[0].title.as_deref(), Some("Café"));
-        let c = alternates(&html, None, &page());
+        let c = alternates(&html, None, &page()).found;
         assert_eq!(
             c[0].title.as_deref(),
             Some("Café"),

@@ -785,6 +785,7 @@ fn with_page_feed(
     // the page's own address: a server that answers the feed's URL with the
     // page that names it has no other address to give.)
     match crate::discover::alternates(body, charset, base)
+        .found
         .iter()
         .find(|c| c.url != *base)
     {

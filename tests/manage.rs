@@ -220,6 +220,52 @@ async fn add_quotes_a_feeds_error_escaped_and_bounded() {
     assert!(err.len() < 3_000, "{} bytes", err.len());
 }
 
+/// Feed links a page declares that cannot be fetched are named and not
+/// offered: `javascript:` and `file:` links went without a word, and a link
+/// to the cloud metadata address was taken by default (and failed, saying
+/// to allow private addresses for every feed) while the page's real feed
+/// was fine. A page of only such links says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feed_links_that_cannot_be_fetched_are_named_and_left_out() {
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/site/",
+        html(
+            "<link rel=\"alternate\" type=\"application/rss+xml\" href=\"javascript:alert(1)\">\n\
+             <link rel=\"alternate\" type=\"application/rss+xml\" href=\"file:///etc/passwd\">\n\
+             <link rel=\"alternate\" type=\"application/rss+xml\" href=\"http://169.254.169.254/latest\">\n\
+             <link rel=\"alternate\" type=\"application/rss+xml\" href=\"/real.xml\">",
+        ),
+    );
+    srv.set("/real.xml", Resource::feed(three_items("Real")));
+    srv.set(
+        "/none/",
+        html("<link rel=\"alternate\" type=\"application/rss+xml\" href=\"javascript:alert(1)\">"),
+    );
+    let (_dir, cfg) = setup("");
+    let out = feedloom(&cfg, &["add", &srv.url("/site/")]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.starts_with(&format!(
+            "{} declares feed links feedloom leaves out:\n  javascript:alert(1) (not a web address)\n  \
+             file:///etc/passwd (not a web address)\n  http://169.254.169.254/latest (refused: ",
+            srv.url("/site/")
+        )),
+        "{stdout}"
+    );
+    assert!(stdout.contains("added \"Real\""), "{stdout}");
+    assert!(read(&cfg).contains(&srv.url("/real.xml")));
+    let out = feedloom(&cfg, &["add", &srv.url("/none/")]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr)
+            .contains("declares no feed feedloom can fetch (those it left out are named above)"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn add_a_site_url_discovers_its_declared_feeds() {
     let srv = FeedServer::start().await;

@@ -576,7 +576,40 @@ impl Found<'_> {
         // (Whatever its Content-Type says: pages are served as text/plain,
         // octet-stream or nothing, in UTF-16, after long banners.)
         let looks_like_html = discover::looks_like_html(page.content_type.as_deref(), &page.body);
-        let declared = discover::alternates(&page.body, page.charset.as_deref(), &page.final_url);
+        let found = discover::alternates(&page.body, page.charset.as_deref(), &page.final_url);
+        // Feed links that cannot be fetched are named, not offered (they
+        // went without a word, and a page's link to a cloud metadata address
+        // was taken by default, and failed, while another was fine).
+        let mut left_out: Vec<String> = found
+            .left_out
+            .iter()
+            .map(|h| format!("  {} (not a web address)", super::terminal_safe(h)))
+            .collect();
+        let declared: Vec<discover::Candidate> = found
+            .found
+            .into_iter()
+            .filter(|c| {
+                let refused = (c.url.origin() != given.origin())
+                    .then(|| fetcher.refuses_address(&c.url))
+                    .flatten();
+                if let Some(reason) = refused {
+                    left_out.push(format!(
+                        "  {} (refused: {reason}; `fetch.allow_private_networks` allows such addresses)",
+                        config::access::redact_userinfo(c.url.as_str())
+                    ));
+                }
+                refused.is_none()
+            })
+            .collect();
+        if !left_out.is_empty() {
+            say(
+                out,
+                &format!(
+                    "{given} declares feed links feedloom leaves out:\n{}",
+                    left_out.join("\n")
+                ),
+            )?;
+        }
         if !declared.is_empty() {
             let i = choose(&declared, given, args.pick, interactive, out)?;
             let c = &declared[i];
@@ -640,8 +673,12 @@ impl Found<'_> {
                 Err(e) => tried.push(format!("  {url}: {e}")),
             }
         }
+        let declares = match left_out.is_empty() {
+            true => "declares no feed",
+            false => "declares no feed feedloom can fetch (those it left out are named above)",
+        };
         Err(Failure::Usage(format!(
-            "no feed found at {given}: it is an HTML page that declares no feed \
+            "no feed found at {given}: it is an HTML page that {declares} \
          (<link rel=\"alternate\"> of type RSS, Atom or JSON Feed), and none of the usual \
          paths is a feed:\n{}",
             tried.join("\n")

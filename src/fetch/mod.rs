@@ -175,6 +175,13 @@ pub struct Fetcher {
 const IDLE_CONNECTION: Duration = Duration::from_secs(5);
 
 impl Fetcher {
+    /// Why a fetch of `url` on a host other than a feed's own would be
+    /// refused before anything is asked (an address written as a non-public
+    /// IP), or `None`.
+    pub fn refuses_address(&self, url: &url::Url) -> Option<&'static str> {
+        guard::literal_ip(url).and_then(|ip| self.policy.refuses(ip))
+    }
+
     pub fn new(cfg: &FetchConfig) -> Result<Fetcher, reqwest::Error> {
         Fetcher::with_network(cfg, Network::system())
     }
