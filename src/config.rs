@@ -727,6 +727,10 @@ pub fn parse_feed_url(s: &str) -> Result<Url, String> {
             "invalid URL `{shown}`: write the host right after `{}://`",
             url.scheme()
         )),
+        // (Port 0 is no port: every fetch failed with "connect: refused".)
+        "http" | "https" if url.port() == Some(0) => {
+            Err(format!("invalid URL `{shown}`: port 0 is no port"))
+        }
         "http" | "https" if url.host_str().is_some_and(|h| !h.is_empty()) => Ok(url),
         "http" | "https" => Err(format!("invalid URL `{shown}`: no host")),
         // (`file://otherhost/x.xml` failed at each fetch with "cannot read
@@ -3323,6 +3327,11 @@ mod tests {
         ] {
             let e = parse_feed_url(typo).unwrap_err();
             assert!(e.contains("write the host right after"), "{typo}: {e}");
+        }
+        // Port 0 is no port (every fetch failed with "connect: refused").
+        for zero in ["http://127.0.0.1:0/f.xml", "https://x.example:00/f"] {
+            let e = parse_feed_url(zero).unwrap_err();
+            assert!(e.contains("port 0 is no port"), "{zero}: {e}");
         }
         for fine in ["HTTPS://Example.org/f", " http://[::1]:8/f ", "http://u@h/"] {
             assert!(parse_feed_url(fine).is_ok(), "{fine}");
