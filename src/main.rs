@@ -449,8 +449,19 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
             };
             let now = feedloom::now_unix();
             Ok(commands::finish(
-                commands::search::run(&cfg, &args, now).map(|hits| {
+                commands::search::run(&cfg, &args, now).map(|mut hits| {
                     use std::io::IsTerminal;
+                    if let Some(note) = feedloom::store::search::syntax_note(&args.query) {
+                        feedloom::errln!("feedloom: note: {note}");
+                    }
+                    // (Said: the list ended at its 20th without a word.)
+                    if hits.len() > args.limit {
+                        hits.truncate(args.limit);
+                        feedloom::errln!(
+                            "feedloom: note: more stories match than the {} shown (pass --limit N for more)",
+                            args.limit
+                        );
+                    }
                     if args.json {
                         out!("{}", commands::search::render_json(&hits));
                     } else {

@@ -1282,6 +1282,70 @@ async fn the_public_search_finds_only_what_some_output_publishes() {
     d.stop().await;
 }
 
+/// When more stories match than are shown, `search` and `/search` say so
+/// (the list ended at its 20th, the page at its 30th, without a word), and
+/// the page links to more; when all are shown, nothing is said. `AND` in a
+/// query is said to be a word.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_matches_than_shown_are_said() {
+    let srv = FeedServer::start().await;
+    let items: Vec<(String, String, String, String)> = (0..4)
+        .map(|i| {
+            (
+                format!("m{i}"),
+                format!("https://m.example/{i}"),
+                format!("Marmot report {i}"),
+                format!("<p>Marmot sighting number {i}.</p>"),
+            )
+        })
+        .collect();
+    let items: Vec<(&str, &str, &str, &str)> = items
+        .iter()
+        .map(|(a, b, c, d)| (a.as_str(), b.as_str(), c.as_str(), d.as_str()))
+        .collect();
+    srv.set("/m.xml", Resource::feed(doc("M", &items)));
+    let env = TestEnv::new();
+    let body = feeds_toml(&[srv.url("/m.xml")]);
+    let cfg = env.config(&body);
+    poll(&cfg, env.open_store()).await.unwrap();
+    let config = env.path("feedloom.toml");
+    let out = feedloom(&config, &["search", "--limit", "3", "marmot"]);
+    assert_eq!(text(&out.stdout).matches("Marmot report").count(), 3);
+    assert!(
+        text(&out.stderr).contains("more stories match than the 3 shown (pass --limit N for more)"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = feedloom(&config, &["search", "--limit", "4", "marmot"]);
+    assert_eq!(text(&out.stdout).matches("Marmot report").count(), 4);
+    assert!(
+        !text(&out.stderr).contains("more stories"),
+        "{}",
+        text(&out.stderr)
+    );
+    // Another search syntax is named, not read silently as words.
+    let out = feedloom(&config, &["search", "marmot", "AND", "report"]);
+    assert!(
+        text(&out.stderr).contains("note: AND, OR and NOT are words to find, not operators"),
+        "{}",
+        text(&out.stderr)
+    );
+    let d = daemon::Daemon::start_in(env, &body).await;
+    let page = d
+        .wait_for_page("/search?q=marmot&limit=2", 20, |b| b.contains("m.example/"))
+        .await;
+    assert_eq!(page.matches("class=\"story hit\"").count(), 2, "{page}");
+    assert!(
+        page.contains(
+            "More stories match than the 2 shown: <a href=\"search?q=marmot&amp;limit=100\">"
+        ),
+        "{page}"
+    );
+    let (_, _, page) = d.get("/search?q=marmot", &[]).await;
+    assert!(!page.contains("More stories match"), "{page}");
+    d.stop().await;
+}
+
 /// An output's `window` holds in search as in the output: a story older
 /// than every output's window is in none, and `/search` does not find it,
 /// nor `search --output` (it was found, `/search` listing what no output

@@ -51,7 +51,8 @@ pub fn run(cfg: &Config, args: &SearchArgs, now: i64) -> Result<Vec<Hit>, Failur
     };
     let q = SearchQuery {
         query: args.query.clone(),
-        limit: args.limit,
+        // (One more: whether more match than are shown.)
+        limit: args.limit.saturating_add(1),
         since,
         tags: out.map(|o| o.tags.clone()).unwrap_or_default(),
         min_sources: out.map_or(0, |o| o.min_sources),

@@ -282,6 +282,45 @@ pub const MAX_QUERY_WORDS: usize = 32;
 /// The longest query, in bytes.
 pub const MAX_QUERY_BYTES: usize = 1024;
 
+/// What in `q` reads as another search syntax than feedloom's, and how it is
+/// searched instead: `AND`/`OR`/`NOT`, `NEAR(…)`, `title:word`, a `*`
+/// inside a phrase (each found nothing, or not what was meant, without a
+/// word). `None` when nothing does.
+pub fn syntax_note(q: &str) -> Option<String> {
+    let mut notes: Vec<&str> = Vec::new();
+    let mut star_in_phrase = false;
+    for (i, part) in q.split('"').enumerate() {
+        if i % 2 == 1 {
+            star_in_phrase |= part.contains('*');
+            continue;
+        }
+        for w in part.split_whitespace() {
+            if matches!(w, "AND" | "OR" | "NOT") && !notes.iter().any(|n| n.starts_with("AND")) {
+                notes.push(
+                    "AND, OR and NOT are words to find, not operators (every word must occur)",
+                );
+            }
+            if w.starts_with("NEAR(") && !notes.iter().any(|n| n.starts_with("NEAR")) {
+                notes.push("NEAR(…) is no operator (its words are searched as words)");
+            }
+            if let Some((col, rest)) = w.split_once(':')
+                && matches!(
+                    col.to_lowercase().as_str(),
+                    "title" | "body" | "text" | "content" | "author"
+                )
+                && !rest.is_empty()
+                && !notes.iter().any(|n| n.starts_with("a column"))
+            {
+                notes.push("a column filter (`title:word`) is searched as two words");
+            }
+        }
+    }
+    if star_in_phrase {
+        notes.push("a `*` inside quotes is no prefix (write `word*` outside the quotes)");
+    }
+    (!notes.is_empty()).then(|| notes.join("; "))
+}
+
 /// Reads a user's query: words (all must occur), `"a phrase"`, `word*` for a
 /// prefix. Punctuation inside words is what the tokenizer makes of it; nothing
 /// the user types is FTS5 syntax. At most [`MAX_QUERY_BYTES`] and
@@ -1436,6 +1475,21 @@ mod tests {
         // Still whole words.
         assert!(!finds_every("Straßenbahn", &[word("strasse")]));
         assert!(!finds_every("Kolner", &[word("koln")]));
+    }
+
+    #[test]
+    fn other_search_syntaxes_are_named() {
+        assert_eq!(syntax_note("volcano airport"), None);
+        assert_eq!(syntax_note("\"a phrase\" prefix* and or not"), None);
+        let n = syntax_note("zebra AND marmalade OR x").unwrap();
+        assert!(n.starts_with("AND, OR and NOT are words to find"), "{n}");
+        assert!(!n.contains(';'), "said once: {n}");
+        let n = syntax_note("NEAR(zebra unique3, 2) title:zebra \"bulk sto*\"").unwrap();
+        assert!(n.contains("NEAR(…) is no operator"), "{n}");
+        assert!(n.contains("`title:word`"), "{n}");
+        assert!(n.contains("a `*` inside quotes is no prefix"), "{n}");
+        // (Inside a phrase, AND is a word as written.)
+        assert_eq!(syntax_note("\"rock AND roll\""), None);
     }
 
     #[test]

@@ -64,6 +64,9 @@ pub struct SearchPage<'a> {
     /// second search from the page searched everything, 20 at a time).
     pub since: Option<&'a str>,
     pub limit: Option<usize>,
+    /// More stories match than `hits` holds (the page says so, and links to
+    /// more: it ended at its 30th without a word).
+    pub more: bool,
 }
 
 /// The page.
@@ -99,6 +102,9 @@ pub fn render(p: &SearchPage) -> String {
             }
         }
         main {
+            @if let Some(note) = crate::store::search::syntax_note(p.query).filter(|_| p.error.is_none()) {
+                p.muted.note { "Note: " (note) "." }
+            }
             @if let Some(e) = p.error {
                 p.bad { (e) }
             } @else if !p.query.trim().is_empty() && p.hits.is_empty() {
@@ -107,12 +113,36 @@ pub fn render(p: &SearchPage) -> String {
             @for h in p.hits {
                 (hit(h, p.now))
             }
+            @if p.more {
+                p.muted.more {
+                    "More stories match than the " (p.hits.len()) " shown"
+                    @if p.hits.len() < MAX_LIMIT {
+                        ": " a href=(more_href(p)) { "show up to " (MAX_LIMIT) } "."
+                    } @else {
+                        "; add words to narrow the search."
+                    }
+                }
+            }
         }
         footer {
             p { "Best matches first, then the newest. Times are UTC." }
         }
     };
     layout_with(&title, html! {}, body, META_CSP).into_string()
+}
+
+/// The page again with [`MAX_LIMIT`] results.
+fn more_href(p: &SearchPage) -> String {
+    let mut q = url::form_urlencoded::Serializer::for_suffix(String::from("search?"), 7);
+    q.append_pair("q", p.query);
+    if let Some(o) = p.output {
+        q.append_pair("output", o.name());
+    }
+    if let Some(since) = p.since {
+        q.append_pair("since", since);
+    }
+    q.append_pair("limit", &MAX_LIMIT.to_string());
+    q.finish()
 }
 
 fn hit(h: &Hit, now: i64) -> Markup {
@@ -330,6 +360,7 @@ pub async fn route(
         }
     };
     let now = crate::now_unix();
+    let mut more = false;
     let (hits, error) = if q.trim().is_empty() && json {
         // A page shows its empty form; a script asking for results of no
         // query is told so (`q=*` was a 400, `q=` a 200 with nothing).
@@ -342,7 +373,8 @@ pub async fn route(
     } else {
         let sq = SearchQuery {
             query: q.clone(),
-            limit,
+            // (One more: whether more match than are shown.)
+            limit: limit + 1,
             since: since.map(|s: i64| now.saturating_sub(s)),
             tags,
             // (Outside any output: the fewest feeds any output asks for.)
@@ -401,6 +433,8 @@ pub async fn route(
                         })
                     });
                 }
+                more = hits.len() > limit;
+                hits.truncate(limit);
                 for h in &mut hits {
                     crate::export::clean::hide_feed_secrets(h);
                 }
@@ -450,6 +484,7 @@ pub async fn route(
         now,
         since: since_asked.as_deref(),
         limit: limit_asked,
+        more,
     });
     (
         status,
@@ -538,8 +573,16 @@ mod tests {
             now: 200,
             since: Some("\"><script>"),
             limit: Some(5),
+            more: true,
         });
         assert!(!page.contains("<script>"), "{page}");
+        // More match: said, with a link to more, the query escaped in it.
+        assert!(
+            page.contains(
+                "More stories match than the 1 shown: <a href=\"search?q=%22%3E%3Cscript%3E&amp;since=%22%3E%3Cscript%3E&amp;limit=100\">show up to 100</a>."
+            ),
+            "{page}"
+        );
         assert!(!page.contains("javascript:"), "{page}");
         assert!(
             page.contains("value=\"&quot;&gt;&lt;script&gt;\""),
