@@ -275,7 +275,7 @@ pub enum StoreError {
     Commit { message: String },
     /// Another feedloom (`run` or `poll`) holds the store's lock file.
     #[error(
-        "store {} is in use by {holder}; only one writer (`feedloom run`, `poll` or `prune`) may use a store at a time",
+        "store {} is in use by {holder}; one feedloom command that writes (`run`, `poll`, `prune`, `enable`, `restore`) may use a store at a time",
         path.display()
     )]
     Locked { path: PathBuf, holder: String },

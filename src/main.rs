@@ -679,14 +679,17 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
         Command::Enable { url } => {
             // As the config reads it (a relative `file:` against its folder),
             // and as the config spells the same feed, when it has it.
-            let url = commands::add::resolve(&url, &cfg)
-                .map(|u| {
+            // (An address that is none is said so, as `add` and `remove`
+            // say it: it was "no feed with url not url".)
+            let url = match commands::add::resolve(&url, &cfg) {
+                Ok(u) => {
                     let canon = feedloom::identity::Canon::new(&cfg.identity.strip_params);
                     let u =
                         commands::add::same_feed(&cfg, &u, &canon).map_or(u, |f| f.url().clone());
                     config::split_credentials(&u).0.to_string()
-                })
-                .unwrap_or(url);
+                }
+                Err(e) => return Ok(commands::finish(Err(e))),
+            };
             if cfg.store.url.is_none() {
                 feedloom::store::check_store_path(&cfg.store.path)?;
             }

@@ -589,6 +589,15 @@ fn enable_says_what_it_did_and_creates_no_store() {
     let out = feedloom(&cfg, &["enable", "https://nowhere.example/f.xml"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("no feed with url"));
+    // An address that is none is said so, as `add` and `remove` say it (it
+    // was "no feed with url not url").
+    let out = feedloom(&cfg, &["enable", "not url"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("invalid URL `not url`"),
+        "{}",
+        text(&out.stderr)
+    );
     // A disabled feed the config no longer names: enabled in the store, and
     // said that nothing fetches it (it said "enabled" alone).
     rusqlite::Connection::open(dir.path().join("state/f.db"))
