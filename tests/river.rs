@@ -342,6 +342,16 @@ async fn older_pages_by_cursor_walk_every_story_once() {
         assert_eq!((status, body.trim_end()), (400, want), "{query}");
     }
     assert_eq!(app.get("/all.html?utm_source=x", &[]).await.0, 200);
+    // Another page's paging is refused, saying how this one pages (`?limit=5`
+    // and `?page=2` gave the whole first page without a word).
+    for query in ["?limit=5", "?page=2", "?q=x"] {
+        let (status, _, body) = app.get(&format!("/all.html{query}"), &[]).await;
+        assert_eq!(status, 400, "{query}: {body}");
+        assert!(
+            body.starts_with("the river page takes no `") && body.contains("`before=`"),
+            "{query}: {body}"
+        );
+    }
     let (status, h, _) = app.get("/all.atom?before=1-1", &[]).await;
     assert_eq!(
         (status, h["content-type"].to_str().unwrap()),

@@ -579,6 +579,11 @@ async fn the_search_page_and_its_json() {
             "/search?q=volcano&LIMIT=5",
             "`LIMIT` (did you mean `limit`?)",
         ),
+        // (A river page's cursor was ignored without a word.)
+        (
+            "/search?q=volcano&before=1-1",
+            "the search page takes no `before`",
+        ),
     ] {
         let (status, _, body) = d.get(path, &[]).await;
         assert_eq!(status, 400, "{path}");

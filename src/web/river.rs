@@ -337,6 +337,15 @@ pub async fn route(
                     before = Some(v.into_owned());
                     None
                 }
+                // (Paging and search parameters of other pages were
+                // ignored without a word: `?limit=5` and `?page=2` gave the
+                // whole first page.)
+                p @ ("limit" | "page" | "offset" | "count" | "since" | "q" | "output") => {
+                    Some(format!(
+                        "the river page takes no `{p}`: it shows the output's newest `max_items` \
+                     stories, and `before=` (its \"Older\" link) pages back; `/search?q=…` searches"
+                    ))
+                }
                 other => super::misspelt(other, &["before"]).map(|meant| {
                     format!(
                         "unknown parameter `{}` (did you mean `{meant}`?)",

@@ -281,6 +281,16 @@ pub async fn route(
             // so is one in another letter case, `LIMIT=5`. One edit away,
             // or two letters swapped: others, a link's `utm_source` or
             // `fbclid`, a `site` or a `size`, are left alone.)
+            // (A river page's cursor, or another paging, is not this
+            // page's: it was ignored without a word.)
+            "before" | "page" | "offset" => {
+                return bad(
+                    &headers,
+                    format!(
+                        "the search page takes no `{k}`: it shows the best matches, up to `limit` ({MAX_LIMIT} at most)"
+                    ),
+                );
+            }
             other => {
                 if let Some(meant) = super::misspelt(other, &["q", "output", "since", "limit"]) {
                     return bad(
