@@ -478,19 +478,10 @@ pub fn parse_query(q: &str) -> Result<ParsedQuery, String> {
             if !groups.contains(&whole) {
                 groups.push(whole.clone());
             }
-            if cjk || phrase {
+            // (A word of several, `pre-war`, is one term: its words
+            // together, as FTS5 reads it.)
+            if !terms.contains(&whole) {
                 terms.push(whole);
-            } else {
-                for w in seg.split(|c: char| !c.is_alphanumeric()) {
-                    let term = Term {
-                        text: lower(w),
-                        cjk: false,
-                        prefix: prefix && last,
-                    };
-                    if !w.is_empty() && !terms.contains(&term) {
-                        terms.push(term);
-                    }
-                }
             }
         }
     }
@@ -717,9 +708,11 @@ fn folded_chars(text: &str) -> Vec<(usize, char)> {
     let mut out = Vec::with_capacity(text.len());
     // (A combining accent is read as the index reads it, as no letter:
     // `Ko\u{308}ln`, decomposed, is `koln`.)
+    // (Nor a soft hyphen, which the index leaves out: `bundesregierung`
+    // found `Bundes\u{ad}regierung`, and marked nothing.)
     for (i, c) in text
         .char_indices()
-        .filter(|(_, c)| !is_combining_accent(*c))
+        .filter(|(_, c)| !is_combining_accent(*c) && *c != '\u{ad}')
     {
         match spelled_out(c) {
             Some(s) => out.extend(s.chars().map(|l| (i, l))),
@@ -764,28 +757,66 @@ pub(crate) fn finds_every(text: &str, terms: &[Term]) -> bool {
 fn matches(text: &str, terms: &[Term]) -> Vec<(usize, usize)> {
     let mut found = Vec::new();
     let lower = folded_chars(text);
+    // (A CJK character beside a word ends it, as the index reads
+    // `東京のStraße駅`.)
+    let letter = |c: char| c.is_alphanumeric() && !is_cjk(c);
     for term in terms {
         let t: Vec<char> = folded_chars(&term.text).into_iter().map(|c| c.1).collect();
         if t.is_empty() || t.len() > lower.len() {
             continue;
         }
-        for start in 0..=lower.len() - t.len() {
-            if (0..t.len()).any(|k| lower[start + k].1 != t[k]) {
-                continue;
-            }
-            let end = start + t.len();
-            if !term.cjk {
-                // (A CJK character beside a word ends it, as the index
-                // reads `東京のStraße駅`.)
-                let letter = |c: char| c.is_alphanumeric() && !is_cjk(c);
-                let before = start.checked_sub(1).is_some_and(|p| letter(lower[p].1));
-                let after = lower.get(end).is_some_and(|c| letter(c.1));
-                if before || (after && !term.prefix) {
-                    continue;
+        if term.cjk {
+            for start in 0..=lower.len() - t.len() {
+                if (0..t.len()).all(|k| lower[start + k].1 == t[k]) {
+                    let end = start + t.len();
+                    found.push((lower[start].0, lower.get(end).map_or(text.len(), |c| c.0)));
                 }
             }
+            continue;
+        }
+        // Its words in order, anything but letters and digits between them,
+        // as the index reads both: `"hello world"` is `Hello-world`, and
+        // `pre-war` marks no `war` of `post-war` (each word was looked for
+        // on its own, or the phrase with its space).
+        let words: Vec<&[char]> = t
+            .split(|c| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .collect();
+        if words.is_empty() {
+            continue;
+        }
+        for start in 0..lower.len() {
+            if start > 0 && letter(lower[start - 1].1) {
+                continue;
+            }
+            let mut at = start;
+            let mut whole = true;
+            for (k, w) in words.iter().enumerate() {
+                if k > 0 {
+                    let from = at;
+                    while lower.get(at).is_some_and(|c| !c.1.is_alphanumeric()) {
+                        at += 1;
+                    }
+                    if at == from {
+                        whole = false;
+                        break;
+                    }
+                }
+                if at + w.len() > lower.len() || (0..w.len()).any(|j| lower[at + j].1 != w[j]) {
+                    whole = false;
+                    break;
+                }
+                at += w.len();
+            }
+            if !whole {
+                continue;
+            }
+            let end = at;
+            if lower.get(end).is_some_and(|c| letter(c.1)) && !term.prefix {
+                continue;
+            }
             let mut end_byte = lower.get(end).map_or(text.len(), |c| c.0);
-            if term.prefix && !term.cjk {
+            if term.prefix {
                 // The whole word that starts with the prefix.
                 let mut e = end;
                 while lower.get(e).is_some_and(|c| c.1.is_alphanumeric()) {
@@ -1690,6 +1721,42 @@ mod tests {
         let q = parse_query("rust\0wasm\u{1b}").unwrap();
         assert_eq!(q.fts, "\"rust\" AND \"wasm\"");
         assert!(parse_query("\0").unwrap_err().contains("empty"));
+    }
+
+    #[test]
+    fn phrases_and_words_of_several_are_marked_where_they_matched() {
+        let marked = |q: &str, text: &str| -> Vec<String> {
+            highlight(text, &parse_query(q).unwrap().terms)
+                .into_iter()
+                .filter(|s| s.mark)
+                .map(|s| s.text)
+                .collect()
+        };
+        // A phrase across punctuation, as FTS5 found it.
+        assert_eq!(
+            marked("\"hello world\"", "A Hello-world program"),
+            ["Hello-world"]
+        );
+        assert_eq!(marked("\"post war\"", "the post-war years"), ["post-war"]);
+        // A word of several is its words together, not each anywhere.
+        assert_eq!(marked("pre-war", "pre-war and post-war"), ["pre-war"]);
+        assert_eq!(marked("e.g.", "e.g. or i.e."), ["e.g"]);
+        assert_eq!(
+            marked("1,000,000", "+1-800-555 for 1,000,000 people"),
+            ["1,000,000"]
+        );
+        // A `*` inside quotes is no prefix: the phrase is marked.
+        assert_eq!(
+            marked("\"bulk story*\"", "Bulk story number one"),
+            ["Bulk story"]
+        );
+        // A soft hyphen, which the index leaves out, is inside the word.
+        assert_eq!(
+            marked("bundesregierung", "Die Bundes\u{ad}regierung plant"),
+            ["Bundes\u{ad}regierung"]
+        );
+        // Words of a phrase apart in the text are not the phrase.
+        assert!(marked("\"hello world\"", "hello, dear world").is_empty());
     }
 
     #[test]
