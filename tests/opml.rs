@@ -767,6 +767,44 @@ fn titles_the_config_cannot_take_are_cleaned_on_import() {
     );
 }
 
+/// A title made of an entity the file's DTD declares (not expanded: a
+/// billion laughs) is left out, said, and the feed's own is used (`&a9;` was
+/// written as the title); the warnings come in the file's order (those about
+/// outlines without a feed URL came after all the others).
+#[test]
+fn titles_of_dtd_entities_are_left_out_and_warnings_keep_the_files_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("feedloom.toml");
+    let opml = dir.path().join("in.opml");
+    std::fs::write(
+        &opml,
+        "<?xml version=\"1.0\"?>\n<!DOCTYPE opml [<!ENTITY a0 \"lol\"><!ENTITY a1 \"&a0;&a0;\">]>\n\
+         <opml version=\"2.0\"><body>\n\
+         <outline text=\"Folder only\"/>\n\
+         <outline text=\"&a1;\" xmlUrl=\"https://one.example.org/feed\"/>\n\
+         <outline text=\"AT&amp;T &#233;\" xmlUrl=\"https://two.example.org/feed\"/>\n\
+         <outline text=\"Bad\" xmlUrl=\"not a url\"/>\n\
+         </body></opml>\n",
+    )
+    .unwrap();
+    let out = feedloom(&cfg, &["import-opml", opml.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let feeds = feeds_of(&cfg);
+    assert_eq!(feeds["https://one.example.org/feed"].0, None);
+    assert_eq!(feeds["https://two.example.org/feed"].0, s("AT&T é"));
+    let err = text(&out.stderr);
+    let lines: Vec<&str> = err.lines().collect();
+    assert!(
+        lines[0].contains(":4: outline \"Folder only\" has no xmlUrl"),
+        "{err}"
+    );
+    assert!(
+        lines[1].contains(":5: the title \"&a1;\" holds an entity feedloom does not expand"),
+        "{err}"
+    );
+    assert!(lines[2].contains(":7: skipped: invalid URL"), "{err}");
+}
+
 /// `export-opml --output` never replaces a file the config reads a secret
 /// from (it replaced a token file with the OPML, and the feed then sent the
 /// OPML as its token).

@@ -345,6 +345,22 @@ fn title_text(raw: &str) -> String {
     twice.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// Whether decoded `text` still holds an entity reference (`&name;`): one
+/// that neither XML nor HTML names, as a DTD declares them.
+fn undeclared_entity(text: &str) -> bool {
+    text.match_indices('&').any(|(i, _)| {
+        let rest = &text[i + 1..];
+        let name_len = rest
+            .bytes()
+            .take(33)
+            .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+            .count();
+        name_len > 0
+            && rest.as_bytes().get(name_len) == Some(&b';')
+            && rest.as_bytes()[0].is_ascii_alphabetic()
+    })
+}
+
 /// Decodes character references (`&#233;`, `&#xE9;`) and named entities (XML's
 /// five and HTML's), leaving anything else as written.
 pub fn decode_entities(s: &str) -> Cow<'_, str> {
@@ -512,14 +528,19 @@ pub fn import(
     let mut invalid = 0;
     let mut local = 0;
     let mut local_keys = HashSet::new();
-    let mut warnings = Vec::new();
+    // (With the line each is about: said in the file's order, those about
+    // outlines without a feed URL after all the others before.)
+    let mut warnings: Vec<(usize, String)> = Vec::new();
     for f in outlines.feeds {
         let url_text = normalise_url(&f.url);
         let url = match super::add::resolve(&url_text, &cfg) {
             Ok(u) => u,
             Err(e) => {
                 invalid += 1;
-                warnings.push(format!("{}:{}: skipped: {e}", opml_path.display(), f.line));
+                warnings.push((
+                    f.line,
+                    format!("{}:{}: skipped: {e}", opml_path.display(), f.line),
+                ));
                 continue;
             }
         };
@@ -534,11 +555,14 @@ pub fn import(
                 continue;
             }
             local += 1;
-            warnings.push(format!(
-                "{}:{}: skipped {}: it names {why} (pass --allow-local to import it)",
-                opml_path.display(),
+            warnings.push((
                 f.line,
-                crate::config::access::redact_userinfo(&url_text)
+                format!(
+                    "{}:{}: skipped {}: it names {why} (pass --allow-local to import it)",
+                    opml_path.display(),
+                    f.line,
+                    crate::config::access::redact_userinfo(&url_text)
+                ),
             ));
             continue;
         }
@@ -559,10 +583,29 @@ pub fn import(
             }
             continue;
         }
+        // A title that is an entity its file's DTD declares (which is not
+        // expanded: `&a9;` of a billion laughs) is no title: the feed's own
+        // is used, and said (`&a9;` was written as the title).
+        let title = match f.title {
+            Some(t) if undeclared_entity(&t) => {
+                warnings.push((
+                    f.line,
+                    format!(
+                        "{}:{}: the title {:?} holds an entity feedloom does not expand (from the \
+                         file's DTD): left out, the feed's own title is used",
+                        opml_path.display(),
+                        f.line,
+                        crate::error::quoted(&t, 100)
+                    ),
+                ));
+                None
+            }
+            t => t,
+        };
         in_file.insert(key, new.len());
         new.push(NewFeed {
             url: url_text,
-            title: f.title,
+            title,
             tags: f.tags,
             every: None,
             // An address from another reader's file: held to the network
@@ -574,19 +617,27 @@ pub fn import(
     }
     for (line, name) in &outlines.without_url {
         let name = if name.is_empty() { "(no title)" } else { name };
-        warnings.push(format!(
-            "{}:{line}: outline \"{name}\" has no xmlUrl: not a feed, skipped",
-            opml_path.display()
+        warnings.push((
+            *line,
+            format!(
+                "{}:{line}: outline \"{name}\" has no xmlUrl: not a feed, skipped",
+                opml_path.display()
+            ),
         ));
     }
     if let Some(first) = outlines.many_tags.first() {
-        warnings.push(format!(
-            "{}:{first}: {} feed(s) in folders nested more than {MAX_TAGS} deep (or with as many \
-             categories): each keeps its first {MAX_TAGS} tags",
-            opml_path.display(),
-            outlines.many_tags.len()
+        warnings.push((
+            *first,
+            format!(
+                "{}:{first}: {} feed(s) in folders nested more than {MAX_TAGS} deep (or with as many \
+                 categories): each keeps its first {MAX_TAGS} tags",
+                opml_path.display(),
+                outlines.many_tags.len()
+            ),
         ));
     }
+    warnings.sort_by_key(|w| w.0);
+    let warnings: Vec<String> = warnings.into_iter().map(|w| w.1).collect();
     for w in &warnings {
         writeln!(warn, "feedloom: {}", super::terminal_safe(w))
             .map_err(|e| Failure::Runtime(e.to_string()))?;
