@@ -1411,6 +1411,62 @@ async fn search_keeps_to_the_outputs_windows() {
     d.stop().await;
 }
 
+/// A story first seen long ago that came into an output of tags only now
+/// (a feed of its tag carried it today) is within that output's `window`,
+/// as the output shows it, and search finds it there (it was judged by when
+/// the story was first seen, and found nowhere).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_story_an_output_took_in_lately_is_within_its_window() {
+    let srv = FeedServer::start().await;
+    let old = [(
+        "w1",
+        "https://w.example/1",
+        "Old walrus story",
+        "<p>Walrus text.</p>",
+    )];
+    let copy = [(
+        "x1",
+        "https://w.example/1",
+        "Old walrus story",
+        "<p>Walrus text.</p>",
+    )];
+    srv.set("/w.xml", Resource::feed(doc("W", &old)));
+    srv.set("/x.xml", Resource::feed(doc("X", &copy)));
+    let env = TestEnv::new();
+    let body = format!(
+        "[[feed]]\nurl = \"{}\"\n\n[[feed]]\nurl = \"{}\"\ntags = [\"x\"]\n\n\
+         [[output]]\nname = \"xs\"\ntags = [\"x\"]\nwindow = \"1d\"\n",
+        srv.url("/w.xml"),
+        srv.url("/x.xml")
+    );
+    let cfg = env.config(&body);
+    poll(&cfg, env.open_store()).await.unwrap();
+    let db = rusqlite::Connection::open(env.path("feedloom.db")).unwrap();
+    let stories: i64 = db
+        .query_row("SELECT count(*) FROM stories", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(stories, 1, "the copy joined the story");
+    for sql in [
+        "UPDATE stories SET first_seen_at = first_seen_at - 259200, changed_at = changed_at - 259200",
+        "UPDATE items SET first_seen_at = first_seen_at - 259200, changed_at = changed_at - 259200
+         WHERE guid = 'w1'",
+    ] {
+        assert_eq!(db.execute(sql, []).unwrap(), 1);
+    }
+    drop(db);
+    let config = env.path("feedloom.toml");
+    let out = text(&feedloom(&config, &["export", "--output", "xs", "--format", "json"]).stdout);
+    assert!(out.contains("w.example/1"), "the output shows it: {out}");
+    let out = text(&feedloom(&config, &["search", "--output", "xs", "walrus"]).stdout);
+    assert!(out.contains("Old walrus"), "{out}");
+    let d = daemon::Daemon::start_in(env, &body).await;
+    for path in ["/search?q=walrus", "/search?q=walrus&output=xs"] {
+        d.wait_for_page(path, 20, |b| b.contains("w.example/1"))
+            .await;
+    }
+    d.stop().await;
+}
+
 /// An item without a title is titled in search as in every output, by the
 /// start of its text (search said "(untitled)", its JSON `null`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

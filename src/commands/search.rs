@@ -76,18 +76,21 @@ pub fn run(cfg: &Config, args: &SearchArgs, now: i64) -> Result<Vec<Hit>, Failur
     }
     let windowed = out.filter(|o| o.window_secs().is_some()).cloned();
     let found = super::read_store(cfg, move |s| {
-        // (With `--output`, within its `window` too.)
         let keep = |st: &crate::store::queries::Story| {
-            if windowed
-                .as_ref()
-                .is_some_and(|o| !crate::export::in_window(o, st, now))
-            {
-                return None;
-            }
             sel.as_ref()
                 .map_or(Some(st.clone()), |x| x.shown(st.clone()))
         };
-        Ok((s.search(&q, &keep), s.synced_feeds()?))
+        let mut found = s.search(&q, &keep);
+        // (With `--output`, within its `window` too, by when each story's
+        // newest item came.)
+        if let (Some(o), Ok(hits)) = (&windowed, &mut found) {
+            let ids: Vec<i64> = hits.iter().map(|h| h.story.id).collect();
+            let arrivals = s.latest_arrivals(&ids)?;
+            hits.retain(|h| {
+                crate::export::in_window(o, &h.story, now, arrivals.get(&h.story.id).copied())
+            });
+        }
+        Ok((found, s.synced_feeds()?))
     })
     // (With its causes: "db error" alone said not why the database refused.)
     .map_err(|e| Failure::Runtime(crate::error::chain(&e)))

@@ -334,11 +334,20 @@ pub fn query_for(out: &OutputConfig, now: i64, limit: Option<usize>) -> StoryQue
     }
 }
 
-/// Whether `story` is within `out`'s `window` at `now` (always, without one),
-/// by the time the output orders it by.
-pub fn in_window(out: &OutputConfig, story: &crate::store::queries::Story, now: i64) -> bool {
+/// Whether `story` may be within `out`'s `window` at `now` (always, without
+/// one): by the time the output orders it by, or `arrival`, when its newest
+/// item came (a story reaches an output of tags, or of `min_sources`, when
+/// the item that brings it in comes: a story first seen long before, which
+/// the output shows now, was judged out of its window).
+pub fn in_window(
+    out: &OutputConfig,
+    story: &crate::store::queries::Story,
+    now: i64,
+    arrival: Option<i64>,
+) -> bool {
     out.window_secs().is_none_or(|w| {
-        crate::store::queries::Cursor::after(story, out.updates).at >= now.saturating_sub(w)
+        let at = crate::store::queries::Cursor::after(story, out.updates).at;
+        at.max(arrival.unwrap_or(i64::MIN)) >= now.saturating_sub(w)
     })
 }
 
@@ -1405,6 +1414,12 @@ mod scan_tests {
             unreachable!("not asked")
         }
         fn feed_summaries(&self) -> Result<Vec<FeedSummary>, StoreError> {
+            unreachable!("not asked")
+        }
+        fn latest_arrivals(
+            &self,
+            _: &[i64],
+        ) -> Result<std::collections::HashMap<i64, i64>, StoreError> {
             unreachable!("not asked")
         }
         fn synced_feeds(&self) -> Result<Vec<(String, Vec<String>)>, StoreError> {

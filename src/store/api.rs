@@ -37,6 +37,11 @@ pub trait Reader {
     fn synced_feeds(&self) -> Result<Vec<(String, Vec<String>)>, StoreError>;
     /// See [`Store::moved_feeds`].
     fn moved_feeds(&self) -> Result<Vec<(String, String)>, StoreError>;
+    /// See [`Store::latest_arrivals`].
+    fn latest_arrivals(
+        &self,
+        stories: &[i64],
+    ) -> Result<std::collections::HashMap<i64, i64>, StoreError>;
     fn feed_health(&self) -> Result<FeedHealth, StoreError>;
     fn feeds_in_trouble(&self, worst: usize) -> Result<Vec<FeedProblem>, StoreError>;
     fn metrics_snapshot(&self, now: i64) -> Result<MetricsSnapshot, StoreError>;
@@ -62,6 +67,12 @@ impl Reader for Store {
     }
     fn moved_feeds(&self) -> Result<Vec<(String, String)>, StoreError> {
         Store::moved_feeds(self)
+    }
+    fn latest_arrivals(
+        &self,
+        stories: &[i64],
+    ) -> Result<std::collections::HashMap<i64, i64>, StoreError> {
+        Store::latest_arrivals(self, stories)
     }
     fn feed_health(&self) -> Result<FeedHealth, StoreError> {
         Store::feed_health(self)

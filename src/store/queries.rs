@@ -393,6 +393,29 @@ impl Store {
 
     /// The feeds fetched at another address than their own (a permanent
     /// redirect followed): `(url, fetch_url)`.
+    /// For each of `stories`, when its newest item of a feed the config
+    /// names was first seen: the latest a story can have come into any
+    /// output (by a feed of its tags, or as its last needed source).
+    pub fn latest_arrivals(
+        &self,
+        stories: &[i64],
+    ) -> Result<std::collections::HashMap<i64, i64>, StoreError> {
+        let c = "reading when stories' items arrived";
+        let ids = serde_json::to_string(stories).unwrap_or_else(|_| "[]".into());
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT i.story_id, max(i.first_seen_at) FROM items i JOIN feeds f ON f.id = i.feed_id
+                 WHERE f.in_config = 1 AND i.story_id IN (SELECT value FROM json_each(?1))
+                 GROUP BY i.story_id",
+            )
+            .map_err(StoreError::ctx(c))?;
+        let rows = stmt
+            .query_map([ids], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(StoreError::ctx(c))?;
+        rows.collect::<Result<_, _>>().map_err(StoreError::ctx(c))
+    }
+
     pub fn moved_feeds(&self) -> Result<Vec<(String, String)>, StoreError> {
         let mut stmt = self
             .conn

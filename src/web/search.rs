@@ -409,6 +409,10 @@ pub async fn route(
         // many feeds as that output asks for: a story of one feed was found
         // while the one output showed only stories of two.)
         let union = sel.clone().filter(|_| out.is_none());
+        let windowed = match &out {
+            Some(o) => o.window_secs().is_some(),
+            None => sel.iter().flatten().any(|o| o.window_secs().is_some()),
+        };
         let sel = sel.clone();
         let terms = crate::store::search::parse_query(&q)
             .map(|p| p.terms)
@@ -421,27 +425,38 @@ pub async fn route(
                 let keep = |st: &crate::store::queries::Story| {
                     match &sel {
                         None => Some(st.clone()),
-                        Some(list) => list
-                            .iter()
-                            .filter(|o| crate::export::in_window(o, st, now))
-                            .find_map(|o| o.selection.shown(st.clone())),
+                        Some(list) => list.iter().find_map(|o| o.selection.shown(st.clone())),
                     }
                     .filter(|shown| crate::export::clean::found_as_shown(shown, &terms))
                 };
-                Ok(s.search(&sq, &keep))
+                let found = s.search(&sq, &keep);
+                // (When each hit's newest item came: for the outputs' windows.)
+                let arrivals = match &found {
+                    Ok(hits) if windowed => {
+                        let ids: Vec<i64> = hits.iter().map(|h| h.story.id).collect();
+                        s.latest_arrivals(&ids)?
+                    }
+                    _ => Default::default(),
+                };
+                Ok((found, arrivals))
             })
             .await;
         match found {
-            Ok(Ok(mut hits)) => {
+            Ok((Ok(mut hits), arrivals)) => {
+                let within = |o: &crate::config::OutputConfig, h: &Hit| {
+                    crate::export::in_window(o, &h.story, now, arrivals.get(&h.story.id).copied())
+                };
                 if let Some(list) = &union {
                     hits.retain(|h| {
                         list.iter().any(|o| {
                             let x = &o.selection;
                             (x.min_sources <= 1 || h.sources >= x.min_sources as i64)
-                                && crate::export::in_window(o, &h.story, now)
+                                && within(o, h)
                                 && x.shown(h.story.clone()).is_some()
                         })
                     });
+                } else if let Some(o) = &out {
+                    hits.retain(|h| within(o, h));
                 }
                 more = hits.len() > limit;
                 hits.truncate(limit);
@@ -450,8 +465,8 @@ pub async fn route(
                 }
                 (hits, None)
             }
-            Ok(Err(SearchError::Query(m))) => (Vec::new(), Some(m)),
-            Ok(Err(SearchError::Store(e))) | Err(e) => {
+            Ok((Err(SearchError::Query(m)), _)) => (Vec::new(), Some(m)),
+            Ok((Err(SearchError::Store(e)), _)) | Err(e) => {
                 tracing::error!(error = %crate::error::chain(&e), "search failed");
                 return (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n").into_response();
             }

@@ -44,6 +44,12 @@ impl Reader for PgReader {
     fn moved_feeds(&self) -> Result<Vec<(String, String)>, StoreError> {
         self.handle.block_on(self.store.moved_feeds())
     }
+    fn latest_arrivals(
+        &self,
+        stories: &[i64],
+    ) -> Result<std::collections::HashMap<i64, i64>, StoreError> {
+        self.handle.block_on(self.store.latest_arrivals(stories))
+    }
     fn feed_health(&self) -> Result<FeedHealth, StoreError> {
         self.handle.block_on(self.store.feed_health())
     }
@@ -628,6 +634,26 @@ impl PgStore {
     }
 
     /// See [`crate::store::Store::moved_feeds`].
+    /// See [`crate::store::Store::latest_arrivals`].
+    pub async fn latest_arrivals(
+        &self,
+        stories: &[i64],
+    ) -> Result<std::collections::HashMap<i64, i64>, StoreError> {
+        let ids = stories.to_vec();
+        let rows = self
+            .read_tx(async |tx| {
+                tx.query(
+                    "reading when stories' items arrived",
+                    "SELECT i.story_id, max(i.first_seen_at) FROM items i JOIN feeds f ON f.id = i.feed_id
+                     WHERE f.in_config = 1 AND i.story_id = ANY($1) GROUP BY i.story_id",
+                    &[&ids],
+                )
+                .await
+            })
+            .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
     pub async fn moved_feeds(&self) -> Result<Vec<(String, String)>, StoreError> {
         let rows = self
             .read_tx(async |tx| {
