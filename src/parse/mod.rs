@@ -202,7 +202,9 @@ fn if_compressed(body: &[u8], e: ParseError) -> ParseError {
 /// summary; an RSS or JSON Feed title without the inline formatting tags
 /// that wrap part of it (`<em>Dune</em> review`); every author of an entry
 /// (an Atom entry's second `<author>` was dropped).
-const RAW_VERSION: &str = "feedloom raw entries v15";
+/// v16: Atom content of a binary media type is the text its base64 encodes
+/// (it was the base64), else none.
+const RAW_VERSION: &str = "feedloom raw entries v16";
 
 /// A document parsed by [`parse_known`].
 #[derive(Debug)]
