@@ -73,8 +73,11 @@ pub fn looks_like_html(content_type: Option<&str>, body: &[u8]) -> bool {
 pub struct Declared {
     /// In document order, without repeats.
     pub found: Vec<Candidate>,
-    /// As written (at most ten): `javascript:`, `file:`, `ftp:`, no address.
-    pub left_out: Vec<String>,
+    /// As written (at most ten): `javascript:`, `file:`, `ftp:`, port 0, no
+    /// address.
+    pub left_out: Vec<(String, &'static str)>,
+    /// How many more such links there were (named none).
+    pub more_left_out: usize,
 }
 
 /// The feeds `html` declares, in document order, without repeats. `charset` is
@@ -96,6 +99,7 @@ pub fn alternates(html: &[u8], charset: Option<&str>, page: &Url) -> Declared {
             base: None,
             found: Vec::new(),
             left_out: Vec::new(),
+            more_left_out: 0,
             seen: std::collections::HashSet::new(),
         }),
     };
@@ -108,6 +112,7 @@ pub fn alternates(html: &[u8], charset: Option<&str>, page: &Url) -> Declared {
     Declared {
         found: st.found,
         left_out: st.left_out,
+        more_left_out: st.more_left_out,
     }
 }
 
@@ -137,7 +142,9 @@ struct SinkState {
     found: Vec<Candidate>,
     /// Feed links declared with an address feedloom cannot fetch (not http
     /// or https, or no address), as written, at most [`MAX_LEFT_OUT`].
-    left_out: Vec<String>,
+    left_out: Vec<(String, &'static str)>,
+    /// How many more there were.
+    more_left_out: usize,
     /// The URLs in `found` (a page may declare thousands: a repeat is one
     /// look-up, not a pass over all so far).
     seen: std::collections::HashSet<Url>,
@@ -177,10 +184,16 @@ impl TokenSink for LinkSink {
             "title" | "textarea" => return TokenSinkResult::RawData(RawKind::Rcdata),
             "base" => {
                 let mut st = self.state.borrow_mut();
+                // (A base that is no web address, `javascript:`, is none, as
+                // browsers take it: every link was "not a web address".)
                 if st.base.is_none()
                     && let Some(href) = attr(&tag, "href")
                 {
-                    st.base = self.page.join(href.trim()).ok();
+                    st.base = self
+                        .page
+                        .join(href.trim())
+                        .ok()
+                        .filter(|u| matches!(u.scheme(), "http" | "https"));
                 }
             }
             "link" => match self.candidate(&tag) {
@@ -192,8 +205,11 @@ impl TokenSink for LinkSink {
                 }
                 Some(Err(href)) => {
                     let mut st = self.state.borrow_mut();
-                    if st.left_out.len() < MAX_LEFT_OUT && !st.left_out.contains(&href) {
-                        st.left_out.push(href);
+                    if !st.left_out.iter().any(|(h, _)| *h == href.0) {
+                        match st.left_out.len() < MAX_LEFT_OUT {
+                            true => st.left_out.push(href),
+                            false => st.more_left_out += 1,
+                        }
                     }
                 }
                 None => {}
@@ -205,9 +221,10 @@ impl TokenSink for LinkSink {
 }
 
 impl LinkSink {
-    /// The feed a `<link>` declares; `Err(href)` for one whose address
-    /// cannot be fetched (`javascript:`, `file:`, `ftp:`, no address).
-    fn candidate(&self, tag: &Tag) -> Option<Result<Candidate, String>> {
+    /// The feed a `<link>` declares; `Err((href, why))` for one whose
+    /// address cannot be fetched (`javascript:`, `file:`, `ftp:`, port 0, no
+    /// address).
+    fn candidate(&self, tag: &Tag) -> Option<Result<Candidate, (String, &'static str)>> {
         let rel = attr(tag, "rel")?.to_ascii_lowercase();
         if !rel.split_ascii_whitespace().any(|r| r == "alternate") {
             return None;
@@ -231,10 +248,14 @@ impl LinkSink {
         }
         let st = self.state.borrow();
         let url = st.base.as_ref().unwrap_or(&self.page).join(href).ok();
+        let shown = || href.chars().take(200).collect::<String>();
         let Some(url) = url.filter(|u| matches!(u.scheme(), "http" | "https")) else {
-            let shown: String = href.chars().take(200).collect();
-            return Some(Err(shown));
+            return Some(Err((shown(), "not a web address")));
         };
+        // (Port 0 is no port: such a link was taken, and failed.)
+        if url.port() == Some(0) {
+            return Some(Err((shown(), "port 0 is no port")));
+        }
         let title = attr(tag, "title")
             .map(|t| t.split_whitespace().collect::<Vec<_>>().join(" "))
             .filter(|t| !t.is_empty());
@@ -301,7 +322,10 @@ mod tests {
         // (Named, for `add` to say why they were left out.)
         assert_eq!(
             declared.left_out,
-            vec!["javascript:alert(1)", "ftp://example.org/x.xml"]
+            vec![
+                ("javascript:alert(1)".to_string(), "not a web address"),
+                ("ftp://example.org/x.xml".to_string(), "not a web address")
+            ]
         );
         let got: Vec<(String, Option<String>, Kind)> = declared
             .found

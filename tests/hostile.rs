@@ -859,6 +859,12 @@ async fn every_hostile_server_fails_only_its_own_feed_with_a_clear_error() {
             act: redirect(301, "http://[::1"),
             expect: Expect::Failed(&["answered HTTP 301", "to `http://[::1`, which is no address"]),
         },
+        // (To port 0: asked, "connect: refused", naming no redirect.)
+        Row {
+            name: "redirect-to-port-0",
+            act: redirect(301, "http://127.0.0.1:0/f.xml"),
+            expect: Expect::Failed(&["answered HTTP 301", "which is no address (port 0 is no port)"]),
+        },
         Row {
             name: "redirect-no-location",
             act: Act::Raw(http(302, &[], b"")),

@@ -256,11 +256,45 @@ async fn feed_links_that_cannot_be_fetched_are_named_and_left_out() {
     );
     assert!(stdout.contains("added \"Real\""), "{stdout}");
     assert!(read(&cfg).contains(&srv.url("/real.xml")));
+    // A link to port 0 is left out too; a `javascript:` base is none, as
+    // browsers take it (every link under it was "not a web address"); off
+    // a terminal, a declared feed that fails gives way to the next.
+    srv.set(
+        "/more/",
+        html(
+            "<base href=\"javascript:void(0)//\">\n\
+             <link rel=\"alternate\" type=\"application/rss+xml\" href=\"http://localhost:0/f.xml\">\n\
+             <link rel=\"alternate\" type=\"application/rss+xml\" href=\"/missing.xml\">\n\
+             <link rel=\"alternate\" type=\"application/rss+xml\" href=\"/other.xml\">",
+        ),
+    );
+    srv.set("/other.xml", Resource::feed(three_items("Other")));
+    let out = feedloom(&cfg, &["add", &srv.url("/more/")]).await;
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("  http://localhost:0/f.xml (port 0 is no port)\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "1: {} declares the feed {}, but",
+            srv.url("/more/"),
+            srv.url("/missing.xml")
+        )) && stdout.contains("; taking 2 instead\n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("added \"Other\""), "{stdout}");
     let out = feedloom(&cfg, &["add", &srv.url("/none/")]).await;
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
     assert!(
         text(&out.stderr)
-            .contains("declares no feed feedloom can fetch (those it left out are named above)"),
+            .contains("declares no feed feedloom can fetch (the links left out are named above), and none of the usual paths"),
         "{}",
         text(&out.stderr)
     );
@@ -764,15 +798,12 @@ async fn remove_takes_the_block_and_keeps_the_items() {
         "{err}"
     );
     assert!(!err.contains("PASSWORD1"), "{err}");
-    // Two blocks naming one feed (a tracking parameter apart): both go, and
-    // are named (one stayed, and the feed was fetched on, while `remove`
-    // said "removed").
-    std::fs::write(
-        &cfg,
-        format!("{after}\n[[feed]]\nurl = \"{b}?utm_source=news\"\n"),
-    )
-    .unwrap();
-    let out = feedloom(&cfg, &["remove", &b]).await;
+    // Two blocks naming one feed (a tracking parameter apart), named in
+    // another spelling: both go, and are named (one stayed, and the feed
+    // was fetched on, while `remove` said "removed").
+    let twins = format!("{after}\n[[feed]]\nurl = \"{b}?utm_source=news\"\n");
+    std::fs::write(&cfg, &twins).unwrap();
+    let out = feedloom(&cfg, &["remove", &format!("{b}?utm_campaign=zz")]).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
         text(&out.stdout).starts_with(&format!(
@@ -782,6 +813,27 @@ async fn remove_takes_the_block_and_keeps_the_items() {
         "{}",
         text(&out.stdout)
     );
+    assert!(!read(&cfg).contains("[[feed]]"), "{}", read(&cfg));
+    // Named as one block is written (`check` says to remove one of them):
+    // that block goes, and the other is said to stay subscribed.
+    std::fs::write(&cfg, &twins).unwrap();
+    let out = feedloom(&cfg, &["remove", &b]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with(&format!(
+            "removed {b} from {0}:12; its items stay in the store\n\
+             the same feed stays subscribed, written another way: {b}?utm_source=news ({0}:17) \
+             (remove it too to unsubscribe)\n",
+            cfg.display()
+        )),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(read(&cfg).contains(&format!("url = \"{b}?utm_source=news\"")));
+    // (`feed://` as `add` takes it.)
+    let feed_scheme = b.replacen("http://", "feed://", 1);
+    let out = feedloom(&cfg, &["remove", &feed_scheme]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(!read(&cfg).contains("[[feed]]"), "{}", read(&cfg));
 }
 

@@ -557,6 +557,49 @@ struct Found<'a> {
 }
 
 impl Found<'_> {
+    /// The feed `c`, one the page declares, fetched and read: (its URL as
+    /// declared, the document, where it answered, whether it moved for good).
+    async fn take(&self, c: &discover::Candidate) -> Result<(Url, Document, Url, bool), Failure> {
+        let Found {
+            fetcher,
+            given,
+            access,
+            limits,
+            ..
+        } = *self;
+        // Credentials the page writes in the feed's URL on its own host
+        // go with every request there, as a configured feed's do (they
+        // went with the first only: a feed that moved answered 401).
+        let (clean, own) = config::split_credentials(&c.url);
+        let (url, access) = match own {
+            Some(auth) if clean.origin() == given.origin() => {
+                let own = Access {
+                    headers: access.headers.clone(),
+                    auth: Some(auth),
+                };
+                (clean, Arc::new(own))
+            }
+            _ => (c.url.clone(), access.clone()),
+        };
+        let f = get(fetcher, &url, given, &access).await.map_err(|e| {
+            Failure::Runtime(format!(
+                "{given} declares the feed {}, but {e}",
+                config::access::redact_userinfo(c.url.as_str())
+            ))
+        })?;
+        let doc = parse_feed(&f, limits).map_err(|e| {
+            Failure::Usage(format!(
+                "{given} declares {} as its feed, but it is not one: {e}",
+                config::access::redact_userinfo(c.url.as_str())
+            ))
+        })?;
+        let moved = f.redirect.as_ref().is_some_and(|r| r.permanent);
+        // (And where it moved to on that host is written with them.)
+        let at = Url::parse(&with_userinfo_of(c.url.as_str(), &url, &f.final_url))
+            .unwrap_or(f.final_url);
+        Ok((c.url.clone(), doc, at, moved))
+    }
+
     /// The feed a page leads to: a declared one (chosen), else the first usual
     /// path that is a feed; with the URL it answered from (after redirects).
     async fn discover(
@@ -583,7 +626,7 @@ impl Found<'_> {
         let mut left_out: Vec<String> = found
             .left_out
             .iter()
-            .map(|h| format!("  {} (not a web address)", super::terminal_safe(h)))
+            .map(|(h, why)| format!("  {} ({why})", super::terminal_safe(h)))
             .collect();
         let declared: Vec<discover::Candidate> = found
             .found
@@ -595,55 +638,51 @@ impl Found<'_> {
                 if let Some(reason) = refused {
                     left_out.push(format!(
                         "  {} (refused: {reason}; `fetch.allow_private_networks` allows such addresses)",
-                        config::access::redact_userinfo(c.url.as_str())
+                        crate::error::quoted(&config::access::redact_userinfo(c.url.as_str()), 200)
                     ));
                 }
                 refused.is_none()
             })
             .collect();
-        if !left_out.is_empty() {
+        // (At most ten named: a page of thousands printed them all.)
+        let named = left_out.len().min(10);
+        let more = left_out.len() - named + found.more_left_out;
+        if named > 0 {
+            let more = match more {
+                0 => String::new(),
+                n => format!("\n  and {n} more"),
+            };
             say(
                 out,
                 &format!(
-                    "{given} declares feed links feedloom leaves out:\n{}",
-                    left_out.join("\n")
+                    "{given} declares feed links feedloom leaves out:\n{}{more}",
+                    left_out[..named].join("\n")
                 ),
             )?;
         }
         if !declared.is_empty() {
             let i = choose(&declared, given, args.pick, interactive, out)?;
-            let c = &declared[i];
-            // Credentials the page writes in the feed's URL on its own host
-            // go with every request there, as a configured feed's do (they
-            // went with the first only: a feed that moved answered 401).
-            let (clean, own) = config::split_credentials(&c.url);
-            let (url, access) = match own {
-                Some(auth) if clean.origin() == given.origin() => {
-                    let own = Access {
-                        headers: access.headers.clone(),
-                        auth: Some(auth),
-                    };
-                    (clean, Arc::new(own))
+            // Taken by default (no --pick, no terminal): a feed that fails
+            // gives way to the next one the page declares, and is said (a
+            // link to a host that resolves to a private address, or a dead
+            // one, ended the add while the page's real feed was fine).
+            let auto = args.pick.is_none() && !interactive;
+            let last = if auto { declared.len() - 1 } else { i };
+            for (k, c) in declared.iter().enumerate().take(last + 1).skip(i) {
+                match self.take(c).await {
+                    Ok(found) => return Ok(found),
+                    Err(e) if k < last => say(
+                        out,
+                        &format!(
+                            "{}: {}; taking {} instead",
+                            k + 1,
+                            super::terminal_safe(e.message()),
+                            k + 2
+                        ),
+                    )?,
+                    Err(e) => return Err(e),
                 }
-                _ => (c.url.clone(), access.clone()),
-            };
-            let f = get(fetcher, &url, given, &access).await.map_err(|e| {
-                Failure::Runtime(format!(
-                    "{given} declares the feed {}, but {e}",
-                    config::access::redact_userinfo(c.url.as_str())
-                ))
-            })?;
-            let doc = parse_feed(&f, limits).map_err(|e| {
-                Failure::Usage(format!(
-                    "{given} declares {} as its feed, but it is not one: {e}",
-                    config::access::redact_userinfo(c.url.as_str())
-                ))
-            })?;
-            let moved = f.redirect.as_ref().is_some_and(|r| r.permanent);
-            // (And where it moved to on that host is written with them.)
-            let at = Url::parse(&with_userinfo_of(c.url.as_str(), &url, &f.final_url))
-                .unwrap_or(f.final_url);
-            return Ok((c.url.clone(), doc, at, moved));
+            }
         }
         if !looks_like_html {
             return Err(Failure::Usage(format!(
@@ -674,12 +713,11 @@ impl Found<'_> {
             }
         }
         let declares = match left_out.is_empty() {
-            true => "declares no feed",
-            false => "declares no feed feedloom can fetch (those it left out are named above)",
+            true => "declares no feed (<link rel=\"alternate\"> of type RSS, Atom or JSON Feed)",
+            false => "declares no feed feedloom can fetch (the links left out are named above)",
         };
         Err(Failure::Usage(format!(
-            "no feed found at {given}: it is an HTML page that {declares} \
-         (<link rel=\"alternate\"> of type RSS, Atom or JSON Feed), and none of the usual \
+            "no feed found at {given}: it is an HTML page that {declares}, and none of the usual \
          paths is a feed:\n{}",
             tried.join("\n")
         )))

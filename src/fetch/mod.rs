@@ -461,6 +461,16 @@ impl Fetcher {
                         location,
                     });
                 };
+                // (Port 0 is no port: it was asked, "connect: refused",
+                // naming neither the feed nor the redirect.)
+                if next.port() == Some(0) {
+                    return Err(FetchError::NoRedirectTarget {
+                        url: current.to_string(),
+                        status,
+                        why: Some("port 0 is no port".to_string()),
+                        location,
+                    });
+                }
                 // Credentials in a Location are neither sent nor kept.
                 let _ = next.set_username("");
                 let _ = next.set_password(None);
