@@ -45,8 +45,8 @@ pub fn plain_text(html: &str) -> String {
             continue;
         }
         push_text(&mut out, &html[start..lt]);
+        // (A comment parts no word, as the page shows it: `Wash<!-- -->ington`.)
         if b[lt..].starts_with(b"<!--") {
-            push_text(&mut out, " ");
             i = crate::export::clean::comment_end(html, lt).min(b.len());
             start = i;
             continue;
@@ -116,11 +116,13 @@ pub fn plain_text(html: &str) -> String {
 }
 
 /// Elements shown inside a line of text, whose tags part no word in
-/// [`plain_text`] (`br`, `img` and the block elements do).
+/// [`plain_text`] (`br`, `img` and the block elements do; so do `del`, `ins`,
+/// `s` and `strike`, an edit's old and new text: `<del>2</del><ins>3</ins>`
+/// is not "23").
 const INLINE: &[&[u8]] = &[
-    b"a", b"abbr", b"b", b"bdi", b"bdo", b"big", b"cite", b"code", b"data", b"del", b"dfn", b"em",
-    b"font", b"i", b"ins", b"kbd", b"mark", b"nobr", b"q", b"s", b"samp", b"small", b"span",
-    b"strike", b"strong", b"sub", b"sup", b"time", b"tt", b"u", b"var", b"wbr",
+    b"a", b"abbr", b"b", b"bdi", b"bdo", b"big", b"cite", b"code", b"data", b"dfn", b"em", b"font",
+    b"i", b"kbd", b"mark", b"nobr", b"q", b"samp", b"small", b"span", b"strong", b"sub", b"sup",
+    b"time", b"tt", b"u", b"var", b"wbr",
 ];
 
 /// Appends text with its entities decoded and white space collapsed to single
@@ -287,36 +289,49 @@ pub const MAX_QUERY_BYTES: usize = 1024;
 /// inside a phrase (each found nothing, or not what was meant, without a
 /// word). `None` when nothing does.
 pub fn syntax_note(q: &str) -> Option<String> {
-    let mut notes: Vec<&str> = Vec::new();
-    let mut star_in_phrase = false;
-    for (i, part) in q.split('"').enumerate() {
-        if i % 2 == 1 {
-            star_in_phrase |= part.contains('*');
+    const FIELDS: &[&str] = &[
+        "title", "body", "text", "content", "author", "link", "url", "tags", "tag", "feed",
+        "source", "summary",
+    ];
+    let mut notes: Vec<String> = Vec::new();
+    let mut note = |n: String| {
+        if !notes.contains(&n) {
+            notes.push(n);
+        }
+    };
+    // (Each word, and whether it is a quoted phrase.)
+    let words: Vec<(&str, bool)> = q
+        .split('"')
+        .enumerate()
+        .flat_map(|(i, part)| match i % 2 == 1 {
+            true => vec![(part, true)],
+            false => part.split_whitespace().map(|w| (w, false)).collect(),
+        })
+        .collect();
+    for (k, &(w, phrase)) in words.iter().enumerate() {
+        if phrase {
+            if w.contains('*') {
+                note("a * inside quotes is no prefix (write word* outside the quotes)".into());
+            }
             continue;
         }
-        for w in part.split_whitespace() {
-            if matches!(w, "AND" | "OR" | "NOT") && !notes.iter().any(|n| n.starts_with("AND")) {
-                notes.push(
-                    "AND, OR and NOT are words to find, not operators (every word must occur)",
-                );
-            }
-            if w.starts_with("NEAR(") && !notes.iter().any(|n| n.starts_with("NEAR")) {
-                notes.push("NEAR(…) is no operator (its words are searched as words)");
-            }
-            if let Some((col, rest)) = w.split_once(':')
-                && matches!(
-                    col.to_lowercase().as_str(),
-                    "title" | "body" | "text" | "content" | "author"
-                )
-                && !rest.is_empty()
-                && !notes.iter().any(|n| n.starts_with("a column"))
-            {
-                notes.push("a column filter (`title:word`) is searched as two words");
+        if matches!(w, "AND" | "OR" | "NOT") {
+            note("AND, OR and NOT are words to find, not operators (every word must occur)".into());
+        }
+        let next_opens = words
+            .get(k + 1)
+            .is_some_and(|(n, p)| !p && n.starts_with('('));
+        if w.starts_with("NEAR(") || (w == "NEAR" && next_opens) {
+            note("NEAR(…) is no operator (its words are searched as words)".into());
+        }
+        if let Some((field, rest)) = w.split_once(':') {
+            let field = field.to_lowercase();
+            // (`title:"a phrase"`: the phrase follows the colon.)
+            let followed = !rest.is_empty() || words.get(k + 1).is_some_and(|(_, p)| *p);
+            if FIELDS.contains(&field.as_str()) && followed {
+                note(format!("a field filter ({field}:…) is searched as words"));
             }
         }
-    }
-    if star_in_phrase {
-        notes.push("a `*` inside quotes is no prefix (write `word*` outside the quotes)");
     }
     (!notes.is_empty()).then(|| notes.join("; "))
 }
@@ -1517,8 +1532,12 @@ mod tests {
         assert!(!n.contains(';'), "said once: {n}");
         let n = syntax_note("NEAR(zebra unique3, 2) title:zebra \"bulk sto*\"").unwrap();
         assert!(n.contains("NEAR(…) is no operator"), "{n}");
-        assert!(n.contains("`title:word`"), "{n}");
-        assert!(n.contains("a `*` inside quotes is no prefix"), "{n}");
+        assert!(n.contains("a field filter (title:…)"), "{n}");
+        assert!(n.contains("a * inside quotes is no prefix"), "{n}");
+        let n = syntax_note("NEAR (zebra filler) title:\"filler text\" link:zebra").unwrap();
+        assert!(n.contains("NEAR(…) is no operator"), "{n}");
+        assert!(n.contains("(title:…)") && n.contains("(link:…)"), "{n}");
+        assert_eq!(syntax_note("ISBN:0262 zebra NEAR"), None);
         // (Inside a phrase, AND is a word as written.)
         assert_eq!(syntax_note("\"rock AND roll\""), None);
     }
@@ -1541,6 +1560,11 @@ mod tests {
                  <a href=\"/x\">Micro</a><B>soft</B></p><p>next</p>"
             ),
             "Washington: unbelievable CO2 Microsoft next"
+        );
+        // An edit's old and new text stay apart; a comment parts no word.
+        assert_eq!(
+            plain_text("<del>2</del><ins>3</ins> people, Wash<!-- x -->ington"),
+            "2 3 people, Washington"
         );
         assert_eq!(plain_text("a<br>b<img src=x>c<div>d</div>"), "a b c d");
     }
@@ -1630,7 +1654,7 @@ mod tests {
             plain_text("<p>one <!-- a > b --> two</p><!-- x <p> hidden"),
             "one two"
         );
-        assert_eq!(plain_text("a<!-->b<!--->c"), "a b c");
+        assert_eq!(plain_text("a<!-->b<!--->c"), "abc");
         // What the story shows: a noscript's text, not an iframe's fallback
         // (unless it is never closed).
         assert_eq!(
