@@ -876,18 +876,27 @@ pub async fn run(
                     Some(_) => {}
                     None => gone_said = false,
                 }
-                let now = crate::now_unix();
-                if let Some(by) = crate::schedule::stepped_back(wall_at.0, wall_at.1.elapsed(), now) {
-                    if store.is_postgres() {
-                        // The node keeps the server's time: measured again,
-                        // its times are the server's again (holds and the
-                        // shared schedule stay as they are).
-                        match tokio::time::timeout(Duration::from_secs(2), store.clock_stepped_back(now, by)).await {
-                            Ok(Ok(_)) => warn!(seconds = by, "the wall clock stepped back: this node keeps the database server's time, measured again"),
-                            Ok(Err(e)) => error!(seconds = by, error = %chain(&e), "the wall clock stepped back, and the database server's time could not be read again: this node's times are behind until it is"),
-                            Err(_) => error!(seconds = by, "the wall clock stepped back, and the database server did not answer in time to read its time again: this node's times are behind until it does"),
+                let mut now = crate::now_unix();
+                let elapsed = wall_at.1.elapsed();
+                if store.is_postgres() {
+                    // The node keeps the server's time: a step of its clock,
+                    // either way, is measured again at once, before anything
+                    // is booked (a step forward booked every feed, host turn
+                    // and story ahead until the next measure, a minute on,
+                    // and nothing brought them back). Holds and the shared
+                    // schedule stay as they are. (The store says the step.)
+                    let back = crate::schedule::stepped_back(wall_at.0, elapsed, now);
+                    let ahead = crate::schedule::stepped_ahead(wall_at.0, elapsed, now);
+                    if let Some(by) = back.map(|b| -b).or(ahead) {
+                        match tokio::time::timeout(Duration::from_secs(2), store.clock_stepped_back(now, 0)).await {
+                            Ok(Ok(_)) => {}
+                            Ok(Err(e)) => error!(seconds = by, error = %chain(&e), "the wall clock stepped, and the database server's time could not be read again: this node's times are off until it is"),
+                            Err(_) => error!(seconds = by, "the wall clock stepped, and the database server did not answer in time to read its time again: this node's times are off until it does"),
                         }
-                    } else {
+                        now = crate::now_unix();
+                    }
+                } else if let Some(by) = crate::schedule::stepped_back(wall_at.0, elapsed, now) {
+                    {
                         held_back.step_back(by);
                         // Moved once the fetches under way end: one that
                         // began before the step stores times of the clock

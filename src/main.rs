@@ -259,6 +259,24 @@ fn pg_set_up(cfg: &Config, rt: &tokio::runtime::Runtime) -> anyhow::Result<()> {
     }
 }
 
+/// On PostgreSQL, takes the database server's time before a command reads
+/// the clock for what it does (`search --since`, `prune`'s cutoffs): a node
+/// whose clock was ahead pruned items seen a moment before, and their
+/// tombstones kept them out for good. The store opened for it (read only;
+/// its errors are left to the command's own opening, which says them)
+/// measures the offset ([`feedloom::set_clock_offset_ms`]).
+fn take_server_time(cfg: &Config) {
+    if cfg.store.url.is_none() {
+        return;
+    }
+    if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        let _ = rt.block_on(Backend::open_read_only(&Location::of(&cfg.store)));
+    }
+}
+
 /// How long a finished `run` or `poll` waits for blocking work it abandoned
 /// (a file read past its deadline) before it exits anyway.
 const EXIT_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
@@ -447,6 +465,7 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                 limit: limit as usize,
                 json,
             };
+            take_server_time(&cfg);
             let now = feedloom::now_unix();
             Ok(commands::finish(
                 commands::search::run(&cfg, &args, now).map(|mut hits| {
@@ -472,6 +491,7 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
             ))
         }
         Command::Prune { dry_run, vacuum } => {
+            take_server_time(&cfg);
             let now = feedloom::now_unix();
             let retention = commands::prune::retention(&cfg);
             if dry_run {

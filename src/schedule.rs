@@ -90,6 +90,16 @@ pub fn stepped_back(before: i64, elapsed: Duration, now: i64) -> Option<i64> {
     (by >= CLOCK_STEP).then_some(by)
 }
 
+/// How far the wall clock stepped forward between a reading `before` and
+/// one `now`, `elapsed` apart by the monotonic clock, when by at least
+/// [`CLOCK_STEP`] seconds (an NTP step, a virtual machine resumed).
+pub fn stepped_ahead(before: i64, elapsed: Duration, now: i64) -> Option<i64> {
+    let elapsed = (elapsed.as_millis() + 500) / 1000;
+    let expected = before.saturating_add(i64::try_from(elapsed).unwrap_or(i64::MAX));
+    let by = now.saturating_sub(expected);
+    (by >= CLOCK_STEP).then_some(by)
+}
+
 /// The least step back of the wall clock the daemon moves its schedule for
 /// (seconds; less is the two clocks' rounding).
 pub const CLOCK_STEP: i64 = 5;
@@ -264,6 +274,12 @@ mod tests {
         assert_eq!(stepped_back(t, Duration::from_secs(1), t + 7_200), None);
         assert_eq!(stepped_back(t, Duration::from_secs(60), t + 55), Some(5));
         assert_eq!(stepped_back(t, Duration::from_secs(60), t + 56), None);
+        // And forward.
+        assert_eq!(stepped_ahead(t, Duration::from_secs(1), t + 1), None);
+        assert_eq!(stepped_ahead(t, Duration::from_secs(2), t + 602), Some(600));
+        assert_eq!(stepped_ahead(t, Duration::from_secs(60), t + 64), None);
+        assert_eq!(stepped_ahead(t, Duration::from_secs(60), t + 65), Some(5));
+        assert_eq!(stepped_ahead(t, Duration::from_secs(2), t - 3_598), None);
     }
 
     #[test]

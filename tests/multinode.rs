@@ -539,3 +539,96 @@ async fn a_node_claims_no_more_than_it_can_start() {
     );
     drop(nodes);
 }
+
+/// A node whose wall clock steps forward while it runs (an NTP step, a
+/// virtual machine resumed; libfaketime steps only the wall clock) measures
+/// it against the database server's at once and books nothing ahead: its
+/// next fetches, fetch records and host turns stay in the server's time.
+/// (It noticed at its next measure, a minute on, and meanwhile booked every
+/// feed, host turn and story ahead, where they stayed: every node waited.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_whose_clock_steps_forward_books_nothing_ahead() {
+    use common::{FeedServer, Resource, rss};
+    let _one = ONE_AT_A_TIME.lock().await;
+    let Some(url) = pg::fresh_db("clock_forward").await else {
+        return;
+    };
+    let lib = std::fs::read_dir("/usr/lib")
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|d| d.path().join("faketime/libfaketime.so.1"))
+        .find(|p| p.exists());
+    let Some(lib) = lib else {
+        assert!(std::env::var_os("CI").is_none(), "libfaketime is missing");
+        return;
+    };
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/a.xml",
+        Resource::feed(rss("A", &[(Some("1"), None, "one", "d")])).no_etag(),
+    );
+    let env = TestEnv::new();
+    let clock = env.path("clock");
+    std::fs::write(&clock, "+0").unwrap();
+    let port = free_port();
+    let cfg = env.path("feedloom.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[store]\nurl = \"{url}\"\n\n\
+             [server]\nlisten = \"127.0.0.1:{port}\"\nshutdown_timeout = \"2s\"\n\n\
+             [fetch]\nhost_gap = \"0s\"\n\n\
+             [defaults]\nevery = \"2s\"\nspread = \"0s\"\n\n[[feed]]\nurl = \"{}\"\n",
+            srv.url("/a.xml")
+        ),
+    )
+    .unwrap();
+    let log = env.path("node.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_feedloom"))
+        .arg("--config")
+        .arg(&cfg)
+        .arg("run")
+        .env("FEEDLOOM_LOG", "warn")
+        .env("LD_PRELOAD", &lib)
+        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+        .env("FAKETIME_TIMESTAMP_FILE", &clock)
+        .env("FAKETIME_NO_CACHE", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(std::fs::File::create(&log).unwrap()))
+        .spawn()
+        .unwrap();
+    let c = pg::client(&url).await;
+    let hits = || srv.seen().iter().filter(|s| s.path == "/a.xml").count();
+    let end = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < end && hits() < 1 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    std::fs::write(&clock, "+600").unwrap();
+    let before = hits();
+    let end = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < end && hits() < before + 3 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let said = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(hits() >= before + 3, "fetched on after the step: {said}");
+    let server = pg::count(&c, "SELECT extract(epoch FROM now())::bigint").await;
+    let next = pg::count(&c, "SELECT max(next_fetch_at) FROM feeds").await;
+    let started = pg::count(&c, "SELECT max(started_at) FROM fetches").await;
+    let turn = pg::count(
+        &c,
+        "SELECT COALESCE(max(next_start_ms), 0) / 1000 FROM hosts",
+    )
+    .await;
+    assert!(
+        next <= server + 30,
+        "next fetch {next}, server {server}: {said}"
+    );
+    assert!(
+        started <= server + 5,
+        "fetched at {started}, server {server}"
+    );
+    assert!(turn <= server + 30, "host turn {turn}, server {server}");
+    assert!(said.contains("stepped forward"), "{said}");
+}

@@ -793,25 +793,28 @@ async fn a_node_whose_clock_is_not_the_servers_keeps_the_servers_time() {
     let c = pg::client(&pair.url).await;
     let fetches = pg::count(&c, "SELECT count(*) FROM fetches").await;
     let next_before = pg::count(&c, "SELECT max(next_fetch_at) FROM feeds").await;
-    let config = pair.postgres.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_feedloom"))
-            .arg("--config")
-            .arg(&config)
-            .arg("poll")
-            .env("FEEDLOOM_LOG", "warn")
-            .env("LD_PRELOAD", lib)
-            .env("FAKETIME", "+3600s")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let skewed = |args: &'static [&'static str]| {
+        let config = pair.postgres.clone();
+        let lib = lib.clone();
+        tokio::task::spawn_blocking(move || {
+            Command::new(env!("CARGO_BIN_EXE_feedloom"))
+                .arg("--config")
+                .arg(&config)
+                .args(args)
+                .env("FEEDLOOM_LOG", "warn")
+                .env("LD_PRELOAD", lib)
+                .env("FAKETIME", "+3600s")
+                .output()
+                .unwrap()
+        })
+    };
+    let out = skewed(&["poll"]).await.unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("this node's clock is not the database server's") && err.contains("+3600"),
         "{err}"
     );
+    assert_eq!(err.matches("clock is not").count(), 1, "said once: {err}");
     assert!(out.status.success(), "{err}");
     let server = pg::count(&c, "SELECT extract(epoch FROM now())::bigint").await;
     let latest = pg::count(&c, "SELECT max(started_at) FROM fetches").await;
@@ -828,6 +831,13 @@ async fn a_node_whose_clock_is_not_the_servers_keeps_the_servers_time() {
     );
     assert_eq!(fetched, latest);
     assert!(next <= next_before + 120, "{next} {next_before}");
+    // A command that reads the clock for what it does takes the server's
+    // time too: `search --since` found nothing seen a moment ago.
+    let out = skewed(&["search", "--since", "30m", "ferry"])
+        .await
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("Ferry timetable"), "{said}");
 }
 
 /// `search --output` judges a story by the item the output shows (its

@@ -256,6 +256,8 @@ struct Inner {
     turns: Mutex<HashMap<i64, i64>>,
     /// When this node last measured its clock against the server's.
     clock_synced: Mutex<Option<std::time::Instant>>,
+    /// Opened to read only (`export`, `search`, `feeds`).
+    read_only: bool,
     listener: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
@@ -275,6 +277,9 @@ impl Drop for Inner {
 /// Seconds a node's clock may be from the database server's before it is
 /// said (a round trip and NTP's usual drift stay well within).
 const CLOCK_SKEW: f64 = 2.0;
+
+/// Whether this process said its clock is not the server's.
+static CLOCK_SAID: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// How often a node measures its clock against the server's again.
 const CLOCK_REMEASURE: Duration = Duration::from_secs(60);
@@ -337,6 +342,7 @@ impl PgStore {
                 changed: Notify::new(),
                 turns: Mutex::default(),
                 clock_synced: Mutex::default(),
+                read_only,
                 listener: Mutex::default(),
             }),
         };
@@ -443,15 +449,24 @@ impl PgStore {
         let off = (server * 1000.0).round() as i64 - mine;
         let before = crate::set_clock_offset_ms(off);
         let skew = (CLOCK_SKEW * 1000.0) as i64;
-        if first && off.abs() > skew {
+        // (Said once per process: a command that opens the store twice said
+        // it twice.)
+        if first && off.abs() > skew && !CLOCK_SAID.swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            let what = match self.inner.read_only {
+                true => "its windows and ages",
+                false => "claims, leases, hosts' turns, fetch and item times",
+            };
             tracing::warn!(
                 seconds = format!("{:+.1}", -(off as f64) / 1000.0),
-                "this node's clock is not the database server's: it keeps the server's time (claims, leases, hosts' turns, fetch and item times), but set its clock right (NTP): its logs and anything else on it keep its own"
+                "this node's clock is not the database server's: it keeps the server's time ({what}), but set its clock right (NTP): its logs and anything else on it keep its own"
             );
         } else if !first && (off - before).abs() > skew {
+            let moved = -(off - before);
+            let way = if moved > 0 { "forward" } else { "back" };
             tracing::warn!(
-                seconds = format!("{:+.1}", -((off - before) as f64) / 1000.0),
-                "this node's clock moved against the database server's: it keeps the server's time"
+                seconds = format!("{:+.1}", moved as f64 / 1000.0),
+                "this node's clock stepped {way} against the database server's: it keeps the server's time, measured again"
             );
         }
         Ok(())
