@@ -1298,9 +1298,9 @@ async fn a_body_read_again_by_a_newer_parser_announces_no_update() {
     let tag = feedloom::refresh::Refresher::new(&cfg, env.open_store())
         .unwrap()
         .body_tag
-        .replacen("v12", "v11", 1);
+        .replacen("v13", "v12", 1);
     // (The tag before this parser's: a bump of the parser's tag moves both.)
-    assert!(tag.starts_with("v11 "), "{tag}");
+    assert!(tag.starts_with("v12 "), "{tag}");
     let old_hash = feedloom::identity::body_hash(doc.as_bytes(), &tag);
     let w = rusqlite::Connection::open(env.path("feedloom.db")).unwrap();
     w.execute_batch(&format!(
