@@ -223,6 +223,19 @@ fn same_body(last: &str, body: &[u8], tag: &str) -> bool {
     }
 }
 
+/// Whether `last`, the hash stored of a feed's last body, was made under an
+/// older [`BODY_TAG`] (or before hashes named their version).
+fn read_by_an_older_parser(last: &str) -> bool {
+    let current: u32 = BODY_TAG[1..].parse().unwrap_or(0);
+    match last.split_once(':') {
+        Some((v, _)) => v
+            .strip_prefix('v')
+            .and_then(|n| n.parse::<u32>().ok())
+            .is_some_and(|n| n < current),
+        None => true,
+    }
+}
+
 /// Failures in a row, the last two of them 404s at the address a feed moved
 /// to, after which the move is forgotten (a 410 forgets it at once).
 const FORGET_MOVE_AFTER_404S: u32 = 3;
@@ -290,9 +303,22 @@ async fn refresh_one(r: &Refresher, feed: &FeedRef, every: &Every) -> Result<Rep
     } else {
         Origin::configured(&feed.url, access)
     };
+    // A document an older parser read is asked for whole, once: a server
+    // that answers 304 kept it unread by this one, until the feed changed,
+    // and then every entry this parser reads otherwise was announced as
+    // updated (an upgrade's raw entries and body tag said "read again").
+    let none = crate::store::model::Validators::default();
+    let validators = match feed
+        .body_hash
+        .as_deref()
+        .is_some_and(read_by_an_older_parser)
+    {
+        true => &none,
+        false => &feed.validators,
+    };
     let fetched = r
         .fetcher
-        .fetch_in(&mut held, &feed.fetch_url, &feed.validators, &origin)
+        .fetch_in(&mut held, &feed.fetch_url, validators, &origin)
         .await;
     let mut slot = Some(held);
     let mut rec = FetchRecord {

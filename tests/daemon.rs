@@ -1333,6 +1333,52 @@ async fn a_body_read_again_by_a_newer_parser_announces_no_update() {
     );
 }
 
+/// A document an older parser read, from a server that answers 304, is
+/// asked for whole once, without validators, and read again silently: it
+/// stayed unread by this parser until the feed changed, and then every
+/// entry this parser reads otherwise was announced as updated. Then the
+/// validators go with the requests again.
+#[tokio::test]
+async fn a_document_an_older_parser_read_is_asked_for_whole_once() {
+    let srv = FeedServer::start().await;
+    let doc = rss("t", &[(Some("1"), None, "The real title", "d")]);
+    srv.set("/f.xml", Resource::feed(doc.clone()));
+    let env = TestEnv::new();
+    let cfg = env.config(&feeds_toml(&[srv.url("/f.xml")]));
+    let poll = || async {
+        feedloom::refresh::poll(&cfg, env.open_store())
+            .await
+            .unwrap()
+            .0
+    };
+    assert_eq!(poll().await.new, 1);
+    assert_eq!(poll().await.not_modified, 1, "the server answers 304");
+    let tag = feedloom::refresh::Refresher::new(&cfg, env.open_store())
+        .unwrap()
+        .body_tag
+        .replacen("v13", "v12", 1);
+    let old_hash = feedloom::identity::body_hash(doc.as_bytes(), &tag);
+    rusqlite::Connection::open(env.path("feedloom.db"))
+        .unwrap()
+        .execute_batch(&format!(
+            "UPDATE items SET title = 'An old reading', content_hash = 'old', changed_at = 1;
+             UPDATE stories SET changed_at = 1;
+             UPDATE feeds SET body_hash = '{old_hash}', entry_seals = NULL;"
+        ))
+        .unwrap();
+    let asked = srv.seen().len();
+    let s = poll().await;
+    assert_eq!((s.new, s.updated, s.not_modified), (0, 0, 0), "{s}");
+    assert_eq!(srv.seen()[asked].if_none_match, None, "asked for whole");
+    assert_eq!(
+        env.count("SELECT count(*) FROM items WHERE title = 'The real title' AND changed_at = 1"),
+        1
+    );
+    let s = poll().await;
+    assert_eq!(s.not_modified, 1, "{s}");
+    assert!(srv.seen().last().unwrap().if_none_match.is_some());
+}
+
 #[tokio::test]
 async fn permanent_redirects_move_the_feed_after_n_fetches_temporary_never() {
     let srv = FeedServer::start().await;
