@@ -72,8 +72,18 @@ pub fn plain_text(html: &str) -> String {
         // (An inline element's tags part no word, as the page shows it: a
         // drop cap's `<span>W</span>ashington`, `<em>un</em>believable`,
         // `CO<sub>2</sub>`, `<wbr>`, were found, and matched by rules, as
-        // two words.)
-        if !INLINE.iter().any(|n| n.eq_ignore_ascii_case(closing)) {
+        // two words. So do a custom or prefixed element's, `<o:p>`, which
+        // the outputs unwrap.)
+        let at = closing.as_ptr() as usize - b.as_ptr() as usize + closing.len();
+        let custom = matches!(b.get(at), Some(b'-' | b':'));
+        let inline = custom || INLINE.iter().any(|n| n.eq_ignore_ascii_case(closing));
+        // (But a footnote's mark, a link or a superscript of a number right
+        // after a word, `rose<a href="#fn1">1</a>`, is no part of the word:
+        // `rose` matched nothing.)
+        let mark = next != b'/'
+            && (name.eq_ignore_ascii_case(b"a") || name.eq_ignore_ascii_case(b"sup"))
+            && footnote_mark(&html[end.saturating_add(1).min(b.len())..]);
+        if !inline || mark {
             push_text(&mut out, " ");
         }
         i = end.saturating_add(1).min(b.len());
@@ -115,14 +125,32 @@ pub fn plain_text(html: &str) -> String {
     out
 }
 
+/// Whether `rest`, the text after a start tag, is a footnote's mark up to
+/// the next tag: one to three digits, or those in brackets (`1`, `[12]`).
+fn footnote_mark(rest: &str) -> bool {
+    let text = rest.split('<').next().unwrap_or("");
+    let text = text
+        .strip_prefix('[')
+        .and_then(|t| t.strip_suffix(']'))
+        .unwrap_or(text);
+    (1..=3).contains(&text.len()) && text.bytes().all(|c| c.is_ascii_digit())
+}
+
+/// Characters that show nothing and part no word, left out of the text: a
+/// soft hyphen ("Flug&shy;hafen" is "Flughafen"), a zero-width space, a
+/// word joiner, a zero-width no-break space (each split `Wash…ington`).
+fn joins(c: char) -> bool {
+    matches!(c, '\u{ad}' | '\u{200b}' | '\u{2060}' | '\u{feff}')
+}
+
 /// Elements shown inside a line of text, whose tags part no word in
 /// [`plain_text`] (`br`, `img` and the block elements do; so do `del`, `ins`,
 /// `s` and `strike`, an edit's old and new text: `<del>2</del><ins>3</ins>`
-/// is not "23").
+/// is not "23"; and `q`, whose quotation marks the page shows).
 const INLINE: &[&[u8]] = &[
-    b"a", b"abbr", b"b", b"bdi", b"bdo", b"big", b"cite", b"code", b"data", b"dfn", b"em", b"font",
-    b"i", b"kbd", b"mark", b"nobr", b"q", b"samp", b"small", b"span", b"strong", b"sub", b"sup",
-    b"time", b"tt", b"u", b"var", b"wbr",
+    b"a", b"abbr", b"acronym", b"b", b"bdi", b"bdo", b"big", b"blink", b"cite", b"code", b"data",
+    b"dfn", b"em", b"font", b"i", b"kbd", b"label", b"mark", b"marquee", b"nobr", b"output",
+    b"samp", b"small", b"span", b"strong", b"sub", b"sup", b"time", b"tt", b"u", b"var", b"wbr",
 ];
 
 /// Appends text with its entities decoded and white space collapsed to single
@@ -155,7 +183,7 @@ fn push_text(out: &mut String, text: &str) {
                 (
                     c.is_whitespace(),
                     c.len_utf8(),
-                    c.is_whitespace() || c == '\u{ad}',
+                    c.is_whitespace() || joins(c),
                 )
             }
         };
@@ -211,8 +239,9 @@ pub fn index_text(text: &str) -> String {
     if text.is_ascii() && memchr::memchr(0, text.as_bytes()).is_none() {
         return text.to_string();
     }
-    let text = &*match text.contains(['\0', '\u{ad}']) {
-        true => std::borrow::Cow::Owned(text.replace('\0', " ").replace('\u{ad}', "")),
+    // (So do the other characters that part no word: [`joins`].)
+    let text = &*match text.contains(|c| c == '\0' || joins(c)) {
+        true => std::borrow::Cow::Owned(text.replace('\0', " ").replace(joins, "")),
         false => std::borrow::Cow::Borrowed(text),
     };
     if !text.chars().any(is_cjk) {
@@ -727,7 +756,7 @@ fn folded_chars(text: &str) -> Vec<(usize, char)> {
     // found `Bundes\u{ad}regierung`, and marked nothing.)
     for (i, c) in text
         .char_indices()
-        .filter(|(_, c)| !is_combining_accent(*c) && *c != '\u{ad}')
+        .filter(|(_, c)| !is_combining_accent(*c) && !joins(*c))
     {
         match spelled_out(c) {
             Some(s) => out.extend(s.chars().map(|l| (i, l))),
@@ -1561,6 +1590,15 @@ mod tests {
             ),
             "Washington: unbelievable CO2 Microsoft next"
         );
+        // A quotation's marks and a footnote's mark part words; invisible
+        // joiners, custom elements and those the outputs unwrap do not.
+        assert_eq!(
+            plain_text(
+                "He said<q>india</q>, rose<a href=\"#fn1\">1</a> and<sup>[2]</sup> m<sup>23</sup>x \
+                 Wash\u{200b}ing\u{2060}to\u{feff}n <label>yan</label>kee o<o:p>k</o:p> x<my-el>y</my-el>"
+            ),
+            "He said india , rose 1 and [2] m 23x Washington yankee ok xy"
+        );
         // An edit's old and new text stay apart; a comment parts no word.
         assert_eq!(
             plain_text("<del>2</del><ins>3</ins> people, Wash<!-- x -->ington"),
@@ -1581,7 +1619,7 @@ mod tests {
                     if !out.is_empty() && !out.ends_with(' ') {
                         out.push(' ');
                     }
-                } else if c != '\u{ad}' {
+                } else if !joins(c) {
                     out.push(c);
                 }
             }
@@ -1613,7 +1651,7 @@ mod tests {
             push_text(&mut out, t);
             assert_eq!(out, by_char(t), "{t:?}");
             let reference = {
-                let cleaned = t.replace('\0', " ").replace('\u{ad}', "");
+                let cleaned = t.replace('\0', " ").replace(joins, "");
                 // (The CJK path, which both take, is checked by the tests
                 // below; here only texts without CJK take the fast one.)
                 if cleaned.chars().any(is_cjk) {
