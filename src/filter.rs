@@ -117,10 +117,18 @@ impl Rule {
                 format!("(?{flags}){re}")
             };
             let re = re.as_str();
-            regex::RegexBuilder::new(re)
+            let built = regex::RegexBuilder::new(re)
                 .size_limit(REGEX_SIZE_LIMIT)
                 .build()
-                .map_err(|e| format!("invalid regular expression /{re}/: {e}"))?
+                .map_err(|e| format!("invalid regular expression /{re}/: {e}"))?;
+            // (One that matches nothing at all matches every text: `/(?i)/`
+            // kept, or hid, everything, where `//` was refused.)
+            if built.is_match("") && built.is_match("zq") {
+                return Err(format!(
+                    "the regular expression /{re}/ matches every text (it matches where there is nothing)"
+                ));
+            }
+            built
         } else {
             let words: Vec<&str> = rest.split_whitespace().collect();
             if words.is_empty() {
@@ -528,6 +536,15 @@ mod tests {
         assert!(e.contains("invalid regular expression /(unclosed/"), "{e}");
         assert!(Rule::parse("title:").unwrap_err().contains("no words"));
         assert!(Rule::parse("//").unwrap_err().contains("empty"));
+        // One that matches where there is nothing matches every text (it
+        // kept, or hid, everything): refused as `//` is. Anchored ones are
+        // not.
+        for every in ["/(?i)/", "title:/a*/", "/x?/i", "/^/"] {
+            let e = Rule::parse(every).unwrap_err();
+            assert!(e.contains("matches every text"), "{every}: {e}");
+        }
+        assert!(Rule::parse("/^$/").is_ok());
+        assert!(Rule::parse("/^breaking/i").is_ok());
         // A misspelt field is an error, not text that never matches.
         for typo in [
             "titel:rust",
