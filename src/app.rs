@@ -890,8 +890,8 @@ pub async fn run(
                     if let Some(by) = back.map(|b| -b).or(ahead) {
                         match tokio::time::timeout(Duration::from_secs(2), store.clock_stepped_back(now, 0)).await {
                             Ok(Ok(_)) => {}
-                            Ok(Err(e)) => error!(seconds = by, error = %chain(&e), "the wall clock stepped, and the database server's time could not be read again: this node's times are off until it is"),
-                            Err(_) => error!(seconds = by, "the wall clock stepped, and the database server did not answer in time to read its time again: this node's times are off until it does"),
+                            Ok(Err(e)) => error!(seconds = by, error = %chain(&e), "the wall clock stepped, and the database server's time could not be read again: this node's times are off until it is read again, at its next claim, which moves back what was booked ahead meanwhile"),
+                            Err(_) => error!(seconds = by, "the wall clock stepped, and the database server did not answer in time to read its time again: this node's times are off until it is read again, at its next claim, which moves back what was booked ahead meanwhile"),
                         }
                         now = crate::now_unix();
                     }

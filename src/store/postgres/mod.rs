@@ -258,6 +258,8 @@ struct Inner {
     clock_synced: Mutex<Option<std::time::Instant>>,
     /// Opened to read only (`export`, `search`, `feeds`).
     read_only: bool,
+    /// The last measure of the clock failed: the next claim measures again.
+    remeasure: std::sync::atomic::AtomicBool,
     listener: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
@@ -343,6 +345,7 @@ impl PgStore {
                 turns: Mutex::default(),
                 clock_synced: Mutex::default(),
                 read_only,
+                remeasure: std::sync::atomic::AtomicBool::new(false),
                 listener: Mutex::default(),
             }),
         };
@@ -423,6 +426,12 @@ impl PgStore {
     /// measure whose round trip took over a second is not taken (the
     /// offset measured before stays).
     pub(crate) async fn sync_clock(&self) -> Result<(), StoreError> {
+        // (Until a measure succeeds, every claim measures again: a step met
+        // while the server could not be reached was measured a minute
+        // later, what was booked meanwhile left ahead.)
+        self.inner
+            .remeasure
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         let mut conn = self.pool().get().await?;
         let asked = std::time::Instant::now();
         let server: f64 = conn
@@ -433,6 +442,9 @@ impl PgStore {
             )
             .await?
             .get(0);
+        self.inner
+            .remeasure
+            .store(false, std::sync::atomic::Ordering::Relaxed);
         let trip = asked.elapsed();
         let first = self
             .inner
@@ -468,18 +480,32 @@ impl PgStore {
                 seconds = format!("{:+.1}", moved as f64 / 1000.0),
                 "this node's clock stepped {way} against the database server's: it keeps the server's time, measured again"
             );
+            // What it booked by the stepped clock before the step was
+            // measured (a fetch stored in the second before the tick saw it,
+            // all it stored while the server could not be reached, steps too
+            // small to see one by one): moved back. It stayed ahead: feeds
+            // unfetched and stories on top for as long as the step.
+            if moved > skew {
+                self.move_times_ahead(crate::now_unix(), CLOCK_SKEW as i64 * 3, Some(moved))
+                    .await?;
+            }
         }
         Ok(())
     }
 
-    /// [`Self::sync_clock`] when the last measure is a minute old.
+    /// [`Self::sync_clock`] when the last measure is a minute old, or the
+    /// last one failed.
     pub(crate) async fn keep_clock(&self) -> Result<(), StoreError> {
         let due = self
             .inner
-            .clock_synced
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_none_or(|at| at.elapsed() >= CLOCK_REMEASURE);
+            .remeasure
+            .load(std::sync::atomic::Ordering::Relaxed)
+            || self
+                .inner
+                .clock_synced
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_none_or(|at| at.elapsed() >= CLOCK_REMEASURE);
         if due {
             self.sync_clock().await?;
         }
@@ -489,7 +515,21 @@ impl PgStore {
     /// As the SQLite store's: times a clock that was ahead wrote (more than
     /// ten minutes ahead) are moved to `now`, and said.
     async fn repair_times_ahead(&self, now: i64) -> Result<(), StoreError> {
-        let limit = now + 600;
+        self.move_times_ahead(now, 600, None).await
+    }
+
+    /// Times ahead of `now` by more than `margin` seconds moved to now (the
+    /// feeds' next fetches counted from now). Hosts' next turns: without
+    /// `step_ms`, those past the margin go to now; with it (a step of this
+    /// node's clock, measured), those more than half the step ahead go back
+    /// by the step (turns booked before it, a host gap or two ahead, stay).
+    async fn move_times_ahead(
+        &self,
+        now: i64,
+        margin: i64,
+        step_ms: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let limit = now + margin;
         let mut conn = self.pool().get().await?;
         // (As `crate::store::FEEDS_FETCHED_AHEAD`.)
         let mut tx = conn.tx().await?;
@@ -509,13 +549,26 @@ impl PgStore {
         // (And each host's next turn, booked by such a clock: a node whose
         // clock ran an hour ahead, stopped, left its hosts unasked for the
         // hour, their feeds "due".)
-        let hosts = tx
-            .exec(
-                "moving hosts' turns ahead of the clock",
-                "UPDATE hosts SET next_start_ms = $1 WHERE next_start_ms > $2",
-                &[&now.saturating_mul(1000), &limit.saturating_mul(1000)],
-            )
-            .await?;
+        let now_ms = now.saturating_mul(1000);
+        let hosts = match step_ms {
+            None => {
+                tx.exec(
+                    "moving hosts' turns ahead of the clock",
+                    "UPDATE hosts SET next_start_ms = $1 WHERE next_start_ms > $2",
+                    &[&now_ms, &limit.saturating_mul(1000)],
+                )
+                .await?
+            }
+            Some(step) => {
+                tx.exec(
+                    "moving hosts' turns ahead of the clock",
+                    "UPDATE hosts SET next_start_ms = GREATEST($1::bigint, next_start_ms - $2::bigint)
+                     WHERE next_start_ms > $1::bigint + $2::bigint / 2",
+                    &[&now_ms, &step],
+                )
+                .await?
+            }
+        };
         tx.commit("moving feeds' times ahead of the clock").await?;
         if hosts > 0 {
             tracing::warn!(
