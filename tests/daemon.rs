@@ -1274,6 +1274,27 @@ async fn a_corrected_charset_is_read_at_once() {
     );
 }
 
+/// The store as a parser before this one left it after reading `doc`: its
+/// items read otherwise ("An old reading", `changed_at` 1), and the body's
+/// hash under that parser's tag.
+fn as_an_older_parser_stored_it(env: &TestEnv, cfg: &feedloom::config::Config, doc: &str) {
+    let tag = feedloom::refresh::Refresher::new(cfg, env.open_store())
+        .unwrap()
+        .body_tag
+        .replacen("v13", "v12", 1);
+    // (The tag before this parser's: a bump of the parser's tag moves both.)
+    assert!(tag.starts_with("v12 "), "{tag}");
+    let old_hash = feedloom::identity::body_hash(doc.as_bytes(), &tag);
+    rusqlite::Connection::open(env.path("feedloom.db"))
+        .unwrap()
+        .execute_batch(&format!(
+            "UPDATE items SET title = 'An old reading', content_hash = 'old', changed_at = 1;
+             UPDATE stories SET changed_at = 1;
+             UPDATE feeds SET body_hash = '{old_hash}', entry_seals = NULL;"
+        ))
+        .unwrap();
+}
+
 /// A body byte-identical to the one stored, read again by a newer parser
 /// (the one before tagged its hash otherwise) or because its items were due,
 /// is the feed's same document: an item that reads otherwise in it is
@@ -1293,23 +1314,7 @@ async fn a_body_read_again_by_a_newer_parser_announces_no_update() {
             .0
     };
     assert_eq!(poll().await.new, 1);
-    // As a parser before this one stored it: another reading, and the
-    // body's hash under that parser's tag.
-    let tag = feedloom::refresh::Refresher::new(&cfg, env.open_store())
-        .unwrap()
-        .body_tag
-        .replacen("v13", "v12", 1);
-    // (The tag before this parser's: a bump of the parser's tag moves both.)
-    assert!(tag.starts_with("v12 "), "{tag}");
-    let old_hash = feedloom::identity::body_hash(doc.as_bytes(), &tag);
-    let w = rusqlite::Connection::open(env.path("feedloom.db")).unwrap();
-    w.execute_batch(&format!(
-        "UPDATE items SET title = 'An old reading', content_hash = 'old', changed_at = 1;
-         UPDATE stories SET changed_at = 1;
-         UPDATE feeds SET body_hash = '{old_hash}', entry_seals = NULL;"
-    ))
-    .unwrap();
-    drop(w);
+    as_an_older_parser_stored_it(&env, &cfg, &doc);
     let s = poll().await;
     assert_eq!((s.new, s.updated), (0, 0), "{s}");
     assert_eq!(
@@ -1353,19 +1358,7 @@ async fn a_document_an_older_parser_read_is_asked_for_whole_once() {
     };
     assert_eq!(poll().await.new, 1);
     assert_eq!(poll().await.not_modified, 1, "the server answers 304");
-    let tag = feedloom::refresh::Refresher::new(&cfg, env.open_store())
-        .unwrap()
-        .body_tag
-        .replacen("v13", "v12", 1);
-    let old_hash = feedloom::identity::body_hash(doc.as_bytes(), &tag);
-    rusqlite::Connection::open(env.path("feedloom.db"))
-        .unwrap()
-        .execute_batch(&format!(
-            "UPDATE items SET title = 'An old reading', content_hash = 'old', changed_at = 1;
-             UPDATE stories SET changed_at = 1;
-             UPDATE feeds SET body_hash = '{old_hash}', entry_seals = NULL;"
-        ))
-        .unwrap();
+    as_an_older_parser_stored_it(&env, &cfg, &doc);
     let asked = srv.seen().len();
     let s = poll().await;
     assert_eq!((s.new, s.updated, s.not_modified), (0, 0, 0), "{s}");

@@ -1,9 +1,10 @@
 //! `feedloom remove URL`: unsubscribe. The feed's `[[feed]]` block (with the
 //! comment lines directly above it) leaves the config; its items stay in the
 //! store, where a reload marks the feed as no longer configured, as with any
-//! block removed by hand. The URL may be written as in the config, any form
-//! with the same canonical URL, or the address the feed moved to; every
-//! block naming the same feed goes.
+//! block removed by hand. The URL may be written as one block writes it
+//! (that block goes; the feed's other blocks, if any, are said to stay), in
+//! any other form of the same canonical URL (every block of the feed goes),
+//! or as the address feeds moved to (every such feed goes).
 
 use std::io::Write;
 use std::path::Path;

@@ -85,3 +85,18 @@ pub async fn client(url: &str) -> tokio_postgres::Client {
 pub async fn count(c: &tokio_postgres::Client, sql: &str) -> i64 {
     c.query_one(sql, &[]).await.unwrap().get(0)
 }
+
+/// libfaketime, for a node whose clock is not the server's; `None` (a test
+/// then passes without it) on a machine without it, except under CI, which
+/// installs it.
+pub fn faketime() -> Option<std::path::PathBuf> {
+    let lib = std::fs::read_dir("/usr/lib")
+        .ok()?
+        .filter_map(Result::ok)
+        .map(|d| d.path().join("faketime/libfaketime.so.1"))
+        .find(|p| p.exists());
+    if lib.is_none() {
+        assert!(std::env::var_os("CI").is_none(), "libfaketime is missing");
+    }
+    lib
+}
