@@ -266,6 +266,19 @@ pub fn tokens(title: &str, body_html: &str) -> Tokens {
     })
 }
 
+/// Whether two headlines each hold a word (or number) the other lacks: one
+/// swapped for another (`Microsoft to cut 1,000 jobs…` / `Google to cut
+/// 1,000 jobs…`, `…off coast of Chile` / `…of Peru`). For items that are
+/// their headline alone, whose fingerprints hold no key token but the
+/// headline's numbers: a headline's capitals name nothing (every word may
+/// have one), so the names a body's sentences give are not there. A copy
+/// adds or drops words ("BREAKING:", " - Reuters"), in any case.
+pub fn headline_swapped(a: &str, b: &str) -> bool {
+    let (a, b) = (tokens(a, ""), tokens(b, ""));
+    let lacks = |x: &Tokens, y: &Tokens| x.words.iter().any(|w| y.words.binary_search(w).is_err());
+    lacks(&a, &b) && lacks(&b, &a)
+}
+
 /// How many words a text has, as fingerprints count them (a CJK character is
 /// half a word, a Hangul syllable a third).
 pub fn word_count(text: &str) -> usize {

@@ -567,3 +567,72 @@ fn a_copy_without_the_first_paragraph_is_the_same_story() {
     let cut = r#"<p>The deal, reached less than an hour into an emergency summit in Brussels, ensures that Kyiv will receive steady funding over the next four years to keep its government running and pay salaries and pensions as the war with Russia drags on.</p><p>“We have a deal,” European Council President Charles Michel wrote on social media. “This locks in steady, long-term, predictable funding for Ukraine.”</p><p>Orbán had blocked the package in December, arguing that the EU should not commit money for years ahead while the outcome of the war remained uncertain. Diplomats said he was offered a mechanism that would allow leaders to review the spending every year, though without a veto.</p><p>Ukrainian President Volodymyr Zelenskyy thanked the leaders, saying the continued financial support would strengthen long-term economic and financial stability, which is no less important than military aid and sanctions pressure on Russia.</p><p>The agreement still needs approval from the European Parliament, which is expected to vote on it later this month. Lawmakers have broadly backed the aid and criticized Hungary’s repeated obstruction.</p>"#;
     assert!(same((title, full), (title, cut)));
 }
+
+/// Headlines that swap a word (a name, a place) are two stories; a copy
+/// that adds or drops words, or changes their case, is not a swap.
+#[test]
+fn headlines_that_swap_a_word_are_told_apart() {
+    for (a, b) in [
+        (
+            "Microsoft to cut 1,000 jobs at its offices in Ireland by end of year",
+            "Google to cut 1,000 jobs at its offices in Ireland by end of year",
+        ),
+        (
+            "Magnitude 6.1 earthquake strikes off coast of Chile",
+            "Magnitude 6.1 earthquake strikes off coast of Peru",
+        ),
+        ("Polls close in Ohio primary", "Polls close in Iowa primary"),
+        ("Seoul 전력 공급 중단", "Busan 전력 공급 중단"),
+    ] {
+        assert!(headline_swapped(a, b), "{a} / {b}");
+    }
+    for (a, b) in [
+        (
+            "Microsoft to cut 1,000 jobs in Ireland",
+            "BREAKING: Microsoft to Cut 1,000 Jobs in Ireland - Reuters",
+        ),
+        ("Polls close in Ohio primary", "Polls close in Ohio primary"),
+    ] {
+        assert!(!headline_swapped(a, b), "{a} / {b}");
+    }
+}
+
+/// A long wire story whose copy in another outlet carries one updated
+/// figure past the lede (an outage count): the same story. Template stories
+/// that swap several figures, or a name, stay apart.
+#[test]
+fn a_long_copy_with_one_figure_updated_is_the_same_story() {
+    let story = |customers: &str, people: &str, town: &str| {
+        (
+            "Storm surge floods coastal town".to_string(),
+            format!(
+                "<p>A powerful storm surge swept into the coastal town of {town} early on \
+                 Tuesday, flooding hundreds of homes and forcing residents to flee to higher \
+                 ground as the water rose faster than forecasters had expected.</p>\
+                 <p>Emergency crews used boats to reach families trapped on upper floors, and \
+                 officials said {people} people had been taken to shelters set up in schools \
+                 and churches across the district by the middle of the morning.</p>\
+                 <p>The regional weather service said the surge was driven by strong onshore \
+                 winds and an unusually high tide, and warned that a second surge was possible \
+                 when the tide turns again late in the evening.</p>\
+                 <p>The local utility said about {customers} customers lost power as lines came \
+                 down across the peninsula, and crews would not be able to start repairs until \
+                 the wind had dropped and the roads were clear of water and debris.</p>\
+                 <p>The mayor asked residents who had stayed in their homes to remain upstairs, \
+                 to keep away from the water, and to call the emergency line only if their lives \
+                 were in danger, as the service was stretched by the number of calls.</p>\
+                 <p>Schools across the district will stay closed for the rest of the week, the \
+                 education office said, and several roads into the town remain impassable while \
+                 engineers check bridges and embankments for damage.</p>"
+            ),
+        )
+    };
+    let a = story("9,000", "43", "Marrow Bay");
+    let b = story("12,000", "43", "Marrow Bay");
+    assert!(same((&a.0, &a.1), (&b.0, &b.1)));
+    // Two figures apart, or a town: two stories.
+    let c = story("12,000", "57", "Marrow Bay");
+    assert!(!same((&a.0, &a.1), (&c.0, &c.1)));
+    let d = story("9,000", "43", "Kestrel Point");
+    assert!(!same((&a.0, &a.1), (&d.0, &d.1)));
+}

@@ -221,6 +221,10 @@ pub(super) struct Judge<'a> {
     matches: Vec<(f32, i64, i64)>,
     /// Items of the new item's own feed, within the window, with its text.
     own: Vec<i64>,
+    /// Matches that are, like the new item, their headline alone (no prose):
+    /// same only when neither headline swaps a word of the other's
+    /// ([`similar::headline_swapped`], judged on the stored title).
+    headline_only: Vec<i64>,
 }
 
 /// Two matches of one feed scoring within this of each other are the same
@@ -238,6 +242,7 @@ impl<'a> Judge<'a> {
             tokens: None,
             matches: Vec::new(),
             own: Vec::new(),
+            headline_only: Vec::new(),
         }
     }
 
@@ -289,7 +294,27 @@ impl<'a> Judge<'a> {
         });
         if similar::keys_agree(self.fp, toks, &old) {
             self.matches.push((score, item, other_feed));
+            if self.fp.units == 0 && old.units == 0 {
+                self.headline_only.push(item);
+            }
         }
+    }
+
+    /// [`Judge::best_first`], each with the new item's headline when the
+    /// match is to be judged by the headlines too (see `headline_only`).
+    pub(super) fn best_first_with_headlines(mut self) -> Vec<(i64, Option<&'a str>)> {
+        let it = self.it;
+        let headline_only = std::mem::take(&mut self.headline_only);
+        self.best_first()
+            .into_iter()
+            .map(|item| {
+                let judged = headline_only.contains(&item);
+                (
+                    item,
+                    judged.then(|| it.entry.title.as_deref().unwrap_or("")),
+                )
+            })
+            .collect()
     }
 
     /// The matching items, the most similar first; among equals the earliest.
@@ -803,19 +828,22 @@ pub(super) fn find_story(
     let mut story = tx
         .prepare_cached(
             "SELECT i.story_id, s.first_seen_at,
-                    EXISTS (SELECT 1 FROM items j WHERE j.story_id = i.story_id AND j.feed_id = ?2)
+                    EXISTS (SELECT 1 FROM items j WHERE j.story_id = i.story_id AND j.feed_id = ?2),
+                    i.title
              FROM items i JOIN stories s ON s.id = i.story_id WHERE i.id = ?1",
         )
         .map_err(ctx(what))?;
-    for item in judge.best_first() {
-        let row: Option<(i64, i64, bool)> = story
+    for (item, new_title) in judge.best_first_with_headlines() {
+        let row: Option<(i64, i64, bool, Option<String>)> = story
             .query_row(params![item, feed_id], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
             })
             .optional()
             .map_err(ctx(what))?;
-        if let Some((story_id, first_seen, false)) = row
+        if let Some((story_id, first_seen, false, title)) = row
             && first_seen >= since
+            && !new_title
+                .is_some_and(|t| similar::headline_swapped(t, title.as_deref().unwrap_or("")))
         {
             return Ok(Some(story_id));
         }

@@ -176,19 +176,24 @@ pub(super) async fn find_story(
             return Ok(None);
         }
     }
-    for item in judge.best_first() {
+    for (item, new_title) in judge.best_first_with_headlines() {
         let row = tx
             .opt(
                 what,
                 "SELECT i.story_id, s.first_seen_at,
-                        EXISTS (SELECT 1 FROM items j WHERE j.story_id = i.story_id AND j.feed_id = $2)
+                        EXISTS (SELECT 1 FROM items j WHERE j.story_id = i.story_id AND j.feed_id = $2),
+                        i.title
                  FROM items i JOIN stories s ON s.id = i.story_id WHERE i.id = $1",
                 &[&item, &feed_id],
             )
             .await?;
         if let Some(r) = row {
             let (story, first_seen, own): (i64, i64, bool) = (r.get(0), r.get(1), r.get(2));
-            if !own && first_seen >= since {
+            // (Items that are their headline alone: see `Judge`.)
+            let swapped = new_title.is_some_and(|t| {
+                crate::similar::headline_swapped(t, r.get::<_, Option<&str>>(3).unwrap_or(""))
+            });
+            if !own && first_seen >= since && !swapped {
                 return Ok(Some(story));
             }
         }
