@@ -39,6 +39,12 @@ pub enum AppError {
     Signals(#[source] std::io::Error),
     #[error("HTTP server failed: {0}")]
     Server(#[source] std::io::Error),
+    /// The store's file was deleted or replaced while the daemon ran (or
+    /// its lock file taken): what it stored since is lost. Said at the
+    /// stop, which is no clean one (it logged "stopped" and exited 0, and
+    /// the next start made an empty store without a word of the loss).
+    #[error("stopped with the store lost: {0}")]
+    StoreLost(String),
     /// The store failed while the daemon started: named ("store error while
     /// spreading first fetches: database or disk is full" said not which).
     #[error("cannot start on store {store}: {source}")]
@@ -308,6 +314,10 @@ impl Plan {
             }
             // The cap of holds follows `max_backoff` either way.
             refresher.fetcher.set_max_hold(cfg.defaults.max_backoff.0);
+        } else {
+            // A server that asked an earlier run for time (a `poll`, or
+            // the daemon before a restart) is still owed it.
+            refresher.keep_stored_holds().await?;
         }
         Ok(Plan {
             refresher,
@@ -1112,7 +1122,14 @@ pub async fn run(
             ),
         }
     }
+    let gone = store
+        .sqlite()
+        .and_then(|s| s.file_gone())
+        .or_else(|| lock.as_ref().and_then(|l| l.lost()));
     drop(store);
+    if let Some(gone) = gone {
+        return Err(AppError::StoreLost(gone));
+    }
     info!("stopped");
     Ok(())
 }
@@ -1496,9 +1513,23 @@ pub async fn render_outputs(
     // What serving a changed output needs (its gzip encoding, its ETag) is
     // made there too, not on a runtime thread under the outputs' lock.
     let served = state.clone();
+    // Files that could not be written are left until their retry's time:
+    // every render (each new story) tried them, and logged each.
+    let waiting = {
+        let w = state
+            .web
+            .file_waiting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        match crate::now_unix() < w.1 {
+            true => w.0.clone(),
+            false => HashMap::new(),
+        }
+    };
+    let waited = !waiting.is_empty();
     let (rendered, failed, prepared) = tokio::task::spawn_blocking(move || {
         // (Each failure is logged; the daemon serves the outputs all the same.)
-        let failed = export::write_files(&rendered);
+        let failed = export::write_files_but(&rendered, &waiting);
         let prepared: Vec<Option<crate::server::Prepared>> = rendered
             .iter()
             .map(|r| {
@@ -1519,24 +1550,40 @@ pub async fn render_outputs(
     let mut stale_at = rendered.iter().filter_map(|r| r.stale_at).min();
     // Files that could not be written are tried again (a full disk, a folder
     // in the way: nothing else may change for hours).
-    if failed.is_empty() {
-        state.web.file_retries.store(0, Ordering::Relaxed);
-    } else {
-        // 10 s, doubling to 5 minutes while they keep failing.
-        let n = state
+    {
+        let mut w = state
             .web
-            .file_retries
-            .fetch_add(1, Ordering::Relaxed)
-            .min(5);
-        let wait = (FILE_RETRY.as_secs() << n).min(FILE_RETRY_MAX.as_secs());
-        let retry = now + wait as i64;
-        stale_at = Some(stale_at.map_or(retry, |s| s.min(retry)));
+            .file_waiting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if failed.is_empty() {
+            state.web.file_retries.store(0, Ordering::Relaxed);
+            *w = (HashMap::new(), 0);
+        } else {
+            // 10 s, doubling to 5 minutes while they keep failing; a
+            // render meanwhile tries only the files that had not failed.
+            let tried = !waited || failed.iter().any(|(p, _)| !w.0.contains_key(p));
+            if tried {
+                let n = state
+                    .web
+                    .file_retries
+                    .fetch_add(1, Ordering::Relaxed)
+                    .min(5);
+                let wait = (FILE_RETRY.as_secs() << n).min(FILE_RETRY_MAX.as_secs());
+                w.1 = now + wait as i64;
+            }
+            w.0 = failed.iter().cloned().collect();
+            stale_at = Some(stale_at.map_or(w.1, |s| s.min(w.1)));
+        }
     }
     *state
         .web
         .file_errors
         .lock()
-        .unwrap_or_else(|e| e.into_inner()) = failed;
+        .unwrap_or_else(|e| e.into_inner()) = failed
+        .iter()
+        .map(|(p, e)| format!("{}: {e}", p.display()))
+        .collect();
     *state.web.outputs.write().unwrap_or_else(|e| e.into_inner()) = outputs.to_vec();
     state
         .web
@@ -1729,8 +1776,17 @@ pub fn describe(cfg: &Config) -> String {
     );
     let _ = writeln!(
         s,
-        "server: http://{}, up to {} connections, header timeout {}, idle timeout {}; /healthz degraded after {} without a success",
+        "server: http://{}{}, up to {} connections, header timeout {}, idle timeout {}; /healthz degraded after {} without a success",
         cfg.server.listen,
+        // (What readers are given: the outputs' self links and the pages'
+        // links. It was not shown, and the outputs were said to be served
+        // at the listen address.)
+        cfg.server
+            .public_url
+            .as_ref()
+            .map_or(String::new(), |u| format!(
+                ", published as {u} ([server] public_url)"
+            )),
         cfg.server.max_connections,
         humantime::format_duration(cfg.server.header_timeout.0),
         humantime::format_duration(cfg.server.idle_timeout.0),
@@ -1794,7 +1850,7 @@ pub fn describe(cfg: &Config) -> String {
         };
         let _ = writeln!(
             s,
-            "  {}: up to {} stories{}{}, {files}; served at http://{}/{}.{{{}}}",
+            "  {}: up to {} stories{}{}, {files}; served at {}{}.{{{}}}",
             o.name(),
             o.max_items,
             o.window
@@ -1805,7 +1861,7 @@ pub fn describe(cfg: &Config) -> String {
             } else {
                 format!(" tagged {}", o.tags.join("/"))
             },
-            cfg.server.listen,
+            cfg.server.public_base(),
             o.name(),
             formats.join(",")
         );

@@ -500,6 +500,22 @@ impl fmt::Display for Format {
 /// year (365.25 days), so that `"100y"` is accepted as the message says.
 pub const MAX_DURATION: Duration = Duration::from_secs(100 * 31_557_600);
 
+/// Reads a duration the humantime way (`"30s"`, `"15m"`, `"7d"`, `"1h
+/// 30m"`), refusing the unit `M` alone: humantime reads it as months, beside
+/// `m` for minutes (`every = "30M"` was a feed fetched every two and a half
+/// years, shown as such by `check` alone).
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let mut units = t.split(|c: char| c.is_ascii_digit() || c.is_whitespace());
+    if units.any(|u| u == "M") {
+        return Err(
+            "the unit `M` is a month to feedloom and `m` a minute: write `min` for minutes or `months` for months"
+                .to_string(),
+        );
+    }
+    humantime::parse_duration(t).map_err(|e| e.to_string())
+}
+
 /// A duration written the humantime way: `"30s"`, `"15m"`, `"7d"`, `"1h 30m"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Dur(pub Duration);
@@ -507,7 +523,7 @@ pub struct Dur(pub Duration);
 impl<'de> Deserialize<'de> for Dur {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        let dur = humantime::parse_duration(s.trim())
+        let dur = parse_duration(&s)
             .map_err(|e| serde::de::Error::custom(format!("invalid duration `{s}`: {e}")))?;
         if dur > MAX_DURATION {
             return Err(serde::de::Error::custom(format!(
@@ -1359,6 +1375,24 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
                 format!("tag {tag:?} is blank or has spaces around it"),
             ));
         }
+        // (A line break or a tab in a feed's title was published over two
+        // lines in every output, run together by search, and written as
+        // `&#10;` by export-opml; `add --title` refuses them, and
+        // `import-opml` writes them as spaces.)
+        let odd = |t: &str| t.chars().any(|c| c != '\0' && c.is_control());
+        for (k, bad) in [
+            ("title", feed.title.as_deref().is_some_and(odd)),
+            ("tags", feed.tags.iter().any(|t| odd(t))),
+        ] {
+            if bad {
+                return Err(at(
+                    key(k),
+                    format!(
+                        "a feed's `{k}` holds a control character (a line break, a tab, an escape): write it on one line, without them"
+                    ),
+                ));
+            }
+        }
         // (PostgreSQL's text holds no NUL: every command failed to sync the
         // feeds, naming neither the feed nor the key.)
         for (k, nul) in [
@@ -1671,6 +1705,24 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             "store",
             "path",
             "[store] path holds a NUL character (`\\u0000`), which no file name can hold",
+        ));
+    }
+    // (A PostgreSQL URL under `path` made a SQLite store in folders named
+    // after it, password and all, and `check` printed it whole.)
+    if cfg.store.url.is_none()
+        && ["postgres://", "postgresql://"].iter().any(|s| {
+            let p = cfg.store.path.to_string_lossy();
+            p.get(..s.len()).is_some_and(|h| h.eq_ignore_ascii_case(s))
+        })
+    {
+        return Err(whole(
+            "store",
+            "path",
+            &format!(
+                "[store] path holds a PostgreSQL URL (`{}`): `path` names a SQLite file; \
+                 write the URL as `url = \"...\"` under [store]",
+                crate::store::postgres::redact(&cfg.store.path.to_string_lossy())
+            ),
         ));
     }
     // (`newdir/` passed `check`, and `poll` then said "cannot lock it
@@ -2527,7 +2579,44 @@ mod tests {
         ] {
             let e = err(&format!("{feed}headers = {{ \"{name}\" = \"\" }}\n"));
             assert!(!e.contains("Sup3rSecretA2"), "{e}");
-            assert!(e.contains("is not a valid header name"), "{e}");
+            assert!(e.contains("is not a valid header name: it holds "), "{e}");
+        }
+        // A name hidden so still says what is wrong with it.
+        for (name, why) in [
+            ("X Trace", "it holds a space"),
+            ("X-Trace:", "it holds `:`"),
+            ("X-\u{c9}clair", "outside ASCII"),
+        ] {
+            let e = err(&format!("{feed}headers = {{ \"{name}\" = \"1\" }}\n"));
+            assert!(e.contains(why), "{e}");
+        }
+        // A PostgreSQL URL under `path` is no file name (it made a SQLite
+        // store in folders named after it, password and all).
+        let e = err("[store]\npath = \"postgresql://app:Pw0rdX9@db.example/feeds\"\n");
+        assert!(
+            e.contains("holds a PostgreSQL URL") && e.contains("`url = "),
+            "{e}"
+        );
+        assert!(!e.contains("Pw0rdX9"), "{e}");
+        // `M` is months to humantime, `m` minutes: refused, with both named.
+        let e = err(&format!("{feed}every = \"30M\"\n"));
+        assert!(e.contains("`min` for minutes or `months`"), "{e}");
+        assert!(
+            parse(
+                &format!("{feed}every = \"2months 30min\"\n"),
+                Path::new("cfg/x.toml")
+            )
+            .is_ok()
+        );
+        // A feed's title or tag on more than one line, or with a tab or an
+        // escape (published over two lines; `add --title` refuses them).
+        for extra in [
+            "title = \"Line one\\nTwo\"",
+            "title = \"A\\tB\"",
+            "tags = [\"a\\u001bb\"]",
+        ] {
+            let e = err(&format!("{feed}{extra}\n"));
+            assert!(e.contains("holds a control character"), "{extra}: {e}");
         }
         let e = err(&format!("{feed}[feed.headers]\nX-Api-Key: Sup3rSecretD1\n"));
         assert!(!e.contains("Sup3rSecretD1"), "{e}");

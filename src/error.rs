@@ -32,6 +32,34 @@ fn asked_for(d: Duration) -> String {
     )
 }
 
+/// A server's hold that a stored error says is not over: a feed's
+/// `last_error` as [`FetchError::Status`] wrote it for a 429 or 503 that
+/// asked for time (a Retry-After), or a 429 without one. Gives the address
+/// that answered (the hold is by its origin), until when (Unix seconds, or
+/// `None` when the message names no time: a wait of 2^31 s or more, held
+/// until the feed's next fetch) and whether the server asked for it. `poll`
+/// run on a timer holds the server by it (it asked its other feeds in the
+/// next run, and the daemon after a restart).
+pub fn stored_hold(last_error: &str) -> Option<(url::Url, Option<i64>, bool)> {
+    let (url, rest) = last_error.split_once(" answered HTTP ")?;
+    let (status, rest) = (rest.get(..3)?, rest.get(3..)?);
+    let (asked, after) = match (
+        rest.split_once(", and asks for no requests "),
+        rest.split_once(", without a Retry-After: feedloom asks its server nothing "),
+    ) {
+        (Some((_, a)), _) if matches!(status, "429" | "503") => (true, a),
+        (None, Some((_, a))) if status == "429" => (false, a),
+        _ => return None,
+    };
+    let until = after.strip_prefix("until ").and_then(|t| {
+        let t = t.split([',', ' ']).next()?;
+        chrono::DateTime::parse_from_rfc3339(t)
+            .ok()
+            .map(|t| t.timestamp())
+    });
+    Some((url::Url::parse(url).ok()?, until, asked))
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
     /// The network failed: `<url>: <root cause>` ([`NetFailure`]). The client's
@@ -39,8 +67,19 @@ pub enum FetchError {
     #[error("{url}: {failure}")]
     Network { url: String, failure: NetFailure },
     /// The whole fetch (connect, headers, body) took longer than `fetch.timeout`.
-    #[error("{url}: timeout after {}", humantime::format_duration(*after))]
-    Timeout { url: String, after: Duration },
+    #[error(
+        "{url}: timeout after {}{}",
+        humantime::format_duration(*after),
+        waiting.map_or(String::new(), |w| format!(", {w}"))
+    )]
+    Timeout {
+        url: String,
+        after: Duration,
+        /// How far the response had got (all four stalls read alike: a
+        /// server that never answers, one that sent its headers and no body,
+        /// one trickling it, one that sent part and held the connection).
+        waiting: Option<Waiting>,
+    },
     #[error(
         "{url} answered HTTP {status}{}{}{}",
         if *moved_for_now { " (reached through a temporary redirect)" } else { "" },
@@ -275,7 +314,7 @@ pub enum StoreError {
     Commit { message: String },
     /// Another feedloom (`run` or `poll`) holds the store's lock file.
     #[error(
-        "store {} is in use by {holder}; one feedloom command that writes (`run`, `poll`, `prune`, `enable`, `restore`) may use a store at a time",
+        "store {} is in use by {holder}; one feedloom command that writes (`run`, `poll`, `prune`, `restore`) may use a store at a time (`enable` may run beside them)",
         path.display()
     )]
     Locked { path: PathBuf, holder: String },
@@ -741,6 +780,35 @@ impl std::fmt::Display for NetFailure {
     }
 }
 
+/// Where a fetch was when its time ran out ([`FetchError::Timeout`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Waiting {
+    /// No status line and headers came.
+    ForAnswer,
+    /// The headers came; so much of the body.
+    ForBody(BodyProgress),
+}
+
+impl std::fmt::Display for Waiting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Waiting::ForAnswer => {
+                f.write_str("without an answer (no status line and headers came)")
+            }
+            Waiting::ForBody(BodyProgress {
+                received,
+                expected: Some(n),
+            }) => write!(
+                f,
+                "the headers came, and {received} of the body's {n} bytes"
+            ),
+            Waiting::ForBody(BodyProgress { received, .. }) => {
+                write!(f, "the headers came, and {received} bytes of the body")
+            }
+        }
+    }
+}
+
 /// The time limits a failure is measured against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts {
@@ -990,6 +1058,50 @@ mod tests {
     use super::*;
     use crate::fetch::guard::DnsError;
     use std::io;
+
+    /// The hold a stored error records is read back from the messages as
+    /// written (every shape of them), and nothing else is read as one.
+    #[test]
+    fn a_stored_hold_is_read_from_the_message_written() {
+        let said = |retry_after, unasked_hold, status, moved_for_now| {
+            FetchError::Status {
+                url: "http://busy.example:8080/f?x=1".into(),
+                status,
+                retry_after,
+                capped_at: None,
+                moved_for_now,
+                unasked_hold,
+            }
+            .to_string()
+        };
+        let now = crate::now_unix();
+        let hour = Some(Duration::from_secs(3600));
+        for (msg, asked) in [
+            (said(hour, None, 429, false), true),
+            (said(hour, None, 503, true), true),
+            (said(None, Some(Duration::from_secs(60)), 429, false), false),
+        ] {
+            let (url, until, a) = stored_hold(&msg).expect(&msg);
+            assert_eq!(url.as_str(), "http://busy.example:8080/f?x=1");
+            assert_eq!(a, asked, "{msg}");
+            let until = until.expect(&msg);
+            assert!(
+                (until - now - if asked { 3600 } else { 60 }).abs() <= 2,
+                "{msg}"
+            );
+        }
+        let (_, until, _) =
+            stored_hold(&said(Some(Duration::from_secs(1 << 40)), None, 503, false)).unwrap();
+        assert_eq!(until, None);
+        for msg in [
+            said(None, None, 429, false),
+            said(hour, None, 500, false),
+            said(None, None, 503, false),
+            "http://busy.example/f: not requested: busy.example answered 429 or 503 with a Retry-After, and asks for no requests until 2026-12-07T12:07:10Z".into(),
+        ] {
+            assert!(stored_hold(&msg).is_none(), "{msg}");
+        }
+    }
 
     #[test]
     fn a_long_message_keeps_its_end() {

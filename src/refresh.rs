@@ -133,6 +133,34 @@ impl Refresher {
         ))
     }
 
+    /// Holds the servers the store says asked for time that is not over (a
+    /// 429 or 503 with a Retry-After, or a 429 without one, as the feed's
+    /// last error: [`crate::error::stored_hold`]): a `poll` on a timer asked
+    /// their other feeds in its next run, while the server had asked it for
+    /// none. Returns how many feeds' errors hold a server.
+    pub async fn keep_stored_holds(&self) -> Result<usize, StoreError> {
+        let now = crate::now_unix();
+        let troubles = self
+            .store
+            .read_try(|r| r.feeds_in_trouble(usize::MAX))
+            .await?;
+        let mut held = 0;
+        for p in troubles.iter().filter(|p| p.enabled) {
+            let Some((url, until, asked)) =
+                p.last_error.as_deref().and_then(crate::error::stored_hold)
+            else {
+                continue;
+            };
+            // (A wait said as 2^31 s or more: until the feed's next fetch,
+            // which `max_backoff` capped.)
+            if let Some(until) = until.or(p.next_fetch_at).filter(|t| *t > now) {
+                self.fetcher.hold_until(&url, until, asked);
+                held += 1;
+            }
+        }
+        Ok(held)
+    }
+
     /// A refresher that fetches with `fetcher` (tests pass one with their own
     /// resolver).
     pub fn with_fetcher(cfg: &Config, store: impl Into<Backend>, fetcher: Fetcher) -> Refresher {
@@ -1147,6 +1175,10 @@ async fn poll_inner(
         }
     }
     let refresher = Refresher::with_fetcher(cfg, store.clone(), fetcher);
+    if polite {
+        // (`poll --all` asks every feed, as it fetches those backing off.)
+        refresher.keep_stored_holds().await?;
+    }
     let disabled = refs.iter().filter(|f| !f.enabled).count();
     let to_fetch = |f: &FeedRef| f.enabled && f.id >= 0;
     let total = refs.iter().filter(|f| to_fetch(f)).count();

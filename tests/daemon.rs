@@ -296,6 +296,79 @@ async fn a_timer_poll_holds_a_server_that_asked_for_time() {
     assert!(held_for(&env, &srv.url("/other.xml")) > 3000);
 }
 
+/// A server that asked an earlier `poll` for time is held for every feed of
+/// it in the next: one the first run did not ask (added since, or asked
+/// before the 429 came), and one whose document the 429 was reached through
+/// a redirect from another server. Each was requested while its server had
+/// asked for no requests (a timer's `poll` kept hitting it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timer_poll_holds_a_server_an_earlier_poll_was_asked_by() {
+    let (srv, front) = (FeedServer::start().await, FeedServer::start().await);
+    let feed = || Resource::feed(rss("Other", &[(Some("1"), None, "x", "d")]));
+    srv.set(
+        "/busy.xml",
+        Resource::status(429).header("retry-after", "3600"),
+    );
+    srv.set("/other.xml", feed());
+    // (No Retry-After: feedloom holds the server a minute.)
+    front.set("/rude.xml", Resource::status(429));
+    front.set("/sibling.xml", feed());
+    let moved = FeedServer::start().await;
+    moved.set(
+        "/via.xml",
+        Resource::status(302).header("location", &srv.url("/busy.xml")),
+    );
+    let env = TestEnv::new();
+    let polite = |feeds: &[String]| {
+        let blocks: String = feeds.iter().map(|u| feed_block(u, "")).collect();
+        let cfg = env.config(&format!("{FAST}{blocks}"));
+        let store = env.open_store();
+        async move {
+            feedloom::refresh::poll_with_progress(&cfg, store, None, true)
+                .await
+                .unwrap()
+                .0
+        }
+    };
+    let first = polite(&[moved.url("/via.xml"), front.url("/rude.xml")]).await;
+    assert_eq!(first.failed, 2, "{first}");
+    assert_eq!(hits(&srv, "/busy.xml"), 1);
+    let second = polite(&[
+        moved.url("/via.xml"),
+        front.url("/rude.xml"),
+        srv.url("/other.xml"),
+        front.url("/sibling.xml"),
+    ])
+    .await;
+    assert_eq!(
+        (hits(&srv, "/other.xml"), hits(&front, "/sibling.xml")),
+        (0, 0),
+        "requested while their servers asked for time: {second}"
+    );
+    assert_eq!(
+        (second.held, second.backing_off, second.failed),
+        (2, 2, 0),
+        "{second}"
+    );
+    for (path, host) in [("/other.xml", &srv), ("/sibling.xml", &front)] {
+        let error = error_of(&env, path);
+        assert!(
+            error.contains(&format!(
+                ": not requested: 127.0.0.1:{} answered ",
+                host.addr.port()
+            )),
+            "{error}"
+        );
+    }
+    // `poll --all` asks every feed.
+    let blocks = feed_block(&srv.url("/other.xml"), "");
+    let cfg = env.config(&format!("{FAST}{blocks}"));
+    feedloom::refresh::poll_with_progress(&cfg, env.open_store(), None, false)
+        .await
+        .unwrap();
+    assert_eq!(hits(&srv, "/other.xml"), 1);
+}
+
 /// A 429 without a Retry-After asks the client, not the URL, to slow down:
 /// the server's other feeds wait a minute (they were asked at their own pace
 /// while the feed that got it backed off), and a timer `poll` knows it too.

@@ -72,6 +72,15 @@ impl Daemon {
         }
     }
 
+    /// Stops the daemon, giving what it ended with.
+    async fn stopped(self) -> Result<(), app::AppError> {
+        self.stop.send(()).unwrap();
+        tokio::time::timeout(Duration::from_secs(15), self.handle)
+            .await
+            .expect("daemon stops")
+            .unwrap()
+    }
+
     async fn stop(self) {
         self.stop.send(()).unwrap();
         tokio::time::timeout(Duration::from_secs(15), self.handle)
@@ -252,6 +261,24 @@ fn check_names_the_window() {
     );
 }
 
+/// `check` names the address readers are given (`public_url`), for the
+/// server and each output's links: it said the outputs were served at the
+/// listen address.
+#[test]
+fn check_names_the_public_address() {
+    let env = TestEnv::new();
+    let cfg = env.config(
+        "[server]\nlisten = \"127.0.0.1:8181\"\npublic_url = \"https://news.example.org/feeds\"\n\n[[output]]\nname = \"all\"\n",
+    );
+    let said = app::describe(&cfg);
+    assert!(
+        said.contains("server: http://127.0.0.1:8181, published as https://news.example.org/feeds/ ([server] public_url)")
+            && said.contains("served at https://news.example.org/feeds/all.{atom,rss,json,html}")
+            && !said.contains("served at http://127.0.0.1:8181"),
+        "{said}"
+    );
+}
+
 /// An output file the daemon cannot write (a folder in its place) makes
 /// `/healthz` degraded, naming it; the daemon tries again by itself and
 /// writes it once it can, with no other change. Before, the file was never
@@ -400,7 +427,17 @@ async fn a_store_file_deleted_under_the_daemon_is_an_error() {
             .any(|r| r.contains("feedloom.db was deleted while this process has it open")),
         "{v}"
     );
-    d.stop().await;
+    // Its stop is no clean one: what it stored since is lost (it said
+    // "stopped" and exited 0, and the next start made an empty store
+    // without a word).
+    let e = d.stopped().await.unwrap_err();
+    assert!(
+        matches!(e, app::AppError::StoreLost(_))
+            && e.to_string()
+                .starts_with("stopped with the store lost: the store file ")
+            && e.to_string().contains("feedloom.db was deleted"),
+        "{e}"
+    );
 }
 
 /// A graceful stop is said by `/healthz` from its start, a 503 (so that a

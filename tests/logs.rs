@@ -127,7 +127,7 @@ async fn network_failures_name_the_url_once_and_the_root_cause() {
     assert_one_line(
         &url,
         &fetch_err(&f, &url).await.to_string(),
-        "timeout after 1s",
+        "timeout after 1s, without an answer (no status line and headers came)",
     );
 
     // TLS to a port that speaks plain HTTP.

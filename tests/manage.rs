@@ -1684,7 +1684,8 @@ async fn removing_the_last_feed_leaves_a_config_a_reload_takes() {
     let cfg = dir.path().join("feedloom.toml");
     std::fs::write(
         &cfg,
-        "[[feed]]\nurl = \"https://a.example/f.xml\"\ntitle = \"\"\"A\n# b\"\"\"\n",
+        // (A line-ending backslash: a title holds no line break.)
+        "[[feed]]\nurl = \"https://a.example/f.xml\"\ntitle = \"\"\"A \\\n# b\"\"\"\n",
     )
     .unwrap();
     let out = feedloom(&cfg, &["remove", "https://a.example/f.xml"]).await;

@@ -534,13 +534,15 @@ fn an_opml_file_does_not_subscribe_local_files_or_private_addresses_unasked() {
 
 #[test]
 fn exported_opml_is_well_formed_whatever_the_titles_hold() {
-    // Control characters reach a config through an import (`&#1;`) or
-    // `add --title`; XML cannot carry them.
+    // Characters XML cannot carry: a noncharacter in a title, a control
+    // character in a URL. (A title or tag with a control character is
+    // refused by the config since the twenty-third stop: an import writes
+    // them as spaces, `add --title` refuses them.)
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("feedloom.toml");
     std::fs::write(
         &cfg,
-        "[[feed]]\nurl = \"https://a.example/f\"\ntitle = \"T\\u0001itle \\u001b[31m red\\uFFFE\"\ntags = [\"t\\u0002ag\"]\n\
+        "[[feed]]\nurl = \"https://a.example/f\"\ntitle = \"Title [31m red\\uFFFE\"\ntags = [\"tag\"]\n\
          [[feed]]\nurl = \"https://a.example/a\\u0001b\"\n",
     )
     .unwrap();
@@ -557,6 +559,19 @@ fn exported_opml_is_well_formed_whatever_the_titles_hold() {
     assert!(
         opml.contains("xmlUrl=\"https://a.example/a%01b\""),
         "{opml}"
+    );
+    // An escape in a title: the config is refused, naming the line.
+    std::fs::write(
+        &cfg,
+        "[[feed]]\nurl = \"https://a.example/f\"\ntitle = \"T\\u001b[31m\"\n",
+    )
+    .unwrap();
+    let out = feedloom(&cfg, &["export-opml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains(":3:1: a feed's `title` holds a control character"),
+        "{}",
+        text(&out.stderr)
     );
 }
 

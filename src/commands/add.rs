@@ -236,7 +236,7 @@ pub(super) fn disabled_of(cfg: &Config, urls: &[&str]) -> Vec<(String, String)> 
 /// Refuses arguments that would not load as config values, before any fetch.
 fn check_args(args: &AddArgs) -> Result<(), Failure> {
     if let Some(every) = &args.every {
-        let d = humantime::parse_duration(every.trim()).map_err(|e| {
+        let d = config::parse_duration(every).map_err(|e| {
             Failure::Usage(format!(
                 "--every `{every}`: {e} (write e.g. \"30m\", \"2h\", \"1d\")"
             ))

@@ -172,8 +172,11 @@ pub fn render_json(rows: &[FeedSummary], now: i64) -> String {
             items: r.items,
             last_fetch_at: r.last_fetch_at.map(crate::export::rfc3339),
             last_fetch_at_unix: r.last_fetch_at,
-            next_fetch_at: r.next_fetch_at.map(crate::export::rfc3339),
-            next_fetch_at_unix: r.next_fetch_at,
+            // (Disabled, or no longer in the config: nothing fetches it, as
+            // the table's "-" says. The stored time was given as a fetch to
+            // come.)
+            next_fetch_at: scheduled(r).map(crate::export::rfc3339),
+            next_fetch_at_unix: scheduled(r),
             due: r.enabled && r.in_config && r.next_fetch_at.is_none_or(|t| t <= now),
             fetch_url: r.moved_to.as_deref(),
         })
@@ -181,6 +184,12 @@ pub fn render_json(rows: &[FeedSummary], now: i64) -> String {
     let mut s = serde_json::to_string_pretty(&out).unwrap_or_else(|_| "[]".to_string());
     s.push('\n');
     s
+}
+
+/// When the feed is fetched next: never when it is disabled or no longer in
+/// the config.
+fn scheduled(r: &FeedSummary) -> Option<i64> {
+    r.next_fetch_at.filter(|_| r.enabled && r.in_config)
 }
 
 fn status(r: &FeedSummary) -> String {
@@ -352,7 +361,7 @@ mod tests {
         // Left the config: kept in the store, never fetched, so never due.
         let mut left = row("https://example.org/left.xml", None);
         left.in_config = false;
-        left.next_fetch_at = None;
+        left.next_fetch_at = Some(1_000_500);
         let t = render_table(&[disabled, fresh, left.clone()], 1_000_000, None);
         let gone = t.lines().find(|l| l.contains("gone.xml")).unwrap();
         assert!(gone.contains("disabled (410)"), "{t}");
@@ -363,6 +372,8 @@ mod tests {
         );
         let v: serde_json::Value = serde_json::from_str(&render_json(&[left], 1_000_000)).unwrap();
         assert_eq!(v[0]["due"], false);
+        // (Its stored next fetch is no fetch to come.)
+        assert!(v[0]["next_fetch_at"].is_null() && v[0]["next_fetch_at_unix"].is_null());
         let new = t.lines().find(|l| l.contains("new.xml")).unwrap();
         assert!(
             new.contains("new") && new.contains("never") && new.contains("due"),

@@ -108,7 +108,7 @@ pub fn run(cfg: &Config, args: &SearchArgs, now: i64) -> Result<Vec<Hit>, Failur
 
 /// A `--since` value: a duration such as `7d`, `36h`, `90m`.
 pub fn parse_since(s: &str) -> Result<i64, Failure> {
-    let d = humantime::parse_duration(s.trim()).map_err(|e| {
+    let d = crate::config::parse_duration(s).map_err(|e| {
         Failure::Usage(format!(
             "--since {s:?}: {e} (a duration such as `7d`, `36h` or `90m`)"
         ))

@@ -289,7 +289,21 @@ pub fn resolve(
     for (name, src) in headers {
         let lower = name.to_ascii_lowercase();
         if reqwest::header::HeaderName::from_bytes(lower.as_bytes()).is_err() {
-            return Err(format!("headers: `{name}` is not a valid header name"));
+            // (Said without the name too: a name that may be a pasted
+            // header, secret and all, is hidden in messages.)
+            let why = match name.chars().find(|c| !c.is_ascii_graphic()) {
+                _ if name.is_empty() => "it is empty".to_string(),
+                Some(' ') => "it holds a space".to_string(),
+                Some(c) if c.is_ascii() => format!("it holds the control character {c:?}"),
+                Some(_) => "it holds a character outside ASCII".to_string(),
+                None => match name.chars().find(|c| "\"(),/:;<=>?@[\\]{}".contains(*c)) {
+                    Some(c) => format!("it holds `{c}`"),
+                    None => "it is no token".to_string(),
+                },
+            };
+            return Err(format!(
+                "headers: `{name}` is not a valid header name: {why} (a name is letters, digits and `-`; its value goes after `=`)"
+            ));
         }
         if RESERVED.contains(&lower.as_str()) {
             return Err(match lower.as_str() {

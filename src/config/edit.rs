@@ -1149,7 +1149,8 @@ mod tests {
     /// adding after it went inside the string.
     #[test]
     fn lines_inside_multi_line_values_are_the_blocks() {
-        let a = "[[feed]]\nurl = \"https://a.example/f\"\ntitle = \"\"\"A\n\n# x\"\"\"\n";
+        // (A line-ending backslash: a title holds no line break.)
+        let a = "[[feed]]\nurl = \"https://a.example/f\"\ntitle = \"\"\"A \\\n\n# x\"\"\"\n";
         let b = "\n[[feed]]\nurl = \"https://b.example/f\"\ntags = [\n  # soon\n\n  \"t\",\n]\n";
         let text = format!("[store]\npath = \"s.db\"\n\n{a}{b}");
         assert_eq!(

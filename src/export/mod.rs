@@ -597,13 +597,34 @@ pub fn render_all(
 /// changed. A file that cannot be written is logged and named in the result
 /// (`path: cause`); the others are still written.
 pub fn write_files(rendered: &[RenderedFile]) -> Vec<String> {
+    write_files_but(rendered, &std::collections::HashMap::new())
+        .into_iter()
+        .map(|(p, e)| format!("{}: {e}", p.display()))
+        .collect()
+}
+
+/// [`write_files`], but for the files `waiting` names (those that could not
+/// be written a moment ago, whose time to be tried again has not come):
+/// each is left as it is and given back with its error then, unsaid (a
+/// daemon rendering at every new story tried, and logged, a folder made a
+/// file a dozen times a second). Gives back the files not written, with
+/// why; those tried now are logged.
+pub fn write_files_but(
+    rendered: &[RenderedFile],
+    waiting: &std::collections::HashMap<PathBuf, String>,
+) -> Vec<(PathBuf, String)> {
     let mut failed = Vec::new();
     for r in rendered {
-        if let Some(path) = &r.path
-            && let Err(e) = write_if_changed(path, &r.bytes)
-        {
+        let Some(path) = &r.path else {
+            continue;
+        };
+        if let Some(e) = waiting.get(path) {
+            failed.push((path.clone(), e.clone()));
+            continue;
+        }
+        if let Err(e) = write_if_changed(path, &r.bytes) {
             tracing::warn!(path = %path.display(), error = %e, "cannot write output");
-            failed.push(format!("{}: {e}", path.display()));
+            failed.push((path.clone(), e.to_string()));
         }
     }
     failed
@@ -706,6 +727,34 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
 #[cfg(test)]
 mod write_tests {
     use std::os::unix::fs::PermissionsExt;
+
+    /// A file waiting for its retry is neither written nor tried (each
+    /// render tried it, and logged it, a dozen times a second); the others
+    /// are written, and a failure is given back with its path.
+    #[test]
+    fn files_waiting_for_their_retry_are_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = |name: &str| super::RenderedFile {
+            name: format!("{name}.atom"),
+            format: crate::config::Format::Atom,
+            bytes: b"<feed/>".to_vec(),
+            path: Some(dir.path().join(format!("{name}.atom"))),
+            served: true,
+            stale_at: None,
+        };
+        std::fs::create_dir(dir.path().join("blocked.atom")).unwrap();
+        let rendered = [file("waits"), file("writes"), file("blocked")];
+        let waiting = [(dir.path().join("waits.atom"), "no room".to_string())].into();
+        let failed = super::write_files_but(&rendered, &waiting);
+        assert!(!dir.path().join("waits.atom").exists());
+        assert!(dir.path().join("writes.atom").is_file());
+        assert_eq!(failed.len(), 2, "{failed:?}");
+        assert_eq!(
+            failed[0],
+            (dir.path().join("waits.atom"), "no room".to_string())
+        );
+        assert_eq!(failed[1].0, dir.path().join("blocked.atom"));
+    }
 
     #[test]
     fn a_file_written_again_keeps_its_mode() {

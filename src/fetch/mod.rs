@@ -29,7 +29,7 @@ pub use headers::{cache_hints, parse_http_date, retry_after};
 pub use politeness::Slot;
 
 use crate::config::{Access, Auth, FetchConfig};
-use crate::error::{BodyProgress, FetchError, NetFailure, Timeouts};
+use crate::error::{BodyProgress, FetchError, NetFailure, Timeouts, Waiting};
 use budget::{BodyBuf, Budget};
 use guard::{GuardedResolver, Policy};
 use headers::{charset, header_string};
@@ -256,6 +256,18 @@ impl Fetcher {
         self
     }
 
+    /// Holds the URL's server until `until` (Unix seconds; at most
+    /// `max_backoff` from now), as a 429 or 503 answered now would: a hold
+    /// the store recorded, which another run of feedloom was given
+    /// ([`crate::error::stored_hold`]).
+    pub fn hold_until(&self, url: &Url, until: i64, asked: bool) {
+        let left = until.saturating_sub(crate::now_unix());
+        if left > 0 {
+            self.slots
+                .hold(url, Duration::from_secs(left.unsigned_abs()), asked);
+        }
+    }
+
     /// [`Fetcher::with_max_hold`] on a fetcher in use (a reload).
     pub fn set_max_hold(&self, max: Duration) {
         self.slots.set_max_hold(max);
@@ -329,7 +341,11 @@ impl Fetcher {
             }
             // (A FIFO or a hung network share must not hold the slot for ever.)
             return deadline
-                .run(url, fetch_file(url, v, self.cfg.max_body.0, &self.budget))
+                .run(
+                    url,
+                    None,
+                    fetch_file(url, v, self.cfg.max_body.0, &self.budget),
+                )
                 .await?;
         }
         let mut current = url.clone();
@@ -410,7 +426,10 @@ impl Fetcher {
             // once more, as browsers and curl do (a GET may be): in the host's
             // turn again, unless the host asked for time meanwhile. Should
             // that fail too, the first failure is what is said.
-            let sent = match deadline.run(&current, req.send()).await {
+            let sent = match deadline
+                .run(&current, Some(Waiting::ForAnswer), req.send())
+                .await
+            {
                 Ok(sent) => sent,
                 Err(late) => {
                     return Err(match first_failure {
@@ -577,7 +596,13 @@ impl Fetcher {
             // 9297 of 2140 bytes".
             let mut sent: u64 = 0;
             loop {
-                let chunk = deadline.run(&current, stream.next()).await?;
+                let progress = Waiting::ForBody(BodyProgress {
+                    received: sent,
+                    expected,
+                });
+                let chunk = deadline
+                    .run(&current, Some(progress), stream.next())
+                    .await?;
                 let Some(chunk) = chunk else { break };
                 let chunk = chunk.map_err(|e| {
                     let progress = BodyProgress {
@@ -684,6 +709,7 @@ impl Fetcher {
             NetFailure::Timeout(after) => FetchError::Timeout {
                 url: url.to_string(),
                 after,
+                waiting: body.map(Waiting::ForBody),
             },
             failure => FetchError::Network {
                 url: url.to_string(),
@@ -1171,13 +1197,20 @@ struct Deadline {
 }
 
 impl Deadline {
-    /// Runs `f` (a step on the network) until the deadline.
-    async fn run<T>(&self, url: &Url, f: impl Future<Output = T>) -> Result<T, FetchError> {
+    /// Runs `f` (a step on the network, `waiting` for what) until the
+    /// deadline.
+    async fn run<T>(
+        &self,
+        url: &Url,
+        waiting: Option<Waiting>,
+        f: impl Future<Output = T>,
+    ) -> Result<T, FetchError> {
         tokio::time::timeout_at(self.at, f)
             .await
             .map_err(|_| FetchError::Timeout {
                 url: url.to_string(),
                 after: self.limit,
+                waiting,
             })
     }
 }

@@ -60,6 +60,10 @@ pub struct WebState {
     /// Renderings in a row that could not write every file (the retry's
     /// backoff).
     pub file_retries: std::sync::atomic::AtomicU32,
+    /// The files the last try could not write, with why, and until when
+    /// (Unix seconds) renderings leave them unwritten (the backoff).
+    pub file_waiting:
+        std::sync::Mutex<(std::collections::HashMap<std::path::PathBuf, String>, i64)>,
 }
 
 impl Default for WebState {
@@ -69,6 +73,7 @@ impl Default for WebState {
             stale_at: AtomicI64::new(i64::MAX),
             file_errors: std::sync::Mutex::default(),
             file_retries: Default::default(),
+            file_waiting: std::sync::Mutex::default(),
         }
     }
 }
