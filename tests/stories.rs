@@ -1571,11 +1571,12 @@ async fn template_headlines_about_different_people_stay_apart() {
 
 /// Items that are their headline alone, in two feeds: a headline with a
 /// name or place swapped is another story (the second was lost under the
-/// first: "Google to cut…" shown as a source of "Microsoft to cut…"); a
-/// copy that only adds words to the headline joins it.
+/// first: "Google to cut…" shown as a source of "Microsoft to cut…"), also
+/// under a body of a comments link; a copy that only adds an outlet's mark
+/// to the headline joins it.
 #[tokio::test]
 async fn headline_only_items_that_swap_a_name_stay_apart() {
-    let s = Scenario::new(&["/a", "/b", "/c"], "").await;
+    let s = Scenario::new(&["/a", "/b", "/c", "/d", "/e"], "").await;
     let items = |host: &str, titles: &[&str]| -> Vec<(String, String, String)> {
         titles
             .iter()
@@ -1616,12 +1617,32 @@ async fn headline_only_items_that_swap_a_name_stay_apart() {
     serve(
         "/c",
         "c",
-        &["BREAKING: Microsoft to cut 1,000 jobs at its offices in Ireland by end of year"],
+        &["Microsoft to cut 1,000 jobs at its offices in Ireland by end of year - Reuters"],
+    );
+    // A body of a comments link is no text: the headline is the item.
+    let comments = "<a href=\"https://news.example/item?id=1\">Comments</a>";
+    s.serve(
+        "/d",
+        &[(
+            Some("d-1"),
+            Some("https://d.example/1"),
+            "Hawks beat Lynx in overtime as Marcus Dell scores career high",
+            comments,
+        )],
+    );
+    s.serve(
+        "/e",
+        &[(
+            Some("e-1"),
+            Some("https://e.example/1"),
+            "Hawks beat Owls in overtime as Marcus Dell scores career high",
+            comments,
+        )],
     );
     s.poll().await;
     let mut titles = s.titles();
     titles.sort();
-    assert_eq!(titles.len(), 4, "{titles:?}");
+    assert_eq!(titles.len(), 6, "{titles:?}");
     let joined = s
         .stories()
         .into_iter()

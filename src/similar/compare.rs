@@ -224,61 +224,14 @@ pub fn keys_agree(new: &Fingerprint, new_tokens: &Tokens, old: &Fingerprint) -> 
     let new_added = ln_new.iter().any(|h| !ln_old.contains(h));
     let old_added = ln_old.iter().any(|h| !ln_new.contains(h));
     let substituted = old_dropped && new_added || new_dropped && old_added;
-    // A long text alike but for one figure of its body, past the lede (an
-    // outage count, a toll the agency updated between two outlets' copies):
-    // the same story. A template story swaps names or places, or several
-    // figures, or is short. (Two copies, one with "about 9,000 customers" in
-    // its fourth paragraph, the other "about 12,000", were two stories.)
-    let one_figure_updated = || {
-        let figures = |k: &Key| k.kind == KeyKind::Number && k.pos != TITLE_POS && k.pos < n;
-        let count =
-            |x: &Fingerprint, h: u32| x.keys.iter().filter(|o| figures(o) && o.hash == h).count();
-        let mut old_only = old
-            .keys
-            .iter()
-            .filter(|k| figures(k) && count(old, k.hash) > new_tokens.count(k.hash))
-            .map(|k| k.hash)
-            .collect::<Vec<_>>();
-        let mut new_only = new
-            .keys
-            .iter()
-            .filter(|k| {
-                figures(k)
-                    && count(new, k.hash)
-                        > old
-                            .keys
-                            .iter()
-                            .filter(|o| o.hash == k.hash && o.pos != TITLE_POS)
-                            .count()
-            })
-            .map(|k| k.hash)
-            .collect::<Vec<_>>();
-        old_only.sort_unstable();
-        old_only.dedup();
-        new_only.sort_unstable();
-        new_only.dedup();
-        new.units.min(old.units) >= FIGURE_UPDATE_UNITS
-            && old_only.len() <= 1
-            && new_only.len() <= 1
-            && jaccard(new, old) >= FIGURE_UPDATE_JACCARD
-            && agree(&|k| k.pos < n && k.kind != KeyKind::Number)
-    };
     // (A cut of the lede opens with the other's second paragraph: its first
     // sentence's names and numbers, and its topic words, are not the
     // other's first sentence's. The rest of the keys must agree.)
     (cut_lede || (lede_numbers_agree && !substituted))
         && agree(&|k| k.pos == TITLE_POS)
-        && (agree(&|k| k.pos < n) || one_figure_updated())
+        && agree(&|k| k.pos < n)
         && (cut_lede || !topics_differ(new, new_tokens, old))
 }
-
-/// Fewest units of prose in both texts for one figure of theirs to differ
-/// (see `keys_agree`): several paragraphs.
-const FIGURE_UPDATE_UNITS: u16 = 100;
-
-/// Least estimated Jaccard similarity for one figure to differ: the texts
-/// are otherwise word for word.
-const FIGURE_UPDATE_JACCARD: f32 = 0.85;
 
 /// Is a new text (its fingerprint and [`tokens`](super::tokens)) a copy of the
 /// story of a stored fingerprint? `Some(similarity)` when it is.

@@ -272,11 +272,53 @@ pub fn tokens(title: &str, body_html: &str) -> Tokens {
 /// their headline alone, whose fingerprints hold no key token but the
 /// headline's numbers: a headline's capitals name nothing (every word may
 /// have one), so the names a body's sentences give are not there. A copy
-/// adds or drops words ("BREAKING:", " - Reuters"), in any case.
+/// adds or drops words, in any case; an outlet's mark is no swap when the
+/// other headline has none where it stands: a label before a colon
+/// (`BREAKING:`, `【快讯】`) or a name after a dash or a bar (` - Reuters`,
+/// ` | The Outlet`). (`BREAKING: X` and `X - Reuters` were two stories.)
 pub fn headline_swapped(a: &str, b: &str) -> bool {
-    let (a, b) = (tokens(a, ""), tokens(b, ""));
+    let (a, b) = (a.trim(), b.trim());
+    let ((la, na), (lb, nb)) = (marks(a), marks(b));
+    // Each without the marks the other lacks.
+    let cut = |h: &str, (label, name): (usize, usize), other: (usize, usize), other_len: usize| {
+        let from = if other.0 == 0 { label } else { 0 };
+        let to = if other.1 == other_len { name } else { h.len() };
+        h[from..to.max(from)].to_string()
+    };
+    let ca = cut(a, (la, na), (lb, nb), b.len());
+    let cb = cut(b, (lb, nb), (la, na), a.len());
+    let (ta, tb) = (tokens(&ca, ""), tokens(&cb, ""));
     let lacks = |x: &Tokens, y: &Tokens| x.words.iter().any(|w| y.words.binary_search(w).is_err());
-    lacks(&a, &b) && lacks(&b, &a)
+    lacks(&ta, &tb) && lacks(&tb, &ta)
+}
+
+/// Where a headline's outlet marks end and start (bytes): a label before a
+/// colon (at most three words) or in `【】` at its start (0: none), and a
+/// name after its last ` - `, ` | `, ` — ` or ` – ` (at most five words;
+/// the headline's length: none).
+fn marks(h: &str) -> (usize, usize) {
+    let label = match h.strip_prefix('【').and_then(|r| r.find('】')) {
+        Some(i) if !h[i + '【'.len_utf8() + '】'.len_utf8()..].trim().is_empty() => {
+            i + '【'.len_utf8() + '】'.len_utf8()
+        }
+        _ => match h.find(": ") {
+            Some(i) if !h[i + 2..].trim().is_empty() && h[..i].split_whitespace().count() <= 3 => {
+                i + 2
+            }
+            _ => 0,
+        },
+    };
+    let name = [" - ", " | ", " — ", " – "]
+        .iter()
+        .filter_map(|d| h.rfind(d).map(|i| (i, d.len())))
+        .max()
+        .filter(|(i, n)| {
+            *i > label
+                && !h[label..*i].trim().is_empty()
+                && h[i + n..].split_whitespace().count() <= 5
+        })
+        .map_or(h.len(), |(i, _)| i);
+    (label, name)
 }
 
 /// How many words a text has, as fingerprints count them (a CJK character is

@@ -583,6 +583,15 @@ fn headlines_that_swap_a_word_are_told_apart() {
         ),
         ("Polls close in Ohio primary", "Polls close in Iowa primary"),
         ("Seoul 전력 공급 중단", "Busan 전력 공급 중단"),
+        // (A mark where the other has one too is a swap.)
+        (
+            "Police arrest man after stabbing - Bristol",
+            "Police arrest man after stabbing - Leeds",
+        ),
+        (
+            "BREAKING: Microsoft to cut jobs",
+            "Google to cut jobs - Reuters",
+        ),
     ] {
         assert!(headline_swapped(a, b), "{a} / {b}");
     }
@@ -592,47 +601,17 @@ fn headlines_that_swap_a_word_are_told_apart() {
             "BREAKING: Microsoft to Cut 1,000 Jobs in Ireland - Reuters",
         ),
         ("Polls close in Ohio primary", "Polls close in Ohio primary"),
+        // An outlet's mark on each side, where the other has none.
+        (
+            "BREAKING: Microsoft to cut 1,000 jobs in cloud division",
+            "Microsoft to cut 1,000 jobs in cloud division - Reuters",
+        ),
+        (
+            "UPDATE: Storm surge floods Marrow Bay",
+            "Storm Surge Floods Marrow Bay | The Outlet",
+        ),
+        ("【快讯】东京发生5.1级地震", "东京发生5.1级地震 - 新华网"),
     ] {
         assert!(!headline_swapped(a, b), "{a} / {b}");
     }
-}
-
-/// A long wire story whose copy in another outlet carries one updated
-/// figure past the lede (an outage count): the same story. Template stories
-/// that swap several figures, or a name, stay apart.
-#[test]
-fn a_long_copy_with_one_figure_updated_is_the_same_story() {
-    let story = |customers: &str, people: &str, town: &str| {
-        (
-            "Storm surge floods coastal town".to_string(),
-            format!(
-                "<p>A powerful storm surge swept into the coastal town of {town} early on \
-                 Tuesday, flooding hundreds of homes and forcing residents to flee to higher \
-                 ground as the water rose faster than forecasters had expected.</p>\
-                 <p>Emergency crews used boats to reach families trapped on upper floors, and \
-                 officials said {people} people had been taken to shelters set up in schools \
-                 and churches across the district by the middle of the morning.</p>\
-                 <p>The regional weather service said the surge was driven by strong onshore \
-                 winds and an unusually high tide, and warned that a second surge was possible \
-                 when the tide turns again late in the evening.</p>\
-                 <p>The local utility said about {customers} customers lost power as lines came \
-                 down across the peninsula, and crews would not be able to start repairs until \
-                 the wind had dropped and the roads were clear of water and debris.</p>\
-                 <p>The mayor asked residents who had stayed in their homes to remain upstairs, \
-                 to keep away from the water, and to call the emergency line only if their lives \
-                 were in danger, as the service was stretched by the number of calls.</p>\
-                 <p>Schools across the district will stay closed for the rest of the week, the \
-                 education office said, and several roads into the town remain impassable while \
-                 engineers check bridges and embankments for damage.</p>"
-            ),
-        )
-    };
-    let a = story("9,000", "43", "Marrow Bay");
-    let b = story("12,000", "43", "Marrow Bay");
-    assert!(same((&a.0, &a.1), (&b.0, &b.1)));
-    // Two figures apart, or a town: two stories.
-    let c = story("12,000", "57", "Marrow Bay");
-    assert!(!same((&a.0, &a.1), (&c.0, &c.1)));
-    let d = story("9,000", "43", "Kestrel Point");
-    assert!(!same((&a.0, &a.1), (&d.0, &d.1)));
 }

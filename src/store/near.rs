@@ -221,11 +221,16 @@ pub(super) struct Judge<'a> {
     matches: Vec<(f32, i64, i64)>,
     /// Items of the new item's own feed, within the window, with its text.
     own: Vec<i64>,
-    /// Matches that are, like the new item, their headline alone (no prose):
+    /// Matches that are, like the new item, their headline alone (no prose,
+    /// or a few words: [`HEADLINE_ONLY_UNITS`]):
     /// same only when neither headline swaps a word of the other's
     /// ([`similar::headline_swapped`], judged on the stored title).
     headline_only: Vec<i64>,
 }
+
+/// Items with at most this many units of prose are their headline (a body
+/// of "Comments", "Read more", "Continue reading…"): see `Judge`.
+const HEADLINE_ONLY_UNITS: u16 = 4;
 
 /// Two matches of one feed scoring within this of each other are the same
 /// text in two of its stories: boilerplate (a section's "subscribe" blurb, a
@@ -294,7 +299,7 @@ impl<'a> Judge<'a> {
         });
         if similar::keys_agree(self.fp, toks, &old) {
             self.matches.push((score, item, other_feed));
-            if self.fp.units == 0 && old.units == 0 {
+            if self.fp.units <= HEADLINE_ONLY_UNITS && old.units <= HEADLINE_ONLY_UNITS {
                 self.headline_only.push(item);
             }
         }
