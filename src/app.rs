@@ -1122,10 +1122,9 @@ pub async fn run(
             ),
         }
     }
-    let gone = store
-        .sqlite()
-        .and_then(|s| s.file_gone())
-        .or_else(|| lock.as_ref().and_then(|l| l.lost()));
+    // (Not a lock file deleted: the store holds what was stored, said
+    // when it was found.)
+    let gone = store.sqlite().and_then(|s| s.file_gone());
     drop(store);
     if let Some(gone) = gone {
         return Err(AppError::StoreLost(gone));

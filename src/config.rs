@@ -500,6 +500,28 @@ impl fmt::Display for Format {
 /// year (365.25 days), so that `"100y"` is accepted as the message says.
 pub const MAX_DURATION: Duration = Duration::from_secs(100 * 31_557_600);
 
+/// Whether a character breaks a line, or is another control character
+/// (line and paragraph separators too): none belongs in a title or a tag.
+pub fn breaks_a_line(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')
+}
+
+/// What is wrong with a tag, if anything: a control character (NUL is said
+/// apart), nothing shown, or spaces around it.
+fn tag_fault(t: &str) -> Option<&'static str> {
+    if t.chars().any(|c| c != '\0' && breaks_a_line(c)) {
+        Some(
+            "holds a control character (a line break, a tab, an escape): write it on one line, without them",
+        )
+    } else if t.trim().is_empty() || crate::parse::text::shows_nothing(t) {
+        Some("is blank (or shows nothing)")
+    } else if t.trim() != t {
+        Some("has spaces around it")
+    } else {
+        None
+    }
+}
+
 /// Reads a duration the humantime way (`"30s"`, `"15m"`, `"7d"`, `"1h
 /// 30m"`), refusing the unit `M` alone: humantime reads it as months, beside
 /// `m` for minutes (`every = "30M"` was a feed fetched every two and a half
@@ -1365,21 +1387,14 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
                 format!("a feed's `title` ({start:?}…) is longer than {MAX_TITLE_BYTES} bytes"),
             ));
         }
-        if let Some(tag) = feed
-            .tags
-            .iter()
-            .find(|t| t.trim() != t.as_str() || t.is_empty())
-        {
-            return Err(at(
-                key("tags"),
-                format!("tag {tag:?} is blank or has spaces around it"),
-            ));
+        if let Some((tag, why)) = feed.tags.iter().find_map(|t| Some((t, tag_fault(t)?))) {
+            return Err(at(key("tags"), format!("tag {tag:?} {why}")));
         }
         // (A line break or a tab in a feed's title was published over two
         // lines in every output, run together by search, and written as
         // `&#10;` by export-opml; `add --title` refuses them, and
         // `import-opml` writes them as spaces.)
-        let odd = |t: &str| t.chars().any(|c| c != '\0' && c.is_control());
+        let odd = |t: &str| t.chars().any(|c| c != '\0' && breaks_a_line(c));
         for (k, bad) in [
             ("title", feed.title.as_deref().is_some_and(odd)),
             ("tags", feed.tags.iter().any(|t| odd(t))),
@@ -1422,8 +1437,14 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         }
     }
     let mut names: HashMap<&str, ()> = HashMap::new();
-    for out in &raw.outputs {
+    for (j, out) in raw.outputs.iter().enumerate() {
         let name = out.name();
+        let key = |k: &'static str| {
+            key_at(
+                &[Seg::Key("output"), Seg::Index(j), Seg::Key(k)],
+                out.name.span(),
+            )
+        };
         if name.is_empty()
             || !name
                 .chars()
@@ -1463,11 +1484,20 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
                 None
             };
             if let Some(why) = why {
+                // (At the title's line: it quoted the name's.)
                 return Err(at(
-                    out.name.span(),
+                    key("title"),
                     format!("output `{name}`: its `title` {why}"),
                 ));
             }
+        }
+        // The tags it selects are feeds' tags, which hold none of these (an
+        // ESC reached `check`'s terminal, and an empty tag selected nothing).
+        if let Some((tag, why)) = out.tags.iter().find_map(|t| Some((t, tag_fault(t)?))) {
+            return Err(at(
+                key("tags"),
+                format!("output `{name}`: tag {tag:?} {why}"),
+            ));
         }
         // The files are the path's text + `.atom` etc.: its last part must
         // be a name (`out/`, `out/.` made hidden `out/.atom`, `out/..atom`).
@@ -1720,7 +1750,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             "path",
             &format!(
                 "[store] path holds a PostgreSQL URL (`{}`): `path` names a SQLite file; \
-                 write the URL as `url = \"...\"` under [store]",
+                 write the URL as `url = \"postgres://...\"` under [store] (its scheme in lower case)",
                 crate::store::postgres::redact(&cfg.store.path.to_string_lossy())
             ),
         ));
@@ -2590,6 +2620,50 @@ mod tests {
             let e = err(&format!("{feed}headers = {{ \"{name}\" = \"1\" }}\n"));
             assert!(e.contains(why), "{e}");
         }
+        // Nor in a `[feed.headers]` table or an inline table over several
+        // lines, whose lines the error does not quote (printed whole), nor
+        // a control character of it (it reached the terminal).
+        for text in [
+            format!("{feed}[feed.headers]\n\"Authorization: Bearer Sup3rSecretB7\" = \"v\"\n"),
+            format!(
+                "{feed}headers = {{\n  \"X-A\" = \"v\",\n  \"X-Key Sup3rSecretB7\" = \"v\"\n}}\n"
+            ),
+            format!("{feed}headers = {{ \"X\\u001b]0;Sup3rSecretB7\" = \"v\" }}\n"),
+        ] {
+            let e = err(&text);
+            assert!(!e.contains("Sup3rSecretB7") && !e.contains('\u{1b}'), "{e}");
+            assert!(
+                e.contains("…` is not a valid header name: it holds "),
+                "{e}"
+            );
+        }
+        // An output's title is quoted at its own line; its tags are checked
+        // as a feed's are.
+        let out = "[[output]]\nname = \"o\"\nformats = [\"atom\"]\n";
+        let e = err(&format!("{out}title = \"T\\tU\"\n"));
+        assert!(
+            e.starts_with("cfg/x.toml:4:") && e.contains("title = \"T\\tU\""),
+            "{e}"
+        );
+        for tags in [
+            "[\"a\\u001b[31mb\"]",
+            "[\"\"]",
+            "[\" a\"]",
+            "[\"p\\u2028q\"]",
+        ] {
+            let e = err(&format!("{out}tags = {tags}\n"));
+            assert!(
+                e.starts_with("cfg/x.toml:4:") && e.contains("output `o`: tag "),
+                "{tags}: {e}"
+            );
+        }
+        // A feed's tag with a control character at its end is said to hold
+        // one (it was "blank or has spaces around it").
+        let e = err(&format!("{feed}tags = [\"a\\u0085\"]\n"));
+        assert!(e.contains("holds a control character"), "{e}");
+        // A scheme in upper case is named as such.
+        let e = err("[store]\nurl = \"Postgres://app@db.example/feeds\"\n");
+        assert!(e.contains("in lower case"), "{e}");
         // A PostgreSQL URL under `path` is no file name (it made a SQLite
         // store in folders named after it, password and all).
         let e = err("[store]\npath = \"postgresql://app:Pw0rdX9@db.example/feeds\"\n");
@@ -2806,8 +2880,9 @@ mod tests {
             let e = err(&format!(
                 "[[output]]\nname = \"all\"\ntitle = \"{title}\"\n"
             ));
+            // (At the title's own line: it quoted the name's.)
             assert!(
-                e.starts_with("cfg/x.toml:2:") && e.contains("its `title`"),
+                e.starts_with("cfg/x.toml:3:") && e.contains("its `title`"),
                 "{title}: {e}"
             );
         }
@@ -3147,7 +3222,10 @@ mod tests {
             let e = err(&format!(
                 "[[feed]]\nurl = \"https://a.example/f\"\ntags = {tags}\n"
             ));
-            assert!(e.contains("is blank or has spaces around it"), "{e}");
+            assert!(
+                e.contains("is blank (or shows nothing)") || e.contains("has spaces around it"),
+                "{e}"
+            );
         }
         // (A long line is quoted around the error, not whole: 400 KB of
         // nested lists were echoed on stderr.)

@@ -308,6 +308,10 @@ pub enum StoreError {
     },
     #[error("store worker failed: {0}")]
     Worker(String),
+    /// The store's file was deleted or replaced while this process wrote
+    /// it: what it stored is lost (a `poll` said its feeds were ok, exit 0).
+    #[error("{0}; what this command stored is lost with it")]
+    Lost(String),
     /// A write was rolled back because its batch could not be committed (disk
     /// full, I/O error). Every write of that batch gets this error.
     #[error("the store could not commit: {message}")]

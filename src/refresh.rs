@@ -151,9 +151,16 @@ impl Refresher {
             else {
                 continue;
             };
-            // (A wait said as 2^31 s or more: until the feed's next fetch,
-            // which `max_backoff` capped.)
-            if let Some(until) = until.or(p.next_fetch_at).filter(|t| *t > now) {
+            // At most `max_backoff` from when the server said it (a wait
+            // said as 2^31 s or more names no time; a wait past the cap was
+            // counted from each run's start: a `poll` every minute held
+            // the server for good).
+            let said_at = p.last_fetch_at.unwrap_or(now);
+            let cap = said_at.saturating_add(
+                i64::try_from(self.defaults.max_backoff.0.as_secs()).unwrap_or(i64::MAX),
+            );
+            let until = until.map_or(cap, |u| u.min(cap));
+            if until > now {
                 self.fetcher.hold_until(&url, until, asked);
                 held += 1;
             }

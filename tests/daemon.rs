@@ -369,6 +369,81 @@ async fn a_timer_poll_holds_a_server_an_earlier_poll_was_asked_by() {
     assert_eq!(hits(&srv, "/other.xml"), 1);
 }
 
+/// A stored hold longer than `max_backoff` (a Retry-After of 2^31 s or
+/// more) ends `max_backoff` after the server said it, whichever run reads
+/// it: each `poll` counted the cap from its own start, holding the server's
+/// other feeds for good.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stored_hold_past_max_backoff_ends_with_it() {
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/busy.xml",
+        Resource::status(429).header("retry-after", "99999999999"),
+    );
+    srv.set(
+        "/other.xml",
+        Resource::feed(rss("Other", &[(Some("1"), None, "x", "d")])),
+    );
+    let env = TestEnv::new();
+    let polite = |feeds: &[String]| {
+        let blocks: String = feeds
+            .iter()
+            .map(|u| feed_block(u, "every = \"2h\""))
+            .collect();
+        let cfg = env.config(&format!(
+            "{FAST}[defaults]\nmax_backoff = \"2s\"\n\n{blocks}"
+        ));
+        let store = env.open_store();
+        async move {
+            feedloom::refresh::poll_with_progress(&cfg, store, None, true)
+                .await
+                .unwrap()
+                .0
+        }
+    };
+    polite(&[srv.url("/busy.xml")]).await;
+    // More than `max_backoff` after the 429: the hold is over, though the
+    // 429'd feed's own next attempt (its interval) has not come.
+    tokio::time::sleep(Duration::from_millis(3100)).await;
+    let both = [srv.url("/busy.xml"), srv.url("/other.xml")];
+    let after = polite(&both).await;
+    assert_eq!(
+        (hits(&srv, "/other.xml"), hits(&srv, "/busy.xml")),
+        (1, 1),
+        "{after}"
+    );
+}
+
+/// A `poll` whose store file is deleted while it runs says what it stored
+/// is lost (it said its feeds were ok, exit 0, and the next poll made an
+/// empty store).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poll_whose_store_was_deleted_says_its_results_are_lost() {
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/slow.xml",
+        Resource::feed(rss("Slow", &[(Some("1"), None, "x", "d")]))
+            .delay(Duration::from_millis(800)),
+    );
+    let env = TestEnv::new();
+    let cfg = env.config(&format!("{FAST}{}", feed_block(&srv.url("/slow.xml"), "")));
+    let store = env.open_store();
+    let db = env.path("feedloom.db");
+    let poll = tokio::spawn(async move { feedloom::commands::poll::poll(&cfg, store, true).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    let e = poll.await.unwrap().expect_err("the store is lost");
+    assert!(
+        matches!(e, feedloom::error::StoreError::Lost(_))
+            && e.to_string().contains("feedloom.db was deleted")
+            && e.to_string()
+                .ends_with("what this command stored is lost with it"),
+        "{e}"
+    );
+}
+
 /// A 429 without a Retry-After asks the client, not the URL, to slow down:
 /// the server's other feeds wait a minute (they were asked at their own pace
 /// while the feed that got it backed off), and a timer `poll` knows it too.

@@ -254,7 +254,7 @@ fn check_args(args: &AddArgs) -> Result<(), Failure> {
     // printed it over two lines, as if config text, and an OPML round trip
     // made a tab a space, so that an output selecting the tag matched
     // nothing. A title's are left out, as its escape sequences are.)
-    let control = |s: &str| s.chars().any(char::is_control);
+    let control = |s: &str| s.chars().any(config::breaks_a_line);
     if let Some(t) = args.tags.iter().find(|t| control(t)) {
         return Err(Failure::Usage(format!(
             "--tag {t:?}: a tag cannot hold a control character (a line break, a tab)"

@@ -63,6 +63,13 @@ pub async fn poll(
         false => refresh::poll_with_progress(cfg, store, None, !all).await,
     };
     checkpoint_said(&kept, cfg).await;
+    // (A store file deleted while the poll ran: it said "ok", exit 0, and
+    // the next poll made an empty store.)
+    if result.is_ok()
+        && let Some(gone) = kept.sqlite().and_then(|s| s.file_gone())
+    {
+        return Err(StoreError::Lost(gone));
+    }
     with(result)
 }
 

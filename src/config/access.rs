@@ -301,8 +301,21 @@ pub fn resolve(
                     None => "it is no token".to_string(),
                 },
             };
+            // (Up to what is wrong with it: past a space or a colon may be
+            // a secret pasted with it, `Authorization: Bearer …`, printed
+            // whole where the line quoted was not the name's; and a
+            // control character reached the terminal.)
+            let shown: String = name
+                .chars()
+                .take_while(|c| c.is_ascii_graphic() && !"\"(),/:;<=>?@[\\]{}".contains(*c))
+                .take(40)
+                .collect();
+            let shown = match shown.len() == name.len() {
+                true => format!("`{shown}`"),
+                false => format!("`{shown}…`"),
+            };
             return Err(format!(
-                "headers: `{name}` is not a valid header name: {why} (a name is letters, digits and `-`; its value goes after `=`)"
+                "headers: {shown} is not a valid header name: {why} (a name is letters, digits and `-`; its value goes after `=`)"
             ));
         }
         if RESERVED.contains(&lower.as_str()) {

@@ -106,6 +106,15 @@ pub(crate) fn ctx(context: &'static str) -> impl FnOnce(tokio_postgres::Error) -
 /// Checks a `[store] url`: a `postgres://` URL that carries no password.
 pub fn check_url(url: &str) -> Result<(), String> {
     if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        // (`Postgres://` is one, written so: the client reads only the
+        // lower case.)
+        let lower = url.get(..13).unwrap_or(url).to_ascii_lowercase();
+        if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+            return Err(
+                "write the URL's scheme in lower case: `postgres://` or `postgresql://`"
+                    .to_string(),
+            );
+        }
         return Err("not a PostgreSQL URL (postgres://user@host:port/database)".to_string());
     }
     // (Never the string itself: a password hides in it in too many forms.)
