@@ -39,8 +39,8 @@ pub enum AppError {
     Signals(#[source] std::io::Error),
     #[error("HTTP server failed: {0}")]
     Server(#[source] std::io::Error),
-    /// The store's file was deleted or replaced while the daemon ran (or
-    /// its lock file taken): what it stored since is lost. Said at the
+    /// The store's file was deleted or replaced while the daemon ran: what
+    /// it stored since is lost. Said at the
     /// stop, which is no clean one (it logged "stopped" and exited 0, and
     /// the next start made an empty store without a word of the loss).
     #[error("stopped with the store lost: {0}")]
@@ -1517,12 +1517,12 @@ pub async fn render_outputs(
     let waiting = {
         let w = state
             .web
-            .file_waiting
+            .file_errors
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         match crate::now_unix() < w.1 {
             true => w.0.clone(),
-            false => HashMap::new(),
+            false => Vec::new(),
         }
     };
     let waited = !waiting.is_empty();
@@ -1552,16 +1552,16 @@ pub async fn render_outputs(
     {
         let mut w = state
             .web
-            .file_waiting
+            .file_errors
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         if failed.is_empty() {
             state.web.file_retries.store(0, Ordering::Relaxed);
-            *w = (HashMap::new(), 0);
+            *w = (Vec::new(), 0);
         } else {
             // 10 s, doubling to 5 minutes while they keep failing; a
             // render meanwhile tries only the files that had not failed.
-            let tried = !waited || failed.iter().any(|(p, _)| !w.0.contains_key(p));
+            let tried = !waited || failed.iter().any(|f| !w.0.contains(f));
             if tried {
                 let n = state
                     .web
@@ -1571,18 +1571,10 @@ pub async fn render_outputs(
                 let wait = (FILE_RETRY.as_secs() << n).min(FILE_RETRY_MAX.as_secs());
                 w.1 = now + wait as i64;
             }
-            w.0 = failed.iter().cloned().collect();
+            w.0 = failed;
             stale_at = Some(stale_at.map_or(w.1, |s| s.min(w.1)));
         }
     }
-    *state
-        .web
-        .file_errors
-        .lock()
-        .unwrap_or_else(|e| e.into_inner()) = failed
-        .iter()
-        .map(|(p, e)| format!("{}: {e}", p.display()))
-        .collect();
     *state.web.outputs.write().unwrap_or_else(|e| e.into_inner()) = outputs.to_vec();
     state
         .web

@@ -1034,10 +1034,11 @@ async fn healthz(State(state): State<Arc<ServerState>>) -> Response {
             .file_errors
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        if let Some(first) = files.first() {
+        if let Some((path, e)) = files.0.first() {
             reasons.push(format!(
-                "{} output file(s) could not be written (tried again after 10 s, doubling to 5 min): {first}",
-                files.len()
+                "{} output file(s) could not be written (tried again after 10 s, doubling to 5 min): {}: {e}",
+                files.0.len(),
+                path.display()
             ));
         }
     }

@@ -86,6 +86,25 @@ fn feed_block(url: &str, extra: &str) -> String {
     format!("[[feed]]\nurl = \"{url}\"\n{extra}\n")
 }
 
+/// A `poll` as a timer runs it (feeds backing off or held left out) in
+/// `env`, of a config of `head` and a block of `extra` for each feed.
+fn timer_poll(
+    env: &TestEnv,
+    feeds: &[String],
+    head: &str,
+    extra: &str,
+) -> impl std::future::Future<Output = feedloom::refresh::Summary> + use<> {
+    let blocks: String = feeds.iter().map(|u| feed_block(u, extra)).collect();
+    let cfg = env.config(&format!("{FAST}{head}{blocks}"));
+    let store = env.open_store();
+    async move {
+        feedloom::refresh::poll_with_progress(&cfg, store, None, true)
+            .await
+            .unwrap()
+            .0
+    }
+}
+
 fn next_gap(env: &TestEnv, path: &str) -> i64 {
     env.reader()
         .query_row(
@@ -319,17 +338,7 @@ async fn a_timer_poll_holds_a_server_an_earlier_poll_was_asked_by() {
         Resource::status(302).header("location", &srv.url("/busy.xml")),
     );
     let env = TestEnv::new();
-    let polite = |feeds: &[String]| {
-        let blocks: String = feeds.iter().map(|u| feed_block(u, "")).collect();
-        let cfg = env.config(&format!("{FAST}{blocks}"));
-        let store = env.open_store();
-        async move {
-            feedloom::refresh::poll_with_progress(&cfg, store, None, true)
-                .await
-                .unwrap()
-                .0
-        }
-    };
+    let polite = |feeds: &[String]| timer_poll(&env, feeds, "", "");
     let first = polite(&[moved.url("/via.xml"), front.url("/rude.xml")]).await;
     assert_eq!(first.failed, 2, "{first}");
     assert_eq!(hits(&srv, "/busy.xml"), 1);
@@ -386,20 +395,12 @@ async fn a_stored_hold_past_max_backoff_ends_with_it() {
     );
     let env = TestEnv::new();
     let polite = |feeds: &[String]| {
-        let blocks: String = feeds
-            .iter()
-            .map(|u| feed_block(u, "every = \"2h\""))
-            .collect();
-        let cfg = env.config(&format!(
-            "{FAST}[defaults]\nmax_backoff = \"2s\"\n\n{blocks}"
-        ));
-        let store = env.open_store();
-        async move {
-            feedloom::refresh::poll_with_progress(&cfg, store, None, true)
-                .await
-                .unwrap()
-                .0
-        }
+        timer_poll(
+            &env,
+            feeds,
+            "[defaults]\nmax_backoff = \"2s\"\n\n",
+            "every = \"2h\"",
+        )
     };
     polite(&[srv.url("/busy.xml")]).await;
     // More than `max_backoff` after the 429: the hold is over, though the

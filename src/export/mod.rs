@@ -597,7 +597,7 @@ pub fn render_all(
 /// changed. A file that cannot be written is logged and named in the result
 /// (`path: cause`); the others are still written.
 pub fn write_files(rendered: &[RenderedFile]) -> Vec<String> {
-    write_files_but(rendered, &std::collections::HashMap::new())
+    write_files_but(rendered, &[])
         .into_iter()
         .map(|(p, e)| format!("{}: {e}", p.display()))
         .collect()
@@ -611,15 +611,15 @@ pub fn write_files(rendered: &[RenderedFile]) -> Vec<String> {
 /// why; those tried now are logged.
 pub fn write_files_but(
     rendered: &[RenderedFile],
-    waiting: &std::collections::HashMap<PathBuf, String>,
+    waiting: &[(PathBuf, String)],
 ) -> Vec<(PathBuf, String)> {
     let mut failed = Vec::new();
     for r in rendered {
         let Some(path) = &r.path else {
             continue;
         };
-        if let Some(e) = waiting.get(path) {
-            failed.push((path.clone(), e.clone()));
+        if let Some(w) = waiting.iter().find(|(p, _)| p == path) {
+            failed.push(w.clone());
             continue;
         }
         if let Err(e) = write_if_changed(path, &r.bytes) {
@@ -744,7 +744,7 @@ mod write_tests {
         };
         std::fs::create_dir(dir.path().join("blocked.atom")).unwrap();
         let rendered = [file("waits"), file("writes"), file("blocked")];
-        let waiting = [(dir.path().join("waits.atom"), "no room".to_string())].into();
+        let waiting = [(dir.path().join("waits.atom"), "no room".to_string())];
         let failed = super::write_files_but(&rendered, &waiting);
         assert!(!dir.path().join("waits.atom").exists());
         assert!(dir.path().join("writes.atom").is_file());

@@ -54,16 +54,13 @@ pub struct WebState {
     /// Unix second at which the earliest "N minutes ago" on a cached river
     /// page stops being true (`i64::MAX`: none will).
     pub stale_at: AtomicI64,
-    /// The output files the last rendering could not write (`path: cause`):
-    /// `/healthz` says so, and they are tried again (see `app::render_outputs`).
-    pub file_errors: std::sync::Mutex<Vec<String>>,
     /// Renderings in a row that could not write every file (the retry's
     /// backoff).
     pub file_retries: std::sync::atomic::AtomicU32,
-    /// The files the last try could not write, with why, and until when
-    /// (Unix seconds) renderings leave them unwritten (the backoff).
-    pub file_waiting:
-        std::sync::Mutex<(std::collections::HashMap<std::path::PathBuf, String>, i64)>,
+    /// The output files the last rendering could not write, with why
+    /// (`/healthz` says so), and until when (Unix seconds) renderings leave
+    /// them unwritten: they are tried again then (see `app::render_outputs`).
+    pub file_errors: std::sync::Mutex<(Vec<(std::path::PathBuf, String)>, i64)>,
 }
 
 impl Default for WebState {
@@ -73,7 +70,6 @@ impl Default for WebState {
             stale_at: AtomicI64::new(i64::MAX),
             file_errors: std::sync::Mutex::default(),
             file_retries: Default::default(),
-            file_waiting: std::sync::Mutex::default(),
         }
     }
 }
