@@ -272,39 +272,88 @@ pub fn tokens(title: &str, body_html: &str) -> Tokens {
 /// their headline alone, whose fingerprints hold no key token but the
 /// headline's numbers: a headline's capitals name nothing (every word may
 /// have one), so the names a body's sentences give are not there. A copy
-/// adds or drops words, in any case; an outlet's mark is no swap when the
-/// other headline has none where it stands: a label before a colon
-/// (`BREAKING:`, `【快讯】`) or a name after a dash or a bar (` - Reuters`,
-/// ` | The Outlet`). (`BREAKING: X` and `X - Reuters` were two stories.)
+/// adds or drops words, in any case. A news label before a colon or in
+/// `【】` (`BREAKING:`, `UPDATE:`, `【速報】`: [`NEWS_LABELS`]) is no word of
+/// the story; and an outlet's name after a dash or a bar (` - Reuters`) is
+/// left out where the other headline has none, when the rest of the two
+/// headlines is then word for word the same. (`BREAKING: X` and `X -
+/// Reuters` were two stories; `Bristol: X` and `X - Leeds` stay two.)
 pub fn headline_swapped(a: &str, b: &str) -> bool {
     let (a, b) = (a.trim(), b.trim());
     let ((la, na), (lb, nb)) = (marks(a), marks(b));
-    // Each without the marks the other lacks.
-    let cut = |h: &str, (label, name): (usize, usize), other: (usize, usize), other_len: usize| {
-        let from = if other.0 == 0 { label } else { 0 };
-        let to = if other.1 == other_len { name } else { h.len() };
-        h[from..to.max(from)].to_string()
-    };
-    let ca = cut(a, (la, na), (lb, nb), b.len());
-    let cb = cut(b, (lb, nb), (la, na), a.len());
-    let (ta, tb) = (tokens(&ca, ""), tokens(&cb, ""));
+    let words = |h: &str, from: usize, to: usize| tokens(&h[from..to.max(from)], "");
     let lacks = |x: &Tokens, y: &Tokens| x.words.iter().any(|w| y.words.binary_search(w).is_err());
-    lacks(&ta, &tb) && lacks(&tb, &ta)
+    let (ta, tb) = (words(a, la, a.len()), words(b, lb, b.len()));
+    if !(lacks(&ta, &tb) && lacks(&tb, &ta)) {
+        return false;
+    }
+    // One side's name after a dash, where the other has none.
+    let same = |x: &Tokens, y: &Tokens| !lacks(x, y) && !lacks(y, x);
+    let a_cut = na < a.len() && nb == b.len() && same(&words(a, la, na), &tb);
+    let b_cut = nb < b.len() && na == a.len() && same(&words(b, lb, nb), &ta);
+    !(a_cut || b_cut)
 }
 
-/// Where a headline's outlet marks end and start (bytes): a label before a
-/// colon (at most three words) or in `【】` at its start (0: none), and a
-/// name after its last ` - `, ` | `, ` — ` or ` – ` (at most five words;
+/// Labels of news put before a headline (lower case): no word of the story.
+pub const NEWS_LABELS: &[&str] = &[
+    "breaking",
+    "breaking news",
+    "update",
+    "updated",
+    "updates",
+    "live",
+    "live updates",
+    "watch",
+    "video",
+    "listen",
+    "exclusive",
+    "just in",
+    "developing",
+    "urgent",
+    "alert",
+    "news alert",
+    "analysis",
+    "opinion",
+    "explainer",
+    "factbox",
+    "fact check",
+    "photos",
+    "in pictures",
+    "correction",
+    "corrected",
+    "速報",
+    "快讯",
+    "快訊",
+    "独自",
+    "号外",
+    "속보",
+    "단독",
+    "更新",
+];
+
+/// Where a headline's marks end and start (bytes): a news label (one of
+/// [`NEWS_LABELS`]) before a colon or in `【】` at its start (0: none), and
+/// a name after its last ` - `, ` | `, ` — ` or ` – ` (at most five words;
 /// the headline's length: none).
 fn marks(h: &str) -> (usize, usize) {
+    let known = |l: &str| {
+        let l = l
+            .trim()
+            .trim_matches(|c: char| !c.is_alphanumeric())
+            .to_lowercase();
+        NEWS_LABELS.contains(&l.as_str())
+    };
     let label = match h.strip_prefix('【').and_then(|r| r.find('】')) {
-        Some(i) if !h[i + '【'.len_utf8() + '】'.len_utf8()..].trim().is_empty() => {
-            i + '【'.len_utf8() + '】'.len_utf8()
-        }
-        _ => match h.find(": ") {
-            Some(i) if !h[i + 2..].trim().is_empty() && h[..i].split_whitespace().count() <= 3 => {
-                i + 2
+        Some(i) => {
+            let end = i + '【'.len_utf8() + '】'.len_utf8();
+            match known(&h['【'.len_utf8()..end - '】'.len_utf8()]) && !h[end..].trim().is_empty()
+            {
+                true => end,
+                false => 0,
             }
+        }
+        None => match h.find(": ") {
+            Some(i) if !h[i + 2..].trim().is_empty() && known(&h[..i]) => i + 2,
             _ => 0,
         },
     };

@@ -592,6 +592,19 @@ fn headlines_that_swap_a_word_are_told_apart() {
             "BREAKING: Microsoft to cut jobs",
             "Google to cut jobs - Reuters",
         ),
+        // (So is a place before a colon against one after a dash.)
+        (
+            "Bristol: police arrest man after city centre stabbing",
+            "Police arrest man after city centre stabbing - Leeds",
+        ),
+        (
+            "【ソウル=共同】北朝鮮が弾道ミサイル発射、日本海に落下か",
+            "北朝鮮が弾道ミサイル発射、日本海に落下か - 北京",
+        ),
+        (
+            "Texas: Republican governor signs abortion ban into law",
+            "Republican governor signs abortion ban into law — Ohio",
+        ),
     ] {
         assert!(headline_swapped(a, b), "{a} / {b}");
     }
@@ -611,6 +624,11 @@ fn headlines_that_swap_a_word_are_told_apart() {
             "Storm Surge Floods Marrow Bay | The Outlet",
         ),
         ("【快讯】东京发生5.1级地震", "东京发生5.1级地震 - 新华网"),
+        // Two news labels: neither is a word of the story.
+        (
+            "BREAKING: Storm surge floods coastal town of Marrow Bay",
+            "UPDATE: Storm surge floods coastal town of Marrow Bay",
+        ),
     ] {
         assert!(!headline_swapped(a, b), "{a} / {b}");
     }
