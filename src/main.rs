@@ -697,6 +697,7 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
             Ok(commands::edit(command, &cfg.source))
         }
         Command::Enable { url } => {
+            use feedloom::store::feeds::Enabled;
             // As the config reads it (a relative `file:` against its folder),
             // and as the config spells the same feed, when it has it.
             // (An address that is none is said so, as `add` and `remove`
@@ -721,7 +722,17 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                     }
                     .into());
                 }
-                None => open_store(&cfg)?.with(|s| s.enable_feed(&url))?,
+                // Looked at read-only first: a feed the store does not
+                // know, or one with nothing to enable, leaves it untouched
+                // (it was opened for writing, and checkpointed, to say so).
+                None => match Store::open_read_only(&cfg.store.path)
+                    .ok()
+                    .and_then(|s| s.what_enable_does(&url).ok())
+                {
+                    Some(None) => None,
+                    Some(Some(Enabled::Nothing)) => Some(Enabled::Nothing),
+                    _ => open_store(&cfg)?.with(|s| s.enable_feed(&url))?,
+                },
                 Some(_) => {
                     let rt = runtime()?;
                     pg_set_up(&cfg, &rt)?;
@@ -735,7 +746,6 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                 .feeds
                 .iter()
                 .any(|f| config::split_credentials(f.url()).0.as_str() == url);
-            use feedloom::store::feeds::Enabled;
             let done = match &enabled {
                 Some(Enabled::Enabled(None)) => Some(format!("enabled {url}")),
                 // (Both: it said only "enabled".)

@@ -564,6 +564,21 @@ fn a_reader_that_goes_away_ends_the_command_quietly() {
     }
 }
 
+/// Every file in the folder: (name, size, modification time).
+fn files(dir: &Path) -> Vec<(String, u64, std::time::SystemTime)> {
+    let mut v: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let m = e.metadata().unwrap();
+            let name = e.file_name().to_string_lossy().into_owned();
+            (name, m.len(), m.modified().unwrap())
+        })
+        .collect();
+    v.sort();
+    v
+}
+
 #[test]
 fn enable_says_what_it_did_and_creates_no_store() {
     let (dir, cfg) = setup("");
@@ -578,7 +593,11 @@ fn enable_says_what_it_did_and_creates_no_store() {
     );
     assert!(!dir.path().join("state").exists(), "no store, no folder");
     assert!(feedloom(&cfg, &["poll"]).status.success());
-    // A feed that is not disabled: said, exit 0.
+    // A feed that is not disabled: said, exit 0, and the store is left as
+    // it was (it was opened for writing, and checkpointed, to say so).
+    let state = dir.path().join("state");
+    let before = files(&state);
+    std::thread::sleep(std::time::Duration::from_millis(20));
     let out = feedloom(&cfg, &["enable", url]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
@@ -589,6 +608,7 @@ fn enable_says_what_it_did_and_creates_no_store() {
     let out = feedloom(&cfg, &["enable", "https://nowhere.example/f.xml"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("no feed with url"));
+    assert_eq!(files(&state), before, "enable with nothing to do wrote");
     // An address that is none is said so, as `add` and `remove` say it (it
     // was "no feed with url not url").
     let out = feedloom(&cfg, &["enable", "not url"]);
@@ -935,6 +955,12 @@ fn an_output_that_is_a_link_is_replaced_and_said() {
 fn enable_refuses_a_store_with_other_names() {
     let (dir, cfg) = setup("");
     assert!(feedloom(&cfg, &["poll"]).status.success());
+    // (A feed with something to enable: with nothing to do, nothing is
+    // written, and the store is only read.)
+    rusqlite::Connection::open(dir.path().join("state/f.db"))
+        .unwrap()
+        .execute("UPDATE feeds SET enabled = 0", [])
+        .unwrap();
     std::fs::hard_link(
         dir.path().join("state/f.db"),
         dir.path().join("state/link.db"),

@@ -492,21 +492,10 @@ impl Store {
     pub fn enable_feed(&mut self, url: &str) -> Result<Option<Enabled>, StoreError> {
         let ctx = StoreError::ctx("enabling feed");
         let tx = self.conn.transaction().map_err(ctx)?;
-        let found: Option<(bool, Option<String>)> = tx
-            .query_row(
-                "SELECT enabled, fetch_url FROM feeds WHERE url = ?1",
-                [url],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-            .map_err(StoreError::ctx("enabling feed"))?;
-        let Some((enabled, moved)) = found else {
-            return Ok(None);
-        };
-        let what = match (enabled, moved) {
-            (false, forgot) => Enabled::Enabled(forgot),
-            (true, Some(to)) => Enabled::MoveForgotten(to),
-            (true, None) => return Ok(Some(Enabled::Nothing)),
+        let what = match what_enable_does(&tx, url)? {
+            Some(Enabled::Nothing) => return Ok(Some(Enabled::Nothing)),
+            None => return Ok(None),
+            Some(what) => what,
         };
         tx.execute(
             "UPDATE feeds SET enabled = 1, next_fetch_at = NULL, consecutive_failures = 0,
@@ -518,6 +507,31 @@ impl Store {
         tx.commit().map_err(StoreError::ctx("enabling feed"))?;
         Ok(Some(what))
     }
+}
+
+impl Store {
+    /// What [`Store::enable_feed`] would do, read without writing (a store
+    /// opened read-only will do): `enable` of a feed the store does not know,
+    /// or of one with nothing to enable, leaves the store as it was.
+    pub fn what_enable_does(&self, url: &str) -> Result<Option<Enabled>, StoreError> {
+        what_enable_does(&self.conn, url)
+    }
+}
+
+fn what_enable_does(conn: &Connection, url: &str) -> Result<Option<Enabled>, StoreError> {
+    let found: Option<(bool, Option<String>)> = conn
+        .query_row(
+            "SELECT enabled, fetch_url FROM feeds WHERE url = ?1",
+            [url],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(StoreError::ctx("enabling feed"))?;
+    Ok(found.map(|(enabled, moved)| match (enabled, moved) {
+        (false, forgot) => Enabled::Enabled(forgot),
+        (true, Some(to)) => Enabled::MoveForgotten(to),
+        (true, None) => Enabled::Nothing,
+    }))
 }
 
 /// What `enable` did to a feed ([`Store::enable_feed`]).
