@@ -681,6 +681,32 @@ fn items_of_a_second_channel_are_read_not_silently_lost() {
     );
 }
 
+/// A podcast episode's author is most often only its `itunes:author`: an
+/// item without an author of its own has it (it had none); its own author
+/// wins, and the channel's `itunes:author` is not every episode's.
+#[test]
+fn an_episode_without_an_author_has_its_itunes_author() {
+    let doc = parse(
+        r#"<?xml version="1.0"?><rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>Pod</title><itunes:author>The Network</itunes:author>
+        <item><title>Ep1</title><guid>e1</guid><description>One.</description><itunes:author>  Ann
+          Host </itunes:author></item>
+        <item><title>Ep2</title><guid>e2</guid><description>Two.</description><dc:creator>Bob Writer</dc:creator><itunes:author>Bob Host</itunes:author></item>
+        <item><title>Ep3</title><guid>e3</guid><description>Three.</description></item>
+        <item><title>Ep4</title><guid>e4</guid><description>Four.</description><itunes:author>Cy &amp; Di</itunes:author></item>
+        </channel></rss>"#
+            .as_bytes(),
+        None,
+        &base(),
+        Limits::default(),
+    )
+    .unwrap();
+    let authors: Vec<Option<&str>> = doc.entries.iter().map(|e| e.author.as_deref()).collect();
+    assert_eq!(
+        authors,
+        [Some("Ann Host"), Some("Bob Writer"), None, Some("Cy & Di")]
+    );
+}
+
 /// An entry whose only text is its media's shows it: a YouTube video's
 /// description and thumbnail, a podcast episode's `itunes:summary`, a
 /// photo's `media:content`, a titled JSON Feed item's `image` (each was

@@ -415,6 +415,9 @@ pub(super) struct Media {
     pub text: Option<(String, bool)>,
     /// Its `media:content` files: address and media type as written.
     pub files: Vec<(String, Option<String>)>,
+    /// Its first `itunes:author` that names someone (a podcast episode's
+    /// author, most often its only one), its spaces folded.
+    pub author: Option<String>,
 }
 
 /// For each entry of the document (as [`entries_carrying_unread`] counts
@@ -472,8 +475,9 @@ pub(super) fn entries_media(text: &[u8], max: usize) -> Option<Vec<Media>> {
     let mut open: Option<(usize, Media)> = None;
     let mut thumb: Option<String> = None;
     // The text being read: its depth, whether HTML (`None`: to be judged by
-    // what it holds), and what it holds.
-    let mut reading: Option<(usize, Option<bool>, String)> = None;
+    // what it holds; `Some(false)` for an author), what it holds, and
+    // whether it is an author.
+    let mut reading: Option<(usize, Option<bool>, String, bool)> = None;
     let mut out = Vec::new();
     loop {
         let event = reader.read_event();
@@ -511,10 +515,15 @@ pub(super) fn entries_media(text: &[u8], max: usize) -> Option<Vec<Media>> {
                     {
                         let html =
                             attr(e, "type").is_some_and(|t| t.trim().eq_ignore_ascii_case("html"));
-                        reading = Some((depth, Some(html), String::new()));
+                        reading = Some((depth, Some(html), String::new(), false));
                     }
                     Some((false, "summary")) if !empty && m.text.is_none() && reading.is_none() => {
-                        reading = Some((depth, None, String::new()))
+                        reading = Some((depth, None, String::new(), false))
+                    }
+                    Some((false, "author"))
+                        if !empty && m.author.is_none() && reading.is_none() =>
+                    {
+                        reading = Some((depth, Some(false), String::new(), true))
                     }
                     _ => {}
                 },
@@ -524,14 +533,14 @@ pub(super) fn entries_media(text: &[u8], max: usize) -> Option<Vec<Media>> {
         }
         match event {
             Ok(Event::Text(t)) => {
-                if let Some((_, _, into)) = &mut reading
+                if let Some((_, _, into, _)) = &mut reading
                     && into.len() < max
                 {
                     into.push_str(&super::text::decode_entities(t.as_ref()));
                 }
             }
             Ok(Event::GeneralRef(r)) => {
-                if let Some((_, _, into)) = &mut reading
+                if let Some((_, _, into, _)) = &mut reading
                     && into.len() < max
                 {
                     let raw = format!("&{};", r.as_ref() as &str);
@@ -539,14 +548,23 @@ pub(super) fn entries_media(text: &[u8], max: usize) -> Option<Vec<Media>> {
                 }
             }
             Ok(Event::CData(t)) => {
-                if let Some((_, _, into)) = &mut reading
+                if let Some((_, _, into, _)) = &mut reading
                     && into.len() < max
                 {
                     into.push_str(t.as_ref());
                 }
             }
             Ok(Event::End(_)) => {
-                if let Some((_, html, got)) = reading.take_if(|r| r.0 == depth)
+                if let Some((_, _, got, true)) = reading.take_if(|r| r.0 == depth && r.3) {
+                    // (Its spaces folded, as a name shown on one line; at
+                    // most 256 characters, as a person's name elsewhere.)
+                    let name = got.split_whitespace().collect::<Vec<_>>().join(" ");
+                    if let Some((_, m)) = &mut open
+                        && !name.is_empty()
+                    {
+                        m.author = Some(name.chars().take(256).collect());
+                    }
+                } else if let Some((_, html, got, _)) = reading.take_if(|r| r.0 == depth)
                     && let Some((_, m)) = &mut open
                 {
                     // (`itunes:summary` is plain text by Apple's word, but

@@ -204,7 +204,9 @@ fn if_compressed(body: &[u8], e: ParseError) -> ParseError {
 /// (an Atom entry's second `<author>` was dropped).
 /// v16: Atom content of a binary media type is the text its base64 encodes
 /// (it was the base64), else none.
-const RAW_VERSION: &str = "feedloom raw entries v16";
+/// v17: an RSS item without an author has its `itunes:author` (a podcast
+/// episode's author was lost).
+const RAW_VERSION: &str = "feedloom raw entries v17";
 
 /// A document parsed by [`parse_known`].
 #[derive(Debug)]
@@ -775,13 +777,37 @@ fn parse_prepared(
     // `<description>` beside them kept its neighbours' media unread.)
     // (The document's declarations first: most declare neither, and then
     // no entry's text is looked at.)
+    // (An entry without an author has its `itunes:author`: a podcast
+    // episode's author is most often only there, and was lost.)
     let media = (feed.feed_type != model::FeedType::JSON
         && repaired_text.is_none()
         && (unread_elements.is_some() || defuse::declares_unread(&bytes))
-        && feed.entries.iter().any(without_own_text))
+        && feed
+            .entries
+            .iter()
+            .any(|e| without_own_text(e) || e.authors.iter().all(|p| person_name(p).is_none())))
     .then(|| defuse::entries_media(&bytes, limits.max_field))
     .flatten()
     .filter(|each| each.len() == feed.entries.len());
+    if let Some(each) = &media {
+        for (e, m) in feed.entries.iter_mut().zip(each) {
+            if let Some(name) = m
+                .author
+                .as_ref()
+                .filter(|_| e.authors.iter().all(|p| person_name(p).is_none()))
+            {
+                e.authors.insert(
+                    0,
+                    model::Person {
+                        name: Some(name.clone()),
+                        uri: None,
+                        email: None,
+                        role: None,
+                    },
+                );
+            }
+        }
+    }
     // (A JSON Feed item's `content_text` beside its `content_html` is the
     // same body in plain text, not a summary: feed-rs made it the summary,
     // and every output and the river showed the whole text twice.)
