@@ -186,25 +186,25 @@ pub fn keys_agree(new: &Fingerprint, new_tokens: &Tokens, old: &Fingerprint) -> 
         return false;
     }
     // The lede's numbers: both ways (a later story on the same event adds its
-    // new figure to the old one in its first sentence: "cut from 13.5% to 13%").
+    // new figure to the old one in its first sentence: "cut from 13.5% to 13%"),
+    // each text's looked up in the other's keys alike (the stored text is
+    // known by its keys alone: a lede number looked up in all the new
+    // text's words but only in the stored one's keys merged a copy that
+    // dropped a lede figure when it came first, and split it when second).
     let lede = |k: &Key| k.kind == KeyKind::Number && k.pos < LEDE_NUMBER_UNITS.min(n);
-    let lede_numbers_agree = old.keys.iter().filter(|k| lede(k)).all(|k| {
-        old.keys
-            .iter()
-            .filter(|o| lede(o) && o.hash == k.hash)
-            .count()
-            <= new_tokens.count(k.hash)
-    }) && new.keys.iter().filter(|k| lede(k)).all(|k| {
-        new.keys
-            .iter()
-            .filter(|o| lede(o) && o.hash == k.hash)
-            .count()
-            <= old
-                .keys
+    let lede_in = |x: &Fingerprint, y: &Fingerprint| {
+        x.keys.iter().filter(|k| lede(k)).all(|k| {
+            x.keys
                 .iter()
-                .filter(|o| o.hash == k.hash && o.pos != TITLE_POS)
+                .filter(|o| lede(o) && o.hash == k.hash)
                 .count()
-    });
+                <= y.keys
+                    .iter()
+                    .filter(|o| o.hash == k.hash && o.pos != TITLE_POS)
+                    .count()
+        })
+    };
+    let lede_numbers_agree = lede_in(old, new) && lede_in(new, old);
     // A name of one text's first sentence missing from the other text while
     // the other's first sentence has a name of its own is a substitution, as in
     // a later story on the same event ("beat Poland" / "lost to Italy"); a copy
