@@ -45,7 +45,7 @@ pub fn stored_hold(last_error: &str) -> Option<(url::Url, Option<i64>, bool)> {
     let (status, rest) = (rest.get(..3)?, rest.get(3..)?);
     let (asked, after) = match (
         rest.split_once(", and asks for no requests "),
-        rest.split_once(", without a Retry-After: feedloom asks its server nothing "),
+        rest.split_once(": feedloom asks its server nothing "),
     ) {
         (Some((_, a)), _) if matches!(status, "429" | "503") => (true, a),
         (None, Some((_, a))) if status == "429" => (false, a),
@@ -97,7 +97,14 @@ pub enum FetchError {
             ))
         )),
         unasked_hold.map_or(String::new(), |d| format!(
-            ", without a Retry-After: feedloom asks its server nothing until {}",
+            ", {}: feedloom asks its server nothing until {}",
+            // (One of 0 seconds, or a date past, asks for nothing, and is
+            // held as none: it was no hold at all, and the server was asked
+            // more often than one that sent none.)
+            match retry_after {
+                Some(_) => "with a Retry-After already over (0 seconds, or a date past: the server's clock?)",
+                None => "without a Retry-After",
+            },
             crate::export::rfc3339(crate::now_unix().saturating_add(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)))
         ))
     )]
@@ -575,11 +582,13 @@ impl FeedError {
                 moved_for_now: false,
                 ..
             }) => Disposition::Gone,
+            // (A Retry-After already over, 0 or a date past, asks for no
+            // time: a 429 with one has feedloom's own hold.)
             FeedError::Fetch(FetchError::Status {
                 retry_after: Some(d),
                 ..
-            })
-            | FeedError::Fetch(FetchError::Status {
+            }) if !d.is_zero() => Disposition::RetryAfter(*d),
+            FeedError::Fetch(FetchError::Status {
                 unasked_hold: Some(d),
                 ..
             }) => Disposition::RetryAfter(*d),

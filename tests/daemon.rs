@@ -655,6 +655,60 @@ fn error_of(env: &TestEnv, path: &str) -> String {
         .unwrap()
 }
 
+/// A 429 whose Retry-After is already over (0 seconds, or a date past: a
+/// server whose clock is behind) is held as one without: a minute, said so.
+/// It was no hold at all, and the server was asked more often than one
+/// that sent no Retry-After.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_whose_retry_after_is_over_holds_the_server_a_minute() {
+    let srv = FeedServer::start().await;
+    srv.set(
+        "/zero.xml",
+        Resource::status(429).header("Retry-After", "0"),
+    );
+    srv.set(
+        "/past.xml",
+        Resource::status(429).header("Retry-After", "Mon, 07 Dec 2020 10:00:00 GMT"),
+    );
+    let env = TestEnv::new();
+    let cfg = env.config(&format!(
+        "{FAST}{}{}",
+        feed_block(&srv.url("/zero.xml"), "every = \"1s\""),
+        feed_block(
+            &format!("http://localhost:{}/past.xml", srv.addr.port()),
+            "every = \"1s\""
+        )
+    ));
+    let before = feedloom::now_unix();
+    feedloom::refresh::poll(&cfg, env.open_store())
+        .await
+        .unwrap();
+    for path in ["/zero.xml", "/past.xml"] {
+        let next: i64 = env
+            .reader()
+            .query_row(
+                "SELECT next_fetch_at FROM feeds WHERE url LIKE '%' || ?1",
+                [path],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(next >= before + 55, "{path} next in {}s", next - before);
+        let err = error_of(&env, path);
+        assert!(
+            err.contains(
+                "answered HTTP 429, with a Retry-After already over (0 seconds, or a date past: \
+                 the server's clock?): feedloom asks its server nothing until 20"
+            ),
+            "{err}"
+        );
+        // (Read back as feedloom's own hold, for a later `poll`.)
+        assert!(matches!(
+            feedloom::error::stored_hold(&err),
+            Some((_, Some(_), false))
+        ));
+    }
+}
+
 /// Retry-After counts from the response, not from the second the request
 /// started: a 503 that took 1.5 s to come, asking for 5 s, is not retried
 /// before 5 s after it came.

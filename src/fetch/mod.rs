@@ -540,7 +540,10 @@ impl Fetcher {
                 let retry_after = retry_after(resp.headers());
                 let cap = self.slots.max_hold();
                 let mut unasked_hold = None;
-                if let Some(wait) = retry_after.filter(|_| matches!(status, 429 | 503)) {
+                // (A Retry-After already over, 0 or a date past, asks for
+                // no time: a 429 with one is held as one without.)
+                let asked = retry_after.filter(|d| !d.is_zero());
+                if let Some(wait) = asked.filter(|_| matches!(status, 429 | 503)) {
                     self.slots.hold(&current, wait, true);
                 } else if status == 429 {
                     // Too many requests, without saying how long to wait:
