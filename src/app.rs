@@ -338,7 +338,9 @@ pub const PRUNE_RETRY: Duration = Duration::from_secs(3600);
 /// fetches in between. Returns the merge steps taken and the pages freed.
 async fn return_space(store: &crate::store::SharedStore, items_pruned: bool) -> (usize, i64) {
     let mut merges = 0;
-    if items_pruned {
+    // (Or one a round before left unfinished: a full disk.)
+    let owed = items_pruned || store.call(|s| s.search_merge_owed()).await.unwrap_or(false);
+    if owed {
         while merges < crate::store::prune::MAX_MERGE_STEPS {
             merges += 1;
             match store.call(|s| s.merge_search_step()).await {

@@ -625,7 +625,7 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                     outputs_failed = failed.len();
                     say_outputs_rewritten(&cfg, outputs_failed);
                 }
-                if p.items > 0 {
+                if p.items > 0 || store.search_merge_owed()? {
                     let started = std::time::Instant::now();
                     let mut steps = 0;
                     while steps < feedloom::store::prune::MAX_MERGE_STEPS

@@ -258,6 +258,16 @@ impl Store {
                 }
             }
         }
+        if p.items > 0 {
+            // The search index's merge is owed until it is done: a merge
+            // that failed (a full disk) was never taken up again, the
+            // deleted items' entries kept for good.
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO store_tasks (task, cursor) VALUES ('search_merge', 0)",
+            )
+            .and_then(|mut s| s.execute([]))
+            .map_err(ctx())?;
+        }
         if p.items == 0 {
             p.fetches = tx
                 .prepare_cached(
@@ -326,6 +336,7 @@ impl Store {
     /// work): drops the entries of deleted items from it. Returns whether there
     /// is more to do. Pruning deletes rows without rewriting the index (FTS5's
     /// `deletemerge` is off), so this runs after it.
+    /// When it is done, the `search_merge` task pruning left is.
     pub fn merge_search_step(&mut self) -> Result<bool, StoreError> {
         let before = self.conn.total_changes();
         self.conn
@@ -334,7 +345,26 @@ impl Store {
                 [-MERGE_PAGES],
             )
             .map_err(StoreError::ctx("merging the search index"))?;
-        Ok(self.conn.total_changes() - before >= 2)
+        let more = self.conn.total_changes() - before >= 2;
+        if !more {
+            self.conn
+                .execute("DELETE FROM store_tasks WHERE task = 'search_merge'", [])
+                .map_err(StoreError::ctx("merging the search index"))?;
+        }
+        Ok(more)
+    }
+
+    /// Whether a pruning left the search index's merge unfinished (it
+    /// failed, or reached [`MAX_MERGE_STEPS`]): the next pruning round
+    /// takes it up, whether or not it removes anything.
+    pub fn search_merge_owed(&self) -> Result<bool, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM store_tasks WHERE task = 'search_merge')",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(StoreError::ctx("reading the store's tasks"))
     }
 
     /// Whether free pages go back to the file system in steps (`PRAGMA
