@@ -441,7 +441,17 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
         }
         Command::Feeds { json } => {
             // Reads only: the store's feeds as they are, marked against this config.
-            let rows = feeds_rows(commands::read_store(&cfg, |s| s.feed_summaries())?, &cfg);
+            let (rows, synced) =
+                commands::read_store(&cfg, |s| Ok((s.feed_summaries()?, s.synced_feeds()?)))?;
+            let rows = feeds_rows(rows, &cfg);
+            // (Said when a daemon runs that has not loaded this config: the
+            // rows read as its schedule.)
+            if let Location::Sqlite(path) = Location::of(&cfg.store)
+                && let Some(pid) = commands::daemon_pid(&path)
+                && let Some(w) = commands::unloaded_by_daemon(&cfg, &synced, pid)
+            {
+                feedloom::errln!("feedloom: warning: {w}");
+            }
             let now = feedloom::now_unix();
             if json {
                 out!("{}", commands::feeds::render_json(&rows, now));

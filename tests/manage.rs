@@ -1040,6 +1040,27 @@ async fn a_running_daemon_polls_a_feed_added_with_reload() {
         text(&out.stdout)
     );
     assert!(daemon.0.try_wait().unwrap().is_none(), "the daemon runs on");
+    // `feeds` while the daemon has not loaded an edit says so: its rows are
+    // the config's, not the daemon's schedule (a removed feed read "nothing
+    // fetches it" while the daemon fetched it).
+    let out = feedloom(&cfg, &["feeds"]).await;
+    assert!(
+        !text(&out.stderr).contains("has not loaded"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = feedloom(&cfg, &["remove", &srv.url("/first.xml")]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = feedloom(&cfg, &["feeds"]).await;
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "has not loaded {} yet: it still fetches 1 feed(s) the config no longer names ({})",
+            cfg.display(),
+            srv.url("/first.xml")
+        )) && err.contains("kill -HUP"),
+        "{err}"
+    );
     // Stop it: SIGTERM.
     let _ = Command::new("kill").arg(daemon.0.id().to_string()).status();
     let _ = tokio::task::spawn_blocking(move || daemon.0.wait()).await;

@@ -194,6 +194,85 @@ pub fn unsynced_config(
     cfg: &crate::config::Config,
     synced: &[(String, Vec<String>)],
 ) -> Option<String> {
+    let (mut gone, mut new, mut retagged) = config_against_store(cfg, synced);
+    if gone.is_empty() && new.is_empty() && retagged.is_empty() {
+        return None;
+    }
+    let mut parts = Vec::new();
+    if !gone.is_empty() {
+        parts.push(format!(
+            "{} feed(s) the config no longer names still count ({})",
+            gone.len(),
+            short_list(&mut gone)
+        ));
+    }
+    if !new.is_empty() {
+        parts.push(format!(
+            "{} it names do not yet ({})",
+            new.len(),
+            short_list(&mut new)
+        ));
+    }
+    if !retagged.is_empty() {
+        parts.push(format!(
+            "{} feed(s) keep their old tags ({})",
+            retagged.len(),
+            short_list(&mut retagged)
+        ));
+    }
+    Some(format!(
+        "the store selects stories by the feeds and tags the last `poll` or daemon (re)load synced, not yet by {}: {}; `feedloom poll` or a reload of the daemon applies it",
+        cfg.source.display(),
+        parts.join("; ")
+    ))
+}
+
+/// What `feeds` says while a daemon holds the store (`pid`) and has not
+/// loaded `cfg`'s feed list (it syncs it into the store when it starts and
+/// reloads): the feeds it still fetches that the config no longer names,
+/// and those it does not fetch yet. `feeds` marks each row by the config
+/// (`[not in config]`, `new … due`), which is not the daemon's schedule
+/// until it reloads (a removed feed read "nothing fetches it" while the
+/// daemon fetched it every few seconds). `None` when they agree.
+pub fn unloaded_by_daemon(
+    cfg: &crate::config::Config,
+    synced: &[(String, Vec<String>)],
+    pid: u32,
+) -> Option<String> {
+    let (mut gone, mut new, _) = config_against_store(cfg, synced);
+    if gone.is_empty() && new.is_empty() {
+        return None;
+    }
+    let mut parts = Vec::new();
+    if !gone.is_empty() {
+        parts.push(format!(
+            "it still fetches {} feed(s) the config no longer names ({})",
+            gone.len(),
+            short_list(&mut gone)
+        ));
+    }
+    if !new.is_empty() {
+        parts.push(format!(
+            "it does not fetch {} it names yet ({})",
+            new.len(),
+            short_list(&mut new)
+        ));
+    }
+    Some(format!(
+        "the daemon (pid {pid}) has not loaded {} yet: {}; the rows below are as the config reads, \
+         and the daemon takes them when it reloads (`systemctl reload feedloom` or `kill -HUP {pid}`)",
+        cfg.source.display(),
+        parts.join("; ")
+    ))
+}
+
+/// The feeds the store counts (`synced`: the last `poll` or daemon (re)load)
+/// against those `cfg` names: gone from the config, new in it, and named
+/// with other tags; each as shown (credentials hidden).
+fn config_against_store(
+    cfg: &crate::config::Config,
+    synced: &[(String, Vec<String>)],
+) -> (Vec<String>, Vec<String>, Vec<String>) {
     use crate::store::model::AsFeedSpec;
     use std::collections::HashMap;
     let norm = |tags: &[String]| {
@@ -210,60 +289,33 @@ pub fn unsynced_config(
         .map(|f| (f.url.as_str(), norm(&f.tags)))
         .collect();
     let shown = |u: &str| crate::urls::shown_feed_url(u);
-    let mut gone: Vec<String> = stored
+    let gone: Vec<String> = stored
         .keys()
         .filter(|u| !named.contains_key(*u))
         .map(|u| shown(u))
         .collect();
-    let mut new: Vec<String> = named
+    let new: Vec<String> = named
         .keys()
         .filter(|u| !stored.contains_key(*u))
         .map(|u| shown(u))
         .collect();
-    let mut retagged: Vec<String> = named
+    let retagged: Vec<String> = named
         .iter()
         .filter(|(u, t)| stored.get(*u).is_some_and(|s| s != *t))
         .map(|(u, _)| shown(u))
         .collect();
-    if gone.is_empty() && new.is_empty() && retagged.is_empty() {
-        return None;
+    (gone, new, retagged)
+}
+
+/// The first three of a list, sorted, and how many more.
+fn short_list(v: &mut [String]) -> String {
+    v.sort();
+    let more = v.len().saturating_sub(3);
+    let mut s = v.iter().take(3).cloned().collect::<Vec<_>>().join(", ");
+    if more > 0 {
+        s.push_str(&format!(" and {more} more"));
     }
-    let list = |v: &mut Vec<String>| {
-        v.sort();
-        let more = v.len().saturating_sub(3);
-        let mut s = v.iter().take(3).cloned().collect::<Vec<_>>().join(", ");
-        if more > 0 {
-            s.push_str(&format!(" and {more} more"));
-        }
-        s
-    };
-    let mut parts = Vec::new();
-    if !gone.is_empty() {
-        parts.push(format!(
-            "{} feed(s) the config no longer names still count ({})",
-            gone.len(),
-            list(&mut gone)
-        ));
-    }
-    if !new.is_empty() {
-        parts.push(format!(
-            "{} it names do not yet ({})",
-            new.len(),
-            list(&mut new)
-        ));
-    }
-    if !retagged.is_empty() {
-        parts.push(format!(
-            "{} feed(s) keep their old tags ({})",
-            retagged.len(),
-            list(&mut retagged)
-        ));
-    }
-    Some(format!(
-        "the store selects stories by the feeds and tags the last `poll` or daemon (re)load synced, not yet by {}: {}; `feedloom poll` or a reload of the daemon applies it",
-        cfg.source.display(),
-        parts.join("; ")
-    ))
+    s
 }
 
 pub fn finish(result: Result<(), Failure>) -> ExitCode {
