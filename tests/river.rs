@@ -639,6 +639,13 @@ async fn index_lists_outputs_and_feed_health_as_html_or_json() {
     ] {
         assert!(page.contains(want), "{want} not in {page}");
     }
+    // (The counts' line can break between them: it did not wrap, and a
+    // phone's page scrolled sideways.)
+    assert!(
+        page.contains(r#" configured:</span> <span class="ok">"#)
+            && page.contains(r#" disabled</span> <span class="never">"#),
+        "{page}"
+    );
     assert!(page.contains(&srv.url("/broken.xml")));
     // No Accept at all: HTML.
     assert_eq!(

@@ -78,11 +78,13 @@ pub fn html(outputs: &[OutputConfig], health: &IndexHealth) -> String {
                 }
             }
             h2 { "Feeds" }
+            // (A space between the counts, where the line may break: the
+            // line did not wrap, and a phone's page scrolled sideways.)
             p.counts {
-                span { (total) " configured:" }
-                span.ok { (health.ok) " ok" }
-                span.failing.bad[health.failing > 0] { (health.failing) " failing" }
-                span.disabled { (health.disabled) " disabled" }
+                span { (total) " configured:" } " "
+                span.ok { (health.ok) " ok" } " "
+                span.failing.bad[health.failing > 0] { (health.failing) " failing" } " "
+                span.disabled { (health.disabled) " disabled" } " "
                 span.never { (health.never) " never fetched" }
             }
             @if !health.worst.is_empty() {
