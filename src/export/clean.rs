@@ -665,8 +665,13 @@ fn foreign_as_text(html: &str) -> Cow<'_, str> {
         };
         let element = &html[at..end];
         let text = match name {
+            // (Its annotations are other forms of what its parts say: "x"
+            // with an HTML one was "x x squared".)
             b"math" => attribute(element, "alttext")
                 .or_else(|| tex_annotation(element))
+                .or_else(|| {
+                    Some(parts_text(&without_annotations(element))).filter(|t| !t.trim().is_empty())
+                })
                 .unwrap_or_else(|| parts_text(element)),
             _ => parts_text(element),
         };
@@ -697,17 +702,69 @@ fn attribute(element: &str, name: &str) -> Option<String> {
     Some(crate::parse::decode_entities(value)).filter(|v| !v.trim().is_empty())
 }
 
-/// The TeX of a formula's `<annotation encoding="application/x-tex">`.
+/// The TeX of a formula's first `<annotation>` whose encoding names TeX
+/// (`application/x-tex`, `TeX`, `text/x-latex`). Not an `<annotation-xml>`,
+/// nor one of `text/html` (read as TeX for its "tex", `<b>x</b> squared`
+/// was published as that markup, in words).
 fn tex_annotation(element: &str) -> Option<String> {
     let lower = element.to_ascii_lowercase();
-    let at = lower.find("<annotation")?;
-    let tag_end = at + lower[at..].find('>')?;
-    if !lower[at..tag_end].contains("tex") {
-        return None;
+    // `<annotation` or `</annotation` as a whole name (not `-xml`).
+    let whole = |at: usize, len: usize| {
+        lower[at + len..]
+            .bytes()
+            .next()
+            .is_none_or(|c| c.is_ascii_whitespace() || matches!(c, b'>' | b'/'))
+    };
+    let mut from = 0;
+    while let Some(at) = lower[from..].find("<annotation").map(|k| from + k) {
+        from = at + 1;
+        if !whole(at, "<annotation".len()) {
+            continue;
+        }
+        let tag_end = at + lower[at..].find('>')?;
+        let tex = attribute(&element[at..], "encoding").is_some_and(|e| {
+            e.to_ascii_lowercase()
+                .split(['/', '-', '+', ' '])
+                .any(|part| matches!(part.trim(), "tex" | "latex"))
+        });
+        if !tex {
+            continue;
+        }
+        let body = &element[tag_end + 1..];
+        let lower_body = &lower[tag_end + 1..];
+        let mut end_from = 0;
+        let end = loop {
+            let k = end_from + lower_body[end_from..].find("</annotation")?;
+            if whole(tag_end + 1 + k, "</annotation".len()) {
+                break k;
+            }
+            end_from = k + 1;
+        };
+        return Some(crate::parse::decode_entities(&body[..end])).filter(|t| !t.trim().is_empty());
     }
-    let body = &element[tag_end + 1..];
-    let body = &body[..body.to_ascii_lowercase().find("</annotation")?];
-    Some(crate::parse::decode_entities(body)).filter(|t| !t.trim().is_empty())
+    None
+}
+
+/// A formula without its `<annotation>` and `<annotation-xml>` elements
+/// (each to its end tag, or to the end when it has none).
+fn without_annotations(element: &str) -> Cow<'_, str> {
+    let lower = element.to_ascii_lowercase();
+    if !lower.contains("<annotation") {
+        return Cow::Borrowed(element);
+    }
+    let mut out = String::with_capacity(element.len());
+    let mut copied = 0;
+    while let Some(at) = lower[copied..].find("<annotation").map(|k| copied + k) {
+        out.push_str(&element[copied..at]);
+        copied = match lower[at..].find("</annotation") {
+            Some(k) => lower[at + k..]
+                .find('>')
+                .map_or(element.len(), |g| at + k + g + 1),
+            None => element.len(),
+        };
+    }
+    out.push_str(&element[copied..]);
+    Cow::Owned(out)
 }
 
 /// The text of an element's parts, one space between parts (a script's or
@@ -2634,6 +2691,19 @@ mod tests {
             None,
         );
         assert_eq!(clean, "<p>So \\frac{1}{x}.</p>");
+        // An annotation of HTML is no TeX (read as such for its "tex", its
+        // markup was published in words), nor part of the formula's text;
+        // a TeX one after it is.
+        let clean = sanitize(
+            r#"<p>Area: <math><mi>x</mi><annotation-xml encoding="text/html"><b>x</b> squared</annotation-xml></math> end</p>"#,
+            None,
+        );
+        assert_eq!(clean, "<p>Area: x end</p>");
+        let clean = sanitize(
+            r#"<p><math><semantics><mi>y</mi><annotation-xml encoding="text/html"><b>y</b></annotation-xml><annotation encoding="TeX">y^2</annotation></semantics></math></p>"#,
+            None,
+        );
+        assert_eq!(clean, "<p>y^2</p>");
         let clean = sanitize(
             r#"<p>Chart: <svg viewBox="0 0 10 10" onload="alert(1)"><title>Turnout</title><svg><text>42%</text></svg><script>alert(2)</script></svg> of voters.</p>"#,
             None,
