@@ -1758,6 +1758,20 @@ pub fn describe(cfg: &Config) -> String {
             let _ = writeln!(s, "store: {}", cfg.store.path.display());
         }
     }
+    // (What is deleted, and when: the only settings that delete data were
+    // not in the summary.)
+    let _ = writeln!(
+        s,
+        "retention: {}; the fetch log kept {}; pruned by the daemon at its start and then daily, or by `feedloom prune`",
+        cfg.store.keep.map_or(
+            "items kept for good (no [store] keep)".to_string(),
+            |k| format!(
+                "items first seen more than {} ago removed, with the stories they leave empty",
+                crate::commands::short_duration(k.0.as_secs())
+            )
+        ),
+        crate::commands::short_duration(cfg.store.keep_fetch_log.0.as_secs())
+    );
     let _ = writeln!(
         s,
         "fetch: user agent \"{}\", timeout {}, max body {} bytes, {} in flight ({} per host)",
@@ -1847,7 +1861,10 @@ pub fn describe(cfg: &Config) -> String {
             o.name(),
             o.max_items,
             o.window
-                .map(|w| format!(" first seen within {}", humantime::format_duration(w.0)))
+                .map(|w| format!(
+                    " first seen within {}",
+                    crate::commands::short_duration(w.0.as_secs())
+                ))
                 .unwrap_or_default(),
             if o.tags.is_empty() {
                 String::new()

@@ -754,8 +754,19 @@ pub fn parse_feed_url(s: &str) -> Result<Url, String> {
         ));
     }
     let url = Url::parse(s.trim()).map_err(|e| match e {
+        // (A file's path: `file:` before it, as feeds on this machine are
+        // named; it was told to write `https://` first.)
+        url::ParseError::RelativeUrlWithoutBase
+            if s.trim().starts_with('/') && !s.trim().starts_with("//") =>
+        {
+            format!(
+                "invalid URL `{shown}`: a file's path is written as a `file:` URL (`file://{}`)",
+                shown.trim()
+            )
+        }
         url::ParseError::RelativeUrlWithoutBase => format!(
-            "invalid URL `{shown}`: {e} (write it whole, with `https://` or `http://` first)"
+            "invalid URL `{shown}`: {e} (write it whole, with `https://` or `http://` first, \
+             or `file:` before a file's path)"
         ),
         e => format!("invalid URL `{shown}`: {e}"),
     })?;
@@ -3482,6 +3493,18 @@ mod tests {
                 .contains("not on host `otherhost`")
         );
         assert!(parse_feed_url("file://localhost/x.xml").is_ok());
+        // A file's path is told its `file:` form (it was told to write
+        // `https://` first); a URL without its scheme is not a path.
+        assert_eq!(
+            parse_feed_url("/srv/feeds/a.xml").unwrap_err(),
+            "invalid URL `/srv/feeds/a.xml`: a file's path is written as a `file:` URL \
+             (`file:///srv/feeds/a.xml`)"
+        );
+        let e = parse_feed_url("//ann:Secret9@host/f").unwrap_err();
+        assert!(
+            e.contains("with `https://` or `http://` first") && !e.contains("Secret9"),
+            "{e}"
+        );
         // A typo is not a host: `http:///x` was fetched as `http://x/`.
         for typo in [
             "http:///x/feed",

@@ -175,6 +175,33 @@ fn check_says_what_it_would_do() {
     assert!(s.contains("feeds: 2"), "{s}");
     assert!(s.contains("all: up to 100 stories"), "{s}");
     assert!(s.contains("local.rss"), "{s}");
+    assert!(
+        s.contains("retention: items kept for good (no [store] keep); the fetch log kept 30d;"),
+        "{s}"
+    );
+    // What is deleted, and when (the only settings that delete data were
+    // not in the summary); an output's window as written.
+    let (_dir, cfg) = setup("window = \"7d\"\n");
+    let edited = std::fs::read_to_string(&cfg).unwrap().replace(
+        "path = \"state/f.db\"\n",
+        "path = \"state/f.db\"\nkeep = \"30d\"\nkeep_fetch_log = \"5d\"\n",
+    );
+    std::fs::write(&cfg, edited).unwrap();
+    let out = feedloom(&cfg, &["check"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let s = text(&out.stdout);
+    assert!(
+        s.contains(
+            "retention: items first seen more than 30d ago removed, with the stories they leave \
+             empty; the fetch log kept 5d; pruned by the daemon at its start and then daily, or by \
+             `feedloom prune`"
+        ),
+        "{s}"
+    );
+    assert!(
+        s.contains("all: up to 100 stories first seen within 7d,"),
+        "{s}"
+    );
     // A private feed's token is not printed (its output goes into reports).
     let (_dir, cfg) = setup("\n[[feed]]\nurl = \"https://p.example/f.xml?token=TOKCHECK9\"\n");
     let out = feedloom(&cfg, &["check"]);

@@ -649,7 +649,9 @@ impl Store {
         let feeds = self
             .conn
             .execute(FEEDS_FETCHED_AHEAD, [now, limit])
-            .map_err(StoreError::ctx("moving feeds' times ahead of the clock"))?;
+            .map_err(StoreError::ctx(
+                "moving back the times of feeds fetched when the clock was ahead",
+            ))?;
         if feeds > 0 {
             tracing::warn!(
                 feeds,

@@ -115,7 +115,12 @@ pub fn check_url(url: &str) -> Result<(), String> {
                     .to_string(),
             );
         }
-        return Err("not a PostgreSQL URL (postgres://user@host:port/database)".to_string());
+        // (Its form in words: an example URL's user was hidden as `***`
+        // with the rest of the message's user information.)
+        return Err(
+            "not a PostgreSQL URL (`postgres://`, then the user name, `@`, and host:port/database)"
+                .to_string(),
+        );
     }
     // (Never the string itself: a password hides in it in too many forms.)
     let cfg = tokio_postgres::Config::from_str(url)
@@ -544,7 +549,7 @@ impl PgStore {
         let mut tx = conn.tx().await?;
         let feeds = tx
             .exec(
-                "moving feeds' times ahead of the clock",
+                "moving back the times of feeds fetched when the clock was ahead",
                 "UPDATE feeds SET
                      next_fetch_at = CASE WHEN next_fetch_at IS NOT NULL
                          THEN GREATEST($1, $1 + next_fetch_at - last_fetch_at) END,
@@ -578,7 +583,8 @@ impl PgStore {
                 .await?
             }
         };
-        tx.commit("moving feeds' times ahead of the clock").await?;
+        tx.commit("moving back the times of feeds fetched when the clock was ahead")
+            .await?;
         if hosts > 0 {
             tracing::warn!(
                 hosts,
@@ -965,10 +971,14 @@ mod tests {
         assert!(check_url("postgres://feedloom@db.example/feeds").is_ok());
         let e = check_url("postgres://feedloom:hunter2@db.example/feeds").unwrap_err();
         assert!(e.contains("password") && !e.contains("hunter2"), "{e}");
+        // (Its form in words, shown whole once the message's user
+        // information is hidden: an example URL's user read `***`.)
+        let e = check_url("mysql://x@y/z").unwrap_err();
         assert!(
-            check_url("mysql://x@y/z")
-                .unwrap_err()
-                .contains("not a PostgreSQL URL")
+            crate::config::access::redact_userinfo(&e).contains(
+                "not a PostgreSQL URL (`postgres://`, then the user name, `@`, and host:port/database)"
+            ),
+            "{e}"
         );
         assert!(
             check_url("postgres://db.example/feeds")
