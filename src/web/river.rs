@@ -252,11 +252,51 @@ fn source(src: &Source) -> Markup {
     }
 }
 
+/// `html` (as the sanitiser writes it: tags in lower case) with its headings
+/// moved below the story's own `<h2>`: `h1` → `h3`, `h2` → `h4`, `h3` →
+/// `h5`, the rest `h6`. A story's `<h1>` stood beside the page's title in
+/// the page's outline, and its `<h2>`s read as more stories to a screen
+/// reader's heading navigation. (The feeds' outputs keep them: a reader
+/// shows one story at a time.)
+fn below_story_heading(html: &str) -> std::borrow::Cow<'_, str> {
+    let b = html.as_bytes();
+    let heading_at = |i: usize| -> Option<(usize, u8)> {
+        // `<hN` or `</hN`, then `>` or white space.
+        let start = i + 1 + usize::from(b.get(i + 1) == Some(&b'/'));
+        match (b.get(start), b.get(start + 1), b.get(start + 2)) {
+            (Some(b'h'), Some(n @ b'1'..=b'6'), Some(c))
+                if *c == b'>' || c.is_ascii_whitespace() =>
+            {
+                Some((start + 1, *n))
+            }
+            _ => None,
+        }
+    };
+    let mut out: Option<String> = None;
+    let mut copied = 0;
+    for i in memchr::memchr_iter(b'<', b) {
+        if let Some((digit, n)) = heading_at(i) {
+            let o = out.get_or_insert_with(|| String::with_capacity(html.len()));
+            o.push_str(&html[copied..digit]);
+            o.push(char::from((n + 2).min(b'6')));
+            copied = digit + 1;
+        }
+    }
+    match out {
+        Some(mut o) => {
+            o.push_str(&html[copied..]);
+            std::borrow::Cow::Owned(o)
+        }
+        None => std::borrow::Cow::Borrowed(html),
+    }
+}
+
 /// The story's text: the summary (else the first words), the rest behind "more".
 fn text(p: &Prepared) -> Markup {
-    let content = p.html.as_deref().filter(|h| !h.trim().is_empty());
-    let summary = p
-        .summary
+    let content = p.html.as_deref().map(below_story_heading);
+    let content = content.as_deref().filter(|h| !h.trim().is_empty());
+    let summary = p.summary.as_deref().map(below_story_heading);
+    let summary = summary
         .as_deref()
         .filter(|h| !h.trim().is_empty())
         .filter(|h| matches!(excerpt::split(h, 2 * LEAD_WORDS), Excerpt::Whole));
@@ -514,6 +554,24 @@ async fn older(state: Arc<ServerState>, name: String, before: &str) -> Response 
 mod tests {
     use super::*;
     use crate::store::queries::Story;
+
+    /// A story's headings sit below its own `<h2>`; text that only looks
+    /// like one (escaped, or `<header>`, `<hr>`) is left alone.
+    #[test]
+    fn story_headings_sit_below_the_story_title() {
+        assert_eq!(
+            below_story_heading("<h1>A</h1><h2 id=\"x\">B</h2><h3>C</h3><h4>D</h4><H1>E</H1>"),
+            "<h3>A</h3><h4 id=\"x\">B</h4><h5>C</h5><h6>D</h6><H1>E</H1>"
+        );
+        assert_eq!(
+            below_story_heading("<p>&lt;h1&gt; <header>x</header><hr><h7>y</h7><h1"),
+            "<p>&lt;h1&gt; <header>x</header><hr><h7>y</h7><h1"
+        );
+        assert!(matches!(
+            below_story_heading("<p>plain</p>"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
 
     /// A page's bytes count against the budget until its body is done
     /// with (sent, or its client gone); past the budget, none is made.
