@@ -120,6 +120,16 @@ impl Prepared {
             .min(self.latest_true())
     }
 
+    /// Whether [`Prepared::published`] is a date the feed gave (not when
+    /// feedloom first saw the story: the feed gave none, or one later than
+    /// it can be).
+    pub fn dated_by_its_feed(&self) -> bool {
+        self.story
+            .published_at
+            .or(self.story.updated_at)
+            .is_some_and(|t| t <= self.latest_true())
+    }
+
     /// When feedloom last saw the story new or changed.
     pub fn seen_at(&self) -> i64 {
         self.story.first_seen_at.max(self.story.changed_at)

@@ -138,7 +138,17 @@ fn story(p: &Prepared, now: Option<i64>, stale_at: &mut Option<i64>) -> Markup {
     if let Some(u) = until {
         *stale_at = Some(stale_at.map_or(u, |s| s.min(u)));
     }
-    let mut hover = format!("Published {}", time::absolute(published));
+    // (A time the feed did not give is said so: a story without a date, or
+    // dated ahead, read "Published" at the time feedloom first saw it.)
+    let mut hover = format!(
+        "{} {}",
+        if p.dated_by_its_feed() {
+            "Published"
+        } else {
+            "First seen"
+        },
+        time::absolute(published)
+    );
     let updated = p.updated();
     if updated > published + 60 {
         hover.push_str(&format!("; updated {}", time::absolute(updated)));
@@ -620,6 +630,27 @@ mod tests {
             html: Some(html.into()),
             summary: None,
         }
+    }
+
+    /// A story's time is "Published" only when its feed gave it: one
+    /// without a date, or dated past when feedloom saw it, shows when
+    /// feedloom first saw it, said so (it read "Published").
+    #[test]
+    fn a_time_the_feed_did_not_give_is_first_seen() {
+        let hover = |published: Option<i64>| {
+            let mut p = prepared(1, "T", "<p>x</p>");
+            p.story.published_at = published;
+            let html = story(&p, None, &mut None).into_string();
+            let at = html.find("title=\"").unwrap() + 7;
+            html[at..at + html[at..].find('"').unwrap()].to_string()
+        };
+        assert!(
+            hover(Some(999_000)).starts_with("Published "),
+            "{}",
+            hover(Some(999_000))
+        );
+        assert!(hover(None).starts_with("First seen "), "{}", hover(None));
+        assert!(hover(Some(253_402_300_799)).starts_with("First seen "));
     }
 
     #[test]
