@@ -956,3 +956,50 @@ fn a_local_feed_in_two_folders_is_skipped_once() {
         text(&out.stderr)
     );
 }
+
+/// An outline that repeats another written otherwise is named with the line
+/// it repeats (it was counted a duplicate without a word), and one that
+/// repeats a feed skipped as local, written otherwise (`127.1`), is skipped
+/// for that reason, named (it was a "duplicate" of a feed not imported).
+#[test]
+fn outlines_written_otherwise_are_named_with_what_they_repeat() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("feedloom.toml");
+    std::fs::write(&cfg, "").unwrap();
+    let opml = dir.path().join("subs.opml");
+    std::fs::write(
+        &opml,
+        r#"<?xml version="1.0"?><opml version="2.0"><head/><body>
+<outline type="rss" text="L" xmlUrl="http://127.0.0.1:9/f.xml"/>
+<outline type="rss" text="L2" xmlUrl="http://127.1:9/f.xml"/>
+<outline type="rss" text="P" xmlUrl="https://p.example/j?format=rss"/>
+<outline text="news"><outline type="rss" text="P2" xmlUrl="https://p.example/j/?format=rss"/></outline>
+<outline text="more"><outline type="rss" text="P" xmlUrl="https://p.example/j?format=rss"/></outline>
+</body></opml>"#,
+    )
+    .unwrap();
+    let out = feedloom(&cfg, &["import-opml", opml.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with(
+            "imported 1 feeds, skipped 2 duplicates, 0 outlines without a feed URL, \
+             2 on this machine or a private address (--allow-local)"
+        ),
+        "{}",
+        text(&out.stdout)
+    );
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(":3: skipped http://127.1:9/f.xml: it names"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            ":5: skipped https://p.example/j/?format=rss: the same feed as line 4 \
+             (https://p.example/j?format=rss), its folders' tags added to it"
+        ),
+        "{err}"
+    );
+    // (The same address in another folder is not named.)
+    assert!(!err.contains(":6:"), "{err}");
+}

@@ -525,12 +525,13 @@ pub fn import(
         .collect();
     // Feeds of this file by canonical URL: a feed listed in several folders
     // (Feedly does that) is imported once, with the tags of every folder.
-    let mut in_file: std::collections::HashMap<String, usize> = Default::default();
+    // (With the line and the URL as written of its first outline.)
+    let mut in_file: std::collections::HashMap<String, (usize, usize, String)> = Default::default();
     let mut new: Vec<NewFeed> = Vec::new();
     let mut duplicates = 0;
     let mut invalid = 0;
     let mut local = 0;
-    let mut local_keys = HashSet::new();
+    let mut local_keys: std::collections::HashMap<String, String> = Default::default();
     // (With the line each is about: said in the file's order, those about
     // outlines without a feed URL after all the others before.)
     let mut warnings: Vec<(usize, String)> = Vec::new();
@@ -552,11 +553,14 @@ pub fn import(
             && let Some(why) = local_reason(&url)
         {
             // (Listed in two folders: one feed skipped, said once; it was
-            // counted and said twice.)
-            if !local_keys.insert(key) {
+            // counted and said twice. Written otherwise, `127.1` for
+            // `127.0.0.1`, it is skipped for the same reason, and named: it
+            // was counted a duplicate of a feed not imported.)
+            if local_keys.get(&key) == Some(&url_text) {
                 duplicates += 1;
                 continue;
             }
+            local_keys.insert(key, url_text.clone());
             local += 1;
             warnings.push((
                 f.line,
@@ -573,8 +577,29 @@ pub fn import(
             duplicates += 1;
             continue;
         }
-        if let Some(&i) = in_file.get(&key) {
+        if let Some((i, first_line, first_url)) = in_file.get(&key) {
+            let i = *i;
             duplicates += 1;
+            // (Written otherwise, it is named with the outline it repeats:
+            // `/j/?format=rss` folded into `/j?format=rss` without a word.
+            // The same address in several folders is not.)
+            if *first_url != url_text {
+                warnings.push((
+                    f.line,
+                    format!(
+                        "{}:{}: skipped {}: the same feed as line {first_line} ({}){}",
+                        opml_path.display(),
+                        f.line,
+                        crate::config::access::redact_userinfo(&url_text),
+                        crate::config::access::redact_userinfo(first_url),
+                        if f.tags.is_empty() {
+                            ""
+                        } else {
+                            ", its folders' tags added to it"
+                        }
+                    ),
+                ));
+            }
             for t in f.tags {
                 if !new[i].tags.contains(&t) {
                     if new[i].tags.len() < MAX_TAGS {
@@ -605,7 +630,7 @@ pub fn import(
             }
             t => t,
         };
-        in_file.insert(key, new.len());
+        in_file.insert(key, (new.len(), f.line, url_text.clone()));
         new.push(NewFeed {
             url: url_text,
             title,
