@@ -1653,6 +1653,52 @@ async fn headline_only_items_that_swap_a_name_stay_apart() {
     assert!(joined[0].contains("Microsoft"), "{joined:?}");
 }
 
+/// A vague copy never chains two stories into one, whichever feed comes
+/// first: a headline without its town joins the Leeds stabbing or the
+/// Bristol one, but the other town's then stays its own story (the Bristol
+/// stabbing was published under the Leeds headline in four orders of six).
+#[tokio::test]
+async fn a_vague_copy_never_chains_two_stories_in_any_order() {
+    let headlines = [
+        (
+            "/g",
+            "Police arrest teenager after fatal stabbing near railway station",
+        ),
+        (
+            "/l",
+            "Police arrest teenager after fatal stabbing near railway station in Leeds",
+        ),
+        (
+            "/b",
+            "Police arrest teenager after fatal stabbing near railway station in Bristol",
+        ),
+    ];
+    for order in [[0, 1, 2], [1, 0, 2], [0, 2, 1], [2, 0, 1]] {
+        let s = Scenario::new(&["/g", "/l", "/b"], "").await;
+        for p in ["/g", "/l", "/b"] {
+            s.serve(p, &[]);
+        }
+        // One feed's item per poll, in this order.
+        for i in order {
+            let (path, title) = headlines[i];
+            let link = format!("https://news.example{path}");
+            s.serve(path, &[(Some(path), Some(link.as_str()), title, "")]);
+            s.poll().await;
+        }
+        let merged = s.env.count(
+            "SELECT count(*) FROM items l JOIN items b ON b.story_id = l.story_id
+             WHERE l.title LIKE '%Leeds' AND b.title LIKE '%Bristol'",
+        );
+        assert_eq!(merged, 0, "order {order:?}: Leeds and Bristol one story");
+        // (The vague one joins one of them: its first.)
+        assert_eq!(
+            s.env.count("SELECT count(*) FROM stories"),
+            2,
+            "order {order:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_later_source_joins_without_reannouncing() {
     let s = Scenario::new(&["/a", "/b"], "").await;

@@ -226,6 +226,40 @@ pub(super) struct Judge<'a> {
     /// same only when neither headline swaps a word of the other's
     /// ([`similar::headline_swapped`], judged on the stored title).
     headline_only: Vec<i64>,
+    /// Other feeds' items as similar as a copy whose key tokens tell another
+    /// story (a shared template: the same quake report for Chile and for
+    /// Peru): the new item joins none of their stories (see [`choose`]).
+    rejected: Vec<i64>,
+}
+
+/// One match of a new item as the store read it: its story, when that
+/// story was first seen, whether the new item's own feed has an item in it,
+/// and whether the two are headlines alone that swap a word.
+pub(super) struct Matched {
+    pub story: i64,
+    pub first_seen: i64,
+    pub own_feed: bool,
+    pub swapped: bool,
+}
+
+/// The story a new item joins, among its matches (best first): the first
+/// first seen within the window, without an item of its feed, whose
+/// headlines do not swap a word, and of which no item tells another story
+/// (`rejected`, the stories of [`Judge::rejected`] items; and those of
+/// matches whose headlines swap a word). A vague copy (a flash of two
+/// paragraphs without a place's name, a headline without its town)
+/// matching two stories on one template joined whichever came first, and
+/// the next item of the other story joined it through that copy: which
+/// stories were one depended on the order the feeds were polled, and two
+/// different quakes, or stabbings in two cities, were published as one.
+pub(super) fn choose(matches: &[Matched], rejected: &[i64], since: i64) -> Option<i64> {
+    let vetoed = |story: i64| {
+        rejected.contains(&story) || matches.iter().any(|m| m.story == story && m.swapped)
+    };
+    matches
+        .iter()
+        .find(|m| !m.own_feed && m.first_seen >= since && !m.swapped && !vetoed(m.story))
+        .map(|m| m.story)
 }
 
 /// Items with at most this many units of prose are their headline (a body
@@ -248,7 +282,14 @@ impl<'a> Judge<'a> {
             matches: Vec::new(),
             own: Vec::new(),
             headline_only: Vec::new(),
+            rejected: Vec::new(),
         }
+    }
+
+    /// Other feeds' items as similar as a copy that tell another story (see
+    /// `rejected`).
+    pub(super) fn rejected(&self) -> &[i64] {
+        &self.rejected
     }
 
     /// The items of the new item's own feed, first seen within the window,
@@ -302,6 +343,8 @@ impl<'a> Judge<'a> {
             if self.fp.units <= HEADLINE_ONLY_UNITS && old.units <= HEADLINE_ONLY_UNITS {
                 self.headline_only.push(item);
             }
+        } else {
+            self.rejected.push(item);
         }
     }
 
@@ -830,6 +873,20 @@ pub(super) fn find_story(
             }
         }
     }
+    let mut rejected = Vec::new();
+    if !judge.rejected().is_empty() {
+        let mut story_of = tx
+            .prepare_cached("SELECT story_id FROM items WHERE id = ?1")
+            .map_err(ctx(what))?;
+        for item in judge.rejected() {
+            let s: Option<i64> = story_of
+                .query_row([item], |r| r.get(0))
+                .optional()
+                .map_err(ctx(what))?
+                .flatten();
+            rejected.extend(s);
+        }
+    }
     let mut story = tx
         .prepare_cached(
             "SELECT i.story_id, s.first_seen_at,
@@ -838,6 +895,7 @@ pub(super) fn find_story(
              FROM items i JOIN stories s ON s.id = i.story_id WHERE i.id = ?1",
         )
         .map_err(ctx(what))?;
+    let mut matches = Vec::new();
     for (item, new_title) in judge.best_first_with_headlines() {
         let row: Option<(i64, i64, bool, Option<String>)> = story
             .query_row(params![item, feed_id], |r| {
@@ -845,15 +903,18 @@ pub(super) fn find_story(
             })
             .optional()
             .map_err(ctx(what))?;
-        if let Some((story_id, first_seen, false, title)) = row
-            && first_seen >= since
-            && !new_title
-                .is_some_and(|t| similar::headline_swapped(t, title.as_deref().unwrap_or("")))
-        {
-            return Ok(Some(story_id));
+        if let Some((story, first_seen, own_feed, title)) = row {
+            let swapped = new_title
+                .is_some_and(|t| similar::headline_swapped(t, title.as_deref().unwrap_or("")));
+            matches.push(Matched {
+                story,
+                first_seen,
+                own_feed,
+                swapped,
+            });
         }
     }
-    Ok(None)
+    Ok(choose(&matches, &rejected, since))
 }
 
 impl Store {

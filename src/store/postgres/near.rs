@@ -176,6 +176,23 @@ pub(super) async fn find_story(
             return Ok(None);
         }
     }
+    // (The stories of items that tell another story: see SQLite's.)
+    let rejected: Vec<i64> = match judge.rejected() {
+        [] => Vec::new(),
+        items => {
+            let items = items.to_vec();
+            tx.query(
+                what,
+                "SELECT story_id FROM items WHERE id = ANY($1) AND story_id IS NOT NULL",
+                &[&items],
+            )
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+        }
+    };
+    let mut matches = Vec::new();
     for (item, new_title) in judge.best_first_with_headlines() {
         let row = tx
             .opt(
@@ -193,12 +210,15 @@ pub(super) async fn find_story(
             let swapped = new_title.is_some_and(|t| {
                 crate::similar::headline_swapped(t, r.get::<_, Option<&str>>(3).unwrap_or(""))
             });
-            if !own && first_seen >= since && !swapped {
-                return Ok(Some(story));
-            }
+            matches.push(crate::store::near::Matched {
+                story,
+                first_seen,
+                own_feed: own,
+                swapped,
+            });
         }
     }
-    Ok(None)
+    Ok(crate::store::near::choose(&matches, &rejected, since))
 }
 
 /// Stores an item's fingerprint and lists it under its anchors (hubs too, as
