@@ -2192,7 +2192,8 @@ pub struct StoredText {
 }
 
 /// Whether `it` reads to a reader as the stored item does, though its content
-/// hash differs: the same link (or canonical link), title, author and files, and a summary and
+/// hash differs: the same link (or canonical link), title, author (or one where none was
+/// stored) and files, and a summary and
 /// content that differ only in how their markup is spelled
 /// ([`crate::visible`]: `<br>` for `<br />`, attributes reordered, a signed
 /// image address's new token). Such an entry is stored, not announced: a
@@ -2210,7 +2211,11 @@ pub fn reads_the_same(it: &Identified, stored: &StoredText) -> bool {
     (e.link == stored.url
         || (it.canonical_url.is_some() && it.canonical_url == stored.canonical_url))
         && e.title == stored.title
-        && e.author == stored.author
+        // (An author where none was stored is no news: a newer reading's
+        // `itunes:author`, a feed naming its authors from now on. Every
+        // episode of a podcast whose document had changed since was
+        // announced as updated after the upgrade.)
+        && (e.author == stored.author || stored.author.is_none())
         && files(&e.enclosures)
             == files(&crate::parse::enclosures::decode(
                 stored.enclosures.as_deref(),

@@ -231,6 +231,62 @@ async fn an_edited_entry_updates_in_place_and_keeps_its_output_id() {
     );
 }
 
+/// An author that appears where none was stored (a newer reading's
+/// `itunes:author`, a feed naming its authors from now on) is stored, and
+/// the item is not announced as updated, whether or not the document
+/// changed meanwhile (after the upgrade that read `itunes:author`, every
+/// episode of a podcast whose `lastBuildDate` had moved was announced).
+/// An author that changes is an update.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_author_where_none_was_stored_is_no_update() {
+    let srv = FeedServer::start().await;
+    let env = TestEnv::new();
+    let doc = |build: &str, author: &str| {
+        format!(
+            "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Pod</title>\
+             <lastBuildDate>{build}</lastBuildDate>\
+             <item><guid>e1</guid><title>Episode 1</title><description>Show notes.</description>{author}</item>\
+             </channel></rss>"
+        )
+    };
+    srv.set(
+        "/f.xml",
+        Resource::feed(doc("Sun, 06 Dec 2026 10:00:00 GMT", "")).no_etag(),
+    );
+    let cfg = env.config(&feeds_toml(&[srv.url("/f.xml")]));
+    poll_once(&env, &cfg).await;
+    let changed = || env.count("SELECT changed_at FROM stories");
+    let before = changed();
+    srv.set(
+        "/f.xml",
+        Resource::feed(doc(
+            "Mon, 07 Dec 2026 10:00:00 GMT",
+            "<dc:creator xmlns:dc=\"http://purl.org/dc/elements/1.1/\">Ann Host</dc:creator>",
+        ))
+        .no_etag(),
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let s = poll_once(&env, &cfg).await;
+    assert_eq!((s.new, s.updated), (0, 0), "{s}");
+    assert_eq!(changed(), before);
+    assert_eq!(
+        env.count("SELECT count(*) FROM items WHERE author = 'Ann Host'"),
+        1,
+        "the author is stored"
+    );
+    // Another author is an edit.
+    srv.set(
+        "/f.xml",
+        Resource::feed(doc(
+            "Mon, 07 Dec 2026 11:00:00 GMT",
+            "<dc:creator xmlns:dc=\"http://purl.org/dc/elements/1.1/\">Bob Host</dc:creator>",
+        ))
+        .no_etag(),
+    );
+    let s = poll_once(&env, &cfg).await;
+    assert_eq!((s.new, s.updated), (0, 1), "{s}");
+}
+
 /// An RSS document in a legacy encoding: `declare` puts it in the prolog.
 fn encoded_doc(
     enc: &'static encoding_rs::Encoding,
