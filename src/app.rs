@@ -460,11 +460,17 @@ pub async fn prune_once_said(
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // (Or a merge an earlier round left unfinished, a full disk: a round
+    // that removed nothing never took it up.)
+    let owed = match store.sqlite() {
+        Some(s) if total.is_empty() => s.call(|s| s.search_merge_owed()).await.unwrap_or(false),
+        _ => false,
+    };
     let (merges, freed) = match store.sqlite() {
-        Some(store) if !total.is_empty() => return_space(store, total.items > 0).await,
+        Some(store) if !total.is_empty() || owed => return_space(store, total.items > 0).await,
         _ => (0, 0),
     };
-    if !total.is_empty() {
+    if !total.is_empty() || merges > 0 {
         info!(
             items = total.items,
             stories = total.stories,
@@ -1762,7 +1768,7 @@ pub fn describe(cfg: &Config) -> String {
     // not in the summary.)
     let _ = writeln!(
         s,
-        "retention: {}; the fetch log kept {}; pruned by the daemon at its start and then daily, or by `feedloom prune`",
+        "retention: {}; the fetch log kept {}; pruned by the daemon at its start and then daily, by each `poll`, or by `feedloom prune`",
         cfg.store.keep.map_or(
             "items kept for good (no [store] keep)".to_string(),
             |k| format!(

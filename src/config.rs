@@ -759,9 +759,12 @@ pub fn parse_feed_url(s: &str) -> Result<Url, String> {
         url::ParseError::RelativeUrlWithoutBase
             if s.trim().starts_with('/') && !s.trim().starts_with("//") =>
         {
+            // (Percent-encoded: `#`, `?` and `%` in a path made the
+            // suggestion name another file.)
             format!(
-                "invalid URL `{shown}`: a file's path is written as a `file:` URL (`file://{}`)",
-                shown.trim()
+                "invalid URL `{shown}`: a file's path is written as a `file:` URL (`{}`)",
+                Url::from_file_path(shown.trim())
+                    .map_or_else(|_| format!("file://{}", shown.trim()), String::from)
             )
         }
         url::ParseError::RelativeUrlWithoutBase => format!(
@@ -3499,6 +3502,11 @@ mod tests {
             parse_feed_url("/srv/feeds/a.xml").unwrap_err(),
             "invalid URL `/srv/feeds/a.xml`: a file's path is written as a `file:` URL \
              (`file:///srv/feeds/a.xml`)"
+        );
+        assert!(
+            parse_feed_url("/srv/a b/h#1?%.xml")
+                .unwrap_err()
+                .ends_with("(`file:///srv/a%20b/h%231%3F%25.xml`)")
         );
         let e = parse_feed_url("//ann:Secret9@host/f").unwrap_err();
         assert!(

@@ -631,8 +631,10 @@ fn held_for(asked: bool, left: Duration) -> String {
     if asked {
         format!("429 or 503 with a Retry-After, and asks for no requests until {until}")
     } else {
+        // (Or with one already over: "without a Retry-After" was said of a
+        // server that had sent `Retry-After: 0`.)
         format!(
-            "429 Too Many Requests without a Retry-After; feedloom asks it nothing until {until}"
+            "429 Too Many Requests without a Retry-After to wait out; feedloom asks it nothing until {until}"
         )
     }
 }

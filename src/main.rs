@@ -447,8 +447,7 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
             // (Said when a daemon runs that has not loaded this config: the
             // rows read as its schedule.)
             if let Location::Sqlite(path) = Location::of(&cfg.store)
-                && let Some(pid) = commands::daemon_pid(&path)
-                && let Some(w) = commands::unloaded_by_daemon(&cfg, &synced, pid)
+                && let Some(w) = commands::unloaded_by_daemon(&cfg, &synced, &path)
             {
                 feedloom::errln!("feedloom: warning: {w}");
             }
@@ -507,9 +506,15 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
             if dry_run {
                 // Reads only. (The rules are said once the store answered: a
                 // store that cannot be read printed them above its error.)
-                let p = commands::read_store(&cfg, move |s| s.prune_preview(now, &retention))?;
+                let (p, owed) = commands::read_store(&cfg, move |s| {
+                    Ok((s.prune_preview(now, &retention)?, s.search_merge_owed()?))
+                })?;
                 outln!("{}", commands::prune::describe(&cfg, now));
                 outln!("{}", commands::prune::report(&p, true));
+                // (It said nothing of it, and `prune` then returned 12 MB.)
+                if owed && p.items == 0 {
+                    outln!("would merge the search index (an earlier pruning left it unfinished)");
+                }
                 return Ok(ExitCode::SUCCESS);
             }
             if cfg.store.url.is_some() {

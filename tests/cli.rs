@@ -193,8 +193,8 @@ fn check_says_what_it_would_do() {
     assert!(
         s.contains(
             "retention: items first seen more than 30d ago removed, with the stories they leave \
-             empty; the fetch log kept 5d; pruned by the daemon at its start and then daily, or by \
-             `feedloom prune`"
+             empty; the fetch log kept 5d; pruned by the daemon at its start and then daily, by each \
+             `poll`, or by `feedloom prune`"
         ),
         "{s}"
     );

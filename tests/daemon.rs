@@ -488,7 +488,7 @@ async fn a_429_without_retry_after_holds_the_server_a_minute() {
     let other = error_of(&env, "/other.xml");
     assert!(
         other.contains("not requested: ")
-            && other.contains("answered 429 Too Many Requests without a Retry-After; feedloom asks it nothing until 20"),
+            && other.contains("answered 429 Too Many Requests without a Retry-After to wait out; feedloom asks it nothing until 20"),
         "{other}"
     );
     assert!(held_for(&env, &srv.url("/other.xml")) <= 60);

@@ -1030,6 +1030,16 @@ async fn a_running_daemon_polls_a_feed_added_with_reload() {
         "{}",
         text(&out.stderr)
     );
+    // (`feeds` of the other config names the daemon's: a reload of it
+    // would not load this one.)
+    let out = feedloom(&other, &["feeds"]).await;
+    assert!(
+        text(&out.stderr).contains(&format!("reads another config, {}: ", theirs.display()))
+            && text(&out.stderr).contains("it does not fetch 1 it names yet")
+            && !text(&out.stderr).contains("kill -HUP"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = feedloom(&other, &["remove", &srv.url("/third.xml")]).await;
     assert!(
         text(&out.stdout).contains(&format!(

@@ -465,6 +465,38 @@ async fn prune_run_again_after_an_interrupted_one_writes_the_outputs() {
     assert!(rss.contains("Story p number 1"), "{rss}");
 }
 
+/// A merge of the search index an earlier pruning left owed (a full disk)
+/// is finished by the next round of a `poll` too, though it removes nothing
+/// (only a `prune` by hand took it up).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_polls_pruning_round_finishes_an_owed_merge() {
+    let env = TestEnv::new();
+    let cfg = env.config("keep = \"30d\"\n\n[[feed]]\nurl = \"file:none.xml\"\n");
+    drop(feedloom::store::Store::open(&cfg.store.path).unwrap());
+    old_items(&env, 50, |i| (format!("Old {i}"), "x".to_string()));
+    let pruned = feedloom::store::Store::open(&env.path("feedloom.db"))
+        .unwrap()
+        .prune_all(
+            feedloom::now_unix(),
+            &feedloom::commands::prune::retention(&cfg),
+        )
+        .unwrap();
+    assert_eq!(pruned.items, 50);
+    let owed = "SELECT count(*) FROM store_tasks WHERE task = 'search_merge'";
+    assert_eq!(env.count(owed), 1);
+    // `prune --dry-run` says so, and writes nothing.
+    let out = feedloom(&env.path("feedloom.toml"), &["prune", "--dry-run"]);
+    assert!(
+        text(&out.stdout)
+            .contains("would merge the search index (an earlier pruning left it unfinished)"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(env.count(owed), 1);
+    let _ = feedloom(&env.path("feedloom.toml"), &["poll"]);
+    assert_eq!(env.count(owed), 0, "the poll's round merged it");
+}
+
 /// A story keeps the id of the item that started it after that item is pruned.
 /// When the item comes back as new (its tombstone gone) and does not join that
 /// story, it needs another id: before, its story's insert failed on the

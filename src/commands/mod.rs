@@ -227,18 +227,21 @@ pub fn unsynced_config(
     ))
 }
 
-/// What `feeds` says while a daemon holds the store (`pid`) and has not
-/// loaded `cfg`'s feed list (it syncs it into the store when it starts and
+/// What `feeds` says while a daemon holds the store at `store_path` and has
+/// not loaded `cfg`'s feed list (it syncs it into the store when it starts and
 /// reloads): the feeds it still fetches that the config no longer names,
 /// and those it does not fetch yet. `feeds` marks each row by the config
 /// (`[not in config]`, `new … due`), which is not the daemon's schedule
 /// until it reloads (a removed feed read "nothing fetches it" while the
-/// daemon fetched it every few seconds). `None` when they agree.
+/// daemon fetched it every few seconds). `None` when they agree, or no
+/// daemon holds the store. A daemon that reads another config is named
+/// with it: a reload of it does not load this one.
 pub fn unloaded_by_daemon(
     cfg: &crate::config::Config,
     synced: &[(String, Vec<String>)],
-    pid: u32,
+    store_path: &Path,
 ) -> Option<String> {
+    let (pid, theirs) = daemon(store_path)?;
     let (mut gone, mut new, _) = config_against_store(cfg, synced);
     if gone.is_empty() && new.is_empty() {
         return None;
@@ -256,6 +259,15 @@ pub fn unloaded_by_daemon(
             "it does not fetch {} it names yet ({})",
             new.len(),
             short_list(&mut new)
+        ));
+    }
+    if let Some(theirs) = other_config(theirs.as_deref(), &cfg.source) {
+        return Some(format!(
+            "the daemon of this store (pid {pid}) reads another config, {}: {}; the rows below \
+             are as {} reads, which a reload of the daemon does not load",
+            theirs.display(),
+            parts.join("; "),
+            cfg.source.display()
         ));
     }
     Some(format!(

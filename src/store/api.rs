@@ -46,6 +46,10 @@ pub trait Reader {
     fn feeds_in_trouble(&self, worst: usize) -> Result<Vec<FeedProblem>, StoreError>;
     fn metrics_snapshot(&self, now: i64) -> Result<MetricsSnapshot, StoreError>;
     fn prune_preview(&self, now: i64, r: &Retention) -> Result<Pruned, StoreError>;
+    /// See [`Store::search_merge_owed`] (PostgreSQL owes none).
+    fn search_merge_owed(&self) -> Result<bool, StoreError> {
+        Ok(false)
+    }
 }
 
 impl Reader for Store {
@@ -85,6 +89,9 @@ impl Reader for Store {
     }
     fn prune_preview(&self, now: i64, r: &Retention) -> Result<Pruned, StoreError> {
         Store::prune_preview(self, now, r)
+    }
+    fn search_merge_owed(&self) -> Result<bool, StoreError> {
+        Store::search_merge_owed(self)
     }
 }
 
