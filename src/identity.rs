@@ -2193,7 +2193,7 @@ pub struct StoredText {
 
 /// Whether `it` reads to a reader as the stored item does, though its content
 /// hash differs: the same link (or canonical link), title, author (or one where none was
-/// stored) and files, and a summary and
+/// stored, or none where one was) and files, and a summary and
 /// content that differ only in how their markup is spelled
 /// ([`crate::visible`]: `<br>` for `<br />`, attributes reordered, a signed
 /// image address's new token). Such an entry is stored, not announced: a
@@ -2214,8 +2214,9 @@ pub fn reads_the_same(it: &Identified, stored: &StoredText) -> bool {
         // (An author where none was stored is no news: a newer reading's
         // `itunes:author`, a feed naming its authors from now on. Every
         // episode of a podcast whose document had changed since was
-        // announced as updated after the upgrade.)
-        && (e.author == stored.author || stored.author.is_none())
+        // announced as updated after the upgrade. Nor is one gone: a feed
+        // whose `<author>` came and went announced every entry each time.)
+        && (e.author == stored.author || stored.author.is_none() || e.author.is_none())
         && files(&e.enclosures)
             == files(&crate::parse::enclosures::decode(
                 stored.enclosures.as_deref(),

@@ -232,11 +232,11 @@ async fn an_edited_entry_updates_in_place_and_keeps_its_output_id() {
 }
 
 /// An author that appears where none was stored (a newer reading's
-/// `itunes:author`, a feed naming its authors from now on) is stored, and
-/// the item is not announced as updated, whether or not the document
-/// changed meanwhile (after the upgrade that read `itunes:author`, every
-/// episode of a podcast whose `lastBuildDate` had moved was announced).
-/// An author that changes is an update.
+/// `itunes:author`, a feed naming its authors from now on), or goes, is
+/// stored, and the item is not announced as updated, whether or not the
+/// document changed meanwhile (after the upgrade that read `itunes:author`,
+/// every episode of a podcast whose `lastBuildDate` had moved was
+/// announced). An author that changes is an update.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_author_where_none_was_stored_is_no_update() {
     let srv = FeedServer::start().await;
@@ -274,6 +274,23 @@ async fn an_author_where_none_was_stored_is_no_update() {
         1,
         "the author is stored"
     );
+    // Nor is one gone (a feed whose author came and went announced every
+    // entry each time).
+    srv.set(
+        "/f.xml",
+        Resource::feed(doc("Mon, 07 Dec 2026 10:30:00 GMT", "")).no_etag(),
+    );
+    let s = poll_once(&env, &cfg).await;
+    assert_eq!((s.new, s.updated), (0, 0), "{s}");
+    srv.set(
+        "/f.xml",
+        Resource::feed(doc(
+            "Mon, 07 Dec 2026 10:40:00 GMT",
+            "<dc:creator xmlns:dc=\"http://purl.org/dc/elements/1.1/\">Ann Host</dc:creator>",
+        ))
+        .no_etag(),
+    );
+    poll_once(&env, &cfg).await;
     // Another author is an edit.
     srv.set(
         "/f.xml",
