@@ -257,8 +257,17 @@ pub enum ParseError {
     )]
     JsonItemsNotRead { count: usize },
     /// Every entry read holds nothing: no id, title, link, text or file.
-    #[error("no entry stored: the {count} read hold nothing (no id, title, link, text or file)")]
-    EntriesEmpty { count: usize },
+    /// (With the entries past `max_entries` not read, when there were: a
+    /// document of a thousand empty entries and a real one after them said
+    /// only that the thousand hold nothing.)
+    #[error(
+        "no entry stored: the {count} read hold nothing (no id, title, link, text or file){}",
+        match unread {
+            0 => String::new(),
+            n => format!("; {n} more past fetch.max_entries were not read"),
+        }
+    )]
+    EntriesEmpty { count: usize, unread: usize },
     #[error(
         "the body is gzip-compressed data that its Content-Encoding does not announce (none, or fewer layers than were sent): not a feed as sent"
     )]

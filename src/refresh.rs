@@ -897,7 +897,10 @@ pub fn read_document(
     // (A document of nothing but such entries yields nothing: said, not an
     // `ok` fetch of nothing.)
     if items.is_empty() && skipped.is_empty() && p.doc.empty > 0 {
-        return Err(crate::error::ParseError::EntriesEmpty { count: p.doc.empty });
+        return Err(crate::error::ParseError::EntriesEmpty {
+            count: p.doc.empty,
+            unread: p.doc.truncated,
+        });
     }
     let seals = p
         .raw

@@ -681,6 +681,40 @@ fn items_of_a_second_channel_are_read_not_silently_lost() {
     );
 }
 
+/// A document whose first `max_entries` entries hold nothing says too that
+/// more were not read (a thousand empty `<item>`s and a real one after them
+/// said only that the thousand hold nothing).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn empty_entries_filling_the_budget_say_the_rest_were_not_read() {
+    let srv = FeedServer::start().await;
+    let env = TestEnv::new();
+    srv.set(
+        "/f.xml",
+        Resource::feed(format!(
+            "<rss version=\"2.0\"><channel><title>T</title>{}<item><guid>r</guid><title>Real</title></item></channel></rss>",
+            "<item></item>".repeat(5)
+        )),
+    );
+    let cfg = env.config(&format!(
+        "[fetch]\nmax_entries = 3\n\n[[feed]]\nurl = \"{}\"\n",
+        srv.url("/f.xml")
+    ));
+    feedloom::refresh::poll(&cfg, env.open_store())
+        .await
+        .unwrap();
+    let error: String = env
+        .reader()
+        .query_row("SELECT last_error FROM feeds", [], |r| r.get(0))
+        .unwrap();
+    assert!(
+        error.ends_with(
+            "the 3 read hold nothing (no id, title, link, text or file); 3 more past \
+             fetch.max_entries were not read"
+        ),
+        "{error}"
+    );
+}
+
 /// A podcast episode's author is most often only its `itunes:author`: an
 /// item without an author of its own has it (it had none); its own author
 /// wins, and the channel's `itunes:author` is not every episode's.
