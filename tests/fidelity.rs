@@ -474,6 +474,20 @@ fn entries_named_otherwise_are_an_error_not_an_empty_feed() {
         let err = parse(doc.as_bytes(), None, &base(), Limits::default()).unwrap_err();
         assert!(err.to_string().ends_with(why), "{doc}: {err}");
     }
+    // Items named as items are, nested in one another past what is read:
+    // not told to name them `<item>` (which they are).
+    let nested = format!(
+        r#"<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/"><channel rdf:about="x"><title>t</title></channel>{}<item rdf:about="r"><title>real</title></item></rdf:RDF>"#,
+        r#"<item rdf:about="a">"#.repeat(5000),
+    );
+    let err = parse(nested.as_bytes(), None, &base(), Limits::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("they are named as entries are, but none was read where it sits")
+            && !err.contains("(lower case)"),
+        "{err}"
+    );
     // Some read, others named in another letter case beside them: the
     // document says so (they were dropped without a word).
     let d = parse(

@@ -648,10 +648,24 @@ fn parse_prepared(
         && feed.feed_type != model::FeedType::JSON
         && let Some(like) = limits::entry_like(repaired_text.as_deref().unwrap_or(&bytes))
     {
+        // (Named as entries are, wherever found: the advice to name them
+        // so was nonsense, for items nested in one another past what is
+        // read, or inside another element.)
+        let named_right = |n: &str| matches!(n, "item" | "entry" | "atom:entry");
+        let why = like.why.or_else(|| {
+            (named_right(&like.first) && like.names.iter().all(|(n, _)| named_right(n))).then(
+                || {
+                    "they are named as entries are, but none was read where it sits: inside \
+                 one another or another element, not right in the `<channel>` (RSS), the \
+                 `<feed>` (Atom) or the `<rdf:RDF>` root (RSS 1.0)"
+                        .to_string()
+                },
+            )
+        });
         return Err(ParseError::EntriesNotRead {
             name: crate::error::quoted(&like.first, 200),
             count: like.count,
-            why: like.why,
+            why,
         });
     }
     // (Some read, and others named in another letter case beside them,
