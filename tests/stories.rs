@@ -1699,6 +1699,40 @@ async fn a_vague_copy_never_chains_two_stories_in_any_order() {
     }
 }
 
+/// One text under headlines that end in outlets' names with channel
+/// numbers (" - FOX 5 DC" beside " - NBC 4 Washington") is one story: a
+/// title's number alone does not keep a copy out of the story another such
+/// copy joined (each later one was a story of its own).
+#[tokio::test]
+async fn copies_under_outlets_with_channel_numbers_are_one_story() {
+    let body = "<p>A section of the Harbor Crossing bridge on Interstate 95 collapsed early Tuesday after a cargo ship struck one of its supports, the Maryland Transportation Authority said, closing the highway in both directions for what officials expect to be several weeks.</p>\
+        <p>Governor Wes Moore said at a news conference that six workers who had been repairing potholes on the span were missing and that divers were searching the Patapsco River. Rescue crews pulled two people from the water shortly after the collapse, and one of them was taken to Shock Trauma in critical condition.</p>\
+        <p>The container ship, which had lost power minutes before the crash, sent a mayday call that allowed police to stop traffic onto the bridge, officials said. Transportation Secretary Paul Wiedefeld urged drivers to use the Fort McHenry tunnel and Interstate 895 while engineers inspect the remaining spans.</p>";
+    let headline = "Bridge collapse closes Interstate 95 near Baltimore for weeks";
+    let paths = ["/t0", "/t1", "/t2", "/t3", "/t4"];
+    let s = Scenario::new(&paths, "").await;
+    for p in paths {
+        s.serve(p, &[]);
+    }
+    for (path, outlet) in paths.iter().zip([
+        "",
+        " - NBC 4 Washington",
+        " - FOX 5 DC",
+        " - WBAL TV 11",
+        " | AP News",
+    ]) {
+        let title = format!("{headline}{outlet}");
+        let link = format!("https://news.example{path}");
+        s.serve(
+            path,
+            &[(Some(path), Some(link.as_str()), title.as_str(), body)],
+        );
+        s.poll().await;
+    }
+    assert_eq!(s.env.count("SELECT count(*) FROM items"), 5);
+    assert_eq!(s.env.count("SELECT count(*) FROM stories"), 1);
+}
+
 #[tokio::test]
 async fn a_later_source_joins_without_reannouncing() {
     let s = Scenario::new(&["/a", "/b"], "").await;

@@ -76,6 +76,18 @@ const CUT_LEDE_JACCARD: f32 = 0.8;
 /// Do the key tokens of a new text (its fingerprint and [`tokens`](super::tokens)) and of a
 /// stored one allow the same story? See the module docs.
 pub fn keys_agree(new: &Fingerprint, new_tokens: &Tokens, old: &Fingerprint) -> bool {
+    keys_agree_in(new, new_tokens, old, true)
+}
+
+/// [`keys_agree`] without the titles' numbers: whether the texts
+/// themselves tell two stories. (A headline's number may be an outlet's
+/// name, "- FOX 5 DC" beside "- NBC 4 Washington" over one text: two copies
+/// a title's figure keeps apart, but not two stories.)
+pub fn prose_keys_agree(new: &Fingerprint, new_tokens: &Tokens, old: &Fingerprint) -> bool {
+    keys_agree_in(new, new_tokens, old, false)
+}
+
+fn keys_agree_in(new: &Fingerprint, new_tokens: &Tokens, old: &Fingerprint, titles: bool) -> bool {
     let min = new.units.min(old.units);
     let n = (min - min / 8).min(new.key_limit).min(old.key_limit);
     // Numbers of the titles, and key tokens of the prose both texts cover, are
@@ -228,7 +240,7 @@ pub fn keys_agree(new: &Fingerprint, new_tokens: &Tokens, old: &Fingerprint) -> 
     // sentence's names and numbers, and its topic words, are not the
     // other's first sentence's. The rest of the keys must agree.)
     (cut_lede || (lede_numbers_agree && !substituted))
-        && agree(&|k| k.pos == TITLE_POS)
+        && (!titles || agree(&|k| k.pos == TITLE_POS))
         && agree(&|k| k.pos < n)
         && (cut_lede || !topics_differ(new, new_tokens, old))
 }

@@ -84,7 +84,7 @@ mod tokenizer;
 use analyse::{SCRATCH, analyse};
 use text::Kind;
 
-pub use compare::{containment, jaccard, keys_agree, same_story, similarity};
+pub use compare::{containment, jaccard, keys_agree, prose_keys_agree, same_story, similarity};
 
 pub use text::NAME_LETTERS;
 

@@ -226,9 +226,10 @@ pub(super) struct Judge<'a> {
     /// same only when neither headline swaps a word of the other's
     /// ([`similar::headline_swapped`], judged on the stored title).
     headline_only: Vec<i64>,
-    /// Other feeds' items as similar as a copy whose key tokens tell another
-    /// story (a shared template: the same quake report for Chile and for
-    /// Peru): the new item joins none of their stories (see [`choose`]).
+    /// Other feeds' items as similar as a copy whose key tokens in the text
+    /// tell another story (a shared template: the same quake report for
+    /// Chile and for Peru; not a title's number alone): the new item joins
+    /// none of their stories (see [`choose`]).
     rejected: Vec<i64>,
 }
 
@@ -343,7 +344,10 @@ impl<'a> Judge<'a> {
             if self.fp.units <= HEADLINE_ONLY_UNITS && old.units <= HEADLINE_ONLY_UNITS {
                 self.headline_only.push(item);
             }
-        } else {
+        } else if !similar::prose_keys_agree(self.fp, toks, &old) {
+            // (Not for a title's number alone: copies under outlets' names
+            // with channel numbers, "- FOX 5 DC", each split from the story
+            // the first had joined.)
             self.rejected.push(item);
         }
     }
