@@ -1863,9 +1863,15 @@ pub fn describe(cfg: &Config) -> String {
         };
         let _ = writeln!(
             s,
-            "  {}: up to {} stories{}{}, {files}; served at {}{}.{{{}}}",
+            "  {}: up to {} {}{}{}, {files}; served at {}{}.{{{}}}",
             o.name(),
             o.max_items,
+            // (An output of items, one entry per feed's item, counts items:
+            // it said "stories".)
+            match o.dedup {
+                config::Dedup::Story => "stories",
+                config::Dedup::Item => "items",
+            },
             o.window
                 .map(|w| format!(
                     " first seen within {}",

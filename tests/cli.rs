@@ -202,6 +202,10 @@ fn check_says_what_it_would_do() {
         s.contains("all: up to 100 stories first seen within 7d,"),
         "{s}"
     );
+    // An output of items counts items (it said "stories").
+    let (_dir, cfg) = setup("dedup = \"item\"\n");
+    let s = text(&feedloom(&cfg, &["check"]).stdout);
+    assert!(s.contains("all: up to 100 items,"), "{s}");
     // A private feed's token is not printed (its output goes into reports).
     let (_dir, cfg) = setup("\n[[feed]]\nurl = \"https://p.example/f.xml?token=TOKCHECK9\"\n");
     let out = feedloom(&cfg, &["check"]);

@@ -437,6 +437,23 @@ fn an_older_store_is_indexed_on_upgrade() {
         "{}",
         text(&out.stderr)
     );
+    // A writing command upgrades it, and says so (nothing did: a store so
+    // upgraded cannot be opened by the feedloom before).
+    let out = Command::new(env!("CARGO_BIN_EXE_feedloom"))
+        .arg("--config")
+        .arg(env.path("feedloom.toml"))
+        .arg("prune")
+        .env("FEEDLOOM_LOG", "info")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let known = feedloom::store::MIGRATIONS.len();
+    assert!(
+        text(&out.stderr).contains("upgraded the store's schema")
+            && text(&out.stderr).contains(&format!("from=3 to={known}")),
+        "{}",
+        text(&out.stderr)
+    );
     let store = feedloom::store::Store::open(&cfg.store.path).unwrap();
     let n: i64 = store
         .conn()

@@ -962,6 +962,17 @@ impl Store {
                 .map_err(fail)?;
             tx.commit().map_err(fail)?;
         }
+        // (Said: a store upgraded could no longer be opened by the
+        // feedloom before, and nothing told the operator.)
+        let known = MIGRATIONS.len() as u32;
+        if current > 0 && current < known && store != ":memory:" {
+            tracing::info!(
+                store,
+                from = current,
+                to = known,
+                "upgraded the store's schema (a feedloom older than this one can no longer open it)"
+            );
+        }
         Ok(())
     }
 
