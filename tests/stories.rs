@@ -1733,6 +1733,84 @@ async fn copies_under_outlets_with_channel_numbers_are_one_story() {
     assert_eq!(s.env.count("SELECT count(*) FROM stories"), 1);
 }
 
+/// Headlines that give other figures over one text are two stories, and a
+/// copy whose headline gives none does not chain them ("Powerball jackpot
+/// rises to $500 million" / "…$600 million", two draws over one template;
+/// headline-only tolls "rises to 12" / "rises to 14"); headlines that give
+/// the same figures once the outlets' names are left out are one story
+/// though the outlets' channel numbers differ.
+#[tokio::test]
+async fn headline_figures_tell_stories_apart_but_outlets_numbers_do_not() {
+    let body = "<p>No ticket matched all six numbers drawn on Saturday night, lottery officials said, so the jackpot rolls over to the next drawing on Monday, when sales are expected to climb sharply across the country.</p>\
+        <p>Officials urged players to sign the back of their tickets and to check them carefully, since smaller prizes were won in several states, including two tickets that matched five numbers and are worth a million dollars each.</p>\
+        <p>The odds of winning the grand prize remain about one in 292 million, according to the Multi-State Lottery Association, which runs the game in 45 states and the District of Columbia.</p>";
+    // One feed's item per poll, in order; the stories' count.
+    let run = |titles: Vec<(&'static str, String)>, body: &'static str| async move {
+        let paths: Vec<&str> = titles.iter().map(|(p, _)| *p).collect();
+        let s = Scenario::new(&paths, "").await;
+        for p in &paths {
+            s.serve(p, &[]);
+        }
+        for (path, title) in &titles {
+            let link = format!("https://news.example{path}");
+            s.serve(
+                path,
+                &[(Some(path), Some(link.as_str()), title.as_str(), body)],
+            );
+            s.poll().await;
+        }
+        s
+    };
+    let draw = |p: &'static str, t: &str| (p, t.to_string());
+    for order in [[0, 1, 2], [1, 0, 2], [0, 2, 1]] {
+        let all = [
+            draw("/d1", "Powerball jackpot rises to $500 million"),
+            draw("/n", "Powerball jackpot rolls over again after no winner"),
+            draw("/d2", "Powerball jackpot rises to $600 million"),
+        ];
+        let s = run(order.iter().map(|&i| all[i].clone()).collect(), body).await;
+        let merged = s.env.count(
+            "SELECT count(*) FROM items a JOIN items b ON b.story_id = a.story_id
+             WHERE a.title LIKE '%$500%' AND b.title LIKE '%$600%'",
+        );
+        assert_eq!(merged, 0, "order {order:?}: two draws one story");
+        // Headlines alone, the same.
+        let all = [
+            draw(
+                "/f0",
+                "Death toll in Marrow Bay storm surge rises to 12 as search continues",
+            ),
+            draw(
+                "/f2",
+                "Death toll in Marrow Bay storm surge rises as search continues",
+            ),
+            draw(
+                "/f1",
+                "Death toll in Marrow Bay storm surge rises to 14 as search continues",
+            ),
+        ];
+        let s = run(order.iter().map(|&i| all[i].clone()).collect(), "").await;
+        let merged = s.env.count(
+            "SELECT count(*) FROM items a JOIN items b ON b.story_id = a.story_id
+             WHERE a.title LIKE '%to 12%' AND b.title LIKE '%to 14%'",
+        );
+        assert_eq!(merged, 0, "order {order:?}: two tolls one story");
+    }
+    // Two outlets' copies alone, their channel numbers apart: one story.
+    let s = run(
+        vec![
+            draw(
+                "/t1",
+                "Powerball jackpot rolls over again - NBC 4 Washington",
+            ),
+            draw("/t2", "Powerball jackpot rolls over again - FOX 5 DC"),
+        ],
+        body,
+    )
+    .await;
+    assert_eq!(s.env.count("SELECT count(*) FROM stories"), 1);
+}
+
 #[tokio::test]
 async fn a_later_source_joins_without_reannouncing() {
     let s = Scenario::new(&["/a", "/b"], "").await;

@@ -370,6 +370,23 @@ fn marks(h: &str) -> (usize, usize) {
     (label, name)
 }
 
+/// Whether two headlines give other figures once their news labels and
+/// outlets' names are left out (see [`headline_swapped`]'s marks): "$500
+/// million" and "$600 million" do, " - FOX 5 DC" and " - NBC 4 Washington"
+/// after one headline do not. Figures are the runs of digits, in any order.
+pub fn headline_figures_differ(a: &str, b: &str) -> bool {
+    fn figures(h: &str) -> Vec<&str> {
+        let (label, name) = marks(h);
+        let mut v: Vec<&str> = h[label..name]
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|s| !s.is_empty())
+            .collect();
+        v.sort_unstable();
+        v
+    }
+    figures(a) != figures(b)
+}
+
 /// How many words a text has, as fingerprints count them (a CJK character is
 /// half a word, a Hangul syllable a third).
 pub fn word_count(text: &str) -> usize {

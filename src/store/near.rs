@@ -231,6 +231,20 @@ pub(super) struct Judge<'a> {
     /// Chile and for Peru; not a title's number alone): the new item joins
     /// none of their stories (see [`choose`]).
     rejected: Vec<i64>,
+    /// Other feeds' items as similar as a copy whose texts' key tokens agree
+    /// and whose titles' numbers do not, with their score and whether both
+    /// are their headline alone: judged by the titles themselves (see
+    /// [`title_only_match`]).
+    title_only: Vec<(i64, f32, bool)>,
+}
+
+/// Whether a candidate of [`Judge::title_only`] is a copy: its headline and
+/// the new item's give the same figures once news labels and outlets' names
+/// are left out (" - FOX 5 DC" and " - NBC 4 Washington" over one text are
+/// one story; "$500 million" and "$600 million", two draws over one
+/// template, are not, and the second's story is vetoed).
+pub(super) fn title_only_match(new_title: &str, stored_title: &str) -> bool {
+    !similar::headline_figures_differ(new_title, stored_title)
 }
 
 /// One match of a new item as the store read it: its story, when that
@@ -284,7 +298,14 @@ impl<'a> Judge<'a> {
             own: Vec::new(),
             headline_only: Vec::new(),
             rejected: Vec::new(),
+            title_only: Vec::new(),
         }
+    }
+
+    /// Candidates told apart by their titles' numbers alone (see
+    /// `title_only`): item, score, and whether both are headlines alone.
+    pub(super) fn title_only(&self) -> &[(i64, f32, bool)] {
+        &self.title_only
     }
 
     /// Other feeds' items as similar as a copy that tell another story (see
@@ -344,10 +365,13 @@ impl<'a> Judge<'a> {
             if self.fp.units <= HEADLINE_ONLY_UNITS && old.units <= HEADLINE_ONLY_UNITS {
                 self.headline_only.push(item);
             }
-        } else if !similar::prose_keys_agree(self.fp, toks, &old) {
-            // (Not for a title's number alone: copies under outlets' names
-            // with channel numbers, "- FOX 5 DC", each split from the story
-            // the first had joined.)
+        } else if similar::prose_keys_agree(self.fp, toks, &old) {
+            // (A title's number alone: an outlet's channel, "- FOX 5 DC",
+            // or another draw's jackpot; told apart by the titles.)
+            let headlines =
+                self.fp.units <= HEADLINE_ONLY_UNITS && old.units <= HEADLINE_ONLY_UNITS;
+            self.title_only.push((item, score, headlines));
+        } else {
             self.rejected.push(item);
         }
     }
@@ -900,6 +924,31 @@ pub(super) fn find_story(
         )
         .map_err(ctx(what))?;
     let mut matches = Vec::new();
+    let title_only = judge.title_only().to_vec();
+    let new_headline = it.entry.title.as_deref().unwrap_or("");
+    for (item, _, headlines) in title_only {
+        let row: Option<(i64, i64, bool, Option<String>)> = story
+            .query_row(params![item, feed_id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .optional()
+            .map_err(ctx(what))?;
+        if let Some((story, first_seen, own_feed, title)) = row {
+            let title = title.as_deref().unwrap_or("");
+            match title_only_match(new_headline, title) {
+                false => rejected.push(story),
+                true => matches.push(Matched {
+                    story,
+                    first_seen,
+                    own_feed,
+                    swapped: headlines && similar::headline_swapped(new_headline, title),
+                }),
+            }
+        }
+    }
+    // (Those first: the most alike come first in `best_first`, after them
+    // the copies told by their titles.)
+    let told_by_titles = std::mem::take(&mut matches);
     for (item, new_title) in judge.best_first_with_headlines() {
         let row: Option<(i64, i64, bool, Option<String>)> = story
             .query_row(params![item, feed_id], |r| {
@@ -918,6 +967,7 @@ pub(super) fn find_story(
             });
         }
     }
+    matches.extend(told_by_titles);
     Ok(choose(&matches, &rejected, since))
 }
 

@@ -192,6 +192,34 @@ pub(super) async fn find_story(
             .collect()
         }
     };
+    let mut rejected = rejected;
+    let mut told_by_titles = Vec::new();
+    let new_headline = it.entry.title.as_deref().unwrap_or("");
+    for (item, _, headlines) in judge.title_only().to_vec() {
+        let row = tx
+            .opt(
+                what,
+                "SELECT i.story_id, s.first_seen_at,
+                        EXISTS (SELECT 1 FROM items j WHERE j.story_id = i.story_id AND j.feed_id = $2),
+                        i.title
+                 FROM items i JOIN stories s ON s.id = i.story_id WHERE i.id = $1",
+                &[&item, &feed_id],
+            )
+            .await?;
+        if let Some(r) = row {
+            let (story, first_seen, own): (i64, i64, bool) = (r.get(0), r.get(1), r.get(2));
+            let title = r.get::<_, Option<&str>>(3).unwrap_or("");
+            match crate::store::near::title_only_match(new_headline, title) {
+                false => rejected.push(story),
+                true => told_by_titles.push(crate::store::near::Matched {
+                    story,
+                    first_seen,
+                    own_feed: own,
+                    swapped: headlines && crate::similar::headline_swapped(new_headline, title),
+                }),
+            }
+        }
+    }
     let mut matches = Vec::new();
     for (item, new_title) in judge.best_first_with_headlines() {
         let row = tx
@@ -218,6 +246,7 @@ pub(super) async fn find_story(
             });
         }
     }
+    matches.extend(told_by_titles);
     Ok(crate::store::near::choose(&matches, &rejected, since))
 }
 
