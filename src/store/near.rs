@@ -232,19 +232,51 @@ pub(super) struct Judge<'a> {
     /// none of their stories (see [`choose`]).
     rejected: Vec<i64>,
     /// Other feeds' items as similar as a copy whose texts' key tokens agree
-    /// and whose titles' numbers do not, with their score and whether both
-    /// are their headline alone: judged by the titles themselves (see
-    /// [`title_only_match`]).
-    title_only: Vec<(i64, f32, bool)>,
+    /// and whose titles' numbers do not, with whether both are their
+    /// headline alone: judged by the titles themselves (see [`judged`]).
+    title_only: Vec<(i64, bool)>,
 }
 
-/// Whether a candidate of [`Judge::title_only`] is a copy: its headline and
-/// the new item's give the same figures once news labels and outlets' names
-/// are left out (" - FOX 5 DC" and " - NBC 4 Washington" over one text are
-/// one story; "$500 million" and "$600 million", two draws over one
-/// template, are not, and the second's story is vetoed).
-pub(super) fn title_only_match(new_title: &str, stored_title: &str) -> bool {
-    !similar::headline_figures_differ(new_title, stored_title)
+/// What a candidate of [`Judge::into_look_ups`] is, before its story is read:
+/// a match (with the new item's headline when both are their headline
+/// alone), or a copy told apart by its title's numbers alone (whether both
+/// are headlines alone).
+pub(super) enum Look<'a> {
+    Match(Option<&'a str>),
+    ByTitles(bool),
+}
+
+/// A looked-up candidate, once its story is read (`stored_title` its title):
+/// a match, or its story vetoed. A copy told apart by its title's numbers
+/// alone is one when its headline and the new item's give the same figures
+/// once news labels and outlets' names are left out (" - FOX 5 DC" and " -
+/// NBC 4 Washington" over one text are one story; "$500 million" and "$600
+/// million", two draws over one template, are not, and the second's story
+/// is vetoed).
+pub(super) fn judged(
+    look: &Look,
+    new_headline: &str,
+    found: Matched,
+    stored_title: &str,
+    matches: &mut Vec<Matched>,
+    rejected: &mut Vec<i64>,
+) {
+    let swapped = |judged: bool| judged && similar::headline_swapped(new_headline, stored_title);
+    match look {
+        Look::Match(headline) => matches.push(Matched {
+            swapped: swapped(headline.is_some()),
+            ..found
+        }),
+        Look::ByTitles(headlines) => {
+            match similar::headline_figures_differ(new_headline, stored_title) {
+                true => rejected.push(found.story),
+                false => matches.push(Matched {
+                    swapped: swapped(*headlines),
+                    ..found
+                }),
+            }
+        }
+    }
 }
 
 /// One match of a new item as the store read it: its story, when that
@@ -302,10 +334,22 @@ impl<'a> Judge<'a> {
         }
     }
 
-    /// Candidates told apart by their titles' numbers alone (see
-    /// `title_only`): item, score, and whether both are headlines alone.
-    pub(super) fn title_only(&self) -> &[(i64, f32, bool)] {
-        &self.title_only
+    /// The candidates whose stories are to be read: the matches, the most
+    /// similar first (see [`Judge::best_first_with_headlines`]), then those
+    /// told apart by their titles' numbers alone (see `title_only`).
+    pub(super) fn into_look_ups(mut self) -> Vec<(i64, Look<'a>)> {
+        let by_titles = std::mem::take(&mut self.title_only);
+        let mut v: Vec<(i64, Look<'a>)> = self
+            .best_first_with_headlines()
+            .into_iter()
+            .map(|(item, headline)| (item, Look::Match(headline)))
+            .collect();
+        v.extend(
+            by_titles
+                .into_iter()
+                .map(|(item, headlines)| (item, Look::ByTitles(headlines))),
+        );
+        v
     }
 
     /// Other feeds' items as similar as a copy that tell another story (see
@@ -370,7 +414,7 @@ impl<'a> Judge<'a> {
             // or another draw's jackpot; told apart by the titles.)
             let headlines =
                 self.fp.units <= HEADLINE_ONLY_UNITS && old.units <= HEADLINE_ONLY_UNITS;
-            self.title_only.push((item, score, headlines));
+            self.title_only.push((item, headlines));
         } else {
             self.rejected.push(item);
         }
@@ -924,9 +968,8 @@ pub(super) fn find_story(
         )
         .map_err(ctx(what))?;
     let mut matches = Vec::new();
-    let title_only = judge.title_only().to_vec();
     let new_headline = it.entry.title.as_deref().unwrap_or("");
-    for (item, _, headlines) in title_only {
+    for (item, look) in judge.into_look_ups() {
         let row: Option<(i64, i64, bool, Option<String>)> = story
             .query_row(params![item, feed_id], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
@@ -934,40 +977,23 @@ pub(super) fn find_story(
             .optional()
             .map_err(ctx(what))?;
         if let Some((story, first_seen, own_feed, title)) = row {
-            let title = title.as_deref().unwrap_or("");
-            match title_only_match(new_headline, title) {
-                false => rejected.push(story),
-                true => matches.push(Matched {
-                    story,
-                    first_seen,
-                    own_feed,
-                    swapped: headlines && similar::headline_swapped(new_headline, title),
-                }),
-            }
-        }
-    }
-    // (Those first: the most alike come first in `best_first`, after them
-    // the copies told by their titles.)
-    let told_by_titles = std::mem::take(&mut matches);
-    for (item, new_title) in judge.best_first_with_headlines() {
-        let row: Option<(i64, i64, bool, Option<String>)> = story
-            .query_row(params![item, feed_id], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })
-            .optional()
-            .map_err(ctx(what))?;
-        if let Some((story, first_seen, own_feed, title)) = row {
-            let swapped = new_title
-                .is_some_and(|t| similar::headline_swapped(t, title.as_deref().unwrap_or("")));
-            matches.push(Matched {
+            let found = Matched {
                 story,
                 first_seen,
                 own_feed,
-                swapped,
-            });
+                swapped: false,
+            };
+            let title = title.as_deref().unwrap_or("");
+            judged(
+                &look,
+                new_headline,
+                found,
+                title,
+                &mut matches,
+                &mut rejected,
+            );
         }
     }
-    matches.extend(told_by_titles);
     Ok(choose(&matches, &rejected, since))
 }
 

@@ -193,35 +193,9 @@ pub(super) async fn find_story(
         }
     };
     let mut rejected = rejected;
-    let mut told_by_titles = Vec::new();
-    let new_headline = it.entry.title.as_deref().unwrap_or("");
-    for (item, _, headlines) in judge.title_only().to_vec() {
-        let row = tx
-            .opt(
-                what,
-                "SELECT i.story_id, s.first_seen_at,
-                        EXISTS (SELECT 1 FROM items j WHERE j.story_id = i.story_id AND j.feed_id = $2),
-                        i.title
-                 FROM items i JOIN stories s ON s.id = i.story_id WHERE i.id = $1",
-                &[&item, &feed_id],
-            )
-            .await?;
-        if let Some(r) = row {
-            let (story, first_seen, own): (i64, i64, bool) = (r.get(0), r.get(1), r.get(2));
-            let title = r.get::<_, Option<&str>>(3).unwrap_or("");
-            match crate::store::near::title_only_match(new_headline, title) {
-                false => rejected.push(story),
-                true => told_by_titles.push(crate::store::near::Matched {
-                    story,
-                    first_seen,
-                    own_feed: own,
-                    swapped: headlines && crate::similar::headline_swapped(new_headline, title),
-                }),
-            }
-        }
-    }
     let mut matches = Vec::new();
-    for (item, new_title) in judge.best_first_with_headlines() {
+    let new_headline = it.entry.title.as_deref().unwrap_or("");
+    for (item, look) in judge.into_look_ups() {
         let row = tx
             .opt(
                 what,
@@ -233,20 +207,23 @@ pub(super) async fn find_story(
             )
             .await?;
         if let Some(r) = row {
-            let (story, first_seen, own): (i64, i64, bool) = (r.get(0), r.get(1), r.get(2));
-            // (Items that are their headline alone: see `Judge`.)
-            let swapped = new_title.is_some_and(|t| {
-                crate::similar::headline_swapped(t, r.get::<_, Option<&str>>(3).unwrap_or(""))
-            });
-            matches.push(crate::store::near::Matched {
-                story,
-                first_seen,
-                own_feed: own,
-                swapped,
-            });
+            let found = crate::store::near::Matched {
+                story: r.get(0),
+                first_seen: r.get(1),
+                own_feed: r.get(2),
+                swapped: false,
+            };
+            let title = r.get::<_, Option<&str>>(3).unwrap_or("");
+            crate::store::near::judged(
+                &look,
+                new_headline,
+                found,
+                title,
+                &mut matches,
+                &mut rejected,
+            );
         }
     }
-    matches.extend(told_by_titles);
     Ok(crate::store::near::choose(&matches, &rejected, since))
 }
 
