@@ -333,14 +333,12 @@ pub const PRUNE_EVERY: Duration = Duration::from_secs(24 * 3600);
 /// How soon the daemon prunes again after a round that failed.
 pub const PRUNE_RETRY: Duration = Duration::from_secs(3600);
 
-/// Merges the search index after pruning (when items went) and returns free
+/// Merges the search index after pruning (with `merge`: items went, or a merge is owed) and returns free
 /// pages to the file system, each in small steps with the store free for
 /// fetches in between. Returns the merge steps taken and the pages freed.
-async fn return_space(store: &crate::store::SharedStore, items_pruned: bool) -> (usize, i64) {
+async fn return_space(store: &crate::store::SharedStore, merge: bool) -> (usize, i64) {
     let mut merges = 0;
-    // (Or one a round before left unfinished: a full disk.)
-    let owed = items_pruned || store.call(|s| s.search_merge_owed()).await.unwrap_or(false);
-    if owed {
+    if merge {
         while merges < crate::store::prune::MAX_MERGE_STEPS {
             merges += 1;
             match store.call(|s| s.merge_search_step()).await {
@@ -460,15 +458,19 @@ pub async fn prune_once_said(
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    // (Or a merge an earlier round left unfinished, a full disk: a round
-    // that removed nothing never took it up.)
-    let owed = match store.sqlite() {
-        Some(s) if total.is_empty() => s.call(|s| s.search_merge_owed()).await.unwrap_or(false),
-        _ => false,
-    };
+    // The search index is merged when items went, or when an earlier round
+    // left its merge unfinished (a full disk: a round that removed nothing
+    // never took it up).
     let (merges, freed) = match store.sqlite() {
-        Some(store) if !total.is_empty() || owed => return_space(store, total.items > 0).await,
-        _ => (0, 0),
+        Some(store) => {
+            let merge =
+                total.items > 0 || store.call(|s| s.search_merge_owed()).await.unwrap_or(false);
+            match !total.is_empty() || merge {
+                true => return_space(store, merge).await,
+                false => (0, 0),
+            }
+        }
+        None => (0, 0),
     };
     if !total.is_empty() || merges > 0 {
         info!(
