@@ -3400,6 +3400,28 @@ mod tests {
         }
     }
 
+    /// feed-rs looks for the first `<` or `{` in its first 8 KiB: a
+    /// declaration followed by more blank lines than that, or a byte-order
+    /// mark followed by as many spaces, was "not a feed".
+    #[test]
+    fn blank_lines_after_the_declaration_are_no_matter() {
+        let feed = "<rss version=\"2.0\"><channel><title>T</title><item><guid>1</guid><title>One</title></item></channel></rss>";
+        let json = r#"{"version":"https://jsonfeed.org/version/1.1","title":"T","items":[{"id":"1","title":"One","content_text":"x"}]}"#;
+        let blank = "\n".repeat(10_000);
+        for text in [
+            format!("<?xml version=\"1.0\"?>{blank}{feed}"),
+            format!("<?xml version=\"1.0\" encoding=\"utf-8\"?>\r\n{blank}\t{feed}"),
+            format!("\u{feff}{blank}{feed}"),
+            format!("{blank}<?xml version=\"1.0\"?>{blank}{feed}"),
+            format!("{blank}{json}"),
+        ] {
+            let d = parse(text.as_bytes(), None, &base(), Limits::default())
+                .unwrap_or_else(|e| panic!("{e}: {:?}", &text[..40]));
+            assert_eq!(d.title.as_deref(), Some("T"));
+            assert_eq!(d.entries.len(), 1);
+        }
+    }
+
     /// UTF-16 without a byte-order mark that does not start with `<` (a
     /// blank line first, a JSON Feed's `{`) was "not a feed". (A label of
     /// the replacement encoding, ISO-2022-KR or HZ, stays an error: a
