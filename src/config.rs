@@ -636,6 +636,22 @@ fn relative_file_path<'a>(base: &Path, rel: &'a str) -> std::borrow::Cow<'a, str
     Cow::Owned(decoded.into_owned())
 }
 
+/// An absolute path with `.` and `..` taken out where they stand, as a URL's
+/// path is read (`a/b/../c` is `a/c`, whatever `b` is).
+fn without_dots(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 /// A feed URL: http, https or file, and the text it was written as. A `file:` URL
 /// without a leading slash (`file:samples/x.xml`) is relative to the config's folder.
 /// After loading, neither carries `user:password@` (see [`FeedConfig::access`]).
@@ -1931,6 +1947,12 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             let rel = relative_file_path(base, rel);
             let abs = std::path::absolute(base.join(&*rel))
                 .map_err(|e| at(span.clone(), format!("cannot resolve `{}`: {e}", url.1)))?;
+            // `.` and `..` taken out, as a URL's own path has them taken
+            // out: the config given as `../feedloom.toml` from another
+            // folder named the feed `…/sub/../samples/x.xml`, which renamed
+            // its row there, and the next `feeds` from the config's own
+            // folder showed it `[not in config]`.
+            let abs = without_dots(&abs);
             url.0 = Url::from_file_path(&abs)
                 .map_err(|_| at(span, format!("cannot resolve `{}`", url.1)))?;
         }
@@ -2872,6 +2894,21 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("duplicate feed url"), "{e}");
+        // A config reached through `..`, and a path with `.` and `..` in
+        // it, name the file as its plain path does.
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        for (config, url) in [
+            ("sub/../c.toml", "file:f.xml"),
+            ("./c.toml", "file:./sub/../f.xml"),
+            ("sub/./../c.toml", "file:sub/../f.xml"),
+        ] {
+            let c = parse(
+                &format!("[[feed]]\nurl = \"{url}\"\n"),
+                &dir.path().join(config),
+            )
+            .unwrap();
+            assert_eq!(c.feeds[0].url().as_str(), abs.as_str(), "{config} {url}");
+        }
         // A config without outputs has the implicit one.
         let c = parse("", Path::new("x.toml")).unwrap();
         assert_eq!(c.outputs.len(), 1);
