@@ -283,12 +283,15 @@ fn shown_url(url: &str, tagged: bool) -> String {
     // secrets are told apart below. Hidden first, `?password=` became one
     // `***` for every feed.)
     let Some(q) = url.find('?') else {
-        return crate::config::access::redact_userinfo(url);
+        return path_params_hidden(&crate::config::access::redact_userinfo(url), tagged);
     };
     let (head, rest) = url.split_at(q + 1);
     let (query, fragment) = rest.split_at(rest.find('#').unwrap_or(rest.len()));
     let mut out = String::with_capacity(url.len());
-    out.push_str(&crate::config::access::redact_userinfo(head));
+    out.push_str(&path_params_hidden(
+        &crate::config::access::redact_userinfo(head),
+        tagged,
+    ));
     let mut at = 0;
     for (name, pair) in query_pairs(query) {
         // (The separator before this pair, as written.)
@@ -324,6 +327,44 @@ fn shown_url(url: &str, tagged: bool) -> String {
         }
     }
     out.push_str(fragment);
+    out
+}
+
+/// `head` (a URL up to its query) with the value of every path parameter
+/// judged a secret as a query's would be hidden: a servlet's redirect to
+/// `/feed;jsessionid=…` was shown whole on the index page and in the log.
+fn path_params_hidden(head: &str, tagged: bool) -> String {
+    let path_at = head.find("://").map_or(0, |i| {
+        i + 3 + head[i + 3..].find('/').unwrap_or(head.len() - i - 3)
+    });
+    if !head[path_at..].contains(';') {
+        return head.to_string();
+    }
+    let mut out = String::with_capacity(head.len());
+    out.push_str(&head[..path_at]);
+    let mut rest = &head[path_at..];
+    while let Some(i) = rest.find(';') {
+        out.push_str(&rest[..=i]);
+        rest = &rest[i + 1..];
+        let end = rest.find([';', '/', '?', '#']).unwrap_or(rest.len());
+        let (param, after) = rest.split_at(end);
+        match param.split_once('=') {
+            Some((name, value))
+                if !value.is_empty()
+                    && !already_hidden(value)
+                    && (secret_name(name) || secret_value(name, value)) =>
+            {
+                out.push_str(name);
+                out.push_str("=***");
+                if tagged {
+                    out.push_str(&secret_tag(value));
+                }
+            }
+            _ => out.push_str(param),
+        }
+        rest = after;
+    }
+    out.push_str(rest);
     out
 }
 
@@ -690,6 +731,22 @@ pub(crate) mod tests {
             shown_urls_in("timed out after 30 s"),
             "timed out after 30 s"
         );
+        // A path parameter named or shaped like a secret (a servlet's
+        // session in a redirect's target), with a query or without; others
+        // as written.
+        assert_eq!(
+            shown_urls_in("http://e.org/nf;jsessionid=S6 answered HTTP 404"),
+            format!(
+                "http://e.org/nf;jsessionid=***{} answered HTTP 404",
+                h("S6")
+            )
+        );
+        assert_eq!(
+            stored_url("https://e.org/a;v=2/f;token=T;x=1?page=2&key=K"),
+            "https://e.org/a;v=2/f;token=***;x=1?page=2&key=***"
+        );
+        assert_eq!(s("https://e.org/a;b/c;=d"), "https://e.org/a;b/c;=d");
+        assert_eq!(s("https://u:p@e.org;x/"), "https://***@e.org;x/");
     }
 
     #[test]
