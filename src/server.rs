@@ -279,12 +279,46 @@ pub fn router(state: Arc<ServerState>) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/search", get(crate::web::search::route))
-        .route("/{file}", get(crate::web::river::route))
+        .route(
+            "/{file}",
+            get(crate::web::river::route).fallback(other_method_on_a_file),
+        )
         // Any other path (`/all.html/`, `//all.atom`, `/search/`): a 404 that
         // says so, not an empty body without a type.
         .fallback(not_found)
         .with_state(state)
         .layer(axum::middleware::map_response(security_headers))
+}
+
+/// A method other than GET or HEAD on `/{file}`: 405 for an output's file,
+/// 404 for a path that is none (it was 405 for any, telling a client that a
+/// GET would find something there).
+async fn other_method_on_a_file(
+    State(state): State<Arc<ServerState>>,
+    Path(file): Path<String>,
+) -> Response {
+    let exists = state
+        .outputs
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .contains_key(&file);
+    match exists {
+        true => (
+            StatusCode::METHOD_NOT_ALLOWED,
+            [
+                (header::ALLOW, "GET,HEAD"),
+                (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            ],
+            "only GET and HEAD are served here\n",
+        )
+            .into_response(),
+        false => (
+            StatusCode::NOT_FOUND,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            not_an_output(&state, &file),
+        )
+            .into_response(),
+    }
 }
 
 async fn not_found() -> Response {
@@ -907,6 +941,12 @@ pub(crate) async fn output(
             .is_some_and(|since| since <= now && r.unchanged_since(since)),
     };
     if not_modified {
+        // The length of what the client holds (RFC 9110 §8.6 allows only
+        // that on a 304): the framework put "0" on a HEAD's 304, which a
+        // cache merging the headers took for an empty feed. (A GET's 304
+        // goes out without it.)
+        let len = if gzip { r.gzip.len() } else { r.body.len() };
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
         return (StatusCode::NOT_MODIFIED, h).into_response();
     }
     if gzip {

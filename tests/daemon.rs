@@ -1159,7 +1159,21 @@ async fn outputs_are_served_with_etag_304_gzip_and_head() {
         r.headers()["content-type"],
         "application/rss+xml; charset=utf-8"
     );
+    let length = r.headers()["content-length"].clone();
+    assert_ne!(length, "0");
+    let rss_etag = r.headers()["etag"].clone();
     assert!(r.bytes().await.unwrap().is_empty());
+    // A HEAD's 304 says the length of what the client holds (or none): a
+    // cache merging its headers took "0" for an empty feed.
+    let r = app
+        .http
+        .head(app.url("/all.rss"))
+        .header("if-none-match", rss_etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 304);
+    assert_eq!(r.headers().get("content-length"), Some(&length));
     assert_eq!(get("/nope.atom", &[]).await.unwrap().status(), 404);
     // Paths no route takes: a 404 that says so, with the security headers.
     for path in ["/all.atom/", "//all.atom", "/search/", "/a/b/c"] {

@@ -137,6 +137,10 @@ async fn every_response_carries_nosniff_and_a_restrictive_csp() {
         (client.get(app.url("/nope.atom")), 404),
         (client.get(app.url("/a/b/c")), 404),
         (client.post(app.url("/healthz")), 405),
+        (client.post(app.url("/all.atom")), 405),
+        // (A method other than GET on no output's path: no such page.)
+        (client.post(app.url("/nope.atom")), 404),
+        (client.delete(app.url("/nope")), 404),
         (client.get(app.url("/healthz")), 200),
         (client.get(app.url("/metrics")), 200),
     ];
