@@ -81,7 +81,7 @@ pub enum FetchError {
         waiting: Option<Waiting>,
     },
     #[error(
-        "{url} answered HTTP {status}{}{}{}",
+        "{url} answered HTTP {status}{}{}{}{}",
         if *moved_for_now { " (reached through a temporary redirect)" } else { "" },
         // (One already over, a date past, asks for nothing.)
         // (Until when, as a time: the message is shown later, and "for 2m"
@@ -101,12 +101,19 @@ pub enum FetchError {
             // (One of 0 seconds, or a date past, asks for nothing, and is
             // held as none: it was no hold at all, and the server was asked
             // more often than one that sent none.)
-            match retry_after {
-                Some(_) => "with a Retry-After already over (0 seconds, or a date past: the server's clock?)",
-                None => "without a Retry-After",
+            match (retry_after, unread_retry_after) {
+                (Some(_), _) => "with a Retry-After already over (0 seconds, or a date past: the server's clock?)".to_string(),
+                (None, Some(v)) => format!("with a Retry-After it cannot read (`{}`: neither whole seconds nor an HTTP date)", quoted(v, 60)),
+                (None, None) => "without a Retry-After".to_string(),
             },
             crate::export::rfc3339(crate::now_unix().saturating_add(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)))
-        ))
+        )),
+        // (A 503's, said nowhere: the server's log showed a Retry-After
+        // sent, and feedloom backing off as without one.)
+        match (unasked_hold, unread_retry_after) {
+            (None, Some(v)) => format!(", with a Retry-After feedloom cannot read (`{}`: neither whole seconds nor an HTTP date), so it backs off as without one", quoted(v, 60)),
+            _ => String::new(),
+        }
     )]
     Status {
         url: String,
@@ -123,6 +130,9 @@ pub enum FetchError {
         /// (this feed is not asked before either: it was due again after a
         /// few seconds' backoff, shown as such, while its server was held).
         unasked_hold: Option<Duration>,
+        /// A Retry-After sent that is neither seconds nor a date (`1.5`,
+        /// `soon`), as sent.
+        unread_retry_after: Option<String>,
     },
     /// A redirect with nowhere to go: no Location header, an empty one, or
     /// one that is no address. (It said only "answered HTTP 302", as if
@@ -1095,6 +1105,7 @@ mod tests {
                 capped_at: None,
                 moved_for_now,
                 unasked_hold,
+                unread_retry_after: None,
             }
             .to_string()
         };
@@ -1125,6 +1136,33 @@ mod tests {
         ] {
             assert!(stored_hold(&msg).is_none(), "{msg}");
         }
+    }
+
+    /// A Retry-After that is neither seconds nor a date is named as sent,
+    /// not said absent (a 429's) or left unsaid (a 503's); a 429's hold is
+    /// still read back.
+    #[test]
+    fn a_retry_after_that_cannot_be_read_is_named() {
+        let err = |status, unasked_hold| FetchError::Status {
+            url: "https://e.org/f".into(),
+            status,
+            retry_after: None,
+            capped_at: None,
+            moved_for_now: false,
+            unasked_hold,
+            unread_retry_after: Some("1.5".into()),
+        };
+        let msg = err(429, Some(Duration::from_secs(60))).to_string();
+        assert!(
+            msg.contains(", with a Retry-After it cannot read (`1.5`: neither whole seconds nor an HTTP date): feedloom asks its server nothing until "),
+            "{msg}"
+        );
+        let (_, until, asked) = stored_hold(&msg).expect(&msg);
+        assert!(until.is_some() && !asked, "{msg}");
+        assert_eq!(
+            err(503, None).to_string(),
+            "https://e.org/f answered HTTP 503, with a Retry-After feedloom cannot read (`1.5`: neither whole seconds nor an HTTP date), so it backs off as without one"
+        );
     }
 
     #[test]
@@ -1159,6 +1197,7 @@ mod tests {
             capped_at: None,
             moved_for_now: false,
             unasked_hold: None,
+            unread_retry_after: None,
         };
         assert_eq!(err(0).to_string(), "https://e.org/f answered HTTP 503");
         assert!(err(90).to_string().ends_with(", for 1m 30s (Retry-After)"));
@@ -1175,6 +1214,7 @@ mod tests {
             capped_at: Some(Duration::from_secs(86_400)),
             moved_for_now: false,
             unasked_hold: None,
+            unread_retry_after: None,
         };
         let text = err.to_string();
         assert!(

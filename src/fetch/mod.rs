@@ -559,6 +559,11 @@ impl Fetcher {
                     capped_at: retry_after.filter(|d| *d > cap).map(|_| cap),
                     moved_for_now: !permanent,
                     unasked_hold,
+                    unread_retry_after: resp
+                        .headers()
+                        .get(header::RETRY_AFTER)
+                        .filter(|_| retry_after.is_none())
+                        .map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_string()),
                 });
             }
             // What the headers say, taken before the body consumes the
