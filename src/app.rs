@@ -465,14 +465,24 @@ pub async fn prune_once_said(
         Some(store) => {
             let merge =
                 total.items > 0 || store.call(|s| s.search_merge_owed()).await.unwrap_or(false);
-            match !total.is_empty() || merge {
+            // (And when an earlier round was stopped while it returned free
+            // pages: only `prune` by hand took them up.)
+            let owed = || async {
+                store
+                    .call(|s| s.space_owed())
+                    .await
+                    .ok()
+                    .flatten()
+                    .is_some()
+            };
+            match !total.is_empty() || merge || owed().await {
                 true => return_space(store, merge).await,
                 false => (0, 0),
             }
         }
         None => (0, 0),
     };
-    if !total.is_empty() || merges > 0 {
+    if !total.is_empty() || merges > 0 || freed > 0 {
         info!(
             items = total.items,
             stories = total.stories,

@@ -485,9 +485,16 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                     // (Said: the list ended at its 20th without a word.)
                     if hits.len() > args.limit {
                         hits.truncate(args.limit);
+                        // (At the most there is, "pass --limit N" pointed
+                        // at a value refused.)
                         feedloom::errln!(
-                            "feedloom: note: more stories match than the {} shown (pass --limit N for more)",
-                            args.limit
+                            "feedloom: note: more stories match than the {} shown ({})",
+                            args.limit,
+                            match args.limit >= 1000 {
+                                true =>
+                                    "1000 is the most one search lists: add words, or pass --since",
+                                false => "pass --limit N for more, up to 1000",
+                            }
                         );
                     }
                     if args.json {
@@ -506,14 +513,24 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
             if dry_run {
                 // Reads only. (The rules are said once the store answered: a
                 // store that cannot be read printed them above its error.)
-                let (p, owed) = commands::read_store(&cfg, move |s| {
-                    Ok((s.prune_preview(now, &retention)?, s.search_merge_owed()?))
+                let (p, owed, space) = commands::read_store(&cfg, move |s| {
+                    Ok((
+                        s.prune_preview(now, &retention)?,
+                        s.search_merge_owed()?,
+                        s.space_owed()?,
+                    ))
                 })?;
                 outln!("{}", commands::prune::describe(&cfg, now));
                 outln!("{}", commands::prune::report(&p, true));
                 // (It said nothing of it, and `prune` then returned 12 MB.)
                 if owed && p.items == 0 {
                     outln!("would merge the search index (an earlier pruning left it unfinished)");
+                }
+                if let Some(bytes) = space.filter(|_| p.items == 0) {
+                    outln!(
+                        "would return {:.1} MB of free pages to the file system (an earlier pruning left them)",
+                        bytes as f64 / 1e6
+                    );
                 }
                 return Ok(ExitCode::SUCCESS);
             }

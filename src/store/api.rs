@@ -50,6 +50,10 @@ pub trait Reader {
     fn search_merge_owed(&self) -> Result<bool, StoreError> {
         Ok(false)
     }
+    /// See [`Store::space_owed`] (PostgreSQL owes none).
+    fn space_owed(&self) -> Result<Option<i64>, StoreError> {
+        Ok(None)
+    }
 }
 
 impl Reader for Store {
@@ -92,6 +96,9 @@ impl Reader for Store {
     }
     fn search_merge_owed(&self) -> Result<bool, StoreError> {
         Store::search_merge_owed(self)
+    }
+    fn space_owed(&self) -> Result<Option<i64>, StoreError> {
+        Store::space_owed(self)
     }
 }
 

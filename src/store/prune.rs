@@ -367,6 +367,27 @@ impl Store {
             .map_err(StoreError::ctx("reading the store's tasks"))
     }
 
+    /// Free pages owed to the file system, in bytes, when a pruning left
+    /// them (it was stopped while it returned them: a store of 64 MB held
+    /// 1 MB of items until the next round that removed something): at least
+    /// a quarter of the file and 2 MiB, in a store that returns free pages
+    /// in steps. The few that updates leave are used again, not owed.
+    pub fn space_owed(&self) -> Result<Option<i64>, StoreError> {
+        if !self.incremental_vacuum()? {
+            return Ok(None);
+        }
+        let (pages, page): (i64, i64) = self
+            .conn
+            .query_row(
+                "SELECT * FROM pragma_page_count, pragma_page_size",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(StoreError::ctx("reading the store's size"))?;
+        let free = self.free_pages()?;
+        Ok((free * 4 >= pages && free * page >= 2 << 20).then_some(free * page))
+    }
+
     /// Whether free pages go back to the file system in steps (`PRAGMA
     /// auto_vacuum` is INCREMENTAL: new stores; old ones after `prune --vacuum`).
     pub fn incremental_vacuum(&self) -> Result<bool, StoreError> {
