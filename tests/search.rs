@@ -601,6 +601,12 @@ async fn the_search_page_and_its_json() {
             "/search?q=volcano&before=1-1",
             "the search page takes no `before`",
         ),
+        // Bytes that are no UTF-8 were searched as U+FFFD, or dropped.
+        (
+            "/search?q=volcano%FF",
+            "`q` is not UTF-8 text (its percent-encoded bytes are no UTF-8: `volcano%FF`)",
+        ),
+        ("/search?q=caf%C3", "`q` is not UTF-8 text"),
     ] {
         let (status, _, body) = d.get(path, &[]).await;
         assert_eq!(status, 400, "{path}");
@@ -1334,7 +1340,8 @@ async fn more_matches_than_shown_are_said() {
     let out = feedloom(&config, &["search", "--limit", "3", "marmot"]);
     assert_eq!(text(&out.stdout).matches("Marmot report").count(), 3);
     assert!(
-        text(&out.stderr).contains("more stories match than the 3 shown (pass --limit N for more)"),
+        text(&out.stderr)
+            .contains("more stories match than the 3 shown (pass --limit N for more, up to 1000)"),
         "{}",
         text(&out.stderr)
     );

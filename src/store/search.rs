@@ -318,10 +318,6 @@ pub const MAX_QUERY_BYTES: usize = 1024;
 /// inside a phrase (each found nothing, or not what was meant, without a
 /// word). `None` when nothing does.
 pub fn syntax_note(q: &str) -> Option<String> {
-    const FIELDS: &[&str] = &[
-        "title", "body", "text", "content", "author", "link", "url", "tags", "tag", "feed",
-        "source", "summary",
-    ];
     let mut notes: Vec<String> = Vec::new();
     let mut note = |n: String| {
         if !notes.contains(&n) {
@@ -365,6 +361,28 @@ pub fn syntax_note(q: &str) -> Option<String> {
     (!notes.is_empty()).then(|| notes.join("; "))
 }
 
+/// Names of fields other search syntaxes filter on (`title:word`).
+const FIELDS: &[&str] = &[
+    "title", "body", "text", "content", "author", "link", "url", "tags", "tag", "feed", "source",
+    "summary",
+];
+
+/// An unquoted word of a query as the words it is searched as: cut at
+/// parentheses (`NEAR(a`, `b)`), and after a field's name (`title:word`).
+fn unquoted_words(w: &str) -> Vec<&str> {
+    w.split(['(', ')'])
+        .flat_map(|part| match part.split_once(':') {
+            Some((field, rest))
+                if FIELDS.contains(&field.trim_start_matches('-').to_lowercase().as_str()) =>
+            {
+                vec![field, rest]
+            }
+            _ => vec![part],
+        })
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
 /// Reads a user's query: words (all must occur), `"a phrase"`, `word*` for a
 /// prefix. Punctuation inside words is what the tokenizer makes of it; nothing
 /// the user types is FTS5 syntax. At most [`MAX_QUERY_BYTES`] and
@@ -397,7 +415,12 @@ pub fn parse_query(q: &str) -> Result<ParsedQuery, String> {
             rest = after.get(end + 1..).unwrap_or("").trim_start();
         } else {
             let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
-            parts.push((rest[..end].to_string(), false));
+            // What [`syntax_note`] says is searched as words is: `title:word`
+            // and `NEAR(a b)` were the phrases "title word" and "near a",
+            // which found nothing.
+            for word in unquoted_words(&rest[..end]) {
+                parts.push((word.to_string(), false));
+            }
             rest = rest[end..].trim_start();
         }
     }
@@ -477,10 +500,11 @@ pub fn parse_query(q: &str) -> Result<ParsedQuery, String> {
                 // merges the entries of every word it starts, nearly the
                 // whole index (32 of them took 4 s over 20,000 items, more
                 // as the store grows, from anyone who may search).
-                // (Judged as the index spells it: `ß*` is `ss*`, `ﬁ*` `fi*`.)
+                // (Judged as the index spells it: `ß*` is `ss*`, `ﬁ*` `fi*`;
+                // and split where its tokenizer splits: `aͅ*` is `a*`.)
                 if prefix
                     && last
-                    && seg_words
+                    && index_words(&seg)
                         .last()
                         .is_some_and(|w| search_folded(w).chars().count() < 2)
                 {
@@ -547,6 +571,41 @@ pub fn parse_query(q: &str) -> Result<ParsedQuery, String> {
         parts: groups,
         by_place,
     })
+}
+
+/// `text`'s words as SQLite's tokenizer (`unicode61 remove_diacritics 2`)
+/// cuts them: letters and digits of Unicode's categories, and the accents it
+/// removes (`é` written as `e` and U+0301), which join the letters around
+/// them. Rust takes more for letters (its Alphabetic property): other
+/// combining marks (U+0345, Hebrew points, Arabic and Thai vowel signs) and
+/// circled or squared letters (`Ⓐ`), each of which the tokenizer takes for
+/// a space. (`aͅ*` was taken for a prefix of two letters, and searched as
+/// `a*`: 32 such terms took 12 s a request.)
+fn index_words(text: &str) -> Vec<String> {
+    // The accents the tokenizer removes: U+0300–U+0331 less those it does not
+    // (as SQLite 3.40 and later read them).
+    const REMOVED: &[u32] = &[
+        0x300, 0x301, 0x302, 0x303, 0x304, 0x306, 0x307, 0x308, 0x309, 0x30a, 0x30b, 0x30c, 0x30f,
+        0x311, 0x31b, 0x323, 0x324, 0x325, 0x326, 0x327, 0x328, 0x32d, 0x32e, 0x330, 0x331,
+    ];
+    let letter = |c: char| {
+        c.is_alphanumeric()
+            && !unicode_normalization::char::is_combining_mark(c)
+            && !matches!(u32::from(c), 0x24b6..=0x24e9 | 0x1f130..=0x1f189)
+    };
+    let mut words = vec![String::new()];
+    for c in text.chars() {
+        if REMOVED.contains(&u32::from(c)) {
+            continue;
+        }
+        match letter(c) {
+            true => words.last_mut().expect("one word at least").push(c),
+            false if words.last().is_some_and(|w| !w.is_empty()) => words.push(String::new()),
+            false => {}
+        }
+    }
+    words.retain(|w| !w.is_empty());
+    words
 }
 
 /// Adds `count` to the words a query searches for; an error past
@@ -1747,14 +1806,38 @@ mod tests {
         // A prefix of one letter or digit is refused, alone or ending a
         // word written with punctuation (it has no index: 32 of them read
         // nearly the whole index); a CJK character is a prefix of its pairs.
-        for q in ["a*", "rust b*", "covid-1*", "é*"] {
+        // So is one spelled with a mark the tokenizer takes for a space
+        // (U+0345, a Hebrew point, an Arabic or Thai sign, a circled letter);
+        // an accent it removes joins the letters around it.
+        for q in [
+            "a*",
+            "rust b*",
+            "covid-1*",
+            "é*",
+            "a\u{345}*",
+            "ab\u{345}c*",
+            "q\u{5b0}*",
+            "s\u{e31}*",
+            "d\u{670}*",
+            "m\u{24b6}*",
+            "e\u{301}*",
+        ] {
             let e = parse_query(q).unwrap_err();
             assert!(
                 e.contains("a prefix needs two letters or digits"),
                 "{q}: {e}"
             );
         }
-        assert!(parse_query("ab* covid-19* 学*").is_ok());
+        assert!(parse_query("ab* covid-19* 学* cafe\u{301}* a\u{301}b*").is_ok());
+        // A field filter and NEAR(…) are their words, as the note says.
+        assert_eq!(
+            parse_query("title:volcano NEAR(Airport lava)").unwrap().fts,
+            parse_query("title volcano NEAR Airport lava").unwrap().fts
+        );
+        assert_eq!(
+            parse_query("10:30 e-mail").unwrap().fts,
+            "\"10:30\" AND \"e-mail\""
+        );
         // FTS5 syntax typed by a user is only text.
         let q = parse_query("a\" OR b NEAR(c) -d").unwrap();
         assert!(q.fts.starts_with("\"a\"\"\""), "{}", q.fts);

@@ -235,7 +235,30 @@ pub async fn route(
     let mut since = None;
     let (mut since_asked, mut limit_asked) = (None, None);
     let mut seen: Vec<String> = Vec::new();
-    for (k, v) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+    // (Bytes that are no UTF-8 were read as U+FFFD: `q=caf%C3` searched
+    // for "caf", `q=volcano%FF` for "volcano", without a word; the command
+    // line refuses them.)
+    let raw = query.unwrap_or_default();
+    for pair in raw.split('&') {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let bytes: Vec<u8> =
+            percent_encoding::percent_decode(v.replace('+', " ").as_bytes()).collect();
+        if std::str::from_utf8(&bytes).is_err() {
+            let k = String::from_utf8_lossy(
+                &percent_encoding::percent_decode(k.as_bytes()).collect::<Vec<u8>>(),
+            )
+            .into_owned();
+            return bad(
+                &headers,
+                format!(
+                    "`{}` is not UTF-8 text (its percent-encoded bytes are no UTF-8: `{}`)",
+                    crate::error::quoted(&k, 100),
+                    crate::error::quoted(v, 200)
+                ),
+            );
+        }
+    }
+    for (k, v) in url::form_urlencoded::parse(raw.as_bytes()) {
         // (A parameter given twice is refused, naming it: the last one won
         // without a word, `q=story&q=zzz` searched for "zzz".)
         if matches!(k.as_ref(), "q" | "output" | "since" | "limit") {
