@@ -1013,11 +1013,16 @@ fn read(
         // and with feed-rs's panics caught.
         // (Defused on every attempt: a repair can make a document that the
         // first scan could not read.)
+        // (feed-rs decides XML or JSON by the first `<` or `{` in its first
+        // 8 KiB: a declaration followed by more blank lines than that, or a
+        // byte-order mark by as many spaces, was "not a feed". The white
+        // space goes here only: the text's lines are counted elsewhere.)
+        let blank = |d: &[u8]| d.len() - d.trim_ascii_start().len();
         let attempt = |doc: &[u8]| {
             let doc = defuse::for_feed_rs(doc);
             match text::without_inner_declarations(&doc) {
-                Some(doc) => repair::guarded(&doc, |d| parser().parse(d)),
-                None => repair::guarded(&doc, |d| parser().parse(d)),
+                Some(doc) => repair::guarded(&doc, |d| parser().parse(&d[blank(d)..])),
+                None => repair::guarded(&doc, |d| parser().parse(&d[blank(d)..])),
             }
         };
         let err = match attempt(current.as_ref()) {

@@ -626,33 +626,27 @@ pub(super) fn without_inner_declarations(text: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// The document without its leading XML declaration, if it has one, nor the
-/// white space around it. A declaration that runs past its first 512 bytes
-/// (so [`declared_encoding`] did not read it) goes too: quick-xml would
-/// still act on an encoding in it. (feed-rs decides XML or JSON by the first
-/// `<` or `{` in its first 8 KiB: a declaration followed by 8 KiB of blank
-/// lines, or a byte-order mark by as many spaces, was "not a feed".)
+/// The document without its leading XML declaration, if it has one. A
+/// declaration that runs past its first 512 bytes (so [`declared_encoding`] did
+/// not read it) goes too: quick-xml would still act on an encoding in it.
 fn without_declaration(text: Cow<'_, [u8]>) -> Cow<'_, [u8]> {
-    let blanks = |from: usize| {
-        from + text[from..]
-            .iter()
-            .take_while(|b| b.is_ascii_whitespace())
-            .count()
-    };
-    let start = blanks(0);
+    let start = text
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(0);
     let rest = &text[start..];
     let is_declaration = rest.starts_with(b"<?xml")
         && rest
             .get(5)
             .is_some_and(|c| c.is_ascii_whitespace() || *c == b'?');
-    let end = rest
+    let Some(end) = rest
         .windows(2)
         .position(|w| w == b"?>")
         .filter(|_| is_declaration)
-        .map_or(start, |end| blanks(start + end + 2));
-    if end == 0 {
+        .map(|end| start + end + 2)
+    else {
         return text;
-    }
+    };
     match text {
         Cow::Borrowed(b) => Cow::Borrowed(&b[end..]),
         Cow::Owned(mut v) => {
