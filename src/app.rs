@@ -465,8 +465,8 @@ pub async fn prune_once_said(
         Some(store) => {
             let merge =
                 total.items > 0 || store.call(|s| s.search_merge_owed()).await.unwrap_or(false);
-            // (And when an earlier round was stopped while it returned free
-            // pages: only `prune` by hand took them up.)
+            // (And when an earlier round was stopped before it returned the
+            // free pages: only `prune` by hand took them up.)
             let owed = || async {
                 store
                     .call(|s| s.space_owed())

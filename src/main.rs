@@ -528,7 +528,7 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                 }
                 if let Some(bytes) = space.filter(|_| p.items == 0) {
                     outln!(
-                        "would return {:.1} MB of free pages to the file system (an earlier pruning left them)",
+                        "would return {:.1} MB of free pages to the file system (an earlier pruning was stopped before it returned them)",
                         bytes as f64 / 1e6
                     );
                 }

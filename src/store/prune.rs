@@ -262,8 +262,11 @@ impl Store {
             // The search index's merge is owed until it is done: a merge
             // that failed (a full disk) was never taken up again, the
             // deleted items' entries kept for good.
+            // So is returning the free pages (a pruning killed while it
+            // returned them left them for good; the merge frees more).
             tx.prepare_cached(
-                "INSERT OR IGNORE INTO store_tasks (task, cursor) VALUES ('search_merge', 0)",
+                "INSERT OR IGNORE INTO store_tasks (task, cursor)
+                 VALUES ('search_merge', 0), ('return_space', 0)",
             )
             .and_then(|mut s| s.execute([]))
             .map_err(ctx())?;
@@ -368,24 +371,28 @@ impl Store {
     }
 
     /// Free pages owed to the file system, in bytes, when a pruning left
-    /// them (it was stopped while it returned them: a store of 64 MB held
-    /// 1 MB of items until the next round that removed something): at least
-    /// a quarter of the file and 2 MiB, in a store that returns free pages
-    /// in steps. The few that updates leave are used again, not owed.
+    /// them (the `return_space` task: it was stopped before it returned
+    /// them, and a store of 64 MB held 1 MB of items until the next round
+    /// that removed something), in a store that returns free pages in steps.
+    /// Those that the search index's own merges free as items come and go
+    /// are not owed: they are used again.
     pub fn space_owed(&self) -> Result<Option<i64>, StoreError> {
-        if !self.incremental_vacuum()? {
-            return Ok(None);
-        }
-        let (pages, page): (i64, i64) = self
+        let owed: bool = self
             .conn
             .query_row(
-                "SELECT * FROM pragma_page_count, pragma_page_size",
+                "SELECT EXISTS (SELECT 1 FROM store_tasks WHERE task = 'return_space')",
                 [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| r.get(0),
             )
-            .map_err(StoreError::ctx("reading the store's size"))?;
-        let free = self.free_pages()?;
-        Ok((free * 4 >= pages && free * page >= 2 << 20).then_some(free * page))
+            .map_err(StoreError::ctx("reading the store's tasks"))?;
+        if !owed || !self.incremental_vacuum()? {
+            return Ok(None);
+        }
+        let page: i64 = self
+            .conn
+            .query_row("PRAGMA page_size", [], |r| r.get(0))
+            .map_err(StoreError::ctx("reading the store's page size"))?;
+        Ok(Some(self.free_pages()? * page))
     }
 
     /// Whether free pages go back to the file system in steps (`PRAGMA
@@ -416,7 +423,13 @@ impl Store {
                 Ok(())
             })
             .map_err(StoreError::ctx("returning free space"))?;
-        self.free_pages()
+        let left = self.free_pages()?;
+        if left == 0 {
+            self.conn
+                .execute("DELETE FROM store_tasks WHERE task = 'return_space'", [])
+                .map_err(StoreError::ctx("returning free space"))?;
+        }
+        Ok(left)
     }
 
     /// Rewrites the whole file (`VACUUM`), which also switches an older store to
