@@ -347,14 +347,16 @@ pub fn syntax_note(q: &str) -> Option<String> {
             .get(k + 1)
             .is_some_and(|(n, p)| !p && n.starts_with('('));
         if w.starts_with("NEAR(") || (w == "NEAR" && next_opens) {
-            note("NEAR(…) is no operator (its words are searched as words)".into());
+            note("NEAR(…) is no operator (its words are searched, anywhere in the text)".into());
         }
         if let Some((field, rest)) = w.split_once(':') {
             let field = field.to_lowercase();
             // (`title:"a phrase"`: the phrase follows the colon.)
             let followed = !rest.is_empty() || words.get(k + 1).is_some_and(|(_, p)| *p);
             if FIELDS.contains(&field.as_str()) && followed {
-                note(format!("a field filter ({field}:…) is searched as words"));
+                note(format!(
+                    "a field filter ({field}:…) is no filter here: its words are searched in titles and texts"
+                ));
             }
         }
     }
@@ -368,16 +370,20 @@ const FIELDS: &[&str] = &[
 ];
 
 /// An unquoted word of a query as the words it is searched as: cut at
-/// parentheses (`NEAR(a`, `b)`), and after a field's name (`title:word`).
+/// parentheses (`NEAR(a`, `b)`), without another syntax's operator
+/// (`NEAR(`) or a field's name (`title:word` is `word`: the text need not
+/// say "title").
 fn unquoted_words(w: &str) -> Vec<&str> {
+    let w = w.strip_prefix("NEAR(").unwrap_or(w);
     w.split(['(', ')'])
-        .flat_map(|part| match part.split_once(':') {
+        .map(|part| match part.split_once(':') {
             Some((field, rest))
-                if FIELDS.contains(&field.trim_start_matches('-').to_lowercase().as_str()) =>
+                if !rest.is_empty()
+                    && FIELDS.contains(&field.trim_start_matches('-').to_lowercase().as_str()) =>
             {
-                vec![field, rest]
+                rest
             }
-            _ => vec![part],
+            _ => part,
         })
         .filter(|p| !p.is_empty())
         .collect()
@@ -415,13 +421,15 @@ pub fn parse_query(q: &str) -> Result<ParsedQuery, String> {
             rest = after.get(end + 1..).unwrap_or("").trim_start();
         } else {
             let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
-            // What [`syntax_note`] says is searched as words is: `title:word`
-            // and `NEAR(a b)` were the phrases "title word" and "near a",
-            // which found nothing.
-            for word in unquoted_words(&rest[..end]) {
-                parts.push((word.to_string(), false));
+            // What [`syntax_note`] says: `title:word` and `NEAR(a b)` were
+            // the phrases "title word" and "near a", which found nothing.
+            let after = rest[end..].trim_start();
+            if &rest[..end] != "NEAR" || !after.starts_with('(') {
+                for word in unquoted_words(&rest[..end]) {
+                    parts.push((word.to_string(), false));
+                }
             }
-            rest = rest[end..].trim_start();
+            rest = after;
         }
     }
     let mut fts: Vec<String> = Vec::new();
@@ -1830,9 +1838,23 @@ mod tests {
         }
         assert!(parse_query("ab* covid-19* 学* cafe\u{301}* a\u{301}b*").is_ok());
         // A field filter and NEAR(…) are their words, as the note says.
+        for (q, words) in [
+            ("title:volcano NEAR(Airport lava)", "volcano Airport lava"),
+            (
+                "TITLE:volcano NEAR (Airport lava, 3)",
+                "volcano Airport lava, 3",
+            ),
+        ] {
+            assert_eq!(
+                parse_query(q).unwrap().fts,
+                parse_query(words).unwrap().fts,
+                "{q}"
+            );
+        }
+        // (A word that ends in a colon, or a field's name alone, is a word.)
         assert_eq!(
-            parse_query("title:volcano NEAR(Airport lava)").unwrap().fts,
-            parse_query("title volcano NEAR Airport lava").unwrap().fts
+            parse_query("title: near").unwrap().fts,
+            "\"title:\" AND \"near\""
         );
         assert_eq!(
             parse_query("10:30 e-mail").unwrap().fts,
