@@ -333,38 +333,79 @@ fn shown_url(url: &str, tagged: bool) -> String {
 /// `head` (a URL up to its query) with the value of every path parameter
 /// judged a secret as a query's would be hidden: a servlet's redirect to
 /// `/feed;jsessionid=…` was shown whole on the index page and in the log.
+/// A parameter starts at `;` (or `%3B`) and ends at `;`, `,`, `/` (or their
+/// escapes); its name ends at `=` (or `%3D`): servers read them decoded.
 fn path_params_hidden(head: &str, tagged: bool) -> String {
     let path_at = head.find("://").map_or(0, |i| {
         i + 3 + head[i + 3..].find('/').unwrap_or(head.len() - i - 3)
     });
-    if !head[path_at..].contains(';') {
+    let path = &head[path_at..];
+    let at_ci = |s: &str, i: usize, what: &str| {
+        s.get(i..i + what.len())
+            .is_some_and(|t| t.eq_ignore_ascii_case(what))
+    };
+    // The length of a separator at `i`, if one is there.
+    let separator = |i: usize, seps: &[&str]| {
+        seps.iter()
+            .find(|sep| at_ci(path, i, sep))
+            .map(|sep| sep.len())
+    };
+    if !path.contains(';') && !path.to_ascii_lowercase().contains("%3b") {
         return head.to_string();
     }
     let mut out = String::with_capacity(head.len());
     out.push_str(&head[..path_at]);
-    let mut rest = &head[path_at..];
-    while let Some(i) = rest.find(';') {
-        out.push_str(&rest[..=i]);
-        rest = &rest[i + 1..];
-        let end = rest.find([';', '/', '?', '#']).unwrap_or(rest.len());
-        let (param, after) = rest.split_at(end);
-        match param.split_once('=') {
-            Some((name, value))
-                if !value.is_empty()
-                    && !already_hidden(value)
-                    && (secret_name(name) || secret_value(name, value)) =>
-            {
-                out.push_str(name);
-                out.push_str("=***");
-                if tagged {
-                    out.push_str(&secret_tag(value));
-                }
-            }
-            _ => out.push_str(param),
+    let mut i = 0;
+    let mut from = 0;
+    // (Whether this segment's parameters began: a comma then starts another.)
+    let mut params = false;
+    while i < path.len() {
+        let starts: &[&str] = match params {
+            true => &[";", "%3b", ",", "%2c"],
+            false => &[";", "%3b"],
+        };
+        let Some(len) = separator(i, starts) else {
+            params &= separator(i, &["/", "%2f"]).is_none();
+            i += path[i..].chars().next().map_or(1, char::len_utf8);
+            continue;
+        };
+        params = true;
+        let start = i + len;
+        // The parameter runs to the next separator.
+        let mut end = start;
+        while end < path.len()
+            && separator(end, &[";", ",", "/", "?", "#", "%3b", "%2c", "%2f"]).is_none()
+        {
+            end += path[end..].chars().next().map_or(1, char::len_utf8);
         }
-        rest = after;
+        let param = &path[start..end];
+        let eq = param
+            .find('=')
+            .map(|e| (e, 1))
+            .or_else(|| param.to_ascii_lowercase().find("%3d").map(|e| (e, 3)));
+        if let Some((e, n)) = eq {
+            let (name, value) = (&param[..e], &param[e + n..]);
+            let plain = |t: &str| {
+                percent_encoding::percent_decode_str(t)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            };
+            let (name_plain, value_plain) = (plain(name), plain(value));
+            if !value.is_empty()
+                && !already_hidden(value)
+                && (secret_name(&name_plain) || secret_value(&name_plain, &value_plain))
+            {
+                out.push_str(&path[from..start + e + n]);
+                out.push_str("***");
+                if tagged {
+                    out.push_str(&secret_tag(&value_plain));
+                }
+                from = end;
+            }
+        }
+        i = end;
     }
-    out.push_str(rest);
+    out.push_str(&path[from..]);
     out
 }
 
@@ -746,6 +787,11 @@ pub(crate) mod tests {
             "https://e.org/a;v=2/f;token=***;x=1?page=2&key=***"
         );
         assert_eq!(s("https://e.org/a;b/c;=d"), "https://e.org/a;b/c;=d");
+        // Written with escapes, or after a comma, as servers read them.
+        assert_eq!(
+            stored_url("https://e.org/nf%3Bjsessionid=S1/x;jsessionid%3DS2;a=1,sid=S3?q=1"),
+            "https://e.org/nf%3Bjsessionid=***/x;jsessionid%3D***;a=1,sid=***?q=1"
+        );
         assert_eq!(s("https://u:p@e.org;x/"), "https://***@e.org;x/");
     }
 
