@@ -929,11 +929,19 @@ pub(crate) async fn output(
     // current. A date that is no HTTP-date, or later than now, is ignored
     // (RFC 9110 §13.1.3): a client whose clock runs ahead was told "not
     // modified" until the content changed again after its date.
+    // (Which representation the client holds, when its tag says: a 304's
+    // length is that one's.)
+    let mut held_gzip = gzip;
     let not_modified = match field(header::IF_NONE_MATCH) {
         Some(tags) => tags
             .split(',')
             .map(|t| t.trim().trim_start_matches("W/"))
-            .any(|t| t == r.etag || t == r.gzip_etag || t == "*"),
+            .any(|t| {
+                if t == r.etag || t == r.gzip_etag {
+                    held_gzip = t == r.gzip_etag;
+                }
+                t == r.etag || t == r.gzip_etag || t == "*"
+            }),
         // (Sent twice, it is no one date: ignored too.)
         None => field(header::IF_MODIFIED_SINCE)
             .filter(|_| headers.get_all(header::IF_MODIFIED_SINCE).iter().count() == 1)
@@ -945,7 +953,11 @@ pub(crate) async fn output(
         // that on a 304): the framework put "0" on a HEAD's 304, which a
         // cache merging the headers took for an empty feed. (A GET's 304
         // goes out without it.)
-        let len = if gzip { r.gzip.len() } else { r.body.len() };
+        let len = if held_gzip {
+            r.gzip.len()
+        } else {
+            r.body.len()
+        };
         h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
         return (StatusCode::NOT_MODIFIED, h).into_response();
     }
