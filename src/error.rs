@@ -25,9 +25,7 @@ fn asked_for(d: Duration) -> String {
     }
     format!(
         "until {}, for {}",
-        crate::export::rfc3339(crate::now_unix().saturating_add(
-            i64::try_from(d.as_secs() + u64::from(d.subsec_nanos() > 0)).unwrap_or(i64::MAX)
-        )),
+        crate::export::rfc3339(crate::unix_after(d)),
         humantime::format_duration(Duration::from_secs(d.as_secs()))
     )
 }
@@ -106,7 +104,7 @@ pub enum FetchError {
                 (None, Some(v)) => format!("with a Retry-After it cannot read (`{}`: neither whole seconds nor an HTTP date)", quoted(v, 60)),
                 (None, None) => "without a Retry-After".to_string(),
             },
-            crate::export::rfc3339(crate::now_unix().saturating_add(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)))
+            crate::export::rfc3339(crate::unix_after(d))
         )),
         // (A 503's, said nowhere: the server's log showed a Retry-After
         // sent, and feedloom backing off as without one.)
@@ -644,9 +642,7 @@ fn without_query(location: &str) -> String {
 /// a time (the message is stored and shown later: "for 55s more" still
 /// stood a minute on, beside "next in 22s").
 fn held_for(asked: bool, left: Duration) -> String {
-    let until = crate::export::rfc3339(
-        crate::now_unix().saturating_add(i64::try_from(left.as_secs()).unwrap_or(i64::MAX)),
-    );
+    let until = crate::export::rfc3339(crate::unix_after(left));
     if asked {
         format!("429 or 503 with a Retry-After, and asks for no requests until {until}")
     } else {

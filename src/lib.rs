@@ -267,6 +267,15 @@ pub fn now_unix() -> i64 {
     now_nanos().div_euclid(1_000_000_000) as i64
 }
 
+/// Now plus `d`, in Unix seconds rounded up: when a wait of `d` begun now
+/// is over, never early. (Now rounded down plus `d` told a server's other
+/// feeds its Retry-After was over up to a second early, and a reload that
+/// rebuilt the hold from that time asked the server before it was.)
+pub fn unix_after(d: std::time::Duration) -> i64 {
+    let end = now_nanos() + i128::try_from(d.as_nanos()).unwrap_or(i128::MAX / 2);
+    i64::try_from((end + 999_999_999).div_euclid(1_000_000_000)).unwrap_or(i64::MAX)
+}
+
 /// Now, in Unix seconds rounded up: a time counted from it (a server's
 /// Retry-After) is never reached early.
 pub fn now_unix_ceil() -> i64 {
@@ -276,6 +285,17 @@ pub fn now_unix_ceil() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A wait's end is never before the wait is over (rounded up), and
+    /// one past what a date holds is the last date.
+    #[test]
+    fn a_waits_end_is_rounded_up() {
+        let before = now_nanos();
+        let end = unix_after(std::time::Duration::from_millis(20_001));
+        assert!(i128::from(end) * 1_000_000_000 >= before + 20_001_000_000);
+        assert!(i128::from(end) * 1_000_000_000 < now_nanos() + 21_001_000_000);
+        assert_eq!(unix_after(std::time::Duration::MAX), i64::MAX);
+    }
 
     #[test]
     fn a_trim_is_due_once_every_so_many_refreshes() {
