@@ -1491,6 +1491,67 @@ async fn a_story_an_output_took_in_lately_is_within_its_window() {
     d.stop().await;
 }
 
+/// In an output of every feed, a story first seen before its `window` is out
+/// of it whoever carries it since, in search as in the output (search found
+/// it by a copy that came later, which the output did not show).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_later_copy_keeps_no_story_within_a_plain_outputs_window() {
+    let srv = FeedServer::start().await;
+    let item = |g| {
+        [(
+            g,
+            "https://w.example/1",
+            "Old walrus story",
+            "<p>Walrus text.</p>",
+        )]
+    };
+    srv.set("/w.xml", Resource::feed(doc("W", &item("w1"))));
+    srv.set("/x.xml", Resource::feed(doc("X", &item("x1"))));
+    let env = TestEnv::new();
+    let body = format!(
+        "[[feed]]\nurl = \"{}\"\n\n[[feed]]\nurl = \"{}\"\n\n\
+         [[output]]\nname = \"recent\"\nwindow = \"1d\"\n",
+        srv.url("/w.xml"),
+        srv.url("/x.xml")
+    );
+    let cfg = env.config(&body);
+    poll(&cfg, env.open_store()).await.unwrap();
+    let db = rusqlite::Connection::open(env.path("feedloom.db")).unwrap();
+    for sql in [
+        "UPDATE stories SET first_seen_at = first_seen_at - 259200, changed_at = changed_at - 259200",
+        "UPDATE items SET first_seen_at = first_seen_at - 259200, changed_at = changed_at - 259200
+         WHERE guid = 'w1'",
+    ] {
+        assert_eq!(db.execute(sql, []).unwrap(), 1);
+    }
+    drop(db);
+    let config = env.path("feedloom.toml");
+    let out = text(
+        &feedloom(
+            &config,
+            &["export", "--output", "recent", "--format", "json"],
+        )
+        .stdout,
+    );
+    assert!(
+        !out.contains("w.example/1"),
+        "the output leaves it out: {out}"
+    );
+    let out = feedloom(&config, &["search", "--output", "recent", "walrus"]);
+    assert!(
+        !text(&out.stdout).contains("Old walrus"),
+        "{}",
+        text(&out.stdout)
+    );
+    // Without `--output`, the operator's search finds it.
+    let out = feedloom(&config, &["search", "walrus"]);
+    assert!(
+        text(&out.stdout).contains("Old walrus"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
 /// An item without a title is titled in search as in every output, by the
 /// start of its text (search said "(untitled)", its JSON `null`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -355,6 +355,10 @@ pub fn in_window(
     now: i64,
     arrival: Option<i64>,
 ) -> bool {
+    // (Only such an output: one of every feed shows a story from when it
+    // was first seen, whoever carries it since, and search found there a
+    // story the output had dropped, by a copy that came later.)
+    let arrival = arrival.filter(|_| !out.tags.is_empty() || out.min_sources > 1);
     out.window_secs().is_none_or(|w| {
         let at = crate::store::queries::Cursor::after(story, out.updates).at;
         at.max(arrival.unwrap_or(i64::MIN)) >= now.saturating_sub(w)
