@@ -2201,10 +2201,15 @@ pub struct StoredText {
 /// updated at every poll.
 pub fn reads_the_same(it: &Identified, stored: &StoredText) -> bool {
     let e = &it.entry;
+    // (In any order: the same files listed the other way round were
+    // announced as an update at every flip.)
     let files = |list: &[crate::parse::enclosures::Enclosure]| -> Vec<String> {
-        list.iter()
+        let mut files: Vec<String> = list
+            .iter()
             .map(|f| file_address(&f.url).to_string())
-            .collect()
+            .collect();
+        files.sort_unstable();
+        files
     };
     // (The link as written, or only its spelling changed: a rotated
     // `utm_campaign` with a new spelling of the body was announced.)

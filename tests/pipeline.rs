@@ -237,6 +237,45 @@ async fn an_edited_entry_updates_in_place_and_keeps_its_output_id() {
 /// document changed meanwhile (after the upgrade that read `itunes:author`,
 /// every episode of a podcast whose `lastBuildDate` had moved was
 /// announced). An author that changes is an update.
+/// The same files listed in another order are no update (each flip was
+/// announced, the story moved to the top under `updates = "reannounce"`); a
+/// file replaced still is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_listed_in_another_order_are_no_update() {
+    let srv = FeedServer::start().await;
+    let env = TestEnv::new();
+    let doc = |files: &[&str]| {
+        let files: String = files
+            .iter()
+            .map(|f| {
+                format!(
+                    "<enclosure url=\"https://cdn.example/{f}\" length=\"1\" type=\"audio/mpeg\"/>"
+                )
+            })
+            .collect();
+        format!(
+            "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Pod</title>\
+             <item><guid>e1</guid><title>Episode 1</title><description>Show notes.</description>{files}</item>\
+             </channel></rss>"
+        )
+    };
+    srv.set("/f.xml", Resource::feed(doc(&["a.mp3", "b.mp3"])).no_etag());
+    let cfg = env.config(&feeds_toml(&[srv.url("/f.xml")]));
+    poll_once(&env, &cfg).await;
+    let changed = || env.count("SELECT changed_at FROM stories");
+    let before = changed();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    for files in [["b.mp3", "a.mp3"], ["a.mp3", "b.mp3"]] {
+        srv.set("/f.xml", Resource::feed(doc(&files)).no_etag());
+        let s = poll_once(&env, &cfg).await;
+        assert_eq!((s.new, s.updated), (0, 0), "{files:?}: {s}");
+    }
+    assert_eq!(changed(), before);
+    srv.set("/f.xml", Resource::feed(doc(&["a.mp3", "c.mp3"])).no_etag());
+    let s = poll_once(&env, &cfg).await;
+    assert_eq!((s.new, s.updated), (0, 1), "a file replaced: {s}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_author_where_none_was_stored_is_no_update() {
     let srv = FeedServer::start().await;
