@@ -1947,12 +1947,19 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             let rel = relative_file_path(base, rel);
             let abs = std::path::absolute(base.join(&*rel))
                 .map_err(|e| at(span.clone(), format!("cannot resolve `{}`: {e}", url.1)))?;
-            // `.` and `..` taken out, as a URL's own path has them taken
-            // out: the config given as `../feedloom.toml` from another
-            // folder named the feed `…/sub/../samples/x.xml`, which renamed
-            // its row there, and the next `feeds` from the config's own
-            // folder showed it `[not in config]`.
-            let abs = without_dots(&abs);
+            // `.` and `..` taken out: the config given as
+            // `../feedloom.toml` from another folder named the feed
+            // `…/sub/../samples/x.xml`, which renamed its row there, and the
+            // next `feeds` from the config's own folder showed it `[not in
+            // config]`. A `..` after a link is the folder above where the
+            // link leads, as the system reads the config itself there.
+            let abs = match abs
+                .components()
+                .any(|c| c == std::path::Component::ParentDir)
+            {
+                true => plain_path(&abs),
+                false => without_dots(&abs),
+            };
             url.0 = Url::from_file_path(&abs)
                 .map_err(|_| at(span, format!("cannot resolve `{}`", url.1)))?;
         }
@@ -2909,6 +2916,17 @@ mod tests {
             .unwrap();
             assert_eq!(c.feeds[0].url().as_str(), abs.as_str(), "{config} {url}");
         }
+        // Through a link, `..` is the folder above where the link leads.
+        let other = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(other.path().join("deep")).unwrap();
+        std::os::unix::fs::symlink(other.path().join("deep"), dir.path().join("lnk")).unwrap();
+        let c = parse(
+            "[[feed]]\nurl = \"file:f.xml\"\n",
+            &dir.path().join("lnk/../c.toml"),
+        )
+        .unwrap();
+        let real = std::fs::canonicalize(other.path()).unwrap().join("f.xml");
+        assert_eq!(c.feeds[0].url().to_file_path().unwrap(), real);
         // A config without outputs has the implicit one.
         let c = parse("", Path::new("x.toml")).unwrap();
         assert_eq!(c.outputs.len(), 1);
