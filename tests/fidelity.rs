@@ -35,6 +35,44 @@ fn titles(d: &Document) -> Vec<&str> {
         .collect()
 }
 
+/// A document that writes its numeric dates day first (`25/11/2026` reads
+/// only so) has them all read so: its `07/12/2026` was the 12th of July, the
+/// newest post dated five months back and listed last. A document whose
+/// dates read either way keeps the US order.
+#[test]
+fn numeric_dates_are_read_in_the_documents_order() {
+    let feed = |dates: &[&str]| {
+        let items: String = dates
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                format!(
+                    "<item><guid>{i}</guid><title>P{i}</title><pubDate>{d} 10:00</pubDate></item>"
+                )
+            })
+            .collect();
+        format!(
+            "<rss version=\"2.0\"><channel><title>T</title><language>fr-FR</language>{items}</channel></rss>"
+        )
+    };
+    let dates = |text: String| -> Vec<String> {
+        feedloom::parse::parse(text.as_bytes(), None, &base(), Limits::default())
+            .unwrap()
+            .entries
+            .iter()
+            .map(|e| e.published.unwrap().format("%Y-%m-%d").to_string())
+            .collect()
+    };
+    assert_eq!(
+        dates(feed(&["07/12/2026", "25/11/2026", "13/11/2026"])),
+        ["2026-12-07", "2026-11-25", "2026-11-13"]
+    );
+    assert_eq!(
+        dates(feed(&["07/12/2026", "11/05/2026"])),
+        ["2026-07-12", "2026-11-05"]
+    );
+}
+
 #[test]
 fn atom_03_is_read_in_full() {
     let d = doc("atom03.xml");

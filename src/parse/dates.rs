@@ -23,7 +23,8 @@
 //!   Hungarian and Greek (`Do, 29 Mär 2018`, `mer, 9 avr 2018`, `2004-július-13T9:15-05:00`);
 //!   any single word followed by a comma at the very start is taken as a day name;
 //! - numeric dates: `2006/09/15` (year first), `03/30/2020` and `10/30/23` (US month/day, or
-//!   day/month when the first number is above 12), `30.10.23` (day.month.year), `11 04 2020`
+//!   day/month when the first number is above 12, or when the document writes its dates day
+//!   first: one of its numeric dates reads only so, `25/11/2026`, and none only month first), `30.10.23` (day.month.year), `11 04 2020`
 //!   (day month year), `03-12-31` (two-digit ISO year first);
 //! - a Unix timestamp written as exactly 10 digits: `1520932969`;
 //! - Korean `2004년 05월 28일 01:31:15` and `오전`/`오후` (AM/PM); such dates default to KST.
@@ -47,6 +48,67 @@
 use chrono::{
     DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc, Weekday,
 };
+
+thread_local! {
+    /// Whether the document being read writes its numeric dates day first
+    /// (see [`day_first_document`]).
+    static DAY_FIRST: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with all-numeric dates of two small numbers (`07/12/2026`) read
+/// day first when `day_first`, month first (the US order) otherwise.
+pub(super) fn with_day_first<R>(day_first: bool, f: impl FnOnce() -> R) -> R {
+    let before = DAY_FIRST.with(|d| d.replace(day_first));
+    let out = f();
+    DAY_FIRST.with(|d| d.set(before));
+    out
+}
+
+/// Whether `text` (a document) writes its numeric dates day first: one of
+/// them reads only so (`25/11/2026`: no 25th month), and none only month
+/// first (`11/25/2026`). A French feed's `07/12/2026`, beside its
+/// `25/11/2026`, was read as the 12th of July: its newest post dated five
+/// months back, listed last. (Dates that read either way alone keep the US
+/// order, as before.)
+pub fn day_first_document(text: &[u8]) -> bool {
+    let digits = |from: usize, to: usize| -> Option<u32> {
+        let d = text.get(from..to)?;
+        (!d.is_empty() && d.iter().all(u8::is_ascii_digit))
+            .then(|| d.iter().fold(0, |n, c| n * 10 + u32::from(c - b'0')))
+    };
+    let boundary = |b: Option<&u8>| b.is_none_or(|b| !b.is_ascii_digit() && *b != b'/');
+    let (mut day_first, mut month_first) = (false, false);
+    let mut at = 0;
+    while let Some(i) = memchr::memchr(b'/', &text[at..]) {
+        let i = at + i;
+        at = i + 1;
+        // `a/b/yyyy` (or `yy`), one or two digits each, alone.
+        let a_len = (1..=2).rev().find(|n| {
+            i >= *n
+                && digits(i - n, i).is_some()
+                && boundary(i.checked_sub(n + 1).and_then(|p| text.get(p)))
+        });
+        let Some(a_len) = a_len else { continue };
+        let b_len = (1..=2)
+            .rev()
+            .find(|n| digits(i + 1, i + 1 + n).is_some() && text.get(i + 1 + n) == Some(&b'/'));
+        let Some(b_len) = b_len else { continue };
+        let y = i + 2 + b_len;
+        let y_len = [4, 2]
+            .into_iter()
+            .find(|n| digits(y, y + n).is_some() && boundary(text.get(y + n)));
+        if y_len.is_none() {
+            continue;
+        }
+        let (a, b) = (
+            digits(i - a_len, i).unwrap_or(0),
+            digits(i + 1, i + 1 + b_len).unwrap_or(0),
+        );
+        day_first |= (13..=31).contains(&a) && (1..=12).contains(&b);
+        month_first |= (1..=12).contains(&a) && (13..=31).contains(&b);
+    }
+    day_first && !month_first
+}
 
 /// Longest input (in bytes, after trimming) that is looked at; longer text is not a date.
 const MAX_LEN: usize = 256;
@@ -477,6 +539,8 @@ impl<'a> Fields<'a> {
                     dmy(c, b, a) // 2006/09/15, 2003-12-31, 03-12-31
                 } else if *sep == '.' || *sep == ' ' {
                     dmy(a, b, c) // 30.10.23, 11 04 2020
+                } else if DAY_FIRST.with(std::cell::Cell::get) {
+                    dmy(a, b, c).or_else(|| dmy(b, a, c)) // 07/12/2026 beside 25/11/2026
                 } else {
                     dmy(b, a, c).or_else(|| dmy(a, b, c)) // 03/30/2020, else 26/06/2020
                 }
@@ -666,7 +730,7 @@ mod tests {
     // The corpus tests read third-party test data from `../shared/corpus/dates/` (see
     // `../shared/corpus/README.md` for their licences) and are skipped when it is absent.
 
-    use super::parse;
+    use super::{day_first_document, parse, with_day_first};
 
     /// `parse` as RFC 3339 text in UTC, for readable assertions.
     fn utc(text: &str) -> Option<String> {
@@ -685,6 +749,28 @@ mod tests {
         for input in inputs {
             assert_eq!(utc(input), None, "input {input:?} should be rejected");
         }
+    }
+
+    /// A document whose numeric dates read only day first somewhere (and
+    /// nowhere only month first) has them all read day first; others keep
+    /// the US order.
+    #[test]
+    fn a_document_writing_dates_day_first_is_read_so() {
+        let doc = b"<pubDate>07/12/2026 10:00</pubDate><pubDate>25/11/2026 10:00</pubDate>\
+                    <link>https://e.org/2026/11/25/x</link>";
+        assert!(day_first_document(doc));
+        let when = |day_first| with_day_first(day_first, || parse("07/12/2026 10:00").unwrap());
+        assert_eq!(when(true).to_rfc3339(), "2026-12-07T10:00:00+00:00");
+        assert_eq!(when(false).to_rfc3339(), "2026-07-12T10:00:00+00:00");
+        assert_eq!(when(false), parse("07/12/2026 10:00").unwrap(), "as before");
+        for us in [
+            &b"<d>07/12/2026</d><d>11/25/2026</d><d>25/11/2026</d>"[..],
+            b"<d>07/12/2026</d><d>03/04/26</d>",
+            b"https://e.org/2026/11/25/slug and /25/11/x and 125/11/2026",
+        ] {
+            assert!(!day_first_document(us), "{}", String::from_utf8_lossy(us));
+        }
+        assert!(day_first_document(b"\"date\": \"30/01/26 10:00\""));
     }
 
     #[test]

@@ -126,7 +126,8 @@ pub fn parse(
     limits: Limits,
 ) -> Result<Document, ParseError> {
     let (bytes, root) = prepare(body, charset);
-    parse_prepared(bytes, &root, base, limits)
+    let day_first = dates::day_first_document(&bytes);
+    dates::with_day_first(day_first, || parse_prepared(bytes, &root, base, limits))
         .map(|(doc, _)| doc)
         .map_err(|e| if_compressed(body, e))
 }
@@ -206,7 +207,10 @@ fn if_compressed(body: &[u8], e: ParseError) -> ParseError {
 /// (it was the base64), else none.
 /// v17: an RSS item without an author has its `itunes:author` (a podcast
 /// episode's author was lost).
-const RAW_VERSION: &str = "feedloom raw entries v17";
+/// v18: a document that writes its numeric dates day first (one reads only
+/// so, none only month first) has them all read so (`07/12/2026` beside
+/// `25/11/2026` was the 12th of July); a date is no update.
+const RAW_VERSION: &str = "feedloom raw entries v18";
 
 /// A document parsed by [`parse_known`].
 #[derive(Debug)]
@@ -253,6 +257,24 @@ fn parse_known_inner(
     known: impl Fn(u64) -> bool,
 ) -> Result<Partial, ParseError> {
     let (bytes, root) = prepare(body, charset);
+    // (The whole document's order of numeric dates, for every entry of it,
+    // those read alone too.)
+    let day_first = dates::day_first_document(&bytes);
+    dates::with_day_first(day_first, || {
+        parse_known_split(bytes, root, base, limits, tag, known, day_first)
+    })
+}
+
+/// [`parse_known_inner`] of the prepared text.
+fn parse_known_split(
+    bytes: Cow<'_, [u8]>,
+    root: legacy::Root,
+    base: &Url,
+    limits: Limits,
+    tag: &str,
+    known: impl Fn(u64) -> bool,
+    day_first: bool,
+) -> Result<Partial, ParseError> {
     let split = match root.dialect {
         legacy::Dialect::Foreign => None,
         // The memory budget cuts by its own count of entries (an entry
@@ -279,7 +301,10 @@ fn parse_known_inner(
     let head = Some(head);
     let seed = {
         let mut h = xxhash_rust::xxh3::Xxh3::new();
-        for part in [RAW_VERSION, tag, base.as_str(), &authors] {
+        // (An entry's numeric dates read otherwise when the rest of the
+        // document comes to write them day first.)
+        let order = if day_first { "day first" } else { "" };
+        for part in [RAW_VERSION, tag, base.as_str(), &authors, order] {
             h.update(&(part.len() as u64).to_le_bytes());
             h.update(part.as_bytes());
         }
