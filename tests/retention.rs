@@ -567,6 +567,36 @@ async fn free_pages_a_pruning_left_are_returned_by_the_next_round() {
     assert_eq!(env.count(owed), 0);
 }
 
+/// `prune --dry-run` counts the stories the removals leave empty, as
+/// `prune` removes them, whenever each story was first seen (one dated after
+/// its items was not counted: "0 stories", then "removed … 1 stories").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_counts_every_story_the_removals_leave_empty() {
+    let env = TestEnv::new();
+    let cfg = env.config("keep = \"30d\"\n\n[[feed]]\nurl = \"file:none.xml\"\n");
+    drop(feedloom::store::Store::open(&cfg.store.path).unwrap());
+    old_items(&env, 4, |i| (format!("Old {i}"), "x".to_string()));
+    rusqlite::Connection::open(env.path("feedloom.db"))
+        .unwrap()
+        .execute(
+            "UPDATE stories SET first_seen_at = ?1 WHERE id <= 2",
+            [feedloom::now_unix()],
+        )
+        .unwrap();
+    let out = feedloom(&env.path("feedloom.toml"), &["prune", "--dry-run"]);
+    assert!(
+        text(&out.stdout).contains("would remove 4 items, 4 stories"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = feedloom(&env.path("feedloom.toml"), &["prune"]);
+    assert!(
+        text(&out.stdout).contains("removed 4 items, 4 stories"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
 /// A story keeps the id of the item that started it after that item is pruned.
 /// When the item comes back as new (its tombstone gone) and does not join that
 /// story, it needs another id: before, its story's insert failed on the

@@ -137,8 +137,12 @@ impl Store {
         if let Some(cut) = items_before {
             p.items = count("SELECT count(*) FROM items WHERE first_seen_at < ?1", cut)?;
             p.stories = count(
-                "SELECT count(*) FROM stories s WHERE s.first_seen_at < ?1 AND NOT EXISTS
-                 (SELECT 1 FROM items i WHERE i.story_id = s.id AND i.first_seen_at >= ?1)",
+                // (The stories the removals leave empty, whenever each was
+                // first seen: one first seen after its items, which pruning
+                // removes all the same, was not counted.)
+                "SELECT count(DISTINCT i.story_id) FROM items i WHERE i.first_seen_at < ?1
+                 AND NOT EXISTS (SELECT 1 FROM items j
+                                 WHERE j.story_id = i.story_id AND j.first_seen_at >= ?1)",
                 cut,
             )?;
             p.tombstones_added = count(

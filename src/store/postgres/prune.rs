@@ -46,8 +46,10 @@ impl PgStore {
             .await?;
             p.stories = count(
                 &mut tx,
-                "SELECT count(*) FROM stories s WHERE s.first_seen_at < $1 AND NOT EXISTS
-                 (SELECT 1 FROM items i WHERE i.story_id = s.id AND i.first_seen_at >= $1)",
+                // (As SQLite's: whenever each story was first seen.)
+                "SELECT count(DISTINCT i.story_id) FROM items i WHERE i.first_seen_at < $1
+                 AND NOT EXISTS (SELECT 1 FROM items j
+                                 WHERE j.story_id = i.story_id AND j.first_seen_at >= $1)",
             )
             .await?;
             p.tombstones_added = count(
