@@ -71,6 +71,16 @@ fn numeric_dates_are_read_in_the_documents_order() {
         dates(feed(&["07/12/2026", "11/05/2026"])),
         ["2026-07-12", "2026-11-05"]
     );
+    // Written with dashes too; and a date quoted in a text decides nothing.
+    assert_eq!(
+        dates(feed(&["07-12-2026", "25-11-2026"])),
+        ["2026-12-07", "2026-11-25"]
+    );
+    let quoted = feed(&["07/12/2026"]).replace(
+        "<title>P0</title>",
+        "<title>P0</title><description>Posted 25/11/2026</description>",
+    );
+    assert_eq!(dates(quoted), ["2026-07-12"]);
 }
 
 #[test]

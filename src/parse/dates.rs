@@ -65,49 +65,105 @@ pub(super) fn with_day_first<R>(day_first: bool, f: impl FnOnce() -> R) -> R {
 }
 
 /// Whether `text` (a document) writes its numeric dates day first: one of
-/// them reads only so (`25/11/2026`: no 25th month), and none only month
-/// first (`11/25/2026`). A French feed's `07/12/2026`, beside its
-/// `25/11/2026`, was read as the 12th of July: its newest post dated five
-/// months back, listed last. (Dates that read either way alone keep the US
-/// order, as before.)
+/// its date fields reads only so (`25/11/2026`, `25-11-2026`: no 25th
+/// month), and none only month first (`11/25/2026`). A French feed's
+/// `07/12/2026`, beside its `25/11/2026`, was read as the 12th of July: its
+/// newest post dated five months back, listed last. (Dates that read either
+/// way alone keep the US order, as before.) Only date fields count: XML
+/// elements named like dates (`pubDate`, `dc:date`, `published`,
+/// `updated`…) and JSON Feed's `date_published` and `date_modified` (their
+/// `\/` read as `/`); a date quoted in a post's text decided for the
+/// feed's own dates (found by the re-attack).
 pub fn day_first_document(text: &[u8]) -> bool {
-    let digits = |from: usize, to: usize| -> Option<u32> {
-        let d = text.get(from..to)?;
-        (!d.is_empty() && d.iter().all(u8::is_ascii_digit))
-            .then(|| d.iter().fold(0, |n, c| n * 10 + u32::from(c - b'0')))
-    };
-    let boundary = |b: Option<&u8>| b.is_none_or(|b| !b.is_ascii_digit() && *b != b'/');
+    const NAMES: [&[u8]; 6] = [
+        b"date",
+        b"published",
+        b"updated",
+        b"issued",
+        b"modified",
+        b"created",
+    ];
+    const MOST: usize = 96;
     let (mut day_first, mut month_first) = (false, false);
-    let mut at = 0;
-    while let Some(i) = memchr::memchr(b'/', &text[at..]) {
-        let i = at + i;
-        at = i + 1;
-        // `a/b/yyyy` (or `yy`), one or two digits each, alone.
-        let a_len = (1..=2).rev().find(|n| {
-            i >= *n
-                && digits(i - n, i).is_some()
-                && boundary(i.checked_sub(n + 1).and_then(|p| text.get(p)))
-        });
-        let Some(a_len) = a_len else { continue };
-        let b_len = (1..=2)
-            .rev()
-            .find(|n| digits(i + 1, i + 1 + n).is_some() && text.get(i + 1 + n) == Some(&b'/'));
-        let Some(b_len) = b_len else { continue };
-        let y = i + 2 + b_len;
-        let y_len = [4, 2]
-            .into_iter()
-            .find(|n| digits(y, y + n).is_some() && boundary(text.get(y + n)));
-        if y_len.is_none() {
+    let mut judge = |value: &[u8]| match numeric_order(value) {
+        Some(true) => day_first = true,
+        Some(false) => month_first = true,
+        None => {}
+    };
+    // XML: the text after a start tag whose local name ends like a date's.
+    for i in memchr::memchr_iter(b'>', text) {
+        let name_start = text[..i]
+            .iter()
+            .rposition(|c| !(c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-'))
+            .map_or(0, |p| p + 1);
+        let before = name_start.checked_sub(1).map(|p| text[p]);
+        if !matches!(before, Some(b'<' | b':')) || i == name_start {
             continue;
         }
-        let (a, b) = (
-            digits(i - a_len, i).unwrap_or(0),
-            digits(i + 1, i + 1 + b_len).unwrap_or(0),
-        );
-        day_first |= (13..=31).contains(&a) && (1..=12).contains(&b);
-        month_first |= (1..=12).contains(&a) && (13..=31).contains(&b);
+        let name = text[name_start..i].to_ascii_lowercase();
+        if NAMES.iter().any(|n| name.ends_with(n)) {
+            let end = (i + 1 + MOST).min(text.len());
+            let value = &text[i + 1..end];
+            judge(&value[..value.iter().position(|c| *c == b'<').unwrap_or(value.len())]);
+        }
+    }
+    // JSON Feed: `"date_published": "…"`.
+    for key in [&b"\"date_published\""[..], b"\"date_modified\""] {
+        for at in memchr::memmem::find_iter(text, key) {
+            let rest = &text[at + key.len()..(at + key.len() + MOST).min(text.len())];
+            let rest = rest.trim_ascii_start();
+            let Some(rest) = rest.strip_prefix(b":") else {
+                continue;
+            };
+            let Some(rest) = rest.trim_ascii_start().strip_prefix(b"\"") else {
+                continue;
+            };
+            let value: Vec<u8> = rest[..rest.iter().position(|c| *c == b'"').unwrap_or(rest.len())]
+                .iter()
+                .copied()
+                .filter(|c| *c != b'\\')
+                .collect();
+            judge(&value);
+        }
     }
     day_first && !month_first
+}
+
+/// The order a date field's first all-numeric date says it is written in:
+/// `Some(true)` day first (`25/11/2026`), `Some(false)` month first
+/// (`11/25/2026`), `None` either or neither. Two numbers of one or two
+/// digits and a year of four (or two, after `/`), the same separator twice.
+fn numeric_order(value: &[u8]) -> Option<bool> {
+    let start = value.iter().position(u8::is_ascii_digit)?;
+    let v = &value[start..];
+    let run = |from: usize| v[from..].iter().take_while(|c| c.is_ascii_digit()).count();
+    let number = |from: usize, len: usize| {
+        v[from..from + len]
+            .iter()
+            .fold(0u32, |n, c| n * 10 + u32::from(c - b'0'))
+    };
+    let a_len = run(0);
+    let sep = *v.get(a_len)?;
+    if !(1..=2).contains(&a_len) || !matches!(sep, b'/' | b'-') {
+        return None;
+    }
+    let b_len = run(a_len + 1);
+    if !(1..=2).contains(&b_len) || v.get(a_len + 1 + b_len) != Some(&sep) {
+        return None;
+    }
+    let y_len = run(a_len + 2 + b_len);
+    if !(y_len == 4 || (y_len == 2 && sep == b'/')) {
+        return None;
+    }
+    let (a, b) = (number(0, a_len), number(a_len + 1, b_len));
+    match (
+        (13..=31).contains(&a) && (1..=12).contains(&b),
+        (1..=12).contains(&a) && (13..=31).contains(&b),
+    ) {
+        (true, _) => Some(true),
+        (_, true) => Some(false),
+        _ => None,
+    }
 }
 
 /// Longest input (in bytes, after trimming) that is looked at; longer text is not a date.
@@ -756,21 +812,28 @@ mod tests {
     /// the US order.
     #[test]
     fn a_document_writing_dates_day_first_is_read_so() {
-        let doc = b"<pubDate>07/12/2026 10:00</pubDate><pubDate>25/11/2026 10:00</pubDate>\
-                    <link>https://e.org/2026/11/25/x</link>";
+        let doc = b"<pubDate>07/12/2026 10:00</pubDate><dc:date>25/11/2026 10:00</dc:date>\
+                    <link>https://e.org/2026/11/25/x</link><description>on 11/25/2026</description>";
         assert!(day_first_document(doc));
+        assert!(day_first_document(
+            b"<updated>07-12-2026</updated><updated>25-11-2026</updated>"
+        ));
+        assert!(day_first_document(br#"{"date_published": "25\/11\/2026"}"#));
         let when = |day_first| with_day_first(day_first, || parse("07/12/2026 10:00").unwrap());
         assert_eq!(when(true).to_rfc3339(), "2026-12-07T10:00:00+00:00");
         assert_eq!(when(false).to_rfc3339(), "2026-07-12T10:00:00+00:00");
         assert_eq!(when(false), parse("07/12/2026 10:00").unwrap(), "as before");
         for us in [
-            &b"<d>07/12/2026</d><d>11/25/2026</d><d>25/11/2026</d>"[..],
-            b"<d>07/12/2026</d><d>03/04/26</d>",
-            b"https://e.org/2026/11/25/slug and /25/11/x and 125/11/2026",
+            &b"<date>07/12/2026</date><date>11/25/2026</date><date>25/11/2026</date>"[..],
+            b"<date>07/12/2026</date><date>03/04/26</date>",
+            b"<pubDate>https://e.org/2026/11/25/slug and 125/11/2026</pubDate>",
+            // (A date quoted in a text is no date field.)
+            b"<pubDate>07/12/2026</pubDate><description>posted 25/11/2026</description>",
+            b"<pubDate>07-12-26</pubDate><pubDate>25-11-26</pubDate>",
         ] {
             assert!(!day_first_document(us), "{}", String::from_utf8_lossy(us));
         }
-        assert!(day_first_document(b"\"date\": \"30/01/26 10:00\""));
+        assert!(day_first_document(b"\"date_modified\": \"30/01/26 10:00\""));
     }
 
     #[test]
