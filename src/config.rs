@@ -636,22 +636,6 @@ fn relative_file_path<'a>(base: &Path, rel: &'a str) -> std::borrow::Cow<'a, str
     Cow::Owned(decoded.into_owned())
 }
 
-/// An absolute path with `.` and `..` taken out where they stand, as a URL's
-/// path is read (`a/b/../c` is `a/c`, whatever `b` is).
-fn without_dots(p: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in p.components() {
-        match c {
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            std::path::Component::CurDir => {}
-            other => out.push(other),
-        }
-    }
-    out
-}
-
 /// A feed URL: http, https or file, and the text it was written as. A `file:` URL
 /// without a leading slash (`file:samples/x.xml`) is relative to the config's folder.
 /// After loading, neither carries `user:password@` (see [`FeedConfig::access`]).
@@ -1953,12 +1937,13 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             // next `feeds` from the config's own folder showed it `[not in
             // config]`. A `..` after a link is the folder above where the
             // link leads, as the system reads the config itself there.
+            // (`.` goes with the path's components.)
             let abs = match abs
                 .components()
                 .any(|c| c == std::path::Component::ParentDir)
             {
                 true => plain_path(&abs),
-                false => without_dots(&abs),
+                false => abs,
             };
             url.0 = Url::from_file_path(&abs)
                 .map_err(|_| at(span, format!("cannot resolve `{}`", url.1)))?;
