@@ -111,6 +111,34 @@ fn old_items(env: &TestEnv, n: i64, item: impl Fn(i64) -> (String, String)) {
         .unwrap();
 }
 
+/// A pruning stopped after its removals (killed): its steps, without the
+/// merge of the search index or the return of the free pages.
+fn interrupted_prune(
+    env: &TestEnv,
+    cfg: &feedloom::config::Config,
+) -> feedloom::store::prune::Pruned {
+    feedloom::store::Store::open(&env.path("feedloom.db"))
+        .unwrap()
+        .prune_all(
+            feedloom::now_unix(),
+            &feedloom::commands::prune::retention(cfg),
+        )
+        .unwrap()
+}
+
+/// The store's free pages.
+fn free_pages(env: &TestEnv) -> i64 {
+    rusqlite::Connection::open(env.path("feedloom.db"))
+        .unwrap()
+        .query_row("PRAGMA freelist_count", [], |r| r.get(0))
+        .unwrap()
+}
+
+/// What `prune --dry-run` prints.
+fn dry_run(env: &TestEnv) -> String {
+    text(&feedloom(&env.path("feedloom.toml"), &["prune", "--dry-run"]).stdout)
+}
+
 /// Moves every time in the store three days back, as if each poll since
 /// the first had been answered 304 (which moves no `last_seen_at`).
 fn three_days_of_304(env: &TestEnv) {
@@ -438,13 +466,7 @@ async fn prune_run_again_after_an_interrupted_one_writes_the_outputs() {
     let rss = std::fs::read_to_string(env.path("out/all.rss")).unwrap();
     assert!(rss.contains("Story p number 0"), "{rss}");
     // The interrupted prune: its deletes went through, nothing else.
-    let pruned = feedloom::store::Store::open(&env.path("feedloom.db"))
-        .unwrap()
-        .prune_all(
-            feedloom::now_unix(),
-            &feedloom::commands::prune::retention(&cfg),
-        )
-        .unwrap();
+    let pruned = interrupted_prune(&env, &cfg);
     assert_eq!(pruned.items, 1);
     // (Its search index's merge is owed: a merge that failed, a full disk,
     // was never taken up again by a prune that removed nothing.)
@@ -474,13 +496,7 @@ async fn a_polls_pruning_round_finishes_an_owed_merge() {
     let cfg = env.config("keep = \"30d\"\n\n[[feed]]\nurl = \"file:none.xml\"\n");
     drop(feedloom::store::Store::open(&cfg.store.path).unwrap());
     old_items(&env, 50, |i| (format!("Old {i}"), "x".to_string()));
-    let pruned = feedloom::store::Store::open(&env.path("feedloom.db"))
-        .unwrap()
-        .prune_all(
-            feedloom::now_unix(),
-            &feedloom::commands::prune::retention(&cfg),
-        )
-        .unwrap();
+    let pruned = interrupted_prune(&env, &cfg);
     assert_eq!(pruned.items, 50);
     let owed = "SELECT count(*) FROM store_tasks WHERE task = 'search_merge'";
     assert_eq!(env.count(owed), 1);
@@ -507,13 +523,6 @@ async fn free_pages_a_pruning_left_are_returned_by_the_next_round() {
     let env = TestEnv::new();
     let cfg = env.config("keep = \"30d\"\n\n[[feed]]\nurl = \"file:none.xml\"\n");
     drop(feedloom::store::Store::open(&cfg.store.path).unwrap());
-    let free = || -> i64 {
-        rusqlite::Connection::open(env.path("feedloom.db"))
-            .unwrap()
-            .query_row("PRAGMA freelist_count", [], |r| r.get(0))
-            .unwrap()
-    };
-    let dry_run = || text(&feedloom(&env.path("feedloom.toml"), &["prune", "--dry-run"]).stdout);
     // Free pages of no pruning's: not owed.
     rusqlite::Connection::open(env.path("feedloom.db"))
         .unwrap()
@@ -525,45 +534,36 @@ async fn free_pages_a_pruning_left_are_returned_by_the_next_round() {
              PRAGMA wal_checkpoint(TRUNCATE);",
         )
         .unwrap();
-    assert!(free() > 400, "{}", free());
-    assert!(!dry_run().contains("free pages"), "{}", dry_run());
+    assert!(free_pages(&env) > 400, "{}", free_pages(&env));
+    assert!(!dry_run(&env).contains("free pages"), "{}", dry_run(&env));
     let _ = feedloom(&env.path("feedloom.toml"), &["poll"]);
-    assert!(free() > 400, "left for new items: {}", free());
+    assert!(
+        free_pages(&env) > 400,
+        "left for new items: {}",
+        free_pages(&env)
+    );
     // A pruning stopped after its removals, before it returned the space.
     let env = TestEnv::new();
     let cfg = env.config("keep = \"30d\"\n\n[[feed]]\nurl = \"file:none.xml\"\n");
     drop(feedloom::store::Store::open(&cfg.store.path).unwrap());
-    let free = || -> i64 {
-        rusqlite::Connection::open(env.path("feedloom.db"))
-            .unwrap()
-            .query_row("PRAGMA freelist_count", [], |r| r.get(0))
-            .unwrap()
-    };
-    let dry_run = || text(&feedloom(&env.path("feedloom.toml"), &["prune", "--dry-run"]).stdout);
     let big: String = "<p>".to_string() + &"lighthouse harbour keeper ".repeat(400) + "</p>";
     old_items(&env, 300, |_| ("t".to_string(), big.clone()));
-    let pruned = feedloom::store::Store::open(&env.path("feedloom.db"))
-        .unwrap()
-        .prune_all(
-            feedloom::now_unix(),
-            &feedloom::commands::prune::retention(&cfg),
-        )
-        .unwrap();
+    let pruned = interrupted_prune(&env, &cfg);
     assert_eq!(pruned.items, 300);
     let owed = "SELECT count(*) FROM store_tasks WHERE task = 'return_space'";
     assert_eq!(env.count(owed), 1);
-    let before = free();
+    let before = free_pages(&env);
     assert!(
-        dry_run().contains(
+        dry_run(&env).contains(
             "MB of free pages to the file system (an earlier pruning was stopped before it returned them)"
         ),
         "{}",
-        dry_run()
+        dry_run(&env)
     );
-    assert_eq!(free(), before, "the dry run wrote nothing");
+    assert_eq!(free_pages(&env), before, "the dry run wrote nothing");
     assert_eq!(env.count(owed), 1);
     let _ = feedloom(&env.path("feedloom.toml"), &["poll"]);
-    assert_eq!(free(), 0, "the poll's round returned them");
+    assert_eq!(free_pages(&env), 0, "the poll's round returned them");
     assert_eq!(env.count(owed), 0);
 }
 
