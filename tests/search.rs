@@ -1435,6 +1435,19 @@ async fn search_keeps_to_the_outputs_windows() {
     d.stop().await;
 }
 
+/// The story of the window tests, and its first copy (`w1`), as if first
+/// seen three days ago; the later copy stays new.
+fn first_copy_aged_three_days(env: &TestEnv) {
+    let db = rusqlite::Connection::open(env.path("feedloom.db")).unwrap();
+    for sql in [
+        "UPDATE stories SET first_seen_at = first_seen_at - 259200, changed_at = changed_at - 259200",
+        "UPDATE items SET first_seen_at = first_seen_at - 259200, changed_at = changed_at - 259200
+         WHERE guid = 'w1'",
+    ] {
+        assert_eq!(db.execute(sql, []).unwrap(), 1);
+    }
+}
+
 /// A story first seen long ago that came into an output of tags only now
 /// (a feed of its tag carried it today) is within that output's `window`,
 /// as the output shows it, and search finds it there (it was judged by when
@@ -1470,14 +1483,8 @@ async fn a_story_an_output_took_in_lately_is_within_its_window() {
         .query_row("SELECT count(*) FROM stories", [], |r| r.get(0))
         .unwrap();
     assert_eq!(stories, 1, "the copy joined the story");
-    for sql in [
-        "UPDATE stories SET first_seen_at = first_seen_at - 259200, changed_at = changed_at - 259200",
-        "UPDATE items SET first_seen_at = first_seen_at - 259200, changed_at = changed_at - 259200
-         WHERE guid = 'w1'",
-    ] {
-        assert_eq!(db.execute(sql, []).unwrap(), 1);
-    }
     drop(db);
+    first_copy_aged_three_days(&env);
     let config = env.path("feedloom.toml");
     let out = text(&feedloom(&config, &["export", "--output", "xs", "--format", "json"]).stdout);
     assert!(out.contains("w.example/1"), "the output shows it: {out}");
@@ -1516,15 +1523,7 @@ async fn a_later_copy_keeps_no_story_within_a_plain_outputs_window() {
     );
     let cfg = env.config(&body);
     poll(&cfg, env.open_store()).await.unwrap();
-    let db = rusqlite::Connection::open(env.path("feedloom.db")).unwrap();
-    for sql in [
-        "UPDATE stories SET first_seen_at = first_seen_at - 259200, changed_at = changed_at - 259200",
-        "UPDATE items SET first_seen_at = first_seen_at - 259200, changed_at = changed_at - 259200
-         WHERE guid = 'w1'",
-    ] {
-        assert_eq!(db.execute(sql, []).unwrap(), 1);
-    }
-    drop(db);
+    first_copy_aged_three_days(&env);
     let config = env.path("feedloom.toml");
     let out = text(
         &feedloom(
