@@ -698,6 +698,10 @@ pub async fn run(
     // The store's file deleted or replaced under the daemon: said once (and
     // by /healthz for as long as it lasts).
     let mut gone_said = false;
+    // PostgreSQL: when the claims of the fetches under way were last
+    // extended, and whether the last try failed (said once).
+    let mut renewed_at = std::time::Instant::now();
+    let mut renew_failed = false;
     let mut store_outage = Outage::default();
     // What a reload cannot change: compared with what the daemon started
     // with, at every reload (not with the last config read).
@@ -941,6 +945,29 @@ pub async fn run(
                     }
                 }
                 wall_at = (now, std::time::Instant::now());
+                // PostgreSQL: the claims of the fetches under way are
+                // extended every third of a lease. (A fetch and its writing
+                // that outlasted the lease, a slow server's or on a loaded
+                // machine, had another node fetch the feed again meanwhile.)
+                if store.is_postgres() && !in_flight.is_empty() && renewed_at.elapsed() >= renew_every(&plan.cfg) {
+                    let ids: Vec<i64> = in_flight.iter().copied().collect();
+                    let why = match tokio::time::timeout(Duration::from_secs(2), store.renew_claims(&ids)).await {
+                        Ok(Ok(_)) => None,
+                        Ok(Err(e)) => Some(chain(&e)),
+                        Err(_) => Some("the database server did not answer within 2s".to_string()),
+                    };
+                    match why {
+                        None => {
+                            renewed_at = std::time::Instant::now();
+                            renew_failed = false;
+                        }
+                        Some(why) if !renew_failed => {
+                            warn!(fetches = ids.len(), error = %why, "cannot extend the claims of the fetches under way: another node may fetch their feeds again when their lease ends");
+                            renew_failed = true;
+                        }
+                        Some(_) => {}
+                    }
+                }
                 if let Some((by, waiting)) = &mut step {
                     waiting.retain(|id| in_flight.contains(id));
                     // (No fetch starts while one is waited for, nor while the
@@ -1756,6 +1783,12 @@ pub fn sd_notify(msg: &str) {
     {
         warn!(error = %e, socket = %path.to_string_lossy(), "cannot notify systemd (said once)");
     }
+}
+
+/// How often a node extends the claims of its fetches under way: a third
+/// of `[store] lease`, so that two tries may fail before one runs out.
+pub(crate) fn renew_every(cfg: &Config) -> Duration {
+    cfg.store.lease.0 / 3
 }
 
 /// The text `feedloom check` prints.

@@ -2,8 +2,8 @@
 //! through fetch → parse → identify → store. [`poll`] refreshes every configured
 //! feed once and writes the outputs; the daemon calls `refresh_feed` from its loop.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use tracing::{error, info, instrument, warn};
@@ -1186,6 +1186,35 @@ async fn poll_inner(
             }
         }
     }
+    // PostgreSQL: the claims of the feeds not fetched yet are extended every
+    // third of a lease until they are (a `poll` longer than the lease had
+    // its last feeds fetched by the nodes meanwhile, then again by itself).
+    // Dropped, so stopped, however this function ends.
+    let pending: Arc<Mutex<HashSet<i64>>> = Arc::new(Mutex::new(
+        refs.iter()
+            .filter(|f| f.enabled && f.id >= 0)
+            .map(|f| f.id)
+            .collect(),
+    ));
+    let mut keeper = tokio::task::JoinSet::new();
+    if store.is_postgres() {
+        let (store, pending) = (store.clone(), pending.clone());
+        let every = crate::app::renew_every(cfg);
+        keeper.spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let ids: Vec<i64> = pending.lock().unwrap_or_else(|e| e.into_inner()).iter().copied().collect();
+                if ids.is_empty() {
+                    break;
+                }
+                match tokio::time::timeout(std::time::Duration::from_secs(2), store.renew_claims(&ids)).await {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => warn!(feeds = ids.len(), error = %chain(&e), "cannot extend the claims of the feeds not fetched yet: a node may fetch them too when their lease ends"),
+                    Err(_) => warn!(feeds = ids.len(), "cannot extend the claims of the feeds not fetched yet (the database server did not answer within 2s): a node may fetch them too when their lease ends"),
+                }
+            }
+        });
+    }
     let refresher = Refresher::with_fetcher(cfg, store.clone(), fetcher);
     if polite {
         // (`poll --all` asks every feed, as it fetches those backing off.)
@@ -1218,6 +1247,7 @@ async fn poll_inner(
     let window = cfg.fetch.concurrency.saturating_mul(8).max(256);
     let mut tasks = tokio::task::JoinSet::new();
     let mut urls = std::collections::HashMap::new();
+    let mut ids = std::collections::HashMap::new();
     let mut summary = Summary {
         disabled,
         backing_off,
@@ -1234,13 +1264,25 @@ async fn poll_inner(
             };
             let r = refresher.clone();
             let url = feed.url.to_string();
+            let feed_id = feed.id;
             let handle = tasks.spawn(async move { refresh_feed(&r, &feed, &every).await });
             urls.insert(handle.id(), url);
+            ids.insert(handle.id(), feed_id);
         }
         let Some(res) = tasks.join_next_with_id().await else {
             break;
         };
         done.done += 1;
+        let task = match &res {
+            Ok((id, _)) => *id,
+            Err(e) => e.id(),
+        };
+        if let Some(feed_id) = ids.remove(&task) {
+            pending
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&feed_id);
+        }
         match res {
             Ok((id, Ok(report))) => {
                 urls.remove(&id);

@@ -540,6 +540,111 @@ async fn a_node_claims_no_more_than_it_can_start() {
     drop(nodes);
 }
 
+/// A fetch that outlasts the lease (a slow server, a loaded machine) keeps
+/// its claim while its node lives: the node extends it every third of a
+/// lease, and the other node does not fetch the feed again meanwhile; so for
+/// a `poll` whose last feeds wait longer than the lease to start. (The claim
+/// ran out under the fetch, and the feed was asked for twice.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fetch_longer_than_the_lease_keeps_its_claim() {
+    use common::{FeedServer, Resource, rss};
+    let _one = ONE_AT_A_TIME.lock().await;
+    let Some(url) = pg::fresh_db("claim_renew").await else {
+        return;
+    };
+    let srv = FeedServer::start().await;
+    let slow = |srv: &FeedServer, path: &str, ms: u64| {
+        srv.set(
+            path,
+            Resource::feed(rss("Slow", &[(Some("1"), None, "one", "d")]))
+                .delay(Duration::from_millis(ms)),
+        );
+        format!("[[feed]]\nurl = \"{}\"\n", srv.url(path))
+    };
+    let hits = |path: &str| srv.seen().iter().filter(|s| s.path == path).count();
+    let env = TestEnv::new();
+    let config = |name: &str, port: u16, concurrency: usize, feeds: &str| {
+        let dir = env.path(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let cfg = dir.join("feedloom.toml");
+        std::fs::write(
+            &cfg,
+            format!(
+                "[store]\nurl = \"{url}\"\nlease = \"2s\"\n\n\
+                 [server]\nlisten = \"127.0.0.1:{port}\"\nshutdown_timeout = \"2s\"\n\n\
+                 [fetch]\nconcurrency = {concurrency}\nhost_gap = \"0s\"\ntimeout = \"20s\"\n\n\
+                 [defaults]\nevery = \"1h\"\nspread = \"0s\"\n\n{feeds}"
+            ),
+        )
+        .unwrap();
+        cfg
+    };
+
+    // Two nodes, one feed answering in 7 s (three and a half leases).
+    let feed = slow(&srv, "/slow.xml", 7000);
+    let nodes: Vec<Node> = (0..2)
+        .map(|n| {
+            let port = free_port();
+            Node::start(&config(&format!("node{n}"), port, 4, &feed), port)
+        })
+        .collect();
+    let end = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < end && hits("/slow.xml") == 0 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(9)).await;
+    assert_eq!(
+        hits("/slow.xml"),
+        1,
+        "a fetch longer than the lease was made again by the other node"
+    );
+    drop(nodes);
+
+    // Two polls: the first fetches four feeds one at a time (6 s, three
+    // leases); the second, started meanwhile, leaves them all to it.
+    let mut feeds = String::new();
+    for f in 0..4 {
+        feeds.push_str(&slow(&srv, &format!("/p{f}.xml"), 1500));
+    }
+    let first = config("poll1", free_port(), 1, &feeds);
+    let second = config("poll2", free_port(), 4, &feeds);
+    let poll = |cfg: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_feedloom"))
+            .arg("--config")
+            .arg(cfg)
+            .arg("poll")
+            .env("FEEDLOOM_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let a = poll(&first);
+    let end = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < end && hits("/p0.xml") == 0 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // (The first poll's claims are 2.5 s old, its last two feeds not started.)
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let b = poll(&second).wait_with_output().unwrap();
+    let a = a.wait_with_output().unwrap();
+    assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
+    assert!(b.status.success(), "{}", String::from_utf8_lossy(&b.stderr));
+    // The second asks again what the first has fetched (a poll by hand asks
+    // every feed no one holds), and leaves it the rest.
+    let said = String::from_utf8_lossy(&b.stdout).to_string();
+    let left: usize = said
+        .split([',', ';'])
+        .find_map(|p| p.trim().strip_suffix(" left to the nodes fetching them"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    let counts: Vec<usize> = (0..4).map(|f| hits(&format!("/p{f}.xml"))).collect();
+    assert!(
+        left >= 2 && counts.iter().sum::<usize>() == 8 - left,
+        "a second poll started while the first had feeds left fetched them too: {counts:?} requests per feed; it said: {said}"
+    );
+}
+
 /// A node whose wall clock steps forward while it runs (an NTP step, a
 /// virtual machine resumed; libfaketime steps only the wall clock) measures
 /// it against the database server's at once and books nothing ahead: its

@@ -329,6 +329,15 @@ impl Backend {
         }
     }
 
+    /// Extends this node's claims on feeds still being fetched by a lease
+    /// from now (PostgreSQL; nothing to do on SQLite).
+    pub async fn renew_claims(&self, ids: &[i64]) -> Result<u64, StoreError> {
+        match self {
+            Backend::Sqlite(_) => Ok(0),
+            Backend::Postgres(p) => p.renew_claims(ids).await,
+        }
+    }
+
     /// Clears the claims of nodes `dead` says have ended (PostgreSQL; none
     /// on SQLite); returns how many feeds they held.
     pub async fn release_dead_claims(

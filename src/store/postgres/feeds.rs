@@ -510,6 +510,28 @@ impl PgStore {
         }
     }
 
+    /// Extends this node's claims on `ids` (fetches under way, or waiting
+    /// to start) to a lease from now; returns how many it extended. A
+    /// claim that ran out and another node took stays the other's. (A fetch
+    /// and its writing that outlasted the lease, a slow server's, were
+    /// fetched again by another node meanwhile: the claim ran out under it.)
+    pub async fn renew_claims(&self, ids: &[i64]) -> Result<u64, StoreError> {
+        let c = "extending the claims of fetches under way";
+        let until = crate::now_unix() + self.inner.lease_secs;
+        let mut conn = self.pool().get().await?;
+        let mut tx = conn.tx().await?;
+        let n = tx
+            .exec(
+                c,
+                "UPDATE feeds SET claimed_until = $3
+                 WHERE id = ANY($1) AND claimed_by = $2 AND claimed_until < $3",
+                &[&ids.to_vec(), &self.inner.node, &until],
+            )
+            .await?;
+        tx.commit(c).await?;
+        Ok(n)
+    }
+
     /// Gives up this node's claims on `ids` at once (their results never
     /// reached the store); clears `/healthz`'s store error when it answers.
     pub async fn release_all(&self, ids: &[i64]) -> Result<(), StoreError> {
