@@ -90,22 +90,42 @@ pub fn day_first_document(text: &[u8]) -> bool {
         Some(false) => month_first = true,
         None => {}
     };
-    // XML: the text after a start tag whose local name ends like a date's.
-    for i in memchr::memchr_iter(b'>', text) {
-        let name_start = text[..i]
-            .iter()
-            .rposition(|c| !(c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-'))
-            .map_or(0, |p| p + 1);
-        let before = name_start.checked_sub(1).map(|p| text[p]);
-        if !matches!(before, Some(b'<' | b':')) || i == name_start {
+    // XML: the text after a start tag whose local name ends like a date's,
+    // with attributes or not, in CDATA or not (`<pubDate xml:lang="fr">`,
+    // `<![CDATA[25/11/2026]]>` were not looked at).
+    let name_char = |c: &u8| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.' | b':');
+    for i in memchr::memchr_iter(b'<', text) {
+        let rest = &text[i + 1..];
+        let name_len = rest.iter().take(64).take_while(|c| name_char(c)).count();
+        let name = &rest[..name_len];
+        let local = name.rsplit(|c| *c == b':').next().unwrap_or(name);
+        if local.is_empty()
+            || !NAMES
+                .iter()
+                .any(|n| local.to_ascii_lowercase().ends_with(n))
+        {
             continue;
         }
-        let name = text[name_start..i].to_ascii_lowercase();
-        if NAMES.iter().any(|n| name.ends_with(n)) {
-            let end = (i + 1 + MOST).min(text.len());
-            let value = &text[i + 1..end];
-            judge(&value[..value.iter().position(|c| *c == b'<').unwrap_or(value.len())]);
+        let tag = &rest[name_len..];
+        if !matches!(tag.first(), Some(b'>' | b' ' | b'\t' | b'\r' | b'\n')) {
+            continue;
         }
+        // (The start tag's end, within a bound: its attributes.)
+        let Some(gt) = tag.iter().take(512).position(|c| *c == b'>') else {
+            continue;
+        };
+        if gt > 0 && tag[gt - 1] == b'/' {
+            continue;
+        }
+        let value = &tag[gt + 1..(gt + 1 + MOST).min(tag.len())];
+        let value = value.trim_ascii_start();
+        let value = value.strip_prefix(b"<![CDATA[").unwrap_or(value);
+        judge(
+            &value[..value
+                .iter()
+                .position(|c| matches!(c, b'<' | b']'))
+                .unwrap_or(value.len())],
+        );
     }
     // JSON Feed: `"date_published": "…"`.
     for key in [&b"\"date_published\""[..], b"\"date_modified\""] {
@@ -132,10 +152,22 @@ pub fn day_first_document(text: &[u8]) -> bool {
 /// The order a date field's first all-numeric date says it is written in:
 /// `Some(true)` day first (`25/11/2026`), `Some(false)` month first
 /// (`11/25/2026`), `None` either or neither. Two numbers of one or two
-/// digits and a year of four (or two, after `/`), the same separator twice.
+/// digits and a year of four (or two, after `/`), the same separator twice;
+/// anywhere in the field (`10:00 25/11/2026`, a time first, was not judged).
 fn numeric_order(value: &[u8]) -> Option<bool> {
-    let start = value.iter().position(u8::is_ascii_digit)?;
-    let v = &value[start..];
+    let starts = (0..value.len())
+        .filter(|&i| value[i].is_ascii_digit() && (i == 0 || !value[i - 1].is_ascii_digit()));
+    for start in starts {
+        if let Some(order) = numeric_order_at(&value[start..]) {
+            return order;
+        }
+    }
+    None
+}
+
+/// [`numeric_order`] of a date starting at `v`'s first byte: `None` when
+/// none starts there, `Some(order)` when one does.
+fn numeric_order_at(v: &[u8]) -> Option<Option<bool>> {
     let run = |from: usize| v[from..].iter().take_while(|c| c.is_ascii_digit()).count();
     let number = |from: usize, len: usize| {
         v[from..from + len]
@@ -156,14 +188,16 @@ fn numeric_order(value: &[u8]) -> Option<bool> {
         return None;
     }
     let (a, b) = (number(0, a_len), number(a_len + 1, b_len));
-    match (
-        (13..=31).contains(&a) && (1..=12).contains(&b),
-        (1..=12).contains(&a) && (13..=31).contains(&b),
-    ) {
-        (true, _) => Some(true),
-        (_, true) => Some(false),
-        _ => None,
-    }
+    Some(
+        match (
+            (13..=31).contains(&a) && (1..=12).contains(&b),
+            (1..=12).contains(&a) && (13..=31).contains(&b),
+        ) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        },
+    )
 }
 
 /// Longest input (in bytes, after trimming) that is looked at; longer text is not a date.
@@ -834,6 +868,25 @@ mod tests {
             assert!(!day_first_document(us), "{}", String::from_utf8_lossy(us));
         }
         assert!(day_first_document(b"\"date_modified\": \"30/01/26 10:00\""));
+        // In CDATA, with attributes, a time first, a prefix (found by a
+        // black-box round: each kept the US order).
+        for fr in [
+            &b"<pubDate><![CDATA[07/12/2026]]></pubDate><pubDate><![CDATA[ 25/11/2026 10:00 ]]></pubDate>"[..],
+            b"<pubDate xml:lang=\"fr\">25/11/2026 10:00</pubDate>",
+            b"<item><pubDate\n  a='1'>10:00 25/11/2026</pubDate></item>",
+            b"<dc:date>lundi 25-11-2026</dc:date>",
+        ] {
+            assert!(day_first_document(fr), "{}", String::from_utf8_lossy(fr));
+        }
+        for not in [
+            // (A self-closing tag has no text; a longer name is another element.)
+            &b"<pubDate/>25/11/2026"[..],
+            b"<pubDate />25/11/2026",
+            b"<pubDatex>25/11/2026</pubDatex>",
+            b"<pubDate>2026-11-25T10:00:00Z 25/11</pubDate>",
+        ] {
+            assert!(!day_first_document(not), "{}", String::from_utf8_lossy(not));
+        }
     }
 
     #[test]
