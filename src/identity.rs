@@ -412,6 +412,15 @@ pub fn is_text_link_key(key: &str) -> bool {
     key.starts_with("link:") && key.contains(" text:") && !key.contains(" title:")
 }
 
+/// Whether `it` is keyed by its text: a text-keyed entry at a link
+/// ([`is_text_link_key`]), or one without guid or link (`hash:`, its title,
+/// date, text and files). An edit of its text gives it another key, so one
+/// alone in its document by link, title and date may be a stored one
+/// corrected (`store::items::find_churned`).
+pub fn is_text_keyed(it: &Identified) -> bool {
+    is_text_link_key(&it.key) || (it.kind == KeyKind::Hash && it.canonical_url.is_none())
+}
+
 /// Whether `it`'s key is one [`requalified`] may move (a plain link key of
 /// an entry with files): asked before reading the stored item.
 pub fn may_be_requalified(it: &Identified) -> bool {

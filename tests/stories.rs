@@ -3659,6 +3659,61 @@ async fn entries_sharing_a_link_and_a_title_with_other_texts_are_each_kept() {
     assert_eq!(s.stories().len(), 5);
 }
 
+/// A post without guid or link (keyed by its title, date and text), its
+/// text corrected, is the item stored before, updated: it was stored anew
+/// beside the old text, and published twice. Another post of its title and
+/// date, of other words, is new; so is a post whose old text is still in
+/// the document.
+#[tokio::test]
+async fn a_post_without_guid_or_link_corrected_is_updated_not_stored_again() {
+    let s = Scenario::new(&["/parks"], "").await;
+    let item = |text: &str| {
+        format!(
+            "<item><title>Oak saplings planted on embankment</title>\
+             <pubDate>Mon, 07 Dec 2026 10:00:00 GMT</pubDate><description>{text}</description></item>"
+        )
+    };
+    let serve = |items: &[String]| {
+        s.srv.set(
+            "/parks",
+            Resource::feed(format!(
+                "<rss version=\"2.0\"><channel><title>Parks</title>{}</channel></rss>",
+                items.concat()
+            ))
+            .no_etag(),
+        );
+    };
+    let first = "Volunteers planted four hundred oak saplings along the river embankment on \
+                 Saturday as part of the spring greening campaign run by the parks department.";
+    let fixed = "Volunteers planted four hundred oak saplings along the river embankment on \
+                 Saturday as part of the spring greening campain run by the city parks department.";
+    serve(&[item(first)]);
+    assert_eq!(s.poll().await.new, 1);
+    serve(&[item(fixed)]);
+    let corrected = s.poll().await;
+    assert_eq!((corrected.new, corrected.updated), (0, 1));
+    let items = |s: &Scenario| -> Vec<String> {
+        let db = s.env.reader();
+        let mut st = db.prepare("SELECT summary FROM items ORDER BY id").unwrap();
+        st.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    assert_eq!(items(&s), vec![fixed.to_string()]);
+    assert_eq!(s.stories().len(), 1);
+    // Other words under that title and date: another post.
+    let other = "The allotment plots behind the library are open for applications until the \
+                 end of the month, the council said.";
+    serve(&[item(other)]);
+    assert_eq!(s.poll().await.new, 1);
+    // Both in one document, the first edited again: no guess, stored anew.
+    serve(&[item(fixed), item(&format!("{first} Photos to follow."))]);
+    let both = s.poll().await;
+    assert_eq!(both.new, 1);
+    assert_eq!(items(&s).len(), 3);
+}
+
 /// One of those text-keyed posts corrected (its date as before) is the item
 /// stored before, updated: it was stored anew beside the old text, and a
 /// reader saw the post twice. A change to all of them (the site's template)
