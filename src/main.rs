@@ -281,6 +281,9 @@ fn take_server_time(cfg: &Config) {
 /// (a file read past its deadline) before it exits anyway.
 const EXIT_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// How long a `poll` stopped by a signal may take to write its output files.
+const OUTPUTS_AFTER_SIGNAL: std::time::Duration = std::time::Duration::from_secs(10);
+
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -313,6 +316,11 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
             // dropped) stop it, saying so: it was killed without a word (exit
             // 143, 129). What each feed stored before is stored; the
             // feed being stored is stored whole or not at all.
+            // The output files are written for what was stored before the
+            // signal (they were left without it until the next poll, while
+            // the message said the feeds were stored), unless a second
+            // signal comes first; on PostgreSQL the poll's claims go.
+            let kept = store.clone();
             let polled = rt.block_on(async {
                 use tokio::signal::unix::{SignalKind, signal};
                 let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
@@ -322,21 +330,52 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                 ) else {
                     return Ok(commands::poll::poll(&cfg, store, all).await);
                 };
-                tokio::select! {
-                    r = commands::poll::poll(&cfg, store, all) => Ok(r),
-                    _ = term.recv() => Err(("SIGTERM", 143u8)),
-                    _ = int.recv() => Err(("SIGINT", 130u8)),
-                    _ = hup.recv() => Err(("SIGHUP", 129u8)),
-                }
+                let stopped = tokio::select! {
+                    r = commands::poll::poll(&cfg, store, all) => return Ok(r),
+                    _ = term.recv() => ("SIGTERM", 143u8),
+                    _ = int.recv() => ("SIGINT", 130u8),
+                    _ = hup.recv() => ("SIGHUP", 129u8),
+                };
+                let _ = tokio::time::timeout(
+                    std::time::Duration::from_secs(2),
+                    kept.release_own_claims(),
+                )
+                .await;
+                let written = tokio::select! {
+                    r = tokio::time::timeout(OUTPUTS_AFTER_SIGNAL, feedloom::refresh::write_outputs(&cfg, &kept)) => Some(r),
+                    _ = term.recv() => None,
+                    _ = int.recv() => None,
+                    _ = hup.recv() => None,
+                };
+                Err((stopped, written))
             });
             // (As `run`: nothing abandoned keeps the process, or its lock.)
             rt.shutdown_timeout(EXIT_GRACE);
             let polled = match polled {
                 Ok(polled) => polled,
-                Err((name, code)) => {
+                Err(((name, code), written)) => {
+                    let outputs = match written {
+                        _ if !cfg.outputs.iter().any(|o| o.path.is_some()) => String::new(),
+                        Some(Ok(Ok(failed))) if failed.is_empty() => {
+                            ", and the output files show them".to_string()
+                        }
+                        Some(Ok(Ok(failed))) => format!(
+                            "; {} output file(s) could not be written (see the errors above)",
+                            failed.len()
+                        ),
+                        Some(Ok(Err(e))) => format!(
+                            "; the output files could not be written: {}",
+                            feedloom::error::chain(&e)
+                        ),
+                        Some(Err(_)) => format!(
+                            "; the output files were not written within {}s",
+                            OUTPUTS_AFTER_SIGNAL.as_secs()
+                        ),
+                        None => "; the output files were not written (a second signal)".to_string(),
+                    };
                     feedloom::errln!(
                         "feedloom: poll stopped by {name}: the feeds stored before it stay \
-                         stored, each whole; `feedloom poll` fetches the rest"
+                         stored, each whole{outputs}; `feedloom poll` fetches the rest"
                     );
                     return Ok(ExitCode::from(code));
                 }

@@ -1019,7 +1019,10 @@ async fn poll_stopped_by(signal: i32, name: &str, code: i32) {
     let env = TestEnv::new();
     let cfg = write_config(
         &env,
-        &feeds_toml(&[srv.url("/fast.xml"), srv.url("/slow.xml")]),
+        &format!(
+            "[[output]]\nname = \"all\"\npath = \"out/all\"\nformats = [\"json\"]\n\n{}",
+            feeds_toml(&[srv.url("/fast.xml"), srv.url("/slow.xml")])
+        ),
     );
     let mut child = Command::new(env!("CARGO_BIN_EXE_feedloom"))
         .arg("--config")
@@ -1058,6 +1061,11 @@ async fn poll_stopped_by(signal: i32, name: &str, code: i32) {
     assert!(err.contains(&format!("poll stopped by {name}")), "{err}");
     assert_eq!(integrity(&env), "ok");
     assert_eq!(env.count("SELECT count(*) FROM items"), 1);
+    // The output files show what was stored (they were not written: a
+    // reader of the published folder saw nothing of it until the next poll).
+    let out = std::fs::read_to_string(env.path("out/all.json")).unwrap_or_default();
+    assert!(out.contains("Fast one"), "{out}");
+    assert!(err.contains("the output files show them"), "{err}");
 }
 
 /// libfaketime, which moves a process's wall clock and not its monotonic

@@ -329,6 +329,15 @@ impl Backend {
         }
     }
 
+    /// Gives up every claim this process holds (PostgreSQL; nothing on
+    /// SQLite): a `poll` stopped by a signal.
+    pub async fn release_own_claims(&self) -> Result<(), StoreError> {
+        match self {
+            Backend::Sqlite(_) => Ok(()),
+            Backend::Postgres(p) => p.release_own_claims().await,
+        }
+    }
+
     /// Extends this node's claims on feeds still being fetched by a lease
     /// from now (PostgreSQL; nothing to do on SQLite).
     pub async fn renew_claims(&self, ids: &[i64]) -> Result<u64, StoreError> {

@@ -510,6 +510,21 @@ impl PgStore {
         }
     }
 
+    /// Gives up every claim of this node (a `poll` stopped by a signal: its
+    /// feeds not fetched were held for the lease).
+    pub async fn release_own_claims(&self) -> Result<(), StoreError> {
+        let c = "giving up claims";
+        let mut conn = self.pool().get().await?;
+        let mut tx = conn.tx().await?;
+        tx.exec(
+            c,
+            "UPDATE feeds SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = $1",
+            &[&self.inner.node],
+        )
+        .await?;
+        tx.commit(c).await
+    }
+
     /// Extends this node's claims on `ids` (fetches under way, or waiting
     /// to start) to a lease from now; returns how many it extended. A
     /// claim that ran out and another node took stays the other's. (A fetch
