@@ -1088,7 +1088,10 @@ pub async fn run(
     tokio::pin!(deadline);
     let pending = tasks.len();
     if pending > 0 {
-        info!(pending, "waiting for in-flight fetches");
+        info!(
+            pending,
+            "waiting for in-flight fetches (those still waiting for their host's turn end at once, not started)"
+        );
     }
     loop {
         tokio::select! {

@@ -301,7 +301,7 @@ pub enum ParseError {
 /// The SQLite store failed. These are the daemon's own errors, not a feed's.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot open store {}: {}", path.display(), open_failure(source))]
+    #[error("cannot open store {}: {}", path.display(), sqlite_words(source))]
     Open {
         path: PathBuf,
         #[source]
@@ -324,7 +324,7 @@ pub enum StoreError {
         found: u32,
         known: u32,
     },
-    #[error("store error while {context}: {source}")]
+    #[error("store error while {context}: {}", sqlite_words(source))]
     Sqlite {
         context: &'static str,
         #[source]
@@ -498,10 +498,6 @@ pub enum StoreError {
     Unsupported(String),
 }
 
-/// Why SQLite could not open a store, in words where its own are misleading:
-/// a folder it cannot create the `-wal` and `-shm` files in reads "attempt to
-/// write a readonly database (1544)" of a file that is writable, and a full
-/// disk when the `-shm` file grows "disk I/O error (4874)".
 /// A file's owner and mode, for a message (" (owner uid 0, mode 0444)").
 pub(crate) fn mode_of(file: &std::path::Path) -> String {
     use std::os::unix::fs::MetadataExt;
@@ -510,7 +506,13 @@ pub(crate) fn mode_of(file: &std::path::Path) -> String {
         .unwrap_or_default()
 }
 
-fn open_failure(e: &rusqlite::Error) -> String {
+/// Why SQLite could not open or write a store, in words where its own are
+/// misleading: a folder it cannot create the `-wal` and `-shm` files in reads
+/// "attempt to write a readonly database (1544)" of a file that is writable,
+/// and a full disk when the `-shm` file grows "disk I/O error (4874)" (the
+/// daemon's commits said so on a full disk, where `poll`'s opening said the
+/// disk was full).
+fn sqlite_words(e: &rusqlite::Error) -> String {
     match e.sqlite_error().map(|f| f.extended_code) {
         // SQLITE_READONLY_DIRECTORY
         Some(1544) => {
@@ -1247,7 +1249,22 @@ mod tests {
         let e = failure(4874).to_string();
         assert!(e.contains("is the disk full?"), "{e}");
         let e = failure(8).to_string();
-        assert!(e.contains("readonly database"), "{e}");
+        assert!(e.contains("readonly database"), "{e}"); // So for a write: a daemon's commit on a full disk.
+        let write = StoreError::Sqlite {
+            context: "committing a batch of fetches",
+            source: rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error {
+                    code: rusqlite::ErrorCode::SystemIoFailure,
+                    extended_code: 4874,
+                },
+                None,
+            ),
+        };
+        let e = chain(&write);
+        assert!(
+            e.starts_with("store error while committing a batch of fetches: cannot grow its shared-memory (-shm) file: is the disk full?"),
+            "{e}"
+        );
     }
 
     #[test]
