@@ -532,6 +532,69 @@ fn an_opml_file_does_not_subscribe_local_files_or_private_addresses_unasked() {
     assert!(!read_to(&cfg).contains("untrusted"), "{}", read_to(&cfg));
 }
 
+/// What an import that adds nothing says: a local feed the config has is a
+/// duplicate (it was "on this machine", and --allow-local gained nothing);
+/// the tags warning counts feeds imported only (it counted skipped ones, at
+/// the line of one); a config that does not exist is "not created" (it was
+/// "unchanged"); `--reload` still asks the daemon to reload (it was skipped
+/// without a word).
+#[test]
+fn an_import_that_adds_nothing_says_what_it_did() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("feedloom.toml");
+    std::fs::write(
+        &cfg,
+        "[store]\npath = \"f.db\"\n\n[[feed]]\nurl = \"http://127.0.0.1:9/b.xml\"\n\n\
+         [[feed]]\nurl = \"https://ex.com/already\"\n",
+    )
+    .unwrap();
+    let opml = dir.path().join("in.opml");
+    let many: Vec<String> = (1..=18).map(|n| format!("c{n}")).collect();
+    std::fs::write(
+        &opml,
+        format!(
+            "<opml version=\"2.0\"><body>\n\
+             <outline text=\"lo\" xmlUrl=\"http://127.0.0.1:9/b.xml\"/>\n\
+             <outline text=\"bad\" category=\"{0}\" xmlUrl=\"ftp://ex.com/f\"/>\n\
+             <outline text=\"dup\" category=\"{0}\" xmlUrl=\"https://ex.com/already\"/>\n\
+             </body></opml>\n",
+            many.join(",")
+        ),
+    )
+    .unwrap();
+    let before = read_to(&cfg);
+    let out = feedloom(&cfg, &["import-opml", opml.to_str().unwrap()]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("imported 0 feeds, skipped 2 duplicates")
+            && !stdout.contains("on this machine"),
+        "{stdout}"
+    );
+    assert!(!stderr.contains("tags"), "{stderr}");
+    assert!(stdout.contains("unchanged"), "{stdout}");
+    assert_eq!(read_to(&cfg), before);
+    // --reload with no daemon: said, as `add --reload` says it.
+    let out = feedloom(&cfg, &["import-opml", opml.to_str().unwrap(), "--reload"]);
+    assert!(!out.status.success(), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr).contains("reload"),
+        "{}",
+        text(&out.stderr)
+    );
+    // A config that does not exist is not created, and not said unchanged.
+    let missing = dir.path().join("new.toml");
+    std::fs::write(&opml, "<opml version=\"2.0\"><head/></opml>").unwrap();
+    let out = feedloom(&missing, &["import-opml", opml.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("new.toml not created (nothing to import)"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(!missing.exists());
+}
+
 #[test]
 fn exported_opml_is_well_formed_whatever_the_titles_hold() {
     // Characters XML cannot carry: a noncharacter in a title, a control

@@ -535,6 +535,8 @@ pub fn import(
     // (With the line each is about: said in the file's order, those about
     // outlines without a feed URL after all the others before.)
     let mut warnings: Vec<(usize, String)> = Vec::new();
+    // The lines of the outlines imported (with the tags of a repeat).
+    let mut imported_lines: HashSet<usize> = HashSet::new();
     for f in outlines.feeds {
         let url_text = normalise_url(&f.url);
         let url = match super::add::resolve(&url_text, &cfg) {
@@ -549,6 +551,12 @@ pub fn import(
             }
         };
         let key = super::add::feed_key(url.as_str(), &canon);
+        // (A local feed the config has: a duplicate, not "on this machine",
+        // whose hint, --allow-local, gained nothing.)
+        if configured.contains(&key) {
+            duplicates += 1;
+            continue;
+        }
         if !args.allow_local
             && let Some(why) = local_reason(&url)
         {
@@ -571,10 +579,6 @@ pub fn import(
                     crate::config::access::redact_userinfo(&url_text)
                 ),
             ));
-            continue;
-        }
-        if configured.contains(&key) {
-            duplicates += 1;
             continue;
         }
         if let Some((i, first_line, first_url)) = in_file.get(&key) {
@@ -600,6 +604,7 @@ pub fn import(
                     ),
                 ));
             }
+            imported_lines.insert(f.line);
             for t in f.tags {
                 if !new[i].tags.contains(&t) {
                     if new[i].tags.len() < MAX_TAGS {
@@ -630,6 +635,7 @@ pub fn import(
             }
             t => t,
         };
+        imported_lines.insert(f.line);
         in_file.insert(key, (new.len(), f.line, url_text.clone()));
         new.push(NewFeed {
             url: url_text,
@@ -653,6 +659,9 @@ pub fn import(
             ),
         ));
     }
+    // (Only of feeds imported: the count was of every such outline, and
+    // named the line of one skipped.)
+    outlines.many_tags.retain(|l| imported_lines.contains(l));
     if let Some(first) = outlines.many_tags.first() {
         warnings.push((
             *first,
@@ -684,10 +693,26 @@ pub fn import(
         ));
     }
     if new.is_empty() {
-        return say(
+        if !file.existed {
+            return say(
+                out,
+                &format!(
+                    "{summary}; {} not created (nothing to import)",
+                    config_path.display()
+                ),
+            );
+        }
+        say(
             out,
             &format!("{summary}; {} unchanged", config_path.display()),
-        );
+        )?;
+        // (--reload still reloads: the config may hold what an import
+        // without it wrote, and nothing said the daemon was not told.)
+        if args.reload {
+            let hint = super::after_edit_of(&cfg, true, false)?;
+            say(out, &hint)?;
+        }
+        return Ok(());
     }
     let text = edit::append_feeds(&file.text, &file.path, &new)?;
     let added = new.len();
