@@ -1052,7 +1052,7 @@ pub(crate) fn comment_end(html: &str, i: usize) -> usize {
 
 /// Where raw text opened by `name` ends: at its end tag (`</name` then white
 /// space, `/` or `>`), else at the end.
-fn raw_text_end(html: &str, from: usize, name: &str) -> usize {
+pub(crate) fn raw_text_end(html: &str, from: usize, name: &str) -> usize {
     let b = html.as_bytes();
     let mut k = from;
     while let Some(at) = html[k..].find("</").map(|e| k + e) {

@@ -117,6 +117,26 @@ pub fn plain_text(html: &str) -> String {
                 i = open_at;
             }
         }
+        // The content of `xmp`, `textarea`, `title` and `plaintext` is text
+        // up to their end tag (to the end, `plaintext`'s), as the page shows
+        // it, tags and all: `<xmp>see <script>zq</script></xmp>` shows the
+        // script as text, whose words were dropped here.
+        if next != b'/'
+            && let Some(raw) = [&b"xmp"[..], b"textarea", b"title", b"plaintext"]
+                .iter()
+                .find(|n| n.eq_ignore_ascii_case(name))
+        {
+            let to = match *raw {
+                b"plaintext" => b.len(),
+                _ => crate::export::clean::raw_text_end(
+                    html,
+                    i,
+                    std::str::from_utf8(raw).unwrap_or(""),
+                ),
+            };
+            push_text(&mut out, &html[i..to]);
+            i = to;
+        }
         start = i;
     }
     push_text(&mut out, &html[start.min(html.len())..]);
@@ -1767,6 +1787,22 @@ mod tests {
             "one two"
         );
         assert_eq!(plain_text("a<!-->b<!--->c"), "abc");
+        // Raw text shows its tags as text (found by a black-box round: the
+        // words of a script shown inside `xmp` were not found).
+        assert_eq!(
+            plain_text("<xmp>see <script>zqaa</script> end</xmp> after"),
+            "see <script>zqaa</script> end after"
+        );
+        assert_eq!(
+            plain_text(
+                "<TEXTAREA>a <style>zqdd</style></textarea><title>t <script>zqee</script></title>"
+            ),
+            "a <style>zqdd</style> t <script>zqee</script>"
+        );
+        assert_eq!(
+            plain_text("x<plaintext>y <script>zqcc</script></plaintext>"),
+            "x y <script>zqcc</script></plaintext>"
+        );
         // What the story shows: a noscript's text, not an iframe's fallback
         // (unless it is never closed).
         assert_eq!(
