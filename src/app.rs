@@ -698,10 +698,24 @@ pub async fn run(
     // The store's file deleted or replaced under the daemon: said once (and
     // by /healthz for as long as it lasts).
     let mut gone_said = false;
-    // PostgreSQL: when the claims of the fetches under way were last
-    // extended, and whether the last try failed (said once).
-    let mut renewed_at = std::time::Instant::now();
-    let mut renew_failed = false;
+    // PostgreSQL: the claims of the fetches under way are extended every
+    // third of a lease, from a task of their own (from the loop's ticks, a
+    // busy loop let a short lease run out between two). `renewing` is a copy
+    // of `in_flight`, kept after each change of it.
+    let renewing: Arc<std::sync::Mutex<Vec<i64>>> = Arc::default();
+    let _renewer = store.is_postgres().then(|| {
+        AbortOnDrop(tokio::spawn(renew_claims(
+            store.clone(),
+            renewing.clone(),
+            renew_every(&plan.cfg),
+        )))
+    });
+    let sync_renewing = |in_flight: &HashSet<i64>| {
+        if store.is_postgres() {
+            *renewing.lock().unwrap_or_else(|e| e.into_inner()) =
+                in_flight.iter().copied().collect();
+        }
+    };
     let mut store_outage = Outage::default();
     // What a reload cannot change: compared with what the daemon started
     // with, at every reload (not with the last config read).
@@ -945,29 +959,6 @@ pub async fn run(
                     }
                 }
                 wall_at = (now, std::time::Instant::now());
-                // PostgreSQL: the claims of the fetches under way are
-                // extended every third of a lease. (A fetch and its writing
-                // that outlasted the lease, a slow server's or on a loaded
-                // machine, had another node fetch the feed again meanwhile.)
-                if store.is_postgres() && !in_flight.is_empty() && renewed_at.elapsed() >= renew_every(&plan.cfg) {
-                    let ids: Vec<i64> = in_flight.iter().copied().collect();
-                    let why = match tokio::time::timeout(Duration::from_secs(2), store.renew_claims(&ids)).await {
-                        Ok(Ok(_)) => None,
-                        Ok(Err(e)) => Some(chain(&e)),
-                        Err(_) => Some("the database server did not answer within 2s".to_string()),
-                    };
-                    match why {
-                        None => {
-                            renewed_at = std::time::Instant::now();
-                            renew_failed = false;
-                        }
-                        Some(why) if !renew_failed => {
-                            warn!(fetches = ids.len(), error = %why, "cannot extend the claims of the fetches under way: another node may fetch their feeds again when their lease ends");
-                            renew_failed = true;
-                        }
-                        Some(_) => {}
-                    }
-                }
                 if let Some((by, waiting)) = &mut step {
                     waiting.retain(|id| in_flight.contains(id));
                     // (No fetch starts while one is waited for, nor while the
@@ -1068,9 +1059,11 @@ pub async fn run(
                     });
                     task_feed.insert(handle.id(), (feed_id, feed_url));
                 }
+                sync_renewing(&in_flight);
             }
             Some(done) = tasks.join_next_with_id() => {
                 finish(done, &mut in_flight, &mut task_feed, (&mut held_back, &mut unreleased), &plan, &store, &state, &changed);
+                sync_renewing(&in_flight);
                 if more_due && !claim_soon {
                     claim_soon = true;
                     tick.reset_after(CLAIM_AGAIN);
@@ -1116,7 +1109,10 @@ pub async fn run(
                 break;
             }
             done = tasks.join_next_with_id() => match done {
-                Some(done) => finish(done, &mut in_flight, &mut task_feed, (&mut held_back, &mut unreleased), &plan, &store, &state, &changed),
+                Some(done) => {
+                    finish(done, &mut in_flight, &mut task_feed, (&mut held_back, &mut unreleased), &plan, &store, &state, &changed);
+                    sync_renewing(&in_flight);
+                }
                 None => break,
             },
         }
@@ -1792,6 +1788,44 @@ pub fn sd_notify(msg: &str) {
 /// of `[store] lease`, so that two tries may fail before one runs out.
 pub(crate) fn renew_every(cfg: &Config) -> Duration {
     cfg.store.lease.0 / 3
+}
+
+/// Extends, every `every`, this node's claims on the feeds `ids` holds
+/// (PostgreSQL): a failure is said once until one succeeds.
+async fn renew_claims(store: Backend, ids: Arc<std::sync::Mutex<Vec<i64>>>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failed = false;
+    loop {
+        tick.tick().await;
+        let ids: Vec<i64> = ids.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if ids.is_empty() {
+            continue;
+        }
+        let why = match tokio::time::timeout(Duration::from_secs(2), store.renew_claims(&ids)).await
+        {
+            Ok(Ok(_)) => None,
+            Ok(Err(e)) => Some(chain(&e)),
+            Err(_) => Some("the database server did not answer within 2s".to_string()),
+        };
+        match why {
+            None => failed = false,
+            Some(why) if !failed => {
+                warn!(fetches = ids.len(), error = %why, "cannot extend the claims of the fetches under way: another node may fetch their feeds again when their lease ends");
+                failed = true;
+            }
+            Some(_) => {}
+        }
+    }
+}
+
+/// A task aborted when this is dropped (however the function holding it ends).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// The text `feedloom check` prints.

@@ -1819,8 +1819,14 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
              [store] url: add the url, or remove password_file",
         ));
     }
-    if cfg.store.lease.0 < Duration::from_secs(1) {
-        return Err(whole("store", "lease", "[store] lease must be at least 1s"));
+    // (A node extends its claims every third of a lease, at its ticks a
+    // second apart: a lease of 1 s ran out between two.)
+    if cfg.store.lease.0 < Duration::from_secs(2) {
+        return Err(whole(
+            "store",
+            "lease",
+            "[store] lease must be at least 2s (a node extends its claims every third of it)",
+        ));
     }
     for out in &mut cfg.outputs {
         if let Some(p) = &out.path {
@@ -3233,6 +3239,10 @@ mod tests {
             e.starts_with("cfg/x.toml:2:1: [defaults] max_backoff must be at least 1s"),
             "{e}"
         );
+        // (A node extends its claims every third of a lease, at ticks a
+        // second apart: 1 s ran out between two.)
+        let e = err("[store]\nurl = \"postgres://u@h/db\"\nlease = \"1s\"\n");
+        assert!(e.contains("[store] lease must be at least 2s"), "{e}");
         for (line, key) in [
             ("title = \"T\\u0000\"", "title"),
             ("tags = [\"a\\u0000b\"]", "tags"),

@@ -600,11 +600,11 @@ async fn a_fetch_longer_than_the_lease_keeps_its_claim() {
     );
     drop(nodes);
 
-    // Two polls: the first fetches four feeds one at a time (6 s, three
-    // leases); the second, started meanwhile, leaves them all to it.
+    // Two polls: the first fetches four feeds one at a time (8 s, four
+    // leases); the second, started meanwhile, leaves it those not fetched.
     let mut feeds = String::new();
     for f in 0..4 {
-        feeds.push_str(&slow(&srv, &format!("/p{f}.xml"), 1500));
+        feeds.push_str(&slow(&srv, &format!("/p{f}.xml"), 2000));
     }
     let first = config("poll1", free_port(), 1, &feeds);
     let second = config("poll2", free_port(), 4, &feeds);
@@ -640,7 +640,7 @@ async fn a_fetch_longer_than_the_lease_keeps_its_claim() {
         .unwrap_or(0);
     let counts: Vec<usize> = (0..4).map(|f| hits(&format!("/p{f}.xml"))).collect();
     assert!(
-        left >= 2 && counts.iter().sum::<usize>() == 8 - left,
+        left >= 1 && counts.iter().sum::<usize>() == 8 - left,
         "a second poll started while the first had feeds left fetched them too: {counts:?} requests per feed; it said: {said}"
     );
 }

@@ -16,6 +16,9 @@ pub fn no_feeds(cfg: &Config) -> Option<String> {
     })
 }
 
+/// A `[store] lease` under which `check` warns (see [`warnings`]).
+const SHORT_LEASE: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Warnings about a valid config, one sentence each.
 pub fn warnings(cfg: &Config) -> Vec<String> {
     let mut out = Vec::new();
@@ -200,13 +203,16 @@ pub fn warnings(cfg: &Config) -> Vec<String> {
             ));
         }
     }
-    // PostgreSQL: a claim must outlast a fetch (and its store), else another
-    // node takes the feed while it is fetched, and it is fetched twice.
-    if cfg.store.url.is_some() && cfg.store.lease.0 <= cfg.fetch.timeout.0 {
+    // PostgreSQL: a node extends its claims every third of a lease, so a
+    // fetch may outlast it; but a database that does not answer for longer
+    // (a failover, a pause) lets the claims of a short one run out, and
+    // another node fetch those feeds twice. (The warning was of a lease no
+    // longer than `[fetch] timeout`, which the extensions made wrong.)
+    if cfg.store.url.is_some() && cfg.store.lease.0 < SHORT_LEASE {
         out.push(format!(
-            "[store] lease ({}) is not longer than [fetch] timeout ({}): another node may claim a feed while its fetch still runs, and fetch it twice; make the lease longer than a fetch and its store (e.g. twice the timeout)",
+            "[store] lease ({}) is short: a node extends its claims every third of it, so a database that does not answer for longer than that (a failover, a pause) lets another node claim the feeds the node is fetching, and fetch them twice; a lease of {} or more rides those out",
             humantime::format_duration(cfg.store.lease.0),
-            humantime::format_duration(cfg.fetch.timeout.0),
+            humantime::format_duration(SHORT_LEASE),
         ));
     }
     // Port 0: the daemon links to the port it was given, but `poll` and
@@ -444,15 +450,23 @@ mod tests {
     }
 
     #[test]
-    fn a_lease_no_longer_than_a_fetch_is_warned_about() {
+    fn a_short_lease_is_warned_about() {
         let feed = "[[feed]]\nurl = \"https://a.example/f\"\n";
         let w = warnings(&cfg(&format!(
             "[store]\nurl = \"postgres://u@h/db\"\nlease = \"5s\"\n[fetch]\ntimeout = \"60s\"\n{feed}"
         )));
         assert_eq!(w.len(), 1, "{w:?}");
         assert!(
-            w[0].contains("lease (5s)") && w[0].contains("timeout (1m)"),
+            w[0].contains("lease (5s) is short") && w[0].contains("30s or more"),
             "{w:?}"
+        );
+        // A lease shorter than a fetch's timeout is no matter: the node
+        // extends its claims (it was warned about).
+        assert!(
+            warnings(&cfg(&format!(
+                "[store]\nurl = \"postgres://u@h/db\"\nlease = \"40s\"\n[fetch]\ntimeout = \"60s\"\n{feed}"
+            )))
+            .is_empty()
         );
         // The defaults (2 minutes against 30 s), and SQLite, say nothing.
         assert!(

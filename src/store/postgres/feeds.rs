@@ -67,6 +67,14 @@ pub(super) fn feed_ref(r: &Row) -> Result<FeedRef, StoreError> {
     })
 }
 
+/// When a claim made (or extended) at `now`, in whole seconds rounded down,
+/// ends: a lease from now rounded up, so that it lasts at least the lease.
+/// (A claim made at .9 of a second lasted the lease less 0.9 s: with a
+/// lease of 2 s, a node's claims ran out between two extensions.)
+fn lease_end(now: i64, lease_secs: i64) -> i64 {
+    now + lease_secs + 1
+}
+
 /// Releases this node's claim (another node's is left alone).
 const RELEASE: &str = "UPDATE feeds SET claimed_by = NULL, claimed_until = NULL
      WHERE id = $1 AND claimed_by = $2";
@@ -419,7 +427,7 @@ impl PgStore {
             turns.push((id, start));
         }
         let ids: Vec<i64> = claimed.iter().map(|f| f.id).collect();
-        let until = now + self.inner.lease_secs;
+        let until = lease_end(now, self.inner.lease_secs);
         tx.exec(
             c,
             "UPDATE feeds SET claimed_by = $2, claimed_until = $3 WHERE id = ANY($1)",
@@ -447,7 +455,7 @@ impl PgStore {
     ) -> Result<HashSet<i64>, StoreError> {
         let c = "claiming feeds";
         let now = crate::now_unix();
-        let until = now + self.inner.lease_secs;
+        let until = lease_end(now, self.inner.lease_secs);
         let mut conn = self.pool().get().await?;
         let mut tx = conn.tx().await?;
         tx.exec(c, "SELECT pg_advisory_xact_lock($1)", &[&LOCK_CLAIM])
@@ -532,7 +540,7 @@ impl PgStore {
     /// fetched again by another node meanwhile: the claim ran out under it.)
     pub async fn renew_claims(&self, ids: &[i64]) -> Result<u64, StoreError> {
         let c = "extending the claims of fetches under way";
-        let until = crate::now_unix() + self.inner.lease_secs;
+        let until = lease_end(crate::now_unix(), self.inner.lease_secs);
         let mut conn = self.pool().get().await?;
         let mut tx = conn.tx().await?;
         let n = tx
