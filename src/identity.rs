@@ -844,6 +844,34 @@ pub fn text_alike(it: &Identified, stored_body: Option<&str>) -> bool {
         && !unlike(Some(body), stored_body)
 }
 
+/// Whether `it`'s text is a stored text (plain or HTML) corrected: both
+/// there, and no more than a few words in one and not the other (two, or a
+/// tenth of the longer's words). For an entry without guid or link, whose
+/// title and date are all that match it otherwise: two posts of one
+/// template under one title and date (a day's weather, "Sunny, high 20" and
+/// "Rain, high 15") share half their words, and [`text_alike`] merged them,
+/// the first lost (found by the re-attack).
+pub fn text_corrected(it: &Identified, stored_body: Option<&str>) -> bool {
+    let (a, b) = (words(body_of(&it.entry)), words(stored_body.unwrap_or("")));
+    if a.is_empty() || b.is_empty() {
+        return false;
+    }
+    let (mut i, mut j, mut shared) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                shared += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    let differ = (a.len() - shared).max(b.len() - shared);
+    differ <= 2.max(a.len().max(b.len()) / 10)
+}
+
 pub fn reads_otherwise(it: &Identified, stored: &StoredItem) -> bool {
     let body = Some(body_of(&it.entry)).filter(|b| !b.is_empty());
     unlike(body, stored.body) && plain_title(it.entry.title.as_deref()) != plain_title(stored.title)

@@ -3707,11 +3707,37 @@ async fn a_post_without_guid_or_link_corrected_is_updated_not_stored_again() {
                  end of the month, the council said.";
     serve(&[item(other)]);
     assert_eq!(s.poll().await.new, 1);
+    // Another day's report of one template under that title and date (a
+    // feed dating by day): half its words shared, another post (found by
+    // the re-attack: merged, the first lost).
+    let weather = |w: &str| {
+        format!(
+            "<item><title>Springfield weather</title><pubDate>Wed, 25 Nov 2026 00:00:00 GMT</pubDate>\
+             <description>Weather for Springfield: {w} km/h</description></item>"
+        )
+    };
+    serve(&[weather("Sunny, high 20, low 10, wind west 5")]);
+    assert_eq!(s.poll().await.new, 1);
+    serve(&[weather("Rain, high 15, low 8, wind north 10")]);
+    let rain = s.poll().await;
+    assert_eq!((rain.new, rain.updated), (1, 0));
+    let n: i64 = s
+        .env
+        .reader()
+        .query_row(
+            "SELECT count(*) FROM items WHERE title = 'Springfield weather'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(n, 2);
+    serve(&[item(other)]);
+    s.poll().await;
     // Both in one document, the first edited again: no guess, stored anew.
     serve(&[item(fixed), item(&format!("{first} Photos to follow."))]);
     let both = s.poll().await;
     assert_eq!(both.new, 1);
-    assert_eq!(items(&s).len(), 3);
+    assert_eq!(items(&s).len(), 5);
 }
 
 /// One of those text-keyed posts corrected (its date as before) is the item

@@ -1045,8 +1045,9 @@ fn find_churned(
             });
             // An entry without guid or link, dated and titled, alone so in
             // the document, corrected: the stored one of its title and date,
-            // its words mostly the same. (Stored anew beside the old text,
-            // and published twice.)
+            // no more than a few words changed (`text_corrected`: two posts
+            // of one template merged under half). (Stored anew beside the
+            // old text, and published twice.)
             if rows.is_empty()
                 && doc.alone_by_date
                 && published.is_some()
@@ -1055,7 +1056,7 @@ fn find_churned(
             {
                 let found = query(BY_TITLE_DATE, &[&feed_id, &it.entry.title, &published])?;
                 rows = kept_as_stored(tx, found, "reading a corrected item", |stored, _| {
-                    crate::identity::text_alike(it, stored.body)
+                    crate::identity::text_corrected(it, stored.body)
                 })?;
                 rows.retain(|(e, _, _)| {
                     !crate::identity::carries_other_files(it, e.enclosures.as_deref())

@@ -1010,7 +1010,7 @@ async fn find_churned(
                     .await?
                     .into_iter()
                     .filter(|r| {
-                        crate::identity::text_alike(
+                        crate::identity::text_corrected(
                             it,
                             r.get::<_, Option<String>>("body").as_deref(),
                         ) && !crate::identity::carries_other_files(it, r.get(6))
