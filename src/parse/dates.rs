@@ -75,8 +75,12 @@ pub(super) fn with_day_first<R>(day_first: bool, f: impl FnOnce() -> R) -> R {
 /// `\/` read as `/`); a date quoted in a post's text decided for the
 /// feed's own dates (found by the re-attack).
 pub fn day_first_document(text: &[u8]) -> bool {
-    const NAMES: [&[u8]; 6] = [
+    // (Local names, whole: `<candidate>`, `<mandate>` ended like a date's,
+    // and a US feed quoting a European date in one flipped.)
+    const NAMES: [&[u8]; 8] = [
         b"date",
+        b"pubdate",
+        b"lastbuilddate",
         b"published",
         b"updated",
         b"issued",
@@ -99,11 +103,7 @@ pub fn day_first_document(text: &[u8]) -> bool {
         let name_len = rest.iter().take(64).take_while(|c| name_char(c)).count();
         let name = &rest[..name_len];
         let local = name.rsplit(|c| *c == b':').next().unwrap_or(name);
-        if local.is_empty()
-            || !NAMES
-                .iter()
-                .any(|n| local.to_ascii_lowercase().ends_with(n))
-        {
+        if !NAMES.iter().any(|n| local.eq_ignore_ascii_case(n)) {
             continue;
         }
         let tag = &rest[name_len..];
@@ -117,9 +117,29 @@ pub fn day_first_document(text: &[u8]) -> bool {
         if gt > 0 && tag[gt - 1] == b'/' {
             continue;
         }
-        let value = &tag[gt + 1..(gt + 1 + MOST).min(tag.len())];
-        let value = value.trim_ascii_start();
-        let value = value.strip_prefix(b"<![CDATA[").unwrap_or(value);
+        // (Past comments and empty CDATA before the date: `<pubDate><!--
+        // c -->25/11/2026` was not judged.)
+        let mut value = &tag[gt + 1..(gt + 1 + MOST).min(tag.len())];
+        for _ in 0..4 {
+            value = value.trim_ascii_start();
+            if let Some(rest) = value.strip_prefix(b"<!--") {
+                match memchr::memmem::find(rest, b"-->") {
+                    Some(e) => value = &rest[e + 3..],
+                    None => break,
+                }
+            } else if let Some(rest) = value.strip_prefix(b"<![CDATA[") {
+                let rest = rest.trim_ascii_start();
+                match rest.strip_prefix(b"]]>") {
+                    Some(after) => value = after,
+                    None => {
+                        value = rest;
+                        break;
+                    }
+                }
+            } else {
+                break;
+            }
+        }
         judge(
             &value[..value
                 .iter()
@@ -875,6 +895,9 @@ mod tests {
             b"<pubDate xml:lang=\"fr\">25/11/2026 10:00</pubDate>",
             b"<item><pubDate\n  a='1'>10:00 25/11/2026</pubDate></item>",
             b"<dc:date>lundi 25-11-2026</dc:date>",
+            b"<pubDate><!-- c -->25/11/2026</pubDate>",
+            b"<pubDate><![CDATA[]]>25/11/2026</pubDate>",
+            b"<lastBuildDate>25/11/2026</lastBuildDate>",
         ] {
             assert!(day_first_document(fr), "{}", String::from_utf8_lossy(fr));
         }
@@ -883,6 +906,8 @@ mod tests {
             &b"<pubDate/>25/11/2026"[..],
             b"<pubDate />25/11/2026",
             b"<pubDatex>25/11/2026</pubDatex>",
+            // (Elements whose names end like a date's; found by the re-attack.)
+            b"<pubDate>07/12/2026</pubDate><candidate>25/11/2026</candidate><mandate>25/11/2026</mandate>",
             b"<pubDate>2026-11-25T10:00:00Z 25/11</pubDate>",
         ] {
             assert!(!day_first_document(not), "{}", String::from_utf8_lossy(not));
