@@ -371,7 +371,9 @@ fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                             "; the output files were not written within {}s",
                             OUTPUTS_AFTER_SIGNAL.as_secs()
                         ),
-                        None => "; the output files were not written (a second signal)".to_string(),
+                        // (The writing, begun, may end after it: each file
+                        // is written whole, the old one or the new.)
+                        None => "; a second signal came while the output files were being written (each is whole: the old one or the new)".to_string(),
                     };
                     feedloom::errln!(
                         "feedloom: poll stopped by {name}: the feeds stored before it stay \
