@@ -134,7 +134,10 @@ pub fn plain_text(html: &str) -> String {
                     std::str::from_utf8(raw).unwrap_or(""),
                 ),
             };
-            push_text(&mut out, &html[i..to]);
+            match *raw {
+                b"xmp" | b"plaintext" => push_decoded(&mut out, &html[i..to]),
+                _ => push_text(&mut out, &html[i..to]),
+            }
             i = to;
         }
         start = i;
@@ -183,6 +186,12 @@ fn push_text(out: &mut String, text: &str) {
     } else {
         text
     };
+    push_decoded(out, text);
+}
+
+/// [`push_text`] of text whose entities are no entities (`xmp`'s and
+/// `plaintext`'s: the page shows `&eacute;` as written).
+fn push_decoded(out: &mut String, text: &str) {
     // Runs of other characters are copied whole (this runs on the store's
     // one writer, for every new item: char by char it was a tenth of it).
     let b = text.as_bytes();
@@ -1802,6 +1811,12 @@ mod tests {
         assert_eq!(
             plain_text("x<plaintext>y <script>zqcc</script></plaintext>"),
             "x y <script>zqcc</script></plaintext>"
+        );
+        // (Their entities as written, as the page shows them; a textarea's
+        // and a title's decoded.)
+        assert_eq!(
+            plain_text("<xmp>caf&eacute;</xmp><textarea>caf&eacute;</textarea>"),
+            "caf&eacute; café"
         );
         // What the story shows: a noscript's text, not an iframe's fallback
         // (unless it is never closed).
