@@ -66,6 +66,10 @@ pub(super) fn for_feed_rs(text: &[u8]) -> Cow<'_, [u8]> {
         };
     }
     let text = bad_char_refs(text).map_or(Cow::Borrowed(text), Cow::Owned);
+    let text = match unbound_prefixes(&text) {
+        Some(bound) => Cow::Owned(bound),
+        None => text,
+    };
     let text = match unread_extensions(&text) {
         Some(renamed) => Cow::Owned(renamed),
         None => text,
@@ -78,6 +82,89 @@ pub(super) fn for_feed_rs(text: &[u8]) -> Cow<'_, [u8]> {
         Some(bounded) => Cow::Owned(bounded),
         None => text,
     }
+}
+
+/// Namespaces of the prefixes feeds use without declaring them, bound on the
+/// root element: the well-known modules to their own (a feed that forgot
+/// `xmlns:content` means the content module), any other to a namespace of
+/// its own. feed-rs read an element of an undeclared prefix by its local
+/// name: an item's `<itunes:title>`, `<media:title>` or `<dc:title>` after
+/// its `<title>` became its headline, and an undeclared `content:encoded`
+/// was lost (found by a black-box round of the corpus). `None` when every
+/// prefix of an element is declared (or there is none).
+fn unbound_prefixes(text: &[u8]) -> Option<Vec<u8>> {
+    const KNOWN: [(&str, &str); 8] = [
+        ("content", "http://purl.org/rss/1.0/modules/content/"),
+        ("dc", "http://purl.org/dc/elements/1.1/"),
+        ("dcterms", "http://purl.org/dc/terms/"),
+        ("itunes", "http://www.itunes.com/dtds/podcast-1.0.dtd"),
+        ("media", "http://search.yahoo.com/mrss/"),
+        ("atom", "http://www.w3.org/2005/Atom"),
+        ("rdf", "http://www.w3.org/1999/02/22-rdf-syntax-ns#"),
+        ("slash", "http://purl.org/rss/1.0/modules/slash/"),
+    ];
+    const MOST: usize = 16;
+    let name_char = |c: &u8| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.');
+    let mut root: Option<usize> = None;
+    let mut unbound: Vec<&[u8]> = Vec::new();
+    for at in memchr::memchr_iter(b'<', text) {
+        let rest = &text[at + 1..];
+        if !rest
+            .first()
+            .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
+        {
+            continue;
+        }
+        let len = rest.iter().take(64).take_while(|c| name_char(c)).count();
+        if root.is_none() {
+            root = Some(
+                at + 1
+                    + rest
+                        .iter()
+                        .take_while(|c| name_char(c) || **c == b':')
+                        .count(),
+            );
+        }
+        if rest.get(len) != Some(&b':') {
+            continue;
+        }
+        let prefix = &rest[..len];
+        if prefix.eq_ignore_ascii_case(b"xml") || unbound.contains(&prefix) {
+            continue;
+        }
+        let mut decl = b"xmlns:".to_vec();
+        decl.extend_from_slice(prefix);
+        let declared = memchr::memmem::find_iter(text, &decl).any(|d| {
+            matches!(
+                text.get(d + decl.len()),
+                Some(b'=' | b' ' | b'\t' | b'\r' | b'\n')
+            )
+        });
+        if !declared {
+            unbound.push(prefix);
+            if unbound.len() == MOST {
+                break;
+            }
+        }
+    }
+    let root = root?;
+    if unbound.is_empty() {
+        return None;
+    }
+    let mut decls = Vec::new();
+    for p in &unbound {
+        let name = String::from_utf8_lossy(p);
+        let uri = KNOWN.iter().find(|(k, _)| *k == name).map_or_else(
+            || format!("urn:feedloom:undeclared:{name}"),
+            |(_, u)| u.to_string(),
+        );
+        decls.extend_from_slice(format!(" xmlns:{name}=\"{uri}\"").as_bytes());
+    }
+    let mut out = Vec::with_capacity(text.len() + decls.len());
+    out.extend_from_slice(&text[..root]);
+    out.extend_from_slice(&decls);
+    out.extend_from_slice(&text[root..]);
+    Some(out)
 }
 
 /// Character references to what XML allows no document to hold (`&#0;`,
