@@ -412,15 +412,6 @@ pub fn is_text_link_key(key: &str) -> bool {
     key.starts_with("link:") && key.contains(" text:") && !key.contains(" title:")
 }
 
-/// Whether `it` is keyed by its text: a text-keyed entry at a link
-/// ([`is_text_link_key`]), or one without guid or link (`hash:`, its title,
-/// date, text and files). An edit of its text gives it another key, so one
-/// alone in its document by link, title and date may be a stored one
-/// corrected (`store::items::find_churned`).
-pub fn is_text_keyed(it: &Identified) -> bool {
-    is_text_link_key(&it.key) || (it.kind == KeyKind::Hash && it.canonical_url.is_none())
-}
-
 /// Whether `it`'s key is one [`requalified`] may move (a plain link key of
 /// an entry with files): asked before reading the stored item.
 pub fn may_be_requalified(it: &Identified) -> bool {
@@ -842,34 +833,6 @@ pub fn text_alike(it: &Identified, stored_body: Option<&str>) -> bool {
     !body.is_empty()
         && stored_body.is_some_and(|b| !b.is_empty())
         && !unlike(Some(body), stored_body)
-}
-
-/// Whether `it`'s text is a stored text (plain or HTML) corrected: both
-/// there, and no more than a few words in one and not the other (two, or a
-/// tenth of the longer's words). For an entry without guid or link, whose
-/// title and date are all that match it otherwise: two posts of one
-/// template under one title and date (a day's weather, "Sunny, high 20" and
-/// "Rain, high 15") share half their words, and [`text_alike`] merged them,
-/// the first lost (found by the re-attack).
-pub fn text_corrected(it: &Identified, stored_body: Option<&str>) -> bool {
-    let (a, b) = (words(body_of(&it.entry)), words(stored_body.unwrap_or("")));
-    if a.is_empty() || b.is_empty() {
-        return false;
-    }
-    let (mut i, mut j, mut shared) = (0, 0, 0);
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                shared += 1;
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    let differ = (a.len() - shared).max(b.len() - shared);
-    differ <= 2.max(a.len().max(b.len()) / 10)
 }
 
 pub fn reads_otherwise(it: &Identified, stored: &StoredItem) -> bool {

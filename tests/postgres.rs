@@ -1663,47 +1663,6 @@ async fn a_text_keyed_post_corrected_is_updated_alike() {
     assert!(polled[1].contains("1 new"), "{}", polled[1]);
 }
 
-/// A post without guid or link, its text corrected, is updated on both
-/// stores alike (it was stored anew).
-#[tokio::test]
-async fn a_post_without_guid_or_link_corrected_is_updated_alike() {
-    let server = FeedServer::start().await;
-    let serve = |text: &str| {
-        server.set(
-            "/p.xml",
-            Resource::feed(format!(
-                "<rss version=\"2.0\"><channel><title>P</title><item><title>Oak saplings planted</title>\
-                 <pubDate>Mon, 07 Dec 2026 10:00:00 GMT</pubDate><description>{text}</description>\
-                 </item></channel></rss>"
-            ))
-            .no_etag(),
-        );
-    };
-    serve(
-        "Volunteers planted four hundred oak saplings along the river on Saturday, run by the parks department.",
-    );
-    let body = format!(
-        "[fetch]\nhost_gap = \"0s\"\n{}",
-        common::feeds_toml(&[server.url("/p.xml")])
-    );
-    let Some(pair) = Pair::new("hash_keyed_fix", &body).await else {
-        return;
-    };
-    let polled = pair.run(&["poll"]).await;
-    assert_eq!(polled[0], polled[1]);
-    assert!(polled[1].contains("1 new"), "{}", polled[1]);
-    serve(
-        "Volunteers planted four hundred oak saplings along the river on Saturday, run by the city parks department.",
-    );
-    let polled = pair.run(&["poll"]).await;
-    assert_eq!(polled[0], polled[1]);
-    assert!(
-        polled[1].contains("0 new") && polled[1].contains("1 updated"),
-        "{}",
-        polled[1]
-    );
-}
-
 /// Another feed's copy of one of a link's text-keyed posts joins that
 /// post's story, not the oldest at the link, on both backends alike.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

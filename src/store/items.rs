@@ -203,7 +203,10 @@ impl Store {
         // and date: one alone so in the document may be a stored one
         // corrected (see `find_churned`).
         let mut dated_text_keyed: std::collections::HashMap<_, usize> = Default::default();
-        for it in items.iter().filter(|i| crate::identity::is_text_keyed(i)) {
+        for it in items
+            .iter()
+            .filter(|i| crate::identity::is_text_link_key(&i.key))
+        {
             *dated_text_keyed.entry(text_keyed_slot(it)).or_default() += 1;
         }
         for it in in_order_of_age(items) {
@@ -925,12 +928,6 @@ fn find_churned(
            AND published_at IS ?3 AND (?4 IS NULL OR updated_at IS ?4)
          LIMIT 64";
     // (On items_canonical.)
-    // (On items_feed_canonical: the feed's items without a link.)
-    const BY_TITLE_DATE: &str =
-        "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures, published_at, updated_at
-         FROM items WHERE feed_id = ?1 AND canonical_url IS NULL AND title IS ?2 AND published_at IS ?3
-           AND key_kind = 'hash'
-         LIMIT 2";
     const BY_LINK_TITLE_DATE: &str =
         "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures, published_at, updated_at
          FROM items WHERE canonical_url = ?2 AND feed_id = ?1 AND title IS ?3 AND published_at IS ?4
@@ -1043,25 +1040,6 @@ fn find_churned(
             rows.retain(|(e, _, _)| {
                 !crate::identity::carries_other_files(it, e.enclosures.as_deref())
             });
-            // An entry without guid or link, dated and titled, alone so in
-            // the document, corrected: the stored one of its title and date,
-            // no more than a few words changed (`text_corrected`: two posts
-            // of one template merged under half). (Stored anew beside the
-            // old text, and published twice.)
-            if rows.is_empty()
-                && doc.alone_by_date
-                && published.is_some()
-                && it.entry.title.is_some()
-                && it.kind == crate::identity::KeyKind::Hash
-            {
-                let found = query(BY_TITLE_DATE, &[&feed_id, &it.entry.title, &published])?;
-                rows = kept_as_stored(tx, found, "reading a corrected item", |stored, _| {
-                    crate::identity::text_corrected(it, stored.body)
-                })?;
-                rows.retain(|(e, _, _)| {
-                    !crate::identity::carries_other_files(it, e.enclosures.as_deref())
-                });
-            }
             rows
         }
     };

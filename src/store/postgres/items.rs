@@ -248,7 +248,10 @@ impl PgStore {
         let all_new = items.iter().all(|i| !i.known);
         // Text-keyed entries by link, title and date (see SQLite's).
         let mut dated_text_keyed: HashMap<_, usize> = HashMap::new();
-        for it in items.iter().filter(|i| crate::identity::is_text_keyed(i)) {
+        for it in items
+            .iter()
+            .filter(|i| crate::identity::is_text_link_key(&i.key))
+        {
             *dated_text_keyed
                 .entry(crate::store::items::text_keyed_slot(it))
                 .or_default() += 1;
@@ -850,13 +853,6 @@ async fn find_churned(
            AND published_at IS NOT DISTINCT FROM $3
            AND ($4::bigint IS NULL OR updated_at IS NOT DISTINCT FROM $4) LIMIT 64";
     // (A link's text-keyed entries of one title, by date: see SQLite's.)
-    const BY_TITLE_DATE: &str =
-        "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures, published_at, updated_at,
-                coalesce(content, summary) AS body
-         FROM items WHERE feed_id = $1 AND canonical_url IS NULL
-           AND title IS NOT DISTINCT FROM $2 AND published_at IS NOT DISTINCT FROM $3
-           AND key_kind = 'hash'
-         LIMIT 2";
     const BY_LINK_TITLE_DATE: &str =
         "SELECT id, content_hash, story_id, key, guid, last_seen_at, enclosures, published_at, updated_at,
                 coalesce(content, summary) AS body
@@ -998,25 +994,6 @@ async fn find_churned(
         None => {
             let mut rows = tx.query(c, BY_TEXT, &[&feed_id, &it.text_hash]).await?;
             rows.retain(|r| !crate::identity::carries_other_files(it, r.get(6)));
-            // An entry without guid or link, corrected (see SQLite's).
-            if rows.is_empty()
-                && alone_by_date
-                && published.is_some()
-                && it.entry.title.is_some()
-                && it.kind == crate::identity::KeyKind::Hash
-            {
-                rows = tx
-                    .query(c, BY_TITLE_DATE, &[&feed_id, &it.entry.title, &published])
-                    .await?
-                    .into_iter()
-                    .filter(|r| {
-                        crate::identity::text_corrected(
-                            it,
-                            r.get::<_, Option<String>>("body").as_deref(),
-                        ) && !crate::identity::carries_other_files(it, r.get(6))
-                    })
-                    .collect();
-            }
             rows
         }
     };
