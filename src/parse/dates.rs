@@ -98,7 +98,23 @@ pub fn day_first_document(text: &[u8]) -> bool {
     // with attributes or not, in CDATA or not (`<pubDate xml:lang="fr">`,
     // `<![CDATA[25/11/2026]]>` were not looked at).
     let name_char = |c: &u8| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.' | b':');
+    // (Not inside CDATA or a comment: a post quoting a date field, a tech
+    // blog's `<pubDate>25/11/2026</pubDate>`, flipped a US feed; found by
+    // the re-attack.)
+    let mut skip_to = 0;
     for i in memchr::memchr_iter(b'<', text) {
+        if i < skip_to {
+            continue;
+        }
+        for (open, close) in [(&b"<![CDATA["[..], &b"]]>"[..]), (b"<!--", b"-->")] {
+            if text[i..].starts_with(open) {
+                skip_to = memchr::memmem::find(&text[i..], close)
+                    .map_or(text.len(), |e| i + e + close.len());
+            }
+        }
+        if i < skip_to {
+            continue;
+        }
         let rest = &text[i + 1..];
         let name_len = rest.iter().take(64).take_while(|c| name_char(c)).count();
         let name = &rest[..name_len];
@@ -147,9 +163,11 @@ pub fn day_first_document(text: &[u8]) -> bool {
                 .unwrap_or(value.len())],
         );
     }
-    // JSON Feed: `"date_published": "…"`.
+    // JSON Feed: `"date_published": "…"` (in a JSON document only: an XML
+    // post quoting one decided for its feed).
+    let json = super::limits::is_json(text);
     for key in [&b"\"date_published\""[..], b"\"date_modified\""] {
-        for at in memchr::memmem::find_iter(text, key) {
+        for at in memchr::memmem::find_iter(text, key).filter(|_| json) {
             let rest = &text[at + key.len()..(at + key.len() + MOST).min(text.len())];
             let rest = rest.trim_ascii_start();
             let Some(rest) = rest.strip_prefix(b":") else {
@@ -887,7 +905,9 @@ mod tests {
         ] {
             assert!(!day_first_document(us), "{}", String::from_utf8_lossy(us));
         }
-        assert!(day_first_document(b"\"date_modified\": \"30/01/26 10:00\""));
+        assert!(day_first_document(
+            b"{\"date_modified\": \"30/01/26 10:00\"}"
+        ));
         // In CDATA, with attributes, a time first, a prefix (found by a
         // black-box round: each kept the US order).
         for fr in [
@@ -908,6 +928,10 @@ mod tests {
             b"<pubDatex>25/11/2026</pubDatex>",
             // (Elements whose names end like a date's; found by the re-attack.)
             b"<pubDate>07/12/2026</pubDate><candidate>25/11/2026</candidate><mandate>25/11/2026</mandate>",
+            // (Quoted in a post, in CDATA or a comment, or as JSON in XML.)
+            b"<pubDate>12/05/2026</pubDate><description><![CDATA[<pubDate>25/11/2026</pubDate>]]></description>",
+            b"<pubDate>12/05/2026</pubDate><!-- <pubDate>25/11/2026</pubDate> -->",
+            b"<rss><pubDate>12/05/2026</pubDate><description>\"date_published\": \"25/11/2026\"</description></rss>",
             b"<pubDate>2026-11-25T10:00:00Z 25/11</pubDate>",
         ] {
             assert!(!day_first_document(not), "{}", String::from_utf8_lossy(not));

@@ -103,13 +103,37 @@ fn unbound_prefixes(text: &[u8]) -> Option<Vec<u8>> {
         ("rdf", "http://www.w3.org/1999/02/22-rdf-syntax-ns#"),
         ("slash", "http://purl.org/rss/1.0/modules/slash/"),
     ];
-    const MOST: usize = 16;
+    const MOST: usize = 64;
     let name_char = |c: &u8| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.');
-    let mut root: Option<usize> = None;
+    // The root's start tag, past the prolog (a comment or a DOCTYPE holding
+    // a tag took the declarations into it), and the prefixes it declares:
+    // those are bound everywhere. (A declaration anywhere else, another
+    // item's or a post's quoted text, left the prefix unbound where used.)
+    let root_at = root_start(text)?;
+    let tag_end = start_tag_end(text, root_at)?;
+    let root_tag = &text[root_at..tag_end];
+    let name_end = root_at
+        + 1
+        + text[root_at + 1..]
+            .iter()
+            .take_while(|c| name_char(c) || **c == b':')
+            .count();
+    let declared = |prefix: &[u8]| {
+        let mut decl = b"xmlns:".to_vec();
+        decl.extend_from_slice(prefix);
+        memchr::memmem::find_iter(root_tag, &decl).any(|d| {
+            d > 0
+                && root_tag[d - 1].is_ascii_whitespace()
+                && root_tag[d + decl.len()..]
+                    .iter()
+                    .find(|c| !c.is_ascii_whitespace())
+                    == Some(&b'=')
+        })
+    };
     let mut unbound: Vec<&[u8]> = Vec::new();
     let mut seen: Vec<&[u8]> = Vec::new();
-    for at in memchr::memchr_iter(b'<', text) {
-        let rest = &text[at + 1..];
+    for at in memchr::memchr_iter(b'<', &text[root_at..]) {
+        let rest = &text[root_at + at + 1..];
         if !rest
             .first()
             .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
@@ -117,15 +141,6 @@ fn unbound_prefixes(text: &[u8]) -> Option<Vec<u8>> {
             continue;
         }
         let len = rest.iter().take(64).take_while(|c| name_char(c)).count();
-        if root.is_none() {
-            root = Some(
-                at + 1
-                    + rest
-                        .iter()
-                        .take_while(|c| name_char(c) || **c == b':')
-                        .count(),
-            );
-        }
         if rest.get(len) != Some(&b':') {
             continue;
         }
@@ -135,29 +150,18 @@ fn unbound_prefixes(text: &[u8]) -> Option<Vec<u8>> {
         if prefix.eq_ignore_ascii_case(b"xml") || seen.contains(&prefix) {
             continue;
         }
-        if seen.len() == 4 * MOST {
+        if seen.len() == MOST {
             break;
         }
         seen.push(prefix);
-        let mut decl = b"xmlns:".to_vec();
-        decl.extend_from_slice(prefix);
-        let declared = memchr::memmem::find_iter(text, &decl).any(|d| {
-            matches!(
-                text.get(d + decl.len()),
-                Some(b'=' | b' ' | b'\t' | b'\r' | b'\n')
-            )
-        });
-        if !declared {
+        if !declared(prefix) {
             unbound.push(prefix);
-            if unbound.len() == MOST {
-                break;
-            }
         }
     }
-    let root = root?;
     if unbound.is_empty() {
         return None;
     }
+    let root = name_end;
     let mut decls = Vec::new();
     for p in &unbound {
         let name = String::from_utf8_lossy(p);
@@ -172,6 +176,59 @@ fn unbound_prefixes(text: &[u8]) -> Option<Vec<u8>> {
     out.extend_from_slice(&decls);
     out.extend_from_slice(&text[root..]);
     Some(out)
+}
+
+/// Where the root element's start tag begins: the first tag past the
+/// prolog's declaration, processing instructions, comments and DOCTYPE
+/// (its internal subset too).
+fn root_start(text: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    loop {
+        let at = i + memchr::memchr(b'<', &text[i..])?;
+        let rest = &text[at..];
+        if rest.starts_with(b"<?") {
+            i = at + 2 + memchr::memmem::find(&rest[2..], b"?>")? + 2;
+        } else if rest.starts_with(b"<!--") {
+            i = at + 4 + memchr::memmem::find(&rest[4..], b"-->")? + 3;
+        } else if rest.starts_with(b"<!") {
+            let mut depth = 0usize;
+            let mut k = at + 2;
+            while k < text.len() {
+                match text[k] {
+                    b'[' => depth += 1,
+                    b']' => depth = depth.saturating_sub(1),
+                    b'>' if depth == 0 => break,
+                    _ => {}
+                }
+                k += 1;
+            }
+            i = k + 1;
+        } else if rest
+            .get(1)
+            .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
+        {
+            return Some(at);
+        } else {
+            i = at + 1;
+        }
+        if i >= text.len() {
+            return None;
+        }
+    }
+}
+
+/// Where the start tag at `at` ends (its `>`, outside quoted values).
+fn start_tag_end(text: &[u8], at: usize) -> Option<usize> {
+    let mut quote: Option<u8> = None;
+    for (k, c) in text.iter().enumerate().skip(at + 1) {
+        match (quote, *c) {
+            (None, b'"' | b'\'') => quote = Some(*c),
+            (Some(q), c) if c == q => quote = None,
+            (None, b'>') => return Some(k),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Character references to what XML allows no document to hold (`&#0;`,

@@ -3478,6 +3478,35 @@ mod tests {
             let d = parse(item(extra).as_bytes(), None, &base(), Limits::default()).unwrap();
             assert_eq!(d.entries[0].title.as_deref(), Some("Post one"), "{extra}");
         }
+        // A comment or a DOCTYPE holding a tag before the root, another
+        // item declaring the prefix for itself, a post quoting a
+        // declaration (found by the re-attack: each left it unbound).
+        for (before, other) in [
+            ("<!-- exported from <Blogger> -->", ""),
+            ("<!DOCTYPE rss [<!ENTITY sig \"<i>x</i>\">]>", ""),
+            (
+                "",
+                "<item xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><title>Two</title><link>https://e.org/2</link></item>",
+            ),
+            (
+                "",
+                "<item><title>Two</title><link>https://e.org/2</link><description><![CDATA[xmlns:dc=\"x\" xmlns:content=\"y\"]]></description></item>",
+            ),
+        ] {
+            let doc = format!(
+                "{before}<rss version=\"2.0\"><channel><title>T</title>{other}<item><title>Post one</title>\
+                 <dc:title>DC</dc:title><link>https://e.org/1</link>\
+                 <content:encoded><![CDATA[<p>Full.</p>]]></content:encoded></item></channel></rss>"
+            );
+            let d = parse(doc.as_bytes(), None, &base(), Limits::default()).unwrap();
+            let e = d
+                .entries
+                .iter()
+                .find(|e| e.link.as_deref() == Some("https://e.org/1"))
+                .unwrap();
+            assert_eq!(e.title.as_deref(), Some("Post one"), "{doc}");
+            assert_eq!(e.content.as_deref(), Some("<p>Full.</p>"), "{doc}");
+        }
         let d = parse(
             item("<content:encoded><![CDATA[<p>Full body.</p>]]></content:encoded>").as_bytes(),
             None,
