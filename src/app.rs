@@ -836,6 +836,17 @@ pub async fn run(
                                 crate::store::Location::of(&opened_store).describe()
                             ));
                         }
+                        // (A lease is the store's, set when it opens: a
+                        // reload said "config reloaded" and kept the old one.)
+                        if new_cfg.store.url.is_some() && new_cfg.store.lease != opened_store.lease {
+                            warn!("[store] lease changed: takes effect after a restart");
+                            pending.push(format!(
+                                "[store] lease = \"{}\" (the daemon keeps {})",
+                                humantime::format_duration(new_cfg.store.lease.0),
+                                humantime::format_duration(opened_store.lease.0)
+                            ));
+                        }
+                        new_cfg.store.lease = opened_store.lease;
                         new_cfg.store.path = opened_store.path.clone();
                         new_cfg.store.url = opened_store.url.clone();
                         let asked = crate::server::ConnLimits::of(&new_cfg.server);

@@ -1394,6 +1394,42 @@ async fn the_daemon_serves_outputs_health_and_search_from_postgres() {
     assert!(found.contains("<mark>Ferry</mark>"), "{found}");
     let page = http.get(format!("{base}/all.html")).send().await.unwrap();
     assert_eq!(page.status(), 200);
+    // A reload that changes the lease says a restart applies it (it said
+    // "config reloaded" and kept the old one), then one back says nothing.
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    let health = || async {
+        http.get(format!("{base}/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    for (config, wanted) in [
+        (
+            text.replacen("[store]\n", "[store]\nlease = \"60s\"\n", 1),
+            true,
+        ),
+        (text.clone(), false),
+    ] {
+        std::fs::write(&cfg, config).unwrap();
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(child.0.id() as i32, libc::SIGHUP) };
+        let mut said = String::new();
+        for _ in 0..50 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            said = health().await;
+            if said.contains("[store] lease = \\\"1m\\\" (the daemon keeps 2m)") == wanted {
+                break;
+            }
+        }
+        assert_eq!(
+            said.contains("[store] lease = \\\"1m\\\" (the daemon keeps 2m)"),
+            wanted,
+            "{said}"
+        );
+    }
     // The database turns read-only (a standby after a failover): the claims
     // fail, and /healthz says the store is at fault (it said ok while no
     // feed was fetched).
