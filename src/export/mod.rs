@@ -627,6 +627,14 @@ pub fn write_files_but(
     rendered: &[RenderedFile],
     waiting: &[(PathBuf, String)],
 ) -> Vec<(PathBuf, String)> {
+    // One writer at a time in this process: they share each file's temp
+    // name (`.NAME.PID.tmp`), and a daemon's stop rendered its outputs while
+    // the writing of the render it had just cut off went on in its thread:
+    // each removed the other's temp file, one's rename failed ("cannot write
+    // output … No such file") and the other could move a half-written file
+    // into place (found by a black-box round of PostgreSQL nodes).
+    static WRITING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = WRITING.lock().unwrap_or_else(|e| e.into_inner());
     let mut failed = Vec::new();
     for r in rendered {
         let Some(path) = &r.path else {
@@ -1189,6 +1197,41 @@ mod tests {
     /// Content that shows no words gives way to a summary with some, after
     /// its picture unless the summary shows one; plain text keeps its
     /// paragraphs; anything else is as it was.
+    /// Two writers of one file in this process (a daemon's stop rendering
+    /// while the render it cut off still writes in its thread) each write it
+    /// whole: they shared its temp name, and one's rename failed, or moved
+    /// the other's half-written file into place.
+    #[test]
+    fn two_writers_of_one_file_in_a_process_each_write_it_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("all.json");
+        let file = |n: u8| RenderedFile {
+            name: "all.json".into(),
+            format: Format::Json,
+            bytes: vec![n; 256 * 1024],
+            path: Some(path.clone()),
+            served: false,
+            stale_at: None,
+        };
+        let writers: Vec<_> = (0..2u8)
+            .map(|n| {
+                let f = vec![file(b'a' + n)];
+                std::thread::spawn(move || {
+                    (0..100)
+                        .flat_map(|_| write_files(&f))
+                        .collect::<Vec<String>>()
+                })
+            })
+            .collect();
+        for w in writers {
+            let failed = w.join().unwrap();
+            assert!(failed.is_empty(), "{failed:?}");
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(bytes.len(), 256 * 1024);
+        assert!(bytes.iter().all(|b| *b == bytes[0]), "a file of two writes");
+    }
+
     #[test]
     fn the_body_a_reader_reads() {
         let r = |c: &str, s: Option<&str>| readable(Some(c.into()), s.map(String::from));
