@@ -101,7 +101,11 @@ pub fn day_first_document(text: &[u8]) -> bool {
     // (Not inside CDATA or a comment: a post quoting a date field, a tech
     // blog's `<pubDate>25/11/2026</pubDate>`, flipped a US feed; found by
     // the re-attack.)
-    let mut skip_to = 0;
+    // (A JSON Feed's only fields are its keys: a post quoting
+    // `<pubDate>25/11/2026</pubDate>` in its `content_html` flipped a US
+    // JSON Feed; found by the re-attack.)
+    let json = super::limits::is_json(text);
+    let mut skip_to = if json { text.len() } else { 0 };
     for i in memchr::memchr_iter(b'<', text) {
         if i < skip_to {
             continue;
@@ -165,7 +169,6 @@ pub fn day_first_document(text: &[u8]) -> bool {
     }
     // JSON Feed: `"date_published": "…"` (in a JSON document only: an XML
     // post quoting one decided for its feed).
-    let json = super::limits::is_json(text);
     for key in [&b"\"date_published\""[..], b"\"date_modified\""] {
         for at in memchr::memmem::find_iter(text, key).filter(|_| json) {
             let rest = &text[at + key.len()..(at + key.len() + MOST).min(text.len())];
@@ -932,6 +935,7 @@ mod tests {
             b"<pubDate>12/05/2026</pubDate><description><![CDATA[<pubDate>25/11/2026</pubDate>]]></description>",
             b"<pubDate>12/05/2026</pubDate><!-- <pubDate>25/11/2026</pubDate> -->",
             b"<rss><pubDate>12/05/2026</pubDate><description>\"date_published\": \"25/11/2026\"</description></rss>",
+            br#"{"items":[{"date_published":"12/05/2026 10:00","content_html":"<code><pubDate>25/11/2026</pubDate></code>"}]}"#,
             b"<pubDate>2026-11-25T10:00:00Z 25/11</pubDate>",
         ] {
             assert!(!day_first_document(not), "{}", String::from_utf8_lossy(not));

@@ -132,8 +132,24 @@ fn unbound_prefixes(text: &[u8]) -> Option<Vec<u8>> {
     };
     let mut unbound: Vec<&[u8]> = Vec::new();
     let mut seen: Vec<&[u8]> = Vec::new();
-    for at in memchr::memchr_iter(b'<', &text[root_at..]) {
-        let rest = &text[root_at + at + 1..];
+    // (Not inside CDATA or a comment: a post explaining namespaces,
+    // `<![CDATA[<xmlns:atom="…">]]>`, had `xmlns` bound, which no document
+    // may, and its feed was "not a feed"; found by the re-attack.)
+    let mut skip_to = 0;
+    for at in memchr::memchr_iter(b'<', &text[root_at..]).map(|k| root_at + k) {
+        if at < skip_to {
+            continue;
+        }
+        for (open, close) in [(&b"<![CDATA["[..], &b"]]>"[..]), (b"<!--", b"-->")] {
+            if text[at..].starts_with(open) {
+                skip_to = memchr::memmem::find(&text[at..], close)
+                    .map_or(text.len(), |e| at + e + close.len());
+            }
+        }
+        if at < skip_to {
+            continue;
+        }
+        let rest = &text[at + 1..];
         if !rest
             .first()
             .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
@@ -147,7 +163,10 @@ fn unbound_prefixes(text: &[u8]) -> Option<Vec<u8>> {
         let prefix = &rest[..len];
         // (Each prefix looked up once: a feed's thousand `dc:creator`s each
         // searched the whole document.)
-        if prefix.eq_ignore_ascii_case(b"xml") || seen.contains(&prefix) {
+        if prefix.eq_ignore_ascii_case(b"xml")
+            || prefix.eq_ignore_ascii_case(b"xmlns")
+            || seen.contains(&prefix)
+        {
             continue;
         }
         if seen.len() == MOST {

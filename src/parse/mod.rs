@@ -3492,6 +3492,11 @@ mod tests {
                 "",
                 "<item><title>Two</title><link>https://e.org/2</link><description><![CDATA[xmlns:dc=\"x\" xmlns:content=\"y\"]]></description></item>",
             ),
+            // (A post explaining namespaces: no prefix of an element.)
+            (
+                "",
+                "<item><title>Two</title><link>https://e.org/2</link><description><![CDATA[<xmlns:atom=\"x\"> <foo:bar>]]></description></item>",
+            ),
         ] {
             let doc = format!(
                 "{before}<rss version=\"2.0\"><channel><title>T</title>{other}<item><title>Post one</title>\
