@@ -704,10 +704,11 @@ pub async fn run(
     // of `in_flight`, kept after each change of it.
     let renewing: Arc<std::sync::Mutex<Vec<i64>>> = Arc::default();
     let _renewer = store.is_postgres().then(|| {
+        let renewing = renewing.clone();
         AbortOnDrop(tokio::spawn(renew_claims(
             store.clone(),
-            renewing.clone(),
             renew_every(&plan.cfg),
+            move || renewing.lock().unwrap_or_else(|e| e.into_inner()).clone(),
         )))
     });
     let sync_renewing = |in_flight: &HashSet<i64>| {
@@ -1801,15 +1802,20 @@ pub(crate) fn renew_every(cfg: &Config) -> Duration {
     cfg.store.lease.0 / 3
 }
 
-/// Extends, every `every`, this node's claims on the feeds `ids` holds
-/// (PostgreSQL): a failure is said once until one succeeds.
-async fn renew_claims(store: Backend, ids: Arc<std::sync::Mutex<Vec<i64>>>, every: Duration) {
+/// Extends, every `every`, this process's claims on the feeds `ids` gives
+/// (PostgreSQL: a daemon's fetches under way, a `poll`'s feeds not fetched
+/// yet): a failure is said once until one succeeds. Runs until dropped.
+pub(crate) async fn renew_claims(
+    store: Backend,
+    every: Duration,
+    ids: impl Fn() -> Vec<i64> + Send + 'static,
+) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut failed = false;
     loop {
         tick.tick().await;
-        let ids: Vec<i64> = ids.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let ids = ids();
         if ids.is_empty() {
             continue;
         }

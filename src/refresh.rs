@@ -1200,22 +1200,15 @@ async fn poll_inner(
     ));
     let mut keeper = tokio::task::JoinSet::new();
     if store.is_postgres() {
-        let (store, pending) = (store.clone(), pending.clone());
-        let every = crate::app::renew_every(cfg);
-        keeper.spawn(async move {
-            loop {
-                tokio::time::sleep(every).await;
-                let ids: Vec<i64> = pending.lock().unwrap_or_else(|e| e.into_inner()).iter().copied().collect();
-                if ids.is_empty() {
-                    break;
-                }
-                match tokio::time::timeout(std::time::Duration::from_secs(2), store.renew_claims(&ids)).await {
-                    Ok(Ok(_)) => {}
-                    Ok(Err(e)) => warn!(feeds = ids.len(), error = %chain(&e), "cannot extend the claims of the feeds not fetched yet: a node may fetch them too when their lease ends"),
-                    Err(_) => warn!(feeds = ids.len(), "cannot extend the claims of the feeds not fetched yet (the database server did not answer within 2s): a node may fetch them too when their lease ends"),
-                }
-            }
-        });
+        let pending = pending.clone();
+        keeper.spawn(crate::app::renew_claims(
+            store.clone(),
+            crate::app::renew_every(cfg),
+            move || {
+                let ids = pending.lock().unwrap_or_else(|e| e.into_inner());
+                ids.iter().copied().collect()
+            },
+        ));
     }
     let refresher = Refresher::with_fetcher(cfg, store.clone(), fetcher);
     if polite {
