@@ -110,13 +110,8 @@ pub fn day_first_document(text: &[u8]) -> bool {
         if i < skip_to {
             continue;
         }
-        for (open, close) in [(&b"<![CDATA["[..], &b"]]>"[..]), (b"<!--", b"-->")] {
-            if text[i..].starts_with(open) {
-                skip_to = memchr::memmem::find(&text[i..], close)
-                    .map_or(text.len(), |e| i + e + close.len());
-            }
-        }
-        if i < skip_to {
+        if let Some(end) = super::defuse::past_cdata_or_comment(text, i) {
+            skip_to = end;
             continue;
         }
         let rest = &text[i + 1..];

@@ -140,13 +140,8 @@ fn unbound_prefixes(text: &[u8]) -> Option<Vec<u8>> {
         if at < skip_to {
             continue;
         }
-        for (open, close) in [(&b"<![CDATA["[..], &b"]]>"[..]), (b"<!--", b"-->")] {
-            if text[at..].starts_with(open) {
-                skip_to = memchr::memmem::find(&text[at..], close)
-                    .map_or(text.len(), |e| at + e + close.len());
-            }
-        }
-        if at < skip_to {
+        if let Some(end) = past_cdata_or_comment(text, at) {
+            skip_to = end;
             continue;
         }
         let rest = &text[at + 1..];
@@ -195,6 +190,18 @@ fn unbound_prefixes(text: &[u8]) -> Option<Vec<u8>> {
     out.extend_from_slice(&decls);
     out.extend_from_slice(&text[root..]);
     Some(out)
+}
+
+/// Where the CDATA section or comment that starts at `text[at]` ends (past
+/// its `]]>` or `-->`, or the text's end when it never closes); `None` when
+/// none starts there. What it holds is no element.
+pub(super) fn past_cdata_or_comment(text: &[u8], at: usize) -> Option<usize> {
+    [(&b"<![CDATA["[..], &b"]]>"[..]), (b"<!--", b"-->")]
+        .into_iter()
+        .find(|(open, _)| text[at..].starts_with(open))
+        .map(|(_, close)| {
+            memchr::memmem::find(&text[at..], close).map_or(text.len(), |e| at + e + close.len())
+        })
 }
 
 /// Where the root element's start tag begins: the first tag past the
