@@ -479,46 +479,63 @@ async fn three_nodes_share_500_feeds_and_survive_a_sigkill() {
     );
 }
 
+/// A feed of `srv` at `path` answering after `ms`, as a `[[feed]]` block.
+fn slow_feed(srv: &common::FeedServer, path: &str, ms: u64) -> String {
+    srv.set(
+        path,
+        common::Resource::feed(common::rss("Slow", &[(Some("1"), None, "one", "d")]))
+            .delay(Duration::from_millis(ms)),
+    );
+    format!("[[feed]]\nurl = \"{}\"\n", srv.url(path))
+}
+
+/// The config of a node (or a `poll`) in `env`'s folder `name`: the store
+/// at `url` with a lease of 2 s, fetching `concurrency` at once with a
+/// `timeout`, each feed hourly.
+fn lease_config(
+    env: &TestEnv,
+    name: &str,
+    url: &str,
+    port: u16,
+    (concurrency, timeout): (usize, &str),
+    feeds: &str,
+) -> PathBuf {
+    let dir = env.path(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("feedloom.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[store]\nurl = \"{url}\"\nlease = \"2s\"\n\n\
+             [server]\nlisten = \"127.0.0.1:{port}\"\nshutdown_timeout = \"2s\"\n\n\
+             [fetch]\nconcurrency = {concurrency}\nhost_gap = \"0s\"\ntimeout = \"{timeout}\"\n\n\
+             [defaults]\nevery = \"1h\"\nspread = \"0s\"\n\n{feeds}"
+        ),
+    )
+    .unwrap();
+    cfg
+}
+
 /// Nodes claim only the feeds they can start: with `concurrency = 1` and
 /// slow feeds, two nodes share them and none is fetched twice. (One node
 /// claimed every due feed; the leases of those it queued ran out before it
 /// fetched them, and the other node fetched them again.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_claims_no_more_than_it_can_start() {
-    use common::{FeedServer, Resource, rss};
     let _one = ONE_AT_A_TIME.lock().await;
     let Some(url) = pg::fresh_db("claim_room").await else {
         return;
     };
-    let srv = FeedServer::start().await;
+    let srv = common::FeedServer::start().await;
     const SLOW: usize = 6;
-    let mut feeds = String::new();
-    for f in 0..SLOW {
-        let path = format!("/slow{f}.xml");
-        srv.set(
-            &path,
-            Resource::feed(rss("Slow", &[(Some("1"), None, "one", "d")]))
-                .delay(Duration::from_millis(1500)),
-        );
-        feeds.push_str(&format!("[[feed]]\nurl = \"{}\"\n", srv.url(&path)));
-    }
+    let feeds: String = (0..SLOW)
+        .map(|f| slow_feed(&srv, &format!("/slow{f}.xml"), 1500))
+        .collect();
     let env = TestEnv::new();
     let nodes: Vec<Node> = (0..2)
         .map(|n| {
-            let dir = env.path(&format!("node{n}"));
-            std::fs::create_dir_all(&dir).unwrap();
             let port = free_port();
-            let cfg = dir.join("feedloom.toml");
-            std::fs::write(
-                &cfg,
-                format!(
-                    "[store]\nurl = \"{url}\"\nlease = \"2s\"\n\n\
-                     [server]\nlisten = \"127.0.0.1:{port}\"\nshutdown_timeout = \"2s\"\n\n\
-                     [fetch]\nconcurrency = 1\nhost_gap = \"0s\"\ntimeout = \"1900ms\"\n\n\
-                     [defaults]\nevery = \"1h\"\nspread = \"0s\"\n\n{feeds}"
-                ),
-            )
-            .unwrap();
+            let cfg = lease_config(&env, &format!("node{n}"), &url, port, (1, "1900ms"), &feeds);
             Node::start(&cfg, port)
         })
         .collect();
@@ -547,41 +564,19 @@ async fn a_node_claims_no_more_than_it_can_start() {
 /// ran out under the fetch, and the feed was asked for twice.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fetch_longer_than_the_lease_keeps_its_claim() {
-    use common::{FeedServer, Resource, rss};
     let _one = ONE_AT_A_TIME.lock().await;
     let Some(url) = pg::fresh_db("claim_renew").await else {
         return;
     };
-    let srv = FeedServer::start().await;
-    let slow = |srv: &FeedServer, path: &str, ms: u64| {
-        srv.set(
-            path,
-            Resource::feed(rss("Slow", &[(Some("1"), None, "one", "d")]))
-                .delay(Duration::from_millis(ms)),
-        );
-        format!("[[feed]]\nurl = \"{}\"\n", srv.url(path))
-    };
+    let srv = common::FeedServer::start().await;
     let hits = |path: &str| srv.seen().iter().filter(|s| s.path == path).count();
     let env = TestEnv::new();
     let config = |name: &str, port: u16, concurrency: usize, feeds: &str| {
-        let dir = env.path(name);
-        std::fs::create_dir_all(&dir).unwrap();
-        let cfg = dir.join("feedloom.toml");
-        std::fs::write(
-            &cfg,
-            format!(
-                "[store]\nurl = \"{url}\"\nlease = \"2s\"\n\n\
-                 [server]\nlisten = \"127.0.0.1:{port}\"\nshutdown_timeout = \"2s\"\n\n\
-                 [fetch]\nconcurrency = {concurrency}\nhost_gap = \"0s\"\ntimeout = \"20s\"\n\n\
-                 [defaults]\nevery = \"1h\"\nspread = \"0s\"\n\n{feeds}"
-            ),
-        )
-        .unwrap();
-        cfg
+        lease_config(&env, name, &url, port, (concurrency, "20s"), feeds)
     };
 
     // Two nodes, one feed answering in 7 s (three and a half leases).
-    let feed = slow(&srv, "/slow.xml", 7000);
+    let feed = slow_feed(&srv, "/slow.xml", 7000);
     let nodes: Vec<Node> = (0..2)
         .map(|n| {
             let port = free_port();
@@ -604,7 +599,7 @@ async fn a_fetch_longer_than_the_lease_keeps_its_claim() {
     // leases); the second, started meanwhile, leaves it those not fetched.
     let mut feeds = String::new();
     for f in 0..4 {
-        feeds.push_str(&slow(&srv, &format!("/p{f}.xml"), 2000));
+        feeds.push_str(&slow_feed(&srv, &format!("/p{f}.xml"), 2000));
     }
     let first = config("poll1", free_port(), 1, &feeds);
     let second = config("poll2", free_port(), 4, &feeds);
