@@ -95,6 +95,8 @@ pub struct Seen {
     pub status: u16,
     /// Every request header.
     pub headers: HeaderMap,
+    /// When the answer was sent (after any delay).
+    pub at: std::time::Instant,
 }
 
 #[derive(Default)]
@@ -204,6 +206,7 @@ async fn serve(State(state): State<Arc<ServerState>>, req: Request) -> Response 
         user_agent: ua,
         status: resp.status().as_u16(),
         headers: all_headers,
+        at: std::time::Instant::now(),
     });
     resp
 }
