@@ -842,8 +842,15 @@ fn steps(items: usize) {
     let canon = feedloom::identity::Canon::default();
     let limits = feedloom::parse::Limits::default();
     let read = |d: &str, known: Option<&[feedloom::identity::Seal]>| {
-        feedloom::refresh::read_document(d.as_bytes(), None, &base, (limits, "tag"), &canon, known)
-            .unwrap()
+        feedloom::refresh::read_document(
+            d.as_bytes(),
+            None,
+            &base,
+            (limits, "tag", false),
+            &canon,
+            known,
+        )
+        .unwrap()
     };
     let seals = read(&doc, None)
         .seals

@@ -192,7 +192,8 @@ impl Refresher {
         // entries v17 (an RSS item's `itunes:author`). v15: raw entries v18
         // (numeric dates day first where the document writes them so).
         // v16: raw entries v19 (undeclared prefixes; day-first dates in
-        // CDATA, with attributes, after a time).
+        // CDATA, with attributes, after a time). v17: raw entries v20 (a
+        // document showing no date order read in its feed's).
         let body_tag = format!(
             "{BODY_TAG} entries={} field={} strip={}",
             cfg.fetch.max_entries,
@@ -236,7 +237,7 @@ impl Refresher {
 /// The version of [`Refresher::body_tag`] (see there): a body whose hash
 /// under an older version is the one stored is the body stored, read again
 /// by a newer parser ([`FetchRecord::same_body`], [`same_body`]).
-const BODY_TAG: &str = "v16";
+const BODY_TAG: &str = "v17";
 
 /// Whether `last`, the hash stored of a feed's last body, is `body`'s under
 /// an older version of [`BODY_TAG`] (`tag` is this one's, with the rest of
@@ -422,6 +423,7 @@ async fn refresh_one(r: &Refresher, feed: &FeedRef, every: &Every) -> Result<Rep
             // A feed that has not stored a document since body hashes exist
             // (a new feed) has no items to recognise.
             let may_know = feed.body_hash.is_some();
+            let feed_day_first = feed.dates_day_first.unwrap_or(false);
             // The same body as last time (servers without validators answer 200
             // every time) is not read again, unless its items' last_seen_at is due.
             // Read whole within SEEN_REFRESH: its last_seen_at are right, so what it
@@ -466,7 +468,7 @@ async fn refresh_one(r: &Refresher, feed: &FeedRef, every: &Every) -> Result<Rep
                         &f.body,
                         f.charset.as_deref(),
                         &f.final_url,
-                        (limits, &body_tag),
+                        (limits, &body_tag, feed_day_first),
                         &canon,
                         known.as_deref(),
                     )
@@ -484,7 +486,7 @@ async fn refresh_one(r: &Refresher, feed: &FeedRef, every: &Every) -> Result<Rep
                     let mut items = read.items;
                     complete_new(may_know.then_some((&store, feed_id)), &mut items);
                     Ok::<_, FeedError>(Read::Parsed(Box::new((
-                        (read.doc, read.seals, read.skipped),
+                        (read.doc, read.seals, read.skipped, read.day_first),
                         items,
                         doc_hints,
                         f.validators,
@@ -521,7 +523,7 @@ async fn refresh_one(r: &Refresher, feed: &FeedRef, every: &Every) -> Result<Rep
                 }
                 Ok(Read::Parsed(parsed)) => {
                     let (
-                        (doc, seals, skipped),
+                        (doc, seals, skipped, day_first),
                         items,
                         doc_hints,
                         validators,
@@ -560,6 +562,7 @@ async fn refresh_one(r: &Refresher, feed: &FeedRef, every: &Every) -> Result<Rep
                         body_hash: Some(body_hash),
                         seals,
                         skipped,
+                        day_first,
                     };
                     let next = schedule::after_success(
                         started_at,
@@ -730,7 +733,7 @@ enum Read {
 }
 
 type ParsedBody = (
-    (parse::Document, Option<Vec<u8>>, Skipped),
+    (parse::Document, Option<Vec<u8>>, Skipped, Option<bool>),
     Vec<Identified>,
     crate::hints::DocHints,
     Validators,
@@ -782,6 +785,9 @@ pub struct ReadDocument {
     pub skipped: Skipped,
     /// The document without its entries, when it could be cut into entries.
     pub head: Option<Vec<u8>>,
+    /// The order the document shows for its numeric dates (`None`: none; it
+    /// was read in the feed's).
+    pub day_first: Option<bool>,
 }
 
 /// Leaves out of `p` the entries that hold nothing at all: no id, title,
@@ -873,7 +879,7 @@ pub fn read_document(
     body: &[u8],
     charset: Option<&str>,
     base: &url::Url,
-    (limits, tag): (Limits, &str),
+    (limits, tag, feed_day_first): (Limits, &str, bool),
     canon: &Canon,
     known: Option<&[Seal]>,
 ) -> Result<ReadDocument, crate::error::ParseError> {
@@ -882,8 +888,11 @@ pub fn read_document(
         .iter()
         .map(|s| (s.raw, *s))
         .collect();
-    let mut p = parse::parse_known(body, charset, base, limits, tag, |h| known.contains_key(&h))
-        .map_err(|e| with_page_feed(e, body, charset, base))?;
+    let order = (tag, feed_day_first);
+    let mut p = parse::parse_known(body, charset, base, limits, order, |h| {
+        known.contains_key(&h)
+    })
+    .map_err(|e| with_page_feed(e, body, charset, base))?;
     without_empty(&mut p);
     let mut skipped: Vec<Seal> = p
         .skipped
@@ -892,7 +901,7 @@ pub fn read_document(
         .collect();
     let (mut items, mut alone) = identify_keys_alone(std::mem::take(&mut p.doc.entries), canon);
     if !skipped.is_empty() && !alone_with(&items, alone, &skipped) {
-        p = parse::parse_known(body, charset, base, limits, tag, |_| false)?;
+        p = parse::parse_known(body, charset, base, limits, order, |_| false)?;
         without_empty(&mut p);
         skipped.clear();
         (items, alone) = identify_keys_alone(std::mem::take(&mut p.doc.entries), canon);
@@ -919,6 +928,7 @@ pub fn read_document(
         seals,
         skipped: Skipped::new(&skipped),
         head: p.head,
+        day_first: p.day_first,
     })
 }
 
@@ -1366,8 +1376,9 @@ mod body_tag_tests {
         assert!(same_body(&old("v13"), body, &tag));
         assert!(same_body(&old("v14"), body, &tag));
         assert!(same_body(&old("v15"), body, &tag));
-        assert!(!same_body(&old("v16"), body, &tag));
+        assert!(same_body(&old("v16"), body, &tag));
         assert!(!same_body(&old("v17"), body, &tag));
+        assert!(!same_body(&old("v18"), body, &tag));
         assert!(!same_body(&legacy(BODY_TAG), body, &tag));
         assert!(!same_body("garbage:1234", body, &tag));
     }

@@ -524,7 +524,7 @@ fn on_the_corpus_an_entry_read_alone_is_the_entry_read_in_its_document() {
                 &bytes,
                 None,
                 &base,
-                (Limits::default(), "tag"),
+                (Limits::default(), "tag", false),
                 &canon,
                 known,
             )

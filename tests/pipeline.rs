@@ -276,6 +276,64 @@ async fn files_listed_in_another_order_are_no_update() {
     assert_eq!((s.new, s.updated), (0, 1), "a file replaced: {s}");
 }
 
+/// A feed that writes its dates day first keeps that order when its next
+/// document holds only dates that read either way: its `07/12/2026` stays the
+/// 7th of December once the `25/11/2026` post has left the feed (it was read
+/// as the 12th of July again, the stored date moved with it, and the new
+/// `08/12/2026` post was dated the 12th of August).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_day_first_feed_keeps_its_order_when_its_dates_read_either_way() {
+    let srv = FeedServer::start().await;
+    let env = TestEnv::new();
+    let doc = |posts: &[(&str, &str)]| {
+        let items: String = posts
+            .iter()
+            .map(|(guid, date)| {
+                format!(
+                    "<item><guid>{guid}</guid><title>Post {guid}</title>\
+                     <description>Texte {guid}.</description><pubDate>{date} 10:00</pubDate></item>"
+                )
+            })
+            .collect();
+        format!("<rss version=\"2.0\"><channel><title>Le fil</title>{items}</channel></rss>")
+    };
+    let published = |guid: &str| {
+        let at = env.count(&format!(
+            "SELECT published_at FROM items WHERE title = 'Post {guid}'"
+        ));
+        chrono::DateTime::from_timestamp(at, 0)
+            .unwrap()
+            .format("%Y-%m-%d")
+            .to_string()
+    };
+    let order = || env.count("SELECT COALESCE(dates_day_first, -1) FROM feeds");
+    srv.set(
+        "/f.xml",
+        Resource::feed(doc(&[("a", "07/12/2026"), ("b", "25/11/2026")])).no_etag(),
+    );
+    let cfg = env.config(&feeds_toml(&[srv.url("/f.xml")]));
+    poll_once(&env, &cfg).await;
+    assert_eq!(published("a"), "2026-12-07");
+    assert_eq!(order(), 1);
+    srv.set(
+        "/f.xml",
+        Resource::feed(doc(&[("c", "08/12/2026"), ("a", "07/12/2026")])).no_etag(),
+    );
+    let s = poll_once(&env, &cfg).await;
+    assert_eq!((s.new, s.updated), (1, 0), "{s}");
+    assert_eq!(published("a"), "2026-12-07", "the stored date kept");
+    assert_eq!(published("c"), "2026-12-08", "the new post read day first");
+    assert_eq!(order(), 1);
+    // A document that shows month first turns the feed's order.
+    srv.set(
+        "/f.xml",
+        Resource::feed(doc(&[("d", "11/30/2026"), ("c", "08/12/2026")])).no_etag(),
+    );
+    poll_once(&env, &cfg).await;
+    assert_eq!(order(), 0);
+    assert_eq!(published("c"), "2026-08-12");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_author_where_none_was_stored_is_no_update() {
     let srv = FeedServer::start().await;

@@ -2697,6 +2697,71 @@ async fn a_site_moving_to_www_keeps_its_items_alike() {
     assert_eq!(stories(&exported[1]).len(), 1, "{}", exported[1]);
 }
 
+/// A feed writing its dates day first keeps that order, on both backends
+/// alike, when its next document's dates all read either way
+/// (`feeds.dates_day_first`): `05/12/2026` stays the 5th of December.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_day_first_feed_keeps_its_order_alike() {
+    let server = FeedServer::start().await;
+    let serve = |posts: &[(&str, &str)]| {
+        let items: String = posts
+            .iter()
+            .map(|(guid, date)| {
+                format!(
+                    "<item><guid>{guid}</guid><title>Post {guid}</title>\
+                     <description>Texte {guid}.</description><pubDate>{date} 10:00</pubDate></item>"
+                )
+            })
+            .collect();
+        server.set(
+            "/d.xml",
+            Resource::feed(format!(
+                "<rss version=\"2.0\"><channel><title>Le fil</title>{items}</channel></rss>"
+            ))
+            .no_etag(),
+        );
+    };
+    serve(&[("a", "05/12/2026"), ("b", "25/11/2026")]);
+    let body = common::feeds_toml(&[server.url("/d.xml")]);
+    let Some(pair) = Pair::new("day_first_kept", &body).await else {
+        return;
+    };
+    pair.run(&["poll"]).await;
+    serve(&[("c", "06/12/2026"), ("a", "05/12/2026")]);
+    let polled = pair.run(&["poll"]).await;
+    assert_eq!(polled[0], polled[1]);
+    assert!(polled[1].contains("1 new, 0 updated"), "{}", polled[1]);
+    let exported = pair.run(&["export", "--format", "json"]).await;
+    let dates = |json: &str| -> Vec<(String, String)> {
+        let v: Value = serde_json::from_str(json).unwrap();
+        let mut out: Vec<(String, String)> = v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                let d = i["date_published"].as_str().unwrap_or("");
+                (
+                    i["title"].as_str().unwrap().to_string(),
+                    d.chars().take(10).collect(),
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    };
+    assert_eq!(dates(&exported[0]), dates(&exported[1]));
+    let want = [
+        ("Post a", "2026-12-05"),
+        ("Post b", "2026-11-25"),
+        ("Post c", "2026-12-06"),
+    ];
+    let want: Vec<(String, String)> = want
+        .iter()
+        .map(|(t, d)| (t.to_string(), d.to_string()))
+        .collect();
+    assert_eq!(dates(&exported[1]), want);
+}
+
 /// A guid once shared by two articles: the one left, its slug edited (same
 /// title and text), is updated, not new, on both backends alike.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -75,6 +75,17 @@ pub(super) fn with_day_first<R>(day_first: bool, f: impl FnOnce() -> R) -> R {
 /// `\/` read as `/`); a date quoted in a post's text decided for the
 /// feed's own dates (found by the re-attack).
 pub fn day_first_document(text: &[u8]) -> bool {
+    document_order(text) == Some(true)
+}
+
+/// The order `text` (a document) shows for its numeric dates:
+/// `Some(true)` day first (see [`day_first_document`]), `Some(false)` month
+/// first (one of its date fields reads only so, `11/25/2026`), `None` when
+/// none of them shows one (every date reads either way, or is written
+/// otherwise). A feed keeps the last order its documents showed, for those
+/// that show none (`feeds.dates_day_first`): a French feed's `07/12/2026`
+/// was read as the 12th of July once its `25/11/2026` post had left it.
+pub fn document_order(text: &[u8]) -> Option<bool> {
     // (Local names, whole: `<candidate>`, `<mandate>` ended like a date's,
     // and a US feed quoting a European date in one flipped.)
     const NAMES: [&[u8]; 8] = [
@@ -182,7 +193,11 @@ pub fn day_first_document(text: &[u8]) -> bool {
             judge(&value);
         }
     }
-    day_first && !month_first
+    match (day_first, month_first) {
+        (_, true) => Some(false),
+        (true, false) => Some(true),
+        (false, false) => None,
+    }
 }
 
 /// The order a date field's first all-numeric date says it is written in:

@@ -214,7 +214,9 @@ fn if_compressed(body: &[u8], e: ParseError) -> ParseError {
 /// the item's own (an `itunes:title` after the `<title>` was the headline;
 /// an undeclared `content:encoded` is the content); day-first dates judged
 /// in CDATA, with attributes, after a time, by whole element names.
-const RAW_VERSION: &str = "feedloom raw entries v19";
+/// v20: a document that shows no order for its numeric dates is read in
+/// the order its feed's last document showed (`feeds.dates_day_first`).
+const RAW_VERSION: &str = "feedloom raw entries v20";
 
 /// A document parsed by [`parse_known`].
 #[derive(Debug)]
@@ -230,6 +232,10 @@ pub struct Partial {
     /// The document without any of its entries, when it could be cut into
     /// entries: all a reader of feed-level fields (hints) needs to scan.
     pub head: Option<Vec<u8>>,
+    /// The order the document shows for its numeric dates
+    /// ([`dates::document_order`]): `None` when it shows none (it was read
+    /// in the order given to [`parse_known`]).
+    pub day_first: Option<bool>,
 }
 
 /// [`parse`], leaving out before feed-rs every entry whose raw hash `known`
@@ -241,15 +247,19 @@ pub struct Partial {
 /// `max_entries`, or whose shortened form feed-rs does not read as it should:
 /// that one is parsed whole. The document's own fields (title, site, ttl) are
 /// read either way.
+///
+/// `feed_day_first`: the order the feed's earlier documents showed for their
+/// numeric dates (`feeds.dates_day_first`), for a document that shows none.
 pub fn parse_known(
     body: &[u8],
     charset: Option<&str>,
     base: &Url,
     limits: Limits,
-    tag: &str,
+    (tag, feed_day_first): (&str, bool),
     known: impl Fn(u64) -> bool,
 ) -> Result<Partial, ParseError> {
-    parse_known_inner(body, charset, base, limits, tag, known).map_err(|e| if_compressed(body, e))
+    parse_known_inner(body, charset, base, limits, (tag, feed_day_first), known)
+        .map_err(|e| if_compressed(body, e))
 }
 
 fn parse_known_inner(
@@ -257,15 +267,20 @@ fn parse_known_inner(
     charset: Option<&str>,
     base: &Url,
     limits: Limits,
-    tag: &str,
+    (tag, feed_day_first): (&str, bool),
     known: impl Fn(u64) -> bool,
 ) -> Result<Partial, ParseError> {
     let (bytes, root) = prepare(body, charset);
     // (The whole document's order of numeric dates, for every entry of it,
-    // those read alone too.)
-    let day_first = dates::day_first_document(&bytes);
+    // those read alone too; the feed's, when it shows none.)
+    let shown = dates::document_order(&bytes);
+    let day_first = shown.unwrap_or(feed_day_first);
     dates::with_day_first(day_first, || {
         parse_known_split(bytes, root, base, limits, tag, known, day_first)
+    })
+    .map(|p| Partial {
+        day_first: shown,
+        ..p
     })
 }
 
@@ -294,6 +309,7 @@ fn parse_known_split(
             raw: None,
             skipped: Vec::new(),
             head: None,
+            day_first: None,
         });
     };
     let head = split.without(&bytes, &vec![true; split.len()]);
@@ -338,6 +354,7 @@ fn parse_known_split(
                 raw: Some(kept),
                 skipped,
                 head,
+                day_first: None,
             });
         }
     }
@@ -349,6 +366,7 @@ fn parse_known_split(
         raw,
         skipped: Vec::new(),
         head,
+        day_first: None,
     })
 }
 
@@ -2002,7 +2020,7 @@ mod tests {
 
     /// `parse_known` with default limits, leaving out the entries `known` holds.
     fn read_knowing(doc: &[u8], known: &[u64]) -> Partial {
-        parse_known(doc, None, &base(), Limits::default(), "t", |h| {
+        parse_known(doc, None, &base(), Limits::default(), ("t", false), |h| {
             known.contains(&h)
         })
         .unwrap()
@@ -3293,7 +3311,15 @@ mod tests {
         };
         let doc = rss("rss version=\"2.0\"");
         let read = |known: &dyn Fn(u64) -> bool| {
-            parse_known(doc.as_bytes(), None, &base(), Limits::default(), "t", known).unwrap()
+            parse_known(
+                doc.as_bytes(),
+                None,
+                &base(),
+                Limits::default(),
+                ("t", false),
+                known,
+            )
+            .unwrap()
         };
         let all = read(&|_| false);
         let raw = all.raw.unwrap();
@@ -3314,9 +3340,14 @@ mod tests {
             "the head is read either way"
         );
         // Another tag (limits, rules) or base URL: nothing is recognised.
-        let other = parse_known(doc.as_bytes(), None, &base(), Limits::default(), "u", |h| {
-            raw.contains(&h)
-        })
+        let other = parse_known(
+            doc.as_bytes(),
+            None,
+            &base(),
+            Limits::default(),
+            ("u", false),
+            |h| raw.contains(&h),
+        )
         .unwrap();
         assert_eq!(other.doc.entries.len(), 3);
         // A document feed-rs reads only once repaired (no RSS version) is read
@@ -3327,7 +3358,7 @@ mod tests {
             None,
             &base(),
             Limits::default(),
-            "t",
+            ("t", false),
             |_| false,
         )
         .unwrap();
@@ -4215,7 +4246,10 @@ mod tests {
         let body = gz.finish().unwrap();
         let e = parse(&body, None, &base(), Limits::default()).unwrap_err();
         assert!(matches!(e, ParseError::Compressed), "{e}");
-        let e = parse_known(&body, None, &base(), Limits::default(), "", |_| false).unwrap_err();
+        let e = parse_known(&body, None, &base(), Limits::default(), ("", false), |_| {
+            false
+        })
+        .unwrap_err();
         assert!(
             e.to_string()
                 .starts_with("the body is gzip-compressed data"),

@@ -37,6 +37,9 @@ pub struct FeedRef {
     /// The last fetch failed with HTTP 404 (see the moved-feed rule in
     /// `refresh`).
     pub last_was_404: bool,
+    /// `feeds.dates_day_first`: the order of numeric dates the feed's last
+    /// document that showed one wrote them in (`None`: none has).
+    pub dates_day_first: Option<bool>,
 }
 
 /// Facts about one fetch, for the `fetches` log and the feed row.
@@ -623,7 +626,8 @@ pub(super) fn load_ref(conn: &rusqlite::Connection, id: i64) -> Result<FeedRef, 
                 consecutive_failures, next_fetch_at, redirect_url, redirect_count,
                 ttl_minutes, skip_hours, skip_days, update_interval, body_hash, body_stored_at,
                 COALESCE(last_error LIKE '%: not requested: % answered 429%', 0),
-                COALESCE(last_status = 'error' AND last_http_status = 404, 0)
+                COALESCE(last_status = 'error' AND last_http_status = 404, 0),
+                dates_day_first
          FROM feeds WHERE id = ?1",
     )
     .and_then(|mut s| {
@@ -654,6 +658,7 @@ pub(super) fn load_ref(conn: &rusqlite::Connection, id: i64) -> Result<FeedRef, 
                 body_stored_at: r.get(14)?,
                 held: r.get(15)?,
                 last_was_404: r.get(16)?,
+                dates_day_first: r.get::<_, Option<i64>>(17)?.map(|d| d != 0),
             })
         })
     })

@@ -69,6 +69,9 @@ pub struct DocumentMeta {
     /// under a new guid, and `body_stored_at` (when the feed's document was
     /// last read whole) stays.
     pub skipped: Skipped,
+    /// The order the document showed for its numeric dates
+    /// (`feeds.dates_day_first`; `None`: none, the stored one stays).
+    pub day_first: Option<bool>,
 }
 
 /// What the feed's previous document held and this one (read whole at `now`)
@@ -496,7 +499,8 @@ impl Store {
                  last_error = NULL, consecutive_failures = 0, next_fetch_at = ?9,
                  skip_hours = ?10, skip_days = ?11, update_interval = ?12,
                  body_hash = ?13, entry_seals = ?14,
-                 body_stored_at = CASE WHEN ?15 THEN ?7 ELSE body_stored_at END
+                 body_stored_at = CASE WHEN ?15 THEN ?7 ELSE body_stored_at END,
+                 dates_day_first = COALESCE(?16, dates_day_first)
              WHERE id = ?1",
         )
         .and_then(|mut s| {
@@ -520,6 +524,7 @@ impl Store {
                     meta.seals.as_deref()
                 },
                 meta.skipped.is_empty(),
+                meta.day_first.map(i64::from),
             ])
         })
         .map_err(ctx("saving validators"))?;

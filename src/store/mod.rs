@@ -85,6 +85,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0013_fragment_links",
         include_str!("../../migrations/0013_fragment_links.sql"),
     ),
+    (
+        "0014_date_order",
+        include_str!("../../migrations/0014_date_order.sql"),
+    ),
 ];
 
 /// Pages of WAL after which a commit checkpoints (32 MiB at `PAGE_SIZE`).
@@ -2401,7 +2405,7 @@ mod tests {
             }
         }
         let store = Store::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 13);
+        assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len() as u32);
         let urls: Vec<Option<String>> = store
             .conn()
             .prepare("SELECT url FROM items ORDER BY id")

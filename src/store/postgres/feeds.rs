@@ -27,10 +27,10 @@ pub(super) const REF_COLS: &str = "id, url, COALESCE(fetch_url, url), etag, last
     consecutive_failures, next_fetch_at, redirect_url, redirect_count, ttl_minutes,
     skip_hours, skip_days, update_interval, body_hash, body_stored_at,
     COALESCE(last_error LIKE '%: not requested: % answered 429%', FALSE),
-    COALESCE(last_status = 'error' AND last_http_status = 404, FALSE)";
+    COALESCE(last_status = 'error' AND last_http_status = 404, FALSE), dates_day_first";
 
 /// The column after [`REF_COLS`].
-const HOST_COL: usize = 18;
+const HOST_COL: usize = 19;
 
 pub(super) fn feed_ref(r: &Row) -> Result<FeedRef, StoreError> {
     let parse = |s: String| {
@@ -64,6 +64,7 @@ pub(super) fn feed_ref(r: &Row) -> Result<FeedRef, StoreError> {
         body_stored_at: r.get(15),
         held: r.get(16),
         last_was_404: r.get(17),
+        dates_day_first: r.get::<_, Option<i64>>(18).map(|d| d != 0),
     })
 }
 

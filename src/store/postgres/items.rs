@@ -617,6 +617,7 @@ impl PgStore {
                  last_error = NULL, consecutive_failures = 0, next_fetch_at = $9,
                  skip_hours = $10, skip_days = $11, update_interval = $12,
                  body_hash = $14, body_stored_at = $7,
+                 dates_day_first = COALESCE($15, dates_day_first),
                  claimed_by = CASE WHEN claimed_by = $13 THEN NULL ELSE claimed_by END,
                  claimed_until = CASE WHEN claimed_by = $13 THEN NULL ELSE claimed_until END
              WHERE id = $1",
@@ -635,6 +636,7 @@ impl PgStore {
                 &meta.hints.update_interval.map(|d| d.as_secs() as i64),
                 &self.node(),
                 &meta.body_hash,
+                &meta.day_first.map(i64::from),
             ],
         )
         .await?;

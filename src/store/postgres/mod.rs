@@ -88,6 +88,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0013_fragment_links",
         include_str!("../../../migrations/postgres/0013_fragment_links.sql"),
     ),
+    (
+        "0014_date_order",
+        include_str!("../../../migrations/postgres/0014_date_order.sql"),
+    ),
 ];
 
 /// The channel nodes tell each other about store changes on.
