@@ -423,7 +423,8 @@ async fn refresh_one(r: &Refresher, feed: &FeedRef, every: &Every) -> Result<Rep
             // A feed that has not stored a document since body hashes exist
             // (a new feed) has no items to recognise.
             let may_know = feed.body_hash.is_some();
-            let feed_day_first = feed.dates_day_first.unwrap_or(false);
+            let stored_order = feed.dates_day_first;
+            let feed_day_first = stored_order.unwrap_or(false);
             // The same body as last time (servers without validators answer 200
             // every time) is not read again, unless its items' last_seen_at is due.
             // Read whole within SEEN_REFRESH: its last_seen_at are right, so what it
@@ -464,21 +465,49 @@ async fn refresh_one(r: &Refresher, feed: &FeedRef, every: &Every) -> Result<Rep
                         .then(|| store.entry_seals(feed_id))
                         .flatten()
                         .and_then(|b| decode_seals(&b));
-                    let read = read_document(
-                        &f.body,
-                        f.charset.as_deref(),
-                        &f.final_url,
-                        (limits, &body_tag, feed_day_first),
-                        &canon,
-                        known.as_deref(),
-                    )
-                    .map_err(|e| match &f.redirect {
-                        Some(r) => FeedError::Redirected {
-                            final_url: r.final_url.to_string(),
-                            source: e,
-                        },
-                        None => FeedError::Parse(e),
-                    })?;
+                    let read_in = |day_first: bool, known: Option<&[Seal]>| {
+                        read_document(
+                            &f.body,
+                            f.charset.as_deref(),
+                            &f.final_url,
+                            (limits, &body_tag, day_first),
+                            &canon,
+                            known,
+                        )
+                    };
+                    let mut read =
+                        read_in(feed_day_first, known.as_deref()).map_err(|e| {
+                            match &f.redirect {
+                                Some(r) => FeedError::Redirected {
+                                    final_url: r.final_url.to_string(),
+                                    source: e,
+                                },
+                                None => FeedError::Parse(e),
+                            }
+                        })?;
+                    // A feed whose order is not kept yet (a store from before
+                    // version 14), and a document that shows none: the dates
+                    // the store holds for its items decide. (Upgraded between
+                    // a day-first feed's documents, its next one without a
+                    // date reading only day first was read month first, and
+                    // its stored dates moved by months.)
+                    if stored_order.is_none()
+                        && read.day_first.is_none()
+                        && may_know
+                        && parse::reads_either_way(&f.body)
+                        // (Whole: its entries the last document held are
+                        // left out of this reading, their seals being of it.)
+                        && let Ok(day) = read_in(true, None)
+                    {
+                        match order_by_stored_dates(&store, feed_id, &read, &day) {
+                            Some(true) => {
+                                read = day;
+                                read.day_first = Some(true);
+                            }
+                            Some(false) => read.day_first = Some(false),
+                            None => {}
+                        }
+                    }
                     // Hints belong to the feed, not its entries: read from the
                     // document without them when it could be cut (a few hundred
                     // bytes instead of the whole body).
@@ -761,6 +790,47 @@ pub fn identify_new(
 
 /// [`identify_new`] after the keys: marks the known entries, and gives the
 /// others their text hash and fingerprint.
+/// The order of numeric dates the store's dates show, between two readings
+/// of one document (`month` first and `day` first): `Some(true)` when the
+/// items the readings date otherwise are stored as read day first and none
+/// as read month first, `Some(false)` the other way, `None` when the store
+/// says neither (or both).
+fn order_by_stored_dates(
+    store: &Backend,
+    feed_id: i64,
+    month: &ReadDocument,
+    day: &ReadDocument,
+) -> Option<bool> {
+    let dated = |r: &ReadDocument| -> HashMap<String, i64> {
+        r.items
+            .iter()
+            .filter_map(|i| Some((i.key.clone(), i.entry.published?.timestamp())))
+            .collect()
+    };
+    let (m, d) = (dated(month), dated(day));
+    let differ: Vec<String> = m
+        .iter()
+        .filter(|(k, t)| d.get(*k).is_some_and(|u| u != *t))
+        .map(|(k, _)| k.clone())
+        .collect();
+    if differ.is_empty() {
+        return None;
+    }
+    let (mut by_month, mut by_day) = (0, 0);
+    for (key, at) in store.stored_published(feed_id, &differ) {
+        if m.get(&key) == Some(&at) {
+            by_month += 1;
+        } else if d.get(&key) == Some(&at) {
+            by_day += 1;
+        }
+    }
+    match (by_month, by_day) {
+        (0, n) if n > 0 => Some(true),
+        (n, 0) if n > 0 => Some(false),
+        _ => None,
+    }
+}
+
 fn complete_new(store: Option<(&Backend, i64)>, items: &mut [Identified]) {
     if let Some((store, feed_id)) = store {
         store.mark_known(feed_id, items);

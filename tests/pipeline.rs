@@ -283,6 +283,21 @@ async fn files_listed_in_another_order_are_no_update() {
 /// `08/12/2026` post was dated the 12th of August).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_day_first_feed_keeps_its_order_when_its_dates_read_either_way() {
+    day_first_feed(false).await;
+}
+
+/// So for a store from before the order was kept (schema version 13, the
+/// feed's order unknown) whose feed changed before the upgraded feedloom
+/// read it: the dates it stored decide (found by a black-box round of
+/// upgrades: the stored dates moved by months during the upgrade).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_from_before_the_order_was_kept_keeps_its_dates() {
+    day_first_feed(true).await;
+}
+
+/// A day-first feed polled twice, the second document's dates reading
+/// either way; with `upgraded`, the feed's order forgotten in between.
+async fn day_first_feed(upgraded: bool) {
     let srv = FeedServer::start().await;
     let env = TestEnv::new();
     let doc = |posts: &[(&str, &str)]| {
@@ -315,6 +330,12 @@ async fn a_day_first_feed_keeps_its_order_when_its_dates_read_either_way() {
     poll_once(&env, &cfg).await;
     assert_eq!(published("a"), "2026-12-07");
     assert_eq!(order(), 1);
+    if upgraded {
+        rusqlite::Connection::open(env.path("feedloom.db"))
+            .unwrap()
+            .execute_batch("UPDATE feeds SET dates_day_first = NULL")
+            .unwrap();
+    }
     srv.set(
         "/f.xml",
         Resource::feed(doc(&[("c", "08/12/2026"), ("a", "07/12/2026")])).no_etag(),

@@ -78,6 +78,13 @@ pub fn day_first_document(text: &[u8]) -> bool {
     document_order(text) == Some(true)
 }
 
+/// Whether one of `text`'s date fields holds an all-numeric date that reads
+/// either way (`07/12/2026`): its order matters, and the document shows
+/// none when [`document_order`] says so.
+pub fn reads_either_way(text: &[u8]) -> bool {
+    judge_fields(text).2
+}
+
 /// The order `text` (a document) shows for its numeric dates:
 /// `Some(true)` day first (see [`day_first_document`]), `Some(false)` month
 /// first (one of its date fields reads only so, `11/25/2026`), `None` when
@@ -86,6 +93,16 @@ pub fn day_first_document(text: &[u8]) -> bool {
 /// that show none (`feeds.dates_day_first`): a French feed's `07/12/2026`
 /// was read as the 12th of July once its `25/11/2026` post had left it.
 pub fn document_order(text: &[u8]) -> Option<bool> {
+    match judge_fields(text) {
+        (_, true, _) => Some(false),
+        (true, false, _) => Some(true),
+        (false, false, _) => None,
+    }
+}
+
+/// Whether `text`'s date fields hold a numeric date that reads only day
+/// first, one that reads only month first, and one that reads either way.
+fn judge_fields(text: &[u8]) -> (bool, bool, bool) {
     // (Local names, whole: `<candidate>`, `<mandate>` ended like a date's,
     // and a US feed quoting a European date in one flipped.)
     const NAMES: [&[u8]; 8] = [
@@ -99,10 +116,11 @@ pub fn document_order(text: &[u8]) -> Option<bool> {
         b"created",
     ];
     const MOST: usize = 96;
-    let (mut day_first, mut month_first) = (false, false);
+    let (mut day_first, mut month_first, mut either) = (false, false, false);
     let mut judge = |value: &[u8]| match numeric_order(value) {
-        Some(true) => day_first = true,
-        Some(false) => month_first = true,
+        Some(Some(true)) => day_first = true,
+        Some(Some(false)) => month_first = true,
+        Some(None) => either = true,
         None => {}
     };
     // XML: the text after a start tag whose local name ends like a date's,
@@ -193,24 +211,21 @@ pub fn document_order(text: &[u8]) -> Option<bool> {
             judge(&value);
         }
     }
-    match (day_first, month_first) {
-        (_, true) => Some(false),
-        (true, false) => Some(true),
-        (false, false) => None,
-    }
+    (day_first, month_first, either)
 }
 
 /// The order a date field's first all-numeric date says it is written in:
-/// `Some(true)` day first (`25/11/2026`), `Some(false)` month first
-/// (`11/25/2026`), `None` either or neither. Two numbers of one or two
+/// `Some(Some(true))` day first (`25/11/2026`), `Some(Some(false))` month
+/// first (`11/25/2026`), `Some(None)` either (`07/12/2026`), `None` when it
+/// holds none (or one that reads neither way). Two numbers of one or two
 /// digits and a year of four (or two, after `/`), the same separator twice;
 /// anywhere in the field (`10:00 25/11/2026`, a time first, was not judged).
-fn numeric_order(value: &[u8]) -> Option<bool> {
+fn numeric_order(value: &[u8]) -> Option<Option<bool>> {
     let starts = (0..value.len())
         .filter(|&i| value[i].is_ascii_digit() && (i == 0 || !value[i - 1].is_ascii_digit()));
     for start in starts {
         if let Some(order) = numeric_order_at(&value[start..]) {
-            return order;
+            return Some(order);
         }
     }
     None

@@ -420,6 +420,18 @@ impl Backend {
         }
     }
 
+    /// The `published_at` stored for the items of `feed_id` under `keys`
+    /// (committed; a SQLite store never waits for its writer), those with
+    /// one only; empty when they cannot be read. For judging the order of a
+    /// document's numeric dates by what the store holds
+    /// ([`crate::refresh::read_document`]).
+    pub fn stored_published(&self, feed_id: i64, keys: &[String]) -> Vec<(String, i64)> {
+        match self {
+            Backend::Sqlite(s) => s.stored_published(feed_id, keys),
+            Backend::Postgres(p) => p.stored_published_blocking(feed_id, keys),
+        }
+    }
+
     /// `feeds.entry_seals` of a feed: the raw hashes of the entries of its last
     /// document stored, to leave the same entries out before parsing the next
     /// one. PostgreSQL keeps none (`None`: every changed document is parsed

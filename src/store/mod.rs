@@ -1566,6 +1566,34 @@ impl SharedStore {
         readers.give_back(conn);
     }
 
+    /// [`Backend::stored_published`] of a SQLite store, read like
+    /// [`SharedStore::mark_known`].
+    pub fn stored_published(&self, feed_id: i64, keys: &[String]) -> Vec<(String, i64)> {
+        let Some(readers) = &self.readers else {
+            return Vec::new();
+        };
+        let Some(conn) = readers.take() else {
+            return Vec::new();
+        };
+        let read = || -> rusqlite::Result<Vec<(String, i64)>> {
+            let mut st = conn
+                .prepare_cached("SELECT published_at FROM items WHERE feed_id = ?1 AND key = ?2")?;
+            let mut out = Vec::new();
+            for key in keys {
+                let at: Option<Option<i64>> = st
+                    .query_row(rusqlite::params![feed_id, key], |r| r.get(0))
+                    .optional()?;
+                if let Some(Some(at)) = at {
+                    out.push((key.clone(), at));
+                }
+            }
+            Ok(out)
+        };
+        let out = read().unwrap_or_default();
+        readers.give_back(conn);
+        out
+    }
+
     /// The feed's `entry_seals` ([`crate::identity::encode_seals`]) as committed,
     /// read like [`SharedStore::mark_known`] (never waiting for the writer).
     /// `None` when there are none or they cannot be read: the document is then

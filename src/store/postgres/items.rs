@@ -87,6 +87,34 @@ impl PgStore {
         }
     }
 
+    /// [`crate::store::Backend::stored_published`] of PostgreSQL, from a
+    /// blocking thread (as [`Self::mark_known_blocking`]).
+    pub fn stored_published_blocking(&self, feed_id: i64, keys: &[String]) -> Vec<(String, i64)> {
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return Vec::new();
+        };
+        let read = async {
+            let mut conn = self.pool().get().await?;
+            let mut tx = conn.tx().await?;
+            let c = "reading stored dates";
+            let rows = tx
+                .query(
+                    c,
+                    "SELECT key, published_at FROM items
+                     WHERE feed_id = $1 AND key = ANY($2) AND published_at IS NOT NULL",
+                    &[&feed_id, &keys],
+                )
+                .await?;
+            tx.commit(c).await?;
+            Ok::<_, StoreError>(
+                rows.iter()
+                    .map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1)))
+                    .collect(),
+            )
+        };
+        handle.block_on(read).unwrap_or_default()
+    }
+
     /// Stores a 200 response's items with its validators and fetch record.
     #[allow(clippy::too_many_arguments)]
     pub async fn apply_document(
