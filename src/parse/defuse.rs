@@ -595,17 +595,6 @@ pub(super) struct Media {
     /// Its first `itunes:author` that names someone (a podcast episode's
     /// author, most often its only one), its spaces folded.
     pub author: Option<String>,
-    /// Its first `itunes:title` or `media:title` that holds something, its
-    /// spaces folded (an episode named only there was untitled).
-    pub title: Option<String>,
-}
-
-/// What [`entries_media`] is reading: a text, an author or a title.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Field {
-    Text,
-    Author,
-    Title,
 }
 
 /// For each entry of the document (as [`entries_carrying_unread`] counts
@@ -665,7 +654,7 @@ pub(super) fn entries_media(text: &[u8], max: usize) -> Option<Vec<Media>> {
     // The text being read: its depth, whether HTML (`None`: to be judged by
     // what it holds; `Some(false)` for an author), what it holds, and
     // whether it is an author.
-    let mut reading: Option<(usize, Option<bool>, String, Field)> = None;
+    let mut reading: Option<(usize, Option<bool>, String, bool)> = None;
     let mut out = Vec::new();
     loop {
         let event = reader.read_event();
@@ -703,18 +692,15 @@ pub(super) fn entries_media(text: &[u8], max: usize) -> Option<Vec<Media>> {
                     {
                         let html =
                             attr(e, "type").is_some_and(|t| t.trim().eq_ignore_ascii_case("html"));
-                        reading = Some((depth, Some(html), String::new(), Field::Text));
+                        reading = Some((depth, Some(html), String::new(), false));
                     }
                     Some((false, "summary")) if !empty && m.text.is_none() && reading.is_none() => {
-                        reading = Some((depth, None, String::new(), Field::Text))
+                        reading = Some((depth, None, String::new(), false))
                     }
                     Some((false, "author"))
                         if !empty && m.author.is_none() && reading.is_none() =>
                     {
-                        reading = Some((depth, Some(false), String::new(), Field::Author))
-                    }
-                    Some((_, "title")) if !empty && m.title.is_none() && reading.is_none() => {
-                        reading = Some((depth, Some(false), String::new(), Field::Title))
+                        reading = Some((depth, Some(false), String::new(), true))
                     }
                     _ => {}
                 },
@@ -746,19 +732,14 @@ pub(super) fn entries_media(text: &[u8], max: usize) -> Option<Vec<Media>> {
                 }
             }
             Ok(Event::End(_)) => {
-                if let Some((_, _, got, field)) =
-                    reading.take_if(|r| r.0 == depth && r.3 != Field::Text)
-                {
+                if let Some((_, _, got, true)) = reading.take_if(|r| r.0 == depth && r.3) {
                     // (Its spaces folded, as a name shown on one line; at
                     // most 256 characters, as a person's name elsewhere.)
                     let name = got.split_whitespace().collect::<Vec<_>>().join(" ");
                     if let Some((_, m)) = &mut open
                         && !name.is_empty()
                     {
-                        match field {
-                            Field::Author => m.author = Some(name.chars().take(256).collect()),
-                            _ => m.title = Some(super::text::bound(name, max)),
-                        }
+                        m.author = Some(name.chars().take(256).collect());
                     }
                 } else if let Some((_, html, got, _)) = reading.take_if(|r| r.0 == depth)
                     && let Some((_, m)) = &mut open

@@ -216,8 +216,7 @@ fn if_compressed(body: &[u8], e: ParseError) -> ParseError {
 /// an undeclared `content:encoded` is the content); day-first dates judged
 /// in CDATA, with attributes, after a time, by whole element names.
 /// v20: a document that shows no order for its numeric dates is read in
-/// the order its feed's last document showed (`feeds.dates_day_first`); an
-/// untitled entry with a guid has its `itunes:title` or `media:title`.
+/// the order its feed's last document showed (`feeds.dates_day_first`).
 const RAW_VERSION: &str = "feedloom raw entries v20";
 
 /// A document parsed by [`parse_known`].
@@ -846,11 +845,10 @@ fn parse_prepared(
     let media = (feed.feed_type != model::FeedType::JSON
         && repaired_text.is_none()
         && (unread_elements.is_some() || defuse::declares_unread(&bytes))
-        && feed.entries.iter().any(|e| {
-            without_own_text(e)
-                || e.authors.iter().all(|p| person_name(p).is_none())
-                || e.title.as_ref().is_none_or(|t| t.content.trim().is_empty())
-        }))
+        && feed
+            .entries
+            .iter()
+            .any(|e| without_own_text(e) || e.authors.iter().all(|p| person_name(p).is_none())))
     .then(|| defuse::entries_media(&bytes, limits.max_field))
     .flatten()
     .filter(|each| each.len() == feed.entries.len());
@@ -944,15 +942,6 @@ fn parse_prepared(
     // key of another keyed by its content would change.)
     if let Some(each) = media.filter(|_| lined_up) {
         for (e, m) in doc.entries.iter_mut().zip(each) {
-            // (An untitled entry has its `itunes:title` or `media:title`: a
-            // podcast episode named only there was "(untitled)". Only one
-            // keyed by its guid: a title may be part of another's key.)
-            if e.guid.is_some()
-                && e.title.as_deref().is_none_or(text::shows_nothing)
-                && let Some(title) = &m.title
-            {
-                e.title = Some(title.clone());
-            }
             let keyed = e.guid.is_some() || e.link.is_some();
             let bare = e.title.is_none() && e.enclosures.is_empty();
             let none = |t: &Option<String>| t.as_deref().is_none_or(shows_no_text);
@@ -3497,47 +3486,6 @@ mod tests {
             assert_eq!(d.title.as_deref(), Some("T"));
             assert_eq!(d.entries.len(), 1);
         }
-    }
-
-    /// An untitled episode with a guid has its `itunes:title` (or
-    /// `media:title`): it was "(untitled)". A `<title>` of its own wins, and
-    /// one without a guid (keyed by its content, title and all) is left as
-    /// it was.
-    #[test]
-    fn an_untitled_episode_has_its_itunes_title() {
-        let doc = |item: &str| {
-            format!(
-                "<rss version=\"2.0\" xmlns:itunes=\"http://www.itunes.com/dtds/podcast-1.0.dtd\" \
-                 xmlns:media=\"http://search.yahoo.com/mrss/\"><channel><title>Pod</title>\
-                 <item>{item}<enclosure url=\"https://cdn.e.org/1.mp3\" length=\"1\" type=\"audio/mpeg\"/>\
-                 <description>Notes.</description></item></channel></rss>"
-            )
-        };
-        let title = |item: &str| {
-            parse(doc(item).as_bytes(), None, &base(), Limits::default())
-                .unwrap()
-                .entries[0]
-                .title
-                .clone()
-        };
-        assert_eq!(
-            title("<guid>e1</guid><itunes:title>  Episode\n 12: <![CDATA[Tides]]> </itunes:title>")
-                .as_deref(),
-            Some("Episode 12: Tides")
-        );
-        assert_eq!(
-            title("<guid>e1</guid><media:title>Clip &amp; talk</media:title>").as_deref(),
-            Some("Clip & talk")
-        );
-        assert_eq!(
-            title("<guid>e1</guid><title> </title><itunes:title>Ep 3</itunes:title>").as_deref(),
-            Some("Ep 3")
-        );
-        assert_eq!(
-            title("<guid>e1</guid><title>Own</title><itunes:title>Ep 3</itunes:title>").as_deref(),
-            Some("Own")
-        );
-        assert_eq!(title("<itunes:title>Ep 3</itunes:title>"), None);
     }
 
     /// Elements of a prefix the document never declares: an item's
