@@ -790,38 +790,56 @@ pub fn identify_new(
 
 /// [`identify_new`] after the keys: marks the known entries, and gives the
 /// others their text hash and fingerprint.
-/// The order of numeric dates the store's dates show, between two readings
+/// The order of numeric dates the store's items show, between two readings
 /// of one document (`month` first and `day` first): `Some(true)` when the
-/// items the readings date otherwise are stored as read day first and none
-/// as read month first, `Some(false)` the other way, `None` when the store
-/// says neither (or both).
+/// items the readings tell apart are stored as read day first and none as
+/// read month first, `Some(false)` the other way, `None` when the store
+/// says neither (or both). Told apart by a date (published or updated) or,
+/// for an item keyed by its content (its date part of its key), by the
+/// key the store holds it under.
 fn order_by_stored_dates(
     store: &Backend,
     feed_id: i64,
     month: &ReadDocument,
     day: &ReadDocument,
 ) -> Option<bool> {
-    let dated = |r: &ReadDocument| -> HashMap<String, i64> {
+    type Dates = (Option<i64>, Option<i64>);
+    let dated = |r: &ReadDocument| -> HashMap<String, Dates> {
         r.items
             .iter()
-            .filter_map(|i| Some((i.key.clone(), i.entry.published?.timestamp())))
+            .map(|i| {
+                let at = |d: Option<chrono::DateTime<chrono::Utc>>| d.map(|d| d.timestamp());
+                (i.key.clone(), (at(i.entry.published), at(i.entry.updated)))
+            })
             .collect()
     };
     let (m, d) = (dated(month), dated(day));
-    let differ: Vec<String> = m
+    // (Keys of one reading only, and keys whose dates differ.)
+    let mut asked: Vec<String> = m
         .iter()
-        .filter(|(k, t)| d.get(*k).is_some_and(|u| u != *t))
+        .filter(|(k, t)| d.get(*k) != Some(*t))
         .map(|(k, _)| k.clone())
         .collect();
-    if differ.is_empty() {
+    asked.extend(d.keys().filter(|k| !m.contains_key(*k)).cloned());
+    if asked.is_empty() {
         return None;
     }
     let (mut by_month, mut by_day) = (0, 0);
-    for (key, at) in store.stored_published(feed_id, &differ) {
-        if m.get(&key) == Some(&at) {
-            by_month += 1;
-        } else if d.get(&key) == Some(&at) {
-            by_day += 1;
+    for (key, stored) in store.stored_dates(feed_id, &asked) {
+        match (m.get(&key), d.get(&key)) {
+            (Some(a), Some(b)) => {
+                // (Each date the readings differ on, as stored.)
+                let as_read =
+                    |r: &Dates| (a.0 == b.0 || stored.0 == r.0) && (a.1 == b.1 || stored.1 == r.1);
+                match (as_read(a), as_read(b)) {
+                    (true, false) => by_month += 1,
+                    (false, true) => by_day += 1,
+                    _ => {}
+                }
+            }
+            (Some(_), None) => by_month += 1,
+            (None, Some(_)) => by_day += 1,
+            (None, None) => {}
         }
     }
     match (by_month, by_day) {

@@ -295,6 +295,93 @@ async fn a_store_from_before_the_order_was_kept_keeps_its_dates() {
     day_first_feed(true).await;
 }
 
+/// So for items keyed by their content (no guid, no link: their date is part
+/// of their key) and entries dated only by `<updated>` (found by the
+/// re-attack: their dates moved by months, the order left unknown).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_from_before_the_order_was_kept_keeps_every_kind_of_date() {
+    let srv = FeedServer::start().await;
+    let env = TestEnv::new();
+    let rss = |posts: &[(&str, &str)]| {
+        let items: String = posts
+            .iter()
+            .map(|(n, date)| {
+                format!(
+                    "<item><title>Post {n}</title><description>Texte {n}.</description>\
+                     <pubDate>{date} 10:00</pubDate></item>"
+                )
+            })
+            .collect();
+        format!("<rss version=\"2.0\"><channel><title>Le fil</title>{items}</channel></rss>")
+    };
+    let atom = |posts: &[(&str, &str)]| {
+        let entries: String = posts
+            .iter()
+            .map(|(n, date)| {
+                format!(
+                    "<entry><id>urn:e:{n}</id><title>Entry {n}</title>\
+                     <summary>Texte {n}.</summary><updated>{date} 10:00</updated></entry>"
+                )
+            })
+            .collect();
+        format!(
+            "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>Le flux</title><id>urn:f</id>{entries}</feed>"
+        )
+    };
+    let serve = |day: u32| {
+        let (first, second) = match day {
+            1 => (("1", "25/11/2026"), ("2", "07/12/2026")),
+            _ => (("3", "08/12/2026"), ("2", "07/12/2026")),
+        };
+        srv.set("/h.xml", Resource::feed(rss(&[second, first])).no_etag());
+        srv.set("/u.xml", Resource::feed(atom(&[second, first])).no_etag());
+    };
+    let day = |sql: &str| {
+        chrono::DateTime::from_timestamp(env.count(sql), 0)
+            .unwrap()
+            .format("%Y-%m-%d")
+            .to_string()
+    };
+    serve(1);
+    let cfg = env.config(&feeds_toml(&[srv.url("/h.xml"), srv.url("/u.xml")]));
+    poll_once(&env, &cfg).await;
+    assert_eq!(
+        env.count("SELECT count(*) FROM feeds WHERE dates_day_first = 1"),
+        2
+    );
+    rusqlite::Connection::open(env.path("feedloom.db"))
+        .unwrap()
+        .execute_batch("UPDATE feeds SET dates_day_first = NULL")
+        .unwrap();
+    serve(2);
+    let s = poll_once(&env, &cfg).await;
+    assert_eq!((s.new, s.updated), (2, 0), "{s}");
+    assert_eq!(
+        env.count("SELECT count(*) FROM items WHERE title = 'Post 2'"),
+        1
+    );
+    assert_eq!(
+        day("SELECT published_at FROM items WHERE title = 'Post 2'"),
+        "2026-12-07"
+    );
+    assert_eq!(
+        day("SELECT published_at FROM items WHERE title = 'Post 3'"),
+        "2026-12-08"
+    );
+    assert_eq!(
+        day("SELECT updated_at FROM items WHERE title = 'Entry 2'"),
+        "2026-12-07"
+    );
+    assert_eq!(
+        day("SELECT updated_at FROM items WHERE title = 'Entry 3'"),
+        "2026-12-08"
+    );
+    assert_eq!(
+        env.count("SELECT count(*) FROM feeds WHERE dates_day_first = 1"),
+        2
+    );
+}
+
 /// A day-first feed polled twice, the second document's dates reading
 /// either way; with `upgraded`, the feed's order forgotten in between.
 async fn day_first_feed(upgraded: bool) {

@@ -19,6 +19,9 @@ use super::prune::{Pruned, Retention, Step};
 use super::queries::{FeedHealth, FeedProblem, FeedSummary, MetricsSnapshot, Story, StoryQuery};
 use super::search::{Hit, SearchError, SearchQuery};
 use super::{SharedStore, Store, Uncommitted};
+
+/// An item's stored `published_at` and `updated_at` ([`Backend::stored_dates`]).
+pub type StoredDates = (Option<i64>, Option<i64>);
 use crate::error::StoreError;
 use crate::identity::Identified;
 
@@ -420,15 +423,15 @@ impl Backend {
         }
     }
 
-    /// The `published_at` stored for the items of `feed_id` under `keys`
-    /// (committed; a SQLite store never waits for its writer), those with
-    /// one only; empty when they cannot be read. For judging the order of a
-    /// document's numeric dates by what the store holds
-    /// ([`crate::refresh::read_document`]).
-    pub fn stored_published(&self, feed_id: i64, keys: &[String]) -> Vec<(String, i64)> {
+    /// The `published_at` and `updated_at` stored for the items of
+    /// `feed_id` under `keys`, those the store holds (committed; a SQLite
+    /// store never waits for its writer); empty when they cannot be read.
+    /// For judging the order of a document's numeric dates by what the store
+    /// holds (`refresh`).
+    pub fn stored_dates(&self, feed_id: i64, keys: &[String]) -> Vec<(String, StoredDates)> {
         match self {
-            Backend::Sqlite(s) => s.stored_published(feed_id, keys),
-            Backend::Postgres(p) => p.stored_published_blocking(feed_id, keys),
+            Backend::Sqlite(s) => s.stored_dates(feed_id, keys),
+            Backend::Postgres(p) => p.stored_dates_blocking(feed_id, keys),
         }
     }
 

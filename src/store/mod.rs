@@ -1566,24 +1566,27 @@ impl SharedStore {
         readers.give_back(conn);
     }
 
-    /// [`Backend::stored_published`] of a SQLite store, read like
+    /// [`Backend::stored_dates`] of a SQLite store, read like
     /// [`SharedStore::mark_known`].
-    pub fn stored_published(&self, feed_id: i64, keys: &[String]) -> Vec<(String, i64)> {
+    pub fn stored_dates(&self, feed_id: i64, keys: &[String]) -> Vec<(String, api::StoredDates)> {
         let Some(readers) = &self.readers else {
             return Vec::new();
         };
         let Some(conn) = readers.take() else {
             return Vec::new();
         };
-        let read = || -> rusqlite::Result<Vec<(String, i64)>> {
-            let mut st = conn
-                .prepare_cached("SELECT published_at FROM items WHERE feed_id = ?1 AND key = ?2")?;
+        let read = || -> rusqlite::Result<Vec<(String, api::StoredDates)>> {
+            let mut st = conn.prepare_cached(
+                "SELECT published_at, updated_at FROM items WHERE feed_id = ?1 AND key = ?2",
+            )?;
             let mut out = Vec::new();
             for key in keys {
-                let at: Option<Option<i64>> = st
-                    .query_row(rusqlite::params![feed_id, key], |r| r.get(0))
+                let at = st
+                    .query_row(rusqlite::params![feed_id, key], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })
                     .optional()?;
-                if let Some(Some(at)) = at {
+                if let Some(at) = at {
                     out.push((key.clone(), at));
                 }
             }

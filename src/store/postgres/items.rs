@@ -87,9 +87,13 @@ impl PgStore {
         }
     }
 
-    /// [`crate::store::Backend::stored_published`] of PostgreSQL, from a
+    /// [`crate::store::Backend::stored_dates`] of PostgreSQL, from a
     /// blocking thread (as [`Self::mark_known_blocking`]).
-    pub fn stored_published_blocking(&self, feed_id: i64, keys: &[String]) -> Vec<(String, i64)> {
+    pub fn stored_dates_blocking(
+        &self,
+        feed_id: i64,
+        keys: &[String],
+    ) -> Vec<(String, crate::store::api::StoredDates)> {
         let Ok(handle) = tokio::runtime::Handle::try_current() else {
             return Vec::new();
         };
@@ -100,15 +104,15 @@ impl PgStore {
             let rows = tx
                 .query(
                     c,
-                    "SELECT key, published_at FROM items
-                     WHERE feed_id = $1 AND key = ANY($2) AND published_at IS NOT NULL",
+                    "SELECT key, published_at, updated_at FROM items
+                     WHERE feed_id = $1 AND key = ANY($2)",
                     &[&feed_id, &keys],
                 )
                 .await?;
             tx.commit(c).await?;
             Ok::<_, StoreError>(
                 rows.iter()
-                    .map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1)))
+                    .map(|r| (r.get::<_, String>(0), (r.get(1), r.get(2))))
                     .collect(),
             )
         };
