@@ -136,8 +136,18 @@ pub fn parse_http_date(s: &str) -> Option<i64> {
         // writes it, `Sun, 08 Dec 2026` for a Tuesday: servers compare dates
         // and ignore the weekday. Read as no date, a Last-Modified in the
         // future was kept as an opaque value, sent back, and answered 304
-        // for good.) Feeds' lenient reader ignores day names.
-        .or_else(|| crate::parse::dates::parse(s).map(|t| t.timestamp()))
+        // for good.) Feeds' lenient reader ignores day names. Only for a
+        // date naming its month or day: it reads `3600` as the year 3600
+        // and `12/08/2026` as a date, and an `Expires: 3600` (meant as
+        // max-age; invalid, so already expired, RFC 9111 §5.3) put a feed
+        // off for a day.
+        .or_else(|| {
+            s.as_bytes()
+                .windows(3)
+                .any(|w| w.iter().all(u8::is_ascii_alphabetic))
+                .then(|| crate::parse::dates::parse(s).map(|t| t.timestamp()))
+                .flatten()
+        })
 }
 
 #[cfg(test)]
@@ -184,6 +194,20 @@ mod tests {
             parse_http_date("2026-12-06T07:55:12Z"),
             parse_http_date("Sun, 06 Dec 2026 07:55:12 GMT")
         );
+    }
+
+    /// An `Expires` that is no HTTP date (a count of seconds, a year, a
+    /// numeric date) is already expired: no hint (it put a feed off for a
+    /// day, read as the year 3600; found by a black-box round of schedules).
+    #[test]
+    fn an_expires_that_is_no_date_gives_no_hint() {
+        for bad in ["3600", "2027", "0", "12/08/2026 10:00", "2026-12-08 10:00"] {
+            assert_eq!(parse_http_date(bad), None, "{bad}");
+            let h = headers(&[("expires", bad)]);
+            assert_eq!(cache_hints(&h).fresh_for, None, "{bad}");
+        }
+        // A wrong weekday is still read (the lenient reader).
+        assert!(parse_http_date("Sun, 10 Dec 2026 07:55:12 GMT").is_some());
     }
 
     #[test]
