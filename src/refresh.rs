@@ -494,7 +494,7 @@ async fn refresh_one(r: &Refresher, feed: &FeedRef, every: &Every) -> Result<Rep
                     if stored_order.is_none()
                         && read.day_first.is_none()
                         && may_know
-                        && parse::reads_either_way(&f.body)
+                        && read.dates_either_way
                         // (Whole: its entries the last document held are
                         // left out of this reading, their seals being of it.)
                         && let Ok(day) = read_in(true, None)
@@ -876,6 +876,8 @@ pub struct ReadDocument {
     /// The order the document shows for its numeric dates (`None`: none; it
     /// was read in the feed's).
     pub day_first: Option<bool>,
+    /// Whether it holds a numeric date that reads either way.
+    pub dates_either_way: bool,
 }
 
 /// Leaves out of `p` the entries that hold nothing at all: no id, title,
@@ -1017,6 +1019,7 @@ pub fn read_document(
         skipped: Skipped::new(&skipped),
         head: p.head,
         day_first: p.day_first,
+        dates_either_way: p.dates_either_way,
     })
 }
 

@@ -78,11 +78,12 @@ pub fn day_first_document(text: &[u8]) -> bool {
     document_order(text) == Some(true)
 }
 
-/// Whether one of `text`'s date fields holds an all-numeric date that reads
-/// either way (`07/12/2026`): its order matters, and the document shows
-/// none when [`document_order`] says so.
-pub fn reads_either_way(text: &[u8]) -> bool {
-    judge_fields(text).2
+/// [`document_order`] of `text`, and whether one of its date fields holds
+/// an all-numeric date that reads either way (`07/12/2026`): the order
+/// matters to it.
+pub fn document_dates(text: &[u8]) -> (Option<bool>, bool) {
+    let found = judge_fields(text);
+    (order_of(found), found.2)
 }
 
 /// The order `text` (a document) shows for its numeric dates:
@@ -93,7 +94,12 @@ pub fn reads_either_way(text: &[u8]) -> bool {
 /// that show none (`feeds.dates_day_first`): a French feed's `07/12/2026`
 /// was read as the 12th of July once its `25/11/2026` post had left it.
 pub fn document_order(text: &[u8]) -> Option<bool> {
-    match judge_fields(text) {
+    order_of(judge_fields(text))
+}
+
+/// The order [`judge_fields`]' findings show.
+fn order_of(found: (bool, bool, bool)) -> Option<bool> {
+    match found {
         (_, true, _) => Some(false),
         (true, false, _) => Some(true),
         (false, false, _) => None,

@@ -27,7 +27,6 @@
 //! sake (that is identity.rs).
 
 pub(crate) mod dates;
-pub use dates::reads_either_way;
 mod defuse;
 pub mod enclosures;
 mod entries;
@@ -237,6 +236,9 @@ pub struct Partial {
     /// ([`dates::document_order`]): `None` when it shows none (it was read
     /// in the order given to [`parse_known`]).
     pub day_first: Option<bool>,
+    /// Whether one of its date fields holds a numeric date that reads
+    /// either way (`07/12/2026`): the order matters to it.
+    pub dates_either_way: bool,
 }
 
 /// [`parse`], leaving out before feed-rs every entry whose raw hash `known`
@@ -274,13 +276,14 @@ fn parse_known_inner(
     let (bytes, root) = prepare(body, charset);
     // (The whole document's order of numeric dates, for every entry of it,
     // those read alone too; the feed's, when it shows none.)
-    let shown = dates::document_order(&bytes);
+    let (shown, either) = dates::document_dates(&bytes);
     let day_first = shown.unwrap_or(feed_day_first);
     dates::with_day_first(day_first, || {
         parse_known_split(bytes, root, base, limits, tag, known, day_first)
     })
     .map(|p| Partial {
         day_first: shown,
+        dates_either_way: either,
         ..p
     })
 }
@@ -311,6 +314,7 @@ fn parse_known_split(
             skipped: Vec::new(),
             head: None,
             day_first: None,
+            dates_either_way: false,
         });
     };
     let head = split.without(&bytes, &vec![true; split.len()]);
@@ -356,6 +360,7 @@ fn parse_known_split(
                 skipped,
                 head,
                 day_first: None,
+                dates_either_way: false,
             });
         }
     }
@@ -368,6 +373,7 @@ fn parse_known_split(
         skipped: Vec::new(),
         head,
         day_first: None,
+        dates_either_way: false,
     })
 }
 
