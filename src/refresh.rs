@@ -499,7 +499,16 @@ async fn refresh_one(r: &Refresher, feed: &FeedRef, every: &Every) -> Result<Rep
                         // left out of this reading, their seals being of it.)
                         && let Ok(day) = read_in(true, None)
                     {
-                        match order_by_stored_dates(&store, feed_id, &read, &day) {
+                        // (And the month-first reading whole too: the entries
+                        // it left out, the day-first one's alone, all counted
+                        // for day first, and a US feed's next document flipped
+                        // it; found by the re-attack.)
+                        let whole = match read.skipped.is_empty() {
+                            true => None,
+                            false => read_in(false, None).ok(),
+                        };
+                        let month = whole.as_ref().unwrap_or(&read);
+                        match order_by_stored_dates(&store, feed_id, month, &day) {
                             Some(true) => {
                                 read = day;
                                 read.day_first = Some(true);

@@ -382,6 +382,64 @@ async fn a_store_from_before_the_order_was_kept_keeps_every_kind_of_date() {
     );
 }
 
+/// A US feed whose dates read either way keeps them month first when its
+/// next document changes, a new feed's too (found by the re-attack: the
+/// entries left out of one reading as unchanged counted for the other, and
+/// `12/03/2026` moved to the 12th of March, the order set day first).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_us_feed_whose_dates_read_either_way_keeps_them() {
+    let srv = FeedServer::start().await;
+    let env = TestEnv::new();
+    let doc = |posts: &[(&str, &str)]| {
+        let items: String = posts
+            .iter()
+            .map(|(n, date)| {
+                format!(
+                    "<item><guid>b{n}</guid><title>Post {n}</title><description>Text {n}.</description>\
+                     <pubDate>{date} 07:30</pubDate></item>"
+                )
+            })
+            .collect();
+        format!("<rss version=\"2.0\"><channel><title>News</title>{items}</channel></rss>")
+    };
+    let day = |n: &str| {
+        chrono::DateTime::from_timestamp(
+            env.count(&format!(
+                "SELECT published_at FROM items WHERE title = 'Post {n}'"
+            )),
+            0,
+        )
+        .unwrap()
+        .format("%Y-%m-%d")
+        .to_string()
+    };
+    srv.set(
+        "/us.xml",
+        Resource::feed(doc(&[("2", "12/04/2026"), ("1", "12/03/2026")])).no_etag(),
+    );
+    let cfg = env.config(&feeds_toml(&[srv.url("/us.xml")]));
+    poll_once(&env, &cfg).await;
+    srv.set(
+        "/us.xml",
+        Resource::feed(doc(&[
+            ("3", "12/05/2026"),
+            ("2", "12/04/2026"),
+            ("1", "12/03/2026"),
+        ]))
+        .no_etag(),
+    );
+    let s = poll_once(&env, &cfg).await;
+    assert_eq!((s.new, s.updated), (1, 0), "{s}");
+    assert_eq!(
+        [day("1"), day("2"), day("3")],
+        ["2026-12-03", "2026-12-04", "2026-12-05"]
+    );
+    assert_ne!(
+        env.count("SELECT COALESCE(dates_day_first, -1) FROM feeds"),
+        1
+    );
+}
+
 /// A day-first feed polled twice, the second document's dates reading
 /// either way; with `upgraded`, the feed's order forgotten in between.
 async fn day_first_feed(upgraded: bool) {
