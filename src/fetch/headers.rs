@@ -137,17 +137,32 @@ pub fn parse_http_date(s: &str) -> Option<i64> {
         // and ignore the weekday. Read as no date, a Last-Modified in the
         // future was kept as an opaque value, sent back, and answered 304
         // for good.) Feeds' lenient reader ignores day names. Only for a
-        // date naming its month or day: it reads `3600` as the year 3600
-        // and `12/08/2026` as a date, and an `Expires: 3600` (meant as
-        // max-age; invalid, so already expired, RFC 9111 §5.3) put a feed
-        // off for a day.
+        // date naming its month or weekday in English, or in ISO 8601: it
+        // reads `3600` as the year 3600 and `12/08/2026 GMT` as a date of
+        // either order, and an `Expires: 3600` (meant as max-age; invalid,
+        // so already expired, RFC 9111 §5.3) put a feed off for a day.
         .or_else(|| {
-            s.as_bytes()
-                .windows(3)
-                .any(|w| w.iter().all(u8::is_ascii_alphabetic))
+            names_a_month_or_iso(s)
                 .then(|| crate::parse::dates::parse(s).map(|t| t.timestamp()))
                 .flatten()
         })
+}
+
+/// Whether `s` names a month or a weekday in English (`Dec`, `Sunday`), or
+/// is an ISO 8601 date and time (`2026-12-08T10:00:00`): what an HTTP date
+/// the lenient reader may read holds.
+fn names_a_month_or_iso(s: &str) -> bool {
+    const NAMES: [&str; 19] = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec", "mon",
+        "tue", "wed", "thu", "fri", "sat", "sun",
+    ];
+    let b = s.as_bytes();
+    let iso = (1..b.len().saturating_sub(1)).any(|i| {
+        b[i].eq_ignore_ascii_case(&b'T') && b[i - 1].is_ascii_digit() && b[i + 1].is_ascii_digit()
+    });
+    iso || s
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .any(|w| w.len() >= 3 && NAMES.iter().any(|n| w[..3].eq_ignore_ascii_case(n)))
 }
 
 #[cfg(test)]
@@ -201,13 +216,26 @@ mod tests {
     /// day, read as the year 3600; found by a black-box round of schedules).
     #[test]
     fn an_expires_that_is_no_date_gives_no_hint() {
-        for bad in ["3600", "2027", "0", "12/08/2026 10:00", "2026-12-08 10:00"] {
+        for bad in [
+            "3600",
+            "2027",
+            "0",
+            "12/08/2026 10:00",
+            "2026-12-08 10:00",
+            "12/08/2026 10:00 GMT",
+            "3600 GMT",
+        ] {
             assert_eq!(parse_http_date(bad), None, "{bad}");
             let h = headers(&[("expires", bad)]);
             assert_eq!(cache_hints(&h).fresh_for, None, "{bad}");
         }
-        // A wrong weekday is still read (the lenient reader).
+        // A wrong weekday is still read (the lenient reader), and ISO 8601
+        // without a zone (found by the re-attack: no longer read).
         assert!(parse_http_date("Sun, 10 Dec 2026 07:55:12 GMT").is_some());
+        assert_eq!(
+            parse_http_date("2026-12-08T01:00:00"),
+            parse_http_date("Tue, 08 Dec 2026 01:00:00 GMT")
+        );
     }
 
     #[test]
