@@ -302,18 +302,7 @@ async fn a_store_from_before_the_order_was_kept_keeps_its_dates() {
 async fn a_store_from_before_the_order_was_kept_keeps_every_kind_of_date() {
     let srv = FeedServer::start().await;
     let env = TestEnv::new();
-    let rss = |posts: &[(&str, &str)]| {
-        let items: String = posts
-            .iter()
-            .map(|(n, date)| {
-                format!(
-                    "<item><title>Post {n}</title><description>Texte {n}.</description>\
-                     <pubDate>{date} 10:00</pubDate></item>"
-                )
-            })
-            .collect();
-        format!("<rss version=\"2.0\"><channel><title>Le fil</title>{items}</channel></rss>")
-    };
+    let rss = |posts: &[(&str, &str)]| dated_rss(false, "10:00", posts);
     let atom = |posts: &[(&str, &str)]| {
         let entries: String = posts
             .iter()
@@ -390,18 +379,7 @@ async fn a_store_from_before_the_order_was_kept_keeps_every_kind_of_date() {
 async fn a_us_feed_whose_dates_read_either_way_keeps_them() {
     let srv = FeedServer::start().await;
     let env = TestEnv::new();
-    let doc = |posts: &[(&str, &str)]| {
-        let items: String = posts
-            .iter()
-            .map(|(n, date)| {
-                format!(
-                    "<item><guid>b{n}</guid><title>Post {n}</title><description>Text {n}.</description>\
-                     <pubDate>{date} 07:30</pubDate></item>"
-                )
-            })
-            .collect();
-        format!("<rss version=\"2.0\"><channel><title>News</title>{items}</channel></rss>")
-    };
+    let doc = |posts: &[(&str, &str)]| dated_rss(true, "07:30", posts);
     let day = |n: &str| {
         chrono::DateTime::from_timestamp(
             env.count(&format!(
@@ -445,18 +423,7 @@ async fn a_us_feed_whose_dates_read_either_way_keeps_them() {
 async fn day_first_feed(upgraded: bool) {
     let srv = FeedServer::start().await;
     let env = TestEnv::new();
-    let doc = |posts: &[(&str, &str)]| {
-        let items: String = posts
-            .iter()
-            .map(|(guid, date)| {
-                format!(
-                    "<item><guid>{guid}</guid><title>Post {guid}</title>\
-                     <description>Texte {guid}.</description><pubDate>{date} 10:00</pubDate></item>"
-                )
-            })
-            .collect();
-        format!("<rss version=\"2.0\"><channel><title>Le fil</title>{items}</channel></rss>")
-    };
+    let doc = |posts: &[(&str, &str)]| dated_rss(true, "10:00", posts);
     let published = |guid: &str| {
         let at = env.count(&format!(
             "SELECT published_at FROM items WHERE title = 'Post {guid}'"

@@ -2706,21 +2706,9 @@ async fn a_site_moving_to_www_keeps_its_items_alike() {
 async fn a_day_first_feed_keeps_its_order_alike() {
     let server = FeedServer::start().await;
     let serve = |posts: &[(&str, &str)]| {
-        let items: String = posts
-            .iter()
-            .map(|(guid, date)| {
-                format!(
-                    "<item><guid>{guid}</guid><title>Post {guid}</title>\
-                     <description>Texte {guid}.</description><pubDate>{date} 10:00</pubDate></item>"
-                )
-            })
-            .collect();
         server.set(
             "/d.xml",
-            Resource::feed(format!(
-                "<rss version=\"2.0\"><channel><title>Le fil</title>{items}</channel></rss>"
-            ))
-            .no_etag(),
+            Resource::feed(common::dated_rss(true, "10:00", posts)).no_etag(),
         );
     };
     serve(&[("a", "05/12/2026"), ("b", "25/11/2026")]);

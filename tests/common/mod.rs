@@ -329,6 +329,26 @@ pub fn rss(title: &str, items: &[(Option<&str>, Option<&str>, &str, &str)]) -> S
     s
 }
 
+/// An RSS document of posts `(n, date)`, each titled `Post {n}` with the
+/// text `Text {n}.` and the `pubDate` `{date} {time}`; with `guids`, each
+/// has the guid `{n}`, else nothing names it (it is keyed by its content).
+pub fn dated_rss(guids: bool, time: &str, posts: &[(&str, &str)]) -> String {
+    let items: String = posts
+        .iter()
+        .map(|(n, date)| {
+            let guid = match guids {
+                true => format!("<guid>{n}</guid>"),
+                false => String::new(),
+            };
+            format!(
+                "<item>{guid}<title>Post {n}</title><description>Text {n}.</description>\
+                 <pubDate>{date} {time}</pubDate></item>"
+            )
+        })
+        .collect();
+    format!("<rss version=\"2.0\"><channel><title>Dated</title>{items}</channel></rss>")
+}
+
 pub fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap()
 }
