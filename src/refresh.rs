@@ -805,7 +805,9 @@ pub fn identify_new(
 /// read month first, `Some(false)` the other way, `None` when the store
 /// says neither (or both). Told apart by a date (published or updated) or,
 /// for an item keyed by its content (its date part of its key), by the
-/// key the store holds it under.
+/// key the store holds it under. Only items an older feedloom stored count
+/// ([`Backend::stored_dates`]): dates read under an unknown order are no
+/// evidence of it.
 fn order_by_stored_dates(
     store: &Backend,
     feed_id: i64,
@@ -837,13 +839,15 @@ fn order_by_stored_dates(
     for (key, stored) in store.stored_dates(feed_id, &asked) {
         match (m.get(&key), d.get(&key)) {
             (Some(a), Some(b)) => {
-                // (Each date the readings differ on, as stored.)
-                let as_read =
-                    |r: &Dates| (a.0 == b.0 || stored.0 == r.0) && (a.1 == b.1 || stored.1 == r.1);
-                match (as_read(a), as_read(b)) {
-                    (true, false) => by_month += 1,
-                    (false, true) => by_day += 1,
-                    _ => {}
+                // (Each date the readings differ on, on its own: an entry
+                // edited since has an `updated` of neither reading, and its
+                // `published` went uncounted; found by the re-attack.)
+                for (x, y, s) in [(a.0, b.0, stored.0), (a.1, b.1, stored.1)] {
+                    if x != y && s == x {
+                        by_month += 1;
+                    } else if x != y && s == y {
+                        by_day += 1;
+                    }
                 }
             }
             (Some(_), None) => by_month += 1,

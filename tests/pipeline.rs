@@ -340,7 +340,7 @@ async fn a_store_from_before_the_order_was_kept_keeps_every_kind_of_date() {
     );
     rusqlite::Connection::open(env.path("feedloom.db"))
         .unwrap()
-        .execute_batch("UPDATE feeds SET dates_day_first = NULL")
+        .execute_batch(AS_BEFORE_THE_ORDER_WAS_KEPT)
         .unwrap();
     serve(2);
     let s = poll_once(&env, &cfg).await;
@@ -418,6 +418,106 @@ async fn a_us_feed_whose_dates_read_either_way_keeps_them() {
     );
 }
 
+/// An entry edited since the upgrade (its `<updated>` moved) keeps its
+/// `published` date, and a feed whose next document holds only new posts is
+/// not set month first by them (found by the re-attack: the edited entry
+/// matched neither reading whole, and its date moved by months; the new
+/// posts, read month first under an unknown order, then set the feed so).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upgraded_feeds_edited_and_new_entries_settle_no_wrong_order() {
+    let srv = FeedServer::start().await;
+    let env = TestEnv::new();
+    let atom = |entries: &[(&str, &str, &str)]| {
+        let entries: String = entries
+            .iter()
+            .map(|(n, published, updated)| {
+                format!(
+                    "<entry><id>urn:e:{n}</id><title>Entry {n}</title><summary>Text {n}.</summary>\
+                     <published>{published} 10:00</published><updated>{updated} 10:00</updated></entry>"
+                )
+            })
+            .collect();
+        format!(
+            "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>Flux</title><id>urn:f</id>{entries}</feed>"
+        )
+    };
+    let day = |sql: &str| {
+        chrono::DateTime::from_timestamp(env.count(sql), 0)
+            .unwrap()
+            .format("%Y-%m-%d")
+            .to_string()
+    };
+    srv.set(
+        "/a.xml",
+        Resource::feed(atom(&[
+            ("z", "25/11/2026", "25/11/2026"),
+            ("e1", "01/12/2026", "01/12/2026"),
+        ]))
+        .no_etag(),
+    );
+    srv.set(
+        "/n.xml",
+        Resource::feed(dated_rss(true, "10:00", &[("1", "25/11/2026")])).no_etag(),
+    );
+    let cfg = env.config(&feeds_toml(&[srv.url("/a.xml"), srv.url("/n.xml")]));
+    poll_once(&env, &cfg).await;
+    assert_eq!(
+        env.count("SELECT count(*) FROM feeds WHERE dates_day_first = 1"),
+        2
+    );
+    rusqlite::Connection::open(env.path("feedloom.db"))
+        .unwrap()
+        .execute_batch(AS_BEFORE_THE_ORDER_WAS_KEPT)
+        .unwrap();
+    srv.set(
+        "/a.xml",
+        Resource::feed(atom(&[
+            ("e1", "01/12/2026", "04/12/2026"),
+            ("e3", "05/12/2026", "05/12/2026"),
+        ]))
+        .no_etag(),
+    );
+    srv.set(
+        "/n.xml",
+        Resource::feed(dated_rss(
+            true,
+            "10:00",
+            &[("3", "05/12/2026"), ("2", "04/12/2026")],
+        ))
+        .no_etag(),
+    );
+    poll_once(&env, &cfg).await;
+    assert_eq!(
+        day("SELECT published_at FROM items WHERE title = 'Entry e1'"),
+        "2026-12-01"
+    );
+    assert_eq!(
+        day("SELECT published_at FROM items WHERE title = 'Entry e3'"),
+        "2026-12-05"
+    );
+    // (Nothing tells the other feed's order: its new posts read month first,
+    // as a new feed's; known. They settle nothing.)
+    srv.set(
+        "/n.xml",
+        Resource::feed(dated_rss(
+            true,
+            "10:00",
+            &[("4", "06/12/2026"), ("3", "05/12/2026")],
+        ))
+        .no_etag(),
+    );
+    poll_once(&env, &cfg).await;
+    assert_eq!(
+        env.count("SELECT COALESCE(dates_day_first, -1) FROM feeds WHERE url LIKE '%/n.xml'"),
+        -1
+    );
+}
+
+/// What migration 14 leaves in a store that held items: no feed's order
+/// known, and the items stored before it marked as an older feedloom's.
+const AS_BEFORE_THE_ORDER_WAS_KEPT: &str = "UPDATE feeds SET dates_day_first = NULL;
+     INSERT OR REPLACE INTO store_tasks (task, cursor) SELECT 'date_order', max(id) + 1 FROM items;";
+
 /// A day-first feed polled twice, the second document's dates reading
 /// either way; with `upgraded`, the feed's order forgotten in between.
 async fn day_first_feed(upgraded: bool) {
@@ -445,7 +545,7 @@ async fn day_first_feed(upgraded: bool) {
     if upgraded {
         rusqlite::Connection::open(env.path("feedloom.db"))
             .unwrap()
-            .execute_batch("UPDATE feeds SET dates_day_first = NULL")
+            .execute_batch(AS_BEFORE_THE_ORDER_WAS_KEPT)
             .unwrap();
     }
     srv.set(

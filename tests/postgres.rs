@@ -2718,8 +2718,12 @@ async fn a_day_first_feed_keeps_its_order_alike() {
     };
     pair.run(&["poll"]).await;
     serve(&[("c", "06/12/2026"), ("a", "05/12/2026")]);
-    pair.execute_both("UPDATE feeds SET dates_day_first = NULL")
-        .await;
+    pair.execute_both(
+        "UPDATE feeds SET dates_day_first = NULL;
+         DELETE FROM store_tasks WHERE task = 'date_order';
+         INSERT INTO store_tasks (task, cursor) SELECT 'date_order', max(id) + 1 FROM items;",
+    )
+    .await;
     let polled = pair.run(&["poll"]).await;
     assert_eq!(polled[0], polled[1]);
     assert!(polled[1].contains("1 new, 0 updated"), "{}", polled[1]);

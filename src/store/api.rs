@@ -424,8 +424,10 @@ impl Backend {
     }
 
     /// The `published_at` and `updated_at` stored for the items of
-    /// `feed_id` under `keys`, those the store holds (committed; a SQLite
-    /// store never waits for its writer); empty when they cannot be read.
+    /// `feed_id` under `keys`, those the store holds and an older feedloom
+    /// stored (before version 14: `store_tasks` row `date_order`; committed,
+    /// a SQLite store never waits for its writer); empty when they cannot
+    /// be read.
     /// For judging the order of a document's numeric dates by what the store
     /// holds (`refresh`).
     pub fn stored_dates(&self, feed_id: i64, keys: &[String]) -> Vec<(String, StoredDates)> {

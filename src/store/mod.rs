@@ -1577,7 +1577,8 @@ impl SharedStore {
         };
         let read = || -> rusqlite::Result<Vec<(String, api::StoredDates)>> {
             let mut st = conn.prepare_cached(
-                "SELECT published_at, updated_at FROM items WHERE feed_id = ?1 AND key = ?2",
+                "SELECT published_at, updated_at FROM items WHERE feed_id = ?1 AND key = ?2
+                   AND id < (SELECT cursor FROM store_tasks WHERE task = 'date_order')",
             )?;
             let mut out = Vec::new();
             for key in keys {

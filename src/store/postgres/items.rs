@@ -105,7 +105,8 @@ impl PgStore {
                 .query(
                     c,
                     "SELECT key, published_at, updated_at FROM items
-                     WHERE feed_id = $1 AND key = ANY($2)",
+                     WHERE feed_id = $1 AND key = ANY($2)
+                       AND id < (SELECT cursor FROM store_tasks WHERE task = 'date_order')",
                     &[&feed_id, &keys],
                 )
                 .await?;
