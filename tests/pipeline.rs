@@ -325,12 +325,7 @@ async fn a_store_from_before_the_order_was_kept_keeps_every_kind_of_date() {
         srv.set("/h.xml", Resource::feed(rss(&[second, first])).no_etag());
         srv.set("/u.xml", Resource::feed(atom(&[second, first])).no_etag());
     };
-    let day = |sql: &str| {
-        chrono::DateTime::from_timestamp(env.count(sql), 0)
-            .unwrap()
-            .format("%Y-%m-%d")
-            .to_string()
-    };
+    let day = |sql: &str| env.day(sql);
     serve(1);
     let cfg = env.config(&feeds_toml(&[srv.url("/h.xml"), srv.url("/u.xml")]));
     poll_once(&env, &cfg).await;
@@ -381,15 +376,9 @@ async fn a_us_feed_whose_dates_read_either_way_keeps_them() {
     let env = TestEnv::new();
     let doc = |posts: &[(&str, &str)]| dated_rss(true, "07:30", posts);
     let day = |n: &str| {
-        chrono::DateTime::from_timestamp(
-            env.count(&format!(
-                "SELECT published_at FROM items WHERE title = 'Post {n}'"
-            )),
-            0,
-        )
-        .unwrap()
-        .format("%Y-%m-%d")
-        .to_string()
+        env.day(&format!(
+            "SELECT published_at FROM items WHERE title = 'Post {n}'"
+        ))
     };
     srv.set(
         "/us.xml",
@@ -441,12 +430,7 @@ async fn an_upgraded_feeds_edited_and_new_entries_settle_no_wrong_order() {
             "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>Flux</title><id>urn:f</id>{entries}</feed>"
         )
     };
-    let day = |sql: &str| {
-        chrono::DateTime::from_timestamp(env.count(sql), 0)
-            .unwrap()
-            .format("%Y-%m-%d")
-            .to_string()
-    };
+    let day = |sql: &str| env.day(sql);
     srv.set(
         "/a.xml",
         Resource::feed(atom(&[
@@ -525,13 +509,9 @@ async fn day_first_feed(upgraded: bool) {
     let env = TestEnv::new();
     let doc = |posts: &[(&str, &str)]| dated_rss(true, "10:00", posts);
     let published = |guid: &str| {
-        let at = env.count(&format!(
+        env.day(&format!(
             "SELECT published_at FROM items WHERE title = 'Post {guid}'"
-        ));
-        chrono::DateTime::from_timestamp(at, 0)
-            .unwrap()
-            .format("%Y-%m-%d")
-            .to_string()
+        ))
     };
     let order = || env.count("SELECT COALESCE(dates_day_first, -1) FROM feeds");
     srv.set(

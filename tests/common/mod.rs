@@ -261,6 +261,14 @@ impl TestEnv {
     pub fn count(&self, sql: &str) -> i64 {
         self.reader().query_row(sql, [], |r| r.get(0)).unwrap()
     }
+
+    /// The day (UTC, `2026-12-07`) of the Unix time `sql` selects.
+    pub fn day(&self, sql: &str) -> String {
+        chrono::DateTime::from_timestamp(self.count(sql), 0)
+            .unwrap()
+            .format("%Y-%m-%d")
+            .to_string()
+    }
 }
 
 /// `[[feed]]` blocks for the given URLs.
