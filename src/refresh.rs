@@ -797,8 +797,6 @@ pub fn identify_new(
     items
 }
 
-/// [`identify_new`] after the keys: marks the known entries, and gives the
-/// others their text hash and fingerprint.
 /// The order of numeric dates the store's items show, between two readings
 /// of one document (`month` first and `day` first): `Some(true)` when the
 /// items the readings tell apart are stored as read day first and none as
@@ -862,6 +860,8 @@ fn order_by_stored_dates(
     }
 }
 
+/// [`identify_new`] after the keys: marks the known entries, and gives the
+/// others their text hash and fingerprint.
 fn complete_new(store: Option<(&Backend, i64)>, items: &mut [Identified]) {
     if let Some((store, feed_id)) = store {
         store.mark_known(feed_id, items);
